@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "emu/array_map.h"
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "emu/shm.h"
+
+namespace bpfemu {
+namespace {
+
+// ARRAY_CREATE_FLAG_MASK.
+constexpr uint32_t kArrayCreateFlagMask =
+    BPF_F_NUMA_NODE | BPF_F_MMAPABLE | kBpfFAccessMask |
+    BPF_F_PRESERVE_ELEMS | BPF_F_INNER_MAP;
+constexpr uint64_t kPcpuMinUnitSize = 32768;
+constexpr uint64_t kPageSize = 4096;
+
+uint32_t IndexOf(const void* key) {
+  uint32_t index;
+  std::memcpy(&index, key, sizeof(index));
+  return index;
+}
+
+}  // namespace
+
+const MapOps ArrayMap::kOps = {&ArrayMap::AllocCheck, &ArrayMap::Alloc,
+                               &ArrayMap::Attach};
+
+int ArrayMap::AllocCheck(const MapAttr& attr) {
+  const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_ARRAY;
+  const uint32_t f = attr.map_flags;
+  // One combined test in the kernel, all EINVAL.
+  if (attr.max_entries == 0 || attr.key_size != 4 || attr.value_size == 0 ||
+      (f & ~kArrayCreateFlagMask) != 0 ||
+      (f & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) ==
+          (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG) ||
+      (percpu && (f & BPF_F_NUMA_NODE))) {
+    return -EINVAL;
+  }
+  if (attr.map_type != BPF_MAP_TYPE_ARRAY &&
+      (f & (BPF_F_MMAPABLE | BPF_F_INNER_MAP))) {
+    return -EINVAL;
+  }
+  if (attr.map_type != BPF_MAP_TYPE_PERF_EVENT_ARRAY &&
+      (f & BPF_F_PRESERVE_ELEMS)) {
+    return -EINVAL;
+  }
+  // Large values can't be allocated; they would overflow elem_size.
+  if (attr.value_size > INT_MAX) return -E2BIG;
+  if (percpu && RoundUp(attr.value_size, 8) > kPcpuMinUnitSize) return -E2BIG;
+  return 0;
+}
+
+ArrayMap::ArrayMap(ShmRegion region) : Map(std::move(region)) {
+  body_ = this->region().At<ArrayBody>(kBodyOffset);
+  values_ = this->region().At<uint8_t>(body_->values_off);
+}
+
+int ArrayMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
+                    std::unique_ptr<Map>* out) {
+  // bpfemu answers as for root, which bypasses Spectre-v1 hardening: the
+  // allocation is not rounded up to a power of two (array_map_alloc).
+  const uint64_t elem_size = RoundUp(attr.value_size, 8);
+  const uint64_t values_off = RoundUp(kBodyOffset + sizeof(ArrayBody), kPageSize);
+  const uint64_t region_size = values_off + elem_size * attr.max_entries;
+  ShmRegion region;
+  int map_fd;
+  if (int err =
+          ShmRegion::Create("bpfemu-array", region_size, &map_fd, &region);
+      err != 0) {
+    return err;
+  }
+  InitHeader(attr, attr.max_entries, nr_cpus, /*seed=*/0, region_size,
+             region.At<MapHeader>(0));
+  auto* body = new (region.At<void>(kBodyOffset)) ArrayBody{};
+  body->elem_size = static_cast<uint32_t>(elem_size);
+  body->values_off = values_off;
+  *fd = map_fd;
+  *out = std::unique_ptr<Map>(new ArrayMap(std::move(region)));
+  return 0;
+}
+
+int ArrayMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
+  *out = std::unique_ptr<Map>(new ArrayMap(std::move(region)));
+  return 0;
+}
+
+int ArrayMap::LookupElem(const void* key, void* value, uint64_t /*flags*/) {
+  const uint32_t index = IndexOf(key);
+  if (index >= max_entries()) return -ENOENT;
+  CopyFromMap(value, ValueAt(index), value_size());
+  return 0;
+}
+
+int ArrayMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
+  if ((flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return -EINVAL;  // unknown
+  const uint32_t index = IndexOf(key);
+  if (index >= max_entries()) return -E2BIG;  // all elements were prealloced
+  if (flags & BPF_NOEXIST) return -EEXIST;    // all elements already exist
+  CopyToMap(ValueAt(index), value, value_size());
+  return 0;
+}
+
+int ArrayMap::DeleteElem(const void* /*key*/) { return -EINVAL; }
+
+int ArrayMap::GetNextKey(const void* key, void* next_key) {
+  // A NULL key counts as index U32_MAX, so it restarts at 0 like any
+  // out-of-range key.
+  const uint32_t index = key != nullptr ? IndexOf(key) : UINT32_MAX;
+  uint32_t next;
+  if (index >= max_entries()) {
+    next = 0;
+  } else if (index == max_entries() - 1) {
+    return -ENOENT;
+  } else {
+    next = index + 1;
+  }
+  std::memcpy(next_key, &next, sizeof(next));
+  return 0;
+}
+
+}  // namespace bpfemu

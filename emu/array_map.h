@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: array_map.h
+//
+// ArrayMap mirrors kernel/bpf/arraymap.c (Linux 6.18) for BPF_MAP_TYPE_ARRAY:
+// array_map_alloc_check, array_map_alloc, array_map_lookup_elem,
+// array_map_update_elem, array_map_delete_elem, array_map_get_next_key.
+//
+// Layout (after MapHeader): ArrayBody, then max_entries values of
+// elem_size = round_up(value_size, 8) bytes each, starting on a page boundary
+// (as a BPF_F_MMAPABLE kernel array does). The region is zero-filled, so every
+// element exists from creation and reads as zeros.
+//
+// Semantics: u32 index keys; lookup of index >= max_entries -> ENOENT; update
+// flags above BPF_EXIST -> EINVAL, then index >= max_entries -> E2BIG, then
+// BPF_NOEXIST -> EEXIST (every in-range element exists); delete -> EINVAL;
+// get_next_key(NULL or out of range) -> 0, (max_entries - 1) -> ENOENT. A
+// syscall update copies value_size bytes; the padding up to elem_size keeps
+// what it had.
+//
+// Differences from the kernel: values are written with relaxed atomic words
+// rather than memcpy (same tearing rules, see shm.h).
+
+#ifndef BPFEMU_EMU_ARRAY_MAP_H_
+#define BPFEMU_EMU_ARRAY_MAP_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "emu/map.h"
+
+namespace bpfemu {
+
+class ArrayMap : public Map {
+ public:
+  static const MapOps kOps;
+
+  // array_map_alloc_check(), in the kernel's order.
+  static int AllocCheck(const MapAttr& attr);
+
+  [[nodiscard]] int LookupElem(const void* key, void* value,
+                               uint64_t flags) override;
+  [[nodiscard]] int UpdateElem(const void* key, const void* value,
+                               uint64_t flags) override;
+  [[nodiscard]] int DeleteElem(const void* key) override;
+  [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
+
+  // Address of element `index` (< max_entries) in this process.
+  uint8_t* ValueAt(uint32_t index) const {
+    return values_ + uint64_t{index} * body_->elem_size;
+  }
+
+ private:
+  struct ArrayBody {
+    uint32_t elem_size;  // round_up(value_size, 8)
+    uint32_t reserved;
+    uint64_t values_off;
+  };
+
+  explicit ArrayMap(ShmRegion region);
+  static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
+                   std::unique_ptr<Map>* out);
+  static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
+
+  ArrayBody* body_;
+  uint8_t* values_;
+};
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_ARRAY_MAP_H_

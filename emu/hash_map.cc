@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "emu/hash_map.h"
+
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "emu/cpu.h"
+#include "emu/errno.h"
+#include "emu/jhash.h"
+
+namespace bpfemu {
+namespace {
+
+// include/linux/slab.h on x86-64: KMALLOC_MAX_SIZE = 4 MiB; sizeof(struct
+// htab_elem) = 48. key_size + value_size must stay below their difference.
+constexpr uint64_t kKmallocMaxSize = uint64_t{1} << 22;
+constexpr uint64_t kHtabElemSize = 48;
+// include/linux/percpu.h: per-CPU values are bounded by PCPU_MIN_UNIT_SIZE.
+constexpr uint64_t kPcpuMinUnitSize = 32768;
+// sizeof(struct bucket) in the kernel, which bounds n_buckets.
+constexpr uint64_t kKernelBucketSize = 16;
+
+// HTAB_CREATE_FLAG_MASK.
+constexpr uint32_t kHtabCreateFlagMask =
+    BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_NUMA_NODE | BPF_F_RDONLY |
+    BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG | BPF_F_ZERO_SEED;
+
+uint64_t RoundupPowOfTwo(uint64_t x) {
+  uint64_t n = 1;
+  while (n < x) n <<= 1;
+  return n;
+}
+
+// check_flags() in hashtab.c: BPF_F_LOCK is masked off before comparing.
+int CheckFlags(bool exists, uint64_t flags) {
+  uint64_t f = flags & ~uint64_t{BPF_F_LOCK};
+  if (exists && f == BPF_NOEXIST) return -EEXIST;  // elem already exists
+  if (!exists && f == BPF_EXIST) return -ENOENT;   // elem doesn't exist
+  return 0;
+}
+
+}  // namespace
+
+// bpf_map_flags_access_ok(): BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG exclude
+// each other.
+static bool FlagsAccessOk(uint32_t flags) {
+  return (flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) !=
+         (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
+}
+
+const MapOps HashMap::kOps = {&HashMap::AllocCheck, &HashMap::Alloc,
+                              &HashMap::Attach};
+
+int HashMap::AllocCheck(const MapAttr& attr) {
+  const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_HASH ||
+                      attr.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  const bool lru = attr.map_type == BPF_MAP_TYPE_LRU_HASH ||
+                   attr.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  const bool percpu_lru = attr.map_flags & BPF_F_NO_COMMON_LRU;
+  const bool prealloc = !(attr.map_flags & BPF_F_NO_PREALLOC);
+  const bool numa = attr.map_flags & BPF_F_NUMA_NODE;
+  // BPF_F_ZERO_SEED needs CAP_SYS_ADMIN; bpfemu answers as the kernel answers
+  // root, so the EPERM branch is not taken.
+  if ((attr.map_flags & ~kHtabCreateFlagMask) != 0 ||
+      !FlagsAccessOk(attr.map_flags)) {
+    return -EINVAL;
+  }
+  if (!lru && percpu_lru) return -EINVAL;
+  if (lru && !prealloc) return -kENOTSUPP;
+  if (numa && (percpu || percpu_lru)) return -EINVAL;
+  if (attr.max_entries == 0 || attr.key_size == 0 || attr.value_size == 0) {
+    return -EINVAL;
+  }
+  if (uint64_t{attr.key_size} + attr.value_size >=
+      kKmallocMaxSize - kHtabElemSize) {
+    return -E2BIG;
+  }
+  if (percpu && RoundUp(attr.value_size, 8) > kPcpuMinUnitSize) return -E2BIG;
+  return 0;
+}
+
+HashMap::HashMap(ShmRegion region) : Map(std::move(region)) {
+  body_ = this->region().At<HashBody>(kBodyOffset);
+  buckets_ = this->region().At<Bucket>(body_->buckets_off);
+  freelists_ = this->region().At<FreeList>(body_->freelists_off);
+  extras_ = this->region().At<std::atomic<uint32_t>>(body_->extras_off);
+  elems_ = this->region().At<uint8_t>(body_->elems_off);
+}
+
+int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
+                   std::unique_ptr<Map>* out) {
+  const uint32_t max_entries = attr.max_entries;
+  if (max_entries > (uint32_t{1} << 31)) return -E2BIG;
+  const uint64_t n_buckets = RoundupPowOfTwo(max_entries);
+  if (n_buckets > UINT32_MAX / kKernelBucketSize) return -E2BIG;
+
+  const uint32_t key_slot = static_cast<uint32_t>(RoundUp(attr.key_size, 8));
+  const uint32_t elem_size = static_cast<uint32_t>(
+      sizeof(ElemHeader) + key_slot + RoundUp(attr.value_size, 8));
+  const uint32_t n_elems = max_entries + nr_cpus;
+
+  uint64_t off = kBodyOffset + RoundUp(sizeof(HashBody), 64);
+  const uint64_t buckets_off = off;
+  off = RoundUp(off + n_buckets * sizeof(Bucket), 64);
+  const uint64_t freelists_off = off;
+  off += uint64_t{nr_cpus} * sizeof(FreeList);
+  const uint64_t extras_off = off;
+  off = RoundUp(off + uint64_t{nr_cpus} * sizeof(uint32_t), 64);
+  const uint64_t elems_off = off;
+  const uint64_t region_size = off + uint64_t{n_elems} * elem_size;
+
+  ShmRegion region;
+  int map_fd;
+  if (int err = ShmRegion::Create("bpfemu-hash", region_size, &map_fd, &region);
+      err != 0) {
+    return err;
+  }
+  const uint32_t seed = (attr.map_flags & BPF_F_ZERO_SEED)
+                            ? 0
+                            : absl::Uniform<uint32_t>(absl::BitGen());
+  InitHeader(attr, max_entries, nr_cpus, seed, region_size,
+             region.At<MapHeader>(0));
+  auto* body = new (region.At<void>(kBodyOffset)) HashBody{};
+  body->n_buckets = static_cast<uint32_t>(n_buckets);
+  body->n_elems = n_elems;
+  body->elem_size = elem_size;
+  body->key_slot = key_slot;
+  body->buckets_off = buckets_off;
+  body->freelists_off = freelists_off;
+  body->extras_off = extras_off;
+  body->elems_off = elems_off;
+  // Buckets and free lists are valid when zero-filled (kNil == 0).
+  auto map = std::unique_ptr<HashMap>(new HashMap(std::move(region)));
+  if (!(attr.map_flags & BPF_F_NO_PREALLOC)) {
+    // alloc_extra_elems(): park one spare element per possible CPU.
+    for (uint32_t cpu = 0; cpu < nr_cpus; ++cpu) {
+      map->extras_[cpu].store(
+          map->body_->next_unused.fetch_add(1, std::memory_order_relaxed) + 1,
+          std::memory_order_relaxed);
+    }
+  }
+  *fd = map_fd;
+  *out = std::move(map);
+  return 0;
+}
+
+int HashMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
+  *out = std::unique_ptr<Map>(new HashMap(std::move(region)));
+  return 0;
+}
+
+uint32_t HashMap::Hash(const void* key) const {
+  return HtabMapHash(key, key_size(), header().seed);
+}
+
+uint32_t HashMap::FindLocked(const Bucket& b, uint32_t hash, const void* key,
+                             uint32_t* prev_out) const {
+  uint32_t prev = kNil;
+  for (uint32_t id = b.head.load(std::memory_order_relaxed); id != kNil;
+       id = Elem(id)->next) {
+    if (Elem(id)->hash == hash &&
+        std::memcmp(ElemKey(id), key, key_size()) == 0) {
+      if (prev_out != nullptr) *prev_out = prev;
+      return id;
+    }
+    prev = id;
+  }
+  return kNil;
+}
+
+void HashMap::UnlinkLocked(Bucket& b, uint32_t prev, uint32_t id) {
+  const uint32_t next = Elem(id)->next;
+  if (prev == kNil) {
+    b.head.store(next, std::memory_order_relaxed);
+  } else {
+    Elem(prev)->next = next;
+  }
+}
+
+uint32_t HashMap::PopFree(uint32_t cpu) {
+  const uint32_t ncpus = nr_cpus();
+  auto pop = [&](uint32_t c) {
+    FreeList& fl = freelists_[c];
+    ShmMutexLock l(&fl.lock);
+    uint32_t id = fl.head;
+    if (id != kNil) fl.head = Elem(id)->next;
+    return id;
+  };
+  if (uint32_t id = pop(cpu); id != kNil) return id;
+  uint32_t unused = body_->next_unused.load(std::memory_order_relaxed);
+  while (unused < body_->n_elems) {
+    if (body_->next_unused.compare_exchange_weak(unused, unused + 1,
+                                                 std::memory_order_relaxed)) {
+      return unused + 1;
+    }
+  }
+  for (uint32_t i = 1; i < ncpus; ++i) {
+    if (uint32_t id = pop((cpu + i) % ncpus); id != kNil) return id;
+  }
+  return kNil;
+}
+
+void HashMap::PushFree(uint32_t cpu, uint32_t id) {
+  FreeList& fl = freelists_[cpu];
+  ShmMutexLock l(&fl.lock);
+  Elem(id)->next = fl.head;
+  fl.head = id;
+}
+
+int HashMap::LookupElem(const void* key, void* value, uint64_t /*flags*/) {
+  const uint32_t hash = Hash(key);
+  Bucket& b = SelectBucket(hash);
+  ShmMutexLock l(&b.lock);
+  const uint32_t id = FindLocked(b, hash, key, nullptr);
+  if (id == kNil) return -ENOENT;
+  CopyFromMap(value, ElemValue(id), value_size());
+  return 0;
+}
+
+int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
+  if ((flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return -EINVAL;
+  const uint32_t cpu = CurrentCpu(nr_cpus());
+  const bool prealloc = !(map_flags() & BPF_F_NO_PREALLOC);
+  const uint32_t hash = Hash(key);
+  Bucket& b = SelectBucket(hash);
+  ShmMutexLock l(&b.lock);
+  uint32_t prev = kNil;
+  const uint32_t old = FindLocked(b, hash, key, &prev);
+  if (int err = CheckFlags(old != kNil, flags); err != 0) return err;
+
+  uint32_t id = kNil;
+  if (old == kNil) {
+    // is_map_full() / an empty pcpu_freelist: capacity is max_entries.
+    uint32_t n = body_->count.load(std::memory_order_relaxed);
+    do {
+      if (n >= max_entries()) return -E2BIG;
+    } while (!body_->count.compare_exchange_weak(n, n + 1,
+                                                 std::memory_order_relaxed));
+    id = PopFree(cpu);
+    // The pool always has an element for a reserved count: live <=
+    // max_entries and at most nr_cpus spares are parked.
+    assert(id != kNil);
+  } else {
+    // Replacement: prealloc maps write into this CPU's spare element.
+    if (prealloc) id = extras_[cpu].exchange(kNil, std::memory_order_relaxed);
+    if (id == kNil) id = PopFree(cpu);
+    if (id == kNil) {
+      // More replacements in flight than spares (threads sharing one
+      // emulated CPU): update in place, which is observably the same.
+      CopyToMap(ElemValue(old), value, value_size());
+      UnlinkLocked(b, prev, old);
+      Elem(old)->next = b.head.load(std::memory_order_relaxed);
+      b.head.store(old, std::memory_order_relaxed);
+      return 0;
+    }
+  }
+  ElemHeader* e = Elem(id);
+  e->hash = hash;
+  std::memcpy(ElemKey(id), key, key_size());
+  CopyToMap(ElemValue(id), value, value_size());
+  e->next = b.head.load(std::memory_order_relaxed);
+  b.head.store(id, std::memory_order_relaxed);
+  if (old != kNil) {
+    // The new element is now the head, so `old`'s predecessor is unchanged
+    // unless it was the head itself.
+    UnlinkLocked(b, prev == kNil ? id : prev, old);
+    uint32_t expected = kNil;
+    if (!prealloc || !extras_[cpu].compare_exchange_strong(
+                         expected, old, std::memory_order_relaxed)) {
+      PushFree(cpu, old);
+    }
+  }
+  return 0;
+}
+
+int HashMap::DeleteElem(const void* key) {
+  const uint32_t cpu = CurrentCpu(nr_cpus());
+  const uint32_t hash = Hash(key);
+  Bucket& b = SelectBucket(hash);
+  ShmMutexLock l(&b.lock);
+  uint32_t prev;
+  const uint32_t id = FindLocked(b, hash, key, &prev);
+  if (id == kNil) return -ENOENT;
+  UnlinkLocked(b, prev, id);
+  PushFree(cpu, id);
+  body_->count.fetch_sub(1, std::memory_order_relaxed);
+  return 0;
+}
+
+int HashMap::LookupAndDeleteElem(const void* key, void* value,
+                                 uint64_t /*flags*/) {
+  const uint32_t cpu = CurrentCpu(nr_cpus());
+  const uint32_t hash = Hash(key);
+  Bucket& b = SelectBucket(hash);
+  ShmMutexLock l(&b.lock);
+  uint32_t prev;
+  const uint32_t id = FindLocked(b, hash, key, &prev);
+  if (id == kNil) return -ENOENT;
+  CopyFromMap(value, ElemValue(id), value_size());
+  UnlinkLocked(b, prev, id);
+  PushFree(cpu, id);
+  body_->count.fetch_sub(1, std::memory_order_relaxed);
+  return 0;
+}
+
+int HashMap::GetNextKey(const void* key, void* next_key) {
+  uint32_t start = 0;
+  if (key != nullptr) {
+    const uint32_t hash = Hash(key);
+    Bucket& b = SelectBucket(hash);
+    ShmMutexLock l(&b.lock);
+    const uint32_t id = FindLocked(b, hash, key, nullptr);
+    if (id != kNil) {
+      // The next element of the same bucket, if any.
+      if (uint32_t next = Elem(id)->next; next != kNil) {
+        std::memcpy(next_key, ElemKey(next), key_size());
+        return 0;
+      }
+      start = (hash & (body_->n_buckets - 1)) + 1;
+    }
+    // A key that is not in the map restarts the walk at bucket 0.
+  }
+  for (uint32_t i = start; i < body_->n_buckets; ++i) {
+    Bucket& b = buckets_[i];
+    if (b.head.load(std::memory_order_relaxed) == kNil) continue;
+    ShmMutexLock l(&b.lock);
+    if (uint32_t head = b.head.load(std::memory_order_relaxed); head != kNil) {
+      std::memcpy(next_key, ElemKey(head), key_size());
+      return 0;
+    }
+  }
+  return -ENOENT;
+}
+
+}  // namespace bpfemu

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: hash_map.h
+//
+// HashMap mirrors kernel/bpf/hashtab.c (Linux 6.18) for BPF_MAP_TYPE_HASH,
+// preallocated (default) and with BPF_F_NO_PREALLOC: htab_map_alloc_check,
+// htab_map_alloc, htab_map_update_elem, htab_map_delete_elem,
+// htab_map_get_next_key, htab_map_lookup_and_delete_elem.
+//
+// Layout (inside the map's region, after MapHeader):
+//
+//   HashBody      n_buckets, pool geometry, live-element count, offsets
+//   Bucket[n_buckets]       { ShmMutex lock; atomic<u32> head }   8 bytes
+//   FreeList[nr_cpus]       { ShmMutex lock; u32 head } per CPU, 64 bytes
+//   u32 extra[nr_cpus]      each CPU's parked spare element (prealloc)
+//   Elem[n_elems]           { u32 next; u32 hash; key; value }
+//
+// Elements are addressed by 1-based id (0, kNil, ends a list), so a
+// zero-filled region is already a valid empty table. The pool holds
+// max_entries + nr_cpus elements: max_entries for live keys and one spare per
+// CPU, which an update of an existing key uses exactly as the kernel uses
+// htab->extra_elems (the new value goes into the spare, which is linked at the
+// bucket head; the old element becomes the spare). Elements never handed out
+// are taken from a bump index, so creating a large map touches no memory.
+//
+// Semantics that follow the kernel (see docs/semantics.md):
+//   * n_buckets = roundup_pow_of_two(max_entries); bucket = hash & (n-1);
+//     hash = htab_map_hash (jhash2 / jhash, seed 0 with BPF_F_ZERO_SEED).
+//   * Insertion is at the bucket head; an update of an existing key links a
+//     new element at the head and unlinks the old one, so the key moves to the
+//     front of its bucket. get_next_key walks buckets upward, each head first;
+//     a key that is not found restarts the walk at bucket 0.
+//   * Capacity is exactly max_entries live elements, prealloc or not. Error
+//     precedence: flags (EINVAL), then EEXIST / ENOENT, then E2BIG; replacing
+//     an existing key never fails for capacity.
+//   * Deleted elements go back to the current CPU's free list and are reused
+//     LIFO, as the kernel's pcpu_freelist does.
+//
+// Locking: every op takes the bucket lock of its key; the free-list lock nests
+// inside it (order: bucket lock -> free-list lock), as in the kernel, where
+// alloc_htab_elem runs under the bucket lock.
+//
+// Differences from the kernel:
+//   * No RCU: lookups and get_next_key take the bucket lock instead of running
+//     lock-free; results are the same, only concurrency differs.
+//   * Re-entrant bucket locking (EBUSY / EDEADLK from tracing programs) is not
+//     modelled yet.
+
+#ifndef BPFEMU_EMU_HASH_MAP_H_
+#define BPFEMU_EMU_HASH_MAP_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "emu/map.h"
+#include "emu/shm.h"
+
+namespace bpfemu {
+
+class HashMap : public Map {
+ public:
+  static const MapOps kOps;
+
+  // htab_map_alloc_check() for the hash family, in the kernel's order.
+  static int AllocCheck(const MapAttr& attr);
+
+  [[nodiscard]] int LookupElem(const void* key, void* value,
+                               uint64_t flags) override;
+  [[nodiscard]] int UpdateElem(const void* key, const void* value,
+                               uint64_t flags) override;
+  [[nodiscard]] int DeleteElem(const void* key) override;
+  [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
+  [[nodiscard]] int LookupAndDeleteElem(const void* key, void* value,
+                                        uint64_t flags) override;
+
+  uint32_t n_buckets() const { return body_->n_buckets; }
+  // Live elements (for tests and invariant checks).
+  uint32_t count() const {
+    return body_->count.load(std::memory_order_relaxed);
+  }
+
+ private:
+  static constexpr uint32_t kNil = 0;
+
+  struct HashBody {
+    uint32_t n_buckets;
+    uint32_t n_elems;     // pool size: max_entries + nr_cpus
+    uint32_t elem_size;   // sizeof(ElemHeader) + key slot + value slot
+    uint32_t key_slot;    // round_up(key_size, 8)
+    std::atomic<uint32_t> count;        // live elements
+    std::atomic<uint32_t> next_unused;  // pool elements never handed out
+    uint64_t buckets_off;
+    uint64_t freelists_off;
+    uint64_t extras_off;
+    uint64_t elems_off;
+  };
+  struct Bucket {
+    ShmMutex lock;
+    std::atomic<uint32_t> head;  // written under lock, peeked without
+  };
+  struct alignas(64) FreeList {
+    ShmMutex lock;
+    uint32_t head;
+  };
+  struct ElemHeader {
+    uint32_t next;  // bucket chain or free list
+    uint32_t hash;
+  };
+
+  HashMap(ShmRegion region);
+  static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
+                   std::unique_ptr<Map>* out);
+  static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
+
+  ElemHeader* Elem(uint32_t id) const {
+    return reinterpret_cast<ElemHeader*>(
+        elems_ + uint64_t{id - 1} * body_->elem_size);
+  }
+  uint8_t* ElemKey(uint32_t idx) const {
+    return reinterpret_cast<uint8_t*>(Elem(idx)) + sizeof(ElemHeader);
+  }
+  uint8_t* ElemValue(uint32_t idx) const {
+    return ElemKey(idx) + body_->key_slot;
+  }
+  Bucket& SelectBucket(uint32_t hash) const {
+    return buckets_[hash & (body_->n_buckets - 1)];
+  }
+  uint32_t Hash(const void* key) const;
+
+  // REQUIRES: b.lock held. Index of the element holding `key`, or kNil;
+  // *prev_out receives its predecessor (kNil at the head).
+  uint32_t FindLocked(const Bucket& b, uint32_t hash, const void* key,
+                      uint32_t* prev_out) const;
+  // REQUIRES: b.lock held.
+  void UnlinkLocked(Bucket& b, uint32_t prev, uint32_t idx);
+
+  // Pool management (pcpu_freelist): pop from this CPU's list, then never-used
+  // elements, then the other CPUs' lists in wrap-around order.
+  uint32_t PopFree(uint32_t cpu);
+  void PushFree(uint32_t cpu, uint32_t idx);
+
+  HashBody* body_;
+  Bucket* buckets_;
+  FreeList* freelists_;
+  std::atomic<uint32_t>* extras_;
+  uint8_t* elems_;
+};
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_HASH_MAP_H_

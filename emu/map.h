@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: map.h
+//
+// The emulated map: attributes, the self-describing shared-memory layout every
+// map starts with, and the Map base class that each map family implements.
+//
+// Region layout (offsets from the region base; no pointers are stored):
+//
+//   0            MapHeader    magic, type, sizes, flags, CPU count, seed, name
+//   kBodyOffset  family body  e.g. HashMap: buckets, free lists, elements
+//
+// A process that holds (or inherits through fork()) the map's memfd can map
+// the region and rebuild the Map object from the header alone (AttachMap in
+// syscall.h), so the same map is visible from parents, children and, once
+// pinned, other processes.
+//
+// Who calls what. The fd-level functions in syscall.h mirror kernel/bpf/
+// syscall.c: they run the generic checks (flags, fd permissions, NULL
+// pointers) in the kernel's order and then call the Map's syscall face below,
+// which mirrors the type's bpf_map_ops. A later program face (BPF helpers)
+// will call separate entry points, as the kernel does.
+
+#ifndef BPFEMU_EMU_MAP_H_
+#define BPFEMU_EMU_MAP_H_
+
+#include <linux/bpf.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "emu/shm.h"
+
+namespace bpfemu {
+
+// UAPI values newer than the 6.1 <linux/bpf.h> Debian 12 ships.
+inline constexpr uint32_t kBpfFTokenFd = 1U << 16;     // BPF_F_TOKEN_FD, 6.9
+inline constexpr uint32_t kBpfMapTypeArena = 33;       // BPF_MAP_TYPE_ARENA
+// Kernel-internal: include/linux/bpf.h BPF_F_ACCESS_MASK.
+inline constexpr uint32_t kBpfFAccessMask =
+    BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG;
+
+// The BPF_MAP_CREATE part of union bpf_attr (include/uapi/linux/bpf.h), with
+// the name as the raw 16 bytes the kernel receives.
+struct MapAttr {
+  uint32_t map_type = 0;
+  uint32_t key_size = 0;
+  uint32_t value_size = 0;
+  uint32_t max_entries = 0;
+  uint32_t map_flags = 0;
+  uint32_t inner_map_fd = 0;
+  uint32_t numa_node = 0;
+  char map_name[BPF_OBJ_NAME_LEN] = {};
+  uint32_t map_ifindex = 0;
+  uint32_t btf_fd = 0;
+  uint32_t btf_key_type_id = 0;
+  uint32_t btf_value_type_id = 0;
+  uint32_t btf_vmlinux_value_type_id = 0;
+  uint64_t map_extra = 0;
+  int32_t map_token_fd = 0;
+};
+
+// Header at offset 0 of every map region.
+struct MapHeader {
+  static constexpr uint64_t kMagic = 0x31554d4546504221ULL;  // "!BPFEMU1"
+  uint64_t magic;
+  uint32_t layout_version;
+  uint32_t map_type;
+  uint32_t key_size;
+  uint32_t value_size;
+  uint32_t max_entries;   // as the kernel reports it (after its adjustments)
+  uint32_t map_flags;     // permanent flags (no BPF_F_RDONLY / BPF_F_WRONLY)
+  uint32_t nr_cpus;       // possible CPUs the map was built for
+  uint32_t seed;          // hashrnd: 0 with BPF_F_ZERO_SEED
+  char name[BPF_OBJ_NAME_LEN];
+  uint64_t region_size;
+};
+
+inline constexpr uint32_t kLayoutVersion = 1;
+// The family body starts on its own cache line.
+inline constexpr uint64_t kBodyOffset = RoundUp(sizeof(MapHeader), 64);
+
+class Map {
+ public:
+  virtual ~Map() = default;
+  Map(const Map&) = delete;
+  Map& operator=(const Map&) = delete;
+
+  const MapHeader& header() const { return *hdr_; }
+  uint32_t type() const { return hdr_->map_type; }
+  uint32_t key_size() const { return hdr_->key_size; }
+  uint32_t value_size() const { return hdr_->value_size; }
+  uint32_t max_entries() const { return hdr_->max_entries; }
+  uint32_t map_flags() const { return hdr_->map_flags; }
+  uint32_t nr_cpus() const { return hdr_->nr_cpus; }
+  std::string name() const;
+
+  // bpf_map_value_size(): bytes a syscall caller passes or receives as one
+  // value (per-CPU maps: one round_up(value_size, 8) slot per possible CPU).
+  virtual uint32_t SyscallValueSize() const { return value_size(); }
+  // Whether the value holds a struct bpf_spin_lock (BPF_F_LOCK allowed).
+  virtual bool HasSpinLock() const { return false; }
+
+  // The syscall face: the type's bpf_map_ops as sys_bpf() calls them, after
+  // syscall.cc has validated the generic parts. `key` and `value` are
+  // non-NULL buffers of key_size() / SyscallValueSize() bytes. Each returns 0
+  // or a negative errno.
+  [[nodiscard]] virtual int LookupElem(const void* key, void* value,
+                                       uint64_t flags) = 0;
+  [[nodiscard]] virtual int UpdateElem(const void* key, const void* value,
+                                       uint64_t flags) = 0;
+  [[nodiscard]] virtual int DeleteElem(const void* key) = 0;
+  // `key` may be NULL: the first key.
+  [[nodiscard]] virtual int GetNextKey(const void* key, void* next_key) = 0;
+  // Only the hash family implements it; sys_bpf answers ENOTSUPP otherwise.
+  [[nodiscard]] virtual int LookupAndDeleteElem(const void* key, void* value,
+                                                uint64_t flags);
+
+ protected:
+  explicit Map(ShmRegion region)
+      : region_(std::move(region)), hdr_(region_.At<MapHeader>(0)) {}
+
+  // Fills the header of a freshly created region.
+  static void InitHeader(const MapAttr& attr, uint32_t max_entries,
+                         uint32_t nr_cpus, uint32_t seed, uint64_t region_size,
+                         MapHeader* hdr);
+
+  const ShmRegion& region() const { return region_; }
+
+ private:
+  ShmRegion region_;
+  MapHeader* const hdr_;
+};
+
+// The per-type operations table the creation path dispatches on, like the
+// kernel's bpf_map_ops (map_alloc_check, map_alloc) plus Attach, which
+// rebuilds the process-local object over an existing region.
+struct MapOps {
+  // Attribute checks that need no allocation (ops->map_alloc_check).
+  int (*alloc_check)(const MapAttr& attr);
+  // Builds a new region (ops->map_alloc). On success *fd is the new map fd.
+  int (*alloc)(const MapAttr& attr, uint32_t nr_cpus, int* fd,
+               std::unique_ptr<Map>* out);
+  // Rebuilds the Map over an existing region whose header names this type.
+  int (*attach)(ShmRegion region, std::unique_ptr<Map>* out);
+};
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_MAP_H_

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "emu/shm.h"
+
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace bpfemu {
+
+ShmRegion::~ShmRegion() {
+  if (base_ != nullptr) munmap(base_, size_);
+}
+
+ShmRegion::ShmRegion(ShmRegion&& other) noexcept
+    : base_(std::exchange(other.base_, nullptr)),
+      size_(std::exchange(other.size_, 0)) {}
+
+ShmRegion& ShmRegion::operator=(ShmRegion&& other) noexcept {
+  if (this != &other) {
+    if (base_ != nullptr) munmap(base_, size_);
+    base_ = std::exchange(other.base_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+int ShmRegion::Create(const char* name, uint64_t size, int* fd,
+                      ShmRegion* out) {
+  int mfd = memfd_create(name, MFD_CLOEXEC);
+  if (mfd < 0) return -errno;
+  if (ftruncate(mfd, static_cast<off_t>(size)) != 0) {
+    int err = errno;
+    close(mfd);
+    return err == EFBIG || err == EINVAL ? -ENOMEM : -err;
+  }
+  ShmRegion region;
+  if (int err = Attach(mfd, &region); err != 0) {
+    close(mfd);
+    return err;
+  }
+  *fd = mfd;
+  *out = std::move(region);
+  return 0;
+}
+
+int ShmRegion::Attach(int fd, ShmRegion* out) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return -errno;
+  if (st.st_size <= 0) return -EINVAL;
+  void* p = mmap(nullptr, static_cast<size_t>(st.st_size),
+                 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+  if (p == MAP_FAILED) return -ENOMEM;
+  out->~ShmRegion();
+  out->base_ = static_cast<uint8_t*>(p);
+  out->size_ = static_cast<uint64_t>(st.st_size);
+  return 0;
+}
+
+namespace {
+
+long Futex(std::atomic<uint32_t>* addr, int op, uint32_t val) {
+  // Not FUTEX_PRIVATE_FLAG: waiters may be in other processes.
+  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), op, val,
+                 nullptr, nullptr, 0);
+}
+
+}  // namespace
+
+void ShmMutex::Lock() {
+  uint32_t c = 0;
+  if (state_.compare_exchange_strong(c, 1, std::memory_order_acquire)) return;
+  if (c != 2) c = state_.exchange(2, std::memory_order_acquire);
+  while (c != 0) {
+    Futex(&state_, FUTEX_WAIT, 2);
+    c = state_.exchange(2, std::memory_order_acquire);
+  }
+}
+
+void ShmMutex::Unlock() {
+  if (state_.fetch_sub(1, std::memory_order_release) != 1) {
+    state_.store(0, std::memory_order_release);
+    Futex(&state_, FUTEX_WAKE, 1);
+  }
+}
+
+void CopyFromMap(void* dst, const void* map, size_t n) {
+  auto* d = static_cast<uint8_t*>(dst);
+  const auto* s = static_cast<const uint8_t*>(map);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = __atomic_load_n(reinterpret_cast<const uint64_t*>(s + i),
+                                 __ATOMIC_RELAXED);
+    std::memcpy(d + i, &w, 8);
+  }
+  for (; i < n; ++i) d[i] = __atomic_load_n(s + i, __ATOMIC_RELAXED);
+}
+
+void CopyToMap(void* map, const void* src, size_t n) {
+  auto* d = static_cast<uint8_t*>(map);
+  const auto* s = static_cast<const uint8_t*>(src);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s + i, 8);
+    __atomic_store_n(reinterpret_cast<uint64_t*>(d + i), w, __ATOMIC_RELAXED);
+  }
+  for (; i < n; ++i) __atomic_store_n(d + i, s[i], __ATOMIC_RELAXED);
+}
+
+void ZeroMap(void* map, size_t n) {
+  auto* d = static_cast<uint8_t*>(map);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __atomic_store_n(reinterpret_cast<uint64_t*>(d + i), uint64_t{0},
+                     __ATOMIC_RELAXED);
+  }
+  for (; i < n; ++i) __atomic_store_n(d + i, uint8_t{0}, __ATOMIC_RELAXED);
+}
+
+bool EqualsMap(const void* map, const void* key, size_t n) {
+  const auto* m = static_cast<const uint8_t*>(map);
+  const auto* k = static_cast<const uint8_t*>(key);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = __atomic_load_n(reinterpret_cast<const uint64_t*>(m + i),
+                                 __ATOMIC_RELAXED);
+    if (std::memcmp(&w, k + i, 8) != 0) return false;
+  }
+  for (; i < n; ++i) {
+    if (__atomic_load_n(m + i, __ATOMIC_RELAXED) != k[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace bpfemu

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: shm.h
+//
+// Shared memory for emulated maps. A kernel map is kernel memory reached
+// through a file descriptor: it survives fork(), every process holding the fd
+// sees the same bytes, and it lives until the last reference goes. bpfemu
+// gives each map the same shape:
+//
+//   * ShmRegion: one memfd per map, mapped MAP_SHARED. The memfd's descriptor
+//     is the map's fd, so map fds are real, unique descriptors of the process.
+//     Pages are allocated by the kernel on first touch, so a large map that is
+//     never filled costs address space, not memory.
+//   * ShmMutex: a futex-based lock that lives inside a region (four bytes, no
+//     pointers), usable from every process that maps it.
+//   * CopyToMap / CopyFromMap: value copies made of relaxed atomic accesses.
+//     The kernel copies map values with plain memcpy while programs may write
+//     them through pointers; relaxed atomics keep those same semantics (a value
+//     can be torn, never a single word) without being undefined behaviour, and
+//     ThreadSanitizer accepts them.
+//
+// Everything stored in a region is addressed by offsets from its base, never
+// by pointers, because each process maps the region at its own address.
+
+#ifndef BPFEMU_EMU_SHM_H_
+#define BPFEMU_EMU_SHM_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace bpfemu {
+
+class ShmRegion {
+ public:
+  ShmRegion() = default;
+  ~ShmRegion();
+  ShmRegion(ShmRegion&& other) noexcept;
+  ShmRegion& operator=(ShmRegion&& other) noexcept;
+  ShmRegion(const ShmRegion&) = delete;
+  ShmRegion& operator=(const ShmRegion&) = delete;
+
+  // Creates a zero-filled memfd of `size` bytes named `name` and maps it.
+  // On success *fd is the new descriptor (O_CLOEXEC), owned by the caller.
+  // Returns 0 or -errno (-ENOMEM when the size cannot be mapped).
+  [[nodiscard]] static int Create(const char* name, uint64_t size, int* fd,
+                                  ShmRegion* out);
+  // Maps the whole of an existing memfd. The fd stays owned by the caller.
+  [[nodiscard]] static int Attach(int fd, ShmRegion* out);
+
+  uint8_t* base() const { return base_; }
+  uint64_t size() const { return size_; }
+
+  template <typename T>
+  T* At(uint64_t offset) const {
+    return reinterpret_cast<T*>(base_ + offset);
+  }
+
+ private:
+  uint8_t* base_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+// A mutex in shared memory (Drepper, "Futexes Are Tricky", mutex #2): state 0
+// unlocked, 1 locked, 2 locked with waiters. Zero-initialised memory is an
+// unlocked mutex, so a fresh region needs no constructor calls.
+class ShmMutex {
+ public:
+  void Lock();
+  void Unlock();
+
+ private:
+  std::atomic<uint32_t> state_;
+};
+static_assert(sizeof(ShmMutex) == 4);
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+
+class ShmMutexLock {
+ public:
+  explicit ShmMutexLock(ShmMutex* mu) : mu_(mu) { mu_->Lock(); }
+  ~ShmMutexLock() { mu_->Unlock(); }
+  ShmMutexLock(const ShmMutexLock&) = delete;
+  ShmMutexLock& operator=(const ShmMutexLock&) = delete;
+
+ private:
+  ShmMutex* const mu_;
+};
+
+// Copies n bytes between a caller's buffer and map memory. `map` must be
+// 8-byte aligned (every key and value slot in a region is).
+void CopyFromMap(void* dst, const void* map, size_t n);
+void CopyToMap(void* map, const void* src, size_t n);
+void ZeroMap(void* map, size_t n);
+// Byte-wise equality of a caller's key with a key in map memory.
+bool EqualsMap(const void* map, const void* key, size_t n);
+
+constexpr uint64_t RoundUp(uint64_t x, uint64_t align) {
+  return (x + align - 1) / align * align;
+}
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_SHM_H_

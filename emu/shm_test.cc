@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "emu/shm.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace bpfemu {
+namespace {
+
+TEST(ShmRegion, CreateIsZeroFilledAndAttachSeesTheSameBytes) {
+  ShmRegion a;
+  int fd = -1;
+  ASSERT_EQ(ShmRegion::Create("t", 8192, &fd, &a), 0);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(a.size(), 8192u);
+  for (uint64_t i = 0; i < a.size(); ++i) ASSERT_EQ(a.base()[i], 0);
+  ShmRegion b;
+  ASSERT_EQ(ShmRegion::Attach(fd, &b), 0);
+  a.base()[100] = 42;
+  EXPECT_EQ(b.base()[100], 42);
+  close(fd);
+}
+
+TEST(ShmRegion, AttachRejectsEmptyFile) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ShmRegion r;
+  EXPECT_EQ(ShmRegion::Attach(fds[0], &r), -EINVAL);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+TEST(ShmRegion, HugeSizeIsEnomem) {
+  ShmRegion r;
+  int fd = -1;
+  EXPECT_EQ(ShmRegion::Create("t", uint64_t{1} << 62, &fd, &r), -ENOMEM);
+}
+
+TEST(ShmMutex, ExcludesThreads) {
+  ShmRegion r;
+  int fd;
+  ASSERT_EQ(ShmRegion::Create("t", 4096, &fd, &r), 0);
+  auto* mu = r.At<ShmMutex>(0);
+  auto* counter = r.At<uint64_t>(64);
+  auto work = [&] {
+    for (int i = 0; i < 100000; ++i) {
+      ShmMutexLock l(mu);
+      ++*counter;
+    }
+  };
+  std::thread t1(work), t2(work);
+  t1.join();
+  t2.join();
+  EXPECT_EQ(*counter, 200000u);
+  close(fd);
+}
+
+TEST(ShmMutex, ExcludesProcesses) {
+  ShmRegion r;
+  int fd;
+  ASSERT_EQ(ShmRegion::Create("t", 4096, &fd, &r), 0);
+  auto* mu = r.At<ShmMutex>(0);
+  auto* counter = r.At<uint64_t>(64);
+  constexpr int kChildren = 3, kIters = 20000;
+  std::vector<pid_t> pids;
+  for (int c = 0; c < kChildren; ++c) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      for (int i = 0; i < kIters; ++i) {
+        mu->Lock();
+        uint64_t v = __atomic_load_n(counter, __ATOMIC_RELAXED);
+        __atomic_store_n(counter, v + 1, __ATOMIC_RELAXED);
+        mu->Unlock();
+      }
+      _exit(0);
+    }
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  EXPECT_EQ(__atomic_load_n(counter, __ATOMIC_RELAXED),
+            uint64_t{kChildren} * kIters);
+  close(fd);
+}
+
+TEST(CopyMap, RoundTripsOddSizes) {
+  alignas(8) uint8_t map[64] = {};
+  uint8_t src[37], dst[37];
+  for (int i = 0; i < 37; ++i) src[i] = static_cast<uint8_t>(i + 1);
+  CopyToMap(map, src, sizeof(src));
+  CopyFromMap(dst, map, sizeof(dst));
+  EXPECT_EQ(std::memcmp(src, dst, sizeof(src)), 0);
+  EXPECT_EQ(map[37], 0);  // nothing past n is written
+  EXPECT_TRUE(EqualsMap(map, src, sizeof(src)));
+  src[36] ^= 1;
+  EXPECT_FALSE(EqualsMap(map, src, sizeof(src)));
+  ZeroMap(map, 37);
+  for (uint8_t b : map) EXPECT_EQ(b, 0);
+}
+
+}  // namespace
+}  // namespace bpfemu

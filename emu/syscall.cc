@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "emu/syscall.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "emu/array_map.h"
+#include "emu/cpu.h"
+#include "emu/hash_map.h"
+#include "emu/local_mutex.h"
+
+namespace bpfemu {
+namespace {
+
+// The per-type operation tables (kernel: include/linux/bpf_types.h). A type
+// without an entry is answered as a kernel built without it: EINVAL.
+const MapOps* OpsFor(uint32_t map_type) {
+  switch (map_type) {
+    case BPF_MAP_TYPE_HASH:
+      return &HashMap::kOps;
+    case BPF_MAP_TYPE_ARRAY:
+      return &ArrayMap::kOps;
+    default:
+      return nullptr;
+  }
+}
+
+// bpf_obj_name_cpy(): alphanumerics, '_' and '.', NUL-terminated in 16 bytes.
+bool NameOk(const char (&name)[BPF_OBJ_NAME_LEN]) {
+  for (char c : name) {
+    if (c == '\0') return true;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return false;
+}
+
+struct FdEntry {
+  std::shared_ptr<Map> map;
+  bool readable;  // FMODE_CAN_READ
+  bool writable;  // FMODE_CAN_WRITE
+};
+
+class FdTable {
+ public:
+  static FdTable& Get() {
+    static auto* table = new FdTable;
+    return *table;
+  }
+
+  void Insert(int fd, FdEntry entry) {
+    LocalMutexLock l(&mu_);
+    entries_[fd] = std::move(entry);
+  }
+
+  // __bpf_map_get(): EBADF when fd is not open, EINVAL when it is not a map.
+  int Find(int fd, FdEntry* out) {
+    {
+      LocalMutexLock l(&mu_);
+      if (auto it = entries_.find(fd); it != entries_.end()) {
+        *out = it->second;
+        return 0;
+      }
+    }
+    return fd >= 0 && fcntl(fd, F_GETFD) != -1 ? -EINVAL : -EBADF;
+  }
+
+  bool Erase(int fd) {
+    LocalMutexLock l(&mu_);
+    return entries_.erase(fd) > 0;
+  }
+
+ private:
+  LocalMutex mu_;
+  absl::flat_hash_map<int, FdEntry> entries_ ABSL_GUARDED_BY(mu_);
+};
+
+// Resolves fd to its entry and checks the access mode the command needs.
+int GetMap(int fd, bool need_read, bool need_write, FdEntry* e) {
+  if (int err = FdTable::Get().Find(fd, e); err != 0) return err;
+  if ((need_read && !e->readable) || (need_write && !e->writable)) {
+    return -EPERM;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int MapCreate(const MapAttr& in) {
+  MapAttr attr = in;
+  // kBpfFTokenFd is remembered and cleared before any per-type check.
+  const bool token_flag = attr.map_flags & kBpfFTokenFd;
+  attr.map_flags &= ~kBpfFTokenFd;
+  if (attr.btf_vmlinux_value_type_id != 0) {
+    if (attr.map_type != BPF_MAP_TYPE_STRUCT_OPS ||
+        attr.btf_key_type_id != 0 || attr.btf_value_type_id != 0) {
+      return -EINVAL;
+    }
+  } else if (attr.btf_key_type_id != 0 && attr.btf_value_type_id == 0) {
+    return -EINVAL;
+  }
+  if (attr.map_type != BPF_MAP_TYPE_BLOOM_FILTER &&
+      attr.map_type != kBpfMapTypeArena && attr.map_extra != 0) {
+    return -EINVAL;
+  }
+  // bpf_get_file_flag().
+  if ((attr.map_flags & BPF_F_RDONLY) && (attr.map_flags & BPF_F_WRONLY)) {
+    return -EINVAL;
+  }
+  // One emulated NUMA node (node 0).
+  if ((attr.map_flags & BPF_F_NUMA_NODE) && attr.numa_node >= 1) {
+    return -EINVAL;
+  }
+  const MapOps* ops = OpsFor(attr.map_type);
+  if (ops == nullptr) return -EINVAL;
+  if (int err = ops->alloc_check(attr); err != 0) return err;
+  // Device offload: no emulated netdevs, so the offload alloc fails.
+  if (attr.map_ifindex != 0) return -EINVAL;
+  // bpfemu has no BPF tokens: bpf_token_get_from_fd() fails on any fd.
+  if (token_flag) return -EINVAL;
+
+  int fd;
+  std::unique_ptr<Map> map;
+  if (int err = ops->alloc(attr, static_cast<uint32_t>(NumPossibleCpus()), &fd,
+                           &map);
+      err != 0) {
+    return err;
+  }
+  // The name is checked after allocation, as in the kernel.
+  if (!NameOk(attr.map_name)) {
+    map.reset();
+    close(fd);
+    return -EINVAL;
+  }
+  // BTF (and with it BPF_F_LOCK's spin lock record) is not emulated yet.
+  if (attr.btf_value_type_id != 0) {
+    map.reset();
+    close(fd);
+    return -EINVAL;
+  }
+  FdTable::Get().Insert(fd, FdEntry{std::move(map),
+                                    !(attr.map_flags & BPF_F_WRONLY),
+                                    !(attr.map_flags & BPF_F_RDONLY)});
+  return fd;
+}
+
+int MapLookupElem(int fd, const void* key, void* value, uint64_t flags) {
+  if (flags & ~uint64_t{BPF_F_LOCK}) return -EINVAL;
+  FdEntry e;
+  if (int err = GetMap(fd, /*need_read=*/true, false, &e); err != 0) {
+    return err;
+  }
+  if ((flags & BPF_F_LOCK) && !e.map->HasSpinLock()) return -EINVAL;
+  if (key == nullptr) return -EFAULT;
+  // The value is produced into a kernel buffer and copied out afterwards, so
+  // a missing key reports ENOENT even when `value` is NULL.
+  if (value == nullptr) {
+    std::unique_ptr<uint8_t[]> tmp(new uint8_t[e.map->SyscallValueSize()]);
+    if (int err = e.map->LookupElem(key, tmp.get(), flags); err != 0) {
+      return err;
+    }
+    return -EFAULT;
+  }
+  return e.map->LookupElem(key, value, flags);
+}
+
+int MapUpdateElem(int fd, const void* key, const void* value, uint64_t flags) {
+  FdEntry e;
+  if (int err = GetMap(fd, false, /*need_write=*/true, &e); err != 0) {
+    return err;
+  }
+  if ((flags & BPF_F_LOCK) && !e.map->HasSpinLock()) return -EINVAL;
+  if (key == nullptr || value == nullptr) return -EFAULT;
+  return e.map->UpdateElem(key, value, flags);
+}
+
+int MapDeleteElem(int fd, const void* key) {
+  FdEntry e;
+  if (int err = GetMap(fd, false, /*need_write=*/true, &e); err != 0) {
+    return err;
+  }
+  if (key == nullptr) return -EFAULT;
+  return e.map->DeleteElem(key);
+}
+
+int MapGetNextKey(int fd, const void* key, void* next_key) {
+  FdEntry e;
+  if (int err = GetMap(fd, /*need_read=*/true, false, &e); err != 0) {
+    return err;
+  }
+  if (next_key == nullptr) {
+    std::unique_ptr<uint8_t[]> tmp(new uint8_t[e.map->key_size()]);
+    if (int err = e.map->GetNextKey(key, tmp.get()); err != 0) return err;
+    return -EFAULT;
+  }
+  return e.map->GetNextKey(key, next_key);
+}
+
+int MapLookupAndDeleteElem(int fd, const void* key, void* value,
+                           uint64_t flags) {
+  if (flags & ~uint64_t{BPF_F_LOCK}) return -EINVAL;
+  FdEntry e;
+  if (int err = GetMap(fd, /*need_read=*/true, /*need_write=*/true, &e);
+      err != 0) {
+    return err;
+  }
+  if ((flags & BPF_F_LOCK) && !e.map->HasSpinLock()) return -EINVAL;
+  if (key == nullptr) return -EFAULT;
+  // As in the kernel, the element is deleted before the value is copied out:
+  // a NULL value buffer loses it and reports EFAULT.
+  if (value == nullptr) {
+    std::unique_ptr<uint8_t[]> tmp(new uint8_t[e.map->SyscallValueSize()]);
+    if (int err = e.map->LookupAndDeleteElem(key, tmp.get(), flags); err != 0) {
+      return err;
+    }
+    return -EFAULT;
+  }
+  return e.map->LookupAndDeleteElem(key, value, flags);
+}
+
+int CloseFd(int fd) {
+  FdTable::Get().Erase(fd);
+  return close(fd) == 0 ? 0 : -errno;
+}
+
+std::shared_ptr<Map> MapFromFd(int fd) {
+  FdEntry e;
+  if (FdTable::Get().Find(fd, &e) != 0) return nullptr;
+  return e.map;
+}
+
+int AttachMapFd(int fd, bool readable, bool writable) {
+  if (fd < 0 || fcntl(fd, F_GETFD) == -1) return -EBADF;
+  ShmRegion region;
+  if (ShmRegion::Attach(fd, &region) != 0) return -EINVAL;
+  if (region.size() < sizeof(MapHeader)) return -EINVAL;
+  const auto* hdr = region.At<MapHeader>(0);
+  if (hdr->magic != MapHeader::kMagic ||
+      hdr->layout_version != kLayoutVersion ||
+      hdr->region_size != region.size()) {
+    return -EINVAL;
+  }
+  const MapOps* ops = OpsFor(hdr->map_type);
+  if (ops == nullptr) return -EINVAL;
+  std::unique_ptr<Map> map;
+  if (int err = ops->attach(std::move(region), &map); err != 0) return err;
+  FdTable::Get().Insert(fd, FdEntry{std::move(map), readable, writable});
+  return 0;
+}
+
+}  // namespace bpfemu

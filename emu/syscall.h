@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: syscall.h
+//
+// The emulated bpf(2) syscall for maps, mirroring kernel/bpf/syscall.c
+// (Linux 6.18): BPF_MAP_CREATE and the element commands, addressed by file
+// descriptor. Every function returns what sys_bpf() returns, as a value: a new
+// fd or 0 on success, a negative errno on failure (errno is never touched).
+//
+// Map fds are real descriptors of the process (each map's memfd, see shm.h),
+// so they never collide with other files, survive fork(), and are passed to
+// other processes like any fd. A process-local table maps each fd to its Map
+// and the fd's access mode (BPF_F_RDONLY / BPF_F_WRONLY at creation).
+// Close map fds with CloseFd(): a raw close() leaves a stale table entry.
+//
+// Example:
+//
+//   bpfemu::MapAttr attr{.map_type = BPF_MAP_TYPE_HASH, .key_size = 4,
+//                        .value_size = 8, .max_entries = 16};
+//   int fd = bpfemu::MapCreate(attr);               // >= 0, or -errno
+//   uint32_t k = 1; uint64_t v = 42;
+//   int err = bpfemu::MapUpdateElem(fd, &k, &v, BPF_NOEXIST);   // 0
+//   err = bpfemu::MapUpdateElem(fd, &k, &v, BPF_NOEXIST);       // -EEXIST
+//   bpfemu::CloseFd(fd);
+//
+// Privileges: bpfemu answers as the kernel answers root (CAP_SYS_ADMIN,
+// CAP_BPF), whoever runs it.
+
+#ifndef BPFEMU_EMU_SYSCALL_H_
+#define BPFEMU_EMU_SYSCALL_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "emu/map.h"
+
+namespace bpfemu {
+
+// BPF_MAP_CREATE (map_create): validates in the kernel's order and returns a
+// new O_CLOEXEC fd, or -errno.
+[[nodiscard]] int MapCreate(const MapAttr& attr);
+
+// BPF_MAP_LOOKUP_ELEM (map_lookup_elem); flags: 0 or BPF_F_LOCK.
+[[nodiscard]] int MapLookupElem(int fd, const void* key, void* value,
+                                uint64_t flags = 0);
+// BPF_MAP_UPDATE_ELEM (map_update_elem); flags: BPF_ANY, BPF_NOEXIST,
+// BPF_EXIST, optionally | BPF_F_LOCK.
+[[nodiscard]] int MapUpdateElem(int fd, const void* key, const void* value,
+                                uint64_t flags);
+// BPF_MAP_DELETE_ELEM (map_delete_elem).
+[[nodiscard]] int MapDeleteElem(int fd, const void* key);
+// BPF_MAP_GET_NEXT_KEY (map_get_next_key); key NULL: the first key.
+[[nodiscard]] int MapGetNextKey(int fd, const void* key, void* next_key);
+// BPF_MAP_LOOKUP_AND_DELETE_ELEM (map_lookup_and_delete_elem).
+[[nodiscard]] int MapLookupAndDeleteElem(int fd, const void* key, void* value,
+                                         uint64_t flags = 0);
+
+// Closes a map fd; the map is released once no fd (in any process) and no
+// Map reference remain. Returns 0 or -errno from close(2).
+int CloseFd(int fd);
+
+// The Map behind an fd of this process, or nullptr if `fd` is not a map fd.
+// The reference keeps the map's memory mapped even after CloseFd.
+std::shared_ptr<Map> MapFromFd(int fd);
+
+// Adopts a map fd that did not come from MapCreate in this process (received
+// over a socket, or opened through /proc/PID/fd): maps the region, checks its
+// header and registers the fd. Returns 0 or -errno (-EINVAL: not a map).
+[[nodiscard]] int AttachMapFd(int fd, bool readable = true,
+                              bool writable = true);
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_SYSCALL_H_

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+// Emulator-only properties of the fd layer: real descriptors, lifetime, fork
+// and attaching from another descriptor. Kernel-shared semantics (errnos of
+// every command) live in tests/conformance and run on both backends.
+#include "emu/syscall.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "emu/cpu.h"
+#include "emu/errno.h"
+#include "gtest/gtest.h"
+
+namespace bpfemu {
+namespace {
+
+MapAttr HashAttr(uint32_t max_entries = 64) {
+  return MapAttr{.map_type = BPF_MAP_TYPE_HASH,
+                 .key_size = 4,
+                 .value_size = 8,
+                 .max_entries = max_entries};
+}
+
+TEST(Syscall, MapFdsAreDistinctCloexecDescriptors) {
+  std::set<int> fds;
+  for (int i = 0; i < 8; ++i) {
+    int fd = MapCreate(HashAttr());
+    ASSERT_GE(fd, 0);
+    EXPECT_TRUE(fds.insert(fd).second);
+    EXPECT_EQ(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+  }
+  // An ordinary file opened now cannot collide with any of them.
+  int other = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  EXPECT_EQ(fds.count(other), 0u);
+  uint32_t k = 0;
+  uint64_t v = 0;
+  EXPECT_EQ(MapUpdateElem(other, &k, &v, 0), -EINVAL);  // open, not a map
+  close(other);
+  for (int fd : fds) EXPECT_EQ(CloseFd(fd), 0);
+  EXPECT_EQ(MapUpdateElem(*fds.begin(), &k, &v, 0), -EBADF);
+}
+
+TEST(Syscall, CloseFdKeepsMapAliveForHeldReferences) {
+  int fd = MapCreate(HashAttr());
+  ASSERT_GE(fd, 0);
+  uint32_t k = 3;
+  uint64_t v = 30;
+  ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
+  std::shared_ptr<Map> map = MapFromFd(fd);
+  ASSERT_EQ(CloseFd(fd), 0);
+  EXPECT_EQ(MapFromFd(fd), nullptr);
+  uint64_t out = 0;
+  EXPECT_EQ(map->LookupElem(&k, &out, 0), 0);
+  EXPECT_EQ(out, 30u);
+}
+
+TEST(Syscall, UnemulatedTypeIsEinvalLikeAKernelWithoutIt) {
+  MapAttr attr = HashAttr();
+  attr.map_type = BPF_MAP_TYPE_STACK_TRACE;
+  EXPECT_EQ(MapCreate(attr), -EINVAL);
+  attr.map_type = 1000;
+  EXPECT_EQ(MapCreate(attr), -EINVAL);
+}
+
+// A parent creates a map, forks children that update and delete keys
+// concurrently (each on its own emulated CPU), and then sees exactly their
+// results, as with a kernel map.
+TEST(Syscall, ForkedChildrenShareTheMap) {
+  SetNumPossibleCpus(4);
+  int fd = MapCreate(HashAttr(1024));
+  SetNumPossibleCpus(0);
+  ASSERT_GE(fd, 0);
+  int afd = MapCreate(MapAttr{.map_type = BPF_MAP_TYPE_ARRAY,
+                              .key_size = 4,
+                              .value_size = 8,
+                              .max_entries = 4});
+  ASSERT_GE(afd, 0);
+  // Keys 0..99 exist before the fork; children delete the even ones of their
+  // own range and insert 1000 + child * 100 + i.
+  for (uint32_t k = 0; k < 100; ++k) {
+    uint64_t v = k;
+    ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_NOEXIST), 0);
+  }
+  constexpr int kChildren = 4;
+  std::vector<pid_t> pids;
+  for (int c = 0; c < kChildren; ++c) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ScopedCpu cpu(c);
+      int bad = 0;
+      for (uint32_t i = 0; i < 25; ++i) {
+        uint32_t k = static_cast<uint32_t>(c * 25) + i;
+        if (k % 2 == 0 && MapDeleteElem(fd, &k) != 0) ++bad;
+        uint32_t nk = 1000 + static_cast<uint32_t>(c) * 100 + i;
+        uint64_t v = nk * 2;
+        if (MapUpdateElem(fd, &nk, &v, BPF_NOEXIST) != 0) ++bad;
+      }
+      uint32_t slot = static_cast<uint32_t>(c);
+      uint64_t done = 1;
+      if (MapUpdateElem(afd, &slot, &done, BPF_ANY) != 0) ++bad;
+      _exit(bad);
+    }
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  }
+  std::set<uint32_t> expected;
+  for (uint32_t k = 0; k < 100; ++k) {
+    if (k % 2 == 1) expected.insert(k);
+  }
+  for (uint32_t c = 0; c < kChildren; ++c) {
+    for (uint32_t i = 0; i < 25; ++i) expected.insert(1000 + c * 100 + i);
+  }
+  std::set<uint32_t> seen;
+  uint32_t k, next;
+  const void* prev = nullptr;
+  while (MapGetNextKey(fd, prev, &next) == 0) {
+    EXPECT_TRUE(seen.insert(next).second) << "duplicate " << next;
+    uint64_t v;
+    ASSERT_EQ(MapLookupElem(fd, &next, &v), 0);
+    EXPECT_EQ(v, next >= 1000 ? next * 2 : next);
+    k = next;
+    prev = &k;
+  }
+  EXPECT_EQ(seen, expected);
+  for (uint32_t c = 0; c < kChildren; ++c) {
+    uint64_t done = 0;
+    ASSERT_EQ(MapLookupElem(afd, &c, &done), 0);
+    EXPECT_EQ(done, 1u);
+  }
+  CloseFd(fd);
+  CloseFd(afd);
+}
+
+// Another descriptor of the same memfd (as another process would get through
+// /proc/PID/fd or a unix socket) attaches to the same map.
+TEST(Syscall, AttachMapFdOpensTheSameMap) {
+  int fd = MapCreate(HashAttr());
+  ASSERT_GE(fd, 0);
+  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  int fd2 = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd2, 0);
+  ASSERT_EQ(AttachMapFd(fd2), 0);
+  uint32_t k = 9;
+  uint64_t v = 90, out = 0;
+  ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
+  ASSERT_EQ(MapLookupElem(fd2, &k, &out), 0);
+  EXPECT_EQ(out, 90u);
+  EXPECT_EQ(MapFromFd(fd2)->type(), uint32_t{BPF_MAP_TYPE_HASH});
+  CloseFd(fd);
+  CloseFd(fd2);
+}
+
+TEST(Syscall, AttachMapFdRejectsOtherFiles) {
+  int dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  EXPECT_EQ(AttachMapFd(dn), -EINVAL);
+  close(dn);
+  EXPECT_EQ(AttachMapFd(-1), -EBADF);
+  char tmpl[] = "/tmp/bpfemu-XXXXXX";
+  int tf = mkstemp(tmpl);
+  ASSERT_GE(tf, 0);
+  unlink(tmpl);
+  ASSERT_EQ(ftruncate(tf, 4096), 0);
+  EXPECT_EQ(AttachMapFd(tf), -EINVAL);  // no map header
+  close(tf);
+}
+
+TEST(Errno, NamesKernelCodes) {
+  EXPECT_EQ(ErrnoName(-E2BIG), "E2BIG");
+  EXPECT_EQ(ErrnoName(524), "ENOTSUPP");
+  EXPECT_EQ(ErrnoName(0), "OK");
+  EXPECT_EQ(ErrnoName(-4242), "4242");
+}
+
+}  // namespace
+}  // namespace bpfemu

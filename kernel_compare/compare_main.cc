@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: Apache-2.0
+// kernel_compare: the differential comparison of bpfemu against the kernel.
+//
+// 1. Runs every conformance case on the emulator and on the kernel, and
+//    counts a divergence wherever the two backends disagree.
+// 2. Runs seeded random operation sequences on both backends in lockstep,
+//    comparing every result and, at checkpoints, the whole map; a divergence
+//    is shrunk to a minimal trace and written to a replay file.
+// 3. Prints a table per map type and exits non-zero on any divergence or
+//    failed case.
+//
+// Without bpf() permission it runs the emulator alone and says so first.
+//
+//   kernel_compare [--seed=N] [--ops=N] [--replay=FILE]
+
+#include <sys/utsname.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_format.h"
+#include "gtest/gtest.h"
+#include "kernel_compare/differ.h"
+#include "kernel_compare/kernel_backend.h"
+#include "tests/conformance/all_suites.h"
+#include "tests/conformance/emu_backend.h"
+
+ABSL_FLAG(uint64_t, seed, 1, "seed of the random operation sequences");
+ABSL_FLAG(uint64_t, ops, 2000, "operations per random sequence");
+ABSL_FLAG(std::string, replay, "",
+          "replay one trace file on both backends instead of the full run");
+
+namespace bpfemu {
+
+INSTANTIATE_CONFORMANCE_SUITES(Emu, EmuBackend);
+INSTANTIATE_CONFORMANCE_SUITES(Kernel, KernelBackend);
+
+namespace {
+
+enum class Outcome { kPassed, kFailed, kSkipped };
+
+// Collects each case's outcome, keyed by (backend, suite, case), and prints
+// failing assertions as they happen.
+class Tally : public testing::EmptyTestEventListener {
+ public:
+  struct Key {
+    std::string backend, suite, test;
+    bool operator<(const Key& o) const {
+      return std::tie(backend, suite, test) < std::tie(o.backend, o.suite, o.test);
+    }
+  };
+
+  void OnTestPartResult(const testing::TestPartResult& r) override {
+    if (r.failed()) {
+      std::printf("  FAIL %s.%s %s:%d\n    %s\n", current_suite_.c_str(),
+                  current_test_.c_str(), r.file_name() ? r.file_name() : "?",
+                  r.line_number(), r.summary());
+    }
+  }
+  void OnTestStart(const testing::TestInfo& info) override {
+    current_suite_ = info.test_suite_name();
+    current_test_ = info.name();
+  }
+  void OnTestEnd(const testing::TestInfo& info) override {
+    // Suite names are "<Backend>/<Suite>/0".
+    std::string full = info.test_suite_name();
+    size_t a = full.find('/'), b = full.rfind('/');
+    Key key{full.substr(0, a), full.substr(a + 1, b - a - 1), info.name()};
+    const testing::TestResult* r = info.result();
+    outcomes_[key] = r->Skipped()  ? Outcome::kSkipped
+                     : r->Failed() ? Outcome::kFailed
+                                   : Outcome::kPassed;
+  }
+
+  const std::map<Key, Outcome>& outcomes() const { return outcomes_; }
+
+ private:
+  std::string current_suite_, current_test_;
+  std::map<Key, Outcome> outcomes_;
+};
+
+struct Row {
+  int emu_pass = 0, emu_total = 0;
+  int kernel_pass = 0, kernel_total = 0, kernel_skipped = 0;
+  uint64_t ops = 0;
+  int divergences = 0;
+};
+
+// Conformance suites by the map types they cover.
+std::string RowForSuite(const std::string& suite) {
+  if (suite == "HashConformance") return "HASH";
+  if (suite == "ArrayConformance") return "ARRAY";
+  if (suite == "CreateConformance") return "HASH+ARRAY create";
+  if (suite == "SyscallConformance") return "HASH+ARRAY fd layer";
+  return suite;
+}
+
+// The embedded defaults: one random sequence per entry, each on a fresh map.
+struct RandomSpec {
+  MapAttr attr;
+  uint32_t key_range;
+};
+
+std::vector<RandomSpec> DefaultSpecs() {
+  auto attr = [](uint32_t type, uint32_t ks, uint32_t vs, uint32_t max,
+                 uint32_t flags) {
+    MapAttr a;
+    a.map_type = type;
+    a.key_size = ks;
+    a.value_size = vs;
+    a.max_entries = max;
+    a.map_flags = flags;
+    return a;
+  };
+  const uint32_t zs = BPF_F_ZERO_SEED;
+  return {
+      {attr(BPF_MAP_TYPE_HASH, 4, 8, 64, zs), 96},
+      {attr(BPF_MAP_TYPE_HASH, 4, 8, 64, zs | BPF_F_NO_PREALLOC), 96},
+      {attr(BPF_MAP_TYPE_HASH, 5, 3, 32, zs), 48},
+      {attr(BPF_MAP_TYPE_HASH, 16, 64, 128, zs), 160},
+      {attr(BPF_MAP_TYPE_HASH, 4, 8, 1, zs), 3},
+      {attr(BPF_MAP_TYPE_ARRAY, 4, 12, 48, 0), 64},
+      {attr(BPF_MAP_TYPE_ARRAY, 4, 8, 1, 0), 3},
+  };
+}
+
+std::string OutputPath(const std::string& name) {
+  const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");
+  return dir != nullptr ? std::string(dir) + "/" + name : name;
+}
+
+int Replay(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    std::printf("cannot read %s\n", path.c_str());
+    return 2;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<Sequence> seq = ParseTrace(text.str());
+  if (!seq.ok()) {
+    std::printf("%s: %s\n", path.c_str(),
+                std::string(seq.status().message()).c_str());
+    return 2;
+  }
+  if (std::string why = KernelBackend::Get().Unavailable(); !why.empty()) {
+    std::printf("cannot replay against the kernel: %s\n", why.c_str());
+    return 2;
+  }
+  auto d = RunLockstep(*seq, EmuBackend::Get(), KernelBackend::Get(), 1);
+  if (!d) {
+    std::printf("replay of %zu operations: no divergence\n", seq->ops.size());
+    return 0;
+  }
+  std::printf("divergence at operation %zu: %s\n", d->op_index + 1,
+              d->what.c_str());
+  return 1;
+}
+
+}  // namespace
+}  // namespace bpfemu
+
+int main(int argc, char** argv) {
+  using namespace bpfemu;
+  testing::InitGoogleTest(&argc, argv);
+  absl::ParseCommandLine(argc, argv);
+  if (std::string replay = absl::GetFlag(FLAGS_replay); !replay.empty()) {
+    return Replay(replay);
+  }
+  const uint64_t seed = absl::GetFlag(FLAGS_seed);
+  const uint64_t num_ops = absl::GetFlag(FLAGS_ops);
+
+  const std::string kernel_why = KernelBackend::Get().Unavailable();
+  const bool have_kernel = kernel_why.empty();
+  struct utsname u;
+  uname(&u);
+  if (have_kernel) {
+    std::printf(
+        "bpfemu kernel_compare: emulator vs kernel %s, %d possible CPUs, "
+        "seed %llu\n",
+        u.release, EmuBackend::Get().NumPossibleCpus(),
+        static_cast<unsigned long long>(seed));
+  } else {
+    std::printf(
+        "bpfemu kernel_compare: EMULATOR ONLY (%s); nothing is compared "
+        "against the kernel\n",
+        kernel_why.c_str());
+  }
+
+  testing::TestEventListeners& listeners =
+      testing::UnitTest::GetInstance()->listeners();
+  delete listeners.Release(listeners.default_result_printer());
+  auto* tally = new Tally;
+  listeners.Append(tally);
+  (void)RUN_ALL_TESTS();
+
+  std::map<std::string, Row> rows;
+  int failed_cases = 0;
+  for (const auto& [key, outcome] : tally->outcomes()) {
+    Row& row = rows[RowForSuite(key.suite)];
+    if (outcome == Outcome::kFailed) ++failed_cases;
+    if (key.backend == "Emu") {
+      ++row.emu_total;
+      row.emu_pass += outcome == Outcome::kPassed;
+      auto k = tally->outcomes().find({"Kernel", key.suite, key.test});
+      if (have_kernel && k != tally->outcomes().end() && k->second != outcome) {
+        ++row.divergences;
+        std::printf("  DIVERGENCE %s.%s: emu %s, kernel %s\n",
+                    key.suite.c_str(), key.test.c_str(),
+                    outcome == Outcome::kPassed ? "passed" : "failed",
+                    k->second == Outcome::kPassed ? "passed" : "failed");
+      }
+    } else {
+      ++row.kernel_total;
+      row.kernel_pass += outcome == Outcome::kPassed;
+      row.kernel_skipped += outcome == Outcome::kSkipped;
+    }
+  }
+
+  const std::vector<RandomSpec> specs = DefaultSpecs();
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const RandomSpec& spec = specs[i];
+    Row& row = rows[MapTypeName(spec.attr.map_type)];
+    Sequence seq = GenerateSequence(
+        spec.attr, {.seed = seed * 1000 + i, .num_ops = num_ops,
+                    .key_range = spec.key_range});
+    row.ops += seq.ops.size();
+    if (!have_kernel) {
+      // Still exercise the emulator (and its self-consistency).
+      auto d = RunLockstep(seq, EmuBackend::Get(), EmuBackend::Get());
+      if (d) ++row.divergences;
+      continue;
+    }
+    auto d = RunLockstep(seq, EmuBackend::Get(), KernelBackend::Get());
+    if (!d) continue;
+    ++row.divergences;
+    Sequence small = Shrink(seq, EmuBackend::Get(), KernelBackend::Get());
+    std::string path = OutputPath(absl::StrFormat(
+        "divergence-%s-seed%llu-%zu.trace", MapTypeName(spec.attr.map_type),
+        static_cast<unsigned long long>(seed), i));
+    std::ofstream(path) << "# " << d->what << "\n" << small.Trace();
+    std::printf("  DIVERGENCE %s sequence %zu, op %zu: %s\n    minimal trace "
+                "(%zu ops) written to %s\n",
+                MapTypeName(spec.attr.map_type), i, d->op_index + 1,
+                d->what.c_str(), small.ops.size(), path.c_str());
+  }
+
+  std::printf("\n%-22s %-14s %-16s %-10s %s\n", "map type", "cases (emu)",
+              "cases (kernel)", "rand ops", "divergences");
+  Row total;
+  for (const auto& [name, row] : rows) {
+    std::string kernel_col =
+        !have_kernel ? "skipped"
+                     : absl::StrFormat("%d/%d", row.kernel_pass,
+                                       row.kernel_total);
+    std::printf("%-22s %-14s %-16s %-10llu %d\n", name.c_str(),
+                absl::StrFormat("%d/%d", row.emu_pass, row.emu_total).c_str(),
+                kernel_col.c_str(), static_cast<unsigned long long>(row.ops),
+                row.divergences);
+    total.emu_pass += row.emu_pass;
+    total.emu_total += row.emu_total;
+    total.kernel_pass += row.kernel_pass;
+    total.kernel_total += row.kernel_total;
+    total.ops += row.ops;
+    total.divergences += row.divergences;
+  }
+  std::printf("%-22s %-14s %-16s %-10llu %d\n", "total",
+              absl::StrFormat("%d/%d", total.emu_pass, total.emu_total).c_str(),
+              !have_kernel ? "skipped"
+                           : absl::StrFormat("%d/%d", total.kernel_pass,
+                                             total.kernel_total)
+                                 .c_str(),
+              static_cast<unsigned long long>(total.ops), total.divergences);
+  if (!have_kernel) {
+    std::printf("(emulator only: conformance cases checked against the "
+                "kernel's measured answers; random ops checked for "
+                "self-consistency)\n");
+  }
+  return total.divergences == 0 && failed_cases == 0 ? 0 : 1;
+}

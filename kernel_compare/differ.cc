@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "kernel_compare/differ.h"
+
+#include <linux/bpf.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "emu/errno.h"
+
+namespace bpfemu {
+namespace {
+
+std::string Hex(const std::vector<uint8_t>& bytes) {
+  std::string s;
+  for (uint8_t b : bytes) s += absl::StrFormat("%02x", b);
+  return s;
+}
+
+bool ParseHex(const std::string& s, std::vector<uint8_t>* out) {
+  if (s.size() % 2 != 0) return false;
+  out->clear();
+  for (size_t i = 0; i < s.size(); i += 2) {
+    unsigned v;
+    if (std::sscanf(s.c_str() + i, "%2x", &v) != 1) return false;
+    out->push_back(static_cast<uint8_t>(v));
+  }
+  return true;
+}
+
+const char* OpName(OpKind k) {
+  switch (k) {
+    case OpKind::kUpdate: return "update";
+    case OpKind::kLookup: return "lookup";
+    case OpKind::kDelete: return "delete";
+    case OpKind::kGetNextKey: return "get_next_key";
+    case OpKind::kLookupAndDelete: return "lookup_and_delete";
+  }
+  return "?";
+}
+
+std::string OpLine(const Op& op) {
+  std::string line = OpName(op.kind);
+  line += " key=" + (op.key.empty() ? std::string("null") : Hex(op.key));
+  if (op.kind == OpKind::kUpdate) line += " value=" + Hex(op.value);
+  if (op.kind != OpKind::kDelete && op.kind != OpKind::kGetNextKey) {
+    line += absl::StrFormat(" flags=%#x", op.flags);
+  }
+  return line;
+}
+
+// Key number n as key_size bytes: little-endian n, then a fixed pattern
+// derived from n so that longer keys differ beyond their first word.
+std::vector<uint8_t> KeyBytes(uint32_t n, uint32_t key_size) {
+  std::vector<uint8_t> key(key_size);
+  for (uint32_t i = 0; i < key_size; ++i) {
+    key[i] = i < 4 ? static_cast<uint8_t>(n >> (8 * i))
+                   : static_cast<uint8_t>(n * 131 + i * 7);
+  }
+  return key;
+}
+
+// Applies one op; fills `out` (value or next key) and returns the result.
+int Apply(Backend& b, int fd, const Op& op, std::vector<uint8_t>* out) {
+  const void* key = op.key.empty() ? nullptr : op.key.data();
+  switch (op.kind) {
+    case OpKind::kUpdate:
+      return b.Update(fd, key, op.value.data(), op.flags);
+    case OpKind::kLookup:
+      return b.Lookup(fd, key, out->data(), op.flags);
+    case OpKind::kDelete:
+      return b.Delete(fd, key);
+    case OpKind::kGetNextKey:
+      return b.GetNextKey(fd, key, out->data());
+    case OpKind::kLookupAndDelete:
+      return b.LookupAndDelete(fd, key, out->data(), op.flags);
+  }
+  return -EINVAL;
+}
+
+// The whole map in iteration order, as "key:value" strings (bounded, so a
+// broken iteration cannot loop forever).
+std::vector<std::string> Dump(Backend& b, int fd, const MapAttr& attr) {
+  std::vector<std::string> out;
+  std::vector<uint8_t> cur(attr.key_size), next(attr.key_size),
+      value(attr.value_size);
+  const void* prev = nullptr;
+  const size_t limit = size_t{attr.max_entries} * 2 + 2;
+  while (out.size() < limit && b.GetNextKey(fd, prev, next.data()) == 0) {
+    int rc = b.Lookup(fd, next.data(), value.data(), 0);
+    out.push_back(Hex(next) + ":" + (rc == 0 ? Hex(value) : ErrnoName(rc)));
+    cur = next;
+    prev = cur.data();
+  }
+  return out;
+}
+
+std::optional<Divergence> CompareDumps(Backend& a, int fd_a, Backend& b,
+                                       int fd_b, const MapAttr& attr,
+                                       size_t index) {
+  std::vector<std::string> da = Dump(a, fd_a, attr), db = Dump(b, fd_b, attr);
+  if (da == db) return std::nullopt;
+  size_t i = 0;
+  while (i < da.size() && i < db.size() && da[i] == db[i]) ++i;
+  return Divergence{
+      index, absl::StrFormat(
+                 "contents differ at iteration position %d: %s has %s, %s has "
+                 "%s (%d vs %d elements)",
+                 i, a.name(), i < da.size() ? da[i] : "end", b.name(),
+                 i < db.size() ? db[i] : "end", da.size(), db.size())};
+}
+
+}  // namespace
+
+const char* MapTypeName(uint32_t type) {
+  switch (type) {
+    case BPF_MAP_TYPE_HASH: return "HASH";
+    case BPF_MAP_TYPE_ARRAY: return "ARRAY";
+    case BPF_MAP_TYPE_PERCPU_HASH: return "PERCPU_HASH";
+    case BPF_MAP_TYPE_PERCPU_ARRAY: return "PERCPU_ARRAY";
+    case BPF_MAP_TYPE_LRU_HASH: return "LRU_HASH";
+    case BPF_MAP_TYPE_LRU_PERCPU_HASH: return "LRU_PERCPU_HASH";
+    default: return "OTHER";
+  }
+}
+
+std::string Sequence::Trace() const {
+  std::string s = absl::StrFormat(
+      "create type=%u key_size=%u value_size=%u max_entries=%u flags=%#x\n",
+      attr.map_type, attr.key_size, attr.value_size, attr.max_entries,
+      attr.map_flags);
+  for (const Op& op : ops) s += OpLine(op) + "\n";
+  return s;
+}
+
+Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
+  std::seed_seq seq{static_cast<uint32_t>(opts.seed),
+                    static_cast<uint32_t>(opts.seed >> 32)};
+  absl::BitGen gen(seq);
+  Sequence out;
+  out.attr = attr;
+  out.ops.reserve(opts.num_ops);
+  auto random_key = [&] {
+    return KeyBytes(absl::Uniform<uint32_t>(gen, 0, opts.key_range),
+                    attr.key_size);
+  };
+  // Mostly valid flags, sometimes invalid ones (EINVAL paths).
+  auto update_flags = [&]() -> uint64_t {
+    static constexpr uint64_t kOdd[] = {3, BPF_F_LOCK, 8, uint64_t{1} << 32};
+    if (absl::Bernoulli(gen, 0.9)) return absl::Uniform<uint64_t>(gen, 0, 3);
+    return kOdd[absl::Uniform<size_t>(gen, 0, 4)];
+  };
+  auto lookup_flags = [&]() -> uint64_t {
+    if (absl::Bernoulli(gen, 0.95)) return 0;
+    return absl::Bernoulli(gen, 0.5) ? 1 : BPF_F_LOCK;
+  };
+  for (size_t i = 0; i < opts.num_ops; ++i) {
+    Op op;
+    const uint32_t pick = absl::Uniform<uint32_t>(gen, 0, 100);
+    if (pick < 40) {
+      op.kind = OpKind::kUpdate;
+      op.key = random_key();
+      op.value.resize(attr.value_size);
+      for (auto& byte : op.value) byte = absl::Uniform<uint8_t>(gen);
+      op.flags = update_flags();
+    } else if (pick < 60) {
+      op.kind = OpKind::kLookup;
+      op.key = random_key();
+      op.flags = lookup_flags();
+    } else if (pick < 75) {
+      op.kind = OpKind::kDelete;
+      op.key = random_key();
+    } else if (pick < 90) {
+      op.kind = OpKind::kGetNextKey;
+      if (absl::Bernoulli(gen, 0.8)) op.key = random_key();
+    } else {
+      op.kind = OpKind::kLookupAndDelete;
+      op.key = random_key();
+      op.flags = lookup_flags();
+    }
+    out.ops.push_back(std::move(op));
+  }
+  return out;
+}
+
+std::optional<Divergence> RunLockstep(const Sequence& seq, Backend& a,
+                                      Backend& b, size_t checkpoint) {
+  const int fd_a = a.CreateMap(seq.attr);
+  const int fd_b = b.CreateMap(seq.attr);
+  auto close_both = [&] {
+    if (fd_a >= 0) a.Close(fd_a);
+    if (fd_b >= 0) b.Close(fd_b);
+  };
+  if (fd_a < 0 || fd_b < 0) {
+    close_both();
+    if ((fd_a < 0) != (fd_b < 0) || fd_a != fd_b) {
+      return Divergence{0, absl::StrFormat("create: %s %s, %s %s", a.name(),
+                                           fd_a < 0 ? ErrnoName(fd_a) : "OK",
+                                           b.name(),
+                                           fd_b < 0 ? ErrnoName(fd_b) : "OK")};
+    }
+    return std::nullopt;
+  }
+  const size_t out_size = std::max(seq.attr.key_size, seq.attr.value_size);
+  std::optional<Divergence> result;
+  for (size_t i = 0; i < seq.ops.size() && !result; ++i) {
+    const Op& op = seq.ops[i];
+    std::vector<uint8_t> out_a(out_size, 0xa5), out_b(out_size, 0xa5);
+    const int rc_a = Apply(a, fd_a, op, &out_a);
+    const int rc_b = Apply(b, fd_b, op, &out_b);
+    if (rc_a != rc_b) {
+      result = Divergence{i, absl::StrFormat("%s: %s returned %s, %s returned %s",
+                                             OpLine(op), a.name(),
+                                             ErrnoName(rc_a), b.name(),
+                                             ErrnoName(rc_b))};
+    } else if (out_a != out_b) {
+      result = Divergence{i, absl::StrFormat("%s: output %s from %s, %s from %s",
+                                             OpLine(op), Hex(out_a), a.name(),
+                                             Hex(out_b), b.name())};
+    } else if (checkpoint != 0 && (i + 1) % checkpoint == 0) {
+      result = CompareDumps(a, fd_a, b, fd_b, seq.attr, i);
+    }
+  }
+  if (!result) result = CompareDumps(a, fd_a, b, fd_b, seq.attr, seq.ops.size());
+  close_both();
+  return result;
+}
+
+Sequence Shrink(const Sequence& seq, Backend& a, Backend& b) {
+  auto diverges = [&](const std::vector<Op>& ops) {
+    return RunLockstep(Sequence{seq.attr, ops}, a, b, /*checkpoint=*/1)
+        .has_value();
+  };
+  std::vector<Op> ops = seq.ops;
+  // Nothing after the first divergence matters.
+  if (auto d = RunLockstep(seq, a, b, 1); d && d->op_index < ops.size()) {
+    ops.resize(d->op_index + 1);
+  }
+  size_t n = 2;
+  while (ops.size() >= 2) {
+    const size_t chunk = (ops.size() + n - 1) / n;
+    bool reduced = false;
+    for (size_t start = 0; start < ops.size(); start += chunk) {
+      std::vector<Op> candidate(ops.begin(), ops.begin() + start);
+      candidate.insert(candidate.end(),
+                       ops.begin() + std::min(ops.size(), start + chunk),
+                       ops.end());
+      if (diverges(candidate)) {
+        ops = std::move(candidate);
+        n = std::max<size_t>(n - 1, 2);
+        reduced = true;
+        break;
+      }
+    }
+    if (!reduced) {
+      if (n >= ops.size()) break;
+      n = std::min(ops.size(), n * 2);
+    }
+  }
+  return Sequence{seq.attr, ops};
+}
+
+absl::StatusOr<Sequence> ParseTrace(const std::string& text) {
+  Sequence seq;
+  bool have_create = false;
+  std::istringstream lines(text);
+  std::string line;
+  int lineno = 0;
+  while (std::getline(lines, line)) {
+    ++lineno;
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream words(line);
+    std::string verb, word;
+    words >> verb;
+    std::vector<std::pair<std::string, std::string>> fields;
+    while (words >> word) {
+      size_t eq = word.find('=');
+      if (eq == std::string::npos) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("line %d: expected name=value, got '%s'", lineno,
+                            word));
+      }
+      fields.emplace_back(word.substr(0, eq), word.substr(eq + 1));
+    }
+    auto num = [&](const std::string& name, uint64_t* v) {
+      for (auto& [k, s] : fields) {
+        if (k == name) {
+          *v = std::stoull(s, nullptr, 0);
+          return true;
+        }
+      }
+      return false;
+    };
+    auto bytes = [&](const std::string& name, std::vector<uint8_t>* v) {
+      for (auto& [k, s] : fields) {
+        if (k == name) return s == "null" ? (v->clear(), true) : ParseHex(s, v);
+      }
+      return false;
+    };
+    if (verb == "create") {
+      uint64_t type, ks, vs, max, flags;
+      if (!num("type", &type) || !num("key_size", &ks) ||
+          !num("value_size", &vs) || !num("max_entries", &max) ||
+          !num("flags", &flags)) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("line %d: incomplete create", lineno));
+      }
+      seq.attr = MapAttr{};
+      seq.attr.map_type = static_cast<uint32_t>(type);
+      seq.attr.key_size = static_cast<uint32_t>(ks);
+      seq.attr.value_size = static_cast<uint32_t>(vs);
+      seq.attr.max_entries = static_cast<uint32_t>(max);
+      seq.attr.map_flags = static_cast<uint32_t>(flags);
+      have_create = true;
+      continue;
+    }
+    Op op;
+    static constexpr std::pair<const char*, OpKind> kVerbs[] = {
+        {"update", OpKind::kUpdate},
+        {"lookup", OpKind::kLookup},
+        {"delete", OpKind::kDelete},
+        {"get_next_key", OpKind::kGetNextKey},
+        {"lookup_and_delete", OpKind::kLookupAndDelete}};
+    auto it = std::find_if(std::begin(kVerbs), std::end(kVerbs),
+                           [&](const auto& v) { return verb == v.first; });
+    if (it == std::end(kVerbs)) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("line %d: unknown operation '%s'", lineno, verb));
+    }
+    op.kind = it->second;
+    if (!bytes("key", &op.key) ||
+        (op.kind == OpKind::kUpdate && !bytes("value", &op.value))) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("line %d: bad key or value", lineno));
+    }
+    num("flags", &op.flags);
+    seq.ops.push_back(std::move(op));
+  }
+  if (!have_create) return absl::InvalidArgumentError("no create line");
+  // Buffers are passed to the backends as they are: sizes must match.
+  for (size_t i = 0; i < seq.ops.size(); ++i) {
+    const Op& op = seq.ops[i];
+    if ((!op.key.empty() && op.key.size() != seq.attr.key_size) ||
+        (op.kind == OpKind::kUpdate &&
+         op.value.size() != seq.attr.value_size)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "operation %d: key or value size does not match the map", i + 1));
+    }
+  }
+  return seq;
+}
+
+}  // namespace bpfemu

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: differ.h
+//
+// The differential runner (re2's comparative tester, applied to maps): a
+// seeded generator of map operation sequences, a runner that applies one
+// sequence to two backends in lockstep, and a shrinker that cuts a diverging
+// sequence down to a minimal one.
+//
+// Per operation it compares the return code and every output byte (value,
+// next key). Every `checkpoint` operations and at the end it compares the
+// whole map: the key sequence get_next_key returns (maps are created with
+// BPF_F_ZERO_SEED, so order is deterministic) and each value.
+//
+// A sequence prints as a replayable trace, one operation per line:
+//
+//   create type=1 key_size=4 value_size=8 max_entries=64 flags=0x40
+//   update key=05000000 value=0100000000000000 flags=0
+//   lookup key=05000000 flags=0
+//   delete key=05000000
+//   get_next_key key=null
+//   lookup_and_delete key=05000000 flags=0
+//
+// `kernel_compare --replay FILE` reads it back (ParseTrace).
+
+#ifndef BPFEMU_KERNEL_COMPARE_DIFFER_H_
+#define BPFEMU_KERNEL_COMPARE_DIFFER_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "emu/map.h"
+#include "tests/conformance/backend.h"
+
+namespace bpfemu {
+
+enum class OpKind { kUpdate, kLookup, kDelete, kGetNextKey, kLookupAndDelete };
+
+struct Op {
+  OpKind kind;
+  std::vector<uint8_t> key;    // empty for get_next_key(NULL)
+  std::vector<uint8_t> value;  // update only
+  uint64_t flags = 0;
+};
+
+struct Sequence {
+  MapAttr attr;
+  std::vector<Op> ops;
+
+  std::string Trace() const;
+};
+
+struct GeneratorOptions {
+  uint64_t seed = 1;
+  size_t num_ops = 1000;
+  // Keys are drawn from [0, key_range); a range above max_entries reaches the
+  // full-map paths.
+  uint32_t key_range = 96;
+};
+
+// A random sequence of operations on a map with `attr` (whose flags should
+// include BPF_F_ZERO_SEED for hash maps, so order can be compared).
+Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts);
+
+struct Divergence {
+  size_t op_index;       // index of the op (== ops.size() for the final check)
+  std::string what;      // human-readable difference
+};
+
+// Runs `seq` on both backends from fresh maps; the first difference, or
+// nullopt when both agree everywhere.
+std::optional<Divergence> RunLockstep(const Sequence& seq, Backend& a,
+                                      Backend& b, size_t checkpoint = 64);
+
+// Delta debugging (ddmin over operations): a shortest-found subsequence that
+// still diverges. REQUIRES: RunLockstep(seq) diverges.
+Sequence Shrink(const Sequence& seq, Backend& a, Backend& b);
+
+absl::StatusOr<Sequence> ParseTrace(const std::string& text);
+
+const char* MapTypeName(uint32_t type);
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_KERNEL_COMPARE_DIFFER_H_

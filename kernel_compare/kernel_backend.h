@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: kernel_backend.h
+//
+// KernelBackend: the Backend interface over real kernel maps. Element
+// commands go through libbpf 1.x (<bpf/bpf.h>), which returns -errno exactly
+// as the kernel reports it. BPF_MAP_CREATE is issued as a raw bpf(2) call so
+// the 16 name bytes reach the kernel verbatim (libbpf's bpf_map_create
+// truncates and NUL-terminates names, which would hide the kernel's name
+// check).
+//
+// Unavailable() probes bpf() once: without permission (EPERM, ENOSYS, inside
+// Bazel's sandbox) every kernel case skips with that one-line reason.
+
+#ifndef BPFEMU_KERNEL_COMPARE_KERNEL_BACKEND_H_
+#define BPFEMU_KERNEL_COMPARE_KERNEL_BACKEND_H_
+
+#include <string>
+
+#include "tests/conformance/backend.h"
+
+namespace bpfemu {
+
+class KernelBackend : public Backend {
+ public:
+  static KernelBackend& Get();
+
+  const char* name() const override { return "kernel"; }
+  std::string Unavailable() override;
+  int NumPossibleCpus() override;
+  int CreateMap(const MapAttr& attr) override;
+  int Lookup(int fd, const void* key, void* value, uint64_t flags) override;
+  int Update(int fd, const void* key, const void* value,
+             uint64_t flags) override;
+  int Delete(int fd, const void* key) override;
+  int GetNextKey(int fd, const void* key, void* next_key) override;
+  int LookupAndDelete(int fd, const void* key, void* value,
+                      uint64_t flags) override;
+  int Close(int fd) override;
+};
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_KERNEL_COMPARE_KERNEL_BACKEND_H_

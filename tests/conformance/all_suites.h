@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: all_suites.h
+//
+// Every conformance suite, instantiated for one backend by
+// INSTANTIATE_CONFORMANCE_SUITES(Prefix, BackendType) in that backend's test.
+
+#ifndef BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
+#define BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
+
+#include "tests/conformance/array_conformance.h"
+#include "tests/conformance/create_conformance.h"
+#include "tests/conformance/hash_conformance.h"
+#include "tests/conformance/syscall_conformance.h"
+
+#define INSTANTIATE_CONFORMANCE_SUITES(Prefix, BackendType)                  \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, CreateConformance, BackendType);   \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, SyscallConformance, BackendType);  \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, HashConformance, BackendType);     \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArrayConformance, BackendType)
+
+#endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_

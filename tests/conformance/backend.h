@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: backend.h
+//
+// Backend: the bpf() map commands behind one interface, implemented by the
+// emulator (EmuBackend, emu_backend.h) and by the real kernel through libbpf
+// (KernelBackend, kernel_compare/kernel_backend.h). Conformance suites are
+// written once against it (typed tests, one instantiation per backend), and
+// the differential runner drives two of them in lockstep.
+//
+// Every call returns what sys_bpf() returns: a new fd or 0, or -errno.
+
+#ifndef BPFEMU_TESTS_CONFORMANCE_BACKEND_H_
+#define BPFEMU_TESTS_CONFORMANCE_BACKEND_H_
+
+#include <cstdint>
+#include <string>
+
+#include "emu/map.h"
+
+namespace bpfemu {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual const char* name() const = 0;
+  // Empty when the backend can run; otherwise a one-line reason to skip.
+  virtual std::string Unavailable() = 0;
+  virtual int NumPossibleCpus() = 0;
+
+  virtual int CreateMap(const MapAttr& attr) = 0;
+  virtual int Lookup(int fd, const void* key, void* value, uint64_t flags) = 0;
+  virtual int Update(int fd, const void* key, const void* value,
+                     uint64_t flags) = 0;
+  virtual int Delete(int fd, const void* key) = 0;
+  virtual int GetNextKey(int fd, const void* key, void* next_key) = 0;
+  virtual int LookupAndDelete(int fd, const void* key, void* value,
+                              uint64_t flags) = 0;
+  virtual int Close(int fd) = 0;
+};
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_TESTS_CONFORMANCE_BACKEND_H_

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: emu_backend.h
+//
+// EmuBackend: the Backend interface over bpfemu's emulated bpf() (emu/
+// syscall.h). Always available, for any user.
+
+#ifndef BPFEMU_TESTS_CONFORMANCE_EMU_BACKEND_H_
+#define BPFEMU_TESTS_CONFORMANCE_EMU_BACKEND_H_
+
+#include <string>
+
+#include "tests/conformance/backend.h"
+
+namespace bpfemu {
+
+class EmuBackend : public Backend {
+ public:
+  static EmuBackend& Get();
+
+  const char* name() const override { return "emu"; }
+  std::string Unavailable() override { return ""; }
+  int NumPossibleCpus() override;
+  int CreateMap(const MapAttr& attr) override;
+  int Lookup(int fd, const void* key, void* value, uint64_t flags) override;
+  int Update(int fd, const void* key, const void* value,
+             uint64_t flags) override;
+  int Delete(int fd, const void* key) override;
+  int GetNextKey(int fd, const void* key, void* next_key) override;
+  int LookupAndDelete(int fd, const void* key, void* value,
+                      uint64_t flags) override;
+  int Close(int fd) override;
+};
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_TESTS_CONFORMANCE_EMU_BACKEND_H_

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs what bpfemu builds and tests with, from Debian's packages only
+# (the build itself never downloads anything), and mounts bpffs when root.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+PACKAGES=(
+  bazel-bootstrap   # Bazel 4.2.3, used offline (see third_party/)
+  g++ clang         # host compiler; clang -target bpf for BPF objects
+  libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
+  libbpf-dev libelf-dev zlib1g-dev bpftool
+  python3           # .ci/run's result counter
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+
+# bpffs for the pinning tests (root only; harmless when already mounted).
+if [ "$(id -u)" -eq 0 ] && ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
+  mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
+fi
