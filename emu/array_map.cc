@@ -64,9 +64,11 @@ int ArrayMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                     std::unique_ptr<Map>* out) {
   // bpfemu answers as for root, which bypasses Spectre-v1 hardening: the
   // allocation is not rounded up to a power of two (array_map_alloc).
+  const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_ARRAY;
   const uint64_t elem_size = RoundUp(attr.value_size, 8);
+  const uint64_t value_slot = elem_size * (percpu ? nr_cpus : 1);
   const uint64_t values_off = RoundUp(kBodyOffset + sizeof(ArrayBody), kPageSize);
-  const uint64_t region_size = values_off + elem_size * attr.max_entries;
+  const uint64_t region_size = values_off + value_slot * attr.max_entries;
   ShmRegion region;
   int map_fd;
   if (int err =
@@ -78,6 +80,10 @@ int ArrayMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
              region.At<MapHeader>(0));
   auto* body = new (region.At<void>(kBodyOffset)) ArrayBody{};
   body->elem_size = static_cast<uint32_t>(elem_size);
+  // A per-CPU slot is at most 32 KiB (AllocCheck), so this fits for any CPU
+  // count the kernel supports.
+  body->value_slot = static_cast<uint32_t>(value_slot);
+  body->percpu = percpu;
   body->values_off = values_off;
   *fd = map_fd;
   *out = std::unique_ptr<Map>(new ArrayMap(std::move(region)));
@@ -89,19 +95,30 @@ int ArrayMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
   return 0;
 }
 
+uint32_t ArrayMap::SyscallValueSize() const {
+  return body_->percpu ? body_->value_slot : value_size();
+}
+
 int ArrayMap::LookupElem(const void* key, void* value, uint64_t /*flags*/) {
   const uint32_t index = IndexOf(key);
   if (index >= max_entries()) return -ENOENT;
-  CopyFromMap(value, ValueAt(index), value_size());
+  CopyFromMap(value, ValueAt(index), SyscallValueSize());
   return 0;
 }
 
 int ArrayMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
-  if ((flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return -EINVAL;  // unknown
   const uint32_t index = IndexOf(key);
-  if (index >= max_entries()) return -E2BIG;  // all elements were prealloced
-  if (flags & BPF_NOEXIST) return -EEXIST;    // all elements already exist
-  CopyToMap(ValueAt(index), value, value_size());
+  if (body_->percpu) {
+    // bpf_percpu_array_update().
+    if (flags > BPF_EXIST) return -EINVAL;
+    if (index >= max_entries()) return -E2BIG;
+    if (flags == BPF_NOEXIST) return -EEXIST;
+  } else {
+    if ((flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return -EINVAL;
+    if (index >= max_entries()) return -E2BIG;  // all elements prealloced
+    if (flags & BPF_NOEXIST) return -EEXIST;    // all elements already exist
+  }
+  CopyToMap(ValueAt(index), value, SyscallValueSize());
   return 0;
 }
 

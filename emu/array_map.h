@@ -1,21 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: array_map.h
 //
-// ArrayMap mirrors kernel/bpf/arraymap.c (Linux 6.18) for BPF_MAP_TYPE_ARRAY:
-// array_map_alloc_check, array_map_alloc, array_map_lookup_elem,
-// array_map_update_elem, array_map_delete_elem, array_map_get_next_key.
+// ArrayMap mirrors kernel/bpf/arraymap.c (Linux 6.18) for BPF_MAP_TYPE_ARRAY
+// and BPF_MAP_TYPE_PERCPU_ARRAY: array_map_alloc_check, array_map_alloc,
+// array_map_lookup_elem / percpu_array_map_lookup_elem,
+// array_map_update_elem / bpf_percpu_array_update, array_map_delete_elem,
+// array_map_get_next_key.
 //
-// Layout (after MapHeader): ArrayBody, then max_entries values of
-// elem_size = round_up(value_size, 8) bytes each, starting on a page boundary
-// (as a BPF_F_MMAPABLE kernel array does). The region is zero-filled, so every
-// element exists from creation and reads as zeros.
+// Layout (after MapHeader): ArrayBody, then max_entries value areas starting
+// on a page boundary (as a BPF_F_MMAPABLE kernel array does). An ARRAY area is
+// elem_size = round_up(value_size, 8) bytes; a PERCPU_ARRAY area holds one
+// elem_size slot per possible CPU, the syscall buffer layout. The region is
+// zero-filled, so every element exists from creation and reads as zeros.
 //
 // Semantics: u32 index keys; lookup of index >= max_entries -> ENOENT; update
 // flags above BPF_EXIST -> EINVAL, then index >= max_entries -> E2BIG, then
 // BPF_NOEXIST -> EEXIST (every in-range element exists); delete -> EINVAL;
 // get_next_key(NULL or out of range) -> 0, (max_entries - 1) -> ENOENT. A
 // syscall update copies value_size bytes; the padding up to elem_size keeps
-// what it had.
+// what it had. PERCPU_ARRAY syscall updates copy every CPU's whole slot,
+// padding included (copy_map_value_long), and accept only flags <= BPF_EXIST.
 //
 // Differences from the kernel: values are written with relaxed atomic words
 // rather than memcpy (same tearing rules, see shm.h).
@@ -37,6 +41,7 @@ class ArrayMap : public Map {
   // array_map_alloc_check(), in the kernel's order.
   static int AllocCheck(const MapAttr& attr);
 
+  uint32_t SyscallValueSize() const override;
   [[nodiscard]] int LookupElem(const void* key, void* value,
                                uint64_t flags) override;
   [[nodiscard]] int UpdateElem(const void* key, const void* value,
@@ -44,14 +49,17 @@ class ArrayMap : public Map {
   [[nodiscard]] int DeleteElem(const void* key) override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
 
-  // Address of element `index` (< max_entries) in this process.
+  // Address of element `index` (< max_entries) in this process: its value,
+  // or for PERCPU_ARRAY CPU 0's slot (CPU c's is c * elem_size further).
   uint8_t* ValueAt(uint32_t index) const {
-    return values_ + uint64_t{index} * body_->elem_size;
+    return values_ + uint64_t{index} * body_->value_slot;
   }
 
  private:
   struct ArrayBody {
-    uint32_t elem_size;  // round_up(value_size, 8)
+    uint32_t elem_size;   // round_up(value_size, 8)
+    uint32_t value_slot;  // bytes per index: elem_size [* nr_cpus]
+    uint32_t percpu;      // 1 for PERCPU_ARRAY
     uint32_t reserved;
     uint64_t values_off;
   };

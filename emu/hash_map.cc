@@ -98,9 +98,13 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
   const uint64_t n_buckets = RoundupPowOfTwo(max_entries);
   if (n_buckets > UINT32_MAX / kKernelBucketSize) return -E2BIG;
 
+  const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_HASH;
   const uint32_t key_slot = static_cast<uint32_t>(RoundUp(attr.key_size, 8));
-  const uint32_t elem_size = static_cast<uint32_t>(
-      sizeof(ElemHeader) + key_slot + RoundUp(attr.value_size, 8));
+  // AllocCheck bounds both: key + value < 4 MiB, a per-CPU slot <= 32 KiB.
+  const uint32_t value_slot = static_cast<uint32_t>(
+      RoundUp(attr.value_size, 8) * (percpu ? nr_cpus : 1));
+  const uint32_t elem_size =
+      static_cast<uint32_t>(sizeof(ElemHeader) + key_slot + value_slot);
   const uint32_t n_elems = max_entries + nr_cpus;
 
   uint64_t off = kBodyOffset + RoundUp(sizeof(HashBody), 64);
@@ -129,14 +133,17 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
   body->n_elems = n_elems;
   body->elem_size = elem_size;
   body->key_slot = key_slot;
+  body->value_slot = value_slot;
+  body->percpu = percpu;
   body->buckets_off = buckets_off;
   body->freelists_off = freelists_off;
   body->extras_off = extras_off;
   body->elems_off = elems_off;
   // Buckets and free lists are valid when zero-filled (kNil == 0).
   auto map = std::unique_ptr<HashMap>(new HashMap(std::move(region)));
-  if (!(attr.map_flags & BPF_F_NO_PREALLOC)) {
-    // alloc_extra_elems(): park one spare element per possible CPU.
+  if (!(attr.map_flags & BPF_F_NO_PREALLOC) && !percpu) {
+    // alloc_extra_elems() (htab_has_extra_elems: not per-CPU, not LRU): park
+    // one spare element per possible CPU.
     for (uint32_t cpu = 0; cpu < nr_cpus; ++cpu) {
       map->extras_[cpu].store(
           map->body_->next_unused.fetch_add(1, std::memory_order_relaxed) + 1,
@@ -151,6 +158,10 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
 int HashMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
   *out = std::unique_ptr<Map>(new HashMap(std::move(region)));
   return 0;
+}
+
+uint32_t HashMap::SyscallValueSize() const {
+  return body_->percpu ? body_->value_slot : value_size();
 }
 
 uint32_t HashMap::Hash(const void* key) const {
@@ -217,20 +228,31 @@ int HashMap::LookupElem(const void* key, void* value, uint64_t /*flags*/) {
   ShmMutexLock l(&b.lock);
   const uint32_t id = FindLocked(b, hash, key, nullptr);
   if (id == kNil) return -ENOENT;
-  CopyFromMap(value, ElemValue(id), value_size());
+  CopyFromMap(value, ElemValue(id), SyscallValueSize());
   return 0;
 }
 
 int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
-  if ((flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return -EINVAL;
+  const bool percpu = body_->percpu;
+  // __htab_percpu_map_update_elem accepts no BPF_F_LOCK; htab_map_update_elem
+  // masks it off.
+  if ((percpu ? flags : flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) {
+    return -EINVAL;
+  }
   const uint32_t cpu = CurrentCpu(nr_cpus());
-  const bool prealloc = !(map_flags() & BPF_F_NO_PREALLOC);
+  const bool use_spares = !(map_flags() & BPF_F_NO_PREALLOC) && !percpu;
+  const uint32_t copy_size = SyscallValueSize();
   const uint32_t hash = Hash(key);
   Bucket& b = SelectBucket(hash);
   ShmMutexLock l(&b.lock);
   uint32_t prev = kNil;
   const uint32_t old = FindLocked(b, hash, key, &prev);
   if (int err = CheckFlags(old != kNil, flags); err != 0) return err;
+  if (old != kNil && percpu) {
+    // pcpu_copy_value() on the existing element: all CPUs, in place.
+    CopyToMap(ElemValue(old), value, copy_size);
+    return 0;
+  }
 
   uint32_t id = kNil;
   if (old == kNil) {
@@ -246,12 +268,14 @@ int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
     assert(id != kNil);
   } else {
     // Replacement: prealloc maps write into this CPU's spare element.
-    if (prealloc) id = extras_[cpu].exchange(kNil, std::memory_order_relaxed);
+    if (use_spares) {
+      id = extras_[cpu].exchange(kNil, std::memory_order_relaxed);
+    }
     if (id == kNil) id = PopFree(cpu);
     if (id == kNil) {
       // More replacements in flight than spares (threads sharing one
       // emulated CPU): update in place, which is observably the same.
-      CopyToMap(ElemValue(old), value, value_size());
+      CopyToMap(ElemValue(old), value, copy_size);
       UnlinkLocked(b, prev, old);
       Elem(old)->next = b.head.load(std::memory_order_relaxed);
       b.head.store(old, std::memory_order_relaxed);
@@ -261,7 +285,7 @@ int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   ElemHeader* e = Elem(id);
   e->hash = hash;
   std::memcpy(ElemKey(id), key, key_size());
-  CopyToMap(ElemValue(id), value, value_size());
+  CopyToMap(ElemValue(id), value, copy_size);
   e->next = b.head.load(std::memory_order_relaxed);
   b.head.store(id, std::memory_order_relaxed);
   if (old != kNil) {
@@ -269,7 +293,7 @@ int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
     // unless it was the head itself.
     UnlinkLocked(b, prev == kNil ? id : prev, old);
     uint32_t expected = kNil;
-    if (!prealloc || !extras_[cpu].compare_exchange_strong(
+    if (!use_spares || !extras_[cpu].compare_exchange_strong(
                          expected, old, std::memory_order_relaxed)) {
       PushFree(cpu, old);
     }
@@ -277,22 +301,14 @@ int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   return 0;
 }
 
-int HashMap::DeleteElem(const void* key) {
-  const uint32_t cpu = CurrentCpu(nr_cpus());
-  const uint32_t hash = Hash(key);
-  Bucket& b = SelectBucket(hash);
-  ShmMutexLock l(&b.lock);
-  uint32_t prev;
-  const uint32_t id = FindLocked(b, hash, key, &prev);
-  if (id == kNil) return -ENOENT;
-  UnlinkLocked(b, prev, id);
-  PushFree(cpu, id);
-  body_->count.fetch_sub(1, std::memory_order_relaxed);
-  return 0;
-}
+int HashMap::DeleteElem(const void* key) { return Remove(key, nullptr); }
 
 int HashMap::LookupAndDeleteElem(const void* key, void* value,
                                  uint64_t /*flags*/) {
+  return Remove(key, value);
+}
+
+int HashMap::Remove(const void* key, void* value_out) {
   const uint32_t cpu = CurrentCpu(nr_cpus());
   const uint32_t hash = Hash(key);
   Bucket& b = SelectBucket(hash);
@@ -300,7 +316,9 @@ int HashMap::LookupAndDeleteElem(const void* key, void* value,
   uint32_t prev;
   const uint32_t id = FindLocked(b, hash, key, &prev);
   if (id == kNil) return -ENOENT;
-  CopyFromMap(value, ElemValue(id), value_size());
+  if (value_out != nullptr) {
+    CopyFromMap(value_out, ElemValue(id), SyscallValueSize());
+  }
   UnlinkLocked(b, prev, id);
   PushFree(cpu, id);
   body_->count.fetch_sub(1, std::memory_order_relaxed);

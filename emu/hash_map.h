@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: hash_map.h
 //
-// HashMap mirrors kernel/bpf/hashtab.c (Linux 6.18) for BPF_MAP_TYPE_HASH,
-// preallocated (default) and with BPF_F_NO_PREALLOC: htab_map_alloc_check,
-// htab_map_alloc, htab_map_update_elem, htab_map_delete_elem,
+// HashMap mirrors kernel/bpf/hashtab.c (Linux 6.18) for BPF_MAP_TYPE_HASH and
+// BPF_MAP_TYPE_PERCPU_HASH, preallocated (default) and with
+// BPF_F_NO_PREALLOC: htab_map_alloc_check, htab_map_alloc,
+// htab_map_update_elem / htab_percpu_map_update_elem, htab_map_delete_elem,
 // htab_map_get_next_key, htab_map_lookup_and_delete_elem.
 //
 // Layout (inside the map's region, after MapHeader):
@@ -12,7 +13,12 @@
 //   Bucket[n_buckets]       { ShmMutex lock; atomic<u32> head }   8 bytes
 //   FreeList[nr_cpus]       { ShmMutex lock; u32 head } per CPU, 64 bytes
 //   u32 extra[nr_cpus]      each CPU's parked spare element (prealloc)
-//   Elem[n_elems]           { u32 next; u32 hash; key; value }
+//   Elem[n_elems]           { u32 next; u32 hash; key; value area }
+//
+// The value area is round_up(value_size, 8) bytes, or for PERCPU_HASH one
+// such slot per possible CPU in CPU order, which is exactly the buffer a
+// syscall caller passes (bpf_map_value_size()): syscall lookups copy every
+// slot, padding included, and syscall updates write every slot.
 //
 // Elements are addressed by 1-based id (0, kNil, ends a list), so a
 // zero-filled region is already a valid empty table. The pool holds
@@ -32,6 +38,8 @@
 //   * Capacity is exactly max_entries live elements, prealloc or not. Error
 //     precedence: flags (EINVAL), then EEXIST / ENOENT, then E2BIG; replacing
 //     an existing key never fails for capacity.
+//   * PERCPU_HASH updates an existing key in place (pcpu_copy_value): its
+//     position does not change, and it needs no spare elements.
 //   * Deleted elements go back to the current CPU's free list and are reused
 //     LIFO, as the kernel's pcpu_freelist does.
 //
@@ -64,6 +72,7 @@ class HashMap : public Map {
   // htab_map_alloc_check() for the hash family, in the kernel's order.
   static int AllocCheck(const MapAttr& attr);
 
+  uint32_t SyscallValueSize() const override;
   [[nodiscard]] int LookupElem(const void* key, void* value,
                                uint64_t flags) override;
   [[nodiscard]] int UpdateElem(const void* key, const void* value,
@@ -87,6 +96,8 @@ class HashMap : public Map {
     uint32_t n_elems;     // pool size: max_entries + nr_cpus
     uint32_t elem_size;   // sizeof(ElemHeader) + key slot + value slot
     uint32_t key_slot;    // round_up(key_size, 8)
+    uint32_t value_slot;  // value area: round_up(value_size, 8) [* nr_cpus]
+    uint32_t percpu;      // 1 for PERCPU_HASH
     std::atomic<uint32_t> count;        // live elements
     std::atomic<uint32_t> next_unused;  // pool elements never handed out
     uint64_t buckets_off;
@@ -133,6 +144,9 @@ class HashMap : public Map {
                       uint32_t* prev_out) const;
   // REQUIRES: b.lock held.
   void UnlinkLocked(Bucket& b, uint32_t prev, uint32_t idx);
+  // Deletes `key`, first copying its value to `value_out` unless NULL
+  // (htab_map_delete_elem / htab_map_lookup_and_delete_elem).
+  int Remove(const void* key, void* value_out);
 
   // Pool management (pcpu_freelist): pop from this CPU's list, then never-used
   // elements, then the other CPUs' lists in wrap-around order.

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -23,8 +24,10 @@ namespace {
 const MapOps* OpsFor(uint32_t map_type) {
   switch (map_type) {
     case BPF_MAP_TYPE_HASH:
+    case BPF_MAP_TYPE_PERCPU_HASH:
       return &HashMap::kOps;
     case BPF_MAP_TYPE_ARRAY:
+    case BPF_MAP_TYPE_PERCPU_ARRAY:
       return &ArrayMap::kOps;
     default:
       return nullptr;
@@ -81,6 +84,17 @@ class FdTable {
   LocalMutex mu_;
   absl::flat_hash_map<int, FdEntry> entries_ ABSL_GUARDED_BY(mu_);
 };
+
+// The kernel produces a result into its own buffer and copies it out only
+// after the operation succeeded: an operation error wins over a bad (here:
+// NULL) output buffer, which then reports EFAULT. `op` writes `size` bytes.
+template <typename Op>
+int CopyOut(void* user, size_t size, Op op) {
+  if (user != nullptr) return op(user);
+  std::unique_ptr<uint8_t[]> scratch(new uint8_t[size]);
+  if (int err = op(scratch.get()); err != 0) return err;
+  return -EFAULT;
+}
 
 // Resolves fd to its entry and checks the access mode the command needs.
 int GetMap(int fd, bool need_read, bool need_write, FdEntry* e) {
@@ -159,16 +173,8 @@ int MapLookupElem(int fd, const void* key, void* value, uint64_t flags) {
   }
   if ((flags & BPF_F_LOCK) && !e.map->HasSpinLock()) return -EINVAL;
   if (key == nullptr) return -EFAULT;
-  // The value is produced into a kernel buffer and copied out afterwards, so
-  // a missing key reports ENOENT even when `value` is NULL.
-  if (value == nullptr) {
-    std::unique_ptr<uint8_t[]> tmp(new uint8_t[e.map->SyscallValueSize()]);
-    if (int err = e.map->LookupElem(key, tmp.get(), flags); err != 0) {
-      return err;
-    }
-    return -EFAULT;
-  }
-  return e.map->LookupElem(key, value, flags);
+  return CopyOut(value, e.map->SyscallValueSize(),
+                 [&](void* out) { return e.map->LookupElem(key, out, flags); });
 }
 
 int MapUpdateElem(int fd, const void* key, const void* value, uint64_t flags) {
@@ -195,12 +201,8 @@ int MapGetNextKey(int fd, const void* key, void* next_key) {
   if (int err = GetMap(fd, /*need_read=*/true, false, &e); err != 0) {
     return err;
   }
-  if (next_key == nullptr) {
-    std::unique_ptr<uint8_t[]> tmp(new uint8_t[e.map->key_size()]);
-    if (int err = e.map->GetNextKey(key, tmp.get()); err != 0) return err;
-    return -EFAULT;
-  }
-  return e.map->GetNextKey(key, next_key);
+  return CopyOut(next_key, e.map->key_size(),
+                 [&](void* out) { return e.map->GetNextKey(key, out); });
 }
 
 int MapLookupAndDeleteElem(int fd, const void* key, void* value,
@@ -215,14 +217,9 @@ int MapLookupAndDeleteElem(int fd, const void* key, void* value,
   if (key == nullptr) return -EFAULT;
   // As in the kernel, the element is deleted before the value is copied out:
   // a NULL value buffer loses it and reports EFAULT.
-  if (value == nullptr) {
-    std::unique_ptr<uint8_t[]> tmp(new uint8_t[e.map->SyscallValueSize()]);
-    if (int err = e.map->LookupAndDeleteElem(key, tmp.get(), flags); err != 0) {
-      return err;
-    }
-    return -EFAULT;
-  }
-  return e.map->LookupAndDeleteElem(key, value, flags);
+  return CopyOut(value, e.map->SyscallValueSize(), [&](void* out) {
+    return e.map->LookupAndDeleteElem(key, out, flags);
+  });
 }
 
 int CloseFd(int fd) {

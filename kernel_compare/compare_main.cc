@@ -99,6 +99,7 @@ std::string RowForSuite(const std::string& suite) {
   if (suite == "ArrayConformance") return "ARRAY";
   if (suite == "CreateConformance") return "HASH+ARRAY create";
   if (suite == "SyscallConformance") return "HASH+ARRAY fd layer";
+  if (suite == "PercpuConformance") return "PERCPU_HASH+PERCPU_ARRAY";
   return suite;
 }
 
@@ -109,16 +110,7 @@ struct RandomSpec {
 };
 
 std::vector<RandomSpec> DefaultSpecs() {
-  auto attr = [](uint32_t type, uint32_t ks, uint32_t vs, uint32_t max,
-                 uint32_t flags) {
-    MapAttr a;
-    a.map_type = type;
-    a.key_size = ks;
-    a.value_size = vs;
-    a.max_entries = max;
-    a.map_flags = flags;
-    return a;
-  };
+  constexpr auto attr = Attr;  // tests/conformance/fixture.h
   const uint32_t zs = BPF_F_ZERO_SEED;
   return {
       {attr(BPF_MAP_TYPE_HASH, 4, 8, 64, zs), 96},
@@ -128,6 +120,9 @@ std::vector<RandomSpec> DefaultSpecs() {
       {attr(BPF_MAP_TYPE_HASH, 4, 8, 1, zs), 3},
       {attr(BPF_MAP_TYPE_ARRAY, 4, 12, 48, 0), 64},
       {attr(BPF_MAP_TYPE_ARRAY, 4, 8, 1, 0), 3},
+      {attr(BPF_MAP_TYPE_PERCPU_HASH, 4, 12, 32, zs), 48},
+      {attr(BPF_MAP_TYPE_PERCPU_HASH, 6, 8, 16, zs | BPF_F_NO_PREALLOC), 24},
+      {attr(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 5, 16, 0), 24},
   };
 }
 
@@ -144,7 +139,8 @@ int Replay(const std::string& path) {
   }
   std::stringstream text;
   text << in.rdbuf();
-  absl::StatusOr<Sequence> seq = ParseTrace(text.str());
+  absl::StatusOr<Sequence> seq =
+      ParseTrace(text.str(), KernelBackend::Get().NumPossibleCpus());
   if (!seq.ok()) {
     std::printf("%s: %s\n", path.c_str(),
                 std::string(seq.status().message()).c_str());
@@ -229,7 +225,9 @@ int main(int argc, char** argv) {
     const RandomSpec& spec = specs[i];
     Row& row = rows[MapTypeName(spec.attr.map_type)];
     Sequence seq = GenerateSequence(
-        spec.attr, {.seed = seed * 1000 + i, .num_ops = num_ops,
+        spec.attr, {.seed = seed * 1000 + i,
+                    .num_cpus = EmuBackend::Get().NumPossibleCpus(),
+                    .num_ops = num_ops,
                     .key_range = spec.key_range});
     row.ops += seq.ops.size();
     if (!have_kernel) {
@@ -252,7 +250,7 @@ int main(int argc, char** argv) {
                 d->what.c_str(), small.ops.size(), path.c_str());
   }
 
-  std::printf("\n%-22s %-14s %-16s %-10s %s\n", "map type", "cases (emu)",
+  std::printf("\n%-26s %-14s %-16s %-10s %s\n", "map type", "cases (emu)",
               "cases (kernel)", "rand ops", "divergences");
   Row total;
   for (const auto& [name, row] : rows) {
@@ -260,7 +258,7 @@ int main(int argc, char** argv) {
         !have_kernel ? "skipped"
                      : absl::StrFormat("%d/%d", row.kernel_pass,
                                        row.kernel_total);
-    std::printf("%-22s %-14s %-16s %-10llu %d\n", name.c_str(),
+    std::printf("%-26s %-14s %-16s %-10llu %d\n", name.c_str(),
                 absl::StrFormat("%d/%d", row.emu_pass, row.emu_total).c_str(),
                 kernel_col.c_str(), static_cast<unsigned long long>(row.ops),
                 row.divergences);
@@ -271,7 +269,7 @@ int main(int argc, char** argv) {
     total.ops += row.ops;
     total.divergences += row.divergences;
   }
-  std::printf("%-22s %-14s %-16s %-10llu %d\n", "total",
+  std::printf("%-26s %-14s %-16s %-10llu %d\n", "total",
               absl::StrFormat("%d/%d", total.emu_pass, total.emu_total).c_str(),
               !have_kernel ? "skipped"
                            : absl::StrFormat("%d/%d", total.kernel_pass,

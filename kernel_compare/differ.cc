@@ -89,7 +89,7 @@ int Apply(Backend& b, int fd, const Op& op, std::vector<uint8_t>* out) {
 std::vector<std::string> Dump(Backend& b, int fd, const MapAttr& attr) {
   std::vector<std::string> out;
   std::vector<uint8_t> cur(attr.key_size), next(attr.key_size),
-      value(attr.value_size);
+      value(SyscallValueSize(attr, b.NumPossibleCpus()));
   const void* prev = nullptr;
   const size_t limit = size_t{attr.max_entries} * 2 + 2;
   while (out.size() < limit && b.GetNextKey(fd, prev, next.data()) == 0) {
@@ -117,6 +117,17 @@ std::optional<Divergence> CompareDumps(Backend& a, int fd_a, Backend& b,
 }
 
 }  // namespace
+
+uint32_t SyscallValueSize(const MapAttr& attr, int num_cpus) {
+  switch (attr.map_type) {
+    case BPF_MAP_TYPE_PERCPU_HASH:
+    case BPF_MAP_TYPE_PERCPU_ARRAY:
+    case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+      return (attr.value_size + 7) / 8 * 8 * static_cast<uint32_t>(num_cpus);
+    default:
+      return attr.value_size;
+  }
+}
 
 const char* MapTypeName(uint32_t type) {
   switch (type) {
@@ -166,7 +177,7 @@ Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
     if (pick < 40) {
       op.kind = OpKind::kUpdate;
       op.key = random_key();
-      op.value.resize(attr.value_size);
+      op.value.resize(SyscallValueSize(attr, opts.num_cpus));
       for (auto& byte : op.value) byte = absl::Uniform<uint8_t>(gen);
       op.flags = update_flags();
     } else if (pick < 60) {
@@ -207,7 +218,14 @@ std::optional<Divergence> RunLockstep(const Sequence& seq, Backend& a,
     }
     return std::nullopt;
   }
-  const size_t out_size = std::max(seq.attr.key_size, seq.attr.value_size);
+  if (a.NumPossibleCpus() != b.NumPossibleCpus()) {
+    close_both();
+    return Divergence{0, absl::StrFormat("possible CPUs: %s %d, %s %d",
+                                         a.name(), a.NumPossibleCpus(),
+                                         b.name(), b.NumPossibleCpus())};
+  }
+  const size_t out_size = std::max(
+      seq.attr.key_size, SyscallValueSize(seq.attr, a.NumPossibleCpus()));
   std::optional<Divergence> result;
   for (size_t i = 0; i < seq.ops.size() && !result; ++i) {
     const Op& op = seq.ops[i];
@@ -266,7 +284,7 @@ Sequence Shrink(const Sequence& seq, Backend& a, Backend& b) {
   return Sequence{seq.attr, ops};
 }
 
-absl::StatusOr<Sequence> ParseTrace(const std::string& text) {
+absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus) {
   Sequence seq;
   bool have_create = false;
   std::istringstream lines(text);
@@ -348,7 +366,7 @@ absl::StatusOr<Sequence> ParseTrace(const std::string& text) {
     const Op& op = seq.ops[i];
     if ((!op.key.empty() && op.key.size() != seq.attr.key_size) ||
         (op.kind == OpKind::kUpdate &&
-         op.value.size() != seq.attr.value_size)) {
+         op.value.size() != SyscallValueSize(seq.attr, num_cpus))) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "operation %d: key or value size does not match the map", i + 1));
     }

@@ -52,8 +52,13 @@ struct Sequence {
   std::string Trace() const;
 };
 
+// bpf_map_value_size(): the bytes of one value in a syscall buffer
+// (per-CPU types: round_up(value_size, 8) per possible CPU).
+uint32_t SyscallValueSize(const MapAttr& attr, int num_cpus);
+
 struct GeneratorOptions {
   uint64_t seed = 1;
+  int num_cpus = 1;  // possible CPUs, for per-CPU value buffers
   size_t num_ops = 1000;
   // Keys are drawn from [0, key_range); a range above max_entries reaches the
   // full-map paths.
@@ -78,7 +83,8 @@ std::optional<Divergence> RunLockstep(const Sequence& seq, Backend& a,
 // still diverges. REQUIRES: RunLockstep(seq) diverges.
 Sequence Shrink(const Sequence& seq, Backend& a, Backend& b);
 
-absl::StatusOr<Sequence> ParseTrace(const std::string& text);
+// `num_cpus` sizes per-CPU values, as in GeneratorOptions.
+absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus);
 
 const char* MapTypeName(uint32_t type);
 

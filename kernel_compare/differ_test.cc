@@ -37,11 +37,17 @@ class BrokenEmu : public EmuBackend {
 };
 
 TEST(Differ, IdenticalBackendsAgree) {
-  for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY}) {
+  for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY,
+                        BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY}) {
     MapAttr a = HashAttr();
     a.map_type = type;
-    if (type == BPF_MAP_TYPE_ARRAY) a.map_flags = 0;
-    Sequence seq = GenerateSequence(a, {.seed = 7, .num_ops = 2000});
+    if (type == BPF_MAP_TYPE_ARRAY || type == BPF_MAP_TYPE_PERCPU_ARRAY) {
+      a.map_flags = 0;
+    }
+    Sequence seq = GenerateSequence(
+        a, {.seed = 7,
+            .num_cpus = EmuBackend::Get().NumPossibleCpus(),
+            .num_ops = 2000});
     EXPECT_EQ(seq.ops.size(), 2000u);
     auto d = RunLockstep(seq, EmuBackend::Get(), EmuBackend::Get());
     EXPECT_FALSE(d.has_value()) << d->what;
@@ -67,26 +73,26 @@ TEST(Differ, BrokenEmulatorIsCaughtShrunkAndReplayed) {
   EXPECT_LE(small.ops.size(), 3u) << small.Trace();
   EXPECT_TRUE(RunLockstep(small, EmuBackend::Get(), broken).has_value());
 
-  auto replayed = ParseTrace(small.Trace());
+  auto replayed = ParseTrace(small.Trace(), 1);
   ASSERT_TRUE(replayed.ok()) << replayed.status();
   EXPECT_EQ(replayed->Trace(), small.Trace());
   EXPECT_TRUE(RunLockstep(*replayed, EmuBackend::Get(), broken).has_value());
 }
 
 TEST(Differ, ParseTraceRejectsMalformedInput) {
-  EXPECT_FALSE(ParseTrace("update key=00 value=00 flags=0\n").ok());
-  EXPECT_FALSE(ParseTrace("create type=1 key_size=4\n").ok());
+  EXPECT_FALSE(ParseTrace("update key=00 value=00 flags=0\n", 1).ok());
+  EXPECT_FALSE(ParseTrace("create type=1 key_size=4\n", 1).ok());
   EXPECT_FALSE(ParseTrace(
                    "create type=1 key_size=4 value_size=8 max_entries=4 "
-                   "flags=0\nfrobnicate key=00000000\n")
+                   "flags=0\nfrobnicate key=00000000\n", 1)
                    .ok());
   EXPECT_FALSE(ParseTrace(
                    "create type=1 key_size=4 value_size=8 max_entries=4 "
-                   "flags=0\nlookup key=0000 flags=0\n")
+                   "flags=0\nlookup key=0000 flags=0\n", 1)
                    .ok());
   EXPECT_TRUE(ParseTrace(
                   "# comment\ncreate type=1 key_size=4 value_size=8 "
-                  "max_entries=4 flags=0x40\nget_next_key key=null\n")
+                  "max_entries=4 flags=0x40\nget_next_key key=null\n", 1)
                   .ok());
 }
 

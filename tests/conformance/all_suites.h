@@ -10,12 +10,14 @@
 #include "tests/conformance/array_conformance.h"
 #include "tests/conformance/create_conformance.h"
 #include "tests/conformance/hash_conformance.h"
+#include "tests/conformance/percpu_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
 
 #define INSTANTIATE_CONFORMANCE_SUITES(Prefix, BackendType)                  \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, CreateConformance, BackendType);   \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, SyscallConformance, BackendType);  \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, HashConformance, BackendType);     \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArrayConformance, BackendType)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArrayConformance, BackendType);    \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PercpuConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
