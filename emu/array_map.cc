@@ -99,10 +99,14 @@ uint32_t ArrayMap::SyscallValueSize() const {
   return body_->percpu ? body_->value_slot : value_size();
 }
 
-int ArrayMap::LookupElem(const void* key, void* value, uint64_t /*flags*/) {
+int ArrayMap::LookupElem(const void* key, void* value, uint64_t flags) {
   const uint32_t index = IndexOf(key);
   if (index >= max_entries()) return -ENOENT;
-  CopyFromMap(value, ValueAt(index), SyscallValueSize());
+  if (body_->percpu) {
+    CopyFromMap(value, ValueAt(index), body_->value_slot);
+  } else {
+    CopyValueOut(value, ValueAt(index), flags & BPF_F_LOCK);
+  }
   return 0;
 }
 
@@ -117,8 +121,10 @@ int ArrayMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
     if ((flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return -EINVAL;
     if (index >= max_entries()) return -E2BIG;  // all elements prealloced
     if (flags & BPF_NOEXIST) return -EEXIST;    // all elements already exist
+    CopyValueIn(ValueAt(index), value, flags & BPF_F_LOCK);
+    return 0;
   }
-  CopyToMap(ValueAt(index), value, SyscallValueSize());
+  CopyToMap(ValueAt(index), value, body_->value_slot);
   return 0;
 }
 

@@ -164,6 +164,28 @@ uint32_t HashMap::SyscallValueSize() const {
   return body_->percpu ? body_->value_slot : value_size();
 }
 
+void HashMap::CopyOut(void* dst, uint32_t id, uint64_t flags) const {
+  if (body_->percpu) {
+    CopyFromMap(dst, ElemValue(id), body_->value_slot);
+  } else {
+    CopyValueOut(dst, ElemValue(id), flags & BPF_F_LOCK);
+  }
+}
+
+void HashMap::FillNew(uint32_t id, const void* value) {
+  if (body_->percpu) {
+    CopyToMap(ElemValue(id), value, body_->value_slot);
+    return;
+  }
+  if (HasSpinLock()) {
+    // A fresh element's lock is unlocked (check_and_init_map_value).
+    __atomic_store_n(
+        reinterpret_cast<uint32_t*>(ElemValue(id) + header().spin_lock_off),
+        0u, __ATOMIC_RELAXED);
+  }
+  CopyValueIn(ElemValue(id), value, /*locked=*/false);
+}
+
 uint32_t HashMap::Hash(const void* key) const {
   return HtabMapHash(key, key_size(), header().seed);
 }
@@ -222,13 +244,13 @@ void HashMap::PushFree(uint32_t cpu, uint32_t id) {
   fl.head = id;
 }
 
-int HashMap::LookupElem(const void* key, void* value, uint64_t /*flags*/) {
+int HashMap::LookupElem(const void* key, void* value, uint64_t flags) {
   const uint32_t hash = Hash(key);
   Bucket& b = SelectBucket(hash);
   ShmMutexLock l(&b.lock);
   const uint32_t id = FindLocked(b, hash, key, nullptr);
   if (id == kNil) return -ENOENT;
-  CopyFromMap(value, ElemValue(id), SyscallValueSize());
+  CopyOut(value, id, flags);
   return 0;
 }
 
@@ -241,7 +263,6 @@ int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   }
   const uint32_t cpu = CurrentCpu(nr_cpus());
   const bool use_spares = !(map_flags() & BPF_F_NO_PREALLOC) && !percpu;
-  const uint32_t copy_size = SyscallValueSize();
   const uint32_t hash = Hash(key);
   Bucket& b = SelectBucket(hash);
   ShmMutexLock l(&b.lock);
@@ -250,7 +271,13 @@ int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   if (int err = CheckFlags(old != kNil, flags); err != 0) return err;
   if (old != kNil && percpu) {
     // pcpu_copy_value() on the existing element: all CPUs, in place.
-    CopyToMap(ElemValue(old), value, copy_size);
+    CopyToMap(ElemValue(old), value, body_->value_slot);
+    return 0;
+  }
+  if (old != kNil && (flags & BPF_F_LOCK)) {
+    // copy_map_value_locked(): in place under the element's lock; the key
+    // keeps its position.
+    CopyValueIn(ElemValue(old), value, /*locked=*/true);
     return 0;
   }
 
@@ -275,7 +302,7 @@ int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
     if (id == kNil) {
       // More replacements in flight than spares (threads sharing one
       // emulated CPU): update in place, which is observably the same.
-      CopyToMap(ElemValue(old), value, copy_size);
+      CopyValueIn(ElemValue(old), value, /*locked=*/false);
       UnlinkLocked(b, prev, old);
       Elem(old)->next = b.head.load(std::memory_order_relaxed);
       b.head.store(old, std::memory_order_relaxed);
@@ -285,7 +312,7 @@ int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   ElemHeader* e = Elem(id);
   e->hash = hash;
   std::memcpy(ElemKey(id), key, key_size());
-  CopyToMap(ElemValue(id), value, copy_size);
+  FillNew(id, value);
   e->next = b.head.load(std::memory_order_relaxed);
   b.head.store(id, std::memory_order_relaxed);
   if (old != kNil) {
@@ -301,14 +328,14 @@ int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   return 0;
 }
 
-int HashMap::DeleteElem(const void* key) { return Remove(key, nullptr); }
+int HashMap::DeleteElem(const void* key) { return Remove(key, nullptr, 0); }
 
 int HashMap::LookupAndDeleteElem(const void* key, void* value,
-                                 uint64_t /*flags*/) {
-  return Remove(key, value);
+                                 uint64_t flags) {
+  return Remove(key, value, flags);
 }
 
-int HashMap::Remove(const void* key, void* value_out) {
+int HashMap::Remove(const void* key, void* value_out, uint64_t flags) {
   const uint32_t cpu = CurrentCpu(nr_cpus());
   const uint32_t hash = Hash(key);
   Bucket& b = SelectBucket(hash);
@@ -316,9 +343,7 @@ int HashMap::Remove(const void* key, void* value_out) {
   uint32_t prev;
   const uint32_t id = FindLocked(b, hash, key, &prev);
   if (id == kNil) return -ENOENT;
-  if (value_out != nullptr) {
-    CopyFromMap(value_out, ElemValue(id), SyscallValueSize());
-  }
+  if (value_out != nullptr) CopyOut(value_out, id, flags);
   UnlinkLocked(b, prev, id);
   PushFree(cpu, id);
   body_->count.fetch_sub(1, std::memory_order_relaxed);

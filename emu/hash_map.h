@@ -146,7 +146,12 @@ class HashMap : public Map {
   void UnlinkLocked(Bucket& b, uint32_t prev, uint32_t idx);
   // Deletes `key`, first copying its value to `value_out` unless NULL
   // (htab_map_delete_elem / htab_map_lookup_and_delete_elem).
-  int Remove(const void* key, void* value_out);
+  int Remove(const void* key, void* value_out, uint64_t flags);
+  // A syscall copy of element `id`'s value: every CPU's slot, or the value
+  // with its spin lock zeroed (under that lock with BPF_F_LOCK).
+  void CopyOut(void* dst, uint32_t id, uint64_t flags) const;
+  // Initialises the value of a newly linked element.
+  void FillNew(uint32_t id, const void* value);
 
   // Pool management (pcpu_freelist): pop from this CPU's list, then never-used
   // elements, then the other CPUs' lists in wrap-around order.

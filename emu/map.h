@@ -58,6 +58,10 @@ struct MapAttr {
   uint32_t btf_vmlinux_value_type_id = 0;
   uint64_t map_extra = 0;
   int32_t map_token_fd = 0;
+  // bpfemu extension, standing in for the value's BTF: the offset of a
+  // struct bpf_spin_lock in the value, or -1. The kernel learns it from
+  // btf_value_type_id (map_check_btf); the kernel backend turns it into BTF.
+  int32_t spin_lock_off = -1;
 };
 
 // Header at offset 0 of every map region.
@@ -72,6 +76,8 @@ struct MapHeader {
   uint32_t map_flags;     // permanent flags (no BPF_F_RDONLY / BPF_F_WRONLY)
   uint32_t nr_cpus;       // possible CPUs the map was built for
   uint32_t seed;          // hashrnd: 0 with BPF_F_ZERO_SEED
+  int32_t spin_lock_off;  // struct bpf_spin_lock in the value, or -1
+  uint32_t reserved;
   char name[BPF_OBJ_NAME_LEN];
   uint64_t region_size;
 };
@@ -99,7 +105,7 @@ class Map {
   // value (per-CPU maps: one round_up(value_size, 8) slot per possible CPU).
   virtual uint32_t SyscallValueSize() const { return value_size(); }
   // Whether the value holds a struct bpf_spin_lock (BPF_F_LOCK allowed).
-  virtual bool HasSpinLock() const { return false; }
+  bool HasSpinLock() const { return hdr_->spin_lock_off >= 0; }
 
   // The syscall face: the type's bpf_map_ops as sys_bpf() calls them, after
   // syscall.cc has validated the generic parts. `key` and `value` are
@@ -126,6 +132,14 @@ class Map {
                          MapHeader* hdr);
 
   const ShmRegion& region() const { return region_; }
+
+  // copy_map_value / copy_map_value_locked (include/linux/bpf.h) for a
+  // non-per-CPU value: caller's bytes into map memory, never touching the
+  // spin lock word; under the element's spin lock if `locked`.
+  void CopyValueIn(uint8_t* map_value, const void* src, bool locked) const;
+  // The other direction; the spin lock word reads as zero
+  // (check_and_init_map_value).
+  void CopyValueOut(void* dst, const uint8_t* map_value, bool locked) const;
 
  private:
   ShmRegion region_;

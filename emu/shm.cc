@@ -89,6 +89,17 @@ void ShmMutex::Unlock() {
   }
 }
 
+void SpinLockAcquire(void* word) {
+  auto* w = static_cast<uint32_t*>(word);
+  while (__atomic_exchange_n(w, 1u, __ATOMIC_ACQUIRE) != 0) {
+    while (__atomic_load_n(w, __ATOMIC_RELAXED) != 0) __builtin_ia32_pause();
+  }
+}
+
+void SpinLockRelease(void* word) {
+  __atomic_store_n(static_cast<uint32_t*>(word), 0u, __ATOMIC_RELEASE);
+}
+
 void CopyFromMap(void* dst, const void* map, size_t n) {
   auto* d = static_cast<uint8_t*>(dst);
   const auto* s = static_cast<const uint8_t*>(map);

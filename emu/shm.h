@@ -85,6 +85,12 @@ class ShmMutexLock {
   ShmMutex* const mu_;
 };
 
+// struct bpf_spin_lock inside a map value: a 4-byte word, 0 when unlocked,
+// shared by syscall BPF_F_LOCK copies and (later) bpf_spin_lock() in programs.
+inline constexpr uint32_t kSpinLockSize = 4;
+void SpinLockAcquire(void* word);
+void SpinLockRelease(void* word);
+
 // Copies n bytes between a caller's buffer and map memory. `map` must be
 // 8-byte aligned (every key and value slot in a region is).
 void CopyFromMap(void* dst, const void* map, size_t n);

@@ -45,6 +45,25 @@ bool NameOk(const char (&name)[BPF_OBJ_NAME_LEN]) {
   return false;
 }
 
+// map_check_btf() for the one special field bpfemu models: attr.spin_lock_off
+// stands in for a value BTF holding a struct bpf_spin_lock. Other BTF is not
+// emulated: a value type id is refused.
+int CheckSpinLock(const MapAttr& attr) {
+  if (attr.btf_value_type_id != 0) return -EINVAL;
+  if (attr.spin_lock_off < 0) return 0;
+  // btf_parse_fields(): a 4-aligned field inside the value.
+  if (attr.spin_lock_off % 4 != 0 ||
+      uint64_t(attr.spin_lock_off) + kSpinLockSize > attr.value_size) {
+    return -EINVAL;
+  }
+  if (attr.map_flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) return -EACCES;
+  if (attr.map_type != BPF_MAP_TYPE_HASH &&
+      attr.map_type != BPF_MAP_TYPE_ARRAY) {
+    return -EOPNOTSUPP;
+  }
+  return 0;
+}
+
 struct FdEntry {
   std::shared_ptr<Map> map;
   bool readable;  // FMODE_CAN_READ
@@ -153,11 +172,10 @@ int MapCreate(const MapAttr& in) {
     close(fd);
     return -EINVAL;
   }
-  // BTF (and with it BPF_F_LOCK's spin lock record) is not emulated yet.
-  if (attr.btf_value_type_id != 0) {
+  if (int err = CheckSpinLock(attr); err != 0) {
     map.reset();
     close(fd);
-    return -EINVAL;
+    return err;
   }
   FdTable::Get().Insert(fd, FdEntry{std::move(map),
                                     !(attr.map_flags & BPF_F_WRONLY),

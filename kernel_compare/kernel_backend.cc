@@ -2,9 +2,11 @@
 #include "kernel_compare/kernel_backend.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +17,34 @@
 
 namespace bpfemu {
 namespace {
+
+// A BTF blob whose value type places a struct bpf_spin_lock at
+// attr.spin_lock_off (the kernel's only way to learn of a spin lock), with
+// the key as u32 or a byte array. Returns the loaded BTF's fd or -errno and
+// the type ids.
+int LoadSpinLockBtf(const MapAttr& a, uint32_t* key_id, uint32_t* value_id) {
+  struct btf* btf = btf__new_empty();
+  if (btf == nullptr) return -errno;
+  const int u32_id = btf__add_int(btf, "unsigned int", 4, 0);
+  const int u8_id = btf__add_int(btf, "unsigned char", 1, 0);
+  const uint32_t off = static_cast<uint32_t>(a.spin_lock_off);
+  const uint32_t rest = a.value_size - off - 4;
+  int key = a.key_size == 4 ? u32_id : btf__add_array(btf, u32_id, u8_id, a.key_size);
+  int pre = off > 0 ? btf__add_array(btf, u32_id, u8_id, off) : 0;
+  int post = rest > 0 ? btf__add_array(btf, u32_id, u8_id, rest) : 0;
+  int lock = btf__add_struct(btf, "bpf_spin_lock", 4);
+  btf__add_field(btf, "val", u32_id, 0, 0);
+  int value = btf__add_struct(btf, "bpfemu_value", a.value_size);
+  if (pre > 0) btf__add_field(btf, "pre", pre, 0, 0);
+  btf__add_field(btf, "lock", lock, off * 8, 0);
+  if (post > 0) btf__add_field(btf, "post", post, (off + 4) * 8, 0);
+  int err = key < 0 || value < 0 ? -EINVAL : btf__load_into_kernel(btf);
+  int fd = err == 0 ? fcntl(btf__fd(btf), F_DUPFD_CLOEXEC, 3) : err;
+  btf__free(btf);
+  *key_id = static_cast<uint32_t>(key);
+  *value_id = static_cast<uint32_t>(value);
+  return fd;
+}
 
 int RawMapCreate(const MapAttr& a) {
   union bpf_attr attr;
@@ -40,8 +70,16 @@ int RawMapCreate(const MapAttr& a) {
   static_assert(sizeof(union bpf_attr) >= 8 + offsetof(union bpf_attr, map_extra) + 4);
   std::memcpy(reinterpret_cast<char*>(&attr) + token_off, &a.map_token_fd,
               sizeof(a.map_token_fd));
+  int btf_fd = -1;
+  if (a.spin_lock_off >= 0) {
+    btf_fd = LoadSpinLockBtf(a, &attr.btf_key_type_id, &attr.btf_value_type_id);
+    if (btf_fd < 0) return btf_fd;
+    attr.btf_fd = static_cast<uint32_t>(btf_fd);
+  }
   long fd = syscall(__NR_bpf, BPF_MAP_CREATE, &attr, sizeof(attr));
-  return fd < 0 ? -errno : static_cast<int>(fd);
+  int result = fd < 0 ? -errno : static_cast<int>(fd);
+  if (btf_fd >= 0) close(btf_fd);  // the map holds its own reference
+  return result;
 }
 
 std::string Probe() {

@@ -10,6 +10,7 @@
 #include "tests/conformance/array_conformance.h"
 #include "tests/conformance/create_conformance.h"
 #include "tests/conformance/hash_conformance.h"
+#include "tests/conformance/lock_conformance.h"
 #include "tests/conformance/percpu_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
 
@@ -18,6 +19,7 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, SyscallConformance, BackendType);  \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, HashConformance, BackendType);     \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArrayConformance, BackendType);    \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PercpuConformance, BackendType)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PercpuConformance, BackendType);    \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LockConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
