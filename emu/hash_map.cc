@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <vector>
 #include <utility>
 
 #include "absl/random/random.h"
@@ -348,6 +349,88 @@ int HashMap::Remove(const void* key, void* value_out, uint64_t flags) {
   PushFree(cpu, id);
   body_->count.fetch_sub(1, std::memory_order_relaxed);
   return 0;
+}
+
+int HashMap::LookupBatch(BatchArgs& args) { return WalkBatch(args, false); }
+
+int HashMap::LookupAndDeleteBatch(BatchArgs& args) {
+  return WalkBatch(args, true);
+}
+
+int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
+  if (int err = CheckBatchElemFlags(a.elem_flags); err != 0) return err;
+  if (a.flags != 0) return -EINVAL;
+  const uint32_t max_count = a.count;
+  if (max_count == 0) return 0;
+  a.count = 0;
+  uint32_t batch = 0;
+  if (a.in_batch != nullptr) std::memcpy(&batch, a.in_batch, sizeof(batch));
+  const uint32_t n_buckets = body_->n_buckets;
+  if (batch >= n_buckets) return -ENOENT;  // out_batch is not written
+
+  const uint32_t ks = key_size();
+  const uint32_t vsize = SyscallValueSize();
+  const uint32_t cpu = CurrentCpu(nr_cpus());
+  std::vector<uint8_t> keys, values;  // one bucket, copied under its lock
+  uint32_t total = 0;
+  int ret = 0;
+  while (true) {
+    Bucket& b = buckets_[batch];
+    uint32_t bucket_cnt = 0;
+    {
+      ShmMutexLock l(&b.lock);
+      for (uint32_t id = b.head.load(std::memory_order_relaxed); id != kNil;
+           id = Elem(id)->next) {
+        ++bucket_cnt;
+      }
+      if (bucket_cnt > max_count - total) {
+        // A bucket is never split: stop here; with nothing copied yet the
+        // caller's buffer is too small for this bucket.
+        if (total == 0) ret = -ENOSPC;
+        break;
+      }
+      keys.resize(size_t{bucket_cnt} * ks);
+      values.resize(size_t{bucket_cnt} * vsize);
+      uint32_t i = 0;
+      for (uint32_t id = b.head.load(std::memory_order_relaxed); id != kNil;
+           ++i) {
+        const uint32_t next = Elem(id)->next;
+        std::memcpy(&keys[size_t{i} * ks], ElemKey(id), ks);
+        CopyOut(&values[size_t{i} * vsize], id, a.elem_flags);
+        if (do_delete) {
+          UnlinkLocked(b, kNil, id);  // always the current head
+          PushFree(cpu, id);
+          body_->count.fetch_sub(1, std::memory_order_relaxed);
+        }
+        id = next;
+      }
+    }
+    // Empty buckets are skipped without copying, except the last one.
+    if (bucket_cnt == 0 && batch + 1 < n_buckets) {
+      ++batch;
+      continue;
+    }
+    if (bucket_cnt != 0) {
+      // Copied out after the bucket lock is dropped, as the kernel does:
+      // a bad buffer loses deleted elements and reports EFAULT, with the
+      // count left at 0.
+      if (a.keys == nullptr || a.values == nullptr) return -EFAULT;
+      std::memcpy(static_cast<uint8_t*>(a.keys) + uint64_t{total} * ks,
+                  keys.data(), keys.size());
+      std::memcpy(static_cast<uint8_t*>(a.values) + uint64_t{total} * vsize,
+                  values.data(), values.size());
+    }
+    total += bucket_cnt;
+    ++batch;
+    if (batch >= n_buckets) {
+      ret = -ENOENT;
+      break;
+    }
+  }
+  if (a.out_batch == nullptr) return -EFAULT;
+  std::memcpy(a.out_batch, &batch, sizeof(batch));
+  a.count = total;
+  return ret;
 }
 
 int HashMap::GetNextKey(const void* key, void* next_key) {

@@ -81,6 +81,10 @@ class HashMap : public Map {
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
   [[nodiscard]] int LookupAndDeleteElem(const void* key, void* value,
                                         uint64_t flags) override;
+  // The bucket walker: the cursor is a u32 bucket index, buckets are never
+  // split across calls.
+  [[nodiscard]] int LookupBatch(BatchArgs& args) override;
+  [[nodiscard]] int LookupAndDeleteBatch(BatchArgs& args) override;
 
   uint32_t n_buckets() const { return body_->n_buckets; }
   // Live elements (for tests and invariant checks).
@@ -150,6 +154,8 @@ class HashMap : public Map {
   // A syscall copy of element `id`'s value: every CPU's slot, or the value
   // with its spin lock zeroed (under that lock with BPF_F_LOCK).
   void CopyOut(void* dst, uint32_t id, uint64_t flags) const;
+  // __htab_map_lookup_and_delete_batch().
+  int WalkBatch(BatchArgs& args, bool do_delete);
   // Initialises the value of a newly linked element.
   void FillNew(uint32_t id, const void* value);
 

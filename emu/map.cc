@@ -2,6 +2,8 @@
 #include "emu/map.h"
 
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "emu/errno.h"
 
@@ -13,6 +15,100 @@ std::string Map::name() const {
 
 int Map::LookupAndDeleteElem(const void*, void*, uint64_t) {
   return -kENOTSUPP;
+}
+
+int Map::CheckBatchElemFlags(uint64_t elem_flags) const {
+  if (elem_flags & ~uint64_t{BPF_F_LOCK}) return -EINVAL;
+  if ((elem_flags & BPF_F_LOCK) && !HasSpinLock()) return -EINVAL;
+  return 0;
+}
+
+// generic_map_lookup_batch(). batch.flags is not checked.
+int Map::LookupBatch(BatchArgs& a) {
+  if (int err = CheckBatchElemFlags(a.elem_flags); err != 0) return err;
+  const uint32_t vsize = SyscallValueSize();
+  const uint32_t max_count = a.count;
+  if (max_count == 0) return 0;
+  a.count = 0;
+  std::vector<uint8_t> buf_a(key_size()), buf_b(key_size()), value(vsize);
+  uint8_t* prev_key = nullptr;
+  uint8_t* key = buf_a.data();
+  if (a.in_batch != nullptr) {
+    std::memcpy(buf_b.data(), a.in_batch, key_size());
+    prev_key = buf_b.data();
+  }
+  uint32_t cp = 0;
+  int err = 0;
+  while (cp < max_count) {
+    err = GetNextKey(prev_key, key);
+    if (err != 0) break;
+    err = LookupElem(key, value.data(), a.elem_flags);
+    if (err != 0 && err != -ENOENT) return err;
+    if (err == 0) {
+      // A missing element (an empty map-in-map slot) is skipped, not counted.
+      if (a.keys == nullptr || a.values == nullptr) return -EFAULT;
+      std::memcpy(static_cast<uint8_t*>(a.keys) + uint64_t{cp} * key_size(),
+                  key, key_size());
+      std::memcpy(static_cast<uint8_t*>(a.values) + uint64_t{cp} * vsize,
+                  value.data(), vsize);
+      ++cp;
+    }
+    if (prev_key == nullptr) prev_key = buf_b.data();
+    std::swap(prev_key, key);
+  }
+  a.count = cp;
+  if (cp != 0) {
+    if (a.out_batch == nullptr) return -EFAULT;
+    std::memcpy(a.out_batch, prev_key, key_size());
+  }
+  return err;
+}
+
+int Map::LookupAndDeleteBatch(BatchArgs&) { return -kENOTSUPP; }
+
+// generic_map_update_batch(): BPF_NOEXIST / BPF_EXIST cannot be used, and
+// batch.flags is not checked.
+int Map::UpdateBatch(BatchArgs& a) {
+  if (int err = CheckBatchElemFlags(a.elem_flags); err != 0) return err;
+  const uint32_t vsize = SyscallValueSize();
+  const uint32_t max_count = a.count;
+  if (max_count == 0) return 0;
+  a.count = 0;
+  uint32_t cp = 0;
+  int err = 0;
+  for (; cp < max_count; ++cp) {
+    if (a.keys == nullptr || a.values == nullptr) {
+      err = -EFAULT;
+      break;
+    }
+    err = UpdateElem(static_cast<const uint8_t*>(a.keys) + uint64_t{cp} * key_size(),
+                     static_cast<const uint8_t*>(a.values) + uint64_t{cp} * vsize,
+                     a.elem_flags);
+    if (err != 0) break;
+  }
+  a.count = cp;
+  return err;
+}
+
+// generic_map_delete_batch().
+int Map::DeleteBatch(BatchArgs& a) {
+  if (int err = CheckBatchElemFlags(a.elem_flags); err != 0) return err;
+  const uint32_t max_count = a.count;
+  if (max_count == 0) return 0;
+  a.count = 0;
+  uint32_t cp = 0;
+  int err = 0;
+  for (; cp < max_count; ++cp) {
+    if (a.keys == nullptr) {
+      err = -EFAULT;
+      break;
+    }
+    err = DeleteElem(static_cast<const uint8_t*>(a.keys) +
+                     uint64_t{cp} * key_size());
+    if (err != 0) break;
+  }
+  a.count = cp;
+  return err;
 }
 
 void Map::CopyValueIn(uint8_t* map_value, const void* src,

@@ -64,6 +64,19 @@ struct MapAttr {
   int32_t spin_lock_off = -1;
 };
 
+// The batch part of union bpf_attr (BPF_MAP_*_BATCH). `count` is in/out: it
+// holds the caller's capacity on entry, and the batch code overwrites it
+// exactly where the kernel writes attr->batch.count.
+struct BatchArgs {
+  const void* in_batch = nullptr;
+  void* out_batch = nullptr;
+  void* keys = nullptr;
+  void* values = nullptr;
+  uint32_t count = 0;
+  uint64_t elem_flags = 0;
+  uint64_t flags = 0;
+};
+
 // Header at offset 0 of every map region.
 struct MapHeader {
   static constexpr uint64_t kMagic = 0x31554d4546504221ULL;  // "!BPFEMU1"
@@ -122,6 +135,15 @@ class Map {
   [[nodiscard]] virtual int LookupAndDeleteElem(const void* key, void* value,
                                                 uint64_t flags);
 
+  // Batch ops (map_*_batch). The defaults are the kernel's generic versions
+  // in kernel/bpf/syscall.c: lookup walks get_next_key with a key cursor,
+  // update and delete apply single-element ops until the first error.
+  // lookup_and_delete has no generic version (ENOTSUPP).
+  [[nodiscard]] virtual int LookupBatch(BatchArgs& args);
+  [[nodiscard]] virtual int LookupAndDeleteBatch(BatchArgs& args);
+  [[nodiscard]] virtual int UpdateBatch(BatchArgs& args);
+  [[nodiscard]] virtual int DeleteBatch(BatchArgs& args);
+
  protected:
   explicit Map(ShmRegion region)
       : region_(std::move(region)), hdr_(region_.At<MapHeader>(0)) {}
@@ -140,6 +162,9 @@ class Map {
   // The other direction; the spin lock word reads as zero
   // (check_and_init_map_value).
   void CopyValueOut(void* dst, const uint8_t* map_value, bool locked) const;
+  // The elem_flags check every batch op starts with: only BPF_F_LOCK, and
+  // only on a value with a spin lock.
+  int CheckBatchElemFlags(uint64_t elem_flags) const;
 
  private:
   ShmRegion region_;

@@ -240,6 +240,74 @@ int MapLookupAndDeleteElem(int fd, const void* key, void* value,
   });
 }
 
+namespace {
+
+enum class BatchCmd { kLookup, kLookupAndDelete, kUpdate, kDelete };
+
+// bpf_map_do_batch(): fd, then read permission for the lookups and write
+// permission for everything but LOOKUP_BATCH, then the type's op (ENOTSUPP
+// when it has none).
+int DoBatch(BatchCmd cmd, int fd, BatchArgs args, uint32_t* count) {
+  if (count == nullptr) return -EFAULT;
+  const bool has_read =
+      cmd == BatchCmd::kLookup || cmd == BatchCmd::kLookupAndDelete;
+  const bool has_write = cmd != BatchCmd::kLookup;
+  FdEntry e;
+  if (int err = GetMap(fd, has_read, has_write, &e); err != 0) return err;
+  args.count = *count;
+  int err;
+  switch (cmd) {
+    case BatchCmd::kLookup:
+      err = e.map->LookupBatch(args);
+      break;
+    case BatchCmd::kLookupAndDelete:
+      err = e.map->LookupAndDeleteBatch(args);
+      break;
+    case BatchCmd::kUpdate:
+      err = e.map->UpdateBatch(args);
+      break;
+    case BatchCmd::kDelete:
+      err = e.map->DeleteBatch(args);
+      break;
+  }
+  *count = args.count;
+  return err;
+}
+
+}  // namespace
+
+int MapLookupBatch(int fd, const void* in_batch, void* out_batch, void* keys,
+                   void* values, uint32_t* count, uint64_t elem_flags,
+                   uint64_t flags) {
+  return DoBatch(BatchCmd::kLookup, fd,
+                 {in_batch, out_batch, keys, values, 0, elem_flags, flags},
+                 count);
+}
+
+int MapLookupAndDeleteBatch(int fd, const void* in_batch, void* out_batch,
+                            void* keys, void* values, uint32_t* count,
+                            uint64_t elem_flags, uint64_t flags) {
+  return DoBatch(BatchCmd::kLookupAndDelete, fd,
+                 {in_batch, out_batch, keys, values, 0, elem_flags, flags},
+                 count);
+}
+
+int MapUpdateBatch(int fd, const void* keys, const void* values,
+                   uint32_t* count, uint64_t elem_flags, uint64_t flags) {
+  return DoBatch(BatchCmd::kUpdate, fd,
+                 {nullptr, nullptr, const_cast<void*>(keys),
+                  const_cast<void*>(values), 0, elem_flags, flags},
+                 count);
+}
+
+int MapDeleteBatch(int fd, const void* keys, uint32_t* count,
+                   uint64_t elem_flags, uint64_t flags) {
+  return DoBatch(BatchCmd::kDelete, fd,
+                 {nullptr, nullptr, const_cast<void*>(keys), nullptr, 0,
+                  elem_flags, flags},
+                 count);
+}
+
 int CloseFd(int fd) {
   FdTable::Get().Erase(fd);
   return close(fd) == 0 ? 0 : -errno;

@@ -54,6 +54,26 @@ namespace bpfemu {
 [[nodiscard]] int MapLookupAndDeleteElem(int fd, const void* key, void* value,
                                          uint64_t flags = 0);
 
+// The batch commands (bpf_map_do_batch), shaped like libbpf's wrappers.
+// *count is the capacity on entry and, on return, what the kernel leaves in
+// attr.batch.count: the number processed, or the input unchanged where the
+// kernel does not write it (EINVAL flags, ENOTSUPP, count 0). Hash maps use a
+// u32 bucket cursor in in_batch / out_batch, arrays a key. A NULL count is
+// EFAULT.
+[[nodiscard]] int MapLookupBatch(int fd, const void* in_batch, void* out_batch,
+                                 void* keys, void* values, uint32_t* count,
+                                 uint64_t elem_flags = 0, uint64_t flags = 0);
+[[nodiscard]] int MapLookupAndDeleteBatch(int fd, const void* in_batch,
+                                          void* out_batch, void* keys,
+                                          void* values, uint32_t* count,
+                                          uint64_t elem_flags = 0,
+                                          uint64_t flags = 0);
+[[nodiscard]] int MapUpdateBatch(int fd, const void* keys, const void* values,
+                                 uint32_t* count, uint64_t elem_flags = 0,
+                                 uint64_t flags = 0);
+[[nodiscard]] int MapDeleteBatch(int fd, const void* keys, uint32_t* count,
+                                 uint64_t elem_flags = 0, uint64_t flags = 0);
+
 // Closes a map fd; the map is released once no fd (in any process) and no
 // Map reference remain. Returns 0 or -errno from close(2).
 int CloseFd(int fd);

@@ -139,6 +139,40 @@ int KernelBackend::LookupAndDelete(int fd, const void* key, void* value,
   return bpf_map_lookup_and_delete_elem_flags(fd, key, value, flags);
 }
 
+int KernelBackend::LookupBatch(int fd, const void* in_batch, void* out_batch,
+                               void* keys, void* values, uint32_t* count,
+                               uint64_t elem_flags, uint64_t flags) {
+  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = elem_flags,
+              .flags = flags);
+  return bpf_map_lookup_batch(fd, const_cast<void*>(in_batch), out_batch, keys,
+                              values, count, &opts);
+}
+
+int KernelBackend::LookupAndDeleteBatch(int fd, const void* in_batch,
+                                        void* out_batch, void* keys,
+                                        void* values, uint32_t* count,
+                                        uint64_t elem_flags, uint64_t flags) {
+  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = elem_flags,
+              .flags = flags);
+  return bpf_map_lookup_and_delete_batch(fd, const_cast<void*>(in_batch),
+                                         out_batch, keys, values, count, &opts);
+}
+
+int KernelBackend::UpdateBatch(int fd, const void* keys, const void* values,
+                               uint32_t* count, uint64_t elem_flags,
+                               uint64_t flags) {
+  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = elem_flags,
+              .flags = flags);
+  return bpf_map_update_batch(fd, keys, values, count, &opts);
+}
+
+int KernelBackend::DeleteBatch(int fd, const void* keys, uint32_t* count,
+                               uint64_t elem_flags, uint64_t flags) {
+  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = elem_flags,
+              .flags = flags);
+  return bpf_map_delete_batch(fd, keys, count, &opts);
+}
+
 int KernelBackend::Close(int fd) { return close(fd) == 0 ? 0 : -errno; }
 
 }  // namespace bpfemu

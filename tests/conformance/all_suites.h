@@ -8,6 +8,7 @@
 #define BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
 
 #include "tests/conformance/array_conformance.h"
+#include "tests/conformance/batch_conformance.h"
 #include "tests/conformance/create_conformance.h"
 #include "tests/conformance/hash_conformance.h"
 #include "tests/conformance/lock_conformance.h"
@@ -20,6 +21,7 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, HashConformance, BackendType);     \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArrayConformance, BackendType);    \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PercpuConformance, BackendType);    \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LockConformance, BackendType)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LockConformance, BackendType);      \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BatchConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_

@@ -36,6 +36,19 @@ class Backend {
   virtual int GetNextKey(int fd, const void* key, void* next_key) = 0;
   virtual int LookupAndDelete(int fd, const void* key, void* value,
                               uint64_t flags) = 0;
+  // Batch commands, shaped like libbpf's bpf_map_*_batch(): *count is in/out.
+  virtual int LookupBatch(int fd, const void* in_batch, void* out_batch,
+                          void* keys, void* values, uint32_t* count,
+                          uint64_t elem_flags, uint64_t flags) = 0;
+  virtual int LookupAndDeleteBatch(int fd, const void* in_batch,
+                                   void* out_batch, void* keys, void* values,
+                                   uint32_t* count, uint64_t elem_flags,
+                                   uint64_t flags) = 0;
+  virtual int UpdateBatch(int fd, const void* keys, const void* values,
+                          uint32_t* count, uint64_t elem_flags,
+                          uint64_t flags) = 0;
+  virtual int DeleteBatch(int fd, const void* keys, uint32_t* count,
+                          uint64_t elem_flags, uint64_t flags) = 0;
   virtual int Close(int fd) = 0;
 };
 

@@ -37,6 +37,32 @@ int EmuBackend::LookupAndDelete(int fd, const void* key, void* value,
   return MapLookupAndDeleteElem(fd, key, value, flags);
 }
 
+int EmuBackend::LookupBatch(int fd, const void* in_batch, void* out_batch,
+                            void* keys, void* values, uint32_t* count,
+                            uint64_t elem_flags, uint64_t flags) {
+  return MapLookupBatch(fd, in_batch, out_batch, keys, values, count,
+                        elem_flags, flags);
+}
+
+int EmuBackend::LookupAndDeleteBatch(int fd, const void* in_batch,
+                                     void* out_batch, void* keys, void* values,
+                                     uint32_t* count, uint64_t elem_flags,
+                                     uint64_t flags) {
+  return MapLookupAndDeleteBatch(fd, in_batch, out_batch, keys, values, count,
+                                 elem_flags, flags);
+}
+
+int EmuBackend::UpdateBatch(int fd, const void* keys, const void* values,
+                            uint32_t* count, uint64_t elem_flags,
+                            uint64_t flags) {
+  return MapUpdateBatch(fd, keys, values, count, elem_flags, flags);
+}
+
+int EmuBackend::DeleteBatch(int fd, const void* keys, uint32_t* count,
+                            uint64_t elem_flags, uint64_t flags) {
+  return MapDeleteBatch(fd, keys, count, elem_flags, flags);
+}
+
 int EmuBackend::Close(int fd) { return CloseFd(fd); }
 
 }  // namespace bpfemu

@@ -28,6 +28,17 @@ class EmuBackend : public Backend {
   int GetNextKey(int fd, const void* key, void* next_key) override;
   int LookupAndDelete(int fd, const void* key, void* value,
                       uint64_t flags) override;
+  int LookupBatch(int fd, const void* in_batch, void* out_batch, void* keys,
+                  void* values, uint32_t* count, uint64_t elem_flags,
+                  uint64_t flags) override;
+  int LookupAndDeleteBatch(int fd, const void* in_batch, void* out_batch,
+                           void* keys, void* values, uint32_t* count,
+                           uint64_t elem_flags, uint64_t flags) override;
+  int UpdateBatch(int fd, const void* keys, const void* values,
+                  uint32_t* count, uint64_t elem_flags,
+                  uint64_t flags) override;
+  int DeleteBatch(int fd, const void* keys, uint32_t* count,
+                  uint64_t elem_flags, uint64_t flags) override;
   int Close(int fd) override;
 };
 
