@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/hash_map.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include "emu/cpu.h"
 #include "emu/errno.h"
 #include "emu/jhash.h"
+#include "emu/version.h"
 
 namespace bpfemu {
 namespace {
@@ -43,6 +45,18 @@ int CheckFlags(bool exists, uint64_t flags) {
   if (!exists && f == BPF_EXIST) return -ENOENT;   // elem doesn't exist
   return 0;
 }
+
+// Bucket locks held by this thread, innermost last. The kernel holds a bucket
+// lock with preemption disabled, so "held by this CPU" is, in bpfemu, "held
+// by this thread" (a callback on the holder's thread is the interrupting
+// program).
+struct HeldBucket {
+  const void* map;
+  uint32_t bucket;
+};
+constexpr int kMaxHeld = 8;
+thread_local HeldBucket t_held[kMaxHeld];
+thread_local int t_num_held = 0;
 
 }  // namespace
 
@@ -215,6 +229,77 @@ void HashMap::UnlinkLocked(Bucket& b, uint32_t prev, uint32_t id) {
   }
 }
 
+class HashMap::WriteGuard {
+ public:
+  WriteGuard(HashMap* map, uint32_t index)
+      : map_(map), index_(index), err_(map->LockBucket(index)) {}
+  ~WriteGuard() {
+    if (err_ == 0) map_->UnlockBucket(index_);
+  }
+  WriteGuard(const WriteGuard&) = delete;
+  WriteGuard& operator=(const WriteGuard&) = delete;
+  int error() const { return err_; }
+
+ private:
+  HashMap* const map_;
+  const uint32_t index_;
+  const int err_;
+};
+
+class HashMap::ReadGuard {
+ public:
+  ReadGuard(HashMap* map, uint32_t index)
+      : map_(map), index_(index), locked_(map->LockBucketForRead(index)) {}
+  ~ReadGuard() {
+    if (locked_) map_->buckets_[index_].lock.Unlock();
+  }
+  ReadGuard(const ReadGuard&) = delete;
+  ReadGuard& operator=(const ReadGuard&) = delete;
+
+ private:
+  HashMap* const map_;
+  const uint32_t index_;
+  const bool locked_;
+};
+
+int HashMap::LockBucket(uint32_t index) {
+  const bool rqspinlock = HasResilientBucketLock(kernel_version());
+  const uint32_t slot_mask = std::min<uint32_t>(7, body_->n_buckets - 1);
+  for (int i = 0; i < t_num_held; ++i) {
+    const HeldBucket& h = t_held[i];
+    if (h.map != this) continue;
+    if (rqspinlock) {
+      if (h.bucket == index) return -EDEADLK;  // AA deadlock detected
+    } else if ((h.bucket & slot_mask) == (index & slot_mask)) {
+      return -EBUSY;  // this CPU's map_locked[slot] is taken
+    }
+  }
+  assert(t_num_held < kMaxHeld);
+  buckets_[index].lock.Lock();
+  t_held[t_num_held++] = HeldBucket{this, index};
+  if (locked_hook_) {
+    std::function<void()> hook = std::move(locked_hook_);
+    locked_hook_ = nullptr;
+    hook();
+  }
+  return 0;
+}
+
+void HashMap::UnlockBucket(uint32_t index) {
+  assert(t_num_held > 0 && t_held[t_num_held - 1].map == this &&
+         t_held[t_num_held - 1].bucket == index);
+  --t_num_held;
+  buckets_[index].lock.Unlock();
+}
+
+bool HashMap::LockBucketForRead(uint32_t index) {
+  for (int i = 0; i < t_num_held; ++i) {
+    if (t_held[i].map == this && t_held[i].bucket == index) return false;
+  }
+  buckets_[index].lock.Lock();
+  return true;
+}
+
 uint32_t HashMap::PopFree(uint32_t cpu) {
   const uint32_t ncpus = nr_cpus();
   auto pop = [&](uint32_t c) {
@@ -248,7 +333,7 @@ void HashMap::PushFree(uint32_t cpu, uint32_t id) {
 int HashMap::LookupElem(const void* key, void* value, uint64_t flags) {
   const uint32_t hash = Hash(key);
   Bucket& b = SelectBucket(hash);
-  ShmMutexLock l(&b.lock);
+  ReadGuard l(this, BucketIndex(hash));
   const uint32_t id = FindLocked(b, hash, key, nullptr);
   if (id == kNil) return -ENOENT;
   CopyOut(value, id, flags);
@@ -266,7 +351,8 @@ int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   const bool use_spares = !(map_flags() & BPF_F_NO_PREALLOC) && !percpu;
   const uint32_t hash = Hash(key);
   Bucket& b = SelectBucket(hash);
-  ShmMutexLock l(&b.lock);
+  WriteGuard l(this, BucketIndex(hash));
+  if (l.error() != 0) return l.error();
   uint32_t prev = kNil;
   const uint32_t old = FindLocked(b, hash, key, &prev);
   if (int err = CheckFlags(old != kNil, flags); err != 0) return err;
@@ -340,7 +426,8 @@ int HashMap::Remove(const void* key, void* value_out, uint64_t flags) {
   const uint32_t cpu = CurrentCpu(nr_cpus());
   const uint32_t hash = Hash(key);
   Bucket& b = SelectBucket(hash);
-  ShmMutexLock l(&b.lock);
+  WriteGuard l(this, BucketIndex(hash));
+  if (l.error() != 0) return l.error();
   uint32_t prev;
   const uint32_t id = FindLocked(b, hash, key, &prev);
   if (id == kNil) return -ENOENT;
@@ -377,8 +464,13 @@ int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
   while (true) {
     Bucket& b = buckets_[batch];
     uint32_t bucket_cnt = 0;
-    {
-      ShmMutexLock l(&b.lock);
+    // The lock is only taken for a bucket that has elements.
+    if (b.head.load(std::memory_order_relaxed) != kNil) {
+      WriteGuard l(this, batch);
+      if (l.error() != 0) {
+        ret = l.error();
+        break;
+      }
       for (uint32_t id = b.head.load(std::memory_order_relaxed); id != kNil;
            id = Elem(id)->next) {
         ++bucket_cnt;
@@ -438,7 +530,7 @@ int HashMap::GetNextKey(const void* key, void* next_key) {
   if (key != nullptr) {
     const uint32_t hash = Hash(key);
     Bucket& b = SelectBucket(hash);
-    ShmMutexLock l(&b.lock);
+    ReadGuard l(this, BucketIndex(hash));
     const uint32_t id = FindLocked(b, hash, key, nullptr);
     if (id != kNil) {
       // The next element of the same bucket, if any.
@@ -453,7 +545,7 @@ int HashMap::GetNextKey(const void* key, void* next_key) {
   for (uint32_t i = start; i < body_->n_buckets; ++i) {
     Bucket& b = buckets_[i];
     if (b.head.load(std::memory_order_relaxed) == kNil) continue;
-    ShmMutexLock l(&b.lock);
+    ReadGuard l(this, i);
     if (uint32_t head = b.head.load(std::memory_order_relaxed); head != kNil) {
       std::memcpy(next_key, ElemKey(head), key_size());
       return 0;

@@ -47,17 +47,32 @@
 // inside it (order: bucket lock -> free-list lock), as in the kernel, where
 // alloc_htab_elem runs under the bucket lock.
 //
+// Re-entry (htab_lock_bucket): the kernel holds a bucket lock with preemption
+// off, so only a program that interrupts the holder on the same CPU (a
+// tracing program) can ask for a bucket lock of the same map again. Then, by
+// the map's kernel version:
+//   * up to 6.14: -EBUSY when the nested op's lock slot, bucket &
+//     min(7, n_buckets - 1), is one this CPU holds (per-CPU map_locked);
+//   * from 6.15: -EDEADLK when it needs the very bucket this CPU holds
+//     (rqspinlock AA detection); other buckets are taken normally.
+// In bpfemu the interrupting program is a callback on the holder's thread
+// (SetBucketLockedHookForTesting); update, delete, lookup_and_delete and the
+// batch walker can fail this way, lookups and get_next_key cannot (RCU
+// readers in the kernel).
+//
 // Differences from the kernel:
-//   * No RCU: lookups and get_next_key take the bucket lock instead of running
-//     lock-free; results are the same, only concurrency differs.
-//   * Re-entrant bucket locking (EBUSY / EDEADLK from tracing programs) is not
-//     modelled yet.
+//   * No RCU: lookups and get_next_key take the bucket lock (unless the
+//     calling thread already holds it) instead of running lock-free; results
+//     are the same, only concurrency differs.
+//   * -ETIMEDOUT (6.15+, a lock not acquired within the rqspinlock timeout)
+//     is not produced: contention between emulated CPUs just waits.
 
 #ifndef BPFEMU_EMU_HASH_MAP_H_
 #define BPFEMU_EMU_HASH_MAP_H_
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "emu/map.h"
@@ -87,6 +102,14 @@ class HashMap : public Map {
   [[nodiscard]] int LookupAndDeleteBatch(BatchArgs& args) override;
 
   uint32_t n_buckets() const { return body_->n_buckets; }
+
+  // Runs `hook` once, the next time an update, delete, lookup_and_delete or
+  // batch walk of this map holds a bucket lock, on the thread that holds it:
+  // the emulator's stand-in for a tracing program that interrupts the map op
+  // on the same CPU. Not thread-safe against concurrent ops on this map.
+  void SetBucketLockedHookForTesting(std::function<void()> hook) {
+    locked_hook_ = std::move(hook);
+  }
   // Live elements (for tests and invariant checks).
   uint32_t count() const {
     return body_->count.load(std::memory_order_relaxed);
@@ -137,8 +160,11 @@ class HashMap : public Map {
   uint8_t* ElemValue(uint32_t idx) const {
     return ElemKey(idx) + body_->key_slot;
   }
+  uint32_t BucketIndex(uint32_t hash) const {
+    return hash & (body_->n_buckets - 1);
+  }
   Bucket& SelectBucket(uint32_t hash) const {
-    return buckets_[hash & (body_->n_buckets - 1)];
+    return buckets_[BucketIndex(hash)];
   }
   uint32_t Hash(const void* key) const;
 
@@ -159,6 +185,15 @@ class HashMap : public Map {
   // Initialises the value of a newly linked element.
   void FillNew(uint32_t id, const void* value);
 
+  // Takes bucket `index` for a writer: 0, or -EBUSY / -EDEADLK on re-entry
+  // as described above. Runs the test hook once it holds the lock.
+  [[nodiscard]] int LockBucket(uint32_t index);
+  void UnlockBucket(uint32_t index);
+  // Readers: lock unless this thread already holds the bucket.
+  bool LockBucketForRead(uint32_t index);
+  class WriteGuard;
+  class ReadGuard;
+
   // Pool management (pcpu_freelist): pop from this CPU's list, then never-used
   // elements, then the other CPUs' lists in wrap-around order.
   uint32_t PopFree(uint32_t cpu);
@@ -169,6 +204,7 @@ class HashMap : public Map {
   FreeList* freelists_;
   std::atomic<uint32_t>* extras_;
   uint8_t* elems_;
+  std::function<void()> locked_hook_;  // process-local, test only
 };
 
 }  // namespace bpfemu

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "emu/cpu.h"
 #include "emu/jhash.h"
 #include "emu/syscall.h"
+#include "emu/version.h"
 #include "gtest/gtest.h"
 
 namespace bpfemu {
@@ -137,6 +139,114 @@ TEST_F(HashMapTest, TwoCpusNeverExceedMaxEntries) {
   t1.join();
   EXPECT_GT(e2big.load(), 0);
   EXPECT_EQ(Keys().size(), map_->count());
+}
+
+// Re-entry while a bucket is held (a tracing program interrupting a map op
+// on the same CPU). With 16 buckets (ZERO_SEED): keys 0 and 26 share bucket
+// 8 (lock slot 8 & 7 = 0); key 35 is in bucket 0 (also slot 0); key 4 is in
+// bucket 1 (slot 1); key 30 is in bucket 3 (slot 3).
+class HashMapReentryTest : public HashMapTest {
+ protected:
+  void SetUp() override {
+    auto bucket = [](uint32_t k) { return HtabMapHash(&k, 4, 0) & 15; };
+    ASSERT_EQ(bucket(0), 8u);
+    ASSERT_EQ(bucket(26), 8u);
+    ASSERT_EQ(bucket(35), 0u);
+    ASSERT_EQ(bucket(4), 1u);
+    ASSERT_EQ(bucket(30), 3u);
+  }
+  void TearDown() override {
+    SetTargetKernel(KernelVersion::k6_18);
+    HashMapTest::TearDown();
+  }
+  // Updates `outer` and, while its bucket is held, runs `nested`; returns
+  // the nested result.
+  int Nested(uint32_t outer, std::function<int()> nested) {
+    int result = 1;
+    map_->SetBucketLockedHookForTesting([&] { result = nested(); });
+    EXPECT_EQ(Update(outer, 1), 0);
+    return result;
+  }
+};
+
+// 6.15+: rqspinlock reports an AA deadlock for the very bucket held; other
+// buckets, even in the same lock slot, are taken normally. Lookups and
+// get_next_key (RCU readers in the kernel) always work.
+TEST_F(HashMapReentryTest, Since615SameBucketIsEdeadlk) {
+  Create(16);
+  ASSERT_EQ(map_->kernel_version(), KernelVersion::k6_18);
+  EXPECT_EQ(Nested(0, [&] { return Update(26, 2); }), -EDEADLK);
+  EXPECT_EQ(Nested(0, [&] {
+              uint32_t k = 26;  // same bucket: the lock check comes first
+              return MapDeleteElem(fd_, &k);
+            }),
+            -EDEADLK);
+  EXPECT_EQ(Nested(0, [&] {
+              uint32_t k = 0;
+              uint64_t v;
+              return MapLookupAndDeleteElem(fd_, &k, &v);
+            }),
+            -EDEADLK);
+  EXPECT_EQ(Nested(0, [&] { return Update(35, 3); }), 0);  // bucket 0, slot 0
+  EXPECT_EQ(Nested(0, [&] { return Update(4, 4); }), 0);   // bucket 1
+  EXPECT_EQ(Nested(0, [&] {
+              uint32_t k = 0;
+              uint64_t v = 0;
+              return MapLookupElem(fd_, &k, &v);
+            }),
+            0);
+  EXPECT_EQ(Nested(0, [&] { return static_cast<int>(Keys().size()); }), 3);
+}
+
+// Up to 6.14: the per-CPU map_locked counters refuse any bucket in the same
+// lock slot (bucket & min(7, n_buckets - 1)) with EBUSY.
+TEST_F(HashMapReentryTest, Before615SameSlotIsEbusy) {
+  for (KernelVersion v : {KernelVersion::k6_1, KernelVersion::k6_12}) {
+    SCOPED_TRACE(KernelVersionName(v));
+    SetTargetKernel(v);
+    Create(16);
+    SetTargetKernel(KernelVersion::k6_18);  // the map keeps its version
+    ASSERT_EQ(map_->kernel_version(), v);
+    EXPECT_EQ(Nested(0, [&] { return Update(26, 2); }), -EBUSY);
+    EXPECT_EQ(Nested(0, [&] { return Update(35, 3); }), -EBUSY);  // slot 0
+    EXPECT_EQ(Nested(0, [&] { return Update(4, 4); }), 0);        // slot 1
+    EXPECT_EQ(Nested(0, [&] {
+                uint32_t k = 0;
+                uint64_t v2 = 0;
+                return MapLookupElem(fd_, &k, &v2);
+              }),
+              0);
+    CloseFd(fd_);
+    fd_ = -1;
+  }
+}
+
+// A batch walk that reaches the held bucket stops with the lock error and
+// reports what it copied before.
+TEST_F(HashMapReentryTest, BatchWalkStopsAtHeldBucket) {
+  Create(16);
+  for (uint32_t k : {4u, 30u, 26u}) ASSERT_EQ(Update(k, k), 0);
+  uint32_t keys[8], count = 8, out = 0xdddd;
+  uint64_t values[8];
+  uint32_t start = 1;
+  int ret = 1;
+  map_->SetBucketLockedHookForTesting([&] {
+    ret = MapLookupBatch(fd_, &start, &out, keys, values, &count);
+  });
+  ASSERT_EQ(Update(0, 1), 0);  // holds bucket 8
+  EXPECT_EQ(ret, -EDEADLK);
+  EXPECT_EQ(count, 2u);  // keys 4 and 30 from buckets 1 and 3
+  EXPECT_EQ(out, 8u);
+  EXPECT_EQ(keys[0], 4u);
+  EXPECT_EQ(keys[1], 30u);
+}
+
+TEST(KernelVersion, ParsesAndNames) {
+  EXPECT_EQ(ParseKernelVersion("6.12"), KernelVersion::k6_12);
+  EXPECT_EQ(ParseKernelVersion("6.2"), std::nullopt);
+  EXPECT_STREQ(KernelVersionName(KernelVersion::k6_1), "6.1");
+  EXPECT_TRUE(HasResilientBucketLock(KernelVersion::k6_18));
+  EXPECT_FALSE(HasResilientBucketLock(KernelVersion::k6_12));
 }
 
 // A map whose pool is far larger than its contents touches no memory for

@@ -157,6 +157,7 @@ void Map::InitHeader(const MapAttr& attr, uint32_t max_entries,
   hdr->nr_cpus = nr_cpus;
   hdr->seed = seed;
   hdr->spin_lock_off = attr.spin_lock_off;
+  hdr->kernel_version = static_cast<uint32_t>(TargetKernel());
   std::memcpy(hdr->name, attr.map_name, sizeof(hdr->name));
   hdr->region_size = region_size;
 }

@@ -30,6 +30,7 @@
 #include <string>
 
 #include "emu/shm.h"
+#include "emu/version.h"
 
 namespace bpfemu {
 
@@ -90,7 +91,7 @@ struct MapHeader {
   uint32_t nr_cpus;       // possible CPUs the map was built for
   uint32_t seed;          // hashrnd: 0 with BPF_F_ZERO_SEED
   int32_t spin_lock_off;  // struct bpf_spin_lock in the value, or -1
-  uint32_t reserved;
+  uint32_t kernel_version;  // KernelVersion the map imitates (version.h)
   char name[BPF_OBJ_NAME_LEN];
   uint64_t region_size;
 };
@@ -112,6 +113,9 @@ class Map {
   uint32_t max_entries() const { return hdr_->max_entries; }
   uint32_t map_flags() const { return hdr_->map_flags; }
   uint32_t nr_cpus() const { return hdr_->nr_cpus; }
+  KernelVersion kernel_version() const {
+    return static_cast<KernelVersion>(hdr_->kernel_version);
+  }
   std::string name() const;
 
   // bpf_map_value_size(): bytes a syscall caller passes or receives as one

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: version.h
+//
+// The kernel version bpfemu imitates. Where map behaviour changed between
+// kernels, the emulator follows the target version; docs/semantics.md lists
+// every such behaviour. A map records the target in force when it was
+// created, as a kernel map is bound to the kernel that made it.
+//
+// Default: 6.18 (the kernel this project is measured on), overridable with
+// SetTargetKernel() or the environment variable BPFEMU_KERNEL=6.1|6.12|6.18.
+
+#ifndef BPFEMU_EMU_VERSION_H_
+#define BPFEMU_EMU_VERSION_H_
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace bpfemu {
+
+// Encoded as major * 1000 + minor, so versions compare numerically.
+enum class KernelVersion : uint32_t {
+  k6_1 = 6001,
+  k6_12 = 6012,
+  k6_18 = 6018,
+};
+
+std::optional<KernelVersion> ParseKernelVersion(std::string_view s);
+const char* KernelVersionName(KernelVersion v);
+
+KernelVersion TargetKernel();
+void SetTargetKernel(KernelVersion v);
+
+// Version predicates, named for the behaviour that changed.
+//
+// 6.15 replaced the bucket raw spinlock and its per-CPU map_locked counters
+// (re-entry on the same CPU: -EBUSY) with the resilient queued spinlock
+// (re-entry on the same bucket: -EDEADLK).
+inline bool HasResilientBucketLock(KernelVersion v) {
+  return static_cast<uint32_t>(v) >= 6015;
+}
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_VERSION_H_
