@@ -69,6 +69,8 @@ uint32_t CurrentCpu(uint32_t ncpus) {
   return static_cast<uint32_t>(cpu) % ncpus;
 }
 
+void SetThreadCpu(int cpu) { t_cpu_override = cpu < 0 ? -1 : cpu; }
+
 ScopedCpu::ScopedCpu(int cpu) : previous_(t_cpu_override) {
   t_cpu_override = cpu;
 }

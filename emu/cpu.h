@@ -33,6 +33,9 @@ void SetNumPossibleCpus(int n);
 // range.
 uint32_t CurrentCpu(uint32_t ncpus);
 
+// Sets (cpu >= 0) or clears (cpu < 0) the calling thread's emulated CPU.
+void SetThreadCpu(int cpu);
+
 // Pins the calling thread to emulated CPU `cpu` for the object's lifetime.
 class ScopedCpu {
  public:

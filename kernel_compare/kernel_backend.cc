@@ -5,6 +5,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -113,6 +114,17 @@ std::string KernelBackend::Unavailable() {
 }
 
 int KernelBackend::NumPossibleCpus() { return libbpf_num_possible_cpus(); }
+
+int KernelBackend::PinCpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (cpu < 0) {
+    for (int c = 0; c < CPU_SETSIZE; ++c) CPU_SET(c, &set);
+  } else {
+    CPU_SET(cpu, &set);
+  }
+  return sched_setaffinity(0, sizeof(set), &set) == 0 ? 0 : -errno;
+}
 
 int KernelBackend::CreateMap(const MapAttr& attr) { return RawMapCreate(attr); }
 

@@ -27,6 +27,7 @@ class KernelBackend : public Backend {
   const char* name() const override { return "kernel"; }
   std::string Unavailable() override;
   int NumPossibleCpus() override;
+  int PinCpu(int cpu) override;
   int CreateMap(const MapAttr& attr) override;
   int Lookup(int fd, const void* key, void* value, uint64_t flags) override;
   int Update(int fd, const void* key, const void* value,

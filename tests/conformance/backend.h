@@ -27,6 +27,10 @@ class Backend {
   // Empty when the backend can run; otherwise a one-line reason to skip.
   virtual std::string Unavailable() = 0;
   virtual int NumPossibleCpus() = 0;
+  // Runs the calling thread's following operations on CPU `cpu` (the
+  // emulated CPU, or the real one through sched_setaffinity); -1 unpins.
+  // Returns 0 or -errno.
+  virtual int PinCpu(int cpu) = 0;
 
   virtual int CreateMap(const MapAttr& attr) = 0;
   virtual int Lookup(int fd, const void* key, void* value, uint64_t flags) = 0;

@@ -13,6 +13,11 @@ EmuBackend& EmuBackend::Get() {
 
 int EmuBackend::NumPossibleCpus() { return bpfemu::NumPossibleCpus(); }
 
+int EmuBackend::PinCpu(int cpu) {
+  SetThreadCpu(cpu);
+  return 0;
+}
+
 int EmuBackend::CreateMap(const MapAttr& attr) { return MapCreate(attr); }
 
 int EmuBackend::Lookup(int fd, const void* key, void* value, uint64_t flags) {

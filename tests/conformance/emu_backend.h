@@ -20,6 +20,7 @@ class EmuBackend : public Backend {
   const char* name() const override { return "emu"; }
   std::string Unavailable() override { return ""; }
   int NumPossibleCpus() override;
+  int PinCpu(int cpu) override;
   int CreateMap(const MapAttr& attr) override;
   int Lookup(int fd, const void* key, void* value, uint64_t flags) override;
   int Update(int fd, const void* key, const void* value,

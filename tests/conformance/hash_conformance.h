@@ -9,7 +9,9 @@
 #ifndef BPFEMU_TESTS_CONFORMANCE_HASH_CONFORMANCE_H_
 #define BPFEMU_TESTS_CONFORMANCE_HASH_CONFORMANCE_H_
 
+#include <atomic>
 #include <cstdint>
+#include <thread>
 #include <map>
 #include <set>
 #include <vector>
@@ -194,6 +196,68 @@ TYPED_TEST_P(HashConformance, FullMapIsE2big) {
   }
 }
 
+// The same boundary with operations alternating between CPU 0 and CPU 1:
+// per-CPU free lists and spare elements never change capacity.
+TYPED_TEST_P(HashConformance, FullMapFromTwoCpus) {
+  if (this->b().NumPossibleCpus() < 2) GTEST_SKIP() << "needs 2 CPUs";
+  for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH}) {
+    for (uint32_t mode : this->kPreallocModes) {
+      SCOPED_TRACE(testing::Message() << "type " << type << " mode " << mode);
+      const uint32_t vbytes =
+          type == BPF_MAP_TYPE_HASH ? 8 : 8 * this->b().NumPossibleCpus();
+      int fd = this->MustCreate(
+          Attr(type, 4, 8, 10, mode | BPF_F_ZERO_SEED));
+      std::vector<uint8_t> v(vbytes, 1);
+      auto on = [&](int cpu, uint32_t k, uint64_t flags) {
+        EXPECT_EQ(this->b().PinCpu(cpu), 0);
+        return this->b().Update(fd, &k, v.data(), flags);
+      };
+      for (uint32_t k = 0; k < 10; ++k) ASSERT_EQ(on(k % 2, k, BPF_NOEXIST), 0);
+      EXPECT_EQ(on(0, 10, BPF_ANY), -E2BIG);
+      EXPECT_EQ(on(1, 10, BPF_ANY), -E2BIG);
+      for (uint32_t i = 0; i < 30; ++i) ASSERT_EQ(on(i % 2, i % 10, BPF_EXIST), 0);
+      EXPECT_EQ(on(1, 11, BPF_NOEXIST), -E2BIG);
+      this->b().PinCpu(0);
+      ASSERT_EQ(this->Delete(fd, 3u), 0);
+      ASSERT_EQ(this->Delete(fd, 4u), 0);
+      EXPECT_EQ(on(1, 12, BPF_ANY), 0);  // freed on CPU 0, taken on CPU 1
+      EXPECT_EQ(on(1, 13, BPF_ANY), 0);
+      EXPECT_EQ(on(0, 14, BPF_ANY), -E2BIG);
+      EXPECT_EQ(this->template Keys<uint32_t>(fd).size(), 10u);
+      this->b().PinCpu(-1);
+    }
+  }
+}
+
+// Two threads on CPU 0 and CPU 1 insert disjoint keys as fast as they can:
+// exactly max_entries inserts succeed, every other one fails with E2BIG.
+TYPED_TEST_P(HashConformance, ConcurrentInsertsStopAtMaxEntries) {
+  if (this->b().NumPossibleCpus() < 2) GTEST_SKIP() << "needs 2 CPUs";
+  for (uint32_t mode : this->kPreallocModes) {
+    SCOPED_TRACE(mode);
+    const uint32_t kMax = 500;
+    int fd = this->MakeHash(kMax, mode);
+    std::atomic<uint32_t> ok{0}, e2big{0}, other{0};
+    auto worker = [&](int cpu) {
+      this->b().PinCpu(cpu);
+      for (uint32_t i = 0; i < kMax; ++i) {
+        uint32_t k = i * 2 + static_cast<uint32_t>(cpu);
+        uint64_t v = k;
+        int rc = this->b().Update(fd, &k, &v, BPF_NOEXIST);
+        (rc == 0 ? ok : rc == -E2BIG ? e2big : other)++;
+      }
+      this->b().PinCpu(-1);
+    };
+    std::thread t0(worker, 0), t1(worker, 1);
+    t0.join();
+    t1.join();
+    EXPECT_EQ(ok.load(), kMax);
+    EXPECT_EQ(e2big.load(), kMax);
+    EXPECT_EQ(other.load(), 0u);
+    EXPECT_EQ(this->template Keys<uint32_t>(fd).size(), kMax);
+  }
+}
+
 TYPED_TEST_P(HashConformance, LookupAndDelete) {
   for (uint32_t mode : this->kPreallocModes) {
     int fd = this->MakeHash(4, mode);
@@ -259,7 +323,9 @@ REGISTER_TYPED_TEST_SUITE_P(HashConformance, UpdateFlagsOnMissingKey,
                             DeleteExistingAndMissing, GetNextKeyWalk,
                             ZeroSeedIterationOrder, ReplaceMovesKeyToBucketHead,
                             GetNextKeyAfterDeleteRestarts, FullMapIsE2big,
-                            LookupAndDelete, OddValueSize, OddKeySizes);
+                            LookupAndDelete, OddValueSize, OddKeySizes,
+                            FullMapFromTwoCpus,
+                            ConcurrentInsertsStopAtMaxEntries);
 
 }  // namespace bpfemu
 

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: Apache-2.0
+// Hash map lookup and update, measured side by side in one run:
+//
+//   Emu         bpfemu through the emulated bpf() (emu/syscall.h, fd-based)
+//   EmuMap      bpfemu's Map object directly (no fd resolution)
+//   Kernel      the kernel through the bpf() syscall (libbpf)
+//   Absl        absl::flat_hash_map<uint32_t, uint64_t>, the plain baseline
+//
+// BM_LookupHit: lookups of keys that exist, in a scrambled order.
+// BM_UpdateExisting: BPF_ANY updates of keys that exist (the replace path:
+//   a new element at the bucket head, the old one becomes the spare).
+// Map sizes 1K and 64K entries, u32 keys, u64 values; the maps are filled
+// before timing. Kernel cases are skipped with a reason without bpf().
+// docs/performance.md turns one run's JSON into ratios (bench/ratios.py).
+
+#include <linux/bpf.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "benchmark/benchmark.h"
+#include "emu/syscall.h"
+#include "kernel_compare/kernel_backend.h"
+#include "tests/conformance/emu_backend.h"
+
+namespace bpfemu {
+namespace {
+
+// Keys: a scrambled sequence so consecutive lookups hit different buckets.
+std::vector<uint32_t> Keys(size_t n) {
+  std::vector<uint32_t> keys(n);
+  for (size_t i = 0; i < n; ++i) keys[i] = static_cast<uint32_t>(i * 2654435761u);
+  return keys;
+}
+
+MapAttr HashAttr(uint32_t max_entries) {
+  MapAttr a;
+  a.map_type = BPF_MAP_TYPE_HASH;
+  a.key_size = 4;
+  a.value_size = 8;
+  a.max_entries = max_entries;
+  return a;
+}
+
+struct EmuSide {
+  static Backend& Get() { return EmuBackend::Get(); }
+};
+struct KernelSide {
+  static Backend& Get() { return KernelBackend::Get(); }
+};
+
+// A filled map on backend B, closed when done.
+template <class B>
+class FilledMap {
+ public:
+  explicit FilledMap(size_t n) : keys_(Keys(n)) {
+    fd_ = B::Get().CreateMap(HashAttr(static_cast<uint32_t>(n)));
+    for (uint32_t k : keys_) {
+      uint64_t v = k;
+      if (fd_ >= 0 && B::Get().Update(fd_, &k, &v, BPF_ANY) != 0) fd_ = -1;
+    }
+  }
+  ~FilledMap() {
+    if (fd_ >= 0) B::Get().Close(fd_);
+  }
+  int fd() const { return fd_; }
+  const std::vector<uint32_t>& keys() const { return keys_; }
+
+ private:
+  std::vector<uint32_t> keys_;
+  int fd_;
+};
+
+template <class B>
+bool Skip(benchmark::State& state) {
+  std::string why = B::Get().Unavailable();
+  if (why.empty()) return false;
+  state.SkipWithError(why.c_str());
+  return true;
+}
+
+template <class B>
+void BM_LookupHit(benchmark::State& state) {
+  if (Skip<B>(state)) return;
+  FilledMap<B> map(static_cast<size_t>(state.range(0)));
+  const auto& keys = map.keys();
+  size_t i = 0;
+  uint64_t v;
+  for (auto _ : state) {
+    int rc = B::Get().Lookup(map.fd(), &keys[i], &v, 0);
+    benchmark::DoNotOptimize(rc);
+    benchmark::DoNotOptimize(v);
+    if (++i == keys.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+template <class B>
+void BM_UpdateExisting(benchmark::State& state) {
+  if (Skip<B>(state)) return;
+  FilledMap<B> map(static_cast<size_t>(state.range(0)));
+  const auto& keys = map.keys();
+  size_t i = 0;
+  uint64_t v = 0;
+  for (auto _ : state) {
+    ++v;
+    int rc = B::Get().Update(map.fd(), &keys[i], &v, BPF_ANY);
+    benchmark::DoNotOptimize(rc);
+    if (++i == keys.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The Map object without the fd table: what a C++ test holding the map pays.
+void BM_LookupHitEmuMap(benchmark::State& state) {
+  FilledMap<EmuSide> map(static_cast<size_t>(state.range(0)));
+  std::shared_ptr<Map> m = MapFromFd(map.fd());
+  const auto& keys = map.keys();
+  size_t i = 0;
+  uint64_t v;
+  for (auto _ : state) {
+    int rc = m->LookupElem(&keys[i], &v, 0);
+    benchmark::DoNotOptimize(rc);
+    benchmark::DoNotOptimize(v);
+    if (++i == keys.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_UpdateExistingEmuMap(benchmark::State& state) {
+  FilledMap<EmuSide> map(static_cast<size_t>(state.range(0)));
+  std::shared_ptr<Map> m = MapFromFd(map.fd());
+  const auto& keys = map.keys();
+  size_t i = 0;
+  uint64_t v = 0;
+  for (auto _ : state) {
+    ++v;
+    int rc = m->UpdateElem(&keys[i], &v, BPF_ANY);
+    benchmark::DoNotOptimize(rc);
+    if (++i == keys.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_LookupHitAbsl(benchmark::State& state) {
+  const std::vector<uint32_t> keys = Keys(static_cast<size_t>(state.range(0)));
+  absl::flat_hash_map<uint32_t, uint64_t> map;
+  for (uint32_t k : keys) map[k] = k;
+  size_t i = 0;
+  for (auto _ : state) {
+    auto it = map.find(keys[i]);
+    benchmark::DoNotOptimize(it->second);
+    if (++i == keys.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_UpdateExistingAbsl(benchmark::State& state) {
+  const std::vector<uint32_t> keys = Keys(static_cast<size_t>(state.range(0)));
+  absl::flat_hash_map<uint32_t, uint64_t> map;
+  for (uint32_t k : keys) map[k] = k;
+  size_t i = 0;
+  uint64_t v = 0;
+  for (auto _ : state) {
+    map.insert_or_assign(keys[i], ++v);
+    if (++i == keys.size()) i = 0;
+  }
+  benchmark::DoNotOptimize(map);
+  state.SetItemsProcessed(state.iterations());
+}
+
+// 1K entries fit in L1/L2; 64K (~4 MiB of elements) spill to L3, where
+// bucket walks start to cost cache misses on every backend.
+#define SIZES Arg(1 << 10)->Arg(1 << 16)
+
+BENCHMARK_TEMPLATE(BM_LookupHit, EmuSide)->SIZES;
+BENCHMARK(BM_LookupHitEmuMap)->SIZES;
+BENCHMARK_TEMPLATE(BM_LookupHit, KernelSide)->SIZES;
+BENCHMARK(BM_LookupHitAbsl)->SIZES;
+BENCHMARK_TEMPLATE(BM_UpdateExisting, EmuSide)->SIZES;
+BENCHMARK(BM_UpdateExistingEmuMap)->SIZES;
+BENCHMARK_TEMPLATE(BM_UpdateExisting, KernelSide)->SIZES;
+BENCHMARK(BM_UpdateExistingAbsl)->SIZES;
+
+}  // namespace
+}  // namespace bpfemu
+
+BENCHMARK_MAIN();

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Turns one Google Benchmark JSON run of //bench:hash_benchmark into the
+Markdown ratio tables of docs/performance.md (printed to stdout).
+
+Usage: ratios.py RUN.json
+"""
+import json
+import re
+import sys
+
+SIDES = {  # benchmark name suffix -> column
+    "<EmuSide>": "emu (fd API)",
+    "EmuMap": "emu (Map object)",
+    "<KernelSide>": "kernel syscall",
+    "Absl": "absl::flat_hash_map",
+}
+
+
+def main():
+    run = json.load(open(sys.argv[1]))
+    times = {}  # (op, size) -> {side: ns}
+    for b in run["benchmarks"]:
+        if b.get("error_occurred"):
+            continue
+        m = re.match(r"BM_(\w+?)(<EmuSide>|EmuMap|<KernelSide>|Absl)/(\d+)$",
+                     b["name"])
+        if not m:
+            continue
+        op, side, size = m.group(1), SIDES[m.group(2)], int(m.group(3))
+        assert b["time_unit"] == "ns"
+        times.setdefault((op, size), {})[side] = b["cpu_time"]
+    ctx = run["context"]
+    print(f"Machine: {ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, "
+          f"host {ctx.get('host_name')}, run {ctx.get('date')}.\n")
+    cols = list(SIDES.values())
+    print("| op | entries | " + " | ".join(f"{c} ns" for c in cols) +
+          " | kernel / emu | kernel / Map | emu / absl | Map / absl |")
+    print("|---" * (2 + len(cols) + 4) + "|")
+    for (op, size), t in sorted(times.items()):
+        def ratio(a, b):
+            return f"{t[a] / t[b]:.2f}" if a in t and b in t else "n/a"
+        cells = [f"{t[c]:.1f}" if c in t else "skipped" for c in cols]
+        print(f"| {op} | {size} | " + " | ".join(cells) + " | " +
+              " | ".join([ratio(cols[2], cols[0]), ratio(cols[2], cols[1]),
+                          ratio(cols[0], cols[3]), ratio(cols[1], cols[3])]) +
+              " |")
+
+
+if __name__ == "__main__":
+    main()
