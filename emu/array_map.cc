@@ -7,6 +7,7 @@
 #include <new>
 #include <utility>
 
+#include "emu/cpu.h"
 #include "emu/errno.h"
 #include "emu/shm.h"
 
@@ -98,6 +99,16 @@ int ArrayMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
 
 uint32_t ArrayMap::SyscallValueSize() const {
   return body_->percpu ? body_->value_slot : value_size();
+}
+
+void* ArrayMap::LookupElemProg(const void* key) {
+  const uint32_t index = IndexOf(key);
+  if (index >= max_entries()) return nullptr;
+  uint8_t* value = ValueAt(index);
+  if (body_->percpu) {
+    value += uint64_t{body_->elem_size} * CurrentCpu(nr_cpus());
+  }
+  return value;
 }
 
 int ArrayMap::LookupElem(const void* key, void* value, uint64_t flags) {

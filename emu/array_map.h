@@ -42,6 +42,9 @@ class ArrayMap : public Map {
   static int AllocCheck(const MapAttr& attr);
 
   uint32_t SyscallValueSize() const override;
+  // The program face: the element's value (PERCPU_ARRAY: the current CPU's
+  // slot), or nullptr out of range.
+  void* LookupElemProg(const void* key) override;
   [[nodiscard]] int LookupElem(const void* key, void* value,
                                uint64_t flags) override;
   [[nodiscard]] int UpdateElem(const void* key, const void* value,

@@ -104,23 +104,39 @@ HashMap::HashMap(ShmRegion region) : Map(std::move(region)) {
   freelists_ = this->region().At<FreeList>(body_->freelists_off);
   extras_ = this->region().At<std::atomic<uint32_t>>(body_->extras_off);
   elems_ = this->region().At<uint8_t>(body_->elems_off);
+  if (body_->lru) {
+    LruOwner* owner = this;  // a private base, reachable from here
+    lru_ = std::make_unique<LruList>(this->region(), body_->lru_off, owner);
+  }
 }
 
 int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                    std::unique_ptr<Map>* out) {
-  const uint32_t max_entries = attr.max_entries;
+  const bool lru = attr.map_type == BPF_MAP_TYPE_LRU_HASH ||
+                   attr.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  const bool percpu_lru = attr.map_flags & BPF_F_NO_COMMON_LRU;
+  uint32_t max_entries = attr.max_entries;
+  if (percpu_lru) {
+    // Every CPU's list gets the same, non-zero number of nodes: round up to
+    // a multiple of the CPU count, or down if that overflows.
+    uint64_t up = RoundUp(max_entries, nr_cpus);
+    max_entries = up <= UINT32_MAX ? static_cast<uint32_t>(up)
+                                   : max_entries / nr_cpus * nr_cpus;
+  }
   if (max_entries > (uint32_t{1} << 31)) return -E2BIG;
   const uint64_t n_buckets = RoundupPowOfTwo(max_entries);
   if (n_buckets > UINT32_MAX / kKernelBucketSize) return -E2BIG;
 
-  const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_HASH;
+  const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_HASH ||
+                      attr.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
   const uint32_t key_slot = static_cast<uint32_t>(RoundUp(attr.key_size, 8));
   // AllocCheck bounds both: key + value < 4 MiB, a per-CPU slot <= 32 KiB.
   const uint32_t value_slot = static_cast<uint32_t>(
       RoundUp(attr.value_size, 8) * (percpu ? nr_cpus : 1));
   const uint32_t elem_size =
       static_cast<uint32_t>(sizeof(ElemHeader) + key_slot + value_slot);
-  const uint32_t n_elems = max_entries + nr_cpus;
+  // LRU maps have exactly max_entries elements, all owned by the LRU.
+  const uint32_t n_elems = lru ? max_entries : max_entries + nr_cpus;
 
   uint64_t off = kBodyOffset + RoundUp(sizeof(HashBody), 64);
   const uint64_t buckets_off = off;
@@ -130,7 +146,10 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
   const uint64_t extras_off = off;
   off = RoundUp(off + uint64_t{nr_cpus} * sizeof(uint32_t), 64);
   const uint64_t elems_off = off;
-  const uint64_t region_size = off + uint64_t{n_elems} * elem_size;
+  off = RoundUp(off + uint64_t{n_elems} * elem_size, 64);
+  const uint64_t lru_off = off;
+  if (lru) off += LruList::RegionBytes(percpu_lru, n_elems, nr_cpus);
+  const uint64_t region_size = off;
 
   ShmRegion region;
   int map_fd;
@@ -150,13 +169,19 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
   body->key_slot = key_slot;
   body->value_slot = value_slot;
   body->percpu = percpu;
+  body->lru = lru;
+  body->lru_off = lru_off;
   body->buckets_off = buckets_off;
   body->freelists_off = freelists_off;
   body->extras_off = extras_off;
   body->elems_off = elems_off;
   // Buckets and free lists are valid when zero-filled (kNil == 0).
+  if (lru) {
+    LruList::Init(region, lru_off, percpu_lru, n_elems, nr_cpus,
+                  TargetKernel());
+  }
   auto map = std::unique_ptr<HashMap>(new HashMap(std::move(region)));
-  if (!(attr.map_flags & BPF_F_NO_PREALLOC) && !percpu) {
+  if (!(attr.map_flags & BPF_F_NO_PREALLOC) && !percpu && !lru) {
     // alloc_extra_elems() (htab_has_extra_elems: not per-CPU, not LRU): park
     // one spare element per possible CPU.
     for (uint32_t cpu = 0; cpu < nr_cpus; ++cpu) {
@@ -341,6 +366,7 @@ int HashMap::LookupElem(const void* key, void* value, uint64_t flags) {
 }
 
 int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
+  if (body_->lru) return LruUpdate(key, value, flags);
   const bool percpu = body_->percpu;
   // __htab_percpu_map_update_elem accepts no BPF_F_LOCK; htab_map_update_elem
   // masks it off.
@@ -426,16 +452,120 @@ int HashMap::Remove(const void* key, void* value_out, uint64_t flags) {
   const uint32_t cpu = CurrentCpu(nr_cpus());
   const uint32_t hash = Hash(key);
   Bucket& b = SelectBucket(hash);
-  WriteGuard l(this, BucketIndex(hash));
-  if (l.error() != 0) return l.error();
-  uint32_t prev;
-  const uint32_t id = FindLocked(b, hash, key, &prev);
-  if (id == kNil) return -ENOENT;
-  if (value_out != nullptr) CopyOut(value_out, id, flags);
-  UnlinkLocked(b, prev, id);
-  PushFree(cpu, id);
-  body_->count.fetch_sub(1, std::memory_order_relaxed);
+  uint32_t id;
+  {
+    WriteGuard l(this, BucketIndex(hash));
+    if (l.error() != 0) return l.error();
+    uint32_t prev;
+    id = FindLocked(b, hash, key, &prev);
+    if (id == kNil) return -ENOENT;
+    if (value_out != nullptr) CopyOut(value_out, id, flags);
+    UnlinkLocked(b, prev, id);
+  }
+  FreeElem(cpu, id);
   return 0;
+}
+
+// The element count drops only once the element is free again, as in the
+// kernel (free_htab_elem / htab_lru_push_free run after the bucket unlock):
+// until then a concurrent insert into a full map still sees it as taken.
+void HashMap::FreeElem(uint32_t cpu, uint32_t id) {
+  if (lru_) {
+    lru_->PushFree(id);
+  } else {
+    PushFree(cpu, id);
+  }
+  body_->count.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// htab_lru_map_delete_node(): the eviction callback of the LRU.
+bool HashMap::DeleteNode(uint32_t id) {
+  const uint32_t hash = Elem(id)->hash;
+  Bucket& b = SelectBucket(hash);
+  WriteGuard l(this, BucketIndex(hash));
+  if (l.error() != 0) return false;
+  uint32_t prev = kNil;
+  for (uint32_t cur = b.head.load(std::memory_order_relaxed); cur != kNil;
+       prev = cur, cur = Elem(cur)->next) {
+    if (cur == id) {
+      UnlinkLocked(b, prev, id);
+      body_->count.fetch_sub(1, std::memory_order_relaxed);
+      return true;
+    }
+  }
+  return false;
+}
+
+void HashMap::SetNodeHash(uint32_t id, uint32_t hash) { Elem(id)->hash = hash; }
+
+int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags) {
+  if (flags > BPF_EXIST) return -EINVAL;
+  const bool percpu = body_->percpu;
+  const uint32_t cpu = CurrentCpu(nr_cpus());
+  const uint32_t hash = Hash(key);
+  // The node is taken before the bucket lock: taking it may evict keys,
+  // which needs bucket locks. LRU_PERCPU_HASH skips it for BPF_EXIST.
+  uint32_t fresh = kNil;
+  if (!percpu || flags != BPF_EXIST) {
+    fresh = lru_->PopFree(hash, cpu);
+    if (fresh == kNil) return -ENOMEM;
+    std::memcpy(ElemKey(fresh), key, key_size());
+    if (!percpu) CopyValueIn(ElemValue(fresh), value, /*locked=*/false);
+  }
+  uint32_t old = kNil;
+  int ret;
+  {
+    Bucket& b = SelectBucket(hash);
+    WriteGuard l(this, BucketIndex(hash));
+    ret = l.error();
+    if (ret == 0) {
+      uint32_t prev = kNil;
+      old = FindLocked(b, hash, key, &prev);
+      ret = CheckFlags(old != kNil, flags);
+      if (ret == 0 && !percpu) {
+        // A new element at the bucket head; a replaced key's new element is
+        // marked referenced.
+        Elem(fresh)->next = b.head.load(std::memory_order_relaxed);
+        b.head.store(fresh, std::memory_order_relaxed);
+        body_->count.fetch_add(1, std::memory_order_relaxed);
+        if (old != kNil) {
+          lru_->SetRef(fresh);
+          UnlinkLocked(b, prev == kNil ? fresh : prev, old);
+        }
+        fresh = kNil;
+      } else if (ret == 0 && old != kNil) {
+        // Per-CPU: the existing element is updated in place and marked
+        // referenced; the popped node goes back unused.
+        lru_->SetRef(old);
+        CopyToMap(ElemValue(old), value, body_->value_slot);
+        old = kNil;
+      } else if (ret == 0) {
+        CopyToMap(ElemValue(fresh), value, body_->value_slot);
+        Elem(fresh)->next = b.head.load(std::memory_order_relaxed);
+        b.head.store(fresh, std::memory_order_relaxed);
+        body_->count.fetch_add(1, std::memory_order_relaxed);
+        fresh = kNil;
+      }
+    }
+  }
+  // After the bucket lock: the unused node, or the replaced element.
+  if (fresh != kNil) lru_->PushFree(fresh);  // never linked: not counted
+  if (ret == 0 && old != kNil) FreeElem(cpu, old);
+  return ret;
+}
+
+void* HashMap::LookupElemProg(const void* key) {
+  const uint32_t hash = Hash(key);
+  Bucket& b = SelectBucket(hash);
+  ReadGuard l(this, BucketIndex(hash));
+  const uint32_t id = FindLocked(b, hash, key, nullptr);
+  if (id == kNil) return nullptr;
+  if (lru_) lru_->SetRef(id);
+  uint8_t* value = ElemValue(id);
+  if (body_->percpu) {
+    value += RoundUp(value_size(), 8) * CurrentCpu(nr_cpus());
+  }
+  return value;
 }
 
 int HashMap::LookupBatch(BatchArgs& args) { return WalkBatch(args, false); }
@@ -459,6 +589,7 @@ int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
   const uint32_t vsize = SyscallValueSize();
   const uint32_t cpu = CurrentCpu(nr_cpus());
   std::vector<uint8_t> keys, values;  // one bucket, copied under its lock
+  std::vector<uint32_t> to_free;
   uint32_t total = 0;
   int ret = 0;
   while (true) {
@@ -491,12 +622,14 @@ int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
         CopyOut(&values[size_t{i} * vsize], id, a.elem_flags);
         if (do_delete) {
           UnlinkLocked(b, kNil, id);  // always the current head
-          PushFree(cpu, id);
-          body_->count.fetch_sub(1, std::memory_order_relaxed);
+          to_free.push_back(id);
         }
         id = next;
       }
     }
+    // Freed once the bucket lock is dropped (the LRU takes its own locks).
+    for (uint32_t id : to_free) FreeElem(cpu, id);
+    to_free.clear();
     // Empty buckets are skipped without copying, except the last one.
     if (bucket_cnt == 0 && batch + 1 < n_buckets) {
       ++batch;

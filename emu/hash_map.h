@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: hash_map.h
 //
-// HashMap mirrors kernel/bpf/hashtab.c (Linux 6.18) for BPF_MAP_TYPE_HASH and
-// BPF_MAP_TYPE_PERCPU_HASH, preallocated (default) and with
-// BPF_F_NO_PREALLOC: htab_map_alloc_check, htab_map_alloc,
-// htab_map_update_elem / htab_percpu_map_update_elem, htab_map_delete_elem,
-// htab_map_get_next_key, htab_map_lookup_and_delete_elem.
+// HashMap mirrors kernel/bpf/hashtab.c (Linux 6.18) for BPF_MAP_TYPE_HASH,
+// BPF_MAP_TYPE_PERCPU_HASH (preallocated or BPF_F_NO_PREALLOC),
+// BPF_MAP_TYPE_LRU_HASH and BPF_MAP_TYPE_LRU_PERCPU_HASH: htab_map_alloc_check,
+// htab_map_alloc, htab_map_update_elem / htab_percpu_map_update_elem /
+// htab_lru_map_update_elem / __htab_lru_percpu_map_update_elem,
+// htab_map_delete_elem, htab_map_get_next_key,
+// htab_map_lookup_and_delete_elem, htab_lru_map_delete_node.
+//
+// LRU maps take every element from an LruList (lru_list.h) instead of the
+// free lists: the node is popped before the bucket lock (possibly evicting
+// other keys, or the very key being updated) and given back after it, so a
+// failed update can still have evicted something, exactly as in the kernel.
+// NO_COMMON_LRU rounds max_entries up to a multiple of the CPU count.
 //
 // Layout (inside the map's region, after MapHeader):
 //
@@ -75,12 +83,13 @@
 #include <functional>
 #include <memory>
 
+#include "emu/lru_list.h"
 #include "emu/map.h"
 #include "emu/shm.h"
 
 namespace bpfemu {
 
-class HashMap : public Map {
+class HashMap : public Map, private LruOwner {
  public:
   static const MapOps kOps;
 
@@ -88,6 +97,11 @@ class HashMap : public Map {
   static int AllocCheck(const MapAttr& attr);
 
   uint32_t SyscallValueSize() const override;
+  // The program face (bpf_map_lookup_elem from BPF): a pointer into the
+  // element's value (per-CPU maps: the current CPU's slot) or nullptr. LRU
+  // maps mark the element referenced (htab_lru_map_lookup_elem); the syscall
+  // LookupElem does not (htab_lru_map_lookup_elem_sys).
+  void* LookupElemProg(const void* key) override;
   [[nodiscard]] int LookupElem(const void* key, void* value,
                                uint64_t flags) override;
   [[nodiscard]] int UpdateElem(const void* key, const void* value,
@@ -110,6 +124,8 @@ class HashMap : public Map {
   void SetBucketLockedHookForTesting(std::function<void()> hook) {
     locked_hook_ = std::move(hook);
   }
+  // The LRU lists (LRU types only), for tests.
+  const LruList* lru() const { return lru_.get(); }
   // Live elements (for tests and invariant checks).
   uint32_t count() const {
     return body_->count.load(std::memory_order_relaxed);
@@ -124,7 +140,10 @@ class HashMap : public Map {
     uint32_t elem_size;   // sizeof(ElemHeader) + key slot + value slot
     uint32_t key_slot;    // round_up(key_size, 8)
     uint32_t value_slot;  // value area: round_up(value_size, 8) [* nr_cpus]
-    uint32_t percpu;      // 1 for PERCPU_HASH
+    uint32_t percpu;      // 1 for PERCPU_HASH and LRU_PERCPU_HASH
+    uint32_t lru;         // 1 for the LRU types
+    uint32_t reserved;
+    uint64_t lru_off;     // LruList state
     std::atomic<uint32_t> count;        // live elements
     std::atomic<uint32_t> next_unused;  // pool elements never handed out
     uint64_t buckets_off;
@@ -180,6 +199,16 @@ class HashMap : public Map {
   // A syscall copy of element `id`'s value: every CPU's slot, or the value
   // with its spin lock zeroed (under that lock with BPF_F_LOCK).
   void CopyOut(void* dst, uint32_t id, uint64_t flags) const;
+  // The LRU update paths (htab_lru_map_update_elem,
+  // __htab_lru_percpu_map_update_elem with onallcpus).
+  int LruUpdate(const void* key, const void* value, uint64_t flags);
+  // Gives an unlinked element back: to the LRU, or to `cpu`'s free list.
+  // Never called under a bucket lock.
+  void FreeElem(uint32_t cpu, uint32_t id);
+  // LruOwner.
+  bool DeleteNode(uint32_t id) override;
+  void SetNodeHash(uint32_t id, uint32_t hash) override;
+
   // __htab_map_lookup_and_delete_batch().
   int WalkBatch(BatchArgs& args, bool do_delete);
   // Initialises the value of a newly linked element.
@@ -204,6 +233,7 @@ class HashMap : public Map {
   FreeList* freelists_;
   std::atomic<uint32_t>* extras_;
   uint8_t* elems_;
+  std::unique_ptr<LruList> lru_;       // LRU types only
   std::function<void()> locked_hook_;  // process-local, test only
 };
 

@@ -135,6 +135,10 @@ class Map {
   [[nodiscard]] virtual int DeleteElem(const void* key) = 0;
   // `key` may be NULL: the first key.
   [[nodiscard]] virtual int GetNextKey(const void* key, void* next_key) = 0;
+  // The program face's lookup (bpf_map_lookup_elem called from BPF): a
+  // pointer into the map, or nullptr. The helper layer builds on it.
+  virtual void* LookupElemProg(const void* key) = 0;
+
   // Only the hash family implements it; sys_bpf answers ENOTSUPP otherwise.
   [[nodiscard]] virtual int LookupAndDeleteElem(const void* key, void* value,
                                                 uint64_t flags);

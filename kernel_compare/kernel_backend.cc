@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "emu/errno.h"
 
@@ -183,6 +184,72 @@ int KernelBackend::DeleteBatch(int fd, const void* keys, uint32_t* count,
   LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = elem_flags,
               .flags = flags);
   return bpf_map_delete_batch(fd, keys, count, &opts);
+}
+
+namespace {
+
+bpf_insn Insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off,
+              int32_t imm) {
+  bpf_insn i{};
+  i.code = code;
+  i.dst_reg = dst;
+  i.src_reg = src;
+  i.off = off;
+  i.imm = imm;
+  return i;
+}
+
+// A 16-byte ld_imm64: dst = imm64, or a map fd / map value when src is
+// BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE.
+void LdImm64(std::vector<bpf_insn>* p, uint8_t dst, uint8_t src, uint64_t imm) {
+  p->push_back(Insn(BPF_LD | BPF_DW | BPF_IMM, dst, src, 0,
+                    static_cast<int32_t>(imm)));
+  p->push_back(Insn(0, 0, 0, 0, static_cast<int32_t>(imm >> 32)));
+}
+
+}  // namespace
+
+int KernelBackend::ProgLookup(int fd, const void* key, uint32_t key_size,
+                              uint64_t* value8) {
+  if (key_size > 8) return -EINVAL;
+  if (result_fd_ < 0) {
+    result_fd_ = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpfemu_result", 4, 8, 1,
+                                nullptr);
+    if (result_fd_ < 0) return result_fd_;
+  }
+  uint64_t k = 0;
+  std::memcpy(&k, key, key_size);
+  // r9 = &result[0]; r1 = map; *(u64 *)(fp - 8) = key;
+  // r0 = bpf_map_lookup_elem(r1, fp - 8);
+  // if (r0) { result[0] = *(u64 *)r0; return 42; } return 1;
+  std::vector<bpf_insn> p;
+  LdImm64(&p, BPF_REG_9, BPF_PSEUDO_MAP_VALUE,
+          static_cast<uint32_t>(result_fd_));
+  LdImm64(&p, BPF_REG_1, BPF_PSEUDO_MAP_FD, static_cast<uint32_t>(fd));
+  LdImm64(&p, BPF_REG_3, 0, k);
+  p.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0));
+  p.push_back(Insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -8));
+  p.push_back(Insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_2, BPF_REG_3, 0, 0));
+  p.push_back(Insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem));
+  p.push_back(Insn(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 4, 0));
+  p.push_back(Insn(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_0, 0, 0));
+  p.push_back(Insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_9, BPF_REG_1, 0, 0));
+  p.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 42));
+  p.push_back(Insn(BPF_JMP | BPF_JA, 0, 0, 1, 0));
+  p.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1));
+  p.push_back(Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+  int prog = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "bpfemu_lookup", "GPL",
+                           p.data(), p.size(), nullptr);
+  if (prog < 0) return prog;
+  uint8_t packet[64] = {};
+  LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = packet,
+              .data_size_in = sizeof(packet), .repeat = 1);
+  int err = bpf_prog_test_run_opts(prog, &run);
+  close(prog);
+  if (err != 0) return err;
+  if (run.retval != 42) return -ENOENT;
+  uint32_t zero = 0;
+  return bpf_map_lookup_elem(result_fd_, &zero, value8);
 }
 
 int KernelBackend::Close(int fd) { return close(fd) == 0 ? 0 : -errno; }

@@ -47,7 +47,12 @@ class KernelBackend : public Backend {
                   uint64_t flags) override;
   int DeleteBatch(int fd, const void* keys, uint32_t* count,
                   uint64_t elem_flags, uint64_t flags) override;
+  int ProgLookup(int fd, const void* key, uint32_t key_size,
+                 uint64_t* value8) override;
   int Close(int fd) override;
+
+ private:
+  int result_fd_ = -1;  // ProgLookup's one-slot result array
 };
 
 }  // namespace bpfemu

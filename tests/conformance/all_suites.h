@@ -12,6 +12,7 @@
 #include "tests/conformance/create_conformance.h"
 #include "tests/conformance/hash_conformance.h"
 #include "tests/conformance/lock_conformance.h"
+#include "tests/conformance/lru_conformance.h"
 #include "tests/conformance/percpu_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
 
@@ -22,6 +23,7 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArrayConformance, BackendType);    \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PercpuConformance, BackendType);    \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LockConformance, BackendType);      \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BatchConformance, BackendType)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BatchConformance, BackendType);     \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LruConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_

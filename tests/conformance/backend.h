@@ -40,6 +40,15 @@ class Backend {
   virtual int GetNextKey(int fd, const void* key, void* next_key) = 0;
   virtual int LookupAndDelete(int fd, const void* key, void* value,
                               uint64_t flags) = 0;
+  // bpf_map_lookup_elem() called from a BPF program on the current CPU
+  // (kernel: a small program run with BPF_PROG_TEST_RUN). Unlike the
+  // syscall lookup it marks LRU elements referenced. Copies the first 8
+  // bytes of the value (this CPU's slot for per-CPU maps) into *value8.
+  // Returns 0, or -ENOENT when the key is missing. Keys up to 8 bytes,
+  // values of at least 8 bytes.
+  virtual int ProgLookup(int fd, const void* key, uint32_t key_size,
+                         uint64_t* value8) = 0;
+
   // Batch commands, shaped like libbpf's bpf_map_*_batch(): *count is in/out.
   virtual int LookupBatch(int fd, const void* in_batch, void* out_batch,
                           void* keys, void* values, uint32_t* count,

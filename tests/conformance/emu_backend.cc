@@ -2,7 +2,11 @@
 #include "tests/conformance/emu_backend.h"
 
 #include "emu/cpu.h"
+#include "emu/shm.h"
 #include "emu/syscall.h"
+
+#include <cerrno>
+#include <memory>
 
 namespace bpfemu {
 
@@ -66,6 +70,16 @@ int EmuBackend::UpdateBatch(int fd, const void* keys, const void* values,
 int EmuBackend::DeleteBatch(int fd, const void* keys, uint32_t* count,
                             uint64_t elem_flags, uint64_t flags) {
   return MapDeleteBatch(fd, keys, count, elem_flags, flags);
+}
+
+int EmuBackend::ProgLookup(int fd, const void* key, uint32_t /*key_size*/,
+                           uint64_t* value8) {
+  std::shared_ptr<Map> map = MapFromFd(fd);
+  if (map == nullptr) return -EBADF;
+  void* value = map->LookupElemProg(key);
+  if (value == nullptr) return -ENOENT;
+  CopyFromMap(value8, value, sizeof(*value8));
+  return 0;
 }
 
 int EmuBackend::Close(int fd) { return CloseFd(fd); }

@@ -40,6 +40,8 @@ class EmuBackend : public Backend {
                   uint64_t flags) override;
   int DeleteBatch(int fd, const void* keys, uint32_t* count,
                   uint64_t elem_flags, uint64_t flags) override;
+  int ProgLookup(int fd, const void* key, uint32_t key_size,
+                 uint64_t* value8) override;
   int Close(int fd) override;
 };
 

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "emu/lru_list.h"
+
+#include <algorithm>
+#include <atomic>
+#include <new>
+
+namespace bpfemu {
+
+// A node. `type` and `ref` are also read and written outside the list locks
+// (push-free peeks at the type, program lookups set ref), so they are
+// accessed with relaxed atomics, like the kernel's READ_ONCE/WRITE_ONCE.
+struct LruList::Node {
+  uint32_t prev;
+  uint32_t next;
+  uint16_t cpu;
+  uint8_t type;
+  uint8_t ref;
+};
+
+// bpf_lru_list: heads[] are sentinel node ids.
+struct alignas(64) LruList::List {
+  ShmMutex lock;
+  uint32_t counts[2];  // ACTIVE, INACTIVE
+  uint32_t rotation;   // next_inactive_rotation: a node id or heads[kInactive]
+  uint32_t heads[3];   // ACTIVE, INACTIVE, FREE
+};
+
+// bpf_lru_locallist.
+struct alignas(64) LruList::Local {
+  ShmMutex lock;
+  std::atomic<uint32_t> next_steal;
+  uint32_t heads[2];  // LOCAL_FREE, LOCAL_PENDING
+};
+
+struct LruList::Shared {
+  uint32_t percpu;  // BPF_F_NO_COMMON_LRU
+  uint32_t target_free;
+  uint32_t nr_scans;
+  uint32_t nr_nodes;
+  uint32_t nr_cpus;
+  uint32_t reserved;
+  uint64_t nodes_off;
+  uint64_t lists_off;
+  uint64_t locals_off;
+};
+
+namespace {
+
+uint8_t LoadType(const void* p) {
+  return __atomic_load_n(static_cast<const uint8_t*>(p), __ATOMIC_RELAXED);
+}
+void StoreU8(void* p, uint8_t v) {
+  __atomic_store_n(static_cast<uint8_t*>(p), v, __ATOMIC_RELAXED);
+}
+uint16_t LoadCpu(const uint16_t* p) {
+  return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+struct Geometry {
+  uint32_t nr_lists, nr_locals, nr_sentinels;
+  uint64_t nodes_off, lists_off, locals_off, end;
+};
+
+Geometry Layout(uint64_t offset, bool percpu, uint32_t nr_nodes,
+                uint32_t nr_cpus, size_t shared, size_t node, size_t list,
+                size_t local) {
+  Geometry g;
+  g.nr_lists = percpu ? nr_cpus : 1;
+  g.nr_locals = percpu ? 0 : nr_cpus;
+  g.nr_sentinels = g.nr_lists * 3 + g.nr_locals * 2;
+  g.nodes_off = RoundUp(offset + shared, 64);
+  g.lists_off =
+      RoundUp(g.nodes_off + node * (uint64_t{nr_nodes} + 1 + g.nr_sentinels),
+              64);
+  g.locals_off = g.lists_off + list * g.nr_lists;
+  g.end = g.locals_off + local * g.nr_locals;
+  return g;
+}
+
+}  // namespace
+
+uint64_t LruList::RegionBytes(bool percpu, uint32_t nr_nodes,
+                              uint32_t nr_cpus) {
+  Geometry g = Layout(0, percpu, nr_nodes, nr_cpus, sizeof(Shared),
+                      sizeof(Node), sizeof(List), sizeof(Local));
+  return g.end;
+}
+
+void LruList::Init(const ShmRegion& region, uint64_t offset, bool percpu,
+                   uint32_t nr_nodes, uint32_t nr_cpus,
+                   KernelVersion version) {
+  Geometry g = Layout(offset, percpu, nr_nodes, nr_cpus, sizeof(Shared),
+                      sizeof(Node), sizeof(List), sizeof(Local));
+  auto* s = new (region.At<void>(offset)) Shared{};
+  s->percpu = percpu;
+  s->nr_scans = percpu ? kPercpuFreeTarget : kLocalFreeTarget;
+  s->nr_nodes = nr_nodes;
+  s->nr_cpus = nr_cpus;
+  s->nodes_off = g.nodes_off;
+  s->lists_off = g.lists_off;
+  s->locals_off = g.locals_off;
+  if (percpu) {
+    s->target_free = kPercpuFreeTarget;
+  } else if (version == KernelVersion::k6_1) {
+    s->target_free = kLocalFreeTarget;  // 6.1: always a full batch
+  } else {
+    // "Adjust free target to avoid global starvation" (6.16, backported to
+    // 6.12.y): half of one CPU's share, at least 1, at most 128.
+    s->target_free =
+        std::clamp<uint32_t>((nr_nodes / nr_cpus) / 2, 1, kLocalFreeTarget);
+  }
+
+  LruList lru(region, offset, nullptr);
+  uint32_t sentinel = nr_nodes + 1;
+  auto init_head = [&](uint32_t* head) {
+    *head = sentinel++;
+    lru.N(*head).prev = lru.N(*head).next = *head;
+  };
+  for (uint32_t i = 0; i < g.nr_lists; ++i) {
+    List& l = *new (&lru.lists_[i]) List{};
+    for (uint32_t& h : l.heads) init_head(&h);
+    l.rotation = l.heads[kInactive];
+  }
+  for (uint32_t c = 0; c < g.nr_locals; ++c) {
+    Local& loc = *new (&lru.locals_[c]) Local{};
+    for (uint32_t& h : loc.heads) init_head(&h);
+    loc.next_steal.store(c, std::memory_order_relaxed);
+  }
+
+  if (!percpu) {
+    // bpf_common_lru_populate: every node onto the global free list.
+    for (uint32_t id = 1; id <= nr_nodes; ++id) {
+      lru.N(id).type = kFree;
+      lru.ListAdd(id, lru.lists_[0].heads[kFree]);
+    }
+    return;
+  }
+  // bpf_percpu_lru_populate: CPU c owns nodes [c * per, (c + 1) * per).
+  const uint32_t per = nr_nodes / nr_cpus;
+  uint32_t id = 1;
+  for (uint32_t c = 0; c < nr_cpus && id <= nr_nodes; ++c) {
+    for (uint32_t k = 0; k < per && id <= nr_nodes; ++k, ++id) {
+      lru.N(id).cpu = static_cast<uint16_t>(c);
+      lru.N(id).type = kFree;
+      lru.ListAdd(id, lru.lists_[c].heads[kFree]);
+    }
+  }
+}
+
+LruList::LruList(const ShmRegion& region, uint64_t offset, LruOwner* owner)
+    : shared_(region.At<Shared>(offset)),
+      nodes_(region.At<Node>(shared_->nodes_off)),
+      lists_(region.At<List>(shared_->lists_off)),
+      locals_(region.At<Local>(shared_->locals_off)),
+      owner_(owner) {}
+
+LruList::Node& LruList::N(uint32_t id) const { return nodes_[id]; }
+
+void LruList::ListAdd(uint32_t id, uint32_t head) {
+  const uint32_t first = N(head).next;
+  N(id).prev = head;
+  N(id).next = first;
+  N(first).prev = id;
+  N(head).next = id;
+}
+
+void LruList::ListDel(uint32_t id) {
+  N(N(id).prev).next = N(id).next;
+  N(N(id).next).prev = N(id).prev;
+}
+
+void LruList::ListMove(uint32_t id, uint32_t head) {
+  ListDel(id);
+  ListAdd(id, head);
+}
+
+bool LruList::ListEmpty(uint32_t head) const { return N(head).next == head; }
+
+void LruList::CountInc(List& l, uint8_t type) {
+  if (type <= kInactive) ++l.counts[type];
+}
+
+void LruList::CountDec(List& l, uint8_t type) {
+  if (type <= kInactive) --l.counts[type];
+}
+
+void LruList::SetRef(uint32_t id) {
+  if (!LoadType(&N(id).ref)) StoreU8(&N(id).ref, 1);
+}
+
+uint8_t LruList::TypeOf(uint32_t id) const { return LoadType(&N(id).type); }
+bool LruList::RefOf(uint32_t id) const { return LoadType(&N(id).ref) != 0; }
+uint32_t LruList::target_free() const { return shared_->target_free; }
+
+// __bpf_lru_node_move_to_free: the ref bit is left as it is.
+void LruList::MoveToFree(List& l, uint32_t id, uint32_t free_head,
+                         uint8_t type) {
+  if (id == l.rotation) l.rotation = N(id).prev;
+  CountDec(l, LoadType(&N(id).type));
+  StoreU8(&N(id).type, type);
+  ListMove(id, free_head);
+}
+
+// __bpf_lru_node_move_in: from a local pending list into the LRU list.
+void LruList::MoveIn(List& l, uint32_t id, uint8_t type) {
+  CountInc(l, type);
+  StoreU8(&N(id).type, type);
+  StoreU8(&N(id).ref, 0);
+  ListMove(id, l.heads[type]);
+}
+
+// __bpf_lru_node_move: between or within ACTIVE, INACTIVE and FREE; always
+// clears ref.
+void LruList::Move(List& l, uint32_t id, uint8_t type) {
+  const uint8_t old = LoadType(&N(id).type);
+  if (old != type) {
+    CountDec(l, old);
+    CountInc(l, type);
+    StoreU8(&N(id).type, type);
+  }
+  StoreU8(&N(id).ref, 0);
+  if (id == l.rotation) l.rotation = N(id).prev;
+  ListMove(id, l.heads[type]);
+}
+
+// From the tail of ACTIVE: referenced nodes get a second chance at the head
+// of ACTIVE, the others go to the head of INACTIVE; at most nr_scans nodes,
+// never past the node that was first when the scan began.
+void LruList::RotateActive(List& l) {
+  const uint32_t head = l.heads[kActive];
+  const uint32_t first = N(head).next;
+  uint32_t scanned = 0;
+  for (uint32_t id = N(head).prev, prev = N(id).prev; id != head;
+       id = prev, prev = N(id).prev) {
+    Move(l, id, RefOf(id) ? kActive : kInactive);
+    if (++scanned == shared_->nr_scans || id == first) break;
+  }
+}
+
+// From the rotation cursor towards older nodes (wrapping past the sentinel):
+// referenced nodes move to ACTIVE, the rest stay. The cursor ends on the node
+// after the last one scanned, so successive calls sweep the list in windows.
+void LruList::RotateInactive(List& l) {
+  const uint32_t head = l.heads[kInactive];
+  if (ListEmpty(head)) return;
+  uint32_t last = N(l.rotation).next;
+  if (last == head) last = N(last).next;
+  uint32_t cur = l.rotation;
+  uint32_t next = head;
+  uint32_t scanned = 0;
+  while (scanned < shared_->nr_scans) {
+    if (cur == head) {
+      cur = N(cur).prev;
+      continue;
+    }
+    next = N(cur).prev;
+    if (RefOf(cur)) Move(l, cur, kActive);
+    if (cur == last) break;
+    cur = next;
+    ++scanned;
+  }
+  l.rotation = next;
+}
+
+void LruList::Rotate(List& l) {
+  if (l.counts[kInactive] < l.counts[kActive]) RotateActive(l);
+  RotateInactive(l);
+}
+
+// From the tail of INACTIVE: referenced nodes go to ACTIVE, unreferenced
+// ones are evicted from the table onto `free_head`; stops after `want`
+// evictions or nr_scans nodes.
+uint32_t LruList::ShrinkInactive(List& l, uint32_t want, uint32_t free_head,
+                                 uint8_t free_type) {
+  const uint32_t head = l.heads[kInactive];
+  uint32_t freed = 0, scanned = 0;
+  for (uint32_t id = N(head).prev, prev = N(id).prev; id != head;
+       id = prev, prev = N(id).prev) {
+    if (RefOf(id)) {
+      Move(l, id, kActive);
+    } else if (owner_->DeleteNode(id)) {
+      MoveToFree(l, id, free_head, free_type);
+      if (++freed == want) break;
+    }
+    if (++scanned == shared_->nr_scans) break;
+  }
+  return freed;
+}
+
+// When nothing unreferenced could be evicted, evict exactly one node anyway:
+// the oldest deletable one of INACTIVE, or of ACTIVE if INACTIVE is empty.
+uint32_t LruList::Shrink(List& l, uint32_t want, uint32_t free_head,
+                         uint8_t free_type) {
+  if (uint32_t n = ShrinkInactive(l, want, free_head, free_type); n != 0) {
+    return n;
+  }
+  const uint32_t head = ListEmpty(l.heads[kInactive]) ? l.heads[kActive]
+                                                      : l.heads[kInactive];
+  for (uint32_t id = N(head).prev, prev = N(id).prev; id != head;
+       id = prev, prev = N(id).prev) {
+    if (owner_->DeleteNode(id)) {
+      MoveToFree(l, id, free_head, free_type);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+// Pending nodes, oldest first, into the global lists by their ref bit.
+void LruList::LocalFlush(List& l, Local& loc) {
+  const uint32_t head = loc.heads[kLocalPending - kLocalFree];
+  for (uint32_t id = N(head).prev, prev = N(id).prev; id != head;
+       id = prev, prev = N(id).prev) {
+    MoveIn(l, id, RefOf(id) ? kActive : kInactive);
+  }
+}
+
+// bpf_lru_list_pop_free_to_local. REQUIRES: loc.lock held.
+void LruList::RefillLocal(Local& loc) {
+  List& l = lists_[0];
+  ShmMutexLock lock(&l.lock);
+  LocalFlush(l, loc);
+  Rotate(l);
+  const uint32_t local_free = loc.heads[0];
+  const uint32_t free_head = l.heads[kFree];
+  uint32_t moved = 0;
+  for (uint32_t id = N(free_head).next, next = N(id).next; id != free_head;
+       id = next, next = N(id).next) {
+    MoveToFree(l, id, local_free, kLocalFree);
+    if (++moved == shared_->target_free) break;
+  }
+  if (moved < shared_->target_free) {
+    Shrink(l, shared_->target_free - moved, local_free, kLocalFree);
+  }
+}
+
+void LruList::AddPending(Local& loc, uint32_t cpu, uint32_t id,
+                         uint32_t hash) {
+  owner_->SetNodeHash(id, hash);
+  __atomic_store_n(&N(id).cpu, static_cast<uint16_t>(cpu), __ATOMIC_RELAXED);
+  StoreU8(&N(id).type, kLocalPending);
+  StoreU8(&N(id).ref, 0);
+  ListAdd(id, loc.heads[1]);
+}
+
+uint32_t LruList::LocalPopFree(Local& loc) {
+  const uint32_t head = loc.heads[0];
+  const uint32_t id = N(head).next;
+  if (id == head) return 0;
+  ListDel(id);
+  return id;
+}
+
+// Oldest pending node whose key can be evicted: unreferenced ones first,
+// then any.
+uint32_t LruList::LocalPopPending(Local& loc) {
+  const uint32_t head = loc.heads[1];
+  for (bool force : {false, true}) {
+    for (uint32_t id = N(head).prev; id != head; id = N(id).prev) {
+      if ((force || !RefOf(id)) && owner_->DeleteNode(id)) {
+        ListDel(id);
+        return id;
+      }
+    }
+  }
+  return 0;
+}
+
+uint32_t LruList::PercpuPopFree(uint32_t hash, uint32_t cpu) {
+  List& l = lists_[cpu];
+  ShmMutexLock lock(&l.lock);
+  Rotate(l);
+  const uint32_t free_head = l.heads[kFree];
+  if (ListEmpty(free_head)) {
+    Shrink(l, kPercpuFreeTarget, free_head, kFree);
+  }
+  if (ListEmpty(free_head)) return 0;
+  const uint32_t id = N(free_head).next;
+  owner_->SetNodeHash(id, hash);
+  StoreU8(&N(id).ref, 0);
+  Move(l, id, kInactive);
+  return id;
+}
+
+uint32_t LruList::CommonPopFree(uint32_t hash, uint32_t cpu) {
+  Local& loc = locals_[cpu];
+  uint32_t id;
+  {
+    ShmMutexLock lock(&loc.lock);
+    id = LocalPopFree(loc);
+    if (id == 0) {
+      RefillLocal(loc);
+      id = LocalPopFree(loc);
+    }
+    if (id != 0) AddPending(loc, cpu, id, hash);
+  }
+  if (id != 0) return id;
+
+  // Steal, round-robin from next_steal (which starts at the CPU itself).
+  const uint32_t first = loc.next_steal.load(std::memory_order_relaxed);
+  uint32_t steal = first;
+  do {
+    Local& victim = locals_[steal];
+    {
+      ShmMutexLock lock(&victim.lock);
+      id = LocalPopFree(victim);
+      if (id == 0) id = LocalPopPending(victim);
+    }
+    steal = (steal + 1) % shared_->nr_cpus;
+  } while (id == 0 && steal != first);
+  loc.next_steal.store(steal, std::memory_order_relaxed);
+  if (id != 0) {
+    ShmMutexLock lock(&loc.lock);
+    AddPending(loc, cpu, id, hash);
+  }
+  return id;
+}
+
+uint32_t LruList::PopFree(uint32_t hash, uint32_t cpu) {
+  return shared_->percpu ? PercpuPopFree(hash, cpu) : CommonPopFree(hash, cpu);
+}
+
+void LruList::PushFree(uint32_t id) {
+  if (shared_->percpu) {
+    List& l = lists_[LoadCpu(&N(id).cpu)];
+    ShmMutexLock lock(&l.lock);
+    Move(l, id, kFree);
+    return;
+  }
+  if (TypeOf(id) == kLocalPending) {
+    Local& loc = locals_[LoadCpu(&N(id).cpu)];
+    ShmMutexLock lock(&loc.lock);
+    // Re-checked under the lock: a refill may have flushed it meanwhile.
+    if (TypeOf(id) == kLocalPending) {
+      StoreU8(&N(id).type, kLocalFree);
+      StoreU8(&N(id).ref, 0);
+      ListMove(id, loc.heads[0]);
+      return;
+    }
+  }
+  List& l = lists_[0];
+  ShmMutexLock lock(&l.lock);
+  Move(l, id, kFree);
+}
+
+}  // namespace bpfemu

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: lru_list.h
+//
+// LruList mirrors kernel/bpf/bpf_lru_list.c (Linux 6.18; 6.1's fixed refill
+// target selectable): the free-node allocator of LRU_HASH and
+// LRU_PERCPU_HASH, which decides which keys an insert evicts.
+//
+// Model (all state lives in the map's shared-memory region, by node id):
+//   * Every element has a node {prev, next, cpu, type, ref}. Types: ACTIVE,
+//     INACTIVE, FREE (on an LRU list), LOCAL_FREE, LOCAL_PENDING (on a CPU's
+//     local list, common mode only). `ref` is the second-chance bit that
+//     program-side lookups and updates of existing keys set.
+//   * Lists are circular with a sentinel node; "add" links at the head (the
+//     newest end), scans for victims walk from the tail (the oldest end).
+//   * Common LRU (default): one global list {ACTIVE, INACTIVE, FREE, counts,
+//     rotation cursor} and per-CPU local lists {FREE, PENDING, next_steal}.
+//     A CPU takes nodes from its local free list; when that is empty it
+//     refills `target_free` nodes from the global list under the global lock:
+//     flush its pending list into the global lists, rotate, take free nodes,
+//     and shrink (evict) for the rest. When even that fails it steals from
+//     other CPUs' local lists, round-robin from next_steal.
+//   * Per-CPU LRU (BPF_F_NO_COMMON_LRU): each CPU owns a full list and
+//     max_entries / ncpu nodes; new nodes enter its INACTIVE list.
+//   * Constants: LOCAL_FREE_TARGET = nr_scans = 128 (common),
+//     PERCPU_FREE_TARGET = nr_scans = 4 (per-CPU). target_free: 128 on 6.1;
+//     clamp((nodes / ncpu) / 2, 1, 128) on 6.12.y and 6.16+.
+//
+// Locking (as in the kernel): a CPU's local lock, then the global list lock,
+// then (through the owner's DeleteNode) a bucket lock. Push-free never runs
+// under a bucket lock.
+//
+// The owner (the hash table) supplies the two hash-table hooks the kernel
+// passes as del_from_htab and hash_offset.
+
+#ifndef BPFEMU_EMU_LRU_LIST_H_
+#define BPFEMU_EMU_LRU_LIST_H_
+
+#include <cstdint>
+
+#include "emu/shm.h"
+#include "emu/version.h"
+
+namespace bpfemu {
+
+class LruOwner {
+ public:
+  // htab_lru_map_delete_node(): unlinks element `id` from its bucket if it is
+  // still there; false when it is not (or its bucket lock cannot be taken).
+  virtual bool DeleteNode(uint32_t id) = 0;
+  // Records the hash of the key a popped node is about to carry.
+  virtual void SetNodeHash(uint32_t id, uint32_t hash) = 0;
+
+ protected:
+  ~LruOwner() = default;
+};
+
+class LruList {
+ public:
+  enum Type : uint8_t {
+    kActive = 0,
+    kInactive = 1,
+    kFree = 2,
+    kLocalFree = 3,
+    kLocalPending = 4,
+  };
+  static constexpr uint32_t kLocalFreeTarget = 128;
+  static constexpr uint32_t kPercpuFreeTarget = 4;
+
+  // Bytes of region the LRU needs for `nr_nodes` nodes.
+  static uint64_t RegionBytes(bool percpu, uint32_t nr_nodes, uint32_t nr_cpus);
+  // Builds the lists at `offset` of a zero-filled region and puts every node
+  // on a free list (bpf_lru_populate).
+  static void Init(const ShmRegion& region, uint64_t offset, bool percpu,
+                   uint32_t nr_nodes, uint32_t nr_cpus, KernelVersion version);
+
+  // Attaches to lists built by Init.
+  LruList(const ShmRegion& region, uint64_t offset, LruOwner* owner);
+  LruList(const LruList&) = delete;
+  LruList& operator=(const LruList&) = delete;
+
+  // bpf_lru_pop_free(): a node for a new key with `hash`, taken on `cpu`;
+  // may evict other keys. 0 when none can be had.
+  uint32_t PopFree(uint32_t hash, uint32_t cpu);
+  // bpf_lru_push_free(): gives a node back.
+  void PushFree(uint32_t id);
+  // bpf_lru_node_set_ref().
+  void SetRef(uint32_t id);
+
+  // Introspection for tests.
+  uint8_t TypeOf(uint32_t id) const;
+  bool RefOf(uint32_t id) const;
+  uint32_t target_free() const;
+
+ private:
+  struct Node;
+  struct List;
+  struct Local;
+  struct Shared;
+
+  Node& N(uint32_t id) const;
+  // list.h primitives over node ids.
+  void ListAdd(uint32_t id, uint32_t head);
+  void ListDel(uint32_t id);
+  void ListMove(uint32_t id, uint32_t head);
+  bool ListEmpty(uint32_t head) const;
+
+  void CountInc(List& l, uint8_t type);
+  void CountDec(List& l, uint8_t type);
+  void MoveToFree(List& l, uint32_t id, uint32_t free_head, uint8_t type);
+  void MoveIn(List& l, uint32_t id, uint8_t type);
+  void Move(List& l, uint32_t id, uint8_t type);
+  void RotateActive(List& l);
+  void RotateInactive(List& l);
+  void Rotate(List& l);
+  uint32_t ShrinkInactive(List& l, uint32_t want, uint32_t free_head,
+                          uint8_t free_type);
+  uint32_t Shrink(List& l, uint32_t want, uint32_t free_head,
+                  uint8_t free_type);
+  void LocalFlush(List& l, Local& loc);
+  void RefillLocal(Local& loc);
+  void AddPending(Local& loc, uint32_t cpu, uint32_t id, uint32_t hash);
+  uint32_t LocalPopFree(Local& loc);
+  uint32_t LocalPopPending(Local& loc);
+  uint32_t PercpuPopFree(uint32_t hash, uint32_t cpu);
+  uint32_t CommonPopFree(uint32_t hash, uint32_t cpu);
+
+  Shared* shared_;
+  Node* nodes_;
+  List* lists_;
+  Local* locals_;
+  LruOwner* const owner_;
+};
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_LRU_LIST_H_
