@@ -16,6 +16,7 @@
 #include <sys/utsname.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -100,6 +101,9 @@ std::string RowForSuite(const std::string& suite) {
   if (suite == "CreateConformance") return "HASH+ARRAY create";
   if (suite == "SyscallConformance") return "HASH+ARRAY fd layer";
   if (suite == "PercpuConformance") return "PERCPU_HASH+PERCPU_ARRAY";
+  if (suite == "LruConformance") return "LRU_HASH+LRU_PERCPU_HASH";
+  if (suite == "LockConformance") return "HASH+ARRAY BPF_F_LOCK";
+  if (suite == "BatchConformance") return "batch ops (all types)";
   return suite;
 }
 
@@ -107,6 +111,8 @@ std::string RowForSuite(const std::string& suite) {
 struct RandomSpec {
   MapAttr attr;
   uint32_t key_range;
+  uint32_t op_cpus = 1;        // ops spread over CPUs 0 .. op_cpus - 1
+  bool prog_lookups = false;   // include BPF-side lookups (LRU ref bits)
 };
 
 std::vector<RandomSpec> DefaultSpecs() {
@@ -123,6 +129,10 @@ std::vector<RandomSpec> DefaultSpecs() {
       {attr(BPF_MAP_TYPE_PERCPU_HASH, 4, 12, 32, zs), 48},
       {attr(BPF_MAP_TYPE_PERCPU_HASH, 6, 8, 16, zs | BPF_F_NO_PREALLOC), 24},
       {attr(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 5, 16, 0), 24},
+      {attr(BPF_MAP_TYPE_LRU_HASH, 8, 8, 128, zs), 256, 2, true},
+      {attr(BPF_MAP_TYPE_LRU_HASH, 8, 8, 64, zs | BPF_F_NO_COMMON_LRU), 128,
+       2, true},
+      {attr(BPF_MAP_TYPE_LRU_PERCPU_HASH, 8, 8, 96, zs), 200, 2, true},
   };
 }
 
@@ -228,7 +238,11 @@ int main(int argc, char** argv) {
         spec.attr, {.seed = seed * 1000 + i,
                     .num_cpus = EmuBackend::Get().NumPossibleCpus(),
                     .num_ops = num_ops,
-                    .key_range = spec.key_range});
+                    .key_range = spec.key_range,
+                    .op_cpus = std::min<uint32_t>(
+                        spec.op_cpus, static_cast<uint32_t>(
+                                          EmuBackend::Get().NumPossibleCpus())),
+                    .prog_lookups = spec.prog_lookups});
     row.ops += seq.ops.size();
     if (!have_kernel) {
       // Still exercise the emulator (and its self-consistency).

@@ -41,6 +41,7 @@ const char* OpName(OpKind k) {
     case OpKind::kDelete: return "delete";
     case OpKind::kGetNextKey: return "get_next_key";
     case OpKind::kLookupAndDelete: return "lookup_and_delete";
+    case OpKind::kProgLookup: return "prog_lookup";
   }
   return "?";
 }
@@ -49,9 +50,11 @@ std::string OpLine(const Op& op) {
   std::string line = OpName(op.kind);
   line += " key=" + (op.key.empty() ? std::string("null") : Hex(op.key));
   if (op.kind == OpKind::kUpdate) line += " value=" + Hex(op.value);
-  if (op.kind != OpKind::kDelete && op.kind != OpKind::kGetNextKey) {
+  if (op.kind != OpKind::kDelete && op.kind != OpKind::kGetNextKey &&
+      op.kind != OpKind::kProgLookup) {
     line += absl::StrFormat(" flags=%#x", op.flags);
   }
+  if (op.cpu != 0) line += absl::StrFormat(" cpu=%d", op.cpu);
   return line;
 }
 
@@ -80,6 +83,12 @@ int Apply(Backend& b, int fd, const Op& op, std::vector<uint8_t>* out) {
       return b.GetNextKey(fd, key, out->data());
     case OpKind::kLookupAndDelete:
       return b.LookupAndDelete(fd, key, out->data(), op.flags);
+    case OpKind::kProgLookup: {
+      uint64_t v = 0;
+      int rc = b.ProgLookup(fd, key, static_cast<uint32_t>(op.key.size()), &v);
+      std::memcpy(out->data(), &v, std::min(out->size(), sizeof(v)));
+      return rc;
+    }
   }
   return -EINVAL;
 }
@@ -173,8 +182,12 @@ Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
   };
   for (size_t i = 0; i < opts.num_ops; ++i) {
     Op op;
+    op.cpu = static_cast<uint8_t>(absl::Uniform<uint32_t>(gen, 0, opts.op_cpus));
     const uint32_t pick = absl::Uniform<uint32_t>(gen, 0, 100);
-    if (pick < 40) {
+    if (opts.prog_lookups && pick >= 40 && pick < 55) {
+      op.kind = OpKind::kProgLookup;
+      op.key = random_key();
+    } else if (pick < 40) {
       op.kind = OpKind::kUpdate;
       op.key = random_key();
       op.value.resize(SyscallValueSize(attr, opts.num_cpus));
@@ -224,11 +237,20 @@ std::optional<Divergence> RunLockstep(const Sequence& seq, Backend& a,
                                          a.name(), a.NumPossibleCpus(),
                                          b.name(), b.NumPossibleCpus())};
   }
-  const size_t out_size = std::max(
-      seq.attr.key_size, SyscallValueSize(seq.attr, a.NumPossibleCpus()));
+  const size_t out_size =
+      std::max<size_t>({seq.attr.key_size,
+                        SyscallValueSize(seq.attr, a.NumPossibleCpus()), 8});
   std::optional<Divergence> result;
+  int pinned = -1;
   for (size_t i = 0; i < seq.ops.size() && !result; ++i) {
     const Op& op = seq.ops[i];
+    if (op.cpu != pinned) {
+      pinned = op.cpu;
+      if (a.PinCpu(pinned) != 0 || b.PinCpu(pinned) != 0) {
+        result = Divergence{i, absl::StrFormat("cannot run on CPU %d", pinned)};
+        break;
+      }
+    }
     std::vector<uint8_t> out_a(out_size, 0xa5), out_b(out_size, 0xa5);
     const int rc_a = Apply(a, fd_a, op, &out_a);
     const int rc_b = Apply(b, fd_b, op, &out_b);
@@ -246,22 +268,27 @@ std::optional<Divergence> RunLockstep(const Sequence& seq, Backend& a,
     }
   }
   if (!result) result = CompareDumps(a, fd_a, b, fd_b, seq.attr, seq.ops.size());
+  a.PinCpu(-1);
+  b.PinCpu(-1);
   close_both();
   return result;
 }
 
-Sequence Shrink(const Sequence& seq, Backend& a, Backend& b) {
+Sequence Shrink(const Sequence& seq, Backend& a, Backend& b, int max_runs) {
+  int runs = 0;
   auto diverges = [&](const std::vector<Op>& ops) {
-    return RunLockstep(Sequence{seq.attr, ops}, a, b, /*checkpoint=*/1)
+    ++runs;
+    return RunLockstep(Sequence{seq.attr, ops}, a, b, /*checkpoint=*/0)
         .has_value();
   };
   std::vector<Op> ops = seq.ops;
-  // Nothing after the first divergence matters.
-  if (auto d = RunLockstep(seq, a, b, 1); d && d->op_index < ops.size()) {
+  // Nothing after the first divergence matters (found to within a
+  // checkpoint window; the prefix up to that checkpoint still diverges).
+  if (auto d = RunLockstep(seq, a, b, 64); d && d->op_index < ops.size()) {
     ops.resize(d->op_index + 1);
   }
   size_t n = 2;
-  while (ops.size() >= 2) {
+  while (ops.size() >= 2 && runs < max_runs) {
     const size_t chunk = (ops.size() + n - 1) / n;
     bool reduced = false;
     for (size_t start = 0; start < ops.size(); start += chunk) {
@@ -344,7 +371,8 @@ absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus) {
         {"lookup", OpKind::kLookup},
         {"delete", OpKind::kDelete},
         {"get_next_key", OpKind::kGetNextKey},
-        {"lookup_and_delete", OpKind::kLookupAndDelete}};
+        {"lookup_and_delete", OpKind::kLookupAndDelete},
+        {"prog_lookup", OpKind::kProgLookup}};
     auto it = std::find_if(std::begin(kVerbs), std::end(kVerbs),
                            [&](const auto& v) { return verb == v.first; });
     if (it == std::end(kVerbs)) {
@@ -358,6 +386,9 @@ absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus) {
           absl::StrFormat("line %d: bad key or value", lineno));
     }
     num("flags", &op.flags);
+    uint64_t cpu = 0;
+    num("cpu", &cpu);
+    op.cpu = static_cast<uint8_t>(cpu);
     seq.ops.push_back(std::move(op));
   }
   if (!have_create) return absl::InvalidArgumentError("no create line");

@@ -19,6 +19,7 @@
 //   delete key=05000000
 //   get_next_key key=null
 //   lookup_and_delete key=05000000 flags=0
+//   prog_lookup key=05000000 cpu=1
 //
 // `kernel_compare --replay FILE` reads it back (ParseTrace).
 
@@ -36,13 +37,21 @@
 
 namespace bpfemu {
 
-enum class OpKind { kUpdate, kLookup, kDelete, kGetNextKey, kLookupAndDelete };
+enum class OpKind {
+  kUpdate,
+  kLookup,
+  kDelete,
+  kGetNextKey,
+  kLookupAndDelete,
+  kProgLookup,  // bpf_map_lookup_elem from a BPF program (sets LRU ref bits)
+};
 
 struct Op {
   OpKind kind;
   std::vector<uint8_t> key;    // empty for get_next_key(NULL)
   std::vector<uint8_t> value;  // update only
   uint64_t flags = 0;
+  uint8_t cpu = 0;  // the CPU the op runs on (both backends are pinned)
 };
 
 struct Sequence {
@@ -63,6 +72,10 @@ struct GeneratorOptions {
   // Keys are drawn from [0, key_range); a range above max_entries reaches the
   // full-map paths.
   uint32_t key_range = 96;
+  // Ops are spread over CPUs 0 .. op_cpus - 1.
+  uint32_t op_cpus = 1;
+  // Include program-side lookups (keys <= 8 bytes, values >= 8 bytes).
+  bool prog_lookups = false;
 };
 
 // A random sequence of operations on a map with `attr` (whose flags should
@@ -80,8 +93,11 @@ std::optional<Divergence> RunLockstep(const Sequence& seq, Backend& a,
                                       Backend& b, size_t checkpoint = 64);
 
 // Delta debugging (ddmin over operations): a shortest-found subsequence that
-// still diverges. REQUIRES: RunLockstep(seq) diverges.
-Sequence Shrink(const Sequence& seq, Backend& a, Backend& b);
+// still diverges, after at most `max_runs` trial replays. A trial compares
+// every op's result and the final contents. REQUIRES: RunLockstep(seq)
+// diverges.
+Sequence Shrink(const Sequence& seq, Backend& a, Backend& b,
+                int max_runs = 2000);
 
 // `num_cpus` sizes per-CPU values, as in GeneratorOptions.
 absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus);

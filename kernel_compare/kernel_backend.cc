@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -209,24 +210,29 @@ void LdImm64(std::vector<bpf_insn>* p, uint8_t dst, uint8_t src, uint64_t imm) {
 
 }  // namespace
 
-int KernelBackend::ProgLookup(int fd, const void* key, uint32_t key_size,
-                              uint64_t* value8) {
-  if (key_size > 8) return -EINVAL;
+int KernelBackend::LookupProgram(int fd) {
+  if (auto it = lookup_progs_.find(fd); it != lookup_progs_.end()) {
+    return it->second;
+  }
   if (result_fd_ < 0) {
     result_fd_ = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpfemu_result", 4, 8, 1,
                                 nullptr);
     if (result_fd_ < 0) return result_fd_;
   }
-  uint64_t k = 0;
-  std::memcpy(&k, key, key_size);
-  // r9 = &result[0]; r1 = map; *(u64 *)(fp - 8) = key;
-  // r0 = bpf_map_lookup_elem(r1, fp - 8);
-  // if (r0) { result[0] = *(u64 *)r0; return 42; } return 1;
+  // The key arrives in __sk_buff.cb[0..1] (ctx_in), so one program per map
+  // serves every lookup:
+  //   key = cb[0] | cb[1] << 32; r0 = bpf_map_lookup_elem(map, &key);
+  //   if (r0) { result[0] = *(u64 *)r0; return 42; } return 1;
+  const int16_t cb0 = offsetof(__sk_buff, cb[0]);
+  const int16_t cb1 = offsetof(__sk_buff, cb[1]);
   std::vector<bpf_insn> p;
+  p.push_back(Insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_3, BPF_REG_1, cb0, 0));
+  p.push_back(Insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_4, BPF_REG_1, cb1, 0));
+  p.push_back(Insn(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_4, 0, 0, 32));
+  p.push_back(Insn(BPF_ALU64 | BPF_OR | BPF_X, BPF_REG_3, BPF_REG_4, 0, 0));
   LdImm64(&p, BPF_REG_9, BPF_PSEUDO_MAP_VALUE,
           static_cast<uint32_t>(result_fd_));
   LdImm64(&p, BPF_REG_1, BPF_PSEUDO_MAP_FD, static_cast<uint32_t>(fd));
-  LdImm64(&p, BPF_REG_3, 0, k);
   p.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0));
   p.push_back(Insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -8));
   p.push_back(Insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_2, BPF_REG_3, 0, 0));
@@ -240,18 +246,37 @@ int KernelBackend::ProgLookup(int fd, const void* key, uint32_t key_size,
   p.push_back(Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
   int prog = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "bpfemu_lookup", "GPL",
                            p.data(), p.size(), nullptr);
+  if (prog >= 0) lookup_progs_[fd] = prog;
+  return prog;
+}
+
+int KernelBackend::ProgLookup(int fd, const void* key, uint32_t key_size,
+                              uint64_t* value8) {
+  if (key_size > 8) return -EINVAL;
+  const int prog = LookupProgram(fd);
   if (prog < 0) return prog;
+  uint64_t k = 0;
+  std::memcpy(&k, key, key_size);
+  __sk_buff ctx{};
+  ctx.cb[0] = static_cast<uint32_t>(k);
+  ctx.cb[1] = static_cast<uint32_t>(k >> 32);
   uint8_t packet[64] = {};
   LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = packet,
-              .data_size_in = sizeof(packet), .repeat = 1);
-  int err = bpf_prog_test_run_opts(prog, &run);
-  close(prog);
-  if (err != 0) return err;
+              .data_size_in = sizeof(packet), .ctx_in = &ctx,
+              .ctx_size_in = sizeof(ctx), .repeat = 1);
+  if (int err = bpf_prog_test_run_opts(prog, &run); err != 0) return err;
   if (run.retval != 42) return -ENOENT;
   uint32_t zero = 0;
   return bpf_map_lookup_elem(result_fd_, &zero, value8);
 }
 
-int KernelBackend::Close(int fd) { return close(fd) == 0 ? 0 : -errno; }
+int KernelBackend::Close(int fd) {
+  // A lookup program holds a reference to the map: drop it with the fd.
+  if (auto it = lookup_progs_.find(fd); it != lookup_progs_.end()) {
+    close(it->second);
+    lookup_progs_.erase(it);
+  }
+  return close(fd) == 0 ? 0 : -errno;
+}
 
 }  // namespace bpfemu

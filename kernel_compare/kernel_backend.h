@@ -14,6 +14,7 @@
 #ifndef BPFEMU_KERNEL_COMPARE_KERNEL_BACKEND_H_
 #define BPFEMU_KERNEL_COMPARE_KERNEL_BACKEND_H_
 
+#include <map>
 #include <string>
 
 #include "tests/conformance/backend.h"
@@ -52,7 +53,11 @@ class KernelBackend : public Backend {
   int Close(int fd) override;
 
  private:
+  // The cached lookup program of map `fd`, loaded on first use.
+  int LookupProgram(int fd);
+
   int result_fd_ = -1;  // ProgLookup's one-slot result array
+  std::map<int, int> lookup_progs_;  // map fd -> program fd
 };
 
 }  // namespace bpfemu

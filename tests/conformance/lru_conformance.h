@@ -355,12 +355,27 @@ TYPED_TEST_P(LruConformance, SmallMapsDeletesAndReinserts) {
   }
 }
 
+// The 6.1 selftest's sanity1 (map size 1.5 * 128, keys 1..128, ref-lookup
+// 1..64, then 129..256) on this kernel: 6.1 kept 1..64 and 129..256 with its
+// fixed refill target of 128; 6.12.y/6.18 derive the target from the map
+// size (48 here) and keep 1..64 and 161..256 (digest §6.7, measured).
+TYPED_TEST_P(LruConformance, Sanity1Of61UsesTheSizeDerivedTarget) {
+  int fd = this->Make(this->kModes[0], 192);
+  for (uint64_t k = 1; k <= 128; ++k) ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
+  for (uint64_t k = 1; k <= 64; ++k) ASSERT_EQ(this->Ref(fd, k), 0);
+  for (uint64_t k = 129; k <= 256; ++k) ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
+  typename TestFixture::KeySet want = this->Range(1, 64);
+  for (uint64_t k : this->Range(161, 256)) want.insert(k);
+  EXPECT_EQ(this->Survivors(fd), want);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(LruConformance, Sanity0, Sanity1, Sanity2, Sanity3,
                             Sanity4, Sanity5StealsAcrossCpus,
                             Sanity6PercpuRotation,
                             Sanity7And8SyscallLookupDoesNotRef,
                             UpdatesOfExistingKeysInAFullMap, FillFromOneCpu,
-                            SmallMapsDeletesAndReinserts);
+                            SmallMapsDeletesAndReinserts,
+                            Sanity1Of61UsesTheSizeDerivedTarget);
 
 }  // namespace bpfemu
 
