@@ -270,6 +270,15 @@ int KernelBackend::ProgLookup(int fd, const void* key, uint32_t key_size,
   return bpf_map_lookup_elem(result_fd_, &zero, value8);
 }
 
+int KernelBackend::GetMapInfo(int fd, MapInfo* info) {
+  bpf_map_info raw{};
+  uint32_t len = sizeof(raw);
+  if (int err = bpf_obj_get_info_by_fd(fd, &raw, &len); err != 0) return err;
+  *info = MapInfo{raw.type, raw.key_size, raw.value_size, raw.max_entries,
+                  raw.map_flags};
+  return 0;
+}
+
 int KernelBackend::Close(int fd) {
   // A lookup program holds a reference to the map: drop it with the fd.
   if (auto it = lookup_progs_.find(fd); it != lookup_progs_.end()) {

@@ -51,6 +51,7 @@ class KernelBackend : public Backend {
   int ProgLookup(int fd, const void* key, uint32_t key_size,
                  uint64_t* value8) override;
   int Close(int fd) override;
+  int GetMapInfo(int fd, MapInfo* info) override;
 
  private:
   // The cached lookup program of map `fd`, loaded on first use.

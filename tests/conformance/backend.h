@@ -19,6 +19,15 @@
 
 namespace bpfemu {
 
+// What BPF_OBJ_GET_INFO_BY_FD reports about a map (the fields compared).
+struct MapInfo {
+  uint32_t type;
+  uint32_t key_size;
+  uint32_t value_size;
+  uint32_t max_entries;
+  uint32_t map_flags;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -63,6 +72,8 @@ class Backend {
   virtual int DeleteBatch(int fd, const void* keys, uint32_t* count,
                           uint64_t elem_flags, uint64_t flags) = 0;
   virtual int Close(int fd) = 0;
+  // bpf_map_get_info_by_fd(): 0 or -errno.
+  virtual int GetMapInfo(int fd, MapInfo* info) = 0;
 };
 
 }  // namespace bpfemu

@@ -188,12 +188,86 @@ TYPED_TEST_P(CreateConformance, HashOddSizes) {
   }
 }
 
+// LRU creation (htab_map_alloc_check, htab_map_alloc): NO_PREALLOC is
+// ENOTSUPP (524) and wins over a zero size but not over an unknown flag;
+// NO_COMMON_LRU is for LRU only; NUMA_NODE excludes per-CPU values and
+// per-CPU lists.
+TYPED_TEST_P(CreateConformance, LruFlags) {
+  for (uint32_t type : {BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH}) {
+    SCOPED_TRACE(type);
+    const bool percpu = type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+    EXPECT_GE(this->Create(Attr(type, 4, 8, 16)), 0);
+    EXPECT_GE(this->Create(Attr(type, 4, 8, 16, BPF_F_NO_COMMON_LRU)), 0);
+    EXPECT_GE(this->Create(Attr(type, 4, 8, 16, BPF_F_ZERO_SEED)), 0);
+    EXPECT_EQ(this->Create(Attr(type, 4, 8, 16, BPF_F_NO_PREALLOC)),
+              -kENOTSUPP);
+    EXPECT_EQ(this->Create(Attr(type, 4, 8, 16,
+                                BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU)),
+              -kENOTSUPP);
+    EXPECT_EQ(this->Create(Attr(type, 4, 8, 0, BPF_F_NO_PREALLOC)), -kENOTSUPP);
+    EXPECT_EQ(this->Create(Attr(type, 4, 8, 16, BPF_F_NO_PREALLOC | (1u << 13))),
+              -EINVAL);
+    EXPECT_EQ(this->Create(Attr(type, 4, 8, 16,
+                                BPF_F_NUMA_NODE | BPF_F_NO_COMMON_LRU)),
+              -EINVAL);
+    if (percpu) {
+      EXPECT_EQ(this->Create(Attr(type, 4, 8, 16, BPF_F_NUMA_NODE)), -EINVAL);
+    } else {
+      EXPECT_GE(this->Create(Attr(type, 4, 8, 16, BPF_F_NUMA_NODE)), 0);
+    }
+    EXPECT_EQ(this->Create(Attr(type, 0, 8, 16)), -EINVAL);
+    EXPECT_EQ(this->Create(Attr(type, 4, 8, (1u << 27) + 1)), -E2BIG);
+    if (percpu) {
+      EXPECT_EQ(this->Create(Attr(type, 4, 32769, 1)), -E2BIG);
+    }
+  }
+  for (uint32_t type : {BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY}) {
+    EXPECT_EQ(this->Create(Attr(type, 4, 8, 16, BPF_F_NO_COMMON_LRU)), -EINVAL);
+  }
+}
+
+// NO_COMMON_LRU rounds max_entries up to a multiple of the possible-CPU
+// count (down if that overflows); the map reports the rounded value. Other
+// maps report max_entries as given, and BPF_F_RDONLY / BPF_F_WRONLY are fd
+// properties that are not reported in map_flags.
+TYPED_TEST_P(CreateConformance, ReportedAttributes) {
+  const uint32_t ncpu = static_cast<uint32_t>(this->b().NumPossibleCpus());
+  auto reported = [&](const MapAttr& a) {
+    MapInfo info{};
+    int fd = this->MustCreate(a);
+    EXPECT_EQ(this->b().GetMapInfo(fd, &info), 0);
+    this->CloseNow(fd);
+    return info;
+  };
+  for (uint32_t max : {1u, 3u, 5u, 16u}) {
+    MapInfo i = reported(Attr(BPF_MAP_TYPE_LRU_HASH, 4, 8, max,
+                              BPF_F_NO_COMMON_LRU));
+    EXPECT_EQ(i.max_entries, (max + ncpu - 1) / ncpu * ncpu) << max;
+    EXPECT_EQ(i.map_flags, uint32_t{BPF_F_NO_COMMON_LRU});
+    EXPECT_EQ(reported(Attr(BPF_MAP_TYPE_LRU_HASH, 4, 8, max)).max_entries,
+              max);
+    EXPECT_EQ(reported(Attr(BPF_MAP_TYPE_ARRAY, 4, 8, max)).max_entries, max);
+  }
+  EXPECT_EQ(this->Create(Attr(BPF_MAP_TYPE_LRU_HASH, 4, 8, 0xffffffffu,
+                              BPF_F_NO_COMMON_LRU)),
+            -E2BIG);
+  MapInfo ro = reported(
+      Attr(BPF_MAP_TYPE_HASH, 4, 8, 4, BPF_F_RDONLY | BPF_F_ZERO_SEED));
+  EXPECT_EQ(ro.map_flags, uint32_t{BPF_F_ZERO_SEED});
+  EXPECT_EQ(ro.type, uint32_t{BPF_MAP_TYPE_HASH});
+  EXPECT_EQ(ro.key_size, 4u);
+  EXPECT_EQ(ro.value_size, 8u);
+  EXPECT_EQ(reported(Attr(BPF_MAP_TYPE_ARRAY, 4, 8, 4, BPF_F_WRONLY)).map_flags,
+            0u);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(CreateConformance, ZeroSizesAreEinval,
                             UnknownFlagsAreEinval, HashFlagSet, ArrayFlagSet,
                             ExclusiveAccessFlagsAreEinval, NumaNode,
                             SyscallLevelAttributeChecks, UnknownMapTypeIsEinval,
                             MapNames, HashElementSizeLimit,
-                            HashMaxEntriesCeiling, ArraySizes, HashOddSizes);
+                            HashMaxEntriesCeiling, ArraySizes, HashOddSizes,
+                            LruFlags, ReportedAttributes);
 
 }  // namespace bpfemu
 

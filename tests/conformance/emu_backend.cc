@@ -84,4 +84,12 @@ int EmuBackend::ProgLookup(int fd, const void* key, uint32_t /*key_size*/,
 
 int EmuBackend::Close(int fd) { return CloseFd(fd); }
 
+int EmuBackend::GetMapInfo(int fd, MapInfo* info) {
+  std::shared_ptr<Map> map = MapFromFd(fd);
+  if (map == nullptr) return -EBADF;
+  *info = MapInfo{map->type(), map->key_size(), map->value_size(),
+                  map->max_entries(), map->map_flags()};
+  return 0;
+}
+
 }  // namespace bpfemu

@@ -43,6 +43,7 @@ class EmuBackend : public Backend {
   int ProgLookup(int fd, const void* key, uint32_t key_size,
                  uint64_t* value8) override;
   int Close(int fd) override;
+  int GetMapInfo(int fd, MapInfo* info) override;
 };
 
 }  // namespace bpfemu
