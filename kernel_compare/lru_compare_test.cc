@@ -4,7 +4,8 @@
 // lookup_and_delete, syscall lookups and BPF-side lookups that set the
 // reference bit) on LRU_HASH and LRU_PERCPU_HASH, common and per-CPU lists,
 // 64..4096 entries, all ops on CPU 0 or spread over CPUs 0 and 1 (one thread
-// pinned per op, so the kernel is deterministic). Every result, every
+// pinned per op, so the kernel is deterministic), and maps of 8 and 33
+// entries, smaller than the refill targets. Every result, every
 // survivor set and the ZERO_SEED iteration order must agree. Needs bpf():
 // tagged "local", skipped with a one-line reason without permission.
 //
@@ -77,7 +78,9 @@ std::vector<LruCase> Cases() {
   std::vector<LruCase> cases;
   for (uint32_t type : {BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH}) {
     for (uint32_t flags : {0u, uint32_t{BPF_F_NO_COMMON_LRU}}) {
-      for (uint32_t size : {64u, 256u, 1024u, 4096u}) {
+      // 8 and 33 are smaller than the per-CPU free targets; 33 is not a
+      // multiple of the CPU count (per-CPU lists round it up).
+      for (uint32_t size : {8u, 33u, 64u, 256u, 1024u, 4096u}) {
         for (uint32_t cpus : {1u, 2u}) cases.push_back({type, flags, size, cpus});
       }
     }
