@@ -575,11 +575,10 @@ int HashMap::LookupAndDeleteBatch(BatchArgs& args) {
 }
 
 int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
-  if (int err = CheckBatchElemFlags(a.elem_flags); err != 0) return err;
-  if (a.flags != 0) return -EINVAL;
-  const uint32_t max_count = a.count;
-  if (max_count == 0) return 0;
-  a.count = 0;
+  uint32_t max_count;
+  if (int ret; !BeginBatch(a, /*check_flags=*/true, &max_count, &ret)) {
+    return ret;
+  }
   uint32_t batch = 0;
   if (a.in_batch != nullptr) std::memcpy(&batch, a.in_batch, sizeof(batch));
   const uint32_t n_buckets = body_->n_buckets;

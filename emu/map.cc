@@ -17,19 +17,49 @@ int Map::LookupAndDeleteElem(const void*, void*, uint64_t) {
   return -kENOTSUPP;
 }
 
-int Map::CheckBatchElemFlags(uint64_t elem_flags) const {
-  if (elem_flags & ~uint64_t{BPF_F_LOCK}) return -EINVAL;
-  if ((elem_flags & BPF_F_LOCK) && !HasSpinLock()) return -EINVAL;
-  return 0;
+bool Map::BeginBatch(BatchArgs& a, bool check_flags, uint32_t* max_count,
+                     int* ret) const {
+  *ret = 0;
+  if ((a.elem_flags & ~uint64_t{BPF_F_LOCK}) ||
+      ((a.elem_flags & BPF_F_LOCK) && !HasSpinLock()) ||
+      (check_flags && a.flags != 0)) {
+    *ret = -EINVAL;
+    return false;
+  }
+  *max_count = a.count;
+  if (*max_count == 0) return false;
+  a.count = 0;
+  return true;
 }
+
+namespace {
+
+// generic_map_update_batch / generic_map_delete_batch: `op` on element i
+// (0, 1, ...) until the first error; count = elements applied.
+template <typename Op>
+int ForEachElem(BatchArgs& a, uint32_t max_count, bool needs_values, Op op) {
+  uint32_t cp = 0;
+  int err = 0;
+  for (; cp < max_count; ++cp) {
+    if (a.keys == nullptr || (needs_values && a.values == nullptr)) {
+      err = -EFAULT;
+      break;
+    }
+    if ((err = op(cp)) != 0) break;
+  }
+  a.count = cp;
+  return err;
+}
+
+}  // namespace
 
 // generic_map_lookup_batch(). batch.flags is not checked.
 int Map::LookupBatch(BatchArgs& a) {
-  if (int err = CheckBatchElemFlags(a.elem_flags); err != 0) return err;
+  uint32_t max_count;
+  if (int ret; !BeginBatch(a, /*check_flags=*/false, &max_count, &ret)) {
+    return ret;
+  }
   const uint32_t vsize = SyscallValueSize();
-  const uint32_t max_count = a.count;
-  if (max_count == 0) return 0;
-  a.count = 0;
   std::vector<uint8_t> buf_a(key_size()), buf_b(key_size()), value(vsize);
   uint8_t* prev_key = nullptr;
   uint8_t* key = buf_a.data();
@@ -69,46 +99,29 @@ int Map::LookupAndDeleteBatch(BatchArgs&) { return -kENOTSUPP; }
 // generic_map_update_batch(): BPF_NOEXIST / BPF_EXIST cannot be used, and
 // batch.flags is not checked.
 int Map::UpdateBatch(BatchArgs& a) {
-  if (int err = CheckBatchElemFlags(a.elem_flags); err != 0) return err;
-  const uint32_t vsize = SyscallValueSize();
-  const uint32_t max_count = a.count;
-  if (max_count == 0) return 0;
-  a.count = 0;
-  uint32_t cp = 0;
-  int err = 0;
-  for (; cp < max_count; ++cp) {
-    if (a.keys == nullptr || a.values == nullptr) {
-      err = -EFAULT;
-      break;
-    }
-    err = UpdateElem(static_cast<const uint8_t*>(a.keys) + uint64_t{cp} * key_size(),
-                     static_cast<const uint8_t*>(a.values) + uint64_t{cp} * vsize,
-                     a.elem_flags);
-    if (err != 0) break;
+  uint32_t max_count;
+  if (int ret; !BeginBatch(a, /*check_flags=*/false, &max_count, &ret)) {
+    return ret;
   }
-  a.count = cp;
-  return err;
+  const uint32_t vsize = SyscallValueSize();
+  const auto* keys = static_cast<const uint8_t*>(a.keys);
+  const auto* values = static_cast<const uint8_t*>(a.values);
+  return ForEachElem(a, max_count, /*needs_values=*/true, [&](uint32_t i) {
+    return UpdateElem(keys + uint64_t{i} * key_size(),
+                      values + uint64_t{i} * vsize, a.elem_flags);
+  });
 }
 
 // generic_map_delete_batch().
 int Map::DeleteBatch(BatchArgs& a) {
-  if (int err = CheckBatchElemFlags(a.elem_flags); err != 0) return err;
-  const uint32_t max_count = a.count;
-  if (max_count == 0) return 0;
-  a.count = 0;
-  uint32_t cp = 0;
-  int err = 0;
-  for (; cp < max_count; ++cp) {
-    if (a.keys == nullptr) {
-      err = -EFAULT;
-      break;
-    }
-    err = DeleteElem(static_cast<const uint8_t*>(a.keys) +
-                     uint64_t{cp} * key_size());
-    if (err != 0) break;
+  uint32_t max_count;
+  if (int ret; !BeginBatch(a, /*check_flags=*/false, &max_count, &ret)) {
+    return ret;
   }
-  a.count = cp;
-  return err;
+  const auto* keys = static_cast<const uint8_t*>(a.keys);
+  return ForEachElem(a, max_count, /*needs_values=*/false, [&](uint32_t i) {
+    return DeleteElem(keys + uint64_t{i} * key_size());
+  });
 }
 
 void Map::CopyValueIn(uint8_t* map_value, const void* src,

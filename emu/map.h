@@ -170,9 +170,14 @@ class Map {
   // The other direction; the spin lock word reads as zero
   // (check_and_init_map_value).
   void CopyValueOut(void* dst, const uint8_t* map_value, bool locked) const;
-  // The elem_flags check every batch op starts with: only BPF_F_LOCK, and
-  // only on a value with a spin lock.
-  int CheckBatchElemFlags(uint64_t elem_flags) const;
+  // The start every batch op shares: elem_flags may only be BPF_F_LOCK, and
+  // only on a value with a spin lock (EINVAL); with check_flags, batch.flags
+  // must be 0 (the hash walker checks it, the generic ops do not); a count
+  // of 0 ends the op with nothing written; otherwise the count is reset to 0
+  // and *max_count holds the capacity. Returns false when the op is over,
+  // with its result in *ret.
+  bool BeginBatch(BatchArgs& args, bool check_flags, uint32_t* max_count,
+                  int* ret) const;
 
  private:
   ShmRegion region_;

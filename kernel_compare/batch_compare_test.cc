@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "kernel_compare/differ.h"
 #include "kernel_compare/kernel_backend.h"
+#include "kernel_compare/kernel_test.h"
 #include "tests/conformance/emu_backend.h"
 
 namespace bpfemu {
@@ -82,13 +83,8 @@ std::string Walk(Backend& b, int fd, uint32_t count, bool del,
   return log;
 }
 
-class BatchCompare : public ::testing::Test {
+class BatchCompare : public KernelTest<> {
  protected:
-  void SetUp() override {
-    if (std::string why = KernelBackend::Get().Unavailable(); !why.empty()) {
-      GTEST_SKIP() << why;
-    }
-  }
 };
 
 TEST_F(BatchCompare, CursorWalksWithEveryCount) {

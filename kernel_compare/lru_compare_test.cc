@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "kernel_compare/differ.h"
 #include "kernel_compare/kernel_backend.h"
+#include "kernel_compare/kernel_test.h"
 #include "tests/conformance/emu_backend.h"
 
 namespace bpfemu {
@@ -36,12 +37,11 @@ struct LruCase {
   uint32_t op_cpus;
 };
 
-class LruCompare : public ::testing::TestWithParam<LruCase> {
+class LruCompare : public KernelTest<::testing::TestWithParam<LruCase>> {
  protected:
   void SetUp() override {
-    if (std::string why = KernelBackend::Get().Unavailable(); !why.empty()) {
-      GTEST_SKIP() << why;
-    }
+    KernelTest::SetUp();
+    if (IsSkipped()) return;
     if (GetParam().op_cpus > static_cast<uint32_t>(
                                  KernelBackend::Get().NumPossibleCpus())) {
       GTEST_SKIP() << "needs " << GetParam().op_cpus << " CPUs";

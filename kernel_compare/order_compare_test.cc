@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "kernel_compare/differ.h"
 #include "kernel_compare/kernel_backend.h"
+#include "kernel_compare/kernel_test.h"
 #include "tests/conformance/emu_backend.h"
 
 namespace bpfemu {
@@ -53,13 +54,8 @@ Sequence OrderSequence(uint32_t type, uint32_t flags, uint32_t key_size,
   return seq;
 }
 
-class OrderCompare : public ::testing::Test {
+class OrderCompare : public KernelTest<> {
  protected:
-  void SetUp() override {
-    if (std::string why = KernelBackend::Get().Unavailable(); !why.empty()) {
-      GTEST_SKIP() << why;
-    }
-  }
   void Check(uint32_t type, uint32_t flags) {
     const int ncpus = EmuBackend::Get().NumPossibleCpus();
     for (uint32_t ks = 1; ks <= 64; ++ks) {

@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: Apache-2.0
+"""kernel_cc_test: a cc_test that talks to the real kernel through bpf()."""
+
+def kernel_cc_test(name, srcs, deps = [], size = "small"):
+    """A test that needs bpf(): run outside Bazel's sandbox (where bpf()
+    fails), and skipped with a one-line reason when bpf() is not permitted
+    (see kernel_test.h).
+    """
+    native.cc_test(
+        name = name,
+        size = size,
+        srcs = srcs,
+        tags = [
+            "kernel",
+            "local",
+        ],
+        deps = deps + [
+            "//kernel_compare:kernel_backend",
+            "//kernel_compare:kernel_test",
+            "@system_libs//:gtest_main",
+        ],
+    )
