@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Emulator vs kernel: batch cursor walks with every count from 1 to
-// max_entries + 1, on HASH (prealloc and not), PERCPU_HASH, ARRAY and
-// PERCPU_ARRAY. A walk starts at NULL and feeds each out_batch back as the
-// next in_batch until the walk ends or fails; every call's return code,
-// count, cursor, keys and values must be identical. lookup_and_delete walks
-// run on a fresh copy of the map and must leave the same contents. Needs
-// bpf(): tagged "local", skipped with a one-line reason without permission.
+// max_entries + 1, on HASH (prealloc and not), PERCPU_HASH, LRU_HASH,
+// LRU_PERCPU_HASH (per-CPU lists), ARRAY and PERCPU_ARRAY. A walk starts at
+// NULL and feeds each out_batch back as the next in_batch until the walk
+// ends or fails; every call's return code, count, cursor, keys and values
+// must be identical. lookup_and_delete walks run on a fresh copy of the map
+// and must leave the same contents. Needs bpf(): tagged "local", skipped
+// with a one-line reason without permission.
 #include <linux/bpf.h>
 
 #include <cstdint>
@@ -96,10 +97,16 @@ TEST_F(BatchCompare, CursorWalksWithEveryCount) {
       {BPF_MAP_TYPE_HASH, BPF_F_ZERO_SEED | BPF_F_NO_PREALLOC, 48, 40},
       {BPF_MAP_TYPE_HASH, BPF_F_ZERO_SEED, 8, 8},
       {BPF_MAP_TYPE_PERCPU_HASH, BPF_F_ZERO_SEED, 32, 25},
+      {BPF_MAP_TYPE_LRU_HASH, BPF_F_ZERO_SEED, 48, 40},
+      {BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_F_ZERO_SEED | BPF_F_NO_COMMON_LRU, 32,
+       30},
       {BPF_MAP_TYPE_ARRAY, 0, 20, 20},
       {BPF_MAP_TYPE_PERCPU_ARRAY, 0, 12, 12},
   };
   int walks = 0;
+  // LRU inserts depend on the CPU: run everything on CPU 0.
+  ASSERT_EQ(emu.PinCpu(0), 0);
+  ASSERT_EQ(kernel.PinCpu(0), 0);
   for (const Spec& s : specs) {
     MapAttr a;
     a.map_type = s.type;
@@ -124,6 +131,8 @@ TEST_F(BatchCompare, CursorWalksWithEveryCount) {
       }
     }
   }
+  emu.PinCpu(-1);
+  kernel.PinCpu(-1);
   RecordProperty("walks", walks);
 }
 
