@@ -142,8 +142,6 @@ int ArrayMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
 
 int ArrayMap::DeleteElem(const void* /*key*/) { return -EINVAL; }
 
-int ArrayMap::DeleteBatch(BatchArgs& /*args*/) { return -kENOTSUPP; }
-
 int ArrayMap::GetNextKey(const void* key, void* next_key) {
   // A NULL key counts as index U32_MAX, so it restarts at 0 like any
   // out-of-range key.

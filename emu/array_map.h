@@ -51,8 +51,14 @@ class ArrayMap : public Map {
                                uint64_t flags) override;
   [[nodiscard]] int DeleteElem(const void* key) override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
-  // Arrays have no map_delete_batch: ENOTSUPP.
-  [[nodiscard]] int DeleteBatch(BatchArgs& args) override;
+  // array_map_ops: generic lookup and update batches; no delete or
+  // lookup_and_delete batch (ENOTSUPP).
+  [[nodiscard]] int LookupBatch(BatchArgs& args) override {
+    return GenericLookupBatch(args);
+  }
+  [[nodiscard]] int UpdateBatch(BatchArgs& args) override {
+    return GenericUpdateBatch(args);
+  }
 
   // Address of element `index` (< max_entries) in this process: its value,
   // or for PERCPU_ARRAY CPU 0's slot (CPU c's is c * elem_size further).

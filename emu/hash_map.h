@@ -114,6 +114,13 @@ class HashMap : public Map, private LruOwner {
   // split across calls.
   [[nodiscard]] int LookupBatch(BatchArgs& args) override;
   [[nodiscard]] int LookupAndDeleteBatch(BatchArgs& args) override;
+  // htab_map_ops: generic update and delete batches.
+  [[nodiscard]] int UpdateBatch(BatchArgs& args) override {
+    return GenericUpdateBatch(args);
+  }
+  [[nodiscard]] int DeleteBatch(BatchArgs& args) override {
+    return GenericDeleteBatch(args);
+  }
 
   uint32_t n_buckets() const { return body_->n_buckets; }
 

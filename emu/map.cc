@@ -54,7 +54,7 @@ int ForEachElem(BatchArgs& a, uint32_t max_count, bool needs_values, Op op) {
 }  // namespace
 
 // generic_map_lookup_batch(). batch.flags is not checked.
-int Map::LookupBatch(BatchArgs& a) {
+int Map::GenericLookupBatch(BatchArgs& a) {
   uint32_t max_count;
   if (int ret; !BeginBatch(a, /*check_flags=*/false, &max_count, &ret)) {
     return ret;
@@ -94,11 +94,14 @@ int Map::LookupBatch(BatchArgs& a) {
   return err;
 }
 
+int Map::LookupBatch(BatchArgs&) { return -kENOTSUPP; }
 int Map::LookupAndDeleteBatch(BatchArgs&) { return -kENOTSUPP; }
+int Map::UpdateBatch(BatchArgs&) { return -kENOTSUPP; }
+int Map::DeleteBatch(BatchArgs&) { return -kENOTSUPP; }
 
 // generic_map_update_batch(): BPF_NOEXIST / BPF_EXIST cannot be used, and
 // batch.flags is not checked.
-int Map::UpdateBatch(BatchArgs& a) {
+int Map::GenericUpdateBatch(BatchArgs& a) {
   uint32_t max_count;
   if (int ret; !BeginBatch(a, /*check_flags=*/false, &max_count, &ret)) {
     return ret;
@@ -113,7 +116,7 @@ int Map::UpdateBatch(BatchArgs& a) {
 }
 
 // generic_map_delete_batch().
-int Map::DeleteBatch(BatchArgs& a) {
+int Map::GenericDeleteBatch(BatchArgs& a) {
   uint32_t max_count;
   if (int ret; !BeginBatch(a, /*check_flags=*/false, &max_count, &ret)) {
     return ret;

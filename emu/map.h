@@ -143,10 +143,8 @@ class Map {
   [[nodiscard]] virtual int LookupAndDeleteElem(const void* key, void* value,
                                                 uint64_t flags);
 
-  // Batch ops (map_*_batch). The defaults are the kernel's generic versions
-  // in kernel/bpf/syscall.c: lookup walks get_next_key with a key cursor,
-  // update and delete apply single-element ops until the first error.
-  // lookup_and_delete has no generic version (ENOTSUPP).
+  // Batch ops (map_*_batch): ENOTSUPP unless the type's ops table names
+  // one, as in the kernel. Types opt into the generic versions below.
   [[nodiscard]] virtual int LookupBatch(BatchArgs& args);
   [[nodiscard]] virtual int LookupAndDeleteBatch(BatchArgs& args);
   [[nodiscard]] virtual int UpdateBatch(BatchArgs& args);
@@ -162,6 +160,13 @@ class Map {
                          MapHeader* hdr);
 
   const ShmRegion& region() const { return region_; }
+
+  // The kernel's generic batch ops (kernel/bpf/syscall.c): lookup walks
+  // get_next_key with a key cursor; update and delete apply single-element
+  // ops until the first error.
+  int GenericLookupBatch(BatchArgs& args);
+  int GenericUpdateBatch(BatchArgs& args);
+  int GenericDeleteBatch(BatchArgs& args);
 
   // copy_map_value / copy_map_value_locked (include/linux/bpf.h) for a
   // non-per-CPU value: caller's bytes into map memory, never touching the

@@ -19,19 +19,21 @@ ShmRegion::~ShmRegion() {
 
 ShmRegion::ShmRegion(ShmRegion&& other) noexcept
     : base_(std::exchange(other.base_, nullptr)),
-      size_(std::exchange(other.size_, 0)) {}
+      size_(std::exchange(other.size_, 0)),
+      file_size_(std::exchange(other.file_size_, 0)) {}
 
 ShmRegion& ShmRegion::operator=(ShmRegion&& other) noexcept {
   if (this != &other) {
     if (base_ != nullptr) munmap(base_, size_);
     base_ = std::exchange(other.base_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    file_size_ = std::exchange(other.file_size_, 0);
   }
   return *this;
 }
 
 int ShmRegion::Create(const char* name, uint64_t size, int* fd,
-                      ShmRegion* out) {
+                      ShmRegion* out, uint64_t mirror_tail) {
   int mfd = memfd_create(name, MFD_CLOEXEC);
   if (mfd < 0) return -errno;
   if (ftruncate(mfd, static_cast<off_t>(size)) != 0) {
@@ -40,7 +42,7 @@ int ShmRegion::Create(const char* name, uint64_t size, int* fd,
     return err == EFBIG || err == EINVAL ? -ENOMEM : -err;
   }
   ShmRegion region;
-  if (int err = Attach(mfd, &region); err != 0) {
+  if (int err = Attach(mfd, &region, mirror_tail); err != 0) {
     close(mfd);
     return err;
   }
@@ -49,16 +51,31 @@ int ShmRegion::Create(const char* name, uint64_t size, int* fd,
   return 0;
 }
 
-int ShmRegion::Attach(int fd, ShmRegion* out) {
+int ShmRegion::Attach(int fd, ShmRegion* out, uint64_t mirror_tail) {
   struct stat st;
   if (fstat(fd, &st) != 0) return -errno;
   if (st.st_size <= 0) return -EINVAL;
-  void* p = mmap(nullptr, static_cast<size_t>(st.st_size),
-                 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  if (mirror_tail > file_size) return -EINVAL;
+  const uint64_t total = file_size + mirror_tail;
+  void* p = mmap(nullptr, static_cast<size_t>(total), PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_NORESERVE, fd, 0);
   if (p == MAP_FAILED) return -ENOMEM;
+  auto* base = static_cast<uint8_t*>(p);
+  if (mirror_tail > 0) {
+    // Replace the part past the end of the file with the file's tail.
+    void* m = mmap(base + file_size, static_cast<size_t>(mirror_tail),
+                   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+                   static_cast<off_t>(file_size - mirror_tail));
+    if (m == MAP_FAILED) {
+      munmap(base, static_cast<size_t>(total));
+      return -ENOMEM;
+    }
+  }
   out->~ShmRegion();
-  out->base_ = static_cast<uint8_t*>(p);
-  out->size_ = static_cast<uint64_t>(st.st_size);
+  out->base_ = base;
+  out->size_ = total;
+  out->file_size_ = file_size;
   return 0;
 }
 

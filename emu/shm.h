@@ -41,14 +41,20 @@ class ShmRegion {
 
   // Creates a zero-filled memfd of `size` bytes named `name` and maps it.
   // On success *fd is the new descriptor (O_CLOEXEC), owned by the caller.
-  // Returns 0 or -errno (-ENOMEM when the size cannot be mapped).
+  // With `mirror_tail` > 0 the last `mirror_tail` bytes of the file are
+  // mapped a second time right after the file (the ring buffer's doubled
+  // data area, so wrapping records stay contiguous). Returns 0 or -errno
+  // (-ENOMEM when the size cannot be mapped).
   [[nodiscard]] static int Create(const char* name, uint64_t size, int* fd,
-                                  ShmRegion* out);
-  // Maps the whole of an existing memfd. The fd stays owned by the caller.
-  [[nodiscard]] static int Attach(int fd, ShmRegion* out);
+                                  ShmRegion* out, uint64_t mirror_tail = 0);
+  // Maps the whole of an existing memfd (plus a mirrored tail, as above).
+  // The fd stays owned by the caller.
+  [[nodiscard]] static int Attach(int fd, ShmRegion* out,
+                                  uint64_t mirror_tail = 0);
 
   uint8_t* base() const { return base_; }
-  uint64_t size() const { return size_; }
+  // The file's size; the mapping is file_size() + the mirrored tail.
+  uint64_t size() const { return file_size_; }
 
   template <typename T>
   T* At(uint64_t offset) const {
@@ -57,7 +63,8 @@ class ShmRegion {
 
  private:
   uint8_t* base_ = nullptr;
-  uint64_t size_ = 0;
+  uint64_t size_ = 0;       // mapped bytes
+  uint64_t file_size_ = 0;  // bytes of the memfd
 };
 
 // A mutex in shared memory (Drepper, "Futexes Are Tricky", mutex #2): state 0

@@ -15,6 +15,7 @@
 #include "emu/cpu.h"
 #include "emu/hash_map.h"
 #include "emu/local_mutex.h"
+#include "emu/ringbuf.h"
 
 namespace bpfemu {
 namespace {
@@ -31,6 +32,8 @@ const MapOps* OpsFor(uint32_t map_type) {
     case BPF_MAP_TYPE_ARRAY:
     case BPF_MAP_TYPE_PERCPU_ARRAY:
       return &ArrayMap::kOps;
+    case BPF_MAP_TYPE_RINGBUF:
+      return &RingbufMap::kOps;
     default:
       return nullptr;
   }
@@ -117,6 +120,13 @@ int CopyOut(void* user, size_t size, Op op) {
   return -EFAULT;
 }
 
+// __bpf_copy_key(): a map without keys (key_size 0) takes only a NULL key;
+// otherwise a NULL key cannot be copied (EFAULT).
+int CheckKey(const Map& map, const void* key) {
+  if (map.key_size() == 0) return key != nullptr ? -EINVAL : 0;
+  return key == nullptr ? -EFAULT : 0;
+}
+
 // Resolves fd to its entry and checks the access mode the command needs.
 int GetMap(int fd, bool need_read, bool need_write, FdEntry* e) {
   if (int err = FdTable::Get().Find(fd, e); err != 0) return err;
@@ -192,7 +202,7 @@ int MapLookupElem(int fd, const void* key, void* value, uint64_t flags) {
     return err;
   }
   if ((flags & BPF_F_LOCK) && !e.map->HasSpinLock()) return -EINVAL;
-  if (key == nullptr) return -EFAULT;
+  if (int err = CheckKey(*e.map, key); err != 0) return err;
   return CopyOut(value, e.map->SyscallValueSize(),
                  [&](void* out) { return e.map->LookupElem(key, out, flags); });
 }
@@ -203,7 +213,8 @@ int MapUpdateElem(int fd, const void* key, const void* value, uint64_t flags) {
     return err;
   }
   if ((flags & BPF_F_LOCK) && !e.map->HasSpinLock()) return -EINVAL;
-  if (key == nullptr || value == nullptr) return -EFAULT;
+  if (int err = CheckKey(*e.map, key); err != 0) return err;
+  if (value == nullptr && e.map->SyscallValueSize() != 0) return -EFAULT;
   return e.map->UpdateElem(key, value, flags);
 }
 
@@ -212,7 +223,7 @@ int MapDeleteElem(int fd, const void* key) {
   if (int err = GetMap(fd, false, /*need_write=*/true, &e); err != 0) {
     return err;
   }
-  if (key == nullptr) return -EFAULT;
+  if (int err = CheckKey(*e.map, key); err != 0) return err;
   return e.map->DeleteElem(key);
 }
 
@@ -220,6 +231,9 @@ int MapGetNextKey(int fd, const void* key, void* next_key) {
   FdEntry e;
   if (int err = GetMap(fd, /*need_read=*/true, false, &e); err != 0) {
     return err;
+  }
+  if (key != nullptr) {
+    if (int err = CheckKey(*e.map, key); err != 0) return err;
   }
   return CopyOut(next_key, e.map->key_size(),
                  [&](void* out) { return e.map->GetNextKey(key, out); });
@@ -234,7 +248,7 @@ int MapLookupAndDeleteElem(int fd, const void* key, void* value,
     return err;
   }
   if ((flags & BPF_F_LOCK) && !e.map->HasSpinLock()) return -EINVAL;
-  if (key == nullptr) return -EFAULT;
+  if (int err = CheckKey(*e.map, key); err != 0) return err;
   // As in the kernel, the element is deleted before the value is copied out:
   // a NULL value buffer loses it and reports EFAULT.
   return CopyOut(value, e.map->SyscallValueSize(), [&](void* out) {
@@ -334,6 +348,11 @@ int AttachMapFd(int fd, bool readable, bool writable) {
   }
   const MapOps* ops = OpsFor(hdr->map_type);
   if (ops == nullptr) return -EINVAL;
+  if (hdr->map_type == BPF_MAP_TYPE_RINGBUF) {
+    // Remap with the data area mirrored, as RingbufMap expects.
+    const uint64_t data_size = hdr->max_entries;
+    if (ShmRegion::Attach(fd, &region, data_size) != 0) return -EINVAL;
+  }
   std::unique_ptr<Map> map;
   if (int err = ops->attach(std::move(region), &map); err != 0) return err;
   FdTable::Get().Insert(fd, FdEntry{std::move(map), readable, writable});

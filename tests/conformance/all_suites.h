@@ -14,6 +14,7 @@
 #include "tests/conformance/lock_conformance.h"
 #include "tests/conformance/lru_conformance.h"
 #include "tests/conformance/percpu_conformance.h"
+#include "tests/conformance/ringbuf_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
 
 #define INSTANTIATE_CONFORMANCE_SUITES(Prefix, BackendType)                  \
@@ -24,6 +25,7 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PercpuConformance, BackendType);    \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LockConformance, BackendType);      \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BatchConformance, BackendType);     \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LruConformance, BackendType)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LruConformance, BackendType);       \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RingbufConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_

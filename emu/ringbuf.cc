@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "emu/ringbuf.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/random/random.h"
+#include "emu/errno.h"
+#include "emu/local_mutex.h"
+
+namespace bpfemu {
+
+// Lives in page 0 after the MapHeader.
+struct RingbufMap::RingbufBody {
+  ShmMutex lock;                     // rb->spinlock: serialises producers
+  std::atomic<uint32_t> wakeups;     // wake-ups so far
+  uint64_t ring_id;
+};
+
+namespace {
+
+constexpr uint64_t P = kRingbufPageSize;
+constexpr uint64_t kConsumerPage = 1;
+constexpr uint64_t kProducerPage = 2;
+constexpr uint64_t kDataPage = 3;
+// RINGBUF_MAX_RECORD_SZ.
+constexpr uint64_t kMaxRecordSize = UINT32_MAX / 4;
+// bpf_ringbuf_query flags and wake-up flags (include/uapi/linux/bpf.h).
+constexpr uint64_t kNoWakeup = BPF_RB_NO_WAKEUP;
+constexpr uint64_t kForceWakeup = BPF_RB_FORCE_WAKEUP;
+
+uint32_t LoadAcquire32(const void* p) {
+  return __atomic_load_n(static_cast<const uint32_t*>(p), __ATOMIC_ACQUIRE);
+}
+
+// The consumers of this process, by ring id.
+struct WakeupRegistry {
+  LocalMutex mu;
+  absl::flat_hash_map<uint64_t, std::vector<int>> fds ABSL_GUARDED_BY(mu);
+
+  static WakeupRegistry& Get() {
+    static auto* r = new WakeupRegistry;
+    return *r;
+  }
+};
+
+}  // namespace
+
+const MapOps RingbufMap::kOps = {&RingbufMap::AllocCheck, &RingbufMap::Alloc,
+                                 &RingbufMap::Attach};
+
+// The ring buffer has no map_alloc_check; ringbuf_map_alloc does it all.
+int RingbufMap::AllocCheck(const MapAttr&) { return 0; }
+
+int RingbufMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
+                      std::unique_ptr<Map>* out) {
+  if (attr.map_flags & ~uint32_t{BPF_F_NUMA_NODE}) return -EINVAL;
+  const uint32_t size = attr.max_entries;
+  if (attr.key_size != 0 || attr.value_size != 0 || size == 0 ||
+      (size & (size - 1)) != 0 || size % P != 0) {
+    return -EINVAL;
+  }
+  static_assert(sizeof(MapHeader) + sizeof(RingbufBody) <= P);
+  const uint64_t file_size = kDataPage * P + size;
+  ShmRegion region;
+  int map_fd;
+  if (int err = ShmRegion::Create("bpfemu-ringbuf", file_size, &map_fd,
+                                  &region, /*mirror_tail=*/size);
+      err != 0) {
+    return err;
+  }
+  InitHeader(attr, size, nr_cpus, /*seed=*/0, file_size,
+             region.At<MapHeader>(0));
+  auto* body = new (region.At<void>(kBodyOffset)) RingbufBody{};
+  body->ring_id = absl::Uniform<uint64_t>(absl::BitGen());
+  *fd = map_fd;
+  *out = std::unique_ptr<Map>(new RingbufMap(std::move(region)));
+  return 0;
+}
+
+int RingbufMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
+  *out = std::unique_ptr<Map>(new RingbufMap(std::move(region)));
+  return 0;
+}
+
+RingbufMap::RingbufMap(ShmRegion region) : Map(std::move(region)) {
+  body_ = this->region().At<RingbufBody>(kBodyOffset);
+  consumer_pos_ =
+      this->region().At<std::atomic<uint64_t>>(kConsumerPage * P);
+  producer_pos_ =
+      this->region().At<std::atomic<uint64_t>>(kProducerPage * P);
+  pending_pos_ =
+      this->region().At<std::atomic<uint64_t>>(kProducerPage * P + 8);
+  data_ = this->region().At<uint8_t>(kDataPage * P);
+}
+
+std::atomic<uint32_t>& RingbufMap::wakeups() const { return body_->wakeups; }
+uint64_t RingbufMap::ring_id() const { return body_->ring_id; }
+
+int RingbufMap::LookupElem(const void*, void*, uint64_t) { return -kENOTSUPP; }
+int RingbufMap::UpdateElem(const void*, const void*, uint64_t) {
+  return -kENOTSUPP;
+}
+int RingbufMap::DeleteElem(const void*) { return -kENOTSUPP; }
+int RingbufMap::GetNextKey(const void*, void*) { return -kENOTSUPP; }
+void* RingbufMap::LookupElemProg(const void*) { return nullptr; }
+
+// __bpf_ringbuf_reserve().
+void* RingbufMap::Reserve(uint64_t size, uint64_t flags) {
+  if (flags != 0) return nullptr;
+  if (size > kMaxRecordSize) return nullptr;
+  const uint64_t len = RoundUp(size + kRingbufHdrSize, 8);
+  if (len > mask() + 1) return nullptr;
+  const uint64_t cons_pos = consumer_pos_->load(std::memory_order_acquire);
+  ShmMutexLock l(&body_->lock);
+  const uint64_t prod_pos = producer_pos_->load(std::memory_order_relaxed);
+  const uint64_t new_prod_pos = prod_pos + len;
+  // Advance past records committed since the last reservation; a busy one
+  // stops the walk (the consumer may have moved past it).
+  uint64_t pend_pos = pending_pos_->load(std::memory_order_relaxed);
+  while (prod_pos - pend_pos > 0) {
+    const uint32_t hdr_len = LoadAcquire32(data_ + (pend_pos & mask()));
+    if (hdr_len & kRingbufBusyBit) break;
+    pend_pos += RoundUp((hdr_len & ~kRingbufDiscardBit) + kRingbufHdrSize, 8);
+  }
+  pending_pos_->store(pend_pos, std::memory_order_relaxed);
+  // Never let the producer overrun the consumer or an uncommitted record.
+  if (new_prod_pos - cons_pos > mask() || new_prod_pos - pend_pos > mask()) {
+    return nullptr;
+  }
+  uint8_t* hdr = data_ + (prod_pos & mask());
+  const uint32_t pg_off = static_cast<uint32_t>(
+      (hdr - region().base()) / kRingbufPageSize);
+  __atomic_store_n(reinterpret_cast<uint32_t*>(hdr + 4), pg_off,
+                   __ATOMIC_RELAXED);
+  __atomic_store_n(reinterpret_cast<uint32_t*>(hdr),
+                   static_cast<uint32_t>(size) | kRingbufBusyBit,
+                   __ATOMIC_RELAXED);
+  producer_pos_->store(new_prod_pos, std::memory_order_release);
+  return hdr + kRingbufHdrSize;
+}
+
+// bpf_ringbuf_commit().
+void RingbufMap::Commit(void* sample, uint64_t flags, bool discard) {
+  uint8_t* hdr = static_cast<uint8_t*>(sample) - kRingbufHdrSize;
+  auto* len = reinterpret_cast<uint32_t*>(hdr);
+  uint32_t new_len = __atomic_load_n(len, __ATOMIC_RELAXED) ^ kRingbufBusyBit;
+  if (discard) new_len |= kRingbufDiscardBit;
+  __atomic_exchange_n(len, new_len, __ATOMIC_SEQ_CST);
+  // The record's offset in the first data copy; the sample pointer is always
+  // in the first copy.
+  const uint64_t rec_pos = static_cast<uint64_t>(hdr - data_);
+  const uint64_t cons_pos =
+      consumer_pos_->load(std::memory_order_acquire) & mask();
+  if (flags & kForceWakeup) {
+    Wake();
+  } else if (cons_pos == rec_pos && !(flags & kNoWakeup)) {
+    Wake();
+  }
+}
+
+void RingbufMap::Submit(void* sample, uint64_t flags) {
+  Commit(sample, flags, /*discard=*/false);
+}
+
+void RingbufMap::Discard(void* sample, uint64_t flags) {
+  Commit(sample, flags, /*discard=*/true);
+}
+
+long RingbufMap::Output(const void* data, uint64_t size, uint64_t flags) {
+  if (flags & ~(kNoWakeup | kForceWakeup)) return -EINVAL;
+  void* rec = Reserve(size, 0);
+  if (rec == nullptr) return -EAGAIN;
+  CopyToMap(rec, data, size);
+  Commit(rec, flags, /*discard=*/false);
+  return 0;
+}
+
+uint64_t RingbufMap::Query(uint64_t flags) const {
+  switch (flags) {
+    case BPF_RB_AVAIL_DATA:
+      return producer_pos_->load(std::memory_order_acquire) -
+             consumer_pos_->load(std::memory_order_acquire);
+    case BPF_RB_RING_SIZE:
+      return mask() + 1;
+    case BPF_RB_CONS_POS:
+      return consumer_pos_->load(std::memory_order_acquire);
+    case BPF_RB_PROD_POS:
+      return producer_pos_->load(std::memory_order_acquire);
+    default:
+      return 0;
+  }
+}
+
+void RingbufMap::Wake() {
+  body_->wakeups.fetch_add(1, std::memory_order_release);
+  WakeupRegistry& r = WakeupRegistry::Get();
+  LocalMutexLock l(&r.mu);
+  if (auto it = r.fds.find(body_->ring_id); it != r.fds.end()) {
+    const uint64_t one = 1;
+    for (int fd : it->second) (void)!write(fd, &one, sizeof(one));
+  }
+}
+
+void RingbufMap::AddWakeupFd(uint64_t ring_id, int eventfd) {
+  WakeupRegistry& r = WakeupRegistry::Get();
+  LocalMutexLock l(&r.mu);
+  r.fds[ring_id].push_back(eventfd);
+}
+
+void RingbufMap::RemoveWakeupFd(uint64_t ring_id, int eventfd) {
+  WakeupRegistry& r = WakeupRegistry::Get();
+  LocalMutexLock l(&r.mu);
+  auto it = r.fds.find(ring_id);
+  if (it == r.fds.end()) return;
+  auto& v = it->second;
+  v.erase(std::remove(v.begin(), v.end(), eventfd), v.end());
+  if (v.empty()) r.fds.erase(it);
+}
+
+}  // namespace bpfemu

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: ringbuf.h
+//
+// RingbufMap mirrors kernel/bpf/ringbuf.c (Linux 6.18) for
+// BPF_MAP_TYPE_RINGBUF: ringbuf_map_alloc, __bpf_ringbuf_reserve,
+// bpf_ringbuf_commit (submit / discard / output), bpf_ringbuf_query, and the
+// element ops, which all fail with ENOTSUPP.
+//
+// Layout: the memfd is laid out like the kernel's struct bpf_ringbuf, page by
+// page (P = 4096, S = max_entries, a power of two and a multiple of P):
+//
+//   page 0        MapHeader, then RingbufBody (producer lock, wake-up count)
+//   page 1        consumer_pos (u64), written by the consumer
+//   page 2        producer_pos (u64), then pending_pos (u64)
+//   pages 3..     data, S bytes, mapped a second time right after itself
+//
+// so a record header's pg_off, (header address - region base) >> 12, is the
+// kernel's `3 + ((pos & mask) >> 12)`, and a record that wraps is contiguous
+// in memory. MmapOffsetToFile() gives the file offset behind a user mmap
+// offset (the kernel hides page 0: user offset 0 is the consumer page).
+//
+// Records: an 8-byte header {u32 len | BUSY (1 << 31) | DISCARD (1 << 30),
+// u32 pg_off} then the payload; footprint round_up(len + 8, 8). Positions are
+// free-running u64 byte counters; at most S - 8 bytes are ever outstanding.
+//
+// Wake-ups (bpf_ringbuf_commit): BPF_RB_FORCE_WAKEUP always; by default only
+// when the consumer position is exactly at the committed record; never with
+// BPF_RB_NO_WAKEUP. A wake-up bumps a counter in the region and signals the
+// consumers registered in this process (ringbuf_consumer.h).
+//
+// Differences from the kernel: the kernel wakes waiters from irq_work shortly
+// after the commit; bpfemu signals synchronously. Consumers in other
+// processes see the data (shared memory) but no wake-up: they find it when
+// they poll next.
+
+#ifndef BPFEMU_EMU_RINGBUF_H_
+#define BPFEMU_EMU_RINGBUF_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "emu/map.h"
+#include "emu/shm.h"
+
+namespace bpfemu {
+
+inline constexpr uint32_t kRingbufBusyBit = 1u << 31;
+inline constexpr uint32_t kRingbufDiscardBit = 1u << 30;
+inline constexpr uint32_t kRingbufHdrSize = 8;
+inline constexpr uint64_t kRingbufPageSize = 4096;
+
+class RingbufMap : public Map {
+ public:
+  static const MapOps kOps;
+
+  // Every element op of a ring buffer is ENOTSUPP (524).
+  [[nodiscard]] int LookupElem(const void* key, void* value,
+                               uint64_t flags) override;
+  [[nodiscard]] int UpdateElem(const void* key, const void* value,
+                               uint64_t flags) override;
+  [[nodiscard]] int DeleteElem(const void* key) override;
+  [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
+  void* LookupElemProg(const void* key) override;
+
+  // The producer helpers, as BPF programs call them.
+  // bpf_ringbuf_reserve(): the payload pointer, or nullptr (no space, size
+  // too large, or flags != 0).
+  void* Reserve(uint64_t size, uint64_t flags);
+  // bpf_ringbuf_submit() / bpf_ringbuf_discard(): `sample` from Reserve.
+  void Submit(void* sample, uint64_t flags);
+  void Discard(void* sample, uint64_t flags);
+  // bpf_ringbuf_output(): 0, -EINVAL (flags), -EAGAIN (no space).
+  long Output(const void* data, uint64_t size, uint64_t flags);
+  // bpf_ringbuf_query(): AVAIL_DATA, RING_SIZE, CONS_POS, PROD_POS; 0 else.
+  uint64_t Query(uint64_t flags) const;
+
+  // The consumer's view.
+  uint64_t mask() const { return max_entries() - 1; }
+  std::atomic<uint64_t>& consumer_pos() const { return *consumer_pos_; }
+  std::atomic<uint64_t>& producer_pos() const { return *producer_pos_; }
+  uint8_t* data() const { return data_; }  // 2 * size bytes, mirrored
+  // Count of wake-ups so far (shared by every process).
+  std::atomic<uint32_t>& wakeups() const;
+  // A random id naming this ring buffer (the same in every process).
+  uint64_t ring_id() const;
+
+  // Consumers in this process register an eventfd that each wake-up of ring
+  // `ring_id` makes readable.
+  static void AddWakeupFd(uint64_t ring_id, int eventfd);
+  static void RemoveWakeupFd(uint64_t ring_id, int eventfd);
+
+  // bpf_map_mmap for RINGBUF: the file offset behind user mmap offset
+  // `offset` (page 1 of the file is user offset 0).
+  static uint64_t MmapOffsetToFile(uint64_t offset) {
+    return offset + kRingbufPageSize;
+  }
+
+ private:
+  struct RingbufBody;
+
+  explicit RingbufMap(ShmRegion region);
+  static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
+                   std::unique_ptr<Map>* out);
+  static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
+  static int AllocCheck(const MapAttr& attr);
+  void Commit(void* sample, uint64_t flags, bool discard);
+  void Wake();
+
+  RingbufBody* body_;
+  std::atomic<uint64_t>* consumer_pos_;
+  std::atomic<uint64_t>* producer_pos_;
+  std::atomic<uint64_t>* pending_pos_;
+  uint8_t* data_;
+};
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_RINGBUF_H_
