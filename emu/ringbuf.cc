@@ -32,6 +32,8 @@ constexpr uint64_t kProducerPage = 2;
 constexpr uint64_t kDataPage = 3;
 // RINGBUF_MAX_RECORD_SZ.
 constexpr uint64_t kMaxRecordSize = UINT32_MAX / 4;
+// DYNPTR_MAX_SIZE (include/linux/bpf.h).
+constexpr uint64_t kDynptrMaxSize = (1u << 24) - 1;
 // bpf_ringbuf_query flags and wake-up flags (include/uapi/linux/bpf.h).
 constexpr uint64_t kNoWakeup = BPF_RB_NO_WAKEUP;
 constexpr uint64_t kForceWakeup = BPF_RB_FORCE_WAKEUP;
@@ -164,6 +166,14 @@ void RingbufMap::Commit(void* sample, uint64_t flags, bool discard) {
   } else if (cons_pos == rec_pos && !(flags & kNoWakeup)) {
     Wake();
   }
+}
+
+long RingbufMap::ReserveDynptr(uint64_t size, uint64_t flags, void** sample) {
+  *sample = nullptr;
+  if (flags != 0) return -EINVAL;
+  if (size > kDynptrMaxSize) return -E2BIG;  // bpf_dynptr_check_size
+  *sample = Reserve(size, 0);
+  return *sample != nullptr ? 0 : -EINVAL;
 }
 
 void RingbufMap::Submit(void* sample, uint64_t flags) {

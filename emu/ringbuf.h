@@ -67,6 +67,9 @@ class RingbufMap : public Map {
   // bpf_ringbuf_reserve(): the payload pointer, or nullptr (no space, size
   // too large, or flags != 0).
   void* Reserve(uint64_t size, uint64_t flags);
+  // bpf_ringbuf_reserve_dynptr(): 0 and *sample, or -EINVAL (flags, or no
+  // space) / -E2BIG (size above DYNPTR_MAX_SIZE) with *sample = nullptr.
+  long ReserveDynptr(uint64_t size, uint64_t flags, void** sample);
   // bpf_ringbuf_submit() / bpf_ringbuf_discard(): `sample` from Reserve.
   void Submit(void* sample, uint64_t flags);
   void Discard(void* sample, uint64_t flags);

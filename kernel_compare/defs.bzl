@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """kernel_cc_test: a cc_test that talks to the real kernel through bpf()."""
 
-def kernel_cc_test(name, srcs, deps = [], size = "small"):
+def kernel_cc_test(name, srcs, deps = [], data = [], size = "small"):
     """A test that needs bpf(): run outside Bazel's sandbox (where bpf()
     fails), and skipped with a one-line reason when bpf() is not permitted
     (see kernel_test.h).
@@ -10,6 +10,7 @@ def kernel_cc_test(name, srcs, deps = [], size = "small"):
         name = name,
         size = size,
         srcs = srcs,
+        data = data,
         tags = [
             "kernel",
             "local",
