@@ -17,8 +17,31 @@ SIDES = {  # benchmark name suffix -> column
 }
 
 
+def ringbuf_table(run):
+    """Events/s of BM_RingbufEvents{Emu,Kernel}/<bytes>/<producers>."""
+    rates = {}
+    for b in run["benchmarks"]:
+        m = re.match(r"BM_RingbufEvents(Emu|Kernel)/(\d+)/(\d+)", b["name"])
+        if m and not b.get("error_occurred"):
+            rates[(int(m.group(2)), int(m.group(3)), m.group(1))] = \
+                b["items_per_second"]
+    if not rates:
+        return False
+    print("| record bytes | producers | emu M events/s | kernel M events/s |"
+          " emu / kernel |")
+    print("|---|---|---|---|---|")
+    for size, prods in sorted({(k[0], k[1]) for k in rates}):
+        e, k = rates.get((size, prods, "Emu")), rates.get((size, prods, "Kernel"))
+        cell = lambda v: f"{v / 1e6:.2f}" if v else "skipped"
+        ratio = f"{e / k:.2f}" if e and k else "n/a"
+        print(f"| {size} | {prods} | {cell(e)} | {cell(k)} | {ratio} |")
+    return True
+
+
 def main():
     run = json.load(open(sys.argv[1]))
+    if ringbuf_table(run):
+        return
     times = {}  # (op, size) -> {side: ns}
     for b in run["benchmarks"]:
         if b.get("error_occurred"):
