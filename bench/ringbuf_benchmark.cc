@@ -46,6 +46,28 @@ int Count(void* ctx, void*, size_t) {
   return 0;
 }
 
+// One timed loop for both sides: each iteration, `producers` threads (or the
+// calling thread, for one) run produce(cpu); the caller drains with
+// consume() (one producer) or wait_and_consume() (two) until kBatch records
+// per producer have arrived. *seen is advanced by the consumer callback.
+template <typename Produce, typename Consume, typename Wait>
+void RunPipeline(benchmark::State& state, int producers, const uint64_t* seen,
+                 Produce produce, Consume consume, Wait wait_and_consume) {
+  for (auto _ : state) {
+    const uint64_t want = *seen + uint64_t{kBatch} * producers;
+    if (producers == 1) {
+      produce(0);
+    } else {
+      std::vector<std::thread> threads;
+      for (int p = 0; p < producers; ++p) threads.emplace_back(produce, p);
+      while (*seen < want) wait_and_consume();  // sleeps until woken
+      for (auto& t : threads) t.join();
+    }
+    while (*seen < want) consume();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(*seen));
+}
+
 void BM_RingbufEventsEmu(benchmark::State& state) {
   const uint32_t size = static_cast<uint32_t>(state.range(0));
   const int producers = static_cast<int>(state.range(1));
@@ -62,19 +84,9 @@ void BM_RingbufEventsEmu(benchmark::State& state) {
     ScopedCpu pin(cpu);
     for (int i = 0; i < kBatch; ++i) ring->Output(payload.data(), size, 0);
   };
-  for (auto _ : state) {
-    const uint64_t want = seen + uint64_t{kBatch} * producers;
-    if (producers == 1) {
-      produce(0);
-    } else {
-      std::vector<std::thread> threads;
-      for (int p = 0; p < producers; ++p) threads.emplace_back(produce, p);
-      while (seen < want) consumer->Poll(1);  // sleeps until woken
-      for (auto& t : threads) t.join();
-    }
-    while (seen < want) consumer->Consume();
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(seen));
+  RunPipeline(
+      state, producers, &seen, produce, [&] { consumer->Consume(); },
+      [&] { consumer->Poll(1); });
   consumer.reset();
   CloseFd(fd);
 }
@@ -109,19 +121,10 @@ void BM_RingbufEventsKernel(benchmark::State& state) {
                 .data_size_in = sizeof(packet), .repeat = kBatch);
     bpf_prog_test_run_opts(prog, &run);
   };
-  for (auto _ : state) {
-    const uint64_t want = seen + uint64_t{kBatch} * producers;
-    if (producers == 1) {
-      produce(0);
-    } else {
-      std::vector<std::thread> threads;
-      for (int p = 0; p < producers; ++p) threads.emplace_back(produce, p);
-      while (seen < want) ring_buffer__poll(consumer, 1);  // sleeps until woken
-      for (auto& t : threads) t.join();
-    }
-    while (seen < want) ring_buffer__consume(consumer);
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(seen));
+  RunPipeline(
+      state, producers, &seen, produce,
+      [&] { ring_buffer__consume(consumer); },
+      [&] { ring_buffer__poll(consumer, 1); });
   ring_buffer__free(consumer);
   bpf_object__close(obj);
 }
