@@ -98,10 +98,11 @@ struct Row {
 std::string RowForSuite(const std::string& suite) {
   if (suite == "HashConformance") return "HASH";
   if (suite == "ArrayConformance") return "ARRAY";
-  if (suite == "CreateConformance") return "HASH+ARRAY create";
+  if (suite == "CreateConformance") return "create (all types)";
   if (suite == "SyscallConformance") return "HASH+ARRAY fd layer";
   if (suite == "PercpuConformance") return "PERCPU_HASH+PERCPU_ARRAY";
   if (suite == "LruConformance") return "LRU_HASH+LRU_PERCPU_HASH";
+  if (suite == "RingbufConformance") return "RINGBUF";
   if (suite == "LockConformance") return "HASH+ARRAY BPF_F_LOCK";
   if (suite == "BatchConformance") return "batch ops (all types)";
   return suite;
