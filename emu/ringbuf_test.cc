@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 
 #include <poll.h>
+#include <sys/mman.h>
 
 #include <atomic>
 #include <chrono>
@@ -231,6 +232,58 @@ TEST_F(RingbufTest, WakeupRules) {
   pollfd p{consumer_->EpollFd(), POLLIN, 0};
   EXPECT_EQ(poll(&p, 1, 0), 1);
   EXPECT_EQ(consumer_->Consume(), 1);
+}
+
+// User mmaps have the kernel's layout (digest §1.2): libbpf's consumer maps
+// the consumer page read-write and the producer page plus the doubled data
+// read-only, and reads positions and records directly.
+TEST_F(RingbufTest, MmapHasTheKernelLayout) {
+  constexpr size_t P = 4096, S = 4096;
+  Make(S);
+  int err;
+  auto* cons = static_cast<uint64_t*>(
+      MapMmap(fd_, P, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &err));
+  ASSERT_NE(cons, nullptr) << err;
+  auto* prod = static_cast<uint8_t*>(
+      MapMmap(fd_, P + 2 * S, PROT_READ, MAP_SHARED, P, &err));
+  ASSERT_NE(prod, nullptr) << err;
+  const uint8_t* data = prod + P;
+  // A record that wraps: 3000 bytes, then 2000 crossing the end.
+  std::vector<uint8_t> a(3000, 1), b(2000);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<uint8_t>(i * 3);
+  ASSERT_EQ(rb_->Output(a.data(), a.size(), 0), 0);
+  *cons = 3008;  // consume the first record by hand
+  EXPECT_EQ(rb_->Query(BPF_RB_CONS_POS), 3008u);
+  ASSERT_EQ(rb_->Output(b.data(), b.size(), 0), 0);
+  uint64_t producer;
+  std::memcpy(&producer, prod, 8);
+  EXPECT_EQ(producer, 3008u + 2008u);
+  uint32_t len;
+  std::memcpy(&len, data + 3008, 4);
+  EXPECT_EQ(len, 2000u);
+  EXPECT_EQ(std::vector<uint8_t>(data + 3016, data + 3016 + 2000), b);
+  // A read-only mapping cannot become writable.
+  EXPECT_EQ(mprotect(prod, P, PROT_READ | PROT_WRITE), -1);
+  EXPECT_EQ(errno, EACCES);
+  munmap(cons, P);
+  munmap(prod, P + 2 * S);
+
+  // The measured error rows.
+  const int rw = PROT_READ | PROT_WRITE;
+  EXPECT_EQ(MapMmap(fd_, P, rw, MAP_SHARED, P, &err), nullptr);
+  EXPECT_EQ(err, -EPERM);
+  EXPECT_EQ(MapMmap(fd_, 2 * P, rw, MAP_SHARED, 0, &err), nullptr);
+  EXPECT_EQ(err, -EPERM);
+  EXPECT_EQ(MapMmap(fd_, P, PROT_READ, MAP_PRIVATE, 0, &err), nullptr);
+  EXPECT_EQ(err, -EINVAL);
+  EXPECT_EQ(MapMmap(fd_, 5 * P, PROT_READ, MAP_SHARED, 0, &err), nullptr);
+  EXPECT_EQ(err, -EINVAL);
+  void* whole = MapMmap(fd_, 4 * P, PROT_READ, MAP_SHARED, 0, &err);
+  EXPECT_NE(whole, nullptr);
+  munmap(whole, 4 * P);
+  void* second_copy = MapMmap(fd_, S, PROT_READ, MAP_SHARED, 2 * P + S, &err);
+  EXPECT_NE(second_copy, nullptr);
+  munmap(second_copy, S);
 }
 
 TEST_F(RingbufTest, ConsumerErrors) {

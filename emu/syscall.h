@@ -74,6 +74,16 @@ namespace bpfemu {
 [[nodiscard]] int MapDeleteBatch(int fd, const void* keys, uint32_t* count,
                                  uint64_t elem_flags = 0, uint64_t flags = 0);
 
+// mmap() of a map fd (bpf_map_mmap), for BPF_MAP_TYPE_RINGBUF: user offset
+// 0 is the consumer page (writable only as exactly that one page), offset
+// 4096 the producer page, then the data area twice, as the kernel maps it.
+// Returns the address, or nullptr with *err = -errno: EPERM (writable beyond
+// the consumer page, PROT_EXEC), EINVAL (MAP_PRIVATE, unaligned, empty or
+// beyond the area), ENOTSUPP (other map types). Read-only mappings cannot be
+// made writable later (mprotect: EACCES). Unmap with munmap().
+void* MapMmap(int fd, size_t length, int prot, int flags, uint64_t offset,
+              int* err);
+
 // Closes a map fd; the map is released once no fd (in any process) and no
 // Map reference remain. Returns 0 or -errno from close(2).
 int CloseFd(int fd);
