@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <string>
 #include <cerrno>
@@ -72,6 +73,46 @@ int CheckSpinLock(const MapAttr& attr) {
   }
   return 0;
 }
+
+// Pending injected faults, per map object (process-local).
+struct Faults {
+  uint32_t ops = 0;
+  int remaining = 0;
+  int err = 0;
+};
+
+class FaultTable {
+ public:
+  static FaultTable& Get() {
+    static auto* table = new FaultTable;
+    return *table;
+  }
+  void Set(const Map* map, Faults f) {
+    LocalMutexLock l(&mu_);
+    if (f.remaining <= 0) {
+      faults_.erase(map);
+    } else {
+      faults_[map] = f;
+    }
+  }
+  // The injected error for an op of kind `op` on `map`, or 0.
+  int Take(const Map* map, uint32_t op) {
+    if (!any_.load(std::memory_order_relaxed)) return 0;
+    LocalMutexLock l(&mu_);
+    auto it = faults_.find(map);
+    if (it == faults_.end() || !(it->second.ops & op)) return 0;
+    const int err = it->second.err;
+    if (--it->second.remaining == 0) faults_.erase(it);
+    any_.store(!faults_.empty(), std::memory_order_relaxed);
+    return err;
+  }
+  void MarkAny() { any_.store(true, std::memory_order_relaxed); }
+
+ private:
+  LocalMutex mu_;
+  std::atomic<bool> any_{false};  // keeps the fast path lock-free
+  absl::flat_hash_map<const Map*, Faults> faults_ ABSL_GUARDED_BY(mu_);
+};
 
 struct FdEntry {
   std::shared_ptr<Map> map;
@@ -207,6 +248,7 @@ int MapLookupElem(int fd, const void* key, void* value, uint64_t flags) {
   }
   if ((flags & BPF_F_LOCK) && !e.map->HasSpinLock()) return -EINVAL;
   if (int err = CheckKey(*e.map, key); err != 0) return err;
+  if (int err = FaultTable::Get().Take(e.map.get(), kFaultLookup)) return err;
   return CopyOut(value, e.map->SyscallValueSize(),
                  [&](void* out) { return e.map->LookupElem(key, out, flags); });
 }
@@ -219,6 +261,7 @@ int MapUpdateElem(int fd, const void* key, const void* value, uint64_t flags) {
   if ((flags & BPF_F_LOCK) && !e.map->HasSpinLock()) return -EINVAL;
   if (int err = CheckKey(*e.map, key); err != 0) return err;
   if (value == nullptr && e.map->SyscallValueSize() != 0) return -EFAULT;
+  if (int err = FaultTable::Get().Take(e.map.get(), kFaultUpdate)) return err;
   return e.map->UpdateElem(key, value, flags);
 }
 
@@ -228,6 +271,7 @@ int MapDeleteElem(int fd, const void* key) {
     return err;
   }
   if (int err = CheckKey(*e.map, key); err != 0) return err;
+  if (int err = FaultTable::Get().Take(e.map.get(), kFaultDelete)) return err;
   return e.map->DeleteElem(key);
 }
 
@@ -238,6 +282,9 @@ int MapGetNextKey(int fd, const void* key, void* next_key) {
   }
   if (key != nullptr) {
     if (int err = CheckKey(*e.map, key); err != 0) return err;
+  }
+  if (int err = FaultTable::Get().Take(e.map.get(), kFaultGetNextKey)) {
+    return err;
   }
   return CopyOut(next_key, e.map->key_size(),
                  [&](void* out) { return e.map->GetNextKey(key, out); });
@@ -253,6 +300,9 @@ int MapLookupAndDeleteElem(int fd, const void* key, void* value,
   }
   if ((flags & BPF_F_LOCK) && !e.map->HasSpinLock()) return -EINVAL;
   if (int err = CheckKey(*e.map, key); err != 0) return err;
+  if (int err = FaultTable::Get().Take(e.map.get(), kFaultLookupAndDelete)) {
+    return err;
+  }
   // As in the kernel, the element is deleted before the value is copied out:
   // a NULL value buffer loses it and reports EFAULT.
   return CopyOut(value, e.map->SyscallValueSize(), [&](void* out) {
@@ -275,6 +325,7 @@ int DoBatch(BatchCmd cmd, int fd, BatchArgs args, uint32_t* count) {
   FdEntry e;
   if (int err = GetMap(fd, has_read, has_write, &e); err != 0) return err;
   args.count = *count;
+  if (int err = FaultTable::Get().Take(e.map.get(), kFaultBatch)) return err;
   int err;
   switch (cmd) {
     case BatchCmd::kLookup:
@@ -409,7 +460,19 @@ void* MapMmap(int fd, size_t length, int prot, int flags, uint64_t offset,
   return base;
 }
 
+int InjectFaults(int fd, uint32_t ops, int count, int err) {
+  FdEntry e;
+  if (int r = FdTable::Get().Find(fd, &e); r != 0) return r;
+  FaultTable::Get().Set(e.map.get(), Faults{ops, count, err});
+  if (count > 0) FaultTable::Get().MarkAny();
+  return 0;
+}
+
 int CloseFd(int fd) {
+  FdEntry e;
+  if (FdTable::Get().Find(fd, &e) == 0) {
+    FaultTable::Get().Set(e.map.get(), Faults{});  // drop pending faults
+  }
   FdTable::Get().Erase(fd);
   return close(fd) == 0 ? 0 : -errno;
 }

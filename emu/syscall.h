@@ -84,6 +84,26 @@ namespace bpfemu {
 void* MapMmap(int fd, size_t length, int prot, int flags, uint64_t offset,
               int* err);
 
+// Fault injection, for testing error branches: the next `count` operations
+// of the kinds in `ops` on the map behind `fd` (in this process, through
+// this API) fail with `err` (a negative errno such as -ENOMEM, -E2BIG,
+// -EBUSY) instead of running. A fault takes the place of the map type's
+// operation: the syscall layer's checks (lookup flags, fd, permissions,
+// NULL pointers) still run first and answer as the kernel does, while the
+// type's own checks (e.g. update flags) are replaced. A new call replaces
+// the pending faults; count 0 clears them; closing the fd drops them.
+// Returns 0, or -EBADF / -EINVAL for a bad fd.
+enum FaultOps : uint32_t {
+  kFaultLookup = 1 << 0,
+  kFaultUpdate = 1 << 1,
+  kFaultDelete = 1 << 2,
+  kFaultGetNextKey = 1 << 3,
+  kFaultLookupAndDelete = 1 << 4,
+  kFaultBatch = 1 << 5,
+  kFaultAll = 0x3f,
+};
+int InjectFaults(int fd, uint32_t ops, int count, int err);
+
 // Closes a map fd; the map is released once no fd (in any process) and no
 // Map reference remain. Returns 0 or -errno from close(2).
 int CloseFd(int fd);

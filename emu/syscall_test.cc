@@ -177,6 +177,38 @@ TEST(Syscall, AttachMapFdRejectsOtherFiles) {
   close(tf);
 }
 
+// Fault injection: the next N operations of the chosen kinds fail with the
+// chosen errno; argument errors are still reported first, and other kinds
+// of operation are unaffected.
+TEST(Syscall, InjectedFaults) {
+  int fd = MapCreate(HashAttr(4));
+  ASSERT_GE(fd, 0);
+  uint32_t k = 1;
+  uint64_t v = 10;
+  ASSERT_EQ(InjectFaults(fd, kFaultUpdate, 2, -ENOMEM), 0);
+  EXPECT_EQ(MapUpdateElem(fd, nullptr, &v, BPF_ANY), -EFAULT);  // args first
+  // Update flags are the map operation's own check, which a fault replaces.
+  EXPECT_EQ(MapUpdateElem(fd, &k, &v, 8), -ENOMEM);
+  EXPECT_EQ(MapLookupElem(fd, &k, &v), -ENOENT);  // lookups unaffected
+  EXPECT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), -ENOMEM);
+  EXPECT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);  // faults used up
+  ASSERT_EQ(InjectFaults(fd, kFaultDelete | kFaultLookupAndDelete, 1, -EBUSY),
+            0);
+  EXPECT_EQ(MapDeleteElem(fd, &k), -EBUSY);
+  EXPECT_EQ(MapLookupAndDeleteElem(fd, &k, &v), 0);
+  ASSERT_EQ(InjectFaults(fd, kFaultAll, 5, -E2BIG), 0);
+  ASSERT_EQ(InjectFaults(fd, kFaultAll, 0, -E2BIG), 0);  // cleared
+  EXPECT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
+  ASSERT_EQ(InjectFaults(fd, kFaultBatch | kFaultGetNextKey, 2, -EAGAIN), 0);
+  uint32_t next, count = 4, keys[4];
+  EXPECT_EQ(MapGetNextKey(fd, nullptr, &next), -EAGAIN);
+  EXPECT_EQ(MapDeleteBatch(fd, keys, &count), -EAGAIN);
+  EXPECT_EQ(count, 4u);
+  EXPECT_EQ(MapGetNextKey(fd, nullptr, &next), 0);
+  EXPECT_EQ(InjectFaults(-1, kFaultAll, 1, -ENOMEM), -EBADF);
+  CloseFd(fd);
+}
+
 TEST(Errno, NamesKernelCodes) {
   EXPECT_EQ(ErrnoName(-E2BIG), "E2BIG");
   EXPECT_EQ(ErrnoName(524), "ENOTSUPP");
