@@ -325,6 +325,11 @@ bool HashMap::LockBucketForRead(uint32_t index) {
   return true;
 }
 
+void HashMap::LinkHeadLocked(Bucket& b, uint32_t id) {
+  Elem(id)->next = b.head.load(std::memory_order_relaxed);
+  b.head.store(id, std::memory_order_relaxed);
+}
+
 uint32_t HashMap::PopFree(uint32_t cpu) {
   const uint32_t ncpus = nr_cpus();
   auto pop = [&](uint32_t c) {
@@ -417,8 +422,7 @@ int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
       // emulated CPU): update in place, which is observably the same.
       CopyValueIn(ElemValue(old), value, /*locked=*/false);
       UnlinkLocked(b, prev, old);
-      Elem(old)->next = b.head.load(std::memory_order_relaxed);
-      b.head.store(old, std::memory_order_relaxed);
+      LinkHeadLocked(b, old);
       return 0;
     }
   }
@@ -426,8 +430,7 @@ int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   e->hash = hash;
   std::memcpy(ElemKey(id), key, key_size());
   FillNew(id, value);
-  e->next = b.head.load(std::memory_order_relaxed);
-  b.head.store(id, std::memory_order_relaxed);
+  LinkHeadLocked(b, id);
   if (old != kNil) {
     // The new element is now the head, so `old`'s predecessor is unchanged
     // unless it was the head itself.
@@ -510,7 +513,7 @@ int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags) {
     fresh = lru_->PopFree(hash, cpu);
     if (fresh == kNil) return -ENOMEM;
     std::memcpy(ElemKey(fresh), key, key_size());
-    if (!percpu) CopyValueIn(ElemValue(fresh), value, /*locked=*/false);
+    if (!percpu) FillNew(fresh, value);  // per-CPU: under the lock, below
   }
   uint32_t old = kNil;
   int ret;
@@ -525,8 +528,7 @@ int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags) {
       if (ret == 0 && !percpu) {
         // A new element at the bucket head; a replaced key's new element is
         // marked referenced.
-        Elem(fresh)->next = b.head.load(std::memory_order_relaxed);
-        b.head.store(fresh, std::memory_order_relaxed);
+        LinkHeadLocked(b, fresh);
         body_->count.fetch_add(1, std::memory_order_relaxed);
         if (old != kNil) {
           lru_->SetRef(fresh);
@@ -540,9 +542,8 @@ int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags) {
         CopyToMap(ElemValue(old), value, body_->value_slot);
         old = kNil;
       } else if (ret == 0) {
-        CopyToMap(ElemValue(fresh), value, body_->value_slot);
-        Elem(fresh)->next = b.head.load(std::memory_order_relaxed);
-        b.head.store(fresh, std::memory_order_relaxed);
+        FillNew(fresh, value);
+        LinkHeadLocked(b, fresh);
         body_->count.fetch_add(1, std::memory_order_relaxed);
         fresh = kNil;
       }

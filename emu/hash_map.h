@@ -200,6 +200,8 @@ class HashMap : public Map, private LruOwner {
                       uint32_t* prev_out) const;
   // REQUIRES: b.lock held.
   void UnlinkLocked(Bucket& b, uint32_t prev, uint32_t idx);
+  // REQUIRES: b.lock held. Links element `id` at the head of `b`.
+  void LinkHeadLocked(Bucket& b, uint32_t id);
   // Deletes `key`, first copying its value to `value_out` unless NULL
   // (htab_map_delete_elem / htab_map_lookup_and_delete_elem).
   int Remove(const void* key, void* value_out, uint64_t flags);

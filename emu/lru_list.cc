@@ -30,7 +30,8 @@ struct alignas(64) LruList::List {
 struct alignas(64) LruList::Local {
   ShmMutex lock;
   std::atomic<uint32_t> next_steal;
-  uint32_t heads[2];  // LOCAL_FREE, LOCAL_PENDING
+  uint32_t free_head;     // LOCAL_FREE nodes
+  uint32_t pending_head;  // LOCAL_PENDING nodes
 };
 
 struct LruList::Shared {
@@ -124,7 +125,8 @@ void LruList::Init(const ShmRegion& region, uint64_t offset, bool percpu,
   }
   for (uint32_t c = 0; c < g.nr_locals; ++c) {
     Local& loc = *new (&lru.locals_[c]) Local{};
-    for (uint32_t& h : loc.heads) init_head(&h);
+    init_head(&loc.free_head);
+    init_head(&loc.pending_head);
     loc.next_steal.store(c, std::memory_order_relaxed);
   }
 
@@ -309,7 +311,7 @@ uint32_t LruList::Shrink(List& l, uint32_t want, uint32_t free_head,
 
 // Pending nodes, oldest first, into the global lists by their ref bit.
 void LruList::LocalFlush(List& l, Local& loc) {
-  const uint32_t head = loc.heads[kLocalPending - kLocalFree];
+  const uint32_t head = loc.pending_head;
   for (uint32_t id = N(head).prev, prev = N(id).prev; id != head;
        id = prev, prev = N(id).prev) {
     MoveIn(l, id, RefOf(id) ? kActive : kInactive);
@@ -322,7 +324,7 @@ void LruList::RefillLocal(Local& loc) {
   ShmMutexLock lock(&l.lock);
   LocalFlush(l, loc);
   Rotate(l);
-  const uint32_t local_free = loc.heads[0];
+  const uint32_t local_free = loc.free_head;
   const uint32_t free_head = l.heads[kFree];
   uint32_t moved = 0;
   for (uint32_t id = N(free_head).next, next = N(id).next; id != free_head;
@@ -341,11 +343,11 @@ void LruList::AddPending(Local& loc, uint32_t cpu, uint32_t id,
   __atomic_store_n(&N(id).cpu, static_cast<uint16_t>(cpu), __ATOMIC_RELAXED);
   StoreU8(&N(id).type, kLocalPending);
   StoreU8(&N(id).ref, 0);
-  ListAdd(id, loc.heads[1]);
+  ListAdd(id, loc.pending_head);
 }
 
 uint32_t LruList::LocalPopFree(Local& loc) {
-  const uint32_t head = loc.heads[0];
+  const uint32_t head = loc.free_head;
   const uint32_t id = N(head).next;
   if (id == head) return 0;
   ListDel(id);
@@ -355,7 +357,7 @@ uint32_t LruList::LocalPopFree(Local& loc) {
 // Oldest pending node whose key can be evicted: unreferenced ones first,
 // then any.
 uint32_t LruList::LocalPopPending(Local& loc) {
-  const uint32_t head = loc.heads[1];
+  const uint32_t head = loc.pending_head;
   for (bool force : {false, true}) {
     for (uint32_t id = N(head).prev; id != head; id = N(id).prev) {
       if ((force || !RefOf(id)) && owner_->DeleteNode(id)) {
@@ -435,7 +437,7 @@ void LruList::PushFree(uint32_t id) {
     if (TypeOf(id) == kLocalPending) {
       StoreU8(&N(id).type, kLocalFree);
       StoreU8(&N(id).ref, 0);
-      ListMove(id, loc.heads[0]);
+      ListMove(id, loc.free_head);
       return;
     }
   }

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/ringbuf.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -118,7 +121,7 @@ void* RingbufMap::LookupElemProg(const void*) { return nullptr; }
 void* RingbufMap::Reserve(uint64_t size, uint64_t flags) {
   if (flags != 0) return nullptr;
   if (size > kMaxRecordSize) return nullptr;
-  const uint64_t len = RoundUp(size + kRingbufHdrSize, 8);
+  const uint64_t len = RingbufRecordFootprint(static_cast<uint32_t>(size));
   if (len > mask() + 1) return nullptr;
   const uint64_t cons_pos = consumer_pos_->load(std::memory_order_acquire);
   ShmMutexLock l(&body_->lock);
@@ -130,7 +133,7 @@ void* RingbufMap::Reserve(uint64_t size, uint64_t flags) {
   while (prod_pos - pend_pos > 0) {
     const uint32_t hdr_len = LoadAcquire32(data_ + (pend_pos & mask()));
     if (hdr_len & kRingbufBusyBit) break;
-    pend_pos += RoundUp((hdr_len & ~kRingbufDiscardBit) + kRingbufHdrSize, 8);
+    pend_pos += RingbufRecordFootprint(hdr_len);
   }
   pending_pos_->store(pend_pos, std::memory_order_relaxed);
   // Never let the producer overrun the consumer or an uncommitted record.
@@ -207,6 +210,78 @@ uint64_t RingbufMap::Query(uint64_t flags) const {
     default:
       return 0;
   }
+}
+
+// bpf_map_mmap() / ringbuf_map_mmap_kern().
+void* RingbufMap::Mmap(int fd, size_t length, int prot, int flags,
+                       uint64_t offset, int* err) const {
+  const uint64_t S = max_entries();
+  if (!(flags & MAP_SHARED) || length == 0 || offset % P != 0) {
+    *err = -EINVAL;
+    return nullptr;
+  }
+  if (prot & PROT_EXEC) {
+    *err = -EPERM;
+    return nullptr;
+  }
+  // ringbuf_map_mmap_kern: only the consumer page may be writable.
+  if ((prot & PROT_WRITE) && (offset != 0 || length != P)) {
+    *err = -EPERM;
+    return nullptr;
+  }
+  const uint64_t len = RoundUp(length, P);
+  if (offset + len > 2 * P + 2 * S) {  // remap_vmalloc_range
+    *err = -EINVAL;
+    return nullptr;
+  }
+  // Read-only mappings come from a read-only descriptor, so a later
+  // mprotect(PROT_WRITE) fails with EACCES as the kernel's does.
+  int map_fd = fd;
+  int ro_fd = -1;
+  if (!(prot & PROT_WRITE)) {
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    ro_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ro_fd < 0) {
+      *err = -errno;
+      return nullptr;
+    }
+    map_fd = ro_fd;
+  }
+  void* base = mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) {
+    if (ro_fd >= 0) close(ro_fd);
+    *err = -ENOMEM;
+    return nullptr;
+  }
+  // User offsets: [0, 2P) are the consumer and producer pages, file pages
+  // kConsumerPage and kProducerPage; [2P, 2P + 2S) is the data twice, file
+  // kDataPage onwards.
+  bool ok = true;
+  for (uint64_t at = 0; at < len && ok;) {
+    const uint64_t user = offset + at;
+    uint64_t file, chunk;
+    if (user < 2 * P) {
+      file = user + kConsumerPage * P;
+      chunk = 2 * P - user;
+    } else {
+      const uint64_t d = (user - 2 * P) % S;
+      file = kDataPage * P + d;
+      chunk = S - d;
+    }
+    chunk = std::min(chunk, len - at);
+    ok = mmap(static_cast<uint8_t*>(base) + at, chunk, prot,
+              MAP_SHARED | MAP_FIXED, map_fd, static_cast<off_t>(file)) !=
+         MAP_FAILED;
+    at += chunk;
+  }
+  if (ro_fd >= 0) close(ro_fd);
+  if (!ok) {
+    munmap(base, len);
+    *err = -ENOMEM;
+    return nullptr;
+  }
+  *err = 0;
+  return base;
 }
 
 void RingbufMap::Wake() {

@@ -16,8 +16,8 @@
 //
 // so a record header's pg_off, (header address - region base) >> 12, is the
 // kernel's `3 + ((pos & mask) >> 12)`, and a record that wraps is contiguous
-// in memory. MmapOffsetToFile() gives the file offset behind a user mmap
-// offset (the kernel hides page 0: user offset 0 is the consumer page).
+// in memory. Mmap() maps user offsets as the kernel does (the kernel hides
+// page 0: user offset 0 is the consumer page).
 //
 // Records: an 8-byte header {u32 len | BUSY (1 << 31) | DISCARD (1 << 30),
 // u32 pg_off} then the payload; footprint round_up(len + 8, 8). Positions are
@@ -49,6 +49,15 @@ inline constexpr uint32_t kRingbufBusyBit = 1u << 31;
 inline constexpr uint32_t kRingbufDiscardBit = 1u << 30;
 inline constexpr uint32_t kRingbufHdrSize = 8;
 inline constexpr uint64_t kRingbufPageSize = 4096;
+
+// Bytes a record takes in the ring: header plus payload, rounded up to 8.
+// `len` is the header's length word (BUSY and DISCARD bits are ignored) or a
+// requested size.
+inline uint64_t RingbufRecordFootprint(uint32_t len) {
+  return RoundUp((len & ~(kRingbufBusyBit | kRingbufDiscardBit)) +
+                     uint64_t{kRingbufHdrSize},
+                 8);
+}
 
 class RingbufMap : public Map {
  public:
@@ -93,11 +102,10 @@ class RingbufMap : public Map {
   static void AddWakeupFd(uint64_t ring_id, int eventfd);
   static void RemoveWakeupFd(uint64_t ring_id, int eventfd);
 
-  // bpf_map_mmap for RINGBUF: the file offset behind user mmap offset
-  // `offset` (page 1 of the file is user offset 0).
-  static uint64_t MmapOffsetToFile(uint64_t offset) {
-    return offset + kRingbufPageSize;
-  }
+  // bpf_map_mmap() for this ring, whose fd is `fd`: see MapMmap in
+  // syscall.h for the rules. The address, or nullptr with *err = -errno.
+  void* Mmap(int fd, size_t length, int prot, int flags, uint64_t offset,
+             int* err) const;
 
  private:
   struct RingbufBody;

@@ -15,12 +15,6 @@
 namespace bpfemu {
 namespace {
 
-uint64_t Footprint(uint32_t len) {
-  return RoundUp((len & ~(kRingbufBusyBit | kRingbufDiscardBit)) +
-                     uint64_t{kRingbufHdrSize},
-                 8);
-}
-
 int Clamp(long v) { return v > INT_MAX ? INT_MAX : static_cast<int>(v); }
 
 }  // namespace
@@ -89,7 +83,7 @@ long RingBuffer::ProcessRing(Ring& r) {
           __atomic_load_n(reinterpret_cast<uint32_t*>(hdr), __ATOMIC_ACQUIRE);
       if (len & kRingbufBusyBit) return cnt;  // not committed yet
       got_new = true;
-      cons += Footprint(len);
+      cons += RingbufRecordFootprint(len);
       if (!(len & kRingbufDiscardBit)) {
         const int err = r.cb(r.ctx, hdr + kRingbufHdrSize,
                              len & ~kRingbufDiscardBit);

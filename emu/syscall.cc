@@ -2,13 +2,10 @@
 #include "emu/syscall.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <string>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -391,73 +388,7 @@ void* MapMmap(int fd, size_t length, int prot, int flags, uint64_t offset,
     *err = -kENOTSUPP;  // no map_mmap op (arrays: not emulated yet)
     return nullptr;
   }
-  const uint64_t P = kRingbufPageSize;
-  const uint64_t S = ring->max_entries();
-  if (!(flags & MAP_SHARED) || length == 0 || offset % P != 0) {
-    *err = -EINVAL;
-    return nullptr;
-  }
-  if (prot & PROT_EXEC) {
-    *err = -EPERM;
-    return nullptr;
-  }
-  // ringbuf_map_mmap_kern: only the consumer page may be writable.
-  if ((prot & PROT_WRITE) && (offset != 0 || length != P)) {
-    *err = -EPERM;
-    return nullptr;
-  }
-  const uint64_t len = RoundUp(length, P);
-  if (offset + len > 2 * P + 2 * S) {  // remap_vmalloc_range
-    *err = -EINVAL;
-    return nullptr;
-  }
-  // Read-only mappings come from a read-only descriptor, so a later
-  // mprotect(PROT_WRITE) fails with EACCES as the kernel's does.
-  int map_fd = fd;
-  int ro_fd = -1;
-  if (!(prot & PROT_WRITE)) {
-    const std::string path = "/proc/self/fd/" + std::to_string(fd);
-    ro_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (ro_fd < 0) {
-      *err = -errno;
-      return nullptr;
-    }
-    map_fd = ro_fd;
-  }
-  void* base = mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (base == MAP_FAILED) {
-    if (ro_fd >= 0) close(ro_fd);
-    *err = -ENOMEM;
-    return nullptr;
-  }
-  // User offsets: [0, P) consumer page = file P; [P, 2P) producer page =
-  // file 2P; [2P, 2P + 2S) data = file 3P + ((x - 2P) mod S).
-  bool ok = true;
-  for (uint64_t at = 0; at < len && ok;) {
-    const uint64_t user = offset + at;
-    uint64_t file, chunk;
-    if (user < 2 * P) {
-      file = user + P;
-      chunk = 2 * P - user;
-    } else {
-      const uint64_t d = (user - 2 * P) % S;
-      file = 3 * P + d;
-      chunk = S - d;
-    }
-    chunk = std::min(chunk, len - at);
-    ok = mmap(static_cast<uint8_t*>(base) + at, chunk, prot,
-              MAP_SHARED | MAP_FIXED, map_fd, static_cast<off_t>(file)) !=
-         MAP_FAILED;
-    at += chunk;
-  }
-  if (ro_fd >= 0) close(ro_fd);
-  if (!ok) {
-    munmap(base, len);
-    *err = -ENOMEM;
-    return nullptr;
-  }
-  *err = 0;
-  return base;
+  return ring->Mmap(fd, length, prot, flags, offset, err);
 }
 
 int InjectFaults(int fd, uint32_t ops, int count, int err) {
