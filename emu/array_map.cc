@@ -140,22 +140,42 @@ int ArrayMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   return 0;
 }
 
+int ArrayMap::UpdateElemProg(const void* key, const void* value,
+                             uint64_t flags) {
+  const uint32_t index = IndexOf(key);
+  if ((flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return -EINVAL;
+  if (index >= max_entries()) return -E2BIG;
+  if (flags & BPF_NOEXIST) return -EEXIST;
+  if ((flags & BPF_F_LOCK) && !HasSpinLock()) return -EINVAL;
+  if (!body_->percpu) {
+    CopyValueIn(ValueAt(index), value, flags & BPF_F_LOCK);
+    return 0;
+  }
+  CopyToMap(ValueAt(index) + uint64_t{body_->elem_size} * CurrentCpu(nr_cpus()),
+            value, value_size());
+  return 0;
+}
+
 int ArrayMap::DeleteElem(const void* /*key*/) { return -EINVAL; }
 
-int ArrayMap::GetNextKey(const void* key, void* next_key) {
+int ArrayGetNextKey(const void* key, uint32_t max_entries, void* next_key) {
   // A NULL key counts as index U32_MAX, so it restarts at 0 like any
   // out-of-range key.
   const uint32_t index = key != nullptr ? IndexOf(key) : UINT32_MAX;
   uint32_t next;
-  if (index >= max_entries()) {
+  if (index >= max_entries) {
     next = 0;
-  } else if (index == max_entries() - 1) {
+  } else if (index == max_entries - 1) {
     return -ENOENT;
   } else {
     next = index + 1;
   }
   std::memcpy(next_key, &next, sizeof(next));
   return 0;
+}
+
+int ArrayMap::GetNextKey(const void* key, void* next_key) {
+  return ArrayGetNextKey(key, max_entries(), next_key);
 }
 
 }  // namespace bpfemu

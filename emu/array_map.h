@@ -34,6 +34,10 @@
 
 namespace bpfemu {
 
+// array_map_get_next_key() for any array of `max_entries` u32-indexed slots:
+// a NULL or out-of-range key restarts at 0, the last index ends (ENOENT).
+int ArrayGetNextKey(const void* key, uint32_t max_entries, void* next_key);
+
 class ArrayMap : public Map {
  public:
   static const MapOps kOps;
@@ -49,6 +53,9 @@ class ArrayMap : public Map {
                                uint64_t flags) override;
   [[nodiscard]] int UpdateElem(const void* key, const void* value,
                                uint64_t flags) override;
+  // array_map_update_elem(): PERCPU_ARRAY writes the current CPU's slot.
+  [[nodiscard]] int UpdateElemProg(const void* key, const void* value,
+                                   uint64_t flags) override;
   [[nodiscard]] int DeleteElem(const void* key) override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
   // array_map_ops: generic lookup and update batches; no delete or

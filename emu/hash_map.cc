@@ -212,9 +212,27 @@ void HashMap::CopyOut(void* dst, uint32_t id, uint64_t flags) const {
   }
 }
 
-void HashMap::FillNew(uint32_t id, const void* value) {
-  if (body_->percpu) {
+void HashMap::CopyPercpu(uint32_t id, const void* value, bool onallcpus,
+                         bool fresh) {
+  if (onallcpus) {
     CopyToMap(ElemValue(id), value, body_->value_slot);
+    return;
+  }
+  const uint64_t slot = RoundUp(value_size(), 8);
+  const uint32_t current = CurrentCpu(nr_cpus());
+  for (uint32_t cpu = 0; cpu < nr_cpus(); ++cpu) {
+    uint8_t* dst = ElemValue(id) + slot * cpu;
+    if (cpu == current) {
+      CopyToMap(dst, value, value_size());
+    } else if (fresh) {
+      ZeroMap(dst, value_size());
+    }
+  }
+}
+
+void HashMap::FillNew(uint32_t id, const void* value, bool onallcpus) {
+  if (body_->percpu) {
+    CopyPercpu(id, value, onallcpus, /*fresh=*/true);
     return;
   }
   if (HasSpinLock()) {
@@ -370,8 +388,9 @@ int HashMap::LookupElem(const void* key, void* value, uint64_t flags) {
   return 0;
 }
 
-int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
-  if (body_->lru) return LruUpdate(key, value, flags);
+int HashMap::Update(const void* key, const void* value, uint64_t flags,
+                    bool onallcpus) {
+  if (body_->lru) return LruUpdate(key, value, flags, onallcpus);
   const bool percpu = body_->percpu;
   // __htab_percpu_map_update_elem accepts no BPF_F_LOCK; htab_map_update_elem
   // masks it off.
@@ -388,8 +407,8 @@ int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   const uint32_t old = FindLocked(b, hash, key, &prev);
   if (int err = CheckFlags(old != kNil, flags); err != 0) return err;
   if (old != kNil && percpu) {
-    // pcpu_copy_value() on the existing element: all CPUs, in place.
-    CopyToMap(ElemValue(old), value, body_->value_slot);
+    // pcpu_copy_value() on the existing element, in place.
+    CopyPercpu(old, value, onallcpus, /*fresh=*/false);
     return 0;
   }
   if (old != kNil && (flags & BPF_F_LOCK)) {
@@ -429,7 +448,7 @@ int HashMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   ElemHeader* e = Elem(id);
   e->hash = hash;
   std::memcpy(ElemKey(id), key, key_size());
-  FillNew(id, value);
+  FillNew(id, value, onallcpus);
   LinkHeadLocked(b, id);
   if (old != kNil) {
     // The new element is now the head, so `old`'s predecessor is unchanged
@@ -501,7 +520,8 @@ bool HashMap::DeleteNode(uint32_t id) {
 
 void HashMap::SetNodeHash(uint32_t id, uint32_t hash) { Elem(id)->hash = hash; }
 
-int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags) {
+int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags,
+                       bool onallcpus) {
   if (flags > BPF_EXIST) return -EINVAL;
   const bool percpu = body_->percpu;
   const uint32_t cpu = CurrentCpu(nr_cpus());
@@ -513,7 +533,7 @@ int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags) {
     fresh = lru_->PopFree(hash, cpu);
     if (fresh == kNil) return -ENOMEM;
     std::memcpy(ElemKey(fresh), key, key_size());
-    if (!percpu) FillNew(fresh, value);  // per-CPU: under the lock, below
+    if (!percpu) FillNew(fresh, value, onallcpus);  // per-CPU: below
   }
   uint32_t old = kNil;
   int ret;
@@ -539,10 +559,10 @@ int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags) {
         // Per-CPU: the existing element is updated in place and marked
         // referenced; the popped node goes back unused.
         lru_->SetRef(old);
-        CopyToMap(ElemValue(old), value, body_->value_slot);
+        CopyPercpu(old, value, onallcpus, /*fresh=*/false);
         old = kNil;
       } else if (ret == 0) {
-        FillNew(fresh, value);
+        FillNew(fresh, value, onallcpus);
         LinkHeadLocked(b, fresh);
         body_->count.fetch_add(1, std::memory_order_relaxed);
         fresh = kNil;

@@ -105,7 +105,20 @@ class HashMap : public Map, private LruOwner {
   [[nodiscard]] int LookupElem(const void* key, void* value,
                                uint64_t flags) override;
   [[nodiscard]] int UpdateElem(const void* key, const void* value,
-                               uint64_t flags) override;
+                               uint64_t flags) override {
+    return Update(key, value, flags, /*onallcpus=*/true);
+  }
+  // Per-CPU types write the current CPU's slot (pcpu_copy_value with
+  // onallcpus false); a new element's other slots are zeroed
+  // (pcpu_init_value).
+  [[nodiscard]] int UpdateElemProg(const void* key, const void* value,
+                                   uint64_t flags) override {
+    if ((flags & BPF_F_LOCK) && !HasSpinLock() && !body_->percpu &&
+        (flags & ~uint64_t{BPF_F_LOCK}) <= BPF_EXIST) {
+      return -EINVAL;
+    }
+    return Update(key, value, flags, /*onallcpus=*/false);
+  }
   [[nodiscard]] int DeleteElem(const void* key) override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
   [[nodiscard]] int LookupAndDeleteElem(const void* key, void* value,
@@ -210,7 +223,16 @@ class HashMap : public Map, private LruOwner {
   void CopyOut(void* dst, uint32_t id, uint64_t flags) const;
   // The LRU update paths (htab_lru_map_update_elem,
   // __htab_lru_percpu_map_update_elem with onallcpus).
-  int LruUpdate(const void* key, const void* value, uint64_t flags);
+  int LruUpdate(const void* key, const void* value, uint64_t flags,
+                bool onallcpus);
+  // htab_map_update_elem / __htab_percpu_map_update_elem: `onallcpus` for
+  // the syscall (a value per CPU), not for programs (one value).
+  int Update(const void* key, const void* value, uint64_t flags,
+             bool onallcpus);
+  // Writes a per-CPU element's value: every slot from a syscall buffer, or
+  // `value_size` bytes into the current CPU's slot, zeroing the other
+  // slots' values when `fresh` (pcpu_copy_value / pcpu_init_value).
+  void CopyPercpu(uint32_t id, const void* value, bool onallcpus, bool fresh);
   // Gives an unlinked element back: to the LRU, or to `cpu`'s free list.
   // Never called under a bucket lock.
   void FreeElem(uint32_t cpu, uint32_t id);
@@ -221,7 +243,7 @@ class HashMap : public Map, private LruOwner {
   // __htab_map_lookup_and_delete_batch().
   int WalkBatch(BatchArgs& args, bool do_delete);
   // Initialises the value of a newly linked element.
-  void FillNew(uint32_t id, const void* value);
+  void FillNew(uint32_t id, const void* value, bool onallcpus);
 
   // Takes bucket `index` for a writer: 0, or -EBUSY / -EDEADLK on re-entry
   // as described above. Runs the test hook once it holds the lock.

@@ -17,6 +17,16 @@ int Map::LookupAndDeleteElem(const void*, void*, uint64_t) {
   return -kENOTSUPP;
 }
 
+int Map::UpdateElemProg(const void* key, const void* value, uint64_t flags) {
+  // The ops check unknown flags first; without the syscall layer in front,
+  // BPF_F_LOCK on a value without a spin lock is theirs to refuse too.
+  if ((flags & ~uint64_t{BPF_F_LOCK}) <= BPF_EXIST && (flags & BPF_F_LOCK) &&
+      !HasSpinLock()) {
+    return -EINVAL;
+  }
+  return UpdateElem(key, value, flags);
+}
+
 bool Map::BeginBatch(BatchArgs& a, bool check_flags, uint32_t* max_count,
                      int* ret) const {
   *ret = 0;

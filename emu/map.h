@@ -138,6 +138,16 @@ class Map {
   // The program face's lookup (bpf_map_lookup_elem called from BPF): a
   // pointer into the map, or nullptr. The helper layer builds on it.
   virtual void* LookupElemProg(const void* key) = 0;
+  // The program face's update and delete (bpf_map_update_elem /
+  // bpf_map_delete_elem called from BPF): `value` is value_size() bytes.
+  // The kernel's helpers call the same map ops as the syscall, except that
+  // no syscall-layer check runs first and per-CPU types write only the
+  // current CPU's slot (the overriding types).
+  [[nodiscard]] virtual int UpdateElemProg(const void* key, const void* value,
+                                           uint64_t flags);
+  [[nodiscard]] virtual int DeleteElemProg(const void* key) {
+    return DeleteElem(key);
+  }
 
   // Only the hash family implements it; sys_bpf answers ENOTSUPP otherwise.
   [[nodiscard]] virtual int LookupAndDeleteElem(const void* key, void* value,

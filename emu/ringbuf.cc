@@ -56,6 +56,17 @@ struct WakeupRegistry {
   }
 };
 
+// The rings mapped in this process, by region base (for FromSample).
+struct SampleRegistry {
+  LocalMutex mu;
+  absl::flat_hash_map<const uint8_t*, RingbufMap*> rings ABSL_GUARDED_BY(mu);
+
+  static SampleRegistry& Get() {
+    static auto* r = new SampleRegistry;
+    return *r;
+  }
+};
+
 }  // namespace
 
 const MapOps RingbufMap::kOps = {&RingbufMap::AllocCheck, &RingbufMap::Alloc,
@@ -104,6 +115,29 @@ RingbufMap::RingbufMap(ShmRegion region) : Map(std::move(region)) {
   pending_pos_ =
       this->region().At<std::atomic<uint64_t>>(kProducerPage * P + 8);
   data_ = this->region().At<uint8_t>(kDataPage * P);
+  SampleRegistry& r = SampleRegistry::Get();
+  LocalMutexLock l(&r.mu);
+  r.rings[this->region().base()] = this;
+}
+
+RingbufMap::~RingbufMap() {
+  SampleRegistry& r = SampleRegistry::Get();
+  LocalMutexLock l(&r.mu);
+  r.rings.erase(region().base());
+}
+
+RingbufMap* RingbufMap::FromSample(const void* sample) {
+  const auto* hdr = static_cast<const uint8_t*>(sample) - kRingbufHdrSize;
+  const uint32_t pg_off =
+      __atomic_load_n(reinterpret_cast<const uint32_t*>(hdr + 4),
+                      __ATOMIC_RELAXED);
+  const auto page = reinterpret_cast<uintptr_t>(hdr) & ~uintptr_t{P - 1};
+  const auto* base =
+      reinterpret_cast<const uint8_t*>(page - uintptr_t{pg_off} * P);
+  SampleRegistry& r = SampleRegistry::Get();
+  LocalMutexLock l(&r.mu);
+  auto it = r.rings.find(base);
+  return it == r.rings.end() ? nullptr : it->second;
 }
 
 std::atomic<uint32_t>& RingbufMap::wakeups() const { return body_->wakeups; }

@@ -62,6 +62,12 @@ inline uint64_t RingbufRecordFootprint(uint32_t len) {
 class RingbufMap : public Map {
  public:
   static const MapOps kOps;
+  ~RingbufMap() override;
+
+  // The ring a reserved sample belongs to (bpf_ringbuf_restore_from_rec: the
+  // record header's page offset leads to the ring), among the rings mapped in
+  // this process; nullptr if none.
+  static RingbufMap* FromSample(const void* sample);
 
   // Every element op of a ring buffer is ENOTSUPP (524).
   [[nodiscard]] int LookupElem(const void* key, void* value,

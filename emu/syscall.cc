@@ -17,6 +17,8 @@
 #include "emu/errno.h"
 #include "emu/hash_map.h"
 #include "emu/local_mutex.h"
+#include "emu/prog.h"
+#include "emu/prog_array.h"
 #include "emu/ringbuf.h"
 
 namespace bpfemu {
@@ -36,6 +38,8 @@ const MapOps* OpsFor(uint32_t map_type) {
       return &ArrayMap::kOps;
     case BPF_MAP_TYPE_RINGBUF:
       return &RingbufMap::kOps;
+    case BPF_MAP_TYPE_PROG_ARRAY:
+      return &ProgArrayMap::kOps;
     default:
       return nullptr;
   }
@@ -405,6 +409,7 @@ int CloseFd(int fd) {
     FaultTable::Get().Set(e.map.get(), Faults{});  // drop pending faults
   }
   FdTable::Get().Erase(fd);
+  ForgetProgFd(fd);
   return close(fd) == 0 ? 0 : -errno;
 }
 

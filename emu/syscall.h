@@ -104,7 +104,7 @@ enum FaultOps : uint32_t {
 };
 int InjectFaults(int fd, uint32_t ops, int count, int err);
 
-// Closes a map fd; the map is released once no fd (in any process) and no
+// Closes a map or program fd; a map is released once no fd (in any process) and no
 // Map reference remain. Returns 0 or -errno from close(2).
 int CloseFd(int fd);
 

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "emu/prog.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csetjmp>
+#include <cstdlib>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "emu/local_mutex.h"
+
+namespace bpfemu {
+namespace {
+
+class ProgTable {
+ public:
+  static ProgTable& Get() {
+    static auto* table = new ProgTable;
+    return *table;
+  }
+  int Add(std::shared_ptr<Prog> prog) {
+    const int fd = memfd_create("bpfemu-prog", MFD_CLOEXEC);
+    if (fd < 0) return -errno;
+    LocalMutexLock l(&mu_);
+    prog->id = ++last_id_;
+    by_id_[prog->id] = prog;
+    by_fd_[fd] = std::move(prog);
+    return fd;
+  }
+  std::shared_ptr<const Prog> ByFd(int fd) {
+    LocalMutexLock l(&mu_);
+    auto it = by_fd_.find(fd);
+    return it == by_fd_.end() ? nullptr : it->second;
+  }
+  std::shared_ptr<const Prog> ById(uint32_t id) {
+    LocalMutexLock l(&mu_);
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : it->second;
+  }
+  bool EraseFd(int fd) {
+    LocalMutexLock l(&mu_);
+    return by_fd_.erase(fd) > 0;
+  }
+
+ private:
+  LocalMutex mu_;
+  uint32_t last_id_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<int, std::shared_ptr<const Prog>> by_fd_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint32_t, std::shared_ptr<const Prog>> by_id_
+      ABSL_GUARDED_BY(mu_);
+};
+
+// One bpf_prog_run() on this thread: where a tail call lands, and the
+// invocation's tail-call count (the interpreter's tail_call_cnt).
+struct RunState {
+  std::jmp_buf env;
+  const Prog* volatile next;
+  volatile uint32_t tail_calls;
+  RunState* prev;
+};
+thread_local RunState* current_run = nullptr;
+
+}  // namespace
+
+int ProgCreate(uint32_t prog_type, uint32_t expected_attach_type,
+               const std::string& name, ProgFunc func) {
+  if (func == nullptr) return -EINVAL;
+  auto prog = std::make_shared<Prog>();
+  prog->type = prog_type;
+  prog->expected_attach_type = expected_attach_type;
+  prog->name = name;
+  prog->func = func;
+  return ProgTable::Get().Add(std::move(prog));
+}
+
+int ProgFromFd(int fd, std::shared_ptr<const Prog>* out) {
+  *out = ProgTable::Get().ByFd(fd);
+  if (*out != nullptr) return 0;
+  return fd >= 0 && fcntl(fd, F_GETFD) != -1 ? -EINVAL : -EBADF;
+}
+
+std::shared_ptr<const Prog> ProgFromId(uint32_t id) {
+  return ProgTable::Get().ById(id);
+}
+
+bool ForgetProgFd(int fd) { return ProgTable::Get().EraseFd(fd); }
+
+uint32_t ProgRun(const Prog& prog, void* ctx) {
+  RunState run;
+  run.next = &prog;
+  run.tail_calls = 0;
+  run.prev = current_run;
+  current_run = &run;
+  // A tail call longjmp()s back here with run.next set to its target.
+  setjmp(run.env);
+  const uint32_t ret = static_cast<uint32_t>(run.next->func(ctx));
+  current_run = run.prev;
+  return ret;
+}
+
+bool TakeTailCallBudget() {
+  RunState* run = current_run;
+  if (run == nullptr || run->tail_calls >= kMaxTailCallCnt) return false;
+  run->tail_calls = run->tail_calls + 1;
+  return true;
+}
+
+void TailCallJump(const Prog* next) {
+  RunState* run = current_run;
+  if (run == nullptr) std::abort();  // TakeTailCallBudget() said no
+  run->next = next;
+  std::longjmp(run->env, 1);
+}
+
+}  // namespace bpfemu

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: prog.h
+//
+// Emulated BPF programs: descriptors for natively compiled program functions
+// and the way the kernel runs them. Mirrors the bookkeeping of
+// kernel/bpf/syscall.c (bpf_prog_load: a new fd and a process-wide id;
+// bpf_prog_get: EBADF / EINVAL) and the tail-call rules of
+// kernel/bpf/core.c (___bpf_prog_run JMP_TAIL_CALL, MAX_TAIL_CALL_CNT).
+//
+// A program is a C function `int fn(void *ctx)` (the native build of a BPF
+// source, see native/). ProgRun() calls it the way bpf_prog_run() does: the
+// tail-call budget starts at zero for every invocation, and a successful
+// bpf_tail_call() (prog_array.h) leaves the running program for good - it is
+// a longjmp() back into ProgRun(), which then enters the target with the same
+// context. Native programs are C code, so unwinding their frames this way
+// skips nothing.
+//
+// Program fds are real descriptors (a memfd each), so they never collide with
+// other files; ids start at 1 and are never reused in a process. Programs stay
+// registered until the process exits (their code is part of the binary), so a
+// PROG_ARRAY slot can always resolve its id.
+
+#ifndef BPFEMU_EMU_PROG_H_
+#define BPFEMU_EMU_PROG_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace bpfemu {
+
+// include/linux/bpf.h: MAX_TAIL_CALL_CNT.
+inline constexpr uint32_t kMaxTailCallCnt = 33;
+
+using ProgFunc = int (*)(void* ctx);
+
+struct Prog {
+  uint32_t id = 0;
+  uint32_t type = 0;                  // enum bpf_prog_type
+  uint32_t expected_attach_type = 0;  // enum bpf_attach_type
+  std::string name;
+  ProgFunc func = nullptr;
+};
+
+// Registers a program (BPF_PROG_LOAD for a native function): a new O_CLOEXEC
+// fd, or -EINVAL for a NULL function. The id is assigned here.
+[[nodiscard]] int ProgCreate(uint32_t prog_type, uint32_t expected_attach_type,
+                             const std::string& name, ProgFunc func);
+
+// bpf_prog_get(): the program behind `fd`; -EBADF when `fd` is not open,
+// -EINVAL when it is open but not a program.
+int ProgFromFd(int fd, std::shared_ptr<const Prog>* out);
+// The program with `id`, or nullptr.
+std::shared_ptr<const Prog> ProgFromId(uint32_t id);
+// Forgets the fd (the program itself stays registered); false if `fd` is not
+// a program fd. Does not close the descriptor.
+bool ForgetProgFd(int fd);
+
+// bpf_prog_run(): runs `prog` on `ctx`, following tail calls, and returns
+// the program's return value (R0, truncated to 32 bits as test_run reports).
+uint32_t ProgRun(const Prog& prog, void* ctx);
+
+// For bpf_tail_call(), in the kernel's order: after the index check, each
+// attempt takes one unit of this invocation's budget (false once
+// kMaxTailCallCnt are spent, or outside ProgRun()).
+bool TakeTailCallBudget();
+// Leaves the running program and enters `next` with the same context.
+[[noreturn]] void TailCallJump(const Prog* next);
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_PROG_H_

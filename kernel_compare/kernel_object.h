@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: kernel_object.h
+//
+// The kernel side of running a BPF object: a `clang -target bpf` object
+// loaded through real libbpf (bpf_object__open_file / __load) and its
+// programs run with bpf_prog_test_run_opts (net/bpf/test_run.c), shaped like
+// the native runner in native/object.h so tests can run both with the same
+// inputs.
+
+#ifndef BPFEMU_KERNEL_COMPARE_KERNEL_OBJECT_H_
+#define BPFEMU_KERNEL_COMPARE_KERNEL_OBJECT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct bpf_object;
+
+namespace bpfemu {
+
+class KernelObject {
+ public:
+  // Opens and loads `path`: 0, or -errno from libbpf.
+  static int Load(const std::string& path, std::unique_ptr<KernelObject>* out);
+  ~KernelObject();
+  KernelObject(const KernelObject&) = delete;
+  KernelObject& operator=(const KernelObject&) = delete;
+
+  int MapFd(const std::string& name) const;   // or -ENOENT
+  int ProgFd(const std::string& name) const;  // or -ENOENT
+
+  struct Result {
+    int err = 0;  // bpf_prog_test_run_opts's return value
+    uint32_t retval = 0;
+    std::vector<uint8_t> data_out;
+    uint32_t duration_ns = 0;
+  };
+  // Packet programs (XDP, tc): `repeat` runs of `data`.
+  static Result RunPacket(int prog_fd, const std::vector<uint8_t>& data,
+                          int repeat = 1);
+  // Raw tracepoint programs: the u64 argument array as ctx.
+  static Result RunRawTp(int prog_fd, const std::vector<uint64_t>& args);
+
+ private:
+  explicit KernelObject(bpf_object* obj) : obj_(obj) {}
+  bpf_object* obj_;
+};
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_KERNEL_COMPARE_KERNEL_OBJECT_H_

@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: Apache-2.0
+"""bpf_object(): one BPF C source, built for the kernel and natively."""
+
+def bpf_object(name, src, hdrs = [], bpf_copts = [], testonly = False, visibility = None):
+    """Builds `src` two ways.
+
+    * `<name>.bpf.o`: `clang -O2 -g -target bpf` with the system's libbpf
+      headers, loadable into the kernel (libbpf) - target `<name>_bpf`.
+    * `<name>`: a cc_library holding the same source compiled by the host
+      compiler against bpfemu's stand-in headers, registered as native object
+      `<name>` (native/object.h: Object::Open("<name>")).
+
+    The native wrapper is generated from the BPF object's symbols and BTF by
+    native/gen_native.py, so both builds always describe the same maps and
+    programs.
+    """
+    obj = name + ".bpf.o"
+    pkg = native.package_name()
+    src_path = (pkg + "/" + src) if pkg else src
+    native.genrule(
+        name = name + "_bpf",
+        srcs = [src] + hdrs,
+        outs = [obj],
+        cmd = ("clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu " +
+               "-I$$(dirname $(location %s)) %s -c $(location %s) -o $@") %
+              (src, " ".join(bpf_copts), src),
+        testonly = testonly,
+        visibility = visibility,
+    )
+    native.genrule(
+        name = name + "_native_c",
+        srcs = [":" + obj],
+        outs = [name + ".native.c"],
+        cmd = ("python3 $(location //native:gen_native.py) --object $(location :%s) " +
+               "--source %s --name %s > $@") % (obj, src_path, name),
+        tools = ["//native:gen_native.py"],
+        testonly = testonly,
+    )
+    native.cc_library(
+        name = name,
+        srcs = [name + ".native.c"],
+        textual_hdrs = [src] + hdrs,
+        copts = [
+            "-Wno-unused-function",
+            "-Wno-unused-parameter",
+            "-Wno-int-conversion",
+            "-Wno-pointer-to-int-cast",
+            "-Wno-int-to-pointer-cast",
+        ],
+        deps = [
+            "//native:bpf_headers",
+            "//native:runtime",
+        ],
+        alwayslink = True,
+        testonly = testonly,
+        visibility = visibility,
+    )

@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: Apache-2.0
+// The BPF helpers for natively built programs (bpfemu/native_abi.h), with
+// the semantics of their kernel implementations: kernel/bpf/helpers.c (map
+// helpers, spin locks, current task, ktime, prandom, bpf_loop),
+// kernel/bpf/ringbuf.c (ring buffer), kernel/trace/bpf_trace.c (printk,
+// probe reads), net/core/filter.c (bpf_skb_load_bytes) and the interpreter's
+// tail call (emu/prog_array.h).
+
+#include <linux/bpf.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/random/random.h"
+#include "bpfemu/native_abi.h"
+#include "emu/cpu.h"
+#include "emu/local_mutex.h"
+#include "emu/shm.h"
+#include "native/bound_map.h"
+#include "native/object.h"
+
+namespace bpfemu::native {
+namespace {
+
+using internal::BoundMap;
+using internal::BoundOf;
+
+BoundMap* Bound(void* def) {
+  BoundMap* b = def != nullptr ? BoundOf(def) : nullptr;
+  if (b == nullptr) {
+    std::fprintf(stderr,
+                 "bpfemu: a helper was called with a map of a native BPF "
+                 "object that is not loaded (call Object::Load() first)\n");
+    std::abort();
+  }
+  return b;
+}
+
+// The settable helper inputs (process-wide; tests set them before running
+// programs).
+struct HelperEnv {
+  LocalMutex mu;
+  std::optional<uint64_t> pid_tgid ABSL_GUARDED_BY(mu);
+  std::optional<uint64_t> uid_gid ABSL_GUARDED_BY(mu);
+  std::optional<std::string> comm ABSL_GUARDED_BY(mu);
+  std::optional<uint64_t> ktime_step ABSL_GUARDED_BY(mu);
+  uint64_t ktime_next ABSL_GUARDED_BY(mu) = 0;
+  std::optional<uint64_t> prandom_state ABSL_GUARDED_BY(mu);
+  std::vector<std::string> printk ABSL_GUARDED_BY(mu);
+  // Lets the common case (nothing overridden) skip the lock.
+  std::atomic<bool> any_override{false};
+
+  static HelperEnv& Get() {
+    static auto* env = new HelperEnv;
+    return *env;
+  }
+};
+
+// splitmix64: a small deterministic generator for SetPrandomSeed.
+uint64_t SplitMix(uint64_t* state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+bool IsPercpu(uint32_t type) {
+  return type == BPF_MAP_TYPE_PERCPU_HASH ||
+         type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
+         type == BPF_MAP_TYPE_PERCPU_ARRAY;
+}
+
+}  // namespace
+
+void SetPidTgid(uint64_t v) {
+  HelperEnv& e = HelperEnv::Get();
+  LocalMutexLock l(&e.mu);
+  e.pid_tgid = v;
+  e.any_override = true;
+}
+void SetUidGid(uint64_t v) {
+  HelperEnv& e = HelperEnv::Get();
+  LocalMutexLock l(&e.mu);
+  e.uid_gid = v;
+  e.any_override = true;
+}
+void SetComm(std::string_view comm) {
+  HelperEnv& e = HelperEnv::Get();
+  LocalMutexLock l(&e.mu);
+  e.comm = std::string(comm.substr(0, 15));  // TASK_COMM_LEN - 1
+  e.any_override = true;
+}
+void SetKtime(uint64_t start_ns, uint64_t step_ns) {
+  HelperEnv& e = HelperEnv::Get();
+  LocalMutexLock l(&e.mu);
+  e.ktime_next = start_ns;
+  e.ktime_step = step_ns;
+  e.any_override = true;
+}
+void SetPrandomSeed(uint64_t seed) {
+  HelperEnv& e = HelperEnv::Get();
+  LocalMutexLock l(&e.mu);
+  e.prandom_state = seed;
+  e.any_override = true;
+}
+void ResetHelpers() {
+  HelperEnv& e = HelperEnv::Get();
+  LocalMutexLock l(&e.mu);
+  e.pid_tgid.reset();
+  e.uid_gid.reset();
+  e.comm.reset();
+  e.ktime_step.reset();
+  e.prandom_state.reset();
+  e.any_override = false;
+}
+std::vector<std::string> PrintkLines() {
+  HelperEnv& e = HelperEnv::Get();
+  LocalMutexLock l(&e.mu);
+  return e.printk;
+}
+void ClearPrintk() {
+  HelperEnv& e = HelperEnv::Get();
+  LocalMutexLock l(&e.mu);
+  e.printk.clear();
+}
+
+}  // namespace bpfemu::native
+
+using bpfemu::native::Bound;
+using bpfemu::native::HelperEnv;
+using bpfemu::native::internal::BoundMap;
+
+extern "C" {
+
+void* bpfemu_map_lookup_elem(void* map, const void* key) {
+  return Bound(map)->map->LookupElemProg(key);
+}
+
+long bpfemu_map_update_elem(void* map, const void* key, const void* value,
+                            __u64 flags) {
+  return Bound(map)->map->UpdateElemProg(key, value, flags);
+}
+
+long bpfemu_map_delete_elem(void* map, const void* key) {
+  return Bound(map)->map->DeleteElemProg(key);
+}
+
+// bpf_map_lookup_percpu_elem(): the slot of `cpu`, NULL beyond the possible
+// CPUs; LRU_PERCPU_HASH marks the element referenced as a lookup does.
+void* bpfemu_map_lookup_percpu_elem(void* map, const void* key, __u32 cpu) {
+  BoundMap* b = Bound(map);
+  if (!bpfemu::native::IsPercpu(b->map->type()) || cpu >= b->map->nr_cpus()) {
+    return nullptr;
+  }
+  bpfemu::ScopedCpu on(static_cast<int>(cpu));
+  return b->map->LookupElemProg(key);
+}
+
+long bpfemu_tail_call(void* /*ctx*/, void* prog_array, __u32 index) {
+  BoundMap* b = Bound(prog_array);
+  if (b->prog_array == nullptr) return -EINVAL;
+  return b->prog_array->TailCall(index);
+}
+
+void* bpfemu_ringbuf_reserve(void* ringbuf, __u64 size, __u64 flags) {
+  BoundMap* b = Bound(ringbuf);
+  return b->ring != nullptr ? b->ring->Reserve(size, flags) : nullptr;
+}
+
+void bpfemu_ringbuf_submit(void* data, __u64 flags) {
+  if (auto* ring = bpfemu::RingbufMap::FromSample(data)) {
+    ring->Submit(data, flags);
+  }
+}
+
+void bpfemu_ringbuf_discard(void* data, __u64 flags) {
+  if (auto* ring = bpfemu::RingbufMap::FromSample(data)) {
+    ring->Discard(data, flags);
+  }
+}
+
+long bpfemu_ringbuf_output(void* ringbuf, void* data, __u64 size,
+                           __u64 flags) {
+  BoundMap* b = Bound(ringbuf);
+  return b->ring != nullptr ? b->ring->Output(data, size, flags) : -EINVAL;
+}
+
+__u64 bpfemu_ringbuf_query(void* ringbuf, __u64 flags) {
+  BoundMap* b = Bound(ringbuf);
+  return b->ring != nullptr ? b->ring->Query(flags) : 0;
+}
+
+long bpfemu_spin_lock(struct bpf_spin_lock* lock) {
+  bpfemu::SpinLockAcquire(lock);
+  return 0;
+}
+
+long bpfemu_spin_unlock(struct bpf_spin_lock* lock) {
+  bpfemu::SpinLockRelease(lock);
+  return 0;
+}
+
+__u64 bpfemu_get_current_pid_tgid(void) {
+  HelperEnv& e = HelperEnv::Get();
+  if (e.any_override.load(std::memory_order_relaxed)) {
+    bpfemu::LocalMutexLock l(&e.mu);
+    if (e.pid_tgid) return *e.pid_tgid;
+  }
+  return (static_cast<uint64_t>(getpid()) << 32) |
+         static_cast<uint32_t>(syscall(SYS_gettid));
+}
+
+__u64 bpfemu_get_current_uid_gid(void) {
+  HelperEnv& e = HelperEnv::Get();
+  if (e.any_override.load(std::memory_order_relaxed)) {
+    bpfemu::LocalMutexLock l(&e.mu);
+    if (e.uid_gid) return *e.uid_gid;
+  }
+  return (static_cast<uint64_t>(getgid()) << 32) | getuid();
+}
+
+// The comm is copied NUL-terminated and the rest of the buffer zeroed
+// (strscpy_pad); a zero-size buffer is an error (the verifier refuses it).
+long bpfemu_get_current_comm(void* buf, __u32 size) {
+  if (buf == nullptr || size == 0) return -EINVAL;
+  char comm[16] = {};
+  HelperEnv& e = HelperEnv::Get();
+  bool set = false;
+  if (e.any_override.load(std::memory_order_relaxed)) {
+    bpfemu::LocalMutexLock l(&e.mu);
+    if (e.comm) {
+      std::memcpy(comm, e.comm->data(), e.comm->size());
+      set = true;
+    }
+  }
+  if (!set) prctl(PR_GET_NAME, comm);
+  comm[15] = '\0';
+  std::memset(buf, 0, size);
+  std::memcpy(buf, comm, std::min<size_t>(strlen(comm), size - 1));
+  return 0;
+}
+
+__u32 bpfemu_get_smp_processor_id(void) {
+  return bpfemu::CurrentCpu(static_cast<uint32_t>(bpfemu::NumPossibleCpus()));
+}
+
+__u64 bpfemu_ktime_get_ns(void) {
+  HelperEnv& e = HelperEnv::Get();
+  if (e.any_override.load(std::memory_order_relaxed)) {
+    bpfemu::LocalMutexLock l(&e.mu);
+    if (e.ktime_step) {
+      const uint64_t now = e.ktime_next;
+      e.ktime_next += *e.ktime_step;
+      return now;
+    }
+  }
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
+}
+
+__u32 bpfemu_get_prandom_u32(void) {
+  HelperEnv& e = HelperEnv::Get();
+  if (e.any_override.load(std::memory_order_relaxed)) {
+    bpfemu::LocalMutexLock l(&e.mu);
+    if (e.prandom_state) {
+      return static_cast<__u32>(bpfemu::native::SplitMix(&*e.prandom_state));
+    }
+  }
+  thread_local absl::BitGen gen;
+  return absl::Uniform<__u32>(gen);
+}
+
+// bpf_trace_printk(): the format must be NUL-terminated within fmt_size
+// (-EINVAL otherwise); returns the length of the formatted line.
+long bpfemu_trace_printk(const char* fmt, __u32 fmt_size, ...) {
+  if (fmt == nullptr || fmt_size == 0 || fmt[fmt_size - 1] != '\0') {
+    return -EINVAL;
+  }
+  char line[1024];  // MAX_BPRINTF_BUF
+  va_list ap;
+  va_start(ap, fmt_size);
+  int n = std::vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  if (n < 0) return -EINVAL;
+  std::string s(line, std::min<size_t>(n, sizeof(line) - 1));
+  if (!s.empty() && s.back() == '\n') s.pop_back();
+  HelperEnv& e = HelperEnv::Get();
+  bpfemu::LocalMutexLock l(&e.mu);
+  e.printk.push_back(std::move(s));
+  return n;
+}
+
+// bpf_probe_read_*(): a failed read zeroes the destination (-EFAULT).
+long bpfemu_probe_read(void* dst, __u32 size, const void* src) {
+  if (src == nullptr) {
+    std::memset(dst, 0, size);
+    return -EFAULT;
+  }
+  std::memmove(dst, src, size);
+  return 0;
+}
+
+long bpfemu_probe_read_str(void* dst, __u32 size, const void* src) {
+  if (size == 0) return 0;
+  if (src == nullptr) {
+    std::memset(dst, 0, size);
+    return -EFAULT;
+  }
+  const size_t n = strnlen(static_cast<const char*>(src), size - 1);
+  std::memcpy(dst, src, n);
+  static_cast<char*>(dst)[n] = '\0';
+  return static_cast<long>(n + 1);
+}
+
+// bpf_skb_load_bytes(): from the frame start (skb->data); out of range ->
+// -EFAULT with the destination zeroed.
+long bpfemu_skb_load_bytes(const void* skb, __u32 offset, void* to, __u32 len) {
+  const auto* s = static_cast<const struct __sk_buff*>(skb);
+  const uint64_t avail = uint64_t{s->data_end} - s->data;
+  if (offset > INT32_MAX || uint64_t{offset} + len > avail) {
+    std::memset(to, 0, len);
+    return -EFAULT;
+  }
+  std::memcpy(to,
+              reinterpret_cast<const uint8_t*>(uintptr_t{s->data}) + offset,
+              len);
+  return 0;
+}
+
+// bpf_loop(): BPF_MAX_LOOPS = 8M iterations; returns the iterations run,
+// counting the one whose callback returned non-zero.
+long bpfemu_loop(__u32 nr_loops, void* callback_fn, void* callback_ctx,
+                 __u64 flags) {
+  if (flags != 0) return -EINVAL;
+  if (nr_loops > (8u << 20)) return -E2BIG;
+  auto* cb = reinterpret_cast<long (*)(__u32, void*)>(callback_fn);
+  for (__u32 i = 0; i < nr_loops; ++i) {
+    if (cb(i, callback_ctx) != 0) return i + 1;
+  }
+  return nr_loops;
+}
+
+}  // extern "C"

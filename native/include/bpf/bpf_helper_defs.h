@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bpfemu's native stand-in for libbpf's generated <bpf/bpf_helper_defs.h>:
+ * the helpers a BPF program calls, as static inline functions that forward
+ * to the bpfemu runtime (bpfemu/native_abi.h). Being static, they never
+ * clash with libbpf's userspace functions of the same names
+ * (bpf_map_lookup_elem, ...) in one binary. Signatures follow
+ * include/uapi/linux/bpf.h.
+ */
+#ifndef __BPF_HELPER_DEFS_H
+#define __BPF_HELPER_DEFS_H
+
+#include <linux/types.h>
+
+#include "bpfemu/native_abi.h"
+
+struct bpf_spin_lock;
+
+static inline void *bpf_map_lookup_elem(void *map, const void *key) {
+  return bpfemu_map_lookup_elem(map, key);
+}
+static inline long bpf_map_update_elem(void *map, const void *key,
+                                       const void *value, __u64 flags) {
+  return bpfemu_map_update_elem(map, key, value, flags);
+}
+static inline long bpf_map_delete_elem(void *map, const void *key) {
+  return bpfemu_map_delete_elem(map, key);
+}
+static inline void *bpf_map_lookup_percpu_elem(void *map, const void *key,
+                                               __u32 cpu) {
+  return bpfemu_map_lookup_percpu_elem(map, key, cpu);
+}
+/* Does not return when the call is taken. */
+static inline long bpf_tail_call(void *ctx, void *prog_array_map,
+                                 __u32 index) {
+  return bpfemu_tail_call(ctx, prog_array_map, index);
+}
+static inline void *bpf_ringbuf_reserve(void *ringbuf, __u64 size,
+                                        __u64 flags) {
+  return bpfemu_ringbuf_reserve(ringbuf, size, flags);
+}
+static inline void bpf_ringbuf_submit(void *data, __u64 flags) {
+  bpfemu_ringbuf_submit(data, flags);
+}
+static inline void bpf_ringbuf_discard(void *data, __u64 flags) {
+  bpfemu_ringbuf_discard(data, flags);
+}
+static inline long bpf_ringbuf_output(void *ringbuf, void *data, __u64 size,
+                                      __u64 flags) {
+  return bpfemu_ringbuf_output(ringbuf, data, size, flags);
+}
+static inline __u64 bpf_ringbuf_query(void *ringbuf, __u64 flags) {
+  return bpfemu_ringbuf_query(ringbuf, flags);
+}
+static inline long bpf_spin_lock(struct bpf_spin_lock *lock) {
+  return bpfemu_spin_lock(lock);
+}
+static inline long bpf_spin_unlock(struct bpf_spin_lock *lock) {
+  return bpfemu_spin_unlock(lock);
+}
+static inline __u64 bpf_get_current_pid_tgid(void) {
+  return bpfemu_get_current_pid_tgid();
+}
+static inline __u64 bpf_get_current_uid_gid(void) {
+  return bpfemu_get_current_uid_gid();
+}
+static inline long bpf_get_current_comm(void *buf, __u32 size_of_buf) {
+  return bpfemu_get_current_comm(buf, size_of_buf);
+}
+static inline __u32 bpf_get_smp_processor_id(void) {
+  return bpfemu_get_smp_processor_id();
+}
+static inline __u64 bpf_ktime_get_ns(void) { return bpfemu_ktime_get_ns(); }
+static inline __u64 bpf_ktime_get_boot_ns(void) {
+  return bpfemu_ktime_get_ns();
+}
+static inline __u32 bpf_get_prandom_u32(void) {
+  return bpfemu_get_prandom_u32();
+}
+static inline long bpf_get_numa_node_id(void) { return 0; }
+#define bpf_trace_printk bpfemu_trace_printk
+static inline long bpf_probe_read_kernel(void *dst, __u32 size,
+                                         const void *unsafe_ptr) {
+  return bpfemu_probe_read(dst, size, unsafe_ptr);
+}
+static inline long bpf_probe_read_user(void *dst, __u32 size,
+                                       const void *unsafe_ptr) {
+  return bpfemu_probe_read(dst, size, unsafe_ptr);
+}
+static inline long bpf_probe_read(void *dst, __u32 size,
+                                  const void *unsafe_ptr) {
+  return bpfemu_probe_read(dst, size, unsafe_ptr);
+}
+static inline long bpf_probe_read_kernel_str(void *dst, __u32 size,
+                                             const void *unsafe_ptr) {
+  return bpfemu_probe_read_str(dst, size, unsafe_ptr);
+}
+static inline long bpf_probe_read_user_str(void *dst, __u32 size,
+                                           const void *unsafe_ptr) {
+  return bpfemu_probe_read_str(dst, size, unsafe_ptr);
+}
+static inline long bpf_skb_load_bytes(const void *skb, __u32 offset, void *to,
+                                      __u32 len) {
+  return bpfemu_skb_load_bytes(skb, offset, to, len);
+}
+static inline long bpf_loop(__u32 nr_loops, void *callback_fn,
+                            void *callback_ctx, __u64 flags) {
+  return bpfemu_loop(nr_loops, callback_fn, callback_ctx, flags);
+}
+
+#endif /* __BPF_HELPER_DEFS_H */

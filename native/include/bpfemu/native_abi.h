@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The C interface between a natively compiled BPF source and the bpfemu
+ * runtime (//native:runtime): the helper entry points the stand-in
+ * <bpf/bpf_helper_defs.h> forwards to, and the object tables that
+ * native/gen_native.py emits for each source (maps from its ".maps"
+ * section, programs from its SEC() functions).
+ *
+ * A map definition (`struct { __uint(type, ...); ... } name SEC(".maps")`)
+ * is, natively, a struct of unused pointers. Loading the object stores the
+ * runtime's handle in its first pointer, so a helper finds the emulated map
+ * from `&name` in O(1).
+ */
+#ifndef BPFEMU_NATIVE_ABI_H_
+#define BPFEMU_NATIVE_ABI_H_
+
+#include <linux/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct bpf_spin_lock;
+
+struct bpfemu_map_def {
+  const char *name;
+  void *def; /* the map definition variable */
+  __u32 type, key_size, value_size, max_entries, map_flags, numa_node;
+  __u32 pinning;
+  __s32 spin_lock_off; /* struct bpf_spin_lock in the value, or -1 */
+};
+
+struct bpfemu_prog_def {
+  const char *name;
+  const char *section; /* the SEC() name, e.g. "xdp", "tc", "raw_tp/x" */
+  int (*func)(void *ctx);
+};
+
+struct bpfemu_object_def {
+  const char *name; /* the source's stem: "counter" for counter.bpf.c */
+  const struct bpfemu_map_def *maps;
+  unsigned nmaps;
+  const struct bpfemu_prog_def *progs;
+  unsigned nprogs;
+  const char *license;
+};
+
+/* Called from each generated object's constructor. */
+void bpfemu_register_object(const struct bpfemu_object_def *obj);
+
+/* Helpers (kernel names without the bpf_ prefix). */
+void *bpfemu_map_lookup_elem(void *map, const void *key);
+long bpfemu_map_update_elem(void *map, const void *key, const void *value,
+                            __u64 flags);
+long bpfemu_map_delete_elem(void *map, const void *key);
+void *bpfemu_map_lookup_percpu_elem(void *map, const void *key, __u32 cpu);
+long bpfemu_tail_call(void *ctx, void *prog_array, __u32 index);
+void *bpfemu_ringbuf_reserve(void *ringbuf, __u64 size, __u64 flags);
+void bpfemu_ringbuf_submit(void *data, __u64 flags);
+void bpfemu_ringbuf_discard(void *data, __u64 flags);
+long bpfemu_ringbuf_output(void *ringbuf, void *data, __u64 size,
+                           __u64 flags);
+__u64 bpfemu_ringbuf_query(void *ringbuf, __u64 flags);
+long bpfemu_spin_lock(struct bpf_spin_lock *lock);
+long bpfemu_spin_unlock(struct bpf_spin_lock *lock);
+__u64 bpfemu_get_current_pid_tgid(void);
+__u64 bpfemu_get_current_uid_gid(void);
+long bpfemu_get_current_comm(void *buf, __u32 size);
+__u32 bpfemu_get_smp_processor_id(void);
+__u64 bpfemu_ktime_get_ns(void);
+__u32 bpfemu_get_prandom_u32(void);
+long bpfemu_trace_printk(const char *fmt, __u32 fmt_size, ...);
+long bpfemu_probe_read(void *dst, __u32 size, const void *src);
+long bpfemu_probe_read_str(void *dst, __u32 size, const void *src);
+long bpfemu_skb_load_bytes(const void *skb, __u32 offset, void *to,
+                           __u32 len);
+long bpfemu_loop(__u32 nr_loops, void *callback_fn, void *callback_ctx,
+                 __u64 flags);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BPFEMU_NATIVE_ABI_H_ */

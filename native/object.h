@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: object.h
+//
+// The C++ test API for natively built BPF sources (the bpf_object() Bazel
+// macro in native/defs.bzl): open an object by name, load it (its maps are
+// created through the emulated bpf() syscall, emu/syscall.h), find maps and
+// programs, and run a program on a context the way bpf_prog_test_run_opts()
+// does (net/bpf/test_run.c: XDP, socket-buffer and raw-tracepoint contexts).
+//
+//   auto obj = bpfemu::native::Object::Open("counter");   // counter.bpf.c
+//   ASSERT_TRUE(obj.ok());
+//   ASSERT_EQ((*obj)->Load(), 0);
+//   const auto* prog = (*obj)->FindProgram("count_syscalls");
+//   uint64_t args[2] = {0, 59};
+//   uint32_t ret = prog->RunRawTp(args);
+//   int fd = (*obj)->MapFd("counts");        // use with bpfemu::MapLookupElem
+//
+// A native object's globals (its map definitions, global variables) exist
+// once per process, so one Object per source can be loaded at a time
+// (Load() answers -EBUSY otherwise). Destroying the Object closes its fds.
+//
+// Helper inputs the kernel takes from the running task are settable here
+// (SetPidTgid, SetComm, ...); by default they come from the calling thread,
+// as bpf_prog_test_run does in the kernel. bpf_printk output is captured.
+
+#ifndef BPFEMU_NATIVE_OBJECT_H_
+#define BPFEMU_NATIVE_OBJECT_H_
+
+#include <linux/bpf.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "emu/map.h"
+
+struct bpfemu_object_def;
+
+namespace bpfemu::native {
+
+namespace internal {
+struct BoundMap;
+}  // namespace internal
+
+// What bpf_prog_test_run returns for packet programs.
+struct PacketResult {
+  int err = 0;  // what bpf_prog_test_run returns: 0 or -EINVAL
+  uint32_t retval = 0;
+  std::vector<uint8_t> data_out;
+};
+
+class Program {
+ public:
+  const std::string& name() const { return name_; }
+  const std::string& section() const { return section_; }
+  uint32_t type() const { return type_; }
+  uint32_t expected_attach_type() const { return attach_type_; }
+  // The program fd (for PROG_ARRAY updates), valid while the Object lives.
+  int fd() const { return fd_; }
+
+  // Runs the program on `ctx` (bpf_prog_run), following tail calls.
+  uint32_t Run(void* ctx) const;
+  // BPF_PROG_TYPE_XDP: the packet sits 256 bytes into a buffer below 4 GiB
+  // (struct xdp_md holds 32-bit pointers); ingress_ifindex is 1 (lo), as in
+  // bpf_prog_test_run_xdp. The program sees at most one page minus head-
+  // and tailroom (3520 bytes); the rest of a longer packet is carried in
+  // fragments it cannot reach, and comes back in data_out. err -EINVAL for
+  // packets shorter than ETH_HLEN, -ENOMEM beyond 17 fragments.
+  PacketResult RunXdp(absl::Span<const uint8_t> packet) const;
+  // BPF_PROG_TYPE_SCHED_CLS / SCHED_ACT: a struct __sk_buff over the frame
+  // (len, protocol and pkt_type as eth_type_trans sets them on lo, data and
+  // data_end); mark, priority and cb come from `ctx_in` if given. err
+  // -EINVAL as bpf_prog_test_run_skb: shorter than ETH_HLEN, longer than
+  // 3712 bytes, or an IPv4 / IPv6 EtherType without room for its header.
+  PacketResult RunSkb(absl::Span<const uint8_t> packet,
+                      const struct __sk_buff* ctx_in = nullptr) const;
+  // BPF_PROG_TYPE_RAW_TRACEPOINT and tracing programs: ctx is the u64 array.
+  uint32_t RunRawTp(absl::Span<const uint64_t> args) const;
+
+ private:
+  friend class Object;
+  std::string name_, section_;
+  uint32_t type_ = 0, attach_type_ = 0;
+  int fd_ = -1;
+  int (*func_)(void*) = nullptr;
+};
+
+class Object {
+ public:
+  // Finds a native object by name ("counter"), or by the path of its BPF
+  // build ("dir/counter.bpf.o", as bpf_object__open_file receives it).
+  static absl::StatusOr<std::unique_ptr<Object>> Open(std::string_view name);
+  // The names of every native object linked into this binary.
+  static std::vector<std::string> Registered();
+  ~Object();
+  Object(const Object&) = delete;
+  Object& operator=(const Object&) = delete;
+
+  // Creates the maps (in definition order) and registers the programs.
+  // 0, or the failing map creation's -errno, or -EBUSY.
+  int Load();
+
+  const std::string& name() const { return name_; }
+  std::vector<std::string> MapNames() const;
+  // The map's fd, or -ENOENT.
+  int MapFd(std::string_view name) const;
+  std::shared_ptr<Map> FindMap(std::string_view name) const;
+  const Program* FindProgram(std::string_view name) const;
+  const std::vector<Program>& programs() const { return programs_; }
+
+ private:
+  explicit Object(const bpfemu_object_def* def);
+  void Unload();
+
+  const bpfemu_object_def* def_;
+  std::string name_;
+  std::vector<Program> programs_;
+  std::vector<std::unique_ptr<internal::BoundMap>> maps_;
+  bool loaded_ = false;
+};
+
+// The program type and expected attach type libbpf derives from a SEC()
+// name (libbpf.c section_defs), for the common sections; false if unknown.
+bool ProgTypeForSection(std::string_view section, uint32_t* prog_type,
+                        uint32_t* expected_attach_type);
+
+// Helper inputs. Each Set* overrides the default until ResetHelpers().
+void SetPidTgid(uint64_t pid_tgid);   // bpf_get_current_pid_tgid
+void SetUidGid(uint64_t uid_gid);     // bpf_get_current_uid_gid
+void SetComm(std::string_view comm);  // bpf_get_current_comm
+// bpf_ktime_get_ns returns start, start + step, start + 2 * step, ...
+void SetKtime(uint64_t start_ns, uint64_t step_ns = 0);
+// bpf_get_prandom_u32 becomes a deterministic sequence from `seed`.
+void SetPrandomSeed(uint64_t seed);
+void ResetHelpers();
+
+// bpf_printk / bpf_trace_printk lines so far (trailing newline removed).
+std::vector<std::string> PrintkLines();
+void ClearPrintk();
+
+}  // namespace bpfemu::native
+
+#endif  // BPFEMU_NATIVE_OBJECT_H_

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: Apache-2.0
+// The seed's examples, compiled natively from their unmodified BPF C and run
+// against emulated maps, without root.
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "emu/cpu.h"
+#include "emu/ringbuf_consumer.h"
+#include "emu/syscall.h"
+#include "gtest/gtest.h"
+#include "native/object.h"
+#include "tests/examples/packets.h"
+
+namespace bpfemu::examples {
+namespace {
+
+using native::Object;
+using native::Program;
+
+std::unique_ptr<Object> LoadObject(const char* name) {
+  auto obj = Object::Open(name);
+  EXPECT_TRUE(obj.ok()) << obj.status();
+  if (!obj.ok()) return nullptr;
+  EXPECT_EQ((*obj)->Load(), 0);
+  return std::move(*obj);
+}
+
+uint64_t LookupU64(int fd, uint32_t key) {
+  uint64_t v = 0;
+  EXPECT_EQ(MapLookupElem(fd, &key, &v), 0);
+  return v;
+}
+
+class ExamplesTest : public ::testing::Test {
+ protected:
+  void TearDown() override { native::ResetHelpers(); }
+};
+
+TEST_F(ExamplesTest, CounterInsertsWithNoexistThenAddsInPlace) {
+  auto obj = LoadObject("counter");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("count_syscalls");
+  ASSERT_NE(prog, nullptr);
+  EXPECT_EQ(prog->type(), BPF_PROG_TYPE_RAW_TRACEPOINT);
+  const uint64_t args[2] = {0, 0};
+  for (uint32_t pid : {100u, 100u, 200u, 100u}) {
+    native::SetPidTgid(uint64_t{pid} << 32 | pid);
+    EXPECT_EQ(prog->RunRawTp(args), 0u);
+  }
+  const int fd = obj->MapFd("counts");
+  EXPECT_EQ(LookupU64(fd, 100), 3u);
+  EXPECT_EQ(LookupU64(fd, 200), 1u);
+  // max_entries 4: the fifth process's insert fails with E2BIG.
+  for (uint32_t pid : {300u, 400u}) {
+    native::SetPidTgid(uint64_t{pid} << 32 | pid);
+    EXPECT_EQ(prog->RunRawTp(args), 0u);
+  }
+  native::SetPidTgid(uint64_t{500} << 32);
+  EXPECT_EQ(prog->RunRawTp(args), uint32_t{E2BIG});
+  // By default the pid is the caller's, as in bpf_prog_test_run.
+  native::ResetHelpers();
+  const uint32_t self = static_cast<uint32_t>(getpid());
+  uint64_t v;
+  EXPECT_EQ(MapLookupElem(fd, &self, &v), -ENOENT);
+}
+
+TEST_F(ExamplesTest, HistogramCountsAtomicallyFromTwoThreads) {
+  auto obj = LoadObject("histogram");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("size_histogram");
+  ASSERT_NE(prog, nullptr);
+  EXPECT_EQ(prog->RunSkb(EthFrame(ETH_P_IP, 60)).retval, 5u);  // 32..63
+  EXPECT_EQ(prog->RunSkb(EthFrame(ETH_P_IP, 1000)).retval, 9u);
+  constexpr int kPerThread = 20000;
+  auto work = [&](int cpu) {
+    ScopedCpu on(cpu);
+    const auto frame = EthFrame(ETH_P_IP, 64);  // bucket 6
+    for (int i = 0; i < kPerThread; ++i) prog->RunSkb(frame);
+  };
+  std::thread a(work, 0), b(work, 1);
+  a.join();
+  b.join();
+  const int fd = obj->MapFd("sizes");
+  EXPECT_EQ(LookupU64(fd, 5), 1u);
+  EXPECT_EQ(LookupU64(fd, 9), 1u);
+  EXPECT_EQ(LookupU64(fd, 6), 2u * kPerThread);
+  EXPECT_EQ(LookupU64(obj->MapFd("total_bytes"), 0),
+            60u + 1000u + 2u * kPerThread * 64u);
+}
+
+TEST_F(ExamplesTest, PercpuCountersAreSummedOverCpusInUserspace) {
+  SetNumPossibleCpus(2);
+  auto obj = LoadObject("percpu_bytes");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("count_bytes");
+  ASSERT_NE(prog, nullptr);
+  {
+    ScopedCpu on(0);
+    EXPECT_EQ(prog->RunXdp(EthFrame(ETH_P_IP, 60)).retval, uint32_t{XDP_PASS});
+    EXPECT_EQ(prog->RunXdp(EthFrame(ETH_P_ARP, 42)).retval, uint32_t{XDP_PASS});
+  }
+  {
+    ScopedCpu on(1);
+    EXPECT_EQ(prog->RunXdp(EthFrame(ETH_P_IP, 100)).retval, uint32_t{XDP_PASS});
+  }
+  uint64_t per_cpu[2];
+  const uint32_t zero = 0;
+  ASSERT_EQ(MapLookupElem(obj->MapFd("bytes"), &zero, per_cpu), 0);
+  EXPECT_EQ(per_cpu[0], 102u);
+  EXPECT_EQ(per_cpu[1], 100u);
+  // The per-CPU hash: inserted from CPU 0 with only CPU 0's slot set (the
+  // others zeroed), then CPU 1 adds to its own slot.
+  const uint16_t ip = ETH_P_IP, arp = ETH_P_ARP;
+  ASSERT_EQ(MapLookupElem(obj->MapFd("packets_by_proto"), &ip, per_cpu), 0);
+  EXPECT_EQ(per_cpu[0], 1u);
+  EXPECT_EQ(per_cpu[1], 1u);
+  ASSERT_EQ(MapLookupElem(obj->MapFd("packets_by_proto"), &arp, per_cpu), 0);
+  EXPECT_EQ(per_cpu[0], 1u);
+  EXPECT_EQ(per_cpu[1], 0u);
+}
+
+struct Event {
+  uint32_t tgid, pid, uid, syscall_nr;
+  char comm[16];
+};
+
+int Collect(void* ctx, void* data, size_t size) {
+  EXPECT_EQ(size, sizeof(Event));
+  Event e;
+  std::memcpy(&e, data, sizeof(e));
+  static_cast<std::vector<Event>*>(ctx)->push_back(e);
+  return 0;
+}
+
+TEST_F(ExamplesTest, ExecveEventsReachTheRingBuffer) {
+  auto obj = LoadObject("execve_events");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("on_sys_enter");
+  ASSERT_NE(prog, nullptr);
+  native::SetPidTgid(uint64_t{1234} << 32 | 1240);
+  native::SetUidGid(uint64_t{100} << 32 | 1000);
+  native::SetComm("bash");
+  const uint64_t execve[2] = {0, 59}, execveat[2] = {0, 322}, read[2] = {0, 0};
+  EXPECT_EQ(prog->RunRawTp(execve), 0u);
+  EXPECT_EQ(prog->RunRawTp(read), 0u);
+  EXPECT_EQ(prog->RunRawTp(execveat), 0u);
+  std::vector<Event> events;
+  int err;
+  auto rb = RingBuffer::New(obj->MapFd("events"), Collect, &events, &err);
+  ASSERT_NE(rb, nullptr) << err;
+  EXPECT_EQ(rb->Consume(), 2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].tgid, 1234u);
+  EXPECT_EQ(events[0].pid, 1240u);
+  EXPECT_EQ(events[0].uid, 1000u);
+  EXPECT_EQ(events[0].syscall_nr, 59u);
+  EXPECT_STREQ(events[0].comm, "bash");
+  EXPECT_EQ(events[1].syscall_nr, 322u);
+  // 4096 bytes hold 102 records of 8 + 32 bytes; then reserve fails.
+  int full = 0;
+  for (int i = 0; i < 110; ++i) full += prog->RunRawTp(execve);
+  EXPECT_EQ(full, 110 - 4096 / 40);
+}
+
+TEST_F(ExamplesTest, FlowTableEvictsInsteadOfGrowing) {
+  auto obj = LoadObject("flow_lru");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("track_flows");
+  ASSERT_NE(prog, nullptr);
+  ScopedCpu on(0);
+  for (uint16_t port = 1; port <= 40; ++port) {
+    const auto pkt = Ipv4Frame(0x0a000001, 0x0a000002, port, 80, IPPROTO_TCP);
+    EXPECT_EQ(prog->RunXdp(pkt).retval, uint32_t{XDP_TX});
+    EXPECT_EQ(prog->RunXdp(pkt).retval, uint32_t{XDP_PASS});
+  }
+  EXPECT_EQ(prog->RunXdp(EthFrame(ETH_P_ARP, 60)).retval, uint32_t{XDP_PASS});
+  const int fd = obj->MapFd("flows");
+  int n = 0;
+  uint8_t key[16], next[16];
+  for (int err = MapGetNextKey(fd, nullptr, next); err == 0;
+       err = MapGetNextKey(fd, key, next)) {
+    std::memcpy(key, next, sizeof(key));
+    uint64_t stats[2];
+    ASSERT_EQ(MapLookupElem(fd, key, stats), 0);
+    EXPECT_EQ(stats[0], 2u);
+    EXPECT_EQ(stats[1], 256u);
+    ++n;
+  }
+  EXPECT_GT(n, 0);
+  EXPECT_LE(n, 16);
+}
+
+TEST_F(ExamplesTest, TailCallsJumpFallThroughAndStopAfter33) {
+  auto obj = LoadObject("tail_calls");
+  ASSERT_NE(obj, nullptr);
+  const int table = obj->MapFd("jmp_table");
+  auto set = [&](uint32_t slot, const char* name) {
+    const int fd = obj->FindProgram(name)->fd();
+    return MapUpdateElem(table, &slot, &fd, BPF_ANY);
+  };
+  ASSERT_EQ(set(1, "drop_it"), 0);
+  ASSERT_EQ(set(2, "bounce_it"), 0);
+  ASSERT_EQ(set(3, "self_loop"), 0);
+  const Program* dispatch = obj->FindProgram("dispatch");
+  const int hits = obj->MapFd("hits");
+  EXPECT_EQ(dispatch->RunXdp(EthFrame(ETH_P_IP, 60, 1)).retval,
+            uint32_t{XDP_DROP});
+  EXPECT_EQ(dispatch->RunXdp(EthFrame(ETH_P_IP, 60, 2)).retval,
+            uint32_t{XDP_TX});
+  EXPECT_EQ(LookupU64(hits, 7), 0u);  // never returned to the dispatcher
+  EXPECT_EQ(dispatch->RunXdp(EthFrame(ETH_P_IP, 60, 5)).retval,
+            uint32_t{XDP_PASS});  // empty slot
+  EXPECT_EQ(dispatch->RunXdp(EthFrame(ETH_P_IP, 60, 200)).retval,
+            uint32_t{XDP_PASS});  // out of range
+  EXPECT_EQ(LookupU64(hits, 7), 2u);
+  // The dispatcher's jump counts against the same budget: the self loop then
+  // runs 33 times. Run directly, it runs 1 + 33 times.
+  EXPECT_EQ(dispatch->RunXdp(EthFrame(ETH_P_IP, 60, 3)).retval,
+            uint32_t{XDP_REDIRECT});
+  EXPECT_EQ(LookupU64(hits, 3), 33u);
+  EXPECT_EQ(obj->FindProgram("self_loop")->RunXdp(EthFrame(ETH_P_IP, 60))
+                .retval,
+            uint32_t{XDP_REDIRECT});
+  EXPECT_EQ(LookupU64(hits, 3), 33u + 34u);
+  EXPECT_EQ(LookupU64(hits, 0), 5u);
+  EXPECT_EQ(LookupU64(hits, 1), 1u);
+  EXPECT_EQ(LookupU64(hits, 2), 1u);
+}
+
+TEST_F(ExamplesTest, ProgArrayErrnosFollowTheKernel) {
+  auto tails = LoadObject("tail_calls");
+  auto hist = LoadObject("histogram");
+  ASSERT_NE(tails, nullptr);
+  ASSERT_NE(hist, nullptr);
+  const int table = tails->MapFd("jmp_table");
+  const int xdp_fd = tails->FindProgram("drop_it")->fd();
+  const int tc_fd = hist->FindProgram("size_histogram")->fd();
+  uint32_t slot = 0;
+  uint32_t id;
+  EXPECT_EQ(MapLookupElem(table, &slot, &id), -ENOENT);
+  EXPECT_EQ(MapDeleteElem(table, &slot), -ENOENT);
+  int bad_fd = 9999;
+  EXPECT_EQ(MapUpdateElem(table, &slot, &bad_fd, BPF_ANY), -EBADF);
+  const int map_fd = hist->MapFd("sizes");
+  EXPECT_EQ(MapUpdateElem(table, &slot, &map_fd, BPF_ANY), -EINVAL);
+  EXPECT_EQ(MapUpdateElem(table, &slot, &xdp_fd, BPF_NOEXIST), -EINVAL);
+  slot = 8;
+  EXPECT_EQ(MapUpdateElem(table, &slot, &xdp_fd, BPF_ANY), -E2BIG);
+  EXPECT_EQ(MapDeleteElem(table, &slot), -E2BIG);
+  EXPECT_EQ(MapLookupElem(table, &slot, &id), -ENOENT);
+  slot = 0;
+  EXPECT_EQ(MapUpdateElem(table, &slot, &xdp_fd, BPF_ANY), 0);
+  EXPECT_EQ(MapLookupElem(table, &slot, &id), 0);
+  EXPECT_GT(id, 0u);
+  // The map now belongs to XDP programs: a tc program is incompatible.
+  slot = 1;
+  EXPECT_EQ(MapUpdateElem(table, &slot, &tc_fd, BPF_ANY), -EINVAL);
+  uint32_t next;
+  EXPECT_EQ(MapGetNextKey(table, nullptr, &next), 0);
+  EXPECT_EQ(next, 0u);
+  slot = 0;
+  EXPECT_EQ(MapDeleteElem(table, &slot), 0);
+  EXPECT_EQ(MapLookupAndDeleteElem(table, &slot, &id), -524);  // ENOTSUPP
+}
+
+TEST_F(ExamplesTest, OneLoadPerObjectAtATime) {
+  auto a = LoadObject("counter");
+  ASSERT_NE(a, nullptr);
+  auto b = Object::Open("tests/examples/counter.bpf.o");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ((*b)->Load(), -EBUSY);
+  a.reset();
+  EXPECT_EQ((*b)->Load(), 0);
+  EXPECT_FALSE(Object::Open("no_such_object").ok());
+}
+
+}  // namespace
+}  // namespace bpfemu::examples
