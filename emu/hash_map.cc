@@ -104,6 +104,11 @@ HashMap::HashMap(ShmRegion region) : Map(std::move(region)) {
   freelists_ = this->region().At<FreeList>(body_->freelists_off);
   extras_ = this->region().At<std::atomic<uint32_t>>(body_->extras_off);
   elems_ = this->region().At<uint8_t>(body_->elems_off);
+  elem_size_ = body_->elem_size;
+  key_slot_ = body_->key_slot;
+  bucket_mask_ = body_->n_buckets - 1;
+  key_size_ = key_size();
+  seed_ = header().seed;
   if (body_->lru) {
     LruOwner* owner = this;  // a private base, reachable from here
     lru_ = std::make_unique<LruList>(this->region(), body_->lru_off, owner);
@@ -244,8 +249,8 @@ void HashMap::FillNew(uint32_t id, const void* value, bool onallcpus) {
   CopyValueIn(ElemValue(id), value, /*locked=*/false);
 }
 
-uint32_t HashMap::Hash(const void* key) const {
-  return HtabMapHash(key, key_size(), header().seed);
+[[gnu::always_inline]] inline uint32_t HashMap::Hash(const void* key) const {
+  return HtabMapHash(key, key_size_, seed_);
 }
 
 uint32_t HashMap::FindLocked(const Bucket& b, uint32_t hash, const void* key,
@@ -263,12 +268,60 @@ uint32_t HashMap::FindLocked(const Bucket& b, uint32_t hash, const void* key,
   return kNil;
 }
 
+// The seqlock around every change of a bucket's chain (see FindLockFree).
+void HashMap::BeginChainWrite(Bucket& b) {
+  b.seq.store(b.seq.load(std::memory_order_relaxed) + 1,
+              std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+}
+
+void HashMap::EndChainWrite(Bucket& b) {
+  b.seq.store(b.seq.load(std::memory_order_relaxed) + 1,
+              std::memory_order_release);
+}
+
 void HashMap::UnlinkLocked(Bucket& b, uint32_t prev, uint32_t id) {
-  const uint32_t next = Elem(id)->next;
+  const uint32_t next = Elem(id)->next.load(std::memory_order_relaxed);
+  BeginChainWrite(b);
   if (prev == kNil) {
     b.head.store(next, std::memory_order_relaxed);
   } else {
-    Elem(prev)->next = next;
+    Elem(prev)->next.store(next, std::memory_order_relaxed);
+  }
+  EndChainWrite(b);
+}
+
+// The kernel's lookups run under RCU over hlist_nulls chains, without the
+// bucket lock. Here a reader walks the chain with atomic loads and retries
+// if the bucket's sequence count was odd or changed meanwhile: an element
+// can only leave this chain by a change of this bucket, so an unchanged
+// count means every element walked belonged to it. A walk longer than the
+// pool (a chain changing under the reader) retries too.
+[[gnu::always_inline]] inline uint32_t HashMap::FindLockFree(
+    uint32_t hash, const void* key) const {
+  const Bucket& b = SelectBucket(hash);
+  for (;;) {
+    const uint32_t seq = b.seq.load(std::memory_order_acquire);
+    if (seq & 1) {
+      __builtin_ia32_pause();
+      continue;
+    }
+    uint32_t found = kNil;
+    uint32_t steps = 0;
+    for (uint32_t id = b.head.load(std::memory_order_relaxed);
+         id != kNil && steps <= body_->n_elems;
+         id = Elem(id)->next.load(std::memory_order_relaxed), ++steps) {
+      if (Elem(id)->hash.load(std::memory_order_relaxed) == hash &&
+          EqualsMap(ElemKey(id), key, key_size_)) {
+        found = id;
+        break;
+      }
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (steps <= body_->n_elems &&
+        b.seq.load(std::memory_order_relaxed) == seq) {
+      return found;
+    }
   }
 }
 
@@ -344,8 +397,11 @@ bool HashMap::LockBucketForRead(uint32_t index) {
 }
 
 void HashMap::LinkHeadLocked(Bucket& b, uint32_t id) {
-  Elem(id)->next = b.head.load(std::memory_order_relaxed);
+  BeginChainWrite(b);
+  Elem(id)->next.store(b.head.load(std::memory_order_relaxed),
+                       std::memory_order_relaxed);
   b.head.store(id, std::memory_order_relaxed);
+  EndChainWrite(b);
 }
 
 uint32_t HashMap::PopFree(uint32_t cpu) {
@@ -354,7 +410,7 @@ uint32_t HashMap::PopFree(uint32_t cpu) {
     FreeList& fl = freelists_[c];
     ShmMutexLock l(&fl.lock);
     uint32_t id = fl.head;
-    if (id != kNil) fl.head = Elem(id)->next;
+    if (id != kNil) fl.head = Elem(id)->next.load(std::memory_order_relaxed);
     return id;
   };
   if (uint32_t id = pop(cpu); id != kNil) return id;
@@ -374,15 +430,12 @@ uint32_t HashMap::PopFree(uint32_t cpu) {
 void HashMap::PushFree(uint32_t cpu, uint32_t id) {
   FreeList& fl = freelists_[cpu];
   ShmMutexLock l(&fl.lock);
-  Elem(id)->next = fl.head;
+  Elem(id)->next.store(fl.head, std::memory_order_relaxed);
   fl.head = id;
 }
 
 int HashMap::LookupElem(const void* key, void* value, uint64_t flags) {
-  const uint32_t hash = Hash(key);
-  Bucket& b = SelectBucket(hash);
-  ReadGuard l(this, BucketIndex(hash));
-  const uint32_t id = FindLocked(b, hash, key, nullptr);
+  const uint32_t id = FindLockFree(Hash(key), key);
   if (id == kNil) return -ENOENT;
   CopyOut(value, id, flags);
   return 0;
@@ -446,8 +499,8 @@ int HashMap::Update(const void* key, const void* value, uint64_t flags,
     }
   }
   ElemHeader* e = Elem(id);
-  e->hash = hash;
-  std::memcpy(ElemKey(id), key, key_size());
+  e->hash.store(hash, std::memory_order_relaxed);
+  CopyToMap(ElemKey(id), key, key_size());
   FillNew(id, value, onallcpus);
   LinkHeadLocked(b, id);
   if (old != kNil) {
@@ -518,7 +571,9 @@ bool HashMap::DeleteNode(uint32_t id) {
   return false;
 }
 
-void HashMap::SetNodeHash(uint32_t id, uint32_t hash) { Elem(id)->hash = hash; }
+void HashMap::SetNodeHash(uint32_t id, uint32_t hash) {
+  Elem(id)->hash.store(hash, std::memory_order_relaxed);
+}
 
 int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags,
                        bool onallcpus) {
@@ -532,7 +587,7 @@ int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags,
   if (!percpu || flags != BPF_EXIST) {
     fresh = lru_->PopFree(hash, cpu);
     if (fresh == kNil) return -ENOMEM;
-    std::memcpy(ElemKey(fresh), key, key_size());
+    CopyToMap(ElemKey(fresh), key, key_size());
     if (!percpu) FillNew(fresh, value, onallcpus);  // per-CPU: below
   }
   uint32_t old = kNil;
@@ -576,10 +631,7 @@ int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags,
 }
 
 void* HashMap::LookupElemProg(const void* key) {
-  const uint32_t hash = Hash(key);
-  Bucket& b = SelectBucket(hash);
-  ReadGuard l(this, BucketIndex(hash));
-  const uint32_t id = FindLocked(b, hash, key, nullptr);
+  const uint32_t id = FindLockFree(Hash(key), key);
   if (id == kNil) return nullptr;
   if (lru_) lru_->SetRef(id);
   uint8_t* value = ElemValue(id);

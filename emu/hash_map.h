@@ -18,7 +18,7 @@
 // Layout (inside the map's region, after MapHeader):
 //
 //   HashBody      n_buckets, pool geometry, live-element count, offsets
-//   Bucket[n_buckets]       { ShmMutex lock; atomic<u32> head }   8 bytes
+//   Bucket[n_buckets]       { ShmSpinLock lock; atomic<u32> head, seq }
 //   FreeList[nr_cpus]       { ShmMutex lock; u32 head } per CPU, 64 bytes
 //   u32 extra[nr_cpus]      each CPU's parked spare element (prealloc)
 //   Elem[n_elems]           { u32 next; u32 hash; key; value area }
@@ -51,7 +51,8 @@
 //   * Deleted elements go back to the current CPU's free list and are reused
 //     LIFO, as the kernel's pcpu_freelist does.
 //
-// Locking: every op takes the bucket lock of its key; the free-list lock nests
+// Locking: every update or delete takes the spin lock of its key's bucket
+// (ShmSpinLock, like the kernel's raw bucket spinlocks); the free-list lock nests
 // inside it (order: bucket lock -> free-list lock), as in the kernel, where
 // alloc_htab_elem runs under the bucket lock.
 //
@@ -68,10 +69,13 @@
 // batch walker can fail this way, lookups and get_next_key cannot (RCU
 // readers in the kernel).
 //
+// Lookups (syscall and program) take no lock, like the kernel's RCU
+// readers: they walk the chain under a per-bucket sequence count that every
+// link and unlink bumps, and retry if it moved (FindLockFree).
+//
 // Differences from the kernel:
-//   * No RCU: lookups and get_next_key take the bucket lock (unless the
-//     calling thread already holds it) instead of running lock-free; results
-//     are the same, only concurrency differs.
+//   * get_next_key takes the bucket lock (unless the calling thread already
+//     holds it) instead of running under RCU; results are the same.
 //   * -ETIMEDOUT (6.15+, a lock not acquired within the rqspinlock timeout)
 //     is not produced: contention between emulated CPUs just waits.
 
@@ -172,16 +176,18 @@ class HashMap : public Map, private LruOwner {
     uint64_t elems_off;
   };
   struct Bucket {
-    ShmMutex lock;
-    std::atomic<uint32_t> head;  // written under lock, peeked without
+    ShmSpinLock lock;
+    std::atomic<uint32_t> head;  // written under lock, read without
+    std::atomic<uint32_t> seq;   // odd while the chain changes
+    uint32_t reserved;
   };
   struct alignas(64) FreeList {
     ShmMutex lock;
     uint32_t head;
   };
   struct ElemHeader {
-    uint32_t next;  // bucket chain or free list
-    uint32_t hash;
+    std::atomic<uint32_t> next;  // bucket chain or free list
+    std::atomic<uint32_t> hash;
   };
 
   HashMap(ShmRegion region);
@@ -190,18 +196,14 @@ class HashMap : public Map, private LruOwner {
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
 
   ElemHeader* Elem(uint32_t id) const {
-    return reinterpret_cast<ElemHeader*>(
-        elems_ + uint64_t{id - 1} * body_->elem_size);
+    return reinterpret_cast<ElemHeader*>(elems_ +
+                                         uint64_t{id - 1} * elem_size_);
   }
   uint8_t* ElemKey(uint32_t idx) const {
     return reinterpret_cast<uint8_t*>(Elem(idx)) + sizeof(ElemHeader);
   }
-  uint8_t* ElemValue(uint32_t idx) const {
-    return ElemKey(idx) + body_->key_slot;
-  }
-  uint32_t BucketIndex(uint32_t hash) const {
-    return hash & (body_->n_buckets - 1);
-  }
+  uint8_t* ElemValue(uint32_t idx) const { return ElemKey(idx) + key_slot_; }
+  uint32_t BucketIndex(uint32_t hash) const { return hash & bucket_mask_; }
   Bucket& SelectBucket(uint32_t hash) const {
     return buckets_[BucketIndex(hash)];
   }
@@ -211,6 +213,11 @@ class HashMap : public Map, private LruOwner {
   // *prev_out receives its predecessor (kNil at the head).
   uint32_t FindLocked(const Bucket& b, uint32_t hash, const void* key,
                       uint32_t* prev_out) const;
+  // Lookups without the bucket lock (the kernel's RCU readers): the element
+  // holding `key`, or kNil.
+  uint32_t FindLockFree(uint32_t hash, const void* key) const;
+  static void BeginChainWrite(Bucket& b);
+  static void EndChainWrite(Bucket& b);
   // REQUIRES: b.lock held.
   void UnlinkLocked(Bucket& b, uint32_t prev, uint32_t idx);
   // REQUIRES: b.lock held. Links element `id` at the head of `b`.
@@ -264,6 +271,8 @@ class HashMap : public Map, private LruOwner {
   FreeList* freelists_;
   std::atomic<uint32_t>* extras_;
   uint8_t* elems_;
+  // Copies of immutable region fields, kept in the object for the hot paths.
+  uint32_t elem_size_, key_slot_, bucket_mask_, key_size_, seed_;
   std::unique_ptr<LruList> lru_;       // LRU types only
   std::function<void()> locked_hook_;  // process-local, test only
 };

@@ -84,7 +84,7 @@ inline uint32_t Jhash(const void* key, uint32_t length, uint32_t initval) {
 }
 
 // jhash2(words, nwords, initval): hash of an array of u32.
-inline uint32_t Jhash2(const uint32_t* k, uint32_t nwords, uint32_t initval) {
+[[gnu::always_inline]] inline uint32_t Jhash2(const uint32_t* k, uint32_t nwords, uint32_t initval) {
   using namespace jhash_internal;
   uint32_t a = kJhashInitval + (nwords << 2) + initval;
   uint32_t b = a;
@@ -113,7 +113,7 @@ inline uint32_t Jhash2(const uint32_t* k, uint32_t nwords, uint32_t initval) {
 // htab_map_hash(): jhash2 over u32 words when the key size is a multiple of 4,
 // jhash over bytes otherwise. (On little-endian hosts both agree; the split is
 // kept so the code reads like the kernel's.)
-inline uint32_t HtabMapHash(const void* key, uint32_t key_len, uint32_t seed) {
+[[gnu::always_inline]] inline uint32_t HtabMapHash(const void* key, uint32_t key_len, uint32_t seed) {
   if (key_len % 4 == 0) {
     // The key may be unaligned in a caller's buffer; jhash over the same bytes
     // is bit-identical to jhash2 on little-endian.

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -106,11 +107,32 @@ void ShmMutex::Unlock() {
   }
 }
 
+namespace {
+
+// Test-and-test-and-set on a lock word; after kSpins pauses each wait yields
+// the CPU, so a preempted holder gets to run.
+void SpinUntilAcquired(uint32_t* w) {
+  constexpr int kSpins = 256;
+  do {
+    for (int n = 0; __atomic_load_n(w, __ATOMIC_RELAXED) != 0; ++n) {
+      if (n < kSpins) {
+        __builtin_ia32_pause();
+      } else {
+        sched_yield();
+      }
+    }
+  } while (__atomic_exchange_n(w, 1u, __ATOMIC_ACQUIRE) != 0);
+}
+
+}  // namespace
+
+void ShmSpinLock::LockSlow() {
+  SpinUntilAcquired(reinterpret_cast<uint32_t*>(&state_));
+}
+
 void SpinLockAcquire(void* word) {
   auto* w = static_cast<uint32_t*>(word);
-  while (__atomic_exchange_n(w, 1u, __ATOMIC_ACQUIRE) != 0) {
-    while (__atomic_load_n(w, __ATOMIC_RELAXED) != 0) __builtin_ia32_pause();
-  }
+  if (__atomic_exchange_n(w, 1u, __ATOMIC_ACQUIRE) != 0) SpinUntilAcquired(w);
 }
 
 void SpinLockRelease(void* word) {
@@ -151,19 +173,5 @@ void ZeroMap(void* map, size_t n) {
   for (; i < n; ++i) __atomic_store_n(d + i, uint8_t{0}, __ATOMIC_RELAXED);
 }
 
-bool EqualsMap(const void* map, const void* key, size_t n) {
-  const auto* m = static_cast<const uint8_t*>(map);
-  const auto* k = static_cast<const uint8_t*>(key);
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w = __atomic_load_n(reinterpret_cast<const uint64_t*>(m + i),
-                                 __ATOMIC_RELAXED);
-    if (std::memcmp(&w, k + i, 8) != 0) return false;
-  }
-  for (; i < n; ++i) {
-    if (__atomic_load_n(m + i, __ATOMIC_RELAXED) != k[i]) return false;
-  }
-  return true;
-}
 
 }  // namespace bpfemu

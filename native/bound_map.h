@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "bpfemu/native_abi.h"
 #include "emu/map.h"
 #include "emu/prog_array.h"
 #include "emu/ringbuf.h"
@@ -19,6 +20,7 @@
 namespace bpfemu::native::internal {
 
 struct BoundMap {
+  bpfemu_map_fast fast = {};  // what the map definition points to
   std::string name;
   int fd = -1;
   std::shared_ptr<Map> map;
@@ -27,12 +29,16 @@ struct BoundMap {
 };
 
 inline BoundMap* BoundOf(void* def) {
-  BoundMap* b;
-  std::memcpy(&b, def, sizeof(b));
-  return b;
+  bpfemu_map_fast* f;
+  std::memcpy(&f, def, sizeof(f));
+  return f != nullptr ? static_cast<BoundMap*>(f->impl) : nullptr;
 }
 
-inline void Bind(void* def, BoundMap* b) { std::memcpy(def, &b, sizeof(b)); }
+// Points map definition `def` at `b` (or at nothing).
+inline void Bind(void* def, BoundMap* b) {
+  bpfemu_map_fast* f = b != nullptr ? &b->fast : nullptr;
+  std::memcpy(def, &f, sizeof(f));
+}
 
 }  // namespace bpfemu::native::internal
 

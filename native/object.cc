@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "bpfemu/native_abi.h"
+#include "emu/array_map.h"
 #include "emu/local_mutex.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
@@ -63,6 +64,11 @@ constexpr size_t kSharedInfo = 320;
 constexpr size_t kMaxXdpPacket = 4096 - kHeadroom - kSharedInfo;
 constexpr size_t kMaxSkbPacket = 4096 - 64 - kSharedInfo;  // NET_SKB_PAD
 constexpr size_t kBufferSize = 8192;
+// Frames start 2 bytes past the headroom so that the IP header after the
+// 14-byte Ethernet header is 4-byte aligned (NET_IP_ALIGN): natively, a
+// misaligned `struct iphdr *` is undefined behaviour (UBSan reports it),
+// while BPF's own loads do not care.
+constexpr size_t kIpAlign = 2;
 
 class LowBuffer {
  public:
@@ -140,11 +146,7 @@ bool ProgTypeForSection(std::string_view sec, uint32_t* type,
   return false;
 }
 
-uint32_t Program::Run(void* ctx) const {
-  std::shared_ptr<const Prog> prog;
-  if (ProgFromFd(fd_, &prog) != 0) return 0;
-  return ProgRun(*prog, ctx);
-}
+uint32_t Program::Run(void* ctx) const { return ProgRun(*prog_, ctx); }
 
 PacketResult Program::RunXdp(absl::Span<const uint8_t> packet) const {
   PacketResult r;
@@ -161,7 +163,7 @@ PacketResult Program::RunXdp(absl::Span<const uint8_t> packet) const {
     return r;
   }
   const size_t linear = std::min(packet.size(), kMaxXdpPacket);
-  uint8_t* data = buf + kHeadroom;
+  uint8_t* data = buf + kHeadroom + kIpAlign;
   std::memcpy(data, packet.data(), linear);
   struct xdp_md md = {};
   md.data = Low32(data);
@@ -194,7 +196,7 @@ PacketResult Program::RunSkb(absl::Span<const uint8_t> packet,
     r.err = -EINVAL;
     return r;
   }
-  uint8_t* data = buf + kHeadroom;
+  uint8_t* data = buf + kHeadroom + kIpAlign;
   std::memcpy(data, packet.data(), packet.size());
   struct __sk_buff skb = {};
   if (ctx_in != nullptr) {
@@ -288,6 +290,14 @@ int Object::Load() {
     b->map = MapFromFd(fd);
     b->ring = dynamic_cast<RingbufMap*>(b->map.get());
     b->prog_array = dynamic_cast<ProgArrayMap*>(b->map.get());
+    b->fast.impl = b.get();
+    if (auto* array = dynamic_cast<ArrayMap*>(b->map.get());
+        array != nullptr && m.type == BPF_MAP_TYPE_ARRAY) {
+      b->fast.array_values = array->ValueAt(0);
+      b->fast.array_slot = static_cast<uint32_t>(array->ValueAt(1) -
+                                                 array->ValueAt(0));
+      b->fast.max_entries = array->max_entries();
+    }
     internal::Bind(m.def, b.get());
     maps_.push_back(std::move(b));
   }
@@ -304,6 +314,7 @@ int Object::Load() {
       return fd;
     }
     prog.fd_ = fd;
+    (void)ProgFromFd(fd, &prog.prog_);
     programs_.push_back(std::move(prog));
   }
   return 0;

@@ -37,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "emu/map.h"
+#include "emu/prog.h"
 
 struct bpfemu_object_def;
 
@@ -87,6 +88,7 @@ class Program {
   uint32_t type_ = 0, attach_type_ = 0;
   int fd_ = -1;
   int (*func_)(void*) = nullptr;
+  std::shared_ptr<const Prog> prog_;  // the descriptor behind fd_
 };
 
 class Object {

@@ -237,5 +237,87 @@ TEST_F(ExamplesCompareTest, TailCalls) {
   EXPECT_EQ(self_runs, 33u + 33u + 34u);
 }
 
+// Spin-locked values, another CPU's per-CPU slot, bpf_loop's results and
+// errors.
+TEST_F(ExamplesCompareTest, Helpers) {
+  Pair p("helpers");
+  ASSERT_TRUE(p.ok());
+  for (int i = 0; i < 6; ++i) {
+    p.RunPacket("lock_add", EthFrame(ETH_P_IP, 60 + i), i % 2);
+    p.RunPacket("percpu_peek", EthFrame(ETH_P_IP, 60), i % 3 == 0 ? 1 : 0);
+  }
+  p.RunPacket("loop_sum", EthFrame(ETH_P_IP, 60));
+  p.ExpectSameMaps();
+}
+
+// PROG_ARRAY's errnos from userspace, on both sides: flags, range, bad and
+// non-program fds, a program of another type, empty slots.
+TEST_F(ExamplesCompareTest, ProgArrayErrnos) {
+  Pair tails("tail_calls");
+  Pair hist("histogram");
+  ASSERT_TRUE(tails.ok());
+  ASSERT_TRUE(hist.ok());
+  struct Side {
+    int table, xdp, tc, not_prog;
+    bool kernel;
+  };
+  const Side sides[] = {
+      {tails.kernel().MapFd("jmp_table"), tails.kernel().ProgFd("drop_it"),
+       hist.kernel().ProgFd("size_histogram"), hist.kernel().MapFd("sizes"),
+       true},
+      {tails.emu().MapFd("jmp_table"), tails.emu().FindProgram("drop_it")->fd(),
+       hist.emu().FindProgram("size_histogram")->fd(), hist.emu().MapFd("sizes"),
+       false},
+  };
+  std::vector<int> results[2];
+  for (int s = 0; s < 2; ++s) {
+    const Side& d = sides[s];
+    auto update = [&](uint32_t slot, int fd, uint64_t flags) {
+      return d.kernel ? bpf_map_update_elem(d.table, &slot, &fd, flags)
+                      : MapUpdateElem(d.table, &slot, &fd, flags);
+    };
+    auto lookup = [&](uint32_t slot) {
+      uint32_t id = 0;
+      const int err = d.kernel ? bpf_map_lookup_elem(d.table, &slot, &id)
+                               : MapLookupElem(d.table, &slot, &id);
+      return err != 0 ? err : (id != 0 ? 1 : -1000);
+    };
+    auto del = [&](uint32_t slot) {
+      return d.kernel ? bpf_map_delete_elem(d.table, &slot)
+                      : MapDeleteElem(d.table, &slot);
+    };
+    auto lookup_and_delete = [&](uint32_t slot) {
+      uint32_t id;
+      return d.kernel ? bpf_map_lookup_and_delete_elem(d.table, &slot, &id)
+                      : MapLookupAndDeleteElem(d.table, &slot, &id);
+    };
+    auto next = [&](const uint32_t* key) {
+      uint32_t n = 99;
+      const int err = d.kernel ? bpf_map_get_next_key(d.table, key, &n)
+                               : MapGetNextKey(d.table, key, &n);
+      return err != 0 ? err : static_cast<int>(n);
+    };
+    std::vector<int>& r = results[s];
+    const uint32_t last = 7, beyond = 8;
+    r = {lookup(0),          del(0),
+         update(0, 9999, BPF_ANY),
+         update(0, -1, BPF_ANY),
+         update(0, d.not_prog, BPF_ANY),
+         update(0, d.xdp, BPF_NOEXIST),
+         update(0, d.xdp, BPF_EXIST),
+         update(8, d.xdp, BPF_ANY),
+         update(8, 9999, BPF_NOEXIST),
+         update(0, d.xdp, BPF_ANY),
+         lookup(0),          lookup(8),
+         update(1, d.tc, BPF_ANY),
+         update(0, d.xdp, BPF_ANY),
+         lookup_and_delete(0),
+         del(8),             del(0),
+         del(0),             next(nullptr),
+         next(&last),        next(&beyond)};
+  }
+  EXPECT_EQ(results[0], results[1]);
+}
+
 }  // namespace
 }  // namespace bpfemu::examples

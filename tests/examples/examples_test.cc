@@ -284,5 +284,92 @@ TEST_F(ExamplesTest, OneLoadPerObjectAtATime) {
   EXPECT_FALSE(Object::Open("no_such_object").ok());
 }
 
+struct LockedValue {
+  uint32_t lock, pad;
+  uint64_t packets, bytes;
+};
+
+TEST_F(ExamplesTest, SpinLockKeepsTwoCpusFromLosingUpdates) {
+  auto obj = LoadObject("helpers");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("lock_add");
+  EXPECT_EQ(prog->RunSkb(EthFrame(ETH_P_IP, 100)).retval, 1u);
+  constexpr int kPerThread = 20000;
+  auto work = [&](int cpu) {
+    ScopedCpu on(cpu);
+    const auto frame = EthFrame(ETH_P_IP, 64);
+    for (int i = 0; i < kPerThread; ++i) prog->RunSkb(frame);
+  };
+  std::thread a(work, 0), b(work, 1);
+  a.join();
+  b.join();
+  LockedValue v;
+  const uint32_t key = 0;
+  ASSERT_EQ(MapLookupElem(obj->MapFd("locked"), &key, &v), 0);
+  EXPECT_EQ(v.lock, 0u);  // a syscall copy never shows the lock word
+  EXPECT_EQ(v.packets, 1u + 2 * kPerThread);
+  EXPECT_EQ(v.bytes, 100u + 2u * kPerThread * 64);
+}
+
+TEST_F(ExamplesTest, PercpuLookupReadsAnotherCpusSlot) {
+  SetNumPossibleCpus(2);
+  auto obj = LoadObject("helpers");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("percpu_peek");
+  const auto frame = EthFrame(ETH_P_IP, 60);
+  {
+    ScopedCpu on(1);
+    EXPECT_EQ(prog->RunSkb(frame).retval, 101u);
+  }
+  ScopedCpu on(0);
+  EXPECT_EQ(prog->RunSkb(frame).retval, 1u);
+  EXPECT_EQ(prog->RunSkb(frame).retval, 1u);
+}
+
+TEST_F(ExamplesTest, LoopStopsWhenTheCallbackSaysSo) {
+  auto obj = LoadObject("helpers");
+  ASSERT_NE(obj, nullptr);
+  // 0 + 1 + ... + 6 = 21 in 7 iterations.
+  EXPECT_EQ(obj->FindProgram("loop_sum")->RunSkb(EthFrame(ETH_P_IP, 60)).retval,
+            21007u);
+  const int fd = obj->MapFd("samples");
+  EXPECT_EQ(static_cast<int64_t>(LookupU64(fd, 0)), -EINVAL);
+  // The verifier inlines bpf_loop; its E2BIG is a 32-bit -7.
+  EXPECT_EQ(LookupU64(fd, 1), uint64_t{uint32_t(-E2BIG)});
+}
+
+TEST_F(ExamplesTest, TaskTimeAndRandomHelpersAreSettable) {
+  auto obj = LoadObject("helpers");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("task_info");
+  const int fd = obj->MapFd("samples");
+  const uint64_t args[1] = {0};
+  native::SetPidTgid(uint64_t{42} << 32 | 43);
+  native::SetUidGid(uint64_t{7} << 32 | 8);
+  native::SetKtime(1000, 10);
+  native::SetComm("zsh");
+  native::SetPrandomSeed(1);
+  native::ClearPrintk();
+  EXPECT_EQ(prog->RunRawTp(args), 0u);
+  EXPECT_EQ(LookupU64(fd, 2), uint64_t{42} << 32 | 43);
+  EXPECT_EQ(LookupU64(fd, 3), uint64_t{7} << 32 | 8);
+  EXPECT_EQ(LookupU64(fd, 4), 1000u);
+  EXPECT_EQ(LookupU64(fd, 5), 1010u);
+  EXPECT_EQ(LookupU64(fd, 7), uint64_t{'z'});
+  const uint64_t first_random = LookupU64(fd, 6);
+  EXPECT_EQ(native::PrintkLines(),
+            std::vector<std::string>{"task 42 comm zsh"});
+  // The same seed gives the same sequence.
+  native::SetPrandomSeed(1);
+  EXPECT_EQ(prog->RunRawTp(args), 0u);
+  EXPECT_EQ(LookupU64(fd, 6), first_random);
+  // Defaults come from the calling thread and the monotonic clock.
+  native::ResetHelpers();
+  EXPECT_EQ(prog->RunRawTp(args), 0u);
+  EXPECT_EQ(LookupU64(fd, 2) >> 32, static_cast<uint64_t>(getpid()));
+  EXPECT_EQ(LookupU64(fd, 3) & 0xffffffff, getuid());
+  EXPECT_LE(LookupU64(fd, 4), LookupU64(fd, 5));
+}
+
 }  // namespace
 }  // namespace bpfemu::examples

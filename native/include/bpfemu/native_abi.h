@@ -7,9 +7,9 @@
  * section, programs from its SEC() functions).
  *
  * A map definition (`struct { __uint(type, ...); ... } name SEC(".maps")`)
- * is, natively, a struct of unused pointers. Loading the object stores the
- * runtime's handle in its first pointer, so a helper finds the emulated map
- * from `&name` in O(1).
+ * is, natively, a struct of unused pointers. Loading the object stores a
+ * struct bpfemu_map_fast pointer in its first pointer, so a helper finds the
+ * emulated map from `&name` in O(1).
  */
 #ifndef BPFEMU_NATIVE_ABI_H_
 #define BPFEMU_NATIVE_ABI_H_
@@ -43,6 +43,16 @@ struct bpfemu_object_def {
   const struct bpfemu_prog_def *progs;
   unsigned nprogs;
   const char *license;
+};
+
+/* What a loaded map definition's first pointer points to: enough for the
+ * inline fast path of array lookups (the kernel's verifier inlines those too,
+ * array_map_gen_lookup), then the runtime's own handle. */
+struct bpfemu_map_fast {
+  void *array_values; /* BPF_MAP_TYPE_ARRAY: element 0's value; else NULL */
+  __u32 array_slot;   /* bytes from one element's value to the next */
+  __u32 max_entries;
+  void *impl;         /* the runtime's handle */
 };
 
 /* Called from each generated object's constructor. */

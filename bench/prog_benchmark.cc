@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+// BPF-side map operations: the same program (bench/map_ops.bpf.c) run in the
+// kernel with bpf_prog_test_run_opts(repeat) and natively against emulated
+// maps. Each run performs kOps operations; both sides report the mean time
+// of one run, so ns/op = time / kOps and the ratio is like for like.
+//
+//   bazel run -c opt //bench:prog_benchmark -- --benchmark_format=json
+
+#include <bpf/bpf.h>
+#include <linux/if_ether.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "emu/cpu.h"
+#include "emu/syscall.h"
+#include "kernel_compare/kernel_backend.h"
+#include "kernel_compare/kernel_object.h"
+#include "native/object.h"
+
+namespace bpfemu {
+namespace {
+
+constexpr int kOps = 64;       // OPS in map_ops.bpf.c
+constexpr int kEntries = 1024;  // ENTRIES
+constexpr int kRepeat = 2000;  // kernel runs per benchmark iteration
+
+const char* const kProgs[] = {"hash_lookup",      "hash_lookup_miss",
+                              "hash_update",      "array_lookup",
+                              "percpu_array_add", "lru_lookup",
+                              "lru_update_evict"};
+
+std::vector<uint8_t> Frame() {
+  std::vector<uint8_t> f(64, 0);
+  f[12] = 0x08;  // IPv4 EtherType, with room for the header
+  return f;
+}
+
+// Fills the hash and LRU maps with keys 0..ENTRIES-1 through `update`.
+template <typename Update>
+void Fill(int hash_fd, int lru_fd, Update update) {
+  for (uint32_t k = 0; k < kEntries; ++k) {
+    const uint64_t v = k;
+    update(hash_fd, &k, &v);
+    update(lru_fd, &k, &v);
+  }
+}
+
+void SetOpCounter(benchmark::State& state) {
+  state.counters["ops_per_run"] = kOps;
+}
+
+void BM_ProgNative(benchmark::State& state, const char* prog_name) {
+  ScopedCpu on(0);
+  auto obj = native::Object::Open("map_ops");
+  if (!obj.ok() || (*obj)->Load() != 0) {
+    state.SkipWithError("native map_ops did not load");
+    return;
+  }
+  Fill((*obj)->MapFd("hash"), (*obj)->MapFd("lru"),
+       [](int fd, const uint32_t* k, const uint64_t* v) {
+         (void)MapUpdateElem(fd, k, v, BPF_ANY);
+       });
+  const native::Program* prog = (*obj)->FindProgram(prog_name);
+  const auto frame = Frame();
+  struct __sk_buff ctx = {};
+  ctx.mark = kEntries;  // lru_update_evict starts past the filled keys
+  for (auto _ : state) {
+    native::PacketResult r = prog->RunSkb(frame, &ctx);
+    benchmark::DoNotOptimize(r.retval);
+    ctx.mark += kOps;
+  }
+  SetOpCounter(state);
+}
+
+void BM_ProgKernel(benchmark::State& state, const char* prog_name) {
+  if (std::string why = KernelBackend::Get().Unavailable(); !why.empty()) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  KernelBackend::Get().PinCpu(0);
+  std::unique_ptr<KernelObject> obj;
+  if (int err = KernelObject::Load("bench/map_ops.bpf.o", &obj); err != 0) {
+    state.SkipWithError(("kernel map_ops did not load: " +
+                         std::string(strerror(-err))).c_str());
+    return;
+  }
+  Fill(obj->MapFd("hash"), obj->MapFd("lru"),
+       [](int fd, const uint32_t* k, const uint64_t* v) {
+         bpf_map_update_elem(fd, k, v, BPF_ANY);
+       });
+  const int fd = obj->ProgFd(prog_name);
+  const auto frame = Frame();
+  for (auto _ : state) {
+    KernelObject::Result r = KernelObject::RunPacket(fd, frame, kRepeat);
+    if (r.err != 0) {
+      state.SkipWithError("bpf_prog_test_run_opts failed");
+      break;
+    }
+    // The kernel's own mean per run (net/bpf/test_run.c bpf_test_timer).
+    state.SetIterationTime(r.duration_ns * 1e-9);
+  }
+  SetOpCounter(state);
+  KernelBackend::Get().PinCpu(-1);
+}
+
+int Register() {
+  for (const char* p : kProgs) {
+    benchmark::RegisterBenchmark((std::string("BM_ProgNative/") + p).c_str(),
+                                 BM_ProgNative, p);
+    benchmark::RegisterBenchmark((std::string("BM_ProgKernel/") + p).c_str(),
+                                 BM_ProgKernel, p)
+        ->UseManualTime()
+        ->Iterations(200);
+  }
+  return 0;
+}
+const int registered = Register();
+
+}  // namespace
+}  // namespace bpfemu
+
+BENCHMARK_MAIN();
