@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Turns one Google Benchmark JSON run of //bench:hash_benchmark into the
-Markdown ratio tables of docs/performance.md (printed to stdout).
+"""Turns one Google Benchmark JSON run of //bench:hash_benchmark,
+//bench:ringbuf_benchmark or //bench:prog_benchmark into the Markdown ratio
+tables of docs/performance.md (printed to stdout).
 
 Usage: ratios.py RUN.json
 """
@@ -38,9 +39,32 @@ def ringbuf_table(run):
     return True
 
 
+def prog_table(run):
+    """ns per operation of BM_Prog{Native,Kernel}/<program> (//bench:
+    prog_benchmark): each run of a program does ops_per_run operations."""
+    per_op = {}
+    for b in run["benchmarks"]:
+        m = re.match(r"BM_Prog(Native|Kernel)/(\w+)", b["name"])
+        if not m or b.get("error_occurred") or b.get("run_type") == "aggregate":
+            continue
+        ops = b.get("ops_per_run", 64)
+        per_op[(m.group(2), m.group(1))] = b["real_time"] / ops
+    if not per_op:
+        return False
+    print("| program (64 ops per run) | native ns/op | kernel ns/op |"
+          " native / kernel |")
+    print("|---|---|---|---|")
+    for prog in dict.fromkeys(k[0] for k in per_op):
+        n, k = per_op.get((prog, "Native")), per_op.get((prog, "Kernel"))
+        cell = lambda v: f"{v:.2f}" if v else "skipped"
+        ratio = f"{n / k:.2f}" if n and k else "n/a"
+        print(f"| {prog} | {cell(n)} | {cell(k)} | {ratio} |")
+    return True
+
+
 def main():
     run = json.load(open(sys.argv[1]))
-    if ringbuf_table(run):
+    if ringbuf_table(run) or prog_table(run):
         return
     times = {}  # (op, size) -> {side: ns}
     for b in run["benchmarks"]:
