@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "emu/bpffs.h"
 #include "emu/errno.h"
 
 namespace bpfemu {
@@ -186,6 +187,8 @@ void Map::InitHeader(const MapAttr& attr, uint32_t max_entries,
   hdr->kernel_version = static_cast<uint32_t>(TargetKernel());
   std::memcpy(hdr->name, attr.map_name, sizeof(hdr->name));
   hdr->region_size = region_size;
+  hdr->id = NextObjectId(IdKind::kMap);
+  hdr->map_extra = attr.map_extra;
 }
 
 }  // namespace bpfemu

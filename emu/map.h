@@ -94,6 +94,9 @@ struct MapHeader {
   uint32_t kernel_version;  // KernelVersion the map imitates (version.h)
   char name[BPF_OBJ_NAME_LEN];
   uint64_t region_size;
+  uint32_t id;         // system-wide map id (bpffs.h NextObjectId)
+  uint32_t reserved;
+  uint64_t map_extra;
 };
 
 inline constexpr uint32_t kLayoutVersion = 2;  // 2: hash bucket seq counts
@@ -113,6 +116,7 @@ class Map {
   uint32_t max_entries() const { return hdr_->max_entries; }
   uint32_t map_flags() const { return hdr_->map_flags; }
   uint32_t nr_cpus() const { return hdr_->nr_cpus; }
+  uint32_t id() const { return hdr_->id; }
   KernelVersion kernel_version() const {
     return static_cast<KernelVersion>(hdr_->kernel_version);
   }

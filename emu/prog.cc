@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "emu/bpffs.h"
 #include "emu/local_mutex.h"
 
 namespace bpfemu {
@@ -26,7 +27,7 @@ class ProgTable {
     const int fd = memfd_create("bpfemu-prog", MFD_CLOEXEC);
     if (fd < 0) return -errno;
     LocalMutexLock l(&mu_);
-    prog->id = ++last_id_;
+    prog->id = NextObjectId(IdKind::kProg);
     by_id_[prog->id] = prog;
     by_fd_[fd] = std::move(prog);
     return fd;
@@ -48,7 +49,6 @@ class ProgTable {
 
  private:
   LocalMutex mu_;
-  uint32_t last_id_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<int, std::shared_ptr<const Prog>> by_fd_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint32_t, std::shared_ptr<const Prog>> by_id_

@@ -16,7 +16,7 @@
 // skips nothing.
 //
 // Program fds are real descriptors (a memfd each), so they never collide with
-// other files; ids start at 1 and are never reused in a process. Programs stay
+// other files; ids come from the system-wide counter of bpffs.h. Programs stay
 // registered until the process exits (their code is part of the binary), so a
 // PROG_ARRAY slot can always resolve its id.
 

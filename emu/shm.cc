@@ -12,6 +12,8 @@
 #include <cstring>
 #include <utility>
 
+#include "emu/bpffs.h"
+
 namespace bpfemu {
 
 ShmRegion::~ShmRegion() {
@@ -35,7 +37,10 @@ ShmRegion& ShmRegion::operator=(ShmRegion&& other) noexcept {
 
 int ShmRegion::Create(const char* name, uint64_t size, int* fd,
                       ShmRegion* out, uint64_t mirror_tail) {
-  int mfd = memfd_create(name, MFD_CLOEXEC);
+  // An unnamed file on the emulated bpffs, so the map can be pinned; a
+  // memfd if that is impossible.
+  int mfd = BpffsCreateAnonymous();
+  if (mfd < 0) mfd = memfd_create(name, MFD_CLOEXEC);
   if (mfd < 0) return -errno;
   if (ftruncate(mfd, static_cast<off_t>(size)) != 0) {
     int err = errno;

@@ -2,17 +2,21 @@
 #include "emu/syscall.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "emu/array_map.h"
+#include "emu/bpffs.h"
 #include "emu/cpu.h"
 #include "emu/errno.h"
 #include "emu/hash_map.h"
@@ -148,6 +152,30 @@ class FdTable {
   bool Erase(int fd) {
     LocalMutexLock l(&mu_);
     return entries_.erase(fd) > 0;
+  }
+
+  // An entry whose map has `id`, and one of its fds.
+  bool FindById(uint32_t id, int* fd, FdEntry* out) {
+    LocalMutexLock l(&mu_);
+    for (const auto& [f, e] : entries_) {
+      if (e.map->id() == id) {
+        *fd = f;
+        *out = e;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // The smallest map id above `start`, or 0.
+  uint32_t NextId(uint32_t start) {
+    LocalMutexLock l(&mu_);
+    uint32_t best = 0;
+    for (const auto& [f, e] : entries_) {
+      const uint32_t id = e.map->id();
+      if (id > start && (best == 0 || id < best)) best = id;
+    }
+    return best;
   }
 
  private:
@@ -403,13 +431,152 @@ int InjectFaults(int fd, uint32_t ops, int count, int err) {
   return 0;
 }
 
-int CloseFd(int fd) {
+namespace {
+
+// bpf_get_file_flag(): the access mode of a new fd.
+int FileFlags(uint32_t flags, bool* readable, bool* writable) {
+  if (flags & ~uint32_t{BPF_F_RDONLY | BPF_F_WRONLY}) return -EINVAL;
+  if ((flags & BPF_F_RDONLY) && (flags & BPF_F_WRONLY)) return -EINVAL;
+  *readable = !(flags & BPF_F_WRONLY);
+  *writable = !(flags & BPF_F_RDONLY);
+  return 0;
+}
+
+// Errors for a path outside the emulated bpffs, as the kernel's path walk
+// gives them: a missing file or parent -> ENOENT (and the like), an existing
+// one -> `exists_err`.
+int OutsideError(const std::string& path, bool want_parent, int exists_err) {
+  std::string target = path;
+  if (want_parent) {
+    const size_t slash = path.rfind('/');
+    target = slash == 0 ? "/" : path.substr(0, slash);
+  }
+  struct stat st;
+  if (stat(target.c_str(), &st) != 0) return -errno;
+  if (want_parent && !S_ISDIR(st.st_mode)) return -ENOTDIR;
+  return exists_err;
+}
+
+}  // namespace
+
+int ObjPin(int fd, const char* path) {
+  FdEntry e;
+  if (FdTable::Get().Find(fd, &e) != 0) {
+    std::shared_ptr<const Prog> prog;
+    return ProgFromFd(fd, &prog) == 0 ? -EOPNOTSUPP : -EINVAL;
+  }
+  if (path == nullptr) return -EFAULT;
+  if (*path == '\0') return -ENOENT;
+  BpffsPath p;
+  ResolveBpffsPath(path, &p);
+  switch (p.kind) {
+    case BpffsPath::kRoot:
+      return -EEXIST;
+    case BpffsPath::kOutside:
+      return OutsideError(p.absolute, /*want_parent=*/true, -EPERM);
+    case BpffsPath::kInside:
+      break;
+  }
+  if (p.error != 0) return p.error == -ELOOP ? -ENOENT : p.error;
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  if (linkat(AT_FDCWD, self.c_str(), p.parent_fd, p.name.c_str(),
+             AT_SYMLINK_FOLLOW) == 0) {
+    return 0;
+  }
+  // A memfd-backed region (no usable storage directory) cannot be linked.
+  return errno == EXDEV ? -EPERM : -errno;
+}
+
+int ObjGet(const char* path, uint32_t file_flags) {
+  bool readable, writable;
+  if (int err = FileFlags(file_flags, &readable, &writable); err != 0) {
+    return err;
+  }
+  if (path == nullptr) return -EFAULT;
+  if (*path == '\0') return -ENOENT;
+  BpffsPath p;
+  ResolveBpffsPath(path, &p);
+  switch (p.kind) {
+    case BpffsPath::kRoot:
+      return -EACCES;
+    case BpffsPath::kOutside:
+      return OutsideError(p.absolute, /*want_parent=*/false, -EACCES);
+    case BpffsPath::kInside:
+      break;
+  }
+  if (p.error != 0) return p.error == -ELOOP ? -EACCES : p.error;
+  const int fd = openat(p.parent_fd, p.name.c_str(),
+                        O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno == EISDIR || errno == ELOOP ? -EACCES : -errno;
+  if (AttachMapFd(fd, readable, writable) != 0) {
+    close(fd);
+    return -EACCES;
+  }
+  return fd;
+}
+
+int MapGetInfoByFd(int fd, void* info, uint32_t* info_len) {
+  FdEntry e;
+  if (int err = FdTable::Get().Find(fd, &e); err != 0) return err;
+  if (info == nullptr || info_len == nullptr) return -EFAULT;
+  const uint32_t len = *info_len;
+  // bpf_check_uarg_tail_zero().
+  for (uint32_t i = sizeof(BpfMapInfo); i < len; ++i) {
+    if (static_cast<const uint8_t*>(info)[i] != 0) return -E2BIG;
+  }
+  const uint32_t n = std::min<uint32_t>(len, sizeof(BpfMapInfo));
+  BpfMapInfo in = {};
+  std::memcpy(&in, info, n);
+  if (in.hash != 0) return -EINVAL;  // no map_get_hash for emulated types
+  BpfMapInfo out = {};
+  const MapHeader& h = e.map->header();
+  out.type = h.map_type;
+  out.id = h.id;
+  out.key_size = h.key_size;
+  out.value_size = h.value_size;
+  out.max_entries = h.max_entries;
+  out.map_flags = h.map_flags;
+  std::memcpy(out.name, h.name, sizeof(out.name));
+  out.map_extra = h.map_extra;
+  std::memcpy(info, &out, n);
+  *info_len = n;
+  return 0;
+}
+
+int MapGetFdById(uint32_t id, uint32_t open_flags) {
+  bool readable, writable;
+  if (int err = FileFlags(open_flags, &readable, &writable); err != 0) {
+    return err;
+  }
+  int fd;
+  FdEntry e;
+  if (!FdTable::Get().FindById(id, &fd, &e)) return -ENOENT;
+  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return -errno;
+  FdTable::Get().Insert(copy, FdEntry{e.map, readable, writable});
+  return copy;
+}
+
+int MapGetNextId(uint32_t start_id, uint32_t* next_id) {
+  if (start_id >= INT32_MAX) return -EINVAL;
+  if (next_id == nullptr) return -EFAULT;
+  const uint32_t id = FdTable::Get().NextId(start_id);
+  if (id == 0) return -ENOENT;
+  *next_id = id;
+  return 0;
+}
+
+void ForgetFd(int fd) {
   FdEntry e;
   if (FdTable::Get().Find(fd, &e) == 0) {
     FaultTable::Get().Set(e.map.get(), Faults{});  // drop pending faults
   }
   FdTable::Get().Erase(fd);
   ForgetProgFd(fd);
+}
+
+int CloseFd(int fd) {
+  ForgetFd(fd);
   return close(fd) == 0 ? 0 : -errno;
 }
 

@@ -104,6 +104,47 @@ enum FaultOps : uint32_t {
 };
 int InjectFaults(int fd, uint32_t ops, int count, int err);
 
+// BPF_OBJ_PIN (bpf_obj_pin, kernel/bpf/inode.c) on the emulated bpffs
+// (bpffs.h): 0 or -errno. Measured on 6.18: a path that exists -> EEXIST
+// (also the mount point itself), a missing parent -> ENOENT, a parent that is
+// a file -> ENOTDIR, outside the bpffs -> EPERM, empty -> ENOENT, an fd that
+// is not a map (or not open) -> EINVAL. Program fds cannot be pinned
+// (EOPNOTSUPP: their code lives in this process).
+[[nodiscard]] int ObjPin(int fd, const char* path);
+// BPF_OBJ_GET: a new fd for the pinned map at `path`, or -errno: missing ->
+// ENOENT, a directory or any file that is not a pinned map -> EACCES;
+// file_flags 0, BPF_F_RDONLY or BPF_F_WRONLY (else EINVAL).
+[[nodiscard]] int ObjGet(const char* path, uint32_t file_flags = 0);
+
+// struct bpf_map_info as Linux 6.18 lays it out (104 bytes; Debian's 6.1
+// UAPI header stops at map_extra, 88 bytes).
+struct BpfMapInfo {
+  uint32_t type, id, key_size, value_size, max_entries, map_flags;
+  char name[BPF_OBJ_NAME_LEN];
+  uint32_t ifindex, btf_vmlinux_value_type_id;
+  uint64_t netns_dev, netns_ino;
+  uint32_t btf_id, btf_key_type_id, btf_value_type_id, btf_vmlinux_id;
+  uint64_t map_extra;
+  uint64_t hash;
+  uint32_t hash_size, pad;
+};
+static_assert(sizeof(BpfMapInfo) == 104);
+// BPF_OBJ_GET_INFO_BY_FD for a map (bpf_map_get_info_by_fd): copies
+// min(*info_len, 104) bytes and stores that length back; a longer buffer
+// must be zero beyond 104 bytes (E2BIG).
+[[nodiscard]] int MapGetInfoByFd(int fd, void* info, uint32_t* info_len);
+// BPF_MAP_GET_FD_BY_ID: a new fd for a map this process holds open, or
+// -ENOENT; open_flags as ObjGet's file_flags.
+[[nodiscard]] int MapGetFdById(uint32_t id, uint32_t open_flags = 0);
+// BPF_MAP_GET_NEXT_ID over the maps this process holds open: the smallest
+// id above `start_id`, -ENOENT if none, -EINVAL for start_id >= INT_MAX.
+[[nodiscard]] int MapGetNextId(uint32_t start_id, uint32_t* next_id);
+
+// Drops `fd` from the map and program tables without closing it: what a
+// close() of the descriptor must do (the libbpf-compatible layer's close()
+// calls it).
+void ForgetFd(int fd);
+
 // Closes a map or program fd; a map is released once no fd (in any process) and no
 // Map reference remain. Returns 0 or -errno from close(2).
 int CloseFd(int fd);

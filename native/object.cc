@@ -148,7 +148,7 @@ bool ProgTypeForSection(std::string_view sec, uint32_t* type,
 
 uint32_t Program::Run(void* ctx) const { return ProgRun(*prog_, ctx); }
 
-PacketResult Program::RunXdp(absl::Span<const uint8_t> packet) const {
+PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet) {
   PacketResult r;
   uint8_t* buf = PacketBuffer();
   // Bytes beyond one page's linear area go into page-sized fragments, at
@@ -170,7 +170,7 @@ PacketResult Program::RunXdp(absl::Span<const uint8_t> packet) const {
   md.data_end = Low32(data + linear);
   md.data_meta = md.data;
   md.ingress_ifindex = 1;  // lo
-  r.retval = Run(&md);
+  r.retval = ProgRun(prog, &md);
   const auto* start = reinterpret_cast<const uint8_t*>(uintptr_t{md.data});
   const auto* end = reinterpret_cast<const uint8_t*>(uintptr_t{md.data_end});
   r.data_out.assign(start, end);
@@ -178,8 +178,8 @@ PacketResult Program::RunXdp(absl::Span<const uint8_t> packet) const {
   return r;
 }
 
-PacketResult Program::RunSkb(absl::Span<const uint8_t> packet,
-                             const struct __sk_buff* ctx_in) const {
+PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
+                    const struct __sk_buff* ctx_in) {
   PacketResult r;
   uint8_t* buf = PacketBuffer();
   if (buf == nullptr || packet.size() < ETH_HLEN ||
@@ -221,9 +221,18 @@ PacketResult Program::RunSkb(absl::Span<const uint8_t> packet,
   skb.ifindex = 1;
   skb.data = Low32(data);
   skb.data_end = Low32(data + packet.size());
-  r.retval = Run(&skb);
+  r.retval = ProgRun(prog, &skb);
   r.data_out.assign(data, data + packet.size());
   return r;
+}
+
+PacketResult Program::RunXdp(absl::Span<const uint8_t> packet) const {
+  return native::RunXdp(*prog_, packet);
+}
+
+PacketResult Program::RunSkb(absl::Span<const uint8_t> packet,
+                             const struct __sk_buff* ctx_in) const {
+  return native::RunSkb(*prog_, packet, ctx_in);
 }
 
 uint32_t Program::RunRawTp(absl::Span<const uint64_t> args) const {
@@ -333,6 +342,14 @@ void Object::Unload() {
   LocalMutexLock l(&r.mu);
   r.loaded[def_] = false;
   loaded_ = false;
+}
+
+std::vector<std::string> Object::ProgramNames() const {
+  std::vector<std::string> names;
+  for (unsigned i = 0; i < def_->nprogs; ++i) {
+    names.push_back(def_->progs[i].name);
+  }
+  return names;
 }
 
 std::vector<std::string> Object::MapNames() const {

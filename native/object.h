@@ -108,6 +108,8 @@ class Object {
 
   const std::string& name() const { return name_; }
   std::vector<std::string> MapNames() const;
+  // Program names, known before Load() (programs() fills in at Load()).
+  std::vector<std::string> ProgramNames() const;
   // The map's fd, or -ENOENT.
   int MapFd(std::string_view name) const;
   std::shared_ptr<Map> FindMap(std::string_view name) const;
@@ -124,6 +126,12 @@ class Object {
   std::vector<std::unique_ptr<internal::BoundMap>> maps_;
   bool loaded_ = false;
 };
+
+// The runners behind Program::RunXdp / RunSkb, for any program descriptor
+// (the libbpf-compatible bpf_prog_test_run_opts uses them by fd).
+PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet);
+PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
+                    const struct __sk_buff* ctx_in = nullptr);
 
 // The program type and expected attach type libbpf derives from a SEC()
 // name (libbpf.c section_defs), for the common sections; false if unknown.

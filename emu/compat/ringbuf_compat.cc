@@ -12,33 +12,15 @@
 #include <cstring>
 #include <memory>
 
+#include "emu/compat/libbpf_conventions.h"
 #include "emu/ringbuf_consumer.h"
 
 struct ring_buffer {
   std::unique_ptr<bpfemu::RingBuffer> impl;
 };
 
-namespace {
-
-// libbpf_err(): a negative result also lands in errno.
-int LibbpfErr(int ret) {
-  if (ret < 0) errno = -ret;
-  return ret;
-}
-
-// OPTS_VALID(): a size of at least sizeof(size_t), and any bytes beyond the
-// known struct zero.
-bool OptsValid(const ring_buffer_opts* opts) {
-  if (opts == nullptr) return true;
-  if (opts->sz < sizeof(size_t)) return false;
-  const auto* bytes = reinterpret_cast<const unsigned char*>(opts);
-  for (size_t i = sizeof(ring_buffer_opts); i < opts->sz; ++i) {
-    if (bytes[i] != 0) return false;
-  }
-  return true;
-}
-
-}  // namespace
+using bpfemu::compat::LibbpfErr;
+using bpfemu::compat::OptsValid;
 
 extern "C" {
 

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: bpffs.h
+//
+// The emulated BPF filesystem (kernel/bpf/inode.c): where map regions live
+// so that they can be pinned, how pinned paths map to real files, and the
+// system-wide object ids (kernel/bpf/syscall.c map_idr / prog_idr).
+//
+// Two settings, read from the environment the first time they are needed:
+//   BPFEMU_BPFFS      the mount point users name in paths (default
+//                     /sys/fs/bpf): bpf_obj_pin("/sys/fs/bpf/x") pins "x";
+//   BPFEMU_BPFFS_DIR  the real directory behind it (default
+//                     /dev/shm/bpfemu-bpffs, created mode 01777 like /tmp).
+//
+// Every map region is created as an unnamed file (O_TMPFILE) in the storage
+// directory, so pinning is a hard link (linkat of /proc/self/fd/N): the
+// pinned file keeps the map alive after every descriptor is closed, and any
+// process of the same user can open it by path. When the storage directory
+// cannot hold files, regions fall back to memfds, which cannot be pinned
+// (EPERM).
+//
+// Paths are resolved lexically ("." and ".." collapse before the mount point
+// is recognised, as the kernel resolves them through real directories), then
+// component by component below the storage directory without following
+// symbolic links (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so no path
+// can create or open anything outside it.
+//
+// Ids are allocated from counters in a small shared file in the storage
+// directory, so two processes never hand out the same map id.
+
+#ifndef BPFEMU_EMU_BPFFS_H_
+#define BPFEMU_EMU_BPFFS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace bpfemu {
+
+const std::string& BpffsMount();
+const std::string& BpffsStorage();
+// Overrides both settings for this process (tests). Call before any map is
+// created.
+void SetBpffsForTesting(const std::string& mount, const std::string& storage);
+
+// A new unnamed read-write file in the storage directory, or -errno.
+int BpffsCreateAnonymous();
+
+// Where a pinned path lives.
+struct BpffsPath {
+  enum Kind {
+    kOutside,  // not below the mount point
+    kRoot,     // the mount point itself
+    kInside,   // a path below it: `parent_fd` + `name`
+  };
+  Kind kind = kOutside;
+  std::string absolute;  // the normalised absolute path
+  int parent_fd = -1;    // an O_PATH fd of the parent (kInside), owned
+  std::string name;      // the last component (kInside)
+  int error = 0;         // -errno resolving the parent (kInside)
+  ~BpffsPath();
+};
+// Resolves `path` (absolute, or relative to the working directory).
+void ResolveBpffsPath(const char* path, BpffsPath* out);
+
+// rm / rmdir / mkdir on the emulated filesystem: 0 or -errno (as unlink(2),
+// rmdir(2), mkdir(2) there; -EPERM outside the mount point).
+int BpffsUnlink(const char* path);
+int BpffsMkdir(const char* path, mode_t mode);
+
+// The next system-wide id of a map (kind 0) or program (kind 1).
+enum class IdKind { kMap = 0, kProg = 1 };
+uint32_t NextObjectId(IdKind kind);
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_BPFFS_H_

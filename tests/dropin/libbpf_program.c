@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: Apache-2.0
+// A plain libbpf program that knows nothing about bpfemu. It creates maps of
+// every type bpfemu emulates, runs every map command with valid and invalid
+// input, pins and reopens maps, reads map info, and loads and test-runs the
+// tail-call example through bpf_object__open_file. Its output names no fds,
+// ids or pids, so a run against the kernel (linked with -lbpf, as root) and
+// a run on bpfemu (linked with libbpfemu, unprivileged) print the same text.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void report(const char *what, int ret) {
+  if (ret < 0)
+    printf("%-44s -> %d (errno %d)\n", what, ret, errno);
+  else
+    printf("%-44s -> ok\n", what);
+}
+
+static int create(const char *what, enum bpf_map_type type, __u32 key,
+                  __u32 value, __u32 max, __u32 flags) {
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
+  int fd = bpf_map_create(type, "dropin", key, value, max, &opts);
+  report(what, fd);
+  return fd;
+}
+
+static void info(const char *what, int fd) {
+  struct bpf_map_info mi;
+  __u32 len = sizeof(mi);
+  memset(&mi, 0, sizeof(mi));
+  int err = bpf_obj_get_info_by_fd(fd, &mi, &len);
+  if (err) {
+    report(what, err);
+    return;
+  }
+  printf("%-44s -> type %u key %u value %u max %u flags %#x name %s len %u\n",
+         what, mi.type, mi.key_size, mi.value_size, mi.max_entries,
+         mi.map_flags, mi.name, len);
+}
+
+static void elements(void) {
+  int fd = create("create HASH 4/8/4", BPF_MAP_TYPE_HASH, 4, 8, 4, 0);
+  __u32 k = 1, next;
+  __u64 v = 10, out = 0;
+  report("update NOEXIST new", bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST));
+  report("update NOEXIST existing", bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST));
+  k = 2;
+  report("update EXIST missing", bpf_map_update_elem(fd, &k, &v, BPF_EXIST));
+  report("update bad flags", bpf_map_update_elem(fd, &k, &v, 42));
+  report("update F_LOCK without lock", bpf_map_update_elem(fd, &k, &v, BPF_F_LOCK));
+  for (k = 2; k <= 5; k++) {
+    v = k * 10;
+    char what[64];
+    snprintf(what, sizeof(what), "update ANY key %u", k);
+    report(what, bpf_map_update_elem(fd, &k, &v, BPF_ANY));
+  }
+  k = 1;
+  report("lookup hit", bpf_map_lookup_elem(fd, &k, &out));
+  printf("  value %llu\n", (unsigned long long)out);
+  k = 99;
+  report("lookup miss", bpf_map_lookup_elem(fd, &k, &out));
+  report("lookup bad flags", bpf_map_lookup_elem_flags(fd, &k, &out, 1));
+  int count = 0;
+  __u32 *prev = NULL, cur;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    cur = next;
+    prev = &cur;
+    count++;
+  }
+  printf("  get_next_key walk: %d keys, ends with errno %d\n", count, errno);
+  k = 3;
+  report("lookup_and_delete hit", bpf_map_lookup_and_delete_elem(fd, &k, &out));
+  printf("  value %llu\n", (unsigned long long)out);
+  report("delete missing", bpf_map_delete_elem(fd, &k));
+  report("delete NULL key", bpf_map_delete_elem(fd, NULL));
+  __u32 keys[8], count_b = 8, batch;
+  __u64 values[8];
+  report("lookup_batch", bpf_map_lookup_batch(fd, NULL, &batch, keys, values,
+                                              &count_b, NULL));
+  printf("  batch count %u\n", count_b);
+  report("lookup bad fd", bpf_map_lookup_elem(9999, &k, &out));
+  report("lookup non-map fd", bpf_map_lookup_elem(1, &k, &out));
+  info("info HASH", fd);
+  close(fd);
+
+  fd = create("create ARRAY 4/8/4", BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0);
+  k = 4;
+  report("array update out of range", bpf_map_update_elem(fd, &k, &v, BPF_ANY));
+  k = 0;
+  report("array update NOEXIST", bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST));
+  report("array delete", bpf_map_delete_elem(fd, &k));
+  report("array lookup_and_delete", bpf_map_lookup_and_delete_elem(fd, &k, &out));
+  count_b = 8;
+  report("array delete_batch", bpf_map_delete_batch(fd, keys, &count_b, NULL));
+  info("info ARRAY", fd);
+  close(fd);
+
+  int ncpu = libbpf_num_possible_cpus();
+  printf("possible cpus > 0: %d\n", ncpu > 0);
+  fd = create("create PERCPU_HASH", BPF_MAP_TYPE_PERCPU_HASH, 4, 8, 4, 0);
+  __u64 *pv = calloc(ncpu, 8);
+  for (int c = 0; c < ncpu; c++) pv[c] = 100 + c;
+  k = 7;
+  report("percpu update", bpf_map_update_elem(fd, &k, pv, BPF_ANY));
+  memset(pv, 0, ncpu * 8);
+  report("percpu lookup", bpf_map_lookup_elem(fd, &k, pv));
+  printf("  cpu0 %llu, last cpu's value is 100 + cpu: %d\n",
+         (unsigned long long)pv[0], pv[ncpu - 1] == 100u + ncpu - 1);
+  free(pv);
+  close(fd);
+  close(create("create PERCPU_ARRAY", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 4, 0));
+  close(create("create LRU_HASH", BPF_MAP_TYPE_LRU_HASH, 4, 8, 4, 0));
+  close(create("create LRU_PERCPU_HASH", BPF_MAP_TYPE_LRU_PERCPU_HASH, 4, 8, 4, 0));
+  close(create("create LRU_HASH NO_COMMON_LRU", BPF_MAP_TYPE_LRU_HASH, 4, 8, 8,
+               BPF_F_NO_COMMON_LRU));
+  fd = create("create RINGBUF 4096", BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, 0);
+  info("info RINGBUF", fd);
+  report("ringbuf lookup", bpf_map_lookup_elem(fd, NULL, &out));
+  close(fd);
+  close(create("create RINGBUF 1000", BPF_MAP_TYPE_RINGBUF, 0, 0, 1000, 0));
+  fd = create("create PROG_ARRAY", BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, 0);
+  k = 0;
+  int bad = 9999;
+  report("prog_array update bad fd", bpf_map_update_elem(fd, &k, &bad, BPF_ANY));
+  report("prog_array lookup empty", bpf_map_lookup_elem(fd, &k, &out));
+  close(fd);
+  close(create("create PROG_ARRAY value 8", BPF_MAP_TYPE_PROG_ARRAY, 4, 8, 4, 0));
+  close(create("create HASH key 0", BPF_MAP_TYPE_HASH, 0, 8, 4, 0));
+  close(create("create HASH max 0", BPF_MAP_TYPE_HASH, 4, 8, 0, 0));
+  close(create("create HASH bad flags", BPF_MAP_TYPE_HASH, 4, 8, 4, 1u << 30));
+  close(create("create ARRAY value 0", BPF_MAP_TYPE_ARRAY, 4, 0, 4, 0));
+  close(create("create ARRAY RDONLY|WRONLY", BPF_MAP_TYPE_ARRAY, 4, 8, 4,
+               BPF_F_RDONLY | BPF_F_WRONLY));
+  close(create("create unknown type", (enum bpf_map_type)9999, 4, 8, 4, 0));
+
+  fd = create("create ARRAY RDONLY", BPF_MAP_TYPE_ARRAY, 4, 8, 4, BPF_F_RDONLY);
+  k = 0;
+  report("update through RDONLY fd", bpf_map_update_elem(fd, &k, &v, BPF_ANY));
+  info("info ARRAY RDONLY", fd);
+  close(fd);
+}
+
+static void pinning(void) {
+  char dir[64], path[96], missing[96];
+  snprintf(dir, sizeof(dir), "/sys/fs/bpf/dropin_%d", (int)getpid());
+  snprintf(path, sizeof(path), "%s/counts", dir);
+  snprintf(missing, sizeof(missing), "%s/none/x", dir);
+  report("mkdir in bpffs", mkdir(dir, 0700));
+  int fd = create("create HASH for pinning", BPF_MAP_TYPE_HASH, 4, 8, 4, 0);
+  __u32 k = 5;
+  __u64 v = 55, out = 0;
+  bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+  report("pin", bpf_obj_pin(fd, path));
+  report("pin again", bpf_obj_pin(fd, path));
+  report("pin missing dir", bpf_obj_pin(fd, missing));
+  report("pin bpffs root", bpf_obj_pin(fd, "/sys/fs/bpf"));
+  report("pin outside bpffs", bpf_obj_pin(fd, "/tmp/dropin_pin"));
+  report("pin empty path", bpf_obj_pin(fd, ""));
+  report("pin bad fd", bpf_obj_pin(9999, path));
+  report("pin under a pinned file", bpf_obj_pin(fd, strcat(strcpy(missing, path), "/x")));
+  close(fd);
+  fd = bpf_obj_get(path);
+  report("get after all fds closed", fd);
+  report("lookup through pinned map", bpf_map_lookup_elem(fd, &k, &out));
+  printf("  value %llu\n", (unsigned long long)out);
+  info("info pinned", fd);
+  LIBBPF_OPTS(bpf_obj_get_opts, ro, .file_flags = BPF_F_RDONLY);
+  int rofd = bpf_obj_get_opts(path, &ro);
+  report("get RDONLY", rofd);
+  report("update through RDONLY get", bpf_map_update_elem(rofd, &k, &v, BPF_ANY));
+  LIBBPF_OPTS(bpf_obj_get_opts, both, .file_flags = BPF_F_RDONLY | BPF_F_WRONLY);
+  report("get RDONLY|WRONLY", bpf_obj_get_opts(path, &both));
+  close(rofd);
+  report("get missing", bpf_obj_get(strcat(strcpy(missing, dir), "/nope")));
+  report("get directory", bpf_obj_get(dir));
+  report("get bpffs root", bpf_obj_get("/sys/fs/bpf"));
+  report("get outside file", bpf_obj_get("/proc/self/exe"));
+  report("get outside missing", bpf_obj_get("/tmp/dropin_no_such_file"));
+  report("get empty path", bpf_obj_get(""));
+  struct bpf_map_info mi = {};
+  __u32 len = sizeof(mi);
+  bpf_obj_get_info_by_fd(fd, &mi, &len);
+  int byid = bpf_map_get_fd_by_id(mi.id);
+  report("get fd by id", byid);
+  report("lookup through fd by id", bpf_map_lookup_elem(byid, &k, &out));
+  close(byid);
+  report("get fd by unknown id", bpf_map_get_fd_by_id(0x7ffffff0));
+  __u32 next;
+  report("next id at INT_MAX", bpf_map_get_next_id(0x7fffffff, &next));
+  char big[200] = {0};
+  len = sizeof(big);
+  report("info 200-byte buffer", bpf_obj_get_info_by_fd(fd, big, &len));
+  big[199] = 1;
+  len = sizeof(big);
+  report("info nonzero tail", bpf_obj_get_info_by_fd(fd, big, &len));
+  len = 8;
+  report("info 8 bytes", bpf_obj_get_info_by_fd(fd, &mi, &len));
+  printf("  len %u\n", len);
+  close(fd);
+  report("unlink pin", unlink(path));
+  report("get after unlink", bpf_obj_get(path));
+  report("rmdir", rmdir(dir));
+}
+
+static void objects(const char *path) {
+  struct bpf_object *obj = bpf_object__open_file(path, NULL);
+  if (!obj) {
+    printf("open %s failed: errno %d\n", path, errno);
+    return;
+  }
+  errno = 0;  /* bpf_map__fd() of an unloaded map sets no errno */
+  report("find map before load",
+         bpf_map__fd(bpf_object__find_map_by_name(obj, "jmp_table")));
+  report("load object", bpf_object__load(obj));
+  int table = bpf_object__find_map_fd_by_name(obj, "jmp_table");
+  report("find jmp_table", table);
+  report("find missing map", bpf_object__find_map_fd_by_name(obj, "nope"));
+  const char *progs[] = {"drop_it", "bounce_it", "self_loop"};
+  for (__u32 slot = 1; slot <= 3; slot++) {
+    int pfd = bpf_program__fd(
+        bpf_object__find_program_by_name(obj, progs[slot - 1]));
+    report("jmp_table update", bpf_map_update_elem(table, &slot, &pfd, BPF_ANY));
+  }
+  int dispatch = bpf_program__fd(bpf_object__find_program_by_name(obj, "dispatch"));
+  for (int index = 0; index < 5; index++) {
+    unsigned char pkt[64] = {0};
+    pkt[12] = 0x08;
+    pkt[14] = index;
+    LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = pkt,
+                .data_size_in = sizeof(pkt), .repeat = 1);
+    int err = bpf_prog_test_run_opts(dispatch, &run);
+    printf("%-44s -> err %d retval %u\n", "test_run dispatch", err, run.retval);
+  }
+  int hits = bpf_object__find_map_fd_by_name(obj, "hits");
+  __u32 slot = 3;
+  __u64 n = 0;
+  bpf_map_lookup_elem(hits, &slot, &n);
+  printf("  self_loop ran %llu times\n", (unsigned long long)n);
+  bpf_object__close(obj);
+}
+
+int main(int argc, char **argv) {
+  char buf[64];
+  for (int e = -1; e >= -2; e--) {
+    libbpf_strerror(e == -1 ? -EEXIST : -LIBBPF_ERRNO__FORMAT, buf, sizeof(buf));
+    printf("strerror: %s\n", buf);
+  }
+  printf("strerror 4100 -> %d\n", libbpf_strerror(4100, buf, sizeof(buf)));
+  elements();
+  pinning();
+  if (argc > 1) objects(argv[1]);
+  return 0;
+}
