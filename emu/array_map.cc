@@ -158,6 +158,14 @@ int ArrayMap::UpdateElemProg(const void* key, const void* value,
 
 int ArrayMap::DeleteElem(const void* /*key*/) { return -EINVAL; }
 
+uint64_t ArrayMemUsage(uint64_t entries, uint64_t elem_size, bool percpu,
+                       bool mmapable, uint64_t ncpus) {
+  uint64_t usage = kKernelArraySize;
+  if (percpu) return usage + entries * sizeof(void*) + entries * elem_size * ncpus;
+  if (mmapable) return RoundUp(usage, kPageSize) + RoundUp(entries * elem_size, kPageSize);
+  return usage + entries * elem_size;
+}
+
 int ArrayGetNextKey(const void* key, uint32_t max_entries, void* next_key) {
   // A NULL key counts as index U32_MAX, so it restarts at 0 like any
   // out-of-range key.

@@ -641,6 +641,33 @@ void* HashMap::LookupElemProg(const void* key) {
   return value;
 }
 
+uint64_t HashMap::MemUsage() const {
+  const uint64_t ncpus = nr_cpus();
+  const uint64_t value = RoundUp(value_size(), 8);
+  const bool prealloc = !(map_flags() & BPF_F_NO_PREALLOC) || body_->lru;
+  // htab->elem_size: header, key, then the value or a per-CPU pointer.
+  const uint64_t elem = kKernelHtabElemSize + RoundUp(key_size(), 8) +
+                        (body_->percpu ? sizeof(void*) : value);
+  uint64_t usage = kKernelHtabSize + 16 * uint64_t{body_->n_buckets} +
+                   sizeof(int) * ncpus * 8;  // HASHTAB_MAP_LOCK_COUNT
+  if (prealloc) {
+    uint64_t entries = max_entries();
+    if (!body_->percpu && !body_->lru) entries += ncpus;  // extra elements
+    usage += elem * entries;
+    if (body_->percpu) {
+      usage += value * ncpus * entries;
+    } else if (!body_->lru) {
+      usage += sizeof(void*) * ncpus;
+    }
+  } else {
+    // Elements are allocated as keys are inserted (llist_node each).
+    const uint64_t n = count();
+    usage += (elem + 8) * n;
+    if (body_->percpu) usage += (8 + sizeof(void*)) * n + value * ncpus * n;
+  }
+  return usage;
+}
+
 int HashMap::LookupBatch(BatchArgs& args) { return WalkBatch(args, false); }
 
 int HashMap::LookupAndDeleteBatch(BatchArgs& args) {

@@ -99,6 +99,15 @@ struct MapHeader {
   uint64_t map_extra;
 };
 
+// Sizes of the kernel objects map_mem_usage() counts, measured on Linux 6.18
+// x86-64 (fdinfo memlock of maps of 1 and 4 entries): struct bpf_htab,
+// struct htab_elem (without key and value), struct bpf_array, struct
+// bpf_ringbuf_map.
+inline constexpr uint64_t kKernelHtabSize = 832;
+inline constexpr uint64_t kKernelHtabElemSize = 48;
+inline constexpr uint64_t kKernelArraySize = 312;
+inline constexpr uint64_t kKernelRingbufMapSize = 304;
+
 inline constexpr uint32_t kLayoutVersion = 2;  // 2: hash bucket seq counts
 // The family body starts on its own cache line.
 inline constexpr uint64_t kBodyOffset = RoundUp(sizeof(MapHeader), 64);
@@ -152,6 +161,11 @@ class Map {
   [[nodiscard]] virtual int DeleteElemProg(const void* key) {
     return DeleteElem(key);
   }
+
+  // map->ops->map_mem_usage(): the bytes the kernel charges this map, as
+  // fdinfo's "memlock:" and bpftool report them, by the type's formula in
+  // Linux 6.18 with its struct sizes (docs/semantics.md, memlock).
+  virtual uint64_t MemUsage() const = 0;
 
   // Only the hash family implements it; sys_bpf answers ENOTSUPP otherwise.
   [[nodiscard]] virtual int LookupAndDeleteElem(const void* key, void* value,

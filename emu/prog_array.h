@@ -41,6 +41,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "emu/array_map.h"
 #include "emu/map.h"
 #include "emu/prog.h"
 #include "emu/shm.h"
@@ -66,6 +67,11 @@ class ProgArrayMap : public Map {
                                uint64_t flags) override;
   [[nodiscard]] int DeleteElem(const void* key) override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
+
+  // array_map_mem_usage(): one pointer-sized slot per entry.
+  uint64_t MemUsage() const override {
+    return ArrayMemUsage(max_entries(), sizeof(void*), false, false, nr_cpus());
+  }
 
   // bpf_tail_call(ctx, this, index): does not return when the call is
   // taken; otherwise returns a negative errno and the caller goes on.

@@ -69,6 +69,14 @@ class RingbufMap : public Map {
   // this process; nullptr if none.
   static RingbufMap* FromSample(const void* sample);
 
+  // ringbuf_map_mem_usage(): the struct, every page (3 meta pages and the
+  // data), and the page-pointer array that maps the data twice.
+  uint64_t MemUsage() const override {
+    const uint64_t data_pages = max_entries() / 4096;
+    return kKernelRingbufMapSize + (3 + data_pages) * 4096 +
+           (3 + 2 * data_pages) * sizeof(void*);
+  }
+
   // Every element op of a ring buffer is ENOTSUPP (524).
   [[nodiscard]] int LookupElem(const void* key, void* value,
                                uint64_t flags) override;

@@ -566,6 +566,12 @@ int MapGetNextId(uint32_t start_id, uint32_t* next_id) {
   return 0;
 }
 
+int64_t MapMemlock(int fd) {
+  FdEntry e;
+  if (int err = FdTable::Get().Find(fd, &e); err != 0) return err;
+  return static_cast<int64_t>(e.map->MemUsage());
+}
+
 void ForgetFd(int fd) {
   FdEntry e;
   if (FdTable::Get().Find(fd, &e) == 0) {

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+// Writes a few maps and pins them under argv[1] (a directory on the BPF
+// filesystem), then exits: the maps live on in their pins for another
+// process (bpftool on the kernel, bpfemu on the emulator) to inspect.
+// Built against libbpf and against libbpfemu.
+#include <bpf/bpf.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int pin(int fd, const char *dir, const char *name) {
+  char path[256];
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  int err = bpf_obj_pin(fd, path);
+  if (err) fprintf(stderr, "pin %s: %d\n", path, err);
+  return err;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) return 2;
+  if (mkdir(argv[1], 0700)) {
+    perror("mkdir");
+    return 1;
+  }
+  // BPF_F_ZERO_SEED: the kernel's bucket order is then fixed, and bpfemu's
+  // is the same.
+  LIBBPF_OPTS(bpf_map_create_opts, zero_seed, .map_flags = BPF_F_ZERO_SEED);
+  int h = bpf_map_create(BPF_MAP_TYPE_HASH, "counts", 4, 8, 16, &zero_seed);
+  for (unsigned k = 1; k <= 2; k++) {
+    unsigned long long v = k * 10;
+    bpf_map_update_elem(h, &k, &v, BPF_ANY);
+  }
+  int pc = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "per_cpu", 4, 4, 2, NULL);
+  unsigned k = 1, v[64];
+  for (int i = 0; i < 64; i++) v[i * 2 % 64] = 7 + i;  // slots of 8 bytes
+  bpf_map_update_elem(pc, &k, v, BPF_ANY);
+  int big = bpf_map_create(BPF_MAP_TYPE_ARRAY, "big_values", 4, 20, 2, NULL);
+  unsigned char b[20];
+  for (int i = 0; i < 20; i++) b[i] = i;
+  k = 0;
+  bpf_map_update_elem(big, &k, b, BPF_ANY);
+  return pin(h, argv[1], "h") || pin(pc, argv[1], "pc") || pin(big, argv[1], "big");
+}
