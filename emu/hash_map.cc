@@ -80,6 +80,11 @@ int HashMap::AllocCheck(const MapAttr& attr) {
   const bool numa = attr.map_flags & BPF_F_NUMA_NODE;
   // BPF_F_ZERO_SEED needs CAP_SYS_ADMIN; bpfemu answers as the kernel answers
   // root, so the EPERM branch is not taken.
+  // fd_htab_map_alloc_check(): a HASH_OF_MAPS value is a u32 fd / id.
+  if (attr.map_type == BPF_MAP_TYPE_HASH_OF_MAPS &&
+      attr.value_size != sizeof(uint32_t)) {
+    return -EINVAL;
+  }
   if ((attr.map_flags & ~kHtabCreateFlagMask) != 0 ||
       !FlagsAccessOk(attr.map_flags)) {
     return -EINVAL;
@@ -520,6 +525,8 @@ int HashMap::DeleteElem(const void* key) { return Remove(key, nullptr, 0); }
 
 int HashMap::LookupAndDeleteElem(const void* key, void* value,
                                  uint64_t flags) {
+  // map_lookup_and_delete_elem() knows the four plain hash types only.
+  if (type() == BPF_MAP_TYPE_HASH_OF_MAPS) return -kENOTSUPP;
   return Remove(key, value, flags);
 }
 

@@ -97,6 +97,14 @@ struct MapHeader {
   uint32_t id;         // system-wide map id (bpffs.h NextObjectId)
   uint32_t reserved;
   uint64_t map_extra;
+  // HASH_OF_MAPS / ARRAY_OF_MAPS: the inner map template taken from
+  // inner_map_fd at creation (bpf_map_meta_alloc).
+  struct InnerMeta {
+    uint32_t present;
+    uint32_t map_type, key_size, value_size, max_entries, map_flags;
+    int32_t spin_lock_off;
+    uint32_t reserved;
+  } inner;
 };
 
 // Sizes of the kernel objects map_mem_usage() counts, measured on Linux 6.18
@@ -126,6 +134,8 @@ class Map {
   uint32_t map_flags() const { return hdr_->map_flags; }
   uint32_t nr_cpus() const { return hdr_->nr_cpus; }
   uint32_t id() const { return hdr_->id; }
+  // Records the inner map template of a map-in-map (at creation only).
+  void SetInnerMeta(const MapHeader::InnerMeta& meta) { hdr_->inner = meta; }
   KernelVersion kernel_version() const {
     return static_cast<KernelVersion>(hdr_->kernel_version);
   }

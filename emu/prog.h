@@ -10,7 +10,7 @@
 // A program is a C function `int fn(void *ctx)` (the native build of a BPF
 // source, see native/). ProgRun() calls it the way bpf_prog_run() does: the
 // tail-call budget starts at zero for every invocation, and a successful
-// bpf_tail_call() (prog_array.h) leaves the running program for good - it is
+// bpf_tail_call() (fd_array.h) leaves the running program for good - it is
 // a longjmp() back into ProgRun(), which then enters the target with the same
 // context. Native programs are C code, so unwinding their frames this way
 // skips nothing.

@@ -22,7 +22,7 @@
 #include "emu/hash_map.h"
 #include "emu/local_mutex.h"
 #include "emu/prog.h"
-#include "emu/prog_array.h"
+#include "emu/fd_array.h"
 #include "emu/ringbuf.h"
 
 namespace bpfemu {
@@ -42,8 +42,11 @@ const MapOps* OpsFor(uint32_t map_type) {
       return &ArrayMap::kOps;
     case BPF_MAP_TYPE_RINGBUF:
       return &RingbufMap::kOps;
+    case BPF_MAP_TYPE_HASH_OF_MAPS:
+      return &HashMap::kOps;
     case BPF_MAP_TYPE_PROG_ARRAY:
-      return &ProgArrayMap::kOps;
+    case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+      return &FdArrayMap::kOps;
     default:
       return nullptr;
   }
@@ -183,6 +186,66 @@ class FdTable {
   absl::flat_hash_map<int, FdEntry> entries_ ABSL_GUARDED_BY(mu_);
 };
 
+// The inner maps held by map-in-map slots in this process (the kernel's
+// bpf_map_inc in bpf_map_fd_get_ptr): map id -> the map and its number of
+// slots. A map stays alive while a slot holds it, even with no fd open.
+class InnerRefs {
+ public:
+  static InnerRefs& Get() {
+    static auto* refs = new InnerRefs;
+    return *refs;
+  }
+  // `fd` is one of the map's fds: a private duplicate keeps the region
+  // reachable by id after the caller closes its fds.
+  void Acquire(std::shared_ptr<Map> map, int fd) {
+    LocalMutexLock l(&mu_);
+    Ref& r = refs_[map->id()];
+    if (r.fd < 0) r.fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    r.map = std::move(map);
+    ++r.count;
+  }
+  void Release(uint32_t id) {
+    if (id == 0) return;
+    LocalMutexLock l(&mu_);
+    auto it = refs_.find(id);
+    if (it != refs_.end() && --it->second.count <= 0) {
+      if (it->second.fd >= 0) close(it->second.fd);
+      refs_.erase(it);
+    }
+  }
+  // The map with `id` and a private fd of it (not to be closed), if held.
+  std::shared_ptr<Map> Find(uint32_t id, int* fd = nullptr) {
+    LocalMutexLock l(&mu_);
+    auto it = refs_.find(id);
+    if (it == refs_.end()) return nullptr;
+    if (fd != nullptr) *fd = it->second.fd;
+    return it->second.map;
+  }
+
+ private:
+  struct Ref {
+    std::shared_ptr<Map> map;
+    int count = 0;
+    int fd = -1;
+  };
+  LocalMutex mu_;
+  absl::flat_hash_map<uint32_t, Ref> refs_ ABSL_GUARDED_BY(mu_);
+};
+
+bool IsMapOfMaps(uint32_t type) {
+  return type == BPF_MAP_TYPE_HASH_OF_MAPS ||
+         type == BPF_MAP_TYPE_ARRAY_OF_MAPS;
+}
+
+// bpf_map_meta_alloc(): the inner template from inner_map_fd.
+int InnerMetaFromFd(int fd, MapHeader::InnerMeta* meta);
+
+// bpf_map_fd_get_ptr() + map_meta_equal: the inner map for `fd`, checked
+// against the outer map's template.
+int InnerMapFromFd(const Map& outer, int fd, std::shared_ptr<Map>* out);
+
+
+
 // The kernel produces a result into its own buffer and copies it out only
 // after the operation succeeded: an operation error wins over a bad (here:
 // NULL) output buffer, which then reports EFAULT. `op` writes `size` bytes.
@@ -240,6 +303,13 @@ int MapCreate(const MapAttr& in) {
   const MapOps* ops = OpsFor(attr.map_type);
   if (ops == nullptr) return -EINVAL;
   if (int err = ops->alloc_check(attr); err != 0) return err;
+  MapHeader::InnerMeta inner = {};
+  if (IsMapOfMaps(attr.map_type)) {
+    if (int err = InnerMetaFromFd(static_cast<int>(attr.inner_map_fd), &inner);
+        err != 0) {
+      return err;
+    }
+  }
   // Device offload: no emulated netdevs, so the offload alloc fails.
   if (attr.map_ifindex != 0) return -EINVAL;
   // bpfemu has no BPF tokens: bpf_token_get_from_fd() fails on any fd.
@@ -263,6 +333,7 @@ int MapCreate(const MapAttr& in) {
     close(fd);
     return err;
   }
+  if (inner.present) map->SetInnerMeta(inner);
   FdTable::Get().Insert(fd, FdEntry{std::move(map),
                                     !(attr.map_flags & BPF_F_WRONLY),
                                     !(attr.map_flags & BPF_F_RDONLY)});
@@ -282,6 +353,45 @@ int MapLookupElem(int fd, const void* key, void* value, uint64_t flags) {
                  [&](void* out) { return e.map->LookupElem(key, out, flags); });
 }
 
+namespace {
+
+bool FdValued(uint32_t type) {
+  return type == BPF_MAP_TYPE_PROG_ARRAY || IsMapOfMaps(type);
+}
+
+// bpf_fd_array_map_update_elem / bpf_fd_htab_map_update_elem: the value is
+// an fd, stored as its object's id.
+int UpdateFdValued(Map& map, const void* key, const void* value,
+                   uint64_t flags) {
+  int32_t ufd;
+  std::memcpy(&ufd, value, sizeof(ufd));
+  auto* array = dynamic_cast<FdArrayMap*>(&map);
+  if (array != nullptr) {
+    if (int err = array->CheckUpdate(key, flags); err != 0) return err;
+  }
+  uint32_t id;
+  std::shared_ptr<Map> inner;
+  if (map.type() == BPF_MAP_TYPE_PROG_ARRAY) {
+    std::shared_ptr<const Prog> prog;
+    if (int err = ProgFromFd(ufd, &prog); err != 0) return err;
+    if (prog->type == BPF_PROG_TYPE_EXT || !array->Compatible(*prog)) {
+      return -EINVAL;
+    }
+    id = prog->id;
+  } else {
+    if (int err = InnerMapFromFd(map, ufd, &inner); err != 0) return err;
+    id = inner->id();
+    InnerRefs::Get().Acquire(inner, ufd);
+  }
+  uint32_t old = 0;
+  if (inner != nullptr) (void)map.LookupElem(key, &old, 0);
+  const int err = map.UpdateElem(key, &id, flags);
+  if (inner != nullptr) InnerRefs::Get().Release(err == 0 ? old : id);
+  return err;
+}
+
+}  // namespace
+
 int MapUpdateElem(int fd, const void* key, const void* value, uint64_t flags) {
   FdEntry e;
   if (int err = GetMap(fd, false, /*need_write=*/true, &e); err != 0) {
@@ -291,6 +401,7 @@ int MapUpdateElem(int fd, const void* key, const void* value, uint64_t flags) {
   if (int err = CheckKey(*e.map, key); err != 0) return err;
   if (value == nullptr && e.map->SyscallValueSize() != 0) return -EFAULT;
   if (int err = FaultTable::Get().Take(e.map.get(), kFaultUpdate)) return err;
+  if (FdValued(e.map->type())) return UpdateFdValued(*e.map, key, value, flags);
   return e.map->UpdateElem(key, value, flags);
 }
 
@@ -301,7 +412,13 @@ int MapDeleteElem(int fd, const void* key) {
   }
   if (int err = CheckKey(*e.map, key); err != 0) return err;
   if (int err = FaultTable::Get().Take(e.map.get(), kFaultDelete)) return err;
-  return e.map->DeleteElem(key);
+  if (!IsMapOfMaps(e.map->type())) return e.map->DeleteElem(key);
+  // The slot's reference to its inner map goes with it.
+  uint32_t old = 0;
+  (void)e.map->LookupElem(key, &old, 0);
+  const int err = e.map->DeleteElem(key);
+  if (err == 0) InnerRefs::Get().Release(old);
+  return err;
 }
 
 int MapGetNextKey(int fd, const void* key, void* next_key) {
@@ -515,6 +632,51 @@ int ObjGet(const char* path, uint32_t file_flags) {
   return fd;
 }
 
+namespace {
+
+int InnerMetaFromFd(int fd, MapHeader::InnerMeta* meta) {
+  FdEntry e;
+  if (int err = FdTable::Get().Find(fd, &e); err != 0) return err;
+  const MapHeader& h = e.map->header();
+  // No more than one level of map-in-map.
+  if (h.inner.present) return -EINVAL;
+  // Types without map_meta_equal.
+  if (h.map_type == BPF_MAP_TYPE_PROG_ARRAY) return -kENOTSUPP;
+  *meta = MapHeader::InnerMeta{1,           h.map_type,   h.key_size,
+                               h.value_size, h.max_entries, h.map_flags,
+                               h.spin_lock_off, 0};
+  return 0;
+}
+
+int InnerMapFromFd(const Map& outer, int fd, std::shared_ptr<Map>* out) {
+  FdEntry e;
+  if (int err = FdTable::Get().Find(fd, &e); err != 0) return err;
+  const MapHeader::InnerMeta& m = outer.header().inner;
+  const MapHeader& h = e.map->header();
+  // bpf_map_meta_equal(), and array_map_meta_equal()'s max_entries unless
+  // the template was created with BPF_F_INNER_MAP.
+  bool equal = m.map_type == h.map_type && m.key_size == h.key_size &&
+               m.value_size == h.value_size && m.map_flags == h.map_flags &&
+               (m.spin_lock_off >= 0) == (h.spin_lock_off >= 0) &&
+               m.spin_lock_off == h.spin_lock_off;
+  if (equal && m.map_type == BPF_MAP_TYPE_ARRAY &&
+      !(m.map_flags & BPF_F_INNER_MAP)) {
+    equal = m.max_entries == h.max_entries;
+  }
+  if (!equal) return -EINVAL;
+  *out = e.map;
+  return 0;
+}
+
+}  // namespace
+
+std::shared_ptr<Map> MapFromId(uint32_t id) {
+  if (std::shared_ptr<Map> m = InnerRefs::Get().Find(id)) return m;
+  int fd;
+  FdEntry e;
+  return FdTable::Get().FindById(id, &fd, &e) ? e.map : nullptr;
+}
+
 int MapGetInfoByFd(int fd, void* info, uint32_t* info_len) {
   FdEntry e;
   if (int err = FdTable::Get().Find(fd, &e); err != 0) return err;
@@ -550,7 +712,11 @@ int MapGetFdById(uint32_t id, uint32_t open_flags) {
   }
   int fd;
   FdEntry e;
-  if (!FdTable::Get().FindById(id, &fd, &e)) return -ENOENT;
+  if (!FdTable::Get().FindById(id, &fd, &e)) {
+    // A map only a map-in-map slot holds.
+    e.map = InnerRefs::Get().Find(id, &fd);
+    if (e.map == nullptr || fd < 0) return -ENOENT;
+  }
   const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) return -errno;
   FdTable::Get().Insert(copy, FdEntry{e.map, readable, writable});

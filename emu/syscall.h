@@ -156,6 +156,10 @@ int CloseFd(int fd);
 // The reference keeps the map's memory mapped even after CloseFd.
 std::shared_ptr<Map> MapFromFd(int fd);
 
+// The map with `id` among those this process holds (by fd, or through a
+// map-in-map slot), or nullptr.
+std::shared_ptr<Map> MapFromId(uint32_t id);
+
 // Adopts a map fd that did not come from MapCreate in this process (received
 // over a socket, or opened through /proc/PID/fd): maps the region, checks its
 // header and registers the fd. Returns 0 or -errno (-EINVAL: not a map).

@@ -14,19 +14,44 @@
 
 #include "bpfemu/native_abi.h"
 #include "emu/map.h"
-#include "emu/prog_array.h"
+#include "emu/array_map.h"
+#include "emu/fd_array.h"
 #include "emu/ringbuf.h"
 
 namespace bpfemu::native::internal {
 
 struct BoundMap {
   bpfemu_map_fast fast = {};  // what the map definition points to
+  // For inner maps, which have no definition: a cell holding &fast, whose
+  // address a map-in-map lookup returns to the program.
+  bpfemu_map_fast* cell = nullptr;
   std::string name;
-  int fd = -1;
+  int fd = -1;  // -1 for inner maps reached by id
   std::shared_ptr<Map> map;
-  RingbufMap* ring = nullptr;             // RINGBUF only
-  ProgArrayMap* prog_array = nullptr;     // PROG_ARRAY only
+  RingbufMap* ring = nullptr;      // RINGBUF only
+  FdArrayMap* fd_array = nullptr;  // PROG_ARRAY, ARRAY_OF_MAPS
 };
+
+// A handle for `map`, with the inline fast path filled in for arrays.
+inline std::unique_ptr<BoundMap> MakeBound(std::string name, int fd,
+                                           std::shared_ptr<Map> map) {
+  auto b = std::make_unique<BoundMap>();
+  b->name = std::move(name);
+  b->fd = fd;
+  b->map = std::move(map);
+  b->ring = dynamic_cast<RingbufMap*>(b->map.get());
+  b->fd_array = dynamic_cast<FdArrayMap*>(b->map.get());
+  b->fast.impl = b.get();
+  b->cell = &b->fast;
+  if (auto* array = dynamic_cast<ArrayMap*>(b->map.get());
+      array != nullptr && b->map->type() == BPF_MAP_TYPE_ARRAY) {
+    b->fast.array_values = array->ValueAt(0);
+    b->fast.array_slot =
+        static_cast<uint32_t>(array->ValueAt(1) - array->ValueAt(0));
+    b->fast.max_entries = array->max_entries();
+  }
+  return b;
+}
 
 inline BoundMap* BoundOf(void* def) {
   bpfemu_map_fast* f;

@@ -4,7 +4,7 @@
 // helpers, spin locks, current task, ktime, prandom, bpf_loop),
 // kernel/bpf/ringbuf.c (ring buffer), kernel/trace/bpf_trace.c (printk,
 // probe reads), net/core/filter.c (bpf_skb_load_bytes) and the interpreter's
-// tail call (emu/prog_array.h).
+// tail call (emu/fd_array.h).
 
 #include <linux/bpf.h>
 #include <sys/prctl.h>
@@ -24,11 +24,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "bpfemu/native_abi.h"
 #include "emu/cpu.h"
 #include "emu/local_mutex.h"
 #include "emu/shm.h"
+#include "emu/syscall.h"
 #include "native/bound_map.h"
 #include "native/object.h"
 
@@ -84,6 +86,23 @@ bool IsPercpu(uint32_t type) {
 }
 
 }  // namespace
+
+// The handle a program receives for inner map `id`, created on first use
+// and kept for the process (inner maps are few; the map itself stays alive
+// while an outer slot or an fd holds it).
+void* InnerMapCell(uint32_t id) {
+  static LocalMutex mu;
+  static auto* cells =
+      new absl::flat_hash_map<uint32_t, std::unique_ptr<BoundMap>>();
+  LocalMutexLock l(&mu);
+  auto& b = (*cells)[id];
+  if (b == nullptr) {
+    std::shared_ptr<Map> inner = MapFromId(id);
+    if (inner == nullptr) return nullptr;
+    b = internal::MakeBound("inner", -1, std::move(inner));
+  }
+  return &b->cell;
+}
 
 void SetPidTgid(uint64_t v) {
   HelperEnv& e = HelperEnv::Get();
@@ -146,7 +165,13 @@ using bpfemu::native::internal::BoundMap;
 extern "C" {
 
 void* bpfemu_map_lookup_elem(void* map, const void* key) {
-  return Bound(map)->map->LookupElemProg(key);
+  BoundMap* b = Bound(map);
+  void* value = b->map->LookupElemProg(key);
+  if (value == nullptr || !b->map->header().inner.present) return value;
+  // A map-in-map slot holds the inner map's id; the program gets the map.
+  uint32_t id;
+  std::memcpy(&id, value, sizeof(id));
+  return bpfemu::native::InnerMapCell(id);
 }
 
 long bpfemu_map_update_elem(void* map, const void* key, const void* value,
@@ -171,8 +196,8 @@ void* bpfemu_map_lookup_percpu_elem(void* map, const void* key, __u32 cpu) {
 
 long bpfemu_tail_call(void* /*ctx*/, void* prog_array, __u32 index) {
   BoundMap* b = Bound(prog_array);
-  if (b->prog_array == nullptr) return -EINVAL;
-  return b->prog_array->TailCall(index);
+  if (b->fd_array == nullptr || b->fd_array->holds_maps()) return -EINVAL;
+  return b->fd_array->TailCall(index);
 }
 
 void* bpfemu_ringbuf_reserve(void* ringbuf, __u64 size, __u64 flags) {

@@ -293,20 +293,7 @@ int Object::Load() {
       Unload();
       return fd;
     }
-    auto b = std::make_unique<internal::BoundMap>();
-    b->name = m.name;
-    b->fd = fd;
-    b->map = MapFromFd(fd);
-    b->ring = dynamic_cast<RingbufMap*>(b->map.get());
-    b->prog_array = dynamic_cast<ProgArrayMap*>(b->map.get());
-    b->fast.impl = b.get();
-    if (auto* array = dynamic_cast<ArrayMap*>(b->map.get());
-        array != nullptr && m.type == BPF_MAP_TYPE_ARRAY) {
-      b->fast.array_values = array->ValueAt(0);
-      b->fast.array_slot = static_cast<uint32_t>(array->ValueAt(1) -
-                                                 array->ValueAt(0));
-      b->fast.max_entries = array->max_entries();
-    }
+    auto b = internal::MakeBound(m.name, fd, MapFromFd(fd));
     internal::Bind(m.def, b.get());
     maps_.push_back(std::move(b));
   }

@@ -145,6 +145,95 @@ static void elements(void) {
   close(fd);
 }
 
+static int create_outer(const char *what, enum bpf_map_type type, __u32 value,
+                        int inner_fd, __u32 flags) {
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .inner_map_fd = inner_fd,
+              .map_flags = flags);
+  int fd = bpf_map_create(type, "outer", 4, value, 4, &opts);
+  report(what, fd);
+  return fd;
+}
+
+static void map_in_map(void) {
+  int inner = create("create inner ARRAY 4/8/4", BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0);
+  int inner_tmpl = create("create inner ARRAY BPF_F_INNER_MAP",
+                          BPF_MAP_TYPE_ARRAY, 4, 8, 4, BPF_F_INNER_MAP);
+  int inner_hash = create("create inner HASH 4/8/4", BPF_MAP_TYPE_HASH, 4, 8, 4, 0);
+  int other_max = create("create ARRAY 4/8/9", BPF_MAP_TYPE_ARRAY, 4, 8, 9, 0);
+  int other_val = create("create ARRAY 4/16/4", BPF_MAP_TYPE_ARRAY, 4, 16, 4, 0);
+  int progs = create("create PROG_ARRAY as inner", BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, 0);
+  int aom = create_outer("create ARRAY_OF_MAPS", BPF_MAP_TYPE_ARRAY_OF_MAPS, 4,
+                         inner, 0);
+  close(create_outer("create ARRAY_OF_MAPS value 8", BPF_MAP_TYPE_ARRAY_OF_MAPS,
+                     8, inner, 0));
+  close(create_outer("create ARRAY_OF_MAPS bad inner fd",
+                     BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 9999, 0));
+  close(create_outer("create ARRAY_OF_MAPS inner is stdout",
+                     BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 1, 0));
+  close(create_outer("create ARRAY_OF_MAPS inner PROG_ARRAY",
+                     BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, progs, 0));
+  close(create_outer("create ARRAY_OF_MAPS inner is map-in-map",
+                     BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, aom, 0));
+  close(create_outer("create ARRAY_OF_MAPS INNER_MAP flag",
+                     BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, inner, BPF_F_INNER_MAP));
+  __u32 k = 0, id = 0, bad = 9999, out_fd = 1;
+  report("aom update inner", bpf_map_update_elem(aom, &k, &inner, BPF_ANY));
+  report("aom lookup", bpf_map_lookup_elem(aom, &k, &id));
+  struct bpf_map_info mi = {};
+  __u32 len = sizeof(mi);
+  bpf_obj_get_info_by_fd(inner, &mi, &len);
+  printf("  id is the inner map's: %d\n", id == mi.id);
+  report("aom update NOEXIST", bpf_map_update_elem(aom, &k, &inner, BPF_NOEXIST));
+  k = 4;
+  report("aom update out of range", bpf_map_update_elem(aom, &k, &inner, BPF_ANY));
+  k = 1;
+  report("aom update bad fd", bpf_map_update_elem(aom, &k, &bad, BPF_ANY));
+  report("aom update stdout", bpf_map_update_elem(aom, &k, &out_fd, BPF_ANY));
+  report("aom update other max_entries", bpf_map_update_elem(aom, &k, &other_max, BPF_ANY));
+  report("aom update other value_size", bpf_map_update_elem(aom, &k, &other_val, BPF_ANY));
+  report("aom update HASH", bpf_map_update_elem(aom, &k, &inner_hash, BPF_ANY));
+  report("aom update INNER_MAP template", bpf_map_update_elem(aom, &k, &inner_tmpl, BPF_ANY));
+  report("aom lookup empty", bpf_map_lookup_elem(aom, &(__u32){2}, &id));
+  report("aom lookup_and_delete", bpf_map_lookup_and_delete_elem(aom, &k, &id));
+  close(inner);
+  k = 0;
+  report("aom lookup after inner fd closed", bpf_map_lookup_elem(aom, &k, &id));
+  int again = bpf_map_get_fd_by_id(id);
+  report("get inner by id after its fd closed", again);
+  close(again);
+  report("aom delete", bpf_map_delete_elem(aom, &k));
+  report("aom delete again", bpf_map_delete_elem(aom, &k));
+  report("aom delete out of range", bpf_map_delete_elem(aom, &(__u32){4}));
+  close(aom);
+
+  int outer_tmpl = create("create ARRAY 4/8/4 for template", BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0);
+  int inner_hash2 = create("create HASH 4/8/100", BPF_MAP_TYPE_HASH, 4, 8, 100, 0);
+  int hom = create_outer("create HASH_OF_MAPS", BPF_MAP_TYPE_HASH_OF_MAPS, 4,
+                         inner_hash, 0);
+  close(create_outer("create HASH_OF_MAPS value 8", BPF_MAP_TYPE_HASH_OF_MAPS, 8,
+                     inner_hash, 0));
+  k = 1;
+  report("hom update", bpf_map_update_elem(hom, &k, &inner_hash, BPF_ANY));
+  report("hom update NOEXIST", bpf_map_update_elem(hom, &k, &inner_hash, BPF_NOEXIST));
+  report("hom update EXIST missing", bpf_map_update_elem(hom, &(__u32){2}, &inner_hash, BPF_EXIST));
+  report("hom update other max_entries", bpf_map_update_elem(hom, &(__u32){2}, &inner_hash2, BPF_ANY));
+  report("hom update ARRAY", bpf_map_update_elem(hom, &(__u32){2}, &outer_tmpl, BPF_ANY));
+  report("hom update bad fd, NOEXIST", bpf_map_update_elem(hom, &k, &bad, BPF_NOEXIST));
+  report("hom update bad flags", bpf_map_update_elem(hom, &(__u32){3}, &inner_hash, 7));
+  report("hom lookup", bpf_map_lookup_elem(hom, &k, &id));
+  report("hom lookup_and_delete", bpf_map_lookup_and_delete_elem(hom, &k, &id));
+  report("hom delete", bpf_map_delete_elem(hom, &k));
+  report("hom delete again", bpf_map_delete_elem(hom, &k));
+  close(hom);
+  close(inner_tmpl);
+  close(inner_hash);
+  close(inner_hash2);
+  close(other_max);
+  close(other_val);
+  close(progs);
+  close(outer_tmpl);
+}
+
 static void pinning(void) {
   char dir[64], path[96], missing[96];
   snprintf(dir, sizeof(dir), "/sys/fs/bpf/dropin_%d", (int)getpid());
@@ -252,6 +341,7 @@ int main(int argc, char **argv) {
   }
   printf("strerror 4100 -> %d\n", libbpf_strerror(4100, buf, sizeof(buf)));
   elements();
+  map_in_map();
   pinning();
   if (argc > 1) objects(argv[1]);
   return 0;

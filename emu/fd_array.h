@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: fd_array.h
+//
+// FdArrayMap mirrors the fd arrays of kernel/bpf/arraymap.c (Linux 6.18):
+// BPF_MAP_TYPE_PROG_ARRAY (prog_array_map_ops) and BPF_MAP_TYPE_ARRAY_OF_MAPS
+// (array_of_maps_map_ops): fd_array_map_alloc_check,
+// bpf_fd_array_map_update_elem with prog_fd_array_get_ptr /
+// bpf_map_fd_get_ptr, __fd_array_map_delete_elem, bpf_fd_array_map_lookup_elem
+// (the stored object's id), array_map_get_next_key; the owner rules of
+// kernel/bpf/core.c __bpf_prog_map_compatible; the inner-map rules of
+// kernel/bpf/map_in_map.c; and the interpreter's tail call (___bpf_prog_run,
+// JMP_TAIL_CALL).
+//
+// Layout (after MapHeader): FdArrayBody (a PROG_ARRAY's owner program type
+// and attach type, under a process-shared lock), then one u32 object id per
+// slot (0: empty). Program ids resolve through the process's program table
+// (prog.h), map ids through syscall.h's MapFromId.
+//
+// Semantics (measured against 6.18, docs/semantics.md and docs/native.md):
+//   * create: value_size must be 4, BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG
+//     are refused (EINVAL), then the array checks (key_size 4, ...).
+//   * syscall update: flags other than BPF_ANY -> EINVAL, index >=
+//     max_entries -> E2BIG, then the value is an fd, resolved by the caller
+//     (syscall.cc) into an object id: UpdateElem receives that id.
+//   * syscall lookup: the stored object's id; empty or out of range ->
+//     ENOENT. delete: out of range -> E2BIG, empty -> ENOENT.
+//   * from a program: lookup of a PROG_ARRAY is refused (NULL), of an
+//     ARRAY_OF_MAPS gives the slot (holding the inner map's id, which the
+//     helper layer turns into the map); update and delete -> EINVAL.
+//   * tail call: index >= max_entries falls through; otherwise one unit of
+//     the invocation's budget is spent (even if the slot then turns out to
+//     be empty); an empty slot falls through; else the target runs in place
+//     of the caller. A program that tail-calls itself runs 1 + 33 times.
+//
+// Differences from the kernel: a loaded program that merely references a
+// PROG_ARRAY does not claim ownership (native code has no relocation list),
+// so the owner is the first program stored or tail-called into.
+
+#ifndef BPFEMU_EMU_FD_ARRAY_H_
+#define BPFEMU_EMU_FD_ARRAY_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "emu/array_map.h"
+#include "emu/map.h"
+#include "emu/prog.h"
+#include "emu/shm.h"
+
+namespace bpfemu {
+
+class FdArrayMap : public Map {
+ public:
+  static const MapOps kOps;
+
+  // fd_array_map_alloc_check().
+  static int AllocCheck(const MapAttr& attr);
+
+  bool holds_maps() const { return type() == BPF_MAP_TYPE_ARRAY_OF_MAPS; }
+
+  void* LookupElemProg(const void* key) override;
+  [[nodiscard]] int UpdateElemProg(const void*, const void*,
+                                   uint64_t) override {
+    return -EINVAL;
+  }
+  [[nodiscard]] int DeleteElemProg(const void*) override { return -EINVAL; }
+  [[nodiscard]] int LookupElem(const void* key, void* value,
+                               uint64_t flags) override;
+  // `value` is the id of the object already resolved from the caller's fd
+  // (and checked against the map's rules by syscall.cc); *old_id receives
+  // the id it replaced (0 if none) unless NULL.
+  [[nodiscard]] int UpdateElem(const void* key, const void* value,
+                               uint64_t flags) override;
+  [[nodiscard]] int DeleteElem(const void* key) override;
+  [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
+
+  // The checks bpf_fd_array_map_update_elem runs before resolving the fd.
+  int CheckUpdate(const void* key, uint64_t flags) const;
+  // The id in slot `index`, or 0.
+  uint32_t IdAt(uint32_t index) const {
+    return index < max_entries()
+               ? slots_[index].load(std::memory_order_acquire)
+               : 0;
+  }
+  // bpf_prog_map_compatible(): claims a PROG_ARRAY for `prog` if unowned.
+  bool Compatible(const Prog& prog);
+
+  // array_map_mem_usage(): one pointer-sized slot per entry.
+  uint64_t MemUsage() const override {
+    return ArrayMemUsage(max_entries(), sizeof(void*), false, false,
+                         nr_cpus());
+  }
+
+  // bpf_tail_call(ctx, this, index): does not return when the call is
+  // taken; otherwise returns a negative errno and the caller goes on.
+  long TailCall(uint32_t index);
+
+ private:
+  struct FdArrayBody {
+    ShmMutex owner_lock;
+    uint32_t has_owner;
+    uint32_t owner_type;
+    uint32_t owner_attach_type;
+    uint64_t slots_off;
+  };
+
+  explicit FdArrayMap(ShmRegion region);
+  static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
+                   std::unique_ptr<Map>* out);
+  static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
+
+  FdArrayBody* body_;
+  std::atomic<uint32_t>* slots_;
+};
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_FD_ARRAY_H_
