@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "emu/bpffs.h"
 #include "emu/local_mutex.h"
+#include "emu/version.h"
 
 namespace bpfemu {
 namespace {
@@ -70,6 +71,8 @@ thread_local RunState* current_run = nullptr;
 int ProgCreate(uint32_t prog_type, uint32_t expected_attach_type,
                const std::string& name, ProgFunc func) {
   if (func == nullptr) return -EINVAL;
+  // bpf_prog_load(): unprivileged_bpf_disabled, for an unprivileged caller.
+  if (!CallerPrivileged()) return -EPERM;
   auto prog = std::make_shared<Prog>();
   prog->type = prog_type;
   prog->expected_attach_type = expected_attach_type;

@@ -24,6 +24,7 @@
 #include "emu/prog.h"
 #include "emu/fd_array.h"
 #include "emu/ringbuf.h"
+#include "emu/version.h"
 
 namespace bpfemu {
 namespace {
@@ -314,6 +315,8 @@ int MapCreate(const MapAttr& in) {
   if (attr.map_ifindex != 0) return -EINVAL;
   // bpfemu has no BPF tokens: bpf_token_get_from_fd() fails on any fd.
   if (token_flag) return -EINVAL;
+  // kernel.unprivileged_bpf_disabled blocks map creation for non-root.
+  if (!CallerPrivileged()) return -EPERM;
 
   int fd;
   std::unique_ptr<Map> map;
@@ -710,6 +713,7 @@ int MapGetFdById(uint32_t id, uint32_t open_flags) {
   if (int err = FileFlags(open_flags, &readable, &writable); err != 0) {
     return err;
   }
+  if (!CallerPrivileged()) return -EPERM;  // CAP_SYS_ADMIN
   int fd;
   FdEntry e;
   if (!FdTable::Get().FindById(id, &fd, &e)) {
@@ -725,6 +729,7 @@ int MapGetFdById(uint32_t id, uint32_t open_flags) {
 
 int MapGetNextId(uint32_t start_id, uint32_t* next_id) {
   if (start_id >= INT32_MAX) return -EINVAL;
+  if (!CallerPrivileged()) return -EPERM;  // CAP_SYS_ADMIN
   if (next_id == nullptr) return -EFAULT;
   const uint32_t id = FdTable::Get().NextId(start_id);
   if (id == 0) return -ENOENT;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "emu/cpu.h"
+#include "emu/version.h"
 #include "emu/errno.h"
 #include "gtest/gtest.h"
 
@@ -214,6 +215,35 @@ TEST(Errno, NamesKernelCodes) {
   EXPECT_EQ(ErrnoName(524), "ENOTSUPP");
   EXPECT_EQ(ErrnoName(0), "OK");
   EXPECT_EQ(ErrnoName(-4242), "4242");
+}
+
+}  // namespace
+}  // namespace bpfemu
+
+namespace bpfemu {
+namespace {
+
+// The opt-in unprivileged caller: creation and id commands fail with EPERM
+// (kernel.unprivileged_bpf_disabled), fds already held keep working.
+TEST(UnprivilegedCallerTest, CreationAndIdsAreRefusedFdsKeepWorking) {
+  MapAttr attr{.map_type = BPF_MAP_TYPE_HASH, .key_size = 4, .value_size = 8,
+               .max_entries = 4};
+  const int fd = MapCreate(attr);
+  ASSERT_GE(fd, 0);
+  SetCallerPrivileged(false);
+  EXPECT_EQ(MapCreate(attr), -EPERM);
+  attr.key_size = 0;  // attribute checks still come first
+  EXPECT_EQ(MapCreate(attr), -EINVAL);
+  uint32_t next;
+  EXPECT_EQ(MapGetNextId(0, &next), -EPERM);
+  EXPECT_EQ(MapGetNextId(INT32_MAX, &next), -EINVAL);
+  EXPECT_EQ(MapGetFdById(1), -EPERM);
+  const uint32_t k = 1;
+  const uint64_t v = 2;
+  EXPECT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
+  SetCallerPrivileged(true);
+  EXPECT_EQ(MapGetNextId(0, &next), 0);
+  CloseFd(fd);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <string>
 
 namespace bpfemu {
 namespace {
@@ -45,6 +46,24 @@ KernelVersion TargetKernel() {
 
 void SetTargetKernel(KernelVersion v) {
   Target().store(static_cast<uint32_t>(v), std::memory_order_relaxed);
+}
+
+namespace {
+
+std::atomic<bool>& Privileged() {
+  static std::atomic<bool> privileged{[] {
+    const char* env = std::getenv("BPFEMU_UNPRIVILEGED");
+    return env == nullptr || std::string(env) != "1";
+  }()};
+  return privileged;
+}
+
+}  // namespace
+
+bool CallerPrivileged() { return Privileged().load(std::memory_order_relaxed); }
+
+void SetCallerPrivileged(bool privileged) {
+  Privileged().store(privileged, std::memory_order_relaxed);
 }
 
 }  // namespace bpfemu

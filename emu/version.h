@@ -31,6 +31,18 @@ const char* KernelVersionName(KernelVersion v);
 KernelVersion TargetKernel();
 void SetTargetKernel(KernelVersion v);
 
+// The caller bpfemu answers. By default, root (CAP_SYS_ADMIN, CAP_BPF),
+// whoever runs it, so every command works unprivileged. Opting in to an
+// unprivileged caller (SetCallerPrivileged(false), or the environment
+// variable BPFEMU_UNPRIVILEGED=1) gives the EPERMs a non-root caller gets
+// with kernel.unprivileged_bpf_disabled set (Debian's default, 2):
+// BPF_MAP_CREATE and BPF_PROG_LOAD fail after their attribute checks, and
+// the id commands (BPF_MAP_GET_FD_BY_ID, BPF_MAP_GET_NEXT_ID) need
+// CAP_SYS_ADMIN. Element commands on fds already held still work, as in
+// the kernel.
+bool CallerPrivileged();
+void SetCallerPrivileged(bool privileged);
+
 // Version predicates, named for the behaviour that changed.
 //
 // 6.15 replaced the bucket raw spinlock and its per-CPU map_locked counters

@@ -97,8 +97,11 @@ class Btf:
                     a, b, c = struct.unpack_from("<III", blob,
                                                  pos + 12 + 12 * i)
                     members.append((a, b, c))
+            elem = None
+            if kind == 3:  # BTF_KIND_ARRAY: struct btf_array follows
+                elem, = struct.unpack_from("<I", blob, pos + 12)
             self.types.append(dict(kind=kind, name=self.name(name_off),
-                                   ref=size_type, members=members))
+                                   ref=size_type, members=members, elem=elem))
             pos += 12 + trailing_bytes(kind, vlen)
 
     def name(self, off):
@@ -123,6 +126,20 @@ class Btf:
                 out[var["name"]] = {self.name(m[0]): m[1]
                                     for m in st["members"]}
         return out
+
+    def inner_map_fields(self, values_id):
+        """For `__array(values, struct inner)`: the inner definition's field
+        names, or None (e.g. a PROG_ARRAY's array of function pointers)."""
+        arr = self.resolve(values_id)
+        if arr["kind"] != 3 or arr["elem"] is None:
+            return None
+        ptr = self.resolve(arr["elem"])
+        if ptr["kind"] != BTF_KIND_PTR:
+            return None
+        st = self.resolve(ptr["ref"])
+        if st["kind"] != BTF_KIND_STRUCT:
+            return None
+        return {self.name(m[0]): m[1] for m in st["members"]}
 
     def spin_lock_member(self, value_ptr_id):
         """The value struct's member of type struct bpf_spin_lock, or None."""
@@ -204,10 +221,17 @@ def main():
         lock = btf.spin_lock_member(f["value"]) if "value" in f else None
         lock_off = ("(__s32)__builtin_offsetof(typeof(*%s.value), %s)"
                     % (m, lock)) if lock else "-1"
-        w("  {\"%s\", &%s, %s, %s, %s, %s, %s, %s, %s, %s}," % (
+        inner = "0, 0, 0, 0, 0"
+        inner_fields = btf.inner_map_fields(f["values"]) if "values" in f else None
+        if inner_fields is not None:
+            t = "(*%s.values[0])" % m
+            inner = ", ".join(attr(t, inner_fields, n, sz) for n, sz in (
+                ("type", None), ("key", "key_size"), ("value", "value_size"),
+                ("max_entries", None), ("map_flags", None)))
+        w("  {\"%s\", &%s, %s, %s, %s, %s, %s, %s, %s, %s, %s}," % (
             m, m, attr(m, f, "type"), attr(m, f, "key", "key_size"),
             value_size, attr(m, f, "max_entries"), attr(m, f, "map_flags"),
-            attr(m, f, "numa_node"), attr(m, f, "pinning"), lock_off))
+            attr(m, f, "numa_node"), attr(m, f, "pinning"), lock_off, inner))
     if not maps:
         w("  {0},")
     w("};")

@@ -288,7 +288,26 @@ int Object::Load() {
     attr.spin_lock_off = m.spin_lock_off;
     // libbpf names kernel maps by the first 15 characters of the variable.
     std::strncpy(attr.map_name, m.name, sizeof(attr.map_name) - 1);
+    // Map-in-map: libbpf creates a template of the inner definition, passes
+    // it as inner_map_fd and closes it.
+    int inner_fd = -1;
+    if (m.inner_type != 0) {
+      MapAttr inner;
+      inner.map_type = m.inner_type;
+      inner.key_size = m.inner_key_size;
+      inner.value_size = m.inner_value_size;
+      inner.max_entries = m.inner_max_entries;
+      inner.map_flags = m.inner_map_flags;
+      std::strncpy(inner.map_name, m.name, sizeof(inner.map_name) - 1);
+      inner_fd = MapCreate(inner);
+      if (inner_fd < 0) {
+        Unload();
+        return inner_fd;
+      }
+      attr.inner_map_fd = static_cast<uint32_t>(inner_fd);
+    }
     const int fd = MapCreate(attr);
+    if (inner_fd >= 0) CloseFd(inner_fd);
     if (fd < 0) {
       Unload();
       return fd;

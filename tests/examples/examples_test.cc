@@ -338,6 +338,36 @@ TEST_F(ExamplesTest, LoopStopsWhenTheCallbackSaysSo) {
   EXPECT_EQ(LookupU64(fd, 1), uint64_t{uint32_t(-E2BIG)});
 }
 
+TEST_F(ExamplesTest, MapInMapLookupGivesAnInnerMapUsableWithHelpers) {
+  auto obj = LoadObject("helpers");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("count_in_table");
+  MapAttr attr{.map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4,
+               .value_size = 8, .max_entries = 4};
+  const int inner = MapCreate(attr);
+  ASSERT_GE(inner, 0);
+  const int tables = obj->MapFd("tables");
+  const uint32_t slot0 = 0;
+  ASSERT_EQ(MapUpdateElem(tables, &slot0, &inner, BPF_ANY), 0);
+  // A template mismatch (max_entries) is refused as by the kernel.
+  attr.max_entries = 8;
+  const int wrong = MapCreate(attr);
+  EXPECT_EQ(MapUpdateElem(tables, &slot0, &wrong, BPF_ANY), -EINVAL);
+  CloseFd(wrong);
+  CloseFd(inner);  // the outer slot keeps the inner map alive
+  struct __sk_buff ctx = {};
+  EXPECT_EQ(prog->RunSkb(EthFrame(ETH_P_IP, 61), &ctx).retval, 1u);
+  EXPECT_EQ(prog->RunSkb(EthFrame(ETH_P_IP, 65), &ctx).retval, 2u);
+  ctx.mark = 1;  // slot 1 is empty
+  EXPECT_EQ(prog->RunSkb(EthFrame(ETH_P_IP, 61), &ctx).retval, 1000u);
+  uint32_t id;
+  ASSERT_EQ(MapLookupElem(tables, &slot0, &id), 0);
+  const int again = MapGetFdById(id);
+  ASSERT_GE(again, 0);
+  EXPECT_EQ(LookupU64(again, 1), 2u);
+  CloseFd(again);
+}
+
 TEST_F(ExamplesTest, TaskTimeAndRandomHelpersAreSettable) {
   auto obj = LoadObject("helpers");
   ASSERT_NE(obj, nullptr);

@@ -34,6 +34,34 @@ struct {
   __type(value, __u64);
 } samples SEC(".maps");
 
+// Map-in-map: per-slot counter arrays, inserted from userspace.
+struct counters {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 4);
+  __type(key, __u32);
+  __type(value, __u64);
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+  __uint(max_entries, 2);
+  __type(key, __u32);
+  __array(values, struct counters);
+} tables SEC(".maps");
+
+// Counts the packet in tables[skb->mark & 1][len % 4]; returns 1 if that
+// outer slot is empty, else the new count.
+SEC("tc")
+int count_in_table(struct __sk_buff *skb) {
+  __u32 slot = skb->mark & 1;
+  void *inner = bpf_map_lookup_elem(&tables, &slot);
+  if (!inner) return 1000;
+  __u32 k = skb->len % 4;
+  __u64 *n = bpf_map_lookup_elem(inner, &k);
+  if (!n) return 2000;
+  return (int)__sync_add_and_fetch(n, 1);
+}
+
 // Adds the packet to key 0 under the value's spin lock; returns the count.
 SEC("tc")
 int lock_add(struct __sk_buff *skb) {

@@ -28,6 +28,9 @@ struct bpfemu_map_def {
   __u32 type, key_size, value_size, max_entries, map_flags, numa_node;
   __u32 pinning;
   __s32 spin_lock_off; /* struct bpf_spin_lock in the value, or -1 */
+  /* Map-in-map: the inner definition of `__array(values, ...)`, or zeros. */
+  __u32 inner_type, inner_key_size, inner_value_size, inner_max_entries;
+  __u32 inner_map_flags;
 };
 
 struct bpfemu_prog_def {
