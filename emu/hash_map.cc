@@ -13,6 +13,7 @@
 #include "emu/cpu.h"
 #include "emu/errno.h"
 #include "emu/jhash.h"
+#include "emu/sock_map.h"
 #include "emu/version.h"
 
 namespace bpfemu {
@@ -71,6 +72,7 @@ const MapOps HashMap::kOps = {&HashMap::AllocCheck, &HashMap::Alloc,
                               &HashMap::Attach};
 
 int HashMap::AllocCheck(const MapAttr& attr) {
+  if (attr.map_type == BPF_MAP_TYPE_SOCKHASH) return SockMapAllocCheck(attr);
   const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_HASH ||
                       attr.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
   const bool lru = attr.map_type == BPF_MAP_TYPE_LRU_HASH ||
@@ -167,7 +169,9 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
       err != 0) {
     return err;
   }
-  const uint32_t seed = (attr.map_flags & BPF_F_ZERO_SEED)
+  // SOCKHASH hashes with seed 0 (sock_hash_bucket_hash).
+  const uint32_t seed = (attr.map_flags & BPF_F_ZERO_SEED) ||
+                                attr.map_type == BPF_MAP_TYPE_SOCKHASH
                             ? 0
                             : absl::Uniform<uint32_t>(absl::BitGen());
   InitHeader(attr, max_entries, nr_cpus, seed, region_size,
@@ -526,7 +530,10 @@ int HashMap::DeleteElem(const void* key) { return Remove(key, nullptr, 0); }
 int HashMap::LookupAndDeleteElem(const void* key, void* value,
                                  uint64_t flags) {
   // map_lookup_and_delete_elem() knows the four plain hash types only.
-  if (type() == BPF_MAP_TYPE_HASH_OF_MAPS) return -kENOTSUPP;
+  if (type() == BPF_MAP_TYPE_HASH_OF_MAPS ||
+      type() == BPF_MAP_TYPE_SOCKHASH) {
+    return -kENOTSUPP;
+  }
   return Remove(key, value, flags);
 }
 
@@ -649,6 +656,12 @@ void* HashMap::LookupElemProg(const void* key) {
 }
 
 uint64_t HashMap::MemUsage() const {
+  if (type() == BPF_MAP_TYPE_SOCKHASH) {
+    // sock_hash_mem_usage(): struct bpf_shtab (384 bytes on 6.18), 16-byte
+    // buckets, and a 48-byte element header plus the key per socket.
+    return 384 + 16 * uint64_t{body_->n_buckets} +
+           uint64_t{count()} * (48 + RoundUp(key_size(), 8));
+  }
   const uint64_t ncpus = nr_cpus();
   const uint64_t value = RoundUp(value_size(), 8);
   const bool prealloc = !(map_flags() & BPF_F_NO_PREALLOC) || body_->lru;
@@ -675,9 +688,14 @@ uint64_t HashMap::MemUsage() const {
   return usage;
 }
 
-int HashMap::LookupBatch(BatchArgs& args) { return WalkBatch(args, false); }
+// sock_hash_ops has no batch operations.
+int HashMap::LookupBatch(BatchArgs& args) {
+  if (type() == BPF_MAP_TYPE_SOCKHASH) return -kENOTSUPP;
+  return WalkBatch(args, false);
+}
 
 int HashMap::LookupAndDeleteBatch(BatchArgs& args) {
+  if (type() == BPF_MAP_TYPE_SOCKHASH) return -kENOTSUPP;
   return WalkBatch(args, true);
 }
 

@@ -77,11 +77,19 @@ long RingBuffer::ProcessRing(Ring& r) {
   do {
     got_new = false;
     const uint64_t prod = m.producer_pos().load(std::memory_order_acquire);
+    // A kernel producer never runs more than the ring's size ahead; a ring
+    // whose positions say otherwise was corrupted: stop, as no record in it
+    // can be trusted.
+    if (prod - cons > m.mask() + 1) return cnt > 0 ? cnt : -EINVAL;
     while (cons < prod) {
       uint8_t* hdr = m.data() + (cons & m.mask());
       const uint32_t len =
           __atomic_load_n(reinterpret_cast<uint32_t*>(hdr), __ATOMIC_ACQUIRE);
       if (len & kRingbufBusyBit) return cnt;  // not committed yet
+      // Nor does it write a record longer than the ring.
+      if (RingbufRecordFootprint(len) > m.mask() + 1) {
+        return cnt > 0 ? cnt : -EINVAL;
+      }
       got_new = true;
       cons += RingbufRecordFootprint(len);
       if (!(len & kRingbufDiscardBit)) {

@@ -24,6 +24,7 @@
 #include "emu/prog.h"
 #include "emu/fd_array.h"
 #include "emu/ringbuf.h"
+#include "emu/sock_map.h"
 #include "emu/version.h"
 
 namespace bpfemu {
@@ -44,7 +45,10 @@ const MapOps* OpsFor(uint32_t map_type) {
     case BPF_MAP_TYPE_RINGBUF:
       return &RingbufMap::kOps;
     case BPF_MAP_TYPE_HASH_OF_MAPS:
+    case BPF_MAP_TYPE_SOCKHASH:
       return &HashMap::kOps;
+    case BPF_MAP_TYPE_SOCKMAP:
+      return &SockMap::kOps;
     case BPF_MAP_TYPE_PROG_ARRAY:
     case BPF_MAP_TYPE_ARRAY_OF_MAPS:
       return &FdArrayMap::kOps;
@@ -233,6 +237,10 @@ class InnerRefs {
   absl::flat_hash_map<uint32_t, Ref> refs_ ABSL_GUARDED_BY(mu_);
 };
 
+bool IsSockMap(uint32_t type) {
+  return type == BPF_MAP_TYPE_SOCKMAP || type == BPF_MAP_TYPE_SOCKHASH;
+}
+
 bool IsMapOfMaps(uint32_t type) {
   return type == BPF_MAP_TYPE_HASH_OF_MAPS ||
          type == BPF_MAP_TYPE_ARRAY_OF_MAPS;
@@ -352,6 +360,20 @@ int MapLookupElem(int fd, const void* key, void* value, uint64_t flags) {
   if ((flags & BPF_F_LOCK) && !e.map->HasSpinLock()) return -EINVAL;
   if (int err = CheckKey(*e.map, key); err != 0) return err;
   if (int err = FaultTable::Get().Take(e.map.get(), kFaultLookup)) return err;
+  if (IsSockMap(e.map->type())) {
+    // sock_map_lookup_sys / sock_hash_lookup_sys: the socket's cookie.
+    if (e.map->value_size() != sizeof(uint64_t)) return -ENOSPC;
+    return CopyOut(value, sizeof(uint64_t), [&](void* out) {
+      uint8_t stored[8] = {};
+      if (int err = e.map->LookupElem(key, stored, 0); err != 0) return err;
+      uint32_t handle;
+      std::memcpy(&handle, stored, sizeof(handle));
+      SocketRef s;
+      if (!FindSocket(handle, &s)) return -ENOENT;
+      std::memcpy(out, &s.cookie, sizeof(s.cookie));
+      return 0;
+    });
+  }
   return CopyOut(value, e.map->SyscallValueSize(),
                  [&](void* out) { return e.map->LookupElem(key, out, flags); });
 }
@@ -359,13 +381,35 @@ int MapLookupElem(int fd, const void* key, void* value, uint64_t flags) {
 namespace {
 
 bool FdValued(uint32_t type) {
-  return type == BPF_MAP_TYPE_PROG_ARRAY || IsMapOfMaps(type);
+  return type == BPF_MAP_TYPE_PROG_ARRAY || IsMapOfMaps(type) ||
+         IsSockMap(type);
+}
+
+// sock_map_update_elem_sys(): the socket's checks, then the map's; the
+// slot's previous socket is released once replaced.
+int UpdateSockMap(Map& map, const void* key, const void* value,
+                  uint64_t flags) {
+  uint64_t ufd = 0;
+  std::memcpy(&ufd, value, map.value_size() == 8 ? 8 : 4);
+  const int64_t handle = AcquireSocket(ufd);
+  if (handle < 0) return static_cast<int>(handle);
+  uint8_t old[8] = {};
+  (void)map.LookupElem(key, old, 0);
+  uint8_t stored[8] = {};
+  const uint32_t h = static_cast<uint32_t>(handle);
+  std::memcpy(stored, &h, sizeof(h));
+  const int err = map.UpdateElem(key, stored, flags);
+  uint32_t previous;
+  std::memcpy(&previous, old, sizeof(previous));
+  ReleaseSocket(err == 0 ? previous : h);
+  return err;
 }
 
 // bpf_fd_array_map_update_elem / bpf_fd_htab_map_update_elem: the value is
 // an fd, stored as its object's id.
 int UpdateFdValued(Map& map, const void* key, const void* value,
                    uint64_t flags) {
+  if (IsSockMap(map.type())) return UpdateSockMap(map, key, value, flags);
   int32_t ufd;
   std::memcpy(&ufd, value, sizeof(ufd));
   auto* array = dynamic_cast<FdArrayMap*>(&map);
@@ -415,12 +459,20 @@ int MapDeleteElem(int fd, const void* key) {
   }
   if (int err = CheckKey(*e.map, key); err != 0) return err;
   if (int err = FaultTable::Get().Take(e.map.get(), kFaultDelete)) return err;
-  if (!IsMapOfMaps(e.map->type())) return e.map->DeleteElem(key);
-  // The slot's reference to its inner map goes with it.
-  uint32_t old = 0;
-  (void)e.map->LookupElem(key, &old, 0);
+  if (!IsMapOfMaps(e.map->type()) && !IsSockMap(e.map->type())) {
+    return e.map->DeleteElem(key);
+  }
+  // The slot's reference to its inner map or socket goes with it.
+  uint8_t old[8] = {};
+  (void)e.map->LookupElem(key, old, 0);
   const int err = e.map->DeleteElem(key);
-  if (err == 0) InnerRefs::Get().Release(old);
+  uint32_t id;
+  std::memcpy(&id, old, sizeof(id));
+  if (err == 0 && IsSockMap(e.map->type())) {
+    ReleaseSocket(id);
+  } else if (err == 0) {
+    InnerRefs::Get().Release(id);
+  }
   return err;
 }
 

@@ -73,6 +73,10 @@ std::vector<Case> Cases() {
     cases.push_back({BPF_MAP_TYPE_ARRAY, 4, 24, max, BPF_F_MMAPABLE, 0});
     cases.push_back({BPF_MAP_TYPE_PROG_ARRAY, 4, 4, max, 0, 0});
   }
+  for (uint32_t max : sizes) {
+    cases.push_back({BPF_MAP_TYPE_SOCKMAP, 4, 8, max, 0, 0});
+    cases.push_back({BPF_MAP_TYPE_SOCKHASH, 12, 8, max, 0, 0});
+  }
   for (uint32_t pages : {1u, 2u, 16u, 64u}) {
     cases.push_back({BPF_MAP_TYPE_RINGBUF, 0, 0, pages * 4096, 0, 0});
   }

@@ -30,6 +30,7 @@
 #include "emu/cpu.h"
 #include "emu/local_mutex.h"
 #include "emu/shm.h"
+#include "emu/sock_map.h"
 #include "emu/syscall.h"
 #include "native/bound_map.h"
 #include "native/object.h"
@@ -62,6 +63,7 @@ struct HelperEnv {
   uint64_t ktime_next ABSL_GUARDED_BY(mu) = 0;
   std::optional<uint64_t> prandom_state ABSL_GUARDED_BY(mu);
   std::vector<std::string> printk ABSL_GUARDED_BY(mu);
+  Redirect redirect ABSL_GUARDED_BY(mu);
   // Lets the common case (nothing overridden) skip the lock.
   std::atomic<bool> any_override{false};
 
@@ -150,6 +152,17 @@ std::vector<std::string> PrintkLines() {
   LocalMutexLock l(&e.mu);
   return e.printk;
 }
+Redirect LastRedirect() {
+  HelperEnv& e = HelperEnv::Get();
+  LocalMutexLock l(&e.mu);
+  return e.redirect;
+}
+void ClearRedirect() {
+  HelperEnv& e = HelperEnv::Get();
+  LocalMutexLock l(&e.mu);
+  e.redirect = Redirect{};
+}
+
 void ClearPrintk() {
   HelperEnv& e = HelperEnv::Get();
   LocalMutexLock l(&e.mu);
@@ -364,6 +377,32 @@ long bpfemu_skb_load_bytes(const void* skb, __u32 offset, void* to, __u32 len) {
               reinterpret_cast<const uint8_t*>(uintptr_t{s->data}) + offset,
               len);
   return 0;
+}
+
+// bpf_sk_redirect_map / _hash, bpf_msg_redirect_map / _hash
+// (net/core/sock_map.c): the socket in the slot, if the flags and its state
+// allow the redirect.
+long bpfemu_sk_redirect(void* map, const void* key, __u64 flags, int msg) {
+  BoundMap* b = Bound(map);
+  uint32_t handle = 0;
+  if (auto* sm = dynamic_cast<bpfemu::SockMap*>(b->map.get())) {
+    uint32_t index;
+    std::memcpy(&index, key, sizeof(index));
+    handle = sm->HandleAt(index);
+  } else if (b->map->type() == BPF_MAP_TYPE_SOCKHASH) {
+    if (const void* v = b->map->LookupElemProg(key)) {
+      std::memcpy(&handle, v, sizeof(handle));
+    }
+  }
+  const long verdict = bpfemu::RedirectVerdict(handle, flags, msg != 0);
+  if (verdict == bpfemu::kSkPass) {
+    bpfemu::SocketRef s;
+    bpfemu::FindSocket(handle, &s);
+    HelperEnv& e = HelperEnv::Get();
+    bpfemu::LocalMutexLock l(&e.mu);
+    e.redirect = bpfemu::native::Redirect{true, s.cookie, flags};
+  }
+  return verdict;
 }
 
 // bpf_loop(): BPF_MAX_LOOPS = 8M iterations; returns the iterations run,

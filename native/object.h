@@ -148,6 +148,17 @@ void SetKtime(uint64_t start_ns, uint64_t step_ns = 0);
 void SetPrandomSeed(uint64_t seed);
 void ResetHelpers();
 
+// The last socket redirect a program asked for (bpf_sk_redirect_map and
+// friends): whether it was taken (SK_PASS), the target socket's cookie
+// (SO_COOKIE) and the flags.
+struct Redirect {
+  bool taken = false;
+  uint64_t cookie = 0;
+  uint64_t flags = 0;
+};
+Redirect LastRedirect();
+void ClearRedirect();
+
 // bpf_printk / bpf_trace_printk lines so far (trailing newline removed).
 std::vector<std::string> PrintkLines();
 void ClearPrintk();

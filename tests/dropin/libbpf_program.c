@@ -13,6 +13,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 static void report(const char *what, int ret) {
   if (ret < 0)
@@ -234,6 +238,103 @@ static void map_in_map(void) {
   close(outer_tmpl);
 }
 
+static unsigned long long cookie_of(int fd) {
+  unsigned long long c = 0;
+  socklen_t len = sizeof(c);
+  getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &len);
+  return c;
+}
+
+static void socket_maps(void) {
+  int udp = socket(AF_INET, SOCK_DGRAM, 0);
+  int udp_unbound = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  bind(udp, (struct sockaddr *)&a, sizeof(a));
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  bind(listener, (struct sockaddr *)&a, sizeof(a));
+  listen(listener, 1);
+  int tcp_idle = socket(AF_INET, SOCK_STREAM, 0);
+  int pair[2];
+  socketpair(AF_UNIX, SOCK_STREAM, 0, pair);
+  int unix_idle = socket(AF_UNIX, SOCK_STREAM, 0);
+  int file = open("/proc/self/status", O_RDONLY);
+
+  close(create("create SOCKMAP key 8", BPF_MAP_TYPE_SOCKMAP, 8, 4, 4, 0));
+  close(create("create SOCKMAP value 2", BPF_MAP_TYPE_SOCKMAP, 4, 2, 4, 0));
+  close(create("create SOCKMAP NO_PREALLOC", BPF_MAP_TYPE_SOCKMAP, 4, 4, 4,
+               BPF_F_NO_PREALLOC));
+  close(create("create SOCKHASH key 0", BPF_MAP_TYPE_SOCKHASH, 0, 8, 4, 0));
+  close(create("create SOCKHASH key 600", BPF_MAP_TYPE_SOCKHASH, 600, 8, 4, 0));
+  int sm = create("create SOCKMAP 4/8/4", BPF_MAP_TYPE_SOCKMAP, 4, 8, 4, 0);
+  __u32 k = 0;
+  __u64 v;
+  unsigned long long c = 0;
+#define SOCK_UPDATE(what, map, key, fd, flags) \
+  (v = (__u64)(fd), report(what, bpf_map_update_elem(map, key, &v, flags)))
+  SOCK_UPDATE("sockmap update bound UDP", sm, &k, udp, BPF_ANY);
+  report("sockmap lookup", bpf_map_lookup_elem(sm, &k, &c));
+  printf("  value is the socket cookie: %d\n", c == cookie_of(udp));
+  SOCK_UPDATE("sockmap update NOEXIST used", sm, &k, udp, BPF_NOEXIST);
+  k = 1;
+  SOCK_UPDATE("sockmap update EXIST empty", sm, &k, udp, BPF_EXIST);
+  SOCK_UPDATE("sockmap update unbound UDP", sm, &k, udp_unbound, BPF_ANY);
+  SOCK_UPDATE("sockmap update TCP listener", sm, &k, listener, BPF_ANY);
+  k = 2;
+  SOCK_UPDATE("sockmap update idle TCP", sm, &k, tcp_idle, BPF_ANY);
+  SOCK_UPDATE("sockmap update unix pair", sm, &k, pair[0], BPF_ANY);
+  k = 3;
+  SOCK_UPDATE("sockmap update idle unix stream", sm, &k, unix_idle, BPF_ANY);
+  SOCK_UPDATE("sockmap update regular file", sm, &k, file, BPF_ANY);
+  SOCK_UPDATE("sockmap update bad fd", sm, &k, 9999, BPF_ANY);
+  SOCK_UPDATE("sockmap update fd above INT_MAX", sm, &k, 1ULL << 33, BPF_ANY);
+  SOCK_UPDATE("sockmap update bad flags", sm, &k, udp, 4);
+  k = 4;
+  SOCK_UPDATE("sockmap update out of range", sm, &k, udp, BPF_ANY);
+  report("sockmap delete out of range", bpf_map_delete_elem(sm, &k));
+  k = 3;
+  report("sockmap delete empty", bpf_map_delete_elem(sm, &k));
+  report("sockmap lookup empty", bpf_map_lookup_elem(sm, &k, &c));
+  k = 1;
+  report("sockmap delete", bpf_map_delete_elem(sm, &k));
+  __u32 next;
+  report("sockmap get_next_key", bpf_map_get_next_key(sm, NULL, &next));
+  report("sockmap lookup_and_delete", bpf_map_lookup_and_delete_elem(sm, &k, &c));
+  __u32 keys[4], vals[8], count = 4, batch;
+  report("sockmap lookup_batch", bpf_map_lookup_batch(sm, NULL, &batch, keys,
+                                                      vals, &count, NULL));
+  close(sm);
+  sm = create("create SOCKMAP 4/4/4", BPF_MAP_TYPE_SOCKMAP, 4, 4, 4, 0);
+  k = 0;
+  __u32 v32 = (__u32)udp;
+  report("sockmap(4) update", bpf_map_update_elem(sm, &k, &v32, BPF_ANY));
+  report("sockmap(4) lookup", bpf_map_lookup_elem(sm, &k, &c));
+  close(sm);
+
+  int sh = create("create SOCKHASH 12/8/2", BPF_MAP_TYPE_SOCKHASH, 12, 8, 2, 0);
+  char hk[12] = "flow-a";
+  SOCK_UPDATE("sockhash update", sh, hk, udp, BPF_ANY);
+  report("sockhash lookup", bpf_map_lookup_elem(sh, hk, &c));
+  printf("  value is the socket cookie: %d\n", c == cookie_of(udp));
+  SOCK_UPDATE("sockhash update NOEXIST used", sh, hk, listener, BPF_NOEXIST);
+  SOCK_UPDATE("sockhash update replace", sh, hk, listener, BPF_ANY);
+  report("sockhash lookup replaced", bpf_map_lookup_elem(sh, hk, &c));
+  printf("  value is the new cookie: %d\n", c == cookie_of(listener));
+  char hk2[12] = "flow-b", hk3[12] = "flow-c";
+  SOCK_UPDATE("sockhash update EXIST missing", sh, hk2, udp, BPF_EXIST);
+  SOCK_UPDATE("sockhash update second", sh, hk2, pair[0], BPF_ANY);
+  SOCK_UPDATE("sockhash update over capacity", sh, hk3, udp, BPF_ANY);
+  report("sockhash delete missing", bpf_map_delete_elem(sh, hk3));
+  report("sockhash delete", bpf_map_delete_elem(sh, hk2));
+  report("sockhash lookup_and_delete", bpf_map_lookup_and_delete_elem(sh, hk, &c));
+  count = 4;
+  report("sockhash lookup_batch", bpf_map_lookup_batch(sh, NULL, &batch, keys,
+                                                       vals, &count, NULL));
+  close(sh);
+  close(udp); close(udp_unbound); close(listener); close(tcp_idle);
+  close(pair[0]); close(pair[1]); close(unix_idle); close(file);
+}
+
 static void pinning(void) {
   char dir[64], path[96], missing[96];
   snprintf(dir, sizeof(dir), "/sys/fs/bpf/dropin_%d", (int)getpid());
@@ -342,6 +443,7 @@ int main(int argc, char **argv) {
   printf("strerror 4100 -> %d\n", libbpf_strerror(4100, buf, sizeof(buf)));
   elements();
   map_in_map();
+  socket_maps();
   pinning();
   if (argc > 1) objects(argv[1]);
   return 0;

@@ -6,6 +6,9 @@
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cerrno>
@@ -366,6 +369,64 @@ TEST_F(ExamplesTest, MapInMapLookupGivesAnInnerMapUsableWithHelpers) {
   ASSERT_GE(again, 0);
   EXPECT_EQ(LookupU64(again, 1), 2u);
   CloseFd(again);
+}
+
+TEST_F(ExamplesTest, SocketRedirectsFollowTheKernelsVerdicts) {
+  auto obj = LoadObject("sock_redirect");
+  ASSERT_NE(obj, nullptr);
+  int pair[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  const int socks = obj->MapFd("socks");
+  uint32_t k = 0;
+  uint64_t fd = pair[0];
+  ASSERT_EQ(MapUpdateElem(socks, &k, &fd, BPF_ANY), 0);
+  k = 1;
+  fd = listener;
+  ASSERT_EQ(MapUpdateElem(socks, &k, &fd, BPF_ANY), 0);
+  uint64_t cookie = 0;
+  socklen_t len = sizeof(cookie);
+  ASSERT_EQ(getsockopt(pair[0], SOL_SOCKET, SO_COOKIE, &cookie, &len), 0);
+
+  const Program* skb_prog = obj->FindProgram("redirect_skb");
+  EXPECT_EQ(skb_prog->type(), BPF_PROG_TYPE_SK_SKB);
+  struct __sk_buff skb = {};
+  native::ClearRedirect();
+  EXPECT_EQ(skb_prog->Run(&skb), 1u);  // SK_PASS: a connected socket
+  EXPECT_TRUE(native::LastRedirect().taken);
+  EXPECT_EQ(native::LastRedirect().cookie, cookie);
+  skb.priority = BPF_F_INGRESS;
+  EXPECT_EQ(skb_prog->Run(&skb), 1u);
+  EXPECT_EQ(native::LastRedirect().flags, uint64_t{BPF_F_INGRESS});
+  skb.priority = 4;  // unknown flag
+  EXPECT_EQ(skb_prog->Run(&skb), 0u);
+  skb.priority = 0;
+  skb.mark = 1;  // a listener: no redirect
+  EXPECT_EQ(skb_prog->Run(&skb), 0u);
+  skb.mark = 2;  // empty slot
+  EXPECT_EQ(skb_prog->Run(&skb), 0u);
+
+  // sk_msg through the SOCKHASH: with BPF_F_INGRESS a unix socket may take
+  // the message; a missing key drops it.
+  const Program* msg_prog = obj->FindProgram("redirect_msg");
+  EXPECT_EQ(msg_prog->type(), BPF_PROG_TYPE_SK_MSG);
+  uint32_t port = 4242;
+  fd = pair[1];
+  ASSERT_EQ(MapUpdateElem(obj->MapFd("socks_by_port"), &port, &fd, BPF_ANY),
+            0);
+  struct sk_msg_md msg = {};
+  msg.local_port = 4242;
+  EXPECT_EQ(msg_prog->Run(&msg), 1u);
+  msg.local_port = 1;
+  EXPECT_EQ(msg_prog->Run(&msg), 0u);
+  close(pair[0]);
+  close(pair[1]);
+  close(listener);
 }
 
 TEST_F(ExamplesTest, TaskTimeAndRandomHelpersAreSettable) {

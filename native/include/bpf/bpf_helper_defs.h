@@ -112,6 +112,26 @@ static inline long bpf_skb_load_bytes(const void *skb, __u32 offset, void *to,
                                       __u32 len) {
   return bpfemu_skb_load_bytes(skb, offset, to, len);
 }
+struct __sk_buff;
+struct sk_msg_md;
+/* Socket redirects: SK_PASS or SK_DROP as the kernel decides; the chosen
+ * socket is recorded (bpfemu::native::LastRedirect). */
+static inline long bpf_sk_redirect_map(struct __sk_buff *skb, void *map,
+                                       __u32 key, __u64 flags) {
+  return bpfemu_sk_redirect(map, &key, flags, 0);
+}
+static inline long bpf_sk_redirect_hash(struct __sk_buff *skb, void *map,
+                                        void *key, __u64 flags) {
+  return bpfemu_sk_redirect(map, key, flags, 0);
+}
+static inline long bpf_msg_redirect_map(struct sk_msg_md *msg, void *map,
+                                        __u32 key, __u64 flags) {
+  return bpfemu_sk_redirect(map, &key, flags, 1);
+}
+static inline long bpf_msg_redirect_hash(struct sk_msg_md *msg, void *map,
+                                         void *key, __u64 flags) {
+  return bpfemu_sk_redirect(map, key, flags, 1);
+}
 static inline long bpf_loop(__u32 nr_loops, void *callback_fn,
                             void *callback_ctx, __u64 flags) {
   return bpfemu_loop(nr_loops, callback_fn, callback_ctx, flags);

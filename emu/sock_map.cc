@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "emu/sock_map.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "emu/array_map.h"
+#include "emu/local_mutex.h"
+
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
+namespace bpfemu {
+namespace {
+
+// SOCK_CREATE_FLAG_MASK.
+constexpr uint32_t kSockCreateFlagMask =
+    BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY;
+constexpr uint64_t kKernelStabSize = 376;  // struct bpf_stab, 6.18
+
+class SocketTable {
+ public:
+  static SocketTable& Get() {
+    static auto* t = new SocketTable;
+    return *t;
+  }
+  uint32_t Add(SocketRef ref) {
+    LocalMutexLock l(&mu_);
+    const uint32_t h = ++last_;
+    refs_[h] = ref;
+    return h;
+  }
+  void Remove(uint32_t h) {
+    LocalMutexLock l(&mu_);
+    auto it = refs_.find(h);
+    if (it == refs_.end()) return;
+    close(it->second.fd);
+    refs_.erase(it);
+  }
+  bool Find(uint32_t h, SocketRef* out) {
+    LocalMutexLock l(&mu_);
+    auto it = refs_.find(h);
+    if (it == refs_.end()) return false;
+    *out = it->second;
+    return true;
+  }
+
+ private:
+  LocalMutex mu_;
+  uint32_t last_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<uint32_t, SocketRef> refs_ ABSL_GUARDED_BY(mu_);
+};
+
+int SockOpt(int fd, int level, int name) {
+  int v = 0;
+  socklen_t len = sizeof(v);
+  return getsockopt(fd, level, name, &v, &len) == 0 ? v : -1;
+}
+
+bool IsTcp(const SocketRef& s) {
+  return (s.family == AF_INET || s.family == AF_INET6) &&
+         s.type == SOCK_STREAM && s.protocol == IPPROTO_TCP;
+}
+
+bool IsUdp(const SocketRef& s) {
+  return (s.family == AF_INET || s.family == AF_INET6) &&
+         s.type == SOCK_DGRAM && s.protocol == IPPROTO_UDP;
+}
+
+// TCP state from TCP_INFO (include/net/tcp_states.h numbering).
+int TcpState(int fd) {
+  tcp_info info = {};
+  socklen_t len = sizeof(info);
+  return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0
+             ? info.tcpi_state
+             : -1;
+}
+constexpr int kTcpEstablished = 1, kTcpListen = 10;
+
+bool Connected(int fd) {
+  sockaddr_storage peer;
+  socklen_t len = sizeof(peer);
+  return getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0;
+}
+
+bool UdpHashed(int fd) {
+  sockaddr_storage self = {};
+  socklen_t len = sizeof(self);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&self), &len) != 0) {
+    return false;
+  }
+  const auto* in = reinterpret_cast<const sockaddr_in*>(&self);
+  return in->sin_port != 0;  // bound (explicitly or by connect)
+}
+
+}  // namespace
+
+int64_t AcquireSocket(uint64_t ufd) {
+  if (ufd > INT32_MAX) return -EINVAL;
+  const int fd = static_cast<int>(ufd);
+  if (fcntl(fd, F_GETFD) == -1) return -EBADF;  // sockfd_lookup
+  SocketRef s;
+  s.type = SockOpt(fd, SOL_SOCKET, SO_TYPE);
+  if (s.type < 0) return -ENOTSOCK;
+  s.family = SockOpt(fd, SOL_SOCKET, SO_DOMAIN);
+  s.protocol = SockOpt(fd, SOL_SOCKET, SO_PROTOCOL);
+  // sock_map_sk_is_suitable(): protocols with psock_update_sk_prot.
+  const bool unix_sock = s.family == AF_UNIX &&
+                         (s.type == SOCK_STREAM || s.type == SOCK_DGRAM);
+  const bool vsock = s.family == AF_VSOCK;
+  if (!IsTcp(s) && !IsUdp(s) && !unix_sock && !vsock) return -EOPNOTSUPP;
+  // sock_map_sk_state_allowed().
+  if (IsTcp(s)) {
+    const int st = TcpState(fd);
+    if (st != kTcpEstablished && st != kTcpListen) return -EOPNOTSUPP;
+  } else if (IsUdp(s)) {
+    if (!UdpHashed(fd)) return -EOPNOTSUPP;
+  } else if ((unix_sock && s.type == SOCK_STREAM) || vsock) {
+    if (!Connected(fd)) return -EOPNOTSUPP;
+  }
+  uint64_t cookie = 0;
+  socklen_t len = sizeof(cookie);
+  getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len);
+  s.cookie = cookie;
+  s.fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (s.fd < 0) return -ENOMEM;
+  return SocketTable::Get().Add(s);
+}
+
+void ReleaseSocket(uint32_t handle) {
+  if (handle != 0) SocketTable::Get().Remove(handle);
+}
+
+bool FindSocket(uint32_t handle, SocketRef* out) {
+  return handle != 0 && SocketTable::Get().Find(handle, out);
+}
+
+long RedirectVerdict(uint32_t handle, uint64_t flags, bool msg) {
+  if (flags & ~uint64_t{BPF_F_INGRESS}) return kSkDrop;
+  SocketRef s;
+  if (!FindSocket(handle, &s)) return kSkDrop;
+  // sock_map_redirect_allowed().
+  // TCP: anything but a listener; others: TCP_ESTABLISHED, i.e. connected.
+  const bool allowed =
+      IsTcp(s) ? TcpState(s.fd) != kTcpListen : Connected(s.fd);
+  if (!allowed) return kSkDrop;
+  if (s.family == AF_VSOCK && (msg || (flags & BPF_F_INGRESS))) {
+    return kSkDrop;
+  }
+  if (msg && !(flags & BPF_F_INGRESS) && !IsTcp(s)) return kSkDrop;
+  return kSkPass;
+}
+
+int SockMapAllocCheck(const MapAttr& attr) {
+  const bool hash = attr.map_type == BPF_MAP_TYPE_SOCKHASH;
+  if (attr.max_entries == 0 || (!hash && attr.max_entries > INT_MAX) ||
+      (hash ? attr.key_size == 0 : attr.key_size != 4) ||
+      (attr.value_size != 4 && attr.value_size != 8) ||
+      (attr.map_flags & ~kSockCreateFlagMask)) {
+    return -EINVAL;
+  }
+  if (hash && attr.key_size > 512) return -E2BIG;  // MAX_BPF_STACK
+  return 0;
+}
+
+const MapOps SockMap::kOps = {&SockMapAllocCheck, &SockMap::Alloc,
+                              &SockMap::Attach};
+
+SockMap::SockMap(ShmRegion region) : Map(std::move(region)) {
+  slots_ = this->region().At<std::atomic<uint32_t>>(
+      RoundUp(kBodyOffset, 64));
+}
+
+int SockMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
+                   std::unique_ptr<Map>* out) {
+  const uint64_t region_size =
+      RoundUp(kBodyOffset, 64) + uint64_t{attr.max_entries} * 4;
+  ShmRegion region;
+  int map_fd;
+  if (int err = ShmRegion::Create("bpfemu-sockmap", region_size, &map_fd,
+                                  &region);
+      err != 0) {
+    return err;
+  }
+  InitHeader(attr, attr.max_entries, nr_cpus, /*seed=*/0, region_size,
+             region.At<MapHeader>(0));
+  *fd = map_fd;
+  *out = std::unique_ptr<Map>(new SockMap(std::move(region)));
+  return 0;
+}
+
+int SockMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
+  *out = std::unique_ptr<Map>(new SockMap(std::move(region)));
+  return 0;
+}
+
+void* SockMap::LookupElemProg(const void*) { return nullptr; }
+
+int SockMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
+  uint32_t index, handle;
+  std::memcpy(&index, key, 4);
+  std::memcpy(&handle, value, 4);
+  if (flags > BPF_EXIST) return -EINVAL;
+  if (index >= max_entries()) return -E2BIG;
+  uint32_t old = slots_[index].load(std::memory_order_acquire);
+  if (old != 0 && flags == BPF_NOEXIST) return -EEXIST;
+  if (old == 0 && flags == BPF_EXIST) return -ENOENT;
+  // The replaced socket is released by the caller (syscall.cc).
+  slots_[index].store(handle, std::memory_order_release);
+  return 0;
+}
+
+int SockMap::LookupElem(const void* key, void* value, uint64_t) {
+  uint32_t index;
+  std::memcpy(&index, key, 4);
+  const uint32_t h = HandleAt(index);
+  if (h == 0) return -ENOENT;
+  std::memcpy(value, &h, 4);
+  return 0;
+}
+
+int SockMap::DeleteElem(const void* key) {
+  uint32_t index;
+  std::memcpy(&index, key, 4);
+  if (index >= max_entries()) return -EINVAL;
+  // The socket is released by the caller (syscall.cc).
+  return slots_[index].exchange(0, std::memory_order_acq_rel) != 0 ? 0
+                                                                   : -EINVAL;
+}
+
+int SockMap::GetNextKey(const void* key, void* next_key) {
+  return ArrayGetNextKey(key, max_entries(), next_key);
+}
+
+uint64_t SockMap::MemUsage() const {
+  return kKernelStabSize + uint64_t{max_entries()} * sizeof(void*);
+}
+
+}  // namespace bpfemu
