@@ -14,6 +14,7 @@
 //   kernel_compare [--seed=N] [--ops=N] [--replay=FILE]
 
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <algorithm>
@@ -26,7 +27,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "kernel_compare/differ.h"
 #include "kernel_compare/kernel_backend.h"
@@ -35,6 +41,13 @@
 
 ABSL_FLAG(uint64_t, seed, 1, "seed of the random operation sequences");
 ABSL_FLAG(uint64_t, ops, 2000, "operations per random sequence");
+ABSL_FLAG(std::string, types, "",
+          "comma-separated map types for the random sequences (e.g. "
+          "HASH,LRU_HASH); empty: every type");
+ABSL_FLAG(uint64_t, sequences, 1,
+          "random sequences per map configuration (each with its own seed)");
+ABSL_FLAG(bool, conformance, true, "run the conformance suite first");
+ABSL_FLAG(std::string, json, "", "write a JSON report to this path");
 ABSL_FLAG(std::string, replay, "",
           "replay one trace file on both backends instead of the full run");
 
@@ -92,7 +105,19 @@ struct Row {
   int kernel_pass = 0, kernel_total = 0, kernel_skipped = 0;
   uint64_t ops = 0;
   int divergences = 0;
+  double seconds = 0;  // lockstep time of the random sequences
 };
+
+// Whether `type` is selected by --types (case-insensitive names).
+bool TypeSelected(const std::string& types, const std::string& type) {
+  if (types.empty()) return true;
+  for (absl::string_view t : absl::StrSplit(types, ',')) {
+    if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(t), type)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 // Conformance suites by the map types they cover.
 std::string RowForSuite(const std::string& suite) {
@@ -206,7 +231,7 @@ int main(int argc, char** argv) {
   delete listeners.Release(listeners.default_result_printer());
   auto* tally = new Tally;
   listeners.Append(tally);
-  (void)RUN_ALL_TESTS();
+  if (absl::GetFlag(FLAGS_conformance)) (void)RUN_ALL_TESTS();
 
   std::map<std::string, Row> rows;
   int failed_cases = 0;
@@ -232,11 +257,35 @@ int main(int argc, char** argv) {
   }
 
   const std::vector<RandomSpec> specs = DefaultSpecs();
-  for (size_t i = 0; i < specs.size(); ++i) {
+  const std::string types = absl::GetFlag(FLAGS_types);
+  const uint64_t sequences =
+      std::max<uint64_t>(1, absl::GetFlag(FLAGS_sequences));
+  const bool tty = isatty(STDERR_FILENO);
+  uint64_t done = 0, planned = 0;
+  for (const RandomSpec& spec : specs) {
+    if (TypeSelected(types, MapTypeName(spec.attr.map_type))) {
+      planned += sequences;
+    }
+  }
+  for (size_t n = 0; n < specs.size() * sequences; ++n) {
+    const size_t i = n % specs.size();
+    const uint64_t round = n / specs.size();
     const RandomSpec& spec = specs[i];
+    if (!TypeSelected(types, MapTypeName(spec.attr.map_type))) continue;
+    if (tty) {  // a progress line on a terminal
+      std::fprintf(stderr, "\r[%llu/%llu sequences] %-22s",
+                   static_cast<unsigned long long>(++done),
+                   static_cast<unsigned long long>(planned),
+                   MapTypeName(spec.attr.map_type));
+    }
     Row& row = rows[MapTypeName(spec.attr.map_type)];
+    struct Timer {
+      Row& row;
+      absl::Time start;
+      ~Timer() { row.seconds += absl::ToDoubleSeconds(absl::Now() - start); }
+    } timer{row, absl::Now()};
     Sequence seq = GenerateSequence(
-        spec.attr, {.seed = seed * 1000 + i,
+        spec.attr, {.seed = seed * 1000 + i + round * 1000003,
                     .num_cpus = EmuBackend::Get().NumPossibleCpus(),
                     .num_ops = num_ops,
                     .key_range = spec.key_range,
@@ -257,7 +306,7 @@ int main(int argc, char** argv) {
     Sequence small = Shrink(seq, EmuBackend::Get(), KernelBackend::Get());
     std::string path = OutputPath(absl::StrFormat(
         "divergence-%s-seed%llu-%zu.trace", MapTypeName(spec.attr.map_type),
-        static_cast<unsigned long long>(seed), i));
+        static_cast<unsigned long long>(seed), n));
     std::ofstream(path) << "# " << d->what << "\n" << small.Trace();
     std::printf("  DIVERGENCE %s sequence %zu, op %zu: %s\n    minimal trace "
                 "(%zu ops) written to %s\n",
@@ -265,18 +314,34 @@ int main(int argc, char** argv) {
                 d->what.c_str(), small.ops.size(), path.c_str());
   }
 
-  std::printf("\n%-26s %-14s %-16s %-10s %s\n", "map type", "cases (emu)",
-              "cases (kernel)", "rand ops", "divergences");
+  if (tty) std::fprintf(stderr, "\r%60s\r", "");
+  std::printf("\n%-26s %-14s %-16s %-10s %-12s %s\n", "map type",
+              "cases (emu)", "cases (kernel)", "rand ops", "ops/s",
+              "divergences");
+  std::string json = absl::StrFormat(
+      "{\"kernel\":\"%s\",\"compared_with_kernel\":%s,\"seed\":%llu,"
+      "\"types\":{",
+      u.release, have_kernel ? "true" : "false",
+      static_cast<unsigned long long>(seed));
   Row total;
   for (const auto& [name, row] : rows) {
     std::string kernel_col =
         !have_kernel ? "skipped"
                      : absl::StrFormat("%d/%d", row.kernel_pass,
                                        row.kernel_total);
-    std::printf("%-26s %-14s %-16s %-10llu %d\n", name.c_str(),
+    const double rate = row.seconds > 0 ? row.ops / row.seconds : 0;
+    std::printf("%-26s %-14s %-16s %-10llu %-12.0f %d\n", name.c_str(),
                 absl::StrFormat("%d/%d", row.emu_pass, row.emu_total).c_str(),
                 kernel_col.c_str(), static_cast<unsigned long long>(row.ops),
-                row.divergences);
+                rate, row.divergences);
+    absl::StrAppendFormat(
+        &json,
+        "%s\"%s\":{\"cases_emu\":%d,\"cases_emu_passed\":%d,"
+        "\"cases_kernel\":%d,\"cases_kernel_passed\":%d,"
+        "\"random_ops\":%llu,\"ops_per_second\":%.0f,\"divergences\":%d}",
+        json.back() == '{' ? "" : ",", name, row.emu_total, row.emu_pass,
+        row.kernel_total, row.kernel_pass,
+        static_cast<unsigned long long>(row.ops), rate, row.divergences);
     total.emu_pass += row.emu_pass;
     total.emu_total += row.emu_total;
     total.kernel_pass += row.kernel_pass;
@@ -284,13 +349,19 @@ int main(int argc, char** argv) {
     total.ops += row.ops;
     total.divergences += row.divergences;
   }
-  std::printf("%-26s %-14s %-16s %-10llu %d\n", "total",
+  std::printf("%-26s %-14s %-16s %-10llu %-12s %d\n", "total",
               absl::StrFormat("%d/%d", total.emu_pass, total.emu_total).c_str(),
               !have_kernel ? "skipped"
                            : absl::StrFormat("%d/%d", total.kernel_pass,
                                              total.kernel_total)
                                  .c_str(),
-              static_cast<unsigned long long>(total.ops), total.divergences);
+              static_cast<unsigned long long>(total.ops), "",
+              total.divergences);
+  absl::StrAppendFormat(&json, "},\"divergences\":%d}\n",
+                        total.divergences);
+  if (std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
+    std::ofstream(path) << json;
+  }
   if (!have_kernel) {
     std::printf("(emulator only: conformance cases checked against the "
                 "kernel's measured answers; random ops checked for "
