@@ -496,6 +496,12 @@ int HashMap::Update(const void* key, const void* value, uint64_t flags,
     CopyPercpu(old, value, onallcpus, /*fresh=*/false);
     return 0;
   }
+  if (old != kNil && type() == BPF_MAP_TYPE_HASH_OF_MAPS &&
+      FdHtabUpdatesInPlace(kernel_version())) {
+    // The new inner map's id replaces the old one in place.
+    CopyValueIn(ElemValue(old), value, /*locked=*/false);
+    return 0;
+  }
   if (old != kNil && (flags & BPF_F_LOCK)) {
     // copy_map_value_locked(): in place under the element's lock; the key
     // keeps its position.

@@ -48,6 +48,13 @@ void SetCallerPrivileged(bool privileged);
 // 6.15 replaced the bucket raw spinlock and its per-CPU map_locked counters
 // (re-entry on the same CPU: -EBUSY) with the resilient queued spinlock
 // (re-entry on the same bucket: -EDEADLK).
+// After 6.12, fd-htab updates (HASH_OF_MAPS) replace an existing key's
+// value in place (htab_map_update_elem_in_place); up to 6.12 they went
+// through htab_map_update_elem, which moves the key to its bucket's head.
+inline bool FdHtabUpdatesInPlace(KernelVersion v) {
+  return v > KernelVersion::k6_12;
+}
+
 inline bool HasResilientBucketLock(KernelVersion v) {
   return static_cast<uint32_t>(v) >= 6015;
 }

@@ -225,6 +225,27 @@ static void map_in_map(void) {
   report("hom update bad fd, NOEXIST", bpf_map_update_elem(hom, &k, &bad, BPF_NOEXIST));
   report("hom update bad flags", bpf_map_update_elem(hom, &(__u32){3}, &inner_hash, 7));
   report("hom lookup", bpf_map_lookup_elem(hom, &k, &id));
+  {
+    /* Iteration order after replacing a key: in place on 6.18, moved to its
+     * bucket's head up to 6.12 (BPF_F_ZERO_SEED fixes the buckets). */
+    LIBBPF_OPTS(bpf_map_create_opts, zs, .inner_map_fd = inner_hash,
+                .map_flags = BPF_F_ZERO_SEED);
+    int ordered = bpf_map_create(BPF_MAP_TYPE_HASH_OF_MAPS, "ordered", 4, 4,
+                                 2, &zs);
+    for (__u32 key = 10; key < 12; key++)
+      bpf_map_update_elem(ordered, &key, &inner_hash, BPF_ANY);
+    __u32 first = 10;
+    bpf_map_update_elem(ordered, &first, &inner_hash, BPF_ANY);
+    printf("  order after replacing 10:");
+    __u32 cur, nk, *prevp = NULL;
+    while (bpf_map_get_next_key(ordered, prevp, &nk) == 0) {
+      printf(" %u", nk);
+      cur = nk;
+      prevp = &cur;
+    }
+    printf("\n");
+    close(ordered);
+  }
   report("hom lookup_and_delete", bpf_map_lookup_and_delete_elem(hom, &k, &id));
   report("hom delete", bpf_map_delete_elem(hom, &k));
   report("hom delete again", bpf_map_delete_elem(hom, &k));
