@@ -298,18 +298,25 @@ int ListOrShow(std::vector<std::string>& args, size_t i) {
   return 0;
 }
 
-int Lookup(std::vector<std::string>& args, size_t i) {
+// The start of lookup, update and delete: `pinned PATH key BYTES`, leaving
+// *i after the key. False (with the error printed) on bad input.
+bool OpenWithKey(std::vector<std::string>& args, size_t* i, OpenMap* m,
+                 std::vector<uint8_t>* key) {
   std::string path;
-  if (!ParseMapRef(args, &i, &path)) return 255;
-  OpenMap m;
-  if (OpenPinned(path, &m) != 0) return 255;
-  std::vector<uint8_t> key, value(SyscallValueSize(m.info));
-  if (i >= args.size() || args[i] != "key") {
+  if (!ParseMapRef(args, i, &path) || OpenPinned(path, m) != 0) return false;
+  if (*i >= args.size() || args[*i] != "key") {
     Error("did not find key");
-    return 255;
+    return false;
   }
-  ++i;
-  if (!ParseBytes(args, &i, m.info.key_size, "key", &key)) return 255;
+  ++*i;
+  return ParseBytes(args, i, m->info.key_size, "key", key);
+}
+
+int Lookup(std::vector<std::string>& args, size_t i) {
+  OpenMap m;
+  std::vector<uint8_t> key;
+  if (!OpenWithKey(args, &i, &m, &key)) return 255;
+  std::vector<uint8_t> value(SyscallValueSize(m.info));
   const int err = MapLookupElem(m.fd, key.data(), value.data());
   if (err == -ENOENT) {
     if (g_json) {
@@ -331,17 +338,9 @@ int Lookup(std::vector<std::string>& args, size_t i) {
 }
 
 int Update(std::vector<std::string>& args, size_t i) {
-  std::string path;
-  if (!ParseMapRef(args, &i, &path)) return 255;
   OpenMap m;
-  if (OpenPinned(path, &m) != 0) return 255;
   std::vector<uint8_t> key, value;
-  if (i >= args.size() || args[i] != "key") {
-    Error("did not find key");
-    return 255;
-  }
-  ++i;
-  if (!ParseBytes(args, &i, m.info.key_size, "key", &key)) return 255;
+  if (!OpenWithKey(args, &i, &m, &key)) return 255;
   if (i >= args.size() || args[i] != "value") {
     Error("did not find value");
     return 255;
@@ -371,17 +370,9 @@ int Update(std::vector<std::string>& args, size_t i) {
 }
 
 int Delete(std::vector<std::string>& args, size_t i) {
-  std::string path;
-  if (!ParseMapRef(args, &i, &path)) return 255;
   OpenMap m;
-  if (OpenPinned(path, &m) != 0) return 255;
   std::vector<uint8_t> key;
-  if (i >= args.size() || args[i] != "key") {
-    Error("did not find key");
-    return 255;
-  }
-  ++i;
-  if (!ParseBytes(args, &i, m.info.key_size, "key", &key)) return 255;
+  if (!OpenWithKey(args, &i, &m, &key)) return 255;
   const int err = MapDeleteElem(m.fd, key.data());
   if (err != 0) {
     Error(absl::StrFormat("delete failed: %s", strerror(-err)));

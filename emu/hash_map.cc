@@ -686,10 +686,10 @@ void* HashMap::LookupElemProg(const void* key) {
 
 uint64_t HashMap::MemUsage() const {
   if (type() == BPF_MAP_TYPE_SOCKHASH) {
-    // sock_hash_mem_usage(): struct bpf_shtab (384 bytes on 6.18), 16-byte
-    // buckets, and a 48-byte element header plus the key per socket.
-    return 384 + 16 * uint64_t{body_->n_buckets} +
-           uint64_t{count()} * (48 + RoundUp(key_size(), 8));
+    // sock_hash_mem_usage(): the table, 16-byte buckets, and an element
+    // (header and key) per socket.
+    return kKernelShtabSize + 16 * uint64_t{body_->n_buckets} +
+           uint64_t{count()} * (kKernelShtabElemSize + RoundUp(key_size(), 8));
   }
   const uint64_t ncpus = nr_cpus();
   const uint64_t value = RoundUp(value_size(), 8);

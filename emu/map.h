@@ -110,11 +110,15 @@ struct MapHeader {
 // Sizes of the kernel objects map_mem_usage() counts, measured on Linux 6.18
 // x86-64 (fdinfo memlock of maps of 1 and 4 entries): struct bpf_htab,
 // struct htab_elem (without key and value), struct bpf_array, struct
-// bpf_ringbuf_map.
+// bpf_ringbuf_map, struct bpf_stab (SOCKMAP), struct bpf_shtab and struct
+// bpf_shtab_elem without its key (SOCKHASH).
 inline constexpr uint64_t kKernelHtabSize = 832;
 inline constexpr uint64_t kKernelHtabElemSize = 48;
 inline constexpr uint64_t kKernelArraySize = 312;
 inline constexpr uint64_t kKernelRingbufMapSize = 304;
+inline constexpr uint64_t kKernelStabSize = 376;
+inline constexpr uint64_t kKernelShtabSize = 384;
+inline constexpr uint64_t kKernelShtabElemSize = 48;
 
 inline constexpr uint32_t kLayoutVersion = 2;  // 2: hash bucket seq counts
 // The family body starts on its own cache line.

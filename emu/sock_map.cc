@@ -28,7 +28,6 @@ namespace {
 // SOCK_CREATE_FLAG_MASK.
 constexpr uint32_t kSockCreateFlagMask =
     BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY;
-constexpr uint64_t kKernelStabSize = 376;  // struct bpf_stab, 6.18
 
 class SocketTable {
  public:

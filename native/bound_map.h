@@ -17,6 +17,7 @@
 #include "emu/array_map.h"
 #include "emu/fd_array.h"
 #include "emu/ringbuf.h"
+#include "emu/sock_map.h"
 
 namespace bpfemu::native::internal {
 
@@ -30,6 +31,9 @@ struct BoundMap {
   std::shared_ptr<Map> map;
   RingbufMap* ring = nullptr;      // RINGBUF only
   FdArrayMap* fd_array = nullptr;  // PROG_ARRAY, ARRAY_OF_MAPS
+  SockMap* sock_map = nullptr;     // SOCKMAP only
+  // HASH_OF_MAPS / ARRAY_OF_MAPS: lookups give an inner map, not a value.
+  bool holds_maps = false;
 };
 
 // A handle for `map`, with the inline fast path filled in for arrays.
@@ -41,6 +45,8 @@ inline std::unique_ptr<BoundMap> MakeBound(std::string name, int fd,
   b->map = std::move(map);
   b->ring = dynamic_cast<RingbufMap*>(b->map.get());
   b->fd_array = dynamic_cast<FdArrayMap*>(b->map.get());
+  b->sock_map = dynamic_cast<SockMap*>(b->map.get());
+  b->holds_maps = b->map->header().inner.present != 0;
   b->fast.impl = b.get();
   b->cell = &b->fast;
   if (auto* array = dynamic_cast<ArrayMap*>(b->map.get());

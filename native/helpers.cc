@@ -180,7 +180,7 @@ extern "C" {
 void* bpfemu_map_lookup_elem(void* map, const void* key) {
   BoundMap* b = Bound(map);
   void* value = b->map->LookupElemProg(key);
-  if (value == nullptr || !b->map->header().inner.present) return value;
+  if (value == nullptr || !b->holds_maps) return value;
   // A map-in-map slot holds the inner map's id; the program gets the map.
   uint32_t id;
   std::memcpy(&id, value, sizeof(id));
@@ -385,10 +385,10 @@ long bpfemu_skb_load_bytes(const void* skb, __u32 offset, void* to, __u32 len) {
 long bpfemu_sk_redirect(void* map, const void* key, __u64 flags, int msg) {
   BoundMap* b = Bound(map);
   uint32_t handle = 0;
-  if (auto* sm = dynamic_cast<bpfemu::SockMap*>(b->map.get())) {
+  if (b->sock_map != nullptr) {
     uint32_t index;
     std::memcpy(&index, key, sizeof(index));
-    handle = sm->HandleAt(index);
+    handle = b->sock_map->HandleAt(index);
   } else if (b->map->type() == BPF_MAP_TYPE_SOCKHASH) {
     if (const void* v = b->map->LookupElemProg(key)) {
       std::memcpy(&handle, v, sizeof(handle));

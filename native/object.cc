@@ -318,16 +318,15 @@ int Object::Load() {
   }
   for (unsigned i = 0; i < def_->nprogs; ++i) {
     const bpfemu_prog_def& p = def_->progs[i];
-    Program prog;
-    prog.name_ = p.name;
-    prog.section_ = p.section;
-    prog.func_ = p.func;
-    ProgTypeForSection(p.section, &prog.type_, &prog.attach_type_);
-    const int fd = ProgCreate(prog.type_, prog.attach_type_, p.name, p.func);
+    uint32_t type = 0, attach_type = 0;
+    ProgTypeForSection(p.section, &type, &attach_type);
+    const int fd = ProgCreate(type, attach_type, p.name, p.func);
     if (fd < 0) {
       Unload();
       return fd;
     }
+    Program prog;
+    prog.section_ = p.section;
     prog.fd_ = fd;
     (void)ProgFromFd(fd, &prog.prog_);
     programs_.push_back(std::move(prog));
@@ -380,7 +379,7 @@ std::shared_ptr<Map> Object::FindMap(std::string_view name) const {
 
 const Program* Object::FindProgram(std::string_view name) const {
   for (const Program& p : programs_) {
-    if (p.name_ == name) return &p;
+    if (p.name() == name) return &p;
   }
   return nullptr;
 }

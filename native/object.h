@@ -56,10 +56,10 @@ struct PacketResult {
 
 class Program {
  public:
-  const std::string& name() const { return name_; }
+  const std::string& name() const { return prog_->name; }
   const std::string& section() const { return section_; }
-  uint32_t type() const { return type_; }
-  uint32_t expected_attach_type() const { return attach_type_; }
+  uint32_t type() const { return prog_->type; }
+  uint32_t expected_attach_type() const { return prog_->expected_attach_type; }
   // The program fd (for PROG_ARRAY updates), valid while the Object lives.
   int fd() const { return fd_; }
 
@@ -84,10 +84,8 @@ class Program {
 
  private:
   friend class Object;
-  std::string name_, section_;
-  uint32_t type_ = 0, attach_type_ = 0;
+  std::string section_;
   int fd_ = -1;
-  int (*func_)(void*) = nullptr;
   std::shared_ptr<const Prog> prog_;  // the descriptor behind fd_
 };
 

@@ -336,6 +336,21 @@ struct bpf_object {
   bool loaded = false;
 };
 
+namespace {
+
+// bpf_object__next_*(): the entry after `prev` (the first for NULL).
+template <typename T>
+T* NextAfter(const std::vector<std::unique_ptr<T>>& all, const T* prev) {
+  bool take = prev == nullptr;
+  for (const auto& e : all) {
+    if (take) return e.get();
+    take = e.get() == prev;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 extern "C" {
 
 struct bpf_object* bpf_object__open_file(const char* path,
@@ -407,24 +422,12 @@ struct bpf_program* bpf_object__find_program_by_name(
 
 struct bpf_program* bpf_object__next_program(const struct bpf_object* obj,
                                              struct bpf_program* prev) {
-  if (obj == nullptr) return nullptr;
-  bool take = prev == nullptr;
-  for (const auto& p : obj->progs) {
-    if (take) return p.get();
-    take = p.get() == prev;
-  }
-  return nullptr;
+  return obj != nullptr ? NextAfter(obj->progs, prev) : nullptr;
 }
 
 struct bpf_map* bpf_object__next_map(const struct bpf_object* obj,
                                      const struct bpf_map* prev) {
-  if (obj == nullptr) return nullptr;
-  bool take = prev == nullptr;
-  for (const auto& m : obj->maps) {
-    if (take) return m.get();
-    take = m.get() == prev;
-  }
-  return nullptr;
+  return obj != nullptr ? NextAfter(obj->maps, prev) : nullptr;
 }
 
 int bpf_map__fd(const struct bpf_map* map) {
