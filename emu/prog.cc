@@ -65,12 +65,11 @@ struct RunState {
   RunState* prev;
 };
 thread_local RunState* current_run = nullptr;
+thread_local bool run_faulted = false;
 
-}  // namespace
-
-int ProgCreate(uint32_t prog_type, uint32_t expected_attach_type,
-               const std::string& name, ProgFunc func) {
-  if (func == nullptr) return -EINVAL;
+int Register(uint32_t prog_type, uint32_t expected_attach_type,
+             const std::string& name, ProgFunc func,
+             std::shared_ptr<const interp::Program> code) {
   // bpf_prog_load(): unprivileged_bpf_disabled, for an unprivileged caller.
   if (!CallerPrivileged()) return -EPERM;
   auto prog = std::make_shared<Prog>();
@@ -78,7 +77,24 @@ int ProgCreate(uint32_t prog_type, uint32_t expected_attach_type,
   prog->expected_attach_type = expected_attach_type;
   prog->name = name;
   prog->func = func;
+  prog->code = std::move(code);
   return ProgTable::Get().Add(std::move(prog));
+}
+
+}  // namespace
+
+int ProgCreate(uint32_t prog_type, uint32_t expected_attach_type,
+               const std::string& name, ProgFunc func) {
+  if (func == nullptr) return -EINVAL;
+  return Register(prog_type, expected_attach_type, name, func, nullptr);
+}
+
+int ProgCreateBytecode(uint32_t prog_type, uint32_t expected_attach_type,
+                       const std::string& name,
+                       std::shared_ptr<const interp::Program> code) {
+  if (code == nullptr) return -EINVAL;
+  return Register(prog_type, expected_attach_type, name, nullptr,
+                  std::move(code));
 }
 
 int ProgFromFd(int fd, std::shared_ptr<const Prog>* out) {
@@ -99,9 +115,19 @@ uint32_t ProgRun(const Prog& prog, void* ctx) {
   run.tail_calls = 0;
   run.prev = current_run;
   current_run = &run;
-  // A tail call longjmp()s back here with run.next set to its target.
+  run_faulted = false;
+  // A tail call longjmp()s back here with run.next set to its target, an
+  // aborted run with run.next NULL.
   setjmp(run.env);
-  const uint32_t ret = static_cast<uint32_t>(run.next->func(ctx));
+  const Prog* p = run.next;
+  uint32_t ret = 0;
+  if (p == nullptr) {
+    run_faulted = true;
+  } else if (p->func != nullptr) {
+    ret = static_cast<uint32_t>(p->func(ctx));
+  } else {
+    ret = static_cast<uint32_t>(p->code->Run(ctx));
+  }
   current_run = run.prev;
   return ret;
 }
@@ -113,9 +139,13 @@ bool TakeTailCallBudget() {
   return true;
 }
 
+void ProgAbortRun() { TailCallJump(nullptr); }
+
+bool ProgFaulted() { return run_faulted; }
+
 void TailCallJump(const Prog* next) {
   RunState* run = current_run;
-  if (run == nullptr) std::abort();  // TakeTailCallBudget() said no
+  if (run == nullptr) std::abort();  // outside ProgRun()
   run->next = next;
   std::longjmp(run->env, 1);
 }

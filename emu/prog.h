@@ -27,6 +27,8 @@
 #include <memory>
 #include <string>
 
+#include "emu/interp.h"
+
 namespace bpfemu {
 
 // include/linux/bpf.h: MAX_TAIL_CALL_CNT.
@@ -39,13 +41,20 @@ struct Prog {
   uint32_t type = 0;                  // enum bpf_prog_type
   uint32_t expected_attach_type = 0;  // enum bpf_attach_type
   std::string name;
-  ProgFunc func = nullptr;
+  ProgFunc func = nullptr;  // a native program, or
+  std::shared_ptr<const interp::Program> code;  // bytecode (interp.h)
 };
 
 // Registers a program (BPF_PROG_LOAD for a native function): a new O_CLOEXEC
 // fd, or -EINVAL for a NULL function. The id is assigned here.
 [[nodiscard]] int ProgCreate(uint32_t prog_type, uint32_t expected_attach_type,
                              const std::string& name, ProgFunc func);
+
+// Registers interpreted bytecode (BPF_PROG_LOAD after interp::Program::Load).
+[[nodiscard]] int ProgCreateBytecode(uint32_t prog_type,
+                                     uint32_t expected_attach_type,
+                                     const std::string& name,
+                                     std::shared_ptr<const interp::Program> code);
 
 // bpf_prog_get(): the program behind `fd`; -EBADF when `fd` is not open,
 // -EINVAL when it is open but not a program.
@@ -66,6 +75,11 @@ uint32_t ProgRun(const Prog& prog, void* ctx);
 bool TakeTailCallBudget();
 // Leaves the running program and enters `next` with the same context.
 [[noreturn]] void TailCallJump(const Prog* next);
+// Stops the running program at once: ProgRun() returns 0 and ProgFaulted()
+// is true until the next ProgRun() on this thread (the interpreter's run-
+// time checks, interp.h).
+[[noreturn]] void ProgAbortRun();
+bool ProgFaulted();
 
 }  // namespace bpfemu
 

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -22,6 +24,8 @@
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "native/bound_map.h"
+#include "native/bytecode.h"
+#include "native/elf_object.h"
 
 namespace bpfemu::native {
 namespace {
@@ -93,6 +97,47 @@ uint8_t* PacketBuffer() {
 
 uint32_t Low32(const void* p) {
   return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(p));
+}
+
+// What a map definition says, from either kind of object.
+struct MapSpec {
+  const char* name;
+  uint32_t type, key_size, value_size, max_entries, map_flags, numa_node;
+  int32_t spin_lock_off;
+  uint32_t inner_type, inner_key_size, inner_value_size, inner_max_entries;
+  uint32_t inner_map_flags;
+};
+
+// Creates a map as libbpf's bpf_object__create_maps does: a map-in-map's
+// inner template is created, passed as inner_map_fd and closed. A new fd or
+// -errno.
+int CreateMap(const MapSpec& m) {
+  MapAttr attr;
+  attr.map_type = m.type;
+  attr.key_size = m.key_size;
+  attr.value_size = m.value_size;
+  attr.max_entries = m.max_entries;
+  attr.map_flags = m.map_flags;
+  attr.numa_node = m.numa_node;
+  attr.spin_lock_off = m.spin_lock_off;
+  // libbpf names kernel maps by the first 15 characters of the variable.
+  std::strncpy(attr.map_name, m.name, sizeof(attr.map_name) - 1);
+  int inner_fd = -1;
+  if (m.inner_type != 0) {
+    MapAttr inner;
+    inner.map_type = m.inner_type;
+    inner.key_size = m.inner_key_size;
+    inner.value_size = m.inner_value_size;
+    inner.max_entries = m.inner_max_entries;
+    inner.map_flags = m.inner_map_flags;
+    std::strncpy(inner.map_name, m.name, sizeof(inner.map_name) - 1);
+    inner_fd = MapCreate(inner);
+    if (inner_fd < 0) return inner_fd;
+    attr.inner_map_fd = static_cast<uint32_t>(inner_fd);
+  }
+  const int fd = MapCreate(attr);
+  if (inner_fd >= 0) CloseFd(inner_fd);
+  return fd;
 }
 
 }  // namespace
@@ -236,12 +281,33 @@ PacketResult Program::RunSkb(absl::Span<const uint8_t> packet,
 }
 
 uint32_t Program::RunRawTp(absl::Span<const uint64_t> args) const {
-  std::vector<uint64_t> ctx(args.begin(), args.end());
-  if (ctx.empty()) ctx.push_back(0);
+  // MAX_BPF_FUNC_ARGS slots, as bpf_prog_test_run_raw_tp copies ctx_in.
+  std::vector<uint64_t> ctx(std::max<size_t>(args.size(), 12), 0);
+  std::copy(args.begin(), args.end(), ctx.begin());
   return Run(ctx.data());
 }
 
 Object::Object(const bpfemu_object_def* def) : def_(def), name_(def->name) {}
+
+Object::Object(std::unique_ptr<ElfObject> elf)
+    : elf_(std::move(elf)), name_(elf_->name) {}
+
+absl::StatusOr<std::unique_ptr<Object>> Object::OpenBytecodeMem(
+    absl::Span<const uint8_t> data, std::string_view name) {
+  auto elf = ParseElfObject(data, name);
+  if (!elf.ok()) return elf.status();
+  return std::unique_ptr<Object>(
+      new Object(std::make_unique<ElfObject>(std::move(*elf))));
+}
+
+absl::StatusOr<std::unique_ptr<Object>> Object::OpenBytecode(
+    const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrFormat("cannot read %s", path));
+  const std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
+  return OpenBytecodeMem(data, ObjectNameFromPath(path));
+}
 
 absl::StatusOr<std::unique_ptr<Object>> Object::Open(std::string_view name) {
   const std::string stem = StemOf(name);
@@ -269,6 +335,10 @@ Object::~Object() { Unload(); }
 
 int Object::Load() {
   if (loaded_) return -EBUSY;
+  return elf_ != nullptr ? LoadBytecode() : LoadNative();
+}
+
+int Object::LoadNative() {
   {
     Registry& r = Registry::Get();
     LocalMutexLock l(&r.mu);
@@ -278,36 +348,11 @@ int Object::Load() {
   loaded_ = true;
   for (unsigned i = 0; i < def_->nmaps; ++i) {
     const bpfemu_map_def& m = def_->maps[i];
-    MapAttr attr;
-    attr.map_type = m.type;
-    attr.key_size = m.key_size;
-    attr.value_size = m.value_size;
-    attr.max_entries = m.max_entries;
-    attr.map_flags = m.map_flags;
-    attr.numa_node = m.numa_node;
-    attr.spin_lock_off = m.spin_lock_off;
-    // libbpf names kernel maps by the first 15 characters of the variable.
-    std::strncpy(attr.map_name, m.name, sizeof(attr.map_name) - 1);
-    // Map-in-map: libbpf creates a template of the inner definition, passes
-    // it as inner_map_fd and closes it.
-    int inner_fd = -1;
-    if (m.inner_type != 0) {
-      MapAttr inner;
-      inner.map_type = m.inner_type;
-      inner.key_size = m.inner_key_size;
-      inner.value_size = m.inner_value_size;
-      inner.max_entries = m.inner_max_entries;
-      inner.map_flags = m.inner_map_flags;
-      std::strncpy(inner.map_name, m.name, sizeof(inner.map_name) - 1);
-      inner_fd = MapCreate(inner);
-      if (inner_fd < 0) {
-        Unload();
-        return inner_fd;
-      }
-      attr.inner_map_fd = static_cast<uint32_t>(inner_fd);
-    }
-    const int fd = MapCreate(attr);
-    if (inner_fd >= 0) CloseFd(inner_fd);
+    const int fd = CreateMap({m.name, m.type, m.key_size, m.value_size,
+                              m.max_entries, m.map_flags, m.numa_node,
+                              m.spin_lock_off, m.inner_type, m.inner_key_size,
+                              m.inner_value_size, m.inner_max_entries,
+                              m.inner_map_flags});
     if (fd < 0) {
       Unload();
       return fd;
@@ -334,23 +379,99 @@ int Object::Load() {
   return 0;
 }
 
+// bpf_object__load for bytecode: maps (global data filled with the
+// sections' bytes), then each program with its map relocations resolved to
+// the new fds, checked and decoded by the interpreter.
+int Object::LoadBytecode() {
+  loaded_ = true;
+  for (const ElfMap& m : elf_->maps) {
+    const int fd = CreateMap({m.name.c_str(), m.type, m.key_size, m.value_size,
+                              m.max_entries, m.map_flags, m.numa_node,
+                              m.spin_lock_off, m.inner_type, m.inner_key_size,
+                              m.inner_value_size, m.inner_max_entries,
+                              m.inner_map_flags});
+    if (fd < 0) {
+      Unload();
+      return fd;
+    }
+    if (m.internal) {
+      const uint32_t zero = 0;
+      if (int err = MapUpdateElem(fd, &zero, m.initial.data(), BPF_ANY);
+          err != 0) {
+        CloseFd(fd);
+        Unload();
+        return err;
+      }
+    }
+    maps_.push_back(internal::MakeBound(m.real_name, fd, MapFromFd(fd)));
+  }
+  for (const ElfProgram& p : elf_->programs) {
+    std::vector<interp::RawInsn> insns = p.insns;
+    for (const ElfMapReloc& r : p.relocs) {
+      insns[r.insn].imm = maps_[r.map]->fd;
+      if (r.value) insns[r.insn + 1].imm = static_cast<int32_t>(r.offset);
+    }
+    const int fd = ProgLoadBytecode(p.prog_type, p.expected_attach_type,
+                                    p.name, insns.data(),
+                                    static_cast<uint32_t>(insns.size()),
+                                    elf_->license.c_str());
+    if (fd < 0) {
+      Unload();
+      return fd;
+    }
+    Program prog;
+    prog.section_ = p.section;
+    prog.fd_ = fd;
+    (void)ProgFromFd(fd, &prog.prog_);
+    programs_.push_back(std::move(prog));
+  }
+  return 0;
+}
+
+uint8_t* Object::InitialValue(std::string_view real_name, size_t* size) {
+  if (elf_ == nullptr) return nullptr;
+  for (ElfMap& m : elf_->maps) {
+    if (m.internal && m.real_name == real_name) {
+      *size = m.initial.size();
+      return m.initial.data();
+    }
+  }
+  return nullptr;
+}
+
+uint8_t* Object::LoadedValue(std::string_view real_name) const {
+  for (const auto& b : maps_) {
+    if (b->name == real_name) {
+      auto* array = dynamic_cast<ArrayMap*>(b->map.get());
+      return array != nullptr ? array->ValueAt(0) : nullptr;
+    }
+  }
+  return nullptr;
+}
+
 void Object::Unload() {
   if (!loaded_) return;
-  for (unsigned i = 0; i < def_->nmaps && i < maps_.size(); ++i) {
+  for (unsigned i = 0; def_ != nullptr && i < def_->nmaps && i < maps_.size();
+       ++i) {
     internal::Bind(def_->maps[i].def, nullptr);
   }
   for (auto& b : maps_) CloseFd(b->fd);
   maps_.clear();
   for (Program& p : programs_) CloseFd(p.fd_);
   programs_.clear();
+  loaded_ = false;
+  if (def_ == nullptr) return;
   Registry& r = Registry::Get();
   LocalMutexLock l(&r.mu);
   r.loaded[def_] = false;
-  loaded_ = false;
 }
 
 std::vector<std::string> Object::ProgramNames() const {
   std::vector<std::string> names;
+  if (elf_ != nullptr) {
+    for (const ElfProgram& p : elf_->programs) names.push_back(p.name);
+    return names;
+  }
   for (unsigned i = 0; i < def_->nprogs; ++i) {
     names.push_back(def_->progs[i].name);
   }
@@ -359,6 +480,10 @@ std::vector<std::string> Object::ProgramNames() const {
 
 std::vector<std::string> Object::MapNames() const {
   std::vector<std::string> names;
+  if (elf_ != nullptr) {
+    for (const ElfMap& m : elf_->maps) names.push_back(m.real_name);
+    return names;
+  }
   for (unsigned i = 0; i < def_->nmaps; ++i) names.push_back(def_->maps[i].name);
   return names;
 }

@@ -43,6 +43,8 @@ struct bpfemu_object_def;
 
 namespace bpfemu::native {
 
+struct ElfObject;
+
 namespace internal {
 struct BoundMap;
 }  // namespace internal
@@ -79,7 +81,8 @@ class Program {
   // 3712 bytes, or an IPv4 / IPv6 EtherType without room for its header.
   PacketResult RunSkb(absl::Span<const uint8_t> packet,
                       const struct __sk_buff* ctx_in = nullptr) const;
-  // BPF_PROG_TYPE_RAW_TRACEPOINT and tracing programs: ctx is the u64 array.
+  // BPF_PROG_TYPE_RAW_TRACEPOINT and tracing programs: ctx is the u64 array
+  // (padded to MAX_BPF_FUNC_ARGS entries).
   uint32_t RunRawTp(absl::Span<const uint64_t> args) const;
 
  private:
@@ -94,6 +97,15 @@ class Object {
   // Finds a native object by name ("counter"), or by the path of its BPF
   // build ("dir/counter.bpf.o", as bpf_object__open_file receives it).
   static absl::StatusOr<std::unique_ptr<Object>> Open(std::string_view name);
+  // Reads a `clang -target bpf` object file (elf_object.h): its programs run
+  // in the interpreter (emu/interp.h). Any number of bytecode objects can be
+  // loaded at once.
+  static absl::StatusOr<std::unique_ptr<Object>> OpenBytecode(
+      const std::string& path);
+  // The same from memory (bpf_object__open_mem, skeletons); `name` is the
+  // object name (libbpf's object_name option).
+  static absl::StatusOr<std::unique_ptr<Object>> OpenBytecodeMem(
+      absl::Span<const uint8_t> data, std::string_view name);
   // The names of every native object linked into this binary.
   static std::vector<std::string> Registered();
   ~Object();
@@ -105,7 +117,15 @@ class Object {
   int Load();
 
   const std::string& name() const { return name_; }
+  bool bytecode() const { return elf_ != nullptr; }
   std::vector<std::string> MapNames() const;
+  // Global data of a bytecode object before Load(): the section's initial
+  // bytes, writable (a skeleton sets .rodata this way); nullptr for other
+  // maps. `real_name` is the section (".rodata") or the map's name.
+  uint8_t* InitialValue(std::string_view real_name, size_t* size);
+  // After Load(): the value of a global-data map (the skeleton's mmaped
+  // view), or nullptr.
+  uint8_t* LoadedValue(std::string_view real_name) const;
   // Program names, known before Load() (programs() fills in at Load()).
   std::vector<std::string> ProgramNames() const;
   // The map's fd, or -ENOENT.
@@ -116,9 +136,13 @@ class Object {
 
  private:
   explicit Object(const bpfemu_object_def* def);
+  explicit Object(std::unique_ptr<ElfObject> elf);
   void Unload();
+  int LoadNative();
+  int LoadBytecode();
 
-  const bpfemu_object_def* def_;
+  const bpfemu_object_def* def_ = nullptr;
+  std::unique_ptr<ElfObject> elf_;
   std::string name_;
   std::vector<Program> programs_;
   std::vector<std::unique_ptr<internal::BoundMap>> maps_;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Differential: every example runs in the kernel (its clang -target bpf
-// object through libbpf and bpf_prog_test_run_opts) and natively (the same
-// source built by the host compiler, on emulated maps) with identical
-// inputs, pinned to the same CPUs. Return values, packet output, the full
-// contents of every map and the ring buffer records must be equal.
+// object through libbpf and bpf_prog_test_run_opts) and in bpfemu with
+// identical inputs, pinned to the same CPUs, for both of bpfemu's faces:
+// Native (the same source built by the host compiler) and Bytecode (the very
+// .bpf.o the kernel ran, in the interpreter). Return values, packet output,
+// the full contents of every map and the ring buffer records must be equal.
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "emu/cpu.h"
+#include "emu/prog.h"
 #include "emu/ringbuf_consumer.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
@@ -34,13 +36,21 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 using Contents = std::map<Bytes, Bytes>;  // sorted: hash order may differ
 
-// The kernel object and the native object of one example, side by side.
+enum class Face { kNative, kBytecode };
+
+std::string FaceName(const testing::TestParamInfo<Face>& info) {
+  return info.param == Face::kNative ? "Native" : "Bytecode";
+}
+
+// The kernel object and the emulated object of one example, side by side.
 class Pair {
  public:
-  explicit Pair(const std::string& name) : name_(name) {
-    kernel_err_ = KernelObject::Load("tests/examples/" + name + ".bpf.o",
-                                     &kernel_);
-    auto obj = native::Object::Open(name);
+  Pair(const std::string& name, Face face) : name_(name) {
+    const std::string path = "tests/examples/" + name + ".bpf.o";
+    kernel_err_ = KernelObject::Load(path, &kernel_);
+    auto obj = face == Face::kNative ? native::Object::Open(name)
+                                     : native::Object::OpenBytecode(path);
+    EXPECT_TRUE(obj.ok()) << obj.status();
     if (obj.ok()) {
       native_ = std::move(*obj);
       native_err_ = native_->Load();
@@ -63,6 +73,7 @@ class Pair {
     native::PacketResult n = p->type() == BPF_PROG_TYPE_XDP
                                  ? p->RunXdp(pkt)
                                  : p->RunSkb(pkt);
+    EXPECT_FALSE(ProgFaulted()) << interp::LastFault();
     EXPECT_EQ(k.err, n.err) << "packet of " << pkt.size() << " bytes";
     EXPECT_EQ(k.retval, n.retval) << "packet of " << pkt.size() << " bytes";
     EXPECT_EQ(k.data_out, n.data_out);
@@ -77,6 +88,7 @@ class Pair {
     ASSERT_EQ(k.err, 0);
     EXPECT_EQ(k.retval, native_->FindProgram(prog)->RunRawTp(args))
         << prog << " args[1]=" << args[1];
+    EXPECT_FALSE(ProgFaulted()) << interp::LastFault();
     ++runs_;
   }
 
@@ -125,7 +137,8 @@ class Pair {
   int runs_ = 0;
 };
 
-class ExamplesCompareTest : public KernelTest<> {
+class ExamplesCompareTest
+    : public KernelTest<testing::TestWithParam<Face>> {
  protected:
   void TearDown() override {
     KernelBackend::Get().PinCpu(-1);
@@ -133,15 +146,15 @@ class ExamplesCompareTest : public KernelTest<> {
   }
 };
 
-TEST_F(ExamplesCompareTest, Counter) {
-  Pair p("counter");
+TEST_P(ExamplesCompareTest, Counter) {
+  Pair p("counter", GetParam());
   ASSERT_TRUE(p.ok());
   for (int i = 0; i < 5; ++i) p.RunRawTp("count_syscalls", {0, 0}, i % 2);
   p.ExpectSameMaps();
 }
 
-TEST_F(ExamplesCompareTest, Histogram) {
-  Pair p("histogram");
+TEST_P(ExamplesCompareTest, Histogram) {
+  Pair p("histogram", GetParam());
   ASSERT_TRUE(p.ok());
   for (size_t len : {14, 15, 31, 33, 34, 60, 64, 100, 128, 500, 1000, 1514,
                      3712, 3713}) {
@@ -150,8 +163,8 @@ TEST_F(ExamplesCompareTest, Histogram) {
   p.ExpectSameMaps();
 }
 
-TEST_F(ExamplesCompareTest, PercpuBytes) {
-  Pair p("percpu_bytes");
+TEST_P(ExamplesCompareTest, PercpuBytes) {
+  Pair p("percpu_bytes", GetParam());
   ASSERT_TRUE(p.ok());
   // Ten EtherTypes into an 8-entry per-CPU hash: the last inserts fail.
   const uint16_t protos[] = {ETH_P_IP,  ETH_P_ARP,  ETH_P_IPV6, ETH_P_8021Q,
@@ -178,8 +191,8 @@ struct Records {
   }
 };
 
-TEST_F(ExamplesCompareTest, ExecveEvents) {
-  Pair p("execve_events");
+TEST_P(ExamplesCompareTest, ExecveEvents) {
+  Pair p("execve_events", GetParam());
   ASSERT_TRUE(p.ok());
   for (uint64_t nr : {59, 322, 0, 1, 59}) p.RunRawTp("on_sys_enter", {0, nr});
   for (int i = 0; i < 105; ++i) p.RunRawTp("on_sys_enter", {0, 59});  // full
@@ -197,8 +210,8 @@ TEST_F(ExamplesCompareTest, ExecveEvents) {
   EXPECT_EQ(k.got, n.got);
 }
 
-TEST_F(ExamplesCompareTest, FlowLru) {
-  Pair p("flow_lru");
+TEST_P(ExamplesCompareTest, FlowLru) {
+  Pair p("flow_lru", GetParam());
   ASSERT_TRUE(p.ok());
   std::mt19937 rng(7);
   for (int i = 0; i < 400; ++i) {
@@ -212,8 +225,8 @@ TEST_F(ExamplesCompareTest, FlowLru) {
   p.ExpectSameMaps();
 }
 
-TEST_F(ExamplesCompareTest, TailCalls) {
-  Pair p("tail_calls");
+TEST_P(ExamplesCompareTest, TailCalls) {
+  Pair p("tail_calls", GetParam());
   ASSERT_TRUE(p.ok());
   const struct {
     uint32_t slot;
@@ -243,8 +256,8 @@ TEST_F(ExamplesCompareTest, TailCalls) {
 
 // Spin-locked values, another CPU's per-CPU slot, bpf_loop's results and
 // errors.
-TEST_F(ExamplesCompareTest, Helpers) {
-  Pair p("helpers");
+TEST_P(ExamplesCompareTest, Helpers) {
+  Pair p("helpers", GetParam());
   ASSERT_TRUE(p.ok());
   for (int i = 0; i < 6; ++i) {
     p.RunPacket("lock_add", EthFrame(ETH_P_IP, 60 + i), i % 2);
@@ -256,8 +269,8 @@ TEST_F(ExamplesCompareTest, Helpers) {
 
 // Map-in-map from a program: the outer lookup gives the inner map, which
 // the helpers then use.
-TEST_F(ExamplesCompareTest, MapInMap) {
-  Pair p("helpers");
+TEST_P(ExamplesCompareTest, MapInMap) {
+  Pair p("helpers", GetParam());
   ASSERT_TRUE(p.ok());
   MapAttr attr;
   attr.map_type = BPF_MAP_TYPE_ARRAY;
@@ -290,9 +303,9 @@ TEST_F(ExamplesCompareTest, MapInMap) {
 
 // PROG_ARRAY's errnos from userspace, on both sides: flags, range, bad and
 // non-program fds, a program of another type, empty slots.
-TEST_F(ExamplesCompareTest, ProgArrayErrnos) {
-  Pair tails("tail_calls");
-  Pair hist("histogram");
+TEST_P(ExamplesCompareTest, ProgArrayErrnos) {
+  Pair tails("tail_calls", GetParam());
+  Pair hist("histogram", GetParam());
   ASSERT_TRUE(tails.ok());
   ASSERT_TRUE(hist.ok());
   struct Side {
@@ -356,6 +369,10 @@ TEST_F(ExamplesCompareTest, ProgArrayErrnos) {
   }
   EXPECT_EQ(results[0], results[1]);
 }
+
+INSTANTIATE_TEST_SUITE_P(Faces, ExamplesCompareTest,
+                         testing::Values(Face::kNative, Face::kBytecode),
+                         FaceName);
 
 }  // namespace
 }  // namespace bpfemu::examples

@@ -1,0 +1,810 @@
+// SPDX-License-Identifier: Apache-2.0
+// The eBPF interpreter (interp.h). Instructions are decoded once at load
+// into a dense internal opcode, so the run loop is one computed-goto
+// dispatch per instruction with no field decoding left.
+
+#include "emu/interp.h"
+
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "emu/prog.h"
+
+namespace bpfemu::interp {
+namespace {
+
+// Instruction-set constants newer than Debian's 6.1 UAPI header.
+constexpr uint8_t kModeMemSx = 0x80;  // BPF_MEMSX
+constexpr int32_t kFetch = 0x01;      // BPF_FETCH
+constexpr int32_t kXchg = 0xe0 | kFetch;
+constexpr int32_t kCmpXchg = 0xf0 | kFetch;
+constexpr uint8_t kPseudoCall = 1;       // BPF_PSEUDO_CALL
+constexpr uint8_t kPseudoKfuncCall = 2;  // BPF_PSEUDO_KFUNC_CALL
+// What a BPF_PSEUDO_FUNC load gives the program: a tagged instruction index
+// only bpf_loop() understands (the kernel gives the code's address).
+constexpr uint64_t kCallbackTag = 0xbfca11ba00000000ULL;
+
+// The internal opcodes. ALU ops come in four flavours: 64-bit register (X),
+// 64-bit immediate (K), and the 32-bit pair.
+#define BPFEMU_ALU_OPS(X)                                                   \
+  X(ADD) X(SUB) X(MUL) X(DIV) X(SDIV) X(MOD) X(SMOD) X(OR) X(AND) X(XOR)   \
+  X(LSH) X(RSH) X(ARSH) X(MOV) X(MOVSX8) X(MOVSX16) X(MOVSX32)
+#define BPFEMU_JMP_OPS(X)                                                   \
+  X(JEQ) X(JNE) X(JGT) X(JGE) X(JLT) X(JLE) X(JSGT) X(JSGE) X(JSLT)        \
+  X(JSLE) X(JSET)
+#define BPFEMU_OPS(X)                                                       \
+  BPFEMU_ALU_OPS(X##_ALU)                                                   \
+  BPFEMU_JMP_OPS(X##_JMP)                                                   \
+  X##_PLAIN(NEG64) X##_PLAIN(NEG32) X##_PLAIN(LE16) X##_PLAIN(LE32)         \
+  X##_PLAIN(SWAP16) X##_PLAIN(SWAP32) X##_PLAIN(SWAP64) X##_PLAIN(NOP)      \
+  X##_PLAIN(JA) X##_PLAIN(CALL) X##_PLAIN(CALL_LOCAL) X##_PLAIN(EXIT)       \
+  X##_PLAIN(LDX8) X##_PLAIN(LDX16) X##_PLAIN(LDX32) X##_PLAIN(LDX64)        \
+  X##_PLAIN(LDXS8) X##_PLAIN(LDXS16) X##_PLAIN(LDXS32)                      \
+  X##_PLAIN(ST8) X##_PLAIN(ST16) X##_PLAIN(ST32) X##_PLAIN(ST64)            \
+  X##_PLAIN(STX8) X##_PLAIN(STX16) X##_PLAIN(STX32) X##_PLAIN(STX64)        \
+  X##_PLAIN(ATOMIC32) X##_PLAIN(ATOMIC64) X##_PLAIN(LDDW)                   \
+  X##_PLAIN(LDABS) X##_PLAIN(LDIND)
+
+#define BPFEMU_ENUM_ALU(name) name##64X, name##64K, name##32X, name##32K,
+#define BPFEMU_ENUM_JMP(name) name##64X, name##64K, name##32X, name##32K,
+#define BPFEMU_ENUM_PLAIN(name) name,
+enum Op : uint8_t { BPFEMU_OPS(BPFEMU_ENUM) kNumOps };
+#undef BPFEMU_ENUM_ALU
+#undef BPFEMU_ENUM_JMP
+#undef BPFEMU_ENUM_PLAIN
+static_assert(kNumOps < 256);
+
+thread_local std::string last_fault;
+uint64_t budget_limit = uint64_t{1} << 28;
+
+bool IsSkbType(uint32_t t) {
+  return t == BPF_PROG_TYPE_SOCKET_FILTER || t == BPF_PROG_TYPE_SCHED_CLS ||
+         t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_CGROUP_SKB ||
+         t == BPF_PROG_TYPE_SK_SKB || t == BPF_PROG_TYPE_LWT_IN ||
+         t == BPF_PROG_TYPE_LWT_OUT || t == BPF_PROG_TYPE_LWT_XMIT;
+}
+
+// The context each program type receives (include/uapi/linux/bpf.h).
+size_t CtxSize(uint32_t t) {
+  if (IsSkbType(t)) return sizeof(struct __sk_buff);
+  switch (t) {
+    case BPF_PROG_TYPE_XDP:
+      return sizeof(struct xdp_md);
+    case BPF_PROG_TYPE_SK_MSG:
+      return sizeof(struct sk_msg_md);
+    default:
+      // Tracing kinds: the u64 argument array (MAX_BPF_FUNC_ARGS).
+      return 12 * sizeof(uint64_t);
+  }
+}
+
+// tc_cls_act_is_valid_access() / sk_filter_is_valid_access(): the
+// struct __sk_buff fields a program may write.
+bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
+  struct Field {
+    size_t off, size;
+  };
+#define BPFEMU_FIELD(f) \
+  Field { offsetof(struct __sk_buff, f), sizeof(__sk_buff::f) }
+  static const Field kTc[] = {
+      BPFEMU_FIELD(mark),       BPFEMU_FIELD(priority),
+      BPFEMU_FIELD(tc_index),   BPFEMU_FIELD(cb),
+      BPFEMU_FIELD(tc_classid), BPFEMU_FIELD(queue_mapping),
+      BPFEMU_FIELD(tstamp)};
+  static const Field kCb[] = {BPFEMU_FIELD(cb)};
+#undef BPFEMU_FIELD
+  auto within = [&](const Field* f, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      if (off >= f[i].off && off + size <= f[i].off + f[i].size) return true;
+    }
+    return false;
+  };
+  if (t == BPF_PROG_TYPE_SCHED_CLS || t == BPF_PROG_TYPE_SCHED_ACT) {
+    return within(kTc, std::size(kTc));
+  }
+  if (IsSkbType(t)) return within(kCb, std::size(kCb));
+  return false;
+}
+
+}  // namespace
+
+void SetInstructionBudget(uint64_t budget) { budget_limit = budget; }
+std::string LastFault() { return last_fault; }
+void ClearFault() { last_fault.clear(); }
+
+int Program::Load(const LoadAttr& attr, Linker& linker,
+                  std::shared_ptr<const Program>* out) {
+  // bpf_prog_load(): insn_cnt 0 or beyond the complexity limit.
+  if (attr.insn_cnt == 0 || attr.insn_cnt > kMaxInsns) return -E2BIG;
+  if (attr.insns == nullptr) return -EFAULT;
+  auto prog = std::shared_ptr<Program>(new Program);
+  prog->prog_type_ = attr.prog_type;
+  prog->ctx_size_ = CtxSize(attr.prog_type);
+  const uint32_t n = attr.insn_cnt;
+  const RawInsn* in = attr.insns;
+  prog->insns_.resize(n);
+  // Which instructions are the second half of an LD_IMM64 (no jump may land
+  // there).
+  std::vector<bool> second_half(n, false);
+
+  auto target_ok = [&](int64_t t) { return t >= 0 && t < n; };
+  for (uint32_t i = 0; i < n; ++i) {
+    const RawInsn& r = in[i];
+    Program::Insn& d = prog->insns_[i];
+    d = {};
+    d.dst = r.dst;
+    d.src = r.src;
+    d.off = r.off;
+    d.imm = r.imm;
+    const uint8_t cls = BPF_CLASS(r.code);
+    // check_reg_arg(): "R%d is invalid".
+    if (r.dst > 10 || r.src > 10) return -EINVAL;
+    switch (cls) {
+      case BPF_ALU:
+      case BPF_ALU64: {
+        const bool is64 = cls == BPF_ALU64;
+        const uint8_t op = BPF_OP(r.code);
+        const bool x = BPF_SRC(r.code) == BPF_X;
+        if (op == BPF_END) {
+          // BPF_ALU64 | BPF_END is the v4 unconditional byte swap.
+          if ((is64 && x) || r.src != 0 || r.off != 0 ||
+              (r.imm != 16 && r.imm != 32 && r.imm != 64)) {
+            return -EINVAL;
+          }
+          const bool swap = is64 || x;  // BPF_TO_BE on a little-endian host
+          d.op = swap ? (r.imm == 16 ? SWAP16 : r.imm == 32 ? SWAP32 : SWAP64)
+                      : (r.imm == 16 ? LE16 : r.imm == 32 ? LE32 : NOP);
+        } else if (op == BPF_NEG) {
+          if (x || r.src != 0 || r.off != 0 || r.imm != 0) return -EINVAL;
+          d.op = is64 ? NEG64 : NEG32;
+        } else {
+          Op base;
+          switch (op) {
+            case BPF_ADD: base = ADD64X; break;
+            case BPF_SUB: base = SUB64X; break;
+            case BPF_MUL: base = MUL64X; break;
+            case BPF_DIV: base = r.off == 1 ? SDIV64X : DIV64X; break;
+            case BPF_MOD: base = r.off == 1 ? SMOD64X : MOD64X; break;
+            case BPF_OR: base = OR64X; break;
+            case BPF_AND: base = AND64X; break;
+            case BPF_XOR: base = XOR64X; break;
+            case BPF_LSH: base = LSH64X; break;
+            case BPF_RSH: base = RSH64X; break;
+            case BPF_ARSH: base = ARSH64X; break;
+            case BPF_MOV:
+              base = r.off == 8    ? MOVSX864X
+                     : r.off == 16 ? MOVSX1664X
+                     : r.off == 32 ? MOVSX3264X
+                                   : MOV64X;
+              break;
+            default:
+              return -EINVAL;  // "invalid BPF_ALU opcode"
+          }
+          // Reserved fields: off only for signed div/mod and sign-extending
+          // register moves; a K form has no source register, an X form no
+          // immediate.
+          const bool off_ok =
+              r.off == 0 ||
+              ((op == BPF_DIV || op == BPF_MOD) && r.off == 1) ||
+              (op == BPF_MOV && x &&
+               (r.off == 8 || r.off == 16 || (is64 && r.off == 32)));
+          if (!off_ok || (x ? r.imm != 0 : r.src != 0)) return -EINVAL;
+          if (!x && (op == BPF_DIV || op == BPF_MOD) && r.imm == 0) {
+            return -EINVAL;  // "div by zero"
+          }
+          if (!x && (op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH) &&
+              (r.imm < 0 || r.imm >= (is64 ? 64 : 32))) {
+            return -EINVAL;  // "invalid shift"
+          }
+          // base is the 64X flavour; the next three are 64K, 32X, 32K.
+          d.op = static_cast<uint8_t>(base + (is64 ? 0 : 2) + (x ? 0 : 1));
+        }
+        if (r.dst == BPF_REG_10) return -EACCES;  // "frame pointer is read only"
+        break;
+      }
+      case BPF_LDX: {
+        const uint8_t mode = BPF_MODE(r.code);
+        const uint8_t size = BPF_SIZE(r.code);
+        if ((mode != BPF_MEM && mode != kModeMemSx) || r.imm != 0 ||
+            (mode == kModeMemSx && size == BPF_DW)) {
+          return -EINVAL;  // "BPF_LDX uses reserved fields"
+        }
+        static constexpr Op kLdx[] = {LDX32, LDX16, LDX8, LDX64};
+        static constexpr Op kLdxs[] = {LDXS32, LDXS16, LDXS8, LDXS32};
+        d.op = (mode == BPF_MEM ? kLdx : kLdxs)[size >> 3];
+        d.size = static_cast<uint8_t>(size == BPF_B   ? 1
+                                      : size == BPF_H ? 2
+                                      : size == BPF_W ? 4
+                                                      : 8);
+        if (r.dst == BPF_REG_10) return -EACCES;
+        break;
+      }
+      case BPF_ST:
+      case BPF_STX: {
+        const uint8_t mode = BPF_MODE(r.code);
+        const uint8_t size = BPF_SIZE(r.code);
+        d.size = static_cast<uint8_t>(size == BPF_B   ? 1
+                                      : size == BPF_H ? 2
+                                      : size == BPF_W ? 4
+                                                      : 8);
+        if (cls == BPF_ST) {
+          if (mode != BPF_MEM || r.src != 0) return -EINVAL;
+          static constexpr Op kSt[] = {ST32, ST16, ST8, ST64};
+          d.op = kSt[size >> 3];
+        } else if (mode == BPF_MEM) {
+          if (r.imm != 0) return -EINVAL;
+          static constexpr Op kStx[] = {STX32, STX16, STX8, STX64};
+          d.op = kStx[size >> 3];
+        } else if (mode == BPF_ATOMIC) {
+          switch (r.imm) {
+            case BPF_ADD: case BPF_ADD | kFetch:
+            case BPF_OR: case BPF_OR | kFetch:
+            case BPF_AND: case BPF_AND | kFetch:
+            case BPF_XOR: case BPF_XOR | kFetch:
+            case kXchg: case kCmpXchg:
+              break;
+            default:
+              return -EINVAL;  // "BPF_ATOMIC uses invalid atomic opcode"
+          }
+          if (size != BPF_W && size != BPF_DW) return -EINVAL;
+          d.op = size == BPF_W ? ATOMIC32 : ATOMIC64;
+        } else {
+          return -EINVAL;
+        }
+        break;
+      }
+      case BPF_LD: {
+        const uint8_t mode = BPF_MODE(r.code);
+        const uint8_t size = BPF_SIZE(r.code);
+        if (mode == BPF_IMM && size == BPF_DW) {
+          if (i + 1 >= n) return -EINVAL;  // "invalid bpf_ld_imm64 insn"
+          const RawInsn& hi = in[i + 1];
+          if (hi.code != 0 || hi.dst != 0 || hi.src != 0 || hi.off != 0 ||
+              r.off != 0) {
+            return -EINVAL;
+          }
+          if (r.dst == BPF_REG_10) return -EACCES;
+          d.op = LDDW;
+          const uint64_t lo32 = static_cast<uint32_t>(r.imm);
+          const uint64_t hi32 = static_cast<uint32_t>(hi.imm);
+          switch (r.src) {
+            case 0:
+              d.imm = static_cast<int64_t>(lo32 | (hi32 << 32));
+              break;
+            case BPF_PSEUDO_MAP_FD: {
+              if (hi.imm != 0) return -EINVAL;
+              uint64_t handle;
+              if (int err = linker.MapHandle(r.imm, &handle); err != 0) {
+                return err;
+              }
+              d.imm = static_cast<int64_t>(handle);
+              prog->map_handles_.push_back(handle);
+              break;
+            }
+            case BPF_PSEUDO_MAP_VALUE: {
+              uint64_t addr, lo, hi_addr;
+              bool writable;
+              if (int err = linker.MapValue(r.imm, static_cast<uint32_t>(hi.imm),
+                                            &addr, &lo, &hi_addr, &writable);
+                  err != 0) {
+                return err;
+              }
+              d.imm = static_cast<int64_t>(addr);
+              prog->areas_.push_back({lo, hi_addr, writable});
+              break;
+            }
+            case BPF_PSEUDO_FUNC: {
+              const int64_t t = int64_t{i} + r.imm + 1;
+              if (hi.imm != 0 || !target_ok(t)) return -EINVAL;
+              d.imm = static_cast<int64_t>(kCallbackTag | uint64_t(t));
+              break;
+            }
+            default:
+              return -EINVAL;  // BTF ids and fd_array indexes: unsupported
+          }
+          second_half[i + 1] = true;
+          prog->insns_[i + 1] = {NOP, 0, 0, 0, 0, 0};
+          ++i;
+          break;
+        }
+        if (mode == BPF_ABS || mode == BPF_IND) {
+          // check_ld_abs(): socket-buffer programs only, reserved fields.
+          if (!IsSkbType(attr.prog_type)) return -EINVAL;
+          if (size == BPF_DW || r.dst != 0 || r.off != 0 ||
+              (mode == BPF_ABS && r.src != 0)) {
+            return -EINVAL;
+          }
+          d.op = mode == BPF_ABS ? LDABS : LDIND;
+          d.size = static_cast<uint8_t>(size == BPF_B ? 1 : size == BPF_H ? 2 : 4);
+          break;
+        }
+        return -EINVAL;  // "unknown opcode"
+      }
+      case BPF_JMP:
+      case BPF_JMP32: {
+        const bool is64 = cls == BPF_JMP;
+        const uint8_t op = BPF_OP(r.code);
+        const bool x = BPF_SRC(r.code) == BPF_X;
+        if (op == BPF_JA) {
+          if (x || r.src != 0 || r.dst != 0) return -EINVAL;
+          // JMP32 | JA is the v4 `gotol` with a 32-bit offset in imm.
+          if (is64 ? r.imm != 0 : r.off != 0) return -EINVAL;
+          const int64_t t = int64_t{i} + 1 + (is64 ? r.off : r.imm);
+          if (!target_ok(t)) return -EINVAL;  // "jump out of range"
+          d.op = JA;
+          d.off = static_cast<int32_t>(t);
+        } else if (op == BPF_CALL) {
+          if (!is64 || x || r.off != 0 || r.dst != 0) return -EINVAL;
+          if (r.src == kPseudoCall) {
+            const int64_t t = int64_t{i} + r.imm + 1;
+            if (!target_ok(t)) return -EINVAL;
+            d.op = CALL_LOCAL;
+            d.off = static_cast<int32_t>(t);
+          } else if (r.src == 0) {
+            bool gpl_only = false;
+            HelperFn fn = linker.Helper(r.imm, attr.prog_type, &gpl_only);
+            if (fn == nullptr) return -EINVAL;  // "invalid func unknown#%d"
+            if (gpl_only && !attr.gpl_compatible) return -EINVAL;
+            d.op = CALL;
+            d.imm = static_cast<int64_t>(prog->helpers_.size());
+            prog->helpers_.push_back(fn);
+          } else {
+            (void)kPseudoKfuncCall;
+            return -EINVAL;  // kfuncs need BTF: unsupported
+          }
+        } else if (op == BPF_EXIT) {
+          if (!is64 || x || r.src != 0 || r.dst != 0 || r.off != 0 ||
+              r.imm != 0) {
+            return -EINVAL;
+          }
+          d.op = EXIT;
+        } else {
+          Op base;
+          switch (op) {
+            case BPF_JEQ: base = JEQ64X; break;
+            case BPF_JNE: base = JNE64X; break;
+            case BPF_JGT: base = JGT64X; break;
+            case BPF_JGE: base = JGE64X; break;
+            case BPF_JLT: base = JLT64X; break;
+            case BPF_JLE: base = JLE64X; break;
+            case BPF_JSGT: base = JSGT64X; break;
+            case BPF_JSGE: base = JSGE64X; break;
+            case BPF_JSLT: base = JSLT64X; break;
+            case BPF_JSLE: base = JSLE64X; break;
+            case BPF_JSET: base = JSET64X; break;
+            default:
+              return -EINVAL;  // "unknown opcode"
+          }
+          if (x ? r.imm != 0 : r.src != 0) return -EINVAL;
+          const int64_t t = int64_t{i} + 1 + r.off;
+          if (!target_ok(t)) return -EINVAL;
+          d.op = static_cast<uint8_t>(base + (is64 ? 0 : 2) + (x ? 0 : 1));
+          d.off = static_cast<int32_t>(t);
+        }
+        break;
+      }
+      default:
+        return -EINVAL;
+    }
+  }
+  // Jumps into the second half of an LD_IMM64.
+  for (const Program::Insn& d : prog->insns_) {
+    const bool jumps = d.op == JA || d.op == CALL_LOCAL ||
+                       (d.op >= JEQ64X && d.op <= JSET32K);
+    if (jumps && second_half[d.off]) return -EINVAL;
+  }
+  // check_subprogs(): "last insn is not an exit or jmp".
+  const Program::Insn& last = prog->insns_[n - 1];
+  if (second_half[n - 1] || (last.op != EXIT && last.op != JA)) return -EINVAL;
+  prog->resources_ = linker.TakeResources();
+  *out = std::move(prog);
+  return 0;
+}
+
+Vm::Vm(const Program* prog, void* ctx)
+    : prog_(prog), ctx_(ctx), budget_(budget_limit) {
+  stack_lo_ = reinterpret_cast<uint64_t>(stack_);
+  stack_hi_ = stack_lo_ + sizeof(stack_);
+  ctx_lo_ = reinterpret_cast<uint64_t>(ctx);
+  ctx_hi_ = ctx_lo_ + prog->ctx_size_;
+  const uint32_t t = prog->prog_type_;
+  if (t == BPF_PROG_TYPE_XDP) {
+    const auto* md = static_cast<const struct xdp_md*>(ctx);
+    pkt_lo_ = md->data_meta;
+    pkt_hi_ = md->data_end;
+    pkt_writable_ = true;
+  } else if (IsSkbType(t)) {
+    const auto* skb = static_cast<const struct __sk_buff*>(ctx);
+    pkt_lo_ = skb->data;
+    pkt_hi_ = skb->data_end;
+    pkt_writable_ = t == BPF_PROG_TYPE_SCHED_CLS || t == BPF_PROG_TYPE_SCHED_ACT;
+  }
+  if (pkt_hi_ < pkt_lo_) pkt_hi_ = pkt_lo_;
+}
+
+bool Vm::Allowed(uint64_t addr, uint64_t size, bool write) const {
+  const uint64_t end = addr + size;
+  if (end < addr) return false;
+  if (addr >= stack_lo_ && end <= stack_hi_) return true;
+  if (addr >= ctx_lo_ && end <= ctx_hi_) {
+    return !write || CtxFieldWritable(prog_->prog_type_, addr - ctx_lo_, size);
+  }
+  if (addr >= pkt_lo_ && end <= pkt_hi_) return !write || pkt_writable_;
+  for (const Program::Area& a : prog_->areas_) {
+    if (addr >= a.lo && end <= a.hi) return !write || a.writable;
+  }
+  for (int i = 0; i < nregions_; ++i) {
+    const Region& r = regions_[i];
+    if (addr >= r.lo && end <= r.hi) return !write || r.writable;
+  }
+  return false;
+}
+
+bool Vm::Readable(uint64_t addr, uint64_t size) const {
+  return size == 0 || Allowed(addr, size, false);
+}
+bool Vm::Writable(uint64_t addr, uint64_t size) const {
+  return size == 0 || Allowed(addr, size, true);
+}
+
+bool Vm::ReadableString(uint64_t addr, uint64_t max) const {
+  for (uint64_t i = 0; i < max; ++i) {
+    if (!Allowed(addr + i, 1, false)) return false;
+    if (*reinterpret_cast<const char*>(addr + i) == '\0') return true;
+  }
+  return false;
+}
+
+void Vm::AddRegion(uint64_t addr, uint64_t size, bool writable,
+                   uint8_t tag) {
+  for (int i = 0; i < nregions_; ++i) {
+    if (regions_[i].lo == addr && regions_[i].hi == addr + size) {
+      regions_[i].writable = writable;
+      regions_[i].tag = tag;
+      return;
+    }
+  }
+  // The oldest region makes room: a program keeps few value pointers live.
+  Region& r = nregions_ < kMaxRegions ? regions_[nregions_++]
+                                      : regions_[next_region_++ % kMaxRegions];
+  r = {addr, addr + size, writable, tag};
+}
+
+bool Vm::HasRegion(uint64_t addr, uint8_t tag) const {
+  for (int i = 0; i < nregions_; ++i) {
+    if (regions_[i].lo == addr && regions_[i].tag == tag) return true;
+  }
+  return false;
+}
+
+void Vm::RemoveRegion(uint64_t addr) {
+  for (int i = 0; i < nregions_; ++i) {
+    if (regions_[i].lo == addr) regions_[i] = {0, 0, false, 0};
+  }
+}
+
+void Vm::Fault(const std::string& why) const {
+  last_fault = why;
+  ProgAbortRun();
+}
+
+bool Vm::IsMapHandle(uint64_t value) const {
+  for (uint64_t h : prog_->map_handles_) {
+    if (h == value) return true;
+  }
+  for (int i = 0; i < nhandles_; ++i) {
+    if (handles_[i] == value) return true;
+  }
+  return false;
+}
+
+void Vm::AddMapHandle(uint64_t value) {
+  if (IsMapHandle(value)) return;
+  constexpr int kMax = static_cast<int>(sizeof(handles_) / sizeof(handles_[0]));
+  handles_[nhandles_ < kMax ? nhandles_++ : next_handle_++ % kMax] = value;
+}
+
+bool Vm::IsCallback(uint64_t value) const {
+  return (value & ~uint64_t{0xffffffff}) == kCallbackTag &&
+         (value & 0xffffffff) < prog_->insns_.size();
+}
+
+uint64_t Vm::CallCallback(uint64_t value, uint64_t r1, uint64_t r2) {
+  const uint64_t args[5] = {r1, r2, 0, 0, 0};
+  return Exec(static_cast<uint32_t>(value & 0xffffffff), args, depth_ + 1);
+}
+
+uint64_t Program::Run(void* ctx) const {
+  last_fault.clear();
+  Vm vm(this, ctx);
+  const uint64_t args[5] = {reinterpret_cast<uint64_t>(ctx), 0, 0, 0, 0};
+  return vm.Exec(0, args, 0);
+}
+
+namespace {
+
+template <typename T>
+T Load(uint64_t addr) {
+  T v;
+  std::memcpy(&v, reinterpret_cast<const void*>(addr), sizeof(T));
+  return v;
+}
+template <typename T>
+void Store(uint64_t addr, T v) {
+  std::memcpy(reinterpret_cast<void*>(addr), &v, sizeof(T));
+}
+
+// Signed division and modulo as do_misc_fixups() leaves them: by zero gives
+// 0 / the dividend, by -1 negates / gives 0 (no INT_MIN / -1 trap).
+template <typename S>
+S SDiv(S a, S b) {
+  if (b == 0) return 0;
+  if (b == -1) return static_cast<S>(0 - static_cast<std::make_unsigned_t<S>>(a));
+  return a / b;
+}
+template <typename S>
+S SMod(S a, S b) {
+  if (b == 0) return a;
+  if (b == -1) return 0;
+  return a % b;
+}
+
+template <typename T>
+T AtomicOp(T* p, int32_t op, T operand, T expected) {
+  switch (op & ~kFetch) {
+    case BPF_ADD:
+      return __atomic_fetch_add(p, operand, __ATOMIC_SEQ_CST);
+    case BPF_OR:
+      return __atomic_fetch_or(p, operand, __ATOMIC_SEQ_CST);
+    case BPF_AND:
+      return __atomic_fetch_and(p, operand, __ATOMIC_SEQ_CST);
+    case BPF_XOR:
+      return __atomic_fetch_xor(p, operand, __ATOMIC_SEQ_CST);
+    case kXchg & ~kFetch:
+      return __atomic_exchange_n(p, operand, __ATOMIC_SEQ_CST);
+    default: {  // cmpxchg
+      T old = expected;
+      __atomic_compare_exchange_n(p, &old, operand, false, __ATOMIC_SEQ_CST,
+                                  __ATOMIC_SEQ_CST);
+      return old;
+    }
+  }
+}
+
+}  // namespace
+
+uint64_t Vm::Exec(uint32_t start, const uint64_t* args, int depth) {
+  if (depth >= kMaxCallFrames) Fault("call stack deeper than 8 frames");
+  const int saved_depth = depth_;
+  depth_ = depth;
+  uint64_t r[11] = {};
+  for (int i = 0; i < 5; ++i) r[i + 1] = args[i];
+  r[10] = stack_lo_ + uint64_t(kMaxCallFrames - depth) * kStackSize;
+
+  const Program::Insn* const code = prog_->insns_.data();
+  const Program::Insn* in = code + start;
+
+#define BPFEMU_LABEL_ALU(name) &&L_##name##64X, &&L_##name##64K, \
+                               &&L_##name##32X, &&L_##name##32K,
+#define BPFEMU_LABEL_JMP(name) &&L_##name##64X, &&L_##name##64K, \
+                               &&L_##name##32X, &&L_##name##32K,
+#define BPFEMU_LABEL_PLAIN(name) &&L_##name,
+  static const void* const kLabels[] = {BPFEMU_OPS(BPFEMU_LABEL)};
+#undef BPFEMU_LABEL_ALU
+#undef BPFEMU_LABEL_JMP
+#undef BPFEMU_LABEL_PLAIN
+  static_assert(std::size(kLabels) == kNumOps);
+
+#define NEXT \
+  do {       \
+    ++in;    \
+    goto* kLabels[in->op]; \
+  } while (0)
+#define DST r[in->dst]
+#define SRC r[in->src]
+#define IMM in->imm
+#define CHECK(addr, n, w)                                                   \
+  do {                                                                      \
+    if (!Allowed((addr), (n), (w))) {                                       \
+      Fault(absl::StrFormat("invalid memory %s of %d bytes at 0x%x (insn %d)", \
+                            (w) ? "write" : "read", (n), (addr),            \
+                            in - code));                                    \
+    }                                                                       \
+  } while (0)
+#define JUMP(cond)                                                  \
+  do {                                                              \
+    if (cond) {                                                     \
+      const Program::Insn* t = code + in->off;                      \
+      if (t <= in && --budget_ == 0) {                              \
+        Fault("instruction budget exhausted (an endless loop?)");   \
+      }                                                             \
+      in = t;                                                       \
+      goto* kLabels[in->op];                                        \
+    }                                                               \
+    NEXT;                                                           \
+  } while (0)
+
+  goto* kLabels[in->op];
+
+  // ALU. 64-bit ops on u64, 32-bit ops on the low halves, zero-extended.
+#define ALU_PAIR(name, expr64, expr32)                                   \
+  L_##name##64X : { const uint64_t a = DST, b = SRC; DST = (expr64); NEXT; } \
+  L_##name##64K : { const uint64_t a = DST, b = uint64_t(IMM); DST = (expr64); NEXT; } \
+  L_##name##32X : { const uint32_t a = uint32_t(DST), b = uint32_t(SRC); DST = uint32_t(expr32); NEXT; } \
+  L_##name##32K : { const uint32_t a = uint32_t(DST), b = uint32_t(IMM); DST = uint32_t(expr32); NEXT; }
+  ALU_PAIR(ADD, a + b, a + b)
+  ALU_PAIR(SUB, a - b, a - b)
+  ALU_PAIR(MUL, a * b, a * b)
+  ALU_PAIR(DIV, b ? a / b : 0, b ? a / b : 0)
+  ALU_PAIR(SDIV, uint64_t(SDiv(int64_t(a), int64_t(b))),
+           uint32_t(SDiv(int32_t(a), int32_t(b))))
+  ALU_PAIR(MOD, b ? a % b : a, b ? a % b : a)
+  ALU_PAIR(SMOD, uint64_t(SMod(int64_t(a), int64_t(b))),
+           uint32_t(SMod(int32_t(a), int32_t(b))))
+  ALU_PAIR(OR, a | b, a | b)
+  ALU_PAIR(AND, a & b, a & b)
+  ALU_PAIR(XOR, a ^ b, a ^ b)
+  ALU_PAIR(LSH, a << (b & 63), a << (b & 31))
+  ALU_PAIR(RSH, a >> (b & 63), a >> (b & 31))
+  ALU_PAIR(ARSH, uint64_t(int64_t(a) >> (b & 63)),
+           uint32_t(int32_t(a) >> (b & 31)))
+  ALU_PAIR(MOV, ((void)a, b), ((void)a, b))
+  ALU_PAIR(MOVSX8, ((void)a, uint64_t(int64_t(int8_t(b)))),
+           ((void)a, uint32_t(int32_t(int8_t(b)))))
+  ALU_PAIR(MOVSX16, ((void)a, uint64_t(int64_t(int16_t(b)))),
+           ((void)a, uint32_t(int32_t(int16_t(b)))))
+  ALU_PAIR(MOVSX32, ((void)a, uint64_t(int64_t(int32_t(b)))), ((void)a, b))
+#undef ALU_PAIR
+L_NEG64:
+  DST = 0 - DST;
+  NEXT;
+L_NEG32:
+  DST = uint32_t(0 - uint32_t(DST));
+  NEXT;
+L_LE16:
+  DST = uint16_t(DST);
+  NEXT;
+L_LE32:
+  DST = uint32_t(DST);
+  NEXT;
+L_SWAP16:
+  DST = __builtin_bswap16(uint16_t(DST));
+  NEXT;
+L_SWAP32:
+  DST = __builtin_bswap32(uint32_t(DST));
+  NEXT;
+L_SWAP64:
+  DST = __builtin_bswap64(DST);
+  NEXT;
+L_NOP:
+  NEXT;
+
+  // Jumps; targets are absolute after decoding.
+#define JMP_PAIR(name, cmp64, cmp32)                                      \
+  L_##name##64X : { const uint64_t a = DST, b = SRC; JUMP(cmp64); }        \
+  L_##name##64K : { const uint64_t a = DST, b = uint64_t(IMM); JUMP(cmp64); } \
+  L_##name##32X : { const uint32_t a = uint32_t(DST), b = uint32_t(SRC); JUMP(cmp32); } \
+  L_##name##32K : { const uint32_t a = uint32_t(DST), b = uint32_t(IMM); JUMP(cmp32); }
+  JMP_PAIR(JEQ, a == b, a == b)
+  JMP_PAIR(JNE, a != b, a != b)
+  JMP_PAIR(JGT, a > b, a > b)
+  JMP_PAIR(JGE, a >= b, a >= b)
+  JMP_PAIR(JLT, a < b, a < b)
+  JMP_PAIR(JLE, a <= b, a <= b)
+  JMP_PAIR(JSGT, int64_t(a) > int64_t(b), int32_t(a) > int32_t(b))
+  JMP_PAIR(JSGE, int64_t(a) >= int64_t(b), int32_t(a) >= int32_t(b))
+  JMP_PAIR(JSLT, int64_t(a) < int64_t(b), int32_t(a) < int32_t(b))
+  JMP_PAIR(JSLE, int64_t(a) <= int64_t(b), int32_t(a) <= int32_t(b))
+  JMP_PAIR(JSET, (a & b) != 0, (a & b) != 0)
+#undef JMP_PAIR
+L_JA:
+  JUMP(true);
+L_CALL:
+  r[0] = prog_->helpers_[IMM](*this, r[1], r[2], r[3], r[4], r[5]);
+  NEXT;
+L_CALL_LOCAL:
+  if (--budget_ == 0) Fault("instruction budget exhausted (endless recursion?)");
+  r[0] = Exec(static_cast<uint32_t>(in->off), &r[1], depth + 1);
+  NEXT;
+L_EXIT:
+  depth_ = saved_depth;
+  return r[0];
+
+  // Memory.
+#define LDX(name, T, ext)                                  \
+  L_##name : {                                             \
+    const uint64_t addr = SRC + int64_t(in->off);          \
+    CHECK(addr, sizeof(T), false);                         \
+    DST = ext(Load<T>(addr));                              \
+    NEXT;                                                  \
+  }
+#define ZEXT(v) uint64_t(v)
+#define SEXT(v) uint64_t(int64_t(v))
+  LDX(LDX8, uint8_t, ZEXT)
+  LDX(LDX16, uint16_t, ZEXT)
+  LDX(LDX32, uint32_t, ZEXT)
+  LDX(LDX64, uint64_t, ZEXT)
+  LDX(LDXS8, int8_t, SEXT)
+  LDX(LDXS16, int16_t, SEXT)
+  LDX(LDXS32, int32_t, SEXT)
+#undef LDX
+#undef ZEXT
+#undef SEXT
+#define STORE(name, T, value)                              \
+  L_##name : {                                             \
+    const uint64_t addr = DST + int64_t(in->off);          \
+    CHECK(addr, sizeof(T), true);                          \
+    Store<T>(addr, static_cast<T>(value));                 \
+    NEXT;                                                  \
+  }
+  STORE(ST8, uint8_t, IMM)
+  STORE(ST16, uint16_t, IMM)
+  STORE(ST32, uint32_t, IMM)
+  STORE(ST64, uint64_t, IMM)
+  STORE(STX8, uint8_t, SRC)
+  STORE(STX16, uint16_t, SRC)
+  STORE(STX32, uint32_t, SRC)
+  STORE(STX64, uint64_t, SRC)
+#undef STORE
+L_ATOMIC32: {
+  const uint64_t addr = DST + int64_t(in->off);
+  CHECK(addr, 4, true);
+  if (addr % 4 != 0) Fault("misaligned atomic");
+  const uint32_t old = AtomicOp<uint32_t>(reinterpret_cast<uint32_t*>(addr),
+                                          int32_t(IMM), uint32_t(SRC),
+                                          uint32_t(r[0]));
+  if (IMM == kCmpXchg) {
+    r[0] = old;
+  } else if (IMM & kFetch) {
+    SRC = old;
+  }
+  NEXT;
+}
+L_ATOMIC64: {
+  const uint64_t addr = DST + int64_t(in->off);
+  CHECK(addr, 8, true);
+  if (addr % 8 != 0) Fault("misaligned atomic");
+  const uint64_t old = AtomicOp<uint64_t>(reinterpret_cast<uint64_t*>(addr),
+                                          int32_t(IMM), SRC, r[0]);
+  if (IMM == kCmpXchg) {
+    r[0] = old;
+  } else if (IMM & kFetch) {
+    SRC = old;
+  }
+  NEXT;
+}
+L_LDDW:
+  DST = uint64_t(IMM);
+  ++in;  // the second half
+  NEXT;
+  // Legacy packet loads (bpf_skb_load_helper): network byte order into R0;
+  // out of the packet, the program ends returning 0.
+L_LDABS:
+L_LDIND: {
+  // bpf_gen_ld_abs(): a 32-bit offset, src + imm for LD_IND.
+  const int64_t off = int32_t(in->op == LDIND ? SRC + uint64_t(IMM) : uint64_t(IMM));
+  const uint64_t len = pkt_hi_ - pkt_lo_;
+  if (off < 0 || uint64_t(off) + in->size > len) {
+    depth_ = saved_depth;
+    return 0;
+  }
+  const uint64_t p = pkt_lo_ + uint64_t(off);
+  r[0] = in->size == 1   ? Load<uint8_t>(p)
+         : in->size == 2 ? __builtin_bswap16(Load<uint16_t>(p))
+                         : __builtin_bswap32(Load<uint32_t>(p));
+  NEXT;
+}
+#undef NEXT
+#undef DST
+#undef SRC
+#undef IMM
+#undef CHECK
+#undef JUMP
+}
+
+}  // namespace bpfemu::interp

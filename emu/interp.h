@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: interp.h
+//
+// An interpreter for eBPF bytecode as clang emits it for `-target bpf`
+// (instruction set v1-v4): ALU / ALU32 with the v4 signed division, sign-
+// extending moves and byte swaps, JMP / JMP32 (and the long `gotol`), loads
+// and stores of every size including the v4 sign-extending loads, atomics
+// (add/or/and/xor with and without fetch, xchg, cmpxchg), LD_IMM64 with its
+// map pseudo-sources, the legacy packet loads (LD_ABS / LD_IND), bpf-to-bpf
+// calls with their own 512-byte frames (at most 8, MAX_CALL_FRAMES) and
+// helper calls through a table the loader supplies.
+//
+// Semantics mirror kernel/bpf/core.c (___bpf_prog_run) as the verifier
+// leaves a program (kernel/bpf/verifier.c do_misc_fixups): a division by zero
+// gives 0, a modulo by zero leaves the dividend (32-bit: zero-extended),
+// signed division by -1 negates and signed modulo by -1 gives 0, register
+// shift amounts are masked.
+//
+// Load() makes the structural checks of kernel/bpf/verifier.c that need no
+// type tracking, with the kernel's errno: program size (E2BIG), unknown or
+// malformed opcodes, reserved fields, bad registers, jumps and calls out of
+// range, a last instruction that is neither exit nor jump, immediate shifts
+// out of range and immediate division by zero (EINVAL), writes to the frame
+// pointer (EACCES), map fds (EBADF / EINVAL through the Linker), unknown
+// helpers and GPL-only helpers from non-GPL programs (EINVAL). It is NOT a
+// verifier: instead, the interpreter checks every memory access at run time
+// against what the program may touch (its stack, its context, the packet,
+// map values the helpers handed out, direct map values) and every helper
+// argument, and stops a program that strays: Run() then reports a fault,
+// where the kernel would have refused the program at load.
+
+#ifndef BPFEMU_EMU_INTERP_H_
+#define BPFEMU_EMU_INTERP_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bpfemu::interp {
+
+// struct bpf_insn.
+struct RawInsn {
+  uint8_t code;
+  uint8_t dst : 4;
+  uint8_t src : 4;
+  int16_t off;
+  int32_t imm;
+};
+static_assert(sizeof(RawInsn) == 8);
+
+// kernel/bpf/verifier.c: MAX_CALL_FRAMES, MAX_BPF_STACK;
+// include/linux/bpf.h: BPF_COMPLEXITY_LIMIT_INSNS.
+inline constexpr int kMaxCallFrames = 8;
+inline constexpr size_t kStackSize = 512;
+inline constexpr uint32_t kMaxInsns = 1000000;
+
+class Vm;
+
+// A helper as the interpreter calls it: arguments R1-R5, result R0. It may
+// check its pointer arguments with vm.Readable / Writable and hand out new
+// memory with vm.AddRegion.
+using HelperFn = uint64_t (*)(Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                              uint64_t r4, uint64_t r5);
+
+// What a program's environment provides: helpers by id and maps by fd.
+class Linker {
+ public:
+  virtual ~Linker() = default;
+  // The helper `id` for this program type; nullptr if the kernel would not
+  // know it (EINVAL). *gpl_only as the kernel's bpf_func_proto.gpl_only.
+  virtual HelperFn Helper(int32_t id, uint32_t prog_type, bool* gpl_only) = 0;
+  // BPF_PSEUDO_MAP_FD: the value the register receives (a map handle the
+  // helpers understand), or -EBADF / -EINVAL as bpf_map_get() answers.
+  virtual int MapHandle(int fd, uint64_t* handle) = 0;
+  // BPF_PSEUDO_MAP_VALUE: the address of byte `off` of the map's direct
+  // value, with the bounds of that value; -errno as the kernel's
+  // map_direct_value_addr() answers.
+  virtual int MapValue(int fd, uint32_t off, uint64_t* addr, uint64_t* lo,
+                       uint64_t* hi, bool* writable) = 0;
+  // What the loaded program must keep alive (the maps it uses, as the
+  // kernel's prog->aux->used_maps), taken once at the end of Load().
+  virtual std::shared_ptr<void> TakeResources() { return nullptr; }
+};
+
+struct LoadAttr {
+  uint32_t prog_type = 0;
+  const RawInsn* insns = nullptr;
+  uint32_t insn_cnt = 0;
+  bool gpl_compatible = false;
+};
+
+// A loaded program: decoded instructions with resolved maps and helpers.
+class Program {
+ public:
+  // Checks and decodes `attr` (see the file comment). 0 or -errno.
+  static int Load(const LoadAttr& attr, Linker& linker,
+                  std::shared_ptr<const Program>* out);
+
+  uint32_t prog_type() const { return prog_type_; }
+  size_t insn_cnt() const { return insns_.size(); }
+
+  // Runs from instruction 0 with R1 = ctx. ctx must hold ctx_size() bytes.
+  // Stops the run through prog.h's ProgAbortRun() on a fault.
+  uint64_t Run(void* ctx) const;
+  // Bytes of context the program type gets (struct __sk_buff, xdp_md, the
+  // u64 argument array of tracing programs).
+  size_t ctx_size() const { return ctx_size_; }
+
+  struct Insn {
+    uint8_t op;   // internal opcode (interp.cc)
+    uint8_t dst;
+    uint8_t src;
+    uint8_t size;  // memory access bytes
+    int32_t off;   // memory offset, or absolute jump / call target
+    int64_t imm;   // sign-extended immediate, the LD_IMM64 value, or helper
+  };
+
+ private:
+  friend class Vm;
+  uint32_t prog_type_ = 0;
+  size_t ctx_size_ = 0;
+  std::vector<Insn> insns_;
+  std::vector<HelperFn> helpers_;
+  // Direct map values (BPF_PSEUDO_MAP_VALUE) the program may address.
+  struct Area {
+    uint64_t lo, hi;
+    bool writable;
+  };
+  std::vector<Area> areas_;
+  std::vector<uint64_t> map_handles_;  // what BPF_PSEUDO_MAP_FD loads gave
+  std::shared_ptr<void> resources_;
+};
+
+// Instructions a run may take before it is stopped (a verified program
+// terminates; an interpreted one without a verifier might not). Counted on
+// backward jumps and calls. Default 1 << 28.
+void SetInstructionBudget(uint64_t budget);
+
+// Why the last run on this thread stopped early ("" if it did not).
+std::string LastFault();
+void ClearFault();
+
+// The state of one run, for helpers.
+class Vm {
+ public:
+  bool Readable(uint64_t addr, uint64_t size) const;
+  bool Writable(uint64_t addr, uint64_t size) const;
+  // Memory the program may use from now on in this run (a map value a
+  // lookup returned, a ring buffer reservation).
+  // `tag` marks regions a helper wants to recognise later (HasRegion).
+  void AddRegion(uint64_t addr, uint64_t size, bool writable,
+                 uint8_t tag = 0);
+  // Whether a region with `tag` starts at `addr`; RemoveRegion forgets it
+  // (a ring buffer record once submitted).
+  bool HasRegion(uint64_t addr, uint8_t tag) const;
+  void RemoveRegion(uint64_t addr);
+  // Whether `value` is a map handle the program was given (a map it loaded,
+  // or one a helper returned, e.g. an inner map).
+  bool IsMapHandle(uint64_t value) const;
+  void AddMapHandle(uint64_t value);
+  // A NUL-terminated string of at most `max` bytes in readable memory.
+  bool ReadableString(uint64_t addr, uint64_t max) const;
+  // Stops the run: the kernel's verifier would have refused the program.
+  [[noreturn]] void Fault(const std::string& why) const;
+  // Calls the subprogram a BPF_PSEUDO_FUNC value names (bpf_loop callbacks).
+  bool IsCallback(uint64_t value) const;
+  uint64_t CallCallback(uint64_t value, uint64_t r1, uint64_t r2);
+  void* ctx() const { return ctx_; }
+  uint32_t prog_type() const { return prog_->prog_type_; }
+
+ private:
+  friend class Program;
+  struct Region {
+    uint64_t lo, hi;
+    bool writable;
+    uint8_t tag;
+  };
+  Vm(const Program* prog, void* ctx);
+  bool Allowed(uint64_t addr, uint64_t size, bool write) const;
+  uint64_t Exec(uint32_t pc, const uint64_t* args, int depth);
+
+  static constexpr int kMaxRegions = 64;
+  const Program* prog_;
+  void* ctx_;
+  uint64_t stack_lo_, stack_hi_;
+  uint64_t ctx_lo_, ctx_hi_;
+  uint64_t pkt_lo_ = 0, pkt_hi_ = 0;
+  bool pkt_writable_ = false;
+  uint64_t budget_;
+  int depth_ = 0;
+  Region regions_[kMaxRegions];
+  int nregions_ = 0;
+  int next_region_ = 0;
+  uint64_t handles_[8] = {};
+  int nhandles_ = 0;
+  int next_handle_ = 0;
+  alignas(16) uint8_t stack_[kMaxCallFrames * kStackSize];
+};
+
+}  // namespace bpfemu::interp
+
+#endif  // BPFEMU_EMU_INTERP_H_

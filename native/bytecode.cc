@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: Apache-2.0
+// The bytecode face of the helpers (bytecode.h): each kernel helper id maps
+// to a wrapper that checks the arguments the verifier would have checked
+// (map handles, key / value / buffer sizes against readable or writable
+// memory) and then calls the same implementation natively built programs
+// call (bpfemu/native_abi.h, native/helpers.cc). Ids, GPL-only flags and
+// argument kinds follow the kernel's bpf_func_proto tables
+// (kernel/bpf/helpers.c, kernel/trace/bpf_trace.c, net/core/filter.c).
+
+#include "native/bytecode.h"
+
+#include <linux/bpf.h>
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "bpfemu/native_abi.h"
+#include "emu/array_map.h"
+#include "emu/errno.h"
+#include "emu/prog.h"
+#include "emu/syscall.h"
+#include "emu/version.h"
+#include "native/bound_map.h"
+
+namespace bpfemu::native {
+
+void* InnerMapCell(uint32_t id);  // helpers.cc
+
+namespace {
+
+using interp::Vm;
+using internal::BoundMap;
+
+constexpr uint8_t kRingRecord = 1;  // Vm region tag of ring reservations
+
+void* Ptr(uint64_t v) { return reinterpret_cast<void*>(v); }
+
+// ARG_CONST_MAP_PTR: a map the program loaded or a helper returned.
+BoundMap* MapArg(Vm& vm, uint64_t handle) {
+  if (!vm.IsMapHandle(handle)) vm.Fault("helper argument is not a map");
+  return internal::BoundOf(Ptr(handle));
+}
+
+void NeedReadable(Vm& vm, uint64_t addr, uint64_t size, const char* what) {
+  if (!vm.Readable(addr, size)) {
+    vm.Fault(absl::StrFormat("helper argument %s: %d bytes at 0x%x are not "
+                             "readable", what, size, addr));
+  }
+}
+void NeedWritable(Vm& vm, uint64_t addr, uint64_t size, const char* what) {
+  if (!vm.Writable(addr, size)) {
+    vm.Fault(absl::StrFormat("helper argument %s: %d bytes at 0x%x are not "
+                             "writable", what, size, addr));
+  }
+}
+
+uint64_t MapLookup(Vm& vm, uint64_t map, uint64_t key, uint64_t, uint64_t,
+                   uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  NeedReadable(vm, key, b->map->key_size(), "key");
+  void* v = bpfemu_map_lookup_elem(Ptr(map), Ptr(key));
+  if (v == nullptr) return 0;
+  if (b->holds_maps) {
+    vm.AddMapHandle(reinterpret_cast<uint64_t>(v));
+  } else {
+    vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
+                 !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  }
+  return reinterpret_cast<uint64_t>(v);
+}
+
+uint64_t MapUpdate(Vm& vm, uint64_t map, uint64_t key, uint64_t value,
+                   uint64_t flags, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  NeedReadable(vm, key, b->map->key_size(), "key");
+  NeedReadable(vm, value, b->map->value_size(), "value");
+  return static_cast<uint64_t>(
+      bpfemu_map_update_elem(Ptr(map), Ptr(key), Ptr(value), flags));
+}
+
+uint64_t MapDelete(Vm& vm, uint64_t map, uint64_t key, uint64_t, uint64_t,
+                   uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  NeedReadable(vm, key, b->map->key_size(), "key");
+  return static_cast<uint64_t>(bpfemu_map_delete_elem(Ptr(map), Ptr(key)));
+}
+
+uint64_t MapLookupPercpu(Vm& vm, uint64_t map, uint64_t key, uint64_t cpu,
+                         uint64_t, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  NeedReadable(vm, key, b->map->key_size(), "key");
+  void* v = bpfemu_map_lookup_percpu_elem(Ptr(map), Ptr(key),
+                                          static_cast<uint32_t>(cpu));
+  if (v != nullptr) {
+    vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(), true);
+  }
+  return reinterpret_cast<uint64_t>(v);
+}
+
+uint64_t TailCall(Vm& vm, uint64_t ctx, uint64_t map, uint64_t index,
+                  uint64_t, uint64_t) {
+  MapArg(vm, map);
+  return static_cast<uint64_t>(
+      bpfemu_tail_call(Ptr(ctx), Ptr(map), static_cast<uint32_t>(index)));
+}
+
+// Probe reads take any address; one the program may not read fails the way
+// a faulting kernel address does: -EFAULT, destination zeroed.
+uint64_t ProbeRead(Vm& vm, uint64_t dst, uint64_t size, uint64_t src,
+                   uint64_t, uint64_t) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedWritable(vm, dst, n, "dst");
+  if (!vm.Readable(src, n)) {
+    std::memset(Ptr(dst), 0, n);
+    return static_cast<uint64_t>(-EFAULT);
+  }
+  return static_cast<uint64_t>(bpfemu_probe_read(Ptr(dst), n, Ptr(src)));
+}
+
+uint64_t ProbeReadStr(Vm& vm, uint64_t dst, uint64_t size, uint64_t src,
+                      uint64_t, uint64_t) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedWritable(vm, dst, n, "dst");
+  if (n == 0) return 0;
+  uint32_t len = 0;
+  while (len + 1 < n && vm.Readable(src + len, 1) &&
+         *static_cast<const char*>(Ptr(src + len)) != '\0') {
+    ++len;
+  }
+  if (len + 1 < n && !vm.Readable(src + len, 1)) {
+    std::memset(Ptr(dst), 0, n);
+    return static_cast<uint64_t>(-EFAULT);
+  }
+  std::memcpy(Ptr(dst), Ptr(src), len);
+  static_cast<char*>(Ptr(dst))[len] = '\0';
+  return len + 1;
+}
+
+uint64_t KtimeGetNs(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_ktime_get_ns();
+}
+uint64_t PrandomU32(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_get_prandom_u32();
+}
+uint64_t SmpProcessorId(Vm&, uint64_t, uint64_t, uint64_t, uint64_t,
+                        uint64_t) {
+  return bpfemu_get_smp_processor_id();
+}
+uint64_t PidTgid(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_get_current_pid_tgid();
+}
+uint64_t UidGid(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_get_current_uid_gid();
+}
+
+uint64_t CurrentComm(Vm& vm, uint64_t buf, uint64_t size, uint64_t, uint64_t,
+                     uint64_t) {
+  NeedWritable(vm, buf, static_cast<uint32_t>(size), "buf");
+  return static_cast<uint64_t>(
+      bpfemu_get_current_comm(Ptr(buf), static_cast<uint32_t>(size)));
+}
+
+// bpf_trace_printk(): at most three arguments, each converted as its
+// conversion says (bpf_bprintf_prepare); a %s the program may not read
+// prints as an empty string. The formatted line goes to the same capture as
+// native programs' lines.
+uint64_t TracePrintk(Vm& vm, uint64_t fmt, uint64_t fmt_size, uint64_t a1,
+                     uint64_t a2, uint64_t a3) {
+  const uint32_t n = static_cast<uint32_t>(fmt_size);
+  NeedReadable(vm, fmt, n, "fmt");
+  const char* f = static_cast<const char*>(Ptr(fmt));
+  if (n == 0 || f[n - 1] != '\0') return static_cast<uint64_t>(-EINVAL);
+  const uint64_t args[3] = {a1, a2, a3};
+  int next = 0;
+  std::string out;
+  for (const char* p = f; *p != '\0'; ++p) {
+    if (*p != '%') {
+      out.push_back(*p);
+      continue;
+    }
+    if (p[1] == '%') {
+      out.push_back('%');
+      ++p;
+      continue;
+    }
+    std::string spec = "%";
+    ++p;
+    while (*p != '\0' && std::strchr("-+ #0123456789.", *p) != nullptr) {
+      spec.push_back(*p++);
+    }
+    int longs = 0;
+    while (*p == 'l') {
+      ++longs;
+      ++p;
+    }
+    if (*p == '\0' || next == 3 ||
+        std::strchr("diuxXcsp", *p) == nullptr) {
+      return static_cast<uint64_t>(-EINVAL);
+    }
+    const uint64_t v = args[next++];
+    char piece[512];
+    const char conv = *p;
+    if (conv == 's') {
+      const bool ok = vm.ReadableString(v, sizeof(piece));
+      std::snprintf(piece, sizeof(piece), (spec + "s").c_str(),
+                    ok ? static_cast<const char*>(Ptr(v)) : "");
+    } else if (conv == 'p') {
+      std::snprintf(piece, sizeof(piece), (spec + "p").c_str(), Ptr(v));
+    } else if (conv == 'c') {
+      std::snprintf(piece, sizeof(piece), (spec + "c").c_str(),
+                    static_cast<int>(static_cast<char>(v)));
+    } else if (longs > 0) {
+      std::snprintf(piece, sizeof(piece), (spec + "ll" + conv).c_str(),
+                    static_cast<unsigned long long>(v));
+    } else if (conv == 'd' || conv == 'i') {
+      std::snprintf(piece, sizeof(piece), (spec + conv).c_str(),
+                    static_cast<int>(v));
+    } else {
+      std::snprintf(piece, sizeof(piece), (spec + conv).c_str(),
+                    static_cast<unsigned>(v));
+    }
+    out += piece;
+  }
+  return static_cast<uint64_t>(
+      bpfemu_trace_printk("%s", 3, out.c_str()));
+}
+
+uint64_t SkbLoadBytes(Vm& vm, uint64_t skb, uint64_t off, uint64_t to,
+                      uint64_t len, uint64_t) {
+  if (skb != reinterpret_cast<uint64_t>(vm.ctx())) {
+    vm.Fault("bpf_skb_load_bytes: R1 is not the context");
+  }
+  NeedWritable(vm, to, static_cast<uint32_t>(len), "to");
+  return static_cast<uint64_t>(
+      bpfemu_skb_load_bytes(Ptr(skb), static_cast<uint32_t>(off), Ptr(to),
+                            static_cast<uint32_t>(len)));
+}
+
+uint64_t SpinLock(Vm& vm, uint64_t lock, uint64_t, uint64_t, uint64_t,
+                  uint64_t) {
+  NeedWritable(vm, lock, 4, "lock");
+  return static_cast<uint64_t>(
+      bpfemu_spin_lock(static_cast<struct bpf_spin_lock*>(Ptr(lock))));
+}
+uint64_t SpinUnlock(Vm& vm, uint64_t lock, uint64_t, uint64_t, uint64_t,
+                    uint64_t) {
+  NeedWritable(vm, lock, 4, "lock");
+  return static_cast<uint64_t>(
+      bpfemu_spin_unlock(static_cast<struct bpf_spin_lock*>(Ptr(lock))));
+}
+
+uint64_t RingbufOutput(Vm& vm, uint64_t map, uint64_t data, uint64_t size,
+                       uint64_t flags, uint64_t) {
+  MapArg(vm, map);
+  NeedReadable(vm, data, size, "data");
+  return static_cast<uint64_t>(
+      bpfemu_ringbuf_output(Ptr(map), Ptr(data), size, flags));
+}
+uint64_t RingbufReserve(Vm& vm, uint64_t map, uint64_t size, uint64_t flags,
+                        uint64_t, uint64_t) {
+  MapArg(vm, map);
+  void* r = bpfemu_ringbuf_reserve(Ptr(map), size, flags);
+  if (r != nullptr) {
+    vm.AddRegion(reinterpret_cast<uint64_t>(r), size, true, kRingRecord);
+  }
+  return reinterpret_cast<uint64_t>(r);
+}
+void NeedRecord(Vm& vm, uint64_t data) {
+  if (!vm.HasRegion(data, kRingRecord)) {
+    vm.Fault("ring buffer submit/discard of memory that is not a reservation");
+  }
+  vm.RemoveRegion(data);
+}
+uint64_t RingbufSubmit(Vm& vm, uint64_t data, uint64_t flags, uint64_t,
+                       uint64_t, uint64_t) {
+  NeedRecord(vm, data);
+  bpfemu_ringbuf_submit(Ptr(data), flags);
+  return 0;
+}
+uint64_t RingbufDiscard(Vm& vm, uint64_t data, uint64_t flags, uint64_t,
+                        uint64_t, uint64_t) {
+  NeedRecord(vm, data);
+  bpfemu_ringbuf_discard(Ptr(data), flags);
+  return 0;
+}
+uint64_t RingbufQuery(Vm& vm, uint64_t map, uint64_t flags, uint64_t,
+                      uint64_t, uint64_t) {
+  MapArg(vm, map);
+  return bpfemu_ringbuf_query(Ptr(map), flags);
+}
+
+// bpf_loop(): as the native helper (helpers.cc), calling back into the
+// program's subprogram.
+uint64_t Loop(Vm& vm, uint64_t nr_loops, uint64_t callback, uint64_t ctx,
+              uint64_t flags, uint64_t) {
+  if (!vm.IsCallback(callback)) vm.Fault("bpf_loop: R2 is not a callback");
+  if (flags != 0) return static_cast<uint64_t>(-EINVAL);
+  const uint32_t n = static_cast<uint32_t>(nr_loops);
+  if (n > (8u << 20)) return static_cast<uint32_t>(-E2BIG);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (vm.CallCallback(callback, i, ctx) != 0) return i + 1;
+  }
+  return n;
+}
+
+// Socket redirects: the *_map flavours take a u32 key by value, the *_hash
+// flavours a key pointer.
+template <int kMsg>
+uint64_t RedirectMap(Vm& vm, uint64_t, uint64_t map, uint64_t key,
+                     uint64_t flags, uint64_t) {
+  MapArg(vm, map);
+  const uint32_t k = static_cast<uint32_t>(key);
+  return static_cast<uint64_t>(bpfemu_sk_redirect(Ptr(map), &k, flags, kMsg));
+}
+template <int kMsg>
+uint64_t RedirectHash(Vm& vm, uint64_t, uint64_t map, uint64_t key,
+                      uint64_t flags, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  NeedReadable(vm, key, b->map->key_size(), "key");
+  return static_cast<uint64_t>(
+      bpfemu_sk_redirect(Ptr(map), Ptr(key), flags, kMsg));
+}
+
+bool IsSkbProg(uint32_t t) {
+  return t == BPF_PROG_TYPE_SOCKET_FILTER || t == BPF_PROG_TYPE_SCHED_CLS ||
+         t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_SK_SKB ||
+         t == BPF_PROG_TYPE_CGROUP_SKB;
+}
+
+struct HelperDef {
+  int32_t id;
+  interp::HelperFn fn;
+  bool gpl_only;
+  // Program types beyond "any": 0 any, 1 socket-buffer programs, 2 SK_SKB,
+  // 3 SK_MSG.
+  int only;
+};
+
+constexpr HelperDef kHelpers[] = {
+    {BPF_FUNC_map_lookup_elem, MapLookup, false, 0},
+    {BPF_FUNC_map_update_elem, MapUpdate, false, 0},
+    {BPF_FUNC_map_delete_elem, MapDelete, false, 0},
+    {BPF_FUNC_probe_read, ProbeRead, true, 0},
+    {BPF_FUNC_ktime_get_ns, KtimeGetNs, false, 0},
+    {BPF_FUNC_trace_printk, TracePrintk, true, 0},
+    {BPF_FUNC_get_prandom_u32, PrandomU32, false, 0},
+    {BPF_FUNC_get_smp_processor_id, SmpProcessorId, false, 0},
+    {BPF_FUNC_tail_call, TailCall, false, 0},
+    {BPF_FUNC_get_current_pid_tgid, PidTgid, false, 0},
+    {BPF_FUNC_get_current_uid_gid, UidGid, false, 0},
+    {BPF_FUNC_get_current_comm, CurrentComm, false, 0},
+    {BPF_FUNC_skb_load_bytes, SkbLoadBytes, false, 1},
+    {BPF_FUNC_probe_read_str, ProbeReadStr, true, 0},
+    {BPF_FUNC_sk_redirect_map, RedirectMap<0>, false, 2},
+    {BPF_FUNC_sk_redirect_hash, RedirectHash<0>, false, 2},
+    {BPF_FUNC_msg_redirect_map, RedirectMap<1>, false, 3},
+    {BPF_FUNC_msg_redirect_hash, RedirectHash<1>, false, 3},
+    {BPF_FUNC_spin_lock, SpinLock, false, 0},
+    {BPF_FUNC_spin_unlock, SpinUnlock, false, 0},
+    {BPF_FUNC_probe_read_user, ProbeRead, true, 0},
+    {BPF_FUNC_probe_read_kernel, ProbeRead, true, 0},
+    {BPF_FUNC_probe_read_user_str, ProbeReadStr, true, 0},
+    {BPF_FUNC_probe_read_kernel_str, ProbeReadStr, true, 0},
+    {BPF_FUNC_ringbuf_output, RingbufOutput, false, 0},
+    {BPF_FUNC_ringbuf_reserve, RingbufReserve, false, 0},
+    {BPF_FUNC_ringbuf_submit, RingbufSubmit, false, 0},
+    {BPF_FUNC_ringbuf_discard, RingbufDiscard, false, 0},
+    {BPF_FUNC_ringbuf_query, RingbufQuery, false, 0},
+    {BPF_FUNC_loop, Loop, false, 0},
+    {BPF_FUNC_map_lookup_percpu_elem, MapLookupPercpu, false, 0},
+};
+
+class BytecodeLinker : public interp::Linker {
+ public:
+  interp::HelperFn Helper(int32_t id, uint32_t prog_type,
+                          bool* gpl_only) override {
+    for (const HelperDef& h : kHelpers) {
+      if (h.id != id) continue;
+      const bool allowed =
+          h.only == 0 || (h.only == 1 && IsSkbProg(prog_type)) ||
+          (h.only == 2 && prog_type == BPF_PROG_TYPE_SK_SKB) ||
+          (h.only == 3 && prog_type == BPF_PROG_TYPE_SK_MSG);
+      if (!allowed) return nullptr;
+      *gpl_only = h.gpl_only;
+      return h.fn;
+    }
+    return nullptr;
+  }
+
+  int MapHandle(int fd, uint64_t* handle) override {
+    std::shared_ptr<Map> map;
+    if (int err = Resolve(fd, &map); err != 0) return err;
+    for (const auto& b : maps_->bound) {
+      if (b->map == map) {
+        *handle = reinterpret_cast<uint64_t>(&b->cell);
+        return 0;
+      }
+    }
+    auto b = internal::MakeBound(map->name(), -1, map);
+    *handle = reinterpret_cast<uint64_t>(&b->cell);
+    maps_->bound.push_back(std::move(b));
+    return 0;
+  }
+
+  // array_map_direct_value_addr(): arrays with one element.
+  int MapValue(int fd, uint32_t off, uint64_t* addr, uint64_t* lo,
+               uint64_t* hi, bool* writable) override {
+    std::shared_ptr<Map> map;
+    if (int err = Resolve(fd, &map); err != 0) return err;
+    auto* array = dynamic_cast<ArrayMap*>(map.get());
+    if (array == nullptr || map->type() != BPF_MAP_TYPE_ARRAY) return -EINVAL;
+    if (map->max_entries() != 1) return -kENOTSUPP;
+    if (off >= map->value_size()) return -EINVAL;
+    *lo = reinterpret_cast<uint64_t>(array->ValueAt(0));
+    *hi = *lo + map->value_size();
+    *addr = *lo + off;
+    *writable = !(map->map_flags() & BPF_F_RDONLY_PROG);
+    maps_->held.push_back(std::move(map));
+    return 0;
+  }
+
+  std::shared_ptr<void> TakeResources() override { return std::move(maps_); }
+
+ private:
+  struct Held {
+    std::vector<std::unique_ptr<BoundMap>> bound;
+    std::vector<std::shared_ptr<Map>> held;
+  };
+
+  // __bpf_map_get(): EBADF for a closed fd, EINVAL for one that is not a map.
+  static int Resolve(int fd, std::shared_ptr<Map>* out) {
+    *out = MapFromFd(fd);
+    if (*out != nullptr) return 0;
+    return fd >= 0 && fcntl(fd, F_GETFD) != -1 ? -EINVAL : -EBADF;
+  }
+
+  std::shared_ptr<Held> maps_ = std::make_shared<Held>();
+};
+
+}  // namespace
+
+std::unique_ptr<interp::Linker> MakeBytecodeLinker() {
+  return std::make_unique<BytecodeLinker>();
+}
+
+bool LicenseIsGplCompatible(const char* license) {
+  if (license == nullptr) return false;
+  const std::string_view l(license);
+  return l == "GPL" || l == "GPL v2" || l == "GPL and additional rights" ||
+         l == "Dual BSD/GPL" || l == "Dual MIT/GPL" || l == "Dual MPL/GPL";
+}
+
+int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
+                     const std::string& name, const interp::RawInsn* insns,
+                     uint32_t insn_cnt, const char* license) {
+  // __sys_bpf(): unprivileged_bpf_disabled comes before anything else.
+  if (!CallerPrivileged()) return -EPERM;
+  interp::LoadAttr attr;
+  attr.prog_type = prog_type;
+  attr.insns = insns;
+  attr.insn_cnt = insn_cnt;
+  attr.gpl_compatible = LicenseIsGplCompatible(license);
+  auto linker = MakeBytecodeLinker();
+  std::shared_ptr<const interp::Program> code;
+  if (int err = interp::Program::Load(attr, *linker, &code); err != 0) {
+    return err;
+  }
+  return ProgCreateBytecode(prog_type, expected_attach_type, name,
+                            std::move(code));
+}
+
+}  // namespace bpfemu::native

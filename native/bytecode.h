@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: bytecode.h
+//
+// BPF_PROG_LOAD for bytecode (kernel/bpf/syscall.c bpf_prog_load): raw
+// instructions checked and decoded by the interpreter (emu/interp.h), linked
+// to the same helper implementations as natively built programs
+// (native/helpers.cc) and to emulated maps by fd, then registered as a
+// program with an fd and an id (emu/prog.h).
+//
+// The helpers check their pointer arguments against the memory the run may
+// touch (interp::Vm) where the kernel's verifier would have checked them at
+// load time; a bad argument stops the run (ProgFaulted()).
+
+#ifndef BPFEMU_NATIVE_BYTECODE_H_
+#define BPFEMU_NATIVE_BYTECODE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "emu/interp.h"
+
+namespace bpfemu::native {
+
+// A linker resolving helpers by id and maps by fd of this process.
+std::unique_ptr<interp::Linker> MakeBytecodeLinker();
+
+// license_is_gpl_compatible() (include/linux/license.h).
+bool LicenseIsGplCompatible(const char* license);
+
+// Loads `insn_cnt` instructions as a program of `prog_type`: a new program
+// fd, or -errno (E2BIG, EINVAL, EACCES, EBADF as the kernel's checks answer;
+// EPERM for an unprivileged caller).
+int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
+                     const std::string& name, const interp::RawInsn* insns,
+                     uint32_t insn_cnt, const char* license);
+
+}  // namespace bpfemu::native
+
+#endif  // BPFEMU_NATIVE_BYTECODE_H_

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: elf_object.h
+//
+// Reads a `clang -target bpf` object file the way libbpf's
+// bpf_object__open does (tools/lib/bpf/libbpf.c, libbpf 1.1): programs from
+// executable sections other than .text (one per global function symbol),
+// subprograms from .text appended to each program that calls them, maps
+// from the BTF of the ".maps" section (`__uint`, `__type`, `__array`), global
+// data sections (.data*, .rodata*, .bss) as one-element array maps named as
+// libbpf names them, and the relocations that must be filled with map fds at
+// load. No libbpf, libelf or kernel dependency.
+
+#ifndef BPFEMU_NATIVE_ELF_OBJECT_H_
+#define BPFEMU_NATIVE_ELF_OBJECT_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "emu/interp.h"
+
+namespace bpfemu::native {
+
+struct ElfMap {
+  std::string name;       // the kernel map name libbpf uses
+  std::string real_name;  // the variable, or the section (".bss")
+  uint32_t type = 0, key_size = 0, value_size = 0, max_entries = 0;
+  uint32_t map_flags = 0, numa_node = 0, pinning = 0;
+  uint64_t map_extra = 0;
+  int32_t spin_lock_off = -1;  // struct bpf_spin_lock in the value, or -1
+  // Map-in-map: the `__array(values, ...)` template.
+  uint32_t inner_type = 0, inner_key_size = 0, inner_value_size = 0;
+  uint32_t inner_max_entries = 0, inner_map_flags = 0;
+  // Global data: the section's initial bytes (zeros for .bss).
+  bool internal = false;
+  std::vector<uint8_t> initial;
+};
+
+// An instruction that needs a map fd: LD_IMM64 of a map (BPF_PSEUDO_MAP_FD)
+// or of a byte inside a global-data map (BPF_PSEUDO_MAP_VALUE, `offset`).
+struct ElfMapReloc {
+  uint32_t insn;
+  uint32_t map;  // index into ElfObject::maps
+  bool value;
+  uint32_t offset;
+};
+
+struct ElfProgram {
+  std::string name;
+  std::string section;
+  uint32_t prog_type = 0, expected_attach_type = 0;
+  std::vector<interp::RawInsn> insns;  // with .text subprograms appended
+  std::vector<ElfMapReloc> relocs;
+};
+
+struct ElfObject {
+  std::string name;  // libbpf's object name: the file name up to its first '.'
+  std::string license;
+  uint32_t kern_version = 0;
+  std::vector<ElfMap> maps;  // .maps definitions, then global data
+  std::vector<ElfProgram> programs;
+};
+
+// Parses `data` (a whole ELF file). `name` becomes the object name.
+absl::StatusOr<ElfObject> ParseElfObject(absl::Span<const uint8_t> data,
+                                         std::string_view name);
+
+// libbpf's object name for a path: "dir/counter.bpf.o" -> "counter".
+std::string ObjectNameFromPath(std::string_view path);
+
+}  // namespace bpfemu::native
+
+#endif  // BPFEMU_NATIVE_ELF_OBJECT_H_
