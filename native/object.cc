@@ -488,6 +488,23 @@ std::vector<std::string> Object::MapNames() const {
   return names;
 }
 
+std::vector<Object::MapDesc> Object::MapDescs() const {
+  std::vector<MapDesc> out;
+  if (elf_ != nullptr) {
+    for (const ElfMap& m : elf_->maps) {
+      out.push_back({m.name, m.real_name, m.type, m.key_size, m.value_size,
+                     m.max_entries, m.map_flags});
+    }
+    return out;
+  }
+  for (unsigned i = 0; i < def_->nmaps; ++i) {
+    const bpfemu_map_def& m = def_->maps[i];
+    out.push_back({m.name, m.name, m.type, m.key_size, m.value_size,
+                   m.max_entries, m.map_flags});
+  }
+  return out;
+}
+
 int Object::MapFd(std::string_view name) const {
   for (const auto& b : maps_) {
     if (b->name == name) return b->fd;

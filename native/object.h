@@ -119,6 +119,14 @@ class Object {
   const std::string& name() const { return name_; }
   bool bytecode() const { return elf_ != nullptr; }
   std::vector<std::string> MapNames() const;
+  // What each map definition says, in MapNames() order. `name` is the
+  // kernel map's name (libbpf's bpf_map__name), `real_name` what MapNames()
+  // gives (the variable, or a global-data section such as ".bss").
+  struct MapDesc {
+    std::string name, real_name;
+    uint32_t type, key_size, value_size, max_entries, map_flags;
+  };
+  std::vector<MapDesc> MapDescs() const;
   // Global data of a bytecode object before Load(): the section's initial
   // bytes, writable (a skeleton sets .rodata this way); nullptr for other
   // maps. `real_name` is the section (".rodata") or the map's name.

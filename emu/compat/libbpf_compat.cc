@@ -6,9 +6,14 @@
 // symbol names, so it is never linked together with real libbpf.
 //
 // Conventions are libbpf's: int-returning calls give a negative errno and
-// also set errno; pointer-returning calls give NULL and set errno. Objects
-// are natively built BPF sources (native/defs.bzl bpf_object()): the path
-// given to bpf_object__open_file names the source's registered object.
+// also set errno; pointer-returning calls give NULL and set errno.
+//
+// Programs: bpf_prog_load() takes raw instructions, which run in bpfemu's
+// interpreter (emu/interp.h). Objects: bpf_object__open_file() opens the
+// natively built source registered under the file's name if this binary
+// links one (native/defs.bzl bpf_object()) and BPFEMU_INTERP is not set;
+// otherwise it reads the .bpf.o itself and runs its bytecode, as do
+// bpf_object__open_mem() and libbpf skeletons (bpftool gen skeleton).
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,16 +24,21 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
 #include "emu/compat/libbpf_conventions.h"
 #include "emu/cpu.h"
 #include "emu/errno.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
+#include "native/bytecode.h"
+#include "native/elf_object.h"
 #include "native/object.h"
 
 extern "C" int __xpg_strerror_r(int errnum, char* buf, size_t buflen);
@@ -252,6 +262,31 @@ int libbpf_strerror(int err, char* buf, size_t size) {
   return LibbpfErr(-ENOENT);
 }
 
+// bpf_prog_load(): raw instructions for the interpreter. The verifier log
+// gets one line naming the check that refused the program.
+int bpf_prog_load(enum bpf_prog_type prog_type, const char* prog_name,
+                  const char* license, const struct bpf_insn* insns,
+                  size_t insn_cnt, const struct bpf_prog_load_opts* opts) {
+  if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  if (insn_cnt > bpfemu::interp::kMaxInsns) return LibbpfErr(-E2BIG);
+  const uint32_t attach =
+      opts != nullptr ? opts->expected_attach_type : 0;
+  const int fd = bpfemu::native::ProgLoadBytecode(
+      prog_type, attach, prog_name != nullptr ? prog_name : "",
+      reinterpret_cast<const bpfemu::interp::RawInsn*>(insns),
+      static_cast<uint32_t>(insn_cnt), license);
+  if (fd < 0) {
+    if (opts != nullptr && opts->log_buf != nullptr && opts->log_size > 0) {
+      std::snprintf(opts->log_buf, opts->log_size,
+                    "bpfemu: the program was refused at load (errno %d); "
+                    "bpfemu checks structure, not types (docs/interpreter.md)\n",
+                    -fd);
+    }
+    return LibbpfErr(fd);
+  }
+  return GoodFd(fd);
+}
+
 // bpf_prog_test_run_opts for native programs, by program type as
 // net/bpf/test_run.c runs them.
 int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts* opts) {
@@ -280,6 +315,8 @@ int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts* opts) {
                 ? bpfemu::native::RunXdp(*prog, in)
                 : bpfemu::native::RunSkb(*prog, in, skb_in);
         if (r.err != 0) return LibbpfErr(r.err);
+        // The interpreter stopped a program the verifier would refuse.
+        if (bpfemu::ProgFaulted()) return LibbpfErr(-EFAULT);
       }
       opts->duration = static_cast<__u32>((NowNs() - start) / repeat);
       opts->retval = r.retval;
@@ -309,6 +346,7 @@ int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts* opts) {
         std::memcpy(ctx.data(), opts->ctx_in, opts->ctx_size_in);
       }
       opts->retval = bpfemu::ProgRun(*prog, ctx.data());
+      if (bpfemu::ProgFaulted()) return LibbpfErr(-EFAULT);
       return 0;
     }
     default:
@@ -326,7 +364,9 @@ struct bpf_program {
 
 struct bpf_map {
   bpf_object* obj;
-  std::string name;
+  std::string name;       // bpf_map__name(): the kernel map's name
+  std::string real_name;  // the variable, or the section (".bss")
+  bpfemu::native::Object::MapDesc desc;
 };
 
 struct bpf_object {
@@ -353,26 +393,62 @@ T* NextAfter(const std::vector<std::unique_ptr<T>>& all, const T* prev) {
 
 extern "C" {
 
+static struct bpf_object* Wrap(std::unique_ptr<bpfemu::native::Object> o) {
+  auto* obj = new bpf_object;
+  obj->native = std::move(o);
+  for (const std::string& n : obj->native->ProgramNames()) {
+    obj->progs.push_back(std::make_unique<bpf_program>(bpf_program{obj, n}));
+  }
+  for (const auto& d : obj->native->MapDescs()) {
+    obj->maps.push_back(
+        std::make_unique<bpf_map>(bpf_map{obj, d.name, d.real_name, d}));
+  }
+  return obj;
+}
+
 struct bpf_object* bpf_object__open_file(const char* path,
                                          const struct bpf_object_open_opts* opts) {
   if (path == nullptr || !OptsValid(opts)) {
     errno = EINVAL;
     return nullptr;
   }
-  auto native = bpfemu::native::Object::Open(path);
-  if (!native.ok()) {
-    errno = ENOENT;
+  const char* force = std::getenv("BPFEMU_INTERP");
+  if (force == nullptr || std::strcmp(force, "1") != 0) {
+    if (auto native = bpfemu::native::Object::Open(path); native.ok()) {
+      return Wrap(std::move(*native));
+    }
+  }
+  auto bytecode = bpfemu::native::Object::OpenBytecode(path);
+  if (!bytecode.ok()) {
+    errno = absl::IsNotFound(bytecode.status()) ? ENOENT
+                                                : LIBBPF_ERRNO__FORMAT;
     return nullptr;
   }
-  auto* obj = new bpf_object;
-  obj->native = std::move(*native);
-  for (const std::string& n : obj->native->ProgramNames()) {
-    obj->progs.push_back(std::make_unique<bpf_program>(bpf_program{obj, n}));
+  return Wrap(std::move(*bytecode));
+}
+
+struct bpf_object* bpf_object__open_mem(const void* obj_buf, size_t obj_buf_sz,
+                                        const struct bpf_object_open_opts* opts) {
+  if (obj_buf == nullptr || obj_buf_sz == 0 || !OptsValid(opts)) {
+    errno = EINVAL;
+    return nullptr;
   }
-  for (const std::string& n : obj->native->MapNames()) {
-    obj->maps.push_back(std::make_unique<bpf_map>(bpf_map{obj, n}));
+  // libbpf names a memory object after its address and size unless told.
+  const char* given =
+      BPFEMU_OPTS_GET(opts, object_name, static_cast<const char*>(nullptr));
+  const std::string name =
+      given != nullptr
+          ? std::string(given)
+          : absl::StrFormat("%lx-%lx", reinterpret_cast<uintptr_t>(obj_buf),
+                            obj_buf_sz);
+  auto bytecode = bpfemu::native::Object::OpenBytecodeMem(
+      absl::MakeConstSpan(static_cast<const uint8_t*>(obj_buf), obj_buf_sz),
+      name);
+  if (!bytecode.ok()) {
+    errno = LIBBPF_ERRNO__FORMAT;
+    return nullptr;
   }
-  return obj;
+  return Wrap(std::move(*bytecode));
 }
 
 struct bpf_object* bpf_object__open(const char* path) {
@@ -397,7 +473,7 @@ struct bpf_map* bpf_object__find_map_by_name(const struct bpf_object* obj,
                                              const char* name) {
   if (obj != nullptr && name != nullptr) {
     for (const auto& m : obj->maps) {
-      if (m->name == name) return m.get();
+      if (m->name == name || m->real_name == name) return m.get();
     }
   }
   errno = ENOENT;
@@ -432,8 +508,32 @@ struct bpf_map* bpf_object__next_map(const struct bpf_object* obj,
 
 int bpf_map__fd(const struct bpf_map* map) {
   if (map == nullptr) return LibbpfErr(-EINVAL);
-  const int fd = map->obj->native->MapFd(map->name);
+  const int fd = map->obj->native->MapFd(map->real_name);
   return fd >= 0 ? fd : -1;  // not loaded yet: libbpf's initial fd
+}
+
+enum bpf_map_type bpf_map__type(const struct bpf_map* map) {
+  return static_cast<enum bpf_map_type>(map->desc.type);
+}
+__u32 bpf_map__key_size(const struct bpf_map* map) { return map->desc.key_size; }
+__u32 bpf_map__value_size(const struct bpf_map* map) {
+  return map->desc.value_size;
+}
+__u32 bpf_map__max_entries(const struct bpf_map* map) {
+  return map->desc.max_entries;
+}
+__u32 bpf_map__map_flags(const struct bpf_map* map) {
+  return map->desc.map_flags;
+}
+
+// Global data before load: the section's bytes, which a skeleton edits.
+const void* bpf_map__initial_value(struct bpf_map* map, size_t* psize) {
+  size_t size = 0;
+  uint8_t* v = map->obj->native->InitialValue(map->real_name, &size);
+  if (v == nullptr) return nullptr;
+  if (map->obj->loaded) return map->obj->native->LoadedValue(map->real_name);
+  if (psize != nullptr) *psize = size;
+  return v;
 }
 
 const char* bpf_map__name(const struct bpf_map* map) {
@@ -448,6 +548,76 @@ int bpf_program__fd(const struct bpf_program* prog) {
 
 const char* bpf_program__name(const struct bpf_program* prog) {
   return prog != nullptr ? prog->name.c_str() : nullptr;
+}
+
+// Skeletons (bpftool gen skeleton): the embedded object opened from memory
+// under the skeleton's name; global-data views point at the section bytes
+// until load, then at the maps' values (libbpf mmap()s the maps there).
+int bpf_object__open_skeleton(struct bpf_object_skeleton* s,
+                              const struct bpf_object_open_opts* opts) {
+  if (s == nullptr || !OptsValid(opts)) return LibbpfErr(-EINVAL);
+  LIBBPF_OPTS(bpf_object_open_opts, skel_opts);
+  if (opts != nullptr) {
+    std::memcpy(&skel_opts, opts, std::min(sizeof(skel_opts), opts->sz));
+    skel_opts.sz = sizeof(skel_opts);
+  }
+  skel_opts.object_name = s->name;
+  struct bpf_object* obj = bpf_object__open_mem(s->data, s->data_sz, &skel_opts);
+  if (obj == nullptr) return LibbpfErr(-errno);
+  *s->obj = obj;
+  for (int i = 0; i < s->map_cnt; ++i) {
+    auto* m = reinterpret_cast<struct bpf_map_skeleton*>(
+        reinterpret_cast<char*>(s->maps) + i * s->map_skel_sz);
+    *m->map = bpf_object__find_map_by_name(obj, m->name);
+    if (*m->map == nullptr) return LibbpfErr(-ESRCH);
+    if (m->mmaped != nullptr) {
+      *m->mmaped = const_cast<void*>(bpf_map__initial_value(*m->map, nullptr));
+    }
+  }
+  for (int i = 0; i < s->prog_cnt; ++i) {
+    auto* p = reinterpret_cast<struct bpf_prog_skeleton*>(
+        reinterpret_cast<char*>(s->progs) + i * s->prog_skel_sz);
+    *p->prog = bpf_object__find_program_by_name(obj, p->name);
+    if (*p->prog == nullptr) return LibbpfErr(-ESRCH);
+  }
+  return 0;
+}
+
+int bpf_object__load_skeleton(struct bpf_object_skeleton* s) {
+  if (s == nullptr || *s->obj == nullptr) return LibbpfErr(-EINVAL);
+  if (int err = bpf_object__load(*s->obj); err != 0) return err;
+  for (int i = 0; i < s->map_cnt; ++i) {
+    auto* m = reinterpret_cast<struct bpf_map_skeleton*>(
+        reinterpret_cast<char*>(s->maps) + i * s->map_skel_sz);
+    if (m->mmaped == nullptr) continue;
+    *m->mmaped = (bpf_map__map_flags(*m->map) & BPF_F_MMAPABLE)
+                     ? const_cast<void*>(bpf_map__initial_value(*m->map, nullptr))
+                     : nullptr;
+  }
+  return 0;
+}
+
+// Attaching needs kernel hooks bpfemu does not have: programs run through
+// bpf_prog_test_run_opts() instead.
+int bpf_object__attach_skeleton(struct bpf_object_skeleton* s) {
+  (void)s;
+  std::fprintf(stderr,
+               "bpfemu: programs cannot be attached to kernel hooks; run "
+               "them with bpf_prog_test_run_opts()\n");
+  return LibbpfErr(-EOPNOTSUPP);
+}
+
+void bpf_object__detach_skeleton(struct bpf_object_skeleton* s) { (void)s; }
+
+void bpf_object__destroy_skeleton(struct bpf_object_skeleton* s) {
+  if (s == nullptr) return;
+  if (s->obj != nullptr) {
+    bpf_object__close(*s->obj);
+    *s->obj = nullptr;
+  }
+  std::free(s->maps);
+  std::free(s->progs);
+  std::free(s);
 }
 
 }  // extern "C"

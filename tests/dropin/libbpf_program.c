@@ -2,9 +2,12 @@
 // A plain libbpf program that knows nothing about bpfemu. It creates maps of
 // every type bpfemu emulates, runs every map command with valid and invalid
 // input, pins and reopens maps, reads map info, and loads and test-runs the
-// tail-call example through bpf_object__open_file. Its output names no fds,
+// tail-call example through bpf_object__open_file, and loads raw
+// instruction programs with bpf_prog_load (as the kernel's LRU selftest
+// does, to set reference bits). Its output names no fds,
 // ids or pids, so a run against the kernel (linked with -lbpf, as root) and
 // a run on bpfemu (linked with libbpfemu, unprivileged) print the same text.
+#define _GNU_SOURCE
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -17,6 +20,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sched.h>
+#include <linux/filter.h>
 
 static void report(const char *what, int ret) {
   if (ret < 0)
@@ -455,6 +460,108 @@ static void objects(const char *path) {
   bpf_object__close(obj);
 }
 
+/* Instruction builders (the kernel's BPF_* macros live in a kernel-only
+ * header). */
+static struct bpf_insn insn(__u8 code, __u8 dst, __u8 src, __s16 off,
+                            __s32 imm) {
+  struct bpf_insn i = {code, dst, src, off, imm};
+  return i;
+}
+
+/* test_lru_map.c's bpf_map_lookup_elem_with_ref_bit(): a program looks the
+ * key up (which sets the element's reference bit; a syscall lookup does
+ * not) and stores the value into an array. Returns the program fd. */
+static int ref_bit_prog(int lru, int out, __u64 key) {
+  struct bpf_insn p[] = {
+      insn(BPF_LD | BPF_IMM | BPF_DW, BPF_REG_9, 0, 0, (__u32)key),
+      insn(0, 0, 0, 0, (__u32)(key >> 32)),
+      insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_9, -8, 0),
+      insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+      insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -8),
+      insn(BPF_LD | BPF_IMM | BPF_DW, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, lru),
+      insn(0, 0, 0, 0, 0),
+      insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+      insn(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 11, 0),
+      insn(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_0, 0, 0),
+      insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_1, -16, 0),
+      insn(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -20, 0),
+      insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+      insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -20),
+      insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_10, 0, 0),
+      insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_3, 0, 0, -16),
+      insn(BPF_LD | BPF_IMM | BPF_DW, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, out),
+      insn(0, 0, 0, 0, 0),
+      insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, BPF_ANY),
+      insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_update_elem),
+      insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 42),
+      insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  return bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "ref_bit", "GPL", p,
+                       sizeof(p) / sizeof(p[0]), NULL);
+}
+
+static void raw_programs(void) {
+  /* One CPU, so that the LRU's per-CPU lists are the same on both sides. */
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(0, &one);
+  sched_setaffinity(0, sizeof(one), &one);
+  int lru = create("create LRU_HASH 8/8/256", BPF_MAP_TYPE_LRU_HASH, 8, 8, 256, 0);
+  int out = create("create ARRAY 4/8/1", BPF_MAP_TYPE_ARRAY, 4, 8, 1, 0);
+  for (__u64 k = 1; k <= 256; k++) bpf_map_update_elem(lru, &k, &k, BPF_NOEXIST);
+  int loads = 0, runs = 0, values = 0;
+  for (__u64 k = 4; k <= 256; k += 4) {
+    int fd = ref_bit_prog(lru, out, k);
+    if (fd < 0) {
+      report("bpf_prog_load ref-bit program", fd);
+      continue;
+    }
+    loads++;
+    unsigned char pkt[64] = {0};
+    LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = pkt,
+                .data_size_in = sizeof(pkt), .repeat = 1);
+    if (bpf_prog_test_run_opts(fd, &run) == 0 && run.retval == 42) runs++;
+    __u32 zero = 0;
+    __u64 v = 0;
+    bpf_map_lookup_elem(out, &zero, &v);
+    values += v == k;
+    close(fd);
+  }
+  printf("ref-bit programs: %d loaded, %d ran, %d stored their value\n",
+         loads, runs, values);
+  for (__u64 k = 1001; k <= 1064; k++) bpf_map_update_elem(lru, &k, &k, BPF_NOEXIST);
+  int referenced = 0, others = 0;
+  __u64 checksum = 0;
+  for (__u64 k = 1; k <= 256; k++) {
+    __u64 v;
+    if (bpf_map_lookup_elem(lru, &k, &v) != 0) continue;
+    checksum = checksum * 31 + k;
+    if (k % 4 == 0) referenced++; else others++;
+  }
+  printf("after 64 inserts: %d/64 referenced and %d/192 other keys remain, "
+         "checksum %llx\n", referenced, others, (unsigned long long)checksum);
+  close(lru);
+  close(out);
+  /* The loader's checks. */
+  struct bpf_insn bad_op[] = {insn(0xff, 0, 0, 0, 0),
+                              insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+  report("bpf_prog_load unknown opcode",
+         bpf_prog_load(BPF_PROG_TYPE_XDP, "bad", "GPL", bad_op, 2, NULL));
+  struct bpf_insn r10[] = {insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_10, 0, 0, 0),
+                           insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+  report("bpf_prog_load write to r10",
+         bpf_prog_load(BPF_PROG_TYPE_XDP, "bad", "GPL", r10, 2, NULL));
+  struct bpf_insn closed_map[] = {
+      insn(BPF_LD | BPF_IMM | BPF_DW, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, 999),
+      insn(0, 0, 0, 0, 0),
+      insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+      insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+  report("bpf_prog_load closed map fd",
+         bpf_prog_load(BPF_PROG_TYPE_XDP, "bad", "GPL", closed_map, 4, NULL));
+  report("bpf_prog_load no instructions",
+         bpf_prog_load(BPF_PROG_TYPE_XDP, "bad", "GPL", closed_map, 0, NULL));
+}
+
 int main(int argc, char **argv) {
   char buf[64];
   for (int e = -1; e >= -2; e--) {
@@ -466,6 +573,7 @@ int main(int argc, char **argv) {
   map_in_map();
   socket_maps();
   pinning();
+  raw_programs();
   if (argc > 1) objects(argv[1]);
   return 0;
 }
