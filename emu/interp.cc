@@ -8,11 +8,12 @@
 #include <linux/bpf.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <climits>
 #include <cstring>
 #include <string>
 
-#include "absl/strings/str_format.h"
 #include "emu/prog.h"
 
 namespace bpfemu::interp {
@@ -488,7 +489,12 @@ void Vm::RemoveRegion(uint64_t addr) {
   }
 }
 
-void Vm::Fault(const std::string& why) const {
+void Vm::Fault(const char* fmt, ...) const {
+  char why[256];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(why, sizeof(why), fmt, ap);
+  va_end(ap);
   last_fault = why;
   ProgAbortRun();
 }
@@ -611,9 +617,9 @@ uint64_t Vm::Exec(uint32_t start, const uint64_t* args, int depth) {
 #define CHECK(addr, n, w)                                                   \
   do {                                                                      \
     if (!Allowed((addr), (n), (w))) {                                       \
-      Fault(absl::StrFormat("invalid memory %s of %d bytes at 0x%x (insn %d)", \
-                            (w) ? "write" : "read", (n), (addr),            \
-                            in - code));                                    \
+      Fault("invalid memory %s of %d bytes at 0x%llx (insn %td)",          \
+            (w) ? "write" : "read", static_cast<int>(n),                    \
+            static_cast<unsigned long long>(addr), in - code);              \
     }                                                                       \
   } while (0)
 #define JUMP(cond)                                                  \

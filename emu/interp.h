@@ -163,7 +163,10 @@ class Vm {
   // A NUL-terminated string of at most `max` bytes in readable memory.
   bool ReadableString(uint64_t addr, uint64_t max) const;
   // Stops the run: the kernel's verifier would have refused the program.
-  [[noreturn]] void Fault(const std::string& why) const;
+  // printf-style; nothing the caller allocated may be live (the run ends
+  // with a longjmp, so destructors do not run).
+  [[noreturn]] void Fault(const char* fmt, ...) const
+      __attribute__((format(printf, 2, 3)));
   // Calls the subprogram a BPF_PSEUDO_FUNC value names (bpf_loop callbacks).
   bool IsCallback(uint64_t value) const;
   uint64_t CallCallback(uint64_t value, uint64_t r1, uint64_t r2);

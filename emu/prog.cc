@@ -41,18 +41,48 @@ class ProgTable {
   std::shared_ptr<const Prog> ById(uint32_t id) {
     LocalMutexLock l(&mu_);
     auto it = by_id_.find(id);
-    return it == by_id_.end() ? nullptr : it->second;
+    if (it == by_id_.end()) return nullptr;
+    std::shared_ptr<const Prog> p = it->second.lock();
+    if (p == nullptr) by_id_.erase(it);
+    return p;
   }
   bool EraseFd(int fd) {
+    std::shared_ptr<const Prog> last;  // released outside the lock
     LocalMutexLock l(&mu_);
-    return by_fd_.erase(fd) > 0;
+    auto it = by_fd_.find(fd);
+    if (it == by_fd_.end()) return false;
+    last = std::move(it->second);
+    by_fd_.erase(it);
+    return true;
+  }
+  void AcquireSlot(uint32_t id) {
+    std::shared_ptr<const Prog> p = ById(id);
+    LocalMutexLock l(&mu_);
+    SlotRef& r = slots_[id];
+    if (r.prog == nullptr) r.prog = std::move(p);
+    ++r.count;
+  }
+  void ReleaseSlot(uint32_t id) {
+    std::shared_ptr<const Prog> last;
+    LocalMutexLock l(&mu_);
+    auto it = slots_.find(id);
+    if (it != slots_.end() && --it->second.count <= 0) {
+      last = std::move(it->second.prog);
+      slots_.erase(it);
+    }
   }
 
  private:
+  struct SlotRef {
+    std::shared_ptr<const Prog> prog;
+    int count = 0;
+  };
   LocalMutex mu_;
+  // A program lives while an fd or a PROG_ARRAY slot holds it.
   absl::flat_hash_map<int, std::shared_ptr<const Prog>> by_fd_
       ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<uint32_t, std::shared_ptr<const Prog>> by_id_
+  absl::flat_hash_map<uint32_t, SlotRef> slots_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint32_t, std::weak_ptr<const Prog>> by_id_
       ABSL_GUARDED_BY(mu_);
 };
 
@@ -108,6 +138,13 @@ std::shared_ptr<const Prog> ProgFromId(uint32_t id) {
 }
 
 bool ForgetProgFd(int fd) { return ProgTable::Get().EraseFd(fd); }
+
+void ProgSlotAcquire(uint32_t id) {
+  if (id != 0) ProgTable::Get().AcquireSlot(id);
+}
+void ProgSlotRelease(uint32_t id) {
+  if (id != 0) ProgTable::Get().ReleaseSlot(id);
+}
 
 uint32_t ProgRun(const Prog& prog, void* ctx) {
   RunState run;

@@ -16,9 +16,10 @@
 // skips nothing.
 //
 // Program fds are real descriptors (a memfd each), so they never collide with
-// other files; ids come from the system-wide counter of bpffs.h. Programs stay
-// registered until the process exits (their code is part of the binary), so a
-// PROG_ARRAY slot can always resolve its id.
+// other files; ids come from the system-wide counter of bpffs.h. A program
+// lives while one of its fds or a PROG_ARRAY slot holds it (the kernel's
+// bpf_prog_put); then its bytecode and the maps it uses are released and
+// its id resolves no more.
 
 #ifndef BPFEMU_EMU_PROG_H_
 #define BPFEMU_EMU_PROG_H_
@@ -61,9 +62,14 @@ struct Prog {
 int ProgFromFd(int fd, std::shared_ptr<const Prog>* out);
 // The program with `id`, or nullptr.
 std::shared_ptr<const Prog> ProgFromId(uint32_t id);
-// Forgets the fd (the program itself stays registered); false if `fd` is not
-// a program fd. Does not close the descriptor.
+// Forgets the fd (the program goes once nothing else holds it); false if
+// `fd` is not a program fd. Does not close the descriptor.
 bool ForgetProgFd(int fd);
+// A PROG_ARRAY slot's reference to program `id` (bpf_fd_prog_array_get_ptr
+// / put_ptr): taken when a slot is set, dropped when it is overwritten or
+// deleted. 0 is ignored.
+void ProgSlotAcquire(uint32_t id);
+void ProgSlotRelease(uint32_t id);
 
 // bpf_prog_run(): runs `prog` on `ctx`, following tail calls, and returns
 // the program's return value (R0, truncated to 32 bits as test_run reports).

@@ -425,6 +425,12 @@ int UpdateFdValued(Map& map, const void* key, const void* value,
       return -EINVAL;
     }
     id = prog->id;
+    ProgSlotAcquire(id);
+    uint32_t old = 0;
+    (void)map.LookupElem(key, &old, 0);
+    const int err = map.UpdateElem(key, &id, flags);
+    ProgSlotRelease(err == 0 ? old : id);
+    return err;
   } else {
     if (int err = InnerMapFromFd(map, ufd, &inner); err != 0) return err;
     id = inner->id();
@@ -459,10 +465,11 @@ int MapDeleteElem(int fd, const void* key) {
   }
   if (int err = CheckKey(*e.map, key); err != 0) return err;
   if (int err = FaultTable::Get().Take(e.map.get(), kFaultDelete)) return err;
-  if (!IsMapOfMaps(e.map->type()) && !IsSockMap(e.map->type())) {
+  if (!IsMapOfMaps(e.map->type()) && !IsSockMap(e.map->type()) &&
+      e.map->type() != BPF_MAP_TYPE_PROG_ARRAY) {
     return e.map->DeleteElem(key);
   }
-  // The slot's reference to its inner map or socket goes with it.
+  // The slot's reference to its inner map, socket or program goes with it.
   uint8_t old[8] = {};
   (void)e.map->LookupElem(key, old, 0);
   const int err = e.map->DeleteElem(key);
@@ -470,6 +477,8 @@ int MapDeleteElem(int fd, const void* key) {
   std::memcpy(&id, old, sizeof(id));
   if (err == 0 && IsSockMap(e.map->type())) {
     ReleaseSocket(id);
+  } else if (err == 0 && e.map->type() == BPF_MAP_TYPE_PROG_ARRAY) {
+    ProgSlotRelease(id);
   } else if (err == 0) {
     InnerRefs::Get().Release(id);
   }

@@ -17,8 +17,10 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export BPFEMU_BPFFS_DIR="$work/bpffs"
-flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -I.
+flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -I. -Inative/include
        -fsanitize=fuzzer-no-link,address,undefined)
+harnesses=(map_create_fuzzer map_ops_fuzzer ringbuf_fuzzer interp_fuzzer
+           elf_fuzzer)
 absl_libs=(-labsl_synchronization -labsl_graphcycles_internal
   -labsl_random_distributions -labsl_random_seed_sequences
   -labsl_random_internal_pool_urbg -labsl_random_internal_randen
@@ -31,10 +33,15 @@ absl_libs=(-labsl_synchronization -labsl_graphcycles_internal
   -labsl_time_zone -labsl_civil_time -labsl_stacktrace -labsl_symbolize
   -labsl_debugging_internal -labsl_demangle_internal -labsl_malloc_internal
   -labsl_base -labsl_spinlock_wait -labsl_raw_logging_internal
-  -labsl_log_severity -lpthread)
+  -labsl_log_severity -labsl_statusor -labsl_status -labsl_cord
+  -labsl_cord_internal -labsl_cordz_info -labsl_cordz_handle
+  -labsl_cordz_functions -labsl_str_format_internal -labsl_strerror
+  -labsl_synchronization -labsl_stacktrace -labsl_symbolize -labsl_base
+  -labsl_raw_logging_internal -lpthread)
 
-# The emulator, compiled once.
-srcs=$(ls emu/*.cc | grep -v _test.cc)
+# The emulator and the native runtime (helpers, bytecode loader), compiled
+# once.
+srcs=$(ls emu/*.cc native/*.cc | grep -v _test.cc)
 if ! printf '%s\n' $srcs | xargs -P 2 -I{} sh -c \
     'clang++ "$@" -c {} -o "'"$work"'/$(basename {} .cc).o"' _ "${flags[@]}"; then
   echo "FAIL: compiling the emulator with clang"
@@ -42,7 +49,7 @@ if ! printf '%s\n' $srcs | xargs -P 2 -I{} sh -c \
 fi
 status=0
 pids=()
-for name in map_create_fuzzer map_ops_fuzzer ringbuf_fuzzer; do
+for name in "${harnesses[@]}"; do
   if ! clang++ "${flags[@]}" -fsanitize=fuzzer "fuzz/$name.cc" "$work"/*.o \
       "${absl_libs[@]}" -o "$work/$name"; then
     echo "FAIL: building $name"
@@ -61,7 +68,7 @@ for name in map_create_fuzzer map_ops_fuzzer ringbuf_fuzzer; do
   if (( ${#pids[@]} == 2 )); then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
 done
 wait
-for name in map_create_fuzzer map_ops_fuzzer ringbuf_fuzzer; do
+for name in "${harnesses[@]}"; do
   [[ -f "$work/$name.rc" ]] || continue
   execs=$(grep -m1 'stat::number_of_executed_units' "$work/$name.log" |
           awk '{print $2}')

@@ -19,7 +19,6 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/strings/str_format.h"
 #include "bpfemu/native_abi.h"
 #include "emu/array_map.h"
 #include "emu/errno.h"
@@ -49,14 +48,16 @@ BoundMap* MapArg(Vm& vm, uint64_t handle) {
 
 void NeedReadable(Vm& vm, uint64_t addr, uint64_t size, const char* what) {
   if (!vm.Readable(addr, size)) {
-    vm.Fault(absl::StrFormat("helper argument %s: %d bytes at 0x%x are not "
-                             "readable", what, size, addr));
+    vm.Fault("helper argument %s: %llu bytes at 0x%llx are not readable",
+             what, static_cast<unsigned long long>(size),
+             static_cast<unsigned long long>(addr));
   }
 }
 void NeedWritable(Vm& vm, uint64_t addr, uint64_t size, const char* what) {
   if (!vm.Writable(addr, size)) {
-    vm.Fault(absl::StrFormat("helper argument %s: %d bytes at 0x%x are not "
-                             "writable", what, size, addr));
+    vm.Fault("helper argument %s: %llu bytes at 0x%llx are not writable",
+             what, static_cast<unsigned long long>(size),
+             static_cast<unsigned long long>(addr));
   }
 }
 

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+// Bytecode programs calling the helpers (bytecode.h) without a kernel: map
+// helpers, tail calls with the 33-call budget, ring buffer records,
+// bpf_trace_printk formatting, and the argument checks that stop a program
+// the verifier would have refused.
+
+#include "native/bytecode.h"
+
+#include <linux/bpf.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "emu/interp_asm.h"
+#include "emu/prog.h"
+#include "emu/syscall.h"
+#include "gtest/gtest.h"
+#include "native/object.h"
+
+namespace bpfemu::native {
+namespace {
+
+namespace a = interp::asm_;
+using Insns = std::vector<interp::RawInsn>;
+
+int Create(uint32_t type, uint32_t key, uint32_t value, uint32_t max) {
+  MapAttr attr;
+  attr.map_type = type;
+  attr.key_size = key;
+  attr.value_size = value;
+  attr.max_entries = max;
+  return MapCreate(attr);
+}
+
+int LoadTc(const Insns& p, const char* license = "GPL") {
+  return ProgLoadBytecode(BPF_PROG_TYPE_SCHED_CLS, 0, "t", p.data(),
+                          static_cast<uint32_t>(p.size()), license);
+}
+
+// Runs a tc program on a 64-byte IPv4 frame.
+uint32_t RunTc(int fd, bool* faulted = nullptr) {
+  std::shared_ptr<const Prog> prog;
+  EXPECT_EQ(ProgFromFd(fd, &prog), 0);
+  std::vector<uint8_t> frame(64, 0);
+  frame[12] = 0x08;
+  PacketResult r = RunSkb(*prog, frame);
+  if (faulted != nullptr) *faulted = ProgFaulted();
+  return r.retval;
+}
+
+// Appends: r2 = &key (u32 `key` on the stack at -4), r1 = map.
+void KeyAndMap(Insns* p, int map, int32_t key) {
+  p->push_back(a::St(BPF_W, BPF_REG_10, -4, key));
+  p->push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
+  p->push_back(a::AluImm(BPF_ADD, BPF_REG_2, -4));
+  a::LdMapFd(p, BPF_REG_1, map);
+}
+
+TEST(BytecodeTest, SelfTailCallRunsThirtyFourTimes) {
+  const int table = Create(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4);
+  const int counts = Create(BPF_MAP_TYPE_ARRAY, 4, 8, 1);
+  ASSERT_GE(table, 0);
+  ASSERT_GE(counts, 0);
+  Insns p;
+  p.push_back(a::MovReg(BPF_REG_6, BPF_REG_1));  // ctx
+  KeyAndMap(&p, counts, 0);
+  p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+  p.push_back(a::JmpImm(BPF_JEQ, BPF_REG_0, 0, 2));
+  p.push_back(a::MovImm(BPF_REG_1, 1));
+  p.push_back(a::Atomic(BPF_DW, BPF_REG_0, BPF_REG_1, 0, BPF_ADD));
+  p.push_back(a::MovReg(BPF_REG_1, BPF_REG_6));
+  a::LdMapFd(&p, BPF_REG_2, table);
+  p.push_back(a::MovImm(BPF_REG_3, 0));
+  p.push_back(a::Call(BPF_FUNC_tail_call));
+  p.push_back(a::MovImm(BPF_REG_0, 7));
+  p.push_back(a::Exit());
+  const int fd = LoadTc(p);
+  ASSERT_GE(fd, 0);
+  const uint32_t zero = 0;
+  ASSERT_EQ(MapUpdateElem(table, &zero, &fd, BPF_ANY), 0);
+  EXPECT_EQ(RunTc(fd), 7u);
+  uint64_t n = 0;
+  ASSERT_EQ(MapLookupElem(counts, &zero, &n), 0);
+  EXPECT_EQ(n, 34u);  // 1 + MAX_TAIL_CALL_CNT
+  CloseFd(fd);
+  CloseFd(table);
+  CloseFd(counts);
+}
+
+// bpf_prog_put(): a program lives while an fd or a PROG_ARRAY slot holds
+// it; then its id resolves no more.
+TEST(BytecodeTest, ProgramLivesWhileAnFdOrASlotHoldsIt) {
+  const int table = Create(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2);
+  ASSERT_GE(table, 0);
+  const Insns ret9 = {a::MovImm(BPF_REG_0, 9), a::Exit()};
+  const int target = LoadTc(ret9);
+  ASSERT_GE(target, 0);
+  std::shared_ptr<const Prog> p;
+  ASSERT_EQ(ProgFromFd(target, &p), 0);
+  const uint32_t id = p->id;
+  p.reset();
+  const uint32_t slot = 1;
+  ASSERT_EQ(MapUpdateElem(table, &slot, &target, BPF_ANY), 0);
+  CloseFd(target);
+  ASSERT_NE(ProgFromId(id), nullptr);  // the slot holds it
+  // A caller tail-calls into it after its fd is gone.
+  Insns caller;
+  a::LdMapFd(&caller, BPF_REG_2, table);
+  caller.push_back(a::MovImm(BPF_REG_3, 1));
+  caller.push_back(a::Call(BPF_FUNC_tail_call));
+  caller.push_back(a::MovImm(BPF_REG_0, 1));
+  caller.push_back(a::Exit());
+  const int fd = LoadTc(caller);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(RunTc(fd), 9u);
+  ASSERT_EQ(MapDeleteElem(table, &slot), 0);
+  EXPECT_EQ(ProgFromId(id), nullptr);
+  EXPECT_EQ(RunTc(fd), 1u);  // the slot is empty: the call falls through
+  CloseFd(fd);
+  CloseFd(table);
+}
+
+TEST(BytecodeTest, RingBufferRecordsAndDoubleSubmit) {
+  const int ring = Create(BPF_MAP_TYPE_RINGBUF, 0, 0, 4096);
+  ASSERT_GE(ring, 0);
+  Insns p;
+  a::LdMapFd(&p, BPF_REG_1, ring);
+  p.push_back(a::MovImm(BPF_REG_2, 8));
+  p.push_back(a::MovImm(BPF_REG_3, 0));
+  p.push_back(a::Call(BPF_FUNC_ringbuf_reserve));
+  p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 1));
+  p.push_back(a::Exit());
+  p.push_back(a::St(BPF_DW, BPF_REG_0, 0, 0x1234));
+  p.push_back(a::MovReg(BPF_REG_6, BPF_REG_0));
+  p.push_back(a::MovReg(BPF_REG_1, BPF_REG_0));
+  p.push_back(a::MovImm(BPF_REG_2, 0));
+  p.push_back(a::Call(BPF_FUNC_ringbuf_submit));
+  p.push_back(a::MovImm(BPF_REG_0, 1));
+  p.push_back(a::Exit());
+  int fd = LoadTc(p);
+  ASSERT_GE(fd, 0);
+  bool faulted = true;
+  EXPECT_EQ(RunTc(fd, &faulted), 1u);
+  EXPECT_FALSE(faulted);
+  CloseFd(fd);
+  // Submitting the record twice: the second is not a reservation any more.
+  p.insert(p.end() - 2, {a::MovReg(BPF_REG_1, BPF_REG_6),
+                         a::MovImm(BPF_REG_2, 0),
+                         a::Call(BPF_FUNC_ringbuf_submit)});
+  fd = LoadTc(p);
+  ASSERT_GE(fd, 0);
+  RunTc(fd, &faulted);
+  EXPECT_TRUE(faulted);
+  EXPECT_NE(interp::LastFault().find("not a reservation"), std::string::npos);
+  CloseFd(fd);
+  CloseFd(ring);
+}
+
+TEST(BytecodeTest, HelperArgumentsAreChecked) {
+  const int hash = Create(BPF_MAP_TYPE_HASH, 8, 8, 4);
+  ASSERT_GE(hash, 0);
+  bool faulted = false;
+  // A key that would need 8 bytes from 4 bytes below the frame top.
+  Insns p;
+  KeyAndMap(&p, hash, 1);
+  p[2] = a::AluImm(BPF_ADD, BPF_REG_2, 4);  // r2 = r10 + 4: past the stack
+  p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+  p.push_back(a::MovImm(BPF_REG_0, 0));
+  p.push_back(a::Exit());
+  int fd = LoadTc(p);
+  ASSERT_GE(fd, 0);
+  RunTc(fd, &faulted);
+  EXPECT_TRUE(faulted);
+  CloseFd(fd);
+  // A map argument that is not a map.
+  p = {a::MovReg(BPF_REG_1, BPF_REG_10), a::MovReg(BPF_REG_2, BPF_REG_10),
+       a::AluImm(BPF_ADD, BPF_REG_2, -8), a::St(BPF_DW, BPF_REG_10, -8, 0),
+       a::Call(BPF_FUNC_map_lookup_elem), a::MovImm(BPF_REG_0, 0), a::Exit()};
+  fd = LoadTc(p);
+  ASSERT_GE(fd, 0);
+  RunTc(fd, &faulted);
+  EXPECT_TRUE(faulted);
+  EXPECT_NE(interp::LastFault().find("not a map"), std::string::npos);
+  CloseFd(fd);
+  CloseFd(hash);
+}
+
+TEST(BytecodeTest, LookupGivesAValueThatCanBeWritten) {
+  const int hash = Create(BPF_MAP_TYPE_HASH, 4, 8, 4);
+  ASSERT_GE(hash, 0);
+  const uint32_t key = 5;
+  const uint64_t one = 1;
+  ASSERT_EQ(MapUpdateElem(hash, &key, &one, BPF_ANY), 0);
+  Insns p;
+  KeyAndMap(&p, hash, 5);
+  p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+  p.push_back(a::JmpImm(BPF_JEQ, BPF_REG_0, 0, 2));
+  p.push_back(a::St(BPF_DW, BPF_REG_0, 0, 99));
+  p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, 0));
+  p.push_back(a::Exit());
+  const int fd = LoadTc(p);
+  ASSERT_GE(fd, 0);
+  bool faulted = true;
+  EXPECT_EQ(RunTc(fd, &faulted), 99u);
+  EXPECT_FALSE(faulted);
+  uint64_t v = 0;
+  ASSERT_EQ(MapLookupElem(hash, &key, &v), 0);
+  EXPECT_EQ(v, 99u);
+  // One byte past the value is not the program's.
+  Insns q = p;
+  q[q.size() - 2] = a::Ldx(BPF_B, BPF_REG_0, BPF_REG_0, 8);
+  const int fd2 = LoadTc(q);
+  ASSERT_GE(fd2, 0);
+  RunTc(fd2, &faulted);
+  EXPECT_TRUE(faulted);
+  CloseFd(fd);
+  CloseFd(fd2);
+  CloseFd(hash);
+}
+
+TEST(BytecodeTest, TracePrintkFormatsLikeTheKernel) {
+  ClearPrintk();
+  // "n=%d s=%s\n" on the stack, then a string argument.
+  const char fmt[] = "n=%d x=%llx s=%s\n";
+  const char str[] = "hey";
+  Insns p;
+  auto put = [&](const char* s, size_t n, int16_t at) {
+    for (size_t i = 0; i < n; ++i) {
+      p.push_back(a::St(BPF_B, BPF_REG_10, static_cast<int16_t>(at + i),
+                        static_cast<uint8_t>(s[i])));
+    }
+  };
+  put(fmt, sizeof(fmt), -64);
+  put(str, sizeof(str), -8);
+  p.push_back(a::MovReg(BPF_REG_1, BPF_REG_10));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_1, -64));
+  p.push_back(a::MovImm(BPF_REG_2, sizeof(fmt)));
+  p.push_back(a::MovImm(BPF_REG_3, -5));
+  a::LdImm64(&p, BPF_REG_4, 0xabcdef0123ull);
+  p.push_back(a::MovReg(BPF_REG_5, BPF_REG_10));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_5, -8));
+  p.push_back(a::Call(BPF_FUNC_trace_printk));
+  p.push_back(a::Exit());
+  const int fd = LoadTc(p);
+  ASSERT_GE(fd, 0);
+  RunTc(fd);
+  EXPECT_EQ(PrintkLines(), std::vector<std::string>{"n=-5 x=abcdef0123 s=hey"});
+  CloseFd(fd);
+  // bpf_trace_printk is GPL-only.
+  EXPECT_EQ(LoadTc(p, "Proprietary"), -EINVAL);
+}
+
+}  // namespace
+}  // namespace bpfemu::native
