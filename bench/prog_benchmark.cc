@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // BPF-side map operations: the same program (bench/map_ops.bpf.c) run in the
-// kernel with bpf_prog_test_run_opts(repeat) and natively against emulated
-// maps. Each run performs kOps operations; both sides report the mean time
-// of one run, so ns/op = time / kOps and the ratio is like for like.
+// kernel with bpf_prog_test_run_opts(repeat), natively against emulated
+// maps, and as bytecode in bpfemu's interpreter. Each run performs kOps
+// operations; every side reports the mean time of one run, so ns/op =
+// time / kOps and the ratios are like for like.
+//
+// BM_Insns{Bytecode,Kernel} time a hand-assembled ALU loop (4 instructions
+// per iteration, no helpers): the interpreter's ns per instruction against
+// the kernel's JIT.
 //
 //   bazel run -c opt //bench:prog_benchmark -- --benchmark_format=json
 
@@ -19,6 +24,10 @@
 #include "emu/syscall.h"
 #include "kernel_compare/kernel_backend.h"
 #include "kernel_compare/kernel_object.h"
+#include "emu/interp.h"
+#include "emu/interp_asm.h"
+#include "emu/prog.h"
+#include "native/bytecode.h"
 #include "native/object.h"
 
 namespace bpfemu {
@@ -53,9 +62,12 @@ void SetOpCounter(benchmark::State& state) {
   state.counters["ops_per_run"] = kOps;
 }
 
-void BM_ProgNative(benchmark::State& state, const char* prog_name) {
+// One face of bpfemu: the native build, or the .bpf.o in the interpreter.
+void RunEmulated(benchmark::State& state, const char* prog_name,
+                 bool bytecode) {
   ScopedCpu on(0);
-  auto obj = native::Object::Open("map_ops");
+  auto obj = bytecode ? native::Object::OpenBytecode("bench/map_ops.bpf.o")
+                      : native::Object::Open("map_ops");
   if (!obj.ok() || (*obj)->Load() != 0) {
     state.SkipWithError("native map_ops did not load");
     return;
@@ -74,6 +86,77 @@ void BM_ProgNative(benchmark::State& state, const char* prog_name) {
     ctx.mark += kOps;
   }
   SetOpCounter(state);
+}
+
+void BM_ProgNative(benchmark::State& state, const char* prog_name) {
+  RunEmulated(state, prog_name, /*bytecode=*/false);
+}
+
+void BM_ProgBytecode(benchmark::State& state, const char* prog_name) {
+  RunEmulated(state, prog_name, /*bytecode=*/true);
+}
+
+// r1 = n; loop: r0 += r1; r2 ^= r0; r1 -= 1; if r1 != 0 goto loop; exit.
+constexpr int kLoopIterations = 10000;
+constexpr int kLoopInsns = 4 * kLoopIterations + 4;
+
+std::vector<interp::RawInsn> AluLoop() {
+  namespace a = interp::asm_;
+  return {a::MovImm(BPF_REG_0, 0),
+          a::MovImm(BPF_REG_2, 0),
+          a::MovImm(BPF_REG_1, kLoopIterations),
+          a::AluReg(BPF_ADD, BPF_REG_0, BPF_REG_1),
+          a::AluReg(BPF_XOR, BPF_REG_2, BPF_REG_0),
+          a::AluImm(BPF_SUB, BPF_REG_1, 1),
+          a::JmpImm(BPF_JNE, BPF_REG_1, 0, -4),
+          a::Exit()};
+}
+
+void SetInsnCounter(benchmark::State& state) {
+  state.counters["ns_per_insn"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * kLoopInsns,
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void BM_InsnsBytecode(benchmark::State& state) {
+  const auto insns = AluLoop();
+  const int fd = native::ProgLoadBytecode(
+      BPF_PROG_TYPE_SCHED_CLS, 0, "alu_loop", insns.data(),
+      static_cast<uint32_t>(insns.size()), "GPL");
+  std::shared_ptr<const Prog> prog;
+  if (fd < 0 || ProgFromFd(fd, &prog) != 0) {
+    state.SkipWithError("the ALU loop did not load");
+    return;
+  }
+  const auto frame = Frame();
+  for (auto _ : state) {
+    native::PacketResult r = native::RunSkb(*prog, frame);
+    benchmark::DoNotOptimize(r.retval);
+  }
+  SetInsnCounter(state);
+  CloseFd(fd);
+}
+
+void BM_InsnsKernel(benchmark::State& state) {
+  if (std::string why = KernelBackend::Get().Unavailable(); !why.empty()) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  const auto insns = AluLoop();
+  const int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "alu_loop", "GPL",
+                               reinterpret_cast<const bpf_insn*>(insns.data()),
+                               insns.size(), nullptr);
+  if (fd < 0) {
+    state.SkipWithError("the kernel refused the ALU loop");
+    return;
+  }
+  const auto frame = Frame();
+  for (auto _ : state) {
+    KernelObject::Result r = KernelObject::RunPacket(fd, frame, 200);
+    state.SetIterationTime(r.duration_ns * 1e-9);
+  }
+  SetInsnCounter(state);
+  close(fd);
 }
 
 void BM_ProgKernel(benchmark::State& state, const char* prog_name) {
@@ -108,9 +191,15 @@ void BM_ProgKernel(benchmark::State& state, const char* prog_name) {
 }
 
 int Register() {
+  benchmark::RegisterBenchmark("BM_InsnsBytecode", BM_InsnsBytecode);
+  benchmark::RegisterBenchmark("BM_InsnsKernel", BM_InsnsKernel)
+      ->UseManualTime()
+      ->Iterations(200);
   for (const char* p : kProgs) {
     benchmark::RegisterBenchmark((std::string("BM_ProgNative/") + p).c_str(),
                                  BM_ProgNative, p);
+    benchmark::RegisterBenchmark((std::string("BM_ProgBytecode/") + p).c_str(),
+                                 BM_ProgBytecode, p);
     benchmark::RegisterBenchmark((std::string("BM_ProgKernel/") + p).c_str(),
                                  BM_ProgKernel, p)
         ->UseManualTime()

@@ -40,25 +40,39 @@ def ringbuf_table(run):
 
 
 def prog_table(run):
-    """ns per operation of BM_Prog{Native,Kernel}/<program> (//bench:
-    prog_benchmark): each run of a program does ops_per_run operations."""
-    per_op = {}
+    """ns per operation of BM_Prog{Native,Bytecode,Kernel}/<program>
+    (//bench:prog_benchmark): each run of a program does ops_per_run
+    operations; and ns per instruction of BM_Insns{Bytecode,Kernel}."""
+    per_op, per_insn = {}, {}
     for b in run["benchmarks"]:
-        m = re.match(r"BM_Prog(Native|Kernel)/(\w+)", b["name"])
-        if not m or b.get("error_occurred") or b.get("run_type") == "aggregate":
+        if b.get("error_occurred") or b.get("run_type") == "aggregate":
             continue
-        ops = b.get("ops_per_run", 64)
-        per_op[(m.group(2), m.group(1))] = b["real_time"] / ops
+        m = re.match(r"BM_Prog(Native|Bytecode|Kernel)/(\w+)", b["name"])
+        if m:
+            ops = b.get("ops_per_run", 64)
+            per_op[(m.group(2), m.group(1))] = b["real_time"] / ops
+        m = re.match(r"BM_Insns(Bytecode|Kernel)", b["name"])
+        if m:
+            per_insn[m.group(1)] = b["ns_per_insn"] * 1e9
     if not per_op:
         return False
-    print("| program (64 ops per run) | native ns/op | kernel ns/op |"
-          " native / kernel |")
-    print("|---|---|---|---|")
+    cell = lambda v: f"{v:.2f}" if v else "skipped"
+    div = lambda a, b: f"{a / b:.2f}" if a and b else "n/a"
+    print("| program (64 ops per run) | native ns/op | bytecode ns/op |"
+          " kernel ns/op | native / kernel | bytecode / kernel |")
+    print("|---|---|---|---|---|---|")
     for prog in dict.fromkeys(k[0] for k in per_op):
-        n, k = per_op.get((prog, "Native")), per_op.get((prog, "Kernel"))
-        cell = lambda v: f"{v:.2f}" if v else "skipped"
-        ratio = f"{n / k:.2f}" if n and k else "n/a"
-        print(f"| {prog} | {cell(n)} | {cell(k)} | {ratio} |")
+        n, i, k = (per_op.get((prog, s)) for s in ("Native", "Bytecode",
+                                                    "Kernel"))
+        print(f"| {prog} | {cell(n)} | {cell(i)} | {cell(k)} | {div(n, k)} |"
+              f" {div(i, k)} |")
+    if per_insn:
+        i, k = per_insn.get("Bytecode"), per_insn.get("Kernel")
+        print()
+        print("| ALU loop | interpreter ns/insn | kernel (JIT) ns/insn |"
+              " interpreter / kernel |")
+        print("|---|---|---|---|")
+        print(f"| 4 insns x 10000 | {cell(i)} | {cell(k)} | {div(i, k)} |")
     return True
 
 

@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <climits>
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -285,6 +286,10 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
               }
               d.imm = static_cast<int64_t>(handle);
               prog->map_handles_.push_back(handle);
+              Program::Area area;
+              if (linker.MapArea(handle, &area.lo, &area.hi, &area.writable)) {
+                prog->areas_.push_back(area);
+              }
               break;
             }
             case BPF_PSEUDO_MAP_VALUE: {
@@ -439,8 +444,13 @@ bool Vm::Allowed(uint64_t addr, uint64_t size, bool write) const {
   for (const Program::Area& a : prog_->areas_) {
     if (addr >= a.lo && end <= a.hi) return !write || a.writable;
   }
-  for (int i = 0; i < nregions_; ++i) {
-    const Region& r = regions_[i];
+  // Newest first: a program mostly touches the value it just looked up.
+  const int n = std::min(nregions_, kMaxRegions);
+  for (int i = 1; i <= n; ++i) {
+    const Region& r = regions_[(nregions_ - i) % kMaxRegions];
+    if (addr >= r.lo && end <= r.hi) return !write || r.writable;
+  }
+  for (const Region& r : records_) {
     if (addr >= r.lo && end <= r.hi) return !write || r.writable;
   }
   return false;
@@ -463,29 +473,42 @@ bool Vm::ReadableString(uint64_t addr, uint64_t max) const {
 
 void Vm::AddRegion(uint64_t addr, uint64_t size, bool writable,
                    uint8_t tag) {
-  for (int i = 0; i < nregions_; ++i) {
-    if (regions_[i].lo == addr && regions_[i].hi == addr + size) {
-      regions_[i].writable = writable;
-      regions_[i].tag = tag;
+  const Region r = {addr, addr + size, writable, tag};
+  if (tag != 0) {
+    // Tagged regions (records to submit) are kept until removed.
+    for (Region& slot : records_) {
+      if (slot.hi == 0) {
+        slot = r;
+        return;
+      }
+    }
+    Fault("more than %d ring buffer records reserved at once",
+          static_cast<int>(std::size(records_)));
+  }
+  // The same value looked up again: already known.
+  const int n = std::min(nregions_, 8);
+  for (int i = 1; i <= n; ++i) {
+    Region& old = regions_[(nregions_ - i) % kMaxRegions];
+    if (old.lo == r.lo && old.hi == r.hi) {
+      old.writable = writable;
       return;
     }
   }
   // The oldest region makes room: a program keeps few value pointers live.
-  Region& r = nregions_ < kMaxRegions ? regions_[nregions_++]
-                                      : regions_[next_region_++ % kMaxRegions];
-  r = {addr, addr + size, writable, tag};
+  regions_[nregions_ % kMaxRegions] = r;
+  if (++nregions_ == 2 * kMaxRegions) nregions_ = kMaxRegions;
 }
 
 bool Vm::HasRegion(uint64_t addr, uint8_t tag) const {
-  for (int i = 0; i < nregions_; ++i) {
-    if (regions_[i].lo == addr && regions_[i].tag == tag) return true;
+  for (const Region& r : records_) {
+    if (r.hi != 0 && r.lo == addr && r.tag == tag) return true;
   }
   return false;
 }
 
 void Vm::RemoveRegion(uint64_t addr) {
-  for (int i = 0; i < nregions_; ++i) {
-    if (regions_[i].lo == addr) regions_[i] = {0, 0, false, 0};
+  for (Region& r : records_) {
+    if (r.lo == addr) r = {};
   }
 }
 
@@ -616,7 +639,9 @@ uint64_t Vm::Exec(uint32_t start, const uint64_t* args, int depth) {
 #define IMM in->imm
 #define CHECK(addr, n, w)                                                   \
   do {                                                                      \
-    if (!Allowed((addr), (n), (w))) {                                       \
+    /* The stack inline; everything else through Allowed(). */           \
+    if ((addr) - stack_lo_ > sizeof(stack_) - (n) &&                       \
+        !Allowed((addr), (n), (w))) {                                       \
       Fault("invalid memory %s of %d bytes at 0x%llx (insn %td)",          \
             (w) ? "write" : "read", static_cast<int>(n),                    \
             static_cast<unsigned long long>(addr), in - code);              \

@@ -79,6 +79,13 @@ class Linker {
   // map_direct_value_addr() answers.
   virtual int MapValue(int fd, uint32_t off, uint64_t* addr, uint64_t* lo,
                        uint64_t* hi, bool* writable) = 0;
+  // Memory behind a map handle the program may use wholesale (an array's
+  // values), so lookups need not hand out regions one by one.
+  virtual bool MapArea(uint64_t handle, uint64_t* lo, uint64_t* hi,
+                       bool* writable) {
+    (void)handle, (void)lo, (void)hi, (void)writable;
+    return false;
+  }
   // What the loaded program must keep alive (the maps it uses, as the
   // kernel's prog->aux->used_maps), taken once at the end of Load().
   virtual std::shared_ptr<void> TakeResources() { return nullptr; }
@@ -194,8 +201,8 @@ class Vm {
   uint64_t budget_;
   int depth_ = 0;
   Region regions_[kMaxRegions];
-  int nregions_ = 0;
-  int next_region_ = 0;
+  int nregions_ = 0;  // regions added (kept in [0, 2 * kMaxRegions))
+  Region records_[16] = {};
   uint64_t handles_[8] = {};
   int nhandles_ = 0;
   int next_handle_ = 0;

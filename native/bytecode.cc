@@ -69,7 +69,7 @@ uint64_t MapLookup(Vm& vm, uint64_t map, uint64_t key, uint64_t, uint64_t,
   if (v == nullptr) return 0;
   if (b->holds_maps) {
     vm.AddMapHandle(reinterpret_cast<uint64_t>(v));
-  } else {
+  } else if (b->fast.array_values == nullptr) {  // arrays: MapArea()
     vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
                  !(b->map->map_flags() & BPF_F_RDONLY_PROG));
   }
@@ -407,6 +407,17 @@ class BytecodeLinker : public interp::Linker {
     *handle = reinterpret_cast<uint64_t>(&b->cell);
     maps_->bound.push_back(std::move(b));
     return 0;
+  }
+
+  // A BPF_MAP_TYPE_ARRAY's values (its lookups stay inside them).
+  bool MapArea(uint64_t handle, uint64_t* lo, uint64_t* hi,
+               bool* writable) override {
+    BoundMap* b = internal::BoundOf(reinterpret_cast<void*>(handle));
+    if (b == nullptr || b->fast.array_values == nullptr) return false;
+    *lo = reinterpret_cast<uint64_t>(b->fast.array_values);
+    *hi = *lo + uint64_t{b->fast.array_slot} * b->fast.max_entries;
+    *writable = !(b->map->map_flags() & BPF_F_RDONLY_PROG);
+    return true;
   }
 
   // array_map_direct_value_addr(): arrays with one element.
