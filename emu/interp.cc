@@ -523,11 +523,16 @@ void Vm::Fault(const char* fmt, ...) const {
 }
 
 bool Vm::IsMapHandle(uint64_t value) const {
-  for (uint64_t h : prog_->map_handles_) {
-    if (h == value) return true;
-  }
+  if (IsLoadedMap(value)) return true;
   for (int i = 0; i < nhandles_; ++i) {
     if (handles_[i] == value) return true;
+  }
+  return false;
+}
+
+bool Vm::IsLoadedMap(uint64_t value) const {
+  for (uint64_t h : prog_->map_handles_) {
+    if (h == value) return true;
   }
   return false;
 }

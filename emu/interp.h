@@ -167,6 +167,8 @@ class Vm {
   // or one a helper returned, e.g. an inner map).
   bool IsMapHandle(uint64_t value) const;
   void AddMapHandle(uint64_t value);
+  // Whether `value` came from one of the program's own map loads.
+  bool IsLoadedMap(uint64_t value) const;
   // A NUL-terminated string of at most `max` bytes in readable memory.
   bool ReadableString(uint64_t addr, uint64_t max) const;
   // Stops the run: the kernel's verifier would have refused the program.

@@ -69,7 +69,8 @@ uint64_t MapLookup(Vm& vm, uint64_t map, uint64_t key, uint64_t, uint64_t,
   if (v == nullptr) return 0;
   if (b->holds_maps) {
     vm.AddMapHandle(reinterpret_cast<uint64_t>(v));
-  } else if (b->fast.array_values == nullptr) {  // arrays: MapArea()
+  } else if (b->fast.array_values == nullptr || !vm.IsLoadedMap(map)) {
+    // (The program's own arrays are areas already: MapArea().)
     vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
                  !(b->map->map_flags() & BPF_F_RDONLY_PROG));
   }
