@@ -479,6 +479,13 @@ absl::StatusOr<ElfObject> ParseElfObject(absl::Span<const uint8_t> data,
     const Section& s = secs[i];
     if (!IsDataSection(s.name) || s.size == 0) continue;
     if (s.type != kShtProgbits && s.type != kShtNobits) continue;
+    // A NOBITS section's size is not bounded by the file; the kernel bounds
+    // an array's value by KMALLOC_MAX_SIZE (array_map_alloc_check: E2BIG).
+    constexpr uint64_t kMaxValue = uint64_t{1} << 22;
+    if (s.size > kMaxValue) {
+      return InvalidArgumentError(absl::StrFormat(
+          "%s is %d bytes, beyond an array value's limit", s.name, s.size));
+    }
     ElfMap m;
     m.real_name = s.name;
     m.name = InternalMapName(obj.name, s.name);
