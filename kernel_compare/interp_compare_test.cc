@@ -411,6 +411,55 @@ TEST_F(InterpCompareTest, MalformedProgramsGetTheKernelsErrno) {
   CloseFd(emap);
 }
 
+// The legacy packet loads (LD_ABS / LD_IND, bpf_gen_ld_abs): offsets from
+// skb->data, which is the network header for socket filters and the frame
+// for tc; out of the packet, the program returns 0.
+TEST_F(InterpCompareTest, LegacyPacketLoadsGiveTheKernelsResults) {
+  std::vector<uint8_t> frame(64);
+  for (size_t i = 0; i < frame.size(); ++i) frame[i] = uint8_t(i * 7 + 3);
+  frame[12] = 0x08;
+  frame[13] = 0x00;
+  std::vector<std::string> kernel_side, emu_side;
+  for (uint32_t type : {BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_SCHED_CLS}) {
+    for (uint8_t size : {BPF_B, BPF_H, BPF_W}) {
+      for (int32_t off : {0, 1, 12, 13, 14, 30, 46, 47, 48, 49, 50, 60, 61,
+                          62, 63, 64, 1000, -1}) {
+        for (bool ind : {false, true}) {
+          Insns p = {a::MovReg(BPF_REG_6, BPF_REG_1),
+                     a::MovImm(BPF_REG_7, 5)};
+          p.push_back(ind ? a::Insn(BPF_LD | BPF_IND | size, 0, BPF_REG_7, 0,
+                                    off - 5)
+                          : a::Insn(BPF_LD | BPF_ABS | size, 0, 0, 0, off));
+          p.push_back(a::Exit());
+          const int kfd = KernelProgLoad(type, p, "GPL");
+          const int efd = EmuProgLoad(type, p, "GPL");
+          ASSERT_GE(kfd, 0) << "errno " << -kfd;
+          ASSERT_GE(efd, 0);
+          std::vector<uint8_t> out(frame.size());
+          LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
+                      .data_out = out.data(),
+                      .data_size_in = (uint32_t)frame.size(),
+                      .data_size_out = (uint32_t)out.size());
+          const int kerr = bpf_prog_test_run_opts(kfd, &opts);
+          std::shared_ptr<const Prog> prog;
+          ASSERT_EQ(ProgFromFd(efd, &prog), 0);
+          native::PacketResult r = native::RunSkb(*prog, frame);
+          const std::string what = absl::StrFormat(
+              "type %d size 0x%x %s off %d: ", type, size,
+              ind ? "ind" : "abs", off);
+          kernel_side.push_back(
+              absl::StrFormat("%s%d %x", what, kerr, opts.retval));
+          emu_side.push_back(absl::StrFormat("%s%d %x", what, r.err, r.retval));
+          EXPECT_FALSE(ProgFaulted());
+          close(kfd);
+          CloseFd(efd);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(kernel_side, emu_side);
+}
+
 // test_lru_map.c's trick: only a program's lookup sets an LRU element's
 // reference bit (a syscall lookup does not), and referenced elements survive
 // the next shrink. The same raw program on both sides; then the same

@@ -249,7 +249,6 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
     skb.priority = ctx_in->priority;
     std::memcpy(skb.cb, ctx_in->cb, sizeof(skb.cb));
   }
-  skb.len = static_cast<uint32_t>(packet.size());
   // eth_type_trans() on lo (address 00:00:00:00:00:00).
   const uint8_t* dest = data;
   static constexpr uint8_t kBroadcast[ETH_ALEN] = {0xff, 0xff, 0xff,
@@ -264,7 +263,14 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
   }
   skb.protocol = proto;  // network byte order, as skb->protocol
   skb.ifindex = 1;
-  skb.data = Low32(data);
+  // eth_type_trans() pulled the Ethernet header; only tc-like (L2)
+  // programs get it pushed back before they run (is_l2 in test_run.c).
+  const bool is_l2 = prog.type == BPF_PROG_TYPE_SCHED_CLS ||
+                     prog.type == BPF_PROG_TYPE_SCHED_ACT ||
+                     prog.type == BPF_PROG_TYPE_LWT_XMIT;
+  const size_t pulled = is_l2 ? 0 : ETH_HLEN;
+  skb.len = static_cast<uint32_t>(packet.size() - pulled);
+  skb.data = Low32(data + pulled);
   skb.data_end = Low32(data + packet.size());
   r.retval = ProgRun(prog, &skb);
   r.data_out.assign(data, data + packet.size());

@@ -74,7 +74,8 @@ class Program {
   // fragments it cannot reach, and comes back in data_out. err -EINVAL for
   // packets shorter than ETH_HLEN, -ENOMEM beyond 17 fragments.
   PacketResult RunXdp(absl::Span<const uint8_t> packet) const;
-  // BPF_PROG_TYPE_SCHED_CLS / SCHED_ACT: a struct __sk_buff over the frame
+  // BPF_PROG_TYPE_SCHED_CLS / SCHED_ACT (and SOCKET_FILTER, which sees the
+  // frame from its network header on): a struct __sk_buff over the frame
   // (len, protocol and pkt_type as eth_type_trans sets them on lo, data and
   // data_end); mark, priority and cb come from `ctx_in` if given. err
   // -EINVAL as bpf_prog_test_run_skb: shorter than ETH_HLEN, longer than

@@ -299,6 +299,7 @@ int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts* opts) {
   const int repeat = opts->repeat > 1 ? static_cast<int>(opts->repeat) : 1;
   switch (prog->type) {
     case BPF_PROG_TYPE_XDP:
+    case BPF_PROG_TYPE_SOCKET_FILTER:
     case BPF_PROG_TYPE_SCHED_CLS:
     case BPF_PROG_TYPE_SCHED_ACT: {
       if (opts->data_in == nullptr) return LibbpfErr(-EINVAL);
