@@ -153,6 +153,26 @@ TEST_P(ExamplesCompareTest, Counter) {
   p.ExpectSameMaps();
 }
 
+// Every instruction class clang emits for ISA v3, on operands that find the
+// corners; the whole result map after each run.
+TEST_P(ExamplesCompareTest, InstructionClasses) {
+  Pair p("insn_classes", GetParam());
+  ASSERT_TRUE(p.ok());
+  const uint64_t edges[] = {0, 1, 2, 7, 31, 32, 63, 64, 0x7fffffff,
+                            0x80000000, 0xffffffff, 0x100000001,
+                            0x8000000000000000, 0xffffffffffffffff,
+                            0x0123456789abcdef, 0xfedcba9876543210};
+  for (uint64_t a : edges) {
+    for (uint64_t b : {uint64_t{0}, uint64_t{3}, uint64_t{33},
+                       uint64_t{0xffffffff}, uint64_t{0x8000000000000001},
+                       uint64_t{0x0123456789abcdef}}) {
+      p.RunRawTp("classes", {a, b});
+      p.ExpectSameMaps();
+    }
+  }
+  EXPECT_EQ(p.runs(), 16 * 6);
+}
+
 TEST_P(ExamplesCompareTest, Histogram) {
   Pair p("histogram", GetParam());
   ASSERT_TRUE(p.ok());
