@@ -12,8 +12,16 @@
 // Without bpf() permission it runs the emulator alone and says so first.
 //
 //   kernel_compare [--seed=N] [--ops=N] [--replay=FILE]
+//
+// A campaign is a list of sequences numbered 0, 1, ... (each with a seed
+// derived from --seed and its number). --jobs=N runs them in N processes
+// (the kernel backend is not thread-safe; processes are independent), and
+// --shard_index / --shard_count (or Bazel's TEST_SHARD_INDEX /
+// TEST_TOTAL_SHARDS) keep only every shard_count-th sequence, so shards on
+// different machines together run exactly the unsharded campaign.
 
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -48,6 +56,12 @@ ABSL_FLAG(uint64_t, sequences, 1,
           "random sequences per map configuration (each with its own seed)");
 ABSL_FLAG(bool, conformance, true, "run the conformance suite first");
 ABSL_FLAG(std::string, json, "", "write a JSON report to this path");
+ABSL_FLAG(int, jobs, 1, "processes running random sequences in parallel");
+ABSL_FLAG(int, shard_index, -1,
+          "run only sequences n with n % shard_count == shard_index "
+          "(default: TEST_SHARD_INDEX, else 0)");
+ABSL_FLAG(int, shard_count, -1,
+          "number of shards (default: TEST_TOTAL_SHARDS, else 1)");
 ABSL_FLAG(std::string, replay, "",
           "replay one trace file on both backends instead of the full run");
 
@@ -162,9 +176,12 @@ std::vector<RandomSpec> DefaultSpecs() {
   };
 }
 
+// Replay files go where the user ran `bazel run`, or into a test's outputs.
 std::string OutputPath(const std::string& name) {
-  const char* dir = std::getenv("BUILD_WORKING_DIRECTORY");
-  return dir != nullptr ? std::string(dir) + "/" + name : name;
+  for (const char* var : {"BUILD_WORKING_DIRECTORY", "TEST_UNDECLARED_OUTPUTS_DIR"}) {
+    if (const char* dir = std::getenv(var)) return std::string(dir) + "/" + name;
+  }
+  return name;
 }
 
 int Replay(const std::string& path) {
@@ -194,6 +211,156 @@ int Replay(const std::string& path) {
   std::printf("divergence at operation %zu: %s\n", d->op_index + 1,
               d->what.c_str());
   return 1;
+}
+
+// Which sequences this process runs.
+struct Shard {
+  uint64_t index = 0, count = 1;
+  bool Keeps(uint64_t n) const { return n % count == index; }
+};
+
+Shard ShardFromFlags() {
+  Shard s;
+  int index = absl::GetFlag(FLAGS_shard_index);
+  int count = absl::GetFlag(FLAGS_shard_count);
+  if (count < 0) {
+    // Bazel test sharding: also tell Bazel the binary understands it.
+    if (const char* total = std::getenv("TEST_TOTAL_SHARDS")) {
+      count = std::atoi(total);
+      if (const char* i = std::getenv("TEST_SHARD_INDEX")) index = std::atoi(i);
+      if (const char* status = std::getenv("TEST_SHARD_STATUS_FILE")) {
+        std::ofstream(status) << "";
+      }
+    }
+  }
+  if (count > 0 && index >= 0 && index < count) {
+    s.count = static_cast<uint64_t>(count);
+    s.index = static_cast<uint64_t>(index);
+  }
+  return s;
+}
+
+// The random part of the campaign for the sequences `shard` keeps.
+void RunRandom(uint64_t seed, uint64_t num_ops, bool have_kernel,
+               const Shard& shard, bool tty, std::map<std::string, Row>* rows) {
+  const std::vector<RandomSpec> specs = DefaultSpecs();
+  const std::string types = absl::GetFlag(FLAGS_types);
+  const uint64_t sequences =
+      std::max<uint64_t>(1, absl::GetFlag(FLAGS_sequences));
+  uint64_t done = 0, planned = 0;
+  for (size_t n = 0; n < specs.size() * sequences; ++n) {
+    if (shard.Keeps(n) &&
+        TypeSelected(types, MapTypeName(specs[n % specs.size()].attr.map_type))) {
+      ++planned;
+    }
+  }
+  for (size_t n = 0; n < specs.size() * sequences; ++n) {
+    if (!shard.Keeps(n)) continue;
+    const size_t i = n % specs.size();
+    const uint64_t round = n / specs.size();
+    const RandomSpec& spec = specs[i];
+    if (!TypeSelected(types, MapTypeName(spec.attr.map_type))) continue;
+    if (tty) {  // a progress line on a terminal
+      std::fprintf(stderr, "\r[%llu/%llu sequences] %-22s",
+                   static_cast<unsigned long long>(++done),
+                   static_cast<unsigned long long>(planned),
+                   MapTypeName(spec.attr.map_type));
+    }
+    Row& row = (*rows)[MapTypeName(spec.attr.map_type)];
+    struct Timer {
+      Row& row;
+      absl::Time start;
+      ~Timer() { row.seconds += absl::ToDoubleSeconds(absl::Now() - start); }
+    } timer{row, absl::Now()};
+    Sequence seq = GenerateSequence(
+        spec.attr, {.seed = seed * 1000 + i + round * 1000003,
+                    .num_cpus = EmuBackend::Get().NumPossibleCpus(),
+                    .num_ops = num_ops,
+                    .key_range = spec.key_range,
+                    .op_cpus = std::min<uint32_t>(
+                        spec.op_cpus, static_cast<uint32_t>(
+                                          EmuBackend::Get().NumPossibleCpus())),
+                    .prog_lookups = spec.prog_lookups});
+    row.ops += seq.ops.size();
+    if (!have_kernel) {
+      // Still exercise the emulator (and its self-consistency).
+      auto d = RunLockstep(seq, EmuBackend::Get(), EmuBackend::Get());
+      if (d) ++row.divergences;
+      continue;
+    }
+    auto d = RunLockstep(seq, EmuBackend::Get(), KernelBackend::Get());
+    if (!d) continue;
+    ++row.divergences;
+    Sequence small = Shrink(seq, EmuBackend::Get(), KernelBackend::Get());
+    std::string path = OutputPath(absl::StrFormat(
+        "divergence-%s-seed%llu-%zu.trace", MapTypeName(spec.attr.map_type),
+        static_cast<unsigned long long>(seed), n));
+    std::ofstream(path) << "# " << d->what << "\n" << small.Trace();
+    std::printf("  DIVERGENCE %s sequence %zu, op %zu: %s\n    minimal trace "
+                "(%zu ops) written to %s\n",
+                MapTypeName(spec.attr.map_type), i, d->op_index + 1,
+                d->what.c_str(), small.ops.size(), path.c_str());
+  }
+
+  if (tty) std::fprintf(stderr, "\r%60s\r", "");
+}
+
+// --jobs: `jobs` child processes, each running every jobs-th sequence of
+// this shard; their rows come back through a file each and are summed
+// (ops/s adds up, as the children ran at the same time).
+void RunRandomInProcesses(uint64_t seed, uint64_t num_ops, bool have_kernel,
+                          const Shard& shard, int jobs,
+                          std::map<std::string, Row>* rows) {
+  std::vector<std::pair<pid_t, std::string>> children;
+  std::fflush(stdout);
+  for (int j = 0; j < jobs; ++j) {
+    char path[] = "/tmp/kernel_compare_job.XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0) continue;
+    close(fd);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      std::map<std::string, Row> mine;
+      RunRandom(seed, num_ops, have_kernel,
+                {shard.index + shard.count * static_cast<uint64_t>(j),
+                 shard.count * static_cast<uint64_t>(jobs)},
+                /*tty=*/false, &mine);
+      std::ofstream out(path);
+      for (const auto& [name, row] : mine) {
+        out << name << " " << row.ops << " " << row.seconds << " "
+            << row.divergences << "\n";
+      }
+      out.close();
+      std::fflush(stdout);
+      _exit(0);
+    }
+    children.push_back({pid, path});
+  }
+  std::map<std::string, double> rate;
+  for (const auto& [pid, path] : children) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    std::ifstream in(path);
+    std::string name;
+    uint64_t ops;
+    double seconds;
+    int divergences;
+    while (in >> name >> ops >> seconds >> divergences) {
+      Row& row = (*rows)[name];
+      row.ops += ops;
+      row.divergences += divergences;
+      if (seconds > 0) rate[name] += ops / seconds;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      std::printf("  job %d ended abnormally (status %d)\n", pid, status);
+      ++(*rows)["(jobs)"].divergences;
+    }
+    unlink(path.c_str());
+  }
+  // Express the summed rate through seconds, which the table divides by.
+  for (auto& [name, row] : *rows) {
+    if (rate[name] > 0) row.seconds = row.ops / rate[name];
+  }
 }
 
 }  // namespace
@@ -256,65 +423,14 @@ int main(int argc, char** argv) {
     }
   }
 
-  const std::vector<RandomSpec> specs = DefaultSpecs();
-  const std::string types = absl::GetFlag(FLAGS_types);
-  const uint64_t sequences =
-      std::max<uint64_t>(1, absl::GetFlag(FLAGS_sequences));
-  const bool tty = isatty(STDERR_FILENO);
-  uint64_t done = 0, planned = 0;
-  for (const RandomSpec& spec : specs) {
-    if (TypeSelected(types, MapTypeName(spec.attr.map_type))) {
-      planned += sequences;
-    }
-  }
-  for (size_t n = 0; n < specs.size() * sequences; ++n) {
-    const size_t i = n % specs.size();
-    const uint64_t round = n / specs.size();
-    const RandomSpec& spec = specs[i];
-    if (!TypeSelected(types, MapTypeName(spec.attr.map_type))) continue;
-    if (tty) {  // a progress line on a terminal
-      std::fprintf(stderr, "\r[%llu/%llu sequences] %-22s",
-                   static_cast<unsigned long long>(++done),
-                   static_cast<unsigned long long>(planned),
-                   MapTypeName(spec.attr.map_type));
-    }
-    Row& row = rows[MapTypeName(spec.attr.map_type)];
-    struct Timer {
-      Row& row;
-      absl::Time start;
-      ~Timer() { row.seconds += absl::ToDoubleSeconds(absl::Now() - start); }
-    } timer{row, absl::Now()};
-    Sequence seq = GenerateSequence(
-        spec.attr, {.seed = seed * 1000 + i + round * 1000003,
-                    .num_cpus = EmuBackend::Get().NumPossibleCpus(),
-                    .num_ops = num_ops,
-                    .key_range = spec.key_range,
-                    .op_cpus = std::min<uint32_t>(
-                        spec.op_cpus, static_cast<uint32_t>(
-                                          EmuBackend::Get().NumPossibleCpus())),
-                    .prog_lookups = spec.prog_lookups});
-    row.ops += seq.ops.size();
-    if (!have_kernel) {
-      // Still exercise the emulator (and its self-consistency).
-      auto d = RunLockstep(seq, EmuBackend::Get(), EmuBackend::Get());
-      if (d) ++row.divergences;
-      continue;
-    }
-    auto d = RunLockstep(seq, EmuBackend::Get(), KernelBackend::Get());
-    if (!d) continue;
-    ++row.divergences;
-    Sequence small = Shrink(seq, EmuBackend::Get(), KernelBackend::Get());
-    std::string path = OutputPath(absl::StrFormat(
-        "divergence-%s-seed%llu-%zu.trace", MapTypeName(spec.attr.map_type),
-        static_cast<unsigned long long>(seed), n));
-    std::ofstream(path) << "# " << d->what << "\n" << small.Trace();
-    std::printf("  DIVERGENCE %s sequence %zu, op %zu: %s\n    minimal trace "
-                "(%zu ops) written to %s\n",
-                MapTypeName(spec.attr.map_type), i, d->op_index + 1,
-                d->what.c_str(), small.ops.size(), path.c_str());
+  const int jobs = std::max(1, absl::GetFlag(FLAGS_jobs));
+  const Shard shard = ShardFromFlags();
+  if (jobs == 1) {
+    RunRandom(seed, num_ops, have_kernel, shard, isatty(STDERR_FILENO), &rows);
+  } else {
+    RunRandomInProcesses(seed, num_ops, have_kernel, shard, jobs, &rows);
   }
 
-  if (tty) std::fprintf(stderr, "\r%60s\r", "");
   std::printf("\n%-26s %-14s %-16s %-10s %-12s %s\n", "map type",
               "cases (emu)", "cases (kernel)", "rand ops", "ops/s",
               "divergences");
