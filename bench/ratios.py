@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """Turns one Google Benchmark JSON run of //bench:hash_benchmark,
-//bench:ringbuf_benchmark or //bench:prog_benchmark into the Markdown ratio
-tables of docs/performance.md (printed to stdout).
+//bench:ringbuf_benchmark, //bench:prog_benchmark or
+//bench:scaling_benchmark into the Markdown ratio tables of
+docs/performance.md (printed to stdout).
 
 Usage: ratios.py RUN.json
 """
@@ -76,9 +77,36 @@ def prog_table(run):
     return True
 
 
+def scaling_table(run):
+    """Throughput of BM_Scale<kernel, op, disjoint>/<threads> (//bench:
+    scaling_benchmark): two threads against one."""
+    rates = {}
+    for b in run["benchmarks"]:
+        m = re.match(r"BM_Scale<(true|false), k(\w+), (true|false)>/(\d)",
+                     b["name"])
+        if m and not b.get("error_occurred"):
+            side = "kernel syscall" if m.group(1) == "true" else "emu (Map object)"
+            keys = "disjoint" if m.group(3) == "true" else "shared"
+            rates[(side, m.group(2), keys, int(m.group(4)))] = \
+                b["items_per_second"]
+    if not rates:
+        return False
+    print("| side | op | keys | 1 thread M ops/s | 2 threads M ops/s |"
+          " 2 / 1 |")
+    print("|---|---|---|---|---|---|")
+    for side, op, keys in dict.fromkeys(k[:3] for k in rates):
+        one, two = rates.get((side, op, keys, 1)), rates.get((side, op, keys, 2))
+        cell = lambda v: f"{v / 1e6:.1f}" if v else "skipped"
+        ratio = f"{two / one:.2f}" if one and two else "n/a"
+        keys_col = "-" if op == "Compute" else keys
+        print(f"| {side if op != 'Compute' else 'ALU loop (machine)'} | "
+              f"{op.lower()} | {keys_col} | {cell(one)} | {cell(two)} | {ratio} |")
+    return True
+
+
 def main():
     run = json.load(open(sys.argv[1]))
-    if ringbuf_table(run) or prog_table(run):
+    if ringbuf_table(run) or prog_table(run) or scaling_table(run):
         return
     times = {}  # (op, size) -> {side: ns}
     for b in run["benchmarks"]:

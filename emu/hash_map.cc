@@ -109,7 +109,7 @@ HashMap::HashMap(ShmRegion region) : Map(std::move(region)) {
   body_ = this->region().At<HashBody>(kBodyOffset);
   buckets_ = this->region().At<Bucket>(body_->buckets_off);
   freelists_ = this->region().At<FreeList>(body_->freelists_off);
-  extras_ = this->region().At<std::atomic<uint32_t>>(body_->extras_off);
+  extras_ = this->region().At<Spare>(body_->extras_off);
   elems_ = this->region().At<uint8_t>(body_->elems_off);
   elem_size_ = body_->elem_size;
   key_slot_ = body_->key_slot;
@@ -156,7 +156,7 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
   const uint64_t freelists_off = off;
   off += uint64_t{nr_cpus} * sizeof(FreeList);
   const uint64_t extras_off = off;
-  off = RoundUp(off + uint64_t{nr_cpus} * sizeof(uint32_t), 64);
+  off = RoundUp(off + uint64_t{nr_cpus} * sizeof(Spare), 64);
   const uint64_t elems_off = off;
   off = RoundUp(off + uint64_t{n_elems} * elem_size, 64);
   const uint64_t lru_off = off;
@@ -199,7 +199,7 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
     // alloc_extra_elems() (htab_has_extra_elems: not per-CPU, not LRU): park
     // one spare element per possible CPU.
     for (uint32_t cpu = 0; cpu < nr_cpus; ++cpu) {
-      map->extras_[cpu].store(
+      map->extras_[cpu].id.store(
           map->body_->next_unused.fetch_add(1, std::memory_order_relaxed) + 1,
           std::memory_order_relaxed);
     }
@@ -524,7 +524,7 @@ int HashMap::Update(const void* key, const void* value, uint64_t flags,
   } else {
     // Replacement: prealloc maps write into this CPU's spare element.
     if (use_spares) {
-      id = extras_[cpu].exchange(kNil, std::memory_order_relaxed);
+      id = extras_[cpu].id.exchange(kNil, std::memory_order_relaxed);
     }
     if (id == kNil) id = PopFree(cpu);
     if (id == kNil) {
@@ -546,7 +546,7 @@ int HashMap::Update(const void* key, const void* value, uint64_t flags,
     // unless it was the head itself.
     UnlinkLocked(b, prev == kNil ? id : prev, old);
     uint32_t expected = kNil;
-    if (!use_spares || !extras_[cpu].compare_exchange_strong(
+    if (!use_spares || !extras_[cpu].id.compare_exchange_strong(
                          expected, old, std::memory_order_relaxed)) {
       PushFree(cpu, old);
     }

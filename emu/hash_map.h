@@ -271,7 +271,12 @@ class HashMap : public Map, private LruOwner {
   HashBody* body_;
   Bucket* buckets_;
   FreeList* freelists_;
-  std::atomic<uint32_t>* extras_;
+  // One spare element per CPU, each on its own cache line (the CPUs
+  // exchange them on every replacing update).
+  struct alignas(64) Spare {
+    std::atomic<uint32_t> id;
+  };
+  Spare* extras_;
   uint8_t* elems_;
   // Copies of immutable region fields, kept in the object for the hot paths.
   uint32_t elem_size_, key_slot_, bucket_mask_, key_size_, seed_;

@@ -120,7 +120,8 @@ inline constexpr uint64_t kKernelStabSize = 376;
 inline constexpr uint64_t kKernelShtabSize = 384;
 inline constexpr uint64_t kKernelShtabElemSize = 48;
 
-inline constexpr uint32_t kLayoutVersion = 2;  // 2: hash bucket seq counts
+inline constexpr uint32_t kLayoutVersion = 3;  // 2: hash bucket seq counts
+                                               // 3: per-CPU spares on own lines
 // The family body starts on its own cache line.
 inline constexpr uint64_t kBodyOffset = RoundUp(sizeof(MapHeader), 64);
 
