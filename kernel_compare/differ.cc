@@ -42,14 +42,26 @@ const char* OpName(OpKind k) {
     case OpKind::kGetNextKey: return "get_next_key";
     case OpKind::kLookupAndDelete: return "lookup_and_delete";
     case OpKind::kProgLookup: return "prog_lookup";
+    case OpKind::kUpdateBatch: return "update_batch";
+    case OpKind::kDeleteBatch: return "delete_batch";
+    case OpKind::kLookupBatch: return "lookup_batch";
+    case OpKind::kLookupAndDeleteBatch: return "lookup_and_delete_batch";
   }
   return "?";
+}
+
+bool IsBatch(OpKind k) {
+  return k == OpKind::kUpdateBatch || k == OpKind::kDeleteBatch ||
+         k == OpKind::kLookupBatch || k == OpKind::kLookupAndDeleteBatch;
 }
 
 std::string OpLine(const Op& op) {
   std::string line = OpName(op.kind);
   line += " key=" + (op.key.empty() ? std::string("null") : Hex(op.key));
-  if (op.kind == OpKind::kUpdate) line += " value=" + Hex(op.value);
+  if (op.kind == OpKind::kUpdate || op.kind == OpKind::kUpdateBatch) {
+    line += " value=" + Hex(op.value);
+  }
+  if (IsBatch(op.kind)) line += absl::StrFormat(" count=%u", op.count);
   if (op.kind != OpKind::kDelete && op.kind != OpKind::kGetNextKey &&
       op.kind != OpKind::kProgLookup) {
     line += absl::StrFormat(" flags=%#x", op.flags);
@@ -69,10 +81,50 @@ std::vector<uint8_t> KeyBytes(uint32_t n, uint32_t key_size) {
   return key;
 }
 
-// Applies one op; fills `out` (value or next key) and returns the result.
-int Apply(Backend& b, int fd, const Op& op, std::vector<uint8_t>* out) {
+// The output buffer of a lookup batch: count after (4 bytes), out_batch
+// cursor (8), then `count` keys and `count` values.
+size_t BatchOutSize(const MapAttr& attr, int num_cpus, uint32_t count) {
+  return 12 + size_t{count} * (attr.key_size + SyscallValueSize(attr, num_cpus));
+}
+
+// Applies one op; fills `out` (value, next key, batch results) and returns
+// the result.
+int Apply(Backend& b, int fd, const MapAttr& attr, const Op& op,
+          std::vector<uint8_t>* out) {
   const void* key = op.key.empty() ? nullptr : op.key.data();
   switch (op.kind) {
+    case OpKind::kUpdateBatch:
+    case OpKind::kDeleteBatch: {
+      uint32_t count = op.count;
+      const int rc = op.kind == OpKind::kUpdateBatch
+                         ? b.UpdateBatch(fd, key, op.value.data(), &count,
+                                         op.flags, 0)
+                         : b.DeleteBatch(fd, key, &count, op.flags, 0);
+      std::memcpy(out->data(), &count, sizeof(count));
+      return rc;
+    }
+    case OpKind::kLookupBatch:
+    case OpKind::kLookupAndDeleteBatch: {
+      const int ncpus = b.NumPossibleCpus();
+      out->assign(BatchOutSize(attr, ncpus, op.count), 0xa5);
+      uint8_t in_batch[8] = {};
+      if (key != nullptr) {
+        std::memcpy(in_batch, key, std::min(op.key.size(), sizeof(in_batch)));
+      }
+      uint32_t count = op.count;
+      uint8_t* keys = out->data() + 12;
+      uint8_t* values = keys + size_t{op.count} * attr.key_size;
+      const int rc =
+          op.kind == OpKind::kLookupBatch
+              ? b.LookupBatch(fd, key != nullptr ? in_batch : nullptr,
+                              out->data() + 4, keys, values, &count, op.flags,
+                              0)
+              : b.LookupAndDeleteBatch(fd, key != nullptr ? in_batch : nullptr,
+                                       out->data() + 4, keys, values, &count,
+                                       op.flags, 0);
+      std::memcpy(out->data(), &count, sizeof(count));
+      return rc;
+    }
     case OpKind::kUpdate:
       return b.Update(fd, key, op.value.data(), op.flags);
     case OpKind::kLookup:
@@ -180,11 +232,50 @@ Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
     if (absl::Bernoulli(gen, 0.95)) return 0;
     return absl::Bernoulli(gen, 0.5) ? 1 : BPF_F_LOCK;
   };
+  const uint32_t value_bytes = SyscallValueSize(attr, opts.num_cpus);
+  // Batch element flags: mostly 0, sometimes BPF_F_LOCK or junk (EINVAL).
+  auto elem_flags = [&]() -> uint64_t {
+    if (absl::Bernoulli(gen, 0.9)) return 0;
+    return absl::Bernoulli(gen, 0.5) ? BPF_F_LOCK : 2;
+  };
+  // A batch capacity: usually a few elements, sometimes 0 or a whole map.
+  auto batch_count = [&]() -> uint32_t {
+    if (absl::Bernoulli(gen, 0.05)) return 0;
+    if (absl::Bernoulli(gen, 0.1)) return attr.max_entries + 2;
+    return absl::Uniform<uint32_t>(gen, 1, 9);
+  };
   for (size_t i = 0; i < opts.num_ops; ++i) {
     Op op;
     op.cpu = static_cast<uint8_t>(absl::Uniform<uint32_t>(gen, 0, opts.op_cpus));
-    const uint32_t pick = absl::Uniform<uint32_t>(gen, 0, 100);
-    if (opts.prog_lookups && pick >= 40 && pick < 55) {
+    const uint32_t pick =
+        absl::Uniform<uint32_t>(gen, 0, opts.batch_ops ? 108 : 100);
+    if (pick >= 100) {
+      static constexpr OpKind kBatch[] = {
+          OpKind::kUpdateBatch, OpKind::kDeleteBatch, OpKind::kLookupBatch,
+          OpKind::kLookupAndDeleteBatch};
+      op.kind = kBatch[(pick - 100) / 2];
+      op.flags = elem_flags();
+      if (op.kind == OpKind::kUpdateBatch || op.kind == OpKind::kDeleteBatch) {
+        op.count = std::min<uint32_t>(batch_count(), 64);
+        for (uint32_t k = 0; k < op.count; ++k) {
+          const auto key = random_key();
+          op.key.insert(op.key.end(), key.begin(), key.end());
+        }
+        if (op.kind == OpKind::kUpdateBatch) {
+          op.value.resize(size_t{op.count} * value_bytes);
+          for (auto& byte : op.value) byte = absl::Uniform<uint8_t>(gen);
+        }
+      } else {
+        op.count = batch_count();
+        // A cursor: the start (NULL), or a bucket index / key number.
+        if (absl::Bernoulli(gen, 0.5)) {
+          const uint32_t cursor =
+              absl::Uniform<uint32_t>(gen, 0, attr.max_entries + 4);
+          op.key.resize(4);
+          std::memcpy(op.key.data(), &cursor, 4);
+        }
+      }
+    } else if (opts.prog_lookups && pick >= 40 && pick < 55) {
       op.kind = OpKind::kProgLookup;
       op.key = random_key();
     } else if (pick < 40) {
@@ -252,8 +343,8 @@ std::optional<Divergence> RunLockstep(const Sequence& seq, Backend& a,
       }
     }
     std::vector<uint8_t> out_a(out_size, 0xa5), out_b(out_size, 0xa5);
-    const int rc_a = Apply(a, fd_a, op, &out_a);
-    const int rc_b = Apply(b, fd_b, op, &out_b);
+    const int rc_a = Apply(a, fd_a, seq.attr, op, &out_a);
+    const int rc_b = Apply(b, fd_b, seq.attr, op, &out_b);
     if (rc_a != rc_b) {
       result = Divergence{i, absl::StrFormat("%s: %s returned %s, %s returned %s",
                                              OpLine(op), a.name(),
@@ -372,7 +463,11 @@ absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus) {
         {"delete", OpKind::kDelete},
         {"get_next_key", OpKind::kGetNextKey},
         {"lookup_and_delete", OpKind::kLookupAndDelete},
-        {"prog_lookup", OpKind::kProgLookup}};
+        {"prog_lookup", OpKind::kProgLookup},
+        {"update_batch", OpKind::kUpdateBatch},
+        {"delete_batch", OpKind::kDeleteBatch},
+        {"lookup_batch", OpKind::kLookupBatch},
+        {"lookup_and_delete_batch", OpKind::kLookupAndDeleteBatch}};
     auto it = std::find_if(std::begin(kVerbs), std::end(kVerbs),
                            [&](const auto& v) { return verb == v.first; });
     if (it == std::end(kVerbs)) {
@@ -381,11 +476,15 @@ absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus) {
     }
     op.kind = it->second;
     if (!bytes("key", &op.key) ||
-        (op.kind == OpKind::kUpdate && !bytes("value", &op.value))) {
+        ((op.kind == OpKind::kUpdate || op.kind == OpKind::kUpdateBatch) &&
+         !bytes("value", &op.value))) {
       return absl::InvalidArgumentError(
           absl::StrFormat("line %d: bad key or value", lineno));
     }
     num("flags", &op.flags);
+    uint64_t count = 0;
+    num("count", &count);
+    op.count = static_cast<uint32_t>(count);
     uint64_t cpu = 0;
     num("cpu", &cpu);
     op.cpu = static_cast<uint8_t>(cpu);
@@ -395,9 +494,25 @@ absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus) {
   // Buffers are passed to the backends as they are: sizes must match.
   for (size_t i = 0; i < seq.ops.size(); ++i) {
     const Op& op = seq.ops[i];
-    if ((!op.key.empty() && op.key.size() != seq.attr.key_size) ||
-        (op.kind == OpKind::kUpdate &&
-         op.value.size() != SyscallValueSize(seq.attr, num_cpus))) {
+    const size_t value_bytes = SyscallValueSize(seq.attr, num_cpus);
+    bool sizes_ok;
+    switch (op.kind) {
+      case OpKind::kUpdateBatch:
+        sizes_ok = op.key.size() == size_t{op.count} * seq.attr.key_size &&
+                   op.value.size() == size_t{op.count} * value_bytes;
+        break;
+      case OpKind::kDeleteBatch:
+        sizes_ok = op.key.size() == size_t{op.count} * seq.attr.key_size;
+        break;
+      case OpKind::kLookupBatch:
+      case OpKind::kLookupAndDeleteBatch:
+        sizes_ok = op.key.size() <= 8;
+        break;
+      default:
+        sizes_ok = (op.key.empty() || op.key.size() == seq.attr.key_size) &&
+                   (op.kind != OpKind::kUpdate || op.value.size() == value_bytes);
+    }
+    if (!sizes_ok) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "operation %d: key or value size does not match the map", i + 1));
     }

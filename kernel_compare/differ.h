@@ -20,6 +20,8 @@
 //   get_next_key key=null
 //   lookup_and_delete key=05000000 flags=0
 //   prog_lookup key=05000000 cpu=1
+//   update_batch key=0500000006000000 value=... count=2 flags=0
+//   lookup_batch key=null count=4 flags=0
 //
 // `kernel_compare --replay FILE` reads it back (ParseTrace).
 
@@ -44,14 +46,23 @@ enum class OpKind {
   kGetNextKey,
   kLookupAndDelete,
   kProgLookup,  // bpf_map_lookup_elem from a BPF program (sets LRU ref bits)
+  // Batch commands. Update / delete: `key` holds `count` keys back to back
+  // (`value` as many values). Lookup / lookup-and-delete: `key` is the
+  // in_batch cursor (empty: NULL) and `count` the capacity; the output is
+  // the count after, the out_batch cursor, the keys and the values.
+  kUpdateBatch,
+  kDeleteBatch,
+  kLookupBatch,
+  kLookupAndDeleteBatch,
 };
 
 struct Op {
   OpKind kind;
   std::vector<uint8_t> key;    // empty for get_next_key(NULL)
   std::vector<uint8_t> value;  // update only
-  uint64_t flags = 0;
+  uint64_t flags = 0;  // batch ops: elem_flags
   uint8_t cpu = 0;  // the CPU the op runs on (both backends are pinned)
+  uint32_t count = 0;  // batch ops only
 };
 
 struct Sequence {
@@ -76,6 +87,8 @@ struct GeneratorOptions {
   uint32_t op_cpus = 1;
   // Include program-side lookups (keys <= 8 bytes, values >= 8 bytes).
   bool prog_lookups = false;
+  // Include the four batch commands (about 8% of the ops).
+  bool batch_ops = true;
 };
 
 // A random sequence of operations on a map with `attr` (whose flags should
