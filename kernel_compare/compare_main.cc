@@ -56,6 +56,9 @@ ABSL_FLAG(uint64_t, sequences, 1,
           "random sequences per map configuration (each with its own seed)");
 ABSL_FLAG(bool, conformance, true, "run the conformance suite first");
 ABSL_FLAG(std::string, json, "", "write a JSON report to this path");
+ABSL_FLAG(uint64_t, creates, 300,
+          "random BPF_MAP_CREATE attribute sets (valid and invalid) compared "
+          "by their result");
 ABSL_FLAG(int, jobs, 1, "processes running random sequences in parallel");
 ABSL_FLAG(int, shard_index, -1,
           "run only sequences n with n % shard_count == shard_index "
@@ -302,6 +305,34 @@ void RunRandom(uint64_t seed, uint64_t num_ops, bool have_kernel,
                 d->what.c_str(), small.ops.size(), path.c_str());
   }
 
+  // Random creates, numbered after the sequences so that shards split them
+  // too: the result (fd or errno) must match; a created map's (empty)
+  // contents are compared as well.
+  const uint64_t creates = absl::GetFlag(FLAGS_creates);
+  const uint64_t base = specs.size() * sequences;
+  if (TypeSelected(types, "CREATE")) {
+    for (uint64_t c = 0; c < creates; ++c) {
+      if (!shard.Keeps(base + c)) continue;
+      Row& row = (*rows)["CREATE_RANDOM_ATTRS"];
+      const absl::Time start = absl::Now();
+      const Sequence seq{GenerateCreate(seed * 1000003 + c), {}};
+      ++row.ops;
+      auto d = have_kernel
+                   ? RunLockstep(seq, EmuBackend::Get(), KernelBackend::Get())
+                   : RunLockstep(seq, EmuBackend::Get(), EmuBackend::Get());
+      row.seconds += absl::ToDoubleSeconds(absl::Now() - start);
+      if (!d) continue;
+      ++row.divergences;
+      std::string path = OutputPath(absl::StrFormat(
+          "divergence-CREATE-seed%llu-%llu.trace",
+          static_cast<unsigned long long>(seed),
+          static_cast<unsigned long long>(c)));
+      std::ofstream(path) << "# " << d->what << "\n" << seq.Trace();
+      std::printf("  DIVERGENCE create %llu: %s\n    trace written to %s\n",
+                  static_cast<unsigned long long>(c), d->what.c_str(),
+                  path.c_str());
+    }
+  }
   if (tty) std::fprintf(stderr, "\r%60s\r", "");
 }
 

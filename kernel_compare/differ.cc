@@ -198,6 +198,10 @@ const char* MapTypeName(uint32_t type) {
     case BPF_MAP_TYPE_PERCPU_ARRAY: return "PERCPU_ARRAY";
     case BPF_MAP_TYPE_LRU_HASH: return "LRU_HASH";
     case BPF_MAP_TYPE_LRU_PERCPU_HASH: return "LRU_PERCPU_HASH";
+    case BPF_MAP_TYPE_RINGBUF: return "RINGBUF";
+    case BPF_MAP_TYPE_PROG_ARRAY: return "PROG_ARRAY";
+    case BPF_MAP_TYPE_SOCKMAP: return "SOCKMAP";
+    case BPF_MAP_TYPE_SOCKHASH: return "SOCKHASH";
     default: return "OTHER";
   }
 }
@@ -214,7 +218,9 @@ std::string Sequence::Trace() const {
 Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
   std::seed_seq seq{static_cast<uint32_t>(opts.seed),
                     static_cast<uint32_t>(opts.seed >> 32)};
-  absl::BitGen gen(seq);
+  // Not absl::BitGen: it salts its seed per process, and a campaign must
+  // generate the same sequences in every process (shards, --jobs, reruns).
+  std::mt19937_64 gen(seq);
   Sequence out;
   out.attr = attr;
   out.ops.reserve(opts.num_ops);
@@ -302,6 +308,73 @@ Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
     out.ops.push_back(std::move(op));
   }
   return out;
+}
+
+MapAttr GenerateCreate(uint64_t seed) {
+  std::seed_seq seq{static_cast<uint32_t>(seed),
+                    static_cast<uint32_t>(seed >> 32), 0x63726561u};
+  // Not absl::BitGen: it salts its seed per process, and a campaign must
+  // generate the same sequences in every process (shards, --jobs, reruns).
+  std::mt19937_64 gen(seq);
+  auto pick = [&](auto const& options) {
+    return options[absl::Uniform<size_t>(gen, 0, std::size(options))];
+  };
+  static constexpr uint32_t kTypes[] = {
+      BPF_MAP_TYPE_HASH,          BPF_MAP_TYPE_ARRAY,
+      BPF_MAP_TYPE_PERCPU_HASH,   BPF_MAP_TYPE_PERCPU_ARRAY,
+      BPF_MAP_TYPE_LRU_HASH,      BPF_MAP_TYPE_LRU_PERCPU_HASH,
+      BPF_MAP_TYPE_RINGBUF,       BPF_MAP_TYPE_PROG_ARRAY,
+      BPF_MAP_TYPE_SOCKMAP,       BPF_MAP_TYPE_SOCKHASH,
+      0 /* UNSPEC */,             250 /* unknown */};
+  static constexpr uint32_t kKeySizes[] = {0, 1, 3, 4, 8, 64, 512, 513, 4096};
+  static constexpr uint32_t kValueSizes[] = {
+      0, 1, 4, 8, 64, 4096, 1u << 20, (1u << 22) + 1, 0x7fffffffu};
+  static constexpr uint32_t kMaxEntries[] = {
+      0, 1, 2, 63, 64, 4096, 65536, 1u << 20, 0x80000000u, 0xffffffffu};
+  static constexpr uint32_t kFlags[] = {
+      BPF_F_NO_PREALLOC, BPF_F_NO_COMMON_LRU, BPF_F_NUMA_NODE, BPF_F_RDONLY,
+      BPF_F_WRONLY,      BPF_F_ZERO_SEED,     BPF_F_RDONLY_PROG,
+      BPF_F_WRONLY_PROG, BPF_F_MMAPABLE,      BPF_F_INNER_MAP,
+      1u << 30 /* unknown */};
+  MapAttr a;
+  a.map_type = pick(kTypes);
+  // Mostly the sizes the type wants, so that later checks are reached.
+  const bool natural = absl::Bernoulli(gen, 0.5);
+  a.key_size = pick(kKeySizes);
+  a.value_size = pick(kValueSizes);
+  if (natural) {
+    a.key_size = a.map_type == BPF_MAP_TYPE_RINGBUF ? 0 : 4;
+    a.value_size = a.map_type == BPF_MAP_TYPE_RINGBUF ? 0
+                   : a.map_type == BPF_MAP_TYPE_PROG_ARRAY ||
+                           a.map_type == BPF_MAP_TYPE_SOCKMAP ||
+                           a.map_type == BPF_MAP_TYPE_SOCKHASH
+                       ? 4
+                       : 8;
+  }
+  a.max_entries = pick(kMaxEntries);
+  if (a.map_type == BPF_MAP_TYPE_RINGBUF && absl::Bernoulli(gen, 0.5)) {
+    a.max_entries = 4096u << absl::Uniform<uint32_t>(gen, 0, 4);
+  }
+  const int nflags = absl::Uniform<int>(gen, 0, 3);
+  for (int i = 0; i < nflags; ++i) a.map_flags |= pick(kFlags);
+  // The memory a successful create could take (per-CPU values on up to 64
+  // CPUs, element overhead 64 bytes).
+  const bool percpu = a.map_type == BPF_MAP_TYPE_PERCPU_HASH ||
+                      a.map_type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+                      a.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  const double bytes =
+      a.map_type == BPF_MAP_TYPE_RINGBUF
+          ? double(a.max_entries)
+          : double(a.max_entries) *
+                (a.key_size + 64.0 + double(a.value_size) * (percpu ? 64 : 1));
+  if (bytes > 16.0 * (1 << 20)) {
+    if (a.map_type == BPF_MAP_TYPE_RINGBUF) {
+      a.value_size = 1;
+    } else {
+      a.key_size = 0;
+    }
+  }
+  return a;
 }
 
 std::optional<Divergence> RunLockstep(const Sequence& seq, Backend& a,

@@ -95,6 +95,14 @@ struct GeneratorOptions {
 // include BPF_F_ZERO_SEED for hash maps, so order can be compared).
 Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts);
 
+// Random attributes for BPF_MAP_CREATE, valid and invalid: map types
+// (including ones outside the generator's six and unknown ones), edge-case
+// key / value sizes and max_entries, and flag sets with unknown bits. An
+// attribute set that could allocate more than 16 MiB if the kernel accepted
+// it gets key_size 0 (or, for a ring buffer, value_size 1), which every type
+// refuses before allocating: probing limits must not build giant maps.
+MapAttr GenerateCreate(uint64_t seed);
+
 struct Divergence {
   size_t op_index;       // index of the op (== ops.size() for the final check)
   std::string what;      // human-readable difference
