@@ -14,6 +14,14 @@ PACKAGES=(
   libbpf-dev libelf-dev zlib1g-dev bpftool
   python3           # .ci/run's result counter
 )
+# The kernel-version matrix (//tools/kmatrix:kmatrix_test) boots Debian's
+# 6.1 and 6.12 kernels under QEMU: CI sets it up, others opt in with
+# BPFEMU_KMATRIX=1 (the test skips, with the reason, without it).
+KMATRIX=0
+if [ "${CI:-}" = true ] || [ "${BPFEMU_KMATRIX:-}" = 1 ]; then
+  KMATRIX=1
+  PACKAGES+=(qemu-system-x86 cpio)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -23,6 +31,14 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+
+if [ "$KMATRIX" = 1 ] && ! ls "$(dirname "$0")"/../.kmatrix/kernels/*/vmlinuz >/dev/null 2>&1; then
+  # Debian's kernel packages, downloaded and unpacked under .kmatrix/ only.
+  bash "$(dirname "$0")/kmatrix/fetch-kernels.sh" >/dev/null 2>&1 ||
+    { $SUDO apt-get update -q >/dev/null &&
+      bash "$(dirname "$0")/kmatrix/fetch-kernels.sh" >/dev/null; } ||
+    echo "setup: fetching the matrix kernels failed; kmatrix_test will skip"
 fi
 
 # bpffs for the pinning tests (root only; harmless when already mounted).

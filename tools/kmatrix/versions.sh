@@ -25,10 +25,16 @@ SH
 chmod 755 "$out/build/extra.sh"
 bash tools/kmatrix/build-initramfs.sh "$out/build/extra.sh" \
   "$out/build/lru_versions" "$out/build/dropin" >/dev/null
-bazel build //tools/kmatrix:lru_versions_emu //tests/dropin:libbpf_program_emu \
-  >/dev/null 2>&1 || { echo "bazel build failed"; exit 1; }
-emu_lru=bazel-bin/tools/kmatrix/lru_versions_emu
-emu_dropin=bazel-bin/tests/dropin/libbpf_program_emu
+# The emulator's builds: given by the caller (kmatrix_test, which must not
+# run bazel inside bazel), or built here.
+emu_lru=${KMATRIX_EMU_LRU:-bazel-bin/tools/kmatrix/lru_versions_emu}
+emu_dropin=${KMATRIX_EMU_DROPIN:-bazel-bin/tests/dropin/libbpf_program_emu}
+if [ -z "${KMATRIX_EMU_LRU:-}" ]; then
+  bazel build //tools/kmatrix:lru_versions_emu //tests/dropin:libbpf_program_emu \
+    >/dev/null 2>&1 || { echo "bazel build failed"; exit 1; }
+fi
+emu_lru=$(readlink -f "$emu_lru")
+emu_dropin=$(readlink -f "$emu_dropin")
 
 # section FILE NAME: the lines of one program's output.
 section() { sed -n "/^== $2\$/,/^== \\|^KMATRIX-END/p" "$1" |
@@ -40,7 +46,7 @@ emulate() {
   dir=$(mktemp -d /dev/shm/bpfemu-kmatrix.XXXXXX)
   {
     echo "== lru_versions"; BPFEMU_KERNEL=$v "$emu_lru"
-    echo "== dropin"; (cd /tmp && BPFEMU_KERNEL=$v BPFEMU_BPFFS_DIR=$dir "$OLDPWD/$emu_dropin")
+    echo "== dropin"; (cd /tmp && BPFEMU_KERNEL=$v BPFEMU_BPFFS_DIR=$dir "$emu_dropin")
   }
   rm -rf "$dir"
 }

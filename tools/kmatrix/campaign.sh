@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The random lockstep campaign inside Debian's older kernels: a static
+# kernel_compare boots in each QEMU guest of the matrix (tools/kmatrix/
+# run.sh) and compares the emulator, set to the guest's version
+# (BPFEMU_KERNEL from uname -r), with the guest's kernel. Prints each
+# guest's table; exits non-zero on any divergence.
+# Usage (as root, after tools/kmatrix/fetch-kernels.sh):
+#   bash tools/kmatrix/campaign.sh [kernel_compare flags...]
+# Default flags: --conformance=false --sequences=2 --ops=2000 --creates=100.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out=.kmatrix
+flags=("$@")
+[ ${#flags[@]} -gt 0 ] || flags=(--conformance=false --sequences=2 --ops=2000 --creates=100)
+static_bin=${KMATRIX_KERNEL_COMPARE:-bazel-bin/kernel_compare/kernel_compare_static}
+if [ -z "${KMATRIX_KERNEL_COMPARE:-}" ]; then
+  bazel build //kernel_compare:kernel_compare_static >/dev/null 2>&1 ||
+    { echo "bazel build //kernel_compare:kernel_compare_static failed"; exit 1; }
+fi
+mkdir -p "$out/build"
+cp -f "$static_bin" "$out/build/kernel_compare"
+{
+  echo '#!/bin/busybox sh'
+  echo 'mkdir -p /tmp/bpffs'
+  echo 'echo "== campaign"'
+  echo "BPFEMU_KERNEL=\$(uname -r | cut -d. -f1,2) BPFEMU_BPFFS_DIR=/tmp/bpffs /kernel_compare ${flags[*]} 2>/dev/null"
+} > "$out/build/campaign.sh"
+chmod 755 "$out/build/campaign.sh"
+bash tools/kmatrix/build-initramfs.sh "$out/build/campaign.sh" \
+  "$out/build/kernel_compare" >/dev/null
+status=0
+for k in "$out"/kernels/*/; do
+  rel=$(basename "$k")
+  guest=$(bash tools/kmatrix/run.sh "$rel" 2>&1)
+  echo "$guest" | sed -n '/^== campaign/,/^KMATRIX-END/p' | grep -v '^== \|^KMATRIX-END'
+  if ! echo "$guest" | grep -q '^total '; then
+    echo "$rel: the campaign did not finish"; status=1; continue
+  fi
+  divergences=$(echo "$guest" | awk '/^total /{print $NF}')
+  [ "$divergences" = 0 ] || status=1
+done
+exit $status

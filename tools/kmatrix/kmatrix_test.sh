@@ -1,0 +1,39 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The kernel-version matrix as a test: versions.sh (fixed programs in
+# Debian's 6.1 and 6.12 kernels under QEMU, the emulator at each version)
+# and campaign.sh (the random lockstep campaign inside each guest). Skips
+# with a reason when the matrix cannot run here: no kernels fetched
+# (tools/kmatrix/fetch-kernels.sh; tools/setup.sh does it under CI), no
+# qemu-system-x86_64, or not root.
+set -u
+here=$PWD
+export KMATRIX_EMU_LRU=$here/tools/kmatrix/lru_versions_emu
+export KMATRIX_EMU_DROPIN=$here/tests/dropin/libbpf_program_emu
+export KMATRIX_KERNEL_COMPARE=$here/kernel_compare/kernel_compare_static
+# The source tree (the matrix keeps its kernels and builds in .kmatrix/).
+cd "$(dirname "$(readlink -f tools/kmatrix/versions.sh)")/../.."
+if ! ls .kmatrix/kernels/*/vmlinuz >/dev/null 2>&1; then
+  echo "SKIPPED: no guest kernels in .kmatrix/kernels (run tools/kmatrix/fetch-kernels.sh)"
+  exit 0
+fi
+for tool in qemu-system-x86_64 cpio; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "SKIPPED: $tool is not installed (apt-get install qemu-system-x86 cpio)"
+    exit 0
+  fi
+done
+if [ "$(id -u)" != 0 ]; then
+  echo "SKIPPED: the matrix compares with the host kernel too, which needs root"
+  exit 0
+fi
+status=0
+echo "== versions.sh"
+bash tools/kmatrix/versions.sh || status=1
+echo "== campaign.sh"
+if [ -x "$KMATRIX_KERNEL_COMPARE" ]; then
+  bash tools/kmatrix/campaign.sh || status=1
+else
+  echo "SKIPPED campaign.sh: no static kernel_compare in a sanitizer build"
+fi
+exit $status
