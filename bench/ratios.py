@@ -104,9 +104,34 @@ def scaling_table(run):
     return True
 
 
+def grid_table(run):
+    """ns per op of BM_Grid{Lookup,Update}/<side>/<axis>/<shape>
+    (//bench:grid_benchmark): each axis varied alone."""
+    ns = {}
+    for b in run["benchmarks"]:
+        m = re.match(r"BM_Grid(Lookup|Update)/(emu|kernel|absl)/(\w+)/(\w+)",
+                     b["name"])
+        if m and not b.get("error_occurred"):
+            ns[(m.group(1), m.group(3), m.group(4), m.group(2))] = b["cpu_time"]
+    if not ns:
+        return False
+    print("| op | axis | shape | emu ns | kernel ns | absl ns |"
+          " kernel / emu | emu / absl |")
+    print("|---|---|---|---|---|---|---|---|")
+    for op, axis, shape in dict.fromkeys(k[:3] for k in ns):
+        e, k, a = (ns.get((op, axis, shape, s)) for s in ("emu", "kernel",
+                                                          "absl"))
+        cell = lambda v: f"{v:.1f}" if v else "skipped"
+        div = lambda x, y: f"{x / y:.2f}" if x and y else "n/a"
+        print(f"| {op.lower()} | {axis} | {shape} | {cell(e)} | {cell(k)} |"
+              f" {cell(a)} | {div(k, e)} | {div(e, a)} |")
+    return True
+
+
 def main():
     run = json.load(open(sys.argv[1]))
-    if ringbuf_table(run) or prog_table(run) or scaling_table(run):
+    if (ringbuf_table(run) or prog_table(run) or scaling_table(run) or
+            grid_table(run)):
         return
     times = {}  # (op, size) -> {side: ns}
     for b in run["benchmarks"]:
