@@ -117,4 +117,19 @@ int lru_update_evict(struct __sk_buff *skb) {
   return 0;
 }
 
+struct {
+  __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} chain SEC(".maps");
+
+// The benchmark puts this program in chain[0]: it tail-calls itself until
+// the budget is spent, 1 + 33 runs per test run (33 tail calls).
+SEC("tc")
+int tail_chain(struct __sk_buff *skb) {
+  bpf_tail_call(skb, &chain, 0);
+  return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

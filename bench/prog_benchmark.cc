@@ -40,7 +40,13 @@ constexpr int kRepeat = 2000;  // kernel runs per benchmark iteration
 const char* const kProgs[] = {"hash_lookup",      "hash_lookup_miss",
                               "hash_update",      "array_lookup",
                               "percpu_array_add", "lru_lookup",
-                              "lru_update_evict"};
+                              "lru_update_evict", "tail_chain"};
+
+// Operations per run: kOps map operations, or the 33 tail calls of
+// tail_chain (MAX_TAIL_CALL_CNT).
+int OpsPerRun(const char* prog) {
+  return std::string(prog) == "tail_chain" ? 33 : kOps;
+}
 
 std::vector<uint8_t> Frame() {
   std::vector<uint8_t> f(64, 0);
@@ -58,8 +64,8 @@ void Fill(int hash_fd, int lru_fd, Update update) {
   }
 }
 
-void SetOpCounter(benchmark::State& state) {
-  state.counters["ops_per_run"] = kOps;
+void SetOpCounter(benchmark::State& state, const char* prog) {
+  state.counters["ops_per_run"] = OpsPerRun(prog);
 }
 
 // One face of bpfemu: the native build, or the .bpf.o in the interpreter.
@@ -77,6 +83,9 @@ void RunEmulated(benchmark::State& state, const char* prog_name,
          (void)MapUpdateElem(fd, k, v, BPF_ANY);
        });
   const native::Program* prog = (*obj)->FindProgram(prog_name);
+  const uint32_t zero = 0;
+  const int self = prog->fd();
+  (void)MapUpdateElem((*obj)->MapFd("chain"), &zero, &self, BPF_ANY);
   const auto frame = Frame();
   struct __sk_buff ctx = {};
   ctx.mark = kEntries;  // lru_update_evict starts past the filled keys
@@ -85,7 +94,7 @@ void RunEmulated(benchmark::State& state, const char* prog_name,
     benchmark::DoNotOptimize(r.retval);
     ctx.mark += kOps;
   }
-  SetOpCounter(state);
+  SetOpCounter(state, prog_name);
 }
 
 void BM_ProgNative(benchmark::State& state, const char* prog_name) {
@@ -176,6 +185,8 @@ void BM_ProgKernel(benchmark::State& state, const char* prog_name) {
          bpf_map_update_elem(fd, k, v, BPF_ANY);
        });
   const int fd = obj->ProgFd(prog_name);
+  const uint32_t zero = 0;
+  bpf_map_update_elem(obj->MapFd("chain"), &zero, &fd, BPF_ANY);
   const auto frame = Frame();
   for (auto _ : state) {
     KernelObject::Result r = KernelObject::RunPacket(fd, frame, kRepeat);
@@ -186,7 +197,7 @@ void BM_ProgKernel(benchmark::State& state, const char* prog_name) {
     // The kernel's own mean per run (net/bpf/test_run.c bpf_test_timer).
     state.SetIterationTime(r.duration_ns * 1e-9);
   }
-  SetOpCounter(state);
+  SetOpCounter(state, prog_name);
   KernelBackend::Get().PinCpu(-1);
 }
 

@@ -59,7 +59,7 @@ def prog_table(run):
         return False
     cell = lambda v: f"{v:.2f}" if v else "skipped"
     div = lambda a, b: f"{a / b:.2f}" if a and b else "n/a"
-    print("| program (64 ops per run) | native ns/op | bytecode ns/op |"
+    print("| program (ops per run: 64; tail_chain: 33 tail calls) | native ns/op | bytecode ns/op |"
           " kernel ns/op | native / kernel | bytecode / kernel |")
     print("|---|---|---|---|---|---|")
     for prog in dict.fromkeys(k[0] for k in per_op):

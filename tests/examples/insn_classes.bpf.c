@@ -39,8 +39,8 @@ int classes(__u64 *ctx) {
   put(11, b32 ? a32 % b32 : 7);
   put(12, a32 >> (b32 & 31));
   put(13, (__u32)(sa32 >> (b32 & 31)));
-  put(14, (__u64)(-sa));
-  put(15, (__u32)(-sa32));
+  put(14, 0 - a);  /* neg (unsigned: no overflow natively) */
+  put(15, (__u32)0 - a32);
   put(16, (a < b) | (a <= b) << 1 | (sa < sb) << 2 | (sa <= sb) << 3 |
               (a > b) << 4 | (sa > sb) << 5 | (a == b) << 6 |
               ((a & b) != 0) << 7);
