@@ -30,7 +30,8 @@ check "LD_PRELOAD=libbpfemu.so" env LD_PRELOAD="$PWD/emu/compat/libbpfemu.so" \
   "$dir/skeleton_program_kernel"
 kernel_out=$("$dir/skeleton_program_kernel" 2>&1 | head -3)
 if [[ "$kernel_out" != *"load -> 0"* ]]; then
-  echo "SKIPPED kernel run: bpf() unavailable (${kernel_out//$'\n'/ })"
+  why=$(echo "$kernel_out" | grep -m1 -o 'Operation not permitted\|load -> -[0-9]*')
+  echo "SKIPPED kernel run: bpf() unavailable (${why:-the skeleton did not load})"
 else
   check kernel "$dir/skeleton_program_kernel"
 fi
