@@ -122,9 +122,9 @@ long FdArrayMap::TailCall(uint32_t index) {
   if (id == 0) return -ENOENT;
   std::shared_ptr<const Prog> target = ProgFromId(id);
   if (target == nullptr) return -ENOENT;
-  const Prog* next = target.get();  // registered for the process lifetime
-  target.reset();
-  TailCallJump(next);
+  // The run keeps the reference; the local is moved from, so the longjmp
+  // skips no destructor that matters.
+  TailCallTo(std::move(target));
 }
 
 }  // namespace bpfemu

@@ -93,6 +93,10 @@ struct RunState {
   const Prog* volatile next;
   volatile uint32_t tail_calls;
   RunState* prev;
+  // The tail-call target's reference, held while it runs (the slot may be
+  // emptied and the program's last fd closed meanwhile). It lives in
+  // ProgRun()'s frame, which the longjmp returns to, so nothing leaks.
+  std::shared_ptr<const Prog> target;
 };
 thread_local RunState* current_run = nullptr;
 thread_local bool run_faulted = false;
@@ -177,6 +181,14 @@ bool TakeTailCallBudget() {
 }
 
 void ProgAbortRun() { TailCallJump(nullptr); }
+
+void TailCallTo(std::shared_ptr<const Prog> next) {
+  RunState* run = current_run;
+  if (run == nullptr) std::abort();  // outside ProgRun()
+  const Prog* p = next.get();
+  run->target = std::move(next);  // `next` is empty now: nothing to destroy
+  TailCallJump(p);
+}
 
 bool ProgFaulted() { return run_faulted; }
 

@@ -81,6 +81,8 @@ uint32_t ProgRun(const Prog& prog, void* ctx);
 bool TakeTailCallBudget();
 // Leaves the running program and enters `next` with the same context.
 [[noreturn]] void TailCallJump(const Prog* next);
+// The same, holding a reference to `next` until the run ends.
+[[noreturn]] void TailCallTo(std::shared_ptr<const Prog> next);
 // Stops the running program at once: ProgRun() returns 0 and ProgFaulted()
 // is true until the next ProgRun() on this thread (the interpreter's run-
 // time checks, interp.h).
