@@ -7,6 +7,8 @@
 //   value size  8 / 64 / 256 bytes
 //   map size    1K / 64K / 1M entries
 //   key choice  uniform / Zipf (s = 1.1: a few hot keys)
+//   values      shared / per-CPU (PERCPU_HASH: each syscall copies every
+//               CPU's slot)
 //
 // Sides: bpfemu's Map object, the kernel through bpf(), and
 // absl::flat_hash_map<std::string, std::string> with the same key and value
@@ -41,6 +43,7 @@ enum Op { kLookup, kUpdate };
 struct Shape {
   uint32_t key_size, value_size, entries;
   bool zipf;
+  uint32_t map_type = BPF_MAP_TYPE_HASH;  // or PERCPU_HASH
 };
 
 // Keys 0..entries-1 as key_size bytes (the number, then a pattern).
@@ -70,6 +73,21 @@ std::vector<uint32_t> Visits(const Shape& s) {
   return order;
 }
 
+int NumCpus() {
+  static const int n = [] {
+    MapAttr a;
+    a.map_type = BPF_MAP_TYPE_PERCPU_ARRAY;
+    a.key_size = 4;
+    a.value_size = 8;
+    a.max_entries = 1;
+    const int fd = MapCreate(a);
+    const int cpus = static_cast<int>(MapFromFd(fd)->nr_cpus());
+    CloseFd(fd);
+    return cpus;
+  }();
+  return n;
+}
+
 template <Side kSide, Op kOp>
 void BM_Grid(benchmark::State& state, Shape s) {
   const std::vector<uint8_t> keys = KeyBytes(s);
@@ -77,12 +95,20 @@ void BM_Grid(benchmark::State& state, Shape s) {
   std::vector<uint8_t> value(s.value_size, 7);
   auto key = [&](uint32_t i) { return &keys[size_t{i} * s.key_size]; };
   MapAttr attr;
-  attr.map_type = BPF_MAP_TYPE_HASH;
+  attr.map_type = s.map_type;
+  if (s.map_type == BPF_MAP_TYPE_PERCPU_HASH) {
+    // Syscall values are round_up(value_size, 8) per possible CPU.
+    value.assign(size_t{(s.value_size + 7) / 8 * 8} * NumCpus(), 7);
+  }
   attr.key_size = s.key_size;
   attr.value_size = s.value_size;
   attr.max_entries = s.entries;
   size_t n = 0;
   if constexpr (kSide == kAbsl) {
+    if (s.map_type != BPF_MAP_TYPE_HASH) {
+      state.SkipWithError("no per-CPU baseline in absl");
+      return;
+    }
     absl::flat_hash_map<std::string, std::string> map;
     const std::string v(value.begin(), value.end());
     for (uint32_t i = 0; i < s.entries; ++i) {
@@ -165,11 +191,17 @@ int Register() {
   Shape z = base;
   z.zipf = true;
   shapes.push_back({"zipf", z});
+  // Per-CPU values: every syscall copies all CPUs' slots.
+  Shape p = base;
+  p.map_type = BPF_MAP_TYPE_PERCPU_HASH;
+  shapes.push_back({"percpu", p});
   for (const auto& [name, s] : shapes) {
     const std::string tag = "/" + name + "/k" + std::to_string(s.key_size) +
                             "_v" + std::to_string(s.value_size) + "_n" +
                             std::to_string(s.entries) +
-                            (s.zipf ? "_zipf" : "_uniform");
+                            (s.zipf ? "_zipf" : "_uniform") +
+                            (s.map_type == BPF_MAP_TYPE_PERCPU_HASH ? "_percpu"
+                                                                   : "");
     benchmark::RegisterBenchmark(("BM_GridLookup/emu" + tag).c_str(),
                                  BM_Grid<kEmu, kLookup>, s);
     benchmark::RegisterBenchmark(("BM_GridLookup/kernel" + tag).c_str(),
