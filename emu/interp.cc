@@ -16,6 +16,7 @@
 #include <string>
 
 #include "emu/prog.h"
+#include "emu/shm.h"
 
 namespace bpfemu::interp {
 namespace {
@@ -357,6 +358,7 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
             if (fn == nullptr) return -EINVAL;  // "invalid func unknown#%d"
             if (gpl_only && !attr.gpl_compatible) return -EINVAL;
             d.op = CALL;
+            d.size = linker.CallableUnderLock(r.imm) ? 1 : 0;
             d.imm = static_cast<int64_t>(prog->helpers_.size());
             prog->helpers_.push_back(fn);
           } else {
@@ -456,6 +458,20 @@ bool Vm::Allowed(uint64_t addr, uint64_t size, bool write) const {
   return false;
 }
 
+bool Vm::InMapValue(uint64_t addr, uint64_t size) const {
+  const uint64_t end = addr + size;
+  if (end < addr) return false;
+  for (const Program::Area& a : prog_->areas_) {
+    if (addr >= a.lo && end <= a.hi) return true;
+  }
+  const int n = std::min(nregions_, kMaxRegions);
+  for (int i = 0; i < n; ++i) {
+    const Region& r = regions_[i];
+    if (addr >= r.lo && end <= r.hi) return true;
+  }
+  return false;
+}
+
 bool Vm::Readable(uint64_t addr, uint64_t size) const {
   return size == 0 || Allowed(addr, size, false);
 }
@@ -519,6 +535,7 @@ void Vm::Fault(const char* fmt, ...) const {
   std::vsnprintf(why, sizeof(why), fmt, ap);
   va_end(ap);
   last_fault = why;
+  if (held_lock_ != 0) SpinLockRelease(reinterpret_cast<void*>(held_lock_));
   ProgAbortRun();
 }
 
@@ -741,13 +758,22 @@ L_NOP:
 L_JA:
   JUMP(true);
 L_CALL:
+  if (held_lock_ != 0 && in->size == 0) {
+    Fault("function calls are not allowed while holding a lock (insn %td)",
+          in - code);
+  }
   r[0] = prog_->helpers_[IMM](*this, r[1], r[2], r[3], r[4], r[5]);
   NEXT;
 L_CALL_LOCAL:
+  if (held_lock_ != 0) {
+    Fault("function calls are not allowed while holding a lock (insn %td)",
+          in - code);
+  }
   if (--budget_ == 0) Fault("instruction budget exhausted (endless recursion?)");
   r[0] = Exec(static_cast<uint32_t>(in->off), &r[1], depth + 1);
   NEXT;
 L_EXIT:
+  if (held_lock_ != 0) Fault("bpf_spin_unlock is missing (insn %td)", in - code);
   depth_ = saved_depth;
   return r[0];
 

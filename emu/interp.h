@@ -71,6 +71,9 @@ class Linker {
   // The helper `id` for this program type; nullptr if the kernel would not
   // know it (EINVAL). *gpl_only as the kernel's bpf_func_proto.gpl_only.
   virtual HelperFn Helper(int32_t id, uint32_t prog_type, bool* gpl_only) = 0;
+  // Whether helper `id` may be called while a bpf_spin_lock is held (the
+  // verifier allows only bpf_spin_unlock).
+  virtual bool CallableUnderLock(int32_t id) { (void)id; return false; }
   // BPF_PSEUDO_MAP_FD: the value the register receives (a map handle the
   // helpers understand), or -EBADF / -EINVAL as bpf_map_get() answers.
   virtual int MapHandle(int fd, uint64_t* handle) = 0;
@@ -167,8 +170,16 @@ class Vm {
   // or one a helper returned, e.g. an inner map).
   bool IsMapHandle(uint64_t value) const;
   void AddMapHandle(uint64_t value);
+  // bpf_spin_lock / unlock bookkeeping, as the verifier enforces it: one
+  // lock at a time, no calls while holding it, released before exit. A
+  // stopped run releases the lock it held.
+  uint64_t held_lock() const { return held_lock_; }
+  void SetHeldLock(uint64_t addr) { held_lock_ = addr; }
   // Whether `value` came from one of the program's own map loads.
   bool IsLoadedMap(uint64_t value) const;
+  // Whether [addr, addr + size) lies in map memory the program was handed
+  // (not its stack, context or packet).
+  bool InMapValue(uint64_t addr, uint64_t size) const;
   // A NUL-terminated string of at most `max` bytes in readable memory.
   bool ReadableString(uint64_t addr, uint64_t max) const;
   // Stops the run: the kernel's verifier would have refused the program.
@@ -202,6 +213,7 @@ class Vm {
   bool pkt_writable_ = false;
   uint64_t budget_;
   int depth_ = 0;
+  uint64_t held_lock_ = 0;
   Region regions_[kMaxRegions];
   int nregions_ = 0;  // regions added (kept in [0, 2 * kMaxRegions))
   Region records_[16] = {};

@@ -12,7 +12,10 @@
 #include <linux/bpf.h>
 #include <fcntl.h>
 
+#include <sched.h>
+
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -244,15 +247,37 @@ uint64_t SkbLoadBytes(Vm& vm, uint64_t skb, uint64_t off, uint64_t to,
                             static_cast<uint32_t>(len)));
 }
 
+// The verifier's rules, checked at run time: one lock at a time (a second
+// one would deadlock), an unlock only of the lock held.
 uint64_t SpinLock(Vm& vm, uint64_t lock, uint64_t, uint64_t, uint64_t,
                   uint64_t) {
   NeedWritable(vm, lock, 4, "lock");
-  return static_cast<uint64_t>(
-      bpfemu_spin_lock(static_cast<struct bpf_spin_lock*>(Ptr(lock))));
+  if (lock % 4 != 0 || !vm.InMapValue(lock, 4)) {
+    vm.Fault("bpf_spin_lock of memory that is not a lock in a map value");
+  }
+  // A lock word the program itself overwrote would never be released: wait
+  // for a holder a bounded time (2 s), where the kernel's verifier would
+  // have refused the program.
+  auto* word = static_cast<uint32_t*>(Ptr(lock));
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (__atomic_exchange_n(word, 1u, __ATOMIC_ACQUIRE) != 0) {
+    while (__atomic_load_n(word, __ATOMIC_RELAXED) != 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        vm.Fault("bpf_spin_lock: the lock stayed held for 2 s");
+      }
+      sched_yield();
+    }
+  }
+  vm.SetHeldLock(lock);
+  return 0;
 }
 uint64_t SpinUnlock(Vm& vm, uint64_t lock, uint64_t, uint64_t, uint64_t,
                     uint64_t) {
-  NeedWritable(vm, lock, 4, "lock");
+  if (vm.held_lock() != lock) {
+    vm.Fault("bpf_spin_unlock of a lock that is not held");
+  }
+  vm.SetHeldLock(0);
   return static_cast<uint64_t>(
       bpfemu_spin_unlock(static_cast<struct bpf_spin_lock*>(Ptr(lock))));
 }
@@ -393,6 +418,10 @@ class BytecodeLinker : public interp::Linker {
       return h.fn;
     }
     return nullptr;
+  }
+
+  bool CallableUnderLock(int32_t id) override {
+    return id == BPF_FUNC_spin_unlock;
   }
 
   int MapHandle(int fd, uint64_t* handle) override {

@@ -219,6 +219,69 @@ TEST(BytecodeTest, LookupGivesAValueThatCanBeWritten) {
   CloseFd(hash);
 }
 
+// The verifier's spin-lock rules at run time: a second lock, a call while
+// holding one, or an exit without unlocking stops the program, and the lock
+// is released (found by interp_fuzzer: a program locking twice spun
+// forever, and one that exited holding the lock hung the next run).
+TEST(BytecodeTest, SpinLockRulesAreEnforced) {
+  MapAttr attr;
+  attr.map_type = BPF_MAP_TYPE_ARRAY;
+  attr.key_size = 4;
+  attr.value_size = 8;
+  attr.max_entries = 1;
+  attr.spin_lock_off = 0;
+  const int array = MapCreate(attr);
+  ASSERT_GE(array, 0);
+  // r6 = &value (the lock at offset 0); then `body`; exit 0.
+  auto program = [&](const Insns& body) {
+    Insns p;
+    KeyAndMap(&p, array, 0);
+    p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+    p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 1));
+    p.push_back(a::Exit());
+    p.push_back(a::MovReg(BPF_REG_6, BPF_REG_0));
+    p.insert(p.end(), body.begin(), body.end());
+    p.push_back(a::MovImm(BPF_REG_0, 0));
+    p.push_back(a::Exit());
+    return p;
+  };
+  const Insns lock = {a::MovReg(BPF_REG_1, BPF_REG_6),
+                      a::Call(BPF_FUNC_spin_lock)};
+  const Insns unlock = {a::MovReg(BPF_REG_1, BPF_REG_6),
+                        a::Call(BPF_FUNC_spin_unlock)};
+  auto cat = [](std::initializer_list<Insns> parts) {
+    Insns out;
+    for (const Insns& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+  };
+  struct Case {
+    Insns body;
+    const char* fault;  // nullptr: runs cleanly
+  };
+  const Case cases[] = {
+      {cat({lock, unlock}), nullptr},
+      {cat({lock, lock, unlock}), "not allowed while holding a lock"},
+      {cat({lock}), "bpf_spin_unlock is missing"},
+      {cat({unlock}), "not held"},
+      {cat({lock, {a::Call(BPF_FUNC_ktime_get_ns)}, unlock}),
+       "not allowed while holding a lock"},
+      {cat({lock, unlock}), nullptr},  // the lock was released each time
+  };
+  for (const Case& c : cases) {
+    const int fd = LoadTc(program(c.body));
+    ASSERT_GE(fd, 0);
+    bool faulted = false;
+    RunTc(fd, &faulted);
+    EXPECT_EQ(faulted, c.fault != nullptr);
+    if (c.fault != nullptr) {
+      EXPECT_NE(interp::LastFault().find(c.fault), std::string::npos)
+          << interp::LastFault();
+    }
+    CloseFd(fd);
+  }
+  CloseFd(array);
+}
+
 TEST(BytecodeTest, TracePrintkFormatsLikeTheKernel) {
   ClearPrintk();
   // "n=%d s=%s\n" on the stack, then a string argument.
