@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/errno.h"
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <string>
@@ -30,6 +32,10 @@ std::string ErrnoName(int err) {
     case kENOTSUPP: return "ENOTSUPP";
     default: return std::to_string(std::abs(err));
   }
+}
+
+int WrongFdErrno(int fd) {
+  return fd >= 0 && fcntl(fd, F_GETFD) != -1 ? -EINVAL : -EBADF;
 }
 
 }  // namespace bpfemu

@@ -17,6 +17,11 @@ namespace bpfemu {
 // ARRAY, NO_PREALLOC on an LRU map). Not EOPNOTSUPP (95).
 inline constexpr int kENOTSUPP = 524;
 
+// What the kernel's fd lookups (__bpf_map_get, bpf_prog_get) answer for an
+// fd that is not the object they want: -EBADF when it is not open, -EINVAL
+// when it is open but something else.
+int WrongFdErrno(int fd);
+
 // Symbolic name of a positive or negative errno ("E2BIG", "ENOTSUPP", "OK" for
 // 0); unknown values print as their number.
 std::string ErrnoName(int err);

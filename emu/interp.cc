@@ -443,33 +443,29 @@ bool Vm::Allowed(uint64_t addr, uint64_t size, bool write) const {
     return !write || CtxFieldWritable(prog_->prog_type_, addr - ctx_lo_, size);
   }
   if (addr >= pkt_lo_ && end <= pkt_hi_) return !write || pkt_writable_;
-  for (const Program::Area& a : prog_->areas_) {
-    if (addr >= a.lo && end <= a.hi) return !write || a.writable;
-  }
-  // Newest first: a program mostly touches the value it just looked up.
-  const int n = std::min(nregions_, kMaxRegions);
-  for (int i = 1; i <= n; ++i) {
-    const Region& r = regions_[(nregions_ - i) % kMaxRegions];
-    if (addr >= r.lo && end <= r.hi) return !write || r.writable;
-  }
+  if (const int w = MapMemory(addr, end); w >= 0) return !write || w == 1;
   for (const Region& r : records_) {
     if (addr >= r.lo && end <= r.hi) return !write || r.writable;
   }
   return false;
 }
 
+int Vm::MapMemory(uint64_t addr, uint64_t end) const {
+  for (const Program::Area& a : prog_->areas_) {
+    if (addr >= a.lo && end <= a.hi) return a.writable ? 1 : 0;
+  }
+  // Newest first: a program mostly touches the value it just looked up.
+  const int n = std::min(nregions_, kMaxRegions);
+  for (int i = 1; i <= n; ++i) {
+    const Region& r = regions_[(nregions_ - i) % kMaxRegions];
+    if (addr >= r.lo && end <= r.hi) return r.writable ? 1 : 0;
+  }
+  return -1;
+}
+
 bool Vm::InMapValue(uint64_t addr, uint64_t size) const {
   const uint64_t end = addr + size;
-  if (end < addr) return false;
-  for (const Program::Area& a : prog_->areas_) {
-    if (addr >= a.lo && end <= a.hi) return true;
-  }
-  const int n = std::min(nregions_, kMaxRegions);
-  for (int i = 0; i < n; ++i) {
-    const Region& r = regions_[i];
-    if (addr >= r.lo && end <= r.hi) return true;
-  }
-  return false;
+  return end >= addr && MapMemory(addr, end) >= 0;
 }
 
 bool Vm::Readable(uint64_t addr, uint64_t size) const {

@@ -202,6 +202,9 @@ class Vm {
   };
   Vm(const Program* prog, void* ctx);
   bool Allowed(uint64_t addr, uint64_t size, bool write) const;
+  // Map memory (direct values, handed-out values) holding [addr, end):
+  // 1 writable, 0 read-only, -1 none.
+  int MapMemory(uint64_t addr, uint64_t end) const;
   uint64_t Exec(uint32_t pc, const uint64_t* args, int depth);
 
   static constexpr int kMaxRegions = 64;

@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "emu/bpffs.h"
+#include "emu/errno.h"
 #include "emu/local_mutex.h"
 #include "emu/version.h"
 
@@ -134,7 +135,7 @@ int ProgCreateBytecode(uint32_t prog_type, uint32_t expected_attach_type,
 int ProgFromFd(int fd, std::shared_ptr<const Prog>* out) {
   *out = ProgTable::Get().ByFd(fd);
   if (*out != nullptr) return 0;
-  return fd >= 0 && fcntl(fd, F_GETFD) != -1 ? -EINVAL : -EBADF;
+  return WrongFdErrno(fd);
 }
 
 std::shared_ptr<const Prog> ProgFromId(uint32_t id) {

@@ -154,7 +154,7 @@ class FdTable {
         return 0;
       }
     }
-    return fd >= 0 && fcntl(fd, F_GETFD) != -1 ? -EINVAL : -EBADF;
+    return WrongFdErrno(fd);
   }
 
   bool Erase(int fd) {

@@ -10,7 +10,6 @@
 #include "native/bytecode.h"
 
 #include <linux/bpf.h>
-#include <fcntl.h>
 
 #include <sched.h>
 
@@ -479,7 +478,7 @@ class BytecodeLinker : public interp::Linker {
   static int Resolve(int fd, std::shared_ptr<Map>* out) {
     *out = MapFromFd(fd);
     if (*out != nullptr) return 0;
-    return fd >= 0 && fcntl(fd, F_GETFD) != -1 ? -EINVAL : -EBADF;
+    return WrongFdErrno(fd);
   }
 
   std::shared_ptr<Held> maps_ = std::make_shared<Held>();
