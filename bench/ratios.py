@@ -16,6 +16,8 @@ SIDES = {  # benchmark name suffix -> column
     "EmuMap": "emu (Map object)",
     "<KernelSide>": "kernel syscall",
     "Absl": "absl::flat_hash_map",
+    "AbslMap<Flat>": "absl::flat_hash_map",
+    "AbslMap<Node>": "absl::node_hash_map",
 }
 
 
@@ -77,15 +79,24 @@ def prog_table(run):
     return True
 
 
+SCALING_SIDES = {
+    "MapObject": "emu (Map object)",
+    "Syscall": "kernel syscall",
+    "NativeProg": "emu (native program)",
+    "KernelProg": "kernel (in program)",
+}
+
+
 def scaling_table(run):
     """Throughput of BM_Scale<kernel, op, disjoint>/<threads> (//bench:
     scaling_benchmark): two threads against one."""
     rates = {}
     for b in run["benchmarks"]:
-        m = re.match(r"BM_Scale<(true|false), k(\w+), (true|false)>/(\d)",
-                     b["name"])
+        m = re.match(r"BM_Scale<(?:bpfemu::\(anonymous namespace\)::)?"
+                     r"k(\w+), (?:bpfemu::\(anonymous namespace\)::)?k(\w+), "
+                     r"(true|false)>/(\d)", b["name"])
         if m and not b.get("error_occurred"):
-            side = "kernel syscall" if m.group(1) == "true" else "emu (Map object)"
+            side = SCALING_SIDES[m.group(1)]
             keys = "disjoint" if m.group(3) == "true" else "shared"
             rates[(side, m.group(2), keys, int(m.group(4)))] = \
                 b["items_per_second"]
@@ -137,7 +148,8 @@ def main():
     for b in run["benchmarks"]:
         if b.get("error_occurred"):
             continue
-        m = re.match(r"BM_(\w+?)(<EmuSide>|EmuMap|<KernelSide>|Absl)/(\d+)$",
+        m = re.match(r"BM_(\w+?)(<EmuSide>|EmuMap|<KernelSide>|"
+                     r"AbslMap<Flat>|AbslMap<Node>|Absl)/(\d+)$",
                      b["name"])
         if not m:
             continue
@@ -147,17 +159,19 @@ def main():
     ctx = run["context"]
     print(f"Machine: {ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, "
           f"host {ctx.get('host_name')}, run {ctx.get('date')}.\n")
-    cols = list(SIDES.values())
+    cols = list(dict.fromkeys(SIDES.values()))
     print("| op | entries | " + " | ".join(f"{c} ns" for c in cols) +
-          " | kernel / emu | kernel / Map | emu / absl | Map / absl |")
-    print("|---" * (2 + len(cols) + 4) + "|")
+          " | kernel / emu | kernel / Map | emu / flat | Map / flat |"
+          " Map / node |")
+    print("|---" * (2 + len(cols) + 5) + "|")
     for (op, size), t in sorted(times.items()):
         def ratio(a, b):
             return f"{t[a] / t[b]:.2f}" if a in t and b in t else "n/a"
         cells = [f"{t[c]:.1f}" if c in t else "skipped" for c in cols]
         print(f"| {op} | {size} | " + " | ".join(cells) + " | " +
               " | ".join([ratio(cols[2], cols[0]), ratio(cols[2], cols[1]),
-                          ratio(cols[0], cols[3]), ratio(cols[1], cols[3])]) +
+                          ratio(cols[0], cols[3]), ratio(cols[1], cols[3]),
+                          ratio(cols[1], cols[4])]) +
               " |")
 
 

@@ -7,7 +7,7 @@
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, 1 << 22);
+  __uint(max_entries, 1 << 24);
 } rb SEC(".maps");
 
 struct {

@@ -156,13 +156,9 @@ void Map::CopyValueIn(uint8_t* map_value, const void* src,
   if (locked) SpinLockRelease(map_value + off);
 }
 
-void Map::CopyValueOut(void* dst, const uint8_t* map_value,
-                       bool locked) const {
+void Map::CopyLockedValueOut(void* dst, const uint8_t* map_value,
+                             bool locked) const {
   const int32_t off = hdr_->spin_lock_off;
-  if (off < 0) {
-    CopyFromMap(dst, map_value, value_size());
-    return;
-  }
   if (locked) SpinLockAcquire(const_cast<uint8_t*>(map_value) + off);
   CopyFromMap(dst, map_value, value_size());
   if (locked) SpinLockRelease(const_cast<uint8_t*>(map_value) + off);

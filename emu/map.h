@@ -204,6 +204,9 @@ class Map {
 
   const ShmRegion& region() const { return region_; }
 
+  // CopyValueOut for a value holding a spin lock.
+  void CopyLockedValueOut(void* dst, const uint8_t* map_value,
+                          bool locked) const;
   // The kernel's generic batch ops (kernel/bpf/syscall.c): lookup walks
   // get_next_key with a key cursor; update and delete apply single-element
   // ops until the first error.
@@ -217,7 +220,13 @@ class Map {
   void CopyValueIn(uint8_t* map_value, const void* src, bool locked) const;
   // The other direction; the spin lock word reads as zero
   // (check_and_init_map_value).
-  void CopyValueOut(void* dst, const uint8_t* map_value, bool locked) const;
+  void CopyValueOut(void* dst, const uint8_t* map_value, bool locked) const {
+    if (hdr_->spin_lock_off < 0) {
+      CopyFromMap(dst, map_value, value_size());
+    } else {
+      CopyLockedValueOut(dst, map_value, locked);
+    }
+  }
   // The start every batch op shares: elem_flags may only be BPF_F_LOCK, and
   // only on a value with a spin lock (EINVAL); with check_flags, batch.flags
   // must be 0 (the hash walker checks it, the generic ops do not); a count

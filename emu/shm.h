@@ -119,8 +119,29 @@ void SpinLockRelease(void* word);
 
 // Copies n bytes between a caller's buffer and map memory. `map` must be
 // 8-byte aligned (every key and value slot in a region is).
-void CopyFromMap(void* dst, const void* map, size_t n);
-void CopyToMap(void* map, const void* src, size_t n);
+// Inline: a lookup's value copy is usually one or two words.
+inline void CopyFromMap(void* dst, const void* map, size_t n) {
+  auto* d = static_cast<uint8_t*>(dst);
+  const auto* s = static_cast<const uint8_t*>(map);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = __atomic_load_n(reinterpret_cast<const uint64_t*>(s + i),
+                                 __ATOMIC_RELAXED);
+    std::memcpy(d + i, &w, 8);
+  }
+  for (; i < n; ++i) d[i] = __atomic_load_n(s + i, __ATOMIC_RELAXED);
+}
+inline void CopyToMap(void* map, const void* src, size_t n) {
+  auto* d = static_cast<uint8_t*>(map);
+  const auto* s = static_cast<const uint8_t*>(src);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s + i, 8);
+    __atomic_store_n(reinterpret_cast<uint64_t*>(d + i), w, __ATOMIC_RELAXED);
+  }
+  for (; i < n; ++i) __atomic_store_n(d + i, s[i], __ATOMIC_RELAXED);
+}
 void ZeroMap(void* map, size_t n);
 // Byte-wise equality of a caller's key with a key in map memory (8-byte
 // aligned), read with relaxed atomic loads. Inline: it is on every hash

@@ -19,6 +19,7 @@
 #include "emu/bpffs.h"
 #include "emu/cpu.h"
 #include "emu/errno.h"
+#include "emu/fd_table.h"
 #include "emu/hash_map.h"
 #include "emu/local_mutex.h"
 #include "emu/prog.h"
@@ -111,6 +112,12 @@ class FaultTable {
   // The injected error for an op of kind `op` on `map`, or 0.
   int Take(const Map* map, uint32_t op) {
     if (!any_.load(std::memory_order_relaxed)) return 0;
+    return TakeSlow(map, op);
+  }
+  void MarkAny() { any_.store(true, std::memory_order_relaxed); }
+
+ private:
+  ABSL_ATTRIBUTE_NOINLINE int TakeSlow(const Map* map, uint32_t op) {
     LocalMutexLock l(&mu_);
     auto it = faults_.find(map);
     if (it == faults_.end() || !(it->second.ops & op)) return 0;
@@ -119,76 +126,10 @@ class FaultTable {
     any_.store(!faults_.empty(), std::memory_order_relaxed);
     return err;
   }
-  void MarkAny() { any_.store(true, std::memory_order_relaxed); }
 
- private:
   LocalMutex mu_;
   std::atomic<bool> any_{false};  // keeps the fast path lock-free
   absl::flat_hash_map<const Map*, Faults> faults_ ABSL_GUARDED_BY(mu_);
-};
-
-struct FdEntry {
-  std::shared_ptr<Map> map;
-  bool readable;  // FMODE_CAN_READ
-  bool writable;  // FMODE_CAN_WRITE
-};
-
-class FdTable {
- public:
-  static FdTable& Get() {
-    static auto* table = new FdTable;
-    return *table;
-  }
-
-  void Insert(int fd, FdEntry entry) {
-    LocalMutexLock l(&mu_);
-    entries_[fd] = std::move(entry);
-  }
-
-  // __bpf_map_get(): EBADF when fd is not open, EINVAL when it is not a map.
-  int Find(int fd, FdEntry* out) {
-    {
-      LocalMutexLock l(&mu_);
-      if (auto it = entries_.find(fd); it != entries_.end()) {
-        *out = it->second;
-        return 0;
-      }
-    }
-    return WrongFdErrno(fd);
-  }
-
-  bool Erase(int fd) {
-    LocalMutexLock l(&mu_);
-    return entries_.erase(fd) > 0;
-  }
-
-  // An entry whose map has `id`, and one of its fds.
-  bool FindById(uint32_t id, int* fd, FdEntry* out) {
-    LocalMutexLock l(&mu_);
-    for (const auto& [f, e] : entries_) {
-      if (e.map->id() == id) {
-        *fd = f;
-        *out = e;
-        return true;
-      }
-    }
-    return false;
-  }
-
-  // The smallest map id above `start`, or 0.
-  uint32_t NextId(uint32_t start) {
-    LocalMutexLock l(&mu_);
-    uint32_t best = 0;
-    for (const auto& [f, e] : entries_) {
-      const uint32_t id = e.map->id();
-      if (id > start && (best == 0 || id < best)) best = id;
-    }
-    return best;
-  }
-
- private:
-  LocalMutex mu_;
-  absl::flat_hash_map<int, FdEntry> entries_ ABSL_GUARDED_BY(mu_);
 };
 
 // The inner maps held by map-in-map slots in this process (the kernel's
@@ -273,10 +214,11 @@ int CheckKey(const Map& map, const void* key) {
   return key == nullptr ? -EFAULT : 0;
 }
 
-// Resolves fd to its entry and checks the access mode the command needs.
-int GetMap(int fd, bool need_read, bool need_write, FdEntry* e) {
-  if (int err = FdTable::Get().Find(fd, e); err != 0) return err;
-  if ((need_read && !e->readable) || (need_write && !e->writable)) {
+// Borrows fd's entry and checks the access mode the command needs.
+[[gnu::always_inline]] inline int GetMap(int fd, bool need_read,
+                                         bool need_write, FdRef* e) {
+  if (int err = FdTable::Get().Borrow(fd, e); err != 0) return err;
+  if ((need_read && !(*e)->readable) || (need_write && !(*e)->writable)) {
     return -EPERM;
   }
   return 0;
@@ -345,27 +287,31 @@ int MapCreate(const MapAttr& in) {
     return err;
   }
   if (inner.present) map->SetInnerMeta(inner);
-  FdTable::Get().Insert(fd, FdEntry{std::move(map),
-                                    !(attr.map_flags & BPF_F_WRONLY),
-                                    !(attr.map_flags & BPF_F_RDONLY)});
+  if (int err = FdTable::Get().Insert(
+          fd, FdEntry{std::move(map), !(attr.map_flags & BPF_F_WRONLY),
+                      !(attr.map_flags & BPF_F_RDONLY)});
+      err != 0) {
+    close(fd);
+    return err;
+  }
   return fd;
 }
 
 int MapLookupElem(int fd, const void* key, void* value, uint64_t flags) {
   if (flags & ~uint64_t{BPF_F_LOCK}) return -EINVAL;
-  FdEntry e;
+  FdRef e;
   if (int err = GetMap(fd, /*need_read=*/true, false, &e); err != 0) {
     return err;
   }
-  if ((flags & BPF_F_LOCK) && !e.map->HasSpinLock()) return -EINVAL;
-  if (int err = CheckKey(*e.map, key); err != 0) return err;
-  if (int err = FaultTable::Get().Take(e.map.get(), kFaultLookup)) return err;
-  if (IsSockMap(e.map->type())) {
+  if ((flags & BPF_F_LOCK) && !e->map->HasSpinLock()) return -EINVAL;
+  if (int err = CheckKey(*e->map, key); err != 0) return err;
+  if (int err = FaultTable::Get().Take(e->map.get(), kFaultLookup)) return err;
+  if (IsSockMap(e->map->type())) {
     // sock_map_lookup_sys / sock_hash_lookup_sys: the socket's cookie.
-    if (e.map->value_size() != sizeof(uint64_t)) return -ENOSPC;
+    if (e->map->value_size() != sizeof(uint64_t)) return -ENOSPC;
     return CopyOut(value, sizeof(uint64_t), [&](void* out) {
       uint8_t stored[8] = {};
-      if (int err = e.map->LookupElem(key, stored, 0); err != 0) return err;
+      if (int err = e->map->LookupElem(key, stored, 0); err != 0) return err;
       uint32_t handle;
       std::memcpy(&handle, stored, sizeof(handle));
       SocketRef s;
@@ -374,8 +320,8 @@ int MapLookupElem(int fd, const void* key, void* value, uint64_t flags) {
       return 0;
     });
   }
-  return CopyOut(value, e.map->SyscallValueSize(),
-                 [&](void* out) { return e.map->LookupElem(key, out, flags); });
+  return CopyOut(value, e->map->SyscallValueSize(),
+                 [&](void* out) { return e->map->LookupElem(key, out, flags); });
 }
 
 namespace {
@@ -446,38 +392,38 @@ int UpdateFdValued(Map& map, const void* key, const void* value,
 }  // namespace
 
 int MapUpdateElem(int fd, const void* key, const void* value, uint64_t flags) {
-  FdEntry e;
+  FdRef e;
   if (int err = GetMap(fd, false, /*need_write=*/true, &e); err != 0) {
     return err;
   }
-  if ((flags & BPF_F_LOCK) && !e.map->HasSpinLock()) return -EINVAL;
-  if (int err = CheckKey(*e.map, key); err != 0) return err;
-  if (value == nullptr && e.map->SyscallValueSize() != 0) return -EFAULT;
-  if (int err = FaultTable::Get().Take(e.map.get(), kFaultUpdate)) return err;
-  if (FdValued(e.map->type())) return UpdateFdValued(*e.map, key, value, flags);
-  return e.map->UpdateElem(key, value, flags);
+  if ((flags & BPF_F_LOCK) && !e->map->HasSpinLock()) return -EINVAL;
+  if (int err = CheckKey(*e->map, key); err != 0) return err;
+  if (value == nullptr && e->map->SyscallValueSize() != 0) return -EFAULT;
+  if (int err = FaultTable::Get().Take(e->map.get(), kFaultUpdate)) return err;
+  if (FdValued(e->map->type())) return UpdateFdValued(*e->map, key, value, flags);
+  return e->map->UpdateElem(key, value, flags);
 }
 
 int MapDeleteElem(int fd, const void* key) {
-  FdEntry e;
+  FdRef e;
   if (int err = GetMap(fd, false, /*need_write=*/true, &e); err != 0) {
     return err;
   }
-  if (int err = CheckKey(*e.map, key); err != 0) return err;
-  if (int err = FaultTable::Get().Take(e.map.get(), kFaultDelete)) return err;
-  if (!IsMapOfMaps(e.map->type()) && !IsSockMap(e.map->type()) &&
-      e.map->type() != BPF_MAP_TYPE_PROG_ARRAY) {
-    return e.map->DeleteElem(key);
+  if (int err = CheckKey(*e->map, key); err != 0) return err;
+  if (int err = FaultTable::Get().Take(e->map.get(), kFaultDelete)) return err;
+  if (!IsMapOfMaps(e->map->type()) && !IsSockMap(e->map->type()) &&
+      e->map->type() != BPF_MAP_TYPE_PROG_ARRAY) {
+    return e->map->DeleteElem(key);
   }
   // The slot's reference to its inner map, socket or program goes with it.
   uint8_t old[8] = {};
-  (void)e.map->LookupElem(key, old, 0);
-  const int err = e.map->DeleteElem(key);
+  (void)e->map->LookupElem(key, old, 0);
+  const int err = e->map->DeleteElem(key);
   uint32_t id;
   std::memcpy(&id, old, sizeof(id));
-  if (err == 0 && IsSockMap(e.map->type())) {
+  if (err == 0 && IsSockMap(e->map->type())) {
     ReleaseSocket(id);
-  } else if (err == 0 && e.map->type() == BPF_MAP_TYPE_PROG_ARRAY) {
+  } else if (err == 0 && e->map->type() == BPF_MAP_TYPE_PROG_ARRAY) {
     ProgSlotRelease(id);
   } else if (err == 0) {
     InnerRefs::Get().Release(id);
@@ -486,37 +432,37 @@ int MapDeleteElem(int fd, const void* key) {
 }
 
 int MapGetNextKey(int fd, const void* key, void* next_key) {
-  FdEntry e;
+  FdRef e;
   if (int err = GetMap(fd, /*need_read=*/true, false, &e); err != 0) {
     return err;
   }
   if (key != nullptr) {
-    if (int err = CheckKey(*e.map, key); err != 0) return err;
+    if (int err = CheckKey(*e->map, key); err != 0) return err;
   }
-  if (int err = FaultTable::Get().Take(e.map.get(), kFaultGetNextKey)) {
+  if (int err = FaultTable::Get().Take(e->map.get(), kFaultGetNextKey)) {
     return err;
   }
-  return CopyOut(next_key, e.map->key_size(),
-                 [&](void* out) { return e.map->GetNextKey(key, out); });
+  return CopyOut(next_key, e->map->key_size(),
+                 [&](void* out) { return e->map->GetNextKey(key, out); });
 }
 
 int MapLookupAndDeleteElem(int fd, const void* key, void* value,
                            uint64_t flags) {
   if (flags & ~uint64_t{BPF_F_LOCK}) return -EINVAL;
-  FdEntry e;
+  FdRef e;
   if (int err = GetMap(fd, /*need_read=*/true, /*need_write=*/true, &e);
       err != 0) {
     return err;
   }
-  if ((flags & BPF_F_LOCK) && !e.map->HasSpinLock()) return -EINVAL;
-  if (int err = CheckKey(*e.map, key); err != 0) return err;
-  if (int err = FaultTable::Get().Take(e.map.get(), kFaultLookupAndDelete)) {
+  if ((flags & BPF_F_LOCK) && !e->map->HasSpinLock()) return -EINVAL;
+  if (int err = CheckKey(*e->map, key); err != 0) return err;
+  if (int err = FaultTable::Get().Take(e->map.get(), kFaultLookupAndDelete)) {
     return err;
   }
   // As in the kernel, the element is deleted before the value is copied out:
   // a NULL value buffer loses it and reports EFAULT.
-  return CopyOut(value, e.map->SyscallValueSize(), [&](void* out) {
-    return e.map->LookupAndDeleteElem(key, out, flags);
+  return CopyOut(value, e->map->SyscallValueSize(), [&](void* out) {
+    return e->map->LookupAndDeleteElem(key, out, flags);
   });
 }
 
@@ -532,23 +478,23 @@ int DoBatch(BatchCmd cmd, int fd, BatchArgs args, uint32_t* count) {
   const bool has_read =
       cmd == BatchCmd::kLookup || cmd == BatchCmd::kLookupAndDelete;
   const bool has_write = cmd != BatchCmd::kLookup;
-  FdEntry e;
+  FdRef e;
   if (int err = GetMap(fd, has_read, has_write, &e); err != 0) return err;
   args.count = *count;
-  if (int err = FaultTable::Get().Take(e.map.get(), kFaultBatch)) return err;
+  if (int err = FaultTable::Get().Take(e->map.get(), kFaultBatch)) return err;
   int err;
   switch (cmd) {
     case BatchCmd::kLookup:
-      err = e.map->LookupBatch(args);
+      err = e->map->LookupBatch(args);
       break;
     case BatchCmd::kLookupAndDelete:
-      err = e.map->LookupAndDeleteBatch(args);
+      err = e->map->LookupAndDeleteBatch(args);
       break;
     case BatchCmd::kUpdate:
-      err = e.map->UpdateBatch(args);
+      err = e->map->UpdateBatch(args);
       break;
     case BatchCmd::kDelete:
-      err = e.map->DeleteBatch(args);
+      err = e->map->DeleteBatch(args);
       break;
   }
   *count = args.count;
@@ -784,7 +730,11 @@ int MapGetFdById(uint32_t id, uint32_t open_flags) {
   }
   const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) return -errno;
-  FdTable::Get().Insert(copy, FdEntry{e.map, readable, writable});
+  if (int err = FdTable::Get().Insert(copy, FdEntry{e.map, readable, writable});
+      err != 0) {
+    close(copy);
+    return err;
+  }
   return copy;
 }
 
@@ -844,8 +794,7 @@ int AttachMapFd(int fd, bool readable, bool writable) {
   }
   std::unique_ptr<Map> map;
   if (int err = ops->attach(std::move(region), &map); err != 0) return err;
-  FdTable::Get().Insert(fd, FdEntry{std::move(map), readable, writable});
-  return 0;
+  return FdTable::Get().Insert(fd, FdEntry{std::move(map), readable, writable});
 }
 
 }  // namespace bpfemu
