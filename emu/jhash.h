@@ -114,6 +114,13 @@ inline uint32_t Jhash(const void* key, uint32_t length, uint32_t initval) {
 // jhash over bytes otherwise. (On little-endian hosts both agree; the split is
 // kept so the code reads like the kernel's.)
 [[gnu::always_inline]] inline uint32_t HtabMapHash(const void* key, uint32_t key_len, uint32_t seed) {
+  // The common key sizes with the word count known at compile time, so the
+  // loop and the switch fold away.
+  if (key_len == 4 || key_len == 8) {
+    uint32_t w[2];
+    std::memcpy(w, key, 8 == key_len ? 8 : 4);
+    return key_len == 4 ? Jhash2(w, 1, seed) : Jhash2(w, 2, seed);
+  }
   if (key_len % 4 == 0) {
     // The key may be unaligned in a caller's buffer; jhash over the same bytes
     // is bit-identical to jhash2 on little-endian.
