@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 
+from ratios import hash_times, scaling_rates
+
 
 def gnuplot(script, data, out):
     with tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False) as f:
@@ -64,21 +66,19 @@ plot "DATA" using 2:xtic(1) title "native", "" using 3 title "bytecode (interpre
 
 def scaling_plot(run, out_dir):
     rows = {}
-    for b in run["benchmarks"]:
-        m = re.match(r"BM_Scale<(true|false), k(\w+), (true|false)>/(\d)",
-                     b["name"])
-        if m and not b.get("error_occurred"):
-            side = "kernel" if m.group(1) == "true" else "emu"
-            keys = "disjoint" if m.group(3) == "true" else "shared"
-            label = "machine-alu" if m.group(2) == "Compute" else \
-                f"{side}-{m.group(2).lower()}-{keys}"
-            rows.setdefault(label, {})[int(m.group(4))] = \
-                b["items_per_second"] / 1e6
+    for (side, op, keys, n), rate in scaling_rates(run).items():
+        short = {"emu (Map object)": "Map", "kernel syscall": "syscall",
+                 "emu (native program)": "emu-prog",
+                 "kernel (in program)": "kernel-prog"}[side]
+        label = "machine-alu" if op == "Compute" else \
+            f"{short}-{op.lower()}-{keys[:4]}"
+        rows.setdefault(label, {})[n] = rate / 1e6
     if not rows:
         return False
     data = "".join(f"{k} {v.get(1, 0):.2f} {v.get(2, 0):.2f}\n"
                    for k, v in rows.items())
     gnuplot(HEADER + """set title "One thread vs two: M operations per second (log scale)"
+set rmargin 9
 set logscale y
 set ylabel "M ops/s"
 plot "DATA" using 2:xtic(1) title "1 thread", "" using 3 title "2 threads"
@@ -87,23 +87,18 @@ plot "DATA" using 2:xtic(1) title "1 thread", "" using 3 title "2 threads"
 
 
 def hash_plot(run, out_dir):
-    rows = {}
-    for b in run["benchmarks"]:
-        m = re.match(r"BM_(\w+?)(<EmuSide>|EmuMap|<KernelSide>|Absl)/(\d+)$",
-                     b["name"])
-        if m and not b.get("error_occurred"):
-            rows.setdefault(f"{m.group(1)}/{m.group(3)}", {})[m.group(2)] = \
-                b["cpu_time"]
-    if not rows:
+    times = hash_times(run)
+    if not times:
         return False
+    cols = ["emu (fd API)", "emu (Map object)", "kernel syscall",
+            "absl::flat_hash_map", "absl::node_hash_map"]
     data = "".join(
-        f"{k} {v.get('<EmuSide>', 0):.2f} {v.get('EmuMap', 0):.2f} "
-        f"{v.get('<KernelSide>', 0):.2f} {v.get('Absl', 0):.2f}\n"
-        for k, v in rows.items())
+        f"{op}/{size} " + " ".join(f"{t.get(c, 0):.2f}" for c in cols) + "\n"
+        for (op, size), t in sorted(times.items()) if op != "HashOnly")
     gnuplot(HEADER + """set title "Userspace hash map operations: ns (log scale)"
 set logscale y
 set ylabel "ns / op"
-plot "DATA" using 2:xtic(1) title "emu (fd API)", "" using 3 title "emu (Map object)", "" using 4 title "kernel syscall", "" using 5 title "absl::flat_hash_map"
+plot "DATA" using 2:xtic(1) title "emu (fd API)", "" using 3 title "emu (Map object)", "" using 4 title "kernel syscall", "" using 5 title "absl::flat_hash_map", "" using 6 title "absl::node_hash_map"
 """, data, os.path.join(out_dir, "hash_ns.png"))
     return True
 

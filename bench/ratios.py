@@ -87,9 +87,9 @@ SCALING_SIDES = {
 }
 
 
-def scaling_table(run):
-    """Throughput of BM_Scale<kernel, op, disjoint>/<threads> (//bench:
-    scaling_benchmark): two threads against one."""
+def scaling_rates(run):
+    """{(side, op, keys, threads): items/s} of BM_Scale<side, op, disjoint>/
+    <threads> (//bench:scaling_benchmark)."""
     rates = {}
     for b in run["benchmarks"]:
         m = re.match(r"BM_Scale<(?:bpfemu::\(anonymous namespace\)::)?"
@@ -100,6 +100,12 @@ def scaling_table(run):
             keys = "disjoint" if m.group(3) == "true" else "shared"
             rates[(side, m.group(2), keys, int(m.group(4)))] = \
                 b["items_per_second"]
+    return rates
+
+
+def scaling_table(run):
+    """Two threads against one, per side, op and key set."""
+    rates = scaling_rates(run)
     if not rates:
         return False
     print("| side | op | keys | 1 thread M ops/s | 2 threads M ops/s |"
@@ -139,12 +145,9 @@ def grid_table(run):
     return True
 
 
-def main():
-    run = json.load(open(sys.argv[1]))
-    if (ringbuf_table(run) or prog_table(run) or scaling_table(run) or
-            grid_table(run)):
-        return
-    times = {}  # (op, size) -> {side: ns}
+def hash_times(run):
+    """{(op, entries): {column: ns}} of //bench:hash_benchmark."""
+    times = {}
     for b in run["benchmarks"]:
         if b.get("error_occurred"):
             continue
@@ -156,6 +159,17 @@ def main():
         op, side, size = m.group(1), SIDES[m.group(2)], int(m.group(3))
         assert b["time_unit"] == "ns"
         times.setdefault((op, size), {})[side] = b["cpu_time"]
+    return times
+
+
+def main():
+    run = json.load(open(sys.argv[1]))
+    if (ringbuf_table(run) or prog_table(run) or scaling_table(run) or
+            grid_table(run)):
+        return
+    times = hash_times(run)
+    if not times:
+        return
     ctx = run["context"]
     print(f"Machine: {ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, "
           f"host {ctx.get('host_name')}, run {ctx.get('date')}.\n")
