@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Turns one Google Benchmark JSON run of //bench:hash_benchmark,
-//bench:ringbuf_benchmark, //bench:prog_benchmark or
-//bench:scaling_benchmark into the Markdown ratio tables of
+"""Turns one Google Benchmark JSON run of any //bench binary (hash, compat,
+lru, ringbuf, prog, scaling, grid) into the Markdown ratio tables of
 docs/performance.md (printed to stdout).
 
 Usage: ratios.py RUN.json
@@ -162,10 +161,33 @@ def hash_times(run):
     return times
 
 
+def compat_table(run):
+    """//bench:compat_benchmark: libbpfemu through <bpf/bpf.h> against the
+    raw bpf() syscall."""
+    ns = {}
+    for b in run["benchmarks"]:
+        m = re.match(r"BM_(\w+)<(CompatSide|RawSyscallSide)>/(\d+)$",
+                     b["name"])
+        if m and not b.get("error_occurred"):
+            ns.setdefault((m.group(1), int(m.group(3))), {})[m.group(2)] = \
+                b["cpu_time"]
+    if not ns:
+        return False
+    print("| op | entries | emu (libbpf API) ns | kernel bpf() ns |"
+          " kernel / emu |")
+    print("|---|---|---|---|---|")
+    for (op, size), t in ns.items():
+        e, k = t.get("CompatSide"), t.get("RawSyscallSide")
+        cell = lambda v: f"{v:.1f}" if v else "skipped"
+        ratio = f"{k / e:.2f}" if e and k else "n/a"
+        print(f"| {op} | {size} | {cell(e)} | {cell(k)} | {ratio} |")
+    return True
+
+
 def main():
     run = json.load(open(sys.argv[1]))
     if (ringbuf_table(run) or prog_table(run) or scaling_table(run) or
-            grid_table(run)):
+            grid_table(run) or compat_table(run)):
         return
     times = hash_times(run)
     if not times:
