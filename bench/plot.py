@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-from ratios import hash_times, scaling_rates
+from ratios import SIDES, hash_times, scaling_rates
 
 
 def gnuplot(script, data, out):
@@ -90,16 +90,17 @@ def hash_plot(run, out_dir):
     times = hash_times(run)
     if not times:
         return False
-    cols = ["emu (fd API)", "emu (Map object)", "kernel syscall",
-            "absl::flat_hash_map", "absl::node_hash_map"]
+    cols = list(dict.fromkeys(SIDES.values()))
     data = "".join(
         f"{op}/{size} " + " ".join(f"{t.get(c, 0):.2f}" for c in cols) + "\n"
         for (op, size), t in sorted(times.items()) if op != "HashOnly")
+    series = ", ".join(
+        (f'"DATA" using 2:xtic(1)' if i == 0 else f'"" using {i + 2}') +
+        f' title "{c}"' for i, c in enumerate(cols))
     gnuplot(HEADER + """set title "Userspace hash map operations: ns (log scale)"
 set logscale y
 set ylabel "ns / op"
-plot "DATA" using 2:xtic(1) title "emu (fd API)", "" using 3 title "emu (Map object)", "" using 4 title "kernel syscall", "" using 5 title "absl::flat_hash_map", "" using 6 title "absl::node_hash_map"
-""", data, os.path.join(out_dir, "hash_ns.png"))
+plot """ + series + "\n", data, os.path.join(out_dir, "hash_ns.png"))
     return True
 
 
