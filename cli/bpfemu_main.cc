@@ -5,6 +5,7 @@
 // the emulated bpffs (emu/bpffs.h), so one process can inspect the maps
 // another one pinned.
 //
+//   bpfemu [-j] kernel
 //   bpfemu [-j] map { list | show [pinned PATH | id ID] }
 //   bpfemu [-j] map dump pinned PATH
 //   bpfemu [-j] map lookup pinned PATH key BYTES
@@ -15,7 +16,8 @@
 // BYTES are bytes in decimal (or 0x-prefixed), or after the word `hex`,
 // hexadecimal - as bpftool parses them. `map list` shows the maps pinned
 // on the emulated bpffs (bpftool lists every map of the system; emulated
-// maps are only reachable by their pins).
+// maps are only reachable by their pins). `kernel` (bpfemu's own) shows
+// the kernel version and build profile the emulator imitates.
 
 #include <dirent.h>
 #include <linux/bpf.h>
@@ -32,8 +34,10 @@
 
 #include "absl/strings/str_format.h"
 #include "emu/bpffs.h"
+#include "emu/build_profile.h"
 #include "emu/cpu.h"
 #include "emu/syscall.h"
+#include "emu/version.h"
 
 namespace bpfemu::cli {
 namespace {
@@ -397,9 +401,36 @@ int Pin(std::vector<std::string>& args, size_t i) {
   return 0;
 }
 
+// `bpfemu kernel`: the kernel the emulator imitates: the target version
+// (BPFEMU_KERNEL) and the build profile in force (BPFEMU_KERNEL_BUILD,
+// emu/build_profile.h), with where it came from.
+int ShowKernel() {
+  const KernelVersion v = TargetKernel();
+  const BuildProfile p = BuildProfileFor(v);
+  if (g_json) {
+    std::string fields;
+    for (const BuildProfileField& f : kBuildProfileFields) {
+      absl::StrAppendFormat(&fields, "%s\"%s\":%u", fields.empty() ? "" : ",",
+                            f.name, p.*(f.member));
+    }
+    std::printf(
+        "{\"version\":\"%s\",\"possible_cpus\":%d,\"build_profile\":{%s},"
+        "\"build_profile_source\":\"%s\"}\n",
+        KernelVersionName(v), NumPossibleCpus(), fields.c_str(),
+        BuildProfileSource());
+    return 0;
+  }
+  std::printf("version %s  possible_cpus %d\n", KernelVersionName(v),
+              NumPossibleCpus());
+  std::printf("build profile (%s): %s\n", BuildProfileSource(),
+              FormatBuildProfile(p).c_str());
+  return 0;
+}
+
 int Usage() {
   std::fprintf(stderr,
-               "Usage: bpfemu [-j] map { show | list } [pinned PATH | id ID]\n"
+               "Usage: bpfemu [-j] kernel\n"
+               "       bpfemu [-j] map { show | list } [pinned PATH | id ID]\n"
                "       bpfemu [-j] map dump pinned PATH\n"
                "       bpfemu [-j] map lookup pinned PATH key BYTES\n"
                "       bpfemu [-j] map update pinned PATH key BYTES value "
@@ -421,6 +452,7 @@ int Main(int argc, char** argv) {
       args.push_back(a);
     }
   }
+  if (args.size() == 1 && args[0] == "kernel") return ShowKernel();
   if (args.size() < 2 || args[0] != "map") return Usage();
   const std::string& cmd = args[1];
   if (cmd == "show" || cmd == "list") return ListOrShow(args, 2);

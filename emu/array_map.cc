@@ -158,9 +158,10 @@ int ArrayMap::UpdateElemProg(const void* key, const void* value,
 
 int ArrayMap::DeleteElem(const void* /*key*/) { return -EINVAL; }
 
-uint64_t ArrayMemUsage(uint64_t entries, uint64_t elem_size, bool percpu,
-                       bool mmapable, uint64_t ncpus) {
-  uint64_t usage = kKernelArraySize;
+uint64_t ArrayMemUsage(const BuildProfile& build, uint64_t entries,
+                       uint64_t elem_size, bool percpu, bool mmapable,
+                       uint64_t ncpus) {
+  const uint64_t usage = build.array;
   if (percpu) return usage + entries * sizeof(void*) + entries * elem_size * ncpus;
   if (mmapable) return RoundUp(usage, kPageSize) + RoundUp(entries * elem_size, kPageSize);
   return usage + entries * elem_size;

@@ -39,8 +39,9 @@ namespace bpfemu {
 int ArrayGetNextKey(const void* key, uint32_t max_entries, void* next_key);
 // array_map_mem_usage() for `entries` elements of `elem_size` bytes (per CPU
 // for per-CPU arrays; mmapable arrays count whole pages).
-uint64_t ArrayMemUsage(uint64_t entries, uint64_t elem_size, bool percpu,
-                       bool mmapable, uint64_t ncpus);
+uint64_t ArrayMemUsage(const BuildProfile& build, uint64_t entries,
+                       uint64_t elem_size, bool percpu, bool mmapable,
+                       uint64_t ncpus);
 
 class ArrayMap : public Map {
  public:
@@ -50,9 +51,10 @@ class ArrayMap : public Map {
   static int AllocCheck(const MapAttr& attr);
 
   uint32_t SyscallValueSize() const override;
-  uint64_t MemUsage() const override {
-    return ArrayMemUsage(max_entries(), body_->elem_size, body_->percpu,
-                         map_flags() & BPF_F_MMAPABLE, nr_cpus());
+  uint64_t MemUsage(const BuildProfile& build) const override {
+    return ArrayMemUsage(build, max_entries(), body_->elem_size,
+                         body_->percpu, map_flags() & BPF_F_MMAPABLE,
+                         nr_cpus());
   }
   // The program face: the element's value (PERCPU_ARRAY: the current CPU's
   // slot), or nullptr out of range.

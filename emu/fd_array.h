@@ -87,8 +87,8 @@ class FdArrayMap : public Map {
   bool Compatible(const Prog& prog);
 
   // array_map_mem_usage(): one pointer-sized slot per entry.
-  uint64_t MemUsage() const override {
-    return ArrayMemUsage(max_entries(), sizeof(void*), false, false,
+  uint64_t MemUsage(const BuildProfile& build) const override {
+    return ArrayMemUsage(build, max_entries(), sizeof(void*), false, false,
                          nr_cpus());
   }
 

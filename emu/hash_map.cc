@@ -19,10 +19,10 @@
 namespace bpfemu {
 namespace {
 
-// include/linux/slab.h on x86-64: KMALLOC_MAX_SIZE = 4 MiB; sizeof(struct
-// htab_elem) = 48. key_size + value_size must stay below their difference.
+// include/linux/slab.h on x86-64: KMALLOC_MAX_SIZE = 4 MiB. key_size +
+// value_size must stay below it less sizeof(struct htab_elem), a figure of
+// the kernel build (build_profile.h).
 constexpr uint64_t kKmallocMaxSize = uint64_t{1} << 22;
-constexpr uint64_t kHtabElemSize = 48;
 // include/linux/percpu.h: per-CPU values are bounded by PCPU_MIN_UNIT_SIZE.
 constexpr uint64_t kPcpuMinUnitSize = 32768;
 // sizeof(struct bucket) in the kernel, which bounds n_buckets.
@@ -98,7 +98,7 @@ int HashMap::AllocCheck(const MapAttr& attr) {
     return -EINVAL;
   }
   if (uint64_t{attr.key_size} + attr.value_size >=
-      kKmallocMaxSize - kHtabElemSize) {
+      kKmallocMaxSize - BuildProfileFor(TargetKernel()).htab_elem) {
     return -E2BIG;
   }
   if (percpu && RoundUp(attr.value_size, 8) > kPcpuMinUnitSize) return -E2BIG;
@@ -684,20 +684,20 @@ void* HashMap::LookupElemProg(const void* key) {
   return value;
 }
 
-uint64_t HashMap::MemUsage() const {
+uint64_t HashMap::MemUsage(const BuildProfile& build) const {
   if (type() == BPF_MAP_TYPE_SOCKHASH) {
     // sock_hash_mem_usage(): the table, 16-byte buckets, and an element
     // (header and key) per socket.
-    return kKernelShtabSize + 16 * uint64_t{body_->n_buckets} +
-           uint64_t{count()} * (kKernelShtabElemSize + RoundUp(key_size(), 8));
+    return build.shtab + 16 * uint64_t{body_->n_buckets} +
+           uint64_t{count()} * (build.shtab_elem + RoundUp(key_size(), 8));
   }
   const uint64_t ncpus = nr_cpus();
   const uint64_t value = RoundUp(value_size(), 8);
   const bool prealloc = !(map_flags() & BPF_F_NO_PREALLOC) || body_->lru;
   // htab->elem_size: header, key, then the value or a per-CPU pointer.
-  const uint64_t elem = kKernelHtabElemSize + RoundUp(key_size(), 8) +
+  const uint64_t elem = build.htab_elem + RoundUp(key_size(), 8) +
                         (body_->percpu ? sizeof(void*) : value);
-  uint64_t usage = kKernelHtabSize + 16 * uint64_t{body_->n_buckets} +
+  uint64_t usage = build.htab + 16 * uint64_t{body_->n_buckets} +
                    sizeof(int) * ncpus * 8;  // HASHTAB_MAP_LOCK_COUNT
   if (prealloc) {
     uint64_t entries = max_entries();

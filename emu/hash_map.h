@@ -141,7 +141,7 @@ class HashMap : public Map, private LruOwner {
 
   uint32_t n_buckets() const { return body_->n_buckets; }
   // htab_map_mem_usage().
-  uint64_t MemUsage() const override;
+  uint64_t MemUsage(const BuildProfile& build) const override;
 
   // Runs `hook` once, the next time an update, delete, lookup_and_delete or
   // batch walk of this map holds a bucket lock, on the thread that holds it:

@@ -14,6 +14,15 @@ std::string Map::name() const {
   return std::string(hdr_->name, strnlen(hdr_->name, sizeof(hdr_->name)));
 }
 
+uint64_t Map::Memlock() const {
+  const KernelVersion v = kernel_version();
+  if (static_cast<uint32_t>(v) >= 6004) return MemUsage(BuildProfileFor(v));
+  // bpf_map_memory_footprint(); bpf_map_value_size() is the syscall value
+  // size (per-CPU: a rounded slot per possible CPU; fd maps: 4 bytes).
+  const uint64_t slot = RoundUp(uint64_t{key_size()} + SyscallValueSize(), 8);
+  return RoundUp(uint64_t{max_entries()} * slot, 4096);  // PAGE_SIZE
+}
+
 int Map::LookupAndDeleteElem(const void*, void*, uint64_t) {
   return -kENOTSUPP;
 }

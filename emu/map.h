@@ -29,6 +29,7 @@
 #include <memory>
 #include <string>
 
+#include "emu/build_profile.h"
 #include "emu/shm.h"
 #include "emu/version.h"
 
@@ -107,19 +108,6 @@ struct MapHeader {
   } inner;
 };
 
-// Sizes of the kernel objects map_mem_usage() counts, measured on Linux 6.18
-// x86-64 (fdinfo memlock of maps of 1 and 4 entries): struct bpf_htab,
-// struct htab_elem (without key and value), struct bpf_array, struct
-// bpf_ringbuf_map, struct bpf_stab (SOCKMAP), struct bpf_shtab and struct
-// bpf_shtab_elem without its key (SOCKHASH).
-inline constexpr uint64_t kKernelHtabSize = 832;
-inline constexpr uint64_t kKernelHtabElemSize = 48;
-inline constexpr uint64_t kKernelArraySize = 312;
-inline constexpr uint64_t kKernelRingbufMapSize = 304;
-inline constexpr uint64_t kKernelStabSize = 376;
-inline constexpr uint64_t kKernelShtabSize = 384;
-inline constexpr uint64_t kKernelShtabElemSize = 48;
-
 inline constexpr uint32_t kLayoutVersion = 3;  // 2: hash bucket seq counts
                                                // 3: per-CPU spares on own lines
 // The family body starts on its own cache line.
@@ -177,10 +165,16 @@ class Map {
     return DeleteElem(key);
   }
 
-  // map->ops->map_mem_usage(): the bytes the kernel charges this map, as
-  // fdinfo's "memlock:" and bpftool report them, by the type's formula in
-  // Linux 6.18 with its struct sizes (docs/semantics.md, memlock).
-  virtual uint64_t MemUsage() const = 0;
+  // The bytes the kernel charges this map, as fdinfo's "memlock:" and
+  // bpftool report them (docs/semantics.md, memlock). From 6.4 on
+  // (kernel/bpf/syscall.c bpf_map_memory_usage), the type's map_mem_usage()
+  // with the struct sizes of the build profile in force (build_profile.h);
+  // before, bpf_map_memory_footprint(): max_entries slots of
+  // round_up(key_size + bpf_map_value_size, 8) bytes, page-rounded.
+  uint64_t Memlock() const;
+  // map->ops->map_mem_usage(): the type's formula, with the kernel struct
+  // sizes taken from `build`.
+  virtual uint64_t MemUsage(const BuildProfile& build) const = 0;
 
   // Only the hash family implements it; sys_bpf answers ENOTSUPP otherwise.
   [[nodiscard]] virtual int LookupAndDeleteElem(const void* key, void* value,

@@ -71,9 +71,9 @@ class RingbufMap : public Map {
 
   // ringbuf_map_mem_usage(): the struct, every page (3 meta pages and the
   // data), and the page-pointer array that maps the data twice.
-  uint64_t MemUsage() const override {
+  uint64_t MemUsage(const BuildProfile& build) const override {
     const uint64_t data_pages = max_entries() / 4096;
-    return kKernelRingbufMapSize + (3 + data_pages) * 4096 +
+    return build.ringbuf_map + (3 + data_pages) * 4096 +
            (3 + 2 * data_pages) * sizeof(void*);
   }
 

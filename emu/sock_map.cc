@@ -243,8 +243,8 @@ int SockMap::GetNextKey(const void* key, void* next_key) {
   return ArrayGetNextKey(key, max_entries(), next_key);
 }
 
-uint64_t SockMap::MemUsage() const {
-  return kKernelStabSize + uint64_t{max_entries()} * sizeof(void*);
+uint64_t SockMap::MemUsage(const BuildProfile& build) const {
+  return build.stab + uint64_t{max_entries()} * sizeof(void*);
 }
 
 }  // namespace bpfemu

@@ -92,7 +92,7 @@ class SockMap : public Map {
                                    uint64_t) override {
     return -EOPNOTSUPP;
   }
-  uint64_t MemUsage() const override;
+  uint64_t MemUsage(const BuildProfile& build) const override;
 
  private:
   explicit SockMap(ShmRegion region);

@@ -751,7 +751,7 @@ int MapGetNextId(uint32_t start_id, uint32_t* next_id) {
 int64_t MapMemlock(int fd) {
   FdEntry e;
   if (int err = FdTable::Get().Find(fd, &e); err != 0) return err;
-  return static_cast<int64_t>(e.map->MemUsage());
+  return static_cast<int64_t>(e.map->Memlock());
 }
 
 void ForgetFd(int fd) {

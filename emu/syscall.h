@@ -140,7 +140,7 @@ static_assert(sizeof(BpfMapInfo) == 104);
 // id above `start_id`, -ENOENT if none, -EINVAL for start_id >= INT_MAX.
 [[nodiscard]] int MapGetNextId(uint32_t start_id, uint32_t* next_id);
 
-// The map's memlock charge (fdinfo "memlock:", Map::MemUsage), or -errno.
+// The map's memlock charge (fdinfo "memlock:", Map::Memlock), or -errno.
 [[nodiscard]] int64_t MapMemlock(int fd);
 
 // Drops `fd` from the map and program tables without closing it: what a

@@ -42,8 +42,12 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "emu/build_profile.h"
+#include "emu/version.h"
+#include "kernel_compare/calibrate.h"
 #include "kernel_compare/differ.h"
 #include "kernel_compare/kernel_backend.h"
+#include "kernel_compare/memlock_compare.h"
 #include "tests/conformance/all_suites.h"
 #include "tests/conformance/emu_backend.h"
 
@@ -55,6 +59,8 @@ ABSL_FLAG(std::string, types, "",
 ABSL_FLAG(uint64_t, sequences, 1,
           "random sequences per map configuration (each with its own seed)");
 ABSL_FLAG(bool, conformance, true, "run the conformance suite first");
+ABSL_FLAG(bool, memlock, true,
+          "compare every type's memlock charge with the kernel's");
 ABSL_FLAG(std::string, json, "", "write a JSON report to this path");
 ABSL_FLAG(uint64_t, creates, 300,
           "random BPF_MAP_CREATE attribute sets (valid and invalid) compared "
@@ -411,17 +417,25 @@ int main(int argc, char** argv) {
   const bool have_kernel = kernel_why.empty();
   struct utsname u;
   uname(&u);
+  // Struct sizes behind memlock come from the running kernel's build, not
+  // from the build the defaults were measured on.
+  const std::string profile =
+      have_kernel ? CalibrateAndSetBuildProfile()
+                  : absl::StrFormat("build profile: the %s default (%s)",
+                                    KernelVersionName(TargetKernel()),
+                                    FormatBuildProfile(
+                                        BuildProfileFor(TargetKernel())));
   if (have_kernel) {
     std::printf(
         "bpfemu kernel_compare: emulator vs kernel %s, %d possible CPUs, "
-        "seed %llu\n",
+        "seed %llu; %s\n",
         u.release, EmuBackend::Get().NumPossibleCpus(),
-        static_cast<unsigned long long>(seed));
+        static_cast<unsigned long long>(seed), profile.c_str());
   } else {
     std::printf(
         "bpfemu kernel_compare: EMULATOR ONLY (%s); nothing is compared "
-        "against the kernel\n",
-        kernel_why.c_str());
+        "against the kernel; %s\n",
+        kernel_why.c_str(), profile.c_str());
   }
 
   testing::TestEventListeners& listeners =
@@ -451,6 +465,27 @@ int main(int argc, char** argv) {
       ++row.kernel_total;
       row.kernel_pass += outcome == Outcome::kPassed;
       row.kernel_skipped += outcome == Outcome::kSkipped;
+    }
+  }
+
+  // memlock: every type and size, the calibrated profile against the
+  // kernel's fdinfo (memlock_compare.h); counted as cases of both backends.
+  if (have_kernel && absl::GetFlag(FLAGS_memlock)) {
+    Row& row = rows["memlock (all types)"];
+    for (const MemlockCase& c : MemlockCases()) {
+      const MemlockResult r = CompareMemlockCase(c);
+      const bool same = r.error.empty() && r.kernel == r.emu;
+      ++row.emu_total;
+      ++row.kernel_total;
+      row.emu_pass += same;
+      row.kernel_pass += r.error.empty();
+      if (!same) {
+        ++row.divergences;
+        std::printf("  DIVERGENCE memlock %s: kernel %lld, emu %lld %s\n",
+                    DescribeMemlockCase(c).c_str(),
+                    static_cast<long long>(r.kernel),
+                    static_cast<long long>(r.emu), r.error.c_str());
+      }
     }
   }
 

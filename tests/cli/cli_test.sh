@@ -1,8 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # One process pins maps and exits; a second process (bpfemu) inspects them.
-# The same steps run on the kernel with bpftool when bpf() is permitted; both
-# transcripts must equal expected.txt (map ids masked).
+# The same steps run on the kernel with bpftool when bpf() is permitted.
+# bpfemu's transcript with the default build profile must equal expected.txt
+# (map ids masked), which was recorded on the build the defaults come from.
+# bpftool's transcript must equal bpfemu's with the profile calibrated from
+# the running kernel (memlock figures depend on the kernel build).
 set -u
 dir=tests/cli
 status=0
@@ -34,6 +37,7 @@ transcript() {
   done | sed -E 's/^[0-9]+: /ID: /; s/"id":[0-9]+/"id":ID/g'
 }
 
+unset BPFEMU_KERNEL_BUILD
 emu_out=$(transcript "$dir/../../cli/bpfemu" "$dir/pin_writer_emu" \
   "/sys/fs/bpf/cli_$$")
 if ! diff -u "$dir/expected.txt" <(echo "$emu_out"); then
@@ -49,11 +53,28 @@ else
   kdir=/sys/fs/bpf/bpfemu_cli_$$
   k_out=$(transcript bpftool "$dir/pin_writer_kernel" "$kdir")
   rm -rf "$kdir"
-  if ! diff -u "$dir/expected.txt" <(echo "$k_out"); then
-    echo "FAIL: bpftool transcript differs from expected.txt"
+  if ! profile=$(kernel_compare/calibrate_profile); then
+    echo "FAIL: cannot calibrate the build profile from the running kernel"
+    status=1
+  fi
+  echo "calibrated build profile: $profile"
+  cal_out=$(BPFEMU_KERNEL_BUILD=$profile transcript "$dir/../../cli/bpfemu" \
+    "$dir/pin_writer_emu" "/sys/fs/bpf/cli_cal_$$")
+  if ! diff -u <(echo "$cal_out") <(echo "$k_out"); then
+    echo "FAIL: bpftool transcript differs from bpfemu's (calibrated profile)"
     status=1
   else
-    echo "PASS: bpftool transcript matches expected.txt"
+    echo "PASS: bpftool transcript matches bpfemu's (calibrated profile)"
   fi
+fi
+# `bpfemu kernel` names the profile in force and where it came from.
+kernel_out=$(BPFEMU_KERNEL=6.12 BPFEMU_KERNEL_BUILD=htab=896 \
+  "$dir/../../cli/bpfemu" kernel)
+if [[ "$kernel_out" != *"version 6.12 "* ||
+      "$kernel_out" != *"build profile (environment): htab=896,htab_elem=48,"* ]]; then
+  echo "FAIL: bpfemu kernel printed: $kernel_out"
+  status=1
+else
+  echo "PASS: bpfemu kernel shows the version and the environment's profile"
 fi
 exit $status

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "emu/build_profile.h"
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+namespace bpfemu {
+namespace {
+
+// x86-64, 4 KiB pages. Provenance (docs/semantics.md, "Version vs build"):
+//   6.18: fdinfo "memlock:" of probe maps on the Linux 6.18.44 build this
+//         project was first measured on (2026-11). A later 6.18.44 build
+//         has struct bpf_htab of 896 bytes; calibration picks that up.
+//   6.12: Debian's 6.12.117+deb12-amd64 under QEMU (tools/kmatrix):
+//         calibrated from memlock in the guest and equal to its BTF.
+//   6.1:  Debian's 6.1.0-57-amd64, from its BTF. 6.1 charges
+//         bpf_map_memory_footprint(), which counts no structure; only
+//         htab_elem shows, in the hash E2BIG bound.
+constexpr BuildProfile kDefault6_1 = {
+    .htab = 832,
+    .htab_elem = 48,
+    .array = 320,
+    .ringbuf_map = 320,
+    .stab = 320,
+    .shtab = 320,
+    .shtab_elem = 48,
+};
+constexpr BuildProfile kDefault6_12 = {
+    .htab = 896,
+    .htab_elem = 48,
+    .array = 264,
+    .ringbuf_map = 256,
+    .stab = 328,
+    .shtab = 336,
+    .shtab_elem = 48,
+};
+constexpr BuildProfile kDefault6_18 = {
+    .htab = 832,
+    .htab_elem = 48,
+    .array = 312,
+    .ringbuf_map = 304,
+    .stab = 376,
+    .shtab = 384,
+    .shtab_elem = 48,
+};
+
+struct State {
+  std::mutex mu;
+  bool set = false;
+  BuildProfile profile;
+  // BPFEMU_KERNEL_BUILD, read once.
+  bool env_read = false;
+  std::string env_spec;
+};
+
+State& GetState() {
+  static auto* state = new State;
+  return *state;
+}
+
+// The environment's spec, if any (read once, under s.mu).
+const std::string* EnvSpec(State& s) {
+  if (!s.env_read) {
+    s.env_read = true;
+    if (const char* env = std::getenv("BPFEMU_KERNEL_BUILD")) {
+      s.env_spec = env;
+      if (!ParseBuildProfile(s.env_spec, kDefault6_18)) {
+        std::fprintf(stderr,
+                     "bpfemu: ignoring BPFEMU_KERNEL_BUILD=\"%s\" (expected "
+                     "field=bytes,... with fields of FormatBuildProfile)\n",
+                     env);
+        s.env_spec.clear();
+      }
+    }
+  }
+  return s.env_spec.empty() ? nullptr : &s.env_spec;
+}
+
+}  // namespace
+
+BuildProfile DefaultBuildProfile(KernelVersion v) {
+  switch (v) {
+    case KernelVersion::k6_1:
+      return kDefault6_1;
+    case KernelVersion::k6_12:
+      return kDefault6_12;
+    case KernelVersion::k6_18:
+      return kDefault6_18;
+  }
+  return kDefault6_18;
+}
+
+std::optional<BuildProfile> ParseBuildProfile(std::string_view spec,
+                                              const BuildProfile& base) {
+  BuildProfile p = base;
+  while (!spec.empty()) {
+    const size_t comma = spec.find(',');
+    const std::string_view item = spec.substr(0, comma);
+    spec = comma == std::string_view::npos ? std::string_view()
+                                           : spec.substr(comma + 1);
+    if (comma != std::string_view::npos && spec.empty()) return std::nullopt;
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    const std::string_view name = item.substr(0, eq);
+    const std::string_view number = item.substr(eq + 1);
+    const BuildProfileField* field = nullptr;
+    for (const BuildProfileField& f : kBuildProfileFields) {
+      if (name == f.name) field = &f;
+    }
+    if (field == nullptr || number.empty()) return std::nullopt;
+    uint32_t value = 0;
+    const auto [end, ec] =
+        std::from_chars(number.data(), number.data() + number.size(), value);
+    // A struct of more than 1 MiB is a typo, not a kernel build.
+    if (ec != std::errc() || end != number.data() + number.size() ||
+        value > (1u << 20)) {
+      return std::nullopt;
+    }
+    p.*(field->member) = value;
+  }
+  return p;
+}
+
+std::string FormatBuildProfile(const BuildProfile& p) {
+  std::string out;
+  for (const BuildProfileField& f : kBuildProfileFields) {
+    if (!out.empty()) out += ',';
+    out += f.name;
+    out += '=';
+    out += std::to_string(p.*(f.member));
+  }
+  return out;
+}
+
+BuildProfile BuildProfileFor(KernelVersion v) {
+  State& s = GetState();
+  std::lock_guard<std::mutex> l(s.mu);
+  if (s.set) return s.profile;
+  const BuildProfile base = DefaultBuildProfile(v);
+  if (const std::string* spec = EnvSpec(s)) {
+    return *ParseBuildProfile(*spec, base);
+  }
+  return base;
+}
+
+const char* BuildProfileSource() {
+  State& s = GetState();
+  std::lock_guard<std::mutex> l(s.mu);
+  if (s.set) return "set";
+  return EnvSpec(s) != nullptr ? "environment" : "default";
+}
+
+void SetBuildProfile(const BuildProfile& p) {
+  State& s = GetState();
+  std::lock_guard<std::mutex> l(s.mu);
+  s.set = true;
+  s.profile = p;
+}
+
+void ClearBuildProfile() {
+  State& s = GetState();
+  std::lock_guard<std::mutex> l(s.mu);
+  s.set = false;
+}
+
+}  // namespace bpfemu

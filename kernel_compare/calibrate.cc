@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "kernel_compare/calibrate.h"
+
+#include <bpf/btf.h>
+#include <linux/bpf.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "emu/syscall.h"
+#include "emu/version.h"
+#include "kernel_compare/kernel_backend.h"
+
+namespace bpfemu {
+namespace {
+
+using Field = uint32_t BuildProfile::*;
+
+// A probe map; with `socket`, one connected AF_UNIX socket is inserted
+// under key 0 (SOCKHASH elements are charged per socket).
+struct Probe {
+  MapAttr attr;
+  bool socket = false;
+};
+
+// One group of unknown sizes and the probes that determine them (as many
+// probes as unknowns, with independent coefficients).
+struct Group {
+  std::vector<Field> fields;
+  std::vector<Probe> probes;
+};
+
+MapAttr Attr(uint32_t type, uint32_t key, uint32_t value, uint32_t max) {
+  return MapAttr{.map_type = type,
+                 .key_size = key,
+                 .value_size = value,
+                 .max_entries = max};
+}
+
+std::vector<Group> Groups() {
+  return {
+      {{&BuildProfile::htab, &BuildProfile::htab_elem},
+       {{Attr(BPF_MAP_TYPE_HASH, 4, 8, 1)},
+        {Attr(BPF_MAP_TYPE_HASH, 4, 8, 4)}}},
+      {{&BuildProfile::array}, {{Attr(BPF_MAP_TYPE_ARRAY, 4, 8, 1)}}},
+      {{&BuildProfile::ringbuf_map},
+       {{Attr(BPF_MAP_TYPE_RINGBUF, 0, 0, 4096)}}},
+      {{&BuildProfile::stab}, {{Attr(BPF_MAP_TYPE_SOCKMAP, 4, 4, 1)}}},
+      {{&BuildProfile::shtab, &BuildProfile::shtab_elem},
+       {{Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1)},
+        {Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1), /*socket=*/true}}},
+  };
+}
+
+// Creates the probe on the kernel (kernel=true) or the emulator, fills it,
+// and returns its charge, or an error.
+absl::StatusOr<int64_t> Charge(const Probe& p, bool kernel) {
+  KernelBackend& k = KernelBackend::Get();
+  const int fd = kernel ? k.CreateMap(p.attr) : MapCreate(p.attr);
+  if (fd < 0) {
+    return absl::InternalError(
+        absl::StrFormat("%s: creating probe map type %u failed (errno %d)",
+                        kernel ? "kernel" : "emulator", p.attr.map_type, -fd));
+  }
+  int sv[2] = {-1, -1};
+  int err = 0;
+  if (p.socket) {
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+      err = -errno;
+    } else {
+      const uint32_t key = 0, value = static_cast<uint32_t>(sv[0]);
+      err = kernel ? k.Update(fd, &key, &value, BPF_ANY)
+                   : MapUpdateElem(fd, &key, &value, BPF_ANY);
+    }
+  }
+  const int64_t charge = err != 0 ? -1
+                         : kernel ? KernelMemlock(fd)
+                                  : MapMemlock(fd);
+  if (kernel) {
+    k.Close(fd);
+  } else {
+    (void)CloseFd(fd);
+  }
+  for (int s : sv) {
+    if (s >= 0) close(s);
+  }
+  if (err != 0 || charge < 0) {
+    return absl::InternalError(
+        absl::StrFormat("%s: probe map type %u gave no memlock (errno %d)",
+                        kernel ? "kernel" : "emulator", p.attr.map_type, -err));
+  }
+  return charge;
+}
+
+absl::StatusOr<int64_t> EmuCharge(const Probe& p, const BuildProfile& b) {
+  SetBuildProfile(b);
+  return Charge(p, /*kernel=*/false);
+}
+
+// Solves one group into *out. Coefficients: the emulator's charge under a
+// unit profile minus its charge under the zero profile.
+absl::Status SolveGroup(const Group& g, BuildProfile* out) {
+  const size_t n = g.fields.size();
+  std::vector<std::vector<int64_t>> a(n, std::vector<int64_t>(n));
+  std::vector<int64_t> rhs(n);
+  for (size_t i = 0; i < n; ++i) {
+    absl::StatusOr<int64_t> kernel = Charge(g.probes[i], /*kernel=*/true);
+    if (!kernel.ok()) return kernel.status();
+    absl::StatusOr<int64_t> base = EmuCharge(g.probes[i], BuildProfile{});
+    if (!base.ok()) return base.status();
+    rhs[i] = *kernel - *base;
+    for (size_t j = 0; j < n; ++j) {
+      BuildProfile unit{};
+      unit.*(g.fields[j]) = 1;
+      absl::StatusOr<int64_t> c = EmuCharge(g.probes[i], unit);
+      if (!c.ok()) return c.status();
+      a[i][j] = *c - *base;
+    }
+  }
+  // Cramer's rule for the 1x1 and 2x2 systems the groups form.
+  std::vector<int64_t> x(n);
+  if (n == 1) {
+    if (a[0][0] == 0 || rhs[0] % a[0][0] != 0) {
+      return absl::FailedPreconditionError("formula does not fit");
+    }
+    x[0] = rhs[0] / a[0][0];
+  } else {
+    const int64_t det = a[0][0] * a[1][1] - a[0][1] * a[1][0];
+    const int64_t n0 = rhs[0] * a[1][1] - a[0][1] * rhs[1];
+    const int64_t n1 = a[0][0] * rhs[1] - rhs[0] * a[1][0];
+    if (det == 0 || n0 % det != 0 || n1 % det != 0) {
+      return absl::FailedPreconditionError("formula does not fit");
+    }
+    x[0] = n0 / det;
+    x[1] = n1 / det;
+  }
+  for (size_t j = 0; j < n; ++j) {
+    if (x[j] <= 0 || x[j] > (1 << 20)) {
+      return absl::FailedPreconditionError(
+          absl::StrFormat("implausible struct size %d", x[j]));
+    }
+    out->*(g.fields[j]) = static_cast<uint32_t>(x[j]);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int64_t KernelMemlock(int fd) {
+  const std::string path = absl::StrFormat("/proc/self/fdinfo/%d", fd);
+  FILE* f = std::fopen(path.c_str(), "re");
+  if (f == nullptr) return -1;
+  char line[256];
+  long long v = -1;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::sscanf(line, "memlock:\t%lld", &v) == 1) break;
+  }
+  std::fclose(f);
+  return v;
+}
+
+absl::StatusOr<BuildProfile> BuildProfileFromBtf(const char* path) {
+  struct btf* btf = btf__parse(path, nullptr);
+  if (btf == nullptr) {
+    return absl::UnavailableError(
+        absl::StrFormat("cannot parse BTF at %s (errno %d)", path, errno));
+  }
+  // The struct behind each field; the sizes are whole structs, flexible
+  // key arrays excluded, as the formulas use them.
+  static constexpr struct {
+    Field field;
+    const char* name;
+  } kStructs[] = {
+      {&BuildProfile::htab, "bpf_htab"},
+      {&BuildProfile::htab_elem, "htab_elem"},
+      {&BuildProfile::array, "bpf_array"},
+      {&BuildProfile::ringbuf_map, "bpf_ringbuf_map"},
+      {&BuildProfile::stab, "bpf_stab"},
+      {&BuildProfile::shtab, "bpf_shtab"},
+      {&BuildProfile::shtab_elem, "bpf_shtab_elem"},
+  };
+  BuildProfile p;
+  absl::Status status;
+  for (const auto& s : kStructs) {
+    const int id = btf__find_by_name_kind(btf, s.name, BTF_KIND_STRUCT);
+    const long long size = id > 0 ? btf__resolve_size(btf, id) : -1;
+    if (size <= 0) {
+      status = absl::NotFoundError(
+          absl::StrFormat("struct %s not in %s", s.name, path));
+      break;
+    }
+    p.*(s.field) = static_cast<uint32_t>(size);
+  }
+  btf__free(btf);
+  if (!status.ok()) return status;
+  return p;
+}
+
+absl::StatusOr<BuildProfile> CalibrateBuildProfile() {
+  if (std::string why = KernelBackend::Get().Unavailable(); !why.empty()) {
+    return absl::UnavailableError(why);
+  }
+  const KernelVersion v = TargetKernel();
+  BuildProfile profile = DefaultBuildProfile(v);
+  if (static_cast<uint32_t>(v) < 6004) return profile;  // no struct sizes
+  // The probes run under trial profiles; the profile in force is restored.
+  const bool was_set = std::string(BuildProfileSource()) == "set";
+  const BuildProfile before = BuildProfileFor(v);
+  absl::Status status;
+  for (const Group& g : Groups()) {
+    status = SolveGroup(g, &profile);
+    if (!status.ok()) break;
+  }
+  if (was_set) {
+    SetBuildProfile(before);
+  } else {
+    ClearBuildProfile();
+  }
+  if (!status.ok()) return status;
+  return profile;
+}
+
+std::string CalibrateAndSetBuildProfile() {
+  absl::StatusOr<BuildProfile> p = CalibrateBuildProfile();
+  const std::string version = KernelVersionName(TargetKernel());
+  if (p.ok() && static_cast<uint32_t>(TargetKernel()) < 6004) {
+    return absl::StrFormat(
+        "build profile: the %s default (%s memlock counts no struct sizes)",
+        version, version);
+  }
+  if (!p.ok()) {
+    return absl::StrFormat(
+        "build profile: the %s default (%s), not calibrated: %s", version,
+        FormatBuildProfile(BuildProfileFor(TargetKernel())),
+        p.status().message());
+  }
+  SetBuildProfile(*p);
+  const bool is_default = *p == DefaultBuildProfile(TargetKernel());
+  absl::StatusOr<BuildProfile> btf = BuildProfileFromBtf();
+  return absl::StrFormat(
+      "build profile calibrated from the running kernel: %s (%s; %s)",
+      FormatBuildProfile(*p),
+      is_default ? absl::StrFormat("the %s default", version)
+                 : absl::StrFormat("differs from the %s default", version),
+      !btf.ok() ? "no BTF to check it against"
+      : *btf == *p
+          ? "equal to the kernel's BTF"
+          : "DIFFERS from the kernel's BTF: " + FormatBuildProfile(*btf));
+}
+
+}  // namespace bpfemu

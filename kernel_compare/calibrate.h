@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: calibrate.h
+//
+// Measures the running kernel's build profile (emu/build_profile.h): the
+// struct sizes behind memlock, which differ between builds of one version.
+//
+// Method: each family's memlock formula (map_mem_usage() in the family's
+// kernel source, e.g. htab_map_mem_usage in kernel/bpf/hashtab.c) is affine
+// in the struct sizes it counts. For a group of unknown sizes, a few probe
+// maps of 1 and 4 entries are created on the kernel, their fdinfo
+// "memlock:" read, and the same maps created on the emulator under a zero
+// profile and under one unit profile per unknown; the differences give each
+// size's coefficient, and the linear system gives the sizes. The formulas
+// are the emulator's own, so calibration never restates them; a formula
+// that disagrees with the kernel shows as a non-integral or inconsistent
+// solution, and calibration fails rather than fits.
+//
+// Before 6.4 the kernel charges bpf_map_memory_footprint(), which has no
+// struct sizes: calibration reports the version's default profile.
+
+#ifndef BPFEMU_KERNEL_COMPARE_CALIBRATE_H_
+#define BPFEMU_KERNEL_COMPARE_CALIBRATE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "emu/build_profile.h"
+
+namespace bpfemu {
+
+// fdinfo "memlock:" of a kernel map fd, or -1.
+int64_t KernelMemlock(int fd);
+
+// The running kernel's profile for the emulator's target version, measured
+// as above. Errors: the kernel is unreachable, a probe map cannot be
+// created, or a formula does not fit.
+absl::StatusOr<BuildProfile> CalibrateBuildProfile();
+
+// The same sizes read from the kernel's own type information (BTF, by
+// default /sys/kernel/btf/vmlinux: struct bpf_htab, htab_elem, ...). This
+// needs no bpf() permission. Agreement with CalibrateBuildProfile shows that
+// the emulator's formulas are the kernel's: calibration only inverts them.
+absl::StatusOr<BuildProfile> BuildProfileFromBtf(
+    const char* path = "/sys/kernel/btf/vmlinux");
+
+// Calibrates and, on success, sets the profile (SetBuildProfile) for the
+// rest of the process. Returns a one-line description for a report's first
+// line: "build profile calibrated from the running kernel: htab=...", or
+// why the default stays in force.
+std::string CalibrateAndSetBuildProfile();
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_KERNEL_COMPARE_CALIBRATE_H_

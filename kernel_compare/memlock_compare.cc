@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "kernel_compare/memlock_compare.h"
+
+#include <linux/bpf.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "emu/syscall.h"
+#include "kernel_compare/calibrate.h"
+#include "kernel_compare/kernel_backend.h"
+
+namespace bpfemu {
+
+std::string DescribeMemlockCase(const MemlockCase& c) {
+  return absl::StrFormat("type %u key %u value %u max %u flags %#x inserts %u",
+                         c.type, c.key_size, c.value_size, c.max_entries,
+                         c.flags, c.inserts);
+}
+
+std::vector<MemlockCase> MemlockCases() {
+  std::vector<MemlockCase> cases;
+  const uint32_t sizes[] = {1, 4, 100, 1000, 4096, 65536};
+  const uint32_t values[] = {8, 100};
+  for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH,
+                        BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH,
+                        BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY}) {
+    for (uint32_t max : sizes) {
+      for (uint32_t value : values) {
+        cases.push_back({type, 4, value, max, 0, 0});
+      }
+    }
+  }
+  for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH}) {
+    for (uint32_t max : {1u, 100u, 4096u}) {
+      for (uint32_t inserts : {0u, 1u, 37u}) {
+        cases.push_back(
+            {type, 16, 24, max, BPF_F_NO_PREALLOC, std::min(inserts, max)});
+      }
+    }
+  }
+  cases.push_back({BPF_MAP_TYPE_LRU_HASH, 4, 8, 64, BPF_F_NO_COMMON_LRU, 0});
+  cases.push_back({BPF_MAP_TYPE_HASH, 13, 3, 333, 0, 5});
+  for (uint32_t max : sizes) {
+    cases.push_back({BPF_MAP_TYPE_ARRAY, 4, 24, max, BPF_F_MMAPABLE, 0});
+    cases.push_back({BPF_MAP_TYPE_PROG_ARRAY, 4, 4, max, 0, 0});
+  }
+  for (uint32_t max : sizes) {
+    cases.push_back({BPF_MAP_TYPE_SOCKMAP, 4, 8, max, 0, 0});
+    cases.push_back({BPF_MAP_TYPE_SOCKHASH, 12, 8, max, 0, 0});
+  }
+  for (uint32_t pages : {1u, 2u, 16u, 64u}) {
+    cases.push_back({BPF_MAP_TYPE_RINGBUF, 0, 0, pages * 4096, 0, 0});
+  }
+  return cases;
+}
+
+MemlockResult CompareMemlockCase(const MemlockCase& c) {
+  KernelBackend& kernel = KernelBackend::Get();
+  MemlockResult r;
+  MapAttr attr;
+  attr.map_type = c.type;
+  attr.key_size = c.key_size;
+  attr.value_size = c.value_size;
+  attr.max_entries = c.max_entries;
+  attr.map_flags = c.flags;
+  const int kfd = kernel.CreateMap(attr);
+  const int efd = MapCreate(attr);
+  if (kfd < 0 || efd < 0) {
+    r.error = absl::StrFormat("create: kernel %d, emulator %d", kfd, efd);
+  } else {
+    const uint32_t ncpus = static_cast<uint32_t>(kernel.NumPossibleCpus());
+    const bool percpu = c.type == BPF_MAP_TYPE_PERCPU_HASH;
+    std::vector<uint8_t> key(c.key_size, 0);
+    std::vector<uint8_t> value(
+        (percpu ? ncpus : 1) * ((c.value_size + 7) & ~7u), 0);
+    for (uint32_t i = 0; i < c.inserts && r.error.empty(); ++i) {
+      std::memcpy(key.data(), &i, sizeof(i));
+      const int k = kernel.Update(kfd, key.data(), value.data(), BPF_ANY);
+      const int e = MapUpdateElem(efd, key.data(), value.data(), BPF_ANY);
+      if (k != 0 || e != 0) {
+        r.error = absl::StrFormat("insert %u: kernel %d, emulator %d", i, k, e);
+      }
+    }
+    r.kernel = KernelMemlock(kfd);
+    r.emu = MapMemlock(efd);
+  }
+  if (kfd >= 0) kernel.Close(kfd);
+  if (efd >= 0) (void)CloseFd(efd);
+  return r;
+}
+
+}  // namespace bpfemu
