@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "emu/array_map.h"
+#include "emu/map_in_map.h"
 
 namespace bpfemu {
 namespace {
@@ -107,8 +108,22 @@ void* FdArrayMap::LookupElemProg(const void* key) {
 int FdArrayMap::DeleteElem(const void* key) {
   const uint32_t index = IndexOf(key);
   if (index >= max_entries()) return -E2BIG;
-  return slots_[index].exchange(0, std::memory_order_acq_rel) != 0 ? 0
-                                                                   : -ENOENT;
+  const uint32_t old = slots_[index].exchange(0, std::memory_order_acq_rel);
+  if (old == 0) return -ENOENT;
+  if (holds_maps()) MapFdPutPtr(old);
+  return 0;
+}
+
+int FdArrayMap::UpdateElemSys(const void* key, const void* value,
+                              uint64_t flags) {
+  if (!holds_maps()) return UpdateElem(key, value, flags);
+  if (int err = CheckUpdate(key, flags); err != 0) return err;
+  uint32_t inner_id;
+  if (int err = MapFdGetPtr(*this, value, &inner_id); err != 0) return err;
+  // xchg() of the slot, then the old inner map's put.
+  MapFdPutPtr(
+      slots_[IndexOf(key)].exchange(inner_id, std::memory_order_acq_rel));
+  return 0;
 }
 
 int FdArrayMap::GetNextKey(const void* key, void* next_key) {

@@ -24,6 +24,10 @@
 //     (syscall.cc) into an object id: UpdateElem receives that id.
 //   * syscall lookup: the stored object's id; empty or out of range ->
 //     ENOENT. delete: out of range -> E2BIG, empty -> ENOENT.
+//   * batch ops: ARRAY_OF_MAPS has generic lookup (ids out, empty slots
+//     skipped) and update (fds in, each checked like a single update)
+//     batches; delete and lookup_and_delete batches are ENOTSUPP, as is
+//     every batch op on a PROG_ARRAY.
 //   * from a program: lookup of a PROG_ARRAY is refused (NULL), of an
 //     ARRAY_OF_MAPS gives the slot (holding the inner map's id, which the
 //     helper layer turns into the map); update and delete -> EINVAL.
@@ -72,8 +76,24 @@ class FdArrayMap : public Map {
   // the id it replaced (0 if none) unless NULL.
   [[nodiscard]] int UpdateElem(const void* key, const void* value,
                                uint64_t flags) override;
+  // ARRAY_OF_MAPS puts the slot's inner map (fd_array_map_delete_elem ->
+  // map_fd_put_ptr).
   [[nodiscard]] int DeleteElem(const void* key) override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
+  // ARRAY_OF_MAPS: bpf_fd_array_map_update_elem with bpf_map_fd_get_ptr
+  // (map_in_map.h): flags, index, then the inner map fd; the replaced inner
+  // map is put. PROG_ARRAY updates are resolved by syscall.cc.
+  [[nodiscard]] int UpdateElemSys(const void* key, const void* value,
+                                  uint64_t flags) override;
+  // array_of_maps_map_ops: generic lookup and update batches (values are
+  // inner map ids out, fds in); no lookup_and_delete or delete batch.
+  // prog_array_map_ops has no batch ops. Both answer ENOTSUPP otherwise.
+  [[nodiscard]] int LookupBatch(BatchArgs& args) override {
+    return holds_maps() ? GenericLookupBatch(args) : Map::LookupBatch(args);
+  }
+  [[nodiscard]] int UpdateBatch(BatchArgs& args) override {
+    return holds_maps() ? GenericUpdateBatch(args) : Map::UpdateBatch(args);
+  }
 
   // The checks bpf_fd_array_map_update_elem runs before resolving the fd.
   int CheckUpdate(const void* key, uint64_t flags) const;

@@ -6,13 +6,14 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include "absl/random/random.h"
 #include "emu/cpu.h"
 #include "emu/errno.h"
 #include "emu/jhash.h"
+#include "emu/map_in_map.h"
 #include "emu/sock_map.h"
 #include "emu/version.h"
 
@@ -474,7 +475,7 @@ int HashMap::LookupElem(const void* key, void* value, uint64_t flags) {
 }
 
 int HashMap::Update(const void* key, const void* value, uint64_t flags,
-                    bool onallcpus) {
+                    bool onallcpus, void* replaced) {
   if (body_->lru) return LruUpdate(key, value, flags, onallcpus);
   const bool percpu = body_->percpu;
   // __htab_percpu_map_update_elem accepts no BPF_F_LOCK; htab_map_update_elem
@@ -491,6 +492,11 @@ int HashMap::Update(const void* key, const void* value, uint64_t flags,
   uint32_t prev = kNil;
   const uint32_t old = FindLocked(b, hash, key, &prev);
   if (int err = CheckFlags(old != kNil, flags); err != 0) return err;
+  // The value the update replaces, read under the bucket lock (the inner
+  // map id an fd htab puts once the update is done).
+  if (old != kNil && replaced != nullptr) {
+    CopyFromMap(replaced, ElemValue(old), value_size());
+  }
   if (old != kNil && percpu) {
     // pcpu_copy_value() on the existing element, in place.
     CopyPercpu(old, value, onallcpus, /*fresh=*/false);
@@ -554,10 +560,30 @@ int HashMap::Update(const void* key, const void* value, uint64_t flags,
   return 0;
 }
 
-int HashMap::DeleteElem(const void* key) { return Remove(key, nullptr, 0); }
+int HashMap::DeleteElem(const void* key) {
+  if (type() != BPF_MAP_TYPE_HASH_OF_MAPS) return Remove(key, nullptr, 0);
+  // htab_map_delete_elem -> free_htab_elem -> htab_put_fd_value: the slot's
+  // inner map is put once the element is gone.
+  uint32_t inner_id = 0;
+  const int err = Remove(key, &inner_id, 0);
+  if (err == 0) MapFdPutPtr(inner_id);
+  return err;
+}
 
-int HashMap::LookupAndDeleteElem(const void* key, void* value,
-                                 uint64_t flags) {
+// bpf_fd_htab_map_update_elem(): the inner map fd is resolved and checked
+// first (map_fd_get_ptr), then htab_map_update_elem runs with its id; a
+// failed update puts the new inner map, a successful one the replaced one.
+int HashMap::UpdateElemSys(const void* key, const void* value, uint64_t flags) {
+  if (type() != BPF_MAP_TYPE_HASH_OF_MAPS) return UpdateElem(key, value, flags);
+  uint32_t inner_id;
+  if (int err = MapFdGetPtr(*this, value, &inner_id); err != 0) return err;
+  uint32_t replaced = 0;
+  const int err = Update(key, &inner_id, flags, /*onallcpus=*/true, &replaced);
+  MapFdPutPtr(err == 0 ? replaced : inner_id);
+  return err;
+}
+
+int HashMap::LookupAndDeleteElem(const void* key, void* value, uint64_t flags) {
   // map_lookup_and_delete_elem() knows the four plain hash types only.
   if (type() == BPF_MAP_TYPE_HASH_OF_MAPS ||
       type() == BPF_MAP_TYPE_SOCKHASH) {
@@ -717,7 +743,8 @@ uint64_t HashMap::MemUsage(const BuildProfile& build) const {
   return usage;
 }
 
-// sock_hash_ops has no batch operations.
+// sock_hash_ops has no batch operations (measured on 6.18: ENOTSUPP for all
+// four).
 int HashMap::LookupBatch(BatchArgs& args) {
   if (type() == BPF_MAP_TYPE_SOCKHASH) return -kENOTSUPP;
   return WalkBatch(args, false);
@@ -726,6 +753,16 @@ int HashMap::LookupBatch(BatchArgs& args) {
 int HashMap::LookupAndDeleteBatch(BatchArgs& args) {
   if (type() == BPF_MAP_TYPE_SOCKHASH) return -kENOTSUPP;
   return WalkBatch(args, true);
+}
+
+int HashMap::UpdateBatch(BatchArgs& args) {
+  if (type() == BPF_MAP_TYPE_SOCKHASH) return -kENOTSUPP;
+  return GenericUpdateBatch(args);
+}
+
+int HashMap::DeleteBatch(BatchArgs& args) {
+  if (type() == BPF_MAP_TYPE_SOCKHASH) return -kENOTSUPP;
+  return GenericDeleteBatch(args);
 }
 
 int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
@@ -782,6 +819,15 @@ int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
     }
     // Freed once the bucket lock is dropped (the LRU takes its own locks).
     for (uint32_t id : to_free) FreeElem(cpu, id);
+    if (do_delete && !to_free.empty() && type() == BPF_MAP_TYPE_HASH_OF_MAPS) {
+      // free_htab_elem() after the unlock puts each deleted slot's inner
+      // map (htab_put_fd_value); `values` holds their ids, as copied out.
+      for (uint32_t i = 0; i < bucket_cnt; ++i) {
+        uint32_t inner_id;
+        std::memcpy(&inner_id, &values[size_t{i} * vsize], sizeof(inner_id));
+        MapFdPutPtr(inner_id);
+      }
+    }
     to_free.clear();
     // Empty buckets are skipped without copying, except the last one.
     if (bucket_cnt == 0 && batch + 1 < n_buckets) {

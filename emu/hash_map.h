@@ -123,6 +123,7 @@ class HashMap : public Map, private LruOwner {
     }
     return Update(key, value, flags, /*onallcpus=*/false);
   }
+  // HASH_OF_MAPS puts the deleted slot's inner map (htab_put_fd_value).
   [[nodiscard]] int DeleteElem(const void* key) override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
   [[nodiscard]] int LookupAndDeleteElem(const void* key, void* value,
@@ -131,13 +132,14 @@ class HashMap : public Map, private LruOwner {
   // split across calls.
   [[nodiscard]] int LookupBatch(BatchArgs& args) override;
   [[nodiscard]] int LookupAndDeleteBatch(BatchArgs& args) override;
-  // htab_map_ops: generic update and delete batches.
-  [[nodiscard]] int UpdateBatch(BatchArgs& args) override {
-    return GenericUpdateBatch(args);
-  }
-  [[nodiscard]] int DeleteBatch(BatchArgs& args) override {
-    return GenericDeleteBatch(args);
-  }
+  // htab_map_ops and htab_of_maps_map_ops (BATCH_OPS(htab)): generic update
+  // and delete batches; sock_hash_ops has none (ENOTSUPP).
+  [[nodiscard]] int UpdateBatch(BatchArgs& args) override;
+  [[nodiscard]] int DeleteBatch(BatchArgs& args) override;
+  // HASH_OF_MAPS (htab_of_maps_map_ops): bpf_fd_htab_map_update_elem, the
+  // value being an inner map fd (map_in_map.h). Other types: UpdateElem.
+  [[nodiscard]] int UpdateElemSys(const void* key, const void* value,
+                                  uint64_t flags) override;
 
   uint32_t n_buckets() const { return body_->n_buckets; }
   // htab_map_mem_usage().
@@ -235,9 +237,11 @@ class HashMap : public Map, private LruOwner {
   int LruUpdate(const void* key, const void* value, uint64_t flags,
                 bool onallcpus);
   // htab_map_update_elem / __htab_percpu_map_update_elem: `onallcpus` for
-  // the syscall (a value per CPU), not for programs (one value).
-  int Update(const void* key, const void* value, uint64_t flags,
-             bool onallcpus);
+  // the syscall (a value per CPU), not for programs (one value). If
+  // `replaced` is not NULL, a non-LRU, non-per-CPU update of an existing key
+  // copies the old value (value_size bytes) there under the bucket lock.
+  int Update(const void* key, const void* value, uint64_t flags, bool onallcpus,
+             void* replaced = nullptr);
   // Writes a per-CPU element's value: every slot from a syscall buffer, or
   // `value_size` bytes into the current CPU's slot, zeroing the other
   // slots' values when `fresh` (pcpu_copy_value / pcpu_init_value).

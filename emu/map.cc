@@ -120,7 +120,9 @@ int Map::UpdateBatch(BatchArgs&) { return -kENOTSUPP; }
 int Map::DeleteBatch(BatchArgs&) { return -kENOTSUPP; }
 
 // generic_map_update_batch(): BPF_NOEXIST / BPF_EXIST cannot be used, and
-// batch.flags is not checked.
+// batch.flags is not checked. Each element goes through bpf_map_update_value
+// (UpdateElemSys), so a map-in-map resolves and checks each inner map fd as a
+// single update does; a bad one stops the batch with count = elements done.
 int Map::GenericUpdateBatch(BatchArgs& a) {
   uint32_t max_count;
   if (int ret; !BeginBatch(a, /*check_flags=*/false, &max_count, &ret)) {
@@ -130,8 +132,8 @@ int Map::GenericUpdateBatch(BatchArgs& a) {
   const auto* keys = static_cast<const uint8_t*>(a.keys);
   const auto* values = static_cast<const uint8_t*>(a.values);
   return ForEachElem(a, max_count, /*needs_values=*/true, [&](uint32_t i) {
-    return UpdateElem(keys + uint64_t{i} * key_size(),
-                      values + uint64_t{i} * vsize, a.elem_flags);
+    return UpdateElemSys(keys + uint64_t{i} * key_size(),
+                         values + uint64_t{i} * vsize, a.elem_flags);
   });
 }
 

@@ -151,6 +151,16 @@ class Map {
   [[nodiscard]] virtual int DeleteElem(const void* key) = 0;
   // `key` may be NULL: the first key.
   [[nodiscard]] virtual int GetNextKey(const void* key, void* next_key) = 0;
+  // bpf_map_update_value() (kernel/bpf/syscall.c): what BPF_MAP_UPDATE_ELEM
+  // and generic_map_update_batch run for one element. The fd-valued
+  // map-in-map types override it (bpf_fd_htab_map_update_elem,
+  // bpf_fd_array_map_update_elem): `value` is the caller's u32 inner map
+  // fd, resolved and checked by map_fd_get_ptr (map_in_map.h), and the
+  // inner map a replaced slot held is put. Everyone else stores `value`.
+  [[nodiscard]] virtual int UpdateElemSys(const void* key, const void* value,
+                                          uint64_t flags) {
+    return UpdateElem(key, value, flags);
+  }
   // The program face's lookup (bpf_map_lookup_elem called from BPF): a
   // pointer into the map, or nullptr. The helper layer builds on it.
   virtual void* LookupElemProg(const void* key) = 0;
@@ -202,8 +212,8 @@ class Map {
   void CopyLockedValueOut(void* dst, const uint8_t* map_value,
                           bool locked) const;
   // The kernel's generic batch ops (kernel/bpf/syscall.c): lookup walks
-  // get_next_key with a key cursor; update and delete apply single-element
-  // ops until the first error.
+  // get_next_key with a key cursor; update (UpdateElemSys) and delete
+  // (DeleteElem) apply single-element ops until the first error.
   int GenericLookupBatch(BatchArgs& args);
   int GenericUpdateBatch(BatchArgs& args);
   int GenericDeleteBatch(BatchArgs& args);

@@ -22,6 +22,7 @@
 #include "emu/fd_table.h"
 #include "emu/hash_map.h"
 #include "emu/local_mutex.h"
+#include "emu/map_in_map.h"
 #include "emu/prog.h"
 #include "emu/fd_array.h"
 #include "emu/ringbuf.h"
@@ -132,52 +133,6 @@ class FaultTable {
   absl::flat_hash_map<const Map*, Faults> faults_ ABSL_GUARDED_BY(mu_);
 };
 
-// The inner maps held by map-in-map slots in this process (the kernel's
-// bpf_map_inc in bpf_map_fd_get_ptr): map id -> the map and its number of
-// slots. A map stays alive while a slot holds it, even with no fd open.
-class InnerRefs {
- public:
-  static InnerRefs& Get() {
-    static auto* refs = new InnerRefs;
-    return *refs;
-  }
-  // `fd` is one of the map's fds: a private duplicate keeps the region
-  // reachable by id after the caller closes its fds.
-  void Acquire(std::shared_ptr<Map> map, int fd) {
-    LocalMutexLock l(&mu_);
-    Ref& r = refs_[map->id()];
-    if (r.fd < 0) r.fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    r.map = std::move(map);
-    ++r.count;
-  }
-  void Release(uint32_t id) {
-    if (id == 0) return;
-    LocalMutexLock l(&mu_);
-    auto it = refs_.find(id);
-    if (it != refs_.end() && --it->second.count <= 0) {
-      if (it->second.fd >= 0) close(it->second.fd);
-      refs_.erase(it);
-    }
-  }
-  // The map with `id` and a private fd of it (not to be closed), if held.
-  std::shared_ptr<Map> Find(uint32_t id, int* fd = nullptr) {
-    LocalMutexLock l(&mu_);
-    auto it = refs_.find(id);
-    if (it == refs_.end()) return nullptr;
-    if (fd != nullptr) *fd = it->second.fd;
-    return it->second.map;
-  }
-
- private:
-  struct Ref {
-    std::shared_ptr<Map> map;
-    int count = 0;
-    int fd = -1;
-  };
-  LocalMutex mu_;
-  absl::flat_hash_map<uint32_t, Ref> refs_ ABSL_GUARDED_BY(mu_);
-};
-
 bool IsSockMap(uint32_t type) {
   return type == BPF_MAP_TYPE_SOCKMAP || type == BPF_MAP_TYPE_SOCKHASH;
 }
@@ -186,15 +141,6 @@ bool IsMapOfMaps(uint32_t type) {
   return type == BPF_MAP_TYPE_HASH_OF_MAPS ||
          type == BPF_MAP_TYPE_ARRAY_OF_MAPS;
 }
-
-// bpf_map_meta_alloc(): the inner template from inner_map_fd.
-int InnerMetaFromFd(int fd, MapHeader::InnerMeta* meta);
-
-// bpf_map_fd_get_ptr() + map_meta_equal: the inner map for `fd`, checked
-// against the outer map's template.
-int InnerMapFromFd(const Map& outer, int fd, std::shared_ptr<Map>* out);
-
-
 
 // The kernel produces a result into its own buffer and copies it out only
 // after the operation succeeded: an operation error wins over a bad (here:
@@ -256,7 +202,7 @@ int MapCreate(const MapAttr& in) {
   if (int err = ops->alloc_check(attr); err != 0) return err;
   MapHeader::InnerMeta inner = {};
   if (IsMapOfMaps(attr.map_type)) {
-    if (int err = InnerMetaFromFd(static_cast<int>(attr.inner_map_fd), &inner);
+    if (int err = MapMetaFromFd(static_cast<int>(attr.inner_map_fd), &inner);
         err != 0) {
       return err;
     }
@@ -326,9 +272,11 @@ int MapLookupElem(int fd, const void* key, void* value, uint64_t flags) {
 
 namespace {
 
+// The types whose syscall update resolves an fd here. Map-in-map types do
+// it in their own UpdateElemSys (map_in_map.h), the map-ops hook the
+// batch update shares.
 bool FdValued(uint32_t type) {
-  return type == BPF_MAP_TYPE_PROG_ARRAY || IsMapOfMaps(type) ||
-         IsSockMap(type);
+  return type == BPF_MAP_TYPE_PROG_ARRAY || IsSockMap(type);
 }
 
 // sock_map_update_elem_sys(): the socket's checks, then the map's; the
@@ -351,41 +299,27 @@ int UpdateSockMap(Map& map, const void* key, const void* value,
   return err;
 }
 
-// bpf_fd_array_map_update_elem / bpf_fd_htab_map_update_elem: the value is
-// an fd, stored as its object's id.
+// bpf_fd_array_map_update_elem for PROG_ARRAY (prog_fd_array_get_ptr), and
+// sock_map_update_elem_sys: the value is an fd, stored as its program's id
+// or its socket's handle.
 int UpdateFdValued(Map& map, const void* key, const void* value,
                    uint64_t flags) {
   if (IsSockMap(map.type())) return UpdateSockMap(map, key, value, flags);
   int32_t ufd;
   std::memcpy(&ufd, value, sizeof(ufd));
-  auto* array = dynamic_cast<FdArrayMap*>(&map);
-  if (array != nullptr) {
-    if (int err = array->CheckUpdate(key, flags); err != 0) return err;
+  auto& array = static_cast<FdArrayMap&>(map);
+  if (int err = array.CheckUpdate(key, flags); err != 0) return err;
+  std::shared_ptr<const Prog> prog;
+  if (int err = ProgFromFd(ufd, &prog); err != 0) return err;
+  if (prog->type == BPF_PROG_TYPE_EXT || !array.Compatible(*prog)) {
+    return -EINVAL;
   }
-  uint32_t id;
-  std::shared_ptr<Map> inner;
-  if (map.type() == BPF_MAP_TYPE_PROG_ARRAY) {
-    std::shared_ptr<const Prog> prog;
-    if (int err = ProgFromFd(ufd, &prog); err != 0) return err;
-    if (prog->type == BPF_PROG_TYPE_EXT || !array->Compatible(*prog)) {
-      return -EINVAL;
-    }
-    id = prog->id;
-    ProgSlotAcquire(id);
-    uint32_t old = 0;
-    (void)map.LookupElem(key, &old, 0);
-    const int err = map.UpdateElem(key, &id, flags);
-    ProgSlotRelease(err == 0 ? old : id);
-    return err;
-  } else {
-    if (int err = InnerMapFromFd(map, ufd, &inner); err != 0) return err;
-    id = inner->id();
-    InnerRefs::Get().Acquire(inner, ufd);
-  }
+  const uint32_t id = prog->id;
+  ProgSlotAcquire(id);
   uint32_t old = 0;
-  if (inner != nullptr) (void)map.LookupElem(key, &old, 0);
+  (void)map.LookupElem(key, &old, 0);
   const int err = map.UpdateElem(key, &id, flags);
-  if (inner != nullptr) InnerRefs::Get().Release(err == 0 ? old : id);
+  ProgSlotRelease(err == 0 ? old : id);
   return err;
 }
 
@@ -400,8 +334,10 @@ int MapUpdateElem(int fd, const void* key, const void* value, uint64_t flags) {
   if (int err = CheckKey(*e->map, key); err != 0) return err;
   if (value == nullptr && e->map->SyscallValueSize() != 0) return -EFAULT;
   if (int err = FaultTable::Get().Take(e->map.get(), kFaultUpdate)) return err;
-  if (FdValued(e->map->type())) return UpdateFdValued(*e->map, key, value, flags);
-  return e->map->UpdateElem(key, value, flags);
+  if (FdValued(e->map->type())) {
+    return UpdateFdValued(*e->map, key, value, flags);
+  }
+  return e->map->UpdateElemSys(key, value, flags);
 }
 
 int MapDeleteElem(int fd, const void* key) {
@@ -411,11 +347,12 @@ int MapDeleteElem(int fd, const void* key) {
   }
   if (int err = CheckKey(*e->map, key); err != 0) return err;
   if (int err = FaultTable::Get().Take(e->map.get(), kFaultDelete)) return err;
-  if (!IsMapOfMaps(e->map->type()) && !IsSockMap(e->map->type()) &&
-      e->map->type() != BPF_MAP_TYPE_PROG_ARRAY) {
+  // Map-in-map types drop the slot's inner map in their DeleteElem
+  // (map_fd_put_ptr, map_in_map.h), as the kernel's delete ops do.
+  if (!IsSockMap(e->map->type()) && e->map->type() != BPF_MAP_TYPE_PROG_ARRAY) {
     return e->map->DeleteElem(key);
   }
-  // The slot's reference to its inner map, socket or program goes with it.
+  // The slot's reference to its socket or program goes with it.
   uint8_t old[8] = {};
   (void)e->map->LookupElem(key, old, 0);
   const int err = e->map->DeleteElem(key);
@@ -423,10 +360,8 @@ int MapDeleteElem(int fd, const void* key) {
   std::memcpy(&id, old, sizeof(id));
   if (err == 0 && IsSockMap(e->map->type())) {
     ReleaseSocket(id);
-  } else if (err == 0 && e->map->type() == BPF_MAP_TYPE_PROG_ARRAY) {
-    ProgSlotRelease(id);
   } else if (err == 0) {
-    InnerRefs::Get().Release(id);
+    ProgSlotRelease(id);
   }
   return err;
 }
@@ -642,46 +577,8 @@ int ObjGet(const char* path, uint32_t file_flags) {
   return fd;
 }
 
-namespace {
-
-int InnerMetaFromFd(int fd, MapHeader::InnerMeta* meta) {
-  FdEntry e;
-  if (int err = FdTable::Get().Find(fd, &e); err != 0) return err;
-  const MapHeader& h = e.map->header();
-  // No more than one level of map-in-map.
-  if (h.inner.present) return -EINVAL;
-  // Types without map_meta_equal.
-  if (h.map_type == BPF_MAP_TYPE_PROG_ARRAY) return -kENOTSUPP;
-  *meta = MapHeader::InnerMeta{1,           h.map_type,   h.key_size,
-                               h.value_size, h.max_entries, h.map_flags,
-                               h.spin_lock_off, 0};
-  return 0;
-}
-
-int InnerMapFromFd(const Map& outer, int fd, std::shared_ptr<Map>* out) {
-  FdEntry e;
-  if (int err = FdTable::Get().Find(fd, &e); err != 0) return err;
-  const MapHeader::InnerMeta& m = outer.header().inner;
-  const MapHeader& h = e.map->header();
-  // bpf_map_meta_equal(), and array_map_meta_equal()'s max_entries unless
-  // the template was created with BPF_F_INNER_MAP.
-  bool equal = m.map_type == h.map_type && m.key_size == h.key_size &&
-               m.value_size == h.value_size && m.map_flags == h.map_flags &&
-               (m.spin_lock_off >= 0) == (h.spin_lock_off >= 0) &&
-               m.spin_lock_off == h.spin_lock_off;
-  if (equal && m.map_type == BPF_MAP_TYPE_ARRAY &&
-      !(m.map_flags & BPF_F_INNER_MAP)) {
-    equal = m.max_entries == h.max_entries;
-  }
-  if (!equal) return -EINVAL;
-  *out = e.map;
-  return 0;
-}
-
-}  // namespace
-
 std::shared_ptr<Map> MapFromId(uint32_t id) {
-  if (std::shared_ptr<Map> m = InnerRefs::Get().Find(id)) return m;
+  if (std::shared_ptr<Map> m = InnerMapFromId(id)) return m;
   int fd;
   FdEntry e;
   return FdTable::Get().FindById(id, &fd, &e) ? e.map : nullptr;
@@ -725,7 +622,7 @@ int MapGetFdById(uint32_t id, uint32_t open_flags) {
   FdEntry e;
   if (!FdTable::Get().FindById(id, &fd, &e)) {
     // A map only a map-in-map slot holds.
-    e.map = InnerRefs::Get().Find(id, &fd);
+    e.map = InnerMapFromId(id, &fd);
     if (e.map == nullptr || fd < 0) return -ENOENT;
   }
   const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);

@@ -274,9 +274,14 @@ int KernelBackend::GetMapInfo(int fd, MapInfo* info) {
   bpf_map_info raw{};
   uint32_t len = sizeof(raw);
   if (int err = bpf_obj_get_info_by_fd(fd, &raw, &len); err != 0) return err;
-  *info = MapInfo{raw.type, raw.key_size, raw.value_size, raw.max_entries,
-                  raw.map_flags};
+  *info = MapInfo{raw.type,        raw.key_size,  raw.value_size,
+                  raw.max_entries, raw.map_flags, raw.id};
   return 0;
+}
+
+int KernelBackend::MapFdById(uint32_t id) {
+  const int fd = bpf_map_get_fd_by_id(id);
+  return fd < 0 ? -errno : fd;
 }
 
 int KernelBackend::Close(int fd) {

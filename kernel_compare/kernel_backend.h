@@ -52,6 +52,7 @@ class KernelBackend : public Backend {
                  uint64_t* value8) override;
   int Close(int fd) override;
   int GetMapInfo(int fd, MapInfo* info) override;
+  int MapFdById(uint32_t id) override;
 
  private:
   // The cached lookup program of map `fd`, loaded on first use.

@@ -13,6 +13,7 @@
 #include "tests/conformance/hash_conformance.h"
 #include "tests/conformance/lock_conformance.h"
 #include "tests/conformance/lru_conformance.h"
+#include "tests/conformance/map_in_map_batch_conformance.h"
 #include "tests/conformance/percpu_conformance.h"
 #include "tests/conformance/ringbuf_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
@@ -25,6 +26,8 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PercpuConformance, BackendType);    \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LockConformance, BackendType);      \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BatchConformance, BackendType);     \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, MapInMapBatchConformance,           \
+                                 BackendType);                               \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LruConformance, BackendType);       \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RingbufConformance, BackendType)
 

@@ -26,6 +26,7 @@ struct MapInfo {
   uint32_t value_size;
   uint32_t max_entries;
   uint32_t map_flags;
+  uint32_t id = 0;  // the map's id (what a map-in-map lookup returns)
 };
 
 class Backend {
@@ -74,6 +75,8 @@ class Backend {
   virtual int Close(int fd) = 0;
   // bpf_map_get_info_by_fd(): 0 or -errno.
   virtual int GetMapInfo(int fd, MapInfo* info) = 0;
+  // BPF_MAP_GET_FD_BY_ID: a new fd (closed with Close) or -errno.
+  virtual int MapFdById(uint32_t id) = 0;
 };
 
 }  // namespace bpfemu

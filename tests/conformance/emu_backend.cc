@@ -87,9 +87,11 @@ int EmuBackend::Close(int fd) { return CloseFd(fd); }
 int EmuBackend::GetMapInfo(int fd, MapInfo* info) {
   std::shared_ptr<Map> map = MapFromFd(fd);
   if (map == nullptr) return -EBADF;
-  *info = MapInfo{map->type(), map->key_size(), map->value_size(),
-                  map->max_entries(), map->map_flags()};
+  *info = MapInfo{map->type(),        map->key_size(),  map->value_size(),
+                  map->max_entries(), map->map_flags(), map->id()};
   return 0;
 }
+
+int EmuBackend::MapFdById(uint32_t id) { return MapGetFdById(id); }
 
 }  // namespace bpfemu

@@ -44,6 +44,7 @@ class EmuBackend : public Backend {
                  uint64_t* value8) override;
   int Close(int fd) override;
   int GetMapInfo(int fd, MapInfo* info) override;
+  int MapFdById(uint32_t id) override;
 };
 
 }  // namespace bpfemu

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: map_in_map.h
+//
+// The inner-map side of BPF_MAP_TYPE_HASH_OF_MAPS and ARRAY_OF_MAPS,
+// mirroring kernel/bpf/map_in_map.c (Linux 6.18): the inner template taken
+// at creation (bpf_map_meta_alloc), the check of an inner map against it
+// (bpf_map_meta_equal, array_map_meta_equal), and the slot references
+// (bpf_map_fd_get_ptr / bpf_map_fd_put_ptr). A slot stores the inner map's
+// id, which is also what a syscall lookup returns (bpf_map_fd_sys_lookup_elem).
+//
+// These are the map-ops hooks of the two outer types: HashMap (HASH_OF_MAPS)
+// and FdArrayMap (ARRAY_OF_MAPS) call MapFdGetPtr when they store a caller's
+// fd, and MapFdPutPtr whenever a slot lets go of an inner map (replaced,
+// deleted one by one or by a batch), as the kernel's map_fd_get_ptr and
+// map_fd_put_ptr are called from inside the outer map's ops.
+//
+// References are process-local: a map only a slot holds stays alive (and
+// reachable through MapGetFdById) while this process holds the reference.
+
+#ifndef BPFEMU_EMU_MAP_IN_MAP_H_
+#define BPFEMU_EMU_MAP_IN_MAP_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "emu/map.h"
+
+namespace bpfemu {
+
+// bpf_map_meta_alloc(): the inner template from `inner_map_fd`. EBADF / EINVAL
+// for an fd that is not a map, EINVAL for a map-in-map (one level only),
+// ENOTSUPP for types without map_meta_equal (PROG_ARRAY).
+[[nodiscard]] int MapMetaFromFd(int inner_map_fd, MapHeader::InnerMeta* meta);
+
+// bpf_map_fd_get_ptr(): the u32 fd in `value` must be a map matching
+// `outer`'s template (EBADF: not open; EINVAL: not a map, or a mismatch).
+// On success *id is the inner map's id and the slot's reference is taken.
+[[nodiscard]] int MapFdGetPtr(const Map& outer, const void* value,
+                              uint32_t* id);
+
+// bpf_map_fd_put_ptr(): drops one slot reference to the map with `id` (0:
+// nothing). The last one releases the map unless an fd still holds it.
+void MapFdPutPtr(uint32_t id);
+
+// The inner map with `id` if some slot of this process holds it, and a
+// private fd of it (owned by the reference table: do not close) in *fd.
+std::shared_ptr<Map> InnerMapFromId(uint32_t id, int* fd = nullptr);
+
+// The number of slot references this process holds on map `id` (tests: the
+// references stay balanced).
+int InnerMapRefCount(uint32_t id);
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_MAP_IN_MAP_H_
