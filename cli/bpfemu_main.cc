@@ -126,10 +126,11 @@ void Show(const BpfMapInfo& info, int fd) {
   }
   std::printf("%u: %s  name %s  flags 0x%x\n", info.id, TypeName(info.type),
               info.name, info.map_flags);
-  // bpftool's show_map_close_plain(): "  frozen" after the memlock.
-  std::printf("\tkey %uB  value %uB  max_entries %u  memlock %lldB%s\n",
+  std::printf("\tkey %uB  value %uB  max_entries %u  memlock %lldB\n",
               info.key_size, info.value_size, info.max_entries,
-              static_cast<long long>(memlock), frozen ? "  frozen" : "");
+              static_cast<long long>(memlock));
+  // bpftool's show_map_close_plain(): a "frozen" line of its own.
+  if (frozen) std::printf("\tfrozen\n");
 }
 
 // One element as bpftool prints it (print_entry_plain / print_entry_json).
