@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -115,14 +116,16 @@ std::string JsonBytes(const uint8_t* p, size_t n) {
 
 void Show(const BpfMapInfo& info, int fd) {
   const int64_t memlock = MapMemlock(fd);
+  // fdinfo's "frozen:" (BPF_MAP_FREEZE), as bpftool reads it.
+  const int frozen = std::max(MapFrozen(fd), 0);
   if (g_json) {
     std::printf(
         "{\"id\":%u,\"type\":\"%s\",\"name\":\"%s\",\"flags\":%u,"
         "\"bytes_key\":%u,\"bytes_value\":%u,\"max_entries\":%u,"
-        "\"bytes_memlock\":%lld,\"frozen\":0}",
-        info.id, TypeName(info.type), info.name, info.map_flags,
-        info.key_size, info.value_size, info.max_entries,
-        static_cast<long long>(memlock));
+        "\"bytes_memlock\":%lld,\"frozen\":%d}",
+        info.id, TypeName(info.type), info.name, info.map_flags, info.key_size,
+        info.value_size, info.max_entries, static_cast<long long>(memlock),
+        frozen);
     return;
   }
   std::printf("%u: %s  name %s  flags 0x%x\n", info.id, TypeName(info.type),
@@ -130,6 +133,8 @@ void Show(const BpfMapInfo& info, int fd) {
   std::printf("\tkey %uB  value %uB  max_entries %u  memlock %lldB\n",
               info.key_size, info.value_size, info.max_entries,
               static_cast<long long>(memlock));
+  // bpftool's show_map_close_plain(): a "frozen" line of its own.
+  if (frozen) std::printf("\tfrozen\n");
 }
 
 // One element as bpftool prints it (print_entry_plain / print_entry_json).

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/array_map.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <new>
+#include <string>
 #include <utility>
 
 #include "emu/cpu.h"
@@ -70,7 +75,11 @@ int ArrayMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
   const uint64_t elem_size = RoundUp(attr.value_size, 8);
   const uint64_t value_slot = elem_size * (percpu ? nr_cpus : 1);
   const uint64_t values_off = RoundUp(kBodyOffset + sizeof(ArrayBody), kPageSize);
-  const uint64_t region_size = values_off + value_slot * attr.max_entries;
+  uint64_t region_size = values_off + value_slot * attr.max_entries;
+  // array_map_mmap() maps whole pages of values.
+  if (attr.map_flags & BPF_F_MMAPABLE) {
+    region_size = RoundUp(region_size, kPageSize);
+  }
   ShmRegion region;
   int map_fd;
   if (int err =
@@ -157,6 +166,47 @@ int ArrayMap::UpdateElemProg(const void* key, const void* value,
 }
 
 int ArrayMap::DeleteElem(const void* /*key*/) { return -EINVAL; }
+
+// array_map_mmap() (kernel/bpf/arraymap.c): the vmalloc'ed value area,
+// page-aligned, from the page after struct bpf_array.
+void* ArrayMap::Mmap(int fd, size_t length, int prot, uint64_t offset,
+                     int* err) const {
+  if (!(map_flags() & BPF_F_MMAPABLE)) {
+    *err = -EINVAL;
+    return nullptr;
+  }
+  const uint64_t area =
+      RoundUp(uint64_t{max_entries()} * body_->elem_size, kPageSize);
+  const uint64_t len = RoundUp(length, kPageSize);
+  if (offset > area || len > area - offset) {
+    *err = -EINVAL;
+    return nullptr;
+  }
+  // A read-only mapping comes from a read-only descriptor of the same file:
+  // the kernel clears VM_MAYWRITE on it, and so does mmap() of an O_RDONLY
+  // file, so a later mprotect(PROT_WRITE) fails with EACCES in both.
+  int map_fd = fd;
+  int ro_fd = -1;
+  if (!(prot & PROT_WRITE)) {
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    ro_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ro_fd < 0) {
+      *err = -errno;
+      return nullptr;
+    }
+    map_fd = ro_fd;
+  }
+  void* addr = mmap(nullptr, length, prot, MAP_SHARED, map_fd,
+                    static_cast<off_t>(body_->values_off + offset));
+  const int mmap_errno = errno;
+  if (ro_fd >= 0) close(ro_fd);
+  if (addr == MAP_FAILED) {
+    *err = -mmap_errno;
+    return nullptr;
+  }
+  *err = 0;
+  return addr;
+}
 
 uint64_t ArrayMemUsage(const BuildProfile& build, uint64_t entries,
                        uint64_t elem_size, bool percpu, bool mmapable,

@@ -8,9 +8,11 @@
 // array_map_get_next_key.
 //
 // Layout (after MapHeader): ArrayBody, then max_entries value areas starting
-// on a page boundary (as a BPF_F_MMAPABLE kernel array does). An ARRAY area is
-// elem_size = round_up(value_size, 8) bytes; a PERCPU_ARRAY area holds one
-// elem_size slot per possible CPU, the syscall buffer layout. The region is
+// on a page boundary (as a BPF_F_MMAPABLE kernel array does), so the memfd
+// can be mapped from there for mmap(); a BPF_F_MMAPABLE array's region is
+// page-rounded so that the whole last page of values can be mapped. An ARRAY
+// area is elem_size = round_up(value_size, 8) bytes; a PERCPU_ARRAY area holds
+// one elem_size slot per possible CPU, the syscall buffer layout. The region is
 // zero-filled, so every element exists from creation and reads as zeros.
 //
 // Semantics: u32 index keys; lookup of index >= max_entries -> ENOENT; update
@@ -27,6 +29,7 @@
 #ifndef BPFEMU_EMU_ARRAY_MAP_H_
 #define BPFEMU_EMU_ARRAY_MAP_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -76,6 +79,17 @@ class ArrayMap : public Map {
   [[nodiscard]] int UpdateBatch(BatchArgs& args) override {
     return GenericUpdateBatch(args);
   }
+
+  // array_map_mmap() behind bpf_map_mmap (syscall.cc MapMmap, which has
+  // made the generic checks): not BPF_F_MMAPABLE -> EINVAL; offset +
+  // round_up(length, 4096) beyond the page-rounded value area -> EINVAL;
+  // otherwise maps the value area from user offset `offset` with `prot`
+  // (MAP_SHARED). A mapping without PROT_WRITE comes from a read-only
+  // descriptor, so mprotect() cannot make it writable (EACCES). Returns the
+  // address, or nullptr with *err = -errno.
+  void* Mmap(int fd, size_t length, int prot, uint64_t offset, int* err) const;
+  // File offset of element 0's value in the region (page-aligned).
+  uint64_t values_offset() const { return body_->values_off; }
 
   // Address of element `index` (< max_entries) in this process: its value,
   // or for PERCPU_ARRAY CPU 0's slot (CPU c's is c * elem_size further).

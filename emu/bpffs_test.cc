@@ -67,6 +67,35 @@ TEST_F(BpffsTest, PinnedMapOutlivesItsFdsAndCrossesProcesses) {
   EXPECT_EQ(ObjGet("/sys/fs/bpf/counts"), -ENOENT);
 }
 
+// BPF_OBJ_GET's file_flags give the new fd its access (bpf_get_file_flag),
+// and a freeze made before the pin reaches fds opened from it (the frozen
+// state is the map's, in its region).
+TEST_F(BpffsTest, ObjGetTakesFileFlagsAndSeesTheFreeze) {
+  const uint32_t k = 1;
+  uint64_t v = 10;
+  ASSERT_EQ(MapUpdateElem(fd_, &k, &v, BPF_ANY), 0);
+  ASSERT_EQ(ObjPin(fd_, "/sys/fs/bpf/access"), 0);
+  const int ro = ObjGet("/sys/fs/bpf/access", BPF_F_RDONLY);
+  const int wo = ObjGet("/sys/fs/bpf/access", BPF_F_WRONLY);
+  ASSERT_GE(ro, 0);
+  ASSERT_GE(wo, 0);
+  EXPECT_EQ(MapUpdateElem(ro, &k, &v, BPF_ANY), -EPERM);
+  EXPECT_EQ(MapFreeze(ro), -EPERM);
+  EXPECT_EQ(MapLookupElem(wo, &k, &v), -EPERM);
+  EXPECT_EQ(MapUpdateElem(wo, &k, &v, BPF_ANY), 0);
+  EXPECT_EQ(ObjGet("/sys/fs/bpf/access", BPF_F_RDONLY | BPF_F_WRONLY), -EINVAL);
+  EXPECT_EQ(ObjGet("/sys/fs/bpf/access", BPF_F_RDONLY_PROG), -EINVAL);
+  ASSERT_EQ(MapFreeze(fd_), 0);
+  const int rw = ObjGet("/sys/fs/bpf/access");
+  ASSERT_GE(rw, 0);
+  EXPECT_EQ(MapFrozen(rw), 1);
+  EXPECT_EQ(MapUpdateElem(rw, &k, &v, BPF_ANY), -EPERM);
+  EXPECT_EQ(MapUpdateElem(wo, &k, &v, BPF_ANY), -EPERM);
+  EXPECT_EQ(MapLookupElem(rw, &k, &v), 0);
+  for (int fd : {ro, wo, rw}) CloseFd(fd);
+  EXPECT_EQ(BpffsUnlink("/sys/fs/bpf/access"), 0);
+}
+
 TEST_F(BpffsTest, DotDotCannotLeaveTheFilesystem) {
   const std::string escape = "/sys/fs/bpf/../../.." + outside_ + "/x";
   EXPECT_EQ(ObjPin(fd_, escape.c_str()), -EPERM);

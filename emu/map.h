@@ -96,7 +96,9 @@ struct MapHeader {
   char name[BPF_OBJ_NAME_LEN];
   uint64_t region_size;
   uint32_t id;         // system-wide map id (bpffs.h NextObjectId)
-  uint32_t reserved;
+  // map->frozen (kernel/bpf/syscall.c map_freeze): set once by BPF_MAP_FREEZE,
+  // read with atomic loads by every process that maps the region.
+  uint32_t frozen;
   uint64_t map_extra;
   // HASH_OF_MAPS / ARRAY_OF_MAPS: the inner map template taken from
   // inner_map_fd at creation (bpf_map_meta_alloc).
@@ -106,10 +108,19 @@ struct MapHeader {
     int32_t spin_lock_off;
     uint32_t reserved;
   } inner;
+  // map->freeze_mutex: serializes BPF_MAP_FREEZE with the creation of
+  // writable mmaps (bpf_map_mmap), across processes.
+  ShmMutex freeze_mu;
+  // Writable user mmaps ever created (never decremented): 0 lets a freeze
+  // skip the search for live writable mappings (syscall.cc MapFreeze).
+  uint32_t writable_mmaps;
 };
+static_assert(sizeof(MapHeader) == 128);
 
-inline constexpr uint32_t kLayoutVersion = 3;  // 2: hash bucket seq counts
+inline constexpr uint32_t kLayoutVersion = 4;  // 2: hash bucket seq counts
                                                // 3: per-CPU spares on own lines
+                                               // 4: frozen, freeze_mu,
+                                               // page-rounded mmapable arrays
 // The family body starts on its own cache line.
 inline constexpr uint64_t kBodyOffset = RoundUp(sizeof(MapHeader), 64);
 
@@ -133,6 +144,19 @@ class Map {
     return static_cast<KernelVersion>(hdr_->kernel_version);
   }
   std::string name() const;
+  // map->frozen: BPF_MAP_FREEZE was called on the map (from any process).
+  bool frozen() const {
+    return __atomic_load_n(&hdr_->frozen, __ATOMIC_ACQUIRE) != 0;
+  }
+  void SetFrozen() { __atomic_store_n(&hdr_->frozen, 1u, __ATOMIC_RELEASE); }
+  // map->freeze_mutex, and the count of writable mmaps ever made under it.
+  ShmMutex* freeze_mutex() const { return &hdr_->freeze_mu; }
+  uint32_t writable_mmaps() const {
+    return __atomic_load_n(&hdr_->writable_mmaps, __ATOMIC_ACQUIRE);
+  }
+  void CountWritableMmap() {
+    __atomic_fetch_add(&hdr_->writable_mmaps, 1u, __ATOMIC_ACQ_REL);
+  }
 
   // bpf_map_value_size(): bytes a syscall caller passes or receives as one
   // value (per-CPU maps: one round_up(value_size, 8) slot per possible CPU).

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/syscall.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -19,12 +23,12 @@
 #include "emu/bpffs.h"
 #include "emu/cpu.h"
 #include "emu/errno.h"
+#include "emu/fd_array.h"
 #include "emu/fd_table.h"
 #include "emu/hash_map.h"
 #include "emu/local_mutex.h"
 #include "emu/map_in_map.h"
 #include "emu/prog.h"
-#include "emu/fd_array.h"
 #include "emu/ringbuf.h"
 #include "emu/sock_map.h"
 #include "emu/version.h"
@@ -160,11 +164,17 @@ int CheckKey(const Map& map, const void* key) {
   return key == nullptr ? -EFAULT : 0;
 }
 
+// map_get_sys_perms(): the fd's access mode, without write access once the
+// map is frozen (map->frozen overrides every fd's FMODE_CAN_WRITE).
+inline bool SysWritable(const FdEntry& e) {
+  return e.writable && !e.map->frozen();
+}
+
 // Borrows fd's entry and checks the access mode the command needs.
 [[gnu::always_inline]] inline int GetMap(int fd, bool need_read,
                                          bool need_write, FdRef* e) {
   if (int err = FdTable::Get().Borrow(fd, e); err != 0) return err;
-  if ((need_read && !(*e)->readable) || (need_write && !(*e)->writable)) {
+  if ((need_read && !(*e)->readable) || (need_write && !SysWritable(**e))) {
     return -EPERM;
   }
   return 0;
@@ -470,19 +480,164 @@ int MapDeleteBatch(int fd, const void* keys, uint32_t* count,
                  count);
 }
 
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+// The file offsets at which a user mapping may be writable, [lo, hi): an
+// array's value area, a ring buffer's consumer page (file page 1, ringbuf.h).
+// The emulator's own mappings of the region start at file offset 0 (and a
+// ring's mirrored data area is at file page 3), outside these ranges.
+void WritableRange(const Map& map, uint64_t* lo, uint64_t* hi) {
+  if (const auto* array = dynamic_cast<const ArrayMap*>(&map)) {
+    *lo = array->values_offset();
+    *hi = map.header().region_size;
+  } else {
+    *lo = kPage;
+    *hi = 2 * kPage;
+  }
+}
+
+// Whether the VMA starting at `start` in /proc/<pid>/smaps has VM_MAYWRITE
+// ("mw" in VmFlags): a writable mapping later mprotect()ed read-only.
+bool VmaMayWrite(const std::string& pid, unsigned long start) {
+  std::FILE* f = std::fopen(("/proc/" + pid + "/smaps").c_str(), "re");
+  if (f == nullptr) return false;
+  char line[512];
+  bool in_vma = false, may_write = false;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    unsigned long lo, hi;
+    if (std::sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+        std::strchr(line, ':') != nullptr &&
+        std::isxdigit(static_cast<unsigned char>(line[0]))) {
+      in_vma = lo == start;
+      continue;
+    }
+    if (in_vma && std::strncmp(line, "VmFlags:", 8) == 0) {
+      may_write = std::strstr(line, " mw") != nullptr;
+      break;
+    }
+  }
+  std::fclose(f);
+  return may_write;
+}
+
+// bpf_map_write_active() for mappings: whether any process (this one, a
+// fork child, another holder of the fd) has a user mapping of the map that
+// is or may become writable (VM_MAYWRITE). The kernel counts these in
+// map->writecnt from bpf_map_mmap / bpf_map_mmap_open / bpf_map_mmap_close;
+// munmap() cannot be observed here, so the mappings are looked up in
+// /proc/<pid>/maps (processes whose maps this one may read), and only when a
+// writable mapping was ever made. Syscall writes in flight, which also
+// count in the kernel, are not modelled.
+bool WritableMappingExists(const Map& map, int fd) {
+  if (map.writable_mmaps() == 0) return false;
+  struct stat st;
+  if (fstat(fd, &st) != 0) return false;
+  uint64_t lo, hi;
+  WritableRange(map, &lo, &hi);
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return false;
+  bool found = false;
+  while (dirent* d = readdir(proc)) {
+    if (!std::isdigit(static_cast<unsigned char>(d->d_name[0]))) continue;
+    const std::string pid = d->d_name;
+    std::FILE* f = std::fopen(("/proc/" + pid + "/maps").c_str(), "re");
+    if (f == nullptr) continue;
+    char line[512];
+    while (!found && std::fgets(line, sizeof(line), f) != nullptr) {
+      unsigned long start, end, off, ino;
+      unsigned int dev_major, dev_minor;
+      char perms[5];
+      if (std::sscanf(line, "%lx-%lx %4s %lx %x:%x %lu", &start, &end, perms,
+                      &off, &dev_major, &dev_minor, &ino) != 7) {
+        continue;
+      }
+      if (ino != st.st_ino || dev_major != major(st.st_dev) ||
+          dev_minor != minor(st.st_dev) || perms[3] != 's' || off < lo ||
+          off >= hi) {
+        continue;
+      }
+      found = perms[1] == 'w' || VmaMayWrite(pid, start);
+    }
+    std::fclose(f);
+    if (found) break;
+  }
+  closedir(proc);
+  return found;
+}
+
+}  // namespace
+
+int MapFreeze(int fd) {
+  FdRef e;
+  if (int err = FdTable::Get().Borrow(fd, &e); err != 0) return err;
+  Map& map = *e->map;
+  // map->record: a value with a spin lock (the only BTF record emulated).
+  if (map.HasSpinLock()) return -kENOTSUPP;
+  // A frozen map gives no fd write access, so a second freeze ends here.
+  if (!SysWritable(*e)) return -EPERM;
+  ShmMutexLock l(map.freeze_mutex());
+  if (WritableMappingExists(map, fd)) return -EBUSY;
+  if (map.frozen()) return -EBUSY;
+  map.SetFrozen();
+  return 0;
+}
+
+int MapFrozen(int fd) {
+  FdRef e;
+  if (int err = FdTable::Get().Borrow(fd, &e); err != 0) return err;
+  return e->map->frozen() ? 1 : 0;
+}
+
 void* MapMmap(int fd, size_t length, int prot, int flags, uint64_t offset,
               int* err) {
+  auto fail = [err](int e) -> void* {
+    *err = e;
+    return nullptr;
+  };
   FdEntry e;
   if (int r = FdTable::Get().Find(fd, &e); r != 0) {
-    *err = r == -EINVAL ? -ENODEV : r;  // mmap of a non-map file
-    return nullptr;
+    return fail(r == -EINVAL ? -ENODEV : r);  // mmap of a non-map file
   }
-  auto* ring = dynamic_cast<RingbufMap*>(e.map.get());
-  if (ring == nullptr) {
-    *err = -kENOTSUPP;  // no map_mmap op (arrays: not emulated yet)
-    return nullptr;
+  // ksys_mmap_pgoff() and do_mmap() (mm/mmap.c), in their order.
+  if (offset % kPage != 0 || length == 0) return fail(-EINVAL);
+  bool shared;
+  switch (flags & MAP_TYPE) {
+    case MAP_SHARED:
+    case MAP_SHARED_VALIDATE:
+      shared = true;
+      break;
+    case MAP_PRIVATE:
+      shared = false;
+      break;
+    default:
+      return fail(-EINVAL);
   }
-  return ring->Mmap(fd, length, prot, flags, offset, err);
+  if (shared && (prot & PROT_WRITE) && !e.writable) return fail(-EACCES);
+  if (!e.readable) return fail(-EACCES);
+  // Map files live on the anonymous-inode mount, which is noexec.
+  if (prot & PROT_EXEC) return fail(-EPERM);
+  // bpf_map_mmap() (kernel/bpf/syscall.c).
+  Map& map = *e.map;
+  auto* ring = dynamic_cast<RingbufMap*>(&map);
+  auto* array = map.type() == BPF_MAP_TYPE_ARRAY ? dynamic_cast<ArrayMap*>(&map)
+                                                 : nullptr;
+  if ((ring == nullptr && array == nullptr) || map.HasSpinLock()) {
+    return fail(-kENOTSUPP);  // no map_mmap op, or a BTF record
+  }
+  // do_mmap() drops VM_SHARED for a file opened without write access.
+  if (!shared || !e.writable) return fail(-EINVAL);
+  ShmMutexLock l(map.freeze_mutex());
+  if (prot & PROT_WRITE) {
+    if (map.frozen()) return fail(-EPERM);
+    if (map.map_flags() & BPF_F_RDONLY_PROG) return fail(-EACCES);
+  }
+  void* addr = ring != nullptr
+                   ? ring->Mmap(fd, length, prot, flags, offset, err)
+                   : array->Mmap(fd, length, prot, offset, err);
+  if (addr != nullptr && (prot & PROT_WRITE)) map.CountWritableMmap();
+  return addr;
 }
 
 int InjectFaults(int fd, uint32_t ops, int count, int err) {
@@ -586,7 +741,10 @@ std::shared_ptr<Map> MapFromId(uint32_t id) {
 
 int MapGetInfoByFd(int fd, void* info, uint32_t* info_len) {
   FdEntry e;
-  if (int err = FdTable::Get().Find(fd, &e); err != 0) return err;
+  // bpf_obj_get_info_by_fd(): no open file -> EBADFD (77), not EBADF.
+  if (int err = FdTable::Get().Find(fd, &e); err != 0) {
+    return err == -EBADF ? -EBADFD : err;
+  }
   if (info == nullptr || info_len == nullptr) return -EFAULT;
   const uint32_t len = *info_len;
   // bpf_check_uarg_tail_zero().

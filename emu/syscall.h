@@ -74,13 +74,40 @@ namespace bpfemu {
 [[nodiscard]] int MapDeleteBatch(int fd, const void* keys, uint32_t* count,
                                  uint64_t elem_flags = 0, uint64_t flags = 0);
 
-// mmap() of a map fd (bpf_map_mmap), for BPF_MAP_TYPE_RINGBUF: user offset
-// 0 is the consumer page (writable only as exactly that one page), offset
-// 4096 the producer page, then the data area twice, as the kernel maps it.
-// Returns the address, or nullptr with *err = -errno: EPERM (writable beyond
-// the consumer page, PROT_EXEC), EINVAL (MAP_PRIVATE, unaligned, empty or
-// beyond the area), ENOTSUPP (other map types). Read-only mappings cannot be
-// made writable later (mprotect: EACCES). Unmap with munmap().
+// BPF_MAP_FREEZE (map_freeze): makes the map read-only for the syscall
+// side, for every fd of it in every process (the state lives in the
+// region's MapHeader). Afterwards update, delete, lookup_and_delete and the
+// update / delete / lookup_and_delete batches answer EPERM (before any other
+// check that follows the fd); lookups, get_next_key and lookup batches work;
+// programs still write (unless the map is BPF_F_RDONLY_PROG, which the
+// kernel's verifier enforces at load). Returns 0 or -errno: EBADF (not
+// open), EINVAL (not a map), ENOTSUPP (a value with a spin lock), EPERM (an
+// fd without write access, or already frozen: the frozen map gives no fd
+// write access), EBUSY (a writable user mmap of the map exists in some
+// process, see MapMmap). Measured on 6.18.
+[[nodiscard]] int MapFreeze(int fd);
+// fdinfo's "frozen:" field: 1 or 0, or -EBADF / -EINVAL.
+[[nodiscard]] int MapFrozen(int fd);
+
+// mmap() of a map fd (bpf_map_mmap behind do_mmap), for
+// BPF_MAP_TYPE_RINGBUF and BPF_F_MMAPABLE arrays. Checks in the kernel's
+// order: offset not page-aligned or length 0 -> EINVAL; MAP_SHARED with
+// PROT_WRITE on a fd without write access -> EACCES; a fd without read
+// access -> EACCES; PROT_EXEC -> EPERM; a type without mmap (hash, per-CPU
+// array, ...) or a value with a spin lock -> ENOTSUPP; MAP_PRIVATE, or any
+// mapping through a read-only fd -> EINVAL; PROT_WRITE on a frozen map ->
+// EPERM, on a BPF_F_RDONLY_PROG map -> EACCES; then the type's rules.
+// Arrays: not BPF_F_MMAPABLE -> EINVAL; user offset 0 is element 0, each
+// element round_up(value_size, 8) bytes; offset + length (page-rounded)
+// beyond the page-rounded value area -> EINVAL. Rings: user offset 0 is the
+// consumer page (writable only as exactly that one page, else EPERM),
+// offset 4096 the producer page, then the data area twice; beyond -> EINVAL.
+// Writes through the mapping are the map's memory (visible to lookups, and
+// updates are visible through it). Read-only mappings cannot be made
+// writable later (mprotect: EACCES). A writable mapping, until munmap(),
+// makes MapFreeze answer EBUSY. Only the mapping type of `flags` is used
+// (the address is chosen by the kernel). Returns the address, or nullptr
+// with *err = -errno. Unmap with munmap().
 void* MapMmap(int fd, size_t length, int prot, int flags, uint64_t offset,
               int* err);
 

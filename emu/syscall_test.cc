@@ -5,6 +5,7 @@
 #include "emu/syscall.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,8 +16,8 @@
 #include <vector>
 
 #include "emu/cpu.h"
-#include "emu/version.h"
 #include "emu/errno.h"
+#include "emu/version.h"
 #include "gtest/gtest.h"
 
 namespace bpfemu {
@@ -162,6 +163,74 @@ TEST(Syscall, AttachMapFdOpensTheSameMap) {
   EXPECT_EQ(MapFromFd(fd2)->type(), uint32_t{BPF_MAP_TYPE_HASH});
   CloseFd(fd);
   CloseFd(fd2);
+}
+
+// The frozen state lives in the region: a descriptor attached later (as
+// another process opening /proc/PID/fd would) and a fork() child see it, and
+// a child's freeze is the parent's.
+TEST(Syscall, FrozenStateIsSharedThroughTheRegion) {
+  int fd = MapCreate(HashAttr());
+  ASSERT_GE(fd, 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) _exit(MapFreeze(fd) == 0 ? 0 : 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(MapFrozen(fd), 1);
+  uint32_t k = 1;
+  uint64_t v = 1;
+  EXPECT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), -EPERM);
+
+  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  int fd2 = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd2, 0);
+  ASSERT_EQ(AttachMapFd(fd2), 0);
+  EXPECT_EQ(MapFrozen(fd2), 1);
+  EXPECT_EQ(MapUpdateElem(fd2, &k, &v, BPF_ANY), -EPERM);
+  EXPECT_EQ(MapFreeze(fd2), -EPERM);
+  // The program face is not the syscall's: it still writes.
+  EXPECT_EQ(MapFromFd(fd2)->UpdateElemProg(&k, &v, BPF_ANY), 0);
+  uint64_t out = 0;
+  ASSERT_EQ(MapLookupElem(fd, &k, &out), 0);
+  EXPECT_EQ(out, 1u);
+  CloseFd(fd2);
+  CloseFd(fd);
+  EXPECT_EQ(MapFrozen(fd), -EBADF);
+}
+
+// A writable mapping made through one descriptor blocks a freeze through
+// another, and one made by a child (which keeps it) blocks the parent's.
+TEST(Syscall, FreezeFindsWritableMappingsOfOtherFds) {
+  MapAttr attr{.map_type = BPF_MAP_TYPE_ARRAY,
+               .key_size = 4,
+               .value_size = 8,
+               .max_entries = 4,
+               .map_flags = BPF_F_MMAPABLE};
+  int fd = MapCreate(attr);
+  ASSERT_GE(fd, 0);
+  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  int fd2 = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd2, 0);
+  ASSERT_EQ(AttachMapFd(fd2), 0);
+  int err = 0;
+  void* m = MapMmap(fd2, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &err);
+  ASSERT_NE(m, nullptr) << ErrnoName(err);
+  static_cast<uint64_t*>(m)[2] = 42;
+  uint32_t k = 2;
+  uint64_t out = 0;
+  ASSERT_EQ(MapLookupElem(fd, &k, &out), 0);
+  EXPECT_EQ(out, 42u);
+  EXPECT_EQ(MapFreeze(fd), -EBUSY);
+  munmap(m, 4096);
+  // Read-only mappings do not count.
+  m = MapMmap(fd, 4096, PROT_READ, MAP_SHARED, 0, &err);
+  ASSERT_NE(m, nullptr) << ErrnoName(err);
+  EXPECT_EQ(MapFreeze(fd), 0);
+  munmap(m, 4096);
+  CloseFd(fd2);
+  CloseFd(fd);
 }
 
 TEST(Syscall, AttachMapFdRejectsOtherFiles) {

@@ -4,15 +4,17 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <cstddef>
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -270,6 +272,57 @@ int KernelBackend::ProgLookup(int fd, const void* key, uint32_t key_size,
   return bpf_map_lookup_elem(result_fd_, &zero, value8);
 }
 
+int KernelBackend::UpdateProgram(int fd) {
+  if (auto it = update_progs_.find(fd); it != update_progs_.end()) {
+    return it->second;
+  }
+  // key = cb[0] | cb[1] << 32, value = cb[2] | cb[3] << 32;
+  // return bpf_map_update_elem(map, &key, &value, BPF_ANY);
+  const int16_t cb[4] = {offsetof(__sk_buff, cb[0]), offsetof(__sk_buff, cb[1]),
+                         offsetof(__sk_buff, cb[2]),
+                         offsetof(__sk_buff, cb[3])};
+  std::vector<bpf_insn> p;
+  for (int half = 0; half < 2; ++half) {
+    const uint8_t lo = half == 0 ? BPF_REG_6 : BPF_REG_7;
+    p.push_back(
+        Insn(BPF_LDX | BPF_MEM | BPF_W, lo, BPF_REG_1, cb[2 * half], 0));
+    p.push_back(Insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_8, BPF_REG_1,
+                     cb[2 * half + 1], 0));
+    p.push_back(Insn(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_8, 0, 0, 32));
+    p.push_back(Insn(BPF_ALU64 | BPF_OR | BPF_X, lo, BPF_REG_8, 0, 0));
+  }
+  p.push_back(Insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_6, -8, 0));
+  p.push_back(Insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_7, -16, 0));
+  LdImm64(&p, BPF_REG_1, BPF_PSEUDO_MAP_FD, static_cast<uint32_t>(fd));
+  p.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0));
+  p.push_back(Insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -8));
+  p.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_10, 0, 0));
+  p.push_back(Insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_3, 0, 0, -16));
+  p.push_back(Insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, BPF_ANY));
+  p.push_back(Insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_update_elem));
+  p.push_back(Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+  const int prog = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "bpfemu_update",
+                                 "GPL", p.data(), p.size(), nullptr);
+  if (prog >= 0) update_progs_[fd] = prog;
+  return prog;
+}
+
+int KernelBackend::ProgUpdate(int fd, uint64_t key, uint64_t value) {
+  const int prog = UpdateProgram(fd);
+  if (prog < 0) return prog;
+  __sk_buff ctx{};
+  ctx.cb[0] = static_cast<uint32_t>(key);
+  ctx.cb[1] = static_cast<uint32_t>(key >> 32);
+  ctx.cb[2] = static_cast<uint32_t>(value);
+  ctx.cb[3] = static_cast<uint32_t>(value >> 32);
+  uint8_t packet[64] = {};
+  LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = packet,
+              .data_size_in = sizeof(packet), .ctx_in = &ctx,
+              .ctx_size_in = sizeof(ctx), .repeat = 1);
+  if (int err = bpf_prog_test_run_opts(prog, &run); err != 0) return err;
+  return static_cast<int>(run.retval);
+}
+
 int KernelBackend::GetMapInfo(int fd, MapInfo* info) {
   bpf_map_info raw{};
   uint32_t len = sizeof(raw);
@@ -279,16 +332,45 @@ int KernelBackend::GetMapInfo(int fd, MapInfo* info) {
   return 0;
 }
 
-int KernelBackend::MapFdById(uint32_t id) {
-  const int fd = bpf_map_get_fd_by_id(id);
-  return fd < 0 ? -errno : fd;
+int KernelBackend::GetFdById(uint32_t id, uint32_t open_flags) {
+  LIBBPF_OPTS(bpf_get_fd_by_id_opts, opts, .open_flags = open_flags);
+  return bpf_map_get_fd_by_id_opts(id, &opts);
+}
+
+int KernelBackend::Freeze(int fd) { return bpf_map_freeze(fd); }
+
+int KernelBackend::Frozen(int fd) {
+  const std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
+  std::FILE* f = std::fopen(path.c_str(), "re");
+  if (f == nullptr) return -errno;
+  char line[256];
+  int frozen = -EINVAL;  // not a map: no "frozen:" line
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    unsigned value;
+    if (std::sscanf(line, "frozen: %u", &value) == 1) frozen = value != 0;
+  }
+  std::fclose(f);
+  return frozen;
+}
+
+int KernelBackend::Mmap(int fd, size_t length, int prot, int flags,
+                        uint64_t offset, void** addr) {
+  *addr = mmap(nullptr, length, prot, flags, fd, static_cast<off_t>(offset));
+  if (*addr == MAP_FAILED) {
+    *addr = nullptr;
+    return -errno;
+  }
+  return 0;
 }
 
 int KernelBackend::Close(int fd) {
-  // A lookup program holds a reference to the map: drop it with the fd.
-  if (auto it = lookup_progs_.find(fd); it != lookup_progs_.end()) {
-    close(it->second);
-    lookup_progs_.erase(it);
+  // Lookup and update programs hold a reference to the map: drop them with
+  // the fd.
+  for (auto* progs : {&lookup_progs_, &update_progs_}) {
+    if (auto it = progs->find(fd); it != progs->end()) {
+      close(it->second);
+      progs->erase(it);
+    }
   }
   return close(fd) == 0 ? 0 : -errno;
 }

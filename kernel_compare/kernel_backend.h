@@ -50,16 +50,25 @@ class KernelBackend : public Backend {
                   uint64_t elem_flags, uint64_t flags) override;
   int ProgLookup(int fd, const void* key, uint32_t key_size,
                  uint64_t* value8) override;
+  int ProgUpdate(int fd, uint64_t key, uint64_t value) override;
   int Close(int fd) override;
   int GetMapInfo(int fd, MapInfo* info) override;
-  int MapFdById(uint32_t id) override;
+  int GetFdById(uint32_t id, uint32_t open_flags) override;
+  int Freeze(int fd) override;
+  int Frozen(int fd) override;
+  int Mmap(int fd, size_t length, int prot, int flags, uint64_t offset,
+           void** addr) override;
 
  private:
   // The cached lookup program of map `fd`, loaded on first use.
   int LookupProgram(int fd);
 
+  // The cached update program of map `fd` (or the load's -errno).
+  int UpdateProgram(int fd);
+
   int result_fd_ = -1;  // ProgLookup's one-slot result array
   std::map<int, int> lookup_progs_;  // map fd -> program fd
+  std::map<int, int> update_progs_;  // map fd -> program fd
 };
 
 }  // namespace bpfemu

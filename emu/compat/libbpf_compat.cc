@@ -170,6 +170,8 @@ int bpf_map_update_batch(int fd, const void* keys, const void* values,
       BPFEMU_OPTS_GET(opts, flags, uint64_t{0})));
 }
 
+int bpf_map_freeze(int fd) { return LibbpfErr(bpfemu::MapFreeze(fd)); }
+
 int bpf_obj_pin(int fd, const char* pathname) {
   return LibbpfErr(bpfemu::ObjPin(fd, pathname));
 }

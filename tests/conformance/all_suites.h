@@ -7,6 +7,7 @@
 #ifndef BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
 #define BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
 
+#include "tests/conformance/access_conformance.h"
 #include "tests/conformance/array_conformance.h"
 #include "tests/conformance/batch_conformance.h"
 #include "tests/conformance/create_conformance.h"
@@ -18,17 +19,18 @@
 #include "tests/conformance/ringbuf_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
 
-#define INSTANTIATE_CONFORMANCE_SUITES(Prefix, BackendType)                  \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, CreateConformance, BackendType);   \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, SyscallConformance, BackendType);  \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, HashConformance, BackendType);     \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArrayConformance, BackendType);    \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PercpuConformance, BackendType);    \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LockConformance, BackendType);      \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BatchConformance, BackendType);     \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, MapInMapBatchConformance,           \
-                                 BackendType);                               \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LruConformance, BackendType);       \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RingbufConformance, BackendType)
+#define INSTANTIATE_CONFORMANCE_SUITES(Prefix, BackendType)                \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, CreateConformance, BackendType);  \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, SyscallConformance, BackendType); \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, HashConformance, BackendType);    \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArrayConformance, BackendType);   \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PercpuConformance, BackendType);  \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LockConformance, BackendType);    \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BatchConformance, BackendType);   \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, MapInMapBatchConformance,         \
+                                 BackendType);                             \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LruConformance, BackendType);     \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RingbufConformance, BackendType); \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, AccessConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_

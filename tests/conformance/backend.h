@@ -12,6 +12,7 @@
 #ifndef BPFEMU_TESTS_CONFORMANCE_BACKEND_H_
 #define BPFEMU_TESTS_CONFORMANCE_BACKEND_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -72,11 +73,23 @@ class Backend {
                           uint64_t flags) = 0;
   virtual int DeleteBatch(int fd, const void* keys, uint32_t* count,
                           uint64_t elem_flags, uint64_t flags) = 0;
+  // bpf_map_update_elem() called from a BPF program with 8-byte key and
+  // value (kernel: a program run with BPF_PROG_TEST_RUN). Returns the
+  // helper's result, or the program load's -errno.
+  virtual int ProgUpdate(int fd, uint64_t key, uint64_t value) = 0;
   virtual int Close(int fd) = 0;
   // bpf_map_get_info_by_fd(): 0 or -errno.
   virtual int GetMapInfo(int fd, MapInfo* info) = 0;
-  // BPF_MAP_GET_FD_BY_ID: a new fd (closed with Close) or -errno.
-  virtual int MapFdById(uint32_t id) = 0;
+  // BPF_MAP_GET_FD_BY_ID with open_flags: a new fd or -errno.
+  virtual int GetFdById(uint32_t id, uint32_t open_flags) = 0;
+  // BPF_MAP_FREEZE: 0 or -errno.
+  virtual int Freeze(int fd) = 0;
+  // fdinfo's "frozen:" field (1 or 0), or -errno.
+  virtual int Frozen(int fd) = 0;
+  // mmap(NULL, length, prot, flags, fd, offset): 0 with *addr set, or
+  // -errno. Unmap with munmap().
+  virtual int Mmap(int fd, size_t length, int prot, int flags, uint64_t offset,
+                   void** addr) = 0;
 };
 
 }  // namespace bpfemu

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/conformance/emu_backend.h"
 
+#include <linux/bpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
 #include "emu/cpu.h"
 #include "emu/shm.h"
 #include "emu/syscall.h"
-
-#include <cerrno>
-#include <memory>
 
 namespace bpfemu {
 
@@ -82,16 +87,38 @@ int EmuBackend::ProgLookup(int fd, const void* key, uint32_t /*key_size*/,
   return 0;
 }
 
+int EmuBackend::ProgUpdate(int fd, uint64_t key, uint64_t value) {
+  std::shared_ptr<Map> map = MapFromFd(fd);
+  if (map == nullptr) return -EBADF;
+  std::vector<uint8_t> v(map->value_size());
+  std::memcpy(v.data(), &value, std::min<size_t>(v.size(), sizeof(value)));
+  return map->UpdateElemProg(&key, v.data(), BPF_ANY);
+}
+
 int EmuBackend::Close(int fd) { return CloseFd(fd); }
 
 int EmuBackend::GetMapInfo(int fd, MapInfo* info) {
-  std::shared_ptr<Map> map = MapFromFd(fd);
-  if (map == nullptr) return -EBADF;
-  *info = MapInfo{map->type(),        map->key_size(),  map->value_size(),
-                  map->max_entries(), map->map_flags(), map->id()};
+  BpfMapInfo raw{};
+  uint32_t len = sizeof(raw);
+  if (int err = MapGetInfoByFd(fd, &raw, &len); err != 0) return err;
+  *info = MapInfo{raw.type,        raw.key_size,  raw.value_size,
+                  raw.max_entries, raw.map_flags, raw.id};
   return 0;
 }
 
-int EmuBackend::MapFdById(uint32_t id) { return MapGetFdById(id); }
+int EmuBackend::GetFdById(uint32_t id, uint32_t open_flags) {
+  return MapGetFdById(id, open_flags);
+}
+
+int EmuBackend::Freeze(int fd) { return MapFreeze(fd); }
+
+int EmuBackend::Frozen(int fd) { return MapFrozen(fd); }
+
+int EmuBackend::Mmap(int fd, size_t length, int prot, int flags,
+                     uint64_t offset, void** addr) {
+  int err = 0;
+  *addr = MapMmap(fd, length, prot, flags, offset, &err);
+  return *addr == nullptr ? err : 0;
+}
 
 }  // namespace bpfemu

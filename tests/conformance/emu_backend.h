@@ -42,9 +42,14 @@ class EmuBackend : public Backend {
                   uint64_t elem_flags, uint64_t flags) override;
   int ProgLookup(int fd, const void* key, uint32_t key_size,
                  uint64_t* value8) override;
+  int ProgUpdate(int fd, uint64_t key, uint64_t value) override;
   int Close(int fd) override;
   int GetMapInfo(int fd, MapInfo* info) override;
-  int MapFdById(uint32_t id) override;
+  int GetFdById(uint32_t id, uint32_t open_flags) override;
+  int Freeze(int fd) override;
+  int Frozen(int fd) override;
+  int Mmap(int fd, size_t length, int prot, int flags, uint64_t offset,
+           void** addr) override;
 };
 
 }  // namespace bpfemu

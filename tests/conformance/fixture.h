@@ -61,6 +61,12 @@ class ConformanceTest : public ::testing::Test {
     if (fd < 0) ADD_FAILURE() << "create failed: " << ErrnoName(fd);
     return fd;
   }
+  // Tracks an fd obtained otherwise (e.g. BPF_MAP_GET_FD_BY_ID) so that it
+  // is closed after the case; returns it (or the -errno passed in).
+  int Track(int fd) {
+    if (fd >= 0) fds_.push_back(fd);
+    return fd;
+  }
   // Closes a tracked fd now (e.g. to test EBADF on it).
   void CloseNow(int fd) {
     for (auto it = fds_.begin(); it != fds_.end(); ++it) {

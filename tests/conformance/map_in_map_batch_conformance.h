@@ -61,7 +61,7 @@ class MapInMapBatchConformance : public ConformanceTest<B> {
   }
   // Whether BPF_MAP_GET_FD_BY_ID finds map `id` (the fd it gives is closed).
   bool Alive(uint32_t id) {
-    const int fd = this->b().MapFdById(id);
+    const int fd = this->b().GetFdById(id, 0);
     if (fd >= 0) {
       EXPECT_EQ(Id(fd), id);
       this->b().Close(fd);

@@ -417,7 +417,13 @@ static void pinning(void) {
   len = 8;
   report("info 8 bytes", bpf_obj_get_info_by_fd(fd, &mi, &len));
   printf("  len %u\n", len);
+  report("freeze", bpf_map_freeze(fd));
+  report("update after freeze", bpf_map_update_elem(fd, &k, &v, BPF_ANY));
+  report("lookup after freeze", bpf_map_lookup_elem(fd, &k, &out));
+  report("freeze again", bpf_map_freeze(fd));
   close(fd);
+  len = sizeof(mi);
+  report("info of a closed fd", bpf_obj_get_info_by_fd(fd, &mi, &len));
   report("unlink pin", unlink(path));
   report("get after unlink", bpf_obj_get(path));
   report("rmdir", rmdir(dir));
