@@ -36,16 +36,28 @@ bool ParseHex(const std::string& s, std::vector<uint8_t>* out) {
 
 const char* OpName(OpKind k) {
   switch (k) {
-    case OpKind::kUpdate: return "update";
-    case OpKind::kLookup: return "lookup";
-    case OpKind::kDelete: return "delete";
-    case OpKind::kGetNextKey: return "get_next_key";
-    case OpKind::kLookupAndDelete: return "lookup_and_delete";
-    case OpKind::kProgLookup: return "prog_lookup";
-    case OpKind::kUpdateBatch: return "update_batch";
-    case OpKind::kDeleteBatch: return "delete_batch";
-    case OpKind::kLookupBatch: return "lookup_batch";
-    case OpKind::kLookupAndDeleteBatch: return "lookup_and_delete_batch";
+    case OpKind::kUpdate:
+      return "update";
+    case OpKind::kLookup:
+      return "lookup";
+    case OpKind::kDelete:
+      return "delete";
+    case OpKind::kGetNextKey:
+      return "get_next_key";
+    case OpKind::kLookupAndDelete:
+      return "lookup_and_delete";
+    case OpKind::kProgLookup:
+      return "prog_lookup";
+    case OpKind::kUpdateBatch:
+      return "update_batch";
+    case OpKind::kDeleteBatch:
+      return "delete_batch";
+    case OpKind::kLookupBatch:
+      return "lookup_batch";
+    case OpKind::kLookupAndDeleteBatch:
+      return "lookup_and_delete_batch";
+    case OpKind::kFreeze:
+      return "freeze";
   }
   return "?";
 }
@@ -57,6 +69,10 @@ bool IsBatch(OpKind k) {
 
 std::string OpLine(const Op& op) {
   std::string line = OpName(op.kind);
+  if (op.kind == OpKind::kFreeze) {
+    if (op.cpu != 0) line += absl::StrFormat(" cpu=%d", op.cpu);
+    return line;
+  }
   line += " key=" + (op.key.empty() ? std::string("null") : Hex(op.key));
   if (op.kind == OpKind::kUpdate || op.kind == OpKind::kUpdateBatch) {
     line += " value=" + Hex(op.value);
@@ -84,7 +100,8 @@ std::vector<uint8_t> KeyBytes(uint32_t n, uint32_t key_size) {
 // The output buffer of a lookup batch: count after (4 bytes), out_batch
 // cursor (8), then `count` keys and `count` values.
 size_t BatchOutSize(const MapAttr& attr, int num_cpus, uint32_t count) {
-  return 12 + size_t{count} * (attr.key_size + SyscallValueSize(attr, num_cpus));
+  return 12 +
+         size_t{count} * (attr.key_size + SyscallValueSize(attr, num_cpus));
 }
 
 // Applies one op; fills `out` (value, next key, batch results) and returns
@@ -96,10 +113,10 @@ int Apply(Backend& b, int fd, const MapAttr& attr, const Op& op,
     case OpKind::kUpdateBatch:
     case OpKind::kDeleteBatch: {
       uint32_t count = op.count;
-      const int rc = op.kind == OpKind::kUpdateBatch
-                         ? b.UpdateBatch(fd, key, op.value.data(), &count,
-                                         op.flags, 0)
-                         : b.DeleteBatch(fd, key, &count, op.flags, 0);
+      const int rc =
+          op.kind == OpKind::kUpdateBatch
+              ? b.UpdateBatch(fd, key, op.value.data(), &count, op.flags, 0)
+              : b.DeleteBatch(fd, key, &count, op.flags, 0);
       std::memcpy(out->data(), &count, sizeof(count));
       return rc;
     }
@@ -135,6 +152,8 @@ int Apply(Backend& b, int fd, const MapAttr& attr, const Op& op,
       return b.GetNextKey(fd, key, out->data());
     case OpKind::kLookupAndDelete:
       return b.LookupAndDelete(fd, key, out->data(), op.flags);
+    case OpKind::kFreeze:
+      return b.Freeze(fd);
     case OpKind::kProgLookup: {
       uint64_t v = 0;
       int rc = b.ProgLookup(fd, key, static_cast<uint32_t>(op.key.size()), &v);
@@ -192,17 +211,28 @@ uint32_t SyscallValueSize(const MapAttr& attr, int num_cpus) {
 
 const char* MapTypeName(uint32_t type) {
   switch (type) {
-    case BPF_MAP_TYPE_HASH: return "HASH";
-    case BPF_MAP_TYPE_ARRAY: return "ARRAY";
-    case BPF_MAP_TYPE_PERCPU_HASH: return "PERCPU_HASH";
-    case BPF_MAP_TYPE_PERCPU_ARRAY: return "PERCPU_ARRAY";
-    case BPF_MAP_TYPE_LRU_HASH: return "LRU_HASH";
-    case BPF_MAP_TYPE_LRU_PERCPU_HASH: return "LRU_PERCPU_HASH";
-    case BPF_MAP_TYPE_RINGBUF: return "RINGBUF";
-    case BPF_MAP_TYPE_PROG_ARRAY: return "PROG_ARRAY";
-    case BPF_MAP_TYPE_SOCKMAP: return "SOCKMAP";
-    case BPF_MAP_TYPE_SOCKHASH: return "SOCKHASH";
-    default: return "OTHER";
+    case BPF_MAP_TYPE_HASH:
+      return "HASH";
+    case BPF_MAP_TYPE_ARRAY:
+      return "ARRAY";
+    case BPF_MAP_TYPE_PERCPU_HASH:
+      return "PERCPU_HASH";
+    case BPF_MAP_TYPE_PERCPU_ARRAY:
+      return "PERCPU_ARRAY";
+    case BPF_MAP_TYPE_LRU_HASH:
+      return "LRU_HASH";
+    case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+      return "LRU_PERCPU_HASH";
+    case BPF_MAP_TYPE_RINGBUF:
+      return "RINGBUF";
+    case BPF_MAP_TYPE_PROG_ARRAY:
+      return "PROG_ARRAY";
+    case BPF_MAP_TYPE_SOCKMAP:
+      return "SOCKMAP";
+    case BPF_MAP_TYPE_SOCKHASH:
+      return "SOCKHASH";
+    default:
+      return "OTHER";
   }
 }
 
@@ -252,7 +282,8 @@ Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
   };
   for (size_t i = 0; i < opts.num_ops; ++i) {
     Op op;
-    op.cpu = static_cast<uint8_t>(absl::Uniform<uint32_t>(gen, 0, opts.op_cpus));
+    op.cpu =
+        static_cast<uint8_t>(absl::Uniform<uint32_t>(gen, 0, opts.op_cpus));
     const uint32_t pick =
         absl::Uniform<uint32_t>(gen, 0, opts.batch_ops ? 108 : 100);
     if (pick >= 100) {
@@ -307,6 +338,18 @@ Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
     }
     out.ops.push_back(std::move(op));
   }
+  if (opts.freeze && opts.num_ops > 0) {
+    std::seed_seq freeze_seq{static_cast<uint32_t>(opts.seed),
+                             static_cast<uint32_t>(opts.seed >> 32),
+                             0x66727a6eu};
+    std::mt19937_64 freeze_gen(freeze_seq);
+    if (absl::Bernoulli(freeze_gen, 0.25)) {
+      const size_t at =
+          absl::Uniform<size_t>(freeze_gen, opts.num_ops / 2, opts.num_ops + 1);
+      out.ops.insert(out.ops.begin() + static_cast<ptrdiff_t>(at),
+                     Op{.kind = OpKind::kFreeze});
+    }
+  }
   return out;
 }
 
@@ -320,22 +363,23 @@ MapAttr GenerateCreate(uint64_t seed) {
     return options[absl::Uniform<size_t>(gen, 0, std::size(options))];
   };
   static constexpr uint32_t kTypes[] = {
-      BPF_MAP_TYPE_HASH,          BPF_MAP_TYPE_ARRAY,
-      BPF_MAP_TYPE_PERCPU_HASH,   BPF_MAP_TYPE_PERCPU_ARRAY,
-      BPF_MAP_TYPE_LRU_HASH,      BPF_MAP_TYPE_LRU_PERCPU_HASH,
-      BPF_MAP_TYPE_RINGBUF,       BPF_MAP_TYPE_PROG_ARRAY,
-      BPF_MAP_TYPE_SOCKMAP,       BPF_MAP_TYPE_SOCKHASH,
-      0 /* UNSPEC */,             250 /* unknown */};
+      BPF_MAP_TYPE_HASH,        BPF_MAP_TYPE_ARRAY,
+      BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
+      BPF_MAP_TYPE_LRU_HASH,    BPF_MAP_TYPE_LRU_PERCPU_HASH,
+      BPF_MAP_TYPE_RINGBUF,     BPF_MAP_TYPE_PROG_ARRAY,
+      BPF_MAP_TYPE_SOCKMAP,     BPF_MAP_TYPE_SOCKHASH,
+      0 /* UNSPEC */,           250 /* unknown */};
   static constexpr uint32_t kKeySizes[] = {0, 1, 3, 4, 8, 64, 512, 513, 4096};
   static constexpr uint32_t kValueSizes[] = {
       0, 1, 4, 8, 64, 4096, 1u << 20, (1u << 22) + 1, 0x7fffffffu};
   static constexpr uint32_t kMaxEntries[] = {
       0, 1, 2, 63, 64, 4096, 65536, 1u << 20, 0x80000000u, 0xffffffffu};
-  static constexpr uint32_t kFlags[] = {
-      BPF_F_NO_PREALLOC, BPF_F_NO_COMMON_LRU, BPF_F_NUMA_NODE, BPF_F_RDONLY,
-      BPF_F_WRONLY,      BPF_F_ZERO_SEED,     BPF_F_RDONLY_PROG,
-      BPF_F_WRONLY_PROG, BPF_F_MMAPABLE,      BPF_F_INNER_MAP,
-      1u << 30 /* unknown */};
+  static constexpr uint32_t kFlags[] = {BPF_F_NO_PREALLOC, BPF_F_NO_COMMON_LRU,
+                                        BPF_F_NUMA_NODE,   BPF_F_RDONLY,
+                                        BPF_F_WRONLY,      BPF_F_ZERO_SEED,
+                                        BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG,
+                                        BPF_F_MMAPABLE,    BPF_F_INNER_MAP,
+                                        1u << 30 /* unknown */};
   MapAttr a;
   a.map_type = pick(kTypes);
   // Mostly the sizes the type wants, so that later checks are reached.
@@ -388,22 +432,21 @@ std::optional<Divergence> RunLockstep(const Sequence& seq, Backend& a,
   if (fd_a < 0 || fd_b < 0) {
     close_both();
     if ((fd_a < 0) != (fd_b < 0) || fd_a != fd_b) {
-      return Divergence{0, absl::StrFormat("create: %s %s, %s %s", a.name(),
-                                           fd_a < 0 ? ErrnoName(fd_a) : "OK",
-                                           b.name(),
-                                           fd_b < 0 ? ErrnoName(fd_b) : "OK")};
+      return Divergence{
+          0, absl::StrFormat("create: %s %s, %s %s", a.name(),
+                             fd_a < 0 ? ErrnoName(fd_a) : "OK", b.name(),
+                             fd_b < 0 ? ErrnoName(fd_b) : "OK")};
     }
     return std::nullopt;
   }
   if (a.NumPossibleCpus() != b.NumPossibleCpus()) {
     close_both();
-    return Divergence{0, absl::StrFormat("possible CPUs: %s %d, %s %d",
-                                         a.name(), a.NumPossibleCpus(),
-                                         b.name(), b.NumPossibleCpus())};
+    return Divergence{
+        0, absl::StrFormat("possible CPUs: %s %d, %s %d", a.name(),
+                           a.NumPossibleCpus(), b.name(), b.NumPossibleCpus())};
   }
-  const size_t out_size =
-      std::max<size_t>({seq.attr.key_size,
-                        SyscallValueSize(seq.attr, a.NumPossibleCpus()), 8});
+  const size_t out_size = std::max<size_t>(
+      {seq.attr.key_size, SyscallValueSize(seq.attr, a.NumPossibleCpus()), 8});
   std::optional<Divergence> result;
   int pinned = -1;
   for (size_t i = 0; i < seq.ops.size() && !result; ++i) {
@@ -419,19 +462,20 @@ std::optional<Divergence> RunLockstep(const Sequence& seq, Backend& a,
     const int rc_a = Apply(a, fd_a, seq.attr, op, &out_a);
     const int rc_b = Apply(b, fd_b, seq.attr, op, &out_b);
     if (rc_a != rc_b) {
-      result = Divergence{i, absl::StrFormat("%s: %s returned %s, %s returned %s",
-                                             OpLine(op), a.name(),
-                                             ErrnoName(rc_a), b.name(),
-                                             ErrnoName(rc_b))};
+      result =
+          Divergence{i, absl::StrFormat("%s: %s returned %s, %s returned %s",
+                                        OpLine(op), a.name(), ErrnoName(rc_a),
+                                        b.name(), ErrnoName(rc_b))};
     } else if (out_a != out_b) {
-      result = Divergence{i, absl::StrFormat("%s: output %s from %s, %s from %s",
-                                             OpLine(op), Hex(out_a), a.name(),
-                                             Hex(out_b), b.name())};
+      result = Divergence{
+          i, absl::StrFormat("%s: output %s from %s, %s from %s", OpLine(op),
+                             Hex(out_a), a.name(), Hex(out_b), b.name())};
     } else if (checkpoint != 0 && (i + 1) % checkpoint == 0) {
       result = CompareDumps(a, fd_a, b, fd_b, seq.attr, i);
     }
   }
-  if (!result) result = CompareDumps(a, fd_a, b, fd_b, seq.attr, seq.ops.size());
+  if (!result)
+    result = CompareDumps(a, fd_a, b, fd_b, seq.attr, seq.ops.size());
   a.PinCpu(-1);
   b.PinCpu(-1);
   close_both();
@@ -491,9 +535,8 @@ absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus) {
     while (words >> word) {
       size_t eq = word.find('=');
       if (eq == std::string::npos) {
-        return absl::InvalidArgumentError(
-            absl::StrFormat("line %d: expected name=value, got '%s'", lineno,
-                            word));
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "line %d: expected name=value, got '%s'", lineno, word));
       }
       fields.emplace_back(word.substr(0, eq), word.substr(eq + 1));
     }
@@ -540,7 +583,8 @@ absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus) {
         {"update_batch", OpKind::kUpdateBatch},
         {"delete_batch", OpKind::kDeleteBatch},
         {"lookup_batch", OpKind::kLookupBatch},
-        {"lookup_and_delete_batch", OpKind::kLookupAndDeleteBatch}};
+        {"lookup_and_delete_batch", OpKind::kLookupAndDeleteBatch},
+        {"freeze", OpKind::kFreeze}};
     auto it = std::find_if(std::begin(kVerbs), std::end(kVerbs),
                            [&](const auto& v) { return verb == v.first; });
     if (it == std::end(kVerbs)) {
@@ -548,7 +592,7 @@ absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus) {
           absl::StrFormat("line %d: unknown operation '%s'", lineno, verb));
     }
     op.kind = it->second;
-    if (!bytes("key", &op.key) ||
+    if ((op.kind != OpKind::kFreeze && !bytes("key", &op.key)) ||
         ((op.kind == OpKind::kUpdate || op.kind == OpKind::kUpdateBatch) &&
          !bytes("value", &op.value))) {
       return absl::InvalidArgumentError(
@@ -582,8 +626,9 @@ absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus) {
         sizes_ok = op.key.size() <= 8;
         break;
       default:
-        sizes_ok = (op.key.empty() || op.key.size() == seq.attr.key_size) &&
-                   (op.kind != OpKind::kUpdate || op.value.size() == value_bytes);
+        sizes_ok =
+            (op.key.empty() || op.key.size() == seq.attr.key_size) &&
+            (op.kind != OpKind::kUpdate || op.value.size() == value_bytes);
     }
     if (!sizes_ok) {
       return absl::InvalidArgumentError(absl::StrFormat(

@@ -22,6 +22,7 @@
 //   prog_lookup key=05000000 cpu=1
 //   update_batch key=0500000006000000 value=... count=2 flags=0
 //   lookup_batch key=null count=4 flags=0
+//   freeze
 //
 // `kernel_compare --replay FILE` reads it back (ParseTrace).
 
@@ -54,14 +55,16 @@ enum class OpKind {
   kDeleteBatch,
   kLookupBatch,
   kLookupAndDeleteBatch,
+  // BPF_MAP_FREEZE: every later userspace write answers EPERM.
+  kFreeze,
 };
 
 struct Op {
   OpKind kind;
   std::vector<uint8_t> key;    // empty for get_next_key(NULL)
   std::vector<uint8_t> value;  // update only
-  uint64_t flags = 0;  // batch ops: elem_flags
-  uint8_t cpu = 0;  // the CPU the op runs on (both backends are pinned)
+  uint64_t flags = 0;          // batch ops: elem_flags
+  uint8_t cpu = 0;     // the CPU the op runs on (both backends are pinned)
   uint32_t count = 0;  // batch ops only
 };
 
@@ -89,6 +92,10 @@ struct GeneratorOptions {
   bool prog_lookups = false;
   // Include the four batch commands (about 8% of the ops).
   bool batch_ops = true;
+  // Freeze the map in one sequence out of four, at a random point of its
+  // second half. The freeze is drawn from its own generator and inserted
+  // after the others are drawn, so the other ops of a seed do not change.
+  bool freeze = true;
 };
 
 // A random sequence of operations on a map with `attr` (whose flags should
@@ -104,8 +111,8 @@ Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts);
 MapAttr GenerateCreate(uint64_t seed);
 
 struct Divergence {
-  size_t op_index;       // index of the op (== ops.size() for the final check)
-  std::string what;      // human-readable difference
+  size_t op_index;   // index of the op (== ops.size() for the final check)
+  std::string what;  // human-readable difference
 };
 
 // Runs `seq` on both backends from fresh maps; the first difference, or

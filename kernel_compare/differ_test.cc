@@ -5,17 +5,15 @@
 #include "kernel_compare/differ.h"
 
 #include <linux/bpf.h>
-
-#include <cerrno>
-#include <map>
-#include <string>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <string>
 
 #include "absl/strings/str_format.h"
-
 #include "gtest/gtest.h"
 #include "tests/conformance/emu_backend.h"
 
@@ -52,11 +50,12 @@ TEST(Differ, IdenticalBackendsAgree) {
     if (type == BPF_MAP_TYPE_ARRAY || type == BPF_MAP_TYPE_PERCPU_ARRAY) {
       a.map_flags = 0;
     }
-    Sequence seq = GenerateSequence(
-        a, {.seed = 7,
-            .num_cpus = EmuBackend::Get().NumPossibleCpus(),
-            .num_ops = 2000});
-    EXPECT_EQ(seq.ops.size(), 2000u);
+    Sequence seq =
+        GenerateSequence(a, {.seed = 7,
+                             .num_cpus = EmuBackend::Get().NumPossibleCpus(),
+                             .num_ops = 2000});
+    EXPECT_GE(seq.ops.size(), 2000u);  // and maybe a freeze
+    EXPECT_LE(seq.ops.size(), 2001u);
     auto d = RunLockstep(seq, EmuBackend::Get(), EmuBackend::Get());
     EXPECT_FALSE(d.has_value()) << d->what;
   }
@@ -91,10 +90,10 @@ TEST(Differ, GenerationIsDeterministicAcrossProcesses) {
   }
   char self[4096] = {};
   ASSERT_GT(readlink("/proc/self/exe", self, sizeof(self) - 1), 0);
-  const std::string cmd =
-      absl::StrFormat("BPFEMU_PRINT_FINGERPRINT=1 '%s' "
-                      "--gtest_filter=Differ.GenerationIsDeterministicAcrossProcesses",
-                      self);
+  const std::string cmd = absl::StrFormat(
+      "BPFEMU_PRINT_FINGERPRINT=1 '%s' "
+      "--gtest_filter=Differ.GenerationIsDeterministicAcrossProcesses",
+      self);
   FILE* child = popen(cmd.c_str(), "r");
   ASSERT_NE(child, nullptr);
   char line[256];
@@ -152,8 +151,7 @@ TEST(Differ, BatchCommandsAreGeneratedAndCompared) {
                op.kind == OpKind::kLookupAndDeleteBatch;
   }
   EXPECT_GT(batches, 150);
-  auto replayed =
-      ParseTrace(seq.Trace(), EmuBackend::Get().NumPossibleCpus());
+  auto replayed = ParseTrace(seq.Trace(), EmuBackend::Get().NumPossibleCpus());
   ASSERT_TRUE(replayed.ok()) << replayed.status();
   EXPECT_EQ(replayed->Trace(), seq.Trace());
   BrokenBatchEmu broken;
@@ -163,6 +161,67 @@ TEST(Differ, BatchCommandsAreGeneratedAndCompared) {
   Sequence small = Shrink(seq, EmuBackend::Get(), broken);
   EXPECT_LE(small.ops.size(), 8u) << small.Trace();
   EXPECT_TRUE(RunLockstep(small, EmuBackend::Get(), broken).has_value());
+}
+
+// An emulator whose freeze answers 0 without freezing.
+class BrokenFreezeEmu : public EmuBackend {
+ public:
+  const char* name() const override { return "broken-freeze"; }
+  int Freeze(int fd) override { return fd >= 0 ? 0 : -EBADF; }
+};
+
+// Freezes join a quarter of the sequences without changing the other ops a
+// seed draws; a freeze that does not freeze is caught and shrunk.
+TEST(Differ, FreezesAreInsertedAndCompared) {
+  int frozen_sequences = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    GeneratorOptions opts{.seed = seed,
+                          .num_cpus = EmuBackend::Get().NumPossibleCpus(),
+                          .num_ops = 400};
+    Sequence with = GenerateSequence(HashAttr(), opts);
+    opts.freeze = false;
+    Sequence without = GenerateSequence(HashAttr(), opts);
+    std::vector<Op> rest;
+    size_t freezes = 0, at = 0;
+    for (size_t i = 0; i < with.ops.size(); ++i) {
+      if (with.ops[i].kind == OpKind::kFreeze) {
+        ++freezes;
+        at = i;
+      } else {
+        rest.push_back(with.ops[i]);
+      }
+    }
+    ASSERT_LE(freezes, 1u);
+    EXPECT_EQ(Sequence({HashAttr(), rest}).Trace(), without.Trace());
+    if (freezes == 0) continue;
+    ++frozen_sequences;
+    EXPECT_GE(at, 200u);
+    auto same = RunLockstep(with, EmuBackend::Get(), EmuBackend::Get());
+    EXPECT_FALSE(same.has_value()) << same->what;
+  }
+  EXPECT_GE(frozen_sequences, 4);
+  EXPECT_LE(frozen_sequences, 20);
+
+  Sequence seq{HashAttr(), {}};
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    seq = GenerateSequence(HashAttr(),
+                           {.seed = seed,
+                            .num_cpus = EmuBackend::Get().NumPossibleCpus(),
+                            .num_ops = 400});
+    if (seq.Trace().find("\nfreeze") != std::string::npos) break;
+  }
+  BrokenFreezeEmu broken;
+  auto d = RunLockstep(seq, EmuBackend::Get(), broken);
+  ASSERT_TRUE(d.has_value());
+  Sequence small = Shrink(seq, EmuBackend::Get(), broken);
+  EXPECT_LE(small.ops.size(), 3u) << small.Trace();
+  EXPECT_NE(small.Trace().find("\nfreeze\n"), std::string::npos)
+      << small.Trace();
+  auto replayed =
+      ParseTrace(small.Trace(), EmuBackend::Get().NumPossibleCpus());
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(replayed->Trace(), small.Trace());
+  EXPECT_TRUE(RunLockstep(*replayed, EmuBackend::Get(), broken).has_value());
 }
 
 // Random create attributes reach successes and many different errnos, and
@@ -188,17 +247,17 @@ TEST(Differ, RandomCreatesReachManyOutcomes) {
 TEST(Differ, ParseTraceRejectsMalformedInput) {
   EXPECT_FALSE(ParseTrace("update key=00 value=00 flags=0\n", 1).ok());
   EXPECT_FALSE(ParseTrace("create type=1 key_size=4\n", 1).ok());
-  EXPECT_FALSE(ParseTrace(
-                   "create type=1 key_size=4 value_size=8 max_entries=4 "
-                   "flags=0\nfrobnicate key=00000000\n", 1)
+  EXPECT_FALSE(ParseTrace("create type=1 key_size=4 value_size=8 max_entries=4 "
+                          "flags=0\nfrobnicate key=00000000\n",
+                          1)
                    .ok());
-  EXPECT_FALSE(ParseTrace(
-                   "create type=1 key_size=4 value_size=8 max_entries=4 "
-                   "flags=0\nlookup key=0000 flags=0\n", 1)
+  EXPECT_FALSE(ParseTrace("create type=1 key_size=4 value_size=8 max_entries=4 "
+                          "flags=0\nlookup key=0000 flags=0\n",
+                          1)
                    .ok());
-  EXPECT_TRUE(ParseTrace(
-                  "# comment\ncreate type=1 key_size=4 value_size=8 "
-                  "max_entries=4 flags=0x40\nget_next_key key=null\n", 1)
+  EXPECT_TRUE(ParseTrace("# comment\ncreate type=1 key_size=4 value_size=8 "
+                         "max_entries=4 flags=0x40\nget_next_key key=null\n",
+                         1)
                   .ok());
 }
 
