@@ -182,6 +182,12 @@ std::vector<RandomSpec> DefaultSpecs() {
       {attr(BPF_MAP_TYPE_LRU_HASH, 8, 8, 64, zs | BPF_F_NO_COMMON_LRU), 128,
        2, true},
       {attr(BPF_MAP_TYPE_LRU_PERCPU_HASH, 8, 8, 96, zs), 200, 2, true},
+      // Access flags: the fd's mode gates every command (EPERM before
+      // any key check); the _PROG flags leave the syscall side alone.
+      {attr(BPF_MAP_TYPE_HASH, 4, 8, 16, zs | BPF_F_RDONLY), 24},
+      {attr(BPF_MAP_TYPE_ARRAY, 4, 8, 8, BPF_F_WRONLY), 12},
+      {attr(BPF_MAP_TYPE_HASH, 4, 8, 16, zs | BPF_F_RDONLY_PROG), 24},
+      {attr(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 8, BPF_F_WRONLY_PROG), 12},
   };
 }
 
