@@ -8,8 +8,9 @@
 namespace bpfemu {
 namespace {
 
-// Vectors from ../shared/docs/kernel-semantics-maps.md §3.2, computed by a
-// reimplementation verified against the 6.18 kernel's bucket order.
+// Vectors of include/linux/jhash.h's jhash2()/jhash(), computed by a
+// reimplementation verified against the 6.18 kernel's bucket order
+// (order_compare_test).
 TEST(Jhash, Jhash2SingleWordSeedZero) {
   const uint32_t k[] = {0, 1, 2, 3};
   EXPECT_EQ(Jhash2(&k[0], 1, 0), 0x049396b8u);
