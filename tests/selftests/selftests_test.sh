@@ -7,7 +7,7 @@
 # LD_PRELOAD=libbpfemu.so). See docs/selftests.md.
 #
 # Fails when a subtest that passes on the kernel fails on bpfemu and is not in
-# known_divergences.txt, and when a listed subtest passes on bpfemu (the list
+# known_divergences.txt, when a subtest is not built and not listed, and when a listed subtest passes on bpfemu (the list
 # must shrink as the fixes land).
 #
 # Environment: SELFTESTS_TARBALL (default /usr/src/linux-source-6.12.tar.xz),
@@ -271,6 +271,10 @@ for n in "${names[@]}"; do
          { [ "$k" = pass ] || [ -n "$kernel_reason" ]; }; then
       unexpected+=("$n"); mark+="UNEXPECTED"
     fi
+  elif [ "$e" = "not built" ] && [ -z "${listed[$n]:-}" ]; then
+    # Everything builds on Debian 12 today: a subtest that stops building
+    # is a regression, unless listed.
+    unexpected+=("$n"); mark+="UNEXPECTED"
   fi
   printf -v row '%-48s %-46s %-13s %-13s %s' "$n" "$types" "$k" "$e" "$mark"
   rows+=("$row")
@@ -305,6 +309,11 @@ done
 
 for n in "${unexpected[@]}"; do
   f=$work/out/${n//\//_}.bpfemu
+  if [ ! -f "$f" ]; then
+    echo "FAIL: $n was not built, and is not in known_divergences.txt: ${not_built[$n]:-${not_built[${n%%/*}]:-}}"
+    status=1
+    continue
+  fi
   echo "FAIL: $n passes on the kernel but not on bpfemu, and is not in known_divergences.txt; its output:"
   tail -n 5 "$f" | sed 's/^/    /'; echo
   status=1
