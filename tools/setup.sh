@@ -13,6 +13,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
   libbpf-dev libelf-dev zlib1g-dev bpftool
   python3           # .ci/run's result counter
+  linux-source-6.12 # the kernel's map selftests, built at test time by
+                    # //tests/selftests:selftests_test (which skips without it)
 )
 # The kernel-version matrix (//tools/kmatrix:kmatrix_test) boots Debian's
 # 6.1 and 6.12 kernels under QEMU: CI sets it up, others opt in with
