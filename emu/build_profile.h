@@ -42,6 +42,7 @@ struct BuildProfile {
   uint32_t stab = 0;         // struct bpf_stab (net/core/sock_map.c)
   uint32_t shtab = 0;        // struct bpf_shtab (net/core/sock_map.c)
   uint32_t shtab_elem = 0;   // struct bpf_shtab_elem without its key
+  uint32_t queue_stack = 0;  // struct bpf_queue_stack (queue_stack_maps.c)
 
   bool operator==(const BuildProfile&) const = default;
 };
@@ -60,6 +61,7 @@ inline constexpr BuildProfileField kBuildProfileFields[] = {
     {"stab", &BuildProfile::stab},
     {"shtab", &BuildProfile::shtab},
     {"shtab_elem", &BuildProfile::shtab_elem},
+    {"queue_stack", &BuildProfile::queue_stack},
 };
 
 // The figures measured on one build of each version (provenance in

@@ -210,6 +210,18 @@ class Map {
   // sizes taken from `build`.
   virtual uint64_t MemUsage(const BuildProfile& build) const = 0;
 
+  // map_push_elem / map_pop_elem / map_peek_elem: the queue, stack (and
+  // bloom filter) ops that the syscall layer's update, lookup_and_delete
+  // and lookup reach on those types, and the bpf_map_push_elem /
+  // pop / peek helpers on any type the verifier lets through. EINVAL for
+  // types without them (the verifier refuses such programs).
+  [[nodiscard]] virtual int PushElem(const void* /*value*/,
+                                     uint64_t /*flags*/) {
+    return -EINVAL;
+  }
+  [[nodiscard]] virtual int PopElem(void* /*value*/) { return -EINVAL; }
+  [[nodiscard]] virtual int PeekElem(void* /*value*/) { return -EINVAL; }
+
   // Only the hash family implements it; sys_bpf answers ENOTSUPP otherwise.
   [[nodiscard]] virtual int LookupAndDeleteElem(const void* key, void* value,
                                                 uint64_t flags);

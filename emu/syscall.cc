@@ -29,6 +29,7 @@
 #include "emu/local_mutex.h"
 #include "emu/map_in_map.h"
 #include "emu/prog.h"
+#include "emu/queue_stack_map.h"
 #include "emu/ringbuf.h"
 #include "emu/sock_map.h"
 #include "emu/version.h"
@@ -58,6 +59,9 @@ const MapOps* OpsFor(uint32_t map_type) {
     case BPF_MAP_TYPE_PROG_ARRAY:
     case BPF_MAP_TYPE_ARRAY_OF_MAPS:
       return &FdArrayMap::kOps;
+    case BPF_MAP_TYPE_QUEUE:
+    case BPF_MAP_TYPE_STACK:
+      return &QueueStackMap::kOps;
     default:
       return nullptr;
   }

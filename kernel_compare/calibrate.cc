@@ -50,6 +50,8 @@ std::vector<Group> Groups() {
       {{&BuildProfile::ringbuf_map},
        {{Attr(BPF_MAP_TYPE_RINGBUF, 0, 0, 4096)}}},
       {{&BuildProfile::stab}, {{Attr(BPF_MAP_TYPE_SOCKMAP, 4, 4, 1)}}},
+      {{&BuildProfile::queue_stack},
+       {{Attr(BPF_MAP_TYPE_QUEUE, 0, 8, 1)}}},
       {{&BuildProfile::shtab, &BuildProfile::shtab_elem},
        {{Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1)},
         {Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1), /*socket=*/true}}},
@@ -182,6 +184,7 @@ absl::StatusOr<BuildProfile> BuildProfileFromBtf(const char* path) {
       {&BuildProfile::stab, "bpf_stab"},
       {&BuildProfile::shtab, "bpf_shtab"},
       {&BuildProfile::shtab_elem, "bpf_shtab_elem"},
+      {&BuildProfile::queue_stack, "bpf_queue_stack"},
   };
   BuildProfile p;
   absl::Status status;

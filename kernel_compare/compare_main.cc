@@ -188,6 +188,9 @@ std::vector<RandomSpec> DefaultSpecs() {
       {attr(BPF_MAP_TYPE_ARRAY, 4, 8, 8, BPF_F_WRONLY), 12},
       {attr(BPF_MAP_TYPE_HASH, 4, 8, 16, zs | BPF_F_RDONLY_PROG), 24},
       {attr(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 8, BPF_F_WRONLY_PROG), 12},
+      // Keyless: update pushes, lookup peeks, lookup_and_delete pops.
+      {attr(BPF_MAP_TYPE_QUEUE, 0, 8, 16, 0), 1},
+      {attr(BPF_MAP_TYPE_STACK, 0, 12, 5, 0), 1},
   };
 }
 

@@ -231,6 +231,10 @@ const char* MapTypeName(uint32_t type) {
       return "SOCKMAP";
     case BPF_MAP_TYPE_SOCKHASH:
       return "SOCKHASH";
+    case BPF_MAP_TYPE_QUEUE:
+      return "QUEUE";
+    case BPF_MAP_TYPE_STACK:
+      return "STACK";
     default:
       return "OTHER";
   }
@@ -368,6 +372,7 @@ MapAttr GenerateCreate(uint64_t seed) {
       BPF_MAP_TYPE_LRU_HASH,    BPF_MAP_TYPE_LRU_PERCPU_HASH,
       BPF_MAP_TYPE_RINGBUF,     BPF_MAP_TYPE_PROG_ARRAY,
       BPF_MAP_TYPE_SOCKMAP,     BPF_MAP_TYPE_SOCKHASH,
+      BPF_MAP_TYPE_QUEUE,       BPF_MAP_TYPE_STACK,
       0 /* UNSPEC */,           250 /* unknown */};
   static constexpr uint32_t kKeySizes[] = {0, 1, 3, 4, 8, 64, 512, 513, 4096};
   static constexpr uint32_t kValueSizes[] = {
@@ -386,8 +391,11 @@ MapAttr GenerateCreate(uint64_t seed) {
   const bool natural = absl::Bernoulli(gen, 0.5);
   a.key_size = pick(kKeySizes);
   a.value_size = pick(kValueSizes);
+  const bool keyless = a.map_type == BPF_MAP_TYPE_RINGBUF ||
+                       a.map_type == BPF_MAP_TYPE_QUEUE ||
+                       a.map_type == BPF_MAP_TYPE_STACK;
   if (natural) {
-    a.key_size = a.map_type == BPF_MAP_TYPE_RINGBUF ? 0 : 4;
+    a.key_size = keyless ? 0 : 4;
     a.value_size = a.map_type == BPF_MAP_TYPE_RINGBUF ? 0
                    : a.map_type == BPF_MAP_TYPE_PROG_ARRAY ||
                            a.map_type == BPF_MAP_TYPE_SOCKMAP ||
@@ -414,6 +422,8 @@ MapAttr GenerateCreate(uint64_t seed) {
   if (bytes > 16.0 * (1 << 20)) {
     if (a.map_type == BPF_MAP_TYPE_RINGBUF) {
       a.value_size = 1;
+    } else if (keyless) {
+      a.value_size = 0;  // QUEUE / STACK refuse it before allocating
     } else {
       a.key_size = 0;
     }

@@ -95,6 +95,25 @@ uint64_t MapDelete(Vm& vm, uint64_t map, uint64_t key, uint64_t, uint64_t,
   return static_cast<uint64_t>(bpfemu_map_delete_elem(Ptr(map), Ptr(key)));
 }
 
+uint64_t MapPush(Vm& vm, uint64_t map, uint64_t value, uint64_t flags,
+                 uint64_t, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  NeedReadable(vm, value, b->map->value_size(), "value");
+  return static_cast<uint64_t>(
+      bpfemu_map_push_elem(Ptr(map), Ptr(value), flags));
+}
+
+// pop and peek write value_size bytes (zeros when the map is empty).
+template <bool kPop>
+uint64_t MapPopOrPeek(Vm& vm, uint64_t map, uint64_t value, uint64_t,
+                      uint64_t, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  NeedWritable(vm, value, b->map->value_size(), "value");
+  return static_cast<uint64_t>(
+      kPop ? bpfemu_map_pop_elem(Ptr(map), Ptr(value))
+           : bpfemu_map_peek_elem(Ptr(map), Ptr(value)));
+}
+
 uint64_t MapLookupPercpu(Vm& vm, uint64_t map, uint64_t key, uint64_t cpu,
                          uint64_t, uint64_t) {
   BoundMap* b = MapArg(vm, map);
@@ -372,6 +391,9 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_map_lookup_elem, MapLookup, false, 0},
     {BPF_FUNC_map_update_elem, MapUpdate, false, 0},
     {BPF_FUNC_map_delete_elem, MapDelete, false, 0},
+    {BPF_FUNC_map_push_elem, MapPush, false, 0},
+    {BPF_FUNC_map_pop_elem, MapPopOrPeek<true>, false, 0},
+    {BPF_FUNC_map_peek_elem, MapPopOrPeek<false>, false, 0},
     {BPF_FUNC_probe_read, ProbeRead, true, 0},
     {BPF_FUNC_ktime_get_ns, KtimeGetNs, false, 0},
     {BPF_FUNC_trace_printk, TracePrintk, true, 0},

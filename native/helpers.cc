@@ -196,6 +196,20 @@ long bpfemu_map_delete_elem(void* map, const void* key) {
   return Bound(map)->map->DeleteElemProg(key);
 }
 
+// bpf_map_push_elem / pop / peek (kernel/bpf/helpers.c): the map's
+// map_push_elem / map_pop_elem / map_peek_elem ops.
+long bpfemu_map_push_elem(void* map, const void* value, __u64 flags) {
+  return Bound(map)->map->PushElem(value, flags);
+}
+
+long bpfemu_map_pop_elem(void* map, void* value) {
+  return Bound(map)->map->PopElem(value);
+}
+
+long bpfemu_map_peek_elem(void* map, void* value) {
+  return Bound(map)->map->PeekElem(value);
+}
+
 // bpf_map_lookup_percpu_elem(): the slot of `cpu`, NULL beyond the possible
 // CPUs; LRU_PERCPU_HASH marks the element referenced as a lookup does.
 void* bpfemu_map_lookup_percpu_elem(void* map, const void* key, __u32 cpu) {

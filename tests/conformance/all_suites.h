@@ -16,6 +16,7 @@
 #include "tests/conformance/lru_conformance.h"
 #include "tests/conformance/map_in_map_batch_conformance.h"
 #include "tests/conformance/percpu_conformance.h"
+#include "tests/conformance/queue_stack_conformance.h"
 #include "tests/conformance/ringbuf_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
 
@@ -31,6 +32,7 @@
                                  BackendType);                             \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LruConformance, BackendType);     \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RingbufConformance, BackendType); \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, AccessConformance, BackendType)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, AccessConformance, BackendType);  \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, QueueStackConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_

@@ -194,7 +194,7 @@ types_of() {
     *) echo "?" ;;
   esac
 }
-emulated=",HASH,PERCPU_HASH,LRU_HASH,LRU_PERCPU_HASH,ARRAY,PERCPU_ARRAY,PROG_ARRAY,HASH_OF_MAPS,ARRAY_OF_MAPS,SOCKMAP,SOCKHASH,RINGBUF,"
+emulated=",HASH,PERCPU_HASH,LRU_HASH,LRU_PERCPU_HASH,ARRAY,PERCPU_ARRAY,PROG_ARRAY,HASH_OF_MAPS,ARRAY_OF_MAPS,SOCKMAP,SOCKHASH,RINGBUF,QUEUE,STACK,"
 emu_mark() {  # TYPES -> the types, those bpfemu does not emulate starred
   local t out=""
   for t in ${1//,/ }; do

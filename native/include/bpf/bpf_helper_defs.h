@@ -35,6 +35,16 @@ static inline long bpf_map_update_elem(void *map, const void *key,
 static inline long bpf_map_delete_elem(void *map, const void *key) {
   return bpfemu_map_delete_elem(map, key);
 }
+static inline long bpf_map_push_elem(void *map, const void *value,
+                                     __u64 flags) {
+  return bpfemu_map_push_elem(map, value, flags);
+}
+static inline long bpf_map_pop_elem(void *map, void *value) {
+  return bpfemu_map_pop_elem(map, value);
+}
+static inline long bpf_map_peek_elem(void *map, void *value) {
+  return bpfemu_map_peek_elem(map, value);
+}
 static inline void *bpf_map_lookup_percpu_elem(void *map, const void *key,
                                                __u32 cpu) {
   return bpfemu_map_lookup_percpu_elem(map, key, cpu);

@@ -66,6 +66,9 @@ void *bpfemu_map_lookup_elem(void *map, const void *key);
 long bpfemu_map_update_elem(void *map, const void *key, const void *value,
                             __u64 flags);
 long bpfemu_map_delete_elem(void *map, const void *key);
+long bpfemu_map_push_elem(void *map, const void *value, __u64 flags);
+long bpfemu_map_pop_elem(void *map, void *value);
+long bpfemu_map_peek_elem(void *map, void *value);
 void *bpfemu_map_lookup_percpu_elem(void *map, const void *key, __u32 cpu);
 long bpfemu_tail_call(void *ctx, void *prog_array, __u32 index);
 void *bpfemu_ringbuf_reserve(void *ringbuf, __u64 size, __u64 flags);
