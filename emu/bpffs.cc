@@ -31,6 +31,12 @@ struct Settings {
   std::atomic<uint32_t>* counters ABSL_GUARDED_BY(mu) = nullptr;
 };
 
+// Closes a descriptor of bpffs's own (never a map or program fd) with the
+// system call itself: libbpfemu's close() hook (emu/compat/fs_hooks.cc) takes
+// the fd and program tables' locks, and ids are allocated while those are
+// held (prog.cc), so going through it could deadlock.
+void CloseOwn(int fd) { syscall(SYS_close, fd); }
+
 // The per-user default: $XDG_RUNTIME_DIR/bpfemu-bpffs when that directory is
 // the caller's own and private (as pam_systemd creates it), else
 // /dev/shm/bpfemu-bpffs-<euid>.
@@ -109,7 +115,7 @@ int StorageFd() {
   if (fd < 0) return errno == ELOOP || errno == ENOTDIR ? -EACCES : -errno;
   struct stat st;
   if (fstat(fd, &st) != 0 || !StorageTrusted(st, c.shared)) {
-    close(fd);
+    CloseOwn(fd);
     return -EACCES;
   }
   return fd;
@@ -129,7 +135,7 @@ int OpenRegularAt(int dir, const char* name, int access, struct stat* st) {
     fd = open(self.c_str(), access | O_CLOEXEC);
     if (fd < 0) fd = -errno;
   }
-  close(path_fd);
+  CloseOwn(path_fd);
   return fd;
 }
 
@@ -170,7 +176,7 @@ int BpffsOpenPinned(const BpffsPath& p, bool readable, bool writable) {
   const int check = OpenRegularAt(p.parent_fd, p.name.c_str(), acc, &st);
   if (check < 0) return check == -ELOOP || check == -EISDIR ? -EACCES : check;
   if (acc == O_RDWR) return check;
-  close(check);
+  CloseOwn(check);
   // The region itself is mapped read-write (its locks and counters are
   // written by readers too), which needs write permission on the file: a
   // user who may only read a pin gets EACCES here (docs/reliability.md).
@@ -183,12 +189,12 @@ int BpffsCreateAnonymous() {
   // O_TMPFILE needs a real directory fd, not O_PATH, on some kernels.
   int fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   const int err = errno;
-  close(dir);
+  CloseOwn(dir);
   return fd >= 0 ? fd : -err;
 }
 
 BpffsPath::~BpffsPath() {
-  if (parent_fd >= 0) close(parent_fd);
+  if (parent_fd >= 0) CloseOwn(parent_fd);
 }
 
 void ResolveBpffsPath(const char* path, BpffsPath* out) {
@@ -221,7 +227,7 @@ void ResolveBpffsPath(const char* path, BpffsPath* out) {
     return;
   }
   const int fd = OpenBeneath(dir, parent, O_PATH | O_DIRECTORY);
-  close(dir);
+  CloseOwn(dir);
   if (fd < 0) {
     out->error = fd;
   } else {
@@ -269,7 +275,7 @@ std::atomic<uint32_t>* MapIds(bool shared) {
     if (fd >= 0) {
       if (st.st_size != 4096 || st.st_nlink != 1 ||
           (!shared && st.st_uid != geteuid())) {
-        close(fd);
+        CloseOwn(fd);
         fd = -1;
         break;
       }
@@ -278,24 +284,24 @@ std::atomic<uint32_t>* MapIds(bool shared) {
       const int tmp = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
       if (tmp < 0) break;
       if ((shared && fchmod(tmp, 0666) != 0) || ftruncate(tmp, 4096) != 0) {
-        close(tmp);
+        CloseOwn(tmp);
         break;
       }
       const std::string self = "/proc/self/fd/" + std::to_string(tmp);
       if (linkat(AT_FDCWD, self.c_str(), dir, ".ids", AT_SYMLINK_FOLLOW) == 0) {
         fd = tmp;
       } else {
-        close(tmp);  // EEXIST: another process won; open theirs
+        CloseOwn(tmp);  // EEXIST: another process won; open theirs
         fd = -1;
       }
     } else {
       break;  // a link, a directory, ...: not ours to use
     }
   }
-  close(dir);
+  CloseOwn(dir);
   if (fd < 0) return nullptr;
   void* p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  close(fd);
+  CloseOwn(fd);
   return p == MAP_FAILED ? nullptr : static_cast<std::atomic<uint32_t>*>(p);
 }
 
@@ -308,10 +314,15 @@ uint32_t NextObjectId(IdKind kind) {
   std::atomic<uint32_t>* counters;
   {
     LocalMutexLock l(&c.mu);
-    if (c.counters == nullptr) {
-      c.counters = MapIds(c.shared);
-      if (c.counters == nullptr) c.counters = new std::atomic<uint32_t>[2]();
-    }
+    counters = c.counters;
+  }
+  if (counters == nullptr) {
+    // Mapped without the lock held (it does file-system calls); a thread
+    // that loses the race keeps the winner's.
+    std::atomic<uint32_t>* mine = MapIds(c.shared);
+    if (mine == nullptr) mine = new std::atomic<uint32_t>[2]();
+    LocalMutexLock l(&c.mu);
+    if (c.counters == nullptr) c.counters = mine;
     counters = c.counters;
   }
   const auto i = static_cast<int>(kind);
