@@ -29,6 +29,8 @@ struct Settings {
   // The id counters (NextObjectId), mapped on first use; reset when the
   // storage directory changes (SetBpffsForTesting).
   std::atomic<uint32_t>* counters ABSL_GUARDED_BY(mu) = nullptr;
+  // The process-local fallback, when no storage directory is usable.
+  std::atomic<uint32_t> local_counters[2] = {};
 };
 
 // Closes a descriptor of bpffs's own (never a map or program fd) with the
@@ -320,7 +322,7 @@ uint32_t NextObjectId(IdKind kind) {
     // Mapped without the lock held (it does file-system calls); a thread
     // that loses the race keeps the winner's.
     std::atomic<uint32_t>* mine = MapIds(c.shared);
-    if (mine == nullptr) mine = new std::atomic<uint32_t>[2]();
+    if (mine == nullptr) mine = c.local_counters;
     LocalMutexLock l(&c.mu);
     if (c.counters == nullptr) c.counters = mine;
     counters = c.counters;
