@@ -281,6 +281,16 @@ int ListOrShow(std::vector<std::string>& args, size_t i) {
   } else {
     WalkPins(BpffsStorage(), BpffsMount(), &paths);
   }
+  if (only.empty()) {
+    // A storage directory another user could subvert is refused, loudly.
+    const int dir = BpffsStorageFd();
+    if (dir < 0) {
+      Error(absl::StrFormat("storage directory %s: %s", BpffsStorage(),
+                            strerror(-dir)));
+      return 255;
+    }
+    close(dir);
+  }
   std::map<uint32_t, bool> seen;
   bool first = true;
   if (g_json && only.empty()) std::printf("[");

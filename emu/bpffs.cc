@@ -15,21 +15,53 @@
 #include <string>
 #include <vector>
 
+#include "emu/local_mutex.h"
+
 namespace bpfemu {
 namespace {
 
+// Which directory is used, and how it may be shared. Process-wide.
 struct Settings {
   std::string mount;
   std::string storage;
+  bool shared = false;  // BPFEMU_BPFFS_SHARED=1 (see StorageFd)
+  LocalMutex mu;
+  // The id counters (NextObjectId), mapped on first use; reset when the
+  // storage directory changes (SetBpffsForTesting).
+  std::atomic<uint32_t>* counters ABSL_GUARDED_BY(mu) = nullptr;
+  // The process-local fallback, when no storage directory is usable.
+  std::atomic<uint32_t> local_counters[2] = {};
 };
+
+// Closes a descriptor of bpffs's own (never a map or program fd) with the
+// system call itself: libbpfemu's close() hook (emu/compat/fs_hooks.cc) takes
+// the fd and program tables' locks, and ids are allocated while those are
+// held (prog.cc), so going through it could deadlock.
+void CloseOwn(int fd) { syscall(SYS_close, fd); }
+
+// The per-user default: $XDG_RUNTIME_DIR/bpfemu-bpffs when that directory is
+// the caller's own and private (as pam_systemd creates it), else
+// /dev/shm/bpfemu-bpffs-<euid>.
+std::string DefaultStorage() {
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  struct stat st;
+  if (xdg != nullptr && *xdg == '/' && lstat(xdg, &st) == 0 &&
+      S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+      (st.st_mode & 077) == 0) {
+    return std::string(xdg) + "/bpfemu-bpffs";
+  }
+  return "/dev/shm/bpfemu-bpffs-" + std::to_string(geteuid());
+}
 
 Settings& Config() {
   static Settings* s = [] {
     auto* c = new Settings;
     const char* m = std::getenv("BPFEMU_BPFFS");
     const char* d = std::getenv("BPFEMU_BPFFS_DIR");
+    const char* shared = std::getenv("BPFEMU_BPFFS_SHARED");
     c->mount = m != nullptr && *m == '/' ? m : "/sys/fs/bpf";
-    c->storage = d != nullptr && *d == '/' ? d : "/dev/shm/bpfemu-bpffs";
+    c->storage = d != nullptr && *d == '/' ? d : DefaultStorage();
+    c->shared = shared != nullptr && std::strcmp(shared, "1") == 0;
     return c;
   }();
   return *s;
@@ -55,16 +87,58 @@ std::string Normalize(const std::string& path) {
   return out.empty() ? "/" : out;
 }
 
-// The storage directory, created on first use (mode 01777, shared by users
-// like /tmp); an O_PATH fd of it or -errno.
+// Whether the directory `st` describes may hold this user's maps. Private
+// mode: owned by the caller and writable by nobody else. Shared mode
+// (BPFEMU_BPFFS_SHARED=1): owned by the caller or root, and if others may
+// write to it, sticky, so that nobody can remove or replace another user's
+// pins (the rules of /tmp and of the kernel's bpffs, mounted 1777 here).
+bool StorageTrusted(const struct stat& st, bool shared) {
+  if (!S_ISDIR(st.st_mode)) return false;
+  const uid_t me = geteuid();
+  if (!shared) return st.st_uid == me && (st.st_mode & 022) == 0;
+  if (st.st_uid != me && st.st_uid != 0) return false;
+  return (st.st_mode & 002) == 0 || (st.st_mode & S_ISVTX) != 0;
+}
+
+// The storage directory, created on first use (mode 0700); an O_PATH fd of
+// it or -errno. The last component is never followed if it is a symbolic
+// link, and a directory that fails StorageTrusted is refused with EACCES:
+// nothing is created, chmod-ed or truncated in it.
 int StorageFd() {
-  const std::string& dir = Config().storage;
-  int fd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  const Settings& c = Config();
+  const char* dir = c.storage.c_str();
+  constexpr int kFlags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  int fd = open(dir, kFlags);
   if (fd < 0 && errno == ENOENT) {
-    if (mkdir(dir.c_str(), 01777) == 0) chmod(dir.c_str(), 01777);
-    fd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) return -errno;
+    fd = open(dir, kFlags);
   }
-  return fd >= 0 ? fd : -errno;
+  // A symbolic link: ELOOP (or ENOTDIR with O_PATH); refused as untrusted.
+  if (fd < 0) return errno == ELOOP || errno == ENOTDIR ? -EACCES : -errno;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !StorageTrusted(st, c.shared)) {
+    CloseOwn(fd);
+    return -EACCES;
+  }
+  return fd;
+}
+
+// Opens `name` in `dir` for reading and writing if it is a regular file
+// (never a link, FIFO or device): O_PATH first, checked with fstat, then
+// reopened through /proc/self/fd. `st` receives the file's stat.
+int OpenRegularAt(int dir, const char* name, int access, struct stat* st) {
+  const int path_fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (path_fd < 0) return -errno;
+  int fd = -EACCES;
+  if (fstat(path_fd, st) != 0) {
+    fd = -errno;
+  } else if (S_ISREG(st->st_mode)) {
+    const std::string self = "/proc/self/fd/" + std::to_string(path_fd);
+    fd = open(self.c_str(), access | O_CLOEXEC);
+    if (fd < 0) fd = -errno;
+  }
+  CloseOwn(path_fd);
+  return fd;
 }
 
 int OpenBeneath(int dirfd, const std::string& rel, uint64_t flags) {
@@ -81,8 +155,34 @@ const std::string& BpffsMount() { return Config().mount; }
 const std::string& BpffsStorage() { return Config().storage; }
 
 void SetBpffsForTesting(const std::string& mount, const std::string& storage) {
-  Config().mount = Normalize(mount);
-  Config().storage = storage;
+  Settings& c = Config();
+  c.mount = Normalize(mount);
+  c.storage = storage;
+  LocalMutexLock l(&c.mu);
+  c.counters = nullptr;  // the old mapping stays (tests only)
+}
+
+void SetBpffsSharedForTesting(bool shared) { Config().shared = shared; }
+
+int BpffsStorageFd() { return StorageFd(); }
+
+int BpffsOpenPinned(const BpffsPath& p, bool readable, bool writable) {
+  if (p.kind != BpffsPath::kInside || p.parent_fd < 0) return -EACCES;
+  // path_permission(&path, ACC_MODE(f_flags)) in bpf_obj_do_get(): the
+  // pin's mode bits against the access asked for (the file system's own
+  // check, so root's DAC override and groups behave as on bpffs).
+  const int acc = readable && writable ? O_RDWR
+                  : writable           ? O_WRONLY
+                                       : O_RDONLY;
+  struct stat st;
+  const int check = OpenRegularAt(p.parent_fd, p.name.c_str(), acc, &st);
+  if (check < 0) return check == -ELOOP || check == -EISDIR ? -EACCES : check;
+  if (acc == O_RDWR) return check;
+  CloseOwn(check);
+  // The region itself is mapped read-write (its locks and counters are
+  // written by readers too), which needs write permission on the file: a
+  // user who may only read a pin gets EACCES here (docs/reliability.md).
+  return OpenRegularAt(p.parent_fd, p.name.c_str(), O_RDWR, &st);
 }
 
 int BpffsCreateAnonymous() {
@@ -91,12 +191,12 @@ int BpffsCreateAnonymous() {
   // O_TMPFILE needs a real directory fd, not O_PATH, on some kernels.
   int fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   const int err = errno;
-  close(dir);
+  CloseOwn(dir);
   return fd >= 0 ? fd : -err;
 }
 
 BpffsPath::~BpffsPath() {
-  if (parent_fd >= 0) close(parent_fd);
+  if (parent_fd >= 0) CloseOwn(parent_fd);
 }
 
 void ResolveBpffsPath(const char* path, BpffsPath* out) {
@@ -129,7 +229,7 @@ void ResolveBpffsPath(const char* path, BpffsPath* out) {
     return;
   }
   const int fd = OpenBeneath(dir, parent, O_PATH | O_DIRECTORY);
-  close(dir);
+  CloseOwn(dir);
   if (fd < 0) {
     out->error = fd;
   } else {
@@ -160,25 +260,73 @@ int BpffsMkdir(const char* path, mode_t mode) {
   return mkdirat(p.parent_fd, p.name.c_str(), mode) == 0 ? 0 : -errno;
 }
 
-uint32_t NextObjectId(IdKind kind) {
-  // Two u32 counters in <storage>/.ids, shared by every process.
-  static std::atomic<uint32_t>* counters = [] {
-    std::atomic<uint32_t>* c = nullptr;
-    const std::string file = Config().storage + "/.ids";
-    if (int dir = StorageFd(); dir >= 0) close(dir);
-    const int fd = open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+namespace {
+
+// <storage>/.ids: created here (a new file, published with linkat so no
+// process sees it unsized), or an existing one opened without following
+// links and used only if it is a regular file of 4096 bytes with one link
+// whose owner is the caller (any owner in shared mode, where the sharing
+// users all write it). Never chmod-ed or truncated once published.
+std::atomic<uint32_t>* MapIds(bool shared) {
+  const int dir = StorageFd();
+  if (dir < 0) return nullptr;
+  int fd = -1;
+  struct stat st;
+  for (int attempt = 0; attempt < 2 && fd < 0; ++attempt) {
+    fd = OpenRegularAt(dir, ".ids", O_RDWR, &st);
     if (fd >= 0) {
-      fchmod(fd, 0666);
-      if (ftruncate(fd, 4096) == 0) {
-        void* p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-                       0);
-        if (p != MAP_FAILED) c = static_cast<std::atomic<uint32_t>*>(p);
+      if (st.st_size != 4096 || st.st_nlink != 1 ||
+          (!shared && st.st_uid != geteuid())) {
+        CloseOwn(fd);
+        fd = -1;
+        break;
       }
-      close(fd);
+    } else if (fd == -ENOENT) {
+      // A fresh counter file, sized before it gets its name.
+      const int tmp = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+      if (tmp < 0) break;
+      if ((shared && fchmod(tmp, 0666) != 0) || ftruncate(tmp, 4096) != 0) {
+        CloseOwn(tmp);
+        break;
+      }
+      const std::string self = "/proc/self/fd/" + std::to_string(tmp);
+      if (linkat(AT_FDCWD, self.c_str(), dir, ".ids", AT_SYMLINK_FOLLOW) == 0) {
+        fd = tmp;
+      } else {
+        CloseOwn(tmp);  // EEXIST: another process won; open theirs
+        fd = -1;
+      }
+    } else {
+      break;  // a link, a directory, ...: not ours to use
     }
-    if (c == nullptr) c = new std::atomic<uint32_t>[2]();  // process-local
-    return c;
-  }();
+  }
+  CloseOwn(dir);
+  if (fd < 0) return nullptr;
+  void* p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  CloseOwn(fd);
+  return p == MAP_FAILED ? nullptr : static_cast<std::atomic<uint32_t>*>(p);
+}
+
+}  // namespace
+
+uint32_t NextObjectId(IdKind kind) {
+  // Two u32 counters in <storage>/.ids, shared by every process; without a
+  // usable storage directory, process-local ones.
+  Settings& c = Config();
+  std::atomic<uint32_t>* counters;
+  {
+    LocalMutexLock l(&c.mu);
+    counters = c.counters;
+  }
+  if (counters == nullptr) {
+    // Mapped without the lock held (it does file-system calls); a thread
+    // that loses the race keeps the winner's.
+    std::atomic<uint32_t>* mine = MapIds(c.shared);
+    if (mine == nullptr) mine = c.local_counters;
+    LocalMutexLock l(&c.mu);
+    if (c.counters == nullptr) c.counters = mine;
+    counters = c.counters;
+  }
   const auto i = static_cast<int>(kind);
   uint32_t id = counters[i].fetch_add(1, std::memory_order_relaxed) + 1;
   if (id == 0 || id > 0x7fffffff) {  // ids are positive ints, as idr's

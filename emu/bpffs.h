@@ -5,11 +5,22 @@
 // so that they can be pinned, how pinned paths map to real files, and the
 // system-wide object ids (kernel/bpf/syscall.c map_idr / prog_idr).
 //
-// Two settings, read from the environment the first time they are needed:
-//   BPFEMU_BPFFS      the mount point users name in paths (default
-//                     /sys/fs/bpf): bpf_obj_pin("/sys/fs/bpf/x") pins "x";
-//   BPFEMU_BPFFS_DIR  the real directory behind it (default
-//                     /dev/shm/bpfemu-bpffs, created mode 01777 like /tmp).
+// Settings, read from the environment the first time they are needed:
+//   BPFEMU_BPFFS        the mount point users name in paths (default
+//                       /sys/fs/bpf): bpf_obj_pin("/sys/fs/bpf/x") pins "x";
+//   BPFEMU_BPFFS_DIR    the real directory behind it. Default, per user:
+//                       $XDG_RUNTIME_DIR/bpfemu-bpffs when that is the
+//                       caller's own private directory, else
+//                       /dev/shm/bpfemu-bpffs-<euid>; created mode 0700;
+//   BPFEMU_BPFFS_SHARED "1": the directory may be shared between users.
+//
+// The storage directory is a trust boundary (docs/reliability.md, threat
+// model). It is opened without following a symbolic link and checked with
+// fstat on every use: it must be owned by the caller and writable by nobody
+// else, or, in shared mode, owned by the caller or root and sticky if others
+// may write to it. Anything else is refused with EACCES. Pins carry mode bits
+// (0600 minus the umask, as bpf_obj_do_pin gives them) and BPF_OBJ_GET checks
+// them against the access asked for, as path_permission() does on bpffs.
 //
 // Every map region is created as an unnamed file (O_TMPFILE) in the storage
 // directory, so pinning is a hard link (linkat of /proc/self/fd/N): the
@@ -43,6 +54,13 @@ const std::string& BpffsStorage();
 // created.
 void SetBpffsForTesting(const std::string& mount, const std::string& storage);
 
+// Shared mode on or off for this process (tests).
+void SetBpffsSharedForTesting(bool shared);
+
+// The checked storage directory (created if missing): an O_PATH fd owned by
+// the caller, or -errno (-EACCES: a directory another user could subvert).
+[[nodiscard]] int BpffsStorageFd();
+
 // A new unnamed read-write file in the storage directory, or -errno.
 int BpffsCreateAnonymous();
 
@@ -62,6 +80,14 @@ struct BpffsPath {
 };
 // Resolves `path` (absolute, or relative to the working directory).
 void ResolveBpffsPath(const char* path, BpffsPath* out);
+
+// bpf_obj_do_get()'s open of a resolved kInside path: the pin must be a
+// regular file that the caller may open with the access asked for
+// (path_permission with ACC_MODE of the BPF_F_RDONLY/WRONLY flags); then a
+// read-write fd of it (the region), or -errno (-EACCES: not a regular file,
+// no permission).
+[[nodiscard]] int BpffsOpenPinned(const BpffsPath& p, bool readable,
+                                  bool writable);
 
 // rm / rmdir / mkdir on the emulated filesystem: 0 or -errno (as unlink(2),
 // rmdir(2), mkdir(2) there; -EPERM outside the mount point).

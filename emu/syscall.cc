@@ -726,9 +726,8 @@ int ObjGet(const char* path, uint32_t file_flags) {
       break;
   }
   if (p.error != 0) return p.error == -ELOOP ? -EACCES : p.error;
-  const int fd = openat(p.parent_fd, p.name.c_str(),
-                        O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return errno == EISDIR || errno == ELOOP ? -EACCES : -errno;
+  const int fd = BpffsOpenPinned(p, readable, writable);
+  if (fd < 0) return fd;
   if (AttachMapFd(fd, readable, writable) != 0) {
     close(fd);
     return -EACCES;
@@ -831,6 +830,18 @@ std::shared_ptr<Map> MapFromFd(int fd) {
   FdEntry e;
   if (FdTable::Get().Find(fd, &e) != 0) return nullptr;
   return e.map;
+}
+
+int DupMapFd(int fd, int min_fd) {
+  FdEntry e;
+  if (int err = FdTable::Get().Find(fd, &e); err != 0) return err;
+  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+  if (copy < 0) return -errno;
+  if (int err = FdTable::Get().Insert(copy, std::move(e)); err != 0) {
+    close(copy);
+    return err;
+  }
+  return copy;
 }
 
 int AttachMapFd(int fd, bool readable, bool writable) {

@@ -193,6 +193,11 @@ std::shared_ptr<Map> MapFromId(uint32_t id);
 [[nodiscard]] int AttachMapFd(int fd, bool readable = true,
                               bool writable = true);
 
+// fcntl(F_DUPFD_CLOEXEC, min_fd) of a map fd: the copy refers to the same
+// map with the same access (BPF_F_RDONLY / WRONLY), as a dup of a kernel
+// map fd shares its struct file. The new fd, or -errno.
+[[nodiscard]] int DupMapFd(int fd, int min_fd);
+
 }  // namespace bpfemu
 
 #endif  // BPFEMU_EMU_SYSCALL_H_

@@ -51,12 +51,11 @@ namespace {
 // ensure_good_fd(): libbpf never hands out fds 0-2 for BPF objects.
 int GoodFd(int fd) {
   if (fd >= 0 && fd < 3) {
-    const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    const int err = errno;
+    // The copy refers to the same map with the same access: a BPF_F_RDONLY
+    // fd that landed on 0-2 stays read-only.
+    const int copy = bpfemu::DupMapFd(fd, 3);
     bpfemu::CloseFd(fd);
-    if (copy < 0) return -err;
-    // The copy refers to the same map: register it.
-    return bpfemu::AttachMapFd(copy) == 0 ? copy : -EINVAL;
+    return copy;
   }
   return fd;
 }
