@@ -56,6 +56,8 @@ class ShmRegion {
   uint8_t* base() const { return base_; }
   // The file's size; the mapping is file_size() + the mirrored tail.
   uint64_t size() const { return file_size_; }
+  // Bytes mapped: size() plus the mirrored tail.
+  uint64_t mapped_size() const { return size_; }
 
   template <typename T>
   T* At(uint64_t offset) const {
@@ -166,7 +168,6 @@ inline bool EqualsMap(const void* map, const void* key, size_t n) {
   }
   return true;
 }
-
 
 constexpr uint64_t RoundUp(uint64_t x, uint64_t align) {
   return (x + align - 1) / align * align;
