@@ -8,8 +8,10 @@
 //
 //   * ShmRegion: one memfd per map, mapped MAP_SHARED. The memfd's descriptor
 //     is the map's fd, so map fds are real, unique descriptors of the process.
-//     Pages are allocated by the kernel on first touch, so a large map that is
-//     never filled costs address space, not memory.
+//     Creation backs every page of the file (fallocate), as the kernel
+//     allocates a preallocated map at create: a map the storage cannot hold
+//     (a small tmpfs, a memory cgroup limit) fails with ENOMEM at create
+//     instead of raising SIGBUS when it is filled.
 //   * ShmMutex: a futex-based lock that lives inside a region (four bytes, no
 //     pointers), usable from every process that maps it.
 //   * CopyToMap / CopyFromMap: value copies made of relaxed atomic accesses.
@@ -40,7 +42,8 @@ class ShmRegion {
   ShmRegion(const ShmRegion&) = delete;
   ShmRegion& operator=(const ShmRegion&) = delete;
 
-  // Creates a zero-filled memfd of `size` bytes named `name` and maps it.
+  // Creates a zero-filled memfd of `size` bytes named `name`, backs all of
+  // it (-ENOMEM when the file system or memory cgroup cannot), and maps it.
   // On success *fd is the new descriptor (O_CLOEXEC), owned by the caller.
   // With `mirror_tail` > 0 the last `mirror_tail` bytes of the file are
   // mapped a second time right after the file (the ring buffer's doubled
