@@ -190,8 +190,13 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
 
   ShmRegion region;
   int map_fd;
-  if (int err =
-          ShmRegion::Create("bpfemu-hash", g.region_size, &map_fd, &region);
+  // htab_map_alloc() allocates a preallocated table whole; with
+  // BPF_F_NO_PREALLOC elements come one by one at update time, and so are
+  // the pages here (not reserved: see docs/reliability.md).
+  const uint64_t reserve =
+      (attr.map_flags & BPF_F_NO_PREALLOC) ? g.buckets_off : g.region_size;
+  if (int err = ShmRegion::Create("bpfemu-hash", g.region_size, &map_fd,
+                                  &region, /*mirror_tail=*/0, reserve);
       err != 0) {
     return err;
   }

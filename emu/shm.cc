@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -37,7 +38,7 @@ ShmRegion& ShmRegion::operator=(ShmRegion&& other) noexcept {
 }
 
 int ShmRegion::Create(const char* name, uint64_t size, int* fd, ShmRegion* out,
-                      uint64_t mirror_tail) {
+                      uint64_t mirror_tail, uint64_t reserve) {
   // An unnamed file on the emulated bpffs, so the map can be pinned; a
   // memfd if that is impossible.
   int mfd = BpffsCreateAnonymous();
@@ -55,7 +56,7 @@ int ShmRegion::Create(const char* name, uint64_t size, int* fd, ShmRegion* out,
   // ENOSPC / EFBIG (the file system is full or too small) and ENOMEM all
   // become the kernel's ENOMEM. A file system without fallocate
   // (EOPNOTSUPP) keeps the sparse file, as before.
-  if (fallocate(mfd, 0, 0, static_cast<off_t>(size)) != 0 &&
+  if (fallocate(mfd, 0, 0, static_cast<off_t>(std::min(size, reserve))) != 0 &&
       errno != EOPNOTSUPP) {
     close(mfd);
     return -ENOMEM;

@@ -49,8 +49,12 @@ class ShmRegion {
   // mapped a second time right after the file (the ring buffer's doubled
   // data area, so wrapping records stay contiguous). Returns 0 or -errno
   // (-ENOMEM when the size cannot be mapped).
+  // `reserve` bytes from the start are backed (all of it by default); a
+  // BPF_F_NO_PREALLOC hash, which the kernel does not allocate up front,
+  // backs only its header.
   [[nodiscard]] static int Create(const char* name, uint64_t size, int* fd,
-                                  ShmRegion* out, uint64_t mirror_tail = 0);
+                                  ShmRegion* out, uint64_t mirror_tail = 0,
+                                  uint64_t reserve = UINT64_MAX);
   // Maps the whole of an existing memfd (plus a mirrored tail, as above).
   // The fd stays owned by the caller.
   [[nodiscard]] static int Attach(int fd, ShmRegion* out,
