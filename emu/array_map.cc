@@ -21,8 +21,8 @@ namespace {
 
 // ARRAY_CREATE_FLAG_MASK.
 constexpr uint32_t kArrayCreateFlagMask =
-    BPF_F_NUMA_NODE | BPF_F_MMAPABLE | kBpfFAccessMask |
-    BPF_F_PRESERVE_ELEMS | BPF_F_INNER_MAP;
+    BPF_F_NUMA_NODE | BPF_F_MMAPABLE | kBpfFAccessMask | BPF_F_PRESERVE_ELEMS |
+    BPF_F_INNER_MAP;
 constexpr uint64_t kPcpuMinUnitSize = 32768;
 constexpr uint64_t kPageSize = 4096;
 
@@ -62,60 +62,94 @@ int ArrayMap::AllocCheck(const MapAttr& attr) {
   return 0;
 }
 
-ArrayMap::ArrayMap(ShmRegion region) : Map(std::move(region)) {
-  body_ = this->region().At<ArrayBody>(kBodyOffset);
-  values_ = this->region().At<uint8_t>(body_->values_off);
+int ArrayMap::ComputeGeometry(const MapHeader& h, Geometry* g) {
+  // bpfemu answers as for root, which bypasses Spectre-v1 hardening: the
+  // allocation is not rounded up to a power of two (array_map_alloc).
+  g->percpu = h.map_type == BPF_MAP_TYPE_PERCPU_ARRAY;
+  const uint64_t elem_size = RoundUp(h.value_size, 8);
+  const uint64_t value_slot = elem_size * (g->percpu ? h.nr_cpus : 1);
+  // A per-CPU slot is at most 32 KiB (AllocCheck) and nr_cpus at most
+  // kMaxCpus; value_size is below INT_MAX.
+  if (value_slot > UINT32_MAX) return -E2BIG;
+  g->elem_size = static_cast<uint32_t>(elem_size);
+  g->value_slot = static_cast<uint32_t>(value_slot);
+  g->values_off = RoundUp(kBodyOffset + sizeof(ArrayBody), kPageSize);
+  g->region_size = g->values_off + value_slot * h.max_entries;
+  // array_map_mmap() maps whole pages of values.
+  if (h.map_flags & BPF_F_MMAPABLE) {
+    g->region_size = RoundUp(g->region_size, kPageSize);
+  }
+  return 0;
 }
 
 int ArrayMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                     std::unique_ptr<Map>* out) {
-  // bpfemu answers as for root, which bypasses Spectre-v1 hardening: the
-  // allocation is not rounded up to a power of two (array_map_alloc).
-  const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_ARRAY;
-  const uint64_t elem_size = RoundUp(attr.value_size, 8);
-  const uint64_t value_slot = elem_size * (percpu ? nr_cpus : 1);
-  const uint64_t values_off = RoundUp(kBodyOffset + sizeof(ArrayBody), kPageSize);
-  uint64_t region_size = values_off + value_slot * attr.max_entries;
-  // array_map_mmap() maps whole pages of values.
-  if (attr.map_flags & BPF_F_MMAPABLE) {
-    region_size = RoundUp(region_size, kPageSize);
-  }
+  MapHeader h{};
+  h.map_type = attr.map_type;
+  h.value_size = attr.value_size;
+  h.max_entries = attr.max_entries;
+  h.map_flags = attr.map_flags;
+  h.nr_cpus = nr_cpus;
+  Geometry g;
+  if (int err = ComputeGeometry(h, &g); err != 0) return err;
   ShmRegion region;
   int map_fd;
   if (int err =
-          ShmRegion::Create("bpfemu-array", region_size, &map_fd, &region);
+          ShmRegion::Create("bpfemu-array", g.region_size, &map_fd, &region);
       err != 0) {
     return err;
   }
-  InitHeader(attr, attr.max_entries, nr_cpus, /*seed=*/0, region_size,
+  InitHeader(attr, attr.max_entries, nr_cpus, /*seed=*/0, g.region_size,
              region.At<MapHeader>(0));
   auto* body = new (region.At<void>(kBodyOffset)) ArrayBody{};
-  body->elem_size = static_cast<uint32_t>(elem_size);
-  // A per-CPU slot is at most 32 KiB (AllocCheck), so this fits for any CPU
-  // count the kernel supports.
-  body->value_slot = static_cast<uint32_t>(value_slot);
-  body->percpu = percpu;
-  body->values_off = values_off;
+  body->elem_size = g.elem_size;
+  body->value_slot = g.value_slot;
+  body->percpu = g.percpu;
+  body->values_off = g.values_off;
+  auto map = std::unique_ptr<ArrayMap>(new ArrayMap(std::move(region)));
+  map->Bind(g);
   *fd = map_fd;
-  *out = std::unique_ptr<Map>(new ArrayMap(std::move(region)));
+  *out = std::move(map);
   return 0;
 }
 
+// The whole region is validated before use: generic header checks,
+// array_map_alloc_check() on the header's attributes, and the body
+// recomputed as Alloc computes it, equal field by field and in size.
 int ArrayMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
-  *out = std::unique_ptr<Map>(new ArrayMap(std::move(region)));
+  auto map = std::unique_ptr<ArrayMap>(new ArrayMap(std::move(region)));
+  if (int err = map->CheckAttachHeader(); err != 0) return err;
+  const MapHeader& h = map->header();
+  if (AllocCheck(AttrFromHeader(h)) != 0) return -EINVAL;
+  Geometry g;
+  if (ComputeGeometry(h, &g) != 0 || g.region_size != h.region_size) {
+    return -EINVAL;
+  }
+  const auto* body = map->region().At<ArrayBody>(kBodyOffset);
+  auto once = [](const auto& v) {
+    return __atomic_load_n(&v, __ATOMIC_RELAXED);
+  };
+  if (once(body->elem_size) != g.elem_size ||
+      once(body->value_slot) != g.value_slot ||
+      once(body->percpu) != uint32_t{g.percpu} ||
+      once(body->values_off) != g.values_off) {
+    return -EINVAL;
+  }
+  map->Bind(g);
+  *out = std::move(map);
   return 0;
 }
 
 uint32_t ArrayMap::SyscallValueSize() const {
-  return body_->percpu ? body_->value_slot : value_size();
+  return geo_.percpu ? geo_.value_slot : value_size();
 }
 
 void* ArrayMap::LookupElemProg(const void* key) {
   const uint32_t index = IndexOf(key);
   if (index >= max_entries()) return nullptr;
   uint8_t* value = ValueAt(index);
-  if (body_->percpu) {
-    value += uint64_t{body_->elem_size} * CurrentCpu(nr_cpus());
+  if (geo_.percpu) {
+    value += uint64_t{geo_.elem_size} * CurrentCpu(nr_cpus());
   }
   return value;
 }
@@ -123,8 +157,8 @@ void* ArrayMap::LookupElemProg(const void* key) {
 int ArrayMap::LookupElem(const void* key, void* value, uint64_t flags) {
   const uint32_t index = IndexOf(key);
   if (index >= max_entries()) return -ENOENT;
-  if (body_->percpu) {
-    CopyFromMap(value, ValueAt(index), body_->value_slot);
+  if (geo_.percpu) {
+    CopyFromMap(value, ValueAt(index), geo_.value_slot);
   } else {
     CopyValueOut(value, ValueAt(index), flags & BPF_F_LOCK);
   }
@@ -133,7 +167,7 @@ int ArrayMap::LookupElem(const void* key, void* value, uint64_t flags) {
 
 int ArrayMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   const uint32_t index = IndexOf(key);
-  if (body_->percpu) {
+  if (geo_.percpu) {
     // bpf_percpu_array_update().
     if (flags > BPF_EXIST) return -EINVAL;
     if (index >= max_entries()) return -E2BIG;
@@ -145,7 +179,7 @@ int ArrayMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
     CopyValueIn(ValueAt(index), value, flags & BPF_F_LOCK);
     return 0;
   }
-  CopyToMap(ValueAt(index), value, body_->value_slot);
+  CopyToMap(ValueAt(index), value, geo_.value_slot);
   return 0;
 }
 
@@ -156,11 +190,11 @@ int ArrayMap::UpdateElemProg(const void* key, const void* value,
   if (index >= max_entries()) return -E2BIG;
   if (flags & BPF_NOEXIST) return -EEXIST;
   if ((flags & BPF_F_LOCK) && !HasSpinLock()) return -EINVAL;
-  if (!body_->percpu) {
+  if (!geo_.percpu) {
     CopyValueIn(ValueAt(index), value, flags & BPF_F_LOCK);
     return 0;
   }
-  CopyToMap(ValueAt(index) + uint64_t{body_->elem_size} * CurrentCpu(nr_cpus()),
+  CopyToMap(ValueAt(index) + uint64_t{geo_.elem_size} * CurrentCpu(nr_cpus()),
             value, value_size());
   return 0;
 }
@@ -176,7 +210,7 @@ void* ArrayMap::Mmap(int fd, size_t length, int prot, uint64_t offset,
     return nullptr;
   }
   const uint64_t area =
-      RoundUp(uint64_t{max_entries()} * body_->elem_size, kPageSize);
+      RoundUp(uint64_t{max_entries()} * geo_.elem_size, kPageSize);
   const uint64_t len = RoundUp(length, kPageSize);
   if (offset > area || len > area - offset) {
     *err = -EINVAL;
@@ -197,7 +231,7 @@ void* ArrayMap::Mmap(int fd, size_t length, int prot, uint64_t offset,
     map_fd = ro_fd;
   }
   void* addr = mmap(nullptr, length, prot, MAP_SHARED, map_fd,
-                    static_cast<off_t>(body_->values_off + offset));
+                    static_cast<off_t>(geo_.values_off + offset));
   const int mmap_errno = errno;
   if (ro_fd >= 0) close(ro_fd);
   if (addr == MAP_FAILED) {
@@ -212,8 +246,10 @@ uint64_t ArrayMemUsage(const BuildProfile& build, uint64_t entries,
                        uint64_t elem_size, bool percpu, bool mmapable,
                        uint64_t ncpus) {
   const uint64_t usage = build.array;
-  if (percpu) return usage + entries * sizeof(void*) + entries * elem_size * ncpus;
-  if (mmapable) return RoundUp(usage, kPageSize) + RoundUp(entries * elem_size, kPageSize);
+  if (percpu)
+    return usage + entries * sizeof(void*) + entries * elem_size * ncpus;
+  if (mmapable)
+    return RoundUp(usage, kPageSize) + RoundUp(entries * elem_size, kPageSize);
   return usage + entries * elem_size;
 }
 

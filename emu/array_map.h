@@ -32,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 #include "emu/map.h"
 
@@ -55,9 +56,8 @@ class ArrayMap : public Map {
 
   uint32_t SyscallValueSize() const override;
   uint64_t MemUsage(const BuildProfile& build) const override {
-    return ArrayMemUsage(build, max_entries(), body_->elem_size,
-                         body_->percpu, map_flags() & BPF_F_MMAPABLE,
-                         nr_cpus());
+    return ArrayMemUsage(build, max_entries(), geo_.elem_size, geo_.percpu,
+                         map_flags() & BPF_F_MMAPABLE, nr_cpus());
   }
   // The program face: the element's value (PERCPU_ARRAY: the current CPU's
   // slot), or nullptr out of range.
@@ -89,12 +89,12 @@ class ArrayMap : public Map {
   // address, or nullptr with *err = -errno.
   void* Mmap(int fd, size_t length, int prot, uint64_t offset, int* err) const;
   // File offset of element 0's value in the region (page-aligned).
-  uint64_t values_offset() const { return body_->values_off; }
+  uint64_t values_offset() const { return geo_.values_off; }
 
   // Address of element `index` (< max_entries) in this process: its value,
   // or for PERCPU_ARRAY CPU 0's slot (CPU c's is c * elem_size further).
   uint8_t* ValueAt(uint32_t index) const {
-    return values_ + uint64_t{index} * body_->value_slot;
+    return values_ + uint64_t{index} * geo_.value_slot;
   }
 
  private:
@@ -106,13 +106,26 @@ class ArrayMap : public Map {
     uint64_t values_off;
   };
 
-  explicit ArrayMap(ShmRegion region);
+  // Process-local copy of the body, computed from the header as Alloc
+  // computes it and, at attach, required to equal the stored one.
+  struct Geometry {
+    uint32_t elem_size = 0, value_slot = 0;
+    bool percpu = false;
+    uint64_t values_off = 0, region_size = 0;
+  };
+  static int ComputeGeometry(const MapHeader& h, Geometry* g);
+
+  explicit ArrayMap(ShmRegion region) : Map(std::move(region)) {}
+  void Bind(const Geometry& g) {
+    geo_ = g;
+    values_ = region().At<uint8_t>(g.values_off);
+  }
   static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                    std::unique_ptr<Map>* out);
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
 
-  ArrayBody* body_;
-  uint8_t* values_;
+  Geometry geo_;
+  uint8_t* values_ = nullptr;
 };
 
 }  // namespace bpfemu

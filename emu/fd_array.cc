@@ -20,8 +20,8 @@ uint32_t IndexOf(const void* key) {
 
 }  // namespace
 
-const MapOps FdArrayMap::kOps = {&FdArrayMap::AllocCheck,
-                                   &FdArrayMap::Alloc, &FdArrayMap::Attach};
+const MapOps FdArrayMap::kOps = {&FdArrayMap::AllocCheck, &FdArrayMap::Alloc,
+                                 &FdArrayMap::Attach};
 
 int FdArrayMap::AllocCheck(const MapAttr& attr) {
   if (attr.value_size != sizeof(uint32_t)) return -EINVAL;
@@ -29,14 +29,19 @@ int FdArrayMap::AllocCheck(const MapAttr& attr) {
   return ArrayMap::AllocCheck(attr);
 }
 
+// The slots follow the body on their own cache line; the body's stored
+// slots_off must say so (Attach).
+const uint64_t FdArrayMap::kSlotsOff =
+    RoundUp(kBodyOffset + sizeof(FdArrayBody), 64);
+
 FdArrayMap::FdArrayMap(ShmRegion region) : Map(std::move(region)) {
   body_ = this->region().At<FdArrayBody>(kBodyOffset);
-  slots_ = this->region().At<std::atomic<uint32_t>>(body_->slots_off);
+  slots_ = this->region().At<std::atomic<uint32_t>>(kSlotsOff);
 }
 
 int FdArrayMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
-                        std::unique_ptr<Map>* out) {
-  const uint64_t slots_off = RoundUp(kBodyOffset + sizeof(FdArrayBody), 64);
+                      std::unique_ptr<Map>* out) {
+  const uint64_t slots_off = kSlotsOff;
   const uint64_t region_size =
       slots_off + uint64_t{attr.max_entries} * sizeof(uint32_t);
   ShmRegion region;
@@ -55,8 +60,20 @@ int FdArrayMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
   return 0;
 }
 
+// Validated before use: generic header checks, the type's alloc_check on the
+// header's attributes, the region size and the slots' offset recomputed as
+// Alloc computes them. Slot values are ids, looked up, never followed.
 int FdArrayMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
-  *out = std::unique_ptr<Map>(new FdArrayMap(std::move(region)));
+  if (region.size() < kSlotsOff) return -EINVAL;
+  auto map = std::unique_ptr<FdArrayMap>(new FdArrayMap(std::move(region)));
+  if (int err = map->CheckAttachHeader(); err != 0) return err;
+  const MapHeader& h = map->header();
+  if (AllocCheck(AttrFromHeader(h)) != 0 ||
+      h.region_size != kSlotsOff + uint64_t{h.max_entries} * sizeof(uint32_t) ||
+      __atomic_load_n(&map->body_->slots_off, __ATOMIC_RELAXED) != kSlotsOff) {
+    return -EINVAL;
+  }
+  *out = std::move(map);
   return 0;
 }
 
@@ -87,8 +104,7 @@ int FdArrayMap::CheckUpdate(const void* key, uint64_t flags) const {
   return 0;
 }
 
-int FdArrayMap::UpdateElem(const void* key, const void* value,
-                           uint64_t flags) {
+int FdArrayMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   if (int err = CheckUpdate(key, flags); err != 0) return err;
   uint32_t id;
   std::memcpy(&id, value, sizeof(id));

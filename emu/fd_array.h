@@ -99,9 +99,8 @@ class FdArrayMap : public Map {
   int CheckUpdate(const void* key, uint64_t flags) const;
   // The id in slot `index`, or 0.
   uint32_t IdAt(uint32_t index) const {
-    return index < max_entries()
-               ? slots_[index].load(std::memory_order_acquire)
-               : 0;
+    return index < max_entries() ? slots_[index].load(std::memory_order_acquire)
+                                 : 0;
   }
   // bpf_prog_map_compatible(): claims a PROG_ARRAY for `prog` if unowned.
   bool Compatible(const Prog& prog);
@@ -130,6 +129,7 @@ class FdArrayMap : public Map {
                    std::unique_ptr<Map>* out);
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
 
+  static const uint64_t kSlotsOff;
   FdArrayBody* body_;
   std::atomic<uint32_t>* slots_;
 };

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/hash_map.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
@@ -106,27 +108,67 @@ int HashMap::AllocCheck(const MapAttr& attr) {
   return 0;
 }
 
-HashMap::HashMap(ShmRegion region) : Map(std::move(region)) {
-  body_ = this->region().At<HashBody>(kBodyOffset);
-  buckets_ = this->region().At<Bucket>(body_->buckets_off);
-  freelists_ = this->region().At<FreeList>(body_->freelists_off);
-  extras_ = this->region().At<Spare>(body_->extras_off);
-  elems_ = this->region().At<uint8_t>(body_->elems_off);
-  elem_size_ = body_->elem_size;
-  key_slot_ = body_->key_slot;
-  bucket_mask_ = body_->n_buckets - 1;
+int HashMap::ComputeGeometry(const MapHeader& h, Geometry* g) {
+  const uint32_t max_entries = h.max_entries;
+  const uint32_t nr_cpus = h.nr_cpus;
+  if (max_entries > (uint32_t{1} << 31)) return -E2BIG;
+  const uint64_t n_buckets = RoundupPowOfTwo(max_entries);
+  if (n_buckets > UINT32_MAX / kKernelBucketSize) return -E2BIG;
+  g->lru = h.map_type == BPF_MAP_TYPE_LRU_HASH ||
+           h.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  g->percpu = h.map_type == BPF_MAP_TYPE_PERCPU_HASH ||
+              h.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  g->percpu_lru = h.map_flags & BPF_F_NO_COMMON_LRU;
+  // AllocCheck bounds both: key + value < 4 MiB, a per-CPU slot <= 32 KiB
+  // (and nr_cpus <= kMaxCpus), so each fits in 32 bits.
+  const uint64_t key_slot = RoundUp(h.key_size, 8);
+  const uint64_t value_slot =
+      RoundUp(h.value_size, 8) * (g->percpu ? nr_cpus : 1);
+  const uint64_t elem_size = sizeof(ElemHeader) + key_slot + value_slot;
+  if (elem_size > UINT32_MAX) return -E2BIG;
+  // LRU maps have exactly max_entries elements, all owned by the LRU.
+  const uint64_t n_elems =
+      g->lru ? max_entries : uint64_t{max_entries} + nr_cpus;
+  if (n_elems > UINT32_MAX) return -E2BIG;
+  g->n_buckets = static_cast<uint32_t>(n_buckets);
+  g->n_elems = static_cast<uint32_t>(n_elems);
+  g->elem_size = static_cast<uint32_t>(elem_size);
+  g->key_slot = static_cast<uint32_t>(key_slot);
+  g->value_slot = static_cast<uint32_t>(value_slot);
+
+  uint64_t off = kBodyOffset + RoundUp(sizeof(HashBody), 64);
+  g->buckets_off = off;
+  off = RoundUp(off + n_buckets * sizeof(Bucket), 64);
+  g->freelists_off = off;
+  off += uint64_t{nr_cpus} * sizeof(FreeList);
+  g->extras_off = off;
+  off = RoundUp(off + uint64_t{nr_cpus} * sizeof(Spare), 64);
+  g->elems_off = off;
+  off = RoundUp(off + n_elems * elem_size, 64);
+  g->lru_off = off;
+  if (g->lru) {
+    off += LruList::RegionBytes(g->percpu_lru, g->n_elems, nr_cpus);
+  }
+  g->region_size = off;
+  return 0;
+}
+
+void HashMap::Bind(const Geometry& g) {
+  geo_ = g;
+  body_ = region().At<HashBody>(kBodyOffset);
+  buckets_ = region().At<Bucket>(g.buckets_off);
+  freelists_ = region().At<FreeList>(g.freelists_off);
+  extras_ = region().At<Spare>(g.extras_off);
+  elems_ = region().At<uint8_t>(g.elems_off);
+  elem_size_ = g.elem_size;
+  key_slot_ = g.key_slot;
+  bucket_mask_ = g.n_buckets - 1;
   key_size_ = key_size();
   seed_ = header().seed;
-  if (body_->lru) {
-    LruOwner* owner = this;  // a private base, reachable from here
-    lru_ = std::make_unique<LruList>(this->region(), body_->lru_off, owner);
-  }
 }
 
 int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                    std::unique_ptr<Map>* out) {
-  const bool lru = attr.map_type == BPF_MAP_TYPE_LRU_HASH ||
-                   attr.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
   const bool percpu_lru = attr.map_flags & BPF_F_NO_COMMON_LRU;
   uint32_t max_entries = attr.max_entries;
   if (percpu_lru) {
@@ -136,37 +178,25 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
     max_entries = up <= UINT32_MAX ? static_cast<uint32_t>(up)
                                    : max_entries / nr_cpus * nr_cpus;
   }
-  if (max_entries > (uint32_t{1} << 31)) return -E2BIG;
-  const uint64_t n_buckets = RoundupPowOfTwo(max_entries);
-  if (n_buckets > UINT32_MAX / kKernelBucketSize) return -E2BIG;
-
-  const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_HASH ||
-                      attr.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
-  const uint32_t key_slot = static_cast<uint32_t>(RoundUp(attr.key_size, 8));
-  // AllocCheck bounds both: key + value < 4 MiB, a per-CPU slot <= 32 KiB.
-  const uint32_t value_slot = static_cast<uint32_t>(
-      RoundUp(attr.value_size, 8) * (percpu ? nr_cpus : 1));
-  const uint32_t elem_size =
-      static_cast<uint32_t>(sizeof(ElemHeader) + key_slot + value_slot);
-  // LRU maps have exactly max_entries elements, all owned by the LRU.
-  const uint32_t n_elems = lru ? max_entries : max_entries + nr_cpus;
-
-  uint64_t off = kBodyOffset + RoundUp(sizeof(HashBody), 64);
-  const uint64_t buckets_off = off;
-  off = RoundUp(off + n_buckets * sizeof(Bucket), 64);
-  const uint64_t freelists_off = off;
-  off += uint64_t{nr_cpus} * sizeof(FreeList);
-  const uint64_t extras_off = off;
-  off = RoundUp(off + uint64_t{nr_cpus} * sizeof(Spare), 64);
-  const uint64_t elems_off = off;
-  off = RoundUp(off + uint64_t{n_elems} * elem_size, 64);
-  const uint64_t lru_off = off;
-  if (lru) off += LruList::RegionBytes(percpu_lru, n_elems, nr_cpus);
-  const uint64_t region_size = off;
+  MapHeader h{};
+  h.map_type = attr.map_type;
+  h.key_size = attr.key_size;
+  h.value_size = attr.value_size;
+  h.max_entries = max_entries;
+  h.map_flags = attr.map_flags;
+  h.nr_cpus = nr_cpus;
+  Geometry g;
+  if (int err = ComputeGeometry(h, &g); err != 0) return err;
 
   ShmRegion region;
   int map_fd;
-  if (int err = ShmRegion::Create("bpfemu-hash", region_size, &map_fd, &region);
+  // htab_map_alloc() allocates a preallocated table whole; with
+  // BPF_F_NO_PREALLOC elements come one by one at update time, and so are
+  // the pages here (not reserved: see docs/reliability.md).
+  const uint64_t reserve =
+      (attr.map_flags & BPF_F_NO_PREALLOC) ? g.buckets_off : g.region_size;
+  if (int err = ShmRegion::Create("bpfemu-hash", g.region_size, &map_fd,
+                                  &region, /*mirror_tail=*/0, reserve);
       err != 0) {
     return err;
   }
@@ -175,28 +205,39 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                                 attr.map_type == BPF_MAP_TYPE_SOCKHASH
                             ? 0
                             : absl::Uniform<uint32_t>(absl::BitGen());
-  InitHeader(attr, max_entries, nr_cpus, seed, region_size,
+  InitHeader(attr, max_entries, nr_cpus, seed, g.region_size,
              region.At<MapHeader>(0));
   auto* body = new (region.At<void>(kBodyOffset)) HashBody{};
-  body->n_buckets = static_cast<uint32_t>(n_buckets);
-  body->n_elems = n_elems;
-  body->elem_size = elem_size;
-  body->key_slot = key_slot;
-  body->value_slot = value_slot;
-  body->percpu = percpu;
-  body->lru = lru;
-  body->lru_off = lru_off;
-  body->buckets_off = buckets_off;
-  body->freelists_off = freelists_off;
-  body->extras_off = extras_off;
-  body->elems_off = elems_off;
+  body->n_buckets = g.n_buckets;
+  body->n_elems = g.n_elems;
+  body->elem_size = g.elem_size;
+  body->key_slot = g.key_slot;
+  body->value_slot = g.value_slot;
+  body->percpu = g.percpu;
+  body->lru = g.lru;
+  body->lru_off = g.lru_off;
+  body->buckets_off = g.buckets_off;
+  body->freelists_off = g.freelists_off;
+  body->extras_off = g.extras_off;
+  body->elems_off = g.elems_off;
   // Buckets and free lists are valid when zero-filled (kNil == 0).
-  if (lru) {
-    LruList::Init(region, lru_off, percpu_lru, n_elems, nr_cpus,
+  if (g.lru) {
+    LruList::Init(region, g.lru_off, g.percpu_lru, g.n_elems, nr_cpus,
                   TargetKernel());
   }
   auto map = std::unique_ptr<HashMap>(new HashMap(std::move(region)));
-  if (!(attr.map_flags & BPF_F_NO_PREALLOC) && !percpu && !lru) {
+  map->Bind(g);
+  if (g.lru) {
+    LruOwner* owner = map.get();  // a private base, reachable from here
+    if (int err = LruList::Attach(map->region(), g.lru_off, g.percpu_lru,
+                                  g.n_elems, nr_cpus, owner, &map->lru_);
+        err != 0) {
+      map.reset();
+      close(map_fd);
+      return err;
+    }
+  }
+  if (!(attr.map_flags & BPF_F_NO_PREALLOC) && !g.percpu && !g.lru) {
     // alloc_extra_elems() (htab_has_extra_elems: not per-CPU, not LRU): park
     // one spare element per possible CPU.
     for (uint32_t cpu = 0; cpu < nr_cpus; ++cpu) {
@@ -210,18 +251,61 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
   return 0;
 }
 
+// Attaching validates the region completely before it is used: the
+// generic header checks, htab_map_alloc_check() on the header's
+// attributes, the geometry recomputed as Alloc computes it and compared
+// with every stored field, and the LRU state. Element links, free lists,
+// spares and counts change legitimately and are checked where they are
+// followed (ValidId, bounded walks).
 int HashMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
-  *out = std::unique_ptr<Map>(new HashMap(std::move(region)));
+  auto map = std::unique_ptr<HashMap>(new HashMap(std::move(region)));
+  if (int err = map->CheckAttachHeader(); err != 0) return err;
+  const MapHeader& h = map->header();
+  if (AllocCheck(AttrFromHeader(h)) != 0) return -EINVAL;
+  // NO_COMMON_LRU gives every CPU the same number of nodes (Alloc).
+  if ((h.map_flags & BPF_F_NO_COMMON_LRU) && h.max_entries % h.nr_cpus != 0) {
+    return -EINVAL;
+  }
+  Geometry g;
+  if (ComputeGeometry(h, &g) != 0 || g.region_size != h.region_size) {
+    return -EINVAL;
+  }
+  const auto* body = map->region().At<HashBody>(kBodyOffset);
+  auto once = [](const auto& v) {
+    return __atomic_load_n(&v, __ATOMIC_RELAXED);
+  };
+  if (once(body->n_buckets) != g.n_buckets ||
+      once(body->n_elems) != g.n_elems ||
+      once(body->elem_size) != g.elem_size ||
+      once(body->key_slot) != g.key_slot ||
+      once(body->value_slot) != g.value_slot ||
+      once(body->percpu) != uint32_t{g.percpu} ||
+      once(body->lru) != uint32_t{g.lru} || once(body->lru_off) != g.lru_off ||
+      once(body->buckets_off) != g.buckets_off ||
+      once(body->freelists_off) != g.freelists_off ||
+      once(body->extras_off) != g.extras_off ||
+      once(body->elems_off) != g.elems_off) {
+    return -EINVAL;
+  }
+  map->Bind(g);
+  if (g.lru) {
+    LruOwner* owner = map.get();
+    if (LruList::Attach(map->region(), g.lru_off, g.percpu_lru, g.n_elems,
+                        h.nr_cpus, owner, &map->lru_) != 0) {
+      return -EINVAL;
+    }
+  }
+  *out = std::move(map);
   return 0;
 }
 
 uint32_t HashMap::SyscallValueSize() const {
-  return body_->percpu ? body_->value_slot : value_size();
+  return geo_.percpu ? geo_.value_slot : value_size();
 }
 
 void HashMap::CopyOut(void* dst, uint32_t id, uint64_t flags) const {
-  if (body_->percpu) {
-    CopyFromMap(dst, ElemValue(id), body_->value_slot);
+  if (geo_.percpu) {
+    CopyFromMap(dst, ElemValue(id), geo_.value_slot);
   } else {
     CopyValueOut(dst, ElemValue(id), flags & BPF_F_LOCK);
   }
@@ -230,7 +314,7 @@ void HashMap::CopyOut(void* dst, uint32_t id, uint64_t flags) const {
 void HashMap::CopyPercpu(uint32_t id, const void* value, bool onallcpus,
                          bool fresh) {
   if (onallcpus) {
-    CopyToMap(ElemValue(id), value, body_->value_slot);
+    CopyToMap(ElemValue(id), value, geo_.value_slot);
     return;
   }
   const uint64_t slot = RoundUp(value_size(), 8);
@@ -246,15 +330,15 @@ void HashMap::CopyPercpu(uint32_t id, const void* value, bool onallcpus,
 }
 
 void HashMap::FillNew(uint32_t id, const void* value, bool onallcpus) {
-  if (body_->percpu) {
+  if (geo_.percpu) {
     CopyPercpu(id, value, onallcpus, /*fresh=*/true);
     return;
   }
   if (HasSpinLock()) {
     // A fresh element's lock is unlocked (check_and_init_map_value).
     __atomic_store_n(
-        reinterpret_cast<uint32_t*>(ElemValue(id) + header().spin_lock_off),
-        0u, __ATOMIC_RELAXED);
+        reinterpret_cast<uint32_t*>(ElemValue(id) + header().spin_lock_off), 0u,
+        __ATOMIC_RELAXED);
   }
   CopyValueIn(ElemValue(id), value, /*locked=*/false);
 }
@@ -266,8 +350,11 @@ void HashMap::FillNew(uint32_t id, const void* value, bool onallcpus) {
 uint32_t HashMap::FindLocked(const Bucket& b, uint32_t hash, const void* key,
                              uint32_t* prev_out) const {
   uint32_t prev = kNil;
-  for (uint32_t id = b.head.load(std::memory_order_relaxed); id != kNil;
-       id = Elem(id)->next) {
+  // A chain holds at most every element once: a longer walk, or a link out
+  // of the pool, is a corrupted region and ends the walk.
+  uint32_t steps = 0;
+  for (uint32_t id = b.head.load(std::memory_order_relaxed);
+       ValidId(id) && steps < geo_.n_elems; id = Elem(id)->next, ++steps) {
     if (Elem(id)->hash == hash &&
         std::memcmp(ElemKey(id), key, key_size()) == 0) {
       if (prev_out != nullptr) *prev_out = prev;
@@ -332,10 +419,19 @@ void HashMap::UnlinkLocked(Bucket& b, uint32_t prev, uint32_t id) {
 // can only leave this chain by a change of this bucket, so an unchanged
 // count means every element walked belonged to it. A walk longer than the
 // pool (a chain changing under the reader) retries too.
+//
+// Retries are bounded: a count that stays odd or keeps moving for
+// kLockFreeRetries rounds (a writer that died mid-change, a crafted region,
+// or a storm of writers) makes the reader take the bucket lock and walk the
+// chain under it, which needs no count.
+namespace {
+constexpr int kLockFreeRetries = 1024;
+}  // namespace
+
 [[gnu::always_inline]] inline uint32_t HashMap::FindLockFree(
     uint32_t hash, const void* key) const {
   const Bucket& b = SelectBucket(hash);
-  for (;;) {
+  for (int attempt = 0; attempt < kLockFreeRetries; ++attempt) {
     const uint32_t seq = b.seq.load(std::memory_order_acquire);
     if (seq & 1) {
       __builtin_ia32_pause();
@@ -343,8 +439,8 @@ void HashMap::UnlinkLocked(Bucket& b, uint32_t prev, uint32_t id) {
     }
     uint32_t found = kNil;
     uint32_t steps = 0;
-    for (uint32_t id = b.head.load(std::memory_order_relaxed);
-         id != kNil && steps <= body_->n_elems;
+    uint32_t id = b.head.load(std::memory_order_relaxed);
+    for (; ValidId(id) && steps <= geo_.n_elems;
          id = Elem(id)->next.load(std::memory_order_relaxed), ++steps) {
       if (Elem(id)->hash.load(std::memory_order_relaxed) == hash &&
           EqualsMap(ElemKey(id), key, key_size_)) {
@@ -352,10 +448,14 @@ void HashMap::UnlinkLocked(Bucket& b, uint32_t prev, uint32_t id) {
         break;
       }
     }
-    if (steps <= body_->n_elems && SeqReadAgain(b.seq) == seq) {
+    // The walk ended on kNil, the match, or (changing chain or corrupted
+    // link) something else; only an unchanged count makes it an answer.
+    if ((found != kNil || id == kNil) && steps <= geo_.n_elems &&
+        SeqReadAgain(b.seq) == seq) {
       return found;
     }
   }
+  return FindLockedFallback(hash, key);
 }
 
 class HashMap::WriteGuard {
@@ -391,9 +491,15 @@ class HashMap::ReadGuard {
   const bool locked_;
 };
 
+uint32_t HashMap::FindLockedFallback(uint32_t hash, const void* key) const {
+  auto* self = const_cast<HashMap*>(this);
+  ReadGuard l(self, BucketIndex(hash));
+  return FindLocked(SelectBucket(hash), hash, key, nullptr);
+}
+
 int HashMap::LockBucket(uint32_t index) {
   const bool rqspinlock = HasResilientBucketLock(kernel_version());
-  const uint32_t slot_mask = std::min<uint32_t>(7, body_->n_buckets - 1);
+  const uint32_t slot_mask = std::min<uint32_t>(7, geo_.n_buckets - 1);
   for (int i = 0; i < t_num_held; ++i) {
     const HeldBucket& h = t_held[i];
     if (h.map != this) continue;
@@ -443,12 +549,13 @@ uint32_t HashMap::PopFree(uint32_t cpu) {
     FreeList& fl = freelists_[c];
     ShmMutexLock l(&fl.lock);
     uint32_t id = fl.head;
-    if (id != kNil) fl.head = Elem(id)->next.load(std::memory_order_relaxed);
+    if (!ValidId(id)) return kNil;  // empty (or corrupted: left as is)
+    fl.head = Elem(id)->next.load(std::memory_order_relaxed);
     return id;
   };
   if (uint32_t id = pop(cpu); id != kNil) return id;
   uint32_t unused = body_->next_unused.load(std::memory_order_relaxed);
-  while (unused < body_->n_elems) {
+  while (unused < geo_.n_elems) {
     if (body_->next_unused.compare_exchange_weak(unused, unused + 1,
                                                  std::memory_order_relaxed)) {
       return unused + 1;
@@ -476,8 +583,8 @@ int HashMap::LookupElem(const void* key, void* value, uint64_t flags) {
 
 int HashMap::Update(const void* key, const void* value, uint64_t flags,
                     bool onallcpus, void* replaced) {
-  if (body_->lru) return LruUpdate(key, value, flags, onallcpus);
-  const bool percpu = body_->percpu;
+  if (geo_.lru) return LruUpdate(key, value, flags, onallcpus);
+  const bool percpu = geo_.percpu;
   // __htab_percpu_map_update_elem accepts no BPF_F_LOCK; htab_map_update_elem
   // masks it off.
   if ((percpu ? flags : flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) {
@@ -524,13 +631,18 @@ int HashMap::Update(const void* key, const void* value, uint64_t flags,
     } while (!body_->count.compare_exchange_weak(n, n + 1,
                                                  std::memory_order_relaxed));
     id = PopFree(cpu);
-    // The pool always has an element for a reserved count: live <=
-    // max_entries and at most nr_cpus spares are parked.
-    assert(id != kNil);
+    // The pool always has an element for a reserved count (live <=
+    // max_entries and at most nr_cpus spares are parked) unless the region
+    // was corrupted: then the update fails as an empty pcpu_freelist does.
+    if (id == kNil) {
+      body_->count.fetch_sub(1, std::memory_order_relaxed);
+      return -E2BIG;
+    }
   } else {
     // Replacement: prealloc maps write into this CPU's spare element.
     if (use_spares) {
       id = extras_[cpu].id.exchange(kNil, std::memory_order_relaxed);
+      if (!ValidId(id)) id = kNil;
     }
     if (id == kNil) id = PopFree(cpu);
     if (id == kNil) {
@@ -553,7 +665,7 @@ int HashMap::Update(const void* key, const void* value, uint64_t flags,
     UnlinkLocked(b, prev == kNil ? id : prev, old);
     uint32_t expected = kNil;
     if (!use_spares || !extras_[cpu].id.compare_exchange_strong(
-                         expected, old, std::memory_order_relaxed)) {
+                           expected, old, std::memory_order_relaxed)) {
       PushFree(cpu, old);
     }
   }
@@ -585,8 +697,7 @@ int HashMap::UpdateElemSys(const void* key, const void* value, uint64_t flags) {
 
 int HashMap::LookupAndDeleteElem(const void* key, void* value, uint64_t flags) {
   // map_lookup_and_delete_elem() knows the four plain hash types only.
-  if (type() == BPF_MAP_TYPE_HASH_OF_MAPS ||
-      type() == BPF_MAP_TYPE_SOCKHASH) {
+  if (type() == BPF_MAP_TYPE_HASH_OF_MAPS || type() == BPF_MAP_TYPE_SOCKHASH) {
     return -kENOTSUPP;
   }
   return Remove(key, value, flags);
@@ -624,13 +735,16 @@ void HashMap::FreeElem(uint32_t cpu, uint32_t id) {
 
 // htab_lru_map_delete_node(): the eviction callback of the LRU.
 bool HashMap::DeleteNode(uint32_t id) {
+  if (!ValidId(id)) return false;
   const uint32_t hash = Elem(id)->hash;
   Bucket& b = SelectBucket(hash);
   WriteGuard l(this, BucketIndex(hash));
   if (l.error() != 0) return false;
   uint32_t prev = kNil;
-  for (uint32_t cur = b.head.load(std::memory_order_relaxed); cur != kNil;
-       prev = cur, cur = Elem(cur)->next) {
+  uint32_t steps = 0;
+  for (uint32_t cur = b.head.load(std::memory_order_relaxed);
+       ValidId(cur) && steps < geo_.n_elems;
+       prev = cur, cur = Elem(cur)->next, ++steps) {
     if (cur == id) {
       UnlinkLocked(b, prev, id);
       body_->count.fetch_sub(1, std::memory_order_relaxed);
@@ -641,13 +755,14 @@ bool HashMap::DeleteNode(uint32_t id) {
 }
 
 void HashMap::SetNodeHash(uint32_t id, uint32_t hash) {
+  if (!ValidId(id)) return;  // a corrupted LRU list: PopFree refuses it
   Elem(id)->hash.store(hash, std::memory_order_relaxed);
 }
 
 int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags,
                        bool onallcpus) {
   if (flags > BPF_EXIST) return -EINVAL;
-  const bool percpu = body_->percpu;
+  const bool percpu = geo_.percpu;
   const uint32_t cpu = CurrentCpu(nr_cpus());
   const uint32_t hash = Hash(key);
   // The node is taken before the bucket lock: taking it may evict keys,
@@ -704,7 +819,7 @@ void* HashMap::LookupElemProg(const void* key) {
   if (id == kNil) return nullptr;
   if (lru_) lru_->SetRef(id);
   uint8_t* value = ElemValue(id);
-  if (body_->percpu) {
+  if (geo_.percpu) {
     value += RoundUp(value_size(), 8) * CurrentCpu(nr_cpus());
   }
   return value;
@@ -714,31 +829,31 @@ uint64_t HashMap::MemUsage(const BuildProfile& build) const {
   if (type() == BPF_MAP_TYPE_SOCKHASH) {
     // sock_hash_mem_usage(): the table, 16-byte buckets, and an element
     // (header and key) per socket.
-    return build.shtab + 16 * uint64_t{body_->n_buckets} +
+    return build.shtab + 16 * uint64_t{geo_.n_buckets} +
            uint64_t{count()} * (build.shtab_elem + RoundUp(key_size(), 8));
   }
   const uint64_t ncpus = nr_cpus();
   const uint64_t value = RoundUp(value_size(), 8);
-  const bool prealloc = !(map_flags() & BPF_F_NO_PREALLOC) || body_->lru;
+  const bool prealloc = !(map_flags() & BPF_F_NO_PREALLOC) || geo_.lru;
   // htab->elem_size: header, key, then the value or a per-CPU pointer.
   const uint64_t elem = build.htab_elem + RoundUp(key_size(), 8) +
-                        (body_->percpu ? sizeof(void*) : value);
-  uint64_t usage = build.htab + 16 * uint64_t{body_->n_buckets} +
+                        (geo_.percpu ? sizeof(void*) : value);
+  uint64_t usage = build.htab + 16 * uint64_t{geo_.n_buckets} +
                    sizeof(int) * ncpus * 8;  // HASHTAB_MAP_LOCK_COUNT
   if (prealloc) {
     uint64_t entries = max_entries();
-    if (!body_->percpu && !body_->lru) entries += ncpus;  // extra elements
+    if (!geo_.percpu && !geo_.lru) entries += ncpus;  // extra elements
     usage += elem * entries;
-    if (body_->percpu) {
+    if (geo_.percpu) {
       usage += value * ncpus * entries;
-    } else if (!body_->lru) {
+    } else if (!geo_.lru) {
       usage += sizeof(void*) * ncpus;
     }
   } else {
     // Elements are allocated as keys are inserted (llist_node each).
     const uint64_t n = count();
     usage += (elem + 8) * n;
-    if (body_->percpu) usage += (8 + sizeof(void*)) * n + value * ncpus * n;
+    if (geo_.percpu) usage += (8 + sizeof(void*)) * n + value * ncpus * n;
   }
   return usage;
 }
@@ -772,7 +887,7 @@ int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
   }
   uint32_t batch = 0;
   if (a.in_batch != nullptr) std::memcpy(&batch, a.in_batch, sizeof(batch));
-  const uint32_t n_buckets = body_->n_buckets;
+  const uint32_t n_buckets = geo_.n_buckets;
   if (batch >= n_buckets) return -ENOENT;  // out_batch is not written
 
   const uint32_t ks = key_size();
@@ -792,8 +907,8 @@ int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
         ret = l.error();
         break;
       }
-      for (uint32_t id = b.head.load(std::memory_order_relaxed); id != kNil;
-           id = Elem(id)->next) {
+      for (uint32_t id = b.head.load(std::memory_order_relaxed);
+           ValidId(id) && bucket_cnt < geo_.n_elems; id = Elem(id)->next) {
         ++bucket_cnt;
       }
       if (bucket_cnt > max_count - total) {
@@ -805,8 +920,9 @@ int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
       keys.resize(size_t{bucket_cnt} * ks);
       values.resize(size_t{bucket_cnt} * vsize);
       uint32_t i = 0;
-      for (uint32_t id = b.head.load(std::memory_order_relaxed); id != kNil;
-           ++i) {
+      // Bounded by the count: the buffers hold bucket_cnt elements.
+      for (uint32_t id = b.head.load(std::memory_order_relaxed);
+           ValidId(id) && i < bucket_cnt; ++i) {
         const uint32_t next = Elem(id)->next;
         std::memcpy(&keys[size_t{i} * ks], ElemKey(id), ks);
         CopyOut(&values[size_t{i} * vsize], id, a.elem_flags);
@@ -816,6 +932,7 @@ int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
         }
         id = next;
       }
+      bucket_cnt = i;  // fewer only if the chain was corrupted meanwhile
     }
     // Freed once the bucket lock is dropped (the LRU takes its own locks).
     for (uint32_t id : to_free) FreeElem(cpu, id);
@@ -866,19 +983,19 @@ int HashMap::GetNextKey(const void* key, void* next_key) {
     const uint32_t id = FindLocked(b, hash, key, nullptr);
     if (id != kNil) {
       // The next element of the same bucket, if any.
-      if (uint32_t next = Elem(id)->next; next != kNil) {
+      if (uint32_t next = Elem(id)->next; ValidId(next)) {
         std::memcpy(next_key, ElemKey(next), key_size());
         return 0;
       }
-      start = (hash & (body_->n_buckets - 1)) + 1;
+      start = (hash & (geo_.n_buckets - 1)) + 1;
     }
     // A key that is not in the map restarts the walk at bucket 0.
   }
-  for (uint32_t i = start; i < body_->n_buckets; ++i) {
+  for (uint32_t i = start; i < geo_.n_buckets; ++i) {
     Bucket& b = buckets_[i];
     if (b.head.load(std::memory_order_relaxed) == kNil) continue;
     ReadGuard l(this, i);
-    if (uint32_t head = b.head.load(std::memory_order_relaxed); head != kNil) {
+    if (uint32_t head = b.head.load(std::memory_order_relaxed); ValidId(head)) {
       std::memcpy(next_key, ElemKey(head), key_size());
       return 0;
     }

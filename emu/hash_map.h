@@ -52,9 +52,9 @@
 //     LIFO, as the kernel's pcpu_freelist does.
 //
 // Locking: every update or delete takes the spin lock of its key's bucket
-// (ShmSpinLock, like the kernel's raw bucket spinlocks); the free-list lock nests
-// inside it (order: bucket lock -> free-list lock), as in the kernel, where
-// alloc_htab_elem runs under the bucket lock.
+// (ShmSpinLock, like the kernel's raw bucket spinlocks); the free-list lock
+// nests inside it (order: bucket lock -> free-list lock), as in the kernel,
+// where alloc_htab_elem runs under the bucket lock.
 //
 // Re-entry (htab_lock_bucket): the kernel holds a bucket lock with preemption
 // off, so only a program that interrupts the holder on the same CPU (a
@@ -117,7 +117,7 @@ class HashMap : public Map, private LruOwner {
   // (pcpu_init_value).
   [[nodiscard]] int UpdateElemProg(const void* key, const void* value,
                                    uint64_t flags) override {
-    if ((flags & BPF_F_LOCK) && !HasSpinLock() && !body_->percpu &&
+    if ((flags & BPF_F_LOCK) && !HasSpinLock() && !geo_.percpu &&
         (flags & ~uint64_t{BPF_F_LOCK}) <= BPF_EXIST) {
       return -EINVAL;
     }
@@ -141,7 +141,7 @@ class HashMap : public Map, private LruOwner {
   [[nodiscard]] int UpdateElemSys(const void* key, const void* value,
                                   uint64_t flags) override;
 
-  uint32_t n_buckets() const { return body_->n_buckets; }
+  uint32_t n_buckets() const { return geo_.n_buckets; }
   // htab_map_mem_usage().
   uint64_t MemUsage(const BuildProfile& build) const override;
 
@@ -171,7 +171,7 @@ class HashMap : public Map, private LruOwner {
     uint32_t percpu;      // 1 for PERCPU_HASH and LRU_PERCPU_HASH
     uint32_t lru;         // 1 for the LRU types
     uint32_t reserved;
-    uint64_t lru_off;     // LruList state
+    uint64_t lru_off;                   // LruList state
     std::atomic<uint32_t> count;        // live elements
     std::atomic<uint32_t> next_unused;  // pool elements never handed out
     uint64_t buckets_off;
@@ -194,11 +194,31 @@ class HashMap : public Map, private LruOwner {
     std::atomic<uint32_t> hash;
   };
 
-  HashMap(ShmRegion region);
+  // The body's geometry, computed from the header exactly as creation
+  // computes it. A process-local copy is all the hot paths read; Attach
+  // requires the copy stored in the region to match it field by field.
+  struct Geometry {
+    uint32_t n_buckets, n_elems, elem_size, key_slot, value_slot;
+    bool percpu, lru, percpu_lru;
+    uint64_t buckets_off, freelists_off, extras_off, elems_off, lru_off;
+    uint64_t region_size;
+  };
+  // htab_map_alloc()'s sizing for a header's attributes (max_entries after
+  // the NO_COMMON_LRU rounding): 0, or -E2BIG when the table is too large.
+  static int ComputeGeometry(const MapHeader& h, Geometry* g);
+
+  explicit HashMap(ShmRegion region) : Map(std::move(region)) {}
+  // Points the object at its body; `g` has been checked against it.
+  void Bind(const Geometry& g);
   static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                    std::unique_ptr<Map>* out);
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
 
+  // Whether `id`, read from shared memory, names an element of the pool.
+  // Every id read from a chain, a free list, a spare slot or the LRU is
+  // checked before it is followed (kNil is not valid).
+  bool ValidId(uint32_t id) const { return id - 1 < geo_.n_elems; }
+  // REQUIRES: ValidId(id).
   ElemHeader* Elem(uint32_t id) const {
     return reinterpret_cast<ElemHeader*>(elems_ +
                                          uint64_t{id - 1} * elem_size_);
@@ -220,6 +240,9 @@ class HashMap : public Map, private LruOwner {
   // Lookups without the bucket lock (the kernel's RCU readers): the element
   // holding `key`, or kNil.
   uint32_t FindLockFree(uint32_t hash, const void* key) const;
+  // FindLockFree's way out when the count never settles: FindLocked under
+  // the bucket lock (unless this thread holds it).
+  uint32_t FindLockedFallback(uint32_t hash, const void* key) const;
   static void BeginChainWrite(Bucket& b);
   static void EndChainWrite(Bucket& b);
   // REQUIRES: b.lock held.
@@ -283,6 +306,7 @@ class HashMap : public Map, private LruOwner {
   Spare* extras_;
   uint8_t* elems_;
   // Copies of immutable region fields, kept in the object for the hot paths.
+  Geometry geo_{};
   uint32_t elem_size_, key_slot_, bucket_mask_, key_size_, seed_;
   std::unique_ptr<LruList> lru_;       // LRU types only
   std::function<void()> locked_hook_;  // process-local, test only

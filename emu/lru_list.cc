@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <memory>
 #include <new>
 
 namespace bpfemu {
@@ -71,9 +73,8 @@ Geometry Layout(uint64_t offset, bool percpu, uint32_t nr_nodes,
   g.nr_locals = percpu ? 0 : nr_cpus;
   g.nr_sentinels = g.nr_lists * 3 + g.nr_locals * 2;
   g.nodes_off = RoundUp(offset + shared, 64);
-  g.lists_off =
-      RoundUp(g.nodes_off + node * (uint64_t{nr_nodes} + 1 + g.nr_sentinels),
-              64);
+  g.lists_off = RoundUp(
+      g.nodes_off + node * (uint64_t{nr_nodes} + 1 + g.nr_sentinels), 64);
   g.locals_off = g.lists_off + list * g.nr_lists;
   g.end = g.locals_off + local * g.nr_locals;
   return g;
@@ -89,8 +90,7 @@ uint64_t LruList::RegionBytes(bool percpu, uint32_t nr_nodes,
 }
 
 void LruList::Init(const ShmRegion& region, uint64_t offset, bool percpu,
-                   uint32_t nr_nodes, uint32_t nr_cpus,
-                   KernelVersion version) {
+                   uint32_t nr_nodes, uint32_t nr_cpus, KernelVersion version) {
   Geometry g = Layout(offset, percpu, nr_nodes, nr_cpus, sizeof(Shared),
                       sizeof(Node), sizeof(List), sizeof(Local));
   auto* s = new (region.At<void>(offset)) Shared{};
@@ -112,7 +112,7 @@ void LruList::Init(const ShmRegion& region, uint64_t offset, bool percpu,
         std::clamp<uint32_t>((nr_nodes / nr_cpus) / 2, 1, kLocalFreeTarget);
   }
 
-  LruList lru(region, offset, nullptr);
+  LruList lru(region, offset, percpu, nr_nodes, nr_cpus, nullptr);
   uint32_t sentinel = nr_nodes + 1;
   auto init_head = [&](uint32_t* head) {
     *head = sentinel++;
@@ -150,14 +150,67 @@ void LruList::Init(const ShmRegion& region, uint64_t offset, bool percpu,
   }
 }
 
-LruList::LruList(const ShmRegion& region, uint64_t offset, LruOwner* owner)
-    : shared_(region.At<Shared>(offset)),
-      nodes_(region.At<Node>(shared_->nodes_off)),
-      lists_(region.At<List>(shared_->lists_off)),
-      locals_(region.At<Local>(shared_->locals_off)),
-      owner_(owner) {}
+LruList::LruList(const ShmRegion& region, uint64_t offset, bool percpu,
+                 uint32_t nr_nodes, uint32_t nr_cpus, LruOwner* owner)
+    : owner_(owner) {
+  const Geometry g = Layout(offset, percpu, nr_nodes, nr_cpus, sizeof(Shared),
+                            sizeof(Node), sizeof(List), sizeof(Local));
+  shared_ = region.At<Shared>(offset);
+  nodes_ = region.At<Node>(g.nodes_off);
+  lists_ = region.At<List>(g.lists_off);
+  locals_ = region.At<Local>(g.locals_off);
+  percpu_ = percpu;
+  nr_nodes_ = nr_nodes;
+  nr_cpus_ = nr_cpus;
+  nr_lists_ = g.nr_lists;
+  nr_locals_ = g.nr_locals;
+  total_ = nr_nodes + 1 + g.nr_sentinels;
+  // Init fills these in before any list operation runs; Attach checks them.
+  target_free_ = std::max<uint32_t>(1, shared_->target_free);
+  nr_scans_ = std::max<uint32_t>(1, shared_->nr_scans);
+}
 
-LruList::Node& LruList::N(uint32_t id) const { return nodes_[id]; }
+int LruList::Attach(const ShmRegion& region, uint64_t offset, bool percpu,
+                    uint32_t nr_nodes, uint32_t nr_cpus, LruOwner* owner,
+                    std::unique_ptr<LruList>* out) {
+  const Geometry g = Layout(offset, percpu, nr_nodes, nr_cpus, sizeof(Shared),
+                            sizeof(Node), sizeof(List), sizeof(Local));
+  if (nr_cpus == 0 || g.end > region.size() ||
+      uint64_t{nr_nodes} + 1 + g.nr_sentinels > UINT32_MAX) {
+    return -EINVAL;
+  }
+  // Each field read once; the object keeps the values it checked.
+  const Shared* s = region.At<Shared>(offset);
+  auto once = [](const auto& v) {
+    return __atomic_load_n(&v, __ATOMIC_RELAXED);
+  };
+  const uint32_t target_free = once(s->target_free);
+  const uint32_t nr_scans = once(s->nr_scans);
+  if (once(s->percpu) != uint32_t{percpu} || once(s->nr_nodes) != nr_nodes ||
+      once(s->nr_cpus) != nr_cpus || once(s->nodes_off) != g.nodes_off ||
+      once(s->lists_off) != g.lists_off ||
+      once(s->locals_off) != g.locals_off ||
+      nr_scans != (percpu ? kPercpuFreeTarget : kLocalFreeTarget) ||
+      target_free < 1 ||
+      target_free > (percpu ? kPercpuFreeTarget : kLocalFreeTarget)) {
+    return -EINVAL;
+  }
+  auto lru = std::unique_ptr<LruList>(
+      new LruList(region, offset, percpu, nr_nodes, nr_cpus, owner));
+  lru->target_free_ = target_free;
+  lru->nr_scans_ = nr_scans;
+  *out = std::move(lru);
+  return 0;
+}
+
+// A node id read from shared memory: ids past the last sentinel (a
+// corrupted link) land on a process-local scratch node, so a crafted region
+// cannot make this process touch memory outside it.
+LruList::Node& LruList::N(uint32_t id) const {
+  static_assert(sizeof(Node) == sizeof(scratch_));
+  if (id >= total_) return *reinterpret_cast<Node*>(scratch_);
+  return nodes_[id];
+}
 
 void LruList::ListAdd(uint32_t id, uint32_t head) {
   const uint32_t first = N(head).next;
@@ -193,7 +246,7 @@ void LruList::SetRef(uint32_t id) {
 
 uint8_t LruList::TypeOf(uint32_t id) const { return LoadType(&N(id).type); }
 bool LruList::RefOf(uint32_t id) const { return LoadType(&N(id).ref) != 0; }
-uint32_t LruList::target_free() const { return shared_->target_free; }
+uint32_t LruList::target_free() const { return target_free_; }
 
 // __bpf_lru_node_move_to_free: the ref bit is left as it is.
 void LruList::MoveToFree(List& l, uint32_t id, uint32_t free_head,
@@ -236,7 +289,7 @@ void LruList::RotateActive(List& l) {
   for (uint32_t id = N(head).prev, prev = N(id).prev; id != head;
        id = prev, prev = N(id).prev) {
     Move(l, id, RefOf(id) ? kActive : kInactive);
-    if (++scanned == shared_->nr_scans || id == first) break;
+    if (++scanned == nr_scans_ || id == first) break;
   }
 }
 
@@ -251,7 +304,7 @@ void LruList::RotateInactive(List& l) {
   uint32_t cur = l.rotation;
   uint32_t next = head;
   uint32_t scanned = 0;
-  while (scanned < shared_->nr_scans) {
+  for (uint32_t steps = 0; scanned < nr_scans_ && steps < total_; ++steps) {
     if (cur == head) {
       cur = N(cur).prev;
       continue;
@@ -281,11 +334,11 @@ uint32_t LruList::ShrinkInactive(List& l, uint32_t want, uint32_t free_head,
        id = prev, prev = N(id).prev) {
     if (RefOf(id)) {
       Move(l, id, kActive);
-    } else if (owner_->DeleteNode(id)) {
+    } else if (IsNode(id) && owner_->DeleteNode(id)) {
       MoveToFree(l, id, free_head, free_type);
       if (++freed == want) break;
     }
-    if (++scanned == shared_->nr_scans) break;
+    if (++scanned == nr_scans_) break;
   }
   return freed;
 }
@@ -297,11 +350,12 @@ uint32_t LruList::Shrink(List& l, uint32_t want, uint32_t free_head,
   if (uint32_t n = ShrinkInactive(l, want, free_head, free_type); n != 0) {
     return n;
   }
-  const uint32_t head = ListEmpty(l.heads[kInactive]) ? l.heads[kActive]
-                                                      : l.heads[kInactive];
-  for (uint32_t id = N(head).prev, prev = N(id).prev; id != head;
-       id = prev, prev = N(id).prev) {
-    if (owner_->DeleteNode(id)) {
+  const uint32_t head =
+      ListEmpty(l.heads[kInactive]) ? l.heads[kActive] : l.heads[kInactive];
+  uint32_t steps = 0;
+  for (uint32_t id = N(head).prev, prev = N(id).prev;
+       id != head && steps < total_; id = prev, prev = N(id).prev, ++steps) {
+    if (IsNode(id) && owner_->DeleteNode(id)) {
       MoveToFree(l, id, free_head, free_type);
       return 1;
     }
@@ -312,8 +366,9 @@ uint32_t LruList::Shrink(List& l, uint32_t want, uint32_t free_head,
 // Pending nodes, oldest first, into the global lists by their ref bit.
 void LruList::LocalFlush(List& l, Local& loc) {
   const uint32_t head = loc.pending_head;
-  for (uint32_t id = N(head).prev, prev = N(id).prev; id != head;
-       id = prev, prev = N(id).prev) {
+  uint32_t steps = 0;
+  for (uint32_t id = N(head).prev, prev = N(id).prev;
+       id != head && steps < total_; id = prev, prev = N(id).prev, ++steps) {
     MoveIn(l, id, RefOf(id) ? kActive : kInactive);
   }
 }
@@ -330,15 +385,14 @@ void LruList::RefillLocal(Local& loc) {
   for (uint32_t id = N(free_head).next, next = N(id).next; id != free_head;
        id = next, next = N(id).next) {
     MoveToFree(l, id, local_free, kLocalFree);
-    if (++moved == shared_->target_free) break;
+    if (++moved == target_free_) break;
   }
-  if (moved < shared_->target_free) {
-    Shrink(l, shared_->target_free - moved, local_free, kLocalFree);
+  if (moved < target_free_) {
+    Shrink(l, target_free_ - moved, local_free, kLocalFree);
   }
 }
 
-void LruList::AddPending(Local& loc, uint32_t cpu, uint32_t id,
-                         uint32_t hash) {
+void LruList::AddPending(Local& loc, uint32_t cpu, uint32_t id, uint32_t hash) {
   owner_->SetNodeHash(id, hash);
   __atomic_store_n(&N(id).cpu, static_cast<uint16_t>(cpu), __ATOMIC_RELAXED);
   StoreU8(&N(id).type, kLocalPending);
@@ -359,8 +413,10 @@ uint32_t LruList::LocalPopFree(Local& loc) {
 uint32_t LruList::LocalPopPending(Local& loc) {
   const uint32_t head = loc.pending_head;
   for (bool force : {false, true}) {
-    for (uint32_t id = N(head).prev; id != head; id = N(id).prev) {
-      if ((force || !RefOf(id)) && owner_->DeleteNode(id)) {
+    uint32_t steps = 0;
+    for (uint32_t id = N(head).prev; id != head && steps < total_;
+         id = N(id).prev, ++steps) {
+      if (IsNode(id) && (force || !RefOf(id)) && owner_->DeleteNode(id)) {
         ListDel(id);
         return id;
       }
@@ -370,7 +426,7 @@ uint32_t LruList::LocalPopPending(Local& loc) {
 }
 
 uint32_t LruList::PercpuPopFree(uint32_t hash, uint32_t cpu) {
-  List& l = lists_[cpu];
+  List& l = lists_[ListOf(cpu)];
   ShmMutexLock lock(&l.lock);
   Rotate(l);
   const uint32_t free_head = l.heads[kFree];
@@ -400,16 +456,17 @@ uint32_t LruList::CommonPopFree(uint32_t hash, uint32_t cpu) {
   if (id != 0) return id;
 
   // Steal, round-robin from next_steal (which starts at the CPU itself).
-  const uint32_t first = loc.next_steal.load(std::memory_order_relaxed);
+  const uint32_t first =
+      loc.next_steal.load(std::memory_order_relaxed) % nr_cpus_;
   uint32_t steal = first;
   do {
-    Local& victim = locals_[steal];
+    Local& victim = locals_[LocalOf(steal)];
     {
       ShmMutexLock lock(&victim.lock);
       id = LocalPopFree(victim);
       if (id == 0) id = LocalPopPending(victim);
     }
-    steal = (steal + 1) % shared_->nr_cpus;
+    steal = (steal + 1) % nr_cpus_;
   } while (id == 0 && steal != first);
   loc.next_steal.store(steal, std::memory_order_relaxed);
   if (id != 0) {
@@ -420,18 +477,21 @@ uint32_t LruList::CommonPopFree(uint32_t hash, uint32_t cpu) {
 }
 
 uint32_t LruList::PopFree(uint32_t hash, uint32_t cpu) {
-  return shared_->percpu ? PercpuPopFree(hash, cpu) : CommonPopFree(hash, cpu);
+  const uint32_t id =
+      percpu_ ? PercpuPopFree(hash, cpu) : CommonPopFree(hash, cpu);
+  // Only a corrupted list yields a sentinel or an out-of-range id.
+  return IsNode(id) ? id : 0;
 }
 
 void LruList::PushFree(uint32_t id) {
-  if (shared_->percpu) {
-    List& l = lists_[LoadCpu(&N(id).cpu)];
+  if (percpu_) {
+    List& l = lists_[ListOf(LoadCpu(&N(id).cpu))];
     ShmMutexLock lock(&l.lock);
     Move(l, id, kFree);
     return;
   }
   if (TypeOf(id) == kLocalPending) {
-    Local& loc = locals_[LoadCpu(&N(id).cpu)];
+    Local& loc = locals_[LocalOf(LoadCpu(&N(id).cpu))];
     ShmMutexLock lock(&loc.lock);
     // Re-checked under the lock: a refill may have flushed it meanwhile.
     if (TypeOf(id) == kLocalPending) {

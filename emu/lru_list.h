@@ -36,6 +36,7 @@
 #define BPFEMU_EMU_LRU_LIST_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "emu/shm.h"
 #include "emu/version.h"
@@ -73,8 +74,17 @@ class LruList {
   static void Init(const ShmRegion& region, uint64_t offset, bool percpu,
                    uint32_t nr_nodes, uint32_t nr_cpus, KernelVersion version);
 
-  // Attaches to lists built by Init.
-  LruList(const ShmRegion& region, uint64_t offset, LruOwner* owner);
+  // Attaches to lists built by Init with the same parameters, which the
+  // caller recomputed from a validated header: -EINVAL unless the region's
+  // LRU state records exactly them (offsets, node count, CPU count, scan
+  // and free targets). Node links and CPU numbers stay in shared memory
+  // and are bounds-checked wherever they are followed: a corrupted link
+  // lands on a process-local scratch node, never outside the region, and
+  // every walk is bounded by the node count.
+  [[nodiscard]] static int Attach(const ShmRegion& region, uint64_t offset,
+                                  bool percpu, uint32_t nr_nodes,
+                                  uint32_t nr_cpus, LruOwner* owner,
+                                  std::unique_ptr<LruList>* out);
   LruList(const LruList&) = delete;
   LruList& operator=(const LruList&) = delete;
 
@@ -97,7 +107,15 @@ class LruList {
   struct Local;
   struct Shared;
 
+  LruList(const ShmRegion& region, uint64_t offset, bool percpu,
+          uint32_t nr_nodes, uint32_t nr_cpus, LruOwner* owner);
+
   Node& N(uint32_t id) const;
+  // Whether `id` is an element's node (1 .. nr_nodes), not a sentinel.
+  bool IsNode(uint32_t id) const { return id - 1 < nr_nodes_; }
+  // A CPU number read from a node, bounded to the lists that exist.
+  uint32_t ListOf(uint32_t cpu) const { return cpu < nr_lists_ ? cpu : 0; }
+  uint32_t LocalOf(uint32_t cpu) const { return cpu < nr_locals_ ? cpu : 0; }
   // list.h primitives over node ids.
   void ListAdd(uint32_t id, uint32_t head);
   void ListDel(uint32_t id);
@@ -129,6 +147,12 @@ class LruList {
   List* lists_;
   Local* locals_;
   LruOwner* const owner_;
+  // Process-local copies of the immutable state (checked by Attach).
+  bool percpu_ = false;
+  uint32_t nr_nodes_ = 0, nr_cpus_ = 1, nr_lists_ = 1, nr_locals_ = 0;
+  uint32_t total_ = 0;  // node ids: 0 .. total_ - 1 (nodes and sentinels)
+  uint32_t target_free_ = 1, nr_scans_ = 1;
+  mutable uint32_t scratch_[3] = {};  // where a corrupted link lands (a Node)
 };
 
 }  // namespace bpfemu

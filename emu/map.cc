@@ -10,8 +10,86 @@
 
 namespace bpfemu {
 
+namespace {
+
+// Copies the fields of a shared header that never change after creation.
+// Each is read once, with a relaxed atomic load (another process may be
+// scribbling on the region), into the process-local copy every hot path
+// reads. The live fields (frozen, freeze_mu, writable_mmaps) stay zero here.
+template <typename T>
+T Once(const T& shared) {
+  return __atomic_load_n(&shared, __ATOMIC_RELAXED);
+}
+
+void SnapshotHeader(const MapHeader& h, MapHeader* out) {
+  out->magic = Once(h.magic);
+  out->layout_version = Once(h.layout_version);
+  out->map_type = Once(h.map_type);
+  out->key_size = Once(h.key_size);
+  out->value_size = Once(h.value_size);
+  out->max_entries = Once(h.max_entries);
+  out->map_flags = Once(h.map_flags);
+  out->nr_cpus = Once(h.nr_cpus);
+  out->seed = Once(h.seed);
+  out->spin_lock_off = Once(h.spin_lock_off);
+  out->kernel_version = Once(h.kernel_version);
+  for (size_t i = 0; i < sizeof(h.name); ++i) out->name[i] = Once(h.name[i]);
+  out->region_size = Once(h.region_size);
+  out->id = Once(h.id);
+  out->map_extra = Once(h.map_extra);
+  out->inner.present = Once(h.inner.present);
+  out->inner.map_type = Once(h.inner.map_type);
+  out->inner.key_size = Once(h.inner.key_size);
+  out->inner.value_size = Once(h.inner.value_size);
+  out->inner.max_entries = Once(h.inner.max_entries);
+  out->inner.map_flags = Once(h.inner.map_flags);
+  out->inner.spin_lock_off = Once(h.inner.spin_lock_off);
+}
+
+}  // namespace
+
+Map::Map(ShmRegion region)
+    : region_(std::move(region)), hdr_(region_.At<MapHeader>(0)) {
+  SnapshotHeader(*hdr_, &snap_);
+}
+
+int Map::CheckAttachHeader() const {
+  const MapHeader& h = snap_;
+  if (h.magic != MapHeader::kMagic || h.layout_version != kLayoutVersion ||
+      h.region_size != region_.size() || h.region_size < kBodyOffset) {
+    return -EINVAL;
+  }
+  if (h.nr_cpus == 0 || h.nr_cpus > kMaxCpus) return -EINVAL;
+  // CheckSpinLock() (syscall.cc) at creation: -1, or a 4-aligned word inside
+  // the value of a HASH or ARRAY.
+  if (h.spin_lock_off != -1) {
+    if (h.spin_lock_off < 0 || h.spin_lock_off % 4 != 0 ||
+        uint64_t(h.spin_lock_off) + kSpinLockSize > h.value_size ||
+        (h.map_type != BPF_MAP_TYPE_HASH && h.map_type != BPF_MAP_TYPE_ARRAY)) {
+      return -EINVAL;
+    }
+  }
+  // The inner map template of a map-in-map is compared, never followed;
+  // its spin lock offset is bounded the same way.
+  if (h.inner.present > 1 || h.inner.spin_lock_off < -1) return -EINVAL;
+  return 0;
+}
+
+MapAttr AttrFromHeader(const MapHeader& h) {
+  MapAttr attr;
+  attr.map_type = h.map_type;
+  attr.key_size = h.key_size;
+  attr.value_size = h.value_size;
+  attr.max_entries = h.max_entries;
+  attr.map_flags = h.map_flags;
+  std::memcpy(attr.map_name, h.name, sizeof(attr.map_name));
+  attr.map_extra = h.map_extra;
+  attr.spin_lock_off = h.spin_lock_off;
+  return attr;
+}
+
 std::string Map::name() const {
-  return std::string(hdr_->name, strnlen(hdr_->name, sizeof(hdr_->name)));
+  return std::string(snap_.name, strnlen(snap_.name, sizeof(snap_.name)));
 }
 
 uint64_t Map::Memlock() const {
@@ -149,9 +227,8 @@ int Map::GenericDeleteBatch(BatchArgs& a) {
   });
 }
 
-void Map::CopyValueIn(uint8_t* map_value, const void* src,
-                      bool locked) const {
-  const int32_t off = hdr_->spin_lock_off;
+void Map::CopyValueIn(uint8_t* map_value, const void* src, bool locked) const {
+  const int32_t off = snap_.spin_lock_off;
   if (off < 0) {
     CopyToMap(map_value, src, value_size());
     return;
@@ -169,7 +246,7 @@ void Map::CopyValueIn(uint8_t* map_value, const void* src,
 
 void Map::CopyLockedValueOut(void* dst, const uint8_t* map_value,
                              bool locked) const {
-  const int32_t off = hdr_->spin_lock_off;
+  const int32_t off = snap_.spin_lock_off;
   if (locked) SpinLockAcquire(const_cast<uint8_t*>(map_value) + off);
   CopyFromMap(dst, map_value, value_size());
   if (locked) SpinLockRelease(const_cast<uint8_t*>(map_value) + off);

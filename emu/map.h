@@ -36,8 +36,8 @@
 namespace bpfemu {
 
 // UAPI values newer than the 6.1 <linux/bpf.h> Debian 12 ships.
-inline constexpr uint32_t kBpfFTokenFd = 1U << 16;     // BPF_F_TOKEN_FD, 6.9
-inline constexpr uint32_t kBpfMapTypeArena = 33;       // BPF_MAP_TYPE_ARENA
+inline constexpr uint32_t kBpfFTokenFd = 1U << 16;  // BPF_F_TOKEN_FD, 6.9
+inline constexpr uint32_t kBpfMapTypeArena = 33;    // BPF_MAP_TYPE_ARENA
 // Kernel-internal: include/linux/bpf.h BPF_F_ACCESS_MASK.
 inline constexpr uint32_t kBpfFAccessMask =
     BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG;
@@ -87,15 +87,15 @@ struct MapHeader {
   uint32_t map_type;
   uint32_t key_size;
   uint32_t value_size;
-  uint32_t max_entries;   // as the kernel reports it (after its adjustments)
-  uint32_t map_flags;     // permanent flags (no BPF_F_RDONLY / BPF_F_WRONLY)
-  uint32_t nr_cpus;       // possible CPUs the map was built for
-  uint32_t seed;          // hashrnd: 0 with BPF_F_ZERO_SEED
-  int32_t spin_lock_off;  // struct bpf_spin_lock in the value, or -1
+  uint32_t max_entries;     // as the kernel reports it (after its adjustments)
+  uint32_t map_flags;       // permanent flags (no BPF_F_RDONLY / BPF_F_WRONLY)
+  uint32_t nr_cpus;         // possible CPUs the map was built for
+  uint32_t seed;            // hashrnd: 0 with BPF_F_ZERO_SEED
+  int32_t spin_lock_off;    // struct bpf_spin_lock in the value, or -1
   uint32_t kernel_version;  // KernelVersion the map imitates (version.h)
   char name[BPF_OBJ_NAME_LEN];
   uint64_t region_size;
-  uint32_t id;         // system-wide map id (bpffs.h NextObjectId)
+  uint32_t id;  // system-wide map id (bpffs.h NextObjectId)
   // map->frozen (kernel/bpf/syscall.c map_freeze): set once by BPF_MAP_FREEZE,
   // read with atomic loads by every process that maps the region.
   uint32_t frozen;
@@ -130,18 +130,26 @@ class Map {
   Map(const Map&) = delete;
   Map& operator=(const Map&) = delete;
 
-  const MapHeader& header() const { return *hdr_; }
-  uint32_t type() const { return hdr_->map_type; }
-  uint32_t key_size() const { return hdr_->key_size; }
-  uint32_t value_size() const { return hdr_->value_size; }
-  uint32_t max_entries() const { return hdr_->max_entries; }
-  uint32_t map_flags() const { return hdr_->map_flags; }
-  uint32_t nr_cpus() const { return hdr_->nr_cpus; }
-  uint32_t id() const { return hdr_->id; }
+  // The header as this process validated it at attach (or wrote it at
+  // creation): a process-local copy, so that nothing that decides memory
+  // layout is re-read from shared memory another process can rewrite. The
+  // fields that legitimately change (frozen, writable_mmaps, freeze_mu) are
+  // read live through the accessors below.
+  const MapHeader& header() const { return snap_; }
+  uint32_t type() const { return snap_.map_type; }
+  uint32_t key_size() const { return snap_.key_size; }
+  uint32_t value_size() const { return snap_.value_size; }
+  uint32_t max_entries() const { return snap_.max_entries; }
+  uint32_t map_flags() const { return snap_.map_flags; }
+  uint32_t nr_cpus() const { return snap_.nr_cpus; }
+  uint32_t id() const { return snap_.id; }
   // Records the inner map template of a map-in-map (at creation only).
-  void SetInnerMeta(const MapHeader::InnerMeta& meta) { hdr_->inner = meta; }
+  void SetInnerMeta(const MapHeader::InnerMeta& meta) {
+    hdr_->inner = meta;
+    snap_.inner = meta;
+  }
   KernelVersion kernel_version() const {
-    return static_cast<KernelVersion>(hdr_->kernel_version);
+    return static_cast<KernelVersion>(snap_.kernel_version);
   }
   std::string name() const;
   // map->frozen: BPF_MAP_FREEZE was called on the map (from any process).
@@ -162,7 +170,7 @@ class Map {
   // value (per-CPU maps: one round_up(value_size, 8) slot per possible CPU).
   virtual uint32_t SyscallValueSize() const { return value_size(); }
   // Whether the value holds a struct bpf_spin_lock (BPF_F_LOCK allowed).
-  bool HasSpinLock() const { return hdr_->spin_lock_off >= 0; }
+  bool HasSpinLock() const { return snap_.spin_lock_off >= 0; }
 
   // The syscall face: the type's bpf_map_ops as sys_bpf() calls them, after
   // syscall.cc has validated the generic parts. `key` and `value` are
@@ -234,8 +242,17 @@ class Map {
   [[nodiscard]] virtual int DeleteBatch(BatchArgs& args);
 
  protected:
-  explicit Map(ShmRegion region)
-      : region_(std::move(region)), hdr_(region_.At<MapHeader>(0)) {}
+  // Takes the process-local copy of the header (header()). The region must
+  // hold at least a MapHeader (AttachMapFd checks it before any family code
+  // runs).
+  explicit Map(ShmRegion region);
+
+  // The checks every family's Attach runs on the header copy before it
+  // looks at its body (docs/reliability.md, "Attaching a region"): the
+  // layout version, the region size the header states equal to the file's,
+  // nr_cpus in [1, kMaxCpus], a spin lock field inside the value. 0 or
+  // -EINVAL.
+  [[nodiscard]] int CheckAttachHeader() const;
 
   // Fills the header of a freshly created region.
   static void InitHeader(const MapAttr& attr, uint32_t max_entries,
@@ -261,7 +278,7 @@ class Map {
   // The other direction; the spin lock word reads as zero
   // (check_and_init_map_value).
   void CopyValueOut(void* dst, const uint8_t* map_value, bool locked) const {
-    if (hdr_->spin_lock_off < 0) {
+    if (snap_.spin_lock_off < 0) {
       CopyFromMap(dst, map_value, value_size());
     } else {
       CopyLockedValueOut(dst, map_value, locked);
@@ -278,8 +295,19 @@ class Map {
 
  private:
   ShmRegion region_;
-  MapHeader* const hdr_;
+  MapHeader* const hdr_;  // shared: only the live fields are read through it
+  MapHeader snap_{};      // process-local copy of the immutable fields
 };
+
+// The most possible CPUs a map region may be built for: CONFIG_NR_CPUS's
+// ceiling on x86-64 (MAXSMP, arch/x86/Kconfig NR_CPUS_RANGE_END). Creation
+// refuses more (syscall.cc MapCreate) and attach refuses a region that
+// claims more (Map::CheckAttachHeader).
+inline constexpr uint32_t kMaxCpus = 8192;
+
+// The creation attributes a header records, for re-running the type's
+// alloc_check on a region being attached (AttachMapFd).
+MapAttr AttrFromHeader(const MapHeader& h);
 
 // The per-type operations table the creation path dispatches on, like the
 // kernel's bpf_map_ops (map_alloc_check, map_alloc) plus Attach, which

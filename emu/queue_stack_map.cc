@@ -80,22 +80,19 @@ int QueueStackMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
 }
 
 int QueueStackMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
-  // The geometry is recomputed from the header as creation computes it.
-  const MapHeader& h = *region.At<MapHeader>(0);
-  MapAttr attr;
-  attr.map_type = h.map_type;
-  attr.key_size = h.key_size;
-  attr.value_size = h.value_size;
-  attr.max_entries = h.max_entries;
-  attr.map_flags = h.map_flags;
-  if (h.value_size == 0 || h.value_size > kKmallocMaxSize ||
-      h.max_entries == 0 || h.max_entries == UINT32_MAX || h.key_size != 0 ||
+  // The geometry is recomputed from the process-local header copy as
+  // creation computes it; `size` is read once and must agree.
+  auto map =
+      std::unique_ptr<QueueStackMap>(new QueueStackMap(std::move(region)));
+  if (int err = map->CheckAttachHeader(); err != 0) return err;
+  const MapHeader& h = map->header();
+  if (AllocCheck(AttrFromHeader(h)) != 0 ||
       h.region_size != RegionSize(h.max_entries, h.value_size) ||
-      region.size() < h.region_size ||
-      region.At<QueueStackBody>(kBodyOffset)->size != h.max_entries + 1) {
+      __atomic_load_n(&map->body_->size, __ATOMIC_RELAXED) !=
+          h.max_entries + 1) {
     return -EINVAL;
   }
-  *out = std::unique_ptr<Map>(new QueueStackMap(std::move(region)));
+  *out = std::move(map);
   return 0;
 }
 

@@ -22,8 +22,8 @@ namespace bpfemu {
 
 // Lives in page 0 after the MapHeader.
 struct RingbufMap::RingbufBody {
-  ShmMutex lock;                     // rb->spinlock: serialises producers
-  std::atomic<uint32_t> wakeups;     // wake-ups so far
+  ShmMutex lock;                  // rb->spinlock: serialises producers
+  std::atomic<uint32_t> wakeups;  // wake-ups so far
   uint64_t ring_id;
 };
 
@@ -87,8 +87,8 @@ int RingbufMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
   const uint64_t file_size = kDataPage * P + size;
   ShmRegion region;
   int map_fd;
-  if (int err = ShmRegion::Create("bpfemu-ringbuf", file_size, &map_fd,
-                                  &region, /*mirror_tail=*/size);
+  if (int err = ShmRegion::Create("bpfemu-ringbuf", file_size, &map_fd, &region,
+                                  /*mirror_tail=*/size);
       err != 0) {
     return err;
   }
@@ -96,22 +96,39 @@ int RingbufMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
              region.At<MapHeader>(0));
   auto* body = new (region.At<void>(kBodyOffset)) RingbufBody{};
   body->ring_id = absl::Uniform<uint64_t>(absl::BitGen());
+  auto map = std::unique_ptr<RingbufMap>(new RingbufMap(std::move(region)));
+  map->ring_id_ = body->ring_id;
   *fd = map_fd;
-  *out = std::unique_ptr<Map>(new RingbufMap(std::move(region)));
+  *out = std::move(map);
   return 0;
 }
 
+// Validated before use: generic header checks, ringbuf_map_alloc's checks
+// on the header's attributes (max_entries a power-of-two multiple of the
+// page size), the file size recomputed as Alloc computes it, and the
+// mirrored data area mapped for exactly that size. Positions change and
+// are checked where they are read (Reserve, RingBuffer::ProcessRing).
 int RingbufMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
-  *out = std::unique_ptr<Map>(new RingbufMap(std::move(region)));
+  const uint64_t mapped = region.mapped_size();
+  auto map = std::unique_ptr<RingbufMap>(new RingbufMap(std::move(region)));
+  if (int err = map->CheckAttachHeader(); err != 0) return err;
+  const MapHeader& h = map->header();
+  const uint64_t size = h.max_entries;
+  if ((h.map_flags & ~uint32_t{BPF_F_NUMA_NODE}) != 0 || h.key_size != 0 ||
+      h.value_size != 0 || size == 0 || (size & (size - 1)) != 0 ||
+      size % P != 0 || h.region_size != kDataPage * P + size ||
+      mapped != h.region_size + size) {
+    return -EINVAL;
+  }
+  map->ring_id_ = __atomic_load_n(&map->body_->ring_id, __ATOMIC_RELAXED);
+  *out = std::move(map);
   return 0;
 }
 
 RingbufMap::RingbufMap(ShmRegion region) : Map(std::move(region)) {
   body_ = this->region().At<RingbufBody>(kBodyOffset);
-  consumer_pos_ =
-      this->region().At<std::atomic<uint64_t>>(kConsumerPage * P);
-  producer_pos_ =
-      this->region().At<std::atomic<uint64_t>>(kProducerPage * P);
+  consumer_pos_ = this->region().At<std::atomic<uint64_t>>(kConsumerPage * P);
+  producer_pos_ = this->region().At<std::atomic<uint64_t>>(kProducerPage * P);
   pending_pos_ =
       this->region().At<std::atomic<uint64_t>>(kProducerPage * P + 8);
   data_ = this->region().At<uint8_t>(kDataPage * P);
@@ -128,9 +145,8 @@ RingbufMap::~RingbufMap() {
 
 RingbufMap* RingbufMap::FromSample(const void* sample) {
   const auto* hdr = static_cast<const uint8_t*>(sample) - kRingbufHdrSize;
-  const uint32_t pg_off =
-      __atomic_load_n(reinterpret_cast<const uint32_t*>(hdr + 4),
-                      __ATOMIC_RELAXED);
+  const uint32_t pg_off = __atomic_load_n(
+      reinterpret_cast<const uint32_t*>(hdr + 4), __ATOMIC_RELAXED);
   const auto page = reinterpret_cast<uintptr_t>(hdr) & ~uintptr_t{P - 1};
   const auto* base =
       reinterpret_cast<const uint8_t*>(page - uintptr_t{pg_off} * P);
@@ -141,7 +157,7 @@ RingbufMap* RingbufMap::FromSample(const void* sample) {
 }
 
 std::atomic<uint32_t>& RingbufMap::wakeups() const { return body_->wakeups; }
-uint64_t RingbufMap::ring_id() const { return body_->ring_id; }
+uint64_t RingbufMap::ring_id() const { return ring_id_; }
 
 int RingbufMap::LookupElem(const void*, void*, uint64_t) { return -kENOTSUPP; }
 int RingbufMap::UpdateElem(const void*, const void*, uint64_t) {
@@ -164,7 +180,14 @@ void* RingbufMap::Reserve(uint64_t size, uint64_t flags) {
   // Advance past records committed since the last reservation; a busy one
   // stops the walk (the consumer may have moved past it).
   uint64_t pend_pos = pending_pos_->load(std::memory_order_relaxed);
-  while (prod_pos - pend_pos > 0) {
+  // The kernel's positions never let pending fall behind the producer by
+  // more than the ring, nor the producer run ahead of the consumer by more:
+  // positions that say otherwise were corrupted, and nothing is reserved.
+  if (prod_pos - pend_pos > mask() + 1 || prod_pos - cons_pos > mask() + 1) {
+    return nullptr;
+  }
+  // Each step advances by at least 8 bytes and stops at the producer.
+  while (static_cast<int64_t>(prod_pos - pend_pos) > 0) {
     const uint32_t hdr_len = LoadAcquire32(data_ + (pend_pos & mask()));
     if (hdr_len & kRingbufBusyBit) break;
     pend_pos += RingbufRecordFootprint(hdr_len);
@@ -175,8 +198,8 @@ void* RingbufMap::Reserve(uint64_t size, uint64_t flags) {
     return nullptr;
   }
   uint8_t* hdr = data_ + (prod_pos & mask());
-  const uint32_t pg_off = static_cast<uint32_t>(
-      (hdr - region().base()) / kRingbufPageSize);
+  const uint32_t pg_off =
+      static_cast<uint32_t>((hdr - region().base()) / kRingbufPageSize);
   __atomic_store_n(reinterpret_cast<uint32_t*>(hdr + 4), pg_off,
                    __ATOMIC_RELAXED);
   __atomic_store_n(reinterpret_cast<uint32_t*>(hdr),
@@ -281,7 +304,8 @@ void* RingbufMap::Mmap(int fd, size_t length, int prot, int flags,
     }
     map_fd = ro_fd;
   }
-  void* base = mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* base =
+      mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED) {
     if (ro_fd >= 0) close(ro_fd);
     *err = -ENOMEM;
@@ -304,8 +328,8 @@ void* RingbufMap::Mmap(int fd, size_t length, int prot, int flags,
     }
     chunk = std::min(chunk, len - at);
     ok = mmap(static_cast<uint8_t*>(base) + at, chunk, prot,
-              MAP_SHARED | MAP_FIXED, map_fd, static_cast<off_t>(file)) !=
-         MAP_FAILED;
+              MAP_SHARED | MAP_FIXED, map_fd,
+              static_cast<off_t>(file)) != MAP_FAILED;
     at += chunk;
   }
   if (ro_fd >= 0) close(ro_fd);
@@ -322,7 +346,7 @@ void RingbufMap::Wake() {
   body_->wakeups.fetch_add(1, std::memory_order_release);
   WakeupRegistry& r = WakeupRegistry::Get();
   LocalMutexLock l(&r.mu);
-  if (auto it = r.fds.find(body_->ring_id); it != r.fds.end()) {
+  if (auto it = r.fds.find(ring_id_); it != r.fds.end()) {
     const uint64_t one = 1;
     for (int fd : it->second) (void)!write(fd, &one, sizeof(one));
   }

@@ -137,6 +137,7 @@ class RingbufMap : public Map {
   std::atomic<uint64_t>* producer_pos_;
   std::atomic<uint64_t>* pending_pos_;
   uint8_t* data_;
+  uint64_t ring_id_ = 0;  // copied at creation / attach
 };
 
 }  // namespace bpfemu

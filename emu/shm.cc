@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/shm.h"
 
+#include <fcntl.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -35,8 +37,8 @@ ShmRegion& ShmRegion::operator=(ShmRegion&& other) noexcept {
   return *this;
 }
 
-int ShmRegion::Create(const char* name, uint64_t size, int* fd,
-                      ShmRegion* out, uint64_t mirror_tail) {
+int ShmRegion::Create(const char* name, uint64_t size, int* fd, ShmRegion* out,
+                      uint64_t mirror_tail, uint64_t reserve) {
   // An unnamed file on the emulated bpffs, so the map can be pinned; a
   // memfd if that is impossible.
   int mfd = BpffsCreateAnonymous();
@@ -46,6 +48,18 @@ int ShmRegion::Create(const char* name, uint64_t size, int* fd,
     int err = errno;
     close(mfd);
     return err == EFBIG || err == EINVAL ? -ENOMEM : -err;
+  }
+  // Creation reserves what it promises: the whole file is backed now, as
+  // the kernel allocates (and charges) a preallocated map at create, so a
+  // map the storage (tmpfs size, memory cgroup) cannot hold fails here with
+  // the kernel's ENOMEM instead of raising SIGBUS when it is filled later.
+  // ENOSPC / EFBIG (the file system is full or too small) and ENOMEM all
+  // become the kernel's ENOMEM. A file system without fallocate
+  // (EOPNOTSUPP) keeps the sparse file, as before.
+  if (fallocate(mfd, 0, 0, static_cast<off_t>(std::min(size, reserve))) != 0 &&
+      errno != EOPNOTSUPP) {
+    close(mfd);
+    return -ENOMEM;
   }
   ShmRegion region;
   if (int err = Attach(mfd, &region, mirror_tail); err != 0) {
@@ -89,8 +103,8 @@ namespace {
 
 long Futex(std::atomic<uint32_t>* addr, int op, uint32_t val) {
   // Not FUTEX_PRIVATE_FLAG: waiters may be in other processes.
-  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), op, val,
-                 nullptr, nullptr, 0);
+  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), op, val, nullptr,
+                 nullptr, 0);
 }
 
 }  // namespace
@@ -153,6 +167,5 @@ void ZeroMap(void* map, size_t n) {
   }
   for (; i < n; ++i) __atomic_store_n(d + i, uint8_t{0}, __ATOMIC_RELAXED);
 }
-
 
 }  // namespace bpfemu

@@ -8,8 +8,10 @@
 //
 //   * ShmRegion: one memfd per map, mapped MAP_SHARED. The memfd's descriptor
 //     is the map's fd, so map fds are real, unique descriptors of the process.
-//     Pages are allocated by the kernel on first touch, so a large map that is
-//     never filled costs address space, not memory.
+//     Creation backs every page of the file (fallocate), as the kernel
+//     allocates a preallocated map at create: a map the storage cannot hold
+//     (a small tmpfs, a memory cgroup limit) fails with ENOMEM at create
+//     instead of raising SIGBUS when it is filled.
 //   * ShmMutex: a futex-based lock that lives inside a region (four bytes, no
 //     pointers), usable from every process that maps it.
 //   * CopyToMap / CopyFromMap: value copies made of relaxed atomic accesses.
@@ -40,14 +42,19 @@ class ShmRegion {
   ShmRegion(const ShmRegion&) = delete;
   ShmRegion& operator=(const ShmRegion&) = delete;
 
-  // Creates a zero-filled memfd of `size` bytes named `name` and maps it.
+  // Creates a zero-filled memfd of `size` bytes named `name`, backs all of
+  // it (-ENOMEM when the file system or memory cgroup cannot), and maps it.
   // On success *fd is the new descriptor (O_CLOEXEC), owned by the caller.
   // With `mirror_tail` > 0 the last `mirror_tail` bytes of the file are
   // mapped a second time right after the file (the ring buffer's doubled
   // data area, so wrapping records stay contiguous). Returns 0 or -errno
   // (-ENOMEM when the size cannot be mapped).
+  // `reserve` bytes from the start are backed (all of it by default); a
+  // BPF_F_NO_PREALLOC hash, which the kernel does not allocate up front,
+  // backs only its header.
   [[nodiscard]] static int Create(const char* name, uint64_t size, int* fd,
-                                  ShmRegion* out, uint64_t mirror_tail = 0);
+                                  ShmRegion* out, uint64_t mirror_tail = 0,
+                                  uint64_t reserve = UINT64_MAX);
   // Maps the whole of an existing memfd (plus a mirrored tail, as above).
   // The fd stays owned by the caller.
   [[nodiscard]] static int Attach(int fd, ShmRegion* out,
@@ -56,6 +63,8 @@ class ShmRegion {
   uint8_t* base() const { return base_; }
   // The file's size; the mapping is file_size() + the mirrored tail.
   uint64_t size() const { return file_size_; }
+  // Bytes mapped: size() plus the mirrored tail.
+  uint64_t mapped_size() const { return size_; }
 
   template <typename T>
   T* At(uint64_t offset) const {
@@ -166,7 +175,6 @@ inline bool EqualsMap(const void* map, const void* key, size_t n) {
   }
   return true;
 }
-
 
 constexpr uint64_t RoundUp(uint64_t x, uint64_t align) {
   return (x + align - 1) / align * align;

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/sock_map.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -116,8 +116,8 @@ int64_t AcquireSocket(uint64_t ufd) {
   s.family = SockOpt(fd, SOL_SOCKET, SO_DOMAIN);
   s.protocol = SockOpt(fd, SOL_SOCKET, SO_PROTOCOL);
   // sock_map_sk_is_suitable(): protocols with psock_update_sk_prot.
-  const bool unix_sock = s.family == AF_UNIX &&
-                         (s.type == SOCK_STREAM || s.type == SOCK_DGRAM);
+  const bool unix_sock =
+      s.family == AF_UNIX && (s.type == SOCK_STREAM || s.type == SOCK_DGRAM);
   const bool vsock = s.family == AF_VSOCK;
   if (!IsTcp(s) && !IsUdp(s) && !unix_sock && !vsock) return -EOPNOTSUPP;
   // sock_map_sk_state_allowed().
@@ -178,8 +178,7 @@ const MapOps SockMap::kOps = {&SockMapAllocCheck, &SockMap::Alloc,
                               &SockMap::Attach};
 
 SockMap::SockMap(ShmRegion region) : Map(std::move(region)) {
-  slots_ = this->region().At<std::atomic<uint32_t>>(
-      RoundUp(kBodyOffset, 64));
+  slots_ = this->region().At<std::atomic<uint32_t>>(RoundUp(kBodyOffset, 64));
 }
 
 int SockMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
@@ -188,8 +187,8 @@ int SockMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
       RoundUp(kBodyOffset, 64) + uint64_t{attr.max_entries} * 4;
   ShmRegion region;
   int map_fd;
-  if (int err = ShmRegion::Create("bpfemu-sockmap", region_size, &map_fd,
-                                  &region);
+  if (int err =
+          ShmRegion::Create("bpfemu-sockmap", region_size, &map_fd, &region);
       err != 0) {
     return err;
   }
@@ -200,8 +199,18 @@ int SockMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
   return 0;
 }
 
+// Validated before use: generic header checks, sock_map_alloc's checks on
+// the header's attributes, and the region size recomputed as Alloc does.
+// Slot values are socket handles, looked up, never followed.
 int SockMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
-  *out = std::unique_ptr<Map>(new SockMap(std::move(region)));
+  auto map = std::unique_ptr<SockMap>(new SockMap(std::move(region)));
+  if (int err = map->CheckAttachHeader(); err != 0) return err;
+  const MapHeader& h = map->header();
+  if (SockMapAllocCheck(AttrFromHeader(h)) != 0 ||
+      h.region_size != RoundUp(kBodyOffset, 64) + uint64_t{h.max_entries} * 4) {
+    return -EINVAL;
+  }
+  *out = std::move(map);
   return 0;
 }
 

@@ -192,8 +192,8 @@ int MapCreate(const MapAttr& in) {
   const bool token_flag = attr.map_flags & kBpfFTokenFd;
   attr.map_flags &= ~kBpfFTokenFd;
   if (attr.btf_vmlinux_value_type_id != 0) {
-    if (attr.map_type != BPF_MAP_TYPE_STRUCT_OPS ||
-        attr.btf_key_type_id != 0 || attr.btf_value_type_id != 0) {
+    if (attr.map_type != BPF_MAP_TYPE_STRUCT_OPS || attr.btf_key_type_id != 0 ||
+        attr.btf_value_type_id != 0) {
       return -EINVAL;
     }
   } else if (attr.btf_key_type_id != 0 && attr.btf_value_type_id == 0) {
@@ -228,10 +228,13 @@ int MapCreate(const MapAttr& in) {
   // kernel.unprivileged_bpf_disabled blocks map creation for non-root.
   if (!CallerPrivileged()) return -EPERM;
 
+  // More possible CPUs than any kernel build supports (a misconfigured
+  // SetNumPossibleCpus): no region could be attached again.
+  if (NumPossibleCpus() > static_cast<int>(kMaxCpus)) return -EINVAL;
   int fd;
   std::unique_ptr<Map> map;
-  if (int err = ops->alloc(attr, static_cast<uint32_t>(NumPossibleCpus()), &fd,
-                           &map);
+  if (int err =
+          ops->alloc(attr, static_cast<uint32_t>(NumPossibleCpus()), &fd, &map);
       err != 0) {
     return err;
   }
@@ -280,8 +283,9 @@ int MapLookupElem(int fd, const void* key, void* value, uint64_t flags) {
       return 0;
     });
   }
-  return CopyOut(value, e->map->SyscallValueSize(),
-                 [&](void* out) { return e->map->LookupElem(key, out, flags); });
+  return CopyOut(value, e->map->SyscallValueSize(), [&](void* out) {
+    return e->map->LookupElem(key, out, flags);
+  });
 }
 
 namespace {
@@ -844,26 +848,36 @@ int DupMapFd(int fd, int min_fd) {
   return copy;
 }
 
+// A region is validated completely before any operation runs on it (see
+// docs/reliability.md, "Attaching a region"): another process, or anyone who
+// can write the file, may have crafted it. Here only the type is read, once,
+// to pick the family; the family's Attach takes the process-local header
+// copy (Map::header()), runs the generic checks and the type's alloc_check
+// on it, recomputes its body's geometry as creation does and requires every
+// stored offset and size to match. A region that fails is EINVAL.
 int AttachMapFd(int fd, bool readable, bool writable) {
   if (fd < 0 || fcntl(fd, F_GETFD) == -1) return -EBADF;
   ShmRegion region;
   if (ShmRegion::Attach(fd, &region) != 0) return -EINVAL;
-  if (region.size() < sizeof(MapHeader)) return -EINVAL;
+  if (region.size() < kBodyOffset) return -EINVAL;
   const auto* hdr = region.At<MapHeader>(0);
-  if (hdr->magic != MapHeader::kMagic ||
-      hdr->layout_version != kLayoutVersion ||
-      hdr->region_size != region.size()) {
+  if (__atomic_load_n(&hdr->magic, __ATOMIC_RELAXED) != MapHeader::kMagic) {
     return -EINVAL;
   }
-  const MapOps* ops = OpsFor(hdr->map_type);
+  const uint32_t type = __atomic_load_n(&hdr->map_type, __ATOMIC_RELAXED);
+  const MapOps* ops = OpsFor(type);
   if (ops == nullptr) return -EINVAL;
-  if (hdr->map_type == BPF_MAP_TYPE_RINGBUF) {
-    // Remap with the data area mirrored, as RingbufMap expects.
-    const uint64_t data_size = hdr->max_entries;
+  if (type == BPF_MAP_TYPE_RINGBUF) {
+    // Remap with the data area mirrored, as RingbufMap expects; its Attach
+    // checks that the mirror matches the size in its header copy.
+    const uint64_t data_size =
+        __atomic_load_n(&hdr->max_entries, __ATOMIC_RELAXED);
     if (ShmRegion::Attach(fd, &region, data_size) != 0) return -EINVAL;
   }
   std::unique_ptr<Map> map;
   if (int err = ops->attach(std::move(region), &map); err != 0) return err;
+  // The copy the family validated must still name one of its types.
+  if (OpsFor(map->type()) != ops) return -EINVAL;
   return FdTable::Get().Insert(fd, FdEntry{std::move(map), readable, writable});
 }
 

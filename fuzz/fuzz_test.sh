@@ -20,7 +20,7 @@ export BPFEMU_BPFFS_DIR="$work/bpffs"
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -I. -Inative/include
        -fsanitize=fuzzer-no-link,address,undefined)
 harnesses=(map_create_fuzzer map_ops_fuzzer ringbuf_fuzzer interp_fuzzer
-           elf_fuzzer)
+           elf_fuzzer region_fuzzer)
 absl_libs=(-labsl_synchronization -labsl_graphcycles_internal
   -labsl_random_distributions -labsl_random_seed_sequences
   -labsl_random_internal_pool_urbg -labsl_random_internal_randen
@@ -58,6 +58,8 @@ for name in "${harnesses[@]}"; do
   fi
   mkdir -p "$work/corpus_$name"
   cp fuzz/corpus/$name/* "$work/corpus_$name/" 2>/dev/null
+  # Named reproductions seed the run too (never merged away).
+  cp fuzz/regressions/$name/* "$work/corpus_$name/" 2>/dev/null
   (
     "$work/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
       -print_final_stats=1 "$work/corpus_$name" >"$work/$name.log" 2>&1
