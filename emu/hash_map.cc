@@ -253,8 +253,8 @@ void HashMap::FillNew(uint32_t id, const void* value, bool onallcpus) {
   if (HasSpinLock()) {
     // A fresh element's lock is unlocked (check_and_init_map_value).
     __atomic_store_n(
-        reinterpret_cast<uint32_t*>(ElemValue(id) + header().spin_lock_off),
-        0u, __ATOMIC_RELAXED);
+        reinterpret_cast<uint32_t*>(ElemValue(id) + header().spin_lock_off), 0u,
+        __ATOMIC_RELAXED);
   }
   CopyValueIn(ElemValue(id), value, /*locked=*/false);
 }
@@ -318,6 +318,7 @@ void HashMap::EndChainWrite(Bucket& b) {
 void HashMap::UnlinkLocked(Bucket& b, uint32_t prev, uint32_t id) {
   const uint32_t next = Elem(id)->next.load(std::memory_order_relaxed);
   BeginChainWrite(b);
+  LockPointReached(LockPoint::kChainWrite);
   if (prev == kNil) {
     b.head.store(next, std::memory_order_relaxed);
   } else {
@@ -335,10 +336,19 @@ void HashMap::UnlinkLocked(Bucket& b, uint32_t prev, uint32_t id) {
 [[gnu::always_inline]] inline uint32_t HashMap::FindLockFree(
     uint32_t hash, const void* key) const {
   const Bucket& b = SelectBucket(hash);
+  uint32_t odd_spins = 0;
   for (;;) {
     const uint32_t seq = b.seq.load(std::memory_order_acquire);
     if (seq & 1) {
-      __builtin_ia32_pause();
+      // A writer is inside its chain change - or died there: after a
+      // while, wait for the bucket lock, whose taking over repairs the
+      // count (RepairBucket).
+      if (++odd_spins >= kOddSpinsBeforeLock) {
+        odd_spins = 0;
+        const_cast<HashMap*>(this)->SettleBucket(BucketIndex(hash));
+      } else {
+        __builtin_ia32_pause();
+      }
       continue;
     }
     uint32_t found = kNil;
@@ -404,8 +414,9 @@ int HashMap::LockBucket(uint32_t index) {
     }
   }
   assert(t_num_held < kMaxHeld);
-  buckets_[index].lock.Lock();
+  if (buckets_[index].lock.Lock()) RepairBucket(buckets_[index]);
   t_held[t_num_held++] = HeldBucket{this, index};
+  LockPointReached(LockPoint::kBucketLocked);
   if (locked_hook_) {
     std::function<void()> hook = std::move(locked_hook_);
     locked_hook_ = nullptr;
@@ -425,8 +436,34 @@ bool HashMap::LockBucketForRead(uint32_t index) {
   for (int i = 0; i < t_num_held; ++i) {
     if (t_held[i].map == this && t_held[i].bucket == index) return false;
   }
-  buckets_[index].lock.Lock();
+  if (buckets_[index].lock.Lock()) RepairBucket(buckets_[index]);
   return true;
+}
+
+// The lock was taken over from a holder that died inside its section.
+// Each chain change is two ordered stores (the new element's next, then the
+// head; or one store that unlinks), so the chain itself is always whole;
+// what a dead writer leaves is an odd sequence count, which would make
+// every lock-free reader of the bucket spin forever. An element it had
+// taken from the free list but not yet linked stays out of circulation,
+// and its count reservation with it (docs/reliability.md).
+void HashMap::RepairBucket(Bucket& b) {
+  const uint32_t seq = b.seq.load(std::memory_order_relaxed);
+  if (seq & 1) b.seq.store(seq + 1, std::memory_order_release);
+}
+
+void HashMap::SettleBucket(uint32_t index) {
+  for (int i = 0; i < t_num_held; ++i) {
+    if (t_held[i].map == this && t_held[i].bucket == index) return;
+  }
+  Bucket& b = buckets_[index];
+  const bool recovered = b.lock.Lock();
+  // Under the lock no live writer is inside a chain change, so an odd
+  // count can only be a dead one's.
+  if (recovered || (b.seq.load(std::memory_order_relaxed) & 1)) {
+    RepairBucket(b);
+  }
+  b.lock.Unlock();
 }
 
 void HashMap::LinkHeadLocked(Bucket& b, uint32_t id) {
@@ -441,7 +478,9 @@ uint32_t HashMap::PopFree(uint32_t cpu) {
   const uint32_t ncpus = nr_cpus();
   auto pop = [&](uint32_t c) {
     FreeList& fl = freelists_[c];
+    // A dead holder left the list whole: the head moves in one store.
     ShmMutexLock l(&fl.lock);
+    LockPointReached(LockPoint::kFreeListLocked);
     uint32_t id = fl.head;
     if (id != kNil) fl.head = Elem(id)->next.load(std::memory_order_relaxed);
     return id;
@@ -553,7 +592,7 @@ int HashMap::Update(const void* key, const void* value, uint64_t flags,
     UnlinkLocked(b, prev == kNil ? id : prev, old);
     uint32_t expected = kNil;
     if (!use_spares || !extras_[cpu].id.compare_exchange_strong(
-                         expected, old, std::memory_order_relaxed)) {
+                           expected, old, std::memory_order_relaxed)) {
       PushFree(cpu, old);
     }
   }
@@ -585,8 +624,7 @@ int HashMap::UpdateElemSys(const void* key, const void* value, uint64_t flags) {
 
 int HashMap::LookupAndDeleteElem(const void* key, void* value, uint64_t flags) {
   // map_lookup_and_delete_elem() knows the four plain hash types only.
-  if (type() == BPF_MAP_TYPE_HASH_OF_MAPS ||
-      type() == BPF_MAP_TYPE_SOCKHASH) {
+  if (type() == BPF_MAP_TYPE_HASH_OF_MAPS || type() == BPF_MAP_TYPE_SOCKHASH) {
     return -kENOTSUPP;
   }
   return Remove(key, value, flags);

@@ -52,9 +52,9 @@
 //     LIFO, as the kernel's pcpu_freelist does.
 //
 // Locking: every update or delete takes the spin lock of its key's bucket
-// (ShmSpinLock, like the kernel's raw bucket spinlocks); the free-list lock nests
-// inside it (order: bucket lock -> free-list lock), as in the kernel, where
-// alloc_htab_elem runs under the bucket lock.
+// (ShmSpinLock, like the kernel's raw bucket spinlocks); the free-list lock
+// nests inside it (order: bucket lock -> free-list lock), as in the kernel,
+// where alloc_htab_elem runs under the bucket lock.
 //
 // Re-entry (htab_lock_bucket): the kernel holds a bucket lock with preemption
 // off, so only a program that interrupts the holder on the same CPU (a
@@ -171,7 +171,7 @@ class HashMap : public Map, private LruOwner {
     uint32_t percpu;      // 1 for PERCPU_HASH and LRU_PERCPU_HASH
     uint32_t lru;         // 1 for the LRU types
     uint32_t reserved;
-    uint64_t lru_off;     // LruList state
+    uint64_t lru_off;                   // LruList state
     std::atomic<uint32_t> count;        // live elements
     std::atomic<uint32_t> next_unused;  // pool elements never handed out
     uint64_t buckets_off;
@@ -220,6 +220,12 @@ class HashMap : public Map, private LruOwner {
   // Lookups without the bucket lock (the kernel's RCU readers): the element
   // holding `key`, or kNil.
   uint32_t FindLockFree(uint32_t hash, const void* key) const;
+  // Lock take-over repairs (see hash_map.cc): an odd sequence count left by
+  // a dead writer; SettleBucket takes and releases a bucket's lock for a
+  // reader that saw the count odd for long.
+  static void RepairBucket(Bucket& b);
+  void SettleBucket(uint32_t index);
+  static constexpr uint32_t kOddSpinsBeforeLock = 1u << 16;
   static void BeginChainWrite(Bucket& b);
   static void EndChainWrite(Bucket& b);
   // REQUIRES: b.lock held.

@@ -71,9 +71,8 @@ Geometry Layout(uint64_t offset, bool percpu, uint32_t nr_nodes,
   g.nr_locals = percpu ? 0 : nr_cpus;
   g.nr_sentinels = g.nr_lists * 3 + g.nr_locals * 2;
   g.nodes_off = RoundUp(offset + shared, 64);
-  g.lists_off =
-      RoundUp(g.nodes_off + node * (uint64_t{nr_nodes} + 1 + g.nr_sentinels),
-              64);
+  g.lists_off = RoundUp(
+      g.nodes_off + node * (uint64_t{nr_nodes} + 1 + g.nr_sentinels), 64);
   g.locals_off = g.lists_off + list * g.nr_lists;
   g.end = g.locals_off + local * g.nr_locals;
   return g;
@@ -89,8 +88,7 @@ uint64_t LruList::RegionBytes(bool percpu, uint32_t nr_nodes,
 }
 
 void LruList::Init(const ShmRegion& region, uint64_t offset, bool percpu,
-                   uint32_t nr_nodes, uint32_t nr_cpus,
-                   KernelVersion version) {
+                   uint32_t nr_nodes, uint32_t nr_cpus, KernelVersion version) {
   Geometry g = Layout(offset, percpu, nr_nodes, nr_cpus, sizeof(Shared),
                       sizeof(Node), sizeof(List), sizeof(Local));
   auto* s = new (region.At<void>(offset)) Shared{};
@@ -297,8 +295,8 @@ uint32_t LruList::Shrink(List& l, uint32_t want, uint32_t free_head,
   if (uint32_t n = ShrinkInactive(l, want, free_head, free_type); n != 0) {
     return n;
   }
-  const uint32_t head = ListEmpty(l.heads[kInactive]) ? l.heads[kActive]
-                                                      : l.heads[kInactive];
+  const uint32_t head =
+      ListEmpty(l.heads[kInactive]) ? l.heads[kActive] : l.heads[kInactive];
   for (uint32_t id = N(head).prev, prev = N(id).prev; id != head;
        id = prev, prev = N(id).prev) {
     if (owner_->DeleteNode(id)) {
@@ -322,6 +320,7 @@ void LruList::LocalFlush(List& l, Local& loc) {
 void LruList::RefillLocal(Local& loc) {
   List& l = lists_[0];
   ShmMutexLock lock(&l.lock);
+  LockPointReached(LockPoint::kLruListLocked);
   LocalFlush(l, loc);
   Rotate(l);
   const uint32_t local_free = loc.free_head;
@@ -337,8 +336,7 @@ void LruList::RefillLocal(Local& loc) {
   }
 }
 
-void LruList::AddPending(Local& loc, uint32_t cpu, uint32_t id,
-                         uint32_t hash) {
+void LruList::AddPending(Local& loc, uint32_t cpu, uint32_t id, uint32_t hash) {
   owner_->SetNodeHash(id, hash);
   __atomic_store_n(&N(id).cpu, static_cast<uint16_t>(cpu), __ATOMIC_RELAXED);
   StoreU8(&N(id).type, kLocalPending);
@@ -372,6 +370,7 @@ uint32_t LruList::LocalPopPending(Local& loc) {
 uint32_t LruList::PercpuPopFree(uint32_t hash, uint32_t cpu) {
   List& l = lists_[cpu];
   ShmMutexLock lock(&l.lock);
+  LockPointReached(LockPoint::kLruListLocked);
   Rotate(l);
   const uint32_t free_head = l.heads[kFree];
   if (ListEmpty(free_head)) {
@@ -427,6 +426,7 @@ void LruList::PushFree(uint32_t id) {
   if (shared_->percpu) {
     List& l = lists_[LoadCpu(&N(id).cpu)];
     ShmMutexLock lock(&l.lock);
+    LockPointReached(LockPoint::kLruListLocked);
     Move(l, id, kFree);
     return;
   }
@@ -443,6 +443,7 @@ void LruList::PushFree(uint32_t id) {
   }
   List& l = lists_[0];
   ShmMutexLock lock(&l.lock);
+  LockPointReached(LockPoint::kLruListLocked);
   Move(l, id, kFree);
 }
 

@@ -22,8 +22,8 @@ namespace bpfemu {
 
 // Lives in page 0 after the MapHeader.
 struct RingbufMap::RingbufBody {
-  ShmMutex lock;                     // rb->spinlock: serialises producers
-  std::atomic<uint32_t> wakeups;     // wake-ups so far
+  ShmMutex lock;                  // rb->spinlock: serialises producers
+  std::atomic<uint32_t> wakeups;  // wake-ups so far
   uint64_t ring_id;
 };
 
@@ -87,8 +87,8 @@ int RingbufMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
   const uint64_t file_size = kDataPage * P + size;
   ShmRegion region;
   int map_fd;
-  if (int err = ShmRegion::Create("bpfemu-ringbuf", file_size, &map_fd,
-                                  &region, /*mirror_tail=*/size);
+  if (int err = ShmRegion::Create("bpfemu-ringbuf", file_size, &map_fd, &region,
+                                  /*mirror_tail=*/size);
       err != 0) {
     return err;
   }
@@ -108,10 +108,8 @@ int RingbufMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
 
 RingbufMap::RingbufMap(ShmRegion region) : Map(std::move(region)) {
   body_ = this->region().At<RingbufBody>(kBodyOffset);
-  consumer_pos_ =
-      this->region().At<std::atomic<uint64_t>>(kConsumerPage * P);
-  producer_pos_ =
-      this->region().At<std::atomic<uint64_t>>(kProducerPage * P);
+  consumer_pos_ = this->region().At<std::atomic<uint64_t>>(kConsumerPage * P);
+  producer_pos_ = this->region().At<std::atomic<uint64_t>>(kProducerPage * P);
   pending_pos_ =
       this->region().At<std::atomic<uint64_t>>(kProducerPage * P + 8);
   data_ = this->region().At<uint8_t>(kDataPage * P);
@@ -128,9 +126,8 @@ RingbufMap::~RingbufMap() {
 
 RingbufMap* RingbufMap::FromSample(const void* sample) {
   const auto* hdr = static_cast<const uint8_t*>(sample) - kRingbufHdrSize;
-  const uint32_t pg_off =
-      __atomic_load_n(reinterpret_cast<const uint32_t*>(hdr + 4),
-                      __ATOMIC_RELAXED);
+  const uint32_t pg_off = __atomic_load_n(
+      reinterpret_cast<const uint32_t*>(hdr + 4), __ATOMIC_RELAXED);
   const auto page = reinterpret_cast<uintptr_t>(hdr) & ~uintptr_t{P - 1};
   const auto* base =
       reinterpret_cast<const uint8_t*>(page - uintptr_t{pg_off} * P);
@@ -158,7 +155,12 @@ void* RingbufMap::Reserve(uint64_t size, uint64_t flags) {
   const uint64_t len = RingbufRecordFootprint(static_cast<uint32_t>(size));
   if (len > mask() + 1) return nullptr;
   const uint64_t cons_pos = consumer_pos_->load(std::memory_order_acquire);
+  // A dead holder left at most a pending_pos advanced over committed
+  // records (any prefix of that walk is valid); producer_pos and the record
+  // header are stored after every check. A record it reserved and never
+  // committed stays busy, as a program that never submits leaves it.
   ShmMutexLock l(&body_->lock);
+  LockPointReached(LockPoint::kRingbufLocked);
   const uint64_t prod_pos = producer_pos_->load(std::memory_order_relaxed);
   const uint64_t new_prod_pos = prod_pos + len;
   // Advance past records committed since the last reservation; a busy one
@@ -175,8 +177,8 @@ void* RingbufMap::Reserve(uint64_t size, uint64_t flags) {
     return nullptr;
   }
   uint8_t* hdr = data_ + (prod_pos & mask());
-  const uint32_t pg_off = static_cast<uint32_t>(
-      (hdr - region().base()) / kRingbufPageSize);
+  const uint32_t pg_off =
+      static_cast<uint32_t>((hdr - region().base()) / kRingbufPageSize);
   __atomic_store_n(reinterpret_cast<uint32_t*>(hdr + 4), pg_off,
                    __ATOMIC_RELAXED);
   __atomic_store_n(reinterpret_cast<uint32_t*>(hdr),
@@ -281,7 +283,8 @@ void* RingbufMap::Mmap(int fd, size_t length, int prot, int flags,
     }
     map_fd = ro_fd;
   }
-  void* base = mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* base =
+      mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED) {
     if (ro_fd >= 0) close(ro_fd);
     *err = -ENOMEM;
@@ -304,8 +307,8 @@ void* RingbufMap::Mmap(int fd, size_t length, int prot, int flags,
     }
     chunk = std::min(chunk, len - at);
     ok = mmap(static_cast<uint8_t*>(base) + at, chunk, prot,
-              MAP_SHARED | MAP_FIXED, map_fd, static_cast<off_t>(file)) !=
-         MAP_FAILED;
+              MAP_SHARED | MAP_FIXED, map_fd,
+              static_cast<off_t>(file)) != MAP_FAILED;
     at += chunk;
   }
   if (ro_fd >= 0) close(ro_fd);

@@ -188,8 +188,8 @@ int MapCreate(const MapAttr& in) {
   const bool token_flag = attr.map_flags & kBpfFTokenFd;
   attr.map_flags &= ~kBpfFTokenFd;
   if (attr.btf_vmlinux_value_type_id != 0) {
-    if (attr.map_type != BPF_MAP_TYPE_STRUCT_OPS ||
-        attr.btf_key_type_id != 0 || attr.btf_value_type_id != 0) {
+    if (attr.map_type != BPF_MAP_TYPE_STRUCT_OPS || attr.btf_key_type_id != 0 ||
+        attr.btf_value_type_id != 0) {
       return -EINVAL;
     }
   } else if (attr.btf_key_type_id != 0 && attr.btf_value_type_id == 0) {
@@ -226,8 +226,8 @@ int MapCreate(const MapAttr& in) {
 
   int fd;
   std::unique_ptr<Map> map;
-  if (int err = ops->alloc(attr, static_cast<uint32_t>(NumPossibleCpus()), &fd,
-                           &map);
+  if (int err =
+          ops->alloc(attr, static_cast<uint32_t>(NumPossibleCpus()), &fd, &map);
       err != 0) {
     return err;
   }
@@ -276,8 +276,9 @@ int MapLookupElem(int fd, const void* key, void* value, uint64_t flags) {
       return 0;
     });
   }
-  return CopyOut(value, e->map->SyscallValueSize(),
-                 [&](void* out) { return e->map->LookupElem(key, out, flags); });
+  return CopyOut(value, e->map->SyscallValueSize(), [&](void* out) {
+    return e->map->LookupElem(key, out, flags);
+  });
 }
 
 namespace {
@@ -577,7 +578,10 @@ int MapFreeze(int fd) {
   if (map.HasSpinLock()) return -kENOTSUPP;
   // A frozen map gives no fd write access, so a second freeze ends here.
   if (!SysWritable(*e)) return -EPERM;
+  // Its sections only read, or set `frozen` in one store: a dead holder
+  // leaves nothing to repair.
   ShmMutexLock l(map.freeze_mutex());
+  LockPointReached(LockPoint::kFreezeLocked);
   if (WritableMappingExists(map, fd)) return -EBUSY;
   if (map.frozen()) return -EBUSY;
   map.SetFrozen();
@@ -722,8 +726,8 @@ int ObjGet(const char* path, uint32_t file_flags) {
       break;
   }
   if (p.error != 0) return p.error == -ELOOP ? -EACCES : p.error;
-  const int fd = openat(p.parent_fd, p.name.c_str(),
-                        O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  const int fd =
+      openat(p.parent_fd, p.name.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return errno == EISDIR || errno == ELOOP ? -EACCES : -errno;
   if (AttachMapFd(fd, readable, writable) != 0) {
     close(fd);
