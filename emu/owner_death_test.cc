@@ -89,8 +89,8 @@ int WriteAndCheck(int fd, uint32_t n, const std::set<uint32_t>& expect) {
   const pid_t other = fork();
   const uint32_t base = other == 0 ? 1000 : 0;
   for (uint32_t k = base; k < base + n; ++k) {
-    uint64_t v = k * 3;
-    if (MapUpdateElem(fd, &k, &v, BPF_ANY) != 0) {
+    uint64_t v[2] = {k * 3, k * 3};  // per-CPU maps: one value per CPU
+    if (MapUpdateElem(fd, &k, v, BPF_ANY) != 0) {
       if (other == 0) _exit(10);
       return 10;
     }
@@ -110,13 +110,13 @@ int WriteAndCheck(int fd, uint32_t n, const std::set<uint32_t>& expect) {
   }
   for (uint32_t k = 0; k < n; ++k) {
     for (uint32_t kk : {k, k + 1000}) {
-      uint64_t v = 0;
-      if (MapLookupElem(fd, &kk, &v) != 0 || v != kk * 3) return 14;  // lost
+      uint64_t v[2] = {0, 0};
+      if (MapLookupElem(fd, &kk, v) != 0 || v[0] != kk * 3) return 14;  // lost
     }
   }
   for (uint32_t k : expect) {
-    uint64_t v;
-    if (MapLookupElem(fd, &k, &v) != 0) return 15;
+    uint64_t v[2];
+    if (MapLookupElem(fd, &k, v) != 0) return 15;
   }
   std::set<uint32_t> want = expect;
   for (uint32_t k = 0; k < n; ++k) want.insert({k, k + 1000});
@@ -145,12 +145,12 @@ int FillsToCapacity(int fd, uint32_t max_entries) {
     prev = &key;
   }
   for (uint32_t k = 100000; n < max_entries; ++k, ++n) {
-    uint64_t v = 1;
-    if (MapUpdateElem(fd, &k, &v, BPF_NOEXIST) != 0) return 20;
+    uint64_t v[2] = {1, 1};
+    if (MapUpdateElem(fd, &k, v, BPF_NOEXIST) != 0) return 20;
   }
   uint32_t k = 999999;
-  uint64_t v = 1;
-  return MapUpdateElem(fd, &k, &v, BPF_NOEXIST) == -E2BIG ? 0 : 21;
+  uint64_t v[2] = {1, 1};
+  return MapUpdateElem(fd, &k, v, BPF_NOEXIST) == -E2BIG ? 0 : 21;
 }
 
 class OwnerDeath : public ::testing::Test {
@@ -164,14 +164,14 @@ TEST_F(OwnerDeath, BucketLockHolderKilled) {
     const int fd = HashMapOf(type, 4096);
     ASSERT_GE(fd, 0);
     uint32_t k = 7;
-    uint64_t v = 21;
+    uint64_t v[2] = {21, 21};
     ASSERT_TRUE(KillAtLockPoint(LockPoint::kBucketLocked, [&] {
-      (void)!MapUpdateElem(fd, &k, &v, BPF_ANY);
+      (void)!MapUpdateElem(fd, &k, v, BPF_ANY);
     })) << type;
     EXPECT_EQ(
         Survivors([&] {
           // The dead process's key's bucket first, then everything.
-          if (MapUpdateElem(fd, &k, &v, BPF_ANY) != 0) return 1;
+          if (MapUpdateElem(fd, &k, v, BPF_ANY) != 0) return 1;
           if (int r = WriteAndCheck(fd, 500, {7}); r != 0) return r;
           // LRU maps evict instead of refusing (no E2BIG to see).
           return type == BPF_MAP_TYPE_LRU_HASH ? 0 : FillsToCapacity(fd, 4096);
