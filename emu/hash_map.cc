@@ -405,6 +405,7 @@ void HashMap::EndChainWrite(Bucket& b) {
 void HashMap::UnlinkLocked(Bucket& b, uint32_t prev, uint32_t id) {
   const uint32_t next = Elem(id)->next.load(std::memory_order_relaxed);
   BeginChainWrite(b);
+  LockPointReached(LockPoint::kChainWrite);
   if (prev == kNil) {
     b.head.store(next, std::memory_order_relaxed);
   } else {
@@ -434,6 +435,9 @@ constexpr int kLockFreeRetries = 1024;
   for (int attempt = 0; attempt < kLockFreeRetries; ++attempt) {
     const uint32_t seq = b.seq.load(std::memory_order_acquire);
     if (seq & 1) {
+      // A writer is inside its chain change - or died there: after the
+      // bounded retries, FindLockedFallback waits for the bucket lock,
+      // whose taking over from a dead writer repairs the count.
       __builtin_ia32_pause();
       continue;
     }
@@ -510,8 +514,9 @@ int HashMap::LockBucket(uint32_t index) {
     }
   }
   assert(t_num_held < kMaxHeld);
-  buckets_[index].lock.Lock();
+  if (buckets_[index].lock.Lock()) RepairBucket(buckets_[index]);
   t_held[t_num_held++] = HeldBucket{this, index};
+  LockPointReached(LockPoint::kBucketLocked);
   if (locked_hook_) {
     std::function<void()> hook = std::move(locked_hook_);
     locked_hook_ = nullptr;
@@ -531,8 +536,20 @@ bool HashMap::LockBucketForRead(uint32_t index) {
   for (int i = 0; i < t_num_held; ++i) {
     if (t_held[i].map == this && t_held[i].bucket == index) return false;
   }
-  buckets_[index].lock.Lock();
+  if (buckets_[index].lock.Lock()) RepairBucket(buckets_[index]);
   return true;
+}
+
+// The lock was taken over from a holder that died inside its section.
+// Each chain change is two ordered stores (the new element's next, then the
+// head; or one store that unlinks), so the chain itself is always whole;
+// what a dead writer leaves is an odd sequence count, which would make
+// every lock-free reader of the bucket spin forever. An element it had
+// taken from the free list but not yet linked stays out of circulation,
+// and its count reservation with it (docs/reliability.md).
+void HashMap::RepairBucket(Bucket& b) {
+  const uint32_t seq = b.seq.load(std::memory_order_relaxed);
+  if (seq & 1) b.seq.store(seq + 1, std::memory_order_release);
 }
 
 void HashMap::LinkHeadLocked(Bucket& b, uint32_t id) {
@@ -547,7 +564,9 @@ uint32_t HashMap::PopFree(uint32_t cpu) {
   const uint32_t ncpus = nr_cpus();
   auto pop = [&](uint32_t c) {
     FreeList& fl = freelists_[c];
+    // A dead holder left the list whole: the head moves in one store.
     ShmMutexLock l(&fl.lock);
+    LockPointReached(LockPoint::kFreeListLocked);
     uint32_t id = fl.head;
     if (!ValidId(id)) return kNil;  // empty (or corrupted: left as is)
     fl.head = Elem(id)->next.load(std::memory_order_relaxed);

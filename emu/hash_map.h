@@ -243,6 +243,9 @@ class HashMap : public Map, private LruOwner {
   // FindLockFree's way out when the count never settles: FindLocked under
   // the bucket lock (unless this thread holds it).
   uint32_t FindLockedFallback(uint32_t hash, const void* key) const;
+  // Lock take-over repair (see hash_map.cc): an odd sequence count left by
+  // a dead writer is made even by whoever takes its lock over.
+  static void RepairBucket(Bucket& b);
   static void BeginChainWrite(Bucket& b);
   static void EndChainWrite(Bucket& b);
   // REQUIRES: b.lock held.

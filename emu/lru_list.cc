@@ -377,6 +377,7 @@ void LruList::LocalFlush(List& l, Local& loc) {
 void LruList::RefillLocal(Local& loc) {
   List& l = lists_[0];
   ShmMutexLock lock(&l.lock);
+  LockPointReached(LockPoint::kLruListLocked);
   LocalFlush(l, loc);
   Rotate(l);
   const uint32_t local_free = loc.free_head;
@@ -428,6 +429,7 @@ uint32_t LruList::LocalPopPending(Local& loc) {
 uint32_t LruList::PercpuPopFree(uint32_t hash, uint32_t cpu) {
   List& l = lists_[ListOf(cpu)];
   ShmMutexLock lock(&l.lock);
+  LockPointReached(LockPoint::kLruListLocked);
   Rotate(l);
   const uint32_t free_head = l.heads[kFree];
   if (ListEmpty(free_head)) {
@@ -487,6 +489,7 @@ void LruList::PushFree(uint32_t id) {
   if (percpu_) {
     List& l = lists_[ListOf(LoadCpu(&N(id).cpu))];
     ShmMutexLock lock(&l.lock);
+    LockPointReached(LockPoint::kLruListLocked);
     Move(l, id, kFree);
     return;
   }
@@ -503,6 +506,7 @@ void LruList::PushFree(uint32_t id) {
   }
   List& l = lists_[0];
   ShmMutexLock lock(&l.lock);
+  LockPointReached(LockPoint::kLruListLocked);
   Move(l, id, kFree);
 }
 

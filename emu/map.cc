@@ -235,7 +235,10 @@ void Map::CopyValueIn(uint8_t* map_value, const void* src, bool locked) const {
   }
   const auto* in = static_cast<const uint8_t*>(src);
   const uint32_t after = static_cast<uint32_t>(off) + kSpinLockSize;
-  if (locked) SpinLockAcquire(map_value + off);
+  if (locked) {
+    SpinLockAcquire(map_value + off);
+    LockPointReached(LockPoint::kValueLocked);
+  }
   CopyToMap(map_value, in, static_cast<uint32_t>(off));
   // The tail need not be 8-byte aligned: copy it bytewise.
   for (uint32_t i = after; i < value_size(); ++i) {

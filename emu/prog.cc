@@ -28,8 +28,11 @@ class ProgTable {
   int Add(std::shared_ptr<Prog> prog) {
     const int fd = memfd_create("bpfemu-prog", MFD_CLOEXEC);
     if (fd < 0) return -errno;
-    LocalMutexLock l(&mu_);
+    // The id comes before the lock: its first allocation opens and closes
+    // files, and a hooked close() (emu/compat/fs_hooks.cc) runs ForgetFd(),
+    // which takes mu_ (EraseFd). Nothing the lock holder calls may close.
     prog->id = NextObjectId(IdKind::kProg);
+    LocalMutexLock l(&mu_);
     by_id_[prog->id] = prog;
     by_fd_[fd] = std::move(prog);
     return fd;

@@ -174,7 +174,12 @@ void* RingbufMap::Reserve(uint64_t size, uint64_t flags) {
   const uint64_t len = RingbufRecordFootprint(static_cast<uint32_t>(size));
   if (len > mask() + 1) return nullptr;
   const uint64_t cons_pos = consumer_pos_->load(std::memory_order_acquire);
+  // A dead holder left at most a pending_pos advanced over committed
+  // records (any prefix of that walk is valid); producer_pos and the record
+  // header are stored after every check. A record it reserved and never
+  // committed stays busy, as a program that never submits leaves it.
   ShmMutexLock l(&body_->lock);
+  LockPointReached(LockPoint::kRingbufLocked);
   const uint64_t prod_pos = producer_pos_->load(std::memory_order_relaxed);
   const uint64_t new_prod_pos = prod_pos + len;
   // Advance past records committed since the last reservation; a busy one

@@ -3,7 +3,9 @@
 
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -11,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -99,59 +102,145 @@ int ShmRegion::Attach(int fd, ShmRegion* out, uint64_t mirror_tail) {
   return 0;
 }
 
+void (*g_lock_point_hook)(LockPoint) = nullptr;
+
 namespace {
 
-long Futex(std::atomic<uint32_t>* addr, int op, uint32_t val) {
+thread_local uint32_t t_tid = 0;
+
+// How long a waiter waits before it checks whether the holder still lives:
+// a live holder is never robbed, so this only bounds the recovery delay.
+constexpr timespec kOwnerCheckInterval = {0, 20 * 1000 * 1000};  // 20 ms
+constexpr int kSpins = 256;            // pauses before a spin waiter yields
+constexpr int kYieldsPerCheck = 4096;  // yields between liveness checks
+
+long Futex(std::atomic<uint32_t>* addr, int op, uint32_t val,
+           const timespec* timeout = nullptr) {
   // Not FUTEX_PRIVATE_FLAG: waiters may be in other processes.
-  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), op, val, nullptr,
+  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), op, val, timeout,
                  nullptr, 0);
+}
+
+// A dead holder's word `seen` replaced by ours: true if this thread won.
+bool TakeOver(std::atomic<uint32_t>* w, uint32_t seen, uint32_t mine) {
+  return w->compare_exchange_strong(seen, mine, std::memory_order_acquire);
 }
 
 }  // namespace
 
-void ShmMutex::Lock() {
+uint32_t CurrentTid() {
+  if (__builtin_expect(t_tid == 0, 0)) {
+    static const bool registered = [] {
+      // The child's only thread gets a new tid.
+      pthread_atfork(nullptr, nullptr, [] { t_tid = 0; });
+      return true;
+    }();
+    (void)registered;
+    t_tid = static_cast<uint32_t>(syscall(SYS_gettid));
+  }
+  return t_tid;
+}
+
+bool OwnerAlive(uint32_t tid) {
+  tid &= ~ShmMutex::kWaiters;
+  if (tid == 0) return true;
+  if (kill(static_cast<pid_t>(tid), 0) != 0 && errno == ESRCH) return false;
+  // A killed process stays a zombie until reaped; it holds nothing.
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%u/stat", tid);
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno != ENOENT;
+  char buf[512];
+  const ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return true;
+  buf[n] = '\0';
+  const char* paren = std::strrchr(buf, ')');
+  if (paren == nullptr || paren[1] != ' ') return true;
+  return paren[2] != 'Z' && paren[2] != 'X';
+}
+
+bool ShmMutex::Lock() {
   uint32_t c = 0;
-  if (state_.compare_exchange_strong(c, 1, std::memory_order_acquire)) return;
-  if (c != 2) c = state_.exchange(2, std::memory_order_acquire);
-  while (c != 0) {
-    Futex(&state_, FUTEX_WAIT, 2);
-    c = state_.exchange(2, std::memory_order_acquire);
+  if (state_.compare_exchange_strong(c, CurrentTid(),
+                                     std::memory_order_acquire)) {
+    return false;
+  }
+  return LockSlow();
+}
+
+bool ShmMutex::LockSlow() {
+  const uint32_t mine = CurrentTid() | kWaiters;  // others may sleep too
+  for (;;) {
+    uint32_t c = state_.load(std::memory_order_relaxed);
+    if (c == 0) {
+      if (state_.compare_exchange_weak(c, mine, std::memory_order_acquire)) {
+        return false;
+      }
+      continue;
+    }
+    if (!(c & kWaiters) && !state_.compare_exchange_weak(
+                               c, c | kWaiters, std::memory_order_relaxed)) {
+      continue;
+    }
+    c |= kWaiters;
+    if (Futex(&state_, FUTEX_WAIT, c, &kOwnerCheckInterval) == -1 &&
+        errno == ETIMEDOUT && state_.load(std::memory_order_relaxed) == c &&
+        !OwnerAlive(c) && TakeOver(&state_, c, mine)) {
+      return true;
+    }
   }
 }
 
 void ShmMutex::Unlock() {
-  if (state_.fetch_sub(1, std::memory_order_release) != 1) {
-    state_.store(0, std::memory_order_release);
+  if (state_.exchange(0, std::memory_order_release) & kWaiters) {
     Futex(&state_, FUTEX_WAKE, 1);
   }
 }
 
 namespace {
 
-// Test-and-test-and-set on a lock word; after kSpins pauses each wait yields
-// the CPU, so a preempted holder gets to run.
-void SpinUntilAcquired(uint32_t* w) {
-  constexpr int kSpins = 256;
-  do {
-    for (int n = 0; __atomic_load_n(w, __ATOMIC_RELAXED) != 0; ++n) {
+// Test-and-test-and-set on a lock word holding the owner's tid; after
+// kSpins pauses each wait yields the CPU, so a preempted holder gets to
+// run, and every kYieldsPerCheck yields the holder's liveness is checked.
+// True when the lock was taken over from a dead holder.
+bool SpinUntilAcquired(uint32_t* w) {
+  const uint32_t mine = CurrentTid();
+  auto* a = reinterpret_cast<std::atomic<uint32_t>*>(w);
+  for (;;) {
+    uint32_t seen;
+    for (int n = 0; (seen = __atomic_load_n(w, __ATOMIC_RELAXED)) != 0; ++n) {
       if (n < kSpins) {
         __builtin_ia32_pause();
       } else {
         sched_yield();
+        if ((n - kSpins) % kYieldsPerCheck == kYieldsPerCheck - 1 &&
+            __atomic_load_n(w, __ATOMIC_RELAXED) == seen && !OwnerAlive(seen) &&
+            TakeOver(a, seen, mine)) {
+          return true;
+        }
       }
     }
-  } while (__atomic_exchange_n(w, 1u, __ATOMIC_ACQUIRE) != 0);
+    uint32_t expected = 0;
+    if (a->compare_exchange_strong(expected, mine, std::memory_order_acquire)) {
+      return false;
+    }
+  }
 }
 
 }  // namespace
 
-void ShmSpinLock::LockSlow() {
-  SpinUntilAcquired(reinterpret_cast<uint32_t*>(&state_));
+bool ShmSpinLock::LockSlow() {
+  return SpinUntilAcquired(reinterpret_cast<uint32_t*>(&state_));
 }
 
 void SpinLockAcquire(void* word) {
   auto* w = static_cast<uint32_t*>(word);
-  if (__atomic_exchange_n(w, 1u, __ATOMIC_ACQUIRE) != 0) SpinUntilAcquired(w);
+  uint32_t expected = 0;
+  if (!__atomic_compare_exchange_n(w, &expected, CurrentTid(), false,
+                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+    SpinUntilAcquired(w);
+  }
 }
 
 void SpinLockRelease(void* word) {

@@ -77,15 +77,54 @@ class ShmRegion {
   uint64_t file_size_ = 0;  // bytes of the memfd
 };
 
-// A mutex in shared memory (Drepper, "Futexes Are Tricky", mutex #2): state 0
-// unlocked, 1 locked, 2 locked with waiters. Zero-initialised memory is an
+// Locks that survive their owner's death. Every lock word in a region holds
+// the holder's thread id (0 when free), so a process killed while holding
+// one (SIGKILL, a crash) cannot wedge the map for the others: a waiter that
+// has waited a while checks whether the holder still exists (OwnerAlive:
+// kill(tid, 0), and a zombie counts as dead) and, if not, takes the lock
+// over. The kernel's robust futexes (set_robust_list, FUTEX_OWNER_DIED)
+// would do the same on exit, but the robust list belongs to glibc and its
+// robust pthread mutexes are 40 bytes; the regions keep 4-byte words.
+// Lock() reports a take-over, so the caller can repair what the dead
+// holder left half done (emu/hash_map.cc repairs a bucket's sequence
+// count); docs/reliability.md lists what each lock's section leaves behind.
+// Thread ids are those of the caller's pid namespace: processes sharing a
+// map must share one (as they share the storage directory).
+
+// The calling thread's id, cached (and renewed in a fork()ed child).
+uint32_t CurrentTid();
+// False when no thread `tid` exists or it is a zombie (killed, unreaped).
+bool OwnerAlive(uint32_t tid);
+
+// Test points (compiled in, a null pointer unless a test sets it): a
+// multi-process test stops a child at one of them and kills it there.
+enum class LockPoint {
+  kBucketLocked,    // hash bucket spin lock held, nothing changed yet
+  kChainWrite,      // inside a bucket chain change: sequence count odd
+  kFreeListLocked,  // a hash free list's mutex held
+  kLruListLocked,   // an LRU list's mutex held
+  kRingbufLocked,   // the ring buffer's producer mutex held
+  kFreezeLocked,    // the map header's freeze mutex held
+  kValueLocked,     // a value's bpf_spin_lock held (BPF_F_LOCK copy)
+};
+extern void (*g_lock_point_hook)(LockPoint);
+inline void LockPointReached(LockPoint p) {
+  if (__builtin_expect(g_lock_point_hook != nullptr, 0)) g_lock_point_hook(p);
+}
+
+// A mutex in shared memory: the owner's tid, plus kWaiters when a thread
+// sleeps on the futex (after Drepper, "Futexes Are Tricky", mutex #2, with
+// the tid kept as robust futexes keep it). Zero-initialised memory is an
 // unlocked mutex, so a fresh region needs no constructor calls.
 class ShmMutex {
  public:
-  void Lock();
+  static constexpr uint32_t kWaiters = 0x80000000u;
+  // True when the previous holder died holding the lock.
+  bool Lock();
   void Unlock();
 
  private:
+  bool LockSlow();
   std::atomic<uint32_t> state_;
 };
 static_assert(sizeof(ShmMutex) == 4);
@@ -93,35 +132,47 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free);
 
 class ShmMutexLock {
  public:
-  explicit ShmMutexLock(ShmMutex* mu) : mu_(mu) { mu_->Lock(); }
+  explicit ShmMutexLock(ShmMutex* mu) : mu_(mu), recovered_(mu_->Lock()) {}
   ~ShmMutexLock() { mu_->Unlock(); }
   ShmMutexLock(const ShmMutexLock&) = delete;
   ShmMutexLock& operator=(const ShmMutexLock&) = delete;
+  bool recovered() const { return recovered_; }
 
  private:
   ShmMutex* const mu_;
+  const bool recovered_;
 };
 
 // A spin lock in shared memory, like the kernel's raw spinlocks (hash bucket
 // locks): waiters spin, yielding the CPU after a while in case the holder
 // was preempted, and unlocking is a plain release store - one atomic
 // read-modify-write per lock/unlock pair instead of a mutex's two. For
-// critical sections of a few hundred instructions. 0 is unlocked.
+// critical sections of a few hundred instructions. 0 is unlocked, else the
+// holder's tid; a waiter that yielded for a while takes the lock over from
+// a dead holder.
 class ShmSpinLock {
  public:
-  void Lock() {
-    if (state_.exchange(1, std::memory_order_acquire) != 0) LockSlow();
+  // True when the previous holder died holding the lock.
+  bool Lock() {
+    uint32_t expected = 0;
+    if (state_.compare_exchange_strong(expected, CurrentTid(),
+                                       std::memory_order_acquire)) {
+      return false;
+    }
+    return LockSlow();
   }
   void Unlock() { state_.store(0, std::memory_order_release); }
 
  private:
-  void LockSlow();
+  bool LockSlow();
   std::atomic<uint32_t> state_;
 };
 static_assert(sizeof(ShmSpinLock) == 4);
 
 // struct bpf_spin_lock inside a map value: a 4-byte word, 0 when unlocked,
-// shared by syscall BPF_F_LOCK copies and (later) bpf_spin_lock() in programs.
+// the holder's tid when locked (never visible: syscall copies zero it and
+// the verifier keeps programs off it), shared by syscall BPF_F_LOCK copies
+// and bpf_spin_lock() in programs.
 inline constexpr uint32_t kSpinLockSize = 4;
 void SpinLockAcquire(void* word);
 void SpinLockRelease(void* word);

@@ -585,7 +585,10 @@ int MapFreeze(int fd) {
   if (map.HasSpinLock()) return -kENOTSUPP;
   // A frozen map gives no fd write access, so a second freeze ends here.
   if (!SysWritable(*e)) return -EPERM;
+  // Its sections only read, or set `frozen` in one store: a dead holder
+  // leaves nothing to repair.
   ShmMutexLock l(map.freeze_mutex());
+  LockPointReached(LockPoint::kFreezeLocked);
   if (WritableMappingExists(map, fd)) return -EBUSY;
   if (map.frozen()) return -EBUSY;
   map.SetFrozen();

@@ -20,7 +20,7 @@ export BPFEMU_BPFFS_DIR="$work/bpffs"
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -I. -Inative/include
        -fsanitize=fuzzer-no-link,address,undefined)
 harnesses=(map_create_fuzzer map_ops_fuzzer ringbuf_fuzzer interp_fuzzer
-           elf_fuzzer region_fuzzer)
+           elf_fuzzer region_fuzzer cli_fuzzer)
 absl_libs=(-labsl_synchronization -labsl_graphcycles_internal
   -labsl_random_distributions -labsl_random_seed_sequences
   -labsl_random_internal_pool_urbg -labsl_random_internal_randen
@@ -41,7 +41,7 @@ absl_libs=(-labsl_synchronization -labsl_graphcycles_internal
 
 # The emulator and the native runtime (helpers, bytecode loader), compiled
 # once.
-srcs=$(ls emu/*.cc native/*.cc | grep -v _test.cc)
+srcs=$(ls emu/*.cc native/*.cc cli/cli.cc | grep -v _test.cc)
 if ! printf '%s\n' $srcs | xargs -P 2 -I{} sh -c \
     'clang++ "$@" -c {} -o "'"$work"'/$(basename {} .cc).o"' _ "${flags[@]}"; then
   echo "FAIL: compiling the emulator with clang"

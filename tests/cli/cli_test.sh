@@ -28,6 +28,17 @@ transcript() {
     "map lookup pinned $p/h key hex 03 00 00 00"
     "map delete pinned $p/h key 3 0 0 0" "map delete pinned $p/h key 3 0 0 0"
     "map show pinned $p/nope"
+    # Strict parsing: bpftool's messages and exit codes for bad input.
+    "map show id abc" "-j map show id 1x" "map show id 0x" "map show id"
+    "map show id 1 extra" "map show foo bar" "map dump id abc"
+    "map lookup pinned $p/h key 1x 0 0 0" "map lookup pinned $p/h key 08 0 0 0"
+    "map lookup pinned $p/h key hex 1g 0 0 0" "map lookup pinned $p/h key 1 0 0"
+    "map lookup pinned $p/h key 1 0 0 0 junk" "-j map lookup pinned $p/h key 1 0 0 0 junk"
+    "map lookup pinned $p/h" "map delete pinned $p/h key 1 0 0 0 junk"
+    "map update pinned $p/h key 1 0 0 0 value 1 0 0 0 0 0 0 0 foo"
+    "map update pinned $p/h key 1 0 0 0 value 1 0 0 0 0 0 0 0 any any"
+    "map update pinned $p/h key 1 0 0 0"
+    "map pin pinned $p/h"
   )
   for c in "${cmds[@]}"; do
     echo "\$ map-tool ${c//$p/PINS}"

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: Apache-2.0
+// bpfemu::cli::Run in-process: strict numbers, a message for every nonzero
+// exit, and names and paths from files escaped in JSON and in plain text
+// (issue 20, item 6). The bpftool comparison is tests/cli.
+#include "cli/cli.h"
+
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "emu/bpffs.h"
+#include "emu/map.h"
+#include "emu/syscall.h"
+#include "gtest/gtest.h"
+
+namespace bpfemu::cli {
+namespace {
+
+struct Result {
+  int rc;
+  std::string out, err;
+};
+
+Result Call(const std::vector<std::string>& args) {
+  char* out_buf = nullptr;
+  char* err_buf = nullptr;
+  size_t out_len = 0, err_len = 0;
+  FILE* out = open_memstream(&out_buf, &out_len);
+  FILE* err = open_memstream(&err_buf, &err_len);
+  Result r;
+  r.rc = Run(args, out, err);
+  std::fclose(out);
+  std::fclose(err);
+  r.out.assign(out_buf, out_len);
+  r.err.assign(err_buf, err_len);
+  free(out_buf);
+  free(err_buf);
+  return r;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/bpfemu-cli-test.XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    SetBpffsForTesting("/sys/fs/bpf", dir_);
+    MapAttr a;
+    a.map_type = BPF_MAP_TYPE_HASH;
+    a.key_size = 4;
+    a.value_size = 8;
+    a.max_entries = 4;
+    std::strcpy(a.map_name, "plain");
+    fd_ = MapCreate(a);
+    ASSERT_GE(fd_, 0);
+    ASSERT_EQ(ObjPin(fd_, "/sys/fs/bpf/m"), 0);
+  }
+  void TearDown() override {
+    CloseFd(fd_);
+    std::system(("rm -rf " + dir_).c_str());
+  }
+  std::string dir_;
+  int fd_ = -1;
+};
+
+TEST_F(CliTest, ShowIdThatIsNotANumberFails) {
+  // Used to list every map with exit 0.
+  for (const char* bad :
+       {"abc", "1x", "0x", "", " 1", "+1", "4294967296", "99999999999"}) {
+    const Result r = Call({"map", "show", "id", bad});
+    EXPECT_EQ(r.rc, 255) << bad;
+    EXPECT_EQ(r.out, "") << bad;
+    EXPECT_EQ(r.err, "Error: can't parse " + std::string(bad) + " as ID\n")
+        << bad;
+  }
+  const Result ok = Call({"map", "show", "id", "1"});
+  EXPECT_EQ(ok.rc, 0);
+  EXPECT_NE(ok.out.find("name plain"), std::string::npos) << ok.out;
+  const Result none = Call({"map", "show", "id", "0x7fffffff"});
+  EXPECT_EQ(none.rc, 255);
+  EXPECT_EQ(none.err,
+            "Error: get map by id (2147483647): No such file or directory\n");
+}
+
+TEST_F(CliTest, BytesAreParsedStrictly) {
+  for (const char* bad : {"256", "1x", " 1", "+1", "08", "0x100", "1 "}) {
+    const Result r = Call({"map", "lookup", "pinned", "/sys/fs/bpf/m", "key",
+                           bad, "0", "0", "0"});
+    EXPECT_EQ(r.rc, 255) << bad;
+    EXPECT_NE(r.err.find("error parsing byte"), std::string::npos)
+        << bad << ": " << r.err;
+  }
+  const Result hex = Call({"map", "lookup", "pinned", "/sys/fs/bpf/m", "key",
+                           "hex", "ff", "0", "0", "0"});
+  EXPECT_EQ(hex.rc, 254);  // parsed, not found
+  const Result junk = Call({"map", "delete", "pinned", "/sys/fs/bpf/m", "key",
+                            "1", "0", "0", "0", "junk"});
+  EXPECT_EQ(junk.rc, 255);
+  EXPECT_EQ(junk.err, "Error: expected key or value, got: junk\n");
+}
+
+TEST_F(CliTest, JsonErrorsAreEscaped) {
+  const std::string path = "/sys/fs/bpf/a\"b\\c\x1b[31m\n";
+  const Result r = Call({"-j", "map", "show", "pinned", path});
+  EXPECT_EQ(r.rc, 255);
+  EXPECT_EQ(r.out,
+            "{\"error\":\"bpf obj get (/sys/fs/bpf/a\\\"b\\\\c\\u001b[31m\\n): "
+            "No such file or directory\"}\n");
+  // Plain text: no raw escape byte reaches the terminal.
+  const Result p = Call({"map", "show", "pinned", path});
+  EXPECT_EQ(p.err.find('\x1b'), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("\\x1b[31m\\x0a"), std::string::npos) << p.err;
+}
+
+TEST_F(CliTest, CraftedNameIsEscaped) {
+  // Another user's file may carry any name bytes: write them into the
+  // pinned region's header, as a crafted file would.
+  const int file = open((dir_ + "/m").c_str(), O_RDWR);
+  ASSERT_GE(file, 0);
+  void* p = mmap(nullptr, sizeof(MapHeader), PROT_READ | PROT_WRITE, MAP_SHARED,
+                 file, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  auto* hdr = static_cast<MapHeader*>(p);
+  std::memcpy(hdr->name, "x\"\x1b]0;pwn\x07\\yyyyyy", sizeof(hdr->name));
+  munmap(p, sizeof(MapHeader));
+  close(file);
+  const Result j = Call({"-j", "map", "show", "pinned", "/sys/fs/bpf/m"});
+  ASSERT_EQ(j.rc, 0) << j.err << j.out;
+  EXPECT_NE(j.out.find("\"name\":\"x\\\"\\u001b]0;pwn\\u0007\\\\yyyyy\""),
+            std::string::npos)
+      << j.out;
+  const Result t = Call({"map", "show", "pinned", "/sys/fs/bpf/m"});
+  ASSERT_EQ(t.rc, 0);
+  EXPECT_EQ(t.out.find('\x1b'), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("name x\"\\x1b]0;pwn\\x07\\x5cyyyyy "),
+            std::string::npos)
+      << t.out;
+}
+
+TEST_F(CliTest, EveryFailureSaysWhy) {
+  const std::vector<std::vector<std::string>> cases = {
+      {},
+      {"map", "frob"},
+      {"map", "pin", "pinned", "/sys/fs/bpf/m"},
+      {"map", "pin", "pinned", "/sys/fs/bpf/m", "/elsewhere/x"},
+      {"map", "dump"},
+      {"map", "lookup"},
+      {"map", "lookup", "pinned", "/sys/fs/bpf/m"},
+      {"map", "update", "pinned", "/sys/fs/bpf/m", "key", "1", "0", "0", "0"},
+      {"-x", "map"},
+  };
+  for (const auto& c : cases) {
+    for (const bool json : {false, true}) {
+      std::vector<std::string> args = c;
+      if (json) args.insert(args.begin(), "-j");
+      const Result r = Call(args);
+      EXPECT_NE(r.rc, 0);
+      EXPECT_FALSE(r.err.empty() && r.out.find("error") == std::string::npos)
+          << "silent failure, rc " << r.rc << " for argc " << args.size();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace bpfemu::cli

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: Apache-2.0
+// bpfemu's CLI (cli/cli.h Run) in-process with arbitrary argument vectors:
+// words from the command's grammar, numbers in every base and sign, paths
+// to pinned maps of several kinds (hash, per-CPU, LRU, array, ring buffer,
+// map-of-maps) and raw strings, with or without -j. Checks: no crash; the
+// exit code is 0, 254 (not found) or a failure that printed why; output
+// never carries a raw control byte (JSON strings are escaped, plain text
+// shows \xNN), so a path or name cannot inject terminal escapes or break
+// a JSON consumer.
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli/cli.h"
+#include "emu/bpffs.h"
+#include "emu/syscall.h"
+#include "fuzz/fuzz_input.h"
+
+namespace {
+
+const char* const kWords[] = {
+    "map",
+    "show",
+    "list",
+    "dump",
+    "lookup",
+    "update",
+    "delete",
+    "pin",
+    "pinned",
+    "id",
+    "name",
+    "key",
+    "value",
+    "hex",
+    "any",
+    "exist",
+    "noexist",
+    "-j",
+    "--json",
+    "kernel",
+    "0",
+    "1",
+    "2",
+    "255",
+    "256",
+    "0x10",
+    "0xff",
+    "010",
+    "08",
+    "-1",
+    "4294967295",
+    "4294967296",
+    "1x",
+    "",
+    " 1",
+    "+1",
+    "/sys/fs/bpf/h",
+    "/sys/fs/bpf/pc",
+    "/sys/fs/bpf/lru",
+    "/sys/fs/bpf/a",
+    "/sys/fs/bpf/rb",
+    "/sys/fs/bpf/mim",
+    "/sys/fs/bpf/new",
+    "/sys/fs/bpf/../../etc/passwd",
+    "/sys/fs/bpf",
+    "/tmp/x",
+    "/sys/fs/bpf/h/x",
+};
+constexpr uint32_t kNumWords = sizeof(kWords) / sizeof(kWords[0]);
+
+std::string g_dir;
+std::set<std::string> g_initial;
+
+void Pin(bpf_map_type type, uint32_t key, uint32_t value, uint32_t max,
+         const char* path, int inner = -1) {
+  bpfemu::MapAttr a;
+  a.map_type = type;
+  a.key_size = key;
+  a.value_size = value;
+  a.max_entries = max;
+  if (inner >= 0) a.inner_map_fd = static_cast<uint32_t>(inner);
+  const int fd = bpfemu::MapCreate(a);
+  FUZZ_CHECK(fd >= 0);
+  if (type == BPF_MAP_TYPE_HASH) {
+    for (uint32_t k = 0; k < 3; ++k) {
+      uint64_t v = k * 7;
+      FUZZ_CHECK(bpfemu::MapUpdateElem(fd, &k, &v, BPF_ANY) == 0);
+    }
+  }
+  FUZZ_CHECK(bpfemu::ObjPin(fd, path) == 0);
+  if (inner < 0) bpfemu::CloseFd(fd);
+}
+
+std::set<std::string> TopLevel() {
+  std::set<std::string> names;
+  if (DIR* d = opendir(g_dir.c_str())) {
+    while (dirent* e = readdir(d)) names.insert(e->d_name);
+    closedir(d);
+  }
+  return names;
+}
+
+void SetUpOnce() {
+  if (!g_dir.empty()) return;
+  char dir[] = "/tmp/bpfemu-cli-fuzz.XXXXXX";
+  FUZZ_CHECK(mkdtemp(dir) != nullptr);
+  g_dir = dir;
+  bpfemu::SetBpffsForTesting("/sys/fs/bpf", g_dir);
+  Pin(BPF_MAP_TYPE_HASH, 4, 8, 8, "/sys/fs/bpf/h");
+  Pin(BPF_MAP_TYPE_PERCPU_HASH, 4, 12, 4, "/sys/fs/bpf/pc");
+  Pin(BPF_MAP_TYPE_LRU_HASH, 2, 3, 8, "/sys/fs/bpf/lru");
+  Pin(BPF_MAP_TYPE_ARRAY, 4, 20, 2, "/sys/fs/bpf/a");
+  Pin(BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, "/sys/fs/bpf/rb");
+  bpfemu::MapAttr in;
+  in.map_type = BPF_MAP_TYPE_ARRAY;
+  in.key_size = 4;
+  in.value_size = 4;
+  in.max_entries = 1;
+  const int inner = bpfemu::MapCreate(in);
+  FUZZ_CHECK(inner >= 0);
+  Pin(BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 2, "/sys/fs/bpf/mim", inner);
+  bpfemu::CloseFd(inner);
+  g_initial = TopLevel();
+  std::atexit([] { std::system(("rm -rf " + g_dir).c_str()); });
+}
+
+// rm -r of `name` in the directory `dir` (no shell: names are arbitrary).
+void RemoveTree(int dir, const char* name) {
+  if (unlinkat(dir, name, 0) == 0) return;
+  const int sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (sub >= 0) {
+    if (DIR* d = fdopendir(sub)) {
+      std::vector<std::string> names;
+      while (dirent* e = readdir(d)) {
+        if (std::strcmp(e->d_name, ".") != 0 &&
+            std::strcmp(e->d_name, "..") != 0) {
+          names.push_back(e->d_name);
+        }
+      }
+      for (const std::string& n : names) RemoveTree(dirfd(d), n.c_str());
+      closedir(d);
+    } else {
+      close(sub);
+    }
+  }
+  unlinkat(dir, name, AT_REMOVEDIR);
+}
+
+bool NoRawControlBytes(const std::string& s) {
+  for (const unsigned char c : s) {
+    if (c < 0x20 && c != '\n' && c != '\t') return false;
+    if (c == 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  SetUpOnce();
+  bpfemu::fuzz::FuzzInput in(data, size);
+  std::vector<std::string> args;
+  const uint32_t n = in.Below(24);
+  for (uint32_t i = 0; i < n && !in.empty(); ++i) {
+    const uint8_t pick = in.Get<uint8_t>();
+    if (pick < 0xe0) {
+      args.push_back(kWords[pick % kNumWords]);
+    } else {
+      const std::vector<uint8_t> raw = in.Bytes(in.Below(24));
+      args.emplace_back(raw.begin(), raw.end());
+      // argv strings end at a NUL.
+      args.back().resize(strnlen(args.back().c_str(), args.back().size()));
+    }
+  }
+  char* out_buf = nullptr;
+  char* err_buf = nullptr;
+  size_t out_len = 0, err_len = 0;
+  FILE* out = open_memstream(&out_buf, &out_len);
+  FILE* err = open_memstream(&err_buf, &err_len);
+  const int rc = bpfemu::cli::Run(args, out, err);
+  std::fclose(out);
+  std::fclose(err);
+  const std::string o(out_buf, out_len), e(err_buf, err_len);
+  free(out_buf);
+  free(err_buf);
+  FUZZ_CHECK(rc >= 0 && rc <= 255);
+  if (rc != 0 && rc != 254) {
+    FUZZ_CHECK(!e.empty() || o.find("{\"error\":\"") != std::string::npos);
+  }
+  FUZZ_CHECK(NoRawControlBytes(o));
+  FUZZ_CHECK(NoRawControlBytes(e));
+  // Pins the input created (`map pin`), removed so the tree stays small.
+  for (const std::string& name : TopLevel()) {
+    if (g_initial.contains(name)) continue;
+    const int dir = open(g_dir.c_str(), O_RDONLY | O_DIRECTORY);
+    FUZZ_CHECK(dir >= 0);
+    RemoveTree(dir, name.c_str());
+    close(dir);
+  }
+  return 0;
+}
