@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Ring buffer producer and consumer, checked against the figures measured on
-// 6.18 (shared/docs/kernel-semantics-more.md §1.3-§1.7).
+// 6.18 (kernel/bpf/ sources; measured on 6.18).
 #include "emu/ringbuf.h"
 
 #include <linux/bpf.h>

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // libbpf's ring_buffer__* API on emulated ring buffers, with libbpf 1.1.2's
-// error conventions (measured on 6.18: shared/docs/kernel-semantics-more.md
-// §1.7, §9.1). Links the compat layer, never real libbpf.
+// error conventions (measured on 6.18 against libbpf's ring_buffer__*). Links the compat layer, never real libbpf.
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 

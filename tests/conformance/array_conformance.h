@@ -3,7 +3,7 @@
 //
 // ArrayConformance: element commands on BPF_MAP_TYPE_ARRAY, mirroring
 // kernel/bpf/arraymap.c; expected values measured on 6.18
-// (shared/docs/kernel-semantics-maps.md §2.3, §7).
+// (kernel/bpf/ sources; measured on 6.18).
 
 #ifndef BPFEMU_TESTS_CONFORMANCE_ARRAY_CONFORMANCE_H_
 #define BPFEMU_TESTS_CONFORMANCE_ARRAY_CONFORMANCE_H_

@@ -6,7 +6,7 @@
 // cursor (hashtab.c __htab_map_lookup_and_delete_batch); arrays use the
 // generic key-cursor walker and generic update/delete (syscall.c
 // generic_map_*_batch). Expected values are the digest's measurements on 6.18
-// (shared/docs/kernel-semantics-maps.md §8).
+// (kernel/bpf/ sources; measured on 6.18).
 
 #ifndef BPFEMU_TESTS_CONFORMANCE_BATCH_CONFORMANCE_H_
 #define BPFEMU_TESTS_CONFORMANCE_BATCH_CONFORMANCE_H_

@@ -4,8 +4,7 @@
 // CreateConformance: BPF_MAP_CREATE attribute validation for HASH and ARRAY,
 // in the kernel's order (kernel/bpf/syscall.c map_create, hashtab.c
 // htab_map_alloc_check / htab_map_alloc, arraymap.c array_map_alloc_check).
-// Expected errnos were measured on 6.18 (shared/docs/kernel-semantics-maps.md
-// §1.4); every case runs on every backend.
+// Expected errnos were measured on 6.18 (kernel/bpf/syscall.c map_create); every case runs on every backend.
 //
 // Kernel maps are real memory: cases that must succeed use small maps, and
 // size limits are probed only with attributes that fail.

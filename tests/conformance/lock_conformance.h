@@ -7,7 +7,7 @@
 // into real BTF. Mirrors kernel/bpf/syscall.c map_check_btf, hashtab.c
 // htab_map_update_elem, arraymap.c array_map_update_elem and
 // include/linux/bpf.h copy_map_value[_locked] / check_and_init_map_value;
-// expected values measured on 6.18 (shared/docs §2.4, §3.5).
+// expected values measured on 6.18 (measured on 6.18).
 
 #ifndef BPFEMU_TESTS_CONFORMANCE_LOCK_CONFORMANCE_H_
 #define BPFEMU_TESTS_CONFORMANCE_LOCK_CONFORMANCE_H_

@@ -5,7 +5,7 @@
 // common LRU and with BPF_F_NO_COMMON_LRU. The Sanity cases re-express the
 // scenarios of the kernel's tools/testing/selftests/bpf/test_lru_map.c
 // (6.12 version: refill target derived from the map size); the others are
-// the digest's measurements on 6.18 (shared/docs/kernel-semantics-maps.md §6).
+// the digest's measurements on 6.18 (kernel/bpf/ sources; measured on 6.18).
 // Every case pins the test thread to CPU 0 (sched_next_online(0) in the
 // selftest); "ref-lookup" is a lookup from a BPF program, which sets the
 // reference bit, where a syscall lookup does not.

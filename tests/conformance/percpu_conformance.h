@@ -6,7 +6,7 @@
 // possible CPU, in CPU order; syscall updates write every slot and lookups
 // return every slot, padding included (bpf_map_value_size,
 // bpf_percpu_hash_update, bpf_percpu_array_update). Measured on 6.18
-// (shared/docs/kernel-semantics-maps.md §1.2-§1.4, §2.2, §3.5, §7).
+// (kernel/bpf/ sources; measured on 6.18).
 
 #ifndef BPFEMU_TESTS_CONFORMANCE_PERCPU_CONFORMANCE_H_
 #define BPFEMU_TESTS_CONFORMANCE_PERCPU_CONFORMANCE_H_

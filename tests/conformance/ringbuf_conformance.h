@@ -4,8 +4,7 @@
 // RingbufConformance: BPF_MAP_TYPE_RINGBUF creation (ringbuf_map_alloc) and
 // its element commands, which all fail: ENOTSUPP (524) from the map ops, or
 // EINVAL when a key pointer is passed to a map without keys
-// (__bpf_copy_key). Measured on 6.18 (shared/docs/kernel-semantics-more.md
-// §1.1). Data-path behaviour is covered by emu/ringbuf_test.cc and, against
+// (__bpf_copy_key). Measured on 6.18 (kernel/bpf/ringbuf.c). Data-path behaviour is covered by emu/ringbuf_test.cc and, against
 // the kernel, by kernel_compare/ringbuf_compare_test.cc.
 
 #ifndef BPFEMU_TESTS_CONFORMANCE_RINGBUF_CONFORMANCE_H_

@@ -4,7 +4,7 @@
 // SyscallConformance: the generic layer of kernel/bpf/syscall.c that every
 // map type shares: bad descriptors, NULL pointers, fd access modes and the
 // order in which those checks run. Measured on 6.18
-// (shared/docs/kernel-semantics-maps.md §2.1).
+// (kernel/bpf/ sources; measured on 6.18).
 
 #ifndef BPFEMU_TESTS_CONFORMANCE_SYSCALL_CONFORMANCE_H_
 #define BPFEMU_TESTS_CONFORMANCE_SYSCALL_CONFORMANCE_H_
