@@ -216,26 +216,15 @@ void* ArrayMap::Mmap(int fd, size_t length, int prot, uint64_t offset,
     *err = -EINVAL;
     return nullptr;
   }
-  // A read-only mapping comes from a read-only descriptor of the same file:
-  // the kernel clears VM_MAYWRITE on it, and so does mmap() of an O_RDONLY
-  // file, so a later mprotect(PROT_WRITE) fails with EACCES in both.
-  int map_fd = fd;
-  int ro_fd = -1;
-  if (!(prot & PROT_WRITE)) {
-    const std::string path = "/proc/self/fd/" + std::to_string(fd);
-    ro_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (ro_fd < 0) {
-      *err = -errno;
-      return nullptr;
-    }
-    map_fd = ro_fd;
+  const MappingFd map_fd(fd, prot);
+  if (map_fd.fd() < 0) {
+    *err = map_fd.fd();
+    return nullptr;
   }
-  void* addr = mmap(nullptr, length, prot, MAP_SHARED, map_fd,
+  void* addr = mmap(nullptr, length, prot, MAP_SHARED, map_fd.fd(),
                     static_cast<off_t>(geo_.values_off + offset));
-  const int mmap_errno = errno;
-  if (ro_fd >= 0) close(ro_fd);
   if (addr == MAP_FAILED) {
-    *err = -mmap_errno;
+    *err = -errno;
     return nullptr;
   }
   *err = 0;

@@ -296,23 +296,14 @@ void* RingbufMap::Mmap(int fd, size_t length, int prot, int flags,
     *err = -EINVAL;
     return nullptr;
   }
-  // Read-only mappings come from a read-only descriptor, so a later
-  // mprotect(PROT_WRITE) fails with EACCES as the kernel's does.
-  int map_fd = fd;
-  int ro_fd = -1;
-  if (!(prot & PROT_WRITE)) {
-    const std::string path = "/proc/self/fd/" + std::to_string(fd);
-    ro_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (ro_fd < 0) {
-      *err = -errno;
-      return nullptr;
-    }
-    map_fd = ro_fd;
+  const MappingFd map_fd(fd, prot);
+  if (map_fd.fd() < 0) {
+    *err = map_fd.fd();
+    return nullptr;
   }
   void* base =
       mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (base == MAP_FAILED) {
-    if (ro_fd >= 0) close(ro_fd);
     *err = -ENOMEM;
     return nullptr;
   }
@@ -333,11 +324,10 @@ void* RingbufMap::Mmap(int fd, size_t length, int prot, int flags,
     }
     chunk = std::min(chunk, len - at);
     ok = mmap(static_cast<uint8_t*>(base) + at, chunk, prot,
-              MAP_SHARED | MAP_FIXED, map_fd,
+              MAP_SHARED | MAP_FIXED, map_fd.fd(),
               static_cast<off_t>(file)) != MAP_FAILED;
     at += chunk;
   }
-  if (ro_fd >= 0) close(ro_fd);
   if (!ok) {
     munmap(base, len);
     *err = -ENOMEM;

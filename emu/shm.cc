@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include "emu/bpffs.h"
@@ -72,6 +73,17 @@ int ShmRegion::Create(const char* name, uint64_t size, int* fd, ShmRegion* out,
   *fd = mfd;
   *out = std::move(region);
   return 0;
+}
+
+MappingFd::MappingFd(int map_fd, int prot) : fd_(map_fd) {
+  if (prot & PROT_WRITE) return;
+  const std::string path = "/proc/self/fd/" + std::to_string(map_fd);
+  owned_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  fd_ = owned_ >= 0 ? owned_ : -errno;
+}
+
+MappingFd::~MappingFd() {
+  if (owned_ >= 0) close(owned_);
 }
 
 int ShmRegion::Attach(int fd, ShmRegion* out, uint64_t mirror_tail) {

@@ -116,6 +116,26 @@ inline void LockPointReached(LockPoint p) {
 // sleeps on the futex (after Drepper, "Futexes Are Tricky", mutex #2, with
 // the tid kept as robust futexes keep it). Zero-initialised memory is an
 // unlocked mutex, so a fresh region needs no constructor calls.
+// The descriptor a map's file is mmap()ed from for a user mapping with
+// `prot` (bpf_map_mmap): the map fd itself, or for a mapping without
+// PROT_WRITE a read-only descriptor of the same file, which it owns. The
+// kernel clears VM_MAYWRITE on a read-only map mapping, and mmap() of an
+// O_RDONLY file does the same, so a later mprotect(PROT_WRITE) fails with
+// EACCES in both.
+class MappingFd {
+ public:
+  MappingFd(int map_fd, int prot);
+  ~MappingFd();
+  MappingFd(const MappingFd&) = delete;
+  MappingFd& operator=(const MappingFd&) = delete;
+  // The fd to map, or -errno if the read-only descriptor could not be had.
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+  int owned_ = -1;
+};
+
 class ShmMutex {
  public:
   static constexpr uint32_t kWaiters = 0x80000000u;
