@@ -31,7 +31,7 @@ class HugeMaps : public ::testing::Test {
     char tmpl[] = "/tmp/bpfemu-huge-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    if (mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=64m") != 0) {
+    if (mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=64m,mode=0700") != 0) {
       rmdir(dir_.c_str());
       dir_.clear();
       GTEST_SKIP() << "cannot mount tmpfs: " << strerror(errno);
@@ -116,6 +116,23 @@ TEST_F(HugeMaps, FilledMapsNeverRaiseSigbus) {
               return 0;
             }),
             0);
+}
+
+// Without a small file system to bound it (the default storage, or a
+// memfd), a map larger than the memory the machine could still give is
+// refused before anything is backed: backing it first would end in the OOM
+// killer, as it once did for this test suite. Needs no root.
+TEST(HugeMapsAnywhere, LargerThanAvailableMemoryIsEnomemUpFront) {
+  MapAttr hash{.map_type = BPF_MAP_TYPE_HASH,
+               .key_size = 4,
+               .value_size = 1u << 20,
+               .max_entries = 1u << 23};  // 8 TiB
+  EXPECT_EQ(MapCreate(hash), -ENOMEM);
+  MapAttr array{.map_type = BPF_MAP_TYPE_ARRAY,
+                .key_size = 4,
+                .value_size = 1u << 16,
+                .max_entries = 1u << 30};  // 64 TiB
+  EXPECT_EQ(MapCreate(array), -ENOMEM);
 }
 
 }  // namespace

@@ -41,8 +41,34 @@ ShmRegion& ShmRegion::operator=(ShmRegion&& other) noexcept {
   return *this;
 }
 
+namespace {
+
+// Regions above this size check the memory available first.
+constexpr uint64_t kLargeRegion = uint64_t{64} << 20;
+
+// /proc/meminfo's MemAvailable in bytes (UINT64_MAX if unreadable).
+uint64_t AvailableMemory() {
+  FILE* f = std::fopen("/proc/meminfo", "re");
+  if (f == nullptr) return UINT64_MAX;
+  char line[128];
+  unsigned long long kib = 0;
+  bool found = false;
+  while (!found && std::fgets(line, sizeof(line), f) != nullptr) {
+    found = std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1;
+  }
+  std::fclose(f);
+  return found ? uint64_t{kib} * 1024 : UINT64_MAX;
+}
+
+}  // namespace
+
 int ShmRegion::Create(const char* name, uint64_t size, int* fd, ShmRegion* out,
                       uint64_t mirror_tail, uint64_t reserve) {
+  // A region larger than the memory the system could still give is refused
+  // up front, as the kernel's vmalloc fails: backing it (below) would first
+  // drive the machine into the OOM killer where the file system does not
+  // bound it (a memfd, or a large tmpfs).
+  if (size > kLargeRegion && size > AvailableMemory()) return -ENOMEM;
   // An unnamed file on the emulated bpffs, so the map can be pinned; a
   // memfd if that is impossible.
   int mfd = BpffsCreateAnonymous();
