@@ -581,16 +581,20 @@ int MapFreeze(int fd) {
   FdRef e;
   if (int err = FdTable::Get().Borrow(fd, &e); err != 0) return err;
   Map& map = *e->map;
-  // map->record: a value with a spin lock (the only BTF record emulated).
-  if (map.HasSpinLock()) return -kENOTSUPP;
-  // A frozen map gives no fd write access, so a second freeze ends here.
-  if (!SysWritable(*e)) return -EPERM;
+  const bool checks_fd = FreezeChecksFdAccess(map.kernel_version());
+  if (checks_fd) {
+    // map->record: a value with a spin lock (the only BTF record emulated).
+    if (map.HasSpinLock()) return -kENOTSUPP;
+    // A frozen map gives no fd write access, so a second freeze ends here.
+    if (!SysWritable(*e)) return -EPERM;
+  }
   // Its sections only read, or set `frozen` in one store: a dead holder
   // leaves nothing to repair.
   ShmMutexLock l(map.freeze_mutex());
   LockPointReached(LockPoint::kFreezeLocked);
   if (WritableMappingExists(map, fd)) return -EBUSY;
   if (map.frozen()) return -EBUSY;
+  if (!checks_fd && !CallerPrivileged()) return -EPERM;  // 6.1: bpf_capable()
   map.SetFrozen();
   return 0;
 }

@@ -233,6 +233,37 @@ TEST(Syscall, FreezeFindsWritableMappingsOfOtherFds) {
   CloseFd(fd);
 }
 
+// 6.1's map_freeze: no fd access check (a read-only fd freezes), a second
+// freeze is EBUSY, a spin-lock value may be frozen; measured in the 6.1
+// guest (tools/kmatrix). Later versions: EPERM, EPERM, ENOTSUPP.
+TEST(Syscall, FreezeFollowsTheKernelVersion) {
+  for (KernelVersion v : {KernelVersion::k6_1, KernelVersion::k6_18}) {
+    SetTargetKernel(v);
+    const bool v61 = v == KernelVersion::k6_1;
+    MapAttr attr{.map_type = BPF_MAP_TYPE_HASH,
+                 .key_size = 4,
+                 .value_size = 8,
+                 .max_entries = 4,
+                 .map_flags = BPF_F_RDONLY};
+    const int rd = MapCreate(attr);
+    ASSERT_GE(rd, 0);
+    EXPECT_EQ(MapFreeze(rd), v61 ? 0 : -EPERM);
+    EXPECT_EQ(CloseFd(rd), 0);
+    attr.map_flags = 0;
+    const int fd = MapCreate(attr);
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(MapFreeze(fd), 0);
+    EXPECT_EQ(MapFreeze(fd), v61 ? -EBUSY : -EPERM);
+    EXPECT_EQ(CloseFd(fd), 0);
+    attr.spin_lock_off = 0;
+    const int locked = MapCreate(attr);
+    ASSERT_GE(locked, 0);
+    EXPECT_EQ(MapFreeze(locked), v61 ? 0 : -kENOTSUPP);
+    EXPECT_EQ(CloseFd(locked), 0);
+  }
+  SetTargetKernel(KernelVersion::k6_18);
+}
+
 TEST(Syscall, AttachMapFdRejectsOtherFiles) {
   int dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
   EXPECT_EQ(AttachMapFd(dn), -EINVAL);

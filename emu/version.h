@@ -55,6 +55,15 @@ inline bool FdHtabUpdatesInPlace(KernelVersion v) {
   return v > KernelVersion::k6_12;
 }
 
+// BPF_MAP_FREEZE (kernel/bpf/syscall.c map_freeze): after 6.1 it refuses
+// any map with a BTF record (a spin lock included) with ENOTSUPP and a fd
+// without write access with EPERM, before its EBUSY checks; 6.1 refuses only
+// timers and kptrs, has no fd check, answers EBUSY to a second freeze and
+// checks CAP_BPF (EPERM) last.
+inline bool FreezeChecksFdAccess(KernelVersion v) {
+  return v > KernelVersion::k6_1;
+}
+
 inline bool HasResilientBucketLock(KernelVersion v) {
   return static_cast<uint32_t>(v) >= 6015;
 }
