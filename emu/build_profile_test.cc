@@ -81,7 +81,9 @@ class ProfileChargeTest : public ::testing::Test {
     fill(fd);
     const int64_t charge = MapMemlock(fd);
     EXPECT_EQ(CloseFd(fd), 0);
-    if (inner >= 0) EXPECT_EQ(CloseFd(inner), 0);
+    if (inner >= 0) {
+      EXPECT_EQ(CloseFd(inner), 0);
+    }
     return charge;
   }
   int64_t Charge(const Probe& p, const BuildProfile& profile) {
