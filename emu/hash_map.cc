@@ -22,10 +22,8 @@
 namespace bpfemu {
 namespace {
 
-// include/linux/slab.h on x86-64: KMALLOC_MAX_SIZE = 4 MiB. key_size +
-// value_size must stay below it less sizeof(struct htab_elem), a figure of
-// the kernel build (build_profile.h).
-constexpr uint64_t kKmallocMaxSize = uint64_t{1} << 22;
+// key_size + value_size must stay below KMALLOC_MAX_SIZE less
+// sizeof(struct htab_elem), a figure of the kernel build (build_profile.h).
 // include/linux/percpu.h: per-CPU values are bounded by PCPU_MIN_UNIT_SIZE.
 constexpr uint64_t kPcpuMinUnitSize = 32768;
 // sizeof(struct bucket) in the kernel, which bounds n_buckets.

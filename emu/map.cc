@@ -94,7 +94,7 @@ std::string Map::name() const {
 
 uint64_t Map::Memlock() const {
   const KernelVersion v = kernel_version();
-  if (static_cast<uint32_t>(v) >= 6004) return MemUsage(BuildProfileFor(v));
+  if (ChargesMapMemUsage(v)) return MemUsage(BuildProfileFor(v));
   // bpf_map_memory_footprint(); bpf_map_value_size() is the syscall value
   // size (per-CPU: a rounded slot per possible CPU; fd maps: 4 bytes).
   const uint64_t slot = RoundUp(uint64_t{key_size()} + SyscallValueSize(), 8);

@@ -38,6 +38,9 @@ namespace bpfemu {
 // UAPI values newer than the 6.1 <linux/bpf.h> Debian 12 ships.
 inline constexpr uint32_t kBpfFTokenFd = 1U << 16;  // BPF_F_TOKEN_FD, 6.9
 inline constexpr uint32_t kBpfMapTypeArena = 33;    // BPF_MAP_TYPE_ARENA
+// include/linux/slab.h KMALLOC_MAX_SIZE on x86-64 (4 KiB pages, page order
+// 10): the bound of several create checks.
+inline constexpr uint64_t kKmallocMaxSize = uint64_t{1} << 22;
 // Kernel-internal: include/linux/bpf.h BPF_F_ACCESS_MASK.
 inline constexpr uint32_t kBpfFAccessMask =
     BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG;

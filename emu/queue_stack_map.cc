@@ -17,8 +17,6 @@ namespace {
 // QUEUE_STACK_CREATE_FLAG_MASK.
 constexpr uint32_t kQueueStackCreateFlagMask =
     BPF_F_NUMA_NODE | kBpfFAccessMask;
-// include/linux/slab.h on x86-64.
-constexpr uint64_t kKmallocMaxSize = uint64_t{1} << 22;
 constexpr uint64_t kValuesOffset =
     kBodyOffset + RoundUp(sizeof(ShmMutex) + 3 * sizeof(uint32_t), 8);
 

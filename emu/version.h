@@ -55,6 +55,13 @@ inline bool FdHtabUpdatesInPlace(KernelVersion v) {
   return v > KernelVersion::k6_12;
 }
 
+// fdinfo "memlock:" (kernel/bpf/syscall.c): from 6.4 the map type's
+// map_mem_usage(), which counts kernel structures (build_profile.h); before,
+// bpf_map_memory_footprint(), which counts none.
+inline bool ChargesMapMemUsage(KernelVersion v) {
+  return static_cast<uint32_t>(v) >= 6004;
+}
+
 // BPF_MAP_FREEZE (kernel/bpf/syscall.c map_freeze): after 6.1 it refuses
 // any map with a BTF record (a spin lock included) with ENOTSUPP and a fd
 // without write access with EPERM, before its EBUSY checks; 6.1 refuses only

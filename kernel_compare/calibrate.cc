@@ -50,8 +50,7 @@ std::vector<Group> Groups() {
       {{&BuildProfile::ringbuf_map},
        {{Attr(BPF_MAP_TYPE_RINGBUF, 0, 0, 4096)}}},
       {{&BuildProfile::stab}, {{Attr(BPF_MAP_TYPE_SOCKMAP, 4, 4, 1)}}},
-      {{&BuildProfile::queue_stack},
-       {{Attr(BPF_MAP_TYPE_QUEUE, 0, 8, 1)}}},
+      {{&BuildProfile::queue_stack}, {{Attr(BPF_MAP_TYPE_QUEUE, 0, 8, 1)}}},
       {{&BuildProfile::shtab, &BuildProfile::shtab_elem},
        {{Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1)},
         {Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1), /*socket=*/true}}},
@@ -153,16 +152,7 @@ absl::Status SolveGroup(const Group& g, BuildProfile* out) {
 }  // namespace
 
 int64_t KernelMemlock(int fd) {
-  const std::string path = absl::StrFormat("/proc/self/fdinfo/%d", fd);
-  FILE* f = std::fopen(path.c_str(), "re");
-  if (f == nullptr) return -1;
-  char line[256];
-  long long v = -1;
-  while (std::fgets(line, sizeof(line), f) != nullptr) {
-    if (std::sscanf(line, "memlock:\t%lld", &v) == 1) break;
-  }
-  std::fclose(f);
-  return v;
+  return KernelBackend::FdinfoValue(fd, "memlock");
 }
 
 absl::StatusOr<BuildProfile> BuildProfileFromBtf(const char* path) {
@@ -209,7 +199,7 @@ absl::StatusOr<BuildProfile> CalibrateBuildProfile() {
   }
   const KernelVersion v = TargetKernel();
   BuildProfile profile = DefaultBuildProfile(v);
-  if (static_cast<uint32_t>(v) < 6004) return profile;  // no struct sizes
+  if (!ChargesMapMemUsage(v)) return profile;  // no struct sizes
   // The probes run under trial profiles; the profile in force is restored.
   const bool was_set = std::string(BuildProfileSource()) == "set";
   const BuildProfile before = BuildProfileFor(v);
@@ -230,7 +220,7 @@ absl::StatusOr<BuildProfile> CalibrateBuildProfile() {
 std::string CalibrateAndSetBuildProfile() {
   absl::StatusOr<BuildProfile> p = CalibrateBuildProfile();
   const std::string version = KernelVersionName(TargetKernel());
-  if (p.ok() && static_cast<uint32_t>(TargetKernel()) < 6004) {
+  if (p.ok() && !ChargesMapMemUsage(TargetKernel())) {
     return absl::StrFormat(
         "build profile: the %s default (%s memlock counts no struct sizes)",
         version, version);

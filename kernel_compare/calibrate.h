@@ -28,7 +28,7 @@
 
 namespace bpfemu {
 
-// fdinfo "memlock:" of a kernel map fd, or -1.
+// fdinfo "memlock:" of a kernel map fd, or -errno.
 int64_t KernelMemlock(int fd);
 
 // The running kernel's profile for the emulator's target version, measured

@@ -34,7 +34,8 @@ int LoadSpinLockBtf(const MapAttr& a, uint32_t* key_id, uint32_t* value_id) {
   const int u8_id = btf__add_int(btf, "unsigned char", 1, 0);
   const uint32_t off = static_cast<uint32_t>(a.spin_lock_off);
   const uint32_t rest = a.value_size - off - 4;
-  int key = a.key_size == 4 ? u32_id : btf__add_array(btf, u32_id, u8_id, a.key_size);
+  int key =
+      a.key_size == 4 ? u32_id : btf__add_array(btf, u32_id, u8_id, a.key_size);
   int pre = off > 0 ? btf__add_array(btf, u32_id, u8_id, off) : 0;
   int post = rest > 0 ? btf__add_array(btf, u32_id, u8_id, rest) : 0;
   int lock = btf__add_struct(btf, "bpf_spin_lock", 4);
@@ -72,7 +73,8 @@ int RawMapCreate(const MapAttr& a) {
   // for it, so it goes in by offset.
   const size_t token_off =
       offsetof(union bpf_attr, map_extra) + sizeof(attr.map_extra);
-  static_assert(sizeof(union bpf_attr) >= 8 + offsetof(union bpf_attr, map_extra) + 4);
+  static_assert(sizeof(union bpf_attr) >=
+                8 + offsetof(union bpf_attr, map_extra) + 4);
   std::memcpy(reinterpret_cast<char*>(&attr) + token_off, &a.map_token_fd,
               sizeof(a.map_token_fd));
   int btf_fd = -1;
@@ -205,8 +207,8 @@ bpf_insn Insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off,
 // A 16-byte ld_imm64: dst = imm64, or a map fd / map value when src is
 // BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE.
 void LdImm64(std::vector<bpf_insn>* p, uint8_t dst, uint8_t src, uint64_t imm) {
-  p->push_back(Insn(BPF_LD | BPF_DW | BPF_IMM, dst, src, 0,
-                    static_cast<int32_t>(imm)));
+  p->push_back(
+      Insn(BPF_LD | BPF_DW | BPF_IMM, dst, src, 0, static_cast<int32_t>(imm)));
   p->push_back(Insn(0, 0, 0, 0, static_cast<int32_t>(imm >> 32)));
 }
 
@@ -217,8 +219,8 @@ int KernelBackend::LookupProgram(int fd) {
     return it->second;
   }
   if (result_fd_ < 0) {
-    result_fd_ = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpfemu_result", 4, 8, 1,
-                                nullptr);
+    result_fd_ =
+        bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpfemu_result", 4, 8, 1, nullptr);
     if (result_fd_ < 0) return result_fd_;
   }
   // The key arrives in __sk_buff.cb[0..1] (ctx_in), so one program per map
@@ -339,18 +341,27 @@ int KernelBackend::GetFdById(uint32_t id, uint32_t open_flags) {
 
 int KernelBackend::Freeze(int fd) { return bpf_map_freeze(fd); }
 
-int KernelBackend::Frozen(int fd) {
+int64_t KernelBackend::FdinfoValue(int fd, const char* name) {
   const std::string path = "/proc/self/fdinfo/" + std::to_string(fd);
   std::FILE* f = std::fopen(path.c_str(), "re");
   if (f == nullptr) return -errno;
+  const size_t n = std::strlen(name);
   char line[256];
-  int frozen = -EINVAL;  // not a map: no "frozen:" line
-  while (std::fgets(line, sizeof(line), f) != nullptr) {
-    unsigned value;
-    if (std::sscanf(line, "frozen: %u", &value) == 1) frozen = value != 0;
+  int64_t value = -EINVAL;
+  while (value < 0 && std::fgets(line, sizeof(line), f) != nullptr) {
+    long long v;
+    if (std::strncmp(line, name, n) == 0 && line[n] == ':' &&
+        std::sscanf(line + n + 1, "%lld", &v) == 1) {
+      value = v;
+    }
   }
   std::fclose(f);
-  return frozen;
+  return value;
+}
+
+int KernelBackend::Frozen(int fd) {
+  const int64_t frozen = FdinfoValue(fd, "frozen");  // not a map: -EINVAL
+  return frozen < 0 ? static_cast<int>(frozen) : frozen != 0;
 }
 
 int KernelBackend::Mmap(int fd, size_t length, int prot, int flags,

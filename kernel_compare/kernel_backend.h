@@ -52,6 +52,10 @@ class KernelBackend : public Backend {
                  uint64_t* value8) override;
   int ProgUpdate(int fd, uint64_t key, uint64_t value) override;
   int Close(int fd) override;
+
+  // The number after "name:" in /proc/self/fdinfo/<fd> (bpf_map_show_fdinfo),
+  // -errno if the file cannot be read, -EINVAL if it has no such line.
+  static int64_t FdinfoValue(int fd, const char* name);
   int GetMapInfo(int fd, MapInfo* info) override;
   int GetFdById(uint32_t id, uint32_t open_flags) override;
   int Freeze(int fd) override;
