@@ -8,6 +8,12 @@
 # A longer campaign from the repository root, keeping what it finds as the
 # new seed corpus (minimised with -merge=1):
 #   BPFEMU_FUZZ_SECONDS=600 BPFEMU_FUZZ_MERGE=1 bash fuzz/fuzz_test.sh
+#
+# Inputs that crash, leak or time out are written to $BPFEMU_FUZZ_ARTIFACTS
+# (default: the test's undeclared outputs under bazel test, else
+# fuzz/artifacts/, which git ignores). A fixed defect's input belongs in
+# fuzz/regressions/<harness>/ under a name that says what it was: the merge
+# never touches that directory, and the corpus tests replay it.
 set -u
 seconds=${BPFEMU_FUZZ_SECONDS:-$([[ "${CI:-}" == true ]] && echo 60 || echo 10)}
 if ! command -v clang++ >/dev/null; then
@@ -17,6 +23,8 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export BPFEMU_BPFFS_DIR="$work/bpffs"
+artifacts=${BPFEMU_FUZZ_ARTIFACTS:-${TEST_UNDECLARED_OUTPUTS_DIR:-$PWD/fuzz/artifacts}}
+mkdir -p "$artifacts"
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -I. -Inative/include
        -fsanitize=fuzzer-no-link,address,undefined)
 harnesses=(map_create_fuzzer map_ops_fuzzer ringbuf_fuzzer interp_fuzzer
@@ -62,7 +70,8 @@ for name in "${harnesses[@]}"; do
   cp fuzz/regressions/$name/* "$work/corpus_$name/" 2>/dev/null
   (
     "$work/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
-      -print_final_stats=1 "$work/corpus_$name" >"$work/$name.log" 2>&1
+      -artifact_prefix="$artifacts/$name-" -print_final_stats=1 \
+      "$work/corpus_$name" >"$work/$name.log" 2>&1
     echo $? >"$work/$name.rc"
   ) &
   pids+=($!)
@@ -78,6 +87,7 @@ for name in "${harnesses[@]}"; do
     echo "FAIL: $name crashed after ${execs:-?} executions:"
     grep -A30 -m1 -E 'ERROR|FUZZ_CHECK|runtime error|deadly signal' \
       "$work/$name.log"
+    grep -m1 'Test unit written to' "$work/$name.log"
     status=1
   else
     echo "PASS: $name ran ${seconds}s, ${execs:-?} executions, 0 crashes"
