@@ -34,8 +34,11 @@ uint32_t IndexOf(const void* key) {
 
 }  // namespace
 
-const MapOps ArrayMap::kOps = {&ArrayMap::AllocCheck, &ArrayMap::Alloc,
-                               &ArrayMap::Attach};
+const MapOps ArrayMap::kArrayOps = {&ArrayMap::AllocCheck, &ArrayMap::Alloc,
+                                    &ArrayMap::Attach, /*meta_alloc=*/nullptr,
+                                    /*value_spin_lock=*/true};
+const MapOps ArrayMap::kPercpuArrayOps = {&ArrayMap::AllocCheck,
+                                          &ArrayMap::Alloc, &ArrayMap::Attach};
 
 int ArrayMap::AllocCheck(const MapAttr& attr) {
   const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_ARRAY;
@@ -203,8 +206,8 @@ int ArrayMap::DeleteElem(const void* /*key*/) { return -EINVAL; }
 
 // array_map_mmap() (kernel/bpf/arraymap.c): the vmalloc'ed value area,
 // page-aligned, from the page after struct bpf_array.
-void* ArrayMap::Mmap(int fd, size_t length, int prot, uint64_t offset,
-                     int* err) const {
+void* ArrayMap::Mmap(int fd, size_t length, int prot, int /*flags*/,
+                     uint64_t offset, int* err) {
   if (!(map_flags() & BPF_F_MMAPABLE)) {
     *err = -EINVAL;
     return nullptr;

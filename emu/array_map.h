@@ -49,7 +49,9 @@ uint64_t ArrayMemUsage(const BuildProfile& build, uint64_t entries,
 
 class ArrayMap : public Map {
  public:
-  static const MapOps kOps;
+  // array_map_ops, percpu_array_map_ops.
+  static const MapOps kArrayOps;
+  static const MapOps kPercpuArrayOps;
 
   // array_map_alloc_check(), in the kernel's order.
   static int AllocCheck(const MapAttr& attr);
@@ -87,7 +89,15 @@ class ArrayMap : public Map {
   // (MAP_SHARED). A mapping without PROT_WRITE comes from a read-only
   // descriptor, so mprotect() cannot make it writable (EACCES). Returns the
   // address, or nullptr with *err = -errno.
-  void* Mmap(int fd, size_t length, int prot, uint64_t offset, int* err) const;
+  void* Mmap(int fd, size_t length, int prot, int flags, uint64_t offset,
+             int* err) override;
+  // array_map_ops has map_mmap, percpu_array_map_ops has not.
+  bool HasMmap() const override { return type() == BPF_MAP_TYPE_ARRAY; }
+  // The value area.
+  void WritableFileRange(uint64_t* lo, uint64_t* hi) const override {
+    *lo = values_offset();
+    *hi = header().region_size;
+  }
   // File offset of element 0's value in the region (page-aligned).
   uint64_t values_offset() const { return geo_.values_off; }
 

@@ -20,8 +20,11 @@ uint32_t IndexOf(const void* key) {
 
 }  // namespace
 
-const MapOps FdArrayMap::kOps = {&FdArrayMap::AllocCheck, &FdArrayMap::Alloc,
-                                 &FdArrayMap::Attach};
+const MapOps FdArrayMap::kProgArrayOps = {
+    &FdArrayMap::AllocCheck, &FdArrayMap::Alloc, &FdArrayMap::Attach};
+const MapOps FdArrayMap::kArrayOfMapsOps = {
+    &FdArrayMap::AllocCheck, &FdArrayMap::Alloc, &FdArrayMap::Attach,
+    &MapMetaFromAttr};
 
 int FdArrayMap::AllocCheck(const MapAttr& attr) {
   if (attr.value_size != sizeof(uint32_t)) return -EINVAL;
@@ -126,19 +129,43 @@ int FdArrayMap::DeleteElem(const void* key) {
   if (index >= max_entries()) return -E2BIG;
   const uint32_t old = slots_[index].exchange(0, std::memory_order_acq_rel);
   if (old == 0) return -ENOENT;
-  if (holds_maps()) MapFdPutPtr(old);
+  // map_fd_put_ptr: the slot's reference goes with it.
+  if (holds_maps()) {
+    MapFdPutPtr(old);
+  } else {
+    ProgSlotRelease(old);
+  }
   return 0;
 }
 
 int FdArrayMap::UpdateElemSys(const void* key, const void* value,
                               uint64_t flags) {
-  if (!holds_maps()) return UpdateElem(key, value, flags);
   if (int err = CheckUpdate(key, flags); err != 0) return err;
+  if (!holds_maps()) return UpdateProgSlot(key, value, flags);
   uint32_t inner_id;
   if (int err = MapFdGetPtr(*this, value, &inner_id); err != 0) return err;
   // xchg() of the slot, then the old inner map's put.
   MapFdPutPtr(
       slots_[IndexOf(key)].exchange(inner_id, std::memory_order_acq_rel));
+  return 0;
+}
+
+// prog_fd_array_get_ptr(): the fd must be a program that is not an
+// extension and matches the array's owner (bpf_prog_map_compatible); the
+// slot holds its id and a reference, and the replaced program's is dropped.
+int FdArrayMap::UpdateProgSlot(const void* key, const void* value,
+                               uint64_t flags) {
+  int32_t ufd;
+  std::memcpy(&ufd, value, sizeof(ufd));
+  std::shared_ptr<const Prog> prog;
+  if (int err = ProgFromFd(ufd, &prog); err != 0) return err;
+  if (prog->type == BPF_PROG_TYPE_EXT || !Compatible(*prog)) return -EINVAL;
+  const uint32_t id = prog->id;
+  ProgSlotAcquire(id);
+  const uint32_t old =
+      slots_[IndexOf(key)].exchange(id, std::memory_order_acq_rel);
+  (void)flags;  // CheckUpdate allowed BPF_ANY only
+  ProgSlotRelease(old);
   return 0;
 }
 

@@ -56,7 +56,9 @@ namespace bpfemu {
 
 class FdArrayMap : public Map {
  public:
-  static const MapOps kOps;
+  // prog_array_map_ops, array_of_maps_map_ops.
+  static const MapOps kProgArrayOps;
+  static const MapOps kArrayOfMapsOps;
 
   // fd_array_map_alloc_check().
   static int AllocCheck(const MapAttr& attr);
@@ -76,13 +78,14 @@ class FdArrayMap : public Map {
   // the id it replaced (0 if none) unless NULL.
   [[nodiscard]] int UpdateElem(const void* key, const void* value,
                                uint64_t flags) override;
-  // ARRAY_OF_MAPS puts the slot's inner map (fd_array_map_delete_elem ->
+  // The slot's inner map or program is put (fd_array_map_delete_elem ->
   // map_fd_put_ptr).
   [[nodiscard]] int DeleteElem(const void* key) override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
-  // ARRAY_OF_MAPS: bpf_fd_array_map_update_elem with bpf_map_fd_get_ptr
-  // (map_in_map.h): flags, index, then the inner map fd; the replaced inner
-  // map is put. PROG_ARRAY updates are resolved by syscall.cc.
+  // bpf_fd_array_map_update_elem: flags, index, then the fd, resolved by
+  // map_fd_get_ptr: an inner map for ARRAY_OF_MAPS (bpf_map_fd_get_ptr,
+  // map_in_map.h), a program for PROG_ARRAY (prog_fd_array_get_ptr); the
+  // replaced object is put.
   [[nodiscard]] int UpdateElemSys(const void* key, const void* value,
                                   uint64_t flags) override;
   // array_of_maps_map_ops: generic lookup and update batches (values are
@@ -125,6 +128,7 @@ class FdArrayMap : public Map {
   };
 
   explicit FdArrayMap(ShmRegion region);
+  int UpdateProgSlot(const void* key, const void* value, uint64_t flags);
   static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                    std::unique_ptr<Map>* out);
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);

@@ -31,7 +31,7 @@ int NewMap(std::shared_ptr<Map>* out) {
   attr.max_entries = 4;
   int fd = -1;
   std::unique_ptr<Map> map;
-  if (ArrayMap::kOps.alloc(attr, 1, &fd, &map) != 0) return -1;
+  if (ArrayMap::kArrayOps.alloc(attr, 1, &fd, &map) != 0) return -1;
   *out = std::move(map);
   return fd;
 }

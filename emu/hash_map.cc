@@ -15,8 +15,6 @@
 #include "emu/cpu.h"
 #include "emu/errno.h"
 #include "emu/jhash.h"
-#include "emu/map_in_map.h"
-#include "emu/sock_map.h"
 #include "emu/version.h"
 
 namespace bpfemu {
@@ -69,11 +67,17 @@ static bool FlagsAccessOk(uint32_t flags) {
          (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
 }
 
-const MapOps HashMap::kOps = {&HashMap::AllocCheck, &HashMap::Alloc,
-                              &HashMap::Attach};
+const MapOps HashMap::kHashOps = {&HashMap::AllocCheck, &HashMap::Alloc,
+                                  &HashMap::Attach, /*meta_alloc=*/nullptr,
+                                  /*value_spin_lock=*/true};
+const MapOps HashMap::kPercpuHashOps = {&HashMap::AllocCheck, &HashMap::Alloc,
+                                        &HashMap::Attach};
+const MapOps HashMap::kLruHashOps = {&HashMap::AllocCheck, &HashMap::Alloc,
+                                     &HashMap::Attach};
+const MapOps HashMap::kLruPercpuHashOps = {&HashMap::AllocCheck,
+                                           &HashMap::Alloc, &HashMap::Attach};
 
 int HashMap::AllocCheck(const MapAttr& attr) {
-  if (attr.map_type == BPF_MAP_TYPE_SOCKHASH) return SockMapAllocCheck(attr);
   const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_HASH ||
                       attr.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
   const bool lru = attr.map_type == BPF_MAP_TYPE_LRU_HASH ||
@@ -83,11 +87,6 @@ int HashMap::AllocCheck(const MapAttr& attr) {
   const bool numa = attr.map_flags & BPF_F_NUMA_NODE;
   // BPF_F_ZERO_SEED needs CAP_SYS_ADMIN; bpfemu answers as the kernel answers
   // root, so the EPERM branch is not taken.
-  // fd_htab_map_alloc_check(): a HASH_OF_MAPS value is a u32 fd / id.
-  if (attr.map_type == BPF_MAP_TYPE_HASH_OF_MAPS &&
-      attr.value_size != sizeof(uint32_t)) {
-    return -EINVAL;
-  }
   if ((attr.map_flags & ~kHtabCreateFlagMask) != 0 ||
       !FlagsAccessOk(attr.map_flags)) {
     return -EINVAL;
@@ -165,8 +164,8 @@ void HashMap::Bind(const Geometry& g) {
   seed_ = header().seed;
 }
 
-int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
-                   std::unique_ptr<Map>* out) {
+int HashMap::AllocWith(Factory make, const MapAttr& attr, uint32_t nr_cpus,
+                       bool zero_seed, int* fd, std::unique_ptr<Map>* out) {
   const bool percpu_lru = attr.map_flags & BPF_F_NO_COMMON_LRU;
   uint32_t max_entries = attr.max_entries;
   if (percpu_lru) {
@@ -198,9 +197,7 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
       err != 0) {
     return err;
   }
-  // SOCKHASH hashes with seed 0 (sock_hash_bucket_hash).
-  const uint32_t seed = (attr.map_flags & BPF_F_ZERO_SEED) ||
-                                attr.map_type == BPF_MAP_TYPE_SOCKHASH
+  const uint32_t seed = (attr.map_flags & BPF_F_ZERO_SEED) || zero_seed
                             ? 0
                             : absl::Uniform<uint32_t>(absl::BitGen());
   InitHeader(attr, max_entries, nr_cpus, seed, g.region_size,
@@ -223,7 +220,7 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
     LruList::Init(region, g.lru_off, g.percpu_lru, g.n_elems, nr_cpus,
                   TargetKernel());
   }
-  auto map = std::unique_ptr<HashMap>(new HashMap(std::move(region)));
+  std::unique_ptr<HashMap> map = make(std::move(region));
   map->Bind(g);
   if (g.lru) {
     LruOwner* owner = map.get();  // a private base, reachable from here
@@ -255,11 +252,12 @@ int HashMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
 // with every stored field, and the LRU state. Element links, free lists,
 // spares and counts change legitimately and are checked where they are
 // followed (ValidId, bounded walks).
-int HashMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
-  auto map = std::unique_ptr<HashMap>(new HashMap(std::move(region)));
+int HashMap::AttachWith(Factory make, int (*alloc_check)(const MapAttr&),
+                        ShmRegion region, std::unique_ptr<Map>* out) {
+  std::unique_ptr<HashMap> map = make(std::move(region));
   if (int err = map->CheckAttachHeader(); err != 0) return err;
   const MapHeader& h = map->header();
-  if (AllocCheck(AttrFromHeader(h)) != 0) return -EINVAL;
+  if (alloc_check(AttrFromHeader(h)) != 0) return -EINVAL;
   // NO_COMMON_LRU gives every CPU the same number of nodes (Alloc).
   if ((h.map_flags & BPF_F_NO_COMMON_LRU) && h.max_entries % h.nr_cpus != 0) {
     return -EINVAL;
@@ -626,8 +624,7 @@ int HashMap::Update(const void* key, const void* value, uint64_t flags,
     CopyPercpu(old, value, onallcpus, /*fresh=*/false);
     return 0;
   }
-  if (old != kNil && type() == BPF_MAP_TYPE_HASH_OF_MAPS &&
-      FdHtabUpdatesInPlace(kernel_version())) {
+  if (old != kNil && ReplacesInPlace()) {
     // The new inner map's id replaces the old one in place.
     CopyValueIn(ElemValue(old), value, /*locked=*/false);
     return 0;
@@ -689,34 +686,7 @@ int HashMap::Update(const void* key, const void* value, uint64_t flags,
   return 0;
 }
 
-int HashMap::DeleteElem(const void* key) {
-  if (type() != BPF_MAP_TYPE_HASH_OF_MAPS) return Remove(key, nullptr, 0);
-  // htab_map_delete_elem -> free_htab_elem -> htab_put_fd_value: the slot's
-  // inner map is put once the element is gone.
-  uint32_t inner_id = 0;
-  const int err = Remove(key, &inner_id, 0);
-  if (err == 0) MapFdPutPtr(inner_id);
-  return err;
-}
-
-// bpf_fd_htab_map_update_elem(): the inner map fd is resolved and checked
-// first (map_fd_get_ptr), then htab_map_update_elem runs with its id; a
-// failed update puts the new inner map, a successful one the replaced one.
-int HashMap::UpdateElemSys(const void* key, const void* value, uint64_t flags) {
-  if (type() != BPF_MAP_TYPE_HASH_OF_MAPS) return UpdateElem(key, value, flags);
-  uint32_t inner_id;
-  if (int err = MapFdGetPtr(*this, value, &inner_id); err != 0) return err;
-  uint32_t replaced = 0;
-  const int err = Update(key, &inner_id, flags, /*onallcpus=*/true, &replaced);
-  MapFdPutPtr(err == 0 ? replaced : inner_id);
-  return err;
-}
-
 int HashMap::LookupAndDeleteElem(const void* key, void* value, uint64_t flags) {
-  // map_lookup_and_delete_elem() knows the four plain hash types only.
-  if (type() == BPF_MAP_TYPE_HASH_OF_MAPS || type() == BPF_MAP_TYPE_SOCKHASH) {
-    return -kENOTSUPP;
-  }
   return Remove(key, value, flags);
 }
 
@@ -843,12 +813,6 @@ void* HashMap::LookupElemProg(const void* key) {
 }
 
 uint64_t HashMap::MemUsage(const BuildProfile& build) const {
-  if (type() == BPF_MAP_TYPE_SOCKHASH) {
-    // sock_hash_mem_usage(): the table, 16-byte buckets, and an element
-    // (header and key) per socket.
-    return build.shtab + 16 * uint64_t{geo_.n_buckets} +
-           uint64_t{count()} * (build.shtab_elem + RoundUp(key_size(), 8));
-  }
   const uint64_t ncpus = nr_cpus();
   const uint64_t value = RoundUp(value_size(), 8);
   const bool prealloc = !(map_flags() & BPF_F_NO_PREALLOC) || geo_.lru;
@@ -873,28 +837,6 @@ uint64_t HashMap::MemUsage(const BuildProfile& build) const {
     if (geo_.percpu) usage += (8 + sizeof(void*)) * n + value * ncpus * n;
   }
   return usage;
-}
-
-// sock_hash_ops has no batch operations (measured on 6.18: ENOTSUPP for all
-// four).
-int HashMap::LookupBatch(BatchArgs& args) {
-  if (type() == BPF_MAP_TYPE_SOCKHASH) return -kENOTSUPP;
-  return WalkBatch(args, false);
-}
-
-int HashMap::LookupAndDeleteBatch(BatchArgs& args) {
-  if (type() == BPF_MAP_TYPE_SOCKHASH) return -kENOTSUPP;
-  return WalkBatch(args, true);
-}
-
-int HashMap::UpdateBatch(BatchArgs& args) {
-  if (type() == BPF_MAP_TYPE_SOCKHASH) return -kENOTSUPP;
-  return GenericUpdateBatch(args);
-}
-
-int HashMap::DeleteBatch(BatchArgs& args) {
-  if (type() == BPF_MAP_TYPE_SOCKHASH) return -kENOTSUPP;
-  return GenericDeleteBatch(args);
 }
 
 int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
@@ -953,13 +895,11 @@ int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
     }
     // Freed once the bucket lock is dropped (the LRU takes its own locks).
     for (uint32_t id : to_free) FreeElem(cpu, id);
-    if (do_delete && !to_free.empty() && type() == BPF_MAP_TYPE_HASH_OF_MAPS) {
-      // free_htab_elem() after the unlock puts each deleted slot's inner
-      // map (htab_put_fd_value); `values` holds their ids, as copied out.
+    if (do_delete && !to_free.empty()) {
+      // free_htab_elem() after the unlock (htab_put_fd_value); `values`
+      // holds the deleted values, as copied out.
       for (uint32_t i = 0; i < bucket_cnt; ++i) {
-        uint32_t inner_id;
-        std::memcpy(&inner_id, &values[size_t{i} * vsize], sizeof(inner_id));
-        MapFdPutPtr(inner_id);
+        PutFdValue(&values[size_t{i} * vsize]);
       }
     }
     to_free.clear();

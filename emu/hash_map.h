@@ -93,9 +93,16 @@
 
 namespace bpfemu {
 
+// Subclasses (the kernel's other users of hashtab.c's table) override the
+// fd-value hooks: HashOfMaps (hash_of_maps.h) and SockHash (sock_map.h).
 class HashMap : public Map, private LruOwner {
  public:
-  static const MapOps kOps;
+  // htab_map_ops, htab_percpu_map_ops, htab_lru_map_ops,
+  // htab_lru_percpu_map_ops.
+  static const MapOps kHashOps;
+  static const MapOps kPercpuHashOps;
+  static const MapOps kLruHashOps;
+  static const MapOps kLruPercpuHashOps;
 
   // htab_map_alloc_check() for the hash family, in the kernel's order.
   static int AllocCheck(const MapAttr& attr);
@@ -123,25 +130,31 @@ class HashMap : public Map, private LruOwner {
     }
     return Update(key, value, flags, /*onallcpus=*/false);
   }
-  // HASH_OF_MAPS puts the deleted slot's inner map (htab_put_fd_value).
-  [[nodiscard]] int DeleteElem(const void* key) override;
+  [[nodiscard]] int DeleteElem(const void* key) override {
+    return Remove(key, nullptr, 0);
+  }
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
   [[nodiscard]] int LookupAndDeleteElem(const void* key, void* value,
                                         uint64_t flags) override;
   // The bucket walker: the cursor is a u32 bucket index, buckets are never
   // split across calls.
-  [[nodiscard]] int LookupBatch(BatchArgs& args) override;
-  [[nodiscard]] int LookupAndDeleteBatch(BatchArgs& args) override;
+  [[nodiscard]] int LookupBatch(BatchArgs& args) override {
+    return WalkBatch(args, false);
+  }
+  [[nodiscard]] int LookupAndDeleteBatch(BatchArgs& args) override {
+    return WalkBatch(args, true);
+  }
   // htab_map_ops and htab_of_maps_map_ops (BATCH_OPS(htab)): generic update
-  // and delete batches; sock_hash_ops has none (ENOTSUPP).
-  [[nodiscard]] int UpdateBatch(BatchArgs& args) override;
-  [[nodiscard]] int DeleteBatch(BatchArgs& args) override;
-  // HASH_OF_MAPS (htab_of_maps_map_ops): bpf_fd_htab_map_update_elem, the
-  // value being an inner map fd (map_in_map.h). Other types: UpdateElem.
-  [[nodiscard]] int UpdateElemSys(const void* key, const void* value,
-                                  uint64_t flags) override;
+  // and delete batches.
+  [[nodiscard]] int UpdateBatch(BatchArgs& args) override {
+    return GenericUpdateBatch(args);
+  }
+  [[nodiscard]] int DeleteBatch(BatchArgs& args) override {
+    return GenericDeleteBatch(args);
+  }
 
   uint32_t n_buckets() const { return geo_.n_buckets; }
+  bool percpu() const { return geo_.percpu; }
   // htab_map_mem_usage().
   uint64_t MemUsage(const BuildProfile& build) const override;
 
@@ -159,8 +172,55 @@ class HashMap : public Map, private LruOwner {
     return body_->count.load(std::memory_order_relaxed);
   }
 
+ protected:
+  explicit HashMap(ShmRegion region) : Map(std::move(region)) {}
+
+  // htab_map_alloc() / attaching for a family member of class T (a
+  // HashMap): `zero_seed` hashes with seed 0 whatever the flags say
+  // (SOCKHASH), `alloc_check` is the member's own.
+  template <typename T>
+  static int AllocAs(const MapAttr& attr, uint32_t nr_cpus, bool zero_seed,
+                     int* fd, std::unique_ptr<Map>* out) {
+    return AllocWith([](ShmRegion r) -> std::unique_ptr<HashMap> {
+      return std::unique_ptr<HashMap>(new T(std::move(r)));
+    }, attr, nr_cpus, zero_seed, fd, out);
+  }
+  template <typename T>
+  static int AttachAs(int (*alloc_check)(const MapAttr&), ShmRegion region,
+                      std::unique_ptr<Map>* out) {
+    return AttachWith([](ShmRegion r) -> std::unique_ptr<HashMap> {
+      return std::unique_ptr<HashMap>(new T(std::move(r)));
+    }, alloc_check, std::move(region), out);
+  }
+
+  // The fd-value hooks of the types whose values reference other objects.
+  // htab_put_fd_value(): a deleted element's value lets go of what it held
+  // (a batch delete calls it once the bucket lock is dropped).
+  virtual void PutFdValue(const void* /*value*/) {}
+  // Whether replacing an existing key's value writes it in place instead of
+  // through a new element (HASH_OF_MAPS from 6.13).
+  virtual bool ReplacesInPlace() const { return false; }
+
+  // Deletes `key`, first copying its value to `value_out` unless NULL
+  // (htab_map_delete_elem / htab_map_lookup_and_delete_elem).
+  int Remove(const void* key, void* value_out, uint64_t flags);
+  // htab_map_update_elem / __htab_percpu_map_update_elem: `onallcpus` for
+  // the syscall (a value per CPU), not for programs (one value). If
+  // `replaced` is not NULL, a non-LRU, non-per-CPU update of an existing key
+  // copies the old value (value_size bytes) there under the bucket lock.
+  int Update(const void* key, const void* value, uint64_t flags, bool onallcpus,
+             void* replaced = nullptr);
+  // The bucket walker (__htab_map_lookup_and_delete_batch).
+  int WalkBatch(BatchArgs& args, bool do_delete);
+
  private:
   static constexpr uint32_t kNil = 0;
+
+  using Factory = std::unique_ptr<HashMap> (*)(ShmRegion);
+  static int AllocWith(Factory make, const MapAttr& attr, uint32_t nr_cpus,
+                       bool zero_seed, int* fd, std::unique_ptr<Map>* out);
+  static int AttachWith(Factory make, int (*alloc_check)(const MapAttr&),
+                        ShmRegion region, std::unique_ptr<Map>* out);
 
   struct HashBody {
     uint32_t n_buckets;
@@ -207,12 +267,15 @@ class HashMap : public Map, private LruOwner {
   // the NO_COMMON_LRU rounding): 0, or -E2BIG when the table is too large.
   static int ComputeGeometry(const MapHeader& h, Geometry* g);
 
-  explicit HashMap(ShmRegion region) : Map(std::move(region)) {}
   // Points the object at its body; `g` has been checked against it.
   void Bind(const Geometry& g);
   static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
-                   std::unique_ptr<Map>* out);
-  static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
+                   std::unique_ptr<Map>* out) {
+    return AllocAs<HashMap>(attr, nr_cpus, /*zero_seed=*/false, fd, out);
+  }
+  static int Attach(ShmRegion region, std::unique_ptr<Map>* out) {
+    return AttachAs<HashMap>(&AllocCheck, std::move(region), out);
+  }
 
   // Whether `id`, read from shared memory, names an element of the pool.
   // Every id read from a chain, a free list, a spare slot or the LRU is
@@ -252,9 +315,6 @@ class HashMap : public Map, private LruOwner {
   void UnlinkLocked(Bucket& b, uint32_t prev, uint32_t idx);
   // REQUIRES: b.lock held. Links element `id` at the head of `b`.
   void LinkHeadLocked(Bucket& b, uint32_t id);
-  // Deletes `key`, first copying its value to `value_out` unless NULL
-  // (htab_map_delete_elem / htab_map_lookup_and_delete_elem).
-  int Remove(const void* key, void* value_out, uint64_t flags);
   // A syscall copy of element `id`'s value: every CPU's slot, or the value
   // with its spin lock zeroed (under that lock with BPF_F_LOCK).
   void CopyOut(void* dst, uint32_t id, uint64_t flags) const;
@@ -262,12 +322,6 @@ class HashMap : public Map, private LruOwner {
   // __htab_lru_percpu_map_update_elem with onallcpus).
   int LruUpdate(const void* key, const void* value, uint64_t flags,
                 bool onallcpus);
-  // htab_map_update_elem / __htab_percpu_map_update_elem: `onallcpus` for
-  // the syscall (a value per CPU), not for programs (one value). If
-  // `replaced` is not NULL, a non-LRU, non-per-CPU update of an existing key
-  // copies the old value (value_size bytes) there under the bucket lock.
-  int Update(const void* key, const void* value, uint64_t flags, bool onallcpus,
-             void* replaced = nullptr);
   // Writes a per-CPU element's value: every slot from a syscall buffer, or
   // `value_size` bytes into the current CPU's slot, zeroing the other
   // slots' values when `fresh` (pcpu_copy_value / pcpu_init_value).
@@ -279,8 +333,6 @@ class HashMap : public Map, private LruOwner {
   bool DeleteNode(uint32_t id) override;
   void SetNodeHash(uint32_t id, uint32_t hash) override;
 
-  // __htab_map_lookup_and_delete_batch().
-  int WalkBatch(BatchArgs& args, bool do_delete);
   // Initialises the value of a newly linked element.
   void FillNew(uint32_t id, const void* value, bool onallcpus);
 

@@ -60,12 +60,11 @@ int Map::CheckAttachHeader() const {
     return -EINVAL;
   }
   if (h.nr_cpus == 0 || h.nr_cpus > kMaxCpus) return -EINVAL;
-  // CheckSpinLock() (syscall.cc) at creation: -1, or a 4-aligned word inside
-  // the value of a HASH or ARRAY.
+  // CheckSpinLock() (map_create.cc) at creation: -1, or a 4-aligned word
+  // inside the value (AttachMapFd checks that the type allows one).
   if (h.spin_lock_off != -1) {
     if (h.spin_lock_off < 0 || h.spin_lock_off % 4 != 0 ||
-        uint64_t(h.spin_lock_off) + kSpinLockSize > h.value_size ||
-        (h.map_type != BPF_MAP_TYPE_HASH && h.map_type != BPF_MAP_TYPE_ARRAY)) {
+        uint64_t(h.spin_lock_off) + kSpinLockSize > h.value_size) {
       return -EINVAL;
     }
   }

@@ -30,6 +30,7 @@
 #include <string>
 
 #include "emu/build_profile.h"
+#include "emu/errno.h"
 #include "emu/shm.h"
 #include "emu/version.h"
 
@@ -196,6 +197,13 @@ class Map {
                                           uint64_t flags) {
     return UpdateElem(key, value, flags);
   }
+  // What BPF_MAP_LOOKUP_ELEM copies out (bpf_map_copy_value): the stored
+  // value, except for the fd-valued types that translate it
+  // (map_lookup_elem_sys_only: a socket map answers the socket's cookie).
+  [[nodiscard]] virtual int LookupElemSys(const void* key, void* value,
+                                          uint64_t flags) {
+    return LookupElem(key, value, flags);
+  }
   // The program face's lookup (bpf_map_lookup_elem called from BPF): a
   // pointer into the map, or nullptr. The helper layer builds on it.
   virtual void* LookupElemProg(const void* key) = 0;
@@ -232,6 +240,20 @@ class Map {
   }
   [[nodiscard]] virtual int PopElem(void* /*value*/) { return -EINVAL; }
   [[nodiscard]] virtual int PeekElem(void* /*value*/) { return -EINVAL; }
+
+  // ops->map_mmap (bpf_map_mmap in kernel/bpf/syscall.c): whether the type
+  // has one (ENOTSUPP otherwise), the range of file offsets [*lo, *hi) where
+  // a user mapping may be writable (for BPF_MAP_FREEZE's search of writable
+  // mappings), and the mapping itself, after syscall.cc's generic checks.
+  virtual bool HasMmap() const { return false; }
+  virtual void WritableFileRange(uint64_t* lo, uint64_t* hi) const {
+    *lo = *hi = 0;
+  }
+  virtual void* Mmap(int /*fd*/, size_t /*length*/, int /*prot*/,
+                     int /*flags*/, uint64_t /*offset*/, int* err) {
+    *err = -kENOTSUPP;
+    return nullptr;
+  }
 
   // Only the hash family implements it; sys_bpf answers ENOTSUPP otherwise.
   [[nodiscard]] virtual int LookupAndDeleteElem(const void* key, void* value,
@@ -312,17 +334,31 @@ inline constexpr uint32_t kMaxCpus = 8192;
 // alloc_check on a region being attached (AttachMapFd).
 MapAttr AttrFromHeader(const MapHeader& h);
 
-// The per-type operations table the creation path dispatches on, like the
-// kernel's bpf_map_ops (map_alloc_check, map_alloc) plus Attach, which
-// rebuilds the process-local object over an existing region.
+// A map type's operations table, like the kernel's struct bpf_map_ops
+// (include/linux/bpf.h) as include/linux/bpf_types.h registers one per type:
+// the type-specific steps of BPF_MAP_CREATE and of attaching an existing
+// region. The element, batch, fd-value and mmap operations are the Map's
+// virtual functions, so the syscall layer (syscall.cc) dispatches on neither
+// the type nor the class. emu/map_types.cc registers one table per type.
 struct MapOps {
-  // Attribute checks that need no allocation (ops->map_alloc_check).
+  // ops->map_alloc_check: attribute checks that need no allocation.
   int (*alloc_check)(const MapAttr& attr);
-  // Builds a new region (ops->map_alloc). On success *fd is the new map fd.
+  // ops->map_alloc: builds a new region. On success *fd is the new map fd.
   int (*alloc)(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                std::unique_ptr<Map>* out);
   // Rebuilds the Map over an existing region whose header names this type.
   int (*attach)(ShmRegion region, std::unique_ptr<Map>* out);
+  // bpf_map_meta_alloc() of the map-in-map types (map_in_map.h): the inner
+  // map template from attr.inner_map_fd, taken after alloc_check. Null for
+  // every other type.
+  int (*meta_alloc)(const MapAttr& attr, MapHeader::InnerMeta* meta) = nullptr;
+  // map_check_btf(): whether a value of this type may hold a struct
+  // bpf_spin_lock (HASH and ARRAY of the emulated types); others answer
+  // EOPNOTSUPP at create and are refused at attach.
+  bool value_spin_lock = false;
+  // The region's last max_entries bytes are mapped a second time right
+  // after the first (the ring buffer's data area, ringbuf.h).
+  bool mirrored_data = false;
 };
 
 }  // namespace bpfemu

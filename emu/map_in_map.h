@@ -8,8 +8,8 @@
 // (bpf_map_fd_get_ptr / bpf_map_fd_put_ptr). A slot stores the inner map's
 // id, which is also what a syscall lookup returns (bpf_map_fd_sys_lookup_elem).
 //
-// These are the map-ops hooks of the two outer types: HashMap (HASH_OF_MAPS)
-// and FdArrayMap (ARRAY_OF_MAPS) call MapFdGetPtr when they store a caller's
+// These are the map-ops hooks of the two outer types: HashOfMaps
+// (hash_of_maps.h) and FdArrayMap (ARRAY_OF_MAPS) call MapFdGetPtr when they store a caller's
 // fd, and MapFdPutPtr whenever a slot lets go of an inner map (replaced,
 // deleted one by one or by a batch), as the kernel's map_fd_get_ptr and
 // map_fd_put_ptr are called from inside the outer map's ops.
@@ -31,6 +31,12 @@ namespace bpfemu {
 // for an fd that is not a map, EINVAL for a map-in-map (one level only),
 // ENOTSUPP for types without map_meta_equal (PROG_ARRAY).
 [[nodiscard]] int MapMetaFromFd(int inner_map_fd, MapHeader::InnerMeta* meta);
+// The same for a creation's attr.inner_map_fd: the map-in-map types'
+// MapOps::meta_alloc.
+[[nodiscard]] inline int MapMetaFromAttr(const MapAttr& attr,
+                                         MapHeader::InnerMeta* meta) {
+  return MapMetaFromFd(static_cast<int>(attr.inner_map_fd), meta);
+}
 
 // bpf_map_fd_get_ptr(): the u32 fd in `value` must be a map matching
 // `outer`'s template (EBADF: not open; EINVAL: not a map, or a mismatch).

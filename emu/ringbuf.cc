@@ -69,8 +69,10 @@ struct SampleRegistry {
 
 }  // namespace
 
-const MapOps RingbufMap::kOps = {&RingbufMap::AllocCheck, &RingbufMap::Alloc,
-                                 &RingbufMap::Attach};
+const MapOps RingbufMap::kOps = {
+    &RingbufMap::AllocCheck,   &RingbufMap::Alloc,
+    &RingbufMap::Attach,       /*meta_alloc=*/nullptr,
+    /*value_spin_lock=*/false, /*mirrored_data=*/true};
 
 // The ring buffer has no map_alloc_check; ringbuf_map_alloc does it all.
 int RingbufMap::AllocCheck(const MapAttr&) { return 0; }
@@ -276,7 +278,7 @@ uint64_t RingbufMap::Query(uint64_t flags) const {
 
 // bpf_map_mmap() / ringbuf_map_mmap_kern().
 void* RingbufMap::Mmap(int fd, size_t length, int prot, int flags,
-                       uint64_t offset, int* err) const {
+                       uint64_t offset, int* err) {
   const uint64_t S = max_entries();
   if (!(flags & MAP_SHARED) || length == 0 || offset % P != 0) {
     *err = -EINVAL;

@@ -119,7 +119,13 @@ class RingbufMap : public Map {
   // bpf_map_mmap() for this ring, whose fd is `fd`: see MapMmap in
   // syscall.h for the rules. The address, or nullptr with *err = -errno.
   void* Mmap(int fd, size_t length, int prot, int flags, uint64_t offset,
-             int* err) const;
+             int* err) override;
+  bool HasMmap() const override { return true; }
+  // The consumer page (file page 1).
+  void WritableFileRange(uint64_t* lo, uint64_t* hi) const override {
+    *lo = 4096;
+    *hi = 2 * 4096;
+  }
 
  private:
   struct RingbufBody;

@@ -174,6 +174,36 @@ int SockMapAllocCheck(const MapAttr& attr) {
   return 0;
 }
 
+int SockLookupSys(Map& map, const void* key, void* value) {
+  if (map.value_size() != sizeof(uint64_t)) return -ENOSPC;
+  uint8_t stored[8] = {};
+  if (int err = map.LookupElem(key, stored, 0); err != 0) return err;
+  uint32_t handle;
+  std::memcpy(&handle, stored, sizeof(handle));
+  SocketRef s;
+  if (!FindSocket(handle, &s)) return -ENOENT;
+  std::memcpy(value, &s.cookie, sizeof(s.cookie));
+  return 0;
+}
+
+int SockUpdateSys(Map& map, const void* key, const void* value,
+                  uint64_t flags) {
+  uint64_t ufd = 0;
+  std::memcpy(&ufd, value, map.value_size() == 8 ? 8 : 4);
+  const int64_t handle = AcquireSocket(ufd);
+  if (handle < 0) return static_cast<int>(handle);
+  uint8_t old[8] = {};
+  (void)map.LookupElem(key, old, 0);
+  uint8_t stored[8] = {};
+  const uint32_t h = static_cast<uint32_t>(handle);
+  std::memcpy(stored, &h, sizeof(h));
+  const int err = map.UpdateElem(key, stored, flags);
+  uint32_t previous;
+  std::memcpy(&previous, old, sizeof(previous));
+  ReleaseSocket(err == 0 ? previous : h);
+  return err;
+}
+
 const MapOps SockMap::kOps = {&SockMapAllocCheck, &SockMap::Alloc,
                               &SockMap::Attach};
 
@@ -225,7 +255,7 @@ int SockMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   uint32_t old = slots_[index].load(std::memory_order_acquire);
   if (old != 0 && flags == BPF_NOEXIST) return -EEXIST;
   if (old == 0 && flags == BPF_EXIST) return -ENOENT;
-  // The replaced socket is released by the caller (syscall.cc).
+  // The replaced socket is released by the caller (SockUpdateSys).
   slots_[index].store(handle, std::memory_order_release);
   return 0;
 }
@@ -243,9 +273,11 @@ int SockMap::DeleteElem(const void* key) {
   uint32_t index;
   std::memcpy(&index, key, 4);
   if (index >= max_entries()) return -EINVAL;
-  // The socket is released by the caller (syscall.cc).
-  return slots_[index].exchange(0, std::memory_order_acq_rel) != 0 ? 0
-                                                                   : -EINVAL;
+  // sock_map_delete_elem -> sock_map_unref: the slot's socket goes with it.
+  const uint32_t old = slots_[index].exchange(0, std::memory_order_acq_rel);
+  if (old == 0) return -EINVAL;
+  ReleaseSocket(old);
+  return 0;
 }
 
 int SockMap::GetNextKey(const void* key, void* next_key) {
@@ -254,6 +286,27 @@ int SockMap::GetNextKey(const void* key, void* next_key) {
 
 uint64_t SockMap::MemUsage(const BuildProfile& build) const {
   return build.stab + uint64_t{max_entries()} * sizeof(void*);
+}
+
+const MapOps SockHash::kOps = {&SockMapAllocCheck, &SockHash::Alloc,
+                               &SockHash::Attach};
+
+int SockHash::DeleteElem(const void* key) {
+  // sock_hash_delete_elem: the element and its socket reference go.
+  uint8_t stored[8] = {};
+  const int err = Remove(key, stored, 0);
+  if (err != 0) return err;
+  uint32_t handle;
+  std::memcpy(&handle, stored, sizeof(handle));
+  ReleaseSocket(handle);
+  return 0;
+}
+
+uint64_t SockHash::MemUsage(const BuildProfile& build) const {
+  // sock_hash_mem_usage(): the table, 16-byte buckets, and an element
+  // (header and key) per socket.
+  return build.shtab + 16 * uint64_t{n_buckets()} +
+         uint64_t{count()} * (build.shtab_elem + RoundUp(key_size(), 8));
 }
 
 }  // namespace bpfemu

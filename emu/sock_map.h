@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "emu/hash_map.h"
 #include "emu/map.h"
 #include "emu/shm.h"
 
@@ -69,9 +70,26 @@ long RedirectVerdict(uint32_t handle, uint64_t flags, bool msg);
 // sock_map_alloc()'s checks, for SOCKMAP and SOCKHASH.
 int SockMapAllocCheck(const MapAttr& attr);
 
+// The syscall face both types share: sock_map_lookup_sys /
+// sock_hash_lookup_sys (the socket's cookie; ENOSPC unless value_size is 8)
+// and sock_map_update_elem_sys (the value is a socket fd, checked and
+// acquired, then stored as its handle; the replaced socket is released).
+[[nodiscard]] int SockLookupSys(Map& map, const void* key, void* value);
+[[nodiscard]] int SockUpdateSys(Map& map, const void* key, const void* value,
+                                uint64_t flags);
+
 class SockMap : public Map {
  public:
   static const MapOps kOps;
+
+  [[nodiscard]] int LookupElemSys(const void* key, void* value,
+                                  uint64_t) override {
+    return SockLookupSys(*this, key, value);
+  }
+  [[nodiscard]] int UpdateElemSys(const void* key, const void* value,
+                                  uint64_t flags) override {
+    return SockUpdateSys(*this, key, value, flags);
+  }
 
   void* LookupElemProg(const void* key) override;
   // The handle in slot `key` (0 if empty), for the helpers.
@@ -101,6 +119,47 @@ class SockMap : public Map {
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
 
   std::atomic<uint32_t>* slots_;
+};
+
+// BPF_MAP_TYPE_SOCKHASH (sock_hash_ops): HashMap's table keyed by any key,
+// hashed with seed 0 (sock_hash_bucket_hash), whose values are socket
+// handles. No lookup_and_delete and no batch ops (ENOTSUPP, measured on
+// 6.18).
+class SockHash final : public HashMap {
+ public:
+  static const MapOps kOps;
+
+  [[nodiscard]] int LookupElemSys(const void* key, void* value,
+                                  uint64_t) override {
+    return SockLookupSys(*this, key, value);
+  }
+  [[nodiscard]] int UpdateElemSys(const void* key, const void* value,
+                                  uint64_t flags) override {
+    return SockUpdateSys(*this, key, value, flags);
+  }
+  [[nodiscard]] int DeleteElem(const void* key) override;
+  [[nodiscard]] int LookupAndDeleteElem(const void*, void*,
+                                        uint64_t) override {
+    return -kENOTSUPP;
+  }
+  [[nodiscard]] int LookupBatch(BatchArgs&) override { return -kENOTSUPP; }
+  [[nodiscard]] int LookupAndDeleteBatch(BatchArgs&) override {
+    return -kENOTSUPP;
+  }
+  [[nodiscard]] int UpdateBatch(BatchArgs&) override { return -kENOTSUPP; }
+  [[nodiscard]] int DeleteBatch(BatchArgs&) override { return -kENOTSUPP; }
+  uint64_t MemUsage(const BuildProfile& build) const override;
+
+ private:
+  friend class HashMap;  // AllocAs / AttachAs construct it
+  explicit SockHash(ShmRegion region) : HashMap(std::move(region)) {}
+  static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
+                   std::unique_ptr<Map>* out) {
+    return AllocAs<SockHash>(attr, nr_cpus, /*zero_seed=*/true, fd, out);
+  }
+  static int Attach(ShmRegion region, std::unique_ptr<Map>* out) {
+    return AttachAs<SockHash>(&SockMapAllocCheck, std::move(region), out);
+  }
 };
 
 }  // namespace bpfemu

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+// BPF_MAP_CREATE (kernel/bpf/syscall.c map_create): the generic attribute
+// checks in the kernel's order, then the type's operations (map_types.h):
+// alloc_check, the inner map template of map-in-map types, alloc; the name
+// and the value's spin lock are checked after allocation, as in the kernel.
+
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <memory>
+#include <utility>
+
+#include "emu/cpu.h"
+#include "emu/fd_table.h"
+#include "emu/map.h"
+#include "emu/map_types.h"
+#include "emu/syscall.h"
+
+namespace bpfemu {
+namespace {
+
+// bpf_obj_name_cpy(): alphanumerics, '_' and '.', NUL-terminated in 16 bytes.
+bool NameOk(const char (&name)[BPF_OBJ_NAME_LEN]) {
+  for (char c : name) {
+    if (c == '\0') return true;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return false;
+}
+
+// map_check_btf() for the one special field bpfemu models: attr.spin_lock_off
+// stands in for a value BTF holding a struct bpf_spin_lock, which only the
+// types whose ops say so accept. Other BTF is not emulated: a value type id
+// is refused.
+int CheckSpinLock(const MapAttr& attr, const MapOps& ops) {
+  if (attr.btf_value_type_id != 0) return -EINVAL;
+  if (attr.spin_lock_off < 0) return 0;
+  // btf_parse_fields(): a 4-aligned field inside the value.
+  if (attr.spin_lock_off % 4 != 0 ||
+      uint64_t(attr.spin_lock_off) + kSpinLockSize > attr.value_size) {
+    return -EINVAL;
+  }
+  if (attr.map_flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) return -EACCES;
+  if (!ops.value_spin_lock) return -EOPNOTSUPP;
+  return 0;
+}
+
+}  // namespace
+
+int MapCreate(const MapAttr& in) {
+  MapAttr attr = in;
+  // kBpfFTokenFd is remembered and cleared before any per-type check.
+  const bool token_flag = attr.map_flags & kBpfFTokenFd;
+  attr.map_flags &= ~kBpfFTokenFd;
+  if (attr.btf_vmlinux_value_type_id != 0) {
+    if (attr.map_type != BPF_MAP_TYPE_STRUCT_OPS || attr.btf_key_type_id != 0 ||
+        attr.btf_value_type_id != 0) {
+      return -EINVAL;
+    }
+  } else if (attr.btf_key_type_id != 0 && attr.btf_value_type_id == 0) {
+    return -EINVAL;
+  }
+  if (attr.map_type != BPF_MAP_TYPE_BLOOM_FILTER &&
+      attr.map_type != kBpfMapTypeArena && attr.map_extra != 0) {
+    return -EINVAL;
+  }
+  // bpf_get_file_flag().
+  if ((attr.map_flags & BPF_F_RDONLY) && (attr.map_flags & BPF_F_WRONLY)) {
+    return -EINVAL;
+  }
+  // One emulated NUMA node (node 0).
+  if ((attr.map_flags & BPF_F_NUMA_NODE) && attr.numa_node >= 1) {
+    return -EINVAL;
+  }
+  const MapOps* ops = MapOpsFor(attr.map_type);
+  if (ops == nullptr) return -EINVAL;
+  if (int err = ops->alloc_check(attr); err != 0) return err;
+  MapHeader::InnerMeta inner = {};
+  if (ops->meta_alloc != nullptr) {
+    if (int err = ops->meta_alloc(attr, &inner); err != 0) return err;
+  }
+  // Device offload: no emulated netdevs, so the offload alloc fails.
+  if (attr.map_ifindex != 0) return -EINVAL;
+  // bpfemu has no BPF tokens: bpf_token_get_from_fd() fails on any fd.
+  if (token_flag) return -EINVAL;
+  // kernel.unprivileged_bpf_disabled blocks map creation for non-root.
+  if (!CallerPrivileged()) return -EPERM;
+
+  // More possible CPUs than any kernel build supports (a misconfigured
+  // SetNumPossibleCpus): no region could be attached again.
+  if (NumPossibleCpus() > static_cast<int>(kMaxCpus)) return -EINVAL;
+  int fd;
+  std::unique_ptr<Map> map;
+  if (int err =
+          ops->alloc(attr, static_cast<uint32_t>(NumPossibleCpus()), &fd, &map);
+      err != 0) {
+    return err;
+  }
+  // The name is checked after allocation, as in the kernel.
+  if (!NameOk(attr.map_name)) {
+    map.reset();
+    close(fd);
+    return -EINVAL;
+  }
+  if (int err = CheckSpinLock(attr, *ops); err != 0) {
+    map.reset();
+    close(fd);
+    return err;
+  }
+  if (inner.present) map->SetInnerMeta(inner);
+  if (int err = FdTable::Get().Insert(
+          fd, FdEntry{std::move(map), !(attr.map_flags & BPF_F_WRONLY),
+                      !(attr.map_flags & BPF_F_RDONLY)});
+      err != 0) {
+    close(fd);
+    return err;
+  }
+  return fd;
+}
+
+}  // namespace bpfemu

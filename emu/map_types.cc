@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "emu/map_types.h"
+
+#include <linux/bpf.h>
+
+#include <array>
+
+#include "emu/array_map.h"
+#include "emu/fd_array.h"
+#include "emu/hash_map.h"
+#include "emu/hash_of_maps.h"
+#include "emu/queue_stack_map.h"
+#include "emu/ringbuf.h"
+#include "emu/sock_map.h"
+
+namespace bpfemu {
+namespace {
+
+struct Registration {
+  uint32_t map_type;
+  const MapOps* ops;
+};
+
+// include/linux/bpf_types.h, for the emulated types.
+constexpr Registration kRegistry[] = {
+    {BPF_MAP_TYPE_HASH, &HashMap::kHashOps},
+    {BPF_MAP_TYPE_PERCPU_HASH, &HashMap::kPercpuHashOps},
+    {BPF_MAP_TYPE_LRU_HASH, &HashMap::kLruHashOps},
+    {BPF_MAP_TYPE_LRU_PERCPU_HASH, &HashMap::kLruPercpuHashOps},
+    {BPF_MAP_TYPE_HASH_OF_MAPS, &HashOfMaps::kOps},
+    {BPF_MAP_TYPE_SOCKHASH, &SockHash::kOps},
+    {BPF_MAP_TYPE_ARRAY, &ArrayMap::kArrayOps},
+    {BPF_MAP_TYPE_PERCPU_ARRAY, &ArrayMap::kPercpuArrayOps},
+    {BPF_MAP_TYPE_PROG_ARRAY, &FdArrayMap::kProgArrayOps},
+    {BPF_MAP_TYPE_ARRAY_OF_MAPS, &FdArrayMap::kArrayOfMapsOps},
+    {BPF_MAP_TYPE_SOCKMAP, &SockMap::kOps},
+    {BPF_MAP_TYPE_RINGBUF, &RingbufMap::kOps},
+    {BPF_MAP_TYPE_QUEUE, &QueueStackMap::kOps},
+    {BPF_MAP_TYPE_STACK, &QueueStackMap::kOps},
+};
+
+constexpr uint32_t kMaxType = 64;
+
+// Indexed by type, built once from the registrations.
+const std::array<const MapOps*, kMaxType>& Table() {
+  static const auto table = [] {
+    std::array<const MapOps*, kMaxType> t{};
+    for (const Registration& r : kRegistry) t[r.map_type] = r.ops;
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
+const MapOps* MapOpsFor(uint32_t map_type) {
+  return map_type < kMaxType ? Table()[map_type] : nullptr;
+}
+
+}  // namespace bpfemu
