@@ -120,6 +120,290 @@ void SetInstructionBudget(uint64_t budget) { budget_limit = budget; }
 std::string LastFault() { return last_fault; }
 void ClearFault() { last_fault.clear(); }
 
+namespace {
+
+uint8_t AccessBytes(uint8_t size) {
+  return static_cast<uint8_t>(size == BPF_B   ? 1
+                              : size == BPF_H ? 2
+                              : size == BPF_W ? 4
+                                              : 8);
+}
+
+// BPF_ALU / BPF_ALU64 (check_alu_op()).
+int DecodeAlu(const RawInsn& r, Program::Insn* d) {
+  const bool is64 = BPF_CLASS(r.code) == BPF_ALU64;
+  const uint8_t op = BPF_OP(r.code);
+  const bool x = BPF_SRC(r.code) == BPF_X;
+  if (op == BPF_END) {
+    // BPF_ALU64 | BPF_END is the v4 unconditional byte swap.
+    if ((is64 && x) || r.src != 0 || r.off != 0 ||
+        (r.imm != 16 && r.imm != 32 && r.imm != 64)) {
+      return -EINVAL;
+    }
+    const bool swap = is64 || x;  // BPF_TO_BE on a little-endian host
+    d->op = swap ? (r.imm == 16 ? SWAP16 : r.imm == 32 ? SWAP32 : SWAP64)
+                 : (r.imm == 16 ? LE16 : r.imm == 32 ? LE32 : NOP);
+  } else if (op == BPF_NEG) {
+    if (x || r.src != 0 || r.off != 0 || r.imm != 0) return -EINVAL;
+    d->op = is64 ? NEG64 : NEG32;
+  } else {
+    Op base;
+    switch (op) {
+      case BPF_ADD: base = ADD64X; break;
+      case BPF_SUB: base = SUB64X; break;
+      case BPF_MUL: base = MUL64X; break;
+      case BPF_DIV: base = r.off == 1 ? SDIV64X : DIV64X; break;
+      case BPF_MOD: base = r.off == 1 ? SMOD64X : MOD64X; break;
+      case BPF_OR: base = OR64X; break;
+      case BPF_AND: base = AND64X; break;
+      case BPF_XOR: base = XOR64X; break;
+      case BPF_LSH: base = LSH64X; break;
+      case BPF_RSH: base = RSH64X; break;
+      case BPF_ARSH: base = ARSH64X; break;
+      case BPF_MOV:
+        base = r.off == 8    ? MOVSX864X
+               : r.off == 16 ? MOVSX1664X
+               : r.off == 32 ? MOVSX3264X
+                             : MOV64X;
+        break;
+      default:
+        return -EINVAL;  // "invalid BPF_ALU opcode"
+    }
+    // Reserved fields: off only for signed div/mod and sign-extending
+    // register moves; a K form has no source register, an X form no
+    // immediate.
+    const bool off_ok =
+        r.off == 0 || ((op == BPF_DIV || op == BPF_MOD) && r.off == 1) ||
+        (op == BPF_MOV && x &&
+         (r.off == 8 || r.off == 16 || (is64 && r.off == 32)));
+    if (!off_ok || (x ? r.imm != 0 : r.src != 0)) return -EINVAL;
+    if (!x && (op == BPF_DIV || op == BPF_MOD) && r.imm == 0) {
+      return -EINVAL;  // "div by zero"
+    }
+    if (!x && (op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH) &&
+        (r.imm < 0 || r.imm >= (is64 ? 64 : 32))) {
+      return -EINVAL;  // "invalid shift"
+    }
+    // base is the 64X flavour; the next three are 64K, 32X, 32K.
+    d->op = static_cast<uint8_t>(base + (is64 ? 0 : 2) + (x ? 0 : 1));
+  }
+  if (r.dst == BPF_REG_10) return -EACCES;  // "frame pointer is read only"
+  return 0;
+}
+
+// BPF_LDX, plain and sign-extending (check_mem_access()'s caller).
+int DecodeLdx(const RawInsn& r, Program::Insn* d) {
+  const uint8_t mode = BPF_MODE(r.code);
+  const uint8_t size = BPF_SIZE(r.code);
+  if ((mode != BPF_MEM && mode != kModeMemSx) || r.imm != 0 ||
+      (mode == kModeMemSx && size == BPF_DW)) {
+    return -EINVAL;  // "BPF_LDX uses reserved fields"
+  }
+  static constexpr Op kLdx[] = {LDX32, LDX16, LDX8, LDX64};
+  static constexpr Op kLdxs[] = {LDXS32, LDXS16, LDXS8, LDXS32};
+  d->op = (mode == BPF_MEM ? kLdx : kLdxs)[size >> 3];
+  d->size = AccessBytes(size);
+  if (r.dst == BPF_REG_10) return -EACCES;
+  return 0;
+}
+
+// BPF_ST and BPF_STX, including the atomics (check_atomic()).
+int DecodeStore(const RawInsn& r, Program::Insn* d) {
+  const uint8_t mode = BPF_MODE(r.code);
+  const uint8_t size = BPF_SIZE(r.code);
+  d->size = AccessBytes(size);
+  if (BPF_CLASS(r.code) == BPF_ST) {
+    if (mode != BPF_MEM || r.src != 0) return -EINVAL;
+    static constexpr Op kSt[] = {ST32, ST16, ST8, ST64};
+    d->op = kSt[size >> 3];
+    return 0;
+  }
+  if (mode == BPF_MEM) {
+    if (r.imm != 0) return -EINVAL;
+    static constexpr Op kStx[] = {STX32, STX16, STX8, STX64};
+    d->op = kStx[size >> 3];
+    return 0;
+  }
+  if (mode != BPF_ATOMIC) return -EINVAL;
+  switch (r.imm) {
+    case BPF_ADD: case BPF_ADD | kFetch:
+    case BPF_OR: case BPF_OR | kFetch:
+    case BPF_AND: case BPF_AND | kFetch:
+    case BPF_XOR: case BPF_XOR | kFetch:
+    case kXchg: case kCmpXchg:
+      break;
+    default:
+      return -EINVAL;  // "BPF_ATOMIC uses invalid atomic opcode"
+  }
+  if (size != BPF_W && size != BPF_DW) return -EINVAL;
+  d->op = size == BPF_W ? ATOMIC32 : ATOMIC64;
+  return 0;
+}
+
+// BPF_LD | BPF_ABS / BPF_IND (check_ld_abs()): socket-buffer programs
+// only, reserved fields zero.
+int DecodeLdAbs(const RawInsn& r, uint32_t prog_type, Program::Insn* d) {
+  const uint8_t mode = BPF_MODE(r.code);
+  const uint8_t size = BPF_SIZE(r.code);
+  if (mode != BPF_ABS && mode != BPF_IND) return -EINVAL;  // "unknown opcode"
+  if (!IsSkbType(prog_type)) return -EINVAL;
+  if (size == BPF_DW || r.dst != 0 || r.off != 0 ||
+      (mode == BPF_ABS && r.src != 0)) {
+    return -EINVAL;
+  }
+  d->op = mode == BPF_ABS ? LDABS : LDIND;
+  d->size = static_cast<uint8_t>(size == BPF_B ? 1 : size == BPF_H ? 2 : 4);
+  return 0;
+}
+
+// Conditional jumps of BPF_JMP / BPF_JMP32; `d->off` becomes the absolute
+// target.
+int DecodeCondJump(const RawInsn& r, uint32_t i, uint32_t n,
+                   Program::Insn* d) {
+  Op base;
+  switch (BPF_OP(r.code)) {
+    case BPF_JEQ: base = JEQ64X; break;
+    case BPF_JNE: base = JNE64X; break;
+    case BPF_JGT: base = JGT64X; break;
+    case BPF_JGE: base = JGE64X; break;
+    case BPF_JLT: base = JLT64X; break;
+    case BPF_JLE: base = JLE64X; break;
+    case BPF_JSGT: base = JSGT64X; break;
+    case BPF_JSGE: base = JSGE64X; break;
+    case BPF_JSLT: base = JSLT64X; break;
+    case BPF_JSLE: base = JSLE64X; break;
+    case BPF_JSET: base = JSET64X; break;
+    default:
+      return -EINVAL;  // "unknown opcode"
+  }
+  const bool is64 = BPF_CLASS(r.code) == BPF_JMP;
+  const bool x = BPF_SRC(r.code) == BPF_X;
+  if (x ? r.imm != 0 : r.src != 0) return -EINVAL;
+  const int64_t t = int64_t{i} + 1 + r.off;
+  if (t < 0 || t >= n) return -EINVAL;  // "jump out of range"
+  d->op = static_cast<uint8_t>(base + (is64 ? 0 : 2) + (x ? 0 : 1));
+  d->off = static_cast<int32_t>(t);
+  return 0;
+}
+
+}  // namespace
+
+int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
+                         Linker& linker, Insn* d) {
+  const RawInsn& r = in[i];
+  if (i + 1 >= n) return -EINVAL;  // "invalid bpf_ld_imm64 insn"
+  const RawInsn& hi = in[i + 1];
+  if (hi.code != 0 || hi.dst != 0 || hi.src != 0 || hi.off != 0 ||
+      r.off != 0) {
+    return -EINVAL;
+  }
+  if (r.dst == BPF_REG_10) return -EACCES;
+  d->op = LDDW;
+  const uint64_t lo32 = static_cast<uint32_t>(r.imm);
+  const uint64_t hi32 = static_cast<uint32_t>(hi.imm);
+  switch (r.src) {
+    case 0:
+      d->imm = static_cast<int64_t>(lo32 | (hi32 << 32));
+      return 0;
+    case BPF_PSEUDO_MAP_FD: {
+      if (hi.imm != 0) return -EINVAL;
+      uint64_t handle;
+      if (int err = linker.MapHandle(r.imm, &handle); err != 0) return err;
+      d->imm = static_cast<int64_t>(handle);
+      map_handles_.push_back(handle);
+      Area area;
+      if (linker.MapArea(handle, &area.lo, &area.hi, &area.writable)) {
+        areas_.push_back(area);
+      }
+      return 0;
+    }
+    case BPF_PSEUDO_MAP_VALUE: {
+      uint64_t addr, lo, hi_addr;
+      bool writable;
+      if (int err = linker.MapValue(r.imm, static_cast<uint32_t>(hi.imm),
+                                    &addr, &lo, &hi_addr, &writable);
+          err != 0) {
+        return err;
+      }
+      d->imm = static_cast<int64_t>(addr);
+      areas_.push_back({lo, hi_addr, writable});
+      return 0;
+    }
+    case BPF_PSEUDO_FUNC: {
+      const int64_t t = int64_t{i} + r.imm + 1;
+      if (hi.imm != 0 || t < 0 || t >= n) return -EINVAL;
+      d->imm = static_cast<int64_t>(kCallbackTag | uint64_t(t));
+      return 0;
+    }
+    default:
+      return -EINVAL;  // BTF ids and fd_array indexes: unsupported
+  }
+}
+
+int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
+                        const LoadAttr& attr, Linker& linker, Insn* d) {
+  const bool is64 = BPF_CLASS(r.code) == BPF_JMP;
+  const uint8_t op = BPF_OP(r.code);
+  const bool x = BPF_SRC(r.code) == BPF_X;
+  auto target_ok = [&](int64_t t) { return t >= 0 && t < n; };
+  if (op == BPF_JA) {
+    if (x || r.src != 0 || r.dst != 0) return -EINVAL;
+    // JMP32 | JA is the v4 `gotol` with a 32-bit offset in imm.
+    if (is64 ? r.imm != 0 : r.off != 0) return -EINVAL;
+    const int64_t t = int64_t{i} + 1 + (is64 ? r.off : r.imm);
+    if (!target_ok(t)) return -EINVAL;  // "jump out of range"
+    d->op = JA;
+    d->off = static_cast<int32_t>(t);
+    return 0;
+  }
+  if (op == BPF_CALL) {
+    if (!is64 || x || r.off != 0 || r.dst != 0) return -EINVAL;
+    if (r.src == kPseudoCall) {
+      const int64_t t = int64_t{i} + r.imm + 1;
+      if (!target_ok(t)) return -EINVAL;
+      d->op = CALL_LOCAL;
+      d->off = static_cast<int32_t>(t);
+      return 0;
+    }
+    if (r.src != 0) {
+      (void)kPseudoKfuncCall;
+      return -EINVAL;  // kfuncs need BTF: unsupported
+    }
+    bool gpl_only = false;
+    HelperFn fn = linker.Helper(r.imm, attr.prog_type, &gpl_only);
+    if (fn == nullptr) return -EINVAL;  // "invalid func unknown#%d"
+    if (gpl_only && !attr.gpl_compatible) return -EINVAL;
+    d->op = CALL;
+    d->size = linker.CallableUnderLock(r.imm) ? 1 : 0;
+    d->imm = static_cast<int64_t>(helpers_.size());
+    helpers_.push_back(fn);
+    return 0;
+  }
+  if (op == BPF_EXIT) {
+    if (!is64 || x || r.src != 0 || r.dst != 0 || r.off != 0 || r.imm != 0) {
+      return -EINVAL;
+    }
+    d->op = EXIT;
+    return 0;
+  }
+  return DecodeCondJump(r, i, n, d);
+}
+
+int Program::CheckControlFlow(const std::vector<bool>& second_half) const {
+  // No jump or call may land on the second half of an LD_IMM64.
+  for (const Insn& d : insns_) {
+    const bool jumps = d.op == JA || d.op == CALL_LOCAL ||
+                       (d.op >= JEQ64X && d.op <= JSET32K);
+    if (jumps && second_half[d.off]) return -EINVAL;
+  }
+  // check_subprogs(): "last insn is not an exit or jmp".
+  const Insn& last = insns_.back();
+  if (second_half.back() || (last.op != EXIT && last.op != JA)) {
+    return -EINVAL;
+  }
+  return 0;
+}
+
 int Program::Load(const LoadAttr& attr, Linker& linker,
                   std::shared_ptr<const Program>* out) {
   // bpf_prog_load(): insn_cnt 0 or beyond the complexity limit.
@@ -130,285 +414,53 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   prog->ctx_size_ = CtxSize(attr.prog_type);
   const uint32_t n = attr.insn_cnt;
   const RawInsn* in = attr.insns;
-  prog->insns_.resize(n);
-  // Which instructions are the second half of an LD_IMM64 (no jump may land
-  // there).
+  prog->insns_.assign(n, Insn{});
+  // Which instructions are the second half of an LD_IMM64.
   std::vector<bool> second_half(n, false);
-
-  auto target_ok = [&](int64_t t) { return t >= 0 && t < n; };
   for (uint32_t i = 0; i < n; ++i) {
     const RawInsn& r = in[i];
-    Program::Insn& d = prog->insns_[i];
-    d = {};
+    Insn& d = prog->insns_[i];
     d.dst = r.dst;
     d.src = r.src;
     d.off = r.off;
     d.imm = r.imm;
-    const uint8_t cls = BPF_CLASS(r.code);
     // check_reg_arg(): "R%d is invalid".
     if (r.dst > 10 || r.src > 10) return -EINVAL;
-    switch (cls) {
+    int err;
+    switch (BPF_CLASS(r.code)) {
       case BPF_ALU:
-      case BPF_ALU64: {
-        const bool is64 = cls == BPF_ALU64;
-        const uint8_t op = BPF_OP(r.code);
-        const bool x = BPF_SRC(r.code) == BPF_X;
-        if (op == BPF_END) {
-          // BPF_ALU64 | BPF_END is the v4 unconditional byte swap.
-          if ((is64 && x) || r.src != 0 || r.off != 0 ||
-              (r.imm != 16 && r.imm != 32 && r.imm != 64)) {
-            return -EINVAL;
-          }
-          const bool swap = is64 || x;  // BPF_TO_BE on a little-endian host
-          d.op = swap ? (r.imm == 16 ? SWAP16 : r.imm == 32 ? SWAP32 : SWAP64)
-                      : (r.imm == 16 ? LE16 : r.imm == 32 ? LE32 : NOP);
-        } else if (op == BPF_NEG) {
-          if (x || r.src != 0 || r.off != 0 || r.imm != 0) return -EINVAL;
-          d.op = is64 ? NEG64 : NEG32;
-        } else {
-          Op base;
-          switch (op) {
-            case BPF_ADD: base = ADD64X; break;
-            case BPF_SUB: base = SUB64X; break;
-            case BPF_MUL: base = MUL64X; break;
-            case BPF_DIV: base = r.off == 1 ? SDIV64X : DIV64X; break;
-            case BPF_MOD: base = r.off == 1 ? SMOD64X : MOD64X; break;
-            case BPF_OR: base = OR64X; break;
-            case BPF_AND: base = AND64X; break;
-            case BPF_XOR: base = XOR64X; break;
-            case BPF_LSH: base = LSH64X; break;
-            case BPF_RSH: base = RSH64X; break;
-            case BPF_ARSH: base = ARSH64X; break;
-            case BPF_MOV:
-              base = r.off == 8    ? MOVSX864X
-                     : r.off == 16 ? MOVSX1664X
-                     : r.off == 32 ? MOVSX3264X
-                                   : MOV64X;
-              break;
-            default:
-              return -EINVAL;  // "invalid BPF_ALU opcode"
-          }
-          // Reserved fields: off only for signed div/mod and sign-extending
-          // register moves; a K form has no source register, an X form no
-          // immediate.
-          const bool off_ok =
-              r.off == 0 ||
-              ((op == BPF_DIV || op == BPF_MOD) && r.off == 1) ||
-              (op == BPF_MOV && x &&
-               (r.off == 8 || r.off == 16 || (is64 && r.off == 32)));
-          if (!off_ok || (x ? r.imm != 0 : r.src != 0)) return -EINVAL;
-          if (!x && (op == BPF_DIV || op == BPF_MOD) && r.imm == 0) {
-            return -EINVAL;  // "div by zero"
-          }
-          if (!x && (op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH) &&
-              (r.imm < 0 || r.imm >= (is64 ? 64 : 32))) {
-            return -EINVAL;  // "invalid shift"
-          }
-          // base is the 64X flavour; the next three are 64K, 32X, 32K.
-          d.op = static_cast<uint8_t>(base + (is64 ? 0 : 2) + (x ? 0 : 1));
-        }
-        if (r.dst == BPF_REG_10) return -EACCES;  // "frame pointer is read only"
+      case BPF_ALU64:
+        err = DecodeAlu(r, &d);
         break;
-      }
-      case BPF_LDX: {
-        const uint8_t mode = BPF_MODE(r.code);
-        const uint8_t size = BPF_SIZE(r.code);
-        if ((mode != BPF_MEM && mode != kModeMemSx) || r.imm != 0 ||
-            (mode == kModeMemSx && size == BPF_DW)) {
-          return -EINVAL;  // "BPF_LDX uses reserved fields"
-        }
-        static constexpr Op kLdx[] = {LDX32, LDX16, LDX8, LDX64};
-        static constexpr Op kLdxs[] = {LDXS32, LDXS16, LDXS8, LDXS32};
-        d.op = (mode == BPF_MEM ? kLdx : kLdxs)[size >> 3];
-        d.size = static_cast<uint8_t>(size == BPF_B   ? 1
-                                      : size == BPF_H ? 2
-                                      : size == BPF_W ? 4
-                                                      : 8);
-        if (r.dst == BPF_REG_10) return -EACCES;
+      case BPF_LDX:
+        err = DecodeLdx(r, &d);
         break;
-      }
       case BPF_ST:
-      case BPF_STX: {
-        const uint8_t mode = BPF_MODE(r.code);
-        const uint8_t size = BPF_SIZE(r.code);
-        d.size = static_cast<uint8_t>(size == BPF_B   ? 1
-                                      : size == BPF_H ? 2
-                                      : size == BPF_W ? 4
-                                                      : 8);
-        if (cls == BPF_ST) {
-          if (mode != BPF_MEM || r.src != 0) return -EINVAL;
-          static constexpr Op kSt[] = {ST32, ST16, ST8, ST64};
-          d.op = kSt[size >> 3];
-        } else if (mode == BPF_MEM) {
-          if (r.imm != 0) return -EINVAL;
-          static constexpr Op kStx[] = {STX32, STX16, STX8, STX64};
-          d.op = kStx[size >> 3];
-        } else if (mode == BPF_ATOMIC) {
-          switch (r.imm) {
-            case BPF_ADD: case BPF_ADD | kFetch:
-            case BPF_OR: case BPF_OR | kFetch:
-            case BPF_AND: case BPF_AND | kFetch:
-            case BPF_XOR: case BPF_XOR | kFetch:
-            case kXchg: case kCmpXchg:
-              break;
-            default:
-              return -EINVAL;  // "BPF_ATOMIC uses invalid atomic opcode"
+      case BPF_STX:
+        err = DecodeStore(r, &d);
+        break;
+      case BPF_LD:
+        if (BPF_MODE(r.code) == BPF_IMM && BPF_SIZE(r.code) == BPF_DW) {
+          err = prog->DecodeImm64(in, i, n, linker, &d);
+          if (err == 0) {
+            second_half[i + 1] = true;
+            prog->insns_[i + 1] = {NOP, 0, 0, 0, 0, 0};
+            ++i;
           }
-          if (size != BPF_W && size != BPF_DW) return -EINVAL;
-          d.op = size == BPF_W ? ATOMIC32 : ATOMIC64;
         } else {
-          return -EINVAL;
+          err = DecodeLdAbs(r, attr.prog_type, &d);
         }
         break;
-      }
-      case BPF_LD: {
-        const uint8_t mode = BPF_MODE(r.code);
-        const uint8_t size = BPF_SIZE(r.code);
-        if (mode == BPF_IMM && size == BPF_DW) {
-          if (i + 1 >= n) return -EINVAL;  // "invalid bpf_ld_imm64 insn"
-          const RawInsn& hi = in[i + 1];
-          if (hi.code != 0 || hi.dst != 0 || hi.src != 0 || hi.off != 0 ||
-              r.off != 0) {
-            return -EINVAL;
-          }
-          if (r.dst == BPF_REG_10) return -EACCES;
-          d.op = LDDW;
-          const uint64_t lo32 = static_cast<uint32_t>(r.imm);
-          const uint64_t hi32 = static_cast<uint32_t>(hi.imm);
-          switch (r.src) {
-            case 0:
-              d.imm = static_cast<int64_t>(lo32 | (hi32 << 32));
-              break;
-            case BPF_PSEUDO_MAP_FD: {
-              if (hi.imm != 0) return -EINVAL;
-              uint64_t handle;
-              if (int err = linker.MapHandle(r.imm, &handle); err != 0) {
-                return err;
-              }
-              d.imm = static_cast<int64_t>(handle);
-              prog->map_handles_.push_back(handle);
-              Program::Area area;
-              if (linker.MapArea(handle, &area.lo, &area.hi, &area.writable)) {
-                prog->areas_.push_back(area);
-              }
-              break;
-            }
-            case BPF_PSEUDO_MAP_VALUE: {
-              uint64_t addr, lo, hi_addr;
-              bool writable;
-              if (int err = linker.MapValue(r.imm, static_cast<uint32_t>(hi.imm),
-                                            &addr, &lo, &hi_addr, &writable);
-                  err != 0) {
-                return err;
-              }
-              d.imm = static_cast<int64_t>(addr);
-              prog->areas_.push_back({lo, hi_addr, writable});
-              break;
-            }
-            case BPF_PSEUDO_FUNC: {
-              const int64_t t = int64_t{i} + r.imm + 1;
-              if (hi.imm != 0 || !target_ok(t)) return -EINVAL;
-              d.imm = static_cast<int64_t>(kCallbackTag | uint64_t(t));
-              break;
-            }
-            default:
-              return -EINVAL;  // BTF ids and fd_array indexes: unsupported
-          }
-          second_half[i + 1] = true;
-          prog->insns_[i + 1] = {NOP, 0, 0, 0, 0, 0};
-          ++i;
-          break;
-        }
-        if (mode == BPF_ABS || mode == BPF_IND) {
-          // check_ld_abs(): socket-buffer programs only, reserved fields.
-          if (!IsSkbType(attr.prog_type)) return -EINVAL;
-          if (size == BPF_DW || r.dst != 0 || r.off != 0 ||
-              (mode == BPF_ABS && r.src != 0)) {
-            return -EINVAL;
-          }
-          d.op = mode == BPF_ABS ? LDABS : LDIND;
-          d.size = static_cast<uint8_t>(size == BPF_B ? 1 : size == BPF_H ? 2 : 4);
-          break;
-        }
-        return -EINVAL;  // "unknown opcode"
-      }
       case BPF_JMP:
-      case BPF_JMP32: {
-        const bool is64 = cls == BPF_JMP;
-        const uint8_t op = BPF_OP(r.code);
-        const bool x = BPF_SRC(r.code) == BPF_X;
-        if (op == BPF_JA) {
-          if (x || r.src != 0 || r.dst != 0) return -EINVAL;
-          // JMP32 | JA is the v4 `gotol` with a 32-bit offset in imm.
-          if (is64 ? r.imm != 0 : r.off != 0) return -EINVAL;
-          const int64_t t = int64_t{i} + 1 + (is64 ? r.off : r.imm);
-          if (!target_ok(t)) return -EINVAL;  // "jump out of range"
-          d.op = JA;
-          d.off = static_cast<int32_t>(t);
-        } else if (op == BPF_CALL) {
-          if (!is64 || x || r.off != 0 || r.dst != 0) return -EINVAL;
-          if (r.src == kPseudoCall) {
-            const int64_t t = int64_t{i} + r.imm + 1;
-            if (!target_ok(t)) return -EINVAL;
-            d.op = CALL_LOCAL;
-            d.off = static_cast<int32_t>(t);
-          } else if (r.src == 0) {
-            bool gpl_only = false;
-            HelperFn fn = linker.Helper(r.imm, attr.prog_type, &gpl_only);
-            if (fn == nullptr) return -EINVAL;  // "invalid func unknown#%d"
-            if (gpl_only && !attr.gpl_compatible) return -EINVAL;
-            d.op = CALL;
-            d.size = linker.CallableUnderLock(r.imm) ? 1 : 0;
-            d.imm = static_cast<int64_t>(prog->helpers_.size());
-            prog->helpers_.push_back(fn);
-          } else {
-            (void)kPseudoKfuncCall;
-            return -EINVAL;  // kfuncs need BTF: unsupported
-          }
-        } else if (op == BPF_EXIT) {
-          if (!is64 || x || r.src != 0 || r.dst != 0 || r.off != 0 ||
-              r.imm != 0) {
-            return -EINVAL;
-          }
-          d.op = EXIT;
-        } else {
-          Op base;
-          switch (op) {
-            case BPF_JEQ: base = JEQ64X; break;
-            case BPF_JNE: base = JNE64X; break;
-            case BPF_JGT: base = JGT64X; break;
-            case BPF_JGE: base = JGE64X; break;
-            case BPF_JLT: base = JLT64X; break;
-            case BPF_JLE: base = JLE64X; break;
-            case BPF_JSGT: base = JSGT64X; break;
-            case BPF_JSGE: base = JSGE64X; break;
-            case BPF_JSLT: base = JSLT64X; break;
-            case BPF_JSLE: base = JSLE64X; break;
-            case BPF_JSET: base = JSET64X; break;
-            default:
-              return -EINVAL;  // "unknown opcode"
-          }
-          if (x ? r.imm != 0 : r.src != 0) return -EINVAL;
-          const int64_t t = int64_t{i} + 1 + r.off;
-          if (!target_ok(t)) return -EINVAL;
-          d.op = static_cast<uint8_t>(base + (is64 ? 0 : 2) + (x ? 0 : 1));
-          d.off = static_cast<int32_t>(t);
-        }
+      case BPF_JMP32:
+        err = prog->DecodeJump(r, i, n, attr, linker, &d);
         break;
-      }
       default:
-        return -EINVAL;
+        err = -EINVAL;
     }
+    if (err != 0) return err;
   }
-  // Jumps into the second half of an LD_IMM64.
-  for (const Program::Insn& d : prog->insns_) {
-    const bool jumps = d.op == JA || d.op == CALL_LOCAL ||
-                       (d.op >= JEQ64X && d.op <= JSET32K);
-    if (jumps && second_half[d.off]) return -EINVAL;
-  }
-  // check_subprogs(): "last insn is not an exit or jmp".
-  const Program::Insn& last = prog->insns_[n - 1];
-  if (second_half[n - 1] || (last.op != EXIT && last.op != JA)) return -EINVAL;
+  if (int err = prog->CheckControlFlow(second_half); err != 0) return err;
   prog->resources_ = linker.TakeResources();
   *out = std::move(prog);
   return 0;

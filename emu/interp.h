@@ -129,6 +129,15 @@ class Program {
 
  private:
   friend class Vm;
+  // The steps of Load(): each decodes one instruction into `d`, recording
+  // the maps, areas and helpers it names; 0 or -errno.
+  int DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n, Linker& linker,
+                  Insn* d);
+  int DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
+                 const LoadAttr& attr, Linker& linker, Insn* d);
+  // Jumps into an LD_IMM64's second half; the last instruction's kind.
+  int CheckControlFlow(const std::vector<bool>& second_half) const;
+
   uint32_t prog_type_ = 0;
   size_t ctx_size_ = 0;
   std::vector<Insn> insns_;
