@@ -344,112 +344,118 @@ bool IsDataSection(const std::string& n) {
   return is(".data") || is(".rodata") || is(".bss");
 }
 
-}  // namespace
-
-std::string ObjectNameFromPath(std::string_view path) {
-  if (auto slash = path.rfind('/'); slash != std::string_view::npos) {
-    path.remove_prefix(slash + 1);
-  }
-  if (auto dot = path.find('.'); dot != std::string_view::npos) {
-    path = path.substr(0, dot);
-  }
-  return std::string(path);
-}
-
-absl::StatusOr<ElfObject> ParseElfObject(absl::Span<const uint8_t> data,
-                                         std::string_view name) {
-  Bytes b(data);
-  static constexpr uint8_t kIdent[] = {0x7f, 'E', 'L', 'F', 2, 1};
-  uint16_t machine;
-  if (!b.Has(0, 64) || std::memcmp(data.data(), kIdent, 6) != 0 ||
-      !b.Get(18, &machine) || machine != 247 /* EM_BPF */) {
-    return InvalidArgumentError("not a little-endian ELF64 BPF object");
-  }
-  uint64_t shoff;
-  uint16_t shentsize, shnum, shstrndx;
-  b.Get(0x28, &shoff);
-  b.Get(0x3a, &shentsize);
-  b.Get(0x3c, &shnum);
-  b.Get(0x3e, &shstrndx);
-  if (shentsize != 64 || shstrndx >= shnum ||
-      !b.Has(shoff, uint64_t{shnum} * 64)) {
-    return InvalidArgumentError("bad section header table");
-  }
-  std::vector<Section> secs(shnum);
-  std::vector<uint32_t> name_offs(shnum);
-  for (uint16_t i = 0; i < shnum; ++i) {
-    const uint64_t p = shoff + uint64_t{i} * 64;
-    Section& s = secs[i];
-    b.Get(p, &name_offs[i]);
-    b.Get(p + 4, &s.type);
-    b.Get(p + 8, &s.flags);
-    b.Get(p + 24, &s.off);
-    b.Get(p + 32, &s.size);
-    b.Get(p + 40, &s.link);
-    b.Get(p + 44, &s.info);
-    if (s.type != kShtNobits && !b.Has(s.off, s.size)) {
-      return InvalidArgumentError("section out of the file");
-    }
-  }
-  const Section& shstr = secs[shstrndx];
-  for (uint16_t i = 0; i < shnum; ++i) {
-    secs[i].name =
-        b.Str(shstr.off, shstr.off + shstr.size, name_offs[i]).value_or("");
+// The steps of ParseElfObject(), over one file: the section header table,
+// the symbols, the BTF-defined and global-data maps, the relocations and
+// the programs (libbpf's bpf_object__elf_collect, bpf_object__init_maps and
+// bpf_object__collect_relos, in that order).
+class ElfReader {
+ public:
+  ElfReader(absl::Span<const uint8_t> data, std::string_view name)
+      : data_(data), b_(data) {
+    obj_.name = std::string(name);
   }
 
-  ElfObject obj;
-  obj.name = std::string(name);
-
-  // Symbols.
-  std::vector<Symbol> syms;
-  for (const Section& s : secs) {
-    if (s.type != kShtSymtab || s.link >= shnum) continue;
-    const Section& str = secs[s.link];
-    for (uint64_t p = s.off; p + 24 <= s.off + s.size; p += 24) {
-      Symbol sym;
-      uint32_t name_off;
-      uint8_t info;
-      b.Get(p, &name_off);
-      b.Get(p + 4, &info);
-      b.Get(p + 6, &sym.shndx);
-      b.Get(p + 8, &sym.value);
-      b.Get(p + 16, &sym.size);
-      sym.bind = info >> 4;
-      sym.type = info & 0xf;
-      sym.name = b.Str(str.off, str.off + str.size, name_off).value_or("");
-      syms.push_back(std::move(sym));
-    }
+  absl::StatusOr<ElfObject> Read() {
+    if (auto s = ReadSectionHeaders(); !s.ok()) return s;
+    ReadSymbols();
+    ReadMetadata();
+    if (auto s = ReadBtfMaps(); !s.ok()) return s;
+    if (auto s = ReadDataSections(); !s.ok()) return s;
+    ReadRelocations();
+    if (auto s = ReadPrograms(); !s.ok()) return s;
+    return std::move(obj_);
   }
-  auto section_named = [&](std::string_view n) -> const Section* {
-    for (const Section& s : secs) {
-      if (s.name == n) return &s;
-    }
-    return nullptr;
-  };
-  auto section_index = [&](std::string_view n) -> int {
-    for (size_t i = 0; i < secs.size(); ++i) {
-      if (secs[i].name == n) return static_cast<int>(i);
-    }
-    return -1;
+
+ private:
+  struct Rel {
+    uint64_t off;
+    uint32_t type;
+    uint32_t sym;
   };
 
-  if (const Section* lic = section_named("license")) {
-    obj.license = b.Str(lic->off, lic->off + lic->size, 0).value_or("");
+  absl::Status ReadSectionHeaders() {
+    static constexpr uint8_t kIdent[] = {0x7f, 'E', 'L', 'F', 2, 1};
+    uint16_t machine;
+    if (!b_.Has(0, 64) || std::memcmp(data_.data(), kIdent, 6) != 0 ||
+        !b_.Get(18, &machine) || machine != 247 /* EM_BPF */) {
+      return InvalidArgumentError("not a little-endian ELF64 BPF object");
+    }
+    uint64_t shoff;
+    uint16_t shentsize, shnum, shstrndx;
+    b_.Get(0x28, &shoff);
+    b_.Get(0x3a, &shentsize);
+    b_.Get(0x3c, &shnum);
+    b_.Get(0x3e, &shstrndx);
+    if (shentsize != 64 || shstrndx >= shnum ||
+        !b_.Has(shoff, uint64_t{shnum} * 64)) {
+      return InvalidArgumentError("bad section header table");
+    }
+    secs_.resize(shnum);
+    std::vector<uint32_t> name_offs(shnum);
+    for (uint16_t i = 0; i < shnum; ++i) {
+      const uint64_t p = shoff + uint64_t{i} * 64;
+      Section& s = secs_[i];
+      b_.Get(p, &name_offs[i]);
+      b_.Get(p + 4, &s.type);
+      b_.Get(p + 8, &s.flags);
+      b_.Get(p + 24, &s.off);
+      b_.Get(p + 32, &s.size);
+      b_.Get(p + 40, &s.link);
+      b_.Get(p + 44, &s.info);
+      if (s.type != kShtNobits && !b_.Has(s.off, s.size)) {
+        return InvalidArgumentError("section out of the file");
+      }
+    }
+    const Section& shstr = secs_[shstrndx];
+    for (uint16_t i = 0; i < shnum; ++i) {
+      secs_[i].name =
+          b_.Str(shstr.off, shstr.off + shstr.size, name_offs[i]).value_or("");
+    }
+    maps_shndx_ = SectionIndex(".maps");
+    text_shndx_ = SectionIndex(".text");
+    return absl::OkStatus();
   }
-  if (const Section* ver = section_named("version"); ver && ver->size >= 4) {
-    b.Get(ver->off, &obj.kern_version);
+
+  void ReadSymbols() {
+    for (const Section& s : secs_) {
+      if (s.type != kShtSymtab || s.link >= secs_.size()) continue;
+      const Section& str = secs_[s.link];
+      for (uint64_t p = s.off; p + 24 <= s.off + s.size; p += 24) {
+        Symbol sym;
+        uint32_t name_off;
+        uint8_t info;
+        b_.Get(p, &name_off);
+        b_.Get(p + 4, &info);
+        b_.Get(p + 6, &sym.shndx);
+        b_.Get(p + 8, &sym.value);
+        b_.Get(p + 16, &sym.size);
+        sym.bind = info >> 4;
+        sym.type = info & 0xf;
+        sym.name = b_.Str(str.off, str.off + str.size, name_off).value_or("");
+        syms_.push_back(std::move(sym));
+      }
+    }
+  }
+
+  // The license and version sections.
+  void ReadMetadata() {
+    if (const Section* lic = SectionNamed("license")) {
+      obj_.license = b_.Str(lic->off, lic->off + lic->size, 0).value_or("");
+    }
+    if (const Section* ver = SectionNamed("version"); ver && ver->size >= 4) {
+      b_.Get(ver->off, &obj_.kern_version);
+    }
   }
 
   // Maps from .maps (BTF-defined).
-  std::map<int, std::map<uint64_t, uint32_t>> map_at;  // shndx -> off -> map
-  const int maps_shndx = section_index(".maps");
-  if (maps_shndx >= 0) {
-    const Section* btf_sec = section_named(".BTF");
+  absl::Status ReadBtfMaps() {
+    if (maps_shndx_ < 0) return absl::OkStatus();
+    const Section* btf_sec = SectionNamed(".BTF");
     if (btf_sec == nullptr) {
       return InvalidArgumentError(".maps without .BTF (build with -g)");
     }
     Btf btf;
-    if (auto s = btf.Parse(b, btf_sec->off, btf_sec->size); !s.ok()) return s;
+    if (auto s = btf.Parse(b_, btf_sec->off, btf_sec->size); !s.ok()) return s;
     for (const BtfType& t : btf.types()) {
       if (t.kind != kDatasec || t.name != ".maps") continue;
       for (const Btf::SecVar& v : btf.Vars(t)) {
@@ -466,117 +472,130 @@ absl::StatusOr<ElfObject> ParseElfObject(absl::Span<const uint8_t> data,
         // clang may leave DATASEC offsets 0 (libbpf's btf_fixup_datasec
         // takes them from the symbols): the symbol's value is the offset.
         uint64_t offset = v.offset;
-        for (const Symbol& sym : syms) {
-          if (sym.shndx == maps_shndx && sym.name == m.name) offset = sym.value;
+        for (const Symbol& sym : syms_) {
+          if (sym.shndx == maps_shndx_ && sym.name == m.name) {
+            offset = sym.value;
+          }
         }
-        map_at[maps_shndx][offset] = static_cast<uint32_t>(obj.maps.size());
-        obj.maps.push_back(std::move(m));
+        map_at_[maps_shndx_][offset] = static_cast<uint32_t>(obj_.maps.size());
+        obj_.maps.push_back(std::move(m));
       }
     }
+    return absl::OkStatus();
   }
+
   // Global data: one array map per section, in section order.
-  for (size_t i = 0; i < secs.size(); ++i) {
-    const Section& s = secs[i];
-    if (!IsDataSection(s.name) || s.size == 0) continue;
-    if (s.type != kShtProgbits && s.type != kShtNobits) continue;
-    // A NOBITS section's size is not bounded by the file; the kernel bounds
-    // an array's value by KMALLOC_MAX_SIZE (array_map_alloc_check: E2BIG).
-    constexpr uint64_t kMaxValue = uint64_t{1} << 22;
-    if (s.size > kMaxValue) {
-      return InvalidArgumentError(absl::StrFormat(
-          "%s is %d bytes, beyond an array value's limit", s.name, s.size));
+  absl::Status ReadDataSections() {
+    for (size_t i = 0; i < secs_.size(); ++i) {
+      const Section& s = secs_[i];
+      if (!IsDataSection(s.name) || s.size == 0) continue;
+      if (s.type != kShtProgbits && s.type != kShtNobits) continue;
+      // A NOBITS section's size is not bounded by the file; the kernel
+      // bounds an array's value by KMALLOC_MAX_SIZE (array_map_alloc_check:
+      // E2BIG).
+      constexpr uint64_t kMaxValue = uint64_t{1} << 22;
+      if (s.size > kMaxValue) {
+        return InvalidArgumentError(absl::StrFormat(
+            "%s is %d bytes, beyond an array value's limit", s.name, s.size));
+      }
+      ElfMap m;
+      m.real_name = s.name;
+      m.name = InternalMapName(obj_.name, s.name);
+      m.type = BPF_MAP_TYPE_ARRAY;
+      m.key_size = 4;
+      m.value_size = static_cast<uint32_t>(s.size);
+      m.max_entries = 1;
+      m.map_flags = BPF_F_MMAPABLE;
+      if (s.name.compare(0, 7, ".rodata") == 0) {
+        m.map_flags |= BPF_F_RDONLY_PROG;
+      }
+      m.internal = true;
+      m.initial.assign(s.size, 0);
+      if (s.type == kShtProgbits) {
+        std::memcpy(m.initial.data(), b_.data() + s.off, s.size);
+      }
+      map_at_[static_cast<int>(i)][0] = static_cast<uint32_t>(obj_.maps.size());
+      obj_.maps.push_back(std::move(m));
     }
-    ElfMap m;
-    m.real_name = s.name;
-    m.name = InternalMapName(obj.name, s.name);
-    m.type = BPF_MAP_TYPE_ARRAY;
-    m.key_size = 4;
-    m.value_size = static_cast<uint32_t>(s.size);
-    m.max_entries = 1;
-    m.map_flags = BPF_F_MMAPABLE;
-    if (s.name.compare(0, 7, ".rodata") == 0) m.map_flags |= BPF_F_RDONLY_PROG;
-    m.internal = true;
-    m.initial.assign(s.size, 0);
-    if (s.type == kShtProgbits) {
-      std::memcpy(m.initial.data(), b.data() + s.off, s.size);
-    }
-    map_at[static_cast<int>(i)][0] = static_cast<uint32_t>(obj.maps.size());
-    obj.maps.push_back(std::move(m));
+    return absl::OkStatus();
   }
 
   // Relocations by the section they apply to.
-  struct Rel {
-    uint64_t off;
-    uint32_t type;
-    uint32_t sym;
-  };
-  std::map<uint32_t, std::vector<Rel>> rels;
-  for (const Section& s : secs) {
-    if (s.type != kShtRel) continue;
-    for (uint64_t p = s.off; p + 16 <= s.off + s.size; p += 16) {
-      uint64_t off, info;
-      b.Get(p, &off);
-      b.Get(p + 8, &info);
-      rels[s.info].push_back(
-          {off, static_cast<uint32_t>(info & 0xffffffff),
-           static_cast<uint32_t>(info >> 32)});
+  void ReadRelocations() {
+    for (const Section& s : secs_) {
+      if (s.type != kShtRel) continue;
+      for (uint64_t p = s.off; p + 16 <= s.off + s.size; p += 16) {
+        uint64_t off, info;
+        b_.Get(p, &off);
+        b_.Get(p + 8, &info);
+        rels_[s.info].push_back({off, static_cast<uint32_t>(info & 0xffffffff),
+                                 static_cast<uint32_t>(info >> 32)});
+      }
     }
   }
 
-  const int text_shndx = section_index(".text");
-  auto read_insns = [&](const Section& s, uint64_t from, uint64_t size,
-                        std::vector<interp::RawInsn>* out) -> bool {
+  bool ReadInsns(const Section& s, uint64_t from, uint64_t size,
+                 std::vector<interp::RawInsn>* out) const {
     if (size % 8 != 0 || from > s.size || s.size - from < size) return false;
     out->resize(size / 8);
-    std::memcpy(out->data(), b.data() + s.off + from, size);
+    std::memcpy(out->data(), b_.data() + s.off + from, size);
     return true;
-  };
+  }
+
+  // A call or callback address into .text, relocated for .text placed at
+  // `text_base` in the program.
+  static absl::Status RelocateTextRef(const Rel& r, const Symbol& sym,
+                                      uint64_t at, int64_t text_base,
+                                      interp::RawInsn* in) {
+    if (text_base < 0) return InvalidArgumentError("call without .text");
+    const bool ldimm64 = in->code == (BPF_LD | BPF_IMM | BPF_DW);
+    int64_t target;
+    if (r.type == kRBpf64_32 && in->code == (BPF_JMP | BPF_CALL)) {
+      target = int64_t(sym.value / 8) + in->imm + 1;
+    } else if (r.type == kRBpf64_64 && ldimm64) {
+      target = int64_t((sym.value + uint64_t(int64_t(in->imm))) / 8);
+      in->src = BPF_PSEUDO_FUNC;
+    } else {
+      return InvalidArgumentError("unsupported relocation into .text");
+    }
+    in->imm = static_cast<int32_t>(text_base + target - int64_t(at) - 1);
+    return absl::OkStatus();
+  }
 
   // Applies the relocations of section `shndx` covering instructions
   // [first, first + count) placed at `base` in `prog`; calls into .text are
   // pointed at `text_base`.
-  auto relocate = [&](ElfProgram* prog, int shndx, uint64_t first,
-                      uint64_t count, uint64_t base,
-                      int64_t text_base) -> absl::Status {
-    for (const Rel& r : rels[static_cast<uint32_t>(shndx)]) {
+  absl::Status Relocate(ElfProgram* prog, int shndx, uint64_t first,
+                        uint64_t count, uint64_t base, int64_t text_base) {
+    for (const Rel& r : rels_[static_cast<uint32_t>(shndx)]) {
       if (r.off % 8 != 0) return InvalidArgumentError("misaligned relocation");
       const uint64_t idx = r.off / 8;
       if (idx < first || idx >= first + count) continue;
-      if (r.sym >= syms.size()) return InvalidArgumentError("bad symbol");
-      const Symbol& sym = syms[r.sym];
+      if (r.sym >= syms_.size()) return InvalidArgumentError("bad symbol");
+      const Symbol& sym = syms_[r.sym];
       const uint64_t at = base + (idx - first);
       if (at >= prog->insns.size()) {
         return InvalidArgumentError("relocation out of the program");
       }
       interp::RawInsn& in = prog->insns[at];
-      const bool ldimm64 = in.code == (BPF_LD | BPF_IMM | BPF_DW);
-      if (sym.shndx == text_shndx && text_shndx >= 0) {
-        // Calls and callback addresses into .text.
-        if (text_base < 0) return InvalidArgumentError("call without .text");
-        int64_t target;
-        if (r.type == kRBpf64_32 && in.code == (BPF_JMP | BPF_CALL)) {
-          target = int64_t(sym.value / 8) + in.imm + 1;
-          in.imm = static_cast<int32_t>(text_base + target - int64_t(at) - 1);
-        } else if (r.type == kRBpf64_64 && ldimm64) {
-          target = int64_t((sym.value + uint64_t(int64_t(in.imm))) / 8);
-          in.src = BPF_PSEUDO_FUNC;
-          in.imm = static_cast<int32_t>(text_base + target - int64_t(at) - 1);
-        } else {
-          return InvalidArgumentError("unsupported relocation into .text");
+      if (sym.shndx == text_shndx_ && text_shndx_ >= 0) {
+        if (auto s = RelocateTextRef(r, sym, at, text_base, &in); !s.ok()) {
+          return s;
         }
         continue;
       }
+      const bool ldimm64 = in.code == (BPF_LD | BPF_IMM | BPF_DW);
       if (r.type != kRBpf64_64 || !ldimm64 || at + 1 >= prog->insns.size()) {
         return InvalidArgumentError(
             absl::StrFormat("unsupported relocation against %s", sym.name));
       }
-      auto sec_maps = map_at.find(sym.shndx);
-      if (sec_maps == map_at.end()) {
+      auto sec_maps = map_at_.find(sym.shndx);
+      if (sec_maps == map_at_.end()) {
         return InvalidArgumentError(absl::StrFormat(
             "relocation against %s, which is not a map or global data",
             sym.name));
       }
-      if (static_cast<int>(sym.shndx) == maps_shndx) {
+      if (static_cast<int>(sym.shndx) == maps_shndx_) {
         auto m = sec_maps->second.find(sym.value);
         if (m == sec_maps->second.end()) {
           return InvalidArgumentError("relocation against an unknown map");
@@ -593,65 +612,115 @@ absl::StatusOr<ElfObject> ParseElfObject(absl::Span<const uint8_t> data,
       }
     }
     return absl::OkStatus();
-  };
+  }
 
-  // Programs: global functions in executable sections other than .text.
-  for (size_t si = 0; si < secs.size(); ++si) {
-    const Section& s = secs[si];
-    if (s.type != kShtProgbits || !(s.flags & kShfExecinstr) ||
-        static_cast<int>(si) == text_shndx) {
-      continue;
+  // One program: the function's instructions, then all of .text when it
+  // refers to .text (libbpf appends only the subprograms it calls), both
+  // relocated.
+  absl::Status ReadProgram(size_t si, const Symbol& sym) {
+    const Section& s = secs_[si];
+    ElfProgram prog;
+    prog.name = sym.name;
+    prog.section = s.name;
+    ProgTypeForSection(s.name, &prog.prog_type, &prog.expected_attach_type);
+    const uint64_t size = sym.size != 0 ? sym.size : s.size - sym.value;
+    if (!ReadInsns(s, sym.value, size, &prog.insns)) {
+      return InvalidArgumentError("program out of its section");
     }
-    for (const Symbol& sym : syms) {
-      if (sym.shndx != si || sym.type != kSttFunc ||
-          (sym.bind != kStbGlobal && sym.bind != kStbWeak)) {
-        continue;
+    const uint64_t own = prog.insns.size();
+    bool uses_text = false;
+    for (const Rel& r : rels_[static_cast<uint32_t>(si)]) {
+      if (r.sym < syms_.size() && syms_[r.sym].shndx == text_shndx_ &&
+          r.off >= sym.value && r.off < sym.value + size) {
+        uses_text = true;
       }
-      ElfProgram prog;
-      prog.name = sym.name;
-      prog.section = s.name;
-      ProgTypeForSection(s.name, &prog.prog_type, &prog.expected_attach_type);
-      const uint64_t size = sym.size != 0 ? sym.size : s.size - sym.value;
-      if (!read_insns(s, sym.value, size, &prog.insns)) {
-        return InvalidArgumentError("program out of its section");
+    }
+    int64_t text_base = -1;
+    if (uses_text && text_shndx_ >= 0) {
+      const Section& text = secs_[text_shndx_];
+      std::vector<interp::RawInsn> sub;
+      if (!ReadInsns(text, 0, text.size, &sub)) {
+        return InvalidArgumentError("bad .text");
       }
-      const uint64_t own = prog.insns.size();
-      // libbpf appends the subprograms a program calls; bpfemu appends all
-      // of .text when the program refers to it.
-      bool uses_text = false;
-      for (const Rel& r : rels[static_cast<uint32_t>(si)]) {
-        if (r.sym < syms.size() && syms[r.sym].shndx == text_shndx &&
-            r.off >= sym.value && r.off < sym.value + size) {
-          uses_text = true;
-        }
-      }
-      int64_t text_base = -1;
-      if (uses_text && text_shndx >= 0) {
-        const Section& text = secs[text_shndx];
-        std::vector<interp::RawInsn> sub;
-        if (!read_insns(text, 0, text.size, &sub)) {
-          return InvalidArgumentError("bad .text");
-        }
-        text_base = static_cast<int64_t>(own);
-        prog.insns.insert(prog.insns.end(), sub.begin(), sub.end());
-      }
-      if (auto st = relocate(&prog, static_cast<int>(si), sym.value / 8,
-                             own, 0, text_base);
+      text_base = static_cast<int64_t>(own);
+      prog.insns.insert(prog.insns.end(), sub.begin(), sub.end());
+    }
+    if (auto st = Relocate(&prog, static_cast<int>(si), sym.value / 8, own, 0,
+                           text_base);
+        !st.ok()) {
+      return st;
+    }
+    if (text_base >= 0) {
+      const Section& text = secs_[text_shndx_];
+      if (auto st = Relocate(&prog, text_shndx_, 0, text.size / 8,
+                             static_cast<uint64_t>(text_base), text_base);
           !st.ok()) {
         return st;
       }
-      if (text_base >= 0) {
-        const Section& text = secs[text_shndx];
-        if (auto st = relocate(&prog, text_shndx, 0, text.size / 8,
-                               static_cast<uint64_t>(text_base), text_base);
-            !st.ok()) {
-          return st;
-        }
-      }
-      obj.programs.push_back(std::move(prog));
     }
+    obj_.programs.push_back(std::move(prog));
+    return absl::OkStatus();
   }
-  return obj;
+
+  // Programs: global functions in executable sections other than .text.
+  absl::Status ReadPrograms() {
+    for (size_t si = 0; si < secs_.size(); ++si) {
+      const Section& s = secs_[si];
+      if (s.type != kShtProgbits || !(s.flags & kShfExecinstr) ||
+          static_cast<int>(si) == text_shndx_) {
+        continue;
+      }
+      for (const Symbol& sym : syms_) {
+        if (sym.shndx != si || sym.type != kSttFunc ||
+            (sym.bind != kStbGlobal && sym.bind != kStbWeak)) {
+          continue;
+        }
+        if (auto st = ReadProgram(si, sym); !st.ok()) return st;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  const Section* SectionNamed(std::string_view n) const {
+    for (const Section& s : secs_) {
+      if (s.name == n) return &s;
+    }
+    return nullptr;
+  }
+  int SectionIndex(std::string_view n) const {
+    for (size_t i = 0; i < secs_.size(); ++i) {
+      if (secs_[i].name == n) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  absl::Span<const uint8_t> data_;
+  Bytes b_;
+  ElfObject obj_;
+  std::vector<Section> secs_;
+  std::vector<Symbol> syms_;
+  std::map<uint32_t, std::vector<Rel>> rels_;
+  // The maps a relocation can name: section index -> offset -> map index.
+  std::map<int, std::map<uint64_t, uint32_t>> map_at_;
+  int maps_shndx_ = -1;
+  int text_shndx_ = -1;
+};
+
+}  // namespace
+
+std::string ObjectNameFromPath(std::string_view path) {
+  if (auto slash = path.rfind('/'); slash != std::string_view::npos) {
+    path.remove_prefix(slash + 1);
+  }
+  if (auto dot = path.find('.'); dot != std::string_view::npos) {
+    path = path.substr(0, dot);
+  }
+  return std::string(path);
+}
+
+absl::StatusOr<ElfObject> ParseElfObject(absl::Span<const uint8_t> data,
+                                         std::string_view name) {
+  return ElfReader(data, name).Read();
 }
 
 }  // namespace bpfemu::native
