@@ -44,30 +44,102 @@ ShmRegion& ShmRegion::operator=(ShmRegion&& other) noexcept {
 namespace {
 
 // Regions above this size check the memory available first.
-constexpr uint64_t kLargeRegion = uint64_t{64} << 20;
+constexpr uint64_t kLargeRegion = uint64_t{4} << 20;
 
-// /proc/meminfo's MemAvailable in bytes (UINT64_MAX if unreadable).
-uint64_t AvailableMemory() {
-  FILE* f = std::fopen("/proc/meminfo", "re");
+// The first number in `path` (UINT64_MAX if unreadable or "max").
+uint64_t ReadNumber(const std::string& path, const char* format) {
+  FILE* f = std::fopen(path.c_str(), "re");
   if (f == nullptr) return UINT64_MAX;
   char line[128];
-  unsigned long long kib = 0;
+  unsigned long long v = 0;
   bool found = false;
   while (!found && std::fgets(line, sizeof(line), f) != nullptr) {
-    found = std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1;
+    found = std::sscanf(line, format, &v) == 1;
   }
   std::fclose(f);
-  return found ? uint64_t{kib} * 1024 : UINT64_MAX;
+  return found ? uint64_t{v} : UINT64_MAX;
+}
+
+// What the process's memory cgroup and each of its ancestors still allow
+// (limit minus usage; the smallest), UINT64_MAX without a limit. Since 5.11
+// the kernel charges map memory to the creator's memory cgroup
+// (bpf_map_area_alloc with __GFP_ACCOUNT, kernel/bpf/syscall.c) and fails a
+// create the cgroup cannot hold with ENOMEM. The region's tmpfs pages are
+// charged to the same cgroup, but backing them past the limit wakes the
+// cgroup's OOM killer instead of failing, so the limit is checked first.
+uint64_t CgroupHeadroom() {
+  FILE* f = std::fopen("/proc/self/cgroup", "re");
+  if (f == nullptr) return UINT64_MAX;
+  // cgroup v1's memory hierarchy if mounted, else the v2 one.
+  std::string v1, v2;
+  char line[512];
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    std::string l(line);
+    if (!l.empty() && l.back() == '\n') l.pop_back();
+    const size_t a = l.find(':'), b = l.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string controllers = l.substr(a + 1, b - a - 1);
+    const std::string path = l.substr(b + 1);
+    if (l.compare(0, a, "0") == 0 && controllers.empty()) v2 = path;
+    for (size_t p = 0; p <= controllers.size();) {
+      size_t comma = controllers.find(',', p);
+      if (comma == std::string::npos) comma = controllers.size();
+      if (controllers.compare(p, comma - p, "memory") == 0) v1 = path;
+      p = comma + 1;
+    }
+  }
+  std::fclose(f);
+  struct Hierarchy {
+    const char* root;
+    const char* limit;
+    const char* usage;
+    const std::string* path;
+  };
+  const Hierarchy kHierarchies[] = {
+      {"/sys/fs/cgroup/memory", "/memory.limit_in_bytes",
+       "/memory.usage_in_bytes", &v1},
+      {"/sys/fs/cgroup", "/memory.max", "/memory.current", &v2},
+      {"/sys/fs/cgroup/unified", "/memory.max", "/memory.current", &v2},
+  };
+  for (const Hierarchy& h : kHierarchies) {
+    std::string cg = *h.path;
+    if (cg.empty() || cg[0] != '/') continue;
+    uint64_t headroom = UINT64_MAX;
+    bool any = false;
+    for (;;) {
+      const std::string dir = h.root + (cg == "/" ? std::string() : cg);
+      const uint64_t limit = ReadNumber(dir + h.limit, "%llu");
+      const uint64_t usage = ReadNumber(dir + h.usage, "%llu");
+      if (usage != UINT64_MAX) any = true;
+      if (limit != UINT64_MAX && usage != UINT64_MAX) {
+        headroom = std::min(headroom, limit > usage ? limit - usage : 0);
+      }
+      if (cg == "/") break;
+      const size_t slash = cg.rfind('/');
+      cg = slash == 0 ? "/" : cg.substr(0, slash);
+    }
+    if (any) return headroom;
+  }
+  return UINT64_MAX;
+}
+
+// The memory a new region may take: /proc/meminfo's MemAvailable, bounded
+// by the memory cgroup's headroom.
+uint64_t AvailableMemory() {
+  const uint64_t kib = ReadNumber("/proc/meminfo", "MemAvailable: %llu kB");
+  const uint64_t system = kib == UINT64_MAX ? UINT64_MAX : kib * 1024;
+  return std::min(system, CgroupHeadroom());
 }
 
 }  // namespace
 
 int ShmRegion::Create(const char* name, uint64_t size, int* fd, ShmRegion* out,
                       uint64_t mirror_tail, uint64_t reserve) {
-  // A region larger than the memory the system could still give is refused
-  // up front, as the kernel's vmalloc fails: backing it (below) would first
-  // drive the machine into the OOM killer where the file system does not
-  // bound it (a memfd, or a large tmpfs).
+  // A region larger than the memory the system or the memory cgroup could
+  // still give is refused up front, as the kernel's vmalloc or memcg charge
+  // fails: backing it (below) would first drive the machine, or the cgroup,
+  // into the OOM killer where the file system does not bound it (a memfd,
+  // or a large tmpfs).
   if (size > kLargeRegion && size > AvailableMemory()) return -ENOMEM;
   // An unnamed file on the emulated bpffs, so the map can be pinned; a
   // memfd if that is impossible.
