@@ -27,6 +27,7 @@ constexpr BuildProfile kDefault6_1 = {
     .shtab = 320,
     .shtab_elem = 48,
     .queue_stack = 320,
+    .bloom = 320,
 };
 constexpr BuildProfile kDefault6_12 = {
     .htab = 896,
@@ -37,6 +38,7 @@ constexpr BuildProfile kDefault6_12 = {
     .shtab = 336,
     .shtab_elem = 48,
     .queue_stack = 264,
+    .bloom = 264,
 };
 constexpr BuildProfile kDefault6_18 = {
     .htab = 832,
@@ -49,6 +51,8 @@ constexpr BuildProfile kDefault6_18 = {
     // Not in the first measurement: this machine's 6.18.44 BTF, whose
     // struct bpf_map has the same size as the first build's.
     .queue_stack = 312,
+    // This machine's 6.18.44: BTF and a probe's memlock agree.
+    .bloom = 312,
 };
 
 struct State {

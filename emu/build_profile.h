@@ -43,6 +43,7 @@ struct BuildProfile {
   uint32_t shtab = 0;        // struct bpf_shtab (net/core/sock_map.c)
   uint32_t shtab_elem = 0;   // struct bpf_shtab_elem without its key
   uint32_t queue_stack = 0;  // struct bpf_queue_stack (queue_stack_maps.c)
+  uint32_t bloom = 0;        // struct bpf_bloom_filter (bloom_filter.c)
 
   bool operator==(const BuildProfile&) const = default;
 };
@@ -62,6 +63,7 @@ inline constexpr BuildProfileField kBuildProfileFields[] = {
     {"shtab", &BuildProfile::shtab},
     {"shtab_elem", &BuildProfile::shtab_elem},
     {"queue_stack", &BuildProfile::queue_stack},
+    {"bloom", &BuildProfile::bloom},
 };
 
 // The figures measured on one build of each version (provenance in

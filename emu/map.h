@@ -197,6 +197,10 @@ class Map {
                                           uint64_t flags) {
     return UpdateElem(key, value, flags);
   }
+  // Whether BPF_MAP_LOOKUP_ELEM's value buffer is the caller's input rather
+  // than the output (the bloom filter: map_lookup_elem copies it in, EFAULT
+  // when it cannot, and copies nothing out).
+  virtual bool LookupTakesValue() const { return false; }
   // What BPF_MAP_LOOKUP_ELEM copies out (bpf_map_copy_value): the stored
   // value, except for the fd-valued types that translate it
   // (map_lookup_elem_sys_only: a socket map answers the socket's cookie).

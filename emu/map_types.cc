@@ -6,6 +6,7 @@
 #include <array>
 
 #include "emu/array_map.h"
+#include "emu/bloom_filter.h"
 #include "emu/fd_array.h"
 #include "emu/hash_map.h"
 #include "emu/hash_of_maps.h"
@@ -37,6 +38,7 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_RINGBUF, &RingbufMap::kOps},
     {BPF_MAP_TYPE_QUEUE, &QueueStackMap::kOps},
     {BPF_MAP_TYPE_STACK, &QueueStackMap::kOps},
+    {BPF_MAP_TYPE_BLOOM_FILTER, &BloomFilterMap::kOps},
 };
 
 constexpr uint32_t kMaxType = 64;

@@ -51,6 +51,7 @@ std::vector<Group> Groups() {
        {{Attr(BPF_MAP_TYPE_RINGBUF, 0, 0, 4096)}}},
       {{&BuildProfile::stab}, {{Attr(BPF_MAP_TYPE_SOCKMAP, 4, 4, 1)}}},
       {{&BuildProfile::queue_stack}, {{Attr(BPF_MAP_TYPE_QUEUE, 0, 8, 1)}}},
+      {{&BuildProfile::bloom}, {{Attr(BPF_MAP_TYPE_BLOOM_FILTER, 0, 4, 1)}}},
       {{&BuildProfile::shtab, &BuildProfile::shtab_elem},
        {{Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1)},
         {Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1), /*socket=*/true}}},
@@ -175,6 +176,7 @@ absl::StatusOr<BuildProfile> BuildProfileFromBtf(const char* path) {
       {&BuildProfile::shtab, "bpf_shtab"},
       {&BuildProfile::shtab_elem, "bpf_shtab_elem"},
       {&BuildProfile::queue_stack, "bpf_queue_stack"},
+      {&BuildProfile::bloom, "bpf_bloom_filter"},
   };
   BuildProfile p;
   absl::Status status;

@@ -4,6 +4,7 @@
 #include <linux/bpf.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <random>
 #include <sstream>
@@ -235,6 +236,8 @@ const char* MapTypeName(uint32_t type) {
       return "QUEUE";
     case BPF_MAP_TYPE_STACK:
       return "STACK";
+    case BPF_MAP_TYPE_BLOOM_FILTER:
+      return "BLOOM_FILTER";
     default:
       return "OTHER";
   }
@@ -373,7 +376,8 @@ MapAttr GenerateCreate(uint64_t seed) {
       BPF_MAP_TYPE_RINGBUF,     BPF_MAP_TYPE_PROG_ARRAY,
       BPF_MAP_TYPE_SOCKMAP,     BPF_MAP_TYPE_SOCKHASH,
       BPF_MAP_TYPE_QUEUE,       BPF_MAP_TYPE_STACK,
-      0 /* UNSPEC */,           250 /* unknown */};
+      BPF_MAP_TYPE_BLOOM_FILTER, 0 /* UNSPEC */,
+      250 /* unknown */};
   static constexpr uint32_t kKeySizes[] = {0, 1, 3, 4, 8, 64, 512, 513, 4096};
   static constexpr uint32_t kValueSizes[] = {
       0, 1, 4, 8, 64, 4096, 1u << 20, (1u << 22) + 1, 0x7fffffffu};
@@ -391,9 +395,12 @@ MapAttr GenerateCreate(uint64_t seed) {
   const bool natural = absl::Bernoulli(gen, 0.5);
   a.key_size = pick(kKeySizes);
   a.value_size = pick(kValueSizes);
+  const bool bloom = a.map_type == BPF_MAP_TYPE_BLOOM_FILTER;
   const bool keyless = a.map_type == BPF_MAP_TYPE_RINGBUF ||
                        a.map_type == BPF_MAP_TYPE_QUEUE ||
-                       a.map_type == BPF_MAP_TYPE_STACK;
+                       a.map_type == BPF_MAP_TYPE_STACK || bloom;
+  // The hash count in map_extra: 0 (5), 1..15, or an invalid one.
+  if (bloom) a.map_extra = pick(std::array<uint64_t, 5>{0, 1, 5, 15, 16});
   if (natural) {
     a.key_size = keyless ? 0 : 4;
     a.value_size = a.map_type == BPF_MAP_TYPE_RINGBUF ? 0
@@ -414,16 +421,19 @@ MapAttr GenerateCreate(uint64_t seed) {
   const bool percpu = a.map_type == BPF_MAP_TYPE_PERCPU_HASH ||
                       a.map_type == BPF_MAP_TYPE_PERCPU_ARRAY ||
                       a.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  // A bloom filter's bit array: up to 15 * 7 / 5 bits per entry rounded up
+  // to a power of two, or 2^32 bits when that overflows.
   const double bytes =
-      a.map_type == BPF_MAP_TYPE_RINGBUF
-          ? double(a.max_entries)
+      a.map_type == BPF_MAP_TYPE_RINGBUF ? double(a.max_entries)
+      : bloom ? std::min(double(a.max_entries) * 21.0 * 2 / 8,
+                         double(uint64_t{1} << 29))
           : double(a.max_entries) *
                 (a.key_size + 64.0 + double(a.value_size) * (percpu ? 64 : 1));
   if (bytes > 16.0 * (1 << 20)) {
     if (a.map_type == BPF_MAP_TYPE_RINGBUF) {
       a.value_size = 1;
     } else if (keyless) {
-      a.value_size = 0;  // QUEUE / STACK refuse it before allocating
+      a.value_size = 0;  // QUEUE / STACK / BLOOM refuse it before allocating
     } else {
       a.key_size = 0;
     }

@@ -53,6 +53,7 @@ std::vector<MemlockCase> MemlockCases() {
   for (uint32_t max : sizes) {
     cases.push_back({BPF_MAP_TYPE_QUEUE, 0, 8, max, 0, 0});
     cases.push_back({BPF_MAP_TYPE_STACK, 0, 100, max, 0, 0});
+    cases.push_back({BPF_MAP_TYPE_BLOOM_FILTER, 0, 8, max, 0, 0});
   }
   for (uint32_t pages : {1u, 2u, 16u, 64u}) {
     cases.push_back({BPF_MAP_TYPE_RINGBUF, 0, 0, pages * 4096, 0, 0});

@@ -10,6 +10,7 @@
 #include "tests/conformance/access_conformance.h"
 #include "tests/conformance/array_conformance.h"
 #include "tests/conformance/batch_conformance.h"
+#include "tests/conformance/bloom_conformance.h"
 #include "tests/conformance/create_conformance.h"
 #include "tests/conformance/hash_conformance.h"
 #include "tests/conformance/lock_conformance.h"
@@ -33,6 +34,7 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LruConformance, BackendType);     \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RingbufConformance, BackendType); \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, AccessConformance, BackendType);  \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, QueueStackConformance, BackendType)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, QueueStackConformance, BackendType); \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BloomConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
