@@ -31,8 +31,9 @@
 // sleep on it in a watcher thread that turns each wake-up into an eventfd
 // signal, as the kernel's ringbuf_map_poll makes the epoll fd readable.
 //
-// Differences from the kernel: the kernel wakes waiters from irq_work shortly
-// after the commit; bpfemu signals synchronously.
+// As in the kernel, where irq_work wakes the waiters shortly after the
+// commit, the epoll fd becomes readable shortly after the commit (once the
+// watcher thread has run), not before the helper returns.
 
 #ifndef BPFEMU_EMU_RINGBUF_H_
 #define BPFEMU_EMU_RINGBUF_H_
