@@ -9,12 +9,17 @@
 // consumer exists, so they share nothing with it but the map's memory.
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -315,6 +320,47 @@ TEST_F(RingbufCompat, NewFreeCyclesDoNotHang) {
       },
       30);
   EXPECT_EQ(Reap(cycles), 0) << kHung << " = a free hung";
+}
+
+// Without futex_waitv (a seccomp filter answers ENOSYS, as some sandboxes
+// do) the watcher falls back to timed futex waits: wake-ups still cross
+// processes and a free still ends.
+TEST_F(RingbufCompat, WorksWithoutFutexWaitv) {
+  Gate go;
+  const pid_t producer = Spawn([&] {
+    if (!go.Wait()) return 20;
+    usleep(100 * 1000);
+    uint8_t v[4] = {};
+    return ring_->Output(v, sizeof(v), 0) == 0 ? 0 : 21;
+  });
+  const pid_t consumer = Spawn([&] {
+    sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex_waitv, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog prog = {sizeof(code) / sizeof(code[0]), code};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+      return 90;
+    }
+    if (syscall(SYS_futex_waitv, nullptr, 0, 0, nullptr, 0) != -1 ||
+        errno != ENOSYS) {
+      return 91;
+    }
+    std::vector<size_t> sizes;
+    ring_buffer* rb = ring_buffer__new(fd_, &Sizes, &sizes, nullptr);
+    if (rb == nullptr || !go.Open()) return 92;
+    if (ring_buffer__poll(rb, -1) != 1) return 93;
+    ring_buffer__free(rb);
+    for (int i = 0; i < 5; ++i) {
+      ring_buffer__free(ring_buffer__new(fd_, &Ignore, nullptr, nullptr));
+    }
+    return 0;
+  });
+  EXPECT_EQ(Reap(consumer), 0) << kHung << " = hung";
+  EXPECT_EQ(Reap(producer), 0);
 }
 
 // A crafted ring region (shared memory is a trust boundary): a record
