@@ -2,16 +2,19 @@
 #include "emu/ringbuf.h"
 
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
+#include <ctime>
 #include <new>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
@@ -23,8 +26,12 @@ namespace bpfemu {
 // Lives in page 0 after the MapHeader.
 struct RingbufMap::RingbufBody {
   ShmMutex lock;                  // rb->spinlock: serialises producers
-  std::atomic<uint32_t> wakeups;  // wake-ups so far
+  std::atomic<uint32_t> wakeups;  // wake-ups so far; the futex word
   uint64_t ring_id;
+  // Consumer watchers that may be asleep on `wakeups`, in any process. A
+  // watcher killed asleep leaves it raised: producers then make one futex
+  // call per wake-up that wakes nobody. Any value is safe to read.
+  std::atomic<uint32_t> sleepers;
 };
 
 namespace {
@@ -45,16 +52,16 @@ uint32_t LoadAcquire32(const void* p) {
   return __atomic_load_n(static_cast<const uint32_t*>(p), __ATOMIC_ACQUIRE);
 }
 
-// The consumers of this process, by ring id.
-struct WakeupRegistry {
-  LocalMutex mu;
-  absl::flat_hash_map<uint64_t, std::vector<int>> fds ABSL_GUARDED_BY(mu);
+long Futex(std::atomic<uint32_t>* word, int op, uint32_t val,
+           const timespec* timeout = nullptr) {
+  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, val, timeout,
+                 nullptr, 0);
+}
 
-  static WakeupRegistry& Get() {
-    static auto* r = new WakeupRegistry;
-    return *r;
-  }
-};
+// futex_waitv (Linux 5.16) is used while it works; without it (ENOSYS under
+// some sandboxes) a sleeper re-checks its stop word every 50 ms.
+std::atomic<bool> g_waitv_missing{false};
+constexpr timespec kStopCheckInterval = {0, 50 * 1000 * 1000};
 
 // The rings mapped in this process, by region base (for FromSample).
 struct SampleRegistry {
@@ -339,30 +346,53 @@ void* RingbufMap::Mmap(int fd, size_t length, int prot, int flags,
   return base;
 }
 
+// rb->waitq's wake_up_all, across processes: the count moves first, then
+// the sleepers are read. A sleeper raises `sleepers` before it compares the
+// count (WaitForWakeup), so of the two orders one always sees the other: the
+// producer calls FUTEX_WAKE, or the sleeper finds the new count and does not
+// sleep. Both sides are sequentially consistent for that reason.
 void RingbufMap::Wake() {
-  body_->wakeups.fetch_add(1, std::memory_order_release);
-  WakeupRegistry& r = WakeupRegistry::Get();
-  LocalMutexLock l(&r.mu);
-  if (auto it = r.fds.find(ring_id_); it != r.fds.end()) {
-    const uint64_t one = 1;
-    for (int fd : it->second) (void)!write(fd, &one, sizeof(one));
+  body_->wakeups.fetch_add(1, std::memory_order_seq_cst);
+  if (body_->sleepers.load(std::memory_order_seq_cst) != 0) {
+    Futex(&body_->wakeups, FUTEX_WAKE, INT_MAX);
   }
 }
 
-void RingbufMap::AddWakeupFd(uint64_t ring_id, int eventfd) {
-  WakeupRegistry& r = WakeupRegistry::Get();
-  LocalMutexLock l(&r.mu);
-  r.fds[ring_id].push_back(eventfd);
+void RingbufMap::WaitForWakeup(uint32_t seen, std::atomic<uint32_t>* stop) {
+  body_->sleepers.fetch_add(1, std::memory_order_seq_cst);
+  if (body_->wakeups.load(std::memory_order_seq_cst) == seen &&
+      stop->load(std::memory_order_seq_cst) == 0) {
+    bool waited = false;
+    if (!g_waitv_missing.load(std::memory_order_relaxed)) {
+      // Both words are compared by the kernel as it queues the sleeper: a
+      // wake-up or a stop that lands first makes it return at once.
+      futex_waitv w[2] = {};
+      w[0].uaddr = reinterpret_cast<uintptr_t>(&body_->wakeups);
+      w[0].val = seen;
+      w[0].flags = FUTEX_32;  // shared: producers are in other processes
+      w[1].uaddr = reinterpret_cast<uintptr_t>(stop);
+      w[1].val = 0;
+      w[1].flags = FUTEX_32 | FUTEX_PRIVATE_FLAG;
+      // EAGAIN: a word had changed; EINTR: a signal. Any other failure
+      // (ENOSYS, or EPERM from a seccomp filter) would return at once
+      // forever, so the timed wait takes over.
+      if (syscall(SYS_futex_waitv, w, 2, 0, nullptr, CLOCK_MONOTONIC) == -1 &&
+          errno != EAGAIN && errno != EINTR) {
+        g_waitv_missing.store(true, std::memory_order_relaxed);
+      } else {
+        waited = true;
+      }
+    }
+    if (!waited) {
+      Futex(&body_->wakeups, FUTEX_WAIT, seen, &kStopCheckInterval);
+    }
+  }
+  body_->sleepers.fetch_sub(1, std::memory_order_seq_cst);
 }
 
-void RingbufMap::RemoveWakeupFd(uint64_t ring_id, int eventfd) {
-  WakeupRegistry& r = WakeupRegistry::Get();
-  LocalMutexLock l(&r.mu);
-  auto it = r.fds.find(ring_id);
-  if (it == r.fds.end()) return;
-  auto& v = it->second;
-  v.erase(std::remove(v.begin(), v.end(), eventfd), v.end());
-  if (v.empty()) r.fds.erase(it);
+void RingbufMap::StopWaiter(std::atomic<uint32_t>* stop) {
+  stop->store(1, std::memory_order_seq_cst);
+  Futex(stop, FUTEX_WAKE_PRIVATE, INT_MAX);
 }
 
 }  // namespace bpfemu

@@ -25,13 +25,15 @@
 //
 // Wake-ups (bpf_ringbuf_commit): BPF_RB_FORCE_WAKEUP always; by default only
 // when the consumer position is exactly at the committed record; never with
-// BPF_RB_NO_WAKEUP. A wake-up bumps a counter in the region and signals the
-// consumers registered in this process (ringbuf_consumer.h).
+// BPF_RB_NO_WAKEUP. A wake-up bumps a counter in the region, the kernel's
+// rb->waitq made a futex word, and FUTEX_WAKEs its sleepers when any may be
+// asleep, in whatever process (issue 20). Consumers (ringbuf_consumer.h)
+// sleep on it in a watcher thread that turns each wake-up into an eventfd
+// signal, as the kernel's ringbuf_map_poll makes the epoll fd readable.
 //
-// Differences from the kernel: the kernel wakes waiters from irq_work shortly
-// after the commit; bpfemu signals synchronously. Consumers in other
-// processes see the data (shared memory) but no wake-up: they find it when
-// they poll next.
+// As in the kernel, where irq_work wakes the waiters shortly after the
+// commit, the epoll fd becomes readable shortly after the commit (once the
+// watcher thread has run), not before the helper returns.
 
 #ifndef BPFEMU_EMU_RINGBUF_H_
 #define BPFEMU_EMU_RINGBUF_H_
@@ -111,10 +113,13 @@ class RingbufMap : public Map {
   // A random id naming this ring buffer (the same in every process).
   uint64_t ring_id() const;
 
-  // Consumers in this process register an eventfd that each wake-up of ring
-  // `ring_id` makes readable.
-  static void AddWakeupFd(uint64_t ring_id, int eventfd);
-  static void RemoveWakeupFd(uint64_t ring_id, int eventfd);
+  // The consumer's sleep (from any process mapping the ring): returns once
+  // wakeups() differs from `seen` or *stop is non-zero, or spuriously.
+  // Never misses a wake-up that follows a read of wakeups() == seen.
+  // *stop is a word of this process; StopWaiter sets it and wakes the
+  // sleepers on it.
+  void WaitForWakeup(uint32_t seen, std::atomic<uint32_t>* stop);
+  static void StopWaiter(std::atomic<uint32_t>* stop);
 
   // bpf_map_mmap() for this ring, whose fd is `fd`: see MapMmap in
   // syscall.h for the rules. The address, or nullptr with *err = -errno.

@@ -2,12 +2,16 @@
 #include "emu/ringbuf_consumer.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
+#include <utility>
 #include <vector>
 
 #include "emu/syscall.h"
@@ -17,7 +21,68 @@ namespace {
 
 int Clamp(long v) { return v > INT_MAX ? INT_MAX : static_cast<int>(v); }
 
+// Bumped in every forked child: a RingBuffer whose generation differs was
+// copied by fork and owns none of the threads it records.
+std::atomic<uint64_t> g_fork_generation{0};
+
+uint64_t ForkGeneration() {
+  static const bool registered = [] {
+    pthread_atfork(nullptr, nullptr, [] {
+      g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+    });
+    return true;
+  }();
+  (void)registered;
+  return g_fork_generation.load(std::memory_order_relaxed);
+}
+
 }  // namespace
+
+RingBuffer::RingBuffer() : fork_generation_(ForkGeneration()) {}
+
+void* RingBuffer::WatchLoop(void* arg) {
+  auto* w = static_cast<Watcher*>(arg);
+  uint32_t seen = w->seen;
+  const uint64_t one = 1;
+  while (w->stop.load(std::memory_order_acquire) == 0) {
+    w->map->WaitForWakeup(seen, &w->stop);
+    const uint32_t now = w->map->wakeups().load(std::memory_order_acquire);
+    if (now != seen) {
+      seen = now;
+      (void)!write(w->event_fd, &one, sizeof(one));
+    }
+  }
+  return nullptr;
+}
+
+int RingBuffer::StartWatcher(Ring& r) {
+  auto w = std::make_unique<Watcher>();
+  w->map = r.map.get();
+  w->event_fd = r.event_fd;
+  // Wake-ups before this point need no signal: Poll sees the data itself.
+  w->seen = r.map->wakeups().load(std::memory_order_acquire);
+  // The thread takes no signals: they stay with the application's threads.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  const int e = pthread_create(&w->thread, nullptr, &WatchLoop, w.get());
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (e != 0) return -e;
+  r.watcher = std::move(w);
+  return 0;
+}
+
+void RingBuffer::AdoptAfterFork() {
+  const uint64_t gen = ForkGeneration();
+  if (gen == fork_generation_) return;
+  fork_generation_ = gen;
+  for (Ring& r : rings_) {
+    // The parent's thread does not exist here; its record is dropped
+    // without a join.
+    r.watcher.reset();
+    (void)StartWatcher(r);  // without it, only the level is seen
+  }
+}
 
 std::unique_ptr<RingBuffer> RingBuffer::New(int map_fd, RingBufferSampleFn cb,
                                             void* ctx, int* err) {
@@ -36,11 +101,20 @@ std::unique_ptr<RingBuffer> RingBuffer::New(int map_fd, RingBufferSampleFn cb,
 }
 
 RingBuffer::~RingBuffer() {
+  const bool own_threads = ForkGeneration() == fork_generation_;
   for (Ring& r : rings_) {
-    RingbufMap::RemoveWakeupFd(r.map->ring_id(), r.event_fd);
+    if (r.watcher != nullptr && own_threads) {
+      RingbufMap::StopWaiter(&r.watcher->stop);
+      pthread_join(r.watcher->thread, nullptr);
+    }
     close(r.event_fd);
   }
   if (epoll_fd_ >= 0) close(epoll_fd_);
+}
+
+int RingBuffer::EpollFd() {
+  AdoptAfterFork();
+  return epoll_fd_;
 }
 
 int RingBuffer::Add(int map_fd, RingBufferSampleFn cb, void* ctx) {
@@ -64,8 +138,14 @@ int RingBuffer::Add(int map_fd, RingBufferSampleFn cb, void* ctx) {
     close(efd);
     return e;
   }
-  RingbufMap::AddWakeupFd(ringbuf->ring_id(), efd);
-  rings_.push_back(Ring{map_fd, std::move(ringbuf), cb, ctx, efd});
+  AdoptAfterFork();  // before the new watcher, which this process owns
+  Ring ring{map_fd, std::move(ringbuf), cb, ctx, efd, nullptr};
+  if (int e = StartWatcher(ring); e != 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, efd, nullptr);
+    close(efd);
+    return e;
+  }
+  rings_.push_back(std::move(ring));
   return 0;
 }
 
@@ -93,8 +173,8 @@ long RingBuffer::ProcessRing(Ring& r) {
       got_new = true;
       cons += RingbufRecordFootprint(len);
       if (!(len & kRingbufDiscardBit)) {
-        const int err = r.cb(r.ctx, hdr + kRingbufHdrSize,
-                             len & ~kRingbufDiscardBit);
+        const int err =
+            r.cb(r.ctx, hdr + kRingbufHdrSize, len & ~kRingbufDiscardBit);
         if (err < 0) {
           m.consumer_pos().store(cons, std::memory_order_release);
           return err;
@@ -114,6 +194,7 @@ void RingBuffer::DrainEvents(const Ring& r) {
 }
 
 int RingBuffer::Consume() {
+  AdoptAfterFork();
   long total = 0;
   for (Ring& r : rings_) {
     DrainEvents(r);
@@ -125,6 +206,7 @@ int RingBuffer::Consume() {
 }
 
 int RingBuffer::Poll(int timeout_ms) {
+  AdoptAfterFork();
   // A newly arriving waiter sees the level: rings holding data are
   // processed at once, whatever wake-up flags the producer used.
   std::vector<size_t> ready;

@@ -19,16 +19,37 @@
 //     consumer has caught up, always with BPF_RB_FORCE_WAKEUP, never with
 //     BPF_RB_NO_WAKEUP) and processes the rings that were woken. Both return
 //     the number of records (clamped to INT_MAX) or the first error.
-//   * EpollFd() is a real epoll descriptor; it becomes readable on wake-ups.
+//   * EpollFd() is a real epoll descriptor; it becomes readable on wake-ups
+//     from producers in any process (issue 20), as ringbuf_map_poll makes
+//     it readable in the kernel.
 //
-// Differences from libbpf: wake-ups reach consumers in the producing
-// process only (see ringbuf.h); the rings are read through the emulator's
-// own mapping rather than user mmaps.
+// Wake-up path: each ring has an eventfd in the epoll set and a watcher
+// thread (all signals blocked) asleep on the ring's futex word
+// (RingbufMap::WaitForWakeup); it signals the eventfd when the word moves
+// past the value it last saw. The thread sleeps in the kernel, never polls,
+// and is stopped and joined by the destructor (ring_buffer__free).
+//
+// Fork: a child's copy owns no thread. Its first Poll, Consume or EpollFd
+// starts its own watchers; until then the parent's (while it lives) signal
+// the eventfds both share. Freeing the copy in the child joins nothing the
+// child does not own.
+//
+// Shared state is a trust boundary: positions and record headers are
+// checked before use (ProcessRing) and a crafted ring answers -EINVAL; any
+// value of the wake-up words only causes spurious or missed wake-ups.
+//
+// Differences from libbpf: the rings are read through the emulator's own
+// mapping rather than user mmaps; one thread per ring (libbpf has none: the
+// kernel does that part).
 
 #ifndef BPFEMU_EMU_RINGBUF_CONSUMER_H_
 #define BPFEMU_EMU_RINGBUF_CONSUMER_H_
 
+#include <pthread.h>
+
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -52,24 +73,39 @@ class RingBuffer {
   int Add(int map_fd, RingBufferSampleFn cb, void* ctx);  // 0 or -errno
   int Poll(int timeout_ms);
   int Consume();
-  int EpollFd() const { return epoll_fd_; }
+  int EpollFd();
 
  private:
+  // One ring's sleeper: lives at a fixed address while its thread runs.
+  struct Watcher {
+    RingbufMap* map;
+    int event_fd;
+    uint32_t seen;                  // wakeups() when the thread started
+    std::atomic<uint32_t> stop{0};  // futex word of this process
+    pthread_t thread{};
+  };
   struct Ring {
     int map_fd;
     std::shared_ptr<RingbufMap> map;
     RingBufferSampleFn cb;
     void* ctx;
     int event_fd;
+    std::unique_ptr<Watcher> watcher;  // null until started
   };
 
-  RingBuffer() = default;
+  RingBuffer();
   // ringbuf_process_ring(): records processed or the callback's error.
   static long ProcessRing(Ring& r);
   static void DrainEvents(const Ring& r);
+  static void* WatchLoop(void* arg);
+  // 0 or -errno (thread creation).
+  static int StartWatcher(Ring& r);
+  // After a fork, the child's copy starts watchers of its own.
+  void AdoptAfterFork();
 
   int epoll_fd_ = -1;
   std::vector<Ring> rings_;
+  uint64_t fork_generation_;  // the process generation owning the threads
 };
 
 }  // namespace bpfemu
