@@ -83,9 +83,10 @@ void ResolveBpffsPath(const char* path, BpffsPath* out);
 
 // bpf_obj_do_get()'s open of a resolved kInside path: the pin must be a
 // regular file that the caller may open with the access asked for
-// (path_permission with ACC_MODE of the BPF_F_RDONLY/WRONLY flags); then a
-// read-write fd of it (the region), or -errno (-EACCES: not a regular file,
-// no permission).
+// (path_permission with ACC_MODE of the BPF_F_RDONLY/WRONLY flags); then an
+// fd of it (the region): read-only for BPF_F_RDONLY, read-write otherwise
+// (BPF_F_WRONLY needs read permission too, to map the region), or -errno
+// (-EACCES: not a regular file, no permission).
 [[nodiscard]] int BpffsOpenPinned(const BpffsPath& p, bool readable,
                                   bool writable);
 

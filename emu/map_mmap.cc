@@ -107,6 +107,8 @@ int MapFreeze(int fd) {
   FdRef e;
   if (int err = FdTable::Get().Borrow(fd, &e); err != 0) return err;
   Map& map = *e->map;
+  // A region this process mapped read-only cannot record a freeze.
+  if (map.read_only()) return -EPERM;
   const bool checks_fd = FreezeChecksFdAccess(map.kernel_version());
   if (checks_fd) {
     // map->record: a value with a spin lock (the only BTF record emulated).
