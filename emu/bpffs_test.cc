@@ -478,6 +478,12 @@ std::string Dump(int fd, uint32_t key_size) {
   const int l =
       MapLookupElem(fd, key_size != 0 ? absent.data() : nullptr, value.data());
   out += "\nabsent " + std::to_string(l) + " " + Hex(value.data(), 64);
+  // Key 0 with BPF_F_LOCK (EINVAL without a spin lock in the value).
+  std::vector<uint8_t> zero(key_size + 8, 0);
+  std::fill(value.begin(), value.end(), 0);
+  const int locked = MapLookupElem(fd, key_size != 0 ? zero.data() : nullptr,
+                                   value.data(), BPF_F_LOCK);
+  out += "\nlocked " + std::to_string(locked) + " " + Hex(value.data(), 64);
   uint8_t out_batch[64] = {};
   std::vector<uint8_t> keys(64 * (key_size + 8)), values(64 * kValueBuf);
   uint32_t count = 64;
@@ -535,6 +541,7 @@ class ReadOnlyPinTest : public ::testing::Test {
 TEST_F(ReadOnlyPinTest, EveryFamilyReadsThroughARdonlyGetOfA0644Pin) {
   struct Case {
     uint32_t type, key_size, value_size, max_entries, flags;
+    int32_t spin_lock_off = -1;
   };
   const Case cases[] = {
       {BPF_MAP_TYPE_HASH, 4, 8, 64, 0},
@@ -553,6 +560,9 @@ TEST_F(ReadOnlyPinTest, EveryFamilyReadsThroughARdonlyGetOfA0644Pin) {
       {BPF_MAP_TYPE_HASH_OF_MAPS, 4, 4, 8, 0},
       {BPF_MAP_TYPE_SOCKMAP, 4, 8, 8, 0},
       {BPF_MAP_TYPE_SOCKHASH, 4, 8, 8, 0},
+      // Values with a bpf_spin_lock: BPF_F_LOCK lookups re-check the word.
+      {BPF_MAP_TYPE_ARRAY, 4, 16, 8, 0, 0},
+      {BPF_MAP_TYPE_HASH, 4, 16, 16, 0, 8},
   };
   MapAttr inner_attr{.map_type = BPF_MAP_TYPE_ARRAY,
                      .key_size = 4,
@@ -568,7 +578,8 @@ TEST_F(ReadOnlyPinTest, EveryFamilyReadsThroughARdonlyGetOfA0644Pin) {
                  .key_size = c.key_size,
                  .value_size = c.value_size,
                  .max_entries = c.max_entries,
-                 .map_flags = c.flags};
+                 .map_flags = c.flags,
+                 .spin_lock_off = c.spin_lock_off};
     const bool of_maps = c.type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
                          c.type == BPF_MAP_TYPE_HASH_OF_MAPS;
     if (of_maps) attr.inner_map_fd = static_cast<uint32_t>(inner);
@@ -585,7 +596,7 @@ TEST_F(ReadOnlyPinTest, EveryFamilyReadsThroughARdonlyGetOfA0644Pin) {
       } else if (c.type == BPF_MAP_TYPE_QUEUE || c.type == BPF_MAP_TYPE_STACK) {
         const uint64_t v = k * 1000 + 7;
         r = MapUpdateElem(fd, nullptr, &v, BPF_ANY);
-      } else if (c.value_size == 8 && c.type != BPF_MAP_TYPE_SOCKMAP &&
+      } else if (c.value_size >= 8 && c.type != BPF_MAP_TYPE_SOCKMAP &&
                  c.type != BPF_MAP_TYPE_SOCKHASH) {
         for (size_t i = 0; i + 8 <= value.size(); i += 8) {
           const uint64_t v = k * 1000 + 7 + i;
