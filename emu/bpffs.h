@@ -20,7 +20,10 @@
 // else, or, in shared mode, owned by the caller or root and sticky if others
 // may write to it. Anything else is refused with EACCES. Pins carry mode bits
 // (0600 minus the umask, as bpf_obj_do_pin gives them) and BPF_OBJ_GET checks
-// them against the access asked for, as path_permission() does on bpffs.
+// them against the access asked for, as path_permission() does on bpffs. A
+// BPF_F_RDONLY get returns a read-only fd; a caller that may not write the
+// file gets the region mapped read-only (Map::read_only): the way to share a
+// map read-only with another user is a 0644 pin (docs/reliability.md).
 //
 // Every map region is created as an unnamed file (O_TMPFILE) in the storage
 // directory, so pinning is a hard link (linkat of /proc/self/fd/N): the
