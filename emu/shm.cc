@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <utility>
 
@@ -280,11 +281,17 @@ bool ReadOnlyWait::Next(uint32_t lock_word) {
     return true;
   }
   const int yields = n_ - kSpins;
-  if (yields > kMaxYields) return false;
   // The first check comes early: a dead writer is the common reason to wait
   // this long, and its lock word stays until a writer takes it over.
   if (yields % 1024 == 1 && lock_word != 0 && !OwnerAlive(lock_word)) {
     return false;
+  }
+  if (yields % 64 == 1) {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const int64_t now = int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+    if (start_ns_ == 0) start_ns_ = now;
+    if (now - start_ns_ > kMaxWaitNs) return false;
   }
   sched_yield();
   return true;

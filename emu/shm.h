@@ -207,17 +207,18 @@ static_assert(sizeof(ShmSpinLock) == 4);
 // lock word) and calls Next() between tries. Next() pauses, then yields the
 // CPU, and returns false - the reader gives up with EBUSY - when the lock
 // word it names belongs to a thread that no longer exists (a writer died
-// mid-change and no writer has repaired it yet: only a writer may) or after
-// kMaxYields yields (a writer that never finishes). Never sleeps for long,
-// never writes.
+// mid-change and no writer has repaired it yet: only a writer may), or once
+// it has waited kMaxWaitNs (a writer that never finishes, or a crafted
+// region). Never sleeps, never writes.
 class ReadOnlyWait {
  public:
-  static constexpr int kMaxYields = 1 << 16;
+  static constexpr int64_t kMaxWaitNs = 1000 * 1000 * 1000;  // 1 s
   // `lock_word`: the holder of the lock guarding what was read, or 0.
   [[nodiscard]] bool Next(uint32_t lock_word);
 
  private:
   int n_ = 0;
+  int64_t start_ns_ = 0;
 };
 
 // struct bpf_spin_lock inside a map value: a 4-byte word, 0 when unlocked,
