@@ -177,11 +177,15 @@ int BpffsOpenPinned(const BpffsPath& p, bool readable, bool writable) {
   struct stat st;
   const int check = OpenRegularAt(p.parent_fd, p.name.c_str(), acc, &st);
   if (check < 0) return check == -ELOOP || check == -EISDIR ? -EACCES : check;
-  if (acc == O_RDWR) return check;
+  // BPF_F_RDONLY: the fd is a read-only file, as the kernel's is (no
+  // FMODE_WRITE: write(2) on it is EBADF, a shared writable mmap EACCES).
+  // AttachMapFd maps the region read-write if the caller may write the
+  // file, else read-only (Map::read_only).
+  if (acc != O_WRONLY) return check;
   CloseOwn(check);
-  // The region itself is mapped read-write (its locks and counters are
-  // written by readers too), which needs write permission on the file: a
-  // user who may only read a pin gets EACCES here (docs/reliability.md).
+  // BPF_F_WRONLY: the region cannot be mapped without read access, so a
+  // write-only get needs read and write permission on the file: a user who
+  // may only write a pin gets EACCES here (docs/reliability.md).
   return OpenRegularAt(p.parent_fd, p.name.c_str(), O_RDWR, &st);
 }
 

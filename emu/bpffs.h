@@ -20,7 +20,10 @@
 // else, or, in shared mode, owned by the caller or root and sticky if others
 // may write to it. Anything else is refused with EACCES. Pins carry mode bits
 // (0600 minus the umask, as bpf_obj_do_pin gives them) and BPF_OBJ_GET checks
-// them against the access asked for, as path_permission() does on bpffs.
+// them against the access asked for, as path_permission() does on bpffs. A
+// BPF_F_RDONLY get returns a read-only fd; a caller that may not write the
+// file gets the region mapped read-only (Map::read_only): the way to share a
+// map read-only with another user is a 0644 pin (docs/reliability.md).
 //
 // Every map region is created as an unnamed file (O_TMPFILE) in the storage
 // directory, so pinning is a hard link (linkat of /proc/self/fd/N): the
@@ -83,9 +86,10 @@ void ResolveBpffsPath(const char* path, BpffsPath* out);
 
 // bpf_obj_do_get()'s open of a resolved kInside path: the pin must be a
 // regular file that the caller may open with the access asked for
-// (path_permission with ACC_MODE of the BPF_F_RDONLY/WRONLY flags); then a
-// read-write fd of it (the region), or -errno (-EACCES: not a regular file,
-// no permission).
+// (path_permission with ACC_MODE of the BPF_F_RDONLY/WRONLY flags); then an
+// fd of it (the region): read-only for BPF_F_RDONLY, read-write otherwise
+// (BPF_F_WRONLY needs read permission too, to map the region), or -errno
+// (-EACCES: not a regular file, no permission).
 [[nodiscard]] int BpffsOpenPinned(const BpffsPath& p, bool readable,
                                   bool writable);
 

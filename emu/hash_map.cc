@@ -491,6 +491,111 @@ class HashMap::ReadGuard {
   const bool locked_;
 };
 
+// The count re-read that ends a read-only walk: never a read-modify-write,
+// which would fault on a PROT_READ page (SeqReadAgain's TSan variant is
+// one).
+namespace {
+inline uint32_t SeqReadAgainNoWrite(const std::atomic<uint32_t>& seq) {
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return seq.load(std::memory_order_relaxed);
+}
+}  // namespace
+
+int HashMap::FindNoWrite(uint32_t hash, const void* key, uint32_t* out) const {
+  const Bucket& b = SelectBucket(hash);
+  ReadOnlyWait wait;
+  for (;;) {
+    const uint32_t seq = b.seq.load(std::memory_order_acquire);
+    if (!(seq & 1)) {
+      uint32_t found = kNil;
+      uint32_t steps = 0;
+      uint32_t id = b.head.load(std::memory_order_relaxed);
+      for (; ValidId(id) && steps <= geo_.n_elems;
+           id = Elem(id)->next.load(std::memory_order_relaxed), ++steps) {
+        if (Elem(id)->hash.load(std::memory_order_relaxed) == hash &&
+            EqualsMap(ElemKey(id), key, key_size_)) {
+          found = id;
+          break;
+        }
+      }
+      if ((found != kNil || id == kNil) && steps <= geo_.n_elems &&
+          SeqReadAgainNoWrite(b.seq) == seq) {
+        *out = found;
+        return 0;
+      }
+    }
+    if (!wait.Next(b.lock.holder())) return -EBUSY;
+  }
+}
+
+int HashMap::SnapshotBucket(uint32_t index, std::vector<uint8_t>* keys,
+                            std::vector<uint8_t>* values, uint64_t elem_flags,
+                            uint32_t* n) const {
+  const Bucket& b = buckets_[index];
+  const uint32_t ks = key_size();
+  const uint32_t vsize = SyscallValueSize();
+  ReadOnlyWait wait;
+  for (;;) {
+    const uint32_t seq = b.seq.load(std::memory_order_acquire);
+    if (!(seq & 1)) {
+      keys->clear();
+      if (values != nullptr) values->clear();
+      uint32_t count = 0;
+      uint32_t id = b.head.load(std::memory_order_relaxed);
+      for (; ValidId(id) && count <= geo_.n_elems;
+           id = Elem(id)->next.load(std::memory_order_relaxed), ++count) {
+        keys->resize(size_t{count + 1} * ks);
+        CopyFromMap(keys->data() + size_t{count} * ks, ElemKey(id), ks);
+        if (values != nullptr) {
+          values->resize(size_t{count + 1} * vsize);
+          CopyOut(values->data() + size_t{count} * vsize, id, elem_flags);
+        }
+      }
+      // Whole (ended on kNil within the pool's size) and unchanged.
+      if (id == kNil && count <= geo_.n_elems &&
+          SeqReadAgainNoWrite(b.seq) == seq) {
+        *n = count;
+        return 0;
+      }
+    }
+    if (!wait.Next(b.lock.holder())) return -EBUSY;
+  }
+}
+
+int HashMap::GetNextKeyNoWrite(const void* key, void* next_key) const {
+  const uint32_t ks = key_size();
+  std::vector<uint8_t> keys;
+  uint32_t n = 0;
+  uint32_t start = 0;
+  if (key != nullptr) {
+    const uint32_t index = BucketIndex(Hash(key));
+    if (int err = SnapshotBucket(index, &keys, nullptr, 0, &n); err != 0) {
+      return err;
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+      if (std::memcmp(&keys[size_t{i} * ks], key, ks) != 0) continue;
+      if (i + 1 < n) {
+        std::memcpy(next_key, &keys[size_t{i + 1} * ks], ks);
+        return 0;
+      }
+      start = index + 1;
+      break;
+    }
+    // A key that is not in the map restarts the walk at bucket 0.
+  }
+  for (uint32_t i = start; i < geo_.n_buckets; ++i) {
+    if (buckets_[i].head.load(std::memory_order_relaxed) == kNil) continue;
+    if (int err = SnapshotBucket(i, &keys, nullptr, 0, &n); err != 0) {
+      return err;
+    }
+    if (n > 0) {
+      std::memcpy(next_key, keys.data(), ks);
+      return 0;
+    }
+  }
+  return -ENOENT;
+}
+
 uint32_t HashMap::FindLockedFallback(uint32_t hash, const void* key) const {
   auto* self = const_cast<HashMap*>(this);
   ReadGuard l(self, BucketIndex(hash));
@@ -590,7 +695,12 @@ void HashMap::PushFree(uint32_t cpu, uint32_t id) {
 }
 
 int HashMap::LookupElem(const void* key, void* value, uint64_t flags) {
-  const uint32_t id = FindLockFree(Hash(key), key);
+  uint32_t id;
+  if (read_only()) [[unlikely]] {
+    if (int err = FindNoWrite(Hash(key), key, &id); err != 0) return err;
+  } else {
+    id = FindLockFree(Hash(key), key);
+  }
   if (id == kNil) return -ENOENT;
   CopyOut(value, id, flags);
   return 0;
@@ -859,8 +969,20 @@ int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
   while (true) {
     Bucket& b = buckets_[batch];
     uint32_t bucket_cnt = 0;
-    // The lock is only taken for a bucket that has elements.
-    if (b.head.load(std::memory_order_relaxed) != kNil) {
+    // The lock is only taken for a bucket that has elements. A read-only
+    // region (only a lookup batch reaches one) is copied without it.
+    if (read_only() && b.head.load(std::memory_order_relaxed) != kNil) {
+      if (int err =
+              SnapshotBucket(batch, &keys, &values, a.elem_flags, &bucket_cnt);
+          err != 0) {
+        ret = err;
+        break;
+      }
+      if (bucket_cnt > max_count - total) {
+        if (total == 0) ret = -ENOSPC;
+        break;
+      }
+    } else if (b.head.load(std::memory_order_relaxed) != kNil) {
       WriteGuard l(this, batch);
       if (l.error() != 0) {
         ret = l.error();
@@ -932,6 +1054,8 @@ int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
 }
 
 int HashMap::GetNextKey(const void* key, void* next_key) {
+  if (read_only()) [[unlikely]]
+    return GetNextKeyNoWrite(key, next_key);
   uint32_t start = 0;
   if (key != nullptr) {
     const uint32_t hash = Hash(key);

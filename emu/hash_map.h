@@ -73,6 +73,12 @@
 // readers: they walk the chain under a per-bucket sequence count that every
 // link and unlink bumps, and retry if it moved (FindLockFree).
 //
+// A map over a read-only region (Map::read_only: a BPF_F_RDONLY get by a
+// user who may not write the pin) cannot take bucket locks: its lookups,
+// get_next_key and lookup batches read each bucket under its sequence count
+// only (FindNoWrite, SnapshotBucket), waiting out writers with ReadOnlyWait,
+// and answer EBUSY for a bucket a writer died in until a writer repairs it.
+//
 // Differences from the kernel:
 //   * get_next_key takes the bucket lock (unless the calling thread already
 //     holds it) instead of running under RCU; results are the same.
@@ -86,6 +92,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "emu/lru_list.h"
 #include "emu/map.h"
@@ -306,6 +313,17 @@ class HashMap : public Map, private LruOwner {
   // FindLockFree's way out when the count never settles: FindLocked under
   // the bucket lock (unless this thread holds it).
   uint32_t FindLockedFallback(uint32_t hash, const void* key) const;
+  // The read paths of a read-only region (Map::read_only), which may not
+  // take a bucket lock or repair a count: FindLockFree that waits with
+  // ReadOnlyWait instead of falling back to the lock (0 with *out, kNil if
+  // absent, or -EBUSY), and a copy of one bucket's chain - keys, and values
+  // as a syscall lookup with `elem_flags` copies them unless `values` is
+  // NULL - made under one unchanged sequence count (0 with *n, or -EBUSY).
+  int FindNoWrite(uint32_t hash, const void* key, uint32_t* out) const;
+  int SnapshotBucket(uint32_t index, std::vector<uint8_t>* keys,
+                     std::vector<uint8_t>* values, uint64_t elem_flags,
+                     uint32_t* n) const;
+  int GetNextKeyNoWrite(const void* key, void* next_key) const;
   // Lock take-over repair (see hash_map.cc): an odd sequence count left by
   // a dead writer is made even by whoever takes its lock over.
   static void RepairBucket(Bucket& b);

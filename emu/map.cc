@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/map.h"
 
+#include <atomic>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -249,6 +250,31 @@ void Map::CopyValueIn(uint8_t* map_value, const void* src, bool locked) const {
 void Map::CopyLockedValueOut(void* dst, const uint8_t* map_value,
                              bool locked) const {
   const int32_t off = snap_.spin_lock_off;
+  if (locked && read_only()) [[unlikely]] {
+    // A read-only region's reader cannot take the value's lock: it copies
+    // while the word reads free before and after the copy, waiting out a
+    // holder with ReadOnlyWait. When the wait gives up (a holder that died
+    // with the lock, whose stores are over, or one that never lets go) the
+    // value is copied as it stands. A writer's whole locked section that
+    // falls between the two checks goes unseen, so the copy can be torn
+    // where the kernel's could not (docs/reliability.md).
+    const auto* word = reinterpret_cast<const uint32_t*>(map_value + off);
+    ReadOnlyWait wait;
+    for (;;) {
+      const uint32_t before = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+      if (before == 0) {
+        CopyFromMap(dst, map_value, value_size());
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (__atomic_load_n(word, __ATOMIC_RELAXED) == 0) break;
+      }
+      if (!wait.Next(before)) {
+        CopyFromMap(dst, map_value, value_size());
+        break;
+      }
+    }
+    std::memset(static_cast<uint8_t*>(dst) + off, 0, kSpinLockSize);
+    return;
+  }
   if (locked) SpinLockAcquire(const_cast<uint8_t*>(map_value) + off);
   CopyFromMap(dst, map_value, value_size());
   if (locked) SpinLockRelease(const_cast<uint8_t*>(map_value) + off);

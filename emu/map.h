@@ -161,6 +161,14 @@ class Map {
     return __atomic_load_n(&hdr_->frozen, __ATOMIC_ACQUIRE) != 0;
   }
   void SetFrozen() { __atomic_store_n(&hdr_->frozen, 1u, __ATOMIC_RELEASE); }
+  // The region is mapped PROT_READ (ShmRegion::Attach with read_only): this
+  // process may only read it. The syscall layer gives such a map no write
+  // access, hands it to no program or outer map, and the read paths
+  // (lookup, get_next_key, lookup batch, peek) take no lock and write
+  // nothing: they read under the sequence counts or re-check the lock
+  // words, and answer EBUSY where a writer that died mid-change left the
+  // structure for a writer to repair (docs/reliability.md).
+  bool read_only() const { return region_.read_only(); }
   // map->freeze_mutex, and the count of writable mmaps ever made under it.
   ShmMutex* freeze_mutex() const { return &hdr_->freeze_mu; }
   uint32_t writable_mmaps() const {

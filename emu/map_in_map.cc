@@ -87,6 +87,9 @@ int MapFdGetPtr(const Map& outer, const void* value, uint32_t* id) {
   std::memcpy(&ufd, value, sizeof(ufd));
   FdEntry e;
   if (int err = FdTable::Get().Find(ufd, &e); err != 0) return err;
+  // A map this process mapped read-only (Map::read_only) cannot be written
+  // by programs through the outer map (docs/reliability.md).
+  if (e.map->read_only()) return -EACCES;
   const MapHeader::InnerMeta& m = outer.header().inner;
   const MapHeader& h = e.map->header();
   // bpf_map_meta_equal(), and array_map_meta_equal()'s max_entries unless

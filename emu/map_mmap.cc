@@ -114,6 +114,9 @@ int MapFreeze(int fd) {
     // A frozen map gives no fd write access, so a second freeze ends here.
     if (!internal::SysWritable(*e)) return -EPERM;
   }
+  // A region this process mapped read-only cannot record a freeze (6.1,
+  // which checks no fd access, would let a privileged caller freeze).
+  if (map.read_only()) return -EPERM;
   // Its sections only read, or set `frozen` in one store: a dead holder
   // leaves nothing to repair.
   ShmMutexLock l(map.freeze_mutex());

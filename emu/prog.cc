@@ -50,6 +50,15 @@ class ProgTable {
     if (p == nullptr) by_id_.erase(it);
     return p;
   }
+  int Dup(int fd, int min_fd) {
+    std::shared_ptr<const Prog> p = ByFd(fd);
+    if (p == nullptr) return WrongFdErrno(fd);
+    const int copy = fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+    if (copy < 0) return -errno;
+    LocalMutexLock l(&mu_);
+    by_fd_[copy] = std::move(p);
+    return copy;
+  }
   bool EraseFd(int fd) {
     std::shared_ptr<const Prog> last;  // released outside the lock
     LocalMutexLock l(&mu_);
@@ -146,6 +155,8 @@ std::shared_ptr<const Prog> ProgFromId(uint32_t id) {
 }
 
 bool ForgetProgFd(int fd) { return ProgTable::Get().EraseFd(fd); }
+
+int DupProgFd(int fd, int min_fd) { return ProgTable::Get().Dup(fd, min_fd); }
 
 void ProgSlotAcquire(uint32_t id) {
   if (id != 0) ProgTable::Get().AcquireSlot(id);

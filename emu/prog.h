@@ -65,6 +65,9 @@ std::shared_ptr<const Prog> ProgFromId(uint32_t id);
 // Forgets the fd (the program goes once nothing else holds it); false if
 // `fd` is not a program fd. Does not close the descriptor.
 bool ForgetProgFd(int fd);
+// fcntl(F_DUPFD_CLOEXEC, min_fd) of a program fd: the copy refers to the
+// same program. A new fd, or -errno (-EBADF / -EINVAL as ProgFromFd).
+[[nodiscard]] int DupProgFd(int fd, int min_fd);
 // A PROG_ARRAY slot's reference to program `id` (bpf_fd_prog_array_get_ptr
 // / put_ptr): taken when a slot is set, dropped when it is overwritten or
 // deleted. 0 is ignored.

@@ -3,11 +3,13 @@
 
 #include <linux/bpf.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <new>
 #include <utility>
+#include <vector>
 
 #include "emu/version.h"
 
@@ -110,7 +112,49 @@ int QueueStackMap::PushElem(const void* value, uint64_t flags) {
   return 0;
 }
 
+// A read-only region's peek (Map::read_only): the lock cannot be taken, so
+// the head, tail and slot are read while the lock word reads free before and
+// after, with head and tail unchanged; otherwise the reader waits with
+// ReadOnlyWait and answers EBUSY when the holder is dead (its section may be
+// half done) or never finishes. A stack's pop and push that both fall
+// between the two checks restore the head under a new value, so that copy
+// can be torn where the kernel's could not (docs/reliability.md).
+int QueueStackMap::PeekNoWrite(void* value, bool zero_if_empty) {
+  std::vector<uint8_t> copy(value_size());
+  ReadOnlyWait wait;
+  auto load = [](const uint32_t& v) {
+    return __atomic_load_n(&v, __ATOMIC_RELAXED);
+  };
+  for (;;) {
+    const uint32_t holder = body_->lock.holder();
+    if (holder == 0) {
+      std::atomic_thread_fence(std::memory_order_acquire);
+      const uint32_t head = load(body_->head), tail = load(body_->tail);
+      if (head >= size_ || tail >= size_) return -EINVAL;  // corrupted
+      if (head != tail) {
+        const uint32_t index =
+            stack_ ? (head == 0 ? size_ - 1 : head - 1) : tail;
+        CopyFromMap(copy.data(), Slot(index), value_size());
+      }
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (body_->lock.holder() == 0 && load(body_->head) == head &&
+          load(body_->tail) == tail) {
+        if (head == tail) {
+          if (zero_if_empty) std::memset(value, 0, value_size());
+          return -ENOENT;
+        }
+        std::memcpy(value, copy.data(), value_size());
+        return 0;
+      }
+    }
+    if (!wait.Next(holder)) return -EBUSY;
+  }
+}
+
 int QueueStackMap::Get(void* value, bool remove, bool zero_if_empty) {
+  if (!remove && read_only()) [[unlikely]] {
+    return PeekNoWrite(value, zero_if_empty);
+  }
   ShmMutexLock l(&body_->lock);
   const uint32_t head = body_->head, tail = body_->tail;
   if (head >= size_ || tail >= size_) return -EINVAL;  // corrupted region

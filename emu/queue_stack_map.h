@@ -87,6 +87,8 @@ class QueueStackMap : public Map {
   // Copies out the element a pop would take, and takes it if `remove`;
   // an empty map is ENOENT, with `value` zeroed if `zero_if_empty`.
   int Get(void* value, bool remove, bool zero_if_empty);
+  // Get without the lock, for a read-only region (Map::read_only).
+  int PeekNoWrite(void* value, bool zero_if_empty);
   uint8_t* Slot(uint32_t index) const {
     return values_ + uint64_t{index} * value_size();
   }

@@ -125,6 +125,10 @@ int RingBuffer::Add(int map_fd, RingBufferSampleFn cb, void* ctx) {
   }
   auto ringbuf = std::dynamic_pointer_cast<RingbufMap>(map);
   if (ringbuf == nullptr) return -EINVAL;  // not BPF_MAP_TYPE_RINGBUF
+  // The consumer position is written: libbpf's mmap of that page read-write
+  // fails with EACCES on a read-only fd, as it does here on a read-only
+  // mapping (Map::read_only).
+  if (ringbuf->read_only()) return -EACCES;
   for (const Ring& r : rings_) {
     if (r.map_fd == map_fd) return -EEXIST;  // epoll_ctl(ADD) of the same fd
   }

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <utility>
 
@@ -29,7 +30,8 @@ ShmRegion::~ShmRegion() {
 ShmRegion::ShmRegion(ShmRegion&& other) noexcept
     : base_(std::exchange(other.base_, nullptr)),
       size_(std::exchange(other.size_, 0)),
-      file_size_(std::exchange(other.file_size_, 0)) {}
+      file_size_(std::exchange(other.file_size_, 0)),
+      read_only_(std::exchange(other.read_only_, false)) {}
 
 ShmRegion& ShmRegion::operator=(ShmRegion&& other) noexcept {
   if (this != &other) {
@@ -37,6 +39,7 @@ ShmRegion& ShmRegion::operator=(ShmRegion&& other) noexcept {
     base_ = std::exchange(other.base_, nullptr);
     size_ = std::exchange(other.size_, 0);
     file_size_ = std::exchange(other.file_size_, 0);
+    read_only_ = std::exchange(other.read_only_, false);
   }
   return *this;
 }
@@ -184,21 +187,23 @@ MappingFd::~MappingFd() {
   if (owned_ >= 0) close(owned_);
 }
 
-int ShmRegion::Attach(int fd, ShmRegion* out, uint64_t mirror_tail) {
+int ShmRegion::Attach(int fd, ShmRegion* out, uint64_t mirror_tail,
+                      bool read_only) {
   struct stat st;
   if (fstat(fd, &st) != 0) return -errno;
   if (st.st_size <= 0) return -EINVAL;
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   if (mirror_tail > file_size) return -EINVAL;
   const uint64_t total = file_size + mirror_tail;
-  void* p = mmap(nullptr, static_cast<size_t>(total), PROT_READ | PROT_WRITE,
+  const int prot = read_only ? PROT_READ : PROT_READ | PROT_WRITE;
+  void* p = mmap(nullptr, static_cast<size_t>(total), prot,
                  MAP_SHARED | MAP_NORESERVE, fd, 0);
   if (p == MAP_FAILED) return -ENOMEM;
   auto* base = static_cast<uint8_t*>(p);
   if (mirror_tail > 0) {
     // Replace the part past the end of the file with the file's tail.
-    void* m = mmap(base + file_size, static_cast<size_t>(mirror_tail),
-                   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+    void* m = mmap(base + file_size, static_cast<size_t>(mirror_tail), prot,
+                   MAP_SHARED | MAP_FIXED, fd,
                    static_cast<off_t>(file_size - mirror_tail));
     if (m == MAP_FAILED) {
       munmap(base, static_cast<size_t>(total));
@@ -209,6 +214,7 @@ int ShmRegion::Attach(int fd, ShmRegion* out, uint64_t mirror_tail) {
   out->base_ = base;
   out->size_ = total;
   out->file_size_ = file_size;
+  out->read_only_ = read_only;
   return 0;
 }
 
@@ -339,6 +345,29 @@ bool SpinUntilAcquired(uint32_t* w) {
 }
 
 }  // namespace
+
+bool ReadOnlyWait::Next(uint32_t lock_word) {
+  ++n_;
+  if (n_ <= kSpins) {
+    __builtin_ia32_pause();
+    return true;
+  }
+  const int yields = n_ - kSpins;
+  // The first check comes early: a dead writer is the common reason to wait
+  // this long, and its lock word stays until a writer takes it over.
+  if (yields % 1024 == 1 && lock_word != 0 && !OwnerAlive(lock_word)) {
+    return false;
+  }
+  if (yields % 64 == 1) {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const int64_t now = int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+    if (start_ns_ == 0) start_ns_ = now;
+    if (now - start_ns_ > kMaxWaitNs) return false;
+  }
+  sched_yield();
+  return true;
+}
 
 bool ShmSpinLock::LockSlow() {
   return SpinUntilAcquired(reinterpret_cast<uint32_t*>(&state_));

@@ -56,15 +56,22 @@ class ShmRegion {
                                   ShmRegion* out, uint64_t mirror_tail = 0,
                                   uint64_t reserve = UINT64_MAX);
   // Maps the whole of an existing memfd (plus a mirrored tail, as above).
-  // The fd stays owned by the caller.
+  // The fd stays owned by the caller. With `read_only` the pages are mapped
+  // PROT_READ (a region the caller may read but not write: a BPF_F_RDONLY
+  // get of a pin whose mode gives it no write permission); every store to
+  // such a region faults, so the maps over it take their no-write paths
+  // (Map::read_only()).
   [[nodiscard]] static int Attach(int fd, ShmRegion* out,
-                                  uint64_t mirror_tail = 0);
+                                  uint64_t mirror_tail = 0,
+                                  bool read_only = false);
 
   uint8_t* base() const { return base_; }
   // The file's size; the mapping is file_size() + the mirrored tail.
   uint64_t size() const { return file_size_; }
   // Bytes mapped: size() plus the mirrored tail.
   uint64_t mapped_size() const { return size_; }
+  // Mapped PROT_READ (Attach with read_only).
+  bool read_only() const { return read_only_; }
 
   template <typename T>
   T* At(uint64_t offset) const {
@@ -75,6 +82,7 @@ class ShmRegion {
   uint8_t* base_ = nullptr;
   uint64_t size_ = 0;       // mapped bytes
   uint64_t file_size_ = 0;  // bytes of the memfd
+  bool read_only_ = false;
 };
 
 // Locks that survive their owner's death. Every lock word in a region holds
@@ -142,6 +150,9 @@ class ShmMutex {
   // True when the previous holder died holding the lock.
   bool Lock();
   void Unlock();
+  // The lock word as it is now (0: free, else the holder's tid, maybe with
+  // kWaiters), for readers that may not take the lock (ReadOnlyWait).
+  uint32_t holder() const { return state_.load(std::memory_order_relaxed); }
 
  private:
   bool LockSlow();
@@ -182,12 +193,33 @@ class ShmSpinLock {
     return LockSlow();
   }
   void Unlock() { state_.store(0, std::memory_order_release); }
+  // The lock word as it is now (0: free, else the holder's tid).
+  uint32_t holder() const { return state_.load(std::memory_order_relaxed); }
 
  private:
   bool LockSlow();
   std::atomic<uint32_t> state_;
 };
 static_assert(sizeof(ShmSpinLock) == 4);
+
+// How a reader of a read-only region (ShmRegion::read_only) waits for a
+// writer it cannot lock out: it re-reads what it wants (a sequence count, a
+// lock word) and calls Next() between tries. Next() pauses, then yields the
+// CPU, and returns false - the reader gives up with EBUSY - when the lock
+// word it names belongs to a thread that no longer exists (a writer died
+// mid-change and no writer has repaired it yet: only a writer may), or once
+// it has waited kMaxWaitNs (a writer that never finishes, or a crafted
+// region). Never sleeps, never writes.
+class ReadOnlyWait {
+ public:
+  static constexpr int64_t kMaxWaitNs = 1000 * 1000 * 1000;  // 1 s
+  // `lock_word`: the holder of the lock guarding what was read, or 0.
+  [[nodiscard]] bool Next(uint32_t lock_word);
+
+ private:
+  int n_ = 0;
+  int64_t start_ns_ = 0;
+};
 
 // struct bpf_spin_lock inside a map value: a 4-byte word, 0 when unlocked,
 // the holder's tid when locked (never visible: syscall copies zero it and

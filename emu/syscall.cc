@@ -258,6 +258,27 @@ int MapGetFdById(uint32_t id, uint32_t open_flags) {
     e.map = InnerMapFromId(id, &fd);
     if (e.map == nullptr || fd < 0) return -ENOENT;
   }
+  // A new file, as the kernel opens one for the id: read-write when write
+  // access is asked for, even if the fd found here is a read-only one (a
+  // BPF_F_RDONLY get), whose map may be mapped read-only too.
+  if (writable && (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY) {
+    const std::string self = "/proc/self/fd/" + std::to_string(fd);
+    const int rw = open(self.c_str(), O_RDWR | O_CLOEXEC);
+    if (rw < 0) return -errno;
+    if (e.map->read_only()) {
+      if (int err = AttachMapFd(rw, readable, writable); err != 0) {
+        close(rw);
+        return err;
+      }
+      return rw;
+    }
+    if (int err = FdTable::Get().Insert(rw, FdEntry{e.map, readable, writable});
+        err != 0) {
+      close(rw);
+      return err;
+    }
+    return rw;
+  }
   const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) return -errno;
   if (int err = FdTable::Get().Insert(copy, FdEntry{e.map, readable, writable});
@@ -323,10 +344,37 @@ int DupMapFd(int fd, int min_fd) {
 // copy (Map::header()), runs the generic checks and the type's alloc_check
 // on it, recomputes its body's geometry as creation does and requires every
 // stored offset and size to match. A region that fails is EINVAL.
+//
+// The region is mapped read-write when this process may write the file: an
+// fd opened read-write, or one that reopens read-write through /proc (the
+// file's own permission check). An O_RDONLY fd the caller cannot reopen for
+// writing (a BPF_F_RDONLY get of a pin it may only read) gets a read-only
+// mapping, and the map takes its no-write read paths (Map::read_only).
 int AttachMapFd(int fd, bool readable, bool writable) {
   if (fd < 0 || fcntl(fd, F_GETFD) == -1) return -EBADF;
+  const int acc = fcntl(fd, F_GETFL) & O_ACCMODE;
+  int map_fd = fd;
+  int reopened = -1;
+  bool read_only = false;
+  if (acc != O_RDWR) {
+    const std::string self = "/proc/self/fd/" + std::to_string(fd);
+    reopened = open(self.c_str(), O_RDWR | O_CLOEXEC);
+    if (reopened >= 0) {
+      map_fd = reopened;
+    } else if (acc == O_RDONLY) {
+      read_only = true;
+    } else {
+      return -EACCES;  // write-only: nothing to map the region from
+    }
+  }
+  struct Closer {
+    int fd;
+    ~Closer() {
+      if (fd >= 0) close(fd);
+    }
+  } closer{reopened};
   ShmRegion region;
-  if (ShmRegion::Attach(fd, &region) != 0) return -EINVAL;
+  if (ShmRegion::Attach(map_fd, &region, 0, read_only) != 0) return -EINVAL;
   if (region.size() < kBodyOffset) return -EINVAL;
   const auto* hdr = region.At<MapHeader>(0);
   if (__atomic_load_n(&hdr->magic, __ATOMIC_RELAXED) != MapHeader::kMagic) {
@@ -340,7 +388,9 @@ int AttachMapFd(int fd, bool readable, bool writable) {
     // checks that the mirror matches the size in its header copy.
     const uint64_t data_size =
         __atomic_load_n(&hdr->max_entries, __ATOMIC_RELAXED);
-    if (ShmRegion::Attach(fd, &region, data_size) != 0) return -EINVAL;
+    if (ShmRegion::Attach(map_fd, &region, data_size, read_only) != 0) {
+      return -EINVAL;
+    }
   }
   std::unique_ptr<Map> map;
   if (int err = ops->attach(std::move(region), &map); err != 0) return err;

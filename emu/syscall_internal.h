@@ -21,9 +21,10 @@
 namespace bpfemu::internal {
 
 // map_get_sys_perms(): the fd's access mode, without write access once the
-// map is frozen (map->frozen overrides every fd's FMODE_CAN_WRITE).
+// map is frozen (map->frozen overrides every fd's FMODE_CAN_WRITE). A map
+// this process mapped read-only (Map::read_only) is never writable here.
 inline bool SysWritable(const FdEntry& e) {
-  return e.writable && !e.map->frozen();
+  return e.writable && !e.map->frozen() && !e.map->read_only();
 }
 
 // bpf_get_file_flag(): the access mode of a new fd.

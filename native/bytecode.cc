@@ -499,6 +499,9 @@ class BytecodeLinker : public interp::Linker {
   // __bpf_map_get(): EBADF for a closed fd, EINVAL for one that is not a map.
   static int Resolve(int fd, std::shared_ptr<Map>* out) {
     *out = MapFromFd(fd);
+    // A map this process mapped read-only (Map::read_only) cannot be
+    // written by a program (docs/reliability.md).
+    if (*out != nullptr && (*out)->read_only()) return -EACCES;
     if (*out != nullptr) return 0;
     return WrongFdErrno(fd);
   }

@@ -52,8 +52,11 @@ namespace {
 int GoodFd(int fd) {
   if (fd >= 0 && fd < 3) {
     // The copy refers to the same map with the same access: a BPF_F_RDONLY
-    // fd that landed on 0-2 stays read-only.
-    const int copy = bpfemu::DupMapFd(fd, 3);
+    // fd that landed on 0-2 stays read-only. A program fd is copied as a
+    // program (it used to be refused as "not a map" and closed, so
+    // bpf_prog_load with stdin closed failed with EINVAL).
+    int copy = bpfemu::DupMapFd(fd, 3);
+    if (copy == -EINVAL) copy = bpfemu::DupProgFd(fd, 3);
     bpfemu::CloseFd(fd);
     return copy;
   }
@@ -285,7 +288,7 @@ int bpf_prog_load(enum bpf_prog_type prog_type, const char* prog_name,
     }
     return LibbpfErr(fd);
   }
-  return GoodFd(fd);
+  return LibbpfErr(GoodFd(fd));
 }
 
 // bpf_prog_test_run_opts for native programs, by program type as

@@ -48,4 +48,31 @@ TEST(LibbpfFd, ReadOnlyFdMovedOffStdioStaysReadOnly) {
   bpfemu::CloseFd(fd);
 }
 
+// A program loaded with stdin closed lands on fd 0 and is moved off it as
+// a program. On 2a24bd8 the move asked for a map copy, got EINVAL, closed
+// the program and bpf_prog_load failed with EINVAL.
+TEST(LibbpfFd, ProgramLoadedOnStdinIsMovedNotLost) {
+  if (geteuid() != 0) GTEST_SKIP() << "bpf_prog_load needs CAP_BPF (root)";
+  const bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 7},
+      {.code = BPF_JMP | BPF_EXIT},
+  };
+  const int saved_stdin = fcntl(0, F_DUPFD_CLOEXEC, 3);
+  ASSERT_GE(saved_stdin, 0);
+  ASSERT_EQ(close(0), 0);
+  const int prog = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "stdin", "GPL",
+                                 insns, 2, nullptr);
+  const int err = errno;
+  const int zero_open = fcntl(0, F_GETFD);
+  ASSERT_EQ(dup2(saved_stdin, 0), 0);
+  close(saved_stdin);
+  ASSERT_GE(prog, 3) << "errno " << err;
+  EXPECT_EQ(zero_open, -1);  // the fd on 0 was closed
+  bpf_prog_info info = {};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(prog, &info, &len), 0);
+  EXPECT_EQ(info.type, BPF_PROG_TYPE_SOCKET_FILTER);
+  bpfemu::CloseFd(prog);
+}
+
 }  // namespace
