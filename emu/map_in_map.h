@@ -9,13 +9,23 @@
 // id, which is also what a syscall lookup returns (bpf_map_fd_sys_lookup_elem).
 //
 // These are the map-ops hooks of the two outer types: HashOfMaps
-// (hash_of_maps.h) and FdArrayMap (ARRAY_OF_MAPS) call MapFdGetPtr when they store a caller's
-// fd, and MapFdPutPtr whenever a slot lets go of an inner map (replaced,
-// deleted one by one or by a batch), as the kernel's map_fd_get_ptr and
-// map_fd_put_ptr are called from inside the outer map's ops.
+// (hash_of_maps.h) and FdArrayMap (ARRAY_OF_MAPS) call MapFdGetPtr when they
+// store a caller's fd, and MapFdPutPtr whenever a slot lets go of an inner map
+// (replaced, deleted one by one or by a batch), as the kernel's map_fd_get_ptr
+// and map_fd_put_ptr are called from inside the outer map's ops.
 //
-// References are process-local: a map only a slot holds stays alive (and
-// reachable through MapGetFdById) while this process holds the reference.
+// Slot references are shared by every process (issue 20: a pinned
+// map-in-map keeps its inner maps after their creator exits). A map stored in
+// a slot gets a hard link named by its id in the per-user by-id directory
+// `<storage>/.byid-<euid>`, and its header counts the slots holding it
+// (MapHeader::InnerMeta::slot_refs). The link keeps the map's file alive
+// while any slot in any process holds it, as the kernel's bpf_map_inc in
+// bpf_map_fd_get_ptr keeps the map; the last slot that lets go removes the
+// link, and the file goes when no fd, pin or mapping holds it either. Every
+// change of a count and its link happens under an flock() of the by-id
+// directory, which the kernel drops when its holder dies. A map whose region
+// cannot be linked (a memfd: no usable storage directory) is held by a
+// process-local reference instead, as before.
 
 #ifndef BPFEMU_EMU_MAP_IN_MAP_H_
 #define BPFEMU_EMU_MAP_IN_MAP_H_
@@ -48,12 +58,24 @@ namespace bpfemu {
 // nothing). The last one releases the map unless an fd still holds it.
 void MapFdPutPtr(uint32_t id);
 
-// The inner map with `id` if some slot of this process holds it, and a
-// private fd of it (owned by the reference table: do not close) in *fd.
+// The inner map with `id` if a process-local slot reference (a memfd region)
+// holds it, and a private fd of it (owned by the reference table: do not
+// close) in *fd.
 std::shared_ptr<Map> InnerMapFromId(uint32_t id, int* fd = nullptr);
 
-// The number of slot references this process holds on map `id` (tests: the
-// references stay balanced).
+// bpf_map_get_fd_by_id() for a map some slot holds through the by-id
+// directory: a new read-write fd of its file (the caller attaches it), or
+// -ENOENT (no slot holds it, or no usable storage directory).
+[[nodiscard]] int OpenInnerById(uint32_t id);
+
+// A map attached through OpenInnerById for the program face (MapFromId),
+// kept until this process drops a slot reference to it; null if none.
+std::shared_ptr<Map> CachedInnerMap(uint32_t id);
+void CacheInnerMap(uint32_t id, std::shared_ptr<Map> map);
+
+// The number of slot references on map `id`: the shared count of a linked
+// map (any process's slots), else this process's (tests: the references
+// stay balanced).
 int InnerMapRefCount(uint32_t id);
 
 }  // namespace bpfemu

@@ -206,7 +206,20 @@ std::shared_ptr<Map> MapFromId(uint32_t id) {
   if (std::shared_ptr<Map> m = InnerMapFromId(id)) return m;
   int fd;
   FdEntry e;
-  return FdTable::Get().FindById(id, &fd, &e) ? e.map : nullptr;
+  if (FdTable::Get().FindById(id, &fd, &e)) return e.map;
+  // A map some slot holds through the by-id directory, perhaps stored by
+  // another process: attached once, then cached until this process drops a
+  // slot reference to it.
+  if (std::shared_ptr<Map> m = CachedInnerMap(id)) return m;
+  fd = OpenInnerById(id);
+  if (fd < 0) return nullptr;
+  std::unique_ptr<Map> map;
+  const int err = internal::AttachMapObject(fd, &map);
+  close(fd);  // the mapping keeps the region
+  if (err != 0 || map->id() != id) return nullptr;
+  std::shared_ptr<Map> shared = std::move(map);
+  CacheInnerMap(id, shared);
+  return shared;
 }
 
 int MapGetInfoByFd(int fd, void* info, uint32_t* info_len) {
@@ -250,9 +263,23 @@ int MapGetFdById(uint32_t id, uint32_t open_flags) {
   int fd;
   FdEntry e;
   if (!FdTable::Get().FindById(id, &fd, &e)) {
-    // A map only a map-in-map slot holds.
+    // A map only a map-in-map slot holds: a process-local reference (a
+    // memfd region), or the by-id directory, whichever process stored it.
     e.map = InnerMapFromId(id, &fd);
-    if (e.map == nullptr || fd < 0) return -ENOENT;
+    if (e.map == nullptr || fd < 0) {
+      const int byid = OpenInnerById(id);
+      if (byid < 0) return -ENOENT;
+      if (int err = AttachMapFd(byid, readable, writable); err != 0) {
+        close(byid);
+        return -ENOENT;
+      }
+      FdEntry got;
+      if (FdTable::Get().Find(byid, &got) != 0 || got.map->id() != id) {
+        CloseFd(byid);
+        return -ENOENT;
+      }
+      return byid;
+    }
   }
   const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) return -errno;
@@ -321,6 +348,12 @@ int DupMapFd(int fd, int min_fd) {
 // stored offset and size to match. A region that fails is EINVAL.
 int AttachMapFd(int fd, bool readable, bool writable) {
   if (fd < 0 || fcntl(fd, F_GETFD) == -1) return -EBADF;
+  std::unique_ptr<Map> map;
+  if (int err = internal::AttachMapObject(fd, &map); err != 0) return err;
+  return FdTable::Get().Insert(fd, FdEntry{std::move(map), readable, writable});
+}
+
+int internal::AttachMapObject(int fd, std::unique_ptr<Map>* out) {
   ShmRegion region;
   if (ShmRegion::Attach(fd, &region) != 0) return -EINVAL;
   if (region.size() < kBodyOffset) return -EINVAL;
@@ -344,7 +377,8 @@ int AttachMapFd(int fd, bool readable, bool writable) {
   // spin lock only where the type allows one (map_check_btf).
   if (MapOpsFor(map->type()) != ops) return -EINVAL;
   if (map->HasSpinLock() && !ops->value_spin_lock) return -EINVAL;
-  return FdTable::Get().Insert(fd, FdEntry{std::move(map), readable, writable});
+  *out = std::move(map);
+  return 0;
 }
 
 }  // namespace bpfemu

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: Apache-2.0
+// Issue 20: a pinned map-of-maps keeps its inner maps after the process that
+// created them exits, as the kernel's outer map holds a reference on every
+// inner map in its slots (kernel/bpf/map_in_map.c bpf_map_fd_get_ptr /
+// bpf_map_fd_put_ptr). A child creates the outer and inner maps, fills the
+// inners, pins the outer and exits; the parent (another process) opens the
+// pin, reads a slot's id, gets an fd by id and reads the values. Deleting or
+// replacing the slot drops the reference: the inner map goes away once no fd
+// holds it. A process killed inside an update strands nothing.
+// //kernel_compare:map_in_map_pin_compare_test runs the same scenario on the
+// kernel.
+
+#include <dirent.h>
+#include <linux/bpf.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "emu/bpffs.h"
+#include "emu/map_in_map.h"
+#include "emu/shm.h"
+#include "emu/syscall.h"
+#include "gtest/gtest.h"
+
+namespace bpfemu {
+namespace {
+
+constexpr const char* kPin = "/sys/fs/bpf/mim_outer";
+
+int CreateMap(uint32_t type, uint32_t value_size, uint32_t max_entries,
+              int inner_fd = 0) {
+  MapAttr a{.map_type = type,
+            .key_size = 4,
+            .value_size = value_size,
+            .max_entries = max_entries};
+  a.inner_map_fd = static_cast<uint32_t>(inner_fd);
+  return MapCreate(a);
+}
+
+// An inner ARRAY of 4 u64 values base + i.
+int FilledInner(uint64_t base) {
+  const int fd = CreateMap(BPF_MAP_TYPE_ARRAY, 8, 4);
+  for (uint32_t i = 0; fd >= 0 && i < 4; ++i) {
+    const uint64_t v = base + i;
+    if (MapUpdateElem(fd, &i, &v, BPF_ANY) != 0) return -1;
+  }
+  return fd;
+}
+
+// 0 when the map `fd` holds base + i at every index i.
+int CheckInner(int fd, uint64_t base) {
+  for (uint32_t i = 0; i < 4; ++i) {
+    uint64_t v = 0;
+    if (int err = MapLookupElem(fd, &i, &v); err != 0) return err;
+    if (v != base + i) return -1000 - static_cast<int>(i);
+  }
+  return 0;
+}
+
+// Runs `body` in a child process and returns its exit status (or 100 +
+// signal), bounded by an alarm.
+int InChild(const std::function<int()>& body) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    alarm(30);
+    _exit(body());
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+}
+
+LockPoint g_target;
+int g_signal_fd = -1;
+
+void StopHere(LockPoint p) {
+  if (p != g_target) return;
+  const char c = 1;
+  (void)!write(g_signal_fd, &c, 1);
+  for (;;) pause();  // killed here
+}
+
+// Forks a victim that runs `op`, waits (bounded) until it reaches `point`,
+// and SIGKILLs it there. True when it died at the point.
+bool KillAt(LockPoint point, const std::function<void()>& op) {
+  int fds[2];
+  if (pipe(fds) != 0) return false;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    alarm(30);
+    close(fds[0]);
+    g_target = point;
+    g_signal_fd = fds[1];
+    g_lock_point_hook = StopHere;
+    op();
+    _exit(3);  // never reached the point
+  }
+  close(fds[1]);
+  pollfd p = {fds[0], POLLIN, 0};
+  const bool reached = poll(&p, 1, 20000) == 1 && (p.revents & POLLIN);
+  close(fds[0]);
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return reached && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+class MapInMapPinTest : public ::testing::TestWithParam<uint32_t> {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    store_ = std::string(tmp != nullptr ? tmp : "/tmp") + "/mim_pin_store";
+    SetBpffsForTesting("/sys/fs/bpf", store_);
+    ASSERT_GE(BpffsStorageFd(), 0);
+    BpffsUnlink(kPin);
+  }
+  void TearDown() override { BpffsUnlink(kPin); }
+
+  // The names in the per-user by-id directory (the links that keep slot
+  // maps alive).
+  std::vector<std::string> ById() const {
+    std::vector<std::string> out;
+    const std::string dir = store_ + "/.byid-" + std::to_string(geteuid());
+    if (DIR* d = opendir(dir.c_str())) {
+      while (dirent* e = readdir(d)) {
+        if (e->d_name[0] != '.') out.push_back(e->d_name);
+      }
+      closedir(d);
+    }
+    return out;
+  }
+
+  // In a child: an outer map of the test's type with `n` inner maps (values
+  // 100 * (slot + 1) + i) in slots 0..n-1, pinned at kPin; the child exits
+  // without closing anything. 0 on success.
+  int ChildPinsOuter(int n) {
+    const uint32_t type = GetParam();
+    return InChild([&] {
+      const int tmpl = CreateMap(BPF_MAP_TYPE_ARRAY, 8, 4);
+      const int outer = CreateMap(type, 4, 8, tmpl);
+      if (outer < 0) return 1;
+      for (int s = 0; s < n; ++s) {
+        const int inner = FilledInner(100 * (s + 1));
+        if (inner < 0) return 2;
+        const uint32_t key = s, value = inner;
+        if (MapUpdateElem(outer, &key, &value, BPF_ANY) != 0) return 3;
+      }
+      if (ObjPin(outer, kPin) != 0) return 4;
+      return 0;
+    });
+  }
+
+  // The id in slot `key` of the outer map `outer`, or 0.
+  static uint32_t SlotId(int outer, uint32_t key) {
+    uint32_t id = 0;
+    return MapLookupElem(outer, &key, &id) == 0 ? id : 0;
+  }
+
+  std::string store_;
+};
+
+TEST_P(MapInMapPinTest, InnerMapsOutliveTheirCreator) {
+  ASSERT_EQ(ChildPinsOuter(2), 0);
+  const int outer = ObjGet(kPin);
+  ASSERT_GE(outer, 0);
+  const uint32_t id0 = SlotId(outer, 0), id1 = SlotId(outer, 1);
+  ASSERT_NE(id0, 0u);
+  ASSERT_NE(id1, 0u);
+
+  // The creator is gone: the slots keep the inner maps, reachable by id.
+  const int in0 = MapGetFdById(id0);
+  ASSERT_GE(in0, 0) << "inner map " << id0 << " lost: " << in0;
+  EXPECT_EQ(CheckInner(in0, 100), 0);
+  EXPECT_EQ(InnerMapRefCount(id0), 1);
+  // And from the program face (bpf_map_lookup_elem on the outer map).
+  const uint32_t key1 = 1;
+  const void* slot = MapFromFd(outer)->LookupElemProg(&key1);
+  ASSERT_NE(slot, nullptr);
+  EXPECT_EQ(MapFromId(id1) != nullptr, true);
+  // A third process sees them too.
+  EXPECT_EQ(InChild([&] {
+              const int fd = MapGetFdById(id1);
+              return fd < 0 ? 1 : CheckInner(fd, 200) == 0 ? 0 : 2;
+            }),
+            0);
+
+  // Deleting slot 0 while an fd holds the inner map: the fd still works,
+  // and once it is closed the map is gone.
+  uint32_t key0 = 0;
+  ASSERT_EQ(MapDeleteElem(outer, &key0), 0);
+  EXPECT_EQ(InnerMapRefCount(id0), 0);
+  EXPECT_EQ(CheckInner(in0, 100), 0);
+  EXPECT_EQ(CloseFd(in0), 0);
+  EXPECT_EQ(MapGetFdById(id0), -ENOENT);
+  EXPECT_EQ(InChild([&] { return MapGetFdById(id0) == -ENOENT ? 0 : 1; }), 0);
+
+  // Deleting slot 1 with no fd open: gone at once, in every process.
+  ASSERT_EQ(MapDeleteElem(outer, &key1), 0);
+  EXPECT_EQ(MapGetFdById(id1), -ENOENT);
+  EXPECT_EQ(InChild([&] { return MapGetFdById(id1) == -ENOENT ? 0 : 1; }), 0);
+  EXPECT_TRUE(ById().empty());
+  EXPECT_EQ(CloseFd(outer), 0);
+}
+
+TEST_P(MapInMapPinTest, ReplacingASlotDropsTheOldInner) {
+  ASSERT_EQ(ChildPinsOuter(1), 0);
+  const int outer = ObjGet(kPin);
+  ASSERT_GE(outer, 0);
+  const uint32_t old_id = SlotId(outer, 0);
+  ASSERT_NE(old_id, 0u);
+
+  // Replaced by another process's map: the old inner goes, the new one is
+  // held by the slot after its creator closes its fd and exits.
+  EXPECT_EQ(InChild([&] {
+              const int o = ObjGet(kPin);
+              const int inner = FilledInner(900);
+              const uint32_t key = 0, value = inner;
+              if (o < 0 || inner < 0) return 1;
+              if (MapUpdateElem(o, &key, &value, BPF_ANY) != 0) return 2;
+              return CloseFd(inner) == 0 ? 0 : 3;
+            }),
+            0);
+  EXPECT_EQ(MapGetFdById(old_id), -ENOENT);
+  const uint32_t new_id = SlotId(outer, 0);
+  ASSERT_NE(new_id, 0u);
+  ASSERT_NE(new_id, old_id);
+  EXPECT_EQ(InnerMapRefCount(new_id), 1);
+  const int in = MapGetFdById(new_id);
+  ASSERT_GE(in, 0);
+  EXPECT_EQ(CheckInner(in, 900), 0);
+
+  // Storing the same map in a second slot: two references, one link.
+  const uint32_t key1 = 1, v = in;
+  ASSERT_EQ(MapUpdateElem(outer, &key1, &v, BPF_ANY), 0);
+  EXPECT_EQ(InnerMapRefCount(new_id), 2);
+  EXPECT_EQ(ById().size(), 1u);
+  EXPECT_EQ(CloseFd(in), 0);
+  const uint32_t key0 = 0;
+  ASSERT_EQ(MapDeleteElem(outer, &key0), 0);
+  EXPECT_EQ(InnerMapRefCount(new_id), 1);
+  const int again = MapGetFdById(new_id);
+  ASSERT_GE(again, 0);
+  EXPECT_EQ(CheckInner(again, 900), 0);
+  EXPECT_EQ(CloseFd(again), 0);
+  ASSERT_EQ(MapDeleteElem(outer, &key1), 0);
+  EXPECT_EQ(MapGetFdById(new_id), -ENOENT);
+  EXPECT_TRUE(ById().empty());
+  EXPECT_EQ(CloseFd(outer), 0);
+}
+
+// A process killed inside an update: with the by-id lock held (after its
+// count changed), or with the new inner's reference taken and the slot not
+// yet written. The others carry on (no lock stranded), the slot still
+// holds the old inner, reachable by id, and no slot names a map that is
+// gone.
+TEST_P(MapInMapPinTest, ProcessKilledDuringAnUpdate) {
+  ASSERT_EQ(ChildPinsOuter(1), 0);
+  const int outer = ObjGet(kPin);
+  ASSERT_GE(outer, 0);
+  const uint32_t old_id = SlotId(outer, 0);
+  ASSERT_NE(old_id, 0u);
+
+  for (LockPoint point :
+       {LockPoint::kSlotRefsLocked, LockPoint::kSlotRefTaken}) {
+    SCOPED_TRACE(static_cast<int>(point));
+    ASSERT_TRUE(KillAt(point, [&] {
+      const int inner = FilledInner(700);
+      const uint32_t key = 0, value = inner;
+      (void)!MapUpdateElem(outer, &key, &value, BPF_ANY);
+    }));
+    EXPECT_EQ(SlotId(outer, 0), old_id);
+    const int in = MapGetFdById(old_id);
+    ASSERT_GE(in, 0);
+    EXPECT_EQ(CheckInner(in, 100), 0);
+    EXPECT_EQ(CloseFd(in), 0);
+    EXPECT_EQ(InnerMapRefCount(old_id), 1);
+  }
+
+  // Another process's update goes through (bounded by its alarm): the lock
+  // died with its holder.
+  EXPECT_EQ(InChild([&] {
+              const int inner = FilledInner(500);
+              const uint32_t key = 2, value = inner;
+              return MapUpdateElem(outer, &key, &value, BPF_ANY) == 0 ? 0 : 1;
+            }),
+            0);
+  const uint32_t id2 = SlotId(outer, 2);
+  ASSERT_NE(id2, 0u);
+  const int in2 = MapGetFdById(id2);
+  ASSERT_GE(in2, 0);
+  EXPECT_EQ(CheckInner(in2, 500), 0);
+  EXPECT_EQ(CloseFd(in2), 0);
+  for (uint32_t key : {0u, 2u}) EXPECT_EQ(MapDeleteElem(outer, &key), 0);
+  EXPECT_EQ(MapGetFdById(old_id), -ENOENT);
+  EXPECT_EQ(MapGetFdById(id2), -ENOENT);
+  EXPECT_EQ(CloseFd(outer), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, MapInMapPinTest,
+                         ::testing::Values(BPF_MAP_TYPE_ARRAY_OF_MAPS,
+                                           BPF_MAP_TYPE_HASH_OF_MAPS),
+                         [](const auto& info) {
+                           return std::string(info.param ==
+                                                      BPF_MAP_TYPE_ARRAY_OF_MAPS
+                                                  ? "ArrayOfMaps"
+                                                  : "HashOfMaps");
+                         });
+
+}  // namespace
+}  // namespace bpfemu
