@@ -13,7 +13,9 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "emu/bpffs.h"
 #include "emu/errno.h"
 #include "emu/fd_table.h"
 #include "emu/map.h"
@@ -83,6 +85,7 @@ int MapUpdateElem(int fd, const void* key, const void* value, uint64_t flags) {
   if (int err = TakeInjectedFault(e->map.get(), kFaultUpdate)) return err;
   // The fd-valued types resolve the caller's fd in their UpdateElemSys
   // (map_fd_get_ptr), as bpf_map_update_value calls them.
+  OuterOpGuard slots(*e->map);
   return e->map->UpdateElemSys(key, value, flags);
 }
 
@@ -95,6 +98,7 @@ int MapDeleteElem(int fd, const void* key) {
   if (int err = TakeInjectedFault(e->map.get(), kFaultDelete)) return err;
   // Types whose values hold references (inner maps, programs, sockets)
   // drop them in their DeleteElem, as the kernel's delete ops do.
+  OuterOpGuard slots(*e->map);
   return e->map->DeleteElem(key);
 }
 
@@ -149,6 +153,7 @@ int DoBatch(BatchCmd cmd, int fd, BatchArgs args, uint32_t* count) {
   if (int err = GetMap(fd, has_read, has_write, &e); err != 0) return err;
   args.count = *count;
   if (int err = TakeInjectedFault(e->map.get(), kFaultBatch)) return err;
+  OuterOpGuard slots(*e->map);
   int err;
   switch (cmd) {
     case BatchCmd::kLookup:
@@ -307,18 +312,25 @@ int64_t MapMemlock(int fd) {
   return static_cast<int64_t>(e.map->Memlock());
 }
 
-void ForgetFd(int fd) {
-  FdEntry e;
-  if (FdTable::Get().Find(fd, &e) == 0) {
-    internal::ClearInjectedFaults(e.map.get());
+uint32_t ForgetFd(int fd) {
+  uint32_t outer = 0;
+  {
+    FdEntry e;
+    if (FdTable::Get().Find(fd, &e) == 0) {
+      internal::ClearInjectedFaults(e.map.get());
+      if (e.map->header().inner.present) outer = e.map->id();
+    }
   }
   FdTable::Get().Erase(fd);
   ForgetProgFd(fd);
+  return outer;
 }
 
 int CloseFd(int fd) {
-  ForgetFd(fd);
-  return close(fd) == 0 ? 0 : -errno;
+  const uint32_t outer = ForgetFd(fd);
+  const int ret = close(fd) == 0 ? 0 : -errno;
+  if (outer != 0) ReleaseDeadOuter(outer);
+  return ret;
 }
 
 std::shared_ptr<Map> MapFromFd(int fd) {
@@ -350,7 +362,15 @@ int AttachMapFd(int fd, bool readable, bool writable) {
   if (fd < 0 || fcntl(fd, F_GETFD) == -1) return -EBADF;
   std::unique_ptr<Map> map;
   if (int err = internal::AttachMapObject(fd, &map); err != 0) return err;
-  return FdTable::Get().Insert(fd, FdEntry{std::move(map), readable, writable});
+  const bool outer = map->header().inner.present != 0;
+  if (int err = FdTable::Get().Insert(
+          fd, FdEntry{std::move(map), readable, writable});
+      err != 0) {
+    return err;
+  }
+  // This description holds the outer map alive for map_in_map.h.
+  if (outer) HoldOuter(fd);
+  return 0;
 }
 
 int internal::AttachMapObject(int fd, std::unique_ptr<Map>* out) {
@@ -380,5 +400,38 @@ int internal::AttachMapObject(int fd, std::unique_ptr<Map>* out) {
   *out = std::move(map);
   return 0;
 }
+
+namespace {
+
+// map_in_map.h's view of an outer map's slots, for the release of a dead
+// outer map: the inner map ids it holds, read through its own ops (bounded
+// by max_entries + 1 steps of get_next_key).
+bool ReadOuterSlots(int fd, std::vector<uint32_t>* ids) {
+  std::unique_ptr<Map> map;
+  if (internal::AttachMapObject(fd, &map) != 0) return false;
+  if (!map->header().inner.present || map->value_size() != sizeof(uint32_t)) {
+    return false;
+  }
+  std::vector<uint8_t> key(map->key_size()), next(map->key_size());
+  const void* prev = nullptr;
+  for (uint64_t n = 0; n <= map->max_entries(); ++n) {
+    if (map->GetNextKey(prev, next.data()) != 0) break;
+    uint32_t id = 0;
+    if (map->LookupElem(next.data(), &id, 0) == 0 && id != 0) {
+      ids->push_back(id);
+    }
+    key.swap(next);
+    prev = key.data();
+  }
+  return true;
+}
+
+[[maybe_unused]] const bool g_registered = [] {
+  SetOuterSlotsReader(&ReadOuterSlots);
+  SetBpffsUnlinkHook(&SweepByIdDirectory);
+  return true;
+}();
+
+}  // namespace
 
 }  // namespace bpfemu
