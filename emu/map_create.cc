@@ -120,8 +120,8 @@ int MapCreate(const MapAttr& in) {
     close(fd);
     return err;
   }
-  // The creating description holds the outer map alive (map_in_map.h).
-  if (inner.present) HoldOuter(fd);
+  // The creating description holds the map (map_in_map.h).
+  HoldMap(fd);
   return fd;
 }
 

@@ -4,13 +4,15 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -129,23 +131,54 @@ int ByIdDir() {
   return fd;
 }
 
+// Moves a descriptor the module keeps open across a command (OuterOpGuard)
+// away from the lowest free numbers, where open() puts it: a caller's fd
+// closed just before (and then resolved by a batch, EBADF) must not turn
+// into one of these. The same description, so its flock() is unchanged.
+int MoveHigh(int fd) {
+  static const int floor = [] {
+    rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) != 0) return 3;
+    const uint64_t lim = r.rlim_cur == RLIM_INFINITY ? 1 << 20 : r.rlim_cur;
+    return lim > 512 ? static_cast<int>(std::min<uint64_t>(lim - 256, 4096))
+                     : 3;
+  }();
+  const int high = fcntl(fd, F_DUPFD_CLOEXEC, floor);
+  if (high < 0) return fd;
+  CloseOwn(fd);
+  return high;
+}
+
+// The by-id directory opened by the OuterOpGuard of the command this thread
+// runs, or -1.
+thread_local int t_byid_dir = -1;
+
 // Holds the by-id directory open and flock()ed: the lock every change of a
 // slot_refs count and its link takes. A holder that dies loses it with its
 // descriptors, so a crash cannot strand it.
 class ByIdLock {
  public:
-  ByIdLock() : fd_(ByIdDir()) {
+  // Within an outer map's command the directory its OuterOpGuard opened is
+  // used (one thread's, one command at a time), else it is opened here.
+  ByIdLock() : fd_(t_byid_dir), borrowed_(t_byid_dir >= 0) {
+    if (!borrowed_) fd_ = ByIdDir();
     if (fd_ < 0) return;
     while (flock(fd_, LOCK_EX) != 0) {
       if (errno != EINTR) {
-        CloseOwn(fd_);
-        fd_ = -errno;
+        const int err = errno;
+        if (!borrowed_) CloseOwn(fd_);
+        fd_ = -err;
         return;
       }
     }
   }
   ~ByIdLock() {
-    if (fd_ >= 0) CloseOwn(fd_);  // drops the lock
+    if (fd_ < 0) return;
+    if (borrowed_) {
+      flock(fd_, LOCK_UN);
+    } else {
+      CloseOwn(fd_);  // drops the lock
+    }
   }
   ByIdLock(const ByIdLock&) = delete;
   ByIdLock& operator=(const ByIdLock&) = delete;
@@ -153,49 +186,55 @@ class ByIdLock {
 
  private:
   int fd_;
+  bool borrowed_;
 };
 
-// The header page of the region open as `fd`, mapped shared (to change
-// slot_refs), or null. The file must hold at least a header.
-class HeaderPage {
+// The header of the region open as `fd`, read with pread (no mapping to
+// set up and tear down), and its slot_refs written with pwrite: every
+// change of a count happens under the by-id lock, so no atomic
+// read-modify-write is needed, and reads and writes of the file are
+// coherent with the other processes' shared mappings.
+class HeaderCopy {
  public:
-  explicit HeaderPage(int fd) {
+  explicit HeaderCopy(int fd) : fd_(fd) {
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        static_cast<uint64_t>(st.st_size) < kBodyOffset) {
-      return;
-    }
-    void* p = mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p != MAP_FAILED) h_ = static_cast<MapHeader*>(p);
+    ok_ = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+          static_cast<uint64_t>(st.st_size) >= kBodyOffset &&
+          pread(fd, &h_, sizeof(h_), 0) == static_cast<ssize_t>(sizeof(h_)) &&
+          h_.magic == MapHeader::kMagic;
   }
-  ~HeaderPage() {
-    if (h_ != nullptr) munmap(h_, kPage);
+  // An outer map's (a map-in-map) with `id`.
+  bool Outer(uint32_t id) const {
+    return ok_ && h_.id == id && h_.inner.present == 1;
   }
-  HeaderPage(const HeaderPage&) = delete;
-  HeaderPage& operator=(const HeaderPage&) = delete;
-  // Whether the header is an outer map's (a map-in-map) with `id`.
-  bool CheckedOuter(uint32_t id) const {
-    return h_ != nullptr &&
-           __atomic_load_n(&h_->magic, __ATOMIC_RELAXED) == MapHeader::kMagic &&
-           __atomic_load_n(&h_->id, __ATOMIC_RELAXED) == id &&
-           __atomic_load_n(&h_->inner.present, __ATOMIC_RELAXED) == 1;
+  // A map's with `id` that is no map-in-map (only those are stored in
+  // slots).
+  bool Inner(uint32_t id) const {
+    return ok_ && h_.id == id && h_.inner.present == 0;
   }
-  // The header if it is a map's with `id` that is no map-in-map (only those
-  // are stored in slots).
-  MapHeader* Checked(uint32_t id) const {
-    if (h_ == nullptr ||
-        __atomic_load_n(&h_->magic, __ATOMIC_RELAXED) != MapHeader::kMagic ||
-        __atomic_load_n(&h_->id, __ATOMIC_RELAXED) != id ||
-        __atomic_load_n(&h_->inner.present, __ATOMIC_RELAXED) != 0) {
-      return nullptr;
-    }
-    return h_;
+  uint32_t slot_refs() const { return h_.inner.slot_refs; }
+  void set_slot_refs(uint32_t n) {
+    h_.inner.slot_refs = n;
+    (void)!pwrite(fd_, &n, sizeof(n), offsetof(MapHeader, inner.slot_refs));
   }
 
  private:
-  static constexpr size_t kPage = 4096;
-  MapHeader* h_ = nullptr;
+  int fd_;
+  bool ok_ = false;
+  MapHeader h_;
 };
+
+// Whether a map's file, open as `fd` on a description of the caller's own
+// (opened for this check), is still held by anything other than its by-id
+// link: another name (a pin), or an open description - every description of
+// a map holds a shared flock() (HoldMap), which the kernel keeps while any
+// process has it open and drops when the last one closes or dies. When not,
+// `fd` keeps an exclusive flock() until it is closed.
+bool Held(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_nlink != 1) return true;
+  return flock(fd, LOCK_EX | LOCK_NB) != 0;
+}
 
 // Opens the by-id link `name` in `dir` read-write if it is a regular file
 // (never a link, FIFO or device): O_PATH without following, fstat, then a
@@ -236,63 +275,61 @@ void SweepLocked(int dir);
 // directory (its slots are released from there if it dies with them full,
 // ReleaseOuterLocked), then the inner map, then counts the slot. False when
 // either region cannot be linked (a memfd, no usable storage directory, an
-// id already naming another file): the caller holds it process-locally.
+// id already naming another file, a file whose last name was removed,
+// which Linux does not let be linked again): the caller holds it
+// process-locally.
 bool SharedAcquire(int outer_fd, uint32_t outer_id, int fd, uint32_t id) {
   static std::atomic<bool> swept{false};
   ByIdLock lock;
   if (lock.fd() < 0) return false;
   // The first use in this process clears what dead processes left behind.
   if (!swept.exchange(true)) SweepLocked(lock.fd());
-  HeaderPage page(fd);
-  MapHeader* h = page.Checked(id);
-  if (h == nullptr ||
+  HeaderCopy h(fd);
+  if (!h.Inner(id) ||
       !EnsureLinked(lock.fd(), outer_fd, std::to_string(outer_id)) ||
       !EnsureLinked(lock.fd(), fd, std::to_string(id))) {
     return false;
   }
   // Linked first, counted second: a holder killed between the two leaves a
   // link with a count of 0, which the next sweep removes.
-  __atomic_fetch_add(&h->inner.slot_refs, 1, __ATOMIC_ACQ_REL);
+  h.set_slot_refs(h.slot_refs() + 1);
   LockPointReached(LockPoint::kSlotRefsLocked);
   return true;
 }
 
+// Removes the by-id link `name` of an inner map open as `fd` (a description
+// of the caller's) whose count is 0, unless something still holds the map:
+// then the link stays, so that the map can be stored in a slot again (its
+// file could not be linked once more), and the holder's close or a sweep
+// removes it.
+void UnlinkUnheldLocked(int dir, const std::string& name, int fd) {
+  if (!Held(fd)) unlinkat(dir, name.c_str(), 0);
+}
+
 // Drops one shared slot reference on map `id` with the by-id directory `dir`
-// locked; the last one removes its link.
+// locked; the last one removes its link (UnlinkUnheldLocked).
 void SharedReleaseLocked(int dir, uint32_t id) {
   InnerRefs::Get().Evict(id);
   const std::string name = std::to_string(id);
   const int fd = OpenLinkAt(dir, name);
   if (fd < 0) return;
-  {
-    HeaderPage page(fd);
-    if (MapHeader* h = page.Checked(id)) {
-      uint32_t n = __atomic_load_n(&h->inner.slot_refs, __ATOMIC_ACQUIRE);
-      if (n > 0) {
-        n = __atomic_sub_fetch(&h->inner.slot_refs, 1, __ATOMIC_ACQ_REL);
-      }
-      LockPointReached(LockPoint::kSlotRefsLocked);
-      if (n == 0) unlinkat(dir, name.c_str(), 0);
-    }
+  HeaderCopy h(fd);
+  if (h.Inner(id)) {
+    if (h.slot_refs() > 0) h.set_slot_refs(h.slot_refs() - 1);
+    LockPointReached(LockPoint::kSlotRefsLocked);
+    if (h.slot_refs() == 0) UnlinkUnheldLocked(dir, name, fd);
   }
   CloseOwn(fd);
 }
 
 std::atomic<OuterSlotsReader> g_outer_slots{nullptr};
 
-// The outer map open as `fd` (linked in the by-id directory) is dead when
-// nothing but that link names it (st_nlink 1: no pin) and no process has it
-// open: every open description of an outer map holds a shared flock()
-// (HoldOuter), so an exclusive one taken without waiting on this new
-// description proves that none is left. It then stays locked until `fd` is
-// closed.
-bool OuterDead(int fd) {
-  struct stat st;
-  return fstat(fd, &st) == 0 && st.st_nlink == 1 &&
-         flock(fd, LOCK_EX | LOCK_NB) == 0;
-}
+// The fd of the outer map whose command this thread runs (OuterOpGuard), or
+// -1: the descriptor SharedAcquire links.
+thread_local int t_outer_fd = -1;
 
-// Releases the dead outer map open as `fd` and linked as `name`: its slots
+// Releases the dead outer map (!Held) open as `fd` and linked as `name`: its
+// slots
 // are put, as the kernel's map free puts every inner map
 // (bpf_fd_array_map_clear, fd_htab_map_free), and its link removed.
 void ReleaseOuterLocked(int dir, const std::string& name, int fd) {
@@ -351,14 +388,10 @@ void SweepLocked(int dir) {
         static_cast<uint32_t>(std::strtoul(name.c_str(), nullptr, 10));
     const int fd = OpenLinkAt(dir, name);
     if (fd < 0) continue;
-    bool outer;
-    {
-      HeaderPage page(fd);
-      outer = page.CheckedOuter(id);
-      if (!outer && page.Checked(id) != nullptr) inners.push_back(name);
-    }
-    if (outer) {
-      if (OuterDead(fd)) {
+    HeaderCopy h(fd);
+    if (h.Inner(id)) inners.push_back(name);
+    if (h.Outer(id)) {
+      if (!Held(fd)) {
         // Quiet: its slots are simply not counted.
         if (quiet) {
           unlinkat(dir, name.c_str(), 0);
@@ -379,19 +412,16 @@ void SweepLocked(int dir) {
         static_cast<uint32_t>(std::strtoul(name.c_str(), nullptr, 10));
     const int fd = OpenLinkAt(dir, name);
     if (fd < 0) continue;
-    {
-      HeaderPage page(fd);
-      if (MapHeader* h = page.Checked(id)) {
-        uint32_t n = __atomic_load_n(&h->inner.slot_refs, __ATOMIC_ACQUIRE);
-        if (quiet) {
-          auto it = counts.find(id);
-          n = it == counts.end() ? 0 : it->second;
-          __atomic_store_n(&h->inner.slot_refs, n, __ATOMIC_RELEASE);
-        }
-        if (n == 0) {
-          InnerRefs::Get().Evict(id);
-          unlinkat(dir, name.c_str(), 0);
-        }
+    HeaderCopy h(fd);
+    if (h.Inner(id)) {
+      if (quiet) {
+        auto it = counts.find(id);
+        const uint32_t n = it == counts.end() ? 0 : it->second;
+        if (n != h.slot_refs()) h.set_slot_refs(n);
+      }
+      if (h.slot_refs() == 0) {
+        InnerRefs::Get().Evict(id);
+        UnlinkUnheldLocked(dir, name, fd);
       }
     }
     CloseOwn(fd);
@@ -441,9 +471,9 @@ int MapFdGetPtr(const Map& outer, const void* value, uint32_t* id) {
   *id = e.map->id();
   // The outer map's own fd in this process (the caller's: updates come
   // through the syscall face).
-  int outer_fd = -1;
+  int outer_fd = t_outer_fd;
   FdEntry oe;
-  if (!FdTable::Get().FindById(outer.id(), &outer_fd, &oe) ||
+  if ((outer_fd < 0 && !FdTable::Get().FindById(outer.id(), &outer_fd, &oe)) ||
       !SharedAcquire(outer_fd, outer.id(), ufd, *id)) {
     InnerRefs::Get().Acquire(e.map, ufd);
   }
@@ -467,12 +497,11 @@ int OpenInnerById(uint32_t id) {
   int fd = OpenLinkAt(dir, std::to_string(id));
   CloseOwn(dir);
   if (fd < 0) return -ENOENT;
-  HeaderPage page(fd);
-  // A link left with a count of 0 (its holder died between link and count)
-  // names no slot's map.
-  MapHeader* h = page.Checked(id);
-  if (h == nullptr ||
-      __atomic_load_n(&h->inner.slot_refs, __ATOMIC_ACQUIRE) == 0) {
+  HeaderCopy h(fd);
+  // A link with a count of 0 names a map that something still holds (an
+  // fd, a pin: the kernel's get_fd_by_id finds any live map), or one left
+  // behind by a holder killed between link and count: not a live map.
+  if (!h.Inner(id) || (h.slot_refs() == 0 && !Held(fd))) {
     CloseOwn(fd);
     return -ENOENT;
   }
@@ -489,38 +518,42 @@ void CacheInnerMap(uint32_t id, std::shared_ptr<Map> map) {
 
 void SetOuterSlotsReader(OuterSlotsReader read) { g_outer_slots.store(read); }
 
-void HoldOuter(int fd) {
-  // Shared: any number of holders; a sweep's exclusive try fails while one
+void HoldMap(int fd) {
+  // Shared: any number of holders; an exclusive try (Held) fails while one
   // is left. Kept until the open file description closes (every fd of it,
   // in every process that inherited or received it).
   while (flock(fd, LOCK_SH) != 0 && errno == EINTR) {
   }
 }
 
-void ReleaseDeadOuter(uint32_t id) {
+void ReleaseIfUnheld(uint32_t id) {
   ByIdLock lock;
   if (lock.fd() < 0) return;
   const std::string name = std::to_string(id);
   const int fd = OpenLinkAt(lock.fd(), name);
   if (fd < 0) return;
-  {
-    HeaderPage page(fd);
-    if (!page.CheckedOuter(id)) {
-      CloseOwn(fd);
-      return;
-    }
+  HeaderCopy h(fd);
+  if (h.Outer(id)) {
+    if (!Held(fd)) ReleaseOuterLocked(lock.fd(), name, fd);
+  } else if (h.Inner(id) && h.slot_refs() == 0) {
+    UnlinkUnheldLocked(lock.fd(), name, fd);
   }
-  if (OuterDead(fd)) ReleaseOuterLocked(lock.fd(), name, fd);
   CloseOwn(fd);
 }
 
-OuterOpGuard::OuterOpGuard(const Map& map) {
+OuterOpGuard::OuterOpGuard(const Map& map, int outer_fd) {
   if (!map.header().inner.present) return;
-  const int dir = ByIdDir();
-  if (dir < 0) return;
-  fd_ = OpenInflight(dir);
-  CloseOwn(dir);
+  saved_outer_fd_ = t_outer_fd;
+  t_outer_fd = outer_fd;
+  active_ = true;
+  saved_dir_ = t_byid_dir;
+  dir_ = ByIdDir();
+  if (dir_ < 0) return;
+  dir_ = MoveHigh(dir_);
+  t_byid_dir = dir_;
+  fd_ = OpenInflight(dir_);
   if (fd_ < 0) return;
+  fd_ = MoveHigh(fd_);
   while (flock(fd_, LOCK_SH) != 0) {
     if (errno != EINTR) {
       CloseOwn(fd_);
@@ -532,6 +565,10 @@ OuterOpGuard::OuterOpGuard(const Map& map) {
 
 OuterOpGuard::~OuterOpGuard() {
   if (fd_ >= 0) CloseOwn(fd_);
+  if (!active_) return;
+  t_outer_fd = saved_outer_fd_;
+  t_byid_dir = saved_dir_;
+  if (dir_ >= 0) CloseOwn(dir_);
 }
 
 void SweepByIdDirectory() {
@@ -543,14 +580,8 @@ int InnerMapRefCount(uint32_t id) {
   if (int n = InnerRefs::Get().Count(id); n >= 0) return n;
   const int fd = OpenInnerById(id);
   if (fd < 0) return 0;
-  int n = 0;
-  {
-    HeaderPage page(fd);
-    if (MapHeader* h = page.Checked(id)) {
-      n = static_cast<int>(
-          __atomic_load_n(&h->inner.slot_refs, __ATOMIC_ACQUIRE));
-    }
-  }
+  HeaderCopy h(fd);
+  const int n = h.Inner(id) ? static_cast<int>(h.slot_refs()) : 0;
   CloseOwn(fd);
   return n;
 }

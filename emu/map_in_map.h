@@ -74,44 +74,58 @@ std::shared_ptr<Map> InnerMapFromId(uint32_t id, int* fd = nullptr);
 std::shared_ptr<Map> CachedInnerMap(uint32_t id);
 void CacheInnerMap(uint32_t id, std::shared_ptr<Map> map);
 
-// Outer maps and their death. An outer map whose slots hold shared
-// references is linked into the by-id directory too, and every open file
-// description of an outer map holds a shared flock() of it (HoldOuter, at
-// creation and attach), which the kernel keeps while any process has the
-// description open and drops when the last one closes or dies. An outer map
-// that no pin names and no description holds is dead: its slots are released
-// (the kernel's map free puts every inner map) and its link removed. This is
-// checked after a process closes an outer map's fd (ReleaseDeadOuter), after
-// an unlink on the emulated bpffs, and at a process's first shared
-// reference (a sweep of the whole directory, which also recounts every
-// inner map's references from the live outer maps' slots when no slot change
-// is in flight, repairing what a process killed inside an update left).
+// Lifetimes. Every open file description of a map holds a shared flock()
+// of its file (HoldMap, at creation and attach), which the kernel keeps
+// while any process has the description open and drops when the last one
+// closes or dies; an exclusive flock() taken without waiting on a new
+// description therefore proves that no process holds the map open.
+//   * An outer map whose slots hold shared references is linked into the
+//     by-id directory too. When no pin names it and no description holds
+//     it, it is dead: its slots are released (the kernel's map free puts
+//     every inner map) and its link removed.
+//   * An inner map whose count drops to 0 loses its link unless something
+//     still holds it (Linux cannot link a file again once its last name is
+//     gone, and the map may be stored in a slot again): then the holder's
+//     close, or a sweep, removes the link. Meanwhile BPF_MAP_GET_FD_BY_ID
+//     finds it, as the kernel finds any live map.
+// This is checked after a process closes the fd of a linked map
+// (ReleaseIfUnheld), after an unlink on the emulated bpffs, and at a
+// process's first shared reference (a sweep of the whole directory, which
+// also recounts every inner map's references from the live outer maps'
+// slots when no slot change is in flight, repairing what a process killed
+// inside an update left).
 
 // Reads the inner map ids in the slots of the outer map open as `fd`
 // (syscall.cc attaches it); false if it is not a valid outer map.
 using OuterSlotsReader = bool (*)(int fd, std::vector<uint32_t>* ids);
 void SetOuterSlotsReader(OuterSlotsReader read);
-// Takes the shared flock() that marks `fd`'s open file description of an
-// outer map as a holder.
-void HoldOuter(int fd);
-// After an fd of the outer map `id` was closed: releases it if it is dead.
-void ReleaseDeadOuter(uint32_t id);
+// Takes the shared flock() that marks `fd`'s open file description of a map
+// as a holder.
+void HoldMap(int fd);
+// After an fd of the linked map `id` was closed: releases it (an outer
+// map's slots, an inner map's link) if nothing holds it any more.
+void ReleaseIfUnheld(uint32_t id);
 // Checks every outer map and link of the by-id directory.
 void SweepByIdDirectory();
 
 // Held by every command that may change an outer map's slots (update,
 // delete, batches), from before its new reference to after the put of the
 // replaced one: a shared flock() of <by-id>/.inflight, so that a sweep knows
-// when it may recount the references. Does nothing for other maps.
+// when it may recount the references. It also tells MapFdGetPtr the outer
+// map's fd (`outer_fd`, the command's). Does nothing for other maps.
 class OuterOpGuard {
  public:
-  explicit OuterOpGuard(const Map& map);
+  OuterOpGuard(const Map& map, int outer_fd);
   ~OuterOpGuard();
   OuterOpGuard(const OuterOpGuard&) = delete;
   OuterOpGuard& operator=(const OuterOpGuard&) = delete;
 
  private:
-  int fd_ = -1;
+  int fd_ = -1;   // <by-id>/.inflight
+  int dir_ = -1;  // the by-id directory, for the command's ByIdLocks
+  int saved_outer_fd_ = -1;
+  int saved_dir_ = -1;
+  bool active_ = false;
 };
 
 // The number of slot references on map `id`: the shared count of a linked

@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -384,6 +386,30 @@ TEST_P(MapInMapPinTest, DeadOuterMapReleasesItsInners) {
   ASSERT_EQ(waitpid(holder, &status, 0), holder);
   SweepByIdDirectory();
   EXPECT_EQ(MapGetFdById(id), -ENOENT);
+  EXPECT_TRUE(ById().empty());
+}
+
+// The cost of shared references (informational: the rate is printed, not
+// checked): replacing a slot's inner map takes the by-id lock and links.
+TEST_P(MapInMapPinTest, ReplacementRate) {
+  const int tmpl = CreateMap(BPF_MAP_TYPE_ARRAY, 8, 4);
+  const int outer = CreateMap(GetParam(), 4, 8, tmpl);
+  const int a = FilledInner(1), b = FilledInner(2);
+  ASSERT_GE(outer, 0);
+  constexpr int kN = 2000;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kN; ++i) {
+    const uint32_t key = 0, value = i % 2 ? a : b;
+    ASSERT_EQ(MapUpdateElem(outer, &key, &value, BPF_ANY), 0);
+  }
+  const double s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  std::printf("%d slot replacements: %.1f us each, %.0f/s\n", kN, s * 1e6 / kN,
+              kN / s);
+  const uint32_t key = 0;
+  EXPECT_EQ(MapDeleteElem(outer, &key), 0);
+  for (int fd : {a, b, outer, tmpl}) EXPECT_EQ(CloseFd(fd), 0);
   EXPECT_TRUE(ById().empty());
 }
 

@@ -2,6 +2,7 @@
 #include "emu/syscall.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -85,7 +86,7 @@ int MapUpdateElem(int fd, const void* key, const void* value, uint64_t flags) {
   if (int err = TakeInjectedFault(e->map.get(), kFaultUpdate)) return err;
   // The fd-valued types resolve the caller's fd in their UpdateElemSys
   // (map_fd_get_ptr), as bpf_map_update_value calls them.
-  OuterOpGuard slots(*e->map);
+  OuterOpGuard slots(*e->map, fd);
   return e->map->UpdateElemSys(key, value, flags);
 }
 
@@ -98,7 +99,7 @@ int MapDeleteElem(int fd, const void* key) {
   if (int err = TakeInjectedFault(e->map.get(), kFaultDelete)) return err;
   // Types whose values hold references (inner maps, programs, sockets)
   // drop them in their DeleteElem, as the kernel's delete ops do.
-  OuterOpGuard slots(*e->map);
+  OuterOpGuard slots(*e->map, fd);
   return e->map->DeleteElem(key);
 }
 
@@ -153,7 +154,7 @@ int DoBatch(BatchCmd cmd, int fd, BatchArgs args, uint32_t* count) {
   if (int err = GetMap(fd, has_read, has_write, &e); err != 0) return err;
   args.count = *count;
   if (int err = TakeInjectedFault(e->map.get(), kFaultBatch)) return err;
-  OuterOpGuard slots(*e->map);
+  OuterOpGuard slots(*e->map, fd);
   int err;
   switch (cmd) {
     case BatchCmd::kLookup:
@@ -313,23 +314,26 @@ int64_t MapMemlock(int fd) {
 }
 
 uint32_t ForgetFd(int fd) {
-  uint32_t outer = 0;
+  uint32_t linked = 0;
   {
     FdEntry e;
     if (FdTable::Get().Find(fd, &e) == 0) {
       internal::ClearInjectedFaults(e.map.get());
-      if (e.map->header().inner.present) outer = e.map->id();
+      // A map with a name (a pin, a by-id link) may be released by this
+      // close (map_in_map.h ReleaseIfUnheld).
+      struct stat st;
+      if (fstat(fd, &st) == 0 && st.st_nlink > 0) linked = e.map->id();
     }
   }
   FdTable::Get().Erase(fd);
   ForgetProgFd(fd);
-  return outer;
+  return linked;
 }
 
 int CloseFd(int fd) {
-  const uint32_t outer = ForgetFd(fd);
+  const uint32_t linked = ForgetFd(fd);
   const int ret = close(fd) == 0 ? 0 : -errno;
-  if (outer != 0) ReleaseDeadOuter(outer);
+  if (linked != 0) ReleaseIfUnheld(linked);
   return ret;
 }
 
@@ -362,14 +366,13 @@ int AttachMapFd(int fd, bool readable, bool writable) {
   if (fd < 0 || fcntl(fd, F_GETFD) == -1) return -EBADF;
   std::unique_ptr<Map> map;
   if (int err = internal::AttachMapObject(fd, &map); err != 0) return err;
-  const bool outer = map->header().inner.present != 0;
   if (int err = FdTable::Get().Insert(
           fd, FdEntry{std::move(map), readable, writable});
       err != 0) {
     return err;
   }
-  // This description holds the outer map alive for map_in_map.h.
-  if (outer) HoldOuter(fd);
+  // This description holds the map (map_in_map.h).
+  HoldMap(fd);
   return 0;
 }
 

@@ -172,8 +172,9 @@ static_assert(sizeof(BpfMapInfo) == 104);
 
 // Drops `fd` from the map and program tables without closing it: what a
 // close() of the descriptor must do (the libbpf-compatible layer's close()
-// calls it). Returns the id of the map if it is a map-in-map (else 0): once
-// the descriptor is closed, pass it to ReleaseDeadOuter (map_in_map.h).
+// calls it). Returns the id of the map if its file has a name (a pin, a
+// by-id link; else 0): once the descriptor is closed, pass it to
+// ReleaseIfUnheld (map_in_map.h).
 uint32_t ForgetFd(int fd);
 
 // Closes a map or program fd; a map is released once no fd (in any process) and

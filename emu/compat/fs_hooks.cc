@@ -43,13 +43,13 @@ int OnBpffs(const char* path, Fn emulated) {
 extern "C" {
 
 int close(int fd) {
-  const uint32_t outer = bpfemu::ForgetFd(fd);
+  const uint32_t linked = bpfemu::ForgetFd(fd);
   const int ret = static_cast<int>(syscall(SYS_close, fd));
-  if (outer != 0) {
+  if (linked != 0) {
     // A map-of-maps no fd, pin or process holds any more puts its inner
-    // maps (emu/map_in_map.h).
+    // maps; an inner map no slot holds loses its link (emu/map_in_map.h).
     const int saved = errno;
-    bpfemu::ReleaseDeadOuter(outer);
+    bpfemu::ReleaseIfUnheld(linked);
     errno = saved;
   }
   return ret;
