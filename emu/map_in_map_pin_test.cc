@@ -389,6 +389,37 @@ TEST_P(MapInMapPinTest, DeadOuterMapReleasesItsInners) {
   EXPECT_TRUE(ById().empty());
 }
 
+// An inner map removed from its slot while an fd holds it, then stored
+// again, is shared again: its by-id link stayed while the fd held it (Linux
+// cannot link a file once more after its last name went).
+TEST_P(MapInMapPinTest, InnerStoredAgainStaysShared) {
+  ASSERT_EQ(ChildPinsOuter(0), 0);
+  const int outer = ObjGet(kPin);
+  ASSERT_GE(outer, 0);
+  const int inner = FilledInner(40);
+  ASSERT_GE(inner, 0);
+  const uint32_t id = MapFromFd(inner)->id();
+  const uint32_t key = 0, value = inner;
+  ASSERT_EQ(MapUpdateElem(outer, &key, &value, BPF_ANY), 0);
+  ASSERT_EQ(MapDeleteElem(outer, &key), 0);
+  EXPECT_EQ(InnerMapRefCount(id), 0);
+  // Still held by this process's fd: another process finds it by id, as
+  // the kernel finds any live map.
+  EXPECT_EQ(InChild([&] { return MapGetFdById(id) >= 0 ? 0 : 1; }), 0);
+  ASSERT_EQ(MapUpdateElem(outer, &key, &value, BPF_ANY), 0);
+  EXPECT_EQ(InnerMapRefCount(id), 1);
+  EXPECT_EQ(CloseFd(inner), 0);
+  EXPECT_EQ(InChild([&] {
+              const int fd = MapGetFdById(id);
+              return fd < 0 ? 1 : CheckInner(fd, 40) == 0 ? 0 : 2;
+            }),
+            0);
+  ASSERT_EQ(MapDeleteElem(outer, &key), 0);
+  EXPECT_EQ(MapGetFdById(id), -ENOENT);
+  EXPECT_EQ(ById(), std::vector<std::string>{OuterId(outer)});
+  EXPECT_EQ(CloseFd(outer), 0);
+}
+
 // The cost of shared references (informational: the rate is printed, not
 // checked): replacing a slot's inner map takes the by-id lock and links.
 TEST_P(MapInMapPinTest, ReplacementRate) {
