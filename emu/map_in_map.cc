@@ -110,12 +110,12 @@ class InnerRefs {
 // relative to the checked storage directory without following a link, and
 // used only if it is a directory of the caller's that nobody else may write
 // (docs/reliability.md, threat model): nothing is created in one that is not.
-int ByIdDir() {
+int ByIdDir(bool create) {
   const int storage = BpffsStorageFd();
   if (storage < 0) return storage;
   const std::string name = ".byid-" + std::to_string(geteuid());
   int fd = -1;
-  if (mkdirat(storage, name.c_str(), 0700) == 0 || errno == EEXIST) {
+  if (!create || mkdirat(storage, name.c_str(), 0700) == 0 || errno == EEXIST) {
     fd = openat(storage, name.c_str(),
                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   }
@@ -160,8 +160,11 @@ class ByIdLock {
  public:
   // Within an outer map's command the directory its OuterOpGuard opened is
   // used (one thread's, one command at a time), else it is opened here.
-  ByIdLock() : fd_(t_byid_dir), borrowed_(t_byid_dir >= 0) {
-    if (!borrowed_) fd_ = ByIdDir();
+  // `create`: make the directory if it is missing (only where a reference
+  // is taken; the other users have nothing to do without it).
+  explicit ByIdLock(bool create = false)
+      : fd_(t_byid_dir), borrowed_(t_byid_dir >= 0) {
+    if (!borrowed_) fd_ = ByIdDir(create);
     if (fd_ < 0) return;
     while (flock(fd_, LOCK_EX) != 0) {
       if (errno != EINTR) {
@@ -280,7 +283,7 @@ void SweepLocked(int dir);
 // process-locally.
 bool SharedAcquire(int outer_fd, uint32_t outer_id, int fd, uint32_t id) {
   static std::atomic<bool> swept{false};
-  ByIdLock lock;
+  ByIdLock lock(/*create=*/true);
   if (lock.fd() < 0) return false;
   // The first use in this process clears what dead processes left behind.
   if (!swept.exchange(true)) SweepLocked(lock.fd());
@@ -492,7 +495,7 @@ std::shared_ptr<Map> InnerMapFromId(uint32_t id, int* fd) {
 
 int OpenInnerById(uint32_t id) {
   if (id == 0) return -ENOENT;
-  const int dir = ByIdDir();
+  const int dir = ByIdDir(/*create=*/false);
   if (dir < 0) return -ENOENT;
   int fd = OpenLinkAt(dir, std::to_string(id));
   CloseOwn(dir);
@@ -547,7 +550,7 @@ OuterOpGuard::OuterOpGuard(const Map& map, int outer_fd) {
   t_outer_fd = outer_fd;
   active_ = true;
   saved_dir_ = t_byid_dir;
-  dir_ = ByIdDir();
+  dir_ = ByIdDir(/*create=*/true);
   if (dir_ < 0) return;
   dir_ = MoveHigh(dir_);
   t_byid_dir = dir_;

@@ -11,6 +11,7 @@
 // kernel.
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <poll.h>
 #include <signal.h>
@@ -418,6 +419,65 @@ TEST_P(MapInMapPinTest, InnerStoredAgainStaysShared) {
   EXPECT_EQ(MapGetFdById(id), -ENOENT);
   EXPECT_EQ(ById(), std::vector<std::string>{OuterId(outer)});
   EXPECT_EQ(CloseFd(outer), 0);
+}
+
+// The by-id directory is part of the storage directory's trust boundary
+// (docs/reliability.md): a link planted in place of the directory, or of
+// an id in it, is never followed. Slot references then stay process-local,
+// and nothing is created, opened or written outside the storage directory.
+TEST_P(MapInMapPinTest, PlantedByIdLinksAreNotFollowed) {
+  const std::string outside = store_ + "_outside";
+  mkdir(outside.c_str(), 0700);
+  const std::string byid = store_ + "/.byid-" + std::to_string(geteuid());
+  // Nothing is linked in this test's storage yet (earlier cases leave only
+  // their outer maps, which are gone once unpinned and closed).
+  SweepByIdDirectory();
+  std::vector<std::string> left = ById();
+  left.push_back(".inflight");
+  for (const std::string& name : left) {
+    unlink((byid + "/" + name).c_str());
+  }
+  ASSERT_EQ(rmdir(byid.c_str()), 0);
+  ASSERT_EQ(symlink(outside.c_str(), byid.c_str()), 0);
+  const int tmpl = CreateMap(BPF_MAP_TYPE_ARRAY, 8, 4);
+  const int outer = CreateMap(GetParam(), 4, 8, tmpl);
+  const int inner = FilledInner(60);
+  const uint32_t id = MapFromFd(inner)->id();
+  const uint32_t key = 0, value = inner;
+  ASSERT_EQ(MapUpdateElem(outer, &key, &value, BPF_ANY), 0);
+  EXPECT_EQ(InnerMapRefCount(id), 1);  // this process's reference
+  EXPECT_EQ(CloseFd(inner), 0);
+  const int again = MapGetFdById(id);
+  ASSERT_GE(again, 0);
+  EXPECT_EQ(CheckInner(again, 60), 0);
+  EXPECT_EQ(CloseFd(again), 0);
+  DIR* d = opendir(outside.c_str());
+  ASSERT_NE(d, nullptr);
+  int entries = 0;
+  while (dirent* e = readdir(d)) entries += e->d_name[0] != '.';
+  closedir(d);
+  EXPECT_EQ(entries, 0) << "created through the planted directory link";
+  ASSERT_EQ(MapDeleteElem(outer, &key), 0);
+  EXPECT_EQ(MapGetFdById(id), -ENOENT);
+  unlink(byid.c_str());
+
+  // A real directory with a link planted under an id: not followed.
+  ASSERT_EQ(mkdir(byid.c_str(), 0700), 0);
+  const std::string secret = outside + "/secret";
+  const int f = open(secret.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  ASSERT_GE(f, 0);
+  ASSERT_EQ(ftruncate(f, 4096), 0);
+  close(f);
+  ASSERT_EQ(symlink(secret.c_str(), (byid + "/777777").c_str()), 0);
+  EXPECT_EQ(MapGetFdById(777777), -ENOENT);
+  SweepByIdDirectory();
+  struct stat st;
+  ASSERT_EQ(stat(secret.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 4096);
+  unlink((byid + "/777777").c_str());
+  unlink(secret.c_str());
+  rmdir(outside.c_str());
+  for (int fd : {outer, tmpl}) EXPECT_EQ(CloseFd(fd), 0);
 }
 
 // The cost of shared references (informational: the rate is printed, not
