@@ -282,11 +282,8 @@ void SweepLocked(int dir);
 // which Linux does not let be linked again): the caller holds it
 // process-locally.
 bool SharedAcquire(int outer_fd, uint32_t outer_id, int fd, uint32_t id) {
-  static std::atomic<bool> swept{false};
   ByIdLock lock(/*create=*/true);
   if (lock.fd() < 0) return false;
-  // The first use in this process clears what dead processes left behind.
-  if (!swept.exchange(true)) SweepLocked(lock.fd());
   HeaderCopy h(fd);
   if (!h.Inner(id) ||
       !EnsureLinked(lock.fd(), outer_fd, std::to_string(outer_id)) ||
@@ -553,6 +550,14 @@ OuterOpGuard::OuterOpGuard(const Map& map, int outer_fd) {
   dir_ = ByIdDir(/*create=*/true);
   if (dir_ < 0) return;
   dir_ = MoveHigh(dir_);
+  // The first outer-map command in this process clears what dead processes
+  // left behind, before it holds .inflight itself (so that the sweep may
+  // recount).
+  static std::atomic<bool> swept{false};
+  if (!swept.exchange(true) && flock(dir_, LOCK_EX) == 0) {
+    SweepLocked(dir_);
+    flock(dir_, LOCK_UN);
+  }
   t_byid_dir = dir_;
   fd_ = OpenInflight(dir_);
   if (fd_ < 0) return;

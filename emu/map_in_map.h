@@ -90,7 +90,7 @@ void CacheInnerMap(uint32_t id, std::shared_ptr<Map> map);
 //     finds it, as the kernel finds any live map.
 // This is checked after a process closes the fd of a linked map
 // (ReleaseIfUnheld), after an unlink on the emulated bpffs, and at a
-// process's first shared reference (a sweep of the whole directory, which
+// process's first outer-map command (a sweep of the whole directory, which
 // also recounts every inner map's references from the live outer maps'
 // slots when no slot change is in flight, repairing what a process killed
 // inside an update left).

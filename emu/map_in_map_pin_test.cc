@@ -315,9 +315,9 @@ TEST_P(MapInMapPinTest, ProcessKilledDuringAnUpdate) {
   EXPECT_EQ(MapGetFdById(id2), -ENOENT);
   // The victims' new inner maps: the one killed with the lock held had
   // counted its reference, the other had taken it without writing the
-  // slot. Both counts are too high until a sweep recounts them from the
-  // slots (none holds them): then nothing but the outer map is linked.
-  EXPECT_EQ(ById().size(), 3u);
+  // slot. Both counts were too high until a sweep recounted them from the
+  // slots (none holds them; a process's first outer-map command sweeps):
+  // then nothing but the outer map is linked.
   SweepByIdDirectory();
   EXPECT_EQ(ById(), std::vector<std::string>{OuterId(outer)});
   EXPECT_EQ(CloseFd(outer), 0);
@@ -437,7 +437,7 @@ TEST_P(MapInMapPinTest, PlantedByIdLinksAreNotFollowed) {
   for (const std::string& name : left) {
     unlink((byid + "/" + name).c_str());
   }
-  ASSERT_EQ(rmdir(byid.c_str()), 0);
+  ASSERT_TRUE(rmdir(byid.c_str()) == 0 || errno == ENOENT);
   ASSERT_EQ(symlink(outside.c_str(), byid.c_str()), 0);
   const int tmpl = CreateMap(BPF_MAP_TYPE_ARRAY, 8, 4);
   const int outer = CreateMap(GetParam(), 4, 8, tmpl);
