@@ -353,7 +353,12 @@ void WalkPins(const std::string& dir, const std::string& virt,
   if (d == nullptr) return;
   while (dirent* e = readdir(d)) {
     const std::string name = e->d_name;
-    if (name == "." || name == ".." || name == ".ids") continue;
+    // .ids: the id counters; .byid-<euid>: the links of maps held by
+    // map-in-map slots (emu/map_in_map.h), not pins.
+    if (name == "." || name == ".." || name == ".ids" ||
+        name.rfind(".byid-", 0) == 0) {
+      continue;
+    }
     const std::string real = dir + "/" + name;
     struct stat st;
     if (lstat(real.c_str(), &st) != 0) continue;

@@ -199,6 +199,10 @@ int BpffsCreateAnonymous() {
   return fd >= 0 ? fd : -err;
 }
 
+namespace {
+std::atomic<void (*)()> g_unlink_hook{nullptr};
+}  // namespace
+
 BpffsPath::~BpffsPath() {
   if (parent_fd >= 0) CloseOwn(parent_fd);
 }
@@ -252,8 +256,12 @@ int BpffsUnlink(const char* path) {
     return -errno;
   }
   const int flags = S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0;
-  return unlinkat(p.parent_fd, p.name.c_str(), flags) == 0 ? 0 : -errno;
+  if (unlinkat(p.parent_fd, p.name.c_str(), flags) != 0) return -errno;
+  if (void (*hook)() = g_unlink_hook.load()) hook();
+  return 0;
 }
+
+void SetBpffsUnlinkHook(void (*hook)()) { g_unlink_hook.store(hook); }
 
 int BpffsMkdir(const char* path, mode_t mode) {
   BpffsPath p;

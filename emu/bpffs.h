@@ -96,6 +96,9 @@ void ResolveBpffsPath(const char* path, BpffsPath* out);
 // rm / rmdir / mkdir on the emulated filesystem: 0 or -errno (as unlink(2),
 // rmdir(2), mkdir(2) there; -EPERM outside the mount point).
 int BpffsUnlink(const char* path);
+// Runs after every successful BpffsUnlink: the removed name may have been
+// the last pin of a map-of-maps (emu/map_in_map.h releases dead ones).
+void SetBpffsUnlinkHook(void (*hook)());
 int BpffsMkdir(const char* path, mode_t mode);
 
 // The next system-wide id of a map (kind 0) or program (kind 1).

@@ -110,7 +110,11 @@ struct MapHeader {
     uint32_t present;
     uint32_t map_type, key_size, value_size, max_entries, map_flags;
     int32_t spin_lock_off;
-    uint32_t reserved;
+    // On a map that is not a map-in-map (present == 0; an outer map can
+    // never be stored in a slot): the number of outer-map slots, in every
+    // process, that hold this map (map_in_map.h), changed under the by-id
+    // directory's lock.
+    uint32_t slot_refs;
   } inner;
   // map->freeze_mutex: serializes BPF_MAP_FREEZE with the creation of
   // writable mmaps (bpf_map_mmap), across processes.

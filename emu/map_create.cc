@@ -15,6 +15,7 @@
 #include "emu/cpu.h"
 #include "emu/fd_table.h"
 #include "emu/map.h"
+#include "emu/map_in_map.h"
 #include "emu/map_types.h"
 #include "emu/syscall.h"
 
@@ -119,6 +120,8 @@ int MapCreate(const MapAttr& in) {
     close(fd);
     return err;
   }
+  // The creating description holds the map (map_in_map.h).
+  HoldMap(fd);
   return fd;
 }
 

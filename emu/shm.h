@@ -114,6 +114,8 @@ enum class LockPoint {
   kRingbufLocked,   // the ring buffer's producer mutex held
   kFreezeLocked,    // the map header's freeze mutex held
   kValueLocked,     // a value's bpf_spin_lock held (BPF_F_LOCK copy)
+  kSlotRefsLocked,  // the by-id directory's lock held, a slot_refs changed
+  kSlotRefTaken,    // an inner map's slot reference taken, slot not written
 };
 extern void (*g_lock_point_hook)(LockPoint);
 inline void LockPointReached(LockPoint p) {

@@ -2,6 +2,7 @@
 #include "emu/syscall.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,7 +14,9 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "emu/bpffs.h"
 #include "emu/errno.h"
 #include "emu/fd_table.h"
 #include "emu/map.h"
@@ -87,6 +90,7 @@ int MapUpdateElem(int fd, const void* key, const void* value, uint64_t flags) {
   if (int err = TakeInjectedFault(e->map.get(), kFaultUpdate)) return err;
   // The fd-valued types resolve the caller's fd in their UpdateElemSys
   // (map_fd_get_ptr), as bpf_map_update_value calls them.
+  OuterOpGuard slots(*e->map, fd);
   return e->map->UpdateElemSys(key, value, flags);
 }
 
@@ -99,6 +103,7 @@ int MapDeleteElem(int fd, const void* key) {
   if (int err = TakeInjectedFault(e->map.get(), kFaultDelete)) return err;
   // Types whose values hold references (inner maps, programs, sockets)
   // drop them in their DeleteElem, as the kernel's delete ops do.
+  OuterOpGuard slots(*e->map, fd);
   return e->map->DeleteElem(key);
 }
 
@@ -153,6 +158,7 @@ int DoBatch(BatchCmd cmd, int fd, BatchArgs args, uint32_t* count) {
   if (int err = GetMap(fd, has_read, has_write, &e); err != 0) return err;
   args.count = *count;
   if (int err = TakeInjectedFault(e->map.get(), kFaultBatch)) return err;
+  OuterOpGuard slots(*e->map, fd);
   int err;
   switch (cmd) {
     case BatchCmd::kLookup:
@@ -210,7 +216,20 @@ std::shared_ptr<Map> MapFromId(uint32_t id) {
   if (std::shared_ptr<Map> m = InnerMapFromId(id)) return m;
   int fd;
   FdEntry e;
-  return FdTable::Get().FindById(id, &fd, &e) ? e.map : nullptr;
+  if (FdTable::Get().FindById(id, &fd, &e)) return e.map;
+  // A map some slot holds through the by-id directory, perhaps stored by
+  // another process: attached once, then cached until this process drops a
+  // slot reference to it.
+  if (std::shared_ptr<Map> m = CachedInnerMap(id)) return m;
+  fd = OpenInnerById(id);
+  if (fd < 0) return nullptr;
+  std::unique_ptr<Map> map;
+  const int err = internal::AttachMapObject(fd, &map);
+  close(fd);  // the mapping keeps the region
+  if (err != 0 || map->id() != id) return nullptr;
+  std::shared_ptr<Map> shared = std::move(map);
+  CacheInnerMap(id, shared);
+  return shared;
 }
 
 int MapGetInfoByFd(int fd, void* info, uint32_t* info_len) {
@@ -254,9 +273,23 @@ int MapGetFdById(uint32_t id, uint32_t open_flags) {
   int fd;
   FdEntry e;
   if (!FdTable::Get().FindById(id, &fd, &e)) {
-    // A map only a map-in-map slot holds.
+    // A map only a map-in-map slot holds: a process-local reference (a
+    // memfd region), or the by-id directory, whichever process stored it.
     e.map = InnerMapFromId(id, &fd);
-    if (e.map == nullptr || fd < 0) return -ENOENT;
+    if (e.map == nullptr || fd < 0) {
+      const int byid = OpenInnerById(id);
+      if (byid < 0) return -ENOENT;
+      if (int err = AttachMapFd(byid, readable, writable); err != 0) {
+        close(byid);
+        return -ENOENT;
+      }
+      FdEntry got;
+      if (FdTable::Get().Find(byid, &got) != 0 || got.map->id() != id) {
+        CloseFd(byid);
+        return -ENOENT;
+      }
+      return byid;
+    }
   }
   // A new file, as the kernel opens one for the id: read-write when write
   // access is asked for, even if the fd found here is a read-only one (a
@@ -305,18 +338,28 @@ int64_t MapMemlock(int fd) {
   return static_cast<int64_t>(e.map->Memlock());
 }
 
-void ForgetFd(int fd) {
-  FdEntry e;
-  if (FdTable::Get().Find(fd, &e) == 0) {
-    internal::ClearInjectedFaults(e.map.get());
+uint32_t ForgetFd(int fd) {
+  uint32_t linked = 0;
+  {
+    FdEntry e;
+    if (FdTable::Get().Find(fd, &e) == 0) {
+      internal::ClearInjectedFaults(e.map.get());
+      // A map with a name (a pin, a by-id link) may be released by this
+      // close (map_in_map.h ReleaseIfUnheld).
+      struct stat st;
+      if (fstat(fd, &st) == 0 && st.st_nlink > 0) linked = e.map->id();
+    }
   }
   FdTable::Get().Erase(fd);
   ForgetProgFd(fd);
+  return linked;
 }
 
 int CloseFd(int fd) {
-  ForgetFd(fd);
-  return close(fd) == 0 ? 0 : -errno;
+  const uint32_t linked = ForgetFd(fd);
+  const int ret = close(fd) == 0 ? 0 : -errno;
+  if (linked != 0) ReleaseIfUnheld(linked);
+  return ret;
 }
 
 std::shared_ptr<Map> MapFromFd(int fd) {
@@ -352,6 +395,19 @@ int DupMapFd(int fd, int min_fd) {
 // mapping, and the map takes its no-write read paths (Map::read_only).
 int AttachMapFd(int fd, bool readable, bool writable) {
   if (fd < 0 || fcntl(fd, F_GETFD) == -1) return -EBADF;
+  std::unique_ptr<Map> map;
+  if (int err = internal::AttachMapObject(fd, &map); err != 0) return err;
+  if (int err = FdTable::Get().Insert(
+          fd, FdEntry{std::move(map), readable, writable});
+      err != 0) {
+    return err;
+  }
+  // This description holds the map (map_in_map.h).
+  HoldMap(fd);
+  return 0;
+}
+
+int internal::AttachMapObject(int fd, std::unique_ptr<Map>* out) {
   const int acc = fcntl(fd, F_GETFL) & O_ACCMODE;
   int map_fd = fd;
   int reopened = -1;
@@ -398,7 +454,41 @@ int AttachMapFd(int fd, bool readable, bool writable) {
   // spin lock only where the type allows one (map_check_btf).
   if (MapOpsFor(map->type()) != ops) return -EINVAL;
   if (map->HasSpinLock() && !ops->value_spin_lock) return -EINVAL;
-  return FdTable::Get().Insert(fd, FdEntry{std::move(map), readable, writable});
+  *out = std::move(map);
+  return 0;
 }
+
+namespace {
+
+// map_in_map.h's view of an outer map's slots, for the release of a dead
+// outer map: the inner map ids it holds, read through its own ops (bounded
+// by max_entries + 1 steps of get_next_key).
+bool ReadOuterSlots(int fd, std::vector<uint32_t>* ids) {
+  std::unique_ptr<Map> map;
+  if (internal::AttachMapObject(fd, &map) != 0) return false;
+  if (!map->header().inner.present || map->value_size() != sizeof(uint32_t)) {
+    return false;
+  }
+  std::vector<uint8_t> key(map->key_size()), next(map->key_size());
+  const void* prev = nullptr;
+  for (uint64_t n = 0; n <= map->max_entries(); ++n) {
+    if (map->GetNextKey(prev, next.data()) != 0) break;
+    uint32_t id = 0;
+    if (map->LookupElem(next.data(), &id, 0) == 0 && id != 0) {
+      ids->push_back(id);
+    }
+    key.swap(next);
+    prev = key.data();
+  }
+  return true;
+}
+
+[[maybe_unused]] const bool g_registered = [] {
+  SetOuterSlotsReader(&ReadOuterSlots);
+  SetBpffsUnlinkHook(&SweepByIdDirectory);
+  return true;
+}();
+
+}  // namespace
 
 }  // namespace bpfemu

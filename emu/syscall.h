@@ -172,11 +172,13 @@ static_assert(sizeof(BpfMapInfo) == 104);
 
 // Drops `fd` from the map and program tables without closing it: what a
 // close() of the descriptor must do (the libbpf-compatible layer's close()
-// calls it).
-void ForgetFd(int fd);
+// calls it). Returns the id of the map if its file has a name (a pin, a
+// by-id link; else 0): once the descriptor is closed, pass it to
+// ReleaseIfUnheld (map_in_map.h).
+uint32_t ForgetFd(int fd);
 
-// Closes a map or program fd; a map is released once no fd (in any process) and no
-// Map reference remain. Returns 0 or -errno from close(2).
+// Closes a map or program fd; a map is released once no fd (in any process) and
+// no Map reference remain. Returns 0 or -errno from close(2).
 int CloseFd(int fd);
 
 // The Map behind an fd of this process, or nullptr if `fd` is not a map fd.

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <memory>
 
 #include "emu/fd_table.h"
 #include "emu/map.h"
@@ -47,6 +48,11 @@ inline int TakeInjectedFault(const Map* map, uint32_t op) {
 }
 // Drops `map`'s pending faults (its fd is being closed).
 void ClearInjectedFaults(const Map* map);
+
+// AttachMapFd without the fd table: validates the region open as `fd` and
+// builds its Map object (the fd stays the caller's; the mapping does not
+// need it). 0, or -EINVAL for a region that fails validation.
+[[nodiscard]] int AttachMapObject(int fd, std::unique_ptr<Map>* out);
 
 }  // namespace bpfemu::internal
 

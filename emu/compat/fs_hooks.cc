@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "emu/bpffs.h"
+#include "emu/map_in_map.h"
 #include "emu/syscall.h"
 
 namespace {
@@ -42,8 +43,16 @@ int OnBpffs(const char* path, Fn emulated) {
 extern "C" {
 
 int close(int fd) {
-  bpfemu::ForgetFd(fd);
-  return static_cast<int>(syscall(SYS_close, fd));
+  const uint32_t linked = bpfemu::ForgetFd(fd);
+  const int ret = static_cast<int>(syscall(SYS_close, fd));
+  if (linked != 0) {
+    // A map-of-maps no fd, pin or process holds any more puts its inner
+    // maps; an inner map no slot holds loses its link (emu/map_in_map.h).
+    const int saved = errno;
+    bpfemu::ReleaseIfUnheld(linked);
+    errno = saved;
+  }
+  return ret;
 }
 
 int mkdir(const char* path, mode_t mode) {
