@@ -106,6 +106,10 @@ enum class LockPoint {
   kRingbufLocked,   // the ring buffer's producer mutex held
   kFreezeLocked,    // the map header's freeze mutex held
   kValueLocked,     // a value's bpf_spin_lock held (BPF_F_LOCK copy)
+  kBetweenSteps,    // between two steps of a hash map change (element taken
+                    // but not linked, linked but the old one not unlinked,
+                    // unlinked but not freed, ...), mostly under the
+                    // bucket lock
 };
 extern void (*g_lock_point_hook)(LockPoint);
 inline void LockPointReached(LockPoint p) {
