@@ -55,6 +55,7 @@ struct HeldBucket {
   const void* map;
   uint32_t bucket;
   bool owns_intent;  // this writer set the bucket's intent record
+  bool tail;         // LRU elements to give back after the unlock
 };
 constexpr int kMaxHeld = 8;
 thread_local HeldBucket t_held[kMaxHeld];
@@ -515,12 +516,15 @@ int HashMap::LockBucket(uint32_t index) {
   AcquireBucket(index);
   // The intent record: set for as long as this writer holds the lock, so
   // a death anywhere between the steps of its change is seen by the next
-  // taker. A nested writer (a program interrupting the holder of another
-  // bucket) that finds a dead writer's record leaves it for the next one.
+  // taker. A live writer's tail (kTail) is taken over: this writer's
+  // record replaces it. A nested writer (a program interrupting the
+  // holder of another bucket) that finds a dead writer's record leaves it
+  // for the next taker.
   Bucket& b = buckets_[index];
-  const bool owns = b.intent.load(std::memory_order_relaxed) == 0;
+  const uint32_t v = b.intent.load(std::memory_order_relaxed);
+  const bool owns = v == 0 || ((v & kTail) && t_num_held == 0);
   if (owns) b.intent.store(CurrentTid(), std::memory_order_relaxed);
-  t_held[t_num_held++] = HeldBucket{this, index, owns};
+  t_held[t_num_held++] = HeldBucket{this, index, owns, false};
   LockPointReached(LockPoint::kBucketLocked);
   if (locked_hook_) {
     std::function<void()> hook = std::move(locked_hook_);
@@ -535,7 +539,11 @@ void HashMap::UnlockBucket(uint32_t index) {
          t_held[t_num_held - 1].bucket == index);
   --t_num_held;
   if (t_held[t_num_held].owns_intent) {
-    buckets_[index].intent.store(0, std::memory_order_relaxed);
+    // An LRU writer's record outlives the lock until its elements are back
+    // on the LRU (EndTail).
+    buckets_[index].intent.store(
+        t_held[t_num_held].tail ? kTail | CurrentTid() : 0,
+        std::memory_order_relaxed);
   }
   buckets_[index].lock.Unlock();
 }
@@ -552,9 +560,11 @@ void HashMap::AcquireBucket(uint32_t index) {
   Bucket& b = buckets_[index];
   while (true) {
     if (b.lock.Lock()) RepairBucket(b);
-    // Holding the lock, a non-zero intent can only be a dead writer's.
-    if (__builtin_expect(b.intent.load(std::memory_order_relaxed) == 0, 1) ||
-        t_num_held != 0) {
+    // Holding the lock, a non-zero intent is a dead writer's, or the tail
+    // of an LRU writer, which may be alive.
+    const uint32_t v = b.intent.load(std::memory_order_relaxed);
+    if (__builtin_expect(v == 0, 1) || t_num_held != 0 ||
+        ((v & kTail) && OwnerAlive(v & ~kTail))) {
       return;
     }
     b.lock.Unlock();
@@ -603,14 +613,19 @@ void HashMap::Recover() {
   for (uint32_t i = 0; i < n && !dirty; ++i) {
     dirty = buckets_[i].intent.load(std::memory_order_relaxed) != 0;
   }
-  if (dirty) RebuildLocked();
+  std::vector<uint32_t> abandoned;
+  if (dirty) abandoned = RebuildLocked();
   for (uint32_t i = 0; i < n; ++i) {
     buckets_[i].intent.store(0, std::memory_order_relaxed);
     buckets_[i].lock.Unlock();
   }
+  // LRU nodes go back to a free list at once rather than when an eviction
+  // scan reaches them (one on ACTIVE may not be scanned for a long time).
+  for (uint32_t id : abandoned) lru_->ReclaimAbandoned(id);
 }
 
-void HashMap::RebuildLocked() {
+std::vector<uint32_t> HashMap::RebuildLocked() {
+  std::vector<uint32_t> abandoned;
   const uint32_t n_elems = geo_.n_elems;
   std::vector<bool> seen(uint64_t{n_elems} + 1);
   uint32_t live = 0;
@@ -655,11 +670,17 @@ void HashMap::RebuildLocked() {
     for (uint32_t id = 1; id <= n_elems; ++id) {
       if (seen[id]) continue;
       uint32_t v = Elem(id)->next.load(std::memory_order_relaxed);
-      // A thread's mark stays (DeleteNode asks whether it lives); the CAS
-      // loses to a mark stored meanwhile by an LRU pop.
+      // A live thread's mark stays; the CAS loses to a mark stored
+      // meanwhile by an LRU pop. Free nodes are marked too (harmlessly:
+      // a pop marks them anew); ReclaimAbandoned skips them.
       if (v < kMarkBits) {
-        Elem(id)->next.compare_exchange_strong(v, kOrphan,
-                                               std::memory_order_relaxed);
+        if (Elem(id)->next.compare_exchange_strong(v, kOrphan,
+                                                   std::memory_order_relaxed)) {
+          v = kOrphan;
+        }
+      }
+      if (v == kOrphan || (v >= kMarkBits && !OwnerAlive(v & ~kMarkBits))) {
+        abandoned.push_back(id);
       }
     }
   } else {
@@ -702,12 +723,13 @@ void HashMap::RebuildLocked() {
     for (uint32_t c = 0; c < ncpus; ++c) freelists_[c].lock.Unlock();
   }
   body_->count.store(live, std::memory_order_relaxed);
+  return abandoned;
 }
 
 bool HashMap::AnyDeadIntent() const {
   for (uint32_t i = 0; i < geo_.n_buckets; ++i) {
-    const uint32_t tid = buckets_[i].intent.load(std::memory_order_relaxed);
-    if (tid != 0 && !OwnerAlive(tid)) return true;
+    const uint32_t v = buckets_[i].intent.load(std::memory_order_relaxed);
+    if (v != 0 && !OwnerAlive(v & ~kTail)) return true;
   }
   return false;
 }
@@ -917,7 +939,10 @@ int HashMap::Remove(const void* key, void* value_out, uint64_t flags) {
     LockPointReached(LockPoint::kBetweenSteps);  // unlinked, not freed
     ReleaseLocked(cpu, id);
   }
-  if (lru_) LruFree(id);
+  if (lru_) {
+    LruFree(id);
+    EndTail(BucketIndex(hash));
+  }
   return 0;
 }
 
@@ -929,6 +954,7 @@ int HashMap::Remove(const void* key, void* value_out, uint64_t flags) {
 void HashMap::ReleaseLocked(uint32_t cpu, uint32_t id) {
   if (lru_) {
     Elem(id)->next.store(FlightMark(), std::memory_order_relaxed);
+    t_held[t_num_held - 1].tail = true;  // this writer's bucket
   } else {
     PushFree(cpu, id);
     LockPointReached(LockPoint::kBetweenSteps);  // freed, still counted
@@ -937,7 +963,17 @@ void HashMap::ReleaseLocked(uint32_t cpu, uint32_t id) {
 }
 
 // htab_lru_push_free(), after the bucket unlock.
-void HashMap::LruFree(uint32_t id) { lru_->PushFree(id); }
+void HashMap::LruFree(uint32_t id) {
+  LockPointReached(LockPoint::kBetweenSteps);  // unlinked, marked
+  lru_->PushFree(id);
+}
+
+void HashMap::EndTail(uint32_t index) {
+  uint32_t mine = kTail | CurrentTid();
+  // Fails if a later writer of the bucket replaced the record.
+  buckets_[index].intent.compare_exchange_strong(mine, 0,
+                                                 std::memory_order_relaxed);
+}
 
 // htab_lru_map_delete_node(): the eviction callback of the LRU.
 bool HashMap::DeleteNode(uint32_t id) {
@@ -953,6 +989,8 @@ bool HashMap::DeleteNode(uint32_t id) {
        prev = cur, cur = Elem(cur)->next, ++steps) {
     if (cur == id) {
       UnlinkLocked(b, prev, id);
+      // In this thread's hand until the LRU has moved it to a free list.
+      Elem(id)->next.store(FlightMark(), std::memory_order_relaxed);
       body_->count.fetch_sub(1, std::memory_order_relaxed);
       return true;
     }
@@ -960,9 +998,15 @@ bool HashMap::DeleteNode(uint32_t id) {
   // Not linked: an element some thread has in hand (popped and not yet
   // linked, or unlinked and not yet given back) - or had, if it died, or
   // one Recover() found in no chain. Those two are reclaimed here.
+  return ClaimAbandoned(id);
+}
+
+bool HashMap::ClaimAbandoned(uint32_t id) {
+  if (!ValidId(id)) return false;
   uint32_t mark = Elem(id)->next.load(std::memory_order_relaxed);
   if (mark == kOrphan ||
       (mark >= kMarkBits && !OwnerAlive(mark & ~kMarkBits))) {
+    // Once: a concurrent DeleteNode or ReclaimAbandoned loses the CAS.
     return Elem(id)->next.compare_exchange_strong(mark, kNil,
                                                   std::memory_order_relaxed);
   }
@@ -1034,7 +1078,10 @@ int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags,
   }
   // After the bucket lock: the unused node, or the replaced element.
   if (fresh != kNil) lru_->PushFree(fresh);  // never linked: not counted
-  if (ret == 0 && old != kNil) LruFree(old);
+  if (ret == 0 && old != kNil) {
+    LruFree(old);
+    EndTail(BucketIndex(hash));
+  }
   return ret;
 }
 
@@ -1134,8 +1181,9 @@ int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
     }
     // LRU elements go back once the bucket lock is dropped (the LRU takes
     // its own locks); pool elements went back under it.
-    if (lru_) {
+    if (lru_ && !to_free.empty()) {
       for (uint32_t id : to_free) LruFree(id);
+      EndTail(batch);
     }
     if (do_delete && !to_free.empty()) {
       // free_htab_elem() after the unlock (htab_put_fd_value); `values`
@@ -1192,7 +1240,13 @@ int HashMap::GetNextKey(const void* key, void* next_key) {
   }
   for (uint32_t i = start; i < geo_.n_buckets; ++i) {
     Bucket& b = buckets_[i];
-    if (b.head.load(std::memory_order_relaxed) == kNil) continue;
+    // An empty bucket is skipped unless a writer's intent is set: then the
+    // lock is taken, which recovers the map if that writer is dead (a
+    // walk of the keys sees the map whole, count included).
+    if (b.head.load(std::memory_order_relaxed) == kNil &&
+        b.intent.load(std::memory_order_relaxed) == 0) {
+      continue;
+    }
     ReadGuard l(this, i);
     if (uint32_t head = b.head.load(std::memory_order_relaxed); ValidId(head)) {
       std::memcpy(next_key, ElemKey(head), key_size());

@@ -86,6 +86,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "emu/lru_list.h"
 #include "emu/map.h"
@@ -348,12 +349,19 @@ class HashMap : public Map, private LruOwner {
   // the thread that has the element in hand, or kOrphan.
   static constexpr uint32_t kMarkBits = 0xC0000000u;
   static constexpr uint32_t kOrphan = 0xFFFFFFFFu;
+  // An intent record with this bit: the writer (tid in the other bits)
+  // has released the bucket lock and still gives LRU elements back.
+  static constexpr uint32_t kTail = 0x80000000u;
+  // Clears this thread's tail record of bucket `index`, if still there.
+  void EndTail(uint32_t index);
   static uint32_t FlightMark() { return kMarkBits | CurrentTid(); }
   // With every bucket lock (and so no writer between its steps) held:
   // makes the table whole again after a writer died between the steps of
   // a change, as if its operation had completed or never started.
   void Recover();
-  void RebuildLocked();
+  // Returns the LRU elements found abandoned, for ReclaimAbandoned once
+  // the bucket locks are released.
+  std::vector<uint32_t> RebuildLocked();
   // Whether a bucket's intent names a writer that no longer exists (an
   // intent only outlives its writer's lock if the writer died).
   bool AnyDeadIntent() const;
@@ -362,6 +370,7 @@ class HashMap : public Map, private LruOwner {
   bool RecoverIfOwnerDied();
   // LruOwner.
   bool DeleteNode(uint32_t id) override;
+  bool ClaimAbandoned(uint32_t id) override;
   void SetNodeHash(uint32_t id, uint32_t hash) override;
 
   // Initialises the value of a newly linked element.
