@@ -18,7 +18,7 @@
 // Layout (inside the map's region, after MapHeader):
 //
 //   HashBody      n_buckets, pool geometry, live-element count, offsets
-//   Bucket[n_buckets]       { ShmSpinLock lock; atomic<u32> head, seq }
+//   Bucket[n_buckets]       { ShmSpinLock lock; atomic<u32> head, seq, intent }
 //   FreeList[nr_cpus]       { ShmMutex lock; u32 head } per CPU, 64 bytes
 //   u32 extra[nr_cpus]      each CPU's parked spare element (prealloc)
 //   Elem[n_elems]           { u32 next; u32 hash; key; value area }
@@ -54,7 +54,10 @@
 // Locking: every update or delete takes the spin lock of its key's bucket
 // (ShmSpinLock, like the kernel's raw bucket spinlocks); the free-list lock
 // nests inside it (order: bucket lock -> free-list lock), as in the kernel,
-// where alloc_htab_elem runs under the bucket lock.
+// where alloc_htab_elem runs under the bucket lock. Every step of a change
+// runs under it (the kernel frees after the unlock; not observable), and
+// its intent record lets the next taker repair a writer killed between two
+// steps (hash_map.cc, "Intent records"; docs/reliability.md).
 //
 // Re-entry (htab_lock_bucket): the kernel holds a bucket lock with preemption
 // off, so only a program that interrupts the holder on the same CPU (a
