@@ -60,6 +60,8 @@ struct HeldBucket {
 constexpr int kMaxHeld = 8;
 thread_local HeldBucket t_held[kMaxHeld];
 thread_local int t_num_held = 0;
+// Non-zero inside DeleteNode, which the LRU calls holding one of its locks.
+thread_local int t_in_delete_node = 0;
 
 }  // namespace
 
@@ -604,24 +606,31 @@ void HashMap::AcquireBucket(uint32_t index) {
 // or never started. An LRU node half moved between two LRU lists (a death
 // inside an LRU list lock) is not repaired (docs/reliability.md).
 void HashMap::Recover() {
-  ShmMutexLock r(&body_->recover_lock);
-  const uint32_t n = geo_.n_buckets;
-  for (uint32_t i = 0; i < n; ++i) {
-    if (buckets_[i].lock.Lock()) RepairBucket(buckets_[i]);
-  }
-  bool dirty = false;
-  for (uint32_t i = 0; i < n && !dirty; ++i) {
-    dirty = buckets_[i].intent.load(std::memory_order_relaxed) != 0;
-  }
   std::vector<uint32_t> abandoned;
-  if (dirty) abandoned = RebuildLocked();
-  for (uint32_t i = 0; i < n; ++i) {
-    buckets_[i].intent.store(0, std::memory_order_relaxed);
-    buckets_[i].lock.Unlock();
+  {
+    ShmMutexLock r(&body_->recover_lock);
+    const uint32_t n = geo_.n_buckets;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (buckets_[i].lock.Lock()) RepairBucket(buckets_[i]);
+    }
+    bool dirty = false;
+    for (uint32_t i = 0; i < n && !dirty; ++i) {
+      dirty = buckets_[i].intent.load(std::memory_order_relaxed) != 0;
+    }
+    if (dirty) abandoned = RebuildLocked();
+    for (uint32_t i = 0; i < n; ++i) {
+      buckets_[i].intent.store(0, std::memory_order_relaxed);
+      buckets_[i].lock.Unlock();
+    }
   }
   // LRU nodes go back to a free list at once rather than when an eviction
-  // scan reaches them (one on ACTIVE may not be scanned for a long time).
-  for (uint32_t id : abandoned) lru_->ReclaimAbandoned(id);
+  // scan reaches them (one on ACTIVE may not be scanned for a long time):
+  // with no bucket lock and not recover_lock held (LRU locks come first),
+  // and not from inside an eviction (DeleteNode), whose thread holds an
+  // LRU lock already - those are left to the eviction scans.
+  if (t_in_delete_node == 0) {
+    for (uint32_t id : abandoned) lru_->ReclaimAbandoned(id);
+  }
 }
 
 std::vector<uint32_t> HashMap::RebuildLocked() {
@@ -978,6 +987,10 @@ void HashMap::EndTail(uint32_t index) {
 // htab_lru_map_delete_node(): the eviction callback of the LRU.
 bool HashMap::DeleteNode(uint32_t id) {
   if (!ValidId(id)) return false;
+  struct InDeleteNode {
+    InDeleteNode() { ++t_in_delete_node; }
+    ~InDeleteNode() { --t_in_delete_node; }
+  } in_delete_node;
   const uint32_t hash = Elem(id)->hash;
   Bucket& b = SelectBucket(hash);
   WriteGuard l(this, BucketIndex(hash));

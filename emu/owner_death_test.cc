@@ -536,6 +536,66 @@ TEST_F(OwnerDeath, KilledBetweenTheStepsOfAnUpdate) {
   munmap(log, sizeof(OpLog));
 }
 
+// The recovery can start inside an eviction: the LRU holds one of its
+// locks when it asks the table to delete a node (DeleteNode), whose bucket
+// is the dead writer's. It must neither deadlock nor lose the map.
+TEST_F(OwnerDeath, RecoveryStartedByAnEviction) {
+  for (int point = 1; point <= 4; ++point) {
+    SetNumPossibleCpus(1);
+    const int fd = HashMapOf(BPF_MAP_TYPE_LRU_HASH, 64);
+    SetNumPossibleCpus(2);
+    ASSERT_GE(fd, 0);
+    for (uint32_t k = 0; k < 64; ++k) {
+      uint64_t v = k;
+      ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
+    }
+    uint32_t k = 5;
+    // Stopped at the point-th step boundary of replacing key 5.
+    g_steps_left = point;
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      alarm(30);
+      close(fds[0]);
+      g_signal_fd = fds[1];
+      g_lock_point_hook = StopBetweenSteps;
+      uint64_t v = 555;
+      (void)!MapUpdateElem(fd, &k, &v, BPF_ANY);
+      _exit(3);
+    }
+    close(fds[1]);
+    pollfd p = {fds[0], POLLIN, 0};
+    const bool reached = poll(&p, 1, 5000) == 1;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    close(fds[0]);
+    // The replacement has 4 step boundaries; a 5th is never reached.
+    if (!reached) break;
+    EXPECT_EQ(Survivors([&] {
+                // Fresh keys only: evictions reach the dead bucket first.
+                for (uint32_t i = 1000; i < 3000; ++i) {
+                  uint64_t v = i;
+                  if (MapUpdateElem(fd, &i, &v, BPF_ANY) != 0) return 1;
+                  uint64_t got = 0;
+                  if (MapLookupElem(fd, &i, &got) != 0 || got != i) return 2;
+                }
+                auto hm = std::dynamic_pointer_cast<HashMap>(MapFromFd(fd));
+                uint32_t n = 0, key, next;
+                const void* prev = nullptr;
+                while (MapGetNextKey(fd, prev, &next) == 0 && n <= 64) {
+                  ++n;
+                  key = next;
+                  prev = &key;
+                }
+                return hm->count() == n ? 0 : 3;
+              }),
+              "")
+        << point;
+    CloseFd(fd);
+  }
+}
+
 // A live holder is never robbed: a waiter past the liveness check interval
 // still waits for it.
 TEST(OwnerAlive, LiveAndDeadThreads) {
