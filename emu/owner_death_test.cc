@@ -528,6 +528,8 @@ TEST_F(OwnerDeath, KilledBetweenTheStepsOfAnUpdate) {
         c.name, 2 * kIterations, at_point, kIterations, n + lru_list,
         detail.c_str(),
         lru_list != 0 ? " (random check4 = LRU node leaked)" : "");
+    // Before the next fork: a child must not inherit (and print) it again.
+    std::fflush(stdout);
     EXPECT_EQ(stalled, 0) << c.name;
     EXPECT_EQ(n, 0) << c.name << detail;
     total_bad += n;
