@@ -655,8 +655,11 @@ std::vector<uint32_t> HashMap::RebuildLocked() {
         break;
       }
       const uint32_t next = Elem(id)->next.load(std::memory_order_relaxed);
-      bool dup = false;
-      for (uint32_t q = b.head.load(std::memory_order_relaxed); q != id;
+      // An element of another bucket (a crafted region) is dropped like
+      // a duplicate: lookups and key walks would never find it here.
+      bool dup =
+          BucketIndex(Elem(id)->hash.load(std::memory_order_relaxed)) != i;
+      for (uint32_t q = b.head.load(std::memory_order_relaxed); !dup && q != id;
            q = Elem(q)->next.load(std::memory_order_relaxed)) {
         if (Elem(q)->hash.load(std::memory_order_relaxed) ==
                 Elem(id)->hash.load(std::memory_order_relaxed) &&
