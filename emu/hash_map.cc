@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <new>
 #include <utility>
@@ -53,10 +54,14 @@ int CheckFlags(bool exists, uint64_t flags) {
 struct HeldBucket {
   const void* map;
   uint32_t bucket;
+  bool owns_intent;  // this writer set the bucket's intent record
+  bool tail;         // LRU elements to give back after the unlock
 };
 constexpr int kMaxHeld = 8;
 thread_local HeldBucket t_held[kMaxHeld];
 thread_local int t_num_held = 0;
+// Non-zero inside DeleteNode, which the LRU calls holding one of its locks.
+thread_local int t_in_delete_node = 0;
 
 }  // namespace
 
@@ -615,8 +620,18 @@ int HashMap::LockBucket(uint32_t index) {
     }
   }
   assert(t_num_held < kMaxHeld);
-  if (buckets_[index].lock.Lock()) RepairBucket(buckets_[index]);
-  t_held[t_num_held++] = HeldBucket{this, index};
+  AcquireBucket(index);
+  // The intent record: set for as long as this writer holds the lock, so
+  // a death anywhere between the steps of its change is seen by the next
+  // taker. A live writer's tail (kTail) is taken over: this writer's
+  // record replaces it. A nested writer (a program interrupting the
+  // holder of another bucket) that finds a dead writer's record leaves it
+  // for the next taker.
+  Bucket& b = buckets_[index];
+  const uint32_t v = b.intent.load(std::memory_order_relaxed);
+  const bool owns = v == 0 || ((v & kTail) && t_num_held == 0);
+  if (owns) b.intent.store(CurrentTid(), std::memory_order_relaxed);
+  t_held[t_num_held++] = HeldBucket{this, index, owns, false};
   LockPointReached(LockPoint::kBucketLocked);
   if (locked_hook_) {
     std::function<void()> hook = std::move(locked_hook_);
@@ -630,6 +645,13 @@ void HashMap::UnlockBucket(uint32_t index) {
   assert(t_num_held > 0 && t_held[t_num_held - 1].map == this &&
          t_held[t_num_held - 1].bucket == index);
   --t_num_held;
+  if (t_held[t_num_held].owns_intent) {
+    // An LRU writer's record outlives the lock until its elements are back
+    // on the LRU (EndTail).
+    buckets_[index].intent.store(
+        t_held[t_num_held].tail ? kTail | CurrentTid() : 0,
+        std::memory_order_relaxed);
+  }
   buckets_[index].lock.Unlock();
 }
 
@@ -637,7 +659,214 @@ bool HashMap::LockBucketForRead(uint32_t index) {
   for (int i = 0; i < t_num_held; ++i) {
     if (t_held[i].map == this && t_held[i].bucket == index) return false;
   }
-  if (buckets_[index].lock.Lock()) RepairBucket(buckets_[index]);
+  AcquireBucket(index);
+  return true;
+}
+
+void HashMap::AcquireBucket(uint32_t index) {
+  Bucket& b = buckets_[index];
+  while (true) {
+    if (b.lock.Lock()) RepairBucket(b);
+    // Holding the lock, a non-zero intent is a dead writer's, or the tail
+    // of an LRU writer, which may be alive.
+    const uint32_t v = b.intent.load(std::memory_order_relaxed);
+    if (__builtin_expect(v == 0, 1) || t_num_held != 0 ||
+        ((v & kTail) && OwnerAlive(v & ~kTail))) {
+      return;
+    }
+    b.lock.Unlock();
+    Recover();
+  }
+}
+
+// Intent records (issue 20). A writer's change of the table is several
+// steps: a count reserved, an element taken from a free list (or the bump
+// index, or a CPU's spare), linked, the replaced element unlinked and put
+// back. Every one of them, for the non-LRU types, runs under the bucket
+// lock of the key (the free-list locks nest inside it); for the LRU types
+// the count and the chain change under it, and the elements the LRU hands
+// out or takes back carry a mark in their `next` word while they are
+// outside every chain (FlightMark: the tid of the thread holding them).
+//
+// The bucket's intent word holds the writer's tid for as long as it holds
+// the lock, so a writer killed between two steps leaves it set: the next
+// thread to take that lock (AcquireBucket), or an insert about to fail
+// with E2BIG (RecoverIfOwnerDied: a leaked element or count makes a map
+// look full), runs Recover(). Recover takes every bucket lock in index
+// order (under the region's recover_lock, so two recoverers cannot
+// deadlock; ordinary writers hold one bucket lock and never wait for it),
+// which leaves no live writer between its steps, and rebuilds what the
+// dead one left half done:
+//   * a key linked twice (a replacing update killed after linking the new
+//     element, before unlinking the old): the older copy, behind the newer
+//     one in the chain, is unlinked - the update completed;
+//   * pool elements in no chain, free list or spare slot (taken and not
+//     linked, or unlinked and not given back): back onto a free list - an
+//     insert that never happened, a delete or replacement that completed;
+//   * LRU elements in no chain and unmarked: marked kOrphan, so the LRU's
+//     next eviction scan reclaims them (DeleteNode), as it reclaims
+//     elements marked with a dead thread's tid;
+//   * the count: the number of linked elements.
+// The result is the table as if the dead writer's operation had completed
+// or never started. An LRU node half moved between two LRU lists (a death
+// inside an LRU list lock) is not repaired (docs/reliability.md).
+void HashMap::Recover() {
+  std::vector<uint32_t> abandoned;
+  {
+    ShmMutexLock r(&body_->recover_lock);
+    const uint32_t n = geo_.n_buckets;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (buckets_[i].lock.Lock()) RepairBucket(buckets_[i]);
+    }
+    bool dirty = false;
+    for (uint32_t i = 0; i < n && !dirty; ++i) {
+      dirty = buckets_[i].intent.load(std::memory_order_relaxed) != 0;
+    }
+    if (dirty) abandoned = RebuildLocked();
+    for (uint32_t i = 0; i < n; ++i) {
+      buckets_[i].intent.store(0, std::memory_order_relaxed);
+      buckets_[i].lock.Unlock();
+    }
+  }
+  // LRU nodes go back to a free list at once rather than when an eviction
+  // scan reaches them (one on ACTIVE may not be scanned for a long time):
+  // with no bucket lock and not recover_lock held (LRU locks come first),
+  // and not from inside an eviction (DeleteNode), whose thread holds an
+  // LRU lock already - those are left to the eviction scans.
+  if (t_in_delete_node == 0) {
+    for (uint32_t id : abandoned) lru_->ReclaimAbandoned(id);
+  }
+}
+
+std::vector<uint32_t> HashMap::RebuildLocked() {
+  std::vector<uint32_t> abandoned;
+  const uint32_t n_elems = geo_.n_elems;
+  std::vector<bool> seen(uint64_t{n_elems} + 1);
+  uint32_t live = 0;
+  for (uint32_t i = 0; i < geo_.n_buckets; ++i) {
+    Bucket& b = buckets_[i];
+    uint32_t prev = kNil;
+    for (uint32_t id = b.head.load(std::memory_order_relaxed); id != kNil;) {
+      if (!ValidId(id) || seen[id]) {
+        // A link out of the pool or into another chain (a corrupted
+        // region): the chain ends before it.
+        BeginChainWrite(b);
+        if (prev == kNil) {
+          b.head.store(kNil, std::memory_order_relaxed);
+        } else {
+          Elem(prev)->next.store(kNil, std::memory_order_relaxed);
+        }
+        EndChainWrite(b);
+        break;
+      }
+      const uint32_t next = Elem(id)->next.load(std::memory_order_relaxed);
+      // An element of another bucket (a crafted region) is dropped like
+      // a duplicate: lookups and key walks would never find it here.
+      bool dup =
+          BucketIndex(Elem(id)->hash.load(std::memory_order_relaxed)) != i;
+      for (uint32_t q = b.head.load(std::memory_order_relaxed); !dup && q != id;
+           q = Elem(q)->next.load(std::memory_order_relaxed)) {
+        if (Elem(q)->hash.load(std::memory_order_relaxed) ==
+                Elem(id)->hash.load(std::memory_order_relaxed) &&
+            std::memcmp(ElemKey(q), ElemKey(id), key_size()) == 0) {
+          dup = true;
+          break;
+        }
+      }
+      if (dup) {
+        UnlinkLocked(b, prev, id);  // unseen: freed below
+      } else {
+        seen[id] = true;
+        ++live;
+        prev = id;
+      }
+      id = next;
+    }
+  }
+  if (lru_) {
+    for (uint32_t id = 1; id <= n_elems; ++id) {
+      if (seen[id]) continue;
+      uint32_t v = Elem(id)->next.load(std::memory_order_relaxed);
+      // A live thread's mark stays; the CAS loses to a mark stored
+      // meanwhile by an LRU pop. Free nodes are marked too (harmlessly:
+      // a pop marks them anew); ReclaimAbandoned skips them.
+      if (v < kMarkBits) {
+        if (Elem(id)->next.compare_exchange_strong(v, kOrphan,
+                                                   std::memory_order_relaxed)) {
+          v = kOrphan;
+        }
+      }
+      if (v == kOrphan || (v >= kMarkBits && !OwnerAlive(v & ~kMarkBits))) {
+        abandoned.push_back(id);
+      }
+    }
+  } else {
+    const uint32_t ncpus = nr_cpus();
+    for (uint32_t c = 0; c < ncpus; ++c) (void)freelists_[c].lock.Lock();
+    for (uint32_t c = 0; c < ncpus; ++c) {
+      const uint32_t id = extras_[c].id.load(std::memory_order_relaxed);
+      if (id == kNil) continue;
+      if (ValidId(id) && !seen[id]) {
+        seen[id] = true;
+      } else {
+        extras_[c].id.store(kNil, std::memory_order_relaxed);
+      }
+    }
+    for (uint32_t c = 0; c < ncpus; ++c) {
+      FreeList& fl = freelists_[c];
+      uint32_t prev = kNil;
+      for (uint32_t id = fl.head; id != kNil;) {
+        if (!ValidId(id) || seen[id]) {
+          if (prev == kNil) {
+            fl.head = kNil;
+          } else {
+            Elem(prev)->next.store(kNil, std::memory_order_relaxed);
+          }
+          break;
+        }
+        seen[id] = true;
+        prev = id;
+        id = Elem(id)->next.load(std::memory_order_relaxed);
+      }
+    }
+    const uint32_t used =
+        std::min(body_->next_unused.load(std::memory_order_relaxed), n_elems);
+    FreeList& fl = freelists_[CurrentCpu(ncpus)];
+    for (uint32_t id = used; id >= 1; --id) {
+      if (seen[id]) continue;
+      Elem(id)->next.store(fl.head, std::memory_order_relaxed);
+      fl.head = id;
+    }
+    for (uint32_t c = 0; c < ncpus; ++c) freelists_[c].lock.Unlock();
+  }
+  body_->count.store(live, std::memory_order_relaxed);
+  return abandoned;
+}
+
+bool HashMap::AnyDeadIntent() const {
+  for (uint32_t i = 0; i < geo_.n_buckets; ++i) {
+    const uint32_t v = buckets_[i].intent.load(std::memory_order_relaxed);
+    if (v != 0 && !OwnerAlive(v & ~kTail)) return true;
+  }
+  return false;
+}
+
+bool HashMap::RecoverIfOwnerDied() {
+  if (t_num_held != 0) return false;
+  // A large table is scanned at most every 100 ms per process, so a map
+  // that is really full does not pay a scan for every refused insert.
+  if (geo_.n_buckets > 65536) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    int64_t last = last_scan_ns_.load(std::memory_order_relaxed);
+    if (now - last < 100'000'000 ||
+        !last_scan_ns_.compare_exchange_strong(last, now)) {
+      return false;
+    }
+  }
+  if (!AnyDeadIntent()) return false;
+  Recover();
   return true;
 }
 
@@ -645,9 +874,8 @@ bool HashMap::LockBucketForRead(uint32_t index) {
 // Each chain change is two ordered stores (the new element's next, then the
 // head; or one store that unlinks), so the chain itself is always whole;
 // what a dead writer leaves is an odd sequence count, which would make
-// every lock-free reader of the bucket spin forever. An element it had
-// taken from the free list but not yet linked stays out of circulation,
-// and its count reservation with it (docs/reliability.md).
+// every lock-free reader of the bucket spin forever. What it left between
+// the steps of its change is its intent record's business (Recover).
 void HashMap::RepairBucket(Bucket& b) {
   const uint32_t seq = b.seq.load(std::memory_order_relaxed);
   if (seq & 1) b.seq.store(seq + 1, std::memory_order_release);
@@ -671,6 +899,7 @@ uint32_t HashMap::PopFree(uint32_t cpu) {
     uint32_t id = fl.head;
     if (!ValidId(id)) return kNil;  // empty (or corrupted: left as is)
     fl.head = Elem(id)->next.load(std::memory_order_relaxed);
+    LockPointReached(LockPoint::kBetweenSteps);  // taken, in no list
     return id;
   };
   if (uint32_t id = pop(cpu); id != kNil) return id;
@@ -678,6 +907,7 @@ uint32_t HashMap::PopFree(uint32_t cpu) {
   while (unused < geo_.n_elems) {
     if (body_->next_unused.compare_exchange_weak(unused, unused + 1,
                                                  std::memory_order_relaxed)) {
+      LockPointReached(LockPoint::kBetweenSteps);
       return unused + 1;
     }
   }
@@ -708,6 +938,16 @@ int HashMap::LookupElem(const void* key, void* value, uint64_t flags) {
 
 int HashMap::Update(const void* key, const void* value, uint64_t flags,
                     bool onallcpus, void* replaced) {
+  int ret = UpdateOnce(key, value, flags, onallcpus, replaced);
+  // A map that looks full may hold a dead writer's element or count.
+  if (ret == -E2BIG && RecoverIfOwnerDied()) {
+    ret = UpdateOnce(key, value, flags, onallcpus, replaced);
+  }
+  return ret;
+}
+
+int HashMap::UpdateOnce(const void* key, const void* value, uint64_t flags,
+                        bool onallcpus, void* replaced) {
   if (geo_.lru) return LruUpdate(key, value, flags, onallcpus);
   const bool percpu = geo_.percpu;
   // __htab_percpu_map_update_elem accepts no BPF_F_LOCK; htab_map_update_elem
@@ -754,6 +994,7 @@ int HashMap::Update(const void* key, const void* value, uint64_t flags,
       if (n >= max_entries()) return -E2BIG;
     } while (!body_->count.compare_exchange_weak(n, n + 1,
                                                  std::memory_order_relaxed));
+    LockPointReached(LockPoint::kBetweenSteps);  // counted, no element
     id = PopFree(cpu);
     // The pool always has an element for a reserved count (live <=
     // max_entries and at most nr_cpus spares are parked) unless the region
@@ -767,14 +1008,15 @@ int HashMap::Update(const void* key, const void* value, uint64_t flags,
     if (use_spares) {
       id = extras_[cpu].id.exchange(kNil, std::memory_order_relaxed);
       if (!ValidId(id)) id = kNil;
+      LockPointReached(LockPoint::kBetweenSteps);  // the spare in hand
     }
     if (id == kNil) id = PopFree(cpu);
     if (id == kNil) {
       // More replacements in flight than spares (threads sharing one
-      // emulated CPU): update in place, which is observably the same.
+      // emulated CPU): update in place. The key keeps its place in the
+      // bucket (moving it would leave it unlinked for a moment, and so
+      // lost if the writer died there).
       CopyValueIn(ElemValue(old), value, /*locked=*/false);
-      UnlinkLocked(b, prev, old);
-      LinkHeadLocked(b, old);
       return 0;
     }
   }
@@ -782,11 +1024,14 @@ int HashMap::Update(const void* key, const void* value, uint64_t flags,
   e->hash.store(hash, std::memory_order_relaxed);
   CopyToMap(ElemKey(id), key, key_size());
   FillNew(id, value, onallcpus);
+  LockPointReached(LockPoint::kBetweenSteps);  // filled, not linked
   LinkHeadLocked(b, id);
   if (old != kNil) {
+    LockPointReached(LockPoint::kBetweenSteps);  // the key linked twice
     // The new element is now the head, so `old`'s predecessor is unchanged
     // unless it was the head itself.
     UnlinkLocked(b, prev == kNil ? id : prev, old);
+    LockPointReached(LockPoint::kBetweenSteps);  // old unlinked, not freed
     uint32_t expected = kNil;
     if (!use_spares || !extras_[cpu].id.compare_exchange_strong(
                            expected, old, std::memory_order_relaxed)) {
@@ -813,26 +1058,52 @@ int HashMap::Remove(const void* key, void* value_out, uint64_t flags) {
     if (id == kNil) return -ENOENT;
     if (value_out != nullptr) CopyOut(value_out, id, flags);
     UnlinkLocked(b, prev, id);
+    LockPointReached(LockPoint::kBetweenSteps);  // unlinked, not freed
+    ReleaseLocked(cpu, id);
   }
-  FreeElem(cpu, id);
+  if (lru_) {
+    LruFree(id);
+    EndTail(BucketIndex(hash));
+  }
   return 0;
 }
 
 // The element count drops only once the element is free again, as in the
-// kernel (free_htab_elem / htab_lru_push_free run after the bucket unlock):
-// until then a concurrent insert into a full map still sees it as taken.
-void HashMap::FreeElem(uint32_t cpu, uint32_t id) {
+// kernel (free_htab_elem runs after the unlink): until then a concurrent
+// insert into a full map still sees it as taken. Here both happen under
+// the bucket lock, where the intent record covers them (the kernel frees
+// after the unlock; the difference is not observable).
+void HashMap::ReleaseLocked(uint32_t cpu, uint32_t id) {
   if (lru_) {
-    lru_->PushFree(id);
+    Elem(id)->next.store(FlightMark(), std::memory_order_relaxed);
+    t_held[t_num_held - 1].tail = true;  // this writer's bucket
   } else {
     PushFree(cpu, id);
+    LockPointReached(LockPoint::kBetweenSteps);  // freed, still counted
   }
   body_->count.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// htab_lru_push_free(), after the bucket unlock.
+void HashMap::LruFree(uint32_t id) {
+  LockPointReached(LockPoint::kBetweenSteps);  // unlinked, marked
+  lru_->PushFree(id);
+}
+
+void HashMap::EndTail(uint32_t index) {
+  uint32_t mine = kTail | CurrentTid();
+  // Fails if a later writer of the bucket replaced the record.
+  buckets_[index].intent.compare_exchange_strong(mine, 0,
+                                                 std::memory_order_relaxed);
 }
 
 // htab_lru_map_delete_node(): the eviction callback of the LRU.
 bool HashMap::DeleteNode(uint32_t id) {
   if (!ValidId(id)) return false;
+  struct InDeleteNode {
+    InDeleteNode() { ++t_in_delete_node; }
+    ~InDeleteNode() { --t_in_delete_node; }
+  } in_delete_node;
   const uint32_t hash = Elem(id)->hash;
   Bucket& b = SelectBucket(hash);
   WriteGuard l(this, BucketIndex(hash));
@@ -844,9 +1115,26 @@ bool HashMap::DeleteNode(uint32_t id) {
        prev = cur, cur = Elem(cur)->next, ++steps) {
     if (cur == id) {
       UnlinkLocked(b, prev, id);
+      // In this thread's hand until the LRU has moved it to a free list.
+      Elem(id)->next.store(FlightMark(), std::memory_order_relaxed);
       body_->count.fetch_sub(1, std::memory_order_relaxed);
       return true;
     }
+  }
+  // Not linked: an element some thread has in hand (popped and not yet
+  // linked, or unlinked and not yet given back) - or had, if it died, or
+  // one Recover() found in no chain. Those two are reclaimed here.
+  return ClaimAbandoned(id);
+}
+
+bool HashMap::ClaimAbandoned(uint32_t id) {
+  if (!ValidId(id)) return false;
+  uint32_t mark = Elem(id)->next.load(std::memory_order_relaxed);
+  if (mark == kOrphan ||
+      (mark >= kMarkBits && !OwnerAlive(mark & ~kMarkBits))) {
+    // Once: a concurrent DeleteNode or ReclaimAbandoned loses the CAS.
+    return Elem(id)->next.compare_exchange_strong(mark, kNil,
+                                                  std::memory_order_relaxed);
   }
   return false;
 }
@@ -854,6 +1142,9 @@ bool HashMap::DeleteNode(uint32_t id) {
 void HashMap::SetNodeHash(uint32_t id, uint32_t hash) {
   if (!ValidId(id)) return;  // a corrupted LRU list: PopFree refuses it
   Elem(id)->hash.store(hash, std::memory_order_relaxed);
+  // Popped, under the LRU lock: this thread has it in hand until it links
+  // it or gives it back.
+  Elem(id)->next.store(FlightMark(), std::memory_order_relaxed);
 }
 
 int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags,
@@ -870,6 +1161,7 @@ int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags,
     if (fresh == kNil) return -ENOMEM;
     CopyToMap(ElemKey(fresh), key, key_size());
     if (!percpu) FillNew(fresh, value, onallcpus);  // per-CPU: below
+    LockPointReached(LockPoint::kBetweenSteps);     // in hand, marked
   }
   uint32_t old = kNil;
   int ret;
@@ -885,10 +1177,14 @@ int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags,
         // A new element at the bucket head; a replaced key's new element is
         // marked referenced.
         LinkHeadLocked(b, fresh);
+        LockPointReached(LockPoint::kBetweenSteps);  // linked, not counted
         body_->count.fetch_add(1, std::memory_order_relaxed);
         if (old != kNil) {
           lru_->SetRef(fresh);
+          LockPointReached(LockPoint::kBetweenSteps);  // the key twice
           UnlinkLocked(b, prev == kNil ? fresh : prev, old);
+          LockPointReached(LockPoint::kBetweenSteps);  // unlinked, counted
+          ReleaseLocked(cpu, old);
         }
         fresh = kNil;
       } else if (ret == 0 && old != kNil) {
@@ -900,6 +1196,7 @@ int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags,
       } else if (ret == 0) {
         FillNew(fresh, value, onallcpus);
         LinkHeadLocked(b, fresh);
+        LockPointReached(LockPoint::kBetweenSteps);  // linked, not counted
         body_->count.fetch_add(1, std::memory_order_relaxed);
         fresh = kNil;
       }
@@ -907,7 +1204,10 @@ int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags,
   }
   // After the bucket lock: the unused node, or the replaced element.
   if (fresh != kNil) lru_->PushFree(fresh);  // never linked: not counted
-  if (ret == 0 && old != kNil) FreeElem(cpu, old);
+  if (ret == 0 && old != kNil) {
+    LruFree(old);
+    EndTail(BucketIndex(hash));
+  }
   return ret;
 }
 
@@ -1009,14 +1309,20 @@ int HashMap::WalkBatch(BatchArgs& a, bool do_delete) {
         CopyOut(&values[size_t{i} * vsize], id, a.elem_flags);
         if (do_delete) {
           UnlinkLocked(b, kNil, id);  // always the current head
+          LockPointReached(LockPoint::kBetweenSteps);
+          ReleaseLocked(cpu, id);
           to_free.push_back(id);
         }
         id = next;
       }
       bucket_cnt = i;  // fewer only if the chain was corrupted meanwhile
     }
-    // Freed once the bucket lock is dropped (the LRU takes its own locks).
-    for (uint32_t id : to_free) FreeElem(cpu, id);
+    // LRU elements go back once the bucket lock is dropped (the LRU takes
+    // its own locks); pool elements went back under it.
+    if (lru_ && !to_free.empty()) {
+      for (uint32_t id : to_free) LruFree(id);
+      EndTail(batch);
+    }
     if (do_delete && !to_free.empty()) {
       // free_htab_elem() after the unlock (htab_put_fd_value); `values`
       // holds the deleted values, as copied out.
@@ -1074,7 +1380,13 @@ int HashMap::GetNextKey(const void* key, void* next_key) {
   }
   for (uint32_t i = start; i < geo_.n_buckets; ++i) {
     Bucket& b = buckets_[i];
-    if (b.head.load(std::memory_order_relaxed) == kNil) continue;
+    // An empty bucket is skipped unless a writer's intent is set: then the
+    // lock is taken, which recovers the map if that writer is dead (a
+    // walk of the keys sees the map whole, count included).
+    if (b.head.load(std::memory_order_relaxed) == kNil &&
+        b.intent.load(std::memory_order_relaxed) == 0) {
+      continue;
+    }
     ReadGuard l(this, i);
     if (uint32_t head = b.head.load(std::memory_order_relaxed); ValidId(head)) {
       std::memcpy(next_key, ElemKey(head), key_size());

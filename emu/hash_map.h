@@ -18,7 +18,7 @@
 // Layout (inside the map's region, after MapHeader):
 //
 //   HashBody      n_buckets, pool geometry, live-element count, offsets
-//   Bucket[n_buckets]       { ShmSpinLock lock; atomic<u32> head, seq }
+//   Bucket[n_buckets]       { ShmSpinLock lock; atomic<u32> head, seq, intent }
 //   FreeList[nr_cpus]       { ShmMutex lock; u32 head } per CPU, 64 bytes
 //   u32 extra[nr_cpus]      each CPU's parked spare element (prealloc)
 //   Elem[n_elems]           { u32 next; u32 hash; key; value area }
@@ -54,7 +54,10 @@
 // Locking: every update or delete takes the spin lock of its key's bucket
 // (ShmSpinLock, like the kernel's raw bucket spinlocks); the free-list lock
 // nests inside it (order: bucket lock -> free-list lock), as in the kernel,
-// where alloc_htab_elem runs under the bucket lock.
+// where alloc_htab_elem runs under the bucket lock. Every step of a change
+// runs under it (the kernel frees after the unlock; not observable), and
+// its intent record lets the next taker repair a writer killed between two
+// steps (hash_map.cc, "Intent records"; docs/reliability.md).
 //
 // Re-entry (htab_lock_bucket): the kernel holds a bucket lock with preemption
 // off, so only a program that interrupts the holder on the same CPU (a
@@ -188,16 +191,20 @@ class HashMap : public Map, private LruOwner {
   template <typename T>
   static int AllocAs(const MapAttr& attr, uint32_t nr_cpus, bool zero_seed,
                      int* fd, std::unique_ptr<Map>* out) {
-    return AllocWith([](ShmRegion r) -> std::unique_ptr<HashMap> {
-      return std::unique_ptr<HashMap>(new T(std::move(r)));
-    }, attr, nr_cpus, zero_seed, fd, out);
+    return AllocWith(
+        [](ShmRegion r) -> std::unique_ptr<HashMap> {
+          return std::unique_ptr<HashMap>(new T(std::move(r)));
+        },
+        attr, nr_cpus, zero_seed, fd, out);
   }
   template <typename T>
   static int AttachAs(int (*alloc_check)(const MapAttr&), ShmRegion region,
                       std::unique_ptr<Map>* out) {
-    return AttachWith([](ShmRegion r) -> std::unique_ptr<HashMap> {
-      return std::unique_ptr<HashMap>(new T(std::move(r)));
-    }, alloc_check, std::move(region), out);
+    return AttachWith(
+        [](ShmRegion r) -> std::unique_ptr<HashMap> {
+          return std::unique_ptr<HashMap>(new T(std::move(r)));
+        },
+        alloc_check, std::move(region), out);
   }
 
   // The fd-value hooks of the types whose values reference other objects.
@@ -217,6 +224,8 @@ class HashMap : public Map, private LruOwner {
   // copies the old value (value_size bytes) there under the bucket lock.
   int Update(const void* key, const void* value, uint64_t flags, bool onallcpus,
              void* replaced = nullptr);
+  int UpdateOnce(const void* key, const void* value, uint64_t flags,
+                 bool onallcpus, void* replaced);
   // The bucket walker (__htab_map_lookup_and_delete_batch).
   int WalkBatch(BatchArgs& args, bool do_delete);
 
@@ -231,14 +240,14 @@ class HashMap : public Map, private LruOwner {
 
   struct HashBody {
     uint32_t n_buckets;
-    uint32_t n_elems;     // pool size: max_entries + nr_cpus
-    uint32_t elem_size;   // sizeof(ElemHeader) + key slot + value slot
-    uint32_t key_slot;    // round_up(key_size, 8)
-    uint32_t value_slot;  // value area: round_up(value_size, 8) [* nr_cpus]
-    uint32_t percpu;      // 1 for PERCPU_HASH and LRU_PERCPU_HASH
-    uint32_t lru;         // 1 for the LRU types
-    uint32_t reserved;
-    uint64_t lru_off;                   // LruList state
+    uint32_t n_elems;       // pool size: max_entries + nr_cpus
+    uint32_t elem_size;     // sizeof(ElemHeader) + key slot + value slot
+    uint32_t key_slot;      // round_up(key_size, 8)
+    uint32_t value_slot;    // value area: round_up(value_size, 8) [* nr_cpus]
+    uint32_t percpu;        // 1 for PERCPU_HASH and LRU_PERCPU_HASH
+    uint32_t lru;           // 1 for the LRU types
+    ShmMutex recover_lock;  // serializes Recover() across processes
+    uint64_t lru_off;       // LruList state
     std::atomic<uint32_t> count;        // live elements
     std::atomic<uint32_t> next_unused;  // pool elements never handed out
     uint64_t buckets_off;
@@ -250,7 +259,10 @@ class HashMap : public Map, private LruOwner {
     ShmSpinLock lock;
     std::atomic<uint32_t> head;  // written under lock, read without
     std::atomic<uint32_t> seq;   // odd while the chain changes
-    uint32_t reserved;
+    // The intent record: the writer's tid while it holds the lock and may
+    // be between the steps of a change (0 otherwise). Found set by the
+    // next taker of the lock, it means the writer died there: Recover().
+    std::atomic<uint32_t> intent;
   };
   struct alignas(64) FreeList {
     ShmMutex lock;
@@ -344,11 +356,41 @@ class HashMap : public Map, private LruOwner {
   // `value_size` bytes into the current CPU's slot, zeroing the other
   // slots' values when `fresh` (pcpu_copy_value / pcpu_init_value).
   void CopyPercpu(uint32_t id, const void* value, bool onallcpus, bool fresh);
-  // Gives an unlinked element back: to the LRU, or to `cpu`'s free list.
-  // Never called under a bucket lock.
-  void FreeElem(uint32_t cpu, uint32_t id);
+  // REQUIRES: the bucket lock of the element just unlinked. It leaves the
+  // count; a pool element goes back to `cpu`'s free list, an LRU element
+  // is marked in flight (FlightMark), for LruFree after the unlock.
+  void ReleaseLocked(uint32_t cpu, uint32_t id);
+  // Gives an LRU element released by ReleaseLocked back to the LRU. Never
+  // called under a bucket lock.
+  void LruFree(uint32_t id);
+
+  // Owner-death recovery (issue 20). See hash_map.cc "Intent records".
+  // Element `next` words of LRU elements outside every chain: the tid of
+  // the thread that has the element in hand, or kOrphan.
+  static constexpr uint32_t kMarkBits = 0xC0000000u;
+  static constexpr uint32_t kOrphan = 0xFFFFFFFFu;
+  // An intent record with this bit: the writer (tid in the other bits)
+  // has released the bucket lock and still gives LRU elements back.
+  static constexpr uint32_t kTail = 0x80000000u;
+  // Clears this thread's tail record of bucket `index`, if still there.
+  void EndTail(uint32_t index);
+  static uint32_t FlightMark() { return kMarkBits | CurrentTid(); }
+  // With every bucket lock (and so no writer between its steps) held:
+  // makes the table whole again after a writer died between the steps of
+  // a change, as if its operation had completed or never started.
+  void Recover();
+  // Returns the LRU elements found abandoned, for ReclaimAbandoned once
+  // the bucket locks are released.
+  std::vector<uint32_t> RebuildLocked();
+  // Whether a bucket's intent names a writer that no longer exists (an
+  // intent only outlives its writer's lock if the writer died).
+  bool AnyDeadIntent() const;
+  // Recover() if a dead writer's intent is found (the E2BIG path: a leaked
+  // element or count reservation makes a map look full). True if it did.
+  bool RecoverIfOwnerDied();
   // LruOwner.
   bool DeleteNode(uint32_t id) override;
+  bool ClaimAbandoned(uint32_t id) override;
   void SetNodeHash(uint32_t id, uint32_t hash) override;
 
   // Initialises the value of a newly linked element.
@@ -360,6 +402,10 @@ class HashMap : public Map, private LruOwner {
   void UnlockBucket(uint32_t index);
   // Readers: lock unless this thread already holds the bucket.
   bool LockBucketForRead(uint32_t index);
+  // Takes bucket `index`'s lock; one that a dead writer's intent marks is
+  // released, the map Recover()ed, and the lock taken again (unless this
+  // thread holds other bucket locks: then it is left to the next taker).
+  void AcquireBucket(uint32_t index);
   class WriteGuard;
   class ReadGuard;
 
@@ -380,6 +426,7 @@ class HashMap : public Map, private LruOwner {
   uint8_t* elems_;
   // Copies of immutable region fields, kept in the object for the hot paths.
   Geometry geo_{};
+  std::atomic<int64_t> last_scan_ns_{0};  // RecoverIfOwnerDied on a large table
   uint32_t elem_size_, key_slot_, bucket_mask_, key_size_, seed_;
   std::unique_ptr<LruList> lru_;       // LRU types only
   std::function<void()> locked_hook_;  // process-local, test only

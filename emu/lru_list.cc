@@ -485,6 +485,29 @@ uint32_t LruList::PopFree(uint32_t hash, uint32_t cpu) {
   return IsNode(id) ? id : 0;
 }
 
+void LruList::ReclaimAbandoned(uint32_t id) {
+  if (!IsNode(id)) return;
+  const uint8_t type = TypeOf(id);
+  if (type == kLocalPending && !percpu_) {
+    Local& loc = locals_[LocalOf(LoadCpu(&N(id).cpu))];
+    ShmMutexLock lock(&loc.lock);
+    // A pending node changes lists only under its CPU's local lock.
+    if (TypeOf(id) == kLocalPending && owner_->ClaimAbandoned(id)) {
+      StoreU8(&N(id).type, kLocalFree);
+      StoreU8(&N(id).ref, 0);
+      ListMove(id, loc.free_head);
+    }
+    return;
+  }
+  if (type != kActive && type != kInactive) return;
+  List& l = lists_[percpu_ ? ListOf(LoadCpu(&N(id).cpu)) : 0];
+  ShmMutexLock lock(&l.lock);
+  const uint8_t now = TypeOf(id);
+  if ((now == kActive || now == kInactive) && owner_->ClaimAbandoned(id)) {
+    MoveToFree(l, id, l.heads[kFree], kFree);
+  }
+}
+
 void LruList::PushFree(uint32_t id) {
   if (percpu_) {
     List& l = lists_[ListOf(LoadCpu(&N(id).cpu))];

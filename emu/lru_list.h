@@ -50,6 +50,10 @@ class LruOwner {
   virtual bool DeleteNode(uint32_t id) = 0;
   // Records the hash of the key a popped node is about to carry.
   virtual void SetNodeHash(uint32_t id, uint32_t hash) = 0;
+  // Whether node `id`, on an ACTIVE, INACTIVE or pending list but holding
+  // no key, was abandoned (its holder died): if so it is claimed, once.
+  // Called under the lock of the list the node is on.
+  virtual bool ClaimAbandoned(uint32_t id) = 0;
 
  protected:
   ~LruOwner() = default;
@@ -95,6 +99,11 @@ class LruList {
   void PushFree(uint32_t id);
   // bpf_lru_node_set_ref().
   void SetRef(uint32_t id);
+  // Owner-death recovery (no kernel counterpart): gives node `id` back to
+  // a free list if, under its list's lock, it is still on an ACTIVE,
+  // INACTIVE or pending list and the owner claims it (ClaimAbandoned).
+  // Never called under a bucket lock.
+  void ReclaimAbandoned(uint32_t id);
 
   // Introspection for tests.
   uint8_t TypeOf(uint32_t id) const;

@@ -125,10 +125,12 @@ struct MapHeader {
 };
 static_assert(sizeof(MapHeader) == 128);
 
-inline constexpr uint32_t kLayoutVersion = 4;  // 2: hash bucket seq counts
+inline constexpr uint32_t kLayoutVersion = 5;  // 2: hash bucket seq counts
                                                // 3: per-CPU spares on own lines
                                                // 4: frozen, freeze_mu,
                                                // page-rounded mmapable arrays
+                                               // 5: hash intent records,
+                                               // recover_lock, LRU marks
 // The family body starts on its own cache line.
 inline constexpr uint64_t kBodyOffset = RoundUp(sizeof(MapHeader), 64);
 
@@ -265,8 +267,8 @@ class Map {
   virtual void WritableFileRange(uint64_t* lo, uint64_t* hi) const {
     *lo = *hi = 0;
   }
-  virtual void* Mmap(int /*fd*/, size_t /*length*/, int /*prot*/,
-                     int /*flags*/, uint64_t /*offset*/, int* err) {
+  virtual void* Mmap(int /*fd*/, size_t /*length*/, int /*prot*/, int /*flags*/,
+                     uint64_t /*offset*/, int* err) {
     *err = -kENOTSUPP;
     return nullptr;
   }

@@ -220,6 +220,49 @@ TEST_F(RegionAttach, OddSequenceCountDoesNotHangLookups) {
   EXPECT_EQ(CloseFd(fd), 0);
 }
 
+// Intent records (issue 20) are shared state too: crafted ones (any word,
+// with or without the tail bit, over cross-linked chains) make the next
+// taker run the recovery, which walks bounded, cuts what it cannot follow
+// and clears them - every op answers, and the count matches the keys.
+TEST_F(RegionAttach, CraftedIntentRecordsAreRepairedNotFollowed) {
+  const int fd = MapCreate(Hash());
+  ASSERT_GE(fd, 0);
+  for (uint32_t k = 0; k < 16; ++k) {
+    const uint64_t v = k;
+    ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
+  }
+  const uint64_t buckets = Peek<uint64_t>(fd, kHashBucketsOff);
+  const uint32_t intents[] = {1u, 0xdeadbeefu, 0x80000001u, 0xffffffffu};
+  for (uint32_t b = 0; b < 16; ++b) {
+    Poke<uint32_t>(fd, buckets + b * 16 + 12, intents[b % 4]);
+  }
+  for (uint32_t b = 12; b < 16; ++b) {
+    Poke<uint32_t>(fd, buckets + b * 16 + 4, 1);  // heads: element 1
+  }
+  EXPECT_EQ(RunVictim([&] {
+              const int m = Reopen(fd);
+              if (AttachMapFd(m) != 0) return 10;
+              uint32_t n = 0, key, next;
+              const void* prev = nullptr;
+              while (MapGetNextKey(m, prev, &next) == 0 && n <= 32) {
+                ++n;
+                key = next;
+                prev = &key;
+              }
+              if (n > 16) return 11;
+              for (uint32_t k = 100; k < 140; ++k) {
+                const uint64_t v = k;
+                const int r = MapUpdateElem(m, &k, &v, BPF_NOEXIST);
+                if (r != 0 && r != -E2BIG) return 12;
+                const int d = MapDeleteElem(m, &k);
+                if (d != 0 && d != -ENOENT) return 13;
+              }
+              return kAnswered;
+            }),
+            kAnswered);
+  EXPECT_EQ(CloseFd(fd), 0);
+}
+
 // Element links are followed only inside the pool, and walks are bounded:
 // a chain pointing outside the pool, or into a cycle, answers errnos.
 TEST_F(RegionAttach, CorruptedLinksStayInsideTheRegion) {

@@ -116,6 +116,10 @@ enum class LockPoint {
   kValueLocked,     // a value's bpf_spin_lock held (BPF_F_LOCK copy)
   kSlotRefsLocked,  // the by-id directory's lock held, a slot_refs changed
   kSlotRefTaken,    // an inner map's slot reference taken, slot not written
+  kBetweenSteps,    // between two steps of a hash map change (element taken
+                    // but not linked, linked but the old one not unlinked,
+                    // unlinked but not freed, ...), mostly under the
+                    // bucket lock
 };
 extern void (*g_lock_point_hook)(LockPoint);
 inline void LockPointReached(LockPoint p) {
