@@ -29,7 +29,7 @@ class ProgTable {
     const int fd = memfd_create("bpfemu-prog", MFD_CLOEXEC);
     if (fd < 0) return -errno;
     // The id comes before the lock: its first allocation opens and closes
-    // files, and a hooked close() (emu/compat/fs_hooks.cc) runs ForgetFd(),
+    // files, and a hooked close() (compat/fs_hooks.cc) runs ForgetFd(),
     // which takes mu_ (EraseFd). Nothing the lock holder calls may close.
     prog->id = NextObjectId(IdKind::kProg);
     LocalMutexLock l(&mu_);

@@ -44,12 +44,12 @@
 #include "gtest/gtest.h"
 #include "emu/build_profile.h"
 #include "emu/version.h"
-#include "kernel_compare/calibrate.h"
+#include "testing/calibrate.h"
 #include "kernel_compare/differ.h"
-#include "kernel_compare/kernel_backend.h"
+#include "testing/kernel_backend.h"
 #include "kernel_compare/memlock_compare.h"
 #include "tests/conformance/all_suites.h"
-#include "tests/conformance/emu_backend.h"
+#include "testing/emu_backend.h"
 
 ABSL_FLAG(uint64_t, seed, 1, "seed of the random operation sequences");
 ABSL_FLAG(uint64_t, ops, 2000, "operations per random sequence");

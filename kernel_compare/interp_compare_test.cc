@@ -33,10 +33,10 @@
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
-#include "kernel_compare/kernel_backend.h"
-#include "kernel_compare/kernel_test.h"
-#include "native/bytecode.h"
-#include "native/object.h"
+#include "testing/kernel_backend.h"
+#include "testing/kernel_test.h"
+#include "loader/bytecode.h"
+#include "loader/object.h"
 
 namespace bpfemu {
 namespace {

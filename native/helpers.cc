@@ -33,7 +33,7 @@
 #include "emu/sock_map.h"
 #include "emu/syscall.h"
 #include "native/bound_map.h"
-#include "native/object.h"
+#include "native/helpers.h"
 
 namespace bpfemu::native {
 namespace {

@@ -21,7 +21,8 @@
 #include "emu/ringbuf_consumer.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
-#include "native/object.h"
+#include "loader/object.h"
+#include "native/helpers.h"
 #include "tests/examples/packets.h"
 
 namespace bpfemu::examples {

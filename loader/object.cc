@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "native/object.h"
+#include "loader/object.h"
 
 #include <linux/if_ether.h>
 #include <arpa/inet.h>
@@ -24,8 +24,8 @@
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "native/bound_map.h"
-#include "native/bytecode.h"
-#include "native/elf_object.h"
+#include "loader/bytecode.h"
+#include "loader/elf_object.h"
 
 namespace bpfemu::native {
 namespace {
