@@ -40,6 +40,7 @@
 #include "loader/bytecode.h"
 #include "loader/elf_object.h"
 #include "loader/object.h"
+#include "loader/test_run.h"
 
 extern "C" int __xpg_strerror_r(int errnum, char* buf, size_t buflen);
 

@@ -105,6 +105,10 @@ struct RunState {
 thread_local RunState* current_run = nullptr;
 thread_local bool run_faulted = false;
 
+// A fault in interpreted code ends the run here, as ProgAbortRun() does.
+[[maybe_unused]] const bool interp_abort_installed =
+    (interp::SetAbortRun(&ProgAbortRun), true);
+
 int Register(uint32_t prog_type, uint32_t expected_attach_type,
              const std::string& name, ProgFunc func,
              std::shared_ptr<const interp::Program> code) {

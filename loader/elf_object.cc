@@ -14,7 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
-#include "loader/object.h"
+#include "loader/section_names.h"
 
 namespace bpfemu::native {
 namespace {

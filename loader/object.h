@@ -22,8 +22,8 @@
 // Helper inputs (SetPidTgid, SetComm, ...) and captured bpf_printk output
 // are in native/helpers.h.
 
-#ifndef BPFEMU_NATIVE_OBJECT_H_
-#define BPFEMU_NATIVE_OBJECT_H_
+#ifndef BPFEMU_LOADER_OBJECT_H_
+#define BPFEMU_LOADER_OBJECT_H_
 
 #include <linux/bpf.h>
 
@@ -37,6 +37,7 @@
 #include "absl/types/span.h"
 #include "emu/map.h"
 #include "emu/prog.h"
+#include "loader/test_run.h"
 
 struct bpfemu_object_def;
 
@@ -47,13 +48,6 @@ struct ElfObject;
 namespace internal {
 struct BoundMap;
 }  // namespace internal
-
-// What bpf_prog_test_run returns for packet programs.
-struct PacketResult {
-  int err = 0;  // what bpf_prog_test_run returns: 0 or -EINVAL
-  uint32_t retval = 0;
-  std::vector<uint8_t> data_out;
-};
 
 class Program {
  public:
@@ -157,17 +151,6 @@ class Object {
   bool loaded_ = false;
 };
 
-// The runners behind Program::RunXdp / RunSkb, for any program descriptor
-// (the libbpf-compatible bpf_prog_test_run_opts uses them by fd).
-PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet);
-PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
-                    const struct __sk_buff* ctx_in = nullptr);
-
-// The program type and expected attach type libbpf derives from a SEC()
-// name (libbpf.c section_defs), for the common sections; false if unknown.
-bool ProgTypeForSection(std::string_view section, uint32_t* prog_type,
-                        uint32_t* expected_attach_type);
-
 }  // namespace bpfemu::native
 
-#endif  // BPFEMU_NATIVE_OBJECT_H_
+#endif  // BPFEMU_LOADER_OBJECT_H_

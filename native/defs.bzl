@@ -49,8 +49,8 @@ def bpf_object(name, src, hdrs = [], bpf_copts = [], testonly = False, visibilit
         ],
         deps = [
             "//native:bpf_headers",
-            "//loader:object",
             "//native:helpers",
+            "//native:registry",
         ],
         alwayslink = True,
         testonly = testonly,
