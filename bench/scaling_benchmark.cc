@@ -27,9 +27,9 @@
 #include "emu/cpu.h"
 #include "emu/map.h"
 #include "emu/syscall.h"
+#include "loader/object.h"
 #include "testing/kernel_backend.h"
 #include "testing/kernel_object.h"
-#include "loader/object.h"
 
 namespace bpfemu {
 namespace {

@@ -7,12 +7,12 @@
 
 #include <linux/bpf.h>
 
-#include <cerrno>
-#include <cstdarg>
-#include <cstdio>
-#include <climits>
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>

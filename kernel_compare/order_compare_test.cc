@@ -12,9 +12,9 @@
 
 #include "gtest/gtest.h"
 #include "kernel_compare/differ.h"
+#include "testing/emu_backend.h"
 #include "testing/kernel_backend.h"
 #include "testing/kernel_test.h"
-#include "testing/emu_backend.h"
 
 namespace bpfemu {
 namespace {

@@ -10,7 +10,6 @@
 #include "loader/bytecode.h"
 
 #include <linux/bpf.h>
-
 #include <sched.h>
 
 #include <cerrno>

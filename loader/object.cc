@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -17,11 +17,11 @@
 #include "emu/array_map.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
-#include "native/bound_map.h"
-#include "native/registry.h"
 #include "loader/bytecode.h"
 #include "loader/elf_object.h"
 #include "loader/section_names.h"
+#include "native/bound_map.h"
+#include "native/registry.h"
 
 namespace bpfemu::native {
 namespace {

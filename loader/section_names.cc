@@ -32,22 +32,20 @@ bool ProgTypeForSection(std::string_view sec, uint32_t* type,
       {"xdp", BPF_PROG_TYPE_XDP, BPF_XDP},
       {"xdp.frags", BPF_PROG_TYPE_XDP, BPF_XDP},
       {"perf_event", BPF_PROG_TYPE_PERF_EVENT, 0},
-      {"cgroup_skb/ingress", BPF_PROG_TYPE_CGROUP_SKB,
-       BPF_CGROUP_INET_INGRESS},
+      {"cgroup_skb/ingress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS},
       {"cgroup_skb/egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS},
       {"sk_msg", BPF_PROG_TYPE_SK_MSG, BPF_SK_MSG_VERDICT},
       {"sk_skb/stream_verdict", BPF_PROG_TYPE_SK_SKB,
        BPF_SK_SKB_STREAM_VERDICT},
-      {"sk_skb/stream_parser", BPF_PROG_TYPE_SK_SKB,
-       BPF_SK_SKB_STREAM_PARSER},
+      {"sk_skb/stream_parser", BPF_PROG_TYPE_SK_SKB, BPF_SK_SKB_STREAM_PARSER},
       {"sk_skb", BPF_PROG_TYPE_SK_SKB, 0},
       {"lsm", BPF_PROG_TYPE_LSM, BPF_LSM_MAC},
       {"syscall", BPF_PROG_TYPE_SYSCALL, 0},
   };
   for (const Def& d : kDefs) {
-    if (sec == d.prefix || (sec.starts_with(d.prefix) &&
-                            sec.size() > d.prefix.size() &&
-                            sec[d.prefix.size()] == '/')) {
+    if (sec == d.prefix ||
+        (sec.starts_with(d.prefix) && sec.size() > d.prefix.size() &&
+         sec[d.prefix.size()] == '/')) {
       *type = d.type;
       *attach = d.attach;
       return true;
