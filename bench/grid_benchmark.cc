@@ -32,7 +32,7 @@
 #include "benchmark/benchmark.h"
 #include "emu/map.h"
 #include "emu/syscall.h"
-#include "kernel_compare/kernel_backend.h"
+#include "testing/kernel_backend.h"
 
 namespace bpfemu {
 namespace {

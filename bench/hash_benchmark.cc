@@ -25,8 +25,8 @@
 #include "benchmark/benchmark.h"
 #include "emu/jhash.h"
 #include "emu/syscall.h"
-#include "kernel_compare/kernel_backend.h"
-#include "tests/conformance/emu_backend.h"
+#include "testing/emu_backend.h"
+#include "testing/kernel_backend.h"
 
 namespace bpfemu {
 namespace {

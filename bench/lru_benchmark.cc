@@ -17,8 +17,8 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
-#include "kernel_compare/kernel_backend.h"
-#include "tests/conformance/emu_backend.h"
+#include "testing/emu_backend.h"
+#include "testing/kernel_backend.h"
 
 namespace bpfemu {
 namespace {

@@ -21,14 +21,14 @@
 
 #include "benchmark/benchmark.h"
 #include "emu/cpu.h"
-#include "emu/syscall.h"
-#include "kernel_compare/kernel_backend.h"
-#include "kernel_compare/kernel_object.h"
 #include "emu/interp.h"
 #include "emu/interp_asm.h"
 #include "emu/prog.h"
-#include "native/bytecode.h"
-#include "native/object.h"
+#include "emu/syscall.h"
+#include "loader/bytecode.h"
+#include "loader/object.h"
+#include "testing/kernel_backend.h"
+#include "testing/kernel_object.h"
 
 namespace bpfemu {
 namespace {

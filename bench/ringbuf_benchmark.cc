@@ -34,7 +34,7 @@
 #include "emu/ringbuf.h"
 #include "emu/ringbuf_consumer.h"
 #include "emu/syscall.h"
-#include "kernel_compare/kernel_backend.h"
+#include "testing/kernel_backend.h"
 
 namespace bpfemu {
 namespace {

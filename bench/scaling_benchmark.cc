@@ -27,9 +27,9 @@
 #include "emu/cpu.h"
 #include "emu/map.h"
 #include "emu/syscall.h"
-#include "kernel_compare/kernel_backend.h"
-#include "kernel_compare/kernel_object.h"
-#include "native/object.h"
+#include "loader/object.h"
+#include "testing/kernel_backend.h"
+#include "testing/kernel_object.h"
 
 namespace bpfemu {
 namespace {

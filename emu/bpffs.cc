@@ -34,7 +34,7 @@ struct Settings {
 };
 
 // Closes a descriptor of bpffs's own (never a map or program fd) with the
-// system call itself: libbpfemu's close() hook (emu/compat/fs_hooks.cc) takes
+// system call itself: libbpfemu's close() hook (compat/fs_hooks.cc) takes
 // the fd and program tables' locks, and ids are allocated while those are
 // held (prog.cc), so going through it could deadlock.
 void CloseOwn(int fd) { syscall(SYS_close, fd); }

@@ -17,7 +17,7 @@
 //     (htab_map_alloc_check, kernel/bpf/hashtab.c).
 //
 // The profile in force: SetBuildProfile() (kernel_compare calibrates one from
-// the running kernel, kernel_compare/calibrate.h), else the environment
+// the running kernel, testing/calibrate.h), else the environment
 // variable BPFEMU_KERNEL_BUILD ("htab=896,array=312": fields on top of the
 // target version's default), else the default measured for the target
 // version (DefaultBuildProfile).

@@ -7,15 +7,16 @@
 
 #include <linux/bpf.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdarg>
 #include <cstdio>
-#include <climits>
-#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
-#include "emu/prog.h"
 #include "emu/shm.h"
 
 namespace bpfemu::interp {
@@ -63,6 +64,8 @@ enum Op : uint8_t { BPFEMU_OPS(BPFEMU_ENUM) kNumOps };
 static_assert(kNumOps < 256);
 
 thread_local std::string last_fault;
+// How a fault leaves the run (SetAbortRun).
+std::atomic<AbortRunFn> abort_run{nullptr};
 uint64_t budget_limit = uint64_t{1} << 28;
 
 bool IsSkbType(uint32_t t) {
@@ -117,6 +120,10 @@ bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
 }  // namespace
 
 void SetInstructionBudget(uint64_t budget) { budget_limit = budget; }
+
+void SetAbortRun(AbortRunFn fn) {
+  abort_run.store(fn, std::memory_order_release);
+}
 std::string LastFault() { return last_fault; }
 void ClearFault() { last_fault.clear(); }
 
@@ -584,7 +591,10 @@ void Vm::Fault(const char* fmt, ...) const {
   va_end(ap);
   last_fault = why;
   if (held_lock_ != 0) SpinLockRelease(reinterpret_cast<void*>(held_lock_));
-  ProgAbortRun();
+  if (AbortRunFn abort_fn = abort_run.load(std::memory_order_acquire)) {
+    abort_fn();
+  }
+  std::abort();  // a run outside ProgRun(): nowhere to return to
 }
 
 bool Vm::IsMapHandle(uint64_t value) const {

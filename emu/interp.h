@@ -112,7 +112,7 @@ class Program {
   size_t insn_cnt() const { return insns_.size(); }
 
   // Runs from instruction 0 with R1 = ctx. ctx must hold ctx_size() bytes.
-  // Stops the run through prog.h's ProgAbortRun() on a fault.
+  // Stops the run through the SetAbortRun() function on a fault.
   uint64_t Run(void* ctx) const;
   // Bytes of context the program type gets (struct __sk_buff, xdp_md, the
   // u64 argument array of tracing programs).
@@ -156,6 +156,14 @@ class Program {
 // terminates; an interpreted one without a verifier might not). Counted on
 // backward jumps and calls. Default 1 << 28.
 void SetInstructionBudget(uint64_t budget);
+
+// How a fault leaves a run: emu/prog.cc (the kernel's bpf_prog_run, one
+// layer above the interpreter) installs its ProgAbortRun(), which unwinds
+// to the run's entry in ProgRun(). The function must not return; with none
+// installed a fault aborts the process. The interpreter never includes
+// prog.h, so the two are separate targets with one direction between them.
+using AbortRunFn = void (*)();
+void SetAbortRun(AbortRunFn fn);
 
 // Why the last run on this thread stopped early ("" if it did not).
 std::string LastFault();

@@ -29,7 +29,7 @@ class ProgTable {
     const int fd = memfd_create("bpfemu-prog", MFD_CLOEXEC);
     if (fd < 0) return -errno;
     // The id comes before the lock: its first allocation opens and closes
-    // files, and a hooked close() (emu/compat/fs_hooks.cc) runs ForgetFd(),
+    // files, and a hooked close() (compat/fs_hooks.cc) runs ForgetFd(),
     // which takes mu_ (EraseFd). Nothing the lock holder calls may close.
     prog->id = NextObjectId(IdKind::kProg);
     LocalMutexLock l(&mu_);
@@ -113,6 +113,10 @@ struct RunState {
 };
 thread_local RunState* current_run = nullptr;
 thread_local bool run_faulted = false;
+
+// A fault in interpreted code ends the run here, as ProgAbortRun() does.
+[[maybe_unused]] const bool interp_abort_installed =
+    (interp::SetAbortRun(&ProgAbortRun), true);
 
 int Register(uint32_t prog_type, uint32_t expected_attach_type,
              const std::string& name, ProgFunc func,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Arbitrary bytes as a .bpf.o (native/elf_object.h): parsed, and when they
+// Arbitrary bytes as a .bpf.o (loader/elf_object.h): parsed, and when they
 // parse, opened, loaded (maps created, relocations applied, programs
 // checked) and each program run once. Seeded with the examples' objects.
 // Checks: no crash, no sanitizer report, no leak.
@@ -10,8 +10,8 @@
 
 #include "emu/interp.h"
 #include "fuzz/fuzz_input.h"
-#include "native/elf_object.h"
-#include "native/object.h"
+#include "loader/elf_object.h"
+#include "loader/object.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const bool once = [] {

@@ -47,9 +47,9 @@ absl_libs=(-labsl_synchronization -labsl_graphcycles_internal
   -labsl_synchronization -labsl_stacktrace -labsl_symbolize -labsl_base
   -labsl_raw_logging_internal -lpthread)
 
-# The emulator and the native runtime (helpers, bytecode loader), compiled
-# once.
-srcs=$(ls emu/*.cc native/*.cc cli/cli.cc | grep -v _test.cc)
+# The emulator, the native helpers and the loader (object model, bytecode
+# loader), compiled once.
+srcs=$(ls emu/*.cc native/*.cc loader/*.cc cli/cli.cc | grep -v _test.cc)
 if ! printf '%s\n' $srcs | xargs -P 2 -I{} sh -c \
     'clang++ "$@" -c {} -o "'"$work"'/$(basename {} .cc).o"' _ "${flags[@]}"; then
   echo "FAIL: compiling the emulator with clang"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Arbitrary instruction arrays through BPF_PROG_LOAD for bytecode
-// (native/bytecode.h) and, when they load, a run on a packet or tracing
+// (loader/bytecode.h) and, when they load, a run on a packet or tracing
 // context. LD_IMM64 map loads are pointed at real maps of every kind (and
 // the program array holds the program itself), so helpers, tail calls and
 // map values are reached. Checks: no crash, no sanitizer report; a run ends
@@ -15,8 +15,8 @@
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "fuzz/fuzz_input.h"
-#include "native/bytecode.h"
-#include "native/object.h"
+#include "loader/bytecode.h"
+#include "loader/object.h"
 
 namespace {
 

@@ -16,9 +16,9 @@
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "kernel_compare/differ.h"
-#include "kernel_compare/kernel_backend.h"
-#include "kernel_compare/kernel_test.h"
-#include "tests/conformance/emu_backend.h"
+#include "testing/emu_backend.h"
+#include "testing/kernel_backend.h"
+#include "testing/kernel_test.h"
 
 namespace bpfemu {
 namespace {

@@ -24,8 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -41,15 +41,15 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "gtest/gtest.h"
 #include "emu/build_profile.h"
 #include "emu/version.h"
-#include "kernel_compare/calibrate.h"
+#include "gtest/gtest.h"
 #include "kernel_compare/differ.h"
-#include "kernel_compare/kernel_backend.h"
 #include "kernel_compare/memlock_compare.h"
+#include "testing/calibrate.h"
+#include "testing/emu_backend.h"
+#include "testing/kernel_backend.h"
 #include "tests/conformance/all_suites.h"
-#include "tests/conformance/emu_backend.h"
 
 ABSL_FLAG(uint64_t, seed, 1, "seed of the random operation sequences");
 ABSL_FLAG(uint64_t, ops, 2000, "operations per random sequence");

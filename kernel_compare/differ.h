@@ -36,7 +36,7 @@
 
 #include "absl/status/statusor.h"
 #include "emu/map.h"
-#include "tests/conformance/backend.h"
+#include "testing/backend.h"
 
 namespace bpfemu {
 

@@ -15,7 +15,7 @@
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-#include "tests/conformance/emu_backend.h"
+#include "testing/emu_backend.h"
 
 namespace bpfemu {
 namespace {

@@ -20,8 +20,8 @@
 
 #include <algorithm>
 #include <climits>
-#include <functional>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -33,10 +33,10 @@
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
-#include "kernel_compare/kernel_backend.h"
-#include "kernel_compare/kernel_test.h"
-#include "native/bytecode.h"
-#include "native/object.h"
+#include "loader/bytecode.h"
+#include "loader/object.h"
+#include "testing/kernel_backend.h"
+#include "testing/kernel_test.h"
 
 namespace bpfemu {
 namespace {

@@ -18,9 +18,9 @@
 
 #include "gtest/gtest.h"
 #include "kernel_compare/differ.h"
-#include "kernel_compare/kernel_backend.h"
-#include "kernel_compare/kernel_test.h"
-#include "tests/conformance/emu_backend.h"
+#include "testing/emu_backend.h"
+#include "testing/kernel_backend.h"
+#include "testing/kernel_test.h"
 
 namespace bpfemu {
 namespace {

@@ -27,7 +27,7 @@
 #include "emu/bpffs.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
-#include "kernel_compare/kernel_test.h"
+#include "testing/kernel_test.h"
 
 namespace bpfemu {
 namespace {

@@ -8,8 +8,8 @@
 
 #include "absl/strings/str_format.h"
 #include "emu/syscall.h"
-#include "kernel_compare/calibrate.h"
-#include "kernel_compare/kernel_backend.h"
+#include "testing/calibrate.h"
+#include "testing/kernel_backend.h"
 
 namespace bpfemu {
 

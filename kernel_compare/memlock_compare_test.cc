@@ -9,8 +9,8 @@
 
 #include "emu/build_profile.h"
 #include "gtest/gtest.h"
-#include "kernel_compare/calibrate.h"
-#include "kernel_compare/kernel_test.h"
+#include "testing/calibrate.h"
+#include "testing/kernel_test.h"
 
 namespace bpfemu {
 namespace {

@@ -32,7 +32,7 @@
 #include "emu/ringbuf_consumer.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
-#include "kernel_compare/kernel_test.h"
+#include "testing/kernel_test.h"
 
 namespace bpfemu {
 namespace {

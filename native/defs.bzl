@@ -8,7 +8,7 @@ def bpf_object(name, src, hdrs = [], bpf_copts = [], testonly = False, visibilit
       headers, loadable into the kernel (libbpf) - target `<name>_bpf`.
     * `<name>`: a cc_library holding the same source compiled by the host
       compiler against bpfemu's stand-in headers, registered as native object
-      `<name>` (native/object.h: Object::Open("<name>")).
+      `<name>` (loader/object.h: Object::Open("<name>")).
 
     The native wrapper is generated from the BPF object's symbols and BTF by
     native/gen_native.py, so both builds always describe the same maps and
@@ -49,7 +49,8 @@ def bpf_object(name, src, hdrs = [], bpf_copts = [], testonly = False, visibilit
         ],
         deps = [
             "//native:bpf_headers",
-            "//native:runtime",
+            "//native:helpers",
+            "//native:registry",
         ],
         alwayslink = True,
         testonly = testonly,

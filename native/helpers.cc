@@ -6,6 +6,8 @@
 // probe reads), net/core/filter.c (bpf_skb_load_bytes) and the interpreter's
 // tail call (emu/fd_array.h).
 
+#include "native/helpers.h"
+
 #include <linux/bpf.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -13,8 +15,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <climits>
 #include <cerrno>
+#include <climits>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -33,7 +35,6 @@
 #include "emu/sock_map.h"
 #include "emu/syscall.h"
 #include "native/bound_map.h"
-#include "native/object.h"
 
 namespace bpfemu::native {
 namespace {

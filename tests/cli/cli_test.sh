@@ -64,7 +64,7 @@ else
   kdir=/sys/fs/bpf/bpfemu_cli_$$
   k_out=$(transcript bpftool "$dir/pin_writer_kernel" "$kdir")
   rm -rf "$kdir"
-  if ! profile=$(kernel_compare/calibrate_profile); then
+  if ! profile=$(testing/calibrate_profile); then
     echo "FAIL: cannot calibrate the build profile from the running kernel"
     status=1
   fi

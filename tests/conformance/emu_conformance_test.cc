@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The conformance suites on the emulator: runs everywhere, unprivileged.
+#include "testing/emu_backend.h"
 #include "tests/conformance/all_suites.h"
-#include "tests/conformance/emu_backend.h"
 
 namespace bpfemu {
 

@@ -22,7 +22,7 @@
 #include "emu/errno.h"
 #include "emu/map.h"
 #include "gtest/gtest.h"
-#include "tests/conformance/backend.h"
+#include "testing/backend.h"
 
 namespace bpfemu {
 

@@ -21,7 +21,7 @@ fi
 
 # The kernel build itself, with libbpfemu.so preloaded over libbpf.so: the
 # object's bytecode runs in bpfemu's interpreter (no native code in the .so).
-preload_out=$(LD_PRELOAD="$PWD/emu/compat/libbpfemu.so" \
+preload_out=$(LD_PRELOAD="$PWD/compat/libbpfemu.so" \
   "$dir/libbpf_program_kernel" "$obj" 2>&1)
 if [[ "$preload_out" == *"runtime does not come first"* ]]; then
   echo "SKIPPED LD_PRELOAD run: sanitizer runtimes cannot be preloaded after"

@@ -24,10 +24,11 @@
 #include "emu/ringbuf_consumer.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
-#include "kernel_compare/kernel_backend.h"
-#include "kernel_compare/kernel_object.h"
-#include "kernel_compare/kernel_test.h"
-#include "native/object.h"
+#include "loader/object.h"
+#include "native/helpers.h"
+#include "testing/kernel_backend.h"
+#include "testing/kernel_object.h"
+#include "testing/kernel_test.h"
 #include "tests/examples/packets.h"
 
 namespace bpfemu::examples {

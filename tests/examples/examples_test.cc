@@ -2,13 +2,13 @@
 // The seed's examples, compiled natively from their unmodified BPF C and run
 // against emulated maps, without root.
 
+#include <arpa/inet.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
-#include <unistd.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -21,7 +21,8 @@
 #include "emu/ringbuf_consumer.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
-#include "native/object.h"
+#include "loader/object.h"
+#include "native/helpers.h"
 #include "tests/examples/packets.h"
 
 namespace bpfemu::examples {

@@ -23,7 +23,7 @@ tarball=${SELFTESTS_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 timeout_s=${SELFTESTS_TIMEOUT:-90}
 filter=${SELFTESTS_FILTER:-.}
 known=${SELFTESTS_KNOWN:-$here/known_divergences.txt}
-preload=$R/emu/compat/libbpfemu.so
+preload=$R/compat/libbpfemu.so
 start=$SECONDS
 
 if [ ! -f "$tarball" ]; then

@@ -26,7 +26,7 @@ check() {  # name, command...
 }
 
 check libbpfemu "$dir/skeleton_program_emu"
-check "LD_PRELOAD=libbpfemu.so" env LD_PRELOAD="$PWD/emu/compat/libbpfemu.so" \
+check "LD_PRELOAD=libbpfemu.so" env LD_PRELOAD="$PWD/compat/libbpfemu.so" \
   "$dir/skeleton_program_kernel"
 kernel_out=$("$dir/skeleton_program_kernel" 2>&1 | head -3)
 if [[ "$kernel_out" != *"load -> 0"* ]]; then

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The C interface between a natively compiled BPF source and the bpfemu
- * runtime (//native:runtime): the helper entry points the stand-in
- * <bpf/bpf_helper_defs.h> forwards to, and the object tables that
+ * runtime (//native:helpers, //native:registry): the helper entry points
+ * the stand-in <bpf/bpf_helper_defs.h> forwards to, and the object tables that
  * native/gen_native.py emits for each source (maps from its ".maps"
  * section, programs from its SEC() functions).
  *

@@ -7,10 +7,9 @@
 // argument kinds follow the kernel's bpf_func_proto tables
 // (kernel/bpf/helpers.c, kernel/trace/bpf_trace.c, net/core/filter.c).
 
-#include "native/bytecode.h"
+#include "loader/bytecode.h"
 
 #include <linux/bpf.h>
-
 #include <sched.h>
 
 #include <cerrno>
@@ -28,10 +27,9 @@
 #include "emu/syscall.h"
 #include "emu/version.h"
 #include "native/bound_map.h"
+#include "native/helpers.h"
 
 namespace bpfemu::native {
-
-void* InnerMapCell(uint32_t id);  // helpers.cc
 
 namespace {
 

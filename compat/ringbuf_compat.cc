@@ -12,7 +12,7 @@
 #include <cstring>
 #include <memory>
 
-#include "emu/compat/libbpf_conventions.h"
+#include "compat/libbpf_conventions.h"
 #include "emu/ringbuf_consumer.h"
 
 struct ring_buffer {

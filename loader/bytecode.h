@@ -11,8 +11,8 @@
 // touch (interp::Vm) where the kernel's verifier would have checked them at
 // load time; a bad argument stops the run (ProgFaulted()).
 
-#ifndef BPFEMU_NATIVE_BYTECODE_H_
-#define BPFEMU_NATIVE_BYTECODE_H_
+#ifndef BPFEMU_LOADER_BYTECODE_H_
+#define BPFEMU_LOADER_BYTECODE_H_
 
 #include <cstdint>
 #include <memory>
@@ -37,4 +37,4 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
 
 }  // namespace bpfemu::native
 
-#endif  // BPFEMU_NATIVE_BYTECODE_H_
+#endif  // BPFEMU_LOADER_BYTECODE_H_

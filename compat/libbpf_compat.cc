@@ -17,8 +17,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/bpf.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <time.h>
 
 #include <algorithm>
@@ -32,14 +32,15 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
-#include "emu/compat/libbpf_conventions.h"
+#include "compat/libbpf_conventions.h"
 #include "emu/cpu.h"
 #include "emu/errno.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
-#include "native/bytecode.h"
-#include "native/elf_object.h"
-#include "native/object.h"
+#include "loader/bytecode.h"
+#include "loader/elf_object.h"
+#include "loader/object.h"
+#include "loader/test_run.h"
 
 extern "C" int __xpg_strerror_r(int errnum, char* buf, size_t buflen);
 

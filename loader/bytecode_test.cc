@@ -4,7 +4,7 @@
 // bpf_trace_printk formatting, and the argument checks that stop a program
 // the verifier would have refused.
 
-#include "native/bytecode.h"
+#include "loader/bytecode.h"
 
 #include <linux/bpf.h>
 
@@ -16,7 +16,8 @@
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
-#include "native/object.h"
+#include "loader/object.h"
+#include "native/helpers.h"
 
 namespace bpfemu::native {
 namespace {

@@ -19,12 +19,11 @@
 // once per process, so one Object per source can be loaded at a time
 // (Load() answers -EBUSY otherwise). Destroying the Object closes its fds.
 //
-// Helper inputs the kernel takes from the running task are settable here
-// (SetPidTgid, SetComm, ...); by default they come from the calling thread,
-// as bpf_prog_test_run does in the kernel. bpf_printk output is captured.
+// Helper inputs (SetPidTgid, SetComm, ...) and captured bpf_printk output
+// are in native/helpers.h.
 
-#ifndef BPFEMU_NATIVE_OBJECT_H_
-#define BPFEMU_NATIVE_OBJECT_H_
+#ifndef BPFEMU_LOADER_OBJECT_H_
+#define BPFEMU_LOADER_OBJECT_H_
 
 #include <linux/bpf.h>
 
@@ -38,6 +37,7 @@
 #include "absl/types/span.h"
 #include "emu/map.h"
 #include "emu/prog.h"
+#include "loader/test_run.h"
 
 struct bpfemu_object_def;
 
@@ -48,13 +48,6 @@ struct ElfObject;
 namespace internal {
 struct BoundMap;
 }  // namespace internal
-
-// What bpf_prog_test_run returns for packet programs.
-struct PacketResult {
-  int err = 0;  // what bpf_prog_test_run returns: 0 or -EINVAL
-  uint32_t retval = 0;
-  std::vector<uint8_t> data_out;
-};
 
 class Program {
  public:
@@ -158,42 +151,6 @@ class Object {
   bool loaded_ = false;
 };
 
-// The runners behind Program::RunXdp / RunSkb, for any program descriptor
-// (the libbpf-compatible bpf_prog_test_run_opts uses them by fd).
-PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet);
-PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
-                    const struct __sk_buff* ctx_in = nullptr);
-
-// The program type and expected attach type libbpf derives from a SEC()
-// name (libbpf.c section_defs), for the common sections; false if unknown.
-bool ProgTypeForSection(std::string_view section, uint32_t* prog_type,
-                        uint32_t* expected_attach_type);
-
-// Helper inputs. Each Set* overrides the default until ResetHelpers().
-void SetPidTgid(uint64_t pid_tgid);   // bpf_get_current_pid_tgid
-void SetUidGid(uint64_t uid_gid);     // bpf_get_current_uid_gid
-void SetComm(std::string_view comm);  // bpf_get_current_comm
-// bpf_ktime_get_ns returns start, start + step, start + 2 * step, ...
-void SetKtime(uint64_t start_ns, uint64_t step_ns = 0);
-// bpf_get_prandom_u32 becomes a deterministic sequence from `seed`.
-void SetPrandomSeed(uint64_t seed);
-void ResetHelpers();
-
-// The last socket redirect a program asked for (bpf_sk_redirect_map and
-// friends): whether it was taken (SK_PASS), the target socket's cookie
-// (SO_COOKIE) and the flags.
-struct Redirect {
-  bool taken = false;
-  uint64_t cookie = 0;
-  uint64_t flags = 0;
-};
-Redirect LastRedirect();
-void ClearRedirect();
-
-// bpf_printk / bpf_trace_printk lines so far (trailing newline removed).
-std::vector<std::string> PrintkLines();
-void ClearPrintk();
-
 }  // namespace bpfemu::native
 
-#endif  // BPFEMU_NATIVE_OBJECT_H_
+#endif  // BPFEMU_LOADER_OBJECT_H_

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "tests/conformance/emu_backend.h"
+#include "testing/emu_backend.h"
 
 #include <linux/bpf.h>
 

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "kernel_compare/kernel_backend.h"
+#include "testing/kernel_backend.h"
 
 namespace bpfemu {
 

@@ -17,7 +17,7 @@
 #include <map>
 #include <string>
 
-#include "tests/conformance/backend.h"
+#include "testing/backend.h"
 
 namespace bpfemu {
 

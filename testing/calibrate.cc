@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "kernel_compare/calibrate.h"
+#include "testing/calibrate.h"
 
 #include <bpf/btf.h>
 #include <linux/bpf.h>
@@ -13,7 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
-#include "kernel_compare/kernel_backend.h"
+#include "testing/kernel_backend.h"
 
 namespace bpfemu {
 namespace {

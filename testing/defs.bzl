@@ -16,8 +16,8 @@ def kernel_cc_test(name, srcs, deps = [], data = [], size = "small"):
             "local",
         ],
         deps = deps + [
-            "//kernel_compare:kernel_backend",
-            "//kernel_compare:kernel_test",
+            "//testing:kernel_backend",
+            "//testing:kernel_test",
             "@system_libs//:gtest_main",
         ],
     )

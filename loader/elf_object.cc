@@ -2,7 +2,7 @@
 // The .bpf.o reader (elf_object.h). Every read is bounds-checked: a
 // malformed file gives an error, never a crash.
 
-#include "native/elf_object.h"
+#include "loader/elf_object.h"
 
 #include <linux/bpf.h>
 
@@ -14,7 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
-#include "native/object.h"
+#include "loader/section_names.h"
 
 namespace bpfemu::native {
 namespace {

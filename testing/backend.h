@@ -3,7 +3,7 @@
 //
 // Backend: the bpf() map commands behind one interface, implemented by the
 // emulator (EmuBackend, emu_backend.h) and by the real kernel through libbpf
-// (KernelBackend, kernel_compare/kernel_backend.h). Conformance suites are
+// (KernelBackend, testing/kernel_backend.h). Conformance suites are
 // written once against it (typed tests, one instantiation per backend), and
 // the differential runner drives two of them in lockstep.
 //

@@ -10,8 +10,8 @@
 // libbpf names them, and the relocations that must be filled with map fds at
 // load. No libbpf, libelf or kernel dependency.
 
-#ifndef BPFEMU_NATIVE_ELF_OBJECT_H_
-#define BPFEMU_NATIVE_ELF_OBJECT_H_
+#ifndef BPFEMU_LOADER_ELF_OBJECT_H_
+#define BPFEMU_LOADER_ELF_OBJECT_H_
 
 #include <cstdint>
 #include <string>
@@ -73,4 +73,4 @@ std::string ObjectNameFromPath(std::string_view path);
 
 }  // namespace bpfemu::native
 
-#endif  // BPFEMU_NATIVE_ELF_OBJECT_H_
+#endif  // BPFEMU_LOADER_ELF_OBJECT_H_

@@ -4,7 +4,7 @@
 // profile it gives reproduces the kernel's charge for maps it never probed.
 // memlock_compare_test checks that charge for every type and many sizes.
 
-#include "kernel_compare/calibrate.h"
+#include "testing/calibrate.h"
 
 #include <linux/bpf.h>
 
@@ -14,8 +14,8 @@
 #include "emu/syscall.h"
 #include "emu/version.h"
 #include "gtest/gtest.h"
-#include "kernel_compare/kernel_backend.h"
-#include "kernel_compare/kernel_test.h"
+#include "testing/kernel_backend.h"
+#include "testing/kernel_test.h"
 
 namespace bpfemu {
 namespace {

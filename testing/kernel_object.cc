@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "kernel_compare/kernel_object.h"
+#include "testing/kernel_object.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

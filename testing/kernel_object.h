@@ -4,7 +4,7 @@
 // The kernel side of running a BPF object: a `clang -target bpf` object
 // loaded through real libbpf (bpf_object__open_file / __load) and its
 // programs run with bpf_prog_test_run_opts (net/bpf/test_run.c), shaped like
-// the native runner in native/object.h so tests can run both with the same
+// the native runner in loader/object.h so tests can run both with the same
 // inputs.
 
 #ifndef BPFEMU_KERNEL_COMPARE_KERNEL_OBJECT_H_

@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "emu/build_profile.h"
-#include "kernel_compare/calibrate.h"
+#include "testing/calibrate.h"
 
 int main() {
   absl::StatusOr<bpfemu::BuildProfile> p = bpfemu::CalibrateBuildProfile();

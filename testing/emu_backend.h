@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "tests/conformance/backend.h"
+#include "testing/backend.h"
 
 namespace bpfemu {
 

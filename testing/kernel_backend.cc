@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "kernel_compare/kernel_backend.h"
+#include "testing/kernel_backend.h"
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+// SEC() names to program types, as libbpf's section_defs table in
+// tools/lib/bpf/libbpf.c maps them (the common sections only).
+#include "loader/section_names.h"
+
+#include <linux/bpf.h>
+
+namespace bpfemu::native {
+
+bool ProgTypeForSection(std::string_view sec, uint32_t* type,
+                        uint32_t* attach) {
+  struct Def {
+    std::string_view prefix;
+    uint32_t type, attach;
+  };
+  static constexpr Def kDefs[] = {
+      {"socket", BPF_PROG_TYPE_SOCKET_FILTER, 0},
+      {"kprobe", BPF_PROG_TYPE_KPROBE, 0},
+      {"kretprobe", BPF_PROG_TYPE_KPROBE, 0},
+      {"uprobe", BPF_PROG_TYPE_KPROBE, 0},
+      {"uretprobe", BPF_PROG_TYPE_KPROBE, 0},
+      {"tc", BPF_PROG_TYPE_SCHED_CLS, 0},
+      {"classifier", BPF_PROG_TYPE_SCHED_CLS, 0},
+      {"action", BPF_PROG_TYPE_SCHED_ACT, 0},
+      {"tracepoint", BPF_PROG_TYPE_TRACEPOINT, 0},
+      {"tp", BPF_PROG_TYPE_TRACEPOINT, 0},
+      {"raw_tracepoint", BPF_PROG_TYPE_RAW_TRACEPOINT, 0},
+      {"raw_tp", BPF_PROG_TYPE_RAW_TRACEPOINT, 0},
+      {"tp_btf", BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP},
+      {"fentry", BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY},
+      {"fexit", BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT},
+      {"xdp", BPF_PROG_TYPE_XDP, BPF_XDP},
+      {"xdp.frags", BPF_PROG_TYPE_XDP, BPF_XDP},
+      {"perf_event", BPF_PROG_TYPE_PERF_EVENT, 0},
+      {"cgroup_skb/ingress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS},
+      {"cgroup_skb/egress", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS},
+      {"sk_msg", BPF_PROG_TYPE_SK_MSG, BPF_SK_MSG_VERDICT},
+      {"sk_skb/stream_verdict", BPF_PROG_TYPE_SK_SKB,
+       BPF_SK_SKB_STREAM_VERDICT},
+      {"sk_skb/stream_parser", BPF_PROG_TYPE_SK_SKB, BPF_SK_SKB_STREAM_PARSER},
+      {"sk_skb", BPF_PROG_TYPE_SK_SKB, 0},
+      {"lsm", BPF_PROG_TYPE_LSM, BPF_LSM_MAC},
+      {"syscall", BPF_PROG_TYPE_SYSCALL, 0},
+  };
+  for (const Def& d : kDefs) {
+    if (sec == d.prefix ||
+        (sec.starts_with(d.prefix) && sec.size() > d.prefix.size() &&
+         sec[d.prefix.size()] == '/')) {
+      *type = d.type;
+      *attach = d.attach;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace bpfemu::native

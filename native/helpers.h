@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: helpers.h
+//
+// The BPF helpers' inputs and outputs a test sets and reads (helpers.cc
+// implements the helpers themselves, for natively built programs and for
+// the interpreter's helper table in loader/bytecode.cc). Helper inputs the
+// kernel takes from the running task are settable here (SetPidTgid,
+// SetComm, ...); by default they come from the calling thread, as
+// bpf_prog_test_run does in the kernel. bpf_printk output is captured.
+
+#ifndef BPFEMU_NATIVE_HELPERS_H_
+#define BPFEMU_NATIVE_HELPERS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bpfemu::native {
+
+// Helper inputs. Each Set* overrides the default until ResetHelpers().
+void SetPidTgid(uint64_t pid_tgid);   // bpf_get_current_pid_tgid
+void SetUidGid(uint64_t uid_gid);     // bpf_get_current_uid_gid
+void SetComm(std::string_view comm);  // bpf_get_current_comm
+// bpf_ktime_get_ns returns start, start + step, start + 2 * step, ...
+void SetKtime(uint64_t start_ns, uint64_t step_ns = 0);
+// bpf_get_prandom_u32 becomes a deterministic sequence from `seed`.
+void SetPrandomSeed(uint64_t seed);
+void ResetHelpers();
+
+// The last socket redirect a program asked for (bpf_sk_redirect_map and
+// friends): whether it was taken (SK_PASS), the target socket's cookie
+// (SO_COOKIE) and the flags.
+struct Redirect {
+  bool taken = false;
+  uint64_t cookie = 0;
+  uint64_t flags = 0;
+};
+Redirect LastRedirect();
+void ClearRedirect();
+
+// bpf_printk / bpf_trace_printk lines so far (trailing newline removed).
+std::vector<std::string> PrintkLines();
+void ClearPrintk();
+
+// The handle a program receives for inner map `id` (a map-in-map lookup,
+// kernel/bpf/map_in_map.c): created on first use and kept for the process;
+// nullptr if no map has that id.
+void* InnerMapCell(uint32_t id);
+
+}  // namespace bpfemu::native
+
+#endif  // BPFEMU_NATIVE_HELPERS_H_
