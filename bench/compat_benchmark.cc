@@ -30,7 +30,8 @@ namespace {
 
 std::vector<uint32_t> Keys(size_t n) {
   std::vector<uint32_t> keys(n);
-  for (size_t i = 0; i < n; ++i) keys[i] = static_cast<uint32_t>(i) * 2654435761u;
+  for (size_t i = 0; i < n; ++i)
+    keys[i] = static_cast<uint32_t>(i) * 2654435761u;
   return keys;
 }
 
@@ -98,8 +99,8 @@ void Run(benchmark::State& state) {
   const auto n = static_cast<uint32_t>(state.range(0));
   const int fd = Side::Create(n);
   if (fd < 0) {
-    state.SkipWithError(absl::StrFormat("bpf() unavailable: %s",
-                                        std::strerror(-fd)).c_str());
+    state.SkipWithError(
+        absl::StrFormat("bpf() unavailable: %s", std::strerror(-fd)).c_str());
     return;
   }
   const std::vector<uint32_t> keys = Keys(n);
@@ -132,9 +133,18 @@ void Run(benchmark::State& state) {
   Side::Close(fd);
 }
 
-template <class Side> void BM_LookupHit(benchmark::State& s) { Run<Side, kLookupHit>(s); }
-template <class Side> void BM_UpdateExisting(benchmark::State& s) { Run<Side, kUpdateExisting>(s); }
-template <class Side> void BM_GetNextKey(benchmark::State& s) { Run<Side, kGetNextKey>(s); }
+template <class Side>
+void BM_LookupHit(benchmark::State& s) {
+  Run<Side, kLookupHit>(s);
+}
+template <class Side>
+void BM_UpdateExisting(benchmark::State& s) {
+  Run<Side, kUpdateExisting>(s);
+}
+template <class Side>
+void BM_GetNextKey(benchmark::State& s) {
+  Run<Side, kGetNextKey>(s);
+}
 
 #define SIZES Arg(1024)->Arg(65536)
 BENCHMARK_TEMPLATE(BM_LookupHit, CompatSide)->SIZES;

@@ -68,7 +68,8 @@ std::vector<uint32_t> Visits(const Shape& s) {
   }
   if (s.zipf) {
     // Spread the hot ranks over the key space.
-    for (auto& v : order) v = static_cast<uint32_t>((v * 2654435761ull) % s.entries);
+    for (auto& v : order)
+      v = static_cast<uint32_t>((v * 2654435761ull) % s.entries);
   }
   return order;
 }
@@ -158,10 +159,10 @@ void BM_Grid(benchmark::State& state, Shape s) {
       bpf_map_update_elem(fd, key(i), value.data(), BPF_ANY);
     }
     for (auto _ : state) {
-      int rc = kOp == kLookup
-                   ? bpf_map_lookup_elem(fd, key(visits[n]), value.data())
-                   : bpf_map_update_elem(fd, key(visits[n]), value.data(),
-                                         BPF_ANY);
+      int rc =
+          kOp == kLookup
+              ? bpf_map_lookup_elem(fd, key(visits[n]), value.data())
+              : bpf_map_update_elem(fd, key(visits[n]), value.data(), BPF_ANY);
       benchmark::DoNotOptimize(rc);
       if (++n == visits.size()) n = 0;
     }
@@ -196,12 +197,11 @@ int Register() {
   p.map_type = BPF_MAP_TYPE_PERCPU_HASH;
   shapes.push_back({"percpu", p});
   for (const auto& [name, s] : shapes) {
-    const std::string tag = "/" + name + "/k" + std::to_string(s.key_size) +
-                            "_v" + std::to_string(s.value_size) + "_n" +
-                            std::to_string(s.entries) +
-                            (s.zipf ? "_zipf" : "_uniform") +
-                            (s.map_type == BPF_MAP_TYPE_PERCPU_HASH ? "_percpu"
-                                                                   : "");
+    const std::string tag =
+        "/" + name + "/k" + std::to_string(s.key_size) + "_v" +
+        std::to_string(s.value_size) + "_n" + std::to_string(s.entries) +
+        (s.zipf ? "_zipf" : "_uniform") +
+        (s.map_type == BPF_MAP_TYPE_PERCPU_HASH ? "_percpu" : "");
     benchmark::RegisterBenchmark(("BM_GridLookup/emu" + tag).c_str(),
                                  BM_Grid<kEmu, kLookup>, s);
     benchmark::RegisterBenchmark(("BM_GridLookup/kernel" + tag).c_str(),

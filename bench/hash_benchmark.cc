@@ -34,7 +34,8 @@ namespace {
 // Keys: a scrambled sequence so consecutive lookups hit different buckets.
 std::vector<uint32_t> Keys(size_t n) {
   std::vector<uint32_t> keys(n);
-  for (size_t i = 0; i < n; ++i) keys[i] = static_cast<uint32_t>(i * 2654435761u);
+  for (size_t i = 0; i < n; ++i)
+    keys[i] = static_cast<uint32_t>(i * 2654435761u);
   return keys;
 }
 

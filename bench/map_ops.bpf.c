@@ -3,6 +3,7 @@
 // inside a program, so per-operation cost = run time / OPS on either side
 // (kernel: bpf_prog_test_run_opts with repeat; bpfemu: the native build).
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 #define OPS 64
@@ -38,7 +39,7 @@ struct {
 } lru SEC(".maps");
 
 // The key stride keeps consecutive keys in different buckets and lines.
-#define KEY(i) ((i) * 13 % ENTRIES)
+#define KEY(i) ((i)*13 % ENTRIES)
 
 SEC("tc")
 int hash_lookup(struct __sk_buff *skb) {

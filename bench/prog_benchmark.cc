@@ -33,14 +33,13 @@
 namespace bpfemu {
 namespace {
 
-constexpr int kOps = 64;       // OPS in map_ops.bpf.c
+constexpr int kOps = 64;        // OPS in map_ops.bpf.c
 constexpr int kEntries = 1024;  // ENTRIES
-constexpr int kRepeat = 2000;  // kernel runs per benchmark iteration
+constexpr int kRepeat = 2000;   // kernel runs per benchmark iteration
 
-const char* const kProgs[] = {"hash_lookup",      "hash_lookup_miss",
-                              "hash_update",      "array_lookup",
-                              "percpu_array_add", "lru_lookup",
-                              "lru_update_evict", "tail_chain"};
+const char* const kProgs[] = {
+    "hash_lookup",      "hash_lookup_miss", "hash_update",      "array_lookup",
+    "percpu_array_add", "lru_lookup",       "lru_update_evict", "tail_chain"};
 
 // Operations per run: kOps map operations, or the 33 tail calls of
 // tail_chain (MAX_TAIL_CALL_CNT).
@@ -176,8 +175,9 @@ void BM_ProgKernel(benchmark::State& state, const char* prog_name) {
   KernelBackend::Get().PinCpu(0);
   std::unique_ptr<KernelObject> obj;
   if (int err = KernelObject::Load("bench/map_ops.bpf.o", &obj); err != 0) {
-    state.SkipWithError(("kernel map_ops did not load: " +
-                         std::string(strerror(-err))).c_str());
+    state.SkipWithError(
+        ("kernel map_ops did not load: " + std::string(strerror(-err)))
+            .c_str());
     return;
   }
   Fill(obj->MapFd("hash"), obj->MapFd("lru"),

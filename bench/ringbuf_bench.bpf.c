@@ -3,6 +3,7 @@
 // repetition of BPF_PROG_TEST_RUN's repeat) outputs one record of cfg[0]
 // bytes.
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 struct {

@@ -110,8 +110,8 @@ void BM_RingbufEventsKernel(benchmark::State& state) {
       bpf_program__fd(bpf_object__find_program_by_name(obj, "produce"));
   const int rb = bpf_object__find_map_fd_by_name(obj, "rb");
   uint32_t zero = 0;
-  bpf_map_update_elem(bpf_object__find_map_fd_by_name(obj, "cfg"), &zero,
-                      &size, BPF_ANY);
+  bpf_map_update_elem(bpf_object__find_map_fd_by_name(obj, "cfg"), &zero, &size,
+                      BPF_ANY);
   uint64_t seen = 0;
   ring_buffer* consumer = ring_buffer__new(rb, &Count, &seen, nullptr);
   auto produce = [&](int cpu) {
@@ -125,8 +125,7 @@ void BM_RingbufEventsKernel(benchmark::State& state) {
     bpf_prog_test_run_opts(prog, &run);
   };
   RunPipeline(
-      state, producers, &seen, produce,
-      [&] { ring_buffer__consume(consumer); },
+      state, producers, &seen, produce, [&] { ring_buffer__consume(consumer); },
       [&] { ring_buffer__poll(consumer, 1); });
   ring_buffer__free(consumer);
   bpf_object__close(obj);
@@ -134,7 +133,9 @@ void BM_RingbufEventsKernel(benchmark::State& state) {
 
 // Record sizes 16 and 256 bytes; 1 and 2 producers.
 BENCHMARK(BM_RingbufEventsEmu)->ArgsProduct({{16, 256}, {1, 2}})->UseRealTime();
-BENCHMARK(BM_RingbufEventsKernel)->ArgsProduct({{16, 256}, {1, 2}})->UseRealTime();
+BENCHMARK(BM_RingbufEventsKernel)
+    ->ArgsProduct({{16, 256}, {1, 2}})
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace bpfemu

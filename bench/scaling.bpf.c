@@ -5,6 +5,7 @@
 // Keys are i * 2654435761 as in bench/scaling_benchmark.cc, which fills
 // the map and runs these on every CPU at once.
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 #define OPS 64

@@ -76,8 +76,10 @@ struct Maps {
   // Tells the programs how many blocks the keys form (blocks[0]).
   void SetBlocks(uint32_t n) {
     const uint32_t zero = 0;
-    if (native_obj) (void)MapUpdateElem(native_obj->MapFd("blocks"), &zero, &n, 0);
-    if (kernel_obj) bpf_map_update_elem(kernel_obj->MapFd("blocks"), &zero, &n, 0);
+    if (native_obj)
+      (void)MapUpdateElem(native_obj->MapFd("blocks"), &zero, &n, 0);
+    if (kernel_obj)
+      bpf_map_update_elem(kernel_obj->MapFd("blocks"), &zero, &n, 0);
   }
 
  private:
@@ -120,9 +122,8 @@ uint64_t RunProgram(int t) {
   KernelBackend::Get().PinCpu(t);
   uint64_t sum = 0;
   if constexpr (kSide == kKernelProg) {
-    KernelObject::Result r =
-        KernelObject::RunPacket(m.kernel_obj->ProgFd(name), frame,
-                                kRunsPerThread);
+    KernelObject::Result r = KernelObject::RunPacket(m.kernel_obj->ProgFd(name),
+                                                     frame, kRunsPerThread);
     sum = r.err == 0 ? r.retval : 0;
   } else {
     ScopedCpu cpu(t);
@@ -188,9 +189,8 @@ void BM_Scale(benchmark::State& state) {
     std::vector<std::thread> threads;
     std::vector<uint64_t> sums(n);
     for (int t = 0; t < n; ++t) {
-      threads.emplace_back([&sums, t, n] {
-        sums[t] = Work<kSide, kOp, kDisjoint>(t, n);
-      });
+      threads.emplace_back(
+          [&sums, t, n] { sums[t] = Work<kSide, kOp, kDisjoint>(t, n); });
     }
     for (auto& th : threads) th.join();
     benchmark::DoNotOptimize(sums);
@@ -201,11 +201,11 @@ void BM_Scale(benchmark::State& state) {
                                : kOpsPerThread));
 }
 
-#define SCALE(side, op, disjoint)                   \
+#define SCALE(side, op, disjoint)                  \
   BENCHMARK_TEMPLATE(BM_Scale, side, op, disjoint) \
-      ->Arg(1)                                       \
-      ->Arg(2)                                       \
-      ->UseRealTime()                                \
+      ->Arg(1)                                     \
+      ->Arg(2)                                     \
+      ->UseRealTime()                              \
       ->Unit(benchmark::kMillisecond)
 
 SCALE(kMapObject, kCompute, true);

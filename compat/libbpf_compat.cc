@@ -149,10 +149,10 @@ int bpf_map_lookup_batch(int fd, void* in_batch, void* out_batch, void* keys,
                          void* values, __u32* count,
                          const struct bpf_map_batch_opts* opts) {
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
-  return LibbpfErr(bpfemu::MapLookupBatch(
-      fd, in_batch, out_batch, keys, values, count,
-      BPFEMU_OPTS_GET(opts, elem_flags, uint64_t{0}),
-      BPFEMU_OPTS_GET(opts, flags, uint64_t{0})));
+  return LibbpfErr(
+      bpfemu::MapLookupBatch(fd, in_batch, out_batch, keys, values, count,
+                             BPFEMU_OPTS_GET(opts, elem_flags, uint64_t{0}),
+                             BPFEMU_OPTS_GET(opts, flags, uint64_t{0})));
 }
 
 int bpf_map_lookup_and_delete_batch(int fd, void* in_batch, void* out_batch,
@@ -182,8 +182,8 @@ int bpf_obj_pin(int fd, const char* pathname) {
 int bpf_obj_get_opts(const char* pathname,
                      const struct bpf_obj_get_opts* opts) {
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
-  return LibbpfErr(GoodFd(
-      bpfemu::ObjGet(pathname, BPFEMU_OPTS_GET(opts, file_flags, 0u))));
+  return LibbpfErr(
+      GoodFd(bpfemu::ObjGet(pathname, BPFEMU_OPTS_GET(opts, file_flags, 0u))));
 }
 
 int bpf_obj_get(const char* pathname) {
@@ -216,8 +216,8 @@ int bpf_map_get_info_by_fd(int map_fd, struct bpf_map_info* info,
 int bpf_map_get_fd_by_id_opts(__u32 id,
                               const struct bpf_get_fd_by_id_opts* opts) {
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
-  return LibbpfErr(GoodFd(
-      bpfemu::MapGetFdById(id, BPFEMU_OPTS_GET(opts, open_flags, 0u))));
+  return LibbpfErr(
+      GoodFd(bpfemu::MapGetFdById(id, BPFEMU_OPTS_GET(opts, open_flags, 0u))));
 }
 
 int bpf_map_get_fd_by_id(__u32 id) {
@@ -257,7 +257,8 @@ int libbpf_strerror(int err, char* buf, size_t size) {
   }
   int ret;
   if (err < __LIBBPF_ERRNO__END) {
-    ret = std::snprintf(buf, size, "%s", kMessages[err - __LIBBPF_ERRNO__START]);
+    ret =
+        std::snprintf(buf, size, "%s", kMessages[err - __LIBBPF_ERRNO__START]);
     buf[size - 1] = '\0';
     return static_cast<size_t>(ret) >= size ? LibbpfErr(-ERANGE) : 0;
   }
@@ -274,18 +275,18 @@ int bpf_prog_load(enum bpf_prog_type prog_type, const char* prog_name,
                   size_t insn_cnt, const struct bpf_prog_load_opts* opts) {
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
   if (insn_cnt > bpfemu::interp::kMaxInsns) return LibbpfErr(-E2BIG);
-  const uint32_t attach =
-      opts != nullptr ? opts->expected_attach_type : 0;
+  const uint32_t attach = opts != nullptr ? opts->expected_attach_type : 0;
   const int fd = bpfemu::native::ProgLoadBytecode(
       prog_type, attach, prog_name != nullptr ? prog_name : "",
       reinterpret_cast<const bpfemu::interp::RawInsn*>(insns),
       static_cast<uint32_t>(insn_cnt), license);
   if (fd < 0) {
     if (opts != nullptr && opts->log_buf != nullptr && opts->log_size > 0) {
-      std::snprintf(opts->log_buf, opts->log_size,
-                    "bpfemu: the program was refused at load (errno %d); "
-                    "bpfemu checks structure, not types (docs/interpreter.md)\n",
-                    -fd);
+      std::snprintf(
+          opts->log_buf, opts->log_size,
+          "bpfemu: the program was refused at load (errno %d); "
+          "bpfemu checks structure, not types (docs/interpreter.md)\n",
+          -fd);
     }
     return LibbpfErr(fd);
   }
@@ -310,10 +311,10 @@ int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts* opts) {
       if (opts->data_in == nullptr) return LibbpfErr(-EINVAL);
       absl::Span<const uint8_t> in(static_cast<const uint8_t*>(opts->data_in),
                                    opts->data_size_in);
-      const auto* skb_in = opts->ctx_in != nullptr &&
-                                   opts->ctx_size_in >= sizeof(__sk_buff)
-                               ? static_cast<const __sk_buff*>(opts->ctx_in)
-                               : nullptr;
+      const auto* skb_in =
+          opts->ctx_in != nullptr && opts->ctx_size_in >= sizeof(__sk_buff)
+              ? static_cast<const __sk_buff*>(opts->ctx_in)
+              : nullptr;
       bpfemu::native::PacketResult r;
       const uint64_t start = NowNs();
       for (int i = 0; i < repeat; ++i) {
@@ -412,8 +413,8 @@ static struct bpf_object* Wrap(std::unique_ptr<bpfemu::native::Object> o) {
   return obj;
 }
 
-struct bpf_object* bpf_object__open_file(const char* path,
-                                         const struct bpf_object_open_opts* opts) {
+struct bpf_object* bpf_object__open_file(
+    const char* path, const struct bpf_object_open_opts* opts) {
   if (path == nullptr || !OptsValid(opts)) {
     errno = EINVAL;
     return nullptr;
@@ -426,15 +427,15 @@ struct bpf_object* bpf_object__open_file(const char* path,
   }
   auto bytecode = bpfemu::native::Object::OpenBytecode(path);
   if (!bytecode.ok()) {
-    errno = absl::IsNotFound(bytecode.status()) ? ENOENT
-                                                : LIBBPF_ERRNO__FORMAT;
+    errno = absl::IsNotFound(bytecode.status()) ? ENOENT : LIBBPF_ERRNO__FORMAT;
     return nullptr;
   }
   return Wrap(std::move(*bytecode));
 }
 
-struct bpf_object* bpf_object__open_mem(const void* obj_buf, size_t obj_buf_sz,
-                                        const struct bpf_object_open_opts* opts) {
+struct bpf_object* bpf_object__open_mem(
+    const void* obj_buf, size_t obj_buf_sz,
+    const struct bpf_object_open_opts* opts) {
   if (obj_buf == nullptr || obj_buf_sz == 0 || !OptsValid(opts)) {
     errno = EINVAL;
     return nullptr;
@@ -521,7 +522,9 @@ int bpf_map__fd(const struct bpf_map* map) {
 enum bpf_map_type bpf_map__type(const struct bpf_map* map) {
   return static_cast<enum bpf_map_type>(map->desc.type);
 }
-__u32 bpf_map__key_size(const struct bpf_map* map) { return map->desc.key_size; }
+__u32 bpf_map__key_size(const struct bpf_map* map) {
+  return map->desc.key_size;
+}
 __u32 bpf_map__value_size(const struct bpf_map* map) {
   return map->desc.value_size;
 }
@@ -568,7 +571,8 @@ int bpf_object__open_skeleton(struct bpf_object_skeleton* s,
     skel_opts.sz = sizeof(skel_opts);
   }
   skel_opts.object_name = s->name;
-  struct bpf_object* obj = bpf_object__open_mem(s->data, s->data_sz, &skel_opts);
+  struct bpf_object* obj =
+      bpf_object__open_mem(s->data, s->data_sz, &skel_opts);
   if (obj == nullptr) return LibbpfErr(-errno);
   *s->obj = obj;
   for (int i = 0; i < s->map_cnt; ++i) {
@@ -596,9 +600,10 @@ int bpf_object__load_skeleton(struct bpf_object_skeleton* s) {
     auto* m = reinterpret_cast<struct bpf_map_skeleton*>(
         reinterpret_cast<char*>(s->maps) + i * s->map_skel_sz);
     if (m->mmaped == nullptr) continue;
-    *m->mmaped = (bpf_map__map_flags(*m->map) & BPF_F_MMAPABLE)
-                     ? const_cast<void*>(bpf_map__initial_value(*m->map, nullptr))
-                     : nullptr;
+    *m->mmaped =
+        (bpf_map__map_flags(*m->map) & BPF_F_MMAPABLE)
+            ? const_cast<void*>(bpf_map__initial_value(*m->map, nullptr))
+            : nullptr;
   }
   return 0;
 }

@@ -32,12 +32,12 @@ bool OptsValid(const Opts* opts) {
 }
 
 // OPTS_GET(): `field` of a caller's struct that may be older (shorter).
-#define BPFEMU_OPTS_GET(opts, field, fallback)                             \
-  ((opts) != nullptr &&                                                   \
-           (opts)->sz >= offsetof(std::remove_pointer_t<decltype(opts)>,  \
-                                  field) +                                \
-                             sizeof((opts)->field)                        \
-       ? (opts)->field                                                    \
+#define BPFEMU_OPTS_GET(opts, field, fallback)                          \
+  ((opts) != nullptr &&                                                 \
+           (opts)->sz >=                                                \
+               offsetof(std::remove_pointer_t<decltype(opts)>, field) + \
+                   sizeof((opts)->field)                                \
+       ? (opts)->field                                                  \
        : (fallback))
 
 }  // namespace bpfemu::compat

@@ -24,8 +24,8 @@ using bpfemu::compat::OptsValid;
 
 extern "C" {
 
-struct ring_buffer* ring_buffer__new(int map_fd, ring_buffer_sample_fn sample_cb,
-                                     void* ctx,
+struct ring_buffer* ring_buffer__new(int map_fd,
+                                     ring_buffer_sample_fn sample_cb, void* ctx,
                                      const struct ring_buffer_opts* opts) {
   if (!OptsValid(opts)) {
     errno = EINVAL;

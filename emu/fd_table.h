@@ -69,8 +69,8 @@ class FdTable {
   // Borrows fd's entry: 0, or EBADF when fd is not open and EINVAL when it
   // is not a map (__bpf_map_get).
   int Borrow(int fd, FdRef* ref) {
-    if (std::atomic<FdEntry*>* slot = Slot(fd); slot != nullptr &&
-                                                 ref->guard_.ok()) {
+    if (std::atomic<FdEntry*>* slot = Slot(fd);
+        slot != nullptr && ref->guard_.ok()) {
       ref->entry_ = ref->guard_.Protect(*slot);
       if (ref->entry_ != nullptr) return 0;
     }
@@ -119,7 +119,8 @@ class FdTable {
 
 FdRef::~FdRef() {
   guard_.Release();
-  if (FdTable::reclaim_pending()) [[unlikely]] FdTable::Get().Reclaim();
+  if (FdTable::reclaim_pending()) [[unlikely]]
+    FdTable::Get().Reclaim();
 }
 
 }  // namespace bpfemu

@@ -169,8 +169,7 @@ TEST(FdTableTest, ForkedChildIgnoresTheParentsOtherThreads) {
   const int fd = NewMap(&map);
   ASSERT_GE(fd, 0);
   std::weak_ptr<Map> weak = map;
-  ASSERT_EQ(FdTable::Get().Insert(fd, FdEntry{std::move(map), true, true}),
-            0);
+  ASSERT_EQ(FdTable::Get().Insert(fd, FdEntry{std::move(map), true, true}), 0);
   std::atomic<bool> borrowed{false}, done{false};
   std::thread holder([&] {
     FdRef ref;

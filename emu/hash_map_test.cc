@@ -125,8 +125,10 @@ TEST_F(HashMapTest, TwoCpusNeverExceedMaxEntries) {
       uint32_t k = static_cast<uint32_t>((i * 7 + cpu * 13) % 100);
       uint64_t v = static_cast<uint64_t>(i);
       int err = MapUpdateElem(fd_, &k, &v, BPF_ANY);
-      if (err == -E2BIG) ++e2big;
-      else ASSERT_EQ(err, 0);
+      if (err == -E2BIG)
+        ++e2big;
+      else
+        ASSERT_EQ(err, 0);
       if (i % 3 == 0) {
         err = MapDeleteElem(fd_, &k);
         ASSERT_TRUE(err == 0 || err == -ENOENT);
@@ -176,24 +178,28 @@ TEST_F(HashMapReentryTest, Since615SameBucketIsEdeadlk) {
   Create(16);
   ASSERT_EQ(map_->kernel_version(), KernelVersion::k6_18);
   EXPECT_EQ(Nested(0, [&] { return Update(26, 2); }), -EDEADLK);
-  EXPECT_EQ(Nested(0, [&] {
-              uint32_t k = 26;  // same bucket: the lock check comes first
-              return MapDeleteElem(fd_, &k);
-            }),
+  EXPECT_EQ(Nested(0,
+                   [&] {
+                     uint32_t k =
+                         26;  // same bucket: the lock check comes first
+                     return MapDeleteElem(fd_, &k);
+                   }),
             -EDEADLK);
-  EXPECT_EQ(Nested(0, [&] {
-              uint32_t k = 0;
-              uint64_t v;
-              return MapLookupAndDeleteElem(fd_, &k, &v);
-            }),
+  EXPECT_EQ(Nested(0,
+                   [&] {
+                     uint32_t k = 0;
+                     uint64_t v;
+                     return MapLookupAndDeleteElem(fd_, &k, &v);
+                   }),
             -EDEADLK);
   EXPECT_EQ(Nested(0, [&] { return Update(35, 3); }), 0);  // bucket 0, slot 0
   EXPECT_EQ(Nested(0, [&] { return Update(4, 4); }), 0);   // bucket 1
-  EXPECT_EQ(Nested(0, [&] {
-              uint32_t k = 0;
-              uint64_t v = 0;
-              return MapLookupElem(fd_, &k, &v);
-            }),
+  EXPECT_EQ(Nested(0,
+                   [&] {
+                     uint32_t k = 0;
+                     uint64_t v = 0;
+                     return MapLookupElem(fd_, &k, &v);
+                   }),
             0);
   EXPECT_EQ(Nested(0, [&] { return static_cast<int>(Keys().size()); }), 3);
 }
@@ -210,11 +216,12 @@ TEST_F(HashMapReentryTest, Before615SameSlotIsEbusy) {
     EXPECT_EQ(Nested(0, [&] { return Update(26, 2); }), -EBUSY);
     EXPECT_EQ(Nested(0, [&] { return Update(35, 3); }), -EBUSY);  // slot 0
     EXPECT_EQ(Nested(0, [&] { return Update(4, 4); }), 0);        // slot 1
-    EXPECT_EQ(Nested(0, [&] {
-                uint32_t k = 0;
-                uint64_t v2 = 0;
-                return MapLookupElem(fd_, &k, &v2);
-              }),
+    EXPECT_EQ(Nested(0,
+                     [&] {
+                       uint32_t k = 0;
+                       uint64_t v2 = 0;
+                       return MapLookupElem(fd_, &k, &v2);
+                     }),
               0);
     CloseFd(fd_);
     fd_ = -1;
@@ -230,9 +237,8 @@ TEST_F(HashMapReentryTest, BatchWalkStopsAtHeldBucket) {
   uint64_t values[8];
   uint32_t start = 1;
   int ret = 1;
-  map_->SetBucketLockedHookForTesting([&] {
-    ret = MapLookupBatch(fd_, &start, &out, keys, values, &count);
-  });
+  map_->SetBucketLockedHookForTesting(
+      [&] { ret = MapLookupBatch(fd_, &start, &out, keys, values, &count); });
   ASSERT_EQ(Update(0, 1), 0);  // holds bucket 8
   EXPECT_EQ(ret, -EDEADLK);
   EXPECT_EQ(count, 2u);  // keys 4 and 30 from buckets 1 and 3
@@ -254,9 +260,9 @@ TEST(KernelVersion, ParsesAndNames) {
 // __sync_fetch_and_add): no increment is lost, shared or per-CPU.
 TEST(ValuePointers, NoLostAtomicIncrements) {
   SetNumPossibleCpus(2);
-  for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY,
-                        BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
-                        BPF_MAP_TYPE_LRU_HASH}) {
+  for (uint32_t type :
+       {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
+        BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_HASH}) {
     SCOPED_TRACE(type);
     MapAttr a;
     a.map_type = type;
@@ -283,8 +289,8 @@ TEST(ValuePointers, NoLostAtomicIncrements) {
     t1.join();
     std::vector<uint64_t> out(2, 0);
     ASSERT_EQ(MapLookupElem(fd, &key, out.data()), 0);
-    const bool percpu = type == BPF_MAP_TYPE_PERCPU_HASH ||
-                        type == BPF_MAP_TYPE_PERCPU_ARRAY;
+    const bool percpu =
+        type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY;
     if (percpu) {
       EXPECT_EQ(out[0], uint64_t{kIncrements});  // each CPU its own slot
       EXPECT_EQ(out[1], uint64_t{kIncrements});

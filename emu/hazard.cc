@@ -49,8 +49,7 @@ void AfterForkInChild() {
 
 void Init() {
   static const bool once = [] {
-    internal::asymmetric.store(RegisterMembarrier(),
-                               std::memory_order_relaxed);
+    internal::asymmetric.store(RegisterMembarrier(), std::memory_order_relaxed);
     pthread_atfork(nullptr, nullptr, AfterForkInChild);
     return true;
   }();
@@ -98,8 +97,7 @@ Record* internal::AdoptForThisThread() {
 
 void Synchronize() {
   Init();
-  if (AsymmetricFences() &&
-      Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) {
+  if (AsymmetricFences() && Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) {
     return;
   }
   std::atomic_thread_fence(std::memory_order_seq_cst);

@@ -56,8 +56,7 @@ class Guard {
   Guard() {
     internal::Record* r = internal::this_thread;
     if (r == nullptr) r = internal::AdoptForThisThread();
-    const unsigned free =
-        ~r->taken & ((1u << internal::kSlotsPerThread) - 1);
+    const unsigned free = ~r->taken & ((1u << internal::kSlotsPerThread) - 1);
     if (free == 0) return;
     const int i = __builtin_ctz(free);
     r->taken |= 1u << i;

@@ -35,6 +35,7 @@ constexpr uint64_t kCallbackTag = 0xbfca11ba00000000ULL;
 
 // The internal opcodes. ALU ops come in four flavours: 64-bit register (X),
 // 64-bit immediate (K), and the 32-bit pair.
+// clang-format off
 #define BPFEMU_ALU_OPS(X)                                                   \
   X(ADD) X(SUB) X(MUL) X(DIV) X(SDIV) X(MOD) X(SMOD) X(OR) X(AND) X(XOR)   \
   X(LSH) X(RSH) X(ARSH) X(MOV) X(MOVSX8) X(MOVSX16) X(MOVSX32)
@@ -54,6 +55,7 @@ constexpr uint64_t kCallbackTag = 0xbfca11ba00000000ULL;
   X##_PLAIN(ATOMIC32) X##_PLAIN(ATOMIC64) X##_PLAIN(LDDW)                   \
   X##_PLAIN(LDABS) X##_PLAIN(LDIND)
 
+// clang-format on
 #define BPFEMU_ENUM_ALU(name) name##64X, name##64K, name##32X, name##32K,
 #define BPFEMU_ENUM_JMP(name) name##64X, name##64K, name##32X, name##32K,
 #define BPFEMU_ENUM_PLAIN(name) name,
@@ -148,25 +150,51 @@ int DecodeAlu(const RawInsn& r, Program::Insn* d) {
       return -EINVAL;
     }
     const bool swap = is64 || x;  // BPF_TO_BE on a little-endian host
-    d->op = swap ? (r.imm == 16 ? SWAP16 : r.imm == 32 ? SWAP32 : SWAP64)
-                 : (r.imm == 16 ? LE16 : r.imm == 32 ? LE32 : NOP);
+    d->op = swap ? (r.imm == 16   ? SWAP16
+                    : r.imm == 32 ? SWAP32
+                                  : SWAP64)
+                 : (r.imm == 16   ? LE16
+                    : r.imm == 32 ? LE32
+                                  : NOP);
   } else if (op == BPF_NEG) {
     if (x || r.src != 0 || r.off != 0 || r.imm != 0) return -EINVAL;
     d->op = is64 ? NEG64 : NEG32;
   } else {
     Op base;
     switch (op) {
-      case BPF_ADD: base = ADD64X; break;
-      case BPF_SUB: base = SUB64X; break;
-      case BPF_MUL: base = MUL64X; break;
-      case BPF_DIV: base = r.off == 1 ? SDIV64X : DIV64X; break;
-      case BPF_MOD: base = r.off == 1 ? SMOD64X : MOD64X; break;
-      case BPF_OR: base = OR64X; break;
-      case BPF_AND: base = AND64X; break;
-      case BPF_XOR: base = XOR64X; break;
-      case BPF_LSH: base = LSH64X; break;
-      case BPF_RSH: base = RSH64X; break;
-      case BPF_ARSH: base = ARSH64X; break;
+      case BPF_ADD:
+        base = ADD64X;
+        break;
+      case BPF_SUB:
+        base = SUB64X;
+        break;
+      case BPF_MUL:
+        base = MUL64X;
+        break;
+      case BPF_DIV:
+        base = r.off == 1 ? SDIV64X : DIV64X;
+        break;
+      case BPF_MOD:
+        base = r.off == 1 ? SMOD64X : MOD64X;
+        break;
+      case BPF_OR:
+        base = OR64X;
+        break;
+      case BPF_AND:
+        base = AND64X;
+        break;
+      case BPF_XOR:
+        base = XOR64X;
+        break;
+      case BPF_LSH:
+        base = LSH64X;
+        break;
+      case BPF_RSH:
+        base = RSH64X;
+        break;
+      case BPF_ARSH:
+        base = ARSH64X;
+        break;
       case BPF_MOV:
         base = r.off == 8    ? MOVSX864X
                : r.off == 16 ? MOVSX1664X
@@ -179,10 +207,10 @@ int DecodeAlu(const RawInsn& r, Program::Insn* d) {
     // Reserved fields: off only for signed div/mod and sign-extending
     // register moves; a K form has no source register, an X form no
     // immediate.
-    const bool off_ok =
-        r.off == 0 || ((op == BPF_DIV || op == BPF_MOD) && r.off == 1) ||
-        (op == BPF_MOV && x &&
-         (r.off == 8 || r.off == 16 || (is64 && r.off == 32)));
+    const bool off_ok = r.off == 0 ||
+                        ((op == BPF_DIV || op == BPF_MOD) && r.off == 1) ||
+                        (op == BPF_MOV && x &&
+                         (r.off == 8 || r.off == 16 || (is64 && r.off == 32)));
     if (!off_ok || (x ? r.imm != 0 : r.src != 0)) return -EINVAL;
     if (!x && (op == BPF_DIV || op == BPF_MOD) && r.imm == 0) {
       return -EINVAL;  // "div by zero"
@@ -233,11 +261,16 @@ int DecodeStore(const RawInsn& r, Program::Insn* d) {
   }
   if (mode != BPF_ATOMIC) return -EINVAL;
   switch (r.imm) {
-    case BPF_ADD: case BPF_ADD | kFetch:
-    case BPF_OR: case BPF_OR | kFetch:
-    case BPF_AND: case BPF_AND | kFetch:
-    case BPF_XOR: case BPF_XOR | kFetch:
-    case kXchg: case kCmpXchg:
+    case BPF_ADD:
+    case BPF_ADD | kFetch:
+    case BPF_OR:
+    case BPF_OR | kFetch:
+    case BPF_AND:
+    case BPF_AND | kFetch:
+    case BPF_XOR:
+    case BPF_XOR | kFetch:
+    case kXchg:
+    case kCmpXchg:
       break;
     default:
       return -EINVAL;  // "BPF_ATOMIC uses invalid atomic opcode"
@@ -265,21 +298,42 @@ int DecodeLdAbs(const RawInsn& r, uint32_t prog_type, Program::Insn* d) {
 
 // Conditional jumps of BPF_JMP / BPF_JMP32; `d->off` becomes the absolute
 // target.
-int DecodeCondJump(const RawInsn& r, uint32_t i, uint32_t n,
-                   Program::Insn* d) {
+int DecodeCondJump(const RawInsn& r, uint32_t i, uint32_t n, Program::Insn* d) {
   Op base;
   switch (BPF_OP(r.code)) {
-    case BPF_JEQ: base = JEQ64X; break;
-    case BPF_JNE: base = JNE64X; break;
-    case BPF_JGT: base = JGT64X; break;
-    case BPF_JGE: base = JGE64X; break;
-    case BPF_JLT: base = JLT64X; break;
-    case BPF_JLE: base = JLE64X; break;
-    case BPF_JSGT: base = JSGT64X; break;
-    case BPF_JSGE: base = JSGE64X; break;
-    case BPF_JSLT: base = JSLT64X; break;
-    case BPF_JSLE: base = JSLE64X; break;
-    case BPF_JSET: base = JSET64X; break;
+    case BPF_JEQ:
+      base = JEQ64X;
+      break;
+    case BPF_JNE:
+      base = JNE64X;
+      break;
+    case BPF_JGT:
+      base = JGT64X;
+      break;
+    case BPF_JGE:
+      base = JGE64X;
+      break;
+    case BPF_JLT:
+      base = JLT64X;
+      break;
+    case BPF_JLE:
+      base = JLE64X;
+      break;
+    case BPF_JSGT:
+      base = JSGT64X;
+      break;
+    case BPF_JSGE:
+      base = JSGE64X;
+      break;
+    case BPF_JSLT:
+      base = JSLT64X;
+      break;
+    case BPF_JSLE:
+      base = JSLE64X;
+      break;
+    case BPF_JSET:
+      base = JSET64X;
+      break;
     default:
       return -EINVAL;  // "unknown opcode"
   }
@@ -300,8 +354,7 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
   const RawInsn& r = in[i];
   if (i + 1 >= n) return -EINVAL;  // "invalid bpf_ld_imm64 insn"
   const RawInsn& hi = in[i + 1];
-  if (hi.code != 0 || hi.dst != 0 || hi.src != 0 || hi.off != 0 ||
-      r.off != 0) {
+  if (hi.code != 0 || hi.dst != 0 || hi.src != 0 || hi.off != 0 || r.off != 0) {
     return -EINVAL;
   }
   if (r.dst == BPF_REG_10) return -EACCES;
@@ -327,8 +380,8 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
     case BPF_PSEUDO_MAP_VALUE: {
       uint64_t addr, lo, hi_addr;
       bool writable;
-      if (int err = linker.MapValue(r.imm, static_cast<uint32_t>(hi.imm),
-                                    &addr, &lo, &hi_addr, &writable);
+      if (int err = linker.MapValue(r.imm, static_cast<uint32_t>(hi.imm), &addr,
+                                    &lo, &hi_addr, &writable);
           err != 0) {
         return err;
       }
@@ -399,8 +452,8 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
 int Program::CheckControlFlow(const std::vector<bool>& second_half) const {
   // No jump or call may land on the second half of an LD_IMM64.
   for (const Insn& d : insns_) {
-    const bool jumps = d.op == JA || d.op == CALL_LOCAL ||
-                       (d.op >= JEQ64X && d.op <= JSET32K);
+    const bool jumps =
+        d.op == JA || d.op == CALL_LOCAL || (d.op >= JEQ64X && d.op <= JSET32K);
     if (jumps && second_half[d.off]) return -EINVAL;
   }
   // check_subprogs(): "last insn is not an exit or jmp".
@@ -489,7 +542,8 @@ Vm::Vm(const Program* prog, void* ctx)
     const auto* skb = static_cast<const struct __sk_buff*>(ctx);
     pkt_lo_ = skb->data;
     pkt_hi_ = skb->data_end;
-    pkt_writable_ = t == BPF_PROG_TYPE_SCHED_CLS || t == BPF_PROG_TYPE_SCHED_ACT;
+    pkt_writable_ =
+        t == BPF_PROG_TYPE_SCHED_CLS || t == BPF_PROG_TYPE_SCHED_ACT;
   }
   if (pkt_hi_ < pkt_lo_) pkt_hi_ = pkt_lo_;
 }
@@ -542,8 +596,7 @@ bool Vm::ReadableString(uint64_t addr, uint64_t max) const {
   return false;
 }
 
-void Vm::AddRegion(uint64_t addr, uint64_t size, bool writable,
-                   uint8_t tag) {
+void Vm::AddRegion(uint64_t addr, uint64_t size, bool writable, uint8_t tag) {
   const Region r = {addr, addr + size, writable, tag};
   if (tag != 0) {
     // Tagged regions (records to submit) are kept until removed.
@@ -653,7 +706,8 @@ void Store(uint64_t addr, T v) {
 template <typename S>
 S SDiv(S a, S b) {
   if (b == 0) return 0;
-  if (b == -1) return static_cast<S>(0 - static_cast<std::make_unsigned_t<S>>(a));
+  if (b == -1)
+    return static_cast<S>(0 - static_cast<std::make_unsigned_t<S>>(a));
   return a / b;
 }
 template <typename S>
@@ -698,10 +752,10 @@ uint64_t Vm::Exec(uint32_t start, const uint64_t* args, int depth) {
   const Program::Insn* const code = prog_->insns_.data();
   const Program::Insn* in = code + start;
 
-#define BPFEMU_LABEL_ALU(name) &&L_##name##64X, &&L_##name##64K, \
-                               &&L_##name##32X, &&L_##name##32K,
-#define BPFEMU_LABEL_JMP(name) &&L_##name##64X, &&L_##name##64K, \
-                               &&L_##name##32X, &&L_##name##32K,
+#define BPFEMU_LABEL_ALU(name) \
+  &&L_##name##64X, &&L_##name##64K, &&L_##name##32X, &&L_##name##32K,
+#define BPFEMU_LABEL_JMP(name) \
+  &&L_##name##64X, &&L_##name##64K, &&L_##name##32X, &&L_##name##32K,
 #define BPFEMU_LABEL_PLAIN(name) &&L_##name,
   static const void* const kLabels[] = {BPFEMU_OPS(BPFEMU_LABEL)};
 #undef BPFEMU_LABEL_ALU
@@ -709,45 +763,61 @@ uint64_t Vm::Exec(uint32_t start, const uint64_t* args, int depth) {
 #undef BPFEMU_LABEL_PLAIN
   static_assert(std::size(kLabels) == kNumOps);
 
-#define NEXT \
-  do {       \
-    ++in;    \
+#define NEXT               \
+  do {                     \
+    ++in;                  \
     goto* kLabels[in->op]; \
   } while (0)
 #define DST r[in->dst]
 #define SRC r[in->src]
 #define IMM in->imm
-#define CHECK(addr, n, w)                                                   \
-  do {                                                                      \
-    /* The stack inline; everything else through Allowed(). */           \
-    if ((addr) - stack_lo_ > sizeof(stack_) - (n) &&                       \
-        !Allowed((addr), (n), (w))) {                                       \
-      Fault("invalid memory %s of %d bytes at 0x%llx (insn %td)",          \
-            (w) ? "write" : "read", static_cast<int>(n),                    \
-            static_cast<unsigned long long>(addr), in - code);              \
-    }                                                                       \
+#define CHECK(addr, n, w)                                         \
+  do {                                                            \
+    /* The stack inline; everything else through Allowed(). */    \
+    if ((addr)-stack_lo_ > sizeof(stack_) - (n) &&                \
+        !Allowed((addr), (n), (w))) {                             \
+      Fault("invalid memory %s of %d bytes at 0x%llx (insn %td)", \
+            (w) ? "write" : "read", static_cast<int>(n),          \
+            static_cast<unsigned long long>(addr), in - code);    \
+    }                                                             \
   } while (0)
-#define JUMP(cond)                                                  \
-  do {                                                              \
-    if (cond) {                                                     \
-      const Program::Insn* t = code + in->off;                      \
-      if (t <= in && --budget_ == 0) {                              \
-        Fault("instruction budget exhausted (an endless loop?)");   \
-      }                                                             \
-      in = t;                                                       \
-      goto* kLabels[in->op];                                        \
-    }                                                               \
-    NEXT;                                                           \
+#define JUMP(cond)                                                \
+  do {                                                            \
+    if (cond) {                                                   \
+      const Program::Insn* t = code + in->off;                    \
+      if (t <= in && --budget_ == 0) {                            \
+        Fault("instruction budget exhausted (an endless loop?)"); \
+      }                                                           \
+      in = t;                                                     \
+      goto* kLabels[in->op];                                      \
+    }                                                             \
+    NEXT;                                                         \
   } while (0)
 
   goto* kLabels[in->op];
 
   // ALU. 64-bit ops on u64, 32-bit ops on the low halves, zero-extended.
-#define ALU_PAIR(name, expr64, expr32)                                   \
-  L_##name##64X : { const uint64_t a = DST, b = SRC; DST = (expr64); NEXT; } \
-  L_##name##64K : { const uint64_t a = DST, b = uint64_t(IMM); DST = (expr64); NEXT; } \
-  L_##name##32X : { const uint32_t a = uint32_t(DST), b = uint32_t(SRC); DST = uint32_t(expr32); NEXT; } \
-  L_##name##32K : { const uint32_t a = uint32_t(DST), b = uint32_t(IMM); DST = uint32_t(expr32); NEXT; }
+#define ALU_PAIR(name, expr64, expr32)                   \
+  L_##name##64X : {                                      \
+    const uint64_t a = DST, b = SRC;                     \
+    DST = (expr64);                                      \
+    NEXT;                                                \
+  }                                                      \
+  L_##name##64K : {                                      \
+    const uint64_t a = DST, b = uint64_t(IMM);           \
+    DST = (expr64);                                      \
+    NEXT;                                                \
+  }                                                      \
+  L_##name##32X : {                                      \
+    const uint32_t a = uint32_t(DST), b = uint32_t(SRC); \
+    DST = uint32_t(expr32);                              \
+    NEXT;                                                \
+  }                                                      \
+  L_##name##32K : {                                      \
+    const uint32_t a = uint32_t(DST), b = uint32_t(IMM); \
+    DST = uint32_t(expr32);                              \
+    NEXT;                                                \
+  }
   ALU_PAIR(ADD, a + b, a + b)
   ALU_PAIR(SUB, a - b, a - b)
   ALU_PAIR(MUL, a * b, a * b)
@@ -796,11 +866,23 @@ L_NOP:
   NEXT;
 
   // Jumps; targets are absolute after decoding.
-#define JMP_PAIR(name, cmp64, cmp32)                                      \
-  L_##name##64X : { const uint64_t a = DST, b = SRC; JUMP(cmp64); }        \
-  L_##name##64K : { const uint64_t a = DST, b = uint64_t(IMM); JUMP(cmp64); } \
-  L_##name##32X : { const uint32_t a = uint32_t(DST), b = uint32_t(SRC); JUMP(cmp32); } \
-  L_##name##32K : { const uint32_t a = uint32_t(DST), b = uint32_t(IMM); JUMP(cmp32); }
+#define JMP_PAIR(name, cmp64, cmp32)                     \
+  L_##name##64X : {                                      \
+    const uint64_t a = DST, b = SRC;                     \
+    JUMP(cmp64);                                         \
+  }                                                      \
+  L_##name##64K : {                                      \
+    const uint64_t a = DST, b = uint64_t(IMM);           \
+    JUMP(cmp64);                                         \
+  }                                                      \
+  L_##name##32X : {                                      \
+    const uint32_t a = uint32_t(DST), b = uint32_t(SRC); \
+    JUMP(cmp32);                                         \
+  }                                                      \
+  L_##name##32K : {                                      \
+    const uint32_t a = uint32_t(DST), b = uint32_t(IMM); \
+    JUMP(cmp32);                                         \
+  }
   JMP_PAIR(JEQ, a == b, a == b)
   JMP_PAIR(JNE, a != b, a != b)
   JMP_PAIR(JGT, a > b, a > b)
@@ -827,21 +909,23 @@ L_CALL_LOCAL:
     Fault("function calls are not allowed while holding a lock (insn %td)",
           in - code);
   }
-  if (--budget_ == 0) Fault("instruction budget exhausted (endless recursion?)");
+  if (--budget_ == 0)
+    Fault("instruction budget exhausted (endless recursion?)");
   r[0] = Exec(static_cast<uint32_t>(in->off), &r[1], depth + 1);
   NEXT;
 L_EXIT:
-  if (held_lock_ != 0) Fault("bpf_spin_unlock is missing (insn %td)", in - code);
+  if (held_lock_ != 0)
+    Fault("bpf_spin_unlock is missing (insn %td)", in - code);
   depth_ = saved_depth;
   return r[0];
 
   // Memory.
-#define LDX(name, T, ext)                                  \
-  L_##name : {                                             \
-    const uint64_t addr = SRC + int64_t(in->off);          \
-    CHECK(addr, sizeof(T), false);                         \
-    DST = ext(Load<T>(addr));                              \
-    NEXT;                                                  \
+#define LDX(name, T, ext)                         \
+  L_##name : {                                    \
+    const uint64_t addr = SRC + int64_t(in->off); \
+    CHECK(addr, sizeof(T), false);                \
+    DST = ext(Load<T>(addr));                     \
+    NEXT;                                         \
   }
 #define ZEXT(v) uint64_t(v)
 #define SEXT(v) uint64_t(int64_t(v))
@@ -855,12 +939,12 @@ L_EXIT:
 #undef LDX
 #undef ZEXT
 #undef SEXT
-#define STORE(name, T, value)                              \
-  L_##name : {                                             \
-    const uint64_t addr = DST + int64_t(in->off);          \
-    CHECK(addr, sizeof(T), true);                          \
-    Store<T>(addr, static_cast<T>(value));                 \
-    NEXT;                                                  \
+#define STORE(name, T, value)                     \
+  L_##name : {                                    \
+    const uint64_t addr = DST + int64_t(in->off); \
+    CHECK(addr, sizeof(T), true);                 \
+    Store<T>(addr, static_cast<T>(value));        \
+    NEXT;                                         \
   }
   STORE(ST8, uint8_t, IMM)
   STORE(ST16, uint16_t, IMM)
@@ -871,13 +955,13 @@ L_EXIT:
   STORE(STX32, uint32_t, SRC)
   STORE(STX64, uint64_t, SRC)
 #undef STORE
-L_ATOMIC32: {
+L_ATOMIC32 : {
   const uint64_t addr = DST + int64_t(in->off);
   CHECK(addr, 4, true);
   if (addr % 4 != 0) Fault("misaligned atomic");
-  const uint32_t old = AtomicOp<uint32_t>(reinterpret_cast<uint32_t*>(addr),
-                                          int32_t(IMM), uint32_t(SRC),
-                                          uint32_t(r[0]));
+  const uint32_t old =
+      AtomicOp<uint32_t>(reinterpret_cast<uint32_t*>(addr), int32_t(IMM),
+                         uint32_t(SRC), uint32_t(r[0]));
   if (IMM == kCmpXchg) {
     r[0] = old;
   } else if (IMM & kFetch) {
@@ -885,7 +969,7 @@ L_ATOMIC32: {
   }
   NEXT;
 }
-L_ATOMIC64: {
+L_ATOMIC64 : {
   const uint64_t addr = DST + int64_t(in->off);
   CHECK(addr, 8, true);
   if (addr % 8 != 0) Fault("misaligned atomic");
@@ -905,9 +989,10 @@ L_LDDW:
   // Legacy packet loads (bpf_skb_load_helper): network byte order into R0;
   // out of the packet, the program ends returning 0.
 L_LDABS:
-L_LDIND: {
+L_LDIND : {
   // bpf_gen_ld_abs(): a 32-bit offset, src + imm for LD_IND.
-  const int64_t off = int32_t(in->op == LDIND ? SRC + uint64_t(IMM) : uint64_t(IMM));
+  const int64_t off =
+      int32_t(in->op == LDIND ? SRC + uint64_t(IMM) : uint64_t(IMM));
   const uint64_t len = pkt_hi_ - pkt_lo_;
   if (off < 0 || uint64_t(off) + in->size > len) {
     depth_ = saved_depth;

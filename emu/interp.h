@@ -73,7 +73,10 @@ class Linker {
   virtual HelperFn Helper(int32_t id, uint32_t prog_type, bool* gpl_only) = 0;
   // Whether helper `id` may be called while a bpf_spin_lock is held (the
   // verifier allows only bpf_spin_unlock).
-  virtual bool CallableUnderLock(int32_t id) { (void)id; return false; }
+  virtual bool CallableUnderLock(int32_t id) {
+    (void)id;
+    return false;
+  }
   // BPF_PSEUDO_MAP_FD: the value the register receives (a map handle the
   // helpers understand), or -EBADF / -EINVAL as bpf_map_get() answers.
   virtual int MapHandle(int fd, uint64_t* handle) = 0;
@@ -119,7 +122,7 @@ class Program {
   size_t ctx_size() const { return ctx_size_; }
 
   struct Insn {
-    uint8_t op;   // internal opcode (interp.cc)
+    uint8_t op;  // internal opcode (interp.cc)
     uint8_t dst;
     uint8_t src;
     uint8_t size;  // memory access bytes
@@ -133,8 +136,8 @@ class Program {
   // the maps, areas and helpers it names; 0 or -errno.
   int DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n, Linker& linker,
                   Insn* d);
-  int DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
-                 const LoadAttr& attr, Linker& linker, Insn* d);
+  int DecodeJump(const RawInsn& r, uint32_t i, uint32_t n, const LoadAttr& attr,
+                 Linker& linker, Insn* d);
   // Jumps into an LD_IMM64's second half; the last instruction's kind.
   int CheckControlFlow(const std::vector<bool>& second_half) const;
 
@@ -177,8 +180,7 @@ class Vm {
   // Memory the program may use from now on in this run (a map value a
   // lookup returned, a ring buffer reservation).
   // `tag` marks regions a helper wants to recognise later (HasRegion).
-  void AddRegion(uint64_t addr, uint64_t size, bool writable,
-                 uint8_t tag = 0);
+  void AddRegion(uint64_t addr, uint64_t size, bool writable, uint8_t tag = 0);
   // Whether a region with `tag` starts at `addr`; RemoveRegion forgets it
   // (a ring buffer record once submitted).
   bool HasRegion(uint64_t addr, uint8_t tag) const;

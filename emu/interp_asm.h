@@ -50,7 +50,8 @@ inline RawInsn MovReg(uint8_t dst, uint8_t src) {
   return AluReg(BPF_MOV, dst, src);
 }
 // Byte order: BPF_TO_LE / BPF_TO_BE (class ALU) or the v4 swap (ALU64).
-inline RawInsn Endian(uint8_t dst, int32_t bits, bool to_be, bool alu64 = false) {
+inline RawInsn Endian(uint8_t dst, int32_t bits, bool to_be,
+                      bool alu64 = false) {
   return Insn((alu64 ? BPF_ALU64 : BPF_ALU) | BPF_END |
                   (to_be && !alu64 ? BPF_X : BPF_K),
               dst, 0, 0, bits);

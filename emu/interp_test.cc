@@ -35,8 +35,7 @@ class TestLinker : public Linker {
     return id == 1 ? Sum : nullptr;
   }
   int MapHandle(int, uint64_t*) override { return -EBADF; }
-  int MapValue(int, uint32_t, uint64_t*, uint64_t*, uint64_t*,
-               bool*) override {
+  int MapValue(int, uint32_t, uint64_t*, uint64_t*, uint64_t*, bool*) override {
     return -EBADF;
   }
 };
@@ -54,7 +53,7 @@ int Load(const Insns& p, std::shared_ptr<const Program>* out,
 // Runs `p` as ProgRun() does (R0's low 32 bits); *faulted tells whether it
 // was stopped.
 uint64_t Exec(const Insns& p, bool* faulted = nullptr,
-             uint32_t type = BPF_PROG_TYPE_RAW_TRACEPOINT) {
+              uint32_t type = BPF_PROG_TYPE_RAW_TRACEPOINT) {
   std::shared_ptr<const Program> prog;
   EXPECT_EQ(Load(p, &prog, type), 0);
   if (prog == nullptr) return ~0ull;
@@ -74,18 +73,18 @@ Insns Ret(Insns body) {
 
 TEST(InterpTest, DivisionAndModuloByZeroFollowTheVerifiersFixups) {
   // 64-bit: x / 0 = 0, x % 0 = x.
-  EXPECT_EQ(Exec(Ret({a::MovImm(0, 7), a::MovImm(1, 0),
-                     a::AluReg(BPF_DIV, 0, 1)})),
-            0u);
-  EXPECT_EQ(Exec(Ret({a::MovImm(0, 7), a::MovImm(1, 0),
-                     a::AluReg(BPF_MOD, 0, 1)})),
-            7u);
+  EXPECT_EQ(
+      Exec(Ret({a::MovImm(0, 7), a::MovImm(1, 0), a::AluReg(BPF_DIV, 0, 1)})),
+      0u);
+  EXPECT_EQ(
+      Exec(Ret({a::MovImm(0, 7), a::MovImm(1, 0), a::AluReg(BPF_MOD, 0, 1)})),
+      7u);
   // Signed: INT_MIN / -1 does not trap, it negates (and wraps).
   EXPECT_EQ(Exec(Ret({a::MovImm(0, INT32_MIN), a::MovImm(1, -1),
-                     a::AluReg(BPF_DIV, 0, 1, false, 1)})),
+                      a::AluReg(BPF_DIV, 0, 1, false, 1)})),
             0x80000000u);
   EXPECT_EQ(Exec(Ret({a::MovImm(0, -7), a::MovImm(1, -1),
-                     a::AluReg(BPF_MOD, 0, 1, true, 1)})),
+                      a::AluReg(BPF_MOD, 0, 1, true, 1)})),
             0u);
   EXPECT_EQ(Exec(Ret({a::MovImm(0, -7), a::AluImm(BPF_MOD, 0, 2, true, 1)})),
             0xffffffffu);  // R0 as test_run reports it: 32 bits
@@ -93,16 +92,18 @@ TEST(InterpTest, DivisionAndModuloByZeroFollowTheVerifiersFixups) {
 
 TEST(InterpTest, Alu32ZeroExtendsAndShiftsMask) {
   EXPECT_EQ(Exec(Ret({a::MovImm(0, -1), a::AluImm(BPF_ADD, 0, 1, false)})), 0u);
-  EXPECT_EQ(Exec(Ret({a::MovImm(0, 1), a::MovImm(1, 65),
-                     a::AluReg(BPF_LSH, 0, 1)})),
-            2u);
-  EXPECT_EQ(Exec(Ret({a::MovImm(0, INT32_MIN), a::AluImm(BPF_ARSH, 0, 4, false)})),
-            0xf8000000u);
+  EXPECT_EQ(
+      Exec(Ret({a::MovImm(0, 1), a::MovImm(1, 65), a::AluReg(BPF_LSH, 0, 1)})),
+      2u);
+  EXPECT_EQ(
+      Exec(Ret({a::MovImm(0, INT32_MIN), a::AluImm(BPF_ARSH, 0, 4, false)})),
+      0xf8000000u);
   // Sign-extending moves.
   EXPECT_EQ(Exec(Ret({a::MovImm(1, 0x80), a::AluReg(BPF_MOV, 0, 1, true, 8)})),
             0xffffff80u);
-  EXPECT_EQ(Exec(Ret({a::MovImm(1, 0x8000), a::AluReg(BPF_MOV, 0, 1, false, 16)})),
-            0xffff8000u);
+  EXPECT_EQ(
+      Exec(Ret({a::MovImm(1, 0x8000), a::AluReg(BPF_MOV, 0, 1, false, 16)})),
+      0xffff8000u);
 }
 
 TEST(InterpTest, ByteOrder) {
@@ -163,8 +164,8 @@ TEST(InterpTest, StrayMemoryAccessesStopTheProgram) {
   EXPECT_TRUE(faulted);
   // A misaligned atomic.
   Exec(Ret({a::St(BPF_DW, 10, -16, 0), a::MovImm(1, 1),
-           a::Atomic(BPF_W, 10, 1, -14, BPF_ADD), a::MovImm(0, 0)}),
-      &faulted);
+            a::Atomic(BPF_W, 10, 1, -14, BPF_ADD), a::MovImm(0, 0)}),
+       &faulted);
   EXPECT_TRUE(faulted);
 }
 

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: jhash.h
 //
-// Bob Jenkins' lookup3 hash as the kernel implements it in include/linux/jhash.h
-// (unchanged from 6.1 to 6.18), and the hash-table hash that picks between its
-// two forms (kernel/bpf/hashtab.c htab_map_hash). Bucket order, and with it
-// get_next_key and batch order of every hash map, follows from these values.
+// Bob Jenkins' lookup3 hash as the kernel implements it in
+// include/linux/jhash.h (unchanged from 6.1 to 6.18), and the hash-table hash
+// that picks between its two forms (kernel/bpf/hashtab.c htab_map_hash). Bucket
+// order, and with it get_next_key and batch order of every hash map, follows
+// from these values.
 //
 // All arithmetic is on uint32_t with wrap-around. Words are read little-endian
 // with unaligned loads, as the kernel does on x86-64.
@@ -28,23 +29,42 @@ constexpr uint32_t Rol32(uint32_t x, int s) {
 
 // __jhash_mix: reversibly mixes three 32-bit values.
 inline void Mix(uint32_t& a, uint32_t& b, uint32_t& c) {
-  a -= c; a ^= Rol32(c, 4);  c += b;
-  b -= a; b ^= Rol32(a, 6);  a += c;
-  c -= b; c ^= Rol32(b, 8);  b += a;
-  a -= c; a ^= Rol32(c, 16); c += b;
-  b -= a; b ^= Rol32(a, 19); a += c;
-  c -= b; c ^= Rol32(b, 4);  b += a;
+  a -= c;
+  a ^= Rol32(c, 4);
+  c += b;
+  b -= a;
+  b ^= Rol32(a, 6);
+  a += c;
+  c -= b;
+  c ^= Rol32(b, 8);
+  b += a;
+  a -= c;
+  a ^= Rol32(c, 16);
+  c += b;
+  b -= a;
+  b ^= Rol32(a, 19);
+  a += c;
+  c -= b;
+  c ^= Rol32(b, 4);
+  b += a;
 }
 
 // __jhash_final: final mixing of three values into c.
 inline void Final(uint32_t& a, uint32_t& b, uint32_t& c) {
-  c ^= b; c -= Rol32(b, 14);
-  a ^= c; a -= Rol32(c, 11);
-  b ^= a; b -= Rol32(a, 25);
-  c ^= b; c -= Rol32(b, 16);
-  a ^= c; a -= Rol32(c, 4);
-  b ^= a; b -= Rol32(a, 14);
-  c ^= b; c -= Rol32(b, 24);
+  c ^= b;
+  c -= Rol32(b, 14);
+  a ^= c;
+  a -= Rol32(c, 11);
+  b ^= a;
+  b -= Rol32(a, 25);
+  c ^= b;
+  c -= Rol32(b, 16);
+  a ^= c;
+  a -= Rol32(c, 4);
+  b ^= a;
+  b -= Rol32(a, 14);
+  c ^= b;
+  c -= Rol32(b, 24);
 }
 
 inline uint32_t Load32(const uint8_t* p) {
@@ -84,7 +104,9 @@ inline uint32_t Jhash(const void* key, uint32_t length, uint32_t initval) {
 }
 
 // jhash2(words, nwords, initval): hash of an array of u32.
-[[gnu::always_inline]] inline uint32_t Jhash2(const uint32_t* k, uint32_t nwords, uint32_t initval) {
+[[gnu::always_inline]] inline uint32_t Jhash2(const uint32_t* k,
+                                              uint32_t nwords,
+                                              uint32_t initval) {
   using namespace jhash_internal;
   uint32_t a = kJhashInitval + (nwords << 2) + initval;
   uint32_t b = a;
@@ -98,8 +120,12 @@ inline uint32_t Jhash(const void* key, uint32_t length, uint32_t initval) {
     k += 3;
   }
   switch (nwords) {
-    case 3: c += k[2]; [[fallthrough]];
-    case 2: b += k[1]; [[fallthrough]];
+    case 3:
+      c += k[2];
+      [[fallthrough]];
+    case 2:
+      b += k[1];
+      [[fallthrough]];
     case 1:
       a += k[0];
       Final(a, b, c);
@@ -113,7 +139,9 @@ inline uint32_t Jhash(const void* key, uint32_t length, uint32_t initval) {
 // htab_map_hash(): jhash2 over u32 words when the key size is a multiple of 4,
 // jhash over bytes otherwise. (On little-endian hosts both agree; the split is
 // kept so the code reads like the kernel's.)
-[[gnu::always_inline]] inline uint32_t HtabMapHash(const void* key, uint32_t key_len, uint32_t seed) {
+[[gnu::always_inline]] inline uint32_t HtabMapHash(const void* key,
+                                                   uint32_t key_len,
+                                                   uint32_t seed) {
   // The common key sizes with the word count known at compile time, so the
   // loop and the switch fold away.
   if (key_len == 4 || key_len == 8) {

@@ -38,7 +38,9 @@ TEST(Jhash, BytesNotMultipleOfFour) {
   EXPECT_EQ(Jhash(thirteen, 13, 0), 0xbc9d6816u);
 }
 
-TEST(Jhash, EmptyInputIsInitval) { EXPECT_EQ(Jhash(nullptr, 0, 0), 0xdeadbeefu); }
+TEST(Jhash, EmptyInputIsInitval) {
+  EXPECT_EQ(Jhash(nullptr, 0, 0), 0xdeadbeefu);
+}
 
 TEST(Jhash, HtabMapHashAgreesForAlignedAndUnalignedKeys) {
   alignas(8) uint8_t buf[40] = {};

@@ -83,7 +83,8 @@ TEST_F(LruListTest, Sanity1UnderKernel61) {
   auto map = Make(BPF_MAP_TYPE_LRU_HASH, 192);
   ScopedCpu cpu(0);
   for (uint64_t k = 1; k <= 128; ++k) ASSERT_EQ(Put(k), 0);
-  for (uint64_t k = 1; k <= 64; ++k) ASSERT_NE(map->LookupElemProg(&k), nullptr);
+  for (uint64_t k = 1; k <= 64; ++k)
+    ASSERT_NE(map->LookupElemProg(&k), nullptr);
   for (uint64_t k = 129; k <= 256; ++k) ASSERT_EQ(Put(k), 0);
   std::set<uint64_t> want;
   for (uint64_t k = 1; k <= 64; ++k) want.insert(k);

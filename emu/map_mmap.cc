@@ -4,6 +4,8 @@
 // writable user mappings that bpf_map_write_active() counts, and the type's
 // Map::Mmap.
 
+#include "emu/map.h"
+
 #include <dirent.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -17,7 +19,6 @@
 
 #include "emu/errno.h"
 #include "emu/fd_table.h"
-#include "emu/map.h"
 #include "emu/shm.h"
 #include "emu/syscall.h"
 #include "emu/syscall_internal.h"

@@ -42,7 +42,7 @@ struct Prog {
   uint32_t type = 0;                  // enum bpf_prog_type
   uint32_t expected_attach_type = 0;  // enum bpf_attach_type
   std::string name;
-  ProgFunc func = nullptr;  // a native program, or
+  ProgFunc func = nullptr;                      // a native program, or
   std::shared_ptr<const interp::Program> code;  // bytecode (interp.h)
 };
 
@@ -52,10 +52,9 @@ struct Prog {
                              const std::string& name, ProgFunc func);
 
 // Registers interpreted bytecode (BPF_PROG_LOAD after interp::Program::Load).
-[[nodiscard]] int ProgCreateBytecode(uint32_t prog_type,
-                                     uint32_t expected_attach_type,
-                                     const std::string& name,
-                                     std::shared_ptr<const interp::Program> code);
+[[nodiscard]] int ProgCreateBytecode(
+    uint32_t prog_type, uint32_t expected_attach_type, const std::string& name,
+    std::shared_ptr<const interp::Program> code);
 
 // bpf_prog_get(): the program behind `fd`; -EBADF when `fd` is not open,
 // -EINVAL when it is open but not a program.

@@ -4,7 +4,6 @@
 #include "emu/ringbuf.h"
 
 #include <linux/bpf.h>
-
 #include <poll.h>
 #include <sys/mman.h>
 
@@ -85,16 +84,20 @@ TEST_F(RingbufTest, RecordSequence) {
     uint64_t pos, prod_after;
     uint32_t header;
   };
-  const Step steps[] = {{0, false, 0, 8, 0x0},     {1, false, 8, 24, 0x1},
-                        {7, false, 24, 40, 0x7},   {8, false, 40, 56, 0x8},
-                        {9, false, 56, 80, 0x9},   {20, true, 80, 112, 0x40000014}};
+  const Step steps[] = {
+      {0, false, 0, 8, 0x0},   {1, false, 8, 24, 0x1},
+      {7, false, 24, 40, 0x7}, {8, false, 40, 56, 0x8},
+      {9, false, 56, 80, 0x9}, {20, true, 80, 112, 0x40000014}};
   for (const Step& s : steps) {
     void* p = rb_->Reserve(s.size, 0);
     ASSERT_NE(p, nullptr) << s.size;
     EXPECT_EQ(static_cast<uint8_t*>(p) - rb_->data(),
               static_cast<ptrdiff_t>(s.pos + 8));
     EXPECT_EQ(HeaderLenAt(s.pos), s.size | kRingbufBusyBit);
-    if (s.discard) rb_->Discard(p, 0); else rb_->Submit(p, 0);
+    if (s.discard)
+      rb_->Discard(p, 0);
+    else
+      rb_->Submit(p, 0);
     EXPECT_EQ(HeaderLenAt(s.pos), s.header);
     EXPECT_EQ(rb_->Query(BPF_RB_PROD_POS), s.prod_after);
   }
@@ -102,8 +105,8 @@ TEST_F(RingbufTest, RecordSequence) {
   EXPECT_EQ(rb_->Output(five, 5, 0), 0);
   EXPECT_EQ(HeaderLenAt(112), 5u);
   EXPECT_EQ(rb_->Query(BPF_RB_PROD_POS), 128u);
-  EXPECT_EQ(rb_->Reserve(8, 1), nullptr);          // flags != 0
-  EXPECT_EQ(rb_->Output(five, 5, 4), -EINVAL);     // unknown flag
+  EXPECT_EQ(rb_->Reserve(8, 1), nullptr);       // flags != 0
+  EXPECT_EQ(rb_->Output(five, 5, 4), -EINVAL);  // unknown flag
   EXPECT_EQ(rb_->Query(BPF_RB_PROD_POS), 128u);
   Consumer();
   EXPECT_EQ(consumer_->Consume(), 6);
@@ -142,9 +145,9 @@ TEST_F(RingbufTest, FullRingAndPageOffsets) {
   for (int i = 0; i < 78; ++i) ASSERT_EQ(rb_->Output(rec, 200, 0), 0) << i;
   EXPECT_EQ(rb_->Output(rec, 200, 0), -EAGAIN);
   EXPECT_EQ(HeaderPgOffAt(0), 3u);
-  EXPECT_EQ(HeaderPgOffAt(208 * 19), 3u);   // pos 3952
-  EXPECT_EQ(HeaderPgOffAt(208 * 39), 4u);   // pos 8112
-  EXPECT_EQ(HeaderPgOffAt(208 * 59), 5u);   // pos 12272
+  EXPECT_EQ(HeaderPgOffAt(208 * 19), 3u);  // pos 3952
+  EXPECT_EQ(HeaderPgOffAt(208 * 39), 4u);  // pos 8112
+  EXPECT_EQ(HeaderPgOffAt(208 * 59), 5u);  // pos 12272
 }
 
 // A record that crosses the end of the data area is contiguous (the data
@@ -315,7 +318,8 @@ TEST_F(RingbufTest, ConcurrentProducersNeverTearOrReorder) {
   const char* env = std::getenv("BPFEMU_RINGBUF_RECORDS");
   const uint32_t kPerProducer =
       (env != nullptr ? static_cast<uint32_t>(std::strtoul(env, nullptr, 10))
-                      : 400000u) / 2;
+                      : 400000u) /
+      2;
   struct Check {
     uint32_t next[2] = {0, 0};
     uint64_t bad = 0, total = 0;

@@ -94,9 +94,8 @@ class SockMap : public Map {
   void* LookupElemProg(const void* key) override;
   // The handle in slot `key` (0 if empty), for the helpers.
   uint32_t HandleAt(uint32_t index) const {
-    return index < max_entries()
-               ? slots_[index].load(std::memory_order_acquire)
-               : 0;
+    return index < max_entries() ? slots_[index].load(std::memory_order_acquire)
+                                 : 0;
   }
   // Stores handle `*value` (already acquired by the syscall layer).
   [[nodiscard]] int UpdateElem(const void* key, const void* value,
@@ -138,8 +137,7 @@ class SockHash final : public HashMap {
     return SockUpdateSys(*this, key, value, flags);
   }
   [[nodiscard]] int DeleteElem(const void* key) override;
-  [[nodiscard]] int LookupAndDeleteElem(const void*, void*,
-                                        uint64_t) override {
+  [[nodiscard]] int LookupAndDeleteElem(const void*, void*, uint64_t) override {
     return -kENOTSUPP;
   }
   [[nodiscard]] int LookupBatch(BatchArgs&) override { return -kENOTSUPP; }

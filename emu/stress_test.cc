@@ -86,10 +86,10 @@ TEST_P(StressTest, MixedOperationsKeepTheInvariants) {
   const int fd = MapCreate(attr);
   ASSERT_GE(fd, 0);
   std::shared_ptr<Map> map = MapFromFd(fd);
-  const bool array = c.type == BPF_MAP_TYPE_ARRAY ||
-                     c.type == BPF_MAP_TYPE_PERCPU_ARRAY;
-  const bool lru = c.type == BPF_MAP_TYPE_LRU_HASH ||
-                   c.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  const bool array =
+      c.type == BPF_MAP_TYPE_ARRAY || c.type == BPF_MAP_TYPE_PERCPU_ARRAY;
+  const bool lru =
+      c.type == BPF_MAP_TYPE_LRU_HASH || c.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
   // Key 0 is the shared counter: never deleted (arrays: never deletable;
   // plain hashes: the workers skip it). LRU maps may evict it, so they do
   // not count.
@@ -199,7 +199,9 @@ INSTANTIATE_TEST_SUITE_P(
 
 // Closing the last fd releases the map (no pin, no reference).
 TEST(MapLifetime, LastCloseReleasesTheMap) {
-  MapAttr attr{.map_type = BPF_MAP_TYPE_HASH, .key_size = 4, .value_size = 8,
+  MapAttr attr{.map_type = BPF_MAP_TYPE_HASH,
+               .key_size = 4,
+               .value_size = 8,
                .max_entries = 4};
   const int fd = MapCreate(attr);
   ASSERT_GE(fd, 0);

@@ -326,7 +326,9 @@ namespace {
 // The opt-in unprivileged caller: creation and id commands fail with EPERM
 // (kernel.unprivileged_bpf_disabled), fds already held keep working.
 TEST(UnprivilegedCallerTest, CreationAndIdsAreRefusedFdsKeepWorking) {
-  MapAttr attr{.map_type = BPF_MAP_TYPE_HASH, .key_size = 4, .value_size = 8,
+  MapAttr attr{.map_type = BPF_MAP_TYPE_HASH,
+               .key_size = 4,
+               .value_size = 8,
                .max_entries = 4};
   const int fd = MapCreate(attr);
   ASSERT_GE(fd, 0);

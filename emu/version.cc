@@ -16,8 +16,7 @@ KernelVersion InitialTarget() {
 }
 
 std::atomic<uint32_t>& Target() {
-  static std::atomic<uint32_t> target{
-      static_cast<uint32_t>(InitialTarget())};
+  static std::atomic<uint32_t> target{static_cast<uint32_t>(InitialTarget())};
   return target;
 }
 
@@ -32,16 +31,18 @@ std::optional<KernelVersion> ParseKernelVersion(std::string_view s) {
 
 const char* KernelVersionName(KernelVersion v) {
   switch (v) {
-    case KernelVersion::k6_1: return "6.1";
-    case KernelVersion::k6_12: return "6.12";
-    case KernelVersion::k6_18: return "6.18";
+    case KernelVersion::k6_1:
+      return "6.1";
+    case KernelVersion::k6_12:
+      return "6.12";
+    case KernelVersion::k6_18:
+      return "6.18";
   }
   return "?";
 }
 
 KernelVersion TargetKernel() {
-  return static_cast<KernelVersion>(
-      Target().load(std::memory_order_relaxed));
+  return static_cast<KernelVersion>(Target().load(std::memory_order_relaxed));
 }
 
 void SetTargetKernel(KernelVersion v) {

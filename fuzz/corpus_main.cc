@@ -28,8 +28,7 @@ int main(int argc, char** argv) {
     }
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] == '.') continue;
-      std::ifstream f(std::string(argv[i]) + "/" + e->d_name,
-                      std::ios::binary);
+      std::ifstream f(std::string(argv[i]) + "/" + e->d_name, std::ios::binary);
       std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
                                  std::istreambuf_iterator<char>());
       LLVMFuzzerTestOneInput(bytes.data(), bytes.size());

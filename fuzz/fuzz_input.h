@@ -7,22 +7,22 @@
 #ifndef BPFEMU_FUZZ_FUZZ_INPUT_H_
 #define BPFEMU_FUZZ_FUZZ_INPUT_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <vector>
 
 // A check that stays in optimised builds (unlike assert).
-#define FUZZ_CHECK(cond)                                             \
-  do {                                                               \
-    if (!(cond)) {                                                   \
-      std::fprintf(stderr, "FUZZ_CHECK failed: %s (%s:%d)\n", #cond, \
-                   __FILE__, __LINE__);                              \
-      std::abort();                                                  \
-    }                                                                \
+#define FUZZ_CHECK(cond)                                                       \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      std::fprintf(stderr, "FUZZ_CHECK failed: %s (%s:%d)\n", #cond, __FILE__, \
+                   __LINE__);                                                  \
+      std::abort();                                                            \
+    }                                                                          \
   } while (0)
 
 namespace bpfemu::fuzz {

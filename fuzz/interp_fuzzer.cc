@@ -26,9 +26,12 @@ std::vector<int> Maps() {
       uint32_t type, key, value, max;
     };
     const Def defs[] = {
-        {BPF_MAP_TYPE_ARRAY, 4, 16, 4},   {BPF_MAP_TYPE_HASH, 4, 8, 8},
-        {BPF_MAP_TYPE_RINGBUF, 0, 0, 4096}, {BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4},
-        {BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 2}, {BPF_MAP_TYPE_LRU_HASH, 8, 8, 16},
+        {BPF_MAP_TYPE_ARRAY, 4, 16, 4},
+        {BPF_MAP_TYPE_HASH, 4, 8, 8},
+        {BPF_MAP_TYPE_RINGBUF, 0, 0, 4096},
+        {BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4},
+        {BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 2},
+        {BPF_MAP_TYPE_LRU_HASH, 8, 8, 16},
         {BPF_MAP_TYPE_ARRAY, 4, 64, 1},
     };
     std::vector<int> fds;

@@ -3,8 +3,8 @@
 // input), then a few operations on whatever was created. Checks: no crash,
 // no leak, and results are 0 or a negative errno.
 #include <algorithm>
-#include <cstring>
 #include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "emu/syscall.h"

@@ -43,17 +43,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bpfemu::fuzz::FuzzInput in(data, size);
   bpfemu::SetNumPossibleCpus(2);
   static const uint32_t kTypes[] = {
-      BPF_MAP_TYPE_HASH,     BPF_MAP_TYPE_ARRAY,   BPF_MAP_TYPE_PERCPU_HASH,
-      BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_HASH,
-      BPF_MAP_TYPE_LRU_PERCPU_HASH};
+      BPF_MAP_TYPE_HASH,        BPF_MAP_TYPE_ARRAY,
+      BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
+      BPF_MAP_TYPE_LRU_HASH,    BPF_MAP_TYPE_LRU_PERCPU_HASH};
   std::vector<Target> maps;
   for (uint32_t type : kTypes) {
     bpfemu::MapAttr attr;
     attr.map_type = type;
-    attr.key_size = type == BPF_MAP_TYPE_ARRAY ||
-                            type == BPF_MAP_TYPE_PERCPU_ARRAY
-                        ? 4
-                        : 1 + in.Below(12);
+    attr.key_size =
+        type == BPF_MAP_TYPE_ARRAY || type == BPF_MAP_TYPE_PERCPU_ARRAY
+            ? 4
+            : 1 + in.Below(12);
     attr.value_size = 1 + in.Below(24);
     attr.max_entries = 1 + in.Below(16);
     const uint8_t f = in.Get<uint8_t>();
@@ -101,8 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                   buf.data());
         break;
       case 4:
-        r = bpfemu::MapLookupAndDeleteElem(t.fd, key.data(), buf.data(),
-                                           flags);
+        r = bpfemu::MapLookupAndDeleteElem(t.fd, key.data(), buf.data(), flags);
         break;
       case 5: {
         // Program face: the pointer stays inside the value area.
@@ -122,16 +121,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // Batch calls: arbitrary capacity (bounded by our buffers) and
         // cursor; keys and values buffers sized for that capacity.
         uint32_t count = in.Below(40);
-        std::vector<uint8_t> keys(count * ks + 8), values(
-            count * t.map->SyscallValueSize() + 8);
+        std::vector<uint8_t> keys(count * ks + 8),
+            values(count * t.map->SyscallValueSize() + 8);
         uint32_t cursor = in.Get<uint32_t>() % 40, out = 0;
         const uint64_t elem_flags = in.Bool() ? BPF_F_LOCK : 0;
         const uint64_t bflags = in.Bool() ? in.Get<uint64_t>() : 0;
         switch (in.Below(4)) {
           case 0:
             r = bpfemu::MapLookupBatch(t.fd, in.Bool() ? &cursor : nullptr,
-                                       &out, keys.data(), values.data(),
-                                       &count, elem_flags, bflags);
+                                       &out, keys.data(), values.data(), &count,
+                                       elem_flags, bflags);
             break;
           case 1:
             r = bpfemu::MapLookupAndDeleteBatch(
@@ -139,8 +138,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 values.data(), &count, elem_flags, bflags);
             break;
           case 2:
-            r = bpfemu::MapUpdateBatch(t.fd, keys.data(), values.data(),
-                                       &count, elem_flags, bflags);
+            r = bpfemu::MapUpdateBatch(t.fd, keys.data(), values.data(), &count,
+                                       elem_flags, bflags);
             break;
           default:
             r = bpfemu::MapDeleteBatch(t.fd, keys.data(), &count, elem_flags,
@@ -150,8 +149,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       default:
-        r = bpfemu::InjectFaults(t.fd, in.Get<uint8_t>() & 0x3f,
-                                 in.Below(3), -ENOMEM);
+        r = bpfemu::InjectFaults(t.fd, in.Get<uint8_t>() & 0x3f, in.Below(3),
+                                 -ENOMEM);
         break;
     }
     FUZZ_CHECK(ValidResult(r));

@@ -42,8 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   attr.max_entries = 4096u << in.Below(3);
   const int fd = bpfemu::MapCreate(attr);
   if (fd < 0) return 0;
-  auto ring = std::dynamic_pointer_cast<bpfemu::RingbufMap>(
-      bpfemu::MapFromFd(fd));
+  auto ring =
+      std::dynamic_pointer_cast<bpfemu::RingbufMap>(bpfemu::MapFromFd(fd));
   Sink sink{ring->data(), ring->data() + 2 * (ring->mask() + 1)};
   int err;
   auto rb = bpfemu::RingBuffer::New(fd, Consume, &sink, &err);

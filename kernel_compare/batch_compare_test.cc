@@ -42,9 +42,10 @@ int MakeMap(Backend& b, const Spec& s, uint32_t value_bytes) {
   int fd = b.CreateMap(a);
   if (fd < 0) return fd;
   for (uint32_t i = 0; i < s.fill; ++i) {
-    uint32_t k = s.type == BPF_MAP_TYPE_ARRAY || s.type == BPF_MAP_TYPE_PERCPU_ARRAY
-                     ? i
-                     : i * 2654435761u;
+    uint32_t k =
+        s.type == BPF_MAP_TYPE_ARRAY || s.type == BPF_MAP_TYPE_PERCPU_ARRAY
+            ? i
+            : i * 2654435761u;
     std::vector<uint8_t> v(value_bytes);
     for (uint32_t j = 0; j < value_bytes; ++j) v[j] = uint8_t(k * 7 + j);
     EXPECT_EQ(b.Update(fd, &k, v.data(), BPF_ANY), 0);
@@ -65,10 +66,10 @@ std::string Walk(Backend& b, int fd, uint32_t count, bool del,
     std::fill(keys.begin(), keys.end(), 0xeeeeeeee);
     std::fill(values.begin(), values.end(), 0xee);
     const void* in = first ? nullptr : &cursor;
-    int ret = del ? b.LookupAndDeleteBatch(fd, in, &out, keys.data(),
-                                           values.data(), &n, 0, 0)
-                  : b.LookupBatch(fd, in, &out, keys.data(), values.data(), &n,
-                                  0, 0);
+    int ret =
+        del ? b.LookupAndDeleteBatch(fd, in, &out, keys.data(), values.data(),
+                                     &n, 0, 0)
+            : b.LookupBatch(fd, in, &out, keys.data(), values.data(), &n, 0, 0);
     log += absl::StrFormat("ret=%d count=%u out=%#x:", ret, n, out);
     for (uint32_t i = 0; i < n && i < count; ++i) {
       log += absl::StrFormat(" %08x=", keys[i]);

@@ -90,7 +90,8 @@ class Tally : public testing::EmptyTestEventListener {
   struct Key {
     std::string backend, suite, test;
     bool operator<(const Key& o) const {
-      return std::tie(backend, suite, test) < std::tie(o.backend, o.suite, o.test);
+      return std::tie(backend, suite, test) <
+             std::tie(o.backend, o.suite, o.test);
     }
   };
 
@@ -160,8 +161,8 @@ std::string RowForSuite(const std::string& suite) {
 struct RandomSpec {
   MapAttr attr;
   uint32_t key_range;
-  uint32_t op_cpus = 1;        // ops spread over CPUs 0 .. op_cpus - 1
-  bool prog_lookups = false;   // include BPF-side lookups (LRU ref bits)
+  uint32_t op_cpus = 1;       // ops spread over CPUs 0 .. op_cpus - 1
+  bool prog_lookups = false;  // include BPF-side lookups (LRU ref bits)
 };
 
 std::vector<RandomSpec> DefaultSpecs() {
@@ -179,8 +180,8 @@ std::vector<RandomSpec> DefaultSpecs() {
       {attr(BPF_MAP_TYPE_PERCPU_HASH, 6, 8, 16, zs | BPF_F_NO_PREALLOC), 24},
       {attr(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 5, 16, 0), 24},
       {attr(BPF_MAP_TYPE_LRU_HASH, 8, 8, 128, zs), 256, 2, true},
-      {attr(BPF_MAP_TYPE_LRU_HASH, 8, 8, 64, zs | BPF_F_NO_COMMON_LRU), 128,
-       2, true},
+      {attr(BPF_MAP_TYPE_LRU_HASH, 8, 8, 64, zs | BPF_F_NO_COMMON_LRU), 128, 2,
+       true},
       {attr(BPF_MAP_TYPE_LRU_PERCPU_HASH, 8, 8, 96, zs), 200, 2, true},
       // Access flags: the fd's mode gates every command (EPERM before
       // any key check); the _PROG flags leave the syscall side alone.
@@ -196,8 +197,10 @@ std::vector<RandomSpec> DefaultSpecs() {
 
 // Replay files go where the user ran `bazel run`, or into a test's outputs.
 std::string OutputPath(const std::string& name) {
-  for (const char* var : {"BUILD_WORKING_DIRECTORY", "TEST_UNDECLARED_OUTPUTS_DIR"}) {
-    if (const char* dir = std::getenv(var)) return std::string(dir) + "/" + name;
+  for (const char* var :
+       {"BUILD_WORKING_DIRECTORY", "TEST_UNDECLARED_OUTPUTS_DIR"}) {
+    if (const char* dir = std::getenv(var))
+      return std::string(dir) + "/" + name;
   }
   return name;
 }
@@ -268,7 +271,8 @@ void RunRandom(uint64_t seed, uint64_t num_ops, bool have_kernel,
   uint64_t done = 0, planned = 0;
   for (size_t n = 0; n < specs.size() * sequences; ++n) {
     if (shard.Keeps(n) &&
-        TypeSelected(types, MapTypeName(specs[n % specs.size()].attr.map_type))) {
+        TypeSelected(types,
+                     MapTypeName(specs[n % specs.size()].attr.map_type))) {
       ++planned;
     }
   }
@@ -314,10 +318,11 @@ void RunRandom(uint64_t seed, uint64_t num_ops, bool have_kernel,
         "divergence-%s-seed%llu-%zu.trace", MapTypeName(spec.attr.map_type),
         static_cast<unsigned long long>(seed), n));
     std::ofstream(path) << "# " << d->what << "\n" << small.Trace();
-    std::printf("  DIVERGENCE %s sequence %zu, op %zu: %s\n    minimal trace "
-                "(%zu ops) written to %s\n",
-                MapTypeName(spec.attr.map_type), i, d->op_index + 1,
-                d->what.c_str(), small.ops.size(), path.c_str());
+    std::printf(
+        "  DIVERGENCE %s sequence %zu, op %zu: %s\n    minimal trace "
+        "(%zu ops) written to %s\n",
+        MapTypeName(spec.attr.map_type), i, d->op_index + 1, d->what.c_str(),
+        small.ops.size(), path.c_str());
   }
 
   // Random creates, numbered after the sequences so that shards split them
@@ -338,10 +343,10 @@ void RunRandom(uint64_t seed, uint64_t num_ops, bool have_kernel,
       row.seconds += absl::ToDoubleSeconds(absl::Now() - start);
       if (!d) continue;
       ++row.divergences;
-      std::string path = OutputPath(absl::StrFormat(
-          "divergence-CREATE-seed%llu-%llu.trace",
-          static_cast<unsigned long long>(seed),
-          static_cast<unsigned long long>(c)));
+      std::string path =
+          OutputPath(absl::StrFormat("divergence-CREATE-seed%llu-%llu.trace",
+                                     static_cast<unsigned long long>(seed),
+                                     static_cast<unsigned long long>(c)));
       std::ofstream(path) << "# " << d->what << "\n" << seq.Trace();
       std::printf("  DIVERGENCE create %llu: %s\n    trace written to %s\n",
                   static_cast<unsigned long long>(c), d->what.c_str(),
@@ -430,10 +435,10 @@ int main(int argc, char** argv) {
   // from the build the defaults were measured on.
   const std::string profile =
       have_kernel ? CalibrateAndSetBuildProfile()
-                  : absl::StrFormat("build profile: the %s default (%s)",
-                                    KernelVersionName(TargetKernel()),
-                                    FormatBuildProfile(
-                                        BuildProfileFor(TargetKernel())));
+                  : absl::StrFormat(
+                        "build profile: the %s default (%s)",
+                        KernelVersionName(TargetKernel()),
+                        FormatBuildProfile(BuildProfileFor(TargetKernel())));
   if (have_kernel) {
     std::printf(
         "bpfemu kernel_compare: emulator vs kernel %s, %d possible CPUs, "
@@ -506,9 +511,8 @@ int main(int argc, char** argv) {
     RunRandomInProcesses(seed, num_ops, have_kernel, shard, jobs, &rows);
   }
 
-  std::printf("\n%-26s %-14s %-16s %-10s %-12s %s\n", "map type",
-              "cases (emu)", "cases (kernel)", "rand ops", "ops/s",
-              "divergences");
+  std::printf("\n%-26s %-14s %-16s %-10s %-12s %s\n", "map type", "cases (emu)",
+              "cases (kernel)", "rand ops", "ops/s", "divergences");
   std::string json = absl::StrFormat(
       "{\"kernel\":\"%s\",\"compared_with_kernel\":%s,\"seed\":%llu,"
       "\"types\":{",
@@ -517,9 +521,9 @@ int main(int argc, char** argv) {
   Row total;
   for (const auto& [name, row] : rows) {
     std::string kernel_col =
-        !have_kernel ? "skipped"
-                     : absl::StrFormat("%d/%d", row.kernel_pass,
-                                       row.kernel_total);
+        !have_kernel
+            ? "skipped"
+            : absl::StrFormat("%d/%d", row.kernel_pass, row.kernel_total);
     const double rate = row.seconds > 0 ? row.ops / row.seconds : 0;
     std::printf("%-26s %-14s %-16s %-10llu %-12.0f %d\n", name.c_str(),
                 absl::StrFormat("%d/%d", row.emu_pass, row.emu_total).c_str(),
@@ -540,23 +544,23 @@ int main(int argc, char** argv) {
     total.ops += row.ops;
     total.divergences += row.divergences;
   }
-  std::printf("%-26s %-14s %-16s %-10llu %-12s %d\n", "total",
-              absl::StrFormat("%d/%d", total.emu_pass, total.emu_total).c_str(),
-              !have_kernel ? "skipped"
-                           : absl::StrFormat("%d/%d", total.kernel_pass,
-                                             total.kernel_total)
-                                 .c_str(),
-              static_cast<unsigned long long>(total.ops), "",
-              total.divergences);
-  absl::StrAppendFormat(&json, "},\"divergences\":%d}\n",
-                        total.divergences);
+  std::printf(
+      "%-26s %-14s %-16s %-10llu %-12s %d\n", "total",
+      absl::StrFormat("%d/%d", total.emu_pass, total.emu_total).c_str(),
+      !have_kernel
+          ? "skipped"
+          : absl::StrFormat("%d/%d", total.kernel_pass, total.kernel_total)
+                .c_str(),
+      static_cast<unsigned long long>(total.ops), "", total.divergences);
+  absl::StrAppendFormat(&json, "},\"divergences\":%d}\n", total.divergences);
   if (std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
     std::ofstream(path) << json;
   }
   if (!have_kernel) {
-    std::printf("(emulator only: conformance cases checked against the "
-                "kernel's measured answers; random ops checked for "
-                "self-consistency)\n");
+    std::printf(
+        "(emulator only: conformance cases checked against the "
+        "kernel's measured answers; random ops checked for "
+        "self-consistency)\n");
   }
   return total.divergences == 0 && failed_cases == 0 ? 0 : 1;
 }

@@ -369,15 +369,21 @@ MapAttr GenerateCreate(uint64_t seed) {
   auto pick = [&](auto const& options) {
     return options[absl::Uniform<size_t>(gen, 0, std::size(options))];
   };
-  static constexpr uint32_t kTypes[] = {
-      BPF_MAP_TYPE_HASH,        BPF_MAP_TYPE_ARRAY,
-      BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
-      BPF_MAP_TYPE_LRU_HASH,    BPF_MAP_TYPE_LRU_PERCPU_HASH,
-      BPF_MAP_TYPE_RINGBUF,     BPF_MAP_TYPE_PROG_ARRAY,
-      BPF_MAP_TYPE_SOCKMAP,     BPF_MAP_TYPE_SOCKHASH,
-      BPF_MAP_TYPE_QUEUE,       BPF_MAP_TYPE_STACK,
-      BPF_MAP_TYPE_BLOOM_FILTER, 0 /* UNSPEC */,
-      250 /* unknown */};
+  static constexpr uint32_t kTypes[] = {BPF_MAP_TYPE_HASH,
+                                        BPF_MAP_TYPE_ARRAY,
+                                        BPF_MAP_TYPE_PERCPU_HASH,
+                                        BPF_MAP_TYPE_PERCPU_ARRAY,
+                                        BPF_MAP_TYPE_LRU_HASH,
+                                        BPF_MAP_TYPE_LRU_PERCPU_HASH,
+                                        BPF_MAP_TYPE_RINGBUF,
+                                        BPF_MAP_TYPE_PROG_ARRAY,
+                                        BPF_MAP_TYPE_SOCKMAP,
+                                        BPF_MAP_TYPE_SOCKHASH,
+                                        BPF_MAP_TYPE_QUEUE,
+                                        BPF_MAP_TYPE_STACK,
+                                        BPF_MAP_TYPE_BLOOM_FILTER,
+                                        0 /* UNSPEC */,
+                                        250 /* unknown */};
   static constexpr uint32_t kKeySizes[] = {0, 1, 3, 4, 8, 64, 512, 513, 4096};
   static constexpr uint32_t kValueSizes[] = {
       0, 1, 4, 8, 64, 4096, 1u << 20, (1u << 22) + 1, 0x7fffffffu};
@@ -425,8 +431,9 @@ MapAttr GenerateCreate(uint64_t seed) {
   // to a power of two, or 2^32 bits when that overflows.
   const double bytes =
       a.map_type == BPF_MAP_TYPE_RINGBUF ? double(a.max_entries)
-      : bloom ? std::min(double(a.max_entries) * 21.0 * 2 / 8,
-                         double(uint64_t{1} << 29))
+      : bloom
+          ? std::min(double(a.max_entries) * 21.0 * 2 / 8,
+                     double(uint64_t{1} << 29))
           : double(a.max_entries) *
                 (a.key_size + 64.0 + double(a.value_size) * (percpu ? 64 : 1));
   if (bytes > 16.0 * (1 << 20)) {

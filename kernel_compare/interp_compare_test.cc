@@ -87,11 +87,28 @@ uint32_t EmuRunXdp(int fd) {
 
 // Operand values that find the corners.
 uint64_t Operand(std::mt19937_64& rng) {
-  static constexpr uint64_t kEdges[] = {
-      0, 1, 2, 3, 7, 31, 32, 63, 64, uint64_t(-1), uint64_t(-2),
-      uint64_t(INT64_MIN), uint64_t(INT64_MAX), 0x7fffffff, 0x80000000,
-      0xffffffff, 0x100000000, 0xffffffff80000000, 0x8000, 0x80, 0xff,
-      0xffff};
+  static constexpr uint64_t kEdges[] = {0,
+                                        1,
+                                        2,
+                                        3,
+                                        7,
+                                        31,
+                                        32,
+                                        63,
+                                        64,
+                                        uint64_t(-1),
+                                        uint64_t(-2),
+                                        uint64_t(INT64_MIN),
+                                        uint64_t(INT64_MAX),
+                                        0x7fffffff,
+                                        0x80000000,
+                                        0xffffffff,
+                                        0x100000000,
+                                        0xffffffff80000000,
+                                        0x8000,
+                                        0x80,
+                                        0xff,
+                                        0xffff};
   switch (rng() % 4) {
     case 0:
       return kEdges[rng() % std::size(kEdges)];
@@ -122,13 +139,15 @@ std::string RandomCase(std::mt19937_64& rng, Insns* p, int slot) {
         const char* name;
       };
       static constexpr Alu kOps[] = {
-          {BPF_ADD, 0, "add"},   {BPF_SUB, 0, "sub"},   {BPF_MUL, 0, "mul"},
-          {BPF_DIV, 0, "div"},   {BPF_DIV, 1, "sdiv"},  {BPF_MOD, 0, "mod"},
-          {BPF_MOD, 1, "smod"},  {BPF_OR, 0, "or"},     {BPF_AND, 0, "and"},
-          {BPF_XOR, 0, "xor"},   {BPF_LSH, 0, "lsh"},   {BPF_RSH, 0, "rsh"},
-          {BPF_ARSH, 0, "arsh"}, {BPF_MOV, 0, "mov"},   {BPF_MOV, 8, "movsx8"},
-          {BPF_MOV, 16, "movsx16"}, {BPF_MOV, 32, "movsx32"},
-          {BPF_NEG, 0, "neg"}};
+          {BPF_ADD, 0, "add"},      {BPF_SUB, 0, "sub"},
+          {BPF_MUL, 0, "mul"},      {BPF_DIV, 0, "div"},
+          {BPF_DIV, 1, "sdiv"},     {BPF_MOD, 0, "mod"},
+          {BPF_MOD, 1, "smod"},     {BPF_OR, 0, "or"},
+          {BPF_AND, 0, "and"},      {BPF_XOR, 0, "xor"},
+          {BPF_LSH, 0, "lsh"},      {BPF_RSH, 0, "rsh"},
+          {BPF_ARSH, 0, "arsh"},    {BPF_MOV, 0, "mov"},
+          {BPF_MOV, 8, "movsx8"},   {BPF_MOV, 16, "movsx16"},
+          {BPF_MOV, 32, "movsx32"}, {BPF_NEG, 0, "neg"}};
       const Alu& op = kOps[rng() % std::size(kOps)];
       bool reg = rng() % 2;
       if (op.op == BPF_NEG) reg = false;
@@ -143,10 +162,10 @@ std::string RandomCase(std::mt19937_64& rng, Insns* p, int slot) {
       p->push_back(reg ? a::AluReg(op.op, BPF_REG_1, BPF_REG_2, w64, op.off)
                        : a::AluImm(op.op, BPF_REG_1, imm, w64, op.off));
       p->push_back(a::Stx(BPF_DW, BPF_REG_6, BPF_REG_1, off));
-      what = absl::StrFormat("%s%s %s 0x%x, %s", w64 ? "alu64 " : "alu32 ",
-                             op.name, reg ? "reg" : "imm", x,
-                             reg ? absl::StrFormat("0x%x", y)
-                                 : absl::StrFormat("%d", imm));
+      what = absl::StrFormat(
+          "%s%s %s 0x%x, %s", w64 ? "alu64 " : "alu32 ", op.name,
+          reg ? "reg" : "imm", x,
+          reg ? absl::StrFormat("0x%x", y) : absl::StrFormat("%d", imm));
       break;
     }
     case 2: {  // byte order
@@ -154,49 +173,52 @@ std::string RandomCase(std::mt19937_64& rng, Insns* p, int slot) {
       const int kind = rng() % 3;  // le, be, bswap
       p->push_back(a::Endian(BPF_REG_1, bits, kind == 1, kind == 2));
       p->push_back(a::Stx(BPF_DW, BPF_REG_6, BPF_REG_1, off));
-      what = absl::StrFormat("%s%d 0x%x", kind == 0 ? "le" : kind == 1 ? "be" : "bswap",
+      what = absl::StrFormat("%s%d 0x%x",
+                             kind == 0   ? "le"
+                             : kind == 1 ? "be"
+                                         : "bswap",
                              bits, x);
       break;
     }
     case 3: {  // conditional jumps
-      static constexpr uint8_t kJmps[] = {BPF_JEQ, BPF_JNE, BPF_JGT, BPF_JGE,
-                                          BPF_JLT, BPF_JLE, BPF_JSGT, BPF_JSGE,
-                                          BPF_JSLT, BPF_JSLE, BPF_JSET};
+      static constexpr uint8_t kJmps[] = {
+          BPF_JEQ,  BPF_JNE,  BPF_JGT,  BPF_JGE,  BPF_JLT, BPF_JLE,
+          BPF_JSGT, BPF_JSGE, BPF_JSLT, BPF_JSLE, BPF_JSET};
       const uint8_t op = kJmps[rng() % std::size(kJmps)];
       const bool reg = rng() % 2;
       p->push_back(a::MovImm(BPF_REG_3, 1));
-      p->push_back(reg ? a::JmpReg(op, BPF_REG_1, BPF_REG_2, 1, is64)
-                       : a::JmpImm(op, BPF_REG_1, static_cast<int32_t>(y), 1,
-                                   is64));
+      p->push_back(
+          reg ? a::JmpReg(op, BPF_REG_1, BPF_REG_2, 1, is64)
+              : a::JmpImm(op, BPF_REG_1, static_cast<int32_t>(y), 1, is64));
       p->push_back(a::MovImm(BPF_REG_3, 0));
       p->push_back(a::Stx(BPF_DW, BPF_REG_6, BPF_REG_3, off));
-      what = absl::StrFormat("jmp%s op 0x%x %s 0x%x, 0x%x", is64 ? "" : "32", op,
-                             reg ? "reg" : "imm", x, y);
+      what = absl::StrFormat("jmp%s op 0x%x %s 0x%x, 0x%x", is64 ? "" : "32",
+                             op, reg ? "reg" : "imm", x, y);
       break;
     }
     case 4: {  // loads, sign-extending and not
       static constexpr uint8_t kSizes[] = {BPF_B, BPF_H, BPF_W, BPF_DW};
       const uint8_t size = kSizes[rng() % 4];
       const bool sx = size != BPF_DW && rng() % 2;
-      const int16_t at = static_cast<int16_t>(-16 + (rng() % 2) *
-                                              (size == BPF_B ? 1 : 0));
+      const int16_t at =
+          static_cast<int16_t>(-16 + (rng() % 2) * (size == BPF_B ? 1 : 0));
       p->push_back(a::Stx(BPF_DW, BPF_REG_10, BPF_REG_1, -16));
       p->push_back(a::Ldx(size, BPF_REG_1, BPF_REG_10, at, sx));
       p->push_back(a::Stx(BPF_DW, BPF_REG_6, BPF_REG_1, off));
-      what = absl::StrFormat("ldx%s size 0x%x of 0x%x", sx ? "sx" : "", size, x);
+      what =
+          absl::StrFormat("ldx%s size 0x%x of 0x%x", sx ? "sx" : "", size, x);
       break;
     }
     default: {  // atomics
       static constexpr int32_t kAtomics[] = {
-          BPF_ADD, BPF_ADD | 1, BPF_OR, BPF_OR | 1, BPF_AND, BPF_AND | 1,
-          BPF_XOR, BPF_XOR | 1, 0xe1, 0xf1};
+          BPF_ADD,     BPF_ADD | 1, BPF_OR,      BPF_OR | 1, BPF_AND,
+          BPF_AND | 1, BPF_XOR,     BPF_XOR | 1, 0xe1,       0xf1};
       const int32_t op = kAtomics[rng() % std::size(kAtomics)];
       const uint8_t size = is64 ? BPF_DW : BPF_W;
       p->push_back(a::Stx(BPF_DW, BPF_REG_6, BPF_REG_1, off));
       a::LdImm64(p, BPF_REG_0, rng() % 2 ? x : Operand(rng));
       p->push_back(a::Atomic(size, BPF_REG_6, BPF_REG_2, off, op));
-      p->push_back(a::Stx(BPF_DW, BPF_REG_6,
-                          op == 0xf1 ? BPF_REG_0 : BPF_REG_2,
+      p->push_back(a::Stx(BPF_DW, BPF_REG_6, op == 0xf1 ? BPF_REG_0 : BPF_REG_2,
                           static_cast<int16_t>(off + 8)));
       what = absl::StrFormat("atomic%s op 0x%x mem 0x%x src 0x%x",
                              is64 ? "64" : "32", op, x, y);
@@ -264,8 +286,8 @@ TEST_F(InterpCompareTest, RandomInstructionsGiveTheKernelsResults) {
     ASSERT_EQ(bpf_map_lookup_elem(kmap, &zero, kv.data()), 0);
     ASSERT_EQ(MapLookupElem(emap, &zero, ev.data()), 0);
     for (int i = 0; i < 2 * kCases; ++i) {
-      EXPECT_EQ(kv[i], ev[i]) << "seed " << seed << " slot " << i << ": "
-                              << what[i];
+      EXPECT_EQ(kv[i], ev[i])
+          << "seed " << seed << " slot " << i << ": " << what[i];
       ++checked;
     }
     close(kfd);
@@ -296,101 +318,125 @@ TEST_F(InterpCompareTest, MalformedProgramsGetTheKernelsErrno) {
     return p;
   };
   const std::vector<Case> cases = {
-      {"unknown opcode", [&](int) { return ret0({a::Insn(0xff, 0, 0, 0, 0)}); }},
-      {"unknown ALU op", [&](int) { return ret0({a::Insn(BPF_ALU64 | 0xe0, 1, 0, 0, 0)}); }},
+      {"unknown opcode",
+       [&](int) { return ret0({a::Insn(0xff, 0, 0, 0, 0)}); }},
+      {"unknown ALU op",
+       [&](int) { return ret0({a::Insn(BPF_ALU64 | 0xe0, 1, 0, 0, 0)}); }},
       {"jump out of range", [&](int) { return ret0({a::Ja(5)}); }},
       {"jump before start", [&](int) { return ret0({a::Ja(-3)}); }},
       {"dst register 11", [&](int) { return ret0({a::MovImm(11, 1)}); }},
-      {"src register 12", [&](int) { return ret0({a::MovReg(BPF_REG_1, 12)}); }},
+      {"src register 12",
+       [&](int) { return ret0({a::MovReg(BPF_REG_1, 12)}); }},
       {"write to r10", [&](int) { return ret0({a::MovImm(BPF_REG_10, 1)}); }},
-      {"load into r10", [&](int) {
-         return ret0({a::Ldx(BPF_DW, BPF_REG_10, BPF_REG_10, -8)});
-       }},
-      {"last insn not exit", [&](int) { return Insns{a::MovImm(BPF_REG_0, 0)}; }},
-      {"truncated ld_imm64", [&](int) {
+      {"load into r10",
+       [&](int) { return ret0({a::Ldx(BPF_DW, BPF_REG_10, BPF_REG_10, -8)}); }},
+      {"last insn not exit",
+       [&](int) { return Insns{a::MovImm(BPF_REG_0, 0)}; }},
+      {"truncated ld_imm64",
+       [&](int) {
          Insns p = ret0({});
          p.push_back(a::Insn(BPF_LD | BPF_IMM | BPF_DW, 1, 0, 0, 1));
          return p;
        }},
-      {"ld_imm64 second half used", [&](int) {
+      {"ld_imm64 second half used",
+       [&](int) {
          Insns p;
          a::LdImm64(&p, BPF_REG_1, 5);
          p[1].code = BPF_ALU64 | BPF_ADD;
          return ret0(p);
        }},
-      {"jump into ld_imm64", [&](int) {
+      {"jump into ld_imm64",
+       [&](int) {
          Insns p = {a::Ja(1)};
          a::LdImm64(&p, BPF_REG_1, 5);
          return ret0(p);
        }},
-      {"map fd not open", [&](int) {
+      {"map fd not open",
+       [&](int) {
          Insns p;
          a::LdMapFd(&p, BPF_REG_1, 999);
          return ret0(p);
        }},
-      {"map fd not a map", [&](int) {
+      {"map fd not a map",
+       [&](int) {
          Insns p;
          a::LdMapFd(&p, BPF_REG_1, pipe_fds[0]);
          return ret0(p);
        }},
       {"unknown helper", [&](int) { return ret0({a::Call(100000)}); }},
-      {"GPL-only helper, MIT license", [&](int) {
+      {"GPL-only helper, MIT license",
+       [&](int) {
          return ret0({a::MovReg(BPF_REG_1, BPF_REG_10),
                       a::AluImm(BPF_ADD, BPF_REG_1, -8),
                       a::St(BPF_DW, BPF_REG_10, -8, 0x0a),
                       a::MovImm(BPF_REG_2, 8), a::Call(BPF_FUNC_trace_printk)});
-       }, BPF_PROG_TYPE_XDP, "MIT"},
-      {"division by immediate 0", [&](int) {
-         return ret0({a::MovImm(BPF_REG_1, 1), a::AluImm(BPF_DIV, BPF_REG_1, 0)});
+       },
+       BPF_PROG_TYPE_XDP, "MIT"},
+      {"division by immediate 0",
+       [&](int) {
+         return ret0(
+             {a::MovImm(BPF_REG_1, 1), a::AluImm(BPF_DIV, BPF_REG_1, 0)});
        }},
-      {"modulo by immediate 0 (alu32)", [&](int) {
+      {"modulo by immediate 0 (alu32)",
+       [&](int) {
          return ret0({a::MovImm(BPF_REG_1, 1),
                       a::AluImm(BPF_MOD, BPF_REG_1, 0, false)});
        }},
-      {"shift by 64", [&](int) {
-         return ret0({a::MovImm(BPF_REG_1, 1), a::AluImm(BPF_LSH, BPF_REG_1, 64)});
+      {"shift by 64",
+       [&](int) {
+         return ret0(
+             {a::MovImm(BPF_REG_1, 1), a::AluImm(BPF_LSH, BPF_REG_1, 64)});
        }},
-      {"alu32 shift by 32", [&](int) {
+      {"alu32 shift by 32",
+       [&](int) {
          return ret0({a::MovImm(BPF_REG_1, 1),
                       a::AluImm(BPF_RSH, BPF_REG_1, 32, false)});
        }},
-      {"ALU K with a source register", [&](int) {
+      {"ALU K with a source register",
+       [&](int) {
          return ret0({a::Insn(BPF_ALU64 | BPF_ADD | BPF_K, 1, 2, 0, 1)});
        }},
-      {"ALU X with an immediate", [&](int) {
+      {"ALU X with an immediate",
+       [&](int) {
          return ret0({a::MovImm(BPF_REG_1, 1), a::MovImm(BPF_REG_2, 1),
                       a::Insn(BPF_ALU64 | BPF_ADD | BPF_X, 1, 2, 0, 7)});
        }},
-      {"neg with a source register", [&](int) {
+      {"neg with a source register",
+       [&](int) {
          return ret0({a::MovImm(BPF_REG_1, 1),
                       a::Insn(BPF_ALU64 | BPF_NEG | BPF_K, 1, 2, 0, 0)});
        }},
-      {"byte swap of 8 bits", [&](int) {
+      {"byte swap of 8 bits",
+       [&](int) {
          return ret0({a::MovImm(BPF_REG_1, 1), a::Endian(BPF_REG_1, 8, true)});
        }},
-      {"exit with an immediate", [&](int) {
+      {"exit with an immediate",
+       [&](int) {
          return Insns{a::MovImm(BPF_REG_0, 0),
                       a::Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 1)};
        }},
-      {"LD_ABS in XDP", [&](int) {
+      {"LD_ABS in XDP",
+       [&](int) {
          return ret0({a::MovReg(BPF_REG_6, BPF_REG_1),
                       a::Insn(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, 0)});
        }},
-      {"LDX with an immediate", [&](int) {
+      {"LDX with an immediate",
+       [&](int) {
          return ret0({a::Insn(BPF_LDX | BPF_MEM | BPF_DW, 1, 10, -8, 3)});
        }},
-      {"atomic on a byte", [&](int) {
+      {"atomic on a byte",
+       [&](int) {
          return ret0({a::St(BPF_DW, BPF_REG_10, -8, 0), a::MovImm(BPF_REG_1, 1),
                       a::Atomic(BPF_B, BPF_REG_10, BPF_REG_1, -8, BPF_ADD)});
        }},
-      {"unknown atomic op", [&](int) {
+      {"unknown atomic op",
+       [&](int) {
          return ret0({a::St(BPF_DW, BPF_REG_10, -8, 0), a::MovImm(BPF_REG_1, 1),
                       a::Atomic(BPF_DW, BPF_REG_10, BPF_REG_1, -8, 0x30)});
        }},
       {"call out of range", [&](int) { return ret0({a::CallLocal(100)}); }},
-      {"JMP32 call", [&](int) {
-         return ret0({a::Insn(BPF_JMP32 | BPF_CALL, 0, 0, 0, 1)});
-       }},
+      {"JMP32 call",
+       [&](int) { return ret0({a::Insn(BPF_JMP32 | BPF_CALL, 0, 0, 0, 1)}); }},
       {"empty program", [&](int) { return Insns{}; }},
   };
   std::vector<std::string> kernel_side, emu_side;
@@ -422,14 +468,13 @@ TEST_F(InterpCompareTest, LegacyPacketLoadsGiveTheKernelsResults) {
   std::vector<std::string> kernel_side, emu_side;
   for (uint32_t type : {BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_SCHED_CLS}) {
     for (uint8_t size : {BPF_B, BPF_H, BPF_W}) {
-      for (int32_t off : {0, 1, 12, 13, 14, 30, 46, 47, 48, 49, 50, 60, 61,
-                          62, 63, 64, 1000, -1}) {
+      for (int32_t off : {0, 1, 12, 13, 14, 30, 46, 47, 48, 49, 50, 60, 61, 62,
+                          63, 64, 1000, -1}) {
         for (bool ind : {false, true}) {
-          Insns p = {a::MovReg(BPF_REG_6, BPF_REG_1),
-                     a::MovImm(BPF_REG_7, 5)};
-          p.push_back(ind ? a::Insn(BPF_LD | BPF_IND | size, 0, BPF_REG_7, 0,
-                                    off - 5)
-                          : a::Insn(BPF_LD | BPF_ABS | size, 0, 0, 0, off));
+          Insns p = {a::MovReg(BPF_REG_6, BPF_REG_1), a::MovImm(BPF_REG_7, 5)};
+          p.push_back(
+              ind ? a::Insn(BPF_LD | BPF_IND | size, 0, BPF_REG_7, 0, off - 5)
+                  : a::Insn(BPF_LD | BPF_ABS | size, 0, 0, 0, off));
           p.push_back(a::Exit());
           const int kfd = KernelProgLoad(type, p, "GPL");
           const int efd = EmuProgLoad(type, p, "GPL");
@@ -444,9 +489,9 @@ TEST_F(InterpCompareTest, LegacyPacketLoadsGiveTheKernelsResults) {
           std::shared_ptr<const Prog> prog;
           ASSERT_EQ(ProgFromFd(efd, &prog), 0);
           native::PacketResult r = native::RunSkb(*prog, frame);
-          const std::string what = absl::StrFormat(
-              "type %d size 0x%x %s off %d: ", type, size,
-              ind ? "ind" : "abs", off);
+          const std::string what =
+              absl::StrFormat("type %d size 0x%x %s off %d: ", type, size,
+                              ind ? "ind" : "abs", off);
           kernel_side.push_back(
               absl::StrFormat("%s%d %x", what, kerr, opts.retval));
           emu_side.push_back(absl::StrFormat("%s%d %x", what, r.err, r.retval));

@@ -42,8 +42,8 @@ class LruCompare : public KernelTest<::testing::TestWithParam<LruCase>> {
   void SetUp() override {
     KernelTest::SetUp();
     if (IsSkipped()) return;
-    if (GetParam().op_cpus > static_cast<uint32_t>(
-                                 KernelBackend::Get().NumPossibleCpus())) {
+    if (GetParam().op_cpus >
+        static_cast<uint32_t>(KernelBackend::Get().NumPossibleCpus())) {
       GTEST_SKIP() << "needs " << GetParam().op_cpus << " CPUs";
     }
   }
@@ -68,8 +68,7 @@ TEST_P(LruCompare, RandomSequenceAgrees) {
                        /*checkpoint=*/5000);
   if (d.has_value()) {
     Sequence small = Shrink(seq, EmuBackend::Get(), KernelBackend::Get());
-    FAIL() << "op " << d->op_index << ": " << d->what
-           << "\nminimal trace:\n"
+    FAIL() << "op " << d->op_index << ": " << d->what << "\nminimal trace:\n"
            << small.Trace();
   }
 }
@@ -81,7 +80,8 @@ std::vector<LruCase> Cases() {
       // 8 and 33 are smaller than the per-CPU free targets; 33 is not a
       // multiple of the CPU count (per-CPU lists round it up).
       for (uint32_t size : {8u, 33u, 64u, 256u, 1024u, 4096u}) {
-        for (uint32_t cpus : {1u, 2u}) cases.push_back({type, flags, size, cpus});
+        for (uint32_t cpus : {1u, 2u})
+          cases.push_back({type, flags, size, cpus});
       }
     }
   }

@@ -20,8 +20,8 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "testing/kernel_backend.h"
 #include "testing/emu_backend.h"
+#include "testing/kernel_backend.h"
 
 namespace bpfemu {
 namespace {

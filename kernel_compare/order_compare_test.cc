@@ -39,10 +39,12 @@ Sequence OrderSequence(uint32_t type, uint32_t flags, uint32_t key_size,
     return k;
   };
   // Key sizes below 4 bytes cannot hold n distinct counters.
-  const uint32_t distinct = key_size >= 4 ? n : std::min<uint32_t>(n, 1u << (8 * key_size));
+  const uint32_t distinct =
+      key_size >= 4 ? n : std::min<uint32_t>(n, 1u << (8 * key_size));
   for (uint32_t i = 0; i < distinct; ++i) {
     seq.ops.push_back({OpKind::kUpdate, key(i),
-                       std::vector<uint8_t>(value_bytes, uint8_t(i)), BPF_NOEXIST});
+                       std::vector<uint8_t>(value_bytes, uint8_t(i)),
+                       BPF_NOEXIST});
   }
   for (uint32_t i = 0; i < distinct; i += 3) {
     seq.ops.push_back({OpKind::kDelete, key(i), {}, 0});
@@ -65,8 +67,8 @@ class OrderCompare : public KernelTest<> {
         // (a full-order check after every op would be quadratic).
         auto d = RunLockstep(seq, EmuBackend::Get(), KernelBackend::Get(), 0);
         ASSERT_FALSE(d.has_value())
-            << "type " << type << " key_size " << ks << " n " << n
-            << ": op " << d->op_index << ": " << d->what;
+            << "type " << type << " key_size " << ks << " n " << n << ": op "
+            << d->op_index << ": " << d->what;
       }
     }
   }

@@ -30,9 +30,9 @@
 #include "emu/bpffs.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
+#include "testing/emu_backend.h"
 #include "testing/kernel_backend.h"
 #include "testing/kernel_test.h"
-#include "testing/emu_backend.h"
 
 namespace bpfemu {
 namespace {

@@ -33,8 +33,8 @@ namespace bpfemu::native {
 
 namespace {
 
-using interp::Vm;
 using internal::BoundMap;
+using interp::Vm;
 
 constexpr uint8_t kRingRecord = 1;  // Vm region tag of ring reservations
 
@@ -48,15 +48,15 @@ BoundMap* MapArg(Vm& vm, uint64_t handle) {
 
 void NeedReadable(Vm& vm, uint64_t addr, uint64_t size, const char* what) {
   if (!vm.Readable(addr, size)) {
-    vm.Fault("helper argument %s: %llu bytes at 0x%llx are not readable",
-             what, static_cast<unsigned long long>(size),
+    vm.Fault("helper argument %s: %llu bytes at 0x%llx are not readable", what,
+             static_cast<unsigned long long>(size),
              static_cast<unsigned long long>(addr));
   }
 }
 void NeedWritable(Vm& vm, uint64_t addr, uint64_t size, const char* what) {
   if (!vm.Writable(addr, size)) {
-    vm.Fault("helper argument %s: %llu bytes at 0x%llx are not writable",
-             what, static_cast<unsigned long long>(size),
+    vm.Fault("helper argument %s: %llu bytes at 0x%llx are not writable", what,
+             static_cast<unsigned long long>(size),
              static_cast<unsigned long long>(addr));
   }
 }
@@ -93,8 +93,8 @@ uint64_t MapDelete(Vm& vm, uint64_t map, uint64_t key, uint64_t, uint64_t,
   return static_cast<uint64_t>(bpfemu_map_delete_elem(Ptr(map), Ptr(key)));
 }
 
-uint64_t MapPush(Vm& vm, uint64_t map, uint64_t value, uint64_t flags,
-                 uint64_t, uint64_t) {
+uint64_t MapPush(Vm& vm, uint64_t map, uint64_t value, uint64_t flags, uint64_t,
+                 uint64_t) {
   BoundMap* b = MapArg(vm, map);
   NeedReadable(vm, value, b->map->value_size(), "value");
   return static_cast<uint64_t>(
@@ -103,8 +103,8 @@ uint64_t MapPush(Vm& vm, uint64_t map, uint64_t value, uint64_t flags,
 
 // pop and peek write value_size bytes (zeros when the map is empty).
 template <bool kPop>
-uint64_t MapPopOrPeek(Vm& vm, uint64_t map, uint64_t value, uint64_t,
-                      uint64_t, uint64_t) {
+uint64_t MapPopOrPeek(Vm& vm, uint64_t map, uint64_t value, uint64_t, uint64_t,
+                      uint64_t) {
   BoundMap* b = MapArg(vm, map);
   NeedWritable(vm, value, b->map->value_size(), "value");
   return static_cast<uint64_t>(
@@ -124,8 +124,8 @@ uint64_t MapLookupPercpu(Vm& vm, uint64_t map, uint64_t key, uint64_t cpu,
   return reinterpret_cast<uint64_t>(v);
 }
 
-uint64_t TailCall(Vm& vm, uint64_t ctx, uint64_t map, uint64_t index,
-                  uint64_t, uint64_t) {
+uint64_t TailCall(Vm& vm, uint64_t ctx, uint64_t map, uint64_t index, uint64_t,
+                  uint64_t) {
   MapArg(vm, map);
   return static_cast<uint64_t>(
       bpfemu_tail_call(Ptr(ctx), Ptr(map), static_cast<uint32_t>(index)));
@@ -133,8 +133,8 @@ uint64_t TailCall(Vm& vm, uint64_t ctx, uint64_t map, uint64_t index,
 
 // Probe reads take any address; one the program may not read fails the way
 // a faulting kernel address does: -EFAULT, destination zeroed.
-uint64_t ProbeRead(Vm& vm, uint64_t dst, uint64_t size, uint64_t src,
-                   uint64_t, uint64_t) {
+uint64_t ProbeRead(Vm& vm, uint64_t dst, uint64_t size, uint64_t src, uint64_t,
+                   uint64_t) {
   const uint32_t n = static_cast<uint32_t>(size);
   NeedWritable(vm, dst, n, "dst");
   if (!vm.Readable(src, n)) {
@@ -169,8 +169,7 @@ uint64_t KtimeGetNs(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
 uint64_t PrandomU32(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return bpfemu_get_prandom_u32();
 }
-uint64_t SmpProcessorId(Vm&, uint64_t, uint64_t, uint64_t, uint64_t,
-                        uint64_t) {
+uint64_t SmpProcessorId(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return bpfemu_get_smp_processor_id();
 }
 uint64_t PidTgid(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
@@ -220,8 +219,7 @@ uint64_t TracePrintk(Vm& vm, uint64_t fmt, uint64_t fmt_size, uint64_t a1,
       ++longs;
       ++p;
     }
-    if (*p == '\0' || next == 3 ||
-        std::strchr("diuxXcsp", *p) == nullptr) {
+    if (*p == '\0' || next == 3 || std::strchr("diuxXcsp", *p) == nullptr) {
       return static_cast<uint64_t>(-EINVAL);
     }
     const uint64_t v = args[next++];
@@ -248,8 +246,7 @@ uint64_t TracePrintk(Vm& vm, uint64_t fmt, uint64_t fmt_size, uint64_t a1,
     }
     out += piece;
   }
-  return static_cast<uint64_t>(
-      bpfemu_trace_printk("%s", 3, out.c_str()));
+  return static_cast<uint64_t>(bpfemu_trace_printk("%s", 3, out.c_str()));
 }
 
 uint64_t SkbLoadBytes(Vm& vm, uint64_t skb, uint64_t off, uint64_t to,
@@ -332,8 +329,8 @@ uint64_t RingbufDiscard(Vm& vm, uint64_t data, uint64_t flags, uint64_t,
   bpfemu_ringbuf_discard(Ptr(data), flags);
   return 0;
 }
-uint64_t RingbufQuery(Vm& vm, uint64_t map, uint64_t flags, uint64_t,
-                      uint64_t, uint64_t) {
+uint64_t RingbufQuery(Vm& vm, uint64_t map, uint64_t flags, uint64_t, uint64_t,
+                      uint64_t) {
   MapArg(vm, map);
   return bpfemu_ringbuf_query(Ptr(map), flags);
 }
@@ -428,10 +425,10 @@ class BytecodeLinker : public interp::Linker {
                           bool* gpl_only) override {
     for (const HelperDef& h : kHelpers) {
       if (h.id != id) continue;
-      const bool allowed =
-          h.only == 0 || (h.only == 1 && IsSkbProg(prog_type)) ||
-          (h.only == 2 && prog_type == BPF_PROG_TYPE_SK_SKB) ||
-          (h.only == 3 && prog_type == BPF_PROG_TYPE_SK_MSG);
+      const bool allowed = h.only == 0 ||
+                           (h.only == 1 && IsSkbProg(prog_type)) ||
+                           (h.only == 2 && prog_type == BPF_PROG_TYPE_SK_SKB) ||
+                           (h.only == 3 && prog_type == BPF_PROG_TYPE_SK_MSG);
       if (!allowed) return nullptr;
       *gpl_only = h.gpl_only;
       return h.fn;
@@ -470,8 +467,8 @@ class BytecodeLinker : public interp::Linker {
   }
 
   // array_map_direct_value_addr(): arrays with one element.
-  int MapValue(int fd, uint32_t off, uint64_t* addr, uint64_t* lo,
-               uint64_t* hi, bool* writable) override {
+  int MapValue(int fd, uint32_t off, uint64_t* addr, uint64_t* lo, uint64_t* hi,
+               bool* writable) override {
     std::shared_ptr<Map> map;
     if (int err = Resolve(fd, &map); err != 0) return err;
     auto* array = dynamic_cast<ArrayMap*>(map.get());

@@ -146,9 +146,9 @@ TEST(BytecodeTest, RingBufferRecordsAndDoubleSubmit) {
   EXPECT_FALSE(faulted);
   CloseFd(fd);
   // Submitting the record twice: the second is not a reservation any more.
-  p.insert(p.end() - 2, {a::MovReg(BPF_REG_1, BPF_REG_6),
-                         a::MovImm(BPF_REG_2, 0),
-                         a::Call(BPF_FUNC_ringbuf_submit)});
+  p.insert(p.end() - 2,
+           {a::MovReg(BPF_REG_1, BPF_REG_6), a::MovImm(BPF_REG_2, 0),
+            a::Call(BPF_FUNC_ringbuf_submit)});
   fd = LoadTc(p);
   ASSERT_GE(fd, 0);
   RunTc(fd, &faulted);
@@ -175,9 +175,13 @@ TEST(BytecodeTest, HelperArgumentsAreChecked) {
   EXPECT_TRUE(faulted);
   CloseFd(fd);
   // A map argument that is not a map.
-  p = {a::MovReg(BPF_REG_1, BPF_REG_10), a::MovReg(BPF_REG_2, BPF_REG_10),
-       a::AluImm(BPF_ADD, BPF_REG_2, -8), a::St(BPF_DW, BPF_REG_10, -8, 0),
-       a::Call(BPF_FUNC_map_lookup_elem), a::MovImm(BPF_REG_0, 0), a::Exit()};
+  p = {a::MovReg(BPF_REG_1, BPF_REG_10),
+       a::MovReg(BPF_REG_2, BPF_REG_10),
+       a::AluImm(BPF_ADD, BPF_REG_2, -8),
+       a::St(BPF_DW, BPF_REG_10, -8, 0),
+       a::Call(BPF_FUNC_map_lookup_elem),
+       a::MovImm(BPF_REG_0, 0),
+       a::Exit()};
   fd = LoadTc(p);
   ASSERT_GE(fd, 0);
   RunTc(fd, &faulted);

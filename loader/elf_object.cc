@@ -30,10 +30,25 @@ constexpr uint32_t kRBpf64_64 = 1, kRBpf64_32 = 10;
 
 // BTF (include/uapi/linux/btf.h).
 enum BtfKind : uint32_t {
-  kInt = 1, kPtr = 2, kArray = 3, kStruct = 4, kUnion = 5, kEnum = 6,
-  kFwd = 7, kTypedef = 8, kVolatile = 9, kConst = 10, kRestrict = 11,
-  kFunc = 12, kFuncProto = 13, kVar = 14, kDatasec = 15, kFloat = 16,
-  kDeclTag = 17, kTypeTag = 18, kEnum64 = 19,
+  kInt = 1,
+  kPtr = 2,
+  kArray = 3,
+  kStruct = 4,
+  kUnion = 5,
+  kEnum = 6,
+  kFwd = 7,
+  kTypedef = 8,
+  kVolatile = 9,
+  kConst = 10,
+  kRestrict = 11,
+  kFunc = 12,
+  kFuncProto = 13,
+  kVar = 14,
+  kDatasec = 15,
+  kFloat = 16,
+  kDeclTag = 17,
+  kTypeTag = 18,
+  kEnum64 = 19,
 };
 
 class Bytes {
@@ -118,12 +133,26 @@ class Btf {
       t.extra = p + 12;
       uint64_t trailing = 0;
       switch (t.kind) {
-        case kInt: case kVar: case kDeclTag: trailing = 4; break;
-        case kArray: trailing = 12; break;
-        case kStruct: case kUnion: case kDatasec: case kEnum64:
-          trailing = 12ull * t.vlen; break;
-        case kEnum: case kFuncProto: trailing = 8ull * t.vlen; break;
-        default: break;
+        case kInt:
+        case kVar:
+        case kDeclTag:
+          trailing = 4;
+          break;
+        case kArray:
+          trailing = 12;
+          break;
+        case kStruct:
+        case kUnion:
+        case kDatasec:
+        case kEnum64:
+          trailing = 12ull * t.vlen;
+          break;
+        case kEnum:
+        case kFuncProto:
+          trailing = 8ull * t.vlen;
+          break;
+        default:
+          break;
       }
       types_.push_back(std::move(t));
       p += 12 + trailing;
@@ -152,8 +181,13 @@ class Btf {
     const BtfType* t = Resolve(id);
     if (t == nullptr || depth > 32) return std::nullopt;
     switch (t->kind) {
-      case kInt: case kStruct: case kUnion: case kEnum: case kEnum64:
-      case kFloat: case kDatasec:
+      case kInt:
+      case kStruct:
+      case kUnion:
+      case kEnum:
+      case kEnum64:
+      case kFloat:
+      case kDatasec:
         return t->size_or_type;
       case kPtr:
         return 8;
@@ -232,8 +266,8 @@ absl::Status ParseMapDef(const Btf& btf, uint32_t struct_id, ElfMap* m,
     if (mt == nullptr) return InvalidArgumentError("bad member type");
     auto uint_value = [&](uint32_t* out) -> absl::Status {
       // __uint(name, val): int (*name)[val]
-      const BtfType* arr = mt->kind == kPtr ? btf.Resolve(mt->size_or_type)
-                                            : nullptr;
+      const BtfType* arr =
+          mt->kind == kPtr ? btf.Resolve(mt->size_or_type) : nullptr;
       uint32_t elem, n;
       if (arr == nullptr || arr->kind != kArray ||
           !btf.ArrayInfo(*arr, &elem, &n)) {
@@ -600,7 +634,8 @@ class ElfReader {
         if (m == sec_maps->second.end()) {
           return InvalidArgumentError("relocation against an unknown map");
         }
-        prog->relocs.push_back({static_cast<uint32_t>(at), m->second, false, 0});
+        prog->relocs.push_back(
+            {static_cast<uint32_t>(at), m->second, false, 0});
         in.src = BPF_PSEUDO_MAP_FD;
       } else {
         const uint64_t off = (sym.type == kSttSection ? 0 : sym.value) +

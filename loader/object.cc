@@ -149,11 +149,10 @@ int Object::LoadNative() {
   loaded_ = true;
   for (unsigned i = 0; i < def_->nmaps; ++i) {
     const bpfemu_map_def& m = def_->maps[i];
-    const int fd = CreateMap({m.name, m.type, m.key_size, m.value_size,
-                              m.max_entries, m.map_flags, m.numa_node,
-                              m.spin_lock_off, m.inner_type, m.inner_key_size,
-                              m.inner_value_size, m.inner_max_entries,
-                              m.inner_map_flags});
+    const int fd = CreateMap(
+        {m.name, m.type, m.key_size, m.value_size, m.max_entries, m.map_flags,
+         m.numa_node, m.spin_lock_off, m.inner_type, m.inner_key_size,
+         m.inner_value_size, m.inner_max_entries, m.inner_map_flags});
     if (fd < 0) {
       Unload();
       return fd;
@@ -186,11 +185,11 @@ int Object::LoadNative() {
 int Object::LoadBytecode() {
   loaded_ = true;
   for (const ElfMap& m : elf_->maps) {
-    const int fd = CreateMap({m.name.c_str(), m.type, m.key_size, m.value_size,
-                              m.max_entries, m.map_flags, m.numa_node,
-                              m.spin_lock_off, m.inner_type, m.inner_key_size,
-                              m.inner_value_size, m.inner_max_entries,
-                              m.inner_map_flags});
+    const int fd =
+        CreateMap({m.name.c_str(), m.type, m.key_size, m.value_size,
+                   m.max_entries, m.map_flags, m.numa_node, m.spin_lock_off,
+                   m.inner_type, m.inner_key_size, m.inner_value_size,
+                   m.inner_max_entries, m.inner_map_flags});
     if (fd < 0) {
       Unload();
       return fd;
@@ -212,10 +211,9 @@ int Object::LoadBytecode() {
       insns[r.insn].imm = maps_[r.map]->fd;
       if (r.value) insns[r.insn + 1].imm = static_cast<int32_t>(r.offset);
     }
-    const int fd = ProgLoadBytecode(p.prog_type, p.expected_attach_type,
-                                    p.name, insns.data(),
-                                    static_cast<uint32_t>(insns.size()),
-                                    elf_->license.c_str());
+    const int fd = ProgLoadBytecode(
+        p.prog_type, p.expected_attach_type, p.name, insns.data(),
+        static_cast<uint32_t>(insns.size()), elf_->license.c_str());
     if (fd < 0) {
       Unload();
       return fd;
@@ -283,7 +281,8 @@ std::vector<std::string> Object::MapNames() const {
     for (const ElfMap& m : elf_->maps) names.push_back(m.real_name);
     return names;
   }
-  for (unsigned i = 0; i < def_->nmaps; ++i) names.push_back(def_->maps[i].name);
+  for (unsigned i = 0; i < def_->nmaps; ++i)
+    names.push_back(def_->maps[i].name);
   return names;
 }
 

@@ -13,9 +13,9 @@
 #include <string>
 
 #include "bpfemu/native_abi.h"
-#include "emu/map.h"
 #include "emu/array_map.h"
 #include "emu/fd_array.h"
+#include "emu/map.h"
 #include "emu/ringbuf.h"
 #include "emu/sock_map.h"
 

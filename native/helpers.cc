@@ -245,8 +245,7 @@ void bpfemu_ringbuf_discard(void* data, __u64 flags) {
   }
 }
 
-long bpfemu_ringbuf_output(void* ringbuf, void* data, __u64 size,
-                           __u64 flags) {
+long bpfemu_ringbuf_output(void* ringbuf, void* data, __u64 size, __u64 flags) {
   BoundMap* b = Bound(ringbuf);
   return b->ring != nullptr ? b->ring->Output(data, size, flags) : -EINVAL;
 }
@@ -388,8 +387,7 @@ long bpfemu_skb_load_bytes(const void* skb, __u32 offset, void* to, __u32 len) {
     std::memset(to, 0, len);
     return -EFAULT;
   }
-  std::memcpy(to,
-              reinterpret_cast<const uint8_t*>(uintptr_t{s->data}) + offset,
+  std::memcpy(to, reinterpret_cast<const uint8_t*>(uintptr_t{s->data}) + offset,
               len);
   return 0;
 }

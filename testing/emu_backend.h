@@ -35,9 +35,8 @@ class EmuBackend : public Backend {
   int LookupAndDeleteBatch(int fd, const void* in_batch, void* out_batch,
                            void* keys, void* values, uint32_t* count,
                            uint64_t elem_flags, uint64_t flags) override;
-  int UpdateBatch(int fd, const void* keys, const void* values,
-                  uint32_t* count, uint64_t elem_flags,
-                  uint64_t flags) override;
+  int UpdateBatch(int fd, const void* keys, const void* values, uint32_t* count,
+                  uint64_t elem_flags, uint64_t flags) override;
   int DeleteBatch(int fd, const void* keys, uint32_t* count,
                   uint64_t elem_flags, uint64_t flags) override;
   int ProgLookup(int fd, const void* key, uint32_t key_size,

@@ -43,9 +43,8 @@ class KernelBackend : public Backend {
   int LookupAndDeleteBatch(int fd, const void* in_batch, void* out_batch,
                            void* keys, void* values, uint32_t* count,
                            uint64_t elem_flags, uint64_t flags) override;
-  int UpdateBatch(int fd, const void* keys, const void* values,
-                  uint32_t* count, uint64_t elem_flags,
-                  uint64_t flags) override;
+  int UpdateBatch(int fd, const void* keys, const void* values, uint32_t* count,
+                  uint64_t elem_flags, uint64_t flags) override;
   int DeleteBatch(int fd, const void* keys, uint32_t* count,
                   uint64_t elem_flags, uint64_t flags) override;
   int ProgLookup(int fd, const void* key, uint32_t key_size,
@@ -70,7 +69,7 @@ class KernelBackend : public Backend {
   // The cached update program of map `fd` (or the load's -errno).
   int UpdateProgram(int fd);
 
-  int result_fd_ = -1;  // ProgLookup's one-slot result array
+  int result_fd_ = -1;               // ProgLookup's one-slot result array
   std::map<int, int> lookup_progs_;  // map fd -> program fd
   std::map<int, int> update_progs_;  // map fd -> program fd
 };

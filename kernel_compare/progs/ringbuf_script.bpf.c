@@ -3,6 +3,7 @@
 // the `step` array: the kernel side of kernel_compare/ringbuf_compare_test.
 // The program's return value is the helper's result.
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 enum op {

@@ -39,5 +39,6 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 20; i++) b[i] = i;
   k = 0;
   bpf_map_update_elem(big, &k, b, BPF_ANY);
-  return pin(h, argv[1], "h") || pin(pc, argv[1], "pc") || pin(big, argv[1], "big");
+  return pin(h, argv[1], "h") || pin(pc, argv[1], "pc") ||
+         pin(big, argv[1], "big");
 }

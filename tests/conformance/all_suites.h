@@ -21,19 +21,19 @@
 #include "tests/conformance/ringbuf_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
 
-#define INSTANTIATE_CONFORMANCE_SUITES(Prefix, BackendType)                \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, CreateConformance, BackendType);  \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, SyscallConformance, BackendType); \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, HashConformance, BackendType);    \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArrayConformance, BackendType);   \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PercpuConformance, BackendType);  \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LockConformance, BackendType);    \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BatchConformance, BackendType);   \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, MapInMapBatchConformance,         \
-                                 BackendType);                             \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LruConformance, BackendType);     \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RingbufConformance, BackendType); \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, AccessConformance, BackendType);  \
+#define INSTANTIATE_CONFORMANCE_SUITES(Prefix, BackendType)                   \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, CreateConformance, BackendType);     \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, SyscallConformance, BackendType);    \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, HashConformance, BackendType);       \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArrayConformance, BackendType);      \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PercpuConformance, BackendType);     \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LockConformance, BackendType);       \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BatchConformance, BackendType);      \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, MapInMapBatchConformance,            \
+                                 BackendType);                                \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LruConformance, BackendType);        \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RingbufConformance, BackendType);    \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, AccessConformance, BackendType);     \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, QueueStackConformance, BackendType); \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BloomConformance, BackendType)
 

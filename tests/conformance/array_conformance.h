@@ -47,8 +47,8 @@ TYPED_TEST_P(ArrayConformance, UpdateFlags) {
   EXPECT_EQ(this->Update(fd, 1u, uint64_t{11}, BPF_ANY), 0);
   EXPECT_EQ(this->Update(fd, 2u, uint64_t{22}, BPF_EXIST), 0);
   EXPECT_EQ(this->Update(fd, 3u, uint64_t{33}, BPF_NOEXIST), -EEXIST);
-  for (uint64_t f : {uint64_t{BPF_ANY}, uint64_t{BPF_NOEXIST},
-                     uint64_t{BPF_EXIST}}) {
+  for (uint64_t f :
+       {uint64_t{BPF_ANY}, uint64_t{BPF_NOEXIST}, uint64_t{BPF_EXIST}}) {
     EXPECT_EQ(this->Update(fd, 4u, uint64_t{1}, f), -E2BIG) << f;
     EXPECT_EQ(this->Update(fd, 100u, uint64_t{1}, f), -E2BIG) << f;
   }
@@ -59,14 +59,14 @@ TYPED_TEST_P(ArrayConformance, UpdateFlags) {
 
 TYPED_TEST_P(ArrayConformance, UpdateUnknownFlagsAreEinval) {
   int fd = this->MakeArray(4);
-  for (uint64_t f : {uint64_t{3}, uint64_t{5}, uint64_t{6}, uint64_t{7},
-                     uint64_t{8}, uint64_t{16}, uint64_t{1} << 32,
-                     uint64_t{BPF_F_LOCK}}) {
+  for (uint64_t f :
+       {uint64_t{3}, uint64_t{5}, uint64_t{6}, uint64_t{7}, uint64_t{8},
+        uint64_t{16}, uint64_t{1} << 32, uint64_t{BPF_F_LOCK}}) {
     EXPECT_EQ(this->Update(fd, 0u, uint64_t{9}, f), -EINVAL) << f;
   }
   uint64_t v;
-  for (uint64_t f : {uint64_t{1}, uint64_t{2}, uint64_t{8},
-                     uint64_t{BPF_F_LOCK}}) {
+  for (uint64_t f :
+       {uint64_t{1}, uint64_t{2}, uint64_t{8}, uint64_t{BPF_F_LOCK}}) {
     EXPECT_EQ(this->Lookup(fd, 0u, &v, f), -EINVAL) << f;
   }
   ASSERT_EQ(this->Lookup(fd, 0u, &v), 0);

@@ -26,8 +26,8 @@ class BatchConformance : public ConformanceTest<B> {
   // HASH, ZERO_SEED, 8 buckets: keys 0, 26, 35 share bucket 0 (walk order
   // 35 26 0), then 4 in bucket 1, 2 in 2, 1 in 3, 5 in 6, 3 in 7.
   int MakeReferenceHash() {
-    int fd = this->MustCreate(
-        Attr(BPF_MAP_TYPE_HASH, 4, 8, 8, BPF_F_ZERO_SEED));
+    int fd =
+        this->MustCreate(Attr(BPF_MAP_TYPE_HASH, 4, 8, 8, BPF_F_ZERO_SEED));
     for (uint32_t k : {0u, 26u, 35u, 1u, 2u, 3u, 4u, 5u}) {
       EXPECT_EQ(this->Update(fd, k, uint64_t{k} * 10), 0);
     }
@@ -112,14 +112,15 @@ TYPED_TEST_P(BatchConformance, HashFlagsAndZeroCount) {
   int fd = this->MakeReferenceHash();
   for (bool del : {false, true}) {
     for (auto [ef, f] : {std::pair<uint64_t, uint64_t>{BPF_NOEXIST, 0},
-                         {BPF_F_LOCK, 0}, {0, 1}}) {
+                         {BPF_F_LOCK, 0},
+                         {0, 1}}) {
       uint32_t out = 0xdddd, n = 4;
       uint32_t keys[4];
       uint64_t values[4];
       int ret = del ? this->b().LookupAndDeleteBatch(fd, nullptr, &out, keys,
                                                      values, &n, ef, f)
-                    : this->b().LookupBatch(fd, nullptr, &out, keys, values,
-                                            &n, ef, f);
+                    : this->b().LookupBatch(fd, nullptr, &out, keys, values, &n,
+                                            ef, f);
       EXPECT_EQ(ret, -EINVAL);
       EXPECT_EQ(n, 4u);
       EXPECT_EQ(out, 0xddddu);
@@ -132,7 +133,8 @@ TYPED_TEST_P(BatchConformance, HashFlagsAndZeroCount) {
 // Arrays use the generic key cursor; batch.flags is not checked there.
 TYPED_TEST_P(BatchConformance, ArrayGenericLookup) {
   int fd = this->MustCreate(Attr(BPF_MAP_TYPE_ARRAY, 4, 8, 5));
-  for (uint32_t k = 0; k < 5; ++k) ASSERT_EQ(this->Update(fd, k, uint64_t{k} * 10), 0);
+  for (uint32_t k = 0; k < 5; ++k)
+    ASSERT_EQ(this->Update(fd, k, uint64_t{k} * 10), 0);
   using R = typename BatchConformance<TypeParam>::Result;
   uint32_t in1 = 1, in3 = 3, in4 = 4, in100 = 100;
   EXPECT_EQ(this->Call(fd, nullptr, 2), (R{0, 2, 1, V{0, 1}}));
@@ -151,9 +153,9 @@ TYPED_TEST_P(BatchConformance, ArrayUnsupportedOps) {
   int fd = this->MustCreate(Attr(BPF_MAP_TYPE_ARRAY, 4, 8, 5));
   uint32_t keys[2] = {0, 1}, out, n = 2;
   uint64_t values[2];
-  EXPECT_EQ(this->b().LookupAndDeleteBatch(fd, nullptr, &out, keys, values, &n,
-                                           0, 0),
-            -kENOTSUPP);
+  EXPECT_EQ(
+      this->b().LookupAndDeleteBatch(fd, nullptr, &out, keys, values, &n, 0, 0),
+      -kENOTSUPP);
   EXPECT_EQ(n, 2u);
   EXPECT_EQ(this->b().DeleteBatch(fd, keys, &n, 0, 0), -kENOTSUPP);
   EXPECT_EQ(n, 2u);
@@ -166,9 +168,9 @@ TYPED_TEST_P(BatchConformance, ArrayUnsupportedOps) {
   int wo = this->MustCreate(Attr(BPF_MAP_TYPE_HASH, 4, 8, 5, BPF_F_WRONLY));
   EXPECT_EQ(this->b().LookupBatch(wo, nullptr, &out, keys, values, &n, 0, 0),
             -EPERM);
-  EXPECT_EQ(this->b().LookupAndDeleteBatch(wo, nullptr, &out, keys, values, &n,
-                                           0, 0),
-            -EPERM);
+  EXPECT_EQ(
+      this->b().LookupAndDeleteBatch(wo, nullptr, &out, keys, values, &n, 0, 0),
+      -EPERM);
 }
 
 // Generic update: element by element until the first error; count says how
@@ -204,7 +206,8 @@ TYPED_TEST_P(BatchConformance, GenericUpdate) {
 // Generic delete: stops at the first missing key.
 TYPED_TEST_P(BatchConformance, GenericDelete) {
   int fd = this->MustCreate(Attr(BPF_MAP_TYPE_HASH, 4, 8, 16));
-  for (uint32_t k : {10u, 11u, 12u}) ASSERT_EQ(this->Update(fd, k, uint64_t{k}), 0);
+  for (uint32_t k : {10u, 11u, 12u})
+    ASSERT_EQ(this->Update(fd, k, uint64_t{k}), 0);
   uint32_t keys[4] = {10, 11, 99, 12};
   uint32_t n = 4;
   EXPECT_EQ(this->b().DeleteBatch(fd, keys, &n, 0, 0), -ENOENT);
@@ -228,8 +231,8 @@ TYPED_TEST_P(BatchConformance, PercpuValues) {
     uint32_t keys[3] = {0, 1, 2}, got[4], n = 3, cursor;
     ASSERT_EQ(this->b().UpdateBatch(fd, keys, in.data(), &n, 0, 0), 0);
     n = 4;
-    int ret = this->b().LookupBatch(fd, nullptr, &cursor, got, out.data(), &n,
-                                    0, 0);
+    int ret =
+        this->b().LookupBatch(fd, nullptr, &cursor, got, out.data(), &n, 0, 0);
     EXPECT_TRUE(ret == 0 || ret == -ENOENT) << ret;
     ASSERT_GE(n, 3u);
     for (uint32_t i = 0; i < n; ++i) {

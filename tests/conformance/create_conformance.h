@@ -4,7 +4,8 @@
 // CreateConformance: BPF_MAP_CREATE attribute validation for HASH and ARRAY,
 // in the kernel's order (kernel/bpf/syscall.c map_create, hashtab.c
 // htab_map_alloc_check / htab_map_alloc, arraymap.c array_map_alloc_check).
-// Expected errnos were measured on 6.18 (kernel/bpf/syscall.c map_create); every case runs on every backend.
+// Expected errnos were measured on 6.18 (kernel/bpf/syscall.c map_create);
+// every case runs on every backend.
 //
 // Kernel maps are real memory: cases that must succeed use small maps, and
 // size limits are probed only with attributes that fail.
@@ -77,8 +78,8 @@ TYPED_TEST_P(CreateConformance, ExclusiveAccessFlagsAreEinval) {
   for (uint32_t type : {kHash, kArray}) {
     EXPECT_EQ(this->Create(Attr(type, 4, 8, 16, BPF_F_RDONLY | BPF_F_WRONLY)),
               -EINVAL);
-    EXPECT_EQ(this->Create(Attr(type, 4, 8, 16,
-                                BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)),
+    EXPECT_EQ(this->Create(
+                  Attr(type, 4, 8, 16, BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)),
               -EINVAL);
   }
 }
@@ -157,8 +158,8 @@ TYPED_TEST_P(CreateConformance, HashElementSizeLimit) {
 // max_entries <= 2^27 (only failing sizes are probed).
 TYPED_TEST_P(CreateConformance, HashMaxEntriesCeiling) {
   for (uint32_t flags : {0u, uint32_t{BPF_F_NO_PREALLOC}}) {
-    for (uint32_t max : {(1u << 27) + 1, 1u << 28, 1u << 31, (1u << 31) + 1,
-                         0xffffffffu}) {
+    for (uint32_t max :
+         {(1u << 27) + 1, 1u << 28, 1u << 31, (1u << 31) + 1, 0xffffffffu}) {
       EXPECT_EQ(this->Create(Attr(kHash, 4, 8, max, flags)), -E2BIG) << max;
     }
   }
@@ -204,10 +205,11 @@ TYPED_TEST_P(CreateConformance, LruFlags) {
                                 BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU)),
               -kENOTSUPP);
     EXPECT_EQ(this->Create(Attr(type, 4, 8, 0, BPF_F_NO_PREALLOC)), -kENOTSUPP);
-    EXPECT_EQ(this->Create(Attr(type, 4, 8, 16, BPF_F_NO_PREALLOC | (1u << 13))),
-              -EINVAL);
-    EXPECT_EQ(this->Create(Attr(type, 4, 8, 16,
-                                BPF_F_NUMA_NODE | BPF_F_NO_COMMON_LRU)),
+    EXPECT_EQ(
+        this->Create(Attr(type, 4, 8, 16, BPF_F_NO_PREALLOC | (1u << 13))),
+        -EINVAL);
+    EXPECT_EQ(this->Create(
+                  Attr(type, 4, 8, 16, BPF_F_NUMA_NODE | BPF_F_NO_COMMON_LRU)),
               -EINVAL);
     if (percpu) {
       EXPECT_EQ(this->Create(Attr(type, 4, 8, 16, BPF_F_NUMA_NODE)), -EINVAL);
@@ -239,8 +241,8 @@ TYPED_TEST_P(CreateConformance, ReportedAttributes) {
     return info;
   };
   for (uint32_t max : {1u, 3u, 5u, 16u}) {
-    MapInfo i = reported(Attr(BPF_MAP_TYPE_LRU_HASH, 4, 8, max,
-                              BPF_F_NO_COMMON_LRU));
+    MapInfo i =
+        reported(Attr(BPF_MAP_TYPE_LRU_HASH, 4, 8, max, BPF_F_NO_COMMON_LRU));
     EXPECT_EQ(i.max_entries, (max + ncpu - 1) / ncpu * ncpu) << max;
     EXPECT_EQ(i.map_flags, uint32_t{BPF_F_NO_COMMON_LRU});
     EXPECT_EQ(reported(Attr(BPF_MAP_TYPE_LRU_HASH, 4, 8, max)).max_entries,

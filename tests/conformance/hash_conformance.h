@@ -11,9 +11,9 @@
 
 #include <atomic>
 #include <cstdint>
-#include <thread>
 #include <map>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "tests/conformance/fixture.h"
@@ -27,8 +27,8 @@ class HashConformance : public ConformanceTest<B> {
 
   // A u32 -> u64 hash with ZERO_SEED (deterministic order) and `flags`.
   int MakeHash(uint32_t max_entries, uint32_t flags) {
-    return this->MustCreate(Attr(BPF_MAP_TYPE_HASH, 4, 8, max_entries,
-                                 flags | BPF_F_ZERO_SEED));
+    return this->MustCreate(
+        Attr(BPF_MAP_TYPE_HASH, 4, 8, max_entries, flags | BPF_F_ZERO_SEED));
   }
 };
 TYPED_TEST_SUITE_P(HashConformance);
@@ -68,9 +68,9 @@ TYPED_TEST_P(HashConformance, UpdateFlagsOnExistingKey) {
 TYPED_TEST_P(HashConformance, UpdateUnknownFlagsAreEinval) {
   int fd = this->MakeHash(4, 0);
   ASSERT_EQ(this->Update(fd, 1u, uint64_t{1}), 0);
-  for (uint64_t f : {uint64_t{3}, uint64_t{5}, uint64_t{6}, uint64_t{7},
-                     uint64_t{8}, uint64_t{16}, uint64_t{1} << 32,
-                     uint64_t{BPF_F_LOCK}}) {
+  for (uint64_t f :
+       {uint64_t{3}, uint64_t{5}, uint64_t{6}, uint64_t{7}, uint64_t{8},
+        uint64_t{16}, uint64_t{1} << 32, uint64_t{BPF_F_LOCK}}) {
     EXPECT_EQ(this->Update(fd, 1u, uint64_t{9}, f), -EINVAL) << f;
     EXPECT_EQ(this->Update(fd, 2u, uint64_t{9}, f), -EINVAL) << f;
   }
@@ -84,9 +84,9 @@ TYPED_TEST_P(HashConformance, LookupFlags) {
   int fd = this->MakeHash(4, 0);
   ASSERT_EQ(this->Update(fd, 1u, uint64_t{1}), 0);
   uint64_t v;
-  for (uint64_t f : {uint64_t{1}, uint64_t{2}, uint64_t{3}, uint64_t{5},
-                     uint64_t{8}, uint64_t{16}, uint64_t{1} << 32,
-                     uint64_t{BPF_F_LOCK}}) {
+  for (uint64_t f :
+       {uint64_t{1}, uint64_t{2}, uint64_t{3}, uint64_t{5}, uint64_t{8},
+        uint64_t{16}, uint64_t{1} << 32, uint64_t{BPF_F_LOCK}}) {
     EXPECT_EQ(this->Lookup(fd, 1u, &v, f), -EINVAL) << f;
   }
   EXPECT_EQ(this->Lookup(fd, 1u, &v, 0), 0);
@@ -128,8 +128,8 @@ TYPED_TEST_P(HashConformance, ZeroSeedIterationOrder) {
     int fd = this->MakeHash(64, mode);
     for (uint32_t k = 0; k < 40; ++k) ASSERT_EQ(this->Update(fd, k, k), 0);
     std::vector<uint32_t> keys = this->template Keys<uint32_t>(fd, 10);
-    EXPECT_EQ(keys, (std::vector<uint32_t>{35, 37, 33, 27, 18, 15, 2, 8, 38,
-                                           9}));
+    EXPECT_EQ(keys,
+              (std::vector<uint32_t>{35, 37, 33, 27, 18, 15, 2, 8, 38, 9}));
   }
 }
 
@@ -205,8 +205,7 @@ TYPED_TEST_P(HashConformance, FullMapFromTwoCpus) {
       SCOPED_TRACE(testing::Message() << "type " << type << " mode " << mode);
       const uint32_t vbytes =
           type == BPF_MAP_TYPE_HASH ? 8 : 8 * this->b().NumPossibleCpus();
-      int fd = this->MustCreate(
-          Attr(type, 4, 8, 10, mode | BPF_F_ZERO_SEED));
+      int fd = this->MustCreate(Attr(type, 4, 8, 10, mode | BPF_F_ZERO_SEED));
       std::vector<uint8_t> v(vbytes, 1);
       auto on = [&](int cpu, uint32_t k, uint64_t flags) {
         EXPECT_EQ(this->b().PinCpu(cpu), 0);
@@ -215,7 +214,8 @@ TYPED_TEST_P(HashConformance, FullMapFromTwoCpus) {
       for (uint32_t k = 0; k < 10; ++k) ASSERT_EQ(on(k % 2, k, BPF_NOEXIST), 0);
       EXPECT_EQ(on(0, 10, BPF_ANY), -E2BIG);
       EXPECT_EQ(on(1, 10, BPF_ANY), -E2BIG);
-      for (uint32_t i = 0; i < 30; ++i) ASSERT_EQ(on(i % 2, i % 10, BPF_EXIST), 0);
+      for (uint32_t i = 0; i < 30; ++i)
+        ASSERT_EQ(on(i % 2, i % 10, BPF_EXIST), 0);
       EXPECT_EQ(on(1, 11, BPF_NOEXIST), -E2BIG);
       this->b().PinCpu(0);
       ASSERT_EQ(this->Delete(fd, 3u), 0);
@@ -295,12 +295,13 @@ TYPED_TEST_P(HashConformance, OddValueSize) {
 TYPED_TEST_P(HashConformance, OddKeySizes) {
   for (uint32_t ks : {1u, 3u, 5u, 7u, 12u, 13u, 24u}) {
     SCOPED_TRACE(ks);
-    int fd = this->MustCreate(
-        Attr(BPF_MAP_TYPE_HASH, ks, 8, 64, BPF_F_ZERO_SEED));
+    int fd =
+        this->MustCreate(Attr(BPF_MAP_TYPE_HASH, ks, 8, 64, BPF_F_ZERO_SEED));
     std::set<std::vector<uint8_t>> inserted;
     for (uint32_t i = 0; i < 40; ++i) {
       std::vector<uint8_t> key(ks);
-      for (uint32_t j = 0; j < ks; ++j) key[j] = static_cast<uint8_t>(i * 31 + j);
+      for (uint32_t j = 0; j < ks; ++j)
+        key[j] = static_cast<uint8_t>(i * 31 + j);
       if (!inserted.insert(key).second) continue;
       uint64_t v = i;
       ASSERT_EQ(this->b().Update(fd, key.data(), &v, BPF_NOEXIST), 0);

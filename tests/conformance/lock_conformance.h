@@ -59,7 +59,8 @@ TYPED_TEST_P(LockConformance, CreateRules) {
             -EOPNOTSUPP);
   EXPECT_EQ(this->Create(T::LockAttr(BPF_MAP_TYPE_PERCPU_ARRAY, 4)),
             -EOPNOTSUPP);
-  for (uint32_t f : {uint32_t{BPF_F_RDONLY_PROG}, uint32_t{BPF_F_WRONLY_PROG}}) {
+  for (uint32_t f :
+       {uint32_t{BPF_F_RDONLY_PROG}, uint32_t{BPF_F_WRONLY_PROG}}) {
     EXPECT_EQ(this->Create(T::LockAttr(BPF_MAP_TYPE_HASH, 4, f)), -EACCES);
     EXPECT_EQ(this->Create(T::LockAttr(BPF_MAP_TYPE_ARRAY, 4, f)), -EACCES);
   }
@@ -106,9 +107,9 @@ TYPED_TEST_P(LockConformance, HashFlagCombinations) {
 // where it is in its bucket); a plain update moves it to the bucket head.
 TYPED_TEST_P(LockConformance, LockedHashUpdateIsInPlace) {
   using T = LockConformance<TypeParam>;
-  int fd = this->MustCreate(
-      T::LockAttr(BPF_MAP_TYPE_HASH, 8, BPF_F_ZERO_SEED));
-  for (uint32_t k : {0u, 26u, 35u}) ASSERT_EQ(this->Put(fd, k, {0, k, k}, 0), 0);
+  int fd = this->MustCreate(T::LockAttr(BPF_MAP_TYPE_HASH, 8, BPF_F_ZERO_SEED));
+  for (uint32_t k : {0u, 26u, 35u})
+    ASSERT_EQ(this->Put(fd, k, {0, k, k}, 0), 0);
   EXPECT_EQ(this->template Keys<uint32_t>(fd),
             (std::vector<uint32_t>{35, 26, 0}));
   ASSERT_EQ(this->Put(fd, 0, {0, 9, 9}, BPF_F_LOCK), 0);

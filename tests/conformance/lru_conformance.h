@@ -127,7 +127,8 @@ TYPED_TEST_P(LruConformance, Sanity1) {
     if (!this->Common(m)) continue;
     SCOPED_TRACE(m.type);
     int fd = this->Make(m, n + batch);
-    for (uint64_t k = 1; k <= n; ++k) ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
+    for (uint64_t k = 1; k <= n; ++k)
+      ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
     for (uint64_t k = 1; k <= batch; ++k) ASSERT_EQ(this->Ref(fd, k), 0);
     for (uint64_t k = n + 1; k <= 2 * n; ++k) {
       ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
@@ -147,7 +148,8 @@ TYPED_TEST_P(LruConformance, Sanity2) {
     if (!this->Common(m)) continue;
     SCOPED_TRACE(m.type);
     int fd = this->Make(m, n + batch);
-    for (uint64_t k = 1; k <= n; ++k) ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
+    for (uint64_t k = 1; k <= n; ++k)
+      ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
     if (m.type == BPF_MAP_TYPE_LRU_PERCPU_HASH) {
       EXPECT_EQ(this->Put(fd, 1, BPF_NOEXIST), 0);
       EXPECT_EQ(this->Delete(fd, uint64_t{1}), 0);
@@ -181,7 +183,8 @@ TYPED_TEST_P(LruConformance, Sanity3) {
     if (!this->Common(m)) continue;
     SCOPED_TRACE(m.type);
     int fd = this->Make(m, size);
-    for (uint64_t k = 1; k <= size; ++k) ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
+    for (uint64_t k = 1; k <= size; ++k)
+      ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
     for (uint64_t k = 1; k <= size - batch; ++k) ASSERT_EQ(this->Ref(fd, k), 0);
     for (uint64_t k = size + 1; k <= size + batch; ++k) {
       ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
@@ -198,9 +201,10 @@ TYPED_TEST_P(LruConformance, Sanity4) {
     SCOPED_TRACE(testing::Message() << m.type << "/" << m.flags);
     const uint32_t tgt =
         this->Common(m) ? this->kLocalFreeTarget : this->kPercpuFreeTarget;
-    int fd = this->Make(m, this->Common(m) ? 3 * this->MapSize(tgt)
-                                           : 3 * tgt * this->ncpu_);
-    for (uint64_t k = 1; k <= 2 * tgt; ++k) ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
+    int fd = this->Make(
+        m, this->Common(m) ? 3 * this->MapSize(tgt) : 3 * tgt * this->ncpu_);
+    for (uint64_t k = 1; k <= 2 * tgt; ++k)
+      ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
     EXPECT_EQ(this->Put(fd, 1, BPF_NOEXIST), -EEXIST);
     for (uint64_t k = 1; k <= tgt; ++k) ASSERT_EQ(this->Ref(fd, k), 0);
     for (uint64_t k = tgt + 1; k <= 2 * tgt; ++k) {
@@ -245,7 +249,8 @@ TYPED_TEST_P(LruConformance, Sanity6PercpuRotation) {
     if (this->Common(m)) continue;
     SCOPED_TRACE(m.type);
     int fd = this->Make(m, tgt * 2 * this->ncpu_);
-    for (uint64_t k = 1; k <= tgt; ++k) ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
+    for (uint64_t k = 1; k <= tgt; ++k)
+      ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
     for (uint64_t k = tgt + 1; k <= 2 * tgt; ++k) {
       for (uint64_t s = 1; s <= tgt; ++s) ASSERT_EQ(this->Ref(fd, s), 0);
       ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
@@ -282,8 +287,9 @@ TYPED_TEST_P(LruConformance, Sanity7And8SyscallLookupDoesNotRef) {
       }
       EXPECT_EQ(v, 1234u);
       ASSERT_EQ(this->Put(fd, 3, BPF_NOEXIST), 0);
-      EXPECT_EQ(this->Survivors(fd), ref_first ? typename TestFixture::KeySet({1, 3})
-                                               : typename TestFixture::KeySet({2, 3}));
+      EXPECT_EQ(this->Survivors(fd),
+                ref_first ? typename TestFixture::KeySet({1, 3})
+                          : typename TestFixture::KeySet({2, 3}));
     }
   }
 }
@@ -338,8 +344,8 @@ TYPED_TEST_P(LruConformance, FillFromOneCpu) {
 TYPED_TEST_P(LruConformance, SmallMapsDeletesAndReinserts) {
   for (auto m : this->kModes) {
     for (uint32_t size : {8u, 33u}) {
-      SCOPED_TRACE(testing::Message() << m.type << "/" << m.flags << " size "
-                                      << size);
+      SCOPED_TRACE(testing::Message()
+                   << m.type << "/" << m.flags << " size " << size);
       int fd = this->Make(m, size);
       for (uint64_t k = 0; k < 100; ++k) {
         ASSERT_EQ(this->Put(fd, k, BPF_ANY), 0);
@@ -361,9 +367,11 @@ TYPED_TEST_P(LruConformance, SmallMapsDeletesAndReinserts) {
 // size (48 here) and keep 1..64 and 161..256 (digest §6.7, measured).
 TYPED_TEST_P(LruConformance, Sanity1Of61UsesTheSizeDerivedTarget) {
   int fd = this->Make(this->kModes[0], 192);
-  for (uint64_t k = 1; k <= 128; ++k) ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
+  for (uint64_t k = 1; k <= 128; ++k)
+    ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
   for (uint64_t k = 1; k <= 64; ++k) ASSERT_EQ(this->Ref(fd, k), 0);
-  for (uint64_t k = 129; k <= 256; ++k) ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
+  for (uint64_t k = 129; k <= 256; ++k)
+    ASSERT_EQ(this->Put(fd, k, BPF_NOEXIST), 0);
   typename TestFixture::KeySet want = this->Range(1, 64);
   for (uint64_t k : this->Range(161, 256)) want.insert(k);
   EXPECT_EQ(this->Survivors(fd), want);

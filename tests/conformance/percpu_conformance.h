@@ -27,7 +27,8 @@ class PercpuConformance : public ConformanceTest<B> {
   // A distinct, recognisable byte pattern for a per-CPU buffer.
   static std::vector<uint8_t> Pattern(size_t n, uint32_t seed) {
     std::vector<uint8_t> v(n);
-    for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(seed * 37 + i * 11 + 1);
+    for (size_t i = 0; i < n; ++i)
+      v[i] = static_cast<uint8_t>(seed * 37 + i * 11 + 1);
     return v;
   }
 };
@@ -114,7 +115,8 @@ TYPED_TEST_P(PercpuConformance, HashElementRules) {
 // share bucket 0 of 8 and keep their order after updating 0.
 TYPED_TEST_P(PercpuConformance, HashUpdateInPlaceKeepsOrder) {
   for (uint32_t mode : {0u, uint32_t{BPF_F_NO_PREALLOC}}) {
-    int fd = this->MustCreate(Attr(kPercpuHash, 4, 8, 8, mode | BPF_F_ZERO_SEED));
+    int fd =
+        this->MustCreate(Attr(kPercpuHash, 4, 8, 8, mode | BPF_F_ZERO_SEED));
     std::vector<uint8_t> v = this->Pattern(this->BufferSize(8), 3);
     for (uint32_t k : {0u, 26u, 35u}) {
       ASSERT_EQ(this->b().Update(fd, &k, v.data(), BPF_ANY), 0);

@@ -4,8 +4,9 @@
 // RingbufConformance: BPF_MAP_TYPE_RINGBUF creation (ringbuf_map_alloc) and
 // its element commands, which all fail: ENOTSUPP (524) from the map ops, or
 // EINVAL when a key pointer is passed to a map without keys
-// (__bpf_copy_key). Measured on 6.18 (kernel/bpf/ringbuf.c). Data-path behaviour is covered by emu/ringbuf_test.cc and, against
-// the kernel, by kernel_compare/ringbuf_compare_test.cc.
+// (__bpf_copy_key). Measured on 6.18 (kernel/bpf/ringbuf.c). Data-path
+// behaviour is covered by emu/ringbuf_test.cc and, against the kernel, by
+// kernel_compare/ringbuf_compare_test.cc.
 
 #ifndef BPFEMU_TESTS_CONFORMANCE_RINGBUF_CONFORMANCE_H_
 #define BPFEMU_TESTS_CONFORMANCE_RINGBUF_CONFORMANCE_H_
@@ -59,9 +60,9 @@ TYPED_TEST_P(RingbufConformance, ElementCommandsFail) {
   EXPECT_EQ(this->b().GetNextKey(fd, &key, &next), -EINVAL);
   EXPECT_EQ(this->b().LookupAndDelete(fd, nullptr, &value, 0), -kENOTSUPP);
   uint32_t count = 4, out;
-  EXPECT_EQ(this->b().LookupBatch(fd, nullptr, &out, &key, &value, &count, 0,
-                                  0),
-            -kENOTSUPP);
+  EXPECT_EQ(
+      this->b().LookupBatch(fd, nullptr, &out, &key, &value, &count, 0, 0),
+      -kENOTSUPP);
   EXPECT_EQ(this->b().UpdateBatch(fd, &key, &value, &count, 0, 0), -kENOTSUPP);
   EXPECT_EQ(this->b().DeleteBatch(fd, &key, &count, 0, 0), -kENOTSUPP);
   EXPECT_EQ(count, 4u);

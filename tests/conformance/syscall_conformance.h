@@ -135,7 +135,8 @@ TYPED_TEST_P(SyscallConformance, WronlyFd) {
 
 // BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG restrict programs, not syscalls.
 TYPED_TEST_P(SyscallConformance, ProgAccessFlagsDoNotRestrictSyscalls) {
-  for (uint32_t f : {uint32_t{BPF_F_RDONLY_PROG}, uint32_t{BPF_F_WRONLY_PROG}}) {
+  for (uint32_t f :
+       {uint32_t{BPF_F_RDONLY_PROG}, uint32_t{BPF_F_WRONLY_PROG}}) {
     int fd = this->MustCreate(Attr(BPF_MAP_TYPE_HASH, 4, 8, 4, f));
     uint32_t k = 3;
     uint64_t v = 30, out = 0;

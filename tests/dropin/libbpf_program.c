@@ -8,20 +8,20 @@
 // ids or pids, so a run against the kernel (linked with -lbpf, as root) and
 // a run on bpfemu (linked with libbpfemu, unprivileged) print the same text.
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <fcntl.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sched.h>
-#include <linux/filter.h>
 
 static void report(const char *what, int ret) {
   if (ret < 0)
@@ -57,11 +57,13 @@ static void elements(void) {
   __u32 k = 1, next;
   __u64 v = 10, out = 0;
   report("update NOEXIST new", bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST));
-  report("update NOEXIST existing", bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST));
+  report("update NOEXIST existing",
+         bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST));
   k = 2;
   report("update EXIST missing", bpf_map_update_elem(fd, &k, &v, BPF_EXIST));
   report("update bad flags", bpf_map_update_elem(fd, &k, &v, 42));
-  report("update F_LOCK without lock", bpf_map_update_elem(fd, &k, &v, BPF_F_LOCK));
+  report("update F_LOCK without lock",
+         bpf_map_update_elem(fd, &k, &v, BPF_F_LOCK));
   for (k = 2; k <= 5; k++) {
     v = k * 10;
     char what[64];
@@ -89,8 +91,8 @@ static void elements(void) {
   report("delete NULL key", bpf_map_delete_elem(fd, NULL));
   __u32 keys[8], count_b = 8, batch;
   __u64 values[8];
-  report("lookup_batch", bpf_map_lookup_batch(fd, NULL, &batch, keys, values,
-                                              &count_b, NULL));
+  report("lookup_batch",
+         bpf_map_lookup_batch(fd, NULL, &batch, keys, values, &count_b, NULL));
   printf("  batch count %u\n", count_b);
   report("lookup bad fd", bpf_map_lookup_elem(9999, &k, &out));
   report("lookup non-map fd", bpf_map_lookup_elem(1, &k, &out));
@@ -103,7 +105,8 @@ static void elements(void) {
   k = 0;
   report("array update NOEXIST", bpf_map_update_elem(fd, &k, &v, BPF_NOEXIST));
   report("array delete", bpf_map_delete_elem(fd, &k));
-  report("array lookup_and_delete", bpf_map_lookup_and_delete_elem(fd, &k, &out));
+  report("array lookup_and_delete",
+         bpf_map_lookup_and_delete_elem(fd, &k, &out));
   count_b = 8;
   report("array delete_batch", bpf_map_delete_batch(fd, keys, &count_b, NULL));
   info("info ARRAY", fd);
@@ -124,7 +127,8 @@ static void elements(void) {
   close(fd);
   close(create("create PERCPU_ARRAY", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 4, 0));
   close(create("create LRU_HASH", BPF_MAP_TYPE_LRU_HASH, 4, 8, 4, 0));
-  close(create("create LRU_PERCPU_HASH", BPF_MAP_TYPE_LRU_PERCPU_HASH, 4, 8, 4, 0));
+  close(create("create LRU_PERCPU_HASH", BPF_MAP_TYPE_LRU_PERCPU_HASH, 4, 8, 4,
+               0));
   close(create("create LRU_HASH NO_COMMON_LRU", BPF_MAP_TYPE_LRU_HASH, 4, 8, 8,
                BPF_F_NO_COMMON_LRU));
   fd = create("create RINGBUF 4096", BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, 0);
@@ -135,10 +139,12 @@ static void elements(void) {
   fd = create("create PROG_ARRAY", BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, 0);
   k = 0;
   int bad = 9999;
-  report("prog_array update bad fd", bpf_map_update_elem(fd, &k, &bad, BPF_ANY));
+  report("prog_array update bad fd",
+         bpf_map_update_elem(fd, &k, &bad, BPF_ANY));
   report("prog_array lookup empty", bpf_map_lookup_elem(fd, &k, &out));
   close(fd);
-  close(create("create PROG_ARRAY value 8", BPF_MAP_TYPE_PROG_ARRAY, 4, 8, 4, 0));
+  close(
+      create("create PROG_ARRAY value 8", BPF_MAP_TYPE_PROG_ARRAY, 4, 8, 4, 0));
   close(create("create HASH key 0", BPF_MAP_TYPE_HASH, 0, 8, 4, 0));
   close(create("create HASH max 0", BPF_MAP_TYPE_HASH, 4, 8, 0, 0));
   close(create("create HASH bad flags", BPF_MAP_TYPE_HASH, 4, 8, 4, 1u << 30));
@@ -164,13 +170,17 @@ static int create_outer(const char *what, enum bpf_map_type type, __u32 value,
 }
 
 static void map_in_map(void) {
-  int inner = create("create inner ARRAY 4/8/4", BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0);
+  int inner =
+      create("create inner ARRAY 4/8/4", BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0);
   int inner_tmpl = create("create inner ARRAY BPF_F_INNER_MAP",
                           BPF_MAP_TYPE_ARRAY, 4, 8, 4, BPF_F_INNER_MAP);
-  int inner_hash = create("create inner HASH 4/8/4", BPF_MAP_TYPE_HASH, 4, 8, 4, 0);
+  int inner_hash =
+      create("create inner HASH 4/8/4", BPF_MAP_TYPE_HASH, 4, 8, 4, 0);
   int other_max = create("create ARRAY 4/8/9", BPF_MAP_TYPE_ARRAY, 4, 8, 9, 0);
-  int other_val = create("create ARRAY 4/16/4", BPF_MAP_TYPE_ARRAY, 4, 16, 4, 0);
-  int progs = create("create PROG_ARRAY as inner", BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, 0);
+  int other_val =
+      create("create ARRAY 4/16/4", BPF_MAP_TYPE_ARRAY, 4, 16, 4, 0);
+  int progs =
+      create("create PROG_ARRAY as inner", BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, 0);
   int aom = create_outer("create ARRAY_OF_MAPS", BPF_MAP_TYPE_ARRAY_OF_MAPS, 4,
                          inner, 0);
   close(create_outer("create ARRAY_OF_MAPS value 8", BPF_MAP_TYPE_ARRAY_OF_MAPS,
@@ -192,16 +202,21 @@ static void map_in_map(void) {
   __u32 len = sizeof(mi);
   bpf_obj_get_info_by_fd(inner, &mi, &len);
   printf("  id is the inner map's: %d\n", id == mi.id);
-  report("aom update NOEXIST", bpf_map_update_elem(aom, &k, &inner, BPF_NOEXIST));
+  report("aom update NOEXIST",
+         bpf_map_update_elem(aom, &k, &inner, BPF_NOEXIST));
   k = 4;
-  report("aom update out of range", bpf_map_update_elem(aom, &k, &inner, BPF_ANY));
+  report("aom update out of range",
+         bpf_map_update_elem(aom, &k, &inner, BPF_ANY));
   k = 1;
   report("aom update bad fd", bpf_map_update_elem(aom, &k, &bad, BPF_ANY));
   report("aom update stdout", bpf_map_update_elem(aom, &k, &out_fd, BPF_ANY));
-  report("aom update other max_entries", bpf_map_update_elem(aom, &k, &other_max, BPF_ANY));
-  report("aom update other value_size", bpf_map_update_elem(aom, &k, &other_val, BPF_ANY));
+  report("aom update other max_entries",
+         bpf_map_update_elem(aom, &k, &other_max, BPF_ANY));
+  report("aom update other value_size",
+         bpf_map_update_elem(aom, &k, &other_val, BPF_ANY));
   report("aom update HASH", bpf_map_update_elem(aom, &k, &inner_hash, BPF_ANY));
-  report("aom update INNER_MAP template", bpf_map_update_elem(aom, &k, &inner_tmpl, BPF_ANY));
+  report("aom update INNER_MAP template",
+         bpf_map_update_elem(aom, &k, &inner_tmpl, BPF_ANY));
   report("aom lookup empty", bpf_map_lookup_elem(aom, &(__u32){2}, &id));
   report("aom lookup_and_delete", bpf_map_lookup_and_delete_elem(aom, &k, &id));
   close(inner);
@@ -215,28 +230,36 @@ static void map_in_map(void) {
   report("aom delete out of range", bpf_map_delete_elem(aom, &(__u32){4}));
   close(aom);
 
-  int outer_tmpl = create("create ARRAY 4/8/4 for template", BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0);
-  int inner_hash2 = create("create HASH 4/8/100", BPF_MAP_TYPE_HASH, 4, 8, 100, 0);
+  int outer_tmpl =
+      create("create ARRAY 4/8/4 for template", BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0);
+  int inner_hash2 =
+      create("create HASH 4/8/100", BPF_MAP_TYPE_HASH, 4, 8, 100, 0);
   int hom = create_outer("create HASH_OF_MAPS", BPF_MAP_TYPE_HASH_OF_MAPS, 4,
                          inner_hash, 0);
-  close(create_outer("create HASH_OF_MAPS value 8", BPF_MAP_TYPE_HASH_OF_MAPS, 8,
-                     inner_hash, 0));
+  close(create_outer("create HASH_OF_MAPS value 8", BPF_MAP_TYPE_HASH_OF_MAPS,
+                     8, inner_hash, 0));
   k = 1;
   report("hom update", bpf_map_update_elem(hom, &k, &inner_hash, BPF_ANY));
-  report("hom update NOEXIST", bpf_map_update_elem(hom, &k, &inner_hash, BPF_NOEXIST));
-  report("hom update EXIST missing", bpf_map_update_elem(hom, &(__u32){2}, &inner_hash, BPF_EXIST));
-  report("hom update other max_entries", bpf_map_update_elem(hom, &(__u32){2}, &inner_hash2, BPF_ANY));
-  report("hom update ARRAY", bpf_map_update_elem(hom, &(__u32){2}, &outer_tmpl, BPF_ANY));
-  report("hom update bad fd, NOEXIST", bpf_map_update_elem(hom, &k, &bad, BPF_NOEXIST));
-  report("hom update bad flags", bpf_map_update_elem(hom, &(__u32){3}, &inner_hash, 7));
+  report("hom update NOEXIST",
+         bpf_map_update_elem(hom, &k, &inner_hash, BPF_NOEXIST));
+  report("hom update EXIST missing",
+         bpf_map_update_elem(hom, &(__u32){2}, &inner_hash, BPF_EXIST));
+  report("hom update other max_entries",
+         bpf_map_update_elem(hom, &(__u32){2}, &inner_hash2, BPF_ANY));
+  report("hom update ARRAY",
+         bpf_map_update_elem(hom, &(__u32){2}, &outer_tmpl, BPF_ANY));
+  report("hom update bad fd, NOEXIST",
+         bpf_map_update_elem(hom, &k, &bad, BPF_NOEXIST));
+  report("hom update bad flags",
+         bpf_map_update_elem(hom, &(__u32){3}, &inner_hash, 7));
   report("hom lookup", bpf_map_lookup_elem(hom, &k, &id));
   {
     /* Iteration order after replacing a key: in place on 6.18, moved to its
      * bucket's head up to 6.12 (BPF_F_ZERO_SEED fixes the buckets). */
     LIBBPF_OPTS(bpf_map_create_opts, zs, .inner_map_fd = inner_hash,
                 .map_flags = BPF_F_ZERO_SEED);
-    int ordered = bpf_map_create(BPF_MAP_TYPE_HASH_OF_MAPS, "ordered", 4, 4,
-                                 2, &zs);
+    int ordered =
+        bpf_map_create(BPF_MAP_TYPE_HASH_OF_MAPS, "ordered", 4, 4, 2, &zs);
     for (__u32 key = 10; key < 12; key++)
       bpf_map_update_elem(ordered, &key, &inner_hash, BPF_ANY);
     __u32 first = 10;
@@ -325,10 +348,11 @@ static void socket_maps(void) {
   report("sockmap delete", bpf_map_delete_elem(sm, &k));
   __u32 next;
   report("sockmap get_next_key", bpf_map_get_next_key(sm, NULL, &next));
-  report("sockmap lookup_and_delete", bpf_map_lookup_and_delete_elem(sm, &k, &c));
+  report("sockmap lookup_and_delete",
+         bpf_map_lookup_and_delete_elem(sm, &k, &c));
   __u32 keys[4], vals[8], count = 4, batch;
-  report("sockmap lookup_batch", bpf_map_lookup_batch(sm, NULL, &batch, keys,
-                                                      vals, &count, NULL));
+  report("sockmap lookup_batch",
+         bpf_map_lookup_batch(sm, NULL, &batch, keys, vals, &count, NULL));
   close(sm);
   sm = create("create SOCKMAP 4/4/4", BPF_MAP_TYPE_SOCKMAP, 4, 4, 4, 0);
   k = 0;
@@ -352,13 +376,20 @@ static void socket_maps(void) {
   SOCK_UPDATE("sockhash update over capacity", sh, hk3, udp, BPF_ANY);
   report("sockhash delete missing", bpf_map_delete_elem(sh, hk3));
   report("sockhash delete", bpf_map_delete_elem(sh, hk2));
-  report("sockhash lookup_and_delete", bpf_map_lookup_and_delete_elem(sh, hk, &c));
+  report("sockhash lookup_and_delete",
+         bpf_map_lookup_and_delete_elem(sh, hk, &c));
   count = 4;
-  report("sockhash lookup_batch", bpf_map_lookup_batch(sh, NULL, &batch, keys,
-                                                       vals, &count, NULL));
+  report("sockhash lookup_batch",
+         bpf_map_lookup_batch(sh, NULL, &batch, keys, vals, &count, NULL));
   close(sh);
-  close(udp); close(udp_unbound); close(listener); close(tcp_idle);
-  close(pair[0]); close(pair[1]); close(unix_idle); close(file);
+  close(udp);
+  close(udp_unbound);
+  close(listener);
+  close(tcp_idle);
+  close(pair[0]);
+  close(pair[1]);
+  close(unix_idle);
+  close(file);
 }
 
 static void pinning(void) {
@@ -378,7 +409,8 @@ static void pinning(void) {
   report("pin outside bpffs", bpf_obj_pin(fd, "/tmp/dropin_pin"));
   report("pin empty path", bpf_obj_pin(fd, ""));
   report("pin bad fd", bpf_obj_pin(9999, path));
-  report("pin under a pinned file", bpf_obj_pin(fd, strcat(strcpy(missing, path), "/x")));
+  report("pin under a pinned file",
+         bpf_obj_pin(fd, strcat(strcpy(missing, path), "/x")));
   close(fd);
   fd = bpf_obj_get(path);
   report("get after all fds closed", fd);
@@ -388,8 +420,10 @@ static void pinning(void) {
   LIBBPF_OPTS(bpf_obj_get_opts, ro, .file_flags = BPF_F_RDONLY);
   int rofd = bpf_obj_get_opts(path, &ro);
   report("get RDONLY", rofd);
-  report("update through RDONLY get", bpf_map_update_elem(rofd, &k, &v, BPF_ANY));
-  LIBBPF_OPTS(bpf_obj_get_opts, both, .file_flags = BPF_F_RDONLY | BPF_F_WRONLY);
+  report("update through RDONLY get",
+         bpf_map_update_elem(rofd, &k, &v, BPF_ANY));
+  LIBBPF_OPTS(bpf_obj_get_opts, both,
+              .file_flags = BPF_F_RDONLY | BPF_F_WRONLY);
   report("get RDONLY|WRONLY", bpf_obj_get_opts(path, &both));
   close(rofd);
   report("get missing", bpf_obj_get(strcat(strcpy(missing, dir), "/nope")));
@@ -435,7 +469,7 @@ static void objects(const char *path) {
     printf("open %s failed: errno %d\n", path, errno);
     return;
   }
-  errno = 0;  /* bpf_map__fd() of an unloaded map sets no errno */
+  errno = 0; /* bpf_map__fd() of an unloaded map sets no errno */
   report("find map before load",
          bpf_map__fd(bpf_object__find_map_by_name(obj, "jmp_table")));
   report("load object", bpf_object__load(obj));
@@ -444,11 +478,13 @@ static void objects(const char *path) {
   report("find missing map", bpf_object__find_map_fd_by_name(obj, "nope"));
   const char *progs[] = {"drop_it", "bounce_it", "self_loop"};
   for (__u32 slot = 1; slot <= 3; slot++) {
-    int pfd = bpf_program__fd(
-        bpf_object__find_program_by_name(obj, progs[slot - 1]));
-    report("jmp_table update", bpf_map_update_elem(table, &slot, &pfd, BPF_ANY));
+    int pfd =
+        bpf_program__fd(bpf_object__find_program_by_name(obj, progs[slot - 1]));
+    report("jmp_table update",
+           bpf_map_update_elem(table, &slot, &pfd, BPF_ANY));
   }
-  int dispatch = bpf_program__fd(bpf_object__find_program_by_name(obj, "dispatch"));
+  int dispatch =
+      bpf_program__fd(bpf_object__find_program_by_name(obj, "dispatch"));
   for (int index = 0; index < 5; index++) {
     unsigned char pkt[64] = {0};
     pkt[12] = 0x08;
@@ -512,9 +548,11 @@ static void raw_programs(void) {
   CPU_ZERO(&one);
   CPU_SET(0, &one);
   sched_setaffinity(0, sizeof(one), &one);
-  int lru = create("create LRU_HASH 8/8/256", BPF_MAP_TYPE_LRU_HASH, 8, 8, 256, 0);
+  int lru =
+      create("create LRU_HASH 8/8/256", BPF_MAP_TYPE_LRU_HASH, 8, 8, 256, 0);
   int out = create("create ARRAY 4/8/1", BPF_MAP_TYPE_ARRAY, 4, 8, 1, 0);
-  for (__u64 k = 1; k <= 256; k++) bpf_map_update_elem(lru, &k, &k, BPF_NOEXIST);
+  for (__u64 k = 1; k <= 256; k++)
+    bpf_map_update_elem(lru, &k, &k, BPF_NOEXIST);
   int loads = 0, runs = 0, values = 0;
   for (__u64 k = 4; k <= 256; k += 4) {
     int fd = ref_bit_prog(lru, out, k);
@@ -533,19 +571,25 @@ static void raw_programs(void) {
     values += v == k;
     close(fd);
   }
-  printf("ref-bit programs: %d loaded, %d ran, %d stored their value\n",
-         loads, runs, values);
-  for (__u64 k = 1001; k <= 1064; k++) bpf_map_update_elem(lru, &k, &k, BPF_NOEXIST);
+  printf("ref-bit programs: %d loaded, %d ran, %d stored their value\n", loads,
+         runs, values);
+  for (__u64 k = 1001; k <= 1064; k++)
+    bpf_map_update_elem(lru, &k, &k, BPF_NOEXIST);
   int referenced = 0, others = 0;
   __u64 checksum = 0;
   for (__u64 k = 1; k <= 256; k++) {
     __u64 v;
     if (bpf_map_lookup_elem(lru, &k, &v) != 0) continue;
     checksum = checksum * 31 + k;
-    if (k % 4 == 0) referenced++; else others++;
+    if (k % 4 == 0)
+      referenced++;
+    else
+      others++;
   }
-  printf("after 64 inserts: %d/64 referenced and %d/192 other keys remain, "
-         "checksum %llx\n", referenced, others, (unsigned long long)checksum);
+  printf(
+      "after 64 inserts: %d/64 referenced and %d/192 other keys remain, "
+      "checksum %llx\n",
+      referenced, others, (unsigned long long)checksum);
   close(lru);
   close(out);
   /* The loader's checks. */
@@ -553,8 +597,9 @@ static void raw_programs(void) {
                               insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
   report("bpf_prog_load unknown opcode",
          bpf_prog_load(BPF_PROG_TYPE_XDP, "bad", "GPL", bad_op, 2, NULL));
-  struct bpf_insn r10[] = {insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_10, 0, 0, 0),
-                           insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+  struct bpf_insn r10[] = {
+      insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_10, 0, 0, 0),
+      insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
   report("bpf_prog_load write to r10",
          bpf_prog_load(BPF_PROG_TYPE_XDP, "bad", "GPL", r10, 2, NULL));
   struct bpf_insn closed_map[] = {
@@ -571,7 +616,8 @@ static void raw_programs(void) {
 int main(int argc, char **argv) {
   char buf[64];
   for (int e = -1; e >= -2; e--) {
-    libbpf_strerror(e == -1 ? -EEXIST : -LIBBPF_ERRNO__FORMAT, buf, sizeof(buf));
+    libbpf_strerror(e == -1 ? -EEXIST : -LIBBPF_ERRNO__FORMAT, buf,
+                    sizeof(buf));
     printf("strerror: %s\n", buf);
   }
   printf("strerror 4100 -> %d\n", libbpf_strerror(4100, buf, sizeof(buf)));

@@ -4,6 +4,7 @@
 // is not overwritten); later events add to it atomically in place.
 #include <linux/bpf.h>
 #include <linux/errno.h>
+
 #include <bpf/bpf_helpers.h>
 
 struct {

@@ -68,12 +68,12 @@ class Pair {
     SCOPED_TRACE(prog);
     ASSERT_EQ(KernelBackend::Get().PinCpu(cpu), 0);
     ScopedCpu on(cpu);
-    KernelObject::Result k = KernelObject::RunPacket(kernel_->ProgFd(prog), pkt);
+    KernelObject::Result k =
+        KernelObject::RunPacket(kernel_->ProgFd(prog), pkt);
     const native::Program* p = native_->FindProgram(prog);
     ASSERT_NE(p, nullptr);
-    native::PacketResult n = p->type() == BPF_PROG_TYPE_XDP
-                                 ? p->RunXdp(pkt)
-                                 : p->RunSkb(pkt);
+    native::PacketResult n =
+        p->type() == BPF_PROG_TYPE_XDP ? p->RunXdp(pkt) : p->RunSkb(pkt);
     EXPECT_FALSE(ProgFaulted()) << interp::LastFault();
     EXPECT_EQ(k.err, n.err) << "packet of " << pkt.size() << " bytes";
     EXPECT_EQ(k.retval, n.retval) << "packet of " << pkt.size() << " bytes";
@@ -85,7 +85,8 @@ class Pair {
                 int cpu = 0) {
     ASSERT_EQ(KernelBackend::Get().PinCpu(cpu), 0);
     ScopedCpu on(cpu);
-    KernelObject::Result k = KernelObject::RunRawTp(kernel_->ProgFd(prog), args);
+    KernelObject::Result k =
+        KernelObject::RunRawTp(kernel_->ProgFd(prog), args);
     ASSERT_EQ(k.err, 0);
     EXPECT_EQ(k.retval, native_->FindProgram(prog)->RunRawTp(args))
         << prog << " args[1]=" << args[1];
@@ -157,8 +158,7 @@ class Pair {
   int runs_ = 0;
 };
 
-class ExamplesCompareTest
-    : public KernelTest<testing::TestWithParam<Face>> {
+class ExamplesCompareTest : public KernelTest<testing::TestWithParam<Face>> {
  protected:
   void TearDown() override {
     KernelBackend::Get().PinCpu(-1);
@@ -178,14 +178,26 @@ TEST_P(ExamplesCompareTest, Counter) {
 TEST_P(ExamplesCompareTest, InstructionClasses) {
   Pair p("insn_classes", GetParam());
   ASSERT_TRUE(p.ok());
-  const uint64_t edges[] = {0, 1, 2, 7, 31, 32, 63, 64, 0x7fffffff,
-                            0x80000000, 0xffffffff, 0x100000001,
-                            0x8000000000000000, 0xffffffffffffffff,
-                            0x0123456789abcdef, 0xfedcba9876543210};
+  const uint64_t edges[] = {0,
+                            1,
+                            2,
+                            7,
+                            31,
+                            32,
+                            63,
+                            64,
+                            0x7fffffff,
+                            0x80000000,
+                            0xffffffff,
+                            0x100000001,
+                            0x8000000000000000,
+                            0xffffffffffffffff,
+                            0x0123456789abcdef,
+                            0xfedcba9876543210};
   for (uint64_t a : edges) {
-    for (uint64_t b : {uint64_t{0}, uint64_t{3}, uint64_t{33},
-                       uint64_t{0xffffffff}, uint64_t{0x8000000000000001},
-                       uint64_t{0x0123456789abcdef}}) {
+    for (uint64_t b :
+         {uint64_t{0}, uint64_t{3}, uint64_t{33}, uint64_t{0xffffffff},
+          uint64_t{0x8000000000000001}, uint64_t{0x0123456789abcdef}}) {
       p.RunRawTp("classes", {a, b});
       p.ExpectSameMaps();
     }
@@ -196,8 +208,8 @@ TEST_P(ExamplesCompareTest, InstructionClasses) {
 TEST_P(ExamplesCompareTest, Histogram) {
   Pair p("histogram", GetParam());
   ASSERT_TRUE(p.ok());
-  for (size_t len : {14, 15, 31, 33, 34, 60, 64, 100, 128, 500, 1000, 1514,
-                     3712, 3713}) {
+  for (size_t len :
+       {14, 15, 31, 33, 34, 60, 64, 100, 128, 500, 1000, 1514, 3712, 3713}) {
     p.RunPacket("size_histogram", EthFrame(ETH_P_IP, len));
   }
   p.ExpectSameMaps();
@@ -226,9 +238,9 @@ TEST_P(ExamplesCompareTest, PercpuBytes) {
   Pair p("percpu_bytes", GetParam());
   ASSERT_TRUE(p.ok());
   // Ten EtherTypes into an 8-entry per-CPU hash: the last inserts fail.
-  const uint16_t protos[] = {ETH_P_IP,  ETH_P_ARP,  ETH_P_IPV6, ETH_P_8021Q,
-                             ETH_P_IP,  0x88cc,     0x88b5,     0x88b6,
-                             ETH_P_ARP, 0x9000,     0x9100,     ETH_P_IPV6};
+  const uint16_t protos[] = {ETH_P_IP,  ETH_P_ARP, ETH_P_IPV6, ETH_P_8021Q,
+                             ETH_P_IP,  0x88cc,    0x88b5,     0x88b6,
+                             ETH_P_ARP, 0x9000,    0x9100,     ETH_P_IPV6};
   int i = 0;
   for (uint16_t proto : protos) {
     p.RunPacket("count_bytes", EthFrame(proto, 60 + 10 * i), i % 2);
@@ -256,8 +268,8 @@ TEST_P(ExamplesCompareTest, ExecveEvents) {
   for (uint64_t nr : {59, 322, 0, 1, 59}) p.RunRawTp("on_sys_enter", {0, nr});
   for (int i = 0; i < 105; ++i) p.RunRawTp("on_sys_enter", {0, 59});  // full
   Records k, n;
-  ring_buffer* krb = ring_buffer__new(p.kernel().MapFd("events"),
-                                      &Records::Add, &k, nullptr);
+  ring_buffer* krb =
+      ring_buffer__new(p.kernel().MapFd("events"), &Records::Add, &k, nullptr);
   ASSERT_NE(krb, nullptr);
   EXPECT_GT(ring_buffer__consume(krb), 0);
   ring_buffer__free(krb);
@@ -276,9 +288,8 @@ TEST_P(ExamplesCompareTest, FlowLru) {
   for (int i = 0; i < 400; ++i) {
     const uint16_t port = 1 + rng() % 40;
     const uint8_t l4 = rng() % 2 ? IPPROTO_TCP : IPPROTO_UDP;
-    p.RunPacket("track_flows",
-                Ipv4Frame(0x0a000001, 0x0a000002, port, 443, l4,
-                          64 + rng() % 200));
+    p.RunPacket("track_flows", Ipv4Frame(0x0a000001, 0x0a000002, port, 443, l4,
+                                         64 + rng() % 200));
   }
   p.RunPacket("track_flows", EthFrame(ETH_P_ARP, 42));
   p.ExpectSameMaps();
@@ -341,11 +352,10 @@ TEST_P(ExamplesCompareTest, MapInMap) {
   ASSERT_GE(kinner, 0);
   ASSERT_GE(ninner, 0);
   const uint32_t slot = 0;
-  ASSERT_EQ(bpf_map_update_elem(p.kernel().MapFd("tables"), &slot, &kinner,
-                                BPF_ANY),
-            0);
-  ASSERT_EQ(MapUpdateElem(p.emu().MapFd("tables"), &slot, &ninner, BPF_ANY),
-            0);
+  ASSERT_EQ(
+      bpf_map_update_elem(p.kernel().MapFd("tables"), &slot, &kinner, BPF_ANY),
+      0);
+  ASSERT_EQ(MapUpdateElem(p.emu().MapFd("tables"), &slot, &ninner, BPF_ANY), 0);
   // Slot 0 (skb->mark is 0): counted per len % 4 in the inner array.
   for (size_t len : {60, 61, 62, 63, 64, 65, 66, 70}) {
     p.RunPacket("count_in_table", EthFrame(ETH_P_IP, len));
@@ -376,8 +386,8 @@ TEST_P(ExamplesCompareTest, ProgArrayErrnos) {
        hist.kernel().ProgFd("size_histogram"), hist.kernel().MapFd("sizes"),
        true},
       {tails.emu().MapFd("jmp_table"), tails.emu().FindProgram("drop_it")->fd(),
-       hist.emu().FindProgram("size_histogram")->fd(), hist.emu().MapFd("sizes"),
-       false},
+       hist.emu().FindProgram("size_histogram")->fd(),
+       hist.emu().MapFd("sizes"), false},
   };
   std::vector<int> results[2];
   for (int s = 0; s < 2; ++s) {
@@ -409,7 +419,8 @@ TEST_P(ExamplesCompareTest, ProgArrayErrnos) {
     };
     std::vector<int>& r = results[s];
     const uint32_t last = 7, beyond = 8;
-    r = {lookup(0),          del(0),
+    r = {lookup(0),
+         del(0),
          update(0, 9999, BPF_ANY),
          update(0, -1, BPF_ANY),
          update(0, d.not_prog, BPF_ANY),
@@ -418,13 +429,17 @@ TEST_P(ExamplesCompareTest, ProgArrayErrnos) {
          update(8, d.xdp, BPF_ANY),
          update(8, 9999, BPF_NOEXIST),
          update(0, d.xdp, BPF_ANY),
-         lookup(0),          lookup(8),
+         lookup(0),
+         lookup(8),
          update(1, d.tc, BPF_ANY),
          update(0, d.xdp, BPF_ANY),
          lookup_and_delete(0),
-         del(8),             del(0),
-         del(0),             next(nullptr),
-         next(&last),        next(&beyond)};
+         del(8),
+         del(0),
+         del(0),
+         next(nullptr),
+         next(&last),
+         next(&beyond)};
   }
   EXPECT_EQ(results[0], results[1]);
 }

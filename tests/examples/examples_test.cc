@@ -232,9 +232,9 @@ TEST_F(ExamplesTest, TailCallsJumpFallThroughAndStopAfter33) {
   EXPECT_EQ(dispatch->RunXdp(EthFrame(ETH_P_IP, 60, 3)).retval,
             uint32_t{XDP_REDIRECT});
   EXPECT_EQ(LookupU64(hits, 3), 33u);
-  EXPECT_EQ(obj->FindProgram("self_loop")->RunXdp(EthFrame(ETH_P_IP, 60))
-                .retval,
-            uint32_t{XDP_REDIRECT});
+  EXPECT_EQ(
+      obj->FindProgram("self_loop")->RunXdp(EthFrame(ETH_P_IP, 60)).retval,
+      uint32_t{XDP_REDIRECT});
   EXPECT_EQ(LookupU64(hits, 3), 33u + 34u);
   EXPECT_EQ(LookupU64(hits, 0), 5u);
   EXPECT_EQ(LookupU64(hits, 1), 1u);
@@ -346,8 +346,10 @@ TEST_F(ExamplesTest, MapInMapLookupGivesAnInnerMapUsableWithHelpers) {
   auto obj = LoadObject("helpers");
   ASSERT_NE(obj, nullptr);
   const Program* prog = obj->FindProgram("count_in_table");
-  MapAttr attr{.map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4,
-               .value_size = 8, .max_entries = 4};
+  MapAttr attr{.map_type = BPF_MAP_TYPE_ARRAY,
+               .key_size = 4,
+               .value_size = 8,
+               .max_entries = 4};
   const int inner = MapCreate(attr);
   ASSERT_GE(inner, 0);
   const int tables = obj->MapFd("tables");
@@ -418,8 +420,7 @@ TEST_F(ExamplesTest, SocketRedirectsFollowTheKernelsVerdicts) {
   EXPECT_EQ(msg_prog->type(), BPF_PROG_TYPE_SK_MSG);
   uint32_t port = 4242;
   fd = pair[1];
-  ASSERT_EQ(MapUpdateElem(obj->MapFd("socks_by_port"), &port, &fd, BPF_ANY),
-            0);
+  ASSERT_EQ(MapUpdateElem(obj->MapFd("socks_by_port"), &port, &fd, BPF_ANY), 0);
   struct sk_msg_md msg = {};
   msg.local_port = 4242;
   EXPECT_EQ(msg_prog->Run(&msg), 1u);

@@ -3,6 +3,7 @@
 // records are reserved and filled in place; execveat records are built on
 // the stack and copied with bpf_ringbuf_output.
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 #define NR_EXECVE 59

@@ -4,6 +4,7 @@
 // helpers whose inputs tests control natively.
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+
 #include <bpf/bpf_helpers.h>
 
 struct locked_value {
@@ -125,9 +126,8 @@ int task_info(void *ctx) {
   char comm[16];
   bpf_get_current_comm(comm, sizeof(comm));
   __u64 v[6] = {
-      bpf_get_current_pid_tgid(), bpf_get_current_uid_gid(),
-      bpf_ktime_get_ns(),         bpf_ktime_get_ns(),
-      bpf_get_prandom_u32(),      comm[0],
+      bpf_get_current_pid_tgid(), bpf_get_current_uid_gid(), bpf_ktime_get_ns(),
+      bpf_ktime_get_ns(),         bpf_get_prandom_u32(),     comm[0],
   };
   for (__u32 i = 0; i < 6; i++) {
     __u32 k = i + 2;

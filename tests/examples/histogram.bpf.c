@@ -3,6 +3,7 @@
 // floor(log2(len)), incremented with atomic adds on the map value.
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+
 #include <bpf/bpf_helpers.h>
 
 #define NR_BUCKETS 16

@@ -5,6 +5,7 @@
 // fetch (add/or/xor/and, xchg, cmpxchg) in both widths. Each result goes
 // into its own slot of `results`, so a run's whole map can be compared.
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 struct {
@@ -39,7 +40,7 @@ int classes(__u64 *ctx) {
   put(11, b32 ? a32 % b32 : 7);
   put(12, a32 >> (b32 & 31));
   put(13, (__u32)(sa32 >> (b32 & 31)));
-  put(14, 0 - a);  /* neg (unsigned: no overflow natively) */
+  put(14, 0 - a); /* neg (unsigned: no overflow natively) */
   put(15, (__u32)0 - a32);
   put(16, (a < b) | (a <= b) << 1 | (sa < sb) << 2 | (sa <= sb) << 3 |
               (a > b) << 4 | (sa > sb) << 5 | (a == b) << 6 |
@@ -66,8 +67,7 @@ int classes(__u64 *ctx) {
   /* Atomics on map values, 64- and 32-bit. */
   __u32 k = 40;
   __u64 *v = bpf_map_lookup_elem(&results, &k);
-  if (!v)
-    return 0;
+  if (!v) return 0;
   *v = a;
   put(27, __sync_fetch_and_add(v, b));
   put(28, __sync_fetch_and_or(v, b));
@@ -76,7 +76,7 @@ int classes(__u64 *ctx) {
   put(31, __sync_lock_test_and_set(v, a));
   put(32, __sync_val_compare_and_swap(v, a, b));
   put(33, __sync_val_compare_and_swap(v, a, 5));
-  __sync_fetch_and_add(v, 3);  /* without fetch */
+  __sync_fetch_and_add(v, 3); /* without fetch */
   __u32 *w = (__u32 *)v;
   put(34, __sync_fetch_and_add(w, b32));
   put(35, __sync_fetch_and_xor(w + 1, a32));

@@ -3,6 +3,7 @@
 // without atomics; userspace sums the slots of every CPU.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 

@@ -3,6 +3,7 @@
 // socket in slot skb->mark of a SOCKMAP (flags from skb->priority); a
 // message verdict program sends messages by key through a SOCKHASH.
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 struct {

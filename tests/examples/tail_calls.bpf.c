@@ -5,6 +5,7 @@
 // tail-calls itself: it runs 1 + 33 times (MAX_TAIL_CALL_CNT) and counts.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+
 #include <bpf/bpf_helpers.h>
 
 struct {

@@ -4,6 +4,7 @@
 // makes room in a full map by dropping the oldest); `dequeue` pops the queue
 // and peeks the stack, and records what it got.
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 struct {

@@ -9,12 +9,16 @@
 #include <bpf/libbpf_version.h>
 #if LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION < 2
 struct bpf_map_info;
-int bpf_map_get_info_by_fd(int map_fd, struct bpf_map_info *info, __u32 *info_len);
+int bpf_map_get_info_by_fd(int map_fd, struct bpf_map_info *info,
+                           __u32 *info_len);
 struct bpf_prog_info;
-int bpf_prog_get_info_by_fd(int prog_fd, struct bpf_prog_info *info, __u32 *info_len);
+int bpf_prog_get_info_by_fd(int prog_fd, struct bpf_prog_info *info,
+                            __u32 *info_len);
 struct bpf_link_info;
-int bpf_link_get_info_by_fd(int link_fd, struct bpf_link_info *info, __u32 *info_len);
+int bpf_link_get_info_by_fd(int link_fd, struct bpf_link_info *info,
+                            __u32 *info_len);
 struct bpf_btf_info;
-int bpf_btf_get_info_by_fd(int btf_fd, struct bpf_btf_info *info, __u32 *info_len);
+int bpf_btf_get_info_by_fd(int btf_fd, struct bpf_btf_info *info,
+                           __u32 *info_len);
 #endif
 #endif

@@ -2,11 +2,12 @@
 // Global data (.rodata set before load, .data, .bss), a .text subprogram,
 // a bpf_loop callback and a hash map: the program behind the skeleton test.
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
-const volatile __u32 scale = 3;      /* .rodata: set before load */
-__u64 total = 0;                      /* .bss */
-__u64 calls = 7;                      /* .data */
+const volatile __u32 scale = 3; /* .rodata: set before load */
+__u64 total = 0;                /* .bss */
+__u64 calls = 7;                /* .data */
 char last_comm[16] = {};
 
 struct {
@@ -18,7 +19,10 @@ struct {
 
 static __noinline __u64 weigh(__u64 x) { return x * scale + 1; }
 
-struct loop_ctx { __u64 sum; __u64 n; };
+struct loop_ctx {
+  __u64 sum;
+  __u64 n;
+};
 static long add_one(__u32 i, void *data) {
   struct loop_ctx *c = data;
   c->sum += weigh(i);

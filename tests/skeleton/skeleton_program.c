@@ -68,8 +68,8 @@ int main(void) {
   }
   __u32 zero = 0;
   __u32 rodata_value = 0;
-  int err = bpf_map_lookup_elem(bpf_map__fd(skel->maps.rodata), &zero,
-                                &rodata_value);
+  int err =
+      bpf_map_lookup_elem(bpf_map__fd(skel->maps.rodata), &zero, &rodata_value);
   printf("rodata map lookup -> %d, scale %u\n", err, rodata_value);
   globals_bpf__destroy(skel);
   return 0;

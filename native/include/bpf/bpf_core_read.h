@@ -39,14 +39,17 @@
 #define ___bpfemu_rd6(s, a, b, c, d, e, f) ((s)->a->b->c->d->e->f)
 
 /* BPF_CORE_READ(s, a, b) is s->a->b. */
-#define BPF_CORE_READ(src, a, ...)                                  \
+#define BPF_CORE_READ(src, a, ...)                                      \
   ___bpfemu_rd_call(___bpfemu_rd, ___bpfemu_rd_narg(a, ##__VA_ARGS__))( \
       src, a, ##__VA_ARGS__)
 #define BPF_CORE_READ_USER(src, a, ...) BPF_CORE_READ(src, a, ##__VA_ARGS__)
-#define BPF_CORE_READ_INTO(dst, src, a, ...) \
-  ({ *(dst) = BPF_CORE_READ(src, a, ##__VA_ARGS__); 0; })
-#define BPF_CORE_READ_STR_INTO(dst, src, a, ...)                  \
-  bpf_probe_read_kernel_str(dst, sizeof(*(dst)),                  \
+#define BPF_CORE_READ_INTO(dst, src, a, ...)       \
+  ({                                               \
+    *(dst) = BPF_CORE_READ(src, a, ##__VA_ARGS__); \
+    0;                                             \
+  })
+#define BPF_CORE_READ_STR_INTO(dst, src, a, ...) \
+  bpf_probe_read_kernel_str(dst, sizeof(*(dst)), \
                             BPF_CORE_READ(src, a, ##__VA_ARGS__))
 
 #endif /* __BPF_CORE_READ_H__ */

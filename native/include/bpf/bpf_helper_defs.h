@@ -50,8 +50,7 @@ static inline void *bpf_map_lookup_percpu_elem(void *map, const void *key,
   return bpfemu_map_lookup_percpu_elem(map, key, cpu);
 }
 /* Does not return when the call is taken. */
-static inline long bpf_tail_call(void *ctx, void *prog_array_map,
-                                 __u32 index) {
+static inline long bpf_tail_call(void *ctx, void *prog_array_map, __u32 index) {
   return bpfemu_tail_call(ctx, prog_array_map, index);
 }
 static inline void *bpf_ringbuf_reserve(void *ringbuf, __u64 size,

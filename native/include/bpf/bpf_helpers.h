@@ -16,7 +16,7 @@
 
 #include "bpf_helper_defs.h"
 
-#define __uint(name, val) int (*name)[val]
+#define __uint(name, val) int(*name)[val]
 #define __type(name, val) typeof(val) *name
 #define __array(name, val) typeof(val) *name[]
 
@@ -60,7 +60,7 @@
 #endif
 #ifndef container_of
 #define container_of(ptr, type, member) \
-  ((type *)((char *)(ptr) - offsetof(type, member)))
+  ((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
 /* Pinning values for the `pinning` map attribute, as libbpf defines them. */
@@ -79,11 +79,11 @@ enum libbpf_tristate {
 
 /* bpf_printk(): the format and arguments reach the runtime, which formats
  * them as bpf_trace_printk() would and keeps the line for tests. */
-#define bpf_printk(fmt, ...)                                     \
-  ({                                                             \
-    static const char ____bpfemu_fmt[] = fmt;                    \
-    bpfemu_trace_printk(____bpfemu_fmt, sizeof(____bpfemu_fmt),  \
-                        ##__VA_ARGS__);                          \
+#define bpf_printk(fmt, ...)                                    \
+  ({                                                            \
+    static const char ____bpfemu_fmt[] = fmt;                   \
+    bpfemu_trace_printk(____bpfemu_fmt, sizeof(____bpfemu_fmt), \
+                        ##__VA_ARGS__);                         \
   })
 
 #endif /* __BPF_HELPERS__ */

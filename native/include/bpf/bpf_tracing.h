@@ -27,8 +27,8 @@
 #define PT_REGS_RC_CORE(x) PT_REGS_RC(x)
 
 /* Argument counting and pasting for the wrappers below. */
-#define ___bpfemu_nth(_, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, \
-                      N, ...)                                               \
+#define ___bpfemu_nth(_, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, N, \
+                      ...)                                                     \
   N
 #define ___bpfemu_narg(...) \
   ___bpfemu_nth(_, ##__VA_ARGS__, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
@@ -43,18 +43,17 @@
 #define ___bpfemu_ctx4(x, a...) ___bpfemu_ctx3(a), (void *)ctx[3]
 #define ___bpfemu_ctx5(x, a...) ___bpfemu_ctx4(a), (void *)ctx[4]
 #define ___bpfemu_ctx6(x, a...) ___bpfemu_ctx5(a), (void *)ctx[5]
-#define ___bpfemu_ctx(a...) \
-  ___bpfemu_call(___bpfemu_ctx, ___bpfemu_narg(a))(a)
+#define ___bpfemu_ctx(a...) ___bpfemu_call(___bpfemu_ctx, ___bpfemu_narg(a))(a)
 
-#define BPF_PROG(name, args...)                                         \
-  name(unsigned long long *ctx);                                        \
-  static __always_inline typeof(name(0))                                \
-      ____##name(unsigned long long *ctx, ##args);                      \
-  typeof(name(0)) name(unsigned long long *ctx) {                       \
-    return ____##name(___bpfemu_ctx(args));                             \
-  }                                                                     \
-  static __always_inline typeof(name(0))                                \
-      ____##name(unsigned long long *ctx, ##args)
+#define BPF_PROG(name, args...)                                              \
+  name(unsigned long long *ctx);                                             \
+  static __always_inline typeof(name(0)) ____##name(unsigned long long *ctx, \
+                                                    ##args);                 \
+  typeof(name(0)) name(unsigned long long *ctx) {                            \
+    return ____##name(___bpfemu_ctx(args));                                  \
+  }                                                                          \
+  static __always_inline typeof(name(0)) ____##name(unsigned long long *ctx, \
+                                                    ##args)
 
 /* PT_REGS_PARMn(ctx) for BPF_KPROBE. */
 #define ___bpfemu_kp0() ctx
@@ -65,14 +64,13 @@
 #define ___bpfemu_kp5(x, a...) ___bpfemu_kp4(a), (void *)PT_REGS_PARM5(ctx)
 #define ___bpfemu_kp(a...) ___bpfemu_call(___bpfemu_kp, ___bpfemu_narg(a))(a)
 
-#define BPF_KPROBE(name, args...)                                       \
-  name(struct pt_regs *ctx);                                            \
-  static __always_inline typeof(name(0))                                \
-      ____##name(struct pt_regs *ctx, ##args);                          \
-  typeof(name(0)) name(struct pt_regs *ctx) {                           \
-    return ____##name(___bpfemu_kp(args));                              \
-  }                                                                     \
-  static __always_inline typeof(name(0))                                \
-      ____##name(struct pt_regs *ctx, ##args)
+#define BPF_KPROBE(name, args...)                                        \
+  name(struct pt_regs *ctx);                                             \
+  static __always_inline typeof(name(0)) ____##name(struct pt_regs *ctx, \
+                                                    ##args);             \
+  typeof(name(0)) name(struct pt_regs *ctx) {                            \
+    return ____##name(___bpfemu_kp(args));                               \
+  }                                                                      \
+  static __always_inline typeof(name(0)) ____##name(struct pt_regs *ctx, ##args)
 
 #endif /* __BPF_TRACING_H__ */

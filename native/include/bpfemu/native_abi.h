@@ -55,7 +55,7 @@ struct bpfemu_map_fast {
   void *array_values; /* BPF_MAP_TYPE_ARRAY: element 0's value; else NULL */
   __u32 array_slot;   /* bytes from one element's value to the next */
   __u32 max_entries;
-  void *impl;         /* the runtime's handle */
+  void *impl; /* the runtime's handle */
 };
 
 /* Called from each generated object's constructor. */
@@ -74,8 +74,7 @@ long bpfemu_tail_call(void *ctx, void *prog_array, __u32 index);
 void *bpfemu_ringbuf_reserve(void *ringbuf, __u64 size, __u64 flags);
 void bpfemu_ringbuf_submit(void *data, __u64 flags);
 void bpfemu_ringbuf_discard(void *data, __u64 flags);
-long bpfemu_ringbuf_output(void *ringbuf, void *data, __u64 size,
-                           __u64 flags);
+long bpfemu_ringbuf_output(void *ringbuf, void *data, __u64 size, __u64 flags);
 __u64 bpfemu_ringbuf_query(void *ringbuf, __u64 flags);
 long bpfemu_spin_lock(struct bpf_spin_lock *lock);
 long bpfemu_spin_unlock(struct bpf_spin_lock *lock);
@@ -88,8 +87,7 @@ __u32 bpfemu_get_prandom_u32(void);
 long bpfemu_trace_printk(const char *fmt, __u32 fmt_size, ...);
 long bpfemu_probe_read(void *dst, __u32 size, const void *src);
 long bpfemu_probe_read_str(void *dst, __u32 size, const void *src);
-long bpfemu_skb_load_bytes(const void *skb, __u32 offset, void *to,
-                           __u32 len);
+long bpfemu_skb_load_bytes(const void *skb, __u32 offset, void *to, __u32 len);
 long bpfemu_sk_redirect(void *map, const void *key, __u64 flags, int msg);
 long bpfemu_loop(__u32 nr_loops, void *callback_fn, void *callback_ctx,
                  __u64 flags);
