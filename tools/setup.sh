@@ -13,6 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
   libbpf-dev libelf-dev zlib1g-dev bpftool
   python3           # .ci/run's result counter
+  clang-format      # //tools:format_test
   linux-source-6.12 # the kernel's map selftests, built at test time by
                     # //tests/selftests:selftests_test (which skips without it)
 )
