@@ -27,8 +27,9 @@ artifacts=${BPFEMU_FUZZ_ARTIFACTS:-${TEST_UNDECLARED_OUTPUTS_DIR:-$PWD/fuzz/arti
 mkdir -p "$artifacts"
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -I. -Inative/include
        -fsanitize=fuzzer-no-link,address,undefined)
-harnesses=(map_create_fuzzer map_ops_fuzzer ringbuf_fuzzer interp_fuzzer
-           elf_fuzzer region_fuzzer cli_fuzzer)
+# BPFEMU_FUZZ_HARNESSES="region_fuzzer cli_fuzzer" runs only those.
+harnesses=(${BPFEMU_FUZZ_HARNESSES:-map_create_fuzzer map_ops_fuzzer
+           ringbuf_fuzzer interp_fuzzer elf_fuzzer region_fuzzer cli_fuzzer})
 absl_libs=(-labsl_synchronization -labsl_graphcycles_internal
   -labsl_random_distributions -labsl_random_seed_sequences
   -labsl_random_internal_pool_urbg -labsl_random_internal_randen
@@ -90,7 +91,12 @@ for name in "${harnesses[@]}"; do
     grep -m1 'Test unit written to' "$work/$name.log"
     status=1
   else
-    echo "PASS: $name ran ${seconds}s, ${execs:-?} executions, 0 crashes"
+    rate=$(grep -m1 'stat::average_exec_per_sec' "$work/$name.log" |
+           awk '{print $2}')
+    cov=$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE).*cov: ' "$work/$name.log" |
+          tail -1 | sed -E 's/.*cov: ([0-9]+).*/\1/')
+    echo "PASS: $name ran ${seconds}s, ${execs:-?} executions" \
+         "(${rate:-?}/s), coverage ${cov:-?} edges, 0 crashes"
     if [[ -n "${BPFEMU_FUZZ_MERGE:-}" ]]; then
       mkdir -p "$work/min_$name"
       "$work/$name" -merge=1 "$work/min_$name" "fuzz/corpus/$name" \
