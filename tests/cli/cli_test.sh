@@ -58,6 +58,7 @@ else
   echo "PASS: bpfemu transcript matches expected.txt"
 fi
 
+PATH=$PATH:/usr/sbin:/sbin  # Debian installs bpftool in /usr/sbin
 if ! command -v bpftool >/dev/null || ! bpftool map list >/dev/null 2>&1; then
   echo "SKIPPED kernel run: bpftool cannot list maps (bpf() unavailable)"
 else
