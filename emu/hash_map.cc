@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstring>
 #include <new>
+#include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -743,9 +745,11 @@ std::vector<uint32_t> HashMap::RebuildLocked() {
   const uint32_t n_elems = geo_.n_elems;
   std::vector<bool> seen(uint64_t{n_elems} + 1);
   uint32_t live = 0;
+  std::unordered_set<std::string> chain_keys;
   for (uint32_t i = 0; i < geo_.n_buckets; ++i) {
     Bucket& b = buckets_[i];
     uint32_t prev = kNil;
+    chain_keys.clear();
     for (uint32_t id = b.head.load(std::memory_order_relaxed); id != kNil;) {
       if (!ValidId(id) || seen[id]) {
         // A link out of the pool or into another chain (a corrupted
@@ -761,18 +765,16 @@ std::vector<uint32_t> HashMap::RebuildLocked() {
       }
       const uint32_t next = Elem(id)->next.load(std::memory_order_relaxed);
       // An element of another bucket (a crafted region) is dropped like
-      // a duplicate: lookups and key walks would never find it here.
-      bool dup =
-          BucketIndex(Elem(id)->hash.load(std::memory_order_relaxed)) != i;
-      for (uint32_t q = b.head.load(std::memory_order_relaxed); !dup && q != id;
-           q = Elem(q)->next.load(std::memory_order_relaxed)) {
-        if (Elem(q)->hash.load(std::memory_order_relaxed) ==
-                Elem(id)->hash.load(std::memory_order_relaxed) &&
-            std::memcmp(ElemKey(q), ElemKey(id), key_size()) == 0) {
-          dup = true;
-          break;
-        }
-      }
+      // a duplicate: lookups and key walks would never find it here. A
+      // key already seen nearer the head is the older copy's twin: one
+      // set per chain keeps this linear in the chain (a crafted chain
+      // holding the whole pool must not take quadratic time).
+      const uint32_t hash = Elem(id)->hash.load(std::memory_order_relaxed);
+      std::string tagged(sizeof(hash) + key_size(), '\0');
+      std::memcpy(tagged.data(), &hash, sizeof(hash));
+      std::memcpy(tagged.data() + sizeof(hash), ElemKey(id), key_size());
+      const bool dup = BucketIndex(hash) != i ||
+                       !chain_keys.insert(std::move(tagged)).second;
       if (dup) {
         UnlinkLocked(b, prev, id);  // unseen: freed below
       } else {
