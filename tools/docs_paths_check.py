@@ -13,8 +13,11 @@ Checked in each Markdown file (outside third_party/ shims and fuzz inputs):
 - Bazel labels `//pkg:target` and `//pkg/...`.
 Placeholders (`<harness>`, `PATH`) end a path. Kernel source paths under
 tools/lib, tools/testing and tools/include are the kernel's, not ours.
-Also: no text file names `../shared` (docs cite this repository and the
-kernel only). Prints one line per missing path and exits 1.
+Also: no text file names a path that climbs out of the repository
+(`../name/...` read from the repository root, as comments and docs cite
+paths; a Markdown link target is resolved and checked above instead): docs
+cite this repository and the kernel only. Prints one line per missing path
+and exits 1.
 """
 import glob
 import os
@@ -27,6 +30,8 @@ KERNEL_PREFIXES = ("tools/lib/", "tools/testing/", "tools/include/",
                    "tools/arch/", "tools/bpf/", "tools/perf/")
 TEXT_EXT = (".md", ".h", ".cc", ".c", ".sh", ".py", ".bzl", ".bazel", ".txt")
 LINK_RE = re.compile(r"\]\(([^)\s]+)\)")
+# `../name`, not inside a longer path or a shell expression ("$dir"/../x).
+OUTSIDE_RE = re.compile(r"(?<![\w./$)\"-])\.\./[A-Za-z_]")
 LABEL_RE = re.compile(r"(?<![\w@])//([A-Za-z0-9_./-]*)(?::([A-Za-z0-9_.+-]+))?")
 NAME_RE = re.compile(r'name\s*=\s*"([^"]+)"')
 
@@ -104,10 +109,13 @@ def main():
             with open(os.path.join(root, rel), encoding="utf-8",
                       errors="replace") as f:
                 text = f.read()
-            if "../shared" in text:
-                line = text[:text.index("../shared")].count("\n") + 1
-                errors.append(f"{rel}:{line}: names ../shared, which is "
-                              "outside this repository")
+            for m in OUTSIDE_RE.finditer(text):
+                if text[max(0, m.start() - 2):m.start()] == "](":
+                    continue  # a Markdown link, resolved below
+                line = text.count("\n", 0, m.start()) + 1
+                errors.append(f"{rel}:{line}: names a path outside this "
+                              "repository")
+                break
         if not rel.endswith(".md"):
             continue
         with open(os.path.join(root, rel), encoding="utf-8") as f:
