@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "emu/bpffs.h"
+#include "emu/kill_at_lock_point.h"
 #include "emu/map_in_map.h"
 #include "emu/shm.h"
 #include "emu/syscall.h"
@@ -80,41 +81,6 @@ int InChild(const std::function<int()>& body) {
   int status = 0;
   if (waitpid(pid, &status, 0) != pid) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
-}
-
-LockPoint g_target;
-int g_signal_fd = -1;
-
-void StopHere(LockPoint p) {
-  if (p != g_target) return;
-  const char c = 1;
-  (void)!write(g_signal_fd, &c, 1);
-  for (;;) pause();  // killed here
-}
-
-// Forks a victim that runs `op`, waits (bounded) until it reaches `point`,
-// and SIGKILLs it there. True when it died at the point.
-bool KillAt(LockPoint point, const std::function<void()>& op) {
-  int fds[2];
-  if (pipe(fds) != 0) return false;
-  const pid_t pid = fork();
-  if (pid == 0) {
-    alarm(30);
-    close(fds[0]);
-    g_target = point;
-    g_signal_fd = fds[1];
-    g_lock_point_hook = StopHere;
-    op();
-    _exit(3);  // never reached the point
-  }
-  close(fds[1]);
-  pollfd p = {fds[0], POLLIN, 0};
-  const bool reached = poll(&p, 1, 20000) == 1 && (p.revents & POLLIN);
-  close(fds[0]);
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return reached && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
 }
 
 class MapInMapPinTest : public ::testing::TestWithParam<uint32_t> {
@@ -283,7 +249,7 @@ TEST_P(MapInMapPinTest, ProcessKilledDuringAnUpdate) {
   for (LockPoint point :
        {LockPoint::kSlotRefsLocked, LockPoint::kSlotRefTaken}) {
     SCOPED_TRACE(static_cast<int>(point));
-    ASSERT_TRUE(KillAt(point, [&] {
+    ASSERT_TRUE(KillAtLockPoint(point, [&] {
       const int inner = FilledInner(700);
       const uint32_t key = 0, value = inner;
       (void)!MapUpdateElem(outer, &key, &value, BPF_ANY);

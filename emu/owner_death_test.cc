@@ -28,6 +28,7 @@
 
 #include "emu/cpu.h"
 #include "emu/hash_map.h"
+#include "emu/kill_at_lock_point.h"
 #include "emu/ringbuf.h"
 #include "emu/shm.h"
 #include "emu/syscall.h"
@@ -35,41 +36,6 @@
 
 namespace bpfemu {
 namespace {
-
-LockPoint g_target;
-int g_signal_fd = -1;
-
-void StopHere(LockPoint p) {
-  if (p != g_target) return;
-  const char c = 1;
-  (void)!write(g_signal_fd, &c, 1);
-  for (;;) pause();  // killed here, holding the lock
-}
-
-// Forks a victim that runs `op`, waits (bounded) until it holds the lock at
-// `point`, and SIGKILLs it there. True when the victim died at the point.
-bool KillAtLockPoint(LockPoint point, const std::function<void()>& op) {
-  int fds[2];
-  if (pipe(fds) != 0) return false;
-  const pid_t pid = fork();
-  if (pid == 0) {
-    alarm(30);
-    close(fds[0]);
-    g_target = point;
-    g_signal_fd = fds[1];
-    g_lock_point_hook = StopHere;
-    op();
-    _exit(3);  // never reached the point
-  }
-  close(fds[1]);
-  pollfd p = {fds[0], POLLIN, 0};
-  const bool reached = poll(&p, 1, 20000) == 1 && (p.revents & POLLIN);
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  close(fds[0]);
-  return reached && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-}
 
 // Runs `body` in a child with a 30 s alarm; its exit code (0 = pass), or
 // a message naming the signal that ended it.
