@@ -195,10 +195,11 @@ int HashMap::AllocWith(Factory make, const MapAttr& attr, uint32_t nr_cpus,
   ShmRegion region;
   int map_fd;
   // htab_map_alloc() allocates a preallocated table whole; with
-  // BPF_F_NO_PREALLOC elements come one by one at update time, and so are
-  // the pages here (not reserved: see docs/reliability.md).
+  // BPF_F_NO_PREALLOC it allocates the buckets, and elements come one by
+  // one at update time: their pages are backed as the pool's bump index
+  // reaches them (BackElem), ENOMEM from the update when they cannot be.
   const uint64_t reserve =
-      (attr.map_flags & BPF_F_NO_PREALLOC) ? g.buckets_off : g.region_size;
+      (attr.map_flags & BPF_F_NO_PREALLOC) ? g.elems_off : g.region_size;
   if (int err = ShmRegion::Create("bpfemu-hash", g.region_size, &map_fd,
                                   &region, /*mirror_tail=*/0, reserve);
       err != 0) {
@@ -831,8 +832,14 @@ std::vector<uint32_t> HashMap::RebuildLocked() {
         id = Elem(id)->next.load(std::memory_order_relaxed);
       }
     }
-    const uint32_t used =
+    uint32_t used =
         std::min(body_->next_unused.load(std::memory_order_relaxed), n_elems);
+    // A crafted bump index may point past the backed pages of an unbacked
+    // pool: they are backed before they are written, or left alone.
+    if (used > 0 && (map_flags() & BPF_F_NO_PREALLOC) &&
+        region().Populate(geo_.elems_off, uint64_t{used} * elem_size_) != 0) {
+      used = 0;
+    }
     FreeList& fl = freelists_[CurrentCpu(ncpus)];
     for (uint32_t id = used; id >= 1; --id) {
       if (seen[id]) continue;
@@ -891,7 +898,16 @@ void HashMap::LinkHeadLocked(Bucket& b, uint32_t id) {
   EndChainWrite(b);
 }
 
-uint32_t HashMap::PopFree(uint32_t cpu) {
+bool HashMap::BackElem(uint32_t id) const {
+  if (!(map_flags() & BPF_F_NO_PREALLOC)) return true;
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t start = geo_.elems_off + uint64_t{id - 1} * elem_size_;
+  const uint64_t from = RoundUp(start, page);  // [.., from): backed already
+  const uint64_t to = start + elem_size_;
+  return to <= from || region().Populate(from, to - from) == 0;
+}
+
+uint32_t HashMap::PopFree(uint32_t cpu, bool* no_memory) {
   const uint32_t ncpus = nr_cpus();
   auto pop = [&](uint32_t c) {
     FreeList& fl = freelists_[c];
@@ -907,6 +923,12 @@ uint32_t HashMap::PopFree(uint32_t cpu) {
   if (uint32_t id = pop(cpu); id != kNil) return id;
   uint32_t unused = body_->next_unused.load(std::memory_order_relaxed);
   while (unused < geo_.n_elems) {
+    // The kernel allocates a BPF_F_NO_PREALLOC element here (kmalloc):
+    // its pages are backed before it is handed out, or not at all.
+    if (!BackElem(unused + 1)) {
+      if (no_memory != nullptr) *no_memory = true;
+      break;
+    }
     if (body_->next_unused.compare_exchange_weak(unused, unused + 1,
                                                  std::memory_order_relaxed)) {
       LockPointReached(LockPoint::kBetweenSteps);
@@ -997,13 +1019,16 @@ int HashMap::UpdateOnce(const void* key, const void* value, uint64_t flags,
     } while (!body_->count.compare_exchange_weak(n, n + 1,
                                                  std::memory_order_relaxed));
     LockPointReached(LockPoint::kBetweenSteps);  // counted, no element
-    id = PopFree(cpu);
+    bool no_memory = false;
+    id = PopFree(cpu, &no_memory);
     // The pool always has an element for a reserved count (live <=
     // max_entries and at most nr_cpus spares are parked) unless the region
-    // was corrupted: then the update fails as an empty pcpu_freelist does.
+    // was corrupted: then the update fails as an empty pcpu_freelist does;
+    // or unless a BPF_F_NO_PREALLOC element's pages could not be backed:
+    // ENOMEM, as from the kernel's failed element allocation.
     if (id == kNil) {
       body_->count.fetch_sub(1, std::memory_order_relaxed);
-      return -E2BIG;
+      return no_memory ? -ENOMEM : -E2BIG;
     }
   } else {
     // Replacement: prealloc maps write into this CPU's spare element.
@@ -1012,7 +1037,9 @@ int HashMap::UpdateOnce(const void* key, const void* value, uint64_t flags,
       if (!ValidId(id)) id = kNil;
       LockPointReached(LockPoint::kBetweenSteps);  // the spare in hand
     }
-    if (id == kNil) id = PopFree(cpu);
+    bool no_memory = false;
+    if (id == kNil) id = PopFree(cpu, &no_memory);
+    if (no_memory) return -ENOMEM;  // alloc_htab_elem() for the new copy
     if (id == kNil) {
       // More replacements in flight than spares (threads sharing one
       // emulated CPU): update in place. The key keeps its place in the

@@ -410,8 +410,13 @@ class HashMap : public Map, private LruOwner {
   class ReadGuard;
 
   // Pool management (pcpu_freelist): pop from this CPU's list, then never-used
-  // elements, then the other CPUs' lists in wrap-around order.
-  uint32_t PopFree(uint32_t cpu);
+  // elements, then the other CPUs' lists in wrap-around order. kNil when
+  // none is left; *no_memory is then set if a never-used element's pages
+  // could not be backed (a BPF_F_NO_PREALLOC pool on a full storage).
+  uint32_t PopFree(uint32_t cpu, bool* no_memory = nullptr);
+  // Backs the pages of never-used element `id` that element id - 1 did not
+  // already reach (a BPF_F_NO_PREALLOC pool is created unbacked).
+  [[nodiscard]] bool BackElem(uint32_t id) const;
   void PushFree(uint32_t cpu, uint32_t idx);
 
   HashBody* body_;

@@ -4,6 +4,8 @@
 // covered on both backends by tests/conformance.
 #include "emu/hash_map.h"
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -302,13 +304,25 @@ TEST(ValuePointers, NoLostAtomicIncrements) {
   SetNumPossibleCpus(0);
 }
 
-// A map whose pool is far larger than its contents touches no memory for
-// the unused part: 2^27 entries (the kernel's ceiling) is created instantly.
-TEST_F(HashMapTest, LargestMapIsCreatedLazily) {
-  Create(uint32_t{1} << 27, BPF_F_NO_PREALLOC);
-  EXPECT_EQ(map_->n_buckets(), uint32_t{1} << 27);
-  EXPECT_EQ(Update(7, 7), 0);
-  EXPECT_EQ(Keys(), (std::vector<uint32_t>{7}));
+// A BPF_F_NO_PREALLOC map backs its buckets at create, as htab_map_alloc()
+// allocates them, and its elements one by one as updates take them: a pool
+// far larger than its contents holds no memory for the unused part.
+TEST_F(HashMapTest, NoPreallocPoolIsBackedAsElementsAreTaken) {
+  constexpr uint32_t kEntries = uint32_t{1} << 20;
+  Create(kEntries, BPF_F_NO_PREALLOC);
+  EXPECT_EQ(map_->n_buckets(), kEntries);
+  struct stat st;
+  ASSERT_EQ(fstat(fd_, &st), 0);
+  const uint64_t at_create = uint64_t(st.st_blocks) * 512;
+  // The buckets (16 bytes each), not the pool (more than 16 bytes each).
+  EXPECT_GE(at_create, uint64_t{kEntries} * 16);
+  EXPECT_LT(at_create, uint64_t{kEntries} * 16 + (uint64_t{1} << 20));
+  for (uint32_t k = 0; k < 1000; ++k) ASSERT_EQ(Update(k, k), 0);
+  ASSERT_EQ(fstat(fd_, &st), 0);
+  const uint64_t grown = uint64_t(st.st_blocks) * 512 - at_create;
+  EXPECT_GT(grown, 0u);
+  EXPECT_LE(grown, uint64_t{1000} * 64 + 4096);  // 1000 elements' pages
+  EXPECT_EQ(Keys().size(), 1000u);
 }
 
 }  // namespace

@@ -118,6 +118,43 @@ TEST_F(HugeMaps, FilledMapsNeverRaiseSigbus) {
             0);
 }
 
+// A BPF_F_NO_PREALLOC hash is created with its buckets only, as the kernel
+// creates it, and its elements are backed as updates take them: filling one
+// past the storage answers the kernel's ENOMEM from the update (its failed
+// element allocation), never SIGBUS, and a deleted element is reused.
+TEST_F(HugeMaps, NoPreallocHashFilledPastTheStorageIsEnomem) {
+  EXPECT_EQ(
+      InChild([] {
+        MapAttr attr{.map_type = BPF_MAP_TYPE_HASH,
+                     .key_size = 4,
+                     .value_size = 4000,
+                     .max_entries = 32768,  // a ~130 MiB pool
+                     .map_flags = BPF_F_NO_PREALLOC};
+        const int fd = MapCreate(attr);
+        if (fd < 0) return 1;
+        std::vector<uint8_t> value(4000, 0x5a);
+        uint32_t k = 0;
+        int err = 0;
+        for (; k < attr.max_entries; ++k) {
+          err = MapUpdateElem(fd, &k, value.data(), BPF_ANY);
+          if (err != 0) break;
+        }
+        if (err != -ENOMEM || k < 1000) return 2;  // 64 MiB: ~15k fit
+        // Replacing a key needs a new element too (alloc_htab_elem).
+        uint32_t first = 0;
+        if (MapUpdateElem(fd, &first, value.data(), BPF_EXIST) != -ENOMEM) {
+          return 3;
+        }
+        if (MapDeleteElem(fd, &first) != 0) return 4;
+        if (MapUpdateElem(fd, &k, value.data(), BPF_NOEXIST) != 0) {
+          return 5;
+        }
+        if (MapLookupElem(fd, &k, value.data(), 0) != 0) return 6;
+        return 0;
+      }),
+      0);
+}
+
 // Without a small file system to bound it (the default storage, or a
 // memfd), a map larger than the memory the machine could still give is
 // refused before anything is backed: backing it first would end in the OOM

@@ -143,7 +143,8 @@ int ShmRegion::Create(const char* name, uint64_t size, int* fd, ShmRegion* out,
   // fails: backing it (below) would first drive the machine, or the cgroup,
   // into the OOM killer where the file system does not bound it (a memfd,
   // or a large tmpfs).
-  if (size > kLargeRegion && size > AvailableMemory()) return -ENOMEM;
+  const uint64_t backed = std::min(size, reserve);
+  if (backed > kLargeRegion && backed > AvailableMemory()) return -ENOMEM;
   // An unnamed file on the emulated bpffs, so the map can be pinned; a
   // memfd if that is impossible.
   int mfd = BpffsCreateAnonymous();
@@ -161,7 +162,7 @@ int ShmRegion::Create(const char* name, uint64_t size, int* fd, ShmRegion* out,
   // ENOSPC / EFBIG (the file system is full or too small) and ENOMEM all
   // become the kernel's ENOMEM. A file system without fallocate
   // (EOPNOTSUPP) keeps the sparse file, as before.
-  if (fallocate(mfd, 0, 0, static_cast<off_t>(std::min(size, reserve))) != 0 &&
+  if (fallocate(mfd, 0, 0, static_cast<off_t>(backed)) != 0 &&
       errno != EOPNOTSUPP) {
     close(mfd);
     return -ENOMEM;
@@ -216,6 +217,21 @@ int ShmRegion::Attach(int fd, ShmRegion* out, uint64_t mirror_tail,
   out->file_size_ = file_size;
   out->read_only_ = read_only;
   return 0;
+}
+
+int ShmRegion::Populate(uint64_t offset, uint64_t len) const {
+  if (len == 0) return 0;
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t begin = offset / page * page;
+  const uint64_t end = std::min(RoundUp(offset + len, page), file_size_);
+  if (offset >= file_size_ || begin >= end) return -EINVAL;
+  if (madvise(base_ + begin, static_cast<size_t>(end - begin),
+              MADV_POPULATE_WRITE) == 0) {
+    return 0;
+  }
+  // EINVAL: no MADV_POPULATE_WRITE here (or a read-only mapping, which
+  // stores nothing); EFAULT: the store would have raised SIGBUS.
+  return errno == EINVAL ? 0 : -ENOMEM;
 }
 
 void (*g_lock_point_hook)(LockPoint) = nullptr;

@@ -65,6 +65,13 @@ class ShmRegion {
                                   uint64_t mirror_tail = 0,
                                   bool read_only = false);
 
+  // Backs the pages under [offset, offset + len) now (MADV_POPULATE_WRITE),
+  // so that no later store there raises SIGBUS on a full storage: 0, or
+  // -ENOMEM when the file system or the memory cgroup cannot back them (the
+  // kernel's failed allocation). A kernel without MADV_POPULATE_WRITE
+  // (before 5.14) leaves them to the first store, as before.
+  [[nodiscard]] int Populate(uint64_t offset, uint64_t len) const;
+
   uint8_t* base() const { return base_; }
   // The file's size; the mapping is file_size() + the mirrored tail.
   uint64_t size() const { return file_size_; }
