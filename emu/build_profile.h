@@ -44,6 +44,7 @@ struct BuildProfile {
   uint32_t shtab_elem = 0;   // struct bpf_shtab_elem without its key
   uint32_t queue_stack = 0;  // struct bpf_queue_stack (queue_stack_maps.c)
   uint32_t bloom = 0;        // struct bpf_bloom_filter (bloom_filter.c)
+  uint32_t stack_map = 0;    // struct bpf_stack_map (stackmap.c)
 
   bool operator==(const BuildProfile&) const = default;
 };
@@ -64,6 +65,7 @@ inline constexpr BuildProfileField kBuildProfileFields[] = {
     {"shtab_elem", &BuildProfile::shtab_elem},
     {"queue_stack", &BuildProfile::queue_stack},
     {"bloom", &BuildProfile::bloom},
+    {"stack_map", &BuildProfile::stack_map},
 };
 
 // The figures measured on one build of each version (provenance in

@@ -13,6 +13,7 @@
 #include "emu/queue_stack_map.h"
 #include "emu/ringbuf.h"
 #include "emu/sock_map.h"
+#include "emu/stack_trace_map.h"
 
 namespace bpfemu {
 namespace {
@@ -39,6 +40,7 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_QUEUE, &QueueStackMap::kOps},
     {BPF_MAP_TYPE_STACK, &QueueStackMap::kOps},
     {BPF_MAP_TYPE_BLOOM_FILTER, &BloomFilterMap::kOps},
+    {BPF_MAP_TYPE_STACK_TRACE, &StackTraceMap::kOps},
 };
 
 constexpr uint32_t kMaxType = 64;

@@ -52,6 +52,8 @@ std::vector<Group> Groups() {
       {{&BuildProfile::stab}, {{Attr(BPF_MAP_TYPE_SOCKMAP, 4, 4, 1)}}},
       {{&BuildProfile::queue_stack}, {{Attr(BPF_MAP_TYPE_QUEUE, 0, 8, 1)}}},
       {{&BuildProfile::bloom}, {{Attr(BPF_MAP_TYPE_BLOOM_FILTER, 0, 4, 1)}}},
+      {{&BuildProfile::stack_map},
+       {{Attr(BPF_MAP_TYPE_STACK_TRACE, 4, 8, 1)}}},
       {{&BuildProfile::shtab, &BuildProfile::shtab_elem},
        {{Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1)},
         {Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1), /*socket=*/true}}},
@@ -177,6 +179,7 @@ absl::StatusOr<BuildProfile> BuildProfileFromBtf(const char* path) {
       {&BuildProfile::shtab_elem, "bpf_shtab_elem"},
       {&BuildProfile::queue_stack, "bpf_queue_stack"},
       {&BuildProfile::bloom, "bpf_bloom_filter"},
+      {&BuildProfile::stack_map, "bpf_stack_map"},
   };
   BuildProfile p;
   absl::Status status;
