@@ -179,6 +179,11 @@ uint64_t UidGid(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return bpfemu_get_current_uid_gid();
 }
 
+uint64_t GetStackId(Vm&, uint64_t ctx, uint64_t map, uint64_t flags, uint64_t,
+                    uint64_t) {
+  return static_cast<uint64_t>(bpfemu_get_stackid(Ptr(ctx), Ptr(map), flags));
+}
+
 uint64_t CurrentComm(Vm& vm, uint64_t buf, uint64_t size, uint64_t, uint64_t,
                      uint64_t) {
   NeedWritable(vm, buf, static_cast<uint32_t>(size), "buf");
@@ -373,12 +378,19 @@ bool IsSkbProg(uint32_t t) {
          t == BPF_PROG_TYPE_CGROUP_SKB;
 }
 
+bool IsTracingProg(uint32_t t) {
+  return t == BPF_PROG_TYPE_KPROBE || t == BPF_PROG_TYPE_TRACEPOINT ||
+         t == BPF_PROG_TYPE_PERF_EVENT || t == BPF_PROG_TYPE_RAW_TRACEPOINT ||
+         t == BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE ||
+         t == BPF_PROG_TYPE_TRACING;
+}
+
 struct HelperDef {
   int32_t id;
   interp::HelperFn fn;
   bool gpl_only;
   // Program types beyond "any": 0 any, 1 socket-buffer programs, 2 SK_SKB,
-  // 3 SK_MSG.
+  // 3 SK_MSG, 4 tracing programs (bpf_tracing_func_proto's callers).
   int only;
 };
 
@@ -417,6 +429,7 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_ringbuf_query, RingbufQuery, false, 0},
     {BPF_FUNC_loop, Loop, false, 0},
     {BPF_FUNC_map_lookup_percpu_elem, MapLookupPercpu, false, 0},
+    {BPF_FUNC_get_stackid, GetStackId, true, 4},
 };
 
 class BytecodeLinker : public interp::Linker {
@@ -428,7 +441,8 @@ class BytecodeLinker : public interp::Linker {
       const bool allowed = h.only == 0 ||
                            (h.only == 1 && IsSkbProg(prog_type)) ||
                            (h.only == 2 && prog_type == BPF_PROG_TYPE_SK_SKB) ||
-                           (h.only == 3 && prog_type == BPF_PROG_TYPE_SK_MSG);
+                           (h.only == 3 && prog_type == BPF_PROG_TYPE_SK_MSG) ||
+                           (h.only == 4 && IsTracingProg(prog_type));
       if (!allowed) return nullptr;
       *gpl_only = h.gpl_only;
       return h.fn;

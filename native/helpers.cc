@@ -8,6 +8,7 @@
 
 #include "native/helpers.h"
 
+#include <execinfo.h>
 #include <linux/bpf.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -33,6 +34,7 @@
 #include "emu/local_mutex.h"
 #include "emu/shm.h"
 #include "emu/sock_map.h"
+#include "emu/stack_trace_map.h"
 #include "emu/syscall.h"
 #include "native/bound_map.h"
 
@@ -63,6 +65,8 @@ struct HelperEnv {
   std::optional<uint64_t> ktime_step ABSL_GUARDED_BY(mu);
   uint64_t ktime_next ABSL_GUARDED_BY(mu) = 0;
   std::optional<uint64_t> prandom_state ABSL_GUARDED_BY(mu);
+  std::optional<std::vector<uint64_t>> kernel_stack ABSL_GUARDED_BY(mu);
+  std::optional<std::vector<uint64_t>> user_stack ABSL_GUARDED_BY(mu);
   std::vector<std::string> printk ABSL_GUARDED_BY(mu);
   Redirect redirect ABSL_GUARDED_BY(mu);
   // Lets the common case (nothing overridden) skip the lock.
@@ -138,9 +142,18 @@ void SetPrandomSeed(uint64_t seed) {
   e.prandom_state = seed;
   e.any_override = true;
 }
+void SetStacks(std::vector<uint64_t> kernel, std::vector<uint64_t> user) {
+  HelperEnv& e = HelperEnv::Get();
+  LocalMutexLock l(&e.mu);
+  e.kernel_stack = std::move(kernel);
+  e.user_stack = std::move(user);
+  e.any_override = true;
+}
 void ResetHelpers() {
   HelperEnv& e = HelperEnv::Get();
   LocalMutexLock l(&e.mu);
+  e.kernel_stack.reset();
+  e.user_stack.reset();
   e.pid_tgid.reset();
   e.uid_gid.reset();
   e.comm.reset();
@@ -220,6 +233,38 @@ void* bpfemu_map_lookup_percpu_elem(void* map, const void* key, __u32 cpu) {
   }
   bpfemu::ScopedCpu on(static_cast<int>(cpu));
   return b->map->LookupElemProg(key);
+}
+
+// bpf_get_stackid() (kernel/bpf/stackmap.c): the trace is the helper input
+// (SetStacks); the map side is StackTraceMap::GetStackId. Another map type
+// is EINVAL (the verifier refuses the program).
+long bpfemu_get_stackid(void* /*ctx*/, void* map, __u64 flags) {
+  auto* stack_map = dynamic_cast<bpfemu::StackTraceMap*>(Bound(map)->map.get());
+  if (stack_map == nullptr) return -EINVAL;
+  const bool user = flags & BPF_F_USER_STACK;
+  std::vector<uint64_t> trace;
+  bool set = false;
+  HelperEnv& e = HelperEnv::Get();
+  if (e.any_override.load(std::memory_order_relaxed)) {
+    bpfemu::LocalMutexLock l(&e.mu);
+    const auto& s = user ? e.user_stack : e.kernel_stack;
+    if (s) {
+      trace = *s;
+      set = true;
+    }
+  }
+  if (!set && user) {
+    void* frames[128];
+    const int n = backtrace(frames, 128);
+    for (int i = 1; i < n; ++i) {  // from this helper's caller on
+      trace.push_back(reinterpret_cast<uintptr_t>(frames[i]));
+    }
+  } else if (!set) {
+    trace.assign(std::begin(bpfemu::native::kDefaultKernelStack),
+                 std::end(bpfemu::native::kDefaultKernelStack));
+  }
+  return stack_map->GetStackId(trace.data(),
+                               static_cast<uint32_t>(trace.size()), flags);
 }
 
 long bpfemu_tail_call(void* /*ctx*/, void* prog_array, __u32 index) {

@@ -26,6 +26,15 @@ void SetComm(std::string_view comm);  // bpf_get_current_comm
 void SetKtime(uint64_t start_ns, uint64_t step_ns = 0);
 // bpf_get_prandom_u32 becomes a deterministic sequence from `seed`.
 void SetPrandomSeed(uint64_t seed);
+// The traces bpf_get_stackid sees (innermost frame first): `kernel`, or
+// `user` with BPF_F_USER_STACK. By default the kernel trace is a fixed
+// four-frame chain (kDefaultKernelStack) and the user trace is the calling
+// thread's own stack (backtrace(3)), as the kernel's user stack of a
+// bpf_prog_test_run is the calling process's.
+void SetStacks(std::vector<uint64_t> kernel, std::vector<uint64_t> user);
+inline constexpr uint64_t kDefaultKernelStack[] = {
+    0xffffffff81a00010, 0xffffffff81a00020, 0xffffffff81a00030,
+    0xffffffff81a00040};
 void ResetHelpers();
 
 // The last socket redirect a program asked for (bpf_sk_redirect_map and

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "emu/cpu.h"
+#include "emu/jhash.h"
 #include "emu/ringbuf_consumer.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
@@ -174,6 +175,55 @@ TEST_F(ExamplesTest, ExecveEventsReachTheRingBuffer) {
   int full = 0;
   for (int i = 0; i < 110; ++i) full += prog->RunRawTp(execve);
   EXPECT_EQ(full, 110 - 4096 / 40);
+}
+
+// bpf_get_stackid on the traces a test sets: the kernel trace's id is its
+// jhash2 bucket, a repeated trace keeps its id, the user trace goes to its
+// own map, and the two calls that must fail fail as in the kernel.
+TEST_F(ExamplesTest, StackProfilerCountsSamplesPerStack) {
+  auto obj = LoadObject("stack_profiler");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("sample");
+  ASSERT_NE(prog, nullptr);
+  const std::vector<uint64_t> kernel = {0xffffffff81100000, 0xffffffff81200000,
+                                        0xffffffff81300000};
+  const std::vector<uint64_t> user = {0x401234, 0x405678};
+  native::SetStacks(kernel, user);
+  const uint64_t args[2] = {0, 0};
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(prog->RunRawTp(args), 0u);
+  std::vector<uint32_t> words(6);
+  std::memcpy(words.data(), kernel.data(), 24);
+  const uint32_t kid = Jhash2(words.data(), 6, 0) & 63;
+  words.resize(4);
+  std::memcpy(words.data(), user.data(), 16);
+  const uint32_t uid = Jhash2(words.data(), 4, 0) & 63;
+  // The stored traces: the frames, then zeroes.
+  std::vector<uint64_t> trace(16, 1);
+  ASSERT_EQ(MapLookupElem(obj->MapFd("kernel_stacks"), &kid, trace.data()), 0);
+  EXPECT_EQ(std::vector<uint64_t>(trace.begin(), trace.begin() + 4),
+            (std::vector<uint64_t>{kernel[0], kernel[1], kernel[2], 0}));
+  ASSERT_EQ(MapLookupElem(obj->MapFd("user_stacks"), &uid, trace.data()), 0);
+  EXPECT_EQ(trace[1], user[1]);
+  const int32_t key[2] = {static_cast<int32_t>(kid), static_cast<int32_t>(uid)};
+  uint64_t count = 0;
+  EXPECT_EQ(MapLookupElem(obj->MapFd("counts"), key, &count), 0);
+  EXPECT_EQ(count, 5u);
+  const int results = obj->MapFd("results");
+  auto result = [&](uint32_t i) {
+    int64_t v = 0;
+    EXPECT_EQ(MapLookupElem(results, &i, &v), 0);
+    return v;
+  };
+  EXPECT_EQ(result(0), 5);  // samples
+  EXPECT_EQ(result(1), 5);  // kernel stacks found
+  EXPECT_EQ(result(2), 5);  // user stacks found
+  EXPECT_EQ(result(3), 4);  // same kernel id as the sample before
+  EXPECT_EQ(result(4), -EINVAL);
+  EXPECT_EQ(result(5), -EFAULT);
+  // By default the user trace is the caller's own stack: still found.
+  native::ResetHelpers();
+  EXPECT_EQ(prog->RunRawTp(args), 0u);
+  EXPECT_EQ(result(2), 6);
 }
 
 TEST_F(ExamplesTest, FlowTableEvictsInsteadOfGrowing) {

@@ -85,6 +85,9 @@ static inline __u64 bpf_get_current_uid_gid(void) {
 static inline long bpf_get_current_comm(void *buf, __u32 size_of_buf) {
   return bpfemu_get_current_comm(buf, size_of_buf);
 }
+static inline long bpf_get_stackid(void *ctx, void *map, __u64 flags) {
+  return bpfemu_get_stackid(ctx, map, flags);
+}
 static inline __u32 bpf_get_smp_processor_id(void) {
   return bpfemu_get_smp_processor_id();
 }
