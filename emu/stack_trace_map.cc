@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "emu/build_profile.h"
+#include "emu/errno.h"
 #include "emu/jhash.h"
 #include "emu/version.h"
 
@@ -208,6 +209,21 @@ int StackTraceMap::LookupElem(const void* key, void* value,
   const uint32_t id = BucketElem(bucket);
   if (id == kNone) return -ENOENT;
   CopyTrace(id, value);
+  return 0;
+}
+
+int StackTraceMap::LookupAndDeleteElem(const void* key, void* value,
+                                       uint64_t /*flags*/) {
+  if (kernel_version() < KernelVersion::k6_18) return -kENOTSUPP;
+  uint32_t bucket;
+  std::memcpy(&bucket, key, sizeof(bucket));
+  if (bucket >= n_buckets_) return -ENOENT;
+  ShmMutexLock l(&body_->lock);
+  const uint32_t id = BucketElem(bucket);
+  if (id == kNone) return -ENOENT;
+  CopyTrace(id, value);
+  __atomic_store_n(&buckets_[bucket], kNone, __ATOMIC_RELEASE);
+  PushFreeLocked(id);
   return 0;
 }
 

@@ -20,8 +20,9 @@
 // Userspace: lookup copies the trace and zeroes the rest of the value
 // (ENOENT for an empty or out-of-range id); delete frees a bucket (ENOENT
 // when empty, E2BIG past n_buckets); update is EINVAL; get_next_key walks
-// the non-empty ids upwards, restarting from 0 for a missing key; there is
-// no lookup_and_delete and no batch op (ENOTSUPP).
+// the non-empty ids upwards, restarting from 0 for a missing key;
+// lookup_and_delete (6.18; ENOTSUPP before) copies the trace out and frees
+// the bucket; there are no batch ops (ENOTSUPP).
 //
 // Create: key_size 4, value_size a non-zero multiple of 8 (of 32, struct
 // bpf_stack_build_id, with BPF_F_STACK_BUILD_ID) of at most
@@ -71,6 +72,10 @@ class StackTraceMap : public Map {
   [[nodiscard]] int UpdateElem(const void* key, const void* value,
                                uint64_t flags) override;  // EINVAL
   [[nodiscard]] int DeleteElem(const void* key) override;
+  // stack_map_lookup_and_delete_elem (6.17 on): the lookup, then the
+  // bucket freed; ENOTSUPP on 6.1 and 6.12, which have no such op.
+  [[nodiscard]] int LookupAndDeleteElem(const void* key, void* value,
+                                        uint64_t flags) override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
   void* LookupElemProg(const void* key) override;  // the verifier refuses it
 

@@ -180,7 +180,19 @@ TEST_F(StackTraceMapTest, SyscallCommands) {
   }
   key = 2;
   EXPECT_EQ(MapGetNextKey(fd_, &key, &next), -ENOENT);
-  EXPECT_EQ(MapLookupAndDeleteElem(fd_, &key, &v), -kENOTSUPP);
+  // lookup_and_delete: 6.18 copies the trace out and frees the bucket;
+  // 6.12 has no such op.
+  EXPECT_EQ(MapLookupAndDeleteElem(fd_, &key, &v), 0);
+  EXPECT_EQ(v, TraceIn(2, 4)[0]);
+  EXPECT_EQ(Keys(), std::vector<uint32_t>{});
+  EXPECT_EQ(MapLookupAndDeleteElem(fd_, &key, &v), -ENOENT);
+  const KernelVersion old = TargetKernel();
+  SetTargetKernel(KernelVersion::k6_12);
+  const int fd612 = MapCreate(Stack(8, 3));
+  ASSERT_GE(fd612, 0);
+  EXPECT_EQ(MapLookupAndDeleteElem(fd612, &key, &v), -kENOTSUPP);
+  CloseFd(fd612);
+  SetTargetKernel(old);
 }
 
 // Build-id maps keep one struct bpf_stack_build_id per frame; bpfemu reads

@@ -54,6 +54,9 @@ std::vector<MemlockCase> MemlockCases() {
     cases.push_back({BPF_MAP_TYPE_QUEUE, 0, 8, max, 0, 0});
     cases.push_back({BPF_MAP_TYPE_STACK, 0, 100, max, 0, 0});
     cases.push_back({BPF_MAP_TYPE_BLOOM_FILTER, 0, 8, max, 0, 0});
+    cases.push_back({BPF_MAP_TYPE_STACK_TRACE, 4, 8 * 16, max, 0, 0});
+    cases.push_back(
+        {BPF_MAP_TYPE_STACK_TRACE, 4, 32 * 3, max, BPF_F_STACK_BUILD_ID, 0});
   }
   for (uint32_t pages : {1u, 2u, 16u, 64u}) {
     cases.push_back({BPF_MAP_TYPE_RINGBUF, 0, 0, pages * 4096, 0, 0});

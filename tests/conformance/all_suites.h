@@ -19,6 +19,7 @@
 #include "tests/conformance/percpu_conformance.h"
 #include "tests/conformance/queue_stack_conformance.h"
 #include "tests/conformance/ringbuf_conformance.h"
+#include "tests/conformance/stack_trace_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
 
 #define INSTANTIATE_CONFORMANCE_SUITES(Prefix, BackendType)                   \
@@ -35,6 +36,7 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RingbufConformance, BackendType);    \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, AccessConformance, BackendType);     \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, QueueStackConformance, BackendType); \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BloomConformance, BackendType)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BloomConformance, BackendType);      \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, StackTraceConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
