@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,6 +31,7 @@
 #include "emu/hash_map.h"
 #include "emu/kill_at_lock_point.h"
 #include "emu/ringbuf.h"
+#include "emu/ringbuf_consumer.h"
 #include "emu/shm.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
@@ -221,6 +223,91 @@ TEST_F(OwnerDeath, RingbufProducerKilled) {
               }
               // 100 records of 16 bytes, none from the dead producer.
               return ring->Query(BPF_RB_AVAIL_DATA) == 100 * 16 ? 0 : 2;
+            }),
+            "");
+  ring.reset();
+  CloseFd(fd);
+}
+
+// A producer killed between reserve and commit (a process running a
+// program, or a userspace producer) left its record busy for ever: every
+// consumer stopped at it and, once the ring filled, every producer failed.
+// Its record is now committed as discarded on its behalf: by the next
+// producer (waking a consumer asleep at it, in another process) or by a
+// consumer that reaches it.
+TEST_F(OwnerDeath, RingbufRecordOfAKilledProducerIsDiscarded) {
+  MapAttr a;
+  a.map_type = BPF_MAP_TYPE_RINGBUF;
+  a.max_entries = 4096;
+  const int fd = MapCreate(a);
+  ASSERT_GE(fd, 0);
+  auto ring = std::dynamic_pointer_cast<RingbufMap>(MapFromFd(fd));
+  ASSERT_NE(ring, nullptr);
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t producer = fork();
+  if (producer == 0) {
+    alarm(30);
+    if (ring->Reserve(8, 0) == nullptr) _exit(1);
+    (void)!write(ready[1], "r", 1);
+    pause();
+    _exit(0);
+  }
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  // A consumer in another process, asleep at the busy record (its producer
+  // still alive), must be woken with the next producer's record.
+  const pid_t consumer = fork();
+  if (consumer == 0) {
+    alarm(30);
+    uint64_t got = 0;
+    int err = 0;
+    auto rb = RingBuffer::New(
+        fd,
+        [](void* ctx, void* data, size_t) {
+          std::memcpy(ctx, data, sizeof(uint64_t));
+          return 0;
+        },
+        &got, &err);
+    if (rb == nullptr) _exit(2);
+    while (got != 42) {
+      if (rb->Poll(-1) < 0) _exit(3);
+    }
+    _exit(0);
+  }
+  usleep(200 * 1000);  // the consumer is asleep
+  kill(producer, SIGKILL);
+  waitpid(producer, nullptr, 0);
+  close(ready[0]);
+  close(ready[1]);
+  EXPECT_EQ(Survivors([&] {
+              const uint64_t v = 42;
+              return ring->Output(&v, sizeof(v), 0) == 0 ? 0 : 1;
+            }),
+            "");
+  int status = 0;
+  ASSERT_EQ(waitpid(consumer, &status, 0), consumer);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "consumer: status " << status;
+  // The ring keeps turning: 1,000 records of 16 bytes through a 4 KiB ring.
+  EXPECT_EQ(Survivors([&] {
+              uint64_t sum = 0;
+              int err = 0;
+              auto rb = RingBuffer::New(
+                  fd,
+                  [](void* ctx, void* data, size_t) {
+                    uint64_t x;
+                    std::memcpy(&x, data, sizeof(x));
+                    *static_cast<uint64_t*>(ctx) += x;
+                    return 0;
+                  },
+                  &sum, &err);
+              if (rb == nullptr) return 3;
+              for (uint64_t i = 1; i <= 1000; ++i) {
+                if (ring->Output(&i, sizeof(i), 0) != 0) return 4;
+                if (i % 10 == 0 && rb->Consume() != 10) return 5;
+              }
+              return sum == 1000 * 1001 / 2 ? 0 : 6;
             }),
             "");
   ring.reset();

@@ -23,6 +23,10 @@
 
 namespace bpfemu {
 
+namespace {
+constexpr uint32_t kInflightSlots = 128;
+}  // namespace
+
 // Lives in page 0 after the MapHeader.
 struct RingbufMap::RingbufBody {
   ShmMutex lock;                  // rb->spinlock: serialises producers
@@ -32,6 +36,19 @@ struct RingbufMap::RingbufBody {
   // watcher killed asleep leaves it raised: producers then make one futex
   // call per wake-up that wakes nobody. Any value is safe to read.
   std::atomic<uint32_t> sleepers;
+  // Reserved records not yet committed, with the thread that holds each
+  // (issue 20): a producer killed between reserve and commit would leave
+  // its record busy for ever, stopping every consumer at it and, once the
+  // ring fills, every producer. A busy record whose holder is dead is
+  // committed as discarded on its behalf (ReapDeadRecord). Slots are found
+  // by probing from the record's offset; tid 0 is a free slot. Any value
+  // is safe to read: an entry only ever names a record to check.
+  struct Inflight {
+    std::atomic<uint64_t> offset;  // the header's offset in the data area
+    std::atomic<uint32_t> tid;
+    uint32_t reserved;
+  };
+  Inflight inflight[kInflightSlots];
 };
 
 namespace {
@@ -200,10 +217,14 @@ void* RingbufMap::Reserve(uint64_t size, uint64_t flags) {
   if (prod_pos - pend_pos > mask() + 1 || prod_pos - cons_pos > mask() + 1) {
     return nullptr;
   }
-  // Each step advances by at least 8 bytes and stops at the producer.
+  // Each step advances by at least 8 bytes and stops at the producer. A
+  // record a dead producer left busy is committed as discarded first.
   while (static_cast<int64_t>(prod_pos - pend_pos) > 0) {
-    const uint32_t hdr_len = LoadAcquire32(data_ + (pend_pos & mask()));
-    if (hdr_len & kRingbufBusyBit) break;
+    uint32_t hdr_len = LoadAcquire32(data_ + (pend_pos & mask()));
+    if ((hdr_len & kRingbufBusyBit) &&
+        !ReapDeadRecord(pend_pos & mask(), &hdr_len)) {
+      break;
+    }
     pend_pos += RingbufRecordFootprint(hdr_len);
   }
   pending_pos_->store(pend_pos, std::memory_order_relaxed);
@@ -220,19 +241,81 @@ void* RingbufMap::Reserve(uint64_t size, uint64_t flags) {
                    static_cast<uint32_t>(size) | kRingbufBusyBit,
                    __ATOMIC_RELAXED);
   producer_pos_->store(new_prod_pos, std::memory_order_release);
+  // Tracked once reserved: a producer killed before this line leaves its
+  // record untracked (busy, as before), never an entry without a record.
+  TrackReservation(prod_pos & mask());
   return hdr + kRingbufHdrSize;
+}
+
+namespace {
+uint32_t FirstSlot(uint64_t offset) {
+  return static_cast<uint32_t>(offset / 8) % kInflightSlots;
+}
+}  // namespace
+
+// REQUIRES: body_->lock held.
+void RingbufMap::TrackReservation(uint64_t offset) {
+  const uint32_t first = FirstSlot(offset);
+  for (uint32_t i = 0; i < kInflightSlots; ++i) {
+    auto& slot = body_->inflight[(first + i) % kInflightSlots];
+    if (slot.tid.load(std::memory_order_relaxed) != 0) continue;
+    slot.offset.store(offset, std::memory_order_relaxed);
+    slot.tid.store(CurrentTid(), std::memory_order_release);
+    return;
+  }
+  // More records in flight than slots: this one is not tracked, and stays
+  // busy if its producer dies (docs/reliability.md).
+}
+
+std::atomic<uint32_t>* RingbufMap::FindReservation(uint64_t offset) const {
+  const uint32_t first = FirstSlot(offset);
+  for (uint32_t i = 0; i < kInflightSlots; ++i) {
+    auto& slot = body_->inflight[(first + i) % kInflightSlots];
+    if (slot.tid.load(std::memory_order_acquire) != 0 &&
+        slot.offset.load(std::memory_order_relaxed) == offset) {
+      return &slot.tid;
+    }
+  }
+  return nullptr;
+}
+
+bool RingbufMap::ReapDeadRecord(uint64_t offset, uint32_t* hdr_len) {
+  std::atomic<uint32_t>* holder = FindReservation(offset);
+  if (holder == nullptr) return false;
+  uint32_t tid = holder->load(std::memory_order_acquire);
+  if (tid == 0 || OwnerAlive(tid)) return false;
+  // The holder is dead: its commit, as a discard. The header may only move
+  // from the busy value seen to the discarded one, once.
+  auto* len = reinterpret_cast<uint32_t*>(data_ + offset);
+  uint32_t busy = *hdr_len;
+  const uint32_t done = (busy & ~kRingbufBusyBit) | kRingbufDiscardBit;
+  if (!__atomic_compare_exchange_n(len, &busy, done, false, __ATOMIC_SEQ_CST,
+                                   __ATOMIC_ACQUIRE)) {
+    *hdr_len = busy;  // someone reaped it already
+    return !(busy & kRingbufBusyBit);
+  }
+  holder->compare_exchange_strong(tid, 0, std::memory_order_release);
+  *hdr_len = done;
+  // bpf_ringbuf_commit's wake-up rule: a consumer waiting at this record.
+  if ((consumer_pos_->load(std::memory_order_acquire) & mask()) == offset) {
+    Wake();
+  }
+  return true;
 }
 
 // bpf_ringbuf_commit().
 void RingbufMap::Commit(void* sample, uint64_t flags, bool discard) {
   uint8_t* hdr = static_cast<uint8_t*>(sample) - kRingbufHdrSize;
   auto* len = reinterpret_cast<uint32_t*>(hdr);
-  uint32_t new_len = __atomic_load_n(len, __ATOMIC_RELAXED) ^ kRingbufBusyBit;
-  if (discard) new_len |= kRingbufDiscardBit;
-  __atomic_exchange_n(len, new_len, __ATOMIC_SEQ_CST);
   // The record's offset in the first data copy; the sample pointer is always
   // in the first copy.
   const uint64_t rec_pos = static_cast<uint64_t>(hdr - data_);
+  if (std::atomic<uint32_t>* holder = FindReservation(rec_pos)) {
+    holder->store(0, std::memory_order_release);
+  }
+  uint32_t new_len = __atomic_load_n(len, __ATOMIC_RELAXED) ^ kRingbufBusyBit;
+  if (discard) new_len |= kRingbufDiscardBit;
+  __atomic_exchange_n(len, new_len, __ATOMIC_SEQ_CST);
   const uint64_t cons_pos =
       consumer_pos_->load(std::memory_order_acquire) & mask();
   if (flags & kForceWakeup) {

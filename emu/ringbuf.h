@@ -121,6 +121,13 @@ class RingbufMap : public Map {
   void WaitForWakeup(uint32_t seen, std::atomic<uint32_t>* stop);
   static void StopWaiter(std::atomic<uint32_t>* stop);
 
+  // A busy record at data offset `offset` (header *hdr_len) whose producer
+  // died between reserve and commit is committed as discarded on its
+  // behalf, waking a consumer waiting at it: true, with *hdr_len the
+  // record's header now. False if it is not known to be a dead producer's
+  // (it may still be committed).
+  bool ReapDeadRecord(uint64_t offset, uint32_t* hdr_len);
+
   // bpf_map_mmap() for this ring, whose fd is `fd`: see MapMmap in
   // syscall.h for the rules. The address, or nullptr with *err = -errno.
   void* Mmap(int fd, size_t length, int prot, int flags, uint64_t offset,
@@ -142,6 +149,11 @@ class RingbufMap : public Map {
   static int AllocCheck(const MapAttr& attr);
   void Commit(void* sample, uint64_t flags, bool discard);
   void Wake();
+  // The reservation table (RingbufBody::inflight): records `offset` as
+  // reserved by this thread; the holder word of the reservation at
+  // `offset`, or nullptr.
+  void TrackReservation(uint64_t offset);
+  std::atomic<uint32_t>* FindReservation(uint64_t offset) const;
 
   RingbufBody* body_;
   std::atomic<uint64_t>* consumer_pos_;

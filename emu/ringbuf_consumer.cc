@@ -167,9 +167,12 @@ long RingBuffer::ProcessRing(Ring& r) {
     if (prod - cons > m.mask() + 1) return cnt > 0 ? cnt : -EINVAL;
     while (cons < prod) {
       uint8_t* hdr = m.data() + (cons & m.mask());
-      const uint32_t len =
+      uint32_t len =
           __atomic_load_n(reinterpret_cast<uint32_t*>(hdr), __ATOMIC_ACQUIRE);
-      if (len & kRingbufBusyBit) return cnt;  // not committed yet
+      // Not committed yet, unless its producer died holding it.
+      if ((len & kRingbufBusyBit) && !m.ReapDeadRecord(cons & m.mask(), &len)) {
+        return cnt;
+      }
       // Nor does it write a record longer than the ring.
       if (RingbufRecordFootprint(len) > m.mask() + 1) {
         return cnt > 0 ? cnt : -EINVAL;
