@@ -11,7 +11,7 @@
 // Programs: bpf_prog_load() takes raw instructions, which run in bpfemu's
 // interpreter (emu/interp.h). Objects: bpf_object__open_file() opens the
 // natively built source registered under the file's name if this binary
-// links one (native/defs.bzl bpf_object()) and BPFEMU_INTERP is not set;
+// links one (loader/defs.bzl bpf_object()) and BPFEMU_INTERP is not set;
 // otherwise it reads the .bpf.o itself and runs its bytecode, as do
 // bpf_object__open_mem() and libbpf skeletons (bpftool gen skeleton).
 

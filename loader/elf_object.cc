@@ -26,6 +26,7 @@ constexpr uint32_t kShtProgbits = 1, kShtSymtab = 2, kShtNobits = 8,
 constexpr uint64_t kShfExecinstr = 0x4;
 constexpr uint8_t kSttSection = 3, kSttFunc = 2;
 constexpr uint8_t kStbGlobal = 1, kStbWeak = 2;
+constexpr uint16_t kShnUndef = 0, kShnLoreserve = 0xff00;
 constexpr uint32_t kRBpf64_64 = 1, kRBpf64_32 = 10;
 
 // BTF (include/uapi/linux/btf.h).
@@ -264,6 +265,7 @@ absl::Status ParseMapDef(const Btf& btf, uint32_t struct_id, ElfMap* m,
   for (const Btf::Member& mem : btf.Members(*st)) {
     const BtfType* mt = btf.Resolve(mem.type);
     if (mt == nullptr) return InvalidArgumentError("bad member type");
+    m->def_fields.push_back(mem.name);
     auto uint_value = [&](uint32_t* out) -> absl::Status {
       // __uint(name, val): int (*name)[val]
       const BtfType* arr =
@@ -313,6 +315,7 @@ absl::Status ParseMapDef(const Btf& btf, uint32_t struct_id, ElfMap* m,
             if (ft != nullptr && ft->kind == kStruct &&
                 ft->name == "bpf_spin_lock") {
               m->spin_lock_off = static_cast<int32_t>(f.bit_offset / 8);
+              m->spin_lock_member = f.name;
             }
           }
         }
@@ -340,6 +343,8 @@ absl::Status ParseMapDef(const Btf& btf, uint32_t struct_id, ElfMap* m,
         m->inner_value_size = in.value_size;
         m->inner_max_entries = in.max_entries;
         m->inner_map_flags = in.map_flags;
+        m->has_inner_def = true;
+        m->inner_def_fields = std::move(in.def_fields);
       }
       if (m->value_size == 0) m->value_size = 4;
       if (m->key_size == 0) m->key_size = 4;
@@ -397,6 +402,25 @@ class ElfReader {
     if (auto s = ReadDataSections(); !s.ok()) return s;
     ReadRelocations();
     if (auto s = ReadPrograms(); !s.ok()) return s;
+    ReadGlobals();
+    return std::move(obj_);
+  }
+
+  // ParseElfObjectOutline: the same steps, up to the BTF maps, then the
+  // programs' names only.
+  absl::StatusOr<ElfObject> ReadOutline() {
+    if (auto s = ReadSectionHeaders(); !s.ok()) return s;
+    ReadSymbols();
+    ReadMetadata();
+    if (auto s = ReadBtfMaps(); !s.ok()) return s;
+    ForEachProgramSymbol([&](size_t si, const Symbol& sym) {
+      ElfProgram prog;
+      prog.name = sym.name;
+      prog.section = secs_[si].name;
+      obj_.programs.push_back(std::move(prog));
+      return absl::OkStatus();
+    }).IgnoreError();
+    ReadGlobals();
     return std::move(obj_);
   }
 
@@ -699,6 +723,14 @@ class ElfReader {
 
   // Programs: global functions in executable sections other than .text.
   absl::Status ReadPrograms() {
+    return ForEachProgramSymbol(
+        [&](size_t si, const Symbol& sym) { return ReadProgram(si, sym); });
+  }
+
+  // Calls `fn` for each program's symbol, section by section, until an
+  // error.
+  template <typename Fn>
+  absl::Status ForEachProgramSymbol(Fn fn) const {
     for (size_t si = 0; si < secs_.size(); ++si) {
       const Section& s = secs_[si];
       if (s.type != kShtProgbits || !(s.flags & kShfExecinstr) ||
@@ -710,10 +742,20 @@ class ElfReader {
             (sym.bind != kStbGlobal && sym.bind != kStbWeak)) {
           continue;
         }
-        if (auto st = ReadProgram(si, sym); !st.ok()) return st;
+        if (auto st = fn(si, sym); !st.ok()) return st;
       }
     }
     return absl::OkStatus();
+  }
+
+  // Global and weak symbols defined in a section of the object.
+  void ReadGlobals() {
+    for (const Symbol& sym : syms_) {
+      if ((sym.bind == kStbGlobal || sym.bind == kStbWeak) &&
+          sym.shndx != kShnUndef && sym.shndx < kShnLoreserve) {
+        obj_.globals.push_back(sym.name);
+      }
+    }
   }
 
   const Section* SectionNamed(std::string_view n) const {
@@ -756,6 +798,11 @@ std::string ObjectNameFromPath(std::string_view path) {
 absl::StatusOr<ElfObject> ParseElfObject(absl::Span<const uint8_t> data,
                                          std::string_view name) {
   return ElfReader(data, name).Read();
+}
+
+absl::StatusOr<ElfObject> ParseElfObjectOutline(absl::Span<const uint8_t> data,
+                                                std::string_view name) {
+  return ElfReader(data, name).ReadOutline();
 }
 
 }  // namespace bpfemu::native

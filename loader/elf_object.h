@@ -37,6 +37,16 @@ struct ElfMap {
   // Global data: the section's initial bytes (zeros for .bss).
   bool internal = false;
   std::vector<uint8_t> initial;
+  // How the definition was written, for the native build's generator
+  // (loader/gen_native.cc), which re-derives each attribute with the host
+  // compiler: the definition's field names in order ("type", "key",
+  // "value_size", ...), the value's struct bpf_spin_lock member, and the
+  // field names of an `__array(values, struct inner)` template (absent for
+  // a program array's function prototypes).
+  std::vector<std::string> def_fields;
+  std::string spin_lock_member;
+  bool has_inner_def = false;
+  std::vector<std::string> inner_def_fields;
 };
 
 // An instruction that needs a map fd: LD_IMM64 of a map (BPF_PSEUDO_MAP_FD)
@@ -62,11 +72,20 @@ struct ElfObject {
   uint32_t kern_version = 0;
   std::vector<ElfMap> maps;  // .maps definitions, then global data
   std::vector<ElfProgram> programs;
+  // Global and weak symbols defined in the object (maps, programs, data).
+  std::vector<std::string> globals;
 };
 
 // Parses `data` (a whole ELF file). `name` becomes the object name.
 absl::StatusOr<ElfObject> ParseElfObject(absl::Span<const uint8_t> data,
                                          std::string_view name);
+
+// What the native build's generator needs and nothing that could fail on
+// instructions: the object's .maps definitions (no global data), its
+// programs' names and sections (no instructions), license and globals.
+// The same reader as ParseElfObject's, so the two cannot drift apart.
+absl::StatusOr<ElfObject> ParseElfObjectOutline(absl::Span<const uint8_t> data,
+                                                std::string_view name);
 
 // libbpf's object name for a path: "dir/counter.bpf.o" -> "counter".
 std::string ObjectNameFromPath(std::string_view path);

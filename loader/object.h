@@ -2,7 +2,7 @@
 // File: object.h
 //
 // The C++ test API for natively built BPF sources (the bpf_object() Bazel
-// macro in native/defs.bzl): open an object by name, load it (its maps are
+// macro in loader/defs.bzl): open an object by name, load it (its maps are
 // created through the emulated bpf() syscall, emu/syscall.h), find maps and
 // programs, and run a program on a context the way bpf_prog_test_run_opts()
 // does (net/bpf/test_run.c: XDP, socket-buffer and raw-tracepoint contexts).

@@ -6,7 +6,7 @@
  * object whose maps and helpers are bpfemu's.
  *
  * The map-definition macros keep libbpf's encoding (an integer N becomes the
- * type `int (*)[N]`, a type T becomes `T *`), so native/gen_native.py
+ * type `int (*)[N]`, a type T becomes `T *`), so loader/gen_native
  * recovers every attribute with sizeof. SEC() places nothing in a section
  * natively; the same source built with `clang -target bpf` tells which
  * variables are maps and which functions are programs.

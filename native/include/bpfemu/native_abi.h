@@ -3,7 +3,7 @@
  * The C interface between a natively compiled BPF source and the bpfemu
  * runtime (//native:helpers, //native:registry): the helper entry points
  * the stand-in <bpf/bpf_helper_defs.h> forwards to, and the object tables that
- * native/gen_native.py emits for each source (maps from its ".maps"
+ * loader/gen_native emits for each source (maps from its ".maps"
  * section, programs from its SEC() functions).
  *
  * A map definition (`struct { __uint(type, ...); ... } name SEC(".maps")`)

@@ -10,9 +10,10 @@ def bpf_object(name, src, hdrs = [], bpf_copts = [], testonly = False, visibilit
       compiler against bpfemu's stand-in headers, registered as native object
       `<name>` (loader/object.h: Object::Open("<name>")).
 
-    The native wrapper is generated from the BPF object's symbols and BTF by
-    native/gen_native.py, so both builds always describe the same maps and
-    programs.
+    The native wrapper is generated from the BPF object by loader/gen_native,
+    which reads it with the loader's own reader (loader/elf_object.h), so
+    both builds always describe the same maps and programs, and the build
+    and the run-time loader cannot read a definition differently.
     """
     obj = name + ".bpf.o"
     pkg = native.package_name()
@@ -31,9 +32,9 @@ def bpf_object(name, src, hdrs = [], bpf_copts = [], testonly = False, visibilit
         name = name + "_native_c",
         srcs = [":" + obj],
         outs = [name + ".native.c"],
-        cmd = ("python3 $(location //native:gen_native.py) --object $(location :%s) " +
+        cmd = ("$(location //loader:gen_native) --object $(location :%s) " +
                "--source %s --name %s > $@") % (obj, src_path, name),
-        tools = ["//native:gen_native.py"],
+        tools = ["//loader:gen_native"],
         testonly = testonly,
     )
     native.cc_library(
