@@ -154,6 +154,7 @@ std::string RowForSuite(const std::string& suite) {
   if (suite == "RingbufConformance") return "RINGBUF";
   if (suite == "LockConformance") return "HASH+ARRAY BPF_F_LOCK";
   if (suite == "BatchConformance") return "batch ops (all types)";
+  if (suite == "StackTraceConformance") return "STACK_TRACE";
   return suite;
 }
 
@@ -192,6 +193,10 @@ std::vector<RandomSpec> DefaultSpecs() {
       // Keyless: update pushes, lookup peeks, lookup_and_delete pops.
       {attr(BPF_MAP_TYPE_QUEUE, 0, 8, 16, 0), 1},
       {attr(BPF_MAP_TYPE_STACK, 0, 12, 5, 0), 1},
+      // Only programs fill it (bpf_get_stackid): userspace sees the empty
+      // map's lookups, deletes (E2BIG past n_buckets), walks, refused
+      // updates and lookup_and_delete.
+      {attr(BPF_MAP_TYPE_STACK_TRACE, 4, 16, 6, 0), 12},
   };
 }
 
