@@ -1,0 +1,83 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The LD_LIBRARY_PATH substitution (issue 22): tests/dropin/libbpf_program.c
+# is built here with plain `cc ... -lbpf` against the system libbpf headers,
+# so the binary needs libbpf.so.1 and libbpf's symbol versions. It then runs
+# unchanged with LD_LIBRARY_PATH pointing at //compat/soname, whose
+# libbpf.so.1 is libbpfemu, and must print tests/dropin/expected.txt (the
+# kernel's answers). Proof that it ran on the emulator and not on the real
+# libbpf: the emulated bpffs's id counter ($BPFEMU_BPFFS_DIR/.ids) appears,
+# and, when this test runs as root, the same run as bpfuser (uid 1001, no
+# bpf() permission under kernel.unprivileged_bpf_disabled) prints the same.
+set -u
+dir=tests/dropin
+obj=tests/examples/tail_calls.bpf.o
+expected=$dir/expected.txt
+libdir=$PWD/compat/soname
+tmp=${TEST_TMPDIR:-$(mktemp -d)}
+
+if ! command -v cc >/dev/null; then
+  echo "SKIPPED: no C compiler (cc) to build the -lbpf program"; exit 0
+fi
+prog=$tmp/libbpf_program
+if ! cc -O1 -o "$prog" "$dir/libbpf_program.c" -lbpf 2>"$tmp/cc.err"; then
+  echo "SKIPPED: cannot build with -lbpf (system libbpf headers/library absent): $(head -1 "$tmp/cc.err")"
+  exit 0
+fi
+status=0
+if ! readelf -d "$prog" | grep -q 'NEEDED.*\[libbpf.so.1\]'; then
+  echo "FAIL: the -lbpf build does not need libbpf.so.1"; exit 1
+fi
+if ! readelf -V "$prog" | grep -q 'LIBBPF_'; then
+  echo "FAIL: the -lbpf build asks for no LIBBPF_ symbol versions"; exit 1
+fi
+
+export BPFEMU_BPFFS_DIR="$(mktemp -d /dev/shm/bpfemu-soname.XXXXXX)"
+trap 'rm -rf "$BPFEMU_BPFFS_DIR" "${shared:-}"' EXIT
+out=$(LD_LIBRARY_PATH="$libdir" "$prog" "$obj" 2>&1)
+if ! diff -u "$expected" <(echo "$out"); then
+  echo "FAIL: LD_LIBRARY_PATH=compat/soname output differs from expected.txt"
+  status=1
+else
+  echo "PASS: LD_LIBRARY_PATH=compat/soname output matches expected.txt"
+fi
+if [[ -f "$BPFEMU_BPFFS_DIR/.ids" ]]; then
+  echo "PASS: the run used the emulator (emulated id counter created)"
+else
+  echo "FAIL: no emulated id counter in $BPFEMU_BPFFS_DIR: the real libbpf ran"
+  status=1
+fi
+resolved=$(LD_LIBRARY_PATH="$libdir" LD_TRACE_LOADED_OBJECTS=1 "$prog" |
+  awk '$1 == "libbpf.so.1" {print $3}')
+if [[ "$resolved" != "$libdir/libbpf.so.1" ]]; then
+  echo "FAIL: libbpf.so.1 resolved to '$resolved', not $libdir/libbpf.so.1"
+  status=1
+fi
+
+# Without bpf() permission: as bpfuser, from a directory that user can read.
+if [[ $(id -u) -ne 0 ]]; then
+  echo "PASS (unprivileged already): ran as uid $(id -u)"
+elif ! id bpfuser >/dev/null 2>&1 || ! command -v setpriv >/dev/null; then
+  echo "SKIPPED bpfuser run: no user bpfuser or no setpriv"
+elif ! setpriv --reuid=1001 --regid=1001 --clear-groups true 2>/dev/null; then
+  echo "SKIPPED bpfuser run: uid 1001 is not mapped here (sandbox user namespace; :soname_bpfuser_test runs it)"
+else
+  shared=$(mktemp -d /tmp/bpfemu-soname.XXXXXX)
+  mkdir -p "$shared/lib" "$shared/tests/examples"
+  cp "$prog" "$shared/"
+  cp "$libdir/libbpf.so.1" "$shared/lib/"
+  cp "$obj" "$shared/tests/examples/"
+  chmod -R a+rX "$shared"
+  user_out=$(cd "$shared" && setpriv --reuid=1001 --regid=1001 --clear-groups \
+    env -i PATH=/usr/bin:/bin LD_LIBRARY_PATH="$shared/lib" \
+    BPFEMU_BPFFS_DIR=/dev/shm/bpfemu-soname-1001-$$ \
+    ./libbpf_program "$obj" 2>&1)
+  setpriv --reuid=1001 --regid=1001 --clear-groups rm -rf /dev/shm/bpfemu-soname-1001-$$
+  if ! diff -u "$expected" <(echo "$user_out"); then
+    echo "FAIL: as bpfuser (no bpf() permission) the output differs"
+    status=1
+  else
+    echo "PASS: as bpfuser (no bpf() permission) output matches expected.txt"
+  fi
+fi
+exit $status
