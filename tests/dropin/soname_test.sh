@@ -54,6 +54,34 @@ if [[ "$resolved" != "$libdir/libbpf.so.1" ]]; then
   status=1
 fi
 
+# libbpf's library-wide and object API (print callbacks, tables, setters,
+# the bpf_map__* element API, reuse_fd, pinning): the same binary on the
+# substituted library must print what real libbpf printed on the kernel.
+api_obj=tests/examples/percpu_bytes.bpf.o
+api_expected=$dir/libbpf_api_expected.txt
+api=$tmp/libbpf_api_program
+if ! cc -O1 -o "$api" "$dir/libbpf_api_program.c" -lbpf 2>"$tmp/cc.err"; then
+  echo "FAIL: cannot build libbpf_api_program.c: $(head -1 "$tmp/cc.err")"
+  status=1
+else
+  if ! diff -u "$api_expected" \
+      <(LD_LIBRARY_PATH="$libdir" "$api" "$api_obj" 2>&1); then
+    echo "FAIL: libbpf_api_program on compat/soname differs from libbpf_api_expected.txt"
+    status=1
+  else
+    echo "PASS: libbpf_api_program on compat/soname matches libbpf_api_expected.txt ($(wc -l < "$api_expected") lines)"
+  fi
+  kernel_out=$("$api" "$api_obj" 2>&1)
+  if ! grep -q '^load  *-> 0$' <<<"$kernel_out"; then
+    echo "SKIPPED kernel run of libbpf_api_program: bpf() unavailable"
+  elif ! diff -u "$api_expected" <(echo "$kernel_out"); then
+    echo "FAIL: libbpf_api_program on the real libbpf differs from libbpf_api_expected.txt"
+    status=1
+  else
+    echo "PASS: libbpf_api_program on the real libbpf and the kernel matches too"
+  fi
+fi
+
 # Without bpf() permission: as bpfuser, from a directory that user can read.
 if [[ $(id -u) -ne 0 ]]; then
   echo "PASS (unprivileged already): ran as uid $(id -u)"
