@@ -33,7 +33,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "compat/libbpf_conventions.h"
-#include "compat/libbpf_print.h"
+#include "compat/libbpf_internal.h"
 #include "emu/bpffs.h"
 #include "emu/cpu.h"
 #include "emu/errno.h"
@@ -374,7 +374,8 @@ int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts* opts) {
 struct bpf_program {
   bpf_object* obj;
   std::string name;
-  size_t index = 0;  // in ProgramNames() order
+  size_t index = 0;     // in ProgramNames() order
+  std::string section;  // its SEC() name
   __u32 prog_flags = 0;
   __u32 log_level = 0;
   char* log_buf = nullptr;
@@ -426,9 +427,11 @@ static struct bpf_object* Wrap(std::unique_ptr<bpfemu::native::Object> o) {
   auto* obj = new bpf_object;
   obj->native = std::move(o);
   obj->settings = obj->native->DefaultSettings();
+  const std::vector<std::string> sections = obj->native->ProgramSections();
   for (const std::string& n : obj->native->ProgramNames()) {
     auto p = std::make_unique<bpf_program>(bpf_program{obj, n});
     p->index = obj->progs.size();
+    p->section = sections[p->index];
     obj->progs.push_back(std::move(p));
   }
   for (const auto& d : obj->native->MapDescs()) {
@@ -795,6 +798,10 @@ int ValidateMapOp(const struct bpf_map* map, size_t key_sz, size_t value_sz,
   }
 }
 
+}  // namespace
+
+namespace bpfemu::compat {
+
 // check_path(): a pin path must lie on the (emulated) BPF filesystem.
 int CheckPinPath(const char* path) {
   bpfemu::BpffsPath p;
@@ -825,7 +832,10 @@ int MakeParentDir(const char* path) {
   return 0;
 }
 
-}  // namespace
+}  // namespace bpfemu::compat
+
+using bpfemu::compat::CheckPinPath;
+using bpfemu::compat::MakeParentDir;
 
 extern "C" {
 
@@ -1234,6 +1244,77 @@ const char* bpf_program__log_buf(const struct bpf_program* prog,
                                  size_t* log_size) {
   *log_size = prog->log_size;
   return prog->log_buf;
+}
+
+}  // extern "C"
+
+// Getters and iteration that need the object's own records.
+extern "C" {
+
+enum bpf_prog_type bpf_program__get_type(const struct bpf_program* prog) {
+  return bpf_program__type(prog);
+}
+
+enum bpf_attach_type bpf_program__get_expected_attach_type(
+    const struct bpf_program* prog) {
+  return bpf_program__expected_attach_type(prog);
+}
+
+const char* bpf_program__section_name(const struct bpf_program* prog) {
+  return prog->section.c_str();
+}
+
+// A bytecode program's instructions as read from the object (a native
+// program has none: 0 and NULL).
+size_t bpf_program__insn_cnt(const struct bpf_program* prog) {
+  const auto* insns = prog->obj->native->ProgramInsns(prog->index);
+  return insns != nullptr ? insns->size() : 0;
+}
+
+const struct bpf_insn* bpf_program__insns(const struct bpf_program* prog) {
+  const auto* insns = prog->obj->native->ProgramInsns(prog->index);
+  if (insns == nullptr || insns->empty()) return nullptr;
+  return reinterpret_cast<const struct bpf_insn*>(insns->data());
+}
+
+struct bpf_program* bpf_object__prev_program(const struct bpf_object* obj,
+                                             struct bpf_program* next) {
+  if (obj == nullptr) return nullptr;
+  if (next == nullptr) {
+    return obj->progs.empty() ? nullptr : obj->progs.back().get();
+  }
+  return next->index == 0 || next->obj != obj
+             ? nullptr
+             : obj->progs[next->index - 1].get();
+}
+
+struct bpf_map* bpf_object__prev_map(const struct bpf_object* obj,
+                                     const struct bpf_map* next) {
+  if (obj == nullptr) return nullptr;
+  if (next == nullptr) {
+    return obj->maps.empty() ? nullptr : obj->maps.back().get();
+  }
+  return next->index == 0 || next->obj != obj
+             ? nullptr
+             : obj->maps[next->index - 1].get();
+}
+
+// Global-data maps (.bss, .data, .rodata, .kconfig) are libbpf's internal
+// maps; their real names are their sections.
+bool bpf_map__is_internal(const struct bpf_map* map) {
+  return !map->real_name.empty() && map->real_name[0] == '.';
+}
+
+int bpf_map__set_initial_value(struct bpf_map* map, const void* data,
+                               size_t size) {
+  size_t have = 0;
+  uint8_t* v = map->obj->native->InitialValue(map->real_name, &have);
+  if (v == nullptr || map->real_name.starts_with(".kconfig") ||
+      size != SettingsOf(map).value_size || MapHasFd(map)) {
+    return LibbpfErr(-EINVAL);
+  }
+  std::memcpy(v, data, std::min(size, have));
+  return 0;
 }
 
 }  // extern "C"

@@ -24,7 +24,7 @@
 #include <string_view>
 
 #include "compat/libbpf_conventions.h"
-#include "compat/libbpf_print.h"
+#include "compat/libbpf_internal.h"
 
 using bpfemu::compat::LibbpfErr;
 

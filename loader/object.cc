@@ -346,6 +346,23 @@ std::vector<std::string> Object::ProgramNames() const {
   return names;
 }
 
+std::vector<std::string> Object::ProgramSections() const {
+  std::vector<std::string> out;
+  if (elf_ != nullptr) {
+    for (const ElfProgram& p : elf_->programs) out.push_back(p.section);
+    return out;
+  }
+  for (unsigned i = 0; i < def_->nprogs; ++i) {
+    out.push_back(def_->progs[i].section);
+  }
+  return out;
+}
+
+const std::vector<interp::RawInsn>* Object::ProgramInsns(size_t index) const {
+  if (elf_ == nullptr || index >= elf_->programs.size()) return nullptr;
+  return &elf_->programs[index].insns;
+}
+
 std::vector<std::string> Object::MapNames() const {
   std::vector<std::string> names;
   if (elf_ != nullptr) {

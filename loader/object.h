@@ -159,6 +159,11 @@ class Object {
   uint8_t* LoadedValue(std::string_view real_name) const;
   // Program names, known before Load() (programs() fills in at Load()).
   std::vector<std::string> ProgramNames() const;
+  // Their SEC() names, in the same order.
+  std::vector<std::string> ProgramSections() const;
+  // A bytecode object's program `index` as read from the ELF file (before
+  // map relocation); nullptr for native objects, which have no bytecode.
+  const std::vector<interp::RawInsn>* ProgramInsns(size_t index) const;
   // The map's fd, or -ENOENT.
   int MapFd(std::string_view name) const;
   std::shared_ptr<Map> FindMap(std::string_view name) const;

@@ -230,7 +230,66 @@ static void objects(const char *path) {
          bpf_program__log_buf(prog, &log_size) ? "set" : "NULL", log_size);
   report("element API before load",
          bpf_map__lookup_elem(bytes, &(__u32){0}, 4, &(__u64){0}, 8, 0));
+  printf("section %s insns %zu first insn code 0x%x\n",
+         bpf_program__section_name(prog), bpf_program__insn_cnt(prog),
+         bpf_program__insns(prog) ? bpf_program__insns(prog)[0].code : 0);
+  printf("internal: %d %d\n", bpf_map__is_internal(bytes),
+         bpf_map__is_internal(pkts));
+  printf("prev_map(NULL) is last: %s, prev of first: %s\n",
+         bpf_object__prev_map(obj, NULL) == pkts ? "yes" : "no",
+         bpf_object__prev_map(obj, bytes) ? "set" : "NULL");
+  printf("prev_program(NULL) is ours: %s\n",
+         bpf_object__prev_program(obj, NULL) == prog ? "yes" : "no");
+  report("set_initial_value on a hash",
+         bpf_map__set_initial_value(pkts, "12345678", 8));
   report("load", bpf_object__load(obj));
+  {
+    // The loaded program is found by the id walk and by its id.
+    struct bpf_prog_info pinfo = {};
+    __u32 plen = sizeof(pinfo);
+    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &pinfo, &plen);
+    __u32 id = 0;
+    int found = 0;
+    while (!bpf_prog_get_next_id(id, &id)) found |= id == pinfo.id;
+    printf("program id found by the walk: %s (walk ends with errno %d)\n",
+           found ? "yes" : "no", errno);
+    int pfd = bpf_prog_get_fd_by_id(pinfo.id);
+    struct bpf_prog_info pinfo2 = {};
+    plen = sizeof(pinfo2);
+    bpf_obj_get_info_by_fd(pfd, &pinfo2, &plen);
+    printf("get_fd_by_id gives the program: %s (type %u name %s)\n",
+           pinfo2.id == pinfo.id ? "yes" : "no", pinfo2.type, pinfo2.name);
+    close(pfd);
+    report("prog_get_next_id from INT_MAX",
+           bpf_prog_get_next_id(0x7fffffff, &id));
+    report("prog_get_fd_by_id(0)", bpf_prog_get_fd_by_id(0));
+    LIBBPF_OPTS(bpf_get_fd_by_id_opts, o, .open_flags = BPF_F_RDONLY);
+    report("prog_get_fd_by_id_opts RDONLY",
+           bpf_prog_get_fd_by_id_opts(pinfo.id, &o));
+    report("link_get_next_id from INT_MAX",
+           bpf_link_get_next_id(0x7fffffff, &id));
+    report("link_get_fd_by_id(0)", bpf_link_get_fd_by_id(0));
+    report("btf_get_fd_by_id(0)", bpf_btf_get_fd_by_id(0));
+    report("link_detach(9999)", bpf_link_detach(9999));
+    report("link_detach(map fd)", bpf_link_detach(bpf_map__fd(bytes)));
+    report("link_update(9999)", bpf_link_update(9999, 0, NULL));
+    report("iter_create(map fd)", bpf_iter_create(bpf_map__fd(bytes)));
+    report("prog_attach bad type",
+           bpf_prog_attach(bpf_program__fd(prog), 0, 1000, 0));
+    report("prog_attach bad flags",
+           bpf_prog_attach(bpf_program__fd(prog), 0, BPF_CGROUP_INET_INGRESS,
+                           0x100));
+    report("prog_attach map fd",
+           bpf_prog_attach(bpf_map__fd(bytes), 0, BPF_CGROUP_INET_INGRESS, 0));
+    report("prog_attach closed fd",
+           bpf_prog_attach(9999, 0, BPF_CGROUP_INET_INGRESS, 0));
+    report("link_create closed fd",
+           bpf_link_create(9999, 0, BPF_CGROUP_INET_INGRESS, NULL));
+    report("raw_tracepoint_open closed fd",
+           bpf_raw_tracepoint_open("sys_enter", 9999));
+    errno = 0;
+    report("link__destroy(NULL)", bpf_link__destroy(NULL));
+  }
   report("max_entries after load", bpf_map__max_entries(pkts));
   report("type after load", bpf_map__type(pkts));
   struct bpf_map_info info = {};
