@@ -39,6 +39,7 @@
 #include "emu/errno.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
+#include "emu/version.h"
 #include "loader/bytecode.h"
 #include "loader/elf_object.h"
 #include "loader/object.h"
@@ -280,6 +281,15 @@ int bpf_prog_load(enum bpf_prog_type prog_type, const char* prog_name,
                   size_t insn_cnt, const struct bpf_prog_load_opts* opts) {
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
   if (insn_cnt > bpfemu::interp::kMaxInsns) return LibbpfErr(-E2BIG);
+  // find_prog_type(): no ops for UNSPEC or a type beyond the kernel's
+  // (BPF_PROG_TYPE_SYSCALL = 31 in 6.1, BPF_PROG_TYPE_NETFILTER = 32 since
+  // 6.4).
+  const uint32_t last_type =
+      bpfemu::TargetKernel() >= bpfemu::KernelVersion::k6_12 ? 32 : 31;
+  if (prog_type == BPF_PROG_TYPE_UNSPEC ||
+      static_cast<uint32_t>(prog_type) > last_type) {
+    return LibbpfErr(-EINVAL);
+  }
   const uint32_t attach = opts != nullptr ? opts->expected_attach_type : 0;
   const int fd = bpfemu::native::ProgLoadBytecode(
       prog_type, attach, prog_name != nullptr ? prog_name : "",
