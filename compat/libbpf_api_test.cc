@@ -176,30 +176,30 @@ TEST_F(LibbpfApi, ProbesAskTheEmulator) {
 
 TEST_F(LibbpfApi, AttachCallsAnswerAsAKernelWithoutTheHook) {
   if (geteuid() != 0) GTEST_SKIP() << "loading programs needs CAP_BPF (root)";
-  bpf_object* obj = bpf_object__open_file("tail_calls.bpf.o", nullptr);
-  ASSERT_NE(obj, nullptr) << errno;
-  bpf_program* prog = bpf_object__next_program(obj, nullptr);
-  ASSERT_NE(prog, nullptr);
-  errno = 0;
-  EXPECT_EQ(bpf_program__attach(prog), nullptr);
-  EXPECT_EQ(errno, EINVAL);  // not loaded yet
-  ASSERT_EQ(bpf_object__load(obj), 0);
-  const int fd = bpf_program__fd(prog);
-  ASSERT_GE(fd, 3);
-  errno = 0;
-  EXPECT_EQ(bpf_program__attach(prog), nullptr);
-  EXPECT_EQ(errno, EOPNOTSUPP);
-  EXPECT_EQ(bpf_program__attach_xdp(prog, 1), nullptr);
-  EXPECT_EQ(errno, EOPNOTSUPP);
-  EXPECT_EQ(bpf_program__attach_cgroup(prog, 0), nullptr);
-  EXPECT_EQ(errno, EOPNOTSUPP);
+  const bpf_insn ret0[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0},
+      {.code = BPF_JMP | BPF_EXIT},
+  };
+  const int fd =
+      bpf_prog_load(BPF_PROG_TYPE_XDP, "attach_me", "GPL", ret0, 2, nullptr);
+  ASSERT_GE(fd, 3) << errno;
+  const int map = bpf_map_create(BPF_MAP_TYPE_ARRAY, "m", 4, 4, 1, nullptr);
+  ASSERT_GE(map, 3);
   EXPECT_EQ(bpf_prog_attach(fd, 0, BPF_CGROUP_INET_INGRESS, 0), -EOPNOTSUPP);
+  EXPECT_EQ(errno, EOPNOTSUPP);
+  EXPECT_EQ(bpf_prog_attach(fd, 0, static_cast<bpf_attach_type>(1000), 0),
+            -EINVAL);
+  EXPECT_EQ(bpf_prog_attach(fd, 0, BPF_CGROUP_INET_INGRESS, 0x100), -EINVAL);
+  EXPECT_EQ(bpf_prog_attach(map, 0, BPF_CGROUP_INET_INGRESS, 0), -EINVAL);
+  EXPECT_EQ(bpf_prog_attach(9999, 0, BPF_CGROUP_INET_INGRESS, 0), -EBADF);
   EXPECT_EQ(bpf_link_create(fd, 1, BPF_XDP, nullptr), -EOPNOTSUPP);
   EXPECT_EQ(bpf_raw_tracepoint_open("sys_enter", fd), -EOPNOTSUPP);
   EXPECT_EQ(bpf_prog_detach2(fd, 0, BPF_CGROUP_INET_INGRESS), -ENOENT);
-  EXPECT_EQ(bpf_object__pin_programs(obj, "/sys/fs/bpf/progs"), -EOPNOTSUPP);
+  EXPECT_EQ(bpf_link_detach(map), -EINVAL);
+  EXPECT_EQ(bpf_link_detach(9999), -EBADF);
+  EXPECT_EQ(bpf_iter_create(map), -EINVAL);
 
-  // The id walk finds the loaded programs, and an fd by id is the program.
+  // The id walk finds the program, and an fd by id is the program.
   bpf_prog_info info = {};
   uint32_t len = sizeof(info);
   ASSERT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
@@ -214,49 +214,21 @@ TEST_F(LibbpfApi, AttachCallsAnswerAsAKernelWithoutTheHook) {
   len = sizeof(again);
   ASSERT_EQ(bpf_obj_get_info_by_fd(byid, &again, &len), 0);
   EXPECT_EQ(again.id, info.id);
+  EXPECT_STREQ(again.name, "attach_me");
   close(byid);
+  EXPECT_EQ(bpf_btf_get_next_id(0, &id), -ENOENT);
+  EXPECT_EQ(bpf_link_get_fd_by_id(1), -ENOENT);
 
   // Unprivileged: every command is EPERM.
   bpfemu::SetCallerPrivileged(false);
   EXPECT_EQ(bpf_prog_attach(fd, 0, BPF_CGROUP_INET_INGRESS, 0), -EPERM);
+  EXPECT_EQ(bpf_link_create(fd, 1, BPF_XDP, nullptr), -EPERM);
   EXPECT_EQ(bpf_prog_get_next_id(0, &id), -EPERM);
   EXPECT_EQ(bpf_prog_get_fd_by_id(info.id), -EPERM);
   EXPECT_EQ(bpf_link_get_next_id(0, &id), -EPERM);
   EXPECT_EQ(bpf_btf_get_fd_by_id(1), -EPERM);
   bpfemu::SetCallerPrivileged(true);
-  bpf_object__close(obj);
-}
-
-// A native object's code reaches its maps directly: each must be created.
-TEST_F(LibbpfApi, NativeObjectMapsCannotBeLeftUncreated) {
-  if (geteuid() != 0) GTEST_SKIP() << "loading programs needs CAP_BPF (root)";
-  bpf_object* obj = bpf_object__open_file("tail_calls.bpf.o", nullptr);
-  ASSERT_NE(obj, nullptr);
-  bpf_map* hits = bpf_object__find_map_by_name(obj, "hits");
-  ASSERT_NE(hits, nullptr);
-  ASSERT_EQ(bpf_map__set_autocreate(hits, false), 0);
-  EXPECT_EQ(bpf_object__load(obj), -EOPNOTSUPP);
-  bpf_object__close(obj);
-}
-
-// bpf_map__set_inner_map_fd: the template is used at creation.
-TEST_F(LibbpfApi, ReuseFdSharesTheMap) {
-  if (geteuid() != 0) GTEST_SKIP() << "loading programs needs CAP_BPF (root)";
-  const int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "hits", 4, 8, 8, nullptr);
-  ASSERT_GE(fd, 3);
-  const uint32_t k = 3;
-  const uint64_t v = 77;
-  ASSERT_EQ(bpf_map_update_elem(fd, &k, &v, 0), 0);
-  bpf_object* obj = bpf_object__open_file("tail_calls.bpf.o", nullptr);
-  ASSERT_NE(obj, nullptr);
-  bpf_map* hits = bpf_object__find_map_by_name(obj, "hits");
-  ASSERT_EQ(bpf_map__reuse_fd(hits, fd), 0);
-  EXPECT_EQ(bpf_map__set_value_size(hits, 4), -EBUSY);
-  ASSERT_EQ(bpf_object__load(obj), 0);
-  uint64_t out = 0;
-  ASSERT_EQ(bpf_map__lookup_elem(hits, &k, 4, &out, 8, 0), 0);
-  EXPECT_EQ(out, 77u);
-  bpf_object__close(obj);
+  close(map);
   close(fd);
 }
 

@@ -711,9 +711,9 @@ int bpf_object__load_skeleton(struct bpf_object_skeleton* s) {
 // bpf_prog_test_run_opts() instead.
 int bpf_object__attach_skeleton(struct bpf_object_skeleton* s) {
   (void)s;
-  std::fprintf(stderr,
-               "bpfemu: programs cannot be attached to kernel hooks; run "
-               "them with bpf_prog_test_run_opts()\n");
+  bpfemu::compat::Print(LIBBPF_WARN,
+                        "bpfemu: programs cannot be attached to kernel hooks; "
+                        "run them with bpf_prog_test_run_opts()\n");
   return LibbpfErr(-EOPNOTSUPP);
 }
 
