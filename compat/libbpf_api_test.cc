@@ -219,8 +219,36 @@ TEST_F(LibbpfApi, AttachCallsAnswerAsAKernelWithoutTheHook) {
   EXPECT_EQ(bpf_btf_get_next_id(0, &id), -ENOENT);
   EXPECT_EQ(bpf_link_get_fd_by_id(1), -ENOENT);
 
+  // BPF_PROG_QUERY: a socket map has no programs; other maps EOPNOTSUPP.
+  const int sm = bpf_map_create(BPF_MAP_TYPE_SOCKMAP, "sm", 4, 4, 2, nullptr);
+  ASSERT_GE(sm, 3);
+  uint32_t cnt = 5, flags = 7;
+  EXPECT_EQ(bpf_prog_query(sm, BPF_SK_MSG_VERDICT, 0, &flags, nullptr, &cnt),
+            0);
+  EXPECT_EQ(cnt, 0u);
+  EXPECT_EQ(flags, 0u);
+  cnt = 5;
+  EXPECT_EQ(bpf_prog_query(map, BPF_SK_MSG_VERDICT, 0, &flags, nullptr, &cnt),
+            -EOPNOTSUPP);
+  EXPECT_EQ(cnt, 0u);
+  cnt = 5;
+  EXPECT_EQ(bpf_prog_query(sm, BPF_CGROUP_SYSCTL, 0, &flags, nullptr, &cnt),
+            -EBADF);
+  EXPECT_EQ(cnt, 5u);  // not written back
+  uint32_t blen = 0, pid_out = 1, type_out = 1;
+  uint64_t off = 1, addr = 1;
+  EXPECT_EQ(bpf_task_fd_query(getpid(), sm, 0, nullptr, &blen, &pid_out,
+                              &type_out, &off, &addr),
+            -524);
+  EXPECT_EQ(pid_out, 0u);
+
   // Unprivileged: every command is EPERM.
   bpfemu::SetCallerPrivileged(false);
+  EXPECT_EQ(bpf_prog_query(sm, BPF_SK_MSG_VERDICT, 0, &flags, nullptr, &cnt),
+            -EPERM);
+  EXPECT_EQ(bpf_task_fd_query(getpid(), sm, 0, nullptr, &blen, &pid_out,
+                              &type_out, &off, &addr),
+            -EPERM);
   EXPECT_EQ(bpf_prog_attach(fd, 0, BPF_CGROUP_INET_INGRESS, 0), -EPERM);
   EXPECT_EQ(bpf_link_create(fd, 1, BPF_XDP, nullptr), -EPERM);
   EXPECT_EQ(bpf_prog_get_next_id(0, &id), -EPERM);
@@ -228,6 +256,7 @@ TEST_F(LibbpfApi, AttachCallsAnswerAsAKernelWithoutTheHook) {
   EXPECT_EQ(bpf_link_get_next_id(0, &id), -EPERM);
   EXPECT_EQ(bpf_btf_get_fd_by_id(1), -EPERM);
   bpfemu::SetCallerPrivileged(true);
+  close(sm);
   close(map);
   close(fd);
 }

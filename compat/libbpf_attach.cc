@@ -18,6 +18,13 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -93,9 +100,159 @@ struct bpf_link* NoHook(const struct bpf_program* prog, const char* what) {
   return nullptr;
 }
 
+// BPF_PROG_QUERY's target check for each attach-type family (kernel/bpf/
+// syscall.c bpf_prog_query and the per-family query functions). Nothing is
+// ever attached on the emulator, so a valid target has no programs: 0 with
+// prog_cnt 0. `wrote` says whether the kernel would have written prog_cnt
+// and attach_flags back.
+int QueryTarget(int target_fd, uint32_t type, uint32_t query_flags,
+                bool* wrote) {
+  *wrote = false;
+  switch (type) {
+    case BPF_CGROUP_INET_INGRESS:
+    case BPF_CGROUP_INET_EGRESS:
+    case BPF_CGROUP_INET_SOCK_CREATE:
+    case BPF_CGROUP_INET_SOCK_RELEASE:
+    case BPF_CGROUP_INET4_BIND:
+    case BPF_CGROUP_INET6_BIND:
+    case BPF_CGROUP_INET4_POST_BIND:
+    case BPF_CGROUP_INET6_POST_BIND:
+    case BPF_CGROUP_INET4_CONNECT:
+    case BPF_CGROUP_INET6_CONNECT:
+    case BPF_CGROUP_INET4_GETPEERNAME:
+    case BPF_CGROUP_INET6_GETPEERNAME:
+    case BPF_CGROUP_INET4_GETSOCKNAME:
+    case BPF_CGROUP_INET6_GETSOCKNAME:
+    case BPF_CGROUP_UDP4_SENDMSG:
+    case BPF_CGROUP_UDP6_SENDMSG:
+    case BPF_CGROUP_UDP4_RECVMSG:
+    case BPF_CGROUP_UDP6_RECVMSG:
+    case BPF_CGROUP_SOCK_OPS:
+    case BPF_CGROUP_DEVICE:
+    case BPF_CGROUP_SYSCTL:
+    case BPF_CGROUP_GETSOCKOPT:
+    case BPF_CGROUP_SETSOCKOPT:
+    case BPF_LSM_CGROUP: {
+      // cgroup_get_from_fd(): a directory of a cgroup filesystem, or EBADF.
+      struct statfs fs;
+      struct stat st;
+      if (fstatfs(target_fd, &fs) != 0 || fstat(target_fd, &st) != 0 ||
+          !S_ISDIR(st.st_mode) ||
+          (fs.f_type != CGROUP2_SUPER_MAGIC &&
+           fs.f_type != CGROUP_SUPER_MAGIC)) {
+        return -EBADF;
+      }
+      *wrote = true;
+      return 0;
+    }
+    case BPF_LIRC_MODE2:
+      // rc_dev_get_from_fd(): no emulated lirc devices.
+      if (query_flags != 0) return -EINVAL;
+      return fcntl(target_fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
+    case BPF_FLOW_DISSECTOR:
+    case BPF_SK_LOOKUP: {
+      // netns_bpf_prog_query(): a network namespace fd.
+      if (query_flags != 0) return -EINVAL;
+      if (fcntl(target_fd, F_GETFD) < 0) return -EBADF;
+      if (ioctl(target_fd, NS_GET_NSTYPE) != CLONE_NEWNET) return -EINVAL;
+      *wrote = true;
+      return 0;
+    }
+    case BPF_SK_SKB_STREAM_PARSER:
+    case BPF_SK_SKB_STREAM_VERDICT:
+    case BPF_SK_MSG_VERDICT:
+    case BPF_SK_SKB_VERDICT: {
+      // sock_map_bpf_prog_query(): a map fd; only socket maps have
+      // programs (others EOPNOTSUPP, with the counts still written).
+      if (query_flags != 0) return -EINVAL;
+      auto map = bpfemu::MapFromFd(target_fd);
+      if (map == nullptr) {
+        return fcntl(target_fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
+      }
+      *wrote = true;
+      return map->type() == BPF_MAP_TYPE_SOCKMAP ||
+                     map->type() == BPF_MAP_TYPE_SOCKHASH
+                 ? 0
+                 : -EOPNOTSUPP;
+    }
+    default:
+      // Also tcx and netkit (6.6+), which the emulator does not model.
+      return -EINVAL;
+  }
+}
+
 }  // namespace
 
 extern "C" {
+
+int bpf_prog_query_opts(int target_fd, enum bpf_attach_type type,
+                        struct bpf_prog_query_opts* opts) {
+  if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  const __u32 query_flags = BPFEMU_OPTS_GET(opts, query_flags, 0u);
+  int err;
+  bool wrote = false;
+  if (!bpfemu::CallerPrivileged()) {
+    err = -EPERM;
+  } else if (query_flags & ~static_cast<__u32>(BPF_F_QUERY_EFFECTIVE)) {
+    err = -EINVAL;
+  } else {
+    err = QueryTarget(target_fd, type, query_flags, &wrote);
+  }
+  // libbpf copies the attributes back: the kernel's zeros where it wrote
+  // them, the caller's prog_cnt otherwise.
+  if (opts != nullptr) {
+    if (opts->sz >= offsetof(struct bpf_prog_query_opts, attach_flags) +
+                        sizeof(opts->attach_flags)) {
+      opts->attach_flags = 0;
+    }
+    if (wrote && opts->sz >= offsetof(struct bpf_prog_query_opts, prog_cnt) +
+                                 sizeof(opts->prog_cnt)) {
+      opts->prog_cnt = 0;
+    }
+  }
+  return LibbpfErr(err);
+}
+
+int bpf_prog_query(int target_fd, enum bpf_attach_type type, __u32 query_flags,
+                   __u32* attach_flags, __u32* prog_ids, __u32* prog_cnt) {
+  LIBBPF_OPTS(bpf_prog_query_opts, opts);
+  opts.query_flags = query_flags;
+  opts.prog_ids = prog_ids;
+  opts.prog_cnt = *prog_cnt;
+  const int ret = bpf_prog_query_opts(target_fd, type, &opts);
+  if (attach_flags != nullptr) *attach_flags = opts.attach_flags;
+  *prog_cnt = opts.prog_cnt;
+  return ret;
+}
+
+// BPF_TASK_FD_QUERY: the emulator creates no raw-tracepoint links and
+// attaches nothing to perf events, so an open fd is either a perf event
+// without a program (ENOENT, bpf_get_perf_event_info) or something else
+// (ENOTSUPP).
+int bpf_task_fd_query(int pid, int fd, __u32 flags, char* buf, __u32* buf_len,
+                      __u32* prog_id, __u32* fd_type, __u64* probe_offset,
+                      __u64* probe_addr) {
+  (void)buf;
+  *prog_id = 0;
+  *fd_type = 0;
+  *probe_offset = 0;
+  *probe_addr = 0;
+  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  if (flags != 0) return LibbpfErr(-EINVAL);
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) {
+    return LibbpfErr(-ENOENT);
+  }
+  (void)buf_len;  // left as given: nothing is written back
+  const std::string link =
+      "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  char target[64] = {};
+  const ssize_t n = readlink(link.c_str(), target, sizeof(target) - 1);
+  if (n < 0) return LibbpfErr(-EBADF);
+  if (std::strcmp(target, "anon_inode:[perf_event]") == 0) {
+    return LibbpfErr(-ENOENT);
+  }
+  return LibbpfErr(-524);  // ENOTSUPP
+}
 
 int bpf_prog_get_next_id(__u32 start_id, __u32* next_id) {
   return LibbpfErr(bpfemu::ProgGetNextId(start_id, next_id));

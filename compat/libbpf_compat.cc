@@ -386,6 +386,7 @@ struct bpf_program {
   std::string name;
   size_t index = 0;     // in ProgramNames() order
   std::string section;  // its SEC() name
+  bool autoattach = true;
   __u32 prog_flags = 0;
   __u32 log_level = 0;
   char* log_buf = nullptr;
@@ -895,6 +896,16 @@ int bpf_map__set_map_extra(struct bpf_map* map, __u64 map_extra) {
   return 0;
 }
 
+int bpf_map__set_ifindex(struct bpf_map* map, __u32 ifindex) {
+  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
+  SettingsOf(map).map_ifindex = ifindex;
+  return 0;
+}
+
+__u32 bpf_map__ifindex(const struct bpf_map* map) {
+  return map->obj->settings.maps[map->index].map_ifindex;
+}
+
 int bpf_map__set_autocreate(struct bpf_map* map, bool autocreate) {
   if (map->obj->loaded) return LibbpfErr(-EBUSY);
   SettingsOf(map).autocreate = autocreate;
@@ -1217,6 +1228,15 @@ int bpf_program__set_autoload(struct bpf_program* prog, bool autoload) {
 
 bool bpf_program__autoload(const struct bpf_program* prog) {
   return prog->obj->settings.progs[prog->index].autoload;
+}
+
+// Only bpf_object__attach_skeleton() reads it, and it attaches nothing.
+void bpf_program__set_autoattach(struct bpf_program* prog, bool autoattach) {
+  prog->autoattach = autoattach;
+}
+
+bool bpf_program__autoattach(const struct bpf_program* prog) {
+  return prog->autoattach;
 }
 
 int bpf_program__set_flags(struct bpf_program* prog, __u32 flags) {

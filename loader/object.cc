@@ -64,6 +64,7 @@ int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
   attr.map_flags = s.map_flags;
   attr.numa_node = s.numa_node;
   attr.map_extra = s.map_extra;
+  attr.map_ifindex = s.map_ifindex;
   attr.spin_lock_off = m.spin_lock_off;
   // libbpf names kernel maps by the first 15 characters of the variable.
   std::strncpy(attr.map_name, m.name, sizeof(attr.map_name) - 1);

@@ -116,7 +116,7 @@ class Object {
   // maps[i] is MapNames()[i], progs[i] ProgramNames()[i].
   struct MapSettings {
     uint32_t type = 0, key_size = 0, value_size = 0, max_entries = 0;
-    uint32_t map_flags = 0, numa_node = 0;
+    uint32_t map_flags = 0, numa_node = 0, map_ifindex = 0;
     uint64_t map_extra = 0;
     int inner_map_fd = -1;  // the inner template instead of the definition's
     int reuse_fd = -1;      // an open map used instead of a new one (not

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,6 +290,69 @@ static void objects(const char *path) {
            bpf_raw_tracepoint_open("sys_enter", 9999));
     errno = 0;
     report("link__destroy(NULL)", bpf_link__destroy(NULL));
+
+    // BPF_PROG_QUERY per attach-type family: nothing attached.
+    int sm = bpf_map_create(BPF_MAP_TYPE_SOCKMAP, "qsm", 4, 4, 2, NULL);
+    __u32 cnt = 5, aflags = 7;
+    report("query sockmap SK_MSG_VERDICT",
+           bpf_prog_query(sm, BPF_SK_MSG_VERDICT, 0, &aflags, NULL, &cnt));
+    printf("  prog_cnt %u attach_flags %u\n", cnt, aflags);
+    cnt = 5;
+    report("query hash SK_SKB_STREAM_PARSER",
+           bpf_prog_query(bpf_map__fd(pkts), BPF_SK_SKB_STREAM_PARSER, 0,
+                          &aflags, NULL, &cnt));
+    printf("  prog_cnt %u\n", cnt);
+    cnt = 5;
+    report("query sockmap flags EFFECTIVE",
+           bpf_prog_query(sm, BPF_SK_MSG_VERDICT, BPF_F_QUERY_EFFECTIVE,
+                          &aflags, NULL, &cnt));
+    printf("  prog_cnt %u\n", cnt);
+    report("query sockmap flags 2",
+           bpf_prog_query(sm, BPF_SK_MSG_VERDICT, 2, &aflags, NULL, &cnt));
+    report("query closed fd SK_MSG_VERDICT",
+           bpf_prog_query(9999, BPF_SK_MSG_VERDICT, 0, &aflags, NULL, &cnt));
+    report("query unknown type",
+           bpf_prog_query(sm, 1000, 0, &aflags, NULL, &cnt));
+    int ns = open("/proc/self/ns/net", O_RDONLY);
+    cnt = 5;
+    report("query netns SK_LOOKUP",
+           bpf_prog_query(ns, BPF_SK_LOOKUP, 0, &aflags, NULL, &cnt));
+    printf("  prog_cnt %u\n", cnt);
+    report("query map fd as netns",
+           bpf_prog_query(sm, BPF_FLOW_DISSECTOR, 0, &aflags, NULL, &cnt));
+    int cg = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY);
+    cnt = 5;
+    report("query cgroup CGROUP_SYSCTL",
+           bpf_prog_query(cg, BPF_CGROUP_SYSCTL, 0, &aflags, NULL, &cnt));
+    printf("  prog_cnt %u\n", cnt);
+    report("query netns fd as cgroup",
+           bpf_prog_query(ns, BPF_CGROUP_SYSCTL, 0, &aflags, NULL, &cnt));
+    report("query lirc on a map fd",
+           bpf_prog_query(sm, BPF_LIRC_MODE2, 0, &aflags, NULL, &cnt));
+    char tbuf[64];
+    __u32 tlen = sizeof(tbuf), tid = 9, ttype = 9;
+    __u64 toff = 9, taddr = 9;
+    report("task_fd_query self, a map fd",
+           bpf_task_fd_query(getpid(), sm, 0, tbuf, &tlen, &tid, &ttype, &toff,
+                             &taddr));
+    printf("  prog_id %u fd_type %u\n", tid, ttype);
+    report("task_fd_query closed fd",
+           bpf_task_fd_query(getpid(), 9999, 0, tbuf, &tlen, &tid, &ttype,
+                             &toff, &taddr));
+    report("task_fd_query flags 1",
+           bpf_task_fd_query(getpid(), sm, 1, tbuf, &tlen, &tid, &ttype, &toff,
+                             &taddr));
+    report("task_fd_query no such pid",
+           bpf_task_fd_query(0x3ffffff0, 0, 0, tbuf, &tlen, &tid, &ttype, &toff,
+                             &taddr));
+    close(cg);
+    close(ns);
+    close(sm);
+    report("map ifindex", bpf_map__ifindex(pkts));
+    report("set_ifindex after load", bpf_map__set_ifindex(pkts, 1));
+    report("program autoattach", bpf_program__autoattach(prog));
+    bpf_program__set_autoattach(prog, false);
+    report("program autoattach after set false", bpf_program__autoattach(prog));
   }
   report("max_entries after load", bpf_map__max_entries(pkts));
   report("type after load", bpf_map__type(pkts));
