@@ -236,7 +236,7 @@ TEST_F(LibbpfApi, AttachCallsAnswerAsAKernelWithoutTheHook) {
             -EBADF);
   EXPECT_EQ(cnt, 5u);  // not written back
   uint32_t blen = 0, pid_out = 1, type_out = 1;
-  uint64_t off = 1, addr = 1;
+  __u64 off = 1, addr = 1;
   EXPECT_EQ(bpf_task_fd_query(getpid(), sm, 0, nullptr, &blen, &pid_out,
                               &type_out, &off, &addr),
             -524);
