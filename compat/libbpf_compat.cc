@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <sys/utsname.h>
 #include <time.h>
 
 #include <algorithm>
@@ -409,6 +410,7 @@ struct bpf_object {
   std::vector<std::unique_ptr<bpf_program>> progs;
   std::vector<std::unique_ptr<bpf_map>> maps;
   bpfemu::native::Object::LoadSettings settings;
+  uint32_t kern_version = 0;
   bool loaded = false;
   ~bpf_object() {
     for (auto& m : maps) {
@@ -418,6 +420,28 @@ struct bpf_object {
 };
 
 namespace {
+
+// libbpf.c get_kernel_version(): LINUX_VERSION_CODE of the running kernel,
+// from Ubuntu's /proc/version_signature if there is one, else uname(2).
+// libbpf reads it in userspace, so libbpfemu does too (not the emulated
+// target version).
+uint32_t RunningKernelVersion() {
+  auto code = [](unsigned major, unsigned minor, unsigned patch) {
+    return (major << 16) + (minor << 8) + (patch > 255 ? 255 : patch);
+  };
+  unsigned major, minor, patch;
+  if (FILE* f = std::fopen("/proc/version_signature", "r"); f != nullptr) {
+    const int n = std::fscanf(f, "%*s %*s %u.%u.%u", &major, &minor, &patch);
+    std::fclose(f);
+    if (n == 3) return code(major, minor, patch);
+  }
+  struct utsname info;
+  if (uname(&info) != 0 ||
+      std::sscanf(info.release, "%u.%u.%u", &major, &minor, &patch) != 3) {
+    return 0;
+  }
+  return code(major, minor, patch);
+}
 
 // bpf_object__next_*(): the entry after `prev` (the first for NULL).
 template <typename T>
@@ -438,6 +462,11 @@ static struct bpf_object* Wrap(std::unique_ptr<bpfemu::native::Object> o) {
   auto* obj = new bpf_object;
   obj->native = std::move(o);
   obj->settings = obj->native->DefaultSettings();
+  // An object's "version" section, else the running kernel's version (an
+  // explicit version 0 is taken as none).
+  obj->kern_version = obj->native->kern_version() != 0
+                          ? obj->native->kern_version()
+                          : RunningKernelVersion();
   const std::vector<std::string> sections = obj->native->ProgramSections();
   for (const std::string& n : obj->native->ProgramNames()) {
     auto p = std::make_unique<bpf_program>(bpf_program{obj, n});
@@ -1327,6 +1356,20 @@ struct bpf_map* bpf_object__prev_map(const struct bpf_object* obj,
   return next->index == 0 || next->obj != obj
              ? nullptr
              : obj->maps[next->index - 1].get();
+}
+
+void bpf_program__unload(struct bpf_program* prog) {
+  if (prog != nullptr) prog->obj->native->UnloadProgram(prog->name);
+}
+
+unsigned int bpf_object__kversion(const struct bpf_object* obj) {
+  return obj != nullptr ? obj->kern_version : 0;
+}
+
+int bpf_object__set_kversion(struct bpf_object* obj, __u32 kern_version) {
+  if (obj->loaded) return LibbpfErr(-EINVAL);
+  obj->kern_version = kern_version;
+  return 0;
 }
 
 // Global-data maps (.bss, .data, .rodata, .kconfig) are libbpf's internal

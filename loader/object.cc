@@ -347,6 +347,10 @@ std::vector<std::string> Object::ProgramNames() const {
   return names;
 }
 
+uint32_t Object::kern_version() const {
+  return elf_ != nullptr ? elf_->kern_version : 0;
+}
+
 std::vector<std::string> Object::ProgramSections() const {
   std::vector<std::string> out;
   if (elf_ != nullptr) {
@@ -404,6 +408,17 @@ std::shared_ptr<Map> Object::FindMap(std::string_view name) const {
     if (b->name == name) return b->map;
   }
   return nullptr;
+}
+
+bool Object::UnloadProgram(std::string_view name) {
+  for (auto it = programs_.begin(); it != programs_.end(); ++it) {
+    if (it->name() == name) {
+      CloseFd(it->fd_);
+      programs_.erase(it);
+      return true;
+    }
+  }
+  return false;
 }
 
 const Program* Object::FindProgram(std::string_view name) const {

@@ -140,6 +140,8 @@ class Object {
   int Load(const LoadSettings& settings);
 
   const std::string& name() const { return name_; }
+  // The object's "version" section (0 without one, and for native objects).
+  uint32_t kern_version() const;
   bool bytecode() const { return elf_ != nullptr; }
   std::vector<std::string> MapNames() const;
   // What each map definition says, in MapNames() order. `name` is the
@@ -168,6 +170,9 @@ class Object {
   int MapFd(std::string_view name) const;
   std::shared_ptr<Map> FindMap(std::string_view name) const;
   const Program* FindProgram(std::string_view name) const;
+  // Closes a loaded program's fd (libbpf's bpf_program__unload); the
+  // program is then no longer in programs(). False if it was not loaded.
+  bool UnloadProgram(std::string_view name);
   const std::vector<Program>& programs() const { return programs_; }
 
  private:

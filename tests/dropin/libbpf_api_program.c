@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 static void report(const char *what, long ret) {
@@ -243,7 +244,20 @@ static void objects(const char *path) {
          bpf_object__prev_program(obj, NULL) == prog ? "yes" : "no");
   report("set_initial_value on a hash",
          bpf_map__set_initial_value(pkts, "12345678", 8));
+  {
+    // Without a "version" section libbpf takes the running kernel's.
+    struct utsname u;
+    unsigned a = 0, b = 0, c = 0;
+    uname(&u);
+    sscanf(u.release, "%u.%u.%u", &a, &b, &c);
+    unsigned code = (a << 16) + (b << 8) + (c > 255 ? 255 : c);
+    printf("kversion is the running kernel's (uname): %s\n",
+           bpf_object__kversion(obj) == code ? "yes" : "no");
+  }
+  report("set_kversion 0x60100", bpf_object__set_kversion(obj, 0x60100));
+  report("kversion now", bpf_object__kversion(obj));
   report("load", bpf_object__load(obj));
+  report("set_kversion after load", bpf_object__set_kversion(obj, 1));
   {
     // The loaded program is found by the id walk and by its id.
     struct bpf_prog_info pinfo = {};
@@ -515,6 +529,9 @@ static void objects(const char *path) {
   bpf_object__close(b);
   bpf_object__close(c);
   free(vals);
+  report("program fd before unload", bpf_program__fd(prog) > 2);
+  bpf_program__unload(prog);
+  report("program fd after unload", bpf_program__fd(prog));
   bpf_object__close(obj);
 }
 
