@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <sys/utsname.h>
 #include <time.h>
 
 #include <algorithm>
@@ -33,10 +34,13 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "compat/libbpf_conventions.h"
+#include "compat/libbpf_internal.h"
+#include "emu/bpffs.h"
 #include "emu/cpu.h"
 #include "emu/errno.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
+#include "emu/version.h"
 #include "loader/bytecode.h"
 #include "loader/elf_object.h"
 #include "loader/object.h"
@@ -238,6 +242,9 @@ int libbpf_strerror(int err, char* buf, size_t size) {
       "Endian mismatch",
       "Internal error in libbpf",
       "Relocation failed",
+      // libbpf 1.1 has no message for LIBBPF_ERRNO__LOAD: its table's
+      // NULL entry prints as "(null)".
+      "(null)",
       "Kernel verifier blocks program loading",
       "Program too big",
       "Incorrect kernel version",
@@ -275,6 +282,15 @@ int bpf_prog_load(enum bpf_prog_type prog_type, const char* prog_name,
                   size_t insn_cnt, const struct bpf_prog_load_opts* opts) {
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
   if (insn_cnt > bpfemu::interp::kMaxInsns) return LibbpfErr(-E2BIG);
+  // find_prog_type(): no ops for UNSPEC or a type beyond the kernel's
+  // (BPF_PROG_TYPE_SYSCALL = 31 in 6.1, BPF_PROG_TYPE_NETFILTER = 32 since
+  // 6.4).
+  const uint32_t last_type =
+      bpfemu::TargetKernel() >= bpfemu::KernelVersion::k6_12 ? 32 : 31;
+  if (prog_type == BPF_PROG_TYPE_UNSPEC ||
+      static_cast<uint32_t>(prog_type) > last_type) {
+    return LibbpfErr(-EINVAL);
+  }
   const uint32_t attach = opts != nullptr ? opts->expected_attach_type : 0;
   const int fd = bpfemu::native::ProgLoadBytecode(
       prog_type, attach, prog_name != nullptr ? prog_name : "",
@@ -363,10 +379,19 @@ int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts* opts) {
 
 }  // extern "C"
 
-// Objects: natively built BPF sources, found by name.
+// Objects: natively built BPF sources, found by name. Each map and program
+// carries libbpf's per-map and per-program state before load (the
+// settings its setters change, pin path, log settings).
 struct bpf_program {
   bpf_object* obj;
   std::string name;
+  size_t index = 0;     // in ProgramNames() order
+  std::string section;  // its SEC() name
+  bool autoattach = true;
+  __u32 prog_flags = 0;
+  __u32 log_level = 0;
+  char* log_buf = nullptr;
+  size_t log_size = 0;
 };
 
 struct bpf_map {
@@ -374,16 +399,49 @@ struct bpf_map {
   std::string name;       // bpf_map__name(): the kernel map's name
   std::string real_name;  // the variable, or the section (".bss")
   bpfemu::native::Object::MapDesc desc;
+  size_t index = 0;   // in MapNames() order
+  int reuse_fd = -1;  // bpf_map__reuse_fd()'s copy, owned until load
+  std::string pin_path;
+  bool pinned = false;
 };
 
 struct bpf_object {
   std::unique_ptr<bpfemu::native::Object> native;
   std::vector<std::unique_ptr<bpf_program>> progs;
   std::vector<std::unique_ptr<bpf_map>> maps;
+  bpfemu::native::Object::LoadSettings settings;
+  uint32_t kern_version = 0;
   bool loaded = false;
+  ~bpf_object() {
+    for (auto& m : maps) {
+      if (m->reuse_fd >= 0) bpfemu::CloseFd(m->reuse_fd);
+    }
+  }
 };
 
 namespace {
+
+// libbpf.c get_kernel_version(): LINUX_VERSION_CODE of the running kernel,
+// from Ubuntu's /proc/version_signature if there is one, else uname(2).
+// libbpf reads it in userspace, so libbpfemu does too (not the emulated
+// target version).
+uint32_t RunningKernelVersion() {
+  auto code = [](unsigned major, unsigned minor, unsigned patch) {
+    return (major << 16) + (minor << 8) + (patch > 255 ? 255 : patch);
+  };
+  unsigned major, minor, patch;
+  if (FILE* f = std::fopen("/proc/version_signature", "r"); f != nullptr) {
+    const int n = std::fscanf(f, "%*s %*s %u.%u.%u", &major, &minor, &patch);
+    std::fclose(f);
+    if (n == 3) return code(major, minor, patch);
+  }
+  struct utsname info;
+  if (uname(&info) != 0 ||
+      std::sscanf(info.release, "%u.%u.%u", &major, &minor, &patch) != 3) {
+    return 0;
+  }
+  return code(major, minor, patch);
+}
 
 // bpf_object__next_*(): the entry after `prev` (the first for NULL).
 template <typename T>
@@ -403,12 +461,23 @@ extern "C" {
 static struct bpf_object* Wrap(std::unique_ptr<bpfemu::native::Object> o) {
   auto* obj = new bpf_object;
   obj->native = std::move(o);
+  obj->settings = obj->native->DefaultSettings();
+  // An object's "version" section, else the running kernel's version (an
+  // explicit version 0 is taken as none).
+  obj->kern_version = obj->native->kern_version() != 0
+                          ? obj->native->kern_version()
+                          : RunningKernelVersion();
+  const std::vector<std::string> sections = obj->native->ProgramSections();
   for (const std::string& n : obj->native->ProgramNames()) {
-    obj->progs.push_back(std::make_unique<bpf_program>(bpf_program{obj, n}));
+    auto p = std::make_unique<bpf_program>(bpf_program{obj, n});
+    p->index = obj->progs.size();
+    p->section = sections[p->index];
+    obj->progs.push_back(std::move(p));
   }
   for (const auto& d : obj->native->MapDescs()) {
-    obj->maps.push_back(
-        std::make_unique<bpf_map>(bpf_map{obj, d.name, d.real_name, d}));
+    auto m = std::make_unique<bpf_map>(bpf_map{obj, d.name, d.real_name, d});
+    m->index = obj->maps.size();
+    obj->maps.push_back(std::move(m));
   }
   return obj;
 }
@@ -465,8 +534,57 @@ struct bpf_object* bpf_object__open(const char* path) {
 int bpf_object__load(struct bpf_object* obj) {
   if (obj == nullptr) return LibbpfErr(-EINVAL);
   if (obj->loaded) return LibbpfErr(-EINVAL);  // "object already loaded"
-  if (int err = obj->native->Load(); err != 0) return LibbpfErr(err);
+  // Maps with a pin path reuse the pinned map if there is one
+  // (bpf_object__reuse_map), else are pinned once created.
+  for (auto& m : obj->maps) {
+    if (m->pin_path.empty() || m->reuse_fd >= 0 ||
+        !obj->settings.maps[m->index].autocreate) {
+      continue;
+    }
+    const int pinned = bpf_obj_get(m->pin_path.c_str());
+    if (pinned < 0) {
+      if (errno == ENOENT) continue;
+      bpfemu::compat::Print(LIBBPF_WARN,
+                            "libbpf: couldn't retrieve pinned map '%s': %d\n",
+                            m->pin_path.c_str(), -errno);
+      return LibbpfErr(-errno);
+    }
+    const auto& want = obj->settings.maps[m->index];
+    bpf_map_info info = {};
+    __u32 len = sizeof(info);
+    if (bpf_map_get_info_by_fd(pinned, &info, &len) != 0 ||
+        info.type != want.type || info.key_size != want.key_size ||
+        info.value_size != want.value_size ||
+        info.max_entries != want.max_entries ||
+        info.map_flags != want.map_flags) {
+      bpfemu::CloseFd(pinned);
+      bpfemu::compat::Print(LIBBPF_WARN,
+                            "libbpf: couldn't reuse pinned map at '%s': "
+                            "parameter mismatch\n",
+                            m->pin_path.c_str());
+      return LibbpfErr(-EINVAL);
+    }
+    m->reuse_fd = pinned;
+    m->pinned = true;
+  }
+  auto settings = obj->settings;
+  for (auto& m : obj->maps) settings.maps[m->index].reuse_fd = m->reuse_fd;
+  if (int err = obj->native->Load(settings); err != 0) {
+    bpfemu::compat::Print(LIBBPF_WARN, "libbpf: failed to load object '%s'\n",
+                          obj->native->name().c_str());
+    return LibbpfErr(err);
+  }
   obj->loaded = true;
+  for (auto& m : obj->maps) {
+    if (m->reuse_fd >= 0) {
+      bpfemu::CloseFd(m->reuse_fd);
+      m->reuse_fd = -1;
+    }
+    if (!m->pin_path.empty() && !m->pinned &&
+        obj->settings.maps[m->index].autocreate) {
+      if (int err = bpf_map__pin(m.get(), nullptr); err != 0) return err;
+    }
+  }
   return 0;
 }
 
@@ -515,24 +633,35 @@ struct bpf_map* bpf_object__next_map(const struct bpf_object* obj,
 
 int bpf_map__fd(const struct bpf_map* map) {
   if (map == nullptr) return LibbpfErr(-EINVAL);
+  if (map->reuse_fd >= 0) return map->reuse_fd;
   const int fd = map->obj->native->MapFd(map->real_name);
   return fd >= 0 ? fd : -1;  // not loaded yet: libbpf's initial fd
 }
 
 enum bpf_map_type bpf_map__type(const struct bpf_map* map) {
-  return static_cast<enum bpf_map_type>(map->desc.type);
+  return static_cast<enum bpf_map_type>(
+      map->obj->settings.maps[map->index].type);
 }
 __u32 bpf_map__key_size(const struct bpf_map* map) {
-  return map->desc.key_size;
+  return map->obj->settings.maps[map->index].key_size;
 }
 __u32 bpf_map__value_size(const struct bpf_map* map) {
-  return map->desc.value_size;
+  return map->obj->settings.maps[map->index].value_size;
 }
 __u32 bpf_map__max_entries(const struct bpf_map* map) {
-  return map->desc.max_entries;
+  return map->obj->settings.maps[map->index].max_entries;
 }
 __u32 bpf_map__map_flags(const struct bpf_map* map) {
-  return map->desc.map_flags;
+  return map->obj->settings.maps[map->index].map_flags;
+}
+__u32 bpf_map__numa_node(const struct bpf_map* map) {
+  return map->obj->settings.maps[map->index].numa_node;
+}
+__u64 bpf_map__map_extra(const struct bpf_map* map) {
+  return map->obj->settings.maps[map->index].map_extra;
+}
+bool bpf_map__autocreate(const struct bpf_map* map) {
+  return map->obj->settings.maps[map->index].autocreate;
 }
 
 // Global data before load: the section's bytes, which a skeleton edits.
@@ -612,9 +741,9 @@ int bpf_object__load_skeleton(struct bpf_object_skeleton* s) {
 // bpf_prog_test_run_opts() instead.
 int bpf_object__attach_skeleton(struct bpf_object_skeleton* s) {
   (void)s;
-  std::fprintf(stderr,
-               "bpfemu: programs cannot be attached to kernel hooks; run "
-               "them with bpf_prog_test_run_opts()\n");
+  bpfemu::compat::Print(LIBBPF_WARN,
+                        "bpfemu: programs cannot be attached to kernel hooks; "
+                        "run them with bpf_prog_test_run_opts()\n");
   return LibbpfErr(-EOPNOTSUPP);
 }
 
@@ -629,6 +758,636 @@ void bpf_object__destroy_skeleton(struct bpf_object_skeleton* s) {
   std::free(s->maps);
   std::free(s->progs);
   std::free(s);
+}
+
+}  // extern "C"
+
+// Setters before load, the element API, pinning and program attributes
+// (tools/lib/bpf/libbpf.c, libbpf 1.1).
+namespace {
+
+bpfemu::native::Object::MapSettings& SettingsOf(struct bpf_map* map) {
+  return map->obj->settings.maps[map->index];
+}
+
+// libbpf's "map->fd >= 0": created by load, or given by bpf_map__reuse_fd.
+bool MapHasFd(const struct bpf_map* map) {
+  return map->reuse_fd >= 0 || (map->obj->loaded && bpf_map__fd(map) >= 0);
+}
+
+// adjust_ringbuf_sz(): a ring buffer's size becomes the smallest power-of-2
+// number of pages that holds it.
+__u32 RingbufSize(__u32 sz) {
+  const __u32 page = static_cast<__u32>(sysconf(_SC_PAGE_SIZE));
+  if (sz == 0) return 0;
+  if (sz % page == 0 && ((sz / page) & (sz / page - 1)) == 0) return sz;
+  for (uint64_t mul = 1; mul * page <= UINT32_MAX; mul <<= 1) {
+    if (mul * page > sz) return static_cast<__u32>(mul * page);
+  }
+  return sz;
+}
+
+bool IsMapInMap(uint32_t type) {
+  return type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+         type == BPF_MAP_TYPE_HASH_OF_MAPS;
+}
+
+// validate_map_op(): the map must exist, and the caller's buffers must be
+// the map's key and value sizes (per-CPU maps: every possible CPU's value,
+// each rounded up to 8 bytes).
+int ValidateMapOp(const struct bpf_map* map, size_t key_sz, size_t value_sz,
+                  bool check_value) {
+  if (bpf_map__fd(map) <= 0) return -ENOENT;
+  const auto& s = map->obj->settings.maps[map->index];
+  if (s.key_size != key_sz) {
+    bpfemu::compat::Print(
+        LIBBPF_WARN,
+        "libbpf: map '%s': unexpected key size %zu provided, expected %u\n",
+        map->name.c_str(), key_sz, s.key_size);
+    return -EINVAL;
+  }
+  if (!check_value) return 0;
+  switch (s.type) {
+    case BPF_MAP_TYPE_PERCPU_ARRAY:
+    case BPF_MAP_TYPE_PERCPU_HASH:
+    case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+    case BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE: {
+      const int cpus = libbpf_num_possible_cpus();
+      const size_t elem = (static_cast<size_t>(s.value_size) + 7) / 8 * 8;
+      if (value_sz != cpus * elem) {
+        bpfemu::compat::Print(LIBBPF_WARN,
+                              "libbpf: map '%s': unexpected value size %zu "
+                              "provided for per-CPU map, expected %d * %zu = "
+                              "%zd\n",
+                              map->name.c_str(), value_sz, cpus, elem,
+                              cpus * elem);
+        return -EINVAL;
+      }
+      return 0;
+    }
+    default:
+      if (s.value_size != value_sz) {
+        bpfemu::compat::Print(
+            LIBBPF_WARN,
+            "libbpf: map '%s': unexpected value size %zu provided, expected "
+            "%u\n",
+            map->name.c_str(), value_sz, s.value_size);
+        return -EINVAL;
+      }
+      return 0;
+  }
+}
+
+}  // namespace
+
+namespace bpfemu::compat {
+
+// check_path(): a pin path must lie on the (emulated) BPF filesystem.
+int CheckPinPath(const char* path) {
+  bpfemu::BpffsPath p;
+  bpfemu::ResolveBpffsPath(path, &p);
+  if (p.kind == bpfemu::BpffsPath::kOutside) {
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: specified path %s is not on BPF FS\n", path);
+    return -EINVAL;
+  }
+  return 0;
+}
+
+// make_parent_dir(): mkdir of the path's directory, mode 0700, EEXIST fine.
+int MakeParentDir(const char* path) {
+  std::string dir(path);
+  const size_t slash = dir.rfind('/');
+  if (slash == std::string::npos || slash == 0) return 0;
+  dir.resize(slash);
+  bpfemu::BpffsPath p;
+  bpfemu::ResolveBpffsPath(dir.c_str(), &p);
+  if (p.kind != bpfemu::BpffsPath::kInside) return 0;
+  const int err = bpfemu::BpffsMkdir(dir.c_str(), 0700);
+  if (err != 0 && err != -EEXIST) {
+    bpfemu::compat::Print(LIBBPF_WARN, "libbpf: failed to mkdir %s: %d\n",
+                          dir.c_str(), err);
+    return err;
+  }
+  return 0;
+}
+
+}  // namespace bpfemu::compat
+
+using bpfemu::compat::CheckPinPath;
+using bpfemu::compat::MakeParentDir;
+
+extern "C" {
+
+int bpf_map__set_max_entries(struct bpf_map* map, __u32 max_entries) {
+  if (map->obj->loaded) return LibbpfErr(-EBUSY);
+  auto& s = SettingsOf(map);
+  s.max_entries = max_entries;
+  if (s.type == BPF_MAP_TYPE_RINGBUF || s.type == BPF_MAP_TYPE_USER_RINGBUF) {
+    s.max_entries = RingbufSize(max_entries);
+  }
+  return 0;
+}
+
+int bpf_map__set_value_size(struct bpf_map* map, __u32 size) {
+  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
+  SettingsOf(map).value_size = size;
+  return 0;
+}
+
+int bpf_map__set_key_size(struct bpf_map* map, __u32 size) {
+  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
+  SettingsOf(map).key_size = size;
+  return 0;
+}
+
+int bpf_map__set_type(struct bpf_map* map, enum bpf_map_type type) {
+  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
+  SettingsOf(map).type = type;
+  return 0;
+}
+
+int bpf_map__set_map_flags(struct bpf_map* map, __u32 flags) {
+  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
+  SettingsOf(map).map_flags = flags;
+  return 0;
+}
+
+int bpf_map__set_numa_node(struct bpf_map* map, __u32 numa_node) {
+  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
+  SettingsOf(map).numa_node = numa_node;
+  return 0;
+}
+
+int bpf_map__set_map_extra(struct bpf_map* map, __u64 map_extra) {
+  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
+  SettingsOf(map).map_extra = map_extra;
+  return 0;
+}
+
+int bpf_map__set_ifindex(struct bpf_map* map, __u32 ifindex) {
+  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
+  SettingsOf(map).map_ifindex = ifindex;
+  return 0;
+}
+
+__u32 bpf_map__ifindex(const struct bpf_map* map) {
+  return map->obj->settings.maps[map->index].map_ifindex;
+}
+
+int bpf_map__set_autocreate(struct bpf_map* map, bool autocreate) {
+  if (map->obj->loaded) return LibbpfErr(-EBUSY);
+  SettingsOf(map).autocreate = autocreate;
+  return 0;
+}
+
+// The template is the caller's fd, used as is at load (libbpf keeps the
+// number, not a copy).
+int bpf_map__set_inner_map_fd(struct bpf_map* map, int fd) {
+  auto& s = SettingsOf(map);
+  if (!IsMapInMap(s.type)) {
+    bpfemu::compat::Print(LIBBPF_WARN, "libbpf: error: unsupported map type\n");
+    return LibbpfErr(-EINVAL);
+  }
+  if (s.inner_map_fd != -1) {
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: error: inner_map_fd already specified\n");
+    return LibbpfErr(-EINVAL);
+  }
+  s.inner_map_fd = fd;
+  return 0;
+}
+
+// Takes the map's attributes from `fd` and a copy of it, used instead of
+// creating the map at load.
+int bpf_map__reuse_fd(struct bpf_map* map, int fd) {
+  bpf_map_info info = {};
+  __u32 len = sizeof(info);
+  if (int err = bpf_map_get_info_by_fd(fd, &info, &len); err != 0) return err;
+  const int copy = bpfemu::DupMapFd(fd, 3);
+  if (copy < 0) return LibbpfErr(copy);
+  if (map->reuse_fd >= 0) bpfemu::CloseFd(map->reuse_fd);
+  map->reuse_fd = copy;
+  const size_t n = strnlen(info.name, sizeof(info.name));
+  if (!(n == BPF_OBJ_NAME_LEN - 1 && map->name.compare(0, n, info.name) == 0)) {
+    map->name.assign(info.name, n);
+  }
+  auto& s = SettingsOf(map);
+  s.type = info.type;
+  s.key_size = info.key_size;
+  s.value_size = info.value_size;
+  s.max_entries = info.max_entries;
+  s.map_flags = info.map_flags;
+  s.map_extra = info.map_extra;
+  return 0;
+}
+
+int bpf_map__set_pin_path(struct bpf_map* map, const char* path) {
+  map->pin_path = path != nullptr ? path : "";
+  return 0;
+}
+
+const char* bpf_map__pin_path(const struct bpf_map* map) {
+  return map->pin_path.empty() ? nullptr : map->pin_path.c_str();
+}
+
+const char* bpf_map__get_pin_path(const struct bpf_map* map) {
+  return bpf_map__pin_path(map);
+}
+
+bool bpf_map__is_pinned(const struct bpf_map* map) { return map->pinned; }
+
+int bpf_map__pin(struct bpf_map* map, const char* path) {
+  if (map == nullptr) return LibbpfErr(-EINVAL);
+  if (!map->pin_path.empty()) {
+    if (path != nullptr && map->pin_path != path) {
+      bpfemu::compat::Print(
+          LIBBPF_WARN,
+          "libbpf: map '%s' already has pin path '%s' different from '%s'\n",
+          map->name.c_str(), map->pin_path.c_str(), path);
+      return LibbpfErr(-EINVAL);
+    }
+    if (map->pinned) return 0;
+  } else {
+    if (path == nullptr) {
+      bpfemu::compat::Print(LIBBPF_WARN,
+                            "libbpf: missing a path to pin map '%s' at\n",
+                            map->name.c_str());
+      return LibbpfErr(-EINVAL);
+    }
+    if (map->pinned) return LibbpfErr(-EEXIST);
+    map->pin_path = path;
+  }
+  if (int err = MakeParentDir(map->pin_path.c_str()); err != 0) {
+    return LibbpfErr(err);
+  }
+  if (int err = CheckPinPath(map->pin_path.c_str()); err != 0) {
+    return LibbpfErr(err);
+  }
+  if (bpf_obj_pin(bpf_map__fd(map), map->pin_path.c_str()) != 0) {
+    const int err = -errno;
+    bpfemu::compat::Print(LIBBPF_WARN, "libbpf: failed to pin map: %d\n", err);
+    return LibbpfErr(err);
+  }
+  map->pinned = true;
+  return 0;
+}
+
+int bpf_map__unpin(struct bpf_map* map, const char* path) {
+  if (map == nullptr) return LibbpfErr(-EINVAL);
+  if (!map->pin_path.empty()) {
+    if (path != nullptr && map->pin_path != path) {
+      bpfemu::compat::Print(
+          LIBBPF_WARN,
+          "libbpf: map '%s' already has pin path '%s' different from '%s'\n",
+          map->name.c_str(), map->pin_path.c_str(), path);
+      return LibbpfErr(-EINVAL);
+    }
+    path = map->pin_path.c_str();
+  } else if (path == nullptr) {
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: no path to unpin map '%s' from\n",
+                          map->name.c_str());
+    return LibbpfErr(-EINVAL);
+  }
+  if (int err = CheckPinPath(path); err != 0) return LibbpfErr(err);
+  if (int err = bpfemu::BpffsUnlink(path); err != 0) return LibbpfErr(err);
+  map->pinned = false;
+  return 0;
+}
+
+int bpf_map__lookup_elem(const struct bpf_map* map, const void* key,
+                         size_t key_sz, void* value, size_t value_sz,
+                         __u64 flags) {
+  if (int err = ValidateMapOp(map, key_sz, value_sz, true); err != 0) {
+    return LibbpfErr(err);
+  }
+  return bpf_map_lookup_elem_flags(bpf_map__fd(map), key, value, flags);
+}
+
+int bpf_map__update_elem(const struct bpf_map* map, const void* key,
+                         size_t key_sz, const void* value, size_t value_sz,
+                         __u64 flags) {
+  if (int err = ValidateMapOp(map, key_sz, value_sz, true); err != 0) {
+    return LibbpfErr(err);
+  }
+  return bpf_map_update_elem(bpf_map__fd(map), key, value, flags);
+}
+
+int bpf_map__delete_elem(const struct bpf_map* map, const void* key,
+                         size_t key_sz, __u64 flags) {
+  if (int err = ValidateMapOp(map, key_sz, 0, false); err != 0) {
+    return LibbpfErr(err);
+  }
+  return bpf_map_delete_elem_flags(bpf_map__fd(map), key, flags);
+}
+
+int bpf_map__lookup_and_delete_elem(const struct bpf_map* map, const void* key,
+                                    size_t key_sz, void* value, size_t value_sz,
+                                    __u64 flags) {
+  if (int err = ValidateMapOp(map, key_sz, value_sz, true); err != 0) {
+    return LibbpfErr(err);
+  }
+  return bpf_map_lookup_and_delete_elem_flags(bpf_map__fd(map), key, value,
+                                              flags);
+}
+
+int bpf_map__get_next_key(const struct bpf_map* map, const void* cur_key,
+                          void* next_key, size_t key_sz) {
+  if (int err = ValidateMapOp(map, key_sz, 0, false); err != 0) {
+    return LibbpfErr(err);
+  }
+  return bpf_map_get_next_key(bpf_map__fd(map), cur_key, next_key);
+}
+
+int bpf_object__pin_maps(struct bpf_object* obj, const char* path) {
+  if (obj == nullptr || !obj->loaded) return LibbpfErr(-ENOENT);
+  size_t done = 0;
+  int err = 0;
+  for (; done < obj->maps.size(); ++done) {
+    bpf_map* m = obj->maps[done].get();
+    if (!obj->settings.maps[m->index].autocreate) continue;
+    std::string at;
+    if (path != nullptr) {
+      at = std::string(path) + "/" + m->name;
+      if (at.size() >= PATH_MAX) {
+        err = -ENAMETOOLONG;
+        break;
+      }
+      // sanitize_pin_path(): dots in a map name become underscores.
+      for (size_t i = std::strlen(path) + 1; i < at.size(); ++i) {
+        if (at[i] == '.') at[i] = '_';
+      }
+    } else if (m->pin_path.empty()) {
+      continue;
+    }
+    err = bpf_map__pin(m, path != nullptr ? at.c_str() : nullptr);
+    if (err != 0) break;
+  }
+  if (err == 0) return 0;
+  while (done-- > 0) {
+    bpf_map* m = obj->maps[done].get();
+    if (!m->pin_path.empty()) bpf_map__unpin(m, nullptr);
+  }
+  return LibbpfErr(err);
+}
+
+int bpf_object__unpin_maps(struct bpf_object* obj, const char* path) {
+  if (obj == nullptr) return LibbpfErr(-ENOENT);
+  for (auto& m : obj->maps) {
+    if (!obj->settings.maps[m->index].autocreate) continue;
+    std::string at;
+    if (path != nullptr) {
+      at = std::string(path) + "/" + m->name;
+      if (at.size() >= PATH_MAX) return LibbpfErr(-ENAMETOOLONG);
+      for (size_t i = std::strlen(path) + 1; i < at.size(); ++i) {
+        if (at[i] == '.') at[i] = '_';
+      }
+    } else if (m->pin_path.empty()) {
+      continue;
+    }
+    if (int err =
+            bpf_map__unpin(m.get(), path != nullptr ? at.c_str() : nullptr);
+        err != 0) {
+      return err;
+    }
+  }
+  return 0;
+}
+
+// Programs cannot be pinned on the emulated bpffs (bpf_obj_pin of a program
+// fd answers EOPNOTSUPP, docs/dropin.md); these report that answer.
+int bpf_program__pin(struct bpf_program* prog, const char* path) {
+  const int fd = bpf_program__fd(prog);
+  if (fd < 0) {
+    bpfemu::compat::Print(
+        LIBBPF_WARN,
+        "libbpf: prog '%s': can't pin program that wasn't loaded\n",
+        prog != nullptr ? prog->name.c_str() : "");
+    return LibbpfErr(-EINVAL);
+  }
+  if (int err = MakeParentDir(path); err != 0) return LibbpfErr(err);
+  if (int err = CheckPinPath(path); err != 0) return LibbpfErr(err);
+  if (bpf_obj_pin(fd, path) != 0) {
+    const int err = -errno;
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: prog '%s': failed to pin at '%s': %d\n",
+                          prog->name.c_str(), path, err);
+    return LibbpfErr(err);
+  }
+  return 0;
+}
+
+int bpf_program__unpin(struct bpf_program* prog, const char* path) {
+  if (bpf_program__fd(prog) < 0) return LibbpfErr(-EINVAL);
+  if (int err = CheckPinPath(path); err != 0) return LibbpfErr(err);
+  if (int err = bpfemu::BpffsUnlink(path); err != 0) return LibbpfErr(err);
+  return 0;
+}
+
+int bpf_object__pin_programs(struct bpf_object* obj, const char* path) {
+  if (obj == nullptr || !obj->loaded) return LibbpfErr(-ENOENT);
+  for (auto& p : obj->progs) {
+    if (!obj->settings.progs[p->index].autoload) continue;
+    const std::string at =
+        std::string(path != nullptr ? path : "") + "/" + p->name;
+    if (int err = bpf_program__pin(p.get(), at.c_str()); err != 0) {
+      return err;
+    }
+  }
+  return 0;
+}
+
+int bpf_object__unpin_programs(struct bpf_object* obj, const char* path) {
+  if (obj == nullptr) return LibbpfErr(-ENOENT);
+  for (auto& p : obj->progs) {
+    if (!obj->settings.progs[p->index].autoload) continue;
+    const std::string at =
+        std::string(path != nullptr ? path : "") + "/" + p->name;
+    if (int err = bpf_program__unpin(p.get(), at.c_str()); err != 0) {
+      return err;
+    }
+  }
+  return 0;
+}
+
+int bpf_object__pin(struct bpf_object* obj, const char* path) {
+  if (int err = bpf_object__pin_maps(obj, path); err != 0) return err;
+  if (int err = bpf_object__pin_programs(obj, path); err != 0) {
+    bpf_object__unpin_maps(obj, path);
+    return err;
+  }
+  return 0;
+}
+
+int bpf_object__unpin(struct bpf_object* obj, const char* path) {
+  if (int err = bpf_object__unpin_programs(obj, path); err != 0) return err;
+  return bpf_object__unpin_maps(obj, path);
+}
+
+int bpf_program__set_type(struct bpf_program* prog, enum bpf_prog_type type) {
+  if (prog->obj->loaded) return LibbpfErr(-EBUSY);
+  prog->obj->settings.progs[prog->index].type = type;
+  return 0;
+}
+
+enum bpf_prog_type bpf_program__type(const struct bpf_program* prog) {
+  return static_cast<enum bpf_prog_type>(
+      prog->obj->settings.progs[prog->index].type);
+}
+
+int bpf_program__set_expected_attach_type(struct bpf_program* prog,
+                                          enum bpf_attach_type type) {
+  if (prog->obj->loaded) return LibbpfErr(-EBUSY);
+  prog->obj->settings.progs[prog->index].expected_attach_type = type;
+  return 0;
+}
+
+enum bpf_attach_type bpf_program__expected_attach_type(
+    const struct bpf_program* prog) {
+  return static_cast<enum bpf_attach_type>(
+      prog->obj->settings.progs[prog->index].expected_attach_type);
+}
+
+int bpf_program__set_autoload(struct bpf_program* prog, bool autoload) {
+  if (prog->obj->loaded) return LibbpfErr(-EINVAL);
+  prog->obj->settings.progs[prog->index].autoload = autoload;
+  return 0;
+}
+
+bool bpf_program__autoload(const struct bpf_program* prog) {
+  return prog->obj->settings.progs[prog->index].autoload;
+}
+
+// Only bpf_object__attach_skeleton() reads it, and it attaches nothing.
+void bpf_program__set_autoattach(struct bpf_program* prog, bool autoattach) {
+  prog->autoattach = autoattach;
+}
+
+bool bpf_program__autoattach(const struct bpf_program* prog) {
+  return prog->autoattach;
+}
+
+int bpf_program__set_flags(struct bpf_program* prog, __u32 flags) {
+  if (prog->obj->loaded) return LibbpfErr(-EBUSY);
+  prog->prog_flags = flags;
+  return 0;
+}
+
+__u32 bpf_program__flags(const struct bpf_program* prog) {
+  return prog->prog_flags;
+}
+
+int bpf_program__set_log_level(struct bpf_program* prog, __u32 log_level) {
+  if (prog->obj->loaded) return LibbpfErr(-EBUSY);
+  prog->log_level = log_level;
+  return 0;
+}
+
+__u32 bpf_program__log_level(const struct bpf_program* prog) {
+  return prog->log_level;
+}
+
+// libbpf returns these errors without setting errno.
+int bpf_program__set_log_buf(struct bpf_program* prog, char* log_buf,
+                             size_t log_size) {
+  if (log_size != 0 && log_buf == nullptr) return -EINVAL;
+  if (prog->log_size > UINT32_MAX) return -EINVAL;
+  if (prog->obj->loaded) return -EBUSY;
+  prog->log_buf = log_buf;
+  prog->log_size = log_size;
+  return 0;
+}
+
+const char* bpf_program__log_buf(const struct bpf_program* prog,
+                                 size_t* log_size) {
+  *log_size = prog->log_size;
+  return prog->log_buf;
+}
+
+}  // extern "C"
+
+// Getters and iteration that need the object's own records.
+extern "C" {
+
+enum bpf_prog_type bpf_program__get_type(const struct bpf_program* prog) {
+  return bpf_program__type(prog);
+}
+
+enum bpf_attach_type bpf_program__get_expected_attach_type(
+    const struct bpf_program* prog) {
+  return bpf_program__expected_attach_type(prog);
+}
+
+const char* bpf_program__section_name(const struct bpf_program* prog) {
+  return prog->section.c_str();
+}
+
+// A bytecode program's instructions as read from the object (a native
+// program has none: 0 and NULL).
+size_t bpf_program__insn_cnt(const struct bpf_program* prog) {
+  const auto* insns = prog->obj->native->ProgramInsns(prog->index);
+  return insns != nullptr ? insns->size() : 0;
+}
+
+const struct bpf_insn* bpf_program__insns(const struct bpf_program* prog) {
+  const auto* insns = prog->obj->native->ProgramInsns(prog->index);
+  if (insns == nullptr || insns->empty()) return nullptr;
+  return reinterpret_cast<const struct bpf_insn*>(insns->data());
+}
+
+struct bpf_program* bpf_object__prev_program(const struct bpf_object* obj,
+                                             struct bpf_program* next) {
+  if (obj == nullptr) return nullptr;
+  if (next == nullptr) {
+    return obj->progs.empty() ? nullptr : obj->progs.back().get();
+  }
+  return next->index == 0 || next->obj != obj
+             ? nullptr
+             : obj->progs[next->index - 1].get();
+}
+
+struct bpf_map* bpf_object__prev_map(const struct bpf_object* obj,
+                                     const struct bpf_map* next) {
+  if (obj == nullptr) return nullptr;
+  if (next == nullptr) {
+    return obj->maps.empty() ? nullptr : obj->maps.back().get();
+  }
+  return next->index == 0 || next->obj != obj
+             ? nullptr
+             : obj->maps[next->index - 1].get();
+}
+
+void bpf_program__unload(struct bpf_program* prog) {
+  if (prog != nullptr) prog->obj->native->UnloadProgram(prog->name);
+}
+
+unsigned int bpf_object__kversion(const struct bpf_object* obj) {
+  return obj != nullptr ? obj->kern_version : 0;
+}
+
+int bpf_object__set_kversion(struct bpf_object* obj, __u32 kern_version) {
+  if (obj->loaded) return LibbpfErr(-EINVAL);
+  obj->kern_version = kern_version;
+  return 0;
+}
+
+// Global-data maps (.bss, .data, .rodata, .kconfig) are libbpf's internal
+// maps; their real names are their sections.
+bool bpf_map__is_internal(const struct bpf_map* map) {
+  return !map->real_name.empty() && map->real_name[0] == '.';
+}
+
+int bpf_map__set_initial_value(struct bpf_map* map, const void* data,
+                               size_t size) {
+  size_t have = 0;
+  uint8_t* v = map->obj->native->InitialValue(map->real_name, &have);
+  if (v == nullptr || map->real_name.starts_with(".kconfig") ||
+      size != SettingsOf(map).value_size || MapHasFd(map)) {
+    return LibbpfErr(-EINVAL);
+  }
+  std::memcpy(v, data, std::min(size, have));
+  return 0;
 }
 
 }  // extern "C"

@@ -59,6 +59,27 @@ class ProgTable {
     by_fd_[copy] = std::move(p);
     return copy;
   }
+  // The smallest id above `start` of a program still alive, or 0.
+  uint32_t NextId(uint32_t start) {
+    LocalMutexLock l(&mu_);
+    uint32_t best = 0;
+    for (const auto& [id, weak] : by_id_) {
+      if (id > start && (best == 0 || id < best) && !weak.expired()) {
+        best = id;
+      }
+    }
+    return best;
+  }
+  // A new fd for the live program `id`, or -ENOENT.
+  int FdForId(uint32_t id) {
+    std::shared_ptr<const Prog> p = ById(id);
+    if (p == nullptr) return -ENOENT;
+    const int fd = memfd_create("bpfemu-prog", MFD_CLOEXEC);
+    if (fd < 0) return -errno;
+    LocalMutexLock l(&mu_);
+    by_fd_[fd] = std::move(p);
+    return fd;
+  }
   bool EraseFd(int fd) {
     std::shared_ptr<const Prog> last;  // released outside the lock
     LocalMutexLock l(&mu_);
@@ -159,6 +180,21 @@ std::shared_ptr<const Prog> ProgFromId(uint32_t id) {
 }
 
 bool ForgetProgFd(int fd) { return ProgTable::Get().EraseFd(fd); }
+
+int ProgGetNextId(uint32_t start_id, uint32_t* next_id) {
+  if (start_id >= INT32_MAX) return -EINVAL;
+  if (!CallerPrivileged()) return -EPERM;  // CAP_SYS_ADMIN
+  if (next_id == nullptr) return -EFAULT;
+  const uint32_t id = ProgTable::Get().NextId(start_id);
+  if (id == 0) return -ENOENT;
+  *next_id = id;
+  return 0;
+}
+
+int ProgGetFdById(uint32_t id) {
+  if (!CallerPrivileged()) return -EPERM;  // CAP_SYS_ADMIN
+  return ProgTable::Get().FdForId(id);
+}
 
 int DupProgFd(int fd, int min_fd) { return ProgTable::Get().Dup(fd, min_fd); }
 

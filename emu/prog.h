@@ -64,6 +64,14 @@ std::shared_ptr<const Prog> ProgFromId(uint32_t id);
 // Forgets the fd (the program goes once nothing else holds it); false if
 // `fd` is not a program fd. Does not close the descriptor.
 bool ForgetProgFd(int fd);
+// BPF_PROG_GET_NEXT_ID (kernel/bpf/syscall.c bpf_obj_get_next_id over
+// prog_idr): the smallest id above `start_id` of a program this process
+// holds (ids are system-wide, the walk sees this process's programs); 0 or
+// -EINVAL (start_id >= INT_MAX), -EPERM (unprivileged), -ENOENT (none).
+[[nodiscard]] int ProgGetNextId(uint32_t start_id, uint32_t* next_id);
+// BPF_PROG_GET_FD_BY_ID (bpf_prog_get_fd_by_id): a new fd of the program
+// with `id`, or -EPERM (unprivileged) / -ENOENT (no such live program).
+[[nodiscard]] int ProgGetFdById(uint32_t id);
 // fcntl(F_DUPFD_CLOEXEC, min_fd) of a program fd: the copy refers to the
 // same program. A new fd, or -errno (-EBADF / -EINVAL as ProgFromFd).
 [[nodiscard]] int DupProgFd(int fd, int min_fd);

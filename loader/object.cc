@@ -50,19 +50,28 @@ struct MapSpec {
 };
 
 // Creates a map as libbpf's bpf_object__create_maps does: a map-in-map's
-// inner template is created, passed as inner_map_fd and closed. A new fd or
+// inner template is created, passed as inner_map_fd and closed (or the
+// caller's template, bpf_map__set_inner_map_fd). `s` overrides the
+// definition's attributes; a reused map is copied instead. A new fd or
 // -errno.
-int CreateMap(const MapSpec& m) {
+int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
+  if (s.reuse_fd >= 0) return DupMapFd(s.reuse_fd, 3);
   MapAttr attr;
-  attr.map_type = m.type;
-  attr.key_size = m.key_size;
-  attr.value_size = m.value_size;
-  attr.max_entries = m.max_entries;
-  attr.map_flags = m.map_flags;
-  attr.numa_node = m.numa_node;
+  attr.map_type = s.type;
+  attr.key_size = s.key_size;
+  attr.value_size = s.value_size;
+  attr.max_entries = s.max_entries;
+  attr.map_flags = s.map_flags;
+  attr.numa_node = s.numa_node;
+  attr.map_extra = s.map_extra;
+  attr.map_ifindex = s.map_ifindex;
   attr.spin_lock_off = m.spin_lock_off;
   // libbpf names kernel maps by the first 15 characters of the variable.
   std::strncpy(attr.map_name, m.name, sizeof(attr.map_name) - 1);
+  if (s.inner_map_fd >= 0) {
+    attr.inner_map_fd = static_cast<uint32_t>(s.inner_map_fd);
+    return MapCreate(attr);
+  }
   int inner_fd = -1;
   if (m.inner_type != 0) {
     MapAttr inner;
@@ -139,12 +148,57 @@ std::vector<std::string> Object::Registered() { return NativeObjectNames(); }
 
 Object::~Object() { Unload(); }
 
-int Object::Load() {
-  if (loaded_) return -EBUSY;
-  return elf_ != nullptr ? LoadBytecode() : LoadNative();
+int Object::Load() { return Load(DefaultSettings()); }
+
+Object::LoadSettings Object::DefaultSettings() const {
+  LoadSettings s;
+  if (elf_ != nullptr) {
+    for (const ElfMap& m : elf_->maps) {
+      s.maps.push_back({.type = m.type,
+                        .key_size = m.key_size,
+                        .value_size = m.value_size,
+                        .max_entries = m.max_entries,
+                        .map_flags = m.map_flags,
+                        .numa_node = m.numa_node,
+                        .map_extra = m.map_extra});
+    }
+    for (const ElfProgram& p : elf_->programs) {
+      s.progs.push_back({p.prog_type, p.expected_attach_type});
+    }
+    return s;
+  }
+  for (unsigned i = 0; i < def_->nmaps; ++i) {
+    const bpfemu_map_def& m = def_->maps[i];
+    s.maps.push_back({.type = m.type,
+                      .key_size = m.key_size,
+                      .value_size = m.value_size,
+                      .max_entries = m.max_entries,
+                      .map_flags = m.map_flags,
+                      .numa_node = m.numa_node});
+  }
+  for (unsigned i = 0; i < def_->nprogs; ++i) {
+    ProgSettings p;
+    ProgTypeForSection(def_->progs[i].section, &p.type,
+                       &p.expected_attach_type);
+    s.progs.push_back(p);
+  }
+  return s;
 }
 
-int Object::LoadNative() {
+int Object::Load(const LoadSettings& settings) {
+  if (loaded_) return -EBUSY;
+  const size_t nmaps = elf_ != nullptr ? elf_->maps.size() : def_->nmaps;
+  const size_t nprogs = elf_ != nullptr ? elf_->programs.size() : def_->nprogs;
+  if (settings.maps.size() != nmaps || settings.progs.size() != nprogs) {
+    return -EINVAL;
+  }
+  return elf_ != nullptr ? LoadBytecode(settings) : LoadNative(settings);
+}
+
+int Object::LoadNative(const LoadSettings& settings) {
+  for (const MapSettings& s : settings.maps) {
+    if (!s.autocreate) return -EOPNOTSUPP;
+  }
   if (!ClaimNativeObject(def_)) return -EBUSY;
   loaded_ = true;
   for (unsigned i = 0; i < def_->nmaps; ++i) {
@@ -152,7 +206,8 @@ int Object::LoadNative() {
     const int fd = CreateMap(
         {m.name, m.type, m.key_size, m.value_size, m.max_entries, m.map_flags,
          m.numa_node, m.spin_lock_off, m.inner_type, m.inner_key_size,
-         m.inner_value_size, m.inner_max_entries, m.inner_map_flags});
+         m.inner_value_size, m.inner_max_entries, m.inner_map_flags},
+        settings.maps[i]);
     if (fd < 0) {
       Unload();
       return fd;
@@ -163,9 +218,9 @@ int Object::LoadNative() {
   }
   for (unsigned i = 0; i < def_->nprogs; ++i) {
     const bpfemu_prog_def& p = def_->progs[i];
-    uint32_t type = 0, attach_type = 0;
-    ProgTypeForSection(p.section, &type, &attach_type);
-    const int fd = ProgCreate(type, attach_type, p.name, p.func);
+    const ProgSettings& ps = settings.progs[i];
+    if (!ps.autoload) continue;
+    const int fd = ProgCreate(ps.type, ps.expected_attach_type, p.name, p.func);
     if (fd < 0) {
       Unload();
       return fd;
@@ -182,19 +237,31 @@ int Object::LoadNative() {
 // bpf_object__load for bytecode: maps (global data filled with the
 // sections' bytes), then each program with its map relocations resolved to
 // the new fds, checked and decoded by the interpreter.
-int Object::LoadBytecode() {
+int Object::LoadBytecode(const LoadSettings& settings) {
   loaded_ = true;
-  for (const ElfMap& m : elf_->maps) {
+  for (size_t i = 0; i < elf_->maps.size(); ++i) {
+    const ElfMap& m = elf_->maps[i];
+    const MapSettings& ms = settings.maps[i];
+    if (!ms.autocreate) {
+      // Not created: fd -1, which the programs' references then carry
+      // (libbpf poisons them; a reachable one fails the load).
+      auto absent = std::make_unique<internal::BoundMap>();
+      absent->name = m.real_name;
+      maps_.push_back(std::move(absent));
+      continue;
+    }
     const int fd =
         CreateMap({m.name.c_str(), m.type, m.key_size, m.value_size,
                    m.max_entries, m.map_flags, m.numa_node, m.spin_lock_off,
                    m.inner_type, m.inner_key_size, m.inner_value_size,
-                   m.inner_max_entries, m.inner_map_flags});
+                   m.inner_max_entries, m.inner_map_flags},
+                  ms);
     if (fd < 0) {
       Unload();
       return fd;
     }
-    if (m.internal) {
+    // A reused map keeps its contents (libbpf does not initialize it).
+    if (m.internal && ms.reuse_fd < 0) {
       const uint32_t zero = 0;
       if (int err = MapUpdateElem(fd, &zero, m.initial.data(), BPF_ANY);
           err != 0) {
@@ -205,14 +272,17 @@ int Object::LoadBytecode() {
     }
     maps_.push_back(internal::MakeBound(m.real_name, fd, MapFromFd(fd)));
   }
-  for (const ElfProgram& p : elf_->programs) {
+  for (size_t i = 0; i < elf_->programs.size(); ++i) {
+    const ElfProgram& p = elf_->programs[i];
+    const ProgSettings& ps = settings.progs[i];
+    if (!ps.autoload) continue;
     std::vector<interp::RawInsn> insns = p.insns;
     for (const ElfMapReloc& r : p.relocs) {
       insns[r.insn].imm = maps_[r.map]->fd;
       if (r.value) insns[r.insn + 1].imm = static_cast<int32_t>(r.offset);
     }
     const int fd = ProgLoadBytecode(
-        p.prog_type, p.expected_attach_type, p.name, insns.data(),
+        ps.type, ps.expected_attach_type, p.name, insns.data(),
         static_cast<uint32_t>(insns.size()), elf_->license.c_str());
     if (fd < 0) {
       Unload();
@@ -254,7 +324,9 @@ void Object::Unload() {
        ++i) {
     internal::Bind(def_->maps[i].def, nullptr);
   }
-  for (auto& b : maps_) CloseFd(b->fd);
+  for (auto& b : maps_) {
+    if (b->fd >= 0) CloseFd(b->fd);
+  }
   maps_.clear();
   for (Program& p : programs_) CloseFd(p.fd_);
   programs_.clear();
@@ -273,6 +345,27 @@ std::vector<std::string> Object::ProgramNames() const {
     names.push_back(def_->progs[i].name);
   }
   return names;
+}
+
+uint32_t Object::kern_version() const {
+  return elf_ != nullptr ? elf_->kern_version : 0;
+}
+
+std::vector<std::string> Object::ProgramSections() const {
+  std::vector<std::string> out;
+  if (elf_ != nullptr) {
+    for (const ElfProgram& p : elf_->programs) out.push_back(p.section);
+    return out;
+  }
+  for (unsigned i = 0; i < def_->nprogs; ++i) {
+    out.push_back(def_->progs[i].section);
+  }
+  return out;
+}
+
+const std::vector<interp::RawInsn>* Object::ProgramInsns(size_t index) const {
+  if (elf_ == nullptr || index >= elf_->programs.size()) return nullptr;
+  return &elf_->programs[index].insns;
 }
 
 std::vector<std::string> Object::MapNames() const {
@@ -315,6 +408,17 @@ std::shared_ptr<Map> Object::FindMap(std::string_view name) const {
     if (b->name == name) return b->map;
   }
   return nullptr;
+}
+
+bool Object::UnloadProgram(std::string_view name) {
+  for (auto it = programs_.begin(); it != programs_.end(); ++it) {
+    if (it->name() == name) {
+      CloseFd(it->fd_);
+      programs_.erase(it);
+      return true;
+    }
+  }
+  return false;
 }
 
 const Program* Object::FindProgram(std::string_view name) const {

@@ -110,7 +110,38 @@ class Object {
   // 0, or the failing map creation's -errno, or -EBUSY.
   int Load();
 
+  // What libbpf's setters change before bpf_object__load() (libbpf.c
+  // bpf_map__set_*, bpf_map__reuse_fd, bpf_map__set_autocreate,
+  // bpf_program__set_type / set_expected_attach_type / set_autoload).
+  // maps[i] is MapNames()[i], progs[i] ProgramNames()[i].
+  struct MapSettings {
+    uint32_t type = 0, key_size = 0, value_size = 0, max_entries = 0;
+    uint32_t map_flags = 0, numa_node = 0, map_ifindex = 0;
+    uint64_t map_extra = 0;
+    int inner_map_fd = -1;  // the inner template instead of the definition's
+    int reuse_fd = -1;      // an open map used instead of a new one (not
+                            // owned: Load() takes a copy)
+    bool autocreate = true;
+  };
+  struct ProgSettings {
+    uint32_t type = 0, expected_attach_type = 0;
+    bool autoload = true;
+  };
+  struct LoadSettings {
+    std::vector<MapSettings> maps;
+    std::vector<ProgSettings> progs;
+  };
+  // The definitions' own settings, to edit and pass to Load(settings).
+  LoadSettings DefaultSettings() const;
+  // Load() with `settings` (sizes must match MapNames() / ProgramNames(),
+  // else -EINVAL). A map not created has fd -1; a program not loaded is
+  // not in programs(). A native object's code reaches its maps directly,
+  // so every map of one must be created (-EOPNOTSUPP otherwise).
+  int Load(const LoadSettings& settings);
+
   const std::string& name() const { return name_; }
+  // The object's "version" section (0 without one, and for native objects).
+  uint32_t kern_version() const;
   bool bytecode() const { return elf_ != nullptr; }
   std::vector<std::string> MapNames() const;
   // What each map definition says, in MapNames() order. `name` is the
@@ -130,18 +161,26 @@ class Object {
   uint8_t* LoadedValue(std::string_view real_name) const;
   // Program names, known before Load() (programs() fills in at Load()).
   std::vector<std::string> ProgramNames() const;
+  // Their SEC() names, in the same order.
+  std::vector<std::string> ProgramSections() const;
+  // A bytecode object's program `index` as read from the ELF file (before
+  // map relocation); nullptr for native objects, which have no bytecode.
+  const std::vector<interp::RawInsn>* ProgramInsns(size_t index) const;
   // The map's fd, or -ENOENT.
   int MapFd(std::string_view name) const;
   std::shared_ptr<Map> FindMap(std::string_view name) const;
   const Program* FindProgram(std::string_view name) const;
+  // Closes a loaded program's fd (libbpf's bpf_program__unload); the
+  // program is then no longer in programs(). False if it was not loaded.
+  bool UnloadProgram(std::string_view name);
   const std::vector<Program>& programs() const { return programs_; }
 
  private:
   explicit Object(const bpfemu_object_def* def);
   explicit Object(std::unique_ptr<ElfObject> elf);
   void Unload();
-  int LoadNative();
-  int LoadBytecode();
+  int LoadNative(const LoadSettings& settings);
+  int LoadBytecode(const LoadSettings& settings);
 
   const bpfemu_object_def* def_ = nullptr;
   std::unique_ptr<ElfObject> elf_;

@@ -134,7 +134,7 @@ if [ -f "$preload" ]; then
     missing=$(comm -23 \
       <(nm -D --undefined-only "$work/$bin" | awk '{print $2}' | sed 's/@.*//' |
         grep -E '^(bpf|btf|libbpf|ring_buffer|perf_buffer|user_ring_buffer)' | sort -u) \
-      <(nm -D --defined-only "$preload" | awk '{print $3}' | sort -u) | tr '\n' ' ')
+      <(nm -D --defined-only "$preload" | awk '{print $3}' | sed 's/@.*//' | sort -u) | tr '\n' ' ')
     [ -n "$missing" ] && echo "libbpf API $bin calls that libbpfemu.so lacks (#22): $missing"
   done
 fi

@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: Apache-2.0
+// libbpf 1.1's attach, link and id-walk calls over the emulator
+// (tools/lib/bpf/bpf.c, libbpf.c), answering as kernel/bpf/syscall.c
+// answers where the emulator has the objects, and as a kernel without the
+// hook where it has none:
+//   * every bpf() command gives EPERM to an unprivileged caller
+//     (unprivileged_bpf_disabled, emu/version.h CallerPrivileged);
+//   * program ids and BPF_PROG_GET_FD_BY_ID walk the emulator's programs;
+//     the emulator has no BTF objects and no links, so their walks find
+//     nothing (ENOENT) and a link fd is never valid (EBADF if not open,
+//     EINVAL otherwise, as bpf_link_get_from_fd);
+//   * attaching needs kernel hooks the emulator does not have: after the
+//     kernel's own checks of the attach type and program fd, the answer is
+//     EOPNOTSUPP (bpf_program__attach*: NULL with errno EOPNOTSUPP).
+// docs/dropin.md lists every call and its answer.
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "compat/libbpf_conventions.h"
+#include "compat/libbpf_internal.h"
+#include "emu/prog.h"
+#include "emu/syscall.h"
+#include "emu/version.h"
+
+using bpfemu::compat::LibbpfErr;
+using bpfemu::compat::OptsValid;
+
+// libbpf's struct bpf_link, for bpf_link__open(): an fd and a pin path.
+struct bpf_link {
+  int fd = -1;
+  std::string pin_path;
+  bool disconnected = false;
+};
+
+namespace {
+
+int ProgFdError(int prog_fd) {
+  std::shared_ptr<const bpfemu::Prog> prog;
+  return bpfemu::ProgFromFd(prog_fd, &prog);
+}
+
+// bpf_link_get_from_fd(): no fd is ever a link here.
+int LinkFdError(int link_fd) {
+  return fcntl(link_fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
+}
+
+// The id walks' common checks (bpf_obj_get_next_id).
+int NextIdChecks(uint32_t start_id, const uint32_t* next_id) {
+  if (start_id >= INT32_MAX) return -EINVAL;
+  if (!bpfemu::CallerPrivileged()) return -EPERM;
+  if (next_id == nullptr) return -EFAULT;
+  return 0;
+}
+
+// An fd moved off 0-2, as libbpf's ensure_good_fd().
+int GoodProgFd(int fd) {
+  if (fd >= 0 && fd < 3) {
+    const int copy = bpfemu::DupProgFd(fd, 3);
+    bpfemu::CloseFd(fd);
+    return copy;
+  }
+  return fd;
+}
+
+// bpf_program__attach*(): the program must be loaded (libbpf checks that
+// first), then there is no hook to attach it to.
+struct bpf_link* NoHook(const struct bpf_program* prog, const char* what) {
+  const char* name = prog != nullptr ? bpf_program__name(prog) : "";
+  if (prog == nullptr || bpf_program__fd(prog) < 0) {
+    bpfemu::compat::Print(
+        LIBBPF_WARN, "libbpf: prog '%s': can't attach before loaded\n", name);
+    errno = EINVAL;
+    return nullptr;
+  }
+  bpfemu::compat::Print(
+      LIBBPF_WARN,
+      "libbpf: prog '%s': failed to attach %s: bpfemu has no kernel hooks; "
+      "run programs with bpf_prog_test_run_opts()\n",
+      name, what);
+  errno = EOPNOTSUPP;
+  return nullptr;
+}
+
+// BPF_PROG_QUERY's target check for each attach-type family (kernel/bpf/
+// syscall.c bpf_prog_query and the per-family query functions). Nothing is
+// ever attached on the emulator, so a valid target has no programs: 0 with
+// prog_cnt 0. `wrote` says whether the kernel would have written prog_cnt
+// and attach_flags back.
+int QueryTarget(int target_fd, uint32_t type, uint32_t query_flags,
+                bool* wrote) {
+  *wrote = false;
+  switch (type) {
+    case BPF_CGROUP_INET_INGRESS:
+    case BPF_CGROUP_INET_EGRESS:
+    case BPF_CGROUP_INET_SOCK_CREATE:
+    case BPF_CGROUP_INET_SOCK_RELEASE:
+    case BPF_CGROUP_INET4_BIND:
+    case BPF_CGROUP_INET6_BIND:
+    case BPF_CGROUP_INET4_POST_BIND:
+    case BPF_CGROUP_INET6_POST_BIND:
+    case BPF_CGROUP_INET4_CONNECT:
+    case BPF_CGROUP_INET6_CONNECT:
+    case BPF_CGROUP_INET4_GETPEERNAME:
+    case BPF_CGROUP_INET6_GETPEERNAME:
+    case BPF_CGROUP_INET4_GETSOCKNAME:
+    case BPF_CGROUP_INET6_GETSOCKNAME:
+    case BPF_CGROUP_UDP4_SENDMSG:
+    case BPF_CGROUP_UDP6_SENDMSG:
+    case BPF_CGROUP_UDP4_RECVMSG:
+    case BPF_CGROUP_UDP6_RECVMSG:
+    case BPF_CGROUP_SOCK_OPS:
+    case BPF_CGROUP_DEVICE:
+    case BPF_CGROUP_SYSCTL:
+    case BPF_CGROUP_GETSOCKOPT:
+    case BPF_CGROUP_SETSOCKOPT:
+    case BPF_LSM_CGROUP: {
+      // cgroup_get_from_fd(): a directory of a cgroup filesystem, or EBADF.
+      struct statfs fs;
+      struct stat st;
+      if (fstatfs(target_fd, &fs) != 0 || fstat(target_fd, &st) != 0 ||
+          !S_ISDIR(st.st_mode) ||
+          (fs.f_type != CGROUP2_SUPER_MAGIC &&
+           fs.f_type != CGROUP_SUPER_MAGIC)) {
+        return -EBADF;
+      }
+      *wrote = true;
+      return 0;
+    }
+    case BPF_LIRC_MODE2:
+      // rc_dev_get_from_fd(): no emulated lirc devices.
+      if (query_flags != 0) return -EINVAL;
+      return fcntl(target_fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
+    case BPF_FLOW_DISSECTOR:
+    case BPF_SK_LOOKUP: {
+      // netns_bpf_prog_query(): a network namespace fd.
+      if (query_flags != 0) return -EINVAL;
+      if (fcntl(target_fd, F_GETFD) < 0) return -EBADF;
+      if (ioctl(target_fd, NS_GET_NSTYPE) != CLONE_NEWNET) return -EINVAL;
+      *wrote = true;
+      return 0;
+    }
+    case BPF_SK_SKB_STREAM_PARSER:
+    case BPF_SK_SKB_STREAM_VERDICT:
+    case BPF_SK_MSG_VERDICT:
+    case BPF_SK_SKB_VERDICT: {
+      // sock_map_bpf_prog_query(): a map fd; only socket maps have
+      // programs (others EOPNOTSUPP, with the counts still written).
+      if (query_flags != 0) return -EINVAL;
+      auto map = bpfemu::MapFromFd(target_fd);
+      if (map == nullptr) {
+        return fcntl(target_fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
+      }
+      *wrote = true;
+      return map->type() == BPF_MAP_TYPE_SOCKMAP ||
+                     map->type() == BPF_MAP_TYPE_SOCKHASH
+                 ? 0
+                 : -EOPNOTSUPP;
+    }
+    default:
+      // Also tcx and netkit (6.6+), which the emulator does not model.
+      return -EINVAL;
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+int bpf_prog_query_opts(int target_fd, enum bpf_attach_type type,
+                        struct bpf_prog_query_opts* opts) {
+  if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  const __u32 query_flags = BPFEMU_OPTS_GET(opts, query_flags, 0u);
+  int err;
+  bool wrote = false;
+  if (!bpfemu::CallerPrivileged()) {
+    err = -EPERM;
+  } else if (query_flags & ~static_cast<__u32>(BPF_F_QUERY_EFFECTIVE)) {
+    err = -EINVAL;
+  } else {
+    err = QueryTarget(target_fd, type, query_flags, &wrote);
+  }
+  // libbpf copies the attributes back: the kernel's zeros where it wrote
+  // them, the caller's prog_cnt otherwise.
+  if (opts != nullptr) {
+    if (opts->sz >= offsetof(struct bpf_prog_query_opts, attach_flags) +
+                        sizeof(opts->attach_flags)) {
+      opts->attach_flags = 0;
+    }
+    if (wrote && opts->sz >= offsetof(struct bpf_prog_query_opts, prog_cnt) +
+                                 sizeof(opts->prog_cnt)) {
+      opts->prog_cnt = 0;
+    }
+  }
+  return LibbpfErr(err);
+}
+
+int bpf_prog_query(int target_fd, enum bpf_attach_type type, __u32 query_flags,
+                   __u32* attach_flags, __u32* prog_ids, __u32* prog_cnt) {
+  LIBBPF_OPTS(bpf_prog_query_opts, opts);
+  opts.query_flags = query_flags;
+  opts.prog_ids = prog_ids;
+  opts.prog_cnt = *prog_cnt;
+  const int ret = bpf_prog_query_opts(target_fd, type, &opts);
+  if (attach_flags != nullptr) *attach_flags = opts.attach_flags;
+  *prog_cnt = opts.prog_cnt;
+  return ret;
+}
+
+// BPF_TASK_FD_QUERY: the emulator creates no raw-tracepoint links and
+// attaches nothing to perf events, so an open fd is either a perf event
+// without a program (ENOENT, bpf_get_perf_event_info) or something else
+// (ENOTSUPP).
+int bpf_task_fd_query(int pid, int fd, __u32 flags, char* buf, __u32* buf_len,
+                      __u32* prog_id, __u32* fd_type, __u64* probe_offset,
+                      __u64* probe_addr) {
+  (void)buf;
+  *prog_id = 0;
+  *fd_type = 0;
+  *probe_offset = 0;
+  *probe_addr = 0;
+  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  if (flags != 0) return LibbpfErr(-EINVAL);
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) {
+    return LibbpfErr(-ENOENT);
+  }
+  (void)buf_len;  // left as given: nothing is written back
+  const std::string link =
+      "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  char target[64] = {};
+  const ssize_t n = readlink(link.c_str(), target, sizeof(target) - 1);
+  if (n < 0) return LibbpfErr(-EBADF);
+  if (std::strcmp(target, "anon_inode:[perf_event]") == 0) {
+    return LibbpfErr(-ENOENT);
+  }
+  return LibbpfErr(-524);  // ENOTSUPP
+}
+
+int bpf_prog_get_next_id(__u32 start_id, __u32* next_id) {
+  return LibbpfErr(bpfemu::ProgGetNextId(start_id, next_id));
+}
+
+int bpf_prog_get_fd_by_id_opts(__u32 id,
+                               const struct bpf_get_fd_by_id_opts* opts) {
+  if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  // BPF_PROG_GET_FD_BY_ID's attributes end at prog_id: open_flags is
+  // refused (CHECK_ATTR).
+  if (BPFEMU_OPTS_GET(opts, open_flags, 0u) != 0) return LibbpfErr(-EINVAL);
+  return LibbpfErr(GoodProgFd(bpfemu::ProgGetFdById(id)));
+}
+
+int bpf_prog_get_fd_by_id(__u32 id) {
+  return bpf_prog_get_fd_by_id_opts(id, nullptr);
+}
+
+int bpf_btf_get_next_id(__u32 start_id, __u32* next_id) {
+  if (int err = NextIdChecks(start_id, next_id); err != 0) {
+    return LibbpfErr(err);
+  }
+  return LibbpfErr(-ENOENT);  // no BTF objects
+}
+
+int bpf_link_get_next_id(__u32 start_id, __u32* next_id) {
+  if (int err = NextIdChecks(start_id, next_id); err != 0) {
+    return LibbpfErr(err);
+  }
+  return LibbpfErr(-ENOENT);  // no links
+}
+
+int bpf_btf_get_fd_by_id_opts(__u32 id,
+                              const struct bpf_get_fd_by_id_opts* opts) {
+  (void)id;
+  if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  if (BPFEMU_OPTS_GET(opts, open_flags, 0u) != 0) return LibbpfErr(-EINVAL);
+  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  return LibbpfErr(-ENOENT);
+}
+
+int bpf_btf_get_fd_by_id(__u32 id) {
+  return bpf_btf_get_fd_by_id_opts(id, nullptr);
+}
+
+int bpf_link_get_fd_by_id_opts(__u32 id,
+                               const struct bpf_get_fd_by_id_opts* opts) {
+  (void)id;
+  if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  if (BPFEMU_OPTS_GET(opts, open_flags, 0u) != 0) return LibbpfErr(-EINVAL);
+  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  return LibbpfErr(-ENOENT);
+}
+
+int bpf_link_get_fd_by_id(__u32 id) {
+  return bpf_link_get_fd_by_id_opts(id, nullptr);
+}
+
+// BPF_PROG_ATTACH: flags, the attach type, the program, then the hook.
+int bpf_prog_attach_opts(int prog_fd, int target_fd, enum bpf_attach_type type,
+                         const struct bpf_prog_attach_opts* opts) {
+  (void)target_fd;
+  if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  const __u32 flags = BPFEMU_OPTS_GET(opts, flags, 0u);
+  if (flags & ~static_cast<__u32>(BPF_F_ALLOW_OVERRIDE | BPF_F_ALLOW_MULTI |
+                                  BPF_F_REPLACE)) {
+    return LibbpfErr(-EINVAL);
+  }
+  if (static_cast<int>(type) < 0 || type >= __MAX_BPF_ATTACH_TYPE) {
+    return LibbpfErr(-EINVAL);
+  }
+  if (int err = ProgFdError(prog_fd); err != 0) return LibbpfErr(err);
+  return LibbpfErr(-EOPNOTSUPP);
+}
+
+int bpf_prog_attach(int prog_fd, int attachable_fd, enum bpf_attach_type type,
+                    unsigned int flags) {
+  LIBBPF_OPTS(bpf_prog_attach_opts, opts, .flags = flags);
+  return bpf_prog_attach_opts(prog_fd, attachable_fd, type, &opts);
+}
+
+// Nothing is ever attached: detaching finds nothing (ENOENT).
+int bpf_prog_detach2(int prog_fd, int attachable_fd,
+                     enum bpf_attach_type type) {
+  (void)attachable_fd;
+  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  if (static_cast<int>(type) < 0 || type >= __MAX_BPF_ATTACH_TYPE) {
+    return LibbpfErr(-EINVAL);
+  }
+  if (prog_fd != 0) {
+    if (int err = ProgFdError(prog_fd); err != 0) return LibbpfErr(err);
+  }
+  return LibbpfErr(-ENOENT);
+}
+
+int bpf_prog_detach(int attachable_fd, enum bpf_attach_type type) {
+  return bpf_prog_detach2(0, attachable_fd, type);
+}
+
+int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type type,
+                    const struct bpf_link_create_opts* opts) {
+  (void)target_fd;
+  if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  if (static_cast<int>(type) < 0 || type >= __MAX_BPF_ATTACH_TYPE) {
+    return LibbpfErr(-EINVAL);
+  }
+  if (int err = ProgFdError(prog_fd); err != 0) return LibbpfErr(err);
+  return LibbpfErr(-EOPNOTSUPP);
+}
+
+int bpf_link_update(int link_fd, int new_prog_fd,
+                    const struct bpf_link_update_opts* opts) {
+  (void)new_prog_fd;
+  if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  return LibbpfErr(LinkFdError(link_fd));
+}
+
+int bpf_link_detach(int link_fd) {
+  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  return LibbpfErr(LinkFdError(link_fd));
+}
+
+int bpf_iter_create(int link_fd) {
+  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  return LibbpfErr(LinkFdError(link_fd));
+}
+
+int bpf_raw_tracepoint_open(const char* name, int prog_fd) {
+  (void)name;
+  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  if (int err = ProgFdError(prog_fd); err != 0) return LibbpfErr(err);
+  return LibbpfErr(-EOPNOTSUPP);
+}
+
+struct bpf_link* bpf_program__attach(const struct bpf_program* prog) {
+  return NoHook(prog, "by its section");
+}
+struct bpf_link* bpf_program__attach_perf_event(const struct bpf_program* prog,
+                                                int pfd) {
+  (void)pfd;
+  return NoHook(prog, "to a perf event");
+}
+struct bpf_link* bpf_program__attach_perf_event_opts(
+    const struct bpf_program* prog, int pfd,
+    const struct bpf_perf_event_opts* opts) {
+  (void)pfd;
+  (void)opts;
+  return NoHook(prog, "to a perf event");
+}
+struct bpf_link* bpf_program__attach_kprobe(const struct bpf_program* prog,
+                                            bool retprobe, const char* func) {
+  (void)retprobe;
+  (void)func;
+  return NoHook(prog, "a kprobe");
+}
+struct bpf_link* bpf_program__attach_kprobe_opts(
+    const struct bpf_program* prog, const char* func,
+    const struct bpf_kprobe_opts* opts) {
+  (void)func;
+  (void)opts;
+  return NoHook(prog, "a kprobe");
+}
+struct bpf_link* bpf_program__attach_kprobe_multi_opts(
+    const struct bpf_program* prog, const char* pattern,
+    const struct bpf_kprobe_multi_opts* opts) {
+  (void)pattern;
+  (void)opts;
+  return NoHook(prog, "a kprobe.multi");
+}
+struct bpf_link* bpf_program__attach_ksyscall(
+    const struct bpf_program* prog, const char* syscall_name,
+    const struct bpf_ksyscall_opts* opts) {
+  (void)syscall_name;
+  (void)opts;
+  return NoHook(prog, "a ksyscall");
+}
+struct bpf_link* bpf_program__attach_uprobe(const struct bpf_program* prog,
+                                            bool retprobe, pid_t pid,
+                                            const char* binary_path,
+                                            size_t func_offset) {
+  (void)retprobe;
+  (void)pid;
+  (void)binary_path;
+  (void)func_offset;
+  return NoHook(prog, "a uprobe");
+}
+struct bpf_link* bpf_program__attach_uprobe_opts(
+    const struct bpf_program* prog, pid_t pid, const char* binary_path,
+    size_t func_offset, const struct bpf_uprobe_opts* opts) {
+  (void)pid;
+  (void)binary_path;
+  (void)func_offset;
+  (void)opts;
+  return NoHook(prog, "a uprobe");
+}
+struct bpf_link* bpf_program__attach_usdt(const struct bpf_program* prog,
+                                          pid_t pid, const char* binary_path,
+                                          const char* usdt_provider,
+                                          const char* usdt_name,
+                                          const struct bpf_usdt_opts* opts) {
+  (void)pid;
+  (void)binary_path;
+  (void)usdt_provider;
+  (void)usdt_name;
+  (void)opts;
+  return NoHook(prog, "a USDT probe");
+}
+struct bpf_link* bpf_program__attach_tracepoint(const struct bpf_program* prog,
+                                                const char* tp_category,
+                                                const char* tp_name) {
+  (void)tp_category;
+  (void)tp_name;
+  return NoHook(prog, "a tracepoint");
+}
+struct bpf_link* bpf_program__attach_tracepoint_opts(
+    const struct bpf_program* prog, const char* tp_category,
+    const char* tp_name, const struct bpf_tracepoint_opts* opts) {
+  (void)tp_category;
+  (void)tp_name;
+  (void)opts;
+  return NoHook(prog, "a tracepoint");
+}
+struct bpf_link* bpf_program__attach_raw_tracepoint(
+    const struct bpf_program* prog, const char* tp_name) {
+  (void)tp_name;
+  return NoHook(prog, "a raw tracepoint");
+}
+struct bpf_link* bpf_program__attach_trace(const struct bpf_program* prog) {
+  return NoHook(prog, "a BTF trampoline");
+}
+struct bpf_link* bpf_program__attach_trace_opts(
+    const struct bpf_program* prog, const struct bpf_trace_opts* opts) {
+  (void)opts;
+  return NoHook(prog, "a BTF trampoline");
+}
+struct bpf_link* bpf_program__attach_lsm(const struct bpf_program* prog) {
+  return NoHook(prog, "an LSM hook");
+}
+struct bpf_link* bpf_program__attach_cgroup(const struct bpf_program* prog,
+                                            int cgroup_fd) {
+  (void)cgroup_fd;
+  return NoHook(prog, "a cgroup");
+}
+struct bpf_link* bpf_program__attach_netns(const struct bpf_program* prog,
+                                           int netns_fd) {
+  (void)netns_fd;
+  return NoHook(prog, "a network namespace");
+}
+struct bpf_link* bpf_program__attach_xdp(const struct bpf_program* prog,
+                                         int ifindex) {
+  (void)ifindex;
+  return NoHook(prog, "an XDP device");
+}
+struct bpf_link* bpf_program__attach_freplace(const struct bpf_program* prog,
+                                              int target_fd,
+                                              const char* attach_func_name) {
+  (void)target_fd;
+  (void)attach_func_name;
+  return NoHook(prog, "a freplace target");
+}
+struct bpf_link* bpf_program__attach_iter(
+    const struct bpf_program* prog, const struct bpf_iter_attach_opts* opts) {
+  (void)opts;
+  return NoHook(prog, "an iterator");
+}
+
+// Links: only bpf_link__open() makes one here (of whatever the pin holds,
+// as libbpf 1.1 does not check the type).
+struct bpf_link* bpf_link__open(const char* path) {
+  const int fd = bpf_obj_get(path);
+  if (fd < 0) {
+    const int err = -errno;
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: failed to open link at %s: %d\n", path, err);
+    errno = -err;
+    return nullptr;
+  }
+  auto* link = new bpf_link;
+  link->fd = fd;
+  link->pin_path = path;
+  return link;
+}
+
+int bpf_link__fd(const struct bpf_link* link) { return link->fd; }
+
+const char* bpf_link__pin_path(const struct bpf_link* link) {
+  return link->pin_path.empty() ? nullptr : link->pin_path.c_str();
+}
+
+void bpf_link__disconnect(struct bpf_link* link) { link->disconnected = true; }
+
+int bpf_link__detach(struct bpf_link* link) {
+  return bpf_link_detach(link->fd) != 0 ? -errno : 0;
+}
+
+int bpf_link__update_program(struct bpf_link* link, struct bpf_program* prog) {
+  const int ret = bpf_link_update(link->fd, bpf_program__fd(prog), nullptr);
+  return ret < 0 ? -errno : ret;
+}
+
+int bpf_link__pin(struct bpf_link* link, const char* path) {
+  if (!link->pin_path.empty()) return LibbpfErr(-EBUSY);
+  if (int err = bpfemu::compat::MakeParentDir(path); err != 0) {
+    return LibbpfErr(err);
+  }
+  if (int err = bpfemu::compat::CheckPinPath(path); err != 0) {
+    return LibbpfErr(err);
+  }
+  if (bpf_obj_pin(link->fd, path) != 0) return LibbpfErr(-errno);
+  link->pin_path = path;
+  return 0;
+}
+
+int bpf_link__unpin(struct bpf_link* link) {
+  if (link->pin_path.empty()) return LibbpfErr(-EINVAL);
+  if (unlink(link->pin_path.c_str()) != 0) return -errno;
+  link->pin_path.clear();
+  return 0;
+}
+
+// A link that is not disconnected is detached by closing its fd.
+int bpf_link__destroy(struct bpf_link* link) {
+  const auto v = reinterpret_cast<uintptr_t>(link);
+  if (link == nullptr || v >= static_cast<uintptr_t>(-4095)) return 0;
+  int err = 0;
+  if (!link->disconnected) err = bpfemu::CloseFd(link->fd);
+  delete link;
+  return LibbpfErr(err);
+}
+
+}  // extern "C"

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: libbpf_internal.h
+//
+// What the libbpf-compatible layer's files share. libbpf's logging
+// (tools/lib/bpf/libbpf.c libbpf_print, __base_pr): every message of the
+// libbpf-compatible layer goes to the callback the program installed with
+// libbpf_set_print(); the default prints warnings and info to stderr and drops
+// debug messages, as libbpf 1.1 does.
+
+#ifndef BPFEMU_COMPAT_LIBBPF_INTERNAL_H_
+#define BPFEMU_COMPAT_LIBBPF_INTERNAL_H_
+
+#include <bpf/libbpf.h>
+
+namespace bpfemu::compat {
+
+// Sends one message to the current print callback (none if it is NULL),
+// keeping errno as it was.
+void Print(enum libbpf_print_level level, const char* format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+// libbpf.c check_path(): 0, or -EINVAL (with a warning) when `path` is not
+// on the (emulated) BPF filesystem.
+int CheckPinPath(const char* path);
+// libbpf.c make_parent_dir(): mkdir of the path's directory (mode 0700) on
+// the emulated bpffs; an existing one is fine. 0 or -errno.
+int MakeParentDir(const char* path);
+
+}  // namespace bpfemu::compat
+
+#endif  // BPFEMU_COMPAT_LIBBPF_INTERNAL_H_
