@@ -10,6 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
   bazel-bootstrap   # Bazel 4.2.3, used offline (see third_party/)
   g++ clang         # host compiler; clang -target bpf for BPF objects
+  lld               # links libbpfemu.so under its version script (compat/)
   libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
   libbpf-dev libelf-dev zlib1g-dev bpftool
   python3           # .ci/run's result counter
