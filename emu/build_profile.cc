@@ -28,6 +28,8 @@ constexpr BuildProfile kDefault6_1 = {
     .shtab_elem = 48,
     .queue_stack = 320,
     .bloom = 320,
+    // struct lpm_trie_node: rcu_head, two children, prefixlen, flags.
+    .lpm_node = 40,
 };
 constexpr BuildProfile kDefault6_12 = {
     .htab = 896,
@@ -39,6 +41,7 @@ constexpr BuildProfile kDefault6_12 = {
     .shtab_elem = 48,
     .queue_stack = 264,
     .bloom = 264,
+    .lpm_node = 40,
 };
 constexpr BuildProfile kDefault6_18 = {
     .htab = 832,
@@ -53,6 +56,8 @@ constexpr BuildProfile kDefault6_18 = {
     .queue_stack = 312,
     // This machine's 6.18.44: BTF and a probe's memlock agree.
     .bloom = 312,
+    // 6.13 moved LPM nodes to bpf_mem_alloc and dropped their rcu_head.
+    .lpm_node = 24,
 };
 
 struct State {

@@ -44,6 +44,7 @@ struct BuildProfile {
   uint32_t shtab_elem = 0;   // struct bpf_shtab_elem without its key
   uint32_t queue_stack = 0;  // struct bpf_queue_stack (queue_stack_maps.c)
   uint32_t bloom = 0;        // struct bpf_bloom_filter (bloom_filter.c)
+  uint32_t lpm_node = 0;     // struct lpm_trie_node without data (lpm_trie.c)
 
   bool operator==(const BuildProfile&) const = default;
 };
@@ -64,6 +65,7 @@ inline constexpr BuildProfileField kBuildProfileFields[] = {
     {"shtab_elem", &BuildProfile::shtab_elem},
     {"queue_stack", &BuildProfile::queue_stack},
     {"bloom", &BuildProfile::bloom},
+    {"lpm_node", &BuildProfile::lpm_node},
 };
 
 // The figures measured on one build of each version (provenance in

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: Apache-2.0
+// LPM_TRIE through the syscall face and the program face: longest-prefix
+// lookup, the kernel's post-order get_next_key, intermediate nodes appearing
+// and collapsing, a full trie, memlock, and crafted regions (a cycle, a link
+// outside the pool) that must be refused without crashing or hanging.
+// tests/conformance/lpm_conformance.h checks every command and errno on the
+// kernel too.
+
+#include "emu/lpm_trie.h"
+
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "emu/build_profile.h"
+#include "emu/syscall.h"
+#include "emu/version.h"
+#include "gtest/gtest.h"
+
+namespace bpfemu {
+namespace {
+
+struct Key4 {
+  uint32_t prefixlen;
+  uint8_t data[4];
+};
+
+Key4 K(uint32_t len, uint8_t a, uint8_t b = 0, uint8_t c = 0, uint8_t d = 0) {
+  return Key4{len, {a, b, c, d}};
+}
+
+MapAttr Lpm(uint32_t data_size, uint32_t value_size, uint32_t max_entries,
+            uint32_t flags = BPF_F_NO_PREALLOC) {
+  return MapAttr{.map_type = BPF_MAP_TYPE_LPM_TRIE,
+                 .key_size = 4 + data_size,
+                 .value_size = value_size,
+                 .max_entries = max_entries,
+                 .map_flags = flags};
+}
+
+std::shared_ptr<LpmTrieMap> Trie(int fd) {
+  return std::dynamic_pointer_cast<LpmTrieMap>(MapFromFd(fd));
+}
+
+std::vector<std::string> Walk(int fd) {
+  std::vector<std::string> out;
+  Key4 k{}, next{};
+  const Key4* prev = nullptr;
+  while (MapGetNextKey(fd, prev, &next) == 0 && out.size() < 100) {
+    out.push_back(
+        std::to_string(next.data[0]) + "." + std::to_string(next.data[1]) +
+        "." + std::to_string(next.data[2]) + "." +
+        std::to_string(next.data[3]) + "/" + std::to_string(next.prefixlen));
+    k = next;
+    prev = &k;
+  }
+  return out;
+}
+
+TEST(LpmTrieTest, CreateChecksMirrorTrieAlloc) {
+  EXPECT_EQ(MapCreate(Lpm(4, 8, 1, 0)), -EINVAL);  // BPF_F_NO_PREALLOC needed
+  EXPECT_EQ(MapCreate(Lpm(4, 8, 0)), -EINVAL);
+  EXPECT_EQ(MapCreate(Lpm(0, 8, 1)), -EINVAL);
+  EXPECT_EQ(MapCreate(Lpm(257, 8, 1)), -EINVAL);
+  EXPECT_EQ(MapCreate(Lpm(4, 0, 1)), -EINVAL);
+  EXPECT_EQ(MapCreate(Lpm(4, 8, 1, BPF_F_NO_PREALLOC | BPF_F_ZERO_SEED)),
+            -EINVAL);
+  MapAttr extra = Lpm(4, 8, 1);
+  extra.map_extra = 1;
+  EXPECT_EQ(MapCreate(extra), -EINVAL);
+  for (uint32_t data : {1u, 256u}) {
+    const int fd = MapCreate(Lpm(data, 1, 1));
+    EXPECT_GE(fd, 0) << data;
+    if (fd >= 0) EXPECT_EQ(CloseFd(fd), 0);
+  }
+  // Nodes are allocated per update: a huge max_entries costs nothing.
+  const int fd = MapCreate(Lpm(4, 8, UINT32_MAX));
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(CloseFd(fd), 0);
+}
+
+TEST(LpmTrieTest, LongestPrefixWinsAndPostOrderWalk) {
+  const int fd = MapCreate(Lpm(4, 8, 16));
+  ASSERT_GE(fd, 0);
+  // The kernel's example: 192.168.0.0/16, /24, 192.168.128.0/24 and
+  // 192.168.1.0/24, which needs an intermediate 192.168.0.0/23.
+  const Key4 keys[] = {K(16, 192, 168), K(24, 192, 168, 0),
+                       K(24, 192, 168, 128), K(24, 192, 168, 1)};
+  for (uint64_t i = 0; i < 4; ++i) {
+    const uint64_t v = i + 1;
+    ASSERT_EQ(MapUpdateElem(fd, &keys[i], &v, BPF_NOEXIST), 0);
+  }
+  EXPECT_EQ(Trie(fd)->EntriesForTest(), 4u);
+  EXPECT_EQ(Trie(fd)->NodesForTest(), 5u);
+  uint64_t v = 0;
+  Key4 q = K(32, 192, 168, 1, 7);
+  ASSERT_EQ(MapLookupElem(fd, &q, &v), 0);
+  EXPECT_EQ(v, 4u);
+  q = K(32, 192, 168, 2, 7);
+  ASSERT_EQ(MapLookupElem(fd, &q, &v), 0);
+  EXPECT_EQ(v, 1u);
+  q = K(32, 10, 0, 0, 1);
+  EXPECT_EQ(MapLookupElem(fd, &q, &v), -ENOENT);
+  q = K(33, 192, 168, 1, 7);
+  EXPECT_EQ(MapLookupElem(fd, &q, &v), -ENOENT);
+  q = K(23, 192, 168, 0);  // the intermediate node is no answer
+  ASSERT_EQ(MapLookupElem(fd, &q, &v), 0);
+  EXPECT_EQ(v, 1u);
+  EXPECT_EQ(Walk(fd),
+            (std::vector<std::string>{"192.168.0.0/24", "192.168.1.0/24",
+                                      "192.168.128.0/24", "192.168.0.0/16"}));
+  // An absent key restarts the walk.
+  Key4 next{};
+  q = K(24, 10, 0, 0);
+  ASSERT_EQ(MapGetNextKey(fd, &q, &next), 0);
+  EXPECT_EQ(next.prefixlen, 24u);
+  EXPECT_EQ(next.data[2], 0);
+  // Deleting the /24 under the intermediate node takes the node with it.
+  q = K(24, 192, 168, 0);
+  ASSERT_EQ(MapDeleteElem(fd, &q), 0);
+  EXPECT_EQ(Trie(fd)->NodesForTest(), 3u);
+  EXPECT_EQ(MapDeleteElem(fd, &q), -ENOENT);
+  q = K(23, 192, 168, 0);
+  EXPECT_EQ(MapDeleteElem(fd, &q), -ENOENT);
+  q = K(33, 192, 168, 0);
+  EXPECT_EQ(MapDeleteElem(fd, &q), -EINVAL);
+  EXPECT_EQ(MapUpdateElem(fd, &q, &v, BPF_ANY), -EINVAL);
+  q = K(16, 192, 168);
+  EXPECT_EQ(MapUpdateElem(fd, &q, &v, BPF_EXIST + 1), -EINVAL);
+  // A /16 with two children stays as an intermediate node.
+  ASSERT_EQ(MapDeleteElem(fd, &q), 0);
+  EXPECT_EQ(Trie(fd)->EntriesForTest(), 2u);
+  EXPECT_EQ(Trie(fd)->NodesForTest(), 3u);
+  EXPECT_EQ(Walk(fd),
+            (std::vector<std::string>{"192.168.1.0/24", "192.168.128.0/24"}));
+  EXPECT_EQ(CloseFd(fd), 0);
+}
+
+TEST(LpmTrieTest, FullTrieStillReplacesAndFlagsAreChecked) {
+  const int fd = MapCreate(Lpm(4, 8, 2));
+  ASSERT_GE(fd, 0);
+  uint64_t v = 1;
+  Key4 a = K(8, 10), b = K(16, 10, 1), c = K(16, 10, 2);
+  EXPECT_EQ(MapUpdateElem(fd, &a, &v, BPF_EXIST), -ENOENT);
+  ASSERT_EQ(MapUpdateElem(fd, &a, &v, BPF_ANY), 0);
+  ASSERT_EQ(MapUpdateElem(fd, &b, &v, BPF_ANY), 0);
+  EXPECT_EQ(MapUpdateElem(fd, &c, &v, BPF_ANY), -ENOSPC);
+  EXPECT_EQ(MapUpdateElem(fd, &c, &v, BPF_EXIST), -ENOENT);
+  EXPECT_EQ(MapUpdateElem(fd, &b, &v, BPF_NOEXIST), -EEXIST);
+  v = 7;
+  ASSERT_EQ(MapUpdateElem(fd, &b, &v, BPF_EXIST), 0);
+  ASSERT_EQ(MapUpdateElem(fd, &a, &v, BPF_ANY), 0);
+  uint64_t got = 0;
+  ASSERT_EQ(MapLookupElem(fd, &b, &got), 0);
+  EXPECT_EQ(got, 7u);
+  EXPECT_EQ(MapLookupAndDeleteElem(fd, &b, &got, 0), -kENOTSUPP);
+  EXPECT_EQ(CloseFd(fd), 0);
+}
+
+TEST(LpmTrieTest, MemlockCountsEntries) {
+  const KernelVersion old = TargetKernel();
+  SetTargetKernel(KernelVersion::k6_18);
+  const int fd = MapCreate(Lpm(4, 8, 8));
+  ASSERT_GE(fd, 0);
+  const uint64_t node = DefaultBuildProfile(KernelVersion::k6_18).lpm_node;
+  EXPECT_EQ(MapMemlock(fd), 0);
+  uint64_t v = 0;
+  Key4 a = K(8, 10), b = K(9, 10, 128);
+  ASSERT_EQ(MapUpdateElem(fd, &a, &v, BPF_ANY), 0);
+  ASSERT_EQ(MapUpdateElem(fd, &b, &v, BPF_ANY), 0);
+  EXPECT_EQ(MapMemlock(fd), static_cast<int64_t>(2 * (node + 4 + 8)));
+  EXPECT_EQ(CloseFd(fd), 0);
+  SetTargetKernel(old);
+}
+
+TEST(LpmTrieTest, ProgramFaceReturnsTheValueInPlace) {
+  const int fd = MapCreate(Lpm(4, 8, 4));
+  ASSERT_GE(fd, 0);
+  std::shared_ptr<Map> map = MapFromFd(fd);
+  Key4 a = K(8, 10);
+  const uint64_t v = 42;
+  ASSERT_EQ(map->UpdateElemProg(&a, &v, BPF_ANY), 0);
+  Key4 q = K(32, 10, 1, 2, 3);
+  auto* p = static_cast<uint64_t*>(map->LookupElemProg(&q));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(*p, 42u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 8, 0u);
+  EXPECT_EQ(map->DeleteElemProg(&a), 0);
+  EXPECT_EQ(map->LookupElemProg(&q), nullptr);
+  EXPECT_EQ(CloseFd(fd), 0);
+}
+
+TEST(LpmTrieTest, ManyPrefixesMatchABruteForceModel) {
+  const int fd = MapCreate(Lpm(2, 4, 64));
+  ASSERT_GE(fd, 0);
+  struct Entry {
+    uint32_t len;
+    uint16_t bits;
+    uint32_t value;
+  };
+  std::vector<Entry> model;
+  uint32_t seed = 12345;
+  auto rnd = [&] { return seed = seed * 1103515245 + 12345; };
+  auto masked = [](uint16_t bits, uint32_t len) -> uint16_t {
+    return len == 0 ? 0 : static_cast<uint16_t>(bits & (0xffff << (16 - len)));
+  };
+  for (int step = 0; step < 4000; ++step) {
+    const uint32_t len = (rnd() >> 8) % 17;
+    const uint16_t bits = static_cast<uint16_t>(rnd() >> 4) & 0xf0f0;
+    uint8_t key[6];
+    std::memcpy(key, &len, 4);
+    key[4] = static_cast<uint8_t>(bits >> 8);
+    key[5] = static_cast<uint8_t>(bits);
+    auto it = model.begin();
+    for (; it != model.end(); ++it) {
+      if (it->len == len && masked(it->bits, len) == masked(bits, len)) break;
+    }
+    const uint32_t op = (rnd() >> 12) % 3;
+    if (op == 0) {
+      const uint32_t v = rnd();
+      const int ret = MapUpdateElem(fd, key, &v, BPF_ANY);
+      if (it != model.end()) {
+        ASSERT_EQ(ret, 0);
+        it->value = v;
+      } else if (model.size() == 64) {
+        ASSERT_EQ(ret, -ENOSPC);
+      } else {
+        ASSERT_EQ(ret, 0);
+        model.push_back({len, bits, v});
+      }
+    } else if (op == 1) {
+      ASSERT_EQ(MapDeleteElem(fd, key), it != model.end() ? 0 : -ENOENT);
+      if (it != model.end()) model.erase(it);
+    } else {
+      const Entry* best = nullptr;
+      for (const Entry& e : model) {
+        if (e.len <= len && masked(e.bits, e.len) == masked(bits, e.len) &&
+            (best == nullptr || e.len > best->len)) {
+          best = &e;
+        }
+      }
+      uint32_t got = 0;
+      const int ret = MapLookupElem(fd, key, &got);
+      ASSERT_EQ(ret, best ? 0 : -ENOENT) << step;
+      if (best) ASSERT_EQ(got, best->value) << step;
+    }
+    ASSERT_EQ(Trie(fd)->EntriesForTest(), model.size());
+    ASSERT_LT(Trie(fd)->NodesForTest(), 2 * model.size() + 1);
+  }
+  EXPECT_EQ(CloseFd(fd), 0);
+}
+
+// The pool starts after the header and the 64-byte body; a node is
+// {child[2], prefixlen, flags, data, value}.
+constexpr off_t kPool = 128 + 64;
+
+TEST(LpmTrieTest, CraftedLinksAreRefusedNotFollowed) {
+  const int fd = MapCreate(Lpm(4, 8, 4));
+  ASSERT_GE(fd, 0);
+  uint64_t v = 1;
+  Key4 a = K(8, 10);
+  ASSERT_EQ(MapUpdateElem(fd, &a, &v, BPF_ANY), 0);
+  // The root node (index 1) names itself as its child: a cycle.
+  const uint32_t self = 1, outside = 0x7fffffff, zero = 0;
+  ASSERT_EQ(pwrite(fd, &self, 4, kPool + 4), 4);
+  Key4 q = K(32, 10, 255, 0, 0);
+  EXPECT_EQ(MapLookupElem(fd, &q, &v), -EINVAL);
+  EXPECT_EQ(MapGetNextKey(fd, nullptr, &q), -EINVAL);
+  Key4 b = K(16, 10, 255);
+  EXPECT_EQ(MapUpdateElem(fd, &b, &v, BPF_ANY), -EINVAL);
+  EXPECT_EQ(MapDeleteElem(fd, &b), -EINVAL);
+  // Another process attaching the region refuses it.
+  const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  const int other = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(other, 0);
+  EXPECT_EQ(AttachMapFd(other), -EINVAL);
+  // A root outside the pool.
+  ASSERT_EQ(pwrite(fd, &zero, 4, kPool + 4), 4);
+  ASSERT_EQ(pwrite(fd, &outside, 4, 128 + 8), 4);
+  EXPECT_EQ(MapLookupElem(fd, &q, &v), -EINVAL);
+  EXPECT_EQ(AttachMapFd(other), -EINVAL);
+  const uint32_t root = 1;
+  ASSERT_EQ(pwrite(fd, &root, 4, 128 + 8), 4);
+  ASSERT_EQ(MapLookupElem(fd, &q, &v), 0);
+  ASSERT_EQ(AttachMapFd(other), 0);
+  EXPECT_EQ(CloseFd(other), 0);
+  EXPECT_EQ(CloseFd(fd), 0);
+}
+
+}  // namespace
+}  // namespace bpfemu
