@@ -192,6 +192,11 @@ std::vector<RandomSpec> DefaultSpecs() {
       // Keyless: update pushes, lookup peeks, lookup_and_delete pops.
       {attr(BPF_MAP_TYPE_QUEUE, 0, 8, 16, 0), 1},
       {attr(BPF_MAP_TYPE_STACK, 0, 12, 5, 0), 1},
+      // Prefixes nest and collide (differ.cc LpmKeyBytes): intermediate
+      // nodes come and go, full tries replace in place.
+      {attr(BPF_MAP_TYPE_LPM_TRIE, 8, 8, 32, BPF_F_NO_PREALLOC), 1, 1, true},
+      {attr(BPF_MAP_TYPE_LPM_TRIE, 6, 4, 12, BPF_F_NO_PREALLOC), 1},
+      {attr(BPF_MAP_TYPE_LPM_TRIE, 20, 12, 48, BPF_F_NO_PREALLOC), 1},
   };
 }
 
