@@ -393,6 +393,7 @@ int LpmTrieMap::UpdateLocked(const uint8_t* key, const void* value,
 
   if (ref == 0) {
     if (int err = add(); err != 0) return fail(err);
+    LockPointReached(LockPoint::kTrieChange);  // counted, not linked
     __atomic_store_n(slot, fresh, __ATOMIC_RELEASE);
     return 0;
   }
@@ -468,6 +469,7 @@ int LpmTrieMap::DeleteLocked(const uint8_t* key) {
     return -ENOENT;
   }
   Store(body_->n_entries, Load(body_->n_entries) - 1);
+  LockPointReached(LockPoint::kTrieChange);  // uncounted, still linked
 
   const uint32_t c0 = Load(node->child[0]), c1 = Load(node->child[1]);
   if (c0 != 0 && c1 != 0) {  // keeps its place as an intermediate node

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "emu/build_profile.h"
+#include "emu/kill_at_lock_point.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
 #include "gtest/gtest.h"
@@ -323,6 +324,40 @@ TEST(LpmTrieTest, CraftedLinksAreRefusedNotFollowed) {
   ASSERT_EQ(MapLookupElem(fd, &q, &v), 0);
   ASSERT_EQ(AttachMapFd(other), 0);
   EXPECT_EQ(CloseFd(other), 0);
+  EXPECT_EQ(CloseFd(fd), 0);
+}
+
+// A writer killed with the trie half changed (the lock held, a node taken
+// and counted but not linked; an entry uncounted but still linked): the next
+// writer rebuilds the count and the free list from what the root reaches,
+// so no node leaks and the trie still fills to max_entries.
+TEST(LpmTrieTest, WriterDeathMidChangeIsRepaired) {
+  const int fd = MapCreate(Lpm(4, 8, 4));
+  ASSERT_GE(fd, 0);
+  uint64_t v = 1;
+  Key4 a = K(8, 10), b = K(16, 10, 1);
+  ASSERT_EQ(MapUpdateElem(fd, &a, &v, BPF_ANY), 0);
+  ASSERT_TRUE(KillAtLockPoint(LockPoint::kTrieChange, [&] {
+    (void)MapUpdateElem(fd, &b, &v, BPF_ANY);
+  }));
+  // Lookups from a writable process take the lock and repair.
+  Key4 q = K(32, 10, 1, 0, 1);
+  uint64_t got = 0;
+  ASSERT_EQ(MapLookupElem(fd, &q, &got), 0);
+  EXPECT_EQ(got, 1u);
+  EXPECT_EQ(Trie(fd)->EntriesForTest(), 1u);
+  ASSERT_TRUE(KillAtLockPoint(LockPoint::kTrieChange,
+                              [&] { (void)MapDeleteElem(fd, &a); }));
+  EXPECT_EQ(MapUpdateElem(fd, &a, &v, BPF_NOEXIST), -EEXIST);  // not deleted
+  EXPECT_EQ(Trie(fd)->EntriesForTest(), 1u);
+  // Three more prefixes fill it; none of the pool leaked.
+  for (uint8_t i = 1; i <= 3; ++i) {
+    Key4 k = K(24, 10, i, i);
+    ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_NOEXIST), 0) << int{i};
+  }
+  Key4 more = K(24, 10, 9, 9);
+  EXPECT_EQ(MapUpdateElem(fd, &more, &v, BPF_NOEXIST), -ENOSPC);
+  EXPECT_EQ(Walk(fd).size(), 4u);
   EXPECT_EQ(CloseFd(fd), 0);
 }
 
