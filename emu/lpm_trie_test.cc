@@ -12,11 +12,13 @@
 #include <linux/bpf.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -290,6 +292,51 @@ TEST(LpmTrieTest, ManyPrefixesMatchABruteForceModel) {
   EXPECT_EQ(CloseFd(fd), 0);
 }
 
+// Four threads update, look up, delete and walk one trie (as the
+// selftest lpm_multi_thread does): every answer is 0 or the errno the
+// operation may give, and the count stays within max_entries.
+TEST(LpmTrieTest, ConcurrentOperationsStayConsistent) {
+  const int fd = MapCreate(Lpm(4, 8, 64));
+  ASSERT_GE(fd, 0);
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([fd, t, &bad] {
+      uint32_t seed = 77 + t;
+      for (int i = 0; i < 3000; ++i) {
+        seed = seed * 1103515245 + 12345;
+        Key4 k = K((seed >> 8) % 33, 10, static_cast<uint8_t>(seed >> 16),
+                   static_cast<uint8_t>(seed >> 24));
+        uint64_t v = seed;
+        Key4 next{};
+        int r = 0;
+        switch (t) {
+          case 0:
+            r = MapUpdateElem(fd, &k, &v, BPF_ANY);
+            if (r != 0 && r != -ENOSPC) ++bad;
+            break;
+          case 1:
+            r = MapDeleteElem(fd, &k);
+            if (r != 0 && r != -ENOENT) ++bad;
+            break;
+          case 2:
+            r = MapLookupElem(fd, &k, &v);
+            if (r != 0 && r != -ENOENT) ++bad;
+            break;
+          default:
+            r = MapGetNextKey(fd, &k, &next);
+            if (r != 0 && r != -ENOENT) ++bad;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_LE(Trie(fd)->EntriesForTest(), 64u);
+  EXPECT_EQ(Walk(fd).size(), Trie(fd)->EntriesForTest());
+  EXPECT_EQ(CloseFd(fd), 0);
+}
+
 // The pool starts after the header and the 64-byte body; a node is
 // {child[2], prefixlen, flags, data, value}.
 constexpr off_t kPool = 128 + 64;
@@ -325,6 +372,66 @@ TEST(LpmTrieTest, CraftedLinksAreRefusedNotFollowed) {
   ASSERT_EQ(AttachMapFd(other), 0);
   EXPECT_EQ(CloseFd(other), 0);
   EXPECT_EQ(CloseFd(fd), 0);
+}
+
+// A small in-process region fuzz: random words of a filled trie's body and
+// pool rewritten through the file (never the lock word), then attach and
+// random commands. Attach is 0 or EINVAL; every command returns, with 0 or
+// an errno the command can give (EINVAL for a broken link), and memory is
+// never touched outside the region (ASan).
+TEST(LpmTrieTest, MutatedRegionsAnswerErrnosOnly) {
+  uint32_t seed = 4242;
+  auto rnd = [&] { return seed = seed * 1103515245 + 12345; };
+  for (int round = 0; round < 300; ++round) {
+    const int fd = MapCreate(Lpm(4, 8, 8));
+    ASSERT_GE(fd, 0);
+    for (uint32_t i = 0; i < 6; ++i) {
+      Key4 k = K(4 * i + 4, 10, static_cast<uint8_t>(i * 40), 7, 7);
+      uint64_t v = i;
+      ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
+    }
+    const uint32_t words = (64 + 16 * 32) / 4;  // body, pool of 16 nodes
+    for (uint32_t n = 1 + rnd() % 6; n > 0; --n) {
+      const uint32_t w = 1 + (rnd() >> 4) % (words - 1);  // not the lock
+      uint32_t v = rnd() >> 3;
+      if (rnd() % 2) v %= 40;  // small: plausible indices and prefixlens
+      ASSERT_EQ(pwrite(fd, &v, 4, 128 + 4 * w), 4);
+    }
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    const int m = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(m, 0);
+    const int err = AttachMapFd(m);
+    ASSERT_TRUE(err == 0 || err == -EINVAL) << err;
+    const int use = err == 0 ? m : fd;
+    if (err != 0) close(m);
+    for (int op = 0; op < 24; ++op) {
+      Key4 k = K(rnd() % 34, 10, static_cast<uint8_t>(rnd() >> 8), 7, 7);
+      uint64_t v = 0;
+      Key4 next{};
+      int r;
+      switch (rnd() % 4) {
+        case 0:
+          r = MapUpdateElem(use, &k, &v, rnd() % 3);
+          EXPECT_TRUE(r == 0 || r == -EINVAL || r == -ENOENT || r == -EEXIST ||
+                      r == -ENOSPC || r == -ENOMEM)
+              << r;
+          break;
+        case 1:
+          r = MapDeleteElem(use, &k);
+          EXPECT_TRUE(r == 0 || r == -EINVAL || r == -ENOENT) << r;
+          break;
+        case 2:
+          r = MapLookupElem(use, &k, &v);
+          EXPECT_TRUE(r == 0 || r == -EINVAL || r == -ENOENT) << r;
+          break;
+        default:
+          r = MapGetNextKey(use, rnd() % 4 ? &k : nullptr, &next);
+          EXPECT_TRUE(r == 0 || r == -EINVAL || r == -ENOENT) << r;
+      }
+    }
+    if (err == 0) EXPECT_EQ(CloseFd(m), 0);
+    EXPECT_EQ(CloseFd(fd), 0);
+  }
 }
 
 // A writer killed with the trie half changed (the lock held, a node taken
