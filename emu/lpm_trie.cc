@@ -51,9 +51,9 @@ int LpmTrieMap::AllocCheck(const MapAttr& /*attr*/) {
   return 0;
 }
 
-int LpmTrieMap::CheckAttr(const MapAttr& attr) {
+int LpmTrieMap::CheckAttr(const MapAttr& attr, KernelVersion v) {
   const uint32_t f = attr.map_flags;
-  const uint64_t node = BuildProfileFor(TargetKernel()).lpm_node;
+  const uint64_t node = BuildProfileFor(v).lpm_node;
   const uint64_t value_max = kKmallocMaxSize - kDataSizeMax - node;
   if (attr.max_entries == 0 || !(f & BPF_F_NO_PREALLOC) ||
       (f & ~kLpmCreateFlagMask) != 0 ||
@@ -90,7 +90,7 @@ LpmTrieMap::LpmTrieMap(ShmRegion region, const Geometry& g)
 
 int LpmTrieMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                       std::unique_ptr<Map>* out) {
-  if (int err = CheckAttr(attr); err != 0) return err;
+  if (int err = CheckAttr(attr, TargetKernel()); err != 0) return err;
   const Geometry g = GeometryFor(attr);
   ShmRegion region;
   int map_fd;
@@ -117,7 +117,8 @@ int LpmTrieMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
       new LpmTrieMap(std::move(region), placeholder));
   if (int err = map->CheckAttachHeader(); err != 0) return err;
   const MapAttr attr = AttrFromHeader(map->header());
-  if (CheckAttr(attr) != 0) return -EINVAL;
+  // The bound of the kernel the map was made for, not this process's.
+  if (CheckAttr(attr, map->kernel_version()) != 0) return -EINVAL;
   map->g_ = GeometryFor(attr);
   const LpmBody& b = *map->body_;
   if (map->header().region_size != map->g_.region_size ||

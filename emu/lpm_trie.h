@@ -62,6 +62,7 @@
 
 #include "emu/map.h"
 #include "emu/shm.h"
+#include "emu/version.h"
 
 namespace bpfemu {
 
@@ -74,7 +75,9 @@ class LpmTrieMap final : public Map {
 
   // No map_alloc_check: trie_alloc()'s attribute checks, run by Alloc.
   static int AllocCheck(const MapAttr& attr);
-  static int CheckAttr(const MapAttr& attr);
+  // trie_alloc()'s checks; the value_size bound uses the node size of
+  // kernel `v`'s build profile.
+  static int CheckAttr(const MapAttr& attr, KernelVersion v);
 
   // trie_mem_usage().
   uint64_t MemUsage(const BuildProfile& build) const override;

@@ -110,6 +110,18 @@ TEST(LpmTrieTest, ValueSizeBoundFollowsTheNodeSize) {
     EXPECT_EQ(MapCreate(Lpm(4, top - node + 1, 1)), -EINVAL)
         << KernelVersionName(v);
   }
+  // A 6.18 map with the largest 6.18 value is attached by a process that
+  // targets 6.12: the map's own version decides.
+  SetTargetKernel(KernelVersion::k6_18);
+  const int big = MapCreate(Lpm(4, top - 24, 1));
+  ASSERT_GE(big, 0);
+  SetTargetKernel(KernelVersion::k6_12);
+  const std::string path = "/proc/self/fd/" + std::to_string(big);
+  const int other = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(other, 0);
+  EXPECT_EQ(AttachMapFd(other), 0);
+  EXPECT_EQ(CloseFd(other), 0);
+  EXPECT_EQ(CloseFd(big), 0);
   SetCallerPrivileged(false);
   SetTargetKernel(KernelVersion::k6_1);
   EXPECT_EQ(MapCreate(Lpm(4, 0, 1)), -EPERM);
