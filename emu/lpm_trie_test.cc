@@ -10,11 +10,16 @@
 
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -22,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "emu/bpffs.h"
 #include "emu/build_profile.h"
 #include "emu/kill_at_lock_point.h"
 #include "emu/syscall.h"
@@ -477,6 +483,149 @@ TEST(LpmTrieTest, WriterDeathMidChangeIsRepaired) {
   Key4 more = K(24, 10, 9, 9);
   EXPECT_EQ(MapUpdateElem(fd, &more, &v, BPF_NOEXIST), -ENOSPC);
   EXPECT_EQ(Walk(fd).size(), 4u);
+  EXPECT_EQ(CloseFd(fd), 0);
+}
+
+// A reader through a read-only mapping (uid 1001, BPF_F_RDONLY get of
+// root's 0644 pin) while root keeps inserting and deleting: the reader walks
+// under the change sequence and must only ever see answers some state of
+// the trie gave. Each value names its prefix, so a lookup's value must be a
+// prefix of the address looked up; get_next_key must return a stored prefix.
+// (A walk checks each node it uses against the key, so even a walk that
+// skipped the sequence check would pass these checks: what the sequence adds,
+// the longest prefix of one instant, cannot be checked under live writes.
+// This test shows the read-only path works and never answers EBUSY to a live
+// writer.)
+class LpmReadOnlyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) {
+      GTEST_SKIP() << "needs root to run a second uid (setresuid)";
+    }
+    char tmpl[] = "/tmp/bpfemu-lpm-rdonly-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    base_ = tmpl;
+    ASSERT_EQ(chmod(base_.c_str(), 0755), 0);
+    const std::string shared = base_ + "/shared";
+    ASSERT_EQ(mkdir(shared.c_str(), 0700), 0);
+    ASSERT_EQ(chmod(shared.c_str(), 01777), 0);
+    SetBpffsForTesting("/sys/fs/bpf", shared);
+    SetBpffsSharedForTesting(true);
+  }
+  void TearDown() override {
+    SetBpffsSharedForTesting(false);
+    if (!base_.empty()) {
+      EXPECT_EQ(std::system(("rm -rf '" + base_ + "'").c_str()), 0);
+    }
+  }
+  std::string base_;
+};
+
+uint32_t Mask(uint32_t addr, uint32_t len) {
+  return len == 0 ? 0 : addr & ~uint32_t{0} << (32 - len);
+}
+
+TEST_F(LpmReadOnlyTest, ReaderUnderWritesSeesOnlyWholeStates) {
+  const int fd = MapCreate(Lpm(4, 8, 64));
+  ASSERT_GE(fd, 0);
+  const mode_t old_umask = umask(022);
+  ASSERT_EQ(ObjPin(fd, "/sys/fs/bpf/lpm"), 0);
+  umask(old_umask);
+  ASSERT_EQ(chmod((base_ + "/shared/lpm").c_str(), 0644), 0);
+  auto key_of = [](uint32_t addr, uint32_t len) {
+    const uint32_t net = Mask(addr, len);
+    return K(len, static_cast<uint8_t>(net >> 24),
+             static_cast<uint8_t>(net >> 16), static_cast<uint8_t>(net >> 8),
+             static_cast<uint8_t>(net));
+  };
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    alarm(60);
+    close(pipe_fds[0]);
+    if (setresgid(1001, 1001, 1001) != 0 || setresuid(1001, 1001, 1001) != 0) {
+      _exit(100);
+    }
+    const int ro = ObjGet("/sys/fs/bpf/lpm", BPF_F_RDONLY);
+    if (ro < 0) _exit(101);
+    std::shared_ptr<Map> m = MapFromFd(ro);
+    if (m == nullptr || !m->read_only()) _exit(102);
+    m.reset();
+    uint64_t counts[4] = {};  // found, missing, walked keys, EBUSY
+    uint32_t seed = 99;
+    const auto end =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+    while (std::chrono::steady_clock::now() < end) {
+      seed = seed * 1103515245 + 12345;
+      const uint32_t addr = 0x0a000000 | ((seed >> 8) & 0x3ffff);
+      Key4 q = key_of(addr, 32);
+      uint64_t v = 0;
+      const int r = MapLookupElem(ro, &q, &v);
+      if (r == 0) {
+        const uint32_t len = static_cast<uint32_t>(v >> 32);
+        if (len > 32 || Mask(addr, len) != static_cast<uint32_t>(v)) _exit(1);
+        ++counts[0];
+      } else if (r == -ENOENT) {
+        ++counts[1];
+      } else if (r == -EBUSY) {
+        ++counts[3];
+      } else {
+        _exit(2);
+      }
+      Key4 next{};
+      const int g = MapGetNextKey(ro, (seed & 1) ? &q : nullptr, &next);
+      if (g == 0) {
+        uint32_t net = uint32_t{next.data[0]} << 24 |
+                       uint32_t{next.data[1]} << 16 |
+                       uint32_t{next.data[2]} << 8 | next.data[3];
+        if (next.prefixlen < 8 || next.prefixlen > 32 ||
+            Mask(net, next.prefixlen) != net || next.data[0] != 10) {
+          _exit(3);
+        }
+        ++counts[2];
+      } else if (g == -EBUSY) {
+        ++counts[3];
+      } else if (g != -ENOENT) {
+        _exit(4);
+      }
+    }
+    (void)!write(pipe_fds[1], counts, sizeof(counts));
+    _exit(0);
+  }
+  close(pipe_fds[1]);
+  // The writer: until the reader is done.
+  uint32_t seed = 7;
+  uint64_t writes = 0;
+  int status = 0;
+  while (waitpid(child, &status, WNOHANG) == 0) {
+    seed = seed * 1103515245 + 12345;
+    const uint32_t addr = 0x0a000000 | ((seed >> 6) & 0x3ffff);
+    const uint32_t len = 8 + (seed >> 24) % 25;
+    Key4 k = key_of(addr, len);
+    const uint64_t v = uint64_t{len} << 32 | Mask(addr, len);
+    const int r = (seed >> 3) % 3 ? MapUpdateElem(fd, &k, &v, BPF_ANY)
+                                  : MapDeleteElem(fd, &k);
+    ASSERT_TRUE(r == 0 || r == -ENOSPC || r == -ENOENT) << r;
+    ++writes;
+  }
+  uint64_t counts[4] = {};
+  ASSERT_EQ(read(pipe_fds[0], counts, sizeof(counts)),
+            static_cast<ssize_t>(sizeof(counts)));
+  close(pipe_fds[0]);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_GT(counts[0], 100u) << "found";
+  EXPECT_GT(counts[2], 100u) << "walked";
+  std::printf(
+      "writes %llu, reader: found %llu, missing %llu, keys %llu, "
+      "EBUSY %llu\n",
+      static_cast<unsigned long long>(writes),
+      static_cast<unsigned long long>(counts[0]),
+      static_cast<unsigned long long>(counts[1]),
+      static_cast<unsigned long long>(counts[2]),
+      static_cast<unsigned long long>(counts[3]));
   EXPECT_EQ(CloseFd(fd), 0);
 }
 
