@@ -31,6 +31,8 @@ constexpr BuildProfile kDefault6_1 = {
     // struct bpf_stack_map from the 6.1 sources over the bpf_map size above
     // (6.1's formula counts no structure, so it only shows in profiles).
     .stack_map = 384,
+    // struct lpm_trie_node: rcu_head, two children, prefixlen, flags.
+    .lpm_node = 40,
 };
 constexpr BuildProfile kDefault6_12 = {
     .htab = 896,
@@ -45,6 +47,7 @@ constexpr BuildProfile kDefault6_12 = {
     // From the 6.12 sources: struct bpf_map (248, as bpf_queue_stack above
     // shows), elems, a pcpu_freelist with its extralist, n_buckets.
     .stack_map = 288,
+    .lpm_node = 40,
 };
 constexpr BuildProfile kDefault6_18 = {
     .htab = 832,
@@ -61,6 +64,8 @@ constexpr BuildProfile kDefault6_18 = {
     .bloom = 312,
     // This machine's 6.18.44 BTF (pcpu_freelist lost its extralist).
     .stack_map = 320,
+    // 6.13 moved LPM nodes to bpf_mem_alloc and dropped their rcu_head.
+    .lpm_node = 24,
 };
 
 struct State {

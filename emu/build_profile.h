@@ -45,6 +45,7 @@ struct BuildProfile {
   uint32_t queue_stack = 0;  // struct bpf_queue_stack (queue_stack_maps.c)
   uint32_t bloom = 0;        // struct bpf_bloom_filter (bloom_filter.c)
   uint32_t stack_map = 0;    // struct bpf_stack_map (stackmap.c)
+  uint32_t lpm_node = 0;     // struct lpm_trie_node without data (lpm_trie.c)
 
   bool operator==(const BuildProfile&) const = default;
 };
@@ -66,6 +67,7 @@ inline constexpr BuildProfileField kBuildProfileFields[] = {
     {"queue_stack", &BuildProfile::queue_stack},
     {"bloom", &BuildProfile::bloom},
     {"stack_map", &BuildProfile::stack_map},
+    {"lpm_node", &BuildProfile::lpm_node},
 };
 
 // The figures measured on one build of each version (provenance in

@@ -10,6 +10,7 @@
 #include "emu/fd_array.h"
 #include "emu/hash_map.h"
 #include "emu/hash_of_maps.h"
+#include "emu/lpm_trie.h"
 #include "emu/queue_stack_map.h"
 #include "emu/ringbuf.h"
 #include "emu/sock_map.h"
@@ -41,6 +42,7 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_STACK, &QueueStackMap::kOps},
     {BPF_MAP_TYPE_BLOOM_FILTER, &BloomFilterMap::kOps},
     {BPF_MAP_TYPE_STACK_TRACE, &StackTraceMap::kOps},
+    {BPF_MAP_TYPE_LPM_TRIE, &LpmTrieMap::kOps},
 };
 
 constexpr uint32_t kMaxType = 64;

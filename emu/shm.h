@@ -127,6 +127,9 @@ enum class LockPoint {
                     // but not linked, linked but the old one not unlinked,
                     // unlinked but not freed, ...), mostly under the
                     // bucket lock
+  kTrieChange,      // an LPM trie change half done (lpm_trie.cc): a node
+                    // taken and counted but not linked, or an entry
+                    // uncounted but still linked
 };
 extern void (*g_lock_point_hook)(LockPoint);
 inline void LockPointReached(LockPoint p) {

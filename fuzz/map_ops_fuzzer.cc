@@ -45,15 +45,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const uint32_t kTypes[] = {
       BPF_MAP_TYPE_HASH,        BPF_MAP_TYPE_ARRAY,
       BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
-      BPF_MAP_TYPE_LRU_HASH,    BPF_MAP_TYPE_LRU_PERCPU_HASH};
+      BPF_MAP_TYPE_LRU_HASH,    BPF_MAP_TYPE_LRU_PERCPU_HASH,
+      BPF_MAP_TYPE_LPM_TRIE};
   std::vector<Target> maps;
   for (uint32_t type : kTypes) {
     bpfemu::MapAttr attr;
     attr.map_type = type;
+    const bool lpm = type == BPF_MAP_TYPE_LPM_TRIE;
     attr.key_size =
-        type == BPF_MAP_TYPE_ARRAY || type == BPF_MAP_TYPE_PERCPU_ARRAY
-            ? 4
-            : 1 + in.Below(12);
+        type == BPF_MAP_TYPE_ARRAY || type == BPF_MAP_TYPE_PERCPU_ARRAY ? 4
+        : lpm ? 5 + in.Below(12)  // a prefixlen and 1..12 data bytes
+              : 1 + in.Below(12);
     attr.value_size = 1 + in.Below(24);
     attr.max_entries = 1 + in.Below(16);
     const uint8_t f = in.Get<uint8_t>();
@@ -67,6 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       attr.map_flags |= BPF_F_NO_COMMON_LRU;
     }
     if (f & 4) attr.map_flags |= BPF_F_ZERO_SEED;
+    if (lpm) attr.map_flags = BPF_F_NO_PREALLOC;  // the only way to make one
     const int fd = bpfemu::MapCreate(attr);
     if (fd < 0) continue;
     maps.push_back({fd, bpfemu::MapFromFd(fd)});
@@ -77,10 +80,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     bpfemu::ScopedCpu cpu(static_cast<int>(in.Below(2)));
     const uint32_t ks = t.map->key_size();
     std::vector<uint8_t> key = in.Bytes(ks);
-    // Small key values collide and fill the map.
+    // Small key values collide and fill the map (an LPM key: a small
+    // prefixlen, sometimes past the data bits).
     if (ks > 0 && in.Bool()) {
       std::memset(key.data(), 0, ks);
       key[0] = static_cast<uint8_t>(in.Below(24));
+      if (t.map->type() == BPF_MAP_TYPE_LPM_TRIE && ks > 4) {
+        key[4] = static_cast<uint8_t>(in.Below(4) << 6);
+      }
     }
     const uint64_t flags =
         in.Bool() ? in.Get<uint64_t>() : in.Get<uint8_t>() % 6;
@@ -123,18 +130,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         uint32_t count = in.Below(40);
         std::vector<uint8_t> keys(count * ks + 8),
             values(count * t.map->SyscallValueSize() + 8);
-        uint32_t cursor = in.Get<uint32_t>() % 40, out = 0;
+        // A cursor is a bucket index (hash), an index (array) or a key
+        // (generic batches: LPM), so both buffers hold any key.
+        uint8_t cursor[64] = {}, out[64] = {};
+        const uint32_t start = in.Get<uint32_t>() % 40;
+        std::memcpy(cursor, &start, sizeof(start));
         const uint64_t elem_flags = in.Bool() ? BPF_F_LOCK : 0;
         const uint64_t bflags = in.Bool() ? in.Get<uint64_t>() : 0;
         switch (in.Below(4)) {
           case 0:
-            r = bpfemu::MapLookupBatch(t.fd, in.Bool() ? &cursor : nullptr,
-                                       &out, keys.data(), values.data(), &count,
+            r = bpfemu::MapLookupBatch(t.fd, in.Bool() ? cursor : nullptr, out,
+                                       keys.data(), values.data(), &count,
                                        elem_flags, bflags);
             break;
           case 1:
             r = bpfemu::MapLookupAndDeleteBatch(
-                t.fd, in.Bool() ? &cursor : nullptr, &out, keys.data(),
+                t.fd, in.Bool() ? cursor : nullptr, out, keys.data(),
                 values.data(), &count, elem_flags, bflags);
             break;
           case 2:

@@ -197,6 +197,11 @@ std::vector<RandomSpec> DefaultSpecs() {
       // map's lookups, deletes (E2BIG past n_buckets), walks, refused
       // updates and lookup_and_delete.
       {attr(BPF_MAP_TYPE_STACK_TRACE, 4, 16, 6, 0), 12},
+      // Prefixes nest and collide (differ.cc LpmKeyBytes): intermediate
+      // nodes come and go, full tries replace in place.
+      {attr(BPF_MAP_TYPE_LPM_TRIE, 8, 8, 32, BPF_F_NO_PREALLOC), 1, 1, true},
+      {attr(BPF_MAP_TYPE_LPM_TRIE, 6, 4, 12, BPF_F_NO_PREALLOC), 1},
+      {attr(BPF_MAP_TYPE_LPM_TRIE, 20, 12, 48, BPF_F_NO_PREALLOC), 1},
   };
 }
 

@@ -100,6 +100,24 @@ std::vector<uint8_t> KeyBytes(uint32_t n, uint32_t key_size) {
 
 // The output buffer of a lookup batch: count after (4 bytes), out_batch
 // cursor (8), then `count` keys and `count` values.
+// An LPM_TRIE key (struct bpf_lpm_trie_key_u8): a prefixlen in
+// [0, data bits], now and then one past it (EINVAL on update and delete),
+// and data bytes from a small alphabet, so that prefixes nest and collide
+// and the bits past a prefix (kept as given) vary.
+std::vector<uint8_t> LpmKeyBytes(std::mt19937_64& gen, uint32_t key_size) {
+  std::vector<uint8_t> key(key_size);
+  const uint32_t max_prefixlen = (key_size - 4) * 8;
+  const uint32_t len = absl::Bernoulli(gen, 0.03)
+                           ? max_prefixlen + 1
+                           : absl::Uniform<uint32_t>(gen, 0, max_prefixlen + 1);
+  std::memcpy(key.data(), &len, 4);
+  static constexpr uint8_t kBytes[] = {0x00, 0x0a, 0x80, 0xc0, 0xff};
+  for (uint32_t i = 4; i < key_size; ++i) {
+    key[i] = kBytes[absl::Uniform<size_t>(gen, 0, std::size(kBytes))];
+  }
+  return key;
+}
+
 size_t BatchOutSize(const MapAttr& attr, int num_cpus, uint32_t count) {
   return 12 +
          size_t{count} * (attr.key_size + SyscallValueSize(attr, num_cpus));
@@ -125,9 +143,12 @@ int Apply(Backend& b, int fd, const MapAttr& attr, const Op& op,
     case OpKind::kLookupAndDeleteBatch: {
       const int ncpus = b.NumPossibleCpus();
       out->assign(BatchOutSize(attr, ncpus, op.count), 0xa5);
-      uint8_t in_batch[8] = {};
+      // The kernel reads key_size bytes of the cursor: zeros past the
+      // op's bytes, never stack garbage.
+      std::vector<uint8_t> cursor(std::max<size_t>(8, attr.key_size), 0);
+      uint8_t* in_batch = cursor.data();
       if (key != nullptr) {
-        std::memcpy(in_batch, key, std::min(op.key.size(), sizeof(in_batch)));
+        std::memcpy(in_batch, key, std::min(op.key.size(), cursor.size()));
       }
       uint32_t count = op.count;
       uint8_t* keys = out->data() + 12;
@@ -240,6 +261,8 @@ const char* MapTypeName(uint32_t type) {
       return "BLOOM_FILTER";
     case BPF_MAP_TYPE_STACK_TRACE:
       return "STACK_TRACE";
+    case BPF_MAP_TYPE_LPM_TRIE:
+      return "LPM_TRIE";
     default:
       return "OTHER";
   }
@@ -263,7 +286,9 @@ Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
   Sequence out;
   out.attr = attr;
   out.ops.reserve(opts.num_ops);
+  const bool lpm = attr.map_type == BPF_MAP_TYPE_LPM_TRIE && attr.key_size > 4;
   auto random_key = [&] {
+    if (lpm) return LpmKeyBytes(gen, attr.key_size);
     return KeyBytes(absl::Uniform<uint32_t>(gen, 0, opts.key_range),
                     attr.key_size);
   };
@@ -314,7 +339,9 @@ Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
       } else {
         op.count = batch_count();
         // A cursor: the start (NULL), or a bucket index / key number.
-        if (absl::Bernoulli(gen, 0.5)) {
+        if (lpm && absl::Bernoulli(gen, 0.5)) {
+          op.key = random_key();  // a prefix, present or not
+        } else if (absl::Bernoulli(gen, 0.5)) {
           const uint32_t cursor =
               absl::Uniform<uint32_t>(gen, 0, attr.max_entries + 4);
           op.key.resize(4);
@@ -385,6 +412,7 @@ MapAttr GenerateCreate(uint64_t seed) {
                                         BPF_MAP_TYPE_STACK,
                                         BPF_MAP_TYPE_BLOOM_FILTER,
                                         BPF_MAP_TYPE_STACK_TRACE,
+                                        BPF_MAP_TYPE_LPM_TRIE,
                                         0 /* UNSPEC */,
                                         250 /* unknown */};
   static constexpr uint32_t kKeySizes[] = {0, 1, 3, 4, 8, 64, 512, 513, 4096};
@@ -419,12 +447,19 @@ MapAttr GenerateCreate(uint64_t seed) {
                        ? 4
                        : 8;
   }
+  // LPM_TRIE: 4 + 1..256 bytes of key, and it insists on
+  // BPF_F_NO_PREALLOC (added below for natural attributes).
+  const bool lpm = a.map_type == BPF_MAP_TYPE_LPM_TRIE;
+  if (lpm && natural) {
+    a.key_size = pick(std::array<uint32_t, 4>{5, 8, 20, 260});
+  }
   a.max_entries = pick(kMaxEntries);
   if (a.map_type == BPF_MAP_TYPE_RINGBUF && absl::Bernoulli(gen, 0.5)) {
     a.max_entries = 4096u << absl::Uniform<uint32_t>(gen, 0, 4);
   }
   const int nflags = absl::Uniform<int>(gen, 0, 3);
   for (int i = 0; i < nflags; ++i) a.map_flags |= pick(kFlags);
+  if (lpm && natural) a.map_flags |= BPF_F_NO_PREALLOC;
   // The memory a successful create could take (per-CPU values on up to 64
   // CPUs, element overhead 64 bytes).
   const bool percpu = a.map_type == BPF_MAP_TYPE_PERCPU_HASH ||
@@ -432,8 +467,10 @@ MapAttr GenerateCreate(uint64_t seed) {
                       a.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
   // A bloom filter's bit array: up to 15 * 7 / 5 bits per entry rounded up
   // to a power of two, or 2^32 bits when that overflows.
+  // An LPM trie allocates its nodes per update: nothing at creation.
   const double bytes =
-      a.map_type == BPF_MAP_TYPE_RINGBUF ? double(a.max_entries)
+      lpm                                  ? 0.0
+      : a.map_type == BPF_MAP_TYPE_RINGBUF ? double(a.max_entries)
       : bloom
           ? std::min(double(a.max_entries) * 21.0 * 2 / 8,
                      double(uint64_t{1} << 29))

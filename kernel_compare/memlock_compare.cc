@@ -58,6 +58,16 @@ std::vector<MemlockCase> MemlockCases() {
     cases.push_back(
         {BPF_MAP_TYPE_STACK_TRACE, 4, 32 * 3, max, BPF_F_STACK_BUILD_ID, 0});
   }
+  // LPM_TRIE charges per entry only (trie_mem_usage); insert i is the
+  // prefix of length i over zero data, so up to data bits + 1 of them.
+  for (uint32_t max : {1u, 100u, 4096u}) {
+    for (uint32_t inserts : {0u, 1u, 33u}) {
+      cases.push_back({BPF_MAP_TYPE_LPM_TRIE, 8, 8, max, BPF_F_NO_PREALLOC,
+                       std::min(inserts, max)});
+    }
+    cases.push_back({BPF_MAP_TYPE_LPM_TRIE, 20, 13, max, BPF_F_NO_PREALLOC,
+                     std::min(100u, max)});
+  }
   for (uint32_t pages : {1u, 2u, 16u, 64u}) {
     cases.push_back({BPF_MAP_TYPE_RINGBUF, 0, 0, pages * 4096, 0, 0});
   }

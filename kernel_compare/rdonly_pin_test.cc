@@ -70,6 +70,8 @@ constexpr Case kCases[] = {
     {BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 8, 0},
     {BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 8, 0},
     {BPF_MAP_TYPE_HASH_OF_MAPS, 4, 4, 8, BPF_F_ZERO_SEED},
+    // Key k is the prefix of length k over zero data.
+    {BPF_MAP_TYPE_LPM_TRIE, 8, 8, 16, BPF_F_NO_PREALLOC},
     // Lookups with BPF_F_LOCK, which the reader cannot take.
     {BPF_MAP_TYPE_ARRAY, 4, 16, 8, 0, 0},
     {BPF_MAP_TYPE_HASH, 4, 16, 16, BPF_F_ZERO_SEED, 8},
@@ -309,7 +311,9 @@ class RdonlyPinTest : public KernelTest<> {
           const uint64_t v = k * 1000 + 7 + i;
           std::memcpy(&value[i], &v, 8);
         }
-        r = s.b->Update(fd, &k, value.data(), BPF_ANY);
+        uint8_t key[16] = {};  // k, then zeros up to any key size
+        std::memcpy(key, &k, sizeof(k));
+        r = s.b->Update(fd, key, value.data(), BPF_ANY);
       }
       EXPECT_EQ(r, 0) << s.b->name() << " key " << k;
     }

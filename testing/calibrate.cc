@@ -25,6 +25,8 @@ using Field = uint32_t BuildProfile::*;
 struct Probe {
   MapAttr attr;
   bool socket = false;
+  // LPM_TRIE: one prefix is inserted (only elements are charged).
+  bool lpm_entry = false;
 };
 
 // One group of unknown sizes and the probes that determine them (as many
@@ -53,6 +55,13 @@ std::vector<Group> Groups() {
       {{&BuildProfile::queue_stack}, {{Attr(BPF_MAP_TYPE_QUEUE, 0, 8, 1)}}},
       {{&BuildProfile::bloom}, {{Attr(BPF_MAP_TYPE_BLOOM_FILTER, 0, 4, 1)}}},
       {{&BuildProfile::stack_map}, {{Attr(BPF_MAP_TYPE_STACK_TRACE, 4, 8, 1)}}},
+      {{&BuildProfile::lpm_node},
+       {{MapAttr{.map_type = BPF_MAP_TYPE_LPM_TRIE,
+                 .key_size = 8,
+                 .value_size = 8,
+                 .max_entries = 1,
+                 .map_flags = BPF_F_NO_PREALLOC},
+         /*socket=*/false, /*lpm_entry=*/true}}},
       {{&BuildProfile::shtab, &BuildProfile::shtab_elem},
        {{Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1)},
         {Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1), /*socket=*/true}}},
@@ -71,6 +80,12 @@ absl::StatusOr<int64_t> Charge(const Probe& p, bool kernel) {
   }
   int sv[2] = {-1, -1};
   int err = 0;
+  if (p.lpm_entry) {
+    const uint32_t key[2] = {8, 0};
+    const uint64_t value = 0;
+    err = kernel ? k.Update(fd, key, &value, BPF_ANY)
+                 : MapUpdateElem(fd, key, &value, BPF_ANY);
+  }
   if (p.socket) {
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
       err = -errno;
@@ -179,6 +194,7 @@ absl::StatusOr<BuildProfile> BuildProfileFromBtf(const char* path) {
       {&BuildProfile::queue_stack, "bpf_queue_stack"},
       {&BuildProfile::bloom, "bpf_bloom_filter"},
       {&BuildProfile::stack_map, "bpf_stack_map"},
+      {&BuildProfile::lpm_node, "lpm_trie_node"},
   };
   BuildProfile p;
   absl::Status status;

@@ -39,6 +39,17 @@ transcript() {
     "map update pinned $p/h key 1 0 0 0 value 1 0 0 0 0 0 0 0 any any"
     "map update pinned $p/h key 1 0 0 0"
     "map pin pinned $p/h"
+    # LPM_TRIE: no special code; keys are prefixlen then address bytes.
+    "map show pinned $p/lpm" "-j map show pinned $p/lpm"
+    "map dump pinned $p/lpm" "-j map dump pinned $p/lpm"
+    "map lookup pinned $p/lpm key 32 0 0 0 192 168 1 7"
+    "map lookup pinned $p/lpm key 32 0 0 0 11 0 0 1"
+    "map update pinned $p/lpm key 33 0 0 0 10 0 0 0 value 1 0 0 0 0 0 0 0"
+    "map update pinned $p/lpm key 8 0 0 0 10 0 0 0 value 1 0 0 0 0 0 0 0 noexist"
+    "map update pinned $p/lpm key 8 0 0 0 10 0 0 0 value 9 0 0 0 0 0 0 0 exist"
+    "map delete pinned $p/lpm key 16 0 0 0 192 168 0 0"
+    "map delete pinned $p/lpm key 16 0 0 0 192 168 0 0"
+    "map dump pinned $p/lpm"
   )
   for c in "${cmds[@]}"; do
     echo "\$ map-tool ${c//$p/PINS}"

@@ -39,6 +39,19 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 20; i++) b[i] = i;
   k = 0;
   bpf_map_update_elem(big, &k, b, BPF_ANY);
+  // An LPM trie of IPv4 prefixes (prefixlen, then the address bytes),
+  // dumped in the kernel's post-order.
+  LIBBPF_OPTS(bpf_map_create_opts, no_prealloc, .map_flags = BPF_F_NO_PREALLOC);
+  int lpm =
+      bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "cidrs", 8, 8, 8, &no_prealloc);
+  const unsigned char prefixes[][8] = {{16, 0, 0, 0, 192, 168, 0, 0},
+                                       {24, 0, 0, 0, 192, 168, 1, 0},
+                                       {24, 0, 0, 0, 192, 168, 128, 0},
+                                       {8, 0, 0, 0, 10, 0, 0, 0}};
+  for (int i = 0; i < 4; i++) {
+    unsigned long long lv = 100 + i;
+    bpf_map_update_elem(lpm, prefixes[i], &lv, BPF_NOEXIST);
+  }
   return pin(h, argv[1], "h") || pin(pc, argv[1], "pc") ||
-         pin(big, argv[1], "big");
+         pin(big, argv[1], "big") || pin(lpm, argv[1], "lpm");
 }

@@ -14,6 +14,7 @@
 #include "tests/conformance/create_conformance.h"
 #include "tests/conformance/hash_conformance.h"
 #include "tests/conformance/lock_conformance.h"
+#include "tests/conformance/lpm_conformance.h"
 #include "tests/conformance/lru_conformance.h"
 #include "tests/conformance/map_in_map_batch_conformance.h"
 #include "tests/conformance/percpu_conformance.h"
@@ -37,6 +38,7 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, AccessConformance, BackendType);     \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, QueueStackConformance, BackendType); \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BloomConformance, BackendType);      \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, StackTraceConformance, BackendType)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, StackTraceConformance, BackendType); \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LpmConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_

@@ -260,6 +260,62 @@ TEST_P(ExamplesCompareTest, WorkQueue) {
   EXPECT_EQ(p.runs(), 3 * 12 + 5 + 8 + 11);
 }
 
+// An LPM trie from programs: longest-prefix verdicts, per-rule hit counts
+// in the looked-up value, and rules added (BPF_NOEXIST, into a full trie
+// too) and deleted by a program. Userspace installs the same CIDR rules on
+// both sides first.
+TEST_P(ExamplesCompareTest, LpmFirewall) {
+  Pair p("lpm_firewall", GetParam());
+  ASSERT_TRUE(p.ok());
+  struct Cidr {
+    uint32_t prefixlen;
+    uint8_t addr[4];
+  };
+  struct Rule {
+    uint32_t action, id;
+    uint64_t hits;
+  };
+  const struct {
+    Cidr key;
+    Rule rule;
+  } rules[] = {
+      {{8, {10, 0, 0, 0}}, {XDP_DROP, 1, 0}},
+      {{16, {10, 1, 0, 0}}, {XDP_PASS, 2, 0}},
+      {{24, {10, 1, 2, 0}}, {XDP_DROP, 3, 0}},
+      {{32, {10, 1, 2, 3}}, {XDP_PASS, 4, 0}},
+      {{12, {172, 16, 0, 0}}, {XDP_DROP, 5, 0}},
+      {{0, {0, 0, 0, 0}}, {XDP_PASS, 6, 0}},
+  };
+  for (const auto& r : rules) {
+    ASSERT_EQ(bpf_map_update_elem(p.kernel().MapFd("rules"), &r.key, &r.rule,
+                                  BPF_NOEXIST),
+              0);
+    ASSERT_EQ(
+        MapUpdateElem(p.emu().MapFd("rules"), &r.key, &r.rule, BPF_NOEXIST), 0);
+  }
+  std::mt19937 rng(23);
+  const uint32_t bases[] = {0x0a010203, 0x0a010200, 0x0a01ff00, 0x0a7f0000,
+                            0xac100000, 0xac200000, 0xc0a80000, 0x0b000000};
+  for (int i = 0; i < 300; ++i) {
+    const uint32_t saddr =
+        bases[rng() % 8] + (rng() % 4 == 0 ? rng() % 512 : 0);
+    const uint32_t what = rng() % 10;
+    if (what < 2) {
+      // Learn: port 1 adds the source's /24 (up to 16 rules: later ones
+      // are ENOSPC), port 2 removes it.
+      p.RunPacket(
+          "learn",
+          Ipv4Frame(saddr, 0x0a000001, 999, what == 0 ? 1 : 2, IPPROTO_UDP),
+          i % 2);
+    } else {
+      p.RunPacket("filter", Ipv4Frame(saddr, 0x0a000001, 1000, 80, IPPROTO_TCP),
+                  i % 2);
+    }
+  }
+  p.RunPacket("filter", EthFrame(ETH_P_ARP, 42));
+  p.ExpectSameMaps();
+}
+
 TEST_P(ExamplesCompareTest, PercpuBytes) {
   Pair p("percpu_bytes", GetParam());
   ASSERT_TRUE(p.ok());

@@ -254,6 +254,52 @@ TEST_F(ExamplesTest, FlowTableEvictsInsteadOfGrowing) {
   EXPECT_LE(n, 16);
 }
 
+// The longest CIDR rule decides; a program adds a /24 rule (BPF_NOEXIST:
+// EEXIST the second time) and deletes it (ENOENT the second time).
+TEST_F(ExamplesTest, LpmFirewallLongestPrefixDecides) {
+  auto obj = LoadObject("lpm_firewall");
+  ASSERT_NE(obj, nullptr);
+  const Program* filter = obj->FindProgram("filter");
+  const Program* learn = obj->FindProgram("learn");
+  ASSERT_NE(filter, nullptr);
+  ASSERT_NE(learn, nullptr);
+  struct Cidr {
+    uint32_t prefixlen;
+    uint8_t addr[4];
+  };
+  struct Rule {
+    uint32_t action, id;
+    uint64_t hits;
+  };
+  const int rules = obj->MapFd("rules");
+  const Cidr k8{8, {10, 0, 0, 0}}, k24{24, {10, 1, 2, 0}};
+  const Rule drop{XDP_DROP, 1, 0}, pass{XDP_PASS, 2, 0};
+  ASSERT_EQ(MapUpdateElem(rules, &k8, &drop, BPF_NOEXIST), 0);
+  ASSERT_EQ(MapUpdateElem(rules, &k24, &pass, BPF_NOEXIST), 0);
+  ScopedCpu on(0);
+  auto verdict = [&](uint32_t saddr) {
+    return filter->RunXdp(Ipv4Frame(saddr, 1, 1000, 80, IPPROTO_TCP)).retval;
+  };
+  EXPECT_EQ(verdict(0x0a010203), uint32_t{XDP_PASS});  // the /24
+  EXPECT_EQ(verdict(0x0a090909), uint32_t{XDP_DROP});  // the /8
+  EXPECT_EQ(verdict(0x0b000001), uint32_t{XDP_PASS});  // no rule
+  Rule got{};
+  ASSERT_EQ(MapLookupElem(rules, &k24, &got), 0);
+  EXPECT_EQ(got.hits, 1u);
+  // Learn blocks 10.7.7.0/24 inside the /8's drop.
+  auto learn_port = [&](uint16_t port) {
+    return learn->RunXdp(Ipv4Frame(0x0a070707, 1, 9, port, IPPROTO_UDP)).retval;
+  };
+  EXPECT_EQ(learn_port(1), uint32_t{XDP_PASS});
+  EXPECT_EQ(learn_port(1), uint32_t{XDP_ABORTED});  // EEXIST
+  const Cidr learned{24, {10, 7, 7, 0}};
+  ASSERT_EQ(MapLookupElem(rules, &learned, &got), 0);
+  EXPECT_EQ(got.id, 107u);
+  EXPECT_EQ(learn_port(2), uint32_t{XDP_PASS});
+  EXPECT_EQ(learn_port(2), uint32_t{XDP_ABORTED});  // ENOENT
+  EXPECT_EQ(LookupU64(obj->MapFd("stats"), 2), uint64_t(-EEXIST));
+}
+
 TEST_F(ExamplesTest, TailCallsJumpFallThroughAndStopAfter33) {
   auto obj = LoadObject("tail_calls");
   ASSERT_NE(obj, nullptr);

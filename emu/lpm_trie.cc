@@ -1,0 +1,608 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "emu/lpm_trie.h"
+
+#include <linux/bpf.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include "emu/build_profile.h"
+#include "emu/errno.h"
+#include "emu/version.h"
+
+namespace bpfemu {
+namespace {
+
+// LPM_CREATE_FLAG_MASK, LPM_DATA_SIZE_{MIN,MAX}, LPM_TREE_NODE_FLAG_IM.
+constexpr uint32_t kLpmCreateFlagMask =
+    BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | kBpfFAccessMask;
+constexpr uint32_t kDataSizeMin = 1;
+constexpr uint32_t kDataSizeMax = 256;
+constexpr uint32_t kPrefixLenSize = 4;  // struct bpf_lpm_trie_key_u8
+constexpr uint32_t kFlagIm = 1;
+
+uint32_t KeyPrefixLen(const uint8_t* key) {
+  uint32_t len;
+  std::memcpy(&len, key, sizeof(len));
+  return len;
+}
+
+// Bit `index` of big-endian data, most significant bit first.
+uint32_t ExtractBit(const uint8_t* data, uint32_t index) {
+  return (data[index / 8] >> (7 - index % 8)) & 1;
+}
+
+}  // namespace
+
+const MapOps LpmTrieMap::kOps = {&LpmTrieMap::AllocCheck, &LpmTrieMap::Alloc,
+                                 &LpmTrieMap::Attach};
+
+int LpmTrieMap::AllocCheck(const MapAttr& /*attr*/) {
+  // 6.1's trie_alloc() asks for CAP_BPF before looking at the attributes;
+  // later kernels ask in map_create(), which the syscall layer mirrors.
+  if (TargetKernel() == KernelVersion::k6_1 && !CallerPrivileged()) {
+    return -EPERM;
+  }
+  return 0;
+}
+
+int LpmTrieMap::CheckAttr(const MapAttr& attr, KernelVersion v) {
+  const uint32_t f = attr.map_flags;
+  const uint64_t node = BuildProfileFor(v).lpm_node;
+  const uint64_t value_max = kKmallocMaxSize - kDataSizeMax - node;
+  if (attr.max_entries == 0 || !(f & BPF_F_NO_PREALLOC) ||
+      (f & ~kLpmCreateFlagMask) != 0 ||
+      (f & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) ==
+          (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG) ||
+      attr.key_size < kPrefixLenSize + kDataSizeMin ||
+      attr.key_size > kPrefixLenSize + kDataSizeMax || attr.value_size == 0 ||
+      attr.value_size > value_max) {
+    return -EINVAL;
+  }
+  return 0;
+}
+
+LpmTrieMap::Geometry LpmTrieMap::GeometryFor(const MapAttr& attr) {
+  Geometry g;
+  g.data_size = attr.key_size - kPrefixLenSize;
+  g.max_prefixlen = g.data_size * 8;
+  g.value_off = sizeof(Node) + RoundUp(g.data_size, 8);
+  g.node_size = g.value_off + RoundUp(attr.value_size, 8);
+  const uint64_t wanted = uint64_t{attr.max_entries} * 2;
+  const uint64_t cap = std::max<uint64_t>(2, kMaxPoolBytes / g.node_size);
+  g.pool_nodes = static_cast<uint32_t>(std::min(wanted, cap));
+  g.region_size = kBodyOffset + RoundUp(sizeof(LpmBody), 64) +
+                  uint64_t{g.pool_nodes} * g.node_size;
+  return g;
+}
+
+LpmTrieMap::LpmTrieMap(ShmRegion region, const Geometry& g)
+    : Map(std::move(region)), g_(g) {
+  body_ = this->region().At<LpmBody>(kBodyOffset);
+  pool_ =
+      this->region().At<uint8_t>(kBodyOffset + RoundUp(sizeof(LpmBody), 64));
+}
+
+int LpmTrieMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
+                      std::unique_ptr<Map>* out) {
+  if (int err = CheckAttr(attr, TargetKernel()); err != 0) return err;
+  const Geometry g = GeometryFor(attr);
+  ShmRegion region;
+  int map_fd;
+  // Nodes come one by one at update time, as the kernel allocates them: the
+  // pool's pages are not reserved (docs/reliability.md).
+  const uint64_t reserve = kBodyOffset + RoundUp(sizeof(LpmBody), 64);
+  if (int err = ShmRegion::Create("bpfemu-lpm-trie", g.region_size, &map_fd,
+                                  &region, /*mirror_tail=*/0, reserve);
+      err != 0) {
+    return err;
+  }
+  InitHeader(attr, attr.max_entries, nr_cpus, /*seed=*/0, g.region_size,
+             region.At<MapHeader>(0));
+  auto* body = new (region.At<void>(kBodyOffset)) LpmBody{};
+  body->pool_nodes = g.pool_nodes;
+  *fd = map_fd;
+  *out = std::unique_ptr<Map>(new LpmTrieMap(std::move(region), g));
+  return 0;
+}
+
+int LpmTrieMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
+  const Geometry placeholder{};
+  auto map = std::unique_ptr<LpmTrieMap>(
+      new LpmTrieMap(std::move(region), placeholder));
+  if (int err = map->CheckAttachHeader(); err != 0) return err;
+  const MapAttr attr = AttrFromHeader(map->header());
+  // The bound of the kernel the map was made for, not this process's.
+  if (CheckAttr(attr, map->kernel_version()) != 0) return -EINVAL;
+  map->g_ = GeometryFor(attr);
+  const LpmBody& b = *map->body_;
+  if (map->header().region_size != map->g_.region_size ||
+      Load(b.pool_nodes) != map->g_.pool_nodes ||
+      Load(b.fresh) > map->g_.pool_nodes ||
+      Load(b.free_head) > map->g_.pool_nodes ||
+      Load(b.root) > map->g_.pool_nodes) {
+    return -EINVAL;
+  }
+  if (int err = map->ReadStable([&] { return map->ValidateTree(); });
+      err != 0) {
+    return err == -EBUSY ? err : -EINVAL;
+  }
+  *out = std::move(map);
+  return 0;
+}
+
+uint64_t LpmTrieMap::MemUsage(const BuildProfile& build) const {
+  const uint64_t elem =
+      uint64_t{build.lpm_node} + g_.data_size + uint64_t{value_size()};
+  return elem * Load(body_->n_entries);
+}
+
+LpmTrieMap::Node* LpmTrieMap::Follow(uint32_t ref, int64_t parent_len,
+                                     bool* bad) const {
+  if (ref == 0 || ref > g_.pool_nodes) {
+    *bad = true;
+    return nullptr;
+  }
+  Node* n = At(ref);
+  const uint32_t len = Load(n->prefixlen);
+  if (len > g_.max_prefixlen || int64_t{len} <= parent_len) {
+    *bad = true;
+    return nullptr;
+  }
+  return n;
+}
+
+// __longest_prefix_match(): the leading bits `n` and the key share, capped
+// at min(node_len, key_len).
+uint32_t LpmTrieMap::MatchLen(Node* n, uint32_t node_len,
+                              const uint8_t* key_data, uint32_t key_len) const {
+  const uint32_t limit = std::min(node_len, key_len);
+  const uint8_t* data = Data(n);
+  uint32_t len = 0;
+  for (uint32_t i = 0; i < g_.data_size && len < limit; ++i) {
+    const uint8_t diff =
+        __atomic_load_n(&data[i], __ATOMIC_RELAXED) ^ key_data[i];
+    if (diff != 0) {
+      len += static_cast<uint32_t>(__builtin_clz(diff)) - 24;
+      break;
+    }
+    len += 8;
+  }
+  return std::min(len, limit);
+}
+
+template <typename F>
+int LpmTrieMap::ReadStable(F fn) {
+  if (!read_only()) {
+    ShmMutexLock l(&body_->lock);
+    if (l.recovered()) Repair();
+    const int ret = fn();
+    return ret == -EAGAIN ? -EINVAL : ret;
+  }
+  ReadOnlyWait wait;
+  for (;;) {
+    const uint32_t s1 = __atomic_load_n(&body_->seq, __ATOMIC_ACQUIRE);
+    if ((s1 & 1) == 0) {
+      const int ret = fn();
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (Load(body_->seq) == s1) return ret == -EAGAIN ? -EINVAL : ret;
+    }
+    if (!wait.Next(body_->lock.holder())) return -EBUSY;
+  }
+}
+
+template <typename F>
+int LpmTrieMap::Write(F fn) {
+  ShmMutexLock l(&body_->lock);
+  if (l.recovered()) Repair();
+  __atomic_store_n(&body_->seq, Load(body_->seq) | 1, __ATOMIC_RELAXED);
+  std::atomic_thread_fence(std::memory_order_release);
+  const int ret = fn();
+  __atomic_store_n(&body_->seq, Load(body_->seq) + 1, __ATOMIC_RELEASE);
+  return ret == -EAGAIN ? -EINVAL : ret;
+}
+
+// A writer died holding the lock: its change may be half done. The trie it
+// leaves is always walkable (a node is filled before it is linked and freed
+// after it is unlinked), so the nodes reachable from the root are the trie;
+// every other node handed out is free. Links a walk would refuse are cut.
+void LpmTrieMap::Repair() {
+  const uint32_t pool = g_.pool_nodes;
+  std::vector<uint8_t> seen(pool, 0);
+  struct Item {
+    uint32_t* slot;
+    int64_t parent_len;
+  };
+  std::vector<Item> stack{{&body_->root, -1}};
+  uint32_t entries = 0, high = 0;
+  while (!stack.empty()) {
+    const Item it = stack.back();
+    stack.pop_back();
+    const uint32_t ref = Load(*it.slot);
+    if (ref == 0) continue;
+    bool bad = false;
+    Node* n = Follow(ref, it.parent_len, &bad);
+    if (bad || seen[ref - 1]) {
+      Store(*it.slot, 0);
+      continue;
+    }
+    seen[ref - 1] = 1;
+    high = std::max(high, ref);
+    if (!(Load(n->flags) & kFlagIm)) ++entries;
+    stack.push_back({&n->child[0], Load(n->prefixlen)});
+    stack.push_back({&n->child[1], Load(n->prefixlen)});
+  }
+  const uint32_t fresh = std::max(std::min(Load(body_->fresh), pool), high);
+  uint32_t head = 0;
+  for (uint32_t i = fresh; i > 0; --i) {
+    if (seen[i - 1]) continue;
+    Store(At(i)->child[0], head);
+    head = i;
+  }
+  Store(body_->fresh, fresh);
+  Store(body_->free_head, head);
+  Store(body_->n_entries, entries);
+  __atomic_store_n(&body_->seq, Load(body_->seq) & ~1u, __ATOMIC_RELEASE);
+}
+
+int LpmTrieMap::ValidateTree() const {
+  std::vector<uint8_t> seen(g_.pool_nodes, 0);
+  struct Item {
+    uint32_t ref;
+    int64_t parent_len;
+  };
+  std::vector<Item> stack;
+  if (const uint32_t root = Load(body_->root); root != 0) {
+    stack.push_back({root, -1});
+  }
+  while (!stack.empty()) {
+    const Item it = stack.back();
+    stack.pop_back();
+    bool bad = false;
+    Node* n = Follow(it.ref, it.parent_len, &bad);
+    if (bad || seen[it.ref - 1]) return -EAGAIN;
+    seen[it.ref - 1] = 1;
+    for (uint32_t& c : n->child) {
+      if (const uint32_t ref = Load(c); ref != 0) {
+        stack.push_back({ref, Load(n->prefixlen)});
+      }
+    }
+  }
+  return 0;
+}
+
+uint32_t LpmTrieMap::AllocNode() {
+  uint32_t ref = Load(body_->free_head);
+  if (ref != 0 && ref <= g_.pool_nodes) {
+    Store(body_->free_head, Load(At(ref)->child[0]));
+    return ref;
+  }
+  Store(body_->free_head, 0);  // a corrupted chain is dropped
+  const uint32_t fresh = Load(body_->fresh);
+  if (fresh >= g_.pool_nodes) return 0;
+  Store(body_->fresh, fresh + 1);
+  return fresh + 1;
+}
+
+void LpmTrieMap::FreeNode(uint32_t ref) {
+  Store(At(ref)->child[0], Load(body_->free_head));
+  Store(body_->free_head, ref);
+}
+
+// trie_lookup_elem()'s walk: *found is the longest matching
+// non-intermediate node, or 0.
+int LpmTrieMap::LookupWalk(const uint8_t* key, uint32_t* found) const {
+  *found = 0;
+  const uint32_t key_len = KeyPrefixLen(key);
+  if (key_len > g_.max_prefixlen) return 0;
+  const uint8_t* key_data = key + kPrefixLenSize;
+  int64_t parent_len = -1;
+  for (uint32_t ref = Load(body_->root); ref != 0;) {
+    bool bad = false;
+    Node* n = Follow(ref, parent_len, &bad);
+    if (bad) return -EAGAIN;
+    const uint32_t len = Load(n->prefixlen);
+    const uint32_t match = MatchLen(n, len, key_data, key_len);
+    if (match == g_.max_prefixlen) {
+      *found = ref;
+      break;
+    }
+    if (match < len) break;
+    if (!(Load(n->flags) & kFlagIm)) *found = ref;
+    parent_len = len;
+    ref = Load(n->child[ExtractBit(key_data, len)]);
+  }
+  return 0;
+}
+
+int LpmTrieMap::LookupElem(const void* key, void* value, uint64_t /*flags*/) {
+  std::vector<uint8_t> copy(value_size());
+  const int ret = ReadStable([&] {
+    uint32_t found;
+    if (int err = LookupWalk(static_cast<const uint8_t*>(key), &found);
+        err != 0) {
+      return err;
+    }
+    if (found == 0) return -ENOENT;
+    CopyFromMap(copy.data(), Value(At(found)), value_size());
+    return 0;
+  });
+  if (ret == 0) std::memcpy(value, copy.data(), value_size());
+  return ret;
+}
+
+void* LpmTrieMap::LookupElemProg(const void* key) {
+  uint32_t found = 0;
+  const int ret = ReadStable(
+      [&] { return LookupWalk(static_cast<const uint8_t*>(key), &found); });
+  return ret == 0 && found != 0 ? Value(At(found)) : nullptr;
+}
+
+int LpmTrieMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
+  if (flags > BPF_EXIST) return -EINVAL;
+  const auto* k = static_cast<const uint8_t*>(key);
+  if (KeyPrefixLen(k) > g_.max_prefixlen) return -EINVAL;
+  return Write([&] { return UpdateLocked(k, value, flags); });
+}
+
+// trie_update_elem() under the lock.
+int LpmTrieMap::UpdateLocked(const uint8_t* key, const void* value,
+                             uint64_t flags) {
+  const uint32_t key_len = KeyPrefixLen(key);
+  const uint8_t* key_data = key + kPrefixLenSize;
+  const uint32_t fresh = AllocNode();
+  if (fresh == 0) return -ENOMEM;
+  Node* nn = At(fresh);
+  Store(nn->child[0], 0);
+  Store(nn->child[1], 0);
+  Store(nn->prefixlen, key_len);
+  Store(nn->flags, 0);
+  CopyToMap(Data(nn), key_data, g_.data_size);
+  CopyToMap(Value(nn), value, value_size());
+
+  // trie_check_add_elem().
+  auto add = [&]() -> int {
+    if (flags == BPF_EXIST) return -ENOENT;
+    if (Load(body_->n_entries) == max_entries()) return -ENOSPC;
+    Store(body_->n_entries, Load(body_->n_entries) + 1);
+    return 0;
+  };
+  auto fail = [&](int err) {
+    FreeNode(fresh);
+    return err;
+  };
+
+  uint32_t* slot = &body_->root;
+  Node* node = nullptr;
+  uint32_t ref = 0, len = 0, match = 0;
+  int64_t parent_len = -1;
+  while ((ref = Load(*slot)) != 0) {
+    bool bad = false;
+    node = Follow(ref, parent_len, &bad);
+    if (bad) return fail(-EAGAIN);
+    len = Load(node->prefixlen);
+    match = MatchLen(node, len, key_data, key_len);
+    if (len != match || len == key_len || len == g_.max_prefixlen) break;
+    parent_len = len;
+    slot = &node->child[ExtractBit(key_data, len)];
+  }
+
+  if (ref == 0) {
+    if (int err = add(); err != 0) return fail(err);
+    LockPointReached(LockPoint::kTrieChange);  // counted, not linked
+    __atomic_store_n(slot, fresh, __ATOMIC_RELEASE);
+    return 0;
+  }
+
+  if (len == match) {  // the same prefix: replace the node
+    if (!(Load(node->flags) & kFlagIm)) {
+      if (flags == BPF_NOEXIST) return fail(-EEXIST);
+    } else if (int err = add(); err != 0) {
+      return fail(err);
+    }
+    Store(nn->child[0], Load(node->child[0]));
+    Store(nn->child[1], Load(node->child[1]));
+    __atomic_store_n(slot, fresh, __ATOMIC_RELEASE);
+    FreeNode(ref);
+    return 0;
+  }
+
+  if (int err = add(); err != 0) return fail(err);
+
+  if (match == key_len) {  // the new prefix is an ancestor of `node`
+    Store(nn->child[ExtractBit(Data(node), match)], ref);
+    __atomic_store_n(slot, fresh, __ATOMIC_RELEASE);
+    return 0;
+  }
+
+  const uint32_t im_ref = AllocNode();
+  if (im_ref == 0) {
+    Store(body_->n_entries, Load(body_->n_entries) - 1);
+    return fail(-ENOMEM);
+  }
+  Node* im = At(im_ref);
+  Store(im->prefixlen, match);
+  Store(im->flags, kFlagIm);
+  std::vector<uint8_t> data(g_.data_size);
+  CopyFromMap(data.data(), Data(node), g_.data_size);
+  CopyToMap(Data(im), data.data(), g_.data_size);
+  const uint32_t bit = ExtractBit(key_data, match);
+  Store(im->child[bit], fresh);
+  Store(im->child[bit ^ 1], ref);
+  __atomic_store_n(slot, im_ref, __ATOMIC_RELEASE);
+  return 0;
+}
+
+int LpmTrieMap::DeleteElem(const void* key) {
+  const auto* k = static_cast<const uint8_t*>(key);
+  if (KeyPrefixLen(k) > g_.max_prefixlen) return -EINVAL;
+  return Write([&] { return DeleteLocked(k); });
+}
+
+// trie_delete_elem() under the lock.
+int LpmTrieMap::DeleteLocked(const uint8_t* key) {
+  const uint32_t key_len = KeyPrefixLen(key);
+  const uint8_t* key_data = key + kPrefixLenSize;
+  uint32_t* trim = &body_->root;
+  uint32_t* trim2 = trim;
+  uint32_t parent = 0, ref = 0, len = 0, match = 0;
+  Node* node = nullptr;
+  int64_t parent_len = -1;
+  while ((ref = Load(*trim)) != 0) {
+    bool bad = false;
+    node = Follow(ref, parent_len, &bad);
+    if (bad) return -EAGAIN;
+    len = Load(node->prefixlen);
+    match = MatchLen(node, len, key_data, key_len);
+    if (len != match || len == key_len) break;
+    parent = ref;
+    trim2 = trim;
+    parent_len = len;
+    trim = &node->child[ExtractBit(key_data, len)];
+  }
+  if (ref == 0 || len != key_len || len != match ||
+      (Load(node->flags) & kFlagIm)) {
+    return -ENOENT;
+  }
+  Store(body_->n_entries, Load(body_->n_entries) - 1);
+  LockPointReached(LockPoint::kTrieChange);  // uncounted, still linked
+
+  const uint32_t c0 = Load(node->child[0]), c1 = Load(node->child[1]);
+  if (c0 != 0 && c1 != 0) {  // keeps its place as an intermediate node
+    Store(node->flags, Load(node->flags) | kFlagIm);
+    return 0;
+  }
+  if (parent != 0 && (Load(At(parent)->flags) & kFlagIm) && c0 == 0 &&
+      c1 == 0) {
+    // The intermediate parent goes too; its other child takes its place.
+    Node* p = At(parent);
+    const uint32_t other =
+        Load(p->child[0]) == ref ? Load(p->child[1]) : Load(p->child[0]);
+    __atomic_store_n(trim2, other, __ATOMIC_RELEASE);
+    FreeNode(parent);
+    FreeNode(ref);
+    return 0;
+  }
+  __atomic_store_n(trim, c0 != 0 ? c0 : c1, __ATOMIC_RELEASE);
+  FreeNode(ref);
+  return 0;
+}
+
+int LpmTrieMap::GetNextKey(const void* key, void* next_key) {
+  std::vector<uint8_t> out(key_size());
+  const int ret = ReadStable([&] {
+    return NextKeyWalk(static_cast<const uint8_t*>(key), out.data());
+  });
+  if (ret == 0) std::memcpy(next_key, out.data(), key_size());
+  return ret;
+}
+
+// trie_get_next_key(): post-order successor of the exact node `key` names;
+// the first node in post-order when `key` is NULL, too long or absent.
+int LpmTrieMap::NextKeyWalk(const uint8_t* key, uint8_t* next_key) const {
+  uint32_t search_root = Load(body_->root);
+  if (search_root == 0) return -ENOENT;
+  int64_t search_parent_len = -1;
+  uint32_t next = 0;
+
+  if (key != nullptr && KeyPrefixLen(key) <= g_.max_prefixlen) {
+    const uint32_t key_len = KeyPrefixLen(key);
+    const uint8_t* key_data = key + kPrefixLenSize;
+    // The path from the root; at most max_prefixlen + 1 nodes, since each
+    // link Follow accepts lengthens the prefix.
+    std::vector<uint32_t> path;
+    path.reserve(g_.max_prefixlen + 1);
+    uint32_t ref = search_root, len = 0, match = 0;
+    Node* node = nullptr;
+    int64_t parent_len = -1;
+    while (ref != 0) {
+      bool bad = false;
+      node = Follow(ref, parent_len, &bad);
+      if (bad) return -EAGAIN;
+      path.push_back(ref);
+      len = Load(node->prefixlen);
+      match = MatchLen(node, len, key_data, key_len);
+      if (len != match || len == key_len) break;
+      parent_len = len;
+      ref = Load(node->child[ExtractBit(key_data, len)]);
+    }
+    if (ref != 0 && len == match && !(Load(node->flags) & kFlagIm)) {
+      // Climb until a parent has an unvisited right subtree or is itself
+      // a real node.
+      uint32_t cur = path.back();
+      size_t depth = path.size() - 1;
+      bool found = false;
+      while (depth > 0) {
+        Node* p = At(path[depth - 1]);
+        if (Load(p->child[0]) == cur) {
+          const uint32_t right = Load(p->child[1]);
+          if (right != 0) {
+            search_root = right;
+            search_parent_len = Load(p->prefixlen);
+            found = true;
+            break;
+          }
+        }
+        if (!(Load(p->flags) & kFlagIm)) {
+          next = path[depth - 1];
+          break;
+        }
+        cur = path[depth - 1];
+        --depth;
+      }
+      if (next == 0 && !found) return -ENOENT;
+    }
+  }
+
+  if (next == 0) {
+    // The leftmost non-intermediate node below search_root.
+    int64_t parent_len = search_parent_len;
+    for (uint32_t ref = search_root; ref != 0;) {
+      bool bad = false;
+      Node* n = Follow(ref, parent_len, &bad);
+      if (bad) return -EAGAIN;
+      parent_len = Load(n->prefixlen);
+      if (Load(n->flags) & kFlagIm) {
+        ref = Load(n->child[0]);
+      } else {
+        next = ref;
+        ref = Load(n->child[0]);
+        if (ref == 0) ref = Load(n->child[1]);
+      }
+    }
+    if (next == 0) return -EAGAIN;  // an intermediate node without children
+  }
+  Node* n = At(next);
+  const uint32_t len = Load(n->prefixlen);
+  std::memcpy(next_key, &len, sizeof(len));
+  CopyFromMap(next_key + kPrefixLenSize, Data(n), g_.data_size);
+  return 0;
+}
+
+uint32_t LpmTrieMap::EntriesForTest() {
+  ShmMutexLock l(&body_->lock);
+  return Load(body_->n_entries);
+}
+
+uint32_t LpmTrieMap::NodesForTest() {
+  ShmMutexLock l(&body_->lock);
+  uint32_t count = 0;
+  std::vector<uint32_t> stack;
+  if (body_->root != 0) stack.push_back(body_->root);
+  while (!stack.empty() && count <= g_.pool_nodes) {
+    Node* n = At(stack.back());
+    stack.pop_back();
+    ++count;
+    for (uint32_t c : n->child) {
+      if (c != 0) stack.push_back(c);
+    }
+  }
+  return count;
+}
+
+}  // namespace bpfemu

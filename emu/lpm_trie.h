@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: lpm_trie.h
+//
+// LpmTrieMap mirrors kernel/bpf/lpm_trie.c (Linux 6.1, 6.12, 6.18) for
+// BPF_MAP_TYPE_LPM_TRIE: a binary trie of prefixes, keys being struct
+// bpf_lpm_trie_key_u8 (a host-order u32 prefixlen, then data_size bytes of
+// big-endian data), searched for the longest stored prefix of a key.
+//
+// Semantics (docs/semantics.md, "LPM_TRIE"):
+//   * Creation: max_entries 0, no BPF_F_NO_PREALLOC, flags beyond
+//     BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | the access flags, both program
+//     access flags, key_size outside 4 + [1, 256], value_size 0 or above
+//     KMALLOC_MAX_SIZE - 256 - sizeof(struct lpm_trie_node) are EINVAL, all
+//     in trie_alloc() (so after the capability check; 6.1 checks CAP_BPF
+//     there first). map_extra must be 0 (map_create).
+//   * Lookup: the value of the longest non-intermediate prefix matching the
+//     key's first prefixlen bits, ENOENT if none or if prefixlen exceeds
+//     data_size * 8.
+//   * Update: flags above BPF_EXIST or prefixlen above the maximum are EINVAL;
+//     an existing prefix is replaced (EEXIST with BPF_NOEXIST) without
+//     counting against max_entries, even in a full trie; a new prefix is
+//     ENOENT with BPF_EXIST, ENOSPC when n_entries == max_entries. Data bits
+//     past prefixlen are stored as given and come back from get_next_key.
+//   * Delete: exact prefix only (ENOENT otherwise, EINVAL above the
+//     maximum); a node with two children becomes intermediate, a leaf under
+//     an intermediate parent takes the parent with it.
+//   * get_next_key: post-order (more specific prefixes first); a NULL,
+//     over-long or absent key restarts at the first key; ENOENT after the
+//     last.
+//   * Batch: the generic lookup, update and delete batch ops;
+//     lookup_and_delete (single or batch) is ENOTSUPP.
+//   * memlock (6.4 on): (sizeof(struct lpm_trie_node) + data_size +
+//     value_size) * n_entries; the node size is the build profile's
+//     `lpm_node` (40 up to 6.12, 24 from 6.13's bpf_mem_alloc nodes).
+//
+// Layout (after MapHeader): LpmBody (lock, change sequence, root, counts,
+// pool bookkeeping), then a pool of fixed-size nodes addressed by index + 1
+// (0 is "none"): {child[2], prefixlen, flags, data[data_size] padded to 8,
+// value[value_size] padded to 8}. The pool holds 2 * max_entries nodes (at
+// most n_entries leaves, fewer intermediates than leaves, and the one spare a
+// replacement needs while the old node is still linked), capped at
+// kMaxPoolBytes; past the cap an update is ENOMEM, where the kernel's node
+// allocation would fail. Free nodes are chained through child[0]; nodes past
+// `fresh` were never used, so creation touches no pool page.
+//
+// Sharing: writers hold the process-shared lock and make the sequence odd
+// while they change the trie. Readers in a process that may write take the
+// lock too; a read-only mapping reads under the sequence (ReadOnlyWait).
+// Every walk checks each link it follows (an index inside the pool, a child's
+// prefixlen strictly above its parent's and at most the maximum), so a walk
+// is at most max_prefixlen + 1 nodes deep and a crafted region can neither
+// crash nor hang one: a broken link answers EINVAL. Attach checks the
+// geometry and walks the whole trie (bounded by the pool size). A writer that
+// finds the lock's previous holder dead rebuilds the free list and n_entries
+// from the nodes reachable from the root (Repair).
+
+#ifndef BPFEMU_EMU_LPM_TRIE_H_
+#define BPFEMU_EMU_LPM_TRIE_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "emu/map.h"
+#include "emu/shm.h"
+#include "emu/version.h"
+
+namespace bpfemu {
+
+class LpmTrieMap final : public Map {
+ public:
+  static const MapOps kOps;
+
+  // The pool's upper bound (bytes), see the file comment.
+  static constexpr uint64_t kMaxPoolBytes = uint64_t{256} << 20;
+
+  // No map_alloc_check: trie_alloc()'s attribute checks, run by Alloc.
+  static int AllocCheck(const MapAttr& attr);
+  // trie_alloc()'s checks; the value_size bound uses the node size of
+  // kernel `v`'s build profile.
+  static int CheckAttr(const MapAttr& attr, KernelVersion v);
+
+  // trie_mem_usage().
+  uint64_t MemUsage(const BuildProfile& build) const override;
+
+  [[nodiscard]] int LookupElem(const void* key, void* value,
+                               uint64_t flags) override;
+  [[nodiscard]] int UpdateElem(const void* key, const void* value,
+                               uint64_t flags) override;
+  [[nodiscard]] int DeleteElem(const void* key) override;
+  [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
+  void* LookupElemProg(const void* key) override;
+
+  // generic_map_{lookup,update,delete}_batch, as trie_map_ops names them.
+  [[nodiscard]] int LookupBatch(BatchArgs& args) override {
+    return GenericLookupBatch(args);
+  }
+  [[nodiscard]] int UpdateBatch(BatchArgs& args) override {
+    return GenericUpdateBatch(args);
+  }
+  [[nodiscard]] int DeleteBatch(BatchArgs& args) override {
+    return GenericDeleteBatch(args);
+  }
+
+  // For tests: the entries counted and the nodes linked (leaves and
+  // intermediates), read under the lock.
+  uint32_t EntriesForTest();
+  uint32_t NodesForTest();
+
+ private:
+  struct LpmBody {
+    ShmMutex lock;
+    uint32_t seq;        // odd while a writer changes the trie
+    uint32_t root;       // node index + 1, 0: empty
+    uint32_t n_entries;  // non-intermediate nodes
+    uint32_t pool_nodes;
+    uint32_t fresh;      // nodes [0, fresh) have been handed out
+    uint32_t free_head;  // index + 1 of the first free node
+    uint32_t reserved;
+  };
+  struct Node {
+    uint32_t child[2];
+    uint32_t prefixlen;
+    uint32_t flags;
+  };
+  struct Geometry {
+    uint32_t data_size;
+    uint32_t max_prefixlen;
+    uint64_t value_off;  // within a node
+    uint64_t node_size;
+    uint32_t pool_nodes;
+    uint64_t region_size;
+  };
+  static Geometry GeometryFor(const MapAttr& attr);
+
+  LpmTrieMap(ShmRegion region, const Geometry& g);
+  static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
+                   std::unique_ptr<Map>* out);
+  static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
+
+  Node* At(uint32_t ref) const {
+    return reinterpret_cast<Node*>(pool_ + uint64_t{ref - 1} * g_.node_size);
+  }
+  uint8_t* Data(Node* n) const {
+    return reinterpret_cast<uint8_t*>(n) + sizeof(Node);
+  }
+  uint8_t* Value(Node* n) const {
+    return reinterpret_cast<uint8_t*>(n) + g_.value_off;
+  }
+  static uint32_t Load(const uint32_t& v) {
+    return __atomic_load_n(&v, __ATOMIC_RELAXED);
+  }
+  static void Store(uint32_t& v, uint32_t x) {
+    __atomic_store_n(&v, x, __ATOMIC_RELAXED);
+  }
+  // The node `ref` names as a child of a node of prefixlen `parent_len`
+  // (-1: the root), or nullptr with *bad set when the link is broken.
+  Node* Follow(uint32_t ref, int64_t parent_len, bool* bad) const;
+  uint32_t MatchLen(Node* n, uint32_t node_len, const uint8_t* key_data,
+                    uint32_t key_len) const;
+
+  // Runs `fn` (returns 0 or a negative errno, -EAGAIN for "broken link")
+  // with the trie stable: under the lock, or on a read-only mapping, under
+  // the sequence. A broken link seen under a stable sequence is EINVAL.
+  template <typename F>
+  int ReadStable(F fn);
+  // Takes the lock, repairing after a dead holder, with the sequence odd
+  // around `fn`.
+  template <typename F>
+  int Write(F fn);
+  void Repair();
+
+  // The walks, called with the trie stable.
+  int LookupWalk(const uint8_t* key, uint32_t* found) const;
+  int NextKeyWalk(const uint8_t* key, uint8_t* next_key) const;
+  int UpdateLocked(const uint8_t* key, const void* value, uint64_t flags);
+  int DeleteLocked(const uint8_t* key);
+  uint32_t AllocNode();
+  void FreeNode(uint32_t ref);
+  int ValidateTree() const;
+
+  LpmBody* body_;
+  uint8_t* pool_;
+  Geometry g_;
+};
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_LPM_TRIE_H_
