@@ -65,7 +65,7 @@ TEST(Syscall, CloseFdKeepsMapAliveForHeldReferences) {
 
 TEST(Syscall, UnemulatedTypeIsEinvalLikeAKernelWithoutIt) {
   MapAttr attr = HashAttr();
-  attr.map_type = BPF_MAP_TYPE_STACK_TRACE;
+  attr.map_type = BPF_MAP_TYPE_STRUCT_OPS;
   EXPECT_EQ(MapCreate(attr), -EINVAL);
   attr.map_type = 1000;
   EXPECT_EQ(MapCreate(attr), -EINVAL);
