@@ -13,6 +13,7 @@
 #include "emu/queue_stack_map.h"
 #include "emu/ringbuf.h"
 #include "emu/sock_map.h"
+#include "emu/user_ringbuf.h"
 
 namespace bpfemu {
 namespace {
@@ -39,6 +40,7 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_QUEUE, &QueueStackMap::kOps},
     {BPF_MAP_TYPE_STACK, &QueueStackMap::kOps},
     {BPF_MAP_TYPE_BLOOM_FILTER, &BloomFilterMap::kOps},
+    {BPF_MAP_TYPE_USER_RINGBUF, &UserRingbufMap::kOps},
 };
 
 constexpr uint32_t kMaxType = 64;

@@ -32,6 +32,9 @@ struct RingbufMap::RingbufBody {
   // watcher killed asleep leaves it raised: producers then make one futex
   // call per wake-up that wakes nobody. Any value is safe to read.
   std::atomic<uint32_t> sleepers;
+  // BPF_MAP_TYPE_USER_RINGBUF's rb->busy (user_ringbuf.h): 0 or the tid of
+  // the thread draining the ring.
+  std::atomic<uint32_t> drain_owner;
 };
 
 namespace {
@@ -84,8 +87,21 @@ const MapOps RingbufMap::kOps = {
 // The ring buffer has no map_alloc_check; ringbuf_map_alloc does it all.
 int RingbufMap::AllocCheck(const MapAttr&) { return 0; }
 
+RingbufMap* RingbufMap::Make(ShmRegion region) {
+  return new RingbufMap(std::move(region));
+}
+
 int RingbufMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                       std::unique_ptr<Map>* out) {
+  return AllocWith(&Make, attr, nr_cpus, fd, out);
+}
+
+int RingbufMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
+  return AttachWith(&Make, std::move(region), out);
+}
+
+int RingbufMap::AllocWith(Factory make, const MapAttr& attr, uint32_t nr_cpus,
+                          int* fd, std::unique_ptr<Map>* out) {
   if (attr.map_flags & ~uint32_t{BPF_F_NUMA_NODE}) return -EINVAL;
   const uint32_t size = attr.max_entries;
   if (attr.key_size != 0 || attr.value_size != 0 || size == 0 ||
@@ -105,7 +121,7 @@ int RingbufMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
              region.At<MapHeader>(0));
   auto* body = new (region.At<void>(kBodyOffset)) RingbufBody{};
   body->ring_id = absl::Uniform<uint64_t>(absl::BitGen());
-  auto map = std::unique_ptr<RingbufMap>(new RingbufMap(std::move(region)));
+  auto map = std::unique_ptr<RingbufMap>(make(std::move(region)));
   map->ring_id_ = body->ring_id;
   *fd = map_fd;
   *out = std::move(map);
@@ -117,9 +133,10 @@ int RingbufMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
 // page size), the file size recomputed as Alloc computes it, and the
 // mirrored data area mapped for exactly that size. Positions change and
 // are checked where they are read (Reserve, RingBuffer::ProcessRing).
-int RingbufMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
+int RingbufMap::AttachWith(Factory make, ShmRegion region,
+                           std::unique_ptr<Map>* out) {
   const uint64_t mapped = region.mapped_size();
-  auto map = std::unique_ptr<RingbufMap>(new RingbufMap(std::move(region)));
+  auto map = std::unique_ptr<RingbufMap>(make(std::move(region)));
   if (int err = map->CheckAttachHeader(); err != 0) return err;
   const MapHeader& h = map->header();
   const uint64_t size = h.max_entries;
@@ -166,6 +183,9 @@ RingbufMap* RingbufMap::FromSample(const void* sample) {
 }
 
 std::atomic<uint32_t>& RingbufMap::wakeups() const { return body_->wakeups; }
+std::atomic<uint32_t>& RingbufMap::drain_owner() const {
+  return body_->drain_owner;
+}
 uint64_t RingbufMap::ring_id() const { return ring_id_; }
 
 int RingbufMap::LookupElem(const void*, void*, uint64_t) { return -kENOTSUPP; }
@@ -286,7 +306,6 @@ uint64_t RingbufMap::Query(uint64_t flags) const {
 // bpf_map_mmap() / ringbuf_map_mmap_kern().
 void* RingbufMap::Mmap(int fd, size_t length, int prot, int flags,
                        uint64_t offset, int* err) {
-  const uint64_t S = max_entries();
   if (!(flags & MAP_SHARED) || length == 0 || offset % P != 0) {
     *err = -EINVAL;
     return nullptr;
@@ -300,6 +319,12 @@ void* RingbufMap::Mmap(int fd, size_t length, int prot, int flags,
     *err = -EPERM;
     return nullptr;
   }
+  return MapUserPages(fd, length, prot, offset, err);
+}
+
+void* RingbufMap::MapUserPages(int fd, size_t length, int prot, uint64_t offset,
+                               int* err) {
+  const uint64_t S = max_entries();
   const uint64_t len = RoundUp(length, P);
   if (offset + len > 2 * P + 2 * S) {  // remap_vmalloc_range
     *err = -EINVAL;
