@@ -383,7 +383,8 @@ void RingbufMap::Wake() {
   }
 }
 
-void RingbufMap::WaitForWakeup(uint32_t seen, std::atomic<uint32_t>* stop) {
+void RingbufMap::WaitForWakeup(uint32_t seen, std::atomic<uint32_t>* stop,
+                               const timespec* deadline) {
   body_->sleepers.fetch_add(1, std::memory_order_seq_cst);
   if (body_->wakeups.load(std::memory_order_seq_cst) == seen &&
       stop->load(std::memory_order_seq_cst) == 0) {
@@ -401,15 +402,25 @@ void RingbufMap::WaitForWakeup(uint32_t seen, std::atomic<uint32_t>* stop) {
       // EAGAIN: a word had changed; EINTR: a signal. Any other failure
       // (ENOSYS, or EPERM from a seccomp filter) would return at once
       // forever, so the timed wait takes over.
-      if (syscall(SYS_futex_waitv, w, 2, 0, nullptr, CLOCK_MONOTONIC) == -1 &&
-          errno != EAGAIN && errno != EINTR) {
+      if (syscall(SYS_futex_waitv, w, 2, 0, deadline, CLOCK_MONOTONIC) == -1 &&
+          errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
         g_waitv_missing.store(true, std::memory_order_relaxed);
       } else {
         waited = true;
       }
     }
     if (!waited) {
-      Futex(&body_->wakeups, FUTEX_WAIT, seen, &kStopCheckInterval);
+      timespec wait = kStopCheckInterval;
+      if (deadline != nullptr) {
+        timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        const int64_t left = (deadline->tv_sec - now.tv_sec) * 1000000000LL +
+                             (deadline->tv_nsec - now.tv_nsec);
+        const int64_t cap = kStopCheckInterval.tv_nsec;
+        const int64_t ns = left <= 0 ? 0 : (left < cap ? left : cap);
+        wait = {0, static_cast<long>(ns)};
+      }
+      if (wait.tv_nsec > 0) Futex(&body_->wakeups, FUTEX_WAIT, seen, &wait);
     }
   }
   body_->sleepers.fetch_sub(1, std::memory_order_seq_cst);

@@ -38,6 +38,8 @@
 #ifndef BPFEMU_EMU_RINGBUF_H_
 #define BPFEMU_EMU_RINGBUF_H_
 
+#include <time.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -118,7 +120,10 @@ class RingbufMap : public Map {
   // Never misses a wake-up that follows a read of wakeups() == seen.
   // *stop is a word of this process; StopWaiter sets it and wakes the
   // sleepers on it.
-  void WaitForWakeup(uint32_t seen, std::atomic<uint32_t>* stop);
+  // With `deadline` (CLOCK_MONOTONIC, absolute) it also returns once that
+  // time has passed.
+  void WaitForWakeup(uint32_t seen, std::atomic<uint32_t>* stop,
+                     const timespec* deadline = nullptr);
   static void StopWaiter(std::atomic<uint32_t>* stop);
 
   // bpf_map_mmap() for this ring, whose fd is `fd`: see MapMmap in
