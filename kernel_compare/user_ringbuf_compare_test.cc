@@ -312,7 +312,7 @@ TEST_F(UserRingbufCompare, ScriptedProduceAndDrainAgree) {
       for (uint32_t b = 0; b < size; ++b) {
         payload[b] = static_cast<uint8_t>(round * 131 + j * 17 + b * 7);
       }
-      for (int i = 0; i < 2; ++i) {
+      for (int i = 0; i < 2 && size > 0; ++i) {
         std::memcpy(h.sample[i], payload.data(), size);
       }
       if (what < 0.05 && busy.size() < 3) {
