@@ -644,10 +644,23 @@ void Vm::Fault(const char* fmt, ...) const {
   va_end(ap);
   last_fault = why;
   if (held_lock_ != 0) SpinLockRelease(reinterpret_cast<void*>(held_lock_));
+  for (int i = nreleases_ - 1; i >= 0; --i) releases_[i].fn(releases_[i].arg);
   if (AbortRunFn abort_fn = abort_run.load(std::memory_order_acquire)) {
     abort_fn();
   }
   std::abort();  // a run outside ProgRun(): nowhere to return to
+}
+
+void Vm::PushFaultRelease(void (*fn)(void*), void* arg) {
+  if (nreleases_ == static_cast<int>(std::size(releases_))) {
+    Fault("helpers holding state nested more than %d deep",
+          static_cast<int>(std::size(releases_)));
+  }
+  releases_[nreleases_++] = {fn, arg};
+}
+
+void Vm::PopFaultRelease() {
+  if (nreleases_ > 0) --nreleases_;
 }
 
 bool Vm::IsMapHandle(uint64_t value) const {

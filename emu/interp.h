@@ -206,6 +206,11 @@ class Vm {
   // with a longjmp, so destructors do not run).
   [[noreturn]] void Fault(const char* fmt, ...) const
       __attribute__((format(printf, 2, 3)));
+  // Shared state a helper holds across a callback (a user ring buffer's
+  // drain) is released by `fn(arg)` if the run faults meanwhile: the helper
+  // pushes it before calling back and pops it after. At most 8 at once.
+  void PushFaultRelease(void (*fn)(void*), void* arg);
+  void PopFaultRelease();
   // Calls the subprogram a BPF_PSEUDO_FUNC value names (bpf_loop callbacks).
   bool IsCallback(uint64_t value) const;
   uint64_t CallCallback(uint64_t value, uint64_t r1, uint64_t r2);
@@ -239,6 +244,12 @@ class Vm {
   Region regions_[kMaxRegions];
   int nregions_ = 0;  // regions added (kept in [0, 2 * kMaxRegions))
   Region records_[16] = {};
+  struct FaultRelease {
+    void (*fn)(void*);
+    void* arg;
+  };
+  FaultRelease releases_[8] = {};
+  int nreleases_ = 0;
   uint64_t handles_[8] = {};
   int nhandles_ = 0;
   int next_handle_ = 0;

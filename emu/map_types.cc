@@ -15,6 +15,7 @@
 #include "emu/ringbuf.h"
 #include "emu/sock_map.h"
 #include "emu/stack_trace_map.h"
+#include "emu/user_ringbuf.h"
 
 namespace bpfemu {
 namespace {
@@ -43,6 +44,7 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_BLOOM_FILTER, &BloomFilterMap::kOps},
     {BPF_MAP_TYPE_STACK_TRACE, &StackTraceMap::kOps},
     {BPF_MAP_TYPE_LPM_TRIE, &LpmTrieMap::kOps},
+    {BPF_MAP_TYPE_USER_RINGBUF, &UserRingbufMap::kOps},
 };
 
 constexpr uint32_t kMaxType = 64;

@@ -49,6 +49,9 @@ struct RingbufMap::RingbufBody {
     uint32_t reserved;
   };
   Inflight inflight[kInflightSlots];
+  // BPF_MAP_TYPE_USER_RINGBUF's rb->busy (user_ringbuf.h): 0 or the tid of
+  // the thread draining the ring.
+  std::atomic<uint32_t> drain_owner;
 };
 
 namespace {
@@ -101,8 +104,21 @@ const MapOps RingbufMap::kOps = {
 // The ring buffer has no map_alloc_check; ringbuf_map_alloc does it all.
 int RingbufMap::AllocCheck(const MapAttr&) { return 0; }
 
+RingbufMap* RingbufMap::Make(ShmRegion region) {
+  return new RingbufMap(std::move(region));
+}
+
 int RingbufMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                       std::unique_ptr<Map>* out) {
+  return AllocWith(&Make, attr, nr_cpus, fd, out);
+}
+
+int RingbufMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
+  return AttachWith(&Make, std::move(region), out);
+}
+
+int RingbufMap::AllocWith(Factory make, const MapAttr& attr, uint32_t nr_cpus,
+                          int* fd, std::unique_ptr<Map>* out) {
   if (attr.map_flags & ~uint32_t{BPF_F_NUMA_NODE}) return -EINVAL;
   const uint32_t size = attr.max_entries;
   if (attr.key_size != 0 || attr.value_size != 0 || size == 0 ||
@@ -122,7 +138,7 @@ int RingbufMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
              region.At<MapHeader>(0));
   auto* body = new (region.At<void>(kBodyOffset)) RingbufBody{};
   body->ring_id = absl::Uniform<uint64_t>(absl::BitGen());
-  auto map = std::unique_ptr<RingbufMap>(new RingbufMap(std::move(region)));
+  auto map = std::unique_ptr<RingbufMap>(make(std::move(region)));
   map->ring_id_ = body->ring_id;
   *fd = map_fd;
   *out = std::move(map);
@@ -134,9 +150,10 @@ int RingbufMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
 // page size), the file size recomputed as Alloc computes it, and the
 // mirrored data area mapped for exactly that size. Positions change and
 // are checked where they are read (Reserve, RingBuffer::ProcessRing).
-int RingbufMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
+int RingbufMap::AttachWith(Factory make, ShmRegion region,
+                           std::unique_ptr<Map>* out) {
   const uint64_t mapped = region.mapped_size();
-  auto map = std::unique_ptr<RingbufMap>(new RingbufMap(std::move(region)));
+  auto map = std::unique_ptr<RingbufMap>(make(std::move(region)));
   if (int err = map->CheckAttachHeader(); err != 0) return err;
   const MapHeader& h = map->header();
   const uint64_t size = h.max_entries;
@@ -183,6 +200,9 @@ RingbufMap* RingbufMap::FromSample(const void* sample) {
 }
 
 std::atomic<uint32_t>& RingbufMap::wakeups() const { return body_->wakeups; }
+std::atomic<uint32_t>& RingbufMap::drain_owner() const {
+  return body_->drain_owner;
+}
 uint64_t RingbufMap::ring_id() const { return ring_id_; }
 
 int RingbufMap::LookupElem(const void*, void*, uint64_t) { return -kENOTSUPP; }
@@ -369,7 +389,6 @@ uint64_t RingbufMap::Query(uint64_t flags) const {
 // bpf_map_mmap() / ringbuf_map_mmap_kern().
 void* RingbufMap::Mmap(int fd, size_t length, int prot, int flags,
                        uint64_t offset, int* err) {
-  const uint64_t S = max_entries();
   if (!(flags & MAP_SHARED) || length == 0 || offset % P != 0) {
     *err = -EINVAL;
     return nullptr;
@@ -383,6 +402,12 @@ void* RingbufMap::Mmap(int fd, size_t length, int prot, int flags,
     *err = -EPERM;
     return nullptr;
   }
+  return MapUserPages(fd, length, prot, offset, err);
+}
+
+void* RingbufMap::MapUserPages(int fd, size_t length, int prot, uint64_t offset,
+                               int* err) {
+  const uint64_t S = max_entries();
   const uint64_t len = RoundUp(length, P);
   if (offset + len > 2 * P + 2 * S) {  // remap_vmalloc_range
     *err = -EINVAL;
@@ -441,7 +466,8 @@ void RingbufMap::Wake() {
   }
 }
 
-void RingbufMap::WaitForWakeup(uint32_t seen, std::atomic<uint32_t>* stop) {
+void RingbufMap::WaitForWakeup(uint32_t seen, std::atomic<uint32_t>* stop,
+                               const timespec* deadline) {
   body_->sleepers.fetch_add(1, std::memory_order_seq_cst);
   if (body_->wakeups.load(std::memory_order_seq_cst) == seen &&
       stop->load(std::memory_order_seq_cst) == 0) {
@@ -459,15 +485,25 @@ void RingbufMap::WaitForWakeup(uint32_t seen, std::atomic<uint32_t>* stop) {
       // EAGAIN: a word had changed; EINTR: a signal. Any other failure
       // (ENOSYS, or EPERM from a seccomp filter) would return at once
       // forever, so the timed wait takes over.
-      if (syscall(SYS_futex_waitv, w, 2, 0, nullptr, CLOCK_MONOTONIC) == -1 &&
-          errno != EAGAIN && errno != EINTR) {
+      if (syscall(SYS_futex_waitv, w, 2, 0, deadline, CLOCK_MONOTONIC) == -1 &&
+          errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
         g_waitv_missing.store(true, std::memory_order_relaxed);
       } else {
         waited = true;
       }
     }
     if (!waited) {
-      Futex(&body_->wakeups, FUTEX_WAIT, seen, &kStopCheckInterval);
+      timespec wait = kStopCheckInterval;
+      if (deadline != nullptr) {
+        timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        const int64_t left = (deadline->tv_sec - now.tv_sec) * 1000000000LL +
+                             (deadline->tv_nsec - now.tv_nsec);
+        const int64_t cap = kStopCheckInterval.tv_nsec;
+        const int64_t ns = left <= 0 ? 0 : (left < cap ? left : cap);
+        wait = {0, static_cast<long>(ns)};
+      }
+      if (wait.tv_nsec > 0) Futex(&body_->wakeups, FUTEX_WAIT, seen, &wait);
     }
   }
   body_->sleepers.fetch_sub(1, std::memory_order_seq_cst);

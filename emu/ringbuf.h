@@ -38,6 +38,8 @@
 #ifndef BPFEMU_EMU_RINGBUF_H_
 #define BPFEMU_EMU_RINGBUF_H_
 
+#include <time.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -118,7 +120,10 @@ class RingbufMap : public Map {
   // Never misses a wake-up that follows a read of wakeups() == seen.
   // *stop is a word of this process; StopWaiter sets it and wakes the
   // sleepers on it.
-  void WaitForWakeup(uint32_t seen, std::atomic<uint32_t>* stop);
+  // With `deadline` (CLOCK_MONOTONIC, absolute) it also returns once that
+  // time has passed.
+  void WaitForWakeup(uint32_t seen, std::atomic<uint32_t>* stop,
+                     const timespec* deadline = nullptr);
   static void StopWaiter(std::atomic<uint32_t>* stop);
 
   // A busy record at data offset `offset` (header *hdr_len) whose producer
@@ -139,14 +144,36 @@ class RingbufMap : public Map {
     *hi = 2 * 4096;
   }
 
+ protected:
+  // ringbuf_map_alloc() and the attach checks are shared by both ring types
+  // (the kernel's user_ringbuf_map_ops names the same map_alloc): `make`
+  // builds the type's object over the region.
+  using Factory = RingbufMap* (*)(ShmRegion region);
+  static int AllocWith(Factory make, const MapAttr& attr, uint32_t nr_cpus,
+                       int* fd, std::unique_ptr<Map>* out);
+  static int AttachWith(Factory make, ShmRegion region,
+                        std::unique_ptr<Map>* out);
+  static int AllocCheck(const MapAttr& attr);
+  explicit RingbufMap(ShmRegion region);
+  // remap_vmalloc_range() of user offsets [offset, offset + length) (length
+  // page-rounded, after the type's permission checks): the consumer and
+  // producer pages, then the data twice. EINVAL past the end.
+  void* MapUserPages(int fd, size_t length, int prot, uint64_t offset,
+                     int* err);
+  // The user ring's rb->busy (bpf_user_ringbuf_drain): 0, or the tid of the
+  // draining thread. In page 0, which no user mapping reaches.
+  std::atomic<uint32_t>& drain_owner() const;
+  std::atomic<uint64_t>& pending_pos() const { return *pending_pos_; }
+  // irq_work_queue(&rb->work) -> bpf_ringbuf_notify(): wakes every sleeper.
+  void Wake();
+
  private:
   struct RingbufBody;
 
-  explicit RingbufMap(ShmRegion region);
+  static RingbufMap* Make(ShmRegion region);
   static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                    std::unique_ptr<Map>* out);
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
-  static int AllocCheck(const MapAttr& attr);
   void Commit(void* sample, uint64_t flags, bool discard);
   void Wake();
   // The reservation table (RingbufBody::inflight): records `offset` as

@@ -124,7 +124,9 @@ int RingBuffer::Add(int map_fd, RingBufferSampleFn cb, void* ctx) {
     return fcntl(map_fd, F_GETFD) == -1 ? -EBADFD : -EINVAL;
   }
   auto ringbuf = std::dynamic_pointer_cast<RingbufMap>(map);
-  if (ringbuf == nullptr) return -EINVAL;  // not BPF_MAP_TYPE_RINGBUF
+  if (ringbuf == nullptr || map->type() != BPF_MAP_TYPE_RINGBUF) {
+    return -EINVAL;  // not BPF_MAP_TYPE_RINGBUF
+  }
   // The consumer position is written: libbpf's mmap of that page read-write
   // fails with EACCES on a read-only fd, as it does here on a read-only
   // mapping (Map::read_only).

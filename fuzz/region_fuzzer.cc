@@ -5,7 +5,10 @@
 // that can write it could), attaches the file as another process would
 // (AttachMapFd, behind bpf_obj_get), and runs a bounded sequence of
 // operations: lookup, update, delete, get_next_key, batches, ring buffer
-// reserve and consume. Checks: attach answers 0 or EINVAL; no crash, no
+// reserve and consume, and for a user ring buffer a userspace producer's
+// records (libbpf's or arbitrary length words and producer steps) and BPF
+// drains (UserRingbufMap::Drain, which must answer a count or the kernel's
+// errno). Checks: attach answers 0 or EINVAL; no crash, no
 // hang, no access outside the region (ASan, UBSan); a lookup writes no byte
 // past the value size the attached map reports, which is never more than
 // the geometry the map was created with.
@@ -31,6 +34,7 @@
 #include "emu/ringbuf.h"
 #include "emu/ringbuf_consumer.h"
 #include "emu/syscall.h"
+#include "emu/user_ringbuf.h"
 #include "fuzz/fuzz_input.h"
 
 namespace {
@@ -56,6 +60,7 @@ constexpr Config kConfigs[] = {
     {BPF_MAP_TYPE_SOCKMAP, 4, 4, 4, 0},
     {BPF_MAP_TYPE_SOCKHASH, 4, 4, 4, 0},
     {BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, 0},
+    {BPF_MAP_TYPE_USER_RINGBUF, 0, 0, 4096, 0},
 };
 constexpr uint32_t kCpus = 2;
 
@@ -101,6 +106,7 @@ std::vector<uint64_t> LockWords(int fd, const Config& c) {
       }
     }
   } else if (c.type == BPF_MAP_TYPE_RINGBUF ||
+             c.type == BPF_MAP_TYPE_USER_RINGBUF ||
              c.type == BPF_MAP_TYPE_PROG_ARRAY) {
     locks.push_back(kBodyOffset);
   }
@@ -112,6 +118,22 @@ uint64_t ValueBytes(const Config& c) {
                       c.type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
                       c.type == BPF_MAP_TYPE_PERCPU_ARRAY;
   return bpfemu::RoundUp(c.value_size, 8) * (percpu ? kCpus : 1);
+}
+
+uint64_t CountSample(void* ctx, void* data, uint32_t size) {
+  auto* sum = static_cast<uint64_t*>(ctx);
+  // Touch every byte, so a sample reaching past the mapping would fault.
+  for (size_t i = 0; i < size; ++i) *sum += static_cast<uint8_t*>(data)[i];
+  return *sum & 1;  // sometimes stop the drain
+}
+
+// A userspace producer's write into a user ring, as libbpf makes it but
+// with an arbitrary length word and producer step (the producer side is
+// untrusted).
+void UserProduce(bpfemu::UserRingbufMap* u, uint32_t len_word, uint32_t step) {
+  const uint64_t pos = u->producer_pos().load(std::memory_order_relaxed);
+  std::memcpy(u->data() + (pos & u->mask()), &len_word, 4);
+  u->producer_pos().store(pos + step, std::memory_order_release);
 }
 
 int Count(void* ctx, void* data, size_t size) {
@@ -127,14 +149,14 @@ constexpr size_t kBuf = 256;  // every config's key and value fit
 // Runs one operation on the attached map `m`, whose syscall value size is
 // `vsize` (<= kBuf - 64): a lookup must leave the canary after it intact.
 void RunOp(bpfemu::fuzz::FuzzInput& in, int m, uint32_t vsize,
-           bpfemu::RingbufMap* ring) {
+           bpfemu::RingbufMap* ring, bpfemu::UserRingbufMap* user) {
   std::vector<uint8_t> key = in.Bytes(kBuf);
   std::vector<uint8_t> next(kBuf, kCanary);
   std::vector<uint8_t> value(kBuf, kCanary);
   auto check = [&](const std::vector<uint8_t>& buf, size_t used) {
     for (size_t i = used; i < buf.size(); ++i) FUZZ_CHECK(buf[i] == kCanary);
   };
-  switch (in.Below(9)) {
+  switch (in.Below(user != nullptr ? 11 : 9)) {
     case 0:
       (void)bpfemu::MapLookupElem(m, key.data(), value.data(), 0);
       check(value, vsize);
@@ -201,6 +223,23 @@ void RunOp(bpfemu::fuzz::FuzzInput& in, int m, uint32_t vsize,
         if (rb != nullptr) (void)rb->Consume();
       }
       break;
+    case 9: {  // user ring: a record as libbpf writes it, or a bogus one
+      const uint32_t len = in.Below(5000);
+      if (in.Bool()) {
+        UserProduce(user, len | (in.Bool() ? bpfemu::kRingbufDiscardBit : 0),
+                    static_cast<uint32_t>(bpfemu::RingbufRecordFootprint(len)));
+      } else {
+        UserProduce(user, in.Get<uint32_t>(), in.Get<uint32_t>());
+      }
+      break;
+    }
+    case 10: {  // user ring: a BPF program's drain
+      uint64_t sum = 0;
+      const long r = user->Drain(&CountSample, &sum, in.Below(4));
+      FUZZ_CHECK(r >= -E2BIG || r == -EBUSY || r == -EINVAL);
+      FUZZ_CHECK(r <= static_cast<long>(bpfemu::kMaxUserRingbufSamples));
+      break;
+    }
   }
 }
 
@@ -241,6 +280,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::dynamic_pointer_cast<bpfemu::RingbufMap>(bpfemu::MapFromFd(fd));
     const uint8_t rec[24] = {1, 2, 3};
     for (int i = 0; i < 3; ++i) (void)ring->Output(rec, sizeof(rec), 0);
+  } else if (c.type == BPF_MAP_TYPE_USER_RINGBUF) {
+    auto user = std::dynamic_pointer_cast<bpfemu::UserRingbufMap>(
+        bpfemu::MapFromFd(fd));
+    for (int i = 0; i < 3; ++i) UserProduce(user.get(), 24, 32);
   }
 
   // The mutations: mostly in the header and the start of the body.
@@ -296,13 +339,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(map != nullptr);
     const uint32_t vsize = map->SyscallValueSize();
     // The geometry was checked: the value area is the one created.
-    FUZZ_CHECK(vsize <= ValueBytes(c) || c.type == BPF_MAP_TYPE_RINGBUF);
-    auto ring = std::dynamic_pointer_cast<bpfemu::RingbufMap>(map);
+    FUZZ_CHECK(vsize <= ValueBytes(c) || c.type == BPF_MAP_TYPE_RINGBUF ||
+               c.type == BPF_MAP_TYPE_USER_RINGBUF);
+    auto user = std::dynamic_pointer_cast<bpfemu::UserRingbufMap>(map);
+    auto ring = user == nullptr
+                    ? std::dynamic_pointer_cast<bpfemu::RingbufMap>(map)
+                    : nullptr;
     map.reset();
     for (int step = 0; step < 24 && !in.empty(); ++step) {
-      RunOp(in, m, vsize, ring.get());
+      RunOp(in, m, vsize, ring.get(), user.get());
     }
     ring.reset();
+    user.reset();
     (void)bpfemu::CloseFd(m);
   }
   (void)bpfemu::CloseFd(fd);

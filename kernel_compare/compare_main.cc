@@ -152,6 +152,7 @@ std::string RowForSuite(const std::string& suite) {
   if (suite == "PercpuConformance") return "PERCPU_HASH+PERCPU_ARRAY";
   if (suite == "LruConformance") return "LRU_HASH+LRU_PERCPU_HASH";
   if (suite == "RingbufConformance") return "RINGBUF";
+  if (suite == "UserRingbufConformance") return "USER_RINGBUF";
   if (suite == "LockConformance") return "HASH+ARRAY BPF_F_LOCK";
   if (suite == "BatchConformance") return "batch ops (all types)";
   if (suite == "StackTraceConformance") return "STACK_TRACE";

@@ -247,6 +247,8 @@ const char* MapTypeName(uint32_t type) {
       return "LRU_PERCPU_HASH";
     case BPF_MAP_TYPE_RINGBUF:
       return "RINGBUF";
+    case BPF_MAP_TYPE_USER_RINGBUF:
+      return "USER_RINGBUF";
     case BPF_MAP_TYPE_PROG_ARRAY:
       return "PROG_ARRAY";
     case BPF_MAP_TYPE_SOCKMAP:
@@ -413,6 +415,7 @@ MapAttr GenerateCreate(uint64_t seed) {
                                         BPF_MAP_TYPE_BLOOM_FILTER,
                                         BPF_MAP_TYPE_STACK_TRACE,
                                         BPF_MAP_TYPE_LPM_TRIE,
+                                        BPF_MAP_TYPE_USER_RINGBUF,
                                         0 /* UNSPEC */,
                                         250 /* unknown */};
   static constexpr uint32_t kKeySizes[] = {0, 1, 3, 4, 8, 64, 512, 513, 4096};
@@ -433,14 +436,16 @@ MapAttr GenerateCreate(uint64_t seed) {
   a.key_size = pick(kKeySizes);
   a.value_size = pick(kValueSizes);
   const bool bloom = a.map_type == BPF_MAP_TYPE_BLOOM_FILTER;
-  const bool keyless = a.map_type == BPF_MAP_TYPE_RINGBUF ||
-                       a.map_type == BPF_MAP_TYPE_QUEUE ||
+  // Both ring types share ringbuf_map_alloc's checks.
+  const bool ring = a.map_type == BPF_MAP_TYPE_RINGBUF ||
+                    a.map_type == BPF_MAP_TYPE_USER_RINGBUF;
+  const bool keyless = ring || a.map_type == BPF_MAP_TYPE_QUEUE ||
                        a.map_type == BPF_MAP_TYPE_STACK || bloom;
   // The hash count in map_extra: 0 (5), 1..15, or an invalid one.
   if (bloom) a.map_extra = pick(std::array<uint64_t, 5>{0, 1, 5, 15, 16});
   if (natural) {
     a.key_size = keyless ? 0 : 4;
-    a.value_size = a.map_type == BPF_MAP_TYPE_RINGBUF ? 0
+    a.value_size = ring ? 0
                    : a.map_type == BPF_MAP_TYPE_PROG_ARRAY ||
                            a.map_type == BPF_MAP_TYPE_SOCKMAP ||
                            a.map_type == BPF_MAP_TYPE_SOCKHASH
@@ -454,7 +459,7 @@ MapAttr GenerateCreate(uint64_t seed) {
     a.key_size = pick(std::array<uint32_t, 4>{5, 8, 20, 260});
   }
   a.max_entries = pick(kMaxEntries);
-  if (a.map_type == BPF_MAP_TYPE_RINGBUF && absl::Bernoulli(gen, 0.5)) {
+  if (ring && absl::Bernoulli(gen, 0.5)) {
     a.max_entries = 4096u << absl::Uniform<uint32_t>(gen, 0, 4);
   }
   const int nflags = absl::Uniform<int>(gen, 0, 3);
@@ -469,15 +474,15 @@ MapAttr GenerateCreate(uint64_t seed) {
   // to a power of two, or 2^32 bits when that overflows.
   // An LPM trie allocates its nodes per update: nothing at creation.
   const double bytes =
-      lpm                                  ? 0.0
-      : a.map_type == BPF_MAP_TYPE_RINGBUF ? double(a.max_entries)
+      lpm    ? 0.0
+      : ring ? double(a.max_entries)
       : bloom
           ? std::min(double(a.max_entries) * 21.0 * 2 / 8,
                      double(uint64_t{1} << 29))
           : double(a.max_entries) *
                 (a.key_size + 64.0 + double(a.value_size) * (percpu ? 64 : 1));
   if (bytes > 16.0 * (1 << 20)) {
-    if (a.map_type == BPF_MAP_TYPE_RINGBUF) {
+    if (ring) {
       a.value_size = 1;
     } else if (keyless) {
       a.value_size = 0;  // QUEUE / STACK / BLOOM refuse it before allocating

@@ -228,8 +228,7 @@ TEST(Differ, FreezesAreInsertedAndCompared) {
 // never ask for a giant map that would be created.
 TEST(Differ, RandomCreatesReachManyOutcomes) {
   std::map<int, int> outcomes;
-  // 15 types share the draws (QUEUE, STACK, BLOOM_FILTER and STACK_TRACE
-  // joined): 3000 seeds.
+  // Every emulated type shares the draws: 3000 seeds.
   for (uint64_t seed = 0; seed < 3000; ++seed) {
     const MapAttr a = GenerateCreate(seed);
     const int fd = EmuBackend::Get().CreateMap(a);

@@ -70,6 +70,7 @@ std::vector<MemlockCase> MemlockCases() {
   }
   for (uint32_t pages : {1u, 2u, 16u, 64u}) {
     cases.push_back({BPF_MAP_TYPE_RINGBUF, 0, 0, pages * 4096, 0, 0});
+    cases.push_back({BPF_MAP_TYPE_USER_RINGBUF, 0, 0, pages * 4096, 0, 0});
   }
   return cases;
 }

@@ -37,6 +37,7 @@ using internal::BoundMap;
 using interp::Vm;
 
 constexpr uint8_t kRingRecord = 1;  // Vm region tag of ring reservations
+constexpr uint8_t kDynptr = 2;      // Vm region tag of a callback's dynptr
 
 void* Ptr(uint64_t v) { return reinterpret_cast<void*>(v); }
 
@@ -354,6 +355,81 @@ uint64_t Loop(Vm& vm, uint64_t nr_loops, uint64_t callback, uint64_t ctx,
   return n;
 }
 
+// bpf_user_ringbuf_drain(): as the native helper (helpers.cc); each sample
+// reaches the callback as a dynptr only the dynptr helpers may use (the
+// verifier allows nothing else), and the drain's busy word is released if
+// the callback faults.
+uint64_t UserRingbufDrain(Vm& vm, uint64_t map, uint64_t callback, uint64_t ctx,
+                          uint64_t flags, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  if (b->user_ring == nullptr) {
+    vm.Fault("bpf_user_ringbuf_drain: the map is not a user ring buffer");
+  }
+  if (!vm.IsCallback(callback)) {
+    vm.Fault("bpf_user_ringbuf_drain: R2 is not a callback");
+  }
+  if (ctx != 0 && !vm.Readable(ctx, 1)) {
+    vm.Fault("bpf_user_ringbuf_drain: R3 is neither NULL nor the stack");
+  }
+  struct Call {
+    Vm* vm;
+    uint64_t callback, ctx;
+  } call{&vm, callback, ctx};
+  vm.PushFaultRelease(
+      [](void* ring) { static_cast<UserRingbufMap*>(ring)->EndDrain(); },
+      b->user_ring);
+  const long ret = b->user_ring->Drain(
+      [](void* arg, void* sample, uint32_t size) -> uint64_t {
+        auto* c = static_cast<Call*>(arg);
+        bpfemu_dynptr d = internal::LocalDynptr(sample, size);
+        const auto addr = reinterpret_cast<uint64_t>(&d);
+        c->vm->AddRegion(addr, 0, false, kDynptr);
+        const uint64_t r = c->vm->CallCallback(c->callback, addr, c->ctx);
+        c->vm->RemoveRegion(addr);
+        return r;
+      },
+      &call, flags);
+  vm.PopFaultRelease();
+  return static_cast<uint64_t>(ret);
+}
+
+const bpfemu_dynptr& DynptrArg(Vm& vm, uint64_t ptr) {
+  if (!vm.HasRegion(ptr, kDynptr)) {
+    vm.Fault("helper argument is not an initialized dynptr");
+  }
+  return *reinterpret_cast<const bpfemu_dynptr*>(ptr);
+}
+uint64_t DynptrRead(Vm& vm, uint64_t dst, uint64_t len, uint64_t src,
+                    uint64_t offset, uint64_t flags) {
+  NeedWritable(vm, dst, static_cast<uint32_t>(len), "dst");
+  DynptrArg(vm, src);
+  return static_cast<uint64_t>(
+      bpfemu_dynptr_read(Ptr(dst), static_cast<uint32_t>(len),
+                         static_cast<const struct bpf_dynptr*>(Ptr(src)),
+                         static_cast<uint32_t>(offset), flags));
+}
+uint64_t DynptrWrite(Vm& vm, uint64_t dst, uint64_t offset, uint64_t src,
+                     uint64_t len, uint64_t flags) {
+  DynptrArg(vm, dst);
+  NeedReadable(vm, src, static_cast<uint32_t>(len), "src");
+  return static_cast<uint64_t>(
+      bpfemu_dynptr_write(static_cast<const struct bpf_dynptr*>(Ptr(dst)),
+                          static_cast<uint32_t>(offset), Ptr(src),
+                          static_cast<uint32_t>(len), flags));
+}
+uint64_t DynptrData(Vm& vm, uint64_t ptr, uint64_t offset, uint64_t len,
+                    uint64_t, uint64_t) {
+  DynptrArg(vm, ptr);
+  void* p = bpfemu_dynptr_data(static_cast<const struct bpf_dynptr*>(Ptr(ptr)),
+                               static_cast<uint32_t>(offset),
+                               static_cast<uint32_t>(len));
+  if (p != nullptr) {
+    vm.AddRegion(reinterpret_cast<uint64_t>(p), static_cast<uint32_t>(len),
+                 true);
+  }
+  return reinterpret_cast<uint64_t>(p);
+}
+
 // Socket redirects: the *_map flavours take a u32 key by value, the *_hash
 // flavours a key pointer.
 template <int kMsg>
@@ -428,6 +504,10 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_ringbuf_discard, RingbufDiscard, false, 0},
     {BPF_FUNC_ringbuf_query, RingbufQuery, false, 0},
     {BPF_FUNC_loop, Loop, false, 0},
+    {BPF_FUNC_dynptr_read, DynptrRead, false, 0},
+    {BPF_FUNC_dynptr_write, DynptrWrite, false, 0},
+    {BPF_FUNC_dynptr_data, DynptrData, false, 0},
+    {BPF_FUNC_user_ringbuf_drain, UserRingbufDrain, false, 0},
     {BPF_FUNC_map_lookup_percpu_elem, MapLookupPercpu, false, 0},
     {BPF_FUNC_get_stackid, GetStackId, true, 4},
 };

@@ -9,12 +9,15 @@
 #include <linux/bpf.h>
 
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "emu/interp_asm.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
+#include "emu/user_ringbuf.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
 #include "native/helpers.h"
@@ -155,6 +158,70 @@ TEST(BytecodeTest, RingBufferRecordsAndDoubleSubmit) {
   EXPECT_TRUE(faulted);
   EXPECT_NE(interp::LastFault().find("not a reservation"), std::string::npos);
   CloseFd(fd);
+  CloseFd(ring);
+}
+
+// bpf_user_ringbuf_drain: the callback's dynptr works only with the dynptr
+// helpers; a callback the interpreter stops (here it reads the dynptr's
+// bytes, which the verifier forbids) ends the run, and the drain's busy
+// word is released: the next drain is not EBUSY.
+TEST(BytecodeTest, UserRingbufDrainSurvivesAFaultingCallback) {
+  const int ring = Create(BPF_MAP_TYPE_USER_RINGBUF, 0, 0, 4096);
+  ASSERT_GE(ring, 0);
+  auto user = std::dynamic_pointer_cast<UserRingbufMap>(MapFromFd(ring));
+  ASSERT_NE(user, nullptr);
+  auto produce = [&](uint64_t value) {
+    const uint64_t pos = user->producer_pos().load();
+    uint8_t* hdr = user->data() + (pos & user->mask());
+    const uint32_t len = 8, pad = 0;
+    std::memcpy(hdr, &len, 4);
+    std::memcpy(hdr + 4, &pad, 4);
+    std::memcpy(hdr + 8, &value, 8);
+    user->producer_pos().store(pos + 16);
+  };
+  // main: r0 = drain(ring, callback at insn 10, &fp[-8], 0).
+  Insns good, bad;
+  for (Insns* p : {&good, &bad}) {
+    p->push_back(a::St(BPF_DW, BPF_REG_10, -8, 0));      // 0
+    a::LdMapFd(p, BPF_REG_1, ring);                      // 1, 2
+    a::LdImm64(p, BPF_REG_2, 6, BPF_PSEUDO_FUNC);        // 3, 4: 3+6+1
+    p->push_back(a::MovReg(BPF_REG_3, BPF_REG_10));      // 5
+    p->push_back(a::AluImm(BPF_ADD, BPF_REG_3, -8));     // 6
+    p->push_back(a::MovImm(BPF_REG_4, 0));               // 7
+    p->push_back(a::Call(BPF_FUNC_user_ringbuf_drain));  // 8
+    p->push_back(a::Exit());                             // 9
+  }
+  // Callback (r1 = dynptr, r2 = ctx), at 10.
+  bad.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_1, 0));  // reads the dynptr
+  bad.push_back(a::Exit());
+  good.push_back(a::MovReg(BPF_REG_6, BPF_REG_2));  // ctx
+  good.push_back(a::MovReg(BPF_REG_3, BPF_REG_1));  // src dynptr
+  good.push_back(a::MovReg(BPF_REG_1, BPF_REG_10));
+  good.push_back(a::AluImm(BPF_ADD, BPF_REG_1, -8));  // dst
+  good.push_back(a::MovImm(BPF_REG_2, 8));            // len
+  good.push_back(a::MovImm(BPF_REG_4, 0));            // offset
+  good.push_back(a::MovImm(BPF_REG_5, 0));            // flags
+  good.push_back(a::Call(BPF_FUNC_dynptr_read));
+  good.push_back(a::Ldx(BPF_DW, BPF_REG_1, BPF_REG_10, -8));
+  good.push_back(a::Ldx(BPF_DW, BPF_REG_2, BPF_REG_6, 0));
+  good.push_back(a::AluReg(BPF_ADD, BPF_REG_2, BPF_REG_1));
+  good.push_back(a::Stx(BPF_DW, BPF_REG_6, BPF_REG_2, 0));
+  good.push_back(a::MovImm(BPF_REG_0, 0));
+  good.push_back(a::Exit());
+  const int good_fd = LoadTc(good), bad_fd = LoadTc(bad);
+  ASSERT_GE(good_fd, 0);
+  ASSERT_GE(bad_fd, 0);
+  produce(40);
+  produce(2);
+  bool faulted = false;
+  RunTc(bad_fd, &faulted);
+  EXPECT_TRUE(faulted);
+  // The faulting run consumed nothing (it stopped before the release);
+  // without the release this drain would answer -EBUSY.
+  EXPECT_EQ(RunTc(good_fd, &faulted), 2u);
+  EXPECT_FALSE(faulted) << interp::LastFault();
+  CloseFd(good_fd);
+  CloseFd(bad_fd);
   CloseFd(ring);
 }
 

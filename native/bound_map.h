@@ -18,6 +18,7 @@
 #include "emu/map.h"
 #include "emu/ringbuf.h"
 #include "emu/sock_map.h"
+#include "emu/user_ringbuf.h"
 
 namespace bpfemu::native::internal {
 
@@ -29,9 +30,10 @@ struct BoundMap {
   std::string name;
   int fd = -1;  // -1 for inner maps reached by id
   std::shared_ptr<Map> map;
-  RingbufMap* ring = nullptr;      // RINGBUF only
-  FdArrayMap* fd_array = nullptr;  // PROG_ARRAY, ARRAY_OF_MAPS
-  SockMap* sock_map = nullptr;     // SOCKMAP only
+  RingbufMap* ring = nullptr;           // RINGBUF only
+  UserRingbufMap* user_ring = nullptr;  // USER_RINGBUF only
+  FdArrayMap* fd_array = nullptr;       // PROG_ARRAY, ARRAY_OF_MAPS
+  SockMap* sock_map = nullptr;          // SOCKMAP only
   // HASH_OF_MAPS / ARRAY_OF_MAPS: lookups give an inner map, not a value.
   bool holds_maps = false;
 };
@@ -43,7 +45,10 @@ inline std::unique_ptr<BoundMap> MakeBound(std::string name, int fd,
   b->name = std::move(name);
   b->fd = fd;
   b->map = std::move(map);
-  b->ring = dynamic_cast<RingbufMap*>(b->map.get());
+  b->user_ring = dynamic_cast<UserRingbufMap*>(b->map.get());
+  // The verifier keeps the RINGBUF producer helpers off a user ring.
+  b->ring = b->user_ring == nullptr ? dynamic_cast<RingbufMap*>(b->map.get())
+                                    : nullptr;
   b->fd_array = dynamic_cast<FdArrayMap*>(b->map.get());
   b->sock_map = dynamic_cast<SockMap*>(b->map.get());
   b->holds_maps = b->map->header().inner.present != 0;
@@ -69,6 +74,24 @@ inline BoundMap* BoundOf(void* def) {
 inline void Bind(void* def, BoundMap* b) {
   bpfemu_map_fast* f = b != nullptr ? &b->fast : nullptr;
   std::memcpy(def, &f, sizeof(f));
+}
+
+// The native struct bpf_dynptr (bpfemu_dynptr) as the kernel's
+// bpf_dynptr_kern: size in bits 0-23, type in bits 28-30, read-only bit 31.
+inline constexpr __u32 kDynptrSizeMask = (1u << 24) - 1;
+inline constexpr __u32 kDynptrRdonly = 1u << 31;
+inline constexpr __u32 kDynptrTypeLocal = 1u << 28;  // BPF_DYNPTR_TYPE_LOCAL
+
+inline bpfemu_dynptr LocalDynptr(void* data, __u32 size) {
+  return bpfemu_dynptr{data, (size & kDynptrSizeMask) | kDynptrTypeLocal, 0};
+}
+inline bool DynptrRdonly(const bpfemu_dynptr& d) {
+  return (d.size & kDynptrRdonly) != 0;
+}
+// bpf_dynptr_check_off_len(): E2BIG unless [offset, offset + len) fits.
+inline bool DynptrRangeOk(const bpfemu_dynptr& d, __u32 offset, __u32 len) {
+  const __u32 size = d.size & kDynptrSizeMask;
+  return len <= size && offset <= size - len;
 }
 
 }  // namespace bpfemu::native::internal

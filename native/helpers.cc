@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The BPF helpers for natively built programs (bpfemu/native_abi.h), with
 // the semantics of their kernel implementations: kernel/bpf/helpers.c (map
-// helpers, spin locks, current task, ktime, prandom, bpf_loop),
-// kernel/bpf/ringbuf.c (ring buffer), kernel/trace/bpf_trace.c (printk,
+// helpers, spin locks, current task, ktime, prandom, bpf_loop, dynptr
+// read/write/data), kernel/bpf/ringbuf.c (ring buffer, user ring buffer
+// drain), kernel/trace/bpf_trace.c (printk,
 // probe reads), net/core/filter.c (bpf_skb_load_bytes) and the interpreter's
 // tail call (emu/fd_array.h).
 
@@ -477,6 +478,61 @@ long bpfemu_loop(__u32 nr_loops, void* callback_fn, void* callback_ctx,
     if (cb(i, callback_ctx) != 0) return i + 1;
   }
   return nr_loops;
+}
+
+// bpf_user_ringbuf_drain(): UserRingbufMap::Drain, each sample handed to
+// the program's callback as a local dynptr (bpf_dynptr_init(...,
+// BPF_DYNPTR_TYPE_LOCAL, 0, size)).
+long bpfemu_user_ringbuf_drain(void* map, void* callback_fn, void* ctx,
+                               __u64 flags) {
+  BoundMap* b = Bound(map);
+  if (b->user_ring == nullptr) return -EINVAL;  // the verifier refuses it
+  struct Call {
+    long (*cb)(struct bpf_dynptr*, void*);
+    void* ctx;
+  } call{reinterpret_cast<long (*)(struct bpf_dynptr*, void*)>(callback_fn),
+         ctx};
+  return b->user_ring->Drain(
+      [](void* arg, void* sample, uint32_t size) -> uint64_t {
+        auto* c = static_cast<Call*>(arg);
+        bpfemu_dynptr d = bpfemu::native::internal::LocalDynptr(sample, size);
+        return static_cast<uint64_t>(
+            c->cb(reinterpret_cast<struct bpf_dynptr*>(&d), c->ctx));
+      },
+      &call, flags);
+}
+
+// bpf_dynptr_read / write / data (kernel/bpf/helpers.c) on a local dynptr.
+long bpfemu_dynptr_read(void* dst, __u32 len, const struct bpf_dynptr* src,
+                        __u32 offset, __u64 flags) {
+  const auto* d = reinterpret_cast<const bpfemu_dynptr*>(src);
+  if (d->data == nullptr || flags != 0) return -EINVAL;
+  if (!bpfemu::native::internal::DynptrRangeOk(*d, offset, len)) return -E2BIG;
+  std::memmove(dst, static_cast<uint8_t*>(d->data) + d->offset + offset, len);
+  return 0;
+}
+
+long bpfemu_dynptr_write(const struct bpf_dynptr* dst, __u32 offset, void* src,
+                         __u32 len, __u64 flags) {
+  const auto* d = reinterpret_cast<const bpfemu_dynptr*>(dst);
+  if (d->data == nullptr || bpfemu::native::internal::DynptrRdonly(*d)) {
+    return -EINVAL;
+  }
+  if (!bpfemu::native::internal::DynptrRangeOk(*d, offset, len)) return -E2BIG;
+  if (flags != 0) return -EINVAL;
+  std::memmove(static_cast<uint8_t*>(d->data) + d->offset + offset, src, len);
+  return 0;
+}
+
+void* bpfemu_dynptr_data(const struct bpf_dynptr* ptr, __u32 offset,
+                         __u32 len) {
+  const auto* d = reinterpret_cast<const bpfemu_dynptr*>(ptr);
+  if (d->data == nullptr ||
+      !bpfemu::native::internal::DynptrRangeOk(*d, offset, len) ||
+      bpfemu::native::internal::DynptrRdonly(*d)) {
+    return nullptr;
+  }
+  return static_cast<uint8_t*>(d->data) + d->offset + offset;
 }
 
 }  // extern "C"

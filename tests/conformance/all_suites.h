@@ -22,6 +22,7 @@
 #include "tests/conformance/ringbuf_conformance.h"
 #include "tests/conformance/stack_trace_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
+#include "tests/conformance/user_ringbuf_conformance.h"
 
 #define INSTANTIATE_CONFORMANCE_SUITES(Prefix, BackendType)                   \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, CreateConformance, BackendType);     \
@@ -39,6 +40,7 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, QueueStackConformance, BackendType); \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BloomConformance, BackendType);      \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, StackTraceConformance, BackendType); \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LpmConformance, BackendType)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LpmConformance, BackendType);        \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, UserRingbufConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_

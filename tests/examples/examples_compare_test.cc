@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstring>
@@ -105,6 +106,7 @@ class Pair {
       // Ring buffers are compared by their records, and fd-valued maps
       // hold ids, which differ between the sides.
       if (m->type() == BPF_MAP_TYPE_RINGBUF ||
+          m->type() == BPF_MAP_TYPE_USER_RINGBUF ||
           m->type() == BPF_MAP_TYPE_PROG_ARRAY ||
           m->type() == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
           m->type() == BPF_MAP_TYPE_HASH_OF_MAPS) {
@@ -524,6 +526,195 @@ TEST_P(ExamplesCompareTest, ProgArrayErrnos) {
          next(&beyond)};
   }
   EXPECT_EQ(results[0], results[1]);
+}
+
+// One side's user ring producer. The kernel's is libbpf's user_ring_buffer;
+// the emulator's makes the same writes over the same mappings (MapMmap),
+// as compat/user_ringbuf_compat.cc does - that file defines libbpf's names
+// and cannot be linked next to real libbpf. Both sides also map the
+// producer page and data read-write to craft bogus producer state.
+class UserRing {
+ public:
+  static constexpr uint64_t kPage = 4096, kRing = 4096;
+  UserRing(int fd, bool kernel) : kernel_(kernel) {
+    const size_t len = kPage + 2 * kRing;
+    if (kernel) {
+      rb_ = user_ring_buffer__new(fd, nullptr);
+      EXPECT_NE(rb_, nullptr) << errno;
+      cons_ = mmap(nullptr, kPage, PROT_READ, MAP_SHARED, fd, 0);
+      prod_ = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, kPage);
+      if (cons_ == MAP_FAILED) cons_ = nullptr;
+      if (prod_ == MAP_FAILED) prod_ = nullptr;
+    } else {
+      int err;
+      cons_ = MapMmap(fd, kPage, PROT_READ, MAP_SHARED, 0, &err);
+      prod_ = MapMmap(fd, len, PROT_READ | PROT_WRITE, MAP_SHARED, kPage, &err);
+    }
+    EXPECT_NE(cons_, nullptr);
+    EXPECT_NE(prod_, nullptr);
+  }
+  ~UserRing() {
+    if (rb_ != nullptr) user_ring_buffer__free(rb_);
+    if (cons_ != nullptr) munmap(cons_, kPage);
+    if (prod_ != nullptr) munmap(prod_, kPage + 2 * kRing);
+  }
+  bool ok() const {
+    return cons_ != nullptr && prod_ != nullptr && (!kernel_ || rb_ != nullptr);
+  }
+  uint64_t cons() const {
+    return __atomic_load_n(static_cast<uint64_t*>(cons_), __ATOMIC_ACQUIRE);
+  }
+  uint64_t prod() const {
+    return __atomic_load_n(static_cast<uint64_t*>(prod_), __ATOMIC_ACQUIRE);
+  }
+  void SetProd(uint64_t v) {
+    __atomic_store_n(static_cast<uint64_t*>(prod_), v, __ATOMIC_RELEASE);
+  }
+  uint8_t* data() const { return static_cast<uint8_t*>(prod_) + kPage; }
+  // user_ring_buffer__reserve: the sample, or nullptr and an errno.
+  void* Reserve(uint32_t size, int* err) {
+    if (kernel_) {
+      errno = 0;
+      void* s = user_ring_buffer__reserve(rb_, size);
+      *err = s == nullptr ? errno : 0;
+      return s;
+    }
+    if (size & (BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT)) {
+      *err = E2BIG;
+      return nullptr;
+    }
+    const uint64_t c = cons(), p = prod();
+    const uint32_t avail = static_cast<uint32_t>(kRing - (p - c));
+    const uint32_t total = (size + BPF_RINGBUF_HDR_SZ + 7) / 8 * 8;
+    if (total > kRing || avail < total) {
+      *err = total > kRing ? E2BIG : ENOSPC;
+      return nullptr;
+    }
+    const uint32_t hdr[2] = {size | BPF_RINGBUF_BUSY_BIT, 0};
+    std::memcpy(data() + (p & (kRing - 1)), hdr, 8);
+    SetProd(p + total);
+    *err = 0;
+    return data() + ((p + BPF_RINGBUF_HDR_SZ) & (kRing - 1));
+  }
+  void Commit(void* sample, bool discard) {
+    if (kernel_) {
+      discard ? user_ring_buffer__discard(rb_, sample)
+              : user_ring_buffer__submit(rb_, sample);
+      return;
+    }
+    const uint64_t off =
+        kRing + (static_cast<uint8_t*>(sample) - data()) - BPF_RINGBUF_HDR_SZ;
+    auto* len = reinterpret_cast<uint32_t*>(data() + (off & (kRing - 1)));
+    uint32_t v = *len & ~uint32_t{BPF_RINGBUF_BUSY_BIT};
+    if (discard) v |= BPF_RINGBUF_DISCARD_BIT;
+    __atomic_exchange_n(len, v, __ATOMIC_ACQ_REL);
+  }
+
+ private:
+  bool kernel_;
+  user_ring_buffer* rb_ = nullptr;
+  void* cons_ = nullptr;
+  void* prod_ = nullptr;
+};
+
+struct Command {
+  uint32_t op, key;
+  uint64_t value;
+};
+
+// A userspace-to-BPF command channel (user_ringbuf_channel.bpf.c): the same
+// commands submitted on both sides, drained by the same program with each
+// drain flag, and crafted producer state; after every drain the table, the
+// stats (drain results, applied / malformed / failed counts) and both ring
+// positions are equal.
+TEST_P(ExamplesCompareTest, UserRingbufChannel) {
+  Pair p("user_ringbuf_channel", GetParam());
+  ASSERT_TRUE(p.ok());
+  UserRing k(p.kernel().MapFd("commands"), true);
+  UserRing n(p.emu().MapFd("commands"), false);
+  ASSERT_TRUE(k.ok() && n.ok());
+  // Submits `size` bytes starting with `c` (discarded if asked) on both.
+  auto send = [&](const Command& c, uint32_t size = sizeof(Command),
+                  bool discard = false) {
+    int kerr, nerr;
+    void* ks = k.Reserve(size, &kerr);
+    void* ns = n.Reserve(size, &nerr);
+    EXPECT_EQ(kerr, nerr) << "reserve of " << size;
+    if (ks == nullptr || ns == nullptr) return false;
+    Bytes payload(size, 0xee);
+    std::memcpy(payload.data(), &c, std::min<size_t>(size, sizeof(c)));
+    std::memcpy(ks, payload.data(), size);
+    std::memcpy(ns, payload.data(), size);
+    k.Commit(ks, discard);
+    n.Commit(ns, discard);
+    return true;
+  };
+  auto drain = [&](uint8_t flags_byte) {
+    p.RunPacket("apply", Bytes(16, flags_byte));
+    p.ExpectSameMaps();
+    EXPECT_EQ(k.cons(), n.cons());
+    EXPECT_EQ(k.prod(), n.prod());
+  };
+  // Every command kind, drained with flags 0.
+  send({1, 1, 10});
+  send({1, 2, 20});
+  send({2, 1, 5});
+  send({2, 3, 7});
+  send({3, 2, 0});
+  send({3, 9, 0});  // not there: a failed delete
+  send({5, 4, 44});
+  drain(0);
+  // A discarded command, a short one, an unknown op, a stop, then more.
+  send({1, 6, 60}, sizeof(Command), /*discard=*/true);
+  send({1, 7, 70}, 4);
+  send({9, 7, 70});
+  send({4, 0, 0});
+  send({1, 5, 50}, 40);
+  drain(1);  // BPF_RB_NO_WAKEUP: stops at the stop command
+  drain(2);  // BPF_RB_FORCE_WAKEUP
+  drain(0);  // empty
+  // Bad flags: -EINVAL, nothing consumed; then drained.
+  send({2, 1, 1});
+  drain(3);
+  drain(0);
+  // Fill the ring until both producers answer ENOSPC; 17+ keys overflow
+  // the 16-entry table (E2BIG from the update: failed).
+  uint32_t sent = 0;
+  while (send({1, sent % 24, sent}) && sent < 1000) ++sent;
+  EXPECT_EQ(sent, 4096u / 24);
+  drain(0);
+  // Crafted producer state: the drain answers the kernel's errno.
+  const uint64_t c = k.cons();
+  ASSERT_EQ(c, n.cons());
+  k.SetProd(c + 12);  // misaligned: -EINVAL
+  n.SetProd(c + 12);
+  drain(0);
+  const uint32_t long_hdr = 100;  // longer than the producer says: -EINVAL
+  std::memcpy(k.data() + (c & 4095), &long_hdr, 4);
+  std::memcpy(n.data() + (c & 4095), &long_hdr, 4);
+  k.SetProd(c + 16);
+  n.SetProd(c + 16);
+  drain(0);
+  const uint32_t huge_hdr = 5000;  // longer than the ring: -E2BIG
+  std::memcpy(k.data() + (c & 4095), &huge_hdr, 4);
+  std::memcpy(n.data() + (c & 4095), &huge_hdr, 4);
+  k.SetProd(c + 8192);
+  n.SetProd(c + 8192);
+  drain(0);
+  k.SetProd(c);
+  n.SetProd(c);
+  // Random traffic of mixed sizes, wrapping the ring many times.
+  std::mt19937 gen(23);
+  for (int round = 0; round < 40; ++round) {
+    const int count = 1 + static_cast<int>(gen() % 12);
+    for (int i = 0; i < count; ++i) {
+      const Command cmd{1 + static_cast<uint32_t>(gen() % 5),
+                        static_cast<uint32_t>(gen() % 12), gen()};
+      const uint32_t size = gen() % 8 == 0 ? 8 + gen() % 8 : 16 + gen() % 200;
+      send(cmd, size, gen() % 10 == 0);
+    }
+    drain(static_cast<uint8_t>(gen() % 3));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, ExamplesCompareTest,

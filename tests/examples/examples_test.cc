@@ -3,6 +3,7 @@
 // against emulated maps, without root.
 
 #include <arpa/inet.h>
+#include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
@@ -224,6 +225,49 @@ TEST_F(ExamplesTest, StackProfilerCountsSamplesPerStack) {
   native::ResetHelpers();
   EXPECT_EQ(prog->RunRawTp(args), 0u);
   EXPECT_EQ(result(2), 6);
+}
+
+// user_ringbuf_channel.bpf.c, natively, fed by libbpfemu's
+// user_ring_buffer__* producer (compat/user_ringbuf_compat.cc).
+TEST_F(ExamplesTest, UserRingbufChannelAppliesSubmittedCommands) {
+  auto obj = LoadObject("user_ringbuf_channel");
+  ASSERT_NE(obj, nullptr);
+  user_ring_buffer* rb = user_ring_buffer__new(obj->MapFd("commands"), nullptr);
+  ASSERT_NE(rb, nullptr) << errno;
+  struct Command {
+    uint32_t op, key;
+    uint64_t value;
+  };
+  auto send = [&](Command c, bool discard = false) {
+    auto* s = static_cast<Command*>(user_ring_buffer__reserve(rb, sizeof(c)));
+    ASSERT_NE(s, nullptr) << errno;
+    *s = c;
+    discard ? user_ring_buffer__discard(rb, s)
+            : user_ring_buffer__submit(rb, s);
+  };
+  send({1, 1, 100});
+  send({2, 1, 5});
+  send({1, 2, 7}, /*discard=*/true);
+  send({5, 3, 33});
+  send({4, 0, 0});  // stop
+  send({3, 1, 0});  // left for the next drain
+  const Program* prog = obj->FindProgram("apply");
+  ASSERT_NE(prog, nullptr);
+  const std::vector<uint8_t> pkt(64, 0);
+  EXPECT_EQ(prog->RunXdp(pkt).retval, uint32_t{XDP_PASS});
+  const int table = obj->MapFd("table"), stats = obj->MapFd("stats");
+  EXPECT_EQ(LookupU64(table, 1), 105u);
+  EXPECT_EQ(LookupU64(table, 3), 33u);
+  uint32_t two = 2;
+  uint64_t v;
+  EXPECT_EQ(MapLookupElem(table, &two, &v), -ENOENT);       // discarded
+  EXPECT_EQ(static_cast<int64_t>(LookupU64(stats, 0)), 4);  // 5 seen, 1 dropped
+  EXPECT_EQ(prog->RunXdp(pkt).retval, uint32_t{XDP_PASS});
+  EXPECT_EQ(static_cast<int64_t>(LookupU64(stats, 0)), 1);
+  uint32_t one = 1;
+  EXPECT_EQ(MapLookupElem(table, &one, &v), -ENOENT);  // deleted
+  EXPECT_EQ(static_cast<int64_t>(LookupU64(stats, 1)), 5);
+  user_ring_buffer__free(rb);
 }
 
 TEST_F(ExamplesTest, FlowTableEvictsInsteadOfGrowing) {

@@ -149,4 +149,24 @@ static inline long bpf_loop(__u32 nr_loops, void *callback_fn,
   return bpfemu_loop(nr_loops, callback_fn, callback_ctx, flags);
 }
 
+/* bpf_user_ringbuf_drain(): callback_fn is
+ * long (*)(struct bpf_dynptr *dynptr, void *ctx). */
+static inline long bpf_user_ringbuf_drain(void *map, void *callback_fn,
+                                          void *ctx, __u64 flags) {
+  return bpfemu_user_ringbuf_drain(map, callback_fn, ctx, flags);
+}
+static inline long bpf_dynptr_read(void *dst, __u32 len,
+                                   const struct bpf_dynptr *src, __u32 offset,
+                                   __u64 flags) {
+  return bpfemu_dynptr_read(dst, len, src, offset, flags);
+}
+static inline long bpf_dynptr_write(const struct bpf_dynptr *dst, __u32 offset,
+                                    void *src, __u32 len, __u64 flags) {
+  return bpfemu_dynptr_write(dst, offset, src, len, flags);
+}
+static inline void *bpf_dynptr_data(const struct bpf_dynptr *ptr, __u32 offset,
+                                    __u32 len) {
+  return bpfemu_dynptr_data(ptr, offset, len);
+}
+
 #endif /* __BPF_HELPER_DEFS_H */

@@ -21,6 +21,16 @@ extern "C" {
 #endif
 
 struct bpf_spin_lock;
+struct bpf_dynptr;
+
+/* What a struct bpf_dynptr (16 opaque bytes) holds natively, as the
+ * kernel's struct bpf_dynptr_kern (include/linux/bpf.h): the memory, its
+ * size in the low 24 bits of `size` (the type above them), and an offset. */
+struct bpfemu_dynptr {
+  void *data;
+  __u32 size;
+  __u32 offset;
+};
 
 struct bpfemu_map_def {
   const char *name;
@@ -92,6 +102,13 @@ long bpfemu_skb_load_bytes(const void *skb, __u32 offset, void *to, __u32 len);
 long bpfemu_sk_redirect(void *map, const void *key, __u64 flags, int msg);
 long bpfemu_loop(__u32 nr_loops, void *callback_fn, void *callback_ctx,
                  __u64 flags);
+long bpfemu_user_ringbuf_drain(void *map, void *callback_fn, void *ctx,
+                               __u64 flags);
+long bpfemu_dynptr_read(void *dst, __u32 len, const struct bpf_dynptr *src,
+                        __u32 offset, __u64 flags);
+long bpfemu_dynptr_write(const struct bpf_dynptr *dst, __u32 offset, void *src,
+                         __u32 len, __u64 flags);
+void *bpfemu_dynptr_data(const struct bpf_dynptr *ptr, __u32 offset, __u32 len);
 
 #ifdef __cplusplus
 }
