@@ -175,7 +175,6 @@ class RingbufMap : public Map {
                    std::unique_ptr<Map>* out);
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
   void Commit(void* sample, uint64_t flags, bool discard);
-  void Wake();
   // The reservation table (RingbufBody::inflight): records `offset` as
   // reserved by this thread; the holder word of the reservation at
   // `offset`, or nullptr.
