@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "bpfemu/native_abi.h"
 #include "emu/array_map.h"
+#include "emu/cpu.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "loader/bytecode.h"
@@ -58,6 +59,11 @@ int CreateMap(const MapSpec& m) {
   attr.key_size = m.key_size;
   attr.value_size = m.value_size;
   attr.max_entries = m.max_entries;
+  // map_set_def_max_entries(): a PERF_EVENT_ARRAY without max_entries gets
+  // one slot per possible CPU (the kernel itself refuses 0).
+  if (m.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY && attr.max_entries == 0) {
+    attr.max_entries = static_cast<uint32_t>(NumPossibleCpus());
+  }
   attr.map_flags = m.map_flags;
   attr.numa_node = m.numa_node;
   attr.spin_lock_off = m.spin_lock_off;
