@@ -17,6 +17,7 @@
 #include "tests/conformance/lru_conformance.h"
 #include "tests/conformance/map_in_map_batch_conformance.h"
 #include "tests/conformance/percpu_conformance.h"
+#include "tests/conformance/perf_event_array_conformance.h"
 #include "tests/conformance/queue_stack_conformance.h"
 #include "tests/conformance/ringbuf_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
@@ -35,6 +36,7 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RingbufConformance, BackendType);    \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, AccessConformance, BackendType);     \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, QueueStackConformance, BackendType); \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BloomConformance, BackendType)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BloomConformance, BackendType);      \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PerfEventArrayConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
