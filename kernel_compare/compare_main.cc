@@ -152,6 +152,7 @@ std::string RowForSuite(const std::string& suite) {
   if (suite == "PercpuConformance") return "PERCPU_HASH+PERCPU_ARRAY";
   if (suite == "LruConformance") return "LRU_HASH+LRU_PERCPU_HASH";
   if (suite == "RingbufConformance") return "RINGBUF";
+  if (suite == "PerfEventArrayConformance") return "PERF_EVENT_ARRAY";
   if (suite == "LockConformance") return "HASH+ARRAY BPF_F_LOCK";
   if (suite == "BatchConformance") return "batch ops (all types)";
   return suite;
@@ -192,6 +193,9 @@ std::vector<RandomSpec> DefaultSpecs() {
       // Keyless: update pushes, lookup peeks, lookup_and_delete pops.
       {attr(BPF_MAP_TYPE_QUEUE, 0, 8, 16, 0), 1},
       {attr(BPF_MAP_TYPE_STACK, 0, 12, 5, 0), 1},
+      // fd-valued: updates with values that are no perf event (EBADF),
+      // lookups ENOTSUPP, deletes and get_next_key the array's.
+      {attr(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 8, 0), 12},
   };
 }
 

@@ -238,6 +238,8 @@ const char* MapTypeName(uint32_t type) {
       return "STACK";
     case BPF_MAP_TYPE_BLOOM_FILTER:
       return "BLOOM_FILTER";
+    case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
+      return "PERF_EVENT_ARRAY";
     default:
       return "OTHER";
   }
@@ -382,6 +384,7 @@ MapAttr GenerateCreate(uint64_t seed) {
                                         BPF_MAP_TYPE_QUEUE,
                                         BPF_MAP_TYPE_STACK,
                                         BPF_MAP_TYPE_BLOOM_FILTER,
+                                        BPF_MAP_TYPE_PERF_EVENT_ARRAY,
                                         0 /* UNSPEC */,
                                         250 /* unknown */};
   static constexpr uint32_t kKeySizes[] = {0, 1, 3, 4, 8, 64, 512, 513, 4096};
@@ -412,7 +415,8 @@ MapAttr GenerateCreate(uint64_t seed) {
     a.value_size = a.map_type == BPF_MAP_TYPE_RINGBUF ? 0
                    : a.map_type == BPF_MAP_TYPE_PROG_ARRAY ||
                            a.map_type == BPF_MAP_TYPE_SOCKMAP ||
-                           a.map_type == BPF_MAP_TYPE_SOCKHASH
+                           a.map_type == BPF_MAP_TYPE_SOCKHASH ||
+                           a.map_type == BPF_MAP_TYPE_PERF_EVENT_ARRAY
                        ? 4
                        : 8;
   }
