@@ -44,13 +44,13 @@ int emit(struct bpf_raw_tracepoint_args *ctx) {
   struct payload *p = bpf_map_lookup_elem(&source, &zero);
   if (!p) return -1;
   long r = bpf_perf_event_output(ctx, &events, flags, p, size);
-  __u32 slot = r == 0      ? 0
-               : r == -28  ? 1
-               : r == -2   ? 2
-               : r == -7   ? 3
-               : r == -22  ? 4
-               : r == -95  ? 5
-                           : 6;
+  __u32 slot = r == 0     ? 0
+               : r == -28 ? 1
+               : r == -2  ? 2
+               : r == -7  ? 3
+               : r == -22 ? 4
+               : r == -95 ? 5
+                          : 6;
   __u64 *count = bpf_map_lookup_elem(&results, &slot);
   if (count) __sync_fetch_and_add(count, 1);
   return (int)r;
