@@ -19,6 +19,7 @@ struct PerfBuffer::CpuBuf {
   std::vector<uint8_t> copy;
   int fd = -1;
   int wake_fd = -1;
+  std::shared_ptr<PerfEvent> event;
   int cpu = 0;
   int map_key = 0;
 };
@@ -60,7 +61,8 @@ int PerfBuffer::OpenCpuBuf(const struct perf_event_attr* attr, int cpu,
   auto* b = new CpuBuf;
   b->base = base;
   b->fd = fd;
-  b->wake_fd = PerfEventFromFd(fd)->wake_fd();
+  b->event = PerfEventFromFd(fd);
+  b->wake_fd = b->event->wake_fd();
   b->cpu = cpu;
   b->map_key = map_key;
   *out = b;
@@ -134,9 +136,7 @@ std::unique_ptr<PerfBuffer> PerfBuffer::New(int map_fd, size_t page_cnt,
 // each handled one.
 int PerfBuffer::ProcessRecords(CpuBuf* b) {
   // The wake-up is consumed, as perf_poll consumes rb->poll.
-  uint64_t drained;
-  ssize_t n = read(b->wake_fd, &drained, sizeof(drained));
-  (void)n;
+  b->event->ConsumeWakeup();
   auto* page = static_cast<struct perf_event_mmap_page*>(b->base);
   const uint64_t size = mmap_size_;
   auto* data = static_cast<uint8_t*>(b->base) + page_size_;

@@ -28,6 +28,10 @@ struct PerfEvent::Ctl {
   uint64_t events;        // rb->events, for wakeup_events
   uint64_t wakeup_pos;    // rb->wakeup as a position, for the watermark
   uint64_t wakeups;       // wake-ups so far
+  // 1 while the wake-up eventfd holds an unconsumed signal: producers skip
+  // the write(2), as the kernel's perf_poll state coalesces wake-ups.
+  uint32_t signalled;
+  uint32_t pad2;
 };
 static_assert(sizeof(struct perf_event_mmap_page) <= kPerfCtlOffset);
 static_assert(kPerfCtlOffset + sizeof(PerfEvent::Ctl) <= kPerfPageSize);
@@ -276,12 +280,26 @@ long PerfEvent::Output(const void* data, uint64_t size, uint32_t cur_cpu) {
     if (wake) ++ctl->wakeups;
     __atomic_store_n(&page->data_head, end, __ATOMIC_RELEASE);
   }
-  if (wake) {
+  // Published data_head first; then signal unless a signal is pending. The
+  // consumer clears the flag before it reads data_head (ConsumeWakeup), so
+  // a skipped write never hides a record.
+  if (wake && __atomic_exchange_n(&ctl->signalled, 1u, __ATOMIC_SEQ_CST) == 0) {
     const uint64_t one = 1;
     ssize_t n = write(wake_fd_, &one, sizeof(one));
     (void)n;
   }
   return 0;
+}
+
+void PerfEvent::ConsumeWakeup() {
+  uint8_t* base = base_.load(std::memory_order_acquire);
+  if (base != nullptr) {
+    auto* ctl = reinterpret_cast<Ctl*>(base + kPerfCtlOffset);
+    __atomic_store_n(&ctl->signalled, 0u, __ATOMIC_SEQ_CST);
+  }
+  uint64_t drained;
+  ssize_t n = read(wake_fd_, &drained, sizeof(drained));
+  (void)n;
 }
 
 }  // namespace bpfemu

@@ -86,6 +86,9 @@ class PerfEvent {
 
   // The lost-sample count not yet reported (rb->lost).
   uint64_t PendingLost() const;
+  // The consumer's side of a wake-up: clears the pending signal and drains
+  // the eventfd; call before reading data_head.
+  void ConsumeWakeup();
 
  private:
   friend int PerfEventOpen(const struct perf_event_attr*, int, int, int,
