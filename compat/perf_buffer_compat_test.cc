@@ -6,6 +6,8 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -166,6 +168,34 @@ TEST_F(PerfBufferTest, CraftedRingDoesNotHangOrCrash) {
   page->data_head = ~0ULL;
   EXPECT_EQ(perf_buffer__consume_buffer(pb, 0), -EINVAL);
   EXPECT_TRUE(seen_.samples.empty());
+  perf_buffer__free(pb);
+}
+
+// A fork()ed child (a producer process that inherited the map and the
+// events) outputs; the parent, blocked in perf_buffer__poll, is woken.
+TEST_F(PerfBufferTest, ChildProcessProducerWakesPoll) {
+  struct perf_buffer* pb =
+      perf_buffer__new(fd_, 1, OnSample, OnLost, &seen_, nullptr);
+  ASSERT_NE(pb, nullptr);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    alarm(10);
+    usleep(50 * 1000);  // let the parent block in poll
+    int ok = 0;
+    for (int i = 0; i < 5; ++i) ok += map_->Output(0, "child", 5, 0) == 0;
+    _exit(ok == 5 ? 0 : 1);
+  }
+  int got = 0;
+  for (int i = 0; i < 50 && seen_.samples.size() < 5; ++i) {
+    got += perf_buffer__poll(pb, 200) > 0;
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_GE(got, 1);
+  ASSERT_EQ(seen_.samples.size(), 5u);
+  EXPECT_EQ(seen_.samples[4].second.substr(0, 5), "child");
   perf_buffer__free(pb);
 }
 
