@@ -11,6 +11,7 @@
 #include "emu/hash_map.h"
 #include "emu/hash_of_maps.h"
 #include "emu/lpm_trie.h"
+#include "emu/perf_event_array.h"
 #include "emu/queue_stack_map.h"
 #include "emu/ringbuf.h"
 #include "emu/sock_map.h"
@@ -38,6 +39,7 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_PROG_ARRAY, &FdArrayMap::kProgArrayOps},
     {BPF_MAP_TYPE_ARRAY_OF_MAPS, &FdArrayMap::kArrayOfMapsOps},
     {BPF_MAP_TYPE_SOCKMAP, &SockMap::kOps},
+    {BPF_MAP_TYPE_PERF_EVENT_ARRAY, &PerfEventArrayMap::kOps},
     {BPF_MAP_TYPE_RINGBUF, &RingbufMap::kOps},
     {BPF_MAP_TYPE_QUEUE, &QueueStackMap::kOps},
     {BPF_MAP_TYPE_STACK, &QueueStackMap::kOps},

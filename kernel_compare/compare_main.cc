@@ -153,6 +153,7 @@ std::string RowForSuite(const std::string& suite) {
   if (suite == "LruConformance") return "LRU_HASH+LRU_PERCPU_HASH";
   if (suite == "RingbufConformance") return "RINGBUF";
   if (suite == "UserRingbufConformance") return "USER_RINGBUF";
+  if (suite == "PerfEventArrayConformance") return "PERF_EVENT_ARRAY";
   if (suite == "LockConformance") return "HASH+ARRAY BPF_F_LOCK";
   if (suite == "BatchConformance") return "batch ops (all types)";
   if (suite == "StackTraceConformance") return "STACK_TRACE";
@@ -203,6 +204,9 @@ std::vector<RandomSpec> DefaultSpecs() {
       {attr(BPF_MAP_TYPE_LPM_TRIE, 8, 8, 32, BPF_F_NO_PREALLOC), 1, 1, true},
       {attr(BPF_MAP_TYPE_LPM_TRIE, 6, 4, 12, BPF_F_NO_PREALLOC), 1},
       {attr(BPF_MAP_TYPE_LPM_TRIE, 20, 12, 48, BPF_F_NO_PREALLOC), 1},
+      // fd-valued: updates with values that are no perf event (EBADF),
+      // lookups ENOTSUPP, deletes and get_next_key the array's.
+      {attr(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 8, 0), 12},
   };
 }
 

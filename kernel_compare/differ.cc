@@ -265,6 +265,8 @@ const char* MapTypeName(uint32_t type) {
       return "STACK_TRACE";
     case BPF_MAP_TYPE_LPM_TRIE:
       return "LPM_TRIE";
+    case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
+      return "PERF_EVENT_ARRAY";
     default:
       return "OTHER";
   }
@@ -416,6 +418,7 @@ MapAttr GenerateCreate(uint64_t seed) {
                                         BPF_MAP_TYPE_STACK_TRACE,
                                         BPF_MAP_TYPE_LPM_TRIE,
                                         BPF_MAP_TYPE_USER_RINGBUF,
+                                        BPF_MAP_TYPE_PERF_EVENT_ARRAY,
                                         0 /* UNSPEC */,
                                         250 /* unknown */};
   static constexpr uint32_t kKeySizes[] = {0, 1, 3, 4, 8, 64, 512, 513, 4096};
@@ -448,7 +451,8 @@ MapAttr GenerateCreate(uint64_t seed) {
     a.value_size = ring ? 0
                    : a.map_type == BPF_MAP_TYPE_PROG_ARRAY ||
                            a.map_type == BPF_MAP_TYPE_SOCKMAP ||
-                           a.map_type == BPF_MAP_TYPE_SOCKHASH
+                           a.map_type == BPF_MAP_TYPE_SOCKHASH ||
+                           a.map_type == BPF_MAP_TYPE_PERF_EVENT_ARRAY
                        ? 4
                        : 8;
   }

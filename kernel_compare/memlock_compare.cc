@@ -45,6 +45,7 @@ std::vector<MemlockCase> MemlockCases() {
   for (uint32_t max : sizes) {
     cases.push_back({BPF_MAP_TYPE_ARRAY, 4, 24, max, BPF_F_MMAPABLE, 0});
     cases.push_back({BPF_MAP_TYPE_PROG_ARRAY, 4, 4, max, 0, 0});
+    cases.push_back({BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, max, 0, 0});
   }
   for (uint32_t max : sizes) {
     cases.push_back({BPF_MAP_TYPE_SOCKMAP, 4, 8, max, 0, 0});

@@ -308,6 +308,13 @@ uint64_t RingbufOutput(Vm& vm, uint64_t map, uint64_t data, uint64_t size,
   return static_cast<uint64_t>(
       bpfemu_ringbuf_output(Ptr(map), Ptr(data), size, flags));
 }
+uint64_t PerfEventOutput(Vm& vm, uint64_t ctx, uint64_t map, uint64_t flags,
+                         uint64_t data, uint64_t size) {
+  MapArg(vm, map);
+  NeedReadable(vm, data, size, "data");
+  return static_cast<uint64_t>(
+      bpfemu_perf_event_output(Ptr(ctx), Ptr(map), flags, Ptr(data), size));
+}
 uint64_t RingbufReserve(Vm& vm, uint64_t map, uint64_t size, uint64_t flags,
                         uint64_t, uint64_t) {
   MapArg(vm, map);
@@ -499,6 +506,7 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_probe_read_user_str, ProbeReadStr, true, 0},
     {BPF_FUNC_probe_read_kernel_str, ProbeReadStr, true, 0},
     {BPF_FUNC_ringbuf_output, RingbufOutput, false, 0},
+    {BPF_FUNC_perf_event_output, PerfEventOutput, true, 0},
     {BPF_FUNC_ringbuf_reserve, RingbufReserve, false, 0},
     {BPF_FUNC_ringbuf_submit, RingbufSubmit, false, 0},
     {BPF_FUNC_ringbuf_discard, RingbufDiscard, false, 0},

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "bpfemu/native_abi.h"
 #include "emu/array_map.h"
+#include "emu/cpu.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "loader/bytecode.h"
@@ -61,6 +62,11 @@ int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
   attr.key_size = s.key_size;
   attr.value_size = s.value_size;
   attr.max_entries = s.max_entries;
+  // map_set_def_max_entries(): a PERF_EVENT_ARRAY without max_entries gets
+  // one slot per possible CPU (the kernel itself refuses 0).
+  if (s.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY && attr.max_entries == 0) {
+    attr.max_entries = static_cast<uint32_t>(NumPossibleCpus());
+  }
   attr.map_flags = s.map_flags;
   attr.numa_node = s.numa_node;
   attr.map_extra = s.map_extra;

@@ -16,6 +16,7 @@
 #include "emu/array_map.h"
 #include "emu/fd_array.h"
 #include "emu/map.h"
+#include "emu/perf_event_array.h"
 #include "emu/ringbuf.h"
 #include "emu/sock_map.h"
 #include "emu/user_ringbuf.h"
@@ -34,6 +35,7 @@ struct BoundMap {
   UserRingbufMap* user_ring = nullptr;  // USER_RINGBUF only
   FdArrayMap* fd_array = nullptr;       // PROG_ARRAY, ARRAY_OF_MAPS
   SockMap* sock_map = nullptr;          // SOCKMAP only
+  PerfEventArrayMap* perf = nullptr;    // PERF_EVENT_ARRAY only
   // HASH_OF_MAPS / ARRAY_OF_MAPS: lookups give an inner map, not a value.
   bool holds_maps = false;
 };
@@ -51,6 +53,7 @@ inline std::unique_ptr<BoundMap> MakeBound(std::string name, int fd,
                                     : nullptr;
   b->fd_array = dynamic_cast<FdArrayMap*>(b->map.get());
   b->sock_map = dynamic_cast<SockMap*>(b->map.get());
+  b->perf = dynamic_cast<PerfEventArrayMap*>(b->map.get());
   b->holds_maps = b->map->header().inner.present != 0;
   b->fast.impl = b.get();
   b->cell = &b->fast;

@@ -296,6 +296,14 @@ long bpfemu_ringbuf_output(void* ringbuf, void* data, __u64 size, __u64 flags) {
   return b->ring != nullptr ? b->ring->Output(data, size, flags) : -EINVAL;
 }
 
+// bpf_perf_event_output (kernel/trace/bpf_trace.c): the context is not
+// used (the sample holds the raw data only).
+long bpfemu_perf_event_output(void* /*ctx*/, void* map, __u64 flags, void* data,
+                              __u64 size) {
+  BoundMap* b = Bound(map);
+  return b->perf != nullptr ? b->perf->Output(flags, data, size) : -EINVAL;
+}
+
 __u64 bpfemu_ringbuf_query(void* ringbuf, __u64 flags) {
   BoundMap* b = Bound(ringbuf);
   return b->ring != nullptr ? b->ring->Query(flags) : 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "emu/cpu.h"
+#include "emu/perf_event.h"
 #include "emu/shm.h"
 #include "emu/syscall.h"
 
@@ -120,5 +121,18 @@ int EmuBackend::Mmap(int fd, size_t length, int prot, int flags,
   *addr = MapMmap(fd, length, prot, flags, offset, &err);
   return *addr == nullptr ? err : 0;
 }
+
+int EmuBackend::OpenPerfEvent(int cpu, uint64_t config) {
+  struct perf_event_attr attr {};
+  attr.size = sizeof(attr);
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = config;
+  attr.sample_type = PERF_SAMPLE_RAW;
+  attr.sample_period = 1;
+  attr.wakeup_events = 1;
+  return PerfEventOpen(&attr, cpu < 0 ? 0 : -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+int EmuBackend::ClosePerfEvent(int fd) { return bpfemu::PerfEventClose(fd); }
 
 }  // namespace bpfemu

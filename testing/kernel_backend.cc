@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/perf_event.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -372,6 +373,23 @@ int KernelBackend::Mmap(int fd, size_t length, int prot, int flags,
     return -errno;
   }
   return 0;
+}
+
+int KernelBackend::OpenPerfEvent(int cpu, uint64_t config) {
+  struct perf_event_attr attr {};
+  attr.size = sizeof(attr);
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = config;
+  attr.sample_type = PERF_SAMPLE_RAW;
+  attr.sample_period = 1;
+  attr.wakeup_events = 1;
+  const long fd = syscall(__NR_perf_event_open, &attr, cpu < 0 ? 0 : -1, cpu,
+                          -1, PERF_FLAG_FD_CLOEXEC);
+  return fd < 0 ? -errno : static_cast<int>(fd);
+}
+
+int KernelBackend::ClosePerfEvent(int fd) {
+  return close(fd) == 0 ? 0 : -errno;
 }
 
 int KernelBackend::Close(int fd) {

@@ -61,6 +61,8 @@ class KernelBackend : public Backend {
   int Frozen(int fd) override;
   int Mmap(int fd, size_t length, int prot, int flags, uint64_t offset,
            void** addr) override;
+  int OpenPerfEvent(int cpu, uint64_t config) override;
+  int ClosePerfEvent(int fd) override;
 
  private:
   // The cached lookup program of map `fd`, loaded on first use.

@@ -18,29 +18,31 @@
 #include "tests/conformance/lru_conformance.h"
 #include "tests/conformance/map_in_map_batch_conformance.h"
 #include "tests/conformance/percpu_conformance.h"
+#include "tests/conformance/perf_event_array_conformance.h"
 #include "tests/conformance/queue_stack_conformance.h"
 #include "tests/conformance/ringbuf_conformance.h"
 #include "tests/conformance/stack_trace_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
 #include "tests/conformance/user_ringbuf_conformance.h"
 
-#define INSTANTIATE_CONFORMANCE_SUITES(Prefix, BackendType)                   \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, CreateConformance, BackendType);     \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, SyscallConformance, BackendType);    \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, HashConformance, BackendType);       \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArrayConformance, BackendType);      \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PercpuConformance, BackendType);     \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LockConformance, BackendType);       \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BatchConformance, BackendType);      \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, MapInMapBatchConformance,            \
-                                 BackendType);                                \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LruConformance, BackendType);        \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RingbufConformance, BackendType);    \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, AccessConformance, BackendType);     \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, QueueStackConformance, BackendType); \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BloomConformance, BackendType);      \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, StackTraceConformance, BackendType); \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LpmConformance, BackendType);        \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, UserRingbufConformance, BackendType)
+#define INSTANTIATE_CONFORMANCE_SUITES(Prefix, BackendType)                    \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, CreateConformance, BackendType);      \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, SyscallConformance, BackendType);     \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, HashConformance, BackendType);        \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArrayConformance, BackendType);       \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PercpuConformance, BackendType);      \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LockConformance, BackendType);        \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BatchConformance, BackendType);       \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, MapInMapBatchConformance,             \
+                                 BackendType);                                 \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LruConformance, BackendType);         \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RingbufConformance, BackendType);     \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, AccessConformance, BackendType);      \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, QueueStackConformance, BackendType);  \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, BloomConformance, BackendType);       \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, StackTraceConformance, BackendType);  \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LpmConformance, BackendType);         \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, UserRingbufConformance, BackendType); \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PerfEventArrayConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_

@@ -20,6 +20,7 @@
 
 #include "emu/cpu.h"
 #include "emu/jhash.h"
+#include "emu/perf_buffer.h"
 #include "emu/ringbuf_consumer.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
@@ -268,6 +269,48 @@ TEST_F(ExamplesTest, UserRingbufChannelAppliesSubmittedCommands) {
   EXPECT_EQ(MapLookupElem(table, &one, &v), -ENOENT);  // deleted
   EXPECT_EQ(static_cast<int64_t>(LookupU64(stats, 1)), 5);
   user_ring_buffer__free(rb);
+}
+
+// perf_events.bpf.c natively: ENOENT before a perf buffer exists, then
+// samples on the running CPU's buffer with the padded raw size, E2BIG and
+// EINVAL for a bad index or flags, EOPNOTSUPP for another CPU's slot.
+TEST_F(ExamplesTest, PerfEventsReachThePerfBuffer) {
+  SetNumPossibleCpus(2);
+  auto obj = LoadObject("perf_events");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("emit");
+  ASSERT_NE(prog, nullptr);
+  ScopedCpu on(1);
+  const uint64_t current[2] = {BPF_F_CURRENT_CPU, 5};
+  EXPECT_EQ(prog->RunRawTp(current), static_cast<uint32_t>(-ENOENT));
+  struct Got {
+    std::vector<std::pair<int, uint32_t>> samples;
+    static void Sample(void* ctx, int cpu, void*, __u32 size) {
+      static_cast<Got*>(ctx)->samples.emplace_back(cpu, size);
+    }
+  } got;
+  const struct perf_event_attr attr = PerfBuffer::DefaultAttr();
+  PerfBuffer::Params params;
+  params.attr = &attr;
+  params.sample_cb = &Got::Sample;
+  params.ctx = &got;
+  int err;
+  auto pb = PerfBuffer::New(obj->MapFd("events"), 2, params, &err);
+  ASSERT_NE(pb, nullptr) << err;
+  EXPECT_EQ(pb->BufferCnt(), 2u);
+  EXPECT_EQ(prog->RunRawTp(current), 0u);
+  const uint64_t index1[2] = {1, 9}, index0[2] = {0, 9}, index2[2] = {2, 9},
+                 bad[2] = {BPF_F_CURRENT_CPU | (1ULL << 32), 9};
+  EXPECT_EQ(prog->RunRawTp(index1), 0u);
+  EXPECT_EQ(prog->RunRawTp(index0), static_cast<uint32_t>(-EOPNOTSUPP));
+  EXPECT_EQ(prog->RunRawTp(index2), static_cast<uint32_t>(-E2BIG));
+  EXPECT_EQ(prog->RunRawTp(bad), static_cast<uint32_t>(-EINVAL));
+  EXPECT_EQ(pb->Poll(100), 1);
+  ASSERT_EQ(got.samples.size(), 2u);
+  EXPECT_EQ(got.samples[0], std::make_pair(1, 12u));  // 4 + 5 -> 16
+  EXPECT_EQ(got.samples[1], std::make_pair(1, 12u));  // 4 + 9 -> 16
+  pb.reset();
+  SetNumPossibleCpus(0);
 }
 
 TEST_F(ExamplesTest, FlowTableEvictsInsteadOfGrowing) {

@@ -67,6 +67,10 @@ static inline long bpf_ringbuf_output(void *ringbuf, void *data, __u64 size,
                                       __u64 flags) {
   return bpfemu_ringbuf_output(ringbuf, data, size, flags);
 }
+static inline long bpf_perf_event_output(void *ctx, void *map, __u64 flags,
+                                         void *data, __u64 size) {
+  return bpfemu_perf_event_output(ctx, map, flags, data, size);
+}
 static inline __u64 bpf_ringbuf_query(void *ringbuf, __u64 flags) {
   return bpfemu_ringbuf_query(ringbuf, flags);
 }

@@ -86,6 +86,8 @@ void *bpfemu_ringbuf_reserve(void *ringbuf, __u64 size, __u64 flags);
 void bpfemu_ringbuf_submit(void *data, __u64 flags);
 void bpfemu_ringbuf_discard(void *data, __u64 flags);
 long bpfemu_ringbuf_output(void *ringbuf, void *data, __u64 size, __u64 flags);
+long bpfemu_perf_event_output(void *ctx, void *map, __u64 flags, void *data,
+                              __u64 size);
 __u64 bpfemu_ringbuf_query(void *ringbuf, __u64 flags);
 long bpfemu_spin_lock(struct bpf_spin_lock *lock);
 long bpfemu_spin_unlock(struct bpf_spin_lock *lock);
