@@ -155,6 +155,34 @@ TEST_F(HugeMaps, NoPreallocHashFilledPastTheStorageIsEnomem) {
       0);
 }
 
+// An LPM trie's node pool is created unbacked too, as the kernel allocates
+// nodes per update: filling one past the storage is ENOMEM from the update
+// that needs a new node, never SIGBUS, and what is in the trie stays there.
+TEST_F(HugeMaps, LpmTrieFilledPastTheStorageIsEnomem) {
+  EXPECT_EQ(InChild([] {
+              MapAttr attr{.map_type = BPF_MAP_TYPE_LPM_TRIE,
+                           .key_size = 8,  // prefixlen + an IPv4 address
+                           .value_size = 4000,
+                           .max_entries = 30000,  // a 256 MiB pool (the cap)
+                           .map_flags = BPF_F_NO_PREALLOC};
+              const int fd = MapCreate(attr);
+              if (fd < 0) return 1;
+              std::vector<uint8_t> value(4000, 0x5a);
+              uint32_t key[2] = {32, 0};
+              uint32_t k = 0;
+              int err = 0;
+              for (; k < attr.max_entries; ++k) {
+                key[1] = k;
+                err = MapUpdateElem(fd, key, value.data(), BPF_ANY);
+                if (err != 0) break;
+              }
+              if (err != -ENOMEM || k < 1000) return 2;  // 64 MiB: ~8k fit
+              key[1] = 7;
+              return MapLookupElem(fd, key, value.data()) == 0 ? 0 : 3;
+            }),
+            0);
+}
+
 // Without a small file system to bound it (the default storage, or a
 // memfd), a map larger than the memory the machine could still give is
 // refused before anything is backed: backing it first would end in the OOM

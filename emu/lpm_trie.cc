@@ -2,6 +2,7 @@
 #include "emu/lpm_trie.h"
 
 #include <linux/bpf.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -285,6 +286,18 @@ uint32_t LpmTrieMap::AllocNode() {
   Store(body_->free_head, 0);  // a corrupted chain is dropped
   const uint32_t fresh = Load(body_->fresh);
   if (fresh >= g_.pool_nodes) return 0;
+  // The pool is created unbacked (the kernel allocates nodes per update):
+  // a never-used node's pages are backed before it is handed out, and a
+  // storage that cannot back them is the kernel's failed allocation
+  // (ENOMEM from the caller), never a SIGBUS at the first store.
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t start = static_cast<uint64_t>(
+      reinterpret_cast<const uint8_t*>(At(fresh + 1)) - region().base());
+  // [.., from) is backed already: by the previous node, or (the first
+  // node) by nothing past the reserved header.
+  const uint64_t from = fresh == 0 ? start : RoundUp(start, page);
+  const uint64_t to = start + g_.node_size;
+  if (to > from && region().Populate(from, to - from) != 0) return 0;
   Store(body_->fresh, fresh + 1);
   return fresh + 1;
 }
