@@ -96,7 +96,8 @@ int LpmTrieMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
   ShmRegion region;
   int map_fd;
   // Nodes come one by one at update time, as the kernel allocates them: the
-  // pool's pages are not reserved (docs/reliability.md).
+  // pool's pages are backed as AllocNode first hands each node out
+  // (docs/reliability.md).
   const uint64_t reserve = kBodyOffset + RoundUp(sizeof(LpmBody), 64);
   if (int err = ShmRegion::Create("bpfemu-lpm-trie", g.region_size, &map_fd,
                                   &region, /*mirror_tail=*/0, reserve);
