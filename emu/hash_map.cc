@@ -899,12 +899,8 @@ void HashMap::LinkHeadLocked(Bucket& b, uint32_t id) {
 }
 
 bool HashMap::BackElem(uint32_t id) const {
-  if (!(map_flags() & BPF_F_NO_PREALLOC)) return true;
-  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  const uint64_t start = geo_.elems_off + uint64_t{id - 1} * elem_size_;
-  const uint64_t from = RoundUp(start, page);  // [.., from): backed already
-  const uint64_t to = start + elem_size_;
-  return to <= from || region().Populate(from, to - from) == 0;
+  return !(map_flags() & BPF_F_NO_PREALLOC) ||
+         region().PopulateSlot(geo_.elems_off, elem_size_, id - 1) == 0;
 }
 
 uint32_t HashMap::PopFree(uint32_t cpu, bool* no_memory) {

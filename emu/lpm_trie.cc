@@ -2,7 +2,6 @@
 #include "emu/lpm_trie.h"
 
 #include <linux/bpf.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -291,14 +290,8 @@ uint32_t LpmTrieMap::AllocNode() {
   // a never-used node's pages are backed before it is handed out, and a
   // storage that cannot back them is the kernel's failed allocation
   // (ENOMEM from the caller), never a SIGBUS at the first store.
-  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  const uint64_t start = static_cast<uint64_t>(
-      reinterpret_cast<const uint8_t*>(At(fresh + 1)) - region().base());
-  // [.., from) is backed already: by the previous node, or (the first
-  // node) by nothing past the reserved header.
-  const uint64_t from = fresh == 0 ? start : RoundUp(start, page);
-  const uint64_t to = start + g_.node_size;
-  if (to > from && region().Populate(from, to - from) != 0) return 0;
+  const auto pool_off = static_cast<uint64_t>(pool_ - region().base());
+  if (region().PopulateSlot(pool_off, g_.node_size, fresh) != 0) return 0;
   Store(body_->fresh, fresh + 1);
   return fresh + 1;
 }

@@ -234,6 +234,17 @@ int ShmRegion::Populate(uint64_t offset, uint64_t len) const {
   return errno == EINVAL ? 0 : -ENOMEM;
 }
 
+int ShmRegion::PopulateSlot(uint64_t pool_offset, uint64_t slot_size,
+                            uint64_t index) const {
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t start = pool_offset + index * slot_size;
+  // [.., from) is backed already: by the slot before, or (slot 0) by
+  // nothing the pool can count on.
+  const uint64_t from = index == 0 ? start : RoundUp(start, page);
+  const uint64_t to = start + slot_size;
+  return to > from ? Populate(from, to - from) : 0;
+}
+
 void (*g_lock_point_hook)(LockPoint) = nullptr;
 
 namespace {

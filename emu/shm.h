@@ -71,6 +71,11 @@ class ShmRegion {
   // kernel's failed allocation). A kernel without MADV_POPULATE_WRITE
   // (before 5.14) leaves them to the first store, as before.
   [[nodiscard]] int Populate(uint64_t offset, uint64_t len) const;
+  // Populate for a pool of `slot_size`-byte slots at `pool_offset` whose
+  // slots are handed out in index order, each backed before its first use:
+  // the pages of slot `index` that slot index - 1 did not already reach.
+  [[nodiscard]] int PopulateSlot(uint64_t pool_offset, uint64_t slot_size,
+                                 uint64_t index) const;
 
   uint8_t* base() const { return base_; }
   // The file's size; the mapping is file_size() + the mirrored tail.
