@@ -8,9 +8,13 @@
 //   bpfemu [-j] kernel
 //   bpfemu [-j] map { list | show [pinned PATH | id ID] }
 //   bpfemu [-j] map dump pinned PATH
-//   bpfemu [-j] map lookup MAP key BYTES
-//   bpfemu map update MAP key BYTES value BYTES [any|exist|noexist]
+//   bpfemu [-j] map lookup MAP [key BYTES]
+//   bpfemu map update MAP [key BYTES] [value BYTES] [any|exist|noexist]
 //   bpfemu map delete MAP key BYTES
+//   bpfemu [-j] map getnext MAP [key BYTES]
+//   bpfemu [-j] map { peek | pop | dequeue } MAP      (queue, stack)
+//   bpfemu map { push | enqueue } MAP value BYTES     (queue, stack, bloom)
+//   bpfemu map freeze MAP
 //   bpfemu map pin pinned PATH NEWPATH
 //
 // BYTES are bytes in decimal (or 0x-prefixed), or after the word `hex`,
@@ -299,19 +303,52 @@ size_t SyscallValueSize(const BpfMapInfo& info) {
              : info.value_size;
 }
 
+bool IsMapOfMapsOrProgs(uint32_t type) {
+  return type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+         type == BPF_MAP_TYPE_HASH_OF_MAPS || type == BPF_MAP_TYPE_PROG_ARRAY;
+}
+
+// bpftool's print_entry_error(): a key whose value cannot be read (a perf
+// event array's ENOTSUPP, an empty slot). Nothing for an empty slot of a
+// map of maps or programs.
+void PrintEntryError(const BpfMapInfo& info, const uint8_t* key, int err,
+                     bool first) {
+  const size_t ks = info.key_size;
+  if (g_json) {
+    std::fprintf(g_out, "%s{\"key\":%s,\"value\":{\"error\":\"%s\"}}",
+                 first ? "" : ",", JsonBytes(key, ks).c_str(),
+                 JsonEscape(strerror(err)).c_str());
+    return;
+  }
+  const std::string msg = err == ENOENT ? "<no entry>" : strerror(err);
+  const bool break_names = ks > 16 || msg.size() > 16;
+  const bool single_line = ks + msg.size() <= 24 && !break_names;
+  std::fprintf(g_out, "key:%c%s%svalue:%c%s\n", break_names ? '\n' : ' ',
+               HexBytes(key, ks).c_str(), single_line ? "  " : "\n",
+               break_names ? '\n' : ' ', msg.c_str());
+}
+
+// bpftool's map_dump(): every key get_next_key reaches, a value or the
+// error reading it, then the count of values read. A walk that ends in
+// anything but ENOENT (keyless maps refuse it) exits with that errno after
+// the count, which is all bpftool prints.
 int Dump(const std::string& path) {
   OpenMap m;
   if (OpenPinned(path, &m) != 0) return 255;
   std::vector<uint8_t> key(m.info.key_size), next(m.info.key_size);
   std::vector<uint8_t> value(SyscallValueSize(m.info));
   const void* prev = nullptr;
-  int n = 0;
+  int n = 0, printed = 0, walk_err;
   if (g_json) std::fprintf(g_out, "[");
-  while (MapGetNextKey(m.fd, prev, next.data()) == 0) {
+  while ((walk_err = MapGetNextKey(m.fd, prev, next.data())) == 0) {
     key = next;
     prev = key.data();
-    if (MapLookupElem(m.fd, key.data(), value.data()) != 0) continue;
-    PrintEntry(m.info, key.data(), value.data(), n == 0);
+    if (int err = MapLookupElem(m.fd, key.data(), value.data()); err != 0) {
+      if (IsMapOfMapsOrProgs(m.info.type) && err == -ENOENT) continue;
+      PrintEntryError(m.info, key.data(), -err, printed++ == 0);
+      continue;
+    }
+    PrintEntry(m.info, key.data(), value.data(), printed++ == 0);
     ++n;
   }
   if (g_json) {
@@ -319,7 +356,9 @@ int Dump(const std::string& path) {
   } else {
     std::fprintf(g_out, "Found %d element%s\n", n, n == 1 ? "" : "s");
   }
-  return 0;
+  if (walk_err == -ENOENT) return 0;
+  g_reported = true;  // the count is bpftool's whole report
+  return walk_err & 0xff;
 }
 
 // parse_bytes(): decimal or 0x-prefixed bytes, or hex after `hex`.
@@ -465,37 +504,91 @@ int ListOrShow(std::vector<std::string>& args, size_t i) {
   return 0;
 }
 
-// Arguments left over after a complete command: bpftool's message.
-bool NoMoreArgs(const std::vector<std::string>& args, size_t i) {
-  if (i >= args.size()) return true;
-  Error(absl::StrFormat("expected key or value, got: %s", args[i]));
-  return false;
+// bpftool's is_prefix(): `word` abbreviates `full` (as bpftool, the empty
+// word does too).
+bool IsPrefix(const std::string& word, const char* full) {
+  return word.size() <= std::strlen(full) &&
+         std::strncmp(full, word.c_str(), word.size()) == 0;
 }
 
-// The start of lookup, update and delete: `pinned PATH key BYTES`, leaving
-// *i after the key. False (with the error printed) on bad input.
-bool OpenWithKey(std::vector<std::string>& args, size_t* i, OpenMap* m,
-                 std::vector<uint8_t>* key) {
-  std::string path;
-  if (!ParseMapRef(args, i, &path) || OpenPinned(path, m) != 0) return false;
-  if (*i >= args.size() || args[*i] != "key") {
-    Error("did not find key");
-    return false;
+// bpftool's parse_elem(): `key BYTES`, `value BYTES` and an update flag, in
+// any order, from args[i] on. A null `key`, `value` or `flags` is one the
+// command does not take (or already has). A per-CPU value is given once
+// and stored for every CPU (fill_per_cpu_value). False with the error
+// printed on bad input.
+bool ParseElem(std::vector<std::string>& args, size_t i, const BpfMapInfo& info,
+               std::vector<uint8_t>* key, std::vector<uint8_t>* value,
+               uint64_t* flags) {
+  for (;; ++i) {
+    if (i >= args.size()) {
+      if (key == nullptr && value == nullptr) return true;
+      Error(absl::StrFormat("did not find %s", key ? "key" : "value"));
+      return false;
+    }
+    const std::string& a = args[i];
+    if (IsPrefix(a, "key")) {
+      if (key == nullptr) {
+        Error(info.key_size ? "duplicate key" : "unnecessary key");
+        return false;
+      }
+      ++i;
+      if (!ParseBytes(args, &i, info.key_size, "key", key)) return false;
+      key = nullptr;
+      --i;
+    } else if (IsPrefix(a, "value")) {
+      if (value == nullptr) {
+        Error(info.value_size ? "duplicate value" : "unnecessary value");
+        return false;
+      }
+      ++i;
+      std::vector<uint8_t> one;
+      if (!ParseBytes(args, &i, info.value_size, "value", &one)) return false;
+      value->assign(SyscallValueSize(info), 0);
+      const bool percpu = IsPercpu(info.type);
+      const size_t step = (info.value_size + 7) & ~size_t{7};
+      for (int cpu = 0; cpu < (percpu ? NumPossibleCpus() : 1); ++cpu) {
+        std::copy(one.begin(), one.end(), value->begin() + cpu * step);
+      }
+      value = nullptr;
+      --i;
+    } else if (IsPrefix(a, "any") || IsPrefix(a, "noexist") ||
+               IsPrefix(a, "exist")) {
+      if (flags == nullptr) {
+        Error(absl::StrFormat("flags specified multiple times: %s", a));
+        return false;
+      }
+      *flags = IsPrefix(a, "any")       ? BPF_ANY
+               : IsPrefix(a, "noexist") ? BPF_NOEXIST
+                                        : BPF_EXIST;
+      flags = nullptr;
+    } else {
+      Error(absl::StrFormat("expected key or value, got: %s", a));
+      return false;
+    }
   }
-  ++*i;
-  return ParseBytes(args, i, m->info.key_size, "key", key);
 }
 
+// `MAP` at args[*i], opened. False with the error printed.
+bool OpenRef(std::vector<std::string>& args, size_t* i, OpenMap* m) {
+  std::string path;
+  return ParseMapRef(args, i, &path) && OpenPinned(path, m) == 0;
+}
+
+// `lookup|peek MAP [key BYTES]` (bpftool's do_lookup). A keyless map
+// (queue, stack) takes no key and peeks.
 int Lookup(std::vector<std::string>& args, size_t i) {
   OpenMap m;
-  std::vector<uint8_t> key;
-  if (!OpenWithKey(args, &i, &m, &key) || !NoMoreArgs(args, i)) return 255;
-  std::vector<uint8_t> value(SyscallValueSize(m.info));
-  const int err = MapLookupElem(m.fd, key.data(), value.data());
+  if (!OpenRef(args, &i, &m)) return 255;
+  std::vector<uint8_t> key, value(SyscallValueSize(m.info));
+  if (!ParseElem(args, i, m.info, m.info.key_size ? &key : nullptr, nullptr,
+                 nullptr)) {
+    return 255;
+  }
+  const int err =
+      MapLookupElem(m.fd, key.empty() ? nullptr : key.data(), value.data());
   if (err == -ENOENT) {
     if (g_json) {
-      std::fprintf(g_out, "{\"key\":%s,\"value\":null}\n",
-                   JsonBytes(key.data(), key.size()).c_str());
+      std::fprintf(g_out, "null\n");
     } else {
       std::fprintf(g_out, "key:\n%s\n\nNot found\n",
                    HexBytes(key.data(), key.size()).c_str());
@@ -511,32 +604,19 @@ int Lookup(std::vector<std::string>& args, size_t i) {
   return 0;
 }
 
+// `update|push|enqueue MAP [key BYTES] [value BYTES] [any|exist|noexist]`
+// (bpftool's do_update).
 int Update(std::vector<std::string>& args, size_t i) {
   OpenMap m;
+  if (!OpenRef(args, &i, &m)) return 255;
   std::vector<uint8_t> key, value;
-  if (!OpenWithKey(args, &i, &m, &key)) return 255;
-  if (i >= args.size() || args[i] != "value") {
-    Error("did not find value");
-    return 255;
-  }
-  ++i;
-  if (!ParseBytes(args, &i, SyscallValueSize(m.info), "value", &value)) {
-    return 255;
-  }
   uint64_t flags = BPF_ANY;
-  bool have_flags = false;
-  for (; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a != "any" && a != "exist" && a != "noexist")
-      return NoMoreArgs(args, i), 255;
-    if (have_flags) {
-      Error(absl::StrFormat("flags specified multiple times: %s", a));
-      return 255;
-    }
-    have_flags = true;
-    flags = a == "exist" ? BPF_EXIST : a == "noexist" ? BPF_NOEXIST : BPF_ANY;
+  if (!ParseElem(args, i, m.info, m.info.key_size ? &key : nullptr,
+                 m.info.value_size ? &value : nullptr, &flags)) {
+    return 255;
   }
-  const int err = MapUpdateElem(m.fd, key.data(), value.data(), flags);
+  const int err = MapUpdateElem(m.fd, key.empty() ? nullptr : key.data(),
+                                value.empty() ? nullptr : value.data(), flags);
   if (err != 0) {
     Error(absl::StrFormat("update failed: %s", strerror(-err)));
     return err & 0xff;
@@ -545,13 +625,87 @@ int Update(std::vector<std::string>& args, size_t i) {
   return 0;
 }
 
+// `delete MAP key BYTES` (bpftool's do_delete: a key is always required).
 int Delete(std::vector<std::string>& args, size_t i) {
   OpenMap m;
+  if (!OpenRef(args, &i, &m)) return 255;
   std::vector<uint8_t> key;
-  if (!OpenWithKey(args, &i, &m, &key) || !NoMoreArgs(args, i)) return 255;
+  if (!ParseElem(args, i, m.info, &key, nullptr, nullptr)) return 255;
   const int err = MapDeleteElem(m.fd, key.data());
   if (err != 0) {
     Error(absl::StrFormat("delete failed: %s", strerror(-err)));
+    return err & 0xff;
+  }
+  if (g_json) std::fprintf(g_out, "null\n");
+  return 0;
+}
+
+// `pop|dequeue MAP` (bpftool's do_pop_dequeue: lookup_and_delete; words
+// after MAP are ignored, as bpftool ignores them).
+int Pop(std::vector<std::string>& args, size_t i) {
+  OpenMap m;
+  if (!OpenRef(args, &i, &m)) return 255;
+  std::vector<uint8_t> key(m.info.key_size), value(SyscallValueSize(m.info));
+  const int err = MapLookupAndDeleteElem(
+      m.fd, key.empty() ? nullptr : key.data(), value.data(), 0);
+  if (err == -ENOENT) {
+    std::fprintf(g_out, g_json ? "null\n" : "Error: empty map\n");
+    g_reported = true;
+    return 254;
+  }
+  if (err != 0) {
+    Error(absl::StrFormat("pop failed: %s", strerror(-err)));
+    return err & 0xff;
+  }
+  PrintEntry(m.info, key.data(), value.data(), true);
+  if (g_json) std::fprintf(g_out, "\n");
+  return 0;
+}
+
+// `getnext MAP [key BYTES]` (bpftool's do_getnext).
+int GetNext(std::vector<std::string>& args, size_t i) {
+  OpenMap m;
+  if (!OpenRef(args, &i, &m)) return 255;
+  std::vector<uint8_t> key(m.info.key_size), next(m.info.key_size);
+  const bool have_key = i < args.size();
+  if (have_key && !ParseElem(args, i, m.info, &key, nullptr, nullptr)) {
+    return 255;
+  }
+  const int err =
+      MapGetNextKey(m.fd, have_key ? key.data() : nullptr, next.data());
+  if (err != 0) {
+    Error(absl::StrFormat("can't get next key: %s", strerror(-err)));
+    return err & 0xff;
+  }
+  const std::string next_hex = HexBytes(next.data(), next.size());
+  if (g_json) {
+    std::fprintf(g_out, "{\"key\":%s,\"next_key\":%s}\n",
+                 have_key ? JsonBytes(key.data(), key.size()).c_str() : "null",
+                 JsonBytes(next.data(), next.size()).c_str());
+  } else if (have_key) {
+    std::fprintf(g_out, "key:\n%s\nnext key:\n%s\n",
+                 HexBytes(key.data(), key.size()).c_str(), next_hex.c_str());
+  } else {
+    std::fprintf(g_out, "key: None\nnext key:\n%s\n", next_hex.c_str());
+  }
+  return 0;
+}
+
+// `freeze MAP` (bpftool's do_freeze).
+int Freeze(std::vector<std::string>& args, size_t i) {
+  if (args.size() - i < 2) {
+    Error(absl::StrFormat("'freeze' needs at least 2 arguments, %zu found",
+                          args.size() - i));
+    return 255;
+  }
+  OpenMap m;
+  if (!OpenRef(args, &i, &m)) return 255;
+  if (i < args.size()) {
+    Error(absl::StrFormat("what is '%s'?", args[i]));
+    return 255;
+  }
+  if (const int err = MapFreeze(m.fd); err != 0) {
+    Error(absl::StrFormat("failed to freeze map: %s", strerror(-err)));
     return err & 0xff;
   }
   if (g_json) std::fprintf(g_out, "null\n");
@@ -615,10 +769,14 @@ int Usage() {
                "Usage: bpfemu [-j] kernel\n"
                "       bpfemu [-j] map { show | list } [MAP]\n"
                "       bpfemu [-j] map dump MAP\n"
-               "       bpfemu [-j] map lookup MAP key BYTES\n"
-               "       bpfemu [-j] map update MAP key BYTES value "
-               "BYTES [any|exist|noexist]\n"
+               "       bpfemu [-j] map lookup MAP [key BYTES]\n"
+               "       bpfemu [-j] map update MAP [key BYTES] [value BYTES] "
+               "[any|exist|noexist]\n"
                "       bpfemu [-j] map delete MAP key BYTES\n"
+               "       bpfemu [-j] map getnext MAP [key BYTES]\n"
+               "       bpfemu [-j] map { peek | pop | dequeue } MAP\n"
+               "       bpfemu [-j] map { push | enqueue } MAP value BYTES\n"
+               "       bpfemu [-j] map freeze MAP\n"
                "       bpfemu [-j] map pin MAP NEWPATH\n"
                "       MAP := { id MAP_ID | pinned FILE }\n");
   return 255;
@@ -637,9 +795,14 @@ int Dispatch(std::vector<std::string>& args) {
     if (!ParseMapRef(args, &i, &path)) return 255;
     return Dump(path);
   }
-  if (cmd == "lookup") return Lookup(args, 2);
-  if (cmd == "update") return Update(args, 2);
+  if (cmd == "lookup" || cmd == "peek") return Lookup(args, 2);
+  if (cmd == "update" || cmd == "push" || cmd == "enqueue") {
+    return Update(args, 2);
+  }
   if (cmd == "delete") return Delete(args, 2);
+  if (cmd == "pop" || cmd == "dequeue") return Pop(args, 2);
+  if (cmd == "getnext") return GetNext(args, 2);
+  if (cmd == "freeze") return Freeze(args, 2);
   if (cmd == "pin") return Pin(args, 2);
   return Usage();
 }

@@ -52,6 +52,26 @@ int main(int argc, char **argv) {
     unsigned long long lv = 100 + i;
     bpf_map_update_elem(lpm, prefixes[i], &lv, BPF_NOEXIST);
   }
+  // Keyless maps (bpftool's push/pop/peek): a queue holding 1 then 2, an
+  // empty stack, a bloom filter holding one value.
+  int q = bpf_map_create(BPF_MAP_TYPE_QUEUE, "work", 0, 4, 4, NULL);
+  for (unsigned qv = 1; qv <= 2; qv++) bpf_map_update_elem(q, NULL, &qv, 0);
+  int st = bpf_map_create(BPF_MAP_TYPE_STACK, "lifo", 0, 8, 2, NULL);
+  int bloom =
+      bpf_map_create(BPF_MAP_TYPE_BLOOM_FILTER, "seen", 0, 4, 16, &zero_seed);
+  unsigned seen = 5;
+  bpf_map_update_elem(bloom, NULL, &seen, 0);
+  // Filled only by programs or perf events: an empty stack-trace map, a
+  // perf event array with no events, a user ring buffer.
+  int stacks =
+      bpf_map_create(BPF_MAP_TYPE_STACK_TRACE, "stacks", 4, 16, 4, NULL);
+  int events =
+      bpf_map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "events", 4, 4, 2, NULL);
+  int cmds =
+      bpf_map_create(BPF_MAP_TYPE_USER_RINGBUF, "cmds", 0, 0, 4096, NULL);
   return pin(h, argv[1], "h") || pin(pc, argv[1], "pc") ||
-         pin(big, argv[1], "big") || pin(lpm, argv[1], "lpm");
+         pin(big, argv[1], "big") || pin(lpm, argv[1], "lpm") ||
+         pin(q, argv[1], "q") || pin(st, argv[1], "st") ||
+         pin(bloom, argv[1], "bloom") || pin(stacks, argv[1], "stacks") ||
+         pin(events, argv[1], "events") || pin(cmds, argv[1], "cmds");
 }
