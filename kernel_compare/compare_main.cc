@@ -195,6 +195,10 @@ std::vector<RandomSpec> DefaultSpecs() {
       // Keyless: update pushes, lookup peeks, lookup_and_delete pops.
       {attr(BPF_MAP_TYPE_QUEUE, 0, 8, 16, 0), 1},
       {attr(BPF_MAP_TYPE_STACK, 0, 12, 5, 0), 1},
+      // Pushes and peeks of values from a small range (differ.cc): a
+      // 64-entry filter, and a 4-entry one full of false positives.
+      {attr(BPF_MAP_TYPE_BLOOM_FILTER, 0, 4, 64, zs), 48},
+      {attr(BPF_MAP_TYPE_BLOOM_FILTER, 0, 8, 4, zs), 64},
       // Only programs fill it (bpf_get_stackid): userspace sees the empty
       // map's lookups, deletes (E2BIG past n_buckets), walks, refused
       // updates and lookup_and_delete.

@@ -75,7 +75,8 @@ std::string OpLine(const Op& op) {
     return line;
   }
   line += " key=" + (op.key.empty() ? std::string("null") : Hex(op.key));
-  if (op.kind == OpKind::kUpdate || op.kind == OpKind::kUpdateBatch) {
+  if (op.kind == OpKind::kUpdate || op.kind == OpKind::kUpdateBatch ||
+      (op.kind == OpKind::kLookup && !op.value.empty())) {
     line += " value=" + Hex(op.value);
   }
   if (IsBatch(op.kind)) line += absl::StrFormat(" count=%u", op.count);
@@ -167,6 +168,8 @@ int Apply(Backend& b, int fd, const MapAttr& attr, const Op& op,
     case OpKind::kUpdate:
       return b.Update(fd, key, op.value.data(), op.flags);
     case OpKind::kLookup:
+      // A value given with a lookup is its input (a bloom filter's peek).
+      std::copy(op.value.begin(), op.value.end(), out->begin());
       return b.Lookup(fd, key, out->data(), op.flags);
     case OpKind::kDelete:
       return b.Delete(fd, key);
@@ -296,6 +299,19 @@ Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
     return KeyBytes(absl::Uniform<uint32_t>(gen, 0, opts.key_range),
                     attr.key_size);
   };
+  // A bloom filter is keyed by its values: pushes and peeks draw them from
+  // key_range values, so peeks hit what was pushed and, in a small filter,
+  // the kernel's false positives.
+  const bool bloom = attr.map_type == BPF_MAP_TYPE_BLOOM_FILTER;
+  auto random_value = [&] {
+    if (bloom) {
+      return KeyBytes(absl::Uniform<uint32_t>(gen, 0, opts.key_range),
+                      attr.value_size);
+    }
+    std::vector<uint8_t> value(SyscallValueSize(attr, opts.num_cpus));
+    for (auto& byte : value) byte = absl::Uniform<uint8_t>(gen);
+    return value;
+  };
   // Mostly valid flags, sometimes invalid ones (EINVAL paths).
   auto update_flags = [&]() -> uint64_t {
     static constexpr uint64_t kOdd[] = {3, BPF_F_LOCK, 8, uint64_t{1} << 32};
@@ -358,12 +374,12 @@ Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
     } else if (pick < 40) {
       op.kind = OpKind::kUpdate;
       op.key = random_key();
-      op.value.resize(SyscallValueSize(attr, opts.num_cpus));
-      for (auto& byte : op.value) byte = absl::Uniform<uint8_t>(gen);
+      op.value = random_value();
       op.flags = update_flags();
     } else if (pick < 60) {
       op.kind = OpKind::kLookup;
       op.key = random_key();
+      if (bloom) op.value = random_value();  // the peeked value
       op.flags = lookup_flags();
     } else if (pick < 75) {
       op.kind = OpKind::kDelete;
@@ -674,6 +690,7 @@ absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus) {
       return absl::InvalidArgumentError(
           absl::StrFormat("line %d: bad key or value", lineno));
     }
+    if (op.kind == OpKind::kLookup) bytes("value", &op.value);
     num("flags", &op.flags);
     uint64_t count = 0;
     num("count", &count);
@@ -702,9 +719,10 @@ absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus) {
         sizes_ok = op.key.size() <= 8;
         break;
       default:
-        sizes_ok =
-            (op.key.empty() || op.key.size() == seq.attr.key_size) &&
-            (op.kind != OpKind::kUpdate || op.value.size() == value_bytes);
+        sizes_ok = (op.key.empty() || op.key.size() == seq.attr.key_size) &&
+                   (op.kind == OpKind::kUpdate || !op.value.empty()
+                        ? op.value.size() == value_bytes
+                        : true);
     }
     if (!sizes_ok) {
       return absl::InvalidArgumentError(absl::StrFormat(

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
@@ -221,6 +222,65 @@ TEST(Differ, FreezesAreInsertedAndCompared) {
       ParseTrace(small.Trace(), EmuBackend::Get().NumPossibleCpus());
   ASSERT_TRUE(replayed.ok()) << replayed.status();
   EXPECT_EQ(replayed->Trace(), small.Trace());
+  EXPECT_TRUE(RunLockstep(*replayed, EmuBackend::Get(), broken).has_value());
+}
+
+// A bloom filter that answers every peek "maybe present": the generator's
+// peeks must miss as well as hit for the lockstep to catch it, and the
+// peeked value travels in the trace so the replay diverges the same way.
+class AlwaysPresentBloom : public EmuBackend {
+ public:
+  const char* name() const override { return "always-present"; }
+  int Lookup(int fd, const void* key, void* value, uint64_t flags) override {
+    int rc = EmuBackend::Lookup(fd, key, value, flags);
+    return rc == -ENOENT ? 0 : rc;
+  }
+};
+
+TEST(Differ, BloomPeeksHitAndMissAndReplay) {
+  MapAttr a;
+  a.map_type = BPF_MAP_TYPE_BLOOM_FILTER;
+  a.value_size = 4;
+  a.max_entries = 64;
+  a.map_flags = BPF_F_ZERO_SEED;
+  Sequence seq =
+      GenerateSequence(a, {.seed = 3,
+                           .num_cpus = EmuBackend::Get().NumPossibleCpus(),
+                           .num_ops = 2000,
+                           .key_range = 48});
+  auto same = RunLockstep(seq, EmuBackend::Get(), EmuBackend::Get());
+  EXPECT_FALSE(same.has_value()) << same->what;
+  // Replay the peeks on one filter: some find their value, some do not.
+  EmuBackend& emu = EmuBackend::Get();
+  const int fd = emu.CreateMap(a);
+  ASSERT_GE(fd, 0);
+  int hits = 0, misses = 0;
+  for (const Op& op : seq.ops) {
+    if (op.kind == OpKind::kUpdate) {
+      emu.Update(fd, nullptr, op.value.data(), op.flags);
+    } else if (op.kind == OpKind::kLookup && op.flags == 0) {
+      ASSERT_EQ(op.value.size(), 4u);
+      std::vector<uint8_t> v = op.value;
+      const int rc = emu.Lookup(fd, nullptr, v.data(), 0);
+      if (rc == 0) ++hits;
+      if (rc == -ENOENT) ++misses;
+      EXPECT_EQ(v, op.value);  // a peek reads its value, never writes it
+    }
+  }
+  emu.Close(fd);
+  EXPECT_GT(hits, 10);
+  EXPECT_GT(misses, 10);
+
+  AlwaysPresentBloom broken;
+  auto d = RunLockstep(seq, EmuBackend::Get(), broken);
+  ASSERT_TRUE(d.has_value());
+  Sequence small = Shrink(seq, EmuBackend::Get(), broken);
+  EXPECT_LE(small.ops.size(), 2u) << small.Trace();
+  auto replayed =
+      ParseTrace(small.Trace(), EmuBackend::Get().NumPossibleCpus());
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(replayed->Trace(), small.Trace());
+  EXPECT_NE(small.Trace().find(" value="), std::string::npos) << small.Trace();
   EXPECT_TRUE(RunLockstep(*replayed, EmuBackend::Get(), broken).has_value());
 }
 
