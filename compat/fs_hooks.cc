@@ -43,15 +43,14 @@ int OnBpffs(const char* path, Fn emulated) {
 extern "C" {
 
 int close(int fd) {
-  const uint32_t linked = bpfemu::ForgetFd(fd);
+  bpfemu::ClosingFd closing = bpfemu::ForgetFd(fd);
   const int ret = static_cast<int>(syscall(SYS_close, fd));
-  if (linked != 0) {
-    // A map-of-maps no fd, pin or process holds any more puts its inner
-    // maps; an inner map no slot holds loses its link (emu/map_in_map.h).
-    const int saved = errno;
-    bpfemu::ReleaseIfUnheld(linked);
-    errno = saved;
-  }
+  // A map-of-maps no fd, pin or process holds any more puts its inner maps;
+  // an inner map no slot holds loses its link (emu/map_in_map.h); a perf
+  // event array drops the entries its released file stored.
+  const int saved = errno;
+  closing.Finish();
+  errno = saved;
   return ret;
 }
 

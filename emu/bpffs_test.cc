@@ -878,7 +878,7 @@ TEST_F(ReadOnlyPinTest, RdonlyFdOnStdinIsNotWritable) {
   ASSERT_EQ(dup2(saved_stdin, 0), 0);
   close(saved_stdin);
   ASSERT_EQ(ro, 0);
-  ForgetFd(0);  // stdin is back; the copy was fd 0
+  (void)ForgetFd(0);  // stdin is back; the copy was fd 0
   EXPECT_EQ(wrote, -1);
   EXPECT_EQ(werr, EBADF);
   EXPECT_EQ(write(got, "garbage!", 8), -1);

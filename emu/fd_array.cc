@@ -139,7 +139,7 @@ int FdArrayMap::DeleteElem(const void* key) {
 }
 
 int FdArrayMap::UpdateElemSys(const void* key, const void* value,
-                              uint64_t flags) {
+                              uint64_t flags, int /*map_fd*/) {
   if (int err = CheckUpdate(key, flags); err != 0) return err;
   if (!holds_maps()) return UpdateProgSlot(key, value, flags);
   uint32_t inner_id;

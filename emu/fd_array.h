@@ -87,7 +87,7 @@ class FdArrayMap : public Map {
   // map_in_map.h), a program for PROG_ARRAY (prog_fd_array_get_ptr); the
   // replaced object is put.
   [[nodiscard]] int UpdateElemSys(const void* key, const void* value,
-                                  uint64_t flags) override;
+                                  uint64_t flags, int map_fd) override;
   // array_of_maps_map_ops: generic lookup and update batches (values are
   // inner map ids out, fds in); no lookup_and_delete or delete batch.
   // prog_array_map_ops has no batch ops. Both answer ENOTSUPP otherwise.

@@ -27,7 +27,7 @@ int HashOfMaps::DeleteElem(const void* key) {
 }
 
 int HashOfMaps::UpdateElemSys(const void* key, const void* value,
-                              uint64_t flags) {
+                              uint64_t flags, int /*map_fd*/) {
   uint32_t inner_id;
   if (int err = MapFdGetPtr(*this, value, &inner_id); err != 0) return err;
   uint32_t replaced = 0;

@@ -29,7 +29,7 @@ class HashOfMaps final : public HashMap {
 
   [[nodiscard]] int DeleteElem(const void* key) override;
   [[nodiscard]] int UpdateElemSys(const void* key, const void* value,
-                                  uint64_t flags) override;
+                                  uint64_t flags, int map_fd) override;
   [[nodiscard]] int LookupAndDeleteElem(const void*, void*, uint64_t) override {
     return -kENOTSUPP;
   }

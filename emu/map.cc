@@ -211,7 +211,7 @@ int Map::GenericUpdateBatch(BatchArgs& a) {
   const auto* values = static_cast<const uint8_t*>(a.values);
   return ForEachElem(a, max_count, /*needs_values=*/true, [&](uint32_t i) {
     return UpdateElemSys(keys + uint64_t{i} * key_size(),
-                         values + uint64_t{i} * vsize, a.elem_flags);
+                         values + uint64_t{i} * vsize, a.elem_flags, a.map_fd);
   });
 }
 

@@ -26,6 +26,7 @@
 #include <linux/bpf.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -81,6 +82,7 @@ struct BatchArgs {
   uint32_t count = 0;
   uint64_t elem_flags = 0;
   uint64_t flags = 0;
+  int map_fd = -1;  // the descriptor the command came through
 };
 
 // Header at offset 0 of every map region.
@@ -125,13 +127,15 @@ struct MapHeader {
 };
 static_assert(sizeof(MapHeader) == 128);
 
-inline constexpr uint32_t kLayoutVersion = 6;  // 2: hash bucket seq counts
+inline constexpr uint32_t kLayoutVersion = 7;  // 2: hash bucket seq counts
                                                // 3: per-CPU spares on own lines
                                                // 4: frozen, freeze_mu,
                                                // page-rounded mmapable arrays
                                                // 5: hash intent records,
                                                // recover_lock, LRU marks
                                                // 6: ring buffer reservations
+                                               // 7: perf event array slots
+                                               // name their map file
 // The family body starts on its own cache line.
 inline constexpr uint64_t kBodyOffset = RoundUp(sizeof(MapHeader), 64);
 
@@ -208,9 +212,20 @@ class Map {
   // bpf_fd_array_map_update_elem): `value` is the caller's u32 inner map
   // fd, resolved and checked by map_fd_get_ptr (map_in_map.h), and the
   // inner map a replaced slot held is put. Everyone else stores `value`.
+  // `map_fd` is the descriptor the command came through (the kernel's
+  // map_file, which perf_event_fd_array_get_ptr records with the entry).
   [[nodiscard]] virtual int UpdateElemSys(const void* key, const void* value,
-                                          uint64_t flags) {
+                                          uint64_t flags, int map_fd) {
+    (void)map_fd;
     return UpdateElem(key, value, flags);
+  }
+  // The map's map_release(map, map_file) (bpf_map_release): `fd`, one
+  // descriptor of this map, is about to be closed (CloseFd, libbpfemu's
+  // close()). Returns the work to run once it is closed, when its file may
+  // have been released, or an empty function.
+  virtual std::function<void()> ReleaseFile(int fd) {
+    (void)fd;
+    return {};
   }
   // Whether BPF_MAP_LOOKUP_ELEM's value buffer is the caller's input rather
   // than the output (the bloom filter: map_lookup_elem copies it in, EFAULT

@@ -10,7 +10,9 @@
 // writing into the emulated perf events of emu/perf_event.h
 // (kernel/events/core.c, kernel/events/ring_buffer.c).
 //
-// Layout (after MapHeader): one u32 perf event id per slot (0: empty).
+// Layout (after MapHeader): one u64 per slot: the perf event id in the low
+// half (0: empty), in the high half the token of the map file the entry
+// was stored through (0: none), see "Map files" below.
 //
 // Semantics (measured on 6.18, docs/semantics.md):
 //   * create: value_size 4, key_size 4, max_entries > 0 (0 -> EINVAL: the
@@ -30,15 +32,26 @@
 //     a BPF_OUTPUT software event -> -EINVAL; event on another CPU ->
 //     -EOPNOTSUPP; then the ring's answer (PerfEvent::Output).
 //
-// Differences from the kernel: closing the map fd does not clear the
-// entries (map_release_uref's perf_event_fd_array_release is not modelled;
-// BPF_F_PRESERVE_ELEMS is accepted and is what every map does here).
+// Map files (perf_event_fd_array_release): the kernel records with each
+// entry the file (open file description) of the map fd it was stored
+// through, and when that file is released - its last descriptor closed, in
+// any process - clears the entries it stored, unless the map has
+// BPF_F_PRESERVE_ELEMS. Here a description that stores an entry takes an
+// open-file-description read lock (F_OFD_SETLK) on one byte of the map's
+// file at kFileTokenBase + token, a random 32-bit token kept with the entry;
+// the lock lives exactly as long as the description. When a descriptor of
+// the map is closed (ReleaseFile), the closer asks through a fresh
+// description of the file (F_OFD_GETLK) which tokens in the slots no
+// description holds any more and clears their entries. Entries stored by a
+// process that exited without closing are cleared at the next close of any
+// descriptor of the map.
 
 #ifndef BPFEMU_EMU_PERF_EVENT_ARRAY_H_
 #define BPFEMU_EMU_PERF_EVENT_ARRAY_H_
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "emu/array_map.h"
@@ -59,7 +72,10 @@ class PerfEventArrayMap : public Map {
   [[nodiscard]] int UpdateElem(const void* key, const void* value,
                                uint64_t flags) override;
   [[nodiscard]] int UpdateElemSys(const void* key, const void* value,
-                                  uint64_t flags) override;
+                                  uint64_t flags, int map_fd) override;
+  std::function<void()> ReleaseFile(int fd) override;
+  // Where the file tokens' lock bytes start (beyond any region's end).
+  static constexpr int64_t kFileTokenBase = int64_t{1} << 40;
   [[nodiscard]] int DeleteElem(const void* key) override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
   void* LookupElemProg(const void*) override { return nullptr; }
@@ -86,7 +102,11 @@ class PerfEventArrayMap : public Map {
                    std::unique_ptr<Map>* out);
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
 
-  std::atomic<uint32_t>* slots_;
+  // Clears the entries whose file token no description holds, asking
+  // through `probe`, a description of this map's file that holds none.
+  void ClearReleasedFiles(int probe);
+
+  std::atomic<uint64_t>* slots_;
 };
 
 }  // namespace bpfemu

@@ -4,15 +4,18 @@
 // kernel/trace/bpf_trace.c, kernel/events/ring_buffer.c).
 #include "emu/perf_event_array.h"
 
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -237,6 +240,53 @@ TEST(PerfEventArrayTest, OutputRulesAndRecords) {
   PerfEventClose(pe1);
   PerfEventClose(clock);
   CloseFd(fd);
+}
+
+// perf_event_fd_array_release across processes: a forked child closing its
+// copy of the parent's fd releases nothing (the file lives on in the
+// parent); a child that stored an entry through a file of its own and
+// exited without closing it leaves the entry until the next close of any
+// descriptor of the map. Output's answer shows the slot: ENOSPC (an entry,
+// no ring mapped) or ENOENT (empty).
+TEST(PerfEventArrayTest, EntriesOfAnExitedProcessesFileGoAtTheNextClose) {
+  SetNumPossibleCpus(2);
+  const int fd = MapCreate(Attr(4, 4, 2));
+  ASSERT_GE(fd, 0);
+  auto map = std::dynamic_pointer_cast<PerfEventArrayMap>(MapFromFd(fd));
+  ASSERT_NE(map, nullptr);
+  const int pe = OpenOutput(0);
+  ASSERT_GE(pe, 0);
+  uint32_t k = 0, v = static_cast<uint32_t>(pe);
+  ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
+  const char msg[] = "x";
+  auto run_child = [](auto body) {
+    const pid_t pid = fork();
+    if (pid == 0) _exit(body());
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+  };
+  // The child's copy of fd shares the parent's file.
+  EXPECT_EQ(run_child([&] { return CloseFd(fd) == 0 ? 0 : 1; }), 0);
+  EXPECT_EQ(map->Output(0, msg, 1, 0), -ENOSPC);
+  // A file of the child's own, left open at exit.
+  EXPECT_EQ(run_child([&] {
+              const std::string self = "/proc/self/fd/" + std::to_string(fd);
+              const int own = open(self.c_str(), O_RDWR | O_CLOEXEC);
+              if (own < 0 || AttachMapFd(own) != 0) return 1;
+              uint32_t key = 1;
+              return MapUpdateElem(own, &key, &v, BPF_ANY) == 0 ? 0 : 2;
+            }),
+            0);
+  EXPECT_EQ(map->Output(1, msg, 1, 0), -ENOSPC);
+  const int other = DupMapFd(fd, 0);
+  ASSERT_GE(other, 0);
+  EXPECT_EQ(CloseFd(other), 0);
+  EXPECT_EQ(map->Output(1, msg, 1, 0), -ENOENT);
+  EXPECT_EQ(map->Output(0, msg, 1, 0), -ENOSPC);
+  map.reset();
+  EXPECT_EQ(CloseFd(fd), 0);
+  PerfEventClose(pe);
 }
 
 TEST(PerfEventArrayTest, WakeupEvents) {

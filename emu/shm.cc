@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -188,8 +189,40 @@ MappingFd::~MappingFd() {
   if (owned_ >= 0) close(owned_);
 }
 
-int ShmRegion::Attach(int fd, ShmRegion* out, uint64_t mirror_tail,
+namespace {
+
+// A description of fd's file of its own, for the mapping to keep: a
+// mapping holds the open file description it was made through, and a
+// kernel map's file is released when its last fd closes, whatever the
+// process still maps (a perf event array then clears what that file
+// stored, emu/perf_event_array.h). The own description holds a shared
+// flock() as every description of a map does (map_in_map.h HoldMap), so a
+// map this process still maps stays held when the caller's fds are gone
+// (unless it is being released, below).
+// -1 when it cannot be opened: the caller's description is mapped.
+int OwnDescription(int fd, bool read_only) {
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  const int own =
+      open(self.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+  if (own < 0) return -1;
+  // Not waiting: a description holding it exclusively is a release in
+  // progress (map_in_map.cc Held), which may be what maps it now.
+  flock(own, LOCK_SH | LOCK_NB);
+  return own;
+}
+
+}  // namespace
+
+int ShmRegion::Attach(int caller_fd, ShmRegion* out, uint64_t mirror_tail,
                       bool read_only) {
+  const int own = OwnDescription(caller_fd, read_only);
+  const int fd = own >= 0 ? own : caller_fd;
+  struct CloseOwn {
+    int fd;
+    ~CloseOwn() {
+      if (fd >= 0) close(fd);
+    }
+  } close_own{own};
   struct stat st;
   if (fstat(fd, &st) != 0) return -errno;
   if (st.st_size <= 0) return -EINVAL;

@@ -60,7 +60,9 @@ class ShmRegion {
   // PROT_READ (a region the caller may read but not write: a BPF_F_RDONLY
   // get of a pin whose mode gives it no write permission); every store to
   // such a region faults, so the maps over it take their no-write paths
-  // (Map::read_only()).
+  // (Map::read_only()). The pages are mapped through a description of the
+  // file of their own (reopened through /proc), never the caller's, so the
+  // caller's file is released when its fds are closed, as a kernel map's is.
   [[nodiscard]] static int Attach(int fd, ShmRegion* out,
                                   uint64_t mirror_tail = 0,
                                   bool read_only = false);

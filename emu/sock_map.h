@@ -87,7 +87,7 @@ class SockMap : public Map {
     return SockLookupSys(*this, key, value);
   }
   [[nodiscard]] int UpdateElemSys(const void* key, const void* value,
-                                  uint64_t flags) override {
+                                  uint64_t flags, int /*map_fd*/) override {
     return SockUpdateSys(*this, key, value, flags);
   }
 
@@ -133,7 +133,7 @@ class SockHash final : public HashMap {
     return SockLookupSys(*this, key, value);
   }
   [[nodiscard]] int UpdateElemSys(const void* key, const void* value,
-                                  uint64_t flags) override {
+                                  uint64_t flags, int /*map_fd*/) override {
     return SockUpdateSys(*this, key, value, flags);
   }
   [[nodiscard]] int DeleteElem(const void* key) override;

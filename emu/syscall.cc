@@ -91,7 +91,7 @@ int MapUpdateElem(int fd, const void* key, const void* value, uint64_t flags) {
   // The fd-valued types resolve the caller's fd in their UpdateElemSys
   // (map_fd_get_ptr), as bpf_map_update_value calls them.
   OuterOpGuard slots(*e->map, fd);
-  return e->map->UpdateElemSys(key, value, flags);
+  return e->map->UpdateElemSys(key, value, flags, fd);
 }
 
 int MapDeleteElem(int fd, const void* key) {
@@ -157,6 +157,7 @@ int DoBatch(BatchCmd cmd, int fd, BatchArgs args, uint32_t* count) {
   FdRef e;
   if (int err = GetMap(fd, has_read, has_write, &e); err != 0) return err;
   args.count = *count;
+  args.map_fd = fd;
   if (int err = TakeInjectedFault(e->map.get(), kFaultBatch)) return err;
   OuterOpGuard slots(*e->map, fd);
   int err;
@@ -291,35 +292,29 @@ int MapGetFdById(uint32_t id, uint32_t open_flags) {
       return byid;
     }
   }
-  // A new file, as the kernel opens one for the id: read-write when write
-  // access is asked for, even if the fd found here is a read-only one (a
-  // BPF_F_RDONLY get), whose map may be mapped read-only too.
-  if (writable && (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY) {
-    const std::string self = "/proc/self/fd/" + std::to_string(fd);
-    const int rw = open(self.c_str(), O_RDWR | O_CLOEXEC);
-    if (rw < 0) return -errno;
-    if (e.map->read_only()) {
-      if (int err = AttachMapFd(rw, readable, writable); err != 0) {
-        close(rw);
-        return err;
-      }
-      return rw;
-    }
-    if (int err = FdTable::Get().Insert(rw, FdEntry{e.map, readable, writable});
-        err != 0) {
-      close(rw);
+  // A new file, as the kernel opens one for the id (bpf_map_new_fd): its own
+  // open file description, whose release a perf event array sees
+  // (Map::ReleaseFile), read-write when the file allows it - the access
+  // mode is the entry's. A map mapped read-only (a BPF_F_RDONLY get) is
+  // attached again when write access is asked for.
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  int file = open(self.c_str(), O_RDWR | O_CLOEXEC);
+  if (file < 0 && !writable) file = open(self.c_str(), O_RDONLY | O_CLOEXEC);
+  if (file < 0) return -errno;
+  if (e.map->read_only() && writable) {
+    if (int err = AttachMapFd(file, readable, writable); err != 0) {
+      close(file);
       return err;
     }
-    return rw;
+    return file;
   }
-  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (copy < 0) return -errno;
-  if (int err = FdTable::Get().Insert(copy, FdEntry{e.map, readable, writable});
+  if (int err = FdTable::Get().Insert(file, FdEntry{e.map, readable, writable});
       err != 0) {
-    close(copy);
+    close(file);
     return err;
   }
-  return copy;
+  HoldMap(file);  // this description holds the map (map_in_map.h)
+  return file;
 }
 
 int MapGetNextId(uint32_t start_id, uint32_t* next_id) {
@@ -338,8 +333,8 @@ int64_t MapMemlock(int fd) {
   return static_cast<int64_t>(e.map->Memlock());
 }
 
-uint32_t ForgetFd(int fd) {
-  uint32_t linked = 0;
+ClosingFd ForgetFd(int fd) {
+  ClosingFd closing;
   {
     FdEntry e;
     if (FdTable::Get().Find(fd, &e) == 0) {
@@ -347,18 +342,27 @@ uint32_t ForgetFd(int fd) {
       // A map with a name (a pin, a by-id link) may be released by this
       // close (map_in_map.h ReleaseIfUnheld).
       struct stat st;
-      if (fstat(fd, &st) == 0 && st.st_nlink > 0) linked = e.map->id();
+      if (fstat(fd, &st) == 0 && st.st_nlink > 0) closing.linked = e.map->id();
+      if (std::function<void()> work = e.map->ReleaseFile(fd)) {
+        // The work runs after the close: it keeps the map.
+        closing.release = [map = e.map, work = std::move(work)] { work(); };
+      }
     }
   }
   FdTable::Get().Erase(fd);
   ForgetProgFd(fd);
-  return linked;
+  return closing;
+}
+
+void ClosingFd::Finish() {
+  if (release) release();
+  if (linked != 0) ReleaseIfUnheld(linked);
 }
 
 int CloseFd(int fd) {
-  const uint32_t linked = ForgetFd(fd);
+  ClosingFd closing = ForgetFd(fd);
   const int ret = close(fd) == 0 ? 0 : -errno;
-  if (linked != 0) ReleaseIfUnheld(linked);
+  closing.Finish();
   return ret;
 }
 

@@ -29,6 +29,7 @@
 #define BPFEMU_EMU_SYSCALL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "emu/map.h"
@@ -170,12 +171,21 @@ static_assert(sizeof(BpfMapInfo) == 104);
 // The map's memlock charge (fdinfo "memlock:", Map::Memlock), or -errno.
 [[nodiscard]] int64_t MapMemlock(int fd);
 
+// What is left to do once a forgotten descriptor is closed.
+struct ClosingFd {
+  // The map's id if its file has a name (a pin, a by-id link; else 0), for
+  // ReleaseIfUnheld (map_in_map.h).
+  uint32_t linked = 0;
+  // The map's map_release work (Map::ReleaseFile), or empty.
+  std::function<void()> release;
+  // Runs both; call it after close(2).
+  void Finish();
+};
+
 // Drops `fd` from the map and program tables without closing it: what a
 // close() of the descriptor must do (the libbpf-compatible layer's close()
-// calls it). Returns the id of the map if its file has a name (a pin, a
-// by-id link; else 0): once the descriptor is closed, pass it to
-// ReleaseIfUnheld (map_in_map.h).
-uint32_t ForgetFd(int fd);
+// calls it). Close the descriptor, then call Finish() on the result.
+[[nodiscard]] ClosingFd ForgetFd(int fd);
 
 // Closes a map or program fd; a map is released once no fd (in any process) and
 // no Map reference remain. Returns 0 or -errno from close(2).

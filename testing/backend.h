@@ -78,6 +78,8 @@ class Backend {
   // helper's result, or the program load's -errno.
   virtual int ProgUpdate(int fd, uint64_t key, uint64_t value) = 0;
   virtual int Close(int fd) = 0;
+  // dup(2) of a map fd: a second descriptor of the same file, or -errno.
+  virtual int Dup(int fd) = 0;
   // bpf_map_get_info_by_fd(): 0 or -errno.
   virtual int GetMapInfo(int fd, MapInfo* info) = 0;
   // BPF_MAP_GET_FD_BY_ID with open_flags: a new fd or -errno.

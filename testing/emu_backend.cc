@@ -98,6 +98,8 @@ int EmuBackend::ProgUpdate(int fd, uint64_t key, uint64_t value) {
 
 int EmuBackend::Close(int fd) { return CloseFd(fd); }
 
+int EmuBackend::Dup(int fd) { return DupMapFd(fd, 0); }
+
 int EmuBackend::GetMapInfo(int fd, MapInfo* info) {
   BpfMapInfo raw{};
   uint32_t len = sizeof(raw);

@@ -43,6 +43,7 @@ class EmuBackend : public Backend {
                  uint64_t* value8) override;
   int ProgUpdate(int fd, uint64_t key, uint64_t value) override;
   int Close(int fd) override;
+  int Dup(int fd) override;
   int GetMapInfo(int fd, MapInfo* info) override;
   int GetFdById(uint32_t id, uint32_t open_flags) override;
   int Freeze(int fd) override;

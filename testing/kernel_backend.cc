@@ -392,6 +392,11 @@ int KernelBackend::ClosePerfEvent(int fd) {
   return close(fd) == 0 ? 0 : -errno;
 }
 
+int KernelBackend::Dup(int fd) {
+  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return copy >= 0 ? copy : -errno;
+}
+
 int KernelBackend::Close(int fd) {
   // Lookup and update programs hold a reference to the map: drop them with
   // the fd.

@@ -51,6 +51,7 @@ class KernelBackend : public Backend {
                  uint64_t* value8) override;
   int ProgUpdate(int fd, uint64_t key, uint64_t value) override;
   int Close(int fd) override;
+  int Dup(int fd) override;
 
   // The number after "name:" in /proc/self/fdinfo/<fd> (bpf_map_show_fdinfo),
   // -errno if the file cannot be read, -EINVAL if it has no such line.

@@ -111,6 +111,52 @@ TYPED_TEST_P(PerfEventArrayConformance, Commands) {
   this->b().ClosePerfEvent(task);
 }
 
+// perf_event_fd_array_release: an entry goes when the map file it was
+// stored through is released - its last descriptor closed - unless the map
+// has BPF_F_PRESERVE_ELEMS; entries stored through another file of the map
+// (BPF_MAP_GET_FD_BY_ID) stay. A dup shares the file.
+TYPED_TEST_P(PerfEventArrayConformance, EntriesGoWithTheFileThatStoredThem) {
+  const int pe = this->b().OpenPerfEvent(0, PERF_COUNT_SW_BPF_OUTPUT);
+  ASSERT_GE(pe, 0) << ErrnoName(pe);
+  for (const uint32_t flags : {0u, uint32_t{BPF_F_PRESERVE_ELEMS}}) {
+    SCOPED_TRACE(flags);
+    const bool preserve = flags != 0;
+    const int a = this->b().CreateMap(Attr(kPerfArray, 4, 4, 4, flags));
+    ASSERT_GE(a, 0) << ErrnoName(a);
+    MapInfo info;
+    ASSERT_EQ(this->b().GetMapInfo(a, &info), 0);
+    const int other = this->Track(this->b().GetFdById(info.id, 0));
+    ASSERT_GE(other, 0) << ErrnoName(other);
+    uint32_t value = static_cast<uint32_t>(pe);
+    for (uint32_t key = 0; key < 3; ++key) {
+      ASSERT_EQ(this->b().Update(a, &key, &value, BPF_ANY), 0);
+    }
+    uint32_t key = 3;
+    ASSERT_EQ(this->b().Update(other, &key, &value, BPF_ANY), 0);
+    // A's file lives on in its dup.
+    const int dup = this->b().Dup(a);
+    ASSERT_GE(dup, 0) << ErrnoName(dup);
+    EXPECT_EQ(this->b().Close(a), 0);
+    key = 0;
+    EXPECT_EQ(this->b().Delete(other, &key), 0);
+    // Its last descriptor closed: the entries it stored go.
+    EXPECT_EQ(this->b().Close(dup), 0);
+    for (key = 1; key < 3; ++key) {
+      EXPECT_EQ(this->b().Delete(other, &key), preserve ? 0 : -ENOENT) << key;
+    }
+    key = 3;
+    EXPECT_EQ(this->b().Delete(other, &key), 0);
+    // An entry re-stored through the surviving file stays when a third
+    // file that never stored anything is closed.
+    ASSERT_EQ(this->b().Update(other, &key, &value, BPF_ANY), 0);
+    const int third = this->b().GetFdById(info.id, 0);
+    ASSERT_GE(third, 0) << ErrnoName(third);
+    EXPECT_EQ(this->b().Close(third), 0);
+    EXPECT_EQ(this->b().Delete(other, &key), 0);
+  }
+  this->b().ClosePerfEvent(pe);
+}
+
 TYPED_TEST_P(PerfEventArrayConformance, BatchOpsUnsupported) {
   const int fd = this->MustCreate(Attr(kPerfArray, 4, 4, 4));
   uint32_t keys[4], values[4], count = 4, out = 0;
@@ -122,6 +168,7 @@ TYPED_TEST_P(PerfEventArrayConformance, BatchOpsUnsupported) {
 }
 
 REGISTER_TYPED_TEST_SUITE_P(PerfEventArrayConformance, CreationRules, Commands,
+                            EntriesGoWithTheFileThatStoredThem,
                             BatchOpsUnsupported);
 
 }  // namespace bpfemu
