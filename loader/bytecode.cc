@@ -293,7 +293,8 @@ uint64_t SpinLock(Vm& vm, uint64_t lock, uint64_t, uint64_t, uint64_t,
 }
 uint64_t SpinUnlock(Vm& vm, uint64_t lock, uint64_t, uint64_t, uint64_t,
                     uint64_t) {
-  if (vm.held_lock() != lock) {
+  // No lock held reads as 0: an unlock of NULL then must not pass.
+  if (lock == 0 || vm.held_lock() != lock) {
     vm.Fault("bpf_spin_unlock of a lock that is not held");
   }
   vm.SetHeldLock(0);
