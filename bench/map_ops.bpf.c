@@ -118,6 +118,35 @@ int lru_update_evict(struct __sk_buff *skb) {
   return 0;
 }
 
+// IPv4 prefixes (struct bpf_lpm_trie_key_u8 with 4 data bytes): the
+// benchmark stores 10.0.0.0/8, the 256 prefixes 10.x.0.0/16 and 767 of the
+// 10.x.y.0/24 (lpm_prefix() in bench/prog_benchmark.cc).
+struct lpm_key {
+  __u32 prefixlen;
+  __u8 addr[4];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, ENTRIES);
+  __type(key, struct lpm_key);
+  __type(value, __u64);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+} lpm SEC(".maps");
+
+// Longest-prefix matches of /32 addresses in 10.0.0.0/8: each finds a /24
+// or falls back to its /16, as a firewall's lookups of packet addresses.
+SEC("tc")
+int lpm_lookup(struct __sk_buff *skb) {
+  __u64 sum = 0;
+  for (__u32 i = 0; i < OPS; i++) {
+    struct lpm_key k = {32, {10, (i * 37) & 0xff, (i * 101) & 0xff, i}};
+    __u64 *v = bpf_map_lookup_elem(&lpm, &k);
+    if (v) sum += *v;
+  }
+  return sum & 0xff;
+}
+
 struct {
   __uint(type, BPF_MAP_TYPE_PROG_ARRAY);
   __uint(max_entries, 1);

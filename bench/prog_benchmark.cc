@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <linux/if_ether.h>
 
+#include <array>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -38,8 +39,9 @@ constexpr int kEntries = 1024;  // ENTRIES
 constexpr int kRepeat = 2000;   // kernel runs per benchmark iteration
 
 const char* const kProgs[] = {
-    "hash_lookup",      "hash_lookup_miss", "hash_update",      "array_lookup",
-    "percpu_array_add", "lru_lookup",       "lru_update_evict", "tail_chain"};
+    "hash_lookup",      "hash_lookup_miss", "hash_update",
+    "array_lookup",     "percpu_array_add", "lru_lookup",
+    "lru_update_evict", "tail_chain",       "lpm_lookup"};
 
 // Operations per run: kOps map operations, or the 33 tail calls of
 // tail_chain (MAX_TAIL_CALL_CNT).
@@ -63,6 +65,37 @@ void Fill(int hash_fd, int lru_fd, Update update) {
   }
 }
 
+// The LPM trie's prefix n (struct lpm_key in map_ops.bpf.c): 10.0.0.0/8,
+// then 10.x.0.0/16 for every x, then 10.x.y.0/24 until ENTRIES.
+std::array<uint8_t, 8> LpmPrefix(uint32_t n) {
+  uint32_t len = 24;
+  uint8_t x = static_cast<uint8_t>(n * 37), y = static_cast<uint8_t>(n * 101);
+  if (n == 0) {
+    len = 8;
+    x = y = 0;
+  } else if (n <= 256) {
+    len = 16;
+    x = static_cast<uint8_t>(n - 1);
+    y = 0;
+  }
+  std::array<uint8_t, 8> key = {};
+  std::memcpy(key.data(), &len, 4);
+  key[4] = 10;
+  key[5] = x;
+  key[6] = y;
+  return key;
+}
+
+// Stores ENTRIES prefixes through `update` (duplicates of a /24 replace).
+template <typename Update>
+void FillLpm(int lpm_fd, Update update) {
+  for (uint32_t n = 0; n < kEntries; ++n) {
+    const auto key = LpmPrefix(n);
+    const uint64_t v = n;
+    update(lpm_fd, key.data(), &v);
+  }
+}
+
 void SetOpCounter(benchmark::State& state, const char* prog) {
   state.counters["ops_per_run"] = OpsPerRun(prog);
 }
@@ -77,10 +110,11 @@ void RunEmulated(benchmark::State& state, const char* prog_name,
     state.SkipWithError("native map_ops did not load");
     return;
   }
-  Fill((*obj)->MapFd("hash"), (*obj)->MapFd("lru"),
-       [](int fd, const uint32_t* k, const uint64_t* v) {
-         (void)MapUpdateElem(fd, k, v, BPF_ANY);
-       });
+  auto update = [](int fd, const void* k, const uint64_t* v) {
+    (void)MapUpdateElem(fd, k, v, BPF_ANY);
+  };
+  Fill((*obj)->MapFd("hash"), (*obj)->MapFd("lru"), update);
+  FillLpm((*obj)->MapFd("lpm"), update);
   const native::Program* prog = (*obj)->FindProgram(prog_name);
   const uint32_t zero = 0;
   const int self = prog->fd();
@@ -180,10 +214,11 @@ void BM_ProgKernel(benchmark::State& state, const char* prog_name) {
             .c_str());
     return;
   }
-  Fill(obj->MapFd("hash"), obj->MapFd("lru"),
-       [](int fd, const uint32_t* k, const uint64_t* v) {
-         bpf_map_update_elem(fd, k, v, BPF_ANY);
-       });
+  auto update = [](int fd, const void* k, const uint64_t* v) {
+    bpf_map_update_elem(fd, k, v, BPF_ANY);
+  };
+  Fill(obj->MapFd("hash"), obj->MapFd("lru"), update);
+  FillLpm(obj->MapFd("lpm"), update);
   const int fd = obj->ProgFd(prog_name);
   const uint32_t zero = 0;
   bpf_map_update_elem(obj->MapFd("chain"), &zero, &fd, BPF_ANY);
