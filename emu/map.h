@@ -125,13 +125,14 @@ struct MapHeader {
 };
 static_assert(sizeof(MapHeader) == 128);
 
-inline constexpr uint32_t kLayoutVersion = 6;  // 2: hash bucket seq counts
+inline constexpr uint32_t kLayoutVersion = 7;  // 2: hash bucket seq counts
                                                // 3: per-CPU spares on own lines
                                                // 4: frozen, freeze_mu,
                                                // page-rounded mmapable arrays
                                                // 5: hash intent records,
                                                // recover_lock, LRU marks
                                                // 6: ring buffer reservations
+                                               // 7: LRU list intent records
 // The family body starts on its own cache line.
 inline constexpr uint64_t kBodyOffset = RoundUp(sizeof(MapHeader), 64);
 

@@ -246,6 +246,7 @@ int ShmRegion::PopulateSlot(uint64_t pool_offset, uint64_t slot_size,
 }
 
 void (*g_lock_point_hook)(LockPoint) = nullptr;
+int g_lock_point_site = 0;
 
 namespace {
 
