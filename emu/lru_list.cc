@@ -9,7 +9,9 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bpfemu {
@@ -303,15 +305,21 @@ void LruList::Run(Intent& rec, const Plan& p) {
   std::memcpy(static_cast<void*>(&rec.plan), &p, sizeof(p));
   rec.state.store(CurrentTid(), std::memory_order_release);
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  LockPointReachedAt(LockPoint::kLruListStore, p.op * 16);
-  Apply(p);
+  if (__builtin_expect(g_lock_point_hook != nullptr, 0)) {
+    LockPointReachedAt(LockPoint::kLruListStore, p.op * 16);
+    Apply<true>(p);
+  } else {
+    Apply<false>(p);
+  }
   std::atomic_signal_fence(std::memory_order_seq_cst);
   rec.state.store(0, std::memory_order_release);
 }
 
+// kSites: with the test points (a test set g_lock_point_hook).
+template <bool kSites>
 void LruList::Apply(const Plan& p) {
   auto at = [&p](int store) {
-    LockPointReachedAt(LockPoint::kLruListStore, p.op * 16 + store);
+    if (kSites) LockPointReachedAt(LockPoint::kLruListStore, p.op * 16 + store);
   };
   if (p.flags & Plan::kDel) {
     N(p.del_prev).next = p.del_next;
@@ -369,17 +377,23 @@ void LruList::Repair(Intent& rec) {
     }
     Plan p;
     std::memcpy(&p, static_cast<const void*>(&rec.plan), sizeof(p));
-    Apply(p);
+    Apply<false>(p);
     std::atomic_signal_fence(std::memory_order_seq_cst);
     rec.state.store(0, std::memory_order_release);
     return;
   }
 }
 
-// A local lock taken over: its own record, and the global list's, whose
-// moves (refills, under both locks) change local lists too.
+// A local lock taken over: its own record, the global list's, whose moves
+// (refills, under both locks) change local lists too, and the other local
+// lists' (a steal, under two local locks, is recorded in the thief's).
+// Only records whose writer is dead are replayed, and such a writer still
+// holds the lock its record belongs to, so no live thread is inside it.
 void LruList::RepairLocalTaker(Local& loc) {
   Repair(loc.intent);
+  for (uint32_t c = 0; c < nr_locals_; ++c) {
+    if (&locals_[c] != &loc) Repair(locals_[c].intent);
+  }
   if (!percpu_) Repair(lists_[0].intent);
 }
 
@@ -540,49 +554,53 @@ void LruList::RefillLocal(Local& loc) {
   }
 }
 
-// A stolen node (in this thread's hand, on no list) onto the pending list.
-void LruList::AddPending(Local& loc, uint32_t cpu, uint32_t id, uint32_t hash) {
-  owner_->SetNodeHash(id, hash);
-  Plan p{};
-  p.op = kOpAddPending;
-  p.id = id;
-  p.flags = Plan::kAdd | Plan::kCpu;
-  p.head = loc.pending_head;
-  p.first = N(loc.pending_head).next;
-  p.cpu = static_cast<uint16_t>(cpu);
-  p.type = kLocalPending;
-  p.ref = 0;
-  Run(loc.intent, p);
-}
-
-// Off a victim's local free list, into this thread's hand (steal).
-uint32_t LruList::LocalPopFree(Local& loc) {
-  const uint32_t head = loc.free_head;
-  const uint32_t id = N(head).next;
-  if (id == head) return 0;
-  Plan p = MovePlan(kOpPopFree, id, head, LoadType(&N(id).type));
-  p.flags = Plan::kDel;
-  Run(loc.intent, p);
-  return id;
-}
-
-// Oldest pending node whose key can be evicted: unreferenced ones first,
-// then any.
-uint32_t LruList::LocalPopPending(Local& loc) {
+// The oldest pending node of `loc` whose key could be evicted (deleted
+// from the table here): unreferenced ones first, then any; 0 if none.
+uint32_t LruList::PendingVictim(Local& loc) {
   const uint32_t head = loc.pending_head;
   for (bool force : {false, true}) {
     uint32_t steps = 0;
     for (uint32_t id = N(head).prev; id != head && steps < total_;
          id = N(id).prev, ++steps) {
       if (IsNode(id) && (force || !RefOf(id)) && owner_->DeleteNode(id)) {
-        Plan p = MovePlan(kOpPopPending, id, head, LoadType(&N(id).type));
-        p.flags = Plan::kDel;
-        Run(loc.intent, p);
         return id;
       }
     }
   }
   return 0;
+}
+
+// Steals a node from `victim`'s free list, else from its pending list, onto
+// `loc`'s pending list. The kernel pops it under the victim's lock and adds
+// it under its own; here both locks are held (in index order, so two
+// thieves cannot deadlock) and the node changes lists in one recorded move,
+// never in a thread's hand on no list, where a death would leak it.
+uint32_t LruList::StealFrom(Local& loc, Local& victim, uint32_t cpu,
+                            uint32_t hash) {
+  Local* first = &loc;
+  Local* second = &victim;
+  if (second < first) std::swap(first, second);
+  ShmMutexLock lock1(&first->lock);
+  if (lock1.recovered()) RepairLocalTaker(*first);
+  std::optional<ShmMutexLock> lock2;
+  if (second != first) {
+    lock2.emplace(&second->lock);
+    if (lock2->recovered()) RepairLocalTaker(*second);
+  }
+  uint8_t op = kOpStealFree;
+  uint32_t id = N(victim.free_head).next;
+  if (id == victim.free_head) {
+    op = kOpStealPending;
+    id = PendingVictim(victim);
+  }
+  if (id == 0) return 0;
+  owner_->SetNodeHash(id, hash);
+  Plan p = MovePlan(op, id, loc.pending_head, kLocalPending);
+  p.flags |= Plan::kCpu;
+  p.cpu = static_cast<uint16_t>(cpu);
+  p.ref = 0;
+  Run(loc.intent, p);
+  return id;
 }
 
 uint32_t LruList::PercpuPopFree(uint32_t hash, uint32_t cpu) {
@@ -633,21 +651,10 @@ uint32_t LruList::CommonPopFree(uint32_t hash, uint32_t cpu) {
       loc.next_steal.load(std::memory_order_relaxed) % nr_cpus_;
   uint32_t steal = first;
   do {
-    Local& victim = locals_[LocalOf(steal)];
-    {
-      ShmMutexLock lock(&victim.lock);
-      if (lock.recovered()) RepairLocalTaker(victim);
-      id = LocalPopFree(victim);
-      if (id == 0) id = LocalPopPending(victim);
-    }
+    id = StealFrom(loc, locals_[LocalOf(steal)], cpu, hash);
     steal = (steal + 1) % nr_cpus_;
   } while (id == 0 && steal != first);
   loc.next_steal.store(steal, std::memory_order_relaxed);
-  if (id != 0) {
-    ShmMutexLock lock(&loc.lock);
-    if (lock.recovered()) RepairLocalTaker(loc);
-    AddPending(loc, cpu, id, hash);
-  }
   return id;
 }
 

@@ -143,10 +143,10 @@ class LruList {
     kOpMoveToFree = 2,  // evicted or given out to a local free list
     kOpMoveIn = 3,      // a pending node into ACTIVE or INACTIVE
     kOpPopToPending = 4,
-    kOpPopFree = 5,     // off a victim's local free list (steal)
-    kOpPopPending = 6,  // off a victim's pending list (steal)
-    kOpAddPending = 7,  // a stolen node onto the thief's pending list
-    kOpPushLocal = 8,   // a pending node back to its local free list
+    kOpStealFree = 5,     // off a victim's local free list onto the
+                          // thief's pending list
+    kOpStealPending = 6,  // off a victim's pending list onto the thief's
+    kOpPushLocal = 8,     // a pending node back to its local free list
   };
 
  private:
@@ -174,6 +174,7 @@ class LruList {
   Plan MovePlan(uint8_t op, uint32_t id, uint32_t head, uint8_t type) const;
   void WithCounts(Plan& p, const List& l) const;
   void Run(Intent& rec, const Plan& p);
+  template <bool kSites>
   void Apply(const Plan& p);
   void Repair(Intent& rec);
   void RepairLocalTaker(Local& loc);
@@ -192,9 +193,8 @@ class LruList {
                   uint8_t free_type);
   void LocalFlush(List& l, Local& loc);
   void RefillLocal(Local& loc);
-  void AddPending(Local& loc, uint32_t cpu, uint32_t id, uint32_t hash);
-  uint32_t LocalPopFree(Local& loc);
-  uint32_t LocalPopPending(Local& loc);
+  uint32_t PendingVictim(Local& loc);
+  uint32_t StealFrom(Local& loc, Local& victim, uint32_t cpu, uint32_t hash);
   uint32_t PercpuPopFree(uint32_t hash, uint32_t cpu);
   uint32_t CommonPopFree(uint32_t hash, uint32_t cpu);
 

@@ -250,8 +250,6 @@ int g_lock_point_site = 0;
 
 namespace {
 
-thread_local uint32_t t_tid = 0;
-
 // How long a waiter waits before it checks whether the holder still lives:
 // a live holder is never robbed, so this only bounds the recovery delay.
 constexpr timespec kOwnerCheckInterval = {0, 20 * 1000 * 1000};  // 20 ms
@@ -272,8 +270,12 @@ bool TakeOver(std::atomic<uint32_t>* w, uint32_t seen, uint32_t mine) {
 
 }  // namespace
 
-uint32_t CurrentTid() {
-  if (__builtin_expect(t_tid == 0, 0)) {
+namespace shm_internal {
+
+thread_local constinit uint32_t t_tid = 0;
+
+uint32_t CurrentTidSlow() {
+  if (t_tid == 0) {
     static const bool registered = [] {
       // The child's only thread gets a new tid.
       pthread_atfork(nullptr, nullptr, [] { t_tid = 0; });
@@ -284,6 +286,8 @@ uint32_t CurrentTid() {
   }
   return t_tid;
 }
+
+}  // namespace shm_internal
 
 bool OwnerAlive(uint32_t tid) {
   tid &= ~ShmMutex::kWaiters;

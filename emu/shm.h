@@ -112,7 +112,15 @@ class ShmRegion {
 // map must share one (as they share the storage directory).
 
 // The calling thread's id, cached (and renewed in a fork()ed child).
-uint32_t CurrentTid();
+// Inline: every lock and intent record stores it.
+namespace shm_internal {
+extern thread_local constinit uint32_t t_tid;
+uint32_t CurrentTidSlow();
+}  // namespace shm_internal
+inline uint32_t CurrentTid() {
+  const uint32_t tid = shm_internal::t_tid;
+  return __builtin_expect(tid != 0, 1) ? tid : shm_internal::CurrentTidSlow();
+}
 // False when no thread `tid` exists or it is a zombie (killed, unreaped).
 bool OwnerAlive(uint32_t tid);
 
