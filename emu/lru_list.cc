@@ -317,14 +317,20 @@ void LruList::Run(Intent& rec, const Plan& p) {
 
 // kSites: with the test points (a test set g_lock_point_hook).
 template <bool kSites>
-void LruList::Apply(const Plan& p) {
+void LruList::Apply(const Plan& plan) {
+  // A local copy and the node references taken once: the stores below
+  // cannot alias them, so the compiler keeps them in registers.
+  const Plan p = plan;
   auto at = [&p](int store) {
     if (kSites) LockPointReachedAt(LockPoint::kLruListStore, p.op * 16 + store);
   };
+  Node& node = N(p.id);
   if (p.flags & Plan::kDel) {
-    N(p.del_prev).next = p.del_next;
+    Node& prev = N(p.del_prev);
+    Node& next = N(p.del_next);
+    prev.next = p.del_next;
     at(1);
-    N(p.del_next).prev = p.del_prev;
+    next.prev = p.del_prev;
     at(2);
   }
   if (p.flags & Plan::kCounts) {
@@ -337,23 +343,25 @@ void LruList::Apply(const Plan& p) {
     at(5);
   }
   if (p.flags & Plan::kCpu) {
-    __atomic_store_n(&N(p.id).cpu, p.cpu, __ATOMIC_RELAXED);
+    __atomic_store_n(&node.cpu, p.cpu, __ATOMIC_RELAXED);
     at(6);
   }
-  StoreU8(&N(p.id).type, p.type);
+  StoreU8(&node.type, p.type);
   at(7);
   if (p.ref != Plan::kKeepRef) {
-    StoreU8(&N(p.id).ref, p.ref);
+    StoreU8(&node.ref, p.ref);
     at(8);
   }
   if (p.flags & Plan::kAdd) {
-    N(p.id).prev = p.head;
+    Node& first = N(p.first);
+    Node& head = N(p.head);
+    node.prev = p.head;
     at(9);
-    N(p.id).next = p.first;
+    node.next = p.first;
     at(10);
-    N(p.first).prev = p.id;
+    first.prev = p.id;
     at(11);
-    N(p.head).next = p.id;
+    head.next = p.id;
     at(12);
   }
 }
@@ -362,14 +370,16 @@ void LruList::Apply(const Plan& p) {
 // for the global list's record, a local lock's taker): replays the move the
 // record holds if its writer, or the thread replaying it, is dead; waits
 // while a live thread replays it; leaves a live writer's record alone.
+// A replay takes microseconds; one claimed for over a second (ReadOnlyWait's
+// bound) by a thread that still lives is a crafted record, replayed anyway.
 void LruList::Repair(Intent& rec) {
+  ReadOnlyWait wait;
   for (;;) {
     uint32_t s = rec.state.load(std::memory_order_acquire);
     if (s == 0) return;
     if (OwnerAlive(s & ~Intent::kClaimed)) {
       if (!(s & Intent::kClaimed)) return;  // a live holder's own move
-      sched_yield();
-      continue;
+      if (wait.Next(0)) continue;
     }
     if (!rec.state.compare_exchange_strong(s, CurrentTid() | Intent::kClaimed,
                                            std::memory_order_acquire)) {

@@ -27,7 +27,9 @@
 //
 // Locking (as in the kernel): a CPU's local lock, then the global list lock,
 // then (through the owner's DeleteNode) a bucket lock. Push-free never runs
-// under a bucket lock.
+// under a bucket lock. Unlike the kernel, a steal holds the thief's and the
+// victim's local locks together (lower address first), so the stolen node
+// moves in one step (below).
 //
 // Owner death (no kernel counterpart; docs/reliability.md, "Locks and owner
 // death"): a node's move between lists is a dozen stores (unlink, counts,
@@ -37,15 +39,16 @@
 // intent record beside the lock it runs under (the List's for every move
 // made under a List lock, whether or not a local lock is held too; the
 // Local's for moves under a local lock only) before the first store; the
-// record is cleared after the last. Every stored value comes from the plan,
+// record is cleared after the last (a steal's, under two local locks, is
+// the thief's record). Every stored value comes from the plan,
 // none is read back from the lists, so replaying a plan from its start
 // ends in the same lists however much of it had been done. A thread that
 // takes a lock over from a dead holder (ShmMutex::Lock() reports it)
 // replays that lock's record; a local lock's taker also replays the global
 // list's record, since a move under both locks (a refill) changes the
-// local lists too. A record is replayed once: its taker claims it with a
-// compare-and-swap of its state word, and a thread that finds it claimed by
-// a live thread waits for the replay to finish.
+// local lists too, and the other local records (steals). A record is replayed
+// once: its taker claims it with a compare-and-swap of its state word, and a
+// thread that finds it claimed by a live thread waits for the replay to finish.
 //
 // The owner (the hash table) supplies the two hash-table hooks the kernel
 // passes as del_from_htab and hash_offset.
