@@ -177,6 +177,7 @@ class HashMap : public Map, private LruOwner {
   }
   // The LRU lists (LRU types only), for tests.
   const LruList* lru() const { return lru_.get(); }
+  LruList* lru() { return lru_.get(); }
   // Live elements (for tests and invariant checks).
   uint32_t count() const {
     return body_->count.load(std::memory_order_relaxed);

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/lru_list.h"
 
+#include <sched.h>
 #include <algorithm>
+
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace bpfemu {
 
@@ -20,12 +27,43 @@ struct LruList::Node {
   uint8_t ref;
 };
 
+// One move of node `id`, as every value it stores: unlinked from between
+// del_prev and del_next (kDel), linked between head and first (kAdd), the
+// list's counts and rotation cursor set (kCounts), its CPU, type and ref
+// set. Applying it again from the start ends in the same state.
+struct LruList::Plan {
+  static constexpr uint8_t kDel = 1, kAdd = 2, kCounts = 4, kCpu = 8;
+  static constexpr uint8_t kKeepRef = 0xff;
+  uint32_t id;
+  uint32_t del_prev, del_next;
+  uint32_t head, first;
+  uint32_t list;  // the List whose counts and rotation (kCounts)
+  uint32_t counts[2];
+  uint32_t rotation;
+  uint16_t cpu;
+  uint8_t type;
+  uint8_t ref;  // kKeepRef: left as it is
+  uint8_t flags;
+  uint8_t op;  // Op, for the test sites
+  uint8_t pad[2];
+};
+
+// The intent record of one lock: `state` is 0, the tid of the holder whose
+// move `plan` is under way, or kClaimed | the tid of a thread replaying it.
+struct LruList::Intent {
+  static constexpr uint32_t kClaimed = 0x80000000u;
+  std::atomic<uint32_t> state;
+  uint32_t pad;
+  Plan plan;
+};
+
 // bpf_lru_list: heads[] are sentinel node ids.
 struct alignas(64) LruList::List {
   ShmMutex lock;
   uint32_t counts[2];  // ACTIVE, INACTIVE
   uint32_t rotation;   // next_inactive_rotation: a node id or heads[kInactive]
   uint32_t heads[3];   // ACTIVE, INACTIVE, FREE
+  Intent intent;       // moves made under `lock`
 };
 
 // bpf_lru_locallist.
@@ -34,6 +72,7 @@ struct alignas(64) LruList::Local {
   std::atomic<uint32_t> next_steal;
   uint32_t free_head;     // LOCAL_FREE nodes
   uint32_t pending_head;  // LOCAL_PENDING nodes
+  Intent intent;          // moves made under `lock` alone
 };
 
 struct LruList::Shared {
@@ -220,24 +259,152 @@ void LruList::ListAdd(uint32_t id, uint32_t head) {
   N(head).next = id;
 }
 
-void LruList::ListDel(uint32_t id) {
-  N(N(id).prev).next = N(id).next;
-  N(N(id).next).prev = N(id).prev;
-}
-
-void LruList::ListMove(uint32_t id, uint32_t head) {
-  ListDel(id);
-  ListAdd(id, head);
-}
-
 bool LruList::ListEmpty(uint32_t head) const { return N(head).next == head; }
 
-void LruList::CountInc(List& l, uint8_t type) {
-  if (type <= kInactive) ++l.counts[type];
+void LruList::CountInc(uint32_t* counts, uint8_t type) {
+  if (type <= kInactive) ++counts[type];
 }
 
-void LruList::CountDec(List& l, uint8_t type) {
-  if (type <= kInactive) --l.counts[type];
+void LruList::CountDec(uint32_t* counts, uint8_t type) {
+  if (type <= kInactive) --counts[type];
+}
+
+// The move of `id` from the list it is on to the head of `head`, as type
+// `type`, its ref bit kept (callers may set it).
+LruList::Plan LruList::MovePlan(uint8_t op, uint32_t id, uint32_t head,
+                                uint8_t type) const {
+  Plan p{};
+  p.op = op;
+  p.id = id;
+  p.flags = Plan::kDel | Plan::kAdd;
+  p.del_prev = N(id).prev;
+  p.del_next = N(id).next;
+  p.head = head;
+  // The head's first node once `id` is unlinked.
+  const uint32_t first = N(head).next;
+  p.first = first == id ? p.del_next : first;
+  p.type = type;
+  p.ref = Plan::kKeepRef;
+  return p;
+}
+
+void LruList::WithCounts(Plan& p, const List& l) const {
+  p.flags |= Plan::kCounts;
+  p.list = static_cast<uint32_t>(&l - lists_);
+  p.counts[0] = l.counts[0];
+  p.counts[1] = l.counts[1];
+  p.rotation = l.rotation;
+}
+
+// Records `p` in `rec` (the record of the lock held), then applies it. The
+// signal fences keep the compiler from moving a list store before the
+// record is complete or after it is cleared; the stores of one thread
+// reach memory in program order (x86-64), and a killed thread's stores are
+// all visible to the process that takes its lock over.
+void LruList::Run(Intent& rec, const Plan& p) {
+  std::memcpy(static_cast<void*>(&rec.plan), &p, sizeof(p));
+  rec.state.store(CurrentTid(), std::memory_order_release);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (__builtin_expect(g_lock_point_hook != nullptr, 0)) {
+    LockPointReachedAt(LockPoint::kLruListStore, p.op * 16);
+    Apply<true>(p);
+  } else {
+    Apply<false>(p);
+  }
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  rec.state.store(0, std::memory_order_release);
+}
+
+// kSites: with the test points (a test set g_lock_point_hook).
+template <bool kSites>
+void LruList::Apply(const Plan& plan) {
+  // A local copy and the node references taken once: the stores below
+  // cannot alias them, so the compiler keeps them in registers.
+  const Plan p = plan;
+  auto at = [&p](int store) {
+    if (kSites) LockPointReachedAt(LockPoint::kLruListStore, p.op * 16 + store);
+  };
+  Node& node = N(p.id);
+  if (p.flags & Plan::kDel) {
+    Node& prev = N(p.del_prev);
+    Node& next = N(p.del_next);
+    prev.next = p.del_next;
+    at(1);
+    next.prev = p.del_prev;
+    at(2);
+  }
+  if (p.flags & Plan::kCounts) {
+    List& l = lists_[ListOf(p.list)];
+    l.counts[0] = p.counts[0];
+    at(3);
+    l.counts[1] = p.counts[1];
+    at(4);
+    l.rotation = p.rotation;
+    at(5);
+  }
+  if (p.flags & Plan::kCpu) {
+    __atomic_store_n(&node.cpu, p.cpu, __ATOMIC_RELAXED);
+    at(6);
+  }
+  StoreU8(&node.type, p.type);
+  at(7);
+  if (p.ref != Plan::kKeepRef) {
+    StoreU8(&node.ref, p.ref);
+    at(8);
+  }
+  if (p.flags & Plan::kAdd) {
+    Node& first = N(p.first);
+    Node& head = N(p.head);
+    node.prev = p.head;
+    at(9);
+    node.next = p.first;
+    at(10);
+    first.prev = p.id;
+    at(11);
+    head.next = p.id;
+    at(12);
+  }
+}
+
+// Called by a thread that took `rec`'s lock over from a dead holder (or,
+// for the global list's record, a local lock's taker): replays the move the
+// record holds if its writer, or the thread replaying it, is dead; waits
+// while a live thread replays it; leaves a live writer's record alone.
+// A replay takes microseconds; one claimed for over a second (ReadOnlyWait's
+// bound) by a thread that still lives is a crafted record, replayed anyway.
+void LruList::Repair(Intent& rec) {
+  ReadOnlyWait wait;
+  for (;;) {
+    uint32_t s = rec.state.load(std::memory_order_acquire);
+    if (s == 0) return;
+    if (OwnerAlive(s & ~Intent::kClaimed)) {
+      if (!(s & Intent::kClaimed)) return;  // a live holder's own move
+      if (wait.Next(0)) continue;
+    }
+    if (!rec.state.compare_exchange_strong(s, CurrentTid() | Intent::kClaimed,
+                                           std::memory_order_acquire)) {
+      continue;
+    }
+    Plan p;
+    std::memcpy(&p, static_cast<const void*>(&rec.plan), sizeof(p));
+    Apply<false>(p);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    rec.state.store(0, std::memory_order_release);
+    return;
+  }
+}
+
+// A local lock taken over: its own record, the global list's, whose moves
+// (refills, under both locks) change local lists too, and the other local
+// lists' (a steal, under two local locks, is recorded in the thief's).
+// Only records whose writer is dead are replayed, and such a writer still
+// holds the lock its record belongs to, so no live thread is inside it.
+void LruList::RepairLocalTaker(Local& loc) {
+  Repair(loc.intent);
+  for (uint32_t c = 0; c < nr_locals_; ++c) {
+    if (&locals_[c] != &loc) Repair(locals_[c].intent);
+  }
+  if (!percpu_) Repair(lists_[0].intent);
 }
 
 void LruList::SetRef(uint32_t id) {
@@ -251,32 +418,35 @@ uint32_t LruList::target_free() const { return target_free_; }
 // __bpf_lru_node_move_to_free: the ref bit is left as it is.
 void LruList::MoveToFree(List& l, uint32_t id, uint32_t free_head,
                          uint8_t type) {
-  if (id == l.rotation) l.rotation = N(id).prev;
-  CountDec(l, LoadType(&N(id).type));
-  StoreU8(&N(id).type, type);
-  ListMove(id, free_head);
+  Plan p = MovePlan(kOpMoveToFree, id, free_head, type);
+  WithCounts(p, l);
+  if (id == l.rotation) p.rotation = p.del_prev;
+  CountDec(p.counts, LoadType(&N(id).type));
+  Run(l.intent, p);
 }
 
 // __bpf_lru_node_move_in: from a local pending list into the LRU list.
 void LruList::MoveIn(List& l, uint32_t id, uint8_t type) {
-  CountInc(l, type);
-  StoreU8(&N(id).type, type);
-  StoreU8(&N(id).ref, 0);
-  ListMove(id, l.heads[type]);
+  Plan p = MovePlan(kOpMoveIn, id, l.heads[type], type);
+  p.ref = 0;
+  WithCounts(p, l);
+  CountInc(p.counts, type);
+  Run(l.intent, p);
 }
 
 // __bpf_lru_node_move: between or within ACTIVE, INACTIVE and FREE; always
 // clears ref.
 void LruList::Move(List& l, uint32_t id, uint8_t type) {
+  Plan p = MovePlan(kOpMove, id, l.heads[type], type);
+  p.ref = 0;
+  WithCounts(p, l);
   const uint8_t old = LoadType(&N(id).type);
   if (old != type) {
-    CountDec(l, old);
-    CountInc(l, type);
-    StoreU8(&N(id).type, type);
+    CountDec(p.counts, old);
+    CountInc(p.counts, type);
   }
-  StoreU8(&N(id).ref, 0);
-  if (id == l.rotation) l.rotation = N(id).prev;
-  ListMove(id, l.heads[type]);
+  if (id == l.rotation) p.rotation = p.del_prev;
+  Run(l.intent, p);
 }
 
 // From the tail of ACTIVE: referenced nodes get a second chance at the head
@@ -377,6 +547,7 @@ void LruList::LocalFlush(List& l, Local& loc) {
 void LruList::RefillLocal(Local& loc) {
   List& l = lists_[0];
   ShmMutexLock lock(&l.lock);
+  if (lock.recovered()) Repair(l.intent);
   LockPointReached(LockPoint::kLruListLocked);
   LocalFlush(l, loc);
   Rotate(l);
@@ -393,32 +564,15 @@ void LruList::RefillLocal(Local& loc) {
   }
 }
 
-void LruList::AddPending(Local& loc, uint32_t cpu, uint32_t id, uint32_t hash) {
-  owner_->SetNodeHash(id, hash);
-  __atomic_store_n(&N(id).cpu, static_cast<uint16_t>(cpu), __ATOMIC_RELAXED);
-  StoreU8(&N(id).type, kLocalPending);
-  StoreU8(&N(id).ref, 0);
-  ListAdd(id, loc.pending_head);
-}
-
-uint32_t LruList::LocalPopFree(Local& loc) {
-  const uint32_t head = loc.free_head;
-  const uint32_t id = N(head).next;
-  if (id == head) return 0;
-  ListDel(id);
-  return id;
-}
-
-// Oldest pending node whose key can be evicted: unreferenced ones first,
-// then any.
-uint32_t LruList::LocalPopPending(Local& loc) {
+// The oldest pending node of `loc` whose key could be evicted (deleted
+// from the table here): unreferenced ones first, then any; 0 if none.
+uint32_t LruList::PendingVictim(Local& loc) {
   const uint32_t head = loc.pending_head;
   for (bool force : {false, true}) {
     uint32_t steps = 0;
     for (uint32_t id = N(head).prev; id != head && steps < total_;
          id = N(id).prev, ++steps) {
       if (IsNode(id) && (force || !RefOf(id)) && owner_->DeleteNode(id)) {
-        ListDel(id);
         return id;
       }
     }
@@ -426,9 +580,43 @@ uint32_t LruList::LocalPopPending(Local& loc) {
   return 0;
 }
 
+// Steals a node from `victim`'s free list, else from its pending list, onto
+// `loc`'s pending list. The kernel pops it under the victim's lock and adds
+// it under its own; here both locks are held (in index order, so two
+// thieves cannot deadlock) and the node changes lists in one recorded move,
+// never in a thread's hand on no list, where a death would leak it.
+uint32_t LruList::StealFrom(Local& loc, Local& victim, uint32_t cpu,
+                            uint32_t hash) {
+  Local* first = &loc;
+  Local* second = &victim;
+  if (second < first) std::swap(first, second);
+  ShmMutexLock lock1(&first->lock);
+  if (lock1.recovered()) RepairLocalTaker(*first);
+  std::optional<ShmMutexLock> lock2;
+  if (second != first) {
+    lock2.emplace(&second->lock);
+    if (lock2->recovered()) RepairLocalTaker(*second);
+  }
+  uint8_t op = kOpStealFree;
+  uint32_t id = N(victim.free_head).next;
+  if (id == victim.free_head) {
+    op = kOpStealPending;
+    id = PendingVictim(victim);
+  }
+  if (id == 0) return 0;
+  owner_->SetNodeHash(id, hash);
+  Plan p = MovePlan(op, id, loc.pending_head, kLocalPending);
+  p.flags |= Plan::kCpu;
+  p.cpu = static_cast<uint16_t>(cpu);
+  p.ref = 0;
+  Run(loc.intent, p);
+  return id;
+}
+
 uint32_t LruList::PercpuPopFree(uint32_t hash, uint32_t cpu) {
   List& l = lists_[ListOf(cpu)];
   ShmMutexLock lock(&l.lock);
+  if (lock.recovered()) Repair(l.intent);
   LockPointReached(LockPoint::kLruListLocked);
   Rotate(l);
   const uint32_t free_head = l.heads[kFree];
@@ -438,8 +626,7 @@ uint32_t LruList::PercpuPopFree(uint32_t hash, uint32_t cpu) {
   if (ListEmpty(free_head)) return 0;
   const uint32_t id = N(free_head).next;
   owner_->SetNodeHash(id, hash);
-  StoreU8(&N(id).ref, 0);
-  Move(l, id, kInactive);
+  Move(l, id, kInactive);  // clears ref
   return id;
 }
 
@@ -448,12 +635,24 @@ uint32_t LruList::CommonPopFree(uint32_t hash, uint32_t cpu) {
   uint32_t id;
   {
     ShmMutexLock lock(&loc.lock);
-    id = LocalPopFree(loc);
-    if (id == 0) {
+    if (lock.recovered()) RepairLocalTaker(loc);
+    id = N(loc.free_head).next;
+    if (id == loc.free_head) {
       RefillLocal(loc);
-      id = LocalPopFree(loc);
+      id = N(loc.free_head).next;
     }
-    if (id != 0) AddPending(loc, cpu, id, hash);
+    if (id == loc.free_head) {
+      id = 0;
+    } else {
+      // Off the local free list onto the pending list in one move: the
+      // node is never in this thread's hand on no list.
+      owner_->SetNodeHash(id, hash);
+      Plan p = MovePlan(kOpPopToPending, id, loc.pending_head, kLocalPending);
+      p.flags |= Plan::kCpu;
+      p.cpu = static_cast<uint16_t>(cpu);
+      p.ref = 0;
+      Run(loc.intent, p);
+    }
   }
   if (id != 0) return id;
 
@@ -462,19 +661,10 @@ uint32_t LruList::CommonPopFree(uint32_t hash, uint32_t cpu) {
       loc.next_steal.load(std::memory_order_relaxed) % nr_cpus_;
   uint32_t steal = first;
   do {
-    Local& victim = locals_[LocalOf(steal)];
-    {
-      ShmMutexLock lock(&victim.lock);
-      id = LocalPopFree(victim);
-      if (id == 0) id = LocalPopPending(victim);
-    }
+    id = StealFrom(loc, locals_[LocalOf(steal)], cpu, hash);
     steal = (steal + 1) % nr_cpus_;
   } while (id == 0 && steal != first);
   loc.next_steal.store(steal, std::memory_order_relaxed);
-  if (id != 0) {
-    ShmMutexLock lock(&loc.lock);
-    AddPending(loc, cpu, id, hash);
-  }
   return id;
 }
 
@@ -491,17 +681,19 @@ void LruList::ReclaimAbandoned(uint32_t id) {
   if (type == kLocalPending && !percpu_) {
     Local& loc = locals_[LocalOf(LoadCpu(&N(id).cpu))];
     ShmMutexLock lock(&loc.lock);
+    if (lock.recovered()) RepairLocalTaker(loc);
     // A pending node changes lists only under its CPU's local lock.
     if (TypeOf(id) == kLocalPending && owner_->ClaimAbandoned(id)) {
-      StoreU8(&N(id).type, kLocalFree);
-      StoreU8(&N(id).ref, 0);
-      ListMove(id, loc.free_head);
+      Plan p = MovePlan(kOpPushLocal, id, loc.free_head, kLocalFree);
+      p.ref = 0;
+      Run(loc.intent, p);
     }
     return;
   }
   if (type != kActive && type != kInactive) return;
   List& l = lists_[percpu_ ? ListOf(LoadCpu(&N(id).cpu)) : 0];
   ShmMutexLock lock(&l.lock);
+  if (lock.recovered()) Repair(l.intent);
   const uint8_t now = TypeOf(id);
   if ((now == kActive || now == kInactive) && owner_->ClaimAbandoned(id)) {
     MoveToFree(l, id, l.heads[kFree], kFree);
@@ -512,6 +704,7 @@ void LruList::PushFree(uint32_t id) {
   if (percpu_) {
     List& l = lists_[ListOf(LoadCpu(&N(id).cpu))];
     ShmMutexLock lock(&l.lock);
+    if (lock.recovered()) Repair(l.intent);
     LockPointReached(LockPoint::kLruListLocked);
     Move(l, id, kFree);
     return;
@@ -519,18 +712,99 @@ void LruList::PushFree(uint32_t id) {
   if (TypeOf(id) == kLocalPending) {
     Local& loc = locals_[LocalOf(LoadCpu(&N(id).cpu))];
     ShmMutexLock lock(&loc.lock);
+    if (lock.recovered()) RepairLocalTaker(loc);
     // Re-checked under the lock: a refill may have flushed it meanwhile.
     if (TypeOf(id) == kLocalPending) {
-      StoreU8(&N(id).type, kLocalFree);
-      StoreU8(&N(id).ref, 0);
-      ListMove(id, loc.free_head);
+      Plan p = MovePlan(kOpPushLocal, id, loc.free_head, kLocalFree);
+      p.ref = 0;
+      Run(loc.intent, p);
       return;
     }
   }
   List& l = lists_[0];
   ShmMutexLock lock(&l.lock);
+  if (lock.recovered()) Repair(l.intent);
   LockPointReached(LockPoint::kLruListLocked);
   Move(l, id, kFree);
+}
+
+std::string LruList::CheckLists() {
+  // Local locks before list locks, as every path takes them.
+  std::vector<std::unique_ptr<ShmMutexLock>> held;
+  for (uint32_t c = 0; c < nr_locals_; ++c) {
+    held.push_back(std::make_unique<ShmMutexLock>(&locals_[c].lock));
+    if (held.back()->recovered()) RepairLocalTaker(locals_[c]);
+  }
+  for (uint32_t i = 0; i < nr_lists_; ++i) {
+    held.push_back(std::make_unique<ShmMutexLock>(&lists_[i].lock));
+    if (held.back()->recovered()) Repair(lists_[i].intent);
+  }
+  std::vector<uint8_t> seen(total_);
+  std::string err;
+  auto walk = [&](uint32_t head, uint8_t type, int cpu, const char* what,
+                  uint32_t* length) {
+    uint32_t n = 0, prev = head;
+    for (uint32_t id = N(head).next; id != head; prev = id, id = N(id).next) {
+      if (N(id).prev != prev) {
+        err += std::string(what) + ": node " + std::to_string(id) +
+               "'s prev is " + std::to_string(N(id).prev) + ", not " +
+               std::to_string(prev) + "; ";
+        return;
+      }
+      if (!IsNode(id) || seen[id] || ++n > nr_nodes_) {
+        err += std::string(what) + ": node " + std::to_string(id) +
+               (IsNode(id) ? " seen twice; " : " is not a node; ");
+        return;
+      }
+      seen[id] = 1;
+      if (TypeOf(id) != type) {
+        err += std::string(what) + ": node " + std::to_string(id) +
+               " has type " + std::to_string(TypeOf(id)) + "; ";
+      }
+      if (cpu >= 0 && LoadCpu(&N(id).cpu) != cpu) {
+        err += std::string(what) + ": node " + std::to_string(id) +
+               " has cpu " + std::to_string(LoadCpu(&N(id).cpu)) + "; ";
+      }
+    }
+    if (N(head).prev != prev) {
+      err += std::string(what) + ": the head's prev is " +
+             std::to_string(N(head).prev) + ", not " + std::to_string(prev) +
+             "; ";
+    }
+    if (length != nullptr) *length = n;
+  };
+  static const char* const kNames[3] = {"ACTIVE", "INACTIVE", "FREE"};
+  for (uint32_t i = 0; i < nr_lists_; ++i) {
+    List& l = lists_[i];
+    uint32_t len[3] = {};
+    for (uint8_t t = kActive; t <= kFree; ++t) {
+      walk(l.heads[t], t, percpu_ ? static_cast<int>(i) : -1, kNames[t],
+           &len[t]);
+    }
+    for (uint8_t t = kActive; t <= kInactive; ++t) {
+      if (len[t] != l.counts[t]) {
+        err += std::string(kNames[t]) + " count " +
+               std::to_string(l.counts[t]) + ", list " +
+               std::to_string(len[t]) + "; ";
+      }
+    }
+    if (l.rotation != l.heads[kInactive] &&
+        (!IsNode(l.rotation) || TypeOf(l.rotation) != kInactive)) {
+      err += "rotation cursor " + std::to_string(l.rotation) +
+             " is not on INACTIVE; ";
+    }
+  }
+  for (uint32_t c = 0; c < nr_locals_; ++c) {
+    walk(locals_[c].free_head, kLocalFree, -1, "LOCAL_FREE", nullptr);
+    walk(locals_[c].pending_head, kLocalPending, static_cast<int>(c),
+         "LOCAL_PENDING", nullptr);
+  }
+  uint32_t missing = 0;
+  for (uint32_t id = 1; id <= nr_nodes_; ++id) missing += seen[id] == 0;
+  if (missing != 0) {
+    err += std::to_string(missing) + " node(s) on no list; ";
+  }
+  return err;
 }
 
 }  // namespace bpfemu

@@ -27,7 +27,28 @@
 //
 // Locking (as in the kernel): a CPU's local lock, then the global list lock,
 // then (through the owner's DeleteNode) a bucket lock. Push-free never runs
-// under a bucket lock.
+// under a bucket lock. Unlike the kernel, a steal holds the thief's and the
+// victim's local locks together (lower address first), so the stolen node
+// moves in one step (below).
+//
+// Owner death (no kernel counterpart; docs/reliability.md, "Locks and owner
+// death"): a node's move between lists is a dozen stores (unlink, counts,
+// rotation cursor, type, ref, link), and a process can be killed between
+// any two. Each move is therefore planned first - every value it will
+// store, computed from the lists as they are - and the plan written to an
+// intent record beside the lock it runs under (the List's for every move
+// made under a List lock, whether or not a local lock is held too; the
+// Local's for moves under a local lock only) before the first store; the
+// record is cleared after the last (a steal's, under two local locks, is
+// the thief's record). Every stored value comes from the plan,
+// none is read back from the lists, so replaying a plan from its start
+// ends in the same lists however much of it had been done. A thread that
+// takes a lock over from a dead holder (ShmMutex::Lock() reports it)
+// replays that lock's record; a local lock's taker also replays the global
+// list's record, since a move under both locks (a refill) changes the
+// local lists too, and the other local records (steals). A record is replayed
+// once: its taker claims it with a compare-and-swap of its state word, and a
+// thread that finds it claimed by a live thread waits for the replay to finish.
 //
 // The owner (the hash table) supplies the two hash-table hooks the kernel
 // passes as del_from_htab and hash_offset.
@@ -37,6 +58,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "emu/shm.h"
 #include "emu/version.h"
@@ -109,9 +131,31 @@ class LruList {
   uint8_t TypeOf(uint32_t id) const;
   bool RefOf(uint32_t id) const;
   uint32_t target_free() const;
+  // Takes every list lock (replaying what a dead holder left half done) and
+  // walks every list: "" when each is a whole circle (every next's prev
+  // points back), every node is on exactly one list of its type (a pending
+  // node on its CPU's list, a per-CPU node on its CPU's) and the ACTIVE and
+  // INACTIVE counts are the lists' lengths; else what is wrong. Only for a
+  // map no other thread changes meanwhile.
+  std::string CheckLists();
+
+  // Moves, for the test sites (LockPoint::kLruListStore: site = op * 16 +
+  // the store, 0 before the first, 12 after the last).
+  enum Op : uint8_t {
+    kOpMove = 1,        // within or between ACTIVE, INACTIVE and FREE
+    kOpMoveToFree = 2,  // evicted or given out to a local free list
+    kOpMoveIn = 3,      // a pending node into ACTIVE or INACTIVE
+    kOpPopToPending = 4,
+    kOpStealFree = 5,     // off a victim's local free list onto the
+                          // thief's pending list
+    kOpStealPending = 6,  // off a victim's pending list onto the thief's
+    kOpPushLocal = 8,     // a pending node back to its local free list
+  };
 
  private:
   struct Node;
+  struct Plan;
+  struct Intent;
   struct List;
   struct Local;
   struct Shared;
@@ -126,13 +170,20 @@ class LruList {
   uint32_t ListOf(uint32_t cpu) const { return cpu < nr_lists_ ? cpu : 0; }
   uint32_t LocalOf(uint32_t cpu) const { return cpu < nr_locals_ ? cpu : 0; }
   // list.h primitives over node ids.
-  void ListAdd(uint32_t id, uint32_t head);
-  void ListDel(uint32_t id);
-  void ListMove(uint32_t id, uint32_t head);
+  void ListAdd(uint32_t id, uint32_t head);  // Init only
   bool ListEmpty(uint32_t head) const;
 
-  void CountInc(List& l, uint8_t type);
-  void CountDec(List& l, uint8_t type);
+  // Planned moves (see "Owner death" above).
+  Plan MovePlan(uint8_t op, uint32_t id, uint32_t head, uint8_t type) const;
+  void WithCounts(Plan& p, const List& l) const;
+  void Run(Intent& rec, const Plan& p);
+  template <bool kSites>
+  void Apply(const Plan& p);
+  void Repair(Intent& rec);
+  void RepairLocalTaker(Local& loc);
+
+  static void CountInc(uint32_t* counts, uint8_t type);
+  static void CountDec(uint32_t* counts, uint8_t type);
   void MoveToFree(List& l, uint32_t id, uint32_t free_head, uint8_t type);
   void MoveIn(List& l, uint32_t id, uint8_t type);
   void Move(List& l, uint32_t id, uint8_t type);
@@ -145,9 +196,8 @@ class LruList {
                   uint8_t free_type);
   void LocalFlush(List& l, Local& loc);
   void RefillLocal(Local& loc);
-  void AddPending(Local& loc, uint32_t cpu, uint32_t id, uint32_t hash);
-  uint32_t LocalPopFree(Local& loc);
-  uint32_t LocalPopPending(Local& loc);
+  uint32_t PendingVictim(Local& loc);
+  uint32_t StealFrom(Local& loc, Local& victim, uint32_t cpu, uint32_t hash);
   uint32_t PercpuPopFree(uint32_t hash, uint32_t cpu);
   uint32_t CommonPopFree(uint32_t hash, uint32_t cpu);
 

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -30,10 +31,12 @@
 #include "emu/cpu.h"
 #include "emu/hash_map.h"
 #include "emu/kill_at_lock_point.h"
+#include "emu/lru_list.h"
 #include "emu/ringbuf.h"
 #include "emu/ringbuf_consumer.h"
 #include "emu/shm.h"
 #include "emu/syscall.h"
+#include "emu/version.h"
 #include "gtest/gtest.h"
 
 namespace bpfemu {
@@ -386,9 +389,15 @@ void StopBetweenSteps(LockPoint p) {
   for (;;) pause();
 }
 
-[[noreturn]] void WriterLoop(int fd, OpLog* log, uint32_t seed) {
+// With `max_ops`, exits (code 3) after that many operations; with
+// `alternate`, runs them on emulated CPUs 0 and 1 in turn.
+[[noreturn]] void WriterLoop(int fd, OpLog* log, uint32_t seed,
+                             uint64_t max_ops = UINT64_MAX,
+                             bool alternate = false) {
   std::mt19937 rng(seed);
   for (uint64_t seq = 1;; ++seq) {
+    if (seq > max_ops) _exit(3);
+    if (alternate) SetThreadCpu(static_cast<int>(seq % 2));
     const uint32_t k = rng() % kKeys;
     const bool del = rng() % 3 == 0;
     const uint64_t val = (uint64_t{seed} << 32) | seq;
@@ -560,27 +569,21 @@ TEST_F(OwnerDeath, KilledBetweenTheStepsOfAnUpdate) {
     }
     // Checks failed by kills at injected step points (code) and by kills
     // at random moments (100 * code).
-    int n = 0, lru_list = 0;
+    // A random kill can land inside an LRU list section: the next taker
+    // of that list's lock replays the half-done move (LruList, "Owner
+    // death"), so a leaked LRU node (check 4) fails the test like the rest.
+    int n = 0;
     std::string detail;
     for (auto [code, count] : bad) {
       detail += std::string(code >= 100 ? " random:" : " injected:") + "check" +
                 std::to_string(code >= 100 ? code / 100 : code) + "=" +
                 std::to_string(count);
-      // A random kill can land inside an LRU list section, leaving a node
-      // half moved between two lists: not repaired (docs/reliability.md),
-      // so a leaked LRU node there is reported, not failed.
-      if (c.type == BPF_MAP_TYPE_LRU_HASH && code == 400) {
-        lru_list += count;
-      } else {
-        n += count;
-      }
+      n += count;
     }
     std::printf(
         "%-17s %d kills (%d at injected step points, %d random): "
-        "%d left the map inconsistent%s%s\n",
-        c.name, 2 * kIterations, at_point, kIterations, n + lru_list,
-        detail.c_str(),
-        lru_list != 0 ? " (random check4 = LRU node leaked)" : "");
+        "%d left the map inconsistent%s\n",
+        c.name, 2 * kIterations, at_point, kIterations, n, detail.c_str());
     // Before the next fork: a child must not inherit (and print) it again.
     std::fflush(stdout);
     EXPECT_EQ(stalled, 0) << c.name;
@@ -589,6 +592,229 @@ TEST_F(OwnerDeath, KilledBetweenTheStepsOfAnUpdate) {
   }
   std::printf("total inconsistent: %d\n", total_bad);
   munmap(log, sizeof(OpLog));
+}
+
+// Issue 20: a process killed inside an LRU list lock, at each store of each
+// list move (LockPoint::kLruListStore: the move's intent recorded, then
+// each of its stores - unlink, counts, rotation cursor, CPU, type, ref,
+// link). A dry run of a fixed workload (random updates and deletes of 24
+// keys on a map of 16: refills, rotations, evictions, flushes and
+// give-backs) records the sequence of store sites it passes; the test then
+// kills a child of the same workload at the first two occurrences of every
+// site it saw and at every k-th store, and a checker process requires:
+//   1. the lists whole after the next taker of each lock repaired them
+//      (LruList::CheckLists: every circle closed, every node on exactly one
+//      list of its type, the counts the lists' lengths);
+//   2. no key twice, the count the number of keys a walk reaches;
+//   3. 2 * max_entries fresh keys all inserted (the map fills, then
+//      evicts), every node either free or holding a key, and the lists
+//      still whole.
+constexpr uint32_t kMaxTrace = 1 << 16;
+struct SiteTrace {
+  std::atomic<uint32_t> n;
+  uint16_t sites[kMaxTrace];
+};
+SiteTrace* g_trace = nullptr;
+
+void TraceStores(LockPoint p) {
+  if (p != LockPoint::kLruListStore) return;
+  const uint32_t i = g_trace->n.fetch_add(1);
+  if (i < kMaxTrace)
+    g_trace->sites[i] = static_cast<uint16_t>(g_lock_point_site);
+}
+
+int g_stores_left = 0;
+void StopAtStore(LockPoint p) {
+  if (p != LockPoint::kLruListStore || --g_stores_left > 0) return;
+  const char c = 1;
+  (void)!write(g_signal_fd, &c, 1);
+  for (;;) pause();
+}
+
+int CheckLruListsAfterKill(int fd, uint32_t max_entries) {
+  auto hm = std::dynamic_pointer_cast<HashMap>(MapFromFd(fd));
+  if (hm == nullptr || hm->lru() == nullptr) return 9;
+  if (std::string e = hm->lru()->CheckLists(); !e.empty()) {
+    std::fprintf(stderr, "lists after the kill: %s\n", e.c_str());
+    return 1;
+  }
+  std::set<uint32_t> seen;
+  auto walk = [&] {
+    seen.clear();
+    uint32_t key, next;
+    const void* prev = nullptr;
+    while (MapGetNextKey(fd, prev, &next) == 0) {
+      if (!seen.insert(next).second || seen.size() > 2 * max_entries) {
+        return false;
+      }
+      key = next;
+      prev = &key;
+    }
+    return hm->count() == seen.size();
+  };
+  if (!walk()) return 2;
+  // A node the dead writer had in hand (popped, not yet linked) is
+  // reclaimed by the eviction scans of its list (OwnerDeath
+  // .KilledBetweenTheStepsOfAnUpdate): they are made to pass over every
+  // node of every CPU's lists - fresh keys on each CPU in turn, twice the
+  // map's size; every key deleted (the next refills rotate ACTIVE into
+  // INACTIVE, where the scans look); twice the map's size again.
+  for (int round = 0; round < 2; ++round) {
+    for (uint32_t k = 1000; k < 1000 + 2 * max_entries; ++k) {
+      SetThreadCpu(static_cast<int>(k % 2));
+      uint64_t v[2] = {k, k};
+      if (MapUpdateElem(fd, &k, v, BPF_ANY) != 0) return 3;
+    }
+    if (round == 1) break;
+    for (uint32_t k = 0; k < 1000 + 2 * max_entries; ++k) {
+      SetThreadCpu(static_cast<int>(k % 2));
+      const int r = MapDeleteElem(fd, &k);
+      if (r != 0 && r != -ENOENT) return 7;
+    }
+  }
+  uint32_t in_use = 0;
+  for (uint32_t id = 1; id <= max_entries; ++id) {
+    const uint8_t t = hm->lru()->TypeOf(id);
+    if (t != LruList::kFree && t != LruList::kLocalFree) ++in_use;
+  }
+  if (in_use != hm->count()) return 4;
+  if (std::string e = hm->lru()->CheckLists(); !e.empty()) {
+    std::fprintf(stderr, "lists after the fill: %s\n", e.c_str());
+    return 5;
+  }
+  return walk() ? 0 : 6;
+}
+
+TEST_F(OwnerDeath, KilledAtEachLruListStore) {
+  g_trace = static_cast<SiteTrace*>(mmap(nullptr, sizeof(SiteTrace),
+                                         PROT_READ | PROT_WRITE,
+                                         MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(g_trace, MAP_FAILED);
+  auto* log =
+      static_cast<OpLog*>(mmap(nullptr, sizeof(OpLog), PROT_READ | PROT_WRITE,
+                               MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(log, MAP_FAILED);
+  struct Case {
+    const char* name;
+    uint32_t flags, cpus;
+    bool alternate;  // the writer's operations on CPUs 0 and 1 in turn
+    KernelVersion kernel;
+  };
+  const Case cases[] = {
+      {"common, 1 CPU", 0, 1, false, KernelVersion::k6_18},
+      {"common, 2 CPUs", 0, 2, true, KernelVersion::k6_18},
+      // 6.1's refill takes 128 nodes at once: one CPU's local list holds
+      // every node, so the other steals (both local locks).
+      {"common, 2 CPUs, 6.1", 0, 2, true, KernelVersion::k6_1},
+      {"per-CPU lists, 2 CPUs", BPF_F_NO_COMMON_LRU, 2, true,
+       KernelVersion::k6_18},
+  };
+  constexpr uint32_t kMaxEntries = 16;
+  constexpr uint64_t kOps = 150;
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+  constexpr uint32_t kKills = 60;
+#else
+  constexpr uint32_t kKills = 240;
+#endif
+  int total_bad = 0;
+  for (const Case& c : cases) {
+    auto make_map = [&] {
+      SetNumPossibleCpus(c.cpus);
+      const KernelVersion was = TargetKernel();
+      SetTargetKernel(c.kernel);
+      const int fd = HashMapOf(BPF_MAP_TYPE_LRU_HASH, kMaxEntries, c.flags);
+      SetTargetKernel(was);
+      SetNumPossibleCpus(2);
+      return fd;
+    };
+    auto writer = [&](int fd) {
+      alarm(30);
+      SetThreadCpu(0);
+      WriterLoop(fd, log, 20, kOps, c.alternate);
+    };
+    // The dry run: which store sites, in which order.
+    int fd = make_map();
+    ASSERT_GE(fd, 0) << c.name;
+    g_trace->n.store(0);
+    pid_t pid = fork();
+    if (pid == 0) {
+      g_lock_point_hook = TraceStores;
+      writer(fd);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << c.name;
+    CloseFd(fd);
+    const uint32_t stores = std::min(g_trace->n.load(), kMaxTrace);
+    ASSERT_GT(stores, 0u) << c.name;
+    // Kill points (1-based store numbers): the first two of every site,
+    // then every k-th store.
+    std::set<uint32_t> points;
+    std::map<uint16_t, int> site_seen;
+    for (uint32_t i = 0; i < stores; ++i) {
+      if (site_seen[g_trace->sites[i]]++ < 2) points.insert(i + 1);
+    }
+    const uint32_t stride = std::max<uint32_t>(1, stores / kKills);
+    for (uint32_t i = 1; i <= stores; i += stride) points.insert(i);
+    std::map<int, int> bad;  // failed check -> kills
+    std::set<uint16_t> killed_sites;
+    int reached = 0;
+    for (uint32_t point : points) {
+      fd = make_map();
+      ASSERT_GE(fd, 0) << c.name;
+      int fds[2];
+      ASSERT_EQ(pipe(fds), 0);
+      pid = fork();
+      if (pid == 0) {
+        close(fds[0]);
+        g_signal_fd = fds[1];
+        g_stores_left = static_cast<int>(point);
+        g_lock_point_hook = StopAtStore;
+        writer(fd);
+      }
+      close(fds[1]);
+      pollfd p = {fds[0], POLLIN, 0};
+      if (poll(&p, 1, 5000) == 1 && (p.revents & POLLIN)) {
+        ++reached;
+        killed_sites.insert(g_trace->sites[point - 1]);
+      }
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      close(fds[0]);
+      const pid_t checker = fork();
+      if (checker == 0) {
+        alarm(30);
+        _exit(CheckLruListsAfterKill(fd, kMaxEntries));
+      }
+      waitpid(checker, &status, 0);
+      const int code =
+          WIFEXITED(status) ? WEXITSTATUS(status) : 50 + WTERMSIG(status);
+      if (code != 0) ++bad[code];
+      CloseFd(fd);
+    }
+    int n = 0;
+    std::string detail;
+    for (auto [code, count] : bad) {
+      detail += " check" + std::to_string(code) + "=" + std::to_string(count);
+      n += count;
+    }
+    std::string sites;
+    for (uint16_t s : killed_sites) {
+      sites += " " + std::to_string(s / 16) + "." + std::to_string(s % 16);
+    }
+    std::printf(
+        "%-23s %u stores in %llu ops, %zu kills (%d at the point), %zu "
+        "sites (move.store):%s; %d left the lists broken%s\n",
+        c.name, stores, static_cast<unsigned long long>(kOps), points.size(),
+        reached, killed_sites.size(), sites.c_str(), n, detail.c_str());
+    std::fflush(stdout);
+    EXPECT_EQ(reached, static_cast<int>(points.size())) << c.name;
+    EXPECT_EQ(n, 0) << c.name << detail;
+    total_bad += n;
+  }
+  std::printf("total broken: %d\n", total_bad);
+  munmap(log, sizeof(OpLog));
+  munmap(g_trace, sizeof(SiteTrace));
 }
 
 // The recovery can start inside an eviction: the LRU holds one of its

@@ -279,10 +279,9 @@ int ShmRegion::PopulateSlot(uint64_t pool_offset, uint64_t slot_size,
 }
 
 void (*g_lock_point_hook)(LockPoint) = nullptr;
+int g_lock_point_site = 0;
 
 namespace {
-
-thread_local uint32_t t_tid = 0;
 
 // How long a waiter waits before it checks whether the holder still lives:
 // a live holder is never robbed, so this only bounds the recovery delay.
@@ -304,8 +303,12 @@ bool TakeOver(std::atomic<uint32_t>* w, uint32_t seen, uint32_t mine) {
 
 }  // namespace
 
-uint32_t CurrentTid() {
-  if (__builtin_expect(t_tid == 0, 0)) {
+namespace shm_internal {
+
+thread_local constinit uint32_t t_tid = 0;
+
+uint32_t CurrentTidSlow() {
+  if (t_tid == 0) {
     static const bool registered = [] {
       // The child's only thread gets a new tid.
       pthread_atfork(nullptr, nullptr, [] { t_tid = 0; });
@@ -316,6 +319,8 @@ uint32_t CurrentTid() {
   }
   return t_tid;
 }
+
+}  // namespace shm_internal
 
 bool OwnerAlive(uint32_t tid) {
   tid &= ~ShmMutex::kWaiters;

@@ -114,7 +114,15 @@ class ShmRegion {
 // map must share one (as they share the storage directory).
 
 // The calling thread's id, cached (and renewed in a fork()ed child).
-uint32_t CurrentTid();
+// Inline: every lock and intent record stores it.
+namespace shm_internal {
+extern thread_local constinit uint32_t t_tid;
+uint32_t CurrentTidSlow();
+}  // namespace shm_internal
+inline uint32_t CurrentTid() {
+  const uint32_t tid = shm_internal::t_tid;
+  return __builtin_expect(tid != 0, 1) ? tid : shm_internal::CurrentTidSlow();
+}
 // False when no thread `tid` exists or it is a zombie (killed, unreaped).
 bool OwnerAlive(uint32_t tid);
 
@@ -137,10 +145,21 @@ enum class LockPoint {
   kTrieChange,      // an LPM trie change half done (lpm_trie.cc): a node
                     // taken and counted but not linked, or an entry
                     // uncounted but still linked
+  kLruListStore,    // inside an LRU list move (lru_list.cc), its intent
+                    // recorded: g_lock_point_site says which move and store
 };
 extern void (*g_lock_point_hook)(LockPoint);
+// Set before the hook is called at a point reached with a site number
+// (LockPointReachedAt): which step of the section the point is.
+extern int g_lock_point_site;
 inline void LockPointReached(LockPoint p) {
   if (__builtin_expect(g_lock_point_hook != nullptr, 0)) g_lock_point_hook(p);
+}
+inline void LockPointReachedAt(LockPoint p, int site) {
+  if (__builtin_expect(g_lock_point_hook != nullptr, 0)) {
+    g_lock_point_site = site;
+    g_lock_point_hook(p);
+  }
 }
 
 // A mutex in shared memory: the owner's tid, plus kWaiters when a thread
