@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: Apache-2.0
+// The supervisor's side of seccomp user notification (kernel/seccomp.c:
+// seccomp_notify_recv, seccomp_notify_send, seccomp_notify_addfd,
+// seccomp_notify_id_valid) and the child's start: no_new_privs, the filter
+// with SECCOMP_FILTER_FLAG_NEW_LISTENER, the listener passed to the parent
+// with SCM_RIGHTS before execve.
+#include "exec/supervisor.h"
+
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "emu/syscall.h"
+#include "exec/internal.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+namespace bpfemu::exec {
+namespace {
+
+// x86-64's bpf, also reached through the x32 ABI (the same number with
+// __X32_SYSCALL_BIT); i386's bpf is 357.
+constexpr uint32_t kNrBpf = 321;
+constexpr uint32_t kNrBpfI386 = 357;
+constexpr uint32_t kX32Bit = 0x40000000;
+
+int Seccomp(unsigned op, unsigned flags, void* args) {
+  return static_cast<int>(syscall(SYS_seccomp, op, flags, args));
+}
+
+// The filter: bpf (any ABI) -> USER_NOTIF, everything else ALLOW.
+std::vector<sock_filter> Filter() {
+  return {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 4),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~kX32Bit),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNrBpf, 4, 5),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 2),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNrBpfI386, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+}
+
+bool IsBpf(const seccomp_data& d) {
+  if (d.arch == AUDIT_ARCH_X86_64) {
+    return (static_cast<uint32_t>(d.nr) & ~kX32Bit) == kNrBpf;
+  }
+  return d.arch == AUDIT_ARCH_I386 && static_cast<uint32_t>(d.nr) == kNrBpfI386;
+}
+
+int SendFd(int sock, int fd) {
+  char data = 'L';
+  iovec iov{&data, 1};
+  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = buf;
+  msg.msg_controllen = sizeof(buf);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+int RecvFd(int sock) {
+  char data;
+  iovec iov{&data, 1};
+  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = buf;
+  msg.msg_controllen = sizeof(buf);
+  ssize_t n;
+  do {
+    n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) return -1;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS ||
+      c->cmsg_len != CMSG_LEN(sizeof(int))) {
+    return -1;
+  }
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return fd;
+}
+
+// The child, between fork and execve: only async-signal-safe calls.
+[[noreturn]] void ChildMain(int sock, char* const* argv, const sock_fprog* p) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(126);
+  const int listener = Seccomp(SECCOMP_SET_MODE_FILTER,
+                               SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                               const_cast<sock_fprog*>(p));
+  if (listener < 0) _exit(126);
+  if (SendFd(sock, listener) != 0) _exit(126);
+  close(listener);
+  close(sock);
+  execvp(argv[0], argv);
+  const int err = errno;
+  static const char kMsg[] = "bpfemu exec: cannot run the command\n";
+  ssize_t ignored = write(2, kMsg, sizeof(kMsg) - 1);
+  (void)ignored;
+  _exit(err == ENOENT ? 127 : 126);
+}
+
+}  // namespace
+
+bool Available(std::string* why) {
+  std::FILE* f = std::fopen("/proc/sys/kernel/seccomp/actions_avail", "re");
+  if (f == nullptr) {
+    *why = "no /proc/sys/kernel/seccomp/actions_avail (seccomp off)";
+    return false;
+  }
+  char line[256] = {};
+  const bool got = std::fgets(line, sizeof(line), f) != nullptr;
+  std::fclose(f);
+  if (!got || std::strstr(line, "user_notif") == nullptr) {
+    *why = "seccomp user_notif is not in actions_avail";
+    return false;
+  }
+  // pidfd_getfd (5.6) and SECCOMP_IOCTL_NOTIF_ADDFD (5.9): probe the
+  // system call; a kernel without it answers ENOSYS.
+  if (syscall(SYS_pidfd_getfd, -1, 0, 0) == -1 && errno == ENOSYS) {
+    *why = "no pidfd_getfd system call";
+    return false;
+  }
+  return true;
+}
+
+Supervisor::Supervisor() = default;
+
+Supervisor::~Supervisor() {
+  if (child_ > 0 && !reaped_) {
+    kill(child_, SIGKILL);
+    while (waitpid(child_, &status_, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (listener_ >= 0) close(listener_);
+  for (auto& [key, fd] : maps_) (void)CloseFd(fd);
+  for (auto& [key, fd] : progs_) (void)CloseFd(fd);
+  for (int fd : held_) (void)CloseFd(fd);
+}
+
+int Supervisor::Start(const std::vector<std::string>& argv) {
+  if (argv.empty() || child_ > 0) return -EINVAL;
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<sock_filter> filter = Filter();
+  sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    return -errno;
+  }
+  const pid_t pid = fork();
+  if (pid < 0) {
+    const int err = errno;
+    close(sv[0]);
+    close(sv[1]);
+    return -err;
+  }
+  if (pid == 0) {
+    close(sv[0]);
+    ChildMain(sv[1], args.data(), &prog);
+  }
+  close(sv[1]);
+  child_ = pid;
+  listener_ = RecvFd(sv[0]);
+  close(sv[0]);
+  if (listener_ < 0) {
+    // The child could not install the filter: it exits 126.
+    while (waitpid(child_, &status_, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+    return -EPERM;
+  }
+  return 0;
+}
+
+int Supervisor::ServeOne(int timeout_ms) {
+  if (listener_ < 0) return -1;
+  pollfd p{listener_, POLLIN, 0};
+  const int n = poll(&p, 1, timeout_ms);
+  if (n < 0) return errno == EINTR ? 0 : -1;
+  if (n == 0) return 0;
+  if (!(p.revents & POLLIN)) {
+    if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) return -1;
+    return 0;
+  }
+  seccomp_notif notif;
+  std::memset(&notif, 0, sizeof(notif));
+  if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_RECV, &notif) != 0) {
+    // ENOENT: the caller died (or was interrupted) before we took it.
+    if (errno == ENOENT || errno == EINTR) return 1;
+    return -1;
+  }
+  seccomp_notif_resp resp;
+  std::memset(&resp, 0, sizeof(resp));
+  resp.id = notif.id;
+  {
+    Call call(listener_, notif);
+    if (!IsBpf(notif.data)) {
+      resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+      ++stats_.continued;
+    } else {
+      Dispatcher d(this);
+      const int64_t r = d.Serve(call, static_cast<int>(notif.data.args[0]),
+                                notif.data.args[1],
+                                static_cast<uint32_t>(notif.data.args[2]));
+      if (r < 0) {
+        resp.error = static_cast<int32_t>(r);
+      } else {
+        resp.val = r;
+      }
+      ++stats_.served;
+    }
+  }
+  if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0) {
+    ++stats_.vanished;  // ENOENT: the caller is gone; nothing to undo
+  }
+  return 1;
+}
+
+int Supervisor::Serve() {
+  while (ServeOne(-1) >= 0) {
+  }
+  if (listener_ >= 0) {
+    close(listener_);
+    listener_ = -1;
+  }
+  if (child_ > 0 && !reaped_) {
+    while (waitpid(child_, &status_, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+  }
+  return status_;
+}
+
+int Supervisor::MapFdForId(uint32_t id) const {
+  for (const auto& [key, fd] : maps_) {
+    std::shared_ptr<Map> m = MapFromFd(fd);
+    if (m != nullptr && m->id() == id) return fd;
+  }
+  return -1;
+}
+
+std::vector<uint32_t> Supervisor::MapIds() const {
+  std::vector<uint32_t> ids;
+  for (const auto& [key, fd] : maps_) {
+    std::shared_ptr<Map> m = MapFromFd(fd);
+    if (m != nullptr) ids.push_back(m->id());
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+size_t Supervisor::OpenFds() const {
+  return (listener_ >= 0 ? 1 : 0) + maps_.size() + progs_.size() +
+         held_.size();
+}
+
+// --- one call ---
+
+Supervisor::Call::~Call() {
+  if (pidfd_ >= 0) close(pidfd_);
+}
+
+int Supervisor::Call::Read(uint64_t addr, void* buf, size_t n) const {
+  if (n == 0) return 0;
+  if (addr == 0) return -EFAULT;
+  iovec local{buf, n};
+  iovec remote{reinterpret_cast<void*>(addr), n};
+  const ssize_t got = process_vm_readv(pid_, &local, 1, &remote, 1, 0);
+  return got == static_cast<ssize_t>(n) ? 0 : -EFAULT;
+}
+
+int Supervisor::Call::Write(uint64_t addr, const void* buf, size_t n) const {
+  if (n == 0) return 0;
+  if (addr == 0) return -EFAULT;
+  iovec local{const_cast<void*>(buf), n};
+  iovec remote{reinterpret_cast<void*>(addr), n};
+  const ssize_t got = process_vm_writev(pid_, &local, 1, &remote, 1, 0);
+  return got == static_cast<ssize_t>(n) ? 0 : -EFAULT;
+}
+
+int Supervisor::Call::ReadString(uint64_t addr, size_t max,
+                                 std::string* out) const {
+  out->clear();
+  constexpr uint64_t kPage = 4096;
+  while (out->size() < max) {
+    // Never cross a page in one read: the string may end before an
+    // unmapped page.
+    const size_t chunk = std::min<uint64_t>(kPage - (addr % kPage),
+                                            max - out->size());
+    char buf[4096];
+    if (Read(addr, buf, chunk) != 0) return -EFAULT;
+    const void* nul = std::memchr(buf, 0, chunk);
+    if (nul != nullptr) {
+      out->append(buf, static_cast<const char*>(nul) - buf);
+      return 0;
+    }
+    out->append(buf, chunk);
+    addr += chunk;
+  }
+  return -ENAMETOOLONG;
+}
+
+int Supervisor::Call::GetFd(int child_fd) {
+  if (child_fd < 0) return -EBADF;
+  if (pidfd_ < 0) {
+    pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, PIDFD_THREAD));
+    if (pidfd_ < 0 && errno == EINVAL) {
+      pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+    }
+    if (pidfd_ < 0) return -EBADF;
+    // The pid may have been reused since the call: only trust the pidfd if
+    // the call is still pending.
+    if (!Valid()) return -EBADF;
+  }
+  const int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd_, child_fd, 0));
+  return fd >= 0 ? fd : -EBADF;
+}
+
+int Supervisor::Call::InstallFd(int local_fd) {
+  seccomp_notif_addfd add = {};
+  add.id = id_;
+  add.srcfd = static_cast<uint32_t>(local_fd);
+  add.newfd_flags = O_CLOEXEC;
+  const int fd = ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+  return fd >= 0 ? fd : -errno;
+}
+
+bool Supervisor::Call::Valid() const {
+  uint64_t id = id_;
+  return ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+std::string Supervisor::Call::Absolute(const std::string& path,
+                                       int dir_fd) const {
+  if (!path.empty() && path[0] == '/') return path;
+  const std::string link =
+      dir_fd == AT_FDCWD
+          ? "/proc/" + std::to_string(pid_) + "/cwd"
+          : "/proc/" + std::to_string(pid_) + "/fd/" + std::to_string(dir_fd);
+  char buf[4096];
+  const ssize_t n = readlink(link.c_str(), buf, sizeof(buf) - 1);
+  if (n <= 0) return path;
+  std::string base(buf, static_cast<size_t>(n));
+  return path.empty() ? base : base + "/" + path;
+}
+
+int RunSupervised(const std::vector<std::string>& argv) {
+  Supervisor s;
+  if (int err = s.Start(argv); err != 0) {
+    std::fprintf(stderr, "bpfemu exec: %s\n", std::strerror(-err));
+    return 127;
+  }
+  const int status = s.Serve();
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 127;
+}
+
+}  // namespace bpfemu::exec
