@@ -26,11 +26,13 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "emu/syscall.h"
-#include "exec/internal.h"
+#include "exec/call.h"
+#include "exec/dispatch.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
@@ -49,21 +51,43 @@ int Seccomp(unsigned op, unsigned flags, void* args) {
   return static_cast<int>(syscall(SYS_seccomp, op, flags, args));
 }
 
-// The filter: bpf (any ABI) -> USER_NOTIF, everything else ALLOW.
+// x86-64 system calls the supervisor may answer itself (serve.cc,
+// docs/exec.md): the /proc look-ups that name a map or program fd (readlink
+// of /proc/self/fd/N, open of /proc/self/fdinfo/N) and the file system
+// calls on paths below the emulated bpffs mount (statfs, mkdir, rmdir,
+// unlink). Anything else they name continues natively.
+constexpr uint32_t kServedFileCalls[] = {2,  89, 257, 267, 137,
+                                         83, 84, 87,  258, 263};
+
+// The filter: bpf (any ABI) and the calls above -> USER_NOTIF, everything
+// else ALLOW.
 std::vector<sock_filter> Filter() {
-  return {
+  constexpr uint32_t kNotif = SECCOMP_RET_USER_NOTIF;
+  constexpr uint32_t kAllow = SECCOMP_RET_ALLOW;
+  constexpr uint8_t kFile = std::size(kServedFileCalls);
+  std::vector<sock_filter> f = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 4),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, kFile + 4),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
       BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~kX32Bit),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNrBpf, 4, 5),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 2),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNrBpfI386, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNrBpf, kFile + 6, 0),
   };
+  for (uint8_t i = 0; i < kFile; ++i) {
+    // From the i-th of these, the NOTIF return is kFile - i + 5 ahead.
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kServedFileCalls[i],
+                         static_cast<uint8_t>(kFile - i + 5), 0));
+  }
+  const std::vector<sock_filter> tail = {
+      BPF_STMT(BPF_RET | BPF_K, kAllow),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNrBpfI386, 2, 0),
+      BPF_STMT(BPF_RET | BPF_K, kAllow),
+      BPF_STMT(BPF_RET | BPF_K, kAllow),
+      BPF_STMT(BPF_RET | BPF_K, kNotif),
+  };
+  f.insert(f.end(), tail.begin(), tail.end());
+  return f;
 }
 
 bool IsBpf(const seccomp_data& d) {
@@ -117,9 +141,9 @@ int RecvFd(int sock) {
 // The child, between fork and execve: only async-signal-safe calls.
 [[noreturn]] void ChildMain(int sock, char* const* argv, const sock_fprog* p) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(126);
-  const int listener = Seccomp(SECCOMP_SET_MODE_FILTER,
-                               SECCOMP_FILTER_FLAG_NEW_LISTENER,
-                               const_cast<sock_fprog*>(p));
+  const int listener =
+      Seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+              const_cast<sock_fprog*>(p));
   if (listener < 0) _exit(126);
   if (SendFd(sock, listener) != 0) _exit(126);
   close(listener);
@@ -156,7 +180,7 @@ bool Available(std::string* why) {
   return true;
 }
 
-Supervisor::Supervisor() = default;
+Supervisor::Supervisor() : d_(std::make_unique<Dispatcher>()) {}
 
 Supervisor::~Supervisor() {
   if (child_ > 0 && !reaped_) {
@@ -165,15 +189,13 @@ Supervisor::~Supervisor() {
     }
   }
   if (listener_ >= 0) close(listener_);
-  for (auto& [key, fd] : maps_) (void)CloseFd(fd);
-  for (auto& [key, fd] : progs_) (void)CloseFd(fd);
-  for (int fd : held_) (void)CloseFd(fd);
 }
 
 int Supervisor::Start(const std::vector<std::string>& argv) {
   if (argv.empty() || child_ > 0) return -EINVAL;
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   std::vector<sock_filter> filter = Filter();
   sock_fprog prog{static_cast<unsigned short>(filter.size()), filter.data()};
@@ -228,14 +250,23 @@ int Supervisor::ServeOne(int timeout_ms) {
   resp.id = notif.id;
   {
     Call call(listener_, notif);
+    int64_t other = 0;
     if (!IsBpf(notif.data)) {
-      resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-      ++stats_.continued;
+      if (notif.data.arch == AUDIT_ARCH_X86_64 &&
+          d_->ServeProc(call, notif.data, &other)) {
+        if (other < 0) {
+          resp.error = static_cast<int32_t>(other);
+        } else {
+          resp.val = other;
+        }
+      } else {
+        resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        ++stats_.continued;
+      }
     } else {
-      Dispatcher d(this);
-      const int64_t r = d.Serve(call, static_cast<int>(notif.data.args[0]),
-                                notif.data.args[1],
-                                static_cast<uint32_t>(notif.data.args[2]));
+      const int64_t r = d_->Serve(call, static_cast<int>(notif.data.args[0]),
+                                  notif.data.args[1],
+                                  static_cast<uint32_t>(notif.data.args[2]));
       if (r < 0) {
         resp.error = static_cast<int32_t>(r);
       } else {
@@ -265,118 +296,12 @@ int Supervisor::Serve() {
   return status_;
 }
 
-int Supervisor::MapFdForId(uint32_t id) const {
-  for (const auto& [key, fd] : maps_) {
-    std::shared_ptr<Map> m = MapFromFd(fd);
-    if (m != nullptr && m->id() == id) return fd;
-  }
-  return -1;
-}
+int Supervisor::MapFdForId(uint32_t id) const { return d_->MapFdForId(id); }
 
-std::vector<uint32_t> Supervisor::MapIds() const {
-  std::vector<uint32_t> ids;
-  for (const auto& [key, fd] : maps_) {
-    std::shared_ptr<Map> m = MapFromFd(fd);
-    if (m != nullptr) ids.push_back(m->id());
-  }
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  return ids;
-}
+std::vector<uint32_t> Supervisor::MapIds() const { return d_->MapIds(); }
 
 size_t Supervisor::OpenFds() const {
-  return (listener_ >= 0 ? 1 : 0) + maps_.size() + progs_.size() +
-         held_.size();
-}
-
-// --- one call ---
-
-Supervisor::Call::~Call() {
-  if (pidfd_ >= 0) close(pidfd_);
-}
-
-int Supervisor::Call::Read(uint64_t addr, void* buf, size_t n) const {
-  if (n == 0) return 0;
-  if (addr == 0) return -EFAULT;
-  iovec local{buf, n};
-  iovec remote{reinterpret_cast<void*>(addr), n};
-  const ssize_t got = process_vm_readv(pid_, &local, 1, &remote, 1, 0);
-  return got == static_cast<ssize_t>(n) ? 0 : -EFAULT;
-}
-
-int Supervisor::Call::Write(uint64_t addr, const void* buf, size_t n) const {
-  if (n == 0) return 0;
-  if (addr == 0) return -EFAULT;
-  iovec local{const_cast<void*>(buf), n};
-  iovec remote{reinterpret_cast<void*>(addr), n};
-  const ssize_t got = process_vm_writev(pid_, &local, 1, &remote, 1, 0);
-  return got == static_cast<ssize_t>(n) ? 0 : -EFAULT;
-}
-
-int Supervisor::Call::ReadString(uint64_t addr, size_t max,
-                                 std::string* out) const {
-  out->clear();
-  constexpr uint64_t kPage = 4096;
-  while (out->size() < max) {
-    // Never cross a page in one read: the string may end before an
-    // unmapped page.
-    const size_t chunk = std::min<uint64_t>(kPage - (addr % kPage),
-                                            max - out->size());
-    char buf[4096];
-    if (Read(addr, buf, chunk) != 0) return -EFAULT;
-    const void* nul = std::memchr(buf, 0, chunk);
-    if (nul != nullptr) {
-      out->append(buf, static_cast<const char*>(nul) - buf);
-      return 0;
-    }
-    out->append(buf, chunk);
-    addr += chunk;
-  }
-  return -ENAMETOOLONG;
-}
-
-int Supervisor::Call::GetFd(int child_fd) {
-  if (child_fd < 0) return -EBADF;
-  if (pidfd_ < 0) {
-    pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, PIDFD_THREAD));
-    if (pidfd_ < 0 && errno == EINVAL) {
-      pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-    }
-    if (pidfd_ < 0) return -EBADF;
-    // The pid may have been reused since the call: only trust the pidfd if
-    // the call is still pending.
-    if (!Valid()) return -EBADF;
-  }
-  const int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd_, child_fd, 0));
-  return fd >= 0 ? fd : -EBADF;
-}
-
-int Supervisor::Call::InstallFd(int local_fd) {
-  seccomp_notif_addfd add = {};
-  add.id = id_;
-  add.srcfd = static_cast<uint32_t>(local_fd);
-  add.newfd_flags = O_CLOEXEC;
-  const int fd = ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
-  return fd >= 0 ? fd : -errno;
-}
-
-bool Supervisor::Call::Valid() const {
-  uint64_t id = id_;
-  return ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
-}
-
-std::string Supervisor::Call::Absolute(const std::string& path,
-                                       int dir_fd) const {
-  if (!path.empty() && path[0] == '/') return path;
-  const std::string link =
-      dir_fd == AT_FDCWD
-          ? "/proc/" + std::to_string(pid_) + "/cwd"
-          : "/proc/" + std::to_string(pid_) + "/fd/" + std::to_string(dir_fd);
-  char buf[4096];
-  const ssize_t n = readlink(link.c_str(), buf, sizeof(buf) - 1);
-  if (n <= 0) return path;
-  std::string base(buf, static_cast<size_t>(n));
-  return path.empty() ? base : base + "/" + path;
+  return (listener_ >= 0 ? 1 : 0) + d_->OpenFds();
 }
 
 int RunSupervised(const std::vector<std::string>& argv) {

@@ -35,13 +35,13 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
-#include <tuple>
 #include <vector>
 
 namespace bpfemu::exec {
+
+class Dispatcher;
 
 // Whether this kernel offers what the supervisor needs (seccomp user
 // notification, pidfd_getfd, process_vm_readv): true, or false with the
@@ -89,31 +89,14 @@ class Supervisor {
   // The descriptors this object holds open (listener, maps, programs).
   size_t OpenFds() const;
 
-  // One served call (exec/serve.cc); public for the dispatcher only.
-  class Call;
-
  private:
-  friend class Dispatcher;
-  struct FileKey {
-    uint64_t dev, ino;
-    int acc;  // O_RDONLY, O_WRONLY or O_RDWR
-    bool operator<(const FileKey& o) const {
-      return std::tie(dev, ino, acc) < std::tie(o.dev, o.ino, o.acc);
-    }
-  };
-
   int listener_ = -1;
   pid_t child_ = -1;
   int status_ = 0;
   bool reaped_ = false;
   Stats stats_;
-  // Map files this process has seen, by identity and access mode: the
-  // emulator's fd of each (registered with the matching access).
-  std::map<FileKey, int> maps_;
-  // Program files: dev/ino (acc 0) -> the emulator's program fd.
-  std::map<FileKey, int> progs_;
-  // Fds the emulator handed out that stand behind an entry of maps_.
-  std::vector<int> held_;
+  // The objects the children hold and the calls on them (dispatch.h).
+  std::unique_ptr<Dispatcher> d_;
 };
 
 // Runs argv under a Supervisor until it and everything it started exits.

@@ -7,7 +7,9 @@
 // loader/bytecode.h); what is answered here, and why, is in docs/exec.md.
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,18 +17,21 @@
 #include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/types/span.h"
+#include "emu/bpffs.h"
 #include "emu/errno.h"
 #include "emu/map.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
-#include "exec/internal.h"
+#include "exec/dispatch.h"
 #include "loader/bytecode.h"
 #include "loader/test_run.h"
 
@@ -66,8 +71,9 @@ uint32_t LastFieldEnd(int cmd) {
   const KernelVersion v = TargetKernel();
   switch (cmd) {
     case BPF_MAP_CREATE:
-      return v == KernelVersion::k6_1 ? 72 : v == KernelVersion::k6_12 ? 80
-                                                                        : 92;
+      return v == KernelVersion::k6_1    ? 72
+             : v == KernelVersion::k6_12 ? 80
+                                         : 92;
     case BPF_MAP_LOOKUP_ELEM:
     case BPF_MAP_UPDATE_ELEM:
     case BPF_MAP_LOOKUP_AND_DELETE_ELEM:
@@ -79,8 +85,9 @@ uint32_t LastFieldEnd(int cmd) {
     case BPF_MAP_FREEZE:
       return 4;
     case BPF_PROG_LOAD:
-      return v == KernelVersion::k6_1 ? 140 : v == KernelVersion::k6_12 ? 148
-                                                                         : 168;
+      return v == KernelVersion::k6_1    ? 140
+             : v == KernelVersion::k6_12 ? 148
+                                         : 168;
     case BPF_OBJ_PIN:
     case BPF_OBJ_GET:
       return v == KernelVersion::k6_1 ? 16 : 20;
@@ -151,7 +158,7 @@ bool HashBatchCursor(uint32_t type) {
 // without keys any other pointer is refused before it is read (EINVAL);
 // else the bytes read, or NULL when they cannot be (the emulator then
 // answers EFAULT at the kernel's point).
-const void* KeyArg(Supervisor::Call& c, uint64_t ptr, uint32_t key_size,
+const void* KeyArg(Call& c, uint64_t ptr, uint32_t key_size,
                    std::vector<uint8_t>* buf) {
   static const uint8_t kNoKey = 0;
   if (ptr == 0) return nullptr;
@@ -169,8 +176,7 @@ uint64_t NowNs() {
 
 }  // namespace
 
-int64_t Dispatcher::Serve(Supervisor::Call& c, int cmd, uint64_t uattr,
-                          uint32_t size) {
+int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
   // __sys_bpf(): unprivileged_bpf_disabled answers these before anything.
   if (AnsweredEperm(cmd)) return -EPERM;
   // bpf_check_uarg_tail_zero(): at most a page; bytes beyond the kernel's
@@ -231,7 +237,36 @@ int64_t Dispatcher::Serve(Supervisor::Call& c, int cmd, uint64_t uattr,
 
 // --- descriptors ---
 
-int Dispatcher::LocalMap(Supervisor::Call& c, int child_fd, int* local) {
+Dispatcher::~Dispatcher() {
+  for (auto& [key, fd] : maps_) (void)CloseFd(fd);
+  for (auto& [key, fd] : progs_) (void)CloseFd(fd);
+  for (int fd : held_) (void)CloseFd(fd);
+}
+
+int Dispatcher::MapFdForId(uint32_t id) const {
+  for (const auto& [key, fd] : maps_) {
+    std::shared_ptr<Map> m = MapFromFd(fd);
+    if (m != nullptr && m->id() == id) return fd;
+  }
+  return -1;
+}
+
+std::vector<uint32_t> Dispatcher::MapIds() const {
+  std::vector<uint32_t> ids;
+  for (const auto& [key, fd] : maps_) {
+    std::shared_ptr<Map> m = MapFromFd(fd);
+    if (m != nullptr) ids.push_back(m->id());
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+size_t Dispatcher::OpenFds() const {
+  return maps_.size() + progs_.size() + held_.size();
+}
+
+int Dispatcher::LocalMap(Call& c, int child_fd, int* local) {
   const int t = c.GetFd(child_fd);
   if (t < 0) return t;
   struct stat st;
@@ -240,13 +275,13 @@ int Dispatcher::LocalMap(Supervisor::Call& c, int child_fd, int* local) {
     return -EBADF;
   }
   const int acc = fcntl(t, F_GETFL) & O_ACCMODE;
-  const Supervisor::FileKey key{st.st_dev, st.st_ino, acc};
-  if (auto it = s_.maps_.find(key); it != s_.maps_.end()) {
+  const FileKey key{st.st_dev, st.st_ino, acc};
+  if (auto it = maps_.find(key); it != maps_.end()) {
     close(t);
     *local = it->second;
     return 0;
   }
-  if (s_.progs_.count({st.st_dev, st.st_ino, 0}) != 0 || !S_ISREG(st.st_mode)) {
+  if (progs_.count({st.st_dev, st.st_ino, 0}) != 0 || !S_ISREG(st.st_mode)) {
     close(t);
     return -EINVAL;  // __bpf_map_get: a file that is not a map
   }
@@ -256,41 +291,42 @@ int Dispatcher::LocalMap(Supervisor::Call& c, int child_fd, int* local) {
     close(t);
     return -EINVAL;
   }
-  s_.maps_[key] = t;
+  maps_[key] = t;
   *local = t;
   return 0;
 }
 
-int Dispatcher::LocalProg(Supervisor::Call& c, int child_fd, int* local) {
+int Dispatcher::LocalProg(Call& c, int child_fd, int* local) {
   const int t = c.GetFd(child_fd);
   if (t < 0) return t;
   struct stat st;
   const bool ok = fstat(t, &st) == 0;
   close(t);
   if (!ok) return -EBADF;
-  auto it = s_.progs_.find({st.st_dev, st.st_ino, 0});
-  if (it == s_.progs_.end()) return -EINVAL;  // bpf_prog_get: not a program
+  auto it = progs_.find({st.st_dev, st.st_ino, 0});
+  if (it == progs_.end()) return -EINVAL;  // bpf_prog_get: not a program
   *local = it->second;
   return 0;
 }
 
-int Dispatcher::GiveMap(Supervisor::Call& c, int local, bool readable,
-                        bool writable) {
+int Dispatcher::GiveMap(Call& c, int local, bool readable, bool writable) {
   struct stat st;
   if (fstat(local, &st) != 0) {
     (void)CloseFd(local);
     return -EBADF;
   }
-  const int acc = readable && writable ? O_RDWR : readable ? O_RDONLY : O_WRONLY;
-  const Supervisor::FileKey key{st.st_dev, st.st_ino, acc};
-  auto it = s_.maps_.find(key);
-  if (it != s_.maps_.end()) {
+  const int acc = readable && writable ? O_RDWR
+                  : readable           ? O_RDONLY
+                                       : O_WRONLY;
+  const FileKey key{st.st_dev, st.st_ino, acc};
+  auto it = maps_.find(key);
+  if (it != maps_.end()) {
     // Known: the caller gets that file (the kernel would open another
     // struct file with the same mode; nothing tells them apart but
     // F_SETFL flags and the file position, which maps do not use).
-    s_.held_.push_back(local);
+    held_.push_back(local);
   } else if ((fcntl(local, F_GETFL) & O_ACCMODE) == acc) {
-    s_.maps_[key] = local;
+    maps_[key] = local;
   } else {
     // The access mode travels in the file's own mode, as f_mode carries
     // BPF_F_RDONLY / BPF_F_WRONLY in the kernel.
@@ -306,31 +342,31 @@ int Dispatcher::GiveMap(Supervisor::Call& c, int local, bool readable,
       (void)CloseFd(local);
       return err;
     }
-    s_.maps_[key] = t;
-    s_.held_.push_back(local);
+    maps_[key] = t;
+    held_.push_back(local);
   }
-  return c.InstallFd(s_.maps_[key]);
+  return c.InstallFd(maps_[key]);
 }
 
-int Dispatcher::GiveProg(Supervisor::Call& c, int local) {
+int Dispatcher::GiveProg(Call& c, int local) {
   struct stat st;
   if (fstat(local, &st) != 0) {
     (void)CloseFd(local);
     return -EBADF;
   }
-  const Supervisor::FileKey key{st.st_dev, st.st_ino, 0};
-  auto it = s_.progs_.find(key);
-  if (it == s_.progs_.end()) {
-    s_.progs_[key] = local;
+  const FileKey key{st.st_dev, st.st_ino, 0};
+  auto it = progs_.find(key);
+  if (it == progs_.end()) {
+    progs_[key] = local;
   } else if (it->second != local) {
     (void)CloseFd(local);
   }
-  return c.InstallFd(s_.progs_[key]);
+  return c.InstallFd(progs_[key]);
 }
 
 // --- maps ---
 
-int64_t Dispatcher::MapCreate(Supervisor::Call& c, const uint8_t* a) {
+int64_t Dispatcher::MapCreate(Call& c, const uint8_t* a) {
   MapAttr attr;
   attr.map_type = Get<uint32_t>(a, 0);
   attr.key_size = Get<uint32_t>(a, 4);
@@ -369,7 +405,7 @@ int64_t Dispatcher::MapCreate(Supervisor::Call& c, const uint8_t* a) {
                  !(attr.map_flags & BPF_F_RDONLY));
 }
 
-int64_t Dispatcher::Elem(Supervisor::Call& c, int cmd, const uint8_t* a) {
+int64_t Dispatcher::Elem(Call& c, int cmd, const uint8_t* a) {
   const int child_fd = Get<int32_t>(a, 0);
   const uint64_t key_ptr = Get<uint64_t>(a, 8);
   const uint64_t val_ptr = Get<uint64_t>(a, 16);
@@ -399,10 +435,10 @@ int64_t Dispatcher::Elem(Supervisor::Call& c, int cmd, const uint8_t* a) {
           value = nullptr;
         }
       }
-      const int r = cmd == BPF_MAP_LOOKUP_ELEM
-                        ? bpfemu::MapLookupElem(local, key, value, flags)
-                        : bpfemu::MapLookupAndDeleteElem(local, key, value,
-                                                         flags);
+      const int r =
+          cmd == BPF_MAP_LOOKUP_ELEM
+              ? bpfemu::MapLookupElem(local, key, value, flags)
+              : bpfemu::MapLookupAndDeleteElem(local, key, value, flags);
       if (r != 0) return r;
       if (m->LookupTakesValue()) return 0;
       return c.Write(val_ptr, vbuf.data(), vsize);
@@ -452,8 +488,7 @@ int64_t Dispatcher::Elem(Supervisor::Call& c, int cmd, const uint8_t* a) {
   return -EINVAL;
 }
 
-int64_t Dispatcher::Batch(Supervisor::Call& c, int cmd, uint64_t uattr,
-                          const uint8_t* a) {
+int64_t Dispatcher::Batch(Call& c, int cmd, uint64_t uattr, const uint8_t* a) {
   const uint64_t in_ptr = Get<uint64_t>(a, 0);
   const uint64_t out_ptr = Get<uint64_t>(a, 8);
   const uint64_t keys_ptr = Get<uint64_t>(a, 16);
@@ -473,7 +508,8 @@ int64_t Dispatcher::Batch(Supervisor::Call& c, int cmd, uint64_t uattr,
   // A lookup returns at most max_entries elements; an update or delete
   // walks the caller's arrays, read here up front.
   uint64_t n = count;
-  if (lookup) n = std::min<uint64_t>(n, std::max<uint32_t>(m->max_entries(), 1));
+  if (lookup)
+    n = std::min<uint64_t>(n, std::max<uint32_t>(m->max_entries(), 1));
   if (n * (ksz + vsz) > kMaxBuffer) return -ENOMEM;
   std::vector<uint8_t> keys(n * ksz), values(n * vsz);
   const size_t csz = HashBatchCursor(m->type()) ? sizeof(uint32_t) : ksz;
@@ -551,7 +587,7 @@ int64_t Dispatcher::Batch(Supervisor::Call& c, int cmd, uint64_t uattr,
 
 // --- pins and ids ---
 
-int64_t Dispatcher::ObjPin(Supervisor::Call& c, const uint8_t* a) {
+int64_t Dispatcher::ObjPin(Call& c, const uint8_t* a) {
   const uint64_t path_ptr = Get<uint64_t>(a, 0);
   const int child_fd = Get<int32_t>(a, 8);
   const uint32_t file_flags = Get<uint32_t>(a, 12);
@@ -569,7 +605,7 @@ int64_t Dispatcher::ObjPin(Supervisor::Call& c, const uint8_t* a) {
   return bpfemu::ObjPin(local, abs.c_str());
 }
 
-int64_t Dispatcher::ObjGet(Supervisor::Call& c, const uint8_t* a) {
+int64_t Dispatcher::ObjGet(Call& c, const uint8_t* a) {
   const uint64_t path_ptr = Get<uint64_t>(a, 0);
   const uint32_t bpf_fd = Get<uint32_t>(a, 8);
   const uint32_t file_flags = Get<uint32_t>(a, 12);
@@ -590,8 +626,7 @@ int64_t Dispatcher::ObjGet(Supervisor::Call& c, const uint8_t* a) {
   return GiveMap(c, local, !(acc & BPF_F_WRONLY), !(acc & BPF_F_RDONLY));
 }
 
-int64_t Dispatcher::GetInfo(Supervisor::Call& c, uint64_t uattr,
-                            const uint8_t* a) {
+int64_t Dispatcher::GetInfo(Call& c, uint64_t uattr, const uint8_t* a) {
   const int child_fd = Get<int32_t>(a, 0);
   const uint32_t info_len = Get<uint32_t>(a, 4);
   const uint64_t info_ptr = Get<uint64_t>(a, 8);
@@ -628,8 +663,7 @@ int64_t Dispatcher::GetInfo(Supervisor::Call& c, uint64_t uattr,
   return 0;
 }
 
-int64_t Dispatcher::NextId(Supervisor::Call& c, int cmd, uint64_t uattr,
-                           const uint8_t* a) {
+int64_t Dispatcher::NextId(Call& c, int cmd, uint64_t uattr, const uint8_t* a) {
   const uint32_t start = Get<uint32_t>(a, 0);
   uint32_t next = 0;
   const int r = cmd == BPF_MAP_GET_NEXT_ID ? MapGetNextId(start, &next)
@@ -638,7 +672,7 @@ int64_t Dispatcher::NextId(Supervisor::Call& c, int cmd, uint64_t uattr,
   return c.Write(uattr + 4, &next, sizeof(next));
 }
 
-int64_t Dispatcher::FdById(Supervisor::Call& c, int cmd, const uint8_t* a) {
+int64_t Dispatcher::FdById(Call& c, int cmd, const uint8_t* a) {
   const uint32_t id = Get<uint32_t>(a, 0);
   if (cmd == BPF_PROG_GET_FD_BY_ID) {
     const int local = ProgGetFdById(id);
@@ -654,8 +688,8 @@ int64_t Dispatcher::FdById(Supervisor::Call& c, int cmd, const uint8_t* a) {
 
 // --- programs ---
 
-int64_t Dispatcher::ProgLoad(Supervisor::Call& c, uint64_t uattr,
-                             const uint8_t* a, uint32_t size) {
+int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
+                             uint32_t size) {
   const uint32_t type = Get<uint32_t>(a, 0);
   const uint32_t insn_cnt = Get<uint32_t>(a, 4);
   const uint64_t insns_ptr = Get<uint64_t>(a, 8);
@@ -699,8 +733,9 @@ int64_t Dispatcher::ProgLoad(Supervisor::Call& c, uint64_t uattr,
     }
     ++i;
   }
-  const int local = native::ProgLoadBytecode(
-      type, expected_attach_type, name, insns.data(), insn_cnt, license.c_str());
+  const int local =
+      native::ProgLoadBytecode(type, expected_attach_type, name, insns.data(),
+                               insn_cnt, license.c_str());
   if (log_level != 0) {
     // The emulator has no verifier and writes no verifier log: the log
     // says so, honestly, in place of the kernel's.
@@ -724,8 +759,7 @@ int64_t Dispatcher::ProgLoad(Supervisor::Call& c, uint64_t uattr,
   return GiveProg(c, local);
 }
 
-int64_t Dispatcher::TestRun(Supervisor::Call& c, uint64_t uattr,
-                            const uint8_t* a) {
+int64_t Dispatcher::TestRun(Call& c, uint64_t uattr, const uint8_t* a) {
   const int child_fd = Get<int32_t>(a, 0);
   const uint32_t size_in = Get<uint32_t>(a, 8);
   const uint32_t size_out = Get<uint32_t>(a, 12);
@@ -804,6 +838,218 @@ int64_t Dispatcher::TestRun(Supervisor::Call& c, uint64_t uattr,
     }
     default:
       return -kENOTSUPP;
+  }
+}
+
+}  // namespace bpfemu::exec
+
+namespace bpfemu::exec {
+namespace {
+
+// "/proc/self/fd/N", "/proc/thread-self/fdinfo/N", "/proc/PID/fd/N" with
+// PID the caller's (thread or process) id: N, or -1. `kind` is "fd" or
+// "fdinfo".
+int ProcFdNumber(const std::string& path, const char* kind, pid_t tid) {
+  static const char kProc[] = "/proc/";
+  if (path.rfind(kProc, 0) != 0) return -1;
+  size_t at = sizeof(kProc) - 1;
+  const size_t slash = path.find('/', at);
+  if (slash == std::string::npos) return -1;
+  const std::string who = path.substr(at, slash - at);
+  bool mine =
+      who == "self" || who == "thread-self" || who == std::to_string(tid);
+  if (!mine && !who.empty() &&
+      who.find_first_not_of("0123456789") == std::string::npos) {
+    // The caller's process id (thread group), from its status.
+    std::FILE* f =
+        std::fopen(("/proc/" + std::to_string(tid) + "/status").c_str(), "re");
+    if (f != nullptr) {
+      char line[256];
+      while (std::fgets(line, sizeof(line), f) != nullptr) {
+        if (std::strncmp(line, "Tgid:", 5) == 0) {
+          mine = std::strtol(line + 5, nullptr, 10) == std::stol(who);
+          break;
+        }
+      }
+      std::fclose(f);
+    }
+  }
+  if (!mine) return -1;
+  at = slash + 1;
+  const std::string prefix = std::string(kind) + "/";
+  if (path.compare(at, prefix.size(), prefix) != 0) return -1;
+  const std::string num = path.substr(at + prefix.size());
+  if (num.empty() || num.size() > 9 ||
+      num.find_first_not_of("0123456789") != std::string::npos) {
+    return -1;
+  }
+  return std::stoi(num);
+}
+
+}  // namespace
+
+int Dispatcher::Identify(Call& c, int child_fd, int* local) {
+  const int t = c.GetFd(child_fd);
+  if (t < 0) return 0;
+  struct stat st;
+  const bool ok = fstat(t, &st) == 0;
+  const int acc = fcntl(t, F_GETFL) & O_ACCMODE;
+  close(t);
+  if (!ok) return 0;
+  if (auto it = maps_.find({st.st_dev, st.st_ino, acc}); it != maps_.end()) {
+    *local = it->second;
+    return 1;
+  }
+  if (auto it = progs_.find({st.st_dev, st.st_ino, 0}); it != progs_.end()) {
+    *local = it->second;
+    return 2;
+  }
+  return 0;
+}
+
+bool Dispatcher::ServeProc(Call& c, const struct seccomp_data& d,
+                           int64_t* ret) {
+  const uint32_t nr = static_cast<uint32_t>(d.nr) & ~0x40000000u;
+  if (nr == 137 || nr == 83 || nr == 84 || nr == 87 || nr == 258 || nr == 263) {
+    return ServeBpffs(c, nr, d, ret);
+  }
+  const bool is_open = nr == 2 || nr == 257;
+  const bool is_readlink = nr == 89 || nr == 267;
+  if (!is_open && !is_readlink) return false;
+  // open(path, flags) / openat(dirfd, path, flags) and readlink(path, buf,
+  // size) / readlinkat(dirfd, path, buf, size): only absolute paths.
+  const bool at = nr == 257 || nr == 267;
+  const uint64_t path_ptr = d.args[at ? 1 : 0];
+  std::string path;
+  if (c.ReadString(path_ptr, PATH_MAX, &path) != 0 || path.empty() ||
+      path[0] != '/') {
+    return false;
+  }
+  const int n = ProcFdNumber(path, is_open ? "fdinfo" : "fd", c.pid());
+  if (n < 0) return false;
+  int local;
+  const int kind = Identify(c, n, &local);
+  if (kind == 0) return false;
+  if (is_readlink) {
+    // An anonymous inode's name, as the kernel's bpf files have.
+    const std::string target =
+        kind == 1 ? "anon_inode:bpf-map" : "anon_inode:bpf-prog";
+    const uint64_t buf = d.args[at ? 2 : 1];
+    const int64_t size = static_cast<int32_t>(d.args[at ? 3 : 2]);
+    if (size <= 0) {
+      *ret = -EINVAL;
+      return true;
+    }
+    const size_t len = std::min<size_t>(target.size(), size);
+    *ret = c.Write(buf, target.data(), len) == 0 ? int64_t(len) : -EFAULT;
+    return true;
+  }
+  const uint64_t flags = d.args[at ? 2 : 1];
+  if ((flags & O_ACCMODE) != O_RDONLY) return false;
+  // The real file's fdinfo (pos, flags, mnt_id, ino), then what
+  // bpf_map_show_fdinfo / bpf_prog_show_fdinfo add.
+  std::string text;
+  {
+    const std::string real =
+        "/proc/" + std::to_string(c.pid()) + "/fdinfo/" + std::to_string(n);
+    std::FILE* f = std::fopen(real.c_str(), "re");
+    if (f == nullptr) return false;
+    char line[512];
+    while (std::fgets(line, sizeof(line), f) != nullptr) {
+      if (std::strncmp(line, "pos:", 4) == 0 ||
+          std::strncmp(line, "flags:", 6) == 0 ||
+          std::strncmp(line, "mnt_id:", 7) == 0 ||
+          std::strncmp(line, "ino:", 4) == 0) {
+        text += line;
+      }
+    }
+    std::fclose(f);
+  }
+  char buf[1024];
+  if (kind == 1) {
+    std::shared_ptr<Map> m = MapFromFd(local);
+    if (m == nullptr) return false;
+    const MapHeader& h = m->header();
+    std::snprintf(buf, sizeof(buf),
+                  "map_type:\t%u\nkey_size:\t%u\nvalue_size:\t%u\n"
+                  "max_entries:\t%u\nmap_flags:\t%#x\nmap_extra:\t%#llx\n"
+                  "memlock:\t%lld\nmap_id:\t%u\nfrozen:\t%d\n",
+                  h.map_type, h.key_size, h.value_size, h.max_entries,
+                  h.map_flags, static_cast<unsigned long long>(h.map_extra),
+                  static_cast<long long>(MapMemlock(local)), h.id,
+                  MapFrozen(local) == 1 ? 1 : 0);
+  } else {
+    std::shared_ptr<const Prog> p;
+    if (ProgFromFd(local, &p) != 0) return false;
+    std::snprintf(
+        buf, sizeof(buf),
+        "prog_type:\t%u\nprog_jited:\t0\nprog_tag:\t0000000000000000\n"
+        "memlock:\t4096\nprog_id:\t%u\nrun_time_ns:\t0\n"
+        "run_cnt:\t0\nrecursion_misses:\t0\nverified_insns:\t0\n",
+        p->type, p->id);
+  }
+  text += buf;
+  const int mfd = memfd_create("bpfemu-fdinfo", MFD_CLOEXEC);
+  if (mfd < 0) return false;
+  if (write(mfd, text.data(), text.size()) !=
+          static_cast<ssize_t>(text.size()) ||
+      lseek(mfd, 0, SEEK_SET) != 0) {
+    close(mfd);
+    return false;
+  }
+  // The caller gets a read-only file of the text.
+  const std::string self = "/proc/self/fd/" + std::to_string(mfd);
+  const int ro = open(self.c_str(), O_RDONLY | O_CLOEXEC);
+  close(mfd);
+  if (ro < 0) return false;
+  *ret = c.InstallFd(ro, (flags & O_CLOEXEC) != 0);
+  close(ro);
+  return true;
+}
+
+bool Dispatcher::ServeBpffs(Call& c, uint32_t nr, const struct seccomp_data& d,
+                            int64_t* ret) {
+  // statfs(path, buf), mkdir(path, mode), rmdir(path), unlink(path),
+  // mkdirat(dirfd, path, mode), unlinkat(dirfd, path, flags).
+  const bool at = nr == 258 || nr == 263;
+  std::string path;
+  if (c.ReadString(d.args[at ? 1 : 0], PATH_MAX, &path) != 0 || path.empty()) {
+    return false;  // the kernel answers EFAULT / ENOENT itself
+  }
+  const int dir_fd = at ? static_cast<int>(d.args[0]) : AT_FDCWD;
+  const std::string abs = c.Absolute(path, dir_fd);
+  BpffsPath p;
+  ResolveBpffsPath(abs.c_str(), &p);
+  if (p.kind == BpffsPath::kOutside) return false;
+  switch (nr) {
+    case 137: {  // statfs: the bpffs's magic for paths that exist there
+      if (p.kind == BpffsPath::kInside) {
+        struct stat st;
+        if (p.error != 0) {
+          *ret = p.error;
+          return true;
+        }
+        if (fstatat(p.parent_fd, p.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) !=
+            0) {
+          *ret = -errno;
+          return true;
+        }
+      }
+      struct statfs sf = {};
+      sf.f_type = 0xcafe4a11;  // BPF_FS_MAGIC
+      sf.f_bsize = 4096;
+      sf.f_namelen = 255;
+      sf.f_frsize = 4096;
+      *ret = c.Write(d.args[1], &sf, sizeof(sf));
+      return true;
+    }
+    case 83:
+    case 258:
+      *ret = BpffsMkdir(abs.c_str(), static_cast<mode_t>(d.args[at ? 2 : 1]));
+      return true;
+    default:  // rmdir, unlink, unlinkat
+      *ret = BpffsUnlink(abs.c_str());
+      return true;
   }
 }
 
