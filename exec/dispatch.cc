@@ -705,21 +705,31 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
   // frags / dev bound, reg invariants, token fd).
   if (prog_flags & ~(0xffu | (1u << 16))) return -EINVAL;
   if (insn_cnt == 0 || insn_cnt > 1000000) return -E2BIG;
-  std::string license;
-  if (int e = c.ReadString(license_ptr, 128, &license); e != 0) {
-    return e == -ENAMETOOLONG ? -EFAULT : e;
-  }
-  // bpf_vlog_init(): a log needs a level, a buffer and at least 128 bytes;
-  // levels are BPF_LOG_LEVEL1 | LEVEL2 | STATS | FIXED.
-  if (log_level != 0 || log_buf != 0 || log_size != 0) {
-    if (log_level == 0 || log_buf == 0 || log_size < 128 ||
-        log_size > (UINT32_MAX >> 2) || (log_level & ~0xfu)) {
-      return -EINVAL;
-    }
-  }
+  // Instructions, then the license (strncpy_from_bpfptr of 127 bytes: a
+  // longer one is cut, not refused), then the verifier log's attributes
+  // (bpf_check -> bpf_vlog_init).
   std::vector<interp::RawInsn> insns(insn_cnt);
   if (c.Read(insns_ptr, insns.data(), insns.size() * sizeof(insns[0])) != 0) {
     return -EFAULT;
+  }
+  std::string license;
+  if (int e = c.ReadString(license_ptr, 127, &license);
+      e != 0 && e != -ENAMETOOLONG) {
+    return e;
+  }
+  if (TargetKernel() == KernelVersion::k6_1) {
+    // 6.1: any log attribute asks for a complete, sane log.
+    if ((log_level != 0 || log_buf != 0 || log_size != 0) &&
+        (log_size < 128 || log_size > (UINT32_MAX >> 2) || log_level == 0 ||
+         log_buf == 0 || (log_level & ~0x7u))) {
+      return -EINVAL;
+    }
+  } else if ((log_buf != 0) != (log_size != 0) ||
+             (log_buf != 0 && log_level == 0) || (log_level & ~0xfu) ||
+             log_size > (UINT32_MAX >> 2)) {
+    // bpf_verifier_log_attr_valid(): buffer and size together, a level
+    // with a buffer, BPF_LOG_MASK.
+    return -EINVAL;
   }
   // Map references are the caller's fds (BPF_PSEUDO_MAP_FD,
   // BPF_PSEUDO_MAP_VALUE in a ld_imm64): the emulator's fds for them.
@@ -736,7 +746,7 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
   const int local =
       native::ProgLoadBytecode(type, expected_attach_type, name, insns.data(),
                                insn_cnt, license.c_str());
-  if (log_level != 0) {
+  if (log_level != 0 && log_buf != 0) {
     // The emulator has no verifier and writes no verifier log: the log
     // says so, honestly, in place of the kernel's.
     std::string msg =
@@ -745,7 +755,8 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
                    : "bpfemu: the interpreter's loader refused the program: " +
                          std::string(std::strerror(-local)) + "\n";
     const uint32_t true_size = static_cast<uint32_t>(msg.size() + 1);
-    if (msg.size() + 1 > log_size) msg.resize(log_size - 1);
+    const bool truncated = msg.size() + 1 > log_size;
+    if (truncated) msg.resize(log_size - 1);
     if (c.Write(log_buf, msg.c_str(), msg.size() + 1) != 0) {
       if (local >= 0) (void)CloseFd(local);
       return -EFAULT;
@@ -753,6 +764,11 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
     // log_true_size (6.4), when the caller's attr has it.
     if (AtLeast612() && size >= 144) {
       (void)c.Write(uattr + 140, &true_size, sizeof(true_size));
+    }
+    // A log that did not fit fails the load (bpf_vlog_finalize: ENOSPC).
+    if (truncated && local >= 0) {
+      (void)CloseFd(local);
+      return -ENOSPC;
     }
   }
   if (local < 0) return local;

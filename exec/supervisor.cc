@@ -273,6 +273,7 @@ int Supervisor::ServeOne(int timeout_ms) {
         resp.val = r;
       }
       ++stats_.served;
+      if (hook_) hook_(call.pid(), static_cast<int>(notif.data.args[0]));
     }
   }
   if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0) {

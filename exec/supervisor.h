@@ -35,8 +35,10 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bpfemu::exec {
@@ -89,12 +91,19 @@ class Supervisor {
   // The descriptors this object holds open (listener, maps, programs).
   size_t OpenFds() const;
 
+  // Tests: runs after a bpf() call was served and before it is answered
+  // (the caller still waits), with the caller's tid and the command.
+  void SetAnswerHookForTesting(std::function<void(pid_t, int)> hook) {
+    hook_ = std::move(hook);
+  }
+
  private:
   int listener_ = -1;
   pid_t child_ = -1;
   int status_ = 0;
   bool reaped_ = false;
   Stats stats_;
+  std::function<void(pid_t, int)> hook_;
   // The objects the children hold and the calls on them (dispatch.h).
   std::unique_ptr<Dispatcher> d_;
 };

@@ -59,12 +59,9 @@ int main(void) {
   uint32_t missing = 7;
   report("lookup missing", elem(BPF_MAP_LOOKUP_ELEM, h, &missing, &out, 0));
   report("lookup bad flags", elem(BPF_MAP_LOOKUP_ELEM, h, &k, &out, 99));
-  report("lookup bad key ptr",
-         elem(BPF_MAP_LOOKUP_ELEM, h, (void*)8, &out, 0));
-  report("lookup bad value ptr",
-         elem(BPF_MAP_LOOKUP_ELEM, h, &k, (void*)8, 0));
-  report("update bad value ptr",
-         elem(BPF_MAP_UPDATE_ELEM, h, &k, (void*)8, 0));
+  report("lookup bad key ptr", elem(BPF_MAP_LOOKUP_ELEM, h, (void*)8, &out, 0));
+  report("lookup bad value ptr", elem(BPF_MAP_LOOKUP_ELEM, h, &k, (void*)8, 0));
+  report("update bad value ptr", elem(BPF_MAP_UPDATE_ELEM, h, &k, (void*)8, 0));
   report("lookup bad fd", elem(BPF_MAP_LOOKUP_ELEM, 999, &k, &out, 0));
   report("lookup non-map fd", elem(BPF_MAP_LOOKUP_ELEM, 1, &k, &out, 0));
   uint32_t next = 0;
@@ -99,9 +96,8 @@ int main(void) {
     big[190] = 1;
     report("lookup long nonzero attr", sys_bpf(BPF_MAP_LOOKUP_ELEM, a, 200));
     report("attr over a page", sys_bpf(BPF_MAP_LOOKUP_ELEM, a, 8192));
-    report("attr bad pointer", syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM, 8, 32) < 0
-                                   ? -errno
-                                   : 0);
+    report("attr bad pointer",
+           syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM, 8, 32) < 0 ? -errno : 0);
     union bpf_attr c;
     memset(&c, 0, sizeof(c));
     c.map_fd = h;

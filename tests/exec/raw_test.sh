@@ -42,6 +42,15 @@ if [[ "${1:-}" == kernel ]]; then
   check "raw_bpf.py on the kernel" "$dir/expected_py.txt" \
     env PIN="$kpin" python3 "$dir/raw_bpf.py"
   rm -f "$kpin"
+  # exec_test's children check their answers against the kernel's.
+  for mode in faults prog; do
+    if "$dir/exec_child" $mode; then
+      echo "PASS: exec_child $mode on the kernel"
+    else
+      echo "FAIL: exec_child $mode on the kernel"
+      status=1
+    fi
+  done
   exit $status
 fi
 check "raw_bpf under exec" "$dir/expected_raw.txt" \
