@@ -926,6 +926,25 @@ int Dispatcher::Identify(Call& c, int child_fd, int* local) {
 bool Dispatcher::ServeProc(Call& c, const struct seccomp_data& d,
                            int64_t* ret) {
   const uint32_t nr = static_cast<uint32_t>(d.nr) & ~0x40000000u;
+  if (nr == 9) {
+    // mmap(addr, len, prot, flags, fd, off) of a map fd this supervisor
+    // handed out. The region file the caller holds starts with the
+    // emulator's header, not the kernel's layout, and no process can map
+    // memory into another: the caller gets the kernel's answer for a
+    // mapping the map refuses, and ENODEV for one it would allow (the
+    // libbpf-level drop-in, compat/, serves those mappings).
+    int local;
+    if (Identify(c, static_cast<int>(d.args[4]), &local) != 1) return false;
+    int err = 0;
+    void* addr = MapMmap(local, d.args[1], static_cast<int>(d.args[2]),
+                         static_cast<int>(d.args[3]), d.args[5], &err);
+    if (addr != nullptr) {
+      munmap(addr, d.args[1]);
+      err = -ENODEV;
+    }
+    *ret = err;
+    return true;
+  }
   if (nr == 137 || nr == 83 || nr == 84 || nr == 87 || nr == 258 || nr == 263) {
     return ServeBpffs(c, nr, d, ret);
   }

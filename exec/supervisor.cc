@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -51,43 +52,72 @@ int Seccomp(unsigned op, unsigned flags, void* args) {
   return static_cast<int>(syscall(SYS_seccomp, op, flags, args));
 }
 
-// x86-64 system calls the supervisor may answer itself (serve.cc,
+// x86-64 system calls the supervisor may answer itself (dispatch.cc,
 // docs/exec.md): the /proc look-ups that name a map or program fd (readlink
 // of /proc/self/fd/N, open of /proc/self/fdinfo/N) and the file system
 // calls on paths below the emulated bpffs mount (statfs, mkdir, rmdir,
 // unlink). Anything else they name continues natively.
 constexpr uint32_t kServedFileCalls[] = {2,  89, 257, 267, 137,
                                          83, 84, 87,  258, 263};
+// mmap: only a file mapping (no MAP_ANONYMOUS) can name a map fd.
+constexpr uint32_t kNrMmap = 9;
 
-// The filter: bpf (any ABI) and the calls above -> USER_NOTIF, everything
-// else ALLOW.
-std::vector<sock_filter> Filter() {
-  constexpr uint32_t kNotif = SECCOMP_RET_USER_NOTIF;
-  constexpr uint32_t kAllow = SECCOMP_RET_ALLOW;
-  constexpr uint8_t kFile = std::size(kServedFileCalls);
-  std::vector<sock_filter> f = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, kFile + 4),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, ~kX32Bit),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNrBpf, kFile + 6, 0),
-  };
-  for (uint8_t i = 0; i < kFile; ++i) {
-    // From the i-th of these, the NOTIF return is kFile - i + 5 ahead.
-    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kServedFileCalls[i],
-                         static_cast<uint8_t>(kFile - i + 5), 0));
+// A classic BPF program with forward jumps to named places.
+class FilterBuilder {
+ public:
+  enum Label { kAllow, kNotif, kI386, kMmap, kLabels };
+  void Stmt(uint16_t code, uint32_t k) { f_.push_back(BPF_STMT(code, k)); }
+  // if (A == k) goto jt; else goto jf (-1: the next instruction).
+  void Jeq(uint32_t k, int jt, int jf) { Jump(BPF_JEQ, k, jt, jf); }
+  void Jset(uint32_t k, int jt, int jf) { Jump(BPF_JSET, k, jt, jf); }
+  void Place(Label l) { at_[l] = f_.size(); }
+  std::vector<sock_filter> Build() {
+    for (const Fix& x : fixes_) {
+      sock_filter& i = f_[x.index];
+      if (x.jt >= 0) i.jt = static_cast<uint8_t>(at_[x.jt] - x.index - 1);
+      if (x.jf >= 0) i.jf = static_cast<uint8_t>(at_[x.jf] - x.index - 1);
+    }
+    return f_;
   }
-  const std::vector<sock_filter> tail = {
-      BPF_STMT(BPF_RET | BPF_K, kAllow),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 0, 3),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kNrBpfI386, 2, 0),
-      BPF_STMT(BPF_RET | BPF_K, kAllow),
-      BPF_STMT(BPF_RET | BPF_K, kAllow),
-      BPF_STMT(BPF_RET | BPF_K, kNotif),
+
+ private:
+  struct Fix {
+    size_t index;
+    int jt, jf;
   };
-  f.insert(f.end(), tail.begin(), tail.end());
-  return f;
+  void Jump(uint16_t op, uint32_t k, int jt, int jf) {
+    fixes_.push_back({f_.size(), jt, jf});
+    f_.push_back(BPF_JUMP(BPF_JMP | op | BPF_K, k, 0, 0));
+  }
+  std::vector<sock_filter> f_;
+  std::vector<Fix> fixes_;
+  size_t at_[kLabels] = {};
+};
+
+// The filter: bpf (any ABI), the calls above and file mmaps ->
+// USER_NOTIF, everything else ALLOW.
+std::vector<sock_filter> Filter() {
+  using B = FilterBuilder;
+  B b;
+  b.Stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch));
+  b.Jeq(AUDIT_ARCH_X86_64, -1, B::kI386);
+  b.Stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
+  b.Stmt(BPF_ALU | BPF_AND | BPF_K, ~kX32Bit);
+  b.Jeq(kNrBpf, B::kNotif, -1);
+  for (uint32_t nr : kServedFileCalls) b.Jeq(nr, B::kNotif, -1);
+  b.Jeq(kNrMmap, B::kMmap, B::kAllow);
+  b.Place(B::kMmap);
+  b.Stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[3]));
+  b.Jset(MAP_ANONYMOUS, B::kAllow, B::kNotif);
+  b.Place(B::kI386);
+  b.Jeq(AUDIT_ARCH_I386, -1, B::kAllow);
+  b.Stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
+  b.Jeq(kNrBpfI386, B::kNotif, B::kAllow);
+  b.Place(B::kAllow);
+  b.Stmt(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  b.Place(B::kNotif);
+  b.Stmt(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+  return b.Build();
 }
 
 bool IsBpf(const seccomp_data& d) {

@@ -12,6 +12,7 @@
 //             worker died of SIGKILL;
 //   prog      loads an XDP program using an array map (with a verifier
 //             log), test-runs it, reads its info and gets it by id;
+//   mmap      prints the answers to mmap of a hash and an mmapable array;
 //   closerace one thread dups and closes the map fd while another looks it
 //             up: every answer is 0, EBADF or ENOENT.
 #include <errno.h>
@@ -429,6 +430,32 @@ static int Prog(void) {
   return failed;
 }
 
+// mmap of map fds: a hash (no mmap), a BPF_F_MMAPABLE array. Prints the
+// answers (0 for a mapping made); exits 0.
+static int Mmap(void) {
+  int h = create(BPF_MAP_TYPE_HASH, 4, 4, 4, "mh");
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_type = BPF_MAP_TYPE_ARRAY;
+  a.key_size = 4;
+  a.value_size = 8;
+  a.max_entries = 4;
+  a.map_flags = BPF_F_MMAPABLE;
+  int arr = (int)sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+  const int fds[2] = {h, arr};
+  const char* names[2] = {"hash", "mmapable array"};
+  for (int i = 0; i < 2; ++i) {
+    void* p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fds[i], 0);
+    printf("mmap %s = %d\n", names[i], p == MAP_FAILED ? -errno : 0);
+    if (p != MAP_FAILED) munmap(p, 4096);
+  }
+  void* p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, arr, 0);
+  printf("mmap private = %d\n", p == MAP_FAILED ? -errno : 0);
+  p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, arr, 4096 * 4);
+  printf("mmap beyond = %d\n", p == MAP_FAILED ? -errno : 0);
+  return 0;
+}
+
 static volatile int g_stop;
 static void* Closer(void* arg) {
   int fd = (int)(intptr_t)arg;
@@ -468,5 +495,6 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "killme") == 0) return KillMe();
   if (strcmp(argv[1], "closerace") == 0) return CloseRace();
   if (strcmp(argv[1], "prog") == 0) return Prog();
+  if (strcmp(argv[1], "mmap") == 0) return Mmap();
   return 2;
 }

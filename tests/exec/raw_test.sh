@@ -65,6 +65,13 @@ sed 's/^freeze again = -1$/freeze again = -16/' "$dir/expected_raw.txt" \
 check "raw_bpf under exec --kernel=6.1 --cpus=4" \
   "$BPFEMU_BPFFS_DIR/expected_6.1.txt" \
   "$bpfemu" exec --kernel=6.1 --cpus=4 -- "$dir/raw_bpf"
+# mmap of map fds: the kernel's refusals (hash: ENOTSUPP, MAP_PRIVATE and
+# beyond the values: EINVAL); a mapping the kernel would make is ENODEV
+# under exec (docs/exec.md, limits).
+printf '%s\n' "mmap hash = -524" "mmap mmapable array = -19" \
+  "mmap private = -22" "mmap beyond = -22" >"$BPFEMU_BPFFS_DIR/mmap.txt"
+check "mmap of map fds under exec" "$BPFEMU_BPFFS_DIR/mmap.txt" \
+  "$bpfemu" exec -- "$dir/exec_child" mmap
 # The exit status is the child's; a missing command is 127.
 "$bpfemu" exec -- sh -c 'exit 7'
 rc=$?
