@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -266,7 +267,49 @@ size_t Dispatcher::OpenFds() const {
   return maps_.size() + progs_.size() + held_.size();
 }
 
+namespace {
+
+// kcmp(KCMP_FILE): whether the caller's fd and ours are one struct file
+// (kernel/kcmp.c). One system call instead of pidfd_open, pidfd_getfd,
+// fstat, fcntl and two closes; not built without CONFIG_KCMP.
+bool SameFile(pid_t pid, int child_fd, int local) {
+  static const pid_t self = getpid();
+  static const bool available =
+      syscall(SYS_kcmp, self, self, 0 /* KCMP_FILE */, 0, 0) >= 0 ||
+      errno != ENOSYS;
+  // getpid() again: a supervisor that forked is another process.
+  return available && syscall(SYS_kcmp, pid, getpid(), 0 /* KCMP_FILE */,
+                              child_fd, local) == 0;
+}
+
+}  // namespace
+
+bool Dispatcher::Cached(Call& c, int child_fd, int kind, int* local) {
+  auto it = fd_cache_.find({c.pid(), child_fd});
+  if (it == fd_cache_.end() || it->second.kind != kind) return false;
+  if (!SameFile(c.pid(), child_fd, it->second.local)) {
+    fd_cache_.erase(it);
+    return false;
+  }
+  *local = it->second.local;
+  return true;
+}
+
+void Dispatcher::Remember(Call& c, int child_fd, int kind, int local) {
+  if (fd_cache_.size() >= 4096) fd_cache_.clear();
+  if (SameFile(c.pid(), child_fd, local)) {
+    fd_cache_[{c.pid(), child_fd}] = {local, kind};
+  }
+}
+
 int Dispatcher::LocalMap(Call& c, int child_fd, int* local) {
+  if (Cached(c, child_fd, 1, local)) return 0;
+  const int err = LocalMapSlow(c, child_fd, local);
+  if (err == 0) Remember(c, child_fd, 1, *local);
+  return err;
+}
+
+int Dispatcher::LocalMapSlow(Call& c, int child_fd, int* local) {
   const int t = c.GetFd(child_fd);
   if (t < 0) return t;
   struct stat st;
@@ -297,6 +340,7 @@ int Dispatcher::LocalMap(Call& c, int child_fd, int* local) {
 }
 
 int Dispatcher::LocalProg(Call& c, int child_fd, int* local) {
+  if (Cached(c, child_fd, 2, local)) return 0;
   const int t = c.GetFd(child_fd);
   if (t < 0) return t;
   struct stat st;
@@ -306,6 +350,7 @@ int Dispatcher::LocalProg(Call& c, int child_fd, int* local) {
   auto it = progs_.find({st.st_dev, st.st_ino, 0});
   if (it == progs_.end()) return -EINVAL;  // bpf_prog_get: not a program
   *local = it->second;
+  Remember(c, child_fd, 2, *local);
   return 0;
 }
 

@@ -10,11 +10,13 @@
 #define BPFEMU_EXEC_DISPATCH_H_
 
 #include <linux/seccomp.h>
+#include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "exec/call.h"
@@ -46,6 +48,11 @@ class Dispatcher {
   // The emulator's fd for the caller's map fd: 0 with *local set, or
   // -EBADF / -EINVAL (not a map).
   int LocalMap(Call& c, int child_fd, int* local);
+  int LocalMapSlow(Call& c, int child_fd, int* local);
+  // The last resolution of (caller tid, fd), if that fd is still the same
+  // file (kcmp): kind 1 map, 2 program.
+  bool Cached(Call& c, int child_fd, int kind, int* local);
+  void Remember(Call& c, int child_fd, int kind, int local);
   // The same for a program fd.
   int LocalProg(Call& c, int child_fd, int* local);
   // Installs the map behind the emulator's fd `local` (just returned by
@@ -85,6 +92,11 @@ class Dispatcher {
   std::map<FileKey, int> progs_;
   // Fds the emulator returned that stand behind an entry of maps_.
   std::vector<int> held_;
+  struct Resolved {
+    int local;
+    int kind;
+  };
+  std::map<std::pair<pid_t, int>, Resolved> fd_cache_;
 };
 
 }  // namespace bpfemu::exec
