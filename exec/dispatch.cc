@@ -641,13 +641,68 @@ int64_t Dispatcher::ObjPin(Call& c, const uint8_t* a) {
   if (!(file_flags & kPathFdFlag) && path_fd != 0) return -EINVAL;
   int local;
   int err = LocalMap(c, child_fd, &local);
-  if (err == -EINVAL) err = LocalProg(c, child_fd, &local);
+  bool is_prog = false;
+  if (err == -EINVAL) {
+    err = LocalProg(c, child_fd, &local);
+    is_prog = err == 0;
+  }
   if (err != 0) return err;
   std::string path;
   if (int e = c.ReadString(path_ptr, PATH_MAX, &path); e != 0) return e;
   const std::string abs =
       c.Absolute(path, (file_flags & kPathFdFlag) ? path_fd : AT_FDCWD);
+  if (is_prog) return PinProg(local, abs);
   return bpfemu::ObjPin(local, abs.c_str());
+}
+
+// A program lives in this process (its code is the interpreter's), so its
+// pin is a small file on the emulated bpffs naming it, and the program is
+// found again through this supervisor's table: BPF_OBJ_GET of it works for
+// the supervisor's lifetime (docs/exec.md, limits). The file is made as
+// bpf_obj_do_pin makes a pin: a new name (EEXIST), mode 0600 minus umask.
+int Dispatcher::PinProg(int local, const std::string& abs) {
+  std::shared_ptr<const Prog> prog;
+  if (int err = ProgFromFd(local, &prog); err != 0) return err;
+  BpffsPath p;
+  ResolveBpffsPath(abs.c_str(), &p);
+  if (p.kind == BpffsPath::kRoot) return -EEXIST;
+  if (p.kind == BpffsPath::kOutside) return -EPERM;
+  if (p.error != 0) return p.error == -ELOOP ? -ENOENT : p.error;
+  const mode_t mask = umask(0);
+  umask(mask);
+  const int f = openat(p.parent_fd, p.name.c_str(),
+                       O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                       0600 & ~mask);
+  if (f < 0) return -errno;
+  const std::string text = "bpfemu program " + std::to_string(prog->id) + "\n";
+  const bool ok =
+      write(f, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  struct stat st;
+  const bool stat_ok = fstat(f, &st) == 0;
+  close(f);
+  if (!ok || !stat_ok) {
+    unlinkat(p.parent_fd, p.name.c_str(), 0);
+    return -EIO;
+  }
+  prog_pins_[{st.st_dev, st.st_ino, 0}] = local;
+  return 0;
+}
+
+int Dispatcher::PinnedProg(const std::string& abs) {
+  if (prog_pins_.empty()) return -1;
+  BpffsPath p;
+  ResolveBpffsPath(abs.c_str(), &p);
+  if (p.kind != BpffsPath::kInside || p.error != 0) return -1;
+  struct stat st;
+  if (fstatat(p.parent_fd, p.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return -1;
+  }
+  auto it = prog_pins_.find({st.st_dev, st.st_ino, 0});
+  if (it == prog_pins_.end()) return -1;
+  // A new fd of the program, as the kernel opens a new file.
+  std::shared_ptr<const Prog> prog;
+  if (ProgFromFd(it->second, &prog) != 0) return -1;
+  return ProgGetFdById(prog->id);
 }
 
 int64_t Dispatcher::ObjGet(Call& c, const uint8_t* a) {
@@ -666,6 +721,7 @@ int64_t Dispatcher::ObjGet(Call& c, const uint8_t* a) {
   if (int e = c.ReadString(path_ptr, PATH_MAX, &path); e != 0) return e;
   const std::string abs =
       c.Absolute(path, (file_flags & kPathFdFlag) ? path_fd : AT_FDCWD);
+  if (int prog = PinnedProg(abs); prog >= 0) return GiveProg(c, prog);
   const int local = bpfemu::ObjGet(abs.c_str(), acc);
   if (local < 0) return local;
   return GiveMap(c, local, !(acc & BPF_F_WRONLY), !(acc & BPF_F_RDONLY));

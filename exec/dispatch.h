@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -72,6 +73,10 @@ class Dispatcher {
   int64_t Batch(Call& c, int cmd, uint64_t uattr, const uint8_t* attr);
   int64_t ObjPin(Call& c, const uint8_t* attr);
   int64_t ObjGet(Call& c, const uint8_t* attr);
+  // Program pins (kept by this supervisor): 0 or -errno; the emulator's
+  // new program fd for a pinned path, or -1 if it names none.
+  int PinProg(int local, const std::string& abs);
+  int PinnedProg(const std::string& abs);
   int64_t GetInfo(Call& c, uint64_t uattr, const uint8_t* attr);
   int64_t NextId(Call& c, int cmd, uint64_t uattr, const uint8_t* attr);
   int64_t FdById(Call& c, int cmd, const uint8_t* attr);
@@ -90,6 +95,8 @@ class Dispatcher {
   std::map<FileKey, int> maps_;
   // Program files: dev/ino -> the emulator's program fd.
   std::map<FileKey, int> progs_;
+  // Program pin files (dev/ino) -> the emulator's program fd.
+  std::map<FileKey, int> prog_pins_;
   // Fds the emulator returned that stand behind an entry of maps_.
   std::vector<int> held_;
   struct Resolved {

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Debian's bpftool, unmodified, under `bpfemu exec`: map create (hash, array,
 # per-CPU array, pinned), update, lookup, dump (plain and -j), show, freeze,
-# delete. The transcript (map ids masked, hash dumps sorted: the kernel's
+# delete; then prog load of a .bpf.o with pinmaps, prog run on packet data
+# and its maps read back. The transcript (map ids masked, hash dumps sorted: the kernel's
 # hash order depends on a random seed) must equal expected_bpftool.txt, which
 # is bpftool's own transcript on the kernel with the emulator's default
 # build profile. With `kernel` as $1 and bpf() permitted, the same commands
@@ -78,8 +79,52 @@ transcript() {
   done | sed -E 's/^[0-9]+: /ID: /; s/"id":[0-9]+/"id":ID/g'
 }
 
+# The object's BTF reaches the kernel (bpftool then adds "formatted" values
+# and btf_id); BTF is not served under exec (docs/exec.md): JSON lines are
+# compared without those two fields.
+strip_btf='
+import json, sys
+def strip(v):
+    if isinstance(v, dict):
+        return {k: strip(x) for k, x in v.items() if k not in ("formatted", "btf_id")}
+    if isinstance(v, list):
+        return [strip(x) for x in v]
+    return v
+for line in sys.stdin:
+    try:
+        print(json.dumps(strip(json.loads(line)), separators=(",", ":")))
+    except ValueError:
+        print(line, end="")
+'
+
+# prog_transcript PREFIX PINDIR: a .bpf.o loaded with its maps pinned, run
+# on a packet, its maps read back: one shell under PREFIX (program pins
+# live as long as the supervisor). On CPU 0 (taskset), as a kernel test run
+# counts on the CPU it runs on; durations and ids masked.
+prog_transcript() {
+  local p=$2
+  # shellcheck disable=SC2016
+  taskset -c 0 $1 bash -c '
+    p=$1 obj=$2 pkt=$3
+    mkdir $p && mkdir $p/maps || echo "mkdir failed"
+    run() { echo "\$ bpftool $*"; bpftool "$@" 2>&1 | grep -v "^libbpf: Failed to bump RLIMIT_MEMLOCK"; echo "[exit ${PIPESTATUS[0]}]"; }
+    run prog load $obj $p/prog pinmaps $p/maps
+    run prog load $obj $p/prog
+    run prog run pinned $p/prog data_in $pkt repeat 5
+    run prog run pinned $p/prog data_in $pkt
+    run -j map dump pinned $p/maps/packets_by_proto
+    run -j map lookup pinned $p/maps/bytes key 0 0 0 0
+    run -j map show pinned $p/maps/bytes
+    run -j map show pinned $p/maps/packets_by_proto
+  ' sh "$p" tests/examples/percpu_bytes.bpf.o "$dir/packet.bin" |
+    sed -E "s|$p|PINS|g; s/duration( \(average\))?: [0-9]+ns/duration\1: Nns/" |
+    python3 -c "$strip_btf" |
+    sed -E 's/^[0-9]+: /ID: /; s/"id":[0-9]+/"id":ID/g'
+}
+
 unset BPFEMU_KERNEL_BUILD
-emu_out=$(transcript "$bpfemu exec --" "/sys/fs/bpf/exec_$$")
+emu_out=$(transcript "$bpfemu exec --" "/sys/fs/bpf/exec_$$"
+  prog_transcript "$bpfemu exec --" "/sys/fs/bpf/exec_prog_$$")
 if ! diff -u "$dir/expected_bpftool.txt" <(echo "$emu_out"); then
   echo "FAIL: the transcript under bpfemu exec differs from expected_bpftool.txt"
   status=1
@@ -92,15 +137,19 @@ if [[ "${1:-}" == kernel ]]; then
     echo "SKIPPED kernel run: bpftool cannot list maps (bpf() unavailable)"
   else
     kpins=/sys/fs/bpf/bpfemu_exec_$$
-    k_out=$(transcript "" "$kpins")
-    rm -rf "$kpins"
+    k_out=$(transcript "" "$kpins"
+      prog_transcript "" "${kpins}_prog")
+    rm -rf "$kpins" "${kpins}_prog"
     if ! profile=$(testing/calibrate_profile); then
       echo "FAIL: cannot calibrate the build profile from the running kernel"
       exit 1
     fi
     echo "calibrated build profile: $profile"
-    cal_out=$(BPFEMU_KERNEL_BUILD=$profile transcript "$bpfemu exec --" \
-      "/sys/fs/bpf/exec_cal_$$")
+    cal_out=$(
+      export BPFEMU_KERNEL_BUILD=$profile
+      transcript "$bpfemu exec --" "/sys/fs/bpf/exec_cal_$$"
+      prog_transcript "$bpfemu exec --" "/sys/fs/bpf/exec_cal_prog_$$"
+    )
     if ! diff -u <(echo "$k_out") <(echo "$cal_out"); then
       echo "FAIL: bpftool on the kernel differs from bpftool under bpfemu exec"
       status=1
