@@ -238,7 +238,13 @@ int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
 
 // --- descriptors ---
 
+int Dispatcher::NotAMapFd() {
+  if (not_a_map_ < 0) not_a_map_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return not_a_map_;
+}
+
 Dispatcher::~Dispatcher() {
+  if (not_a_map_ >= 0) close(not_a_map_);
   for (auto& [key, fd] : maps_) (void)CloseFd(fd);
   for (auto& [key, fd] : progs_) (void)CloseFd(fd);
   for (int fd : held_) (void)CloseFd(fd);
@@ -264,7 +270,7 @@ std::vector<uint32_t> Dispatcher::MapIds() const {
 }
 
 size_t Dispatcher::OpenFds() const {
-  return maps_.size() + progs_.size() + held_.size();
+  return maps_.size() + progs_.size() + held_.size() + (not_a_map_ >= 0);
 }
 
 namespace {
@@ -368,8 +374,9 @@ int Dispatcher::GiveMap(Call& c, int local, bool readable, bool writable) {
   if (it != maps_.end()) {
     // Known: the caller gets that file (the kernel would open another
     // struct file with the same mode; nothing tells them apart but
-    // F_SETFL flags and the file position, which maps do not use).
-    held_.push_back(local);
+    // F_SETFL flags and the file position, which maps do not use). The
+    // new fd is not needed: the known one holds the map.
+    (void)CloseFd(local);
   } else if ((fcntl(local, F_GETFL) & O_ACCMODE) == acc) {
     maps_[key] = local;
   } else {
@@ -513,7 +520,10 @@ int64_t Dispatcher::Elem(Call& c, int cmd, const uint8_t* a) {
         } else {
           lfd = ufd;
         }
-        if (err != 0) lfd = err == -EBADF ? INT32_MAX : -1;
+        // The caller's answer for a bad fd comes from the map's own
+        // update, after the checks that precede it: an fd no process has
+        // open (EBADF), or an open file that is not a map (EINVAL).
+        if (err != 0) lfd = err == -EBADF ? INT32_MAX : NotAMapFd();
         std::memcpy(vbuf.data(), &lfd, sizeof(lfd));
       }
       return bpfemu::MapUpdateElem(local, key, value, flags);

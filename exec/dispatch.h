@@ -104,6 +104,9 @@ class Dispatcher {
     int kind;
   };
   std::map<std::pair<pid_t, int>, Resolved> fd_cache_;
+  // An open file that is not a map (/dev/null), opened on first use.
+  int NotAMapFd();
+  int not_a_map_ = -1;
 };
 
 }  // namespace bpfemu::exec

@@ -137,6 +137,34 @@ static int Faults(void) {
     EXPECT("regular file", elem(BPF_MAP_LOOKUP_ELEM, reg, &k, &v, 0), -EINVAL);
     close(reg);
   }
+  // Map-of-maps: the inner map template and the values are fds.
+  {
+    int inner = create(BPF_MAP_TYPE_ARRAY, 4, 4, 1, "inner");
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.map_type = BPF_MAP_TYPE_ARRAY_OF_MAPS;
+    a.key_size = 4;
+    a.value_size = 4;
+    a.max_entries = 2;
+    a.inner_map_fd = inner;
+    int outer = (int)sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+    EXPECT("outer create", outer >= 0, 1);
+    uint32_t k0 = 0, in = (uint32_t)inner, id = 0;
+    EXPECT("outer update", elem(BPF_MAP_UPDATE_ELEM, outer, &k0, &in, 0), 0);
+    EXPECT("outer lookup", elem(BPF_MAP_LOOKUP_ELEM, outer, &k0, &id, 0), 0);
+    EXPECT("outer lookup gives an id", id != 0, 1);
+    in = 12345;
+    EXPECT("outer update, fd not open",
+           elem(BPF_MAP_UPDATE_ELEM, outer, &k0, &in, 0), -EBADF);
+    in = (uint32_t)p[0];
+    EXPECT("outer update, a pipe",
+           elem(BPF_MAP_UPDATE_ELEM, outer, &k0, &in, 0), -EINVAL);
+    a.inner_map_fd = (uint32_t)p[0];
+    EXPECT("outer create, inner a pipe", sys_bpf(BPF_MAP_CREATE, &a, sizeof(a)),
+           -EINVAL);
+    close(outer);
+    close(inner);
+  }
   // Paths: unmapped, unterminated up to an unmapped page, too long.
   {
     union bpf_attr a;

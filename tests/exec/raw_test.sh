@@ -37,7 +37,7 @@ if [[ "${1:-}" == kernel ]]; then
   fi
   check "raw_bpf on the kernel" "$dir/expected_raw.txt" "$dir/raw_bpf"
   check "raw_bpf_static on the kernel" "$dir/expected_raw.txt" \
-    "$dir/raw_bpf_static"
+    "$dir/raw_bpf_static_bin"
   kpin=/sys/fs/bpf/bpfemu_exec_py_$$
   check "raw_bpf.py on the kernel" "$dir/expected_py.txt" \
     env PIN="$kpin" python3 "$dir/raw_bpf.py"
@@ -56,7 +56,7 @@ fi
 check "raw_bpf under exec" "$dir/expected_raw.txt" \
   "$bpfemu" exec -- "$dir/raw_bpf"
 check "raw_bpf_static under exec" "$dir/expected_raw.txt" \
-  "$bpfemu" exec -- "$dir/raw_bpf_static"
+  "$bpfemu" exec -- "$dir/raw_bpf_static_bin"
 check "raw_bpf.py under exec" "$dir/expected_py.txt" \
   "$bpfemu" exec -- python3 "$dir/raw_bpf.py"
 # 6.1's map_freeze checks no fd access: a second freeze is EBUSY there.
