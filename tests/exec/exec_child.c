@@ -484,10 +484,10 @@ static int Mmap(void) {
   return 0;
 }
 
-static volatile int g_stop;
+static int g_stop;
 static void* Closer(void* arg) {
   int fd = (int)(intptr_t)arg;
-  while (!g_stop) {
+  while (!__atomic_load_n(&g_stop, __ATOMIC_RELAXED)) {
     int d = dup(fd);
     close(d);
   }
@@ -509,7 +509,7 @@ static int CloseRace(void) {
       bad = 1;
     }
   }
-  g_stop = 1;
+  __atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
   pthread_join(t, NULL);
   return bad;
 }
