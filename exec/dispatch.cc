@@ -602,6 +602,25 @@ int64_t Dispatcher::Batch(Call& c, int cmd, uint64_t uattr, const uint8_t* a) {
       out_before = out;
     }
   }
+  // Values that are fds (map-of-maps, program arrays): each the caller's,
+  // resolved here as for a single update; a bad one fails its element
+  // with the kernel's errno from the emulator's update.
+  if (cmd == BPF_MAP_UPDATE_BATCH && vsz == sizeof(uint32_t) &&
+      values_ptr != 0) {
+    const uint32_t t = m->type();
+    const bool maps =
+        t == BPF_MAP_TYPE_ARRAY_OF_MAPS || t == BPF_MAP_TYPE_HASH_OF_MAPS;
+    if (maps || t == BPF_MAP_TYPE_PROG_ARRAY) {
+      for (uint32_t i = 0; i < cnt; ++i) {
+        int32_t ufd;
+        std::memcpy(&ufd, values.data() + i * vsz, sizeof(ufd));
+        int lfd = -1;
+        const int err = maps ? LocalMap(c, ufd, &lfd) : LocalProg(c, ufd, &lfd);
+        if (err != 0) lfd = err == -EBADF ? INT32_MAX : NotAMapFd();
+        std::memcpy(values.data() + i * vsz, &lfd, sizeof(lfd));
+      }
+    }
+  }
   void* kp = keys_ptr != 0 ? keys.data() : nullptr;
   void* vp = values_ptr != 0 ? values.data() : nullptr;
   int r;
