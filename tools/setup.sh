@@ -12,8 +12,9 @@ PACKAGES=(
   g++ clang         # host compiler; clang -target bpf for BPF objects
   lld               # links libbpfemu.so under its version script (compat/)
   libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
-  libbpf-dev libelf-dev zlib1g-dev bpftool
-  python3           # .ci/run's result counter
+  libbpf-dev libelf-dev zlib1g-dev
+  bpftool           # tests/cli, tests/exec (bpftool under bpfemu exec)
+  python3           # .ci/run's result counter; tests/exec's ctypes script
   clang-format      # //tools:format_test
   linux-source-6.12 # the kernel's map selftests, built at test time by
                     # //tests/selftests:selftests_test (which skips without it)

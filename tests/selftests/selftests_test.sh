@@ -24,6 +24,9 @@ timeout_s=${SELFTESTS_TIMEOUT:-90}
 filter=${SELFTESTS_FILTER:-.}
 known=${SELFTESTS_KNOWN:-$here/known_divergences.txt}
 preload=$R/compat/libbpfemu.so
+# `exec` as $1: the bpfemu column runs each binary, unchanged and with the
+# real libbpf, under `bpfemu exec` (docs/exec.md) instead of preloading.
+mode=${1:-preload}
 start=$SECONDS
 
 if [ ! -f "$tarball" ]; then
@@ -209,7 +212,9 @@ emu_mark() {  # TYPES -> the types, those bpfemu does not emulate starred
 run_status() { cat "$work/out/${1//\//_}.kernel.rc" 2>/dev/null; }
 run_one() {  # column binary subtest-name-without-binary-prefix outfile
   local col=$1 bin=$2 name=$3 out=$4 rc
-  if [ "$col" = bpfemu ]; then
+  if [ "$col" = bpfemu ] && [ "$mode" = exec ]; then
+    (cd "$B" && timeout -k 5 "$timeout_s" "$R/cli/bpfemu" exec -- "$work/$bin" "$name") >"$out" 2>&1
+  elif [ "$col" = bpfemu ]; then
     (cd "$B" && LD_PRELOAD=$preload timeout -k 5 "$timeout_s" "$work/$bin" "$name") >"$out" 2>&1
   else
     (cd "$B" && timeout -k 5 "$timeout_s" "$work/$bin" "$name") >"$out" 2>&1
@@ -226,13 +231,17 @@ run_one() {  # column binary subtest-name-without-binary-prefix outfile
 }
 
 declare -A listed listed_issue
-if [ -f "$known" ]; then
+known_files=("$known")
+# Under exec, also what only the served system call changes.
+[ "$mode" = exec ] && known_files+=("$here/known_divergences_exec.txt")
+for f in "${known_files[@]}"; do
+  [ -f "$f" ] || continue
   while read -r name issue reason; do
     [[ -z "$name" || "$name" == \#* ]] && continue
     listed[$name]=$reason
     listed_issue[$name]=$issue
-  done <"$known"
-fi
+  done <"$f"
+done
 
 names=()
 for bin in test_maps test_lru_map test_lpm_map; do

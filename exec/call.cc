@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+// A notified call's view of its caller (call.h): memory through
+// process_vm_readv / process_vm_writev (mm/process_vm_access.c), fds
+// through pidfd_getfd (kernel/pid.c) and SECCOMP_IOCTL_NOTIF_ADDFD, the
+// caller's still waiting through SECCOMP_IOCTL_NOTIF_ID_VALID
+// (kernel/seccomp.c).
+#include "exec/call.h"
+
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+namespace bpfemu::exec {
+
+Call::~Call() {
+  if (pidfd_ >= 0) close(pidfd_);
+}
+
+int Call::Read(uint64_t addr, void* buf, size_t n) const {
+  if (n == 0) return 0;
+  if (addr == 0) return -EFAULT;
+  iovec local{buf, n};
+  iovec remote{reinterpret_cast<void*>(addr), n};
+  const ssize_t got = process_vm_readv(pid_, &local, 1, &remote, 1, 0);
+  return got == static_cast<ssize_t>(n) ? 0 : -EFAULT;
+}
+
+int Call::Write(uint64_t addr, const void* buf, size_t n) const {
+  if (n == 0) return 0;
+  if (addr == 0) return -EFAULT;
+  iovec local{const_cast<void*>(buf), n};
+  iovec remote{reinterpret_cast<void*>(addr), n};
+  const ssize_t got = process_vm_writev(pid_, &local, 1, &remote, 1, 0);
+  return got == static_cast<ssize_t>(n) ? 0 : -EFAULT;
+}
+
+int Call::ReadString(uint64_t addr, size_t max, std::string* out) const {
+  out->clear();
+  constexpr uint64_t kPage = 4096;
+  while (out->size() < max) {
+    // Never cross a page in one read: the string may end before an
+    // unmapped page.
+    const size_t chunk =
+        std::min<uint64_t>(kPage - (addr % kPage), max - out->size());
+    char buf[4096];
+    if (Read(addr, buf, chunk) != 0) return -EFAULT;
+    const void* nul = std::memchr(buf, 0, chunk);
+    if (nul != nullptr) {
+      out->append(buf, static_cast<const char*>(nul) - buf);
+      return 0;
+    }
+    out->append(buf, chunk);
+    addr += chunk;
+  }
+  return -ENAMETOOLONG;
+}
+
+int Call::GetFd(int child_fd) {
+  if (child_fd < 0) return -EBADF;
+  if (pidfd_ < 0) {
+    pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, PIDFD_THREAD));
+    if (pidfd_ < 0 && errno == EINVAL) {
+      pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+    }
+    if (pidfd_ < 0) return -EBADF;
+    // The pid may have been reused since the call: only trust the pidfd if
+    // the call is still pending.
+    if (!Valid()) return -EBADF;
+  }
+  const int fd =
+      static_cast<int>(syscall(SYS_pidfd_getfd, pidfd_, child_fd, 0));
+  return fd >= 0 ? fd : -EBADF;
+}
+
+int Call::InstallFd(int local_fd, bool cloexec) {
+  seccomp_notif_addfd add = {};
+  add.id = id_;
+  add.srcfd = static_cast<uint32_t>(local_fd);
+  add.newfd_flags = cloexec ? O_CLOEXEC : 0;
+  const int fd = ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+  return fd >= 0 ? fd : -errno;
+}
+
+bool Call::Valid() const {
+  uint64_t id = id_;
+  return ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+std::string Call::Absolute(const std::string& path, int dir_fd) const {
+  if (!path.empty() && path[0] == '/') return path;
+  const std::string link =
+      dir_fd == AT_FDCWD
+          ? "/proc/" + std::to_string(pid_) + "/cwd"
+          : "/proc/" + std::to_string(pid_) + "/fd/" + std::to_string(dir_fd);
+  char buf[4096];
+  const ssize_t n = readlink(link.c_str(), buf, sizeof(buf) - 1);
+  if (n <= 0) return path;
+  std::string base(buf, static_cast<size_t>(n));
+  return path.empty() ? base : base + "/" + path;
+}
+
+}  // namespace bpfemu::exec

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: call.h
+//
+// One system call a supervised process is waiting in (seccomp user
+// notification, kernel/seccomp.c), with access to the caller's memory and
+// file descriptors the way kernel/bpf/syscall.c reaches them
+// (copy_from_user / copy_to_user / strncpy_from_user -> EFAULT, fdget ->
+// EBADF): process_vm_readv / process_vm_writev, pidfd_getfd, and
+// SECCOMP_IOCTL_NOTIF_ADDFD to give it a file.
+
+#ifndef BPFEMU_EXEC_CALL_H_
+#define BPFEMU_EXEC_CALL_H_
+
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace bpfemu::exec {
+
+class Call {
+ public:
+  Call(int listener, const struct seccomp_notif& n)
+      : listener_(listener), id_(n.id), pid_(static_cast<pid_t>(n.pid)) {}
+  ~Call();
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // copy_from_user: 0, or -EFAULT unless all n bytes were read.
+  [[nodiscard]] int Read(uint64_t addr, void* buf, size_t n) const;
+  // copy_to_user: 0, or -EFAULT unless all n bytes were written.
+  [[nodiscard]] int Write(uint64_t addr, const void* buf, size_t n) const;
+  // strncpy_from_user up to `max` bytes with the NUL: 0, -EFAULT, or
+  // -ENAMETOOLONG when no NUL came within `max` bytes.
+  [[nodiscard]] int ReadString(uint64_t addr, size_t max,
+                               std::string* out) const;
+  // pidfd_getfd of the caller's fd: a new fd of this process (O_CLOEXEC),
+  // or -EBADF.
+  [[nodiscard]] int GetFd(int child_fd);
+  // SECCOMP_IOCTL_NOTIF_ADDFD: the caller's new fd number (O_CLOEXEC), or
+  // -errno.
+  [[nodiscard]] int InstallFd(int local_fd, bool cloexec = true);
+  // Whether the caller still waits for this call (a pid that was reused
+  // after it died would not).
+  bool Valid() const;
+  // A path as the caller sees it: relative ones below its working
+  // directory (or below `dir_fd` of the caller, when not AT_FDCWD).
+  std::string Absolute(const std::string& path, int dir_fd = -100) const;
+
+ private:
+  int listener_;
+  uint64_t id_;
+  pid_t pid_;
+  int pidfd_ = -1;
+};
+
+}  // namespace bpfemu::exec
+
+#endif  // BPFEMU_EXEC_CALL_H_

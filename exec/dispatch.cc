@@ -1,0 +1,1221 @@
+// SPDX-License-Identifier: Apache-2.0
+// The bpf() commands of a supervised process, served on the emulator:
+// __sys_bpf() of kernel/bpf/syscall.c (attr size rules, CHECK_ATTR, the
+// command switch), with every user pointer read from or written to the
+// caller's memory as copy_from_user / copy_to_user would (EFAULT). The
+// commands' own checks are the emulator's (emu/syscall.h, emu/prog.h,
+// loader/bytecode.h); what is answered here, and why, is in docs/exec.md.
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "emu/bpffs.h"
+#include "emu/errno.h"
+#include "emu/map.h"
+#include "emu/prog.h"
+#include "emu/syscall.h"
+#include "emu/version.h"
+#include "exec/dispatch.h"
+#include "loader/bytecode.h"
+#include "loader/test_run.h"
+
+namespace bpfemu::exec {
+namespace {
+
+constexpr uint32_t kPathFdFlag = 1u << 14;  // BPF_F_PATH_FD (6.5)
+constexpr uint32_t kPage = 4096;
+// Buffers a single command may make the supervisor allocate.
+constexpr uint64_t kMaxBuffer = uint64_t{256} << 20;
+
+template <typename T>
+T Get(const uint8_t* attr, size_t off) {
+  T v;
+  std::memcpy(&v, attr + off, sizeof(v));
+  return v;
+}
+
+// sizeof(union bpf_attr) of the kernel imitated (6.1: 144, 6.12: 152, 6.18:
+// 168, measured with a non-zero byte past the end, which is E2BIG).
+uint32_t AttrSize() {
+  switch (TargetKernel()) {
+    case KernelVersion::k6_1:
+      return 144;
+    case KernelVersion::k6_12:
+      return 152;
+    default:
+      return 168;
+  }
+}
+
+bool AtLeast612() { return TargetKernel() >= KernelVersion::k6_12; }
+
+// The end of each command's last attr field (the *_LAST_FIELD defines of
+// kernel/bpf/syscall.c), for CHECK_ATTR; 0 for commands not served.
+uint32_t LastFieldEnd(int cmd) {
+  const KernelVersion v = TargetKernel();
+  switch (cmd) {
+    case BPF_MAP_CREATE:
+      return v == KernelVersion::k6_1    ? 72
+             : v == KernelVersion::k6_12 ? 80
+                                         : 92;
+    case BPF_MAP_LOOKUP_ELEM:
+    case BPF_MAP_UPDATE_ELEM:
+    case BPF_MAP_LOOKUP_AND_DELETE_ELEM:
+      return 32;
+    case BPF_MAP_DELETE_ELEM:
+      return 16;
+    case BPF_MAP_GET_NEXT_KEY:
+      return 24;
+    case BPF_MAP_FREEZE:
+      return 4;
+    case BPF_PROG_LOAD:
+      return v == KernelVersion::k6_1    ? 140
+             : v == KernelVersion::k6_12 ? 148
+                                         : 168;
+    case BPF_OBJ_PIN:
+    case BPF_OBJ_GET:
+      return v == KernelVersion::k6_1 ? 16 : 20;
+    case BPF_PROG_TEST_RUN:
+      return 76;
+    case BPF_PROG_GET_NEXT_ID:
+    case BPF_MAP_GET_NEXT_ID:
+      return 8;
+    case BPF_PROG_GET_FD_BY_ID:
+      return 4;
+    case BPF_MAP_GET_FD_BY_ID:
+      return 12;
+    case BPF_OBJ_GET_INFO_BY_FD:
+      return 16;
+    case BPF_MAP_LOOKUP_BATCH:
+    case BPF_MAP_LOOKUP_AND_DELETE_BATCH:
+    case BPF_MAP_UPDATE_BATCH:
+    case BPF_MAP_DELETE_BATCH:
+      return 56;
+    default:
+      return 0;
+  }
+}
+
+// Commands that exist but that an unprivileged process cannot use on this
+// machine's kernel (kernel.unprivileged_bpf_disabled: __sys_bpf answers
+// EPERM before anything else): attach, links, BTF, queries, iterators,
+// stats, tokens. bpfemu has no kernel objects to attach to.
+bool AnsweredEperm(int cmd) {
+  switch (cmd) {
+    case BPF_PROG_ATTACH:
+    case BPF_PROG_DETACH:
+    case BPF_PROG_QUERY:
+    case BPF_RAW_TRACEPOINT_OPEN:
+    case BPF_BTF_LOAD:
+    case BPF_BTF_GET_FD_BY_ID:
+    case BPF_TASK_FD_QUERY:
+    case BPF_BTF_GET_NEXT_ID:
+    case BPF_LINK_CREATE:
+    case BPF_LINK_UPDATE:
+    case BPF_LINK_GET_FD_BY_ID:
+    case BPF_LINK_GET_NEXT_ID:
+    case BPF_ENABLE_STATS:
+    case BPF_ITER_CREATE:
+    case BPF_LINK_DETACH:
+    case BPF_PROG_BIND_MAP:
+    case 36:  // BPF_TOKEN_CREATE (6.9)
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool HashBatchCursor(uint32_t type) {
+  switch (type) {
+    case BPF_MAP_TYPE_HASH:
+    case BPF_MAP_TYPE_PERCPU_HASH:
+    case BPF_MAP_TYPE_LRU_HASH:
+    case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+    case BPF_MAP_TYPE_HASH_OF_MAPS:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A key pointer as the emulator takes it: NULL stays NULL; for a map
+// without keys any other pointer is refused before it is read (EINVAL);
+// else the bytes read, or NULL when they cannot be (the emulator then
+// answers EFAULT at the kernel's point).
+const void* KeyArg(Call& c, uint64_t ptr, uint32_t key_size,
+                   std::vector<uint8_t>* buf) {
+  static const uint8_t kNoKey = 0;
+  if (ptr == 0) return nullptr;
+  if (key_size == 0) return &kNoKey;
+  buf->assign(key_size, 0);
+  if (c.Read(ptr, buf->data(), key_size) != 0) return nullptr;
+  return buf->data();
+}
+
+uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+}  // namespace
+
+int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
+  // __sys_bpf(): unprivileged_bpf_disabled answers these before anything.
+  if (AnsweredEperm(cmd)) return -EPERM;
+  // bpf_check_uarg_tail_zero(): at most a page; bytes beyond the kernel's
+  // union must be zero (E2BIG), and readable (EFAULT).
+  const uint32_t asz = AttrSize();
+  if (size > kPage) return -E2BIG;
+  if (size > asz) {
+    std::vector<uint8_t> tail(size - asz);
+    if (c.Read(uattr + asz, tail.data(), tail.size()) != 0) return -EFAULT;
+    for (uint8_t b : tail) {
+      if (b != 0) return -E2BIG;
+    }
+    size = asz;
+  }
+  uint8_t attr[168] = {};
+  if (c.Read(uattr, attr, size) != 0) return -EFAULT;
+  const uint32_t end = LastFieldEnd(cmd);
+  if (end == 0) return -EINVAL;  // the switch's default
+  // CHECK_ATTR(): nothing beyond the command's last field.
+  for (uint32_t i = end; i < asz; ++i) {
+    if (attr[i] != 0) return -EINVAL;
+  }
+  switch (cmd) {
+    case BPF_MAP_CREATE:
+      return MapCreate(c, attr);
+    case BPF_MAP_LOOKUP_ELEM:
+    case BPF_MAP_UPDATE_ELEM:
+    case BPF_MAP_DELETE_ELEM:
+    case BPF_MAP_GET_NEXT_KEY:
+    case BPF_MAP_LOOKUP_AND_DELETE_ELEM:
+    case BPF_MAP_FREEZE:
+      return Elem(c, cmd, attr);
+    case BPF_MAP_LOOKUP_BATCH:
+    case BPF_MAP_LOOKUP_AND_DELETE_BATCH:
+    case BPF_MAP_UPDATE_BATCH:
+    case BPF_MAP_DELETE_BATCH:
+      return Batch(c, cmd, uattr, attr);
+    case BPF_OBJ_PIN:
+      return ObjPin(c, attr);
+    case BPF_OBJ_GET:
+      return ObjGet(c, attr);
+    case BPF_OBJ_GET_INFO_BY_FD:
+      return GetInfo(c, uattr, attr);
+    case BPF_MAP_GET_NEXT_ID:
+    case BPF_PROG_GET_NEXT_ID:
+      return NextId(c, cmd, uattr, attr);
+    case BPF_MAP_GET_FD_BY_ID:
+    case BPF_PROG_GET_FD_BY_ID:
+      return FdById(c, cmd, attr);
+    case BPF_PROG_LOAD:
+      return ProgLoad(c, uattr, attr, size);
+    case BPF_PROG_TEST_RUN:
+      return TestRun(c, uattr, attr);
+    default:
+      return -EINVAL;
+  }
+}
+
+// --- descriptors ---
+
+int Dispatcher::NotAMapFd() {
+  if (not_a_map_ < 0) not_a_map_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return not_a_map_;
+}
+
+Dispatcher::~Dispatcher() {
+  if (not_a_map_ >= 0) close(not_a_map_);
+  for (auto& [key, fd] : maps_) (void)CloseFd(fd);
+  for (auto& [key, fd] : progs_) (void)CloseFd(fd);
+  for (int fd : held_) (void)CloseFd(fd);
+}
+
+int Dispatcher::MapFdForId(uint32_t id) const {
+  for (const auto& [key, fd] : maps_) {
+    std::shared_ptr<Map> m = MapFromFd(fd);
+    if (m != nullptr && m->id() == id) return fd;
+  }
+  return -1;
+}
+
+std::vector<uint32_t> Dispatcher::MapIds() const {
+  std::vector<uint32_t> ids;
+  for (const auto& [key, fd] : maps_) {
+    std::shared_ptr<Map> m = MapFromFd(fd);
+    if (m != nullptr) ids.push_back(m->id());
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+size_t Dispatcher::OpenFds() const {
+  return maps_.size() + progs_.size() + held_.size() + (not_a_map_ >= 0);
+}
+
+namespace {
+
+// kcmp(KCMP_FILE): whether the caller's fd and ours are one struct file
+// (kernel/kcmp.c). One system call instead of pidfd_open, pidfd_getfd,
+// fstat, fcntl and two closes; not built without CONFIG_KCMP.
+bool SameFile(pid_t pid, int child_fd, int local) {
+  static const pid_t self = getpid();
+  static const bool available =
+      syscall(SYS_kcmp, self, self, 0 /* KCMP_FILE */, 0, 0) >= 0 ||
+      errno != ENOSYS;
+  // getpid() again: a supervisor that forked is another process.
+  return available && syscall(SYS_kcmp, pid, getpid(), 0 /* KCMP_FILE */,
+                              child_fd, local) == 0;
+}
+
+}  // namespace
+
+bool Dispatcher::Cached(Call& c, int child_fd, int kind, int* local) {
+  auto it = fd_cache_.find({c.pid(), child_fd});
+  if (it == fd_cache_.end() || it->second.kind != kind) return false;
+  if (!SameFile(c.pid(), child_fd, it->second.local)) {
+    fd_cache_.erase(it);
+    return false;
+  }
+  *local = it->second.local;
+  return true;
+}
+
+void Dispatcher::Remember(Call& c, int child_fd, int kind, int local) {
+  if (fd_cache_.size() >= 4096) fd_cache_.clear();
+  if (SameFile(c.pid(), child_fd, local)) {
+    fd_cache_[{c.pid(), child_fd}] = {local, kind};
+  }
+}
+
+int Dispatcher::LocalMap(Call& c, int child_fd, int* local) {
+  if (Cached(c, child_fd, 1, local)) return 0;
+  const int err = LocalMapSlow(c, child_fd, local);
+  if (err == 0) Remember(c, child_fd, 1, *local);
+  return err;
+}
+
+int Dispatcher::LocalMapSlow(Call& c, int child_fd, int* local) {
+  const int t = c.GetFd(child_fd);
+  if (t < 0) return t;
+  struct stat st;
+  if (fstat(t, &st) != 0) {
+    close(t);
+    return -EBADF;
+  }
+  const int acc = fcntl(t, F_GETFL) & O_ACCMODE;
+  const FileKey key{st.st_dev, st.st_ino, acc};
+  if (auto it = maps_.find(key); it != maps_.end()) {
+    close(t);
+    *local = it->second;
+    return 0;
+  }
+  if (progs_.count({st.st_dev, st.st_ino, 0}) != 0 || !S_ISREG(st.st_mode)) {
+    close(t);
+    return -EINVAL;  // __bpf_map_get: a file that is not a map
+  }
+  // A map file this process has not seen (opened by path, received from
+  // another supervisor's child): attached and validated as any region.
+  if (AttachMapFd(t, acc != O_WRONLY, acc != O_RDONLY) != 0) {
+    close(t);
+    return -EINVAL;
+  }
+  maps_[key] = t;
+  *local = t;
+  return 0;
+}
+
+int Dispatcher::LocalProg(Call& c, int child_fd, int* local) {
+  if (Cached(c, child_fd, 2, local)) return 0;
+  const int t = c.GetFd(child_fd);
+  if (t < 0) return t;
+  struct stat st;
+  const bool ok = fstat(t, &st) == 0;
+  close(t);
+  if (!ok) return -EBADF;
+  auto it = progs_.find({st.st_dev, st.st_ino, 0});
+  if (it == progs_.end()) return -EINVAL;  // bpf_prog_get: not a program
+  *local = it->second;
+  Remember(c, child_fd, 2, *local);
+  return 0;
+}
+
+int Dispatcher::GiveMap(Call& c, int local, bool readable, bool writable) {
+  struct stat st;
+  if (fstat(local, &st) != 0) {
+    (void)CloseFd(local);
+    return -EBADF;
+  }
+  const int acc = readable && writable ? O_RDWR
+                  : readable           ? O_RDONLY
+                                       : O_WRONLY;
+  const FileKey key{st.st_dev, st.st_ino, acc};
+  auto it = maps_.find(key);
+  if (it != maps_.end()) {
+    // Known: the caller gets that file (the kernel would open another
+    // struct file with the same mode; nothing tells them apart but
+    // F_SETFL flags and the file position, which maps do not use). The
+    // new fd is not needed: the known one holds the map.
+    (void)CloseFd(local);
+  } else if ((fcntl(local, F_GETFL) & O_ACCMODE) == acc) {
+    maps_[key] = local;
+  } else {
+    // The access mode travels in the file's own mode, as f_mode carries
+    // BPF_F_RDONLY / BPF_F_WRONLY in the kernel.
+    const std::string self = "/proc/self/fd/" + std::to_string(local);
+    const int t = open(self.c_str(), acc | O_CLOEXEC);
+    if (t < 0) {
+      const int err = -errno;
+      (void)CloseFd(local);
+      return err;
+    }
+    if (int err = AttachMapFd(t, readable, writable); err != 0) {
+      close(t);
+      (void)CloseFd(local);
+      return err;
+    }
+    maps_[key] = t;
+    held_.push_back(local);
+  }
+  return c.InstallFd(maps_[key]);
+}
+
+int Dispatcher::GiveProg(Call& c, int local) {
+  struct stat st;
+  if (fstat(local, &st) != 0) {
+    (void)CloseFd(local);
+    return -EBADF;
+  }
+  const FileKey key{st.st_dev, st.st_ino, 0};
+  auto it = progs_.find(key);
+  if (it == progs_.end()) {
+    progs_[key] = local;
+  } else if (it->second != local) {
+    (void)CloseFd(local);
+  }
+  return c.InstallFd(progs_[key]);
+}
+
+// --- maps ---
+
+int64_t Dispatcher::MapCreate(Call& c, const uint8_t* a) {
+  MapAttr attr;
+  attr.map_type = Get<uint32_t>(a, 0);
+  attr.key_size = Get<uint32_t>(a, 4);
+  attr.value_size = Get<uint32_t>(a, 8);
+  attr.max_entries = Get<uint32_t>(a, 12);
+  attr.map_flags = Get<uint32_t>(a, 16);
+  attr.numa_node = Get<uint32_t>(a, 24);
+  std::memcpy(attr.map_name, a + 28, sizeof(attr.map_name));
+  attr.map_ifindex = Get<uint32_t>(a, 44);
+  attr.btf_fd = Get<uint32_t>(a, 48);
+  attr.btf_key_type_id = Get<uint32_t>(a, 52);
+  attr.btf_value_type_id = Get<uint32_t>(a, 56);
+  attr.btf_vmlinux_value_type_id = Get<uint32_t>(a, 60);
+  attr.map_extra = Get<uint64_t>(a, 64);
+  if (AtLeast612()) attr.map_token_fd = Get<int32_t>(a, 76);
+  // 6.18's excl_prog_hash: no signed programs here.
+  if (TargetKernel() >= KernelVersion::k6_18 &&
+      (Get<uint64_t>(a, 80) != 0 || Get<uint32_t>(a, 88) != 0)) {
+    return -EINVAL;
+  }
+  // The inner map template of a map-of-maps is the caller's fd.
+  const uint32_t inner = Get<uint32_t>(a, 20);
+  if (inner != 0 && (attr.map_type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+                     attr.map_type == BPF_MAP_TYPE_HASH_OF_MAPS)) {
+    int local;
+    if (int err = LocalMap(c, static_cast<int>(inner), &local); err != 0) {
+      return err;
+    }
+    attr.inner_map_fd = static_cast<uint32_t>(local);
+  } else {
+    attr.inner_map_fd = inner;
+  }
+  const int local = bpfemu::MapCreate(attr);
+  if (local < 0) return local;
+  return GiveMap(c, local, !(attr.map_flags & BPF_F_WRONLY),
+                 !(attr.map_flags & BPF_F_RDONLY));
+}
+
+int64_t Dispatcher::Elem(Call& c, int cmd, const uint8_t* a) {
+  const int child_fd = Get<int32_t>(a, 0);
+  const uint64_t key_ptr = Get<uint64_t>(a, 8);
+  const uint64_t val_ptr = Get<uint64_t>(a, 16);
+  const uint64_t flags = Get<uint64_t>(a, 24);
+  // Checked before the fd, as map_lookup_elem does.
+  if ((cmd == BPF_MAP_LOOKUP_ELEM || cmd == BPF_MAP_LOOKUP_AND_DELETE_ELEM) &&
+      (flags & ~uint64_t{BPF_F_LOCK})) {
+    return -EINVAL;
+  }
+  int local;
+  if (int err = LocalMap(c, child_fd, &local); err != 0) return err;
+  if (cmd == BPF_MAP_FREEZE) return bpfemu::MapFreeze(local);
+  std::shared_ptr<Map> m = MapFromFd(local);
+  if (m == nullptr) return -EINVAL;
+  std::vector<uint8_t> kbuf, vbuf;
+  const void* key = KeyArg(c, key_ptr, m->key_size(), &kbuf);
+  const uint32_t vsize = m->SyscallValueSize();
+  switch (cmd) {
+    case BPF_MAP_LOOKUP_ELEM:
+    case BPF_MAP_LOOKUP_AND_DELETE_ELEM: {
+      void* value = nullptr;
+      if (val_ptr != 0) {
+        vbuf.assign(vsize, 0);
+        value = vbuf.data();
+        // A value the lookup reads (bloom filter): unreadable is EFAULT.
+        if (m->LookupTakesValue() && c.Read(val_ptr, value, vsize) != 0) {
+          value = nullptr;
+        }
+      }
+      const int r =
+          cmd == BPF_MAP_LOOKUP_ELEM
+              ? bpfemu::MapLookupElem(local, key, value, flags)
+              : bpfemu::MapLookupAndDeleteElem(local, key, value, flags);
+      if (r != 0) return r;
+      if (m->LookupTakesValue()) return 0;
+      return c.Write(val_ptr, vbuf.data(), vsize);
+    }
+    case BPF_MAP_UPDATE_ELEM: {
+      const void* value = nullptr;
+      if (val_ptr != 0) {
+        vbuf.assign(vsize, 0);
+        if (c.Read(val_ptr, vbuf.data(), vsize) == 0) value = vbuf.data();
+      }
+      // Values that are fds: the caller's fd, resolved here
+      // (map_fd_get_ptr). Other fd-valued types (perf events, sockets,
+      // cgroups) have no emulated files to find: an fd no process holds.
+      if (value != nullptr && vsize == sizeof(uint32_t)) {
+        const uint32_t t = m->type();
+        const int32_t ufd = Get<int32_t>(vbuf.data(), 0);
+        int lfd = -1;
+        int err = 0;
+        if (t == BPF_MAP_TYPE_ARRAY_OF_MAPS || t == BPF_MAP_TYPE_HASH_OF_MAPS) {
+          err = LocalMap(c, ufd, &lfd);
+        } else if (t == BPF_MAP_TYPE_PROG_ARRAY) {
+          err = LocalProg(c, ufd, &lfd);
+        } else if (t == BPF_MAP_TYPE_PERF_EVENT_ARRAY ||
+                   t == BPF_MAP_TYPE_SOCKMAP || t == BPF_MAP_TYPE_SOCKHASH ||
+                   t == BPF_MAP_TYPE_CGROUP_ARRAY) {
+          err = -EBADF;
+        } else {
+          lfd = ufd;
+        }
+        // The caller's answer for a bad fd comes from the map's own
+        // update, after the checks that precede it: an fd no process has
+        // open (EBADF), or an open file that is not a map (EINVAL).
+        if (err != 0) lfd = err == -EBADF ? INT32_MAX : NotAMapFd();
+        std::memcpy(vbuf.data(), &lfd, sizeof(lfd));
+      }
+      return bpfemu::MapUpdateElem(local, key, value, flags);
+    }
+    case BPF_MAP_DELETE_ELEM:
+      return bpfemu::MapDeleteElem(local, key);
+    case BPF_MAP_GET_NEXT_KEY: {
+      std::vector<uint8_t> next(m->key_size());
+      // A NULL key asks for the first key; an unreadable one is EFAULT.
+      if (key_ptr != 0 && key == nullptr) return -EFAULT;
+      const int r = bpfemu::MapGetNextKey(local, key,
+                                          val_ptr != 0 ? next.data() : nullptr);
+      if (r != 0) return r;
+      return c.Write(val_ptr, next.data(), next.size());
+    }
+  }
+  return -EINVAL;
+}
+
+int64_t Dispatcher::Batch(Call& c, int cmd, uint64_t uattr, const uint8_t* a) {
+  const uint64_t in_ptr = Get<uint64_t>(a, 0);
+  const uint64_t out_ptr = Get<uint64_t>(a, 8);
+  const uint64_t keys_ptr = Get<uint64_t>(a, 16);
+  const uint64_t values_ptr = Get<uint64_t>(a, 24);
+  const uint32_t count = Get<uint32_t>(a, 32);
+  const int child_fd = Get<int32_t>(a, 36);
+  const uint64_t elem_flags = Get<uint64_t>(a, 40);
+  const uint64_t flags = Get<uint64_t>(a, 48);
+  int local;
+  if (int err = LocalMap(c, child_fd, &local); err != 0) return err;
+  std::shared_ptr<Map> m = MapFromFd(local);
+  if (m == nullptr) return -EINVAL;
+  const uint64_t ksz = m->key_size();
+  const uint64_t vsz = m->SyscallValueSize();
+  const bool lookup =
+      cmd == BPF_MAP_LOOKUP_BATCH || cmd == BPF_MAP_LOOKUP_AND_DELETE_BATCH;
+  // A lookup returns at most max_entries elements; an update or delete
+  // walks the caller's arrays, read here up front.
+  uint64_t n = count;
+  if (lookup)
+    n = std::min<uint64_t>(n, std::max<uint32_t>(m->max_entries(), 1));
+  if (n * (ksz + vsz) > kMaxBuffer) return -ENOMEM;
+  std::vector<uint8_t> keys(n * ksz), values(n * vsz);
+  const size_t csz = HashBatchCursor(m->type()) ? sizeof(uint32_t) : ksz;
+  std::vector<uint8_t> in(std::max<size_t>(csz, 1)), out(in.size(), 0xa5);
+  std::vector<uint8_t> out_before = out;
+  uint32_t cnt = static_cast<uint32_t>(n);
+  uint64_t readable = n;
+  if (!lookup) {
+    // The kernel copies element by element and stops at the first that
+    // faults (EFAULT, count = the elements done): find that element.
+    auto ok = [&](uint64_t i) {
+      if (keys_ptr != 0 && ksz != 0 &&
+          c.Read(keys_ptr + i * ksz, keys.data() + i * ksz, ksz) != 0) {
+        return false;
+      }
+      if (cmd == BPF_MAP_UPDATE_BATCH && values_ptr != 0 && vsz != 0 &&
+          c.Read(values_ptr + i * vsz, values.data() + i * vsz, vsz) != 0) {
+        return false;
+      }
+      return true;
+    };
+    const bool all =
+        (keys_ptr == 0 || c.Read(keys_ptr, keys.data(), keys.size()) == 0) &&
+        (cmd != BPF_MAP_UPDATE_BATCH || values_ptr == 0 ||
+         c.Read(values_ptr, values.data(), values.size()) == 0);
+    if (!all) {
+      readable = 0;
+      while (readable < n && ok(readable)) ++readable;
+      cnt = static_cast<uint32_t>(readable);
+    }
+  } else {
+    if (in_ptr != 0 && c.Read(in_ptr, in.data(), csz) != 0) return -EFAULT;
+    if (out_ptr != 0) {
+      (void)c.Read(out_ptr, out.data(), csz);
+      out_before = out;
+    }
+  }
+  // Values that are fds (map-of-maps, program arrays): each the caller's,
+  // resolved here as for a single update; a bad one fails its element
+  // with the kernel's errno from the emulator's update.
+  if (cmd == BPF_MAP_UPDATE_BATCH && vsz == sizeof(uint32_t) &&
+      values_ptr != 0) {
+    const uint32_t t = m->type();
+    const bool maps =
+        t == BPF_MAP_TYPE_ARRAY_OF_MAPS || t == BPF_MAP_TYPE_HASH_OF_MAPS;
+    if (maps || t == BPF_MAP_TYPE_PROG_ARRAY) {
+      for (uint32_t i = 0; i < cnt; ++i) {
+        int32_t ufd;
+        std::memcpy(&ufd, values.data() + i * vsz, sizeof(ufd));
+        int lfd = -1;
+        const int err = maps ? LocalMap(c, ufd, &lfd) : LocalProg(c, ufd, &lfd);
+        if (err != 0) lfd = err == -EBADF ? INT32_MAX : NotAMapFd();
+        std::memcpy(values.data() + i * vsz, &lfd, sizeof(lfd));
+      }
+    }
+  }
+  void* kp = keys_ptr != 0 ? keys.data() : nullptr;
+  void* vp = values_ptr != 0 ? values.data() : nullptr;
+  int r;
+  switch (cmd) {
+    case BPF_MAP_LOOKUP_BATCH:
+      r = bpfemu::MapLookupBatch(local, in_ptr != 0 ? in.data() : nullptr,
+                                 out_ptr != 0 ? out.data() : nullptr, kp, vp,
+                                 &cnt, elem_flags, flags);
+      break;
+    case BPF_MAP_LOOKUP_AND_DELETE_BATCH:
+      r = bpfemu::MapLookupAndDeleteBatch(
+          local, in_ptr != 0 ? in.data() : nullptr,
+          out_ptr != 0 ? out.data() : nullptr, kp, vp, &cnt, elem_flags, flags);
+      break;
+    case BPF_MAP_UPDATE_BATCH:
+      r = bpfemu::MapUpdateBatch(local, kp, vp, &cnt, elem_flags, flags);
+      break;
+    default:
+      r = bpfemu::MapDeleteBatch(local, kp, &cnt, elem_flags, flags);
+      break;
+  }
+  if (r == 0 && !lookup && readable < count) r = -EFAULT;
+  if (lookup && cnt > 0 && (r == 0 || r == -ENOENT)) {
+    if (kp != nullptr && c.Write(keys_ptr, keys.data(), cnt * ksz) != 0) {
+      r = -EFAULT;
+    }
+    if (vp != nullptr && c.Write(values_ptr, values.data(), cnt * vsz) != 0) {
+      r = -EFAULT;
+    }
+  }
+  if (out_ptr != 0 && out != out_before &&
+      c.Write(out_ptr, out.data(), csz) != 0) {
+    r = -EFAULT;
+  }
+  if (cnt != count && c.Write(uattr + 32, &cnt, sizeof(cnt)) != 0) r = -EFAULT;
+  return r;
+}
+
+// --- pins and ids ---
+
+int64_t Dispatcher::ObjPin(Call& c, const uint8_t* a) {
+  const uint64_t path_ptr = Get<uint64_t>(a, 0);
+  const int child_fd = Get<int32_t>(a, 8);
+  const uint32_t file_flags = Get<uint32_t>(a, 12);
+  const int path_fd = Get<int32_t>(a, 16);
+  if (file_flags & ~kPathFdFlag) return -EINVAL;
+  if (!(file_flags & kPathFdFlag) && path_fd != 0) return -EINVAL;
+  int local;
+  int err = LocalMap(c, child_fd, &local);
+  bool is_prog = false;
+  if (err == -EINVAL) {
+    err = LocalProg(c, child_fd, &local);
+    is_prog = err == 0;
+  }
+  if (err != 0) return err;
+  std::string path;
+  if (int e = c.ReadString(path_ptr, PATH_MAX, &path); e != 0) return e;
+  const std::string abs =
+      c.Absolute(path, (file_flags & kPathFdFlag) ? path_fd : AT_FDCWD);
+  if (is_prog) return PinProg(local, abs);
+  return bpfemu::ObjPin(local, abs.c_str());
+}
+
+// A program lives in this process (its code is the interpreter's), so its
+// pin is a small file on the emulated bpffs naming it, and the program is
+// found again through this supervisor's table: BPF_OBJ_GET of it works for
+// the supervisor's lifetime (docs/exec.md, limits). The file is made as
+// bpf_obj_do_pin makes a pin: a new name (EEXIST), mode 0600 minus umask.
+int Dispatcher::PinProg(int local, const std::string& abs) {
+  std::shared_ptr<const Prog> prog;
+  if (int err = ProgFromFd(local, &prog); err != 0) return err;
+  BpffsPath p;
+  ResolveBpffsPath(abs.c_str(), &p);
+  if (p.kind == BpffsPath::kRoot) return -EEXIST;
+  if (p.kind == BpffsPath::kOutside) return -EPERM;
+  if (p.error != 0) return p.error == -ELOOP ? -ENOENT : p.error;
+  const mode_t mask = umask(0);
+  umask(mask);
+  const int f = openat(p.parent_fd, p.name.c_str(),
+                       O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                       0600 & ~mask);
+  if (f < 0) return -errno;
+  const std::string text = "bpfemu program " + std::to_string(prog->id) + "\n";
+  const bool ok =
+      write(f, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  struct stat st;
+  const bool stat_ok = fstat(f, &st) == 0;
+  close(f);
+  if (!ok || !stat_ok) {
+    unlinkat(p.parent_fd, p.name.c_str(), 0);
+    return -EIO;
+  }
+  prog_pins_[{st.st_dev, st.st_ino, 0}] = local;
+  return 0;
+}
+
+int Dispatcher::PinnedProg(const std::string& abs) {
+  if (prog_pins_.empty()) return -1;
+  BpffsPath p;
+  ResolveBpffsPath(abs.c_str(), &p);
+  if (p.kind != BpffsPath::kInside || p.error != 0) return -1;
+  struct stat st;
+  if (fstatat(p.parent_fd, p.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return -1;
+  }
+  auto it = prog_pins_.find({st.st_dev, st.st_ino, 0});
+  if (it == prog_pins_.end()) return -1;
+  // A new fd of the program, as the kernel opens a new file.
+  std::shared_ptr<const Prog> prog;
+  if (ProgFromFd(it->second, &prog) != 0) return -1;
+  return ProgGetFdById(prog->id);
+}
+
+int64_t Dispatcher::ObjGet(Call& c, const uint8_t* a) {
+  const uint64_t path_ptr = Get<uint64_t>(a, 0);
+  const uint32_t bpf_fd = Get<uint32_t>(a, 8);
+  const uint32_t file_flags = Get<uint32_t>(a, 12);
+  const int path_fd = Get<int32_t>(a, 16);
+  if (bpf_fd != 0 ||
+      (file_flags & ~(BPF_F_RDONLY | BPF_F_WRONLY | kPathFdFlag))) {
+    return -EINVAL;
+  }
+  if (!(file_flags & kPathFdFlag) && path_fd != 0) return -EINVAL;
+  const uint32_t acc = file_flags & (BPF_F_RDONLY | BPF_F_WRONLY);
+  if (acc == (BPF_F_RDONLY | BPF_F_WRONLY)) return -EINVAL;
+  std::string path;
+  if (int e = c.ReadString(path_ptr, PATH_MAX, &path); e != 0) return e;
+  const std::string abs =
+      c.Absolute(path, (file_flags & kPathFdFlag) ? path_fd : AT_FDCWD);
+  if (int prog = PinnedProg(abs); prog >= 0) return GiveProg(c, prog);
+  const int local = bpfemu::ObjGet(abs.c_str(), acc);
+  if (local < 0) return local;
+  return GiveMap(c, local, !(acc & BPF_F_WRONLY), !(acc & BPF_F_RDONLY));
+}
+
+int64_t Dispatcher::GetInfo(Call& c, uint64_t uattr, const uint8_t* a) {
+  const int child_fd = Get<int32_t>(a, 0);
+  const uint32_t info_len = Get<uint32_t>(a, 4);
+  const uint64_t info_ptr = Get<uint64_t>(a, 8);
+  int local;
+  int err = LocalMap(c, child_fd, &local);
+  const bool is_map = err == 0;
+  if (err == -EINVAL) err = LocalProg(c, child_fd, &local);
+  if (err == -EBADF) return -EBADFD;  // bpf_obj_get_info_by_fd: no file
+  if (err != 0) return err;
+  if (info_len > kPage) return -E2BIG;  // bpf_check_uarg_tail_zero
+  std::vector<uint8_t> buf(std::max<uint32_t>(info_len, 1));
+  if (c.Read(info_ptr, buf.data(), info_len) != 0) return -EFAULT;
+  uint32_t len = info_len;
+  if (is_map) {
+    if (int r = MapGetInfoByFd(local, buf.data(), &len); r != 0) return r;
+  } else {
+    // bpf_prog_get_info_by_fd(): what an emulated program has. Its
+    // instructions are not handed out (xlated / jited lengths 0).
+    struct bpf_prog_info info = {};
+    for (size_t i = sizeof(info); i < info_len; ++i) {
+      if (buf[i] != 0) return -E2BIG;
+    }
+    std::shared_ptr<const Prog> p;
+    if (int r = ProgFromFd(local, &p); r != 0) return r;
+    len = std::min<uint32_t>(info_len, sizeof(info));
+    info.type = p->type;
+    info.id = p->id;
+    std::strncpy(info.name, p->name.c_str(), sizeof(info.name) - 1);
+    info.created_by_uid = static_cast<uint32_t>(getuid());
+    std::memcpy(buf.data(), &info, len);
+  }
+  if (c.Write(info_ptr, buf.data(), len) != 0) return -EFAULT;
+  if (c.Write(uattr + 4, &len, sizeof(len)) != 0) return -EFAULT;
+  return 0;
+}
+
+int64_t Dispatcher::NextId(Call& c, int cmd, uint64_t uattr, const uint8_t* a) {
+  const uint32_t start = Get<uint32_t>(a, 0);
+  uint32_t next = 0;
+  const int r = cmd == BPF_MAP_GET_NEXT_ID ? MapGetNextId(start, &next)
+                                           : ProgGetNextId(start, &next);
+  if (r != 0) return r;
+  return c.Write(uattr + 4, &next, sizeof(next));
+}
+
+int64_t Dispatcher::FdById(Call& c, int cmd, const uint8_t* a) {
+  const uint32_t id = Get<uint32_t>(a, 0);
+  if (cmd == BPF_PROG_GET_FD_BY_ID) {
+    const int local = ProgGetFdById(id);
+    if (local < 0) return local;
+    return GiveProg(c, local);
+  }
+  const uint32_t open_flags = Get<uint32_t>(a, 8);
+  const int local = MapGetFdById(id, open_flags);
+  if (local < 0) return local;
+  return GiveMap(c, local, !(open_flags & BPF_F_WRONLY),
+                 !(open_flags & BPF_F_RDONLY));
+}
+
+// --- programs ---
+
+int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
+                             uint32_t size) {
+  const uint32_t type = Get<uint32_t>(a, 0);
+  const uint32_t insn_cnt = Get<uint32_t>(a, 4);
+  const uint64_t insns_ptr = Get<uint64_t>(a, 8);
+  const uint64_t license_ptr = Get<uint64_t>(a, 16);
+  const uint32_t log_level = Get<uint32_t>(a, 24);
+  const uint32_t log_size = Get<uint32_t>(a, 28);
+  const uint64_t log_buf = Get<uint64_t>(a, 32);
+  const uint32_t prog_flags = Get<uint32_t>(a, 44);
+  char name[BPF_OBJ_NAME_LEN + 1] = {};
+  std::memcpy(name, a + 48, BPF_OBJ_NAME_LEN);
+  const uint32_t expected_attach_type = Get<uint32_t>(a, 68);
+  // bpf_prog_load(): the flags it knows (alignment, test, sleepable, xdp
+  // frags / dev bound, reg invariants, token fd).
+  if (prog_flags & ~(0xffu | (1u << 16))) return -EINVAL;
+  if (insn_cnt == 0 || insn_cnt > 1000000) return -E2BIG;
+  // Instructions, then the license (strncpy_from_bpfptr of 127 bytes: a
+  // longer one is cut, not refused), then the verifier log's attributes
+  // (bpf_check -> bpf_vlog_init).
+  std::vector<interp::RawInsn> insns(insn_cnt);
+  if (c.Read(insns_ptr, insns.data(), insns.size() * sizeof(insns[0])) != 0) {
+    return -EFAULT;
+  }
+  std::string license;
+  if (int e = c.ReadString(license_ptr, 127, &license);
+      e != 0 && e != -ENAMETOOLONG) {
+    return e;
+  }
+  if (TargetKernel() == KernelVersion::k6_1) {
+    // 6.1: any log attribute asks for a complete, sane log.
+    if ((log_level != 0 || log_buf != 0 || log_size != 0) &&
+        (log_size < 128 || log_size > (UINT32_MAX >> 2) || log_level == 0 ||
+         log_buf == 0 || (log_level & ~0x7u))) {
+      return -EINVAL;
+    }
+  } else if ((log_buf != 0) != (log_size != 0) ||
+             (log_buf != 0 && log_level == 0) || (log_level & ~0xfu) ||
+             log_size > (UINT32_MAX >> 2)) {
+    // bpf_verifier_log_attr_valid(): buffer and size together, a level
+    // with a buffer, BPF_LOG_MASK.
+    return -EINVAL;
+  }
+  // Map references are the caller's fds (BPF_PSEUDO_MAP_FD,
+  // BPF_PSEUDO_MAP_VALUE in a ld_imm64): the emulator's fds for them.
+  for (uint32_t i = 0; i + 1 < insn_cnt; ++i) {
+    interp::RawInsn& in = insns[i];
+    if (in.code != (BPF_LD | BPF_IMM | BPF_DW)) continue;
+    if (in.src == BPF_PSEUDO_MAP_FD || in.src == BPF_PSEUDO_MAP_VALUE) {
+      int local;
+      if (int err = LocalMap(c, in.imm, &local); err != 0) return err;
+      in.imm = local;
+    }
+    ++i;
+  }
+  const int local =
+      native::ProgLoadBytecode(type, expected_attach_type, name, insns.data(),
+                               insn_cnt, license.c_str());
+  if (log_level != 0 && log_buf != 0) {
+    // The emulator has no verifier and writes no verifier log: the log
+    // says so, honestly, in place of the kernel's.
+    std::string msg =
+        local >= 0 ? "bpfemu: no verifier log; the program was checked by "
+                     "the interpreter's loader\n"
+                   : "bpfemu: the interpreter's loader refused the program: " +
+                         std::string(std::strerror(-local)) + "\n";
+    const uint32_t true_size = static_cast<uint32_t>(msg.size() + 1);
+    const bool truncated = msg.size() + 1 > log_size;
+    if (truncated) msg.resize(log_size - 1);
+    if (c.Write(log_buf, msg.c_str(), msg.size() + 1) != 0) {
+      if (local >= 0) (void)CloseFd(local);
+      return -EFAULT;
+    }
+    // log_true_size (6.4), when the caller's attr has it.
+    if (AtLeast612() && size >= 144) {
+      (void)c.Write(uattr + 140, &true_size, sizeof(true_size));
+    }
+    // A log that did not fit fails the load (bpf_vlog_finalize: ENOSPC).
+    if (truncated && local >= 0) {
+      (void)CloseFd(local);
+      return -ENOSPC;
+    }
+  }
+  if (local < 0) return local;
+  return GiveProg(c, local);
+}
+
+int64_t Dispatcher::TestRun(Call& c, uint64_t uattr, const uint8_t* a) {
+  const int child_fd = Get<int32_t>(a, 0);
+  const uint32_t size_in = Get<uint32_t>(a, 8);
+  const uint32_t size_out = Get<uint32_t>(a, 12);
+  const uint64_t data_in = Get<uint64_t>(a, 16);
+  const uint64_t data_out = Get<uint64_t>(a, 24);
+  const uint32_t repeat_attr = Get<uint32_t>(a, 32);
+  const uint32_t ctx_size_in = Get<uint32_t>(a, 40);
+  const uint64_t ctx_in = Get<uint64_t>(a, 48);
+  const uint32_t flags = Get<uint32_t>(a, 64);
+  const uint32_t cpu = Get<uint32_t>(a, 68);
+  // bpf_prog_test_run(): cpu without BPF_F_TEST_RUN_ON_CPU.
+  if (!(flags & BPF_F_TEST_RUN_ON_CPU) && cpu != 0) return -EINVAL;
+  int local;
+  if (int err = LocalProg(c, child_fd, &local); err != 0) return err;
+  std::shared_ptr<const Prog> prog;
+  if (int err = ProgFromFd(local, &prog); err != 0) return err;
+  const uint32_t repeat = repeat_attr > 1 ? repeat_attr : 1;
+  switch (prog->type) {
+    case BPF_PROG_TYPE_XDP:
+    case BPF_PROG_TYPE_SOCKET_FILTER:
+    case BPF_PROG_TYPE_SCHED_CLS:
+    case BPF_PROG_TYPE_SCHED_ACT: {
+      if (data_in == 0 || size_in > 65536) return -EINVAL;
+      std::vector<uint8_t> in(size_in);
+      if (c.Read(data_in, in.data(), in.size()) != 0) return -EFAULT;
+      std::vector<uint8_t> ctx;
+      if (ctx_in != 0 && ctx_size_in >= sizeof(__sk_buff)) {
+        ctx.resize(sizeof(__sk_buff));
+        if (c.Read(ctx_in, ctx.data(), ctx.size()) != 0) return -EFAULT;
+      }
+      native::PacketResult r;
+      const uint64_t start = NowNs();
+      for (uint32_t i = 0; i < repeat; ++i) {
+        r = prog->type == BPF_PROG_TYPE_XDP
+                ? native::RunXdp(*prog, in)
+                : native::RunSkb(
+                      *prog, in,
+                      ctx.empty()
+                          ? nullptr
+                          : reinterpret_cast<const __sk_buff*>(ctx.data()));
+        if (r.err != 0) return r.err;
+        if (ProgFaulted()) return -EFAULT;
+      }
+      const uint32_t duration =
+          static_cast<uint32_t>((NowNs() - start) / repeat);
+      // bpf_test_finish(): data out (ENOSPC when it did not fit), its
+      // size, retval, duration.
+      int ret = 0;
+      const uint32_t full = static_cast<uint32_t>(r.data_out.size());
+      if (data_out != 0) {
+        const uint32_t n = std::min(size_out, full);
+        if (c.Write(data_out, r.data_out.data(), n) != 0) return -EFAULT;
+        if (n < full) ret = -ENOSPC;
+      }
+      if (c.Write(uattr + 12, &full, 4) != 0 ||
+          c.Write(uattr + 4, &r.retval, 4) != 0 ||
+          c.Write(uattr + 36, &duration, 4) != 0) {
+        return -EFAULT;
+      }
+      return ret;
+    }
+    case BPF_PROG_TYPE_RAW_TRACEPOINT:
+    case BPF_PROG_TYPE_TRACING:
+    case BPF_PROG_TYPE_SYSCALL: {
+      if (data_in != 0 || data_out != 0 || size_in != 0 || repeat_attr > 1 ||
+          ctx_size_in > 12 * sizeof(uint64_t)) {
+        return -EINVAL;
+      }
+      std::vector<uint64_t> ctx(12, 0);
+      if (ctx_in != 0 && c.Read(ctx_in, ctx.data(), ctx_size_in) != 0) {
+        return -EFAULT;
+      }
+      const uint32_t retval = static_cast<uint32_t>(ProgRun(*prog, ctx.data()));
+      if (ProgFaulted()) return -EFAULT;
+      return c.Write(uattr + 4, &retval, 4);
+    }
+    default:
+      return -kENOTSUPP;
+  }
+}
+
+}  // namespace bpfemu::exec
+
+namespace bpfemu::exec {
+namespace {
+
+// "/proc/self/fd/N", "/proc/thread-self/fdinfo/N", "/proc/PID/fd/N" with
+// PID the caller's (thread or process) id: N, or -1. `kind` is "fd" or
+// "fdinfo".
+int ProcFdNumber(const std::string& path, const char* kind, pid_t tid) {
+  static const char kProc[] = "/proc/";
+  if (path.rfind(kProc, 0) != 0) return -1;
+  size_t at = sizeof(kProc) - 1;
+  const size_t slash = path.find('/', at);
+  if (slash == std::string::npos) return -1;
+  const std::string who = path.substr(at, slash - at);
+  bool mine =
+      who == "self" || who == "thread-self" || who == std::to_string(tid);
+  if (!mine && !who.empty() &&
+      who.find_first_not_of("0123456789") == std::string::npos) {
+    // The caller's process id (thread group), from its status.
+    std::FILE* f =
+        std::fopen(("/proc/" + std::to_string(tid) + "/status").c_str(), "re");
+    if (f != nullptr) {
+      char line[256];
+      while (std::fgets(line, sizeof(line), f) != nullptr) {
+        if (std::strncmp(line, "Tgid:", 5) == 0) {
+          mine = std::strtol(line + 5, nullptr, 10) == std::stol(who);
+          break;
+        }
+      }
+      std::fclose(f);
+    }
+  }
+  if (!mine) return -1;
+  at = slash + 1;
+  const std::string prefix = std::string(kind) + "/";
+  if (path.compare(at, prefix.size(), prefix) != 0) return -1;
+  const std::string num = path.substr(at + prefix.size());
+  if (num.empty() || num.size() > 9 ||
+      num.find_first_not_of("0123456789") != std::string::npos) {
+    return -1;
+  }
+  return std::stoi(num);
+}
+
+}  // namespace
+
+int Dispatcher::Identify(Call& c, int child_fd, int* local) {
+  const int t = c.GetFd(child_fd);
+  if (t < 0) return 0;
+  struct stat st;
+  const bool ok = fstat(t, &st) == 0;
+  const int acc = fcntl(t, F_GETFL) & O_ACCMODE;
+  close(t);
+  if (!ok) return 0;
+  if (auto it = maps_.find({st.st_dev, st.st_ino, acc}); it != maps_.end()) {
+    *local = it->second;
+    return 1;
+  }
+  if (auto it = progs_.find({st.st_dev, st.st_ino, 0}); it != progs_.end()) {
+    *local = it->second;
+    return 2;
+  }
+  return 0;
+}
+
+bool Dispatcher::ServeProc(Call& c, const struct seccomp_data& d,
+                           int64_t* ret) {
+  const uint32_t nr = static_cast<uint32_t>(d.nr) & ~0x40000000u;
+  if (nr == 9) {
+    // mmap(addr, len, prot, flags, fd, off) of a map fd this supervisor
+    // handed out. The region file the caller holds starts with the
+    // emulator's header, not the kernel's layout, and no process can map
+    // memory into another: the caller gets the kernel's answer for a
+    // mapping the map refuses, and ENODEV for one it would allow (the
+    // libbpf-level drop-in, compat/, serves those mappings).
+    int local;
+    if (Identify(c, static_cast<int>(d.args[4]), &local) != 1) return false;
+    int err = 0;
+    void* addr = MapMmap(local, d.args[1], static_cast<int>(d.args[2]),
+                         static_cast<int>(d.args[3]), d.args[5], &err);
+    if (addr != nullptr) {
+      munmap(addr, d.args[1]);
+      err = -ENODEV;
+    }
+    *ret = err;
+    return true;
+  }
+  if (nr == 137 || nr == 83 || nr == 84 || nr == 87 || nr == 258 || nr == 263) {
+    return ServeBpffs(c, nr, d, ret);
+  }
+  const bool is_open = nr == 2 || nr == 257;
+  const bool is_readlink = nr == 89 || nr == 267;
+  if (!is_open && !is_readlink) return false;
+  // open(path, flags) / openat(dirfd, path, flags) and readlink(path, buf,
+  // size) / readlinkat(dirfd, path, buf, size): only absolute paths.
+  const bool at = nr == 257 || nr == 267;
+  const uint64_t path_ptr = d.args[at ? 1 : 0];
+  std::string path;
+  if (c.ReadString(path_ptr, PATH_MAX, &path) != 0 || path.empty() ||
+      path[0] != '/') {
+    return false;
+  }
+  const int n = ProcFdNumber(path, is_open ? "fdinfo" : "fd", c.pid());
+  if (n < 0) return false;
+  int local;
+  const int kind = Identify(c, n, &local);
+  if (kind == 0) return false;
+  if (is_readlink) {
+    // An anonymous inode's name, as the kernel's bpf files have.
+    const std::string target =
+        kind == 1 ? "anon_inode:bpf-map" : "anon_inode:bpf-prog";
+    const uint64_t buf = d.args[at ? 2 : 1];
+    const int64_t size = static_cast<int32_t>(d.args[at ? 3 : 2]);
+    if (size <= 0) {
+      *ret = -EINVAL;
+      return true;
+    }
+    const size_t len = std::min<size_t>(target.size(), size);
+    *ret = c.Write(buf, target.data(), len) == 0 ? int64_t(len) : -EFAULT;
+    return true;
+  }
+  const uint64_t flags = d.args[at ? 2 : 1];
+  if ((flags & O_ACCMODE) != O_RDONLY) return false;
+  // The real file's fdinfo (pos, flags, mnt_id, ino), then what
+  // bpf_map_show_fdinfo / bpf_prog_show_fdinfo add.
+  std::string text;
+  {
+    const std::string real =
+        "/proc/" + std::to_string(c.pid()) + "/fdinfo/" + std::to_string(n);
+    std::FILE* f = std::fopen(real.c_str(), "re");
+    if (f == nullptr) return false;
+    char line[512];
+    while (std::fgets(line, sizeof(line), f) != nullptr) {
+      if (std::strncmp(line, "pos:", 4) == 0 ||
+          std::strncmp(line, "flags:", 6) == 0 ||
+          std::strncmp(line, "mnt_id:", 7) == 0 ||
+          std::strncmp(line, "ino:", 4) == 0) {
+        text += line;
+      }
+    }
+    std::fclose(f);
+  }
+  char buf[1024];
+  if (kind == 1) {
+    std::shared_ptr<Map> m = MapFromFd(local);
+    if (m == nullptr) return false;
+    const MapHeader& h = m->header();
+    std::snprintf(buf, sizeof(buf),
+                  "map_type:\t%u\nkey_size:\t%u\nvalue_size:\t%u\n"
+                  "max_entries:\t%u\nmap_flags:\t%#x\nmap_extra:\t%#llx\n"
+                  "memlock:\t%lld\nmap_id:\t%u\nfrozen:\t%d\n",
+                  h.map_type, h.key_size, h.value_size, h.max_entries,
+                  h.map_flags, static_cast<unsigned long long>(h.map_extra),
+                  static_cast<long long>(MapMemlock(local)), h.id,
+                  MapFrozen(local) == 1 ? 1 : 0);
+  } else {
+    std::shared_ptr<const Prog> p;
+    if (ProgFromFd(local, &p) != 0) return false;
+    std::snprintf(
+        buf, sizeof(buf),
+        "prog_type:\t%u\nprog_jited:\t0\nprog_tag:\t0000000000000000\n"
+        "memlock:\t4096\nprog_id:\t%u\nrun_time_ns:\t0\n"
+        "run_cnt:\t0\nrecursion_misses:\t0\nverified_insns:\t0\n",
+        p->type, p->id);
+  }
+  text += buf;
+  const int mfd = memfd_create("bpfemu-fdinfo", MFD_CLOEXEC);
+  if (mfd < 0) return false;
+  if (write(mfd, text.data(), text.size()) !=
+          static_cast<ssize_t>(text.size()) ||
+      lseek(mfd, 0, SEEK_SET) != 0) {
+    close(mfd);
+    return false;
+  }
+  // The caller gets a read-only file of the text.
+  const std::string self = "/proc/self/fd/" + std::to_string(mfd);
+  const int ro = open(self.c_str(), O_RDONLY | O_CLOEXEC);
+  close(mfd);
+  if (ro < 0) return false;
+  *ret = c.InstallFd(ro, (flags & O_CLOEXEC) != 0);
+  close(ro);
+  return true;
+}
+
+bool Dispatcher::ServeBpffs(Call& c, uint32_t nr, const struct seccomp_data& d,
+                            int64_t* ret) {
+  // statfs(path, buf), mkdir(path, mode), rmdir(path), unlink(path),
+  // mkdirat(dirfd, path, mode), unlinkat(dirfd, path, flags).
+  const bool at = nr == 258 || nr == 263;
+  std::string path;
+  if (c.ReadString(d.args[at ? 1 : 0], PATH_MAX, &path) != 0 || path.empty()) {
+    return false;  // the kernel answers EFAULT / ENOENT itself
+  }
+  const int dir_fd = at ? static_cast<int>(d.args[0]) : AT_FDCWD;
+  const std::string abs = c.Absolute(path, dir_fd);
+  BpffsPath p;
+  ResolveBpffsPath(abs.c_str(), &p);
+  if (p.kind == BpffsPath::kOutside) return false;
+  switch (nr) {
+    case 137: {  // statfs: the bpffs's magic for paths that exist there
+      if (p.kind == BpffsPath::kInside) {
+        struct stat st;
+        if (p.error != 0) {
+          *ret = p.error;
+          return true;
+        }
+        if (fstatat(p.parent_fd, p.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) !=
+            0) {
+          *ret = -errno;
+          return true;
+        }
+      }
+      struct statfs sf = {};
+      sf.f_type = 0xcafe4a11;  // BPF_FS_MAGIC
+      sf.f_bsize = 4096;
+      sf.f_namelen = 255;
+      sf.f_frsize = 4096;
+      *ret = c.Write(d.args[1], &sf, sizeof(sf));
+      return true;
+    }
+    case 83:
+    case 258:
+      *ret = BpffsMkdir(abs.c_str(), static_cast<mode_t>(d.args[at ? 2 : 1]));
+      return true;
+    default:  // rmdir, unlink, unlinkat
+      *ret = BpffsUnlink(abs.c_str());
+      return true;
+  }
+}
+
+}  // namespace bpfemu::exec

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: dispatch.h
+//
+// __sys_bpf() (kernel/bpf/syscall.c) for a supervised process: the attr
+// size rules, CHECK_ATTR, and each served command run on the emulator with
+// the caller's buffers copied in and out (call.h); plus the file calls the
+// supervisor answers for paths that name its objects (docs/exec.md).
+
+#ifndef BPFEMU_EXEC_DISPATCH_H_
+#define BPFEMU_EXEC_DISPATCH_H_
+
+#include <linux/seccomp.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "exec/call.h"
+
+namespace bpfemu::exec {
+
+// The emulated objects a supervisor's children hold, and the calls that
+// reach them: Serve() runs one bpf(cmd, uattr, size) on the emulator and
+// returns what the system call returns (>= 0) or -errno.
+class Dispatcher {
+ public:
+  Dispatcher() = default;
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+  // The emulator's fd of the map with `id`, or -1; the ids held; the
+  // descriptors held (Supervisor::MapFdForId, MapIds, OpenFds).
+  int MapFdForId(uint32_t id) const;
+  std::vector<uint32_t> MapIds() const;
+  size_t OpenFds() const;
+
+  int64_t Serve(Call& call, int cmd, uint64_t uattr, uint32_t size);
+  // open / openat / readlink / readlinkat (x86-64 numbers) of a /proc path
+  // naming one of the caller's map or program fds: true with *ret set when
+  // answered here, false to let the call run natively.
+  bool ServeProc(Call& call, const struct seccomp_data& d, int64_t* ret);
+
+ private:
+  // The emulator's fd for the caller's map fd: 0 with *local set, or
+  // -EBADF / -EINVAL (not a map).
+  int LocalMap(Call& c, int child_fd, int* local);
+  int LocalMapSlow(Call& c, int child_fd, int* local);
+  // The last resolution of (caller tid, fd), if that fd is still the same
+  // file (kcmp): kind 1 map, 2 program.
+  bool Cached(Call& c, int child_fd, int kind, int* local);
+  void Remember(Call& c, int child_fd, int kind, int local);
+  // The same for a program fd.
+  int LocalProg(Call& c, int child_fd, int* local);
+  // Installs the map behind the emulator's fd `local` (just returned by
+  // the emulator, with access readable / writable) into the caller. Takes
+  // `local`. The caller's fd, or -errno.
+  int GiveMap(Call& c, int local, bool readable, bool writable);
+  int GiveProg(Call& c, int local);
+  // statfs / mkdir / rmdir / unlink of a path below the emulated bpffs.
+  bool ServeBpffs(Call& c, uint32_t nr, const struct seccomp_data& d,
+                  int64_t* ret);
+  // Without attaching anything: 1 if the caller's fd is a map this
+  // supervisor handed out, 2 a program, 0 neither; *local as LocalMap.
+  int Identify(Call& c, int child_fd, int* local);
+
+  int64_t MapCreate(Call& c, const uint8_t* attr);
+  int64_t Elem(Call& c, int cmd, const uint8_t* attr);
+  int64_t Batch(Call& c, int cmd, uint64_t uattr, const uint8_t* attr);
+  int64_t ObjPin(Call& c, const uint8_t* attr);
+  int64_t ObjGet(Call& c, const uint8_t* attr);
+  // Program pins (kept by this supervisor): 0 or -errno; the emulator's
+  // new program fd for a pinned path, or -1 if it names none.
+  int PinProg(int local, const std::string& abs);
+  int PinnedProg(const std::string& abs);
+  int64_t GetInfo(Call& c, uint64_t uattr, const uint8_t* attr);
+  int64_t NextId(Call& c, int cmd, uint64_t uattr, const uint8_t* attr);
+  int64_t FdById(Call& c, int cmd, const uint8_t* attr);
+  int64_t ProgLoad(Call& c, uint64_t uattr, const uint8_t* attr, uint32_t size);
+  int64_t TestRun(Call& c, uint64_t uattr, const uint8_t* attr);
+
+  struct FileKey {
+    uint64_t dev, ino;
+    int acc;  // O_RDONLY, O_WRONLY or O_RDWR (0 for programs)
+    bool operator<(const FileKey& o) const {
+      return std::tie(dev, ino, acc) < std::tie(o.dev, o.ino, o.acc);
+    }
+  };
+  // Map files handed out or seen, by identity and access mode: the
+  // emulator's fd of each (registered with the matching access).
+  std::map<FileKey, int> maps_;
+  // Program files: dev/ino -> the emulator's program fd.
+  std::map<FileKey, int> progs_;
+  // Program pin files (dev/ino) -> the emulator's program fd.
+  std::map<FileKey, int> prog_pins_;
+  // Fds the emulator returned that stand behind an entry of maps_.
+  std::vector<int> held_;
+  struct Resolved {
+    int local;
+    int kind;
+  };
+  std::map<std::pair<pid_t, int>, Resolved> fd_cache_;
+  // An open file that is not a map (/dev/null), opened on first use.
+  int NotAMapFd();
+  int not_a_map_ = -1;
+};
+
+}  // namespace bpfemu::exec
+
+#endif  // BPFEMU_EXEC_INTERNAL_H_

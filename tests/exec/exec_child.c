@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: Apache-2.0
+// The supervised side of tests/exec/exec_test.cc (bpfemu exec's library
+// entry point), issuing raw bpf(2). Modes (argv[1]):
+//   maps      creates a hash "inspect" holding 1 -> 42, and exits 0;
+//   faults    bad pointers and bad fds, each checked against the kernel's
+//             answer (also run natively on the kernel by raw_kernel_test);
+//             exits 0 if all matched, else prints the first mismatch;
+//   threads   4 threads and 2 forked children update one map concurrently;
+//   killme    forks a worker that looks up in a loop until it is killed
+//             (SIGKILL, by the test's supervisor hook) while this process
+//             keeps calling; exits 0 if every own call succeeded and the
+//             worker died of SIGKILL;
+//   prog      loads an XDP program using an array map (with a verifier
+//             log), test-runs it, reads its info and gets it by id;
+//   mmap      prints the answers to mmap of a hash and an mmapable array;
+//   closerace one thread dups and closes the map fd while another looks it
+//             up: every answer is 0, EBADF or ENOENT.
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long sys_bpf(int cmd, void* attr, unsigned size) {
+  long r = syscall(SYS_bpf, cmd, attr, size);
+  return r < 0 ? -errno : r;
+}
+
+static int create(int type, int ks, int vs, int n, const char* name) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_type = type;
+  a.key_size = ks;
+  a.value_size = vs;
+  a.max_entries = n;
+  if (name) strncpy(a.map_name, name, sizeof(a.map_name) - 1);
+  return (int)sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+}
+
+static long elem(int cmd, int fd, const void* k, void* v, uint64_t flags) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_fd = fd;
+  a.key = (uint64_t)(uintptr_t)k;
+  a.value = (uint64_t)(uintptr_t)v;
+  a.flags = flags;
+  return sys_bpf(cmd, &a, sizeof(a));
+}
+
+static int failed;
+#define EXPECT(what, got, want)                                           \
+  do {                                                                    \
+    long g_ = (got);                                                      \
+    if (g_ != (want)) {                                                   \
+      printf("MISMATCH %s: got %ld, want %ld\n", what, g_, (long)(want)); \
+      failed = 1;                                                         \
+    }                                                                     \
+  } while (0)
+
+static int Maps(void) {
+  int fd = create(BPF_MAP_TYPE_HASH, 4, 8, 8, "inspect");
+  if (fd < 0) return 1;
+  uint32_t k = 1;
+  uint64_t v = 42;
+  return elem(BPF_MAP_UPDATE_ELEM, fd, &k, &v, 0) == 0 ? 0 : 1;
+}
+
+static int Faults(void) {
+  const long page = sysconf(_SC_PAGESIZE);
+  // Two pages, the second inaccessible; a read-only page.
+  char* two = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  mprotect(two + page, page, PROT_NONE);
+  char* ro = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  int fd = create(BPF_MAP_TYPE_HASH, 4, 8, 8, "faults");
+  EXPECT("create", fd >= 0, 1);
+  uint32_t k = 1;
+  uint64_t v = 7;
+  EXPECT("update", elem(BPF_MAP_UPDATE_ELEM, fd, &k, &v, 0), 0);
+  // The attr itself: unmapped, straddling the end of the mapping.
+  EXPECT("attr unmapped",
+         syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM, two + page, 32) < 0 ? -errno : 0,
+         -EFAULT);
+  EXPECT("attr straddles",
+         syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM, two + page - 16, 32) < 0 ? -errno
+                                                                        : 0,
+         -EFAULT);
+  // A long attr whose tail is unmapped.
+  {
+    char* a = two + page - 200;
+    memset(a, 0, 200);
+    EXPECT("attr tail unmapped",
+           syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM, a, 400) < 0 ? -errno : 0,
+           -EFAULT);
+  }
+  // Key straddling into the unmapped page; value into read-only memory.
+  EXPECT("key straddles", elem(BPF_MAP_LOOKUP_ELEM, fd, two + page - 2, &v, 0),
+         -EFAULT);
+  EXPECT("value read-only", elem(BPF_MAP_LOOKUP_ELEM, fd, &k, ro, 0), -EFAULT);
+  EXPECT("value unmapped", elem(BPF_MAP_UPDATE_ELEM, fd, &k, two + page, 0),
+         -EFAULT);
+  EXPECT("next key unmapped",
+         elem(BPF_MAP_GET_NEXT_KEY, fd, NULL, two + page, 0), -EFAULT);
+  // A missing key with an unwritable value: the lookup's error wins.
+  {
+    uint32_t missing = 9;
+    EXPECT("missing key, bad value",
+           elem(BPF_MAP_LOOKUP_ELEM, fd, &missing, ro, 0), -ENOENT);
+  }
+  // Bad fds: never opened, negative, not a map (a pipe, /dev/null, a
+  // directory, a regular file).
+  EXPECT("fd 12345", elem(BPF_MAP_LOOKUP_ELEM, 12345, &k, &v, 0), -EBADF);
+  EXPECT("fd -1", elem(BPF_MAP_LOOKUP_ELEM, -1, &k, &v, 0), -EBADF);
+  int p[2];
+  if (pipe(p) != 0) return 1;
+  EXPECT("pipe", elem(BPF_MAP_LOOKUP_ELEM, p[0], &k, &v, 0), -EINVAL);
+  int dn = open("/dev/null", O_RDONLY);
+  EXPECT("/dev/null", elem(BPF_MAP_LOOKUP_ELEM, dn, &k, &v, 0), -EINVAL);
+  int dir = open("/", O_RDONLY | O_DIRECTORY);
+  EXPECT("directory", elem(BPF_MAP_LOOKUP_ELEM, dir, &k, &v, 0), -EINVAL);
+  char tmpl[] = "/tmp/bpfemu-exec-child-XXXXXX";
+  int reg = mkstemp(tmpl);
+  if (reg >= 0) {
+    unlink(tmpl);
+    char junk[8192];
+    memset(junk, 0x5a, sizeof(junk));
+    if (write(reg, junk, sizeof(junk)) != (ssize_t)sizeof(junk)) return 1;
+    EXPECT("regular file", elem(BPF_MAP_LOOKUP_ELEM, reg, &k, &v, 0), -EINVAL);
+    close(reg);
+  }
+  // Map-of-maps: the inner map template and the values are fds.
+  {
+    int inner = create(BPF_MAP_TYPE_ARRAY, 4, 4, 1, "inner");
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.map_type = BPF_MAP_TYPE_ARRAY_OF_MAPS;
+    a.key_size = 4;
+    a.value_size = 4;
+    a.max_entries = 2;
+    a.inner_map_fd = inner;
+    int outer = (int)sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+    EXPECT("outer create", outer >= 0, 1);
+    uint32_t k0 = 0, in = (uint32_t)inner, id = 0;
+    EXPECT("outer update", elem(BPF_MAP_UPDATE_ELEM, outer, &k0, &in, 0), 0);
+    EXPECT("outer lookup", elem(BPF_MAP_LOOKUP_ELEM, outer, &k0, &id, 0), 0);
+    EXPECT("outer lookup gives an id", id != 0, 1);
+    in = 12345;
+    EXPECT("outer update, fd not open",
+           elem(BPF_MAP_UPDATE_ELEM, outer, &k0, &in, 0), -EBADF);
+    in = (uint32_t)p[0];
+    EXPECT("outer update, a pipe",
+           elem(BPF_MAP_UPDATE_ELEM, outer, &k0, &in, 0), -EINVAL);
+    a.inner_map_fd = (uint32_t)p[0];
+    EXPECT("outer create, inner a pipe", sys_bpf(BPF_MAP_CREATE, &a, sizeof(a)),
+           -EINVAL);
+    close(outer);
+    close(inner);
+  }
+  // Paths: unmapped, unterminated up to an unmapped page, too long.
+  {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.pathname = (uint64_t)(uintptr_t)(two + page);
+    a.bpf_fd = fd;
+    EXPECT("pin unmapped path", sys_bpf(BPF_OBJ_PIN, &a, sizeof(a)), -EFAULT);
+    memset(two + page - 100, 'a', 100);
+    a.pathname = (uint64_t)(uintptr_t)(two + page - 100);
+    EXPECT("pin unterminated path", sys_bpf(BPF_OBJ_PIN, &a, sizeof(a)),
+           -EFAULT);
+    char* longp = malloc(8192);
+    memset(longp, 'b', 8191);
+    longp[8191] = 0;
+    a.pathname = (uint64_t)(uintptr_t)longp;
+    EXPECT("pin long path", sys_bpf(BPF_OBJ_PIN, &a, sizeof(a)), -ENAMETOOLONG);
+    memset(&a, 0, sizeof(a));
+    a.pathname = (uint64_t)(uintptr_t)longp;
+    EXPECT("get long path", sys_bpf(BPF_OBJ_GET, &a, sizeof(a)), -ENAMETOOLONG);
+    free(longp);
+  }
+  // Batch: keys partly unmapped (count 2, the second key unmapped).
+  {
+    int arr = create(BPF_MAP_TYPE_ARRAY, 4, 4, 4, "fb");
+    uint32_t* keys = (uint32_t*)(two + page - 4);
+    keys[0] = 0;
+    uint32_t vals[2] = {5, 6};
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.batch.map_fd = arr;
+    a.batch.keys = (uint64_t)(uintptr_t)keys;
+    a.batch.values = (uint64_t)(uintptr_t)vals;
+    a.batch.count = 2;
+    EXPECT("update batch, second key unmapped",
+           sys_bpf(BPF_MAP_UPDATE_BATCH, &a, sizeof(a)), -EFAULT);
+    EXPECT("update batch count", a.batch.count, 1);
+    uint32_t k0 = 0, got = 0;
+    EXPECT("first element written",
+           elem(BPF_MAP_LOOKUP_ELEM, arr, &k0, &got, 0), 0);
+    EXPECT("first element value", got, 5);
+    // Lookup batch into an unmapped values buffer.
+    uint32_t ok[4];
+    memset(&a, 0, sizeof(a));
+    a.batch.map_fd = arr;
+    a.batch.keys = (uint64_t)(uintptr_t)ok;
+    a.batch.values = (uint64_t)(uintptr_t)(two + page);
+    a.batch.count = 4;
+    EXPECT("lookup batch, values unmapped",
+           sys_bpf(BPF_MAP_LOOKUP_BATCH, &a, sizeof(a)), -EFAULT);
+    close(arr);
+  }
+  // Info into read-only memory, and with an unmapped length tail.
+  {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.info.bpf_fd = fd;
+    a.info.info_len = 40;
+    a.info.info = (uint64_t)(uintptr_t)ro;
+    EXPECT("info read-only", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)),
+           -EFAULT);
+    a.info.info_len = 8192;
+    EXPECT("info over a page", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)),
+           -E2BIG);
+  }
+  // Program load with unmapped instructions, license, log.
+  {
+    uint64_t insns[2] = {0xb7, 0x95};  // r0 = 0; exit
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+    a.insn_cnt = 2;
+    a.insns = (uint64_t)(uintptr_t)(two + page);
+    a.license = (uint64_t)(uintptr_t) "GPL";
+    EXPECT("prog insns unmapped", sys_bpf(BPF_PROG_LOAD, &a, sizeof(a)),
+           -EFAULT);
+    a.insns = (uint64_t)(uintptr_t)insns;
+    a.license = (uint64_t)(uintptr_t)(two + page);
+    EXPECT("prog license unmapped", sys_bpf(BPF_PROG_LOAD, &a, sizeof(a)),
+           -EFAULT);
+    a.license = (uint64_t)(uintptr_t) "GPL";
+    a.log_level = 0;
+    a.log_size = 256;
+    char log[256];
+    a.log_buf = (uint64_t)(uintptr_t)log;
+    EXPECT("prog log buffer without a level",
+           sys_bpf(BPF_PROG_LOAD, &a, sizeof(a)), -EINVAL);
+    a.log_level = 0;
+    a.log_size = 0;
+    a.log_buf = 0;
+    long pfd = sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+    EXPECT("prog load", pfd >= 0, 1);
+    // A program fd is not a map, a map fd is not a program.
+    EXPECT("prog fd as map", elem(BPF_MAP_LOOKUP_ELEM, (int)pfd, &k, &v, 0),
+           -EINVAL);
+    memset(&a, 0, sizeof(a));
+    a.test.prog_fd = fd;
+    EXPECT("map fd as prog", sys_bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)),
+           -EINVAL);
+    // Test run with unmapped data.
+    memset(&a, 0, sizeof(a));
+    a.test.prog_fd = (int)pfd;
+    a.test.data_in = (uint64_t)(uintptr_t)(two + page);
+    a.test.data_size_in = 64;
+    EXPECT("test run data unmapped", sys_bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)),
+           -EFAULT);
+    close((int)pfd);
+  }
+  // Unprivileged-only commands.
+  {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    long r = sys_bpf(BPF_LINK_CREATE, &a, sizeof(a));
+    // Root on the kernel answers the attach checks (EBADF / EINVAL);
+    // under exec (an unprivileged process's answer): EPERM.
+    if (r != -EPERM && r != -EBADF && r != -EINVAL) {
+      printf("MISMATCH link create: %ld\n", r);
+      failed = 1;
+    }
+  }
+  return failed;
+}
+
+static int g_fd;
+static void* Updater(void* arg) {
+  uint32_t base = (uint32_t)(uintptr_t)arg;
+  for (uint32_t i = 0; i < 200; ++i) {
+    uint32_t k = base * 1000 + i;
+    uint64_t v = k;
+    if (elem(BPF_MAP_UPDATE_ELEM, g_fd, &k, &v, 0) != 0) return (void*)1;
+  }
+  return NULL;
+}
+
+static int Threads(void) {
+  g_fd = create(BPF_MAP_TYPE_HASH, 4, 8, 4096, "threads");
+  if (g_fd < 0) return 1;
+  pid_t kids[2];
+  for (int i = 0; i < 2; ++i) {
+    kids[i] = fork();
+    if (kids[i] == 0) _exit(Updater((void*)(uintptr_t)(10 + i)) ? 1 : 0);
+  }
+  pthread_t t[4];
+  for (int i = 0; i < 4; ++i) {
+    pthread_create(&t[i], NULL, Updater, (void*)(uintptr_t)(i + 1));
+  }
+  int bad = 0;
+  for (int i = 0; i < 4; ++i) {
+    void* r;
+    pthread_join(t[i], &r);
+    bad |= r != NULL;
+  }
+  for (int i = 0; i < 2; ++i) {
+    int st;
+    waitpid(kids[i], &st, 0);
+    bad |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+  }
+  // 6 writers x 200 keys.
+  uint32_t key, next, n = 0;
+  long r = elem(BPF_MAP_GET_NEXT_KEY, g_fd, NULL, &next, 0);
+  while (r == 0) {
+    ++n;
+    key = next;
+    r = elem(BPF_MAP_GET_NEXT_KEY, g_fd, &key, &next, 0);
+  }
+  if (n != 1200) printf("threads: %u keys\n", n);
+  return bad || n != 1200;
+}
+
+static int KillMe(void) {
+  int fd = create(BPF_MAP_TYPE_ARRAY, 4, 8, 4, "killme");
+  if (fd < 0) return 1;
+  pid_t w = fork();
+  if (w == 0) {
+    uint32_t k = 0;
+    uint64_t v;
+    for (;;) elem(BPF_MAP_LOOKUP_ELEM, fd, &k, &v, 0);
+  }
+  // Keep calling until the worker is gone (at most ~20 s).
+  int st = 0, bad = 0;
+  for (int i = 0; i < 200000; ++i) {
+    uint32_t k = 1;
+    uint64_t v = (uint64_t)i;
+    if (elem(BPF_MAP_UPDATE_ELEM, fd, &k, &v, 0) != 0) bad = 1;
+    if (waitpid(w, &st, WNOHANG) == w) break;
+    if (i == 199999) {
+      kill(w, SIGKILL);
+      waitpid(w, &st, 0);
+      printf("killme: the worker was never killed\n");
+      return 1;
+    }
+    usleep(100);
+  }
+  // Calls after the kill still work.
+  for (int i = 0; i < 100; ++i) {
+    uint32_t k = 2;
+    uint64_t v = 5;
+    if (elem(BPF_MAP_UPDATE_ELEM, fd, &k, &v, 0) != 0) bad = 1;
+  }
+  return bad || !WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL;
+}
+
+struct insn {
+  uint8_t code;
+  uint8_t regs;  // dst | src << 4
+  int16_t off;
+  int32_t imm;
+};
+
+// An XDP program that stores 7 in element 0 of an array map (found through
+// a ld_imm64 of the map's fd) and returns XDP_PASS; loaded with a verifier
+// log, run with BPF_PROG_TEST_RUN on 64 bytes.
+static int Prog(void) {
+  int arr = create(BPF_MAP_TYPE_ARRAY, 4, 8, 1, "progmap");
+  if (arr < 0) return 1;
+  struct insn p[] = {
+      {0x18, 1 | 1 << 4, 0, arr},
+      {0, 0, 0, 0},               // r1 = map
+      {0x62, 10, -4, 0},          // *(u32 *)(r10 - 4) = 0
+      {0xbf, 2 | 10 << 4, 0, 0},  // r2 = r10
+      {0x07, 2, 0, -4},           // r2 += -4
+      {0x85, 0, 0, 1},            // call map_lookup_elem
+      {0x15, 0, 2, 0},            // if r0 == 0 goto +2
+      {0xb7, 1, 0, 7},            // r1 = 7
+      {0x7b, 0 | 1 << 4, 0, 0},   // *(u64 *)(r0 + 0) = r1
+      {0xb7, 0, 0, 2},            // r0 = XDP_PASS
+      {0x95, 0, 0, 0},            // exit
+  };
+  static char log[4096];
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_XDP;
+  a.insn_cnt = sizeof(p) / sizeof(p[0]);
+  a.insns = (uint64_t)(uintptr_t)p;
+  a.license = (uint64_t)(uintptr_t) "GPL";
+  a.log_level = 1;
+  a.log_size = sizeof(log);
+  a.log_buf = (uint64_t)(uintptr_t)log;
+  strcpy(a.prog_name, "exec_xdp");
+  long pfd = sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+  EXPECT("prog load", pfd >= 0, 1);
+  if (pfd < 0) {
+    printf("%ld\n%s\n", pfd, log);
+    return 1;
+  }
+  EXPECT("log written", log[0] != 0, 1);
+  char data[64], out[64];
+  memset(data, 0xab, sizeof(data));
+  memset(&a, 0, sizeof(a));
+  a.test.prog_fd = (uint32_t)pfd;
+  a.test.data_in = (uint64_t)(uintptr_t)data;
+  a.test.data_size_in = sizeof(data);
+  a.test.data_out = (uint64_t)(uintptr_t)out;
+  a.test.data_size_out = sizeof(out);
+  a.test.repeat = 3;
+  EXPECT("test run", sys_bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)), 0);
+  EXPECT("retval", a.test.retval, 2);
+  EXPECT("data_size_out", a.test.data_size_out, 64);
+  EXPECT("data out", memcmp(out, data, sizeof(out)), 0);
+  uint32_t k = 0;
+  uint64_t v = 0;
+  EXPECT("lookup", elem(BPF_MAP_LOOKUP_ELEM, arr, &k, &v, 0), 0);
+  EXPECT("program stored 7", v, 7);
+  // A short data_out buffer: ENOSPC, the full size reported.
+  a.test.data_size_out = 10;
+  a.test.repeat = 0;
+  EXPECT("short data_out", sys_bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)), -ENOSPC);
+  EXPECT("short data_out size", a.test.data_size_out, 64);
+  // Info and ids.
+  struct bpf_prog_info info;
+  memset(&info, 0, sizeof(info));
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = (uint32_t)pfd;
+  a.info.info_len = sizeof(info);
+  a.info.info = (uint64_t)(uintptr_t)&info;
+  EXPECT("prog info", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), 0);
+  EXPECT("prog info type", info.type, BPF_PROG_TYPE_XDP);
+  EXPECT("prog info name", strcmp(info.name, "exec_xdp"), 0);
+  memset(&a, 0, sizeof(a));
+  a.prog_id = info.id;
+  long again = sys_bpf(BPF_PROG_GET_FD_BY_ID, &a, sizeof(a));
+  EXPECT("prog by id", again >= 0, 1);
+  // An fd of a map that is not open: the verifier's EBADF.
+  p[0].imm = 777;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_XDP;
+  a.insn_cnt = sizeof(p) / sizeof(p[0]);
+  a.insns = (uint64_t)(uintptr_t)p;
+  a.license = (uint64_t)(uintptr_t) "GPL";
+  EXPECT("prog with a bad map fd", sys_bpf(BPF_PROG_LOAD, &a, sizeof(a)),
+         -EBADF);
+  return failed;
+}
+
+// mmap of map fds: a hash (no mmap), a BPF_F_MMAPABLE array. Prints the
+// answers (0 for a mapping made); exits 0.
+static int Mmap(void) {
+  int h = create(BPF_MAP_TYPE_HASH, 4, 4, 4, "mh");
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.map_type = BPF_MAP_TYPE_ARRAY;
+  a.key_size = 4;
+  a.value_size = 8;
+  a.max_entries = 4;
+  a.map_flags = BPF_F_MMAPABLE;
+  int arr = (int)sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+  const int fds[2] = {h, arr};
+  const char* names[2] = {"hash", "mmapable array"};
+  for (int i = 0; i < 2; ++i) {
+    void* p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fds[i], 0);
+    printf("mmap %s = %d\n", names[i], p == MAP_FAILED ? -errno : 0);
+    if (p != MAP_FAILED) munmap(p, 4096);
+  }
+  void* p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, arr, 0);
+  printf("mmap private = %d\n", p == MAP_FAILED ? -errno : 0);
+  p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, arr, 4096 * 4);
+  printf("mmap beyond = %d\n", p == MAP_FAILED ? -errno : 0);
+  return 0;
+}
+
+static int g_stop;
+static void* Closer(void* arg) {
+  int fd = (int)(intptr_t)arg;
+  while (!__atomic_load_n(&g_stop, __ATOMIC_RELAXED)) {
+    int d = dup(fd);
+    close(d);
+  }
+  return NULL;
+}
+
+static int CloseRace(void) {
+  int fd = create(BPF_MAP_TYPE_HASH, 4, 4, 16, "race");
+  if (fd < 0) return 1;
+  pthread_t t;
+  pthread_create(&t, NULL, Closer, (void*)(intptr_t)fd);
+  int bad = 0;
+  for (int i = 0; i < 3000; ++i) {
+    // The fd the closer may have just closed (fd + 1 is its dup).
+    uint32_t k = 1, v = 2;
+    long r = elem(BPF_MAP_UPDATE_ELEM, fd + 1, &k, &v, 0);
+    if (r != 0 && r != -EBADF) {
+      printf("closerace: %ld\n", r);
+      bad = 1;
+    }
+  }
+  __atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+  pthread_join(t, NULL);
+  return bad;
+}
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (argc < 2) return 2;
+  if (strcmp(argv[1], "maps") == 0) return Maps();
+  if (strcmp(argv[1], "faults") == 0) return Faults();
+  if (strcmp(argv[1], "threads") == 0) return Threads();
+  if (strcmp(argv[1], "killme") == 0) return KillMe();
+  if (strcmp(argv[1], "closerace") == 0) return CloseRace();
+  if (strcmp(argv[1], "prog") == 0) return Prog();
+  if (strcmp(argv[1], "mmap") == 0) return Mmap();
+  return 2;
+}

@@ -1,0 +1,85 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Programs that issue bpf(2) themselves, without libbpf, under `bpfemu exec`:
+# raw_bpf.c built dynamically and statically (-static), and raw_bpf.py
+# (Python ctypes). Each transcript must equal the kernel's, recorded as root
+# on Linux 6.18 in expected_raw.txt / expected_py.txt. With `kernel` as $1
+# and bpf() permitted, the programs also run natively on the kernel and
+# must print the same. Runs as any user: the emulated runs need no bpf()
+# permission.
+set -u
+dir=tests/exec
+bpfemu=cli/bpfemu
+status=0
+if ! grep -qw user_notif /proc/sys/kernel/seccomp/actions_avail 2>/dev/null; then
+  echo "SKIPPED: seccomp user_notif is not available"
+  exit 0
+fi
+export BPFEMU_BPFFS_DIR="$(mktemp -d /dev/shm/bpfemu-exec.XXXXXX)"
+trap 'rm -rf "$BPFEMU_BPFFS_DIR"' EXIT
+
+check() {  # NAME EXPECTED CMD...
+  local name=$1 expected=$2
+  shift 2
+  if out=$("$@" 2>&1) && diff -u "$expected" <(echo "$out"); then
+    echo "PASS: $name"
+  else
+    echo "FAIL: $name"
+    echo "$out" | tail -5
+    status=1
+  fi
+}
+
+if [[ "${1:-}" == kernel ]]; then
+  if ! "$dir/raw_bpf" | grep -q "hash create ok = 1"; then
+    echo "SKIPPED kernel run: bpf() is not permitted"
+    exit 0
+  fi
+  check "raw_bpf on the kernel" "$dir/expected_raw.txt" "$dir/raw_bpf"
+  check "raw_bpf_static on the kernel" "$dir/expected_raw.txt" \
+    "$dir/raw_bpf_static_bin"
+  kpin=/sys/fs/bpf/bpfemu_exec_py_$$
+  check "raw_bpf.py on the kernel" "$dir/expected_py.txt" \
+    env PIN="$kpin" python3 "$dir/raw_bpf.py"
+  rm -f "$kpin"
+  # exec_test's children check their answers against the kernel's.
+  for mode in faults prog; do
+    if "$dir/exec_child" $mode; then
+      echo "PASS: exec_child $mode on the kernel"
+    else
+      echo "FAIL: exec_child $mode on the kernel"
+      status=1
+    fi
+  done
+  exit $status
+fi
+check "raw_bpf under exec" "$dir/expected_raw.txt" \
+  "$bpfemu" exec -- "$dir/raw_bpf"
+check "raw_bpf_static under exec" "$dir/expected_raw.txt" \
+  "$bpfemu" exec -- "$dir/raw_bpf_static_bin"
+check "raw_bpf.py under exec" "$dir/expected_py.txt" \
+  "$bpfemu" exec -- python3 "$dir/raw_bpf.py"
+# 6.1's map_freeze checks no fd access: a second freeze is EBUSY there.
+sed 's/^freeze again = -1$/freeze again = -16/' "$dir/expected_raw.txt" \
+  >"$BPFEMU_BPFFS_DIR/expected_6.1.txt"
+check "raw_bpf under exec --kernel=6.1 --cpus=4" \
+  "$BPFEMU_BPFFS_DIR/expected_6.1.txt" \
+  "$bpfemu" exec --kernel=6.1 --cpus=4 -- "$dir/raw_bpf"
+# mmap of map fds: the kernel's refusals (hash: ENOTSUPP, MAP_PRIVATE and
+# beyond the values: EINVAL); a mapping the kernel would make is ENODEV
+# under exec (docs/exec.md, limits).
+printf '%s\n' "mmap hash = -524" "mmap mmapable array = -19" \
+  "mmap private = -22" "mmap beyond = -22" >"$BPFEMU_BPFFS_DIR/mmap.txt"
+check "mmap of map fds under exec" "$BPFEMU_BPFFS_DIR/mmap.txt" \
+  "$bpfemu" exec -- "$dir/exec_child" mmap
+# The exit status is the child's; a missing command is 127.
+"$bpfemu" exec -- sh -c 'exit 7'
+rc=$?
+[[ $rc == 7 ]] && echo "PASS: exit status 7" || { echo "FAIL: exit $rc"; status=1; }
+"$bpfemu" exec -- /nonexistent/command 2>/dev/null
+rc=$?
+[[ $rc == 127 ]] && echo "PASS: missing command 127" || { echo "FAIL: exit $rc"; status=1; }
+"$bpfemu" exec -- sh -c 'kill -TERM $$'
+rc=$?
+[[ $rc == 143 ]] && echo "PASS: killed by SIGTERM 143" || { echo "FAIL: exit $rc"; status=1; }
+exit $status
