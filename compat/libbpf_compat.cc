@@ -36,6 +36,7 @@
 #include "compat/libbpf_conventions.h"
 #include "compat/libbpf_internal.h"
 #include "emu/bpffs.h"
+#include "emu/btf.h"
 #include "emu/cpu.h"
 #include "emu/errno.h"
 #include "emu/prog.h"
@@ -195,6 +196,9 @@ int bpf_obj_get(const char* pathname) {
 }
 
 int bpf_obj_get_info_by_fd(int bpf_fd, void* info, __u32* info_len) {
+  if (bpfemu::IsBtfFd(bpf_fd)) {
+    return LibbpfErr(bpfemu::BtfGetInfoByFd(bpf_fd, info, info_len));
+  }
   std::shared_ptr<const bpfemu::Prog> prog;
   if (bpfemu::MapFromFd(bpf_fd) == nullptr &&
       bpfemu::ProgFromFd(bpf_fd, &prog) == 0) {
