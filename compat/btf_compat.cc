@@ -442,7 +442,7 @@ int btf__add_array(struct btf* btf, int index_type_id, int elem_type_id,
   const int id = AddSimple(btf, nullptr, BTF_KIND_ARRAY, 0, false, 0);
   if (id < 0) return LibbpfErr(id);
   struct btf_array a = {static_cast<__u32>(elem_type_id),
-                 static_cast<__u32>(index_type_id), nr_elems};
+                        static_cast<__u32>(index_type_id), nr_elems};
   btf->d->AppendToLast(&a, sizeof(a));
   return id;
 }
@@ -516,7 +516,7 @@ int btf__add_enum64_value(struct btf* btf, const char* name, __u64 value) {
   if (int err = AddName(btf, name, &name_off); err != 0) return LibbpfErr(err);
   Modified(btf);
   struct btf_enum64 e = {name_off, static_cast<__u32>(value),
-                  static_cast<__u32>(value >> 32)};
+                         static_cast<__u32>(value >> 32)};
   t = btf->d->MutableType(btf->d->TypeCnt() - 1);
   t->info = Info(BTF_KIND_ENUM64, BtfVlen(t) + 1, BtfKflag(t));
   btf->d->AppendToLast(&e, sizeof(e));
@@ -777,9 +777,9 @@ int btf__add_btf(struct btf* btf, const struct btf* src_btf) {
 // btf__dedup(), reduced: types that are byte-for-byte equal once their
 // references are mapped to their classes' first members merge into the
 // first one (repeated until nothing changes, so chains of duplicates
-// merge); ids are renumbered in order and strings rewritten without
-// duplicates. Not done: libbpf's graph equivalence of cyclic types,
-// FWD-to-struct resolution, and deduplication against a base BTF.
+// merge); ids are renumbered in order, the string set is kept. Not done:
+// libbpf's graph equivalence of cyclic types, FWD-to-struct resolution, and
+// deduplication against a base BTF.
 int btf__dedup(struct btf* btf, const struct btf_dedup_opts* opts) {
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
   if (btf->base != nullptr) return LibbpfErr(-ENOTSUP);
@@ -828,6 +828,8 @@ int btf__dedup(struct btf* btf, const struct btf_dedup_opts* opts) {
   auto out = std::make_unique<struct btf>();
   out->d = std::make_unique<BtfData>(nullptr);
   out->d->set_ptr_size(btf->d->ptr_size());
+  // libbpf keeps every string of the set, in its order.
+  out->d->SetStrings(btf->d->own_strings());
   for (uint32_t id = 1; id < n; ++id) {
     if (canon[id] != id) continue;
     const int r = CopyType(out.get(), btf, id, [&](__u32* tid) {

@@ -298,13 +298,14 @@ int64_t BtfData::ResolveSize(uint32_t id) const {
   return -EINVAL;
 }
 
+// libbpf's btf__resolve_type(): through modifiers, typedefs and vars; void
+// and forward declarations (btf_type_is_void_or_null) are -EINVAL.
 int BtfData::ResolveType(uint32_t id) const {
   const btf_type* t = Type(id);
-  for (int depth = 0; t != nullptr && depth < kMaxDepth; ++depth) {
+  for (int depth = 0; depth < kMaxDepth; ++depth) {
+    if (t == nullptr || id == 0 || BtfKind(t) == BTF_KIND_FWD) return -EINVAL;
     const uint32_t k = BtfKind(t);
-    if (!IsModifierKind(k) && k != BTF_KIND_VAR && k != BTF_KIND_DECL_TAG) {
-      return static_cast<int>(id);
-    }
+    if (!IsModifierKind(k) && k != BTF_KIND_VAR) return static_cast<int>(id);
     id = t->type;
     t = Type(id);
   }

@@ -66,6 +66,14 @@ class BtfData {
   // or -ENOENT; AddStr appends it when absent.
   int FindStr(std::string_view s) const;
   int AddStr(std::string_view s);
+  // Our string section, and replacing it (a non-split BTF's, starting
+  // with "\0"), as btf__dedup keeps every string.
+  const std::string& own_strings() const { return strs_; }
+  void SetStrings(std::string strs) {
+    strs_ = std::move(strs);
+    str_index_.clear();
+    indexed_ = false;
+  }
   // Appends one type's bytes (struct btf_type and its trailing data) as
   // they are: the new id.
   uint32_t AddType(const void* bytes, size_t size);
