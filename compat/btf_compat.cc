@@ -28,10 +28,12 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "compat/libbpf_conventions.h"
+#include "compat/libbpf_internal.h"
 #include "emu/btf.h"
 #include "emu/syscall.h"
 #include "loader/btf.h"
 
+using bpfemu::compat::GoodBtfFd;
 using bpfemu::compat::LibbpfErr;
 using bpfemu::compat::OptsValid;
 using bpfemu::native::BtfData;
@@ -161,7 +163,10 @@ btf_type* LastOf(struct btf* b, uint32_t k1, uint32_t k2) {
 
 bool Empty(const char* s) { return s == nullptr || s[0] == '\0'; }
 
-// ensure_good_fd() for BTF fds.
+}  // namespace
+
+namespace bpfemu::compat {
+
 int GoodBtfFd(int fd) {
   if (fd >= 0 && fd < 3) {
     const int copy = bpfemu::DupBtfFd(fd, 3);
@@ -171,7 +176,7 @@ int GoodBtfFd(int fd) {
   return fd;
 }
 
-}  // namespace
+}  // namespace bpfemu::compat
 
 extern "C" {
 

@@ -290,13 +290,7 @@ int bpf_btf_get_fd_by_id_opts(__u32 id,
                               const struct bpf_get_fd_by_id_opts* opts) {
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
   if (BPFEMU_OPTS_GET(opts, open_flags, 0u) != 0) return LibbpfErr(-EINVAL);
-  int fd = bpfemu::BtfGetFdById(id);
-  if (fd >= 0 && fd < 3) {  // ensure_good_fd()
-    const int copy = bpfemu::DupBtfFd(fd, 3);
-    bpfemu::CloseFd(fd);
-    fd = copy;
-  }
-  return LibbpfErr(fd);
+  return LibbpfErr(bpfemu::compat::GoodBtfFd(bpfemu::BtfGetFdById(id)));
 }
 
 int bpf_btf_get_fd_by_id(__u32 id) {
@@ -305,15 +299,11 @@ int bpf_btf_get_fd_by_id(__u32 id) {
 
 int bpf_link_get_fd_by_id_opts(__u32 id,
                                const struct bpf_get_fd_by_id_opts* opts) {
+  (void)id;
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
   if (BPFEMU_OPTS_GET(opts, open_flags, 0u) != 0) return LibbpfErr(-EINVAL);
-  int fd = bpfemu::BtfGetFdById(id);
-  if (fd >= 0 && fd < 3) {  // ensure_good_fd()
-    const int copy = bpfemu::DupBtfFd(fd, 3);
-    bpfemu::CloseFd(fd);
-    fd = copy;
-  }
-  return LibbpfErr(fd);
+  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  return LibbpfErr(-ENOENT);
 }
 
 int bpf_link_get_fd_by_id(__u32 id) {

@@ -742,11 +742,9 @@ class Verifier {
       case BTF_KIND_CONST:
       case BTF_KIND_RESTRICT:
       case BTF_KIND_TYPE_TAG:
-        return ResolveRef(v, /*is_var=*/false);
       case BTF_KIND_PTR:
-        return ResolvePtr(v);
       case BTF_KIND_VAR:
-        return ResolveRef(v, /*is_var=*/true);
+        return ResolveRef(v);
       case BTF_KIND_ARRAY:
         return ResolveArray(v);
       case BTF_KIND_STRUCT:
@@ -764,44 +762,18 @@ class Verifier {
     return Fail(-EINVAL, "Unsupported resolve");
   }
 
-  // btf_modifier_resolve() (and btf_var_resolve() with is_var).
-  int ResolveRef(const Vertex& v, bool is_var) {
+  // btf_modifier_resolve(), btf_ptr_resolve() and btf_var_resolve(): they
+  // differ in two steps, marked.
+  int ResolveRef(const Vertex& v) {
+    const bool is_var = Is(v.t, BTF_KIND_VAR);
     uint32_t next_id = v.t->type;
     const btf_type* next = ById(next_id);
     if (next == nullptr || SourceOnly(next)) {
       return Fail(-EINVAL, "Invalid type_id");
     }
     if (!IsSink(next) && !Resolved(next_id)) return Push(next, next_id);
-    if (is_var) {
-      if (IsModifier(next)) {
-        uint32_t rid = next_id;
-        const btf_type* r = IdResolve(&rid);
-        if (Is(r, BTF_KIND_PTR) && !IsSink(r) && !Resolved(rid)) {
-          return Push(r, rid);
-        }
-      }
-      if (IdSize(&next_id, nullptr) == nullptr) {
-        return Fail(-EINVAL, "Invalid type_id");
-      }
-    } else if (IdSize(&next_id, nullptr) == nullptr) {
-      if (Resolved(next_id)) next = IdResolve(&next_id);
-      if (!IsVoid(next) && !Is(next, BTF_KIND_FWD) &&
-          !Is(next, BTF_KIND_FUNC_PROTO)) {
-        return Fail(-EINVAL, "Invalid type_id");
-      }
-    }
-    PopResolved(next_id, 0);
-    return 0;
-  }
-
-  int ResolvePtr(const Vertex& v) {
-    uint32_t next_id = v.t->type;
-    const btf_type* next = ById(next_id);
-    if (next == nullptr || SourceOnly(next)) {
-      return Fail(-EINVAL, "Invalid type_id");
-    }
-    if (!IsSink(next) && !Resolved(next_id)) return Push(next, next_id);
-    if (IsModifier(next)) {
+    // Pointers and vars: continue from a modifier's last-resolved pointer.
+    if ((is_var || Is(v.t, BTF_KIND_PTR)) && IsModifier(next)) {
       uint32_t rid = next_id;
       const btf_type* r = IdResolve(&rid);
       if (Is(r, BTF_KIND_PTR) && !IsSink(r) && !Resolved(rid)) {
@@ -809,6 +781,9 @@ class Verifier {
       }
     }
     if (IdSize(&next_id, nullptr) == nullptr) {
+      // Vars need a sized type; the others may end at void, a forward
+      // declaration or a function prototype.
+      if (is_var) return Fail(-EINVAL, "Invalid type_id");
       if (Resolved(next_id)) next = IdResolve(&next_id);
       if (!IsVoid(next) && !Is(next, BTF_KIND_FWD) &&
           !Is(next, BTF_KIND_FUNC_PROTO)) {

@@ -123,6 +123,25 @@ inline std::vector<uint8_t> OneInt() {
   return b.Build();
 }
 
+// For map creation: u32 (1), u64 (2), struct pair { u32 a, b; } (3), a
+// u32 var (4) in a .bss DATASEC (5), struct bpf_spin_lock (6), and
+// struct locked { struct bpf_spin_lock lock; u64 v; } (7).
+inline std::vector<uint8_t> MapBtf() {
+  Blob b;
+  const uint32_t u32 = b.Int("unsigned int", 4, 32);
+  const uint32_t u64 = b.Int("unsigned long", 8, 64);
+  b.Struct("pair", 8, {{"a", u32, 0}, {"b", u32, 32}});
+  const uint32_t var = b.Type(b.Str("x"), Info(BTF_KIND_VAR), u32);
+  b.Word(BTF_VAR_GLOBAL_ALLOCATED);
+  b.Type(b.Str(".bss"), Info(BTF_KIND_DATASEC, 1), 4);
+  b.Word(var);
+  b.Word(0);
+  b.Word(4);
+  const uint32_t lock = b.Struct("bpf_spin_lock", 4, {{"val", u32, 0}});
+  b.Struct("locked", 16, {{"lock", lock, 0}, {"v", u64, 64}});
+  return b.Build();
+}
+
 inline std::vector<LoadCase> LoadCases() {
   constexpr int kEnotsupp = 524;
   std::vector<LoadCase> cs;

@@ -195,23 +195,7 @@ TEST(BtfObjectTest, FdSurvivesFork) {
   EXPECT_EQ(CloseFd(fd), 0);
 }
 
-// A BTF with u32 (1), u64 (2), struct { u32 a; u32 b; } (3), a .bss
-// DATASEC of one u32 var (5), and a value holding a bpf_spin_lock (7).
-std::vector<uint8_t> MapBtf() {
-  Blob b;
-  const uint32_t u32 = b.Int("unsigned int", 4, 32);
-  const uint32_t u64 = b.Int("unsigned long", 8, 64);
-  b.Struct("pair", 8, {{"a", u32, 0}, {"b", u32, 32}});
-  const uint32_t var = b.Type(b.Str("x"), btftest::Info(BTF_KIND_VAR), u32);
-  b.Word(BTF_VAR_GLOBAL_ALLOCATED);
-  b.Type(b.Str(".bss"), btftest::Info(BTF_KIND_DATASEC, 1), 4);
-  b.Word(var);
-  b.Word(0);
-  b.Word(4);
-  const uint32_t lock = b.Struct("bpf_spin_lock", 4, {{"val", u32, 0}});
-  b.Struct("locked", 16, {{"lock", lock, 0}, {"v", u64, 64}});
-  return b.Build();
-}
+using btftest::MapBtf;
 
 TEST(MapBtfTest, MapCheckBtfRules) {
   const int btf = Load(MapBtf());
