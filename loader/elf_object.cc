@@ -247,6 +247,8 @@ absl::Status ParseMapDef(const Btf& btf, uint32_t struct_id, ElfMap* m,
       if (!size) return InvalidArgumentError("unsized map key or value");
       (mem.name == "key" ? m->key_size : m->value_size) =
           static_cast<uint32_t>(*size);
+      (mem.name == "key" ? m->btf_key_type_id : m->btf_value_type_id) =
+          mt->size_or_type;
       if (mem.name == "value") {
         // A struct bpf_spin_lock member at the top level of the value.
         const BtfType* vt = btf.Resolve(mt->size_or_type);
@@ -341,6 +343,7 @@ class ElfReader {
     ReadMetadata();
     if (auto s = ReadBtfMaps(); !s.ok()) return s;
     if (auto s = ReadDataSections(); !s.ok()) return s;
+    ReadBtf();
     ReadRelocations();
     if (auto s = ReadPrograms(); !s.ok()) return s;
     ReadGlobals();
@@ -481,6 +484,63 @@ class ElfReader {
       }
     }
     return absl::OkStatus();
+  }
+
+  // The .BTF for loading (ElfObject::btf), after libbpf's
+  // btf_fixup_datasec: a DATASEC of size 0 takes its section's size and its
+  // global variables their symbols' values; variables are sorted by offset.
+  // Global-data maps get their DATASEC as value type. A .BTF that does not
+  // parse is left out (libbpf then loads without BTF).
+  void ReadBtf() {
+    const Section* sec = SectionNamed(".BTF");
+    if (sec == nullptr || !b_.Has(sec->off, sec->size)) return;
+    std::unique_ptr<BtfData> d;
+    if (BtfData::Parse(absl::MakeConstSpan(b_.data() + sec->off, sec->size),
+                       nullptr, &d) != 0) {
+      return;
+    }
+    for (uint32_t id = 1; id < d->TypeCnt(); ++id) {
+      btf_type* t = d->MutableType(id);
+      if (BtfKind(t) != kDatasec) continue;
+      const char* name = d->Str(t->name_off);
+      if (name == nullptr) return;
+      auto* vsi = reinterpret_cast<btf_var_secinfo*>(t + 1);
+      const uint16_t n = BtfVlen(t);
+      if (t->size == 0) {
+        const Section* data = SectionNamed(name);
+        if (data == nullptr || data->size == 0) return;
+        t->size = static_cast<uint32_t>(data->size);
+        for (uint16_t i = 0; i < n; ++i) {
+          const btf_type* var = d->Type(vsi[i].type);
+          if (var == nullptr || BtfKind(var) != kVar) return;
+          btf_var linkage;
+          std::memcpy(&linkage, var + 1, sizeof(linkage));
+          if (linkage.linkage == BTF_VAR_STATIC ||
+              linkage.linkage == BTF_VAR_GLOBAL_EXTERN) {
+            continue;
+          }
+          const char* var_name = d->Str(var->name_off);
+          const Symbol* sym = nullptr;
+          for (const Symbol& s : syms_) {
+            if (var_name != nullptr && s.name == var_name &&
+                s.type == 1 /* STT_OBJECT */ &&
+                (s.bind == kStbGlobal || s.bind == kStbWeak)) {
+              sym = &s;
+            }
+          }
+          if (sym == nullptr) return;
+          vsi[i].offset = static_cast<uint32_t>(sym->value);
+        }
+      }
+      std::stable_sort(vsi, vsi + n,
+                       [](const btf_var_secinfo& a, const btf_var_secinfo& b) {
+                         return a.offset < b.offset;
+                       });
+      for (ElfMap& m : obj_.maps) {
+        if (m.internal && m.real_name == name) m.btf_value_type_id = id;
+      }
+    }
+    obj_.btf = d->Raw();
   }
 
   // Global data: one array map per section, in section order.

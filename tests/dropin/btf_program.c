@@ -43,10 +43,11 @@ static void DumpTypes(const struct btf* btf) {
     const int align = btf__align_of(btf, id);
     const int align_errno = errno;
     const int resolved = btf__resolve_type(btf, id);
-    printf("[%u] kind %u '%s' vlen %u kflag %d size %lld align %d/%d "
-           "resolve %d\n",
-           id, btf_kind(t), name ? name : "(null)", btf_vlen(t), btf_kflag(t),
-           size, align, align_errno, resolved);
+    printf(
+        "[%u] kind %u '%s' vlen %u kflag %d size %lld align %d/%d "
+        "resolve %d\n",
+        id, btf_kind(t), name ? name : "(null)", btf_vlen(t), btf_kflag(t),
+        size, align, align_errno, resolved);
   }
 }
 
@@ -72,6 +73,22 @@ static void Objects(int argc, char** argv) {
     btf__free(again);
     btf_ext__free(ext);
     btf__free(btf);
+
+    // The object API's view of the same BTF, after open (no load).
+    struct bpf_object* obj = bpf_object__open_file(argv[i], NULL);
+    if (!obj) {
+      printf("open: %d\n", -errno);
+      continue;
+    }
+    const struct btf* ob = bpf_object__btf(obj);
+    printf("object btf %s type_cnt %u\n", ob ? "yes" : "no",
+           ob ? btf__type_cnt(ob) : 0);
+    struct bpf_map* map;
+    bpf_object__for_each_map(map, obj) {
+      printf("map %s key_type %u value_type %u\n", bpf_map__name(map),
+             bpf_map__btf_key_type_id(map), bpf_map__btf_value_type_id(map));
+    }
+    bpf_object__close(obj);
   }
 }
 
@@ -100,9 +117,10 @@ static void Builder(void) {
   int vol = btf__add_volatile(b, cst);
   int rst = btf__add_restrict(b, ptr);
   int tt = btf__add_type_tag(b, "user", u32);
-  printf("ptr %d typedef %d const %d volatile %d restrict %d tag %d "
-         "bad_typedef %d\n",
-         ptr, td, cst, vol, rst, tt, btf__add_typedef(b, "", u32));
+  printf(
+      "ptr %d typedef %d const %d volatile %d restrict %d tag %d "
+      "bad_typedef %d\n",
+      ptr, td, cst, vol, rst, tt, btf__add_typedef(b, "", u32));
   int e = btf__add_enum(b, "color", 4);
   printf("enum %d values %d %d %d bad_size %d\n", e,
          btf__add_enum_value(b, "RED", 0), btf__add_enum_value(b, "NEG", -1),
