@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -43,6 +44,52 @@ TEST(BtfLoadTest, EveryCaseAnswersTheKernelsErrno) {
     ++checked;
   }
   EXPECT_GT(checked, 60);
+}
+
+// Random damage to every valid blob of the table (bit flips, byte
+// overwrites, truncation) never crashes or leaks: each load answers an fd
+// or a negative errno.
+TEST(BtfLoadTest, MutatedBlobsNeverCrash) {
+  uint64_t state = 0x9e3779b97f4a7c15ULL;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int loaded = 0, refused = 0;
+  for (const btftest::LoadCase& c : btftest::LoadCases()) {
+    if (c.want != 0 || c.blob.size() <= sizeof(btf_header)) continue;
+    for (int i = 0; i < 3000; ++i) {
+      std::vector<uint8_t> blob = c.blob;
+      const int edits = 1 + static_cast<int>(next() % 4);
+      for (int e = 0; e < edits; ++e) {
+        const size_t at = sizeof(btf_header) / 2 +
+                          next() % (blob.size() - sizeof(btf_header) / 2);
+        switch (next() % 3) {
+          case 0:
+            blob[at] ^= static_cast<uint8_t>(1u << (next() % 8));
+            break;
+          case 1:
+            blob[at] = static_cast<uint8_t>(next());
+            break;
+          case 2:
+            blob.resize(at);
+            break;
+        }
+        if (blob.size() <= sizeof(btf_header) / 2) break;
+      }
+      const int fd = Load(blob);
+      if (fd >= 0) {
+        ++loaded;
+        EXPECT_EQ(CloseFd(fd), 0);
+      } else {
+        ++refused;
+      }
+    }
+  }
+  std::printf("mutated blobs: %d loaded, %d refused\n", loaded, refused);
+  EXPECT_GT(refused, 0);
 }
 
 TEST(BtfLoadTest, AttributeRules) {
