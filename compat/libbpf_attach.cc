@@ -37,6 +37,7 @@
 
 #include "compat/libbpf_conventions.h"
 #include "compat/libbpf_internal.h"
+#include "emu/btf.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
@@ -275,7 +276,7 @@ int bpf_btf_get_next_id(__u32 start_id, __u32* next_id) {
   if (int err = NextIdChecks(start_id, next_id); err != 0) {
     return LibbpfErr(err);
   }
-  return LibbpfErr(-ENOENT);  // no BTF objects
+  return LibbpfErr(bpfemu::BtfGetNextId(start_id, next_id));
 }
 
 int bpf_link_get_next_id(__u32 start_id, __u32* next_id) {
@@ -287,11 +288,9 @@ int bpf_link_get_next_id(__u32 start_id, __u32* next_id) {
 
 int bpf_btf_get_fd_by_id_opts(__u32 id,
                               const struct bpf_get_fd_by_id_opts* opts) {
-  (void)id;
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
   if (BPFEMU_OPTS_GET(opts, open_flags, 0u) != 0) return LibbpfErr(-EINVAL);
-  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
-  return LibbpfErr(-ENOENT);
+  return LibbpfErr(bpfemu::compat::GoodBtfFd(bpfemu::BtfGetFdById(id)));
 }
 
 int bpf_btf_get_fd_by_id(__u32 id) {

@@ -16,6 +16,7 @@
 // bpf_object__open_mem() and libbpf skeletons (bpftool gen skeleton).
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -36,6 +37,7 @@
 #include "compat/libbpf_conventions.h"
 #include "compat/libbpf_internal.h"
 #include "emu/bpffs.h"
+#include "emu/btf.h"
 #include "emu/cpu.h"
 #include "emu/errno.h"
 #include "emu/prog.h"
@@ -195,6 +197,9 @@ int bpf_obj_get(const char* pathname) {
 }
 
 int bpf_obj_get_info_by_fd(int bpf_fd, void* info, __u32* info_len) {
+  if (bpfemu::IsBtfFd(bpf_fd)) {
+    return LibbpfErr(bpfemu::BtfGetInfoByFd(bpf_fd, info, info_len));
+  }
   std::shared_ptr<const bpfemu::Prog> prog;
   if (bpfemu::MapFromFd(bpf_fd) == nullptr &&
       bpfemu::ProgFromFd(bpf_fd, &prog) == 0) {
@@ -412,10 +417,12 @@ struct bpf_object {
   bpfemu::native::Object::LoadSettings settings;
   uint32_t kern_version = 0;
   bool loaded = false;
+  struct btf* btf = nullptr;  // bpf_object__btf()'s parse of the .BTF
   ~bpf_object() {
     for (auto& m : maps) {
       if (m->reuse_fd >= 0) bpfemu::CloseFd(m->reuse_fd);
     }
+    btf__free(btf);
   }
 };
 
@@ -642,6 +649,30 @@ enum bpf_map_type bpf_map__type(const struct bpf_map* map) {
   return static_cast<enum bpf_map_type>(
       map->obj->settings.maps[map->index].type);
 }
+// The object's BTF (a bytecode object's .BTF as libbpf loads it; native
+// objects carry none: NULL), and once loaded the emulated BTF object's fd.
+struct btf* bpf_object__btf(const struct bpf_object* obj) {
+  if (obj == nullptr) return nullptr;
+  auto* o = const_cast<struct bpf_object*>(obj);
+  const std::vector<uint8_t>& raw = o->native->btf_raw();
+  if (o->btf == nullptr && !raw.empty()) {
+    o->btf = btf__new(raw.data(), static_cast<__u32>(raw.size()));
+  }
+  return o->btf;
+}
+
+int bpf_object__btf_fd(const struct bpf_object* obj) {
+  return obj->native->btf_fd();
+}
+
+__u32 bpf_map__btf_key_type_id(const struct bpf_map* map) {
+  return map->desc.btf_key_type_id;
+}
+
+__u32 bpf_map__btf_value_type_id(const struct bpf_map* map) {
+  return map->desc.btf_value_type_id;
+}
+
 __u32 bpf_map__key_size(const struct bpf_map* map) {
   return map->obj->settings.maps[map->index].key_size;
 }

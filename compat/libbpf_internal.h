@@ -26,6 +26,10 @@ int CheckPinPath(const char* path);
 // the emulated bpffs; an existing one is fine. 0 or -errno.
 int MakeParentDir(const char* path);
 
+// ensure_good_fd() for a BTF fd: one at 0-2 is moved to 3 or above
+// (btf_compat.cc). The new fd or -errno.
+int GoodBtfFd(int fd);
+
 }  // namespace bpfemu::compat
 
 #endif  // BPFEMU_COMPAT_LIBBPF_INTERNAL_H_

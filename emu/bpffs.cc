@@ -30,7 +30,7 @@ struct Settings {
   // storage directory changes (SetBpffsForTesting).
   std::atomic<uint32_t>* counters ABSL_GUARDED_BY(mu) = nullptr;
   // The process-local fallback, when no storage directory is usable.
-  std::atomic<uint32_t> local_counters[2] = {};
+  std::atomic<uint32_t> local_counters[3] = {};
 };
 
 // Closes a descriptor of bpffs's own (never a map or program fd) with the
@@ -322,7 +322,7 @@ std::atomic<uint32_t>* MapIds(bool shared) {
 }  // namespace
 
 uint32_t NextObjectId(IdKind kind) {
-  // Two u32 counters in <storage>/.ids, shared by every process; without a
+  // Three u32 counters in <storage>/.ids, shared by every process; without a
   // usable storage directory, process-local ones.
   Settings& c = Config();
   std::atomic<uint32_t>* counters;

@@ -101,8 +101,9 @@ int BpffsUnlink(const char* path);
 void SetBpffsUnlinkHook(void (*hook)());
 int BpffsMkdir(const char* path, mode_t mode);
 
-// The next system-wide id of a map (kind 0) or program (kind 1).
-enum class IdKind { kMap = 0, kProg = 1 };
+// The next system-wide id of a map (kind 0), program (kind 1) or BTF object
+// (kind 2: the kernel's btf_idr, a separate id space).
+enum class IdKind { kMap = 0, kProg = 1, kBtf = 2 };
 uint32_t NextObjectId(IdKind kind);
 
 }  // namespace bpfemu

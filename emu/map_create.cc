@@ -12,6 +12,7 @@
 #include <memory>
 #include <utility>
 
+#include "emu/btf.h"
 #include "emu/cpu.h"
 #include "emu/fd_table.h"
 #include "emu/map.h"
@@ -33,12 +34,11 @@ bool NameOk(const char (&name)[BPF_OBJ_NAME_LEN]) {
   return false;
 }
 
-// map_check_btf() for the one special field bpfemu models: attr.spin_lock_off
-// stands in for a value BTF holding a struct bpf_spin_lock, which only the
-// types whose ops say so accept. Other BTF is not emulated: a value type id
-// is refused.
+// map_check_btf()'s checks of the one special field bpfemu models, a struct
+// bpf_spin_lock in the value: found in the value's BTF (btf.h), or given
+// by the attr.spin_lock_off extension; only the types whose ops say so
+// accept one.
 int CheckSpinLock(const MapAttr& attr, const MapOps& ops) {
-  if (attr.btf_value_type_id != 0) return -EINVAL;
   if (attr.spin_lock_off < 0) return 0;
   // btf_parse_fields(): a 4-aligned field inside the value.
   if (attr.spin_lock_off % 4 != 0 ||
@@ -79,6 +79,8 @@ int MapCreate(const MapAttr& in) {
   }
   const MapOps* ops = MapOpsFor(attr.map_type);
   if (ops == nullptr) return -EINVAL;
+  // A spin lock the value's BTF declares is laid out like the extension's.
+  if (attr.spin_lock_off < 0) attr.spin_lock_off = BtfValueSpinLockOff(attr);
   if (int err = ops->alloc_check(attr); err != 0) return err;
   MapHeader::InnerMeta inner = {};
   if (ops->meta_alloc != nullptr) {
@@ -107,11 +109,17 @@ int MapCreate(const MapAttr& in) {
     close(fd);
     return -EINVAL;
   }
-  if (int err = CheckSpinLock(attr, *ops); err != 0) {
+  // The BTF block of map_create(): btf_get_by_fd, map_check_btf (with the
+  // spin lock checks of btf_parse_fields) and the type's map_check_btf.
+  uint32_t btf_id = 0;
+  if (int err = MapCheckBtf(attr, &btf_id,
+                            [&](int32_t) { return CheckSpinLock(attr, *ops); });
+      err != 0) {
     map.reset();
     close(fd);
     return err;
   }
+  const uint32_t map_id = map->id();
   if (inner.present) map->SetInnerMeta(inner);
   if (int err = FdTable::Get().Insert(
           fd, FdEntry{std::move(map), !(attr.map_flags & BPF_F_WRONLY),
@@ -119,6 +127,9 @@ int MapCreate(const MapAttr& in) {
       err != 0) {
     close(fd);
     return err;
+  }
+  if (btf_id != 0) {
+    RecordMapBtf(map_id, btf_id, attr.btf_key_type_id, attr.btf_value_type_id);
   }
   // The creating description holds the map (map_in_map.h).
   HoldMap(fd);

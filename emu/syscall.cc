@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "emu/bpffs.h"
+#include "emu/btf.h"
 #include "emu/errno.h"
 #include "emu/fd_table.h"
 #include "emu/map.h"
@@ -259,6 +260,7 @@ int MapGetInfoByFd(int fd, void* info, uint32_t* info_len) {
   out.map_flags = h.map_flags;
   std::memcpy(out.name, h.name, sizeof(out.name));
   out.map_extra = h.map_extra;
+  MapBtfIds(h.id, &out.btf_id, &out.btf_key_type_id, &out.btf_value_type_id);
   std::memcpy(info, &out, n);
   *info_len = n;
   return 0;
@@ -351,6 +353,7 @@ ClosingFd ForgetFd(int fd) {
   }
   FdTable::Get().Erase(fd);
   ForgetProgFd(fd);
+  ForgetBtfFd(fd);
   return closing;
 }
 

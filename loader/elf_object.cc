@@ -8,12 +8,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "loader/btf.h"
 #include "loader/section_names.h"
 
 namespace bpfemu::native {
@@ -30,7 +33,7 @@ constexpr uint16_t kShnUndef = 0, kShnLoreserve = 0xff00;
 constexpr uint32_t kRBpf64_64 = 1, kRBpf64_32 = 10;
 
 // BTF (include/uapi/linux/btf.h).
-enum BtfKind : uint32_t {
+enum BtfKindId : uint32_t {
   kInt = 1,
   kPtr = 2,
   kArray = 3,
@@ -93,70 +96,36 @@ struct Symbol {
   uint64_t value, size;
 };
 
+// One type of the object's .BTF, as the map-definition reader uses it; the
+// parsing and the queries are the shared BTF model's (loader/btf.h).
 struct BtfType {
   std::string name;
   uint32_t kind, vlen;
   bool kflag;
   uint32_t size_or_type;
-  uint64_t extra;  // offset of the trailing data within the type section
+  const btf_type* raw;  // the record in the model
 };
 
 class Btf {
  public:
   absl::Status Parse(const Bytes& b, uint64_t off, uint64_t size) {
-    uint16_t magic;
-    uint32_t hdr_len, type_off, type_len, str_off, str_len;
-    if (!b.Get(off, &magic) || magic != 0xeB9F || !b.Get(off + 4, &hdr_len) ||
-        !b.Get(off + 8, &type_off) || !b.Get(off + 12, &type_len) ||
-        !b.Get(off + 16, &str_off) || !b.Get(off + 20, &str_len)) {
-      return InvalidArgumentError("bad .BTF header");
-    }
-    const uint64_t types = off + hdr_len + type_off;
-    str_lo_ = off + hdr_len + str_off;
-    str_hi_ = str_lo_ + str_len;
-    if (uint64_t{hdr_len} + type_off + type_len > size ||
-        uint64_t{hdr_len} + str_off + str_len > size) {
+    if (!b.Has(off, size)) {
       return InvalidArgumentError(".BTF sections out of range");
     }
-    b_ = &b;
-    types_.push_back({});  // type 0: void
-    for (uint64_t p = types; p < types + type_len;) {
-      uint32_t name_off, info, st;
-      if (!b.Get(p, &name_off) || !b.Get(p + 4, &info) || !b.Get(p + 8, &st)) {
-        return InvalidArgumentError("truncated BTF type");
-      }
-      BtfType t;
-      t.name = b.Str(str_lo_, str_hi_, name_off).value_or("");
-      t.kind = (info >> 24) & 0x1f;
-      t.vlen = info & 0xffff;
-      t.kflag = info >> 31;
-      t.size_or_type = st;
-      t.extra = p + 12;
-      uint64_t trailing = 0;
-      switch (t.kind) {
-        case kInt:
-        case kVar:
-        case kDeclTag:
-          trailing = 4;
-          break;
-        case kArray:
-          trailing = 12;
-          break;
-        case kStruct:
-        case kUnion:
-        case kDatasec:
-        case kEnum64:
-          trailing = 12ull * t.vlen;
-          break;
-        case kEnum:
-        case kFuncProto:
-          trailing = 8ull * t.vlen;
-          break;
-        default:
-          break;
-      }
-      types_.push_back(std::move(t));
-      p += 12 + trailing;
+    std::unique_ptr<BtfData> d;
+    if (int err = BtfData::Parse(absl::MakeConstSpan(b.data() + off, size),
+                                 nullptr, &d);
+        err != 0) {
+      return InvalidArgumentError(err == -EPROTO ? "bad .BTF header"
+                                                 : "malformed .BTF");
+    }
+    d_ = std::move(d);
+    types_.clear();
+    for (uint32_t id = 0; id < d_->TypeCnt(); ++id) {
+      const btf_type* t = d_->Type(id);
+      const char* name = d_->Str(t->name_off);
+      types_.push_back({name != nullptr ? name : "", BtfKind(t), BtfVlen(t),
+                        BtfKflag(t), t->size, t});
     }
     return absl::OkStatus();
   }
@@ -178,34 +147,10 @@ class Btf {
     }
     return nullptr;
   }
-  std::optional<uint64_t> SizeOf(uint32_t id, int depth = 0) const {
-    const BtfType* t = Resolve(id);
-    if (t == nullptr || depth > 32) return std::nullopt;
-    switch (t->kind) {
-      case kInt:
-      case kStruct:
-      case kUnion:
-      case kEnum:
-      case kEnum64:
-      case kFloat:
-      case kDatasec:
-        return t->size_or_type;
-      case kPtr:
-        return 8;
-      case kArray: {
-        uint32_t elem, nelems;
-        if (!b_->Get(t->extra, &elem) || !b_->Get(t->extra + 8, &nelems)) {
-          return std::nullopt;
-        }
-        auto es = SizeOf(elem, depth + 1);
-        if (!es) return std::nullopt;
-        return *es * nelems;
-      }
-      case kVar:
-        return SizeOf(t->size_or_type, depth + 1);
-      default:
-        return std::nullopt;
-    }
+  std::optional<uint64_t> SizeOf(uint32_t id) const {
+    const int64_t size = d_->ResolveSize(id);
+    if (size < 0) return std::nullopt;
+    return static_cast<uint64_t>(size);
   }
   struct Member {
     std::string name;
@@ -214,15 +159,12 @@ class Btf {
   };
   std::vector<Member> Members(const BtfType& t) const {
     std::vector<Member> out;
+    const auto* m = reinterpret_cast<const btf_member*>(t.raw + 1);
     for (uint32_t i = 0; i < t.vlen; ++i) {
-      uint32_t name_off, type, off;
-      const uint64_t p = t.extra + 12ull * i;
-      if (!b_->Get(p, &name_off) || !b_->Get(p + 4, &type) ||
-          !b_->Get(p + 8, &off)) {
-        break;
-      }
-      out.push_back({b_->Str(str_lo_, str_hi_, name_off).value_or(""), type,
-                     t.kflag ? (off & 0xffffff) : off});
+      const char* name = d_->Str(m[i].name_off);
+      out.push_back(
+          {name != nullptr ? name : "", m[i].type,
+           t.kflag ? BTF_MEMBER_BIT_OFFSET(m[i].offset) : m[i].offset});
     }
     return out;
   }
@@ -232,25 +174,24 @@ class Btf {
   };
   std::vector<SecVar> Vars(const BtfType& t) const {
     std::vector<SecVar> out;
+    const auto* v = reinterpret_cast<const btf_var_secinfo*>(t.raw + 1);
     for (uint32_t i = 0; i < t.vlen; ++i) {
-      SecVar v;
-      const uint64_t p = t.extra + 12ull * i;
-      if (!b_->Get(p, &v.type) || !b_->Get(p + 4, &v.offset) ||
-          !b_->Get(p + 8, &v.size)) {
-        break;
-      }
-      out.push_back(v);
+      out.push_back({v[i].type, v[i].offset, v[i].size});
     }
     return out;
   }
   bool ArrayInfo(const BtfType& t, uint32_t* elem, uint32_t* nelems) const {
-    return b_->Get(t.extra, elem) && b_->Get(t.extra + 8, nelems);
+    if (t.kind != kArray) return false;
+    btf_array a;
+    std::memcpy(&a, t.raw + 1, sizeof(a));
+    *elem = a.type;
+    *nelems = a.nelems;
+    return true;
   }
   const std::vector<BtfType>& types() const { return types_; }
 
  private:
-  const Bytes* b_ = nullptr;
-  uint64_t str_lo_ = 0, str_hi_ = 0;
+  std::unique_ptr<BtfData> d_;
   std::vector<BtfType> types_;
 };
 
@@ -306,6 +247,8 @@ absl::Status ParseMapDef(const Btf& btf, uint32_t struct_id, ElfMap* m,
       if (!size) return InvalidArgumentError("unsized map key or value");
       (mem.name == "key" ? m->key_size : m->value_size) =
           static_cast<uint32_t>(*size);
+      (mem.name == "key" ? m->btf_key_type_id : m->btf_value_type_id) =
+          mt->size_or_type;
       if (mem.name == "value") {
         // A struct bpf_spin_lock member at the top level of the value.
         const BtfType* vt = btf.Resolve(mt->size_or_type);
@@ -400,6 +343,7 @@ class ElfReader {
     ReadMetadata();
     if (auto s = ReadBtfMaps(); !s.ok()) return s;
     if (auto s = ReadDataSections(); !s.ok()) return s;
+    ReadBtf();
     ReadRelocations();
     if (auto s = ReadPrograms(); !s.ok()) return s;
     ReadGlobals();
@@ -540,6 +484,63 @@ class ElfReader {
       }
     }
     return absl::OkStatus();
+  }
+
+  // The .BTF for loading (ElfObject::btf), after libbpf's
+  // btf_fixup_datasec: a DATASEC of size 0 takes its section's size and its
+  // global variables their symbols' values; variables are sorted by offset.
+  // Global-data maps get their DATASEC as value type. A .BTF that does not
+  // parse is left out (libbpf then loads without BTF).
+  void ReadBtf() {
+    const Section* sec = SectionNamed(".BTF");
+    if (sec == nullptr || !b_.Has(sec->off, sec->size)) return;
+    std::unique_ptr<BtfData> d;
+    if (BtfData::Parse(absl::MakeConstSpan(b_.data() + sec->off, sec->size),
+                       nullptr, &d) != 0) {
+      return;
+    }
+    for (uint32_t id = 1; id < d->TypeCnt(); ++id) {
+      btf_type* t = d->MutableType(id);
+      if (BtfKind(t) != kDatasec) continue;
+      const char* name = d->Str(t->name_off);
+      if (name == nullptr) return;
+      auto* vsi = reinterpret_cast<btf_var_secinfo*>(t + 1);
+      const uint16_t n = BtfVlen(t);
+      if (t->size == 0) {
+        const Section* data = SectionNamed(name);
+        if (data == nullptr || data->size == 0) return;
+        t->size = static_cast<uint32_t>(data->size);
+        for (uint16_t i = 0; i < n; ++i) {
+          const btf_type* var = d->Type(vsi[i].type);
+          if (var == nullptr || BtfKind(var) != kVar) return;
+          btf_var linkage;
+          std::memcpy(&linkage, var + 1, sizeof(linkage));
+          if (linkage.linkage == BTF_VAR_STATIC ||
+              linkage.linkage == BTF_VAR_GLOBAL_EXTERN) {
+            continue;
+          }
+          const char* var_name = d->Str(var->name_off);
+          const Symbol* sym = nullptr;
+          for (const Symbol& s : syms_) {
+            if (var_name != nullptr && s.name == var_name &&
+                s.type == 1 /* STT_OBJECT */ &&
+                (s.bind == kStbGlobal || s.bind == kStbWeak)) {
+              sym = &s;
+            }
+          }
+          if (sym == nullptr) return;
+          vsi[i].offset = static_cast<uint32_t>(sym->value);
+        }
+      }
+      std::stable_sort(vsi, vsi + n,
+                       [](const btf_var_secinfo& a, const btf_var_secinfo& b) {
+                         return a.offset < b.offset;
+                       });
+      for (ElfMap& m : obj_.maps) {
+        if (m.internal && m.real_name == name) m.btf_value_type_id = id;
+      }
+    }
+    obj_.btf = d->Raw();
   }
 
   // Global data: one array map per section, in section order.

@@ -31,6 +31,10 @@ struct ElfMap {
   uint32_t map_flags = 0, numa_node = 0, pinning = 0;
   uint64_t map_extra = 0;
   int32_t spin_lock_off = -1;  // struct bpf_spin_lock in the value, or -1
+  // The .BTF ids libbpf gives the map (map->btf_key_type_id / value):
+  // the `__type(key/value, T)` targets, or a global-data map's DATASEC as
+  // the value; 0 where there is none.
+  uint32_t btf_key_type_id = 0, btf_value_type_id = 0;
   // Map-in-map: the `__array(values, ...)` template.
   uint32_t inner_type = 0, inner_key_size = 0, inner_value_size = 0;
   uint32_t inner_max_entries = 0, inner_map_flags = 0;
@@ -74,6 +78,11 @@ struct ElfObject {
   std::vector<ElfProgram> programs;
   // Global and weak symbols defined in the object (maps, programs, data).
   std::vector<std::string> globals;
+  // The object's .BTF as libbpf loads it into the kernel: DATASEC sizes and
+  // variable offsets filled in from the ELF sections and symbols, each
+  // DATASEC's variables sorted by offset (btf_fixup_datasec). Empty
+  // without a .BTF section.
+  std::vector<uint8_t> btf;
 };
 
 // Parses `data` (a whole ELF file). `name` becomes the object name.

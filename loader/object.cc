@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "bpfemu/native_abi.h"
 #include "emu/array_map.h"
+#include "emu/btf.h"
 #include "emu/cpu.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
@@ -48,6 +49,9 @@ struct MapSpec {
   int32_t spin_lock_off;
   uint32_t inner_type, inner_key_size, inner_value_size, inner_max_entries;
   uint32_t inner_map_flags;
+  // BTF (libbpf's map->btf_*): the object's loaded BTF fd or -1, ids.
+  int btf_fd = -1;
+  uint32_t btf_key_type_id = 0, btf_value_type_id = 0;
 };
 
 // Creates a map as libbpf's bpf_object__create_maps does: a map-in-map's
@@ -91,7 +95,19 @@ int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
     if (inner_fd < 0) return inner_fd;
     attr.inner_map_fd = static_cast<uint32_t>(inner_fd);
   }
-  const int fd = MapCreate(attr);
+  int fd = -EINVAL;
+  if (m.btf_fd >= 0 && m.btf_value_type_id != 0) {
+    MapAttr typed = attr;
+    typed.btf_fd = static_cast<uint32_t>(m.btf_fd);
+    typed.btf_key_type_id = m.btf_key_type_id;
+    typed.btf_value_type_id = m.btf_value_type_id;
+    // The BTF's spin lock replaces the definition's.
+    typed.spin_lock_off = -1;
+    fd = MapCreate(typed);
+  }
+  // bpf_object__create_map(): a map the kernel refuses with BTF is created
+  // again without it.
+  if (fd < 0) fd = MapCreate(attr);
   if (inner_fd >= 0) CloseFd(inner_fd);
   return fd;
 }
@@ -245,6 +261,15 @@ int Object::LoadNative(const LoadSettings& settings) {
 // the new fds, checked and decoded by the interpreter.
 int Object::LoadBytecode(const LoadSettings& settings) {
   loaded_ = true;
+  // bpf_object__load_btf(): the fixed-up .BTF into an emulated BTF object;
+  // BTF is optional, so a refusal only leaves the maps untyped.
+  if (!elf_->btf.empty()) {
+    BtfLoadAttr a;
+    a.btf = elf_->btf.data();
+    a.btf_size = static_cast<uint32_t>(elf_->btf.size());
+    const int fd = BtfLoad(a);
+    btf_fd_ = fd >= 0 ? fd : -1;
+  }
   for (size_t i = 0; i < elf_->maps.size(); ++i) {
     const ElfMap& m = elf_->maps[i];
     const MapSettings& ms = settings.maps[i];
@@ -256,12 +281,12 @@ int Object::LoadBytecode(const LoadSettings& settings) {
       maps_.push_back(std::move(absent));
       continue;
     }
-    const int fd =
-        CreateMap({m.name.c_str(), m.type, m.key_size, m.value_size,
-                   m.max_entries, m.map_flags, m.numa_node, m.spin_lock_off,
-                   m.inner_type, m.inner_key_size, m.inner_value_size,
-                   m.inner_max_entries, m.inner_map_flags},
-                  ms);
+    const int fd = CreateMap(
+        {m.name.c_str(), m.type, m.key_size, m.value_size, m.max_entries,
+         m.map_flags, m.numa_node, m.spin_lock_off, m.inner_type,
+         m.inner_key_size, m.inner_value_size, m.inner_max_entries,
+         m.inner_map_flags, btf_fd_, m.btf_key_type_id, m.btf_value_type_id},
+        ms);
     if (fd < 0) {
       Unload();
       return fd;
@@ -336,6 +361,8 @@ void Object::Unload() {
   maps_.clear();
   for (Program& p : programs_) CloseFd(p.fd_);
   programs_.clear();
+  if (btf_fd_ >= 0) CloseFd(btf_fd_);
+  btf_fd_ = -1;
   loaded_ = false;
   if (def_ == nullptr) return;
   ReleaseNativeObject(def_);
@@ -385,12 +412,18 @@ std::vector<std::string> Object::MapNames() const {
   return names;
 }
 
+const std::vector<uint8_t>& Object::btf_raw() const {
+  static const std::vector<uint8_t> none;
+  return elf_ != nullptr ? elf_->btf : none;
+}
+
 std::vector<Object::MapDesc> Object::MapDescs() const {
   std::vector<MapDesc> out;
   if (elf_ != nullptr) {
     for (const ElfMap& m : elf_->maps) {
       out.push_back({m.name, m.real_name, m.type, m.key_size, m.value_size,
-                     m.max_entries, m.map_flags});
+                     m.max_entries, m.map_flags, m.btf_key_type_id,
+                     m.btf_value_type_id});
     }
     return out;
   }

@@ -150,6 +150,9 @@ class Object {
   struct MapDesc {
     std::string name, real_name;
     uint32_t type, key_size, value_size, max_entries, map_flags;
+    // The map's .BTF key and value type ids (0: none; native objects have
+    // no BTF).
+    uint32_t btf_key_type_id = 0, btf_value_type_id = 0;
   };
   std::vector<MapDesc> MapDescs() const;
   // Global data of a bytecode object before Load(): the section's initial
@@ -174,6 +177,11 @@ class Object {
   // program is then no longer in programs(). False if it was not loaded.
   bool UnloadProgram(std::string_view name);
   const std::vector<Program>& programs() const { return programs_; }
+  // A bytecode object's .BTF as it is loaded (ElfObject::btf; empty for
+  // native objects), and after Load() the emulated BTF object's fd (libbpf
+  // loads it before the maps, which then carry their type ids), or -1.
+  const std::vector<uint8_t>& btf_raw() const;
+  int btf_fd() const { return btf_fd_; }
 
  private:
   explicit Object(const bpfemu_object_def* def);
@@ -188,6 +196,7 @@ class Object {
   std::vector<Program> programs_;
   std::vector<std::unique_ptr<internal::BoundMap>> maps_;
   bool loaded_ = false;
+  int btf_fd_ = -1;
 };
 
 }  // namespace bpfemu::native

@@ -5,6 +5,7 @@
 // are in compat/libbpf_api_test.cc; the comparison with real libbpf is
 // //tests/dropin:soname_test.
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
@@ -81,6 +82,42 @@ TEST_F(LibbpfObjects, ReuseFdSharesTheMap) {
   EXPECT_EQ(out, 77u);
   bpf_object__close(obj);
   close(fd);
+}
+
+// A bytecode object's .BTF is loaded into an emulated BTF object at load,
+// and its maps are created with their BTF key / value type ids (a global
+// data map with its DATASEC), as libbpf does (bpf_object__load_btf,
+// bpf_object__create_map).
+TEST_F(LibbpfObjects, BytecodeObjectLoadsItsBtfAndTypesItsMaps) {
+  struct bpf_object* obj =
+      bpf_object__open_file("tests/dropin/bootstrap.bpf.o", nullptr);
+  ASSERT_NE(obj, nullptr);
+  EXPECT_EQ(bpf_object__btf_fd(obj), -1);  // not loaded yet
+  const struct btf* btf = bpf_object__btf(obj);
+  ASSERT_NE(btf, nullptr);
+  ASSERT_EQ(bpf_object__load(obj), 0);
+  const int btf_fd = bpf_object__btf_fd(obj);
+  ASSERT_GE(btf_fd, 3);
+  struct bpf_btf_info bi = {};
+  __u32 len = sizeof(bi);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(btf_fd, &bi, &len), 0);
+  int typed = 0;
+  struct bpf_map* map;
+  bpf_object__for_each_map(map, obj) {
+    struct bpf_map_info mi = {};
+    len = sizeof(mi);
+    ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_map__fd(map), &mi, &len), 0);
+    EXPECT_EQ(mi.btf_value_type_id, bpf_map__btf_value_type_id(map))
+        << bpf_map__name(map);
+    EXPECT_EQ(mi.btf_key_type_id, bpf_map__btf_key_type_id(map))
+        << bpf_map__name(map);
+    if (mi.btf_value_type_id != 0) {
+      EXPECT_EQ(mi.btf_id, bi.id) << bpf_map__name(map);
+      ++typed;
+    }
+  }
+  EXPECT_EQ(typed, 3);  // factors, .rodata, .bss (the ring buffer has none)
+  bpf_object__close(obj);
 }
 
 }  // namespace
