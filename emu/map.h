@@ -125,7 +125,7 @@ struct MapHeader {
 };
 static_assert(sizeof(MapHeader) == 128);
 
-inline constexpr uint32_t kLayoutVersion = 7;  // 2: hash bucket seq counts
+inline constexpr uint32_t kLayoutVersion = 8;  // 2: hash bucket seq counts
                                                // 3: per-CPU spares on own lines
                                                // 4: frozen, freeze_mu,
                                                // page-rounded mmapable arrays
@@ -133,6 +133,7 @@ inline constexpr uint32_t kLayoutVersion = 7;  // 2: hash bucket seq counts
                                                // recover_lock, LRU marks
                                                // 6: ring buffer reservations
                                                // 7: LRU list intent records
+                                               // 8: value lock generations
 // The family body starts on its own cache line.
 inline constexpr uint64_t kBodyOffset = RoundUp(sizeof(MapHeader), 64);
 
