@@ -339,10 +339,15 @@ void HashMap::FillNew(uint32_t id, const void* value, bool onallcpus) {
     return;
   }
   if (HasSpinLock()) {
-    // A fresh element's lock is unlocked (check_and_init_map_value).
-    __atomic_store_n(
-        reinterpret_cast<uint32_t*>(ElemValue(id) + header().spin_lock_off), 0u,
-        __ATOMIC_RELAXED);
+    // A fresh element's lock is unlocked (check_and_init_map_value), with
+    // its generation bumped: a read-only BPF_F_LOCK reader still copying
+    // the element's previous life sees the word change (SpinLockRelease).
+    auto* lock =
+        reinterpret_cast<uint32_t*>(ElemValue(id) + header().spin_lock_off);
+    const uint32_t old = __atomic_load_n(lock, __ATOMIC_RELAXED);
+    __atomic_store_n(lock,
+                     ((old >> kValueLockTidBits) + 1) << kValueLockTidBits,
+                     __ATOMIC_RELAXED);
   }
   CopyValueIn(ElemValue(id), value, /*locked=*/false);
 }

@@ -251,24 +251,33 @@ void Map::CopyLockedValueOut(void* dst, const uint8_t* map_value,
                              bool locked) const {
   const int32_t off = snap_.spin_lock_off;
   if (locked && read_only()) [[unlikely]] {
-    // A read-only region's reader cannot take the value's lock: it copies
-    // while the word reads free before and after the copy, waiting out a
-    // holder with ReadOnlyWait. When the wait gives up (a holder that died
-    // with the lock, whose stores are over, or one that never lets go) the
-    // value is copied as it stands. A writer's whole locked section that
-    // falls between the two checks goes unseen, so the copy can be torn
-    // where the kernel's could not (docs/reliability.md).
+    // A read-only region's reader cannot take the value's lock. It copies
+    // between two reads of the lock word that are equal and unlocked: every
+    // unlock bumps the word's generation (SpinLockAcquire), so a writer's
+    // whole section between the two reads changes the word. A holder is
+    // waited out with ReadOnlyWait; when that gives up (a holder that died
+    // with the lock, or one holding it for over a second: a crafted region
+    // or a stuck program) the copy is taken between two equal reads of the
+    // locked word - nobody stores meanwhile, unless its holder is alive -
+    // and, failing that, as it stands. Not detected: exactly a multiple of
+    // 1024 sections (the generation's 10 bits) during one copy
+    // (docs/reliability.md).
     const auto* word = reinterpret_cast<const uint32_t*>(map_value + off);
     ReadOnlyWait wait;
     for (;;) {
       const uint32_t before = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-      if (before == 0) {
+      if ((before & kValueLockTidMask) == 0) {
         CopyFromMap(dst, map_value, value_size());
         std::atomic_thread_fence(std::memory_order_acquire);
-        if (__atomic_load_n(word, __ATOMIC_RELAXED) == 0) break;
+        if (__atomic_load_n(word, __ATOMIC_RELAXED) == before) break;
       }
-      if (!wait.Next(before)) {
-        CopyFromMap(dst, map_value, value_size());
+      if (!wait.Next(before & kValueLockTidMask)) {
+        for (int tries = 0; tries < 64; ++tries) {
+          const uint32_t seen = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+          CopyFromMap(dst, map_value, value_size());
+          std::atomic_thread_fence(std::memory_order_acquire);
+          if (__atomic_load_n(word, __ATOMIC_RELAXED) == seen) break;
+        }
         break;
       }
     }

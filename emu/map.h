@@ -127,7 +127,7 @@ struct MapHeader {
 };
 static_assert(sizeof(MapHeader) == 128);
 
-inline constexpr uint32_t kLayoutVersion = 8;  // 2: hash bucket seq counts
+inline constexpr uint32_t kLayoutVersion = 9;  // 2: hash bucket seq counts
                                                // 3: per-CPU spares on own lines
                                                // 4: frozen, freeze_mu,
                                                // page-rounded mmapable arrays
@@ -137,6 +137,7 @@ inline constexpr uint32_t kLayoutVersion = 8;  // 2: hash bucket seq counts
                                                // 7: LRU list intent records
                                                // 8: perf event array slots
                                                // name their map file
+                                               // 9: value lock generations
 // The family body starts on its own cache line.
 inline constexpr uint64_t kBodyOffset = RoundUp(sizeof(MapHeader), 64);
 

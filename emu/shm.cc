@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <string>
@@ -316,6 +317,12 @@ uint32_t CurrentTidSlow() {
     }();
     (void)registered;
     t_tid = static_cast<uint32_t>(syscall(SYS_gettid));
+    // A value's bpf_spin_lock word keeps the tid in its low 22 bits; Linux
+    // never hands out a tid >= PID_MAX_LIMIT (2^22 on 64-bit).
+    if (t_tid == 0 || (t_tid & ~kValueLockTidMask) != 0) {
+      std::fprintf(stderr, "bpfemu: tid %u does not fit in 22 bits\n", t_tid);
+      std::abort();
+    }
   }
   return t_tid;
 }
@@ -438,17 +445,76 @@ bool ShmSpinLock::LockSlow() {
   return SpinUntilAcquired(reinterpret_cast<uint32_t*>(&state_));
 }
 
-void SpinLockAcquire(void* word) {
-  auto* w = static_cast<uint32_t*>(word);
-  uint32_t expected = 0;
-  if (!__atomic_compare_exchange_n(w, &expected, CurrentTid(), false,
-                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-    SpinUntilAcquired(w);
+namespace {
+
+// The value lock's wait: a test-and-test-and-set of the tid bits that keeps
+// the generation, yielding after kSpins pauses, checking the holder's
+// liveness every kYieldsPerCheck yields (a dead holder's word is taken over
+// with its generation), and, with max_wait_ns >= 0, giving up after that
+// long. The release fence after a take orders the holder's value stores
+// after the locked word for a reader that copies between two reads of it.
+bool ValueLockWait(uint32_t* w, int64_t max_wait_ns) {
+  const uint32_t mine = CurrentTid();
+  auto* a = reinterpret_cast<std::atomic<uint32_t>*>(w);
+  int64_t start_ns = 0;
+  for (uint64_t n = 0;; ++n) {
+    uint32_t seen = a->load(std::memory_order_relaxed);
+    const uint32_t holder = seen & kValueLockTidMask;
+    if (holder == 0) {
+      if (a->compare_exchange_weak(seen, seen | mine, std::memory_order_acquire,
+                                   std::memory_order_relaxed)) {
+        std::atomic_thread_fence(std::memory_order_release);
+        return true;
+      }
+      continue;
+    }
+    if (n < kSpins) {
+      __builtin_ia32_pause();
+      continue;
+    }
+    sched_yield();
+    const uint64_t yields = n - kSpins;
+    if (yields % kYieldsPerCheck == kYieldsPerCheck - 1 &&
+        a->load(std::memory_order_relaxed) == seen && !OwnerAlive(holder) &&
+        a->compare_exchange_strong(seen, (seen & ~kValueLockTidMask) | mine,
+                                   std::memory_order_acquire,
+                                   std::memory_order_relaxed)) {
+      std::atomic_thread_fence(std::memory_order_release);
+      return true;
+    }
+    if (max_wait_ns >= 0 && yields % 64 == 0) {
+      timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      const int64_t now = int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+      if (start_ns == 0) start_ns = now;
+      if (now - start_ns > max_wait_ns) return false;
+    }
   }
 }
 
+}  // namespace
+
+void SpinLockAcquire(void* word) {
+  auto* w = static_cast<uint32_t*>(word);
+  uint32_t seen = __atomic_load_n(w, __ATOMIC_RELAXED);
+  if ((seen & kValueLockTidMask) == 0 &&
+      __atomic_compare_exchange_n(w, &seen, seen | CurrentTid(), false,
+                                  __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+    std::atomic_thread_fence(std::memory_order_release);
+    return;
+  }
+  (void)ValueLockWait(w, -1);
+}
+
+bool SpinLockAcquireFor(void* word, int64_t max_wait_ns) {
+  return ValueLockWait(static_cast<uint32_t*>(word), max_wait_ns);
+}
+
 void SpinLockRelease(void* word) {
-  __atomic_store_n(static_cast<uint32_t*>(word), 0u, __ATOMIC_RELEASE);
+  auto* w = static_cast<uint32_t*>(word);
+  const uint32_t held = __atomic_load_n(w, __ATOMIC_RELAXED);
+  const uint32_t next = ((held >> kValueLockTidBits) + 1) << kValueLockTidBits;
+  __atomic_store_n(w, next, __ATOMIC_RELEASE);
 }
 
 void ZeroMap(void* map, size_t n) {

@@ -263,12 +263,24 @@ class ReadOnlyWait {
   int64_t start_ns_ = 0;
 };
 
-// struct bpf_spin_lock inside a map value: a 4-byte word, 0 when unlocked,
-// the holder's tid when locked (never visible: syscall copies zero it and
-// the verifier keeps programs off it), shared by syscall BPF_F_LOCK copies
-// and bpf_spin_lock() in programs.
+// struct bpf_spin_lock inside a map value (include/uapi/linux/bpf.h; the
+// kernel's is an arch spinlock, kernel/bpf/helpers.c __bpf_spin_lock): a
+// 4-byte word whose low kValueLockTidBits bits hold the holder's tid (0:
+// unlocked) and whose high bits a generation, bumped by every unlock. Never
+// visible: syscall copies zero it and the verifier keeps programs off it.
+// Shared by syscall BPF_F_LOCK copies, the native bpf_spin_lock() and the
+// interpreter's. The generation lets a reader that cannot take the lock (a
+// read-only mapping) see that a whole locked section ran between two reads
+// of the word (Map::CopyLockedValueOut). Tids fit: Linux's pid_max is at
+// most 2^22 (PID_MAX_LIMIT), checked in CurrentTidSlow().
 inline constexpr uint32_t kSpinLockSize = 4;
+inline constexpr uint32_t kValueLockTidBits = 22;
+inline constexpr uint32_t kValueLockTidMask = (1u << kValueLockTidBits) - 1;
+// Waits for the lock for ever, taking it over from a dead holder.
 void SpinLockAcquire(void* word);
+// The same, giving up (false) after about max_wait_ns of waiting.
+[[nodiscard]] bool SpinLockAcquireFor(void* word, int64_t max_wait_ns);
+// Unlocks, bumping the generation; only its holder calls it.
 void SpinLockRelease(void* word);
 
 // Copies n bytes between a caller's buffer and map memory. `map` must be

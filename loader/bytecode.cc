@@ -10,10 +10,8 @@
 #include "loader/bytecode.h"
 
 #include <linux/bpf.h>
-#include <sched.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -24,6 +22,7 @@
 #include "emu/array_map.h"
 #include "emu/errno.h"
 #include "emu/prog.h"
+#include "emu/shm.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
 #include "native/bound_map.h"
@@ -276,17 +275,11 @@ uint64_t SpinLock(Vm& vm, uint64_t lock, uint64_t, uint64_t, uint64_t,
   }
   // A lock word the program itself overwrote would never be released: wait
   // for a holder a bounded time (2 s), where the kernel's verifier would
-  // have refused the program.
-  auto* word = static_cast<uint32_t*>(Ptr(lock));
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (__atomic_exchange_n(word, 1u, __ATOMIC_ACQUIRE) != 0) {
-    while (__atomic_load_n(word, __ATOMIC_RELAXED) != 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        vm.Fault("bpf_spin_lock: the lock stayed held for 2 s");
-      }
-      sched_yield();
-    }
+  // have refused the program. The word's protocol (holder tid, generation)
+  // is emu's, shared with BPF_F_LOCK copies and native programs.
+  constexpr int64_t kMaxWaitNs = int64_t{2} * 1000 * 1000 * 1000;
+  if (!bpfemu::SpinLockAcquireFor(Ptr(lock), kMaxWaitNs)) {
+    vm.Fault("bpf_spin_lock: the lock stayed held for 2 s");
   }
   vm.SetHeldLock(lock);
   return 0;
