@@ -165,6 +165,13 @@ fi
 # Subtests too slow for the ~5 minute budget on 2 cores: listed as "slow",
 # run with SELFTESTS_SLOW=1.
 slow_re='^test_maps/map_parallel(/no_prealloc)?$'
+# Under `bpfemu exec` each bpf() call is a seccomp notification served by
+# another process (about 50 us on 2 loaded cores, bench/exec_benchmark):
+# the subtests that make millions of calls take minutes there, past the
+# per-subtest limit on some runs and not on others.
+if [ "$mode" = exec ]; then
+  slow_re='^test_maps/map_parallel(/no_prealloc)?$|^test_maps/map_stress(/no_prealloc)?$|^test_lpm_map/lpm_map$'
+fi
 
 # Map types per subtest (from the sources), and which of them bpfemu emulates.
 types_of() {
