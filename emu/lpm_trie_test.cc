@@ -447,7 +447,9 @@ TEST(LpmTrieTest, MutatedRegionsAnswerErrnosOnly) {
           EXPECT_TRUE(r == 0 || r == -EINVAL || r == -ENOENT) << r;
       }
     }
-    if (err == 0) EXPECT_EQ(CloseFd(m), 0);
+    if (err == 0) {
+      EXPECT_EQ(CloseFd(m), 0);
+    }
     EXPECT_EQ(CloseFd(fd), 0);
   }
 }

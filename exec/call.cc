@@ -6,6 +6,7 @@
 // (kernel/seccomp.c).
 #include "exec/call.h"
 
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -13,6 +14,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -24,6 +27,30 @@ namespace bpfemu::exec {
 
 Call::~Call() {
   if (pidfd_ >= 0) close(pidfd_);
+}
+
+int Call::Cpu() const {
+  char path[32];
+  std::snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid_));
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[1024];
+  const ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  // The command name (field 2) may hold spaces and parentheses: count
+  // fields from the last ')'. Field 3 follows it; "processor" is field 39.
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return -1;
+  for (int field = 3; field <= 39; ++field) {
+    p = std::strchr(p + 1, ' ');
+    if (p == nullptr) return -1;
+  }
+  char* end = nullptr;
+  const long cpu = std::strtol(p + 1, &end, 10);
+  if (end == p + 1 || cpu < 0 || cpu > 1 << 20) return -1;
+  return static_cast<int>(cpu);
 }
 
 int Call::Read(uint64_t addr, void* buf, size_t n) const {

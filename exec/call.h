@@ -30,6 +30,10 @@ class Call {
   Call& operator=(const Call&) = delete;
 
   pid_t pid() const { return pid_; }
+  // The CPU the caller last ran on, the one it made the call from (field
+  // 39 of /proc/TID/stat, fs/proc/array.c), or -1 if unreadable. Per-CPU
+  // maps and LRU lists must see the caller's CPU, not the supervisor's.
+  int Cpu() const;
   // copy_from_user: 0, or -EFAULT unless all n bytes were read.
   [[nodiscard]] int Read(uint64_t addr, void* buf, size_t n) const;
   // copy_to_user: 0, or -EFAULT unless all n bytes were written.

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "emu/cpu.h"
 #include "emu/syscall.h"
 #include "exec/call.h"
 #include "exec/dispatch.h"
@@ -308,6 +309,9 @@ int Supervisor::ServeOne(int timeout_ms) {
         ++stats_.continued;
       }
     } else {
+      // The call runs on the caller's CPU, as bpf(2) runs on the CPU of
+      // the task that made it.
+      ScopedCpu on_callers_cpu(call.Cpu());
       const int64_t r = d_->Serve(call, static_cast<int>(notif.data.args[0]),
                                   notif.data.args[1],
                                   static_cast<uint32_t>(notif.data.args[2]));

@@ -14,11 +14,16 @@
 //             log), test-runs it, reads its info and gets it by id;
 //   mmap      prints the answers to mmap of a hash and an mmapable array;
 //   closerace one thread dups and closes the map fd while another looks it
-//             up: every answer is 0, EBADF or ENOENT.
+//             up: every answer is 0, EBADF or ENOENT;
+//   cpu       pins itself to each CPU in turn and test-runs a program that
+//             returns bpf_get_smp_processor_id(): each run must answer the
+//             CPU it was made from.
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -514,6 +519,40 @@ static int CloseRace(void) {
   return bad;
 }
 
+static int Cpu(void) {
+  struct insn p[] = {
+      {0x85, 0, 0, BPF_FUNC_get_smp_processor_id},  // call
+      {0x95, 0, 0, 0},                              // exit
+  };
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_XDP;
+  a.insn_cnt = sizeof(p) / sizeof(p[0]);
+  a.insns = (uint64_t)(uintptr_t)p;
+  a.license = (uint64_t)(uintptr_t) "GPL";
+  long pfd = sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+  EXPECT("prog load", pfd >= 0, 1);
+  if (pfd < 0) return 1;
+  const long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+  for (int round = 0; round < 4; ++round) {
+    for (int cpu = 0; cpu < ncpus && cpu < CPU_SETSIZE; ++cpu) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      if (sched_setaffinity(0, sizeof(set), &set) != 0) continue;
+      char data[64];
+      memset(data, 0, sizeof(data));
+      memset(&a, 0, sizeof(a));
+      a.test.prog_fd = (uint32_t)pfd;
+      a.test.data_in = (uint64_t)(uintptr_t)data;
+      a.test.data_size_in = sizeof(data);
+      EXPECT("test run", sys_bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)), 0);
+      EXPECT("the caller's cpu", a.test.retval, cpu);
+    }
+  }
+  return failed;
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 2) return 2;
@@ -524,5 +563,6 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "closerace") == 0) return CloseRace();
   if (strcmp(argv[1], "prog") == 0) return Prog();
   if (strcmp(argv[1], "mmap") == 0) return Mmap();
+  if (strcmp(argv[1], "cpu") == 0) return Cpu();
   return 2;
 }

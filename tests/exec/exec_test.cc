@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <linux/bpf.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -96,6 +97,24 @@ TEST_F(ExecTest, BadPointersAndFdsAnswerAsTheKernelDoes) {
 TEST_F(ExecTest, ProgramsLoadRunAndReachTheirMaps) {
   exec::Supervisor s;
   EXPECT_EQ(Run(s, "prog"), 0);
+}
+
+// bpf(2) runs on the caller's CPU: per-CPU slots, LRU lists and
+// bpf_get_smp_processor_id() must see the child's CPU, not the one the
+// supervisor happens to run on. The supervisor (this process) stays on
+// CPU 0 while the child moves across all CPUs.
+TEST_F(ExecTest, CallsRunOnTheCallersCpu) {
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "one CPU online";
+  cpu_set_t saved, zero;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
+  CPU_ZERO(&zero);
+  CPU_SET(0, &zero);
+  if (sched_setaffinity(0, sizeof(zero), &zero) != 0) {
+    GTEST_SKIP() << "cannot pin to CPU 0: " << strerror(errno);
+  }
+  exec::Supervisor s;
+  EXPECT_EQ(Run(s, "cpu"), 0);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(saved), &saved), 0);
 }
 
 TEST_F(ExecTest, ThreadsAndForkedChildrenAreServed) {
