@@ -27,6 +27,7 @@
 
 #include "absl/types/span.h"
 #include "emu/bpffs.h"
+#include "emu/btf.h"
 #include "emu/errno.h"
 #include "emu/map.h"
 #include "emu/prog.h"
@@ -96,7 +97,15 @@ uint32_t LastFieldEnd(int cmd) {
       return 76;
     case BPF_PROG_GET_NEXT_ID:
     case BPF_MAP_GET_NEXT_ID:
+    case BPF_BTF_GET_NEXT_ID:
       return 8;
+    case BPF_BTF_LOAD:  // btf_log_level; btf_token_fd since 6.9
+      return v == KernelVersion::k6_1 ? 28 : 40;
+    case BPF_BTF_GET_FD_BY_ID:
+      // btf_id; fd_by_id_token_fd on 6.18 (measured: a non-zero next_id
+      // or token fd is taken, open_flags other than BPF_F_TOKEN_FD are
+      // EINVAL).
+      return v >= KernelVersion::k6_18 ? 16 : 4;
     case BPF_PROG_GET_FD_BY_ID:
       return 4;
     case BPF_MAP_GET_FD_BY_ID:
@@ -115,7 +124,7 @@ uint32_t LastFieldEnd(int cmd) {
 
 // Commands that exist but that an unprivileged process cannot use on this
 // machine's kernel (kernel.unprivileged_bpf_disabled: __sys_bpf answers
-// EPERM before anything else): attach, links, BTF, queries, iterators,
+// EPERM before anything else): attach, links, queries, iterators,
 // stats, tokens. bpfemu has no kernel objects to attach to.
 bool AnsweredEperm(int cmd) {
   switch (cmd) {
@@ -123,10 +132,7 @@ bool AnsweredEperm(int cmd) {
     case BPF_PROG_DETACH:
     case BPF_PROG_QUERY:
     case BPF_RAW_TRACEPOINT_OPEN:
-    case BPF_BTF_LOAD:
-    case BPF_BTF_GET_FD_BY_ID:
     case BPF_TASK_FD_QUERY:
-    case BPF_BTF_GET_NEXT_ID:
     case BPF_LINK_CREATE:
     case BPF_LINK_UPDATE:
     case BPF_LINK_GET_FD_BY_ID:
@@ -223,10 +229,14 @@ int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
       return GetInfo(c, uattr, attr);
     case BPF_MAP_GET_NEXT_ID:
     case BPF_PROG_GET_NEXT_ID:
+    case BPF_BTF_GET_NEXT_ID:
       return NextId(c, cmd, uattr, attr);
     case BPF_MAP_GET_FD_BY_ID:
     case BPF_PROG_GET_FD_BY_ID:
+    case BPF_BTF_GET_FD_BY_ID:
       return FdById(c, cmd, attr);
+    case BPF_BTF_LOAD:
+      return BtfLoad(c, uattr, attr, size);
     case BPF_PROG_LOAD:
       return ProgLoad(c, uattr, attr, size);
     case BPF_PROG_TEST_RUN:
@@ -346,17 +356,27 @@ int Dispatcher::LocalMapSlow(Call& c, int child_fd, int* local) {
 }
 
 int Dispatcher::LocalProg(Call& c, int child_fd, int* local) {
-  if (Cached(c, child_fd, 2, local)) return 0;
+  return LocalObject(c, child_fd, 2, progs_, local);
+}
+
+int Dispatcher::LocalBtf(Call& c, int child_fd, int* local) {
+  return LocalObject(c, child_fd, 3, btfs_, local);
+}
+
+int Dispatcher::LocalObject(Call& c, int child_fd, int kind,
+                            const std::map<FileKey, int>& table, int* local) {
+  if (Cached(c, child_fd, kind, local)) return 0;
   const int t = c.GetFd(child_fd);
   if (t < 0) return t;
   struct stat st;
   const bool ok = fstat(t, &st) == 0;
   close(t);
   if (!ok) return -EBADF;
-  auto it = progs_.find({st.st_dev, st.st_ino, 0});
-  if (it == progs_.end()) return -EINVAL;  // bpf_prog_get: not a program
+  auto it = table.find({st.st_dev, st.st_ino, 0});
+  // bpf_prog_get / btf_get_by_fd: a file of another kind.
+  if (it == table.end()) return -EINVAL;
   *local = it->second;
-  Remember(c, child_fd, 2, *local);
+  Remember(c, child_fd, kind, *local);
   return 0;
 }
 
@@ -400,20 +420,20 @@ int Dispatcher::GiveMap(Call& c, int local, bool readable, bool writable) {
   return c.InstallFd(maps_[key]);
 }
 
-int Dispatcher::GiveProg(Call& c, int local) {
+int Dispatcher::GiveObject(Call& c, int local, std::map<FileKey, int>* table) {
   struct stat st;
   if (fstat(local, &st) != 0) {
     (void)CloseFd(local);
     return -EBADF;
   }
   const FileKey key{st.st_dev, st.st_ino, 0};
-  auto it = progs_.find(key);
-  if (it == progs_.end()) {
-    progs_[key] = local;
+  auto it = table->find(key);
+  if (it == table->end()) {
+    (*table)[key] = local;
   } else if (it->second != local) {
     (void)CloseFd(local);
   }
-  return c.InstallFd(progs_[key]);
+  return c.InstallFd((*table)[key]);
 }
 
 // --- maps ---
@@ -450,6 +470,17 @@ int64_t Dispatcher::MapCreate(Call& c, const uint8_t* a) {
     attr.inner_map_fd = static_cast<uint32_t>(local);
   } else {
     attr.inner_map_fd = inner;
+  }
+  // map_create(): the BTF fd is looked at only when a type id is given;
+  // it is the caller's. A file that is not BTF stays one for the
+  // emulator (EINVAL), a closed number stays closed (EBADF).
+  if (attr.btf_key_type_id != 0 || attr.btf_value_type_id != 0 ||
+      attr.btf_vmlinux_value_type_id != 0) {
+    int btf;
+    const int err = LocalBtf(c, static_cast<int>(attr.btf_fd), &btf);
+    attr.btf_fd = static_cast<uint32_t>(err == 0        ? btf
+                                        : err == -EBADF ? -1
+                                                        : NotAMapFd());
   }
   const int local = bpfemu::MapCreate(attr);
   if (local < 0) return local;
@@ -764,6 +795,9 @@ int64_t Dispatcher::GetInfo(Call& c, uint64_t uattr, const uint8_t* a) {
   int err = LocalMap(c, child_fd, &local);
   const bool is_map = err == 0;
   if (err == -EINVAL) err = LocalProg(c, child_fd, &local);
+  if (err == -EINVAL && LocalBtf(c, child_fd, &local) == 0) {
+    return BtfInfo(c, uattr, local, info_ptr, info_len);
+  }
   if (err == -EBADF) return -EBADFD;  // bpf_obj_get_info_by_fd: no file
   if (err != 0) return err;
   if (info_len > kPage) return -E2BIG;  // bpf_check_uarg_tail_zero
@@ -796,14 +830,29 @@ int64_t Dispatcher::GetInfo(Call& c, uint64_t uattr, const uint8_t* a) {
 int64_t Dispatcher::NextId(Call& c, int cmd, uint64_t uattr, const uint8_t* a) {
   const uint32_t start = Get<uint32_t>(a, 0);
   uint32_t next = 0;
-  const int r = cmd == BPF_MAP_GET_NEXT_ID ? MapGetNextId(start, &next)
-                                           : ProgGetNextId(start, &next);
+  const int r = cmd == BPF_MAP_GET_NEXT_ID    ? MapGetNextId(start, &next)
+                : cmd == BPF_PROG_GET_NEXT_ID ? ProgGetNextId(start, &next)
+                                              : BtfGetNextId(start, &next);
   if (r != 0) return r;
   return c.Write(uattr + 4, &next, sizeof(next));
 }
 
 int64_t Dispatcher::FdById(Call& c, int cmd, const uint8_t* a) {
   const uint32_t id = Get<uint32_t>(a, 0);
+  if (cmd == BPF_BTF_GET_FD_BY_ID) {
+    // 6.18: open_flags may only name a token fd, and no token is valid.
+    const uint32_t open_flags = Get<uint32_t>(a, 8);
+    if (open_flags & ~kBpfFTokenFd) return -EINVAL;
+    if (open_flags & kBpfFTokenFd) {
+      const int t = c.GetFd(Get<int32_t>(a, 12));
+      if (t < 0) return -EBADF;
+      close(t);
+      return -EINVAL;
+    }
+    const int local = BtfGetFdById(id);
+    if (local < 0) return local;
+    return GiveBtf(c, local);
+  }
   if (cmd == BPF_PROG_GET_FD_BY_ID) {
     const int local = ProgGetFdById(id);
     if (local < 0) return local;
@@ -903,6 +952,102 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
   }
   if (local < 0) return local;
   return GiveProg(c, local);
+}
+
+// --- BTF (emu/btf.h) ---
+
+int64_t Dispatcher::BtfLoad(Call& c, uint64_t uattr, const uint8_t* a,
+                            uint32_t size) {
+  BtfLoadAttr attr;
+  const uint64_t btf_ptr = Get<uint64_t>(a, 0);
+  const uint64_t log_ptr = Get<uint64_t>(a, 8);
+  attr.btf_size = Get<uint32_t>(a, 16);
+  attr.log_size = Get<uint32_t>(a, 20);
+  attr.log_level = Get<uint32_t>(a, 24);
+  attr.log_true_size = Get<uint32_t>(a, 28);
+  attr.btf_flags = Get<uint32_t>(a, 32);
+  attr.btf_token_fd = Get<int32_t>(a, 36);
+  if ((attr.btf_flags & kBpfFTokenFd) &&
+      TargetKernel() != KernelVersion::k6_1) {
+    // No BPF tokens here: the caller's fd decides EBADF or EINVAL.
+    const int t = c.GetFd(attr.btf_token_fd);
+    if (t >= 0) close(t);
+    attr.btf_token_fd = t >= 0 ? NotAMapFd() : -1;
+  }
+  // The blob: at most BTF_MAX_SIZE is read (the emulator refuses larger
+  // sizes before reading); NULL stays NULL (EFAULT there).
+  std::vector<uint8_t> blob;
+  if (btf_ptr != 0 && attr.btf_size <= kBtfMaxSize) {
+    blob.resize(attr.btf_size);
+    if (c.Read(btf_ptr, blob.data(), blob.size()) != 0) return -EFAULT;
+    attr.btf = blob.data();
+  }
+  // The log is written into a local buffer of the caller's size (bounded:
+  // the emulator's BTF log is a few header lines and one message, far
+  // below 16 MiB) and copied out as far as it was written.
+  std::vector<char> log;
+  if (log_ptr != 0) {
+    log.assign(std::clamp<uint32_t>(attr.log_size, 1, kBtfMaxSize), 0);
+    attr.log_buf = log.data();
+    if (attr.log_size > kBtfMaxSize && attr.log_size <= (UINT32_MAX >> 2)) {
+      attr.log_size = kBtfMaxSize;
+    }
+  }
+  uint32_t true_size = 0;
+  const int local = bpfemu::BtfLoad(attr, &true_size);
+  const size_t written = log.empty() ? 0 : strnlen(log.data(), log.size());
+  if (written > 0 &&
+      c.Write(log_ptr, log.data(), std::min(written + 1, log.size())) != 0) {
+    if (local >= 0) (void)CloseFd(local);
+    return -EFAULT;
+  }
+  // btf_log_true_size (6.4): written back whenever the attr holds it.
+  if (TargetKernel() != KernelVersion::k6_1 && size >= 32 &&
+      c.Write(uattr + 28, &true_size, sizeof(true_size)) != 0) {
+    if (local >= 0) (void)CloseFd(local);
+    return -EFAULT;
+  }
+  if (local < 0) return local;
+  return GiveBtf(c, local);
+}
+
+int64_t Dispatcher::BtfInfo(Call& c, uint64_t uattr, int local,
+                            uint64_t info_ptr, uint32_t info_len) {
+  if (info_len > kPage) return -E2BIG;  // bpf_check_uarg_tail_zero
+  std::vector<uint8_t> buf(std::max<uint32_t>(info_len, 1));
+  if (c.Read(info_ptr, buf.data(), info_len) != 0) return -EFAULT;
+  // The caller's pointers are replaced by local buffers of what the
+  // emulator writes: min(btf_size, blob size) bytes, and the name's NUL.
+  BpfBtfInfo in = {};
+  std::memcpy(&in, buf.data(), std::min<size_t>(info_len, sizeof(in)));
+  std::vector<uint8_t> raw;
+  uint32_t id;
+  if (int err = BtfRawFromFd(local, &raw, &id); err != 0) return err;
+  std::vector<uint8_t> blob(std::min<size_t>(in.btf_size, raw.size()));
+  char name = 1;
+  BpfBtfInfo local_in = in;
+  if (in.btf != 0 && !blob.empty()) {
+    local_in.btf = reinterpret_cast<uintptr_t>(blob.data());
+  }
+  if (in.name != 0) local_in.name = reinterpret_cast<uintptr_t>(&name);
+  std::memcpy(buf.data(), &local_in, std::min<size_t>(info_len, sizeof(in)));
+  uint32_t len = info_len;
+  if (int r = BtfGetInfoByFd(local, buf.data(), &len); r != 0) return r;
+  if (in.btf != 0 && !blob.empty() &&
+      c.Write(in.btf, blob.data(), blob.size()) != 0) {
+    return -EFAULT;
+  }
+  if (in.name != 0 && name == 0 && c.Write(in.name, &name, 1) != 0) {
+    return -EFAULT;
+  }
+  BpfBtfInfo out;
+  std::memcpy(&out, buf.data(), std::min<size_t>(len, sizeof(out)));
+  out.btf = in.btf;
+  out.name = in.name;
+  std::memcpy(buf.data(), &out, std::min<size_t>(len, sizeof(out)));
+  if (c.Write(info_ptr, buf.data(), len) != 0) return -EFAULT;
+  if (c.Write(uattr + 4, &len, sizeof(len)) != 0) return -EFAULT;
+  return 0;
 }
 
 int64_t Dispatcher::TestRun(Call& c, uint64_t uattr, const uint8_t* a) {

@@ -46,21 +46,37 @@ class Dispatcher {
   bool ServeProc(Call& call, const struct seccomp_data& d, int64_t* ret);
 
  private:
+  struct FileKey {
+    uint64_t dev, ino;
+    int acc;  // O_RDONLY, O_WRONLY or O_RDWR (0 for programs and BTF)
+    bool operator<(const FileKey& o) const {
+      return std::tie(dev, ino, acc) < std::tie(o.dev, o.ino, o.acc);
+    }
+  };
   // The emulator's fd for the caller's map fd: 0 with *local set, or
   // -EBADF / -EINVAL (not a map).
   int LocalMap(Call& c, int child_fd, int* local);
   int LocalMapSlow(Call& c, int child_fd, int* local);
   // The last resolution of (caller tid, fd), if that fd is still the same
-  // file (kcmp): kind 1 map, 2 program.
+  // file (kcmp): kind 1 map, 2 program, 3 BTF.
   bool Cached(Call& c, int child_fd, int kind, int* local);
   void Remember(Call& c, int child_fd, int kind, int local);
-  // The same for a program fd.
+  // The same for a program fd, and for a BTF fd.
   int LocalProg(Call& c, int child_fd, int* local);
+  int LocalBtf(Call& c, int child_fd, int* local);
+  // LocalProg and LocalBtf: the object of `table` behind the caller's fd
+  // (cache kind `kind`), -EBADF, or -EINVAL for another file.
+  int LocalObject(Call& c, int child_fd, int kind,
+                  const std::map<FileKey, int>& table, int* local);
   // Installs the map behind the emulator's fd `local` (just returned by
   // the emulator, with access readable / writable) into the caller. Takes
   // `local`. The caller's fd, or -errno.
   int GiveMap(Call& c, int local, bool readable, bool writable);
-  int GiveProg(Call& c, int local);
+  int GiveProg(Call& c, int local) { return GiveObject(c, local, &progs_); }
+  int GiveBtf(Call& c, int local) { return GiveObject(c, local, &btfs_); }
+  // Installs the program or BTF object behind `local` (a memfd of the
+  // emulator's, entered in `table`). Takes `local`.
+  int GiveObject(Call& c, int local, std::map<FileKey, int>* table);
   // statfs / mkdir / rmdir / unlink of a path below the emulated bpffs.
   bool ServeBpffs(Call& c, uint32_t nr, const struct seccomp_data& d,
                   int64_t* ret);
@@ -81,20 +97,20 @@ class Dispatcher {
   int64_t NextId(Call& c, int cmd, uint64_t uattr, const uint8_t* attr);
   int64_t FdById(Call& c, int cmd, const uint8_t* attr);
   int64_t ProgLoad(Call& c, uint64_t uattr, const uint8_t* attr, uint32_t size);
+  int64_t BtfLoad(Call& c, uint64_t uattr, const uint8_t* attr, uint32_t size);
+  // BPF_OBJ_GET_INFO_BY_FD of a BTF object: the blob and name pointers are
+  // the caller's.
+  int64_t BtfInfo(Call& c, uint64_t uattr, int local, uint64_t info_ptr,
+                  uint32_t info_len);
   int64_t TestRun(Call& c, uint64_t uattr, const uint8_t* attr);
 
-  struct FileKey {
-    uint64_t dev, ino;
-    int acc;  // O_RDONLY, O_WRONLY or O_RDWR (0 for programs)
-    bool operator<(const FileKey& o) const {
-      return std::tie(dev, ino, acc) < std::tie(o.dev, o.ino, o.acc);
-    }
-  };
   // Map files handed out or seen, by identity and access mode: the
   // emulator's fd of each (registered with the matching access).
   std::map<FileKey, int> maps_;
   // Program files: dev/ino -> the emulator's program fd.
   std::map<FileKey, int> progs_;
+  // BTF objects (memfds, emu/btf.h): dev/ino -> the emulator's BTF fd.
+  std::map<FileKey, int> btfs_;
   // Program pin files (dev/ino) -> the emulator's program fd.
   std::map<FileKey, int> prog_pins_;
   // Fds the emulator returned that stand behind an entry of maps_.

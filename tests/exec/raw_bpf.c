@@ -42,6 +42,129 @@ static long elem(int cmd, int fd, const void* k, void* v, uint64_t flags) {
   return sys_bpf(cmd, &a, sizeof(a));
 }
 
+// A BTF blob: [1] int (signed, 32 bits), [2] u64 (64 bits).
+static const struct {
+  struct {
+    uint16_t magic;
+    uint8_t version, flags;
+    uint32_t hdr_len, type_off, type_len, str_off, str_len;
+  } hdr;
+  uint32_t types[8];
+  char strs[9];
+} __attribute__((packed)) kBtf = {
+    {0xeb9f, 1, 0, 24, 0, 32, 32, 9},
+    {1, 1u << 24, 4, 1u << 24 | 32, 5, 1u << 24, 8, 64},
+    "\0int\0u64",
+};
+
+static long btf_load(const void* blob, uint32_t size, char* log,
+                     uint32_t log_size, uint32_t level) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.btf = (uint64_t)(uintptr_t)blob;
+  a.btf_size = size;
+  a.btf_log_buf = (uint64_t)(uintptr_t)log;
+  a.btf_log_size = log_size;
+  a.btf_log_level = level;
+  return sys_bpf(BPF_BTF_LOAD, &a, sizeof(a));
+}
+
+// BTF objects: load (and its refusals), info with the blob read back, by
+// id, maps created with key and value types, and BTF fds where maps are
+// expected.
+static void Btf(int some_map) {
+  char log[4096];
+  long b = btf_load(&kBtf, sizeof(kBtf), log, sizeof(log), 1);
+  report("btf load ok", b >= 0);
+  if (b < 0) {
+    report("btf load", b);
+    return;
+  }
+  report("btf load without a log",
+         (b = btf_load(&kBtf, sizeof(kBtf), NULL, 0, 0)) >= 0);
+  unsigned char bad[sizeof(kBtf)];
+  memcpy(bad, &kBtf, sizeof(bad));
+  bad[0] = 0;
+  report("btf load bad magic", btf_load(bad, sizeof(bad), NULL, 0, 0));
+  report("btf load log without a size",
+         btf_load(&kBtf, sizeof(kBtf), log, 0, 1));
+  report("btf load too big", btf_load(&kBtf, 16 * 1024 * 1024 + 1, NULL, 0, 0));
+  report("btf load null", btf_load(NULL, sizeof(kBtf), NULL, 0, 0));
+  report("btf load unmapped", btf_load((void*)8, sizeof(kBtf), NULL, 0, 0));
+  // Info: the blob comes back; a short buffer gets its first bytes and the
+  // full size.
+  struct bpf_btf_info info;
+  unsigned char back[sizeof(kBtf) + 8];
+  memset(&info, 0, sizeof(info));
+  memset(back, 0, sizeof(back));
+  info.btf = (uint64_t)(uintptr_t)back;
+  info.btf_size = sizeof(back);
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = (uint32_t)b;
+  a.info.info_len = sizeof(info);
+  a.info.info = (uint64_t)(uintptr_t)&info;
+  report("btf info", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)));
+  report("btf info size", info.btf_size);
+  report("btf info blob", memcmp(back, &kBtf, sizeof(kBtf)) == 0);
+  report("btf info pointer kept", info.btf == (uint64_t)(uintptr_t)back);
+  report("btf info id", info.id != 0);
+  const uint32_t id = info.id;
+  memset(back, 0, sizeof(back));
+  info.btf_size = 4;
+  report("btf info short", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)));
+  report("btf info short size", info.btf_size);
+  report("btf info short blob", memcmp(back, &kBtf, 4) == 0 && back[4] == 0);
+  info.btf = 8;
+  info.btf_size = sizeof(kBtf);
+  report("btf info unmapped", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)));
+  // By id.
+  memset(&a, 0, sizeof(a));
+  a.btf_id = id;
+  long again = sys_bpf(BPF_BTF_GET_FD_BY_ID, &a, sizeof(a));
+  report("btf by id", again >= 0);
+  a.open_flags = BPF_F_RDONLY;
+  report("btf by id with flags", sys_bpf(BPF_BTF_GET_FD_BY_ID, &a, sizeof(a)));
+  memset(&a, 0, sizeof(a));
+  a.start_id = 0;
+  report("btf next id", sys_bpf(BPF_BTF_GET_NEXT_ID, &a, sizeof(a)));
+  // Maps with BTF: u32 -> u64; a value type of the wrong size; a map fd and
+  // a closed fd as the BTF fd.
+  memset(&a, 0, sizeof(a));
+  a.map_type = BPF_MAP_TYPE_HASH;
+  a.key_size = 4;
+  a.value_size = 8;
+  a.max_entries = 4;
+  a.btf_fd = (uint32_t)b;
+  a.btf_key_type_id = 1;
+  a.btf_value_type_id = 2;
+  long m = sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
+  report("map with btf", m >= 0);
+  a.btf_value_type_id = 1;
+  report("map with a wrong value type", sys_bpf(BPF_MAP_CREATE, &a, sizeof(a)));
+  a.btf_value_type_id = 2;
+  a.btf_fd = (uint32_t)some_map;
+  report("map with a map as btf", sys_bpf(BPF_MAP_CREATE, &a, sizeof(a)));
+  a.btf_fd = 999;
+  report("map with a closed btf fd", sys_bpf(BPF_MAP_CREATE, &a, sizeof(a)));
+  if (m >= 0) {
+    struct bpf_map_info mi;
+    memset(&mi, 0, sizeof(mi));
+    memset(&a, 0, sizeof(a));
+    a.info.bpf_fd = (uint32_t)m;
+    a.info.info_len = sizeof(mi);
+    a.info.info = (uint64_t)(uintptr_t)&mi;
+    report("map btf info", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)));
+    report("map btf_id", mi.btf_id == id);
+    report("map btf key type", mi.btf_key_type_id);
+    report("map btf value type", mi.btf_value_type_id);
+  }
+  // A BTF fd is not a map.
+  uint32_t k = 0;
+  uint64_t v = 0;
+  report("btf fd as map", elem(BPF_MAP_LOOKUP_ELEM, (int)b, &k, &v, 0));
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   int h = create(BPF_MAP_TYPE_HASH, 4, 8, 16, 0);
@@ -158,6 +281,7 @@ int main(void) {
   // mmap of a BPF_F_MMAPABLE array by the process itself.
   int mm = create(BPF_MAP_TYPE_ARRAY, 4, 8, 4, BPF_F_MMAPABLE);
   report("mmapable create ok", mm >= 0);
+  Btf(h);
   // Unknown and unprivileged commands.
   {
     union bpf_attr a;
