@@ -99,6 +99,8 @@ uint32_t LastFieldEnd(int cmd) {
     case BPF_MAP_GET_NEXT_ID:
     case BPF_BTF_GET_NEXT_ID:
       return 8;
+    case BPF_PROG_BIND_MAP:
+      return 12;
     case BPF_BTF_LOAD:  // btf_log_level; btf_token_fd since 6.9
       return v == KernelVersion::k6_1 ? 28 : 40;
     case BPF_BTF_GET_FD_BY_ID:
@@ -140,7 +142,6 @@ bool AnsweredEperm(int cmd) {
     case BPF_ENABLE_STATS:
     case BPF_ITER_CREATE:
     case BPF_LINK_DETACH:
-    case BPF_PROG_BIND_MAP:
     case 36:  // BPF_TOKEN_CREATE (6.9)
       return true;
     default:
@@ -184,6 +185,9 @@ uint64_t NowNs() {
 }  // namespace
 
 int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
+  if (!interrupted_.empty() && cmd != BPF_PROG_TEST_RUN) {
+    interrupted_.erase(c.pid());
+  }
   // __sys_bpf(): unprivileged_bpf_disabled answers these before anything.
   if (AnsweredEperm(cmd)) return -EPERM;
   // bpf_check_uarg_tail_zero(): at most a page; bytes beyond the kernel's
@@ -237,6 +241,8 @@ int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
       return FdById(c, cmd, attr);
     case BPF_BTF_LOAD:
       return BtfLoad(c, uattr, attr, size);
+    case BPF_PROG_BIND_MAP:
+      return BindMap(c, attr);
     case BPF_PROG_LOAD:
       return ProgLoad(c, uattr, attr, size);
     case BPF_PROG_TEST_RUN:
@@ -806,21 +812,8 @@ int64_t Dispatcher::GetInfo(Call& c, uint64_t uattr, const uint8_t* a) {
   uint32_t len = info_len;
   if (is_map) {
     if (int r = MapGetInfoByFd(local, buf.data(), &len); r != 0) return r;
-  } else {
-    // bpf_prog_get_info_by_fd(): what an emulated program has. Its
-    // instructions are not handed out (xlated / jited lengths 0).
-    struct bpf_prog_info info = {};
-    for (size_t i = sizeof(info); i < info_len; ++i) {
-      if (buf[i] != 0) return -E2BIG;
-    }
-    std::shared_ptr<const Prog> p;
-    if (int r = ProgFromFd(local, &p); r != 0) return r;
-    len = std::min<uint32_t>(info_len, sizeof(info));
-    info.type = p->type;
-    info.id = p->id;
-    std::strncpy(info.name, p->name.c_str(), sizeof(info.name) - 1);
-    info.created_by_uid = static_cast<uint32_t>(getuid());
-    std::memcpy(buf.data(), &info, len);
+  } else if (int64_t r = ProgInfo(c, local, &buf, &len); r != 0) {
+    return r;
   }
   if (c.Write(info_ptr, buf.data(), len) != 0) return -EFAULT;
   if (c.Write(uattr + 4, &len, sizeof(len)) != 0) return -EFAULT;
@@ -910,8 +903,48 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
     // with a buffer, BPF_LOG_MASK.
     return -EINVAL;
   }
+  // BTF function and line info (check_btf_info_early, check_btf_func_early,
+  // check_btf_line): the BTF object, record sizes, at most one record per
+  // instruction. Kept for bpf_prog_info, not checked against the program.
+  ProgRecord rec;
+  const uint32_t func_cnt = Get<uint32_t>(a, 88);
+  const uint32_t line_cnt = Get<uint32_t>(a, 104);
+  if (func_cnt != 0 || line_cnt != 0) {
+    int btf;
+    if (int err = LocalBtf(c, Get<int32_t>(a, 72), &btf); err != 0) {
+      return err;
+    }
+    std::vector<uint8_t> raw;
+    if (int err = BtfRawFromFd(btf, &raw, &rec.btf_id); err != 0) return err;
+    struct Records {
+      uint32_t cnt, rec_size, keep;
+      uint64_t ptr;
+      std::vector<uint8_t>* out;
+    };
+    for (const Records& r : {Records{func_cnt, Get<uint32_t>(a, 76), 8,
+                                     Get<uint64_t>(a, 80), &rec.func_info},
+                             Records{line_cnt, Get<uint32_t>(a, 92), 16,
+                                     Get<uint64_t>(a, 96), &rec.line_info}}) {
+      if (r.cnt == 0) continue;
+      if (r.rec_size < r.keep || r.rec_size > 252 || r.rec_size % 4 != 0 ||
+          r.cnt > insn_cnt) {
+        return -EINVAL;
+      }
+      std::vector<uint8_t> in(uint64_t{r.cnt} * r.rec_size);
+      if (c.Read(r.ptr, in.data(), in.size()) != 0) return -EFAULT;
+      for (uint32_t i = 0; i < r.cnt; ++i) {
+        const uint8_t* at = in.data() + uint64_t{i} * r.rec_size;
+        r.out->insert(r.out->end(), at, at + r.keep);
+      }
+    }
+    rec.nr_func_info = func_cnt;
+    rec.nr_line_info = line_cnt;
+  }
   // Map references are the caller's fds (BPF_PSEUDO_MAP_FD,
-  // BPF_PSEUDO_MAP_VALUE in a ld_imm64): the emulator's fds for them.
+  // BPF_PSEUDO_MAP_VALUE in a ld_imm64): the emulator's fds for them. The
+  // dump (bpf_insn_prepare_dump) shows each as the map's id.
+  rec.xlated.resize(insn_cnt);
+  std::memcpy(rec.xlated.data(), insns.data(), insn_cnt * sizeof(insns[0]));
   for (uint32_t i = 0; i + 1 < insn_cnt; ++i) {
     interp::RawInsn& in = insns[i];
     if (in.code != (BPF_LD | BPF_IMM | BPF_DW)) continue;
@@ -919,6 +952,17 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
       int local;
       if (int err = LocalMap(c, in.imm, &local); err != 0) return err;
       in.imm = local;
+      std::shared_ptr<Map> m = MapFromFd(local);
+      const uint32_t id = m != nullptr ? m->id() : 0;
+      if (std::find(rec.map_ids.begin(), rec.map_ids.end(), id) ==
+          rec.map_ids.end()) {
+        rec.map_ids.push_back(id);
+      }
+      interp::RawInsn dump[2];
+      std::memcpy(dump, &rec.xlated[i], sizeof(dump));
+      dump[0].imm = static_cast<int32_t>(id);
+      if (in.src == BPF_PSEUDO_MAP_FD) dump[1].imm = 0;
+      std::memcpy(&rec.xlated[i], dump, sizeof(dump));
     }
     ++i;
   }
@@ -951,7 +995,116 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
     }
   }
   if (local < 0) return local;
+  std::shared_ptr<const Prog> p;
+  if (ProgFromFd(local, &p) == 0) {
+    timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    rec.load_time = uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+    rec.gpl = native::LicenseIsGplCompatible(license.c_str());
+    prog_records_[p->id] = std::move(rec);
+  }
   return GiveProg(c, local);
+}
+
+int64_t Dispatcher::ProgInfo(Call& c, int local, std::vector<uint8_t>* buf,
+                             uint32_t* len) {
+  // bpf_prog_get_info_by_fd(): the caller's struct, bytes past the kernel's
+  // struct zero (E2BIG), then each field the kernel fills.
+  struct bpf_prog_info info = {};
+  for (size_t i = sizeof(info); i < buf->size() && i < *len; ++i) {
+    if ((*buf)[i] != 0) return -E2BIG;
+  }
+  *len = std::min<uint32_t>(*len, sizeof(info));
+  std::memcpy(&info, buf->data(), *len);
+  std::shared_ptr<const Prog> p;
+  if (int r = ProgFromFd(local, &p); r != 0) return r;
+  const ProgRecord& rec = prog_records_[p->id];
+  info.type = p->type;
+  info.id = p->id;
+  info.load_time = rec.load_time;
+  info.created_by_uid = static_cast<uint32_t>(getuid());
+  info.gpl_compatible = rec.gpl;
+  std::memset(info.tag, 0, sizeof(info.tag));  // no tags computed (limits)
+  std::memset(info.name, 0, sizeof(info.name));
+  std::strncpy(info.name, p->name.c_str(), sizeof(info.name) - 1);
+  // Copies min(n, have) records of `size` bytes to the caller's `ptr`.
+  auto out = [&c](uint64_t ptr, const void* data, uint32_t n, uint32_t have,
+                  uint32_t size) {
+    const uint32_t k = std::min(n, have);
+    return k == 0 || c.Write(ptr, data, uint64_t{k} * size) == 0;
+  };
+  const uint32_t nmaps = static_cast<uint32_t>(rec.map_ids.size());
+  if (!out(info.map_ids, rec.map_ids.data(), info.nr_map_ids, nmaps, 4)) {
+    return -EFAULT;
+  }
+  info.nr_map_ids = nmaps;
+  // set_info_rec_size().
+  if ((info.nr_func_info || info.func_info_rec_size) &&
+      info.func_info_rec_size != 8) {
+    return -EINVAL;
+  }
+  if ((info.nr_line_info || info.line_info_rec_size) &&
+      info.line_info_rec_size != 16) {
+    return -EINVAL;
+  }
+  if ((info.nr_jited_line_info || info.jited_line_info_rec_size) &&
+      info.jited_line_info_rec_size != 8) {
+    return -EINVAL;
+  }
+  info.func_info_rec_size = 8;
+  info.line_info_rec_size = 16;
+  info.jited_line_info_rec_size = 8;
+  info.run_time_ns = info.run_cnt = info.recursion_misses = 0;
+  info.verified_insns = 0;
+  info.btf_id = rec.btf_id;
+  if (!CallerPrivileged()) {
+    info.jited_prog_len = info.xlated_prog_len = 0;
+    info.nr_jited_ksyms = info.nr_jited_func_lens = 0;
+    info.nr_func_info = info.nr_line_info = info.nr_jited_line_info = 0;
+  } else {
+    // The instructions as loaded (no verifier rewrites them here); no JIT.
+    const uint32_t xlen = static_cast<uint32_t>(rec.xlated.size() * 8);
+    if (!out(info.xlated_prog_insns, rec.xlated.data(), info.xlated_prog_len,
+             xlen, 1)) {
+      return -EFAULT;
+    }
+    info.xlated_prog_len = xlen;
+    info.jited_prog_len = info.nr_jited_ksyms = info.nr_jited_func_lens = 0;
+    if (!out(info.func_info, rec.func_info.data(), info.nr_func_info,
+             rec.nr_func_info, 8) ||
+        !out(info.line_info, rec.line_info.data(), info.nr_line_info,
+             rec.nr_line_info, 16)) {
+      return -EFAULT;
+    }
+    info.nr_func_info = rec.nr_func_info;
+    info.nr_line_info = rec.nr_line_info;
+    info.nr_jited_line_info = 0;
+    // One program, one tag (zero: see docs/exec.md).
+    const uint8_t zero_tag[BPF_TAG_SIZE] = {};
+    if (!out(info.prog_tags, zero_tag, info.nr_prog_tags, 1, BPF_TAG_SIZE)) {
+      return -EFAULT;
+    }
+    info.nr_prog_tags = 1;
+  }
+  std::memcpy(buf->data(), &info, *len);
+  return 0;
+}
+
+int64_t Dispatcher::BindMap(Call& c, const uint8_t* a) {
+  // bpf_prog_bind_map(): flags, the program, the map; a map already in
+  // use is no change.
+  if (Get<uint32_t>(a, 8) != 0) return -EINVAL;
+  int prog, map;
+  if (int err = LocalProg(c, Get<int32_t>(a, 0), &prog); err != 0) return err;
+  if (int err = LocalMap(c, Get<int32_t>(a, 4), &map); err != 0) return err;
+  std::shared_ptr<const Prog> p;
+  std::shared_ptr<Map> m = MapFromFd(map);
+  if (ProgFromFd(prog, &p) != 0 || m == nullptr) return -EINVAL;
+  std::vector<uint32_t>& ids = prog_records_[p->id].map_ids;
+  if (std::find(ids.begin(), ids.end(), m->id()) == ids.end()) {
+    ids.push_back(m->id());
+  }
+  return 0;
 }
 
 // --- BTF (emu/btf.h) ---
@@ -1068,6 +1221,11 @@ int64_t Dispatcher::TestRun(Call& c, uint64_t uattr, const uint8_t* a) {
   std::shared_ptr<const Prog> prog;
   if (int err = ProgFromFd(local, &prog); err != 0) return err;
   const uint32_t repeat = repeat_attr > 1 ? repeat_attr : 1;
+  // A run that a signal interrupted: the kernel's test run returns EINTR
+  // (bpf_test_timer_continue: signal_pending). Here the signal ended the
+  // caller's wait instead, and the caller restarted the call (SA_RESTART):
+  // the restarted call is answered EINTR.
+  if (interrupted_.erase(c.pid()) != 0) return -EINTR;
   switch (prog->type) {
     case BPF_PROG_TYPE_XDP:
     case BPF_PROG_TYPE_SOCKET_FILTER:
@@ -1083,6 +1241,7 @@ int64_t Dispatcher::TestRun(Call& c, uint64_t uattr, const uint8_t* a) {
       }
       native::PacketResult r;
       const uint64_t start = NowNs();
+      uint64_t checked = start;
       for (uint32_t i = 0; i < repeat; ++i) {
         r = prog->type == BPF_PROG_TYPE_XDP
                 ? native::RunXdp(*prog, in)
@@ -1093,6 +1252,16 @@ int64_t Dispatcher::TestRun(Call& c, uint64_t uattr, const uint8_t* a) {
                           : reinterpret_cast<const __sk_buff*>(ctx.data()));
         if (r.err != 0) return r.err;
         if (ProgFaulted()) return -EFAULT;
+        // A signal ends the caller's wait for this answer (the
+        // notification is no longer valid): stop, as the kernel stops
+        // at a pending signal, and answer its restart with EINTR.
+        if (i % 1024 == 1023 && NowNs() - checked > 1000000) {
+          checked = NowNs();
+          if (!c.Valid()) {
+            interrupted_.insert(c.pid());
+            return -EINTR;
+          }
+        }
       }
       const uint32_t duration =
           static_cast<uint32_t>((NowNs() - start) / repeat);

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -103,6 +104,9 @@ class Dispatcher {
   int64_t BtfInfo(Call& c, uint64_t uattr, int local, uint64_t info_ptr,
                   uint32_t info_len);
   int64_t TestRun(Call& c, uint64_t uattr, const uint8_t* attr);
+  int64_t ProgInfo(Call& c, int local, std::vector<uint8_t>* buf,
+                   uint32_t* len);
+  int64_t BindMap(Call& c, const uint8_t* attr);
 
   // Map files handed out or seen, by identity and access mode: the
   // emulator's fd of each (registered with the matching access).
@@ -120,6 +124,22 @@ class Dispatcher {
     int kind;
   };
   std::map<std::pair<pid_t, int>, Resolved> fd_cache_;
+  // What bpf_prog_info reports beyond the emulator's program, by program
+  // id: recorded at load (kernel/bpf/syscall.c bpf_prog_get_info_by_fd).
+  struct ProgRecord {
+    std::vector<uint32_t> map_ids;  // used_maps, in order of first use
+    std::vector<uint64_t> xlated;   // instructions, map refs as map ids
+    uint32_t btf_id = 0;
+    uint32_t nr_func_info = 0, nr_line_info = 0;
+    std::vector<uint8_t> func_info;  // 8-byte records
+    std::vector<uint8_t> line_info;  // 16-byte records
+    uint64_t load_time = 0;          // CLOCK_BOOTTIME ns
+    bool gpl = false;
+  };
+  std::map<uint32_t, ProgRecord> prog_records_;
+  // Callers whose test run a signal interrupted: their next test run is
+  // EINTR (TestRun).
+  std::set<pid_t> interrupted_;
   // An open file that is not a map (/dev/null), opened on first use.
   int NotAMapFd();
   int not_a_map_ = -1;

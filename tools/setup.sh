@@ -18,6 +18,9 @@ PACKAGES=(
   clang-format      # //tools:format_test
   linux-source-6.12 # the kernel's map selftests, built at test time by
                     # //tests/selftests:selftests_test (which skips without it)
+  golang-go golang-github-cilium-ebpf-dev  # //tests/exec:cilium_test: the Go
+  golang-github-frankban-quicktest-dev     # library's own tests under
+  golang-github-google-go-cmp-dev          # bpfemu exec (skips without them)
 )
 # The kernel-version matrix (//tools/kmatrix:kmatrix_test) boots Debian's
 # 6.1 and 6.12 kernels under QEMU: CI sets it up, others opt in with

@@ -451,6 +451,87 @@ static int Prog(void) {
   a.prog_id = info.id;
   long again = sys_bpf(BPF_PROG_GET_FD_BY_ID, &a, sizeof(a));
   EXPECT("prog by id", again >= 0, 1);
+  // Map ids and instructions in the info (a program that only names its
+  // map, as the kernel leaves it unrewritten); BPF_PROG_BIND_MAP.
+  {
+    struct insn q[] = {
+        {0x18, 0 | 1 << 4, 0, arr},
+        {0, 0, 0, 0},     // r0 = map
+        {0xb7, 0, 0, 2},  // r0 = 2
+        {0x95, 0, 0, 0},  // exit
+    };
+    memset(&a, 0, sizeof(a));
+    a.prog_type = BPF_PROG_TYPE_XDP;
+    a.insn_cnt = sizeof(q) / sizeof(q[0]);
+    a.insns = (uint64_t)(uintptr_t)q;
+    a.license = (uint64_t)(uintptr_t) "MIT";
+    long qfd = sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+    EXPECT("prog naming a map", qfd >= 0, 1);
+    int other = create(BPF_MAP_TYPE_HASH, 4, 4, 1, "bound");
+    struct bpf_map_info mi;
+    uint32_t arr_id, other_id;
+    memset(&mi, 0, sizeof(mi));
+    memset(&a, 0, sizeof(a));
+    a.info.bpf_fd = (uint32_t)arr;
+    a.info.info_len = sizeof(mi);
+    a.info.info = (uint64_t)(uintptr_t)&mi;
+    EXPECT("map info", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), 0);
+    arr_id = mi.id;
+    a.info.bpf_fd = (uint32_t)other;
+    EXPECT("map info", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), 0);
+    other_id = mi.id;
+    struct insn x[8];
+    uint32_t ids[4] = {0};
+    memset(&info, 0, sizeof(info));
+    memset(x, 0xee, sizeof(x));
+    info.nr_map_ids = 4;
+    info.map_ids = (uint64_t)(uintptr_t)ids;
+    info.xlated_prog_len = sizeof(x);
+    info.xlated_prog_insns = (uint64_t)(uintptr_t)x;
+    memset(&a, 0, sizeof(a));
+    a.info.bpf_fd = (uint32_t)qfd;
+    a.info.info_len = sizeof(info);
+    a.info.info = (uint64_t)(uintptr_t)&info;
+    EXPECT("prog info", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), 0);
+    EXPECT("nr_map_ids", info.nr_map_ids, 1);
+    EXPECT("map_ids[0]", ids[0], arr_id);
+    EXPECT("map_ids pointer kept", info.map_ids == (uint64_t)(uintptr_t)ids, 1);
+    EXPECT("gpl_compatible", info.gpl_compatible, 0);
+    EXPECT("xlated_prog_len", info.xlated_prog_len, 32);
+    EXPECT("xlated map ref", x[0].imm, (long)arr_id);
+    EXPECT("xlated map ref src", x[0].regs >> 4, 1);
+    EXPECT("xlated exit", x[3].code, 0x95);
+    EXPECT("xlated untouched beyond", x[4].code, 0xee);
+    EXPECT("func_info_rec_size", info.func_info_rec_size, 8);
+    EXPECT("line_info_rec_size", info.line_info_rec_size, 16);
+    memset(&a, 0, sizeof(a));
+    a.prog_bind_map.prog_fd = (uint32_t)qfd;
+    a.prog_bind_map.map_fd = (uint32_t)other;
+    EXPECT("bind map", sys_bpf(BPF_PROG_BIND_MAP, &a, sizeof(a)), 0);
+    EXPECT("bind map again", sys_bpf(BPF_PROG_BIND_MAP, &a, sizeof(a)), 0);
+    a.prog_bind_map.flags = 1;
+    EXPECT("bind map flags", sys_bpf(BPF_PROG_BIND_MAP, &a, sizeof(a)),
+           -EINVAL);
+    a.prog_bind_map.flags = 0;
+    a.prog_bind_map.map_fd = 999;
+    EXPECT("bind closed map", sys_bpf(BPF_PROG_BIND_MAP, &a, sizeof(a)),
+           -EBADF);
+    a.prog_bind_map.map_fd = (uint32_t)qfd;
+    EXPECT("bind a program as map", sys_bpf(BPF_PROG_BIND_MAP, &a, sizeof(a)),
+           -EINVAL);
+    memset(&info, 0, sizeof(info));
+    memset(ids, 0, sizeof(ids));
+    info.nr_map_ids = 4;
+    info.map_ids = (uint64_t)(uintptr_t)ids;
+    memset(&a, 0, sizeof(a));
+    a.info.bpf_fd = (uint32_t)qfd;
+    a.info.info_len = sizeof(info);
+    a.info.info = (uint64_t)(uintptr_t)&info;
+    EXPECT("prog info after bind",
+           sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), 0);
+    EXPECT("nr_map_ids after bind", info.nr_map_ids, 2);
+    EXPECT("ids in use order", ids[0] == arr_id && ids[1] == other_id, 1);
+  }
   // An fd of a map that is not open: the verifier's EBADF.
   p[0].imm = 777;
   memset(&a, 0, sizeof(a));
