@@ -70,12 +70,6 @@ int GoodFd(int fd) {
   return fd;
 }
 
-uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
-}
-
 }  // namespace
 
 extern "C" {
@@ -314,72 +308,53 @@ int bpf_prog_load(enum bpf_prog_type prog_type, const char* prog_name,
   return LibbpfErr(GoodFd(fd));
 }
 
-// bpf_prog_test_run_opts for native programs, by program type as
-// net/bpf/test_run.c runs them.
+// bpf_prog_test_run_opts: BPF_PROG_TEST_RUN (loader/test_run.h) on the
+// caller's buffers, the results written back as the kernel writes them and
+// libbpf copies them into opts.
 int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts* opts) {
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  if (opts == nullptr) return LibbpfErr(-EINVAL);
+  bpfemu::native::TestRunAttr a;
+  a.data_in = static_cast<const uint8_t*>(opts->data_in);
+  a.data_size_in = opts->data_size_in;
+  a.data_out = opts->data_out != nullptr;
+  a.data_size_out = opts->data_size_out;
+  a.ctx_in = static_cast<const uint8_t*>(opts->ctx_in);
+  a.ctx_size_in = opts->ctx_size_in;
+  a.ctx_out = opts->ctx_out != nullptr;
+  a.ctx_size_out = opts->ctx_size_out;
+  a.repeat = static_cast<uint32_t>(opts->repeat);
+  a.flags = opts->flags;
+  a.cpu = opts->cpu;
+  a.batch_size =
+      opts->sz >= offsetof(bpf_test_run_opts, batch_size) + sizeof(__u32)
+          ? opts->batch_size
+          : 0;
+  if (int err = bpfemu::native::CheckTestRunAttr(a); err != 0) {
+    return LibbpfErr(err);
+  }
   std::shared_ptr<const bpfemu::Prog> prog;
   if (int err = bpfemu::ProgFromFd(prog_fd, &prog); err != 0) {
     return LibbpfErr(err);
   }
-  if (opts == nullptr) return LibbpfErr(-EINVAL);
-  const int repeat = opts->repeat > 1 ? static_cast<int>(opts->repeat) : 1;
-  switch (prog->type) {
-    case BPF_PROG_TYPE_XDP:
-    case BPF_PROG_TYPE_SOCKET_FILTER:
-    case BPF_PROG_TYPE_SCHED_CLS:
-    case BPF_PROG_TYPE_SCHED_ACT: {
-      if (opts->data_in == nullptr) return LibbpfErr(-EINVAL);
-      absl::Span<const uint8_t> in(static_cast<const uint8_t*>(opts->data_in),
-                                   opts->data_size_in);
-      const auto* skb_in =
-          opts->ctx_in != nullptr && opts->ctx_size_in >= sizeof(__sk_buff)
-              ? static_cast<const __sk_buff*>(opts->ctx_in)
-              : nullptr;
-      bpfemu::native::PacketResult r;
-      const uint64_t start = NowNs();
-      for (int i = 0; i < repeat; ++i) {
-        r = prog->type == BPF_PROG_TYPE_XDP
-                ? bpfemu::native::RunXdp(*prog, in)
-                : bpfemu::native::RunSkb(*prog, in, skb_in);
-        if (r.err != 0) return LibbpfErr(r.err);
-        // The interpreter stopped a program the verifier would refuse.
-        if (bpfemu::ProgFaulted()) return LibbpfErr(-EFAULT);
-      }
-      opts->duration = static_cast<__u32>((NowNs() - start) / repeat);
-      opts->retval = r.retval;
-      if (opts->data_out != nullptr) {
-        const __u32 n = std::min<__u32>(opts->data_size_out,
-                                        static_cast<__u32>(r.data_out.size()));
-        std::memcpy(opts->data_out, r.data_out.data(), n);
-        const bool short_buffer = n < r.data_out.size();
-        opts->data_size_out = static_cast<__u32>(r.data_out.size());
-        if (short_buffer) return LibbpfErr(-ENOSPC);
-      } else {
-        opts->data_size_out = static_cast<__u32>(r.data_out.size());
-      }
-      return 0;
+  bpfemu::native::TestRunOutput out;
+  const int err = bpfemu::native::TestRun(*prog, a, &out);
+  if (out.write_data) {
+    if (opts->data_out != nullptr) {
+      std::memcpy(opts->data_out, out.data.data(), out.data_copy);
     }
-    case BPF_PROG_TYPE_RAW_TRACEPOINT:
-    case BPF_PROG_TYPE_TRACING:
-    case BPF_PROG_TYPE_SYSCALL: {
-      // bpf_prog_test_run_raw_tp / _syscall: a context only.
-      if (opts->data_in != nullptr || opts->data_out != nullptr ||
-          opts->data_size_in != 0 || opts->repeat > 1 ||
-          opts->ctx_size_in > 12 * sizeof(uint64_t)) {
-        return LibbpfErr(-EINVAL);
-      }
-      std::vector<uint64_t> ctx(12, 0);
-      if (opts->ctx_in != nullptr) {
-        std::memcpy(ctx.data(), opts->ctx_in, opts->ctx_size_in);
-      }
-      opts->retval = bpfemu::ProgRun(*prog, ctx.data());
-      if (bpfemu::ProgFaulted()) return LibbpfErr(-EFAULT);
-      return 0;
-    }
-    default:
-      return LibbpfErr(-bpfemu::kENOTSUPP);
+    opts->data_size_out = static_cast<__u32>(out.data.size());
+    opts->duration = out.duration;
   }
+  if (out.write_retval) opts->retval = out.retval;
+  if (out.write_ctx) {
+    std::memcpy(opts->ctx_out, out.ctx.data(), out.ctx_copy);
+    opts->ctx_size_out = static_cast<__u32>(out.ctx.size());
+  }
+  if (out.ctx_to_ctx_in) {
+    std::memcpy(const_cast<void*>(opts->ctx_in), out.ctx.data(), out.ctx_copy);
+  }
+  return err != 0 ? LibbpfErr(err) : 0;
 }
 
 }  // extern "C"

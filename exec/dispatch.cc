@@ -176,12 +176,6 @@ const void* KeyArg(Call& c, uint64_t ptr, uint32_t key_size,
   return buf->data();
 }
 
-uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-}
-
 }  // namespace
 
 int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
@@ -1204,101 +1198,90 @@ int64_t Dispatcher::BtfInfo(Call& c, uint64_t uattr, int local,
 }
 
 int64_t Dispatcher::TestRun(Call& c, uint64_t uattr, const uint8_t* a) {
+  // union bpf_attr's test fields; the caller's buffers are read here and
+  // the results written back (loader/test_run.h runs the command).
   const int child_fd = Get<int32_t>(a, 0);
-  const uint32_t size_in = Get<uint32_t>(a, 8);
-  const uint32_t size_out = Get<uint32_t>(a, 12);
   const uint64_t data_in = Get<uint64_t>(a, 16);
   const uint64_t data_out = Get<uint64_t>(a, 24);
-  const uint32_t repeat_attr = Get<uint32_t>(a, 32);
-  const uint32_t ctx_size_in = Get<uint32_t>(a, 40);
   const uint64_t ctx_in = Get<uint64_t>(a, 48);
-  const uint32_t flags = Get<uint32_t>(a, 64);
-  const uint32_t cpu = Get<uint32_t>(a, 68);
-  // bpf_prog_test_run(): cpu without BPF_F_TEST_RUN_ON_CPU.
-  if (!(flags & BPF_F_TEST_RUN_ON_CPU) && cpu != 0) return -EINVAL;
+  const uint64_t ctx_out = Get<uint64_t>(a, 56);
+  native::TestRunAttr t;
+  t.data_size_in = Get<uint32_t>(a, 8);
+  t.data_size_out = Get<uint32_t>(a, 12);
+  t.data_out = data_out != 0;
+  t.repeat = Get<uint32_t>(a, 32);
+  t.duration = Get<uint32_t>(a, 36);
+  t.ctx_size_in = Get<uint32_t>(a, 40);
+  t.ctx_size_out = Get<uint32_t>(a, 44);
+  t.ctx_out = ctx_out != 0;
+  t.flags = Get<uint32_t>(a, 64);
+  t.cpu = Get<uint32_t>(a, 68);
+  t.batch_size = Get<uint32_t>(a, 72);
+  // Presence first: bpf_prog_test_run() checks the pairs before the fd.
+  static const uint8_t kPresent = 0;
+  t.ctx_in = ctx_in != 0 ? &kPresent : nullptr;
+  t.data_in = data_in != 0 ? &kPresent : nullptr;
+  if (int err = native::CheckTestRunAttr(t); err != 0) return err;
   int local;
   if (int err = LocalProg(c, child_fd, &local); err != 0) return err;
   std::shared_ptr<const Prog> prog;
   if (int err = ProgFromFd(local, &prog); err != 0) return err;
-  const uint32_t repeat = repeat_attr > 1 ? repeat_attr : 1;
   // A run that a signal interrupted: the kernel's test run returns EINTR
   // (bpf_test_timer_continue: signal_pending). Here the signal ended the
   // caller's wait instead, and the caller restarted the call (SA_RESTART):
   // the restarted call is answered EINTR.
   if (interrupted_.erase(c.pid()) != 0) return -EINTR;
-  switch (prog->type) {
-    case BPF_PROG_TYPE_XDP:
-    case BPF_PROG_TYPE_SOCKET_FILTER:
-    case BPF_PROG_TYPE_SCHED_CLS:
-    case BPF_PROG_TYPE_SCHED_ACT: {
-      if (data_in == 0 || size_in > 65536) return -EINVAL;
-      std::vector<uint8_t> in(size_in);
-      if (c.Read(data_in, in.data(), in.size()) != 0) return -EFAULT;
-      std::vector<uint8_t> ctx;
-      if (ctx_in != 0 && ctx_size_in >= sizeof(__sk_buff)) {
-        ctx.resize(sizeof(__sk_buff));
-        if (c.Read(ctx_in, ctx.data(), ctx.size()) != 0) return -EFAULT;
-      }
-      native::PacketResult r;
-      const uint64_t start = NowNs();
-      uint64_t checked = start;
-      for (uint32_t i = 0; i < repeat; ++i) {
-        r = prog->type == BPF_PROG_TYPE_XDP
-                ? native::RunXdp(*prog, in)
-                : native::RunSkb(
-                      *prog, in,
-                      ctx.empty()
-                          ? nullptr
-                          : reinterpret_cast<const __sk_buff*>(ctx.data()));
-        if (r.err != 0) return r.err;
-        if (ProgFaulted()) return -EFAULT;
-        // A signal ends the caller's wait for this answer (the
-        // notification is no longer valid): stop, as the kernel stops
-        // at a pending signal, and answer its restart with EINTR.
-        if (i % 1024 == 1023 && NowNs() - checked > 1000000) {
-          checked = NowNs();
-          if (!c.Valid()) {
-            interrupted_.insert(c.pid());
-            return -EINTR;
-          }
-        }
-      }
-      const uint32_t duration =
-          static_cast<uint32_t>((NowNs() - start) / repeat);
-      // bpf_test_finish(): data out (ENOSPC when it did not fit), its
-      // size, retval, duration.
-      int ret = 0;
-      const uint32_t full = static_cast<uint32_t>(r.data_out.size());
-      if (data_out != 0) {
-        const uint32_t n = std::min(size_out, full);
-        if (c.Write(data_out, r.data_out.data(), n) != 0) return -EFAULT;
-        if (n < full) ret = -ENOSPC;
-      }
-      if (c.Write(uattr + 12, &full, 4) != 0 ||
-          c.Write(uattr + 4, &r.retval, 4) != 0 ||
-          c.Write(uattr + 36, &duration, 4) != 0) {
-        return -EFAULT;
-      }
-      return ret;
-    }
-    case BPF_PROG_TYPE_RAW_TRACEPOINT:
-    case BPF_PROG_TYPE_TRACING:
-    case BPF_PROG_TYPE_SYSCALL: {
-      if (data_in != 0 || data_out != 0 || size_in != 0 || repeat_attr > 1 ||
-          ctx_size_in > 12 * sizeof(uint64_t)) {
-        return -EINVAL;
-      }
-      std::vector<uint64_t> ctx(12, 0);
-      if (ctx_in != 0 && c.Read(ctx_in, ctx.data(), ctx_size_in) != 0) {
-        return -EFAULT;
-      }
-      const uint32_t retval = static_cast<uint32_t>(ProgRun(*prog, ctx.data()));
-      if (ProgFaulted()) return -EFAULT;
-      return c.Write(uattr + 4, &retval, 4);
-    }
-    default:
-      return -kENOTSUPP;
+  // The buffers (bounded: a packet's linear part and fragments stay far
+  // below 128 KiB; a syscall program's context below 64 KiB).
+  std::vector<uint8_t> in, ctx;
+  if (data_in != 0 && t.data_size_in <= 128 * 1024) {
+    in.resize(t.data_size_in);
+    if (c.Read(data_in, in.data(), in.size()) != 0) return -EFAULT;
+    t.data_in = in.empty() ? &kPresent : in.data();
+  } else if (data_in != 0) {
+    // More than MAX_SKB_FRAGS pages: XDP runs out of fragments (ENOMEM),
+    // a socket buffer is longer than one page (EINVAL).
+    return prog->type == BPF_PROG_TYPE_XDP ? -ENOMEM : -EINVAL;
   }
+  if (ctx_in != 0 && t.ctx_size_in <= 65536) {
+    ctx.resize(t.ctx_size_in);
+    if (c.Read(ctx_in, ctx.data(), ctx.size()) != 0) return -EFAULT;
+    t.ctx_in = ctx.empty() ? &kPresent : ctx.data();
+  } else if (ctx_in != 0) {
+    return -EINVAL;
+  }
+  native::TestRunOutput out;
+  // A signal ends the caller's wait for this answer (the notification is
+  // no longer valid): stop, as the kernel stops at a pending signal, and
+  // answer its restart with EINTR.
+  auto valid = [](void* call) { return static_cast<Call*>(call)->Valid(); };
+  int err = native::TestRun(*prog, t, &out, valid, &c);
+  if (err == -EINTR && !c.Valid()) interrupted_.insert(c.pid());
+  if (out.write_data) {
+    const uint32_t full = static_cast<uint32_t>(out.data.size());
+    if ((out.data_copy != 0 &&
+         c.Write(data_out, out.data.data(), out.data_copy) != 0) ||
+        c.Write(uattr + 12, &full, 4) != 0) {
+      return -EFAULT;
+    }
+  }
+  if (out.write_retval && c.Write(uattr + 4, &out.retval, 4) != 0) {
+    return -EFAULT;
+  }
+  if (out.write_data && c.Write(uattr + 36, &out.duration, 4) != 0) {
+    return -EFAULT;
+  }
+  if (out.write_ctx) {
+    const uint32_t full = static_cast<uint32_t>(out.ctx.size());
+    if (c.Write(ctx_out, out.ctx.data(), out.ctx_copy) != 0 ||
+        c.Write(uattr + 44, &full, 4) != 0) {
+      return -EFAULT;
+    }
+  }
+  if (out.ctx_to_ctx_in && c.Write(ctx_in, out.ctx.data(), out.ctx_copy) != 0) {
+    return -EFAULT;
+  }
+  return err;
 }
 
 }  // namespace bpfemu::exec

@@ -10,9 +10,14 @@
 #include <linux/if_packet.h>
 #include <sys/mman.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "emu/cpu.h"
+#include "emu/errno.h"
 
 namespace bpfemu::native {
 namespace {
@@ -59,33 +64,79 @@ uint32_t Low32(const void* p) {
 
 }  // namespace
 
-PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet) {
+PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet,
+                    const struct xdp_md* ctx) {
   PacketResult r;
   uint8_t* buf = PacketBuffer();
   // Bytes beyond one page's linear area go into page-sized fragments, at
   // most MAX_SKB_FRAGS (17) of them; the program sees the linear part.
   constexpr size_t kMaxFrags = 17;
-  if (buf == nullptr || packet.size() < ETH_HLEN) {
-    r.err = -EINVAL;
-    return r;
-  }
-  if (packet.size() > kMaxXdpPacket + kMaxFrags * 4096) {
+  if (buf == nullptr) {
     r.err = -ENOMEM;
     return r;
   }
-  const size_t linear = std::min(packet.size(), kMaxXdpPacket);
+  // The caller's context: metadata (its length in `data`, a multiple of 4
+  // up to 32 bytes: xdp_metalen_invalid) in front of the packet, the
+  // linear part ending at data_end; no user data before the metadata.
+  size_t meta = 0, linear = packet.size();
+  if (ctx != nullptr) {
+    if (ctx->data_meta != 0 || ctx->data_end > packet.size() ||
+        ctx->data > ctx->data_end || (ctx->data & 3) != 0 || ctx->data > 32) {
+      r.err = -EINVAL;
+      return r;
+    }
+    meta = ctx->data;
+    linear = ctx->data_end;
+  }
+  // Metadata comes out of the headroom, so the linear limit grows by it.
+  linear = std::min(linear, kMaxXdpPacket + meta);
+  if (packet.size() - meta < ETH_HLEN) {
+    r.err = -EINVAL;
+    return r;
+  }
+  if (packet.size() > linear + kMaxFrags * 4096) {
+    r.err = -ENOMEM;
+    return r;
+  }
+  // xdp_convert_md_to_buff(): no egress device; an ingress device with a
+  // receive queue it has. Only lo (ifindex 1, one queue) is modelled.
+  if (ctx != nullptr) {
+    if (ctx->egress_ifindex != 0 ||
+        (ctx->ingress_ifindex == 0 && ctx->rx_queue_index != 0)) {
+      r.err = -EINVAL;
+      return r;
+    }
+    if (ctx->ingress_ifindex > 1) {
+      r.err = -ENODEV;
+      return r;
+    }
+    if (ctx->rx_queue_index >= 1) {
+      r.err = -EINVAL;
+      return r;
+    }
+  }
   uint8_t* data = buf + kHeadroom + kIpAlign;
-  std::memcpy(data, packet.data(), linear);
+  uint8_t* start = data - meta;
+  std::memcpy(start, packet.data(), linear);
   struct xdp_md md = {};
+  md.data_meta = Low32(start);
   md.data = Low32(data);
-  md.data_end = Low32(data + linear);
-  md.data_meta = md.data;
+  md.data_end = Low32(start + linear);
   md.ingress_ifindex = 1;  // lo
   r.retval = ProgRun(prog, &md);
-  const auto* start = reinterpret_cast<const uint8_t*>(uintptr_t{md.data});
+  // The output runs from the metadata to data_end, then the fragments.
+  const auto* from = reinterpret_cast<const uint8_t*>(uintptr_t{md.data_meta});
   const auto* end = reinterpret_cast<const uint8_t*>(uintptr_t{md.data_end});
-  r.data_out.assign(start, end);
+  r.data_out.assign(from, end);
   r.data_out.insert(r.data_out.end(), packet.begin() + linear, packet.end());
+  if (ctx != nullptr) {
+    // xdp_convert_buff_to_md(): offsets from the metadata's start.
+    struct xdp_md out = *ctx;
+    out.data = md.data - md.data_meta;
+    out.data_end = md.data_end - md.data_meta;
+    const auto* o = reinterpret_cast<const uint8_t*>(&out);
+    r.ctx_out.assign(o, o + sizeof(out));
+  }
   return r;
 }
 
@@ -111,9 +162,36 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
   std::memcpy(data, packet.data(), packet.size());
   struct __sk_buff skb = {};
   if (ctx_in != nullptr) {
+    // convert___skb_to_skb(): only the settable fields may be non-zero.
+    struct __sk_buff allowed = {};
+    allowed.mark = ctx_in->mark;
+    allowed.priority = ctx_in->priority;
+    allowed.ingress_ifindex = ctx_in->ingress_ifindex;
+    allowed.ifindex = ctx_in->ifindex;
+    std::memcpy(allowed.cb, ctx_in->cb, sizeof(allowed.cb));
+    allowed.tstamp = ctx_in->tstamp;
+    allowed.wire_len = ctx_in->wire_len;
+    allowed.gso_segs = ctx_in->gso_segs;
+    allowed.gso_size = ctx_in->gso_size;
+    allowed.hwtstamp = ctx_in->hwtstamp;
+    if (std::memcmp(&allowed, ctx_in, sizeof(allowed)) != 0) {
+      r.err = -EINVAL;
+      return r;
+    }
+    // bpf_prog_test_run_skb(): a device other than lo by ifindex (no
+    // other device is modelled).
+    if (ctx_in->ifindex > 1) {
+      r.err = -ENODEV;
+      return r;
+    }
     skb.mark = ctx_in->mark;
     skb.priority = ctx_in->priority;
+    skb.ingress_ifindex = ctx_in->ingress_ifindex;
     std::memcpy(skb.cb, ctx_in->cb, sizeof(skb.cb));
+    skb.tstamp = ctx_in->tstamp;
+    skb.gso_segs = ctx_in->gso_segs;
+    skb.gso_size = ctx_in->gso_size;
+    skb.hwtstamp = ctx_in->hwtstamp;
   }
   // eth_type_trans() on lo (address 00:00:00:00:00:00).
   const uint8_t* dest = data;
@@ -138,9 +216,236 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
   skb.len = static_cast<uint32_t>(packet.size() - pulled);
   skb.data = Low32(data + pulled);
   skb.data_end = Low32(data + packet.size());
+  if (ctx_in != nullptr) {
+    // The wire length: the packet's by default, never shorter than it
+    // nor above GSO_LEGACY_MAX_SIZE; at most GSO_MAX_SEGS segments.
+    if (ctx_in->wire_len == 0) {
+      skb.wire_len = skb.len;
+    } else if (ctx_in->wire_len < skb.len || ctx_in->wire_len > 65536) {
+      r.err = -EINVAL;
+      return r;
+    } else {
+      skb.wire_len = ctx_in->wire_len;
+    }
+    if (ctx_in->gso_segs > 65535) {
+      r.err = -EINVAL;
+      return r;
+    }
+  }
+  const struct __sk_buff before = skb;
   r.retval = ProgRun(prog, &skb);
   r.data_out.assign(data, data + packet.size());
+  if (ctx_in != nullptr) {
+    // convert_skb_to___skb(): what the program may have changed (mark,
+    // priority, cb, tstamp) and the rest as the run set it.
+    struct __sk_buff out = {};
+    out.mark = skb.mark;
+    out.priority = skb.priority;
+    out.ingress_ifindex = before.ingress_ifindex;
+    out.ifindex = 1;
+    out.tstamp = skb.tstamp;
+    std::memcpy(out.cb, skb.cb, sizeof(out.cb));
+    out.wire_len = before.wire_len;
+    out.gso_segs = before.gso_segs;
+    out.hwtstamp = before.hwtstamp;
+    const auto* o = reinterpret_cast<const uint8_t*>(&out);
+    r.ctx_out.assign(o, o + sizeof(out));
+  }
   return r;
+}
+
+namespace {
+
+uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+// bpf_ctx_init(): a zeroed context of `size` bytes when either context
+// buffer is given; the input's bytes past `size` must be zero (E2BIG).
+int CtxInit(const TestRunAttr& a, size_t size, std::vector<uint8_t>* ctx) {
+  ctx->clear();
+  if (a.ctx_in == nullptr && !a.ctx_out) return 0;
+  ctx->assign(size, 0);
+  if (a.ctx_in != nullptr) {
+    for (uint32_t i = static_cast<uint32_t>(size); i < a.ctx_size_in; ++i) {
+      if (a.ctx_in[i] != 0) return -E2BIG;
+    }
+    std::memcpy(ctx->data(), a.ctx_in, std::min<size_t>(size, a.ctx_size_in));
+  }
+  return 0;
+}
+
+// bpf_test_finish() and bpf_ctx_finish() for the packet types.
+int Finish(const TestRunAttr& a, PacketResult& r, uint32_t duration,
+           bool ctx_given, TestRunOutput* out) {
+  out->data = std::move(r.data_out);
+  const uint32_t size = static_cast<uint32_t>(out->data.size());
+  int err = 0;
+  out->data_copy = size;
+  // A data_size_out of 0 means "not interested": no limit.
+  if (a.data_size_out != 0 && size > a.data_size_out) {
+    out->data_copy = a.data_size_out;
+    err = -ENOSPC;
+  }
+  if (!a.data_out) out->data_copy = 0;
+  out->write_data = true;
+  out->write_retval = true;
+  out->retval = r.retval;
+  out->duration = duration;
+  if (err == 0 && ctx_given && a.ctx_out) {
+    out->ctx = std::move(r.ctx_out);
+    out->ctx_copy = static_cast<uint32_t>(out->ctx.size());
+    if (out->ctx_copy > a.ctx_size_out) {
+      out->ctx_copy = a.ctx_size_out;
+      err = -ENOSPC;
+    }
+    out->write_ctx = true;
+  }
+  return err;
+}
+
+}  // namespace
+
+int CheckTestRunAttr(const TestRunAttr& a) {
+  // bpf_prog_test_run(): each context buffer with its size.
+  if ((a.ctx_size_in != 0) != (a.ctx_in != nullptr) ||
+      (a.ctx_size_out != 0) != a.ctx_out) {
+    return -EINVAL;
+  }
+  return 0;
+}
+
+int TestRun(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
+            bool (*keep_going)(void*), void* keep_going_arg) {
+  *out = TestRunOutput{};
+  if (int err = CheckTestRunAttr(a); err != 0) return err;
+  switch (prog.type) {
+    case BPF_PROG_TYPE_XDP:
+    case BPF_PROG_TYPE_SOCKET_FILTER:
+    case BPF_PROG_TYPE_SCHED_CLS:
+    case BPF_PROG_TYPE_SCHED_ACT: {
+      const bool xdp = prog.type == BPF_PROG_TYPE_XDP;
+      bool live = false;
+      if (xdp) {
+        // bpf_prog_test_run_xdp(): not for devmap / cpumap programs; the
+        // live-frames flag and its batch size.
+        if (prog.expected_attach_type == BPF_XDP_DEVMAP ||
+            prog.expected_attach_type == BPF_XDP_CPUMAP ||
+            (a.flags & ~uint32_t{BPF_F_TEST_XDP_LIVE_FRAMES})) {
+          return -EINVAL;
+        }
+        live = a.flags & BPF_F_TEST_XDP_LIVE_FRAMES;
+        if (live && a.batch_size > 256) return -E2BIG;
+        if (!live && a.batch_size != 0) return -EINVAL;
+      } else if (a.flags != 0 || a.cpu != 0 || a.batch_size != 0) {
+        return -EINVAL;  // bpf_prog_test_run_skb()
+      }
+      std::vector<uint8_t> ctx;
+      if (int err = CtxInit(a, xdp ? sizeof(xdp_md) : sizeof(__sk_buff), &ctx);
+          err != 0) {
+        return err;
+      }
+      if (xdp && live && !ctx.empty() && (a.data_out || a.ctx_out)) {
+        return -EINVAL;
+      }
+      if (a.data_in == nullptr) return -EINVAL;
+      absl::Span<const uint8_t> in(a.data_in, a.data_size_in);
+      const uint32_t repeat = a.repeat > 1 ? a.repeat : 1;
+      PacketResult r;
+      const uint64_t start = NowNs();
+      uint64_t checked = start;
+      for (uint32_t i = 0; i < repeat; ++i) {
+        r = xdp ? RunXdp(prog, in,
+                         ctx.empty()
+                             ? nullptr
+                             : reinterpret_cast<const xdp_md*>(ctx.data()))
+                : RunSkb(prog, in,
+                         ctx.empty()
+                             ? nullptr
+                             : reinterpret_cast<const __sk_buff*>(ctx.data()));
+        if (r.err != 0) return r.err;
+        // The interpreter stopped a program the verifier would refuse.
+        if (ProgFaulted()) return -EFAULT;
+        if (keep_going != nullptr && i % 1024 == 1023 &&
+            NowNs() - checked > 1000000) {
+          checked = NowNs();
+          if (!keep_going(keep_going_arg)) return -EINTR;
+        }
+      }
+      const uint32_t duration =
+          static_cast<uint32_t>((NowNs() - start) / repeat);
+      if (live) {
+        // Live frames go to the stack, not back: no output, no retval.
+        r.retval = 0;
+        r.data_out.assign(in.begin(), in.end());
+      }
+      return Finish(a, r, duration, !ctx.empty(), out);
+    }
+    case BPF_PROG_TYPE_RAW_TRACEPOINT: {
+      // bpf_prog_test_run_raw_tp(): a context of at most 12 arguments, on
+      // the current CPU or the one asked for.
+      if (a.data_in != nullptr || a.data_out || a.ctx_out || a.duration ||
+          a.repeat || a.batch_size ||
+          a.ctx_size_in > kMaxTracingArgs * sizeof(uint64_t)) {
+        return -EINVAL;
+      }
+      if (!(a.flags & BPF_F_TEST_RUN_ON_CPU) && a.cpu != 0) return -EINVAL;
+      if ((a.flags & BPF_F_TEST_RUN_ON_CPU) &&
+          a.cpu >= static_cast<uint32_t>(NumPossibleCpus())) {
+        return -ENXIO;
+      }
+      std::vector<uint64_t> ctx(kMaxTracingArgs, 0);
+      if (a.ctx_in != nullptr) std::memcpy(ctx.data(), a.ctx_in, a.ctx_size_in);
+      const int cpu = (a.flags & BPF_F_TEST_RUN_ON_CPU)
+                          ? static_cast<int>(a.cpu)
+                          : static_cast<int>(CurrentCpu(
+                                static_cast<uint32_t>(NumPossibleCpus())));
+      ScopedCpu on(cpu);
+      out->retval = ProgRun(prog, ctx.data());
+      if (ProgFaulted()) return -EFAULT;
+      out->write_retval = true;
+      return 0;
+    }
+    case BPF_PROG_TYPE_TRACING: {
+      // bpf_prog_test_run_tracing(): no flags, CPU or batch.
+      if (a.flags != 0 || a.cpu != 0 || a.batch_size != 0 ||
+          a.data_in != nullptr || a.data_out ||
+          a.ctx_size_in > kMaxTracingArgs * sizeof(uint64_t)) {
+        return -EINVAL;
+      }
+      std::vector<uint64_t> ctx(kMaxTracingArgs, 0);
+      if (a.ctx_in != nullptr) std::memcpy(ctx.data(), a.ctx_in, a.ctx_size_in);
+      out->retval = ProgRun(prog, ctx.data());
+      if (ProgFaulted()) return -EFAULT;
+      out->write_retval = true;
+      return 0;
+    }
+    case BPF_PROG_TYPE_SYSCALL: {
+      // bpf_prog_test_run_syscall(): a context of up to 64 KiB that the
+      // program may change, copied back to ctx_in.
+      if (a.data_in != nullptr || a.data_out || a.ctx_out || a.duration ||
+          a.repeat || a.flags || a.batch_size || a.ctx_size_in > 65535) {
+        return -EINVAL;
+      }
+      std::vector<uint8_t> ctx(
+          std::max<size_t>(a.ctx_size_in, kMaxTracingArgs * sizeof(uint64_t)),
+          0);
+      if (a.ctx_in != nullptr) std::memcpy(ctx.data(), a.ctx_in, a.ctx_size_in);
+      out->retval = ProgRun(prog, ctx.data());
+      if (ProgFaulted()) return -EFAULT;
+      out->write_retval = true;
+      if (a.ctx_size_in != 0) {
+        out->ctx.assign(ctx.begin(), ctx.begin() + a.ctx_size_in);
+        out->ctx_copy = a.ctx_size_in;
+        out->ctx_to_ctx_in = true;
+      }
+      return 0;
+    }
+    default:
+      return -kENOTSUPP;
+  }
 }
 
 }  // namespace bpfemu::native

@@ -165,6 +165,196 @@ static void Btf(int some_map) {
   report("btf fd as map", elem(BPF_MAP_LOOKUP_ELEM, (int)b, &k, &v, 0));
 }
 
+static long load(int type, const struct bpf_insn* insns, int n) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = type;
+  a.insns = (uint64_t)(uintptr_t)insns;
+  a.insn_cnt = n;
+  a.license = (uint64_t)(uintptr_t) "GPL";
+  return sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+}
+
+// One BPF_PROG_TEST_RUN: prints its answer, retval and the output sizes.
+static void run(const char* what, long prog, const void* data, uint32_t size,
+                void* out, uint32_t out_size, const void* ctx_in,
+                uint32_t ctx_in_size, void* ctx_out, uint32_t ctx_out_size,
+                uint32_t flags, uint32_t cpu, uint32_t repeat) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.test.prog_fd = (uint32_t)prog;
+  a.test.data_in = (uint64_t)(uintptr_t)data;
+  a.test.data_size_in = size;
+  a.test.data_out = (uint64_t)(uintptr_t)out;
+  a.test.data_size_out = out_size;
+  a.test.ctx_in = (uint64_t)(uintptr_t)ctx_in;
+  a.test.ctx_size_in = ctx_in_size;
+  a.test.ctx_out = (uint64_t)(uintptr_t)ctx_out;
+  a.test.ctx_size_out = ctx_out_size;
+  a.test.flags = flags;
+  a.test.cpu = cpu;
+  a.test.repeat = repeat;
+  char line[160];
+  long r = sys_bpf(BPF_PROG_TEST_RUN, &a, sizeof(a));
+  snprintf(line, sizeof(line),
+           "%s: retval %u, data_size_out %u, ctx_size_out %u; result", what,
+           a.test.retval, a.test.data_size_out, a.test.ctx_size_out);
+  report(line, r);
+}
+
+// BPF_PROG_TEST_RUN's buffer and context rules (net/bpf/test_run.c): XDP
+// metadata and struct xdp_md in and out, struct __sk_buff's settable
+// fields, raw tracepoints' CPU, and the output sizes.
+static void TestRuns(void) {
+  // XDP: r0 = ingress_ifindex * 10 + rx_queue_index.
+  const struct bpf_insn xdp[] = {
+      {BPF_LDX | BPF_MEM | BPF_W, 2, 1, 12, 0},
+      {BPF_LDX | BPF_MEM | BPF_W, 0, 1, 16, 0},
+      {BPF_ALU64 | BPF_MUL | BPF_K, 2, 0, 0, 10},
+      {BPF_ALU64 | BPF_ADD | BPF_X, 0, 2, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  long x = load(BPF_PROG_TYPE_XDP, xdp, 5);
+  report("xdp prog ok", x >= 0);
+  unsigned char pkt[18] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  unsigned char out[64];
+  struct xdp_md md, mo;
+  memset(&md, 0, sizeof(md));
+  md.data_end = 14;
+  memset(&mo, 0xff, sizeof(mo));
+  run("xdp ctx", x, pkt, 14, out, sizeof(out), &md, sizeof(md), &mo, sizeof(mo),
+      0, 0, 0);
+  report("xdp ctx_out data", mo.data);
+  report("xdp ctx_out data_end", mo.data_end);
+  report("xdp ctx_out ingress", mo.ingress_ifindex);
+  md.data = 4;
+  md.data_end = 18;
+  memset(out, 0, sizeof(out));
+  run("xdp meta", x, pkt, 18, out, sizeof(out), &md, sizeof(md), &mo,
+      sizeof(mo), 0, 0, 0);
+  report("xdp meta out first byte", out[0]);
+  report("xdp meta ctx_out data", mo.data);
+  report("xdp meta ctx_out data_end", mo.data_end);
+  md.data = 3;
+  run("xdp meta unaligned", x, pkt, 18, out, sizeof(out), &md, sizeof(md), NULL,
+      0, 0, 0, 0);
+  md.data = 0;
+  md.data_end = 12;
+  run("xdp data_end short", x, pkt, 18, out, sizeof(out), &md, sizeof(md), NULL,
+      0, 0, 0, 0);
+  md.data_end = 20;
+  run("xdp data_end long", x, pkt, 18, out, sizeof(out), &md, sizeof(md), NULL,
+      0, 0, 0, 0);
+  md.data_end = 14;
+  md.data_meta = 1;
+  run("xdp data_meta set", x, pkt, 14, out, sizeof(out), &md, sizeof(md), NULL,
+      0, 0, 0, 0);
+  md.data_meta = 0;
+  md.ingress_ifindex = 1;
+  run("xdp ingress lo", x, pkt, 14, out, sizeof(out), &md, sizeof(md), NULL, 0,
+      0, 0, 0);
+  md.rx_queue_index = 1;
+  run("xdp lo queue 1", x, pkt, 14, out, sizeof(out), &md, sizeof(md), NULL, 0,
+      0, 0, 0);
+  md.ingress_ifindex = 0;
+  run("xdp queue without device", x, pkt, 14, out, sizeof(out), &md, sizeof(md),
+      NULL, 0, 0, 0, 0);
+  md.rx_queue_index = 0;
+  md.ingress_ifindex = 999;
+  run("xdp no such device", x, pkt, 14, out, sizeof(out), &md, sizeof(md), NULL,
+      0, 0, 0, 0);
+  md.ingress_ifindex = 0;
+  md.egress_ifindex = 1;
+  run("xdp egress", x, pkt, 14, out, sizeof(out), &md, sizeof(md), NULL, 0, 0,
+      0, 0);
+  md.egress_ifindex = 0;
+  unsigned char big[28];
+  memset(big, 0, sizeof(big));
+  memcpy(big, &md, sizeof(md));
+  run("xdp ctx longer, zero tail", x, pkt, 14, out, sizeof(out), big,
+      sizeof(big), NULL, 0, 0, 0, 0);
+  big[27] = 1;
+  run("xdp ctx longer, tail set", x, pkt, 14, out, sizeof(out), big,
+      sizeof(big), NULL, 0, 0, 0, 0);
+  run("xdp ctx_out short", x, pkt, 14, out, sizeof(out), &md, sizeof(md), &mo,
+      8, 0, 0, 0);
+  run("xdp ctx_in without size", x, pkt, 14, out, sizeof(out), &md, 0, NULL, 0,
+      0, 0, 0);
+  run("xdp ctx size without ctx_in", x, pkt, 14, out, sizeof(out), NULL,
+      sizeof(md), NULL, 0, 0, 0, 0);
+  memset(out, 0, sizeof(out));
+  run("xdp data_size_out 0", x, pkt, 14, out, 0, NULL, 0, NULL, 0, 0, 0, 0);
+  report("xdp data_size_out 0 copied", out[13]);
+  run("xdp data_out short", x, pkt, 14, out, 4, NULL, 0, NULL, 0, 0, 0, 0);
+  run("xdp cpu", x, pkt, 14, out, sizeof(out), NULL, 0, NULL, 0, 0, 1, 0);
+  run("xdp flags", x, pkt, 14, out, sizeof(out), NULL, 0, NULL, 0, 4, 0, 0);
+  run("xdp too short", x, pkt, 13, out, sizeof(out), NULL, 0, NULL, 0, 0, 0, 0);
+  // tc: r0 = skb->mark.
+  const struct bpf_insn tc[] = {
+      {BPF_LDX | BPF_MEM | BPF_W, 0, 1, 8, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  long t = load(BPF_PROG_TYPE_SCHED_CLS, tc, 2);
+  report("tc prog ok", t >= 0);
+  struct __sk_buff skb, so;
+  memset(&skb, 0, sizeof(skb));
+  skb.mark = 7;
+  skb.priority = 3;
+  skb.cb[1] = 9;
+  skb.tstamp = 5;
+  memset(&so, 0xff, sizeof(so));
+  run("tc ctx", t, pkt, 14, out, sizeof(out), &skb, sizeof(skb), &so,
+      sizeof(so), 0, 0, 0);
+  report("tc ctx_out mark", so.mark);
+  report("tc ctx_out priority", so.priority);
+  report("tc ctx_out cb[1]", so.cb[1]);
+  report("tc ctx_out ifindex", so.ifindex);
+  report("tc ctx_out wire_len", so.wire_len);
+  report("tc ctx_out tstamp", (long)so.tstamp);
+  report("tc ctx_out len", so.len);
+  skb.len = 1;
+  run("tc ctx len set", t, pkt, 14, out, sizeof(out), &skb, sizeof(skb), NULL,
+      0, 0, 0, 0);
+  skb.len = 0;
+  skb.ifindex = 999;
+  run("tc ctx no such device", t, pkt, 14, out, sizeof(out), &skb, sizeof(skb),
+      NULL, 0, 0, 0, 0);
+  skb.ifindex = 0;
+  skb.wire_len = 5;
+  run("tc wire_len short", t, pkt, 14, out, sizeof(out), &skb, sizeof(skb),
+      NULL, 0, 0, 0, 0);
+  skb.wire_len = 100;
+  run("tc wire_len", t, pkt, 14, out, sizeof(out), &skb, sizeof(skb), &so,
+      sizeof(so), 0, 0, 0);
+  report("tc wire_len out", so.wire_len);
+  skb.wire_len = 0;
+  skb.gso_segs = 70000;
+  run("tc gso_segs", t, pkt, 14, out, sizeof(out), &skb, sizeof(skb), NULL, 0,
+      0, 0, 0);
+  skb.gso_segs = 0;
+  run("tc cpu", t, pkt, 14, out, sizeof(out), NULL, 0, NULL, 0, 0, 1, 0);
+  run("tc flags", t, pkt, 14, out, sizeof(out), NULL, 0, NULL, 0, 1, 0, 0);
+  // Raw tracepoint: r0 = 0.
+  const struct bpf_insn rt[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  long r = load(BPF_PROG_TYPE_RAW_TRACEPOINT, rt, 2);
+  report("raw_tp prog ok", r >= 0);
+  uint64_t args[13] = {0};
+  run("raw_tp", r, NULL, 0, NULL, 0, args, 8, NULL, 0, 0, 0, 0);
+  run("raw_tp cpu without flag", r, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 1,
+      0);
+  run("raw_tp on cpu 1", r, NULL, 0, NULL, 0, NULL, 0, NULL, 0,
+      BPF_F_TEST_RUN_ON_CPU, 1, 0);
+  run("raw_tp on cpu 4096", r, NULL, 0, NULL, 0, NULL, 0, NULL, 0,
+      BPF_F_TEST_RUN_ON_CPU, 4096, 0);
+  run("raw_tp repeat", r, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 2);
+  run("raw_tp 13 args", r, NULL, 0, NULL, 0, args, sizeof(args), NULL, 0, 0, 0,
+      0);
+  run("raw_tp data", r, pkt, 14, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   int h = create(BPF_MAP_TYPE_HASH, 4, 8, 16, 0);
@@ -282,6 +472,7 @@ int main(void) {
   int mm = create(BPF_MAP_TYPE_ARRAY, 4, 8, 4, BPF_F_MMAPABLE);
   report("mmapable create ok", mm >= 0);
   Btf(h);
+  TestRuns();
   // Unknown and unprivileged commands.
   {
     union bpf_attr a;
