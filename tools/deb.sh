@@ -65,7 +65,6 @@ Recommends: clang, libbpf-dev, libabsl-dev, pkg-config
 Suggests: bpftool, cmake, libgtest-dev
 Section: devel
 Priority: optional
-Homepage: https://github.com/bpfemu/bpfemu
 Description: Linux BPF maps and programs in userspace, for tests
  bpfemu reimplements the kernel's BPF maps, commands and programs in
  userspace with the kernel's errno values, so BPF code is tested without

@@ -84,10 +84,10 @@ absl_cmake=$(echo "$absl_libs" | sed 's/-l\(absl_[a-z0-9_]*\)/\1/g')
 put 755 "$bin/cli/bpfemu" "$root/bin/bpfemu"
 put 755 "$tpl/bpfemu-native-cc" "$root/bin/bpfemu-native-cc"
 put 755 "$bin/loader/gen_native" "$root/lib/bpfemu/gen_native"
-put 644 "$bin/tools/libbpfemu.so.1" "$root/lib/libbpfemu.so.$soversion"
+put 644 "$bin/libbpfemu.so.1" "$root/lib/libbpfemu.so.$soversion"
 ln -sfn "libbpfemu.so.$soversion" "$root/lib/libbpfemu.so"
 put 644 "$bin/compat/soname/libbpf.so.1" "$root/lib/bpfemu/libbpf.so.1"
-put 644 "$bin/tools/libbpfemu-cxx.a" "$root/lib/libbpfemu-cxx.a"
+put 644 "$bin/libbpfemu-cxx.a" "$root/lib/libbpfemu-cxx.a"
 
 # Headers, under their repository paths: #include "emu/syscall.h" with
 # -I PREFIX/include/bpfemu; the stand-in BPF headers of the native face
@@ -131,9 +131,15 @@ alias(
 B
 printf '%s = native.%s\n' cc_library cc_library cc_binary cc_binary \
   cc_test cc_test cc_import cc_import cc_toolchain cc_toolchain \
+  cc_toolchain_suite cc_toolchain_suite cc_proto_library cc_proto_library \
+  objc_library objc_library \
+  > "$bz/third_party/rules_cc/cc/defs.bzl"
 : > "$bz/third_party/rules_java/java/BUILD"
 printf '%s = native.%s\n' java_binary java_binary java_library java_library \
-  java_import java_import java_test java_test \
+  java_import java_import java_test java_test java_runtime java_runtime \
+  java_toolchain java_toolchain java_plugin java_plugin \
+  java_package_configuration java_package_configuration \
+  > "$bz/third_party/rules_java/java/defs.bzl"
 printf '#!/bin/sh\nexit 0\n' > "$bz/third_party/remote_coverage_tools/noop.sh"
 chmod 755 "$bz/third_party/remote_coverage_tools/noop.sh"
 cat > "$bz/third_party/remote_coverage_tools/BUILD" <<'B'
