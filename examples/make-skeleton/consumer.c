@@ -27,8 +27,8 @@ int run_and_consume(__u32 min_nr, const __u32 *nrs, int n, event_cb cb,
   int err = events_bpf__load(skel);
   if (err) goto out;
   struct sink s = {cb, arg};
-  struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.events),
-                                            on_record, &s, NULL);
+  struct ring_buffer *rb =
+      ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, &s, NULL);
   if (!rb) {
     err = -errno;
     goto out;

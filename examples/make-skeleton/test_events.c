@@ -5,13 +5,12 @@
 
 #include "consumer.h"
 
-#define CHECK(c)                                            \
-  do {                                                      \
-    if (!(c)) {                                             \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
-              __LINE__, #c);                                \
-      return 1;                                             \
-    }                                                       \
+#define CHECK(c)                                                            \
+  do {                                                                      \
+    if (!(c)) {                                                             \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
+      return 1;                                                             \
+    }                                                                       \
   } while (0)
 
 struct seen {
