@@ -51,6 +51,7 @@ if ! bash tools/install.sh --prefix="$prefix" --from="$R" >"$work/install.log" 2
   exit 1
 fi
 chmod -R a+rX "$prefix"
+pass "tools/install.sh --from laid out $(find "$prefix" -type f | wc -l) files in $(($(date +%s) - start)) s"
 for f in bin/bpfemu bin/bpfemu-native-cc lib/libbpfemu.so.1 lib/libbpfemu.so \
   lib/bpfemu/libbpf.so.1 lib/libbpfemu-cxx.a include/bpfemu/emu/syscall.h \
   include/bpfemu/loader/object.h include/bpfemu/native/include/bpf/bpf_helpers.h \
@@ -106,6 +107,7 @@ else
 fi
 
 # ---- 2. the Debian package ------------------------------------------------
+t0=$(date +%s)
 if ! command -v dpkg-deb >/dev/null || ! command -v dpkg >/dev/null; then
   skip "Debian package: no dpkg-deb"
 elif ! deb=$(bash tools/deb.sh --from="$R" --out="$work/deb" 2>"$work/deb.err"); then
@@ -134,12 +136,20 @@ else
     if [[ -n "$left" ]]; then
       fail "dpkg -r left: $(echo $left)"
     else
-      pass "$(basename "$deb") ($(du -k "$deb" | cut -f1) KiB; Depends: $depends) installs, runs and removes cleanly under a scratch dpkg root"
+      pass "$(basename "$deb") (built in $(($(date +%s) - t0)) s, $(du -k "$deb" | cut -f1) KiB; Depends: $depends) installs, runs and removes cleanly under a scratch dpkg root"
     fi
   fi
 fi
 
 # ---- 3. the examples, built from scratch ----------------------------------
+# A sanitizer build (--config=asan/tsan/ubsan) installs instrumented
+# libraries that only a program linked with the same sanitizer can use.
+san=$(readelf -d "$prefix/bin/bpfemu" | grep -o 'lib[atu][bs]*san[^]]*' | head -1)
+if [[ -n "$san" ]]; then
+  skip "examples: this is a sanitizer build ($san); the examples link uninstrumented"
+  echo "examples_test: $(($(date +%s) - start)) s in all"
+  exit $status
+fi
 ex=$work/ex
 mkdir -p "$ex/home" "$ex/bpffs"
 cp -rL "$R/examples/make-skeleton" "$R/examples/cmake-native" "$ex/"
@@ -163,10 +173,11 @@ tools_for() {  # the missing ones of the named commands
 
 t0=$(date +%s)
 missing=$(tools_for make clang bpftool pkg-config cc)
+[[ -e /usr/include/bpf/libbpf.h ]] || missing="$missing libbpf-dev"
 if [[ -n "$missing" ]]; then
   skip "make-skeleton: missing $missing"
 elif run "$ex/make.log" make -C "$ex/make-skeleton" test; then
-  pass "make-skeleton as $who in $(($(date +%s) - t0)) s: $(grep PASS "$ex/make.log")"
+  pass "make-skeleton as $who in $(($(date +%s) - t0)) s: $(grep -c PASS "$ex/make.log") runs passed (-lbpfemu, and -lbpf with LD_LIBRARY_PATH=lib/bpfemu)"
 else
   fail "make-skeleton as $who:"; tail -20 "$ex/make.log"
 fi
