@@ -66,13 +66,18 @@ soname() { readelf -d "$1" 2>/dev/null | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p'; }
 [[ $(soname "$prefix/lib/bpfemu/libbpf.so.1") == libbpf.so.1 ]] ||
   fail "lib/bpfemu/libbpf.so.1 SONAME is '$(soname "$prefix/lib/bpfemu/libbpf.so.1")'"
 # Nothing installed may point back into the build: the checkout (found from
-# this script's runfiles link), bazel-out, the execroot or runfiles.
+# this script's runfiles link), Bazel's output base (where bazel-out and the
+# runfiles live) or a runfiles tree. (A -g build's archive records the
+# compiler's options, -frandom-seed=bazel-out/..., relative and harmless.)
 checkout=$(dirname "$(dirname "$(readlink -f "$R/examples/examples_test.sh")")")
-leaks=$(grep -rlaF -e "$checkout/" -e bazel-out -e execroot -e .runfiles "$prefix" 2>/dev/null)
+outbase=${R%%/execroot/*}
+[[ "$outbase" == "$R" ]] && outbase=${R%%/sandbox/*}
+[[ "$outbase" == "$R" ]] && outbase="$R"
+leaks=$(grep -rlaF -e "$checkout/" -e "$outbase/" -e .runfiles/ "$prefix" 2>/dev/null)
 if [[ -n "$leaks" ]]; then
   fail "installed files name the build tree: $(echo $leaks)"
 else
-  pass "no installed file names $checkout, bazel-out, execroot or runfiles"
+  pass "no installed file names $checkout/, $outbase/ or a runfiles tree"
 fi
 elfs=0
 while read -r f; do
@@ -110,7 +115,7 @@ fi
 t0=$(date +%s)
 if ! command -v dpkg-deb >/dev/null || ! command -v dpkg >/dev/null; then
   skip "Debian package: no dpkg-deb"
-elif ! deb=$(bash tools/deb.sh --from="$R" --out="$work/deb" 2>"$work/deb.err"); then
+elif ! deb=$(bash tools/deb.sh --from="$R" --out="$work/deb" --compress=gzip 2>"$work/deb.err"); then
   fail "tools/deb.sh: $(tail -3 "$work/deb.err")"
 else
   depends=$(dpkg-deb -f "$deb" Depends)
