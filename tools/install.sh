@@ -156,3 +156,10 @@ filegroup(
 )
 B
 echo "installed bpfemu $version into ${destdir:+$destdir (for) }$prefix"
+# The run-time loader searches /usr/lib by itself; elsewhere (/usr/local/lib)
+# it needs its cache refreshed, or an RPATH (examples/make-skeleton/Makefile).
+case "$P/lib" in
+  /usr/lib | /lib) ;;
+  *) [[ -z "$destdir" ]] &&
+    echo "note: programs linked with -lbpfemu find $P/lib/libbpfemu.so.1 at run time with -Wl,-rpath,$P/lib, LD_LIBRARY_PATH or (as root) ldconfig" ;;
+esac
