@@ -99,6 +99,27 @@ pass "$elfs installed ELF files: every library resolves, no RPATH"
 "$prefix/bin/bpfemu" --help >"$work/help.out" 2>/dev/null &&
   grep -q '^Usage: bpfemu' "$work/help.out" ||
   fail "bpfemu --help: no usage on stdout, or a nonzero exit"
+# bpfemu-native-cc on bad input: a reason and a nonzero exit, no temporary
+# directory left behind.
+ncc=$prefix/bin/bpfemu-native-cc
+mkdir -p "$work/ncc"
+printf 'int broken(void) { return }\n' > "$work/ncc/broken.bpf.c"
+bad=0
+TMPDIR=$work/ncc "$ncc" "$work/ncc/missing.bpf.c" 2>"$work/ncc.err"
+[[ $? -eq 1 ]] && grep -q 'no such file' "$work/ncc.err" || { bad=1; fail "bpfemu-native-cc on a missing file: $(cat "$work/ncc.err")"; }
+TMPDIR=$work/ncc "$ncc" --name a-b "$work/ncc/broken.bpf.c" 2>"$work/ncc.err"
+[[ $? -eq 2 ]] && grep -q 'C identifier' "$work/ncc.err" || { bad=1; fail "bpfemu-native-cc --name a-b: $(cat "$work/ncc.err")"; }
+TMPDIR=$work/ncc "$ncc" -o "$work/ncc/x.o" 2>/dev/null
+[[ $? -eq 2 ]] || { bad=1; fail "bpfemu-native-cc without a source: not a usage error"; }
+if command -v clang >/dev/null; then
+  TMPDIR=$work/ncc "$ncc" -o "$work/ncc/broken.o" "$work/ncc/broken.bpf.c" 2>/dev/null &&
+    { bad=1; fail "bpfemu-native-cc accepted a source that does not compile"; }
+fi
+if compgen -G "$work/ncc/bpfemu-native-cc.*" >/dev/null || [[ -e "$work/ncc/broken.o" ]]; then
+  bad=1
+  fail "bpfemu-native-cc left files behind: $(ls "$work/ncc")"
+fi
+[[ $bad -eq 0 ]] && pass "bpfemu-native-cc: missing file, bad --name, no source and a broken source each fail with a reason, leaving nothing"
 if command -v pkg-config >/dev/null; then
   pc=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs libbpfemu)
   [[ "$pc" == *"-I$prefix/include"*"-L$prefix/lib -lbpfemu"* ]] &&
