@@ -763,9 +763,9 @@ int ShowKernel() {
   return 0;
 }
 
-int Usage() {
+int Usage(FILE* to = nullptr) {
   g_reported = true;
-  std::fprintf(g_err,
+  std::fprintf(to ? to : g_err,
                "Usage: bpfemu [-j] kernel\n"
                "       bpfemu [-j] map { show | list } [MAP]\n"
                "       bpfemu [-j] map dump MAP\n"
@@ -818,6 +818,10 @@ int Run(const std::vector<std::string>& argv, FILE* out, FILE* err) {
   for (const std::string& a : argv) {
     if (a == "-j" || a == "--json") {
       g_json = true;
+    } else if (a == "-h" || a == "--help") {
+      // bpftool's -h: the usage, and success. On stdout, for `| less`.
+      Usage(out);
+      return 0;
     } else if (a.size() > 1 && a[0] == '-') {
       args.clear();
       Error(absl::StrFormat("unrecognized option '%s'", a));

@@ -70,6 +70,18 @@ class CliTest : public ::testing::Test {
   int fd_ = -1;
 };
 
+// The installed tree's `bpfemu --help` (issue 28): bpftool's -h, the usage
+// and exit 0. Used to be "unrecognized option" and 255.
+TEST_F(CliTest, HelpPrintsUsageAndSucceeds) {
+  for (const char* h : {"--help", "-h"}) {
+    const Result r = Call({h});
+    EXPECT_EQ(r.rc, 0) << h;
+    EXPECT_EQ(r.out.rfind("Usage: bpfemu", 0), 0u) << h << ": " << r.out;
+    EXPECT_NE(r.out.find("map dump MAP"), std::string::npos) << h;
+    EXPECT_EQ(r.err, "") << h;
+  }
+}
+
 TEST_F(CliTest, ShowIdThatIsNotANumberFails) {
   // Used to list every map with exit 0.
   for (const char* bad :

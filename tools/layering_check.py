@@ -35,8 +35,10 @@ ALLOWED = {
     "kernel_compare": {"emu", "native", "loader", "testing", "tests"},
     "bench": {"emu", "native", "loader", "compat", "testing", "exec"},
     "fuzz": {"emu", "native", "loader", "cli"},
+    # Out-of-tree projects over the installed tree (the C++ API's headers).
+    "examples": {"emu", "native", "loader"},
     "tools": {"emu", "native", "loader", "compat", "exec", "cli", "testing",
-              "tests",
+              "tests", "examples",
               "kernel_compare", "bench", "fuzz"},
 }
 # Include prefixes that resolve inside a folder other than their first

@@ -16,6 +16,8 @@ PACKAGES=(
   bpftool           # tests/cli, tests/exec (bpftool under bpfemu exec)
   python3           # .ci/run's result counter; tests/exec's ctypes script
   clang-format      # //tools:format_test
+  cmake make pkg-config  # examples/ (//examples:examples_test)
+  dpkg-dev          # dpkg-shlibdeps for tools/deb.sh's Depends
   linux-source-6.12 # the kernel's map selftests, built at test time by
                     # //tests/selftests:selftests_test (which skips without it)
   golang-go golang-github-cilium-ebpf-dev  # //tests/exec:cilium_test: the Go
