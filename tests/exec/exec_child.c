@@ -35,31 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long sys_bpf(int cmd, void* attr, unsigned size) {
-  long r = syscall(SYS_bpf, cmd, attr, size);
-  return r < 0 ? -errno : r;
-}
-
-static int create(int type, int ks, int vs, int n, const char* name) {
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.map_type = type;
-  a.key_size = ks;
-  a.value_size = vs;
-  a.max_entries = n;
-  if (name) strncpy(a.map_name, name, sizeof(a.map_name) - 1);
-  return (int)sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
-}
-
-static long elem(int cmd, int fd, const void* k, void* v, uint64_t flags) {
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.map_fd = fd;
-  a.key = (uint64_t)(uintptr_t)k;
-  a.value = (uint64_t)(uintptr_t)v;
-  a.flags = flags;
-  return sys_bpf(cmd, &a, sizeof(a));
-}
+#include "tests/exec/raw_sys.h"
 
 static int failed;
 #define EXPECT(what, got, want)                                           \
@@ -72,7 +48,7 @@ static int failed;
   } while (0)
 
 static int Maps(void) {
-  int fd = create(BPF_MAP_TYPE_HASH, 4, 8, 8, "inspect");
+  int fd = map_create(BPF_MAP_TYPE_HASH, 4, 8, 8, 0, "inspect");
   if (fd < 0) return 1;
   uint32_t k = 1;
   uint64_t v = 42;
@@ -86,7 +62,7 @@ static int Faults(void) {
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   mprotect(two + page, page, PROT_NONE);
   char* ro = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  int fd = create(BPF_MAP_TYPE_HASH, 4, 8, 8, "faults");
+  int fd = map_create(BPF_MAP_TYPE_HASH, 4, 8, 8, 0, "faults");
   EXPECT("create", fd >= 0, 1);
   uint32_t k = 1;
   uint64_t v = 7;
@@ -144,7 +120,7 @@ static int Faults(void) {
   }
   // Map-of-maps: the inner map template and the values are fds.
   {
-    int inner = create(BPF_MAP_TYPE_ARRAY, 4, 4, 1, "inner");
+    int inner = map_create(BPF_MAP_TYPE_ARRAY, 4, 4, 1, 0, "inner");
     union bpf_attr a;
     memset(&a, 0, sizeof(a));
     a.map_type = BPF_MAP_TYPE_ARRAY_OF_MAPS;
@@ -193,7 +169,7 @@ static int Faults(void) {
   }
   // Batch: keys partly unmapped (count 2, the second key unmapped).
   {
-    int arr = create(BPF_MAP_TYPE_ARRAY, 4, 4, 4, "fb");
+    int arr = map_create(BPF_MAP_TYPE_ARRAY, 4, 4, 4, 0, "fb");
     uint32_t* keys = (uint32_t*)(two + page - 4);
     keys[0] = 0;
     uint32_t vals[2] = {5, 6};
@@ -304,7 +280,7 @@ static void* Updater(void* arg) {
 }
 
 static int Threads(void) {
-  g_fd = create(BPF_MAP_TYPE_HASH, 4, 8, 4096, "threads");
+  g_fd = map_create(BPF_MAP_TYPE_HASH, 4, 8, 4096, 0, "threads");
   if (g_fd < 0) return 1;
   pid_t kids[2];
   for (int i = 0; i < 2; ++i) {
@@ -339,7 +315,7 @@ static int Threads(void) {
 }
 
 static int KillMe(void) {
-  int fd = create(BPF_MAP_TYPE_ARRAY, 4, 8, 4, "killme");
+  int fd = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0, "killme");
   if (fd < 0) return 1;
   pid_t w = fork();
   if (w == 0) {
@@ -382,7 +358,7 @@ struct insn {
 // a ld_imm64 of the map's fd) and returns XDP_PASS; loaded with a verifier
 // log, run with BPF_PROG_TEST_RUN on 64 bytes.
 static int Prog(void) {
-  int arr = create(BPF_MAP_TYPE_ARRAY, 4, 8, 1, "progmap");
+  int arr = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 1, 0, "progmap");
   if (arr < 0) return 1;
   struct insn p[] = {
       {0x18, 1 | 1 << 4, 0, arr},
@@ -467,7 +443,7 @@ static int Prog(void) {
     a.license = (uint64_t)(uintptr_t) "MIT";
     long qfd = sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
     EXPECT("prog naming a map", qfd >= 0, 1);
-    int other = create(BPF_MAP_TYPE_HASH, 4, 4, 1, "bound");
+    int other = map_create(BPF_MAP_TYPE_HASH, 4, 4, 1, 0, "bound");
     struct bpf_map_info mi;
     uint32_t arr_id, other_id;
     memset(&mi, 0, sizeof(mi));
@@ -547,7 +523,7 @@ static int Prog(void) {
 // mmap of map fds: a hash (no mmap), a BPF_F_MMAPABLE array. Prints the
 // answers (0 for a mapping made); exits 0.
 static int Mmap(void) {
-  int h = create(BPF_MAP_TYPE_HASH, 4, 4, 4, "mh");
+  int h = map_create(BPF_MAP_TYPE_HASH, 4, 4, 4, 0, "mh");
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
   a.map_type = BPF_MAP_TYPE_ARRAY;
@@ -581,7 +557,7 @@ static void* Closer(void* arg) {
 }
 
 static int CloseRace(void) {
-  int fd = create(BPF_MAP_TYPE_HASH, 4, 4, 16, "race");
+  int fd = map_create(BPF_MAP_TYPE_HASH, 4, 4, 16, 0, "race");
   if (fd < 0) return 1;
   pthread_t t;
   pthread_create(&t, NULL, Closer, (void*)(intptr_t)fd);

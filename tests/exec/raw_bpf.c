@@ -14,33 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static long sys_bpf(int cmd, union bpf_attr* attr, unsigned size) {
-  long r = syscall(SYS_bpf, cmd, attr, size);
-  return r < 0 ? -errno : r;
-}
+#include "tests/exec/raw_sys.h"
 
 static void report(const char* what, long r) { printf("%s = %ld\n", what, r); }
-
-static int create(int type, int ks, int vs, int n, int flags) {
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.map_type = type;
-  a.key_size = ks;
-  a.value_size = vs;
-  a.max_entries = n;
-  a.map_flags = flags;
-  return (int)sys_bpf(BPF_MAP_CREATE, &a, sizeof(a));
-}
-
-static long elem(int cmd, int fd, const void* k, void* v, uint64_t flags) {
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.map_fd = fd;
-  a.key = (uint64_t)(uintptr_t)k;
-  a.value = (uint64_t)(uintptr_t)v;
-  a.flags = flags;
-  return sys_bpf(cmd, &a, sizeof(a));
-}
 
 // A BTF blob: [1] int (signed, 32 bits), [2] u64 (64 bits).
 static const struct {
@@ -357,7 +333,7 @@ static void TestRuns(void) {
 
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
-  int h = create(BPF_MAP_TYPE_HASH, 4, 8, 16, 0);
+  int h = map_create(BPF_MAP_TYPE_HASH, 4, 8, 16, 0, NULL);
   report("hash create ok", h >= 0);
   if (h < 0) {
     report("hash create", h);
@@ -419,7 +395,7 @@ int main(void) {
     report("delete check_attr", sys_bpf(BPF_MAP_DELETE_ELEM, &c, sizeof(c)));
   }
   // Batch on an array.
-  int arr = create(BPF_MAP_TYPE_ARRAY, 4, 4, 8, 0);
+  int arr = map_create(BPF_MAP_TYPE_ARRAY, 4, 4, 8, 0, NULL);
   report("array create ok", arr >= 0);
   {
     uint32_t keys[4] = {0, 1, 2, 3}, vals[4] = {10, 11, 12, 13};
@@ -462,14 +438,14 @@ int main(void) {
     a.info.bpf_fd = 999;
     report("info bad fd", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)));
   }
-  int ro = create(BPF_MAP_TYPE_ARRAY, 4, 4, 2, BPF_F_RDONLY);
+  int ro = map_create(BPF_MAP_TYPE_ARRAY, 4, 4, 2, BPF_F_RDONLY, NULL);
   {
     uint32_t k0 = 0, v0 = 1;
     report("update rdonly", elem(BPF_MAP_UPDATE_ELEM, ro, &k0, &v0, 0));
     report("lookup rdonly", elem(BPF_MAP_LOOKUP_ELEM, ro, &k0, &v0, 0));
   }
   // mmap of a BPF_F_MMAPABLE array by the process itself.
-  int mm = create(BPF_MAP_TYPE_ARRAY, 4, 8, 4, BPF_F_MMAPABLE);
+  int mm = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 4, BPF_F_MMAPABLE, NULL);
   report("mmapable create ok", mm >= 0);
   Btf(h);
   TestRuns();
