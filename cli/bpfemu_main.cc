@@ -64,7 +64,8 @@ int Exec(const std::vector<std::string>& args) {
 }
 
 // The compare tool: $BPFEMU_COMPARE, else bpfemu-compare next to this
-// binary (an install) or in ../kernel_compare/ (bazel-bin), else on PATH.
+// binary (an install) or in the kernel_compare directory beside its own
+// (bazel-bin), else on PATH.
 int Compare(char** argv) {
   std::vector<std::string> candidates;
   if (const char* env = std::getenv("BPFEMU_COMPARE"); env && *env) {

@@ -313,6 +313,20 @@ Dump DumpMap(Instance& in, const native::Object::MapDesc& d,
     return out;
   }
   Bytes key(d.key_size), next(d.key_size), value(value_size);
+  // Arrays hold every index: look them up without walking (half the calls).
+  if ((d.type == BPF_MAP_TYPE_ARRAY || d.type == BPF_MAP_TYPE_PERCPU_ARRAY) &&
+      d.key_size == sizeof(uint32_t)) {
+    for (uint32_t i = 0; i < d.max_entries; ++i) {
+      std::memcpy(key.data(), &i, sizeof(i));
+      std::fill(value.begin(), value.end(), 0);
+      if (int err = in.Lookup(fd, key.data(), value.data()); err == 0) {
+        out.entries.emplace_back(key, value);
+      } else if (err != -ENOENT) {
+        out.entries.emplace_back(key, Bytes{});  // the lookup failed
+      }
+    }
+    return out;
+  }
   const void* prev = nullptr;
   // A walk longer than the map (a restart after a concurrent delete) stops.
   for (size_t n = 0; n <= size_t{d.max_entries} + 1; ++n) {
@@ -555,15 +569,25 @@ Pass RunPass(const Options& o, const std::vector<Input>& inputs,
 }
 
 // Delta debugging (Zeller's ddmin) over input indexes: a minimal list on
-// which `fails` still holds. At most `budget` probes.
+// which `fails` still holds, within `budget` probes and `seconds`.
+// *complete is false when a budget ran out first (the list may not be
+// minimal then).
 std::vector<size_t> Shrink(
     std::vector<size_t> cur,
-    const std::function<bool(const std::vector<size_t>&)>& fails, int budget) {
+    const std::function<bool(const std::vector<size_t>&)>& fails, int budget,
+    double seconds, bool* complete) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  auto spent = [&]() {
+    return budget <= 0 || std::chrono::steady_clock::now() > deadline;
+  };
+  *complete = false;
   size_t n = 2;
-  while (cur.size() >= 2 && budget > 0) {
+  while (cur.size() >= 2) {
     const size_t chunk = (cur.size() + n - 1) / n;
     bool reduced = false;
-    for (size_t start = 0; start < cur.size() && budget > 0; start += chunk) {
+    for (size_t start = 0; start < cur.size(); start += chunk) {
+      if (spent()) return cur;
       std::vector<size_t> without;
       for (size_t j = 0; j < cur.size(); ++j) {
         if (j < start || j >= start + chunk) without.push_back(cur[j]);
@@ -581,6 +605,7 @@ std::vector<size_t> Shrink(
       n = std::min(n * 2, cur.size());
     }
   }
+  *complete = true;
   return cur;
 }
 
@@ -646,8 +671,10 @@ std::string Result::Report(const Options& o) const {
   if (!shrunk.empty()) {
     std::vector<std::string> idx;
     for (size_t i : shrunk) idx.push_back(std::to_string(i));
-    absl::StrAppendFormat(&s, "shrunk to %zu input(s): %s\n", shrunk.size(),
-                          absl::StrJoin(idx, " "));
+    absl::StrAppendFormat(
+        &s, "shrunk to %zu input(s)%s: %s\n", shrunk.size(),
+        shrink_complete ? "" : " (time budget spent, may not be minimal)",
+        absl::StrJoin(idx, " "));
   }
   if (!replay_file.empty()) {
     absl::StrAppendFormat(&s, "replay: bpfemu compare --replay %s\n",
@@ -675,12 +702,12 @@ std::string Result::Json(const Options& o) const {
       "{\"object\":%s,\"sides\":[%s],\"error\":%s,\"inputs\":%zu,\"runs\":%llu,"
       "\"seconds\":%.3f,\"identical\":%s,\"maps_compared\":[%s],"
       "\"maps_skipped\":[%s],\"difference\":%s,\"shrunk\":[%s],"
-      "\"replay\":%s}",
+      "\"shrink_complete\":%s,\"replay\":%s}",
       JsonString(o.object), absl::StrJoin(sides, ","), JsonString(error),
       inputs_run, static_cast<unsigned long long>(runs), seconds,
       identical() ? "true" : "false", absl::StrJoin(cmp, ","),
       absl::StrJoin(skip, ","), diff, absl::StrJoin(idx, ","),
-      JsonString(replay_file));
+      shrink_complete ? "true" : "false", JsonString(replay_file));
 }
 
 std::string Unavailable(const Options& o) {
@@ -734,7 +761,7 @@ Result Run(const Options& o, const std::vector<Input>& inputs) {
           Pass p = RunPass(o, sub, false);
           return p.error.empty() && p.first.has_value();
         },
-        /*budget=*/400);
+        /*budget=*/1000, o.shrink_seconds, &r.shrink_complete);
   }
   if (o.shrink) r.shrunk = keep;
   if (!o.replay_path.empty()) {

@@ -78,7 +78,8 @@ struct Options {
   int repeat = 1;  // test runs per input and program
   int cpu = 0;     // both sides run pinned to this CPU
   bool shrink = true;
-  std::string replay_path;  // written on a difference when not empty
+  double shrink_seconds = 60;  // the shrinking's time budget
+  std::string replay_path;     // written on a difference when not empty
   std::optional<PlantedFault> plant;
   // Called after every input with (inputs done, inputs in all).
   std::function<void(size_t, size_t)> progress;
@@ -105,6 +106,7 @@ struct Result {
   // After shrinking: the indexes (into the original list) of a minimal
   // failing input list, and the replay file written (if any).
   std::vector<size_t> shrunk;
+  bool shrink_complete = false;  // false: a budget ran out first
   std::string replay_file;
   bool identical() const { return error.empty() && !first.has_value(); }
   std::string Report(const Options& o) const;  // human-readable, multi-line

@@ -5,6 +5,7 @@
 //   bpfemu compare OBJECT.bpf.o [--program NAME]... --input FILE...
 //                  [--repeat N] [--json] [--cpu N] [--no-shrink]
 //                  [--replay-out FILE] [--kernel=V[,V...]] [--emulator-only]
+//                  [--shrink-seconds S] [--cpus N] [--progress]
 //   bpfemu compare --replay FILE [--json]
 //
 // Without --emulator-only each version of --kernel (default: the running
@@ -42,6 +43,7 @@ int Usage(const char* why) {
       "Usage: bpfemu compare OBJECT.bpf.o [--program NAME]... --input FILE...\n"
       "         [--repeat N] [--json] [--cpu N] [--no-shrink] "
       "[--replay-out FILE]\n"
+      "         [--shrink-seconds S] [--cpus N (emulator only)]\n"
       "         [--kernel=6.1,6.12,6.18] [--emulator-only] [--progress]\n"
       "       bpfemu compare --replay FILE [--json]\n");
   return 2;
@@ -86,6 +88,7 @@ int Main(const std::vector<std::string>& args) {
   std::string replay, replay_out = "bpfemu-compare.replay", kernels;
   bool json = false, emulator_only = false, progress = isatty(STDERR_FILENO);
   std::optional<PlantedFault> plant;
+  int cpus = 0;  // the emulator's possible CPUs (0: the machine's)
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](const char* flag, std::string* out) {
@@ -127,6 +130,15 @@ int Main(const std::vector<std::string>& args) {
       if (!absl::SimpleAtoi(v, &base.cpu) || base.cpu < 0 ||
           base.cpu >= NumPossibleCpus()) {
         return Usage("--cpu takes a possible CPU");
+      }
+    } else if (value("--cpus", &v)) {
+      if (!absl::SimpleAtoi(v, &cpus) || cpus < 1 || cpus > 4096) {
+        return Usage("--cpus takes 1..4096");
+      }
+    } else if (value("--shrink-seconds", &v)) {
+      if (!absl::SimpleAtod(v, &base.shrink_seconds) ||
+          !(base.shrink_seconds >= 0 && base.shrink_seconds <= 86400)) {
+        return Usage("--shrink-seconds takes 0..86400");
       }
     } else if (value("--kernel", &kernels)) {
     } else if (value("--replay", &replay)) {
@@ -225,6 +237,14 @@ int Main(const std::vector<std::string>& args) {
     }
   }
 
+  if (cpus != 0) {
+    for (const Job& j : jobs) {
+      if (j.o.sides[0].kernel || j.o.sides[1].kernel) {
+        return Usage("--cpus is for runs without the kernel");
+      }
+    }
+    SetNumPossibleCpus(cpus);
+  }
   bool differs = false, failed = false;
   std::string json_out = "{\"comparisons\":[";
   for (size_t i = 0; i < jobs.size(); ++i) {
