@@ -63,6 +63,18 @@ std::optional<KernelVersion> HostVersion() {
   return ParseKernelVersion(parts[0] + "." + minor);
 }
 
+// The default replay file: in a test's outputs, in the directory of
+// `bazel run`, else in the current directory (as kernel_compare's).
+std::string DefaultReplayPath() {
+  for (const char* var :
+       {"TEST_UNDECLARED_OUTPUTS_DIR", "BUILD_WORKING_DIRECTORY"}) {
+    if (const char* dir = std::getenv(var); dir != nullptr && *dir != '\0') {
+      return std::string(dir) + "/bpfemu-compare.replay";
+    }
+  }
+  return "bpfemu-compare.replay";
+}
+
 // Progress on stderr: inputs done, inputs/s, ETA; at most twice a second.
 struct Progress {
   bool on = false;
@@ -85,7 +97,7 @@ struct Progress {
 int Main(const std::vector<std::string>& args) {
   Options base;
   std::vector<std::string> input_files;
-  std::string replay, replay_out = "bpfemu-compare.replay", kernels;
+  std::string replay, replay_out = DefaultReplayPath(), kernels;
   bool json = false, emulator_only = false, progress = isatty(STDERR_FILENO);
   std::optional<PlantedFault> plant;
   int cpus = 0;  // the emulator's possible CPUs (0: the machine's)
