@@ -101,6 +101,27 @@ TEST_F(ProgramCompareKernelTest, ExamplesAreIdentical) {
   EXPECT_EQ(r.runs, 21u);
 }
 
+// bpf_prog_test_run_raw_tp refuses a context shorter than the verifier's
+// max_ctx_offset (execve_events reads args[1]: 16 bytes) or longer than 12
+// u64s with EINVAL; the emulator side must answer the same for each size.
+TEST_F(ProgramCompareKernelTest, RawTpContextSizesAnswerAsTheKernel) {
+  std::vector<Input> ctxs;
+  for (size_t n : {0, 3, 8, 12, 15, 16, 17, 24, 96, 97, 104, 200}) {
+    Input in;
+    in.data.assign(n, 0);
+    if (n >= 16) in.data[8] = 59;  // execve: a ring buffer record
+    ctxs.push_back(in);
+  }
+  Options o;
+  o.shrink = false;
+  for (const char* name : {"execve_events", "counter"}) {
+    o.object = Obj(name);
+    const Result r = compare::Run(o, ctxs);
+    EXPECT_TRUE(r.identical()) << r.Report(o);
+    EXPECT_EQ(r.inputs_run, ctxs.size()) << name;
+  }
+}
+
 // The planted difference against the kernel: found at the marked input,
 // shrunk to it alone, replayed from the file.
 TEST_F(ProgramCompareKernelTest, PlantedDifferenceIsFoundShrunkAndReplayed) {
