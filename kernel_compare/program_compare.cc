@@ -582,7 +582,9 @@ Pass RunPass(const Options& o, const std::vector<Input>& inputs,
   for (const auto& m : maps) {
     const Walk w = WalkOf(m.type);
     const bool created = ref->MapFd(m.real_name) >= 0;
-    (w == Walk::kSkip || !created ? pass.skipped : pass.compared)
+    const bool ignored = std::find(o.ignore_maps.begin(), o.ignore_maps.end(),
+                                   m.real_name) != o.ignore_maps.end();
+    (w == Walk::kSkip || !created || ignored ? pass.skipped : pass.compared)
         .push_back(m.real_name);
     auto map = ref->object().FindMap(m.real_name);
     value_sizes.push_back(map ? map->SyscallValueSize() : m.value_size);
@@ -626,9 +628,15 @@ Pass RunPass(const Options& o, const std::vector<Input>& inputs,
         const int fd = sides[o.plant->side_index]->MapFd(o.plant->map);
         if (fd >= 0) InjectFaults(fd, kFaultLookup, 1, -ENOMEM);
       }
-      for (size_t m = 0; m < maps.size() && !pass.first; ++m) {
+      const bool check = (i + 1) % static_cast<size_t>(o.check_every) == 0 ||
+                         i + 1 == inputs.size();
+      for (size_t m = 0; check && m < maps.size() && !pass.first; ++m) {
         const Walk w = WalkOf(maps[m].type);
-        if (w == Walk::kSkip || ref->MapFd(maps[m].real_name) < 0) continue;
+        if (w == Walk::kSkip || ref->MapFd(maps[m].real_name) < 0 ||
+            std::find(pass.skipped.begin(), pass.skipped.end(),
+                      maps[m].real_name) != pass.skipped.end()) {
+          continue;
+        }
         if (w == Walk::kRing) {
           std::vector<std::vector<Bytes>> recs;
           for (auto& s : sides) {
@@ -829,8 +837,8 @@ std::string Unavailable(const Options& o) {
 
 Result Run(const Options& o, const std::vector<Input>& inputs) {
   Result r;
-  if (o.repeat < 1) {
-    r.error = "repeat must be at least 1";
+  if (o.repeat < 1 || o.check_every < 1) {
+    r.error = "repeat and check_every must be at least 1";
     return r;
   }
   if (o.sides.size() != 2) {
@@ -894,6 +902,7 @@ Result Run(const Options& o, const std::vector<Input>& inputs) {
 //   program NAME          (any number)
 //   repeat N
 //   cpu N
+//   check_every N, ignore MAP (when set)
 //   plant SIDE MAP MARKER (test-only switch)
 //   input HEX [ORIGIN]    (one per input, in order)
 bool WriteReplay(const std::string& path, const Options& o,
@@ -910,6 +919,8 @@ bool WriteReplay(const std::string& path, const Options& o,
   }
   for (const auto& p : o.programs) f << "program " << p << "\n";
   f << "repeat " << o.repeat << "\ncpu " << o.cpu << "\n";
+  if (o.check_every != 1) f << "check_every " << o.check_every << "\n";
+  for (const auto& m : o.ignore_maps) f << "ignore " << m << "\n";
   if (o.plant) {
     f << "plant " << o.plant->side_index << " " << o.plant->map << " "
       << static_cast<int>(o.plant->marker) << "\n";
@@ -979,6 +990,12 @@ bool ReadReplay(const std::string& path, Options* o, std::vector<Input>* inputs,
       if (!(ls >> n.repeat) || n.repeat < 1 || n.repeat > 1000000) {
         return bad();
       }
+    } else if (word == "check_every") {
+      if (!(ls >> n.check_every) || n.check_every < 1) return bad();
+    } else if (word == "ignore") {
+      std::string m;
+      if (!(ls >> m)) return bad();
+      n.ignore_maps.push_back(m);
     } else if (word == "cpu") {
       if (!(ls >> n.cpu) || n.cpu < 0 || n.cpu >= NumPossibleCpus()) {
         return bad();

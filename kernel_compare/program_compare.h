@@ -76,7 +76,13 @@ struct Options {
   std::vector<Side> sides = {Side::Kernel(),
                              Side::Emulator(KernelVersion::k6_18)};
   int repeat = 1;  // test runs per input and program
-  int cpu = 0;     // both sides run pinned to this CPU
+  // Maps compared after every check_every-th input and after the last (the
+  // results of every run are always compared).
+  int check_every = 1;
+  // Maps left out of the comparison (a program's own nondeterminism:
+  // timestamps, kernel stack ids).
+  std::vector<std::string> ignore_maps;
+  int cpu = 0;  // both sides run pinned to this CPU
   bool shrink = true;
   double shrink_seconds = 60;  // the shrinking's time budget
   std::string replay_path;     // written on a difference when not empty

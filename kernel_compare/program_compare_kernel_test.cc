@@ -101,6 +101,37 @@ TEST_F(ProgramCompareKernelTest, ExamplesAreIdentical) {
   EXPECT_EQ(r.runs, 21u);
 }
 
+// The other examples a test run can drive: QUEUE/STACK (work_queue),
+// PROG_ARRAY tail calls, helpers with a
+// map-in-map and BPF_F_LOCK values, and stack_profiler. Maps holding a
+// program's own nondeterminism are left out: helpers' `samples` (time
+// stamps), stack_profiler's stack ids and traces (kernel addresses).
+TEST_F(ProgramCompareKernelTest, MoreExamplesAreIdentical) {
+  std::vector<Input> inputs = FlowPackets(60, 12);
+  for (uint64_t nr : {0, 59, 322, 1}) inputs.push_back(Ctx(0, nr));
+  for (uint64_t a : {0ull, 7ull, 0x8000000000000000ull, ~0ull}) {
+    inputs.push_back(Ctx(a, a * 3 + 1));
+  }
+  struct Case {
+    const char* object;
+    std::vector<std::string> ignore;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"work_queue", {}},
+           {"tail_calls", {}},
+           {"helpers", {"samples"}},
+           {"stack_profiler", {"counts", "last_id"}},
+       }) {
+    Options o;
+    o.object = Obj(c.object);
+    o.ignore_maps = c.ignore;
+    o.shrink = false;
+    const Result r = compare::Run(o, inputs);
+    EXPECT_TRUE(r.identical()) << r.Report(o);
+    EXPECT_EQ(r.inputs_run, inputs.size()) << c.object;
+  }
+}
+
 // bpf_prog_test_run_raw_tp refuses a context shorter than the verifier's
 // max_ctx_offset (execve_events reads args[1]: 16 bytes) or longer than 12
 // u64s with EINVAL; the emulator side must answer the same for each size.

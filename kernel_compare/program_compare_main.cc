@@ -6,6 +6,7 @@
 //                  [--repeat N] [--json] [--cpu N] [--no-shrink]
 //                  [--replay-out FILE] [--kernel=V[,V...]] [--emulator-only]
 //                  [--shrink-seconds S] [--cpus N] [--progress]
+//                  [--check-every N] [--ignore-map NAME]...
 //   bpfemu compare --replay FILE [--json]
 //
 // Without --emulator-only each version of --kernel (default: the running
@@ -44,6 +45,7 @@ int Usage(const char* why) {
       "         [--repeat N] [--json] [--cpu N] [--no-shrink] "
       "[--replay-out FILE]\n"
       "         [--shrink-seconds S] [--cpus N (emulator only)]\n"
+      "         [--check-every N] [--ignore-map NAME]...\n"
       "         [--kernel=6.1,6.12,6.18] [--emulator-only] [--progress]\n"
       "       bpfemu compare --replay FILE [--json]\n");
   return 2;
@@ -138,6 +140,12 @@ int Main(const std::vector<std::string>& args) {
           base.repeat > 1000000) {
         return Usage("--repeat takes 1..1000000");
       }
+    } else if (value("--check-every", &v)) {
+      if (!absl::SimpleAtoi(v, &base.check_every) || base.check_every < 1) {
+        return Usage("--check-every takes a positive count");
+      }
+    } else if (value("--ignore-map", &v)) {
+      base.ignore_maps.push_back(v);
     } else if (value("--cpu", &v)) {
       if (!absl::SimpleAtoi(v, &base.cpu) || base.cpu < 0 ||
           base.cpu >= NumPossibleCpus()) {

@@ -178,8 +178,10 @@ TEST(ProgramCompareFilesTest, BadReplayFilesAreRefused) {
   refused(head + "side kernel\nside emu 6.1\ncpu 99999\n");
   refused(head + "side kernel\nside emu 6.1\nplant 2 m 1\n");
   refused(head + "side kernel\nside emu 6.1\nbogus\n");
+  refused(head + "side kernel\nside emu 6.1\ncheck_every 0\n");
   std::ofstream(path, std::ios::trunc)
       << head << "side kernel\nside emu 6.12\nprogram p\nrepeat 4\n"
+      << "check_every 5\nignore m1\nignore m2\n"
       << "input 0aff origin\ninput -\n";
   Options o;
   std::vector<Input> in;
@@ -190,6 +192,8 @@ TEST(ProgramCompareFilesTest, BadReplayFilesAreRefused) {
   EXPECT_TRUE(o.sides[0].kernel);
   EXPECT_EQ(o.sides[1].version, KernelVersion::k6_12);
   EXPECT_EQ(o.repeat, 4);
+  EXPECT_EQ(o.check_every, 5);
+  EXPECT_EQ(o.ignore_maps, (std::vector<std::string>{"m1", "m2"}));
   ASSERT_EQ(in.size(), 2u);
   EXPECT_EQ(in[0].data, (Bytes{0x0a, 0xff}));
   EXPECT_EQ(in[0].origin, "origin");
