@@ -622,7 +622,7 @@ Pass RunPass(const Options& o, const std::vector<Input>& inputs,
       if (pass.first) break;
       // Maps and rings after this program's run.
       if (o.plant && !inputs[i].data.empty() &&
-          inputs[i].data[0] == o.plant->marker &&
+          inputs[i].data[0] == o.plant->marker && o.plant->side_index >= 0 &&
           o.plant->side_index < static_cast<int>(sides.size()) &&
           !o.sides[o.plant->side_index].kernel) {
         const int fd = sides[o.plant->side_index]->MapFd(o.plant->map);
