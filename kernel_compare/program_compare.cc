@@ -29,6 +29,7 @@
 #include "absl/strings/str_join.h"
 #include "emu/cpu.h"
 #include "emu/interp.h"
+#include "emu/prog.h"
 #include "emu/ringbuf_consumer.h"
 #include "emu/syscall.h"
 #include "loader/object.h"
@@ -196,6 +197,7 @@ struct RunOut {
   int err = 0;
   uint32_t retval = 0;
   Bytes data_out;
+  std::string fault;  // the emulator's interpreter stopped the run
 };
 
 // One loaded copy of the object: the kernel's or the emulator's.
@@ -357,6 +359,12 @@ class EmuInstance : public Instance {
         std::vector<uint64_t> args((in.size() + 7) / 8);
         if (!in.empty()) std::memcpy(args.data(), in.data(), in.size());
         out.retval = p->RunRawTp(args);
+      }
+      // A run the interpreter stopped (a check the verifier would have
+      // made at load): the kernel never runs such a program, so say so.
+      if (ProgFaulted()) {
+        out.fault = interp::LastFault();
+        break;
       }
       if (out.err != 0) break;
     }
@@ -602,7 +610,14 @@ Pass RunPass(const Options& o, const std::vector<Input>& inputs,
         Difference d;
         d.input_index = i;
         d.program = p.name;
-        if (outs[0].err != outs[s].err) {
+        // A fault on either side differs from the kernel, whose verifier
+        // refuses such a program at load; reported even when both emulator
+        // sides fault alike.
+        if (!outs[0].fault.empty() || !outs[s].fault.empty()) {
+          d.what = "fault";
+          d.a_value = outs[0].fault.empty() ? "(ran)" : outs[0].fault;
+          d.b_value = outs[s].fault.empty() ? "(ran)" : outs[s].fault;
+        } else if (outs[0].err != outs[s].err) {
           d.what = "err";
           d.a_value = std::to_string(outs[0].err);
           d.b_value = std::to_string(outs[s].err);

@@ -95,9 +95,11 @@ struct Options {
 struct Difference {
   size_t input_index = 0;  // in the list that was run
   std::string program;
-  std::string what;  // "retval", "err", "data_out", "map", "ringbuf"
-  std::string map;   // for "map" and "ringbuf"
-  std::string key;   // hex, for "map" ("" for a whole-map difference)
+  // "fault" (the emulator's interpreter stopped a run), "err", "retval",
+  // "data_out", "map", "ringbuf"
+  std::string what;
+  std::string map;  // for "map" and "ringbuf"
+  std::string key;  // hex, for "map" ("" for a whole-map difference)
   std::string a_value, b_value;  // hex or text, "(missing)" when absent
   std::string Describe(const std::vector<Side>& sides) const;
 };

@@ -91,6 +91,19 @@ TEST(ProgramCompareEmulatorTest, PlantedDifferenceIsFoundShrunkAndReplayed) {
   EXPECT_TRUE(compare::Run(o, inputs).identical());
 }
 
+// A run the interpreter stops is a difference even when both sides stop
+// alike: the kernel's verifier would not have loaded the program.
+TEST(ProgramCompareEmulatorTest, StoppedRunsAreDifferences) {
+  Options o = Emulators("flow_lru", KernelVersion::k6_18, KernelVersion::k6_1);
+  o.object = "kernel_compare/unverifiable.bpf.o";
+  const Result r = compare::Run(o, FlowPackets(3, 3));
+  ASSERT_TRUE(r.first.has_value()) << r.Report(o);
+  EXPECT_EQ(r.first->what, "fault");
+  EXPECT_EQ(r.first->input_index, 0u);
+  EXPECT_FALSE(r.first->a_value.empty());
+  EXPECT_EQ(r.shrunk, std::vector<size_t>{0});
+}
+
 TEST(ProgramCompareEmulatorTest, SetupErrorsAreReported) {
   Options o = Emulators("flow_lru", KernelVersion::k6_18, KernelVersion::k6_1);
   o.programs = {"no_such_program"};
