@@ -243,6 +243,9 @@ class Instance {
   std::map<std::string, std::vector<Bytes>> records_;
 };
 
+// The kernel side: what a libbpf user does (tools/lib/bpf/libbpf.c
+// bpf_object__load, bpf.c bpf_prog_test_run_opts, ringbuf.c
+// ring_buffer__consume) against net/bpf/test_run.c.
 class KernelInstance : public Instance {
  public:
   explicit KernelInstance(int cpu) : cpu_(cpu) {}
@@ -329,6 +332,9 @@ class KernelInstance : public Instance {
   ring_buffer* rb_ = nullptr;
 };
 
+// The emulator side: the same object in the interpreter, run with the
+// contexts of net/bpf/test_run.c (loader/test_run.h) and, for raw
+// tracepoints, bpf_prog_test_run_raw_tp's size checks.
 class EmuInstance : public Instance {
  public:
   EmuInstance(KernelVersion v, int cpu) : version_(v), cpu_(cpu) {}
