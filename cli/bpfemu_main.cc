@@ -2,7 +2,12 @@
 // The `bpfemu` binary: bpfemu::cli::Run (cli/cli.h) on the command line, and
 // `bpfemu exec [--kernel=V] [--cpus=N] -- CMD ARGS...`, which runs CMD with
 // its bpf(2) calls served by the emulator (exec/supervisor.h,
-// docs/exec.md); its exit status is CMD's.
+// docs/exec.md); its exit status is CMD's. `bpfemu compare ...` runs the
+// compare tool (kernel_compare/program_compare_main.cc, a separate binary:
+// it links real libbpf for the kernel side, which the CLI never does).
+#include <limits.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -58,10 +63,42 @@ int Exec(const std::vector<std::string>& args) {
       std::vector<std::string>(args.begin() + i, args.end()));
 }
 
+// The compare tool: $BPFEMU_COMPARE, else bpfemu-compare next to this
+// binary (an install) or in the kernel_compare directory beside its own
+// (bazel-bin), else on PATH.
+int Compare(char** argv) {
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("BPFEMU_COMPARE"); env && *env) {
+    candidates.push_back(env);
+  }
+  char self[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n > 0) {
+    std::string dir(self, static_cast<size_t>(n));
+    dir = dir.substr(0, dir.rfind('/') + 1);
+    candidates.push_back(dir + "bpfemu-compare");
+    candidates.push_back(dir + "../kernel_compare/bpfemu-compare");
+  }
+  for (const std::string& c : candidates) {
+    if (access(c.c_str(), X_OK) == 0) {
+      argv[0] = const_cast<char*>(c.c_str());
+      execv(c.c_str(), argv);
+    }
+  }
+  argv[0] = const_cast<char*>("bpfemu-compare");
+  execvp("bpfemu-compare", argv);
+  std::fprintf(stderr,
+               "bpfemu compare: the compare tool bpfemu-compare is not "
+               "installed (build //kernel_compare:bpfemu-compare; put it next "
+               "to bpfemu, on PATH, or in $BPFEMU_COMPARE)\n");
+  return 127;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "compare") return Compare(argv);
   if (!args.empty() && args[0] == "exec") {
     return Exec(std::vector<std::string>(args.begin() + 1, args.end()));
   }

@@ -20,6 +20,7 @@
 // TEST_TOTAL_SHARDS) keep only every shard_count-th sequence, so shards on
 // different machines together run exactly the unsharded campaign.
 
+#include <linux/bpf.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -128,6 +130,7 @@ struct Row {
   int emu_pass = 0, emu_total = 0;
   int kernel_pass = 0, kernel_total = 0, kernel_skipped = 0;
   uint64_t ops = 0;
+  uint64_t creates = 0;  // random BPF_MAP_CREATE attribute sets of the type
   int divergences = 0;
   double seconds = 0;  // lockstep time of the random sequences
 };
@@ -143,21 +146,112 @@ bool TypeSelected(const std::string& types, const std::string& type) {
   return false;
 }
 
-// Conformance suites by the map types they cover.
-std::string RowForSuite(const std::string& suite) {
-  if (suite == "HashConformance") return "HASH";
-  if (suite == "ArrayConformance") return "ARRAY";
-  if (suite == "CreateConformance") return "create (all types)";
-  if (suite == "SyscallConformance") return "HASH+ARRAY fd layer";
-  if (suite == "PercpuConformance") return "PERCPU_HASH+PERCPU_ARRAY";
-  if (suite == "LruConformance") return "LRU_HASH+LRU_PERCPU_HASH";
-  if (suite == "RingbufConformance") return "RINGBUF";
-  if (suite == "UserRingbufConformance") return "USER_RINGBUF";
-  if (suite == "PerfEventArrayConformance") return "PERF_EVENT_ARRAY";
-  if (suite == "LockConformance") return "HASH+ARRAY BPF_F_LOCK";
-  if (suite == "BatchConformance") return "batch ops (all types)";
-  if (suite == "StackTraceConformance") return "STACK_TRACE";
-  return suite;
+// Every map type the emulator has (emu/map_types.cc), in the table's
+// order: one row each, whether or not anything ran for it.
+struct TypeRow {
+  uint32_t type;
+  const char* name;
+  const char* elsewhere = "";  // lockstep tests outside this job
+};
+constexpr TypeRow kEmulatedTypes[] = {
+    {BPF_MAP_TYPE_HASH, "HASH", "order_compare_test"},
+    {BPF_MAP_TYPE_ARRAY, "ARRAY"},
+    {BPF_MAP_TYPE_PERCPU_HASH, "PERCPU_HASH"},
+    {BPF_MAP_TYPE_PERCPU_ARRAY, "PERCPU_ARRAY"},
+    {BPF_MAP_TYPE_LRU_HASH, "LRU_HASH", "lru_compare_test"},
+    {BPF_MAP_TYPE_LRU_PERCPU_HASH, "LRU_PERCPU_HASH", "lru_compare_test"},
+    {BPF_MAP_TYPE_LPM_TRIE, "LPM_TRIE"},
+    {BPF_MAP_TYPE_QUEUE, "QUEUE"},
+    {BPF_MAP_TYPE_STACK, "STACK"},
+    {BPF_MAP_TYPE_BLOOM_FILTER, "BLOOM_FILTER"},
+    {BPF_MAP_TYPE_STACK_TRACE, "STACK_TRACE"},
+    {BPF_MAP_TYPE_RINGBUF, "RINGBUF", "ringbuf_compare_test"},
+    {BPF_MAP_TYPE_USER_RINGBUF, "USER_RINGBUF", "user_ringbuf_compare_test"},
+    {BPF_MAP_TYPE_PERF_EVENT_ARRAY, "PERF_EVENT_ARRAY"},
+    {BPF_MAP_TYPE_PROG_ARRAY, "PROG_ARRAY", "examples_compare_test"},
+    {BPF_MAP_TYPE_ARRAY_OF_MAPS, "ARRAY_OF_MAPS",
+     "map_in_map_pin_compare_test"},
+    {BPF_MAP_TYPE_HASH_OF_MAPS, "HASH_OF_MAPS", "map_in_map_pin_compare_test"},
+    {BPF_MAP_TYPE_SOCKMAP, "SOCKMAP", "tests/dropin transcript"},
+    {BPF_MAP_TYPE_SOCKHASH, "SOCKHASH", "tests/dropin transcript"},
+};
+// Random creates of types the emulator does not have (UNSPEC, unknown
+// numbers, types it refuses): their own row under the types. (Row keys
+// have no spaces: --jobs workers pass rows back as words.)
+constexpr char kOtherTypes[] = "OTHER";
+
+std::string TypeRowName(uint32_t type) {
+  for (const TypeRow& t : kEmulatedTypes) {
+    if (t.type == type) return t.name;
+  }
+  return kOtherTypes;
+}
+
+// Conformance suites that span several types, listed under the per-type
+// rows with a tag; "covers" are the types named in each type's "also in"
+// column (empty: every type).
+struct SpanningSuite {
+  const char* tag;
+  const char* suite;
+  const char* what;
+  std::vector<std::string> covers;
+};
+const std::vector<SpanningSuite>& SpanningSuites() {
+  static const auto* suites = new std::vector<SpanningSuite>{
+      {"[a]", "CreateConformance", "BPF_MAP_CREATE attributes, every type", {}},
+      {"[b]", "SyscallConformance", "the fd layer, on HASH and ARRAY", {}},
+      {"[c]", "AccessConformance", "access modes, freeze, mmap", {}},
+      {"[d]", "memlock", "fdinfo memlock of maps of every type and size", {}},
+      {"[e]",
+       "PercpuConformance",
+       "per-CPU layout and limits",
+       {"PERCPU_HASH", "PERCPU_ARRAY"}},
+      {"[f]",
+       "LruConformance",
+       "the LRU lists (bpf_lru_list.c)",
+       {"LRU_HASH", "LRU_PERCPU_HASH"}},
+      {"[g]", "LockConformance", "BPF_F_LOCK", {"HASH", "ARRAY"}},
+      {"[h]",
+       "BatchConformance",
+       "generic batch commands",
+       {"HASH", "ARRAY", "PERCPU_HASH", "PERCPU_ARRAY"}},
+      {"[i]", "QueueStackConformance", "push, pop, peek", {"QUEUE", "STACK"}},
+      {"[j]",
+       "MapInMapBatchConformance",
+       "fd-valued batches",
+       {"ARRAY_OF_MAPS", "HASH_OF_MAPS"}},
+  };
+  return *suites;
+}
+
+// The row of one conformance case: its map type's, when its suite covers
+// one type or its name says which (PercpuConformance.ArrayElementRules ->
+// PERCPU_ARRAY); otherwise its spanning suite's tag.
+std::string RowForCase(const std::string& suite, const std::string& test) {
+  static const std::map<std::string, std::string> single = {
+      {"HashConformance", "HASH"},
+      {"ArrayConformance", "ARRAY"},
+      {"RingbufConformance", "RINGBUF"},
+      {"UserRingbufConformance", "USER_RINGBUF"},
+      {"PerfEventArrayConformance", "PERF_EVENT_ARRAY"},
+      {"StackTraceConformance", "STACK_TRACE"},
+      {"LpmConformance", "LPM_TRIE"},
+      {"BloomConformance", "BLOOM_FILTER"},
+  };
+  if (auto it = single.find(suite); it != single.end()) return it->second;
+  const bool hash = absl::StartsWith(test, "Hash");
+  const bool array = absl::StartsWith(test, "Array");
+  if (suite == "PercpuConformance" && (hash || array)) {
+    return hash ? "PERCPU_HASH" : "PERCPU_ARRAY";
+  }
+  if ((suite == "LockConformance" || suite == "BatchConformance") &&
+      (hash || array)) {
+    return hash ? "HASH" : "ARRAY";
+  }
+  for (const SpanningSuite& s : SpanningSuites()) {
+    if (suite == s.suite) return s.tag;
+  }
+  return suite;  // a suite added later: its own row until it is sorted in
 }
 
 // The embedded defaults: one random sequence per entry, each on a fresh map.
@@ -352,14 +446,12 @@ void RunRandom(uint64_t seed, uint64_t num_ops, bool have_kernel,
   if (TypeSelected(types, "CREATE")) {
     for (uint64_t c = 0; c < creates; ++c) {
       if (!shard.Keeps(base + c)) continue;
-      Row& row = (*rows)["CREATE_RANDOM_ATTRS"];
-      const absl::Time start = absl::Now();
       const Sequence seq{GenerateCreate(seed * 1000003 + c), {}};
-      ++row.ops;
+      Row& row = (*rows)[TypeRowName(seq.attr.map_type)];
+      ++row.creates;
       auto d = have_kernel
                    ? RunLockstep(seq, EmuBackend::Get(), KernelBackend::Get())
                    : RunLockstep(seq, EmuBackend::Get(), EmuBackend::Get());
-      row.seconds += absl::ToDoubleSeconds(absl::Now() - start);
       if (!d) continue;
       ++row.divergences;
       std::string path =
@@ -398,7 +490,7 @@ void RunRandomInProcesses(uint64_t seed, uint64_t num_ops, bool have_kernel,
       std::ofstream out(path);
       for (const auto& [name, row] : mine) {
         out << name << " " << row.ops << " " << row.seconds << " "
-            << row.divergences << "\n";
+            << row.divergences << " " << row.creates << "\n";
       }
       out.close();
       std::fflush(stdout);
@@ -415,9 +507,11 @@ void RunRandomInProcesses(uint64_t seed, uint64_t num_ops, bool have_kernel,
     uint64_t ops;
     double seconds;
     int divergences;
-    while (in >> name >> ops >> seconds >> divergences) {
+    uint64_t creates;
+    while (in >> name >> ops >> seconds >> divergences >> creates) {
       Row& row = (*rows)[name];
       row.ops += ops;
+      row.creates += creates;
       row.divergences += divergences;
       if (seconds > 0) rate[name] += ops / seconds;
     }
@@ -481,7 +575,7 @@ int main(int argc, char** argv) {
   std::map<std::string, Row> rows;
   int failed_cases = 0;
   for (const auto& [key, outcome] : tally->outcomes()) {
-    Row& row = rows[RowForSuite(key.suite)];
+    Row& row = rows[RowForCase(key.suite, key.test)];
     if (outcome == Outcome::kFailed) ++failed_cases;
     if (key.backend == "Emu") {
       ++row.emu_total;
@@ -504,7 +598,7 @@ int main(int argc, char** argv) {
   // memlock: every type and size, the calibrated profile against the
   // kernel's fdinfo (memlock_compare.h); counted as cases of both backends.
   if (have_kernel && absl::GetFlag(FLAGS_memlock)) {
-    Row& row = rows["memlock (all types)"];
+    Row& row = rows["[d]"];
     for (const MemlockCase& c : MemlockCases()) {
       const MemlockResult r = CompareMemlockCase(c);
       const bool same = r.error.empty() && r.kernel == r.emu;
@@ -530,47 +624,99 @@ int main(int argc, char** argv) {
     RunRandomInProcesses(seed, num_ops, have_kernel, shard, jobs, &rows);
   }
 
-  std::printf("\n%-26s %-14s %-16s %-10s %-12s %s\n", "map type", "cases (emu)",
-              "cases (kernel)", "rand ops", "ops/s", "divergences");
+  // The table: one row per emulated map type (and one for random creates
+  // of other types), then the suites that span types, then the total.
+  std::printf(
+      "\nPer map type: conformance cases passed/run on each backend (a "
+      "suite's\ncases count for a type when the suite or the case names "
+      "it), random\nlockstep operations and their rate, random "
+      "BPF_MAP_CREATE attribute sets\nof the type, divergences. \"also in\" "
+      "names the multi-type suites below\nthat cover the type too ([a]-[d] "
+      "cover every type) and, after +, a lockstep\ntest outside this job "
+      "that compares it with the kernel.\n");
+  const char* kRowFormat = "%-28s %-11s %-14s %-10llu %-9.0f %-8llu %-11d %s\n";
+  std::printf("%-28s %-11s %-14s %-10s %-9s %-8s %-11s %s\n", "map type",
+              "cases emu", "cases kernel", "rand ops", "ops/s", "creates",
+              "divergences", "also in");
   std::string json = absl::StrFormat(
       "{\"kernel\":\"%s\",\"compared_with_kernel\":%s,\"seed\":%llu,"
       "\"types\":{",
       u.release, have_kernel ? "true" : "false",
       static_cast<unsigned long long>(seed));
   Row total;
-  for (const auto& [name, row] : rows) {
-    std::string kernel_col =
+  auto print_row = [&](const std::string& label, const std::string& key,
+                       const Row& row, const std::string& also) {
+    const std::string kernel_col =
         !have_kernel
             ? "skipped"
             : absl::StrFormat("%d/%d", row.kernel_pass, row.kernel_total);
     const double rate = row.seconds > 0 ? row.ops / row.seconds : 0;
-    std::printf("%-26s %-14s %-16s %-10llu %-12.0f %d\n", name.c_str(),
+    std::printf(kRowFormat, label.c_str(),
                 absl::StrFormat("%d/%d", row.emu_pass, row.emu_total).c_str(),
                 kernel_col.c_str(), static_cast<unsigned long long>(row.ops),
-                rate, row.divergences);
+                rate, static_cast<unsigned long long>(row.creates),
+                row.divergences, also.c_str());
     absl::StrAppendFormat(
         &json,
         "%s\"%s\":{\"cases_emu\":%d,\"cases_emu_passed\":%d,"
         "\"cases_kernel\":%d,\"cases_kernel_passed\":%d,"
-        "\"random_ops\":%llu,\"ops_per_second\":%.0f,\"divergences\":%d}",
-        json.back() == '{' ? "" : ",", name, row.emu_total, row.emu_pass,
+        "\"random_ops\":%llu,\"ops_per_second\":%.0f,\"creates\":%llu,"
+        "\"divergences\":%d}",
+        json.back() == '{' ? "" : ",", key, row.emu_total, row.emu_pass,
         row.kernel_total, row.kernel_pass,
-        static_cast<unsigned long long>(row.ops), rate, row.divergences);
+        static_cast<unsigned long long>(row.ops), rate,
+        static_cast<unsigned long long>(row.creates), row.divergences);
     total.emu_pass += row.emu_pass;
     total.emu_total += row.emu_total;
     total.kernel_pass += row.kernel_pass;
     total.kernel_total += row.kernel_total;
     total.ops += row.ops;
+    total.creates += row.creates;
     total.divergences += row.divergences;
+  };
+  std::vector<std::string> types;
+  for (const TypeRow& t : kEmulatedTypes) types.push_back(t.name);
+  types.push_back(kOtherTypes);
+  for (const std::string& name : types) {
+    std::string also;
+    for (const SpanningSuite& s : SpanningSuites()) {
+      if (std::find(s.covers.begin(), s.covers.end(), name) != s.covers.end()) {
+        also += s.tag;
+      }
+    }
+    for (const TypeRow& t : kEmulatedTypes) {
+      if (name == t.name && *t.elsewhere != '\0') {
+        absl::StrAppend(&also, also.empty() ? "+" : " +", t.elsewhere);
+      }
+    }
+    auto it = rows.find(name);
+    print_row(name == kOtherTypes ? "OTHER (not emulated)" : name, name,
+              it != rows.end() ? it->second : Row{}, also);
+  }
+  absl::StrAppend(&json, "},\"suites\":{");
+  std::printf("multi-type suites (their other cases):\n");
+  for (const SpanningSuite& s : SpanningSuites()) {
+    auto it = rows.find(s.tag);
+    print_row(absl::StrCat(s.tag, " ", s.suite), s.suite,
+              it != rows.end() ? it->second : Row{}, s.what);
+  }
+  // Anything not sorted in above (a new suite, a failed job).
+  for (const auto& [name, row] : rows) {
+    const bool placed =
+        std::find(types.begin(), types.end(), name) != types.end() ||
+        std::any_of(SpanningSuites().begin(), SpanningSuites().end(),
+                    [&](const SpanningSuite& s) { return name == s.tag; });
+    if (!placed) print_row(name, name, row, "");
   }
   std::printf(
-      "%-26s %-14s %-16s %-10llu %-12s %d\n", "total",
+      "%-28s %-11s %-14s %-10llu %-9s %-8llu %d\n", "total",
       absl::StrFormat("%d/%d", total.emu_pass, total.emu_total).c_str(),
       !have_kernel
           ? "skipped"
           : absl::StrFormat("%d/%d", total.kernel_pass, total.kernel_total)
                 .c_str(),
-      static_cast<unsigned long long>(total.ops), "", total.divergences);
+      static_cast<unsigned long long>(total.ops), "",
+      static_cast<unsigned long long>(total.creates), total.divergences);
   absl::StrAppendFormat(&json, "},\"divergences\":%d}\n", total.divergences);
   if (std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
     std::ofstream(path) << json;
