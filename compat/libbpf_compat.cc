@@ -1354,17 +1354,40 @@ const char* bpf_program__section_name(const struct bpf_program* prog) {
   return prog->section.c_str();
 }
 
-// A bytecode program's instructions as read from the object (a native
-// program has none: 0 and NULL).
+// A bytecode program's instructions as read from the object, or as
+// bpf_program__set_insns() replaced them (a native program has none: 0 and
+// NULL).
 size_t bpf_program__insn_cnt(const struct bpf_program* prog) {
+  const auto& ps = prog->obj->settings.progs[prog->index];
+  if (ps.has_insns) return ps.insns.size();
   const auto* insns = prog->obj->native->ProgramInsns(prog->index);
   return insns != nullptr ? insns->size() : 0;
 }
 
 const struct bpf_insn* bpf_program__insns(const struct bpf_program* prog) {
-  const auto* insns = prog->obj->native->ProgramInsns(prog->index);
+  const auto& ps = prog->obj->settings.progs[prog->index];
+  const auto* insns =
+      ps.has_insns ? &ps.insns : prog->obj->native->ProgramInsns(prog->index);
   if (insns == nullptr || insns->empty()) return nullptr;
   return reinterpret_cast<const struct bpf_insn*>(insns->data());
+}
+
+// libbpf 1.1.2 answers -EBUSY after load without setting errno, and takes
+// any count (0 included) before. A native program is compiled code with no
+// instructions to replace: -EOPNOTSUPP.
+int bpf_program__set_insns(struct bpf_program* prog, struct bpf_insn* new_insns,
+                           size_t new_insn_cnt) {
+  if (prog->obj->loaded) return -EBUSY;
+  if (!prog->obj->native->bytecode()) return LibbpfErr(-EOPNOTSUPP);
+  auto& ps = prog->obj->settings.progs[prog->index];
+  static_assert(sizeof(bpfemu::interp::RawInsn) == sizeof(struct bpf_insn));
+  ps.insns.resize(new_insn_cnt);
+  if (new_insn_cnt != 0) {
+    std::memcpy(ps.insns.data(), new_insns,
+                new_insn_cnt * sizeof(struct bpf_insn));
+  }
+  ps.has_insns = true;
+  return 0;
 }
 
 struct bpf_program* bpf_object__prev_program(const struct bpf_object* obj,

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "emu/bpffs.h"
 #include "gtest/gtest.h"
@@ -135,6 +136,49 @@ TEST_F(Subskeleton, NoObjectIsEinvalAndDestroyTakesNull) {
   EXPECT_EQ(bpf_object__open_subskeleton(s), -EINVAL);
   bpf_object__destroy_subskeleton(s);
   bpf_object__destroy_subskeleton(nullptr);
+}
+
+}  // namespace
+
+namespace {
+
+// bpf_program__set_insns: the replacement is what loads and runs; after
+// load the call answers -EBUSY.
+TEST(SetInsns, ReplacementLoadsAndRuns) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  bpfemu::SetBpffsForTesting(
+      "/sys/fs/bpf", std::string(tmp != nullptr ? tmp : "/tmp") + "/insns");
+  bpf_object* obj =
+      bpf_object__open_file("compat/btf_dump_types.bpf.o", nullptr);
+  ASSERT_NE(obj, nullptr);
+  bpf_program* prog = bpf_object__find_program_by_name(obj, "prog");
+  ASSERT_NE(prog, nullptr);
+  const size_t original = bpf_program__insn_cnt(prog);
+  EXPECT_GT(original, 2u);
+  // The object's program with "r0 = 42" before its final exit: the map
+  // relocations still land on the same instructions.
+  std::vector<struct bpf_insn> insns(bpf_program__insns(prog),
+                                     bpf_program__insns(prog) + original);
+  ASSERT_EQ(insns.back().code, BPF_JMP | BPF_EXIT);
+  struct bpf_insn mov = {};
+  mov.code = BPF_ALU64 | BPF_MOV | BPF_K;
+  mov.dst_reg = BPF_REG_0;
+  mov.imm = 42;
+  insns.insert(insns.end() - 1, mov);
+  ASSERT_EQ(bpf_program__set_insns(prog, insns.data(), insns.size()), 0);
+  EXPECT_EQ(bpf_program__insn_cnt(prog), original + 1);
+  ASSERT_NE(bpf_program__insns(prog), nullptr);
+  EXPECT_EQ(bpf_program__insns(prog)[original - 1].imm, 42);
+  ASSERT_EQ(bpf_object__load(obj), 0);
+  char pkt[64] = {};
+  LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = pkt,
+              .data_size_in = sizeof(pkt));
+  ASSERT_EQ(bpf_prog_test_run_opts(bpf_program__fd(prog), &run), 0);
+  EXPECT_EQ(run.retval, 42u);
+  errno = 0;
+  EXPECT_EQ(bpf_program__set_insns(prog, insns.data(), 2), -EBUSY);
+  EXPECT_EQ(errno, 0);  // libbpf 1.1.2 leaves errno alone here
+  bpf_object__close(obj);
 }
 
 }  // namespace

@@ -307,8 +307,10 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     const ElfProgram& p = elf_->programs[i];
     const ProgSettings& ps = settings.progs[i];
     if (!ps.autoload) continue;
-    std::vector<interp::RawInsn> insns = p.insns;
+    std::vector<interp::RawInsn> insns = ps.has_insns ? ps.insns : p.insns;
     for (const ElfMapReloc& r : p.relocs) {
+      // A replacement program may be shorter than the object's.
+      if (r.insn + (r.value ? 1u : 0u) >= insns.size()) continue;
       insns[r.insn].imm = maps_[r.map]->fd;
       if (r.value) insns[r.insn + 1].imm = static_cast<int32_t>(r.offset);
     }

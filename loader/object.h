@@ -126,6 +126,12 @@ class Object {
   struct ProgSettings {
     uint32_t type = 0, expected_attach_type = 0;
     bool autoload = true;
+    // bpf_program__set_insns(): a bytecode program's instructions instead
+    // of the object's (the object's map relocations still apply at their
+    // indexes, as libbpf relocates prog->insns at load; one past the end
+    // is skipped). Ignored unless has_insns; native programs have none.
+    bool has_insns = false;
+    std::vector<interp::RawInsn> insns;
   };
   struct LoadSettings {
     std::vector<MapSettings> maps;
