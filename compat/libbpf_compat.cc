@@ -203,13 +203,30 @@ int bpf_obj_get_info_by_fd(int bpf_fd, void* info, __u32* info_len) {
   std::shared_ptr<const bpfemu::Prog> prog;
   if (bpfemu::MapFromFd(bpf_fd) == nullptr &&
       bpfemu::ProgFromFd(bpf_fd, &prog) == 0) {
-    // Programs: type, id and name (struct bpf_prog_info).
+    // Programs: type, id, name, run statistics (bpf_enable_stats) and the
+    // maps bound with bpf_prog_bind_map (struct bpf_prog_info; map_ids as
+    // bpf_prog_get_info_by_fd fills it: up to the caller's nr_map_ids ids,
+    // nr_map_ids set to the count).
     if (info == nullptr || info_len == nullptr) return LibbpfErr(-EFAULT);
+    bpf_prog_info in = {};
+    const __u32 n = std::min<__u32>(*info_len, sizeof(in));
+    std::memcpy(&in, info, n);
     bpf_prog_info out = {};
     out.type = prog->type;
     out.id = prog->id;
     std::strncpy(out.name, prog->name.c_str(), sizeof(out.name) - 1);
-    const __u32 n = std::min<__u32>(*info_len, sizeof(out));
+    out.run_time_ns = prog->extra->run_time_ns.load();
+    out.run_cnt = prog->extra->run_cnt.load();
+    {
+      std::lock_guard<std::mutex> lock(prog->extra->mu);
+      const auto& bound = prog->extra->bound_maps;
+      out.nr_map_ids = static_cast<__u32>(bound.size());
+      out.map_ids = in.map_ids;
+      const __u32 want = std::min<__u32>(in.nr_map_ids, out.nr_map_ids);
+      if (want != 0 && in.map_ids == 0) return LibbpfErr(-EFAULT);
+      auto* ids = reinterpret_cast<__u32*>(static_cast<uintptr_t>(in.map_ids));
+      for (__u32 i = 0; i < want; ++i) ids[i] = bound[i]->id();
+    }
     std::memcpy(info, &out, n);
     *info_len = n;
     return 0;
@@ -346,7 +363,9 @@ int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts* opts) {
         // The interpreter stopped a program the verifier would refuse.
         if (bpfemu::ProgFaulted()) return LibbpfErr(-EFAULT);
       }
-      opts->duration = static_cast<__u32>((NowNs() - start) / repeat);
+      const uint64_t elapsed = NowNs() - start;
+      bpfemu::compat::CountRuns(*prog, elapsed, repeat);
+      opts->duration = static_cast<__u32>(elapsed / repeat);
       opts->retval = r.retval;
       if (opts->data_out != nullptr) {
         const __u32 n = std::min<__u32>(opts->data_size_out,
@@ -373,8 +392,10 @@ int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts* opts) {
       if (opts->ctx_in != nullptr) {
         std::memcpy(ctx.data(), opts->ctx_in, opts->ctx_size_in);
       }
+      const uint64_t start = NowNs();
       opts->retval = bpfemu::ProgRun(*prog, ctx.data());
       if (bpfemu::ProgFaulted()) return LibbpfErr(-EFAULT);
+      bpfemu::compat::CountRuns(*prog, NowNs() - start, 1);
       return 0;
     }
     default:

@@ -4,22 +4,40 @@
 // running kernel's BTF, as libbpf reads it from /sys/kernel/btf/vmlinux:
 // the emulator has no vmlinux BTF model of its own) and subskeletons
 // (bpf_object__open_subskeleton / destroy_subskeleton, the library-side
-// half of `bpftool gen subskeleton`).
+// half of `bpftool gen subskeleton`), and two commands of
+// kernel/bpf/syscall.c over emulated programs: BPF_ENABLE_STATS
+// (bpf_enable_stats) and BPF_PROG_BIND_MAP (bpf_prog_bind_map).
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/btf.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
 
 #include "compat/libbpf_conventions.h"
 #include "compat/libbpf_internal.h"
+#include "emu/errno.h"
+#include "emu/map.h"
+#include "emu/prog.h"
+#include "emu/syscall.h"
+#include "emu/version.h"
 
 using bpfemu::compat::LibbpfErr;
+using bpfemu::compat::OptsValid;
 using bpfemu::compat::Print;
 
 namespace {
@@ -56,9 +74,89 @@ int FindAttachBtfId(const struct btf* btf, const char* name,
   return btf__find_by_name_kind(btf, full, kind);
 }
 
+// The stats fds handed out: each a memfd named like the kernel's anon
+// inode ("bpf-stats"), remembered with its inode so that a closed fd (or
+// its number reused by another file) no longer counts. Statistics are on
+// while any of them is open, as the kernel's static key is held by each
+// open stats file.
+struct StatsFd {
+  int fd;
+  dev_t dev;
+  ino_t ino;
+};
+std::mutex stats_mu;
+std::vector<StatsFd>* stats_fds = new std::vector<StatsFd>;
+
 }  // namespace
 
+namespace bpfemu::compat {
+
+bool StatsEnabled() {
+  std::lock_guard<std::mutex> lock(stats_mu);
+  auto& fds = *stats_fds;
+  fds.erase(std::remove_if(fds.begin(), fds.end(),
+                           [](const StatsFd& s) {
+                             struct stat st;
+                             return fstat(s.fd, &st) != 0 ||
+                                    st.st_dev != s.dev || st.st_ino != s.ino;
+                           }),
+            fds.end());
+  return !fds.empty();
+}
+
+void CountRuns(const bpfemu::Prog& prog, uint64_t ns, uint64_t cnt) {
+  if (!StatsEnabled()) return;
+  prog.extra->run_time_ns.fetch_add(ns, std::memory_order_relaxed);
+  prog.extra->run_cnt.fetch_add(cnt, std::memory_order_relaxed);
+}
+
+}  // namespace bpfemu::compat
+
 extern "C" {
+
+// BPF_ENABLE_STATS: CAP_SYS_ADMIN (EPERM for an unprivileged caller,
+// emu/version.h), then the type (only BPF_STATS_RUN_TIME: EINVAL), then a
+// read-only close-on-exec fd. While it is open, bpf_prog_test_run_opts()
+// adds each run's time and count to the program's run_time_ns / run_cnt
+// (bpf_prog_info).
+int bpf_enable_stats(int type) {
+  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  if (type != BPF_STATS_RUN_TIME) return LibbpfErr(-EINVAL);
+  const int fd = memfd_create("bpf-stats", MFD_CLOEXEC);
+  if (fd < 0) return LibbpfErr(-errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    const int err = -errno;
+    ::close(fd);
+    return LibbpfErr(err);
+  }
+  std::lock_guard<std::mutex> lock(stats_mu);
+  stats_fds->push_back({fd, st.st_dev, st.st_ino});
+  return fd;
+}
+
+// BPF_PROG_BIND_MAP (kernel/bpf/syscall.c bpf_prog_bind_map): flags must
+// be 0 (EINVAL); the program fd, then the map fd, must be one (EBADF when
+// not open, EINVAL when something else); a map already bound is not bound
+// twice. The program then holds the map for its lifetime, and
+// bpf_prog_info's map_ids lists it.
+int bpf_prog_bind_map(int prog_fd, int map_fd,
+                      const struct bpf_prog_bind_opts* opts) {
+  if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  if (BPFEMU_OPTS_GET(opts, flags, 0u) != 0) return LibbpfErr(-EINVAL);
+  std::shared_ptr<const bpfemu::Prog> prog;
+  if (int err = bpfemu::ProgFromFd(prog_fd, &prog); err != 0) {
+    return LibbpfErr(err);
+  }
+  std::shared_ptr<bpfemu::Map> map = bpfemu::MapFromFd(map_fd);
+  if (map == nullptr) return LibbpfErr(bpfemu::WrongFdErrno(map_fd));
+  std::lock_guard<std::mutex> lock(prog->extra->mu);
+  auto& bound = prog->extra->bound_maps;
+  if (std::find(bound.begin(), bound.end(), map) == bound.end()) {
+    bound.push_back(std::move(map));
+  }
+  return 0;
+}
 
 int libbpf_find_vmlinux_btf_id(const char* name,
                                enum bpf_attach_type attach_type) {

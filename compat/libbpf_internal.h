@@ -12,6 +12,12 @@
 
 #include <bpf/libbpf.h>
 
+#include <cstdint>
+
+namespace bpfemu {
+struct Prog;
+}  // namespace bpfemu
+
 namespace bpfemu::compat {
 
 // Sends one message to the current print callback (none if it is NULL),
@@ -29,6 +35,12 @@ int MakeParentDir(const char* path);
 // ensure_good_fd() for a BTF fd: one at 0-2 is moved to 3 or above
 // (btf_compat.cc). The new fd or -errno.
 int GoodBtfFd(int fd);
+
+// BPF_ENABLE_STATS (libbpf_extra.cc): whether a stats fd is still open,
+// and counting `cnt` runs taking `ns` into a program's statistics when one
+// is (bpf_prog_test_run_opts calls it).
+bool StatsEnabled();
+void CountRuns(const bpfemu::Prog& prog, uint64_t ns, uint64_t cnt);
 
 }  // namespace bpfemu::compat
 
