@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <sys/utsname.h>
@@ -418,6 +419,12 @@ struct bpf_program {
   __u32 log_level = 0;
   char* log_buf = nullptr;
   size_t log_size = 0;
+  // bpf_program__set_attach_target(): the target program's fd, or the
+  // kernel function's BTF id (vmlinux BTF: object fd 0). The emulator's
+  // loader takes no attach target, so these are only recorded.
+  int attach_prog_fd = 0;
+  int attach_btf_obj_fd = 0;
+  int attach_btf_id = 0;
 };
 
 struct bpf_map {
@@ -1292,6 +1299,120 @@ int bpf_program__set_expected_attach_type(struct bpf_program* prog,
                                           enum bpf_attach_type type) {
   if (prog->obj->loaded) return LibbpfErr(-EBUSY);
   prog->obj->settings.progs[prog->index].expected_attach_type = type;
+  return 0;
+}
+
+}  // extern "C"
+
+namespace {
+
+// libbpf.c libbpf_find_prog_btf_id(): `name`'s FUNC in the BTF the target
+// program was loaded with. Emulated programs are loaded without BTF, so
+// this answers as libbpf does for such a target: -EINVAL.
+int FindProgBtfId(const char* name, int attach_prog_fd) {
+  bpf_prog_info info = {};
+  __u32 len = sizeof(info);
+  int err = bpf_obj_get_info_by_fd(attach_prog_fd, &info, &len);
+  if (err != 0) {
+    bpfemu::compat::Print(
+        LIBBPF_WARN, "libbpf: failed bpf_obj_get_info_by_fd for FD %d: %d\n",
+        attach_prog_fd, err);
+    return err;
+  }
+  if (info.btf_id == 0) {
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: The target program doesn't have BTF\n");
+    return -EINVAL;
+  }
+  struct btf* btf = btf__load_from_kernel_by_id(info.btf_id);
+  if (btf == nullptr) {
+    err = -errno;
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: Failed to get BTF %d of the program: %d\n",
+                          info.btf_id, err);
+    return err;
+  }
+  err = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC);
+  btf__free(btf);
+  if (err <= 0) {
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: %s is not found in prog's BTF\n", name);
+  }
+  return err;
+}
+
+// libbpf.c find_kernel_btf_id(): the running kernel's vmlinux BTF first,
+// then its modules' (libbpf walks the kernel's BTF ids for them; libbpfemu
+// reads /sys/kernel/btf/<module>, in name order). -ESRCH when none has it.
+int FindKernelBtfId(const char* name, enum bpf_attach_type attach_type,
+                    int* btf_id) {
+  struct btf* vmlinux = btf__load_vmlinux_btf();
+  if (vmlinux == nullptr) {
+    const int err = -errno;
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: Error loading vmlinux BTF: %d\n", err);
+    return err;
+  }
+  int ret = bpfemu::compat::FindAttachBtfId(vmlinux, name, attach_type);
+  if (ret > 0 || ret != -ENOENT) {
+    btf__free(vmlinux);
+    if (ret < 0) return ret;
+    *btf_id = ret;
+    return 0;
+  }
+  std::vector<std::string> modules;
+  if (DIR* dir = opendir("/sys/kernel/btf"); dir != nullptr) {
+    while (const dirent* e = readdir(dir)) {
+      const std::string n = e->d_name;
+      if (n != "." && n != ".." && n != "vmlinux") modules.push_back(n);
+    }
+    closedir(dir);
+  }
+  std::sort(modules.begin(), modules.end());
+  for (const std::string& m : modules) {
+    struct btf* mod = btf__load_module_btf(m.c_str(), vmlinux);
+    if (mod == nullptr) continue;
+    ret = bpfemu::compat::FindAttachBtfId(mod, name, attach_type);
+    btf__free(mod);
+    if (ret == -ENOENT) continue;
+    btf__free(vmlinux);
+    if (ret < 0) return ret;
+    *btf_id = ret;
+    return 0;
+  }
+  btf__free(vmlinux);
+  return -ESRCH;
+}
+
+}  // namespace
+
+extern "C" {
+
+int bpf_program__set_attach_target(struct bpf_program* prog, int attach_prog_fd,
+                                   const char* attach_func_name) {
+  if (prog == nullptr || attach_prog_fd < 0) return LibbpfErr(-EINVAL);
+  if (prog->obj->loaded) return LibbpfErr(-EINVAL);
+  if (attach_prog_fd != 0 && attach_func_name == nullptr) {
+    // The BTF id would be found when the program loads.
+    prog->attach_prog_fd = attach_prog_fd;
+    return 0;
+  }
+  int btf_id = 0;
+  if (attach_prog_fd != 0) {
+    btf_id = FindProgBtfId(attach_func_name, attach_prog_fd);
+    if (btf_id < 0) return LibbpfErr(btf_id);
+  } else {
+    if (attach_func_name == nullptr) return LibbpfErr(-EINVAL);
+    const int err = FindKernelBtfId(
+        attach_func_name,
+        static_cast<enum bpf_attach_type>(
+            prog->obj->settings.progs[prog->index].expected_attach_type),
+        &btf_id);
+    if (err != 0) return LibbpfErr(err);
+  }
+  prog->attach_btf_id = btf_id;
+  prog->attach_btf_obj_fd = 0;
+  prog->attach_prog_fd = attach_prog_fd;
   return 0;
 }
 

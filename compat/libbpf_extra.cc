@@ -36,6 +36,7 @@
 #include "emu/syscall.h"
 #include "emu/version.h"
 
+using bpfemu::compat::FindAttachBtfId;
 using bpfemu::compat::LibbpfErr;
 using bpfemu::compat::OptsValid;
 using bpfemu::compat::Print;
@@ -44,6 +45,10 @@ namespace {
 
 // libbpf's longest kernel type name searched for, with its prefix.
 constexpr size_t kMaxNameSize = 128;
+
+}  // namespace
+
+namespace bpfemu::compat {
 
 // The kernel type an attach type names, as libbpf looks it up: raw
 // tracepoints by their btf_trace_<name> typedef, LSM hooks and iterators by
@@ -73,6 +78,10 @@ int FindAttachBtfId(const struct btf* btf, const char* name,
   if (n < 0 || static_cast<size_t>(n) >= sizeof(full)) return -ENAMETOOLONG;
   return btf__find_by_name_kind(btf, full, kind);
 }
+
+}  // namespace bpfemu::compat
+
+namespace {
 
 // The stats fds handed out: each a memfd named like the kernel's anon
 // inode ("bpf-stats"), remembered with its inode so that a closed fd (or

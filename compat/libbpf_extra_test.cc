@@ -286,3 +286,47 @@ TEST(ProgBindMap, ProgramHoldsAndListsTheMap) {
 }
 
 }  // namespace
+
+namespace {
+
+// bpf_program__set_attach_target: libbpf 1.1.2's argument checks, the
+// running kernel's BTF for a function name, -EINVAL for a target program
+// without BTF (every emulated program), -EINVAL once loaded.
+TEST(SetAttachTarget, ResolvesAsLibbpf) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  bpfemu::SetBpffsForTesting(
+      "/sys/fs/bpf", std::string(tmp != nullptr ? tmp : "/tmp") + "/target");
+  bpf_object* obj =
+      bpf_object__open_file("compat/btf_dump_types.bpf.o", nullptr);
+  ASSERT_NE(obj, nullptr);
+  bpf_program* prog = bpf_object__find_program_by_name(obj, "prog");
+  ASSERT_NE(prog, nullptr);
+  EXPECT_EQ(bpf_program__set_attach_target(nullptr, 0, "x"), -EINVAL);
+  EXPECT_EQ(bpf_program__set_attach_target(prog, -1, "x"), -EINVAL);
+  EXPECT_EQ(bpf_program__set_attach_target(prog, 0, nullptr), -EINVAL);
+  const int target = LoadReturn(0);
+  ASSERT_GE(target, 0);
+  EXPECT_EQ(bpf_program__set_attach_target(prog, target, nullptr), 0);
+  errno = 0;
+  EXPECT_EQ(bpf_program__set_attach_target(prog, target, "func"), -EINVAL);
+  EXPECT_EQ(errno, EINVAL);
+  // BPF_OBJ_GET_INFO_BY_FD answers EBADFD for a closed fd.
+  EXPECT_EQ(bpf_program__set_attach_target(prog, 999, "func"), -EBADFD);
+  if (access("/sys/kernel/btf/vmlinux", R_OK) == 0) {
+    ASSERT_EQ(bpf_program__set_expected_attach_type(prog, BPF_TRACE_FENTRY), 0);
+    EXPECT_EQ(bpf_program__set_attach_target(prog, 0, "do_unlinkat"), 0);
+    EXPECT_EQ(bpf_program__set_attach_target(prog, 0, "no_such_fn_xyz"),
+              -ESRCH);
+    ASSERT_EQ(bpf_program__set_expected_attach_type(prog, BPF_TRACE_RAW_TP), 0);
+    EXPECT_EQ(bpf_program__set_attach_target(prog, 0, "sys_enter"), 0);
+    ASSERT_EQ(bpf_program__set_expected_attach_type(
+                  prog, static_cast<bpf_attach_type>(0)),
+              0);
+  }
+  ASSERT_EQ(bpf_object__load(obj), 0);
+  EXPECT_EQ(bpf_program__set_attach_target(prog, 0, "do_unlinkat"), -EINVAL);
+  close(target);
+  bpf_object__close(obj);
+}
+
+}  // namespace

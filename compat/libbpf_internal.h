@@ -36,6 +36,13 @@ int MakeParentDir(const char* path);
 // (btf_compat.cc). The new fd or -errno.
 int GoodBtfFd(int fd);
 
+// libbpf.c find_attach_btf_id (libbpf_extra.cc): the id of the kernel type
+// an attach type names in `btf` (btf_trace_<name> typedef for raw
+// tracepoints, bpf_lsm_ / bpf_iter_ functions, else the function), or
+// -ENOENT / -ENAMETOOLONG.
+int FindAttachBtfId(const struct btf* btf, const char* name,
+                    enum bpf_attach_type attach_type);
+
 // BPF_ENABLE_STATS (libbpf_extra.cc): whether a stats fd is still open,
 // and counting `cnt` runs taking `ns` into a program's statistics when one
 // is (bpf_prog_test_run_opts calls it).
