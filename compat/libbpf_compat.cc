@@ -425,6 +425,10 @@ struct bpf_program {
   int attach_prog_fd = 0;
   int attach_btf_obj_fd = 0;
   int attach_btf_id = 0;
+  // The libbpf_register_prog_handler() definition its section resolved to
+  // at open, if a custom one did.
+  bool has_custom = false;
+  bpfemu::compat::CustomSecDef custom;
 };
 
 struct bpf_map {
@@ -514,6 +518,28 @@ static struct bpf_object* Wrap(std::unique_ptr<bpfemu::native::Object> o) {
     m->index = obj->maps.size();
     obj->maps.push_back(std::move(m));
   }
+  // bpf_object_init_progs(): a section a custom handler defines takes its
+  // program and attach types, then its setup callback runs (a failure
+  // fails the open).
+  for (auto& p : obj->progs) {
+    if (!bpfemu::compat::FindCustomSecDef(p->section.c_str(), &p->custom)) {
+      continue;
+    }
+    p->has_custom = true;
+    auto& ps = obj->settings.progs[p->index];
+    ps.type = p->custom.prog_type;
+    ps.expected_attach_type = p->custom.attach_type;
+    if (p->custom.setup_fn == nullptr) continue;
+    const int err = p->custom.setup_fn(p.get(), p->custom.cookie);
+    if (err < 0) {
+      bpfemu::compat::Print(LIBBPF_WARN,
+                            "libbpf: prog '%s': failed to initialize: %d\n",
+                            p->name.c_str(), err);
+      delete obj;
+      errno = -err;
+      return nullptr;
+    }
+  }
   return obj;
 }
 
@@ -601,6 +627,39 @@ int bpf_object__load(struct bpf_object* obj) {
     }
     m->reuse_fd = pinned;
     m->pinned = true;
+  }
+  // bpf_object_load_prog(): a custom handler's prepare callback sees the
+  // program's load attributes and may change them (libbpfemu honours
+  // expected_attach_type) or the instructions (bpf_program__set_insns).
+  // It runs before the maps are created here, after them in libbpf.
+  for (auto& p : obj->progs) {
+    auto& ps = obj->settings.progs[p->index];
+    if (!p->has_custom || p->custom.prepare_load_fn == nullptr ||
+        !ps.autoload) {
+      continue;
+    }
+    LIBBPF_OPTS(bpf_prog_load_opts, load_opts);
+    load_opts.expected_attach_type =
+        static_cast<enum bpf_attach_type>(ps.expected_attach_type);
+    load_opts.prog_flags = p->prog_flags;
+    load_opts.kern_version = obj->kern_version;
+    load_opts.log_level = p->log_level;
+    load_opts.log_buf = p->log_buf;
+    load_opts.log_size = static_cast<__u32>(p->log_size);
+    load_opts.attach_btf_id = static_cast<__u32>(p->attach_btf_id);
+    load_opts.attach_prog_fd = static_cast<__u32>(p->attach_prog_fd);
+    const int err =
+        p->custom.prepare_load_fn(p.get(), &load_opts, p->custom.cookie);
+    if (err != 0) {
+      bpfemu::compat::Print(
+          LIBBPF_WARN,
+          "libbpf: prog '%s': failed to prepare load attributes: %d\n",
+          p->name.c_str(), err);
+      bpfemu::compat::Print(LIBBPF_WARN, "libbpf: failed to load object '%s'\n",
+                            obj->native->name().c_str());
+      return LibbpfErr(err);
+    }
+    ps.expected_attach_type = load_opts.expected_attach_type;
   }
   auto settings = obj->settings;
   for (auto& m : obj->maps) settings.maps[m->index].reuse_fd = m->reuse_fd;
@@ -1587,3 +1646,26 @@ int bpf_map__set_initial_value(struct bpf_map* map, const void* data,
 }
 
 }  // extern "C"
+
+namespace bpfemu::compat {
+
+// libbpf.c bpf_program__attach() for a custom handler's section: its
+// attach callback's error, or -EOPNOTSUPP without a callback or a link.
+bool CustomAttach(const struct bpf_program* prog, struct bpf_link** link) {
+  *link = nullptr;
+  if (prog == nullptr || !prog->has_custom) return false;
+  if (prog->custom.attach_fn == nullptr) {
+    errno = EOPNOTSUPP;
+    return true;
+  }
+  const int err = prog->custom.attach_fn(prog, prog->custom.cookie, link);
+  if (err != 0) {
+    *link = nullptr;
+    errno = err < 0 ? -err : err;
+    return true;
+  }
+  if (*link == nullptr) errno = EOPNOTSUPP;
+  return true;
+}
+
+}  // namespace bpfemu::compat

@@ -330,3 +330,135 @@ TEST(SetAttachTarget, ResolvesAsLibbpf) {
 }
 
 }  // namespace
+
+namespace {
+
+struct HandlerLog {
+  int setups = 0, prepares = 0, attaches = 0;
+  long cookie = 0;
+};
+HandlerLog handler_log;
+
+int HandlerSetup(struct bpf_program* prog, long cookie) {
+  (void)prog;
+  ++handler_log.setups;
+  handler_log.cookie = cookie;
+  return 0;
+}
+
+// The typical use: the final instructions set at prepare time.
+int HandlerPrepare(struct bpf_program* prog, struct bpf_prog_load_opts* opts,
+                   long cookie) {
+  (void)opts;
+  (void)cookie;
+  ++handler_log.prepares;
+  std::vector<struct bpf_insn> insns(
+      bpf_program__insns(prog),
+      bpf_program__insns(prog) + bpf_program__insn_cnt(prog));
+  struct bpf_insn mov = {};
+  mov.code = BPF_ALU64 | BPF_MOV | BPF_K;
+  mov.dst_reg = BPF_REG_0;
+  mov.imm = 7;
+  insns.insert(insns.end() - 1, mov);
+  return bpf_program__set_insns(prog, insns.data(), insns.size());
+}
+
+int HandlerAttach(const struct bpf_program* prog, long cookie,
+                  struct bpf_link** link) {
+  (void)prog;
+  (void)cookie;
+  ++handler_log.attaches;
+  *link = nullptr;
+  return -EPERM;
+}
+
+int FailingSetup(struct bpf_program* prog, long cookie) {
+  (void)prog;
+  (void)cookie;
+  return -EDOM;
+}
+
+// libbpf_register_prog_handler: a custom definition for the object's "tc"
+// section wins over libbpf's own, gives the program its types and runs its
+// callbacks at open, load and attach; unregistering, the fallback and the
+// id rules as libbpf 1.1.2.
+TEST(ProgHandler, CustomSectionRunsItsCallbacks) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  bpfemu::SetBpffsForTesting(
+      "/sys/fs/bpf", std::string(tmp != nullptr ? tmp : "/tmp") + "/handler");
+  handler_log = {};
+  LIBBPF_OPTS(libbpf_prog_handler_opts, opts, .cookie = 42,
+              .prog_setup_fn = HandlerSetup,
+              .prog_prepare_load_fn = HandlerPrepare,
+              .prog_attach_fn = HandlerAttach);
+  const int id =
+      libbpf_register_prog_handler("tc", BPF_PROG_TYPE_SOCKET_FILTER,
+                                   static_cast<bpf_attach_type>(0), &opts);
+  ASSERT_GT(id, 0);
+  enum bpf_prog_type type;
+  enum bpf_attach_type attach;
+  ASSERT_EQ(libbpf_prog_type_by_name("tc", &type, &attach), 0);
+  EXPECT_EQ(type, BPF_PROG_TYPE_SOCKET_FILTER);
+  EXPECT_EQ(libbpf_attach_type_by_name("tc", &attach), -EINVAL);
+
+  bpf_object* obj =
+      bpf_object__open_file("compat/btf_dump_types.bpf.o", nullptr);
+  ASSERT_NE(obj, nullptr);
+  EXPECT_EQ(handler_log.setups, 1);
+  EXPECT_EQ(handler_log.cookie, 42);
+  bpf_program* prog = bpf_object__find_program_by_name(obj, "prog");
+  ASSERT_NE(prog, nullptr);
+  EXPECT_EQ(bpf_program__type(prog), BPF_PROG_TYPE_SOCKET_FILTER);
+  ASSERT_EQ(bpf_object__load(obj), 0);
+  EXPECT_EQ(handler_log.prepares, 1);
+  bpf_prog_info info = {};
+  __u32 len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len), 0);
+  EXPECT_EQ(info.type, BPF_PROG_TYPE_SOCKET_FILTER);
+  EXPECT_EQ(TestRun(bpf_program__fd(prog), 1), 0);
+  char pkt[64] = {};
+  LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = pkt,
+              .data_size_in = sizeof(pkt));
+  ASSERT_EQ(bpf_prog_test_run_opts(bpf_program__fd(prog), &run), 0);
+  EXPECT_EQ(run.retval, 7u);  // the instructions the prepare step set
+  errno = 0;
+  EXPECT_EQ(bpf_program__attach(prog), nullptr);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(handler_log.attaches, 1);
+  bpf_object__close(obj);
+
+  EXPECT_EQ(libbpf_unregister_prog_handler(id), 0);
+  EXPECT_EQ(libbpf_unregister_prog_handler(id), -ENOENT);
+  EXPECT_EQ(libbpf_unregister_prog_handler(0), -EINVAL);
+  ASSERT_EQ(libbpf_prog_type_by_name("tc", &type, &attach), 0);
+  EXPECT_EQ(type, BPF_PROG_TYPE_SCHED_CLS);  // libbpf's own again
+
+  // The fallback: one at a time, after libbpf's own table.
+  const int fb = libbpf_register_prog_handler(
+      nullptr, BPF_PROG_TYPE_XDP, static_cast<bpf_attach_type>(0), nullptr);
+  ASSERT_GT(fb, id);
+  EXPECT_EQ(
+      libbpf_register_prog_handler(nullptr, BPF_PROG_TYPE_XDP,
+                                   static_cast<bpf_attach_type>(0), nullptr),
+      -EBUSY);
+  ASSERT_EQ(libbpf_prog_type_by_name("no_such_section", &type, &attach), 0);
+  EXPECT_EQ(type, BPF_PROG_TYPE_XDP);
+  ASSERT_EQ(libbpf_prog_type_by_name("tc", &type, &attach), 0);
+  EXPECT_EQ(type, BPF_PROG_TYPE_SCHED_CLS);
+  EXPECT_EQ(libbpf_unregister_prog_handler(fb), 0);
+  EXPECT_EQ(libbpf_prog_type_by_name("no_such_section", &type, &attach),
+            -ESRCH);
+
+  // A failing setup callback fails the open with its error.
+  LIBBPF_OPTS(libbpf_prog_handler_opts, failing, .prog_setup_fn = FailingSetup);
+  const int bad = libbpf_register_prog_handler(
+      "tc", BPF_PROG_TYPE_SCHED_CLS, static_cast<bpf_attach_type>(0), &failing);
+  ASSERT_GT(bad, 0);
+  errno = 0;
+  EXPECT_EQ(bpf_object__open_file("compat/btf_dump_types.bpf.o", nullptr),
+            nullptr);
+  EXPECT_EQ(errno, EDOM);
+  EXPECT_EQ(libbpf_unregister_prog_handler(bad), 0);
+}
+
+}  // namespace
