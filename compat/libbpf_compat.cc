@@ -440,6 +440,11 @@ struct bpf_map {
   int reuse_fd = -1;  // bpf_map__reuse_fd()'s copy, owned until load
   std::string pin_path;
   bool pinned = false;
+  // libbpf's map->inner_map: a map-in-map's inner template (its settings
+  // are the outer map's MapSettings::inner), and for that template, the
+  // map it belongs to.
+  std::unique_ptr<bpf_map> inner;
+  bpf_map* outer = nullptr;
 };
 
 struct bpf_object {
@@ -459,6 +464,13 @@ struct bpf_object {
 };
 
 namespace {
+
+// The settings a map's setters and getters work on: its own, or for an
+// inner template (bpf_map__inner_map) the outer map's inner settings.
+bpfemu::native::Object::MapSettings& MapSettingsOf(const struct bpf_map* map) {
+  if (map->outer != nullptr) return *MapSettingsOf(map->outer).inner;
+  return map->obj->settings.maps[map->index];
+}
 
 // libbpf.c get_kernel_version(): LINUX_VERSION_CODE of the running kernel,
 // from Ubuntu's /proc/version_signature if there is one, else uname(2).
@@ -516,6 +528,13 @@ static struct bpf_object* Wrap(std::unique_ptr<bpfemu::native::Object> o) {
   for (const auto& d : obj->native->MapDescs()) {
     auto m = std::make_unique<bpf_map>(bpf_map{obj, d.name, d.real_name, d});
     m->index = obj->maps.size();
+    // A map-in-map defined with its inner template: that template as a
+    // map of its own, named "<map>.inner" as libbpf names it.
+    if (obj->settings.maps[m->index].inner != nullptr) {
+      m->inner = std::make_unique<bpf_map>(bpf_map{
+          obj, m->name + ".inner", m->real_name + ".inner", d, m->index});
+      m->inner->outer = m.get();
+    }
     obj->maps.push_back(std::move(m));
   }
   // bpf_object_init_progs(): a section a custom handler defines takes its
@@ -733,8 +752,7 @@ int bpf_map__fd(const struct bpf_map* map) {
 }
 
 enum bpf_map_type bpf_map__type(const struct bpf_map* map) {
-  return static_cast<enum bpf_map_type>(
-      map->obj->settings.maps[map->index].type);
+  return static_cast<enum bpf_map_type>(MapSettingsOf(map).type);
 }
 // The object's BTF (a bytecode object's .BTF as libbpf loads it; native
 // objects carry none: NULL), and once loaded the emulated BTF object's fd.
@@ -761,25 +779,25 @@ __u32 bpf_map__btf_value_type_id(const struct bpf_map* map) {
 }
 
 __u32 bpf_map__key_size(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].key_size;
+  return MapSettingsOf(map).key_size;
 }
 __u32 bpf_map__value_size(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].value_size;
+  return MapSettingsOf(map).value_size;
 }
 __u32 bpf_map__max_entries(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].max_entries;
+  return MapSettingsOf(map).max_entries;
 }
 __u32 bpf_map__map_flags(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].map_flags;
+  return MapSettingsOf(map).map_flags;
 }
 __u32 bpf_map__numa_node(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].numa_node;
+  return MapSettingsOf(map).numa_node;
 }
 __u64 bpf_map__map_extra(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].map_extra;
+  return MapSettingsOf(map).map_extra;
 }
 bool bpf_map__autocreate(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].autocreate;
+  return MapSettingsOf(map).autocreate;
 }
 
 // Global data before load: the section's bytes, which a skeleton edits.
@@ -885,7 +903,7 @@ void bpf_object__destroy_skeleton(struct bpf_object_skeleton* s) {
 namespace {
 
 bpfemu::native::Object::MapSettings& SettingsOf(struct bpf_map* map) {
-  return map->obj->settings.maps[map->index];
+  return MapSettingsOf(map);
 }
 
 // libbpf's "map->fd >= 0": created by load, or given by bpf_map__reuse_fd.
@@ -916,7 +934,7 @@ bool IsMapInMap(uint32_t type) {
 int ValidateMapOp(const struct bpf_map* map, size_t key_sz, size_t value_sz,
                   bool check_value) {
   if (bpf_map__fd(map) <= 0) return -ENOENT;
-  const auto& s = map->obj->settings.maps[map->index];
+  const auto& s = MapSettingsOf(map);
   if (s.key_size != key_sz) {
     bpfemu::compat::Print(
         LIBBPF_WARN,
@@ -1050,7 +1068,7 @@ int bpf_map__set_ifindex(struct bpf_map* map, __u32 ifindex) {
 }
 
 __u32 bpf_map__ifindex(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].map_ifindex;
+  return MapSettingsOf(map).map_ifindex;
 }
 
 int bpf_map__set_autocreate(struct bpf_map* map, bool autocreate) {
@@ -1073,7 +1091,20 @@ int bpf_map__set_inner_map_fd(struct bpf_map* map, int fd) {
     return LibbpfErr(-EINVAL);
   }
   s.inner_map_fd = fd;
+  // libbpf destroys the inner template: bpf_map__inner_map() is NULL now.
+  s.inner.reset();
+  map->inner.reset();
   return 0;
+}
+
+// libbpf 1.1.2: EINVAL (errno only) for a map that is not a map-in-map,
+// else the inner template, NULL (errno untouched) without one.
+struct bpf_map* bpf_map__inner_map(struct bpf_map* map) {
+  if (!IsMapInMap(SettingsOf(map).type)) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  return map->inner.get();
 }
 
 // Takes the map's attributes from `fd` and a copy of it, used instead of

@@ -462,3 +462,68 @@ TEST(ProgHandler, CustomSectionRunsItsCallbacks) {
 }
 
 }  // namespace
+
+namespace {
+
+// bpf_map__inner_map: a map-in-map's inner template as a map whose setters
+// change what load creates; EINVAL for other maps; NULL after
+// bpf_map__set_inner_map_fd (libbpf drops the template).
+TEST(LibbpfInnerMap, TemplateIsAMapItsSettersShape) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  bpfemu::SetBpffsForTesting(
+      "/sys/fs/bpf", std::string(tmp != nullptr ? tmp : "/tmp") + "/inner");
+  bpf_object* obj = bpf_object__open_file("compat/inner_map.bpf.o", nullptr);
+  ASSERT_NE(obj, nullptr) << errno;
+  bpf_map* outer = bpf_object__find_map_by_name(obj, "outer");
+  bpf_map* plain = bpf_object__find_map_by_name(obj, "plain");
+  ASSERT_NE(outer, nullptr);
+  ASSERT_NE(plain, nullptr);
+  errno = 0;
+  EXPECT_EQ(bpf_map__inner_map(plain), nullptr);
+  EXPECT_EQ(errno, EINVAL);
+  bpf_map* inner = bpf_map__inner_map(outer);
+  ASSERT_NE(inner, nullptr);
+  EXPECT_STREQ(bpf_map__name(inner), "outer.inner");
+  EXPECT_EQ(bpf_map__type(inner), BPF_MAP_TYPE_ARRAY);
+  EXPECT_EQ(bpf_map__max_entries(inner), 4u);
+  EXPECT_EQ(bpf_map__value_size(inner), 8u);
+  EXPECT_EQ(bpf_map__fd(inner), -1);
+  // The object's maps do not include the template.
+  int n = 0;
+  bpf_map* m;
+  bpf_object__for_each_map(m, obj)++ n;
+  EXPECT_EQ(n, 2);
+  ASSERT_EQ(bpf_map__set_max_entries(inner, 16), 0);
+  EXPECT_EQ(bpf_map__max_entries(inner), 16u);
+  EXPECT_EQ(bpf_map__max_entries(outer), 2u);
+  ASSERT_EQ(bpf_object__load(obj), 0);
+  EXPECT_EQ(bpf_map__set_max_entries(inner, 8), -EBUSY);
+  // Only an inner map like the template fits a slot: 16 entries now.
+  const int fits =
+      bpf_map_create(BPF_MAP_TYPE_ARRAY, "fits", 4, 8, 16, nullptr);
+  const int old = bpf_map_create(BPF_MAP_TYPE_ARRAY, "old", 4, 8, 4, nullptr);
+  ASSERT_GE(fits, 0);
+  ASSERT_GE(old, 0);
+  const __u32 key = 0;
+  EXPECT_EQ(bpf_map_update_elem(bpf_map__fd(outer), &key, &fits, BPF_ANY), 0);
+  EXPECT_EQ(bpf_map_update_elem(bpf_map__fd(outer), &key, &old, BPF_ANY),
+            -EINVAL);
+  close(fits);
+  close(old);
+  bpf_object__close(obj);
+
+  // After set_inner_map_fd there is no template.
+  obj = bpf_object__open_file("compat/inner_map.bpf.o", nullptr);
+  ASSERT_NE(obj, nullptr);
+  outer = bpf_object__find_map_by_name(obj, "outer");
+  const int tmpl = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t", 4, 8, 4, nullptr);
+  ASSERT_GE(tmpl, 0);
+  ASSERT_EQ(bpf_map__set_inner_map_fd(outer, tmpl), 0);
+  errno = 0;
+  EXPECT_EQ(bpf_map__inner_map(outer), nullptr);
+  EXPECT_EQ(errno, 0);
+  close(tmpl);
+  bpf_object__close(obj);
+}
+
+}  // namespace
