@@ -211,9 +211,22 @@ static struct btf *built(void) {
   btf__add_datasec_var_info(b, var, 0, 96);
   btf__add_datasec_var_info(b, var2, 96, 8);
   int dt = btf__add_decl_tag(b, "tagged", s, 1);
-  (void)dup1; (void)dup2; (void)tdup; (void)e_again; (void)func; (void)u;
-  (void)pk; (void)empty; (void)tvalist; (void)tgnuc; (void)poly; (void)ds;
-  (void)dt; (void)e64s; (void)fpv; (void)chr;
+  (void)dup1;
+  (void)dup2;
+  (void)tdup;
+  (void)e_again;
+  (void)func;
+  (void)u;
+  (void)pk;
+  (void)empty;
+  (void)tvalist;
+  (void)tgnuc;
+  (void)poly;
+  (void)ds;
+  (void)dt;
+  (void)e64s;
+  (void)fpv;
+  (void)chr;
   return b;
 }
 
@@ -245,7 +258,10 @@ int main(int argc, char **argv) {
   errno = 0;
   printf("new(NULL fn): %p errno %d\n",
          (void *)btf_dump__new(b, NULL, NULL, NULL), errno);
-  struct { size_t sz; long extra; } big_opts = {sizeof(big_opts), 1};
+  struct {
+    size_t sz;
+    long extra;
+  } big_opts = {sizeof(big_opts), 1};
   errno = 0;
   printf("new(bad opts): %p errno %d\n",
          (void *)btf_dump__new(b, out, NULL, (void *)&big_opts), errno);

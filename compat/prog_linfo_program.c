@@ -53,8 +53,8 @@ static void probe(const char *name, struct bpf_prog_info *info) {
 int main(void) {
   struct bpf_line_info lines[8];
   struct wide_linfo wide[8];
-  __u64 jited[8] = {0x1000, 0x1008, 0x1010, 0x1040, 0x1048, 0x1050,
-                    0x1080, 0x1090};
+  __u64 jited[8] = {0x1000, 0x1008, 0x1010, 0x1040,
+                    0x1048, 0x1050, 0x1080, 0x1090};
   __u64 ksyms[3] = {0x1000, 0x1040, 0x1080};
   __u32 lens[3] = {0x20, 0x30, 0x40};
   for (int i = 0; i < 8; i++) {

@@ -129,8 +129,14 @@ struct chars {
   double d;
 };
 
-struct bits g_bits = {.a = 5, .b = 17, .c = -3, .d = 0x123456789aULL, .e = 7,
-                      .f = 1, .g = GREEN, .h = 300};
+struct bits g_bits = {.a = 5,
+                      .b = 17,
+                      .c = -3,
+                      .d = 0x123456789aULL,
+                      .e = 7,
+                      .f = 1,
+                      .g = GREEN,
+                      .h = 300};
 struct packed_s g_packed = {1, 2, 3, 4};
 struct aligned_s g_aligned;
 struct holes g_holes = {.a = 'x', .b = -7, .e = "ab", .g = 'z'};
@@ -140,8 +146,12 @@ struct with_flex *g_flex;
 struct empty g_empty;
 union mixed g_mixed = {.q = 0x0102030405060708ULL};
 struct loop_a g_loop;
-struct chars g_chars = {.name = "hello", .sc = -2, .uc = {1, 2, 0, 4},
-                        .flag = 1, .f = 1.5f, .d = -2.25};
+struct chars g_chars = {.name = "hello",
+                        .sc = -2,
+                        .uc = {1, 2, 0, 4},
+                        .flag = 1,
+                        .f = 1.5f,
+                        .d = -2.25};
 enum small_enum g_small = S_B;
 enum big_values g_big = BIG_A;
 enum neg64 g_neg = N_A;
