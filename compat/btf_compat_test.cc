@@ -200,3 +200,23 @@ TEST(BtfCompatTest, VmlinuxBtf) {
 }
 
 }  // namespace
+
+// btf__align_of ignores bit-fields' offsets, as libbpf 1.1.2's does: a
+// bit-field of a 4-byte type at bit 3 does not make the struct packed
+// (btf_dump prints layouts from this answer).
+TEST(BtfCompatTest, AlignOfIgnoresBitfieldOffsets) {
+  struct btf* b = btf__new_empty();
+  ASSERT_NE(b, nullptr);
+  const int u32 = btf__add_int(b, "unsigned int", 4, 0);
+  const int u64 = btf__add_int(b, "unsigned long long", 8, 0);
+  const int s = btf__add_struct(b, "bits", 16);
+  ASSERT_EQ(btf__add_field(b, "a", u32, 0, 3), 0);
+  ASSERT_EQ(btf__add_field(b, "d", u64, 3, 40), 0);
+  ASSERT_EQ(btf__add_field(b, "e", u32, 64, 0), 0);
+  EXPECT_EQ(btf__align_of(b, s), 8);
+  // A plain member off its alignment still means packed.
+  const int p = btf__add_struct(b, "packed", 5);
+  ASSERT_EQ(btf__add_field(b, "a", u32, 8, 0), 0);
+  EXPECT_EQ(btf__align_of(b, p), 1);
+  btf__free(b);
+}

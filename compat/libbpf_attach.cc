@@ -390,6 +390,10 @@ int bpf_raw_tracepoint_open(const char* name, int prog_fd) {
 }
 
 struct bpf_link* bpf_program__attach(const struct bpf_program* prog) {
+  // A section a libbpf_register_prog_handler() definition owns attaches
+  // through its callback, which may make a link of its own.
+  struct bpf_link* link = nullptr;
+  if (bpfemu::compat::CustomAttach(prog, &link)) return link;
   return NoHook(prog, "by its section");
 }
 struct bpf_link* bpf_program__attach_perf_event(const struct bpf_program* prog,

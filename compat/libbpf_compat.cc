@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <sys/utsname.h>
@@ -68,6 +69,12 @@ int GoodFd(int fd) {
     return copy;
   }
   return fd;
+}
+
+uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
 }
 
 }  // namespace
@@ -197,13 +204,30 @@ int bpf_obj_get_info_by_fd(int bpf_fd, void* info, __u32* info_len) {
   std::shared_ptr<const bpfemu::Prog> prog;
   if (bpfemu::MapFromFd(bpf_fd) == nullptr &&
       bpfemu::ProgFromFd(bpf_fd, &prog) == 0) {
-    // Programs: type, id and name (struct bpf_prog_info).
+    // Programs: type, id, name, run statistics (bpf_enable_stats) and the
+    // maps bound with bpf_prog_bind_map (struct bpf_prog_info; map_ids as
+    // bpf_prog_get_info_by_fd fills it: up to the caller's nr_map_ids ids,
+    // nr_map_ids set to the count).
     if (info == nullptr || info_len == nullptr) return LibbpfErr(-EFAULT);
+    bpf_prog_info in = {};
+    const __u32 n = std::min<__u32>(*info_len, sizeof(in));
+    std::memcpy(&in, info, n);
     bpf_prog_info out = {};
     out.type = prog->type;
     out.id = prog->id;
     std::strncpy(out.name, prog->name.c_str(), sizeof(out.name) - 1);
-    const __u32 n = std::min<__u32>(*info_len, sizeof(out));
+    out.run_time_ns = prog->extra->run_time_ns.load();
+    out.run_cnt = prog->extra->run_cnt.load();
+    {
+      std::lock_guard<std::mutex> lock(prog->extra->mu);
+      const auto& bound = prog->extra->bound_maps;
+      out.nr_map_ids = static_cast<__u32>(bound.size());
+      out.map_ids = in.map_ids;
+      const __u32 want = std::min<__u32>(in.nr_map_ids, out.nr_map_ids);
+      if (want != 0 && in.map_ids == 0) return LibbpfErr(-EFAULT);
+      auto* ids = reinterpret_cast<__u32*>(static_cast<uintptr_t>(in.map_ids));
+      for (__u32 i = 0; i < want; ++i) ids[i] = bound[i]->id();
+    }
     std::memcpy(info, &out, n);
     *info_len = n;
     return 0;
@@ -338,7 +362,15 @@ int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts* opts) {
     return LibbpfErr(err);
   }
   bpfemu::native::TestRunOutput out;
+  const uint64_t start = NowNs();
   const int err = bpfemu::native::TestRun(*prog, a, &out);
+  // Runs count for bpf_enable_stats() (libbpf_extra.cc) whenever the
+  // program ran: repeat times for packets, once for the others.
+  if (out.write_retval) {
+    const bool packet = out.write_data;
+    bpfemu::compat::CountRuns(*prog, NowNs() - start,
+                              packet && a.repeat > 1 ? a.repeat : 1);
+  }
   if (out.write_data) {
     if (opts->data_out != nullptr) {
       std::memcpy(opts->data_out, out.data.data(), out.data_copy);
@@ -372,6 +404,16 @@ struct bpf_program {
   __u32 log_level = 0;
   char* log_buf = nullptr;
   size_t log_size = 0;
+  // bpf_program__set_attach_target(): the target program's fd, or the
+  // kernel function's BTF id (vmlinux BTF: object fd 0). The emulator's
+  // loader takes no attach target, so these are only recorded.
+  int attach_prog_fd = 0;
+  int attach_btf_obj_fd = 0;
+  int attach_btf_id = 0;
+  // The libbpf_register_prog_handler() definition its section resolved to
+  // at open, if a custom one did.
+  bool has_custom = false;
+  bpfemu::compat::CustomSecDef custom;
 };
 
 struct bpf_map {
@@ -383,6 +425,11 @@ struct bpf_map {
   int reuse_fd = -1;  // bpf_map__reuse_fd()'s copy, owned until load
   std::string pin_path;
   bool pinned = false;
+  // libbpf's map->inner_map: a map-in-map's inner template (its settings
+  // are the outer map's MapSettings::inner), and for that template, the
+  // map it belongs to.
+  std::unique_ptr<bpf_map> inner;
+  bpf_map* outer = nullptr;
 };
 
 struct bpf_object {
@@ -402,6 +449,13 @@ struct bpf_object {
 };
 
 namespace {
+
+// The settings a map's setters and getters work on: its own, or for an
+// inner template (bpf_map__inner_map) the outer map's inner settings.
+bpfemu::native::Object::MapSettings& MapSettingsOf(const struct bpf_map* map) {
+  if (map->outer != nullptr) return *MapSettingsOf(map->outer).inner;
+  return map->obj->settings.maps[map->index];
+}
 
 // libbpf.c get_kernel_version(): LINUX_VERSION_CODE of the running kernel,
 // from Ubuntu's /proc/version_signature if there is one, else uname(2).
@@ -459,7 +513,36 @@ static struct bpf_object* Wrap(std::unique_ptr<bpfemu::native::Object> o) {
   for (const auto& d : obj->native->MapDescs()) {
     auto m = std::make_unique<bpf_map>(bpf_map{obj, d.name, d.real_name, d});
     m->index = obj->maps.size();
+    // A map-in-map defined with its inner template: that template as a
+    // map of its own, named "<map>.inner" as libbpf names it.
+    if (obj->settings.maps[m->index].inner != nullptr) {
+      m->inner = std::make_unique<bpf_map>(bpf_map{
+          obj, m->name + ".inner", m->real_name + ".inner", d, m->index});
+      m->inner->outer = m.get();
+    }
     obj->maps.push_back(std::move(m));
+  }
+  // bpf_object_init_progs(): a section a custom handler defines takes its
+  // program and attach types, then its setup callback runs (a failure
+  // fails the open).
+  for (auto& p : obj->progs) {
+    if (!bpfemu::compat::FindCustomSecDef(p->section.c_str(), &p->custom)) {
+      continue;
+    }
+    p->has_custom = true;
+    auto& ps = obj->settings.progs[p->index];
+    ps.type = p->custom.prog_type;
+    ps.expected_attach_type = p->custom.attach_type;
+    if (p->custom.setup_fn == nullptr) continue;
+    const int err = p->custom.setup_fn(p.get(), p->custom.cookie);
+    if (err < 0) {
+      bpfemu::compat::Print(LIBBPF_WARN,
+                            "libbpf: prog '%s': failed to initialize: %d\n",
+                            p->name.c_str(), err);
+      delete obj;
+      errno = -err;
+      return nullptr;
+    }
   }
   return obj;
 }
@@ -549,6 +632,39 @@ int bpf_object__load(struct bpf_object* obj) {
     m->reuse_fd = pinned;
     m->pinned = true;
   }
+  // bpf_object_load_prog(): a custom handler's prepare callback sees the
+  // program's load attributes and may change them (libbpfemu honours
+  // expected_attach_type) or the instructions (bpf_program__set_insns).
+  // It runs before the maps are created here, after them in libbpf.
+  for (auto& p : obj->progs) {
+    auto& ps = obj->settings.progs[p->index];
+    if (!p->has_custom || p->custom.prepare_load_fn == nullptr ||
+        !ps.autoload) {
+      continue;
+    }
+    LIBBPF_OPTS(bpf_prog_load_opts, load_opts);
+    load_opts.expected_attach_type =
+        static_cast<enum bpf_attach_type>(ps.expected_attach_type);
+    load_opts.prog_flags = p->prog_flags;
+    load_opts.kern_version = obj->kern_version;
+    load_opts.log_level = p->log_level;
+    load_opts.log_buf = p->log_buf;
+    load_opts.log_size = static_cast<__u32>(p->log_size);
+    load_opts.attach_btf_id = static_cast<__u32>(p->attach_btf_id);
+    load_opts.attach_prog_fd = static_cast<__u32>(p->attach_prog_fd);
+    const int err =
+        p->custom.prepare_load_fn(p.get(), &load_opts, p->custom.cookie);
+    if (err != 0) {
+      bpfemu::compat::Print(
+          LIBBPF_WARN,
+          "libbpf: prog '%s': failed to prepare load attributes: %d\n",
+          p->name.c_str(), err);
+      bpfemu::compat::Print(LIBBPF_WARN, "libbpf: failed to load object '%s'\n",
+                            obj->native->name().c_str());
+      return LibbpfErr(err);
+    }
+    ps.expected_attach_type = load_opts.expected_attach_type;
+  }
   auto settings = obj->settings;
   for (auto& m : obj->maps) settings.maps[m->index].reuse_fd = m->reuse_fd;
   if (int err = obj->native->Load(settings); err != 0) {
@@ -621,8 +737,7 @@ int bpf_map__fd(const struct bpf_map* map) {
 }
 
 enum bpf_map_type bpf_map__type(const struct bpf_map* map) {
-  return static_cast<enum bpf_map_type>(
-      map->obj->settings.maps[map->index].type);
+  return static_cast<enum bpf_map_type>(MapSettingsOf(map).type);
 }
 // The object's BTF (a bytecode object's .BTF as libbpf loads it; native
 // objects carry none: NULL), and once loaded the emulated BTF object's fd.
@@ -649,25 +764,25 @@ __u32 bpf_map__btf_value_type_id(const struct bpf_map* map) {
 }
 
 __u32 bpf_map__key_size(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].key_size;
+  return MapSettingsOf(map).key_size;
 }
 __u32 bpf_map__value_size(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].value_size;
+  return MapSettingsOf(map).value_size;
 }
 __u32 bpf_map__max_entries(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].max_entries;
+  return MapSettingsOf(map).max_entries;
 }
 __u32 bpf_map__map_flags(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].map_flags;
+  return MapSettingsOf(map).map_flags;
 }
 __u32 bpf_map__numa_node(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].numa_node;
+  return MapSettingsOf(map).numa_node;
 }
 __u64 bpf_map__map_extra(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].map_extra;
+  return MapSettingsOf(map).map_extra;
 }
 bool bpf_map__autocreate(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].autocreate;
+  return MapSettingsOf(map).autocreate;
 }
 
 // Global data before load: the section's bytes, which a skeleton edits.
@@ -773,7 +888,7 @@ void bpf_object__destroy_skeleton(struct bpf_object_skeleton* s) {
 namespace {
 
 bpfemu::native::Object::MapSettings& SettingsOf(struct bpf_map* map) {
-  return map->obj->settings.maps[map->index];
+  return MapSettingsOf(map);
 }
 
 // libbpf's "map->fd >= 0": created by load, or given by bpf_map__reuse_fd.
@@ -804,7 +919,7 @@ bool IsMapInMap(uint32_t type) {
 int ValidateMapOp(const struct bpf_map* map, size_t key_sz, size_t value_sz,
                   bool check_value) {
   if (bpf_map__fd(map) <= 0) return -ENOENT;
-  const auto& s = map->obj->settings.maps[map->index];
+  const auto& s = MapSettingsOf(map);
   if (s.key_size != key_sz) {
     bpfemu::compat::Print(
         LIBBPF_WARN,
@@ -938,7 +1053,7 @@ int bpf_map__set_ifindex(struct bpf_map* map, __u32 ifindex) {
 }
 
 __u32 bpf_map__ifindex(const struct bpf_map* map) {
-  return map->obj->settings.maps[map->index].map_ifindex;
+  return MapSettingsOf(map).map_ifindex;
 }
 
 int bpf_map__set_autocreate(struct bpf_map* map, bool autocreate) {
@@ -961,7 +1076,20 @@ int bpf_map__set_inner_map_fd(struct bpf_map* map, int fd) {
     return LibbpfErr(-EINVAL);
   }
   s.inner_map_fd = fd;
+  // libbpf destroys the inner template: bpf_map__inner_map() is NULL now.
+  s.inner.reset();
+  map->inner.reset();
   return 0;
+}
+
+// libbpf 1.1.2: EINVAL (errno only) for a map that is not a map-in-map,
+// else the inner template, NULL (errno untouched) without one.
+struct bpf_map* bpf_map__inner_map(struct bpf_map* map) {
+  if (!IsMapInMap(SettingsOf(map).type)) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  return map->inner.get();
 }
 
 // Takes the map's attributes from `fd` and a copy of it, used instead of
@@ -1249,6 +1377,120 @@ int bpf_program__set_expected_attach_type(struct bpf_program* prog,
   return 0;
 }
 
+}  // extern "C"
+
+namespace {
+
+// libbpf.c libbpf_find_prog_btf_id(): `name`'s FUNC in the BTF the target
+// program was loaded with. Emulated programs are loaded without BTF, so
+// this answers as libbpf does for such a target: -EINVAL.
+int FindProgBtfId(const char* name, int attach_prog_fd) {
+  bpf_prog_info info = {};
+  __u32 len = sizeof(info);
+  int err = bpf_obj_get_info_by_fd(attach_prog_fd, &info, &len);
+  if (err != 0) {
+    bpfemu::compat::Print(
+        LIBBPF_WARN, "libbpf: failed bpf_obj_get_info_by_fd for FD %d: %d\n",
+        attach_prog_fd, err);
+    return err;
+  }
+  if (info.btf_id == 0) {
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: The target program doesn't have BTF\n");
+    return -EINVAL;
+  }
+  struct btf* btf = btf__load_from_kernel_by_id(info.btf_id);
+  if (btf == nullptr) {
+    err = -errno;
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: Failed to get BTF %d of the program: %d\n",
+                          info.btf_id, err);
+    return err;
+  }
+  err = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC);
+  btf__free(btf);
+  if (err <= 0) {
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: %s is not found in prog's BTF\n", name);
+  }
+  return err;
+}
+
+// libbpf.c find_kernel_btf_id(): the running kernel's vmlinux BTF first,
+// then its modules' (libbpf walks the kernel's BTF ids for them; libbpfemu
+// reads /sys/kernel/btf/<module>, in name order). -ESRCH when none has it.
+int FindKernelBtfId(const char* name, enum bpf_attach_type attach_type,
+                    int* btf_id) {
+  struct btf* vmlinux = btf__load_vmlinux_btf();
+  if (vmlinux == nullptr) {
+    const int err = -errno;
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: Error loading vmlinux BTF: %d\n", err);
+    return err;
+  }
+  int ret = bpfemu::compat::FindAttachBtfId(vmlinux, name, attach_type);
+  if (ret > 0 || ret != -ENOENT) {
+    btf__free(vmlinux);
+    if (ret < 0) return ret;
+    *btf_id = ret;
+    return 0;
+  }
+  std::vector<std::string> modules;
+  if (DIR* dir = opendir("/sys/kernel/btf"); dir != nullptr) {
+    while (const dirent* e = readdir(dir)) {
+      const std::string n = e->d_name;
+      if (n != "." && n != ".." && n != "vmlinux") modules.push_back(n);
+    }
+    closedir(dir);
+  }
+  std::sort(modules.begin(), modules.end());
+  for (const std::string& m : modules) {
+    struct btf* mod = btf__load_module_btf(m.c_str(), vmlinux);
+    if (mod == nullptr) continue;
+    ret = bpfemu::compat::FindAttachBtfId(mod, name, attach_type);
+    btf__free(mod);
+    if (ret == -ENOENT) continue;
+    btf__free(vmlinux);
+    if (ret < 0) return ret;
+    *btf_id = ret;
+    return 0;
+  }
+  btf__free(vmlinux);
+  return -ESRCH;
+}
+
+}  // namespace
+
+extern "C" {
+
+int bpf_program__set_attach_target(struct bpf_program* prog, int attach_prog_fd,
+                                   const char* attach_func_name) {
+  if (prog == nullptr || attach_prog_fd < 0) return LibbpfErr(-EINVAL);
+  if (prog->obj->loaded) return LibbpfErr(-EINVAL);
+  if (attach_prog_fd != 0 && attach_func_name == nullptr) {
+    // The BTF id would be found when the program loads.
+    prog->attach_prog_fd = attach_prog_fd;
+    return 0;
+  }
+  int btf_id = 0;
+  if (attach_prog_fd != 0) {
+    btf_id = FindProgBtfId(attach_func_name, attach_prog_fd);
+    if (btf_id < 0) return LibbpfErr(btf_id);
+  } else {
+    if (attach_func_name == nullptr) return LibbpfErr(-EINVAL);
+    const int err = FindKernelBtfId(
+        attach_func_name,
+        static_cast<enum bpf_attach_type>(
+            prog->obj->settings.progs[prog->index].expected_attach_type),
+        &btf_id);
+    if (err != 0) return LibbpfErr(err);
+  }
+  prog->attach_btf_id = btf_id;
+  prog->attach_btf_obj_fd = 0;
+  prog->attach_prog_fd = attach_prog_fd;
+  return 0;
+}
+
 enum bpf_attach_type bpf_program__expected_attach_type(
     const struct bpf_program* prog) {
   return static_cast<enum bpf_attach_type>(
@@ -1329,17 +1571,40 @@ const char* bpf_program__section_name(const struct bpf_program* prog) {
   return prog->section.c_str();
 }
 
-// A bytecode program's instructions as read from the object (a native
-// program has none: 0 and NULL).
+// A bytecode program's instructions as read from the object, or as
+// bpf_program__set_insns() replaced them (a native program has none: 0 and
+// NULL).
 size_t bpf_program__insn_cnt(const struct bpf_program* prog) {
+  const auto& ps = prog->obj->settings.progs[prog->index];
+  if (ps.has_insns) return ps.insns.size();
   const auto* insns = prog->obj->native->ProgramInsns(prog->index);
   return insns != nullptr ? insns->size() : 0;
 }
 
 const struct bpf_insn* bpf_program__insns(const struct bpf_program* prog) {
-  const auto* insns = prog->obj->native->ProgramInsns(prog->index);
+  const auto& ps = prog->obj->settings.progs[prog->index];
+  const auto* insns =
+      ps.has_insns ? &ps.insns : prog->obj->native->ProgramInsns(prog->index);
   if (insns == nullptr || insns->empty()) return nullptr;
   return reinterpret_cast<const struct bpf_insn*>(insns->data());
+}
+
+// libbpf 1.1.2 answers -EBUSY after load without setting errno, and takes
+// any count (0 included) before. A native program is compiled code with no
+// instructions to replace: -EOPNOTSUPP.
+int bpf_program__set_insns(struct bpf_program* prog, struct bpf_insn* new_insns,
+                           size_t new_insn_cnt) {
+  if (prog->obj->loaded) return -EBUSY;
+  if (!prog->obj->native->bytecode()) return LibbpfErr(-EOPNOTSUPP);
+  auto& ps = prog->obj->settings.progs[prog->index];
+  static_assert(sizeof(bpfemu::interp::RawInsn) == sizeof(struct bpf_insn));
+  ps.insns.resize(new_insn_cnt);
+  if (new_insn_cnt != 0) {
+    std::memcpy(ps.insns.data(), new_insns,
+                new_insn_cnt * sizeof(struct bpf_insn));
+  }
+  ps.has_insns = true;
+  return 0;
 }
 
 struct bpf_program* bpf_object__prev_program(const struct bpf_object* obj,
@@ -1397,3 +1662,26 @@ int bpf_map__set_initial_value(struct bpf_map* map, const void* data,
 }
 
 }  // extern "C"
+
+namespace bpfemu::compat {
+
+// libbpf.c bpf_program__attach() for a custom handler's section: its
+// attach callback's error, or -EOPNOTSUPP without a callback or a link.
+bool CustomAttach(const struct bpf_program* prog, struct bpf_link** link) {
+  *link = nullptr;
+  if (prog == nullptr || !prog->has_custom) return false;
+  if (prog->custom.attach_fn == nullptr) {
+    errno = EOPNOTSUPP;
+    return true;
+  }
+  const int err = prog->custom.attach_fn(prog, prog->custom.cookie, link);
+  if (err != 0) {
+    *link = nullptr;
+    errno = err < 0 ? -err : err;
+    return true;
+  }
+  if (*link == nullptr) errno = EOPNOTSUPP;
+  return true;
+}
+
+}  // namespace bpfemu::compat

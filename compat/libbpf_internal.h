@@ -12,6 +12,12 @@
 
 #include <bpf/libbpf.h>
 
+#include <cstdint>
+
+namespace bpfemu {
+struct Prog;
+}  // namespace bpfemu
+
 namespace bpfemu::compat {
 
 // Sends one message to the current print callback (none if it is NULL),
@@ -29,6 +35,40 @@ int MakeParentDir(const char* path);
 // ensure_good_fd() for a BTF fd: one at 0-2 is moved to 3 or above
 // (btf_compat.cc). The new fd or -errno.
 int GoodBtfFd(int fd);
+
+// libbpf.c find_attach_btf_id (libbpf_extra.cc): the id of the kernel type
+// an attach type names in `btf` (btf_trace_<name> typedef for raw
+// tracepoints, bpf_lsm_ / bpf_iter_ functions, else the function), or
+// -ENOENT / -ENAMETOOLONG.
+int FindAttachBtfId(const struct btf* btf, const char* name,
+                    enum bpf_attach_type attach_type);
+
+// libbpf_register_prog_handler()'s custom SEC() definitions
+// (libbpf_misc.cc), as libbpf.c find_sec_def() consults them: the custom
+// ones in registration order, then libbpf's own table, then the custom
+// fallback (registered with sec NULL).
+struct CustomSecDef {
+  int id = 0;
+  enum bpf_prog_type prog_type = BPF_PROG_TYPE_UNSPEC;
+  enum bpf_attach_type attach_type = static_cast<enum bpf_attach_type>(0);
+  long cookie = 0;
+  libbpf_prog_setup_fn_t setup_fn = nullptr;
+  libbpf_prog_prepare_load_fn_t prepare_load_fn = nullptr;
+  libbpf_prog_attach_fn_t attach_fn = nullptr;
+};
+// True and the custom definition `sec` resolves to, or false (a built-in
+// one, or none).
+bool FindCustomSecDef(const char* sec, CustomSecDef* out);
+
+// bpf_program__attach() for a program whose section a custom handler
+// defines (libbpf_compat.cc): true and its answer, or false.
+bool CustomAttach(const struct bpf_program* prog, struct bpf_link** link);
+
+// BPF_ENABLE_STATS (libbpf_extra.cc): whether a stats fd is still open,
+// and counting `cnt` runs taking `ns` into a program's statistics when one
+// is (bpf_prog_test_run_opts calls it).
+bool StatsEnabled();
+void CountRuns(const bpfemu::Prog& prog, uint64_t ns, uint64_t cnt);
 
 }  // namespace bpfemu::compat
 

@@ -17,11 +17,15 @@
 
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "compat/libbpf_conventions.h"
 #include "compat/libbpf_internal.h"
@@ -309,6 +313,8 @@ constexpr SecDef kSecDefs[] = {
 };
 
 bool SecMatches(std::string_view pattern, std::string_view name) {
+  if (pattern.empty()) return false;
+  if (pattern.ends_with('/')) return name.starts_with(pattern);
   if (pattern.ends_with('+')) {
     pattern.remove_suffix(1);
     if (!name.starts_with(pattern)) return false;
@@ -322,6 +328,38 @@ const SecDef* FindSecDef(const char* name) {
     if (SecMatches(d.pattern, name)) return &d;
   }
   return nullptr;
+}
+
+// libbpf_register_prog_handler()'s table (libbpf.c custom_sec_defs,
+// custom_fallback_def, last_custom_sec_def_handler_id).
+struct CustomEntry {
+  std::string sec;
+  bpfemu::compat::CustomSecDef def;
+};
+std::mutex custom_mu;
+std::vector<CustomEntry>* custom_defs = new std::vector<CustomEntry>;
+bool has_fallback = false;
+bpfemu::compat::CustomSecDef fallback_def;
+int last_handler_id = 0;
+
+// find_sec_def(): 1 and *custom for a custom definition, 0 for a built-in
+// one (*builtin), -1 for none.
+int ResolveSec(const char* name, const SecDef** builtin,
+               bpfemu::compat::CustomSecDef* custom) {
+  std::lock_guard<std::mutex> lock(custom_mu);
+  for (const CustomEntry& e : *custom_defs) {
+    if (SecMatches(e.sec, name)) {
+      *custom = e.def;
+      return 1;
+    }
+  }
+  *builtin = FindSecDef(name);
+  if (*builtin != nullptr) return 0;
+  if (has_fallback) {
+    *custom = fallback_def;
+    return 1;
+  }
+  return -1;
 }
 
 // What the kernel's probe program returns for a load on the emulator: 1 if
@@ -341,6 +379,11 @@ int ProbeLoad(enum bpf_prog_type type, const struct bpf_insn* insns,
 }  // namespace
 
 namespace bpfemu::compat {
+
+bool FindCustomSecDef(const char* sec, CustomSecDef* out) {
+  const SecDef* builtin = nullptr;
+  return sec != nullptr && ResolveSec(sec, &builtin, out) == 1;
+}
 
 void Print(enum libbpf_print_level level, const char* format, ...) {
   libbpf_print_fn_t fn = g_print;
@@ -405,12 +448,19 @@ const char* libbpf_bpf_link_type_str(enum bpf_link_type t) {
 int libbpf_prog_type_by_name(const char* name, enum bpf_prog_type* prog_type,
                              enum bpf_attach_type* expected_attach_type) {
   if (name == nullptr) return LibbpfErr(-EINVAL);
-  const SecDef* d = FindSecDef(name);
-  if (d == nullptr) {
+  const SecDef* d = nullptr;
+  bpfemu::compat::CustomSecDef custom;
+  const int found = ResolveSec(name, &d, &custom);
+  if (found < 0) {
     bpfemu::compat::Print(
         LIBBPF_DEBUG, "failed to guess program type from ELF section '%s'\n",
         name);
     return LibbpfErr(-ESRCH);
+  }
+  if (found == 1) {
+    *prog_type = custom.prog_type;
+    *expected_attach_type = custom.attach_type;
+    return 0;
   }
   *prog_type = static_cast<enum bpf_prog_type>(d->prog_type);
   *expected_attach_type = static_cast<enum bpf_attach_type>(d->attach_type);
@@ -420,14 +470,17 @@ int libbpf_prog_type_by_name(const char* name, enum bpf_prog_type* prog_type,
 int libbpf_attach_type_by_name(const char* name,
                                enum bpf_attach_type* attach_type) {
   if (name == nullptr) return LibbpfErr(-EINVAL);
-  const SecDef* d = FindSecDef(name);
-  if (d == nullptr) {
+  const SecDef* d = nullptr;
+  bpfemu::compat::CustomSecDef custom;
+  const int found = ResolveSec(name, &d, &custom);
+  if (found < 0) {
     bpfemu::compat::Print(
         LIBBPF_DEBUG,
         "failed to guess attach type based on ELF section name '%s'\n", name);
     return LibbpfErr(-EINVAL);
   }
-  if (!d->attachable) return LibbpfErr(-EINVAL);
+  // A custom definition never has libbpf's own prepare step: -EINVAL.
+  if (found == 1 || !d->attachable) return LibbpfErr(-EINVAL);
   *attach_type = static_cast<enum bpf_attach_type>(d->attach_type);
   return 0;
 }
@@ -554,6 +607,58 @@ int libbpf_probe_bpf_helper(enum bpf_prog_type prog_type,
       {.code = BPF_JMP | BPF_EXIT},
   };
   return ProbeLoad(prog_type, insns, 2);
+}
+
+}  // extern "C"
+
+extern "C" {
+
+// libbpf.c libbpf_register_prog_handler(): a custom SEC() definition (sec
+// NULL: the fallback for sections nothing else matches, one at a time:
+// -EBUSY). Its id, counting from 1 over the process's lifetime.
+int libbpf_register_prog_handler(const char* sec, enum bpf_prog_type prog_type,
+                                 enum bpf_attach_type exp_attach_type,
+                                 const struct libbpf_prog_handler_opts* opts) {
+  if (!bpfemu::compat::OptsValid(opts)) return LibbpfErr(-EINVAL);
+  std::lock_guard<std::mutex> lock(custom_mu);
+  if (last_handler_id == INT_MAX) return LibbpfErr(-E2BIG);
+  if (sec == nullptr && has_fallback) return LibbpfErr(-EBUSY);
+  bpfemu::compat::CustomSecDef def;
+  def.prog_type = prog_type;
+  def.attach_type = exp_attach_type;
+  def.cookie = BPFEMU_OPTS_GET(opts, cookie, 0L);
+  def.setup_fn = BPFEMU_OPTS_GET(opts, prog_setup_fn,
+                                 static_cast<libbpf_prog_setup_fn_t>(nullptr));
+  def.prepare_load_fn =
+      BPFEMU_OPTS_GET(opts, prog_prepare_load_fn,
+                      static_cast<libbpf_prog_prepare_load_fn_t>(nullptr));
+  def.attach_fn = BPFEMU_OPTS_GET(
+      opts, prog_attach_fn, static_cast<libbpf_prog_attach_fn_t>(nullptr));
+  def.id = ++last_handler_id;
+  if (sec != nullptr) {
+    custom_defs->push_back({sec, def});
+  } else {
+    fallback_def = def;
+    has_fallback = true;
+  }
+  return def.id;
+}
+
+int libbpf_unregister_prog_handler(int handler_id) {
+  if (handler_id <= 0) return LibbpfErr(-EINVAL);
+  std::lock_guard<std::mutex> lock(custom_mu);
+  if (has_fallback && fallback_def.id == handler_id) {
+    fallback_def = {};
+    has_fallback = false;
+    return 0;
+  }
+  for (auto it = custom_defs->begin(); it != custom_defs->end(); ++it) {
+    if (it->def.id == handler_id) {
+      custom_defs->erase(it);
+      return 0;
+    }
+  }
+  return LibbpfErr(-ENOENT);
 }
 
 }  // extern "C"

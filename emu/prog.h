@@ -24,9 +24,12 @@
 #ifndef BPFEMU_EMU_PROG_H_
 #define BPFEMU_EMU_PROG_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "emu/interp.h"
 
@@ -37,6 +40,21 @@ inline constexpr uint32_t kMaxTailCallCnt = 33;
 
 using ProgFunc = int (*)(void* ctx);
 
+class Map;
+
+// What a program holds besides its code: the maps BPF_PROG_BIND_MAP bound
+// to it (kept alive as long as the program, as prog->aux->used_maps keeps
+// them; in bind order, each once), and its run statistics, counted while
+// BPF_ENABLE_STATS is on (kernel/bpf/syscall.c bpf_prog_get_stats:
+// run_time_ns, run_cnt). The libbpf layer fills and reads them
+// (compat/libbpf_extra.cc).
+struct ProgExtra {
+  std::mutex mu;
+  std::vector<std::shared_ptr<Map>> bound_maps;
+  std::atomic<uint64_t> run_time_ns{0};
+  std::atomic<uint64_t> run_cnt{0};
+};
+
 struct Prog {
   uint32_t id = 0;
   uint32_t type = 0;                  // enum bpf_prog_type
@@ -44,6 +62,7 @@ struct Prog {
   std::string name;
   ProgFunc func = nullptr;                      // a native program, or
   std::shared_ptr<const interp::Program> code;  // bytecode (interp.h)
+  std::shared_ptr<ProgExtra> extra = std::make_shared<ProgExtra>();
 };
 
 // Registers a program (BPF_PROG_LOAD for a native function): a new O_CLOEXEC

@@ -347,8 +347,11 @@ int BtfData::AlignOf(uint32_t id, int* err) const {
         if (*err != 0) return 0;
         const uint32_t off =
             BtfKflag(t) ? BTF_MEMBER_BIT_OFFSET(m[i].offset) : m[i].offset;
-        // A member off its natural alignment: the struct is packed.
-        if (off % (8 * align) != 0) return 1;
+        const uint32_t bits =
+            BtfKflag(t) ? BTF_MEMBER_BITFIELD_SIZE(m[i].offset) : 0;
+        // A (non-bit-field) member off its natural alignment: the struct
+        // is packed. Bit-fields sit at any bit.
+        if (bits == 0 && off % (8 * align) != 0) return 1;
         max_align = std::max(max_align, align);
       }
       if (t->size % max_align != 0) return 1;

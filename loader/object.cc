@@ -54,6 +54,22 @@ struct MapSpec {
   uint32_t btf_key_type_id = 0, btf_value_type_id = 0;
 };
 
+// A definition's inner template as settings (null without one).
+std::shared_ptr<Object::MapSettings> InnerSettings(uint32_t type,
+                                                   uint32_t key_size,
+                                                   uint32_t value_size,
+                                                   uint32_t max_entries,
+                                                   uint32_t map_flags) {
+  if (type == 0) return nullptr;
+  auto inner = std::make_shared<Object::MapSettings>();
+  inner->type = type;
+  inner->key_size = key_size;
+  inner->value_size = value_size;
+  inner->max_entries = max_entries;
+  inner->map_flags = map_flags;
+  return inner;
+}
+
 // Creates a map as libbpf's bpf_object__create_maps does: a map-in-map's
 // inner template is created, passed as inner_map_fd and closed (or the
 // caller's template, bpf_map__set_inner_map_fd). `s` overrides the
@@ -83,13 +99,15 @@ int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
     return MapCreate(attr);
   }
   int inner_fd = -1;
-  if (m.inner_type != 0) {
+  if (s.inner != nullptr) {
     MapAttr inner;
-    inner.map_type = m.inner_type;
-    inner.key_size = m.inner_key_size;
-    inner.value_size = m.inner_value_size;
-    inner.max_entries = m.inner_max_entries;
-    inner.map_flags = m.inner_map_flags;
+    inner.map_type = s.inner->type;
+    inner.key_size = s.inner->key_size;
+    inner.value_size = s.inner->value_size;
+    inner.max_entries = s.inner->max_entries;
+    inner.map_flags = s.inner->map_flags;
+    inner.numa_node = s.inner->numa_node;
+    inner.map_extra = s.inner->map_extra;
     std::strncpy(inner.map_name, m.name, sizeof(inner.map_name) - 1);
     inner_fd = MapCreate(inner);
     if (inner_fd < 0) return inner_fd;
@@ -183,6 +201,9 @@ Object::LoadSettings Object::DefaultSettings() const {
                         .map_flags = m.map_flags,
                         .numa_node = m.numa_node,
                         .map_extra = m.map_extra});
+      s.maps.back().inner =
+          InnerSettings(m.inner_type, m.inner_key_size, m.inner_value_size,
+                        m.inner_max_entries, m.inner_map_flags);
     }
     for (const ElfProgram& p : elf_->programs) {
       s.progs.push_back({p.prog_type, p.expected_attach_type});
@@ -197,6 +218,9 @@ Object::LoadSettings Object::DefaultSettings() const {
                       .max_entries = m.max_entries,
                       .map_flags = m.map_flags,
                       .numa_node = m.numa_node});
+    s.maps.back().inner =
+        InnerSettings(m.inner_type, m.inner_key_size, m.inner_value_size,
+                      m.inner_max_entries, m.inner_map_flags);
   }
   for (unsigned i = 0; i < def_->nprogs; ++i) {
     ProgSettings p;
@@ -307,8 +331,10 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     const ElfProgram& p = elf_->programs[i];
     const ProgSettings& ps = settings.progs[i];
     if (!ps.autoload) continue;
-    std::vector<interp::RawInsn> insns = p.insns;
+    std::vector<interp::RawInsn> insns = ps.has_insns ? ps.insns : p.insns;
     for (const ElfMapReloc& r : p.relocs) {
+      // A replacement program may be shorter than the object's.
+      if (r.insn + (r.value ? 1u : 0u) >= insns.size()) continue;
       insns[r.insn].imm = maps_[r.map]->fd;
       if (r.value) insns[r.insn + 1].imm = static_cast<int32_t>(r.offset);
     }

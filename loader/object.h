@@ -122,10 +122,22 @@ class Object {
     int reuse_fd = -1;      // an open map used instead of a new one (not
                             // owned: Load() takes a copy)
     bool autocreate = true;
+    // A map-in-map's inner template as the definition gives it
+    // (`__array(values, ...)`; libbpf's map->inner_map): created, passed as
+    // inner_map_fd and closed at load; its type, sizes, max_entries and
+    // flags are what is used. Null without one, or once inner_map_fd is
+    // set (bpf_map__set_inner_map_fd drops it, as libbpf).
+    std::shared_ptr<MapSettings> inner;
   };
   struct ProgSettings {
     uint32_t type = 0, expected_attach_type = 0;
     bool autoload = true;
+    // bpf_program__set_insns(): a bytecode program's instructions instead
+    // of the object's (the object's map relocations still apply at their
+    // indexes, as libbpf relocates prog->insns at load; one past the end
+    // is skipped). Ignored unless has_insns; native programs have none.
+    bool has_insns = false;
+    std::vector<interp::RawInsn> insns;
   };
   struct LoadSettings {
     std::vector<MapSettings> maps;
