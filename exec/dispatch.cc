@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -1027,8 +1028,18 @@ int64_t Dispatcher::ProgInfo(Call& c, int local, std::vector<uint8_t>* buf,
     const uint32_t k = std::min(n, have);
     return k == 0 || c.Write(ptr, data, uint64_t{k} * size) == 0;
   };
-  const uint32_t nmaps = static_cast<uint32_t>(rec.map_ids.size());
-  if (!out(info.map_ids, rec.map_ids.data(), info.nr_map_ids, nmaps, 4)) {
+  // used_maps: the maps the instructions name, then the bound ones.
+  std::vector<uint32_t> ids = rec.map_ids;
+  {
+    std::lock_guard<std::mutex> l(p->extra->mu);
+    for (const std::shared_ptr<Map>& b : p->extra->bound_maps) {
+      if (std::find(ids.begin(), ids.end(), b->id()) == ids.end()) {
+        ids.push_back(b->id());
+      }
+    }
+  }
+  const uint32_t nmaps = static_cast<uint32_t>(ids.size());
+  if (!out(info.map_ids, ids.data(), info.nr_map_ids, nmaps, 4)) {
     return -EFAULT;
   }
   info.nr_map_ids = nmaps;
@@ -1094,10 +1105,13 @@ int64_t Dispatcher::BindMap(Call& c, const uint8_t* a) {
   std::shared_ptr<const Prog> p;
   std::shared_ptr<Map> m = MapFromFd(map);
   if (ProgFromFd(prog, &p) != 0 || m == nullptr) return -EINVAL;
-  std::vector<uint32_t>& ids = prog_records_[p->id].map_ids;
-  if (std::find(ids.begin(), ids.end(), m->id()) == ids.end()) {
-    ids.push_back(m->id());
+  // The program holds the map (emu/prog.h ProgExtra, as libbpfemu's
+  // bpf_prog_bind_map keeps it).
+  std::lock_guard<std::mutex> l(p->extra->mu);
+  for (const std::shared_ptr<Map>& b : p->extra->bound_maps) {
+    if (b->id() == m->id()) return 0;
   }
+  p->extra->bound_maps.push_back(std::move(m));
   return 0;
 }
 
