@@ -42,7 +42,8 @@ struct Retirement {
 
   // Moves the retired programs no run announces into `out` (freed by the
   // caller, unlocked: a program's bytecode releases maps).
-  void CollectLocked(std::vector<Prog*>* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  void CollectLocked(std::vector<Prog*>* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (retired.empty()) return;
     hazard::Synchronize();
     const absl::flat_hash_set<const void*> held = hazard::Protected();
@@ -373,8 +374,7 @@ TailCallCache::~TailCallCache() {
   std::free(slots_);
 }
 
-long TailCallCache::Enter(uint32_t index,
-                          const std::atomic<uint32_t>& slot_id,
+long TailCallCache::Enter(uint32_t index, const std::atomic<uint32_t>& slot_id,
                           const Prog** next) {
   RunState* run = current_run;
   // The interpreter's order: the budget is spent before the slot is read.
@@ -386,8 +386,7 @@ long TailCallCache::Enter(uint32_t index,
   return *next != nullptr ? 0 : -ENOENT;
 }
 
-const Prog* TailCallCache::Resolve(RunState* run, uint32_t index,
-                                   uint32_t id) {
+const Prog* TailCallCache::Resolve(RunState* run, uint32_t index, uint32_t id) {
   if (!run->guard.has_value()) run->guard.emplace();
   std::atomic<const Prog*>& slot = slots_[index];
   if (run->guard->ok()) {

@@ -135,8 +135,8 @@ uint64_t TailCall(Vm& vm, uint64_t ctx, uint64_t map, uint64_t index, uint64_t,
     return static_cast<uint64_t>(-EINVAL);
   }
   const bpfemu::Prog* next = nullptr;
-  if (long err = b->fd_array->TailCallTarget(static_cast<uint32_t>(index),
-                                             &next);
+  if (long err =
+          b->fd_array->TailCallTarget(static_cast<uint32_t>(index), &next);
       err != 0) {
     return static_cast<uint64_t>(err);
   }
