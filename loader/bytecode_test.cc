@@ -235,12 +235,19 @@ TEST(BytecodeTest, TailCallTargetReplacedWhileRunningIsNotFreed) {
       }
     }
   });
+  // Loaded first, so the replacements come faster than a run lasts.
+  std::vector<int> fds;
+  for (int i = 0; i < 300; ++i) {
+    fds.push_back(LoadTc(SpinThenReturn(100 + i, 300)));
+    ASSERT_GE(fds.back(), 0);
+  }
   const uint32_t zero = 0;
-  for (int i = 0; i < 400; ++i) {
-    const int fd = LoadTc(SpinThenReturn(100 + i, 200));
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(MapUpdateElem(table, &zero, &fd, BPF_ANY), 0);
-    CloseFd(fd);  // the slot holds the only reference now
+  for (size_t i = 0; i < fds.size(); ++i) {
+    ASSERT_EQ(MapUpdateElem(table, &zero, &fds[i], BPF_ANY), 0);
+    CloseFd(fds[i]);  // the slot holds the only reference now
+    // Give the runner time to enter this one before it is replaced.
+    for (int spin = 0; spin < 20000; ++spin)
+      std::atomic_signal_fence(std::memory_order_seq_cst);
     if (i % 7 == 0) (void)MapDeleteElem(table, &zero);
   }
   // The runner stops once it has taken a call (it would spin on forever
