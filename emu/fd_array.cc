@@ -187,9 +187,8 @@ long FdArrayMap::TailCallTarget(uint32_t index, const Prog** next) {
 }
 
 long FdArrayMap::TailCall(uint32_t index) {
-  const Prog* next = nullptr;
-  if (long err = TailCallTarget(index, &next); err != 0) return err;
-  TailCallJump(next);  // nothing on this frame needs destroying
+  if (index >= max_entries() || cache_ == nullptr) return -E2BIG;
+  return cache_->Jump(index, slots_[index]);  // returns only if not taken
 }
 
 }  // namespace bpfemu

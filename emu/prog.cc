@@ -374,32 +374,61 @@ TailCallCache::~TailCallCache() {
   std::free(slots_);
 }
 
-long TailCallCache::Enter(uint32_t index, const std::atomic<uint32_t>& slot_id,
-                          const Prog** next) {
-  RunState* run = current_run;
+// Inside Enter() and Jump(): the budget, the slot, the cached program.
+[[gnu::always_inline]] inline long TailCallCache::Take(
+    RunState* run, uint32_t index, const std::atomic<uint32_t>& slot_id,
+    const Prog** next) {
   // The interpreter's order: the budget is spent before the slot is read.
   if (run == nullptr || run->tail_calls >= kMaxTailCallCnt) return -E2BIG;
   run->tail_calls = run->tail_calls + 1;
   const uint32_t id = slot_id.load(std::memory_order_acquire);
   if (id == 0 || index >= n_) return -ENOENT;
+  if (run->guard.has_value() && run->guard->ok()) [[likely]] {
+    // Announced, then checked: a cached program still named by the slot's
+    // id cannot be freed until the next tail call or the run's end.
+    const Prog* p = run->guard->Protect(slots_[index]);
+    if (p != nullptr && p->id == id) [[likely]] {
+      if (run->target != nullptr) [[unlikely]]
+        run->target.reset();
+      *next = p;
+      return 0;
+    }
+  }
   *next = Resolve(run, index, id);
   return *next != nullptr ? 0 : -ENOENT;
 }
 
-const Prog* TailCallCache::Resolve(RunState* run, uint32_t index, uint32_t id) {
+long TailCallCache::Enter(uint32_t index, const std::atomic<uint32_t>& slot_id,
+                          const Prog** next) {
+  return Take(current_run, index, slot_id, next);
+}
+
+long TailCallCache::Jump(uint32_t index, const std::atomic<uint32_t>& slot_id) {
+  RunState* run = current_run;
+  const Prog* next = nullptr;
+  if (long err = Take(run, index, slot_id, &next); err != 0) return err;
+  run->next = next;
+#ifdef BPFEMU_LIBC_LONGJMP
+  std::longjmp(run->env, 1);
+#else
+  __builtin_longjmp(run->env, 1);
+#endif
+}
+
+// The first call through a slot, a slot that changed, or no hazard slot
+// yet: resolves the id in the program table and caches the result.
+[[gnu::noinline]] const Prog* TailCallCache::Resolve(RunState* run,
+                                                     uint32_t index,
+                                                     uint32_t id) {
   if (!run->guard.has_value()) run->guard.emplace();
   std::atomic<const Prog*>& slot = slots_[index];
   if (run->guard->ok()) {
-    // Announced, then checked: a cached program still named by the slot's
-    // id cannot be freed until the next tail call or the run's end.
     const Prog* p = run->guard->Protect(slot);
-    if (p != nullptr && p->id == id) [[likely]] {
-      if (run->target != nullptr) run->target.reset();
+    if (p != nullptr && p->id == id) {
+      run->target.reset();
       return p;
     }
   }
-  // First call through this slot, or the slot changed: resolve the id in the
-  // table and cache the result.
   std::shared_ptr<const Prog> fresh = ProgFromId(id);
   if (fresh == nullptr) return nullptr;
   fresh->cached.store(true, std::memory_order_release);

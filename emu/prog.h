@@ -76,9 +76,14 @@ class TailCallCache {
   // *next, kept alive until the run ends or takes its next tail call.
   long Enter(uint32_t index, const std::atomic<uint32_t>& slot_id,
              const Prog** next);
+  // Enter(), then on success leaves the running program for *next
+  // (TailCallJump) without returning; otherwise the negative errno.
+  long Jump(uint32_t index, const std::atomic<uint32_t>& slot_id);
 
  private:
   friend void ClearCachedProg(const Prog* p);
+  long Take(RunState* run, uint32_t index, const std::atomic<uint32_t>& slot_id,
+            const Prog** next);
   const Prog* Resolve(RunState* run, uint32_t index, uint32_t id);
   uint32_t n_;
   std::atomic<const Prog*>* slots_;  // n_ entries, zeroed
