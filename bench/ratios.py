@@ -184,14 +184,12 @@ def compat_table(run):
     return True
 
 
-def main():
-    run = json.load(open(sys.argv[1]))
-    if (ringbuf_table(run) or prog_table(run) or scaling_table(run) or
-            grid_table(run) or compat_table(run)):
-        return
+def hash_report(run):
+    """The machine line and table of //bench:hash_benchmark or
+    //bench:lru_benchmark; False if `run` is neither."""
     times = hash_times(run)
     if not times:
-        return
+        return False
     ctx = run["context"]
     print(f"Machine: {ctx.get('num_cpus')} CPUs at {ctx.get('mhz_per_cpu')} MHz, "
           f"host {ctx.get('host_name')}, run {ctx.get('date')}.\n")
@@ -209,6 +207,15 @@ def main():
                           ratio(cols[0], cols[3]), ratio(cols[1], cols[3]),
                           ratio(cols[1], cols[4])]) +
               " |")
+    return True
+
+
+def main():
+    run = json.load(open(sys.argv[1]))
+    if (ringbuf_table(run) or prog_table(run) or scaling_table(run) or
+            grid_table(run) or compat_table(run)):
+        return
+    hash_report(run)
 
 
 if __name__ == "__main__":

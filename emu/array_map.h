@@ -61,6 +61,8 @@ class ArrayMap : public Map {
     return ArrayMemUsage(build, max_entries(), geo_.elem_size, geo_.percpu,
                          map_flags() & BPF_F_MMAPABLE, nr_cpus());
   }
+  // Bytes from one CPU's copy of a PERCPU_ARRAY value to the next.
+  uint32_t PercpuUnit() const { return geo_.elem_size; }
   // The program face: the element's value (PERCPU_ARRAY: the current CPU's
   // slot), or nullptr out of range.
   void* LookupElemProg(const void* key) override;

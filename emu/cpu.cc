@@ -44,9 +44,15 @@ int ReadHostPossibleCpus() {
 }
 
 std::atomic<int> g_possible_cpus{0};  // 0: use the host's count
-thread_local int t_cpu_override = -1;
 
 }  // namespace
+}  // namespace bpfemu
+
+extern "C" {
+thread_local int bpfemu_cpu_override = -1;
+}
+
+namespace bpfemu {
 
 int HostPossibleCpus() {
   static const int n = ReadHostPossibleCpus();
@@ -62,19 +68,12 @@ void SetNumPossibleCpus(int n) {
   g_possible_cpus.store(n > 0 ? n : 0, std::memory_order_relaxed);
 }
 
-uint32_t CurrentCpu(uint32_t ncpus) {
-  int cpu = t_cpu_override;
-  if (cpu < 0) cpu = sched_getcpu();
-  if (cpu < 0) cpu = 0;
-  return static_cast<uint32_t>(cpu) % ncpus;
+void SetThreadCpu(int cpu) { bpfemu_cpu_override = cpu < 0 ? -1 : cpu; }
+
+ScopedCpu::ScopedCpu(int cpu) : previous_(bpfemu_cpu_override) {
+  bpfemu_cpu_override = cpu;
 }
 
-void SetThreadCpu(int cpu) { t_cpu_override = cpu < 0 ? -1 : cpu; }
-
-ScopedCpu::ScopedCpu(int cpu) : previous_(t_cpu_override) {
-  t_cpu_override = cpu;
-}
-
-ScopedCpu::~ScopedCpu() { t_cpu_override = previous_; }
+ScopedCpu::~ScopedCpu() { bpfemu_cpu_override = previous_; }
 
 }  // namespace bpfemu

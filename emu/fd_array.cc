@@ -42,6 +42,11 @@ FdArrayMap::FdArrayMap(ShmRegion region) : Map(std::move(region)) {
   slots_ = this->region().At<std::atomic<uint32_t>>(kSlotsOff);
 }
 
+// After the header is known good: its max_entries sizes the cache.
+void FdArrayMap::MakeCache() {
+  if (!holds_maps()) cache_ = std::make_unique<TailCallCache>(max_entries());
+}
+
 int FdArrayMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                       std::unique_ptr<Map>* out) {
   const uint64_t slots_off = kSlotsOff;
@@ -59,7 +64,9 @@ int FdArrayMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
   auto* body = new (region.At<void>(kBodyOffset)) FdArrayBody{};
   body->slots_off = slots_off;
   *fd = map_fd;
-  *out = std::unique_ptr<Map>(new FdArrayMap(std::move(region)));
+  auto map = std::unique_ptr<FdArrayMap>(new FdArrayMap(std::move(region)));
+  map->MakeCache();
+  *out = std::move(map);
   return 0;
 }
 
@@ -76,6 +83,7 @@ int FdArrayMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
       __atomic_load_n(&map->body_->slots_off, __ATOMIC_RELAXED) != kSlotsOff) {
     return -EINVAL;
   }
+  map->MakeCache();
   *out = std::move(map);
   return 0;
 }
@@ -173,16 +181,14 @@ int FdArrayMap::GetNextKey(const void* key, void* next_key) {
   return ArrayGetNextKey(key, max_entries(), next_key);
 }
 
+long FdArrayMap::TailCallTarget(uint32_t index, const Prog** next) {
+  if (index >= max_entries() || cache_ == nullptr) return -E2BIG;
+  return cache_->Enter(index, slots_[index], next);
+}
+
 long FdArrayMap::TailCall(uint32_t index) {
-  if (index >= max_entries()) return -E2BIG;
-  if (!TakeTailCallBudget()) return -E2BIG;
-  const uint32_t id = slots_[index].load(std::memory_order_acquire);
-  if (id == 0) return -ENOENT;
-  std::shared_ptr<const Prog> target = ProgFromId(id);
-  if (target == nullptr) return -ENOENT;
-  // The run keeps the reference; the local is moved from, so the longjmp
-  // skips no destructor that matters.
-  TailCallTo(std::move(target));
+  if (index >= max_entries() || cache_ == nullptr) return -E2BIG;
+  return cache_->Jump(index, slots_[index]);  // returns only if not taken
 }
 
 }  // namespace bpfemu

@@ -36,6 +36,10 @@
 //     be empty); an empty slot falls through; else the target runs in place
 //     of the caller. A program that tail-calls itself runs 1 + 33 times.
 //
+// Tail calls take no lock and no reference count: the slot's id is checked
+// against a process-local cache of program pointers (prog.h TailCallCache),
+// as the kernel's prog_array holds the program pointer under RCU.
+//
 // Differences from the kernel: a loaded program that merely references a
 // PROG_ARRAY does not claim ownership (native code has no relocation list),
 // so the owner is the first program stored or tail-called into.
@@ -117,6 +121,11 @@ class FdArrayMap : public Map {
   // bpf_tail_call(ctx, this, index): does not return when the call is
   // taken; otherwise returns a negative errno and the caller goes on.
   long TailCall(uint32_t index);
+  // The checks and budget of a tail call, without the jump: 0 and the
+  // target in *next (kept alive by the run, TailCallCache::Enter), or the
+  // negative errno the helper returns. The interpreter enters *next in its
+  // loop (loader/bytecode.cc); TailCall() jumps.
+  long TailCallTarget(uint32_t index, const Prog** next);
 
  private:
   struct FdArrayBody {
@@ -128,6 +137,7 @@ class FdArrayMap : public Map {
   };
 
   explicit FdArrayMap(ShmRegion region);
+  void MakeCache();
   int UpdateProgSlot(const void* key, const void* value, uint64_t flags);
   static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                    std::unique_ptr<Map>* out);
@@ -136,6 +146,8 @@ class FdArrayMap : public Map {
   static const uint64_t kSlotsOff;
   FdArrayBody* body_;
   std::atomic<uint32_t>* slots_;
+  // PROG_ARRAY only: the programs the slots' ids resolved to.
+  std::unique_ptr<TailCallCache> cache_;
 };
 
 }  // namespace bpfemu

@@ -216,6 +216,13 @@ class Vm {
   uint64_t CallCallback(uint64_t value, uint64_t r1, uint64_t r2);
   void* ctx() const { return ctx_; }
   uint32_t prog_type() const { return prog_->prog_type_; }
+  // A tail call taken by the helper being called: when the run is in its
+  // outermost frame (not a subprogram or callback), the loop enters `next`
+  // at instruction 0 with R1 = ctx once the helper returns, as the
+  // interpreter's JMP_TAIL_CALL does (kernel/bpf/core.c ___bpf_prog_run),
+  // and true is returned; otherwise false and the caller leaves the run
+  // some other way. `next` must outlive the run (prog.h TailCallCache).
+  bool SwitchTo(const Program* next);
 
  private:
   friend class Program;
@@ -225,6 +232,9 @@ class Vm {
     uint8_t tag;
   };
   Vm(const Program* prog, void* ctx);
+  // The per-program state of a fresh run of prog_ (packet bounds, regions,
+  // budget), for the constructor and SwitchTo().
+  void Enter();
   bool Allowed(uint64_t addr, uint64_t size, bool write) const;
   // Map memory (direct values, handed-out values) holding [addr, end):
   // 1 writable, 0 read-only, -1 none.
@@ -240,10 +250,12 @@ class Vm {
   bool pkt_writable_ = false;
   uint64_t budget_;
   int depth_ = 0;
+  const Program* switch_to_ = nullptr;  // SwitchTo()
   uint64_t held_lock_ = 0;
   Region regions_[kMaxRegions];
   int nregions_ = 0;  // regions added (kept in [0, 2 * kMaxRegions))
   Region records_[16] = {};
+  bool records_used_ = false;  // a record was added since Enter()
   struct FaultRelease {
     void (*fn)(void*);
     void* arg;

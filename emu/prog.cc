@@ -8,16 +8,78 @@
 #include <cerrno>
 #include <csetjmp>
 #include <cstdlib>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "emu/bpffs.h"
 #include "emu/errno.h"
+#include "emu/hazard.h"
 #include "emu/local_mutex.h"
 #include "emu/version.h"
 
 namespace bpfemu {
+
+void ClearCachedProg(const Prog* p);
+
 namespace {
+
+// The TailCallCaches of this process and the programs whose last reference
+// went while a run still announced them (the kernel's call_rcu of
+// __bpf_prog_put_noref: the free waits for readers).
+struct Retirement {
+  LocalMutex mu;
+  absl::flat_hash_set<TailCallCache*> caches ABSL_GUARDED_BY(mu);
+  std::vector<Prog*> retired ABSL_GUARDED_BY(mu);
+  std::atomic<bool> pending{false};
+
+  static Retirement& Get() {
+    static auto* r = new Retirement;
+    return *r;
+  }
+
+  // Moves the retired programs no run announces into `out` (freed by the
+  // caller, unlocked: a program's bytecode releases maps).
+  void CollectLocked(std::vector<Prog*>* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (retired.empty()) return;
+    hazard::Synchronize();
+    const absl::flat_hash_set<const void*> held = hazard::Protected();
+    std::vector<Prog*> keep;
+    for (Prog* p : retired) {
+      (held.contains(p) ? keep : *out).push_back(p);
+    }
+    retired.swap(keep);
+    pending.store(!retired.empty(), std::memory_order_relaxed);
+  }
+};
+
+void Reclaim() {
+  std::vector<Prog*> free_now;
+  {
+    Retirement& r = Retirement::Get();
+    LocalMutexLock l(&r.mu);
+    r.CollectLocked(&free_now);
+  }
+  for (Prog* p : free_now) delete p;
+}
+
+// The deleter of every Prog's shared_ptr: the last fd and slot reference
+// are gone. Unpublishes the program from the caches, then frees it unless
+// a run announces it (then a later Reclaim() does).
+void RetireProg(Prog* p) {
+  std::vector<Prog*> free_now;
+  {
+    Retirement& r = Retirement::Get();
+    LocalMutexLock l(&r.mu);
+    if (p->cached.load(std::memory_order_acquire)) ClearCachedProg(p);
+    r.retired.push_back(p);
+    r.CollectLocked(&free_now);
+  }
+  for (Prog* q : free_now) delete q;
+}
 
 class ProgTable {
  public:
@@ -120,18 +182,42 @@ class ProgTable {
       ABSL_GUARDED_BY(mu_);
 };
 
+}  // namespace
+
+// Sanitizers follow setjmp()/longjmp() (ASan unpoisons the skipped stack,
+// TSan unwinds its shadow stack) but not GCC's __builtin_setjmp, which
+// saves and restores only the frame and stack pointers and so costs a few
+// instructions where glibc's longjmp walks cleanup handlers and checks the
+// target frame (__longjmp_chk): a third of a native tail call.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define BPFEMU_LIBC_LONGJMP 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define BPFEMU_LIBC_LONGJMP 1
+#endif
+#endif
+
 // One bpf_prog_run() on this thread: where a tail call lands, and the
 // invocation's tail-call count (the interpreter's tail_call_cnt).
 struct RunState {
+#ifdef BPFEMU_LIBC_LONGJMP
   std::jmp_buf env;
+#else
+  void* env[5];  // __builtin_setjmp's buffer
+#endif
   const Prog* volatile next;
   volatile uint32_t tail_calls;
   RunState* prev;
-  // The tail-call target's reference, held while it runs (the slot may be
-  // emptied and the program's last fd closed meanwhile). It lives in
-  // ProgRun()'s frame, which the longjmp returns to, so nothing leaks.
+  // The tail-call target, announced while it runs (the slot may be emptied
+  // and the program's last fd closed meanwhile): the hazard slot, taken at
+  // the first tail call, or a counted reference when the thread has no
+  // hazard slot free. Both live in ProgRun()'s frame, which the longjmp
+  // returns to, so nothing leaks.
+  std::optional<hazard::Guard> guard;
   std::shared_ptr<const Prog> target;
 };
+namespace {
+
 thread_local RunState* current_run = nullptr;
 thread_local bool run_faulted = false;
 
@@ -144,7 +230,7 @@ int Register(uint32_t prog_type, uint32_t expected_attach_type,
              std::shared_ptr<const interp::Program> code) {
   // bpf_prog_load(): unprivileged_bpf_disabled, for an unprivileged caller.
   if (!CallerPrivileged()) return -EPERM;
-  auto prog = std::make_shared<Prog>();
+  auto prog = std::shared_ptr<Prog>(new Prog, RetireProg);
   prog->type = prog_type;
   prog->expected_attach_type = expected_attach_type;
   prog->name = name;
@@ -214,7 +300,11 @@ uint32_t ProgRun(const Prog& prog, void* ctx) {
   run_faulted = false;
   // A tail call longjmp()s back here with run.next set to its target, an
   // aborted run with run.next NULL.
+#ifdef BPFEMU_LIBC_LONGJMP
   setjmp(run.env);
+#else
+  __builtin_setjmp(run.env);
+#endif
   const Prog* p = run.next;
   uint32_t ret = 0;
   if (p == nullptr) {
@@ -225,6 +315,10 @@ uint32_t ProgRun(const Prog& prog, void* ctx) {
     ret = static_cast<uint32_t>(p->code->Run(ctx));
   }
   current_run = run.prev;
+  if (Retirement::Get().pending.load(std::memory_order_relaxed)) [[unlikely]] {
+    run.guard.reset();
+    Reclaim();
+  }
   return ret;
 }
 
@@ -247,11 +341,115 @@ void TailCallTo(std::shared_ptr<const Prog> next) {
 
 bool ProgFaulted() { return run_faulted; }
 
+// Called with Retirement::mu held.
+void ClearCachedProg(const Prog* p) {
+  Retirement& r = Retirement::Get();
+  for (TailCallCache* c : r.caches) {
+    for (uint32_t i = 0; i < c->n_; ++i) {
+      const Prog* expected = p;
+      c->slots_[i].compare_exchange_strong(expected, nullptr,
+                                           std::memory_order_acq_rel);
+    }
+  }
+}
+
+TailCallCache::TailCallCache(uint32_t slots) : n_(slots) {
+  // calloc: a large, never used array costs no memory until touched. A
+  // std::atomic of a pointer is a plain pointer on every supported target.
+  static_assert(sizeof(std::atomic<const Prog*>) == sizeof(const Prog*));
+  slots_ = static_cast<std::atomic<const Prog*>*>(
+      std::calloc(slots == 0 ? 1 : slots, sizeof(std::atomic<const Prog*>)));
+  if (slots_ == nullptr) std::abort();
+  Retirement& r = Retirement::Get();
+  LocalMutexLock l(&r.mu);
+  r.caches.insert(this);
+}
+
+TailCallCache::~TailCallCache() {
+  {
+    Retirement& r = Retirement::Get();
+    LocalMutexLock l(&r.mu);
+    r.caches.erase(this);
+  }
+  std::free(slots_);
+}
+
+// Inside Enter() and Jump(): the budget, the slot, the cached program.
+[[gnu::always_inline]] inline long TailCallCache::Take(
+    RunState* run, uint32_t index, const std::atomic<uint32_t>& slot_id,
+    const Prog** next) {
+  // The interpreter's order: the budget is spent before the slot is read.
+  if (run == nullptr || run->tail_calls >= kMaxTailCallCnt) return -E2BIG;
+  run->tail_calls = run->tail_calls + 1;
+  const uint32_t id = slot_id.load(std::memory_order_acquire);
+  if (id == 0 || index >= n_) return -ENOENT;
+  if (run->guard.has_value() && run->guard->ok()) [[likely]] {
+    // Announced, then checked: a cached program still named by the slot's
+    // id cannot be freed until the next tail call or the run's end.
+    const Prog* p = run->guard->Protect(slots_[index]);
+    if (p != nullptr && p->id == id) [[likely]] {
+      if (run->target != nullptr) [[unlikely]]
+        run->target.reset();
+      *next = p;
+      return 0;
+    }
+  }
+  *next = Resolve(run, index, id);
+  return *next != nullptr ? 0 : -ENOENT;
+}
+
+long TailCallCache::Enter(uint32_t index, const std::atomic<uint32_t>& slot_id,
+                          const Prog** next) {
+  return Take(current_run, index, slot_id, next);
+}
+
+long TailCallCache::Jump(uint32_t index, const std::atomic<uint32_t>& slot_id) {
+  RunState* run = current_run;
+  const Prog* next = nullptr;
+  if (long err = Take(run, index, slot_id, &next); err != 0) return err;
+  run->next = next;
+#ifdef BPFEMU_LIBC_LONGJMP
+  std::longjmp(run->env, 1);
+#else
+  __builtin_longjmp(run->env, 1);
+#endif
+}
+
+// The first call through a slot, a slot that changed, or no hazard slot
+// yet: resolves the id in the program table and caches the result.
+[[gnu::noinline]] const Prog* TailCallCache::Resolve(RunState* run,
+                                                     uint32_t index,
+                                                     uint32_t id) {
+  if (!run->guard.has_value()) run->guard.emplace();
+  std::atomic<const Prog*>& slot = slots_[index];
+  if (run->guard->ok()) {
+    const Prog* p = run->guard->Protect(slot);
+    if (p != nullptr && p->id == id) {
+      run->target.reset();
+      return p;
+    }
+  }
+  std::shared_ptr<const Prog> fresh = ProgFromId(id);
+  if (fresh == nullptr) return nullptr;
+  fresh->cached.store(true, std::memory_order_release);
+  slot.store(fresh.get(), std::memory_order_release);
+  if (run->guard->ok() && run->guard->Protect(slot) == fresh.get()) {
+    run->target.reset();
+    return fresh.get();  // announced; `fresh` may now be the last reference
+  }
+  run->target = std::move(fresh);
+  return run->target.get();
+}
+
 void TailCallJump(const Prog* next) {
   RunState* run = current_run;
   if (run == nullptr) std::abort();  // outside ProgRun()
   run->next = next;
+#ifdef BPFEMU_LIBC_LONGJMP
   std::longjmp(run->env, 1);
+#else
+  __builtin_longjmp(run->env, 1);
+#endif
 }
 
 }  // namespace bpfemu

@@ -63,6 +63,48 @@ struct Prog {
   ProgFunc func = nullptr;                      // a native program, or
   std::shared_ptr<const interp::Program> code;  // bytecode (interp.h)
   std::shared_ptr<ProgExtra> extra = std::make_shared<ProgExtra>();
+  // Set once a TailCallCache has held this program: its retirement then
+  // clears the caches (prog.cc RetireProg).
+  mutable std::atomic<bool> cached{false};
+};
+
+// The process-local side of one PROG_ARRAY: per slot, the program its id
+// resolved to last, so a tail call reaches its target without the program
+// table's lock or a reference count. The kernel stores the program pointer
+// in the slot and frees a replaced program after an RCU grace period
+// (kernel/bpf/arraymap.c prog_fd_array_put_ptr, kernel/bpf/core.c
+// __bpf_prog_put_noref). Here the slot in the shared region keeps holding
+// an id (other processes read it); the cached pointer is trusted only while
+// it names the same id, and is read under the run's hazard pointer
+// (hazard.h): a program is freed once no cache holds it and no run
+// announces it, so a concurrent update never frees a running program.
+struct RunState;  // one ProgRun() (prog.cc)
+
+class TailCallCache {
+ public:
+  explicit TailCallCache(uint32_t slots);
+  ~TailCallCache();
+  TailCallCache(const TailCallCache&) = delete;
+  TailCallCache& operator=(const TailCallCache&) = delete;
+
+  // bpf_tail_call() after the index check, in the kernel's order: one unit
+  // of the run's budget (-E2BIG once kMaxTailCallCnt are spent, or outside
+  // ProgRun()), then the id in `slot_id` (slot `index` of the array):
+  // -ENOENT if empty or naming no live program of this process, else 0 and
+  // *next, kept alive until the run ends or takes its next tail call.
+  long Enter(uint32_t index, const std::atomic<uint32_t>& slot_id,
+             const Prog** next);
+  // Enter(), then on success leaves the running program for *next
+  // (TailCallJump) without returning; otherwise the negative errno.
+  long Jump(uint32_t index, const std::atomic<uint32_t>& slot_id);
+
+ private:
+  friend void ClearCachedProg(const Prog* p);
+  long Take(RunState* run, uint32_t index, const std::atomic<uint32_t>& slot_id,
+            const Prog** next);
+  const Prog* Resolve(RunState* run, uint32_t index, uint32_t id);
+  uint32_t n_;
+  std::atomic<const Prog*>* slots_;  // n_ entries, zeroed
 };
 
 // Registers a program (BPF_PROG_LOAD for a native function): a new O_CLOEXEC
@@ -109,6 +151,7 @@ uint32_t ProgRun(const Prog& prog, void* ctx);
 // kMaxTailCallCnt are spent, or outside ProgRun()).
 bool TakeTailCallBudget();
 // Leaves the running program and enters `next` with the same context.
+// `next` must be kept alive by the run (TailCallCache::Enter).
 [[noreturn]] void TailCallJump(const Prog* next);
 // The same, holding a reference to `next` until the run ends.
 [[noreturn]] void TailCallTo(std::shared_ptr<const Prog> next);

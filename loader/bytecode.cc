@@ -124,11 +124,24 @@ uint64_t MapLookupPercpu(Vm& vm, uint64_t map, uint64_t key, uint64_t cpu,
   return reinterpret_cast<uint64_t>(v);
 }
 
+// A taken tail call to bytecode switches programs inside the interpreter's
+// loop (Vm::SwitchTo); to a native program, or from a subprogram or
+// callback, it leaves the run through ProgRun() (TailCallJump).
 uint64_t TailCall(Vm& vm, uint64_t ctx, uint64_t map, uint64_t index, uint64_t,
                   uint64_t) {
-  MapArg(vm, map);
-  return static_cast<uint64_t>(
-      bpfemu_tail_call(Ptr(ctx), Ptr(map), static_cast<uint32_t>(index)));
+  BoundMap* b = MapArg(vm, map);
+  (void)ctx;
+  if (b == nullptr || b->fd_array == nullptr || b->fd_array->holds_maps()) {
+    return static_cast<uint64_t>(-EINVAL);
+  }
+  const bpfemu::Prog* next = nullptr;
+  if (long err =
+          b->fd_array->TailCallTarget(static_cast<uint32_t>(index), &next);
+      err != 0) {
+    return static_cast<uint64_t>(err);
+  }
+  if (next->code != nullptr && vm.SwitchTo(next->code.get())) return 0;
+  bpfemu::TailCallJump(next);
 }
 
 // Probe reads take any address; one the program may not read fails the way

@@ -8,10 +8,13 @@
 
 #include <linux/bpf.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "emu/interp_asm.h"
@@ -122,6 +125,142 @@ TEST(BytecodeTest, ProgramLivesWhileAnFdOrASlotHoldsIt) {
   EXPECT_EQ(ProgFromId(id), nullptr);
   EXPECT_EQ(RunTc(fd), 1u);  // the slot is empty: the call falls through
   CloseFd(fd);
+  CloseFd(table);
+}
+
+// Returns `value` after `spins` trips of a loop, so a run lasts a while.
+Insns SpinThenReturn(int32_t value, int32_t spins) {
+  return {a::MovImm(BPF_REG_1, spins), a::AluImm(BPF_SUB, BPF_REG_1, 1),
+          a::JmpImm(BPF_JNE, BPF_REG_1, 0, -2), a::MovImm(BPF_REG_0, value),
+          a::Exit()};
+}
+
+// Tail-calls slot `slot` of `table`; returns 1 when the call falls through.
+Insns TailCaller(int table, int32_t slot) {
+  Insns p;
+  a::LdMapFd(&p, BPF_REG_2, table);
+  p.push_back(a::MovImm(BPF_REG_3, slot));
+  p.push_back(a::Call(BPF_FUNC_tail_call));
+  p.push_back(a::MovImm(BPF_REG_0, 1));
+  p.push_back(a::Exit());
+  return p;
+}
+
+// The per-slot program cache (prog.h TailCallCache) follows every update:
+// a replaced, deleted or re-set slot reaches the program it holds now.
+TEST(BytecodeTest, TailCallFollowsSlotUpdates) {
+  const int table = Create(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2);
+  ASSERT_GE(table, 0);
+  const int p5 = LoadTc(SpinThenReturn(5, 1));
+  const int p6 = LoadTc(SpinThenReturn(6, 1));
+  const int caller = LoadTc(TailCaller(table, 0));
+  ASSERT_GE(p5, 0);
+  ASSERT_GE(p6, 0);
+  ASSERT_GE(caller, 0);
+  const uint32_t zero = 0;
+  EXPECT_EQ(RunTc(caller), 1u);
+  ASSERT_EQ(MapUpdateElem(table, &zero, &p5, BPF_ANY), 0);
+  EXPECT_EQ(RunTc(caller), 5u);
+  EXPECT_EQ(RunTc(caller), 5u);
+  ASSERT_EQ(MapUpdateElem(table, &zero, &p6, BPF_ANY), 0);
+  EXPECT_EQ(RunTc(caller), 6u);
+  ASSERT_EQ(MapDeleteElem(table, &zero), 0);
+  EXPECT_EQ(RunTc(caller), 1u);
+  ASSERT_EQ(MapUpdateElem(table, &zero, &p5, BPF_ANY), 0);
+  EXPECT_EQ(RunTc(caller), 5u);
+  // The cached program goes with its last reference: closing its fd while
+  // the slot holds it keeps it; emptying the slot then frees it.
+  std::shared_ptr<const Prog> held;
+  ASSERT_EQ(ProgFromFd(p5, &held), 0);
+  const uint32_t id5 = held->id;
+  held.reset();
+  CloseFd(p5);
+  EXPECT_EQ(RunTc(caller), 5u);
+  ASSERT_EQ(MapDeleteElem(table, &zero), 0);
+  EXPECT_EQ(ProgFromId(id5), nullptr);
+  EXPECT_EQ(RunTc(caller), 1u);
+  CloseFd(p6);
+  CloseFd(caller);
+  CloseFd(table);
+}
+
+// A tail call from a subprogram leaves the whole run (as before the
+// in-loop switch, which serves the outermost frame only): the target's
+// return value is the run's.
+TEST(BytecodeTest, TailCallFromSubprogramEndsTheRun) {
+  const int table = Create(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 1);
+  ASSERT_GE(table, 0);
+  const int target = LoadTc(SpinThenReturn(42, 3));
+  ASSERT_GE(target, 0);
+  const uint32_t zero = 0;
+  ASSERT_EQ(MapUpdateElem(table, &zero, &target, BPF_ANY), 0);
+  Insns p;
+  p.push_back(a::CallLocal(2));  // -> the subprogram
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_0, 1000));
+  p.push_back(a::Exit());
+  const Insns sub = TailCaller(table, 0);  // falls through: returns 1
+  p.insert(p.end(), sub.begin(), sub.end());
+  const int fd = LoadTc(p);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(RunTc(fd), 42u);
+  ASSERT_EQ(MapDeleteElem(table, &zero), 0);
+  EXPECT_EQ(RunTc(fd), 1001u);
+  CloseFd(fd);
+  CloseFd(target);
+  CloseFd(table);
+}
+
+// A slot replaced while a run is inside its old program never frees that
+// program under the run (the kernel frees a replaced program after an RCU
+// grace period): one thread runs tail calls into slot 0 while another keeps
+// storing new programs there and closing their fds, so each replacement
+// drops the last reference of the program that may be running. Run under
+// ASan and TSan (docs/reliability.md).
+TEST(BytecodeTest, TailCallTargetReplacedWhileRunningIsNotFreed) {
+  const int table = Create(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 1);
+  ASSERT_GE(table, 0);
+  const int caller = LoadTc(TailCaller(table, 0));
+  ASSERT_GE(caller, 0);
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::atomic<int> taken{0};
+  std::thread runner([&] {
+    while (!stop.load(std::memory_order_relaxed) ||
+           taken.load(std::memory_order_relaxed) == 0) {
+      const uint32_t r = RunTc(caller);
+      if (r >= 100) {
+        taken.fetch_add(1, std::memory_order_relaxed);
+      } else if (r != 1) {
+        bad.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  });
+  // Loaded first, so the replacements come faster than a run lasts.
+  std::vector<int> fds;
+  for (int i = 0; i < 300; ++i) {
+    fds.push_back(LoadTc(SpinThenReturn(100 + i, 300)));
+    ASSERT_GE(fds.back(), 0);
+  }
+  const uint32_t zero = 0;
+  for (size_t i = 0; i < fds.size(); ++i) {
+    ASSERT_EQ(MapUpdateElem(table, &zero, &fds[i], BPF_ANY), 0);
+    CloseFd(fds[i]);  // the slot holds the only reference now
+    // Give the runner time to enter this one before it is replaced.
+    for (int spin = 0; spin < 20000; ++spin)
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (i % 7 == 0) (void)MapDeleteElem(table, &zero);
+  }
+  // The runner stops once it has taken a call (it would spin on forever
+  // otherwise only if no slot update ever landed between its runs).
+  const int last = LoadTc(SpinThenReturn(1000, 1));
+  ASSERT_GE(last, 0);
+  ASSERT_EQ(MapUpdateElem(table, &zero, &last, BPF_ANY), 0);
+  CloseFd(last);
+  stop.store(true);
+  runner.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(taken.load(), 0);
+  CloseFd(caller);
   CloseFd(table);
 }
 

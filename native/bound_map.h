@@ -63,6 +63,13 @@ inline std::unique_ptr<BoundMap> MakeBound(std::string name, int fd,
     b->fast.array_slot =
         static_cast<uint32_t>(array->ValueAt(1) - array->ValueAt(0));
     b->fast.max_entries = array->max_entries();
+  } else if (array != nullptr && b->map->type() == BPF_MAP_TYPE_PERCPU_ARRAY) {
+    b->fast.percpu_values = array->ValueAt(0);
+    b->fast.array_slot =
+        static_cast<uint32_t>(array->ValueAt(1) - array->ValueAt(0));
+    b->fast.percpu_unit = array->PercpuUnit();
+    b->fast.nr_cpus = array->nr_cpus();
+    b->fast.max_entries = array->max_entries();
   }
   return b;
 }

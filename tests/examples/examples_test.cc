@@ -136,6 +136,46 @@ TEST_F(ExamplesTest, PercpuCountersAreSummedOverCpusInUserspace) {
   EXPECT_EQ(per_cpu[1], 0u);
 }
 
+// The per-CPU array lookup is inlined into native programs (native_abi.h
+// bpfemu_fast_cpu): the emulated CPU, the real one when none is set (the
+// rseq cpu_id, as sched_getcpu() reports it), and a CPU beyond the map's
+// count folded into range by the helper, as CurrentCpu() does.
+TEST_F(ExamplesTest, PercpuArrayInlineLookupFollowsTheCurrentCpu) {
+  SetNumPossibleCpus(2);
+  auto obj = LoadObject("percpu_bytes");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("count_bytes");
+  ASSERT_NE(prog, nullptr);
+  const uint32_t zero = 0;
+  uint64_t per_cpu[2];
+  {
+    ScopedCpu on(5);  // folded: 5 % 2 = CPU 1
+    EXPECT_EQ(prog->RunXdp(EthFrame(ETH_P_IP, 60)).retval, uint32_t{XDP_PASS});
+  }
+  ASSERT_EQ(MapLookupElem(obj->MapFd("bytes"), &zero, per_cpu), 0);
+  EXPECT_EQ(per_cpu[0], 0u);
+  EXPECT_EQ(per_cpu[1], 60u);
+  // No emulated CPU: the thread's real one, pinned so it cannot move.
+  cpu_set_t old_set;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(old_set), &old_set), 0);
+  int real = -1;
+  for (int c = 0; c < CPU_SETSIZE && real < 0; ++c) {
+    if (CPU_ISSET(c, &old_set)) real = c;
+  }
+  ASSERT_GE(real, 0);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(real, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  EXPECT_EQ(sched_getcpu(), real);
+  EXPECT_EQ(CurrentCpu(2), static_cast<uint32_t>(real % 2));
+  EXPECT_EQ(prog->RunXdp(EthFrame(ETH_P_IP, 100)).retval, uint32_t{XDP_PASS});
+  ASSERT_EQ(sched_setaffinity(0, sizeof(old_set), &old_set), 0);
+  ASSERT_EQ(MapLookupElem(obj->MapFd("bytes"), &zero, per_cpu), 0);
+  EXPECT_EQ(per_cpu[real % 2], (real % 2 == 1 ? 60u : 0u) + 100u);
+  EXPECT_EQ(per_cpu[1 - real % 2], real % 2 == 1 ? 0u : 60u);
+}
+
 struct Event {
   uint32_t tgid, pid, uid, syscall_nr;
   char comm[16];

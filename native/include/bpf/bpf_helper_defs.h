@@ -26,6 +26,17 @@ static inline void *bpf_map_lookup_elem(void *map, const void *key) {
                ? (char *)f->array_values + (__u64)index * f->array_slot
                : 0;
   }
+  if (f != 0 && f->percpu_values != 0) { /* PERCPU_ARRAY: inlined too */
+    const int cpu = bpfemu_fast_cpu();
+    if (cpu >= 0 && (__u32)cpu < f->nr_cpus) {
+      __u32 index;
+      __builtin_memcpy(&index, key, sizeof(index));
+      return index < f->max_entries
+                 ? (char *)f->percpu_values + (__u64)index * f->array_slot +
+                       (__u64)cpu * f->percpu_unit
+                 : 0;
+    }
+  }
   return bpfemu_map_lookup_elem(map, key);
 }
 static inline long bpf_map_update_elem(void *map, const void *key,

@@ -15,6 +15,7 @@
 #define BPFEMU_NATIVE_ABI_H_
 
 #include <linux/types.h>
+#include <sys/rseq.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -59,14 +60,42 @@ struct bpfemu_object_def {
 };
 
 /* What a loaded map definition's first pointer points to: enough for the
- * inline fast path of array lookups (the kernel's verifier inlines those too,
- * array_map_gen_lookup), then the runtime's own handle. */
+ * inline fast path of array and per-CPU array lookups (the kernel's
+ * verifier inlines those too, array_map_gen_lookup and
+ * percpu_array_map_gen_lookup), then the runtime's own handle. */
 struct bpfemu_map_fast {
   void *array_values; /* BPF_MAP_TYPE_ARRAY: element 0's value; else NULL */
   __u32 array_slot;   /* bytes from one element's value to the next */
   __u32 max_entries;
   void *impl; /* the runtime's handle */
+  /* BPF_MAP_TYPE_PERCPU_ARRAY: element 0's CPU 0 value, else NULL; the
+   * element stride is array_slot, CPU n's copy is n * percpu_unit further. */
+  void *percpu_values;
+  __u32 percpu_unit;
+  __u32 nr_cpus;
 };
+
+/* The calling thread's emulated CPU, or -1 for its real CPU (emu/cpu.h). */
+#ifdef __cplusplus
+extern thread_local int bpfemu_cpu_override;
+#else
+extern __thread int bpfemu_cpu_override;
+#endif
+
+/* The CPU this thread runs on without a call (the kernel's this_cpu_ptr reads
+ * a per-CPU register): the emulated CPU if set, else the cpu_id the kernel
+ * keeps in the thread's rseq area (glibc 2.35 registers one per thread);
+ * -1 when neither is known (the caller then takes the helper). */
+static inline int bpfemu_fast_cpu(void) {
+  int cpu = bpfemu_cpu_override;
+  if (cpu < 0 && __rseq_size != 0) {
+    cpu = (int)((const volatile struct rseq *)((const char *)
+                                                   __builtin_thread_pointer() +
+                                               __rseq_offset))
+              ->cpu_id;
+  }
+  return cpu;
+}
 
 /* Called from each generated object's constructor. */
 void bpfemu_register_object(const struct bpfemu_object_def *obj);
