@@ -404,15 +404,11 @@ long TailCallCache::Enter(uint32_t index, const std::atomic<uint32_t>& slot_id,
 }
 
 long TailCallCache::Jump(uint32_t index, const std::atomic<uint32_t>& slot_id) {
-  RunState* run = current_run;
   const Prog* next = nullptr;
-  if (long err = Take(run, index, slot_id, &next); err != 0) return err;
-  run->next = next;
-#ifdef BPFEMU_LIBC_LONGJMP
-  std::longjmp(run->env, 1);
-#else
-  __builtin_longjmp(run->env, 1);
-#endif
+  if (long err = Take(current_run, index, slot_id, &next); err != 0) {
+    return err;
+  }
+  TailCallJump(next);
 }
 
 // The first call through a slot, a slot that changed, or no hazard slot

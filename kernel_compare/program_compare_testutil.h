@@ -9,8 +9,6 @@
 
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/udp.h>
 #include <netinet/in.h>
 
 #include <cstdlib>
@@ -20,41 +18,13 @@
 #include <vector>
 
 #include "kernel_compare/program_compare.h"
+#include "tests/examples/packets.h"
 
 namespace bpfemu::compare::testutil {
 
-// An Ethernet frame of `len` bytes (at least 15) with EtherType `proto`.
-inline std::vector<uint8_t> EthFrame(uint16_t proto, size_t len) {
-  std::vector<uint8_t> f(len < ETH_HLEN + 1 ? ETH_HLEN + 1 : len, 0);
-  ethhdr eth = {};
-  std::memset(eth.h_dest, 0x02, ETH_ALEN);
-  std::memset(eth.h_source, 0x04, ETH_ALEN);
-  eth.h_proto = htons(proto);
-  std::memcpy(f.data(), &eth, sizeof(eth));
-  return f;
-}
-
-// An IPv4 packet of protocol `l4` (TCP or UDP: the ports come first).
-inline std::vector<uint8_t> Ipv4Frame(uint32_t saddr, uint32_t daddr,
-                                      uint16_t sport, uint16_t dport,
-                                      uint8_t l4, size_t len = 128) {
-  const size_t min = ETH_HLEN + sizeof(iphdr) + sizeof(udphdr);
-  std::vector<uint8_t> f = EthFrame(ETH_P_IP, len < min ? min : len);
-  iphdr ip = {};
-  ip.ihl = 5;
-  ip.version = 4;
-  ip.tot_len = htons(static_cast<uint16_t>(f.size() - ETH_HLEN));
-  ip.ttl = 64;
-  ip.protocol = l4;
-  ip.saddr = htonl(saddr);
-  ip.daddr = htonl(daddr);
-  std::memcpy(f.data() + ETH_HLEN, &ip, sizeof(ip));
-  udphdr udp = {};
-  udp.source = htons(sport);
-  udp.dest = htons(dport);
-  std::memcpy(f.data() + ETH_HLEN + sizeof(ip), &udp, sizeof(udp));
-  return f;
-}
+// Ethernet and IPv4 frames: the examples' builders (tests/examples).
+using ::bpfemu::examples::EthFrame;
+using ::bpfemu::examples::Ipv4Frame;
 
 inline std::string Obj(const std::string& name) {
   return "tests/examples/" + name + ".bpf.o";
