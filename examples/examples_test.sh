@@ -21,17 +21,19 @@ fail() { echo "FAIL: $*"; status=1; }
 skip() { echo "SKIPPED: $*"; }
 
 # Who builds the examples. As root: bpfuser, in a directory under /tmp that
-# user can reach (the test's own TEST_TMPDIR sits under root's home).
+# user can reach (the test's own TEST_TMPDIR sits under root's home). The
+# prefix is always under /tmp, never under TEST_TMPDIR: that lies inside
+# Bazel's output base, which the installed files must not name.
 as_user=()
 if [[ $(id -u) -ne 0 ]]; then
-  work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/examples.XXXXXX")
+  work=$(mktemp -d /tmp/bpfemu-examples.XXXXXX)
   who="uid $(id -u) (unprivileged already)"
 elif ! id bpfuser >/dev/null 2>&1 || ! command -v setpriv >/dev/null; then
-  work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/examples.XXXXXX")
+  work=$(mktemp -d /tmp/bpfemu-examples.XXXXXX)
   who="root"
   skip "unprivileged run: no user bpfuser or no setpriv; the examples run as root"
 elif ! setpriv --reuid=1001 --regid=1001 --clear-groups true 2>/dev/null; then
-  work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/examples.XXXXXX")
+  work=$(mktemp -d /tmp/bpfemu-examples.XXXXXX)
   who="root"
   skip "unprivileged run: uid 1001 is not mapped here; the examples run as root"
 else

@@ -79,10 +79,14 @@ done
 cat "$work"/exec.*.res >"$work/exec.res"
 [ $kernel = 1 ] && cat "$work"/kernel.*.res >"$work/kernel.res"
 
-declare -A listed kfails kres
+declare -A listed kfails unpriv kres
 while read -r first rest; do
   [[ -z "$first" || "$first" == \#* ]] && continue
-  if [ "$first" = kernel ]; then kfails[${rest%% *}]=1; else listed[$first]=1; fi
+  case $first in
+    kernel) kfails[${rest%% *}]=1 ;;
+    unprivileged) unpriv[${rest%% *}]=1 ;;
+    *) listed[$first]=1 ;;
+  esac
 done <"$known"
 if [ $kernel = 1 ]; then
   while read -r n r; do kres[$n]=$r; done <"$work/kernel.res"
@@ -99,6 +103,8 @@ while read -r n r; do
       echo "  $n: listed divergence"
     elif [ $kernel = 0 ] && [ -n "${kfails[$n]:-}" ]; then
       echo "  $n: fails on the kernel too (cilium_known.txt)"
+    elif [ "$(id -u)" != 0 ] && [ -n "${unpriv[$n]:-}" ]; then
+      echo "  $n: fails without root (cilium_known.txt)"
     else
       echo "FAIL: $n passes on the kernel but fails under bpfemu exec, and is not in cilium_known.txt:"
       grep -B8 -E "^ *--- FAIL: ${n#*/} " "$work/exec.${n%%/*}.out" | sed 's/^/    /' | tail -10
