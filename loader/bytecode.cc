@@ -192,8 +192,11 @@ uint64_t UidGid(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return bpfemu_get_current_uid_gid();
 }
 
-uint64_t GetStackId(Vm&, uint64_t ctx, uint64_t map, uint64_t flags, uint64_t,
-                    uint64_t) {
+uint64_t GetStackId(Vm& vm, uint64_t ctx, uint64_t map, uint64_t flags,
+                    uint64_t, uint64_t) {
+  // ARG_CONST_MAP_PTR (the context is not read: the stack comes from the
+  // emulated task, native/helpers.h).
+  MapArg(vm, map);
   return static_cast<uint64_t>(bpfemu_get_stackid(Ptr(ctx), Ptr(map), flags));
 }
 
