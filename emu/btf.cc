@@ -22,6 +22,7 @@
 #include "emu/bpffs.h"
 #include "emu/errno.h"
 #include "emu/local_mutex.h"
+#include "emu/object_table.h"
 #include "emu/version.h"
 
 namespace bpfemu {
@@ -637,30 +638,32 @@ class Verifier {
   }
 
   // btf_type_id_size().
+  // The size of a type that has one of its own: a sized kind, an array
+  // (its resolved size) or a pointer; false for any other kind.
+  bool OwnSize(const btf_type* t, uint32_t id, uint32_t* size) const {
+    if (HasSize(t)) {
+      *size = t->size;
+    } else if (Is(t, BTF_KIND_ARRAY)) {
+      *size = resolved_size_[id];
+    } else if (Is(t, BTF_KIND_PTR)) {
+      *size = sizeof(void*);
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  // btf_type_id_size(): the type `*id` names, or the type its modifier or
+  // variable resolves to (then *id becomes that type's id), with its size.
   const btf_type* IdSize(uint32_t* id, uint32_t* ret_size) const {
     uint32_t sid = *id, size = 0;
     const btf_type* st = ById(sid);
     if (NoSizeOrNull(st)) return nullptr;
-    if (HasSize(st)) {
-      size = st->size;
-    } else if (Is(st, BTF_KIND_ARRAY)) {
-      size = resolved_size_[sid];
-    } else if (Is(st, BTF_KIND_PTR)) {
-      size = sizeof(void*);
-    } else {
+    if (!OwnSize(st, sid, &size)) {
       if (!IsModifier(st) && !Is(st, BTF_KIND_VAR)) return nullptr;
       sid = resolved_id_[sid];
       st = ById(sid);
-      if (NoSizeOrNull(st)) return nullptr;
-      if (HasSize(st)) {
-        size = st->size;
-      } else if (Is(st, BTF_KIND_ARRAY)) {
-        size = resolved_size_[sid];
-      } else if (Is(st, BTF_KIND_PTR)) {
-        size = sizeof(void*);
-      } else {
-        return nullptr;
-      }
+      if (NoSizeOrNull(st) || !OwnSize(st, sid, &size)) return nullptr;
     }
     *id = sid;
     if (ret_size != nullptr) *ret_size = size;
@@ -1162,68 +1165,31 @@ class BtfTable {
     static auto* table = new BtfTable;
     return *table;
   }
+  ObjectTable<BtfObject>& objects() { return objects_; }
   int Add(std::shared_ptr<BtfObject> obj) {
     const int fd = NewFd(*obj);
     if (fd < 0) return fd;
     obj->id = NextObjectId(IdKind::kBtf);
-    LocalMutexLock l(&mu_);
-    by_id_[obj->id] = obj;
-    by_fd_[fd] = std::move(obj);
+    objects_.Add(fd, std::move(obj));
     return fd;
   }
-  std::shared_ptr<const BtfObject> ByFd(int fd) {
-    LocalMutexLock l(&mu_);
-    auto it = by_fd_.find(fd);
-    return it == by_fd_.end() ? nullptr : it->second;
-  }
-  std::shared_ptr<const BtfObject> ById(uint32_t id) {
-    LocalMutexLock l(&mu_);
-    auto it = by_id_.find(id);
-    if (it == by_id_.end()) return nullptr;
-    std::shared_ptr<const BtfObject> p = it->second.lock();
-    if (p == nullptr) by_id_.erase(it);
-    return p;
-  }
-  int FdFor(std::shared_ptr<const BtfObject> obj, int min_fd) {
-    int fd = NewFd(*obj);
+  // A new file for the live object `id` (BPF_BTF_GET_FD_BY_ID), or -ENOENT.
+  int FdForId(uint32_t id) {
+    std::shared_ptr<const BtfObject> obj = objects_.ById(id);
+    if (obj == nullptr) return -ENOENT;
+    const int fd = NewFd(*obj);
     if (fd < 0) return fd;
-    if (fd < min_fd) {
-      const int moved = fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
-      close(fd);
-      if (moved < 0) return -errno;
-      fd = moved;
-    }
-    LocalMutexLock l(&mu_);
-    by_fd_[fd] = std::move(obj);
+    objects_.Install(fd, std::move(obj));
     return fd;
-  }
-  bool EraseFd(int fd) {
-    std::shared_ptr<const BtfObject> last;
-    LocalMutexLock l(&mu_);
-    auto it = by_fd_.find(fd);
-    if (it == by_fd_.end()) return false;
-    last = std::move(it->second);
-    by_fd_.erase(it);
-    return true;
-  }
-  uint32_t NextId(uint32_t start) {
-    LocalMutexLock l(&mu_);
-    uint32_t best = 0;
-    for (const auto& [id, weak] : by_id_) {
-      if (id > start && (best == 0 || id < best) && !weak.expired()) {
-        best = id;
-      }
-    }
-    return best;
   }
   void HoldForMap(uint32_t map_id, std::shared_ptr<const BtfObject> obj,
                   uint32_t key_id, uint32_t value_id) {
-    LocalMutexLock l(&mu_);
+    LocalMutexLock l(&maps_mu_);
     maps_[map_id] = MapBtf{std::move(obj), key_id, value_id};
   }
   bool MapIds(uint32_t map_id, uint32_t* btf_id, uint32_t* key_id,
               uint32_t* value_id) {
-    LocalMutexLock l(&mu_);
+    LocalMutexLock l(&maps_mu_);
     auto it = maps_.find(map_id);
     if (it == maps_.end()) return false;
     *btf_id = it->second.btf->id;
@@ -1255,19 +1221,16 @@ class BtfTable {
     }
     return fd;
   }
-  LocalMutex mu_;
-  absl::flat_hash_map<int, std::shared_ptr<const BtfObject>> by_fd_
-      ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<uint32_t, std::weak_ptr<const BtfObject>> by_id_
-      ABSL_GUARDED_BY(mu_);
+  ObjectTable<BtfObject> objects_;
+  LocalMutex maps_mu_;
   // Maps created with BTF hold their object (map->btf). Entries stay for
   // the process's lifetime: a map id is never reused.
-  absl::flat_hash_map<uint32_t, MapBtf> maps_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint32_t, MapBtf> maps_ ABSL_GUARDED_BY(maps_mu_);
 };
 
 // btf_get_by_fd(): -EBADF for a closed fd, -EINVAL for one that is not BTF.
 int BtfFromFd(int fd, std::shared_ptr<const BtfObject>* out) {
-  *out = BtfTable::Get().ByFd(fd);
+  *out = BtfTable::Get().objects().ByFd(fd);
   if (*out != nullptr) return 0;
   return fcntl(fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
 }
@@ -1321,15 +1284,13 @@ int BtfLoad(const BtfLoadAttr& attr, uint32_t* log_true_size) {
 
 int BtfGetFdById(uint32_t id) {
   if (!CallerPrivileged()) return -EPERM;
-  std::shared_ptr<const BtfObject> obj = BtfTable::Get().ById(id);
-  if (obj == nullptr) return -ENOENT;
-  return BtfTable::Get().FdFor(std::move(obj), 0);
+  return BtfTable::Get().FdForId(id);
 }
 
 int BtfGetNextId(uint32_t start_id, uint32_t* next_id) {
   if (start_id >= INT32_MAX) return -EINVAL;
   if (!CallerPrivileged()) return -EPERM;
-  const uint32_t id = BtfTable::Get().NextId(start_id);
+  const uint32_t id = BtfTable::Get().objects().NextId(start_id);
   if (id == 0) return -ENOENT;
   if (next_id == nullptr) return -EFAULT;
   *next_id = id;
@@ -1337,7 +1298,7 @@ int BtfGetNextId(uint32_t start_id, uint32_t* next_id) {
 }
 
 int BtfGetInfoByFd(int fd, void* info, uint32_t* info_len) {
-  std::shared_ptr<const BtfObject> obj = BtfTable::Get().ByFd(fd);
+  std::shared_ptr<const BtfObject> obj = BtfTable::Get().objects().ByFd(fd);
   if (obj == nullptr) return fcntl(fd, F_GETFD) < 0 ? -EBADFD : -EINVAL;
   if (info == nullptr || info_len == nullptr) return -EFAULT;
   const uint32_t len = *info_len;
@@ -1368,14 +1329,14 @@ int BtfGetInfoByFd(int fd, void* info, uint32_t* info_len) {
   return ret;
 }
 
-bool IsBtfFd(int fd) { return BtfTable::Get().ByFd(fd) != nullptr; }
+bool IsBtfFd(int fd) { return BtfTable::Get().objects().ByFd(fd) != nullptr; }
 
-bool ForgetBtfFd(int fd) { return BtfTable::Get().EraseFd(fd); }
+bool ForgetBtfFd(int fd) { return BtfTable::Get().objects().EraseFd(fd); }
 
 int DupBtfFd(int fd, int min_fd) {
   std::shared_ptr<const BtfObject> obj;
   if (int err = BtfFromFd(fd, &obj); err != 0) return err;
-  return BtfTable::Get().FdFor(std::move(obj), min_fd);
+  return BtfTable::Get().objects().Dup(fd, min_fd, std::move(obj));
 }
 
 int BtfRawFromFd(int fd, std::vector<uint8_t>* raw, uint32_t* id) {
@@ -1557,7 +1518,7 @@ int MapCheckBtf(const MapAttr& attr, uint32_t* btf_id,
 
 void RecordMapBtf(uint32_t map_id, uint32_t btf_id, uint32_t key_type_id,
                   uint32_t value_type_id) {
-  std::shared_ptr<const BtfObject> obj = BtfTable::Get().ById(btf_id);
+  std::shared_ptr<const BtfObject> obj = BtfTable::Get().objects().ById(btf_id);
   if (obj == nullptr) return;
   BtfTable::Get().HoldForMap(map_id, std::move(obj), key_type_id,
                              value_type_id);

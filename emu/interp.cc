@@ -15,7 +15,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "emu/shm.h"
 
@@ -464,6 +466,110 @@ int Program::CheckControlFlow(const std::vector<bool>& second_half) const {
   return 0;
 }
 
+namespace {
+
+// The verifier's prog->aux->max_ctx_offset (kernel/bpf/verifier.c
+// check_ctx_access): the end of the furthest context read. bpf_prog_test_
+// run_raw_tp refuses a ctx_size_in below it with EINVAL. Found by following
+// the context pointer from R1 through register moves and stack spills over
+// every path (the union of the paths, as the verifier explores them all);
+// the verifier rejects arithmetic on it, so every read is ctx + insn.off.
+uint32_t MaxCtxOffset(const RawInsn* insns, size_t n) {
+  struct State {
+    uint16_t regs = 0;            // bit r: R<r> holds the context
+    std::vector<int16_t> spills;  // stack offsets holding it
+    bool operator==(const State&) const = default;
+  };
+  std::vector<std::optional<State>> at(n);
+  std::vector<size_t> work;
+  auto flow = [&](size_t pc, const State& st) {
+    if (pc >= n) return;
+    if (!at[pc]) {
+      at[pc] = st;
+      work.push_back(pc);
+      return;
+    }
+    State merged = *at[pc];
+    merged.regs |= st.regs;
+    for (int16_t o : st.spills) {
+      if (std::find(merged.spills.begin(), merged.spills.end(), o) ==
+          merged.spills.end()) {
+        merged.spills.push_back(o);
+      }
+    }
+    if (!(merged == *at[pc])) {
+      at[pc] = merged;
+      work.push_back(pc);
+    }
+  };
+  flow(0, State{1u << 1, {}});
+  uint32_t max_off = 0;
+  size_t steps = 0;
+  while (!work.empty() && ++steps < 1000000) {
+    const size_t pc = work.back();
+    work.pop_back();
+    State st = *at[pc];
+    const RawInsn& in = insns[pc];
+    const uint8_t cls = in.code & 0x07, op = in.code & 0xf0;
+    const uint16_t dst_bit = static_cast<uint16_t>(1u << in.dst);
+    auto spilled = [&](int16_t o) {
+      return std::find(st.spills.begin(), st.spills.end(), o) !=
+             st.spills.end();
+    };
+    if (cls == 0x05 || cls == 0x06) {  // BPF_JMP, BPF_JMP32
+      if (op == 0x90) continue;        // exit
+      if (op == 0x80) {                // call: r0-r5 clobbered
+        if (in.src == 1) {             // a bpf-to-bpf call: args go along
+          State callee{static_cast<uint16_t>(st.regs & 0x3e), {}};
+          flow(pc + 1 + in.imm, callee);
+        }
+        st.regs &= static_cast<uint16_t>(~0x3fu);
+        flow(pc + 1, st);
+        continue;
+      }
+      const long off = op == 0x00 && cls == 0x06 ? in.imm : in.off;
+      flow(static_cast<size_t>(static_cast<long>(pc) + 1 + off), st);
+      if (op != 0x00) flow(pc + 1, st);  // conditional: both ways
+      continue;
+    }
+    if (cls == 0x00 && in.code == 0x18) {  // LD_IMM64: two slots
+      st.regs &= static_cast<uint16_t>(~dst_bit);
+      flow(pc + 2, st);
+      continue;
+    }
+    if (cls == 0x01) {  // BPF_LDX
+      const bool from_ctx = st.regs & (1u << in.src);
+      static constexpr uint32_t kSize[] = {4, 2, 1, 8};
+      if (from_ctx) {
+        max_off = std::max<uint32_t>(
+            max_off, static_cast<uint32_t>(std::max(0, int{in.off})) +
+                         kSize[(in.code >> 3) & 3]);
+      }
+      const bool reload =
+          in.src == 10 && (in.code & 0x18) == 0x18 && spilled(in.off);
+      st.regs = reload ? (st.regs | dst_bit)
+                       : (st.regs & static_cast<uint16_t>(~dst_bit));
+    } else if (cls == 0x02 || cls == 0x03) {  // BPF_ST, BPF_STX
+      if (in.dst == 10) {
+        std::erase(st.spills, in.off);
+        if (cls == 0x03 && (in.code & 0xe0) == 0x60 &&
+            (in.code & 0x18) == 0x18 && (st.regs & (1u << in.src))) {
+          st.spills.push_back(in.off);
+        }
+      }
+    } else if (cls == 0x04 || cls == 0x07) {  // BPF_ALU, BPF_ALU64
+      const bool mov_ctx =
+          in.code == 0xbf && in.off == 0 && (st.regs & (1u << in.src));
+      st.regs = mov_ctx ? (st.regs | dst_bit)
+                        : (st.regs & static_cast<uint16_t>(~dst_bit));
+    }
+    flow(pc + 1, st);
+  }
+  return max_off;
+}
+
+}  // namespace
+
 int Program::Load(const LoadAttr& attr, Linker& linker,
                   std::shared_ptr<const Program>* out) {
   // bpf_prog_load(): insn_cnt 0 or beyond the complexity limit.
@@ -521,6 +627,7 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
     if (err != 0) return err;
   }
   if (int err = prog->CheckControlFlow(second_half); err != 0) return err;
+  prog->max_ctx_offset_ = MaxCtxOffset(in, n);
   prog->resources_ = linker.TakeResources();
   *out = std::move(prog);
   return 0;

@@ -120,6 +120,9 @@ class Program {
   // Bytes of context the program type gets (struct __sk_buff, xdp_md, the
   // u64 argument array of tracing programs).
   size_t ctx_size() const { return ctx_size_; }
+  // The verifier's prog->aux->max_ctx_offset: the end of the furthest
+  // context read (bpf_prog_test_run_raw_tp refuses a shorter context).
+  uint32_t max_ctx_offset() const { return max_ctx_offset_; }
 
   struct Insn {
     uint8_t op;  // internal opcode (interp.cc)
@@ -143,6 +146,7 @@ class Program {
 
   uint32_t prog_type_ = 0;
   size_t ctx_size_ = 0;
+  uint32_t max_ctx_offset_ = 0;
   std::vector<Insn> insns_;
   std::vector<HelperFn> helpers_;
   // Direct map values (BPF_PSEUDO_MAP_VALUE) the program may address.

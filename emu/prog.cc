@@ -18,6 +18,7 @@
 #include "emu/errno.h"
 #include "emu/hazard.h"
 #include "emu/local_mutex.h"
+#include "emu/object_table.h"
 #include "emu/version.h"
 
 namespace bpfemu {
@@ -87,80 +88,36 @@ class ProgTable {
     static auto* table = new ProgTable;
     return *table;
   }
+  ObjectTable<Prog>& objects() { return objects_; }
   int Add(std::shared_ptr<Prog> prog) {
     const int fd = memfd_create("bpfemu-prog", MFD_CLOEXEC);
     if (fd < 0) return -errno;
-    // The id comes before the lock: its first allocation opens and closes
-    // files, and a hooked close() (compat/fs_hooks.cc) runs ForgetFd(),
-    // which takes mu_ (EraseFd). Nothing the lock holder calls may close.
+    // The id comes before any table lock: its first allocation opens and
+    // closes files, and a hooked close() (compat/fs_hooks.cc) runs
+    // ForgetFd(), which takes the table's lock (EraseFd).
     prog->id = NextObjectId(IdKind::kProg);
-    LocalMutexLock l(&mu_);
-    by_id_[prog->id] = prog;
-    by_fd_[fd] = std::move(prog);
+    objects_.Add(fd, std::move(prog));
     return fd;
-  }
-  std::shared_ptr<const Prog> ByFd(int fd) {
-    LocalMutexLock l(&mu_);
-    auto it = by_fd_.find(fd);
-    return it == by_fd_.end() ? nullptr : it->second;
-  }
-  std::shared_ptr<const Prog> ById(uint32_t id) {
-    LocalMutexLock l(&mu_);
-    auto it = by_id_.find(id);
-    if (it == by_id_.end()) return nullptr;
-    std::shared_ptr<const Prog> p = it->second.lock();
-    if (p == nullptr) by_id_.erase(it);
-    return p;
-  }
-  int Dup(int fd, int min_fd) {
-    std::shared_ptr<const Prog> p = ByFd(fd);
-    if (p == nullptr) return WrongFdErrno(fd);
-    const int copy = fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
-    if (copy < 0) return -errno;
-    LocalMutexLock l(&mu_);
-    by_fd_[copy] = std::move(p);
-    return copy;
-  }
-  // The smallest id above `start` of a program still alive, or 0.
-  uint32_t NextId(uint32_t start) {
-    LocalMutexLock l(&mu_);
-    uint32_t best = 0;
-    for (const auto& [id, weak] : by_id_) {
-      if (id > start && (best == 0 || id < best) && !weak.expired()) {
-        best = id;
-      }
-    }
-    return best;
   }
   // A new fd for the live program `id`, or -ENOENT.
   int FdForId(uint32_t id) {
-    std::shared_ptr<const Prog> p = ById(id);
+    std::shared_ptr<const Prog> p = objects_.ById(id);
     if (p == nullptr) return -ENOENT;
     const int fd = memfd_create("bpfemu-prog", MFD_CLOEXEC);
     if (fd < 0) return -errno;
-    LocalMutexLock l(&mu_);
-    by_fd_[fd] = std::move(p);
+    objects_.Install(fd, std::move(p));
     return fd;
   }
-  bool EraseFd(int fd) {
-    std::shared_ptr<const Prog> last;  // released outside the lock
-    LocalMutexLock l(&mu_);
-    auto it = by_fd_.find(fd);
-    if (it == by_fd_.end()) return false;
-    last = std::move(it->second);
-    by_fd_.erase(it);
-    return true;
-  }
   void AcquireSlot(uint32_t id) {
-    std::shared_ptr<const Prog> p = ById(id);
-    LocalMutexLock l(&mu_);
+    std::shared_ptr<const Prog> p = objects_.ById(id);
+    LocalMutexLock l(&slots_mu_);
     SlotRef& r = slots_[id];
     if (r.prog == nullptr) r.prog = std::move(p);
     ++r.count;
   }
   void ReleaseSlot(uint32_t id) {
-    std::shared_ptr<const Prog> last;
-    LocalMutexLock l(&mu_);
+    std::shared_ptr<const Prog> last;  // released outside the lock
+    LocalMutexLock l(&slots_mu_);
     auto it = slots_.find(id);
     if (it != slots_.end() && --it->second.count <= 0) {
       last = std::move(it->second.prog);
@@ -173,13 +130,10 @@ class ProgTable {
     std::shared_ptr<const Prog> prog;
     int count = 0;
   };
-  LocalMutex mu_;
   // A program lives while an fd or a PROG_ARRAY slot holds it.
-  absl::flat_hash_map<int, std::shared_ptr<const Prog>> by_fd_
-      ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<uint32_t, SlotRef> slots_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<uint32_t, std::weak_ptr<const Prog>> by_id_
-      ABSL_GUARDED_BY(mu_);
+  ObjectTable<Prog> objects_;
+  LocalMutex slots_mu_;
+  absl::flat_hash_map<uint32_t, SlotRef> slots_ ABSL_GUARDED_BY(slots_mu_);
 };
 
 }  // namespace
@@ -235,6 +189,7 @@ int Register(uint32_t prog_type, uint32_t expected_attach_type,
   prog->expected_attach_type = expected_attach_type;
   prog->name = name;
   prog->func = func;
+  if (code != nullptr) prog->max_ctx_offset = code->max_ctx_offset();
   prog->code = std::move(code);
   return ProgTable::Get().Add(std::move(prog));
 }
@@ -256,22 +211,22 @@ int ProgCreateBytecode(uint32_t prog_type, uint32_t expected_attach_type,
 }
 
 int ProgFromFd(int fd, std::shared_ptr<const Prog>* out) {
-  *out = ProgTable::Get().ByFd(fd);
+  *out = ProgTable::Get().objects().ByFd(fd);
   if (*out != nullptr) return 0;
   return WrongFdErrno(fd);
 }
 
 std::shared_ptr<const Prog> ProgFromId(uint32_t id) {
-  return ProgTable::Get().ById(id);
+  return ProgTable::Get().objects().ById(id);
 }
 
-bool ForgetProgFd(int fd) { return ProgTable::Get().EraseFd(fd); }
+bool ForgetProgFd(int fd) { return ProgTable::Get().objects().EraseFd(fd); }
 
 int ProgGetNextId(uint32_t start_id, uint32_t* next_id) {
   if (start_id >= INT32_MAX) return -EINVAL;
   if (!CallerPrivileged()) return -EPERM;  // CAP_SYS_ADMIN
   if (next_id == nullptr) return -EFAULT;
-  const uint32_t id = ProgTable::Get().NextId(start_id);
+  const uint32_t id = ProgTable::Get().objects().NextId(start_id);
   if (id == 0) return -ENOENT;
   *next_id = id;
   return 0;
@@ -282,7 +237,11 @@ int ProgGetFdById(uint32_t id) {
   return ProgTable::Get().FdForId(id);
 }
 
-int DupProgFd(int fd, int min_fd) { return ProgTable::Get().Dup(fd, min_fd); }
+int DupProgFd(int fd, int min_fd) {
+  std::shared_ptr<const Prog> p;
+  if (int err = ProgFromFd(fd, &p); err != 0) return err;
+  return ProgTable::Get().objects().Dup(fd, min_fd, std::move(p));
+}
 
 void ProgSlotAcquire(uint32_t id) {
   if (id != 0) ProgTable::Get().AcquireSlot(id);

@@ -62,6 +62,9 @@ struct Prog {
   std::string name;
   ProgFunc func = nullptr;                      // a native program, or
   std::shared_ptr<const interp::Program> code;  // bytecode (interp.h)
+  // prog->aux->max_ctx_offset, from the bytecode (interp::Program); 0 for
+  // a native program, which has no instructions to follow.
+  uint32_t max_ctx_offset = 0;
   std::shared_ptr<ProgExtra> extra = std::make_shared<ProgExtra>();
   // Set once a TailCallCache has held this program: its retirement then
   // clears the caches (prog.cc RetireProg).

@@ -55,6 +55,8 @@ class Program {
   const std::string& section() const { return section_; }
   uint32_t type() const { return prog_->type; }
   uint32_t expected_attach_type() const { return prog_->expected_attach_type; }
+  // The end of the furthest context read (emu/prog.h Prog::max_ctx_offset).
+  uint32_t max_ctx_offset() const { return prog_->max_ctx_offset; }
   // The program fd (for PROG_ARRAY updates), valid while the Object lives.
   int fd() const { return fd_; }
 

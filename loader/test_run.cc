@@ -384,11 +384,13 @@ int TestRun(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
       return Finish(a, r, duration, !ctx.empty(), out);
     }
     case BPF_PROG_TYPE_RAW_TRACEPOINT: {
-      // bpf_prog_test_run_raw_tp(): a context of at most 12 arguments, on
-      // the current CPU or the one asked for.
+      // bpf_prog_test_run_raw_tp(): a context of at most 12 arguments and
+      // no shorter than the program reads, on the current CPU or the one
+      // asked for.
       if (a.data_in != nullptr || a.data_out || a.ctx_out || a.duration ||
           a.repeat || a.batch_size ||
-          a.ctx_size_in > kMaxTracingArgs * sizeof(uint64_t)) {
+          a.ctx_size_in > kMaxTracingArgs * sizeof(uint64_t) ||
+          a.ctx_size_in < prog.max_ctx_offset) {
         return -EINVAL;
       }
       if (!(a.flags & BPF_F_TEST_RUN_ON_CPU) && a.cpu != 0) return -EINVAL;

@@ -329,6 +329,18 @@ static void TestRuns(void) {
   run("raw_tp 13 args", r, NULL, 0, NULL, 0, args, sizeof(args), NULL, 0, 0, 0,
       0);
   run("raw_tp data", r, pkt, 14, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0);
+  // A raw tracepoint reading its third argument: r0 = ctx[2]. The context
+  // must hold what the program reads (max_ctx_offset 24).
+  const struct bpf_insn rt3[] = {
+      {BPF_LDX | BPF_MEM | BPF_DW, 0, 1, 16, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  long r3 = load(BPF_PROG_TYPE_RAW_TRACEPOINT, rt3, 2);
+  report("raw_tp reading arg 2 ok", r3 >= 0);
+  args[2] = 7;
+  run("raw_tp 2 args for 3", r3, NULL, 0, NULL, 0, args, 16, NULL, 0, 0, 0, 0);
+  run("raw_tp 3 args", r3, NULL, 0, NULL, 0, args, 24, NULL, 0, 0, 0, 0);
+  run("raw_tp no ctx for 3", r3, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0);
 }
 
 int main(void) {
