@@ -1181,10 +1181,13 @@ int64_t Dispatcher::BtfInfo(Call& c, uint64_t uattr, int local,
   // emulator writes: min(btf_size, blob size) bytes, and the name's NUL.
   BpfBtfInfo in = {};
   std::memcpy(&in, buf.data(), std::min<size_t>(info_len, sizeof(in)));
-  std::vector<uint8_t> raw;
-  uint32_t id;
-  if (int err = BtfRawFromFd(local, &raw, &id); err != 0) return err;
-  std::vector<uint8_t> blob(std::min<size_t>(in.btf_size, raw.size()));
+  // The blob's size first, from an info that asks for no bytes.
+  BpfBtfInfo probe = {};
+  uint32_t probe_len = sizeof(probe);
+  if (int err = BtfGetInfoByFd(local, &probe, &probe_len); err != 0) {
+    return err;
+  }
+  std::vector<uint8_t> blob(std::min(in.btf_size, probe.btf_size));
   char name = 1;
   BpfBtfInfo local_in = in;
   if (in.btf != 0 && !blob.empty()) {
