@@ -1046,6 +1046,11 @@ L_CALL:
   }
   r[0] = prog_->helpers_[IMM](*this, r[1], r[2], r[3], r[4], r[5]);
   if (switch_to_ != nullptr) [[unlikely]] {
+    if (switch_to_ == kLeaveFrame) {  // a tail call ran in this frame's place
+      switch_to_ = nullptr;
+      depth_ = saved_depth;
+      return r[0];
+    }
     // A tail call (SwitchTo): the old program is left for good, so nothing
     // of it is read from here on.
     prog_ = switch_to_;

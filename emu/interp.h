@@ -227,6 +227,13 @@ class Vm {
   // and true is returned; otherwise false and the caller leaves the run
   // some other way. `next` must outlive the run (prog.h TailCallCache).
   bool SwitchTo(const Program* next);
+  // Whether the run is inside a subprogram or callback frame.
+  bool InSubprogram() const { return depth_ != 0; }
+  // A tail call taken inside a subprogram: the target ran in place of the
+  // frame (prog.h TailCallInFrame), so once the helper returns, the frame
+  // returns the helper's value to its caller, as the kernel's interpreter
+  // and JITs replace only the calling frame.
+  void LeaveFrame() { switch_to_ = kLeaveFrame; }
 
  private:
   friend class Program;
@@ -254,7 +261,10 @@ class Vm {
   bool pkt_writable_ = false;
   uint64_t budget_;
   int depth_ = 0;
-  const Program* switch_to_ = nullptr;  // SwitchTo()
+  // SwitchTo()'s target, or kLeaveFrame (LeaveFrame()).
+  const Program* switch_to_ = nullptr;
+  static inline const Program* const kLeaveFrame =
+      reinterpret_cast<const Program*>(uintptr_t{1});
   uint64_t held_lock_ = 0;
   Region regions_[kMaxRegions];
   int nregions_ = 0;  // regions added (kept in [0, 2 * kMaxRegions))

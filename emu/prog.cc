@@ -396,6 +396,33 @@ long TailCallCache::Jump(uint32_t index, const std::atomic<uint32_t>& slot_id) {
   return run->target.get();
 }
 
+uint64_t TailCallInFrame(const Prog* next, void* ctx) {
+  RunState* outer = current_run;
+  if (outer == nullptr) std::abort();  // outside ProgRun()
+  // A run of its own for the frame: tail calls the target takes land here,
+  // and count on in the invocation's budget.
+  RunState run;
+  run.next = next;
+  run.tail_calls = outer->tail_calls;
+  run.prev = outer;
+  current_run = &run;
+#ifdef BPFEMU_LIBC_LONGJMP
+  setjmp(run.env);
+#else
+  __builtin_setjmp(run.env);
+#endif
+  const Prog* p = run.next;
+  uint64_t ret = 0;
+  if (p != nullptr) {
+    ret = p->func != nullptr ? static_cast<uint32_t>(p->func(ctx))
+                             : p->code->Run(ctx);
+  }
+  current_run = outer;
+  outer->tail_calls = run.tail_calls;
+  if (p == nullptr) TailCallJump(nullptr);  // a fault ends the whole run
+  return ret;
+}
+
 void TailCallJump(const Prog* next) {
   RunState* run = current_run;
   if (run == nullptr) std::abort();  // outside ProgRun()

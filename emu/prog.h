@@ -156,6 +156,13 @@ bool TakeTailCallBudget();
 // Leaves the running program and enters `next` with the same context.
 // `next` must be kept alive by the run (TailCallCache::Enter).
 [[noreturn]] void TailCallJump(const Prog* next);
+// A tail call taken inside a bytecode subprogram: runs `next` in place of
+// that frame, with the invocation's tail-call count, and returns its value
+// (zero-extended from 32 bits for a native program), which becomes the
+// subprogram's return value: the kernel's interpreter and JITs replace only
+// the calling frame, so the caller of the subprogram continues. A fault in
+// `next` ends the whole run.
+uint64_t TailCallInFrame(const Prog* next, void* ctx);
 // The same, holding a reference to `next` until the run ends.
 [[noreturn]] void TailCallTo(std::shared_ptr<const Prog> next);
 // Stops the running program at once: ProgRun() returns 0 and ProgFaulted()

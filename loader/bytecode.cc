@@ -125,8 +125,10 @@ uint64_t MapLookupPercpu(Vm& vm, uint64_t map, uint64_t key, uint64_t cpu,
 }
 
 // A taken tail call to bytecode switches programs inside the interpreter's
-// loop (Vm::SwitchTo); to a native program, or from a subprogram or
-// callback, it leaves the run through ProgRun() (TailCallJump).
+// loop (Vm::SwitchTo); to a native program it leaves the run through
+// ProgRun() (TailCallJump). From a subprogram or callback, the target runs
+// in place of that frame and its value returns to the frame's caller
+// (TailCallInFrame, Vm::LeaveFrame), as in the kernel.
 uint64_t TailCall(Vm& vm, uint64_t ctx, uint64_t map, uint64_t index, uint64_t,
                   uint64_t) {
   BoundMap* b = MapArg(vm, map);
@@ -139,6 +141,11 @@ uint64_t TailCall(Vm& vm, uint64_t ctx, uint64_t map, uint64_t index, uint64_t,
           b->fd_array->TailCallTarget(static_cast<uint32_t>(index), &next);
       err != 0) {
     return static_cast<uint64_t>(err);
+  }
+  if (vm.InSubprogram()) {
+    const uint64_t ret = bpfemu::TailCallInFrame(next, vm.ctx());
+    vm.LeaveFrame();
+    return ret;
   }
   if (next->code != nullptr && vm.SwitchTo(next->code.get())) return 0;
   bpfemu::TailCallJump(next);

@@ -500,6 +500,40 @@ TEST_P(ExamplesCompareTest, TailCalls) {
   EXPECT_EQ(self_runs, 33u + 33u + 34u);
 }
 
+// A tail call from a bpf-to-bpf subprogram returns the target's verdict to
+// the subprogram's caller, and the chain limit counts from the first call.
+TEST_P(ExamplesCompareTest, TailCallFromASubprogramReturnsToItsCaller) {
+  if (GetParam() == Face::kNative) {
+    GTEST_SKIP() << "native face: a C function is no BPF frame, a tail call "
+                    "ends the run (docs/native.md)";
+  }
+  Pair p("tail_calls", GetParam());
+  ASSERT_TRUE(p.ok());
+  const struct {
+    uint32_t slot;
+    const char* prog;
+  } table[] = {{1, "drop_it"}, {2, "bounce_it"}, {3, "self_loop"}};
+  for (const auto& t : table) {
+    const int kfd = p.kernel().ProgFd(t.prog);
+    const int nfd = p.emu().FindProgram(t.prog)->fd();
+    ASSERT_EQ(bpf_map_update_elem(p.kernel().MapFd("jmp_table"), &t.slot, &kfd,
+                                  BPF_ANY),
+              0);
+    ASSERT_EQ(MapUpdateElem(p.emu().MapFd("jmp_table"), &t.slot, &nfd, BPF_ANY),
+              0);
+  }
+  for (uint8_t index : {1, 2, 3, 4, 200}) {
+    p.RunPacket("sub_dispatch", EthFrame(ETH_P_IP, 60, index));
+  }
+  p.ExpectSameMaps();
+  uint64_t caller = 0;
+  const uint32_t slot = 6;
+  ASSERT_EQ(bpf_map_lookup_elem(p.kernel().MapFd("hits"), &slot, &caller), 0);
+  // Five runs went on in the caller: DROP, TX, REDIRECT and twice the
+  // packet's length.
+  EXPECT_EQ(caller, 5000u + XDP_DROP + XDP_TX + XDP_REDIRECT + 60 + 60);
+}
+
 // Spin-locked values, another CPU's per-CPU slot, bpf_loop's results and
 // errors.
 TEST_P(ExamplesCompareTest, Helpers) {

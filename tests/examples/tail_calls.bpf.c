@@ -3,6 +3,7 @@
 // program in the slot named by the byte after the Ethernet header; an empty
 // or out-of-range slot falls through to XDP_PASS. Slot 3 holds a program that
 // tail-calls itself: it runs 1 + 33 times (MAX_TAIL_CALL_CNT) and counts.
+// sub_dispatch makes the same tail call from a subprogram.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 
@@ -56,6 +57,27 @@ int self_loop(struct xdp_md *ctx) {
   hit(3);
   bpf_tail_call(ctx, &jmp_table, 3);
   return XDP_REDIRECT;  // reached once the chain limit stops the calls
+}
+
+// A tail call from a bpf-to-bpf subprogram replaces only that frame: the
+// target's verdict returns to the subprogram's caller, which goes on.
+static __attribute__((noinline)) int via_subprogram(struct xdp_md *ctx,
+                                                    __u32 slot) {
+  bpf_tail_call(ctx, &jmp_table, slot);
+  return ctx->data_end - ctx->data;  // no tail call: the packet's length
+}
+
+SEC("xdp")
+int sub_dispatch(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  __u8 *index = data + ETH_HLEN;
+  if ((void *)(index + 1) > data_end) return XDP_ABORTED;
+  int verdict = via_subprogram(ctx, *index);
+  __u32 slot = 6;  // the caller's own count and the verdicts it saw
+  __u64 *n = bpf_map_lookup_elem(&hits, &slot);
+  if (n) __sync_fetch_and_add(n, 1000 + verdict);
+  return verdict == XDP_DROP ? XDP_TX : XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";
