@@ -264,6 +264,7 @@ absl::Status ParseMapDef(const Btf& btf, uint32_t struct_id, ElfMap* m,
         }
       }
     } else if (mem.name == "values" && !inner) {
+      m->values_offset = static_cast<int32_t>(mem.bit_offset / 8);
       // __array(values, struct inner_def): inner map template; for program
       // arrays, function prototypes (nothing to read).
       uint32_t elem, n;
@@ -345,6 +346,7 @@ class ElfReader {
     if (auto s = ReadDataSections(); !s.ok()) return s;
     ReadBtf();
     ReadRelocations();
+    if (auto s = ReadMapSlots(); !s.ok()) return s;
     if (auto s = ReadPrograms(); !s.ok()) return s;
     ReadGlobals();
     return std::move(obj_);
@@ -591,6 +593,53 @@ class ElfReader {
                                  static_cast<uint32_t>(info >> 32)});
       }
     }
+  }
+
+  // libbpf's bpf_object__collect_map_relos: each relocation in .maps puts
+  // a program (into a PROG_ARRAY) or a map (into a map-in-map) at an index
+  // of a definition's `values` array.
+  absl::Status ReadMapSlots() {
+    if (maps_shndx_ < 0) return absl::OkStatus();
+    const std::map<uint64_t, uint32_t>& starts = map_at_[maps_shndx_];
+    for (const Rel& r : rels_[static_cast<uint32_t>(maps_shndx_)]) {
+      auto it = starts.upper_bound(r.off);
+      if (it == starts.begin()) {
+        return InvalidArgumentError(".maps relocation before any map");
+      }
+      --it;
+      ElfMap& m = obj_.maps[it->second];
+      if (m.values_offset < 0 ||
+          r.off < it->first + static_cast<uint64_t>(m.values_offset)) {
+        return InvalidArgumentError(absl::StrFormat(
+            ".maps relocation outside map %s's values", m.name));
+      }
+      const uint64_t moff = r.off - it->first - m.values_offset;
+      if (moff % 8 != 0 || moff / 8 > UINT32_MAX) {
+        return InvalidArgumentError("misaligned .maps relocation");
+      }
+      if (r.sym >= syms_.size()) return InvalidArgumentError("bad symbol");
+      const Symbol& sym = syms_[r.sym];
+      const bool prog_array = m.type == BPF_MAP_TYPE_PROG_ARRAY;
+      const bool map_in_map = m.type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+                              m.type == BPF_MAP_TYPE_HASH_OF_MAPS;
+      std::string target;
+      if (prog_array && sym.type == kSttFunc &&
+          static_cast<int>(sym.shndx) != text_shndx_) {
+        target = sym.name;
+      } else if (map_in_map && static_cast<int>(sym.shndx) == maps_shndx_) {
+        auto inner = starts.find(sym.value);
+        if (inner == starts.end()) {
+          return InvalidArgumentError("relocation against an unknown map");
+        }
+        target = obj_.maps[inner->second].real_name;
+      } else {
+        return InvalidArgumentError(
+            absl::StrFormat("map %s: .values entry %s is not a %s", m.name,
+                            sym.name, prog_array ? "program" : "map"));
+      }
+      m.init_slots.push_back({static_cast<uint32_t>(moff / 8), target});
+    }
+    return absl::OkStatus();
   }
 
   bool ReadInsns(const Section& s, uint64_t from, uint64_t size,

@@ -51,6 +51,16 @@ struct ElfMap {
   std::string spin_lock_member;
   bool has_inner_def = false;
   std::vector<std::string> inner_def_fields;
+  // The `values` member's byte offset in the definition, or -1.
+  int32_t values_offset = -1;
+  // `.values = { [i] = &target }`: the slots libbpf fills at load
+  // (bpf_object__collect_map_relos): a program array's programs (by
+  // function name), a map-in-map's inner maps (by variable name).
+  struct InitSlot {
+    uint32_t index;
+    std::string target;
+  };
+  std::vector<InitSlot> init_slots;
 };
 
 // An instruction that needs a map fd: LD_IMM64 of a map (BPF_PSEUDO_MAP_FD)

@@ -327,6 +327,11 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     }
     maps_.push_back(internal::MakeBound(m.real_name, fd, MapFromFd(fd)));
   }
+  // init_map_in_map_slots(): `.values` inner maps, once every map exists.
+  if (int err = FillInitSlots(false); err != 0) {
+    Unload();
+    return err;
+  }
   for (size_t i = 0; i < elf_->programs.size(); ++i) {
     const ElfProgram& p = elf_->programs[i];
     const ProgSettings& ps = settings.progs[i];
@@ -350,6 +355,34 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     prog.fd_ = fd;
     (void)ProgFromFd(fd, &prog.prog_);
     programs_.push_back(std::move(prog));
+  }
+  // bpf_object_init_prog_arrays(): `.values` programs, once all are loaded.
+  if (int err = FillInitSlots(true); err != 0) {
+    Unload();
+    return err;
+  }
+  return 0;
+}
+
+int Object::FillInitSlots(bool programs) {
+  for (size_t i = 0; i < elf_->maps.size() && i < maps_.size(); ++i) {
+    const ElfMap& m = elf_->maps[i];
+    if ((m.type == BPF_MAP_TYPE_PROG_ARRAY) != programs || maps_[i]->fd < 0) {
+      continue;  // a map not created has no slots to fill
+    }
+    for (const ElfMap::InitSlot& slot : m.init_slots) {
+      int fd = -1;
+      if (programs) {
+        for (const Program& p : programs_) {
+          if (p.name() == slot.target) fd = p.fd();
+        }
+      } else {
+        fd = MapFd(slot.target);
+      }
+      // A target not loaded or created: the update fails as libbpf's does.
+      const int err = MapUpdateElem(maps_[i]->fd, &slot.index, &fd, BPF_ANY);
+      if (err != 0) return err;
+    }
   }
   return 0;
 }

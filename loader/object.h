@@ -203,6 +203,9 @@ class Object {
   void Unload();
   int LoadNative(const LoadSettings& settings);
   int LoadBytecode(const LoadSettings& settings);
+  // Fills the `.values` slots of the program arrays (`programs`) or of the
+  // map-in-maps: 0 or the failed update's -errno.
+  int FillInitSlots(bool programs);
 
   const bpfemu_object_def* def_ = nullptr;
   std::unique_ptr<ElfObject> elf_;

@@ -93,6 +93,33 @@ else
   fi
 fi
 
+# Slots set in the object (`.values`): libbpf fills a program array's and a
+# map-in-map's at load; the same binary on both libraries.
+slots=$tmp/init_slots
+slots_obj=tests/dropin/init_slots.bpf.o
+slots_expected=$dir/init_slots_expected.txt
+if ! cc -O1 -o "$slots" "$dir/init_slots.c" -lbpf 2>"$tmp/cc.err"; then
+  echo "FAIL: cannot build init_slots.c: $(head -1 "$tmp/cc.err")"
+  status=1
+else
+  if ! diff -u "$slots_expected" \
+      <(LD_LIBRARY_PATH="$libdir" "$slots" "$slots_obj" 2>/dev/null); then
+    echo "FAIL: init_slots on compat/soname differs from init_slots_expected.txt"
+    status=1
+  else
+    echo "PASS: init_slots (.values slots) on compat/soname matches init_slots_expected.txt"
+  fi
+  slots_kernel=$("$slots" "$slots_obj" 2>/dev/null)
+  if [[ "$slots_kernel" != "load -> 0"* ]]; then
+    echo "SKIPPED kernel run of init_slots: bpf() unavailable"
+  elif ! diff -u "$slots_expected" <(echo "$slots_kernel"); then
+    echo "FAIL: init_slots on the real libbpf differs from init_slots_expected.txt"
+    status=1
+  else
+    echo "PASS: init_slots on the real libbpf and the kernel matches too"
+  fi
+fi
+
 # A libbpf-bootstrap style program: skeleton (bpftool gen skeleton),
 # libbpf_set_print, .rodata before load, bpf_map__update_elem, a ring buffer
 # consumer, test runs, .bss through the skeleton.
