@@ -316,10 +316,16 @@ int Object::LoadBytecode(const LoadSettings& settings) {
       return fd;
     }
     // A reused map keeps its contents (libbpf does not initialize it).
+    // bpf_object__populate_internal_map(): the section's bytes, then
+    // .rodata and .kconfig are frozen (userspace writes: EPERM).
     if (m.internal && ms.reuse_fd < 0) {
       const uint32_t zero = 0;
-      if (int err = MapUpdateElem(fd, &zero, m.initial.data(), BPF_ANY);
-          err != 0) {
+      int err = MapUpdateElem(fd, &zero, m.initial.data(), BPF_ANY);
+      if (err == 0 && (m.real_name.starts_with(".rodata") ||
+                       m.real_name.starts_with(".kconfig"))) {
+        err = MapFreeze(fd);
+      }
+      if (err != 0) {
         CloseFd(fd);
         Unload();
         return err;

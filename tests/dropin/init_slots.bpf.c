@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // Map slots set in the object (`.values = { [i] = &target }`), which libbpf
 // fills at load: a program array's programs once every program is loaded,
-// and a map-in-map's inner maps once every map exists.
+// and a map-in-map's inner maps once every map exists. libbpf also freezes
+// .rodata after filling it.
 #include <linux/bpf.h>
 
 #include <bpf/bpf_helpers.h>
@@ -36,14 +37,17 @@ struct {
 } jumps SEC(".maps") = {
     .values = {[1] = (void *)&drop_it, [3] = (void *)&bounce_it}};
 
+// The verdict of an empty slot: .rodata, frozen at load.
+const volatile __u32 fallthrough = XDP_PASS;
+
 // Tail-calls the slot named by the packet's first byte; an empty slot
-// falls through to XDP_PASS.
+// falls through to `fallthrough`.
 SEC("xdp")
 int dispatch(struct xdp_md *ctx) {
   __u8 *data = (void *)(long)ctx->data;
   if ((void *)(data + 1) > (void *)(long)ctx->data_end) return XDP_ABORTED;
   bpf_tail_call(ctx, &jumps, *data);
-  return XDP_PASS;
+  return fallthrough;
 }
 
 char LICENSE[] SEC("license") = "GPL";
