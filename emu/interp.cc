@@ -93,7 +93,8 @@ size_t CtxSize(uint32_t t) {
   }
 }
 
-// tc_cls_act_is_valid_access() / sk_filter_is_valid_access(): the
+// tc_cls_act_is_valid_access() / sk_filter_is_valid_access() /
+// cg_skb_is_valid_access(): the
 // struct __sk_buff fields a program may write.
 bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
   struct Field {
@@ -107,6 +108,9 @@ bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
       BPFEMU_FIELD(tc_classid), BPFEMU_FIELD(queue_mapping),
       BPFEMU_FIELD(tstamp)};
   static const Field kCb[] = {BPFEMU_FIELD(cb)};
+  // cg_skb_is_valid_access(), for a privileged loader.
+  static const Field kCgroup[] = {BPFEMU_FIELD(mark), BPFEMU_FIELD(priority),
+                                  BPFEMU_FIELD(cb), BPFEMU_FIELD(tstamp)};
 #undef BPFEMU_FIELD
   auto within = [&](const Field* f, size_t n) {
     for (size_t i = 0; i < n; ++i) {
@@ -116,6 +120,9 @@ bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
   };
   if (t == BPF_PROG_TYPE_SCHED_CLS || t == BPF_PROG_TYPE_SCHED_ACT) {
     return within(kTc, std::size(kTc));
+  }
+  if (t == BPF_PROG_TYPE_CGROUP_SKB) {
+    return within(kCgroup, std::size(kCgroup));
   }
   if (IsSkbType(t)) return within(kCb, std::size(kCb));
   return false;

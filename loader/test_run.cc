@@ -9,6 +9,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 #include <time.h>
 
@@ -207,6 +208,18 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
   }
   skb.protocol = proto;  // network byte order, as skb->protocol
   skb.ifindex = 1;
+  // The run's socket (sk_alloc in bpf_prog_test_run_skb): its family and
+  // addresses from the IP header, the source as the local address.
+  const uint8_t* ip = data + ETH_HLEN;
+  if (proto == htons(ETH_P_IP)) {
+    skb.family = AF_INET;
+    std::memcpy(&skb.local_ip4, ip + 12, 4);
+    std::memcpy(&skb.remote_ip4, ip + 16, 4);
+  } else if (proto == htons(ETH_P_IPV6)) {
+    skb.family = AF_INET6;
+    std::memcpy(skb.local_ip6, ip + 8, 16);
+    std::memcpy(skb.remote_ip6, ip + 24, 16);
+  }
   // eth_type_trans() pulled the Ethernet header; only tc-like (L2)
   // programs get it pushed back before they run (is_l2 in test_run.c).
   const bool is_l2 = prog.type == BPF_PROG_TYPE_SCHED_CLS ||
@@ -235,6 +248,8 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
   const struct __sk_buff before = skb;
   r.retval = ProgRun(prog, &skb);
   r.data_out.assign(data, data + packet.size());
+  // The header pulled before the run is pushed back zeroed.
+  if (!is_l2) std::memset(r.data_out.data(), 0, ETH_HLEN);
   if (ctx_in != nullptr) {
     // convert_skb_to___skb(): what the program may have changed (mark,
     // priority, cb, tstamp) and the rest as the run set it.
@@ -325,7 +340,8 @@ int TestRun(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
     case BPF_PROG_TYPE_XDP:
     case BPF_PROG_TYPE_SOCKET_FILTER:
     case BPF_PROG_TYPE_SCHED_CLS:
-    case BPF_PROG_TYPE_SCHED_ACT: {
+    case BPF_PROG_TYPE_SCHED_ACT:
+    case BPF_PROG_TYPE_CGROUP_SKB: {
       const bool xdp = prog.type == BPF_PROG_TYPE_XDP;
       bool live = false;
       if (xdp) {

@@ -6,6 +6,7 @@
 // line. Ids differ between runs and are not printed.
 #include <errno.h>
 #include <linux/bpf.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -343,6 +344,58 @@ static void TestRuns(void) {
   run("raw_tp no ctx for 3", r3, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0);
 }
 
+// CGROUP_SKB (and LWT) test runs: bpf_prog_test_run_skb without the
+// Ethernet header pushed back (not L2), a socket whose family and addresses
+// come from the IP header, no packet pointers computed for cgroup programs,
+// and the header zeroed in the output. The program copies family,
+// local_ip4 and remote_ip4 to cb[0..2], sets cb[3] when data + 14 is within
+// data_end, and returns 1.
+static void CgroupSkbRuns(void) {
+#define SKB_OFF(f) ((short)offsetof(struct __sk_buff, f))
+  const struct bpf_insn cg[] = {
+      {BPF_LDX | BPF_MEM | BPF_W, 2, 1, SKB_OFF(family), 0},
+      {BPF_STX | BPF_MEM | BPF_W, 1, 2, SKB_OFF(cb[0]), 0},
+      {BPF_LDX | BPF_MEM | BPF_W, 2, 1, SKB_OFF(local_ip4), 0},
+      {BPF_STX | BPF_MEM | BPF_W, 1, 2, SKB_OFF(cb[1]), 0},
+      {BPF_LDX | BPF_MEM | BPF_W, 2, 1, SKB_OFF(remote_ip4), 0},
+      {BPF_STX | BPF_MEM | BPF_W, 1, 2, SKB_OFF(cb[2]), 0},
+      {BPF_LDX | BPF_MEM | BPF_W, 2, 1, SKB_OFF(data), 0},
+      {BPF_LDX | BPF_MEM | BPF_W, 3, 1, SKB_OFF(data_end), 0},
+      {BPF_ALU64 | BPF_MOV | BPF_X, 4, 2, 0, 0},
+      {BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, 14},
+      {BPF_JMP | BPF_JGT | BPF_X, 4, 3, 2, 0},
+      {BPF_ST | BPF_MEM | BPF_W, 1, 0, SKB_OFF(cb[3]), 1},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+#undef SKB_OFF
+  long c = load(BPF_PROG_TYPE_CGROUP_SKB, cg, 15);
+  report("cgroup_skb prog ok", c >= 0);
+  // Ethernet (IPv4) + an IPv4 header 10.0.0.1 -> 10.0.0.2 + 8 bytes.
+  unsigned char pkt[42] = {2,  0,    0,    0,    0,  1, 2,  0, 0,  0, 0,
+                           2,  0x08, 0x00, 0x45, 0,  0, 28, 0, 0,  0, 0,
+                           64, 17,   0,    0,    10, 0, 0,  1, 10, 0, 0,
+                           2,  1,    2,    3,    4,  5, 6,  7, 8};
+  unsigned char out[64];
+  struct __sk_buff skb, so;
+  memset(&skb, 0, sizeof(skb));
+  memset(&so, 0, sizeof(so));
+  run("cgroup_skb", c, pkt, sizeof(pkt), out, sizeof(out), &skb, sizeof(skb),
+      &so, sizeof(so), 0, 0, 0);
+  report("cgroup_skb cb0 family", so.cb[0]);
+  report("cgroup_skb cb1 local_ip4", so.cb[1]);
+  report("cgroup_skb cb2 remote_ip4", so.cb[2]);
+  report("cgroup_skb cb3 data in bounds", so.cb[3]);
+  report("cgroup_skb out[0] (header zeroed)", out[0]);
+  report("cgroup_skb out[14]", out[14]);
+  report("cgroup_skb len out", so.len);
+  run("cgroup_skb short ip", c, pkt, 20, out, sizeof(out), NULL, 0, NULL, 0, 0,
+      0, 0);
+  run("cgroup_skb flags", c, pkt, sizeof(pkt), out, sizeof(out), NULL, 0, NULL,
+      0, 1, 0, 0);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   int h = map_create(BPF_MAP_TYPE_HASH, 4, 8, 16, 0, NULL);
@@ -461,6 +514,7 @@ int main(void) {
   report("mmapable create ok", mm >= 0);
   Btf(h);
   TestRuns();
+  CgroupSkbRuns();
   // Unknown and unprivileged commands.
   {
     union bpf_attr a;
