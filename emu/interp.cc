@@ -662,8 +662,9 @@ void Vm::Enter() {
     const auto* skb = static_cast<const struct __sk_buff*>(ctx_);
     pkt_lo_ = skb->data;
     pkt_hi_ = skb->data_end;
-    pkt_writable_ =
-        t == BPF_PROG_TYPE_SCHED_CLS || t == BPF_PROG_TYPE_SCHED_ACT;
+    // may_access_direct_pkt_data(): who may write the packet.
+    pkt_writable_ = t == BPF_PROG_TYPE_SCHED_CLS ||
+                    t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_LWT_XMIT;
   }
   if (pkt_hi_ < pkt_lo_) pkt_hi_ = pkt_lo_;
   held_lock_ = 0;

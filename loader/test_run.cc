@@ -223,8 +223,7 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
   // eth_type_trans() pulled the Ethernet header; only tc-like (L2)
   // programs get it pushed back before they run (is_l2 in test_run.c).
   const bool is_l2 = prog.type == BPF_PROG_TYPE_SCHED_CLS ||
-                     prog.type == BPF_PROG_TYPE_SCHED_ACT ||
-                     prog.type == BPF_PROG_TYPE_LWT_XMIT;
+                     prog.type == BPF_PROG_TYPE_SCHED_ACT;
   const size_t pulled = is_l2 ? 0 : ETH_HLEN;
   skb.len = static_cast<uint32_t>(packet.size() - pulled);
   skb.data = Low32(data + pulled);
@@ -341,7 +340,10 @@ int TestRun(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
     case BPF_PROG_TYPE_SOCKET_FILTER:
     case BPF_PROG_TYPE_SCHED_CLS:
     case BPF_PROG_TYPE_SCHED_ACT:
-    case BPF_PROG_TYPE_CGROUP_SKB: {
+    case BPF_PROG_TYPE_CGROUP_SKB:
+    case BPF_PROG_TYPE_LWT_IN:
+    case BPF_PROG_TYPE_LWT_OUT:
+    case BPF_PROG_TYPE_LWT_XMIT: {
       const bool xdp = prog.type == BPF_PROG_TYPE_XDP;
       bool live = false;
       if (xdp) {

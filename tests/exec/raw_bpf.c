@@ -394,6 +394,37 @@ static void CgroupSkbRuns(void) {
       0, 0);
   run("cgroup_skb flags", c, pkt, sizeof(pkt), out, sizeof(out), NULL, 0, NULL,
       0, 1, 0, 0);
+  // LWT programs: the packet from the IP header on (not L2), with packet
+  // pointers; r0 = the first byte when 14 bytes are within data_end.
+  const struct bpf_insn lwt[] = {
+      {BPF_LDX | BPF_MEM | BPF_W, 2, 1, offsetof(struct __sk_buff, data), 0},
+      {BPF_LDX | BPF_MEM | BPF_W, 3, 1, offsetof(struct __sk_buff, data_end),
+       0},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_X, 4, 2, 0, 0},
+      {BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, 14},
+      {BPF_JMP | BPF_JGT | BPF_X, 4, 3, 1, 0},
+      {BPF_LDX | BPF_MEM | BPF_B, 0, 2, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  static const struct {
+    const char* name;
+    int type;
+  } kLwt[] = {{"lwt_in", BPF_PROG_TYPE_LWT_IN},
+              {"lwt_out", BPF_PROG_TYPE_LWT_OUT},
+              {"lwt_xmit", BPF_PROG_TYPE_LWT_XMIT}};
+  for (unsigned i = 0; i < sizeof(kLwt) / sizeof(kLwt[0]); i++) {
+    long l = load(kLwt[i].type, lwt, 8);
+    char what[64];
+    snprintf(what, sizeof(what), "%s prog ok", kLwt[i].name);
+    report(what, l >= 0);
+    memset(out, 0xee, sizeof(out));
+    run(kLwt[i].name, l, pkt, sizeof(pkt), out, sizeof(out), NULL, 0, NULL, 0,
+        0, 0, 0);
+    snprintf(what, sizeof(what), "%s out[0]", kLwt[i].name);
+    report(what, out[0]);
+    close((int)l);
+  }
 }
 
 int main(void) {
