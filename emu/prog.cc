@@ -250,29 +250,38 @@ void ProgSlotRelease(uint32_t id) {
   if (id != 0) ProgTable::Get().ReleaseSlot(id);
 }
 
+namespace {
+
+// Runs `run`'s program and the tail calls it takes (each longjmp()s back
+// here with run->next set to its target, an aborted run with it NULL); the
+// last program's return value (a native program's zero-extended), or 0 with
+// *faulted set. (A function calling setjmp is never inlined.)
+uint64_t RunChain(RunState* run, void* ctx, bool* faulted) {
+#ifdef BPFEMU_LIBC_LONGJMP
+  setjmp(run->env);
+#else
+  __builtin_setjmp(run->env);
+#endif
+  const Prog* p = run->next;
+  if (p == nullptr) {
+    *faulted = true;
+    return 0;
+  }
+  return p->func != nullptr ? static_cast<uint32_t>(p->func(ctx))
+                            : p->code->Run(ctx);
+}
+
+}  // namespace
+
 uint32_t ProgRun(const Prog& prog, void* ctx) {
   RunState run;
   run.next = &prog;
   run.tail_calls = 0;
   run.prev = current_run;
   current_run = &run;
-  run_faulted = false;
-  // A tail call longjmp()s back here with run.next set to its target, an
-  // aborted run with run.next NULL.
-#ifdef BPFEMU_LIBC_LONGJMP
-  setjmp(run.env);
-#else
-  __builtin_setjmp(run.env);
-#endif
-  const Prog* p = run.next;
-  uint32_t ret = 0;
-  if (p == nullptr) {
-    run_faulted = true;
-  } else if (p->func != nullptr) {
-    ret = static_cast<uint32_t>(p->func(ctx));
-  } else {
-    ret = static_cast<uint32_t>(p->code->Run(ctx));
-  }
+  bool faulted = false;
+  const uint32_t ret = static_cast<uint32_t>(RunChain(&run, ctx, &faulted));
+  run_faulted = faulted;
   current_run = run.prev;
   if (Retirement::Get().pending.load(std::memory_order_relaxed)) [[unlikely]] {
     run.guard.reset();
@@ -406,20 +415,11 @@ uint64_t TailCallInFrame(const Prog* next, void* ctx) {
   run.tail_calls = outer->tail_calls;
   run.prev = outer;
   current_run = &run;
-#ifdef BPFEMU_LIBC_LONGJMP
-  setjmp(run.env);
-#else
-  __builtin_setjmp(run.env);
-#endif
-  const Prog* p = run.next;
-  uint64_t ret = 0;
-  if (p != nullptr) {
-    ret = p->func != nullptr ? static_cast<uint32_t>(p->func(ctx))
-                             : p->code->Run(ctx);
-  }
+  bool faulted = false;
+  const uint64_t ret = RunChain(&run, ctx, &faulted);
   current_run = outer;
   outer->tail_calls = run.tail_calls;
-  if (p == nullptr) TailCallJump(nullptr);  // a fault ends the whole run
+  if (faulted) TailCallJump(nullptr);  // a fault ends the whole run
   return ret;
 }
 
