@@ -5,6 +5,7 @@
 // caller's memory as copy_from_user / copy_to_user would (EFAULT). The
 // commands' own checks are the emulator's (emu/syscall.h, emu/prog.h,
 // loader/bytecode.h); what is answered here, and why, is in docs/exec.md.
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <sys/mman.h>
@@ -23,6 +24,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,7 @@
 #include "emu/btf.h"
 #include "emu/errno.h"
 #include "emu/map.h"
+#include "emu/map_in_map.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
@@ -258,7 +261,7 @@ Dispatcher::~Dispatcher() {
   if (not_a_map_ >= 0) close(not_a_map_);
   for (auto& [key, fd] : maps_) (void)CloseFd(fd);
   for (auto& [key, fd] : progs_) (void)CloseFd(fd);
-  for (int fd : held_) (void)CloseFd(fd);
+  for (auto& [key, fd] : held_) (void)CloseFd(fd);
 }
 
 int Dispatcher::MapFdForId(uint32_t id) const {
@@ -416,8 +419,9 @@ int Dispatcher::GiveMap(Call& c, int local, bool readable, bool writable) {
       return err;
     }
     maps_[key] = t;
-    held_.push_back(local);
+    held_[key] = local;
   }
+  if (++given_ >= kCollectEvery) Collect();
   return c.InstallFd(maps_[key]);
 }
 
@@ -434,6 +438,7 @@ int Dispatcher::GiveObject(Call& c, int local, std::map<FileKey, int>* table) {
   } else if (it->second != local) {
     (void)CloseFd(local);
   }
+  if (++given_ >= kCollectEvery) Collect();
   return c.InstallFd((*table)[key]);
 }
 
@@ -815,8 +820,89 @@ int64_t Dispatcher::GetInfo(Call& c, uint64_t uattr, const uint8_t* a) {
   return 0;
 }
 
+namespace {
+
+// The files (dev, ino) that processes other than this one hold open.
+std::set<std::pair<uint64_t, uint64_t>> FilesHeldElsewhere() {
+  std::set<std::pair<uint64_t, uint64_t>> held;
+  const std::string self = std::to_string(getpid());
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return held;
+  while (const dirent* p = readdir(proc)) {
+    if (p->d_name[0] < '1' || p->d_name[0] > '9' || p->d_name == self) {
+      continue;
+    }
+    const std::string dir = std::string("/proc/") + p->d_name + "/fd";
+    DIR* fds = opendir(dir.c_str());
+    if (fds == nullptr) continue;  // gone, or another user's
+    while (const dirent* f = readdir(fds)) {
+      if (f->d_name[0] == '.') continue;
+      struct stat st;
+      if (stat((dir + "/" + f->d_name).c_str(), &st) == 0) {
+        held.insert({st.st_dev, st.st_ino});
+      }
+    }
+    closedir(fds);
+  }
+  closedir(proc);
+  return held;
+}
+
+}  // namespace
+
+void Dispatcher::Collect() {
+  given_ = 0;
+  const auto held = FilesHeldElsewhere();
+  auto unheld = [&](const FileKey& k) { return !held.count({k.dev, k.ino}); };
+  // Programs, then what only live programs keep: their records and maps.
+  for (auto it = progs_.begin(); it != progs_.end();) {
+    if (unheld(it->first)) {
+      (void)CloseFd(it->second);
+      it = progs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::set<uint32_t> used;
+  for (auto it = prog_records_.begin(); it != prog_records_.end();) {
+    if (ProgFromId(it->first) == nullptr) {
+      it = prog_records_.erase(it);
+      continue;
+    }
+    used.insert(it->second.map_ids.begin(), it->second.map_ids.end());
+    ++it;
+  }
+  for (auto it = btfs_.begin(); it != btfs_.end();) {
+    if (unheld(it->first)) {
+      (void)CloseFd(it->second);
+      it = btfs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = maps_.begin(); it != maps_.end();) {
+    std::shared_ptr<Map> m = MapFromFd(it->second);
+    struct stat st;
+    const bool pinned = fstat(it->second, &st) == 0 && st.st_nlink > 0;
+    if (!unheld(it->first) || m == nullptr || pinned ||
+        used.count(m->id()) != 0 || InnerMapRefCount(m->id()) > 0) {
+      ++it;
+      continue;
+    }
+    m.reset();
+    (void)CloseFd(it->second);
+    if (auto h = held_.find(it->first); h != held_.end()) {
+      (void)CloseFd(h->second);
+      held_.erase(h);
+    }
+    it = maps_.erase(it);
+  }
+  fd_cache_.clear();  // its fds may be reused by the next objects
+}
+
 int64_t Dispatcher::NextId(Call& c, int cmd, uint64_t uattr, const uint8_t* a) {
   const uint32_t start = Get<uint32_t>(a, 0);
+  if (start == 0) Collect();  // a walk begins: what is alive now
   uint32_t next = 0;
   const int r = cmd == BPF_MAP_GET_NEXT_ID    ? MapGetNextId(start, &next)
                 : cmd == BPF_PROG_GET_NEXT_ID ? ProgGetNextId(start, &next)

@@ -117,8 +117,18 @@ class Dispatcher {
   std::map<FileKey, int> btfs_;
   // Program pin files (dev/ino) -> the emulator's program fd.
   std::map<FileKey, int> prog_pins_;
-  // Fds the emulator returned that stand behind an entry of maps_.
-  std::vector<int> held_;
+  // The emulator's own fds behind entries of maps_ that were reopened with
+  // another access mode, by that entry's key.
+  std::map<FileKey, int> held_;
+  // The kernel frees a map, program or BTF object at its last file
+  // reference: closes the emulator's fds of every handed-out object whose
+  // file no other process holds open (/proc/PID/fd) and that nothing else
+  // keeps (a pin, a program using the map, a map-in-map slot), so that the
+  // emulator frees it. Run at the start of every id walk and every
+  // kCollectEvery objects handed out.
+  void Collect();
+  static constexpr uint32_t kCollectEvery = 64;
+  uint32_t given_ = 0;  // objects handed out since the last Collect()
   struct Resolved {
     int local;
     int kind;

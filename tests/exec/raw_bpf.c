@@ -427,6 +427,70 @@ static void CgroupSkbRuns(void) {
   }
 }
 
+// The id of the object behind `fd` (BPF_OBJ_GET_INFO_BY_FD: the id is the
+// first or second u32 of each info struct).
+static uint32_t object_id(int fd, int id_offset) {
+  uint32_t info[32] = {0};
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = fd;
+  a.info.info_len = sizeof(info);
+  a.info.info = (uint64_t)(uintptr_t)info;
+  if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)) != 0) return 0;
+  return info[id_offset];
+}
+
+// Whether a GET_NEXT_ID walk from 0 reaches `id`.
+static int listed(int cmd, uint32_t id) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  while (sys_bpf(cmd, &a, sizeof(a)) == 0) {
+    if (a.next_id == id) return 1;
+    a.start_id = a.next_id;
+  }
+  return 0;
+}
+
+// An object lives while a file refers to it, in any process: closed, it is
+// no longer listed; a child's copy keeps it until the child exits.
+static void Lifetimes(void) {
+  int m = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0, NULL);
+  uint32_t mid = object_id(m, 1);
+  report("open map listed", listed(BPF_MAP_GET_NEXT_ID, mid));
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return;
+  pid_t child = fork();
+  if (child == 0) {
+    char c;
+    close(pipefd[1]);
+    (void)!read(pipefd[0], &c, 1);  // holds m until the parent writes
+    _exit(0);
+  }
+  close(pipefd[0]);
+  close(m);
+  report("map closed, a child's copy: listed",
+         listed(BPF_MAP_GET_NEXT_ID, mid));
+  (void)!write(pipefd[1], "x", 1);
+  close(pipefd[1]);
+  int st;
+  waitpid(child, &st, 0);
+  report("map closed, child gone: listed", listed(BPF_MAP_GET_NEXT_ID, mid));
+  const struct bpf_insn ret0[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  long p = load(BPF_PROG_TYPE_SOCKET_FILTER, ret0, 2);
+  uint32_t pid = object_id((int)p, 1);
+  report("open prog listed", listed(BPF_PROG_GET_NEXT_ID, pid));
+  close((int)p);
+  report("closed prog listed", listed(BPF_PROG_GET_NEXT_ID, pid));
+  long b = btf_load(&kBtf, sizeof(kBtf), NULL, 0, 0);
+  uint32_t bid = object_id((int)b, 3);
+  report("open btf listed", listed(BPF_BTF_GET_NEXT_ID, bid));
+  close((int)b);
+  report("closed btf listed", listed(BPF_BTF_GET_NEXT_ID, bid));
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   int h = map_create(BPF_MAP_TYPE_HASH, 4, 8, 16, 0, NULL);
@@ -546,6 +610,7 @@ int main(void) {
   Btf(h);
   TestRuns();
   CgroupSkbRuns();
+  Lifetimes();
   // Unknown and unprivileged commands.
   {
     union bpf_attr a;
