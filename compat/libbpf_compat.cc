@@ -896,6 +896,16 @@ bool MapHasFd(const struct bpf_map* map) {
   return map->reuse_fd >= 0 || (map->obj->loaded && bpf_map__fd(map) >= 0);
 }
 
+// The bpf_map__set_* of one creation attribute: EBUSY once the map has an
+// fd, else the setting takes `value`.
+template <typename T, typename V>
+int SetBeforeCreate(struct bpf_map* map,
+                    T bpfemu::native::Object::MapSettings::*field, V value) {
+  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
+  SettingsOf(map).*field = static_cast<T>(value);
+  return 0;
+}
+
 // adjust_ringbuf_sz(): a ring buffer's size becomes the smallest power-of-2
 // number of pages that holds it.
 __u32 RingbufSize(__u32 sz) {
@@ -997,6 +1007,7 @@ int MakeParentDir(const char* path) {
 
 using bpfemu::compat::CheckPinPath;
 using bpfemu::compat::MakeParentDir;
+using MapSettings = bpfemu::native::Object::MapSettings;
 
 extern "C" {
 
@@ -1011,45 +1022,31 @@ int bpf_map__set_max_entries(struct bpf_map* map, __u32 max_entries) {
 }
 
 int bpf_map__set_value_size(struct bpf_map* map, __u32 size) {
-  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
-  SettingsOf(map).value_size = size;
-  return 0;
+  return SetBeforeCreate(map, &MapSettings::value_size, size);
 }
 
 int bpf_map__set_key_size(struct bpf_map* map, __u32 size) {
-  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
-  SettingsOf(map).key_size = size;
-  return 0;
+  return SetBeforeCreate(map, &MapSettings::key_size, size);
 }
 
 int bpf_map__set_type(struct bpf_map* map, enum bpf_map_type type) {
-  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
-  SettingsOf(map).type = type;
-  return 0;
+  return SetBeforeCreate(map, &MapSettings::type, type);
 }
 
 int bpf_map__set_map_flags(struct bpf_map* map, __u32 flags) {
-  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
-  SettingsOf(map).map_flags = flags;
-  return 0;
+  return SetBeforeCreate(map, &MapSettings::map_flags, flags);
 }
 
 int bpf_map__set_numa_node(struct bpf_map* map, __u32 numa_node) {
-  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
-  SettingsOf(map).numa_node = numa_node;
-  return 0;
+  return SetBeforeCreate(map, &MapSettings::numa_node, numa_node);
 }
 
 int bpf_map__set_map_extra(struct bpf_map* map, __u64 map_extra) {
-  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
-  SettingsOf(map).map_extra = map_extra;
-  return 0;
+  return SetBeforeCreate(map, &MapSettings::map_extra, map_extra);
 }
 
 int bpf_map__set_ifindex(struct bpf_map* map, __u32 ifindex) {
-  if (MapHasFd(map)) return LibbpfErr(-EBUSY);
-  SettingsOf(map).map_ifindex = ifindex;
-  return 0;
+  return SetBeforeCreate(map, &MapSettings::map_ifindex, ifindex);
 }
 
 __u32 bpf_map__ifindex(const struct bpf_map* map) {

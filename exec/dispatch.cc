@@ -421,8 +421,10 @@ int Dispatcher::GiveMap(Call& c, int local, bool readable, bool writable) {
     maps_[key] = t;
     held_[key] = local;
   }
+  const int installed = c.InstallFd(maps_[key]);
+  // After the install: the child holds the new map now.
   if (++given_ >= kCollectEvery) Collect();
-  return c.InstallFd(maps_[key]);
+  return installed;
 }
 
 int Dispatcher::GiveObject(Call& c, int local, std::map<FileKey, int>* table) {
@@ -438,8 +440,9 @@ int Dispatcher::GiveObject(Call& c, int local, std::map<FileKey, int>* table) {
   } else if (it->second != local) {
     (void)CloseFd(local);
   }
+  const int installed = c.InstallFd((*table)[key]);
   if (++given_ >= kCollectEvery) Collect();
-  return c.InstallFd((*table)[key]);
+  return installed;
 }
 
 // --- maps ---

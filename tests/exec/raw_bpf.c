@@ -489,6 +489,17 @@ static void Lifetimes(void) {
   report("open btf listed", listed(BPF_BTF_GET_NEXT_ID, bid));
   close((int)b);
   report("closed btf listed", listed(BPF_BTF_GET_NEXT_ID, bid));
+  // Many maps at once, every one usable as it comes (a supervisor that lets
+  // go of unheld objects now and then must not take a new one).
+  int fds[80], usable = 0;
+  for (int i = 0; i < 80; i++) {
+    fds[i] = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 1, 0, NULL);
+    uint32_t k = 0;
+    uint64_t v = (uint64_t)i;
+    usable += fds[i] > 2 && elem(BPF_MAP_UPDATE_ELEM, fds[i], &k, &v, 0) == 0;
+  }
+  report("maps created and usable", usable);
+  for (int i = 0; i < 80; i++) close(fds[i]);
 }
 
 int main(void) {
