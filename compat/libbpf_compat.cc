@@ -71,12 +71,6 @@ int GoodFd(int fd) {
   return fd;
 }
 
-uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
-}
-
 }  // namespace
 
 extern "C" {
@@ -362,14 +356,11 @@ int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts* opts) {
     return LibbpfErr(err);
   }
   bpfemu::native::TestRunOutput out;
-  const uint64_t start = NowNs();
   const int err = bpfemu::native::TestRun(*prog, a, &out);
   // Runs count for bpf_enable_stats() (libbpf_extra.cc) whenever the
-  // program ran: repeat times for packets, once for the others.
-  if (out.write_retval) {
-    const bool packet = out.write_data;
-    bpfemu::compat::CountRuns(*prog, NowNs() - start,
-                              packet && a.repeat > 1 ? a.repeat : 1);
+  // program ran.
+  if (out.runs != 0) {
+    bpfemu::compat::CountRuns(*prog, out.run_ns, out.runs);
   }
   if (out.write_data) {
     if (opts->data_out != nullptr) {

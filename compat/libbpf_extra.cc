@@ -115,8 +115,7 @@ bool StatsEnabled() {
 
 void CountRuns(const bpfemu::Prog& prog, uint64_t ns, uint64_t cnt) {
   if (!StatsEnabled()) return;
-  prog.extra->run_time_ns.fetch_add(ns, std::memory_order_relaxed);
-  prog.extra->run_cnt.fetch_add(cnt, std::memory_order_relaxed);
+  prog.extra->CountRuns(ns, cnt);
 }
 
 }  // namespace bpfemu::compat

@@ -53,6 +53,11 @@ struct ProgExtra {
   std::vector<std::shared_ptr<Map>> bound_maps;
   std::atomic<uint64_t> run_time_ns{0};
   std::atomic<uint64_t> run_cnt{0};
+  // A test run of `runs` invocations that took `ns`, while stats are on.
+  void CountRuns(uint64_t ns, uint64_t runs) {
+    run_time_ns.fetch_add(ns, std::memory_order_relaxed);
+    run_cnt.fetch_add(runs, std::memory_order_relaxed);
+  }
 };
 
 struct Prog {

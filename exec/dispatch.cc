@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -105,6 +106,8 @@ uint32_t LastFieldEnd(int cmd) {
       return 8;
     case BPF_PROG_BIND_MAP:
       return 12;
+    case BPF_ENABLE_STATS:
+      return 4;
     case BPF_BTF_LOAD:  // btf_log_level; btf_token_fd since 6.9
       return v == KernelVersion::k6_1 ? 28 : 40;
     case BPF_BTF_GET_FD_BY_ID:
@@ -131,7 +134,7 @@ uint32_t LastFieldEnd(int cmd) {
 // Commands that exist but that an unprivileged process cannot use on this
 // machine's kernel (kernel.unprivileged_bpf_disabled: __sys_bpf answers
 // EPERM before anything else): attach, links, queries, iterators,
-// stats, tokens. bpfemu has no kernel objects to attach to.
+// tokens. bpfemu has no kernel objects to attach to.
 bool AnsweredEperm(int cmd) {
   switch (cmd) {
     case BPF_PROG_ATTACH:
@@ -143,7 +146,6 @@ bool AnsweredEperm(int cmd) {
     case BPF_LINK_UPDATE:
     case BPF_LINK_GET_FD_BY_ID:
     case BPF_LINK_GET_NEXT_ID:
-    case BPF_ENABLE_STATS:
     case BPF_ITER_CREATE:
     case BPF_LINK_DETACH:
     case 36:  // BPF_TOKEN_CREATE (6.9)
@@ -241,6 +243,8 @@ int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
       return BtfLoad(c, uattr, attr, size);
     case BPF_PROG_BIND_MAP:
       return BindMap(c, attr);
+    case BPF_ENABLE_STATS:
+      return EnableStats(c, attr);
     case BPF_PROG_LOAD:
       return ProgLoad(c, uattr, attr, size);
     case BPF_PROG_TEST_RUN:
@@ -262,6 +266,7 @@ Dispatcher::~Dispatcher() {
   for (auto& [key, fd] : maps_) (void)CloseFd(fd);
   for (auto& [key, fd] : progs_) (void)CloseFd(fd);
   for (auto& [key, fd] : held_) (void)CloseFd(fd);
+  for (int fd : stats_) close(fd);
 }
 
 int Dispatcher::MapFdForId(uint32_t id) const {
@@ -1148,7 +1153,9 @@ int64_t Dispatcher::ProgInfo(Call& c, int local, std::vector<uint8_t>* buf,
   info.func_info_rec_size = 8;
   info.line_info_rec_size = 16;
   info.jited_line_info_rec_size = 8;
-  info.run_time_ns = info.run_cnt = info.recursion_misses = 0;
+  info.run_time_ns = p->extra->run_time_ns.load(std::memory_order_relaxed);
+  info.run_cnt = p->extra->run_cnt.load(std::memory_order_relaxed);
+  info.recursion_misses = 0;
   info.verified_insns = 0;
   info.btf_id = rec.btf_id;
   if (!CallerPrivileged()) {
@@ -1303,6 +1310,37 @@ int64_t Dispatcher::BtfInfo(Call& c, uint64_t uattr, int local,
   return 0;
 }
 
+// BPF_ENABLE_STATS (kernel/bpf/syscall.c bpf_enable_stats): CAP_SYS_ADMIN
+// (EPERM), only BPF_STATS_RUN_TIME (EINVAL), then a read-only close-on-exec
+// file; test runs count into bpf_prog_info's run_time_ns and run_cnt while
+// one is open.
+int64_t Dispatcher::EnableStats(Call& c, const uint8_t* a) {
+  if (!CallerPrivileged()) return -EPERM;
+  if (Get<uint32_t>(a, 0) != BPF_STATS_RUN_TIME) return -EINVAL;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return -errno;
+  const int fd = c.InstallFd(p[0], /*cloexec=*/true);
+  close(p[0]);
+  if (fd < 0) {
+    close(p[1]);
+    return fd;
+  }
+  stats_.push_back(p[1]);
+  return fd;
+}
+
+bool Dispatcher::StatsOn() {
+  std::erase_if(stats_, [](int fd) {
+    struct pollfd pfd = {fd, POLLOUT, 0};
+    if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR) != 0) {
+      close(fd);
+      return true;
+    }
+    return false;
+  });
+  return !stats_.empty();
+}
+
 int64_t Dispatcher::TestRun(Call& c, uint64_t uattr, const uint8_t* a) {
   // union bpf_attr's test fields; the caller's buffers are read here and
   // the results written back (loader/test_run.h runs the command).
@@ -1363,6 +1401,9 @@ int64_t Dispatcher::TestRun(Call& c, uint64_t uattr, const uint8_t* a) {
   auto valid = [](void* call) { return static_cast<Call*>(call)->Valid(); };
   int err = native::TestRun(*prog, t, &out, valid, &c);
   if (err == -EINTR && !c.Valid()) interrupted_.insert(c.pid());
+  if (out.runs != 0 && StatsOn()) {
+    prog->extra->CountRuns(out.run_ns, out.runs);
+  }
   if (out.write_data) {
     const uint32_t full = static_cast<uint32_t>(out.data.size());
     if ((out.data_copy != 0 &&
@@ -1552,9 +1593,11 @@ bool Dispatcher::ServeProc(Call& c, const struct seccomp_data& d,
     std::snprintf(
         buf, sizeof(buf),
         "prog_type:\t%u\nprog_jited:\t0\nprog_tag:\t0000000000000000\n"
-        "memlock:\t4096\nprog_id:\t%u\nrun_time_ns:\t0\n"
-        "run_cnt:\t0\nrecursion_misses:\t0\nverified_insns:\t0\n",
-        p->type, p->id);
+        "memlock:\t4096\nprog_id:\t%u\nrun_time_ns:\t%llu\n"
+        "run_cnt:\t%llu\nrecursion_misses:\t0\nverified_insns:\t0\n",
+        p->type, p->id,
+        static_cast<unsigned long long>(p->extra->run_time_ns.load()),
+        static_cast<unsigned long long>(p->extra->run_cnt.load()));
   }
   text += buf;
   const int mfd = memfd_create("bpfemu-fdinfo", MFD_CLOEXEC);

@@ -107,6 +107,13 @@ class Dispatcher {
   int64_t ProgInfo(Call& c, int local, std::vector<uint8_t>* buf,
                    uint32_t* len);
   int64_t BindMap(Call& c, const uint8_t* attr);
+  int64_t EnableStats(Call& c, const uint8_t* attr);
+  // Whether any stats file handed out is still open somewhere: each is the
+  // read end of a pipe whose write end stays here (stats_), so that the
+  // last close anywhere shows as POLLERR on it, as the kernel's static key
+  // drops at the last release of a "bpf-stats" file.
+  bool StatsOn();
+  std::vector<int> stats_;
 
   // Map files handed out or seen, by identity and access mode: the
   // emulator's fd of each (registered with the matching access).

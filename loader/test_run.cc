@@ -331,10 +331,10 @@ int CheckTestRunAttr(const TestRunAttr& a) {
   return 0;
 }
 
-int TestRun(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
-            bool (*keep_going)(void*), void* keep_going_arg) {
-  *out = TestRunOutput{};
-  if (int err = CheckTestRunAttr(a); err != 0) return err;
+namespace {
+
+int RunByType(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
+              bool (*keep_going)(void*), void* keep_going_arg) {
   switch (prog.type) {
     case BPF_PROG_TYPE_XDP:
     case BPF_PROG_TYPE_SOCKET_FILTER:
@@ -384,6 +384,7 @@ int TestRun(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
                              ? nullptr
                              : reinterpret_cast<const __sk_buff*>(ctx.data()));
         if (r.err != 0) return r.err;
+        out->runs = i + 1;
         // The interpreter stopped a program the verifier would refuse.
         if (ProgFaulted()) return -EFAULT;
         if (keep_going != nullptr && i % 1024 == 1023 &&
@@ -424,6 +425,7 @@ int TestRun(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
                                 static_cast<uint32_t>(NumPossibleCpus())));
       ScopedCpu on(cpu);
       out->retval = ProgRun(prog, ctx.data());
+      out->runs = 1;
       if (ProgFaulted()) return -EFAULT;
       out->write_retval = true;
       return 0;
@@ -438,6 +440,7 @@ int TestRun(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
       std::vector<uint64_t> ctx(kMaxTracingArgs, 0);
       if (a.ctx_in != nullptr) std::memcpy(ctx.data(), a.ctx_in, a.ctx_size_in);
       out->retval = ProgRun(prog, ctx.data());
+      out->runs = 1;
       if (ProgFaulted()) return -EFAULT;
       out->write_retval = true;
       return 0;
@@ -454,6 +457,7 @@ int TestRun(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
           0);
       if (a.ctx_in != nullptr) std::memcpy(ctx.data(), a.ctx_in, a.ctx_size_in);
       out->retval = ProgRun(prog, ctx.data());
+      out->runs = 1;
       if (ProgFaulted()) return -EFAULT;
       out->write_retval = true;
       if (a.ctx_size_in != 0) {
@@ -466,6 +470,18 @@ int TestRun(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
     default:
       return -kENOTSUPP;
   }
+}
+
+}  // namespace
+
+int TestRun(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
+            bool (*keep_going)(void*), void* keep_going_arg) {
+  *out = TestRunOutput{};
+  if (int err = CheckTestRunAttr(a); err != 0) return err;
+  const uint64_t start = NowNs();
+  const int err = RunByType(prog, a, out, keep_going, keep_going_arg);
+  if (out->runs != 0) out->run_ns = NowNs() - start;
+  return err;
 }
 
 }  // namespace bpfemu::native

@@ -74,6 +74,10 @@ struct TestRunOutput {
   uint32_t ctx_copy = 0;
   bool write_ctx = false;
   bool ctx_to_ctx_in = false;  // syscall programs
+  // Program invocations the run made (bpf_prog_run calls) and the time
+  // they took: what BPF_ENABLE_STATS's run_cnt and run_time_ns count.
+  uint32_t runs = 0;
+  uint64_t run_ns = 0;
 };
 
 // MAX_BPF_FUNC_ARGS: the u64 arguments of a tracing context.

@@ -5,6 +5,7 @@
 // where result is the return value or -errno, so both runs compare line by
 // line. Ids differ between runs and are not printed.
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -502,6 +503,73 @@ static void Lifetimes(void) {
   for (int i = 0; i < 80; i++) close(fds[i]);
 }
 
+static uint64_t run_cnt(int prog, uint64_t* time_ns) {
+  struct bpf_prog_info info;
+  memset(&info, 0, sizeof(info));
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = (uint32_t)prog;
+  a.info.info_len = sizeof(info);
+  a.info.info = (uint64_t)(uintptr_t)&info;
+  if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)) != 0) return ~0ull;
+  *time_ns = info.run_time_ns;
+  return info.run_cnt;
+}
+
+static long enable_stats(uint32_t type) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.enable_stats.type = type;
+  return sys_bpf(BPF_ENABLE_STATS, &a, sizeof(a));
+}
+
+// BPF_ENABLE_STATS (kernel/bpf/syscall.c bpf_enable_stats): test runs
+// count into run_cnt and run_time_ns only while a stats file is open in
+// some process; the file is read-only and close-on-exec.
+static void Stats(void) {
+  const struct bpf_insn ret0[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  long p = load(BPF_PROG_TYPE_SOCKET_FILTER, ret0, 2);
+  char pkt[64];
+  memset(pkt, 0, sizeof(pkt));
+  uint64_t t0 = 0, t1 = 0;
+  run("stats off", p, pkt, sizeof(pkt), NULL, 0, NULL, 0, NULL, 0, 0, 0, 3);
+  report("run_cnt with stats off", (long)run_cnt((int)p, &t0));
+  report("enable stats of an unknown type", enable_stats(1));
+  long fd = enable_stats(BPF_STATS_RUN_TIME);
+  report("stats fd ok", fd > 2);
+  report("stats fd read-only",
+         (fcntl((int)fd, F_GETFL) & O_ACCMODE) == O_RDONLY);
+  report("stats fd close-on-exec", (fcntl((int)fd, F_GETFD) & FD_CLOEXEC) != 0);
+  run("stats on", p, pkt, sizeof(pkt), NULL, 0, NULL, 0, NULL, 0, 0, 0, 5);
+  report("run_cnt with stats on", (long)run_cnt((int)p, &t1));
+  report("run_time_ns grew", t1 > t0);
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return;
+  pid_t child = fork();
+  if (child == 0) {
+    char c;
+    close(pipefd[1]);
+    (void)!read(pipefd[0], &c, 1);  // holds the stats fd until told
+    _exit(0);
+  }
+  close(pipefd[0]);
+  close((int)fd);
+  run("stats held by a child", p, pkt, sizeof(pkt), NULL, 0, NULL, 0, NULL, 0,
+      0, 0, 2);
+  report("run_cnt, stats file in a child", (long)run_cnt((int)p, &t1));
+  (void)!write(pipefd[1], "x", 1);
+  close(pipefd[1]);
+  int st;
+  waitpid(child, &st, 0);
+  run("stats closed everywhere", p, pkt, sizeof(pkt), NULL, 0, NULL, 0, NULL, 0,
+      0, 0, 4);
+  report("run_cnt, stats file closed", (long)run_cnt((int)p, &t1));
+  close((int)p);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   int h = map_create(BPF_MAP_TYPE_HASH, 4, 8, 16, 0, NULL);
@@ -622,6 +690,7 @@ int main(void) {
   TestRuns();
   CgroupSkbRuns();
   Lifetimes();
+  Stats();
   // Unknown and unprivileged commands.
   {
     union bpf_attr a;
