@@ -312,7 +312,9 @@ int bpf_prog_load(enum bpf_prog_type prog_type, const char* prog_name,
   const int fd = bpfemu::native::ProgLoadBytecode(
       prog_type, attach, prog_name != nullptr ? prog_name : "",
       reinterpret_cast<const bpfemu::interp::RawInsn*>(insns),
-      static_cast<uint32_t>(insn_cnt), license);
+      static_cast<uint32_t>(insn_cnt), license,
+      {BPFEMU_OPTS_GET(opts, prog_flags, 0u),
+       BPFEMU_OPTS_GET(opts, prog_ifindex, 0u)});
   if (fd < 0) {
     if (opts != nullptr && opts->log_buf != nullptr && opts->log_size > 0) {
       std::snprintf(
@@ -392,6 +394,7 @@ struct bpf_program {
   std::string section;  // its SEC() name
   bool autoattach = true;
   __u32 prog_flags = 0;
+  __u32 prog_ifindex = 0;
   __u32 log_level = 0;
   char* log_buf = nullptr;
   size_t log_size = 0;
@@ -629,6 +632,8 @@ int bpf_object__load(struct bpf_object* obj) {
   // It runs before the maps are created here, after them in libbpf.
   for (auto& p : obj->progs) {
     auto& ps = obj->settings.progs[p->index];
+    ps.prog_flags = p->prog_flags;
+    ps.ifindex = p->prog_ifindex;
     if (!p->has_custom || p->custom.prepare_load_fn == nullptr ||
         !ps.autoload) {
       continue;
@@ -637,6 +642,7 @@ int bpf_object__load(struct bpf_object* obj) {
     load_opts.expected_attach_type =
         static_cast<enum bpf_attach_type>(ps.expected_attach_type);
     load_opts.prog_flags = p->prog_flags;
+    load_opts.prog_ifindex = p->prog_ifindex;
     load_opts.kern_version = obj->kern_version;
     load_opts.log_level = p->log_level;
     load_opts.log_buf = p->log_buf;
@@ -655,6 +661,8 @@ int bpf_object__load(struct bpf_object* obj) {
       return LibbpfErr(err);
     }
     ps.expected_attach_type = load_opts.expected_attach_type;
+    ps.prog_flags = load_opts.prog_flags;
+    ps.ifindex = load_opts.prog_ifindex;
   }
   auto settings = obj->settings;
   for (auto& m : obj->maps) settings.maps[m->index].reuse_fd = m->reuse_fd;
@@ -1512,6 +1520,10 @@ int bpf_program__set_flags(struct bpf_program* prog, __u32 flags) {
 
 __u32 bpf_program__flags(const struct bpf_program* prog) {
   return prog->prog_flags;
+}
+
+void bpf_program__set_ifindex(struct bpf_program* prog, __u32 ifindex) {
+  prog->prog_ifindex = ifindex;
 }
 
 int bpf_program__set_log_level(struct bpf_program* prog, __u32 log_level) {

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "emu/bpffs.h"
@@ -182,6 +183,45 @@ TEST(SetInsns, ReplacementLoadsAndRuns) {
   EXPECT_EQ(bpf_program__set_insns(prog, insns.data(), 2), -EBUSY);
   EXPECT_EQ(errno, 0);  // libbpf 1.1.2 leaves errno alone here
   bpf_object__close(obj);
+}
+
+// bpf_program__set_ifindex() and bpf_prog_load()'s prog_ifindex: the load
+// binds to a device as bpf_prog_dev_bound_init() does. lo (ifindex 1) has
+// no ndo_bpf, 9999 is no device; unknown prog_flags are EINVAL
+// (tests/exec/raw_bpf.c DevBound() compares the same with the kernel).
+TEST(SetIfindex, LoadsBindToADeviceAsInTheKernel) {
+  for (const auto& [ifindex, flags, want] :
+       {std::tuple<__u32, __u32, int>{1, 0, -EOPNOTSUPP},
+        {9999, 0, -EINVAL},
+        {1, 1u << 6, -EINVAL},  // BPF_F_XDP_DEV_BOUND_ONLY: not for tc
+        {0, 1u << 12, -EINVAL},
+        {0, 0, 0}}) {
+    bpf_object* obj =
+        bpf_object__open_file("compat/btf_dump_types.bpf.o", nullptr);
+    ASSERT_NE(obj, nullptr);
+    bpf_program* prog = bpf_object__find_program_by_name(obj, "prog");
+    ASSERT_NE(prog, nullptr);
+    bpf_program__set_ifindex(prog, ifindex);
+    ASSERT_EQ(bpf_program__set_flags(prog, flags), 0);
+    EXPECT_EQ(bpf_object__load(obj), want) << ifindex << " " << flags;
+    if (want == 0) EXPECT_GE(bpf_program__fd(prog), 0);
+    bpf_object__close(obj);
+  }
+  struct bpf_insn ret[2] = {};
+  ret[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+  ret[0].imm = 2;
+  ret[1].code = BPF_JMP | BPF_EXIT;
+  LIBBPF_OPTS(bpf_prog_load_opts, on_lo, .prog_ifindex = 1);
+  errno = 0;
+  EXPECT_EQ(bpf_prog_load(BPF_PROG_TYPE_XDP, "x", "GPL", ret, 2, &on_lo),
+            -EOPNOTSUPP);
+  EXPECT_EQ(errno, EOPNOTSUPP);
+  EXPECT_EQ(
+      bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "x", "GPL", ret, 2, &on_lo),
+      -EINVAL);
+  LIBBPF_OPTS(bpf_map_create_opts, offload, .map_ifindex = 1);
+  EXPECT_EQ(bpf_map_create(BPF_MAP_TYPE_ARRAY, "m", 4, 8, 1, &offload),
+            -EOPNOTSUPP);
 }
 
 }  // namespace

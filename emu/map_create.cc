@@ -19,6 +19,7 @@
 #include "emu/map_in_map.h"
 #include "emu/map_types.h"
 #include "emu/syscall.h"
+#include "emu/version.h"
 
 namespace bpfemu {
 namespace {
@@ -86,12 +87,19 @@ int MapCreate(const MapAttr& in) {
   if (ops->meta_alloc != nullptr) {
     if (int err = ops->meta_alloc(attr, &inner); err != 0) return err;
   }
-  // Device offload: no emulated netdevs, so the offload alloc fails.
-  if (attr.map_ifindex != 0) return -EINVAL;
   // bpfemu has no BPF tokens: bpf_token_get_from_fd() fails on any fd.
   if (token_flag) return -EINVAL;
   // kernel.unprivileged_bpf_disabled blocks map creation for non-root.
   if (!CallerPrivileged()) return -EPERM;
+  // A map_ifindex swaps the type's alloc for bpf_map_offload_map_alloc():
+  // only ARRAY and HASH offload, on a device with ndo_bpf (none here).
+  if (attr.map_ifindex != 0) {
+    if (attr.map_type != BPF_MAP_TYPE_ARRAY &&
+        attr.map_type != BPF_MAP_TYPE_HASH) {
+      return -EINVAL;
+    }
+    return NetdevOffloadCheck(attr.map_ifindex);
+  }
 
   // More possible CPUs than any kernel build supports (a misconfigured
   // SetNumPossibleCpus): no region could be attached again.

@@ -2,6 +2,7 @@
 #include "emu/prog.h"
 
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -195,6 +196,44 @@ int Register(uint32_t prog_type, uint32_t expected_attach_type,
 }
 
 }  // namespace
+
+// Program flags newer than Debian 12's <linux/bpf.h>.
+constexpr uint32_t kXdpHasFrags = 1u << 5;        // BPF_F_XDP_HAS_FRAGS
+constexpr uint32_t kXdpDevBoundOnly = 1u << 6;    // BPF_F_XDP_DEV_BOUND_ONLY
+constexpr uint32_t kTestRegInvariants = 1u << 7;  // BPF_F_TEST_REG_INVARIANTS
+constexpr uint32_t kTokenFd = 1u << 16;           // BPF_F_TOKEN_FD
+
+bool ProgFlagsKnown(uint32_t prog_flags) {
+  uint32_t known = BPF_F_STRICT_ALIGNMENT | BPF_F_ANY_ALIGNMENT |
+                   BPF_F_TEST_RND_HI32 | BPF_F_TEST_STATE_FREQ |
+                   BPF_F_SLEEPABLE | kXdpHasFrags;
+  if (TargetKernel() >= KernelVersion::k6_12) {
+    known |= kXdpDevBoundOnly | kTestRegInvariants | kTokenFd;
+  }
+  return (prog_flags & ~known) == 0;
+}
+
+int ProgDevBoundInit(uint32_t prog_type, uint32_t prog_flags,
+                     uint32_t ifindex) {
+  if (prog_type != BPF_PROG_TYPE_SCHED_CLS && prog_type != BPF_PROG_TYPE_XDP) {
+    return -EINVAL;
+  }
+  if (TargetKernel() == KernelVersion::k6_1) {
+    if (prog_flags != 0) return -EINVAL;
+  } else {
+    if (prog_flags & ~(kXdpDevBoundOnly | kXdpHasFrags)) return -EINVAL;
+    // Frags only for a dev-bound program, never for an offload request; tc
+    // programs are never dev-bound only.
+    if ((prog_flags & kXdpHasFrags) && !(prog_flags & kXdpDevBoundOnly)) {
+      return -EINVAL;
+    }
+    if (prog_type == BPF_PROG_TYPE_SCHED_CLS &&
+        (prog_flags & kXdpDevBoundOnly)) {
+      return -EINVAL;
+    }
+  }
+  return NetdevOffloadCheck(ifindex);
+}
 
 int ProgCreate(uint32_t prog_type, uint32_t expected_attach_type,
                const std::string& name, ProgFunc func) {

@@ -115,6 +115,18 @@ class TailCallCache {
   std::atomic<const Prog*>* slots_;  // n_ entries, zeroed
 };
 
+// BPF_PROG_LOAD's attribute checks that come before the program is read
+// (kernel/bpf/syscall.c bpf_prog_load): the prog_flags the imitated kernel
+// knows (6.1: alignment, test, sleepable, XDP frags; 6.12 and 6.18 add
+// BPF_F_XDP_DEV_BOUND_ONLY, BPF_F_TEST_REG_INVARIANTS, BPF_F_TOKEN_FD).
+bool ProgFlagsKnown(uint32_t prog_flags);
+// A load with prog_ifindex != 0, after the instructions and the license
+// are read: kernel/bpf/offload.c bpf_prog_dev_bound_init (6.1:
+// bpf_prog_offload_init, which takes no flags) on bpfemu's devices
+// (NetdevOffloadCheck). Only XDP and tc programs bind to a device (else
+// -EINVAL); it always fails, there being no device with ndo_bpf.
+int ProgDevBoundInit(uint32_t prog_type, uint32_t prog_flags, uint32_t ifindex);
+
 // Registers a program (BPF_PROG_LOAD for a native function): a new O_CLOEXEC
 // fd, or -EINVAL for a NULL function. The id is assigned here.
 [[nodiscard]] int ProgCreate(uint32_t prog_type, uint32_t expected_attach_type,

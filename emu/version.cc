@@ -2,6 +2,7 @@
 #include "emu/version.h"
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <string>
 
@@ -65,6 +66,10 @@ bool CallerPrivileged() { return Privileged().load(std::memory_order_relaxed); }
 
 void SetCallerPrivileged(bool privileged) {
   Privileged().store(privileged, std::memory_order_relaxed);
+}
+
+int NetdevOffloadCheck(uint32_t ifindex) {
+  return ifindex == 1 ? -EOPNOTSUPP : -EINVAL;
 }
 
 }  // namespace bpfemu

@@ -962,9 +962,9 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
   char name[BPF_OBJ_NAME_LEN + 1] = {};
   std::memcpy(name, a + 48, BPF_OBJ_NAME_LEN);
   const uint32_t expected_attach_type = Get<uint32_t>(a, 68);
-  // bpf_prog_load(): the flags it knows (alignment, test, sleepable, xdp
-  // frags / dev bound, reg invariants, token fd).
-  if (prog_flags & ~(0xffu | (1u << 16))) return -EINVAL;
+  const uint32_t prog_ifindex = Get<uint32_t>(a, 64);
+  // bpf_prog_load(): the flags the version knows.
+  if (!ProgFlagsKnown(prog_flags)) return -EINVAL;
   if (insn_cnt == 0 || insn_cnt > 1000000) return -E2BIG;
   // Instructions, then the license (strncpy_from_bpfptr of 127 bytes: a
   // longer one is cut, not refused), then the verifier log's attributes
@@ -977,6 +977,12 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
   if (int e = c.ReadString(license_ptr, 127, &license);
       e != 0 && e != -ENAMETOOLONG) {
     return e;
+  }
+  // A device binding, before the verifier looks at anything.
+  if (prog_ifindex != 0) {
+    if (int e = ProgDevBoundInit(type, prog_flags, prog_ifindex); e != 0) {
+      return e;
+    }
   }
   if (TargetKernel() == KernelVersion::k6_1) {
     // 6.1: any log attribute asks for a complete, sane log.

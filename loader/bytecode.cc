@@ -638,9 +638,18 @@ bool LicenseIsGplCompatible(const char* license) {
 
 int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
                      const std::string& name, const interp::RawInsn* insns,
-                     uint32_t insn_cnt, const char* license) {
+                     uint32_t insn_cnt, const char* license,
+                     const ProgLoadFlags& flags) {
   // __sys_bpf(): unprivileged_bpf_disabled comes before anything else.
   if (!CallerPrivileged()) return -EPERM;
+  if (!ProgFlagsKnown(flags.prog_flags)) return -EINVAL;
+  if (flags.prog_ifindex != 0) {
+    if (int err =
+            ProgDevBoundInit(prog_type, flags.prog_flags, flags.prog_ifindex);
+        err != 0) {
+      return err;
+    }
+  }
   interp::LoadAttr attr;
   attr.prog_type = prog_type;
   attr.insns = insns;

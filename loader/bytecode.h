@@ -28,12 +28,20 @@ std::unique_ptr<interp::Linker> MakeBytecodeLinker();
 // license_is_gpl_compatible() (include/linux/license.h).
 bool LicenseIsGplCompatible(const char* license);
 
+// BPF_PROG_LOAD attributes beyond the program itself.
+struct ProgLoadFlags {
+  uint32_t prog_flags = 0;
+  uint32_t prog_ifindex = 0;  // bpf_program__set_ifindex()
+};
+
 // Loads `insn_cnt` instructions as a program of `prog_type`: a new program
 // fd, or -errno (E2BIG, EINVAL, EACCES, EBADF as the kernel's checks answer;
-// EPERM for an unprivileged caller).
+// EPERM for an unprivileged caller; unknown prog_flags and a device binding
+// as emu/prog.h ProgFlagsKnown and ProgDevBoundInit answer).
 int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
                      const std::string& name, const interp::RawInsn* insns,
-                     uint32_t insn_cnt, const char* license);
+                     uint32_t insn_cnt, const char* license,
+                     const ProgLoadFlags& flags = {});
 
 }  // namespace bpfemu::native
 

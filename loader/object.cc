@@ -266,7 +266,13 @@ int Object::LoadNative(const LoadSettings& settings) {
     const bpfemu_prog_def& p = def_->progs[i];
     const ProgSettings& ps = settings.progs[i];
     if (!ps.autoload) continue;
-    const int fd = ProgCreate(ps.type, ps.expected_attach_type, p.name, p.func);
+    int fd = ProgFlagsKnown(ps.prog_flags) ? 0 : -EINVAL;
+    if (fd == 0 && ps.ifindex != 0) {
+      fd = ProgDevBoundInit(ps.type, ps.prog_flags, ps.ifindex);
+    }
+    if (fd == 0) {
+      fd = ProgCreate(ps.type, ps.expected_attach_type, p.name, p.func);
+    }
     if (fd < 0) {
       Unload();
       return fd;
@@ -349,9 +355,10 @@ int Object::LoadBytecode(const LoadSettings& settings) {
       insns[r.insn].imm = maps_[r.map]->fd;
       if (r.value) insns[r.insn + 1].imm = static_cast<int32_t>(r.offset);
     }
-    const int fd = ProgLoadBytecode(
-        ps.type, ps.expected_attach_type, p.name, insns.data(),
-        static_cast<uint32_t>(insns.size()), elf_->license.c_str());
+    const int fd =
+        ProgLoadBytecode(ps.type, ps.expected_attach_type, p.name, insns.data(),
+                         static_cast<uint32_t>(insns.size()),
+                         elf_->license.c_str(), {ps.prog_flags, ps.ifindex});
     if (fd < 0) {
       Unload();
       return fd;

@@ -134,6 +134,9 @@ class Object {
   struct ProgSettings {
     uint32_t type = 0, expected_attach_type = 0;
     bool autoload = true;
+    // bpf_program__set_flags() / bpf_program__set_ifindex(): checked at
+    // load as BPF_PROG_LOAD checks them (ProgFlagsKnown, ProgDevBoundInit).
+    uint32_t prog_flags = 0, ifindex = 0;
     // bpf_program__set_insns(): a bytecode program's instructions instead
     // of the object's (the object's map relocations still apply at their
     // indexes, as libbpf relocates prog->insns at load; one past the end

@@ -99,6 +99,27 @@ TYPED_TEST_P(CreateConformance, NumaNode) {
   }
 }
 
+// map_ifindex: bpf_map_offload_map_alloc() instead of the type's alloc.
+// Only ARRAY and HASH offload; lo (ifindex 1) has no ndo_bpf; 9999 names
+// no device.
+TYPED_TEST_P(CreateConformance, DeviceOffload) {
+  for (uint32_t type : {kHash, kArray}) {
+    MapAttr a = Attr(type, 4, 8, 16);
+    a.map_ifindex = 1;
+    EXPECT_EQ(this->Create(a), -EOPNOTSUPP);
+    a.map_ifindex = 9999;
+    EXPECT_EQ(this->Create(a), -EINVAL);
+  }
+  MapAttr a = Attr(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 16);
+  a.map_ifindex = 1;
+  EXPECT_EQ(this->Create(a), -EINVAL);
+  // The type's own checks come first: a zero value size is refused
+  // before the device is looked at.
+  a = Attr(kArray, 4, 0, 16);
+  a.map_ifindex = 1;
+  EXPECT_EQ(this->Create(a), -EINVAL);
+}
+
 // map_extra is only for BLOOM_FILTER / ARENA; BTF ids must come as a pair;
 // a vmlinux value type is only for STRUCT_OPS; BPF_F_TOKEN_FD with fd 0 is
 // not a token.
@@ -265,10 +286,11 @@ TYPED_TEST_P(CreateConformance, ReportedAttributes) {
 REGISTER_TYPED_TEST_SUITE_P(CreateConformance, ZeroSizesAreEinval,
                             UnknownFlagsAreEinval, HashFlagSet, ArrayFlagSet,
                             ExclusiveAccessFlagsAreEinval, NumaNode,
-                            SyscallLevelAttributeChecks, UnknownMapTypeIsEinval,
-                            MapNames, HashElementSizeLimit,
-                            HashMaxEntriesCeiling, ArraySizes, HashOddSizes,
-                            LruFlags, ReportedAttributes);
+                            DeviceOffload, SyscallLevelAttributeChecks,
+                            UnknownMapTypeIsEinval, MapNames,
+                            HashElementSizeLimit, HashMaxEntriesCeiling,
+                            ArraySizes, HashOddSizes, LruFlags,
+                            ReportedAttributes);
 
 }  // namespace bpfemu
 

@@ -570,6 +570,61 @@ static void Stats(void) {
   close((int)p);
 }
 
+// Device binding (bpf_prog_dev_bound_init, bpf_map_offload_map_alloc):
+// lo (ifindex 1) has no ndo_bpf, 9999 names no device; prog_flags the
+// kernel does not know.
+static void DevBound(void) {
+  const struct bpf_insn ret2[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 2},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  static const struct {
+    const char* what;
+    int type;
+    uint32_t flags, ifindex;
+  } loads[] = {
+      {"xdp on lo", BPF_PROG_TYPE_XDP, 0, 1},
+      {"xdp dev-bound on lo", BPF_PROG_TYPE_XDP, 1u << 6, 1},
+      {"xdp on no device", BPF_PROG_TYPE_XDP, 0, 9999},
+      {"xdp frags offloaded", BPF_PROG_TYPE_XDP, 1u << 5, 1},
+      {"xdp sleepable on lo", BPF_PROG_TYPE_XDP, BPF_F_SLEEPABLE, 1},
+      {"tc on lo", BPF_PROG_TYPE_SCHED_CLS, 0, 1},
+      {"tc dev-bound", BPF_PROG_TYPE_SCHED_CLS, 1u << 6, 1},
+      {"socket filter on lo", BPF_PROG_TYPE_SOCKET_FILTER, 0, 1},
+      {"unknown prog flag", BPF_PROG_TYPE_XDP, 1u << 12, 0},
+  };
+  for (size_t i = 0; i < sizeof(loads) / sizeof(loads[0]); ++i) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.prog_type = loads[i].type;
+    a.insns = (uint64_t)(uintptr_t)ret2;
+    a.insn_cnt = 2;
+    a.license = (uint64_t)(uintptr_t) "GPL";
+    a.prog_flags = loads[i].flags;
+    a.prog_ifindex = loads[i].ifindex;
+    report(loads[i].what, sys_bpf(BPF_PROG_LOAD, &a, sizeof(a)));
+  }
+  static const struct {
+    const char* what;
+    int type;
+    uint32_t ifindex;
+  } maps[] = {
+      {"array offloaded to lo", BPF_MAP_TYPE_ARRAY, 1},
+      {"hash offloaded to no device", BPF_MAP_TYPE_HASH, 9999},
+      {"per-cpu array offloaded", BPF_MAP_TYPE_PERCPU_ARRAY, 1},
+  };
+  for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); ++i) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.map_type = maps[i].type;
+    a.key_size = 4;
+    a.value_size = 8;
+    a.max_entries = 4;
+    a.map_ifindex = maps[i].ifindex;
+    report(maps[i].what, sys_bpf(BPF_MAP_CREATE, &a, sizeof(a)));
+  }
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   int h = map_create(BPF_MAP_TYPE_HASH, 4, 8, 16, 0, NULL);
@@ -691,6 +746,7 @@ int main(void) {
   CgroupSkbRuns();
   Lifetimes();
   Stats();
+  DevBound();
   // Unknown and unprivileged commands.
   {
     union bpf_attr a;
