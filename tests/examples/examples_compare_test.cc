@@ -541,6 +541,34 @@ TEST_P(ExamplesCompareTest, Helpers) {
   p.ExpectSameMaps();
 }
 
+// bpf_for_each_map_elem over an array, a hash, a per-CPU array and an LRU
+// hash: the keys each walk visits in order, the sums and the helper's
+// results (for_each.bpf.c's `out`), deletes from inside the walk, and an
+// LRU whose walks must not mark elements referenced (the later evictions
+// would differ).
+TEST_P(ExamplesCompareTest, ForEachMapElem) {
+  Pair p("for_each", GetParam());
+  ASSERT_TRUE(p.ok());
+  for (int i = 0; i < 24; ++i) {
+    p.RunPacket("fill", EthFrame(ETH_P_IP, 60 + 7 * (i % 17)), i % 2);
+  }
+  for (size_t len : {64, 61, 66, 67}) {
+    p.RunPacket("walk", EthFrame(ETH_P_IP, len), len % 2);
+    p.ExpectSameMaps();
+  }
+  p.RunPacket("prune", EthFrame(ETH_P_IP, 60));
+  p.ExpectSameMaps();
+  p.RunPacket("walk", EthFrame(ETH_P_IP, 64));
+  p.ExpectSameMaps();
+  // Past the LRU's 64 entries: evictions, which follow the reference bits.
+  for (int i = 0; i < 90; ++i) {
+    p.RunPacket("fill", EthFrame(ETH_P_IP, 200 + 3 * i), i % 2);
+    if (i % 30 == 0) p.RunPacket("walk", EthFrame(ETH_P_IP, 64), i % 2);
+  }
+  p.RunPacket("walk", EthFrame(ETH_P_IP, 64), 1);
+  p.ExpectSameMaps();
+}
+
 // Map-in-map from a program: the outer lookup gives the inner map, which
 // the helpers then use.
 TEST_P(ExamplesCompareTest, MapInMap) {
