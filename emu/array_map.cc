@@ -34,11 +34,14 @@ uint32_t IndexOf(const void* key) {
 
 }  // namespace
 
-const MapOps ArrayMap::kArrayOps = {&ArrayMap::AllocCheck, &ArrayMap::Alloc,
-                                    &ArrayMap::Attach, /*meta_alloc=*/nullptr,
-                                    /*value_spin_lock=*/true};
-const MapOps ArrayMap::kPercpuArrayOps = {&ArrayMap::AllocCheck,
-                                          &ArrayMap::Alloc, &ArrayMap::Attach};
+const MapOps ArrayMap::kArrayOps = {
+    &ArrayMap::AllocCheck,    &ArrayMap::Alloc,        &ArrayMap::Attach,
+    /*meta_alloc=*/nullptr,
+    /*value_spin_lock=*/true, /*mirrored_data=*/false, &ArrayMap::ForEach};
+const MapOps ArrayMap::kPercpuArrayOps = {
+    &ArrayMap::AllocCheck,     &ArrayMap::Alloc,        &ArrayMap::Attach,
+    /*meta_alloc=*/nullptr,
+    /*value_spin_lock=*/false, /*mirrored_data=*/false, &ArrayMap::ForEach};
 
 int ArrayMap::AllocCheck(const MapAttr& attr) {
   const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_ARRAY;
@@ -155,6 +158,23 @@ void* ArrayMap::LookupElemProg(const void* key) {
     value += uint64_t{geo_.elem_size} * CurrentCpu(nr_cpus());
   }
   return value;
+}
+
+long ArrayMap::ForEach(Map& map, ForEachCallback fn, void* arg,
+                       uint64_t flags) {
+  if (flags != 0) return -EINVAL;
+  auto& array = static_cast<ArrayMap&>(map);
+  const uint64_t cpu_offset =
+      array.geo_.percpu
+          ? uint64_t{array.geo_.elem_size} * CurrentCpu(array.nr_cpus())
+          : 0;
+  long visited = 0;
+  for (uint32_t i = 0; i < array.max_entries(); ++i) {
+    ++visited;
+    uint32_t key = i;
+    if (fn(arg, &key, array.ValueAt(i) + cpu_offset) != 0) break;
+  }
+  return visited;
 }
 
 int ArrayMap::LookupElem(const void* key, void* value, uint64_t flags) {

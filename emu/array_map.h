@@ -66,6 +66,12 @@ class ArrayMap : public Map {
   // The program face: the element's value (PERCPU_ARRAY: the current CPU's
   // slot), or nullptr out of range.
   void* LookupElemProg(const void* key) override;
+  // bpf_for_each_array_elem (kernel/bpf/arraymap.c), the ops tables'
+  // for_each_callback: indexes 0..max_entries-1, each key a u32 copy the
+  // callback may not change the walk through, each value the element
+  // (PERCPU_ARRAY: the slot of the CPU the walk started on, as the kernel
+  // walks with migration disabled).
+  static long ForEach(Map& map, ForEachCallback fn, void* arg, uint64_t flags);
   [[nodiscard]] int LookupElem(const void* key, void* value,
                                uint64_t flags) override;
   [[nodiscard]] int UpdateElem(const void* key, const void* value,

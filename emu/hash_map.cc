@@ -74,15 +74,22 @@ static bool FlagsAccessOk(uint32_t flags) {
          (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
 }
 
-const MapOps HashMap::kHashOps = {&HashMap::AllocCheck, &HashMap::Alloc,
-                                  &HashMap::Attach, /*meta_alloc=*/nullptr,
-                                  /*value_spin_lock=*/true};
-const MapOps HashMap::kPercpuHashOps = {&HashMap::AllocCheck, &HashMap::Alloc,
-                                        &HashMap::Attach};
-const MapOps HashMap::kLruHashOps = {&HashMap::AllocCheck, &HashMap::Alloc,
-                                     &HashMap::Attach};
-const MapOps HashMap::kLruPercpuHashOps = {&HashMap::AllocCheck,
-                                           &HashMap::Alloc, &HashMap::Attach};
+const MapOps HashMap::kHashOps = {
+    &HashMap::AllocCheck,     &HashMap::Alloc,         &HashMap::Attach,
+    /*meta_alloc=*/nullptr,
+    /*value_spin_lock=*/true, /*mirrored_data=*/false, &HashMap::ForEach};
+const MapOps HashMap::kPercpuHashOps = {
+    &HashMap::AllocCheck,      &HashMap::Alloc,         &HashMap::Attach,
+    /*meta_alloc=*/nullptr,
+    /*value_spin_lock=*/false, /*mirrored_data=*/false, &HashMap::ForEach};
+const MapOps HashMap::kLruHashOps = {
+    &HashMap::AllocCheck,      &HashMap::Alloc,         &HashMap::Attach,
+    /*meta_alloc=*/nullptr,
+    /*value_spin_lock=*/false, /*mirrored_data=*/false, &HashMap::ForEach};
+const MapOps HashMap::kLruPercpuHashOps = {
+    &HashMap::AllocCheck,      &HashMap::Alloc,         &HashMap::Attach,
+    /*meta_alloc=*/nullptr,
+    /*value_spin_lock=*/false, /*mirrored_data=*/false, &HashMap::ForEach};
 
 int HashMap::AllocCheck(const MapAttr& attr) {
   const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_HASH ||
@@ -1424,6 +1431,58 @@ int HashMap::GetNextKey(const void* key, void* next_key) {
     }
   }
   return -ENOENT;
+}
+
+void HashMap::ChainIds(uint32_t index, ChainIdBuf* ids, uint32_t* seq) {
+  ids->clear();
+  Bucket& b = buckets_[index];
+  ReadGuard l(this, index);
+  *seq = b.seq.load(std::memory_order_relaxed);
+  for (uint32_t id = b.head.load(std::memory_order_relaxed);
+       ValidId(id) && ids->size() < geo_.n_elems;
+       id = Elem(id)->next.load(std::memory_order_relaxed)) {
+    ids->push_back(id);
+  }
+}
+
+long HashMap::ForEach(Map& map, ForEachCallback fn, void* arg, uint64_t flags) {
+  if (flags != 0) return -EINVAL;
+  auto& h = static_cast<HashMap&>(map);
+  const uint64_t cpu_offset =
+      h.geo_.percpu ? RoundUp(h.value_size(), 8) * CurrentCpu(h.nr_cpus()) : 0;
+  long visited = 0;
+  ChainIdBuf chain, now;
+  for (uint32_t i = 0; i < h.geo_.n_buckets; ++i) {
+    const Bucket& b = h.buckets_[i];
+    if (b.head.load(std::memory_order_relaxed) == kNil &&
+        b.intent.load(std::memory_order_relaxed) == 0) {
+      continue;
+    }
+    uint32_t seq;
+    h.ChainIds(i, &chain, &seq);
+    size_t pos = 0;
+    while (pos < chain.size()) {
+      // The successor as the kernel's walk reads it before the callback:
+      // the next element of the chain taken at the bucket's start that is
+      // still linked (an unlink rewrites its predecessor's next pointer).
+      size_t next = pos + 1;
+      if (b.seq.load(std::memory_order_acquire) != seq) {
+        uint32_t now_seq;
+        h.ChainIds(i, &now, &now_seq);
+        while (next < chain.size() &&
+               std::find(now.begin(), now.end(), chain[next]) == now.end()) {
+          ++next;
+        }
+      }
+      const uint32_t id = chain[pos];
+      ++visited;
+      if (fn(arg, h.ElemKey(id), h.ElemValue(id) + cpu_offset) != 0) {
+        return visited;
+      }
+      pos = next;
+    }
+  }
+  return visited;
 }
 
 }  // namespace bpfemu

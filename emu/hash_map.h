@@ -97,6 +97,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "emu/lru_list.h"
 #include "emu/map.h"
 #include "emu/shm.h"
@@ -144,6 +145,17 @@ class HashMap : public Map, private LruOwner {
     return Remove(key, nullptr, 0);
   }
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
+  // bpf_for_each_hash_elem (kernel/bpf/hashtab.c), the four hash types'
+  // for_each_callback: buckets 0..n_buckets-1, each chain from its head,
+  // the callback handed the element's own key and value (per-CPU: the slot
+  // of the CPU the walk started on). No bucket lock is held while the
+  // callback runs, so it may update or delete, the visited element
+  // included. As hlist_nulls_for_each_entry_safe, the walk reads the next
+  // element before calling back: an element the callback deletes is still
+  // visited if it was that next one, elements inserted meanwhile are not
+  // visited in the bucket being walked. LRU reference bits are left as
+  // they are (the kernel's walk does not call bpf_lru_node_set_ref).
+  static long ForEach(Map& map, ForEachCallback fn, void* arg, uint64_t flags);
   [[nodiscard]] int LookupAndDeleteElem(const void* key, void* value,
                                         uint64_t flags) override;
   // The bucket walker: the cursor is a u32 bucket index, buckets are never
@@ -337,6 +349,12 @@ class HashMap : public Map, private LruOwner {
                      std::vector<uint8_t>* values, uint64_t elem_flags,
                      uint32_t* n) const;
   int GetNextKeyNoWrite(const void* key, void* next_key) const;
+  // The ids of bucket `index`'s chain, head first, read under its lock;
+  // the bucket's sequence count at that time is *seq.
+  // (Inline storage: a fault in a bytecode callback leaves the walk with a
+  // longjmp, past any destructor.)
+  using ChainIdBuf = absl::InlinedVector<uint32_t, 32>;
+  void ChainIds(uint32_t index, ChainIdBuf* ids, uint32_t* seq);
   // Lock take-over repair (see hash_map.cc): an odd sequence count left by
   // a dead writer is made even by whoever takes its lock over.
   static void RepairBucket(Bucket& b);

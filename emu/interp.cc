@@ -32,7 +32,7 @@ constexpr int32_t kCmpXchg = 0xf0 | kFetch;
 constexpr uint8_t kPseudoCall = 1;       // BPF_PSEUDO_CALL
 constexpr uint8_t kPseudoKfuncCall = 2;  // BPF_PSEUDO_KFUNC_CALL
 // What a BPF_PSEUDO_FUNC load gives the program: a tagged instruction index
-// only bpf_loop() understands (the kernel gives the code's address).
+// only the callback helpers understand (the kernel gives the code's address).
 constexpr uint64_t kCallbackTag = 0xbfca11ba00000000ULL;
 
 // The internal opcodes. ALU ops come in four flavours: 64-bit register (X),
@@ -826,8 +826,9 @@ bool Vm::IsCallback(uint64_t value) const {
          (value & 0xffffffff) < prog_->insns_.size();
 }
 
-uint64_t Vm::CallCallback(uint64_t value, uint64_t r1, uint64_t r2) {
-  const uint64_t args[5] = {r1, r2, 0, 0, 0};
+uint64_t Vm::CallCallback(uint64_t value, uint64_t r1, uint64_t r2, uint64_t r3,
+                          uint64_t r4) {
+  const uint64_t args[5] = {r1, r2, r3, r4, 0};
   return Exec(static_cast<uint32_t>(value & 0xffffffff), args, depth_ + 1);
 }
 

@@ -215,9 +215,11 @@ class Vm {
   // pushes it before calling back and pops it after. At most 8 at once.
   void PushFaultRelease(void (*fn)(void*), void* arg);
   void PopFaultRelease();
-  // Calls the subprogram a BPF_PSEUDO_FUNC value names (bpf_loop callbacks).
+  // Calls the subprogram a BPF_PSEUDO_FUNC value names with R1..R4 (the
+  // callbacks of bpf_loop, bpf_user_ringbuf_drain, bpf_for_each_map_elem).
   bool IsCallback(uint64_t value) const;
-  uint64_t CallCallback(uint64_t value, uint64_t r1, uint64_t r2);
+  uint64_t CallCallback(uint64_t value, uint64_t r1, uint64_t r2,
+                        uint64_t r3 = 0, uint64_t r4 = 0);
   void* ctx() const { return ctx_; }
   uint32_t prog_type() const { return prog_->prog_type_; }
   // A tail call taken by the helper being called: when the run is in its

@@ -370,6 +370,11 @@ inline constexpr uint32_t kMaxCpus = 8192;
 // alloc_check on a region being attached (AttachMapFd).
 MapAttr AttrFromHeader(const MapHeader& h);
 
+// bpf_for_each_map_elem's callback as a map's walk calls it (MapOps::
+// for_each_callback): the element's key and value (for per-CPU types the
+// current CPU's slot); non-zero stops the walk.
+using ForEachCallback = uint64_t (*)(void* arg, void* key, void* value);
+
 // A map type's operations table, like the kernel's struct bpf_map_ops
 // (include/linux/bpf.h) as include/linux/bpf_types.h registers one per type:
 // the type-specific steps of BPF_MAP_CREATE and of attaching an existing
@@ -395,6 +400,15 @@ struct MapOps {
   // The region's last max_entries bytes are mapped a second time right
   // after the first (the ring buffer's data area, ringbuf.h).
   bool mirrored_data = false;
+  // ops->map_for_each_callback, the body of bpf_for_each_map_elem
+  // (kernel/bpf/bpf_iter.c): flags other than 0 are -EINVAL; otherwise the
+  // elements are walked in the kernel's order, `fn(arg, key, value)` called
+  // on each until it returns non-zero, and the number of calls made is
+  // returned. Null for the types whose programs the verifier refuses
+  // (check_map_func_compatibility): only the array and hash families have
+  // it.
+  long (*for_each_callback)(Map& map, ForEachCallback fn, void* arg,
+                            uint64_t flags) = nullptr;
 };
 
 }  // namespace bpfemu

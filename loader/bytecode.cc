@@ -21,6 +21,7 @@
 #include "bpfemu/native_abi.h"
 #include "emu/array_map.h"
 #include "emu/errno.h"
+#include "emu/map_types.h"
 #include "emu/prog.h"
 #include "emu/shm.h"
 #include "emu/syscall.h"
@@ -379,6 +380,58 @@ uint64_t Loop(Vm& vm, uint64_t nr_loops, uint64_t callback, uint64_t ctx,
   return n;
 }
 
+// bpf_for_each_map_elem(): the native helper (helpers.cc) with a callback
+// that calls back into the program's subprogram with R1 = the map as the
+// program passed it, R2 = the key (read-only, PTR_TO_MAP_KEY), R3 = the
+// value (PTR_TO_MAP_VALUE, writable unless BPF_F_RDONLY_PROG), R4 = ctx.
+// What the verifier refuses at load stops the run: a map type without
+// map_for_each_callback (check_map_func_compatibility) and a callback
+// returning anything but 0 or 1 (its return range is [0, 1]).
+uint64_t ForEachMapElem(Vm& vm, uint64_t map, uint64_t callback, uint64_t ctx,
+                        uint64_t flags, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  if (!vm.IsCallback(callback)) {
+    vm.Fault("bpf_for_each_map_elem: R2 is not a callback");
+  }
+  const bpfemu::MapOps* ops = bpfemu::MapOpsFor(b->map->type());
+  if (ops == nullptr || ops->for_each_callback == nullptr) {
+    vm.Fault("bpf_for_each_map_elem: map type %u has no for_each callback",
+             b->map->type());
+  }
+  struct Call {
+    Vm* vm;
+    uint64_t map, callback, ctx;
+    uint32_t key_size, value_size;
+    bool writable;
+  } call{&vm,
+         map,
+         callback,
+         ctx,
+         b->map->key_size(),
+         b->map->value_size(),
+         !(b->map->map_flags() & BPF_F_RDONLY_PROG)};
+  return static_cast<uint64_t>(bpfemu_for_each_map_elem(
+      Ptr(map),
+      reinterpret_cast<void*>(
+          +[](void*, void* key, void* value, void* arg) -> long {
+            auto* c = static_cast<Call*>(arg);
+            const auto k = reinterpret_cast<uint64_t>(key);
+            const auto v = reinterpret_cast<uint64_t>(value);
+            c->vm->AddRegion(k, c->key_size, false);
+            c->vm->AddRegion(v, c->value_size, c->writable);
+            const uint64_t r =
+                c->vm->CallCallback(c->callback, c->map, k, v, c->ctx);
+            if (r > 1) {
+              c->vm->Fault(
+                  "bpf_for_each_map_elem: the callback returned %llu (the "
+                  "verifier allows 0 or 1)",
+                  static_cast<unsigned long long>(r));
+            }
+            return static_cast<long>(r);
+          }),
+      &call, flags));
+}
+
 // bpf_user_ringbuf_drain(): as the native helper (helpers.cc); each sample
 // reaches the callback as a dynptr only the dynptr helpers may use (the
 // verifier allows nothing else), and the drain's busy word is released if
@@ -529,6 +582,7 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_ringbuf_discard, RingbufDiscard, false, 0},
     {BPF_FUNC_ringbuf_query, RingbufQuery, false, 0},
     {BPF_FUNC_loop, Loop, false, 0},
+    {BPF_FUNC_for_each_map_elem, ForEachMapElem, false, 0},
     {BPF_FUNC_dynptr_read, DynptrRead, false, 0},
     {BPF_FUNC_dynptr_write, DynptrWrite, false, 0},
     {BPF_FUNC_dynptr_data, DynptrData, false, 0},

@@ -364,6 +364,117 @@ TEST(BytecodeTest, UserRingbufDrainSurvivesAFaultingCallback) {
   CloseFd(ring);
 }
 
+// bpf_for_each_map_elem from bytecode: main returns count * 1000 + the sum
+// the callback (R1 map, R2 key, R3 value, R4 ctx) adds up in the caller's
+// stack; the callback writes 7 into each value and stops after key 1.
+// `callback` replaces the callback's body; `flags` is R4 of the call.
+Insns ForEachProgram(int map, int32_t flags, const Insns& callback) {
+  Insns p;
+  p.push_back(a::St(BPF_DW, BPF_REG_10, -8, 0));     // 0
+  a::LdMapFd(&p, BPF_REG_1, map);                    // 1, 2
+  a::LdImm64(&p, BPF_REG_2, 9, BPF_PSEUDO_FUNC);     // 3, 4: 3 + 9 + 1
+  p.push_back(a::MovReg(BPF_REG_3, BPF_REG_10));     // 5
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_3, -8));    // 6
+  p.push_back(a::MovImm(BPF_REG_4, flags));          // 7
+  p.push_back(a::Call(BPF_FUNC_for_each_map_elem));  // 8
+  p.push_back(a::AluImm(BPF_MUL, BPF_REG_0, 1000));  // 9
+  p.push_back(a::Ldx(BPF_DW, BPF_REG_1, BPF_REG_10, -8));
+  p.push_back(a::AluReg(BPF_ADD, BPF_REG_0, BPF_REG_1));
+  p.push_back(a::Exit());                               // 12
+  p.insert(p.end(), callback.begin(), callback.end());  // 13
+  return p;
+}
+
+Insns SumAndStopAtKeyOne(int16_t value_size_byte_off = 0) {
+  return {
+      a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_3, value_size_byte_off),
+      a::Ldx(BPF_DW, BPF_REG_5, BPF_REG_4, 0),
+      a::AluReg(BPF_ADD, BPF_REG_5, BPF_REG_0),
+      a::Stx(BPF_DW, BPF_REG_4, BPF_REG_5, 0),
+      a::St(BPF_DW, BPF_REG_3, 0, 7),
+      a::Ldx(BPF_W, BPF_REG_6, BPF_REG_2, 0),
+      a::MovImm(BPF_REG_0, 0),
+      a::JmpImm(BPF_JNE, BPF_REG_6, 1, 1),
+      a::MovImm(BPF_REG_0, 1),
+      a::Exit(),
+  };
+}
+
+TEST(BytecodeTest, ForEachMapElemCallsTheSubprogram) {
+  const int array = Create(BPF_MAP_TYPE_ARRAY, 4, 8, 4);
+  ASSERT_GE(array, 0);
+  for (uint32_t k = 0; k < 4; ++k) {
+    const uint64_t v = 10 * (k + 1);
+    ASSERT_EQ(MapUpdateElem(array, &k, &v, BPF_ANY), 0);
+  }
+  bool faulted = true;
+  int fd = LoadTc(ForEachProgram(array, 0, SumAndStopAtKeyOne()));
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(RunTc(fd, &faulted), 2030u);  // keys 0 and 1: 10 + 20
+  EXPECT_FALSE(faulted) << interp::LastFault();
+  for (uint32_t k = 0; k < 4; ++k) {
+    uint64_t v = 0;
+    ASSERT_EQ(MapLookupElem(array, &k, &v), 0);
+    EXPECT_EQ(v, k < 2 ? 7u : 10 * (k + 1));
+  }
+  CloseFd(fd);
+  // Flags: -EINVAL, no callback.
+  fd = LoadTc(ForEachProgram(array, 1, SumAndStopAtKeyOne()));
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(RunTc(fd, &faulted), static_cast<uint32_t>(-EINVAL * 1000));
+  EXPECT_FALSE(faulted) << interp::LastFault();
+  CloseFd(fd);
+  CloseFd(array);
+}
+
+// What the verifier refuses stops the run: a write to the key (the kernel's
+// prog_tests/for_each.c write_map_key), a read past the value, a return
+// value other than 0 or 1, and a map type without map_for_each_callback.
+TEST(BytecodeTest, ForEachMapElemRefusals) {
+  const int hash = Create(BPF_MAP_TYPE_HASH, 4, 8, 4);
+  const int queue = Create(BPF_MAP_TYPE_QUEUE, 0, 8, 4);
+  ASSERT_GE(hash, 0);
+  ASSERT_GE(queue, 0);
+  const uint32_t key = 3;
+  const uint64_t value = 5;
+  ASSERT_EQ(MapUpdateElem(hash, &key, &value, BPF_ANY), 0);
+  ASSERT_EQ(MapUpdateElem(queue, nullptr, &value, BPF_ANY), 0);
+  struct Case {
+    const char* what;
+    int map;
+    Insns callback;
+    const char* fault;
+  };
+  const Case cases[] = {
+      {"key write",
+       hash,
+       {a::St(BPF_W, BPF_REG_2, 0, 9), a::MovImm(BPF_REG_0, 0), a::Exit()},
+       ""},
+      {"past the value", hash, SumAndStopAtKeyOne(8), ""},
+      {"returns 2", hash, {a::MovImm(BPF_REG_0, 2), a::Exit()}, "returned 2"},
+      {"queue",
+       queue,
+       {a::MovImm(BPF_REG_0, 0), a::Exit()},
+       "no for_each callback"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const int fd = LoadTc(ForEachProgram(c.map, 0, c.callback));
+    ASSERT_GE(fd, 0);
+    bool faulted = false;
+    RunTc(fd, &faulted);
+    EXPECT_TRUE(faulted);
+    EXPECT_NE(interp::LastFault().find(c.fault), std::string::npos)
+        << interp::LastFault();
+    CloseFd(fd);
+  }
+  uint64_t v = 0;
+  ASSERT_EQ(MapLookupElem(hash, &key, &v), 0);
+  EXPECT_EQ(v, 5u);
+  CloseFd(hash);
+  CloseFd(queue);
+}
+
 TEST(BytecodeTest, HelperArgumentsAreChecked) {
   const int hash = Create(BPF_MAP_TYPE_HASH, 8, 8, 4);
   ASSERT_GE(hash, 0);

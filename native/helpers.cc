@@ -2,10 +2,10 @@
 // The BPF helpers for natively built programs (bpfemu/native_abi.h), with
 // the semantics of their kernel implementations: kernel/bpf/helpers.c (map
 // helpers, spin locks, current task, ktime, prandom, bpf_loop, dynptr
-// read/write/data), kernel/bpf/ringbuf.c (ring buffer, user ring buffer
-// drain), kernel/trace/bpf_trace.c (printk,
-// probe reads), net/core/filter.c (bpf_skb_load_bytes) and the interpreter's
-// tail call (emu/fd_array.h).
+// read/write/data), kernel/bpf/bpf_iter.c (bpf_for_each_map_elem),
+// kernel/bpf/ringbuf.c (ring buffer, user ring buffer drain),
+// kernel/trace/bpf_trace.c (printk, probe reads), net/core/filter.c
+// (bpf_skb_load_bytes) and the interpreter's tail call (emu/fd_array.h).
 
 #include "native/helpers.h"
 
@@ -33,6 +33,7 @@
 #include "bpfemu/native_abi.h"
 #include "emu/cpu.h"
 #include "emu/local_mutex.h"
+#include "emu/map_types.h"
 #include "emu/shm.h"
 #include "emu/sock_map.h"
 #include "emu/stack_trace_map.h"
@@ -486,6 +487,33 @@ long bpfemu_loop(__u32 nr_loops, void* callback_fn, void* callback_ctx,
     if (cb(i, callback_ctx) != 0) return i + 1;
   }
   return nr_loops;
+}
+
+// bpf_for_each_map_elem() (kernel/bpf/bpf_iter.c): the map type's
+// map_for_each_callback (map.h MapOps::for_each_callback). The verifier
+// refuses the call on a type without one (check_map_func_compatibility);
+// here it is -EINVAL. The callback is long (*)(struct bpf_map *, key *,
+// value *, ctx *); the verifier holds its return value to 0 or 1, so only
+// the low 32 bits are looked at (a callback declared to return int leaves
+// the upper half of the register undefined on x86-64).
+long bpfemu_for_each_map_elem(void* map, void* callback_fn, void* callback_ctx,
+                              __u64 flags) {
+  BoundMap* b = Bound(map);
+  const bpfemu::MapOps* ops = bpfemu::MapOpsFor(b->map->type());
+  if (ops == nullptr || ops->for_each_callback == nullptr) return -EINVAL;
+  struct Call {
+    long (*cb)(void*, void*, void*, void*);
+    void* map;
+    void* ctx;
+  } call{reinterpret_cast<long (*)(void*, void*, void*, void*)>(callback_fn),
+         map, callback_ctx};
+  return ops->for_each_callback(
+      *b->map,
+      [](void* arg, void* key, void* value) -> uint64_t {
+        auto* c = static_cast<Call*>(arg);
+        return static_cast<uint32_t>(c->cb(c->map, key, value, c->ctx));
+      },
+      &call, flags);
 }
 
 // bpf_user_ringbuf_drain(): UserRingbufMap::Drain, each sample handed to

@@ -541,6 +541,116 @@ TEST_P(ExamplesCompareTest, Helpers) {
   p.ExpectSameMaps();
 }
 
+// bpf_for_each_map_elem over an array, a hash, a per-CPU array and an LRU
+// hash: the keys each walk visits in order, the sums and the helper's
+// results (for_each.bpf.c's `out`), deletes from inside the walk, and an
+// LRU whose walks must not mark elements referenced (the later evictions
+// would differ).
+TEST_P(ExamplesCompareTest, ForEachMapElem) {
+  Pair p("for_each", GetParam());
+  ASSERT_TRUE(p.ok());
+  for (int i = 0; i < 24; ++i) {
+    p.RunPacket("fill", EthFrame(ETH_P_IP, 60 + 7 * (i % 17)), i % 2);
+  }
+  for (size_t len : {64, 61, 66, 67}) {
+    p.RunPacket("walk", EthFrame(ETH_P_IP, len), len % 2);
+    p.ExpectSameMaps();
+  }
+  p.RunPacket("prune", EthFrame(ETH_P_IP, 60));
+  p.ExpectSameMaps();
+  p.RunPacket("walk", EthFrame(ETH_P_IP, 64));
+  p.ExpectSameMaps();
+  // Past the LRU's 64 entries: evictions, which follow the reference bits.
+  for (int i = 0; i < 90; ++i) {
+    p.RunPacket("fill", EthFrame(ETH_P_IP, 200 + 3 * i), i % 2);
+    if (i % 30 == 0) p.RunPacket("walk", EthFrame(ETH_P_IP, 64), i % 2);
+  }
+  p.RunPacket("walk", EthFrame(ETH_P_IP, 64), 1);
+  p.ExpectSameMaps();
+}
+
+// The kernel's prog_tests/for_each.c subtests hash_map, array_map and
+// multi_maps, ported (for_each_selftest.bpf.c): the same fills, runs and
+// expected values, asserted on bpfemu's side and compared with the
+// kernel's whole maps.
+TEST_P(ExamplesCompareTest, ForEachSelftestChecks) {
+  Pair p("for_each_selftest", GetParam());
+  ASSERT_TRUE(p.ok());
+  const uint32_t ncpus = p.emu().FindMap("percpu_hash")->nr_cpus();
+  ASSERT_EQ(static_cast<int>(ncpus), libbpf_num_possible_cpus());
+  auto update = [&](const char* map, uint32_t key, const void* value) {
+    ASSERT_EQ(bpf_map_update_elem(p.kernel().MapFd(map), &key, value, BPF_ANY),
+              0);
+    ASSERT_EQ(MapUpdateElem(p.emu().MapFd(map), &key, value, BPF_ANY), 0);
+  };
+  auto result = [&](uint32_t slot) {
+    uint64_t v = ~uint64_t{0};
+    EXPECT_EQ(MapLookupElem(p.emu().MapFd("res"), &slot, &v), 0);
+    return v;
+  };
+  std::vector<uint64_t> per_cpu(ncpus);
+  for (uint32_t c = 0; c < ncpus; ++c) per_cpu[c] = c + 1;
+  for (uint32_t i = 0; i < 3; ++i) {
+    const uint64_t v = i + 1;
+    update("hashmap", i, &v);
+    update("arraymap", i, &v);
+  }
+  for (uint32_t i = 0; i < 5; ++i) {
+    const uint64_t v = i + 1;
+    update("multi_hash", 100 + i, &v);
+  }
+  update("percpu_hash", 1, per_cpu.data());
+  update("percpu_array", 0, per_cpu.data());
+
+  // hash_map: the pkt_v4-sized packet (the length never matters).
+  const int cpu = ncpus > 1 ? 1 : 0;
+  p.RunPacket("hash_map",
+              Ipv4Frame(0x0a000001, 0x0a000002, 1, 2, IPPROTO_TCP, 54), cpu);
+  enum {
+    kHashOutput,
+    kHashElems,
+    kPercpuCalled,
+    kPercpuCpu,
+    kPercpuKey,
+    kPercpuVal,
+    kPercpuElems,
+    kPercpuOutput,
+    kArrayOutput,
+    kArrayCpu,
+    kArrayPercpuVal,
+    kMultiUseArray,
+    kMultiOutput,
+  };
+  EXPECT_EQ(result(kHashOutput), 4u);
+  EXPECT_EQ(result(kHashElems), 3u);
+  uint32_t one = 1;
+  uint64_t v;
+  EXPECT_EQ(MapLookupElem(p.emu().MapFd("hashmap"), &one, &v), -ENOENT);
+  EXPECT_EQ(result(kPercpuCalled), 1u);
+  EXPECT_EQ(result(kPercpuCpu), static_cast<uint64_t>(cpu));
+  EXPECT_EQ(result(kPercpuElems), 1u);
+  EXPECT_EQ(result(kPercpuKey), 1u);
+  EXPECT_EQ(result(kPercpuVal), result(kPercpuCpu) + 1);
+  EXPECT_EQ(result(kPercpuOutput), 100u);
+
+  // array_map: 1 + 2, the walk stopping at key 1.
+  p.RunPacket("array_map", EthFrame(ETH_P_IP, 54), cpu);
+  EXPECT_EQ(result(kArrayOutput), 3u);
+  EXPECT_EQ(result(kArrayPercpuVal), result(kArrayCpu) + 1);
+
+  // multi_maps: the array's total, then the hash's.
+  const uint64_t use_array = 1, use_hash = 0;
+  update("res", kMultiUseArray, &use_array);
+  p.RunPacket("multi_maps", EthFrame(ETH_P_IP, 54));
+  EXPECT_EQ(result(kMultiOutput), 6u);
+  update("res", kMultiUseArray, &use_hash);
+  p.RunPacket("multi_maps", EthFrame(ETH_P_IP, 54));
+  EXPECT_EQ(result(kMultiOutput), 15u);
+  // hashmap is empty now (the nested walk deleted every element).
+  p.ExpectSameMaps({"hashmap"});
+  EXPECT_EQ(p.KeyCounts("hashmap"), (std::pair<size_t, size_t>{0, 0}));
+}
+
 // Map-in-map from a program: the outer lookup gives the inner map, which
 // the helpers then use.
 TEST_P(ExamplesCompareTest, MapInMap) {

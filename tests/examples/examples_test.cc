@@ -381,6 +381,53 @@ TEST_F(ExamplesTest, FlowTableEvictsInsteadOfGrowing) {
   EXPECT_LE(n, 16);
 }
 
+// bpf_for_each_map_elem natively (for_each.bpf.c; the kernel comparison is
+// examples_compare_test ForEachMapElem): the array walk stops after key
+// len % 8, the hash walk follows get_next_key's order, bad flags are
+// -EINVAL, and `prune` deletes the odd values from inside the walk.
+TEST_F(ExamplesTest, ForEachMapElemWalksInTheKernelsOrder) {
+  auto obj = LoadObject("for_each");
+  ASSERT_NE(obj, nullptr);
+  const Program* fill = obj->FindProgram("fill");
+  const Program* walk = obj->FindProgram("walk");
+  const Program* prune = obj->FindProgram("prune");
+  ASSERT_TRUE(fill != nullptr && walk != nullptr && prune != nullptr);
+  ScopedCpu on(0);
+  for (size_t len : {60, 61, 75, 90, 91, 100}) fill->RunXdp(EthFrame(0, len));
+  constexpr uint32_t kSlots = 32;
+  const int out = obj->MapFd("out");
+  auto hash_keys = [&] {
+    std::vector<uint64_t> keys;
+    uint32_t k, next;
+    const void* prev = nullptr;
+    while (MapGetNextKey(obj->MapFd("hash"), prev, &next) == 0) {
+      keys.push_back(next);
+      k = next;
+      prev = &k;
+    }
+    return keys;
+  };
+  walk->RunXdp(EthFrame(0, 67));  // stop after key 3
+  EXPECT_EQ(LookupU64(out, kSlots - 3), 4u);
+  EXPECT_EQ(LookupU64(out, kSlots - 1), 4u);
+  for (uint32_t i = 0; i < 4; ++i) EXPECT_EQ(LookupU64(out, i), i);
+  // arr[len % 8] += len: 60 -> 4, 61 -> 5, 75 -> 3, 90 -> 2, 91 -> 3.
+  EXPECT_EQ(LookupU64(out, kSlots - 2), 90u + 75 + 91);
+  const std::vector<uint64_t> order = hash_keys();
+  ASSERT_EQ(order.size(), 6u);
+  for (uint32_t i = 0; i < order.size(); ++i) {
+    EXPECT_EQ(LookupU64(out, kSlots + i), order[i]);
+  }
+  EXPECT_EQ(LookupU64(out, 2 * kSlots - 1), 6u);
+  EXPECT_EQ(LookupU64(out, 2 * kSlots - 2), 60u + 61 + 75 + 90 + 91 + 100);
+  EXPECT_EQ(LookupU64(out, 3 * kSlots - 1), 4u);  // the per-CPU array
+  EXPECT_EQ(LookupU64(out, 4 * kSlots - 1), 6u);  // the LRU hash
+  EXPECT_EQ(LookupU64(out, 5 * kSlots - 1), static_cast<uint64_t>(-EINVAL));
+  prune->RunXdp(EthFrame(0, 60));
+  EXPECT_EQ(LookupU64(out, 5 * kSlots - 1), 6u);
+  EXPECT_EQ(hash_keys().size(), 3u);  // 61, 75 and 91 deleted
+}
+
 // The longest CIDR rule decides; a program adds a /24 rule (BPF_NOEXIST:
 // EEXIST the second time) and deletes it (ENOENT the second time).
 TEST_F(ExamplesTest, LpmFirewallLongestPrefixDecides) {

@@ -164,6 +164,14 @@ static inline long bpf_loop(__u32 nr_loops, void *callback_fn,
   return bpfemu_loop(nr_loops, callback_fn, callback_ctx, flags);
 }
 
+/* bpf_for_each_map_elem(): callback_fn is
+ * long (*)(struct bpf_map *map, const void *key, void *value, void *ctx),
+ * returning 0 to go on and 1 to stop. */
+static inline long bpf_for_each_map_elem(void *map, void *callback_fn,
+                                         void *callback_ctx, __u64 flags) {
+  return bpfemu_for_each_map_elem(map, callback_fn, callback_ctx, flags);
+}
+
 /* bpf_user_ringbuf_drain(): callback_fn is
  * long (*)(struct bpf_dynptr *dynptr, void *ctx). */
 static inline long bpf_user_ringbuf_drain(void *map, void *callback_fn,

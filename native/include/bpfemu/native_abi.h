@@ -133,6 +133,8 @@ long bpfemu_skb_load_bytes(const void *skb, __u32 offset, void *to, __u32 len);
 long bpfemu_sk_redirect(void *map, const void *key, __u64 flags, int msg);
 long bpfemu_loop(__u32 nr_loops, void *callback_fn, void *callback_ctx,
                  __u64 flags);
+long bpfemu_for_each_map_elem(void *map, void *callback_fn, void *callback_ctx,
+                              __u64 flags);
 long bpfemu_user_ringbuf_drain(void *map, void *callback_fn, void *ctx,
                                __u64 flags);
 long bpfemu_dynptr_read(void *dst, __u32 len, const struct bpf_dynptr *src,
