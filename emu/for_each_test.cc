@@ -17,6 +17,7 @@
 #include "emu/hash_map.h"
 #include "emu/jhash.h"
 #include "emu/map.h"
+#include "emu/map_test_util.h"
 #include "emu/map_types.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
@@ -88,17 +89,7 @@ class ForEachTest : public ::testing::Test {
     return for_each_(*map_, &Walker::Call, w, flags);
   }
   // The get_next_key walk from the start.
-  std::vector<uint32_t> NextKeyOrder() {
-    std::vector<uint32_t> keys;
-    uint32_t k, next;
-    const void* prev = nullptr;
-    while (MapGetNextKey(fd_, prev, &next) == 0) {
-      keys.push_back(next);
-      k = next;
-      prev = &k;
-    }
-    return keys;
-  }
+  std::vector<uint32_t> NextKeyOrder() { return NextKeyWalk<uint32_t>(fd_); }
 
   int fd_ = -1;
   std::shared_ptr<Map> map_;

@@ -15,6 +15,7 @@
 
 #include "emu/cpu.h"
 #include "emu/jhash.h"
+#include "emu/map_test_util.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
 #include "gtest/gtest.h"
@@ -42,17 +43,7 @@ class HashMapTest : public ::testing::Test {
   int Update(uint32_t k, uint64_t v, uint64_t flags = BPF_ANY) {
     return MapUpdateElem(fd_, &k, &v, flags);
   }
-  std::vector<uint32_t> Keys() {
-    std::vector<uint32_t> keys;
-    uint32_t k, next;
-    const void* prev = nullptr;
-    while (MapGetNextKey(fd_, prev, &next) == 0) {
-      keys.push_back(next);
-      k = next;
-      prev = &k;
-    }
-    return keys;
-  }
+  std::vector<uint32_t> Keys() { return NextKeyWalk<uint32_t>(fd_); }
 
   int fd_ = -1;
   std::shared_ptr<HashMap> map_;

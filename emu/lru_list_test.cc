@@ -13,6 +13,7 @@
 
 #include "emu/cpu.h"
 #include "emu/hash_map.h"
+#include "emu/map_test_util.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
 #include "gtest/gtest.h"
@@ -46,15 +47,8 @@ class LruListTest : public ::testing::Test {
     return MapUpdateElem(fd_, &k, v.data(), BPF_NOEXIST);
   }
   std::set<uint64_t> Survivors() {
-    std::set<uint64_t> out;
-    uint64_t cur, next;
-    const void* prev = nullptr;
-    while (MapGetNextKey(fd_, prev, &next) == 0) {
-      out.insert(next);
-      cur = next;
-      prev = &cur;
-    }
-    return out;
+    const std::vector<uint64_t> keys = NextKeyWalk<uint64_t>(fd_);
+    return std::set<uint64_t>(keys.begin(), keys.end());
   }
 
   int fd_ = -1;

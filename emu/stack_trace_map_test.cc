@@ -22,6 +22,7 @@
 #include "emu/build_profile.h"
 #include "emu/errno.h"
 #include "emu/jhash.h"
+#include "emu/map_test_util.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
 #include "gtest/gtest.h"
@@ -67,17 +68,7 @@ class StackTraceMapTest : public ::testing::Test {
     if (err != nullptr) *err = r;
     return v;
   }
-  std::vector<uint32_t> Keys() {
-    std::vector<uint32_t> keys;
-    uint32_t k, next;
-    const void* prev = nullptr;
-    while (MapGetNextKey(fd_, prev, &next) == 0) {
-      keys.push_back(next);
-      k = next;
-      prev = &k;
-    }
-    return keys;
-  }
+  std::vector<uint32_t> Keys() { return NextKeyWalk<uint32_t>(fd_); }
   // A one-frame trace whose bucket (of n_buckets) is `bucket`, other than
   // the traces in `avoid`.
   static std::vector<uint64_t> TraceIn(uint32_t bucket, uint32_t n_buckets,
