@@ -452,29 +452,47 @@ static int listed(int cmd, uint32_t id) {
   return 0;
 }
 
+// A child that holds a copy of every fd open now until child_release().
+struct held {
+  pid_t pid;
+  int release;  // the pipe's write end
+};
+
+static struct held child_hold(void) {
+  struct held h = {-1, -1};
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return h;
+  h.pid = fork();
+  if (h.pid == 0) {
+    char c;
+    close(pipefd[1]);
+    (void)!read(pipefd[0], &c, 1);  // until the parent writes
+    _exit(0);
+  }
+  close(pipefd[0]);
+  h.release = pipefd[1];
+  return h;
+}
+
+static void child_release(struct held h) {
+  if (h.pid < 0) return;
+  (void)!write(h.release, "x", 1);
+  close(h.release);
+  int st;
+  waitpid(h.pid, &st, 0);
+}
+
 // An object lives while a file refers to it, in any process: closed, it is
 // no longer listed; a child's copy keeps it until the child exits.
 static void Lifetimes(void) {
   int m = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0, NULL);
   uint32_t mid = object_id(m, 1);
   report("open map listed", listed(BPF_MAP_GET_NEXT_ID, mid));
-  int pipefd[2];
-  if (pipe(pipefd) != 0) return;
-  pid_t child = fork();
-  if (child == 0) {
-    char c;
-    close(pipefd[1]);
-    (void)!read(pipefd[0], &c, 1);  // holds m until the parent writes
-    _exit(0);
-  }
-  close(pipefd[0]);
+  struct held child = child_hold();  // holds m
   close(m);
   report("map closed, a child's copy: listed",
          listed(BPF_MAP_GET_NEXT_ID, mid));
-  (void)!write(pipefd[1], "x", 1);
-  close(pipefd[1]);
-  int st;
-  waitpid(child, &st, 0);
+  child_release(child);
   report("map closed, child gone: listed", listed(BPF_MAP_GET_NEXT_ID, mid));
   const struct bpf_insn ret0[] = {
       {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
@@ -546,24 +564,12 @@ static void Stats(void) {
   run("stats on", p, pkt, sizeof(pkt), NULL, 0, NULL, 0, NULL, 0, 0, 0, 5);
   report("run_cnt with stats on", (long)run_cnt((int)p, &t1));
   report("run_time_ns grew", t1 > t0);
-  int pipefd[2];
-  if (pipe(pipefd) != 0) return;
-  pid_t child = fork();
-  if (child == 0) {
-    char c;
-    close(pipefd[1]);
-    (void)!read(pipefd[0], &c, 1);  // holds the stats fd until told
-    _exit(0);
-  }
-  close(pipefd[0]);
+  struct held child = child_hold();  // holds the stats fd
   close((int)fd);
   run("stats held by a child", p, pkt, sizeof(pkt), NULL, 0, NULL, 0, NULL, 0,
       0, 0, 2);
   report("run_cnt, stats file in a child", (long)run_cnt((int)p, &t1));
-  (void)!write(pipefd[1], "x", 1);
-  close(pipefd[1]);
-  int st;
-  waitpid(child, &st, 0);
+  child_release(child);
   run("stats closed everywhere", p, pkt, sizeof(pkt), NULL, 0, NULL, 0, NULL, 0,
       0, 0, 4);
   report("run_cnt, stats file closed", (long)run_cnt((int)p, &t1));
