@@ -31,6 +31,7 @@
 #include "testing/kernel_backend.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
+#include "tests/examples/for_each_selftest.h"
 #include "tests/examples/packets.h"
 
 namespace bpfemu::examples {
@@ -606,21 +607,6 @@ TEST_P(ExamplesCompareTest, ForEachSelftestChecks) {
   const int cpu = ncpus > 1 ? 1 : 0;
   p.RunPacket("hash_map",
               Ipv4Frame(0x0a000001, 0x0a000002, 1, 2, IPPROTO_TCP, 54), cpu);
-  enum {
-    kHashOutput,
-    kHashElems,
-    kPercpuCalled,
-    kPercpuCpu,
-    kPercpuKey,
-    kPercpuVal,
-    kPercpuElems,
-    kPercpuOutput,
-    kArrayOutput,
-    kArrayCpu,
-    kArrayPercpuVal,
-    kMultiUseArray,
-    kMultiOutput,
-  };
   EXPECT_EQ(result(kHashOutput), 4u);
   EXPECT_EQ(result(kHashElems), 3u);
   uint32_t one = 1;

@@ -10,6 +10,8 @@
 
 #include <bpf/bpf_helpers.h>
 
+#include "for_each_selftest.h"
+
 // hash_map: 3 elements k -> k + 1 filled from userspace.
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -49,23 +51,6 @@ struct {
   __type(key, __u32);
   __type(value, __u64);
 } multi_hash SEC(".maps");
-
-enum {
-  kHashOutput,
-  kHashElems,
-  kPercpuCalled,
-  kPercpuCpu,
-  kPercpuKey,
-  kPercpuVal,
-  kPercpuElems,
-  kPercpuOutput,
-  kArrayOutput,
-  kArrayCpu,
-  kArrayPercpuVal,
-  kMultiUseArray,  // set from userspace
-  kMultiOutput,
-  kResults,
-};
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
