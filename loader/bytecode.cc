@@ -200,6 +200,53 @@ uint64_t UidGid(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return bpfemu_get_current_uid_gid();
 }
 
+// misc24: strings, clocks, NUMA (kernel/bpf/helpers.c). The verifier's
+// argument checks, at run time: s1 / buf are ARG_PTR_TO_MEM of an
+// ARG_CONST_SIZE (non-zero) size, s2 ARG_PTR_TO_CONST_STR (a NUL-terminated
+// string in a map value), res an aligned 8-byte ARG_PTR_TO_FIXED_SIZE_MEM.
+uint64_t Strncmp(Vm& vm, uint64_t s1, uint64_t s1_sz, uint64_t s2, uint64_t,
+                 uint64_t) {
+  const uint32_t n = static_cast<uint32_t>(s1_sz);
+  if (n == 0) vm.Fault("bpf_strncmp: s1_sz is zero");
+  NeedReadable(vm, s1, n, "s1");
+  if (!vm.InMapValue(s2, 1) || !vm.ReadableString(s2, uint64_t{1} << 20)) {
+    vm.Fault("bpf_strncmp: s2 is not a constant string in a map value");
+  }
+  return static_cast<uint64_t>(bpfemu_strncmp(
+      static_cast<const char*>(Ptr(s1)), n, static_cast<const char*>(Ptr(s2))));
+}
+template <bool kSigned>
+uint64_t Strtox(Vm& vm, uint64_t buf, uint64_t buf_len, uint64_t flags,
+                uint64_t res, uint64_t) {
+  if (buf_len == 0) vm.Fault("bpf_strtol: buf_len is zero");
+  NeedReadable(vm, buf, buf_len, "buf");
+  NeedWritable(vm, res, 8, "res");
+  if (res % 8 != 0) vm.Fault("bpf_strtol: res is not 8-byte aligned");
+  const char* b = static_cast<const char*>(Ptr(buf));
+  if constexpr (kSigned) {
+    return static_cast<uint64_t>(
+        bpfemu_strtol(b, buf_len, flags, static_cast<long*>(Ptr(res))));
+  } else {
+    return static_cast<uint64_t>(bpfemu_strtoul(
+        b, buf_len, flags, static_cast<unsigned long*>(Ptr(res))));
+  }
+}
+uint64_t Jiffies64(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_jiffies64();
+}
+uint64_t KtimeBootNs(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_ktime_get_boot_ns();
+}
+uint64_t KtimeCoarseNs(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_ktime_get_coarse_ns();
+}
+uint64_t KtimeTaiNs(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_ktime_get_tai_ns();
+}
+uint64_t NumaNodeId(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return static_cast<uint64_t>(bpfemu_get_numa_node_id());
+}
+
 uint64_t GetStackId(Vm& vm, uint64_t ctx, uint64_t map, uint64_t flags,
                     uint64_t, uint64_t) {
   // ARG_CONST_MAP_PTR (the context is not read: the stack comes from the
@@ -589,6 +636,15 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_user_ringbuf_drain, UserRingbufDrain, false, 0},
     {BPF_FUNC_map_lookup_percpu_elem, MapLookupPercpu, false, 0},
     {BPF_FUNC_get_stackid, GetStackId, true, 4},
+    // misc24: strings, clocks, NUMA.
+    {BPF_FUNC_strncmp, Strncmp, false, 0},
+    {BPF_FUNC_strtol, Strtox<true>, false, 0},
+    {BPF_FUNC_strtoul, Strtox<false>, false, 0},
+    {BPF_FUNC_jiffies64, Jiffies64, false, 0},
+    {BPF_FUNC_ktime_get_boot_ns, KtimeBootNs, false, 0},
+    {BPF_FUNC_ktime_get_coarse_ns, KtimeCoarseNs, false, 0},
+    {BPF_FUNC_ktime_get_tai_ns, KtimeTaiNs, false, 0},
+    {BPF_FUNC_get_numa_node_id, NumaNodeId, false, 0},
 };
 
 class BytecodeLinker : public interp::Linker {
