@@ -42,11 +42,14 @@ const char in_hex_over[] = "0x10000000000000000";
 const char in_neg_one[] = "-1";
 const char in_long_zeros[] =
     "000000000000000000000000000000000000000000000000000000000000000000009";
-const char in_nbsp[] = "\xa0"
-                    "42";
+const char in_nbsp[] =
+    "\xa0"
+    "42";
 const char in_digits[] = "12345";
 const char in_oct_bad[] = "08";
-const char in_nul_mid[] = "12\0" "34";
+const char in_nul_mid[] =
+    "12\0"
+    "34";
 
 const char in_s_abc[] = "abc";
 const char in_s_abd[] = "abd";
@@ -94,16 +97,16 @@ int parse_strtox(struct __sk_buff *skb) {
   STRTOL(42, in_s64_max, sizeof(in_s64_max), 0);
   STRTOL(44, in_s64_over, sizeof(in_s64_over), 0); /* ERANGE */
   STRTOL(46, in_s64_min, sizeof(in_s64_min), 0);
-  STRTOL(48, in_s64_under, sizeof(in_s64_under), 0); /* ERANGE */
-  STRTOL(50, in_u64_over, sizeof(in_u64_over), 0);   /* ERANGE (overflow) */
-  STRTOL(52, in_hex_max, sizeof(in_hex_max), 0);     /* ERANGE (sign) */
+  STRTOL(48, in_s64_under, sizeof(in_s64_under), 0);   /* ERANGE */
+  STRTOL(50, in_u64_over, sizeof(in_u64_over), 0);     /* ERANGE (overflow) */
+  STRTOL(52, in_hex_max, sizeof(in_hex_max), 0);       /* ERANGE (sign) */
   STRTOL(54, in_long_zeros, sizeof(in_long_zeros), 0); /* 63 chars only */
   STRTOL(56, in_nbsp, sizeof(in_nbsp), 0);             /* NBSP is space */
-  STRTOL(58, in_digits, 2, 10);                     /* buf_len cuts */
+  STRTOL(58, in_digits, 2, 10);                        /* buf_len cuts */
   STRTOL(60, in_digits, 1, 0);
-  STRTOL(62, in_oct_bad, sizeof(in_oct_bad), 0); /* "0" then '8' */
-  STRTOL(64, in_nul_mid, sizeof(in_nul_mid), 0); /* stops at NUL */
-  STRTOL(66, in_digits, sizeof(in_digits), 2);   /* base 2: EINVAL */
+  STRTOL(62, in_oct_bad, sizeof(in_oct_bad), 0);     /* "0" then '8' */
+  STRTOL(64, in_nul_mid, sizeof(in_nul_mid), 0);     /* stops at NUL */
+  STRTOL(66, in_digits, sizeof(in_digits), 2);       /* base 2: EINVAL */
   STRTOL(68, in_digits, sizeof(in_digits), 10 | 32); /* flag bit: EINVAL */
   STRTOL(70, in_digits, sizeof(in_digits), 1);
   STRTOL(72, in_digits, sizeof(in_digits), 17);
@@ -122,7 +125,7 @@ int parse_strtox(struct __sk_buff *skb) {
   STRTOUL(100, in_long_zeros, sizeof(in_long_zeros), 8);
   STRTOUL(102, in_spaces, sizeof(in_spaces) - 1, 10);
   STRTOUL(104, in_s64_over, sizeof(in_s64_over), 0); /* fits a u64 */
-  STRTOUL(106, in_upper_x, 3, 0); /* "0Xa" */
+  STRTOUL(106, in_upper_x, 3, 0);                    /* "0Xa" */
   return 0;
 }
 
@@ -142,7 +145,8 @@ int cmp_strings(struct __sk_buff *skb) {
   put(11, bpf_strncmp(in_s_long, sizeof(in_s_long), "abcdefgz"));
   put(12, bpf_strncmp(in_s_abd, 1, "b"));
   put(13, bpf_strncmp(in_s_long, sizeof(in_s_long), "abcdefgh"));
-  put(14, bpf_strncmp(in_s_abc, sizeof(in_s_abc), in_s_abd)); /* s2 from .rodata */
+  put(14,
+      bpf_strncmp(in_s_abc, sizeof(in_s_abc), in_s_abd)); /* s2 from .rodata */
   return 0;
 }
 
