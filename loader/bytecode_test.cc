@@ -508,6 +508,82 @@ TEST(BytecodeTest, HelperArgumentsAreChecked) {
   CloseFd(hash);
 }
 
+// misc24: bpf_strtol and bpf_strncmp through the helper table, with the
+// verifier's argument rules (kernel/bpf/helpers.c bpf_strtol_proto,
+// bpf_strncmp_proto) checked at run time.
+TEST(BytecodeTest, StringHelpersAndTheirArgumentRules) {
+  bool faulted = true;
+  // "-42 " on the stack at -16, res at -8: strtol(buf, 4, 10, &res).
+  auto strtol = [](int16_t res_off, int32_t len) {
+    Insns p = {a::St(BPF_W, BPF_REG_10, -16, 0x2032342d),
+               a::MovReg(BPF_REG_1, BPF_REG_10),
+               a::AluImm(BPF_ADD, BPF_REG_1, -16),
+               a::MovImm(BPF_REG_2, len),
+               a::MovImm(BPF_REG_3, 10),
+               a::MovReg(BPF_REG_4, BPF_REG_10),
+               a::AluImm(BPF_ADD, BPF_REG_4, res_off),
+               a::Call(BPF_FUNC_strtol),
+               a::AluImm(BPF_MUL, BPF_REG_0, 1000),
+               a::Ldx(BPF_DW, BPF_REG_1, BPF_REG_10, -8),
+               a::AluReg(BPF_ADD, BPF_REG_0, BPF_REG_1),
+               a::Exit()};
+    return p;
+  };
+  int fd = LoadTc(strtol(-8, 4));
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(RunTc(fd, &faulted), 3000u - 42u);  // 3 consumed, -42
+  EXPECT_FALSE(faulted) << interp::LastFault();
+  CloseFd(fd);
+  fd = LoadTc(strtol(-12, 4));  // res not 8-byte aligned
+  ASSERT_GE(fd, 0);
+  RunTc(fd, &faulted);
+  EXPECT_TRUE(faulted);
+  EXPECT_NE(interp::LastFault().find("aligned"), std::string::npos);
+  CloseFd(fd);
+  fd = LoadTc(strtol(-8, 0));  // ARG_CONST_SIZE: zero is refused
+  ASSERT_GE(fd, 0);
+  RunTc(fd, &faulted);
+  EXPECT_TRUE(faulted);
+  CloseFd(fd);
+
+  // strncmp("abd", 4, s2): s2 "abc" in an array value, then on the stack.
+  const int array = Create(BPF_MAP_TYPE_ARRAY, 4, 8, 1);
+  ASSERT_GE(array, 0);
+  const uint32_t zero = 0;
+  const char abc[8] = "abc";
+  ASSERT_EQ(MapUpdateElem(array, &zero, abc, BPF_ANY), 0);
+  Insns p;
+  KeyAndMap(&p, array, 0);
+  p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+  p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 1));
+  p.push_back(a::Exit());
+  p.push_back(a::St(BPF_W, BPF_REG_10, -16, 0x00646261));  // "abd"
+  p.push_back(a::St(BPF_W, BPF_REG_10, -12, 0x00636261));  // "abc"
+  p.push_back(a::MovReg(BPF_REG_3, BPF_REG_0));
+  p.push_back(a::MovReg(BPF_REG_1, BPF_REG_10));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_1, -16));
+  p.push_back(a::MovImm(BPF_REG_2, 4));
+  p.push_back(a::Call(BPF_FUNC_strncmp));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_0, 10));
+  p.push_back(a::Exit());
+  fd = LoadTc(p);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(RunTc(fd, &faulted), 11u);  // "abd" > "abc": 1, not 'd' - 'c'
+  EXPECT_FALSE(faulted) << interp::LastFault();
+  CloseFd(fd);
+  // s2 on the stack is not ARG_PTR_TO_CONST_STR.
+  Insns q = p;
+  q[q.size() - 7] = a::MovReg(BPF_REG_3, BPF_REG_10);
+  q.insert(q.end() - 6, a::AluImm(BPF_ADD, BPF_REG_3, -12));
+  fd = LoadTc(q);
+  ASSERT_GE(fd, 0);
+  RunTc(fd, &faulted);
+  EXPECT_TRUE(faulted);
+  EXPECT_NE(interp::LastFault().find("constant string"), std::string::npos);
+  CloseFd(fd);
+  CloseFd(array);
+}
+
 TEST(BytecodeTest, LookupGivesAValueThatCanBeWritten) {
   const int hash = Create(BPF_MAP_TYPE_HASH, 4, 8, 4);
   ASSERT_GE(hash, 0);
