@@ -590,7 +590,8 @@ struct HelperDef {
   interp::HelperFn fn;
   bool gpl_only;
   // Program types beyond "any": 0 any, 1 socket-buffer programs, 2 SK_SKB,
-  // 3 SK_MSG, 4 tracing programs (bpf_tracing_func_proto's callers).
+  // 3 SK_MSG, 4 tracing programs (bpf_tracing_func_proto's callers), 5 all
+  // but tracing programs.
   int only;
 };
 
@@ -642,7 +643,9 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_strtoul, Strtox<false>, false, 0},
     {BPF_FUNC_jiffies64, Jiffies64, false, 0},
     {BPF_FUNC_ktime_get_boot_ns, KtimeBootNs, false, 0},
-    {BPF_FUNC_ktime_get_coarse_ns, KtimeCoarseNs, false, 0},
+    // Offered by bpf_sk_base_func_proto, the cgroup and socket protos
+    // (net/core/filter.c, kernel/bpf/cgroup.c), never to tracing programs.
+    {BPF_FUNC_ktime_get_coarse_ns, KtimeCoarseNs, false, 5},
     {BPF_FUNC_ktime_get_tai_ns, KtimeTaiNs, false, 0},
     {BPF_FUNC_get_numa_node_id, NumaNodeId, false, 0},
 };
@@ -657,7 +660,8 @@ class BytecodeLinker : public interp::Linker {
                            (h.only == 1 && IsSkbProg(prog_type)) ||
                            (h.only == 2 && prog_type == BPF_PROG_TYPE_SK_SKB) ||
                            (h.only == 3 && prog_type == BPF_PROG_TYPE_SK_MSG) ||
-                           (h.only == 4 && IsTracingProg(prog_type));
+                           (h.only == 4 && IsTracingProg(prog_type)) ||
+                           (h.only == 5 && !IsTracingProg(prog_type));
       if (!allowed) return nullptr;
       *gpl_only = h.gpl_only;
       return h.fn;

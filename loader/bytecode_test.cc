@@ -584,6 +584,36 @@ TEST(BytecodeTest, StringHelpersAndTheirArgumentRules) {
   CloseFd(array);
 }
 
+// bpf_ktime_get_coarse_ns is offered to socket, cgroup and packet programs
+// but not to tracing ones (bpf_tracing_func_proto has no case for it): the
+// load is EINVAL there, as 6.18 answered for kprobe, tracepoint,
+// perf_event and raw_tracepoint. The other clocks are base helpers.
+TEST(BytecodeTest, CoarseClockIsNotATracingHelper) {
+  for (int32_t helper : {BPF_FUNC_ktime_get_coarse_ns,
+                         BPF_FUNC_ktime_get_boot_ns, BPF_FUNC_ktime_get_tai_ns,
+                         BPF_FUNC_jiffies64, BPF_FUNC_get_numa_node_id}) {
+    const Insns p = {a::Call(helper), a::MovImm(BPF_REG_0, 0), a::Exit()};
+    for (uint32_t type :
+         {BPF_PROG_TYPE_KPROBE, BPF_PROG_TYPE_TRACEPOINT,
+          BPF_PROG_TYPE_PERF_EVENT, BPF_PROG_TYPE_RAW_TRACEPOINT}) {
+      const int fd = ProgLoadBytecode(type, 0, "t", p.data(),
+                                      static_cast<uint32_t>(p.size()), "GPL");
+      if (helper == BPF_FUNC_ktime_get_coarse_ns) {
+        EXPECT_EQ(fd, -EINVAL) << type;
+      } else {
+        EXPECT_GE(fd, 0) << helper << " " << type;
+      }
+      if (fd >= 0) CloseFd(fd);
+    }
+    const int fd = LoadTc(p);
+    EXPECT_GE(fd, 0) << helper;
+    bool faulted = true;
+    EXPECT_EQ(RunTc(fd, &faulted), 0u);
+    EXPECT_FALSE(faulted);
+    CloseFd(fd);
+  }
+}
+
 TEST(BytecodeTest, LookupGivesAValueThatCanBeWritten) {
   const int hash = Create(BPF_MAP_TYPE_HASH, 4, 8, 4);
   ASSERT_GE(hash, 0);
