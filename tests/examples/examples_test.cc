@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bpfemu/native_abi.h"
 #include "emu/cpu.h"
 #include "emu/jhash.h"
 #include "emu/perf_buffer.h"
@@ -804,6 +805,27 @@ TEST_F(ExamplesTest, StringsMirrorTheKernelsParsers) {
       0u);
   for (uint32_t i = 0; i < 8; ++i) EXPECT_EQ(at(i), 1) << "clock check " << i;
   EXPECT_EQ(at(8), 0);  // bpf_get_numa_node_id
+}
+
+// The clock model: by default each clock is its own (CLOCK_BOOTTIME,
+// _MONOTONIC_COARSE, _TAI); native::SetKtime makes them all read the one
+// stepping sequence, jiffies64 as INITIAL_JIFFIES plus its ticks at HZ 250.
+TEST_F(ExamplesTest, ClocksFollowSetKtime) {
+  constexpr uint64_t kInitialJiffies = 0x100000000ULL - 300 * 250;
+  const uint64_t mono = bpfemu_ktime_get_ns();
+  EXPECT_GE(bpfemu_ktime_get_boot_ns(), mono);
+  EXPECT_GT(bpfemu_ktime_get_tai_ns(), mono);
+  EXPECT_LE(bpfemu_ktime_get_coarse_ns(), bpfemu_ktime_get_ns());
+  EXPECT_GE(bpfemu_jiffies64(), kInitialJiffies + mono / 4000000 - 1);
+  native::SetKtime(1000, 10);
+  EXPECT_EQ(bpfemu_ktime_get_ns(), 1000u);
+  EXPECT_EQ(bpfemu_ktime_get_boot_ns(), 1010u);
+  EXPECT_EQ(bpfemu_ktime_get_coarse_ns(), 1020u);
+  EXPECT_EQ(bpfemu_ktime_get_tai_ns(), 1030u);
+  EXPECT_EQ(bpfemu_jiffies64(), kInitialJiffies);
+  native::SetKtime(uint64_t{3} * 1000000000, 0);
+  EXPECT_EQ(bpfemu_jiffies64(), kInitialJiffies + 750);  // 3 s at HZ 250
+  EXPECT_EQ(bpfemu_get_numa_node_id(), 0);
 }
 }  // namespace
 }  // namespace bpfemu::examples
