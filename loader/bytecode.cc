@@ -203,14 +203,18 @@ uint64_t UidGid(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
 // misc24: strings, clocks, NUMA (kernel/bpf/helpers.c). The verifier's
 // argument checks, at run time: s1 / buf are ARG_PTR_TO_MEM of an
 // ARG_CONST_SIZE (non-zero) size, s2 ARG_PTR_TO_CONST_STR (a NUL-terminated
-// string in a map value), res an aligned 8-byte ARG_PTR_TO_FIXED_SIZE_MEM.
+// string in a read-only map's value), res an aligned 8-byte
+// ARG_PTR_TO_FIXED_SIZE_MEM.
 uint64_t Strncmp(Vm& vm, uint64_t s1, uint64_t s1_sz, uint64_t s2, uint64_t,
                  uint64_t) {
   const uint32_t n = static_cast<uint32_t>(s1_sz);
   if (n == 0) vm.Fault("bpf_strncmp: s1_sz is zero");
   NeedReadable(vm, s1, n, "s1");
-  if (!vm.InMapValue(s2, 1) || !vm.ReadableString(s2, uint64_t{1} << 20)) {
-    vm.Fault("bpf_strncmp: s2 is not a constant string in a map value");
+  // check_reg_const_str(): a read-only map's value (BPF_F_RDONLY_PROG,
+  // which the program sees as not writable), NUL-terminated.
+  if (!vm.InMapValue(s2, 1) || vm.Writable(s2, 1) ||
+      !vm.ReadableString(s2, uint64_t{1} << 20)) {
+    vm.Fault("bpf_strncmp: s2 is not a constant string in a read-only map");
   }
   return static_cast<uint64_t>(bpfemu_strncmp(
       static_cast<const char*>(Ptr(s1)), n, static_cast<const char*>(Ptr(s2))));

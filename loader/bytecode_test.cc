@@ -547,11 +547,19 @@ TEST(BytecodeTest, StringHelpersAndTheirArgumentRules) {
   CloseFd(fd);
 
   // strncmp("abd", 4, s2): s2 "abc" in an array value, then on the stack.
-  const int array = Create(BPF_MAP_TYPE_ARRAY, 4, 8, 1);
+  // The array is BPF_F_RDONLY_PROG (and frozen), as libbpf's .rodata.
+  MapAttr attr;
+  attr.map_type = BPF_MAP_TYPE_ARRAY;
+  attr.key_size = 4;
+  attr.value_size = 8;
+  attr.max_entries = 1;
+  attr.map_flags = BPF_F_RDONLY_PROG;
+  const int array = MapCreate(attr);
   ASSERT_GE(array, 0);
   const uint32_t zero = 0;
   const char abc[8] = "abc";
   ASSERT_EQ(MapUpdateElem(array, &zero, abc, BPF_ANY), 0);
+  ASSERT_EQ(MapFreeze(array), 0);
   Insns p;
   KeyAndMap(&p, array, 0);
   p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
@@ -581,6 +589,20 @@ TEST(BytecodeTest, StringHelpersAndTheirArgumentRules) {
   EXPECT_TRUE(faulted);
   EXPECT_NE(interp::LastFault().find("constant string"), std::string::npos);
   CloseFd(fd);
+  // Nor is a value the program may write.
+  const int writable = Create(BPF_MAP_TYPE_ARRAY, 4, 8, 1);
+  ASSERT_GE(writable, 0);
+  ASSERT_EQ(MapUpdateElem(writable, &zero, abc, BPF_ANY), 0);
+  Insns w;
+  KeyAndMap(&w, writable, 0);
+  w.insert(w.end(), p.begin() + static_cast<long>(w.size()), p.end());
+  fd = LoadTc(w);
+  ASSERT_GE(fd, 0);
+  RunTc(fd, &faulted);
+  EXPECT_TRUE(faulted);
+  EXPECT_NE(interp::LastFault().find("read-only"), std::string::npos);
+  CloseFd(fd);
+  CloseFd(writable);
   CloseFd(array);
 }
 
