@@ -200,6 +200,57 @@ uint64_t UidGid(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return bpfemu_get_current_uid_gid();
 }
 
+// misc24: strings, clocks, NUMA (kernel/bpf/helpers.c). The verifier's
+// argument checks, at run time: s1 / buf are ARG_PTR_TO_MEM of an
+// ARG_CONST_SIZE (non-zero) size, s2 ARG_PTR_TO_CONST_STR (a NUL-terminated
+// string in a read-only map's value), res an aligned 8-byte
+// ARG_PTR_TO_FIXED_SIZE_MEM.
+uint64_t Strncmp(Vm& vm, uint64_t s1, uint64_t s1_sz, uint64_t s2, uint64_t,
+                 uint64_t) {
+  const uint32_t n = static_cast<uint32_t>(s1_sz);
+  if (n == 0) vm.Fault("bpf_strncmp: s1_sz is zero");
+  NeedReadable(vm, s1, n, "s1");
+  // check_reg_const_str(): a read-only map's value (BPF_F_RDONLY_PROG,
+  // which the program sees as not writable), NUL-terminated.
+  if (!vm.InMapValue(s2, 1) || vm.Writable(s2, 1) ||
+      !vm.ReadableString(s2, uint64_t{1} << 20)) {
+    vm.Fault("bpf_strncmp: s2 is not a constant string in a read-only map");
+  }
+  return static_cast<uint64_t>(bpfemu_strncmp(
+      static_cast<const char*>(Ptr(s1)), n, static_cast<const char*>(Ptr(s2))));
+}
+template <bool kSigned>
+uint64_t Strtox(Vm& vm, uint64_t buf, uint64_t buf_len, uint64_t flags,
+                uint64_t res, uint64_t) {
+  if (buf_len == 0) vm.Fault("bpf_strtol: buf_len is zero");
+  NeedReadable(vm, buf, buf_len, "buf");
+  NeedWritable(vm, res, 8, "res");
+  if (res % 8 != 0) vm.Fault("bpf_strtol: res is not 8-byte aligned");
+  const char* b = static_cast<const char*>(Ptr(buf));
+  if constexpr (kSigned) {
+    return static_cast<uint64_t>(
+        bpfemu_strtol(b, buf_len, flags, static_cast<long*>(Ptr(res))));
+  } else {
+    return static_cast<uint64_t>(bpfemu_strtoul(
+        b, buf_len, flags, static_cast<unsigned long*>(Ptr(res))));
+  }
+}
+uint64_t Jiffies64(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_jiffies64();
+}
+uint64_t KtimeBootNs(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_ktime_get_boot_ns();
+}
+uint64_t KtimeCoarseNs(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_ktime_get_coarse_ns();
+}
+uint64_t KtimeTaiNs(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_ktime_get_tai_ns();
+}
+uint64_t NumaNodeId(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return static_cast<uint64_t>(bpfemu_get_numa_node_id());
+}
+
 uint64_t GetStackId(Vm& vm, uint64_t ctx, uint64_t map, uint64_t flags,
                     uint64_t, uint64_t) {
   // ARG_CONST_MAP_PTR (the context is not read: the stack comes from the
@@ -543,7 +594,8 @@ struct HelperDef {
   interp::HelperFn fn;
   bool gpl_only;
   // Program types beyond "any": 0 any, 1 socket-buffer programs, 2 SK_SKB,
-  // 3 SK_MSG, 4 tracing programs (bpf_tracing_func_proto's callers).
+  // 3 SK_MSG, 4 tracing programs (bpf_tracing_func_proto's callers), 5 all
+  // but tracing programs.
   int only;
 };
 
@@ -589,6 +641,17 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_user_ringbuf_drain, UserRingbufDrain, false, 0},
     {BPF_FUNC_map_lookup_percpu_elem, MapLookupPercpu, false, 0},
     {BPF_FUNC_get_stackid, GetStackId, true, 4},
+    // misc24: strings, clocks, NUMA.
+    {BPF_FUNC_strncmp, Strncmp, false, 0},
+    {BPF_FUNC_strtol, Strtox<true>, false, 0},
+    {BPF_FUNC_strtoul, Strtox<false>, false, 0},
+    {BPF_FUNC_jiffies64, Jiffies64, false, 0},
+    {BPF_FUNC_ktime_get_boot_ns, KtimeBootNs, false, 0},
+    // Offered by bpf_sk_base_func_proto, the cgroup and socket protos
+    // (net/core/filter.c, kernel/bpf/cgroup.c), never to tracing programs.
+    {BPF_FUNC_ktime_get_coarse_ns, KtimeCoarseNs, false, 5},
+    {BPF_FUNC_ktime_get_tai_ns, KtimeTaiNs, false, 0},
+    {BPF_FUNC_get_numa_node_id, NumaNodeId, false, 0},
 };
 
 class BytecodeLinker : public interp::Linker {
@@ -601,7 +664,8 @@ class BytecodeLinker : public interp::Linker {
                            (h.only == 1 && IsSkbProg(prog_type)) ||
                            (h.only == 2 && prog_type == BPF_PROG_TYPE_SK_SKB) ||
                            (h.only == 3 && prog_type == BPF_PROG_TYPE_SK_MSG) ||
-                           (h.only == 4 && IsTracingProg(prog_type));
+                           (h.only == 4 && IsTracingProg(prog_type)) ||
+                           (h.only == 5 && !IsTracingProg(prog_type));
       if (!allowed) return nullptr;
       *gpl_only = h.gpl_only;
       return h.fn;

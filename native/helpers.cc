@@ -571,4 +571,154 @@ void* bpfemu_dynptr_data(const struct bpf_dynptr* ptr, __u32 offset,
   return static_cast<uint8_t*>(d->data) + d->offset + offset;
 }
 
+// misc24: strings, clocks and the NUMA node (kernel/bpf/helpers.c,
+// lib/string.c, lib/kstrtox.c).
+
+// bpf_strncmp(): lib/string.c's strncmp, whose result is the sign only
+// (-1, 0, 1: unsigned bytes compared), not glibc's byte difference.
+long bpfemu_strncmp(const char* s1, __u32 s1_sz, const char* s2) {
+  for (__u32 i = 0; i < s1_sz; ++i) {
+    const unsigned char c1 = static_cast<unsigned char>(s1[i]);
+    const unsigned char c2 = static_cast<unsigned char>(s2[i]);
+    if (c1 != c2) return c1 < c2 ? -1 : 1;
+    if (c1 == 0) break;
+  }
+  return 0;
+}
+
+namespace {
+
+// The kernel's isspace (include/linux/ctype.h, lib/ctype.c): \t \n \v \f
+// \r, space and Latin-1 NBSP (0xa0).
+bool KernelIsSpace(char c) {
+  const unsigned char u = static_cast<unsigned char>(c);
+  return (u >= 9 && u <= 13) || u == ' ' || u == 0xa0;
+}
+
+// __bpf_strtoull (kernel/bpf/helpers.c): whitespace, one '-', then at most
+// 63 characters parsed as _parse_integer_fixup_radix / _parse_integer do.
+// Returns the characters consumed or a negative errno.
+int BpfStrtoull(const char* buf, uint64_t buf_len, uint64_t flags,
+                unsigned long long* res, bool* negative) {
+  constexpr uint64_t kBaseMask = 0x1F;  // BPF_STRTOX_BASE_MASK
+  unsigned base = static_cast<unsigned>(flags & kBaseMask);
+  if (buf == nullptr || buf_len == 0) return -EINVAL;
+  if (base != 0 && base != 8 && base != 10 && base != 16) return -EINVAL;
+  if ((flags & ~kBaseMask) != 0) return -EINVAL;
+  uint64_t pos = 0;
+  while (pos < buf_len && KernelIsSpace(buf[pos])) ++pos;
+  *negative = pos < buf_len && buf[pos] == '-';
+  if (*negative) ++pos;
+  if (pos == buf_len) return -EINVAL;
+  char str[64];
+  const uint64_t len = std::min<uint64_t>(buf_len - pos, sizeof(str) - 1);
+  std::memcpy(str, buf + pos, len);
+  str[len] = '\0';
+  const char* s = str;
+  auto lower = [](char c) {
+    return static_cast<unsigned>(static_cast<unsigned char>(c) | 0x20);
+  };
+  auto is_xdigit = [&](char c) {
+    return (c >= '0' && c <= '9') || (lower(c) >= 'a' && lower(c) <= 'f');
+  };
+  if (base == 0) {
+    if (s[0] == '0') {
+      base = lower(s[1]) == 'x' && is_xdigit(s[2]) ? 16 : 8;
+    } else {
+      base = 10;
+    }
+  }
+  if (base == 16 && s[0] == '0' && lower(s[1]) == 'x') s += 2;
+  unsigned long long v = 0;
+  unsigned digits = 0;
+  bool overflow = false;
+  for (;; ++s) {
+    const unsigned c = static_cast<unsigned char>(*s);
+    unsigned d;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (lower(*s) >= 'a' && lower(*s) <= 'f') {
+      d = lower(*s) - 'a' + 10;
+    } else {
+      break;
+    }
+    if (d >= base) break;
+    if ((v & (~0ULL << 60)) != 0 && v > (ULLONG_MAX - d) / base) {
+      overflow = true;
+    }
+    v = v * base + d;
+    ++digits;
+  }
+  *res = v;
+  if (overflow) return -ERANGE;
+  if (digits == 0) return -EINVAL;
+  return static_cast<int>(pos + (s - str));
+}
+
+// The clock the bpf_ktime_get_*_ns helpers read: the SetKtime sequence when
+// a test fixed it (all of them then share its steps), else `id`.
+uint64_t ClockNs(clockid_t id) {
+  HelperEnv& e = HelperEnv::Get();
+  if (e.any_override.load(std::memory_order_relaxed)) {
+    bpfemu::LocalMutexLock l(&e.mu);
+    if (e.ktime_step) {
+      const uint64_t now = e.ktime_next;
+      e.ktime_next += *e.ktime_step;
+      return now;
+    }
+  }
+  timespec ts;
+  clock_gettime(id, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
+}
+
+}  // namespace
+
+long bpfemu_strtol(const char* buf, __u64 buf_len, __u64 flags, long* res) {
+  *res = 0;
+  unsigned long long v;
+  bool negative;
+  const int n = BpfStrtoull(buf, buf_len, flags, &v, &negative);
+  if (n < 0) return n;
+  // __bpf_strtoll: the magnitude must fit the sign.
+  if (negative) {
+    if (static_cast<long long>(0 - v) > 0) return -ERANGE;
+    *res = static_cast<long>(0 - v);
+  } else {
+    if (static_cast<long long>(v) < 0) return -ERANGE;
+    *res = static_cast<long>(v);
+  }
+  return n;
+}
+
+long bpfemu_strtoul(const char* buf, __u64 buf_len, __u64 flags,
+                    unsigned long* res) {
+  *res = 0;
+  unsigned long long v;
+  bool negative;
+  const int n = BpfStrtoull(buf, buf_len, flags, &v, &negative);
+  if (n < 0) return n;
+  if (negative) return -EINVAL;
+  *res = v;
+  return n;
+}
+
+// get_jiffies_64(): INITIAL_JIFFIES (-300 * HZ as a u32, so 32-bit jiffies
+// wrap five minutes after boot) plus the monotonic ticks; HZ is Debian's
+// CONFIG_HZ=250.
+__u64 bpfemu_jiffies64(void) {
+  constexpr uint64_t kHz = 250;
+  constexpr uint64_t kInitial = static_cast<uint32_t>(-300 * int64_t{kHz});
+  return kInitial + ClockNs(CLOCK_MONOTONIC_COARSE) / (1000000000ULL / kHz);
+}
+__u64 bpfemu_ktime_get_boot_ns(void) { return ClockNs(CLOCK_BOOTTIME); }
+__u64 bpfemu_ktime_get_coarse_ns(void) {
+  return ClockNs(CLOCK_MONOTONIC_COARSE);
+}
+__u64 bpfemu_ktime_get_tai_ns(void) { return ClockNs(CLOCK_TAI); }
+
+// One NUMA node, as map creation assumes (numa_node must be 0 or
+// NUMA_NO_NODE).
+long bpfemu_get_numa_node_id(void) { return 0; }
+
 }  // extern "C"

@@ -933,6 +933,22 @@ TEST_P(ExamplesCompareTest, UserRingbufChannel) {
   }
 }
 
+// bpf_strtol / bpf_strtoul on inputs that reach every branch of the
+// kernel's __bpf_strtoull (bases, prefixes, signs, whitespace, ERANGE,
+// EINVAL, the 63-character cut), bpf_strncmp's sign results, and the
+// clocks' relations: strings.bpf.c's `out` equal on both sides.
+TEST_P(ExamplesCompareTest, StringsAndClocks) {
+  Pair p("strings", GetParam());
+  ASSERT_TRUE(p.ok());
+  for (const char* prog : {"parse_strtox", "cmp_strings", "read_clocks"}) {
+    for (int cpu = 0; cpu < 2; ++cpu) {
+      p.RunPacket(prog, EthFrame(ETH_P_IP, 64), cpu);
+      p.ExpectSameMaps();
+    }
+  }
+  EXPECT_EQ(p.runs(), 6);
+}
+
 INSTANTIATE_TEST_SUITE_P(Faces, ExamplesCompareTest,
                          testing::Values(Face::kNative, Face::kBytecode),
                          FaceName);

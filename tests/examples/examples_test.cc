@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bpfemu/native_abi.h"
 #include "emu/cpu.h"
 #include "emu/jhash.h"
 #include "emu/perf_buffer.h"
@@ -734,5 +735,97 @@ TEST_F(ExamplesTest, TaskTimeAndRandomHelpersAreSettable) {
   EXPECT_LE(LookupU64(fd, 4), LookupU64(fd, 5));
 }
 
+// strings.bpf.c natively: the values kernel/bpf/helpers.c's __bpf_strtoull
+// and lib/string.c's strncmp give (returns are the characters consumed or
+// a negative errno; the result is zeroed on error).
+TEST_F(ExamplesTest, StringsMirrorTheKernelsParsers) {
+  auto obj = LoadObject("strings");
+  ASSERT_NE(obj, nullptr);
+  const int fd = obj->MapFd("out");
+  auto at = [&](uint32_t slot) {
+    return static_cast<int64_t>(LookupU64(fd, slot));
+  };
+  ASSERT_EQ(
+      obj->FindProgram("parse_strtox")->RunSkb(EthFrame(ETH_P_IP, 64)).retval,
+      0u);
+  EXPECT_EQ(at(0), 8);  // "  \t-1234": space, tab, sign, four digits
+  EXPECT_EQ(at(1), -1234);
+  EXPECT_EQ(at(6), 4);  // "0x1f", base 0 -> 16
+  EXPECT_EQ(at(7), 0x1f);
+  EXPECT_EQ(at(14), 4);  // "0755": base 0 -> 8
+  EXPECT_EQ(at(15), 0755);
+  EXPECT_EQ(at(18), 1);  // "0x" with no hex digit: base 8, "0"
+  EXPECT_EQ(at(19), 0);
+  EXPECT_EQ(at(20), -EINVAL);  // base 16: prefix skipped, no digit
+  EXPECT_EQ(at(21), 0);
+  EXPECT_EQ(at(26), -EINVAL);  // '+' is not a sign
+  EXPECT_EQ(at(30), -EINVAL);  // whitespace only
+  EXPECT_EQ(at(32), -EINVAL);  // "-" only
+  EXPECT_EQ(at(42), 19);
+  EXPECT_EQ(at(43), INT64_MAX);
+  EXPECT_EQ(at(44), -ERANGE);
+  EXPECT_EQ(at(46), 20);
+  EXPECT_EQ(at(47), INT64_MIN);
+  EXPECT_EQ(at(48), -ERANGE);
+  EXPECT_EQ(at(50), -ERANGE);
+  EXPECT_EQ(at(52), -ERANGE);
+  EXPECT_EQ(at(54), 63);  // 69 characters: only 63 are parsed
+  EXPECT_EQ(at(56), 3);   // NBSP (0xa0) is kernel whitespace
+  EXPECT_EQ(at(57), 42);
+  EXPECT_EQ(at(58), 2);
+  EXPECT_EQ(at(59), 12);
+  EXPECT_EQ(at(64), 2);  // stops at the NUL
+  for (uint32_t slot : {66u, 68u, 70u, 72u}) {
+    EXPECT_EQ(at(slot), -EINVAL) << slot;  // base 2, flag bit, base 1, 17
+    EXPECT_EQ(at(slot + 1), 0) << slot;
+  }
+  EXPECT_EQ(at(80), -EINVAL);  // strtoul of a negative number
+  EXPECT_EQ(at(82), -EINVAL);
+  EXPECT_EQ(at(83), 0);
+  EXPECT_EQ(at(84), 20);
+  EXPECT_EQ(at(85), -1);  // ULLONG_MAX
+  EXPECT_EQ(at(86), -ERANGE);
+  EXPECT_EQ(at(88), 18);
+  EXPECT_EQ(at(90), -ERANGE);
+  EXPECT_EQ(at(104), 19);
+  EXPECT_EQ(at(105), INT64_MIN);
+  EXPECT_EQ(at(106), 3);  // "0Xa": base 0 sees the prefix
+  EXPECT_EQ(at(107), 10);
+
+  ASSERT_EQ(
+      obj->FindProgram("cmp_strings")->RunSkb(EthFrame(ETH_P_IP, 64)).retval,
+      0u);
+  const int64_t cmp[] = {0, -1, 1, 0, -1, 1, 0, -1, 1, 0, 1, -1, -1, 0, -1};
+  for (uint32_t i = 0; i < std::size(cmp); ++i) {
+    EXPECT_EQ(at(i), cmp[i]) << "strncmp case " << i;
+  }
+
+  ASSERT_EQ(
+      obj->FindProgram("read_clocks")->RunSkb(EthFrame(ETH_P_IP, 64)).retval,
+      0u);
+  for (uint32_t i = 0; i < 8; ++i) EXPECT_EQ(at(i), 1) << "clock check " << i;
+  EXPECT_EQ(at(8), 0);  // bpf_get_numa_node_id
+}
+
+// The clock model: by default each clock is its own (CLOCK_BOOTTIME,
+// _MONOTONIC_COARSE, _TAI); native::SetKtime makes them all read the one
+// stepping sequence, jiffies64 as INITIAL_JIFFIES plus its ticks at HZ 250.
+TEST_F(ExamplesTest, ClocksFollowSetKtime) {
+  constexpr uint64_t kInitialJiffies = 0x100000000ULL - 300 * 250;
+  const uint64_t mono = bpfemu_ktime_get_ns();
+  EXPECT_GE(bpfemu_ktime_get_boot_ns(), mono);
+  EXPECT_GT(bpfemu_ktime_get_tai_ns(), mono);
+  EXPECT_LE(bpfemu_ktime_get_coarse_ns(), bpfemu_ktime_get_ns());
+  EXPECT_GE(bpfemu_jiffies64(), kInitialJiffies + mono / 4000000 - 1);
+  native::SetKtime(1000, 10);
+  EXPECT_EQ(bpfemu_ktime_get_ns(), 1000u);
+  EXPECT_EQ(bpfemu_ktime_get_boot_ns(), 1010u);
+  EXPECT_EQ(bpfemu_ktime_get_coarse_ns(), 1020u);
+  EXPECT_EQ(bpfemu_ktime_get_tai_ns(), 1030u);
+  EXPECT_EQ(bpfemu_jiffies64(), kInitialJiffies);
+  native::SetKtime(uint64_t{3} * 1000000000, 0);
+  EXPECT_EQ(bpfemu_jiffies64(), kInitialJiffies + 750);  // 3 s at HZ 250
+  EXPECT_EQ(bpfemu_get_numa_node_id(), 0);
+}
 }  // namespace
 }  // namespace bpfemu::examples

@@ -107,13 +107,34 @@ static inline __u32 bpf_get_smp_processor_id(void) {
   return bpfemu_get_smp_processor_id();
 }
 static inline __u64 bpf_ktime_get_ns(void) { return bpfemu_ktime_get_ns(); }
-static inline __u64 bpf_ktime_get_boot_ns(void) {
-  return bpfemu_ktime_get_ns();
-}
 static inline __u32 bpf_get_prandom_u32(void) {
   return bpfemu_get_prandom_u32();
 }
-static inline long bpf_get_numa_node_id(void) { return 0; }
+/* misc24: strings, clocks, NUMA (kernel/bpf/helpers.c). */
+static inline long bpf_strncmp(const char *s1, __u32 s1_sz, const char *s2) {
+  return bpfemu_strncmp(s1, s1_sz, s2);
+}
+static inline long bpf_strtol(const char *buf, __u64 buf_len, __u64 flags,
+                              long *res) {
+  return bpfemu_strtol(buf, buf_len, flags, res);
+}
+static inline long bpf_strtoul(const char *buf, __u64 buf_len, __u64 flags,
+                               unsigned long *res) {
+  return bpfemu_strtoul(buf, buf_len, flags, res);
+}
+static inline __u64 bpf_jiffies64(void) { return bpfemu_jiffies64(); }
+static inline __u64 bpf_ktime_get_boot_ns(void) {
+  return bpfemu_ktime_get_boot_ns();
+}
+static inline __u64 bpf_ktime_get_coarse_ns(void) {
+  return bpfemu_ktime_get_coarse_ns();
+}
+static inline __u64 bpf_ktime_get_tai_ns(void) {
+  return bpfemu_ktime_get_tai_ns();
+}
+static inline long bpf_get_numa_node_id(void) {
+  return bpfemu_get_numa_node_id();
+}
 #define bpf_trace_printk bpfemu_trace_printk
 static inline long bpf_probe_read_kernel(void *dst, __u32 size,
                                          const void *unsafe_ptr) {

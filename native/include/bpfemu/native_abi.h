@@ -126,6 +126,16 @@ long bpfemu_get_current_comm(void *buf, __u32 size);
 __u32 bpfemu_get_smp_processor_id(void);
 __u64 bpfemu_ktime_get_ns(void);
 __u32 bpfemu_get_prandom_u32(void);
+/* misc24: strings, clocks, NUMA (kernel/bpf/helpers.c). */
+long bpfemu_strncmp(const char *s1, __u32 s1_sz, const char *s2);
+long bpfemu_strtol(const char *buf, __u64 buf_len, __u64 flags, long *res);
+long bpfemu_strtoul(const char *buf, __u64 buf_len, __u64 flags,
+                    unsigned long *res);
+__u64 bpfemu_jiffies64(void);
+__u64 bpfemu_ktime_get_boot_ns(void);
+__u64 bpfemu_ktime_get_coarse_ns(void);
+__u64 bpfemu_ktime_get_tai_ns(void);
+long bpfemu_get_numa_node_id(void);
 long bpfemu_trace_printk(const char *fmt, __u32 fmt_size, ...);
 long bpfemu_probe_read(void *dst, __u32 size, const void *src);
 long bpfemu_probe_read_str(void *dst, __u32 size, const void *src);
