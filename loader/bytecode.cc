@@ -289,6 +289,52 @@ uint64_t SkbLoadBytes(Vm& vm, uint64_t skb, uint64_t off, uint64_t to,
                             static_cast<uint32_t>(len)));
 }
 
+// Packet rewriting (net/core/filter.c): R1 is the context (ARG_PTR_TO_CTX);
+// the XDP moves re-read the packet's bounds, as the verifier drops every
+// packet pointer after them.
+void NeedCtx(Vm& vm, uint64_t ctx, const char* helper) {
+  if (ctx != reinterpret_cast<uint64_t>(vm.ctx())) {
+    vm.Fault("%s: R1 is not the context", helper);
+  }
+}
+
+template <long (*kMove)(void*, int)>
+uint64_t XdpAdjust(Vm& vm, uint64_t ctx, uint64_t offset, uint64_t, uint64_t,
+                   uint64_t) {
+  NeedCtx(vm, ctx, "bpf_xdp_adjust_*");
+  const long ret = kMove(Ptr(ctx), static_cast<int>(offset));
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
+uint64_t CsumDiff(Vm& vm, uint64_t from, uint64_t from_size, uint64_t to,
+                  uint64_t to_size, uint64_t seed) {
+  const auto fs = static_cast<uint32_t>(from_size);
+  const auto ts = static_cast<uint32_t>(to_size);
+  if (fs != 0) NeedReadable(vm, from, fs, "from");
+  if (ts != 0) NeedReadable(vm, to, ts, "to");
+  return static_cast<uint64_t>(bpfemu_csum_diff(
+      static_cast<const __be32*>(Ptr(from)), fs,
+      static_cast<const __be32*>(Ptr(to)), ts, static_cast<__wsum>(seed)));
+}
+
+uint64_t SkbStoreBytes(Vm& vm, uint64_t skb, uint64_t off, uint64_t from,
+                       uint64_t len, uint64_t flags) {
+  NeedCtx(vm, skb, "bpf_skb_store_bytes");
+  NeedReadable(vm, from, static_cast<uint32_t>(len), "from");
+  return static_cast<uint64_t>(
+      bpfemu_skb_store_bytes(Ptr(skb), static_cast<uint32_t>(off), Ptr(from),
+                             static_cast<uint32_t>(len), flags));
+}
+
+template <long (*kReplace)(void*, __u32, __u64, __u64, __u64)>
+uint64_t CsumReplace(Vm& vm, uint64_t skb, uint64_t off, uint64_t from,
+                     uint64_t to, uint64_t flags) {
+  NeedCtx(vm, skb, "bpf_l3/l4_csum_replace");
+  return static_cast<uint64_t>(
+      kReplace(Ptr(skb), static_cast<uint32_t>(off), from, to, flags));
+}
+
 // The verifier's rules, checked at run time: one lock at a time (a second
 // one would deadlock), an unlock only of the lock held.
 uint64_t SpinLock(Vm& vm, uint64_t lock, uint64_t, uint64_t, uint64_t,
@@ -531,6 +577,13 @@ bool IsSkbProg(uint32_t t) {
          t == BPF_PROG_TYPE_CGROUP_SKB;
 }
 
+// The packet helpers' program types (tc_cls_act_func_proto,
+// xdp_func_proto, sk_skb_func_proto, lwt_*_func_proto).
+bool IsTcLike(uint32_t t) {
+  return t == BPF_PROG_TYPE_SCHED_CLS || t == BPF_PROG_TYPE_SCHED_ACT ||
+         t == BPF_PROG_TYPE_LWT_XMIT;
+}
+
 bool IsTracingProg(uint32_t t) {
   return t == BPF_PROG_TYPE_KPROBE || t == BPF_PROG_TYPE_TRACEPOINT ||
          t == BPF_PROG_TYPE_PERF_EVENT || t == BPF_PROG_TYPE_RAW_TRACEPOINT ||
@@ -543,7 +596,9 @@ struct HelperDef {
   interp::HelperFn fn;
   bool gpl_only;
   // Program types beyond "any": 0 any, 1 socket-buffer programs, 2 SK_SKB,
-  // 3 SK_MSG, 4 tracing programs (bpf_tracing_func_proto's callers).
+  // 3 SK_MSG, 4 tracing programs (bpf_tracing_func_proto's callers), 5
+  // XDP, 6 tc and lwt_xmit, 7 those and SK_SKB (bpf_skb_store_bytes), 8
+  // those, XDP and the other lwt types (bpf_csum_diff).
   int only;
 };
 
@@ -589,6 +644,14 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_user_ringbuf_drain, UserRingbufDrain, false, 0},
     {BPF_FUNC_map_lookup_percpu_elem, MapLookupPercpu, false, 0},
     {BPF_FUNC_get_stackid, GetStackId, true, 4},
+    // Packet rewriting.
+    {BPF_FUNC_xdp_adjust_head, XdpAdjust<bpfemu_xdp_adjust_head>, false, 5},
+    {BPF_FUNC_xdp_adjust_tail, XdpAdjust<bpfemu_xdp_adjust_tail>, false, 5},
+    {BPF_FUNC_xdp_adjust_meta, XdpAdjust<bpfemu_xdp_adjust_meta>, false, 5},
+    {BPF_FUNC_csum_diff, CsumDiff, false, 8},
+    {BPF_FUNC_skb_store_bytes, SkbStoreBytes, false, 7},
+    {BPF_FUNC_l3_csum_replace, CsumReplace<bpfemu_l3_csum_replace>, false, 6},
+    {BPF_FUNC_l4_csum_replace, CsumReplace<bpfemu_l4_csum_replace>, false, 6},
 };
 
 class BytecodeLinker : public interp::Linker {
@@ -597,11 +660,19 @@ class BytecodeLinker : public interp::Linker {
                           bool* gpl_only) override {
     for (const HelperDef& h : kHelpers) {
       if (h.id != id) continue;
-      const bool allowed = h.only == 0 ||
-                           (h.only == 1 && IsSkbProg(prog_type)) ||
-                           (h.only == 2 && prog_type == BPF_PROG_TYPE_SK_SKB) ||
-                           (h.only == 3 && prog_type == BPF_PROG_TYPE_SK_MSG) ||
-                           (h.only == 4 && IsTracingProg(prog_type));
+      const bool allowed =
+          h.only == 0 || (h.only == 1 && IsSkbProg(prog_type)) ||
+          (h.only == 2 && prog_type == BPF_PROG_TYPE_SK_SKB) ||
+          (h.only == 3 && prog_type == BPF_PROG_TYPE_SK_MSG) ||
+          (h.only == 4 && IsTracingProg(prog_type)) ||
+          (h.only == 5 && prog_type == BPF_PROG_TYPE_XDP) ||
+          (h.only == 6 && IsTcLike(prog_type)) ||
+          (h.only == 7 &&
+           (IsTcLike(prog_type) || prog_type == BPF_PROG_TYPE_SK_SKB)) ||
+          (h.only == 8 &&
+           (IsTcLike(prog_type) || prog_type == BPF_PROG_TYPE_XDP ||
+            prog_type == BPF_PROG_TYPE_LWT_IN ||
+            prog_type == BPF_PROG_TYPE_LWT_OUT));
       if (!allowed) return nullptr;
       *gpl_only = h.gpl_only;
       return h.fn;

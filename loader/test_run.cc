@@ -19,6 +19,7 @@
 
 #include "emu/cpu.h"
 #include "emu/errno.h"
+#include "native/helpers.h"
 
 namespace bpfemu::native {
 namespace {
@@ -124,6 +125,12 @@ PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet,
   md.data = Low32(data);
   md.data_end = Low32(start + linear);
   md.ingress_ifindex = 1;  // lo
+  // The frame the adjust helpers keep the packet in: its headroom starts
+  // XDP_PACKET_HEADROOM before the metadata-free data, and its usable end
+  // is the page less the skb_shared_info tailroom.
+  const uint8_t* hard_start = data - kHeadroom;
+  SetXdpFrame(reinterpret_cast<uintptr_t>(hard_start),
+              reinterpret_cast<uintptr_t>(hard_start + 4096 - kSharedInfo));
   r.retval = ProgRun(prog, &md);
   // The output runs from the metadata to data_end, then the fragments.
   const auto* from = reinterpret_cast<const uint8_t*>(uintptr_t{md.data_meta});
