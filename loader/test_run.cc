@@ -119,6 +119,9 @@ PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet,
   }
   uint8_t* data = buf + kHeadroom + kIpAlign;
   uint8_t* start = data - meta;
+  // bpf_test_init() allocates the frame zeroed: a moved head or metadata
+  // shows zeros, not an earlier run's bytes.
+  std::memset(buf, 0, static_cast<size_t>(start - buf));
   std::memcpy(start, packet.data(), linear);
   struct xdp_md md = {};
   md.data_meta = Low32(start);

@@ -38,6 +38,7 @@
 #include "emu/sock_map.h"
 #include "emu/stack_trace_map.h"
 #include "emu/syscall.h"
+#include "emu/version.h"
 #include "native/bound_map.h"
 
 namespace bpfemu::native {
@@ -738,19 +739,39 @@ long bpfemu_l4_csum_replace(void* skb, __u32 offset, __u64 from, __u64 to,
   return 0;
 }
 
-// bpf_csum_diff(): csum_partial over the complemented `from` words then
-// the `to` words, seeded; sizes multiples of 4 and at most the per-CPU
-// scratchpad (MAX_BPF_STACK, 512 bytes) together.
+// bpf_csum_diff(): up to 6.12, csum_partial over the complemented `from`
+// words then the `to` words, seeded, with sizes multiples of 4 and at most
+// the per-CPU scratchpad (MAX_BPF_STACK, 512 bytes) together; from 6.13,
+// each side summed on its own and the result folded to 16 bits
+// (emu/version.h CsumDiffFoldsTo16).
 __s64 bpfemu_csum_diff(const __be32* from, __u32 from_size, const __be32* to,
                        __u32 to_size, __wsum seed) {
+  using namespace bpfemu::native;
+  const auto* f = reinterpret_cast<const uint8_t*>(from);
+  const auto* t = reinterpret_cast<const uint8_t*>(to);
+  if (bpfemu::CsumDiffFoldsTo16(bpfemu::TargetKernel())) {
+    // csum_from32to16: the halves added with end-around carry.
+    const auto from32to16 = [](uint32_t x) -> __s64 {
+      x = (x & 0xffff) + (x >> 16);
+      return (x & 0xffff) + (x >> 16);
+    };
+    if (from_size != 0 && to_size != 0) {
+      return from32to16(
+          CsumSub(CsumPartial(t, to_size, seed), CsumPartial(f, from_size, 0)));
+    }
+    if (to_size != 0) return from32to16(CsumPartial(t, to_size, seed));
+    if (from_size != 0) {
+      return from32to16(~CsumPartial(f, from_size, ~uint32_t{seed}));
+    }
+    return from32to16(seed);
+  }
   const uint32_t diff_size = from_size + to_size;
   if (((from_size | to_size) & 3) != 0 || diff_size > 512) return -EINVAL;
   uint32_t diff[128];
   uint32_t j = 0;
   for (uint32_t i = 0; i < from_size / 4; ++i) diff[j++] = ~from[i];
   for (uint32_t i = 0; i < to_size / 4; ++i) diff[j++] = to[i];
-  return bpfemu::native::CsumPartial(reinterpret_cast<const uint8_t*>(diff),
-                                     diff_size, seed);
+  return CsumPartial(reinterpret_cast<const uint8_t*>(diff), diff_size, seed);
 }
 
 // bpf_xdp_adjust_head(): data moves by `offset` (the metadata with it),

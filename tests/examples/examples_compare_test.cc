@@ -947,6 +947,135 @@ TEST_P(ExamplesCompareTest, UserRingbufChannel) {
   }
 }
 
+// The 16-bit one's complement sum of `n` bytes at `p` (RFC 1071), folded.
+uint16_t OnesSum(const uint8_t* p, size_t n, uint32_t sum = 0) {
+  for (size_t i = 0; i + 1 < n; i += 2) sum += (p[i] << 8) | p[i + 1];
+  if (n & 1) sum += p[n - 1] << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+// An Ethernet + IPv4 + UDP/TCP frame with valid IP and L4 checksums (the
+// L4 checksum left 0 when `l4_csum` is false: UDP's "none").
+Bytes ChecksummedFrame(uint8_t l4, size_t len, bool l4_csum = true) {
+  Bytes f = Ipv4Frame(0xc0a80001, 0xc0a80002, 4000, 53, l4, len);
+  uint8_t* ip = f.data() + ETH_HLEN;
+  const size_t l4_len = f.size() - ETH_HLEN - 20;
+  const size_t check = l4 == IPPROTO_UDP ? 6 : 16;
+  if (l4 == IPPROTO_TCP) f[ETH_HLEN + 20 + 12] = 5 << 4;  // data offset
+  if (l4_csum) {
+    // The pseudo header: addresses, protocol, L4 length.
+    uint32_t pseudo = OnesSum(ip + 12, 8);
+    pseudo += l4 + static_cast<uint32_t>(l4_len);
+    const uint16_t sum = ~OnesSum(ip + 20, l4_len, pseudo);
+    ip[20 + check] = sum >> 8;
+    ip[20 + check + 1] = sum & 0xff;
+  }
+  const uint16_t sum = ~OnesSum(ip, 20);
+  ip[10] = sum >> 8;
+  ip[11] = sum & 0xff;
+  return f;
+}
+
+// A frame whose payload is an `adjust` command (packet_rewrite.bpf.c).
+Bytes AdjustCommand(uint8_t op, int32_t delta, size_t len = 64) {
+  Bytes f = EthFrame(0x88b5, len);
+  f[ETH_HLEN] = op;
+  std::memcpy(f.data() + ETH_HLEN + 4, &delta, sizeof(delta));
+  return f;
+}
+
+// packet_rewrite.bpf.c's `results`, slot by slot on both sides (readable
+// messages: the whole-map comparison prints only 32 entries).
+void ExpectSameResults(Pair& p) {
+  const int kfd = p.kernel().MapFd("results");
+  const int nfd = p.emu().MapFd("results");
+  for (uint32_t slot = 0; slot < 40; ++slot) {
+    int64_t k = 0, n = 0;
+    ASSERT_EQ(bpf_map_lookup_elem(kfd, &slot, &k), 0);
+    ASSERT_EQ(MapLookupElem(nfd, &slot, &n), 0);
+    EXPECT_EQ(k, n) << "results[" << slot << "]";
+  }
+}
+
+// packet_rewrite.bpf.c: IPIP encapsulation and decapsulation with
+// bpf_xdp_adjust_head / _tail and bpf_csum_diff; the head, tail and
+// metadata limits of the test run's frame (256 bytes of headroom less the
+// 40-byte xdp_frame, the page less skb_shared_info, ETH_HLEN minimums,
+// EINVAL / EACCES); a tc rewrite of port and address through
+// bpf_skb_store_bytes and bpf_l3/l4_csum_replace; their argument errors.
+TEST_P(ExamplesCompareTest, PacketRewrite) {
+  Pair p("packet_rewrite", GetParam());
+  ASSERT_TRUE(p.ok());
+  // Encapsulation; a frame padded past its IP length is trimmed.
+  p.RunPacket("encap", ChecksummedFrame(IPPROTO_UDP, 60));
+  Bytes padded = ChecksummedFrame(IPPROTO_UDP, 60);
+  padded.resize(97, 0xee);
+  p.RunPacket("encap", padded);
+  p.RunPacket("encap", EthFrame(ETH_P_ARP, 60));
+  ExpectSameResults(p);
+  // Decapsulation of an IPIP frame (its outer header's checksum is left
+  // 0: decap does not check it).
+  for (size_t len : {54, 60, 75}) {
+    Bytes inner = ChecksummedFrame(IPPROTO_TCP, len);
+    Bytes ipip(inner.begin(), inner.begin() + ETH_HLEN);
+    const uint8_t outer[20] = {0x45, 0, 0, 0, 0, 0, 0, 0, 64, IPPROTO_IPIP};
+    ipip.insert(ipip.end(), outer, outer + 20);
+    ipip.insert(ipip.end(), inner.begin() + ETH_HLEN, inner.end());
+    p.RunPacket("decap", ipip);
+  }
+  ExpectSameResults(p);
+  // The limits: 64-byte frames, then a 3400-byte one whose tail may grow
+  // by 120 bytes to the frame's end (4096 - 256 - 320 = 3520).
+  const int32_t kLen = 64;
+  const std::vector<std::pair<uint8_t, int32_t>> cmds = {
+      {1, -216},      {1, -217},      {1, -256},      {1, -14},
+      {1, 0},         {1, 8},         {1, kLen - 14}, {1, kLen - 13},
+      {1, INT32_MIN}, {1, INT32_MAX}, {2, -8},        {2, 14 - kLen},
+      {2, 13 - kLen}, {2, 1},         {2, 200},       {2, INT32_MIN},
+      {2, INT32_MAX}, {3, -4},        {3, -3},        {3, -32},
+      {3, -216},      {3, -220},      {3, -256},      {3, 4},
+      {3, 0},         {3, INT32_MIN}, {0, 0},
+  };
+  for (const auto& [op, delta] : cmds) {
+    SCOPED_TRACE(::testing::Message()
+                 << "op " << int{op} << " delta " << delta);
+    p.RunPacket("adjust", AdjustCommand(op, delta, kLen));
+    ExpectSameResults(p);
+  }
+  for (int32_t delta : {119, 120, 121}) {
+    SCOPED_TRACE(delta);
+    p.RunPacket("adjust", AdjustCommand(2, delta, 3400));
+    ExpectSameResults(p);
+  }
+  // tc: UDP with and without a checksum, TCP; the IP checksum must still
+  // verify afterwards.
+  for (const auto& [l4, csum] : std::vector<std::pair<uint8_t, bool>>{
+           {IPPROTO_UDP, true}, {IPPROTO_UDP, false}, {IPPROTO_TCP, true}}) {
+    for (size_t len : {60, 81}) {
+      const Bytes f = ChecksummedFrame(l4, len, csum);
+      p.RunPacket("rewrite", f);
+      const native::Program* prog = p.emu().FindProgram("rewrite");
+      const native::PacketResult r = prog->RunSkb(f);
+      ASSERT_EQ(r.data_out.size(), f.size());
+      EXPECT_EQ(OnesSum(r.data_out.data() + ETH_HLEN, 20), 0xffff);
+      const size_t l4_len = f.size() - ETH_HLEN - 20;
+      const uint8_t* ip = r.data_out.data() + ETH_HLEN;
+      if (csum) {
+        uint32_t pseudo = OnesSum(ip + 12, 8) + l4 + l4_len;
+        EXPECT_EQ(OnesSum(ip + 20, l4_len, pseudo), 0xffff);
+      } else {
+        EXPECT_EQ(ip[26] | ip[27], 0) << "a UDP checksum of 0 stays 0";
+      }
+      ExpectSameResults(p);
+    }
+  }
+  for (size_t len : {60, 64, 300}) {
+    p.RunPacket("errors", ChecksummedFrame(IPPROTO_UDP, len));
+    ExpectSameResults(p);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Faces, ExamplesCompareTest,
                          testing::Values(Face::kNative, Face::kBytecode),
                          FaceName);
