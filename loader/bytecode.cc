@@ -307,6 +307,23 @@ uint64_t XdpAdjust(Vm& vm, uint64_t ctx, uint64_t offset, uint64_t, uint64_t,
   return static_cast<uint64_t>(ret);
 }
 
+template <bool kStore>
+uint64_t XdpBytes(Vm& vm, uint64_t ctx, uint64_t off, uint64_t buf,
+                  uint64_t len, uint64_t) {
+  NeedCtx(vm, ctx, kStore ? "bpf_xdp_store_bytes" : "bpf_xdp_load_bytes");
+  const auto n = static_cast<uint32_t>(len);
+  if (kStore) {
+    NeedReadable(vm, buf, n, "buf");
+  } else {
+    NeedWritable(vm, buf, n, "buf");
+  }
+  return static_cast<uint64_t>(
+      kStore ? bpfemu_xdp_store_bytes(Ptr(ctx), static_cast<uint32_t>(off),
+                                      Ptr(buf), n)
+             : bpfemu_xdp_load_bytes(Ptr(ctx), static_cast<uint32_t>(off),
+                                     Ptr(buf), n));
+}
+
 uint64_t CsumDiff(Vm& vm, uint64_t from, uint64_t from_size, uint64_t to,
                   uint64_t to_size, uint64_t seed) {
   const auto fs = static_cast<uint32_t>(from_size);
@@ -648,6 +665,8 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_xdp_adjust_head, XdpAdjust<bpfemu_xdp_adjust_head>, false, 5},
     {BPF_FUNC_xdp_adjust_tail, XdpAdjust<bpfemu_xdp_adjust_tail>, false, 5},
     {BPF_FUNC_xdp_adjust_meta, XdpAdjust<bpfemu_xdp_adjust_meta>, false, 5},
+    {BPF_FUNC_xdp_load_bytes, XdpBytes<false>, false, 5},
+    {BPF_FUNC_xdp_store_bytes, XdpBytes<true>, false, 5},
     {BPF_FUNC_csum_diff, CsumDiff, false, 8},
     {BPF_FUNC_skb_store_bytes, SkbStoreBytes, false, 7},
     {BPF_FUNC_l3_csum_replace, CsumReplace<bpfemu_l3_csum_replace>, false, 6},

@@ -132,14 +132,24 @@ PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet,
   // XDP_PACKET_HEADROOM before the metadata-free data, and its usable end
   // is the page less the skb_shared_info tailroom.
   const uint8_t* hard_start = data - kHeadroom;
+  // The bytes past the linear part, in page-sized fragments.
+  std::vector<std::vector<uint8_t>> frags;
+  for (size_t off = linear; off < packet.size(); off += 4096) {
+    const size_t n = std::min<size_t>(4096, packet.size() - off);
+    frags.emplace_back(packet.begin() + off, packet.begin() + off + n);
+  }
   SetXdpFrame(reinterpret_cast<uintptr_t>(hard_start),
-              reinterpret_cast<uintptr_t>(hard_start + 4096 - kSharedInfo));
+              reinterpret_cast<uintptr_t>(hard_start + 4096 - kSharedInfo),
+              &frags);
   r.retval = ProgRun(prog, &md);
+  SetXdpFrame(0, 0, nullptr);
   // The output runs from the metadata to data_end, then the fragments.
   const auto* from = reinterpret_cast<const uint8_t*>(uintptr_t{md.data_meta});
   const auto* end = reinterpret_cast<const uint8_t*>(uintptr_t{md.data_end});
   r.data_out.assign(from, end);
-  r.data_out.insert(r.data_out.end(), packet.begin() + linear, packet.end());
+  for (const auto& f : frags) {
+    r.data_out.insert(r.data_out.end(), f.begin(), f.end());
+  }
   if (ctx != nullptr) {
     // xdp_convert_buff_to_md(): offsets from the metadata's start.
     struct xdp_md out = *ctx;

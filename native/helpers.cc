@@ -189,10 +189,13 @@ void ClearPrintk() {
 // The XDP run's frame (SetXdpFrame), per thread as the test run's buffer.
 thread_local uint64_t xdp_hard_start = 0;
 thread_local uint64_t xdp_hard_end = 0;
+thread_local std::vector<std::vector<uint8_t>>* xdp_frags = nullptr;
 
-void SetXdpFrame(uint64_t hard_start, uint64_t hard_end) {
+void SetXdpFrame(uint64_t hard_start, uint64_t hard_end,
+                 std::vector<std::vector<uint8_t>>* frags) {
   xdp_hard_start = hard_start;
   xdp_hard_end = hard_end;
+  xdp_frags = frags;
 }
 
 namespace {
@@ -244,6 +247,82 @@ uint16_t CsumReplaceByDiff(uint16_t sum, uint32_t diff) {
 // sizeof(struct xdp_frame) on 64-bit kernels: kept at the headroom's start.
 constexpr uint64_t kXdpFrameSize = 40;
 constexpr uint64_t kEthHlen = 14;
+
+// The test run's fragment size (rxq frag_size = frame_sz = one page).
+constexpr uint32_t kXdpFragSize = 4096;
+
+bool XdpHasFrags() { return xdp_frags != nullptr && !xdp_frags->empty(); }
+
+// xdp_get_buff_len(): the linear part and every fragment.
+uint64_t XdpBuffLen(const struct xdp_md* md) {
+  uint64_t len = md->data_end - md->data;
+  if (xdp_frags != nullptr) {
+    for (const auto& f : *xdp_frags) len += f.size();
+  }
+  return len;
+}
+
+// bpf_xdp_pointer() then bpf_xdp_copy_buf(): `len` bytes at `offset`
+// across the linear part and the fragments, copied into `buf` or (store)
+// out of it.
+long XdpCopy(struct xdp_md* md, uint32_t offset, uint8_t* buf, uint32_t len,
+             bool store) {
+  if (offset > 0xffff || len > 0xffff) return -EFAULT;
+  if (uint64_t{offset} + len > XdpBuffLen(md)) return -EINVAL;
+  auto* linear = reinterpret_cast<uint8_t*>(uintptr_t{md->data});
+  const uint64_t linear_len = md->data_end - md->data;
+  uint64_t off = offset;
+  auto copy = [&](uint8_t* area, uint64_t area_len) {
+    if (len == 0 || off >= area_len) {
+      off -= std::min(off, area_len);
+      return;
+    }
+    const uint64_t n = std::min<uint64_t>(len, area_len - off);
+    if (store) {
+      std::memcpy(area + off, buf, n);
+    } else {
+      std::memcpy(buf, area + off, n);
+    }
+    buf += n;
+    len -= static_cast<uint32_t>(n);
+    off = 0;
+  };
+  copy(linear, linear_len);
+  if (xdp_frags != nullptr) {
+    for (auto& f : *xdp_frags) copy(f.data(), f.size());
+  }
+  return 0;
+}
+
+// bpf_xdp_frags_increase_tail(): the last fragment grows within its page.
+long XdpFragsIncreaseTail(int offset) {
+  std::vector<uint8_t>& last = xdp_frags->back();
+  const int tailroom = static_cast<int>(kXdpFragSize - last.size());
+  if (offset > tailroom) return -EINVAL;
+  last.resize(last.size() + offset, 0);
+  return 0;
+}
+
+// bpf_xdp_frags_shrink_tail(): fragments shrink from the last, emptied
+// ones are released; with none left, the rest comes off the linear part.
+long XdpFragsShrinkTail(struct xdp_md* md, int offset) {
+  if (offset > static_cast<int>(XdpBuffLen(md)) - static_cast<int>(kEthHlen)) {
+    return -EINVAL;
+  }
+  while (!xdp_frags->empty() && offset > 0) {
+    std::vector<uint8_t>& last = xdp_frags->back();
+    const int shrink = std::min(offset, static_cast<int>(last.size()));
+    offset -= shrink;
+    if (shrink == static_cast<int>(last.size())) {
+      xdp_frags->pop_back();
+    } else {
+      last.resize(last.size() - shrink);
+      break;
+    }
+  }
+  if (xdp_frags->empty()) md->data_end -= offset;
+  return 0;
+}
 
 // xdp_metalen_invalid(): a multiple of 4 of at most
 // type_max(skb_shared_info.meta_len) (255).
@@ -795,10 +874,18 @@ long bpfemu_xdp_adjust_head(void* ctx, int offset) {
 
 // bpf_xdp_adjust_tail(): data_end moves by `offset`, up to the frame's
 // tailroom and down to ETH_HLEN bytes after data; grown bytes are zeroed.
-// (The test run's fragments beyond the linear part are not moved.)
+// A frame with fragments grows or shrinks at its last fragment instead.
 long bpfemu_xdp_adjust_tail(void* ctx, int offset) {
   using namespace bpfemu::native;
   auto* md = static_cast<struct xdp_md*>(ctx);
+  if (XdpHasFrags()) {
+    // -offset as the kernel's int negation computes it (INT_MIN stays).
+    if (offset < 0) {
+      return XdpFragsShrinkTail(
+          md, static_cast<int>(0u - static_cast<uint32_t>(offset)));
+    }
+    return XdpFragsIncreaseTail(offset);
+  }
   const uint64_t data_end =
       uint64_t{md->data_end} + static_cast<int64_t>(offset);
   if (data_end > xdp_hard_end) return -EINVAL;
@@ -823,6 +910,19 @@ long bpfemu_xdp_adjust_meta(void* ctx, int offset) {
   if (XdpMetalenInvalid(md->data - meta)) return -EACCES;
   md->data_meta = static_cast<uint32_t>(meta);
   return 0;
+}
+
+// bpf_xdp_load_bytes() / bpf_xdp_store_bytes(): across the linear part
+// and the fragments; offset or length over 0xffff -EFAULT, past the frame's
+// end -EINVAL.
+long bpfemu_xdp_load_bytes(void* ctx, __u32 offset, void* buf, __u32 len) {
+  return bpfemu::native::XdpCopy(static_cast<struct xdp_md*>(ctx), offset,
+                                 static_cast<uint8_t*>(buf), len, false);
+}
+
+long bpfemu_xdp_store_bytes(void* ctx, __u32 offset, void* buf, __u32 len) {
+  return bpfemu::native::XdpCopy(static_cast<struct xdp_md*>(ctx), offset,
+                                 static_cast<uint8_t*>(buf), len, true);
 }
 
 }  // extern "C"

@@ -18,6 +18,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "emu/cpu.h"
@@ -980,6 +981,7 @@ Bytes ChecksummedFrame(uint8_t l4, size_t len, bool l4_csum = true) {
 // A frame whose payload is an `adjust` command (packet_rewrite.bpf.c).
 Bytes AdjustCommand(uint8_t op, int32_t delta, size_t len = 64) {
   Bytes f = EthFrame(0x88b5, len);
+  for (size_t i = ETH_HLEN + 8; i < f.size(); ++i) f[i] = uint8_t(i * 7);
   f[ETH_HLEN] = op;
   std::memcpy(f.data() + ETH_HLEN + 4, &delta, sizeof(delta));
   return f;
@@ -1046,6 +1048,26 @@ TEST_P(ExamplesCompareTest, PacketRewrite) {
   for (int32_t delta : {119, 120, 121}) {
     SCOPED_TRACE(delta);
     p.RunPacket("adjust", AdjustCommand(2, delta, 3400));
+    ExpectSameResults(p);
+  }
+  // Frames with fragments (past 3520 bytes): the last fragment grows up to
+  // its page (3520 + 4090 bytes: 6 more, not 7) or shrinks, released
+  // fragments and then the linear part; loads and stores across the
+  // linear part and the fragments, and their limits.
+  const std::vector<std::tuple<uint8_t, int32_t, size_t>> frag_cmds = {
+      {2, 100, 5000},       {2, 256, 5000},       {2, -100, 5000},
+      {2, -1480, 5000},     {2, -1500, 5000},     {2, 14 - 5000, 5000},
+      {2, 13 - 5000, 5000}, {2, INT32_MIN, 5000}, {2, 6, 7610},
+      {2, 7, 7610},         {2, -4100, 7700},     {4, 3516, 5000},
+      {4, 3520, 5000},      {4, 4992, 5000},      {4, 4993, 5000},
+      {4, 0x10000, 5000},   {4, 100, 64},         {4, 57, 64},
+      {5, 3516, 5000},      {5, 7600, 7700},      {5, 4993, 5000},
+      {5, 0x10000, 5000},   {5, 56, 64},          {5, 57, 64},
+  };
+  for (const auto& [op, delta, len] : frag_cmds) {
+    SCOPED_TRACE(::testing::Message()
+                 << "op " << int{op} << " delta " << delta << " len " << len);
+    p.RunPacket("adjust", AdjustCommand(op, delta, len));
     ExpectSameResults(p);
   }
   // tc: UDP with and without a checksum, TCP; the IP checksum must still

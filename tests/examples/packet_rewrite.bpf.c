@@ -5,7 +5,8 @@
 // bpf_csum_diff; `decap` removes that header again and decrements the
 // inner TTL, patching the checksum with bpf_csum_diff. `adjust` applies
 // the move a command in the frame asks for (head, tail or metadata) and
-// records the helper's result and the new lengths, for the limits.
+// records the helper's result and the new lengths, for the limits, or
+// loads / stores 8 bytes with bpf_xdp_load_bytes / bpf_xdp_store_bytes.
 // `rewrite` (tc) redirects UDP/TCP to port 8080 on 10.9.9.9 with
 // bpf_skb_store_bytes and bpf_l3/l4_csum_replace; `errors` records the
 // helpers' argument errors.
@@ -112,7 +113,7 @@ int decap(struct xdp_md *ctx) {
 }
 
 struct adjust_cmd {
-  __u8 op;  // 1 head, 2 tail, 3 meta
+  __u8 op;  // 1 head, 2 tail, 3 meta, 4 load, 5 store
   __u8 pad[3];
   __s32 delta;
 };
@@ -132,6 +133,13 @@ int adjust(struct xdp_md *ctx) {
     err = bpf_xdp_adjust_tail(ctx, delta);
   } else if (op == 3) {
     err = bpf_xdp_adjust_meta(ctx, delta);
+  } else if (op == 4) {
+    __u64 v = 0;
+    err = bpf_xdp_load_bytes(ctx, delta, &v, sizeof(v));
+    record(37, v);
+  } else if (op == 5) {
+    __u64 v = 0x1122334455667788ULL;
+    err = bpf_xdp_store_bytes(ctx, delta, &v, sizeof(v));
   } else {
     return XDP_DROP;
   }

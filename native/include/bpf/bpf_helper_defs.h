@@ -203,6 +203,14 @@ static inline long bpf_xdp_adjust_tail(struct xdp_md *xdp_md, int delta) {
 static inline long bpf_xdp_adjust_meta(struct xdp_md *xdp_md, int delta) {
   return bpfemu_xdp_adjust_meta(xdp_md, delta);
 }
+static inline long bpf_xdp_load_bytes(struct xdp_md *xdp_md, __u32 offset,
+                                      void *buf, __u32 len) {
+  return bpfemu_xdp_load_bytes(xdp_md, offset, buf, len);
+}
+static inline long bpf_xdp_store_bytes(struct xdp_md *xdp_md, __u32 offset,
+                                       void *buf, __u32 len) {
+  return bpfemu_xdp_store_bytes(xdp_md, offset, buf, len);
+}
 static inline __s64 bpf_csum_diff(__be32 *from, __u32 from_size, __be32 *to,
                                   __u32 to_size, __wsum seed) {
   return bpfemu_csum_diff(from, from_size, to, to_size, seed);
