@@ -1070,6 +1070,43 @@ TEST_P(ExamplesCompareTest, PacketRewrite) {
     p.RunPacket("adjust", AdjustCommand(op, delta, len));
     ExpectSameResults(p);
   }
+  // With metadata from ctx_in (4 bytes before the frame): the head may
+  // reach back 212 bytes, not 216; ctx_out's offsets follow the moves.
+  for (const auto& [op, delta] :
+       std::vector<std::pair<uint8_t, int32_t>>{{1, -212},
+                                                {1, -213},
+                                                {1, 20},
+                                                {3, -8},
+                                                {3, -212},
+                                                {3, 4},
+                                                {2, -10}}) {
+    SCOPED_TRACE(::testing::Message()
+                 << "ctx: op " << int{op} << " delta " << delta);
+    Bytes in = {0xde, 0xad, 0xbe, 0xef};
+    const Bytes frame = AdjustCommand(op, delta, 80);
+    in.insert(in.end(), frame.begin(), frame.end());
+    struct xdp_md ctx = {};
+    ctx.data = 4;
+    ctx.data_end = static_cast<uint32_t>(in.size());
+    struct xdp_md kctx_out = {};
+    Bytes kout(in.size() + 256);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(),
+                .data_out = kout.data(),
+                .data_size_in = static_cast<uint32_t>(in.size()),
+                .data_size_out = static_cast<uint32_t>(kout.size()),
+                .ctx_in = &ctx, .ctx_out = &kctx_out,
+                .ctx_size_in = sizeof(ctx), .ctx_size_out = sizeof(kctx_out));
+    const int kerr = bpf_prog_test_run_opts(p.kernel().ProgFd("adjust"), &opts);
+    kout.resize(kerr == 0 ? opts.data_size_out : 0);
+    const native::PacketResult n =
+        p.emu().FindProgram("adjust")->RunXdp(in, &ctx);
+    EXPECT_EQ(kerr, n.err);
+    EXPECT_EQ(opts.retval, n.retval);
+    EXPECT_EQ(kout, n.data_out);
+    const auto* k = reinterpret_cast<const uint8_t*>(&kctx_out);
+    EXPECT_EQ(Bytes(k, k + sizeof(kctx_out)), n.ctx_out);
+    ExpectSameResults(p);
+  }
   // tc: UDP with and without a checksum, TCP; the IP checksum must still
   // verify afterwards.
   for (const auto& [l4, csum] : std::vector<std::pair<uint8_t, bool>>{
