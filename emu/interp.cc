@@ -650,6 +650,19 @@ Vm::Vm(const Program* prog, void* ctx) : prog_(prog), ctx_(ctx) {
 void Vm::Enter() {
   budget_ = budget_limit;
   ctx_hi_ = ctx_lo_ + prog_->ctx_size_;
+  LoadPacketBounds();
+  held_lock_ = 0;
+  nregions_ = 0;
+  if (records_used_) {  // rare: rep stos costs ~20 ns
+    for (Region& r : records_) r = {};
+    records_used_ = false;
+  }
+  nreleases_ = 0;
+  nhandles_ = 0;
+  next_handle_ = 0;
+}
+
+void Vm::LoadPacketBounds() {
   pkt_lo_ = pkt_hi_ = 0;
   pkt_writable_ = false;
   const uint32_t t = prog_->prog_type_;
@@ -667,16 +680,9 @@ void Vm::Enter() {
                     t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_LWT_XMIT;
   }
   if (pkt_hi_ < pkt_lo_) pkt_hi_ = pkt_lo_;
-  held_lock_ = 0;
-  nregions_ = 0;
-  if (records_used_) {  // rare: rep stos costs ~20 ns
-    for (Region& r : records_) r = {};
-    records_used_ = false;
-  }
-  nreleases_ = 0;
-  nhandles_ = 0;
-  next_handle_ = 0;
 }
+
+void Vm::ReloadPacket() { LoadPacketBounds(); }
 
 bool Vm::SwitchTo(const Program* next) {
   if (depth_ != 0 || next == nullptr) return false;

@@ -221,6 +221,11 @@ class Vm {
   uint64_t CallCallback(uint64_t value, uint64_t r1, uint64_t r2,
                         uint64_t r3 = 0, uint64_t r4 = 0);
   void* ctx() const { return ctx_; }
+  // Re-reads the packet's bounds from the context after a helper moved
+  // them (bpf_xdp_adjust_head / _tail / _meta): the verifier invalidates
+  // every packet pointer after such a call (clear_all_pkt_pointers), so
+  // the run may only reach the new range.
+  void ReloadPacket();
   uint32_t prog_type() const { return prog_->prog_type_; }
   // A tail call taken by the helper being called: when the run is in its
   // outermost frame (not a subprogram or callback), the loop enters `next`
@@ -248,6 +253,7 @@ class Vm {
   // The per-program state of a fresh run of prog_ (packet bounds, regions,
   // budget), for the constructor and SwitchTo().
   void Enter();
+  void LoadPacketBounds();
   bool Allowed(uint64_t addr, uint64_t size, bool write) const;
   // Map memory (direct values, handed-out values) holding [addr, end):
   // 1 writable, 0 read-only, -1 none.

@@ -82,6 +82,15 @@ inline bool HasResilientBucketLock(KernelVersion v) {
   return static_cast<uint32_t>(v) >= 6015;
 }
 
+// bpf_csum_diff (net/core/filter.c): up to 6.12 one csum_partial over the
+// complemented `from` words and the `to` words in a 512-byte per-CPU
+// scratchpad, returned as the 32-bit sum (sizes not multiples of 4 or over
+// 512 bytes together: -EINVAL); from 6.13 csum_partial of each side
+// separately, folded to 16 bits (csum_from32to16) and no size checks.
+inline bool CsumDiffFoldsTo16(KernelVersion v) {
+  return v > KernelVersion::k6_12;
+}
+
 }  // namespace bpfemu
 
 #endif  // BPFEMU_EMU_VERSION_H_

@@ -340,6 +340,69 @@ uint64_t SkbLoadBytes(Vm& vm, uint64_t skb, uint64_t off, uint64_t to,
                             static_cast<uint32_t>(len)));
 }
 
+// Packet rewriting (net/core/filter.c): R1 is the context (ARG_PTR_TO_CTX);
+// the XDP moves re-read the packet's bounds, as the verifier drops every
+// packet pointer after them.
+void NeedCtx(Vm& vm, uint64_t ctx, const char* helper) {
+  if (ctx != reinterpret_cast<uint64_t>(vm.ctx())) {
+    vm.Fault("%s: R1 is not the context", helper);
+  }
+}
+
+template <long (*kMove)(void*, int)>
+uint64_t XdpAdjust(Vm& vm, uint64_t ctx, uint64_t offset, uint64_t, uint64_t,
+                   uint64_t) {
+  NeedCtx(vm, ctx, "bpf_xdp_adjust_*");
+  const long ret = kMove(Ptr(ctx), static_cast<int>(offset));
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
+template <bool kStore>
+uint64_t XdpBytes(Vm& vm, uint64_t ctx, uint64_t off, uint64_t buf,
+                  uint64_t len, uint64_t) {
+  NeedCtx(vm, ctx, kStore ? "bpf_xdp_store_bytes" : "bpf_xdp_load_bytes");
+  const auto n = static_cast<uint32_t>(len);
+  if (kStore) {
+    NeedReadable(vm, buf, n, "buf");
+  } else {
+    NeedWritable(vm, buf, n, "buf");
+  }
+  return static_cast<uint64_t>(
+      kStore ? bpfemu_xdp_store_bytes(Ptr(ctx), static_cast<uint32_t>(off),
+                                      Ptr(buf), n)
+             : bpfemu_xdp_load_bytes(Ptr(ctx), static_cast<uint32_t>(off),
+                                     Ptr(buf), n));
+}
+
+uint64_t CsumDiff(Vm& vm, uint64_t from, uint64_t from_size, uint64_t to,
+                  uint64_t to_size, uint64_t seed) {
+  const auto fs = static_cast<uint32_t>(from_size);
+  const auto ts = static_cast<uint32_t>(to_size);
+  if (fs != 0) NeedReadable(vm, from, fs, "from");
+  if (ts != 0) NeedReadable(vm, to, ts, "to");
+  return static_cast<uint64_t>(bpfemu_csum_diff(
+      static_cast<const __be32*>(Ptr(from)), fs,
+      static_cast<const __be32*>(Ptr(to)), ts, static_cast<__wsum>(seed)));
+}
+
+uint64_t SkbStoreBytes(Vm& vm, uint64_t skb, uint64_t off, uint64_t from,
+                       uint64_t len, uint64_t flags) {
+  NeedCtx(vm, skb, "bpf_skb_store_bytes");
+  NeedReadable(vm, from, static_cast<uint32_t>(len), "from");
+  return static_cast<uint64_t>(
+      bpfemu_skb_store_bytes(Ptr(skb), static_cast<uint32_t>(off), Ptr(from),
+                             static_cast<uint32_t>(len), flags));
+}
+
+template <long (*kReplace)(void*, __u32, __u64, __u64, __u64)>
+uint64_t CsumReplace(Vm& vm, uint64_t skb, uint64_t off, uint64_t from,
+                     uint64_t to, uint64_t flags) {
+  NeedCtx(vm, skb, "bpf_l3/l4_csum_replace");
+  return static_cast<uint64_t>(
+      kReplace(Ptr(skb), static_cast<uint32_t>(off), from, to, flags));
+}
+
 // The verifier's rules, checked at run time: one lock at a time (a second
 // one would deadlock), an unlock only of the lock held.
 uint64_t SpinLock(Vm& vm, uint64_t lock, uint64_t, uint64_t, uint64_t,
@@ -582,6 +645,13 @@ bool IsSkbProg(uint32_t t) {
          t == BPF_PROG_TYPE_CGROUP_SKB;
 }
 
+// The packet helpers' program types (tc_cls_act_func_proto,
+// xdp_func_proto, sk_skb_func_proto, lwt_*_func_proto).
+bool IsTcLike(uint32_t t) {
+  return t == BPF_PROG_TYPE_SCHED_CLS || t == BPF_PROG_TYPE_SCHED_ACT ||
+         t == BPF_PROG_TYPE_LWT_XMIT;
+}
+
 bool IsTracingProg(uint32_t t) {
   return t == BPF_PROG_TYPE_KPROBE || t == BPF_PROG_TYPE_TRACEPOINT ||
          t == BPF_PROG_TYPE_PERF_EVENT || t == BPF_PROG_TYPE_RAW_TRACEPOINT ||
@@ -589,69 +659,125 @@ bool IsTracingProg(uint32_t t) {
          t == BPF_PROG_TYPE_TRACING;
 }
 
+enum class Offered {
+  kAny,
+  kSkbProgs,        // socket-buffer programs (IsSkbProg)
+  kSkSkb,           // BPF_PROG_TYPE_SK_SKB
+  kSkMsg,           // BPF_PROG_TYPE_SK_MSG
+  kTracing,         // bpf_tracing_func_proto's callers
+  kNotTracing,      // every program type but those
+  kXdp,             // BPF_PROG_TYPE_XDP
+  kTcLike,          // tc and lwt_xmit
+  kTcLikeOrSkSkb,   // those and SK_SKB (bpf_skb_store_bytes)
+  kPacketPrograms,  // those, XDP and the other lwt types (bpf_csum_diff)
+};
+
 struct HelperDef {
   int32_t id;
   interp::HelperFn fn;
   bool gpl_only;
-  // Program types beyond "any": 0 any, 1 socket-buffer programs, 2 SK_SKB,
-  // 3 SK_MSG, 4 tracing programs (bpf_tracing_func_proto's callers), 5 all
-  // but tracing programs.
-  int only;
+  // The program types offered the helper (the func_proto that returns it).
+  Offered only;
 };
 
+bool OfferedTo(Offered o, uint32_t prog_type) {
+  const bool tc_like = IsTcLike(prog_type);
+  switch (o) {
+    case Offered::kAny:
+      return true;
+    case Offered::kSkbProgs:
+      return IsSkbProg(prog_type);
+    case Offered::kSkSkb:
+      return prog_type == BPF_PROG_TYPE_SK_SKB;
+    case Offered::kSkMsg:
+      return prog_type == BPF_PROG_TYPE_SK_MSG;
+    case Offered::kTracing:
+      return IsTracingProg(prog_type);
+    case Offered::kNotTracing:
+      return !IsTracingProg(prog_type);
+    case Offered::kXdp:
+      return prog_type == BPF_PROG_TYPE_XDP;
+    case Offered::kTcLike:
+      return tc_like;
+    case Offered::kTcLikeOrSkSkb:
+      return tc_like || prog_type == BPF_PROG_TYPE_SK_SKB;
+    case Offered::kPacketPrograms:
+      return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
+             prog_type == BPF_PROG_TYPE_LWT_IN ||
+             prog_type == BPF_PROG_TYPE_LWT_OUT;
+  }
+  return false;
+}
+
+using O = Offered;
 constexpr HelperDef kHelpers[] = {
-    {BPF_FUNC_map_lookup_elem, MapLookup, false, 0},
-    {BPF_FUNC_map_update_elem, MapUpdate, false, 0},
-    {BPF_FUNC_map_delete_elem, MapDelete, false, 0},
-    {BPF_FUNC_map_push_elem, MapPush, false, 0},
-    {BPF_FUNC_map_pop_elem, MapPopOrPeek<true>, false, 0},
-    {BPF_FUNC_map_peek_elem, MapPopOrPeek<false>, false, 0},
-    {BPF_FUNC_probe_read, ProbeRead, true, 0},
-    {BPF_FUNC_ktime_get_ns, KtimeGetNs, false, 0},
-    {BPF_FUNC_trace_printk, TracePrintk, true, 0},
-    {BPF_FUNC_get_prandom_u32, PrandomU32, false, 0},
-    {BPF_FUNC_get_smp_processor_id, SmpProcessorId, false, 0},
-    {BPF_FUNC_tail_call, TailCall, false, 0},
-    {BPF_FUNC_get_current_pid_tgid, PidTgid, false, 0},
-    {BPF_FUNC_get_current_uid_gid, UidGid, false, 0},
-    {BPF_FUNC_get_current_comm, CurrentComm, false, 0},
-    {BPF_FUNC_skb_load_bytes, SkbLoadBytes, false, 1},
-    {BPF_FUNC_probe_read_str, ProbeReadStr, true, 0},
-    {BPF_FUNC_sk_redirect_map, RedirectMap<0>, false, 2},
-    {BPF_FUNC_sk_redirect_hash, RedirectHash<0>, false, 2},
-    {BPF_FUNC_msg_redirect_map, RedirectMap<1>, false, 3},
-    {BPF_FUNC_msg_redirect_hash, RedirectHash<1>, false, 3},
-    {BPF_FUNC_spin_lock, SpinLock, false, 0},
-    {BPF_FUNC_spin_unlock, SpinUnlock, false, 0},
-    {BPF_FUNC_probe_read_user, ProbeRead, true, 0},
-    {BPF_FUNC_probe_read_kernel, ProbeRead, true, 0},
-    {BPF_FUNC_probe_read_user_str, ProbeReadStr, true, 0},
-    {BPF_FUNC_probe_read_kernel_str, ProbeReadStr, true, 0},
-    {BPF_FUNC_ringbuf_output, RingbufOutput, false, 0},
-    {BPF_FUNC_perf_event_output, PerfEventOutput, true, 0},
-    {BPF_FUNC_ringbuf_reserve, RingbufReserve, false, 0},
-    {BPF_FUNC_ringbuf_submit, RingbufSubmit, false, 0},
-    {BPF_FUNC_ringbuf_discard, RingbufDiscard, false, 0},
-    {BPF_FUNC_ringbuf_query, RingbufQuery, false, 0},
-    {BPF_FUNC_loop, Loop, false, 0},
-    {BPF_FUNC_for_each_map_elem, ForEachMapElem, false, 0},
-    {BPF_FUNC_dynptr_read, DynptrRead, false, 0},
-    {BPF_FUNC_dynptr_write, DynptrWrite, false, 0},
-    {BPF_FUNC_dynptr_data, DynptrData, false, 0},
-    {BPF_FUNC_user_ringbuf_drain, UserRingbufDrain, false, 0},
-    {BPF_FUNC_map_lookup_percpu_elem, MapLookupPercpu, false, 0},
-    {BPF_FUNC_get_stackid, GetStackId, true, 4},
-    // misc24: strings, clocks, NUMA.
-    {BPF_FUNC_strncmp, Strncmp, false, 0},
-    {BPF_FUNC_strtol, Strtox<true>, false, 0},
-    {BPF_FUNC_strtoul, Strtox<false>, false, 0},
-    {BPF_FUNC_jiffies64, Jiffies64, false, 0},
-    {BPF_FUNC_ktime_get_boot_ns, KtimeBootNs, false, 0},
+    {BPF_FUNC_map_lookup_elem, MapLookup, false, O::kAny},
+    {BPF_FUNC_map_update_elem, MapUpdate, false, O::kAny},
+    {BPF_FUNC_map_delete_elem, MapDelete, false, O::kAny},
+    {BPF_FUNC_map_push_elem, MapPush, false, O::kAny},
+    {BPF_FUNC_map_pop_elem, MapPopOrPeek<true>, false, O::kAny},
+    {BPF_FUNC_map_peek_elem, MapPopOrPeek<false>, false, O::kAny},
+    {BPF_FUNC_probe_read, ProbeRead, true, O::kAny},
+    {BPF_FUNC_ktime_get_ns, KtimeGetNs, false, O::kAny},
+    {BPF_FUNC_trace_printk, TracePrintk, true, O::kAny},
+    {BPF_FUNC_get_prandom_u32, PrandomU32, false, O::kAny},
+    {BPF_FUNC_get_smp_processor_id, SmpProcessorId, false, O::kAny},
+    {BPF_FUNC_tail_call, TailCall, false, O::kAny},
+    {BPF_FUNC_get_current_pid_tgid, PidTgid, false, O::kAny},
+    {BPF_FUNC_get_current_uid_gid, UidGid, false, O::kAny},
+    {BPF_FUNC_get_current_comm, CurrentComm, false, O::kAny},
+    {BPF_FUNC_skb_load_bytes, SkbLoadBytes, false, O::kSkbProgs},
+    {BPF_FUNC_probe_read_str, ProbeReadStr, true, O::kAny},
+    {BPF_FUNC_sk_redirect_map, RedirectMap<0>, false, O::kSkSkb},
+    {BPF_FUNC_sk_redirect_hash, RedirectHash<0>, false, O::kSkSkb},
+    {BPF_FUNC_msg_redirect_map, RedirectMap<1>, false, O::kSkMsg},
+    {BPF_FUNC_msg_redirect_hash, RedirectHash<1>, false, O::kSkMsg},
+    {BPF_FUNC_spin_lock, SpinLock, false, O::kAny},
+    {BPF_FUNC_spin_unlock, SpinUnlock, false, O::kAny},
+    {BPF_FUNC_probe_read_user, ProbeRead, true, O::kAny},
+    {BPF_FUNC_probe_read_kernel, ProbeRead, true, O::kAny},
+    {BPF_FUNC_probe_read_user_str, ProbeReadStr, true, O::kAny},
+    {BPF_FUNC_probe_read_kernel_str, ProbeReadStr, true, O::kAny},
+    {BPF_FUNC_ringbuf_output, RingbufOutput, false, O::kAny},
+    {BPF_FUNC_perf_event_output, PerfEventOutput, true, O::kAny},
+    {BPF_FUNC_ringbuf_reserve, RingbufReserve, false, O::kAny},
+    {BPF_FUNC_ringbuf_submit, RingbufSubmit, false, O::kAny},
+    {BPF_FUNC_ringbuf_discard, RingbufDiscard, false, O::kAny},
+    {BPF_FUNC_ringbuf_query, RingbufQuery, false, O::kAny},
+    {BPF_FUNC_loop, Loop, false, O::kAny},
+    {BPF_FUNC_for_each_map_elem, ForEachMapElem, false, O::kAny},
+    {BPF_FUNC_dynptr_read, DynptrRead, false, O::kAny},
+    {BPF_FUNC_dynptr_write, DynptrWrite, false, O::kAny},
+    {BPF_FUNC_dynptr_data, DynptrData, false, O::kAny},
+    {BPF_FUNC_user_ringbuf_drain, UserRingbufDrain, false, O::kAny},
+    {BPF_FUNC_map_lookup_percpu_elem, MapLookupPercpu, false, O::kAny},
+    {BPF_FUNC_get_stackid, GetStackId, true, O::kTracing},
+    // Strings, clocks, NUMA.
+    {BPF_FUNC_strncmp, Strncmp, false, O::kAny},
+    {BPF_FUNC_strtol, Strtox<true>, false, O::kAny},
+    {BPF_FUNC_strtoul, Strtox<false>, false, O::kAny},
+    {BPF_FUNC_jiffies64, Jiffies64, false, O::kAny},
+    {BPF_FUNC_ktime_get_boot_ns, KtimeBootNs, false, O::kAny},
     // Offered by bpf_sk_base_func_proto, the cgroup and socket protos
     // (net/core/filter.c, kernel/bpf/cgroup.c), never to tracing programs.
-    {BPF_FUNC_ktime_get_coarse_ns, KtimeCoarseNs, false, 5},
-    {BPF_FUNC_ktime_get_tai_ns, KtimeTaiNs, false, 0},
-    {BPF_FUNC_get_numa_node_id, NumaNodeId, false, 0},
+    {BPF_FUNC_ktime_get_coarse_ns, KtimeCoarseNs, false, O::kNotTracing},
+    {BPF_FUNC_ktime_get_tai_ns, KtimeTaiNs, false, O::kAny},
+    {BPF_FUNC_get_numa_node_id, NumaNodeId, false, O::kAny},
+    // Packet rewriting.
+    {BPF_FUNC_xdp_adjust_head, XdpAdjust<bpfemu_xdp_adjust_head>, false,
+     O::kXdp},
+    {BPF_FUNC_xdp_adjust_tail, XdpAdjust<bpfemu_xdp_adjust_tail>, false,
+     O::kXdp},
+    {BPF_FUNC_xdp_adjust_meta, XdpAdjust<bpfemu_xdp_adjust_meta>, false,
+     O::kXdp},
+    {BPF_FUNC_xdp_load_bytes, XdpBytes<false>, false, O::kXdp},
+    {BPF_FUNC_xdp_store_bytes, XdpBytes<true>, false, O::kXdp},
+    {BPF_FUNC_csum_diff, CsumDiff, false, O::kPacketPrograms},
+    {BPF_FUNC_skb_store_bytes, SkbStoreBytes, false, O::kTcLikeOrSkSkb},
+    {BPF_FUNC_l3_csum_replace, CsumReplace<bpfemu_l3_csum_replace>, false,
+     O::kTcLike},
+    {BPF_FUNC_l4_csum_replace, CsumReplace<bpfemu_l4_csum_replace>, false,
+     O::kTcLike},
 };
 
 class BytecodeLinker : public interp::Linker {
@@ -660,13 +786,7 @@ class BytecodeLinker : public interp::Linker {
                           bool* gpl_only) override {
     for (const HelperDef& h : kHelpers) {
       if (h.id != id) continue;
-      const bool allowed = h.only == 0 ||
-                           (h.only == 1 && IsSkbProg(prog_type)) ||
-                           (h.only == 2 && prog_type == BPF_PROG_TYPE_SK_SKB) ||
-                           (h.only == 3 && prog_type == BPF_PROG_TYPE_SK_MSG) ||
-                           (h.only == 4 && IsTracingProg(prog_type)) ||
-                           (h.only == 5 && !IsTracingProg(prog_type));
-      if (!allowed) return nullptr;
+      if (!OfferedTo(h.only, prog_type)) return nullptr;
       *gpl_only = h.gpl_only;
       return h.fn;
     }

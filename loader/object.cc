@@ -134,8 +134,9 @@ int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
 
 uint32_t Program::Run(void* ctx) const { return ProgRun(*prog_, ctx); }
 
-PacketResult Program::RunXdp(absl::Span<const uint8_t> packet) const {
-  return native::RunXdp(*prog_, packet);
+PacketResult Program::RunXdp(absl::Span<const uint8_t> packet,
+                             const struct xdp_md* ctx_in) const {
+  return native::RunXdp(*prog_, packet, ctx_in);
 }
 
 PacketResult Program::RunSkb(absl::Span<const uint8_t> packet,

@@ -67,8 +67,11 @@ class Program {
   // bpf_prog_test_run_xdp. The program sees at most one page minus head-
   // and tailroom (3520 bytes); the rest of a longer packet is carried in
   // fragments it cannot reach, and comes back in data_out. err -EINVAL for
-  // packets shorter than ETH_HLEN, -ENOMEM beyond 17 fragments.
-  PacketResult RunXdp(absl::Span<const uint8_t> packet) const;
+  // packets shorter than ETH_HLEN, -ENOMEM beyond 17 fragments. `ctx_in`,
+  // if given, is bpf_prog_test_run's xdp_md (metadata length in `data`);
+  // the result's ctx_out is then the context after the run.
+  PacketResult RunXdp(absl::Span<const uint8_t> packet,
+                      const struct xdp_md* ctx_in = nullptr) const;
   // BPF_PROG_TYPE_SCHED_CLS / SCHED_ACT (and SOCKET_FILTER, which sees the
   // frame from its network header on): a struct __sk_buff over the frame
   // (len, protocol and pkt_type as eth_type_trans sets them on lo, data and

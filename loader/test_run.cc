@@ -19,6 +19,7 @@
 
 #include "emu/cpu.h"
 #include "emu/errno.h"
+#include "native/helpers.h"
 
 namespace bpfemu::native {
 namespace {
@@ -118,18 +119,37 @@ PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet,
   }
   uint8_t* data = buf + kHeadroom + kIpAlign;
   uint8_t* start = data - meta;
+  // bpf_test_init() allocates the frame zeroed: a moved head or metadata
+  // shows zeros, not an earlier run's bytes.
+  std::memset(buf, 0, static_cast<size_t>(start - buf));
   std::memcpy(start, packet.data(), linear);
   struct xdp_md md = {};
   md.data_meta = Low32(start);
   md.data = Low32(data);
   md.data_end = Low32(start + linear);
   md.ingress_ifindex = 1;  // lo
+  // The frame the adjust helpers keep the packet in: its headroom starts
+  // XDP_PACKET_HEADROOM before the metadata-free data, and its usable end
+  // is the page less the skb_shared_info tailroom.
+  const uint8_t* hard_start = data - kHeadroom;
+  // The bytes past the linear part, in page-sized fragments.
+  std::vector<std::vector<uint8_t>> frags;
+  for (size_t off = linear; off < packet.size(); off += 4096) {
+    const size_t n = std::min<size_t>(4096, packet.size() - off);
+    frags.emplace_back(packet.begin() + off, packet.begin() + off + n);
+  }
+  SetXdpFrame(reinterpret_cast<uintptr_t>(hard_start),
+              reinterpret_cast<uintptr_t>(hard_start + 4096 - kSharedInfo),
+              &frags);
   r.retval = ProgRun(prog, &md);
+  SetXdpFrame(0, 0, nullptr);
   // The output runs from the metadata to data_end, then the fragments.
   const auto* from = reinterpret_cast<const uint8_t*>(uintptr_t{md.data_meta});
   const auto* end = reinterpret_cast<const uint8_t*>(uintptr_t{md.data_end});
   r.data_out.assign(from, end);
-  r.data_out.insert(r.data_out.end(), packet.begin() + linear, packet.end());
+  for (const auto& f : frags) {
+    r.data_out.insert(r.data_out.end(), f.begin(), f.end());
+  }
   if (ctx != nullptr) {
     // xdp_convert_buff_to_md(): offsets from the metadata's start.
     struct xdp_md out = *ctx;

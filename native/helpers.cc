@@ -38,6 +38,7 @@
 #include "emu/sock_map.h"
 #include "emu/stack_trace_map.h"
 #include "emu/syscall.h"
+#include "emu/version.h"
 #include "native/bound_map.h"
 
 namespace bpfemu::native {
@@ -184,6 +185,160 @@ void ClearPrintk() {
   LocalMutexLock l(&e.mu);
   e.printk.clear();
 }
+
+// The XDP run's frame (SetXdpFrame), per thread as the test run's buffer.
+thread_local uint64_t xdp_hard_start = 0;
+thread_local uint64_t xdp_hard_end = 0;
+thread_local std::vector<std::vector<uint8_t>>* xdp_frags = nullptr;
+
+void SetXdpFrame(uint64_t hard_start, uint64_t hard_end,
+                 std::vector<std::vector<uint8_t>>* frags) {
+  xdp_hard_start = hard_start;
+  xdp_hard_end = hard_end;
+  xdp_frags = frags;
+}
+
+namespace {
+
+// One's complement arithmetic as include/net/checksum.h and x86-64's
+// arch/x86/lib/csum-partial_64.c compute it.
+uint32_t CsumAdd(uint32_t a, uint32_t b) {
+  const uint32_t r = a + b;
+  return r + (r < b);
+}
+uint32_t CsumSub(uint32_t a, uint32_t b) { return CsumAdd(a, ~b); }
+uint16_t CsumFold(uint32_t s) {
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return static_cast<uint16_t>(~s);
+}
+uint16_t Csum16Add(uint16_t csum, uint16_t addend) {
+  const uint16_t r = static_cast<uint16_t>(csum + addend);
+  return static_cast<uint16_t>(r + (r < addend));
+}
+// csum_partial(): the end-around-carry sum of the buffer's little-endian
+// words (the tail zero-padded) and the seed. Whatever order and width the
+// additions take, that sum is 0 only when every term is 0, and otherwise
+// the one value in [1, 2^32 - 1] congruent to it modulo 2^32 - 1.
+uint32_t CsumPartial(const uint8_t* p, size_t len, uint32_t seed) {
+  uint64_t sum = seed;
+  for (size_t i = 0; i < len; i += 4) {
+    uint32_t w = 0;
+    std::memcpy(&w, p + i, std::min<size_t>(4, len - i));
+    sum += w;
+  }
+  if (sum == 0) return 0;
+  return static_cast<uint32_t>(1 + (sum - 1) % 0xffffffffu);
+}
+
+// csum_replace4 / csum_replace2 / csum_replace_by_diff on a checksum field.
+uint16_t CsumReplace4(uint16_t sum, uint32_t from, uint32_t to) {
+  return CsumFold(CsumAdd(CsumSub(~uint32_t{sum}, from), to));
+}
+uint16_t CsumReplace2(uint16_t sum, uint16_t from, uint16_t to) {
+  return static_cast<uint16_t>(~Csum16Add(
+      Csum16Add(static_cast<uint16_t>(~sum), static_cast<uint16_t>(~from)),
+      to));
+}
+uint16_t CsumReplaceByDiff(uint16_t sum, uint32_t diff) {
+  return CsumFold(CsumAdd(diff, ~uint32_t{sum}));
+}
+
+// sizeof(struct xdp_frame) on 64-bit kernels: kept at the headroom's start.
+constexpr uint64_t kXdpFrameSize = 40;
+constexpr uint64_t kEthHlen = 14;
+
+// The test run's fragment size (rxq frag_size = frame_sz = one page).
+constexpr uint32_t kXdpFragSize = 4096;
+
+bool XdpHasFrags() { return xdp_frags != nullptr && !xdp_frags->empty(); }
+
+// xdp_get_buff_len(): the linear part and every fragment.
+uint64_t XdpBuffLen(const struct xdp_md* md) {
+  uint64_t len = md->data_end - md->data;
+  if (xdp_frags != nullptr) {
+    for (const auto& f : *xdp_frags) len += f.size();
+  }
+  return len;
+}
+
+// bpf_xdp_pointer() then bpf_xdp_copy_buf(): `len` bytes at `offset`
+// across the linear part and the fragments, copied into `buf` or (store)
+// out of it.
+long XdpCopy(struct xdp_md* md, uint32_t offset, uint8_t* buf, uint32_t len,
+             bool store) {
+  if (offset > 0xffff || len > 0xffff) return -EFAULT;
+  if (uint64_t{offset} + len > XdpBuffLen(md)) return -EINVAL;
+  auto* linear = reinterpret_cast<uint8_t*>(uintptr_t{md->data});
+  const uint64_t linear_len = md->data_end - md->data;
+  uint64_t off = offset;
+  auto copy = [&](uint8_t* area, uint64_t area_len) {
+    if (len == 0 || off >= area_len) {
+      off -= std::min(off, area_len);
+      return;
+    }
+    const uint64_t n = std::min<uint64_t>(len, area_len - off);
+    if (store) {
+      std::memcpy(area + off, buf, n);
+    } else {
+      std::memcpy(buf, area + off, n);
+    }
+    buf += n;
+    len -= static_cast<uint32_t>(n);
+    off = 0;
+  };
+  copy(linear, linear_len);
+  if (xdp_frags != nullptr) {
+    for (auto& f : *xdp_frags) copy(f.data(), f.size());
+  }
+  return 0;
+}
+
+// bpf_xdp_frags_increase_tail(): the last fragment grows within its page.
+long XdpFragsIncreaseTail(int offset) {
+  std::vector<uint8_t>& last = xdp_frags->back();
+  const int tailroom = static_cast<int>(kXdpFragSize - last.size());
+  if (offset > tailroom) return -EINVAL;
+  last.resize(last.size() + offset, 0);
+  return 0;
+}
+
+// bpf_xdp_frags_shrink_tail(): fragments shrink from the last, emptied
+// ones are released; with none left, the rest comes off the linear part.
+long XdpFragsShrinkTail(struct xdp_md* md, int offset) {
+  if (offset > static_cast<int>(XdpBuffLen(md)) - static_cast<int>(kEthHlen)) {
+    return -EINVAL;
+  }
+  while (!xdp_frags->empty() && offset > 0) {
+    std::vector<uint8_t>& last = xdp_frags->back();
+    const int shrink = std::min(offset, static_cast<int>(last.size()));
+    offset -= shrink;
+    if (shrink == static_cast<int>(last.size())) {
+      xdp_frags->pop_back();
+    } else {
+      last.resize(last.size() - shrink);
+      break;
+    }
+  }
+  if (xdp_frags->empty()) md->data_end -= offset;
+  return 0;
+}
+
+// xdp_metalen_invalid(): a multiple of 4 of at most
+// type_max(skb_shared_info.meta_len) (255).
+bool XdpMetalenInvalid(uint64_t metalen) {
+  return (metalen & 3) != 0 || metalen > 255;
+}
+
+// bpf_try_make_writable() on the test run's linear skb: the first
+// `write_len` bytes from skb->data exist.
+uint8_t* SkbWritable(void* skb, uint64_t write_len) {
+  auto* s = static_cast<struct __sk_buff*>(skb);
+  if (write_len > uint64_t{s->data_end} - s->data) return nullptr;
+  return reinterpret_cast<uint8_t*>(uintptr_t{s->data});
+}
+
+}  // namespace
 
 }  // namespace bpfemu::native
 
@@ -571,7 +726,7 @@ void* bpfemu_dynptr_data(const struct bpf_dynptr* ptr, __u32 offset,
   return static_cast<uint8_t*>(d->data) + d->offset + offset;
 }
 
-// misc24: strings, clocks and the NUMA node (kernel/bpf/helpers.c,
+// Strings, clocks and the NUMA node (kernel/bpf/helpers.c,
 // lib/string.c, lib/kstrtox.c).
 
 // bpf_strncmp(): lib/string.c's strncmp, whose result is the sign only
@@ -720,5 +875,204 @@ __u64 bpfemu_ktime_get_tai_ns(void) { return ClockNs(CLOCK_TAI); }
 // One NUMA node, as map creation assumes (numa_node must be 0 or
 // NUMA_NO_NODE).
 long bpfemu_get_numa_node_id(void) { return 0; }
+
+// Packet rewriting (net/core/filter.c), in the order of that file.
+
+// bpf_skb_store_bytes(): into the linear packet from skb->data; the
+// checksum recomputation touches skb->csum only for CHECKSUM_COMPLETE
+// and the hash is not modelled (the test run's skb has neither).
+long bpfemu_skb_store_bytes(void* skb, __u32 offset, const void* from,
+                            __u32 len, __u64 flags) {
+  if (flags & ~uint64_t{BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH}) {
+    return -EINVAL;
+  }
+  if (offset > INT_MAX) return -EFAULT;
+  // offset + len is a u32 sum in the kernel.
+  uint8_t* data = bpfemu::native::SkbWritable(skb, uint32_t(offset + len));
+  if (data == nullptr) return -EFAULT;
+  std::memmove(data + offset, from, len);
+  return 0;
+}
+
+// bpf_l3_csum_replace(): the 16-bit checksum at `offset`, updated for a
+// 2- or 4-byte field changing from `from` to `to`, or by a csum_diff
+// result (size 0).
+long bpfemu_l3_csum_replace(void* skb, __u32 offset, __u64 from, __u64 to,
+                            __u64 flags) {
+  using namespace bpfemu::native;
+  if (flags & ~uint64_t{BPF_F_HDR_FIELD_MASK}) return -EINVAL;
+  if (offset > 0xffff || (offset & 1)) return -EFAULT;
+  uint8_t* data = SkbWritable(skb, uint64_t{offset} + 2);
+  if (data == nullptr) return -EFAULT;
+  uint16_t sum;
+  std::memcpy(&sum, data + offset, 2);
+  switch (flags & BPF_F_HDR_FIELD_MASK) {
+    case 0:
+      if (from != 0) return -EINVAL;
+      sum = CsumReplaceByDiff(sum, static_cast<uint32_t>(to));
+      break;
+    case 2:
+      sum = CsumReplace2(sum, static_cast<uint16_t>(from),
+                         static_cast<uint16_t>(to));
+      break;
+    case 4:
+      sum = CsumReplace4(sum, static_cast<uint32_t>(from),
+                         static_cast<uint32_t>(to));
+      break;
+    default:
+      return -EINVAL;
+  }
+  std::memcpy(data + offset, &sum, 2);
+  return 0;
+}
+
+// bpf_l4_csum_replace(): as l3, through inet_proto_csum_replace*; the test
+// run's skb is CHECKSUM_NONE, so BPF_F_PSEUDO_HDR and BPF_F_IPV6 change
+// only skb->csum, which it does not use. BPF_F_MARK_MANGLED_0 leaves a
+// zero (absent UDP) checksum alone and writes CSUM_MANGLED_0 for a result
+// of 0.
+long bpfemu_l4_csum_replace(void* skb, __u32 offset, __u64 from, __u64 to,
+                            __u64 flags) {
+  using namespace bpfemu::native;
+  constexpr uint64_t kIpv6 = 1ULL << 7;  // BPF_F_IPV6
+  const bool mmzero = flags & BPF_F_MARK_MANGLED_0;
+  const bool mforce = flags & BPF_F_MARK_ENFORCE;
+  if (flags & ~uint64_t{BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE |
+                        BPF_F_PSEUDO_HDR | kIpv6 | BPF_F_HDR_FIELD_MASK}) {
+    return -EINVAL;
+  }
+  if (offset > 0xffff || (offset & 1)) return -EFAULT;
+  uint8_t* data = SkbWritable(skb, uint64_t{offset} + 2);
+  if (data == nullptr) return -EFAULT;
+  uint16_t sum;
+  std::memcpy(&sum, data + offset, 2);
+  if (mmzero && !mforce && sum == 0) return 0;
+  switch (flags & BPF_F_HDR_FIELD_MASK) {
+    case 0:
+      if (from != 0) return -EINVAL;
+      sum = CsumReplaceByDiff(sum, static_cast<uint32_t>(to));
+      break;
+    case 2:  // inet_proto_csum_replace2: the 16-bit values widened
+      sum = CsumReplace4(sum, static_cast<uint16_t>(from),
+                         static_cast<uint16_t>(to));
+      break;
+    case 4:
+      sum = CsumReplace4(sum, static_cast<uint32_t>(from),
+                         static_cast<uint32_t>(to));
+      break;
+    default:
+      return -EINVAL;
+  }
+  if (mmzero && sum == 0) sum = 0xffff;  // CSUM_MANGLED_0
+  std::memcpy(data + offset, &sum, 2);
+  return 0;
+}
+
+// bpf_csum_diff(): up to 6.12, csum_partial over the complemented `from`
+// words then the `to` words, seeded, with sizes multiples of 4 and at most
+// the per-CPU scratchpad (MAX_BPF_STACK, 512 bytes) together; from 6.13,
+// each side summed on its own and the result folded to 16 bits
+// (emu/version.h CsumDiffFoldsTo16).
+__s64 bpfemu_csum_diff(const __be32* from, __u32 from_size, const __be32* to,
+                       __u32 to_size, __wsum seed) {
+  using namespace bpfemu::native;
+  const auto* f = reinterpret_cast<const uint8_t*>(from);
+  const auto* t = reinterpret_cast<const uint8_t*>(to);
+  if (bpfemu::CsumDiffFoldsTo16(bpfemu::TargetKernel())) {
+    // csum_from32to16: the halves added with end-around carry.
+    const auto from32to16 = [](uint32_t x) -> __s64 {
+      x = (x & 0xffff) + (x >> 16);
+      return (x & 0xffff) + (x >> 16);
+    };
+    if (from_size != 0 && to_size != 0) {
+      return from32to16(
+          CsumSub(CsumPartial(t, to_size, seed), CsumPartial(f, from_size, 0)));
+    }
+    if (to_size != 0) return from32to16(CsumPartial(t, to_size, seed));
+    if (from_size != 0) {
+      return from32to16(~CsumPartial(f, from_size, ~uint32_t{seed}));
+    }
+    return from32to16(seed);
+  }
+  const uint32_t diff_size = from_size + to_size;
+  if (((from_size | to_size) & 3) != 0 || diff_size > 512) return -EINVAL;
+  uint32_t diff[128];
+  uint32_t j = 0;
+  for (uint32_t i = 0; i < from_size / 4; ++i) diff[j++] = ~from[i];
+  for (uint32_t i = 0; i < to_size / 4; ++i) diff[j++] = to[i];
+  return CsumPartial(reinterpret_cast<const uint8_t*>(diff), diff_size, seed);
+}
+
+// bpf_xdp_adjust_head(): data moves by `offset` (the metadata with it),
+// keeping the xdp_frame's room at the headroom's start and ETH_HLEN bytes
+// before data_end.
+long bpfemu_xdp_adjust_head(void* ctx, int offset) {
+  using namespace bpfemu::native;
+  auto* md = static_cast<struct xdp_md*>(ctx);
+  const uint64_t metalen = md->data - md->data_meta;
+  const uint64_t data_start = xdp_hard_start + kXdpFrameSize + metalen;
+  const uint64_t data = uint64_t{md->data} + static_cast<int64_t>(offset);
+  if (data < data_start || data > md->data_end - kEthHlen) return -EINVAL;
+  if (metalen != 0) {
+    std::memmove(reinterpret_cast<void*>(uintptr_t{md->data_meta + offset}),
+                 reinterpret_cast<void*>(uintptr_t{md->data_meta}), metalen);
+  }
+  md->data_meta += offset;
+  md->data = static_cast<uint32_t>(data);
+  return 0;
+}
+
+// bpf_xdp_adjust_tail(): data_end moves by `offset`, up to the frame's
+// tailroom and down to ETH_HLEN bytes after data; grown bytes are zeroed.
+// A frame with fragments grows or shrinks at its last fragment instead.
+long bpfemu_xdp_adjust_tail(void* ctx, int offset) {
+  using namespace bpfemu::native;
+  auto* md = static_cast<struct xdp_md*>(ctx);
+  if (XdpHasFrags()) {
+    // -offset as the kernel's int negation computes it (INT_MIN stays).
+    if (offset < 0) {
+      return XdpFragsShrinkTail(
+          md, static_cast<int>(0u - static_cast<uint32_t>(offset)));
+    }
+    return XdpFragsIncreaseTail(offset);
+  }
+  const uint64_t data_end =
+      uint64_t{md->data_end} + static_cast<int64_t>(offset);
+  if (data_end > xdp_hard_end) return -EINVAL;
+  if (data_end < uint64_t{md->data} + kEthHlen) return -EINVAL;
+  if (offset > 0) {
+    std::memset(reinterpret_cast<void*>(uintptr_t{md->data_end}), 0, offset);
+  }
+  md->data_end = static_cast<uint32_t>(data_end);
+  return 0;
+}
+
+// bpf_xdp_adjust_meta(): data_meta moves by `offset`, within the headroom
+// after the xdp_frame and not past data; the metadata's length must stay
+// valid (-EACCES).
+long bpfemu_xdp_adjust_meta(void* ctx, int offset) {
+  using namespace bpfemu::native;
+  auto* md = static_cast<struct xdp_md*>(ctx);
+  const uint64_t meta = uint64_t{md->data_meta} + static_cast<int64_t>(offset);
+  if (meta < xdp_hard_start + kXdpFrameSize || meta > md->data) {
+    return -EINVAL;
+  }
+  if (XdpMetalenInvalid(md->data - meta)) return -EACCES;
+  md->data_meta = static_cast<uint32_t>(meta);
+  return 0;
+}
+
+// bpf_xdp_load_bytes() / bpf_xdp_store_bytes(): across the linear part
+// and the fragments; offset or length over 0xffff -EFAULT, past the frame's
+// end -EINVAL.
+long bpfemu_xdp_load_bytes(void* ctx, __u32 offset, void* buf, __u32 len) {
+  return bpfemu::native::XdpCopy(static_cast<struct xdp_md*>(ctx), offset,
+                                 static_cast<uint8_t*>(buf), len, false);
+}
+
+long bpfemu_xdp_store_bytes(void* ctx, __u32 offset, void* buf, __u32 len) {
+  return bpfemu::native::XdpCopy(static_cast<struct xdp_md*>(ctx), offset,
+                                 static_cast<uint8_t*>(buf), len, true);
+}
 
 }  // extern "C"

@@ -57,6 +57,17 @@ void ClearPrintk();
 // nullptr if no map has that id.
 void* InnerMapCell(uint32_t id);
 
+// The XDP frame of the run in progress on this thread, as
+// bpf_prog_test_run_xdp (net/bpf/test_run.c) lays it out: data_hard_start
+// and xdp_data_hard_end() (the frame's end less the skb_shared_info
+// tailroom). bpf_xdp_adjust_head / _tail / _meta keep the packet inside
+// it. `frags` are the frame's fragments past the linear part (page-sized
+// as the test run fills them, at most 17; may be NULL for none), which
+// bpf_xdp_adjust_tail grows and shrinks and bpf_xdp_load_bytes /
+// store_bytes reach. Set by the XDP test run before the program runs.
+void SetXdpFrame(uint64_t hard_start, uint64_t hard_end,
+                 std::vector<std::vector<uint8_t>>* frags);
+
 }  // namespace bpfemu::native
 
 #endif  // BPFEMU_NATIVE_HELPERS_H_

@@ -18,6 +18,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "emu/cpu.h"
@@ -947,6 +948,193 @@ TEST_P(ExamplesCompareTest, StringsAndClocks) {
     }
   }
   EXPECT_EQ(p.runs(), 6);
+}
+
+// The 16-bit one's complement sum of `n` bytes at `p` (RFC 1071), folded.
+uint16_t OnesSum(const uint8_t* p, size_t n, uint32_t sum = 0) {
+  for (size_t i = 0; i + 1 < n; i += 2) sum += (p[i] << 8) | p[i + 1];
+  if (n & 1) sum += p[n - 1] << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+// An Ethernet + IPv4 + UDP/TCP frame with valid IP and L4 checksums (the
+// L4 checksum left 0 when `l4_csum` is false: UDP's "none").
+Bytes ChecksummedFrame(uint8_t l4, size_t len, bool l4_csum = true) {
+  Bytes f = Ipv4Frame(0xc0a80001, 0xc0a80002, 4000, 53, l4, len);
+  uint8_t* ip = f.data() + ETH_HLEN;
+  const size_t l4_len = f.size() - ETH_HLEN - 20;
+  const size_t check = l4 == IPPROTO_UDP ? 6 : 16;
+  if (l4 == IPPROTO_TCP) f[ETH_HLEN + 20 + 12] = 5 << 4;  // data offset
+  if (l4_csum) {
+    // The pseudo header: addresses, protocol, L4 length.
+    uint32_t pseudo = OnesSum(ip + 12, 8);
+    pseudo += l4 + static_cast<uint32_t>(l4_len);
+    const uint16_t sum = ~OnesSum(ip + 20, l4_len, pseudo);
+    ip[20 + check] = sum >> 8;
+    ip[20 + check + 1] = sum & 0xff;
+  }
+  const uint16_t sum = ~OnesSum(ip, 20);
+  ip[10] = sum >> 8;
+  ip[11] = sum & 0xff;
+  return f;
+}
+
+// A frame whose payload is an `adjust` command (packet_rewrite.bpf.c).
+Bytes AdjustCommand(uint8_t op, int32_t delta, size_t len = 64) {
+  Bytes f = EthFrame(0x88b5, len);
+  for (size_t i = ETH_HLEN + 8; i < f.size(); ++i) f[i] = uint8_t(i * 7);
+  f[ETH_HLEN] = op;
+  std::memcpy(f.data() + ETH_HLEN + 4, &delta, sizeof(delta));
+  return f;
+}
+
+// packet_rewrite.bpf.c's `results`, slot by slot on both sides (readable
+// messages: the whole-map comparison prints only 32 entries).
+void ExpectSameResults(Pair& p) {
+  const int kfd = p.kernel().MapFd("results");
+  const int nfd = p.emu().MapFd("results");
+  for (uint32_t slot = 0; slot < 40; ++slot) {
+    int64_t k = 0, n = 0;
+    ASSERT_EQ(bpf_map_lookup_elem(kfd, &slot, &k), 0);
+    ASSERT_EQ(MapLookupElem(nfd, &slot, &n), 0);
+    EXPECT_EQ(k, n) << "results[" << slot << "]";
+  }
+}
+
+// packet_rewrite.bpf.c: IPIP encapsulation and decapsulation with
+// bpf_xdp_adjust_head / _tail and bpf_csum_diff; the head, tail and
+// metadata limits of the test run's frame (256 bytes of headroom less the
+// 40-byte xdp_frame, the page less skb_shared_info, ETH_HLEN minimums,
+// EINVAL / EACCES); a tc rewrite of port and address through
+// bpf_skb_store_bytes and bpf_l3/l4_csum_replace; their argument errors.
+TEST_P(ExamplesCompareTest, PacketRewrite) {
+  Pair p("packet_rewrite", GetParam());
+  ASSERT_TRUE(p.ok());
+  // Encapsulation; a frame padded past its IP length is trimmed.
+  p.RunPacket("encap", ChecksummedFrame(IPPROTO_UDP, 60));
+  Bytes padded = ChecksummedFrame(IPPROTO_UDP, 60);
+  padded.resize(97, 0xee);
+  p.RunPacket("encap", padded);
+  p.RunPacket("encap", EthFrame(ETH_P_ARP, 60));
+  ExpectSameResults(p);
+  // Decapsulation of an IPIP frame (its outer header's checksum is left
+  // 0: decap does not check it).
+  for (size_t len : {54, 60, 75}) {
+    Bytes inner = ChecksummedFrame(IPPROTO_TCP, len);
+    Bytes ipip(inner.begin(), inner.begin() + ETH_HLEN);
+    const uint8_t outer[20] = {0x45, 0, 0, 0, 0, 0, 0, 0, 64, IPPROTO_IPIP};
+    ipip.insert(ipip.end(), outer, outer + 20);
+    ipip.insert(ipip.end(), inner.begin() + ETH_HLEN, inner.end());
+    p.RunPacket("decap", ipip);
+  }
+  ExpectSameResults(p);
+  // The limits: 64-byte frames, then a 3400-byte one whose tail may grow
+  // by 120 bytes to the frame's end (4096 - 256 - 320 = 3520).
+  const int32_t kLen = 64;
+  const std::vector<std::pair<uint8_t, int32_t>> cmds = {
+      {1, -216},      {1, -217},      {1, -256},      {1, -14},
+      {1, 0},         {1, 8},         {1, kLen - 14}, {1, kLen - 13},
+      {1, INT32_MIN}, {1, INT32_MAX}, {2, -8},        {2, 14 - kLen},
+      {2, 13 - kLen}, {2, 1},         {2, 200},       {2, INT32_MIN},
+      {2, INT32_MAX}, {3, -4},        {3, -3},        {3, -32},
+      {3, -216},      {3, -220},      {3, -256},      {3, 4},
+      {3, 0},         {3, INT32_MIN}, {0, 0},
+  };
+  for (const auto& [op, delta] : cmds) {
+    SCOPED_TRACE(::testing::Message()
+                 << "op " << int{op} << " delta " << delta);
+    p.RunPacket("adjust", AdjustCommand(op, delta, kLen));
+    ExpectSameResults(p);
+  }
+  for (int32_t delta : {119, 120, 121}) {
+    SCOPED_TRACE(delta);
+    p.RunPacket("adjust", AdjustCommand(2, delta, 3400));
+    ExpectSameResults(p);
+  }
+  // Frames with fragments (past 3520 bytes): the last fragment grows up to
+  // its page (3520 + 4090 bytes: 6 more, not 7) or shrinks, released
+  // fragments and then the linear part; loads and stores across the
+  // linear part and the fragments, and their limits.
+  const std::vector<std::tuple<uint8_t, int32_t, size_t>> frag_cmds = {
+      {2, 100, 5000},       {2, 256, 5000},       {2, -100, 5000},
+      {2, -1480, 5000},     {2, -1500, 5000},     {2, 14 - 5000, 5000},
+      {2, 13 - 5000, 5000}, {2, INT32_MIN, 5000}, {2, 6, 7610},
+      {2, 7, 7610},         {2, -4100, 7700},     {4, 3516, 5000},
+      {4, 3520, 5000},      {4, 4992, 5000},      {4, 4993, 5000},
+      {4, 0x10000, 5000},   {4, 100, 64},         {4, 57, 64},
+      {5, 3516, 5000},      {5, 7600, 7700},      {5, 4993, 5000},
+      {5, 0x10000, 5000},   {5, 56, 64},          {5, 57, 64},
+  };
+  for (const auto& [op, delta, len] : frag_cmds) {
+    SCOPED_TRACE(::testing::Message()
+                 << "op " << int{op} << " delta " << delta << " len " << len);
+    p.RunPacket("adjust", AdjustCommand(op, delta, len));
+    ExpectSameResults(p);
+  }
+  // With metadata from ctx_in (4 bytes before the frame): the head may
+  // reach back 212 bytes, not 216; ctx_out's offsets follow the moves.
+  for (const auto& [op, delta] :
+       std::vector<std::pair<uint8_t, int32_t>>{{1, -212},
+                                                {1, -213},
+                                                {1, 20},
+                                                {3, -8},
+                                                {3, -212},
+                                                {3, 4},
+                                                {2, -10}}) {
+    SCOPED_TRACE(::testing::Message()
+                 << "ctx: op " << int{op} << " delta " << delta);
+    Bytes in = {0xde, 0xad, 0xbe, 0xef};
+    const Bytes frame = AdjustCommand(op, delta, 80);
+    in.insert(in.end(), frame.begin(), frame.end());
+    struct xdp_md ctx = {};
+    ctx.data = 4;
+    ctx.data_end = static_cast<uint32_t>(in.size());
+    struct xdp_md kctx_out = {};
+    Bytes kout(in.size() + 256);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(),
+                .data_out = kout.data(),
+                .data_size_in = static_cast<uint32_t>(in.size()),
+                .data_size_out = static_cast<uint32_t>(kout.size()),
+                .ctx_in = &ctx, .ctx_out = &kctx_out,
+                .ctx_size_in = sizeof(ctx), .ctx_size_out = sizeof(kctx_out));
+    const int kerr = bpf_prog_test_run_opts(p.kernel().ProgFd("adjust"), &opts);
+    kout.resize(kerr == 0 ? opts.data_size_out : 0);
+    const native::PacketResult n =
+        p.emu().FindProgram("adjust")->RunXdp(in, &ctx);
+    EXPECT_EQ(kerr, n.err);
+    EXPECT_EQ(opts.retval, n.retval);
+    EXPECT_EQ(kout, n.data_out);
+    const auto* k = reinterpret_cast<const uint8_t*>(&kctx_out);
+    EXPECT_EQ(Bytes(k, k + sizeof(kctx_out)), n.ctx_out);
+    ExpectSameResults(p);
+  }
+  // tc: UDP with and without a checksum, TCP; the IP checksum must still
+  // verify afterwards.
+  for (const auto& [l4, csum] : std::vector<std::pair<uint8_t, bool>>{
+           {IPPROTO_UDP, true}, {IPPROTO_UDP, false}, {IPPROTO_TCP, true}}) {
+    for (size_t len : {60, 81}) {
+      const Bytes f = ChecksummedFrame(l4, len, csum);
+      p.RunPacket("rewrite", f);
+      const native::Program* prog = p.emu().FindProgram("rewrite");
+      const native::PacketResult r = prog->RunSkb(f);
+      ASSERT_EQ(r.data_out.size(), f.size());
+      EXPECT_EQ(OnesSum(r.data_out.data() + ETH_HLEN, 20), 0xffff);
+      const size_t l4_len = f.size() - ETH_HLEN - 20;
+      const uint8_t* ip = r.data_out.data() + ETH_HLEN;
+      if (csum) {
+        uint32_t pseudo = OnesSum(ip + 12, 8) + l4 + l4_len;
+        EXPECT_EQ(OnesSum(ip + 20, l4_len, pseudo), 0xffff);
+      } else {
+        EXPECT_EQ(ip[26] | ip[27], 0) << "a UDP checksum of 0 stays 0";
+      }
+      ExpectSameResults(p);
+    }
+  }
+  for (size_t len : {60, 64, 300}) {
+    p.RunPacket("errors", ChecksummedFrame(IPPROTO_UDP, len));
+    ExpectSameResults(p);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, ExamplesCompareTest,

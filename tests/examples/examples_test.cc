@@ -24,6 +24,7 @@
 #include "emu/perf_buffer.h"
 #include "emu/ringbuf_consumer.h"
 #include "emu/syscall.h"
+#include "emu/version.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
 #include "native/helpers.h"
@@ -831,5 +832,58 @@ TEST_F(ExamplesTest, ClocksFollowSetKtime) {
   EXPECT_EQ(bpfemu_jiffies64(), kInitialJiffies + 750);  // 3 s at HZ 250
   EXPECT_EQ(bpfemu_get_numa_node_id(), 0);
 }
+
+// packet_rewrite.bpf.c's argument errors and bpf_csum_diff under both
+// of its versions (the 6.18 values are the kernel's, measured by
+// examples_compare_test's PacketRewrite; 6.12's follow its scratchpad sum).
+TEST_F(ExamplesTest, PacketRewriteErrorsAndCsumDiffByVersion) {
+  auto obj = LoadObject("packet_rewrite");
+  ASSERT_NE(obj, nullptr);
+  const Program* errors = obj->FindProgram("errors");
+  const Program* encap = obj->FindProgram("encap");
+  ASSERT_NE(errors, nullptr);
+  ASSERT_NE(encap, nullptr);
+  const int fd = obj->MapFd("results");
+  const KernelVersion saved = TargetKernel();
+  auto result = [&](uint32_t slot) {
+    return static_cast<int64_t>(LookupU64(fd, slot));
+  };
+  const std::vector<uint8_t> frame =
+      Ipv4Frame(0xc0a80001, 0xc0a80002, 4000, 53, IPPROTO_UDP, 60);
+  for (KernelVersion v : {KernelVersion::k6_12, KernelVersion::k6_18}) {
+    SetTargetKernel(v);
+    SCOPED_TRACE(KernelVersionName(v));
+    ASSERT_EQ(errors->RunSkb(frame).err, 0);
+    EXPECT_EQ(result(16), -EINVAL);  // store_bytes: unknown flag
+    EXPECT_EQ(result(17), -EFAULT);  // past the frame
+    EXPECT_EQ(result(18), -EFAULT);  // offset over INT_MAX
+    EXPECT_EQ(result(19), 0);        // the last 4 bytes
+    EXPECT_EQ(result(20), -EFAULT);  // l3: odd offset
+    EXPECT_EQ(result(21), -EINVAL);  // size 3
+    EXPECT_EQ(result(22), -EINVAL);  // size 0 with from != 0
+    EXPECT_EQ(result(23), -EINVAL);  // flags beyond the size field
+    EXPECT_EQ(result(24), -EFAULT);  // offset over 0xffff
+    EXPECT_EQ(result(25), -EFAULT);  // l4: odd offset
+    EXPECT_EQ(result(26), -EFAULT);  // at the frame's end
+    EXPECT_EQ(result(27), -EINVAL);  // unknown flag
+    EXPECT_EQ(result(28), -EINVAL);  // size 8
+    ASSERT_EQ(encap->RunXdp(frame).retval, uint32_t{XDP_TX});
+    if (v == KernelVersion::k6_12) {
+      EXPECT_EQ(result(29), -EINVAL);  // 3 bytes
+      EXPECT_EQ(result(30), -EINVAL);  // 516 bytes
+      EXPECT_EQ(result(31), 0xfffffffe);
+      EXPECT_EQ(result(32), 0x12345678);  // the seed as it is
+      EXPECT_EQ(result(1), 0x45000499);   // the outer header's 32-bit sum
+    } else {
+      EXPECT_EQ(result(29), 0);
+      EXPECT_EQ(result(30), 0xffff);
+      EXPECT_EQ(result(31), 0xfffe);
+      EXPECT_EQ(result(32), 0x68ac);  // the seed folded
+      EXPECT_EQ(result(1), 0x4999);
+    }
+  }
+  SetTargetKernel(saved);
+}
+
 }  // namespace
 }  // namespace bpfemu::examples

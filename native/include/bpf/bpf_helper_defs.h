@@ -212,5 +212,42 @@ static inline void *bpf_dynptr_data(const struct bpf_dynptr *ptr, __u32 offset,
                                     __u32 len) {
   return bpfemu_dynptr_data(ptr, offset, len);
 }
+/* Packet rewriting: XDP head / tail / metadata moves, checksums, skb
+ * stores (net/core/filter.c). */
+struct xdp_md;
+static inline long bpf_xdp_adjust_head(struct xdp_md *xdp_md, int delta) {
+  return bpfemu_xdp_adjust_head(xdp_md, delta);
+}
+static inline long bpf_xdp_adjust_tail(struct xdp_md *xdp_md, int delta) {
+  return bpfemu_xdp_adjust_tail(xdp_md, delta);
+}
+static inline long bpf_xdp_adjust_meta(struct xdp_md *xdp_md, int delta) {
+  return bpfemu_xdp_adjust_meta(xdp_md, delta);
+}
+static inline long bpf_xdp_load_bytes(struct xdp_md *xdp_md, __u32 offset,
+                                      void *buf, __u32 len) {
+  return bpfemu_xdp_load_bytes(xdp_md, offset, buf, len);
+}
+static inline long bpf_xdp_store_bytes(struct xdp_md *xdp_md, __u32 offset,
+                                       void *buf, __u32 len) {
+  return bpfemu_xdp_store_bytes(xdp_md, offset, buf, len);
+}
+static inline __s64 bpf_csum_diff(__be32 *from, __u32 from_size, __be32 *to,
+                                  __u32 to_size, __wsum seed) {
+  return bpfemu_csum_diff(from, from_size, to, to_size, seed);
+}
+static inline long bpf_skb_store_bytes(struct __sk_buff *skb, __u32 offset,
+                                       const void *from, __u32 len,
+                                       __u64 flags) {
+  return bpfemu_skb_store_bytes(skb, offset, from, len, flags);
+}
+static inline long bpf_l3_csum_replace(struct __sk_buff *skb, __u32 offset,
+                                       __u64 from, __u64 to, __u64 size) {
+  return bpfemu_l3_csum_replace(skb, offset, from, to, size);
+}
+static inline long bpf_l4_csum_replace(struct __sk_buff *skb, __u32 offset,
+                                       __u64 from, __u64 to, __u64 flags) {
+  return bpfemu_l4_csum_replace(skb, offset, from, to, flags);
+}
 
 #endif /* __BPF_HELPER_DEFS_H */

@@ -152,6 +152,20 @@ long bpfemu_dynptr_read(void *dst, __u32 len, const struct bpf_dynptr *src,
 long bpfemu_dynptr_write(const struct bpf_dynptr *dst, __u32 offset, void *src,
                          __u32 len, __u64 flags);
 void *bpfemu_dynptr_data(const struct bpf_dynptr *ptr, __u32 offset, __u32 len);
+/* Packet rewriting (net/core/filter.c). */
+long bpfemu_xdp_adjust_head(void *xdp_md, int offset);
+long bpfemu_xdp_adjust_tail(void *xdp_md, int offset);
+long bpfemu_xdp_adjust_meta(void *xdp_md, int offset);
+long bpfemu_xdp_load_bytes(void *xdp_md, __u32 offset, void *buf, __u32 len);
+long bpfemu_xdp_store_bytes(void *xdp_md, __u32 offset, void *buf, __u32 len);
+__s64 bpfemu_csum_diff(const __be32 *from, __u32 from_size, const __be32 *to,
+                       __u32 to_size, __wsum seed);
+long bpfemu_skb_store_bytes(void *skb, __u32 offset, const void *from,
+                            __u32 len, __u64 flags);
+long bpfemu_l3_csum_replace(void *skb, __u32 offset, __u64 from, __u64 to,
+                            __u64 flags);
+long bpfemu_l4_csum_replace(void *skb, __u32 offset, __u64 from, __u64 to,
+                            __u64 flags);
 
 #ifdef __cplusplus
 }
