@@ -981,6 +981,10 @@ std::string RawType(const native::BtfData& btf, uint32_t id) {
           o.Str("name", vname);
           if (kflag) {
             o.Int("val", static_cast<int64_t>(val));
+          } else if (kind == BTF_KIND_ENUM) {
+            // bpftool passes the s32 value to a u64 field: sign-extended.
+            o.Uint("val", static_cast<uint64_t>(
+                              static_cast<int64_t>(static_cast<int32_t>(val))));
           } else {
             o.Uint("val", val);
           }
@@ -1190,10 +1194,14 @@ void BtfWarn(void*, const char* msg) {
   std::fprintf(g_err, "%s", Printable(msg).c_str());
 }
 
+// bpftool's `btf help`, for the part bpfemu has.
 int BtfUsage() {
   std::fprintf(g_err,
-               "Usage: bpfemu btf dump file FILE [format FORMAT]\n"
-               "       FORMAT  := { raw | c }\n");
+               "Usage: bpfemu btf dump BTF_SRC [format FORMAT]\n"
+               "\n"
+               "       BTF_SRC := { file FILE }\n"
+               "       FORMAT  := { raw | c }\n"
+               "       OPTIONS := { {-j|--json} }\n");
   return 255;
 }
 
@@ -1202,8 +1210,15 @@ int BtfUsage() {
 // over vmlinux, as bpftool reads module BTF).
 int BtfDumpFile(std::vector<std::string>& args, size_t i) {
   if (args.size() - i < 2) {
-    Error(absl::StrFormat("'dump' needs at least 2 arguments, %zu found",
-                          args.size() - i));
+    const std::string msg = absl::StrFormat(
+        "'dump' needs at least 2 arguments, %zu found", args.size() - i);
+    if (g_json) {
+      // The error object, then usage()'s null, in one JSON stream.
+      g_reported = true;
+      std::fprintf(g_out, "{\"error\":\"%s\"},null\n", JsonEscape(msg).c_str());
+      return 255;
+    }
+    Error(msg);
     return BtfUsage();
   }
   const std::string& src = args[i];
@@ -1236,7 +1251,13 @@ int BtfDumpFile(std::vector<std::string>& args, size_t i) {
   while (i < args.size()) {
     if (IsPrefix(args[i], "format")) {
       if (++i >= args.size()) {
-        Error("expecting value for 'format' option\n");
+        // bpftool's message ends in a newline of its own.
+        if (g_json) {
+          Error("expecting value for 'format' option\n");
+        } else {
+          Error("expecting value for 'format' option");
+          std::fprintf(g_err, "\n");
+        }
         return 234;  // -EINVAL
       }
       if (args[i] == "c") {
@@ -1270,10 +1291,14 @@ int BtfDumpFile(std::vector<std::string>& args, size_t i) {
     return 161;  // -EOPNOTSUPP
   }
   std::unique_ptr<native::BtfDump> dump;
+  // BTF that refers to types it does not have is refused as libbpf after
+  // 1.1 refuses it when parsing (bpftool 7.1's libbpf would crash on it).
   if (const int err =
-          native::BtfDump::Create(btf.get(), BtfPrint, BtfWarn, g_out, &dump);
+          native::BtfDump::Create(btf.get(), BtfPrint, BtfWarn, g_out, &dump,
+                                  native::BtfDump::Dialect::kLinux61);
       err != 0) {
-    Error(absl::StrFormat("failed to dump BTF: %s", strerror(-err)));
+    Error(absl::StrFormat("failed to load BTF from %s: %s", path,
+                          strerror(-err)));
     return err & 0xff;
   }
   std::fprintf(g_out,

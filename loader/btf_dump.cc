@@ -111,6 +111,7 @@ struct BtfDump::Impl {
   const BtfData* btf = nullptr;
   BtfDump::PrintFn printf_fn = nullptr;
   BtfDump::WarnFn warn_fn = nullptr;
+  BtfDump::Dialect dialect = BtfDump::Dialect::kLibbpf112;
   void* ctx = nullptr;
   int ptr_sz = 8;
   bool strip_mods = false;
@@ -177,8 +178,16 @@ int MarkReferenced(Dumper* d) {
   for (int i = d->last_id + 1; i < n; ++i) {
     const btf_type* t = TypeOf(d, i);
     const uint16_t vlen = VlenOf(t);
-    auto mark = [d](uint32_t id) {
-      if (id < d->states.size()) d->states[id].referenced = true;
+    // A reference past the last type would leave the walk below without a
+    // type to look at (libbpf 1.1 would crash; later releases refuse such
+    // BTF when it is parsed): refused.
+    bool bad = false;
+    auto mark = [d, &bad](uint32_t id) {
+      if (id < d->states.size()) {
+        d->states[id].referenced = true;
+      } else {
+        bad = true;
+      }
     };
     switch (KindOf(t)) {
       case BTF_KIND_INT:
@@ -217,6 +226,7 @@ int MarkReferenced(Dumper* d) {
       default:
         return -EINVAL;
     }
+    if (bad) return -EINVAL;
   }
   return 0;
 }
@@ -547,7 +557,9 @@ void EmitEnumDef(Dumper* d, uint32_t id, const btf_type* t, int lvl) {
     }
   }
   Out(d, "\n%s}", Tabs(lvl));
-  // Sizes a plain enum would not get.
+  // Sizes a plain enum would not get (libbpf 1.1.2; the 6.1 tree's libbpf
+  // prints none).
+  if (d->dialect == BtfDump::Dialect::kLinux61) return;
   if (t->size == 1) {
     Out(d, " __attribute__((mode(byte)))");
   } else if (t->size == 8 && d->ptr_sz == 8) {
@@ -710,7 +722,13 @@ void EmitChain(Dumper* d, Chain* c, const char* fname, int lvl) {
         }
         Out(d, "(");
         // libbpf 1.1.2 prints no "void" for a prototype without
-        // parameters (clang's single void parameter included).
+        // parameters (clang's single void parameter included); the 6.1
+        // tree's libbpf prints "void", also for vlen 0.
+        if (d->dialect == BtfDump::Dialect::kLinux61 &&
+            (vlen == 0 || (vlen == 1 && p[0].type == 0))) {
+          Out(d, "void)");
+          return;
+        }
         if (vlen == 1 && p[0].type == 0) {
           Out(d, ")");
           return;
@@ -1429,13 +1447,14 @@ BtfDump::BtfDump() : impl_(std::make_unique<Impl>()) {}
 BtfDump::~BtfDump() = default;
 
 int BtfDump::Create(const BtfData* btf, PrintFn print, WarnFn warn, void* ctx,
-                    std::unique_ptr<BtfDump>* out) {
+                    std::unique_ptr<BtfDump>* out, Dialect dialect) {
   std::unique_ptr<BtfDump> dump(new BtfDump());
   Impl* d = dump->impl_.get();
   d->btf = btf;
   d->printf_fn = print;
   d->warn_fn = warn;
   d->ctx = ctx;
+  d->dialect = dialect;
   const size_t psz = btf->ptr_size();
   d->ptr_sz =
       psz != 0 ? static_cast<int>(psz) : static_cast<int>(sizeof(void*));

@@ -27,10 +27,20 @@ class BtfDump {
   // libbpf's warnings ("libbpf: ...\n", pr_warn), or nullptr to drop them.
   using WarnFn = void (*)(void* ctx, const char* msg);
 
+  // Which libbpf's output to reproduce: the libbpf 1.1.2 release
+  // (libbpfemu's btf_dump__*, compared with the system libbpf), or the
+  // libbpf of the Linux 6.1 tree (tools/lib/bpf), which bpftool 7.1 is
+  // built with: it prints `(void)` for a prototype without parameters
+  // where 1.1.2 prints `()`, and no __attribute__((mode(byte|word))) on
+  // 1- and 8-byte enums.
+  enum class Dialect { kLibbpf112, kLinux61 };
+
   // A printer over `btf` (which must outlive it; types added to it later
-  // are seen). 0, or -EINVAL for a type of unknown kind.
+  // are seen). 0, or -EINVAL for a type of unknown kind or a reference to
+  // a type id past the last.
   static int Create(const BtfData* btf, PrintFn print, WarnFn warn, void* ctx,
-                    std::unique_ptr<BtfDump>* out);
+                    std::unique_ptr<BtfDump>* out,
+                    Dialect dialect = Dialect::kLibbpf112);
   ~BtfDump();
   BtfDump(const BtfDump&) = delete;
   BtfDump& operator=(const BtfDump&) = delete;
