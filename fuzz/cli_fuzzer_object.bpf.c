@@ -4,8 +4,8 @@
 //   clang -O2 -g -target bpf -c cli_fuzzer_object.bpf.c -o o.bpf.o
 //   llvm-strip --strip-debug o.bpf.o   (keeps .BTF)
 //   xxd -i o.bpf.o
-#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <linux/bpf.h>
 SEC("xdp")
 int pass(struct xdp_md *ctx) { return XDP_PASS; }
 SEC("xdp")
