@@ -37,7 +37,22 @@ for o in "$@"; do
     fail "cannot extract .BTF from $o"
   fi
 done
+sources+=("$dir/testdata/sample.btf")
 [[ -r /sys/kernel/btf/vmlinux ]] && sources+=(/sys/kernel/btf/vmlinux)
+
+# Without bpftool too: a hand-made BTF blob (every kind bpftool prints a
+# field of: int, pointer, struct with a bit-field, signed enum, typedef,
+# prototype, function, array, union, const, float, var, datasec) against
+# bpftool's output recorded in testdata/.
+for mode in "|.txt" "-j|.json" "format c|.h"; do
+  args=${mode%%|*} ext=${mode#*|}
+  [[ "$args" == "format c" ]] && set_args=(btf dump file "$dir/testdata/sample.btf" format c)
+  [[ "$args" == "-j" ]] && set_args=(-j btf dump file "$dir/testdata/sample.btf")
+  [[ -z "$args" ]] && set_args=(btf dump file "$dir/testdata/sample.btf")
+  if ! diff -u "$dir/testdata/sample.btf$ext" <("$bpfemu" "${set_args[@]}" 2>&1); then
+    fail "bpfemu ${set_args[*]} differs from testdata/sample.btf$ext"
+  fi
+done
 if [[ ${#sources[@]} -lt 8 ]]; then
   fail "expected at least 6 objects and their raw BTF, got ${#sources[@]}"
 fi
