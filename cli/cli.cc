@@ -837,7 +837,11 @@ std::string BtfStr(const native::BtfData& btf, uint32_t off) {
 // A JSON field: ,"name":value (the first of an object without the comma).
 class JsonObject {
  public:
-  explicit JsonObject(std::string* out) : out_(out) { *out_ += '{'; }
+  // `open`: start the object (false: a plain-text caller that never adds
+  // a field).
+  explicit JsonObject(std::string* out, bool open = true) : out_(out) {
+    if (open) *out_ += '{';
+  }
   void Str(const char* name, const std::string& v) {
     Key(name);
     *out_ += '"' + JsonEscape(v) + '"';
@@ -874,7 +878,7 @@ std::string RawType(const native::BtfData& btf, uint32_t id) {
   const uint16_t vlen = native::BtfVlen(t);
   const bool kflag = native::BtfKflag(t);
   std::string s;
-  JsonObject j(&s);
+  JsonObject j(&s, g_json);
   const std::string name = BtfStr(btf, t->name_off);
   if (g_json) {
     j.Uint("id", id);
@@ -883,7 +887,6 @@ std::string RawType(const native::BtfData& btf, uint32_t id) {
   } else {
     absl::StrAppendFormat(&s, "[%u] %s '%s'", id, BtfKindName(kind),
                           Printable(name));
-    s.erase(0, 1);  // the JsonObject's brace
   }
   switch (kind) {
     case BTF_KIND_INT: {
@@ -1353,12 +1356,13 @@ bool ReadRunData(const std::string& fname, std::vector<uint8_t>* out) {
   }()
                                : ReadWholeFile(fname, out);
   if (err == 0) return true;
+  // bpftool's read loop stops at the first empty read without looking at
+  // the error: a directory (EISDIR) is empty data.
   if (err == -EISDIR) {
-    Error(absl::StrFormat("failed to read data_in/ctx_in from %s: %s", fname,
-                          strerror(-err)));
-  } else {
-    Error(absl::StrFormat("failed to open %s: %s", fname, strerror(-err)));
+    out->clear();
+    return true;
   }
+  Error(absl::StrFormat("failed to open %s: %s", fname, strerror(-err)));
   return false;
 }
 

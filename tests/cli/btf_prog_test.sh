@@ -171,6 +171,7 @@ runs=(
   "sock_proto data_in PKT/short"
   "xdp_pass repeat 1"
   "xdp_pass data_in PKT/missing"
+  "sock_trim data_in PKT/adir"
   "xdp_pass data_in PKT/udp4 data_out OUT/nodir/d"
   "xdp_pass data_in PKT/udp4 bogus"
   "xdp_pass d PKT/udp4"
