@@ -44,7 +44,7 @@ sources+=("$dir/testdata/sample.btf")
 # field of: int, pointer, struct with a bit-field, signed enum, typedef,
 # prototype, function, array, union, const, float, var, datasec) against
 # bpftool's output recorded in testdata/.
-for mode in "|.txt" "-j|.json" "format c|.h"; do
+for mode in "|.txt" "-j|.json" "format c|.c.txt"; do
   args=${mode%%|*} ext=${mode#*|}
   [[ "$args" == "format c" ]] && set_args=(btf dump file "$dir/testdata/sample.btf" format c)
   [[ "$args" == "-j" ]] && set_args=(-j btf dump file "$dir/testdata/sample.btf")
