@@ -181,6 +181,8 @@ int MarkReferenced(Dumper* d) {
     // A reference past the last type would leave the walk below without a
     // type to look at (libbpf 1.1 would crash; later releases refuse such
     // BTF when it is parsed): refused.
+    // So are member, parameter and enumerator names outside the strings
+    // (libbpf 1.1 would print through a NULL name).
     bool bad = false;
     auto mark = [d, &bad](uint32_t id) {
       if (id < d->states.size()) {
@@ -189,10 +191,21 @@ int MarkReferenced(Dumper* d) {
         bad = true;
       }
     };
+    auto named = [d, &bad](uint32_t off) {
+      if (d->btf->Str(off) == nullptr) bad = true;
+    };
     switch (KindOf(t)) {
-      case BTF_KIND_INT:
       case BTF_KIND_ENUM:
+        for (int j = 0; j < vlen; ++j) {
+          named(reinterpret_cast<const btf_enum*>(t + 1)[j].name_off);
+        }
+        break;
       case BTF_KIND_ENUM64:
+        for (int j = 0; j < vlen; ++j) {
+          named(reinterpret_cast<const btf_enum64*>(t + 1)[j].name_off);
+        }
+        break;
+      case BTF_KIND_INT:
       case BTF_KIND_FWD:
       case BTF_KIND_FLOAT:
         break;
@@ -213,10 +226,16 @@ int MarkReferenced(Dumper* d) {
         break;
       case BTF_KIND_STRUCT:
       case BTF_KIND_UNION:
-        for (int j = 0; j < vlen; ++j) mark(Members(t)[j].type);
+        for (int j = 0; j < vlen; ++j) {
+          mark(Members(t)[j].type);
+          named(Members(t)[j].name_off);
+        }
         break;
       case BTF_KIND_FUNC_PROTO:
-        for (int j = 0; j < vlen; ++j) mark(Params(t)[j].type);
+        for (int j = 0; j < vlen; ++j) {
+          mark(Params(t)[j].type);
+          named(Params(t)[j].name_off);
+        }
         break;
       case BTF_KIND_DATASEC: {
         const auto* v = reinterpret_cast<const btf_var_secinfo*>(t + 1);

@@ -36,8 +36,9 @@ class BtfDump {
   enum class Dialect { kLibbpf112, kLinux61 };
 
   // A printer over `btf` (which must outlive it; types added to it later
-  // are seen). 0, or -EINVAL for a type of unknown kind or a reference to
-  // a type id past the last.
+  // are seen). 0, or -EINVAL for a type of unknown kind, a reference to a
+  // type id past the last, or a member, parameter or enumerator name
+  // outside the strings.
   static int Create(const BtfData* btf, PrintFn print, WarnFn warn, void* ctx,
                     std::unique_ptr<BtfDump>* out,
                     Dialect dialect = Dialect::kLibbpf112);
