@@ -325,23 +325,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (a.starts_with("@DIR")) a = g_files + a.substr(4);
   }
   // A run repeated billions of times is a hang, not a finding (the kernel
-  // would run as long): repeats are capped at 1000 here.
+  // would run as long): `repeat` (or an abbreviation, as bpftool takes
+  // one) with more than three digits is skipped. Standard input ("-" after
+  // data_in / ctx_in or their unambiguous abbreviations) is not the
+  // fuzzer's to read.
   for (size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == "repeat" && args[i + 1].size() > 3) return 0;
-  }
-  // Standard input is not the fuzzer's to read.
-  for (const std::string& a : args) {
-    if (a == "-") {
-      bool after_in = false;
-      for (size_t i = 0; i + 1 < args.size(); ++i) {
-        if ((args[i] == "data_in" || args[i] == "ctx_in" ||
-             args[i].starts_with("data_i") || args[i].starts_with("ctx_i")) &&
-            args[i + 1] == "-") {
-          after_in = true;
-        }
-      }
-      if (after_in) return 0;
-    }
+    const std::string& w = args[i];
+    const bool repeat = !w.empty() && std::string("repeat").starts_with(w);
+    if (repeat && args[i + 1].size() > 3) return 0;
+    const bool input =
+        (w.starts_with("data_i") && std::string("data_in").starts_with(w)) ||
+        (w.starts_with("ctx_i") && std::string("ctx_in").starts_with(w));
+    if (input && args[i + 1] == "-") return 0;
   }
   char* out_buf = nullptr;
   char* err_buf = nullptr;
