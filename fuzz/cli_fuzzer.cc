@@ -343,7 +343,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t out_len = 0, err_len = 0;
   FILE* out = open_memstream(&out_buf, &out_len);
   FILE* err = open_memstream(&err_buf, &err_len);
+  // `data_out NAME` writes NAME relative to the working directory: run in
+  // the scratch directory, so no input leaves files beside the sources
+  // (one named `map` once shadowed <map> for the next clang build).
+  const int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  FUZZ_CHECK(cwd >= 0);
+  FUZZ_CHECK(chdir(g_files.c_str()) == 0);
   const int rc = bpfemu::cli::Run(args, out, err);
+  FUZZ_CHECK(fchdir(cwd) == 0);
+  close(cwd);
   std::fclose(out);
   std::fclose(err);
   const std::string o(out_buf, out_len), e(err_buf, err_len);
@@ -362,6 +370,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   FUZZ_CHECK(NoRawControlBytes(o));
   FUZZ_CHECK(NoRawControlBytes(e));
+  // Files the input wrote in the scratch directory (`data_out NAME`).
+  if (DIR* d = opendir(g_files.c_str())) {
+    std::vector<std::string> extra;
+    while (dirent* e = readdir(d)) {
+      const std::string n = e->d_name;
+      if (n != "." && n != ".." && n != "btf" && n != "obj.o" &&
+          n != "fuzz.btf" && n != "pkt" && n != "ctx") {
+        extra.push_back(n);
+      }
+    }
+    closedir(d);
+    const int dir = open(g_files.c_str(), O_RDONLY | O_DIRECTORY);
+    FUZZ_CHECK(dir >= 0);
+    for (const std::string& n : extra) RemoveTree(dir, n.c_str());
+    close(dir);
+  }
   // Pins the input created (`map pin`), removed so the tree stays small.
   for (const std::string& name : TopLevel()) {
     if (g_initial.contains(name)) continue;
