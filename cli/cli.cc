@@ -1188,13 +1188,35 @@ std::string ErrStr(int err) {
   return err == kLibbpfErrnoFormat ? "Unknown error 4001" : strerror(err);
 }
 
+// The C printer's text. Names come from the file: control bytes other
+// than the layout's newlines and tabs are shown as \xNN, as Printable()
+// shows them (bpftool prints them raw).
 void BtfPrint(void* ctx, const char* fmt, va_list args) {
-  std::vfprintf(static_cast<FILE*>(ctx), fmt, args);
+  va_list copy;
+  va_copy(copy, args);
+  const int n = std::vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  if (n <= 0) return;
+  std::string text(static_cast<size_t>(n) + 1, '\0');
+  std::vsnprintf(text.data(), text.size(), fmt, args);
+  text.resize(static_cast<size_t>(n));
+  std::string o;
+  for (const unsigned char c : text) {
+    if ((c < 0x20 && c != '\n' && c != '\t') || c >= 0x7f) {
+      absl::StrAppendFormat(&o, "\\x%02x", c);
+    } else {
+      o += static_cast<char>(c);
+    }
+  }
+  std::fputs(o.c_str(), static_cast<FILE*>(ctx));
 }
 
 void BtfWarn(void*, const char* msg) {
   g_reported = true;
-  std::fprintf(g_err, "%s", Printable(msg).c_str());
+  std::string m = msg;
+  const bool newline = m.ends_with('\n');
+  if (newline) m.pop_back();
+  std::fprintf(g_err, "%s%s", Printable(m).c_str(), newline ? "\n" : "");
 }
 
 // bpftool's `btf help`, for the part bpfemu has.

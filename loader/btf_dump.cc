@@ -112,6 +112,7 @@ struct BtfDump::Impl {
   BtfDump::PrintFn printf_fn = nullptr;
   BtfDump::WarnFn warn_fn = nullptr;
   BtfDump::Dialect dialect = BtfDump::Dialect::kLibbpf112;
+  int order_depth = 0;  // OrderType's nesting
   void* ctx = nullptr;
   int ptr_sz = 8;
   bool strip_mods = false;
@@ -269,7 +270,27 @@ int Resize(Dumper* d) {
 // The topological walk: 1 for a strong link (the type must be complete
 // where it is used), 0 for a weak one, or -errno. Named definitions are
 // queued in the order they must be printed.
+int OrderTypeAt(Dumper* d, uint32_t id, bool through_ptr);
+
+// libbpf's walk marks only structs and unions in progress, so a cycle
+// through typedefs, modifiers, pointers or arrays alone (a typedef of
+// itself) recursed until the stack ran out, in libbpf too. Past
+// kMaxOrderDepth nested calls the walk answers as for any other
+// unsatisfiable cycle. No C type nests that deep.
+constexpr int kMaxOrderDepth = 4096;
+
 int OrderType(Dumper* d, uint32_t id, bool through_ptr) {
+  if (d->order_depth >= kMaxOrderDepth) {
+    Warn(d, "libbpf: unsatisfiable type cycle, id:[%u]\n", id);
+    return -ELOOP;
+  }
+  ++d->order_depth;
+  const int r = OrderTypeAt(d, id, through_ptr);
+  --d->order_depth;
+  return r;
+}
+
+int OrderTypeAt(Dumper* d, uint32_t id, bool through_ptr) {
   TypeState& st = d->states[id];
   if (st.order == Order::kDone) return 1;
   const btf_type* t = TypeOf(d, id);
