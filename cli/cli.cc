@@ -16,12 +16,24 @@
 //   bpfemu map { push | enqueue } MAP value BYTES     (queue, stack, bloom)
 //   bpfemu map freeze MAP
 //   bpfemu map pin pinned PATH NEWPATH
+//   bpfemu [-j] btf dump file FILE [format { raw | c }]
+//   bpfemu [-j] prog run OBJECT PROG_NAME [data_in FILE] [data_out FILE]
+//        [data_size_out L] [ctx_in FILE] [ctx_out FILE] [ctx_size_out M]
+//        [repeat N]
 //
 // BYTES are bytes in decimal (or 0x-prefixed), or after the word `hex`,
 // hexadecimal - as bpftool parses them. `map list` shows the maps pinned
 // on the emulated bpffs (bpftool lists every map of the system; emulated
 // maps are only reachable by their pins). `kernel` (bpfemu's own) shows
 // the kernel version and build profile the emulator imitates.
+//
+// `btf dump file` is bpftool 7.1's (src/btf.c do_dump, dump_btf_raw,
+// dump_btf_c): a raw BTF file or an ELF object's .BTF, printed raw (plain
+// or JSON) or as C through loader/btf_dump.h. `prog run` is bpftool's
+// (src/prog.c do_run) with the program named by an object file, which is
+// loaded (loader/object.h), and a program name instead of id / pin / tag:
+// an emulated program exists only inside the process that loaded it. The
+// run is BPF_PROG_TEST_RUN (loader/test_run.h TestRun).
 //
 // Input is parsed strictly: ids and bytes with trailing junk, a sign or
 // out of range are refused (bpftool truncates `key 256` to 0 and an id above
@@ -35,7 +47,9 @@
 #include "cli/cli.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/btf.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,10 +57,13 @@
 #include <cctype>
 #include <cerrno>
 #include <climits>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,8 +71,13 @@
 #include "emu/bpffs.h"
 #include "emu/build_profile.h"
 #include "emu/cpu.h"
+#include "emu/prog.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
+#include "loader/btf.h"
+#include "loader/btf_dump.h"
+#include "loader/object.h"
+#include "loader/test_run.h"
 
 namespace bpfemu::cli {
 namespace {
@@ -763,6 +785,815 @@ int ShowKernel() {
   return 0;
 }
 
+// ---- btf dump file ------------------------------------------------------
+
+// bpftool's btf_kind_str[] (tools/bpf/bpftool/btf.c).
+const char* BtfKindName(uint32_t kind) {
+  static const char* const kKinds[] = {
+      "UNKNOWN", "INT",      "PTR",      "ARRAY",      "STRUCT",
+      "UNION",   "ENUM",     "FWD",      "TYPEDEF",    "VOLATILE",
+      "CONST",   "RESTRICT", "FUNC",     "FUNC_PROTO", "VAR",
+      "DATASEC", "FLOAT",    "DECL_TAG", "TYPE_TAG",   "ENUM64",
+  };
+  return kind < sizeof(kKinds) / sizeof(kKinds[0]) ? kKinds[kind] : "UNKNOWN";
+}
+
+const char* IntEncoding(uint32_t enc) {
+  switch (enc) {
+    case 0:
+      return "(none)";
+    case BTF_INT_SIGNED:
+      return "SIGNED";
+    case BTF_INT_CHAR:
+      return "CHAR";
+    case BTF_INT_BOOL:
+      return "BOOL";
+    default:
+      return "UNKN";
+  }
+}
+
+// btf_func_linkage_str() / btf_var_linkage_str(): the same words.
+const char* Linkage(uint32_t l) {
+  switch (l) {
+    case 0:
+      return "static";
+    case 1:
+      return "global";
+    case 2:
+      return "extern";
+    default:
+      return "(unknown)";
+  }
+}
+
+// btf_str(): "(anon)" for offset 0, "(invalid)" past the strings.
+std::string BtfStr(const native::BtfData& btf, uint32_t off) {
+  if (off == 0) return "(anon)";
+  const char* s = btf.Str(off);
+  return s ? s : "(invalid)";
+}
+
+// A JSON field: ,"name":value (the first of an object without the comma).
+class JsonObject {
+ public:
+  // `open`: start the object (false: a plain-text caller that never adds
+  // a field).
+  explicit JsonObject(std::string* out, bool open = true) : out_(out) {
+    if (open) *out_ += '{';
+  }
+  void Str(const char* name, const std::string& v) {
+    Key(name);
+    *out_ += '"' + JsonEscape(v) + '"';
+  }
+  void Uint(const char* name, unsigned long long v) {
+    Key(name);
+    absl::StrAppendFormat(out_, "%llu", v);
+  }
+  void Int(const char* name, long long v) {
+    Key(name);
+    absl::StrAppendFormat(out_, "%lld", v);
+  }
+  void Raw(const char* name, const std::string& v) {
+    Key(name);
+    *out_ += v;
+  }
+  void End() { *out_ += '}'; }
+
+ private:
+  void Key(const char* name) {
+    if (!first_) *out_ += ',';
+    first_ = false;
+    absl::StrAppendFormat(out_, "\"%s\":", name);
+  }
+  std::string* out_;
+  bool first_ = true;
+};
+
+// One type as bpftool's dump_btf_type() prints it (plain: a line and one
+// more per member; JSON: an object).
+std::string RawType(const native::BtfData& btf, uint32_t id) {
+  const btf_type* t = btf.Type(id);
+  const uint32_t kind = native::BtfKind(t);
+  const uint16_t vlen = native::BtfVlen(t);
+  const bool kflag = native::BtfKflag(t);
+  std::string s;
+  JsonObject j(&s, g_json);
+  const std::string name = BtfStr(btf, t->name_off);
+  if (g_json) {
+    j.Uint("id", id);
+    j.Str("kind", BtfKindName(kind));
+    j.Str("name", name);
+  } else {
+    absl::StrAppendFormat(&s, "[%u] %s '%s'", id, BtfKindName(kind),
+                          Printable(name));
+  }
+  switch (kind) {
+    case BTF_KIND_INT: {
+      const uint32_t v = *reinterpret_cast<const uint32_t*>(t + 1);
+      const char* enc = IntEncoding(BTF_INT_ENCODING(v));
+      if (g_json) {
+        j.Uint("size", t->size);
+        j.Uint("bits_offset", BTF_INT_OFFSET(v));
+        j.Uint("nr_bits", BTF_INT_BITS(v));
+        j.Str("encoding", enc);
+      } else {
+        absl::StrAppendFormat(&s,
+                              " size=%u bits_offset=%u nr_bits=%u encoding=%s",
+                              t->size, BTF_INT_OFFSET(v), BTF_INT_BITS(v), enc);
+      }
+      break;
+    }
+    case BTF_KIND_PTR:
+    case BTF_KIND_CONST:
+    case BTF_KIND_VOLATILE:
+    case BTF_KIND_RESTRICT:
+    case BTF_KIND_TYPEDEF:
+    case BTF_KIND_TYPE_TAG:
+      if (g_json) {
+        j.Uint("type_id", t->type);
+      } else {
+        absl::StrAppendFormat(&s, " type_id=%u", t->type);
+      }
+      break;
+    case BTF_KIND_ARRAY: {
+      const auto* a = reinterpret_cast<const btf_array*>(t + 1);
+      if (g_json) {
+        j.Uint("type_id", a->type);
+        j.Uint("index_type_id", a->index_type);
+        j.Uint("nr_elems", a->nelems);
+      } else {
+        absl::StrAppendFormat(&s, " type_id=%u index_type_id=%u nr_elems=%u",
+                              a->type, a->index_type, a->nelems);
+      }
+      break;
+    }
+    case BTF_KIND_STRUCT:
+    case BTF_KIND_UNION: {
+      const auto* m = reinterpret_cast<const btf_member*>(t + 1);
+      std::string members;
+      for (int i = 0; i < vlen; ++i, ++m) {
+        const uint32_t off =
+            kflag ? BTF_MEMBER_BIT_OFFSET(m->offset) : m->offset;
+        const uint32_t bits = kflag ? BTF_MEMBER_BITFIELD_SIZE(m->offset) : 0;
+        const std::string mname = BtfStr(btf, m->name_off);
+        if (g_json) {
+          if (i) members += ',';
+          JsonObject o(&members);
+          o.Str("name", mname);
+          o.Uint("type_id", m->type);
+          o.Uint("bits_offset", off);
+          if (bits) o.Uint("bitfield_size", bits);
+          o.End();
+        } else {
+          absl::StrAppendFormat(&members, "\n\t'%s' type_id=%u bits_offset=%u",
+                                Printable(mname), m->type, off);
+          if (bits) absl::StrAppendFormat(&members, " bitfield_size=%u", bits);
+        }
+      }
+      if (g_json) {
+        j.Uint("size", t->size);
+        j.Uint("vlen", vlen);
+        j.Raw("members", "[" + members + "]");
+      } else {
+        absl::StrAppendFormat(&s, " size=%u vlen=%u%s", t->size, vlen, members);
+      }
+      break;
+    }
+    case BTF_KIND_ENUM:
+    case BTF_KIND_ENUM64: {
+      const char* enc = kflag ? "SIGNED" : "UNSIGNED";
+      std::string values;
+      for (int i = 0; i < vlen; ++i) {
+        uint32_t name_off;
+        uint64_t val;
+        if (kind == BTF_KIND_ENUM) {
+          const auto* e = reinterpret_cast<const btf_enum*>(t + 1) + i;
+          name_off = e->name_off;
+          val = kflag ? static_cast<uint64_t>(static_cast<int64_t>(e->val))
+                      : static_cast<uint32_t>(e->val);
+        } else {
+          const auto* e = reinterpret_cast<const btf_enum64*>(t + 1) + i;
+          name_off = e->name_off;
+          val = (static_cast<uint64_t>(e->val_hi32) << 32) | e->val_lo32;
+        }
+        const std::string vname = BtfStr(btf, name_off);
+        if (g_json) {
+          if (i) values += ',';
+          JsonObject o(&values);
+          o.Str("name", vname);
+          if (kflag) {
+            o.Int("val", static_cast<int64_t>(val));
+          } else if (kind == BTF_KIND_ENUM) {
+            // bpftool passes the s32 value to a u64 field: sign-extended.
+            o.Uint("val", static_cast<uint64_t>(
+                              static_cast<int64_t>(static_cast<int32_t>(val))));
+          } else {
+            o.Uint("val", val);
+          }
+          o.End();
+        } else if (kind == BTF_KIND_ENUM && kflag) {
+          absl::StrAppendFormat(&values, "\n\t'%s' val=%d", Printable(vname),
+                                static_cast<int32_t>(val));
+        } else if (kind == BTF_KIND_ENUM) {
+          absl::StrAppendFormat(&values, "\n\t'%s' val=%u", Printable(vname),
+                                static_cast<uint32_t>(val));
+        } else if (kflag) {
+          absl::StrAppendFormat(&values, "\n\t'%s' val=%lldLL",
+                                Printable(vname), static_cast<long long>(val));
+        } else {
+          absl::StrAppendFormat(&values, "\n\t'%s' val=%lluULL",
+                                Printable(vname),
+                                static_cast<unsigned long long>(val));
+        }
+      }
+      if (g_json) {
+        j.Str("encoding", enc);
+        j.Uint("size", t->size);
+        j.Uint("vlen", vlen);
+        j.Raw("values", "[" + values + "]");
+      } else {
+        absl::StrAppendFormat(&s, " encoding=%s size=%u vlen=%u%s", enc,
+                              t->size, vlen, values);
+      }
+      break;
+    }
+    case BTF_KIND_FWD: {
+      const char* fwd = kflag ? "union" : "struct";
+      if (g_json) {
+        j.Str("fwd_kind", fwd);
+      } else {
+        absl::StrAppendFormat(&s, " fwd_kind=%s", fwd);
+      }
+      break;
+    }
+    case BTF_KIND_FUNC: {
+      const char* l = Linkage(vlen);
+      if (g_json) {
+        j.Uint("type_id", t->type);
+        j.Str("linkage", l);
+      } else {
+        absl::StrAppendFormat(&s, " type_id=%u linkage=%s", t->type, l);
+      }
+      break;
+    }
+    case BTF_KIND_FUNC_PROTO: {
+      const auto* p = reinterpret_cast<const btf_param*>(t + 1);
+      std::string params;
+      for (int i = 0; i < vlen; ++i, ++p) {
+        const std::string pname = BtfStr(btf, p->name_off);
+        if (g_json) {
+          if (i) params += ',';
+          JsonObject o(&params);
+          o.Str("name", pname);
+          o.Uint("type_id", p->type);
+          o.End();
+        } else {
+          absl::StrAppendFormat(&params, "\n\t'%s' type_id=%u",
+                                Printable(pname), p->type);
+        }
+      }
+      if (g_json) {
+        j.Uint("ret_type_id", t->type);
+        j.Uint("vlen", vlen);
+        j.Raw("params", "[" + params + "]");
+      } else {
+        absl::StrAppendFormat(&s, " ret_type_id=%u vlen=%u%s", t->type, vlen,
+                              params);
+      }
+      break;
+    }
+    case BTF_KIND_VAR: {
+      const auto* v = reinterpret_cast<const btf_var*>(t + 1);
+      const char* l = Linkage(v->linkage);
+      if (g_json) {
+        j.Uint("type_id", t->type);
+        j.Str("linkage", l);
+      } else {
+        absl::StrAppendFormat(&s, " type_id=%u, linkage=%s", t->type, l);
+      }
+      break;
+    }
+    case BTF_KIND_DATASEC: {
+      const auto* v = reinterpret_cast<const btf_var_secinfo*>(t + 1);
+      std::string vars;
+      for (int i = 0; i < vlen; ++i, ++v) {
+        if (g_json) {
+          if (i) vars += ',';
+          JsonObject o(&vars);
+          o.Uint("type_id", v->type);
+          o.Uint("offset", v->offset);
+          o.Uint("size", v->size);
+          o.End();
+        } else {
+          absl::StrAppendFormat(&vars, "\n\ttype_id=%u offset=%u size=%u",
+                                v->type, v->offset, v->size);
+          if (v->type < btf.TypeCnt()) {
+            const btf_type* vt = btf.Type(v->type);
+            absl::StrAppendFormat(&vars, " (%s '%s')",
+                                  BtfKindName(native::BtfKind(vt)),
+                                  Printable(BtfStr(btf, vt->name_off)));
+          }
+        }
+      }
+      if (g_json) {
+        j.Uint("size", t->size);
+        j.Uint("vlen", vlen);
+        j.Raw("vars", "[" + vars + "]");
+      } else {
+        absl::StrAppendFormat(&s, " size=%u vlen=%u%s", t->size, vlen, vars);
+      }
+      break;
+    }
+    case BTF_KIND_FLOAT:
+      if (g_json) {
+        j.Uint("size", t->size);
+      } else {
+        absl::StrAppendFormat(&s, " size=%u", t->size);
+      }
+      break;
+    case BTF_KIND_DECL_TAG: {
+      const auto* tag = reinterpret_cast<const btf_decl_tag*>(t + 1);
+      if (g_json) {
+        j.Uint("type_id", t->type);
+        j.Int("component_idx", tag->component_idx);
+      } else {
+        absl::StrAppendFormat(&s, " type_id=%u component_idx=%d", t->type,
+                              tag->component_idx);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  if (g_json) {
+    j.End();
+  } else {
+    s += '\n';
+  }
+  return s;
+}
+
+// A whole file's bytes: 0, or -errno.
+int ReadWholeFile(const std::string& path, std::vector<uint8_t>* out) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  out->clear();
+  for (;;) {
+    uint8_t buf[65536];
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      return -err;
+    }
+    if (n == 0) break;
+    out->insert(out->end(), buf, buf + n);
+  }
+  close(fd);
+  return 0;
+}
+
+constexpr int kLibbpfErrnoFormat = 4001;  // LIBBPF_ERRNO__FORMAT
+
+// libbpf's btf__parse_split() as bpftool 7.1 calls it (tools/lib/bpf/btf.c
+// btf_parse: raw BTF when the file starts with BTF's magic, else the .BTF
+// section of an ELF file): 0, or -errno (-EIO for a file shorter than the
+// magic or unreadable, such as a directory; -LIBBPF_ERRNO__FORMAT, with
+// libbpf's warning, for neither BTF nor ELF; -ENOENT for an ELF file
+// without .BTF).
+int ParseBtfFile(const std::string& path, const native::BtfData* base,
+                 std::unique_ptr<native::BtfData>* out) {
+  std::vector<uint8_t> data;
+  if (const int err = ReadWholeFile(path, &data); err != 0) {
+    return err == -ENOENT || err == -EACCES || err == -EPERM ? err : -EIO;
+  }
+  if (data.size() < 2) return -EIO;
+  const uint16_t magic = static_cast<uint16_t>(data[0] | data[1] << 8);
+  if (magic == BTF_MAGIC) return native::BtfData::Parse(data, base, out);
+  static const uint8_t kElfMagic[4] = {0x7f, 'E', 'L', 'F'};
+  if (data.size() < 64 || std::memcmp(data.data(), kElfMagic, 4) != 0) {
+    std::fprintf(g_err, "libbpf: failed to get EHDR from %s\n",
+                 Printable(path).c_str());
+    return -kLibbpfErrnoFormat;
+  }
+  absl::Span<const uint8_t> sec;
+  if (!native::BtfData::ElfSection(data, ".BTF", &sec)) return -ENOENT;
+  return native::BtfData::Parse(sec, base, out);
+}
+
+// libbpf's libbpf_strerror(): its own codes past 4000, else strerror.
+std::string ErrStr(int err) {
+  return err == kLibbpfErrnoFormat ? "Unknown error 4001" : strerror(err);
+}
+
+// The C printer's text. Names come from the file: control bytes other
+// than the layout's newlines and tabs are shown as \xNN, as Printable()
+// shows them (bpftool prints them raw).
+void BtfPrint(void* ctx, const char* fmt, va_list args) {
+  va_list copy;
+  va_copy(copy, args);
+  const int n = std::vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  if (n <= 0) return;
+  std::string text(static_cast<size_t>(n) + 1, '\0');
+  std::vsnprintf(text.data(), text.size(), fmt, args);
+  text.resize(static_cast<size_t>(n));
+  std::string o;
+  for (const unsigned char c : text) {
+    if ((c < 0x20 && c != '\n' && c != '\t') || c >= 0x7f) {
+      absl::StrAppendFormat(&o, "\\x%02x", c);
+    } else {
+      o += static_cast<char>(c);
+    }
+  }
+  std::fputs(o.c_str(), static_cast<FILE*>(ctx));
+}
+
+void BtfWarn(void*, const char* msg) {
+  g_reported = true;
+  std::string m = msg;
+  const bool newline = m.ends_with('\n');
+  if (newline) m.pop_back();
+  std::fprintf(g_err, "%s%s", Printable(m).c_str(), newline ? "\n" : "");
+}
+
+// bpftool's `btf help`, for the part bpfemu has.
+int BtfUsage() {
+  std::fprintf(g_err,
+               "Usage: bpfemu btf dump BTF_SRC [format FORMAT]\n"
+               "\n"
+               "       BTF_SRC := { file FILE }\n"
+               "       FORMAT  := { raw | c }\n"
+               "       OPTIONS := { {-j|--json} }\n");
+  return 255;
+}
+
+// `btf dump file FILE [format {raw|c}]` (bpftool's do_dump with a file
+// source; a file under /sys/kernel/btf/ other than vmlinux is split BTF
+// over vmlinux, as bpftool reads module BTF).
+int BtfDumpFile(std::vector<std::string>& args, size_t i) {
+  if (args.size() - i < 2) {
+    const std::string msg = absl::StrFormat(
+        "'dump' needs at least 2 arguments, %zu found", args.size() - i);
+    if (g_json) {
+      // The error object, then usage()'s null, in one JSON stream.
+      g_reported = true;
+      std::fprintf(g_out, "{\"error\":\"%s\"},null\n", JsonEscape(msg).c_str());
+      return 255;
+    }
+    Error(msg);
+    return BtfUsage();
+  }
+  const std::string& src = args[i];
+  if (!IsPrefix(src, "file")) {
+    if (IsPrefix(src, "id") || IsPrefix(src, "map") || IsPrefix(src, "prog")) {
+      Error(absl::StrFormat(
+          "'%s' is not supported: bpfemu dumps BTF from files only", src));
+    } else {
+      Error(absl::StrFormat("unrecognized BTF source specifier: '%s'", src));
+    }
+    return 255;
+  }
+  const std::string path = args[i + 1];
+  i += 2;
+  std::unique_ptr<native::BtfData> vmlinux, btf;
+  static const char kSysfs[] = "/sys/kernel/btf/";
+  static const char kVmlinux[] = "/sys/kernel/btf/vmlinux";
+  if (path.starts_with(kSysfs) && path != kVmlinux) {
+    if (const int err = ParseBtfFile(kVmlinux, nullptr, &vmlinux); err != 0) {
+      Error(absl::StrFormat("failed to parse vmlinux BTF at '%s': %d\n",
+                            kVmlinux, err));
+    }
+  }
+  if (const int err = ParseBtfFile(path, vmlinux.get(), &btf); err != 0) {
+    Error(
+        absl::StrFormat("failed to load BTF from %s: %s", path, ErrStr(-err)));
+    return err & 0xff;
+  }
+  bool c = false;
+  while (i < args.size()) {
+    if (IsPrefix(args[i], "format")) {
+      if (++i >= args.size()) {
+        // bpftool's message ends in a newline of its own.
+        if (g_json) {
+          Error("expecting value for 'format' option\n");
+        } else {
+          Error("expecting value for 'format' option");
+          std::fprintf(g_err, "\n");
+        }
+        return 234;  // -EINVAL
+      }
+      if (args[i] == "c") {
+        c = true;
+      } else if (args[i] == "raw") {
+        c = false;
+      } else {
+        Error(absl::StrFormat(
+            "unrecognized format specifier: '%s', possible values: raw, c",
+            args[i]));
+        return 234;
+      }
+      ++i;
+    } else {
+      Error(absl::StrFormat("unrecognized option: '%s'", args[i]));
+      return 234;
+    }
+  }
+  const uint32_t start = vmlinux ? vmlinux->TypeCnt() : 1;
+  if (!c) {
+    if (g_json) std::fprintf(g_out, "{\"types\":[");
+    for (uint32_t id = start; id < btf->TypeCnt(); ++id) {
+      if (g_json && id != start) std::fprintf(g_out, ",");
+      std::fputs(RawType(*btf, id).c_str(), g_out);
+    }
+    if (g_json) std::fprintf(g_out, "]}\n");
+    return 0;
+  }
+  if (g_json) {
+    Error("JSON output for C-syntax dump is not supported");
+    return 161;  // -EOPNOTSUPP
+  }
+  std::unique_ptr<native::BtfDump> dump;
+  // BTF that refers to types it does not have is refused as libbpf after
+  // 1.1 refuses it when parsing (bpftool 7.1's libbpf would crash on it).
+  if (const int err =
+          native::BtfDump::Create(btf.get(), BtfPrint, BtfWarn, g_out, &dump,
+                                  native::BtfDump::Dialect::kLinux61);
+      err != 0) {
+    Error(absl::StrFormat("failed to load BTF from %s: %s", path,
+                          strerror(-err)));
+    return err & 0xff;
+  }
+  std::fprintf(g_out,
+               "#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n"
+               "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n"
+               "#pragma clang attribute push "
+               "(__attribute__((preserve_access_index)), apply_to = record)\n"
+               "#endif\n\n");
+  // bpftool walks from id 1 even for split BTF (the base's types that are
+  // needed are printed too).
+  for (uint32_t id = 1; id < btf->TypeCnt(); ++id) {
+    if (const int err = dump->DumpType(id); err != 0) {
+      g_reported = true;  // libbpf warned; bpftool prints nothing more
+      return err & 0xff;
+    }
+  }
+  std::fprintf(g_out,
+               "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n"
+               "#pragma clang attribute pop\n#endif\n\n"
+               "#endif /* __VMLINUX_H__ */\n");
+  return 0;
+}
+
+// ---- prog run -----------------------------------------------------------
+
+// bpftool's detect_common_prefix(): an abbreviation of two or more words.
+bool Ambiguous(const std::string& arg,
+               std::initializer_list<const char*> refs) {
+  std::string msg = absl::StrFormat("ambiguous prefix: '%s' could be '", arg);
+  int count = 0;
+  for (const char* r : refs) {
+    if (!IsPrefix(arg, r)) continue;
+    if (++count > 1) msg += "' or '";
+    msg += r;
+  }
+  if (count < 2) return false;
+  Error(msg + "'");
+  return true;
+}
+
+// get_run_data(): the file's bytes ("-": standard input). False with the
+// error printed.
+bool ReadRunData(const std::string& fname, std::vector<uint8_t>* out) {
+  const int err = fname == "-" ? [&] {
+    out->clear();
+    uint8_t buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), stdin)) > 0) {
+      out->insert(out->end(), buf, buf + n);
+    }
+    return 0;
+  }()
+                               : ReadWholeFile(fname, out);
+  if (err == 0) return true;
+  // bpftool's read loop stops at the first empty read without looking at
+  // the error: a directory (EISDIR) is empty data.
+  if (err == -EISDIR) {
+    out->clear();
+    return true;
+  }
+  Error(absl::StrFormat("failed to open %s: %s", fname, strerror(-err)));
+  return false;
+}
+
+// hex_print(): offset, 16 bytes as byte pairs, and their ASCII.
+void HexPrint(const std::vector<uint8_t>& d) {
+  for (size_t i = 0; i < d.size(); i += 16) {
+    std::fprintf(g_out, "%07zx\t", i);
+    size_t j;
+    for (j = i; j < i + 16 && j < d.size(); ++j) {
+      std::fprintf(g_out, "%02x%s", d[j], j % 2 ? " " : "");
+    }
+    for (; j < i + 16; ++j) std::fprintf(g_out, "  %s", j % 2 ? " " : "");
+    std::fprintf(g_out, "| ");
+    for (j = i; j < i + 16 && j < d.size(); ++j) {
+      const char c = d[j] < ' ' || d[j] > '~' ? '.' : static_cast<char>(d[j]);
+      std::fprintf(g_out, "%c%s", c, j == i + 7 ? " " : "");
+    }
+    std::fprintf(g_out, "\n");
+  }
+}
+
+// print_run_output(): to the file, or on stdout for "-". 0 or -1.
+int PrintRunOutput(const std::vector<uint8_t>& d, const std::string* fname,
+                   const char* key, bool* first) {
+  if (fname == nullptr) return 0;
+  if (*fname == "-") {
+    if (g_json) {
+      std::string a;
+      for (size_t i = 0; i < d.size(); ++i) {
+        absl::StrAppendFormat(&a, "%s%d", i ? "," : "", d[i]);
+      }
+      std::fprintf(g_out, "%s\"%s\":[%s]", *first ? "" : ",", key, a.c_str());
+      *first = false;
+    } else {
+      HexPrint(d);
+    }
+    return 0;
+  }
+  FILE* f = std::fopen(fname->c_str(), "w");
+  if (f == nullptr) {
+    Error(absl::StrFormat("failed to open %s: %s", *fname, strerror(errno)));
+    return -1;
+  }
+  const size_t n = std::fwrite(d.data(), 1, d.size(), f);
+  const int werr = errno;
+  std::fclose(f);
+  if (n != d.size()) {
+    Error(
+        absl::StrFormat("failed to write output data/ctx: %s", strerror(werr)));
+    return -1;
+  }
+  return 0;
+}
+
+// A size or count as bpftool's strtoul(.., 0) reads it, strictly.
+bool ParseU32(const std::string& s, const char* what, uint32_t* out) {
+  unsigned long long v;
+  if (!ParseUnsigned(s, 0, UINT32_MAX, &v)) {
+    Error(absl::StrFormat("can't parse %s as %s", s, what));
+    return false;
+  }
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+// `prog run OBJECT PROG_NAME [data_in FILE] [data_out FILE]
+// [data_size_out L] [ctx_in FILE] [ctx_out FILE] [ctx_size_out M]
+// [repeat N]` (bpftool's do_run; bpftool names a loaded program by id, pin,
+// tag or name, bpfemu by the object file it loads and the program's name).
+int ProgRun(std::vector<std::string>& args, size_t i) {
+  if (args.size() - i < 4) {
+    Error(absl::StrFormat("'run' needs at least 4 arguments, %zu found",
+                          args.size() - i));
+    return 255;
+  }
+  const std::string obj_path = args[i], prog_name = args[i + 1];
+  i += 2;
+  const std::string *data_in = nullptr, *data_out = nullptr;
+  const std::string *ctx_in = nullptr, *ctx_out = nullptr;
+  uint32_t data_size_out = 0, ctx_size_out = 0, repeat = 1;
+  while (i < args.size()) {
+    const std::string& a = args[i];
+    if (Ambiguous(a, {"data_in", "data_out", "data_size_out"}) ||
+        Ambiguous(a, {"ctx_in", "ctx_out", "ctx_size_out"})) {
+      return 255;
+    }
+    const bool known = IsPrefix(a, "data_in") || IsPrefix(a, "data_out") ||
+                       IsPrefix(a, "data_size_out") || IsPrefix(a, "ctx_in") ||
+                       IsPrefix(a, "ctx_out") || IsPrefix(a, "ctx_size_out") ||
+                       IsPrefix(a, "repeat");
+    if (!known) {
+      Error(absl::StrFormat(
+          "expected no more arguments, 'data_in', 'data_out', "
+          "'data_size_out', 'ctx_in', 'ctx_out', 'ctx_size_out' or 'repeat', "
+          "got: '%s'?",
+          a));
+      return 255;
+    }
+    if (i + 1 >= args.size()) {
+      Error(absl::StrFormat("'%s' needs at least 1 arguments, 0 found", a));
+      return 255;
+    }
+    const std::string& v = args[i + 1];
+    if (IsPrefix(a, "data_in")) {
+      data_in = &v;
+    } else if (IsPrefix(a, "data_out")) {
+      data_out = &v;
+    } else if (IsPrefix(a, "data_size_out")) {
+      if (!ParseU32(v, "output data size", &data_size_out)) return 255;
+    } else if (IsPrefix(a, "ctx_in")) {
+      ctx_in = &v;
+    } else if (IsPrefix(a, "ctx_out")) {
+      ctx_out = &v;
+    } else if (IsPrefix(a, "ctx_size_out")) {
+      if (!ParseU32(v, "output context size", &ctx_size_out)) return 255;
+    } else {
+      if (!ParseU32(v, "repeat number", &repeat)) return 255;
+    }
+    if (data_in && ctx_in && *data_in == "-" && *ctx_in == "-") {
+      Error("cannot use standard input for both data_in and ctx_in");
+      return 255;
+    }
+    i += 2;
+  }
+  // The program: bpftool's PROG is already loaded; bpfemu loads it here.
+  std::vector<uint8_t> elf;
+  if (const int err = ReadWholeFile(obj_path, &elf); err != 0) {
+    Error(
+        absl::StrFormat("can't open object %s: %s", obj_path, strerror(-err)));
+    return 255;
+  }
+  auto obj = native::Object::OpenBytecodeMem(elf, "bpfemu_prog_run");
+  if (!obj.ok()) {
+    Error(absl::StrFormat("can't open object %s: %s", obj_path,
+                          std::string(obj.status().message())));
+    return 255;
+  }
+  if (const int err = (*obj)->Load(); err != 0) {
+    Error(
+        absl::StrFormat("can't load object %s: %s", obj_path, strerror(-err)));
+    return 255;
+  }
+  const native::Program* prog = (*obj)->FindProgram(prog_name);
+  if (prog == nullptr) {
+    Error(absl::StrFormat("no program named %s in %s", prog_name, obj_path));
+    return 255;
+  }
+  std::vector<uint8_t> din, cin;
+  if (data_in && !ReadRunData(*data_in, &din)) return 255;
+  constexpr uint32_t kDefaultSize = 32 * 1024;  // bpftool's SZ_32K
+  native::TestRunAttr attr;
+  if (data_in) {
+    attr.data_in =
+        din.data() ? din.data() : reinterpret_cast<const uint8_t*>("");
+    attr.data_size_in = static_cast<uint32_t>(din.size());
+    attr.data_out = true;
+    if (data_size_out == 0) data_size_out = kDefaultSize;
+  }
+  attr.data_size_out = data_size_out;
+  if (ctx_in && !ReadRunData(*ctx_in, &cin)) return 255;
+  if (ctx_in) {
+    attr.ctx_in =
+        cin.data() ? cin.data() : reinterpret_cast<const uint8_t*>("");
+    attr.ctx_size_in = static_cast<uint32_t>(cin.size());
+    attr.ctx_out = true;
+    if (ctx_size_out == 0) ctx_size_out = kDefaultSize;
+  }
+  attr.ctx_size_out = ctx_size_out;
+  attr.repeat = repeat;
+  native::TestRunOutput out;
+  std::shared_ptr<const Prog> desc;
+  int err = native::CheckTestRunAttr(attr);
+  if (err == 0) err = ProgFromFd(prog->fd(), &desc);
+  if (err == 0) err = native::TestRun(*desc, attr, &out);
+  if (err != 0) {
+    Error(absl::StrFormat("failed to run program: %s", strerror(-err)));
+    return err & 0xff;
+  }
+  // The caller's buffers as the kernel leaves them: the bytes copied, the
+  // rest zero, the size the kernel reports.
+  auto result = [](uint32_t size, bool written, const std::vector<uint8_t>& v,
+                   uint32_t copy) {
+    const uint32_t n = written ? static_cast<uint32_t>(v.size()) : size;
+    std::vector<uint8_t> b(std::max(n, size));
+    std::copy_n(v.begin(), std::min<size_t>(copy, v.size()), b.begin());
+    b.resize(n);
+    return b;
+  };
+  const std::vector<uint8_t> dout =
+      result(data_size_out, out.write_data, out.data, out.data_copy);
+  const std::vector<uint8_t> cout =
+      result(ctx_size_out, out.write_ctx, out.ctx, out.ctx_copy);
+  int rc = 0;
+  bool first = true;
+  if (g_json) std::fprintf(g_out, "{");
+  if (!dout.empty()) rc += PrintRunOutput(dout, data_out, "data_out", &first);
+  if (!cout.empty()) rc += PrintRunOutput(cout, ctx_out, "ctx_out", &first);
+  const uint32_t retval = out.write_retval ? out.retval : 0;
+  const uint32_t duration = out.write_data ? out.duration : 0;
+  if (g_json) {
+    std::fprintf(g_out, "%s\"retval\":%u,\"duration\":%u}\n", first ? "" : ",",
+                 retval, duration);
+  } else {
+    std::fprintf(g_out, "Return value: %u, duration%s: %uns\n", retval,
+                 repeat > 1 ? " (average)" : "", duration);
+  }
+  return rc & 0xff;
+}
+
 int Usage(FILE* to = nullptr) {
   g_reported = true;
   std::fprintf(to ? to : g_err,
@@ -778,12 +1609,24 @@ int Usage(FILE* to = nullptr) {
                "       bpfemu [-j] map { push | enqueue } MAP value BYTES\n"
                "       bpfemu [-j] map freeze MAP\n"
                "       bpfemu [-j] map pin MAP NEWPATH\n"
+               "       bpfemu [-j] btf dump file FILE [format { raw | c }]\n"
+               "       bpfemu [-j] prog run OBJECT PROG_NAME [data_in FILE] "
+               "[data_out FILE]\n"
+               "                    [data_size_out L] [ctx_in FILE] "
+               "[ctx_out FILE] [ctx_size_out M]\n"
+               "                    [repeat N]\n"
                "       MAP := { id MAP_ID | pinned FILE }\n");
   return 255;
 }
 
 int Dispatch(std::vector<std::string>& args) {
   if (args.size() == 1 && args[0] == "kernel") return ShowKernel();
+  if (args.size() >= 2 && args[0] == "btf" && args[1] == "dump") {
+    return BtfDumpFile(args, 2);
+  }
+  if (args.size() >= 2 && args[0] == "prog" && args[1] == "run") {
+    return ProgRun(args, 2);
+  }
   if (args.empty() || args[0] != "map") return Usage();
   if (args.size() == 1) return ListOrShow(args, 1);  // `bpftool map`
   const std::string& cmd = args[1];

@@ -180,5 +180,57 @@ TEST_F(CliTest, EveryFailureSaysWhy) {
   }
 }
 
+// `btf dump file` and `prog run` on what is not a BTF file or an object: a
+// directory (which used to abort `prog run` inside Object::OpenBytecode's
+// stream read), a missing file, text. bpftool's messages and exit codes
+// for btf dump; for prog run, bpfemu's own (bpftool names a loaded
+// program instead).
+TEST_F(CliTest, BtfDumpAndProgRunRefuseNonObjects) {
+  const std::string text = dir_ + "/text";
+  FILE* f = std::fopen(text.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("not an object\n", f);
+  std::fclose(f);
+  struct Case {
+    std::vector<std::string> args;
+    int rc;
+    std::string err;
+  };
+  const std::vector<Case> cases = {
+      {{"btf", "dump", "file", dir_},
+       251,
+       "Error: failed to load BTF from " + dir_ + ": Input/output error\n"},
+      {{"btf", "dump", "file", dir_ + "/missing"},
+       254,
+       "Error: failed to load BTF from " + dir_ +
+           "/missing: No such file or directory\n"},
+      {{"btf", "dump", "file", text, "format", "c"},
+       95,
+       "libbpf: failed to get EHDR from " + text +
+           "\nError: failed to load BTF from " + text +
+           ": Unknown error 4001\n"},
+      {{"prog", "run", dir_, "p", "repeat", "1"},
+       255,
+       "Error: can't open object " + dir_ + ": Is a directory\n"},
+      {{"prog", "run", dir_ + "/missing", "p", "repeat", "1"},
+       255,
+       "Error: can't open object " + dir_ +
+           "/missing: No such file or directory\n"},
+      {{"prog", "run", dir_, "p"},
+       255,
+       "Error: 'run' needs at least 4 arguments, 2 found\n"},
+  };
+  for (const Case& c : cases) {
+    const Result r = Call(c.args);
+    EXPECT_EQ(r.rc, c.rc) << c.args[0] << " " << c.args[3];
+    EXPECT_EQ(r.err, c.err);
+    EXPECT_EQ(r.out, "");
+  }
+  const Result r = Call({"prog", "run", text, "p", "repeat", "1"});
+  EXPECT_EQ(r.rc, 255);
+  EXPECT_TRUE(r.err.starts_with("Error: can't open object " + text + ": "))
+      << r.err;
+}
+
 }  // namespace
 }  // namespace bpfemu::cli

@@ -176,6 +176,9 @@ int GoodBtfFd(int fd) {
   return fd;
 }
 
+const bpfemu::native::BtfData* BtfDataOf(const struct btf* btf) {
+  return btf->d.get();
+}
 }  // namespace bpfemu::compat
 
 extern "C" {

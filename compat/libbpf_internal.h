@@ -16,6 +16,9 @@
 
 namespace bpfemu {
 struct Prog;
+namespace native {
+class BtfData;
+}  // namespace native
 }  // namespace bpfemu
 
 namespace bpfemu::compat {
@@ -35,6 +38,10 @@ int MakeParentDir(const char* path);
 // ensure_good_fd() for a BTF fd: one at 0-2 is moved to 3 or above
 // (btf_compat.cc). The new fd or -errno.
 int GoodBtfFd(int fd);
+
+// The BTF model behind a struct btf (btf_compat.cc), for the printer
+// (loader/btf_dump.h) that btf_dump__* wraps.
+const bpfemu::native::BtfData* BtfDataOf(const struct btf* btf);
 
 // libbpf.c find_attach_btf_id (libbpf_extra.cc): the id of the kernel type
 // an attach type names in `btf` (btf_trace_<name> typedef for raw

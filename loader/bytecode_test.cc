@@ -11,6 +11,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -762,6 +764,27 @@ TEST(BytecodeTest, TracePrintkFormatsLikeTheKernel) {
   CloseFd(fd);
   // bpf_trace_printk is GPL-only.
   EXPECT_EQ(LoadTc(p, "Proprietary"), -EINVAL);
+}
+
+// Object::OpenBytecode on what is not a readable object file: an error,
+// never an abort (a directory opened as a stream threw on its first read).
+TEST(OpenBytecodeTest, DirectoryMissingFileAndNonElfAreErrors) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string dir = tmp != nullptr ? tmp : "/tmp";
+  auto d = Object::OpenBytecode(dir);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find(std::strerror(EISDIR)), std::string::npos)
+      << d.status();
+  auto m = Object::OpenBytecode(dir + "/no-such-object.bpf.o");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find(std::strerror(ENOENT)), std::string::npos)
+      << m.status();
+  const std::string text = dir + "/not-elf.bpf.o";
+  FILE* f = std::fopen(text.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("not an ELF file\n", f);
+  std::fclose(f);
+  EXPECT_FALSE(Object::OpenBytecode(text).ok());
 }
 
 }  // namespace

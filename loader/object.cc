@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "loader/object.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iterator>
 #include <string>
 #include <utility>
@@ -166,10 +166,28 @@ absl::StatusOr<std::unique_ptr<Object>> Object::OpenBytecodeMem(
 
 absl::StatusOr<std::unique_ptr<Object>> Object::OpenBytecode(
     const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrFormat("cannot read %s", path));
-  const std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)),
-                                  std::istreambuf_iterator<char>());
+  // open/read rather than a stream: a directory opens as a stream and its
+  // first read throws (it aborted the caller before).
+  std::vector<uint8_t> data;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::NotFoundError(
+        absl::StrFormat("cannot read %s: %s", path, strerror(errno)));
+  }
+  for (;;) {
+    uint8_t buf[65536];
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      return absl::InvalidArgumentError(
+          absl::StrFormat("cannot read %s: %s", path, strerror(err)));
+    }
+    if (n == 0) break;
+    data.insert(data.end(), buf, buf + n);
+  }
+  close(fd);
   return OpenBytecodeMem(data, ObjectNameFromPath(path));
 }
 

@@ -29,7 +29,7 @@ ALLOWED = {
     "loader": {"emu", "native"},
     "compat": {"emu", "native", "loader"},
     "exec": {"emu", "native", "loader"},
-    "cli": {"emu", "exec"},
+    "cli": {"emu", "loader", "exec"},
     "testing": {"emu", "native", "loader"},
     "tests": {"emu", "native", "loader", "compat", "testing", "cli", "exec"},
     "kernel_compare": {"emu", "native", "loader", "testing", "tests", "cli"},
