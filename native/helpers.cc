@@ -338,6 +338,23 @@ uint8_t* SkbWritable(void* skb, uint64_t write_len) {
   return reinterpret_cast<uint8_t*>(uintptr_t{s->data});
 }
 
+// The clock the bpf_ktime_get_*_ns helpers read: the SetKtime sequence when
+// a test fixed it (all of them then share its steps), else `id`.
+uint64_t ClockNs(clockid_t id) {
+  HelperEnv& e = HelperEnv::Get();
+  if (e.any_override.load(std::memory_order_relaxed)) {
+    bpfemu::LocalMutexLock l(&e.mu);
+    if (e.ktime_step) {
+      const uint64_t now = e.ktime_next;
+      e.ktime_next += *e.ktime_step;
+      return now;
+    }
+  }
+  timespec ts;
+  clock_gettime(id, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
+}
+
 }  // namespace
 
 }  // namespace bpfemu::native
@@ -520,18 +537,7 @@ __u32 bpfemu_get_smp_processor_id(void) {
 }
 
 __u64 bpfemu_ktime_get_ns(void) {
-  HelperEnv& e = HelperEnv::Get();
-  if (e.any_override.load(std::memory_order_relaxed)) {
-    bpfemu::LocalMutexLock l(&e.mu);
-    if (e.ktime_step) {
-      const uint64_t now = e.ktime_next;
-      e.ktime_next += *e.ktime_step;
-      return now;
-    }
-  }
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
+  return bpfemu::native::ClockNs(CLOCK_MONOTONIC);
 }
 
 __u32 bpfemu_get_prandom_u32(void) {
@@ -810,23 +816,6 @@ int BpfStrtoull(const char* buf, uint64_t buf_len, uint64_t flags,
   return static_cast<int>(pos + (s - str));
 }
 
-// The clock the bpf_ktime_get_*_ns helpers read: the SetKtime sequence when
-// a test fixed it (all of them then share its steps), else `id`.
-uint64_t ClockNs(clockid_t id) {
-  HelperEnv& e = HelperEnv::Get();
-  if (e.any_override.load(std::memory_order_relaxed)) {
-    bpfemu::LocalMutexLock l(&e.mu);
-    if (e.ktime_step) {
-      const uint64_t now = e.ktime_next;
-      e.ktime_next += *e.ktime_step;
-      return now;
-    }
-  }
-  timespec ts;
-  clock_gettime(id, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
-}
-
 }  // namespace
 
 long bpfemu_strtol(const char* buf, __u64 buf_len, __u64 flags, long* res) {
@@ -864,13 +853,18 @@ long bpfemu_strtoul(const char* buf, __u64 buf_len, __u64 flags,
 __u64 bpfemu_jiffies64(void) {
   constexpr uint64_t kHz = 250;
   constexpr uint64_t kInitial = static_cast<uint32_t>(-300 * int64_t{kHz});
-  return kInitial + ClockNs(CLOCK_MONOTONIC_COARSE) / (1000000000ULL / kHz);
+  return kInitial + bpfemu::native::ClockNs(CLOCK_MONOTONIC_COARSE) /
+                        (1000000000ULL / kHz);
 }
-__u64 bpfemu_ktime_get_boot_ns(void) { return ClockNs(CLOCK_BOOTTIME); }
+__u64 bpfemu_ktime_get_boot_ns(void) {
+  return bpfemu::native::ClockNs(CLOCK_BOOTTIME);
+}
 __u64 bpfemu_ktime_get_coarse_ns(void) {
-  return ClockNs(CLOCK_MONOTONIC_COARSE);
+  return bpfemu::native::ClockNs(CLOCK_MONOTONIC_COARSE);
 }
-__u64 bpfemu_ktime_get_tai_ns(void) { return ClockNs(CLOCK_TAI); }
+__u64 bpfemu_ktime_get_tai_ns(void) {
+  return bpfemu::native::ClockNs(CLOCK_TAI);
+}
 
 // One NUMA node, as map creation assumes (numa_node must be 0 or
 // NUMA_NO_NODE).
