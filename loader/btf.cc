@@ -344,7 +344,12 @@ int BtfData::AlignOf(uint32_t id, int* err) const {
       int max_align = 1;
       for (uint16_t i = 0; i < BtfVlen(t); ++i) {
         const int align = AlignOf(m[i].type, err);
-        if (*err != 0) return 0;
+        // btf__align_of(): a member without an alignment (an error, or a
+        // zero-sized int) leaves the struct without one.
+        if (*err != 0 || align <= 0) {
+          if (*err == 0) *err = -EINVAL;
+          return 0;
+        }
         const uint32_t off =
             BtfKflag(t) ? BTF_MEMBER_BIT_OFFSET(m[i].offset) : m[i].offset;
         const uint32_t bits =

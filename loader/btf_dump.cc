@@ -320,6 +320,12 @@ int OrderTypeAt(Dumper* d, uint32_t id, bool through_ptr) {
         const int err = OrderType(d, Members(t)[i].type, false);
         if (err < 0) return err;
       }
+      // A member with no alignment (libbpf 1.1 would divide by it when it
+      // pads the struct): refused, as the kernel refuses such BTF.
+      if (AlignOf(d, id) == 0) {
+        Warn(d, "libbpf: type [%u]: a member has no alignment\n", id);
+        return -EINVAL;
+      }
       if (t->name_off != 0) d->emit_queue.push_back(id);
       d->states[id].order = Order::kDone;
       return 1;
