@@ -326,6 +326,34 @@ int OrderTypeAt(Dumper* d, uint32_t id, bool through_ptr) {
         Warn(d, "libbpf: type [%u]: a member has no alignment\n", id);
         return -EINVAL;
       }
+      // The printer counts bits in an int, as libbpf does, and fills gaps
+      // with one `long: 64;` line per 64 bits. A struct or member end whose
+      // bit offset does not fit an int would overflow it; a gap of more
+      // than 2^24 bits (2 MiB) would print hundreds of thousands of lines
+      // (crafted BTF; no real type has one). Both refused. A member past a
+      // smaller struct's end is printed, as libbpf prints it.
+      constexpr uint64_t kMaxGapBits = uint64_t{1} << 24;
+      const uint64_t struct_bits = uint64_t{t->size} * 8;
+      bool fits = struct_bits <= INT32_MAX;
+      uint64_t end = 0;
+      for (int i = 0; fits && i < vlen; ++i) {
+        uint64_t bits = MemberBitSize(t, i);
+        if (bits == 0) {
+          const int64_t sz = d->btf->ResolveSize(Members(t)[i].type);
+          bits = sz > 0 ? uint64_t(sz) * 8 : 0;
+        }
+        const uint64_t off = MemberBitOff(t, i);
+        fits =
+            off + bits <= INT32_MAX && (off <= end || off - end <= kMaxGapBits);
+        end = off + bits;
+      }
+      if (fits && KindOf(t) == BTF_KIND_STRUCT && struct_bits > end) {
+        fits = struct_bits - end <= kMaxGapBits;
+      }
+      if (!fits) {
+        Warn(d, "libbpf: type [%u]: bit offsets or gaps too large\n", id);
+        return -EINVAL;
+      }
       if (t->name_off != 0) d->emit_queue.push_back(id);
       d->states[id].order = Order::kDone;
       return 1;
