@@ -233,6 +233,7 @@ int MarkReferenced(Dumper* d) {
         }
         break;
       case BTF_KIND_FUNC_PROTO:
+        mark(t->type);  // the return type
         for (int j = 0; j < vlen; ++j) {
           mark(Params(t)[j].type);
           named(Params(t)[j].name_off);
