@@ -1134,26 +1134,7 @@ std::string RawType(const native::BtfData& btf, uint32_t id) {
   return s;
 }
 
-// A whole file's bytes: 0, or -errno.
-int ReadWholeFile(const std::string& path, std::vector<uint8_t>* out) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  out->clear();
-  for (;;) {
-    uint8_t buf[65536];
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      close(fd);
-      return -err;
-    }
-    if (n == 0) break;
-    out->insert(out->end(), buf, buf + n);
-  }
-  close(fd);
-  return 0;
-}
+using native::ReadWholeFile;
 
 constexpr int kLibbpfErrnoFormat = 4001;  // LIBBPF_ERRNO__FORMAT
 

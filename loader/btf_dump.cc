@@ -158,6 +158,14 @@ int AlignOf(const Dumper* d, uint32_t id) {
   return d->btf->AlignOf(id, &err);
 }
 
+// The bits member `i` of struct or union `t` spans: its bitfield size, or
+// its type's size (0 when that does not resolve).
+uint64_t MemberBits(const Dumper* d, const btf_type* t, int i) {
+  if (const uint32_t bits = MemberBitSize(t, i); bits != 0) return bits;
+  const int64_t sz = d->btf->ResolveSize(Members(t)[i].type);
+  return sz > 0 ? uint64_t(sz) * 8 : 0;
+}
+
 const btf_type* TypeOf(const Dumper* d, uint32_t id) {
   return d->btf->Type(id);
 }
@@ -338,11 +346,7 @@ int OrderTypeAt(Dumper* d, uint32_t id, bool through_ptr) {
       bool fits = struct_bits <= INT32_MAX;
       uint64_t end = 0;
       for (int i = 0; fits && i < vlen; ++i) {
-        uint64_t bits = MemberBitSize(t, i);
-        if (bits == 0) {
-          const int64_t sz = d->btf->ResolveSize(Members(t)[i].type);
-          bits = sz > 0 ? uint64_t(sz) * 8 : 0;
-        }
+        const uint64_t bits = MemberBits(d, t, i);
         const uint64_t off = MemberBitOff(t, i);
         fits =
             off + bits <= INT32_MAX && (off <= end || off - end <= kMaxGapBits);
@@ -538,23 +542,17 @@ void EmitStructDef(Dumper* d, uint32_t id, const btf_type* t, int lvl) {
   for (int i = 0; i < vlen; ++i) {
     const btf_member& m = Members(t)[i];
     const char* fname = NameAt(d, m.name_off);
-    int m_sz = static_cast<int>(MemberBitSize(t, i));
+    const int m_sz = static_cast<int>(MemberBitSize(t, i));
     const int m_off = static_cast<int>(MemberBitOff(t, i));
     const int m_align = packed ? 1 : AlignOf(d, m.type);
     const bool in_bitfield = prev_bitfield && m_sz != 0;
     EmitBitPadding(d, off, m_off, m_align, in_bitfield, lvl + 1);
     Out(d, "\n%s", Tabs(lvl + 1));
     EmitTypeDecl(d, m.type, fname, lvl + 1);
-    if (m_sz != 0) {
-      Out(d, ": %d", m_sz);
-      off = m_off + m_sz;
-      prev_bitfield = true;
-    } else {
-      const int64_t sz = d->btf->ResolveSize(m.type);
-      m_sz = sz > 0 ? static_cast<int>(sz) : 0;
-      off = m_off + m_sz * 8;
-      prev_bitfield = false;
-    }
+    if (m_sz != 0) Out(d, ": %d", m_sz);
+    // Fits an int: OrderType checked every member's end.
+    off = m_off + static_cast<int>(MemberBits(d, t, i));
+    prev_bitfield = m_sz != 0;
     Out(d, ";");
   }
   if (is_struct) {

@@ -164,16 +164,10 @@ absl::StatusOr<std::unique_ptr<Object>> Object::OpenBytecodeMem(
       new Object(std::make_unique<ElfObject>(std::move(*elf))));
 }
 
-absl::StatusOr<std::unique_ptr<Object>> Object::OpenBytecode(
-    const std::string& path) {
-  // open/read rather than a stream: a directory opens as a stream and its
-  // first read throws (it aborted the caller before).
-  std::vector<uint8_t> data;
+int ReadWholeFile(const std::string& path, std::vector<uint8_t>* out) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::NotFoundError(
-        absl::StrFormat("cannot read %s: %s", path, strerror(errno)));
-  }
+  if (fd < 0) return -errno;
+  out->clear();
   for (;;) {
     uint8_t buf[65536];
     const ssize_t n = read(fd, buf, sizeof(buf));
@@ -181,13 +175,26 @@ absl::StatusOr<std::unique_ptr<Object>> Object::OpenBytecode(
     if (n < 0) {
       const int err = errno;
       close(fd);
-      return absl::InvalidArgumentError(
-          absl::StrFormat("cannot read %s: %s", path, strerror(err)));
+      return -err;
     }
     if (n == 0) break;
-    data.insert(data.end(), buf, buf + n);
+    out->insert(out->end(), buf, buf + n);
   }
   close(fd);
+  return 0;
+}
+
+absl::StatusOr<std::unique_ptr<Object>> Object::OpenBytecode(
+    const std::string& path) {
+  std::vector<uint8_t> data;
+  if (const int err = ReadWholeFile(path, &data); err != 0) {
+    // A path that opens but does not read (a directory) is not an object;
+    // one that does not open is not found.
+    const std::string msg =
+        absl::StrFormat("cannot read %s: %s", path, strerror(-err));
+    return err == -EISDIR ? absl::InvalidArgumentError(msg)
+                          : absl::NotFoundError(msg);
+  }
   return OpenBytecodeMem(data, ObjectNameFromPath(path));
 }
 

@@ -49,6 +49,10 @@ namespace internal {
 struct BoundMap;
 }  // namespace internal
 
+// A whole file's bytes, read with open/read rather than a stream (a
+// directory opens as a stream and its first read throws): 0, or -errno.
+int ReadWholeFile(const std::string& path, std::vector<uint8_t>* out);
+
 class Program {
  public:
   const std::string& name() const { return prog_->name; }

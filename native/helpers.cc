@@ -888,26 +888,36 @@ long bpfemu_skb_store_bytes(void* skb, __u32 offset, const void* from,
   return 0;
 }
 
-// bpf_l3_csum_replace(): the 16-bit checksum at `offset`, updated for a
-// 2- or 4-byte field changing from `from` to `to`, or by a csum_diff
-// result (size 0).
-long bpfemu_l3_csum_replace(void* skb, __u32 offset, __u64 from, __u64 to,
-                            __u64 flags) {
+namespace {
+
+// The part bpf_l3_csum_replace and bpf_l4_csum_replace share: the 16-bit
+// checksum at `offset` of the test run's packet, updated for a field of
+// `size` bytes (the BPF_F_HDR_FIELD_MASK bits) changing from `from` to
+// `to`, or by a csum_diff result (size 0). l4 replaces 2-byte fields
+// through inet_proto_csum_replace2, which widens them to 32 bits
+// (`widen16`); l3 uses csum_replace2. `keep_zero` leaves a stored sum of 0
+// alone and `mangle_zero` stores a result of 0 as CSUM_MANGLED_0 (l4's
+// BPF_F_MARK_MANGLED_0, for an absent UDP checksum).
+long ReplaceChecksumField(void* skb, uint32_t offset, uint64_t from,
+                          uint64_t to, uint64_t size, bool widen16,
+                          bool keep_zero, bool mangle_zero) {
   using namespace bpfemu::native;
-  if (flags & ~uint64_t{BPF_F_HDR_FIELD_MASK}) return -EINVAL;
   if (offset > 0xffff || (offset & 1)) return -EFAULT;
   uint8_t* data = SkbWritable(skb, uint64_t{offset} + 2);
   if (data == nullptr) return -EFAULT;
   uint16_t sum;
   std::memcpy(&sum, data + offset, 2);
-  switch (flags & BPF_F_HDR_FIELD_MASK) {
+  if (keep_zero && sum == 0) return 0;
+  switch (size) {
     case 0:
       if (from != 0) return -EINVAL;
       sum = CsumReplaceByDiff(sum, static_cast<uint32_t>(to));
       break;
     case 2:
-      sum = CsumReplace2(sum, static_cast<uint16_t>(from),
-                         static_cast<uint16_t>(to));
+      sum = widen16 ? CsumReplace4(sum, static_cast<uint16_t>(from),
+                                   static_cast<uint16_t>(to))
+                    : CsumReplace2(sum, static_cast<uint16_t>(from),
+                                   static_cast<uint16_t>(to));
       break;
     case 4:
       sum = CsumReplace4(sum, static_cast<uint32_t>(from),
@@ -916,8 +926,22 @@ long bpfemu_l3_csum_replace(void* skb, __u32 offset, __u64 from, __u64 to,
     default:
       return -EINVAL;
   }
+  if (mangle_zero && sum == 0) sum = 0xffff;  // CSUM_MANGLED_0
   std::memcpy(data + offset, &sum, 2);
   return 0;
+}
+
+}  // namespace
+
+// bpf_l3_csum_replace(): the 16-bit checksum at `offset`, updated for a
+// 2- or 4-byte field changing from `from` to `to`, or by a csum_diff
+// result (size 0).
+long bpfemu_l3_csum_replace(void* skb, __u32 offset, __u64 from, __u64 to,
+                            __u64 flags) {
+  if (flags & ~uint64_t{BPF_F_HDR_FIELD_MASK}) return -EINVAL;
+  return ReplaceChecksumField(skb, offset, from, to,
+                              flags & BPF_F_HDR_FIELD_MASK, /*widen16=*/false,
+                              /*keep_zero=*/false, /*mangle_zero=*/false);
 }
 
 // bpf_l4_csum_replace(): as l3, through inet_proto_csum_replace*; the test
@@ -927,7 +951,6 @@ long bpfemu_l3_csum_replace(void* skb, __u32 offset, __u64 from, __u64 to,
 // of 0.
 long bpfemu_l4_csum_replace(void* skb, __u32 offset, __u64 from, __u64 to,
                             __u64 flags) {
-  using namespace bpfemu::native;
   constexpr uint64_t kIpv6 = 1ULL << 7;  // BPF_F_IPV6
   const bool mmzero = flags & BPF_F_MARK_MANGLED_0;
   const bool mforce = flags & BPF_F_MARK_ENFORCE;
@@ -935,31 +958,9 @@ long bpfemu_l4_csum_replace(void* skb, __u32 offset, __u64 from, __u64 to,
                         BPF_F_PSEUDO_HDR | kIpv6 | BPF_F_HDR_FIELD_MASK}) {
     return -EINVAL;
   }
-  if (offset > 0xffff || (offset & 1)) return -EFAULT;
-  uint8_t* data = SkbWritable(skb, uint64_t{offset} + 2);
-  if (data == nullptr) return -EFAULT;
-  uint16_t sum;
-  std::memcpy(&sum, data + offset, 2);
-  if (mmzero && !mforce && sum == 0) return 0;
-  switch (flags & BPF_F_HDR_FIELD_MASK) {
-    case 0:
-      if (from != 0) return -EINVAL;
-      sum = CsumReplaceByDiff(sum, static_cast<uint32_t>(to));
-      break;
-    case 2:  // inet_proto_csum_replace2: the 16-bit values widened
-      sum = CsumReplace4(sum, static_cast<uint16_t>(from),
-                         static_cast<uint16_t>(to));
-      break;
-    case 4:
-      sum = CsumReplace4(sum, static_cast<uint32_t>(from),
-                         static_cast<uint32_t>(to));
-      break;
-    default:
-      return -EINVAL;
-  }
-  if (mmzero && sum == 0) sum = 0xffff;  // CSUM_MANGLED_0
-  std::memcpy(data + offset, &sum, 2);
-  return 0;
+  return ReplaceChecksumField(
+      skb, offset, from, to, flags & BPF_F_HDR_FIELD_MASK, /*widen16=*/true,
+      /*keep_zero=*/mmzero && !mforce, /*mangle_zero=*/mmzero);
 }
 
 // bpf_csum_diff(): up to 6.12, csum_partial over the complemented `from`
