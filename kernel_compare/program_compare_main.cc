@@ -10,15 +10,20 @@
 //   bpfemu compare --replay FILE [--json]
 //
 // Without --emulator-only each version of --kernel (default: the running
-// kernel's) is a column "kernel vs emulator at V"; only the running kernel
-// can be that kernel (the QEMU guests of tools/kmatrix are not driven from
-// here). With --emulator-only the first version is compared with each other
-// one on the emulator alone. Exit 0 when nothing differs, 1 on a
-// difference, 2 on bad usage or a setup failure.
+// kernel's) is a column "kernel vs emulator at V": the running kernel
+// in-process, any other version in a QEMU guest of the kernel-version
+// matrix, through tools/kmatrix/program_compare.sh (found in
+// $BPFEMU_SOURCE_DIR, else the current directory; it needs root and the
+// fetched guest kernels). With --emulator-only the first version is
+// compared with each other one on the emulator alone. Exit 0 when nothing
+// differs, 1 on a difference, 2 on bad usage or a setup failure.
 
+#include <fcntl.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -95,6 +100,63 @@ struct Progress {
     if (done == total) std::fprintf(stderr, "\n");
   }
 };
+
+// The guest column of version `v`: tools/kmatrix/program_compare.sh run
+// with this command's words. Its standard output (the guest's report, or
+// with --json its JSON line) goes to `out`; returns the guest's exit
+// status (2 when the script cannot run).
+int RunInGuest(KernelVersion v, const std::vector<std::string>& args,
+               std::string* out) {
+  const char* dir = std::getenv("BPFEMU_SOURCE_DIR");
+  const std::string script = std::string(dir != nullptr ? dir : ".") +
+                             "/tools/kmatrix/program_compare.sh";
+  if (access(script.c_str(), R_OK) != 0) {
+    std::fprintf(stderr,
+                 "bpfemu compare: kernel %s: not the running kernel; a "
+                 "guest column needs %s (set BPFEMU_SOURCE_DIR to a bpfemu "
+                 "source tree)\n",
+                 KernelVersionName(v), script.c_str());
+    return 2;
+  }
+  std::vector<std::string> words = {
+      "bash", script, absl::StrCat("--guest=", KernelVersionName(v))};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) return 2;
+  const pid_t pid = fork();
+  if (pid < 0) return 2;
+  if (pid == 0) {
+    dup2(pipefd[1], STDOUT_FILENO);
+    execvp("bash", argv.data());
+    _exit(127);
+  }
+  close(pipefd[1]);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(pipefd[0], buf, sizeof(buf))) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    out->append(buf, n);
+  }
+  close(pipefd[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) <= 1 ? WEXITSTATUS(status)
+                                                       : 2;
+}
+
+// The comparisons of one `{"comparisons":[...],"identical":B}` line.
+std::string JsonComparisons(const std::string& report) {
+  static constexpr char kHead[] = "{\"comparisons\":[";
+  const size_t b = report.find(kHead);
+  const size_t e = report.rfind("],\"identical\"");
+  if (b == std::string::npos || e == std::string::npos || e < b) return "";
+  return report.substr(b + sizeof(kHead) - 1, e - b - (sizeof(kHead) - 1));
+}
 
 int Main(const std::vector<std::string>& args) {
   Options base;
@@ -188,6 +250,7 @@ int Main(const std::vector<std::string>& args) {
   struct Job {
     Options o;
     std::vector<Input> inputs;
+    std::optional<KernelVersion> guest;  // run in a QEMU guest
   };
   std::vector<Job> jobs;
   if (!replay.empty()) {
@@ -236,17 +299,9 @@ int Main(const std::vector<std::string>& args) {
     } else {
       const std::optional<KernelVersion> host = HostVersion();
       for (KernelVersion v : versions) {
-        if (!host || v != *host) {
-          std::fprintf(stderr,
-                       "bpfemu compare: kernel %s: not the running kernel "
-                       "(%s); comparing in QEMU guests (tools/kmatrix) is "
-                       "not implemented yet\n",
-                       KernelVersionName(v),
-                       host ? KernelVersionName(*host) : "unknown");
-          return 2;
-        }
         Job j{base, inputs};
         j.o.sides = {Side::Kernel(), Side::Emulator(v)};
+        if (!host || v != *host) j.guest = v;
         jobs.push_back(std::move(j));
       }
     }
@@ -269,6 +324,20 @@ int Main(const std::vector<std::string>& args) {
   std::string json_out = "{\"comparisons\":[";
   for (size_t i = 0; i < jobs.size(); ++i) {
     Job& j = jobs[i];
+    if (j.guest) {
+      std::string report;
+      const int rc = RunInGuest(*j.guest, args, &report);
+      differs |= rc == 1;
+      failed |= rc == 2;
+      if (json) {
+        const std::string c = JsonComparisons(report);
+        if (!c.empty()) absl::StrAppend(&json_out, i == 0 ? "" : ",", c);
+      } else {
+        std::printf("%s", report.c_str());
+      }
+      std::fflush(stdout);
+      continue;
+    }
     Progress p;
     p.on = progress;
     p.label = j.o.sides[0].Name() + " vs " + j.o.sides[1].Name();

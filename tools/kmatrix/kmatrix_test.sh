@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # The kernel-version matrix as a test: versions.sh (fixed programs in
 # Debian's 6.1 and 6.12 kernels under QEMU, the emulator at each version)
-# and campaign.sh (the random lockstep campaign inside each guest). Skips
+# and campaign.sh (the random lockstep campaign inside each guest), and
+# `bpfemu compare --kernel=<each guest>,<host>` on two programs and a pcap
+# (program_compare.sh runs the guest columns). Skips
 # with a reason when the matrix cannot run here: no kernels fetched
 # (tools/kmatrix/fetch-kernels.sh; tools/setup.sh does it under CI), no
 # qemu-system-x86_64, or not root.
@@ -11,6 +13,9 @@ here=$PWD
 export KMATRIX_EMU_LRU=$here/tools/kmatrix/lru_versions_emu
 export KMATRIX_EMU_DROPIN=$here/tests/dropin/libbpf_program_emu
 export KMATRIX_KERNEL_COMPARE=$here/kernel_compare/kernel_compare_static
+export KMATRIX_PROGRAM_COMPARE=$here/kernel_compare/bpfemu-compare-static
+compare=$here/kernel_compare/bpfemu-compare
+objects=("$here/kernel_compare/tcp_conntrack.bpf.o" "$here/tests/examples/flow_lru.bpf.o")
 # The source tree (the matrix keeps its kernels and builds in .kmatrix/).
 cd "$(dirname "$(readlink -f tools/kmatrix/versions.sh)")/../.."
 if ! ls .kmatrix/kernels/*/vmlinuz >/dev/null 2>&1; then
@@ -35,5 +40,18 @@ if [ -x "$KMATRIX_KERNEL_COMPARE" ]; then
   bash tools/kmatrix/campaign.sh || status=1
 else
   echo "SKIPPED campaign.sh: no static kernel_compare in a sanitizer build"
+fi
+echo "== program_compare.sh"
+if [ -x "$KMATRIX_PROGRAM_COMPARE" ]; then
+  versions=$(for k in .kmatrix/kernels/*/; do basename "$k" | cut -d. -f1,2; done |
+    sort -u | paste -sd,)
+  host=$(uname -r | cut -d. -f1,2)
+  for obj in "${objects[@]}"; do
+    echo "-- $(basename "$obj") --kernel=$versions,$host"
+    BPFEMU_SOURCE_DIR=$PWD "$compare" "$obj" --input kernel_compare/testdata/conntrack.pcap \
+      --kernel="$versions,$host" --no-shrink || status=1
+  done
+else
+  echo "SKIPPED program_compare.sh: no static bpfemu-compare in a sanitizer build"
 fi
 exit $status
