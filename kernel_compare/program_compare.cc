@@ -29,6 +29,7 @@
 #include "absl/strings/str_join.h"
 #include "emu/cpu.h"
 #include "emu/interp.h"
+#include "emu/perf_buffer.h"
 #include "emu/prog.h"
 #include "emu/ringbuf_consumer.h"
 #include "emu/syscall.h"
@@ -85,6 +86,7 @@ Walk WalkOf(uint32_t type) {
     case BPF_MAP_TYPE_STACK:
       return Walk::kDrain;
     case BPF_MAP_TYPE_RINGBUF:
+    case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
       return Walk::kRing;
     default:
       return Walk::kSkip;
@@ -118,7 +120,8 @@ class Instance {
     return false;
   }
   virtual void Enter() = 0;  // before any operation on this side
-  // The ring buffer records produced since the last call, oldest first.
+  // The ring buffer records, or perf buffer samples and lost counts,
+  // produced since the last call, oldest first.
   std::vector<Bytes> TakeRecords(const std::string& map) {
     Consume();
     std::vector<Bytes> out;
@@ -138,6 +141,27 @@ class Instance {
     s->self->records_[s->map].emplace_back(p, p + size);
     return 0;
   }
+  // A perf buffer sample: the CPU (4 bytes, little-endian) then the raw
+  // data as the consumer receives it (with the kernel's padding).
+  static void OnSample(void* ctx, int cpu, void* data, __u32 size) {
+    auto* s = static_cast<Sink*>(ctx);
+    Bytes rec(4 + size_t{size});
+    const uint32_t c = static_cast<uint32_t>(cpu);
+    std::memcpy(rec.data(), &c, 4);
+    if (size != 0) std::memcpy(rec.data() + 4, data, size);
+    s->self->records_[s->map].push_back(std::move(rec));
+  }
+  // Lost samples: the CPU with the top bit set, then the 8-byte count.
+  static void OnLost(void* ctx, int cpu, __u64 cnt) {
+    auto* s = static_cast<Sink*>(ctx);
+    Bytes rec(12);
+    const uint32_t c = static_cast<uint32_t>(cpu) | 0x80000000u;
+    std::memcpy(rec.data(), &c, 4);
+    std::memcpy(rec.data() + 4, &cnt, 8);
+    s->self->records_[s->map].push_back(std::move(rec));
+  }
+  // Pages per CPU of each compared perf buffer (libbpf's page_cnt).
+  static constexpr size_t kPerfPages = 8;
   std::vector<std::unique_ptr<Sink>> sinks_;
   std::map<std::string, std::vector<Bytes>> records_;
 };
@@ -150,16 +174,27 @@ class KernelInstance : public Instance {
   explicit KernelInstance(int cpu) : cpu_(cpu) {}
   ~KernelInstance() override {
     if (rb_ != nullptr) ring_buffer__free(rb_);
+    for (perf_buffer* pb : perf_) perf_buffer__free(pb);
     KernelBackend::Get().PinCpu(-1);
   }
   int Load(const std::string& path,
            const std::vector<native::Object::MapDesc>& maps) {
     if (int err = KernelObject::Load(path, &obj_); err != 0) return err;
     for (const auto& m : maps) {
-      if (m.type != BPF_MAP_TYPE_RINGBUF) continue;
+      if (m.type != BPF_MAP_TYPE_RINGBUF &&
+          m.type != BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
+        continue;
+      }
       const int fd = obj_->MapFd(m.real_name);
       if (fd < 0) continue;
       sinks_.push_back(std::make_unique<Sink>(Sink{this, m.real_name}));
+      if (m.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
+        perf_buffer* pb = perf_buffer__new(fd, kPerfPages, &OnSample, &OnLost,
+                                           sinks_.back().get(), nullptr);
+        if (pb == nullptr) return -errno;
+        perf_.push_back(pb);
+        continue;
+      }
       if (rb_ == nullptr) {
         rb_ = ring_buffer__new(fd, &OnRecord, sinks_.back().get(), nullptr);
         if (rb_ == nullptr) return -errno;
@@ -223,12 +258,14 @@ class KernelInstance : public Instance {
   void Enter() override { KernelBackend::Get().PinCpu(cpu_); }
   void Consume() override {
     if (rb_ != nullptr) ring_buffer__consume(rb_);
+    for (perf_buffer* pb : perf_) perf_buffer__consume(pb);
   }
 
  private:
   int cpu_;
   std::unique_ptr<KernelObject> obj_;
   ring_buffer* rb_ = nullptr;
+  std::vector<perf_buffer*> perf_;
 };
 
 // The emulator side: the same object in the interpreter, run with the
@@ -248,6 +285,21 @@ class EmuInstance : public Instance {
     obj_ = std::move(*obj);
     if (int err = obj_->Load(); err != 0) return err;
     for (const auto& m : obj_->MapDescs()) {
+      if (m.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
+        sinks_.push_back(std::make_unique<Sink>(Sink{this, m.real_name}));
+        const struct perf_event_attr attr = PerfBuffer::DefaultAttr();
+        PerfBuffer::Params params;
+        params.attr = &attr;
+        params.sample_cb = &OnSample;
+        params.lost_cb = &OnLost;
+        params.ctx = sinks_.back().get();
+        int err = 0;
+        auto pb =
+            PerfBuffer::New(obj_->MapFd(m.real_name), kPerfPages, params, &err);
+        if (pb == nullptr) return err;
+        perf_.push_back(std::move(pb));
+        continue;
+      }
       if (m.type != BPF_MAP_TYPE_RINGBUF) continue;
       sinks_.push_back(std::make_unique<Sink>(Sink{this, m.real_name}));
       int err = 0;
@@ -310,6 +362,7 @@ class EmuInstance : public Instance {
   }
   void Consume() override {
     for (auto& r : rings_) r->Consume();
+    for (auto& pb : perf_) pb->Consume();
   }
 
  private:
@@ -317,6 +370,7 @@ class EmuInstance : public Instance {
   int cpu_;
   std::unique_ptr<native::Object> obj_;
   std::vector<std::unique_ptr<RingBuffer>> rings_;
+  std::vector<std::unique_ptr<PerfBuffer>> perf_;
 };
 
 // One map's contents as compared: (key, value) pairs in walk order (sorted
@@ -447,6 +501,7 @@ struct Pass {
   std::string error;
   size_t inputs_run = 0;
   uint64_t runs = 0;
+  uint64_t records = 0;
   std::vector<std::string> compared, skipped;
   std::optional<Difference> first;
 };
@@ -589,12 +644,14 @@ Pass RunPass(const Options& o, const std::vector<Input>& inputs,
             s->Enter();
             recs.push_back(s->TakeRecords(maps[m].real_name));
           }
+          pass.records += recs[0].size();
           for (size_t s = 1; s < sides.size() && !pass.first; ++s) {
             if (recs[0] == recs[s]) continue;
             Difference d;
             d.input_index = i;
             d.program = p.name;
-            d.what = "ringbuf";
+            d.what = maps[m].type == BPF_MAP_TYPE_RINGBUF ? "ringbuf"
+                                                          : "perf buffer";
             d.map = maps[m].real_name;
             const size_t n = std::max(recs[0].size(), recs[s].size());
             for (size_t r = 0; r < n; ++r) {
@@ -703,8 +760,10 @@ std::string Difference::Describe(const std::vector<Side>& sides) const {
       absl::StrFormat("input %zu, program %s: ", input_index, program);
   if (what == "map") {
     absl::StrAppendFormat(&s, "map %s differs at key [%s]\n", map, key);
-  } else if (what == "ringbuf") {
-    absl::StrAppendFormat(&s, "ring buffer %s differs at %s\n", map, key);
+  } else if (what == "ringbuf" || what == "perf buffer") {
+    absl::StrAppendFormat(&s, "%s %s differs at %s\n",
+                          what == "ringbuf" ? "ring buffer" : "perf buffer",
+                          map, key);
   } else {
     absl::StrAppendFormat(&s, "%s differs\n", what);
   }
@@ -807,6 +866,7 @@ Result Run(const Options& o, const std::vector<Input>& inputs) {
   r.error = pass.error;
   r.inputs_run = pass.inputs_run;
   r.runs = pass.runs;
+  r.records = pass.records;
   r.compared_maps = pass.compared;
   r.skipped_maps = pass.skipped;
   r.first = pass.first;

@@ -96,9 +96,11 @@ struct Difference {
   size_t input_index = 0;  // in the list that was run
   std::string program;
   // "fault" (the emulator's interpreter stopped a run), "err", "retval",
-  // "data_out", "map", "ringbuf"
+  // "data_out", "map", "ringbuf", "perf buffer" (a perf record: the CPU,
+  // 4 bytes, the top bit set for a lost count, then the raw sample or the
+  // 8-byte count)
   std::string what;
-  std::string map;  // for "map" and "ringbuf"
+  std::string map;  // for "map", "ringbuf" and "perf buffer"
   std::string key;  // hex, for "map" ("" for a whole-map difference)
   std::string a_value, b_value;  // hex or text, "(missing)" when absent
   std::string Describe(const std::vector<Side>& sides) const;
@@ -108,6 +110,9 @@ struct Result {
   std::string error;  // setup failure (load, unknown program); empty if ok
   size_t inputs_run = 0;
   uint64_t runs = 0;  // program test runs per side
+  // Ring buffer records and perf buffer samples (and lost counts) the
+  // first side produced and the others were compared with.
+  uint64_t records = 0;
   double seconds = 0;
   std::vector<std::string> compared_maps, skipped_maps;
   std::optional<Difference> first;

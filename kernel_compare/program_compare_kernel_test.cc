@@ -132,6 +132,30 @@ TEST_F(ProgramCompareKernelTest, MoreExamplesAreIdentical) {
   }
 }
 
+// PERF_EVENT_ARRAY: perf_events sends 0..255 bytes through
+// bpf_perf_event_output with BPF_F_CURRENT_CPU, an index, an out-of-range
+// index and bad flags; the samples each side's perf buffer reads (their
+// CPU, bytes and the kernel's padding) and the results counters agree.
+TEST_F(ProgramCompareKernelTest, PerfBufferSamplesAreIdentical) {
+  std::vector<Input> ctxs;
+  const uint64_t kCurrentCpu = BPF_F_CURRENT_CPU;
+  for (uint64_t size : {0, 1, 3, 4, 5, 8, 60, 255}) {
+    ctxs.push_back(Ctx(kCurrentCpu, size));
+  }
+  ctxs.push_back(Ctx(0, 16));          // CPU 0's slot: the run is on CPU 0
+  ctxs.push_back(Ctx(1000, 16));       // past max_entries: E2BIG
+  ctxs.push_back(Ctx(1ull << 40, 8));  // unknown flag bits: EINVAL
+  Options o;
+  o.object = Obj("perf_events");
+  o.shrink = false;
+  const Result r = compare::Run(o, ctxs);
+  EXPECT_TRUE(r.identical()) << r.Report(o);
+  EXPECT_EQ(r.compared_maps,
+            (std::vector<std::string>{"source", "events", "results"}));
+  // The eight BPF_F_CURRENT_CPU sends and the one to CPU 0's slot.
+  EXPECT_EQ(r.records, 9u);
+}
+
 // bpf_prog_test_run_raw_tp refuses a context shorter than the verifier's
 // max_ctx_offset (execve_events reads args[1]: 16 bytes) or longer than 12
 // u64s with EINVAL; the emulator side must answer the same for each size.
