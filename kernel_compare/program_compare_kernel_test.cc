@@ -132,6 +132,33 @@ TEST_F(ProgramCompareKernelTest, MoreExamplesAreIdentical) {
   }
 }
 
+// The benchmark programs (bench/*.bpf.c): map_ops' nine tc programs over
+// HASH, ARRAY, PERCPU_ARRAY, LRU_HASH, LPM_TRIE and a chain (maps checked
+// every 20 inputs: its maps hold 1024 entries each), scaling's walk, and
+// the ring buffer and perf buffer producers (zero-sized records while
+// their cfg maps are zero).
+TEST_F(ProgramCompareKernelTest, BenchProgramsAreIdentical) {
+  const std::vector<Input> packets = FlowPackets(40, 10);
+  struct Case {
+    const char* object;
+    int check_every;
+    uint64_t records;  // ring/perf records produced per side
+  };
+  for (const Case& c : std::vector<Case>{{"map_ops", 20, 0},
+                                         {"scaling", 1, 0},
+                                         {"ringbuf_bench", 1, 40},
+                                         {"perf_buffer_bench", 1, 40}}) {
+    Options o;
+    o.object = std::string("bench/") + c.object + ".bpf.o";
+    o.check_every = c.check_every;
+    o.shrink = false;
+    const Result r = compare::Run(o, packets);
+    EXPECT_TRUE(r.identical()) << r.Report(o);
+    EXPECT_EQ(r.inputs_run, packets.size()) << c.object;
+    EXPECT_EQ(r.records, c.records) << c.object;
+  }
+}
+
 // PERF_EVENT_ARRAY: perf_events sends 0..255 bytes through
 // bpf_perf_event_output with BPF_F_CURRENT_CPU, an index, an out-of-range
 // index and bad flags; the samples each side's perf buffer reads (their
