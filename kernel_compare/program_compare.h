@@ -73,8 +73,11 @@ struct PlantedFault {
 struct Options {
   std::string object;                 // path of the .bpf.o
   std::vector<std::string> programs;  // empty: every program in the object
-  std::vector<Side> sides = {Side::Kernel(),
-                             Side::Emulator(KernelVersion::k6_18)};
+  // Default: the running kernel against the emulator at the target
+  // version (emu/version.h TargetKernel: BPFEMU_KERNEL, else 6.18), so
+  // that a test run in a QEMU guest with BPFEMU_KERNEL set to the guest's
+  // version compares like versions.
+  std::vector<Side> sides = {Side::Kernel(), Side::Emulator(TargetKernel())};
   int repeat = 1;  // test runs per input and program
   // Maps compared after every check_every-th input and after the last (the
   // results of every run are always compared).

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # The kernel-version matrix as a test: versions.sh (fixed programs in
 # Debian's 6.1 and 6.12 kernels under QEMU, the emulator at each version)
-# and campaign.sh (the random lockstep campaign inside each guest), and
-# `bpfemu compare --kernel=<each guest>,<host>` on two programs and a pcap
-# (program_compare.sh runs the guest columns). Skips
+# campaign.sh (the random lockstep campaign inside each guest),
+# `bpfemu compare --kernel=<each guest>,<host>` on the third-party style
+# tcp_conntrack and its pcap (program_compare.sh runs the guest columns),
+# and examples_compare.sh (program_compare_kernel_test, every example and
+# benchmark program, inside each guest). Skips
 # with a reason when the matrix cannot run here: no kernels fetched
 # (tools/kmatrix/fetch-kernels.sh; tools/setup.sh does it under CI), no
 # qemu-system-x86_64, or not root.
@@ -15,7 +17,15 @@ export KMATRIX_EMU_DROPIN=$here/tests/dropin/libbpf_program_emu
 export KMATRIX_KERNEL_COMPARE=$here/kernel_compare/kernel_compare_static
 export KMATRIX_PROGRAM_COMPARE=$here/kernel_compare/bpfemu-compare-static
 compare=$here/kernel_compare/bpfemu-compare
-objects=("$here/kernel_compare/tcp_conntrack.bpf.o" "$here/tests/examples/flow_lru.bpf.o")
+compare_test=$here/kernel_compare/program_compare_kernel_test_static
+examples=()
+for n in counter execve_events flow_lru helpers histogram lpm_firewall \
+  percpu_bytes perf_events stack_profiler tail_calls work_queue; do
+  examples+=("$here/tests/examples/$n.bpf.o=tests/examples/$n.bpf.o")
+done
+for n in map_ops scaling ringbuf_bench perf_buffer_bench; do
+  examples+=("$here/bench/$n.bpf.o=bench/$n.bpf.o")
+done
 # The source tree (the matrix keeps its kernels and builds in .kmatrix/).
 cd "$(dirname "$(readlink -f tools/kmatrix/versions.sh)")/../.."
 if ! ls .kmatrix/kernels/*/vmlinuz >/dev/null 2>&1; then
@@ -46,12 +56,13 @@ if [ -x "$KMATRIX_PROGRAM_COMPARE" ]; then
   versions=$(for k in .kmatrix/kernels/*/; do basename "$k" | cut -d. -f1,2; done |
     sort -u | paste -sd,)
   host=$(uname -r | cut -d. -f1,2)
-  for obj in "${objects[@]}"; do
-    echo "-- $(basename "$obj") --kernel=$versions,$host"
-    BPFEMU_SOURCE_DIR=$PWD "$compare" "$obj" --input kernel_compare/testdata/conntrack.pcap \
-      --kernel="$versions,$host" --no-shrink || status=1
-  done
+  echo "-- tcp_conntrack.bpf.o --kernel=$versions,$host"
+  BPFEMU_SOURCE_DIR=$PWD "$compare" "$here/kernel_compare/tcp_conntrack.bpf.o" \
+    --input kernel_compare/testdata/conntrack.pcap --kernel="$versions,$host" \
+    --no-shrink || status=1
+  echo "== examples_compare.sh"
+  bash tools/kmatrix/examples_compare.sh "$compare_test" "${examples[@]}" || status=1
 else
-  echo "SKIPPED program_compare.sh: no static bpfemu-compare in a sanitizer build"
+  echo "SKIPPED program_compare.sh, examples_compare.sh: no static binaries in a sanitizer build"
 fi
 exit $status
