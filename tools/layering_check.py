@@ -32,7 +32,8 @@ ALLOWED = {
     "cli": {"emu", "loader", "exec"},
     "testing": {"emu", "native", "loader"},
     "tests": {"emu", "native", "loader", "compat", "testing", "cli", "exec"},
-    "kernel_compare": {"emu", "native", "loader", "testing", "tests", "cli"},
+    "kernel_compare": {"emu", "native", "loader", "testing", "tests", "cli",
+                       "bench"},
     "bench": {"emu", "native", "loader", "compat", "testing", "exec"},
     "fuzz": {"emu", "native", "loader", "cli"},
     # Out-of-tree projects over the installed tree (the C++ API's headers).
