@@ -13,6 +13,7 @@
 #include "emu/lpm_trie.h"
 #include "emu/perf_event_array.h"
 #include "emu/queue_stack_map.h"
+#include "emu/reuseport_array.h"
 #include "emu/ringbuf.h"
 #include "emu/sock_map.h"
 #include "emu/stack_trace_map.h"
@@ -47,6 +48,7 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_STACK_TRACE, &StackTraceMap::kOps},
     {BPF_MAP_TYPE_LPM_TRIE, &LpmTrieMap::kOps},
     {BPF_MAP_TYPE_USER_RINGBUF, &UserRingbufMap::kOps},
+    {BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, &ReuseportArray::kOps},
 };
 
 constexpr uint32_t kMaxType = 64;
