@@ -198,6 +198,10 @@ int ReuseportArray::UpdateElem(const void* key, const void* value,
   if (!hashed || SocketIntOpt(fd, SOL_SOCKET, SO_REUSEPORT) <= 0) {
     return -EINVAL;
   }
+  // The process that holds the socket: this one, or the caller `bpfemu
+  // exec` serves (its descriptor is what the slot records).
+  const SocketOwner owner = CurrentSocketOwner();
+  const bool for_self = owner.pid == 0 || owner.pid == getpid();
   Membership& m = Membership::Get();
   {
     LocalMutexLock ml(&m.mu());
@@ -215,8 +219,8 @@ int ReuseportArray::UpdateElem(const void* key, const void* value,
   Slot& s = slots_[index];
   s.ino = nsk.ino;
   s.cookie = nsk.cookie;
-  s.pid = getpid();
-  s.fd = fd;
+  s.pid = for_self ? getpid() : owner.pid;
+  s.fd = for_self ? fd : owner.fd;
   return 0;
 }
 

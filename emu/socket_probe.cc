@@ -33,7 +33,17 @@ bool FdIsSocket(int fd, uint64_t ino) {
          static_cast<uint64_t>(st.st_ino) == ino;
 }
 
+thread_local SocketOwner tls_owner;
+
 }  // namespace
+
+SocketOwner CurrentSocketOwner() { return tls_owner; }
+
+ScopedSocketOwner::ScopedSocketOwner(pid_t pid, int fd) : saved_(tls_owner) {
+  tls_owner = SocketOwner{pid, fd};
+}
+
+ScopedSocketOwner::~ScopedSocketOwner() { tls_owner = saved_; }
 
 int SocketIntOpt(int fd, int level, int name) {
   int v = 0;

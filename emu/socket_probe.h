@@ -58,6 +58,28 @@ bool SocketHasLocalPort(int fd);
 // only usable as a descriptor when pid is 0 or this process.
 int SocketFdOf(pid_t pid, uint64_t ino, int hint);
 
+// The process on whose behalf this thread stores sockets, and the
+// descriptor number the socket has there: `bpfemu exec`'s dispatcher serves
+// another process's bpf() calls with a duplicate of that process's fd
+// (pidfd_getfd), which it closes afterwards, so a map that finds its
+// sockets by descriptor (SocketFdOf) must look in the caller's table.
+struct SocketOwner {
+  pid_t pid = 0;  // 0: this process
+  int fd = -1;
+};
+// The owner set on this thread, or {0, -1}.
+SocketOwner CurrentSocketOwner();
+class ScopedSocketOwner {
+ public:
+  ScopedSocketOwner(pid_t pid, int fd);
+  ~ScopedSocketOwner();
+  ScopedSocketOwner(const ScopedSocketOwner&) = delete;
+  ScopedSocketOwner& operator=(const ScopedSocketOwner&) = delete;
+
+ private:
+  SocketOwner saved_;
+};
+
 }  // namespace bpfemu
 
 #endif  // BPFEMU_EMU_SOCKET_PROBE_H_
