@@ -20,6 +20,7 @@
 #include "tests/conformance/percpu_conformance.h"
 #include "tests/conformance/perf_event_array_conformance.h"
 #include "tests/conformance/queue_stack_conformance.h"
+#include "tests/conformance/reuseport_conformance.h"
 #include "tests/conformance/ringbuf_conformance.h"
 #include "tests/conformance/stack_trace_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
@@ -43,6 +44,7 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, StackTraceConformance, BackendType);  \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LpmConformance, BackendType);         \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, UserRingbufConformance, BackendType); \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ReuseportConformance, BackendType);   \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PerfEventArrayConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
