@@ -18,6 +18,7 @@
 #include "emu/sock_map.h"
 #include "emu/stack_trace_map.h"
 #include "emu/user_ringbuf.h"
+#include "emu/xsk_map.h"
 
 namespace bpfemu {
 namespace {
@@ -49,6 +50,7 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_LPM_TRIE, &LpmTrieMap::kOps},
     {BPF_MAP_TYPE_USER_RINGBUF, &UserRingbufMap::kOps},
     {BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, &ReuseportArray::kOps},
+    {BPF_MAP_TYPE_XSKMAP, &XskMap::kOps},
 };
 
 constexpr uint32_t kMaxType = 64;

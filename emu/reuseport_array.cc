@@ -62,7 +62,7 @@ const MapOps ReuseportArray::kOps = {&ReuseportArray::AllocCheck,
 
 ReuseportArray::ReuseportArray(ShmRegion region) : Map(std::move(region)) {
   lock_ = this->region().At<ShmMutex>(kLockOffset);
-  slots_ = this->region().At<Slot>(kSlotsOffset);
+  slots_ = this->region().At<SocketSlot>(kSlotsOffset);
 }
 
 ReuseportArray::~ReuseportArray() {
@@ -83,7 +83,7 @@ int ReuseportArray::AllocCheck(const MapAttr& attr) {
 }
 
 uint64_t ReuseportArray::RegionSize(uint32_t max_entries) {
-  return kSlotsOffset + uint64_t{max_entries} * sizeof(Slot);
+  return kSlotsOffset + uint64_t{max_entries} * sizeof(SocketSlot);
 }
 
 int ReuseportArray::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
@@ -119,11 +119,11 @@ int ReuseportArray::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
   return 0;
 }
 
-bool ReuseportArray::SlotLive(uint32_t index, Slot* copy) {
-  std::memcpy(copy, &slots_[index], sizeof(Slot));
+bool ReuseportArray::SlotLive(uint32_t index, SocketSlot* copy) {
+  std::memcpy(copy, &slots_[index], sizeof(SocketSlot));
   if (copy->ino == 0) return false;
-  const bool self = copy->pid == getpid();
-  const int fd = SocketFdOf(copy->pid, copy->ino, copy->fd);
+  bool self;
+  const int fd = HeldSocketFd(*copy, &self);
   bool live = fd >= 0;
   if (live && self) {
     // Still hashed: a listener (TCP), or bound (UDP).
@@ -141,7 +141,7 @@ bool ReuseportArray::SlotLive(uint32_t index, Slot* copy) {
 }
 
 void ReuseportArray::ClearSlot(uint32_t index) {
-  std::memset(&slots_[index], 0, sizeof(Slot));
+  std::memset(&slots_[index], 0, sizeof(SocketSlot));
 }
 
 int ReuseportArray::LookupElem(const void* key, void* value, uint64_t) {
@@ -156,7 +156,7 @@ int ReuseportArray::LookupElem(const void* key, void* value, uint64_t) {
 
 uint64_t ReuseportArray::CookieAt(uint32_t index) {
   if (index >= max_entries()) return 0;
-  Slot s;
+  SocketSlot s;
   if (read_only()) return SlotLive(index, &s) ? s.cookie : 0;
   ShmMutexLock l(lock_);
   return SlotLive(index, &s) ? s.cookie : 0;
@@ -182,7 +182,7 @@ int ReuseportArray::UpdateElem(const void* key, const void* value,
 
   ShmMutexLock l(lock_);  // reuseport_lock
   // reuseport_array_update_check(), in its order.
-  Slot osk;
+  SocketSlot osk;
   const bool occupied = SlotLive(index, &osk);
   if (occupied && flags == BPF_NOEXIST) return -EEXIST;
   if (!occupied && flags == BPF_EXIST) return -ENOENT;
@@ -198,10 +198,6 @@ int ReuseportArray::UpdateElem(const void* key, const void* value,
   if (!hashed || SocketIntOpt(fd, SOL_SOCKET, SO_REUSEPORT) <= 0) {
     return -EINVAL;
   }
-  // The process that holds the socket: this one, or the caller `bpfemu
-  // exec` serves (its descriptor is what the slot records).
-  const SocketOwner owner = CurrentSocketOwner();
-  const bool for_self = owner.pid == 0 || owner.pid == getpid();
   Membership& m = Membership::Get();
   {
     LocalMutexLock ml(&m.mu());
@@ -216,11 +212,9 @@ int ReuseportArray::UpdateElem(const void* key, const void* value,
     m.entries()[nsk.ino] = {this, index};
   }
   if (occupied) Forget(this, osk.ino, index);
-  Slot& s = slots_[index];
-  s.ino = nsk.ino;
-  s.cookie = nsk.cookie;
-  s.pid = for_self ? getpid() : owner.pid;
-  s.fd = for_self ? fd : owner.fd;
+  // The process whose descriptor holds the socket: this one, or the caller
+  // `bpfemu exec` serves.
+  RecordSocket(nsk, fd, &slots_[index]);
   return 0;
 }
 
@@ -229,7 +223,7 @@ int ReuseportArray::DeleteElem(const void* key) {
   std::memcpy(&index, key, sizeof(index));
   if (index >= max_entries()) return -E2BIG;
   ShmMutexLock l(lock_);
-  Slot s;
+  SocketSlot s;
   if (!SlotLive(index, &s)) return -ENOENT;
   ClearSlot(index);
   Forget(this, s.ino, index);

@@ -58,6 +58,7 @@
 
 #include "emu/map.h"
 #include "emu/shm.h"
+#include "emu/socket_probe.h"
 
 namespace bpfemu {
 
@@ -98,15 +99,6 @@ class ReuseportArray final : public Map {
   // bpf_sk_select_reuseport and tests).
   uint64_t CookieAt(uint32_t index);
 
-  // One slot (shared memory).
-  struct Slot {
-    uint64_t ino;  // 0: empty
-    uint64_t cookie;
-    int32_t pid;
-    int32_t fd;
-  };
-  static_assert(sizeof(Slot) == 24);
-
  private:
   explicit ReuseportArray(ShmRegion region);
   static int AllocCheck(const MapAttr& attr);
@@ -118,11 +110,11 @@ class ReuseportArray final : public Map {
   // Whether slot `index` holds a socket that is still hashed; a slot whose
   // socket is gone is emptied (bpf_sk_reuseport_detach) unless the region
   // is read-only. REQUIRES: the lock, unless read-only. *copy gets the slot.
-  bool SlotLive(uint32_t index, Slot* copy);
+  bool SlotLive(uint32_t index, SocketSlot* copy);
   void ClearSlot(uint32_t index);
 
   ShmMutex* lock_;
-  Slot* slots_;
+  SocketSlot* slots_;
 };
 
 }  // namespace bpfemu

@@ -145,4 +145,18 @@ int SocketFdOf(pid_t pid, uint64_t ino, int hint) {
   return found;
 }
 
+void RecordSocket(const SocketInfo& info, int fd, SocketSlot* slot) {
+  const SocketOwner owner = CurrentSocketOwner();
+  const bool for_self = owner.pid == 0 || owner.pid == getpid();
+  slot->ino = info.ino;
+  slot->cookie = info.cookie;
+  slot->pid = for_self ? getpid() : owner.pid;
+  slot->fd = for_self ? fd : owner.fd;
+}
+
+int HeldSocketFd(const SocketSlot& slot, bool* self) {
+  *self = slot.pid == getpid();
+  return SocketFdOf(slot.pid, slot.ino, slot.fd);
+}
+
 }  // namespace bpfemu

@@ -80,6 +80,26 @@ class ScopedSocketOwner {
   SocketOwner saved_;
 };
 
+// A socket that a map slot names without keeping it open (shared memory):
+// the sockfs inode (0: empty slot), its cookie, and the process and
+// descriptor number that held it when it was stored.
+struct SocketSlot {
+  uint64_t ino;
+  uint64_t cookie;
+  int32_t pid;
+  int32_t fd;
+};
+static_assert(sizeof(SocketSlot) == 24);
+
+// Fills *slot for socket `info`, reached through `fd` of this process, on
+// behalf of CurrentSocketOwner().
+void RecordSocket(const SocketInfo& info, int fd, SocketSlot* slot);
+
+// A descriptor on the slot's socket in the process that stored it, or -1
+// when that process no longer has one (the socket was closed). *self tells
+// whether the descriptor is this process's (usable) or the owner's.
+int HeldSocketFd(const SocketSlot& slot, bool* self);
+
 }  // namespace bpfemu
 
 #endif  // BPFEMU_EMU_SOCKET_PROBE_H_

@@ -594,10 +594,12 @@ int64_t Dispatcher::Elem(Call& c, int cmd, const uint8_t* a) {
         vbuf.assign(vsize, 0);
         if (c.Read(val_ptr, vbuf.data(), vsize) == 0) value = vbuf.data();
       }
-      // REUSEPORT_SOCKARRAY's value is a socket fd of the caller (u32, or
-      // u64 up to INT_MAX): its duplicate here, and the caller recorded as
-      // the process whose descriptor keeps the socket in the map.
-      if (value != nullptr && m->type() == BPF_MAP_TYPE_REUSEPORT_SOCKARRAY) {
+      // REUSEPORT_SOCKARRAY's and XSKMAP's value is a socket fd of the
+      // caller (u32, or u64 up to INT_MAX): its duplicate here, and the
+      // caller recorded as the process whose descriptor keeps the socket in
+      // the map.
+      if (value != nullptr && (m->type() == BPF_MAP_TYPE_REUSEPORT_SOCKARRAY ||
+                               m->type() == BPF_MAP_TYPE_XSKMAP)) {
         return UpdateWithCallerSocket(c, local, key, &vbuf, flags);
       }
       // Values that are fds: the caller's fd, resolved here
