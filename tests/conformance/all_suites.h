@@ -25,6 +25,7 @@
 #include "tests/conformance/stack_trace_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
 #include "tests/conformance/user_ringbuf_conformance.h"
+#include "tests/conformance/xsk_conformance.h"
 
 #define INSTANTIATE_CONFORMANCE_SUITES(Prefix, BackendType)                    \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, CreateConformance, BackendType);      \
@@ -45,6 +46,7 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LpmConformance, BackendType);         \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, UserRingbufConformance, BackendType); \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ReuseportConformance, BackendType);   \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, XskConformance, BackendType);         \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PerfEventArrayConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
