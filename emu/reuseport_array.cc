@@ -54,6 +54,28 @@ void Forget(const ReuseportArray* map, uint64_t ino, uint32_t index) {
   }
 }
 
+// Whether a reuseport array of this process holds socket `info`.
+bool HeldByReuseportArray(const SocketInfo& info);
+
+[[maybe_unused]] const bool kRegistered =
+    RegisterSkUserData(SkUserData::kReuseport, &HeldByReuseportArray);
+
+}  // namespace
+
+bool ReuseportArray::Holds(uint32_t index, uint64_t ino) const {
+  return slots_[index].ino == ino;
+}
+
+namespace {
+
+bool HeldByReuseportArray(const SocketInfo& info) {
+  Membership& m = Membership::Get();
+  LocalMutexLock l(&m.mu());
+  auto it = m.entries().find(info.ino);
+  return it != m.entries().end() &&
+         it->second.first->Holds(it->second.second, info.ino);
+}
+
 }  // namespace
 
 const MapOps ReuseportArray::kOps = {&ReuseportArray::AllocCheck,
@@ -206,9 +228,11 @@ int ReuseportArray::UpdateElem(const void* key, const void* value,
     auto it = m.entries().find(nsk.ino);
     if (it != m.entries().end()) {
       const auto& [holder, at] = it->second;
-      if (holder->slots_[at].ino == nsk.ino) return -EBUSY;
+      if (holder->Holds(at, nsk.ino)) return -EBUSY;
       m.entries().erase(it);
     }
+    // Or a socket map's psock.
+    if (SkUserDataHeldByOther(nsk, SkUserData::kReuseport)) return -EBUSY;
     m.entries()[nsk.ino] = {this, index};
   }
   if (occupied) Forget(this, osk.ino, index);

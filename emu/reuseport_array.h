@@ -30,8 +30,8 @@
 //     on an empty one -> ENOENT; a socket other than TCP or UDP over IPv4
 //     or IPv6 -> ENOTSUPP (524); not hashed in a reuseport group (TCP not
 //     listening, UDP not bound, SO_REUSEPORT not set) -> EINVAL; a socket
-//     already in a reuseport array (sk_user_data set) -> EBUSY, even in
-//     the slot being updated.
+//     already in a reuseport array or a socket map (sk_user_data set) ->
+//     EBUSY, even in the slot being updated.
 //   * lookup: value_size 4 -> ENOSPC; index out of range or empty slot ->
 //     ENOENT; else the socket's cookie (u64).
 //   * delete: index >= max_entries -> E2BIG; empty -> ENOENT.
@@ -46,9 +46,9 @@
 // any group). A socket's membership of an array (its sk_user_data) is
 // known to the process that stored it, while that process has the map
 // open; a socket stored by another process is live while that process has
-// a descriptor on it (/proc/<pid>/fd, same user). The kernel also answers
-// EBUSY for a socket held by a SOCKMAP or SOCKHASH (its psock is
-// sk_user_data too); bpfemu does not check that.
+// a descriptor on it (/proc/<pid>/fd, same user). A socket that a SOCKMAP
+// or SOCKHASH holds (its psock is sk_user_data too) is EBUSY as well, as
+// far as this process's socket maps hold it.
 
 #ifndef BPFEMU_EMU_REUSEPORT_ARRAY_H_
 #define BPFEMU_EMU_REUSEPORT_ARRAY_H_
@@ -94,6 +94,9 @@ class ReuseportArray final : public Map {
   }
   [[nodiscard]] int DeleteElemProg(const void*) override { return -EOPNOTSUPP; }
   uint64_t MemUsage(const BuildProfile& build) const override;
+
+  // Whether slot `index` names socket `ino` (live or not).
+  bool Holds(uint32_t index, uint64_t ino) const;
 
   // The cookie of the live socket in slot `index`, or 0 (for
   // bpf_sk_select_reuseport and tests).

@@ -45,6 +45,15 @@ class SocketTable {
     close(it->second.fd);
     refs_.erase(it);
   }
+  // Whether a socket map slot holds the socket with `cookie` (it has a
+  // psock).
+  bool HoldsCookie(uint64_t cookie) {
+    LocalMutexLock l(&mu_);
+    for (const auto& [h, ref] : refs_) {
+      if (ref.cookie == cookie) return true;
+    }
+    return false;
+  }
   bool Find(uint32_t h, SocketRef* out) {
     LocalMutexLock l(&mu_);
     auto it = refs_.find(h);
@@ -58,6 +67,13 @@ class SocketTable {
   uint32_t last_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<uint32_t, SocketRef> refs_ ABSL_GUARDED_BY(mu_);
 };
+
+bool HeldBySockMap(const SocketInfo& info) {
+  return info.cookie != 0 && SocketTable::Get().HoldsCookie(info.cookie);
+}
+
+[[maybe_unused]] const bool kRegistered =
+    RegisterSkUserData(SkUserData::kPsock, &HeldBySockMap);
 
 bool IsTcp(const SocketRef& s) {
   return IsTcpSocket(s.family, s.type, s.protocol);
@@ -93,6 +109,7 @@ int64_t AcquireSocket(uint64_t ufd) {
     if (!SocketConnected(fd)) return -EOPNOTSUPP;
   }
   s.cookie = info.cookie;
+  s.ino = info.ino;
   s.fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (s.fd < 0) return -ENOMEM;
   return SocketTable::Get().Add(s);
@@ -152,6 +169,25 @@ int SockUpdateSys(Map& map, const void* key, const void* value,
   std::memcpy(&ufd, value, map.value_size() == 8 ? 8 : 4);
   const int64_t handle = AcquireSocket(ufd);
   if (handle < 0) return static_cast<int>(handle);
+  // sock_map_update_common / sock_hash_update_common: the flags, the index,
+  // then sock_map_link's sk_psock_init, which finds sk_user_data set when a
+  // reuseport array holds the socket.
+  SocketRef ref;
+  if (FindSocket(static_cast<uint32_t>(handle), &ref)) {
+    SocketInfo info;
+    info.cookie = ref.cookie;
+    info.ino = ref.ino;
+    if (SkUserDataHeldByOther(info, SkUserData::kPsock)) {
+      ReleaseSocket(static_cast<uint32_t>(handle));
+      if (flags > BPF_EXIST) return -EINVAL;
+      uint32_t index;
+      std::memcpy(&index, key, sizeof(index));
+      if (map.type() == BPF_MAP_TYPE_SOCKMAP && index >= map.max_entries()) {
+        return -E2BIG;
+      }
+      return -EBUSY;
+    }
+  }
   uint8_t old[8] = {};
   (void)map.LookupElem(key, old, 0);
   uint8_t stored[8] = {};

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -35,7 +36,25 @@ bool FdIsSocket(int fd, uint64_t ino) {
 
 thread_local SocketOwner tls_owner;
 
+std::atomic<SkUserDataQuery> sk_user_data_queries[2];
+
 }  // namespace
+
+bool RegisterSkUserData(SkUserData kind, SkUserDataQuery query) {
+  sk_user_data_queries[static_cast<int>(kind)].store(query,
+                                                     std::memory_order_release);
+  return true;
+}
+
+bool SkUserDataHeldByOther(const SocketInfo& info, SkUserData self) {
+  for (int k = 0; k < 2; ++k) {
+    if (k == static_cast<int>(self)) continue;
+    const SkUserDataQuery q =
+        sk_user_data_queries[k].load(std::memory_order_acquire);
+    if (q != nullptr && q(info)) return true;
+  }
+  return false;
+}
 
 SocketOwner CurrentSocketOwner() { return tls_owner; }
 

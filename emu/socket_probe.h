@@ -80,6 +80,17 @@ class ScopedSocketOwner {
   SocketOwner saved_;
 };
 
+// sk->sk_user_data, which one user at a time may set: a reuseport array
+// holding the socket, or a socket map's psock (sk_psock_init). A second
+// user is refused with EBUSY (reuseport_array_update_check, sk_psock_init).
+// Each family registers a query answering whether it holds a socket.
+enum class SkUserData { kReuseport = 0, kPsock = 1 };
+using SkUserDataQuery = bool (*)(const SocketInfo& info);
+// Returns true, for use in a namespace-scope initializer.
+bool RegisterSkUserData(SkUserData kind, SkUserDataQuery query);
+// Whether a user other than `self` has set the socket's sk_user_data.
+bool SkUserDataHeldByOther(const SocketInfo& info, SkUserData self);
+
 // A socket that a map slot names without keeping it open (shared memory):
 // the sockfs inode (0: empty slot), its cookie, and the process and
 // descriptor number that held it when it was stored.

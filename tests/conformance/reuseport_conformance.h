@@ -240,6 +240,31 @@ TYPED_TEST_P(ReuseportConformance, SocketLeavesWhenUnhashed) {
   EXPECT_EQ(this->Put(map, 2, this->Sock(SOCK_DGRAM), BPF_NOEXIST), 0);
 }
 
+// sk_user_data has one user: a socket map's psock or a reuseport array.
+// The socket map checks its flags and index first (sock_map_update_common).
+TYPED_TEST_P(ReuseportConformance, SocketMapsAndArraysExcludeEachOther) {
+  const int rp = this->MustCreate(this->Reuseport(8));
+  const int sm = this->MustCreate(Attr(BPF_MAP_TYPE_SOCKMAP, 4, 8, 4));
+  const int sh = this->MustCreate(Attr(BPF_MAP_TYPE_SOCKHASH, 4, 8, 4));
+  for (int type : {SOCK_STREAM, SOCK_DGRAM}) {
+    SCOPED_TRACE(type);
+    const int s = this->Sock(type);
+    ASSERT_EQ(this->Put(sm, 0, s), 0);
+    EXPECT_EQ(this->Put(rp, 0, s), -EBUSY);
+    EXPECT_EQ(this->Delete(sm, uint32_t{0}), 0);
+    EXPECT_EQ(this->Put(rp, 0, s), 0);
+    EXPECT_EQ(this->Put(sm, 0, s, BPF_EXIST + 1), -EINVAL);
+    EXPECT_EQ(this->Put(sm, 4, s), -E2BIG);
+    EXPECT_EQ(this->Put(sm, 0, s), -EBUSY);
+    EXPECT_EQ(this->Put(sh, 0, s), -EBUSY);
+    EXPECT_EQ(this->Put(sh, 0, s, BPF_EXIST + 1), -EINVAL);
+    EXPECT_EQ(this->Delete(rp, uint32_t{0}), 0);
+    EXPECT_EQ(this->Put(sh, 0, s), 0);
+    EXPECT_EQ(this->Put(rp, 1, s), -EBUSY);
+    EXPECT_EQ(this->Delete(sh, uint32_t{0}), 0);
+  }
+}
+
 TYPED_TEST_P(ReuseportConformance, GetNextKeyWalksTheArray) {
   const int map = this->MustCreate(this->Reuseport(8, 3));
   EXPECT_EQ(this->template Keys<uint32_t>(map),
@@ -254,7 +279,9 @@ TYPED_TEST_P(ReuseportConformance, GetNextKeyWalksTheArray) {
 REGISTER_TYPED_TEST_SUITE_P(ReuseportConformance, CreateChecks,
                             UpdateChecksInTheKernelsOrder,
                             LookupAnswersTheCookie, A32BitArrayCannotBeLookedUp,
-                            SocketLeavesWhenUnhashed, GetNextKeyWalksTheArray);
+                            SocketLeavesWhenUnhashed,
+                            SocketMapsAndArraysExcludeEachOther,
+                            GetNextKeyWalksTheArray);
 
 }  // namespace bpfemu
 
