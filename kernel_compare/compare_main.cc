@@ -310,6 +310,11 @@ std::vector<RandomSpec> DefaultSpecs() {
       // fd-valued: updates with values that are no perf event (EBADF),
       // lookups ENOTSUPP, deletes and get_next_key the array's.
       {attr(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 8, 0), 12},
+      // Socket-valued: random values are no socket (EINVAL above INT_MAX,
+      // EBADF), lookups ENOENT / ENOSPC / EOPNOTSUPP, deletes and walks.
+      {attr(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 4, 8, 8, 0), 12},
+      {attr(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 4, 4, 8, 0), 12},
+      {attr(BPF_MAP_TYPE_XSKMAP, 4, 4, 8, 0), 12},
   };
 }
 
