@@ -33,6 +33,10 @@ constexpr BuildProfile kDefault6_1 = {
     .stack_map = 384,
     // struct lpm_trie_node: rcu_head, two children, prefixlen, flags.
     .lpm_node = 40,
+    // struct bpf_map alone (bpf_queue_stack above less its 16 bytes), and
+    // with xsk_map's lock and count.
+    .reuseport_array = 304,
+    .xsk_map = 312,
 };
 constexpr BuildProfile kDefault6_12 = {
     .htab = 896,
@@ -48,6 +52,9 @@ constexpr BuildProfile kDefault6_12 = {
     // shows), elems, a pcpu_freelist with its extralist, n_buckets.
     .stack_map = 288,
     .lpm_node = 40,
+    // struct bpf_map (248) alone, and with xsk_map's lock and count.
+    .reuseport_array = 248,
+    .xsk_map = 256,
 };
 constexpr BuildProfile kDefault6_18 = {
     .htab = 832,
@@ -66,6 +73,9 @@ constexpr BuildProfile kDefault6_18 = {
     .stack_map = 320,
     // 6.13 moved LPM nodes to bpf_mem_alloc and dropped their rcu_head.
     .lpm_node = 24,
+    // This machine's 6.18.44: BTF and a one-entry probe's memlock agree.
+    .reuseport_array = 296,
+    .xsk_map = 304,
 };
 
 struct State {

@@ -46,6 +46,9 @@ struct BuildProfile {
   uint32_t bloom = 0;        // struct bpf_bloom_filter (bloom_filter.c)
   uint32_t stack_map = 0;    // struct bpf_stack_map (stackmap.c)
   uint32_t lpm_node = 0;     // struct lpm_trie_node without data (lpm_trie.c)
+  uint32_t reuseport_array = 0;  // struct reuseport_array without ptrs
+                                 // (kernel/bpf/reuseport_array.c)
+  uint32_t xsk_map = 0;  // struct xsk_map without entries (net/xdp/xskmap.c)
 
   bool operator==(const BuildProfile&) const = default;
 };
@@ -68,6 +71,8 @@ inline constexpr BuildProfileField kBuildProfileFields[] = {
     {"bloom", &BuildProfile::bloom},
     {"stack_map", &BuildProfile::stack_map},
     {"lpm_node", &BuildProfile::lpm_node},
+    {"reuseport_array", &BuildProfile::reuseport_array},
+    {"xsk_map", &BuildProfile::xsk_map},
 };
 
 // The figures measured on one build of each version (provenance in

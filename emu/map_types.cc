@@ -13,10 +13,12 @@
 #include "emu/lpm_trie.h"
 #include "emu/perf_event_array.h"
 #include "emu/queue_stack_map.h"
+#include "emu/reuseport_array.h"
 #include "emu/ringbuf.h"
 #include "emu/sock_map.h"
 #include "emu/stack_trace_map.h"
 #include "emu/user_ringbuf.h"
+#include "emu/xsk_map.h"
 
 namespace bpfemu {
 namespace {
@@ -47,6 +49,8 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_STACK_TRACE, &StackTraceMap::kOps},
     {BPF_MAP_TYPE_LPM_TRIE, &LpmTrieMap::kOps},
     {BPF_MAP_TYPE_USER_RINGBUF, &UserRingbufMap::kOps},
+    {BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, &ReuseportArray::kOps},
+    {BPF_MAP_TYPE_XSKMAP, &XskMap::kOps},
 };
 
 constexpr uint32_t kMaxType = 64;

@@ -17,10 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "emu/array_map.h"
 #include "emu/local_mutex.h"
-
-#ifndef SO_COOKIE
-#define SO_COOKIE 57
-#endif
+#include "emu/socket_probe.h"
 
 namespace bpfemu {
 namespace {
@@ -48,6 +45,15 @@ class SocketTable {
     close(it->second.fd);
     refs_.erase(it);
   }
+  // Whether a socket map slot holds the socket with `cookie` (it has a
+  // psock).
+  bool HoldsCookie(uint64_t cookie) {
+    LocalMutexLock l(&mu_);
+    for (const auto& [h, ref] : refs_) {
+      if (ref.cookie == cookie) return true;
+    }
+    return false;
+  }
   bool Find(uint32_t h, SocketRef* out) {
     LocalMutexLock l(&mu_);
     auto it = refs_.find(h);
@@ -62,46 +68,19 @@ class SocketTable {
   absl::flat_hash_map<uint32_t, SocketRef> refs_ ABSL_GUARDED_BY(mu_);
 };
 
-int SockOpt(int fd, int level, int name) {
-  int v = 0;
-  socklen_t len = sizeof(v);
-  return getsockopt(fd, level, name, &v, &len) == 0 ? v : -1;
+bool HeldBySockMap(const SocketInfo& info) {
+  return info.cookie != 0 && SocketTable::Get().HoldsCookie(info.cookie);
 }
 
+[[maybe_unused]] const bool kRegistered =
+    RegisterSkUserData(SkUserData::kPsock, &HeldBySockMap);
+
 bool IsTcp(const SocketRef& s) {
-  return (s.family == AF_INET || s.family == AF_INET6) &&
-         s.type == SOCK_STREAM && s.protocol == IPPROTO_TCP;
+  return IsTcpSocket(s.family, s.type, s.protocol);
 }
 
 bool IsUdp(const SocketRef& s) {
-  return (s.family == AF_INET || s.family == AF_INET6) &&
-         s.type == SOCK_DGRAM && s.protocol == IPPROTO_UDP;
-}
-
-// TCP state from TCP_INFO (include/net/tcp_states.h numbering).
-int TcpState(int fd) {
-  tcp_info info = {};
-  socklen_t len = sizeof(info);
-  return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0
-             ? info.tcpi_state
-             : -1;
-}
-constexpr int kTcpEstablished = 1, kTcpListen = 10;
-
-bool Connected(int fd) {
-  sockaddr_storage peer;
-  socklen_t len = sizeof(peer);
-  return getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0;
-}
-
-bool UdpHashed(int fd) {
-  sockaddr_storage self = {};
-  socklen_t len = sizeof(self);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&self), &len) != 0) {
-    return false;
-  }
-  const auto* in = reinterpret_cast<const sockaddr_in*>(&self);
-  return in->sin_port != 0;  // bound (explicitly or by connect)
+  return IsUdpSocket(s.family, s.type, s.protocol);
 }
 
 }  // namespace
@@ -109,12 +88,12 @@ bool UdpHashed(int fd) {
 int64_t AcquireSocket(uint64_t ufd) {
   if (ufd > INT32_MAX) return -EINVAL;
   const int fd = static_cast<int>(ufd);
-  if (fcntl(fd, F_GETFD) == -1) return -EBADF;  // sockfd_lookup
+  SocketInfo info;
+  if (int err = ProbeSocket(fd, &info); err != 0) return err;  // sockfd_lookup
   SocketRef s;
-  s.type = SockOpt(fd, SOL_SOCKET, SO_TYPE);
-  if (s.type < 0) return -ENOTSOCK;
-  s.family = SockOpt(fd, SOL_SOCKET, SO_DOMAIN);
-  s.protocol = SockOpt(fd, SOL_SOCKET, SO_PROTOCOL);
+  s.family = info.family;
+  s.type = info.type;
+  s.protocol = info.protocol;
   // sock_map_sk_is_suitable(): protocols with psock_update_sk_prot.
   const bool unix_sock =
       s.family == AF_UNIX && (s.type == SOCK_STREAM || s.type == SOCK_DGRAM);
@@ -125,14 +104,12 @@ int64_t AcquireSocket(uint64_t ufd) {
     const int st = TcpState(fd);
     if (st != kTcpEstablished && st != kTcpListen) return -EOPNOTSUPP;
   } else if (IsUdp(s)) {
-    if (!UdpHashed(fd)) return -EOPNOTSUPP;
+    if (!SocketHasLocalPort(fd)) return -EOPNOTSUPP;
   } else if ((unix_sock && s.type == SOCK_STREAM) || vsock) {
-    if (!Connected(fd)) return -EOPNOTSUPP;
+    if (!SocketConnected(fd)) return -EOPNOTSUPP;
   }
-  uint64_t cookie = 0;
-  socklen_t len = sizeof(cookie);
-  getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len);
-  s.cookie = cookie;
+  s.cookie = info.cookie;
+  s.ino = info.ino;
   s.fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (s.fd < 0) return -ENOMEM;
   return SocketTable::Get().Add(s);
@@ -153,7 +130,7 @@ long RedirectVerdict(uint32_t handle, uint64_t flags, bool msg) {
   // sock_map_redirect_allowed().
   // TCP: anything but a listener; others: TCP_ESTABLISHED, i.e. connected.
   const bool allowed =
-      IsTcp(s) ? TcpState(s.fd) != kTcpListen : Connected(s.fd);
+      IsTcp(s) ? TcpState(s.fd) != kTcpListen : SocketConnected(s.fd);
   if (!allowed) return kSkDrop;
   if (s.family == AF_VSOCK && (msg || (flags & BPF_F_INGRESS))) {
     return kSkDrop;
@@ -192,6 +169,25 @@ int SockUpdateSys(Map& map, const void* key, const void* value,
   std::memcpy(&ufd, value, map.value_size() == 8 ? 8 : 4);
   const int64_t handle = AcquireSocket(ufd);
   if (handle < 0) return static_cast<int>(handle);
+  // sock_map_update_common / sock_hash_update_common: the flags, the index,
+  // then sock_map_link's sk_psock_init, which finds sk_user_data set when a
+  // reuseport array holds the socket.
+  SocketRef ref;
+  if (FindSocket(static_cast<uint32_t>(handle), &ref)) {
+    SocketInfo info;
+    info.cookie = ref.cookie;
+    info.ino = ref.ino;
+    if (SkUserDataHeldByOther(info, SkUserData::kPsock)) {
+      ReleaseSocket(static_cast<uint32_t>(handle));
+      if (flags > BPF_EXIST) return -EINVAL;
+      uint32_t index;
+      std::memcpy(&index, key, sizeof(index));
+      if (map.type() == BPF_MAP_TYPE_SOCKMAP && index >= map.max_entries()) {
+        return -E2BIG;
+      }
+      return -EBUSY;
+    }
+  }
   uint8_t old[8] = {};
   (void)map.LookupElem(key, old, 0);
   uint8_t stored[8] = {};

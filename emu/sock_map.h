@@ -22,8 +22,9 @@
 //     without sockmap support -> EOPNOTSUPP, a TCP socket neither
 //     established nor listening, an unbound UDP socket or an unconnected
 //     stream unix socket -> EOPNOTSUPP; then flags above BPF_EXIST ->
-//     EINVAL, index >= max_entries -> E2BIG, BPF_NOEXIST on a used slot ->
-//     EEXIST, BPF_EXIST on an empty one -> ENOENT.
+//     EINVAL, index >= max_entries -> E2BIG, a socket a reuseport array
+//     holds (sk_psock_init finds sk_user_data set) -> EBUSY, BPF_NOEXIST on
+//     a used slot -> EEXIST, BPF_EXIST on an empty one -> ENOENT.
 //   * lookup: value_size 4 -> ENOSPC; empty -> ENOENT; else the cookie.
 //   * SOCKMAP delete: index out of range or empty slot -> EINVAL.
 //   * lookup_and_delete and batch commands -> ENOTSUPP.
@@ -53,6 +54,7 @@ struct SocketRef {
   int fd = -1;          // this process's duplicate
   uint64_t cookie = 0;  // SO_COOKIE
   int family = 0, type = 0, protocol = 0;
+  uint64_t ino = 0;  // sockfs inode
 };
 
 // sock_map_update_elem_sys()'s socket checks for user fd `ufd`: on success

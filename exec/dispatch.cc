@@ -36,6 +36,7 @@
 #include "emu/map.h"
 #include "emu/map_in_map.h"
 #include "emu/prog.h"
+#include "emu/socket_probe.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
 #include "exec/dispatch.h"
@@ -182,6 +183,23 @@ const void* KeyArg(Call& c, uint64_t ptr, uint32_t key_size,
   return buf->data();
 }
 
+// The thread group of caller thread `tid` (/proc/TID/status), or tid.
+pid_t CallerTgid(pid_t tid) {
+  pid_t tgid = tid;
+  std::FILE* f =
+      std::fopen(("/proc/" + std::to_string(tid) + "/status").c_str(), "re");
+  if (f == nullptr) return tgid;
+  char line[256];
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::strncmp(line, "Tgid:", 5) == 0) {
+      tgid = static_cast<pid_t>(std::strtol(line + 5, nullptr, 10));
+      break;
+    }
+  }
+  std::fclose(f);
+  return tgid;
+}
+
 }  // namespace
 
 int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
@@ -255,6 +273,36 @@ int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
 }
 
 // --- descriptors ---
+
+int64_t Dispatcher::UpdateWithCallerSocket(Call& c, int local, const void* key,
+                                           std::vector<uint8_t>* value,
+                                           uint64_t flags) {
+  int64_t ufd;
+  if (value->size() == sizeof(uint64_t)) {
+    uint64_t fd64;
+    std::memcpy(&fd64, value->data(), sizeof(fd64));
+    // Above INT_MAX: the map's own EINVAL, after its earlier checks.
+    if (fd64 > INT32_MAX)
+      return bpfemu::MapUpdateElem(local, key, value->data(), flags);
+    ufd = static_cast<int64_t>(fd64);
+  } else {
+    int32_t fd32;
+    std::memcpy(&fd32, value->data(), sizeof(fd32));
+    ufd = fd32;
+  }
+  const int lfd = c.GetFd(static_cast<int>(ufd));
+  // Not open in the caller: an fd this process does not have (EBADF from
+  // the map, after the checks that precede it).
+  const int64_t passed = lfd >= 0 ? lfd : INT32_MAX;
+  std::memcpy(value->data(), &passed, value->size());
+  int r;
+  {
+    bpfemu::ScopedSocketOwner owner(CallerTgid(c.pid()), static_cast<int>(ufd));
+    r = bpfemu::MapUpdateElem(local, key, value->data(), flags);
+  }
+  if (lfd >= 0) close(lfd);
+  return r;
+}
 
 int Dispatcher::NotAMapFd() {
   if (not_a_map_ < 0) not_a_map_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -545,6 +593,14 @@ int64_t Dispatcher::Elem(Call& c, int cmd, const uint8_t* a) {
       if (val_ptr != 0) {
         vbuf.assign(vsize, 0);
         if (c.Read(val_ptr, vbuf.data(), vsize) == 0) value = vbuf.data();
+      }
+      // REUSEPORT_SOCKARRAY's and XSKMAP's value is a socket fd of the
+      // caller (u32, or u64 up to INT_MAX): its duplicate here, and the
+      // caller recorded as the process whose descriptor keeps the socket in
+      // the map.
+      if (value != nullptr && (m->type() == BPF_MAP_TYPE_REUSEPORT_SOCKARRAY ||
+                               m->type() == BPF_MAP_TYPE_XSKMAP)) {
+        return UpdateWithCallerSocket(c, local, key, &vbuf, flags);
       }
       // Values that are fds: the caller's fd, resolved here
       // (map_fd_get_ptr). Other fd-valued types (perf events, sockets,

@@ -87,6 +87,10 @@ class Dispatcher {
 
   int64_t MapCreate(Call& c, const uint8_t* attr);
   int64_t Elem(Call& c, int cmd, const uint8_t* attr);
+  // BPF_MAP_UPDATE_ELEM on a REUSEPORT_SOCKARRAY: `value` holds the
+  // caller's socket fd.
+  int64_t UpdateWithCallerSocket(Call& c, int local, const void* key,
+                                 std::vector<uint8_t>* value, uint64_t flags);
   int64_t Batch(Call& c, int cmd, uint64_t uattr, const uint8_t* attr);
   int64_t ObjPin(Call& c, const uint8_t* attr);
   int64_t ObjGet(Call& c, const uint8_t* attr);

@@ -174,6 +174,9 @@ constexpr TypeRow kEmulatedTypes[] = {
     {BPF_MAP_TYPE_HASH_OF_MAPS, "HASH_OF_MAPS", "map_in_map_pin_compare_test"},
     {BPF_MAP_TYPE_SOCKMAP, "SOCKMAP", "tests/dropin transcript"},
     {BPF_MAP_TYPE_SOCKHASH, "SOCKHASH", "tests/dropin transcript"},
+    {BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, "REUSEPORT_SOCKARRAY",
+     "tests/selftests reuseport_array"},
+    {BPF_MAP_TYPE_XSKMAP, "XSKMAP"},
 };
 // Random creates of types the emulator does not have (UNSPEC, unknown
 // numbers, types it refuses): their own row under the types. (Row keys
@@ -237,6 +240,8 @@ std::string RowForCase(const std::string& suite, const std::string& test) {
       {"StackTraceConformance", "STACK_TRACE"},
       {"LpmConformance", "LPM_TRIE"},
       {"BloomConformance", "BLOOM_FILTER"},
+      {"ReuseportConformance", "REUSEPORT_SOCKARRAY"},
+      {"XskConformance", "XSKMAP"},
   };
   if (auto it = single.find(suite); it != single.end()) return it->second;
   const bool hash = absl::StartsWith(test, "Hash");
@@ -305,6 +310,11 @@ std::vector<RandomSpec> DefaultSpecs() {
       // fd-valued: updates with values that are no perf event (EBADF),
       // lookups ENOTSUPP, deletes and get_next_key the array's.
       {attr(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 8, 0), 12},
+      // Socket-valued: random values are no socket (EINVAL above INT_MAX,
+      // EBADF), lookups ENOENT / ENOSPC / EOPNOTSUPP, deletes and walks.
+      {attr(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 4, 8, 8, 0), 12},
+      {attr(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 4, 4, 8, 0), 12},
+      {attr(BPF_MAP_TYPE_XSKMAP, 4, 4, 8, 0), 12},
   };
 }
 

@@ -270,6 +270,10 @@ const char* MapTypeName(uint32_t type) {
       return "LPM_TRIE";
     case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
       return "PERF_EVENT_ARRAY";
+    case BPF_MAP_TYPE_REUSEPORT_SOCKARRAY:
+      return "REUSEPORT_SOCKARRAY";
+    case BPF_MAP_TYPE_XSKMAP:
+      return "XSKMAP";
     default:
       return "OTHER";
   }
@@ -435,6 +439,8 @@ MapAttr GenerateCreate(uint64_t seed) {
                                         BPF_MAP_TYPE_LPM_TRIE,
                                         BPF_MAP_TYPE_USER_RINGBUF,
                                         BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+                                        BPF_MAP_TYPE_REUSEPORT_SOCKARRAY,
+                                        BPF_MAP_TYPE_XSKMAP,
                                         0 /* UNSPEC */,
                                         250 /* unknown */};
   static constexpr uint32_t kKeySizes[] = {0, 1, 3, 4, 8, 64, 512, 513, 4096};
@@ -468,6 +474,7 @@ MapAttr GenerateCreate(uint64_t seed) {
                    : a.map_type == BPF_MAP_TYPE_PROG_ARRAY ||
                            a.map_type == BPF_MAP_TYPE_SOCKMAP ||
                            a.map_type == BPF_MAP_TYPE_SOCKHASH ||
+                           a.map_type == BPF_MAP_TYPE_XSKMAP ||
                            a.map_type == BPF_MAP_TYPE_PERF_EVENT_ARRAY
                        ? 4
                        : 8;

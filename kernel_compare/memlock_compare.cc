@@ -51,6 +51,12 @@ std::vector<MemlockCase> MemlockCases() {
     cases.push_back({BPF_MAP_TYPE_SOCKMAP, 4, 8, max, 0, 0});
     cases.push_back({BPF_MAP_TYPE_SOCKHASH, 12, 8, max, 0, 0});
   }
+  // Empty: their elements are sockets (an XSKMAP's used slots add a node
+  // each: emu/xsk_map_test.cc).
+  for (uint32_t max : sizes) {
+    cases.push_back({BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 4, 8, max, 0, 0});
+    cases.push_back({BPF_MAP_TYPE_XSKMAP, 4, 4, max, 0, 0});
+  }
   for (uint32_t max : sizes) {
     cases.push_back({BPF_MAP_TYPE_QUEUE, 0, 8, max, 0, 0});
     cases.push_back({BPF_MAP_TYPE_STACK, 0, 100, max, 0, 0});

@@ -62,6 +62,9 @@ std::vector<Group> Groups() {
                  .max_entries = 1,
                  .map_flags = BPF_F_NO_PREALLOC},
          /*socket=*/false, /*lpm_entry=*/true}}},
+      {{&BuildProfile::reuseport_array},
+       {{Attr(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 4, 8, 1)}}},
+      {{&BuildProfile::xsk_map}, {{Attr(BPF_MAP_TYPE_XSKMAP, 4, 4, 1)}}},
       {{&BuildProfile::shtab, &BuildProfile::shtab_elem},
        {{Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1)},
         {Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1), /*socket=*/true}}},
@@ -195,6 +198,8 @@ absl::StatusOr<BuildProfile> BuildProfileFromBtf(const char* path) {
       {&BuildProfile::bloom, "bpf_bloom_filter"},
       {&BuildProfile::stack_map, "bpf_stack_map"},
       {&BuildProfile::lpm_node, "lpm_trie_node"},
+      {&BuildProfile::reuseport_array, "reuseport_array"},
+      {&BuildProfile::xsk_map, "xsk_map"},
   };
   BuildProfile p;
   absl::Status status;

@@ -20,10 +20,12 @@
 #include "tests/conformance/percpu_conformance.h"
 #include "tests/conformance/perf_event_array_conformance.h"
 #include "tests/conformance/queue_stack_conformance.h"
+#include "tests/conformance/reuseport_conformance.h"
 #include "tests/conformance/ringbuf_conformance.h"
 #include "tests/conformance/stack_trace_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
 #include "tests/conformance/user_ringbuf_conformance.h"
+#include "tests/conformance/xsk_conformance.h"
 
 #define INSTANTIATE_CONFORMANCE_SUITES(Prefix, BackendType)                    \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, CreateConformance, BackendType);      \
@@ -43,6 +45,8 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, StackTraceConformance, BackendType);  \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LpmConformance, BackendType);         \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, UserRingbufConformance, BackendType); \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ReuseportConformance, BackendType);   \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, XskConformance, BackendType);         \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PerfEventArrayConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
