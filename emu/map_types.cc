@@ -47,6 +47,7 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_STACK_TRACE, &StackTraceMap::kOps},
     {BPF_MAP_TYPE_LPM_TRIE, &LpmTrieMap::kOps},
     {BPF_MAP_TYPE_USER_RINGBUF, &UserRingbufMap::kOps},
+    {BPF_MAP_TYPE_CGROUP_ARRAY, &FdArrayMap::kCgroupArrayOps},
 };
 
 constexpr uint32_t kMaxType = 64;
