@@ -196,6 +196,18 @@ uint64_t SmpProcessorId(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
 uint64_t PidTgid(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return bpfemu_get_current_pid_tgid();
 }
+uint64_t CgroupId(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_get_current_cgroup_id();
+}
+uint64_t TaskUnderCgroup(Vm& vm, uint64_t map, uint64_t index, uint64_t,
+                         uint64_t, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  if (b == nullptr || b->fd_array == nullptr || !b->fd_array->holds_cgroups()) {
+    return static_cast<uint64_t>(-EINVAL);
+  }
+  return static_cast<uint64_t>(
+      b->fd_array->CurrentTaskUnderCgroup(static_cast<uint32_t>(index)));
+}
 uint64_t UidGid(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return bpfemu_get_current_uid_gid();
 }
@@ -670,6 +682,7 @@ enum class Offered {
   kTcLike,          // tc and lwt_xmit
   kTcLikeOrSkSkb,   // those and SK_SKB (bpf_skb_store_bytes)
   kPacketPrograms,  // those, XDP and the other lwt types (bpf_csum_diff)
+  kCgroupCurrent,   // tracing and cgroup_current_func_proto's callers
 };
 
 struct HelperDef {
@@ -701,6 +714,13 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return tc_like;
     case Offered::kTcLikeOrSkSkb:
       return tc_like || prog_type == BPF_PROG_TYPE_SK_SKB;
+    case Offered::kCgroupCurrent:
+      return IsTracingProg(prog_type) ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCK ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCKOPT ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SYSCTL ||
+             prog_type == BPF_PROG_TYPE_CGROUP_DEVICE;
     case Offered::kPacketPrograms:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
@@ -725,6 +745,9 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_tail_call, TailCall, false, O::kAny},
     {BPF_FUNC_get_current_pid_tgid, PidTgid, false, O::kAny},
     {BPF_FUNC_get_current_uid_gid, UidGid, false, O::kAny},
+    {BPF_FUNC_current_task_under_cgroup, TaskUnderCgroup, false,
+     O::kCgroupCurrent},
+    {BPF_FUNC_get_current_cgroup_id, CgroupId, false, O::kAny},
     {BPF_FUNC_get_current_comm, CurrentComm, false, O::kAny},
     {BPF_FUNC_skb_load_bytes, SkbLoadBytes, false, O::kSkbProgs},
     {BPF_FUNC_probe_read_str, ProbeReadStr, true, O::kAny},

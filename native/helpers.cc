@@ -31,6 +31,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "bpfemu/native_abi.h"
+#include "emu/cgroup.h"
 #include "emu/cpu.h"
 #include "emu/local_mutex.h"
 #include "emu/map_types.h"
@@ -152,7 +153,11 @@ void SetStacks(std::vector<uint64_t> kernel, std::vector<uint64_t> user) {
   e.user_stack = std::move(user);
   e.any_override = true;
 }
+void SetCurrentCgroup(std::string_view path) {
+  bpfemu::SetCurrentCgroup(std::string(path));
+}
 void ResetHelpers() {
+  bpfemu::SetCurrentCgroup(std::nullopt);
   HelperEnv& e = HelperEnv::Get();
   LocalMutexLock l(&e.mu);
   e.kernel_stack.reset();
@@ -446,6 +451,17 @@ long bpfemu_tail_call(void* /*ctx*/, void* prog_array, __u32 index) {
   if (b->fd_array == nullptr || b->fd_array->holds_maps()) return -EINVAL;
   return b->fd_array->TailCall(index);
 }
+
+// bpf_current_task_under_cgroup (kernel/bpf/helpers.c): the verifier
+// admits a CGROUP_ARRAY only.
+long bpfemu_current_task_under_cgroup(void* map, __u32 index) {
+  BoundMap* b = Bound(map);
+  if (b->fd_array == nullptr || !b->fd_array->holds_cgroups()) return -EINVAL;
+  return b->fd_array->CurrentTaskUnderCgroup(index);
+}
+
+// bpf_get_current_cgroup_id: cgroup_id(task_dfl_cgroup(current)).
+__u64 bpfemu_get_current_cgroup_id(void) { return bpfemu::CurrentCgroupId(); }
 
 void* bpfemu_ringbuf_reserve(void* ringbuf, __u64 size, __u64 flags) {
   BoundMap* b = Bound(ringbuf);

@@ -8,9 +8,11 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -21,6 +23,7 @@
 #include <tuple>
 #include <vector>
 
+#include "emu/cgroup.h"
 #include "emu/cpu.h"
 #include "emu/perf_buffer.h"
 #include "emu/prog.h"
@@ -112,6 +115,7 @@ class Pair {
           m->type() == BPF_MAP_TYPE_USER_RINGBUF ||
           m->type() == BPF_MAP_TYPE_PERF_EVENT_ARRAY ||
           m->type() == BPF_MAP_TYPE_PROG_ARRAY ||
+          m->type() == BPF_MAP_TYPE_CGROUP_ARRAY ||
           m->type() == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
           m->type() == BPF_MAP_TYPE_HASH_OF_MAPS) {
         continue;
@@ -948,6 +952,38 @@ TEST_P(ExamplesCompareTest, StringsAndClocks) {
     }
   }
   EXPECT_EQ(p.runs(), 6);
+}
+
+// bpf_current_task_under_cgroup over a CGROUP_ARRAY holding the cgroup2
+// root and the process's own cgroup, and bpf_get_current_cgroup_id: the
+// same answers (1, -EAGAIN for an empty slot, -E2BIG past the end, the
+// cgroup id) on both sides.
+TEST_P(ExamplesCompareTest, CgroupArray) {
+  if (Cgroup2Mount().empty()) GTEST_SKIP() << "no cgroup2 hierarchy mounted";
+  const int root =
+      open(Cgroup2Mount().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int own = open((Cgroup2Mount() + CurrentCgroupPath()).c_str(),
+                       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0 || own < 0) GTEST_SKIP() << "cannot open the cgroup2 dirs";
+  Pair p("cgroups", GetParam());
+  ASSERT_TRUE(p.ok());
+  auto put = [&](uint32_t slot, int fd) {
+    EXPECT_EQ(
+        bpf_map_update_elem(p.kernel().MapFd("cgroups"), &slot, &fd, BPF_ANY),
+        0);
+    EXPECT_EQ(MapUpdateElem(p.emu().MapFd("cgroups"), &slot, &fd, BPF_ANY), 0);
+  };
+  put(0, root);
+  for (uint64_t slot : {0, 1}) {
+    p.RunRawTp("under_cgroup", {slot, 0});
+    p.ExpectSameMaps();
+  }
+  put(1, own);
+  p.RunRawTp("under_cgroup", {1, 0});
+  p.ExpectSameMaps();
+  EXPECT_EQ(p.runs(), 3);
+  close(root);
+  close(own);
 }
 
 // The 16-bit one's complement sum of `n` bytes at `p` (RFC 1071), folded.

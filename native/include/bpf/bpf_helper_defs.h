@@ -97,6 +97,12 @@ static inline __u64 bpf_get_current_pid_tgid(void) {
 static inline __u64 bpf_get_current_uid_gid(void) {
   return bpfemu_get_current_uid_gid();
 }
+static inline long bpf_current_task_under_cgroup(void *map, __u32 index) {
+  return bpfemu_current_task_under_cgroup(map, index);
+}
+static inline __u64 bpf_get_current_cgroup_id(void) {
+  return bpfemu_get_current_cgroup_id();
+}
 static inline long bpf_get_current_comm(void *buf, __u32 size_of_buf) {
   return bpfemu_get_current_comm(buf, size_of_buf);
 }

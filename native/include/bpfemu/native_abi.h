@@ -122,6 +122,8 @@ long bpfemu_spin_lock(struct bpf_spin_lock *lock);
 long bpfemu_spin_unlock(struct bpf_spin_lock *lock);
 __u64 bpfemu_get_current_pid_tgid(void);
 __u64 bpfemu_get_current_uid_gid(void);
+long bpfemu_current_task_under_cgroup(void *map, __u32 index);
+__u64 bpfemu_get_current_cgroup_id(void);
 long bpfemu_get_current_comm(void *buf, __u32 size);
 __u32 bpfemu_get_smp_processor_id(void);
 __u64 bpfemu_ktime_get_ns(void);
