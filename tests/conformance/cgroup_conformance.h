@@ -9,6 +9,10 @@
 // root, opened where the cgroup2 hierarchy is mounted (emu/cgroup.h
 // Cgroup2Mount: /sys/fs/cgroup on a unified system, /sys/fs/cgroup/unified
 // on a hybrid one); without one the cgroup cases skip.
+// BPF_MAP_TYPE_CGROUP_STORAGE and PERCPU_CGROUP_STORAGE
+// (kernel/bpf/local_storage.c): creation and the commands of a map no
+// program is attached with (bpf_get_local_storage under a test run:
+// tests/examples/cgroup_storage.bpf.c).
 
 #ifndef BPFEMU_TESTS_CONFORMANCE_CGROUP_CONFORMANCE_H_
 #define BPFEMU_TESTS_CONFORMANCE_CGROUP_CONFORMANCE_H_
@@ -19,6 +23,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "emu/cgroup.h"
 #include "tests/conformance/fixture.h"
@@ -155,9 +160,91 @@ TYPED_TEST_P(CgroupConformance, CgroupArrayBatchOpsAreEnotsupp) {
   EXPECT_EQ(this->b().DeleteBatch(fd, keys, &count, 0, 0), -kENOTSUPP);
 }
 
+constexpr uint32_t kCgroupStorage = BPF_MAP_TYPE_CGROUP_STORAGE;
+constexpr uint32_t kPercpuCgroupStorage = BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
+
+// cgroup_storage_map_alloc, in its order: key size (the padded struct
+// bpf_cgroup_storage_key or a u64), value size, its bound, flags,
+// max_entries (must be 0).
+TYPED_TEST_P(CgroupConformance, CgroupStorageCreationRules) {
+  for (uint32_t type : {kCgroupStorage, kPercpuCgroupStorage}) {
+    SCOPED_TRACE(type);
+    EXPECT_GE(this->Create(Attr(type, 16, 8, 0)), 0);
+    EXPECT_GE(this->Create(Attr(type, 8, 1, 0)), 0);
+    for (uint32_t key_size : {0u, 4u, 12u, 24u}) {
+      EXPECT_EQ(this->Create(Attr(type, key_size, 8, 0)), -EINVAL) << key_size;
+    }
+    EXPECT_EQ(this->Create(Attr(type, 8, 0, 0)), -EINVAL);
+    EXPECT_EQ(this->Create(Attr(type, 8, 8, 1)), -EINVAL);
+    EXPECT_EQ(this->Create(Attr(type, 8, 8, 1024)), -EINVAL);
+    for (uint32_t f : {uint32_t{BPF_F_NUMA_NODE}, uint32_t{BPF_F_RDONLY},
+                       uint32_t{BPF_F_WRONLY}, uint32_t{BPF_F_RDONLY_PROG},
+                       uint32_t{BPF_F_WRONLY_PROG}}) {
+      EXPECT_GE(this->Create(Attr(type, 8, 8, 0, f)), 0) << f;
+    }
+    for (uint32_t f : {uint32_t{BPF_F_NO_PREALLOC}, uint32_t{BPF_F_MMAPABLE},
+                       uint32_t{BPF_F_INNER_MAP}, uint32_t{BPF_F_ZERO_SEED},
+                       uint32_t{BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG}}) {
+      EXPECT_EQ(this->Create(Attr(type, 8, 8, 0, f)), -EINVAL) << f;
+    }
+    // Value size before flags before max_entries.
+    EXPECT_EQ(this->Create(Attr(type, 8, 70000, 1, BPF_F_MMAPABLE)), -E2BIG);
+    EXPECT_EQ(this->Create(Attr(type, 8, 8, 1, BPF_F_MMAPABLE)), -EINVAL);
+    EXPECT_EQ(this->Create(Attr(type, 4, 0, 0)), -EINVAL);
+  }
+  // BPF_LOCAL_STORAGE_MAX_VALUE_SIZE; PCPU_MIN_UNIT_SIZE for per-CPU.
+  EXPECT_GE(this->Create(Attr(kCgroupStorage, 8, 65407, 0)), 0);
+  EXPECT_EQ(this->Create(Attr(kCgroupStorage, 8, 65408, 0)), -E2BIG);
+  EXPECT_GE(this->Create(Attr(kPercpuCgroupStorage, 8, 32768, 0)), 0);
+  EXPECT_EQ(this->Create(Attr(kPercpuCgroupStorage, 8, 32769, 0)), -E2BIG);
+  MapInfo info{};
+  const int fd = this->MustCreate(Attr(kCgroupStorage, 16, 24, 0));
+  ASSERT_EQ(this->b().GetMapInfo(fd, &info), 0);
+  EXPECT_EQ(info.type, kCgroupStorage);
+  EXPECT_EQ(info.key_size, 16u);
+  EXPECT_EQ(info.value_size, 24u);
+  EXPECT_EQ(info.max_entries, 0u);
+}
+
+// With no program attached to a cgroup the map holds no storage: lookup
+// and update (which never creates) are ENOENT after the flags checks;
+// delete is EINVAL; get_next_key ENOENT; no batch op, no mmap.
+TYPED_TEST_P(CgroupConformance, CgroupStorageUnattachedCommands) {
+  for (uint32_t type : {kCgroupStorage, kPercpuCgroupStorage}) {
+    SCOPED_TRACE(type);
+    const bool percpu = type == kPercpuCgroupStorage;
+    for (uint32_t key_size : {16u, 8u}) {
+      const int fd = this->MustCreate(Attr(type, key_size, 8, 0));
+      const int ncpus = this->b().NumPossibleCpus();
+      std::vector<uint64_t> value(percpu ? ncpus : 1, 7);
+      uint64_t key[2] = {1, 0}, next[2] = {9, 9};
+      EXPECT_EQ(this->b().Lookup(fd, key, value.data(), 0), -ENOENT);
+      EXPECT_EQ(this->b().Update(fd, key, value.data(), BPF_ANY), -ENOENT);
+      EXPECT_EQ(this->b().Update(fd, key, value.data(), BPF_EXIST), -ENOENT);
+      EXPECT_EQ(this->b().Update(fd, key, value.data(), BPF_NOEXIST), -EINVAL);
+      EXPECT_EQ(this->b().Update(fd, key, value.data(), BPF_F_LOCK), -EINVAL);
+      EXPECT_EQ(this->b().Update(fd, key, value.data(), 8), -EINVAL);
+      EXPECT_EQ(this->b().Delete(fd, key), -EINVAL);
+      EXPECT_EQ(this->b().GetNextKey(fd, nullptr, next), -ENOENT);
+      EXPECT_EQ(this->b().GetNextKey(fd, key, next), -ENOENT);
+      EXPECT_EQ(next[0], 9u);
+      EXPECT_EQ(this->b().LookupAndDelete(fd, key, value.data(), 0),
+                -kENOTSUPP);
+      uint32_t count = 1, out = 0;
+      EXPECT_EQ(this->b().LookupBatch(fd, nullptr, &out, key, value.data(),
+                                      &count, 0, 0),
+                -kENOTSUPP);
+      void* addr = nullptr;
+      EXPECT_EQ(this->b().Mmap(fd, 4096, PROT_READ, MAP_SHARED, 0, &addr),
+                -kENOTSUPP);
+    }
+  }
+}
+
 REGISTER_TYPED_TEST_SUITE_P(CgroupConformance, CgroupArrayCreationRules,
-                            CgroupArrayCommands,
-                            CgroupArrayBatchOpsAreEnotsupp);
+                            CgroupArrayCommands, CgroupArrayBatchOpsAreEnotsupp,
+                            CgroupStorageCreationRules,
+                            CgroupStorageUnattachedCommands);
 
 }  // namespace bpfemu
 
