@@ -208,6 +208,18 @@ uint64_t TaskUnderCgroup(Vm& vm, uint64_t map, uint64_t index, uint64_t,
   return static_cast<uint64_t>(
       b->fd_array->CurrentTaskUnderCgroup(static_cast<uint32_t>(index)));
 }
+// bpf_get_local_storage: the run's storage, value_size bytes the program
+// may read and write (or only read, with BPF_F_RDONLY_PROG).
+uint64_t LocalStorage(Vm& vm, uint64_t map, uint64_t flags, uint64_t, uint64_t,
+                      uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  if (b == nullptr) return 0;
+  void* v = bpfemu_get_local_storage(Ptr(map), flags);
+  if (v == nullptr) vm.Fault("bpf_get_local_storage: not a cgroup storage");
+  vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
+               !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  return reinterpret_cast<uint64_t>(v);
+}
 uint64_t UidGid(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return bpfemu_get_current_uid_gid();
 }
@@ -683,6 +695,7 @@ enum class Offered {
   kTcLikeOrSkSkb,   // those and SK_SKB (bpf_skb_store_bytes)
   kPacketPrograms,  // those, XDP and the other lwt types (bpf_csum_diff)
   kCgroupCurrent,   // tracing and cgroup_current_func_proto's callers
+  kCgroupCommon,    // cgroup_common_func_proto's callers
 };
 
 struct HelperDef {
@@ -714,6 +727,14 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return tc_like;
     case Offered::kTcLikeOrSkSkb:
       return tc_like || prog_type == BPF_PROG_TYPE_SK_SKB;
+    case Offered::kCgroupCommon:
+      return prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCK ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
+             prog_type == BPF_PROG_TYPE_SOCK_OPS ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCKOPT ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SYSCTL ||
+             prog_type == BPF_PROG_TYPE_CGROUP_DEVICE;
     case Offered::kCgroupCurrent:
       return IsTracingProg(prog_type) ||
              prog_type == BPF_PROG_TYPE_CGROUP_SOCK ||
@@ -748,6 +769,7 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_current_task_under_cgroup, TaskUnderCgroup, false,
      O::kCgroupCurrent},
     {BPF_FUNC_get_current_cgroup_id, CgroupId, false, O::kAny},
+    {BPF_FUNC_get_local_storage, LocalStorage, false, O::kCgroupCommon},
     {BPF_FUNC_get_current_comm, CurrentComm, false, O::kAny},
     {BPF_FUNC_skb_load_bytes, SkbLoadBytes, false, O::kSkbProgs},
     {BPF_FUNC_probe_read_str, ProbeReadStr, true, O::kAny},

@@ -32,6 +32,7 @@
 #include "absl/random/random.h"
 #include "bpfemu/native_abi.h"
 #include "emu/cgroup.h"
+#include "emu/cgroup_storage.h"
 #include "emu/cpu.h"
 #include "emu/local_mutex.h"
 #include "emu/map_types.h"
@@ -458,6 +459,11 @@ long bpfemu_current_task_under_cgroup(void* map, __u32 index) {
   BoundMap* b = Bound(map);
   if (b->fd_array == nullptr || !b->fd_array->holds_cgroups()) return -EINVAL;
   return b->fd_array->CurrentTaskUnderCgroup(index);
+}
+
+// bpf_get_local_storage (kernel/bpf/cgroup.c): the test run's storage.
+void* bpfemu_get_local_storage(void* map, __u64 flags) {
+  return bpfemu::GetLocalStorage(*Bound(map)->map, flags);
 }
 
 // bpf_get_current_cgroup_id: cgroup_id(task_dfl_cgroup(current)).

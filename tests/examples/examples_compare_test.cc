@@ -31,6 +31,7 @@
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
+#include "loader/test_run.h"
 #include "native/helpers.h"
 #include "testing/kernel_backend.h"
 #include "testing/kernel_object.h"
@@ -984,6 +985,45 @@ TEST_P(ExamplesCompareTest, CgroupArray) {
   EXPECT_EQ(p.runs(), 3);
   close(root);
   close(own);
+}
+
+// A cgroup_skb program counting in its CGROUP_STORAGE and
+// PERCPU_CGROUP_STORAGE: under BPF_PROG_TEST_RUN the storages are the
+// run's own, zeroed at its start and kept across its repeats, so single
+// runs always count 1 and a run of N repeats counts N, on both sides.
+TEST_P(ExamplesCompareTest, CgroupStorageUnderTestRun) {
+  Pair p("cgroup_storage", GetParam());
+  ASSERT_TRUE(p.ok());
+  // The storages never join their maps (no program is attached to a
+  // cgroup): both sides' maps stay empty, and `seen` tells what ran.
+  const std::vector<std::string> kStorages = {"stats", "per_cpu"};
+  for (int i = 0; i < 4; ++i) {
+    p.RunPacket("count_egress", EthFrame(ETH_P_IP, 60 + 10 * i), i % 2);
+    p.ExpectSameMaps(kStorages);
+  }
+  std::shared_ptr<const Prog> prog;
+  ASSERT_EQ(ProgFromFd(p.emu().FindProgram("count_egress")->fd(), &prog), 0);
+  ASSERT_EQ(KernelBackend::Get().PinCpu(0), 0);
+  ScopedCpu on(0);
+  for (uint32_t repeat : {2u, 3u, 7u}) {
+    SCOPED_TRACE(repeat);
+    const Bytes pkt = EthFrame(ETH_P_IP, 80);
+    KernelObject::Result k = KernelObject::RunPacket(
+        p.kernel().ProgFd("count_egress"), pkt, static_cast<int>(repeat));
+    native::TestRunAttr attr;
+    attr.data_in = pkt.data();
+    attr.data_size_in = static_cast<uint32_t>(pkt.size());
+    attr.repeat = repeat;
+    native::TestRunOutput out;
+    ASSERT_EQ(native::TestRun(*prog, attr, &out), 0);
+    EXPECT_EQ(k.err, 0);
+    EXPECT_EQ(k.retval, out.retval);
+    EXPECT_EQ(out.retval, repeat & 1);
+    p.ExpectSameMaps(kStorages);
+  }
+  for (const std::string& name : kStorages) {
+    EXPECT_EQ(p.KeyCounts(name), std::make_pair(size_t{0}, size_t{0}));
+  }
 }
 
 // The 16-bit one's complement sum of `n` bytes at `p` (RFC 1071), folded.

@@ -103,6 +103,9 @@ static inline long bpf_current_task_under_cgroup(void *map, __u32 index) {
 static inline __u64 bpf_get_current_cgroup_id(void) {
   return bpfemu_get_current_cgroup_id();
 }
+static inline void *bpf_get_local_storage(void *map, __u64 flags) {
+  return bpfemu_get_local_storage(map, flags);
+}
 static inline long bpf_get_current_comm(void *buf, __u32 size_of_buf) {
   return bpfemu_get_current_comm(buf, size_of_buf);
 }

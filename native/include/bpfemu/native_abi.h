@@ -124,6 +124,7 @@ __u64 bpfemu_get_current_pid_tgid(void);
 __u64 bpfemu_get_current_uid_gid(void);
 long bpfemu_current_task_under_cgroup(void *map, __u32 index);
 __u64 bpfemu_get_current_cgroup_id(void);
+void *bpfemu_get_local_storage(void *map, __u64 flags);
 long bpfemu_get_current_comm(void *buf, __u32 size);
 __u32 bpfemu_get_smp_processor_id(void);
 __u64 bpfemu_ktime_get_ns(void);
