@@ -174,6 +174,10 @@ constexpr TypeRow kEmulatedTypes[] = {
     {BPF_MAP_TYPE_HASH_OF_MAPS, "HASH_OF_MAPS", "map_in_map_pin_compare_test"},
     {BPF_MAP_TYPE_SOCKMAP, "SOCKMAP", "tests/dropin transcript"},
     {BPF_MAP_TYPE_SOCKHASH, "SOCKHASH", "tests/dropin transcript"},
+    {BPF_MAP_TYPE_CGROUP_ARRAY, "CGROUP_ARRAY", "examples_compare_test"},
+    {BPF_MAP_TYPE_CGROUP_STORAGE, "CGROUP_STORAGE", "examples_compare_test"},
+    {BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, "PERCPU_CGROUP_STORAGE",
+     "examples_compare_test"},
 };
 // Random creates of types the emulator does not have (UNSPEC, unknown
 // numbers, types it refuses): their own row under the types. (Row keys
@@ -239,6 +243,10 @@ std::string RowForCase(const std::string& suite, const std::string& test) {
       {"BloomConformance", "BLOOM_FILTER"},
   };
   if (auto it = single.find(suite); it != single.end()) return it->second;
+  if (suite == "CgroupConformance") {
+    return absl::StartsWith(test, "CgroupArray") ? "CGROUP_ARRAY"
+                                                 : "CGROUP_STORAGE";
+  }
   const bool hash = absl::StartsWith(test, "Hash");
   const bool array = absl::StartsWith(test, "Array");
   if (suite == "PercpuConformance" && (hash || array)) {
@@ -305,6 +313,12 @@ std::vector<RandomSpec> DefaultSpecs() {
       // fd-valued: updates with values that are no perf event (EBADF),
       // lookups ENOTSUPP, deletes and get_next_key the array's.
       {attr(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 8, 0), 12},
+      // Values that are no cgroup2 directory (EBADF), lookups ENOTSUPP.
+      {attr(BPF_MAP_TYPE_CGROUP_ARRAY, 4, 4, 8, 0), 12},
+      // No program attached: an empty map whose update never creates
+      // (ENOENT, flags EINVAL first) and whose delete is EINVAL.
+      {attr(BPF_MAP_TYPE_CGROUP_STORAGE, 16, 8, 0, 0), 4},
+      {attr(BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, 8, 12, 0, 0), 4},
   };
 }
 
