@@ -12,6 +12,7 @@
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -985,6 +986,19 @@ TEST_P(ExamplesCompareTest, CgroupArray) {
   EXPECT_EQ(p.runs(), 3);
   close(root);
   close(own);
+  // A child of the process's cgroup (root only): the task is not under it.
+  const std::string child = Cgroup2Mount() + CurrentCgroupPath() +
+                            "/bpfemu-compare-" + std::to_string(getpid());
+  if (mkdir(child.c_str(), 0755) != 0) {
+    GTEST_SKIP() << "cannot create a child cgroup: the 0 answer is unchecked";
+  }
+  const int sub = open(child.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  EXPECT_GE(sub, 0);
+  put(1, sub);
+  p.RunRawTp("under_cgroup", {1, 0});
+  p.ExpectSameMaps();
+  close(sub);
+  rmdir(child.c_str());
 }
 
 // A cgroup_skb program counting in its CGROUP_STORAGE and
