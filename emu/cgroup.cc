@@ -110,4 +110,21 @@ bool CurrentUnderCgroup(uint64_t id) {
   return false;
 }
 
+uint64_t CurrentAncestorCgroupId(int level) {
+  if (level < 0) return 0;
+  const std::string path = CurrentCgroupPath();
+  if (level == 0) {
+    const uint64_t root = IdOfPath("/");
+    return root != 0 ? root : kRootCgroupId;
+  }
+  // The prefix of `level` components.
+  size_t end = 0;
+  for (int i = 0; i < level; ++i) {
+    if (end + 1 >= path.size()) return 0;  // deeper than the cgroup
+    end = path.find('/', end + 1);
+    if (end == std::string::npos) end = path.size();
+  }
+  return IdOfPath(path.substr(0, end));
+}
+
 }  // namespace bpfemu

@@ -55,6 +55,13 @@ uint64_t CurrentCgroupId();
 // cgroup is `id` or one of its descendants.
 bool CurrentUnderCgroup(uint64_t id);
 
+// cgroup_ancestor(current cgroup, level): the id of its ancestor at `level`
+// (0: the root, the current cgroup's own depth: itself), or 0 for a level
+// below 0 or deeper than the current cgroup
+// (bpf_get_current_ancestor_cgroup_id). Levels count from the cgroup2 root
+// this process sees.
+uint64_t CurrentAncestorCgroupId(int level);
+
 }  // namespace bpfemu
 
 #endif  // BPFEMU_EMU_CGROUP_H_

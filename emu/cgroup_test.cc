@@ -63,6 +63,7 @@ TEST(CgroupTest, ProcessCgroupIdMatchesItsDirectory) {
   EXPECT_EQ(CurrentCgroupId(), id);
   EXPECT_TRUE(CurrentUnderCgroup(id));
   EXPECT_TRUE(CurrentUnderCgroup(kRootCgroupId));
+  EXPECT_EQ(CurrentAncestorCgroupId(0), kRootCgroupId);
   close(fd);
 }
 
@@ -118,9 +119,15 @@ TEST(CgroupTest, SetCurrentCgroupIsPerThreadAndUnderItsAncestors) {
   EXPECT_TRUE(CurrentUnderCgroup(g.st_ino));
   EXPECT_TRUE(CurrentUnderCgroup(c.st_ino));
   EXPECT_TRUE(CurrentUnderCgroup(kRootCgroupId));
+  EXPECT_EQ(CurrentAncestorCgroupId(0), kRootCgroupId);
+  EXPECT_EQ(CurrentAncestorCgroupId(1), c.st_ino);
+  EXPECT_EQ(CurrentAncestorCgroupId(2), g.st_ino);
+  EXPECT_EQ(CurrentAncestorCgroupId(3), 0u);
+  EXPECT_EQ(CurrentAncestorCgroupId(-1), 0u);
   SetCurrentCgroup(child);
   EXPECT_FALSE(CurrentUnderCgroup(g.st_ino));  // a descendant, not ancestor
   EXPECT_TRUE(CurrentUnderCgroup(c.st_ino));
+  EXPECT_EQ(CurrentAncestorCgroupId(2), 0u);
   SetCurrentCgroup(std::nullopt);
   EXPECT_NE(CurrentCgroupId(), c.st_ino);
   rmdir((mount + grandchild).c_str());

@@ -469,6 +469,25 @@ void* bpfemu_get_local_storage(void* map, __u64 flags) {
 // bpf_get_current_cgroup_id: cgroup_id(task_dfl_cgroup(current)).
 __u64 bpfemu_get_current_cgroup_id(void) { return bpfemu::CurrentCgroupId(); }
 
+// bpf_get_current_ancestor_cgroup_id: cgroup_ancestor() of the current
+// cgroup, 0 past its depth.
+__u64 bpfemu_get_current_ancestor_cgroup_id(int level) {
+  return bpfemu::CurrentAncestorCgroupId(level);
+}
+
+// The socket helpers of net/core/filter.c on a test run's skb:
+// bpf_prog_test_run_skb gives it a socket (sk_alloc), whose cgroup
+// (cgroup_sk_alloc) is the running task's. So bpf_skb_under_cgroup,
+// bpf_skb_cgroup_id and bpf_skb_ancestor_cgroup_id answer for the current
+// cgroup.
+long bpfemu_skb_under_cgroup(void* /*skb*/, void* map, __u32 index) {
+  return bpfemu_current_task_under_cgroup(map, index);
+}
+__u64 bpfemu_skb_cgroup_id(void* /*skb*/) { return bpfemu::CurrentCgroupId(); }
+__u64 bpfemu_skb_ancestor_cgroup_id(void* /*skb*/, int level) {
+  return bpfemu::CurrentAncestorCgroupId(level);
+}
+
 void* bpfemu_ringbuf_reserve(void* ringbuf, __u64 size, __u64 flags) {
   BoundMap* b = Bound(ringbuf);
   return b->ring != nullptr ? b->ring->Reserve(size, flags) : nullptr;

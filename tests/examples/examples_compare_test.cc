@@ -956,10 +956,10 @@ TEST_P(ExamplesCompareTest, StringsAndClocks) {
   EXPECT_EQ(p.runs(), 6);
 }
 
-// bpf_current_task_under_cgroup over a CGROUP_ARRAY holding the cgroup2
-// root and the process's own cgroup, and bpf_get_current_cgroup_id: the
-// same answers (1, -EAGAIN for an empty slot, -E2BIG past the end, the
-// cgroup id) on both sides.
+// bpf_current_task_under_cgroup and bpf_skb_under_cgroup over a
+// CGROUP_ARRAY holding the cgroup2 root, the process's own cgroup and a
+// child of it, and the cgroup id helpers: the same answers (1, 0, -EAGAIN
+// for an empty slot, -E2BIG past the end, the ids) on both sides.
 TEST_P(ExamplesCompareTest, CgroupArray) {
   if (Cgroup2Mount().empty()) GTEST_SKIP() << "no cgroup2 hierarchy mounted";
   const int root =
@@ -978,12 +978,14 @@ TEST_P(ExamplesCompareTest, CgroupArray) {
   put(0, root);
   for (uint64_t slot : {0, 1}) {
     p.RunRawTp("under_cgroup", {slot, 0});
+    p.RunPacket("skb_cgroup", EthFrame(ETH_P_IP, 64));
     p.ExpectSameMaps();
   }
   put(1, own);
   p.RunRawTp("under_cgroup", {1, 0});
+  p.RunPacket("skb_cgroup", EthFrame(ETH_P_IP, 64));
   p.ExpectSameMaps();
-  EXPECT_EQ(p.runs(), 3);
+  EXPECT_EQ(p.runs(), 6);
   close(root);
   close(own);
   // A child of the process's cgroup (root only): the task is not under it.
@@ -996,6 +998,7 @@ TEST_P(ExamplesCompareTest, CgroupArray) {
   EXPECT_GE(sub, 0);
   put(1, sub);
   p.RunRawTp("under_cgroup", {1, 0});
+  p.RunPacket("skb_cgroup", EthFrame(ETH_P_IP, 64));
   p.ExpectSameMaps();
   close(sub);
   rmdir(child.c_str());
