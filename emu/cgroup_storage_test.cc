@@ -4,12 +4,14 @@
 // test run's storages (net/bpf/test_run.c bpf_test_run).
 #include "emu/cgroup_storage.h"
 
+#include <fcntl.h>
 #include <linux/bpf.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "emu/cpu.h"
@@ -136,6 +138,32 @@ TEST(CgroupStorageRunTest, ZeroedPerRunKeptAcrossRepeatsPerCpu) {
   EXPECT_EQ(MapMemlock(fd), MapMemlock(pfd));
   CloseFd(fd);
   CloseFd(pfd);
+}
+
+// A region opened afresh (another process's view, /proc/self/fd) attaches
+// through the type's own checks, for both cgroup families.
+TEST(CgroupStorageAttach, RegionsReattach) {
+  for (const MapAttr& attr : {Storage(kShared, 16, 24), Storage(kPercpu, 8, 4),
+                              MapAttr{.map_type = BPF_MAP_TYPE_CGROUP_ARRAY,
+                              .key_size = 4,
+                              .value_size = 4,
+                              .max_entries = 5}}) {
+    SCOPED_TRACE(attr.map_type);
+    const int fd = MapCreate(attr);
+    ASSERT_GE(fd, 0);
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    const int again = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(again, 0);
+    ASSERT_EQ(AttachMapFd(again), 0);
+    std::shared_ptr<Map> m = MapFromFd(again);
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->type(), attr.map_type);
+    EXPECT_EQ(m->value_size(), attr.value_size);
+    EXPECT_EQ(m->max_entries(), attr.max_entries);
+    EXPECT_EQ(MapMemlock(again), MapMemlock(fd));
+    CloseFd(again);
+    CloseFd(fd);
+  }
 }
 
 }  // namespace
