@@ -7,6 +7,8 @@
 #include <utility>
 
 #include "emu/array_map.h"
+#include "emu/cgroup.h"
+#include "emu/errno.h"
 #include "emu/map_in_map.h"
 
 namespace bpfemu {
@@ -25,6 +27,8 @@ const MapOps FdArrayMap::kProgArrayOps = {
 const MapOps FdArrayMap::kArrayOfMapsOps = {
     &FdArrayMap::AllocCheck, &FdArrayMap::Alloc, &FdArrayMap::Attach,
     &MapMetaFromAttr};
+const MapOps FdArrayMap::kCgroupArrayOps = {
+    &FdArrayMap::AllocCheck, &FdArrayMap::Alloc, &FdArrayMap::Attach};
 
 int FdArrayMap::AllocCheck(const MapAttr& attr) {
   if (attr.value_size != sizeof(uint32_t)) return -EINVAL;
@@ -40,6 +44,7 @@ const uint64_t FdArrayMap::kSlotsOff =
 FdArrayMap::FdArrayMap(ShmRegion region) : Map(std::move(region)) {
   body_ = this->region().At<FdArrayBody>(kBodyOffset);
   slots_ = this->region().At<std::atomic<uint32_t>>(kSlotsOff);
+  cgroup_slots_ = this->region().At<std::atomic<uint64_t>>(kSlotsOff);
 }
 
 // After the header is known good: its max_entries sizes the cache.
@@ -51,7 +56,7 @@ int FdArrayMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                       std::unique_ptr<Map>* out) {
   const uint64_t slots_off = kSlotsOff;
   const uint64_t region_size =
-      slots_off + uint64_t{attr.max_entries} * sizeof(uint32_t);
+      slots_off + uint64_t{attr.max_entries} * SlotBytes(attr.map_type);
   ShmRegion region;
   int map_fd;
   if (int err =
@@ -79,7 +84,8 @@ int FdArrayMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
   if (int err = map->CheckAttachHeader(); err != 0) return err;
   const MapHeader& h = map->header();
   if (AllocCheck(AttrFromHeader(h)) != 0 ||
-      h.region_size != kSlotsOff + uint64_t{h.max_entries} * sizeof(uint32_t) ||
+      h.region_size !=
+          kSlotsOff + uint64_t{h.max_entries} * SlotBytes(h.map_type) ||
       __atomic_load_n(&map->body_->slots_off, __ATOMIC_RELAXED) != kSlotsOff) {
     return -EINVAL;
   }
@@ -101,6 +107,8 @@ bool FdArrayMap::Compatible(const Prog& prog) {
 }
 
 int FdArrayMap::LookupElem(const void* key, void* value, uint64_t) {
+  // bpf_fd_array_map_lookup_elem: no map_fd_sys_lookup_elem.
+  if (holds_cgroups()) return -kENOTSUPP;
   const uint32_t index = IndexOf(key);
   if (index >= max_entries()) return -ENOENT;
   const uint32_t id = slots_[index].load(std::memory_order_acquire);
@@ -117,6 +125,8 @@ int FdArrayMap::CheckUpdate(const void* key, uint64_t flags) const {
 
 int FdArrayMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
   if (int err = CheckUpdate(key, flags); err != 0) return err;
+  // A cgroup has no id space of its own here: the value is always its fd.
+  if (holds_cgroups()) return UpdateCgroupSlot(key, value, flags);
   uint32_t id;
   std::memcpy(&id, value, sizeof(id));
   slots_[IndexOf(key)].store(id, std::memory_order_release);
@@ -135,6 +145,12 @@ void* FdArrayMap::LookupElemProg(const void* key) {
 int FdArrayMap::DeleteElem(const void* key) {
   const uint32_t index = IndexOf(key);
   if (index >= max_entries()) return -E2BIG;
+  if (holds_cgroups()) {
+    // cgroup_fd_array_put_ptr: the directory is not held open.
+    return cgroup_slots_[index].exchange(0, std::memory_order_acq_rel) != 0
+               ? 0
+               : -ENOENT;
+  }
   const uint32_t old = slots_[index].exchange(0, std::memory_order_acq_rel);
   if (old == 0) return -ENOENT;
   // map_fd_put_ptr: the slot's reference goes with it.
@@ -149,6 +165,7 @@ int FdArrayMap::DeleteElem(const void* key) {
 int FdArrayMap::UpdateElemSys(const void* key, const void* value,
                               uint64_t flags, int /*map_fd*/) {
   if (int err = CheckUpdate(key, flags); err != 0) return err;
+  if (holds_cgroups()) return UpdateCgroupSlot(key, value, flags);
   if (!holds_maps()) return UpdateProgSlot(key, value, flags);
   uint32_t inner_id;
   if (int err = MapFdGetPtr(*this, value, &inner_id); err != 0) return err;
@@ -175,6 +192,24 @@ int FdArrayMap::UpdateProgSlot(const void* key, const void* value,
   (void)flags;  // CheckUpdate allowed BPF_ANY only
   ProgSlotRelease(old);
   return 0;
+}
+
+// cgroup_fd_array_get_ptr(): cgroup_get_from_fd.
+int FdArrayMap::UpdateCgroupSlot(const void* key, const void* value,
+                                 uint64_t /*flags: CheckUpdate*/) {
+  int32_t ufd;
+  std::memcpy(&ufd, value, sizeof(ufd));
+  uint64_t id;
+  if (int err = CgroupIdFromFd(ufd, &id); err != 0) return err;
+  cgroup_slots_[IndexOf(key)].store(id, std::memory_order_release);
+  return 0;
+}
+
+long FdArrayMap::CurrentTaskUnderCgroup(uint32_t index) const {
+  if (!holds_cgroups() || index >= max_entries()) return -E2BIG;
+  const uint64_t id = cgroup_slots_[index].load(std::memory_order_acquire);
+  if (id == 0) return -EAGAIN;
+  return CurrentUnderCgroup(id) ? 1 : 0;
 }
 
 int FdArrayMap::GetNextKey(const void* key, void* next_key) {

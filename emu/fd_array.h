@@ -2,19 +2,22 @@
 // File: fd_array.h
 //
 // FdArrayMap mirrors the fd arrays of kernel/bpf/arraymap.c (Linux 6.18):
-// BPF_MAP_TYPE_PROG_ARRAY (prog_array_map_ops) and BPF_MAP_TYPE_ARRAY_OF_MAPS
-// (array_of_maps_map_ops): fd_array_map_alloc_check,
+// BPF_MAP_TYPE_PROG_ARRAY (prog_array_map_ops), BPF_MAP_TYPE_ARRAY_OF_MAPS
+// (array_of_maps_map_ops) and BPF_MAP_TYPE_CGROUP_ARRAY
+// (cgroup_array_map_ops, cgroup_fd_array_get_ptr): fd_array_map_alloc_check,
 // bpf_fd_array_map_update_elem with prog_fd_array_get_ptr /
 // bpf_map_fd_get_ptr, __fd_array_map_delete_elem, bpf_fd_array_map_lookup_elem
 // (the stored object's id), array_map_get_next_key; the owner rules of
 // kernel/bpf/core.c __bpf_prog_map_compatible; the inner-map rules of
 // kernel/bpf/map_in_map.c; and the interpreter's tail call (___bpf_prog_run,
-// JMP_TAIL_CALL).
+// JMP_TAIL_CALL); for CGROUP_ARRAY, bpf_current_task_under_cgroup
+// (kernel/bpf/helpers.c).
 //
 // Layout (after MapHeader): FdArrayBody (a PROG_ARRAY's owner program type
 // and attach type, under a process-shared lock), then one u32 object id per
-// slot (0: empty). Program ids resolve through the process's program table
-// (prog.h), map ids through syscall.h's MapFromId.
+// slot (0: empty), or for CGROUP_ARRAY one u64 cgroup id per slot
+// (emu/cgroup.h: cgroup ids are 64-bit). Program ids resolve through the
+// process's program table (prog.h), map ids through syscall.h's MapFromId.
 //
 // Semantics (measured against 6.18, docs/semantics.md and docs/native.md):
 //   * create: value_size must be 4, BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG
@@ -24,6 +27,12 @@
 //     (syscall.cc) into an object id: UpdateElem receives that id.
 //   * syscall lookup: the stored object's id; empty or out of range ->
 //     ENOENT. delete: out of range -> E2BIG, empty -> ENOENT.
+//   * CGROUP_ARRAY: the value is a cgroup2 directory fd (any other fd ->
+//     EBADF, cgroup_get_from_fd); syscall lookup is ENOTSUPP (no
+//     map_fd_sys_lookup_elem), as are all batch ops; programs reach it
+//     only through bpf_current_task_under_cgroup: index >= max_entries ->
+//     -E2BIG, empty slot -> -EAGAIN, else 1 if the current cgroup is the
+//     slot's or below it, 0 if not.
 //   * batch ops: ARRAY_OF_MAPS has generic lookup (ids out, empty slots
 //     skipped) and update (fds in, each checked like a single update)
 //     batches; delete and lookup_and_delete batches are ENOTSUPP, as is
@@ -63,11 +72,14 @@ class FdArrayMap : public Map {
   // prog_array_map_ops, array_of_maps_map_ops.
   static const MapOps kProgArrayOps;
   static const MapOps kArrayOfMapsOps;
+  // cgroup_array_map_ops.
+  static const MapOps kCgroupArrayOps;
 
   // fd_array_map_alloc_check().
   static int AllocCheck(const MapAttr& attr);
 
   bool holds_maps() const { return type() == BPF_MAP_TYPE_ARRAY_OF_MAPS; }
+  bool holds_cgroups() const { return type() == BPF_MAP_TYPE_CGROUP_ARRAY; }
 
   void* LookupElemProg(const void* key) override;
   [[nodiscard]] int UpdateElemProg(const void*, const void*,
@@ -105,10 +117,14 @@ class FdArrayMap : public Map {
   // The checks bpf_fd_array_map_update_elem runs before resolving the fd.
   int CheckUpdate(const void* key, uint64_t flags) const;
   // The id in slot `index`, or 0.
-  uint32_t IdAt(uint32_t index) const {
-    return index < max_entries() ? slots_[index].load(std::memory_order_acquire)
-                                 : 0;
+  uint64_t IdAt(uint32_t index) const {
+    if (index >= max_entries()) return 0;
+    return holds_cgroups()
+               ? cgroup_slots_[index].load(std::memory_order_acquire)
+               : slots_[index].load(std::memory_order_acquire);
   }
+  // bpf_current_task_under_cgroup(this, index) (CGROUP_ARRAY only).
+  long CurrentTaskUnderCgroup(uint32_t index) const;
   // bpf_prog_map_compatible(): claims a PROG_ARRAY for `prog` if unowned.
   bool Compatible(const Prog& prog);
 
@@ -139,6 +155,12 @@ class FdArrayMap : public Map {
   explicit FdArrayMap(ShmRegion region);
   void MakeCache();
   int UpdateProgSlot(const void* key, const void* value, uint64_t flags);
+  int UpdateCgroupSlot(const void* key, const void* value, uint64_t flags);
+  // Bytes per slot: a u32 object id, or a u64 cgroup id.
+  static uint64_t SlotBytes(uint32_t map_type) {
+    return map_type == BPF_MAP_TYPE_CGROUP_ARRAY ? sizeof(uint64_t)
+                                                 : sizeof(uint32_t);
+  }
   static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                    std::unique_ptr<Map>* out);
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
@@ -146,6 +168,8 @@ class FdArrayMap : public Map {
   static const uint64_t kSlotsOff;
   FdArrayBody* body_;
   std::atomic<uint32_t>* slots_;
+  // The same slots, CGROUP_ARRAY's view.
+  std::atomic<uint64_t>* cgroup_slots_;
   // PROG_ARRAY only: the programs the slots' ids resolved to.
   std::unique_ptr<TailCallCache> cache_;
 };

@@ -7,6 +7,7 @@
 
 #include "emu/array_map.h"
 #include "emu/bloom_filter.h"
+#include "emu/cgroup_storage.h"
 #include "emu/fd_array.h"
 #include "emu/hash_map.h"
 #include "emu/hash_of_maps.h"
@@ -51,6 +52,9 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_USER_RINGBUF, &UserRingbufMap::kOps},
     {BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, &ReuseportArray::kOps},
     {BPF_MAP_TYPE_XSKMAP, &XskMap::kOps},
+    {BPF_MAP_TYPE_CGROUP_ARRAY, &FdArrayMap::kCgroupArrayOps},
+    {BPF_MAP_TYPE_CGROUP_STORAGE, &CgroupStorageMap::kOps},
+    {BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, &CgroupStorageMap::kPercpuOps},
 };
 
 constexpr uint32_t kMaxType = 64;

@@ -603,20 +603,29 @@ int64_t Dispatcher::Elem(Call& c, int cmd, const uint8_t* a) {
         return UpdateWithCallerSocket(c, local, key, &vbuf, flags);
       }
       // Values that are fds: the caller's fd, resolved here
-      // (map_fd_get_ptr). Other fd-valued types (perf events, sockets,
-      // cgroups) have no emulated files to find: an fd no process holds.
+      // (map_fd_get_ptr). A cgroup is a real directory: the caller's fd
+      // is taken over (pidfd_getfd) for the update. Other fd-valued types
+      // (perf events, sockets) have no emulated files to find: an fd no
+      // process holds.
       if (value != nullptr && vsize == sizeof(uint32_t)) {
         const uint32_t t = m->type();
         const int32_t ufd = Get<int32_t>(vbuf.data(), 0);
         int lfd = -1;
         int err = 0;
+        if (t == BPF_MAP_TYPE_CGROUP_ARRAY) {
+          const int cgroup_fd = ufd >= 0 ? c.GetFd(ufd) : -EBADF;
+          const int32_t pass = cgroup_fd >= 0 ? cgroup_fd : INT32_MAX;
+          std::memcpy(vbuf.data(), &pass, sizeof(pass));
+          const int r = bpfemu::MapUpdateElem(local, key, value, flags);
+          if (cgroup_fd >= 0) close(cgroup_fd);
+          return r;
+        }
         if (t == BPF_MAP_TYPE_ARRAY_OF_MAPS || t == BPF_MAP_TYPE_HASH_OF_MAPS) {
           err = LocalMap(c, ufd, &lfd);
         } else if (t == BPF_MAP_TYPE_PROG_ARRAY) {
           err = LocalProg(c, ufd, &lfd);
         } else if (t == BPF_MAP_TYPE_PERF_EVENT_ARRAY ||
-                   t == BPF_MAP_TYPE_SOCKMAP || t == BPF_MAP_TYPE_SOCKHASH ||
-                   t == BPF_MAP_TYPE_CGROUP_ARRAY) {
+                   t == BPF_MAP_TYPE_SOCKMAP || t == BPF_MAP_TYPE_SOCKHASH) {
           err = -EBADF;
         } else {
           lfd = ufd;

@@ -177,6 +177,10 @@ constexpr TypeRow kEmulatedTypes[] = {
     {BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, "REUSEPORT_SOCKARRAY",
      "tests/selftests reuseport_array"},
     {BPF_MAP_TYPE_XSKMAP, "XSKMAP"},
+    {BPF_MAP_TYPE_CGROUP_ARRAY, "CGROUP_ARRAY", "examples_compare_test"},
+    {BPF_MAP_TYPE_CGROUP_STORAGE, "CGROUP_STORAGE", "examples_compare_test"},
+    {BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, "PERCPU_CGROUP_STORAGE",
+     "examples_compare_test"},
 };
 // Random creates of types the emulator does not have (UNSPEC, unknown
 // numbers, types it refuses): their own row under the types. (Row keys
@@ -244,6 +248,10 @@ std::string RowForCase(const std::string& suite, const std::string& test) {
       {"XskConformance", "XSKMAP"},
   };
   if (auto it = single.find(suite); it != single.end()) return it->second;
+  if (suite == "CgroupConformance") {
+    return absl::StartsWith(test, "CgroupArray") ? "CGROUP_ARRAY"
+                                                 : "CGROUP_STORAGE";
+  }
   const bool hash = absl::StartsWith(test, "Hash");
   const bool array = absl::StartsWith(test, "Array");
   if (suite == "PercpuConformance" && (hash || array)) {
@@ -315,6 +323,12 @@ std::vector<RandomSpec> DefaultSpecs() {
       {attr(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 4, 8, 8, 0), 12},
       {attr(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 4, 4, 8, 0), 12},
       {attr(BPF_MAP_TYPE_XSKMAP, 4, 4, 8, 0), 12},
+      // Values that are no cgroup2 directory (EBADF), lookups ENOTSUPP.
+      {attr(BPF_MAP_TYPE_CGROUP_ARRAY, 4, 4, 8, 0), 12},
+      // No program attached: an empty map whose update never creates
+      // (ENOENT, flags EINVAL first) and whose delete is EINVAL.
+      {attr(BPF_MAP_TYPE_CGROUP_STORAGE, 16, 8, 0, 0), 4},
+      {attr(BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, 8, 12, 0, 0), 4},
   };
 }
 

@@ -228,6 +228,7 @@ uint32_t SyscallValueSize(const MapAttr& attr, int num_cpus) {
     case BPF_MAP_TYPE_PERCPU_HASH:
     case BPF_MAP_TYPE_PERCPU_ARRAY:
     case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+    case BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE:
       return (attr.value_size + 7) / 8 * 8 * static_cast<uint32_t>(num_cpus);
     default:
       return attr.value_size;
@@ -274,6 +275,12 @@ const char* MapTypeName(uint32_t type) {
       return "REUSEPORT_SOCKARRAY";
     case BPF_MAP_TYPE_XSKMAP:
       return "XSKMAP";
+    case BPF_MAP_TYPE_CGROUP_ARRAY:
+      return "CGROUP_ARRAY";
+    case BPF_MAP_TYPE_CGROUP_STORAGE:
+      return "CGROUP_STORAGE";
+    case BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE:
+      return "PERCPU_CGROUP_STORAGE";
     default:
       return "OTHER";
   }
@@ -441,6 +448,9 @@ MapAttr GenerateCreate(uint64_t seed) {
                                         BPF_MAP_TYPE_PERF_EVENT_ARRAY,
                                         BPF_MAP_TYPE_REUSEPORT_SOCKARRAY,
                                         BPF_MAP_TYPE_XSKMAP,
+                                        BPF_MAP_TYPE_CGROUP_ARRAY,
+                                        BPF_MAP_TYPE_CGROUP_STORAGE,
+                                        BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
                                         0 /* UNSPEC */,
                                         250 /* unknown */};
   static constexpr uint32_t kKeySizes[] = {0, 1, 3, 4, 8, 64, 512, 513, 4096};
@@ -475,9 +485,17 @@ MapAttr GenerateCreate(uint64_t seed) {
                            a.map_type == BPF_MAP_TYPE_SOCKMAP ||
                            a.map_type == BPF_MAP_TYPE_SOCKHASH ||
                            a.map_type == BPF_MAP_TYPE_XSKMAP ||
-                           a.map_type == BPF_MAP_TYPE_PERF_EVENT_ARRAY
+                           a.map_type == BPF_MAP_TYPE_PERF_EVENT_ARRAY ||
+                           a.map_type == BPF_MAP_TYPE_CGROUP_ARRAY
                        ? 4
                        : 8;
+  }
+  // Cgroup storages: struct bpf_cgroup_storage_key (16) or a u64 key, and
+  // max_entries 0 (set below for natural attributes).
+  const bool cgroup_storage = a.map_type == BPF_MAP_TYPE_CGROUP_STORAGE ||
+                              a.map_type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
+  if (cgroup_storage && natural) {
+    a.key_size = pick(std::array<uint32_t, 2>{16, 8});
   }
   // LPM_TRIE: 4 + 1..256 bytes of key, and it insists on
   // BPF_F_NO_PREALLOC (added below for natural attributes).
@@ -492,11 +510,13 @@ MapAttr GenerateCreate(uint64_t seed) {
   const int nflags = absl::Uniform<int>(gen, 0, 3);
   for (int i = 0; i < nflags; ++i) a.map_flags |= pick(kFlags);
   if (lpm && natural) a.map_flags |= BPF_F_NO_PREALLOC;
+  if (cgroup_storage && natural) a.max_entries = 0;
   // The memory a successful create could take (per-CPU values on up to 64
   // CPUs, element overhead 64 bytes).
   const bool percpu = a.map_type == BPF_MAP_TYPE_PERCPU_HASH ||
                       a.map_type == BPF_MAP_TYPE_PERCPU_ARRAY ||
-                      a.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+                      a.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
+                      a.map_type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
   // A bloom filter's bit array: up to 15 * 7 / 5 bits per entry rounded up
   // to a power of two, or 2^32 bits when that overflows.
   // An LPM trie allocates its nodes per update: nothing at creation.

@@ -46,6 +46,12 @@ std::vector<MemlockCase> MemlockCases() {
     cases.push_back({BPF_MAP_TYPE_ARRAY, 4, 24, max, BPF_F_MMAPABLE, 0});
     cases.push_back({BPF_MAP_TYPE_PROG_ARRAY, 4, 4, max, 0, 0});
     cases.push_back({BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, max, 0, 0});
+    cases.push_back({BPF_MAP_TYPE_CGROUP_ARRAY, 4, 4, max, 0, 0});
+  }
+  // Cgroup storages charge the map struct only (cgroup_storage_map_usage).
+  for (uint32_t value : {1u, 100u, 4096u}) {
+    cases.push_back({BPF_MAP_TYPE_CGROUP_STORAGE, 16, value, 0, 0, 0});
+    cases.push_back({BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, 8, value, 0, 0, 0});
   }
   for (uint32_t max : sizes) {
     cases.push_back({BPF_MAP_TYPE_SOCKMAP, 4, 8, max, 0, 0});

@@ -196,6 +196,46 @@ uint64_t SmpProcessorId(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
 uint64_t PidTgid(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return bpfemu_get_current_pid_tgid();
 }
+uint64_t CgroupId(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_get_current_cgroup_id();
+}
+uint64_t TaskUnderCgroup(Vm& vm, uint64_t map, uint64_t index, uint64_t,
+                         uint64_t, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  if (b == nullptr || b->fd_array == nullptr || !b->fd_array->holds_cgroups()) {
+    return static_cast<uint64_t>(-EINVAL);
+  }
+  return static_cast<uint64_t>(
+      b->fd_array->CurrentTaskUnderCgroup(static_cast<uint32_t>(index)));
+}
+uint64_t AncestorCgroupId(Vm&, uint64_t level, uint64_t, uint64_t, uint64_t,
+                          uint64_t) {
+  return bpfemu_get_current_ancestor_cgroup_id(static_cast<int>(level));
+}
+uint64_t SkbUnderCgroup(Vm& vm, uint64_t /*skb*/, uint64_t map, uint64_t index,
+                        uint64_t, uint64_t) {
+  return TaskUnderCgroup(vm, map, index, 0, 0, 0);
+}
+uint64_t SkbCgroupId(Vm&, uint64_t skb, uint64_t, uint64_t, uint64_t,
+                     uint64_t) {
+  return bpfemu_skb_cgroup_id(Ptr(skb));
+}
+uint64_t SkbAncestorCgroupId(Vm&, uint64_t skb, uint64_t level, uint64_t,
+                             uint64_t, uint64_t) {
+  return bpfemu_skb_ancestor_cgroup_id(Ptr(skb), static_cast<int>(level));
+}
+// bpf_get_local_storage: the run's storage, value_size bytes the program
+// may read and write (or only read, with BPF_F_RDONLY_PROG).
+uint64_t LocalStorage(Vm& vm, uint64_t map, uint64_t flags, uint64_t, uint64_t,
+                      uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  if (b == nullptr) return 0;
+  void* v = bpfemu_get_local_storage(Ptr(map), flags);
+  if (v == nullptr) vm.Fault("bpf_get_local_storage: not a cgroup storage");
+  vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
+               !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  return reinterpret_cast<uint64_t>(v);
+}
 uint64_t UidGid(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return bpfemu_get_current_uid_gid();
 }
@@ -670,6 +710,10 @@ enum class Offered {
   kTcLike,          // tc and lwt_xmit
   kTcLikeOrSkSkb,   // those and SK_SKB (bpf_skb_store_bytes)
   kPacketPrograms,  // those, XDP and the other lwt types (bpf_csum_diff)
+  kCgroupCurrent,   // tracing and cgroup_current_func_proto's callers
+  kCgroupCommon,    // cgroup_common_func_proto's callers
+  kTcOrLwt,         // tc_cls_act_func_proto, lwt_out_func_proto's callers
+  kTcOrCgroupSkb,   // tc_cls_act_func_proto, cg_skb_func_proto
 };
 
 struct HelperDef {
@@ -701,6 +745,32 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return tc_like;
     case Offered::kTcLikeOrSkSkb:
       return tc_like || prog_type == BPF_PROG_TYPE_SK_SKB;
+    case Offered::kTcOrLwt:
+      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
+             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
+             prog_type == BPF_PROG_TYPE_LWT_IN ||
+             prog_type == BPF_PROG_TYPE_LWT_OUT ||
+             prog_type == BPF_PROG_TYPE_LWT_XMIT ||
+             prog_type == BPF_PROG_TYPE_LWT_SEG6LOCAL;
+    case Offered::kTcOrCgroupSkb:
+      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
+             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SKB;
+    case Offered::kCgroupCommon:
+      return prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCK ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
+             prog_type == BPF_PROG_TYPE_SOCK_OPS ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCKOPT ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SYSCTL ||
+             prog_type == BPF_PROG_TYPE_CGROUP_DEVICE;
+    case Offered::kCgroupCurrent:
+      return IsTracingProg(prog_type) ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCK ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCKOPT ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SYSCTL ||
+             prog_type == BPF_PROG_TYPE_CGROUP_DEVICE;
     case Offered::kPacketPrograms:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
@@ -725,6 +795,15 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_tail_call, TailCall, false, O::kAny},
     {BPF_FUNC_get_current_pid_tgid, PidTgid, false, O::kAny},
     {BPF_FUNC_get_current_uid_gid, UidGid, false, O::kAny},
+    {BPF_FUNC_current_task_under_cgroup, TaskUnderCgroup, false,
+     O::kCgroupCurrent},
+    {BPF_FUNC_get_current_cgroup_id, CgroupId, false, O::kAny},
+    {BPF_FUNC_get_local_storage, LocalStorage, false, O::kCgroupCommon},
+    {BPF_FUNC_get_current_ancestor_cgroup_id, AncestorCgroupId, false, O::kAny},
+    {BPF_FUNC_skb_under_cgroup, SkbUnderCgroup, false, O::kTcOrLwt},
+    {BPF_FUNC_skb_cgroup_id, SkbCgroupId, false, O::kTcOrCgroupSkb},
+    {BPF_FUNC_skb_ancestor_cgroup_id, SkbAncestorCgroupId, false,
+     O::kTcOrCgroupSkb},
     {BPF_FUNC_get_current_comm, CurrentComm, false, O::kAny},
     {BPF_FUNC_skb_load_bytes, SkbLoadBytes, false, O::kSkbProgs},
     {BPF_FUNC_probe_read_str, ProbeReadStr, true, O::kAny},

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "emu/cgroup_storage.h"
 #include "emu/cpu.h"
 #include "emu/errno.h"
 #include "native/helpers.h"
@@ -163,6 +164,9 @@ PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet,
 
 PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
                     const struct __sk_buff* ctx_in) {
+  // bpf_test_run: the program's cgroup storages, for this run (or the
+  // repeat loop around it).
+  CgroupStorageRun storages;
   PacketResult r;
   uint8_t* buf = PacketBuffer();
   if (buf == nullptr || packet.size() < ETH_HLEN ||
@@ -391,6 +395,8 @@ int RunByType(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
       if (a.data_in == nullptr) return -EINVAL;
       absl::Span<const uint8_t> in(a.data_in, a.data_size_in);
       const uint32_t repeat = a.repeat > 1 ? a.repeat : 1;
+      // bpf_test_run allocates the cgroup storages once for all repeats.
+      CgroupStorageRun storages;
       PacketResult r;
       const uint64_t start = NowNs();
       uint64_t checked = start;

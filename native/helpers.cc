@@ -31,6 +31,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "bpfemu/native_abi.h"
+#include "emu/cgroup.h"
+#include "emu/cgroup_storage.h"
 #include "emu/cpu.h"
 #include "emu/local_mutex.h"
 #include "emu/map_types.h"
@@ -152,7 +154,11 @@ void SetStacks(std::vector<uint64_t> kernel, std::vector<uint64_t> user) {
   e.user_stack = std::move(user);
   e.any_override = true;
 }
+void SetCurrentCgroup(std::string_view path) {
+  bpfemu::SetCurrentCgroup(std::string(path));
+}
 void ResetHelpers() {
+  bpfemu::SetCurrentCgroup(std::nullopt);
   HelperEnv& e = HelperEnv::Get();
   LocalMutexLock l(&e.mu);
   e.kernel_stack.reset();
@@ -445,6 +451,41 @@ long bpfemu_tail_call(void* /*ctx*/, void* prog_array, __u32 index) {
   BoundMap* b = Bound(prog_array);
   if (b->fd_array == nullptr || b->fd_array->holds_maps()) return -EINVAL;
   return b->fd_array->TailCall(index);
+}
+
+// bpf_current_task_under_cgroup (kernel/bpf/helpers.c): the verifier
+// admits a CGROUP_ARRAY only.
+long bpfemu_current_task_under_cgroup(void* map, __u32 index) {
+  BoundMap* b = Bound(map);
+  if (b->fd_array == nullptr || !b->fd_array->holds_cgroups()) return -EINVAL;
+  return b->fd_array->CurrentTaskUnderCgroup(index);
+}
+
+// bpf_get_local_storage (kernel/bpf/cgroup.c): the test run's storage.
+void* bpfemu_get_local_storage(void* map, __u64 flags) {
+  return bpfemu::GetLocalStorage(*Bound(map)->map, flags);
+}
+
+// bpf_get_current_cgroup_id: cgroup_id(task_dfl_cgroup(current)).
+__u64 bpfemu_get_current_cgroup_id(void) { return bpfemu::CurrentCgroupId(); }
+
+// bpf_get_current_ancestor_cgroup_id: cgroup_ancestor() of the current
+// cgroup, 0 past its depth.
+__u64 bpfemu_get_current_ancestor_cgroup_id(int level) {
+  return bpfemu::CurrentAncestorCgroupId(level);
+}
+
+// The socket helpers of net/core/filter.c on a test run's skb:
+// bpf_prog_test_run_skb gives it a socket (sk_alloc), whose cgroup
+// (cgroup_sk_alloc) is the running task's. So bpf_skb_under_cgroup,
+// bpf_skb_cgroup_id and bpf_skb_ancestor_cgroup_id answer for the current
+// cgroup.
+long bpfemu_skb_under_cgroup(void* /*skb*/, void* map, __u32 index) {
+  return bpfemu_current_task_under_cgroup(map, index);
+}
+__u64 bpfemu_skb_cgroup_id(void* /*skb*/) { return bpfemu::CurrentCgroupId(); }
+__u64 bpfemu_skb_ancestor_cgroup_id(void* /*skb*/, int level) {
+  return bpfemu::CurrentAncestorCgroupId(level);
 }
 
 void* bpfemu_ringbuf_reserve(void* ringbuf, __u64 size, __u64 flags) {

@@ -35,6 +35,11 @@ void SetStacks(std::vector<uint64_t> kernel, std::vector<uint64_t> user);
 inline constexpr uint64_t kDefaultKernelStack[] = {
     0xffffffff81a00010, 0xffffffff81a00020, 0xffffffff81a00030,
     0xffffffff81a00040};
+// bpf_get_current_cgroup_id and bpf_current_task_under_cgroup see the
+// calling thread in cgroup `path` (below the cgroup2 root, emu/cgroup.h)
+// instead of the process's own cgroup.
+void SetCurrentCgroup(std::string_view path);
+// Also restores the calling thread's cgroup.
 void ResetHelpers();
 
 // The last socket redirect a program asked for (bpf_sk_redirect_map and

@@ -11,6 +11,7 @@
 #include "tests/conformance/array_conformance.h"
 #include "tests/conformance/batch_conformance.h"
 #include "tests/conformance/bloom_conformance.h"
+#include "tests/conformance/cgroup_conformance.h"
 #include "tests/conformance/create_conformance.h"
 #include "tests/conformance/hash_conformance.h"
 #include "tests/conformance/lock_conformance.h"
@@ -47,6 +48,7 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, UserRingbufConformance, BackendType); \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ReuseportConformance, BackendType);   \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, XskConformance, BackendType);         \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, CgroupConformance, BackendType);      \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PerfEventArrayConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_

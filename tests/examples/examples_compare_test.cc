@@ -8,9 +8,12 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -21,6 +24,7 @@
 #include <tuple>
 #include <vector>
 
+#include "emu/cgroup.h"
 #include "emu/cpu.h"
 #include "emu/perf_buffer.h"
 #include "emu/prog.h"
@@ -28,6 +32,7 @@
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
+#include "loader/test_run.h"
 #include "native/helpers.h"
 #include "testing/kernel_backend.h"
 #include "testing/kernel_object.h"
@@ -112,6 +117,7 @@ class Pair {
           m->type() == BPF_MAP_TYPE_USER_RINGBUF ||
           m->type() == BPF_MAP_TYPE_PERF_EVENT_ARRAY ||
           m->type() == BPF_MAP_TYPE_PROG_ARRAY ||
+          m->type() == BPF_MAP_TYPE_CGROUP_ARRAY ||
           m->type() == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
           m->type() == BPF_MAP_TYPE_HASH_OF_MAPS) {
         continue;
@@ -948,6 +954,93 @@ TEST_P(ExamplesCompareTest, StringsAndClocks) {
     }
   }
   EXPECT_EQ(p.runs(), 6);
+}
+
+// bpf_current_task_under_cgroup and bpf_skb_under_cgroup over a
+// CGROUP_ARRAY holding the cgroup2 root, the process's own cgroup and a
+// child of it, and the cgroup id helpers: the same answers (1, 0, -EAGAIN
+// for an empty slot, -E2BIG past the end, the ids) on both sides.
+TEST_P(ExamplesCompareTest, CgroupArray) {
+  if (Cgroup2Mount().empty()) GTEST_SKIP() << "no cgroup2 hierarchy mounted";
+  const int root =
+      open(Cgroup2Mount().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int own = open((Cgroup2Mount() + CurrentCgroupPath()).c_str(),
+                       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0 || own < 0) GTEST_SKIP() << "cannot open the cgroup2 dirs";
+  Pair p("cgroups", GetParam());
+  ASSERT_TRUE(p.ok());
+  auto put = [&](uint32_t slot, int fd) {
+    EXPECT_EQ(
+        bpf_map_update_elem(p.kernel().MapFd("cgroups"), &slot, &fd, BPF_ANY),
+        0);
+    EXPECT_EQ(MapUpdateElem(p.emu().MapFd("cgroups"), &slot, &fd, BPF_ANY), 0);
+  };
+  put(0, root);
+  for (uint64_t slot : {0, 1}) {
+    p.RunRawTp("under_cgroup", {slot, 0});
+    p.RunPacket("skb_cgroup", EthFrame(ETH_P_IP, 64));
+    p.ExpectSameMaps();
+  }
+  put(1, own);
+  p.RunRawTp("under_cgroup", {1, 0});
+  p.RunPacket("skb_cgroup", EthFrame(ETH_P_IP, 64));
+  p.ExpectSameMaps();
+  EXPECT_EQ(p.runs(), 6);
+  close(root);
+  close(own);
+  // A child of the process's cgroup (root only): the task is not under it.
+  const std::string child = Cgroup2Mount() + CurrentCgroupPath() +
+                            "/bpfemu-compare-" + std::to_string(getpid());
+  if (mkdir(child.c_str(), 0755) != 0) {
+    GTEST_SKIP() << "cannot create a child cgroup: the 0 answer is unchecked";
+  }
+  const int sub = open(child.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  EXPECT_GE(sub, 0);
+  put(1, sub);
+  p.RunRawTp("under_cgroup", {1, 0});
+  p.RunPacket("skb_cgroup", EthFrame(ETH_P_IP, 64));
+  p.ExpectSameMaps();
+  close(sub);
+  rmdir(child.c_str());
+}
+
+// A cgroup_skb program counting in its CGROUP_STORAGE and
+// PERCPU_CGROUP_STORAGE: under BPF_PROG_TEST_RUN the storages are the
+// run's own, zeroed at its start and kept across its repeats, so single
+// runs always count 1 and a run of N repeats counts N, on both sides.
+TEST_P(ExamplesCompareTest, CgroupStorageUnderTestRun) {
+  Pair p("cgroup_storage", GetParam());
+  ASSERT_TRUE(p.ok());
+  // The storages never join their maps (no program is attached to a
+  // cgroup): both sides' maps stay empty, and `seen` tells what ran.
+  const std::vector<std::string> kStorages = {"stats", "per_cpu"};
+  for (int i = 0; i < 4; ++i) {
+    p.RunPacket("count_egress", EthFrame(ETH_P_IP, 60 + 10 * i), i % 2);
+    p.ExpectSameMaps(kStorages);
+  }
+  std::shared_ptr<const Prog> prog;
+  ASSERT_EQ(ProgFromFd(p.emu().FindProgram("count_egress")->fd(), &prog), 0);
+  ASSERT_EQ(KernelBackend::Get().PinCpu(0), 0);
+  ScopedCpu on(0);
+  for (uint32_t repeat : {2u, 3u, 7u}) {
+    SCOPED_TRACE(repeat);
+    const Bytes pkt = EthFrame(ETH_P_IP, 80);
+    KernelObject::Result k = KernelObject::RunPacket(
+        p.kernel().ProgFd("count_egress"), pkt, static_cast<int>(repeat));
+    native::TestRunAttr attr;
+    attr.data_in = pkt.data();
+    attr.data_size_in = static_cast<uint32_t>(pkt.size());
+    attr.repeat = repeat;
+    native::TestRunOutput out;
+    ASSERT_EQ(native::TestRun(*prog, attr, &out), 0);
+    EXPECT_EQ(k.err, 0);
+    EXPECT_EQ(k.retval, out.retval);
+    EXPECT_EQ(out.retval, repeat & 1);
+    p.ExpectSameMaps(kStorages);
+  }
+  for (const std::string& name : kStorages) {
+    EXPECT_EQ(p.KeyCounts(name), std::make_pair(size_t{0}, size_t{0}));
+  }
 }
 
 // The 16-bit one's complement sum of `n` bytes at `p` (RFC 1071), folded.

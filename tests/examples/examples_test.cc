@@ -4,11 +4,13 @@
 
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -19,14 +21,17 @@
 #include <vector>
 
 #include "bpfemu/native_abi.h"
+#include "emu/cgroup.h"
 #include "emu/cpu.h"
 #include "emu/jhash.h"
 #include "emu/perf_buffer.h"
+#include "emu/prog.h"
 #include "emu/ringbuf_consumer.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
+#include "loader/test_run.h"
 #include "native/helpers.h"
 #include "tests/examples/packets.h"
 
@@ -738,6 +743,76 @@ TEST_F(ExamplesTest, TaskTimeAndRandomHelpersAreSettable) {
   EXPECT_EQ(LookupU64(fd, 2) >> 32, static_cast<uint64_t>(getpid()));
   EXPECT_EQ(LookupU64(fd, 3) & 0xffffffff, getuid());
   EXPECT_LE(LookupU64(fd, 4), LookupU64(fd, 5));
+}
+
+// cgroups.bpf.c natively, with the current cgroup set per test: the
+// root holds everyone; a child cgroup holds only the tasks in it.
+TEST_F(ExamplesTest, CurrentCgroupIsSettable) {
+  if (Cgroup2Mount().empty()) GTEST_SKIP() << "no cgroup2 hierarchy mounted";
+  const int root = open(Cgroup2Mount().c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(root, 0);
+  auto obj = LoadObject("cgroups");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("under_cgroup");
+  const int cgroups = obj->MapFd("cgroups");
+  const int out = obj->MapFd("out");
+  uint32_t slot = 0;
+  int32_t value = root;
+  ASSERT_EQ(MapUpdateElem(cgroups, &slot, &value, BPF_ANY), 0);
+  const uint64_t at_root[2] = {0, 0}, at_child[2] = {1, 0};
+  native::SetCurrentCgroup("/");
+  EXPECT_EQ(prog->RunRawTp(at_root), 1u);
+  EXPECT_EQ(LookupU64(out, 0), 1u);
+  EXPECT_EQ(static_cast<int64_t>(LookupU64(out, 1)), -E2BIG);
+  EXPECT_EQ(LookupU64(out, 2), kRootCgroupId);
+  EXPECT_EQ(prog->RunRawTp(at_child), 0u);
+  EXPECT_EQ(static_cast<int64_t>(LookupU64(out, 0)), -EAGAIN);
+  close(root);
+  const std::string child = "/bpfemu-examples-" + std::to_string(getpid());
+  if (mkdir((Cgroup2Mount() + child).c_str(), 0755) != 0) {
+    GTEST_SKIP() << "the cgroup2 root is not writable: no child cgroup";
+  }
+  const int fd = open((Cgroup2Mount() + child).c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(fd, 0);
+  struct stat st;
+  ASSERT_EQ(fstat(fd, &st), 0);
+  slot = 1;
+  value = fd;
+  ASSERT_EQ(MapUpdateElem(cgroups, &slot, &value, BPF_ANY), 0);
+  EXPECT_EQ(prog->RunRawTp(at_child), 0u);  // "/" is not under the child
+  EXPECT_EQ(LookupU64(out, 0), 0u);
+  native::SetCurrentCgroup(child);
+  EXPECT_EQ(prog->RunRawTp(at_child), 1u);
+  EXPECT_EQ(LookupU64(out, 2), st.st_ino);
+  EXPECT_EQ(prog->RunRawTp(at_root), 1u);
+  close(fd);
+  rmdir((Cgroup2Mount() + child).c_str());
+}
+
+// cgroup_storage.bpf.c natively: each BPF_PROG_TEST_RUN has its own zeroed
+// storages, kept across its repeats; the maps stay empty.
+TEST_F(ExamplesTest, CgroupStorageLivesForOneTestRun) {
+  auto obj = LoadObject("cgroup_storage");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("count_egress");
+  std::shared_ptr<const Prog> p;
+  ASSERT_EQ(ProgFromFd(prog->fd(), &p), 0);
+  const std::vector<uint8_t> pkt = EthFrame(ETH_P_IP, 100);
+  ScopedCpu on(0);
+  for (uint32_t repeat : {1u, 4u, 5u}) {
+    native::TestRunAttr attr;
+    attr.data_in = pkt.data();
+    attr.data_size_in = static_cast<uint32_t>(pkt.size());
+    attr.repeat = repeat;
+    native::TestRunOutput result;
+    ASSERT_EQ(native::TestRun(*p, attr, &result), 0);
+    EXPECT_EQ(result.retval, repeat & 1);
+    EXPECT_EQ(LookupU64(obj->MapFd("seen"), 0), repeat);
+    EXPECT_EQ(LookupU64(obj->MapFd("seen"), 2), repeat);  // all on CPU 0
+  }
+  uint64_t key[2] = {0, 0}, next[2];
+  EXPECT_EQ(MapGetNextKey(obj->MapFd("stats"), nullptr, next), -ENOENT);
+  EXPECT_EQ(MapLookupElem(obj->MapFd("stats"), key, next), -ENOENT);
 }
 
 // strings.bpf.c natively: the values kernel/bpf/helpers.c's __bpf_strtoull

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -576,6 +577,48 @@ static void Stats(void) {
   close((int)p);
 }
 
+// Cgroup maps: a CGROUP_ARRAY takes the caller's cgroup2 directory fd
+// (EBADF for another directory) and refuses syscall lookup; an unattached
+// CGROUP_STORAGE holds nothing and refuses delete.
+static void Cgroups(void) {
+  int cg = -1;
+  const char* const roots[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
+  for (size_t i = 0; i < 2 && cg < 0; ++i) {
+    struct statfs sfs;
+    if (statfs(roots[i], &sfs) == 0 && sfs.f_type == 0x63677270) {
+      cg = open(roots[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+  }
+  report("cgroup2 root found", cg >= 0);
+  int arr = map_create(BPF_MAP_TYPE_CGROUP_ARRAY, 4, 4, 2, 0, NULL);
+  report("cgroup array create ok", arr >= 0);
+  int slash = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  uint32_t key = 0, value = (uint32_t)slash;
+  report("cgroup array update with /",
+         elem(BPF_MAP_UPDATE_ELEM, arr, &key, &value, BPF_ANY));
+  value = (uint32_t)cg;
+  if (cg >= 0) {
+    report("cgroup array update",
+           elem(BPF_MAP_UPDATE_ELEM, arr, &key, &value, BPF_ANY));
+  }
+  report("cgroup array lookup",
+         elem(BPF_MAP_LOOKUP_ELEM, arr, &key, &value, 0));
+  report("cgroup array delete",
+         elem(BPF_MAP_DELETE_ELEM, arr, &key, NULL, 0) == (cg >= 0 ? 0 : -2));
+  int st = map_create(BPF_MAP_TYPE_CGROUP_STORAGE, 16, 8, 0, 0, NULL);
+  report("cgroup storage create ok", st >= 0);
+  report("cgroup storage max_entries 1",
+         map_create(BPF_MAP_TYPE_CGROUP_STORAGE, 16, 8, 1, 0, NULL));
+  uint64_t skey[2] = {1, 0}, sval = 5;
+  report("cgroup storage update",
+         elem(BPF_MAP_UPDATE_ELEM, st, skey, &sval, BPF_ANY));
+  report("cgroup storage delete", elem(BPF_MAP_DELETE_ELEM, st, skey, NULL, 0));
+  close(st);
+  close(arr);
+  close(slash);
+  if (cg >= 0) close(cg);
+}
+
 // Device binding (bpf_prog_dev_bound_init, bpf_map_offload_map_alloc):
 // lo (ifindex 1) has no ndo_bpf, 9999 names no device; prog_flags the
 // kernel does not know.
@@ -753,6 +796,7 @@ int main(void) {
   Lifetimes();
   Stats();
   DevBound();
+  Cgroups();
   // Unknown and unprivileged commands.
   {
     union bpf_attr a;

@@ -97,6 +97,29 @@ static inline __u64 bpf_get_current_pid_tgid(void) {
 static inline __u64 bpf_get_current_uid_gid(void) {
   return bpfemu_get_current_uid_gid();
 }
+static inline long bpf_current_task_under_cgroup(void *map, __u32 index) {
+  return bpfemu_current_task_under_cgroup(map, index);
+}
+static inline __u64 bpf_get_current_cgroup_id(void) {
+  return bpfemu_get_current_cgroup_id();
+}
+static inline __u64 bpf_get_current_ancestor_cgroup_id(int ancestor_level) {
+  return bpfemu_get_current_ancestor_cgroup_id(ancestor_level);
+}
+static inline long bpf_skb_under_cgroup(struct __sk_buff *skb, void *map,
+                                        __u32 index) {
+  return bpfemu_skb_under_cgroup(skb, map, index);
+}
+static inline __u64 bpf_skb_cgroup_id(struct __sk_buff *skb) {
+  return bpfemu_skb_cgroup_id(skb);
+}
+static inline __u64 bpf_skb_ancestor_cgroup_id(struct __sk_buff *skb,
+                                               int ancestor_level) {
+  return bpfemu_skb_ancestor_cgroup_id(skb, ancestor_level);
+}
+static inline void *bpf_get_local_storage(void *map, __u64 flags) {
+  return bpfemu_get_local_storage(map, flags);
+}
 static inline long bpf_get_current_comm(void *buf, __u32 size_of_buf) {
   return bpfemu_get_current_comm(buf, size_of_buf);
 }

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: cgroup.h
+//
+// The emulated kernel's view of cgroups, as the BPF maps and helpers that
+// hold or test a cgroup see it (kernel/cgroup/cgroup.c, include/linux/
+// cgroup.h). bpfemu does not emulate cgroups: it names the real cgroup2
+// directories of the machine.
+//
+//   * A cgroup is identified by a directory fd on the cgroup2 hierarchy
+//     (cgroup_get_from_fd: cgroup_v1v2_get_from_fd, css_tryget_online_from_dir
+//     and the cgroup_on_dfl check). Any other fd - not open, not a
+//     directory, a directory of another file system, a cgroup v1
+//     directory - is refused with EBADF.
+//   * Its id is cgroup_id(): the kernfs node id, which userspace sees as the
+//     directory's inode number on cgroup2 (st_ino; the root is 1).
+//   * The current cgroup of the calling thread (task_dfl_cgroup(current)) is
+//     a path below the cgroup2 root: by default the process's, from the
+//     "0::" line of /proc/self/cgroup; a test sets another one per thread
+//     (SetCurrentCgroup), as the helper inputs of native/helpers.h.
+//   * A cgroup's ancestors are the directories on its path, so "is the
+//     current task under cgroup X" (task_under_cgroup_hierarchy) compares
+//     X's id with the ids of the current path's prefixes.
+
+#ifndef BPFEMU_EMU_CGROUP_H_
+#define BPFEMU_EMU_CGROUP_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bpfemu {
+
+// The id of the root cgroup (kernfs gives the root node id 1).
+inline constexpr uint64_t kRootCgroupId = 1;
+
+// cgroup_get_from_fd(): 0 and the cgroup's id in *id, or -EBADF.
+[[nodiscard]] int CgroupIdFromFd(int fd, uint64_t* id);
+
+// Where the cgroup2 hierarchy is mounted ("" if nowhere), from
+// /proc/self/mountinfo.
+const std::string& Cgroup2Mount();
+
+// The calling thread's current cgroup: a path below the cgroup2 root
+// ("/" for the root). SetCurrentCgroup overrides it for this thread;
+// std::nullopt restores the process's own.
+std::string CurrentCgroupPath();
+void SetCurrentCgroup(std::optional<std::string> path);
+
+// bpf_get_current_cgroup_id(): the current cgroup's id (kRootCgroupId if
+// its directory cannot be read, as every task is at least in the root).
+uint64_t CurrentCgroupId();
+
+// task_under_cgroup_hierarchy(current, cgroup `id`): whether the current
+// cgroup is `id` or one of its descendants.
+bool CurrentUnderCgroup(uint64_t id);
+
+// cgroup_ancestor(current cgroup, level): the id of its ancestor at `level`
+// (0: the root, the current cgroup's own depth: itself), or 0 for a level
+// below 0 or deeper than the current cgroup
+// (bpf_get_current_ancestor_cgroup_id). Levels count from the cgroup2 root
+// this process sees.
+uint64_t CurrentAncestorCgroupId(int level);
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_CGROUP_H_
