@@ -46,6 +46,7 @@ struct BuildProfile {
   uint32_t bloom = 0;        // struct bpf_bloom_filter (bloom_filter.c)
   uint32_t stack_map = 0;    // struct bpf_stack_map (stackmap.c)
   uint32_t lpm_node = 0;     // struct lpm_trie_node without data (lpm_trie.c)
+  uint32_t local_storage_map = 0;  // struct bpf_local_storage_map
 
   bool operator==(const BuildProfile&) const = default;
 };
@@ -68,6 +69,7 @@ inline constexpr BuildProfileField kBuildProfileFields[] = {
     {"bloom", &BuildProfile::bloom},
     {"stack_map", &BuildProfile::stack_map},
     {"lpm_node", &BuildProfile::lpm_node},
+    {"local_storage_map", &BuildProfile::local_storage_map},
 };
 
 // The figures measured on one build of each version (provenance in

@@ -10,6 +10,7 @@
 #include "emu/fd_array.h"
 #include "emu/hash_map.h"
 #include "emu/hash_of_maps.h"
+#include "emu/local_storage.h"
 #include "emu/lpm_trie.h"
 #include "emu/perf_event_array.h"
 #include "emu/queue_stack_map.h"
@@ -47,6 +48,9 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_STACK_TRACE, &StackTraceMap::kOps},
     {BPF_MAP_TYPE_LPM_TRIE, &LpmTrieMap::kOps},
     {BPF_MAP_TYPE_USER_RINGBUF, &UserRingbufMap::kOps},
+    {BPF_MAP_TYPE_SK_STORAGE, &LocalStorageMap::kSkStorageOps},
+    {BPF_MAP_TYPE_TASK_STORAGE, &LocalStorageMap::kTaskStorageOps},
+    {BPF_MAP_TYPE_INODE_STORAGE, &LocalStorageMap::kInodeStorageOps},
 };
 
 constexpr uint32_t kMaxType = 64;
