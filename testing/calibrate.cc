@@ -195,6 +195,7 @@ absl::StatusOr<BuildProfile> BuildProfileFromBtf(const char* path) {
       {&BuildProfile::bloom, "bpf_bloom_filter"},
       {&BuildProfile::stack_map, "bpf_stack_map"},
       {&BuildProfile::lpm_node, "lpm_trie_node"},
+      {&BuildProfile::local_storage_map, "bpf_local_storage_map"},
   };
   BuildProfile p;
   absl::Status status;
