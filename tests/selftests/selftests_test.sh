@@ -205,6 +205,7 @@ types_of() {
   esac
 }
 emulated=",HASH,PERCPU_HASH,LRU_HASH,LRU_PERCPU_HASH,ARRAY,PERCPU_ARRAY,PROG_ARRAY,HASH_OF_MAPS,ARRAY_OF_MAPS,SOCKMAP,SOCKHASH,RINGBUF,QUEUE,STACK,BLOOM_FILTER,LPM_TRIE,STACK_TRACE,PERF_EVENT_ARRAY,USER_RINGBUF,"
+emulated+="SK_STORAGE,TASK_STORAGE,INODE_STORAGE,"
 emu_mark() {  # TYPES -> the types, those bpfemu does not emulate starred
   local t out=""
   for t in ${1//,/ }; do
