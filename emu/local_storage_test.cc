@@ -59,7 +59,7 @@ class LocalStorageTest : public ::testing::Test {
     btf_ = LoadMapBtf();
     ASSERT_GE(btf_, 0);
   }
-  void TearDown() override { close(btf_); }
+  void TearDown() override { CloseFd(btf_); }
   int btf_ = -1;
 };
 
@@ -214,7 +214,7 @@ TEST_F(LocalStorageTest, SocketStorageIsChargedToOptmem) {
     EXPECT_EQ(MapUpdateElem(map, &sk, v.data(), 0), size == fits ? 0 : -ENOMEM);
     close(sk);
     CloseFd(map);
-    close(btf);
+    CloseFd(btf);
   }
 }
 
