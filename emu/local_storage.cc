@@ -254,6 +254,13 @@ int LocalStorageMap::OwnerFromFd(OwnerKind kind, int fd, Owner* out) {
   return -EBADF;
 }
 
+int LocalStorageMap::TaskOwner(long tid, Owner* out) {
+  uint64_t start = 0;
+  if (tid <= 0 || !TaskStartTime(tid, &start)) return -ENOENT;
+  *out = Owner{static_cast<uint64_t>(tid), start};
+  return 0;
+}
+
 uint8_t* LocalStorageMap::SlotAt(uint32_t index) const {
   return region().At<uint8_t>(geometry_.slots_off +
                               uint64_t{index} * geometry_.slot_size);

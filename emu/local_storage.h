@@ -93,6 +93,9 @@ class LocalStorageMap final : public Map {
   // Resolves the caller's fd `fd` to the owner of `kind`, with the errno
   // the kernel's fd lookup answers.
   static int OwnerFromFd(OwnerKind kind, int fd, Owner* out);
+  // The owner identity of the task (thread) `tid` of this pid namespace:
+  // 0, or -ENOENT when it does not exist.
+  static int TaskOwner(long tid, Owner* out);
 
   // bpf_local_storage_map_mem_usage(): the struct and its buckets (the
   // elements are not counted).

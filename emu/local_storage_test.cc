@@ -315,6 +315,34 @@ TEST_F(LocalStorageTest, ManySocketsInsertDeleteReinsert) {
   CloseFd(map);
 }
 
+// A region attached anew (another process's view: the file reopened and
+// adopted) rebuilds the table from the header and sees the same owners.
+TEST_F(LocalStorageTest, AttachedRegionSeesTheSameStorage) {
+  const int map = MapCreate(Storage(BPF_MAP_TYPE_SK_STORAGE, btf_));
+  ASSERT_GE(map, 0);
+  int sk = socket(AF_INET, SOCK_DGRAM, 0);
+  uint64_t v = 42, out = 0;
+  ASSERT_EQ(MapUpdateElem(map, &sk, &v, BPF_NOEXIST), 0);
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/self/fd/%d", map);
+  const int again = open(path, O_RDWR | O_CLOEXEC);
+  ASSERT_GE(again, 0);
+  ASSERT_EQ(AttachMapFd(again), 0);
+  std::shared_ptr<Map> m = MapFromFd(again);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->type(), uint32_t{BPF_MAP_TYPE_SK_STORAGE});
+  EXPECT_EQ(MapLookupElem(again, &sk, &out, 0), 0);
+  EXPECT_EQ(out, 42u);
+  v = 43;
+  EXPECT_EQ(MapUpdateElem(again, &sk, &v, BPF_EXIST), 0);
+  EXPECT_EQ(MapLookupElem(map, &sk, &out, 0), 0);
+  EXPECT_EQ(out, 43u);
+  m.reset();
+  CloseFd(again);
+  close(sk);
+  CloseFd(map);
+}
+
 // bpf_local_storage_map_mem_usage(): the struct and 16 bytes per bucket,
 // the possible CPUs rounded up to a power of two (at least 2).
 TEST_F(LocalStorageTest, MemlockIsTheStructAndItsBuckets) {

@@ -33,6 +33,7 @@
 #include "bpfemu/native_abi.h"
 #include "emu/cpu.h"
 #include "emu/local_mutex.h"
+#include "emu/local_storage.h"
 #include "emu/map_types.h"
 #include "emu/shm.h"
 #include "emu/sock_map.h"
@@ -396,6 +397,58 @@ long bpfemu_map_pop_elem(void* map, void* value) {
 
 long bpfemu_map_peek_elem(void* map, void* value) {
   return Bound(map)->map->PeekElem(value);
+}
+
+// The task bpf_get_current_task_btf() answers: the calling thread, named
+// by its tid and start time (the identity TASK_STORAGE gives a pidfd's
+// task, emu/local_storage.h), filled on first use in each thread.
+namespace {
+struct NativeTask {
+  bpfemu::LocalStorageMap::Owner owner;
+  bool known = false;
+};
+thread_local NativeTask t_task;
+
+bpfemu::LocalStorageMap* TaskStorage(void* map) {
+  auto* ls = dynamic_cast<bpfemu::LocalStorageMap*>(Bound(map)->map.get());
+  if (ls == nullptr ||
+      ls->kind() != bpfemu::LocalStorageMap::OwnerKind::kTask) {
+    return nullptr;
+  }
+  return ls;
+}
+}  // namespace
+
+void* bpfemu_get_current_task_btf(void) {
+  if (!t_task.known) {
+    if (bpfemu::LocalStorageMap::TaskOwner(static_cast<long>(gettid()),
+                                           &t_task.owner) != 0) {
+      return nullptr;
+    }
+    t_task.known = true;
+  }
+  return &t_task;
+}
+
+// bpf_task_storage_get(): NULL for unknown flags or a NULL task; the
+// task's element, or with BPF_LOCAL_STORAGE_GET_F_CREATE a new one holding
+// `value` (zeroes when NULL); NULL when it cannot be made.
+void* bpfemu_task_storage_get(void* map, void* task, void* value, __u64 flags) {
+  bpfemu::LocalStorageMap* ls = TaskStorage(map);
+  if (ls == nullptr || (flags & ~uint64_t{BPF_LOCAL_STORAGE_GET_F_CREATE}) ||
+      task == nullptr) {
+    return nullptr;
+  }
+  return ls->GetByOwner(static_cast<NativeTask*>(task)->owner, value,
+                        (flags & BPF_LOCAL_STORAGE_GET_F_CREATE) != 0);
+}
+
+// bpf_task_storage_delete(): EINVAL for a NULL task, ENOENT without an
+// element.
+long bpfemu_task_storage_delete(void* map, void* task) {
+  bpfemu::LocalStorageMap* ls = TaskStorage(map);
+  if (ls == nullptr || task == nullptr) return -EINVAL;
+  return ls->DeleteByOwner(static_cast<NativeTask*>(task)->owner);
 }
 
 // bpf_map_lookup_percpu_elem(): the slot of `cpu`, NULL beyond the possible
