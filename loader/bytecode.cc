@@ -251,6 +251,31 @@ uint64_t NumaNodeId(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return static_cast<uint64_t>(bpfemu_get_numa_node_id());
 }
 
+// Task local storage (kernel/bpf/bpf_task_storage.c): the task is the
+// opaque handle bpf_get_current_task_btf answers (native/helpers.cc); an
+// element handed out becomes a region of value_size bytes.
+uint64_t CurrentTaskBtf(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return reinterpret_cast<uint64_t>(bpfemu_get_current_task_btf());
+}
+
+uint64_t TaskStorageGet(Vm& vm, uint64_t map, uint64_t task, uint64_t value,
+                        uint64_t flags, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  // ARG_PTR_TO_MAP_VALUE_OR_NULL.
+  if (value != 0) NeedReadable(vm, value, b->map->value_size(), "value");
+  void* v = bpfemu_task_storage_get(Ptr(map), Ptr(task), Ptr(value), flags);
+  if (v == nullptr) return 0;
+  vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
+               !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  return reinterpret_cast<uint64_t>(v);
+}
+
+uint64_t TaskStorageDelete(Vm& vm, uint64_t map, uint64_t task, uint64_t,
+                           uint64_t, uint64_t) {
+  MapArg(vm, map);
+  return static_cast<uint64_t>(bpfemu_task_storage_delete(Ptr(map), Ptr(task)));
+}
+
 uint64_t GetStackId(Vm& vm, uint64_t ctx, uint64_t map, uint64_t flags,
                     uint64_t, uint64_t) {
   // ARG_CONST_MAP_PTR (the context is not read: the stack comes from the
@@ -752,6 +777,9 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_user_ringbuf_drain, UserRingbufDrain, false, O::kAny},
     {BPF_FUNC_map_lookup_percpu_elem, MapLookupPercpu, false, O::kAny},
     {BPF_FUNC_get_stackid, GetStackId, true, O::kTracing},
+    {BPF_FUNC_task_storage_get, TaskStorageGet, false, O::kTracing},
+    {BPF_FUNC_task_storage_delete, TaskStorageDelete, false, O::kTracing},
+    {BPF_FUNC_get_current_task_btf, CurrentTaskBtf, false, O::kTracing},
     // Strings, clocks, NUMA.
     {BPF_FUNC_strncmp, Strncmp, false, O::kAny},
     {BPF_FUNC_strtol, Strtox<true>, false, O::kAny},

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// tests/examples/task_state.bpf.c natively: bpf_task_storage_get with
-// BPF_LOCAL_STORAGE_GET_F_CREATE and bpf_task_storage_delete on the calling
-// task, whose element userspace reaches through a pidfd (TASK_STORAGE,
-// emu/local_storage.h). The kernel's test_run cannot run the program (a
-// raw tracepoint's test_run runs no task-storage helper for another task,
-// and its task is the caller's, which the native face reproduces).
+// tests/examples/task_state.bpf.c natively and as bytecode:
+// bpf_task_storage_get with BPF_LOCAL_STORAGE_GET_F_CREATE and
+// bpf_task_storage_delete on the calling task, whose element userspace
+// reaches through a pidfd (TASK_STORAGE, emu/local_storage.h).
+// task_state_compare_test runs the same steps on the kernel.
 
 #include <linux/bpf.h>
 #include <sys/syscall.h>
@@ -28,8 +27,13 @@ struct TaskState {
   uint64_t last_arg;
 };
 
-TEST(TaskStateTest, StateMachinePerTaskSeenThroughAPidfd) {
-  auto obj = native::Object::Open("task_state");
+class TaskStateTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(TaskStateTest, StateMachinePerTaskSeenThroughAPidfd) {
+  auto obj =
+      GetParam()
+          ? native::Object::OpenBytecode("tests/examples/task_state.bpf.o")
+          : native::Object::Open("task_state");
   ASSERT_TRUE(obj.ok()) << obj.status();
   ASSERT_EQ((*obj)->Load(), 0);
   const native::Program* prog = (*obj)->FindProgram("step");
@@ -79,6 +83,11 @@ TEST(TaskStateTest, StateMachinePerTaskSeenThroughAPidfd) {
   EXPECT_EQ(s.transitions, 1u);
   close(self);
 }
+
+INSTANTIATE_TEST_SUITE_P(Faces, TaskStateTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Bytecode" : "Native";
+                         });
 
 }  // namespace
 }  // namespace bpfemu::examples
