@@ -34,6 +34,10 @@
 // capacity is bounded by the region (kRegionBudget): at least 1024 owners,
 // at most 65536 (docs/semantics.md, "Local storage").
 //
+// Programs reach the storage by owner identity (GetByOwner, DeleteByOwner:
+// native/helpers.cc bpf_task_storage_get / delete, with the calling thread
+// as bpf_get_current_task_btf's task).
+//
 // Commands: lookup (BPF_F_LOCK), update (BPF_ANY / BPF_NOEXIST / BPF_EXIST,
 // with BPF_F_LOCK), delete; get_next_key is ENOTSUPP (notsupp_get_next_key),
 // as are lookup_and_delete and the batch commands (no ops). SK_STORAGE
