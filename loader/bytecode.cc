@@ -270,6 +270,23 @@ uint64_t TaskStorageGet(Vm& vm, uint64_t map, uint64_t task, uint64_t value,
   return reinterpret_cast<uint64_t>(v);
 }
 
+uint64_t SkStorageGet(Vm& vm, uint64_t map, uint64_t sk, uint64_t value,
+                      uint64_t flags, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  if (value != 0) NeedReadable(vm, value, b->map->value_size(), "value");
+  void* v = bpfemu_sk_storage_get(Ptr(map), Ptr(sk), Ptr(value), flags);
+  if (v == nullptr) return 0;
+  vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
+               !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  return reinterpret_cast<uint64_t>(v);
+}
+
+uint64_t SkStorageDelete(Vm& vm, uint64_t map, uint64_t sk, uint64_t, uint64_t,
+                         uint64_t) {
+  MapArg(vm, map);
+  return static_cast<uint64_t>(bpfemu_sk_storage_delete(Ptr(map), Ptr(sk)));
+}
+
 uint64_t TaskStorageDelete(Vm& vm, uint64_t map, uint64_t task, uint64_t,
                            uint64_t, uint64_t) {
   MapArg(vm, map);
@@ -777,6 +794,8 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_user_ringbuf_drain, UserRingbufDrain, false, O::kAny},
     {BPF_FUNC_map_lookup_percpu_elem, MapLookupPercpu, false, O::kAny},
     {BPF_FUNC_get_stackid, GetStackId, true, O::kTracing},
+    {BPF_FUNC_sk_storage_get, SkStorageGet, false, O::kTcLike},
+    {BPF_FUNC_sk_storage_delete, SkStorageDelete, false, O::kTcLike},
     {BPF_FUNC_task_storage_get, TaskStorageGet, false, O::kTracing},
     {BPF_FUNC_task_storage_delete, TaskStorageDelete, false, O::kTracing},
     {BPF_FUNC_get_current_task_btf, CurrentTaskBtf, false, O::kTracing},
