@@ -36,7 +36,8 @@
 //
 // Programs reach the storage by owner identity (GetByOwner, DeleteByOwner:
 // native/helpers.cc bpf_task_storage_get / delete, with the calling thread
-// as bpf_get_current_task_btf's task).
+// as bpf_get_current_task_btf's task; bpf_sk_storage_get / delete on a
+// packet test run's own socket).
 //
 // Commands: lookup (BPF_F_LOCK), update (BPF_ANY / BPF_NOEXIST / BPF_EXIST,
 // with BPF_F_LOCK), delete; get_next_key is ENOTSUPP (notsupp_get_next_key),
