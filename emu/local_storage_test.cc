@@ -343,6 +343,29 @@ TEST_F(LocalStorageTest, AttachedRegionSeesTheSameStorage) {
   CloseFd(map);
 }
 
+// The table is in the map's shared region: a forked child's update under
+// an inherited socket is its parent's storage too.
+TEST_F(LocalStorageTest, ChildProcessSharesTheStorage) {
+  const int map = MapCreate(Storage(BPF_MAP_TYPE_SK_STORAGE, btf_));
+  ASSERT_GE(map, 0);
+  int sk = socket(AF_INET, SOCK_DGRAM, 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    uint64_t v = 77;
+    _exit(MapUpdateElem(map, &sk, &v, BPF_NOEXIST) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  uint64_t out = 0;
+  EXPECT_EQ(MapLookupElem(map, &sk, &out, 0), 0);
+  EXPECT_EQ(out, 77u);
+  close(sk);
+  CloseFd(map);
+}
+
 // bpf_local_storage_map_mem_usage(): the struct and 16 bytes per bucket,
 // the possible CPUs rounded up to a power of two (at least 2).
 TEST_F(LocalStorageTest, MemlockIsTheStructAndItsBuckets) {
