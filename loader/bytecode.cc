@@ -703,15 +703,17 @@ bool IsTracingProg(uint32_t t) {
 
 enum class Offered {
   kAny,
-  kSkbProgs,        // socket-buffer programs (IsSkbProg)
-  kSkSkb,           // BPF_PROG_TYPE_SK_SKB
-  kSkMsg,           // BPF_PROG_TYPE_SK_MSG
-  kTracing,         // bpf_tracing_func_proto's callers
-  kNotTracing,      // every program type but those
-  kXdp,             // BPF_PROG_TYPE_XDP
-  kTcLike,          // tc and lwt_xmit
-  kTcLikeOrSkSkb,   // those and SK_SKB (bpf_skb_store_bytes)
-  kPacketPrograms,  // those, XDP and the other lwt types (bpf_csum_diff)
+  kSkbProgs,         // socket-buffer programs (IsSkbProg)
+  kSkSkb,            // BPF_PROG_TYPE_SK_SKB
+  kSkMsg,            // BPF_PROG_TYPE_SK_MSG
+  kTracing,          // bpf_tracing_func_proto's callers
+  kNotTracing,       // every program type but those
+  kXdp,              // BPF_PROG_TYPE_XDP
+  kTcLike,           // tc and lwt_xmit
+  kTcLikeOrSkSkb,    // those and SK_SKB (bpf_skb_store_bytes)
+  kPacketPrograms,   // those, XDP and the other lwt types (bpf_csum_diff)
+  kSkStorageGet,     // the bpf_sk_storage_get_proto users (below)
+  kSkStorageDelete,  // and of bpf_sk_storage_delete_proto
 };
 
 struct HelperDef {
@@ -747,6 +749,21 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
              prog_type == BPF_PROG_TYPE_LWT_OUT;
+    // net/core/filter.c (tc, cg_skb, sock_ops, sk_msg; cgroup sock: get
+    // only), kernel/bpf/cgroup.c (sockopt), bpf_trace.c (tracing),
+    // bpf_lsm.c.
+    case Offered::kSkStorageGet:
+    case Offered::kSkStorageDelete:
+      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
+             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
+             prog_type == BPF_PROG_TYPE_SOCK_OPS ||
+             prog_type == BPF_PROG_TYPE_SK_MSG ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCKOPT ||
+             prog_type == BPF_PROG_TYPE_TRACING ||
+             prog_type == BPF_PROG_TYPE_LSM ||
+             (o == Offered::kSkStorageGet &&
+              prog_type == BPF_PROG_TYPE_CGROUP_SOCK);
   }
   return false;
 }
@@ -794,8 +811,8 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_user_ringbuf_drain, UserRingbufDrain, false, O::kAny},
     {BPF_FUNC_map_lookup_percpu_elem, MapLookupPercpu, false, O::kAny},
     {BPF_FUNC_get_stackid, GetStackId, true, O::kTracing},
-    {BPF_FUNC_sk_storage_get, SkStorageGet, false, O::kTcLike},
-    {BPF_FUNC_sk_storage_delete, SkStorageDelete, false, O::kTcLike},
+    {BPF_FUNC_sk_storage_get, SkStorageGet, false, O::kSkStorageGet},
+    {BPF_FUNC_sk_storage_delete, SkStorageDelete, false, O::kSkStorageDelete},
     {BPF_FUNC_task_storage_get, TaskStorageGet, false, O::kTracing},
     {BPF_FUNC_task_storage_delete, TaskStorageDelete, false, O::kTracing},
     {BPF_FUNC_get_current_task_btf, CurrentTaskBtf, false, O::kTracing},
