@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/libbpf_version.h>
 #include <linux/bpf.h>
+#include <linux/btf.h>
 #include <unistd.h>
 
 #include <array>
@@ -513,11 +514,51 @@ int libbpf_probe_bpf_map_type(enum bpf_map_type map_type, const void* opts) {
       break;
     case BPF_MAP_TYPE_SK_STORAGE:
     case BPF_MAP_TYPE_INODE_STORAGE:
-    case BPF_MAP_TYPE_TASK_STORAGE:
-      // libbpf loads a small BTF blob for these first; the emulator has
-      // no BTF objects (docs/dropin.md), so the probe stops where libbpf's
-      // would if that load failed.
-      return LibbpfErr(-EOPNOTSUPP);
+    case BPF_MAP_TYPE_TASK_STORAGE: {
+      // load_local_storage_btf(): int (1), struct bpf_spin_lock (2) and
+      // struct val { int cnt; struct bpf_spin_lock l; } (3), as libbpf
+      // loads it first; a failed load is the probe's answer.
+      static const char kStrs[] = "\0bpf_spin_lock\0val\0cnt\0l";
+      const uint32_t types[] = {
+          0,  BTF_KIND_INT << 24,
+          4,  (BTF_INT_SIGNED << 24) | 32,  // [1]
+          1,  (BTF_KIND_STRUCT << 24) | 1,
+          4,  15,
+          1,  0,  // [2]
+          15, (BTF_KIND_STRUCT << 24) | 2,
+          8,  19,
+          1,  0,
+          23, 2,
+          32,  // [3]
+      };
+      struct btf_header h = {};
+      h.magic = BTF_MAGIC;
+      h.version = BTF_VERSION;
+      h.hdr_len = sizeof(h);
+      h.type_len = sizeof(types);
+      h.str_off = sizeof(types);
+      h.str_len = sizeof(kStrs);
+      unsigned char raw[sizeof(h) + sizeof(types) + sizeof(kStrs)];
+      std::memcpy(raw, &h, sizeof(h));
+      std::memcpy(raw + sizeof(h), types, sizeof(types));
+      std::memcpy(raw + sizeof(h) + sizeof(types), kStrs, sizeof(kStrs));
+      const int saved = errno;
+      const int btf = bpf_btf_load(raw, sizeof(raw), nullptr);
+      if (btf < 0) {
+        const int err = -errno;
+        errno = saved;
+        return err;
+      }
+      o.btf_fd = static_cast<__u32>(btf);
+      o.btf_key_type_id = 1;
+      o.btf_value_type_id = 3;
+      o.map_flags = BPF_F_NO_PREALLOC;
+      const int fd = bpf_map_create(map_type, nullptr, 4, 8, 0, &o);
+      if (fd >= 0) close(fd);
+      close(btf);
+      errno = saved;
+      return fd >= 0 ? 1 : 0;
+    }
     case BPF_MAP_TYPE_RINGBUF:
     case BPF_MAP_TYPE_USER_RINGBUF:
       key = 0;

@@ -49,6 +49,7 @@ struct BuildProfile {
   uint32_t reuseport_array = 0;  // struct reuseport_array without ptrs
                                  // (kernel/bpf/reuseport_array.c)
   uint32_t xsk_map = 0;  // struct xsk_map without entries (net/xdp/xskmap.c)
+  uint32_t local_storage_map = 0;  // struct bpf_local_storage_map
 
   bool operator==(const BuildProfile&) const = default;
 };
@@ -73,6 +74,7 @@ inline constexpr BuildProfileField kBuildProfileFields[] = {
     {"lpm_node", &BuildProfile::lpm_node},
     {"reuseport_array", &BuildProfile::reuseport_array},
     {"xsk_map", &BuildProfile::xsk_map},
+    {"local_storage_map", &BuildProfile::local_storage_map},
 };
 
 // The figures measured on one build of each version (provenance in

@@ -11,6 +11,7 @@
 #include "emu/fd_array.h"
 #include "emu/hash_map.h"
 #include "emu/hash_of_maps.h"
+#include "emu/local_storage.h"
 #include "emu/lpm_trie.h"
 #include "emu/perf_event_array.h"
 #include "emu/queue_stack_map.h"
@@ -55,6 +56,9 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_CGROUP_ARRAY, &FdArrayMap::kCgroupArrayOps},
     {BPF_MAP_TYPE_CGROUP_STORAGE, &CgroupStorageMap::kOps},
     {BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, &CgroupStorageMap::kPercpuOps},
+    {BPF_MAP_TYPE_SK_STORAGE, &LocalStorageMap::kSkStorageOps},
+    {BPF_MAP_TYPE_TASK_STORAGE, &LocalStorageMap::kTaskStorageOps},
+    {BPF_MAP_TYPE_INODE_STORAGE, &LocalStorageMap::kInodeStorageOps},
 };
 
 constexpr uint32_t kMaxType = 64;

@@ -567,6 +567,23 @@ int64_t Dispatcher::Elem(Call& c, int cmd, const uint8_t* a) {
   if (m == nullptr) return -EINVAL;
   std::vector<uint8_t> kbuf, vbuf;
   const void* key = KeyArg(c, key_ptr, m->key_size(), &kbuf);
+  // Local storage keys are the caller's fds (a socket, a pidfd, any file:
+  // sockfd_lookup, pidfd_get_pid, fdget_raw): a copy of the caller's file
+  // stands in for the call, or a closed number (EBADF) when it has none.
+  struct KeyFile {
+    int fd = -1;
+    ~KeyFile() {
+      if (fd >= 0) close(fd);
+    }
+  } key_file;
+  const uint32_t type = m->type();
+  if (key != nullptr &&
+      (type == BPF_MAP_TYPE_SK_STORAGE || type == BPF_MAP_TYPE_TASK_STORAGE ||
+       type == BPF_MAP_TYPE_INODE_STORAGE)) {
+    key_file.fd = c.GetFd(Get<int32_t>(kbuf.data(), 0));
+    const int32_t local_key = key_file.fd >= 0 ? key_file.fd : INT32_MAX;
+    std::memcpy(kbuf.data(), &local_key, sizeof(local_key));
+  }
   const uint32_t vsize = m->SyscallValueSize();
   switch (cmd) {
     case BPF_MAP_LOOKUP_ELEM:

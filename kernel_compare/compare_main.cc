@@ -181,6 +181,9 @@ constexpr TypeRow kEmulatedTypes[] = {
     {BPF_MAP_TYPE_CGROUP_STORAGE, "CGROUP_STORAGE", "examples_compare_test"},
     {BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, "PERCPU_CGROUP_STORAGE",
      "examples_compare_test"},
+    {BPF_MAP_TYPE_SK_STORAGE, "SK_STORAGE", "sk_counter_compare_test"},
+    {BPF_MAP_TYPE_TASK_STORAGE, "TASK_STORAGE", "task_state_compare_test"},
+    {BPF_MAP_TYPE_INODE_STORAGE, "INODE_STORAGE"},
 };
 // Random creates of types the emulator does not have (UNSPEC, unknown
 // numbers, types it refuses): their own row under the types. (Row keys
@@ -260,6 +263,12 @@ std::string RowForCase(const std::string& suite, const std::string& test) {
   if ((suite == "LockConformance" || suite == "BatchConformance") &&
       (hash || array)) {
     return hash ? "HASH" : "ARRAY";
+  }
+  // LocalStorageConformance: the owner kind in the case's name.
+  if (suite == "LocalStorageConformance") {
+    if (absl::StartsWith(test, "Socket")) return "SK_STORAGE";
+    if (absl::StartsWith(test, "Task")) return "TASK_STORAGE";
+    if (absl::StartsWith(test, "Inode")) return "INODE_STORAGE";
   }
   for (const SpanningSuite& s : SpanningSuites()) {
     if (suite == s.suite) return s.tag;

@@ -2,6 +2,8 @@
 #include "kernel_compare/memlock_compare.h"
 
 #include <linux/bpf.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -9,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "emu/syscall.h"
 #include "testing/calibrate.h"
+#include "testing/emu_backend.h"
 #include "testing/kernel_backend.h"
 
 namespace bpfemu {
@@ -81,6 +84,16 @@ std::vector<MemlockCase> MemlockCases() {
     cases.push_back({BPF_MAP_TYPE_LPM_TRIE, 20, 13, max, BPF_F_NO_PREALLOC,
                      std::min(100u, max)});
   }
+  // Local storage charges the map and its buckets only
+  // (bpf_local_storage_map_mem_usage): elements, inserted under sockets,
+  // pidfds or files, are not counted.
+  for (uint32_t type : {BPF_MAP_TYPE_SK_STORAGE, BPF_MAP_TYPE_TASK_STORAGE,
+                        BPF_MAP_TYPE_INODE_STORAGE}) {
+    for (uint32_t value : {1u, 8u, 4000u}) {
+      cases.push_back({type, 4, value, 0, BPF_F_NO_PREALLOC,
+                       type == BPF_MAP_TYPE_SK_STORAGE ? 3u : 0u});
+    }
+  }
   for (uint32_t pages : {1u, 2u, 16u, 64u}) {
     cases.push_back({BPF_MAP_TYPE_RINGBUF, 0, 0, pages * 4096, 0, 0});
     cases.push_back({BPF_MAP_TYPE_USER_RINGBUF, 0, 0, pages * 4096, 0, 0});
@@ -97,8 +110,27 @@ MemlockResult CompareMemlockCase(const MemlockCase& c) {
   attr.value_size = c.value_size;
   attr.max_entries = c.max_entries;
   attr.map_flags = c.flags;
-  const int kfd = kernel.CreateMap(attr);
-  const int efd = MapCreate(attr);
+  const bool storage = c.type == BPF_MAP_TYPE_SK_STORAGE ||
+                       c.type == BPF_MAP_TYPE_TASK_STORAGE ||
+                       c.type == BPF_MAP_TYPE_INODE_STORAGE;
+  MapAttr kattr = attr, eattr = attr;
+  int kbtf = -1, ebtf = -1;
+  if (storage) {
+    kbtf = LoadLocalStorageBtf(
+        [&](const void* b, uint32_t n) { return kernel.LoadBtf(b, n); },
+        &kattr);
+    ebtf = LoadLocalStorageBtf(
+        [](const void* b, uint32_t n) {
+          return EmuBackend::Get().LoadBtf(b, n);
+        },
+        &eattr);
+  }
+  const int kfd = kernel.CreateMap(kattr);
+  const int efd = MapCreate(eattr);
+  if (kbtf >= 0) kernel.Close(kbtf);
+  if (ebtf >= 0) (void)CloseFd(ebtf);
+  // SK_STORAGE elements live under sockets: one per insert.
+  std::vector<int> sockets;
   if (kfd < 0 || efd < 0) {
     r.error = absl::StrFormat("create: kernel %d, emulator %d", kfd, efd);
   } else {
@@ -109,6 +141,10 @@ MemlockResult CompareMemlockCase(const MemlockCase& c) {
         (percpu ? ncpus : 1) * ((c.value_size + 7) & ~7u), 0);
     for (uint32_t i = 0; i < c.inserts && r.error.empty(); ++i) {
       std::memcpy(key.data(), &i, sizeof(i));
+      if (storage) {
+        sockets.push_back(socket(AF_INET, SOCK_DGRAM, 0));
+        std::memcpy(key.data(), &sockets.back(), sizeof(int));
+      }
       const int k = kernel.Update(kfd, key.data(), value.data(), BPF_ANY);
       const int e = MapUpdateElem(efd, key.data(), value.data(), BPF_ANY);
       if (k != 0 || e != 0) {
@@ -120,6 +156,7 @@ MemlockResult CompareMemlockCase(const MemlockCase& c) {
   }
   if (kfd >= 0) kernel.Close(kfd);
   if (efd >= 0) (void)CloseFd(efd);
+  for (int sk : sockets) close(sk);
   return r;
 }
 

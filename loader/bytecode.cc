@@ -291,6 +291,48 @@ uint64_t NumaNodeId(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
   return static_cast<uint64_t>(bpfemu_get_numa_node_id());
 }
 
+// Task local storage (kernel/bpf/bpf_task_storage.c): the task is the
+// opaque handle bpf_get_current_task_btf answers (native/helpers.cc); an
+// element handed out becomes a region of value_size bytes.
+uint64_t CurrentTaskBtf(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return reinterpret_cast<uint64_t>(bpfemu_get_current_task_btf());
+}
+
+uint64_t TaskStorageGet(Vm& vm, uint64_t map, uint64_t task, uint64_t value,
+                        uint64_t flags, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  // ARG_PTR_TO_MAP_VALUE_OR_NULL.
+  if (value != 0) NeedReadable(vm, value, b->map->value_size(), "value");
+  void* v = bpfemu_task_storage_get(Ptr(map), Ptr(task), Ptr(value), flags);
+  if (v == nullptr) return 0;
+  vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
+               !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  return reinterpret_cast<uint64_t>(v);
+}
+
+uint64_t SkStorageGet(Vm& vm, uint64_t map, uint64_t sk, uint64_t value,
+                      uint64_t flags, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  if (value != 0) NeedReadable(vm, value, b->map->value_size(), "value");
+  void* v = bpfemu_sk_storage_get(Ptr(map), Ptr(sk), Ptr(value), flags);
+  if (v == nullptr) return 0;
+  vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
+               !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  return reinterpret_cast<uint64_t>(v);
+}
+
+uint64_t SkStorageDelete(Vm& vm, uint64_t map, uint64_t sk, uint64_t, uint64_t,
+                         uint64_t) {
+  MapArg(vm, map);
+  return static_cast<uint64_t>(bpfemu_sk_storage_delete(Ptr(map), Ptr(sk)));
+}
+
+uint64_t TaskStorageDelete(Vm& vm, uint64_t map, uint64_t task, uint64_t,
+                           uint64_t, uint64_t) {
+  MapArg(vm, map);
+  return static_cast<uint64_t>(bpfemu_task_storage_delete(Ptr(map), Ptr(task)));
+}
+
 uint64_t GetStackId(Vm& vm, uint64_t ctx, uint64_t map, uint64_t flags,
                     uint64_t, uint64_t) {
   // ARG_CONST_MAP_PTR (the context is not read: the stack comes from the
@@ -714,6 +756,17 @@ enum class Offered {
   kCgroupCommon,    // cgroup_common_func_proto's callers
   kTcOrLwt,         // tc_cls_act_func_proto, lwt_out_func_proto's callers
   kTcOrCgroupSkb,   // tc_cls_act_func_proto, cg_skb_func_proto
+  kSkbProgs,         // socket-buffer programs (IsSkbProg)
+  kSkSkb,            // BPF_PROG_TYPE_SK_SKB
+  kSkMsg,            // BPF_PROG_TYPE_SK_MSG
+  kTracing,          // bpf_tracing_func_proto's callers
+  kNotTracing,       // every program type but those
+  kXdp,              // BPF_PROG_TYPE_XDP
+  kTcLike,           // tc and lwt_xmit
+  kTcLikeOrSkSkb,    // those and SK_SKB (bpf_skb_store_bytes)
+  kPacketPrograms,   // those, XDP and the other lwt types (bpf_csum_diff)
+  kSkStorageGet,     // the bpf_sk_storage_get_proto users (below)
+  kSkStorageDelete,  // and of bpf_sk_storage_delete_proto
 };
 
 struct HelperDef {
@@ -775,6 +828,21 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
              prog_type == BPF_PROG_TYPE_LWT_OUT;
+    // net/core/filter.c (tc, cg_skb, sock_ops, sk_msg; cgroup sock: get
+    // only), kernel/bpf/cgroup.c (sockopt), bpf_trace.c (tracing),
+    // bpf_lsm.c.
+    case Offered::kSkStorageGet:
+    case Offered::kSkStorageDelete:
+      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
+             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
+             prog_type == BPF_PROG_TYPE_SOCK_OPS ||
+             prog_type == BPF_PROG_TYPE_SK_MSG ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCKOPT ||
+             prog_type == BPF_PROG_TYPE_TRACING ||
+             prog_type == BPF_PROG_TYPE_LSM ||
+             (o == Offered::kSkStorageGet &&
+              prog_type == BPF_PROG_TYPE_CGROUP_SOCK);
   }
   return false;
 }
@@ -831,6 +899,11 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_user_ringbuf_drain, UserRingbufDrain, false, O::kAny},
     {BPF_FUNC_map_lookup_percpu_elem, MapLookupPercpu, false, O::kAny},
     {BPF_FUNC_get_stackid, GetStackId, true, O::kTracing},
+    {BPF_FUNC_sk_storage_get, SkStorageGet, false, O::kSkStorageGet},
+    {BPF_FUNC_sk_storage_delete, SkStorageDelete, false, O::kSkStorageDelete},
+    {BPF_FUNC_task_storage_get, TaskStorageGet, false, O::kTracing},
+    {BPF_FUNC_task_storage_delete, TaskStorageDelete, false, O::kTracing},
+    {BPF_FUNC_get_current_task_btf, CurrentTaskBtf, false, O::kTracing},
     // Strings, clocks, NUMA.
     {BPF_FUNC_strncmp, Strncmp, false, O::kAny},
     {BPF_FUNC_strtol, Strtox<true>, false, O::kAny},

@@ -2,6 +2,8 @@
 #include "loader/object.h"
 
 #include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/btf.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 #include <iterator>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
@@ -70,6 +73,71 @@ std::shared_ptr<Object::MapSettings> InnerSettings(uint32_t type,
   return inner;
 }
 
+// The value BTF a local storage map requires (bpf_local_storage_map_alloc_
+// check), for a definition that carries none (a natively built object has
+// no .BTF): a 32-bit int key and the value as bytes, with a struct
+// bpf_spin_lock at spin_lock_off when the definition has one. A new BTF fd
+// with *key_id / *value_id set, or -errno.
+int LocalStorageBtf(uint32_t value_size, int32_t spin_lock_off,
+                    uint32_t* key_id, uint32_t* value_id) {
+  std::vector<uint32_t> t;
+  std::string strs(1, '\0');
+  auto str = [&](const char* name) {
+    const auto off = static_cast<uint32_t>(strs.size());
+    strs += name;
+    strs += '\0';
+    return off;
+  };
+  uint32_t n = 0;
+  auto array = [&](uint32_t nelems) {
+    t.insert(t.end(), {0, BTF_KIND_ARRAY << 24, 0, 2, 1, nelems});
+    return ++n;
+  };
+  t.insert(t.end(), {str("int"), BTF_KIND_INT << 24, 4,
+                     (BTF_INT_SIGNED << 24) | 32});                     // [1]
+  t.insert(t.end(), {str("unsigned char"), BTF_KIND_INT << 24, 1, 8});  // [2]
+  n = 2;
+  if (spin_lock_off < 0) {
+    *value_id = array(value_size);
+  } else {
+    const auto off = static_cast<uint32_t>(spin_lock_off);
+    t.insert(t.end(), {str("bpf_spin_lock"), (BTF_KIND_STRUCT << 24) | 1, 4,
+                       str("val"), 1, 0});
+    const uint32_t lock = ++n;
+    const uint32_t pre = off > 0 ? array(off) : 0;
+    const uint32_t rest = value_size - off - 4;
+    const uint32_t post = rest > 0 ? array(rest) : 0;
+    const uint32_t members = 1 + (pre != 0) + (post != 0);
+    t.insert(t.end(), {str("bpfemu_value"), (BTF_KIND_STRUCT << 24) | members,
+                       value_size});
+    if (pre != 0) t.insert(t.end(), {str("pre"), pre, 0});
+    t.insert(t.end(), {str("lock"), lock, off * 8});
+    if (post != 0) t.insert(t.end(), {str("post"), post, (off + 4) * 8});
+    *value_id = ++n;
+  }
+  *key_id = 1;
+  btf_header h = {};
+  h.magic = BTF_MAGIC;
+  h.version = BTF_VERSION;
+  h.hdr_len = sizeof(h);
+  h.type_len = static_cast<uint32_t>(t.size() * 4);
+  h.str_off = h.type_len;
+  h.str_len = static_cast<uint32_t>(strs.size());
+  std::vector<uint8_t> raw(sizeof(h) + h.type_len + h.str_len);
+  std::memcpy(raw.data(), &h, sizeof(h));
+  std::memcpy(raw.data() + sizeof(h), t.data(), h.type_len);
+  std::memcpy(raw.data() + sizeof(h) + h.type_len, strs.data(), h.str_len);
+  BtfLoadAttr a;
+  a.btf = raw.data();
+  a.btf_size = static_cast<uint32_t>(raw.size());
+  return BtfLoad(a);
+}
+
+bool IsLocalStorage(uint32_t type) {
+  return type == BPF_MAP_TYPE_SK_STORAGE || type == BPF_MAP_TYPE_TASK_STORAGE ||
+         type == BPF_MAP_TYPE_INODE_STORAGE;
+}
+
 // Creates a map as libbpf's bpf_object__create_maps does: a map-in-map's
 // inner template is created, passed as inner_map_fd and closed (or the
 // caller's template, bpf_map__set_inner_map_fd). `s` overrides the
@@ -125,6 +193,23 @@ int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
   }
   // bpf_object__create_map(): a map the kernel refuses with BTF is created
   // again without it.
+  if (fd < 0 && m.btf_fd < 0 && IsLocalStorage(attr.map_type) &&
+      attr.value_size >= 1 && attr.value_size <= 65535 &&
+      (attr.spin_lock_off < 0 ||
+       uint64_t(attr.spin_lock_off) + 4 <= attr.value_size)) {
+    // Local storage without BTF (a native object): BTF that states the
+    // definition's key and value.
+    MapAttr typed = attr;
+    const int btf =
+        LocalStorageBtf(attr.value_size, attr.spin_lock_off,
+                        &typed.btf_key_type_id, &typed.btf_value_type_id);
+    if (btf >= 0) {
+      typed.btf_fd = static_cast<uint32_t>(btf);
+      typed.spin_lock_off = -1;
+      fd = MapCreate(typed);
+      CloseFd(btf);
+    }
+  }
   if (fd < 0) fd = MapCreate(attr);
   if (inner_fd >= 0) CloseFd(inner_fd);
   return fd;

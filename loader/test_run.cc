@@ -268,6 +268,9 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
       return r;
     }
   }
+  // The run's socket, freed (with its storage) after the run.
+  native::RunSocket sock;
+  skb.sk = static_cast<struct bpf_sock*>(sock.sk());
   const struct __sk_buff before = skb;
   r.retval = ProgRun(prog, &skb);
   r.data_out.assign(data, data + packet.size());

@@ -12,6 +12,7 @@
 #include <execinfo.h>
 #include <linux/bpf.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +37,7 @@
 #include "emu/cgroup_storage.h"
 #include "emu/cpu.h"
 #include "emu/local_mutex.h"
+#include "emu/local_storage.h"
 #include "emu/map_types.h"
 #include "emu/shm.h"
 #include "emu/sock_map.h"
@@ -402,6 +405,106 @@ long bpfemu_map_pop_elem(void* map, void* value) {
 
 long bpfemu_map_peek_elem(void* map, void* value) {
   return Bound(map)->map->PeekElem(value);
+}
+
+// The task bpf_get_current_task_btf() answers: the calling thread, named
+// by its tid and start time (the identity TASK_STORAGE gives a pidfd's
+// task, emu/local_storage.h), filled on first use in each thread.
+namespace {
+struct NativeTask {
+  bpfemu::LocalStorageMap::Owner owner;
+  bool known = false;
+};
+thread_local NativeTask t_task;
+
+// A test run's socket: a struct bpf_sock for the program's field reads,
+// and the owner identity its storage goes under (b = 1: never a socket
+// cookie's, whose b is 0).
+struct NativeSock {
+  struct bpf_sock sock;
+  bpfemu::LocalStorageMap::Owner owner;
+};
+std::atomic<uint64_t> g_run_sockets{0};
+// The elements made for the run sockets of this thread, freed with them.
+thread_local std::vector<
+    std::pair<std::shared_ptr<bpfemu::Map>, bpfemu::LocalStorageMap::Owner>>
+    t_run_sock_storage;
+
+bpfemu::LocalStorageMap* SkStorage(void* map) {
+  auto* ls = dynamic_cast<bpfemu::LocalStorageMap*>(Bound(map)->map.get());
+  if (ls == nullptr ||
+      ls->kind() != bpfemu::LocalStorageMap::OwnerKind::kSocket) {
+    return nullptr;
+  }
+  return ls;
+}
+
+bpfemu::LocalStorageMap* TaskStorage(void* map) {
+  auto* ls = dynamic_cast<bpfemu::LocalStorageMap*>(Bound(map)->map.get());
+  if (ls == nullptr ||
+      ls->kind() != bpfemu::LocalStorageMap::OwnerKind::kTask) {
+    return nullptr;
+  }
+  return ls;
+}
+}  // namespace
+
+// bpf_sk_storage_get() (net/core/bpf_sk_storage.c): NULL for a NULL
+// socket or flags above BPF_SK_STORAGE_GET_F_CREATE; the socket's value,
+// or with the flag a new element holding `value` (NULL when it cannot be
+// charged or stored).
+void* bpfemu_sk_storage_get(void* map, void* sk, void* value, __u64 flags) {
+  bpfemu::LocalStorageMap* ls = SkStorage(map);
+  if (ls == nullptr || sk == nullptr ||
+      flags > BPF_LOCAL_STORAGE_GET_F_CREATE) {
+    return nullptr;
+  }
+  const auto& owner = static_cast<NativeSock*>(sk)->owner;
+  if (void* v = ls->GetByOwner(owner, nullptr, false)) return v;
+  if (flags != BPF_LOCAL_STORAGE_GET_F_CREATE) return nullptr;
+  void* v = ls->GetByOwner(owner, value, true);
+  if (v != nullptr) t_run_sock_storage.emplace_back(Bound(map)->map, owner);
+  return v;
+}
+
+// bpf_sk_storage_delete(): EINVAL for a NULL socket, ENOENT without an
+// element.
+long bpfemu_sk_storage_delete(void* map, void* sk) {
+  bpfemu::LocalStorageMap* ls = SkStorage(map);
+  if (ls == nullptr || sk == nullptr) return -EINVAL;
+  return ls->DeleteByOwner(static_cast<NativeSock*>(sk)->owner);
+}
+
+void* bpfemu_get_current_task_btf(void) {
+  if (!t_task.known) {
+    if (bpfemu::LocalStorageMap::TaskOwner(static_cast<long>(gettid()),
+                                           &t_task.owner) != 0) {
+      return nullptr;
+    }
+    t_task.known = true;
+  }
+  return &t_task;
+}
+
+// bpf_task_storage_get(): NULL for unknown flags or a NULL task; the
+// task's element, or with BPF_LOCAL_STORAGE_GET_F_CREATE a new one holding
+// `value` (zeroes when NULL); NULL when it cannot be made.
+void* bpfemu_task_storage_get(void* map, void* task, void* value, __u64 flags) {
+  bpfemu::LocalStorageMap* ls = TaskStorage(map);
+  if (ls == nullptr || (flags & ~uint64_t{BPF_LOCAL_STORAGE_GET_F_CREATE}) ||
+      task == nullptr) {
+    return nullptr;
+  }
+  return ls->GetByOwner(static_cast<NativeTask*>(task)->owner, value,
+                        (flags & BPF_LOCAL_STORAGE_GET_F_CREATE) != 0);
+}
+
+// bpf_task_storage_delete(): EINVAL for a NULL task, ENOENT without an
+// element.
+long bpfemu_task_storage_delete(void* map, void* task) {
+  bpfemu::LocalStorageMap* ls = TaskStorage(map);
+  if (ls == nullptr || task == nullptr) return -EINVAL;
+  return ls->DeleteByOwner(static_cast<NativeTask*>(task)->owner);
 }
 
 // bpf_map_lookup_percpu_elem(): the slot of `cpu`, NULL beyond the possible
@@ -1112,3 +1215,26 @@ long bpfemu_xdp_store_bytes(void* ctx, __u32 offset, void* buf, __u32 len) {
 }
 
 }  // extern "C"
+
+bpfemu::native::RunSocket::RunSocket() {
+  auto* s = new NativeSock{};
+  s->sock.family = AF_UNSPEC;
+  s->owner = bpfemu::LocalStorageMap::Owner{
+      g_run_sockets.fetch_add(1, std::memory_order_relaxed) + 1, 1};
+  sk_ = s;
+}
+
+bpfemu::native::RunSocket::~RunSocket() {
+  auto* s = static_cast<NativeSock*>(sk_);
+  auto& made = t_run_sock_storage;
+  for (auto it = made.begin(); it != made.end();) {
+    if (it->second == s->owner) {
+      (void)static_cast<bpfemu::LocalStorageMap*>(it->first.get())
+          ->DeleteByOwner(s->owner);
+      it = made.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  delete s;
+}

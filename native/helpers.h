@@ -42,6 +42,23 @@ void SetCurrentCgroup(std::string_view path);
 // Also restores the calling thread's cgroup.
 void ResetHelpers();
 
+// The socket of one skb test run (bpf_prog_test_run_skb's sk_alloc in
+// net/bpf/test_run.c): skb->sk for the run, a zeroed struct bpf_sock
+// (AF_UNSPEC) that bpf_sk_storage_get / bpf_sk_storage_delete accept. The
+// storage programs make for it is freed when the scope ends, as the kernel
+// frees the socket after the run.
+class RunSocket {
+ public:
+  RunSocket();
+  ~RunSocket();
+  RunSocket(const RunSocket&) = delete;
+  RunSocket& operator=(const RunSocket&) = delete;
+  void* sk() const { return sk_; }
+
+ private:
+  void* sk_;
+};
+
 // The last socket redirect a program asked for (bpf_sk_redirect_map and
 // friends): whether it was taken (SK_PASS), the target socket's cookie
 // (SO_COOKIE) and the flags.

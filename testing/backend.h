@@ -98,6 +98,9 @@ class Backend {
   // emu/perf_event.h's. Close with ClosePerfEvent.
   virtual int OpenPerfEvent(int cpu, uint64_t config) = 0;
   virtual int ClosePerfEvent(int fd) = 0;
+  // BPF_BTF_LOAD of a raw BTF blob (the maps that require value BTF: local
+  // storage): a new fd, closed with Close, or -errno.
+  virtual int LoadBtf(const void* blob, uint32_t size) = 0;
 };
 
 }  // namespace bpfemu

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
+#include "testing/emu_backend.h"
 #include "testing/kernel_backend.h"
 
 namespace bpfemu {
@@ -27,6 +29,8 @@ struct Probe {
   bool socket = false;
   // LPM_TRIE: one prefix is inserted (only elements are charged).
   bool lpm_entry = false;
+  // Local storage: the map needs value BTF (LoadLocalStorageBtf).
+  bool storage_btf = false;
 };
 
 // One group of unknown sizes and the probes that determine them (as many
@@ -68,6 +72,13 @@ std::vector<Group> Groups() {
       {{&BuildProfile::shtab, &BuildProfile::shtab_elem},
        {{Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1)},
         {Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1), /*socket=*/true}}},
+      {{&BuildProfile::local_storage_map},
+       {{MapAttr{.map_type = BPF_MAP_TYPE_SK_STORAGE,
+                 .key_size = 4,
+                 .value_size = 8,
+                 .max_entries = 0,
+                 .map_flags = BPF_F_NO_PREALLOC},
+         /*socket=*/false, /*lpm_entry=*/false, /*storage_btf=*/true}}},
   };
 }
 
@@ -75,7 +86,24 @@ std::vector<Group> Groups() {
 // and returns its charge, or an error.
 absl::StatusOr<int64_t> Charge(const Probe& p, bool kernel) {
   KernelBackend& k = KernelBackend::Get();
-  const int fd = kernel ? k.CreateMap(p.attr) : MapCreate(p.attr);
+  MapAttr attr = p.attr;
+  int btf_fd = -1;
+  if (p.storage_btf) {
+    EmuBackend& emu = EmuBackend::Get();
+    btf_fd = LoadLocalStorageBtf(
+        [&](const void* blob, uint32_t size) {
+          return kernel ? k.LoadBtf(blob, size) : emu.LoadBtf(blob, size);
+        },
+        &attr);
+  }
+  const int fd = kernel ? k.CreateMap(attr) : MapCreate(attr);
+  if (btf_fd >= 0) {
+    if (kernel) {
+      k.Close(btf_fd);
+    } else {
+      (void)CloseFd(btf_fd);
+    }
+  }
   if (fd < 0) {
     return absl::InternalError(
         absl::StrFormat("%s: creating probe map type %u failed (errno %d)",
@@ -171,6 +199,26 @@ absl::Status SolveGroup(const Group& g, BuildProfile* out) {
 
 }  // namespace
 
+int LoadLocalStorageBtf(
+    const std::function<int(const void* blob, uint32_t size)>& load,
+    MapAttr* attr) {
+  struct btf* btf = btf__new_empty();
+  if (btf == nullptr) return -ENOMEM;
+  const int u32_id = btf__add_int(btf, "unsigned int", 4, 0);
+  const int u8_id = btf__add_int(btf, "unsigned char", 1, 0);
+  const int value_id = btf__add_array(btf, u32_id, u8_id, attr->value_size);
+  uint32_t size = 0;
+  const void* raw = value_id > 0 ? btf__raw_data(btf, &size) : nullptr;
+  const int fd = raw != nullptr ? load(raw, size) : -EINVAL;
+  btf__free(btf);
+  if (fd >= 0) {
+    attr->btf_fd = static_cast<uint32_t>(fd);
+    attr->btf_key_type_id = static_cast<uint32_t>(u32_id);
+    attr->btf_value_type_id = static_cast<uint32_t>(value_id);
+  }
+  return fd;
+}
+
 int64_t KernelMemlock(int fd) {
   return KernelBackend::FdinfoValue(fd, "memlock");
 }
@@ -200,6 +248,7 @@ absl::StatusOr<BuildProfile> BuildProfileFromBtf(const char* path) {
       {&BuildProfile::lpm_node, "lpm_trie_node"},
       {&BuildProfile::reuseport_array, "reuseport_array"},
       {&BuildProfile::xsk_map, "xsk_map"},
+      {&BuildProfile::local_storage_map, "bpf_local_storage_map"},
   };
   BuildProfile p;
   absl::Status status;

@@ -21,15 +21,25 @@
 #ifndef BPFEMU_KERNEL_COMPARE_CALIBRATE_H_
 #define BPFEMU_KERNEL_COMPARE_CALIBRATE_H_
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "emu/build_profile.h"
+#include "emu/map.h"
 
 namespace bpfemu {
 
 // fdinfo "memlock:" of a kernel map fd, or -errno.
 int64_t KernelMemlock(int fd);
+// The value BTF a local storage map requires (a u32 key, a byte array of
+// attr->value_size as the value), loaded with `load` (a backend's
+// BPF_BTF_LOAD): sets attr's btf_fd and type ids and returns the BTF fd,
+// to close once the map is created, or -errno.
+int LoadLocalStorageBtf(
+    const std::function<int(const void* blob, uint32_t size)>& load,
+    MapAttr* attr);
 
 // The running kernel's profile for the emulator's target version, measured
 // as above. Errors: the kernel is unreachable, a probe map cannot be

@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "emu/btf.h"
 #include "emu/cpu.h"
 #include "emu/perf_event.h"
 #include "emu/shm.h"
@@ -136,5 +137,12 @@ int EmuBackend::OpenPerfEvent(int cpu, uint64_t config) {
 }
 
 int EmuBackend::ClosePerfEvent(int fd) { return bpfemu::PerfEventClose(fd); }
+
+int EmuBackend::LoadBtf(const void* blob, uint32_t size) {
+  BtfLoadAttr attr;
+  attr.btf = blob;
+  attr.btf_size = size;
+  return BtfLoad(attr);
+}
 
 }  // namespace bpfemu

@@ -52,6 +52,7 @@ class EmuBackend : public Backend {
            void** addr) override;
   int OpenPerfEvent(int cpu, uint64_t config) override;
   int ClosePerfEvent(int fd) override;
+  int LoadBtf(const void* blob, uint32_t size) override;
 };
 
 }  // namespace bpfemu

@@ -392,6 +392,15 @@ int KernelBackend::ClosePerfEvent(int fd) {
   return close(fd) == 0 ? 0 : -errno;
 }
 
+int KernelBackend::LoadBtf(const void* blob, uint32_t size) {
+  union bpf_attr attr;
+  std::memset(&attr, 0, sizeof(attr));
+  attr.btf = reinterpret_cast<uintptr_t>(blob);
+  attr.btf_size = size;
+  const long fd = syscall(__NR_bpf, BPF_BTF_LOAD, &attr, sizeof(attr));
+  return fd < 0 ? -errno : static_cast<int>(fd);
+}
+
 int KernelBackend::Dup(int fd) {
   const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   return copy >= 0 ? copy : -errno;

@@ -64,6 +64,7 @@ class KernelBackend : public Backend {
            void** addr) override;
   int OpenPerfEvent(int cpu, uint64_t config) override;
   int ClosePerfEvent(int fd) override;
+  int LoadBtf(const void* blob, uint32_t size) override;
 
  private:
   // The cached lookup program of map `fd`, loaded on first use.

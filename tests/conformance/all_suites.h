@@ -14,6 +14,7 @@
 #include "tests/conformance/cgroup_conformance.h"
 #include "tests/conformance/create_conformance.h"
 #include "tests/conformance/hash_conformance.h"
+#include "tests/conformance/local_storage_conformance.h"
 #include "tests/conformance/lock_conformance.h"
 #include "tests/conformance/lpm_conformance.h"
 #include "tests/conformance/lru_conformance.h"
@@ -49,6 +50,8 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ReuseportConformance, BackendType);   \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, XskConformance, BackendType);         \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, CgroupConformance, BackendType);      \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LocalStorageConformance,              \
+                                 BackendType);                                 \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PerfEventArrayConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_

@@ -126,6 +126,25 @@ static inline long bpf_get_current_comm(void *buf, __u32 size_of_buf) {
 static inline long bpf_get_stackid(void *ctx, void *map, __u64 flags) {
   return bpfemu_get_stackid(ctx, map, flags);
 }
+static inline void *bpf_sk_storage_get(void *map, void *sk, void *value,
+                                       __u64 flags) {
+  return bpfemu_sk_storage_get(map, sk, value, flags);
+}
+static inline long bpf_sk_storage_delete(void *map, void *sk) {
+  return bpfemu_sk_storage_delete(map, sk);
+}
+struct task_struct;
+static inline struct task_struct *bpf_get_current_task_btf(void) {
+  return (struct task_struct *)bpfemu_get_current_task_btf();
+}
+static inline void *bpf_task_storage_get(void *map, struct task_struct *task,
+                                         void *value, __u64 flags) {
+  return bpfemu_task_storage_get(map, task, value, flags);
+}
+static inline long bpf_task_storage_delete(void *map,
+                                           struct task_struct *task) {
+  return bpfemu_task_storage_delete(map, task);
+}
 static inline __u32 bpf_get_smp_processor_id(void) {
   return bpfemu_get_smp_processor_id();
 }
