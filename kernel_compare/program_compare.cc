@@ -81,6 +81,13 @@ Walk WalkOf(uint32_t type) {
     case BPF_MAP_TYPE_HASH_OF_MAPS:
     case BPF_MAP_TYPE_SOCKMAP:
     case BPF_MAP_TYPE_SOCKHASH:
+    case BPF_MAP_TYPE_REUSEPORT_SOCKARRAY:
+    case BPF_MAP_TYPE_XSKMAP:
+    case BPF_MAP_TYPE_CGROUP_ARRAY:
+    // Device and CPU maps: their values carry program ids.
+    case BPF_MAP_TYPE_DEVMAP:
+    case BPF_MAP_TYPE_DEVMAP_HASH:
+    case BPF_MAP_TYPE_CPUMAP:
       return Walk::kKeysOnly;
     case BPF_MAP_TYPE_QUEUE:
     case BPF_MAP_TYPE_STACK:
