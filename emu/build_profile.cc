@@ -33,6 +33,13 @@ constexpr BuildProfile kDefault6_1 = {
     .stack_map = 384,
     // struct lpm_trie_node: rcu_head, two children, prefixlen, flags.
     .lpm_node = 40,
+    // From the 6.1 sources: a cache-line aligned struct bpf_map (256)
+    // followed by the devmap's table pointers, list, lock and counters
+    // (and the cpumap's one pointer), rounded to the line.
+    .dtab = 320,
+    .dtab_netdev = 64,
+    .cpu_map = 320,
+    .nr_cpus = 8192,  // Debian's CONFIG_NR_CPUS (MAXSMP)
 };
 constexpr BuildProfile kDefault6_12 = {
     .htab = 896,
@@ -48,6 +55,12 @@ constexpr BuildProfile kDefault6_12 = {
     // shows), elems, a pcpu_freelist with its extralist, n_buckets.
     .stack_map = 288,
     .lpm_node = 40,
+    // From the 6.12 sources over the 248-byte struct bpf_map: bpf_dtab adds
+    // 44 bytes (padded to 296), bpf_cpu_map one pointer.
+    .dtab = 296,
+    .dtab_netdev = 64,
+    .cpu_map = 256,
+    .nr_cpus = 8192,  // Debian's CONFIG_NR_CPUS (MAXSMP)
 };
 constexpr BuildProfile kDefault6_18 = {
     .htab = 832,
@@ -66,6 +79,13 @@ constexpr BuildProfile kDefault6_18 = {
     .stack_map = 320,
     // 6.13 moved LPM nodes to bpf_mem_alloc and dropped their rcu_head.
     .lpm_node = 24,
+    // This machine's 6.18.44: memlock of DEVMAP / CPUMAP probes with one and
+    // four slots, and a DEVMAP with one entry.
+    .dtab = 344,
+    .dtab_netdev = 64,
+    .cpu_map = 304,
+    // /sys/devices/system/cpu/kernel_max + 1 (CPUMAP of 257 slots: E2BIG).
+    .nr_cpus = 256,
 };
 
 struct State {

@@ -46,6 +46,10 @@ struct BuildProfile {
   uint32_t bloom = 0;        // struct bpf_bloom_filter (bloom_filter.c)
   uint32_t stack_map = 0;    // struct bpf_stack_map (stackmap.c)
   uint32_t lpm_node = 0;     // struct lpm_trie_node without data (lpm_trie.c)
+  uint32_t dtab = 0;         // struct bpf_dtab (kernel/bpf/devmap.c)
+  uint32_t dtab_netdev = 0;  // struct bpf_dtab_netdev (devmap.c)
+  uint32_t cpu_map = 0;      // struct bpf_cpu_map (kernel/bpf/cpumap.c)
+  uint32_t nr_cpus = 0;      // CONFIG_NR_CPUS (not a size: CPUMAP's bound)
 
   bool operator==(const BuildProfile&) const = default;
 };
@@ -68,6 +72,10 @@ inline constexpr BuildProfileField kBuildProfileFields[] = {
     {"bloom", &BuildProfile::bloom},
     {"stack_map", &BuildProfile::stack_map},
     {"lpm_node", &BuildProfile::lpm_node},
+    {"dtab", &BuildProfile::dtab},
+    {"dtab_netdev", &BuildProfile::dtab_netdev},
+    {"cpu_map", &BuildProfile::cpu_map},
+    {"nr_cpus", &BuildProfile::nr_cpus},
 };
 
 // The figures measured on one build of each version (provenance in

@@ -7,6 +7,8 @@
 
 #include "emu/array_map.h"
 #include "emu/bloom_filter.h"
+#include "emu/cpumap.h"
+#include "emu/devmap.h"
 #include "emu/fd_array.h"
 #include "emu/hash_map.h"
 #include "emu/hash_of_maps.h"
@@ -47,6 +49,9 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_STACK_TRACE, &StackTraceMap::kOps},
     {BPF_MAP_TYPE_LPM_TRIE, &LpmTrieMap::kOps},
     {BPF_MAP_TYPE_USER_RINGBUF, &UserRingbufMap::kOps},
+    {BPF_MAP_TYPE_DEVMAP, &DevMap::kOps},
+    {BPF_MAP_TYPE_DEVMAP_HASH, &DevMapHash::kOps},
+    {BPF_MAP_TYPE_CPUMAP, &CpuMap::kOps},
 };
 
 constexpr uint32_t kMaxType = 64;
