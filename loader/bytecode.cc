@@ -639,6 +639,16 @@ uint64_t RedirectHash(Vm& vm, uint64_t, uint64_t map, uint64_t key,
       bpfemu_sk_redirect(Ptr(map), Ptr(key), flags, kMsg));
 }
 
+// bpf_redirect_map on an XDP redirect map (the key by value).
+uint64_t XdpRedirectMap(Vm& vm, uint64_t, uint64_t map, uint64_t key,
+                        uint64_t flags, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  if (!b->map->IsRedirectMap()) {
+    vm.Fault("bpf_redirect_map: map type %u has no redirect", b->map->type());
+  }
+  return static_cast<uint64_t>(bpfemu_redirect_map(Ptr(map), key, flags));
+}
+
 bool IsSkbProg(uint32_t t) {
   return t == BPF_PROG_TYPE_SOCKET_FILTER || t == BPF_PROG_TYPE_SCHED_CLS ||
          t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_SK_SKB ||
@@ -771,6 +781,7 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_xdp_adjust_meta, XdpAdjust<bpfemu_xdp_adjust_meta>, false,
      O::kXdp},
     {BPF_FUNC_xdp_load_bytes, XdpBytes<false>, false, O::kXdp},
+    {BPF_FUNC_redirect_map, XdpRedirectMap, false, O::kXdp},
     {BPF_FUNC_xdp_store_bytes, XdpBytes<true>, false, O::kXdp},
     {BPF_FUNC_csum_diff, CsumDiff, false, O::kPacketPrograms},
     {BPF_FUNC_skb_store_bytes, SkbStoreBytes, false, O::kTcLikeOrSkSkb},

@@ -34,6 +34,7 @@
 #include "emu/cpu.h"
 #include "emu/local_mutex.h"
 #include "emu/map_types.h"
+#include "emu/netdev.h"
 #include "emu/shm.h"
 #include "emu/sock_map.h"
 #include "emu/stack_trace_map.h"
@@ -632,6 +633,60 @@ long bpfemu_sk_redirect(void* map, const void* key, __u64 flags, int msg) {
     e.redirect = bpfemu::native::Redirect{true, s.cookie, flags};
   }
   return verdict;
+}
+
+// bpf_redirect_map for the XDP redirect maps (net/core/filter.c
+// bpf_xdp_redirect_map -> map->ops->map_redirect ->
+// __bpf_xdp_redirect_map), dispatched through the map's redirect
+// operations (Map::RedirectLookup): flags beyond the fallback action and
+// the map's own flags -> XDP_ABORTED; a key without an entry (looked up as
+// a u32) -> the fallback action in the low bits, unless BPF_F_BROADCAST;
+// otherwise XDP_REDIRECT, recorded for LastRedirect.
+long bpfemu_redirect_map(void* map, __u64 key, __u64 flags) {
+  BoundMap* b = Bound(map);
+  bpfemu::Map& m = *b->map;
+  if (!m.IsRedirectMap()) {
+    // check_map_func_compatibility refuses the program at load.
+    std::fprintf(stderr,
+                 "bpfemu: bpf_redirect_map on map '%s' (type %u), which the "
+                 "verifier allows only for DEVMAP, DEVMAP_HASH, CPUMAP and "
+                 "XSKMAP\n",
+                 b->name.c_str(), m.type());
+    std::abort();
+  }
+  constexpr uint64_t kActionMask = XDP_ABORTED | XDP_DROP | XDP_PASS | XDP_TX;
+  if (flags & ~(kActionMask | m.RedirectFlagMask())) return XDP_ABORTED;
+  bpfemu::RedirectTarget t;
+  const bool found = m.RedirectLookup(static_cast<uint32_t>(key), &t);
+  HelperEnv& e = HelperEnv::Get();
+  if (!found && !(flags & BPF_F_BROADCAST)) {
+    bpfemu::LocalMutexLock l(&e.mu);
+    e.redirect = bpfemu::native::Redirect{};
+    return static_cast<long>(flags & kActionMask);
+  }
+  bpfemu::native::Redirect r;
+  r.taken = true;
+  r.map_type = m.type();
+  r.map_id = m.id();
+  r.key = key;
+  r.ifindex = t.ifindex;
+  r.cpu = t.cpu;
+  r.prog_id = t.prog_id;
+  if (flags & BPF_F_BROADCAST) {
+    r.flags = flags;
+    // dev_map_enqueue_multi: every entry, less the ingress device (the
+    // test run's lo) with BPF_F_EXCLUDE_INGRESS.
+    for (const bpfemu::RedirectTarget& d : m.RedirectBroadcast()) {
+      if ((flags & BPF_F_EXCLUDE_INGRESS) &&
+          d.ifindex == bpfemu::kLoopbackIfindex) {
+        continue;
+      }
+      r.broadcast.push_back(d.ifindex);
+    }
+  }
+  bpfemu::LocalMutexLock l(&e.mu);
+  e.redirect = std::move(r);
+  return XDP_REDIRECT;
 }
 
 // bpf_loop(): BPF_MAX_LOOPS = 8M iterations; returns the iterations run,

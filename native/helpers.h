@@ -37,13 +37,30 @@ inline constexpr uint64_t kDefaultKernelStack[] = {
     0xffffffff81a00040};
 void ResetHelpers();
 
-// The last socket redirect a program asked for (bpf_sk_redirect_map and
-// friends): whether it was taken (SK_PASS), the target socket's cookie
-// (SO_COOKIE) and the flags.
+// The last redirect a program asked for, the emulator's struct
+// bpf_redirect_info (net/core/filter.c):
+//   * socket redirects (bpf_sk_redirect_map and friends): whether it was
+//     taken (SK_PASS), the target socket's cookie (SO_COOKIE) and the flags;
+//   * XDP redirects (bpf_redirect_map on DEVMAP, DEVMAP_HASH, CPUMAP:
+//     __bpf_xdp_redirect_map): taken when the helper returned XDP_REDIRECT,
+//     the map's type and id, the key (ri->tgt_index), the entry's device or
+//     CPU and program id, and with BPF_F_BROADCAST the flags and the
+//     devices the packet is copied to (every entry of the map in the
+//     kernel's order, less the ingress device lo with
+//     BPF_F_EXCLUDE_INGRESS). A lookup that fails without BPF_F_BROADCAST
+//     clears the record (not taken), as the kernel clears the redirect
+//     info; bad flags (XDP_ABORTED) leave it as it was.
 struct Redirect {
   bool taken = false;
   uint64_t cookie = 0;
   uint64_t flags = 0;
+  uint32_t map_type = 0;
+  uint32_t map_id = 0;
+  uint64_t key = 0;
+  uint32_t ifindex = 0;
+  uint32_t cpu = 0;
+  uint32_t prog_id = 0;
+  std::vector<uint32_t> broadcast;
 };
 Redirect LastRedirect();
 void ClearRedirect();
