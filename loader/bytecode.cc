@@ -640,8 +640,8 @@ uint64_t RedirectHash(Vm& vm, uint64_t, uint64_t map, uint64_t key,
 }
 
 // bpf_redirect_map on an XDP redirect map (the key by value).
-uint64_t XdpRedirectMap(Vm& vm, uint64_t, uint64_t map, uint64_t key,
-                        uint64_t flags, uint64_t) {
+uint64_t XdpRedirectMap(Vm& vm, uint64_t map, uint64_t key, uint64_t flags,
+                        uint64_t, uint64_t) {
   BoundMap* b = MapArg(vm, map);
   if (!b->map->IsRedirectMap()) {
     vm.Fault("bpf_redirect_map: map type %u has no redirect", b->map->type());
