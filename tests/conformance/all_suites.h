@@ -12,6 +12,7 @@
 #include "tests/conformance/batch_conformance.h"
 #include "tests/conformance/bloom_conformance.h"
 #include "tests/conformance/create_conformance.h"
+#include "tests/conformance/devmap_conformance.h"
 #include "tests/conformance/hash_conformance.h"
 #include "tests/conformance/lock_conformance.h"
 #include "tests/conformance/lpm_conformance.h"
@@ -43,6 +44,8 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, StackTraceConformance, BackendType);  \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LpmConformance, BackendType);         \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, UserRingbufConformance, BackendType); \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PerfEventArrayConformance, BackendType)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PerfEventArrayConformance,            \
+                                 BackendType);                                 \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, DevmapConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
