@@ -39,7 +39,6 @@ constexpr BuildProfile kDefault6_1 = {
     .dtab = 320,
     .dtab_netdev = 64,
     .cpu_map = 320,
-    .nr_cpus = 8192,  // Debian's CONFIG_NR_CPUS (MAXSMP)
 };
 constexpr BuildProfile kDefault6_12 = {
     .htab = 896,
@@ -60,7 +59,6 @@ constexpr BuildProfile kDefault6_12 = {
     .dtab = 296,
     .dtab_netdev = 64,
     .cpu_map = 256,
-    .nr_cpus = 8192,  // Debian's CONFIG_NR_CPUS (MAXSMP)
 };
 constexpr BuildProfile kDefault6_18 = {
     .htab = 832,
@@ -80,12 +78,10 @@ constexpr BuildProfile kDefault6_18 = {
     // 6.13 moved LPM nodes to bpf_mem_alloc and dropped their rcu_head.
     .lpm_node = 24,
     // This machine's 6.18.44: memlock of DEVMAP / CPUMAP probes with one and
-    // four slots, and a DEVMAP with one entry.
+    // four slots, and a DEVMAP with one entry; its BTF agrees.
     .dtab = 344,
     .dtab_netdev = 64,
     .cpu_map = 304,
-    // /sys/devices/system/cpu/kernel_max + 1 (CPUMAP of 257 slots: E2BIG).
-    .nr_cpus = 256,
 };
 
 struct State {

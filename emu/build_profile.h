@@ -49,7 +49,6 @@ struct BuildProfile {
   uint32_t dtab = 0;         // struct bpf_dtab (kernel/bpf/devmap.c)
   uint32_t dtab_netdev = 0;  // struct bpf_dtab_netdev (devmap.c)
   uint32_t cpu_map = 0;      // struct bpf_cpu_map (kernel/bpf/cpumap.c)
-  uint32_t nr_cpus = 0;      // CONFIG_NR_CPUS (not a size: CPUMAP's bound)
 
   bool operator==(const BuildProfile&) const = default;
 };
@@ -75,7 +74,6 @@ inline constexpr BuildProfileField kBuildProfileFields[] = {
     {"dtab", &BuildProfile::dtab},
     {"dtab_netdev", &BuildProfile::dtab_netdev},
     {"cpu_map", &BuildProfile::cpu_map},
-    {"nr_cpus", &BuildProfile::nr_cpus},
 };
 
 // The figures measured on one build of each version (provenance in

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "emu/array_map.h"
-#include "emu/build_profile.h"
+#include "emu/cpu.h"
 #include "emu/prog.h"
 
 namespace bpfemu {
@@ -31,7 +31,7 @@ int CpuMap::AllocCheck(const MapAttr& attr) {
     return -EINVAL;
   }
   // Pre-limited by NR_CPUS, a build figure.
-  if (attr.max_entries > BuildProfileFor(TargetKernel()).nr_cpus) return -E2BIG;
+  if (attr.max_entries > HostNrCpus()) return -E2BIG;
   return 0;
 }
 

@@ -12,8 +12,8 @@
 //   * create (cpu_map_alloc; there is no alloc_check): max_entries 0,
 //     key_size != 4, value_size other than 4 (qsize) and 8 (qsize + program
 //     fd), flags other than BPF_F_NUMA_NODE -> EINVAL; max_entries above
-//     NR_CPUS -> E2BIG (build profile `nr_cpus`: 256 on this machine's
-//     6.18, CONFIG_NR_CPUS).
+//     NR_CPUS -> E2BIG (the host kernel's CONFIG_NR_CPUS, cpu.h HostNrCpus:
+//     256 on this machine's 6.18).
 //   * update (cpu_map_update_elem): flags above BPF_EXIST -> EINVAL, key >=
 //     max_entries -> E2BIG, BPF_NOEXIST -> EEXIST, qsize above 16384 ->
 //     EOVERFLOW, a key that is not a possible CPU (the map's CPU count) ->

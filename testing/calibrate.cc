@@ -27,6 +27,8 @@ struct Probe {
   bool socket = false;
   // LPM_TRIE: one prefix is inserted (only elements are charged).
   bool lpm_entry = false;
+  // DEVMAP: lo (ifindex 1) is stored under key 0 (entries are charged).
+  bool devmap_entry = false;
 };
 
 // One group of unknown sizes and the probes that determine them (as many
@@ -62,6 +64,11 @@ std::vector<Group> Groups() {
                  .max_entries = 1,
                  .map_flags = BPF_F_NO_PREALLOC},
          /*socket=*/false, /*lpm_entry=*/true}}},
+      {{&BuildProfile::dtab, &BuildProfile::dtab_netdev},
+       {{Attr(BPF_MAP_TYPE_DEVMAP, 4, 4, 1)},
+        {Attr(BPF_MAP_TYPE_DEVMAP, 4, 4, 1), /*socket=*/false,
+         /*lpm_entry=*/false, /*devmap_entry=*/true}}},
+      {{&BuildProfile::cpu_map}, {{Attr(BPF_MAP_TYPE_CPUMAP, 4, 4, 1)}}},
       {{&BuildProfile::shtab, &BuildProfile::shtab_elem},
        {{Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1)},
         {Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1), /*socket=*/true}}},
@@ -85,6 +92,11 @@ absl::StatusOr<int64_t> Charge(const Probe& p, bool kernel) {
     const uint64_t value = 0;
     err = kernel ? k.Update(fd, key, &value, BPF_ANY)
                  : MapUpdateElem(fd, key, &value, BPF_ANY);
+  }
+  if (p.devmap_entry) {
+    const uint32_t key = 0, lo = 1;
+    err = kernel ? k.Update(fd, &key, &lo, BPF_ANY)
+                 : MapUpdateElem(fd, &key, &lo, BPF_ANY);
   }
   if (p.socket) {
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
@@ -195,6 +207,9 @@ absl::StatusOr<BuildProfile> BuildProfileFromBtf(const char* path) {
       {&BuildProfile::bloom, "bpf_bloom_filter"},
       {&BuildProfile::stack_map, "bpf_stack_map"},
       {&BuildProfile::lpm_node, "lpm_trie_node"},
+      {&BuildProfile::dtab, "bpf_dtab"},
+      {&BuildProfile::dtab_netdev, "bpf_dtab_netdev"},
+      {&BuildProfile::cpu_map, "bpf_cpu_map"},
   };
   BuildProfile p;
   absl::Status status;
