@@ -173,6 +173,9 @@ constexpr TypeRow kEmulatedTypes[] = {
      "map_in_map_pin_compare_test"},
     {BPF_MAP_TYPE_HASH_OF_MAPS, "HASH_OF_MAPS", "map_in_map_pin_compare_test"},
     {BPF_MAP_TYPE_SOCKMAP, "SOCKMAP", "tests/dropin transcript"},
+    {BPF_MAP_TYPE_DEVMAP, "DEVMAP", "selftests_test devmap"},
+    {BPF_MAP_TYPE_DEVMAP_HASH, "DEVMAP_HASH", "selftests_test devmap_hash"},
+    {BPF_MAP_TYPE_CPUMAP, "CPUMAP", "examples_compare_test XdpLoadBalancer"},
     {BPF_MAP_TYPE_SOCKHASH, "SOCKHASH", "tests/dropin transcript"},
 };
 // Random creates of types the emulator does not have (UNSPEC, unknown
@@ -239,6 +242,11 @@ std::string RowForCase(const std::string& suite, const std::string& test) {
       {"BloomConformance", "BLOOM_FILTER"},
   };
   if (auto it = single.find(suite); it != single.end()) return it->second;
+  if (suite == "DevmapConformance") {
+    return absl::StartsWith(test, "Cpumap") ? "CPUMAP"
+           : absl::StartsWith(test, "Hash") ? "DEVMAP_HASH"
+                                            : "DEVMAP";
+  }
   const bool hash = absl::StartsWith(test, "Hash");
   const bool array = absl::StartsWith(test, "Array");
   if (suite == "PercpuConformance" && (hash || array)) {
@@ -305,6 +313,12 @@ std::vector<RandomSpec> DefaultSpecs() {
       // fd-valued: updates with values that are no perf event (EBADF),
       // lookups ENOTSUPP, deletes and get_next_key the array's.
       {attr(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 8, 0), 12},
+      // Device and CPU maps: most values name lo or a small queue
+      // (differ.cc), so entries come and go; the rest are refused.
+      {attr(BPF_MAP_TYPE_DEVMAP, 4, 8, 8, 0), 12},
+      {attr(BPF_MAP_TYPE_DEVMAP_HASH, 4, 8, 8, 0), 24},
+      {attr(BPF_MAP_TYPE_DEVMAP_HASH, 4, 4, 3, 0), 8},
+      {attr(BPF_MAP_TYPE_CPUMAP, 4, 8, 4, 0), 6},
   };
 }
 
