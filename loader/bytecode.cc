@@ -649,6 +649,14 @@ uint64_t XdpRedirectMap(Vm& vm, uint64_t map, uint64_t key, uint64_t flags,
   return static_cast<uint64_t>(bpfemu_redirect_map(Ptr(map), key, flags));
 }
 
+// bpf_redirect: the XDP flavour for XDP programs, the tc one otherwise.
+uint64_t Redirect(Vm& vm, uint64_t ifindex, uint64_t flags, uint64_t, uint64_t,
+                  uint64_t) {
+  return static_cast<uint64_t>(
+      bpfemu_redirect(static_cast<uint32_t>(ifindex), flags,
+                      vm.prog_type() == BPF_PROG_TYPE_XDP ? 1 : 0));
+}
+
 bool IsSkbProg(uint32_t t) {
   return t == BPF_PROG_TYPE_SOCKET_FILTER || t == BPF_PROG_TYPE_SCHED_CLS ||
          t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_SK_SKB ||
@@ -680,6 +688,7 @@ enum class Offered {
   kTcLike,          // tc and lwt_xmit
   kTcLikeOrSkSkb,   // those and SK_SKB (bpf_skb_store_bytes)
   kPacketPrograms,  // those, XDP and the other lwt types (bpf_csum_diff)
+  kTcLikeOrXdp,     // tc, lwt_xmit and XDP (bpf_redirect)
 };
 
 struct HelperDef {
@@ -711,6 +720,8 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return tc_like;
     case Offered::kTcLikeOrSkSkb:
       return tc_like || prog_type == BPF_PROG_TYPE_SK_SKB;
+    case Offered::kTcLikeOrXdp:
+      return tc_like || prog_type == BPF_PROG_TYPE_XDP;
     case Offered::kPacketPrograms:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
@@ -782,6 +793,7 @@ constexpr HelperDef kHelpers[] = {
      O::kXdp},
     {BPF_FUNC_xdp_load_bytes, XdpBytes<false>, false, O::kXdp},
     {BPF_FUNC_redirect_map, XdpRedirectMap, false, O::kXdp},
+    {BPF_FUNC_redirect, Redirect, false, O::kTcLikeOrXdp},
     {BPF_FUNC_xdp_store_bytes, XdpBytes<true>, false, O::kXdp},
     {BPF_FUNC_csum_diff, CsumDiff, false, O::kPacketPrograms},
     {BPF_FUNC_skb_store_bytes, SkbStoreBytes, false, O::kTcLikeOrSkSkb},

@@ -689,6 +689,30 @@ long bpfemu_redirect_map(void* map, __u64 key, __u64 flags) {
   return XDP_REDIRECT;
 }
 
+// bpf_redirect (net/core/filter.c): bpf_xdp_redirect for XDP (flags ->
+// XDP_ABORTED, else XDP_REDIRECT with map_id INT_MAX), bpf_redirect for tc
+// (flags beyond BPF_F_INGRESS -> TC_ACT_SHOT, else TC_ACT_REDIRECT). The
+// device is looked up only when the redirect is carried out; the record
+// says whether the emulated device table has it.
+long bpfemu_redirect(__u32 ifindex, __u64 flags, int xdp) {
+  if (xdp < 0) xdp = bpfemu::native::xdp_hard_start != 0;
+  constexpr long kTcActShot = 2, kTcActRedirect = 7;
+  if (xdp ? flags != 0 : (flags & ~uint64_t{BPF_F_INGRESS}) != 0) {
+    return xdp ? long{XDP_ABORTED} : kTcActShot;
+  }
+  bpfemu::native::Redirect r;
+  r.taken = true;
+  r.map_id = xdp ? INT_MAX : 0;
+  r.flags = flags;
+  r.key = ifindex;
+  r.ifindex = ifindex;
+  r.device_missing = !bpfemu::NetdevExists(ifindex);
+  HelperEnv& e = HelperEnv::Get();
+  bpfemu::LocalMutexLock l(&e.mu);
+  e.redirect = std::move(r);
+  return xdp ? long{XDP_REDIRECT} : kTcActRedirect;
+}
+
 // bpf_loop(): BPF_MAX_LOOPS = 8M iterations; returns the iterations run,
 // counting the one whose callback returned non-zero. With flags 0 the
 // verifier inlines the loop (inline_bpf_loop), whose E2BIG is a 32-bit move:

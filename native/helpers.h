@@ -49,7 +49,12 @@ void ResetHelpers();
 //     kernel's order, less the ingress device lo with
 //     BPF_F_EXCLUDE_INGRESS). A lookup that fails without BPF_F_BROADCAST
 //     clears the record (not taken), as the kernel clears the redirect
-//     info; bad flags (XDP_ABORTED) leave it as it was.
+//     info; bad flags (XDP_ABORTED) leave it as it was;
+//   * bpf_redirect(ifindex, flags): taken, map type 0 (UNSPEC), map_id
+//     INT_MAX for XDP (bpf_xdp_redirect) or the flags for tc, and the
+//     ifindex; device_missing when no emulated device has it (the kernel's
+//     xdp_do_redirect / skb_do_redirect would then fail with EINVAL /
+//     drop the packet).
 struct Redirect {
   bool taken = false;
   uint64_t cookie = 0;
@@ -61,6 +66,7 @@ struct Redirect {
   uint32_t cpu = 0;
   uint32_t prog_id = 0;
   std::vector<uint32_t> broadcast;
+  bool device_missing = false;
 };
 Redirect LastRedirect();
 void ClearRedirect();

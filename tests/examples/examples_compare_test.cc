@@ -1184,6 +1184,16 @@ TEST_P(ExamplesCompareTest, XdpLoadBalancer) {
   EXPECT_GT(redirects, 50);
   p.RunPacket("bad_flags", EthFrame(ETH_P_IP, 64));
   p.ExpectSameMaps();
+  // bpf_redirect: device in the first payload byte, flags in the second.
+  for (uint8_t ifindex : {1, 2, 200}) {
+    for (uint8_t flags : {0, 1, 2}) {
+      Bytes pkt = EthFrame(0x88b5, 64, ifindex);
+      pkt[ETH_HLEN + 1] = flags;
+      p.RunPacket("to_device", pkt);
+      p.RunPacket("tc_to_device", pkt);
+      p.ExpectSameMaps();
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, ExamplesCompareTest,

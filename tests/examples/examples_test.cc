@@ -957,6 +957,26 @@ TEST_F(ExamplesTest, XdpLoadBalancerRecordsItsRedirects) {
   obj->FindProgram("bad_flags")->RunXdp(EthFrame(ETH_P_IP, 64));
   EXPECT_EQ(LookupU64(stats, 4), uint64_t{XDP_ABORTED});
   EXPECT_EQ(LookupU64(stats, 5), uint64_t{XDP_TX});
+  // bpf_redirect by ifindex, checked against the device table.
+  auto frame = [](uint8_t ifindex, uint8_t flags) {
+    auto f = EthFrame(0x88b5, 64, ifindex);
+    f[ETH_HLEN + 1] = flags;
+    return f;
+  };
+  const Program* xdp = obj->FindProgram("to_device");
+  const Program* tc = obj->FindProgram("tc_to_device");
+  EXPECT_EQ(xdp->RunXdp(frame(static_cast<uint8_t>(veth), 0)).retval,
+            uint32_t{XDP_REDIRECT});
+  EXPECT_EQ(native::LastRedirect().ifindex, static_cast<uint32_t>(veth));
+  EXPECT_EQ(native::LastRedirect().map_id, uint32_t{INT32_MAX});
+  EXPECT_FALSE(native::LastRedirect().device_missing);
+  EXPECT_EQ(xdp->RunXdp(frame(99, 0)).retval, uint32_t{XDP_REDIRECT});
+  EXPECT_TRUE(native::LastRedirect().device_missing);
+  EXPECT_EQ(xdp->RunXdp(frame(1, BPF_F_INGRESS)).retval, uint32_t{XDP_ABORTED});
+  EXPECT_EQ(tc->RunSkb(frame(1, BPF_F_INGRESS)).retval, 7u);  // REDIRECT
+  EXPECT_EQ(native::LastRedirect().flags, uint64_t{BPF_F_INGRESS});
+  EXPECT_EQ(native::LastRedirect().map_id, 0u);
+  EXPECT_EQ(tc->RunSkb(frame(1, 2)).retval, 2u);  // TC_ACT_SHOT
   // Removing the device drops its backend: its flows fall back to XDP_PASS.
   ASSERT_EQ(NetdevRemove(veth), 0);
   k = 0;

@@ -8,7 +8,8 @@
 // (BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS). Every decision, the helper's
 // return value and the backend's device as a program lookup sees it, is
 // counted in `stats`. `bad_flags` passes a flag the CPU map does not take
-// (XDP_ABORTED) and a missing key with a fallback.
+// (XDP_ABORTED) and a missing key with a fallback. `to_device` (XDP) and
+// `tc_to_device` (tc) redirect by ifindex with bpf_redirect.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -112,6 +113,31 @@ int bad_flags(struct xdp_md *ctx) {
   r = bpf_redirect_map(&cpus, 7, XDP_TX);
   put(5, r);
   return XDP_PASS;
+}
+
+// bpf_redirect by ifindex: the device in the first payload byte, the flags
+// in the second (XDP takes none: XDP_ABORTED). Slot 4 keeps the result.
+SEC("xdp")
+int to_device(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  unsigned char *p = data;
+  if ((void *)(p + ETH_HLEN + 2) > data_end) return XDP_DROP;
+  long r = bpf_redirect(p[ETH_HLEN], p[ETH_HLEN + 1]);
+  put(4, r);
+  return r;
+}
+
+// The tc flavour: BPF_F_INGRESS is allowed, other flags give TC_ACT_SHOT.
+SEC("tc")
+int tc_to_device(struct __sk_buff *skb) {
+  void *data = (void *)(long)skb->data;
+  void *data_end = (void *)(long)skb->data_end;
+  unsigned char *p = data;
+  if ((void *)(p + ETH_HLEN + 2) > data_end) return 2;
+  long r = bpf_redirect(p[ETH_HLEN], p[ETH_HLEN + 1]);
+  put(5, r);
+  return r;
 }
 
 char LICENSE[] SEC("license") = "GPL";

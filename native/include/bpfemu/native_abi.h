@@ -142,6 +142,9 @@ long bpfemu_probe_read_str(void *dst, __u32 size, const void *src);
 long bpfemu_skb_load_bytes(const void *skb, __u32 offset, void *to, __u32 len);
 long bpfemu_sk_redirect(void *map, const void *key, __u64 flags, int msg);
 long bpfemu_redirect_map(void *map, __u64 key, __u64 flags);
+/* xdp: 1 for the XDP flavour, 0 for tc, -1: XDP while an XDP test run is
+ * in progress on this thread. */
+long bpfemu_redirect(__u32 ifindex, __u64 flags, int xdp);
 long bpfemu_loop(__u32 nr_loops, void *callback_fn, void *callback_ctx,
                  __u64 flags);
 long bpfemu_for_each_map_elem(void *map, void *callback_fn, void *callback_ctx,
