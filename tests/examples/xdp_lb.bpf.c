@@ -74,8 +74,8 @@ int lb(struct xdp_md *ctx) {
   if (eth->h_dest[0] == 0xff && eth->h_dest[1] == 0xff &&
       eth->h_dest[2] == 0xff && eth->h_dest[3] == 0xff &&
       eth->h_dest[4] == 0xff && eth->h_dest[5] == 0xff) {
-    long r = bpf_redirect_map(&backends, 0,
-                              BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
+    long r =
+        bpf_redirect_map(&backends, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
     put(1, r);
     return r;
   }
@@ -83,8 +83,8 @@ int lb(struct xdp_md *ctx) {
   struct iphdr *ip = (void *)(eth + 1);
   struct udphdr *l4 = (void *)(ip + 1);
   if ((void *)(l4 + 1) > data_end) return XDP_DROP;
-  const __u32 h =
-      flow_hash(ip->saddr, ip->daddr, bpf_ntohs(l4->source), bpf_ntohs(l4->dest));
+  const __u32 h = flow_hash(ip->saddr, ip->daddr, bpf_ntohs(l4->source),
+                            bpf_ntohs(l4->dest));
   if (ip->protocol == IPPROTO_TCP) {
     const __u32 cpu = h & 1;
     put(9, cpu);
