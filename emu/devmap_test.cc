@@ -3,10 +3,13 @@
 // kernel/bpf/devmap.c and kernel/bpf/cpumap.c (devmap.h, cpumap.h).
 #include "emu/devmap.h"
 
+#include <fcntl.h>
 #include <linux/bpf.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "emu/build_profile.h"
@@ -259,6 +262,30 @@ TEST_F(DevmapTest, RedirectLookup) {
     all.push_back(r.ifindex);
   }
   EXPECT_EQ(all, (std::vector<uint32_t>{1, static_cast<uint32_t>(dev)}));
+}
+
+// A region opened a second time (as another process would through a pin or
+// /proc/PID/fd) is validated and shows the same entries, in the same order.
+TEST_F(DevmapTest, ReattachedRegionsShowTheSameEntries) {
+  for (uint32_t type :
+       {BPF_MAP_TYPE_DEVMAP, BPF_MAP_TYPE_DEVMAP_HASH, BPF_MAP_TYPE_CPUMAP}) {
+    SCOPED_TRACE(type);
+    const int fd = Keep(Create(type, 8, 2));
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(Update(fd, 1, {1, 0}), 0);
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    const int again = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(again, 0);
+    ASSERT_EQ(AttachMapFd(again), 0);
+    Keep(again);
+    Val v;
+    ASSERT_EQ(Lookup(again, 1, &v), 0);
+    EXPECT_EQ(v.first, 1u);
+    EXPECT_EQ(Lookup(again, 0, &v), -ENOENT);
+    ASSERT_EQ(Update(again, 0, {1, 0}), 0);
+    EXPECT_EQ(NextKeyWalk<uint32_t>(again), NextKeyWalk<uint32_t>(fd));
+    EXPECT_EQ(MapMemlock(again), MapMemlock(fd));
+  }
 }
 
 // ---- CPUMAP ----
