@@ -5,6 +5,8 @@
 
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -286,6 +288,37 @@ TEST_F(DevmapTest, ReattachedRegionsShowTheSameEntries) {
     EXPECT_EQ(NextKeyWalk<uint32_t>(again), NextKeyWalk<uint32_t>(fd));
     EXPECT_EQ(MapMemlock(again), MapMemlock(fd));
   }
+}
+
+// A writer that died holding the hash's lock may have left the free list
+// and the count half-changed: the next writer rebuilds both from the
+// buckets (DevMapHash::Repair).
+TEST_F(DevmapTest, HashRepairsAfterAWriterDiedHoldingTheLock) {
+  const int fd = Keep(Create(BPF_MAP_TYPE_DEVMAP_HASH, 8, 4));
+  ASSERT_EQ(Update(fd, 1, {1, 0}), 0);
+  ASSERT_EQ(Update(fd, 2, {1, 0}), 0);
+  const int64_t two_entries = MapMemlock(fd);
+  const size_t len = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* base = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ASSERT_NE(base, MAP_FAILED);
+  auto* shared = reinterpret_cast<DevmapShared*>(static_cast<char*>(base) +
+                                                 RoundUp(kBodyOffset, 64));
+  const pid_t child = fork();
+  if (child == 0) {
+    shared->lock.Lock();
+    shared->items.store(77);  // half-way through a change
+    shared->free_head = 3;    // a node that is in use
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_EQ(Update(fd, 3, {1, 0}), 0);
+  ASSERT_EQ(Update(fd, 4, {1, 0}), 0);
+  EXPECT_EQ(Update(fd, 5, {1, 0}), -E2BIG);
+  EXPECT_EQ(NextKeyWalk<uint32_t>(fd), (std::vector<uint32_t>{4, 1, 2, 3}));
+  EXPECT_EQ(MapMemlock(fd),
+            two_entries + 2 * BuildProfileFor(TargetKernel()).dtab_netdev);
+  munmap(base, len);
 }
 
 // ---- CPUMAP ----
