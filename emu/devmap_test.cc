@@ -307,7 +307,7 @@ TEST_F(DevmapTest, HashRepairsAfterAWriterDiedHoldingTheLock) {
   if (child == 0) {
     shared->lock.Lock();
     shared->items.store(77);  // half-way through a change
-    shared->free_head = 3;    // a node that is in use
+    shared->free_head = 1;    // node 0, which holds key 1
     _exit(0);
   }
   int status = 0;
