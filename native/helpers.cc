@@ -191,12 +191,15 @@ void ClearPrintk() {
 thread_local uint64_t xdp_hard_start = 0;
 thread_local uint64_t xdp_hard_end = 0;
 thread_local std::vector<std::vector<uint8_t>>* xdp_frags = nullptr;
+thread_local uint32_t xdp_ingress_ifindex = bpfemu::kLoopbackIfindex;
 
 void SetXdpFrame(uint64_t hard_start, uint64_t hard_end,
-                 std::vector<std::vector<uint8_t>>* frags) {
+                 std::vector<std::vector<uint8_t>>* frags,
+                 uint32_t ingress_ifindex) {
   xdp_hard_start = hard_start;
   xdp_hard_end = hard_end;
   xdp_frags = frags;
+  xdp_ingress_ifindex = ingress_ifindex;
 }
 
 namespace {
@@ -674,11 +677,11 @@ long bpfemu_redirect_map(void* map, __u64 key, __u64 flags) {
   r.prog_id = t.prog_id;
   if (flags & BPF_F_BROADCAST) {
     r.flags = flags;
-    // dev_map_enqueue_multi: every entry, less the ingress device (the
-    // test run's lo) with BPF_F_EXCLUDE_INGRESS.
+    // dev_map_enqueue_multi: every entry, less the run's ingress device
+    // with BPF_F_EXCLUDE_INGRESS.
     for (const bpfemu::RedirectTarget& d : m.RedirectBroadcast()) {
       if ((flags & BPF_F_EXCLUDE_INGRESS) &&
-          d.ifindex == bpfemu::kLoopbackIfindex) {
+          d.ifindex == bpfemu::native::xdp_ingress_ifindex) {
         continue;
       }
       r.broadcast.push_back(d.ifindex);

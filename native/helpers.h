@@ -46,7 +46,7 @@ void ResetHelpers();
 //     the map's type and id, the key (ri->tgt_index), the entry's device or
 //     CPU and program id, and with BPF_F_BROADCAST the flags and the
 //     devices the packet is copied to (every entry of the map in the
-//     kernel's order, less the ingress device lo with
+//     kernel's order, less the run's ingress device, lo by default, with
 //     BPF_F_EXCLUDE_INGRESS). A lookup that fails without BPF_F_BROADCAST
 //     clears the record (not taken), as the kernel clears the redirect
 //     info; bad flags (XDP_ABORTED) leave it as it was;
@@ -87,9 +87,12 @@ void* InnerMapCell(uint32_t id);
 // it. `frags` are the frame's fragments past the linear part (page-sized
 // as the test run fills them, at most 17; may be NULL for none), which
 // bpf_xdp_adjust_tail grows and shrinks and bpf_xdp_load_bytes /
-// store_bytes reach. Set by the XDP test run before the program runs.
+// store_bytes reach. `ingress_ifindex` is the run's receiving device (the
+// one BPF_F_EXCLUDE_INGRESS leaves out of a broadcast). Set by the XDP test
+// run before the program runs.
 void SetXdpFrame(uint64_t hard_start, uint64_t hard_end,
-                 std::vector<std::vector<uint8_t>>* frags);
+                 std::vector<std::vector<uint8_t>>* frags,
+                 uint32_t ingress_ifindex = 1);
 
 }  // namespace bpfemu::native
 

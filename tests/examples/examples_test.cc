@@ -932,6 +932,14 @@ TEST_F(ExamplesTest, XdpLoadBalancerRecordsItsRedirects) {
             std::vector<uint32_t>{static_cast<uint32_t>(veth)});
   EXPECT_EQ(native::LastRedirect().flags,
             uint64_t{BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS});
+  // Received on the emulated device instead: lo gets the copy.
+  struct xdp_md ctx = {};
+  ctx.data_end = static_cast<uint32_t>(bcast.size());
+  ctx.ingress_ifindex = static_cast<uint32_t>(veth);
+  ASSERT_EQ(lb->RunXdp(bcast, &ctx).retval, uint32_t{XDP_REDIRECT});
+  EXPECT_EQ(native::LastRedirect().broadcast, std::vector<uint32_t>{1});
+  ctx.ingress_ifindex = 250;  // no such device
+  EXPECT_EQ(lb->RunXdp(bcast, &ctx).err, -ENODEV);
   // TCP goes to a CPU; an empty CPU slot falls back to XDP_DROP and clears
   // the record.
   const int cpus = obj->MapFd("cpus");
