@@ -40,6 +40,12 @@ constexpr BuildProfile kDefault6_1 = {
     // struct bpf_local_storage_map: the 6.18 figure below with the bpf_map
     // size above (6.1's formula counts no structure).
     .local_storage_map = 488,
+    // From the 6.1 sources: a cache-line aligned struct bpf_map (256)
+    // followed by the devmap's table pointers, list, lock and counters
+    // (and the cpumap's one pointer), rounded to the line.
+    .dtab = 320,
+    .dtab_netdev = 64,
+    .cpu_map = 320,
 };
 constexpr BuildProfile kDefault6_12 = {
     .htab = 896,
@@ -60,6 +66,11 @@ constexpr BuildProfile kDefault6_12 = {
     .xsk_map = 256,
     // The 6.18 figure below with the 6.12 bpf_map size (248, not 296).
     .local_storage_map = 432,
+    // From the 6.12 sources over the 248-byte struct bpf_map: bpf_dtab adds
+    // 44 bytes (padded to 296), bpf_cpu_map one pointer.
+    .dtab = 296,
+    .dtab_netdev = 64,
+    .cpu_map = 256,
 };
 constexpr BuildProfile kDefault6_18 = {
     .htab = 832,
@@ -84,6 +95,11 @@ constexpr BuildProfile kDefault6_18 = {
     // This machine's 6.18.44: an SK_STORAGE map's memlock (512 with two
     // possible CPUs) less its two 16-byte buckets.
     .local_storage_map = 480,
+    // This machine's 6.18.44: memlock of DEVMAP / CPUMAP probes with one and
+    // four slots, and a DEVMAP with one entry; its BTF agrees.
+    .dtab = 344,
+    .dtab_netdev = 64,
+    .cpu_map = 304,
 };
 
 struct State {

@@ -50,6 +50,9 @@ struct BuildProfile {
                                  // (kernel/bpf/reuseport_array.c)
   uint32_t xsk_map = 0;  // struct xsk_map without entries (net/xdp/xskmap.c)
   uint32_t local_storage_map = 0;  // struct bpf_local_storage_map
+  uint32_t dtab = 0;         // struct bpf_dtab (kernel/bpf/devmap.c)
+  uint32_t dtab_netdev = 0;  // struct bpf_dtab_netdev (devmap.c)
+  uint32_t cpu_map = 0;      // struct bpf_cpu_map (kernel/bpf/cpumap.c)
 
   bool operator==(const BuildProfile&) const = default;
 };
@@ -75,6 +78,9 @@ inline constexpr BuildProfileField kBuildProfileFields[] = {
     {"reuseport_array", &BuildProfile::reuseport_array},
     {"xsk_map", &BuildProfile::xsk_map},
     {"local_storage_map", &BuildProfile::local_storage_map},
+    {"dtab", &BuildProfile::dtab},
+    {"dtab_netdev", &BuildProfile::dtab_netdev},
+    {"cpu_map", &BuildProfile::cpu_map},
 };
 
 // The figures measured on one build of each version (provenance in

@@ -59,6 +59,19 @@ int HostPossibleCpus() {
   return n;
 }
 
+uint32_t HostNrCpus() {
+  static const uint32_t n = [] {
+    uint32_t max = 8191;
+    if (FILE* f = std::fopen("/sys/devices/system/cpu/kernel_max", "r")) {
+      unsigned v;
+      if (std::fscanf(f, "%u", &v) == 1 && v < 8192) max = v;
+      std::fclose(f);
+    }
+    return max + 1;
+  }();
+  return n;
+}
+
 int NumPossibleCpus() {
   int n = g_possible_cpus.load(std::memory_order_relaxed);
   return n > 0 ? n : HostPossibleCpus();

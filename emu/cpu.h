@@ -41,6 +41,10 @@ namespace bpfemu {
 
 // Host possible-CPU count, parsed once like libbpf_num_possible_cpus().
 int HostPossibleCpus();
+// NR_CPUS of the host kernel's build (CONFIG_NR_CPUS, the bound of a CPUMAP's
+// max_entries): /sys/devices/system/cpu/kernel_max + 1, read once; 8192
+// (x86-64's MAXSMP ceiling) when it cannot be read.
+uint32_t HostNrCpus();
 
 int NumPossibleCpus();
 // Sets the possible-CPU count for maps created from now on (n >= 1); n <= 0

@@ -29,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "emu/build_profile.h"
 #include "emu/errno.h"
@@ -83,6 +84,15 @@ struct BatchArgs {
   uint64_t elem_flags = 0;
   uint64_t flags = 0;
   int map_fd = -1;  // the descriptor the command came through
+};
+
+// What a redirect map's entry points at (Map::RedirectLookup): the device
+// (DEVMAP, DEVMAP_HASH) or CPU (CPUMAP) a packet goes to, and the id of the
+// program the entry runs on the way (0 for none).
+struct RedirectTarget {
+  uint32_t ifindex = 0;
+  uint32_t cpu = 0;
+  uint32_t prog_id = 0;
 };
 
 // Header at offset 0 of every map region.
@@ -290,6 +300,19 @@ class Map {
     *err = -kENOTSUPP;
     return nullptr;
   }
+
+  // ops->map_redirect, the lookup half of bpf_redirect_map (net/core/
+  // filter.c __bpf_xdp_redirect_map): the redirect maps (DEVMAP,
+  // DEVMAP_HASH, CPUMAP) answer true to IsRedirectMap, name the flags
+  // their redirect accepts beyond the fallback action (BPF_F_BROADCAST and
+  // BPF_F_EXCLUDE_INGRESS for the device maps), find the entry for `key`,
+  // and list every entry in the order a broadcast visits them.
+  virtual bool IsRedirectMap() const { return false; }
+  virtual uint64_t RedirectFlagMask() const { return 0; }
+  virtual bool RedirectLookup(uint32_t /*key*/, RedirectTarget* /*out*/) const {
+    return false;
+  }
+  virtual std::vector<RedirectTarget> RedirectBroadcast() const { return {}; }
 
   // Only the hash family implements it; sys_bpf answers ENOTSUPP otherwise.
   [[nodiscard]] virtual int LookupAndDeleteElem(const void* key, void* value,

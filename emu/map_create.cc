@@ -18,6 +18,7 @@
 #include "emu/map.h"
 #include "emu/map_in_map.h"
 #include "emu/map_types.h"
+#include "emu/netdev.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
 

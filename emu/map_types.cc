@@ -8,6 +8,8 @@
 #include "emu/array_map.h"
 #include "emu/bloom_filter.h"
 #include "emu/cgroup_storage.h"
+#include "emu/cpumap.h"
+#include "emu/devmap.h"
 #include "emu/fd_array.h"
 #include "emu/hash_map.h"
 #include "emu/hash_of_maps.h"
@@ -59,6 +61,9 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_SK_STORAGE, &LocalStorageMap::kSkStorageOps},
     {BPF_MAP_TYPE_TASK_STORAGE, &LocalStorageMap::kTaskStorageOps},
     {BPF_MAP_TYPE_INODE_STORAGE, &LocalStorageMap::kInodeStorageOps},
+    {BPF_MAP_TYPE_DEVMAP, &DevMap::kOps},
+    {BPF_MAP_TYPE_DEVMAP_HASH, &DevMapHash::kOps},
+    {BPF_MAP_TYPE_CPUMAP, &CpuMap::kOps},
 };
 
 constexpr uint32_t kMaxType = 64;

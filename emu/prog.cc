@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/prog.h"
+#include "emu/netdev.h"
 
 #include <fcntl.h>
 #include <linux/bpf.h>

@@ -68,8 +68,4 @@ void SetCallerPrivileged(bool privileged) {
   Privileged().store(privileged, std::memory_order_relaxed);
 }
 
-int NetdevOffloadCheck(uint32_t ifindex) {
-  return ifindex == 1 ? -EOPNOTSUPP : -EINVAL;
-}
-
 }  // namespace bpfemu

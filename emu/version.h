@@ -43,13 +43,6 @@ void SetTargetKernel(KernelVersion v);
 bool CallerPrivileged();
 void SetCallerPrivileged(bool privileged);
 
-// The machine's network devices, as kernel/bpf/offload.c
-// bpf_dev_offload_check() sees them for a map's map_ifindex or a program's
-// prog_ifindex: bpfemu models one device, lo (ifindex 1, as
-// BPF_PROG_TEST_RUN's ingress device), which has no ndo_bpf (-EOPNOTSUPP);
-// any other index names no device (-EINVAL).
-int NetdevOffloadCheck(uint32_t ifindex);
-
 // Version predicates, named for the behaviour that changed.
 //
 // 6.15 replaced the bucket raw spinlock and its per-CPU map_locked counters

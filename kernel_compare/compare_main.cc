@@ -173,6 +173,9 @@ constexpr TypeRow kEmulatedTypes[] = {
      "map_in_map_pin_compare_test"},
     {BPF_MAP_TYPE_HASH_OF_MAPS, "HASH_OF_MAPS", "map_in_map_pin_compare_test"},
     {BPF_MAP_TYPE_SOCKMAP, "SOCKMAP", "tests/dropin transcript"},
+    {BPF_MAP_TYPE_DEVMAP, "DEVMAP", "selftests_test devmap"},
+    {BPF_MAP_TYPE_DEVMAP_HASH, "DEVMAP_HASH", "selftests_test devmap_hash"},
+    {BPF_MAP_TYPE_CPUMAP, "CPUMAP", "examples_compare_test XdpLoadBalancer"},
     {BPF_MAP_TYPE_SOCKHASH, "SOCKHASH", "tests/dropin transcript"},
     {BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, "REUSEPORT_SOCKARRAY",
      "tests/selftests reuseport_array"},
@@ -254,6 +257,10 @@ std::string RowForCase(const std::string& suite, const std::string& test) {
   if (suite == "CgroupConformance") {
     return absl::StartsWith(test, "CgroupArray") ? "CGROUP_ARRAY"
                                                  : "CGROUP_STORAGE";
+  if (suite == "DevmapConformance") {
+    return absl::StartsWith(test, "Cpumap") ? "CPUMAP"
+           : absl::StartsWith(test, "Hash") ? "DEVMAP_HASH"
+                                            : "DEVMAP";
   }
   const bool hash = absl::StartsWith(test, "Hash");
   const bool array = absl::StartsWith(test, "Array");
@@ -338,6 +345,12 @@ std::vector<RandomSpec> DefaultSpecs() {
       // (ENOENT, flags EINVAL first) and whose delete is EINVAL.
       {attr(BPF_MAP_TYPE_CGROUP_STORAGE, 16, 8, 0, 0), 4},
       {attr(BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, 8, 12, 0, 0), 4},
+      // Device and CPU maps: most values name lo or a small queue
+      // (differ.cc), so entries come and go; the rest are refused.
+      {attr(BPF_MAP_TYPE_DEVMAP, 4, 8, 8, 0), 12},
+      {attr(BPF_MAP_TYPE_DEVMAP_HASH, 4, 8, 8, 0), 24},
+      {attr(BPF_MAP_TYPE_DEVMAP_HASH, 4, 4, 3, 0), 8},
+      {attr(BPF_MAP_TYPE_CPUMAP, 4, 8, 4, 0), 6},
   };
 }
 

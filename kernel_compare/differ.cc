@@ -281,6 +281,12 @@ const char* MapTypeName(uint32_t type) {
       return "CGROUP_STORAGE";
     case BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE:
       return "PERCPU_CGROUP_STORAGE";
+    case BPF_MAP_TYPE_DEVMAP:
+      return "DEVMAP";
+    case BPF_MAP_TYPE_DEVMAP_HASH:
+      return "DEVMAP_HASH";
+    case BPF_MAP_TYPE_CPUMAP:
+      return "CPUMAP";
     default:
       return "OTHER";
   }
@@ -314,6 +320,9 @@ Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
   // key_range values, so peeks hit what was pushed and, in a small filter,
   // the kernel's false positives.
   const bool bloom = attr.map_type == BPF_MAP_TYPE_BLOOM_FILTER;
+  const bool redirect = attr.map_type == BPF_MAP_TYPE_DEVMAP ||
+                        attr.map_type == BPF_MAP_TYPE_DEVMAP_HASH ||
+                        attr.map_type == BPF_MAP_TYPE_CPUMAP;
   auto random_value = [&] {
     if (bloom) {
       return KeyBytes(absl::Uniform<uint32_t>(gen, 0, opts.key_range),
@@ -321,6 +330,17 @@ Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
     }
     std::vector<uint8_t> value(SyscallValueSize(attr, opts.num_cpus));
     for (auto& byte : value) byte = absl::Uniform<uint8_t>(gen);
+    // Device and CPU maps (struct bpf_devmap_val / bpf_cpumap_val): mostly
+    // lo (ifindex 1) or a queue size of 0..64, and no program.
+    if (redirect && value.size() >= 4 && absl::Bernoulli(gen, 0.8)) {
+      const uint32_t first = attr.map_type == BPF_MAP_TYPE_CPUMAP
+                                 ? absl::Uniform<uint32_t>(gen, 0, 65)
+                                 : 1;
+      std::memcpy(value.data(), &first, 4);
+      if (value.size() >= 8 && absl::Bernoulli(gen, 0.7)) {
+        std::memset(value.data() + 4, 0, 4);
+      }
+    }
     return value;
   };
   // Mostly valid flags, sometimes invalid ones (EINVAL paths).
@@ -451,6 +471,9 @@ MapAttr GenerateCreate(uint64_t seed) {
                                         BPF_MAP_TYPE_CGROUP_ARRAY,
                                         BPF_MAP_TYPE_CGROUP_STORAGE,
                                         BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
+                                        BPF_MAP_TYPE_DEVMAP,
+                                        BPF_MAP_TYPE_DEVMAP_HASH,
+                                        BPF_MAP_TYPE_CPUMAP,
                                         0 /* UNSPEC */,
                                         250 /* unknown */};
   static constexpr uint32_t kKeySizes[] = {0, 1, 3, 4, 8, 64, 512, 513, 4096};

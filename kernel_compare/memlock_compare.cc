@@ -93,6 +93,16 @@ std::vector<MemlockCase> MemlockCases() {
       cases.push_back({type, 4, value, 0, BPF_F_NO_PREALLOC,
                        type == BPF_MAP_TYPE_SK_STORAGE ? 3u : 0u});
     }
+  // Device maps charge their entries (lo, ifindex 1, under keys 0..n-1);
+  // a CPU map charges only its slots.
+  for (uint32_t max : {1u, 4u, 100u, 4096u}) {
+    for (uint32_t inserts : {0u, 1u, 3u}) {
+      cases.push_back(
+          {BPF_MAP_TYPE_DEVMAP, 4, 8, max, 0, std::min(inserts, max)});
+      cases.push_back(
+          {BPF_MAP_TYPE_DEVMAP_HASH, 4, 4, max, 0, std::min(inserts, max)});
+    }
+    cases.push_back({BPF_MAP_TYPE_CPUMAP, 4, 8, std::min(max, 256u), 0, 0});
   }
   for (uint32_t pages : {1u, 2u, 16u, 64u}) {
     cases.push_back({BPF_MAP_TYPE_RINGBUF, 0, 0, pages * 4096, 0, 0});
@@ -139,6 +149,10 @@ MemlockResult CompareMemlockCase(const MemlockCase& c) {
     std::vector<uint8_t> key(c.key_size, 0);
     std::vector<uint8_t> value(
         (percpu ? ncpus : 1) * ((c.value_size + 7) & ~7u), 0);
+    // A device map's value starts with an ifindex: lo.
+    if (c.type == BPF_MAP_TYPE_DEVMAP || c.type == BPF_MAP_TYPE_DEVMAP_HASH) {
+      value[0] = 1;
+    }
     for (uint32_t i = 0; i < c.inserts && r.error.empty(); ++i) {
       std::memcpy(key.data(), &i, sizeof(i));
       if (storage) {

@@ -721,6 +721,24 @@ uint64_t RedirectHash(Vm& vm, uint64_t, uint64_t map, uint64_t key,
       bpfemu_sk_redirect(Ptr(map), Ptr(key), flags, kMsg));
 }
 
+// bpf_redirect_map on an XDP redirect map (the key by value).
+uint64_t XdpRedirectMap(Vm& vm, uint64_t map, uint64_t key, uint64_t flags,
+                        uint64_t, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  if (!b->map->IsRedirectMap()) {
+    vm.Fault("bpf_redirect_map: map type %u has no redirect", b->map->type());
+  }
+  return static_cast<uint64_t>(bpfemu_redirect_map(Ptr(map), key, flags));
+}
+
+// bpf_redirect: the XDP flavour for XDP programs, the tc one otherwise.
+uint64_t Redirect(Vm& vm, uint64_t ifindex, uint64_t flags, uint64_t, uint64_t,
+                  uint64_t) {
+  return static_cast<uint64_t>(
+      bpfemu_redirect(static_cast<uint32_t>(ifindex), flags,
+                      vm.prog_type() == BPF_PROG_TYPE_XDP ? 1 : 0));
+}
+
 bool IsSkbProg(uint32_t t) {
   return t == BPF_PROG_TYPE_SOCKET_FILTER || t == BPF_PROG_TYPE_SCHED_CLS ||
          t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_SK_SKB ||
@@ -767,6 +785,7 @@ enum class Offered {
   kPacketPrograms,   // those, XDP and the other lwt types (bpf_csum_diff)
   kSkStorageGet,     // the bpf_sk_storage_get_proto users (below)
   kSkStorageDelete,  // and of bpf_sk_storage_delete_proto
+  kTcLikeOrXdp,     // tc, lwt_xmit and XDP (bpf_redirect)
 };
 
 struct HelperDef {
@@ -824,6 +843,8 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
              prog_type == BPF_PROG_TYPE_CGROUP_SOCKOPT ||
              prog_type == BPF_PROG_TYPE_CGROUP_SYSCTL ||
              prog_type == BPF_PROG_TYPE_CGROUP_DEVICE;
+    case Offered::kTcLikeOrXdp:
+      return tc_like || prog_type == BPF_PROG_TYPE_XDP;
     case Offered::kPacketPrograms:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
@@ -923,6 +944,8 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_xdp_adjust_meta, XdpAdjust<bpfemu_xdp_adjust_meta>, false,
      O::kXdp},
     {BPF_FUNC_xdp_load_bytes, XdpBytes<false>, false, O::kXdp},
+    {BPF_FUNC_redirect_map, XdpRedirectMap, false, O::kXdp},
+    {BPF_FUNC_redirect, Redirect, false, O::kTcLikeOrXdp},
     {BPF_FUNC_xdp_store_bytes, XdpBytes<true>, false, O::kXdp},
     {BPF_FUNC_csum_diff, CsumDiff, false, O::kPacketPrograms},
     {BPF_FUNC_skb_store_bytes, SkbStoreBytes, false, O::kTcLikeOrSkSkb},

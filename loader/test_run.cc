@@ -20,6 +20,7 @@
 #include "emu/cgroup_storage.h"
 #include "emu/cpu.h"
 #include "emu/errno.h"
+#include "emu/netdev.h"
 #include "native/helpers.h"
 
 namespace bpfemu::native {
@@ -102,14 +103,16 @@ PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet,
     return r;
   }
   // xdp_convert_md_to_buff(): no egress device; an ingress device with a
-  // receive queue it has. Only lo (ifindex 1, one queue) is modelled.
+  // receive queue it has. The devices are the emulated ones (emu/netdev.h),
+  // each with one receive queue, registered for XDP as
+  // netif_alloc_rx_queues registers every device's.
   if (ctx != nullptr) {
     if (ctx->egress_ifindex != 0 ||
         (ctx->ingress_ifindex == 0 && ctx->rx_queue_index != 0)) {
       r.err = -EINVAL;
       return r;
     }
-    if (ctx->ingress_ifindex > 1) {
+    if (ctx->ingress_ifindex != 0 && !NetdevExists(ctx->ingress_ifindex)) {
       r.err = -ENODEV;
       return r;
     }
@@ -128,7 +131,11 @@ PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet,
   md.data_meta = Low32(start);
   md.data = Low32(data);
   md.data_end = Low32(start + linear);
-  md.ingress_ifindex = 1;  // lo
+  // The ingress device: the caller's, else lo (the test run's default
+  // receive queue).
+  md.ingress_ifindex = ctx != nullptr && ctx->ingress_ifindex != 0
+                           ? ctx->ingress_ifindex
+                           : kLoopbackIfindex;
   // The frame the adjust helpers keep the packet in: its headroom starts
   // XDP_PACKET_HEADROOM before the metadata-free data, and its usable end
   // is the page less the skb_shared_info tailroom.
@@ -141,7 +148,7 @@ PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet,
   }
   SetXdpFrame(reinterpret_cast<uintptr_t>(hard_start),
               reinterpret_cast<uintptr_t>(hard_start + 4096 - kSharedInfo),
-              &frags);
+              &frags, md.ingress_ifindex);
   r.retval = ProgRun(prog, &md);
   SetXdpFrame(0, 0, nullptr);
   // The output runs from the metadata to data_end, then the fragments.

@@ -39,6 +39,7 @@
 #include "emu/local_mutex.h"
 #include "emu/local_storage.h"
 #include "emu/map_types.h"
+#include "emu/netdev.h"
 #include "emu/shm.h"
 #include "emu/sock_map.h"
 #include "emu/stack_trace_map.h"
@@ -199,12 +200,15 @@ void ClearPrintk() {
 thread_local uint64_t xdp_hard_start = 0;
 thread_local uint64_t xdp_hard_end = 0;
 thread_local std::vector<std::vector<uint8_t>>* xdp_frags = nullptr;
+thread_local uint32_t xdp_ingress_ifindex = bpfemu::kLoopbackIfindex;
 
 void SetXdpFrame(uint64_t hard_start, uint64_t hard_end,
-                 std::vector<std::vector<uint8_t>>* frags) {
+                 std::vector<std::vector<uint8_t>>* frags,
+                 uint32_t ingress_ifindex) {
   xdp_hard_start = hard_start;
   xdp_hard_end = hard_end;
   xdp_frags = frags;
+  xdp_ingress_ifindex = ingress_ifindex;
 }
 
 namespace {
@@ -776,6 +780,84 @@ long bpfemu_sk_redirect(void* map, const void* key, __u64 flags, int msg) {
     e.redirect = bpfemu::native::Redirect{true, s.cookie, flags};
   }
   return verdict;
+}
+
+// bpf_redirect_map for the XDP redirect maps (net/core/filter.c
+// bpf_xdp_redirect_map -> map->ops->map_redirect ->
+// __bpf_xdp_redirect_map), dispatched through the map's redirect
+// operations (Map::RedirectLookup): flags beyond the fallback action and
+// the map's own flags -> XDP_ABORTED; a key without an entry (looked up as
+// a u32) -> the fallback action in the low bits, unless BPF_F_BROADCAST;
+// otherwise XDP_REDIRECT, recorded for LastRedirect.
+long bpfemu_redirect_map(void* map, __u64 key, __u64 flags) {
+  BoundMap* b = Bound(map);
+  bpfemu::Map& m = *b->map;
+  if (!m.IsRedirectMap()) {
+    // check_map_func_compatibility refuses the program at load.
+    std::fprintf(stderr,
+                 "bpfemu: bpf_redirect_map on map '%s' (type %u), which the "
+                 "verifier allows only for DEVMAP, DEVMAP_HASH, CPUMAP and "
+                 "XSKMAP\n",
+                 b->name.c_str(), m.type());
+    std::abort();
+  }
+  constexpr uint64_t kActionMask = XDP_ABORTED | XDP_DROP | XDP_PASS | XDP_TX;
+  if (flags & ~(kActionMask | m.RedirectFlagMask())) return XDP_ABORTED;
+  bpfemu::RedirectTarget t;
+  const bool found = m.RedirectLookup(static_cast<uint32_t>(key), &t);
+  HelperEnv& e = HelperEnv::Get();
+  if (!found && !(flags & BPF_F_BROADCAST)) {
+    bpfemu::LocalMutexLock l(&e.mu);
+    e.redirect = bpfemu::native::Redirect{};
+    return static_cast<long>(flags & kActionMask);
+  }
+  bpfemu::native::Redirect r;
+  r.taken = true;
+  r.map_type = m.type();
+  r.map_id = m.id();
+  r.key = key;
+  r.ifindex = t.ifindex;
+  r.cpu = t.cpu;
+  r.prog_id = t.prog_id;
+  if (flags & BPF_F_BROADCAST) {
+    r.flags = flags;
+    // dev_map_enqueue_multi: every entry, less the run's ingress device
+    // with BPF_F_EXCLUDE_INGRESS.
+    for (const bpfemu::RedirectTarget& d : m.RedirectBroadcast()) {
+      if ((flags & BPF_F_EXCLUDE_INGRESS) &&
+          d.ifindex == bpfemu::native::xdp_ingress_ifindex) {
+        continue;
+      }
+      r.broadcast.push_back(d.ifindex);
+    }
+  }
+  bpfemu::LocalMutexLock l(&e.mu);
+  e.redirect = std::move(r);
+  return XDP_REDIRECT;
+}
+
+// bpf_redirect (net/core/filter.c): bpf_xdp_redirect for XDP (flags ->
+// XDP_ABORTED, else XDP_REDIRECT with map_id INT_MAX), bpf_redirect for tc
+// (flags beyond BPF_F_INGRESS -> TC_ACT_SHOT, else TC_ACT_REDIRECT). The
+// device is looked up only when the redirect is carried out; the record
+// says whether the emulated device table has it.
+long bpfemu_redirect(__u32 ifindex, __u64 flags, int xdp) {
+  if (xdp < 0) xdp = bpfemu::native::xdp_hard_start != 0;
+  constexpr long kTcActShot = 2, kTcActRedirect = 7;
+  if (xdp ? flags != 0 : (flags & ~uint64_t{BPF_F_INGRESS}) != 0) {
+    return xdp ? long{XDP_ABORTED} : kTcActShot;
+  }
+  bpfemu::native::Redirect r;
+  r.taken = true;
+  r.map_id = xdp ? INT_MAX : 0;
+  r.flags = flags;
+  r.key = ifindex;
+  r.ifindex = ifindex;
+  r.device_missing = !bpfemu::NetdevExists(ifindex);
+  HelperEnv& e = HelperEnv::Get();
+  bpfemu::LocalMutexLock l(&e.mu);
+  e.redirect = std::move(r);
+  return xdp ? long{XDP_REDIRECT} : kTcActRedirect;
 }
 
 // bpf_loop(): BPF_MAX_LOOPS = 8M iterations; returns the iterations run,

@@ -59,13 +59,36 @@ class RunSocket {
   void* sk_;
 };
 
-// The last socket redirect a program asked for (bpf_sk_redirect_map and
-// friends): whether it was taken (SK_PASS), the target socket's cookie
-// (SO_COOKIE) and the flags.
+// The last redirect a program asked for, the emulator's struct
+// bpf_redirect_info (net/core/filter.c):
+//   * socket redirects (bpf_sk_redirect_map and friends): whether it was
+//     taken (SK_PASS), the target socket's cookie (SO_COOKIE) and the flags;
+//   * XDP redirects (bpf_redirect_map on DEVMAP, DEVMAP_HASH, CPUMAP:
+//     __bpf_xdp_redirect_map): taken when the helper returned XDP_REDIRECT,
+//     the map's type and id, the key (ri->tgt_index), the entry's device or
+//     CPU and program id, and with BPF_F_BROADCAST the flags and the
+//     devices the packet is copied to (every entry of the map in the
+//     kernel's order, less the run's ingress device, lo by default, with
+//     BPF_F_EXCLUDE_INGRESS). A lookup that fails without BPF_F_BROADCAST
+//     clears the record (not taken), as the kernel clears the redirect
+//     info; bad flags (XDP_ABORTED) leave it as it was;
+//   * bpf_redirect(ifindex, flags): taken, map type 0 (UNSPEC), map_id
+//     INT_MAX for XDP (bpf_xdp_redirect) or the flags for tc, and the
+//     ifindex; device_missing when no emulated device has it (the kernel's
+//     xdp_do_redirect / skb_do_redirect would then fail with EINVAL /
+//     drop the packet).
 struct Redirect {
   bool taken = false;
   uint64_t cookie = 0;
   uint64_t flags = 0;
+  uint32_t map_type = 0;
+  uint32_t map_id = 0;
+  uint64_t key = 0;
+  uint32_t ifindex = 0;
+  uint32_t cpu = 0;
+  uint32_t prog_id = 0;
+  std::vector<uint32_t> broadcast;
+  bool device_missing = false;
 };
 Redirect LastRedirect();
 void ClearRedirect();
@@ -86,9 +109,12 @@ void* InnerMapCell(uint32_t id);
 // it. `frags` are the frame's fragments past the linear part (page-sized
 // as the test run fills them, at most 17; may be NULL for none), which
 // bpf_xdp_adjust_tail grows and shrinks and bpf_xdp_load_bytes /
-// store_bytes reach. Set by the XDP test run before the program runs.
+// store_bytes reach. `ingress_ifindex` is the run's receiving device (the
+// one BPF_F_EXCLUDE_INGRESS leaves out of a broadcast). Set by the XDP test
+// run before the program runs.
 void SetXdpFrame(uint64_t hard_start, uint64_t hard_end,
-                 std::vector<std::vector<uint8_t>>* frags);
+                 std::vector<std::vector<uint8_t>>* frags,
+                 uint32_t ingress_ifindex = 1);
 
 }  // namespace bpfemu::native
 

@@ -31,6 +31,8 @@ struct Probe {
   bool lpm_entry = false;
   // Local storage: the map needs value BTF (LoadLocalStorageBtf).
   bool storage_btf = false;
+  // DEVMAP: lo (ifindex 1) is stored under key 0 (entries are charged).
+  bool devmap_entry = false;
 };
 
 // One group of unknown sizes and the probes that determine them (as many
@@ -69,6 +71,11 @@ std::vector<Group> Groups() {
       {{&BuildProfile::reuseport_array},
        {{Attr(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 4, 8, 1)}}},
       {{&BuildProfile::xsk_map}, {{Attr(BPF_MAP_TYPE_XSKMAP, 4, 4, 1)}}},
+      {{&BuildProfile::dtab, &BuildProfile::dtab_netdev},
+       {{Attr(BPF_MAP_TYPE_DEVMAP, 4, 4, 1)},
+        {Attr(BPF_MAP_TYPE_DEVMAP, 4, 4, 1), /*socket=*/false,
+         /*lpm_entry=*/false, /*devmap_entry=*/true}}},
+      {{&BuildProfile::cpu_map}, {{Attr(BPF_MAP_TYPE_CPUMAP, 4, 4, 1)}}},
       {{&BuildProfile::shtab, &BuildProfile::shtab_elem},
        {{Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1)},
         {Attr(BPF_MAP_TYPE_SOCKHASH, 4, 4, 1), /*socket=*/true}}},
@@ -116,6 +123,11 @@ absl::StatusOr<int64_t> Charge(const Probe& p, bool kernel) {
     const uint64_t value = 0;
     err = kernel ? k.Update(fd, key, &value, BPF_ANY)
                  : MapUpdateElem(fd, key, &value, BPF_ANY);
+  }
+  if (p.devmap_entry) {
+    const uint32_t key = 0, lo = 1;
+    err = kernel ? k.Update(fd, &key, &lo, BPF_ANY)
+                 : MapUpdateElem(fd, &key, &lo, BPF_ANY);
   }
   if (p.socket) {
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
@@ -249,6 +261,9 @@ absl::StatusOr<BuildProfile> BuildProfileFromBtf(const char* path) {
       {&BuildProfile::reuseport_array, "reuseport_array"},
       {&BuildProfile::xsk_map, "xsk_map"},
       {&BuildProfile::local_storage_map, "bpf_local_storage_map"},
+      {&BuildProfile::dtab, "bpf_dtab"},
+      {&BuildProfile::dtab_netdev, "bpf_dtab_netdev"},
+      {&BuildProfile::cpu_map, "bpf_cpu_map"},
   };
   BuildProfile p;
   absl::Status status;

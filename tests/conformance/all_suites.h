@@ -13,6 +13,7 @@
 #include "tests/conformance/bloom_conformance.h"
 #include "tests/conformance/cgroup_conformance.h"
 #include "tests/conformance/create_conformance.h"
+#include "tests/conformance/devmap_conformance.h"
 #include "tests/conformance/hash_conformance.h"
 #include "tests/conformance/local_storage_conformance.h"
 #include "tests/conformance/lock_conformance.h"
@@ -50,6 +51,7 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ReuseportConformance, BackendType);   \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, XskConformance, BackendType);         \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, CgroupConformance, BackendType);      \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, DevmapConformance, BackendType);      \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LocalStorageConformance,              \
                                  BackendType);                                 \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PerfEventArrayConformance, BackendType)

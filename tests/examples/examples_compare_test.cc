@@ -1230,6 +1230,65 @@ TEST_P(ExamplesCompareTest, PacketRewrite) {
   }
 }
 
+// xdp_lb.bpf.c: UDP flows hashed over a DEVMAP_HASH of lo backends (one
+// slot missing: the XDP_PASS fallback), TCP flows steered through a CPUMAP
+// (CPU 1's slot empty: XDP_DROP), broadcast frames, and flags the maps do
+// not take. bpf_prog_test_run answers XDP_REDIRECT with the packet
+// unchanged; the return values and every map must agree.
+TEST_P(ExamplesCompareTest, XdpLoadBalancer) {
+  Pair p("xdp_lb", GetParam());
+  ASSERT_TRUE(p.ok());
+  struct Val {
+    uint32_t first, prog;
+  };
+  for (uint32_t key : {0u, 1u, 3u}) {
+    const Val v{1, 0};  // lo
+    ASSERT_EQ(bpf_map_update_elem(p.kernel().MapFd("backends"), &key, &v, 0),
+              0);
+    ASSERT_EQ(MapUpdateElem(p.emu().MapFd("backends"), &key, &v, 0), 0);
+  }
+  const uint32_t cpu0 = 0;
+  const Val q{64, 0};
+  ASSERT_EQ(bpf_map_update_elem(p.kernel().MapFd("cpus"), &cpu0, &q, 0), 0);
+  ASSERT_EQ(MapUpdateElem(p.emu().MapFd("cpus"), &cpu0, &q, 0), 0);
+  const uint32_t slot0 = 0;
+  const uint64_t nr_backends = 4;
+  ASSERT_EQ(
+      bpf_map_update_elem(p.kernel().MapFd("stats"), &slot0, &nr_backends, 0),
+      0);
+  ASSERT_EQ(MapUpdateElem(p.emu().MapFd("stats"), &slot0, &nr_backends, 0), 0);
+  std::mt19937 rng(51);
+  int redirects = 0;
+  for (int i = 0; i < 200; ++i) {
+    const uint32_t what = rng() % 8;
+    Bytes pkt;
+    if (what == 0) {
+      pkt = EthFrame(ETH_P_IP, 64);
+      std::memset(pkt.data(), 0xff, ETH_ALEN);  // broadcast
+    } else {
+      pkt =
+          Ipv4Frame(0x0a000000 + rng() % 4096, 0xc0a80001, 1024 + rng() % 4096,
+                    80, what < 3 ? IPPROTO_TCP : IPPROTO_UDP);
+    }
+    p.RunPacket("lb", pkt);
+    redirects += native::LastRedirect().taken;
+    p.ExpectSameMaps();
+  }
+  EXPECT_GT(redirects, 50);
+  p.RunPacket("bad_flags", EthFrame(ETH_P_IP, 64));
+  p.ExpectSameMaps();
+  // bpf_redirect: device in the first payload byte, flags in the second.
+  for (uint8_t ifindex : {1, 2, 200}) {
+    for (uint8_t flags : {0, 1, 2}) {
+      Bytes pkt = EthFrame(0x88b5, 64, ifindex);
+      pkt[ETH_HLEN + 1] = flags;
+      p.RunPacket("to_device", pkt);
+      p.RunPacket("tc_to_device", pkt);
+      p.ExpectSameMaps();
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Faces, ExamplesCompareTest,
                          testing::Values(Face::kNative, Face::kBytecode),
                          FaceName);

@@ -24,6 +24,7 @@
 #include "emu/cgroup.h"
 #include "emu/cpu.h"
 #include "emu/jhash.h"
+#include "emu/netdev.h"
 #include "emu/perf_buffer.h"
 #include "emu/prog.h"
 #include "emu/ringbuf_consumer.h"
@@ -958,6 +959,112 @@ TEST_F(ExamplesTest, PacketRewriteErrorsAndCsumDiffByVersion) {
     }
   }
   SetTargetKernel(saved);
+}
+
+// xdp_lb.bpf.c natively: what bpf_redirect_map records (LastRedirect) for
+// each of the program's paths, on emulated devices beyond lo.
+TEST_F(ExamplesTest, XdpLoadBalancerRecordsItsRedirects) {
+  auto obj = LoadObject("xdp_lb");
+  ASSERT_NE(obj, nullptr);
+  const int veth = NetdevAdd("veth-lb");
+  ASSERT_GT(veth, 1);
+  struct Val {
+    uint32_t first, prog;
+  };
+  const int backends = obj->MapFd("backends");
+  const int stats = obj->MapFd("stats");
+  const Val to_veth{static_cast<uint32_t>(veth), 0}, to_lo{1, 0};
+  uint32_t k = 0;
+  ASSERT_EQ(MapUpdateElem(backends, &k, &to_veth, 0), 0);
+  k = 1;
+  ASSERT_EQ(MapUpdateElem(backends, &k, &to_lo, 0), 0);
+  const uint64_t two = 2;
+  k = 0;
+  ASSERT_EQ(MapUpdateElem(stats, &k, &two, 0), 0);
+  const Program* lb = obj->FindProgram("lb");
+  // UDP flows land on either backend, as their hash says.
+  int seen_veth = 0;
+  for (uint16_t sport = 1000; sport < 1040; ++sport) {
+    native::ClearRedirect();
+    const auto r =
+        lb->RunXdp(Ipv4Frame(0x0a000001, 0x0a000002, sport, 53, IPPROTO_UDP));
+    ASSERT_EQ(r.retval, uint32_t{XDP_REDIRECT});
+    const native::Redirect rd = native::LastRedirect();
+    ASSERT_TRUE(rd.taken);
+    EXPECT_EQ(rd.map_type, uint32_t{BPF_MAP_TYPE_DEVMAP_HASH});
+    EXPECT_EQ(rd.key, LookupU64(stats, 6));
+    EXPECT_EQ(rd.ifindex, LookupU64(stats, 7));
+    EXPECT_EQ(rd.ifindex, rd.key == 0 ? static_cast<uint32_t>(veth) : 1u);
+    seen_veth += rd.ifindex == static_cast<uint32_t>(veth);
+  }
+  EXPECT_GT(seen_veth, 0);
+  EXPECT_LT(seen_veth, 40);
+  // Broadcast: every backend but the ingress device lo.
+  auto bcast = EthFrame(ETH_P_IP, 64);
+  std::memset(bcast.data(), 0xff, ETH_ALEN);
+  ASSERT_EQ(lb->RunXdp(bcast).retval, uint32_t{XDP_REDIRECT});
+  EXPECT_EQ(native::LastRedirect().broadcast,
+            std::vector<uint32_t>{static_cast<uint32_t>(veth)});
+  EXPECT_EQ(native::LastRedirect().flags,
+            uint64_t{BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS});
+  // Received on the emulated device instead: lo gets the copy.
+  struct xdp_md ctx = {};
+  ctx.data_end = static_cast<uint32_t>(bcast.size());
+  ctx.ingress_ifindex = static_cast<uint32_t>(veth);
+  ASSERT_EQ(lb->RunXdp(bcast, &ctx).retval, uint32_t{XDP_REDIRECT});
+  EXPECT_EQ(native::LastRedirect().broadcast, std::vector<uint32_t>{1});
+  ctx.ingress_ifindex = 250;  // no such device
+  EXPECT_EQ(lb->RunXdp(bcast, &ctx).err, -ENODEV);
+  // TCP goes to a CPU; an empty CPU slot falls back to XDP_DROP and clears
+  // the record.
+  const int cpus = obj->MapFd("cpus");
+  const Val q{32, 0};
+  for (uint32_t cpu = 0; cpu < 2; ++cpu) {
+    native::ClearRedirect();
+    uint16_t sport = 2000;
+    for (; sport < 3000; ++sport) {
+      lb->RunXdp(Ipv4Frame(0x0a000001, 0x0a000002, sport, 80, IPPROTO_TCP));
+      if (LookupU64(stats, 9) == cpu) break;
+    }
+    const auto pkt = Ipv4Frame(0x0a000001, 0x0a000002, sport, 80, IPPROTO_TCP);
+    EXPECT_EQ(lb->RunXdp(pkt).retval, uint32_t{XDP_DROP});
+    EXPECT_FALSE(native::LastRedirect().taken);
+    ASSERT_EQ(MapUpdateElem(cpus, &cpu, &q, 0), 0);
+    EXPECT_EQ(lb->RunXdp(pkt).retval, uint32_t{XDP_REDIRECT});
+    EXPECT_EQ(native::LastRedirect().map_type, uint32_t{BPF_MAP_TYPE_CPUMAP});
+    EXPECT_EQ(native::LastRedirect().cpu, cpu);
+  }
+  // Flags the device map does not take: XDP_ABORTED; a missing CPU key
+  // gives the fallback.
+  lb->RunXdp(EthFrame(ETH_P_IP, 64));
+  obj->FindProgram("bad_flags")->RunXdp(EthFrame(ETH_P_IP, 64));
+  EXPECT_EQ(LookupU64(stats, 4), uint64_t{XDP_ABORTED});
+  EXPECT_EQ(LookupU64(stats, 5), uint64_t{XDP_TX});
+  // bpf_redirect by ifindex, checked against the device table.
+  auto frame = [](uint8_t ifindex, uint8_t flags) {
+    auto f = EthFrame(0x88b5, 64, ifindex);
+    f[ETH_HLEN + 1] = flags;
+    return f;
+  };
+  const Program* xdp = obj->FindProgram("to_device");
+  const Program* tc = obj->FindProgram("tc_to_device");
+  EXPECT_EQ(xdp->RunXdp(frame(static_cast<uint8_t>(veth), 0)).retval,
+            uint32_t{XDP_REDIRECT});
+  EXPECT_EQ(native::LastRedirect().ifindex, static_cast<uint32_t>(veth));
+  EXPECT_EQ(native::LastRedirect().map_id, uint32_t{INT32_MAX});
+  EXPECT_FALSE(native::LastRedirect().device_missing);
+  EXPECT_EQ(xdp->RunXdp(frame(99, 0)).retval, uint32_t{XDP_REDIRECT});
+  EXPECT_TRUE(native::LastRedirect().device_missing);
+  EXPECT_EQ(xdp->RunXdp(frame(1, BPF_F_INGRESS)).retval, uint32_t{XDP_ABORTED});
+  EXPECT_EQ(tc->RunSkb(frame(1, BPF_F_INGRESS)).retval, 7u);  // REDIRECT
+  EXPECT_EQ(native::LastRedirect().flags, uint64_t{BPF_F_INGRESS});
+  EXPECT_EQ(native::LastRedirect().map_id, 0u);
+  EXPECT_EQ(tc->RunSkb(frame(1, 2)).retval, 2u);  // TC_ACT_SHOT
+  // Removing the device drops its backend: its flows fall back to XDP_PASS.
+  ASSERT_EQ(NetdevRemove(veth), 0);
+  k = 0;
+  Val out;
+  EXPECT_EQ(MapLookupElem(backends, &k, &out), -ENOENT);
 }
 
 }  // namespace

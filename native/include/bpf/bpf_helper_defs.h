@@ -222,6 +222,17 @@ static inline long bpf_msg_redirect_hash(struct sk_msg_md *msg, void *map,
                                          void *key, __u64 flags) {
   return bpfemu_sk_redirect(map, key, flags, 1);
 }
+/* XDP redirects through DEVMAP, DEVMAP_HASH and CPUMAP: XDP_REDIRECT or the
+ * fallback action in the flags' low bits; the target is recorded
+ * (bpfemu::native::LastRedirect), nothing is transmitted. */
+static inline long bpf_redirect_map(void *map, __u64 key, __u64 flags) {
+  return bpfemu_redirect_map(map, key, flags);
+}
+/* Redirect to a device by ifindex: XDP_REDIRECT / TC_ACT_REDIRECT, recorded
+ * like bpf_redirect_map (XDP inside an XDP run, tc otherwise). */
+static inline long bpf_redirect(__u32 ifindex, __u64 flags) {
+  return bpfemu_redirect(ifindex, flags, -1);
+}
 static inline long bpf_loop(__u32 nr_loops, void *callback_fn,
                             void *callback_ctx, __u64 flags) {
   return bpfemu_loop(nr_loops, callback_fn, callback_ctx, flags);

@@ -157,6 +157,10 @@ long bpfemu_sk_storage_delete(void *map, void *sk);
 void *bpfemu_get_current_task_btf(void);
 void *bpfemu_task_storage_get(void *map, void *task, void *value, __u64 flags);
 long bpfemu_task_storage_delete(void *map, void *task);
+long bpfemu_redirect_map(void *map, __u64 key, __u64 flags);
+/* xdp: 1 for the XDP flavour, 0 for tc, -1: XDP while an XDP test run is
+ * in progress on this thread. */
+long bpfemu_redirect(__u32 ifindex, __u64 flags, int xdp);
 long bpfemu_loop(__u32 nr_loops, void *callback_fn, void *callback_ctx,
                  __u64 flags);
 long bpfemu_for_each_map_elem(void *map, void *callback_fn, void *callback_ctx,
