@@ -56,11 +56,12 @@ int XdpProgFromFd(int fd, std::shared_ptr<const Prog>* out) {
 
 }  // namespace
 
-int XdpSetLink(uint32_t ifindex, int fd, int expected_fd, uint32_t flags) {
+int XdpSetLink(int ifindex, int fd, int expected_fd, uint32_t flags) {
   // rtnetlink_rcv_msg: RTM_SETLINK needs CAP_NET_ADMIN; then rtnl_setlink
-  // finds the device.
+  // finds the device (by a positive ifi_index: libbpf sends no name).
   if (!CallerPrivileged()) return -EPERM;
-  if (!NetdevExists(ifindex)) return -ENODEV;
+  if (ifindex <= 0) return -EINVAL;
+  if (!NetdevExists(static_cast<uint32_t>(ifindex))) return -ENODEV;
   // do_setlink's IFLA_XDP checks.
   if (flags & ~uint32_t{XDP_FLAGS_MASK}) return -EINVAL;
   const int num_modes = std::popcount(flags & XDP_FLAGS_MODES);

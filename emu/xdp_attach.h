@@ -28,15 +28,15 @@ namespace bpfemu {
 // IFLA_XDP's attributes as do_setlink receives them: `fd` (IFLA_XDP_FD;
 // -1 detaches), `flags` (IFLA_XDP_FLAGS) and `expected_fd`
 // (IFLA_XDP_EXPECTED_FD, -1 when absent). 0 or -errno: -EPERM for an
-// unprivileged caller (CallerPrivileged: CAP_NET_ADMIN); -ENODEV for an
-// unknown ifindex; -EINVAL for unknown flags, two mode flags, REPLACE
-// without an expected fd, a program fd that is not XDP or whose expected
-// attach type is BPF_XDP_DEVMAP / BPF_XDP_CPUMAP, or a mode-less attach
-// while programs sit in two modes; -EBADF for a closed fd; -EEXIST when
+// unprivileged caller (CallerPrivileged: CAP_NET_ADMIN); -EINVAL for an
+// ifindex <= 0, -ENODEV for an unknown one; -EINVAL for unknown flags, two mode
+// flags, REPLACE without an expected fd, a program fd that is not XDP or whose
+// expected attach type is BPF_XDP_DEVMAP / BPF_XDP_CPUMAP, or a mode-less
+// attach while programs sit in two modes; -EBADF for a closed fd; -EEXIST when
 // REPLACE's expected program is not the attached one, or the other of
 // native and generic mode is in use; -EBUSY for UPDATE_IF_NOEXIST over an
 // attached program; -EOPNOTSUPP for native or offloaded mode.
-int XdpSetLink(uint32_t ifindex, int fd, int expected_fd, uint32_t flags);
+int XdpSetLink(int ifindex, int fd, int expected_fd, uint32_t flags);
 
 // rtnl_xdp_fill for one device: the program id in each mode and
 // IFLA_XDP_ATTACHED (XDP_ATTACHED_NONE / SKB / DRV / HW / MULTI); `prog_id`

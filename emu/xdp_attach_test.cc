@@ -73,6 +73,8 @@ TEST_F(XdpAttachTest, ErrnosInTheKernelsOrder) {
   const int devmap_prog = Prog(BPF_PROG_TYPE_XDP, BPF_XDP_DEVMAP);
   const int cpumap_prog = Prog(BPF_PROG_TYPE_XDP, BPF_XDP_CPUMAP);
   EXPECT_EQ(XdpSetLink(77, p, -1, 0), -ENODEV);
+  EXPECT_EQ(XdpSetLink(0, p, -1, 0), -EINVAL);
+  EXPECT_EQ(XdpSetLink(-3, p, -1, 0), -EINVAL);
   EXPECT_EQ(XdpSetLink(kLoopbackIfindex, p, -1, 1U << 6), -EINVAL);
   EXPECT_EQ(XdpSetLink(kLoopbackIfindex, p, -1,
                        XDP_FLAGS_SKB_MODE | XDP_FLAGS_DRV_MODE),
