@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/if_link.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <sched.h>
@@ -41,6 +42,7 @@
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
+#include "emu/xdp_attach.h"
 
 using bpfemu::compat::LibbpfErr;
 using bpfemu::compat::OptsValid;
@@ -587,6 +589,69 @@ int bpf_link__destroy(struct bpf_link* link) {
   if (!link->disconnected) err = bpfemu::CloseFd(link->fd);
   delete link;
   return LibbpfErr(err);
+}
+
+// ---- XDP on a device through rtnetlink (tools/lib/bpf/netlink.c) ----
+// libbpf sends RTM_SETLINK with IFLA_XDP {FD, FLAGS, EXPECTED_FD}; the
+// emulator's devices answer it (emu/xdp_attach.h).
+
+int bpf_xdp_attach(int ifindex, int prog_fd, __u32 flags,
+                   const struct bpf_xdp_attach_opts* opts) {
+  if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  int old_prog_fd = opts != nullptr ? opts->old_prog_fd : 0;
+  // An old program fd turns REPLACE on; without one the expected fd sent
+  // is -1.
+  if (old_prog_fd != 0) {
+    flags |= XDP_FLAGS_REPLACE;
+  } else {
+    old_prog_fd = -1;
+  }
+  return LibbpfErr(bpfemu::XdpSetLink(ifindex, prog_fd, old_prog_fd, flags));
+}
+
+int bpf_xdp_detach(int ifindex, __u32 flags,
+                   const struct bpf_xdp_attach_opts* opts) {
+  return bpf_xdp_attach(ifindex, -1, flags, opts);
+}
+
+// An RTM_GETLINK dump filtered by ifindex: a device that does not exist
+// has no entry, so everything reads 0 (as libbpf answers for it).
+int bpf_xdp_query(int ifindex, int xdp_flags, struct bpf_xdp_query_opts* opts) {
+  if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  if (xdp_flags & ~XDP_FLAGS_MASK) return LibbpfErr(-EINVAL);
+  const int modes =
+      xdp_flags & (XDP_FLAGS_SKB_MODE | XDP_FLAGS_DRV_MODE | XDP_FLAGS_HW_MODE);
+  if (modes & (modes - 1)) return LibbpfErr(-EINVAL);
+  bpfemu::XdpAttachment a;
+  if (ifindex > 0) bpfemu::XdpQueryLink(static_cast<uint32_t>(ifindex), &a);
+  if (opts != nullptr) {
+    opts->prog_id = a.prog_id;
+    opts->drv_prog_id = a.drv_prog_id;
+    opts->hw_prog_id = a.hw_prog_id;
+    opts->skb_prog_id = a.skb_prog_id;
+    opts->attach_mode = a.attach_mode;
+  }
+  return 0;
+}
+
+int bpf_xdp_query_id(int ifindex, int flags, __u32* prog_id) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, opts);
+  if (int err = bpf_xdp_query(ifindex, flags, &opts); err != 0) {
+    return LibbpfErr(err);
+  }
+  flags &= XDP_FLAGS_MODES;
+  if (opts.attach_mode != XDP_ATTACHED_MULTI && flags == 0) {
+    *prog_id = opts.prog_id;
+  } else if (flags & XDP_FLAGS_DRV_MODE) {
+    *prog_id = opts.drv_prog_id;
+  } else if (flags & XDP_FLAGS_HW_MODE) {
+    *prog_id = opts.hw_prog_id;
+  } else if (flags & XDP_FLAGS_SKB_MODE) {
+    *prog_id = opts.skb_prog_id;
+  } else {
+    *prog_id = 0;
+  }
+  return 0;
 }
 
 }  // extern "C"

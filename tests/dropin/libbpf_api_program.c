@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_link.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -535,12 +536,99 @@ static void objects(const char *path) {
   bpf_object__close(obj);
 }
 
+// XDP on lo (ifindex 1) through libbpf's netlink calls: generic mode only
+// (lo has no native XDP), the attach flags' errnos, query and query_id.
+// The program passes every packet, so lo keeps working while it is
+// attached; it is detached before the section ends.
+static int xdp_prog(enum bpf_prog_type type, enum bpf_attach_type attach) {
+  const struct bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = XDP_PASS},
+      {.code = BPF_JMP | BPF_EXIT},
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = attach);
+  return bpf_prog_load(type, "pass", "GPL", insns, 2, &o);
+}
+
+static __u32 prog_id(int fd) {
+  struct bpf_prog_info info = {};
+  __u32 len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd, &info, &len)) return 0;
+  return info.id;
+}
+
+static void xdp(void) {
+  const int lo = 1;
+  int p = xdp_prog(BPF_PROG_TYPE_XDP, 0);
+  int q = xdp_prog(BPF_PROG_TYPE_XDP, 0);
+  int tc = xdp_prog(BPF_PROG_TYPE_SCHED_CLS, 0);
+  int devmap = xdp_prog(BPF_PROG_TYPE_XDP, BPF_XDP_DEVMAP);
+  report("xdp: programs loaded", p > 2 && q > 2 && tc > 2 && devmap > 2);
+  LIBBPF_OPTS(bpf_xdp_query_opts, qo);
+  report("xdp_query lo", bpf_xdp_query(lo, 0, &qo));
+  report("  attach_mode", qo.attach_mode);
+  report("xdp_query bad flags", bpf_xdp_query(lo, 1 << 7, &qo));
+  report("xdp_query two modes",
+         bpf_xdp_query(lo, XDP_FLAGS_SKB_MODE | XDP_FLAGS_DRV_MODE, &qo));
+  report("xdp_query no such device", bpf_xdp_query(1000000, 0, &qo));
+  report("  attach_mode", qo.attach_mode);
+  report("xdp_attach ifindex 0", bpf_xdp_attach(0, p, 0, NULL));
+  report("xdp_attach no such device", bpf_xdp_attach(1000000, p, 0, NULL));
+  report("xdp_attach bad flags", bpf_xdp_attach(lo, p, 1 << 7, NULL));
+  report("xdp_attach two modes",
+         bpf_xdp_attach(lo, p, XDP_FLAGS_SKB_MODE | XDP_FLAGS_DRV_MODE, NULL));
+  report("xdp_attach closed fd", bpf_xdp_attach(lo, 1000, 0, NULL));
+  report("xdp_attach tc program", bpf_xdp_attach(lo, tc, 0, NULL));
+  report("xdp_attach devmap program", bpf_xdp_attach(lo, devmap, 0, NULL));
+  report("xdp_attach native mode",
+         bpf_xdp_attach(lo, p, XDP_FLAGS_DRV_MODE, NULL));
+  report("xdp_attach offload mode",
+         bpf_xdp_attach(lo, p, XDP_FLAGS_HW_MODE, NULL));
+  report("xdp_attach (generic by default)", bpf_xdp_attach(lo, p, 0, NULL));
+  memset(&qo, 0, sizeof(qo));
+  qo.sz = sizeof(qo);
+  report("xdp_query", bpf_xdp_query(lo, 0, &qo));
+  report("  attach_mode", qo.attach_mode);
+  report("  prog_id is p", qo.prog_id == prog_id(p));
+  report("  skb_prog_id is p", qo.skb_prog_id == prog_id(p));
+  report("  drv/hw prog ids", qo.drv_prog_id + qo.hw_prog_id);
+  __u32 id = 0;
+  report("xdp_query_id", bpf_xdp_query_id(lo, 0, &id));
+  report("  is p", id == prog_id(p));
+  report("xdp_query_id drv mode",
+         bpf_xdp_query_id(lo, XDP_FLAGS_DRV_MODE, &id));
+  report("  id", id);
+  report("xdp_attach again, UPDATE_IF_NOEXIST",
+         bpf_xdp_attach(lo, q, XDP_FLAGS_UPDATE_IF_NOEXIST, NULL));
+  LIBBPF_OPTS(bpf_xdp_attach_opts, wrong, .old_prog_fd = q);
+  report("xdp_attach replace, wrong old", bpf_xdp_attach(lo, q, 0, &wrong));
+  report("xdp_attach REPLACE without old",
+         bpf_xdp_attach(lo, q, XDP_FLAGS_REPLACE, NULL));
+  LIBBPF_OPTS(bpf_xdp_attach_opts, right, .old_prog_fd = p);
+  report("xdp_attach replace p by q", bpf_xdp_attach(lo, q, 0, &right));
+  report("xdp_query_id skb mode",
+         bpf_xdp_query_id(lo, XDP_FLAGS_SKB_MODE, &id));
+  report("  is q", id == prog_id(q));
+  report("xdp_attach native mode over generic",
+         bpf_xdp_attach(lo, p, XDP_FLAGS_DRV_MODE, NULL));
+  struct bpf_xdp_attach_opts bad = {.sz = 4};
+  report("xdp_detach bad opts", bpf_xdp_detach(lo, 0, &bad));
+  report("xdp_detach", bpf_xdp_detach(lo, 0, NULL));
+  report("xdp_query_id after detach", bpf_xdp_query_id(lo, 0, &id));
+  report("  id", id);
+  report("xdp_detach nothing", bpf_xdp_detach(lo, XDP_FLAGS_SKB_MODE, NULL));
+  close(p);
+  close(q);
+  close(tc);
+  close(devmap);
+}
+
 int main(int argc, char **argv) {
   libbpf_print_fn_t old = libbpf_set_print(capture);
   printf("default print installed: %s\n", old ? "yes" : "no");
   misc();
   tables();
   if (argc > 1) objects(argv[1]);
+  if (argc > 1) xdp();
   report("set_print back", libbpf_set_print(old) == capture);
   return 0;
 }
