@@ -761,19 +761,6 @@ bool IsTracingProg(uint32_t t) {
 
 enum class Offered {
   kAny,
-  kSkbProgs,        // socket-buffer programs (IsSkbProg)
-  kSkSkb,           // BPF_PROG_TYPE_SK_SKB
-  kSkMsg,           // BPF_PROG_TYPE_SK_MSG
-  kTracing,         // bpf_tracing_func_proto's callers
-  kNotTracing,      // every program type but those
-  kXdp,             // BPF_PROG_TYPE_XDP
-  kTcLike,          // tc and lwt_xmit
-  kTcLikeOrSkSkb,   // those and SK_SKB (bpf_skb_store_bytes)
-  kPacketPrograms,  // those, XDP and the other lwt types (bpf_csum_diff)
-  kCgroupCurrent,   // tracing and cgroup_current_func_proto's callers
-  kCgroupCommon,    // cgroup_common_func_proto's callers
-  kTcOrLwt,         // tc_cls_act_func_proto, lwt_out_func_proto's callers
-  kTcOrCgroupSkb,   // tc_cls_act_func_proto, cg_skb_func_proto
   kSkbProgs,         // socket-buffer programs (IsSkbProg)
   kSkSkb,            // BPF_PROG_TYPE_SK_SKB
   kSkMsg,            // BPF_PROG_TYPE_SK_MSG
@@ -783,9 +770,13 @@ enum class Offered {
   kTcLike,           // tc and lwt_xmit
   kTcLikeOrSkSkb,    // those and SK_SKB (bpf_skb_store_bytes)
   kPacketPrograms,   // those, XDP and the other lwt types (bpf_csum_diff)
+  kCgroupCurrent,    // tracing and cgroup_current_func_proto's callers
+  kCgroupCommon,     // cgroup_common_func_proto's callers
+  kTcOrLwt,          // tc_cls_act_func_proto, lwt_out_func_proto's callers
+  kTcOrCgroupSkb,    // tc_cls_act_func_proto, cg_skb_func_proto
   kSkStorageGet,     // the bpf_sk_storage_get_proto users (below)
   kSkStorageDelete,  // and of bpf_sk_storage_delete_proto
-  kTcLikeOrXdp,     // tc, lwt_xmit and XDP (bpf_redirect)
+  kTcLikeOrXdp,      // tc, lwt_xmit and XDP (bpf_redirect)
 };
 
 struct HelperDef {
