@@ -257,6 +257,7 @@ std::string RowForCase(const std::string& suite, const std::string& test) {
   if (suite == "CgroupConformance") {
     return absl::StartsWith(test, "CgroupArray") ? "CGROUP_ARRAY"
                                                  : "CGROUP_STORAGE";
+  }
   if (suite == "DevmapConformance") {
     return absl::StartsWith(test, "Cpumap") ? "CPUMAP"
            : absl::StartsWith(test, "Hash") ? "DEVMAP_HASH"

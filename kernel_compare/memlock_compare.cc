@@ -93,6 +93,7 @@ std::vector<MemlockCase> MemlockCases() {
       cases.push_back({type, 4, value, 0, BPF_F_NO_PREALLOC,
                        type == BPF_MAP_TYPE_SK_STORAGE ? 3u : 0u});
     }
+  }
   // Device maps charge their entries (lo, ifindex 1, under keys 0..n-1);
   // a CPU map charges only its slots.
   for (uint32_t max : {1u, 4u, 100u, 4096u}) {

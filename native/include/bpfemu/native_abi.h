@@ -148,12 +148,12 @@ long bpfemu_probe_read(void *dst, __u32 size, const void *src);
 long bpfemu_probe_read_str(void *dst, __u32 size, const void *src);
 long bpfemu_skb_load_bytes(const void *skb, __u32 offset, void *to, __u32 len);
 long bpfemu_sk_redirect(void *map, const void *key, __u64 flags, int msg);
-/* Task local storage (kernel/bpf/bpf_task_storage.c). A task is the
- * calling thread as bpfemu_get_current_task_btf() returns it. */
 /* Socket local storage (net/core/bpf_sk_storage.c): the socket is a test
  * run's skb->sk (native/helpers.h RunSocket). */
 void *bpfemu_sk_storage_get(void *map, void *sk, void *value, __u64 flags);
 long bpfemu_sk_storage_delete(void *map, void *sk);
+/* Task local storage (kernel/bpf/bpf_task_storage.c). A task is the
+ * calling thread as bpfemu_get_current_task_btf() returns it. */
 void *bpfemu_get_current_task_btf(void);
 void *bpfemu_task_storage_get(void *map, void *task, void *value, __u64 flags);
 long bpfemu_task_storage_delete(void *map, void *task);
