@@ -18,7 +18,9 @@
 #include <utility>
 
 #include "emu/build_profile.h"
+#include "emu/cgroup.h"
 #include "emu/errno.h"
+#include "emu/version.h"
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
@@ -131,8 +133,14 @@ const MapOps LocalStorageMap::kSkStorageOps = {
     /*value_spin_lock=*/true};
 const MapOps LocalStorageMap::kTaskStorageOps = kSkStorageOps;
 const MapOps LocalStorageMap::kInodeStorageOps = kSkStorageOps;
+const MapOps LocalStorageMap::kCgrpStorageOps = kSkStorageOps;
 
 int LocalStorageMap::AllocCheck(const MapAttr& attr) {
+  // BPF_MAP_TYPE_CGRP_STORAGE came with 6.2: 6.1 has no such type.
+  if (attr.map_type == kBpfMapTypeCgrpStorage &&
+      TargetKernel() == KernelVersion::k6_1) {
+    return -EINVAL;
+  }
   if ((attr.map_flags & ~kCreateFlagMask) != 0 ||
       !(attr.map_flags & BPF_F_NO_PREALLOC) || attr.max_entries != 0 ||
       attr.key_size != sizeof(int) || attr.value_size == 0 ||
@@ -149,6 +157,8 @@ LocalStorageMap::OwnerKind LocalStorageMap::KindFor(uint32_t map_type) {
       return OwnerKind::kTask;
     case BPF_MAP_TYPE_INODE_STORAGE:
       return OwnerKind::kInode;
+    case kBpfMapTypeCgrpStorage:
+      return OwnerKind::kCgroup;
     default:
       return OwnerKind::kSocket;
   }
@@ -240,6 +250,13 @@ int LocalStorageMap::OwnerFromFd(OwnerKind kind, int fd, Owner* out) {
       uint64_t start = 0;
       if (pid <= 0 || !TaskStartTime(pid, &start)) return -ENOENT;
       *out = Owner{static_cast<uint64_t>(pid), start};
+      return 0;
+    }
+    case OwnerKind::kCgroup: {
+      // cgroup_v1v2_get_from_fd(): EBADF for anything but a cgroup.
+      uint64_t id = 0;
+      if (int err = CgroupIdFromFd(fd, &id); err != 0) return err;
+      *out = Owner{id, 0};
       return 0;
     }
     case OwnerKind::kInode: {

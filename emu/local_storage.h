@@ -8,9 +8,8 @@
 //   BPF_MAP_TYPE_SK_STORAGE     net/core/bpf_sk_storage.c    owner: a socket
 //   BPF_MAP_TYPE_TASK_STORAGE   kernel/bpf/bpf_task_storage.c  owner: a task
 //   BPF_MAP_TYPE_INODE_STORAGE  kernel/bpf/bpf_inode_storage.c owner: an inode
-//
-// (CGRP_STORAGE, kernel/bpf/bpf_cgrp_storage.c, would be one more OwnerKind
-// and table.)
+//   BPF_MAP_TYPE_CGRP_STORAGE   kernel/bpf/bpf_cgrp_storage.c  owner: a cgroup
+//                               (6.2 on: a 6.1 target refuses the type)
 //
 // The key userspace passes is a 4-byte fd of the calling process, which
 // names the owner object, as the kernel's syscall ops resolve it:
@@ -23,6 +22,9 @@
 //     ("Pid: -1" in the pidfd's fdinfo) ENOENT.
 //   * INODE_STORAGE: fdget_raw() + file_inode(): any open fd (O_PATH too),
 //     identified by st_dev and st_ino. A closed fd is EBADF.
+//   * CGRP_STORAGE: cgroup_v1v2_get_from_fd(): a cgroup2 directory
+//     (emu/cgroup.h), identified by its cgroup id; any other fd is EBADF
+//     (the kernel also takes a cgroup v1 directory, which bpfemu refuses).
 //
 // The storage of an object the caller can no longer name (a closed socket,
 // a reaped task, an evicted inode) can never be reached again, from
@@ -79,17 +81,18 @@ inline constexpr uint32_t kLocalStorageMaxValueSize = 65535 - 128;
 
 class LocalStorageMap final : public Map {
  public:
-  enum class OwnerKind : uint8_t { kSocket, kTask, kInode };
+  enum class OwnerKind : uint8_t { kSocket, kTask, kInode, kCgroup };
 
   static const MapOps kSkStorageOps;
   static const MapOps kTaskStorageOps;
   static const MapOps kInodeStorageOps;
+  static const MapOps kCgrpStorageOps;
 
   // bpf_local_storage_map_alloc_check().
   static int AllocCheck(const MapAttr& attr);
 
   // The identity of an owner object (a socket cookie; a pid and its start
-  // time; a device and inode number).
+  // time; a device and inode number; a cgroup id).
   struct Owner {
     uint64_t a = 0;
     uint64_t b = 0;

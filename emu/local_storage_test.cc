@@ -23,6 +23,8 @@
 #include "emu/btf.h"
 #include "emu/btf_blobs.h"
 #include "emu/build_profile.h"
+#include "emu/cgroup.h"
+#include "emu/errno.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
 #include "gtest/gtest.h"
@@ -278,6 +280,42 @@ TEST_F(LocalStorageTest, InodeStorageNamesTheFilesInode) {
   EXPECT_EQ(MapLookupElem(map, &file, &out, 0), -EBADF);
   EXPECT_EQ(MapUpdateElem(map, &file, &v, 0), -EBADF);
   CloseFd(map);
+}
+
+// CGRP_STORAGE: owners are cgroup2 directories named by fd, the same
+// cgroup through any of its fds; other fds are EBADF; a 6.1 target has no
+// such type.
+TEST_F(LocalStorageTest, CgroupStorageNamesTheCgroup) {
+  const std::string& root = Cgroup2Mount();
+  if (root.empty()) GTEST_SKIP() << "no cgroup2 hierarchy mounted";
+  const int map = MapCreate(Storage(kBpfMapTypeCgrpStorage, btf_));
+  ASSERT_GE(map, 0);
+  const int cg = open(root.c_str(), O_RDONLY | O_DIRECTORY);
+  const int cg2 = open(root.c_str(), O_PATH | O_DIRECTORY);
+  ASSERT_GE(cg, 0);
+  ASSERT_GE(cg2, 0);
+  uint64_t v = 9, out = 0;
+  EXPECT_EQ(MapLookupElem(map, &cg, &out, 0), -ENOENT);
+  EXPECT_EQ(MapUpdateElem(map, &cg, &v, BPF_EXIST), -ENOENT);
+  EXPECT_EQ(MapUpdateElem(map, &cg, &v, BPF_NOEXIST), 0);
+  EXPECT_EQ(MapLookupElem(map, &cg2, &out, 0), 0);
+  EXPECT_EQ(out, 9u);
+  EXPECT_EQ(MapUpdateElem(map, &cg2, &v, BPF_NOEXIST), -EEXIST);
+  const int not_cgroup = open("/", O_RDONLY | O_DIRECTORY);
+  EXPECT_EQ(MapLookupElem(map, &not_cgroup, &out, 0), -EBADF);
+  EXPECT_EQ(MapUpdateElem(map, &not_cgroup, &v, 0), -EBADF);
+  EXPECT_EQ(MapDeleteElem(map, &not_cgroup), -EBADF);
+  close(not_cgroup);
+  uint32_t next = 0;
+  EXPECT_EQ(MapGetNextKey(map, &cg, &next), -kENOTSUPP);
+  EXPECT_EQ(MapDeleteElem(map, &cg), 0);
+  EXPECT_EQ(MapDeleteElem(map, &cg2), -ENOENT);
+  close(cg);
+  close(cg2);
+  CloseFd(map);
+  SetTargetKernel(KernelVersion::k6_1);
+  EXPECT_EQ(MapCreate(Storage(kBpfMapTypeCgrpStorage, btf_)), -EINVAL);
+  SetTargetKernel(KernelVersion::k6_18);
 }
 
 // Many owners, inserted and deleted, exercise the table's probing and

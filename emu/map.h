@@ -39,8 +39,9 @@
 namespace bpfemu {
 
 // UAPI values newer than the 6.1 <linux/bpf.h> Debian 12 ships.
-inline constexpr uint32_t kBpfFTokenFd = 1U << 16;  // BPF_F_TOKEN_FD, 6.9
-inline constexpr uint32_t kBpfMapTypeArena = 33;    // BPF_MAP_TYPE_ARENA
+inline constexpr uint32_t kBpfFTokenFd = 1U << 16;      // BPF_F_TOKEN_FD, 6.9
+inline constexpr uint32_t kBpfMapTypeCgrpStorage = 32;  // 6.2
+inline constexpr uint32_t kBpfMapTypeArena = 33;        // BPF_MAP_TYPE_ARENA
 // include/linux/slab.h KMALLOC_MAX_SIZE on x86-64 (4 KiB pages, page order
 // 10): the bound of several create checks.
 inline constexpr uint64_t kKmallocMaxSize = uint64_t{1} << 22;

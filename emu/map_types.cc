@@ -61,6 +61,7 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_SK_STORAGE, &LocalStorageMap::kSkStorageOps},
     {BPF_MAP_TYPE_TASK_STORAGE, &LocalStorageMap::kTaskStorageOps},
     {BPF_MAP_TYPE_INODE_STORAGE, &LocalStorageMap::kInodeStorageOps},
+    {kBpfMapTypeCgrpStorage, &LocalStorageMap::kCgrpStorageOps},
     {BPF_MAP_TYPE_DEVMAP, &DevMap::kOps},
     {BPF_MAP_TYPE_DEVMAP_HASH, &DevMapHash::kOps},
     {BPF_MAP_TYPE_CPUMAP, &CpuMap::kOps},

@@ -20,9 +20,13 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "emu/btf_blobs.h"
+#include "emu/cgroup.h"
+#include "emu/errno.h"
+#include "emu/map.h"
 #include "tests/conformance/fixture.h"
 
 namespace bpfemu {
@@ -83,9 +87,9 @@ class LocalStorageConformance : public ConformanceTest<B> {
 };
 TYPED_TEST_SUITE_P(LocalStorageConformance);
 
-constexpr uint32_t kLocalStorageTypes[] = {BPF_MAP_TYPE_SK_STORAGE,
-                                           BPF_MAP_TYPE_TASK_STORAGE,
-                                           BPF_MAP_TYPE_INODE_STORAGE};
+constexpr uint32_t kLocalStorageTypes[] = {
+    BPF_MAP_TYPE_SK_STORAGE, BPF_MAP_TYPE_TASK_STORAGE,
+    BPF_MAP_TYPE_INODE_STORAGE, kBpfMapTypeCgrpStorage};
 
 // bpf_local_storage_map_alloc_check(), then map_check_btf.
 TYPED_TEST_P(LocalStorageConformance, CreateChecks) {
@@ -234,6 +238,10 @@ TYPED_TEST_P(LocalStorageConformance, SpinLockValue) {
     if (type == BPF_MAP_TYPE_SK_STORAGE) owner = socket(AF_INET, SOCK_DGRAM, 0);
     if (type == BPF_MAP_TYPE_TASK_STORAGE) owner = this->Pidfd(getpid());
     if (type == BPF_MAP_TYPE_INODE_STORAGE) owner = open("/", O_RDONLY);
+    if (type == kBpfMapTypeCgrpStorage) {
+      if (Cgroup2Mount().empty()) continue;
+      owner = open(Cgroup2Mount().c_str(), O_RDONLY | O_DIRECTORY);
+    }
     ASSERT_GE(owner, 0);
     struct {
       uint32_t lock, pad;
@@ -345,6 +353,39 @@ TYPED_TEST_P(LocalStorageConformance, InodeCommands) {
   EXPECT_EQ(this->Delete(fd, file), -EBADF);
 }
 
+// kernel/bpf/bpf_cgrp_storage.c: the owner is a cgroup directory fd
+// (cgroup_v1v2_get_from_fd), the same cgroup through any of its fds; a
+// directory that is no cgroup is EBADF; no walk.
+TYPED_TEST_P(LocalStorageConformance, CgroupCommands) {
+  const std::string& root = Cgroup2Mount();
+  if (root.empty()) GTEST_SKIP() << "no cgroup2 hierarchy mounted";
+  const int btf = this->Btf();
+  ASSERT_GE(btf, 0);
+  const int fd = this->MustCreate(this->Storage(kBpfMapTypeCgrpStorage, btf));
+  const int cg = open(root.c_str(), O_RDONLY | O_DIRECTORY);
+  const int again = open(root.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(cg, 0);
+  uint64_t out = 0;
+  EXPECT_EQ(this->Lookup(fd, cg, &out), -ENOENT);
+  EXPECT_EQ(this->Update(fd, cg, 5, BPF_EXIST), -ENOENT);
+  EXPECT_EQ(this->Update(fd, cg, 6, BPF_NOEXIST), 0);
+  EXPECT_EQ(this->Lookup(fd, again, &out), 0);
+  EXPECT_EQ(out, 6u);
+  EXPECT_EQ(this->Update(fd, again, 7, BPF_NOEXIST), -EEXIST);
+  EXPECT_EQ(this->Update(fd, again, 7, BPF_EXIST), 0);
+  const int dir = open("/", O_RDONLY | O_DIRECTORY);
+  EXPECT_EQ(this->Lookup(fd, dir, &out), -EBADF);
+  EXPECT_EQ(this->Update(fd, dir, 1, BPF_ANY), -EBADF);
+  EXPECT_EQ(this->Delete(fd, dir), -EBADF);
+  close(dir);
+  uint32_t next = 0;
+  EXPECT_EQ(this->b().GetNextKey(fd, &cg, &next), -kENOTSUPP);
+  EXPECT_EQ(this->Delete(fd, cg), 0);
+  EXPECT_EQ(this->Delete(fd, again), -ENOENT);
+  close(cg);
+  close(again);
+}
+
 // bpf_sk_storage_charge: an element charges offsetof(elem, sdata.data) +
 // value_size to the socket, the first also the socket's struct
 // bpf_local_storage; both must stay below net.core.optmem_max, and an update
@@ -379,7 +420,7 @@ TYPED_TEST_P(LocalStorageConformance, SocketOptmemCharge) {
 
 REGISTER_TYPED_TEST_SUITE_P(LocalStorageConformance, CreateChecks,
                             SocketCommands, SpinLockValue, TaskCommands,
-                            InodeCommands, SocketOptmemCharge);
+                            InodeCommands, CgroupCommands, SocketOptmemCharge);
 
 }  // namespace bpfemu
 
