@@ -187,6 +187,7 @@ constexpr TypeRow kEmulatedTypes[] = {
     {BPF_MAP_TYPE_SK_STORAGE, "SK_STORAGE", "sk_counter_compare_test"},
     {BPF_MAP_TYPE_TASK_STORAGE, "TASK_STORAGE", "task_state_compare_test"},
     {BPF_MAP_TYPE_INODE_STORAGE, "INODE_STORAGE"},
+    {kBpfMapTypeCgrpStorage, "CGRP_STORAGE"},
 };
 // Random creates of types the emulator does not have (UNSPEC, unknown
 // numbers, types it refuses): their own row under the types. (Row keys
@@ -277,6 +278,7 @@ std::string RowForCase(const std::string& suite, const std::string& test) {
     if (absl::StartsWith(test, "Socket")) return "SK_STORAGE";
     if (absl::StartsWith(test, "Task")) return "TASK_STORAGE";
     if (absl::StartsWith(test, "Inode")) return "INODE_STORAGE";
+    if (absl::StartsWith(test, "Cgroup")) return "CGRP_STORAGE";
   }
   for (const SpanningSuite& s : SpanningSuites()) {
     if (suite == s.suite) return s.tag;

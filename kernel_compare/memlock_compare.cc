@@ -88,7 +88,7 @@ std::vector<MemlockCase> MemlockCases() {
   // (bpf_local_storage_map_mem_usage): elements, inserted under sockets,
   // pidfds or files, are not counted.
   for (uint32_t type : {BPF_MAP_TYPE_SK_STORAGE, BPF_MAP_TYPE_TASK_STORAGE,
-                        BPF_MAP_TYPE_INODE_STORAGE}) {
+                        BPF_MAP_TYPE_INODE_STORAGE, kBpfMapTypeCgrpStorage}) {
     for (uint32_t value : {1u, 8u, 4000u}) {
       cases.push_back({type, 4, value, 0, BPF_F_NO_PREALLOC,
                        type == BPF_MAP_TYPE_SK_STORAGE ? 3u : 0u});
@@ -123,7 +123,8 @@ MemlockResult CompareMemlockCase(const MemlockCase& c) {
   attr.map_flags = c.flags;
   const bool storage = c.type == BPF_MAP_TYPE_SK_STORAGE ||
                        c.type == BPF_MAP_TYPE_TASK_STORAGE ||
-                       c.type == BPF_MAP_TYPE_INODE_STORAGE;
+                       c.type == BPF_MAP_TYPE_INODE_STORAGE ||
+                       c.type == kBpfMapTypeCgrpStorage;
   MapAttr kattr = attr, eattr = attr;
   int kbtf = -1, ebtf = -1;
   if (storage) {
