@@ -87,8 +87,9 @@ std::vector<MemlockCase> MemlockCases() {
   // Local storage charges the map and its buckets only
   // (bpf_local_storage_map_mem_usage): elements, inserted under sockets,
   // pidfds or files, are not counted.
-  for (uint32_t type : {BPF_MAP_TYPE_SK_STORAGE, BPF_MAP_TYPE_TASK_STORAGE,
-                        BPF_MAP_TYPE_INODE_STORAGE, kBpfMapTypeCgrpStorage}) {
+  for (uint32_t type :
+       {uint32_t{BPF_MAP_TYPE_SK_STORAGE}, uint32_t{BPF_MAP_TYPE_TASK_STORAGE},
+        uint32_t{BPF_MAP_TYPE_INODE_STORAGE}, kBpfMapTypeCgrpStorage}) {
     for (uint32_t value : {1u, 8u, 4000u}) {
       cases.push_back({type, 4, value, 0, BPF_F_NO_PREALLOC,
                        type == BPF_MAP_TYPE_SK_STORAGE ? 3u : 0u});
