@@ -50,9 +50,9 @@ struct BuildProfile {
                                  // (kernel/bpf/reuseport_array.c)
   uint32_t xsk_map = 0;  // struct xsk_map without entries (net/xdp/xskmap.c)
   uint32_t local_storage_map = 0;  // struct bpf_local_storage_map
-  uint32_t dtab = 0;         // struct bpf_dtab (kernel/bpf/devmap.c)
-  uint32_t dtab_netdev = 0;  // struct bpf_dtab_netdev (devmap.c)
-  uint32_t cpu_map = 0;      // struct bpf_cpu_map (kernel/bpf/cpumap.c)
+  uint32_t dtab = 0;               // struct bpf_dtab (kernel/bpf/devmap.c)
+  uint32_t dtab_netdev = 0;        // struct bpf_dtab_netdev (devmap.c)
+  uint32_t cpu_map = 0;            // struct bpf_cpu_map (kernel/bpf/cpumap.c)
 
   bool operator==(const BuildProfile&) const = default;
 };

@@ -19,10 +19,6 @@
 namespace bpfemu {
 namespace {
 
-// The slots start one cache line after the body's lock.
-constexpr uint64_t kLockOffset = RoundUp(kBodyOffset, 64);
-constexpr uint64_t kSlotsOffset = kLockOffset + 64;
-
 // sk->sk_user_data of this process's sockets that a reuseport array holds:
 // socket inode -> the array (a Map of this process) and the slot.
 class Membership {
@@ -82,10 +78,8 @@ const MapOps ReuseportArray::kOps = {&ReuseportArray::AllocCheck,
                                      &ReuseportArray::Alloc,
                                      &ReuseportArray::Attach};
 
-ReuseportArray::ReuseportArray(ShmRegion region) : Map(std::move(region)) {
-  lock_ = this->region().At<ShmMutex>(kLockOffset);
-  slots_ = this->region().At<SocketSlot>(kSlotsOffset);
-}
+ReuseportArray::ReuseportArray(ShmRegion region)
+    : SocketSlotArray(std::move(region)) {}
 
 ReuseportArray::~ReuseportArray() {
   Membership& m = Membership::Get();
@@ -104,39 +98,21 @@ int ReuseportArray::AllocCheck(const MapAttr& attr) {
   return ArrayMap::AllocCheck(attr);
 }
 
-uint64_t ReuseportArray::RegionSize(uint32_t max_entries) {
-  return kSlotsOffset + uint64_t{max_entries} * sizeof(SocketSlot);
-}
-
 int ReuseportArray::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                           std::unique_ptr<Map>* out) {
-  const uint64_t region_size = RegionSize(attr.max_entries);
   ShmRegion region;
-  int map_fd;
-  if (int err =
-          ShmRegion::Create("bpfemu-reuseport", region_size, &map_fd, &region);
+  if (int err = CreateRegion("bpfemu-reuseport", attr, nr_cpus, fd, &region);
       err != 0) {
     return err;
   }
-  InitHeader(attr, attr.max_entries, nr_cpus, /*seed=*/0, region_size,
-             region.At<MapHeader>(0));
-  *fd = map_fd;
   *out = std::unique_ptr<Map>(new ReuseportArray(std::move(region)));
   return 0;
 }
 
-// Validated before use: the generic header checks, the create checks on
-// the header's attributes and the region size recomputed as Alloc does.
-// Slots name sockets by inode and are looked up, never followed.
 int ReuseportArray::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
   auto map =
       std::unique_ptr<ReuseportArray>(new ReuseportArray(std::move(region)));
-  if (int err = map->CheckAttachHeader(); err != 0) return err;
-  const MapHeader& h = map->header();
-  if (AllocCheck(AttrFromHeader(h)) != 0 ||
-      h.region_size != RegionSize(h.max_entries)) {
-    return -EINVAL;
-  }
+  if (int err = map->CheckAttached(&AllocCheck); err != 0) return err;
   *out = std::move(map);
   return 0;
 }

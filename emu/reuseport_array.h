@@ -62,7 +62,7 @@
 
 namespace bpfemu {
 
-class ReuseportArray final : public Map {
+class ReuseportArray final : public SocketSlotArray {
  public:
   static const MapOps kOps;
 
@@ -108,16 +108,12 @@ class ReuseportArray final : public Map {
   static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                    std::unique_ptr<Map>* out);
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
-  static uint64_t RegionSize(uint32_t max_entries);
 
   // Whether slot `index` holds a socket that is still hashed; a slot whose
   // socket is gone is emptied (bpf_sk_reuseport_detach) unless the region
   // is read-only. REQUIRES: the lock, unless read-only. *copy gets the slot.
   bool SlotLive(uint32_t index, SocketSlot* copy);
   void ClearSlot(uint32_t index);
-
-  ShmMutex* lock_;
-  SocketSlot* slots_;
 };
 
 }  // namespace bpfemu

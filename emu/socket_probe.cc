@@ -178,4 +178,40 @@ int HeldSocketFd(const SocketSlot& slot, bool* self) {
   return SocketFdOf(slot.pid, slot.ino, slot.fd);
 }
 
+namespace {
+constexpr uint64_t kSlotArrayLockOffset = RoundUp(kBodyOffset, 64);
+constexpr uint64_t kSlotArraySlotsOffset = kSlotArrayLockOffset + 64;
+}  // namespace
+
+SocketSlotArray::SocketSlotArray(ShmRegion region) : Map(std::move(region)) {
+  lock_ = this->region().At<ShmMutex>(kSlotArrayLockOffset);
+  slots_ = this->region().At<SocketSlot>(kSlotArraySlotsOffset);
+}
+
+uint64_t SocketSlotArray::RegionSize(uint32_t max_entries) {
+  return kSlotArraySlotsOffset + uint64_t{max_entries} * sizeof(SocketSlot);
+}
+
+int SocketSlotArray::CreateRegion(const char* name, const MapAttr& attr,
+                                  uint32_t nr_cpus, int* fd,
+                                  ShmRegion* region) {
+  const uint64_t region_size = RegionSize(attr.max_entries);
+  if (int err = ShmRegion::Create(name, region_size, fd, region); err != 0) {
+    return err;
+  }
+  InitHeader(attr, attr.max_entries, nr_cpus, /*seed=*/0, region_size,
+             region->At<MapHeader>(0));
+  return 0;
+}
+
+int SocketSlotArray::CheckAttached(int (*alloc_check)(const MapAttr&)) const {
+  if (int err = CheckAttachHeader(); err != 0) return err;
+  const MapHeader& h = header();
+  if (alloc_check(AttrFromHeader(h)) != 0 ||
+      h.region_size != RegionSize(h.max_entries)) {
+    return -EINVAL;
+  }
+  return 0;
+}
+
 }  // namespace bpfemu

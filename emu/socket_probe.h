@@ -22,6 +22,10 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
+
+#include "emu/map.h"
+#include "emu/shm.h"
 
 namespace bpfemu {
 
@@ -110,6 +114,29 @@ void RecordSocket(const SocketInfo& info, int fd, SocketSlot* slot);
 // when that process no longer has one (the socket was closed). *self tells
 // whether the descriptor is this process's (usable) or the owner's.
 int HeldSocketFd(const SocketSlot& slot, bool* self);
+
+// The region shape REUSEPORT_SOCKARRAY and XSKMAP share: the map header, a
+// process-shared lock on its own cache line, then max_entries SocketSlots.
+// The kernel's maps are arrays of socket pointers
+// (kernel/bpf/reuseport_array.c, net/xdp/xskmap.c); slots name sockets by
+// inode and are looked up, never followed.
+class SocketSlotArray : public Map {
+ protected:
+  explicit SocketSlotArray(ShmRegion region);
+  // The map's region for `attr`, whose create checks passed: 0 or -errno.
+  static int CreateRegion(const char* name, const MapAttr& attr,
+                          uint32_t nr_cpus, int* fd, ShmRegion* region);
+  // An attached region, validated before use: the generic header checks,
+  // `alloc_check` on the header's attributes and the region size
+  // recomputed from them. 0 or -EINVAL.
+  int CheckAttached(int (*alloc_check)(const MapAttr&)) const;
+
+  ShmMutex* lock_;
+  SocketSlot* slots_;
+
+ private:
+  static uint64_t RegionSize(uint32_t max_entries);
+};
 
 }  // namespace bpfemu
 

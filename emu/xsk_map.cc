@@ -16,8 +16,6 @@
 namespace bpfemu {
 namespace {
 
-constexpr uint64_t kLockOffset = RoundUp(kBodyOffset, 64);
-constexpr uint64_t kSlotsOffset = kLockOffset + 64;
 // sizeof(struct xsk_map_node): a list_head and two pointers.
 constexpr uint64_t kXskMapNode = 32;
 // xsk_map_alloc()'s flag mask.
@@ -29,10 +27,7 @@ constexpr uint32_t kXskCreateFlagMask =
 const MapOps XskMap::kOps = {&XskMap::AllocCheck, &XskMap::Alloc,
                              &XskMap::Attach};
 
-XskMap::XskMap(ShmRegion region) : Map(std::move(region)) {
-  lock_ = this->region().At<ShmMutex>(kLockOffset);
-  slots_ = this->region().At<SocketSlot>(kSlotsOffset);
-}
+XskMap::XskMap(ShmRegion region) : SocketSlotArray(std::move(region)) {}
 
 // xsk_map_alloc()'s checks (the kernel has no alloc_check for XSKMAP; the
 // checks open its alloc, with nothing between).
@@ -44,38 +39,20 @@ int XskMap::AllocCheck(const MapAttr& attr) {
   return 0;
 }
 
-uint64_t XskMap::RegionSize(uint32_t max_entries) {
-  return kSlotsOffset + uint64_t{max_entries} * sizeof(SocketSlot);
-}
-
 int XskMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                   std::unique_ptr<Map>* out) {
-  const uint64_t region_size = RegionSize(attr.max_entries);
   ShmRegion region;
-  int map_fd;
-  if (int err =
-          ShmRegion::Create("bpfemu-xskmap", region_size, &map_fd, &region);
+  if (int err = CreateRegion("bpfemu-xskmap", attr, nr_cpus, fd, &region);
       err != 0) {
     return err;
   }
-  InitHeader(attr, attr.max_entries, nr_cpus, /*seed=*/0, region_size,
-             region.At<MapHeader>(0));
-  *fd = map_fd;
   *out = std::unique_ptr<Map>(new XskMap(std::move(region)));
   return 0;
 }
 
-// Validated before use: the generic header checks, the create checks on
-// the header's attributes and the region size recomputed as Alloc does.
-// Slots name sockets by inode and are looked up, never followed.
 int XskMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
   auto map = std::unique_ptr<XskMap>(new XskMap(std::move(region)));
-  if (int err = map->CheckAttachHeader(); err != 0) return err;
-  const MapHeader& h = map->header();
-  if (AllocCheck(AttrFromHeader(h)) != 0 ||
-      h.region_size != RegionSize(h.max_entries)) {
-    return -EINVAL;
-  }
+  if (int err = map->CheckAttached(&AllocCheck); err != 0) return err;
   *out = std::move(map);
   return 0;
 }

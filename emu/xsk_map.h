@@ -45,7 +45,7 @@
 
 namespace bpfemu {
 
-class XskMap final : public Map {
+class XskMap final : public SocketSlotArray {
  public:
   static const MapOps kOps;
 
@@ -71,15 +71,11 @@ class XskMap final : public Map {
   static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                    std::unique_ptr<Map>* out);
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
-  static uint64_t RegionSize(uint32_t max_entries);
 
   // Whether slot `index` holds a socket that is still open; a closed one's
   // slot is emptied (xsk_delete_from_maps) when `clear` and the region is
   // writable. *copy gets the slot. REQUIRES: the lock when clearing.
   bool SlotLive(uint32_t index, SocketSlot* copy, bool clear) const;
-
-  ShmMutex* lock_;
-  SocketSlot* slots_;
 };
 
 }  // namespace bpfemu
