@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "emu/kernel_btf.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "absl/base/call_once.h"
+#include "absl/container/flat_hash_map.h"
+
+namespace bpfemu {
+namespace {
+
+// The kernel's BTF_MAX_SIZE bounds the blobs the kernel itself parses; a
+// vmlinux blob is a few MiB. A larger file is refused rather than read.
+constexpr size_t kMaxKernelBtf = 64u << 20;
+
+uint32_t KindOf(const btf_type* t) { return BTF_INFO_KIND(t->info); }
+
+// The bytes a type's record takes after struct btf_type, or -1 for an
+// unknown kind (btf_type_ops' check_meta sizes).
+int64_t TrailingBytes(const btf_type* t) {
+  const uint64_t vlen = BTF_INFO_VLEN(t->info);
+  switch (KindOf(t)) {
+    case BTF_KIND_INT:
+    case BTF_KIND_VAR:
+    case BTF_KIND_DECL_TAG:
+      return 4;
+    case BTF_KIND_ARRAY:
+      return sizeof(btf_array);
+    case BTF_KIND_STRUCT:
+    case BTF_KIND_UNION:
+      return vlen * sizeof(btf_member);
+    case BTF_KIND_ENUM:
+      return vlen * sizeof(btf_enum);
+    case BTF_KIND_ENUM64:
+      return vlen * sizeof(btf_enum64);
+    case BTF_KIND_FUNC_PROTO:
+      return vlen * sizeof(btf_param);
+    case BTF_KIND_DATASEC:
+      return vlen * sizeof(btf_var_secinfo);
+    case BTF_KIND_PTR:
+    case BTF_KIND_FWD:
+    case BTF_KIND_TYPEDEF:
+    case BTF_KIND_VOLATILE:
+    case BTF_KIND_CONST:
+    case BTF_KIND_RESTRICT:
+    case BTF_KIND_FUNC:
+    case BTF_KIND_FLOAT:
+    case BTF_KIND_TYPE_TAG:
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+bool ReadFile(const char* path, std::vector<uint8_t>* out) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  uint8_t buf[1 << 16];
+  bool ok = true;
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = n == 0;
+      break;
+    }
+    if (out->size() + static_cast<size_t>(n) > kMaxKernelBtf) {
+      ok = false;
+      break;
+    }
+    out->insert(out->end(), buf, buf + n);
+  }
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
+// The (kind, name) -> lowest id index FindByNameKind builds on first use.
+struct KernelBtf::NameIndex {
+  absl::once_flag once;
+  absl::flat_hash_map<std::pair<uint32_t, std::string_view>, uint32_t> ids;
+};
+
+KernelBtf::KernelBtf() : index_(std::make_unique<NameIndex>()) {}
+KernelBtf::~KernelBtf() = default;
+
+std::unique_ptr<KernelBtf> KernelBtf::Parse(std::vector<uint8_t> raw) {
+  btf_header hdr;
+  if (raw.size() < sizeof(hdr)) return nullptr;
+  std::memcpy(&hdr, raw.data(), sizeof(hdr));
+  if (hdr.magic != BTF_MAGIC || hdr.version != BTF_VERSION ||
+      hdr.hdr_len < sizeof(hdr) || hdr.hdr_len > raw.size()) {
+    return nullptr;
+  }
+  const uint64_t body = raw.size() - hdr.hdr_len;
+  if (uint64_t{hdr.type_off} + hdr.type_len > body ||
+      uint64_t{hdr.str_off} + hdr.str_len > body ||
+      (hdr.hdr_len + hdr.type_off) % 4 != 0 || hdr.str_len == 0) {
+    return nullptr;
+  }
+  std::unique_ptr<KernelBtf> btf(new KernelBtf());
+  btf->raw_ = std::move(raw);
+  const uint8_t* base = btf->raw_.data() + hdr.hdr_len;
+  btf->types_ = base + hdr.type_off;
+  btf->strs_ = reinterpret_cast<const char*>(base + hdr.str_off);
+  btf->str_len_ = hdr.str_len;
+  if (btf->strs_[0] != '\0' || btf->strs_[hdr.str_len - 1] != '\0') {
+    return nullptr;
+  }
+  btf->offs_.push_back(0);  // id 0: void
+  uint64_t off = 0;
+  while (off < hdr.type_len) {
+    if (hdr.type_len - off < sizeof(btf_type)) return nullptr;
+    const auto* t = reinterpret_cast<const btf_type*>(btf->types_ + off);
+    const int64_t extra = TrailingBytes(t);
+    if (extra < 0 || t->name_off >= hdr.str_len) return nullptr;
+    const uint64_t next = off + sizeof(btf_type) + extra;
+    if (next > hdr.type_len) return nullptr;
+    btf->offs_.push_back(static_cast<uint32_t>(off));
+    off = next;
+  }
+  return btf;
+}
+
+const KernelBtf* KernelBtf::Get() {
+  static const KernelBtf* btf = [] {
+    const char* path = std::getenv("BPFEMU_VMLINUX_BTF");
+    if (path == nullptr || *path == '\0') path = "/sys/kernel/btf/vmlinux";
+    std::vector<uint8_t> raw;
+    if (!ReadFile(path, &raw)) return static_cast<const KernelBtf*>(nullptr);
+    return static_cast<const KernelBtf*>(Parse(std::move(raw)).release());
+  }();
+  return btf;
+}
+
+const btf_type* KernelBtf::Type(uint32_t id) const {
+  if (id == 0 || id >= offs_.size()) return nullptr;
+  return reinterpret_cast<const btf_type*>(types_ + offs_[id]);
+}
+
+uint32_t KernelBtf::Kind(uint32_t id) const {
+  const btf_type* t = Type(id);
+  return t == nullptr ? uint32_t{BTF_KIND_UNKN} : KindOf(t);
+}
+
+std::string_view KernelBtf::Str(uint32_t off) const {
+  if (off >= str_len_) return {};
+  return std::string_view(strs_ + off);  // the section ends in '\0'
+}
+
+std::string_view KernelBtf::Name(uint32_t id) const {
+  const btf_type* t = Type(id);
+  return t == nullptr ? std::string_view() : Str(t->name_off);
+}
+
+int32_t KernelBtf::FindByNameKind(std::string_view name, uint32_t kind) const {
+  NameIndex& index = *index_;
+  absl::call_once(index.once, [&] {
+    for (uint32_t id = 1; id < TypeCount(); ++id) {
+      const std::string_view n = Name(id);
+      if (!n.empty()) index.ids.try_emplace({Kind(id), n}, id);
+    }
+  });
+  const auto it = index.ids.find(std::make_pair(kind, name));
+  return it == index.ids.end() ? -ENOENT : static_cast<int32_t>(it->second);
+}
+
+uint32_t KernelBtf::SkipModifiers(uint32_t id) const {
+  // A chain longer than the type count is a loop.
+  for (uint32_t steps = 0; steps < TypeCount(); ++steps) {
+    const btf_type* t = Type(id);
+    if (t == nullptr) return 0;
+    switch (KindOf(t)) {
+      case BTF_KIND_TYPEDEF:
+      case BTF_KIND_VOLATILE:
+      case BTF_KIND_CONST:
+      case BTF_KIND_RESTRICT:
+      case BTF_KIND_TYPE_TAG:
+        id = t->type;
+        break;
+      default:
+        return id;
+    }
+  }
+  return 0;
+}
+
+int64_t KernelBtf::Size(uint32_t id) const {
+  // Arrays nest; each level multiplies. Bounded like SkipModifiers.
+  uint64_t mult = 1;
+  for (uint32_t steps = 0; steps < TypeCount(); ++steps) {
+    id = SkipModifiers(id);
+    const btf_type* t = Type(id);
+    if (t == nullptr) return -EINVAL;
+    switch (KindOf(t)) {
+      case BTF_KIND_INT:
+      case BTF_KIND_ENUM:
+      case BTF_KIND_ENUM64:
+      case BTF_KIND_STRUCT:
+      case BTF_KIND_UNION:
+      case BTF_KIND_FLOAT: {
+        const uint64_t size = mult * t->size;
+        return size > INT32_MAX ? -EINVAL : static_cast<int64_t>(size);
+      }
+      case BTF_KIND_PTR:
+        return static_cast<int64_t>(mult * 8) > INT32_MAX
+                   ? -EINVAL
+                   : static_cast<int64_t>(mult * 8);
+      case BTF_KIND_ARRAY: {
+        btf_array a;
+        std::memcpy(&a, t + 1, sizeof(a));
+        mult *= a.nelems;
+        if (mult > INT32_MAX) return -EINVAL;
+        id = a.type;
+        break;
+      }
+      default:
+        return -EINVAL;
+    }
+  }
+  return -EINVAL;
+}
+
+const btf_member* KernelBtf::Members(uint32_t id, uint16_t* count) const {
+  const btf_type* t = Type(id);
+  *count = 0;
+  if (t == nullptr ||
+      (KindOf(t) != BTF_KIND_STRUCT && KindOf(t) != BTF_KIND_UNION)) {
+    return nullptr;
+  }
+  *count = BTF_INFO_VLEN(t->info);
+  return reinterpret_cast<const btf_member*>(t + 1);
+}
+
+const btf_param* KernelBtf::Params(uint32_t id, uint16_t* count) const {
+  const btf_type* t = Type(id);
+  *count = 0;
+  if (t == nullptr || KindOf(t) != BTF_KIND_FUNC_PROTO) return nullptr;
+  *count = BTF_INFO_VLEN(t->info);
+  return reinterpret_cast<const btf_param*>(t + 1);
+}
+
+}  // namespace bpfemu

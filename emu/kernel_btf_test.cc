@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+// KernelBtf: the vmlinux BTF parser's refusals on malformed blobs, its
+// accessors on a hand-made blob, and lookups in the running kernel's BTF.
+#include "emu/kernel_btf.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace bpfemu {
+namespace {
+
+// Builds a blob: types as u32 words, strings as one '\0'-separated block.
+std::vector<uint8_t> Blob(const std::vector<uint32_t>& types,
+                          const std::string& strs) {
+  btf_header hdr = {};
+  hdr.magic = BTF_MAGIC;
+  hdr.version = BTF_VERSION;
+  hdr.hdr_len = sizeof(hdr);
+  hdr.type_len = types.size() * 4;
+  hdr.str_off = hdr.type_len;
+  hdr.str_len = strs.size();
+  std::vector<uint8_t> raw(sizeof(hdr) + hdr.type_len + hdr.str_len);
+  std::memcpy(raw.data(), &hdr, sizeof(hdr));
+  std::memcpy(raw.data() + sizeof(hdr), types.data(), hdr.type_len);
+  std::memcpy(raw.data() + sizeof(hdr) + hdr.type_len, strs.data(),
+              strs.size());
+  return raw;
+}
+
+constexpr uint32_t Info(uint32_t kind, uint32_t vlen) {
+  return (kind << 24) | vlen;
+}
+
+// Strings: 1 "int", 5 "pair", 10 "a", 12 "b", 14 "loop".
+const std::string kStrs("\0int\0pair\0a\0b\0loop\0", 20);
+
+// 1: int (4 bytes); 2: struct pair { int a; int b; }; 3: int[3];
+// 4: const -> 3; 5: typedef loop -> 6; 6: typedef -> 5; 7: ptr -> 2.
+std::vector<uint32_t> Types() {
+  return {
+      1,  Info(BTF_KIND_INT, 0),
+      4,  32,  // 1
+      5,  Info(BTF_KIND_STRUCT, 2),
+      8,  // 2
+      10, 1,
+      0,  //   a
+      12, 1,
+      32,  //   b
+      0,  Info(BTF_KIND_ARRAY, 0),
+      0,  1,
+      1,  3,  // 3
+      0,  Info(BTF_KIND_CONST, 0),
+      3,  // 4
+      14, Info(BTF_KIND_TYPEDEF, 0),
+      6,  // 5
+      0,  Info(BTF_KIND_TYPEDEF, 0),
+      5,  // 6
+      0,  Info(BTF_KIND_PTR, 0),
+      2,  // 7
+  };
+}
+
+TEST(KernelBtfTest, Accessors) {
+  auto btf = KernelBtf::Parse(Blob(Types(), kStrs));
+  ASSERT_NE(btf, nullptr);
+  EXPECT_EQ(btf->TypeCount(), 8u);
+  EXPECT_EQ(btf->Type(0), nullptr);
+  EXPECT_EQ(btf->Type(8), nullptr);
+  EXPECT_EQ(btf->Kind(2), uint32_t{BTF_KIND_STRUCT});
+  EXPECT_EQ(btf->Name(2), "pair");
+  EXPECT_EQ(btf->FindByNameKind("pair", BTF_KIND_STRUCT), 2);
+  EXPECT_EQ(btf->FindByNameKind("pair", BTF_KIND_UNION), -ENOENT);
+  EXPECT_EQ(btf->FindByNameKind("nope", BTF_KIND_INT), -ENOENT);
+  EXPECT_EQ(btf->Size(1), 4);
+  EXPECT_EQ(btf->Size(2), 8);
+  EXPECT_EQ(btf->Size(3), 12);
+  EXPECT_EQ(btf->Size(4), 12);  // const int[3]
+  EXPECT_EQ(btf->Size(7), 8);
+  EXPECT_EQ(btf->SkipModifiers(4), 3u);
+  EXPECT_EQ(btf->SkipModifiers(5), 0u);  // a typedef loop
+  EXPECT_EQ(btf->Size(5), -EINVAL);
+  uint16_t n = 0;
+  const btf_member* m = btf->Members(2, &n);
+  ASSERT_EQ(n, 2);
+  EXPECT_EQ(btf->Str(m[1].name_off), "b");
+  EXPECT_EQ(m[1].offset, 32u);
+  EXPECT_EQ(btf->Members(1, &n), nullptr);
+  EXPECT_EQ(n, 0);
+}
+
+TEST(KernelBtfTest, RefusesMalformedBlobs) {
+  const std::vector<uint8_t> good = Blob(Types(), kStrs);
+  auto refused = [](std::vector<uint8_t> raw) {
+    return KernelBtf::Parse(std::move(raw)) == nullptr;
+  };
+  EXPECT_TRUE(refused({}));
+  EXPECT_TRUE(refused(std::vector<uint8_t>(good.begin(), good.begin() + 20)));
+  auto patch = [&](size_t off, uint32_t v) {
+    std::vector<uint8_t> raw = good;
+    std::memcpy(raw.data() + off, &v, 4);
+    return raw;
+  };
+  EXPECT_TRUE(refused(patch(0, 0x1234)));  // magic and version
+  EXPECT_TRUE(refused(patch(4, 0xffff)));  // hdr_len past the end
+  EXPECT_TRUE(refused(patch(12, 4)));      // type section past the end
+  EXPECT_TRUE(refused(patch(20, 4096)));   // string section past the end
+  const size_t t = sizeof(btf_header);
+  EXPECT_TRUE(refused(patch(t + 4, Info(31, 0))));        // unknown kind
+  EXPECT_TRUE(refused(patch(t + 16 + 4, Info(4, 200))));  // vlen overrun
+  EXPECT_TRUE(refused(patch(t, 1000)));                   // name_off
+  // The last string must end in '\0'.
+  std::vector<uint8_t> raw = good;
+  raw.back() = 'x';
+  EXPECT_TRUE(refused(raw));
+  // Ids past the end of a broken chain are not followed.
+  std::vector<uint32_t> types = Types();
+  types[types.size() - 1] = 99;  // ptr -> 99
+  auto btf = KernelBtf::Parse(Blob(types, kStrs));
+  ASSERT_NE(btf, nullptr);
+  EXPECT_EQ(btf->Size(7), 8);  // a pointer's size does not follow it
+  EXPECT_EQ(btf->SkipModifiers(99), 0u);
+  EXPECT_EQ(btf->Size(99), -EINVAL);
+}
+
+TEST(KernelBtfTest, RunningKernel) {
+  if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+    GTEST_SKIP() << "/sys/kernel/btf/vmlinux is not readable";
+  }
+  const KernelBtf* btf = KernelBtf::Get();
+  ASSERT_NE(btf, nullptr);
+  EXPECT_GT(btf->TypeCount(), 10000u);
+  const int32_t task = btf->FindByNameKind("task_struct", BTF_KIND_STRUCT);
+  ASSERT_GT(task, 0);
+  EXPECT_GT(btf->Size(task), 1000);
+  uint16_t n = 0;
+  const btf_member* m = btf->Members(task, &n);
+  bool has_pid = false;
+  for (uint16_t i = 0; i < n; ++i) has_pid |= btf->Str(m[i].name_off) == "pid";
+  EXPECT_TRUE(has_pid);
+  const int32_t fn = btf->FindByNameKind("bpf_map_lookup_elem", BTF_KIND_FUNC);
+  EXPECT_TRUE(fn > 0 || fn == -ENOENT);
+}
+
+}  // namespace
+}  // namespace bpfemu
