@@ -87,11 +87,6 @@ class ReuseportArray final : public SocketSlotArray {
   [[nodiscard]] int DeleteElem(const void* key) override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
   // Programs reach the array only through bpf_sk_select_reuseport.
-  void* LookupElemProg(const void*) override { return nullptr; }
-  [[nodiscard]] int UpdateElemProg(const void*, const void*,
-                                   uint64_t) override {
-    return -EOPNOTSUPP;
-  }
   [[nodiscard]] int DeleteElemProg(const void*) override { return -EOPNOTSUPP; }
   uint64_t MemUsage(const BuildProfile& build) const override;
 

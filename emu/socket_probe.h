@@ -121,6 +121,17 @@ int HeldSocketFd(const SocketSlot& slot, bool* self);
 // (kernel/bpf/reuseport_array.c, net/xdp/xskmap.c); slots name sockets by
 // inode and are looked up, never followed.
 class SocketSlotArray : public Map {
+ public:
+  // Programs get no value from either array: the reuseport array has no
+  // program lookup (programs use bpf_sk_select_reuseport), XSKMAP's gives a
+  // struct bpf_xdp_sock, which is not modelled (programs use
+  // bpf_redirect_map); the verifier refuses updates from programs.
+  void* LookupElemProg(const void*) override { return nullptr; }
+  [[nodiscard]] int UpdateElemProg(const void*, const void*,
+                                   uint64_t) override {
+    return -EOPNOTSUPP;
+  }
+
  protected:
   explicit SocketSlotArray(ShmRegion region);
   // The map's region for `attr`, whose create checks passed: 0 or -errno.

@@ -58,11 +58,6 @@ class XskMap final : public SocketSlotArray {
                                uint64_t flags) override;
   [[nodiscard]] int DeleteElem(const void* key) override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
-  void* LookupElemProg(const void*) override { return nullptr; }
-  [[nodiscard]] int UpdateElemProg(const void*, const void*,
-                                   uint64_t) override {
-    return -EOPNOTSUPP;
-  }
   uint64_t MemUsage(const BuildProfile& build) const override;
 
  private:
