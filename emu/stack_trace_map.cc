@@ -35,7 +35,11 @@ struct Geometry {
   uint64_t buckets_off, elems_off, elem_size, region_size;
 };
 
-uint32_t RoundUpPow2(uint32_t x) {  // x in [1, 2^31]
+// The smallest power of two >= x; 0 when there is none in 32 bits (x above
+// 2^31: an attached region's header may claim that before it is checked,
+// and a doubling loop would then never end).
+uint32_t RoundUpPow2(uint32_t x) {
+  if (x > (uint32_t{1} << 31)) return 0;
   uint32_t p = 1;
   while (p < x) p <<= 1;
   return p;

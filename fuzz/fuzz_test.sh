@@ -29,7 +29,8 @@ flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -I. -Inative/include
        -fsanitize=fuzzer-no-link,address,undefined)
 # BPFEMU_FUZZ_HARNESSES="region_fuzzer cli_fuzzer" runs only those.
 harnesses=(${BPFEMU_FUZZ_HARNESSES:-map_create_fuzzer map_ops_fuzzer
-           ringbuf_fuzzer interp_fuzzer elf_fuzzer region_fuzzer cli_fuzzer})
+           ringbuf_fuzzer interp_fuzzer elf_fuzzer region_fuzzer region_objects_fuzzer
+           cli_fuzzer})
 absl_libs=(-labsl_synchronization -labsl_graphcycles_internal
   -labsl_random_distributions -labsl_random_seed_sequences
   -labsl_random_internal_pool_urbg -labsl_random_internal_randen
