@@ -303,8 +303,10 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
   if (!is_l2) std::memset(r.data_out.data(), 0, ETH_HLEN);
   if (ctx_in != nullptr) {
     // convert_skb_to___skb(): what the program may have changed (mark,
-    // priority, cb, tstamp) and the rest as the run set it.
-    struct __sk_buff out = {};
+    // priority, cb, tstamp) and the rest as the run set it, over the
+    // context given (bpf_ctx_init's copy: gso_size comes back as given,
+    // even after bpf_skb_change_tail reset the skb's GSO).
+    struct __sk_buff out = *ctx_in;
     out.mark = skb.mark;
     out.priority = skb.priority;
     out.ingress_ifindex = before.ingress_ifindex;

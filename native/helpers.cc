@@ -1349,7 +1349,7 @@ long PopPacketTag(SkbFrame* f, struct __sk_buff* s, uint16_t* tci) {
   if (s->len < kVlanEthHlen) return -ENOMEM;
   uint8_t* d = At(s->data);
   uint16_t v;
-  std::memcpy(&v, d + ETH_HLEN + 2, 2);
+  std::memcpy(&v, d + ETH_HLEN, 2);
   *tci = ntohs(v);
   uint16_t encap;
   std::memcpy(&encap, d + 2 * ETH_ALEN + kVlanHlen, 2);
