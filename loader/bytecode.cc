@@ -509,6 +509,25 @@ uint64_t SkbChangeHead(Vm& vm, uint64_t skb, uint64_t len, uint64_t flags,
                    "bpf_skb_change_head");
 }
 
+uint64_t SkbChangeProto(Vm& vm, uint64_t skb, uint64_t proto, uint64_t flags,
+                        uint64_t, uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_change_proto");
+  const long ret =
+      bpfemu_skb_change_proto(Ptr(skb), static_cast<__be16>(proto), flags);
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
+uint64_t SkbAdjustRoom(Vm& vm, uint64_t skb, uint64_t len_diff, uint64_t mode,
+                       uint64_t flags, uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_adjust_room");
+  const long ret =
+      bpfemu_skb_adjust_room(Ptr(skb), static_cast<int32_t>(len_diff),
+                             static_cast<uint32_t>(mode), flags);
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
 uint64_t SkbPullData(Vm& vm, uint64_t skb, uint64_t len, uint64_t, uint64_t,
                      uint64_t) {
   NeedCtx(vm, skb, "bpf_skb_pull_data");
@@ -1029,6 +1048,8 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_skb_change_tail, SkbChangeTail, false, O::kTcLike},
     {BPF_FUNC_skb_change_head, SkbChangeHead, false, O::kTcLike},
     {BPF_FUNC_skb_pull_data, SkbPullData, false, O::kTcOrLwt},
+    {BPF_FUNC_skb_change_proto, SkbChangeProto, false, O::kTc},
+    {BPF_FUNC_skb_adjust_room, SkbAdjustRoom, false, O::kTc},
     {BPF_FUNC_skb_change_type, SkbChangeType, false, O::kTc},
     {BPF_FUNC_set_hash, SetHash, false, O::kTc},
     {BPF_FUNC_set_hash_invalid, SetHashInvalid, false, O::kTcLike},

@@ -40,6 +40,7 @@
 #include "emu/cgroup.h"
 #include "emu/cgroup_storage.h"
 #include "emu/cpu.h"
+#include "emu/errno.h"
 #include "emu/jhash.h"
 #include "emu/local_mutex.h"
 #include "emu/local_storage.h"
@@ -1427,22 +1428,69 @@ uint32_t FlowHash(const struct __sk_buff* s, const SkbFrame* f, bool* l4) {
   return h != 0 ? h : 1;
 }
 
+// bpf_skb_net_hdr_push(): `len` zeroed bytes at `off` from the start (the
+// first `off` bytes move to the front); the mac and network headers move
+// with the bytes before them. The frame always has the room (skb_cow).
+long NetHdrPush(SkbFrame* f, struct __sk_buff* s, uint32_t off, uint32_t len) {
+  if (uint64_t{s->data} < f->head + len) return -ENOMEM;
+  const uint64_t data = uint64_t{s->data} - len;
+  std::memmove(At(data), At(data + len), off);
+  std::memset(At(data + off), 0, len);
+  SetPacket(s, data, s->len + len);
+  f->mac -= len;
+  f->network -= len;
+  return 0;
+}
+
+// bpf_skb_net_hdr_pop(): the `len` bytes at `off` go (pskb_may_pull of
+// off + len first: -ENOMEM past the packet's end).
+long NetHdrPop(SkbFrame* f, struct __sk_buff* s, uint32_t off, uint32_t len) {
+  if (uint64_t{off} + len > s->len) return -ENOMEM;
+  const uint64_t old = s->data;
+  SetPacket(s, old + len, s->len - len);
+  std::memmove(At(old + len), At(old), off);
+  f->mac += len;
+  f->network += len;
+  return 0;
+}
+
+// skb_clear_hash().
+void ClearHash(SkbFrame* f, struct __sk_buff* s) {
+  s->hash = 0;
+  f->sw_hash = false;
+  f->l4_hash = false;
+}
+
+// bpf_skb_net_base_len(): the fixed IP header of skb->protocol.
+uint32_t NetBaseLen(const struct __sk_buff* s) {
+  if (s->protocol == htons(ETH_P_IP)) return 20;
+  if (s->protocol == htons(ETH_P_IPV6)) return 40;
+  return ~0u;
+}
+
+// The test run's GSO packet has no gso_type (convert___skb_to_skb sets
+// only gso_size and gso_segs): neither TCP nor UDP_L4, which
+// bpf_skb_adjust_room refuses (-ENOTSUPP).
+bool GsoNotTcp(const struct __sk_buff* s) { return s->gso_size != 0; }
+
 }  // namespace
 
 // bpf_skb_change_tail(): the packet grows (zeroed) or shrinks to
-// `new_len`, no shorter than the headers before the network header
-// (__bpf_skb_min_len; the test run's transport header is unset) and no
-// longer than BPF_SKB_MAX_LEN; flags must be 0. A GSO packet loses its
-// segmentation (skb_gso_reset).
+// `new_len`, no shorter than the headers before the network header, or
+// the transport header once set (__bpf_skb_min_len), and no longer than
+// BPF_SKB_MAX_LEN; flags must be 0; not for an encapsulated packet
+// (-ENOTSUPP). A GSO packet loses its segmentation (skb_gso_reset).
 long bpfemu_skb_change_tail(void* ctx, __u32 new_len, __u64 flags) {
   SkbFrame* f = bpfemu::native::skb_frame;
   if (f == nullptr) return -EINVAL;
   struct __sk_buff* s = AsSkb(ctx);
   const uint64_t data = s->data;
-  const uint64_t min_len = f->network > data ? f->network - data : 0;
+  uint64_t min_len = f->network > data ? f->network - data : 0;
+  if (f->transport != 0 && f->transport > data) min_len = f->transport - data;
   if (flags != 0 || new_len > bpfemu::native::kSkbMaxLen || new_len < min_len) {
     return -EINVAL;
   }
+  if (f->encapsulation) return -bpfemu::kENOTSUPP;
   if (data + new_len > f->end) return -ENOMEM;
   if (new_len > s->len) std::memset(At(data + s->len), 0, new_len - s->len);
   SetPacket(s, data, new_len);
@@ -1475,6 +1523,136 @@ long bpfemu_skb_change_head(void* ctx, __u32 head_room, __u64 flags) {
   std::memset(At(data), 0, head_room);
   SetPacket(s, data, new_len);
   f->mac = data;
+  return 0;
+}
+
+// bpf_skb_change_proto(): IPv4 <-> IPv6 only (else -ENOTSUPP), flags 0:
+// 20 zeroed bytes after the MAC header for IPv6, or the 20 bytes there
+// removed for IPv4 (the program writes the new header); the hash is
+// cleared.
+long bpfemu_skb_change_proto(void* ctx, __be16 proto, __u64 flags) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr) return -EINVAL;
+  struct __sk_buff* s = AsSkb(ctx);
+  if (flags != 0) return -EINVAL;
+  constexpr uint32_t kDiff = 40 - 20;  // ipv6hdr less iphdr
+  const auto off = static_cast<uint32_t>(f->network - f->mac);
+  long err;
+  uint16_t to;
+  if (s->protocol == htons(ETH_P_IP) && proto == htons(ETH_P_IPV6)) {
+    err = NetHdrPush(f, s, off, kDiff);
+    to = ETH_P_IPV6;
+  } else if (s->protocol == htons(ETH_P_IPV6) && proto == htons(ETH_P_IP)) {
+    err = NetHdrPop(f, s, off, kDiff);
+    to = ETH_P_IP;
+  } else {
+    return -bpfemu::kENOTSUPP;
+  }
+  if (err != 0) return err;
+  s->protocol = htons(to);
+  ClearHash(f, s);
+  return 0;
+}
+
+// bpf_skb_adjust_room(): `len_diff` bytes (at most 0xfff either way, else
+// -EFAULT) added or removed after the MAC header (BPF_ADJ_ROOM_MAC) or
+// after the IP header (BPF_ADJ_ROOM_NET), IPv4 / IPv6 packets only
+// (-ENOTSUPP). Growth keeps the packet within BPF_SKB_MAX_LEN; shrinking
+// leaves at least an IP header (of the decapsulated type with
+// BPF_F_ADJ_ROOM_DECAP_L3_*) after the network header (-ENOTSUPP). The
+// encapsulation flags mark the packet encapsulated (a second time:
+// -EALREADY), move the network header to the new outer header and, for
+// GRE / UDP, set the transport header after it; ENCAP_L3 of the other
+// family and DECAP_L3 switch skb->protocol.
+long bpfemu_skb_adjust_room(void* ctx, __s32 len_diff, __u32 mode,
+                            __u64 flags) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr) return -EINVAL;
+  struct __sk_buff* s = AsSkb(ctx);
+  constexpr uint64_t kFixedGso = 1ULL << 0, kEncapV4 = 1ULL << 1,
+                     kEncapV6 = 1ULL << 2, kGre = 1ULL << 3, kUdp = 1ULL << 4,
+                     kNoCsumReset = 1ULL << 5, kL2Eth = 1ULL << 6,
+                     kDecapV4 = 1ULL << 7, kDecapV6 = 1ULL << 8,
+                     kL2Len = 0xffULL << 56;
+  const uint64_t decap_mask =
+      bpfemu::AdjustRoomHasDecapFlags(bpfemu::TargetKernel())
+          ? kDecapV4 | kDecapV6
+          : 0;
+  const uint64_t known = kFixedGso | kEncapV4 | kEncapV6 | kGre | kUdp |
+                         kNoCsumReset | kL2Eth | kL2Len | decap_mask;
+  const uint32_t diff = len_diff < 0 ? 0u - static_cast<uint32_t>(len_diff)
+                                     : static_cast<uint32_t>(len_diff);
+  const bool shrink = len_diff < 0;
+  if (flags & ~known) return -EINVAL;
+  if (diff > 0xfff) return -EFAULT;
+  if (s->protocol != htons(ETH_P_IP) && s->protocol != htons(ETH_P_IPV6)) {
+    return -bpfemu::kENOTSUPP;
+  }
+  uint32_t len_min = NetBaseLen(s);
+  auto off = static_cast<uint32_t>(f->network - f->mac);
+  if (mode == BPF_ADJ_ROOM_NET) {
+    off += NetBaseLen(s);
+  } else if (mode != BPF_ADJ_ROOM_MAC) {
+    return -bpfemu::kENOTSUPP;
+  }
+  if (flags & decap_mask) {
+    if (!shrink) return -EINVAL;
+    switch (flags & decap_mask) {
+      case kDecapV4:
+        len_min = 20;
+        break;
+      case kDecapV6:
+        len_min = 40;
+        break;
+      default:
+        return -EINVAL;
+    }
+  }
+  const auto len_cur =
+      static_cast<uint32_t>(uint64_t{s->len} + s->data - f->network);
+  if ((shrink && (diff >= len_cur || len_cur - diff < len_min)) ||
+      (!shrink && uint64_t{s->len} + diff > bpfemu::native::kSkbMaxLen &&
+       s->gso_size == 0)) {
+    return -bpfemu::kENOTSUPP;
+  }
+  if (shrink) {
+    // bpf_skb_net_shrink().
+    if (flags & ~(kFixedGso | decap_mask | kNoCsumReset)) return -EINVAL;
+    if (GsoNotTcp(s)) return -bpfemu::kENOTSUPP;
+    if (long err = NetHdrPop(f, s, off, diff); err != 0) return err;
+    if (s->protocol == htons(ETH_P_IP) && (flags & kDecapV6)) {
+      s->protocol = htons(ETH_P_IPV6);
+    } else if (s->protocol == htons(ETH_P_IPV6) && (flags & kDecapV4)) {
+      s->protocol = htons(ETH_P_IP);
+    }
+    return 0;
+  }
+  // bpf_skb_net_grow().
+  const auto inner_mac_len = static_cast<uint8_t>(flags >> 56);
+  const bool encap = flags & (kEncapV4 | kEncapV6);
+  if (GsoNotTcp(s)) return -bpfemu::kENOTSUPP;
+  uint32_t mac_len = 0;
+  if (encap) {
+    if ((flags & kEncapV4) && (flags & kEncapV6)) return -EINVAL;
+    if ((flags & kGre) && (flags & kUdp)) return -EINVAL;
+    if ((flags & kL2Eth) && inner_mac_len < ETH_HLEN) return -EINVAL;
+    if (f->encapsulation) return -EALREADY;
+    mac_len = static_cast<uint32_t>(f->network - f->mac);
+    if (inner_mac_len > diff) return -EINVAL;
+  }
+  if (long err = NetHdrPush(f, s, off, diff); err != 0) return err;
+  if (encap) {
+    f->encapsulation = true;
+    f->network = uint64_t{s->data} + mac_len;
+    if (flags & (kGre | kUdp)) {
+      f->transport = f->network + ((flags & kEncapV6) ? 40 : 20);
+    }
+    if (s->protocol == htons(ETH_P_IP) && (flags & kEncapV6)) {
+      s->protocol = htons(ETH_P_IPV6);
+    } else if (s->protocol == htons(ETH_P_IPV6) && (flags & kEncapV4)) {
+      s->protocol = htons(ETH_P_IP);
+    }
+  }
   return 0;
 }
 

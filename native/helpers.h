@@ -131,7 +131,9 @@ inline constexpr uint32_t kSkbMaxLen = (4096u << 2) - kSkbSharedInfoRoom;
 // thread (net/bpf/test_run.c), beyond what struct __sk_buff shows (len,
 // data, data_end, protocol, pkt_type, hash, vlan_* live there): the buffer
 // the packet may grow in, [head, end), the mac and network headers as
-// addresses, and the hash's kind (sk_buff's sw_hash and l4_hash). The
+// addresses (and the transport header, which only bpf_skb_adjust_room's
+// L4 encapsulation sets), whether the packet is encapsulated, and the
+// hash's kind (sk_buff's sw_hash and l4_hash). The
 // skb-mutating helpers (bpf_skb_change_tail, _change_head, bpf_skb_vlan_*,
 // bpf_set_hash ...) update it and the context together. Set by the skb
 // test run before the program runs; nullptr afterwards (the helpers then
@@ -141,6 +143,8 @@ struct SkbFrame {
   uint64_t end = 0;
   uint64_t mac = 0;
   uint64_t network = 0;
+  uint64_t transport = 0;  // 0: not set (the test run's skb has none)
+  bool encapsulation = false;
   bool sw_hash = false;
   bool l4_hash = false;
 };

@@ -3,11 +3,11 @@
 // `mutate` (tc) runs up to four steps from the `cmd` map, each one helper
 // call: bpf_skb_change_tail / _change_head (grow and shrink, the limits,
 // the flags), bpf_skb_pull_data, bpf_skb_change_type, bpf_set_hash /
-// bpf_set_hash_invalid / bpf_get_hash_recalc, bpf_skb_vlan_push / _pop, or
-// a direct write at an offset (which shows the new packet bounds). Each
-// step's result goes to `results`, then the context fields the helpers
-// change (len, data_end - data, protocol, pkt_type, vlan_*, hash when it
-// is comparable, gso_*).
+// bpf_set_hash_invalid / bpf_get_hash_recalc, bpf_skb_vlan_push / _pop,
+// bpf_skb_change_proto, bpf_skb_adjust_room, or a direct write at an offset
+// (which shows the new packet bounds). Each step's result goes to `results`,
+// then the context fields the helpers change (len, data_end - data, protocol,
+// pkt_type, vlan_*, hash when it is comparable, gso_*).
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
@@ -25,13 +25,16 @@ enum op {
   OP_GET_HASH_SHAPE = 8,  // records (hash != 0) | (hash == skb->hash) << 1
   OP_VLAN_PUSH = 9,       // a: protocol (network order), b: TCI
   OP_VLAN_POP = 10,
-  OP_WRITE = 11,  // a: offset, b: byte; -1 when out of bounds
+  OP_WRITE = 11,         // a: offset, b: byte; -1 when out of bounds
+  OP_CHANGE_PROTO = 12,  // a: protocol (network order), b: flags
+  OP_ADJUST_ROOM = 13,   // a: len_diff, b: flags, c: mode
 };
 
 struct step {
   __u32 op;
   __u32 a;
   __u64 b;
+  __u64 c;
 };
 
 struct cmd {
@@ -84,6 +87,10 @@ static __always_inline __s64 run_step(struct __sk_buff *skb,
       return bpf_skb_vlan_push(skb, (__be16)s->a, (__u16)s->b);
     case OP_VLAN_POP:
       return bpf_skb_vlan_pop(skb);
+    case OP_CHANGE_PROTO:
+      return bpf_skb_change_proto(skb, (__be16)s->a, s->b);
+    case OP_ADJUST_ROOM:
+      return bpf_skb_adjust_room(skb, (__s32)s->a, (__u32)s->c, s->b);
     case OP_WRITE: {
       __u8 *data = (void *)(long)skb->data;
       __u8 *data_end = (void *)(long)skb->data_end;

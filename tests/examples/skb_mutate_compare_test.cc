@@ -48,12 +48,15 @@ enum Op : uint32_t {
   kPush = 9,
   kPop = 10,
   kWrite = 11,
+  kProto = 12,
+  kRoom = 13,
 };
 
 struct Step {
   uint32_t op = 0;
   uint32_t a = 0;
   uint64_t b = 0;
+  uint64_t c = 0;
 };
 
 struct Cmd {
@@ -253,6 +256,96 @@ std::vector<Case> Cases() {
     add("pop to 802.3 (IPX)", {{kPop}}, llc);
   }
   add("pop a tag then tail", {{kPop}, {kTail, 13}, {kTail, 14}}, tagged);
+  // bpf_skb_change_proto: IPv4 <-> IPv6 only, flags 0.
+  const Bytes p6 = Tagged({}, ETH_P_IPV6, 80);
+  add("proto 4 to 6", {{kProto, Be16(ETH_P_IPV6)}, {kWrite, 33, 0x44}});
+  add("proto 6 to 4", {{kProto, Be16(ETH_P_IP)}}, p6);
+  add("proto 4 to 4", {{kProto, Be16(ETH_P_IP)}})->want = {-524};
+  add("proto 4 to ARP", {{kProto, Be16(ETH_P_ARP)}});
+  add("proto flags", {{kProto, Be16(ETH_P_IPV6), 1}})->want = {-EINVAL};
+  add("proto of ARP", {{kProto, Be16(ETH_P_IPV6)}}, EthFrame(ETH_P_ARP, 60));
+  add("proto there and back", {{kProto, Be16(ETH_P_IPV6)},
+                               {kProto, Be16(ETH_P_IP)},
+                               {kProto, Be16(ETH_P_IPV6)}});
+  add("proto clears the hash", {{kSetHash, 5}, {kProto, Be16(ETH_P_IPV6)}})
+      ->hash_comparable = true;
+  add("proto 6 to 4 of a short packet", {{kProto, Be16(ETH_P_IP)}},
+      Tagged({}, ETH_P_IPV6, 54));
+  add("proto after vlan push twice", {{kPush, Be16(ETH_P_8021Q), 1},
+                                      {kPush, Be16(ETH_P_8021Q), 2},
+                                      {kProto, Be16(ETH_P_IPV6)}});
+  add("proto then tail",
+      {{kProto, Be16(ETH_P_IPV6)}, {kTail, 33}, {kTail, 14}});
+  // bpf_skb_adjust_room: modes, limits, the encapsulation flags.
+  constexpr uint64_t kNet = BPF_ADJ_ROOM_NET, kMac = BPF_ADJ_ROOM_MAC;
+  constexpr uint64_t kFixedGso = 1, kEncap4 = 2, kEncap6 = 4, kGre = 8,
+                     kUdp = 16, kNoCsum = 32, kL2Eth = 64, kDecap4 = 128,
+                     kDecap6 = 256;
+  auto room = [](int32_t diff, uint64_t flags, uint64_t mode) {
+    return Step{kRoom, static_cast<uint32_t>(diff), flags, mode};
+  };
+  add("room net +8", {room(8, 0, kNet)});
+  add("room mac +8", {room(8, 0, kMac)});
+  add("room net -8", {room(-8, 0, kNet)}, Udp4(100));
+  add("room mac -8", {room(-8, 0, kMac)}, Udp4(100));
+  add("room 0", {room(0, 0, kNet)});
+  add("room 0xfff", {room(0xfff, 0, kNet)})->want = {0};
+  add("room 0x1000", {room(0x1000, 0, kNet)})->want = {-EFAULT};
+  add("room -0x1000", {room(-0x1000, 0, kNet)});
+  add("room INT_MIN", {room(INT32_MIN, 0, kNet)});
+  add("room mode 2", {room(8, 0, 2)})->want = {-524};
+  add("room unknown flag", {room(8, 1ULL << 9, kNet)})->want = {-EINVAL};
+  add("room of ARP", {room(8, 0, kNet)}, EthFrame(ETH_P_ARP, 60));
+  add("room shrink to the IP header", {room(-30, 0, kMac)});
+  add("room shrink past the IP header", {room(-31, 0, kMac)});
+  add("room shrink all", {room(-50, 0, kMac)});
+  add("room past the maximum",
+      {{kTail, kMax - 100}, room(100, 0, kNet), room(1, 0, kNet)});
+  add("room then write", {room(20, 0, kMac),
+                          {kWrite, 14, 0x55},
+                          {kWrite, 83, 0x66},
+                          {kWrite, 84, 1}});
+  add("room ipip encap", {room(20, kEncap4, kMac), {kTail, 33}, {kHead, 2}});
+  add("room encap twice", {room(20, kEncap4, kMac), room(20, kEncap4, kMac)});
+  add("room 6in4 encap", {room(40, kEncap6, kMac)});
+  add("room 4in6 encap", {room(20, kEncap4, kMac)}, p6);
+  add("room encap both families", {room(20, kEncap4 | kEncap6, kMac)});
+  add("room encap gre and udp", {room(28, kEncap4 | kGre | kUdp, kMac)});
+  add("room encap udp",
+      {room(28, kEncap4 | kUdp, kMac), {kTail, 40}, {kTail, 42}});
+  add("room encap gre", {room(24, kEncap4 | kGre, kMac)});
+  add("room encap l2 eth short",
+      {room(40, kEncap4 | kL2Eth | 10ULL << 56, kMac)});
+  add("room encap l2 eth",
+      {room(48, kEncap4 | kUdp | kL2Eth | 14ULL << 56, kMac)});
+  add("room encap l2 longer than the room",
+      {room(8, kEncap4 | 14ULL << 56, kMac)});
+  add("room flags without encap", {room(8, kGre | kL2Eth, kNet)});
+  add("room no csum reset fixed gso", {room(8, kNoCsum | kFixedGso, kNet)});
+  add("room decap 4", {room(-20, kDecap4, kMac)}, Udp4(100));
+  add("room decap 6 from 4", {room(-20, kDecap6, kMac)}, Udp4(100));
+  add("room decap 6 of 4 short", {room(-50, kDecap6, kMac)}, Udp4(100));
+  add("room decap both", {room(-20, kDecap4 | kDecap6, kMac)}, Udp4(100));
+  add("room decap growing", {room(20, kDecap4, kMac)});
+  add("room decap 4 from 6", {room(-40, kDecap4, kMac)},
+      Tagged({}, ETH_P_IPV6, 120));
+  add("room shrink with encap flags", {room(-8, kEncap4, kNet)}, Udp4(100));
+  {
+    Case* k = add("room with GSO", {room(8, 0, kNet), room(-8, 0, kNet)});
+    k->with_ctx = true;
+    k->gso_size = 1400;
+    k->gso_segs = 2;
+  }
+  {
+    Case* k = add("room with GSO fixed", {room(8, kFixedGso, kNet)});
+    k->with_ctx = true;
+    k->gso_size = 1400;
+  }
+  add("room after vlan push twice", {{kPush, Be16(ETH_P_8021Q), 1},
+                                     {kPush, Be16(ETH_P_8021Q), 2},
+                                     room(8, 0, kMac),
+                                     room(-4, 0, kNet)});
+  add("room after head", {{kHead, 6}, room(8, 0, kMac)});
   return c;
 }
 

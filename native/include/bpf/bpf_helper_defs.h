@@ -302,6 +302,14 @@ static inline long bpf_skb_change_head(struct __sk_buff *skb, __u32 len,
                                        __u64 flags) {
   return bpfemu_skb_change_head(skb, len, flags);
 }
+static inline long bpf_skb_change_proto(struct __sk_buff *skb, __be16 proto,
+                                        __u64 flags) {
+  return bpfemu_skb_change_proto(skb, proto, flags);
+}
+static inline long bpf_skb_adjust_room(struct __sk_buff *skb, __s32 len_diff,
+                                       __u32 mode, __u64 flags) {
+  return bpfemu_skb_adjust_room(skb, len_diff, mode, flags);
+}
 static inline long bpf_skb_pull_data(struct __sk_buff *skb, __u32 len) {
   return bpfemu_skb_pull_data(skb, len);
 }
