@@ -84,6 +84,13 @@ inline bool CsumDiffFoldsTo16(KernelVersion v) {
   return v > KernelVersion::k6_12;
 }
 
+// bpf_skb_adjust_room (net/core/filter.c): BPF_F_ADJ_ROOM_DECAP_L3_IPV4 /
+// _IPV6 (bits 7 and 8) came with 6.3; 6.1 refuses them as unknown flags
+// (-EINVAL).
+inline bool AdjustRoomHasDecapFlags(KernelVersion v) {
+  return static_cast<uint32_t>(v) >= 6003;
+}
+
 }  // namespace bpfemu
 
 #endif  // BPFEMU_EMU_VERSION_H_
