@@ -71,6 +71,14 @@ inline bool FreezeChecksFdAccess(KernelVersion v) {
   return v > KernelVersion::k6_1;
 }
 
+// tc_new_tfilter with priority 0 (net/sched/cls_api.c): when a filter
+// already sits at the first auto priority (0x8000), 6.1 and 6.12 answer
+// tcf_chain_tp_find's -EINVAL; 6.18 answers -ENOSPC ("Lowest ID from
+// auto-alloc range already in use", measured).
+inline bool TcAutoPrioCollisionIsEnospc(KernelVersion v) {
+  return v > KernelVersion::k6_12;
+}
+
 inline bool HasResilientBucketLock(KernelVersion v) {
   return static_cast<uint32_t>(v) >= 6015;
 }
