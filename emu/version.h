@@ -71,6 +71,12 @@ inline bool FreezeChecksFdAccess(KernelVersion v) {
   return v > KernelVersion::k6_1;
 }
 
+// BPF_MAP_TYPE_ARENA (kernel/bpf/arena.c) came with 6.9: an older kernel
+// has no ops for the type and map_create() answers EINVAL.
+inline bool HasArenaMap(KernelVersion v) {
+  return static_cast<uint32_t>(v) >= 6009;
+}
+
 inline bool HasResilientBucketLock(KernelVersion v) {
   return static_cast<uint32_t>(v) >= 6015;
 }
