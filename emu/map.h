@@ -301,6 +301,19 @@ class Map {
     *err = -kENOTSUPP;
     return nullptr;
   }
+  // ops->map_get_unmapped_area, which the kernel's mmap() runs before its
+  // generic checks: 0, or the -errno the type refuses the request with
+  // (ARENA: arena.h). `len` is page-rounded; `addr` is the caller's hint.
+  virtual int CheckUnmappedArea(uint64_t /*addr*/, uint64_t /*len*/,
+                                uint64_t /*offset*/, int /*flags*/) const {
+    return 0;
+  }
+  // Mmap with the caller's address hint (MAP_FIXED in `flags` makes it the
+  // address): only the types whose user address matters (ARENA) use it.
+  virtual void* MmapAt(void* /*addr*/, int fd, size_t length, int prot,
+                       int flags, uint64_t offset, int* err) {
+    return Mmap(fd, length, prot, flags, offset, err);
+  }
 
   // ops->map_redirect, the lookup half of bpf_redirect_map (net/core/
   // filter.c __bpf_xdp_redirect_map): the redirect maps (DEVMAP,

@@ -5,6 +5,7 @@
 
 #include <array>
 
+#include "emu/arena.h"
 #include "emu/array_map.h"
 #include "emu/bloom_filter.h"
 #include "emu/cgroup_storage.h"
@@ -65,6 +66,7 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_DEVMAP, &DevMap::kOps},
     {BPF_MAP_TYPE_DEVMAP_HASH, &DevMapHash::kOps},
     {BPF_MAP_TYPE_CPUMAP, &CpuMap::kOps},
+    {kBpfMapTypeArena, &ArenaMap::kOps},
 };
 
 constexpr uint32_t kMaxType = 64;
