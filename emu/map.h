@@ -328,6 +328,12 @@ class Map {
   }
   virtual std::vector<RedirectTarget> RedirectBroadcast() const { return {}; }
 
+  // map_freeze()'s refusal of the type (STRUCT_OPS: ENOTSUPP).
+  virtual bool RefusesFreeze() const { return false; }
+  // map->btf_vmlinux_value_type_id (STRUCT_OPS: the kernel BTF id of the
+  // value struct; 0 for every other type).
+  virtual uint32_t VmlinuxValueTypeId() const { return 0; }
+
   // Only the hash family implements it; sys_bpf answers ENOTSUPP otherwise.
   [[nodiscard]] virtual int LookupAndDeleteElem(const void* key, void* value,
                                                 uint64_t flags);

@@ -109,6 +109,8 @@ int MapFreeze(int fd) {
   if (int err = FdTable::Get().Borrow(fd, &e); err != 0) return err;
   Map& map = *e->map;
   const bool checks_fd = FreezeChecksFdAccess(map.kernel_version());
+  // map_freeze(): STRUCT_OPS maps cannot be frozen (every version).
+  if (map.RefusesFreeze()) return -kENOTSUPP;
   if (checks_fd) {
     // map->record: a value with a spin lock (the only BTF record emulated).
     if (map.HasSpinLock()) return -kENOTSUPP;

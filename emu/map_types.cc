@@ -22,6 +22,7 @@
 #include "emu/ringbuf.h"
 #include "emu/sock_map.h"
 #include "emu/stack_trace_map.h"
+#include "emu/struct_ops_map.h"
 #include "emu/user_ringbuf.h"
 #include "emu/xsk_map.h"
 
@@ -67,6 +68,7 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_DEVMAP_HASH, &DevMapHash::kOps},
     {BPF_MAP_TYPE_CPUMAP, &CpuMap::kOps},
     {kBpfMapTypeArena, &ArenaMap::kOps},
+    {BPF_MAP_TYPE_STRUCT_OPS, &StructOpsMap::kOps},
 };
 
 constexpr uint32_t kMaxType = 64;
