@@ -18,7 +18,8 @@
 // kernel BTF, which stands for the build's configuration (CONFIG_INET,
 // CONFIG_SCHED_CLASS_EXT, ...).
 //
-// Semantics (measured on 6.18 by kernel_compare:struct_ops_compare_test):
+// Semantics (read from the 6.1 and 6.12 sources; NOT yet compared with a
+// running kernel, see docs/semantics.md, STRUCT_OPS):
 //   * create: bpf_struct_ops_map_alloc_check(): key_size != 4, max_entries
 //     != 1, flags other than BPF_F_LINK (6.4) and BPF_F_VTYPE_BTF_OBJ_FD
 //     (6.9; 6.1 takes no flag), or no btf_vmlinux_value_type_id -> EINVAL;

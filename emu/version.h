@@ -77,6 +77,8 @@ inline bool FreezeChecksFdAccess(KernelVersion v) {
 // auto-alloc range already in use", measured).
 inline bool TcAutoPrioCollisionIsEnospc(KernelVersion v) {
   return v > KernelVersion::k6_12;
+}
+
 // BPF_MAP_TYPE_ARENA (kernel/bpf/arena.c) came with 6.9: an older kernel
 // has no ops for the type and map_create() answers EINVAL.
 inline bool HasArenaMap(KernelVersion v) {
