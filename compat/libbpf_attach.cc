@@ -14,10 +14,12 @@
 //     EOPNOTSUPP (bpf_program__attach*: NULL with errno EOPNOTSUPP).
 // docs/dropin.md lists every call and its answer.
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
@@ -41,6 +43,7 @@
 #include "emu/btf.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
+#include "emu/tc_attach.h"
 #include "emu/version.h"
 #include "emu/xdp_attach.h"
 
@@ -651,6 +654,200 @@ int bpf_xdp_query_id(int ifindex, int flags, __u32* prog_id) {
   } else {
     *prog_id = 0;
   }
+  return 0;
+}
+
+}  // extern "C"
+
+// ---- tc on a device through rtnetlink (tools/lib/bpf/netlink.c) ----
+// libbpf checks its arguments, then sends RTM_NEWQDISC / RTM_DELQDISC for
+// the clsact qdisc and RTM_NEWTFILTER / RTM_DELTFILTER / RTM_GETTFILTER for
+// cls_bpf filters (protocol ETH_P_ALL, direct action); the emulator's tc
+// model answers them (emu/tc_attach.h).
+
+namespace {
+
+// The hook's attach point, read as OPTS_GET reads it.
+int TcAttachPoint(const struct bpf_tc_hook* hook) {
+  return BPFEMU_OPTS_GET(hook, attach_point, 0);
+}
+
+// tc_get_tcm_parent(): the clsact class of an ingress or egress hook (a
+// parent must not be given), or a custom hook's own parent.
+int TcParent(int attach_point, __u32* parent) {
+  switch (attach_point) {
+    case BPF_TC_INGRESS:
+    case BPF_TC_EGRESS:
+      if (*parent != 0) return -EINVAL;
+      *parent = attach_point == BPF_TC_INGRESS ? bpfemu::kTcParentIngress
+                                               : bpfemu::kTcParentEgress;
+      return 0;
+    case BPF_TC_CUSTOM:
+      return *parent != 0 ? 0 : -EINVAL;
+    default:
+      return -EINVAL;
+  }
+}
+
+// The qdisc calls (tc_qdisc_modify): only clsact, for the two hooks or
+// either; no parent of one's own.
+int TcQdiscCheck(const struct bpf_tc_hook* hook) {
+  switch (TcAttachPoint(hook)) {
+    case BPF_TC_INGRESS:
+    case BPF_TC_EGRESS:
+    case BPF_TC_INGRESS | BPF_TC_EGRESS:
+      return BPFEMU_OPTS_GET(hook, parent, 0) != 0 ? -EINVAL : 0;
+    case BPF_TC_CUSTOM:
+      return -EOPNOTSUPP;
+    default:
+      return -EINVAL;
+  }
+}
+
+// OPTS_SET for the fields the kernel's echo fills: only those the caller's
+// (possibly older, shorter) struct has.
+void TcFillOpts(struct bpf_tc_opts* opts, const bpfemu::TcFilter& f) {
+  const auto has = [opts](size_t end) { return opts->sz >= end; };
+  if (has(offsetof(bpf_tc_opts, prog_id) + sizeof(opts->prog_id))) {
+    opts->prog_id = f.prog_id;
+  }
+  if (has(offsetof(bpf_tc_opts, handle) + sizeof(opts->handle))) {
+    opts->handle = f.handle;
+  }
+  if (has(offsetof(bpf_tc_opts, priority) + sizeof(opts->priority))) {
+    opts->priority = f.priority;
+  }
+}
+
+// ETH_P_ALL as tcm_info's minor carries it (network byte order).
+uint16_t TcProtocol() { return htons(ETH_P_ALL); }
+
+// __bpf_tc_detach: one filter (handle and priority given), or with
+// `flush` every filter of the hook (neither given).
+int TcDetach(const struct bpf_tc_hook* hook, const struct bpf_tc_opts* opts,
+             bool flush) {
+  if (hook == nullptr || !OptsValid(hook) || !OptsValid(opts)) return -EINVAL;
+  const int ifindex = BPFEMU_OPTS_GET(hook, ifindex, 0);
+  __u32 parent = BPFEMU_OPTS_GET(hook, parent, 0);
+  const __u32 handle = BPFEMU_OPTS_GET(opts, handle, 0);
+  const __u32 priority = BPFEMU_OPTS_GET(opts, priority, 0);
+  if (ifindex <= 0 || BPFEMU_OPTS_GET(opts, flags, 0) != 0 ||
+      BPFEMU_OPTS_GET(opts, prog_fd, 0) != 0 ||
+      BPFEMU_OPTS_GET(opts, prog_id, 0) != 0) {
+    return -EINVAL;
+  }
+  if (priority > UINT16_MAX) return -EINVAL;
+  if (flush ? (handle != 0 || priority != 0) : (handle == 0 || priority == 0)) {
+    return -EINVAL;
+  }
+  if (int err = TcParent(TcAttachPoint(hook), &parent); err != 0) return err;
+  return bpfemu::TcFilterDelete(ifindex, parent, flush ? 0 : handle,
+                                static_cast<uint16_t>(priority),
+                                flush ? 0 : TcProtocol());
+}
+
+}  // namespace
+
+extern "C" {
+
+int bpf_tc_hook_create(struct bpf_tc_hook* hook) {
+  if (hook == nullptr || !OptsValid(hook) ||
+      BPFEMU_OPTS_GET(hook, ifindex, 0) <= 0) {
+    return LibbpfErr(-EINVAL);
+  }
+  if (int err = TcQdiscCheck(hook); err != 0) return LibbpfErr(err);
+  return LibbpfErr(bpfemu::TcClsactCreate(BPFEMU_OPTS_GET(hook, ifindex, 0)));
+}
+
+int bpf_tc_hook_destroy(struct bpf_tc_hook* hook) {
+  if (hook == nullptr || !OptsValid(hook) ||
+      BPFEMU_OPTS_GET(hook, ifindex, 0) <= 0) {
+    return LibbpfErr(-EINVAL);
+  }
+  switch (TcAttachPoint(hook)) {
+    case BPF_TC_INGRESS:
+    case BPF_TC_EGRESS:
+      // One hook: flush its filters, the qdisc stays.
+      return LibbpfErr(TcDetach(hook, nullptr, true));
+    case BPF_TC_INGRESS | BPF_TC_EGRESS:
+      if (int err = TcQdiscCheck(hook); err != 0) return LibbpfErr(err);
+      return LibbpfErr(
+          bpfemu::TcClsactDelete(BPFEMU_OPTS_GET(hook, ifindex, 0)));
+    case BPF_TC_CUSTOM:
+      return LibbpfErr(-EOPNOTSUPP);
+    default:
+      return LibbpfErr(-EINVAL);
+  }
+}
+
+int bpf_tc_attach(const struct bpf_tc_hook* hook, struct bpf_tc_opts* opts) {
+  if (hook == nullptr || opts == nullptr || !OptsValid(hook) ||
+      !OptsValid(opts)) {
+    return LibbpfErr(-EINVAL);
+  }
+  const int ifindex = BPFEMU_OPTS_GET(hook, ifindex, 0);
+  __u32 parent = BPFEMU_OPTS_GET(hook, parent, 0);
+  const __u32 handle = BPFEMU_OPTS_GET(opts, handle, 0);
+  const __u32 priority = BPFEMU_OPTS_GET(opts, priority, 0);
+  const int prog_fd = BPFEMU_OPTS_GET(opts, prog_fd, 0);
+  const __u32 flags = BPFEMU_OPTS_GET(opts, flags, 0);
+  if (ifindex <= 0 || prog_fd == 0 || BPFEMU_OPTS_GET(opts, prog_id, 0) != 0) {
+    return LibbpfErr(-EINVAL);
+  }
+  if (priority > UINT16_MAX) return LibbpfErr(-EINVAL);
+  if (flags & ~__u32{BPF_TC_F_REPLACE}) return LibbpfErr(-EINVAL);
+  if (int err = TcParent(TcAttachPoint(hook), &parent); err != 0) {
+    return LibbpfErr(err);
+  }
+  // tc_add_fd_and_name(): the program's info gives TCA_BPF_NAME
+  // "name:[id]"; a fd that is no BPF object fails here, before netlink.
+  struct bpf_prog_info info = {};
+  __u32 info_len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(prog_fd, &info, &info_len) != 0) {
+    return LibbpfErr(-errno);
+  }
+  const std::string name =
+      std::string(info.name) + ":[" + std::to_string(info.id) + "]";
+  bpfemu::TcFilter f;
+  const int err = bpfemu::TcFilterNew(
+      ifindex, parent, handle, static_cast<uint16_t>(priority), TcProtocol(),
+      prog_fd, name, /*direct_action=*/true, flags & BPF_TC_F_REPLACE, &f);
+  if (err != 0) return LibbpfErr(err);
+  // The echoed filter fills prog_id, handle and priority (OPTS_SET).
+  TcFillOpts(opts, f);
+  return 0;
+}
+
+int bpf_tc_detach(const struct bpf_tc_hook* hook,
+                  const struct bpf_tc_opts* opts) {
+  if (opts == nullptr) return LibbpfErr(-EINVAL);
+  return LibbpfErr(TcDetach(hook, opts, false));
+}
+
+int bpf_tc_query(const struct bpf_tc_hook* hook, struct bpf_tc_opts* opts) {
+  if (hook == nullptr || opts == nullptr || !OptsValid(hook) ||
+      !OptsValid(opts)) {
+    return LibbpfErr(-EINVAL);
+  }
+  const int ifindex = BPFEMU_OPTS_GET(hook, ifindex, 0);
+  __u32 parent = BPFEMU_OPTS_GET(hook, parent, 0);
+  const __u32 handle = BPFEMU_OPTS_GET(opts, handle, 0);
+  const __u32 priority = BPFEMU_OPTS_GET(opts, priority, 0);
+  if (ifindex <= 0 || BPFEMU_OPTS_GET(opts, flags, 0) != 0 ||
+      BPFEMU_OPTS_GET(opts, prog_fd, 0) != 0 ||
+      BPFEMU_OPTS_GET(opts, prog_id, 0) != 0 || handle == 0 || priority == 0) {
+    return LibbpfErr(-EINVAL);
+  }
+  if (priority > UINT16_MAX) return LibbpfErr(-EINVAL);
+  if (int err = TcParent(TcAttachPoint(hook), &parent); err != 0) {
+    return LibbpfErr(err);
+  }
+  bpfemu::TcFilter f;
+  const int err =
+      bpfemu::TcFilterGet(ifindex, parent, handle,
+                          static_cast<uint16_t>(priority), TcProtocol(), &f);
+  if (err != 0) return LibbpfErr(err);
+  TcFillOpts(opts, f);
   return 0;
 }
 

@@ -53,6 +53,9 @@ struct BuildProfile {
   uint32_t dtab = 0;               // struct bpf_dtab (kernel/bpf/devmap.c)
   uint32_t dtab_netdev = 0;        // struct bpf_dtab_netdev (devmap.c)
   uint32_t cpu_map = 0;            // struct bpf_cpu_map (kernel/bpf/cpumap.c)
+  // struct bpf_struct_ops_map (kernel/bpf/bpf_struct_ops.c), with its
+  // 64-byte kvalue header.
+  uint32_t struct_ops_map = 0;
 
   bool operator==(const BuildProfile&) const = default;
 };
@@ -81,6 +84,7 @@ inline constexpr BuildProfileField kBuildProfileFields[] = {
     {"dtab", &BuildProfile::dtab},
     {"dtab_netdev", &BuildProfile::dtab_netdev},
     {"cpu_map", &BuildProfile::cpu_map},
+    {"struct_ops_map", &BuildProfile::struct_ops_map},
 };
 
 // The figures measured on one build of each version (provenance in

@@ -301,6 +301,19 @@ class Map {
     *err = -kENOTSUPP;
     return nullptr;
   }
+  // ops->map_get_unmapped_area, which the kernel's mmap() runs before its
+  // generic checks: 0, or the -errno the type refuses the request with
+  // (ARENA: arena.h). `len` is page-rounded; `addr` is the caller's hint.
+  virtual int CheckUnmappedArea(uint64_t /*addr*/, uint64_t /*len*/,
+                                uint64_t /*offset*/, int /*flags*/) const {
+    return 0;
+  }
+  // Mmap with the caller's address hint (MAP_FIXED in `flags` makes it the
+  // address): only the types whose user address matters (ARENA) use it.
+  virtual void* MmapAt(void* /*addr*/, int fd, size_t length, int prot,
+                       int flags, uint64_t offset, int* err) {
+    return Mmap(fd, length, prot, flags, offset, err);
+  }
 
   // ops->map_redirect, the lookup half of bpf_redirect_map (net/core/
   // filter.c __bpf_xdp_redirect_map): the redirect maps (DEVMAP,
@@ -314,6 +327,12 @@ class Map {
     return false;
   }
   virtual std::vector<RedirectTarget> RedirectBroadcast() const { return {}; }
+
+  // map_freeze()'s refusal of the type (STRUCT_OPS: ENOTSUPP).
+  virtual bool RefusesFreeze() const { return false; }
+  // map->btf_vmlinux_value_type_id (STRUCT_OPS: the kernel BTF id of the
+  // value struct; 0 for every other type).
+  virtual uint32_t VmlinuxValueTypeId() const { return 0; }
 
   // Only the hash family implements it; sys_bpf answers ENOTSUPP otherwise.
   [[nodiscard]] virtual int LookupAndDeleteElem(const void* key, void* value,

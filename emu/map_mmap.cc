@@ -109,6 +109,8 @@ int MapFreeze(int fd) {
   if (int err = FdTable::Get().Borrow(fd, &e); err != 0) return err;
   Map& map = *e->map;
   const bool checks_fd = FreezeChecksFdAccess(map.kernel_version());
+  // map_freeze(): STRUCT_OPS maps cannot be frozen (every version).
+  if (map.RefusesFreeze()) return -kENOTSUPP;
   if (checks_fd) {
     // map->record: a value with a spin lock (the only BTF record emulated).
     if (map.HasSpinLock()) return -kENOTSUPP;
@@ -137,6 +139,11 @@ int MapFrozen(int fd) {
 
 void* MapMmap(int fd, size_t length, int prot, int flags, uint64_t offset,
               int* err) {
+  return MapMmapAt(fd, nullptr, length, prot, flags, offset, err);
+}
+
+void* MapMmapAt(int fd, void* addr, size_t length, int prot, int flags,
+                uint64_t offset, int* err) {
   auto fail = [err](int e) -> void* {
     *err = e;
     return nullptr;
@@ -147,6 +154,14 @@ void* MapMmap(int fd, size_t length, int prot, int flags, uint64_t offset,
   }
   // ksys_mmap_pgoff() and do_mmap() (mm/mmap.c), in their order.
   if (offset % kPage != 0 || length == 0) return fail(-EINVAL);
+  // do_mmap() asks the file for an address (get_unmapped_area) before it
+  // looks at the mapping type and the file's access.
+  if (int r = e.map->CheckUnmappedArea(reinterpret_cast<uint64_t>(addr),
+                                       RoundUp(uint64_t{length}, kPage), offset,
+                                       flags);
+      r != 0) {
+    return fail(r);
+  }
   bool shared;
   switch (flags & MAP_TYPE) {
     case MAP_SHARED:
@@ -175,9 +190,9 @@ void* MapMmap(int fd, size_t length, int prot, int flags, uint64_t offset,
     if (map.frozen()) return fail(-EPERM);
     if (map.map_flags() & BPF_F_RDONLY_PROG) return fail(-EACCES);
   }
-  void* addr = map.Mmap(fd, length, prot, flags, offset, err);
-  if (addr != nullptr && (prot & PROT_WRITE)) map.CountWritableMmap();
-  return addr;
+  void* got = map.MmapAt(addr, fd, length, prot, flags, offset, err);
+  if (got != nullptr && (prot & PROT_WRITE)) map.CountWritableMmap();
+  return got;
 }
 
 }  // namespace bpfemu

@@ -5,6 +5,7 @@
 
 #include <array>
 
+#include "emu/arena.h"
 #include "emu/array_map.h"
 #include "emu/bloom_filter.h"
 #include "emu/cgroup_storage.h"
@@ -21,6 +22,7 @@
 #include "emu/ringbuf.h"
 #include "emu/sock_map.h"
 #include "emu/stack_trace_map.h"
+#include "emu/struct_ops_map.h"
 #include "emu/user_ringbuf.h"
 #include "emu/xsk_map.h"
 
@@ -65,6 +67,8 @@ constexpr Registration kRegistry[] = {
     {BPF_MAP_TYPE_DEVMAP, &DevMap::kOps},
     {BPF_MAP_TYPE_DEVMAP_HASH, &DevMapHash::kOps},
     {BPF_MAP_TYPE_CPUMAP, &CpuMap::kOps},
+    {kBpfMapTypeArena, &ArenaMap::kOps},
+    {BPF_MAP_TYPE_STRUCT_OPS, &StructOpsMap::kOps},
 };
 
 constexpr uint32_t kMaxType = 64;

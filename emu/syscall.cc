@@ -261,6 +261,13 @@ int MapGetInfoByFd(int fd, void* info, uint32_t* info_len) {
   std::memcpy(out.name, h.name, sizeof(out.name));
   out.map_extra = h.map_extra;
   MapBtfIds(h.id, &out.btf_id, &out.btf_key_type_id, &out.btf_value_type_id);
+  out.btf_vmlinux_value_type_id = e.map->VmlinuxValueTypeId();
+  // bpf_map_struct_ops_info_fill() (6.9 on): the kernel BTF's object id,
+  // 1 as the first BTF object a kernel registers.
+  if (out.btf_vmlinux_value_type_id != 0 &&
+      e.map->kernel_version() > KernelVersion::k6_1) {
+    out.btf_vmlinux_id = 1;
+  }
   std::memcpy(info, &out, n);
   *info_len = n;
   return 0;

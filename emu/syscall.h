@@ -111,6 +111,10 @@ namespace bpfemu {
 // with *err = -errno. Unmap with munmap().
 void* MapMmap(int fd, size_t length, int prot, int flags, uint64_t offset,
               int* err);
+// MapMmap with the caller's address `addr` (a hint, or with MAP_FIXED the
+// address), which an ARENA map's user range depends on (emu/arena.h).
+void* MapMmapAt(int fd, void* addr, size_t length, int prot, int flags,
+                uint64_t offset, int* err);
 
 // Fault injection, for testing error branches: the next `count` operations
 // of the kinds in `ops` on the map behind `fd` (in this process, through

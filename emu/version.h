@@ -71,6 +71,20 @@ inline bool FreezeChecksFdAccess(KernelVersion v) {
   return v > KernelVersion::k6_1;
 }
 
+// tc_new_tfilter with priority 0 (net/sched/cls_api.c): when a filter
+// already sits at the first auto priority (0x8000), 6.1 and 6.12 answer
+// tcf_chain_tp_find's -EINVAL; 6.18 answers -ENOSPC ("Lowest ID from
+// auto-alloc range already in use", measured).
+inline bool TcAutoPrioCollisionIsEnospc(KernelVersion v) {
+  return v > KernelVersion::k6_12;
+}
+
+// BPF_MAP_TYPE_ARENA (kernel/bpf/arena.c) came with 6.9: an older kernel
+// has no ops for the type and map_create() answers EINVAL.
+inline bool HasArenaMap(KernelVersion v) {
+  return static_cast<uint32_t>(v) >= 6009;
+}
+
 inline bool HasResilientBucketLock(KernelVersion v) {
   return static_cast<uint32_t>(v) >= 6015;
 }
@@ -82,6 +96,13 @@ inline bool HasResilientBucketLock(KernelVersion v) {
 // separately, folded to 16 bits (csum_from32to16) and no size checks.
 inline bool CsumDiffFoldsTo16(KernelVersion v) {
   return v > KernelVersion::k6_12;
+}
+
+// bpf_skb_adjust_room (net/core/filter.c): BPF_F_ADJ_ROOM_DECAP_L3_IPV4 /
+// _IPV6 (bits 7 and 8) came with 6.3; 6.1 refuses them as unknown flags
+// (-EINVAL).
+inline bool AdjustRoomHasDecapFlags(KernelVersion v) {
+  return static_cast<uint32_t>(v) >= 6003;
 }
 
 }  // namespace bpfemu

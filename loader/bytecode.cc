@@ -485,6 +485,101 @@ uint64_t CsumReplace(Vm& vm, uint64_t skb, uint64_t off, uint64_t from,
       kReplace(Ptr(skb), static_cast<uint32_t>(off), from, to, flags));
 }
 
+// The socket buffer's shape (net/core/filter.c), helpers.cc's functions
+// with R1 the context. Those that may move the packet re-read its bounds
+// (bpf_helper_changes_pkt_data: the verifier drops the packet pointers).
+uint64_t SkbChange(Vm& vm, uint64_t skb, uint64_t a, uint64_t b, uint64_t,
+                   uint64_t, long (*fn)(void*, __u32, __u64),
+                   const char* name) {
+  NeedCtx(vm, skb, name);
+  const long ret = fn(Ptr(skb), static_cast<uint32_t>(a), b);
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
+uint64_t SkbChangeTail(Vm& vm, uint64_t skb, uint64_t len, uint64_t flags,
+                       uint64_t, uint64_t) {
+  return SkbChange(vm, skb, len, flags, 0, 0, bpfemu_skb_change_tail,
+                   "bpf_skb_change_tail");
+}
+
+uint64_t SkbChangeHead(Vm& vm, uint64_t skb, uint64_t len, uint64_t flags,
+                       uint64_t, uint64_t) {
+  return SkbChange(vm, skb, len, flags, 0, 0, bpfemu_skb_change_head,
+                   "bpf_skb_change_head");
+}
+
+uint64_t SkbChangeProto(Vm& vm, uint64_t skb, uint64_t proto, uint64_t flags,
+                        uint64_t, uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_change_proto");
+  const long ret =
+      bpfemu_skb_change_proto(Ptr(skb), static_cast<__be16>(proto), flags);
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
+uint64_t SkbAdjustRoom(Vm& vm, uint64_t skb, uint64_t len_diff, uint64_t mode,
+                       uint64_t flags, uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_adjust_room");
+  const long ret =
+      bpfemu_skb_adjust_room(Ptr(skb), static_cast<int32_t>(len_diff),
+                             static_cast<uint32_t>(mode), flags);
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
+uint64_t SkbPullData(Vm& vm, uint64_t skb, uint64_t len, uint64_t, uint64_t,
+                     uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_pull_data");
+  const long ret = bpfemu_skb_pull_data(Ptr(skb), static_cast<uint32_t>(len));
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
+uint64_t SkbChangeType(Vm& vm, uint64_t skb, uint64_t type, uint64_t, uint64_t,
+                       uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_change_type");
+  return static_cast<uint64_t>(
+      bpfemu_skb_change_type(Ptr(skb), static_cast<uint32_t>(type)));
+}
+
+uint64_t SetHash(Vm& vm, uint64_t skb, uint64_t hash, uint64_t, uint64_t,
+                 uint64_t) {
+  NeedCtx(vm, skb, "bpf_set_hash");
+  return static_cast<uint64_t>(
+      bpfemu_set_hash(Ptr(skb), static_cast<uint32_t>(hash)));
+}
+
+uint64_t SetHashInvalid(Vm& vm, uint64_t skb, uint64_t, uint64_t, uint64_t,
+                        uint64_t) {
+  NeedCtx(vm, skb, "bpf_set_hash_invalid");
+  bpfemu_set_hash_invalid(Ptr(skb));
+  return 0;
+}
+
+uint64_t GetHashRecalc(Vm& vm, uint64_t skb, uint64_t, uint64_t, uint64_t,
+                       uint64_t) {
+  NeedCtx(vm, skb, "bpf_get_hash_recalc");
+  return bpfemu_get_hash_recalc(Ptr(skb));
+}
+
+uint64_t SkbVlanPush(Vm& vm, uint64_t skb, uint64_t proto, uint64_t tci,
+                     uint64_t, uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_vlan_push");
+  const long ret = bpfemu_skb_vlan_push(Ptr(skb), static_cast<__be16>(proto),
+                                        static_cast<uint16_t>(tci));
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
+uint64_t SkbVlanPop(Vm& vm, uint64_t skb, uint64_t, uint64_t, uint64_t,
+                    uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_vlan_pop");
+  const long ret = bpfemu_skb_vlan_pop(Ptr(skb));
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
 // The verifier's rules, checked at run time: one lock at a time (a second
 // one would deadlock), an unlock only of the lock held.
 uint64_t SpinLock(Vm& vm, uint64_t lock, uint64_t, uint64_t, uint64_t,
@@ -777,6 +872,7 @@ enum class Offered {
   kSkStorageGet,     // the bpf_sk_storage_get_proto users (below)
   kSkStorageDelete,  // and of bpf_sk_storage_delete_proto
   kTcLikeOrXdp,      // tc, lwt_xmit and XDP (bpf_redirect)
+  kTc,               // tc only (bpf_skb_vlan_push, bpf_set_hash ...)
 };
 
 struct HelperDef {
@@ -836,6 +932,9 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
              prog_type == BPF_PROG_TYPE_CGROUP_DEVICE;
     case Offered::kTcLikeOrXdp:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP;
+    case Offered::kTc:
+      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
+             prog_type == BPF_PROG_TYPE_SCHED_ACT;
     case Offered::kPacketPrograms:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
@@ -944,6 +1043,19 @@ constexpr HelperDef kHelpers[] = {
      O::kTcLike},
     {BPF_FUNC_l4_csum_replace, CsumReplace<bpfemu_l4_csum_replace>, false,
      O::kTcLike},
+    // The socket buffer's shape. bpfemu's skb test run sets up their
+    // frame (SetSkbFrame): offered to the types it runs, not SK_SKB.
+    {BPF_FUNC_skb_change_tail, SkbChangeTail, false, O::kTcLike},
+    {BPF_FUNC_skb_change_head, SkbChangeHead, false, O::kTcLike},
+    {BPF_FUNC_skb_pull_data, SkbPullData, false, O::kTcOrLwt},
+    {BPF_FUNC_skb_change_proto, SkbChangeProto, false, O::kTc},
+    {BPF_FUNC_skb_adjust_room, SkbAdjustRoom, false, O::kTc},
+    {BPF_FUNC_skb_change_type, SkbChangeType, false, O::kTc},
+    {BPF_FUNC_set_hash, SetHash, false, O::kTc},
+    {BPF_FUNC_set_hash_invalid, SetHashInvalid, false, O::kTcLike},
+    {BPF_FUNC_get_hash_recalc, GetHashRecalc, false, O::kTcOrLwt},
+    {BPF_FUNC_skb_vlan_push, SkbVlanPush, false, O::kTc},
+    {BPF_FUNC_skb_vlan_pop, SkbVlanPop, false, O::kTc},
 };
 
 class BytecodeLinker : public interp::Linker {

@@ -30,11 +30,15 @@ namespace {
 // pointers of struct xdp_md and struct __sk_buff can address it.
 // bpf_prog_test_run_xdp / _skb: one page minus headroom and the
 // SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) tailroom.
+// The skb test run's packet may then grow (bpf_skb_change_head / _tail,
+// bpf_skb_vlan_push) up to BPF_SKB_MAX_LEN (kSkbMaxLen, helpers.h) at
+// either end: its frame reserves that much room before and after it.
 constexpr size_t kHeadroom = 256;  // XDP_PACKET_HEADROOM
-constexpr size_t kSharedInfo = 320;
+constexpr size_t kSharedInfo = kSkbSharedInfoRoom;
 constexpr size_t kMaxXdpPacket = 4096 - kHeadroom - kSharedInfo;
 constexpr size_t kMaxSkbPacket = 4096 - 64 - kSharedInfo;  // NET_SKB_PAD
-constexpr size_t kBufferSize = 8192;
+constexpr size_t kSkbHeadroom = kSkbMaxLen + kHeadroom;
+constexpr size_t kBufferSize = kSkbHeadroom + kSkbMaxLen + 2 * 4096;
 // Frames start 2 bytes past the headroom so that the IP header after the
 // 14-byte Ethernet header is 4-byte aligned (NET_IP_ALIGN): natively, a
 // misaligned `struct iphdr *` is undefined behaviour (UBSan reports it),
@@ -190,7 +194,7 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
     r.err = -EINVAL;
     return r;
   }
-  uint8_t* data = buf + kHeadroom + kIpAlign;
+  uint8_t* data = buf + kSkbHeadroom + kIpAlign;
   std::memcpy(data, packet.data(), packet.size());
   struct __sk_buff skb = {};
   if (ctx_in != nullptr) {
@@ -279,14 +283,30 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
   native::RunSocket sock;
   skb.sk = static_cast<struct bpf_sock*>(sock.sk());
   const struct __sk_buff before = skb;
+  // The frame the skb-mutating helpers keep the packet in: the mac header
+  // at the frame's start, the network header after it (eth_type_trans,
+  // skb_reset_network_header), no hash yet.
+  SkbFrame frame;
+  frame.head = reinterpret_cast<uintptr_t>(buf);
+  frame.end = reinterpret_cast<uintptr_t>(buf + kBufferSize);
+  frame.mac = reinterpret_cast<uintptr_t>(data);
+  frame.network = reinterpret_cast<uintptr_t>(data + ETH_HLEN);
+  SetSkbFrame(&frame);
   r.retval = ProgRun(prog, &skb);
-  r.data_out.assign(data, data + packet.size());
+  SetSkbFrame(nullptr);
+  // The packet as the run left it: skb->len bytes from skb->data (which
+  // the helpers may have moved), the pulled header back in front.
+  const auto* out_start =
+      reinterpret_cast<const uint8_t*>(uintptr_t{skb.data}) - pulled;
+  r.data_out.assign(out_start, out_start + pulled + skb.len);
   // The header pulled before the run is pushed back zeroed.
   if (!is_l2) std::memset(r.data_out.data(), 0, ETH_HLEN);
   if (ctx_in != nullptr) {
     // convert_skb_to___skb(): what the program may have changed (mark,
-    // priority, cb, tstamp) and the rest as the run set it.
-    struct __sk_buff out = {};
+    // priority, cb, tstamp) and the rest as the run set it, over the
+    // context given (bpf_ctx_init's copy: gso_size comes back as given,
+    // even after bpf_skb_change_tail reset the skb's GSO).
+    struct __sk_buff out = *ctx_in;
     out.mark = skb.mark;
     out.priority = skb.priority;
     out.ingress_ifindex = before.ingress_ifindex;
@@ -294,7 +314,7 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
     out.tstamp = skb.tstamp;
     std::memcpy(out.cb, skb.cb, sizeof(out.cb));
     out.wire_len = before.wire_len;
-    out.gso_segs = before.gso_segs;
+    out.gso_segs = skb.gso_segs;  // skb_gso_reset may have cleared it
     out.hwtstamp = before.hwtstamp;
     const auto* o = reinterpret_cast<const uint8_t*>(&out);
     r.ctx_out.assign(o, o + sizeof(out));

@@ -9,8 +9,12 @@
 
 #include "native/helpers.h"
 
+#include <arpa/inet.h>
 #include <execinfo.h>
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -36,6 +40,8 @@
 #include "emu/cgroup.h"
 #include "emu/cgroup_storage.h"
 #include "emu/cpu.h"
+#include "emu/errno.h"
+#include "emu/jhash.h"
 #include "emu/local_mutex.h"
 #include "emu/local_storage.h"
 #include "emu/map_types.h"
@@ -201,6 +207,11 @@ thread_local uint64_t xdp_hard_start = 0;
 thread_local uint64_t xdp_hard_end = 0;
 thread_local std::vector<std::vector<uint8_t>>* xdp_frags = nullptr;
 thread_local uint32_t xdp_ingress_ifindex = bpfemu::kLoopbackIfindex;
+
+// The skb run's frame (SetSkbFrame), per thread likewise.
+thread_local SkbFrame* skb_frame = nullptr;
+
+void SetSkbFrame(SkbFrame* frame) { skb_frame = frame; }
 
 void SetXdpFrame(uint64_t hard_start, uint64_t hard_end,
                  std::vector<std::vector<uint8_t>>* frags,
@@ -1294,6 +1305,466 @@ long bpfemu_xdp_load_bytes(void* ctx, __u32 offset, void* buf, __u32 len) {
 long bpfemu_xdp_store_bytes(void* ctx, __u32 offset, void* buf, __u32 len) {
   return bpfemu::native::XdpCopy(static_cast<struct xdp_md*>(ctx), offset,
                                  static_cast<uint8_t*>(buf), len, true);
+}
+
+// The socket buffer's shape (net/core/filter.c, net/core/skbuff.c,
+// include/linux/if_vlan.h), on the test run's skb: its context fields
+// (len, data, data_end, protocol, pkt_type, hash, vlan_*) and the frame
+// SetSkbFrame describes. Each check lives here once; the interpreter's
+// table (loader/bytecode.cc) calls these same functions.
+
+namespace {
+
+using bpfemu::native::SkbFrame;
+
+constexpr uint32_t kVlanHlen = 4;         // VLAN_HLEN
+constexpr uint32_t kVlanEthHlen = 18;     // VLAN_ETH_HLEN
+constexpr uint16_t kEthP8021Q = 0x8100;   // ETH_P_8021Q
+constexpr uint16_t kEthP8021AD = 0x88a8;  // ETH_P_8021AD
+
+struct __sk_buff* AsSkb(void* ctx) {
+  return static_cast<struct __sk_buff*>(ctx);
+}
+
+uint8_t* At(uint64_t addr) { return reinterpret_cast<uint8_t*>(addr); }
+
+// bpf_compute_data_pointers() after the packet moved: data, data_end and
+// len describe [data, data + len).
+void SetPacket(struct __sk_buff* s, uint64_t data, uint32_t len) {
+  s->data = static_cast<uint32_t>(data);
+  s->data_end = static_cast<uint32_t>(data + len);
+  s->len = len;
+}
+
+bool EthTypeVlan(uint32_t proto_be) {
+  return proto_be == htons(kEthP8021Q) || proto_be == htons(kEthP8021AD);
+}
+
+// __skb_vlan_pop(): the tag after the MAC addresses leaves the packet; its
+// TCI is returned through `tci` and the encapsulated type becomes
+// skb->protocol (vlan_set_encap_proto: an 802.3 type as is, else the IPX
+// hack's 0xffff word means ETH_P_802_3, anything else ETH_P_802_2).
+long PopPacketTag(SkbFrame* f, struct __sk_buff* s, uint16_t* tci) {
+  if (s->data != f->mac) return -EINVAL;
+  // skb_ensure_writable(): the linear test skb cannot pull past its end.
+  if (s->len < kVlanEthHlen) return -ENOMEM;
+  uint8_t* d = At(s->data);
+  uint16_t v;
+  std::memcpy(&v, d + ETH_HLEN, 2);
+  *tci = ntohs(v);
+  uint16_t encap;
+  std::memcpy(&encap, d + 2 * ETH_ALEN + kVlanHlen, 2);
+  std::memmove(d + kVlanHlen, d, 2 * ETH_ALEN);
+  if (ntohs(encap) >= ETH_P_802_3_MIN) {
+    s->protocol = encap;
+  } else {
+    uint16_t raw;
+    std::memcpy(&raw, d + kVlanEthHlen, 2);
+    s->protocol = htons(raw == 0xffff ? ETH_P_802_3 : ETH_P_802_2);
+  }
+  SetPacket(s, uint64_t{s->data} + kVlanHlen, s->len - kVlanHlen);
+  f->mac += kVlanHlen;
+  if (f->network < uint64_t{s->data} + ETH_HLEN) {
+    f->network = uint64_t{s->data} + ETH_HLEN;
+  }
+  return 0;
+}
+
+// __vlan_hwaccel_put_tag() / __vlan_hwaccel_clear_tag(): the tag outside
+// the packet, as __sk_buff's vlan_present / vlan_proto / vlan_tci show it.
+void PutAccelTag(struct __sk_buff* s, uint32_t proto_be, uint16_t tci) {
+  s->vlan_present = 1;
+  s->vlan_proto = proto_be;
+  s->vlan_tci = tci;
+}
+
+// __skb_get_hash(): bpfemu's flow hash for a packet that has none. The
+// kernel's (net/core/flow_dissector.c) is seeded with a random value per
+// boot (hashrnd), so no two kernels agree on it; bpfemu hashes the same
+// flow keys (the IPv4 / IPv6 addresses in a fixed order, the protocol and,
+// for TCP / UDP / SCTP / UDP-Lite, the ports) with emu/jhash.h under a
+// random seed per process, never 0 as the kernel's, and marks the hash L4
+// when ports were found. Only these properties are comparable.
+uint32_t FlowHash(const struct __sk_buff* s, const SkbFrame* f, bool* l4) {
+  static const uint32_t seed = [] {
+    absl::BitGen gen;
+    return absl::Uniform<uint32_t>(gen);
+  }();
+  uint32_t keys[10] = {};
+  size_t n = 0;
+  *l4 = false;
+  const uint8_t* nh = At(f->network);
+  const uint64_t end = uint64_t{s->data} + s->len;
+  uint8_t proto = 0;
+  uint64_t l4_at = 0;
+  if (s->protocol == htons(ETH_P_IP) && f->network + 20 <= end) {
+    uint32_t a, b;
+    std::memcpy(&a, nh + 12, 4);
+    std::memcpy(&b, nh + 16, 4);
+    keys[n++] = std::min(a, b);
+    keys[n++] = std::max(a, b);
+    proto = nh[9];
+    const bool fragment = (nh[6] & 0x3f) != 0 || nh[7] != 0;
+    if (!fragment) l4_at = f->network + (nh[0] & 0xf) * 4u;
+  } else if (s->protocol == htons(ETH_P_IPV6) && f->network + 40 <= end) {
+    const bool swap = std::memcmp(nh + 8, nh + 24, 16) > 0;
+    std::memcpy(&keys[n], nh + (swap ? 24 : 8), 16);
+    std::memcpy(&keys[n + 4], nh + (swap ? 8 : 24), 16);
+    n += 8;
+    proto = nh[6];
+    l4_at = f->network + 40;
+  }
+  keys[n++] =
+      proto | (uint32_t{ntohs(static_cast<uint16_t>(s->protocol))} << 16);
+  if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == 132 ||
+       proto == IPPROTO_UDPLITE) &&
+      l4_at != 0 && l4_at + 4 <= end) {
+    uint16_t p[2];
+    std::memcpy(p, At(l4_at), 4);
+    keys[n++] = std::min(p[0], p[1]) | uint32_t{std::max(p[0], p[1])} << 16;
+    *l4 = true;
+  }
+  const uint32_t h = bpfemu::Jhash(keys, static_cast<uint32_t>(n * 4), seed);
+  return h != 0 ? h : 1;
+}
+
+// bpf_skb_net_hdr_push(): `len` zeroed bytes at `off` from the start (the
+// first `off` bytes move to the front); the mac and network headers move
+// with the bytes before them. The frame always has the room (skb_cow).
+long NetHdrPush(SkbFrame* f, struct __sk_buff* s, uint32_t off, uint32_t len) {
+  if (uint64_t{s->data} < f->head + len) return -ENOMEM;
+  const uint64_t data = uint64_t{s->data} - len;
+  std::memmove(At(data), At(data + len), off);
+  std::memset(At(data + off), 0, len);
+  SetPacket(s, data, s->len + len);
+  f->mac -= len;
+  f->network -= len;
+  return 0;
+}
+
+// bpf_skb_net_hdr_pop(): the `len` bytes at `off` go (pskb_may_pull of
+// off + len first: -ENOMEM past the packet's end).
+long NetHdrPop(SkbFrame* f, struct __sk_buff* s, uint32_t off, uint32_t len) {
+  if (uint64_t{off} + len > s->len) return -ENOMEM;
+  const uint64_t old = s->data;
+  SetPacket(s, old + len, s->len - len);
+  std::memmove(At(old + len), At(old), off);
+  f->mac += len;
+  f->network += len;
+  return 0;
+}
+
+// skb_clear_hash().
+void ClearHash(SkbFrame* f, struct __sk_buff* s) {
+  s->hash = 0;
+  f->sw_hash = false;
+  f->l4_hash = false;
+}
+
+// bpf_skb_net_base_len(): the fixed IP header of skb->protocol.
+uint32_t NetBaseLen(const struct __sk_buff* s) {
+  if (s->protocol == htons(ETH_P_IP)) return 20;
+  if (s->protocol == htons(ETH_P_IPV6)) return 40;
+  return ~0u;
+}
+
+// The test run's GSO packet has no gso_type (convert___skb_to_skb sets
+// only gso_size and gso_segs): neither TCP nor UDP_L4, which
+// bpf_skb_adjust_room refuses (-ENOTSUPP).
+bool GsoNotTcp(const struct __sk_buff* s) { return s->gso_size != 0; }
+
+}  // namespace
+
+// bpf_skb_change_tail(): the packet grows (zeroed) or shrinks to
+// `new_len`, no shorter than the headers before the network header, or
+// the transport header once set (__bpf_skb_min_len), and no longer than
+// BPF_SKB_MAX_LEN; flags must be 0; not for an encapsulated packet
+// (-ENOTSUPP). A GSO packet loses its segmentation (skb_gso_reset).
+long bpfemu_skb_change_tail(void* ctx, __u32 new_len, __u64 flags) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr) return -EINVAL;
+  struct __sk_buff* s = AsSkb(ctx);
+  const uint64_t data = s->data;
+  uint64_t min_len = f->network > data ? f->network - data : 0;
+  if (f->transport != 0 && f->transport > data) min_len = f->transport - data;
+  if (flags != 0 || new_len > bpfemu::native::kSkbMaxLen || new_len < min_len) {
+    return -EINVAL;
+  }
+  if (f->encapsulation) return -bpfemu::kENOTSUPP;
+  if (data + new_len > f->end) return -ENOMEM;
+  if (new_len > s->len) std::memset(At(data + s->len), 0, new_len - s->len);
+  SetPacket(s, data, new_len);
+  if (s->gso_size != 0) {
+    s->gso_size = 0;
+    s->gso_segs = 0;
+  }
+  return 0;
+}
+
+// bpf_skb_change_head(): `head_room` zeroed bytes in front of the packet,
+// which become the new MAC header (the network header stays where it
+// was); the new length no longer than BPF_SKB_MAX_LEN unless GSO, nor
+// wrapping; flags must be 0.
+long bpfemu_skb_change_head(void* ctx, __u32 head_room, __u64 flags) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr) return -EINVAL;
+  struct __sk_buff* s = AsSkb(ctx);
+  const uint32_t new_len = s->len + head_room;
+  if (flags != 0 ||
+      (s->gso_size == 0 && new_len > bpfemu::native::kSkbMaxLen) ||
+      new_len < s->len) {
+    return -EINVAL;
+  }
+  // skb_cow(): the kernel reallocates; bpfemu's frame holds any packet of
+  // BPF_SKB_MAX_LEN, past which (GSO only) it reports the failed
+  // allocation.
+  if (uint64_t{s->data} < f->head + head_room) return -ENOMEM;
+  const uint64_t data = uint64_t{s->data} - head_room;
+  std::memset(At(data), 0, head_room);
+  SetPacket(s, data, new_len);
+  f->mac = data;
+  return 0;
+}
+
+// bpf_skb_change_proto(): IPv4 <-> IPv6 only (else -ENOTSUPP), flags 0:
+// 20 zeroed bytes after the MAC header for IPv6, or the 20 bytes there
+// removed for IPv4 (the program writes the new header); the hash is
+// cleared.
+long bpfemu_skb_change_proto(void* ctx, __be16 proto, __u64 flags) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr) return -EINVAL;
+  struct __sk_buff* s = AsSkb(ctx);
+  if (flags != 0) return -EINVAL;
+  constexpr uint32_t kDiff = 40 - 20;  // ipv6hdr less iphdr
+  const auto off = static_cast<uint32_t>(f->network - f->mac);
+  long err;
+  uint16_t to;
+  if (s->protocol == htons(ETH_P_IP) && proto == htons(ETH_P_IPV6)) {
+    err = NetHdrPush(f, s, off, kDiff);
+    to = ETH_P_IPV6;
+  } else if (s->protocol == htons(ETH_P_IPV6) && proto == htons(ETH_P_IP)) {
+    err = NetHdrPop(f, s, off, kDiff);
+    to = ETH_P_IP;
+  } else {
+    return -bpfemu::kENOTSUPP;
+  }
+  if (err != 0) return err;
+  s->protocol = htons(to);
+  ClearHash(f, s);
+  return 0;
+}
+
+// bpf_skb_adjust_room(): `len_diff` bytes (at most 0xfff either way, else
+// -EFAULT) added or removed after the MAC header (BPF_ADJ_ROOM_MAC) or
+// after the IP header (BPF_ADJ_ROOM_NET), IPv4 / IPv6 packets only
+// (-ENOTSUPP). Growth keeps the packet within BPF_SKB_MAX_LEN; shrinking
+// leaves at least an IP header (of the decapsulated type with
+// BPF_F_ADJ_ROOM_DECAP_L3_*) after the network header (-ENOTSUPP). The
+// encapsulation flags mark the packet encapsulated (a second time:
+// -EALREADY), move the network header to the new outer header and, for
+// GRE / UDP, set the transport header after it; ENCAP_L3 of the other
+// family and DECAP_L3 switch skb->protocol.
+long bpfemu_skb_adjust_room(void* ctx, __s32 len_diff, __u32 mode,
+                            __u64 flags) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr) return -EINVAL;
+  struct __sk_buff* s = AsSkb(ctx);
+  constexpr uint64_t kFixedGso = 1ULL << 0, kEncapV4 = 1ULL << 1,
+                     kEncapV6 = 1ULL << 2, kGre = 1ULL << 3, kUdp = 1ULL << 4,
+                     kNoCsumReset = 1ULL << 5, kL2Eth = 1ULL << 6,
+                     kDecapV4 = 1ULL << 7, kDecapV6 = 1ULL << 8,
+                     kL2Len = 0xffULL << 56;
+  const uint64_t decap_mask =
+      bpfemu::AdjustRoomHasDecapFlags(bpfemu::TargetKernel())
+          ? kDecapV4 | kDecapV6
+          : 0;
+  const uint64_t known = kFixedGso | kEncapV4 | kEncapV6 | kGre | kUdp |
+                         kNoCsumReset | kL2Eth | kL2Len | decap_mask;
+  const uint32_t diff = len_diff < 0 ? 0u - static_cast<uint32_t>(len_diff)
+                                     : static_cast<uint32_t>(len_diff);
+  const bool shrink = len_diff < 0;
+  if (flags & ~known) return -EINVAL;
+  if (diff > 0xfff) return -EFAULT;
+  if (s->protocol != htons(ETH_P_IP) && s->protocol != htons(ETH_P_IPV6)) {
+    return -bpfemu::kENOTSUPP;
+  }
+  uint32_t len_min = NetBaseLen(s);
+  auto off = static_cast<uint32_t>(f->network - f->mac);
+  if (mode == BPF_ADJ_ROOM_NET) {
+    off += NetBaseLen(s);
+  } else if (mode != BPF_ADJ_ROOM_MAC) {
+    return -bpfemu::kENOTSUPP;
+  }
+  if (flags & decap_mask) {
+    if (!shrink) return -EINVAL;
+    switch (flags & decap_mask) {
+      case kDecapV4:
+        len_min = 20;
+        break;
+      case kDecapV6:
+        len_min = 40;
+        break;
+      default:
+        return -EINVAL;
+    }
+  }
+  const auto len_cur =
+      static_cast<uint32_t>(uint64_t{s->len} + s->data - f->network);
+  if ((shrink && (diff >= len_cur || len_cur - diff < len_min)) ||
+      (!shrink && uint64_t{s->len} + diff > bpfemu::native::kSkbMaxLen &&
+       s->gso_size == 0)) {
+    return -bpfemu::kENOTSUPP;
+  }
+  if (shrink) {
+    // bpf_skb_net_shrink().
+    if (flags & ~(kFixedGso | decap_mask | kNoCsumReset)) return -EINVAL;
+    if (GsoNotTcp(s)) return -bpfemu::kENOTSUPP;
+    if (long err = NetHdrPop(f, s, off, diff); err != 0) return err;
+    if (s->protocol == htons(ETH_P_IP) && (flags & kDecapV6)) {
+      s->protocol = htons(ETH_P_IPV6);
+    } else if (s->protocol == htons(ETH_P_IPV6) && (flags & kDecapV4)) {
+      s->protocol = htons(ETH_P_IP);
+    }
+    return 0;
+  }
+  // bpf_skb_net_grow().
+  const auto inner_mac_len = static_cast<uint8_t>(flags >> 56);
+  const bool encap = flags & (kEncapV4 | kEncapV6);
+  if (GsoNotTcp(s)) return -bpfemu::kENOTSUPP;
+  uint32_t mac_len = 0;
+  if (encap) {
+    if ((flags & kEncapV4) && (flags & kEncapV6)) return -EINVAL;
+    if ((flags & kGre) && (flags & kUdp)) return -EINVAL;
+    if ((flags & kL2Eth) && inner_mac_len < ETH_HLEN) return -EINVAL;
+    if (f->encapsulation) return -EALREADY;
+    mac_len = static_cast<uint32_t>(f->network - f->mac);
+    if (inner_mac_len > diff) return -EINVAL;
+  }
+  if (long err = NetHdrPush(f, s, off, diff); err != 0) return err;
+  if (encap) {
+    f->encapsulation = true;
+    f->network = uint64_t{s->data} + mac_len;
+    if (flags & (kGre | kUdp)) {
+      f->transport = f->network + ((flags & kEncapV6) ? 40 : 20);
+    }
+    if (s->protocol == htons(ETH_P_IP) && (flags & kEncapV6)) {
+      s->protocol = htons(ETH_P_IPV6);
+    } else if (s->protocol == htons(ETH_P_IPV6) && (flags & kEncapV4)) {
+      s->protocol = htons(ETH_P_IP);
+    }
+  }
+  return 0;
+}
+
+// bpf_skb_pull_data(): skb_ensure_writable() of `len` bytes (the whole
+// linear part for 0); the test run's skb is linear and private, so only a
+// length past its end fails, as the failed pull (-ENOMEM).
+long bpfemu_skb_pull_data(void* ctx, __u32 len) {
+  if (bpfemu::native::skb_frame == nullptr) return -EINVAL;
+  const struct __sk_buff* s = AsSkb(ctx);
+  const uint32_t want = len != 0 ? len : s->len;
+  return want > s->len ? -ENOMEM : 0;
+}
+
+// bpf_skb_change_type(): between the host, broadcast, multicast and
+// other-host types only (skb_pkt_type_ok), from and to.
+long bpfemu_skb_change_type(void* ctx, __u32 type) {
+  struct __sk_buff* s = AsSkb(ctx);
+  if (s->pkt_type > PACKET_OTHERHOST || type > PACKET_OTHERHOST) {
+    return -EINVAL;
+  }
+  s->pkt_type = type;
+  return 0;
+}
+
+// bpf_set_hash(): the hash as a software L4 hash (__skb_set_sw_hash),
+// which bpf_get_hash_recalc then returns.
+long bpfemu_set_hash(void* ctx, __u32 hash) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr) return -EINVAL;
+  AsSkb(ctx)->hash = hash;
+  f->sw_hash = true;
+  f->l4_hash = true;
+  return 0;
+}
+
+// bpf_set_hash_invalid(): skb_clear_hash().
+void bpfemu_set_hash_invalid(void* ctx) {
+  AsSkb(ctx)->hash = 0;
+  if (SkbFrame* f = bpfemu::native::skb_frame) {
+    f->sw_hash = false;
+    f->l4_hash = false;
+  }
+}
+
+// bpf_get_hash_recalc(): skb_get_hash(): the hash set (or computed) so
+// far, else a flow hash computed now (FlowHash) and kept as a software
+// hash.
+__u32 bpfemu_get_hash_recalc(void* ctx) {
+  struct __sk_buff* s = AsSkb(ctx);
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr) return s->hash;
+  if (!f->l4_hash && !f->sw_hash) {
+    bool l4;
+    s->hash = FlowHash(s, f, &l4);
+    f->sw_hash = true;
+    f->l4_hash = l4;
+  }
+  return s->hash;
+}
+
+// bpf_skb_vlan_push(): the tag goes outside the packet (vlan_present); a
+// tag already there first moves into the packet after the MAC addresses
+// (__vlan_insert_tag), becoming skb->protocol, with the network header
+// then at the inserted tag. A protocol other than 802.1Q / 802.1ad is
+// taken as 802.1Q.
+long bpfemu_skb_vlan_push(void* ctx, __be16 vlan_proto, __u16 vlan_tci) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr) return -EINVAL;
+  struct __sk_buff* s = AsSkb(ctx);
+  if (!EthTypeVlan(vlan_proto)) vlan_proto = htons(kEthP8021Q);
+  if (s->vlan_present) {
+    if (s->data != f->mac) return -EINVAL;
+    if (s->len < ETH_HLEN) return -EINVAL;  // pskb_may_pull(ETH_HLEN)
+    // skb_cow_head(): as bpf_skb_change_head's reallocation.
+    if (uint64_t{s->data} < f->head + kVlanHlen) return -ENOMEM;
+    const uint64_t data = uint64_t{s->data} - kVlanHlen;
+    uint8_t* d = At(data);
+    std::memmove(d, d + kVlanHlen, 2 * ETH_ALEN);
+    const uint16_t proto = static_cast<uint16_t>(s->vlan_proto);
+    const uint16_t tci = htons(static_cast<uint16_t>(s->vlan_tci));
+    std::memcpy(d + 2 * ETH_ALEN, &proto, 2);
+    std::memcpy(d + 2 * ETH_ALEN + 2, &tci, 2);
+    SetPacket(s, data, s->len + kVlanHlen);
+    f->mac -= kVlanHlen;
+    f->network -= kVlanHlen;
+    s->protocol = s->vlan_proto;
+  }
+  PutAccelTag(s, vlan_proto, vlan_tci);
+  return 0;
+}
+
+// bpf_skb_vlan_pop(): the tag outside the packet goes, else the packet's
+// own outer tag (none: nothing to do); then a further tag in the packet
+// moves outside it (skb_vlan_pop).
+long bpfemu_skb_vlan_pop(void* ctx) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr) return -EINVAL;
+  struct __sk_buff* s = AsSkb(ctx);
+  uint16_t tci;
+  if (s->vlan_present) {
+    s->vlan_present = 0;
+    s->vlan_proto = 0;
+    s->vlan_tci = 0;
+  } else {
+    if (!EthTypeVlan(s->protocol)) return 0;
+    if (long err = PopPacketTag(f, s, &tci); err != 0) return err;
+  }
+  if (!EthTypeVlan(s->protocol)) return 0;
+  const uint32_t proto = s->protocol;
+  if (long err = PopPacketTag(f, s, &tci); err != 0) return err;
+  PutAccelTag(s, proto, tci);
+  return 0;
 }
 
 }  // extern "C"

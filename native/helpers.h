@@ -116,6 +116,40 @@ void SetXdpFrame(uint64_t hard_start, uint64_t hard_end,
                  std::vector<std::vector<uint8_t>>* frags,
                  uint32_t ingress_ifindex = 1);
 
+// SKB_DATA_ALIGN(sizeof(struct skb_shared_info)): the tailroom the test
+// runs (net/bpf/test_run.c bpf_test_init) keep after a frame. 320 on the
+// x86-64 builds bpfemu models; the XDP frame's end (4096 - 256 - 320) and
+// the skb growth limit below both follow from it, and the kernel
+// comparisons of both measure it (tests/examples/skb_mutate_compare_test.cc).
+inline constexpr uint32_t kSkbSharedInfoRoom = 320;
+// BPF_SKB_MAX_LEN (net/core/filter.c): SKB_MAX_ALLOC, an order-2
+// allocation less the shared-info room; the longest packet
+// bpf_skb_change_tail / _change_head / bpf_skb_vlan_push may make.
+inline constexpr uint32_t kSkbMaxLen = (4096u << 2) - kSkbSharedInfoRoom;
+
+// The socket buffer of the bpf_prog_test_run_skb run in progress on this
+// thread (net/bpf/test_run.c), beyond what struct __sk_buff shows (len,
+// data, data_end, protocol, pkt_type, hash, vlan_* live there): the buffer
+// the packet may grow in, [head, end), the mac and network headers as
+// addresses (and the transport header, which only bpf_skb_adjust_room's
+// L4 encapsulation sets), whether the packet is encapsulated, and the
+// hash's kind (sk_buff's sw_hash and l4_hash). The
+// skb-mutating helpers (bpf_skb_change_tail, _change_head, bpf_skb_vlan_*,
+// bpf_set_hash ...) update it and the context together. Set by the skb
+// test run before the program runs; nullptr afterwards (the helpers then
+// refuse with -EINVAL).
+struct SkbFrame {
+  uint64_t head = 0;
+  uint64_t end = 0;
+  uint64_t mac = 0;
+  uint64_t network = 0;
+  uint64_t transport = 0;  // 0: not set (the test run's skb has none)
+  bool encapsulation = false;
+  bool sw_hash = false;
+  bool l4_hash = false;
+};
+void SetSkbFrame(SkbFrame* frame);
+
 }  // namespace bpfemu::native
 
 #endif  // BPFEMU_NATIVE_HELPERS_H_

@@ -92,6 +92,10 @@ class Backend {
   // -errno. Unmap with munmap().
   virtual int Mmap(int fd, size_t length, int prot, int flags, uint64_t offset,
                    void** addr) = 0;
+  // mmap(hint, ...): Mmap with the caller's address (a hint, or with
+  // MAP_FIXED the address), which an ARENA map's user range depends on.
+  virtual int MmapAt(int fd, void* hint, size_t length, int prot, int flags,
+                     uint64_t offset, void** addr) = 0;
   // perf_event_open() of a PERF_TYPE_SOFTWARE event `config` (sample_type
   // PERF_SAMPLE_RAW, wakeup_events 1) on `cpu` (pid -1), or on the calling
   // task (pid 0) when cpu is -1: an fd or -errno. The emulator's events are

@@ -265,12 +265,15 @@ absl::StatusOr<BuildProfile> BuildProfileFromBtf(const char* path) {
       {&BuildProfile::dtab, "bpf_dtab"},
       {&BuildProfile::dtab_netdev, "bpf_dtab_netdev"},
       {&BuildProfile::cpu_map, "bpf_cpu_map"},
+      // Optional: a kernel without struct_ops (no CONFIG_BPF_JIT) has none.
+      {&BuildProfile::struct_ops_map, "bpf_struct_ops_map"},
   };
   BuildProfile p;
   absl::Status status;
   for (const auto& s : kStructs) {
     const int id = btf__find_by_name_kind(btf, s.name, BTF_KIND_STRUCT);
     const long long size = id > 0 ? btf__resolve_size(btf, id) : -1;
+    if (size <= 0 && s.field == &BuildProfile::struct_ops_map) continue;
     if (size <= 0) {
       status = absl::NotFoundError(
           absl::StrFormat("struct %s not in %s", s.name, path));

@@ -125,6 +125,13 @@ int EmuBackend::Mmap(int fd, size_t length, int prot, int flags,
   return *addr == nullptr ? err : 0;
 }
 
+int EmuBackend::MmapAt(int fd, void* hint, size_t length, int prot, int flags,
+                       uint64_t offset, void** addr) {
+  int err = 0;
+  *addr = MapMmapAt(fd, hint, length, prot, flags, offset, &err);
+  return *addr == nullptr ? err : 0;
+}
+
 int EmuBackend::OpenPerfEvent(int cpu, uint64_t config) {
   struct perf_event_attr attr {};
   attr.size = sizeof(attr);

@@ -50,6 +50,8 @@ class EmuBackend : public Backend {
   int Frozen(int fd) override;
   int Mmap(int fd, size_t length, int prot, int flags, uint64_t offset,
            void** addr) override;
+  int MmapAt(int fd, void* hint, size_t length, int prot, int flags,
+             uint64_t offset, void** addr) override;
   int OpenPerfEvent(int cpu, uint64_t config) override;
   int ClosePerfEvent(int fd) override;
   int LoadBtf(const void* blob, uint32_t size) override;

@@ -375,6 +375,16 @@ int KernelBackend::Mmap(int fd, size_t length, int prot, int flags,
   return 0;
 }
 
+int KernelBackend::MmapAt(int fd, void* hint, size_t length, int prot,
+                          int flags, uint64_t offset, void** addr) {
+  *addr = mmap(hint, length, prot, flags, fd, static_cast<off_t>(offset));
+  if (*addr == MAP_FAILED) {
+    *addr = nullptr;
+    return -errno;
+  }
+  return 0;
+}
+
 int KernelBackend::OpenPerfEvent(int cpu, uint64_t config) {
   struct perf_event_attr attr {};
   attr.size = sizeof(attr);

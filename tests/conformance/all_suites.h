@@ -8,6 +8,7 @@
 #define BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_
 
 #include "tests/conformance/access_conformance.h"
+#include "tests/conformance/arena_conformance.h"
 #include "tests/conformance/array_conformance.h"
 #include "tests/conformance/batch_conformance.h"
 #include "tests/conformance/bloom_conformance.h"
@@ -54,6 +55,8 @@
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, DevmapConformance, BackendType);      \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, LocalStorageConformance,              \
                                  BackendType);                                 \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PerfEventArrayConformance, BackendType)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PerfEventArrayConformance,            \
+                                 BackendType);                                 \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArenaConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_

@@ -622,6 +622,249 @@ static void xdp(void) {
   close(devmap);
 }
 
+// tc on lo through libbpf's netlink calls (bpf_tc_*): the clsact qdisc,
+// cls_bpf filters on its ingress and egress hooks with explicit and
+// kernel-chosen handles and priorities, replace, query, detach, flush and
+// destroy, and the argument checks of libbpf and of the kernel. The
+// programs return TC_ACT_OK, so lo keeps working while they are attached;
+// the qdisc is destroyed before the section ends.
+static int tc_ok_prog(enum bpf_prog_type type) {
+  const struct bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0},
+      {.code = BPF_JMP | BPF_EXIT},
+  };
+  return bpf_prog_load(type, "tc_ok", "GPL", insns, 2, NULL);
+}
+
+static void tc_opts_show(const struct bpf_tc_opts *o, int p, int q) {
+  printf("  handle %u priority %u prog %s\n", o->handle, o->priority,
+         o->prog_id == 0            ? "0"
+         : o->prog_id == prog_id(p) ? "p"
+         : o->prog_id == prog_id(q) ? "q"
+                                    : "other");
+}
+
+static void tc_query_show(const char *what, struct bpf_tc_hook *h, __u32 handle,
+                          __u32 prio, int p, int q) {
+  LIBBPF_OPTS(bpf_tc_opts, o, .handle = handle, .priority = prio);
+  report(what, bpf_tc_query(h, &o));
+  tc_opts_show(&o, p, q);
+}
+
+static void tc(void) {
+  const int lo = 1;
+  int p = tc_ok_prog(BPF_PROG_TYPE_SCHED_CLS);
+  int q = tc_ok_prog(BPF_PROG_TYPE_SCHED_CLS);
+  int x = xdp_prog(BPF_PROG_TYPE_XDP, 0);
+  int act = tc_ok_prog(BPF_PROG_TYPE_SCHED_ACT);
+  report("tc: programs loaded", p > 2 && q > 2 && x > 2 && act > 2);
+  LIBBPF_OPTS(bpf_tc_hook, both, .ifindex = lo,
+              .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+  LIBBPF_OPTS(bpf_tc_hook, in, .ifindex = lo, .attach_point = BPF_TC_INGRESS);
+  LIBBPF_OPTS(bpf_tc_hook, eg, .ifindex = lo, .attach_point = BPF_TC_EGRESS);
+  LIBBPF_OPTS(bpf_tc_hook, h);
+  // The hook's argument checks.
+  report("tc_hook_create NULL", bpf_tc_hook_create(NULL));
+  h = both;
+  h.sz = 4;
+  report("tc_hook_create bad sz", bpf_tc_hook_create(&h));
+  h = both;
+  h.ifindex = 0;
+  report("tc_hook_create ifindex 0", bpf_tc_hook_create(&h));
+  h = both;
+  h.parent = BPF_TC_PARENT(1, 0);
+  report("tc_hook_create with parent", bpf_tc_hook_create(&h));
+  h = both;
+  h.attach_point = 0;
+  report("tc_hook_create no attach point", bpf_tc_hook_create(&h));
+  h.attach_point = BPF_TC_CUSTOM;
+  report("tc_hook_create custom", bpf_tc_hook_create(&h));
+  h = both;
+  h.ifindex = 1000000;
+  report("tc_hook_create no such device", bpf_tc_hook_create(&h));
+  report("tc_hook_destroy no such device", bpf_tc_hook_destroy(&h));
+  LIBBPF_OPTS(bpf_tc_opts, o, .prog_fd = p, .handle = 1, .priority = 1);
+  h = in;
+  h.ifindex = 1000000;
+  report("tc_attach no such device", bpf_tc_attach(&h, &o));
+  report("tc_attach before the hook", bpf_tc_attach(&in, &o));
+  report("tc_hook_create", bpf_tc_hook_create(&both));
+  report("tc_hook_create again", bpf_tc_hook_create(&both));
+  report("tc_hook_create ingress only", bpf_tc_hook_create(&in));
+  // An empty hook.
+  tc_query_show("tc_query empty hook", &in, 1, 1, p, q);
+  LIBBPF_OPTS(bpf_tc_opts, d, .handle = 1, .priority = 1);
+  report("tc_detach empty hook", bpf_tc_detach(&in, &d));
+  // bpf_tc_attach's argument checks.
+  report("tc_attach NULL opts", bpf_tc_attach(&in, NULL));
+  report("tc_attach NULL hook", bpf_tc_attach(NULL, &o));
+  struct bpf_tc_opts bad = o;
+  bad.sz = 4;
+  report("tc_attach bad opts sz", bpf_tc_attach(&in, &bad));
+  bad = o;
+  bad.prog_fd = 0;
+  report("tc_attach no prog_fd", bpf_tc_attach(&in, &bad));
+  bad = o;
+  bad.prog_id = 1;
+  report("tc_attach with prog_id", bpf_tc_attach(&in, &bad));
+  bad = o;
+  bad.priority = 0x10000;
+  report("tc_attach priority > 0xffff", bpf_tc_attach(&in, &bad));
+  bad = o;
+  bad.flags = 2;
+  report("tc_attach bad flags", bpf_tc_attach(&in, &bad));
+  h = in;
+  h.attach_point = 0;
+  report("tc_attach no attach point", bpf_tc_attach(&h, &o));
+  h.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+  report("tc_attach both attach points", bpf_tc_attach(&h, &o));
+  h.attach_point = BPF_TC_CUSTOM;
+  report("tc_attach custom without parent", bpf_tc_attach(&h, &o));
+  h = in;
+  h.parent = BPF_TC_PARENT(0xffff, 0xfff2);
+  report("tc_attach ingress with parent", bpf_tc_attach(&h, &o));
+  h.attach_point = BPF_TC_CUSTOM;
+  h.parent = BPF_TC_PARENT(0xffff, 1);
+  report("tc_attach custom, no such class", bpf_tc_attach(&h, &o));
+  h.parent = BPF_TC_PARENT(0x10, 0);
+  report("tc_attach custom, no such qdisc", bpf_tc_attach(&h, &o));
+  bad = o;
+  bad.prog_fd = 1000;
+  report("tc_attach closed fd", bpf_tc_attach(&in, &bad));
+  bad.prog_fd = x;
+  report("tc_attach xdp program", bpf_tc_attach(&in, &bad));
+  bad.prog_fd = act;
+  report("tc_attach sched_act program", bpf_tc_attach(&in, &bad));
+  report("  prog_id untouched", bad.prog_id);
+  // Filters.
+  report("tc_attach ingress 1/1", bpf_tc_attach(&in, &o));
+  tc_opts_show(&o, p, q);
+  report("tc_attach again, prog_id filled", bpf_tc_attach(&in, &o));
+  o.prog_id = 0;
+  report("tc_attach again", bpf_tc_attach(&in, &o));
+  LIBBPF_OPTS(bpf_tc_opts, r, .prog_fd = q, .handle = 1, .priority = 1,
+              .flags = BPF_TC_F_REPLACE);
+  report("tc_attach replace 1/1 by q", bpf_tc_attach(&in, &r));
+  tc_opts_show(&r, p, q);
+  LIBBPF_OPTS(bpf_tc_opts, a, .prog_fd = p);
+  report("tc_attach ingress 0/0", bpf_tc_attach(&in, &a));
+  tc_opts_show(&a, p, q);
+  memset(&a, 0, sizeof(a));
+  a.sz = sizeof(a);
+  a.prog_fd = q;
+  report("tc_attach ingress 0/0 again", bpf_tc_attach(&in, &a));
+  tc_opts_show(&a, p, q);
+  LIBBPF_OPTS(bpf_tc_opts, b, .prog_fd = p, .priority = 1);
+  report("tc_attach ingress 0/1", bpf_tc_attach(&in, &b));
+  tc_opts_show(&b, p, q);
+  LIBBPF_OPTS(bpf_tc_opts, c, .prog_fd = p, .priority = 0x8000);
+  report("tc_attach ingress 0/0x8000", bpf_tc_attach(&in, &c));
+  tc_opts_show(&c, p, q);
+  memset(&c, 0, sizeof(c));
+  c.sz = sizeof(c);
+  c.prog_fd = p;
+  report("tc_attach ingress 0/0 after 0x8000", bpf_tc_attach(&in, &c));
+  LIBBPF_OPTS(bpf_tc_opts, e, .prog_fd = p, .handle = 7, .priority = 3);
+  report("tc_attach egress 7/3", bpf_tc_attach(&eg, &e));
+  tc_opts_show(&e, p, q);
+  LIBBPF_OPTS(bpf_tc_opts, f, .prog_fd = q, .flags = BPF_TC_F_REPLACE);
+  report("tc_attach egress 0/0 REPLACE", bpf_tc_attach(&eg, &f));
+  tc_opts_show(&f, p, q);
+  LIBBPF_OPTS(bpf_tc_opts, g, .prog_fd = q, .handle = 9, .priority = 4,
+              .flags = BPF_TC_F_REPLACE);
+  report("tc_attach egress 9/4 REPLACE, new", bpf_tc_attach(&eg, &g));
+  tc_opts_show(&g, p, q);
+  LIBBPF_OPTS(bpf_tc_opts, big, .prog_fd = p, .handle = 0x80000000u,
+              .priority = 5);
+  report("tc_attach egress 0x80000000/5", bpf_tc_attach(&eg, &big));
+  tc_opts_show(&big, p, q);
+  // Queries.
+  close(q);
+  tc_query_show("tc_query ingress 1/1 (q closed)", &in, 1, 1, p, q);
+  tc_query_show("tc_query ingress 2/1", &in, 2, 1, p, q);
+  tc_query_show("tc_query ingress 1/49152", &in, 1, 49152, p, q);
+  tc_query_show("tc_query ingress 1/49151", &in, 1, 49151, p, q);
+  tc_query_show("tc_query ingress 9/1", &in, 9, 1, p, q);
+  tc_query_show("tc_query ingress 1/2", &in, 1, 2, p, q);
+  tc_query_show("tc_query egress 7/3", &eg, 7, 3, p, q);
+  tc_query_show("tc_query egress 1/1", &eg, 1, 1, p, q);
+  h = in;
+  h.ifindex = 1000000;
+  tc_query_show("tc_query no such device", &h, 1, 1, p, q);
+  LIBBPF_OPTS(bpf_tc_opts, qo, .handle = 1, .priority = 1);
+  report("tc_query NULL opts", bpf_tc_query(&in, NULL));
+  qo.handle = 0;
+  report("tc_query handle 0", bpf_tc_query(&in, &qo));
+  qo.handle = 1;
+  qo.priority = 0;
+  report("tc_query priority 0", bpf_tc_query(&in, &qo));
+  qo.priority = 0x10000;
+  report("tc_query priority > 0xffff", bpf_tc_query(&in, &qo));
+  qo.priority = 1;
+  qo.prog_fd = p;
+  report("tc_query with prog_fd", bpf_tc_query(&in, &qo));
+  qo.prog_fd = 0;
+  qo.prog_id = 1;
+  report("tc_query with prog_id", bpf_tc_query(&in, &qo));
+  qo.prog_id = 0;
+  qo.flags = BPF_TC_F_REPLACE;
+  report("tc_query with flags", bpf_tc_query(&in, &qo));
+  // Detach.
+  report("tc_detach NULL opts", bpf_tc_detach(&in, NULL));
+  LIBBPF_OPTS(bpf_tc_opts, dd, .handle = 1, .priority = 1);
+  dd.handle = 0;
+  report("tc_detach handle 0", bpf_tc_detach(&in, &dd));
+  dd.handle = 1;
+  dd.priority = 0;
+  report("tc_detach priority 0", bpf_tc_detach(&in, &dd));
+  dd.priority = 1;
+  dd.prog_fd = p;
+  report("tc_detach with prog_fd", bpf_tc_detach(&in, &dd));
+  dd.prog_fd = 0;
+  dd.prog_id = 1;
+  report("tc_detach with prog_id", bpf_tc_detach(&in, &dd));
+  dd.prog_id = 0;
+  dd.flags = BPF_TC_F_REPLACE;
+  report("tc_detach with flags", bpf_tc_detach(&in, &dd));
+  dd.flags = 0;
+  h = in;
+  h.ifindex = 1000000;
+  report("tc_detach no such device", bpf_tc_detach(&h, &dd));
+  report("tc_detach ingress 1/1", bpf_tc_detach(&in, &dd));
+  report("tc_detach ingress 1/1 again", bpf_tc_detach(&in, &dd));
+  tc_query_show("tc_query ingress 1/1 detached", &in, 1, 1, p, q);
+  tc_query_show("tc_query ingress 2/1 kept", &in, 2, 1, p, q);
+  dd.handle = 2;
+  report("tc_detach ingress 2/1", bpf_tc_detach(&in, &dd));
+  tc_query_show("tc_query ingress 2/1 detached", &in, 2, 1, p, q);
+  // Flushing one hook, then the qdisc.
+  report("tc_hook_destroy ingress (flush)", bpf_tc_hook_destroy(&in));
+  tc_query_show("tc_query ingress after flush", &in, 1, 49152, p, q);
+  tc_query_show("tc_query egress after flush", &eg, 7, 3, p, q);
+  report("tc_detach ingress after flush", bpf_tc_detach(&in, &dd));
+  report("tc_hook_destroy ingress again", bpf_tc_hook_destroy(&in));
+  h = both;
+  h.attach_point = 0;
+  report("tc_hook_destroy no attach point", bpf_tc_hook_destroy(&h));
+  h.attach_point = BPF_TC_CUSTOM;
+  report("tc_hook_destroy custom", bpf_tc_hook_destroy(&h));
+  h = both;
+  h.ifindex = 0;
+  report("tc_hook_destroy ifindex 0", bpf_tc_hook_destroy(&h));
+  report("tc_hook_destroy NULL", bpf_tc_hook_destroy(NULL));
+  report("tc_hook_destroy", bpf_tc_hook_destroy(&both));
+  tc_query_show("tc_query egress, no qdisc", &eg, 7, 3, p, q);
+  report("tc_detach egress, no qdisc", bpf_tc_detach(&eg, &e));
+  report("tc_hook_destroy egress, no qdisc", bpf_tc_hook_destroy(&eg));
+  report("tc_hook_destroy again", bpf_tc_hook_destroy(&both));
+  report("tc_hook_create after destroy", bpf_tc_hook_create(&in));
+  tc_query_show("tc_query egress, new qdisc", &eg, 7, 3, p, q);
+  report("tc_hook_destroy the new one", bpf_tc_hook_destroy(&both));
+  close(p);
+  close(x);
+  close(act);
+}
+
 int main(int argc, char **argv) {
   libbpf_print_fn_t old = libbpf_set_print(capture);
   printf("default print installed: %s\n", old ? "yes" : "no");
@@ -629,6 +872,7 @@ int main(int argc, char **argv) {
   tables();
   if (argc > 1) objects(argv[1]);
   if (argc > 1) xdp();
+  if (argc > 1) tc();
   report("set_print back", libbpf_set_print(old) == capture);
   return 0;
 }

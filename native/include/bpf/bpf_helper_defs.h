@@ -294,6 +294,44 @@ static inline long bpf_skb_store_bytes(struct __sk_buff *skb, __u32 offset,
                                        __u64 flags) {
   return bpfemu_skb_store_bytes(skb, offset, from, len, flags);
 }
+static inline long bpf_skb_change_tail(struct __sk_buff *skb, __u32 len,
+                                       __u64 flags) {
+  return bpfemu_skb_change_tail(skb, len, flags);
+}
+static inline long bpf_skb_change_head(struct __sk_buff *skb, __u32 len,
+                                       __u64 flags) {
+  return bpfemu_skb_change_head(skb, len, flags);
+}
+static inline long bpf_skb_change_proto(struct __sk_buff *skb, __be16 proto,
+                                        __u64 flags) {
+  return bpfemu_skb_change_proto(skb, proto, flags);
+}
+static inline long bpf_skb_adjust_room(struct __sk_buff *skb, __s32 len_diff,
+                                       __u32 mode, __u64 flags) {
+  return bpfemu_skb_adjust_room(skb, len_diff, mode, flags);
+}
+static inline long bpf_skb_pull_data(struct __sk_buff *skb, __u32 len) {
+  return bpfemu_skb_pull_data(skb, len);
+}
+static inline long bpf_skb_change_type(struct __sk_buff *skb, __u32 type) {
+  return bpfemu_skb_change_type(skb, type);
+}
+static inline long bpf_set_hash(struct __sk_buff *skb, __u32 hash) {
+  return bpfemu_set_hash(skb, hash);
+}
+static inline void bpf_set_hash_invalid(struct __sk_buff *skb) {
+  bpfemu_set_hash_invalid(skb);
+}
+static inline __u32 bpf_get_hash_recalc(struct __sk_buff *skb) {
+  return bpfemu_get_hash_recalc(skb);
+}
+static inline long bpf_skb_vlan_push(struct __sk_buff *skb, __be16 vlan_proto,
+                                     __u16 vlan_tci) {
+  return bpfemu_skb_vlan_push(skb, vlan_proto, vlan_tci);
+}
+static inline long bpf_skb_vlan_pop(struct __sk_buff *skb) {
+  return bpfemu_skb_vlan_pop(skb);
+}
 static inline long bpf_l3_csum_replace(struct __sk_buff *skb, __u32 offset,
                                        __u64 from, __u64 to, __u64 size) {
   return bpfemu_l3_csum_replace(skb, offset, from, to, size);

@@ -186,6 +186,18 @@ long bpfemu_l3_csum_replace(void *skb, __u32 offset, __u64 from, __u64 to,
                             __u64 flags);
 long bpfemu_l4_csum_replace(void *skb, __u32 offset, __u64 from, __u64 to,
                             __u64 flags);
+/* The socket buffer's shape (net/core/filter.c). */
+long bpfemu_skb_change_tail(void *skb, __u32 new_len, __u64 flags);
+long bpfemu_skb_change_head(void *skb, __u32 head_room, __u64 flags);
+long bpfemu_skb_change_proto(void *skb, __be16 proto, __u64 flags);
+long bpfemu_skb_adjust_room(void *skb, __s32 len_diff, __u32 mode, __u64 flags);
+long bpfemu_skb_pull_data(void *skb, __u32 len);
+long bpfemu_skb_change_type(void *skb, __u32 type);
+long bpfemu_set_hash(void *skb, __u32 hash);
+void bpfemu_set_hash_invalid(void *skb);
+__u32 bpfemu_get_hash_recalc(void *skb);
+long bpfemu_skb_vlan_push(void *skb, __be16 vlan_proto, __u16 vlan_tci);
+long bpfemu_skb_vlan_pop(void *skb);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: struct_ops_map.h
+//
+// StructOpsMap mirrors kernel/bpf/bpf_struct_ops.c (Linux 6.1, 6.12, 6.18)
+// for BPF_MAP_TYPE_STRUCT_OPS as far as userspace can observe it without a
+// kernel subsystem running the ops: the map holds one value, a
+// `struct bpf_struct_ops_X` of the emulated kernel's BTF (kernel_btf.h)
+// that wraps a `struct X` of function pointers (tcp_congestion_ops,
+// bpf_dummy_ops, ...). On the kernel a successful update registers that
+// struct with its subsystem (a TCP congestion control, a sched_ext
+// scheduler); bpfemu cannot run the ops, and that is the boundary
+// (docs/semantics.md, "STRUCT_OPS").
+//
+// The registry of struct_ops types (kStructOpsTypes in struct_ops_map.cc):
+// which `struct X` a kernel version registers (kernel/bpf/
+// bpf_struct_ops_types.h in 6.1, register_bpf_struct_ops() callers from
+// 6.9 on), each further needing its `bpf_struct_ops_X` value struct in the
+// kernel BTF, which stands for the build's configuration (CONFIG_INET,
+// CONFIG_SCHED_CLASS_EXT, ...).
+//
+// Semantics (read from the 6.1 and 6.12 sources; NOT yet compared with a
+// running kernel, see docs/semantics.md, STRUCT_OPS):
+//   * create: bpf_struct_ops_map_alloc_check(): key_size != 4, max_entries
+//     != 1, flags other than BPF_F_LINK (6.4) and BPF_F_VTYPE_BTF_OBJ_FD
+//     (6.9; 6.1 takes no flag), or no btf_vmlinux_value_type_id -> EINVAL;
+//     then (bpf_struct_ops_map_alloc) BPF_F_VTYPE_BTF_OBJ_FD -> EINVAL (the
+//     emulated kernel has no module BTF: any BTF fd is not a module's); no
+//     kernel BTF, or an id that is not the value struct of a registered
+//     type -> ENOTSUPP (524); value_size != the value struct's size ->
+//     EINVAL; then map_create's BTF step: a btf_fd naming a loaded BTF
+//     object is required (EBADF / EINVAL), as for every vmlinux value.
+//   * lookup (bpf_struct_ops_map_sys_lookup_elem): key != 0 -> ENOENT; key
+//     0 of a map never registered (state INIT): all zeros.
+//   * update (bpf_struct_ops_map_update_elem): flags -> EINVAL, key != 0
+//     -> E2BIG, non-zero bytes in the holes of the value struct or of the
+//     ops struct -> EINVAL, a non-zero state or refcnt -> EINVAL; a map
+//     whose state is no longer INIT -> EBUSY; then member by member: a
+//     `struct module *` member that is not NULL ends the update with 0 and
+//     the map still INIT (the kernel's err is 0 there); the type's
+//     init_member (tcp_congestion_ops: flags outside TCP_CONG_MASK, a name
+//     bpf_obj_name_cpy() refuses -> EINVAL; bpf_dummy_ops: EOPNOTSUPP on
+//     its first member); a non-function member that is not zero ->
+//     EINVAL; a function member holding a program fd: not open -> EBADF,
+//     not a program -> EINVAL, a program that is not a STRUCT_OPS program
+//     of this type and member -> EINVAL (bpfemu loads no STRUCT_OPS
+//     program, so every fd ends here); then the type's validate
+//     (tcp_congestion_ops: ssthresh, undo_cwnd and cong_avoid or
+//     cong_control required -> EINVAL). What would follow is the
+//     registration: bpfemu answers EOPNOTSUPP there (the boundary), and for
+//     registered types whose init_member and validate it does not model,
+//     right after the value-wide checks.
+//   * delete (bpf_struct_ops_map_delete_elem): BPF_F_LINK maps ->
+//     EOPNOTSUPP; otherwise, the map being INIT, ENOENT (any key).
+//   * get_next_key: NULL or a key != 0 -> 0; key 0 -> ENOENT.
+//   * freeze -> ENOTSUPP; lookup_and_delete, batches, mmap -> ENOTSUPP.
+//   * BPF_OBJ_GET_INFO_BY_FD: btf_vmlinux_value_type_id, and (6.9 on)
+//     btf_vmlinux_id, the kernel BTF's object id (1: the first BTF object a
+//     kernel registers at boot).
+//   * memlock (bpf_struct_ops_map_mem_usage, 6.4 on): sizeof(struct
+//     bpf_struct_ops_map) (build profile) + 2 * value size - 64 (struct
+//     bpf_struct_ops_value) + 16 bytes per function member + a page.
+//
+// Layout (after MapHeader): StructOpsBody (the resolved type ids, the
+// function member count and the state), then the stored value
+// (value_size bytes, st_map->uvalue).
+
+#ifndef BPFEMU_EMU_STRUCT_OPS_MAP_H_
+#define BPFEMU_EMU_STRUCT_OPS_MAP_H_
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "emu/map.h"
+#include "emu/shm.h"
+#include "emu/version.h"
+
+namespace bpfemu {
+
+class KernelBtf;
+
+// UAPI values newer than Debian's 6.1 <linux/bpf.h>.
+inline constexpr uint32_t kBpfFLink = 1U << 13;            // 6.4
+inline constexpr uint32_t kBpfFVtypeBtfObjFd = 1U << 15;   // 6.9
+inline constexpr uint32_t kBpfStructOpsStateInit = 0;      // enum
+inline constexpr uint32_t kBpfStructOpsStateInuse = 1;     // bpf_struct_
+inline constexpr uint32_t kBpfStructOpsStateTobefree = 2;  // ops_state
+inline constexpr uint32_t kBpfStructOpsStateReady = 3;     // (6.4)
+
+// One struct_ops type as a kernel version registers it.
+struct StructOpsType {
+  const char* name;     // struct X (the value struct is bpf_struct_ops_X)
+  KernelVersion since;  // the first emulated version that registers it
+  uint32_t first_in;    // the kernel release that added it (6001 = 6.1)
+  const char* source;   // where the kernel registers it
+  bool modelled;        // init_member and validate are modelled
+};
+
+// The registry (struct_ops_map.cc).
+const StructOpsType* StructOpsTypes(size_t* count);
+
+// A struct_ops type resolved in a kernel BTF (bpf_struct_ops_desc).
+struct StructOpsDesc {
+  const StructOpsType* type = nullptr;
+  uint32_t type_id = 0;     // struct X
+  uint32_t value_id = 0;    // struct bpf_struct_ops_X
+  uint32_t value_size = 0;  // its size
+  uint32_t funcs_cnt = 0;   // members that are function pointers
+};
+
+// bpf_struct_ops_find_value(): the type whose value struct is `value_id`
+// in `btf`, registered by kernel `v`; false if none.
+bool FindStructOpsValue(const KernelBtf& btf, KernelVersion v,
+                        uint32_t value_id, StructOpsDesc* out);
+
+class StructOpsMap final : public Map {
+ public:
+  static const MapOps kOps;
+
+  [[nodiscard]] int LookupElem(const void* key, void* value,
+                               uint64_t flags) override;
+  [[nodiscard]] int UpdateElem(const void* key, const void* value,
+                               uint64_t flags) override;
+  [[nodiscard]] int DeleteElem(const void* key) override;
+  [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
+  // bpf_struct_ops_map_lookup_elem: ERR_PTR(-EINVAL) (no program reaches
+  // it: the verifier refuses the map in programs).
+  void* LookupElemProg(const void*) override { return nullptr; }
+  [[nodiscard]] int UpdateElemProg(const void*, const void*,
+                                   uint64_t) override {
+    return -EOPNOTSUPP;
+  }
+  [[nodiscard]] int DeleteElemProg(const void*) override { return -EOPNOTSUPP; }
+  uint64_t MemUsage(const BuildProfile& build) const override;
+  bool RefusesFreeze() const override { return true; }
+  uint32_t VmlinuxValueTypeId() const override;
+
+  // The resolved type (name, ids).
+  const StructOpsDesc& desc() const { return desc_; }
+
+ private:
+  struct Body;
+  explicit StructOpsMap(ShmRegion region);
+  static int AllocCheck(const MapAttr& attr);
+  static uint64_t RegionSize(uint32_t value_size);
+  static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
+                   std::unique_ptr<Map>* out);
+  static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
+  // The member walk of bpf_struct_ops_map_update_elem on `udata` (the
+  // struct X inside the caller's value).
+  int CheckMembers(const KernelBtf& btf, const uint8_t* udata) const;
+
+  Body* body_;
+  uint8_t* uvalue_;
+  StructOpsDesc desc_;
+};
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_STRUCT_OPS_MAP_H_
