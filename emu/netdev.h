@@ -23,10 +23,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "emu/local_mutex.h"
 
 namespace bpfemu {
 
@@ -60,6 +63,29 @@ std::vector<Netdev> Netdevs();
 // Returns a token for NetdevRemoveListener.
 uint64_t NetdevAddListener(std::function<void(uint32_t ifindex)> fn);
 void NetdevRemoveListener(uint64_t token);
+
+// The per-device state of one attach point (T: tc's qdiscs and filters in
+// tc_attach.cc, XDP's programs in xdp_attach.cc), by ifindex under one
+// lock. A device's entry goes when the device is unregistered, as each
+// attach point's NETDEV_UNREGISTER work drops it (qdisc_destroy,
+// dev_xdp_uninstall). One table per process and T, never destroyed.
+template <typename T>
+struct PerNetdev {
+  LocalMutex mu;
+  std::map<uint32_t, T> devs;
+
+  static PerNetdev& Get() {
+    static PerNetdev* table = [] {
+      auto* t = new PerNetdev;
+      NetdevAddListener([t](uint32_t ifindex) {
+        LocalMutexLock l(&t->mu);
+        t->devs.erase(ifindex);
+      });
+      return t;
+    }();
+    return *table;
+  }
+};
 
 // kernel/bpf/offload.c bpf_dev_offload_check() for a map's map_ifindex or
 // a program's prog_ifindex: no such device -EINVAL; every emulated device

@@ -41,24 +41,8 @@ struct Dev {
   std::array<std::map<uint16_t, Proto>, kHooks> chain;
 };
 
-struct State {
-  LocalMutex mu;
-  std::map<uint32_t, Dev> devs;
-  uint64_t listener = 0;
-};
-
-State& S() {
-  static State* s = [] {
-    auto* st = new State;
-    // Unregistering a device destroys its qdiscs and their blocks.
-    st->listener = NetdevAddListener([st](uint32_t ifindex) {
-      LocalMutexLock l(&st->mu);
-      st->devs.erase(ifindex);
-    });
-    return st;
-  }();
-  return *s;
-}
+using Chain = std::map<uint16_t, Proto>;
+using Table = PerNetdev<Dev>;
 
 // __dev_get_by_index on a tcm_ifindex.
 int DevCheck(int ifindex) {
@@ -89,9 +73,19 @@ int FindHook(const Dev* dev, uint32_t parent, Hook* hook) {
   }
 }
 
-Dev* FindDev(State& s, int ifindex) {
-  auto it = s.devs.find(static_cast<uint32_t>(ifindex));
-  return it == s.devs.end() ? nullptr : &it->second;
+Dev* FindDev(Table& t, int ifindex) {
+  auto it = t.devs.find(static_cast<uint32_t>(ifindex));
+  return it == t.devs.end() ? nullptr : &it->second;
+}
+
+// tc_new_tfilter, tc_del_tfilter and tc_get_tfilter alike, with the table
+// locked by the caller: the device's block behind `parent` (its chain 0).
+int FindChain(Table& t, int ifindex, uint32_t parent, Hook* hook,
+              Chain** chain) {
+  Dev* dev = FindDev(t, ifindex);
+  if (int err = FindHook(dev, parent, hook); err != 0) return err;
+  *chain = &dev->chain[*hook];
+  return 0;
 }
 
 Filter* FindFilter(Proto& tp, uint32_t handle) {
@@ -117,7 +111,7 @@ TcFilter Describe(Hook hook, uint16_t priority, const Proto& tp,
 // tcf_chain_tp_find for an auto-allocated priority: the search starts at
 // 0x8000 (TC_H_MAKE(0x80000000U, 0U)); a proto there is a collision, else
 // tcf_auto_prio takes one below the first proto above it, or 0xC000.
-int AutoPriority(const std::map<uint16_t, Proto>& chain, uint16_t* prio) {
+int AutoPriority(const Chain& chain, uint16_t* prio) {
   auto it = chain.lower_bound(0x8000);
   if (it != chain.end() && it->first == 0x8000) {
     return TcAutoPrioCollisionIsEnospc(TargetKernel()) ? -ENOSPC : -EINVAL;
@@ -145,9 +139,9 @@ int AutoHandle(const Proto& tp, uint32_t* handle) {
 int TcClsactCreate(int ifindex) {
   if (!CallerPrivileged()) return -EPERM;
   if (int err = DevCheck(ifindex); err != 0) return err;
-  State& s = S();
-  LocalMutexLock l(&s.mu);
-  Dev& dev = s.devs[static_cast<uint32_t>(ifindex)];
+  Table& t = Table::Get();
+  LocalMutexLock l(&t.mu);
+  Dev& dev = t.devs[static_cast<uint32_t>(ifindex)];
   // tc_modify_qdisc under TC_H_INGRESS: dev_ingress_queue_create, then an
   // existing qdisc with the requested handle and NLM_F_EXCL is -EEXIST.
   dev.ingress_queue = true;
@@ -159,9 +153,9 @@ int TcClsactCreate(int ifindex) {
 int TcClsactDelete(int ifindex) {
   if (!CallerPrivileged()) return -EPERM;
   if (int err = DevCheck(ifindex); err != 0) return err;
-  State& s = S();
-  LocalMutexLock l(&s.mu);
-  Dev* dev = FindDev(s, ifindex);
+  Table& t = Table::Get();
+  LocalMutexLock l(&t.mu);
+  Dev* dev = FindDev(t, ifindex);
   // tc_get_qdisc: no ingress queue, no qdisc; the queue's default qdisc
   // (noop, handle 0) does not carry the requested handle ffff:.
   if (dev == nullptr || !dev->ingress_queue) return -ENOENT;
@@ -173,9 +167,9 @@ int TcClsactDelete(int ifindex) {
 }
 
 bool TcClsactExists(uint32_t ifindex) {
-  State& s = S();
-  LocalMutexLock l(&s.mu);
-  const Dev* dev = FindDev(s, static_cast<int>(ifindex));
+  Table& t = Table::Get();
+  LocalMutexLock l(&t.mu);
+  const Dev* dev = FindDev(t, static_cast<int>(ifindex));
   return dev != nullptr && dev->clsact;
 }
 
@@ -186,32 +180,33 @@ int TcFilterNew(int ifindex, uint32_t parent, uint32_t handle,
   if (!CallerPrivileged()) return -EPERM;
   // libbpf always sends NLM_F_CREATE, so priority 0 allocates one.
   if (int err = DevCheck(ifindex); err != 0) return err;
-  State& s = S();
-  LocalMutexLock l(&s.mu);
-  Dev* dev = FindDev(s, ifindex);
+  Table& t = Table::Get();
+  LocalMutexLock l(&t.mu);
   Hook hook;
-  if (int err = FindHook(dev, parent, &hook); err != 0) return err;
-  auto& chain = dev->chain[hook];
+  Chain* chain;
+  if (int err = FindChain(t, ifindex, parent, &hook, &chain); err != 0) {
+    return err;
+  }
   // tcf_chain_tp_find.
   const bool allocate = priority == 0;
   if (allocate) {
-    if (int err = AutoPriority(chain, &priority); err != 0) return err;
+    if (int err = AutoPriority(*chain, &priority); err != 0) return err;
   }
-  auto tp_it = chain.find(priority);
+  auto tp_it = chain->find(priority);
   bool created = false;
-  if (tp_it != chain.end()) {
+  if (tp_it != chain->end()) {
     if (protocol != 0 && tp_it->second.protocol != protocol) return -EINVAL;
   } else {
     // A new proto needs a protocol ("Filter kind and protocol must be
     // specified").
     if (protocol == 0) return -EINVAL;
-    tp_it = chain.emplace(priority, Proto{protocol, {}}).first;
+    tp_it = chain->emplace(priority, Proto{protocol, {}}).first;
     created = true;
   }
   Proto& tp = tp_it->second;
   // A proto this request created goes away again when it stays empty.
   auto fail = [&](int err) {
-    if (created) chain.erase(tp_it);
+    if (created) chain->erase(tp_it);
     return err;
   };
   Filter* old = handle != 0 ? FindFilter(tp, handle) : nullptr;
@@ -226,7 +221,6 @@ int TcFilterNew(int ifindex, uint32_t parent, uint32_t handle,
   Filter f{handle, std::move(prog), name, direct_action};
   if (old != nullptr) {
     *old = std::move(f);
-    old = FindFilter(tp, handle);
   } else {
     tp.filters.push_back(std::move(f));
     old = &tp.filters.back();
@@ -241,32 +235,33 @@ int TcFilterDelete(int ifindex, uint32_t parent, uint32_t handle,
   // tc_del_tfilter: a flush names nothing but the hook.
   if (priority == 0 && (protocol != 0 || handle != 0)) return -ENOENT;
   if (int err = DevCheck(ifindex); err != 0) return err;
-  State& s = S();
-  LocalMutexLock l(&s.mu);
-  Dev* dev = FindDev(s, ifindex);
+  Table& t = Table::Get();
+  LocalMutexLock l(&t.mu);
   Hook hook;
-  if (int err = FindHook(dev, parent, &hook); err != 0) return err;
-  auto& chain = dev->chain[hook];
+  Chain* chain;
+  if (int err = FindChain(t, ifindex, parent, &hook, &chain); err != 0) {
+    return err;
+  }
   // A chain that does not exist flushes to 0 and has no filter to delete.
   if (priority == 0) {
-    chain.clear();
+    chain->clear();
     return 0;
   }
-  if (chain.empty()) return -ENOENT;
-  auto tp_it = chain.find(priority);
-  if (tp_it == chain.end()) return -ENOENT;
+  if (chain->empty()) return -ENOENT;
+  auto tp_it = chain->find(priority);
+  if (tp_it == chain->end()) return -ENOENT;
   Proto& tp = tp_it->second;
   if (protocol != 0 && tp.protocol != protocol) return -ENOENT;
   if (handle == 0) {
     // The whole proto (libbpf never asks for this: it needs a handle).
-    chain.erase(tp_it);
+    chain->erase(tp_it);
     return 0;
   }
   for (auto it = tp.filters.begin(); it != tp.filters.end(); ++it) {
     if (it->handle != handle) continue;
     tp.filters.erase(it);
-    // cls_bpf_delete's `last`: an empty proto leaves the chain.
-    if (tp.filters.empty()) chain.erase(tp_it);
+    // cls_bpf_delete's `last`: an empty proto leaves the chain->
+    if (tp.filters.empty()) chain->erase(tp_it);
     return 0;
   }
   return -ENOENT;
@@ -277,16 +272,17 @@ int TcFilterGet(int ifindex, uint32_t parent, uint32_t handle,
   // RTM_GETTFILTER needs no capability.
   if (priority == 0) return -ENOENT;
   if (int err = DevCheck(ifindex); err != 0) return err;
-  State& s = S();
-  LocalMutexLock l(&s.mu);
-  Dev* dev = FindDev(s, ifindex);
+  Table& t = Table::Get();
+  LocalMutexLock l(&t.mu);
   Hook hook;
-  if (int err = FindHook(dev, parent, &hook); err != 0) return err;
-  auto& chain = dev->chain[hook];
-  // tcf_chain_get(block, 0, false) finds no chain.
-  if (chain.empty()) return -EINVAL;
-  auto tp_it = chain.find(priority);
-  if (tp_it == chain.end()) return -ENOENT;
+  Chain* chain;
+  if (int err = FindChain(t, ifindex, parent, &hook, &chain); err != 0) {
+    return err;
+  }
+  // tcf_chain_get(block, 0, false) finds no chain->
+  if (chain->empty()) return -EINVAL;
+  auto tp_it = chain->find(priority);
+  if (tp_it == chain->end()) return -ENOENT;
   Proto& tp = tp_it->second;
   if (protocol != 0 && tp.protocol != protocol) return -ENOENT;
   const Filter* f = FindFilter(tp, handle);
@@ -297,9 +293,9 @@ int TcFilterGet(int ifindex, uint32_t parent, uint32_t handle,
 
 std::vector<TcFilter> TcFilterList(uint32_t ifindex) {
   std::vector<TcFilter> out;
-  State& s = S();
-  LocalMutexLock l(&s.mu);
-  const Dev* dev = FindDev(s, static_cast<int>(ifindex));
+  Table& t = Table::Get();
+  LocalMutexLock l(&t.mu);
+  const Dev* dev = FindDev(t, static_cast<int>(ifindex));
   if (dev == nullptr || !NetdevExists(ifindex)) return out;
   for (int h = 0; h < kHooks; ++h) {
     for (const auto& [prio, tp] : dev->chain[h]) {

@@ -20,24 +20,7 @@ namespace {
 // enum bpf_xdp_mode (include/linux/netdevice.h).
 enum Mode { kSkb = 0, kDrv = 1, kHw = 2, kModes = 3 };
 
-struct State {
-  LocalMutex mu;
-  std::map<uint32_t, std::array<std::shared_ptr<const Prog>, kModes>> devs;
-  uint64_t listener = 0;
-};
-
-State& S() {
-  static State* s = [] {
-    auto* st = new State;
-    // dev_xdp_uninstall(): a device that goes away drops its programs.
-    st->listener = NetdevAddListener([st](uint32_t ifindex) {
-      LocalMutexLock l(&st->mu);
-      st->devs.erase(ifindex);
-    });
-    return st;
-  }();
-  return *s;
-}
+using Table = PerNetdev<std::array<std::shared_ptr<const Prog>, kModes>>;
 
 // dev_xdp_mode(): the flag's mode; without one, native mode for a driver
 // with ndo_bpf, which no emulated device has.
@@ -76,9 +59,9 @@ int XdpSetLink(int ifindex, int fd, int expected_fd, uint32_t flags) {
   if (expected_fd >= 0) {
     if (int err = XdpProgFromFd(expected_fd, &old_prog); err != 0) return err;
   }
-  State& s = S();
-  LocalMutexLock l(&s.mu);
-  auto& slots = s.devs[ifindex];
+  Table& t = Table::Get();
+  LocalMutexLock l(&t.mu);
+  auto& slots = t.devs[ifindex];
   int attached = 0;
   for (const auto& p : slots) attached += p != nullptr;
   // dev_xdp_attach.
@@ -109,10 +92,10 @@ int XdpSetLink(int ifindex, int fd, int expected_fd, uint32_t flags) {
 bool XdpQueryLink(uint32_t ifindex, XdpAttachment* out) {
   *out = {};
   if (!NetdevExists(ifindex)) return false;
-  State& s = S();
-  LocalMutexLock l(&s.mu);
-  auto it = s.devs.find(ifindex);
-  if (it == s.devs.end()) return true;
+  Table& t = Table::Get();
+  LocalMutexLock l(&t.mu);
+  auto it = t.devs.find(ifindex);
+  if (it == t.devs.end()) return true;
   // rtnl_xdp_report_one in the order SKB, DRV, HW: one mode gives its
   // XDP_ATTACHED_* value and prog_id, a second makes it MULTI.
   static constexpr uint8_t kAttached[kModes] = {

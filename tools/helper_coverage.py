@@ -97,7 +97,8 @@ def table(root):
 
     rows, missing = [], []
     counts = {"native": 0, "bytecode": 0, "compared": 0}
-    for num, name in helper_ids(root):
+    ids = helper_ids(root)
+    for num, name in ids:
         n, b = name in native, name in bytecode
         progs = sorted(calls.get(name, ()))
         comp = sorted(compared.get(name, ()))
@@ -116,7 +117,7 @@ def table(root):
                     f"{'yes' if b else 'no'} | {cell(comp)} | "
                     f"{cell(p for p in progs if p not in comp) if progs else '—'}"
                     f"{'; ' + cell(tests) if tests else ''} |")
-    total = len(helper_ids(root))
+    total = len(ids)
     head = [
         BEGIN,
         "",
