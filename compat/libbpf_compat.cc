@@ -1230,6 +1230,37 @@ int bpf_map__get_next_key(const struct bpf_map* map, const void* cur_key,
   return bpf_map_get_next_key(bpf_map__fd(map), cur_key, next_key);
 }
 
+namespace {
+
+// pathname_concat() and, for a map, sanitize_pin_path(): PATH/NAME with the
+// dots of a map's name turned into underscores; -ENAMETOOLONG at PATH_MAX.
+int PinPathOf(const char* path, const std::string& name, bool map,
+              std::string* out) {
+  *out = std::string(path) + "/" + name;
+  if (out->size() >= PATH_MAX) return -ENAMETOOLONG;
+  if (map) {
+    for (size_t i = std::strlen(path) + 1; i < out->size(); ++i) {
+      if ((*out)[i] == '.') (*out)[i] = '_';
+    }
+  }
+  return 0;
+}
+
+// bpf_object__{pin,unpin}_programs: `op` on PATH/<name> of each program.
+int EachProgramPin(bpf_object* obj, const char* path,
+                   int (*op)(bpf_program*, const char*)) {
+  for (auto& p : obj->progs) {
+    if (!obj->settings.progs[p->index].autoload) continue;
+    std::string at;
+    int err = PinPathOf(path != nullptr ? path : "", p->name, false, &at);
+    if (err == 0) err = op(p.get(), at.c_str());
+    if (err != 0) return LibbpfErr(err);
+  }
+  return 0;
+}
+
+}  // namespace
+
 int bpf_object__pin_maps(struct bpf_object* obj, const char* path) {
   if (obj == nullptr || !obj->loaded) return LibbpfErr(-ENOENT);
   size_t done = 0;
@@ -1239,15 +1270,7 @@ int bpf_object__pin_maps(struct bpf_object* obj, const char* path) {
     if (!obj->settings.maps[m->index].autocreate) continue;
     std::string at;
     if (path != nullptr) {
-      at = std::string(path) + "/" + m->name;
-      if (at.size() >= PATH_MAX) {
-        err = -ENAMETOOLONG;
-        break;
-      }
-      // sanitize_pin_path(): dots in a map name become underscores.
-      for (size_t i = std::strlen(path) + 1; i < at.size(); ++i) {
-        if (at[i] == '.') at[i] = '_';
-      }
+      if ((err = PinPathOf(path, m->name, true, &at)) != 0) break;
     } else if (m->pin_path.empty()) {
       continue;
     }
@@ -1268,10 +1291,8 @@ int bpf_object__unpin_maps(struct bpf_object* obj, const char* path) {
     if (!obj->settings.maps[m->index].autocreate) continue;
     std::string at;
     if (path != nullptr) {
-      at = std::string(path) + "/" + m->name;
-      if (at.size() >= PATH_MAX) return LibbpfErr(-ENAMETOOLONG);
-      for (size_t i = std::strlen(path) + 1; i < at.size(); ++i) {
-        if (at[i] == '.') at[i] = '_';
+      if (int err = PinPathOf(path, m->name, true, &at); err != 0) {
+        return LibbpfErr(err);
       }
     } else if (m->pin_path.empty()) {
       continue;
@@ -1314,31 +1335,14 @@ int bpf_program__unpin(struct bpf_program* prog, const char* path) {
   if (int err = bpfemu::BpffsUnlink(path); err != 0) return LibbpfErr(err);
   return 0;
 }
-
 int bpf_object__pin_programs(struct bpf_object* obj, const char* path) {
   if (obj == nullptr || !obj->loaded) return LibbpfErr(-ENOENT);
-  for (auto& p : obj->progs) {
-    if (!obj->settings.progs[p->index].autoload) continue;
-    const std::string at =
-        std::string(path != nullptr ? path : "") + "/" + p->name;
-    if (int err = bpf_program__pin(p.get(), at.c_str()); err != 0) {
-      return err;
-    }
-  }
-  return 0;
+  return EachProgramPin(obj, path, bpf_program__pin);
 }
 
 int bpf_object__unpin_programs(struct bpf_object* obj, const char* path) {
   if (obj == nullptr) return LibbpfErr(-ENOENT);
-  for (auto& p : obj->progs) {
-    if (!obj->settings.progs[p->index].autoload) continue;
-    const std::string at =
-        std::string(path != nullptr ? path : "") + "/" + p->name;
-    if (int err = bpf_program__unpin(p.get(), at.c_str()); err != 0) {
-      return err;
-    }
-  }
-  return 0;
+  return EachProgramPin(obj, path, bpf_program__unpin);
 }
 
 int bpf_object__pin(struct bpf_object* obj, const char* path) {
