@@ -66,6 +66,9 @@ struct MapAttr {
   uint32_t btf_value_type_id = 0;
   uint32_t btf_vmlinux_value_type_id = 0;
   uint64_t map_extra = 0;
+  // 6.9: the BTF object (a module's) holding btf_vmlinux_value_type_id,
+  // read with BPF_F_VTYPE_BTF_OBJ_FD (STRUCT_OPS).
+  int32_t value_type_btf_obj_fd = 0;
   int32_t map_token_fd = 0;
   // bpfemu extension, standing in for the value's BTF: the offset of a
   // struct bpf_spin_lock in the value, or -1. The kernel learns it from

@@ -148,7 +148,10 @@ class StructOpsMap final : public Map {
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
   // The member walk of bpf_struct_ops_map_update_elem on `udata` (the
   // struct X inside the caller's value).
-  int CheckMembers(const KernelBtf& btf, const uint8_t* udata) const;
+  // <0: the error; otherwise the walk passed, or (*owner_exit) it ended at
+  // a set owner pointer with the returned `err`.
+  int CheckMembers(const KernelBtf& btf, const uint8_t* udata,
+                   bool* owner_exit) const;
 
   Body* body_;
   uint8_t* uvalue_;
