@@ -12,7 +12,6 @@
 #include <linux/btf.h>
 
 #include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -109,13 +108,11 @@ int CheckZeroHoles(const KernelBtf& btf, uint32_t type_id,
 }
 
 // bpf_obj_name_cpy()'s verdict: the length of a NUL-terminated name of
-// alphanumerics, '_' and '.', or -EINVAL.
+// ObjNameCharOk characters (emu/map.h), or -EINVAL.
 int ObjNameLen(const uint8_t* src, uint32_t size) {
   for (uint32_t i = 0; i < size; ++i) {
     if (src[i] == 0) return static_cast<int>(i);
-    if (!std::isalnum(src[i]) && src[i] != '_' && src[i] != '.') {
-      return -EINVAL;
-    }
+    if (!ObjNameCharOk(src[i])) return -EINVAL;
   }
   return -EINVAL;
 }

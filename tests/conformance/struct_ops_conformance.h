@@ -342,6 +342,7 @@ TYPED_TEST_P(StructOpsConformance, UpdateChecks) {
   // init_member: the name.
   EXPECT_EQ(update(this->TcpValue("")), -EINVAL);
   EXPECT_EQ(update(this->TcpValue("bad-name")), -EINVAL);
+  EXPECT_EQ(update(this->TcpValue("bad\xf7")), -EINVAL);
   // init_member: flags outside TCP_CONG_MASK.
   w = v;
   this->Put(&w, ops, "flags", uint32_t{0x80000000});
@@ -370,6 +371,10 @@ TYPED_TEST_P(StructOpsConformance, UpdateChecks) {
   // name, the member before owner): the syscall answers 1, registers
   // nothing, and stores nothing.
   w = v;
+  this->Put(&w, ops, "owner", uint64_t{0xdead});
+  EXPECT_EQ(update(w), 1);
+  // A Latin-1 letter is a letter to the kernel's isalnum (lib/ctype.c).
+  w = this->TcpValue("bp\xd4x");
   this->Put(&w, ops, "owner", uint64_t{0xdead});
   EXPECT_EQ(update(w), 1);
   // A bad name comes first.
