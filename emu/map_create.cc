@@ -7,7 +7,6 @@
 #include <linux/bpf.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <memory>
 #include <utility>
@@ -25,13 +24,11 @@
 namespace bpfemu {
 namespace {
 
-// bpf_obj_name_cpy(): alphanumerics, '_' and '.', NUL-terminated in 16 bytes.
+// bpf_obj_name_cpy(): ObjNameCharOk characters, NUL-terminated in 16 bytes.
 bool NameOk(const char (&name)[BPF_OBJ_NAME_LEN]) {
   for (char c : name) {
     if (c == '\0') return true;
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') {
-      return false;
-    }
+    if (!ObjNameCharOk(static_cast<unsigned char>(c))) return false;
   }
   return false;
 }

@@ -8,10 +8,10 @@
 // net/bpf/bpf_dummy_struct_ops.c. See struct_ops_map.h.
 #include "emu/struct_ops_map.h"
 
+#include <fcntl.h>
 #include <linux/btf.h>
 
 #include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -108,13 +108,11 @@ int CheckZeroHoles(const KernelBtf& btf, uint32_t type_id,
 }
 
 // bpf_obj_name_cpy()'s verdict: the length of a NUL-terminated name of
-// alphanumerics, '_' and '.', or -EINVAL.
+// ObjNameCharOk characters (emu/map.h), or -EINVAL.
 int ObjNameLen(const uint8_t* src, uint32_t size) {
   for (uint32_t i = 0; i < size; ++i) {
     if (src[i] == 0) return static_cast<int>(i);
-    if (!std::isalnum(src[i]) && src[i] != '_' && src[i] != '.') {
-      return -EINVAL;
-    }
+    if (!ObjNameCharOk(src[i])) return -EINVAL;
   }
   return -EINVAL;
 }
@@ -220,9 +218,13 @@ uint64_t StructOpsMap::RegionSize(uint32_t value_size) {
 
 int StructOpsMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                         std::unique_ptr<Map>* out) {
-  // A module's BTF: the emulated kernel has none, so whatever the fd is,
-  // btf_is_module() (or btf_get_by_fd) refuses it.
-  if (attr.map_flags & kBpfFVtypeBtfObjFd) return -EINVAL;
+  // A module's BTF named by value_type_btf_obj_fd: btf_get_by_fd() refuses
+  // an fd that is not open (EBADF) or not a BTF object (EINVAL), and the
+  // emulated kernel has no module BTF, so btf_is_module() refuses the rest.
+  if (attr.map_flags & kBpfFVtypeBtfObjFd) {
+    if (fcntl(attr.value_type_btf_obj_fd, F_GETFD) < 0) return -EBADF;
+    return -EINVAL;
+  }
   const KernelBtf* btf = KernelBtf::Get();
   if (btf == nullptr) return -kENOTSUPP;
   StructOpsDesc desc;
@@ -297,8 +299,13 @@ int StructOpsMap::LookupElem(const void* key, void* value, uint64_t) {
   return 0;
 }
 
-int StructOpsMap::CheckMembers(const KernelBtf& btf,
-                               const uint8_t* udata) const {
+int StructOpsMap::CheckMembers(const KernelBtf& btf, const uint8_t* udata,
+                               bool* owner_exit) const {
+  *owner_exit = false;
+  // The kernel's `err` as the walk leaves it: the last init_member verdict
+  // (1 for a member it handled, 0 otherwise), which the owner-pointer exit
+  // returns as it stands.
+  int last = 0;
   const uint32_t t_id = desc_.type_id;
   const btf_type* t = btf.Type(t_id);
   const int32_t module_id = btf.FindByNameKind("module", BTF_KIND_STRUCT);
@@ -317,7 +324,10 @@ int StructOpsMap::CheckMembers(const KernelBtf& btf,
       // the update "succeeds" and the map stays INIT.
       uint64_t owner;
       std::memcpy(&owner, udata + moff, sizeof(owner));
-      if (owner != 0) return 1;
+      if (owner != 0) {
+        *owner_exit = true;
+        return last;
+      }
       continue;
     }
     // st_ops->init_member().
@@ -326,12 +336,15 @@ int StructOpsMap::CheckMembers(const KernelBtf& btf,
       uint32_t flags;
       std::memcpy(&flags, udata + moff, sizeof(flags));
       if (flags & ~TcpCongMask(kernel_version())) return -EINVAL;
+      last = 1;
       continue;
     }
     if (tcp && moff == tcp_name) {
       if (ObjNameLen(udata + moff, 16) <= 0) return -EINVAL;
+      last = 1;
       continue;
     }
+    last = 0;
     if (ptype == 0 || btf.Kind(ptype) != BTF_KIND_FUNC_PROTO) {
       // Every other member must be zero.
       const int64_t size = btf.Size(m[i].type);
@@ -396,9 +409,13 @@ int StructOpsMap::UpdateElem(const void* key, const void* value,
     // modelled, and bpfemu could not register it anyway.
     return -EOPNOTSUPP;
   }
-  const int err = CheckMembers(*btf, udata);
+  bool owner_exit = false;
+  const int err = CheckMembers(*btf, udata, &owner_exit);
   if (err < 0) return err;
-  if (err > 0) return 0;  // the owner-pointer exit: nothing registered
+  // The owner-pointer exit: nothing registered, the map still INIT, and
+  // the syscall returns the kernel's `err` as it stood (1 after
+  // tcp_congestion_ops' name; measured on 6.18).
+  if (owner_exit) return err;
   // The boundary: here the kernel moves a BPF_F_LINK map to READY or
   // registers the struct with its subsystem (st_ops->reg). bpfemu runs no
   // subsystem and loads no STRUCT_OPS program, so it refuses instead.

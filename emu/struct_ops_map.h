@@ -18,13 +18,18 @@
 // kernel BTF, which stands for the build's configuration (CONFIG_INET,
 // CONFIG_SCHED_CLASS_EXT, ...).
 //
-// Semantics (read from the 6.1 and 6.12 sources; NOT yet compared with a
-// running kernel, see docs/semantics.md, STRUCT_OPS):
+// Semantics, read from the 6.1 and 6.12 sources and compared with the
+// running 6.18 kernel by tests/conformance/struct_ops_conformance.h (every
+// rule below for tcp_congestion_ops and bpf_dummy_ops, the types this
+// host's BTF has), kernel_compare/memlock_compare_test and the random
+// campaign (docs/semantics.md, STRUCT_OPS):
 //   * create: bpf_struct_ops_map_alloc_check(): key_size != 4, max_entries
 //     != 1, flags other than BPF_F_LINK (6.4) and BPF_F_VTYPE_BTF_OBJ_FD
 //     (6.9; 6.1 takes no flag), or no btf_vmlinux_value_type_id -> EINVAL;
-//     then (bpf_struct_ops_map_alloc) BPF_F_VTYPE_BTF_OBJ_FD -> EINVAL (the
-//     emulated kernel has no module BTF: any BTF fd is not a module's); no
+//     then (bpf_struct_ops_map_alloc) BPF_F_VTYPE_BTF_OBJ_FD: a
+//     value_type_btf_obj_fd that is not open -> EBADF, anything else ->
+//     EINVAL (not a BTF object, or a BTF that is not a module's: the
+//     emulated kernel has no module BTF); no
 //     kernel BTF, or an id that is not the value struct of a registered
 //     type -> ENOTSUPP (524); value_size != the value struct's size ->
 //     EINVAL; then map_create's BTF step: a btf_fd naming a loaded BTF
@@ -35,10 +40,13 @@
 //     -> E2BIG, non-zero bytes in the holes of the value struct or of the
 //     ops struct -> EINVAL, a non-zero state or refcnt -> EINVAL; a map
 //     whose state is no longer INIT -> EBUSY; then member by member: a
-//     `struct module *` member that is not NULL ends the update with 0 and
-//     the map still INIT (the kernel's err is 0 there); the type's
+//     `struct module *` member that is not NULL ends the update, the map
+//     still INIT and nothing stored, returning the kernel's `err` as it
+//     stands: the last init_member verdict, 1 for tcp_congestion_ops (its
+//     name member precedes owner), so the syscall returns 1; the type's
 //     init_member (tcp_congestion_ops: flags outside TCP_CONG_MASK, a name
-//     bpf_obj_name_cpy() refuses -> EINVAL; bpf_dummy_ops: EOPNOTSUPP on
+//     bpf_obj_name_cpy() refuses -> EINVAL, Latin-1 letters accepted as
+//     lib/ctype.c's isalnum does; bpf_dummy_ops: EOPNOTSUPP on
 //     its first member); a non-function member that is not zero ->
 //     EINVAL; a function member holding a program fd: not open -> EBADF,
 //     not a program -> EINVAL, a program that is not a STRUCT_OPS program
@@ -148,7 +156,10 @@ class StructOpsMap final : public Map {
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
   // The member walk of bpf_struct_ops_map_update_elem on `udata` (the
   // struct X inside the caller's value).
-  int CheckMembers(const KernelBtf& btf, const uint8_t* udata) const;
+  // <0: the error; otherwise the walk passed, or (*owner_exit) it ended at
+  // a set owner pointer with the returned `err`.
+  int CheckMembers(const KernelBtf& btf, const uint8_t* udata,
+                   bool* owner_exit) const;
 
   Body* body_;
   uint8_t* uvalue_;

@@ -515,7 +515,10 @@ int64_t Dispatcher::MapCreate(Call& c, const uint8_t* a) {
   attr.btf_value_type_id = Get<uint32_t>(a, 56);
   attr.btf_vmlinux_value_type_id = Get<uint32_t>(a, 60);
   attr.map_extra = Get<uint64_t>(a, 64);
-  if (AtLeast612()) attr.map_token_fd = Get<int32_t>(a, 76);
+  if (AtLeast612()) {
+    attr.value_type_btf_obj_fd = Get<int32_t>(a, 72);
+    attr.map_token_fd = Get<int32_t>(a, 76);
+  }
   // 6.18's excl_prog_hash: no signed programs here.
   if (TargetKernel() >= KernelVersion::k6_18 &&
       (Get<uint64_t>(a, 80) != 0 || Get<uint32_t>(a, 88) != 0)) {

@@ -44,6 +44,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "emu/build_profile.h"
+#include "emu/kernel_btf.h"
 #include "emu/version.h"
 #include "gtest/gtest.h"
 #include "kernel_compare/differ.h"
@@ -188,6 +189,7 @@ constexpr TypeRow kEmulatedTypes[] = {
     {BPF_MAP_TYPE_TASK_STORAGE, "TASK_STORAGE", "task_state_compare_test"},
     {BPF_MAP_TYPE_INODE_STORAGE, "INODE_STORAGE"},
     {kBpfMapTypeCgrpStorage, "CGRP_STORAGE"},
+    {BPF_MAP_TYPE_STRUCT_OPS, "STRUCT_OPS"},
 };
 // Random creates of types the emulator does not have (UNSPEC, unknown
 // numbers, types it refuses): their own row under the types. (Row keys
@@ -253,6 +255,7 @@ std::string RowForCase(const std::string& suite, const std::string& test) {
       {"BloomConformance", "BLOOM_FILTER"},
       {"ReuseportConformance", "REUSEPORT_SOCKARRAY"},
       {"XskConformance", "XSKMAP"},
+      {"StructOpsConformance", "STRUCT_OPS"},
   };
   if (auto it = single.find(suite); it != single.end()) return it->second;
   if (suite == "CgroupConformance") {
@@ -297,7 +300,7 @@ struct RandomSpec {
 std::vector<RandomSpec> DefaultSpecs() {
   constexpr auto attr = Attr;  // tests/conformance/fixture.h
   const uint32_t zs = BPF_F_ZERO_SEED;
-  return {
+  std::vector<RandomSpec> specs = {
       {attr(BPF_MAP_TYPE_HASH, 4, 8, 64, zs), 96},
       {attr(BPF_MAP_TYPE_HASH, 4, 8, 64, zs | BPF_F_NO_PREALLOC), 96},
       {attr(BPF_MAP_TYPE_HASH, 5, 3, 32, zs), 48},
@@ -355,6 +358,17 @@ std::vector<RandomSpec> DefaultSpecs() {
       {attr(BPF_MAP_TYPE_DEVMAP_HASH, 4, 4, 3, 0), 8},
       {attr(BPF_MAP_TYPE_CPUMAP, 4, 8, 4, 0), 6},
   };
+  // STRUCT_OPS: one map per registered type of the kernel BTF (differ.cc
+  // gives each backend a BTF fd); updates carry values that stop at one of
+  // the checks before registration (differ.cc StructOpsValueBytes), keys
+  // 0..2, so lookups, deletes and walks see the never-registered map.
+  for (uint32_t id : StructOpsValueIds()) {
+    MapAttr a = attr(BPF_MAP_TYPE_STRUCT_OPS, 4,
+                     static_cast<uint32_t>(KernelBtf::Get()->Size(id)), 1, 0);
+    a.btf_vmlinux_value_type_id = id;
+    specs.push_back({a, 3});
+  }
+  return specs;
 }
 
 // Replay files go where the user ran `bazel run`, or into a test's outputs.

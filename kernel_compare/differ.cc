@@ -2,6 +2,7 @@
 #include "kernel_compare/differ.h"
 
 #include <linux/bpf.h>
+#include <linux/btf.h>
 
 #include <algorithm>
 #include <array>
@@ -13,10 +14,51 @@
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "emu/btf_blobs.h"
 #include "emu/errno.h"
+#include "emu/kernel_btf.h"
+#include "emu/struct_ops_map.h"
+#include "emu/version.h"
 
 namespace bpfemu {
 namespace {
+
+// A STRUCT_OPS value for an update: zeros, often with a valid name where
+// the ops struct has one (tcp_congestion_ops), then 0-3 random bytes
+// anywhere (the common part's refcnt and state, holes, members that must
+// be zero, the owner pointer, function slots read as program fds), so
+// that updates reach each of bpf_struct_ops_map_update_elem's checks.
+std::vector<uint8_t> StructOpsValueBytes(std::mt19937_64& gen,
+                                         const MapAttr& attr) {
+  std::vector<uint8_t> v(attr.value_size, 0);
+  if (v.empty()) return v;
+  const KernelBtf* btf = KernelBtf::Get();
+  StructOpsDesc d;
+  if (btf != nullptr &&
+      FindStructOpsValue(*btf, TargetKernel(), attr.btf_vmlinux_value_type_id,
+                         &d) &&
+      absl::Bernoulli(gen, 0.7)) {
+    const btf_type* t = btf->Type(d.type_id);
+    uint16_t n = 0;
+    const btf_member* m = btf->Members(d.type_id, &n);
+    for (uint16_t i = 0; i < n; ++i) {
+      if (btf->Str(m[i].name_off) != "name") continue;
+      const uint32_t bits = BTF_INFO_KFLAG(t->info)
+                                ? BTF_MEMBER_BIT_OFFSET(m[i].offset)
+                                : m[i].offset;
+      const size_t off = 64 + bits / 8;  // after bpf_struct_ops_value's head
+      const char name[] = "bpfemu_cc";
+      if (off + sizeof(name) <= v.size()) {
+        std::memcpy(v.data() + off, name, sizeof(name));
+      }
+    }
+  }
+  const int flips = absl::Uniform<int>(gen, 0, 4);
+  for (int i = 0; i < flips; ++i) {
+    v[absl::Uniform<size_t>(gen, 0, v.size())] = absl::Uniform<uint8_t>(gen);
+  }
+  return v;
+}
 
 std::string Hex(const std::vector<uint8_t>& bytes) {
   std::string s;
@@ -223,6 +265,24 @@ std::optional<Divergence> CompareDumps(Backend& a, int fd_a, Backend& b,
 
 }  // namespace
 
+std::vector<uint32_t> StructOpsValueIds() {
+  std::vector<uint32_t> ids;
+  const KernelBtf* btf = KernelBtf::Get();
+  if (btf == nullptr) return ids;
+  size_t n = 0;
+  const StructOpsType* types = StructOpsTypes(&n);
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t id = btf->FindByNameKind(
+        std::string("bpf_struct_ops_") + types[i].name, BTF_KIND_STRUCT);
+    StructOpsDesc d;
+    if (id > 0 && FindStructOpsValue(*btf, TargetKernel(),
+                                     static_cast<uint32_t>(id), &d)) {
+      ids.push_back(static_cast<uint32_t>(id));
+    }
+  }
+  return ids;
+}
+
 uint32_t SyscallValueSize(const MapAttr& attr, int num_cpus) {
   switch (attr.map_type) {
     case BPF_MAP_TYPE_PERCPU_HASH:
@@ -287,6 +347,8 @@ const char* MapTypeName(uint32_t type) {
       return "DEVMAP_HASH";
     case BPF_MAP_TYPE_CPUMAP:
       return "CPUMAP";
+    case BPF_MAP_TYPE_STRUCT_OPS:
+      return "STRUCT_OPS";
     default:
       return "OTHER";
   }
@@ -294,9 +356,16 @@ const char* MapTypeName(uint32_t type) {
 
 std::string Sequence::Trace() const {
   std::string s = absl::StrFormat(
-      "create type=%u key_size=%u value_size=%u max_entries=%u flags=%#x\n",
+      "create type=%u key_size=%u value_size=%u max_entries=%u flags=%#x",
       attr.map_type, attr.key_size, attr.value_size, attr.max_entries,
       attr.map_flags);
+  if (attr.map_extra != 0)
+    s += absl::StrFormat(" map_extra=%#x", attr.map_extra);
+  if (attr.btf_vmlinux_value_type_id != 0) {
+    s += absl::StrFormat(" btf_vmlinux_value_type_id=%u",
+                         attr.btf_vmlinux_value_type_id);
+  }
+  s += "\n";
   for (const Op& op : ops) s += OpLine(op) + "\n";
   return s;
 }
@@ -323,7 +392,9 @@ Sequence GenerateSequence(const MapAttr& attr, const GeneratorOptions& opts) {
   const bool redirect = attr.map_type == BPF_MAP_TYPE_DEVMAP ||
                         attr.map_type == BPF_MAP_TYPE_DEVMAP_HASH ||
                         attr.map_type == BPF_MAP_TYPE_CPUMAP;
+  const bool struct_ops = attr.map_type == BPF_MAP_TYPE_STRUCT_OPS;
   auto random_value = [&] {
+    if (struct_ops) return StructOpsValueBytes(gen, attr);
     if (bloom) {
       return KeyBytes(absl::Uniform<uint32_t>(gen, 0, opts.key_range),
                       attr.value_size);
@@ -474,6 +545,7 @@ MapAttr GenerateCreate(uint64_t seed) {
                                         BPF_MAP_TYPE_DEVMAP,
                                         BPF_MAP_TYPE_DEVMAP_HASH,
                                         BPF_MAP_TYPE_CPUMAP,
+                                        BPF_MAP_TYPE_STRUCT_OPS,
                                         0 /* UNSPEC */,
                                         250 /* unknown */};
   static constexpr uint32_t kKeySizes[] = {0, 1, 3, 4, 8, 64, 512, 513, 4096};
@@ -534,6 +606,36 @@ MapAttr GenerateCreate(uint64_t seed) {
   for (int i = 0; i < nflags; ++i) a.map_flags |= pick(kFlags);
   if (lpm && natural) a.map_flags |= BPF_F_NO_PREALLOC;
   if (cgroup_storage && natural) a.max_entries = 0;
+  // STRUCT_OPS: btf_vmlinux_value_type_id names a registered type's value
+  // struct of the kernel BTF, or (sometimes) another type of it, an id past
+  // its end, or none; natural attributes take the value struct's size, one
+  // entry, and BPF_F_LINK or BPF_F_VTYPE_BTF_OBJ_FD (with fd 0, never a
+  // module's BTF) at times. Other types sometimes carry a value type id
+  // too (map_create refuses it). RunLockstep gives each backend a BTF fd.
+  const std::vector<uint32_t> so_ids = StructOpsValueIds();
+  const bool struct_ops = a.map_type == BPF_MAP_TYPE_STRUCT_OPS;
+  if (!so_ids.empty() && (struct_ops || absl::Bernoulli(gen, 0.03))) {
+    const KernelBtf* btf = KernelBtf::Get();
+    const uint32_t value_id = pick(so_ids);
+    switch (absl::Uniform<int>(gen, 0, 8)) {
+      case 0:
+        a.btf_vmlinux_value_type_id = 0;
+        break;
+      case 1:
+        a.btf_vmlinux_value_type_id = absl::Uniform<uint32_t>(
+            gen, 1, btf->TypeCount() + 2);  // one past the end at most
+        break;
+      default:
+        a.btf_vmlinux_value_type_id = value_id;
+    }
+    if (struct_ops && natural) {
+      a.key_size = 4;
+      a.value_size = static_cast<uint32_t>(btf->Size(value_id));
+      a.max_entries = 1;
+      a.map_flags =
+          pick(std::array<uint32_t, 5>{0, 0, 0, kBpfFLink, kBpfFVtypeBtfObjFd});
+    }
+  }
   // The memory a successful create could take (per-CPU values on up to 64
   // CPUs, element overhead 64 bytes).
   const bool percpu = a.map_type == BPF_MAP_TYPE_PERCPU_HASH ||
@@ -563,10 +665,26 @@ MapAttr GenerateCreate(uint64_t seed) {
   return a;
 }
 
+// A create with a vmlinux value type needs a BTF object of the caller's
+// (map_create's btf_fd): a one-int BTF loaded into `backend` for the
+// create, then closed (the map keeps its own reference).
+int CreateWithBtf(Backend& backend, const MapAttr& attr) {
+  if (attr.btf_vmlinux_value_type_id == 0) return backend.CreateMap(attr);
+  static const std::vector<uint8_t> blob = btftest::OneInt();
+  const int btf =
+      backend.LoadBtf(blob.data(), static_cast<uint32_t>(blob.size()));
+  if (btf < 0) return btf;
+  MapAttr with = attr;
+  with.btf_fd = static_cast<uint32_t>(btf);
+  const int fd = backend.CreateMap(with);
+  backend.Close(btf);
+  return fd;
+}
+
 std::optional<Divergence> RunLockstep(const Sequence& seq, Backend& a,
                                       Backend& b, size_t checkpoint) {
-  const int fd_a = a.CreateMap(seq.attr);
-  const int fd_b = b.CreateMap(seq.attr);
+  const int fd_a = CreateWithBtf(a, seq.attr);
+  const int fd_b = CreateWithBtf(b, seq.attr);
   auto close_both = [&] {
     if (fd_a >= 0) a.Close(fd_a);
     if (fd_b >= 0) b.Close(fd_b);
@@ -711,6 +829,11 @@ absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus) {
       seq.attr.value_size = static_cast<uint32_t>(vs);
       seq.attr.max_entries = static_cast<uint32_t>(max);
       seq.attr.map_flags = static_cast<uint32_t>(flags);
+      uint64_t extra = 0, vmlinux = 0;
+      num("map_extra", &extra);
+      num("btf_vmlinux_value_type_id", &vmlinux);
+      seq.attr.map_extra = extra;
+      seq.attr.btf_vmlinux_value_type_id = static_cast<uint32_t>(vmlinux);
       have_create = true;
       continue;
     }

@@ -75,6 +75,12 @@ struct Sequence {
   std::string Trace() const;
 };
 
+// The value struct ids (bpf_struct_ops_X) of every struct_ops type the
+// target version registers and the kernel BTF has (emu/struct_ops_map.h's
+// registry), in registry order: the same ids in every process on one
+// machine, so campaigns stay reproducible. Empty without kernel BTF.
+std::vector<uint32_t> StructOpsValueIds();
+
 // bpf_map_value_size(): the bytes of one value in a syscall buffer
 // (per-CPU types: round_up(value_size, 8) per possible CPU).
 uint32_t SyscallValueSize(const MapAttr& attr, int num_cpus);

@@ -7,8 +7,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "absl/strings/str_format.h"
+#include "emu/kernel_btf.h"
+#include "emu/struct_ops_map.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
 #include "testing/calibrate.h"
@@ -18,6 +21,10 @@
 namespace bpfemu {
 
 std::string DescribeMemlockCase(const MemlockCase& c) {
+  if (c.struct_ops != nullptr) {
+    return absl::StrFormat("type %u (%s) flags %#x", c.type, c.struct_ops,
+                           c.flags);
+  }
   return absl::StrFormat("type %u key %u value %u max %u flags %#x inserts %u",
                          c.type, c.key_size, c.value_size, c.max_entries,
                          c.flags, c.inserts);
@@ -117,6 +124,25 @@ std::vector<MemlockCase> MemlockCases() {
     cases.push_back({BPF_MAP_TYPE_RINGBUF, 0, 0, pages * 4096, 0, 0});
     cases.push_back({BPF_MAP_TYPE_USER_RINGBUF, 0, 0, pages * 4096, 0, 0});
   }
+  // STRUCT_OPS (bpf_struct_ops_map_mem_usage): every type the target
+  // version registers whose value struct the kernel BTF has, plain and (6.4
+  // on) with BPF_F_LINK.
+  if (const KernelBtf* btf = KernelBtf::Get(); btf != nullptr) {
+    size_t n = 0;
+    const StructOpsType* types = StructOpsTypes(&n);
+    for (size_t i = 0; i < n; ++i) {
+      if (TargetKernel() < types[i].since ||
+          btf->FindByNameKind(std::string("bpf_struct_ops_") + types[i].name,
+                              BTF_KIND_STRUCT) <= 0) {
+        continue;
+      }
+      cases.push_back({BPF_MAP_TYPE_STRUCT_OPS, 4, 0, 1, 0, 0, types[i].name});
+      if (TargetKernel() >= KernelVersion::k6_12) {
+        cases.push_back(
+            {BPF_MAP_TYPE_STRUCT_OPS, 4, 0, 1, kBpfFLink, 0, types[i].name});
+      }
+    }
+  }
   return cases;
 }
 
@@ -144,6 +170,16 @@ MemlockResult CompareMemlockCase(const MemlockCase& c) {
           return EmuBackend::Get().LoadBtf(b, n);
         },
         &eattr);
+  }
+  if (c.struct_ops != nullptr) {
+    kbtf = LoadStructOpsBtf(
+        [&](const void* b, uint32_t n) { return kernel.LoadBtf(b, n); },
+        c.struct_ops, &kattr);
+    ebtf = LoadStructOpsBtf(
+        [](const void* b, uint32_t n) {
+          return EmuBackend::Get().LoadBtf(b, n);
+        },
+        c.struct_ops, &eattr);
   }
   const int kfd = kernel.CreateMap(kattr);
   const int efd = MapCreate(eattr);

@@ -23,6 +23,9 @@ namespace bpfemu {
 struct MemlockCase {
   uint32_t type, key_size, value_size, max_entries, flags;
   uint32_t inserts;  // keys inserted before comparing
+  // STRUCT_OPS: the registered struct whose value type the map holds (the
+  // id and value_size come from the kernel BTF); nullptr otherwise.
+  const char* struct_ops = nullptr;
 };
 
 std::vector<MemlockCase> MemlockCases();

@@ -42,6 +42,30 @@ TEST_F(MemlockCompareTest, EveryTypeAndSizeChargesWhatTheKernelCharges) {
   EXPECT_GE(compared, 90);
 }
 
+// STRUCT_OPS (bpf_struct_ops_map_mem_usage): sizeof(struct
+// bpf_struct_ops_map), the value twice less struct bpf_struct_ops_value, a
+// link and a ksym pointer per function member, and a trampoline page, for
+// every registered type of the kernel BTF; struct_ops_map calibrated from a
+// tcp_congestion_ops probe. Prints each pair.
+TEST_F(MemlockCompareTest, StructOpsChargesWhatTheKernelCharges) {
+  absl::StatusOr<BuildProfile> profile = CalibrateBuildProfile();
+  ASSERT_TRUE(profile.ok()) << profile.status();
+  SetBuildProfile(*profile);
+  int compared = 0;
+  for (const MemlockCase& c : MemlockCases()) {
+    if (c.struct_ops == nullptr) continue;
+    SCOPED_TRACE(DescribeMemlockCase(c));
+    const MemlockResult r = CompareMemlockCase(c);
+    ASSERT_EQ(r.error, "");
+    std::printf(
+        "%s: kernel %lld, emulator %lld\n", DescribeMemlockCase(c).c_str(),
+        static_cast<long long>(r.kernel), static_cast<long long>(r.emu));
+    EXPECT_EQ(r.kernel, r.emu);
+    ++compared;
+  }
+  if (compared == 0) GTEST_SKIP() << "kernel BTF has no struct_ops value type";
+}
+
 // XSKMAP charges an xsk_map_node per used slot (xsk_map_mem_usage) until
 // the socket is closed (xsk_delete_from_maps): the same AF_XDP sockets in
 // both maps. Skipped where socket(AF_XDP) fails (CAP_NET_RAW).

@@ -28,6 +28,10 @@ struct MapInfo {
   uint32_t max_entries;
   uint32_t map_flags;
   uint32_t id = 0;  // the map's id (what a map-in-map lookup returns)
+  // STRUCT_OPS: the value struct's id in the kernel BTF, and (6.9+) the id
+  // of the BTF object holding it; 0 for other maps.
+  uint32_t btf_vmlinux_value_type_id = 0;
+  uint32_t btf_vmlinux_id = 0;
 };
 
 class Backend {

@@ -8,10 +8,12 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "emu/kernel_btf.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
 #include "testing/emu_backend.h"
@@ -33,6 +35,8 @@ struct Probe {
   bool storage_btf = false;
   // DEVMAP: lo (ifindex 1) is stored under key 0 (entries are charged).
   bool devmap_entry = false;
+  // STRUCT_OPS: the value type of this registered struct (LoadStructOpsBtf).
+  const char* struct_ops = nullptr;
 };
 
 // One group of unknown sizes and the probes that determine them (as many
@@ -87,7 +91,28 @@ std::vector<Group> Groups() {
                  .max_entries = 0,
                  .map_flags = BPF_F_NO_PREALLOC},
          /*socket=*/false, /*lpm_entry=*/false, /*storage_btf=*/true}}},
+      // STRUCT_OPS: tcp_congestion_ops (CONFIG_INET), the one type every
+      // kernel with struct_ops has in practice; a kernel without it keeps
+      // the default (StructOpsProbeAvailable).
+      {{&BuildProfile::struct_ops_map},
+       {{Attr(BPF_MAP_TYPE_STRUCT_OPS, 4, 0, 1), /*socket=*/false,
+         /*lpm_entry=*/false, /*storage_btf=*/false, /*devmap_entry=*/false,
+         /*struct_ops=*/"tcp_congestion_ops"}}},
   };
+}
+
+// Whether the kernel BTF has the value struct a STRUCT_OPS probe needs.
+bool StructOpsProbeAvailable(const Group& g) {
+  for (const Probe& p : g.probes) {
+    if (p.struct_ops == nullptr) continue;
+    const KernelBtf* btf = KernelBtf::Get();
+    if (btf == nullptr ||
+        btf->FindByNameKind(std::string("bpf_struct_ops_") + p.struct_ops,
+                            BTF_KIND_STRUCT) <= 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // Creates the probe on the kernel (kernel=true) or the emulator, fills it,
@@ -103,6 +128,14 @@ absl::StatusOr<int64_t> Charge(const Probe& p, bool kernel) {
           return kernel ? k.LoadBtf(blob, size) : emu.LoadBtf(blob, size);
         },
         &attr);
+  }
+  if (p.struct_ops != nullptr) {
+    EmuBackend& emu = EmuBackend::Get();
+    btf_fd = LoadStructOpsBtf(
+        [&](const void* blob, uint32_t size) {
+          return kernel ? k.LoadBtf(blob, size) : emu.LoadBtf(blob, size);
+        },
+        p.struct_ops, &attr);
   }
   const int fd = kernel ? k.CreateMap(attr) : MapCreate(attr);
   if (btf_fd >= 0) {
@@ -232,6 +265,32 @@ int LoadLocalStorageBtf(
   return fd;
 }
 
+int LoadStructOpsBtf(
+    const std::function<int(const void* blob, uint32_t size)>& load,
+    const char* name, MapAttr* attr) {
+  const KernelBtf* kbtf = KernelBtf::Get();
+  if (kbtf == nullptr) return -ENOENT;
+  const int32_t value_id = kbtf->FindByNameKind(
+      std::string("bpf_struct_ops_") + name, BTF_KIND_STRUCT);
+  if (value_id <= 0) return -ENOENT;
+  struct btf* btf = btf__new_empty();
+  if (btf == nullptr) return -ENOMEM;
+  const int int_id = btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
+  uint32_t size = 0;
+  const void* raw = int_id > 0 ? btf__raw_data(btf, &size) : nullptr;
+  const int fd = raw != nullptr ? load(raw, size) : -EINVAL;
+  btf__free(btf);
+  if (fd >= 0) {
+    attr->map_type = BPF_MAP_TYPE_STRUCT_OPS;
+    attr->key_size = 4;
+    attr->max_entries = 1;
+    attr->value_size = static_cast<uint32_t>(kbtf->Size(value_id));
+    attr->btf_fd = static_cast<uint32_t>(fd);
+    attr->btf_vmlinux_value_type_id = static_cast<uint32_t>(value_id);
+  }
+  return fd;
+}
+
 int64_t KernelMemlock(int fd) {
   return KernelBackend::FdinfoValue(fd, "memlock");
 }
@@ -298,6 +357,7 @@ absl::StatusOr<BuildProfile> CalibrateBuildProfile() {
   const BuildProfile before = BuildProfileFor(v);
   absl::Status status;
   for (const Group& g : Groups()) {
+    if (!StructOpsProbeAvailable(g)) continue;  // the default stays
     status = SolveGroup(g, &profile);
     if (!status.ok()) break;
   }

@@ -41,6 +41,16 @@ int LoadLocalStorageBtf(
     const std::function<int(const void* blob, uint32_t size)>& load,
     MapAttr* attr);
 
+// A STRUCT_OPS map's attributes for the registered type `name`
+// (tcp_congestion_ops, bpf_dummy_ops, ...): btf_vmlinux_value_type_id and
+// value_size from the kernel BTF (emu/kernel_btf.h), and a one-int program
+// BTF loaded with `load` as btf_fd (map_create requires one next to a
+// vmlinux value type). Returns the BTF fd, to close once the map is
+// created, or -errno (-ENOENT: no kernel BTF, or no such value struct).
+int LoadStructOpsBtf(
+    const std::function<int(const void* blob, uint32_t size)>& load,
+    const char* name, MapAttr* attr);
+
 // The running kernel's profile for the emulator's target version, measured
 // as above. Errors: the kernel is unreachable, a probe map cannot be
 // created, or a formula does not fit.

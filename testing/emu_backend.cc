@@ -105,8 +105,14 @@ int EmuBackend::GetMapInfo(int fd, MapInfo* info) {
   BpfMapInfo raw{};
   uint32_t len = sizeof(raw);
   if (int err = MapGetInfoByFd(fd, &raw, &len); err != 0) return err;
-  *info = MapInfo{raw.type,        raw.key_size,  raw.value_size,
-                  raw.max_entries, raw.map_flags, raw.id};
+  *info = MapInfo{raw.type,
+                  raw.key_size,
+                  raw.value_size,
+                  raw.max_entries,
+                  raw.map_flags,
+                  raw.id,
+                  raw.btf_vmlinux_value_type_id,
+                  raw.btf_vmlinux_id};
   return 0;
 }
 

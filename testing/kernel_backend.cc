@@ -70,12 +70,15 @@ int RawMapCreate(const MapAttr& a) {
   attr.btf_value_type_id = a.btf_value_type_id;
   attr.btf_vmlinux_value_type_id = a.btf_vmlinux_value_type_id;
   attr.map_extra = a.map_extra;
-  // map_token_fd (6.9+) follows map_extra; the 6.1 UAPI header has no field
-  // for it, so it goes in by offset.
-  const size_t token_off =
+  // value_type_btf_obj_fd and map_token_fd (6.9+) follow map_extra; the
+  // 6.1 UAPI header has no fields for them, so they go in by offset.
+  const size_t vtype_off =
       offsetof(union bpf_attr, map_extra) + sizeof(attr.map_extra);
+  const size_t token_off = vtype_off + sizeof(int32_t);
   static_assert(sizeof(union bpf_attr) >=
-                8 + offsetof(union bpf_attr, map_extra) + 4);
+                8 + offsetof(union bpf_attr, map_extra) + 8);
+  std::memcpy(reinterpret_cast<char*>(&attr) + vtype_off,
+              &a.value_type_btf_obj_fd, sizeof(a.value_type_btf_obj_fd));
   std::memcpy(reinterpret_cast<char*>(&attr) + token_off, &a.map_token_fd,
               sizeof(a.map_token_fd));
   int btf_fd = -1;
@@ -327,11 +330,32 @@ int KernelBackend::ProgUpdate(int fd, uint64_t key, uint64_t value) {
 }
 
 int KernelBackend::GetMapInfo(int fd, MapInfo* info) {
-  bpf_map_info raw{};
-  uint32_t len = sizeof(raw);
-  if (int err = bpf_obj_get_info_by_fd(fd, &raw, &len); err != 0) return err;
-  *info = MapInfo{raw.type,        raw.key_size,  raw.value_size,
-                  raw.max_entries, raw.map_flags, raw.id};
+  // struct bpf_map_info as 6.9+ lays it out: btf_vmlinux_id sits in the
+  // padding after btf_value_type_id of the 6.1 UAPI header, and hash and
+  // hash_size (6.18) follow map_extra. An older kernel accepts the longer
+  // buffer (zero tail) and leaves what it does not know zero.
+  struct {
+    bpf_map_info info;
+    uint64_t hash;
+    uint32_t hash_size, pad;
+  } buf{};
+  static_assert(sizeof(buf) == 104);
+  uint32_t len = sizeof(buf);
+  if (int err = bpf_obj_get_info_by_fd(fd, &buf, &len); err != 0) return err;
+  const bpf_map_info& raw = buf.info;
+  uint32_t vmlinux_id = 0;
+  std::memcpy(&vmlinux_id,
+              reinterpret_cast<const char*>(&raw) +
+                  offsetof(bpf_map_info, btf_value_type_id) + 4,
+              sizeof(vmlinux_id));
+  *info = MapInfo{raw.type,
+                  raw.key_size,
+                  raw.value_size,
+                  raw.max_entries,
+                  raw.map_flags,
+                  raw.id,
+                  raw.btf_vmlinux_value_type_id,
+                  vmlinux_id};
   return 0;
 }
 

@@ -27,6 +27,7 @@
 #include "tests/conformance/reuseport_conformance.h"
 #include "tests/conformance/ringbuf_conformance.h"
 #include "tests/conformance/stack_trace_conformance.h"
+#include "tests/conformance/struct_ops_conformance.h"
 #include "tests/conformance/syscall_conformance.h"
 #include "tests/conformance/user_ringbuf_conformance.h"
 #include "tests/conformance/xsk_conformance.h"
@@ -57,6 +58,7 @@
                                  BackendType);                                 \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PerfEventArrayConformance,            \
                                  BackendType);                                 \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArenaConformance, BackendType)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ArenaConformance, BackendType);       \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, StructOpsConformance, BackendType)
 
 #endif  // BPFEMU_TESTS_CONFORMANCE_ALL_SUITES_H_

@@ -143,8 +143,8 @@ TYPED_TEST_P(CreateConformance, UnknownMapTypeIsEinval) {
   EXPECT_EQ(this->Create(Attr(0xffffffff, 4, 8, 16)), -EINVAL);
 }
 
-// bpf_obj_name_cpy(): [A-Za-z0-9_.], NUL within 16 bytes; checked after
-// allocation, so an attribute error wins (both EINVAL here).
+// bpf_obj_name_cpy(): [A-Za-z0-9_.] and Latin-1 letters, NUL within 16 bytes;
+// checked after allocation, so an attribute error wins (both EINVAL here).
 TYPED_TEST_P(CreateConformance, MapNames) {
   auto with_name = [](const char* name, size_t n) {
     MapAttr a = Attr(kHash, 4, 8, 16);
@@ -156,6 +156,14 @@ TYPED_TEST_P(CreateConformance, MapNames) {
   EXPECT_EQ(this->Create(with_name("a-b", 4)), -EINVAL);
   EXPECT_EQ(this->Create(with_name("a b", 4)), -EINVAL);
   EXPECT_EQ(this->Create(with_name("abcdefghijklmnop", 16)), -EINVAL);
+  // The kernel's isalnum() is lib/ctype.c's Latin-1 table: 0xc0-0xff are
+  // letters but for 0xd7 and 0xf7; 0x80-0xbf are not.
+  EXPECT_GE(this->Create(with_name("a\xc0\xd4\xff", 5)), 0);
+  EXPECT_GE(this->Create(with_name("\xdf\xe0\xf8", 4)), 0);
+  EXPECT_EQ(this->Create(with_name("a\xd7", 3)), -EINVAL);
+  EXPECT_EQ(this->Create(with_name("a\xf7", 3)), -EINVAL);
+  EXPECT_EQ(this->Create(with_name("a\xbf", 3)), -EINVAL);
+  EXPECT_EQ(this->Create(with_name("a\x80", 3)), -EINVAL);
   MapAttr bad_both = with_name("a-b", 4);
   bad_both.key_size = 0;
   EXPECT_EQ(this->Create(bad_both), -EINVAL);
