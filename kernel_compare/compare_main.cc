@@ -190,6 +190,7 @@ constexpr TypeRow kEmulatedTypes[] = {
     {BPF_MAP_TYPE_INODE_STORAGE, "INODE_STORAGE"},
     {kBpfMapTypeCgrpStorage, "CGRP_STORAGE"},
     {BPF_MAP_TYPE_STRUCT_OPS, "STRUCT_OPS"},
+    {kBpfMapTypeArena, "ARENA"},
 };
 // Random creates of types the emulator does not have (UNSPEC, unknown
 // numbers, types it refuses): their own row under the types. (Row keys
@@ -256,6 +257,7 @@ std::string RowForCase(const std::string& suite, const std::string& test) {
       {"ReuseportConformance", "REUSEPORT_SOCKARRAY"},
       {"XskConformance", "XSKMAP"},
       {"StructOpsConformance", "STRUCT_OPS"},
+      {"ArenaConformance", "ARENA"},
   };
   if (auto it = single.find(suite); it != single.end()) return it->second;
   if (suite == "CgroupConformance") {
@@ -644,7 +646,10 @@ int main(int argc, char** argv) {
       ++row.emu_total;
       row.emu_pass += outcome == Outcome::kPassed;
       auto k = tally->outcomes().find({"Kernel", key.suite, key.test});
-      if (have_kernel && k != tally->outcomes().end() && k->second != outcome) {
+      // A case the kernel skipped (a host that refuses the type, say) is
+      // counted among the kernel's skips, not as a divergence.
+      if (have_kernel && k != tally->outcomes().end() &&
+          k->second != Outcome::kSkipped && k->second != outcome) {
         ++row.divergences;
         std::printf("  DIVERGENCE %s.%s: emu %s, kernel %s\n",
                     key.suite.c_str(), key.test.c_str(),
@@ -710,9 +715,11 @@ int main(int argc, char** argv) {
   auto print_row = [&](const std::string& label, const std::string& key,
                        const Row& row, const std::string& also) {
     const std::string kernel_col =
-        !have_kernel
-            ? "skipped"
-            : absl::StrFormat("%d/%d", row.kernel_pass, row.kernel_total);
+        !have_kernel ? "skipped"
+        : row.kernel_skipped == 0
+            ? absl::StrFormat("%d/%d", row.kernel_pass, row.kernel_total)
+            : absl::StrFormat("%d/%d (%d skip)", row.kernel_pass,
+                              row.kernel_total, row.kernel_skipped);
     const double rate = row.seconds > 0 ? row.ops / row.seconds : 0;
     std::printf(kRowFormat, label.c_str(),
                 absl::StrFormat("%d/%d", row.emu_pass, row.emu_total).c_str(),
@@ -723,16 +730,17 @@ int main(int argc, char** argv) {
         &json,
         "%s\"%s\":{\"cases_emu\":%d,\"cases_emu_passed\":%d,"
         "\"cases_kernel\":%d,\"cases_kernel_passed\":%d,"
-        "\"random_ops\":%llu,\"ops_per_second\":%.0f,\"creates\":%llu,"
-        "\"divergences\":%d}",
+        "\"cases_kernel_skipped\":%d,\"random_ops\":%llu,"
+        "\"ops_per_second\":%.0f,\"creates\":%llu,\"divergences\":%d}",
         json.back() == '{' ? "" : ",", key, row.emu_total, row.emu_pass,
-        row.kernel_total, row.kernel_pass,
+        row.kernel_total, row.kernel_pass, row.kernel_skipped,
         static_cast<unsigned long long>(row.ops), rate,
         static_cast<unsigned long long>(row.creates), row.divergences);
     total.emu_pass += row.emu_pass;
     total.emu_total += row.emu_total;
     total.kernel_pass += row.kernel_pass;
     total.kernel_total += row.kernel_total;
+    total.kernel_skipped += row.kernel_skipped;
     total.ops += row.ops;
     total.creates += row.creates;
     total.divergences += row.divergences;
