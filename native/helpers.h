@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
+
 namespace bpfemu::native {
 
 // Helper inputs. Each Set* overrides the default until ResetHelpers().
@@ -149,6 +151,19 @@ struct SkbFrame {
   bool l4_hash = false;
 };
 void SetSkbFrame(SkbFrame* frame);
+
+// The probe reads (kernel/trace/bpf_trace.c), for both faces: which
+// address space the helper reads (the compat bpf_probe_read(_str) picks by
+// address), and the program's own memory, which is kernel memory to them
+// (`owned(addr, len)`: the interpreter's regions; nullptr natively, where
+// any readable address of the process serves both spaces). Each returns
+// the helper's value and leaves `dst` as the helper does (helpers.cc).
+enum class ProbeSpace { kKernel, kUser, kCompat };
+using OwnedMemory = absl::FunctionRef<bool(uint64_t addr, uint64_t len)>;
+long ProbeRead(ProbeSpace space, void* dst, uint32_t size, uint64_t src,
+               const OwnedMemory* owned);
+long ProbeReadStr(ProbeSpace space, void* dst, uint32_t size, uint64_t src,
+                  const OwnedMemory* owned);
 
 }  // namespace bpfemu::native
 

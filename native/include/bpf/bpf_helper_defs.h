@@ -180,23 +180,27 @@ static inline long bpf_get_numa_node_id(void) {
 #define bpf_trace_printk bpfemu_trace_printk
 static inline long bpf_probe_read_kernel(void *dst, __u32 size,
                                          const void *unsafe_ptr) {
-  return bpfemu_probe_read(dst, size, unsafe_ptr);
+  return bpfemu_probe_read_kernel(dst, size, unsafe_ptr);
 }
 static inline long bpf_probe_read_user(void *dst, __u32 size,
                                        const void *unsafe_ptr) {
-  return bpfemu_probe_read(dst, size, unsafe_ptr);
+  return bpfemu_probe_read_user(dst, size, unsafe_ptr);
 }
 static inline long bpf_probe_read(void *dst, __u32 size,
                                   const void *unsafe_ptr) {
   return bpfemu_probe_read(dst, size, unsafe_ptr);
 }
+static inline long bpf_probe_read_str(void *dst, __u32 size,
+                                      const void *unsafe_ptr) {
+  return bpfemu_probe_read_str(dst, size, unsafe_ptr);
+}
 static inline long bpf_probe_read_kernel_str(void *dst, __u32 size,
                                              const void *unsafe_ptr) {
-  return bpfemu_probe_read_str(dst, size, unsafe_ptr);
+  return bpfemu_probe_read_kernel_str(dst, size, unsafe_ptr);
 }
 static inline long bpf_probe_read_user_str(void *dst, __u32 size,
                                            const void *unsafe_ptr) {
-  return bpfemu_probe_read_str(dst, size, unsafe_ptr);
+  return bpfemu_probe_read_user_str(dst, size, unsafe_ptr);
 }
 static inline long bpf_skb_load_bytes(const void *skb, __u32 offset, void *to,
                                       __u32 len) {

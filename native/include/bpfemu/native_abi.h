@@ -145,7 +145,11 @@ __u64 bpfemu_ktime_get_tai_ns(void);
 long bpfemu_get_numa_node_id(void);
 long bpfemu_trace_printk(const char *fmt, __u32 fmt_size, ...);
 long bpfemu_probe_read(void *dst, __u32 size, const void *src);
+long bpfemu_probe_read_kernel(void *dst, __u32 size, const void *src);
+long bpfemu_probe_read_user(void *dst, __u32 size, const void *src);
 long bpfemu_probe_read_str(void *dst, __u32 size, const void *src);
+long bpfemu_probe_read_kernel_str(void *dst, __u32 size, const void *src);
+long bpfemu_probe_read_user_str(void *dst, __u32 size, const void *src);
 long bpfemu_skb_load_bytes(const void *skb, __u32 offset, void *to, __u32 len);
 long bpfemu_sk_redirect(void *map, const void *key, __u64 flags, int msg);
 /* Socket local storage (net/core/bpf_sk_storage.c): the socket is a test
