@@ -535,6 +535,39 @@ uint64_t SetHash(Vm& vm, uint64_t skb, uint64_t hash, uint64_t, uint64_t,
       bpfemu_set_hash(Ptr(skb), static_cast<uint32_t>(hash)));
 }
 
+// Tunnel metadata: the key or options read or written in full.
+uint64_t SetTunnelKey(Vm& vm, uint64_t skb, uint64_t from, uint64_t size,
+                      uint64_t flags, uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_set_tunnel_key");
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedReadable(vm, from, n, "key");
+  return static_cast<uint64_t>(
+      bpfemu_skb_set_tunnel_key(Ptr(skb), Ptr(from), n, flags));
+}
+uint64_t GetTunnelKey(Vm& vm, uint64_t skb, uint64_t to, uint64_t size,
+                      uint64_t flags, uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_get_tunnel_key");
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedWritable(vm, to, n, "key");
+  return static_cast<uint64_t>(
+      bpfemu_skb_get_tunnel_key(Ptr(skb), Ptr(to), n, flags));
+}
+uint64_t SetTunnelOpt(Vm& vm, uint64_t skb, uint64_t from, uint64_t size,
+                      uint64_t, uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_set_tunnel_opt");
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedReadable(vm, from, n, "opt");
+  return static_cast<uint64_t>(
+      bpfemu_skb_set_tunnel_opt(Ptr(skb), Ptr(from), n));
+}
+uint64_t GetTunnelOpt(Vm& vm, uint64_t skb, uint64_t to, uint64_t size,
+                      uint64_t, uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_get_tunnel_opt");
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedWritable(vm, to, n, "opt");
+  return static_cast<uint64_t>(bpfemu_skb_get_tunnel_opt(Ptr(skb), Ptr(to), n));
+}
+
 uint64_t SetHashInvalid(Vm& vm, uint64_t skb, uint64_t, uint64_t, uint64_t,
                         uint64_t) {
   NeedCtx(vm, skb, "bpf_set_hash_invalid");
@@ -1043,6 +1076,10 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_skb_adjust_room, SkbAdjustRoom, false, O::kTc},
     {BPF_FUNC_skb_change_type, SkbChangeType, false, O::kTc},
     {BPF_FUNC_set_hash, SetHash, false, O::kTc},
+    {BPF_FUNC_skb_set_tunnel_key, SetTunnelKey, false, O::kTcLike},
+    {BPF_FUNC_skb_get_tunnel_key, GetTunnelKey, false, O::kTcLike},
+    {BPF_FUNC_skb_set_tunnel_opt, SetTunnelOpt, false, O::kTcLike},
+    {BPF_FUNC_skb_get_tunnel_opt, GetTunnelOpt, false, O::kTcLike},
     {BPF_FUNC_set_hash_invalid, SetHashInvalid, false, O::kTcLike},
     {BPF_FUNC_get_hash_recalc, GetHashRecalc, false, O::kTcOrLwt},
     {BPF_FUNC_skb_vlan_push, SkbVlanPush, false, O::kTc},

@@ -1871,6 +1871,160 @@ long bpfemu_set_hash(void* ctx, __u32 hash) {
   return 0;
 }
 
+// Tunnel metadata (net/core/filter.c bpf_skb_set_tunnel_key /
+// _get_tunnel_key / _set_tunnel_opt / _get_tunnel_opt,
+// include/net/ip_tunnels.h) on the run's skb: set attaches the metadata
+// dst, get reads whatever dst the skb holds (a test run's skb has none
+// until set; measured on 6.18 by tests/examples/tunnel_compare_test.cc).
+namespace {
+
+// struct bpf_tunnel_key: 44 bytes; the sizes of its older layouts.
+constexpr uint32_t kTunnelKeySize = sizeof(struct bpf_tunnel_key);
+constexpr uint32_t kTunnelKeyNoLocal = 28;  // up to local_ipv6
+constexpr uint32_t kTunnelKeyNoLabel = 24;  // up to tunnel_label
+constexpr uint32_t kTunnelKeyNoExt = 22;    // up to tunnel_ext
+constexpr uint32_t kTunnelKeyIpv4Only = 8;  // up to remote_ipv6[1]
+constexpr uint64_t kTunInfoIpv6 = 1;        // BPF_F_TUNINFO_IPV6
+constexpr uint64_t kZeroCsumTx = 1 << 1;    // BPF_F_ZERO_CSUM_TX
+constexpr uint64_t kDontFragment = 1 << 2;  // BPF_F_DONT_FRAGMENT
+constexpr uint64_t kSeqNumber = 1 << 3;     // BPF_F_SEQ_NUMBER
+constexpr uint64_t kNoTunnelKey = 1 << 4;   // BPF_F_NO_TUNNEL_KEY (set)
+constexpr uint64_t kTunInfoFlags = 1 << 4;  // BPF_F_TUNINFO_FLAGS (get)
+// IP_TUNNEL_*_BIT (include/uapi/linux/if_tunnel.h).
+constexpr uint32_t kBitCsum = 0, kBitKey = 2, kBitSeq = 3, kBitDf = 8,
+                   kBitNoCache = 13;
+// ip_tunnel_set_options_present: GENEVE, VXLAN, ERSPAN, GTP (and PFCP,
+// bit 16, past what tunnel_flags shows).
+constexpr uint32_t kOptionsPresent =
+    (1u << 11) | (1u << 12) | (1u << 14) | (1u << 15) | (1u << 16);
+constexpr uint32_t kFlowLabelMask = 0x000fffff;  // IPV6_FLOWLABEL_MASK
+constexpr uint32_t kTunnelOptsMax = 255;         // IP_TUNNEL_OPTS_MAX
+
+bool CompatKeySize(uint32_t size) {
+  return size == kTunnelKeyNoLocal || size == kTunnelKeyNoLabel ||
+         size == kTunnelKeyNoExt || size == kTunnelKeyIpv4Only;
+}
+
+}  // namespace
+
+long bpfemu_skb_set_tunnel_key(void* /*skb*/, const void* from, __u32 size,
+                               __u64 flags) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  uint64_t allowed = kTunInfoIpv6 | kZeroCsumTx | kDontFragment | kSeqNumber;
+  if (bpfemu::SetTunnelKeyHasNoKeyFlag(bpfemu::TargetKernel())) {
+    allowed |= kNoTunnelKey;
+  }
+  if (flags & ~allowed) return -EINVAL;
+  if (size != kTunnelKeySize && !CompatKeySize(size)) return -EINVAL;
+  // An older layout: its bytes, the rest zero.
+  struct bpf_tunnel_key key = {};
+  std::memcpy(&key, from, size);
+  if ((!(flags & kTunInfoIpv6) && key.tunnel_label != 0) ||
+      key.tunnel_ext != 0) {
+    return -EINVAL;
+  }
+  if (f == nullptr) return -EINVAL;
+  SkbFrame::Tunnel t;
+  t.present = true;
+  t.ipv6 = (flags & kTunInfoIpv6) != 0;
+  t.flags = 1u << kBitNoCache;
+  if (flags & kDontFragment) t.flags |= 1u << kBitDf;
+  if (!(flags & kZeroCsumTx)) t.flags |= 1u << kBitCsum;
+  if (flags & kSeqNumber) t.flags |= 1u << kBitSeq;
+  if (!(flags & kNoTunnelKey)) t.flags |= 1u << kBitKey;
+  t.id = key.tunnel_id;
+  t.tos = key.tunnel_tos;
+  t.ttl = key.tunnel_ttl;
+  if (t.ipv6) {
+    std::memcpy(t.dst, key.remote_ipv6, sizeof(t.dst));
+    std::memcpy(t.src, key.local_ipv6, sizeof(t.src));
+    t.label = key.tunnel_label & kFlowLabelMask;
+  } else {
+    t.dst[0] = key.remote_ipv4;
+    t.src[0] = key.local_ipv4;
+  }
+  f->tunnel = t;
+  return 0;
+}
+
+long bpfemu_skb_get_tunnel_key(void* /*skb*/, void* to, __u32 size,
+                               __u64 flags) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  const SkbFrame::Tunnel* t =
+      f != nullptr && f->tunnel.present ? &f->tunnel : nullptr;
+  long err = 0;
+  if (t == nullptr || (flags & ~(kTunInfoIpv6 | kTunInfoFlags))) {
+    err = -EINVAL;
+  } else if (t->ipv6 != ((flags & kTunInfoIpv6) != 0)) {
+    err = -EPROTO;
+  } else if (size != kTunnelKeySize &&
+             (!CompatKeySize(size) ||
+              (size == kTunnelKeyIpv4Only && t->ipv6))) {
+    err = -EINVAL;
+  }
+  if (err != 0) {
+    std::memset(to, 0, size);
+    return err;
+  }
+  // Filled in full, then as many bytes as the layout has. Bytes of `to`
+  // the kernel does not write stay as they were.
+  struct bpf_tunnel_key key;
+  std::memcpy(&key, to, std::min<uint32_t>(size, kTunnelKeySize));
+  key.tunnel_id = t->id;
+  key.tunnel_tos = t->tos;
+  key.tunnel_ttl = t->ttl;
+  if (flags & kTunInfoFlags) {
+    key.tunnel_flags = htons(static_cast<uint16_t>(t->flags & 0xffff));
+  } else {
+    key.tunnel_ext = 0;
+  }
+  if (t->ipv6) {
+    std::memcpy(key.remote_ipv6, t->src, sizeof(key.remote_ipv6));
+    std::memcpy(key.local_ipv6, t->dst, sizeof(key.local_ipv6));
+    key.tunnel_label = t->label;
+  } else {
+    key.remote_ipv4 = t->src[0];
+    std::memset(&key.remote_ipv6[1], 0, 3 * sizeof(uint32_t));
+    key.local_ipv4 = t->dst[0];
+    std::memset(&key.local_ipv6[1], 0, 3 * sizeof(uint32_t));
+    key.tunnel_label = 0;
+  }
+  std::memcpy(to, &key, size);
+  return 0;
+}
+
+long bpfemu_skb_set_tunnel_opt(void* /*skb*/, const void* from, __u32 size) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  // Only on the metadata dst set_tunnel_key attached (this CPU's md_dst).
+  if (f == nullptr || !f->tunnel.present || (size & 3) != 0) return -EINVAL;
+  if (size > kTunnelOptsMax) return -ENOMEM;
+  f->tunnel.options_len = static_cast<uint8_t>(size);
+  if (size > 0) {
+    std::memcpy(f->tunnel.options, from, size);
+    f->tunnel.flags |= kOptionsPresent;
+  }
+  return 0;
+}
+
+long bpfemu_skb_get_tunnel_opt(void* /*skb*/, void* to, __u32 size) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  long err = 0;
+  if (f == nullptr || !f->tunnel.present ||
+      !(f->tunnel.flags & kOptionsPresent)) {
+    err = -ENOENT;
+  } else if (size < f->tunnel.options_len) {
+    err = -ENOMEM;
+  }
+  if (err != 0) {
+    std::memset(to, 0, size);
+    return err;
+  }
+  const uint32_t n = f->tunnel.options_len;
+  std::memcpy(to, f->tunnel.options, n);
+  std::memset(static_cast<uint8_t*>(to) + n, 0, size - n);
+  return n;
+}
+
 // bpf_set_hash_invalid(): skb_clear_hash().
 void bpfemu_set_hash_invalid(void* ctx) {
   AsSkb(ctx)->hash = 0;

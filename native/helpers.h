@@ -149,6 +149,24 @@ struct SkbFrame {
   bool encapsulation = false;
   bool sw_hash = false;
   bool l4_hash = false;
+  // The tunnel metadata dst bpf_skb_set_tunnel_key attaches (the per-CPU
+  // md_dst's ip_tunnel_info, net/core/filter.c): absent until then. Kept
+  // in struct bpf_tunnel_key's units: addresses as the program gives them,
+  // `src`/`dst` as the kernel's key names them (set stores remote as dst,
+  // get reads remote from src).
+  struct Tunnel {
+    bool present = false;
+    bool ipv6 = false;  // IP_TUNNEL_INFO_IPV6
+    uint32_t id = 0;    // tun_id, as the 32 bits bpf_tunnel_key has
+    uint8_t tos = 0;
+    uint8_t ttl = 0;
+    uint32_t label = 0;  // host order, IPV6_FLOWLABEL_MASK applied
+    uint32_t src[4] = {};
+    uint32_t dst[4] = {};
+    uint32_t flags = 0;  // the IP_TUNNEL_*_BIT bitmap
+    uint8_t options_len = 0;
+    uint8_t options[255] = {};
+  } tunnel;
 };
 void SetSkbFrame(SkbFrame* frame);
 
