@@ -1433,6 +1433,50 @@ TEST_P(ExamplesCompareTest, RingbufDiscard) {
   EXPECT_EQ(first, 100u);
 }
 
+// bpf_ringbuf_discard's wake-up flags, seen by a consumer waiting on a
+// fresh, empty ring (libbpf's ring_buffer__poll on the kernel,
+// bpfemu::RingBuffer::Poll on bpfemu): each step's poll result (records
+// delivered, 0 on a timeout) is equal. The kernel wakes the consumer for a
+// committed record by default only when it is the one the consumer waits
+// at, always with BPF_RB_FORCE_WAKEUP, never with BPF_RB_NO_WAKEUP.
+TEST_P(ExamplesCompareTest, RingbufDiscardWakeups) {
+  Pair p("probes", GetParam());
+  ASSERT_TRUE(p.ok());
+  Records k, n;
+  ring_buffer* krb =
+      ring_buffer__new(p.kernel().MapFd("events"), &Records::Add, &k, nullptr);
+  ASSERT_NE(krb, nullptr);
+  int err = 0;
+  auto nrb = RingBuffer::New(p.emu().MapFd("events"), &Records::Add, &n, &err);
+  ASSERT_NE(nrb, nullptr);
+  struct Step {
+    const char* what;
+    uint64_t discard;
+    uint64_t flags;
+    int timeout_ms;
+  };
+  const Step steps[] = {
+      {"submit, no wake-up", 0, BPF_RB_NO_WAKEUP, 50},
+      {"discard, forced", 1, BPF_RB_FORCE_WAKEUP, 500},
+      {"submit, consumer caught up", 0, 0, 500},
+      {"submit, no wake-up again", 0, BPF_RB_NO_WAKEUP, 50},
+      {"discard, not the awaited record", 1, 0, 50},
+      {"discard, forced again", 1, BPF_RB_FORCE_WAKEUP, 500},
+      {"discard, consumer caught up", 1, 0, 500},
+  };
+  uint64_t value = 1;
+  for (const Step& s : steps) {
+    SCOPED_TRACE(s.what);
+    p.RunRawTp("ring", {value++, s.discard, s.flags});
+    const int kgot = ring_buffer__poll(krb, s.timeout_ms);
+    const int ngot = nrb->Poll(s.timeout_ms);
+    EXPECT_EQ(kgot, ngot);
+  }
+  ring_buffer__free(krb);
+  EXPECT_EQ(k.got, n.got);
+  EXPECT_EQ(k.got.size(), 3u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Faces, ExamplesCompareTest,
                          testing::Values(Face::kNative, Face::kBytecode),
                          FaceName);
