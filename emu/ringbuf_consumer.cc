@@ -146,6 +146,9 @@ int RingBuffer::Add(int map_fd, RingBufferSampleFn cb, void* ctx) {
   }
   AdoptAfterFork();  // before the new watcher, which this process owns
   Ring ring{map_fd, std::move(ringbuf), cb, ctx, efd, nullptr};
+  // EPOLL_CTL_ADD polls the ring: one holding data is listed at once.
+  ring.listed = ring.map->producer_pos().load(std::memory_order_acquire) !=
+                ring.map->consumer_pos().load(std::memory_order_acquire);
   if (int e = StartWatcher(ring); e != 0) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, efd, nullptr);
     close(efd);
@@ -196,10 +199,13 @@ long RingBuffer::ProcessRing(Ring& r) {
   return cnt;
 }
 
-void RingBuffer::DrainEvents(const Ring& r) {
+bool RingBuffer::DrainEvents(Ring& r) {
   uint64_t n;
-  while (read(r.event_fd, &n, sizeof(n)) == sizeof(n)) {
-  }
+  bool woken = false;
+  while (read(r.event_fd, &n, sizeof(n)) == sizeof(n)) woken = true;
+  // A wake-up puts the ring on the epoll ready list.
+  if (woken) r.listed = true;
+  return woken;
 }
 
 int RingBuffer::Consume() {
@@ -216,14 +222,23 @@ int RingBuffer::Consume() {
 
 int RingBuffer::Poll(int timeout_ms) {
   AdoptAfterFork();
-  // A newly arriving waiter sees the level: rings holding data are
-  // processed at once, whatever wake-up flags the producer used.
+  // epoll's ready list (fs/eventpoll.c, level-triggered items): a ring is
+  // on it after a wake-up (or when it held data at ring_buffer__add), and
+  // stays while each epoll_wait finds data in it; a ring found empty leaves
+  // it, and then only a wake-up brings it back, so records committed with
+  // BPF_RB_NO_WAKEUP meanwhile wait (measured on 6.18 by
+  // RingbufDiscardWakeups in tests/examples/examples_compare_test.cc).
+  for (Ring& r : rings_) DrainEvents(r);  // wake-ups already signalled
   std::vector<size_t> ready;
   for (size_t i = 0; i < rings_.size(); ++i) {
-    const RingbufMap& m = *rings_[i].map;
+    Ring& r = rings_[i];
+    if (!r.listed) continue;
+    const RingbufMap& m = *r.map;
     if (m.producer_pos().load(std::memory_order_acquire) !=
         m.consumer_pos().load(std::memory_order_acquire)) {
       ready.push_back(i);
+    } else {
+      r.listed = false;
     }
   }
   if (ready.empty()) {
@@ -232,7 +247,11 @@ int RingBuffer::Poll(int timeout_ms) {
     const int n = epoll_wait(epoll_fd_, events.data(),
                              static_cast<int>(events.size()), timeout_ms);
     if (n < 0) return -errno;
-    for (int i = 0; i < n; ++i) ready.push_back(events[i].data.u32);
+    for (int i = 0; i < n; ++i) {
+      const size_t idx = events[i].data.u32;
+      rings_[idx].listed = true;
+      ready.push_back(idx);
+    }
   }
   long total = 0;
   for (size_t i : ready) {

@@ -13,12 +13,17 @@
 //   * A callback returning < 0 stops processing and that value is returned;
 //     the failing record still counts as consumed. Positive returns are
 //     ignored. consumer_pos is store-released after every record.
-//   * Consume() processes every ring; Poll(timeout_ms) processes rings with
-//     data when called (the level), otherwise waits up to timeout_ms for a
-//     producer wake-up (bpf_ringbuf_commit's rule: by default only when the
-//     consumer has caught up, always with BPF_RB_FORCE_WAKEUP, never with
-//     BPF_RB_NO_WAKEUP) and processes the rings that were woken. Both return
-//     the number of records (clamped to INT_MAX) or the first error.
+//   * Consume() processes every ring. Poll(timeout_ms) follows epoll's
+//     ready list as libbpf's epoll_wait meets it: a ring is listed when it
+//     holds data at Add, or after a producer wake-up (bpf_ringbuf_commit's
+//     rule: by default only when the consumer has caught up, always with
+//     BPF_RB_FORCE_WAKEUP, never with BPF_RB_NO_WAKEUP); a listed ring with
+//     data is processed at once and stays listed, a listed ring found empty
+//     is dropped. With no listed ring holding data, Poll waits up to
+//     timeout_ms for a wake-up. So a record committed without a wake-up
+//     after the ring was found empty waits for the next wake-up (or
+//     Consume), as on the kernel (measured on 6.18). Both return the number
+//     of records (clamped to INT_MAX) or the first error.
 //   * EpollFd() is a real epoll descriptor; it becomes readable on wake-ups
 //     from producers in any process (issue 20), as ringbuf_map_poll makes
 //     it readable in the kernel.
@@ -91,12 +96,14 @@ class RingBuffer {
     void* ctx;
     int event_fd;
     std::unique_ptr<Watcher> watcher;  // null until started
+    bool listed = false;               // on epoll's ready list (Poll)
   };
 
   RingBuffer();
   // ringbuf_process_ring(): records processed or the callback's error.
   static long ProcessRing(Ring& r);
-  static void DrainEvents(const Ring& r);
+  // Reads the ring's pending wake-ups (listing it if any); true if any.
+  static bool DrainEvents(Ring& r);
   static void* WatchLoop(void* arg);
   // 0 or -errno (thread creation).
   static int StartWatcher(Ring& r);

@@ -71,6 +71,20 @@ inline bool FreezeChecksFdAccess(KernelVersion v) {
   return v > KernelVersion::k6_1;
 }
 
+// bpf_skb_set_tunnel_key's BPF_F_NO_TUNNEL_KEY (net/core/filter.c): from
+// 6.3; 6.1 refuses the flag (-EINVAL).
+inline bool SetTunnelKeyHasNoKeyFlag(KernelVersion v) {
+  return v > KernelVersion::k6_1;
+}
+
+// bpf_probe_read_user_str of an empty string (mm/maccess.c
+// strncpy_from_user_nofault): 6.1 and 6.12 count the NUL only after a
+// non-empty string, so "" answers 0; 6.18 answers 1 (measured), as the
+// kernel string read always did.
+inline bool UserStrCountsEmptyNul(KernelVersion v) {
+  return v > KernelVersion::k6_12;
+}
+
 // tc_new_tfilter with priority 0 (net/sched/cls_api.c): when a filter
 // already sits at the first auto priority (0x8000), 6.1 and 6.12 answer
 // tcf_chain_tp_find's -EINVAL; 6.18 answers -ENOSPC ("Lowest ID from

@@ -152,36 +152,21 @@ uint64_t TailCall(Vm& vm, uint64_t ctx, uint64_t map, uint64_t index, uint64_t,
   bpfemu::TailCallJump(next);
 }
 
-// Probe reads take any address; one the program may not read fails the way
-// a faulting kernel address does: -EFAULT, destination zeroed.
+// The probe reads (native/helpers.h ProbeRead): the program's regions are
+// its kernel memory; any other address is this process's (user) memory or
+// a kernel address bpfemu never maps.
+template <native::ProbeSpace kSpace, bool kStr>
 uint64_t ProbeRead(Vm& vm, uint64_t dst, uint64_t size, uint64_t src, uint64_t,
                    uint64_t) {
   const uint32_t n = static_cast<uint32_t>(size);
   NeedWritable(vm, dst, n, "dst");
-  if (!vm.Readable(src, n)) {
-    std::memset(Ptr(dst), 0, n);
-    return static_cast<uint64_t>(-EFAULT);
-  }
-  return static_cast<uint64_t>(bpfemu_probe_read(Ptr(dst), n, Ptr(src)));
-}
-
-uint64_t ProbeReadStr(Vm& vm, uint64_t dst, uint64_t size, uint64_t src,
-                      uint64_t, uint64_t) {
-  const uint32_t n = static_cast<uint32_t>(size);
-  NeedWritable(vm, dst, n, "dst");
-  if (n == 0) return 0;
-  uint32_t len = 0;
-  while (len + 1 < n && vm.Readable(src + len, 1) &&
-         *static_cast<const char*>(Ptr(src + len)) != '\0') {
-    ++len;
-  }
-  if (len + 1 < n && !vm.Readable(src + len, 1)) {
-    std::memset(Ptr(dst), 0, n);
-    return static_cast<uint64_t>(-EFAULT);
-  }
-  std::memcpy(Ptr(dst), Ptr(src), len);
-  static_cast<char*>(Ptr(dst))[len] = '\0';
-  return len + 1;
+  auto regions = [&vm](uint64_t addr, uint64_t len) {
+    return vm.Readable(addr, std::max<uint64_t>(len, 1));
+  };
+  const native::OwnedMemory owned = regions;
+  return static_cast<uint64_t>(
+      kStr ? native::ProbeReadStr(kSpace, Ptr(dst), n, src, &owned)
+           : native::ProbeRead(kSpace, Ptr(dst), n, src, &owned));
 }
 
 uint64_t KtimeGetNs(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
@@ -548,6 +533,39 @@ uint64_t SetHash(Vm& vm, uint64_t skb, uint64_t hash, uint64_t, uint64_t,
   NeedCtx(vm, skb, "bpf_set_hash");
   return static_cast<uint64_t>(
       bpfemu_set_hash(Ptr(skb), static_cast<uint32_t>(hash)));
+}
+
+// Tunnel metadata: the key or options read or written in full.
+uint64_t SetTunnelKey(Vm& vm, uint64_t skb, uint64_t from, uint64_t size,
+                      uint64_t flags, uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_set_tunnel_key");
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedReadable(vm, from, n, "key");
+  return static_cast<uint64_t>(
+      bpfemu_skb_set_tunnel_key(Ptr(skb), Ptr(from), n, flags));
+}
+uint64_t GetTunnelKey(Vm& vm, uint64_t skb, uint64_t to, uint64_t size,
+                      uint64_t flags, uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_get_tunnel_key");
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedWritable(vm, to, n, "key");
+  return static_cast<uint64_t>(
+      bpfemu_skb_get_tunnel_key(Ptr(skb), Ptr(to), n, flags));
+}
+uint64_t SetTunnelOpt(Vm& vm, uint64_t skb, uint64_t from, uint64_t size,
+                      uint64_t, uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_set_tunnel_opt");
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedReadable(vm, from, n, "opt");
+  return static_cast<uint64_t>(
+      bpfemu_skb_set_tunnel_opt(Ptr(skb), Ptr(from), n));
+}
+uint64_t GetTunnelOpt(Vm& vm, uint64_t skb, uint64_t to, uint64_t size,
+                      uint64_t, uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_get_tunnel_opt");
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedWritable(vm, to, n, "opt");
+  return static_cast<uint64_t>(bpfemu_skb_get_tunnel_opt(Ptr(skb), Ptr(to), n));
 }
 
 uint64_t SetHashInvalid(Vm& vm, uint64_t skb, uint64_t, uint64_t, uint64_t,
@@ -966,7 +984,8 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_map_push_elem, MapPush, false, O::kAny},
     {BPF_FUNC_map_pop_elem, MapPopOrPeek<true>, false, O::kAny},
     {BPF_FUNC_map_peek_elem, MapPopOrPeek<false>, false, O::kAny},
-    {BPF_FUNC_probe_read, ProbeRead, true, O::kAny},
+    {BPF_FUNC_probe_read, ProbeRead<native::ProbeSpace::kCompat, false>, true,
+     O::kAny},
     {BPF_FUNC_ktime_get_ns, KtimeGetNs, false, O::kAny},
     {BPF_FUNC_trace_printk, TracePrintk, true, O::kAny},
     {BPF_FUNC_get_prandom_u32, PrandomU32, false, O::kAny},
@@ -985,17 +1004,22 @@ constexpr HelperDef kHelpers[] = {
      O::kTcOrCgroupSkb},
     {BPF_FUNC_get_current_comm, CurrentComm, false, O::kAny},
     {BPF_FUNC_skb_load_bytes, SkbLoadBytes, false, O::kSkbProgs},
-    {BPF_FUNC_probe_read_str, ProbeReadStr, true, O::kAny},
+    {BPF_FUNC_probe_read_str, ProbeRead<native::ProbeSpace::kCompat, true>,
+     true, O::kAny},
     {BPF_FUNC_sk_redirect_map, RedirectMap<0>, false, O::kSkSkb},
     {BPF_FUNC_sk_redirect_hash, RedirectHash<0>, false, O::kSkSkb},
     {BPF_FUNC_msg_redirect_map, RedirectMap<1>, false, O::kSkMsg},
     {BPF_FUNC_msg_redirect_hash, RedirectHash<1>, false, O::kSkMsg},
     {BPF_FUNC_spin_lock, SpinLock, false, O::kAny},
     {BPF_FUNC_spin_unlock, SpinUnlock, false, O::kAny},
-    {BPF_FUNC_probe_read_user, ProbeRead, true, O::kAny},
-    {BPF_FUNC_probe_read_kernel, ProbeRead, true, O::kAny},
-    {BPF_FUNC_probe_read_user_str, ProbeReadStr, true, O::kAny},
-    {BPF_FUNC_probe_read_kernel_str, ProbeReadStr, true, O::kAny},
+    {BPF_FUNC_probe_read_user, ProbeRead<native::ProbeSpace::kUser, false>,
+     true, O::kAny},
+    {BPF_FUNC_probe_read_kernel, ProbeRead<native::ProbeSpace::kKernel, false>,
+     true, O::kAny},
+    {BPF_FUNC_probe_read_user_str, ProbeRead<native::ProbeSpace::kUser, true>,
+     true, O::kAny},
+    {BPF_FUNC_probe_read_kernel_str,
+     ProbeRead<native::ProbeSpace::kKernel, true>, true, O::kAny},
     {BPF_FUNC_ringbuf_output, RingbufOutput, false, O::kAny},
     {BPF_FUNC_perf_event_output, PerfEventOutput, true, O::kAny},
     {BPF_FUNC_ringbuf_reserve, RingbufReserve, false, O::kAny},
@@ -1052,6 +1076,10 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_skb_adjust_room, SkbAdjustRoom, false, O::kTc},
     {BPF_FUNC_skb_change_type, SkbChangeType, false, O::kTc},
     {BPF_FUNC_set_hash, SetHash, false, O::kTc},
+    {BPF_FUNC_skb_set_tunnel_key, SetTunnelKey, false, O::kTcLike},
+    {BPF_FUNC_skb_get_tunnel_key, GetTunnelKey, false, O::kTcLike},
+    {BPF_FUNC_skb_set_tunnel_opt, SetTunnelOpt, false, O::kTcLike},
+    {BPF_FUNC_skb_get_tunnel_opt, GetTunnelOpt, false, O::kTcLike},
     {BPF_FUNC_set_hash_invalid, SetHashInvalid, false, O::kTcLike},
     {BPF_FUNC_get_hash_recalc, GetHashRecalc, false, O::kTcOrLwt},
     {BPF_FUNC_skb_vlan_push, SkbVlanPush, false, O::kTc},

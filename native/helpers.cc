@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -731,27 +732,209 @@ long bpfemu_trace_printk(const char* fmt, __u32 fmt_size, ...) {
   return n;
 }
 
-// bpf_probe_read_*(): a failed read zeroes the destination (-EFAULT).
-long bpfemu_probe_read(void* dst, __u32 size, const void* src) {
-  if (src == nullptr) {
-    std::memset(dst, 0, size);
-    return -EFAULT;
-  }
-  std::memmove(dst, src, size);
+// The probe reads of kernel/trace/bpf_trace.c over mm/maccess.c and
+// arch/x86/mm/maccess.c, x86-64 with 4-level paging (measured on 6.18 by
+// tests/examples/examples_compare_test.cc, ProbeReads):
+// - bpf_probe_read_kernel(_str): copy_from_kernel_nofault refuses every
+//   user-half address (below TASK_SIZE_MAX + PAGE_SIZE), the vsyscall page
+//   and non-canonical addresses with -ERANGE, even for size 0; a kernel
+//   address that faults gives -EFAULT (size 0: nothing read, 0).
+// - bpf_probe_read_user(_str): access_ok refuses any range past
+//   TASK_SIZE_MAX with -EFAULT, even for size 0; a user address that faults
+//   gives -EFAULT.
+// - bpf_probe_read(_str) (the compat pair): a user read below TASK_SIZE, a
+//   kernel read above.
+// - On any error the whole destination is zeroed. The _str variants count
+//   the NUL, truncate to size - 1 characters plus a NUL (returning size),
+//   and size 0 returns 0 before any check; the kernel string copy stops at
+//   the NUL, the user one copies in 8-byte strides and zeroes the rest of
+//   the stride that holds the NUL (lib/strncpy_from_user.c).
+// "Kernel memory" is the program's own memory when the caller knows it (the
+// interpreter's regions: `owned`); natively every readable address of this
+// process is both kernel and user memory, except the NULL page, which
+// stays a user address (-ERANGE for a kernel read).
+}  // extern "C"
+
+namespace {
+
+constexpr uint64_t kTaskSizeMax = (uint64_t{1} << 47) - 4096;
+constexpr uint64_t kKernelStart = kTaskSizeMax + 4096;
+
+bool Canonical(uint64_t a) {
+  return static_cast<uint64_t>(static_cast<int64_t>(a << 16) >> 16) == a;
+}
+bool VsyscallPage(uint64_t a) {
+  return (a & ~uint64_t{0xfff}) == 0xffffffffff600000;
+}
+
+// Reads this process's memory without faulting: false for any byte not
+// mapped readable.
+bool SafeCopy(void* dst, uint64_t src, size_t n) {
+  if (n == 0) return true;
+  if (src >= kTaskSizeMax || n > kTaskSizeMax - src) return false;
+  struct iovec local = {dst, n};
+  struct iovec remote = {reinterpret_cast<void*>(src), n};
+  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) ==
+         static_cast<ssize_t>(n);
+}
+
+using bpfemu::native::OwnedMemory;
+
+bool Owned(const OwnedMemory* owned, uint64_t a, uint64_t n) {
+  return owned != nullptr && (*owned)(a, n);
+}
+
+// copy_from_kernel_nofault_allowed: 0 when the address may be read, else
+// -ERANGE; *fault when it is a kernel-half address bpfemu never maps.
+long KernelAddressCheck(uint64_t a, const OwnedMemory* owned, bool* fault) {
+  *fault = false;
+  if (Owned(owned, a, 1)) return 0;
+  const uint64_t user_top = owned != nullptr ? kKernelStart : 4096;
+  if (a < user_top || VsyscallPage(a) || !Canonical(a)) return -ERANGE;
+  *fault = a >= kKernelStart;
   return 0;
 }
 
-long bpfemu_probe_read_str(void* dst, __u32 size, const void* src) {
-  if (size == 0) return 0;
-  if (src == nullptr) {
-    std::memset(dst, 0, size);
-    return -EFAULT;
-  }
-  const size_t n = strnlen(static_cast<const char*>(src), size - 1);
-  std::memcpy(dst, src, n);
-  static_cast<char*>(dst)[n] = '\0';
-  return static_cast<long>(n + 1);
+long Failed(void* dst, uint32_t size, long err) {
+  if (size != 0) std::memset(dst, 0, size);
+  return err;
 }
+
+long ReadKernel(void* dst, uint32_t size, uint64_t src,
+                const OwnedMemory* owned) {
+  bool fault;
+  if (long err = KernelAddressCheck(src, owned, &fault); err != 0) {
+    return Failed(dst, size, err);
+  }
+  if (size == 0) return 0;
+  if (Owned(owned, src, 1)) {
+    if (!Owned(owned, src, size)) return Failed(dst, size, -EFAULT);
+    std::memmove(dst, reinterpret_cast<const void*>(src), size);
+    return 0;
+  }
+  if (fault || !SafeCopy(dst, src, size)) return Failed(dst, size, -EFAULT);
+  return 0;
+}
+
+// access_ok() for [src, src + size).
+bool UserRange(uint64_t src, uint64_t size) {
+  return src <= kTaskSizeMax && size <= kTaskSizeMax - src;
+}
+
+long ReadUser(void* dst, uint32_t size, uint64_t src,
+              const OwnedMemory* owned) {
+  if (Owned(owned, src, 1) || !UserRange(src, size)) {
+    return Failed(dst, size, -EFAULT);
+  }
+  if (!SafeCopy(dst, src, size)) return Failed(dst, size, -EFAULT);
+  return 0;
+}
+
+long ReadKernelStr(char* dst, uint32_t size, uint64_t src,
+                   const OwnedMemory* owned) {
+  if (size == 0) return 0;
+  bool fault;
+  if (long err = KernelAddressCheck(src, owned, &fault); err != 0) {
+    return Failed(dst, size, err);
+  }
+  if (fault) return Failed(dst, size, -EFAULT);
+  const bool own = Owned(owned, src, 1);
+  for (uint32_t i = 0; i < size; ++i) {
+    char c;
+    if (own) {
+      if (!Owned(owned, src + i, 1)) return Failed(dst, size, -EFAULT);
+      c = *reinterpret_cast<const char*>(src + i);
+    } else if (!SafeCopy(&c, src + i, 1)) {
+      return Failed(dst, size, -EFAULT);
+    }
+    dst[i] = c;
+    if (c == '\0') return i + 1;
+  }
+  dst[size - 1] = '\0';
+  return size;
+}
+
+long ReadUserStr(char* dst, uint32_t size, uint64_t src,
+                 const OwnedMemory* owned) {
+  if (size == 0) return 0;
+  if (Owned(owned, src, 1) || src >= kTaskSizeMax) {
+    return Failed(dst, size, -EFAULT);
+  }
+  const uint64_t max = std::min<uint64_t>(size, kTaskSizeMax - src);
+  // strncpy_from_user_nofault: the string's length without its NUL, then
+  // the NUL counted (6.18; up to 6.12 an empty string answers 0).
+  auto found = [&](uint64_t len) -> long {
+    if (len == 0 && !bpfemu::UserStrCountsEmptyNul(bpfemu::TargetKernel())) {
+      return 0;
+    }
+    return static_cast<long>(len + 1);
+  };
+  uint64_t res = 0;
+  while (max - res >= 8) {
+    uint8_t word[8];
+    if (!SafeCopy(word, src + res, 8)) break;  // then byte by byte
+    for (int i = 0; i < 8; ++i) {
+      if (word[i] == 0) {
+        std::memset(word + i, 0, 8 - i);
+        std::memcpy(dst + res, word, 8);
+        return found(res + i);
+      }
+    }
+    std::memcpy(dst + res, word, 8);
+    res += 8;
+  }
+  for (; res < max; ++res) {
+    char c;
+    if (!SafeCopy(&c, src + res, 1)) return Failed(dst, size, -EFAULT);
+    dst[res] = c;
+    if (c == '\0') return found(res);
+  }
+  if (res < size) return Failed(dst, size, -EFAULT);  // ran out of user space
+  dst[size - 1] = '\0';
+  return size;
+}
+
+}  // namespace
+
+namespace bpfemu::native {
+
+long ProbeRead(ProbeSpace space, void* dst, uint32_t size, uint64_t src,
+               const OwnedMemory* owned) {
+  if (space == ProbeSpace::kCompat) {
+    space = Owned(owned, src, 1) || src >= kTaskSizeMax ? ProbeSpace::kKernel
+                                                        : ProbeSpace::kUser;
+  }
+  return space == ProbeSpace::kKernel ? ReadKernel(dst, size, src, owned)
+                                      : ReadUser(dst, size, src, owned);
+}
+
+long ProbeReadStr(ProbeSpace space, void* dst, uint32_t size, uint64_t src,
+                  const OwnedMemory* owned) {
+  if (space == ProbeSpace::kCompat) {
+    space = Owned(owned, src, 1) || src >= kTaskSizeMax ? ProbeSpace::kKernel
+                                                        : ProbeSpace::kUser;
+  }
+  char* d = static_cast<char*>(dst);
+  return space == ProbeSpace::kKernel ? ReadKernelStr(d, size, src, owned)
+                                      : ReadUserStr(d, size, src, owned);
+}
+
+}  // namespace bpfemu::native
+
+extern "C" {
+
+#define BPFEMU_PROBE(name, fn, space)                                       \
+  long bpfemu_##name(void* dst, __u32 size, const void* src) {              \
+    return bpfemu::native::fn(bpfemu::native::ProbeSpace::space, dst, size, \
+                              reinterpret_cast<uint64_t>(src), nullptr);    \
+  }
+BPFEMU_PROBE(probe_read_kernel, ProbeRead, kKernel)
+BPFEMU_PROBE(probe_read_user, ProbeRead, kUser)
+BPFEMU_PROBE(probe_read, ProbeRead, kCompat)
+BPFEMU_PROBE(probe_read_kernel_str, ProbeReadStr, kKernel)
+BPFEMU_PROBE(probe_read_user_str, ProbeReadStr, kUser)
+BPFEMU_PROBE(probe_read_str, ProbeReadStr, kCompat)
+#undef BPFEMU_PROBE
 
 // bpf_skb_load_bytes(): from the frame start (skb->data); out of range ->
 // -EFAULT with the destination zeroed.
@@ -1686,6 +1869,160 @@ long bpfemu_set_hash(void* ctx, __u32 hash) {
   f->sw_hash = true;
   f->l4_hash = true;
   return 0;
+}
+
+// Tunnel metadata (net/core/filter.c bpf_skb_set_tunnel_key /
+// _get_tunnel_key / _set_tunnel_opt / _get_tunnel_opt,
+// include/net/ip_tunnels.h) on the run's skb: set attaches the metadata
+// dst, get reads whatever dst the skb holds (a test run's skb has none
+// until set; measured on 6.18 by tests/examples/tunnel_compare_test.cc).
+namespace {
+
+// struct bpf_tunnel_key: 44 bytes; the sizes of its older layouts.
+constexpr uint32_t kTunnelKeySize = sizeof(struct bpf_tunnel_key);
+constexpr uint32_t kTunnelKeyNoLocal = 28;  // up to local_ipv6
+constexpr uint32_t kTunnelKeyNoLabel = 24;  // up to tunnel_label
+constexpr uint32_t kTunnelKeyNoExt = 22;    // up to tunnel_ext
+constexpr uint32_t kTunnelKeyIpv4Only = 8;  // up to remote_ipv6[1]
+constexpr uint64_t kTunInfoIpv6 = 1;        // BPF_F_TUNINFO_IPV6
+constexpr uint64_t kZeroCsumTx = 1 << 1;    // BPF_F_ZERO_CSUM_TX
+constexpr uint64_t kDontFragment = 1 << 2;  // BPF_F_DONT_FRAGMENT
+constexpr uint64_t kSeqNumber = 1 << 3;     // BPF_F_SEQ_NUMBER
+constexpr uint64_t kNoTunnelKey = 1 << 4;   // BPF_F_NO_TUNNEL_KEY (set)
+constexpr uint64_t kTunInfoFlags = 1 << 4;  // BPF_F_TUNINFO_FLAGS (get)
+// IP_TUNNEL_*_BIT (include/uapi/linux/if_tunnel.h).
+constexpr uint32_t kBitCsum = 0, kBitKey = 2, kBitSeq = 3, kBitDf = 8,
+                   kBitNoCache = 13;
+// ip_tunnel_set_options_present: GENEVE, VXLAN, ERSPAN, GTP (and PFCP,
+// bit 16, past what tunnel_flags shows).
+constexpr uint32_t kOptionsPresent =
+    (1u << 11) | (1u << 12) | (1u << 14) | (1u << 15) | (1u << 16);
+constexpr uint32_t kFlowLabelMask = 0x000fffff;  // IPV6_FLOWLABEL_MASK
+constexpr uint32_t kTunnelOptsMax = 255;         // IP_TUNNEL_OPTS_MAX
+
+bool CompatKeySize(uint32_t size) {
+  return size == kTunnelKeyNoLocal || size == kTunnelKeyNoLabel ||
+         size == kTunnelKeyNoExt || size == kTunnelKeyIpv4Only;
+}
+
+}  // namespace
+
+long bpfemu_skb_set_tunnel_key(void* /*skb*/, const void* from, __u32 size,
+                               __u64 flags) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  uint64_t allowed = kTunInfoIpv6 | kZeroCsumTx | kDontFragment | kSeqNumber;
+  if (bpfemu::SetTunnelKeyHasNoKeyFlag(bpfemu::TargetKernel())) {
+    allowed |= kNoTunnelKey;
+  }
+  if (flags & ~allowed) return -EINVAL;
+  if (size != kTunnelKeySize && !CompatKeySize(size)) return -EINVAL;
+  // An older layout: its bytes, the rest zero.
+  struct bpf_tunnel_key key = {};
+  std::memcpy(&key, from, size);
+  if ((!(flags & kTunInfoIpv6) && key.tunnel_label != 0) ||
+      key.tunnel_ext != 0) {
+    return -EINVAL;
+  }
+  if (f == nullptr) return -EINVAL;
+  SkbFrame::Tunnel t;
+  t.present = true;
+  t.ipv6 = (flags & kTunInfoIpv6) != 0;
+  t.flags = 1u << kBitNoCache;
+  if (flags & kDontFragment) t.flags |= 1u << kBitDf;
+  if (!(flags & kZeroCsumTx)) t.flags |= 1u << kBitCsum;
+  if (flags & kSeqNumber) t.flags |= 1u << kBitSeq;
+  if (!(flags & kNoTunnelKey)) t.flags |= 1u << kBitKey;
+  t.id = key.tunnel_id;
+  t.tos = key.tunnel_tos;
+  t.ttl = key.tunnel_ttl;
+  if (t.ipv6) {
+    std::memcpy(t.dst, key.remote_ipv6, sizeof(t.dst));
+    std::memcpy(t.src, key.local_ipv6, sizeof(t.src));
+    t.label = key.tunnel_label & kFlowLabelMask;
+  } else {
+    t.dst[0] = key.remote_ipv4;
+    t.src[0] = key.local_ipv4;
+  }
+  f->tunnel = t;
+  return 0;
+}
+
+long bpfemu_skb_get_tunnel_key(void* /*skb*/, void* to, __u32 size,
+                               __u64 flags) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  const SkbFrame::Tunnel* t =
+      f != nullptr && f->tunnel.present ? &f->tunnel : nullptr;
+  long err = 0;
+  if (t == nullptr || (flags & ~(kTunInfoIpv6 | kTunInfoFlags))) {
+    err = -EINVAL;
+  } else if (t->ipv6 != ((flags & kTunInfoIpv6) != 0)) {
+    err = -EPROTO;
+  } else if (size != kTunnelKeySize &&
+             (!CompatKeySize(size) ||
+              (size == kTunnelKeyIpv4Only && t->ipv6))) {
+    err = -EINVAL;
+  }
+  if (err != 0) {
+    std::memset(to, 0, size);
+    return err;
+  }
+  // Filled in full, then as many bytes as the layout has. Bytes of `to`
+  // the kernel does not write stay as they were.
+  struct bpf_tunnel_key key;
+  std::memcpy(&key, to, std::min<uint32_t>(size, kTunnelKeySize));
+  key.tunnel_id = t->id;
+  key.tunnel_tos = t->tos;
+  key.tunnel_ttl = t->ttl;
+  if (flags & kTunInfoFlags) {
+    key.tunnel_flags = htons(static_cast<uint16_t>(t->flags & 0xffff));
+  } else {
+    key.tunnel_ext = 0;
+  }
+  if (t->ipv6) {
+    std::memcpy(key.remote_ipv6, t->src, sizeof(key.remote_ipv6));
+    std::memcpy(key.local_ipv6, t->dst, sizeof(key.local_ipv6));
+    key.tunnel_label = t->label;
+  } else {
+    key.remote_ipv4 = t->src[0];
+    std::memset(&key.remote_ipv6[1], 0, 3 * sizeof(uint32_t));
+    key.local_ipv4 = t->dst[0];
+    std::memset(&key.local_ipv6[1], 0, 3 * sizeof(uint32_t));
+    key.tunnel_label = 0;
+  }
+  std::memcpy(to, &key, size);
+  return 0;
+}
+
+long bpfemu_skb_set_tunnel_opt(void* /*skb*/, const void* from, __u32 size) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  // Only on the metadata dst set_tunnel_key attached (this CPU's md_dst).
+  if (f == nullptr || !f->tunnel.present || (size & 3) != 0) return -EINVAL;
+  if (size > kTunnelOptsMax) return -ENOMEM;
+  f->tunnel.options_len = static_cast<uint8_t>(size);
+  if (size > 0) {
+    std::memcpy(f->tunnel.options, from, size);
+    f->tunnel.flags |= kOptionsPresent;
+  }
+  return 0;
+}
+
+long bpfemu_skb_get_tunnel_opt(void* /*skb*/, void* to, __u32 size) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  long err = 0;
+  if (f == nullptr || !f->tunnel.present ||
+      !(f->tunnel.flags & kOptionsPresent)) {
+    err = -ENOENT;
+  } else if (size < f->tunnel.options_len) {
+    err = -ENOMEM;
+  }
+  if (err != 0) {
+    std::memset(to, 0, size);
+    return err;
+  }
+  const uint32_t n = f->tunnel.options_len;
+  std::memcpy(to, f->tunnel.options, n);
+  std::memset(static_cast<uint8_t*>(to) + n, 0, size - n);
+  return n;
 }
 
 // bpf_set_hash_invalid(): skb_clear_hash().

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
+
 namespace bpfemu::native {
 
 // Helper inputs. Each Set* overrides the default until ResetHelpers().
@@ -147,8 +149,39 @@ struct SkbFrame {
   bool encapsulation = false;
   bool sw_hash = false;
   bool l4_hash = false;
+  // The tunnel metadata dst bpf_skb_set_tunnel_key attaches (the per-CPU
+  // md_dst's ip_tunnel_info, net/core/filter.c): absent until then. Kept
+  // in struct bpf_tunnel_key's units: addresses as the program gives them,
+  // `src`/`dst` as the kernel's key names them (set stores remote as dst,
+  // get reads remote from src).
+  struct Tunnel {
+    bool present = false;
+    bool ipv6 = false;  // IP_TUNNEL_INFO_IPV6
+    uint32_t id = 0;    // tun_id, as the 32 bits bpf_tunnel_key has
+    uint8_t tos = 0;
+    uint8_t ttl = 0;
+    uint32_t label = 0;  // host order, IPV6_FLOWLABEL_MASK applied
+    uint32_t src[4] = {};
+    uint32_t dst[4] = {};
+    uint32_t flags = 0;  // the IP_TUNNEL_*_BIT bitmap
+    uint8_t options_len = 0;
+    uint8_t options[255] = {};
+  } tunnel;
 };
 void SetSkbFrame(SkbFrame* frame);
+
+// The probe reads (kernel/trace/bpf_trace.c), for both faces: which
+// address space the helper reads (the compat bpf_probe_read(_str) picks by
+// address), and the program's own memory, which is kernel memory to them
+// (`owned(addr, len)`: the interpreter's regions; nullptr natively, where
+// any readable address of the process serves both spaces). Each returns
+// the helper's value and leaves `dst` as the helper does (helpers.cc).
+enum class ProbeSpace { kKernel, kUser, kCompat };
+using OwnedMemory = absl::FunctionRef<bool(uint64_t addr, uint64_t len)>;
+long ProbeRead(ProbeSpace space, void* dst, uint32_t size, uint64_t src,
+               const OwnedMemory* owned);
+long ProbeReadStr(ProbeSpace space, void* dst, uint32_t size, uint64_t src,
+                  const OwnedMemory* owned);
 
 }  // namespace bpfemu::native
 

@@ -1289,6 +1289,194 @@ TEST_P(ExamplesCompareTest, XdpLoadBalancer) {
   }
 }
 
+// The six probe reads (probes.bpf.c `probe`) on NULL, this test's own
+// strings (user memory to the kernel), an unmapped user page, the last user
+// page, a non-canonical address, the kernel's hypervisor guard hole (never
+// mapped), the vsyscall page, and the object's own global and stack
+// (kernel memory), at sizes 0, 1, 8, 16 and 24: the same return value and
+// destination bytes (0xaa before the call) on both sides. Natively a
+// program's own memory is user memory too, so two kinds of case are the
+// interpreter's only (native/helpers.cc): a kernel read of a mapped user
+// address, and a user read of the object's own memory.
+TEST_P(ExamplesCompareTest, ProbeReads) {
+  Pair p("probes", GetParam());
+  ASSERT_TRUE(p.ok());
+  static char user_text[] = "hello user";
+  static char user_empty[] = "";
+  static char user_long[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  void* gone =
+      mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(gone, MAP_FAILED);
+  ASSERT_EQ(munmap(gone, 4096), 0);
+  struct Source {
+    const char* name;
+    uint64_t addr;
+    uint64_t kind;  // probes.bpf.c's enum source
+  };
+  const Source sources[] = {
+      {"NULL", 0, 0},
+      {"user string", reinterpret_cast<uint64_t>(user_text), 0},
+      {"empty user string", reinterpret_cast<uint64_t>(user_empty), 0},
+      {"long user string", reinterpret_cast<uint64_t>(user_long), 0},
+      {"unmapped user page", reinterpret_cast<uint64_t>(gone), 0},
+      {"page 1", 4096, 0},
+      {"last user page", 0x7ffffffff000 - 4, 0},
+      {"non-canonical", 0x8000000000000000, 0},
+      {"guard hole", 0xffff800000000000, 0},
+      {"vsyscall page", 0xffffffffff600000, 0},
+      {"global", 0, 1},
+      {"global + 20", 20, 1},
+      {"empty global", 0, 2},
+      {"stack", 0, 3},
+  };
+  const bool native = GetParam() == Face::kNative;
+  int compared = 0, interpreter_only = 0;
+  for (const Source& src : sources) {
+    for (uint64_t helper = 0; helper < 6; ++helper) {
+      const bool kernel_space = helper == 0 || helper == 3;
+      const bool user_space = helper == 1 || helper == 4;
+      const bool own_memory = src.kind != 0;
+      const bool user_half =
+          !own_memory && src.addr >= 4096 && src.addr < 0x7ffffffff000 + 4096;
+      // Natively the object's memory is user memory and user memory kernel
+      // memory (but the NULL page): the kernel's -ERANGE for a kernel read
+      // of a user address, its -EFAULT for a user read of its own memory,
+      // and its byte-wise kernel string copy for bpf_probe_read_str of its
+      // own memory are the interpreter's only.
+      if (native &&
+          ((kernel_space && user_half) || (user_space && own_memory) ||
+           (helper == 5 && own_memory))) {
+        ++interpreter_only;
+        continue;
+      }
+      for (uint64_t size : {0, 1, 8, 16, 24}) {
+        SCOPED_TRACE(std::string(src.name) + ", helper " +
+                     std::to_string(helper) + ", size " + std::to_string(size));
+        p.RunRawTp("probe", {src.addr, size, helper, src.kind, 0});
+        struct {
+          int64_t ret;
+          uint8_t buf[24];
+        } k = {}, n = {};
+        const uint32_t zero = 0;
+        ASSERT_EQ(bpf_map_lookup_elem(p.kernel().MapFd("out"), &zero, &k), 0);
+        ASSERT_EQ(MapLookupElem(p.emu().MapFd("out"), &zero, &n), 0);
+        EXPECT_EQ(k.ret, n.ret);
+        EXPECT_EQ(Bytes(k.buf, k.buf + 24), Bytes(n.buf, n.buf + 24));
+        ++compared;
+      }
+    }
+  }
+  std::printf("probe reads: %d cases compared, %d interpreter-only skipped\n",
+              compared, interpreter_only);
+  EXPECT_EQ(compared + 5 * interpreter_only, 14 * 6 * 5);
+}
+
+// bpf_ringbuf_discard (probes.bpf.c `ring`): records submitted and
+// discarded with 0, BPF_RB_NO_WAKEUP and BPF_RB_FORCE_WAKEUP, then the
+// ring filled: the consumer (libbpf's on the kernel, bpfemu::RingBuffer on
+// bpfemu) sees the submitted records only, and the record headers read
+// through the mapped data pages (the discard bit included) are equal.
+TEST_P(ExamplesCompareTest, RingbufDiscard) {
+  Pair p("probes", GetParam());
+  ASSERT_TRUE(p.ok());
+  uint64_t value = 100;
+  for (uint64_t flags : {uint64_t{0}, uint64_t{BPF_RB_NO_WAKEUP},
+                         uint64_t{BPF_RB_FORCE_WAKEUP}}) {
+    for (uint64_t discard : {0, 1, 1, 0}) {
+      p.RunRawTp("ring", {value++, discard, flags});
+    }
+  }
+  // 12 records of 72 bytes so far; the 4096-byte ring holds 56.
+  for (int i = 0; i < 50; ++i) {
+    p.RunRawTp("ring", {value++, static_cast<uint64_t>(i % 3 == 0), 0});
+  }
+  // The headers, through the mapped producer and data pages.
+  const int kfd = p.kernel().MapFd("events"), nfd = p.emu().MapFd("events");
+  const size_t len = 4096 + 2 * 4096;
+  void* kmem = mmap(nullptr, len, PROT_READ, MAP_SHARED, kfd, 4096);
+  ASSERT_NE(kmem, MAP_FAILED);
+  int err = 0;
+  void* nmem = MapMmap(nfd, len, PROT_READ, MAP_SHARED, 4096, &err);
+  ASSERT_NE(nmem, nullptr) << err;
+  auto headers = [](const void* mem) {
+    const auto* base = static_cast<const uint8_t*>(mem);
+    const uint64_t prod = *reinterpret_cast<const uint64_t*>(base);
+    std::vector<uint32_t> out;
+    for (uint64_t pos = 0; pos < prod;) {
+      uint32_t hdr;
+      std::memcpy(&hdr, base + 4096 + (pos & 4095), sizeof(hdr));
+      out.push_back(hdr);
+      pos += ((hdr & ~(3u << 30)) + 8 + 7) & ~uint64_t{7};
+    }
+    return out;
+  };
+  const std::vector<uint32_t> kh = headers(kmem), nh = headers(nmem);
+  EXPECT_EQ(kh, nh);
+  int discarded = 0;
+  for (uint32_t h : kh) discarded += (h >> 30) & 1;
+  EXPECT_EQ(kh.size(), 56u);
+  EXPECT_EQ(discarded, 6 + 15);  // i % 3 == 0 for i < 44
+  munmap(kmem, len);
+  munmap(nmem, len);
+  Records k, n;
+  ring_buffer* krb = ring_buffer__new(kfd, &Records::Add, &k, nullptr);
+  ASSERT_NE(krb, nullptr);
+  EXPECT_EQ(ring_buffer__consume(krb), 56 - 21);
+  ring_buffer__free(krb);
+  auto nrb = RingBuffer::New(nfd, &Records::Add, &n, &err);
+  ASSERT_NE(nrb, nullptr);
+  EXPECT_EQ(nrb->Consume(), 56 - 21);
+  EXPECT_EQ(k.got, n.got);
+  ASSERT_FALSE(k.got.empty());
+  uint64_t first;
+  std::memcpy(&first, k.got[0].data(), sizeof(first));
+  EXPECT_EQ(first, 100u);
+}
+
+// bpf_ringbuf_discard's wake-up flags, seen by a consumer waiting on a
+// fresh, empty ring (libbpf's ring_buffer__poll on the kernel,
+// bpfemu::RingBuffer::Poll on bpfemu): each step's poll result (records
+// delivered, 0 on a timeout) is equal. The kernel wakes the consumer for a
+// committed record by default only when it is the one the consumer waits
+// at, always with BPF_RB_FORCE_WAKEUP, never with BPF_RB_NO_WAKEUP.
+TEST_P(ExamplesCompareTest, RingbufDiscardWakeups) {
+  Pair p("probes", GetParam());
+  ASSERT_TRUE(p.ok());
+  Records k, n;
+  ring_buffer* krb =
+      ring_buffer__new(p.kernel().MapFd("events"), &Records::Add, &k, nullptr);
+  ASSERT_NE(krb, nullptr);
+  int err = 0;
+  auto nrb = RingBuffer::New(p.emu().MapFd("events"), &Records::Add, &n, &err);
+  ASSERT_NE(nrb, nullptr);
+  struct Step {
+    const char* what;
+    uint64_t discard;
+    uint64_t flags;
+    int timeout_ms;
+  };
+  const Step steps[] = {
+      {"submit, no wake-up", 0, BPF_RB_NO_WAKEUP, 50},
+      {"discard, forced", 1, BPF_RB_FORCE_WAKEUP, 500},
+      {"submit, consumer caught up", 0, 0, 500},
+      {"submit, no wake-up again", 0, BPF_RB_NO_WAKEUP, 50},
+      {"discard, not the awaited record", 1, 0, 50},
+      {"discard, forced again", 1, BPF_RB_FORCE_WAKEUP, 500},
+      {"discard, consumer caught up", 1, 0, 500},
+  };
+  uint64_t value = 1;
+  for (const Step& s : steps) {
+    SCOPED_TRACE(s.what);
+    p.RunRawTp("ring", {value++, s.discard, s.flags});
+    const int kgot = ring_buffer__poll(krb, s.timeout_ms);
+    const int ngot = nrb->Poll(s.timeout_ms);
+    EXPECT_EQ(kgot, ngot);
+  }
+  ring_buffer__free(krb);
+  EXPECT_EQ(k.got, n.got);
+  EXPECT_EQ(k.got.size(), 3u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Faces, ExamplesCompareTest,
                          testing::Values(Face::kNative, Face::kBytecode),
                          FaceName);

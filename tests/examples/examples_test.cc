@@ -713,6 +713,111 @@ TEST_F(ExamplesTest, SocketRedirectsFollowTheKernelsVerdicts) {
   close(listener);
 }
 
+// bpf_sk_redirect_hash and bpf_msg_redirect_map (net/core/sock_map.c),
+// which the kernel cannot test-run (SK_SKB and SK_MSG have no test_run), in
+// both faces: the verdicts of the source. Stream verdicts: unknown flags,
+// a missing key or a listener -> SK_DROP; a connected socket of any family
+// -> SK_PASS, with or without BPF_F_INGRESS. Message verdicts: the same,
+// but egress (no BPF_F_INGRESS) only to TCP.
+TEST_F(ExamplesTest, SocketRedirectsTheOtherWayAround) {
+  for (const bool bytecode : {false, true}) {
+    SCOPED_TRACE(bytecode ? "bytecode" : "native");
+    auto opened =
+        bytecode ? Object::OpenBytecode("tests/examples/sock_redirect.bpf.o")
+                 : Object::Open("sock_redirect");
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    std::unique_ptr<Object> obj = std::move(*opened);
+    ASSERT_EQ(obj->Load(), 0);
+    int unix_pair[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, unix_pair), 0);
+    // A connected TCP pair over loopback, and its listener.
+    const int listener = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a = {};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    ASSERT_EQ(listen(listener, 1), 0);
+    socklen_t alen = sizeof(a);
+    ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&a), &alen), 0);
+    const int client = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    const int server = accept(listener, nullptr, nullptr);
+    ASSERT_GE(server, 0);
+    const int socks = obj->MapFd("socks"),
+              by_port = obj->MapFd("socks_by_port");
+    auto put = [](int map, uint32_t key, int fd) {
+      const uint64_t v = static_cast<uint64_t>(fd);
+      EXPECT_EQ(MapUpdateElem(map, &key, &v, BPF_ANY), 0);
+    };
+    // Slot/key 0: the unix socket, 1: the listener, 2: the TCP client.
+    put(socks, 0, unix_pair[0]);
+    put(socks, 1, listener);
+    put(socks, 2, client);
+    put(by_port, 0, unix_pair[1]);
+    put(by_port, 1, listener);
+    put(by_port, 2, server);
+    uint64_t server_cookie = 0, client_cookie = 0;
+    socklen_t len = sizeof(uint64_t);
+    ASSERT_EQ(getsockopt(server, SOL_SOCKET, SO_COOKIE, &server_cookie, &len),
+              0);
+    ASSERT_EQ(getsockopt(client, SOL_SOCKET, SO_COOKIE, &client_cookie, &len),
+              0);
+
+    const Program* skb_prog = obj->FindProgram("redirect_skb_hash");
+    ASSERT_NE(skb_prog, nullptr);
+    EXPECT_EQ(skb_prog->type(), BPF_PROG_TYPE_SK_SKB);
+    struct Want {
+      uint32_t key;
+      uint32_t flags;
+      uint32_t verdict;
+    };
+    for (const Want& w :
+         {Want{0, 0, SK_PASS}, Want{0, BPF_F_INGRESS, SK_PASS},
+          Want{1, 0, SK_DROP}, Want{2, 0, SK_PASS},
+          Want{2, BPF_F_INGRESS, SK_PASS}, Want{2, 2, SK_DROP},
+          Want{3, 0, SK_DROP}, Want{7, BPF_F_INGRESS, SK_DROP}}) {
+      SCOPED_TRACE("skb key " + std::to_string(w.key) + " flags " +
+                   std::to_string(w.flags));
+      struct __sk_buff skb = {};
+      skb.mark = w.key;
+      skb.priority = w.flags;
+      native::ClearRedirect();
+      EXPECT_EQ(skb_prog->Run(&skb), w.verdict);
+      EXPECT_EQ(native::LastRedirect().taken, w.verdict == SK_PASS);
+      if (w.verdict == SK_PASS) {
+        EXPECT_EQ(native::LastRedirect().flags, w.flags);
+        if (w.key == 2) {
+          EXPECT_EQ(native::LastRedirect().cookie, server_cookie);
+        }
+      }
+    }
+
+    const Program* msg_prog = obj->FindProgram("redirect_msg_map");
+    ASSERT_NE(msg_prog, nullptr);
+    EXPECT_EQ(msg_prog->type(), BPF_PROG_TYPE_SK_MSG);
+    for (const Want& w :
+         {Want{0, 0, SK_DROP},  // egress to a unix socket
+          Want{0, BPF_F_INGRESS, SK_PASS}, Want{1, BPF_F_INGRESS, SK_DROP},
+          Want{2, 0, SK_PASS}, Want{2, BPF_F_INGRESS, SK_PASS},
+          Want{2, BPF_F_INGRESS | 2, SK_DROP}, Want{3, 0, SK_DROP},
+          Want{200, BPF_F_INGRESS, SK_DROP}}) {
+      SCOPED_TRACE("msg slot " + std::to_string(w.key) + " flags " +
+                   std::to_string(w.flags));
+      struct sk_msg_md msg = {};
+      msg.local_port = w.key | w.flags << 8;
+      native::ClearRedirect();
+      EXPECT_EQ(msg_prog->Run(&msg), w.verdict);
+      EXPECT_EQ(native::LastRedirect().taken, w.verdict == SK_PASS);
+      if (w.verdict == SK_PASS && w.key == 2) {
+        EXPECT_EQ(native::LastRedirect().cookie, client_cookie);
+      }
+    }
+    for (int fd : {unix_pair[0], unix_pair[1], listener, client, server}) {
+      close(fd);
+    }
+  }
+}
+
 TEST_F(ExamplesTest, TaskTimeAndRandomHelpersAreSettable) {
   auto obj = LoadObject("helpers");
   ASSERT_NE(obj, nullptr);

@@ -180,23 +180,27 @@ static inline long bpf_get_numa_node_id(void) {
 #define bpf_trace_printk bpfemu_trace_printk
 static inline long bpf_probe_read_kernel(void *dst, __u32 size,
                                          const void *unsafe_ptr) {
-  return bpfemu_probe_read(dst, size, unsafe_ptr);
+  return bpfemu_probe_read_kernel(dst, size, unsafe_ptr);
 }
 static inline long bpf_probe_read_user(void *dst, __u32 size,
                                        const void *unsafe_ptr) {
-  return bpfemu_probe_read(dst, size, unsafe_ptr);
+  return bpfemu_probe_read_user(dst, size, unsafe_ptr);
 }
 static inline long bpf_probe_read(void *dst, __u32 size,
                                   const void *unsafe_ptr) {
   return bpfemu_probe_read(dst, size, unsafe_ptr);
 }
+static inline long bpf_probe_read_str(void *dst, __u32 size,
+                                      const void *unsafe_ptr) {
+  return bpfemu_probe_read_str(dst, size, unsafe_ptr);
+}
 static inline long bpf_probe_read_kernel_str(void *dst, __u32 size,
                                              const void *unsafe_ptr) {
-  return bpfemu_probe_read_str(dst, size, unsafe_ptr);
+  return bpfemu_probe_read_kernel_str(dst, size, unsafe_ptr);
 }
 static inline long bpf_probe_read_user_str(void *dst, __u32 size,
                                            const void *unsafe_ptr) {
-  return bpfemu_probe_read_str(dst, size, unsafe_ptr);
+  return bpfemu_probe_read_user_str(dst, size, unsafe_ptr);
 }
 static inline long bpf_skb_load_bytes(const void *skb, __u32 offset, void *to,
                                       __u32 len) {
@@ -315,6 +319,25 @@ static inline long bpf_skb_pull_data(struct __sk_buff *skb, __u32 len) {
 }
 static inline long bpf_skb_change_type(struct __sk_buff *skb, __u32 type) {
   return bpfemu_skb_change_type(skb, type);
+}
+struct bpf_tunnel_key;
+static inline long bpf_skb_set_tunnel_key(struct __sk_buff *skb,
+                                          struct bpf_tunnel_key *key,
+                                          __u32 size, __u64 flags) {
+  return bpfemu_skb_set_tunnel_key(skb, key, size, flags);
+}
+static inline long bpf_skb_get_tunnel_key(struct __sk_buff *skb,
+                                          struct bpf_tunnel_key *key,
+                                          __u32 size, __u64 flags) {
+  return bpfemu_skb_get_tunnel_key(skb, key, size, flags);
+}
+static inline long bpf_skb_set_tunnel_opt(struct __sk_buff *skb, void *opt,
+                                          __u32 size) {
+  return bpfemu_skb_set_tunnel_opt(skb, opt, size);
+}
+static inline long bpf_skb_get_tunnel_opt(struct __sk_buff *skb, void *opt,
+                                          __u32 size) {
+  return bpfemu_skb_get_tunnel_opt(skb, opt, size);
 }
 static inline long bpf_set_hash(struct __sk_buff *skb, __u32 hash) {
   return bpfemu_set_hash(skb, hash);

@@ -145,7 +145,11 @@ __u64 bpfemu_ktime_get_tai_ns(void);
 long bpfemu_get_numa_node_id(void);
 long bpfemu_trace_printk(const char *fmt, __u32 fmt_size, ...);
 long bpfemu_probe_read(void *dst, __u32 size, const void *src);
+long bpfemu_probe_read_kernel(void *dst, __u32 size, const void *src);
+long bpfemu_probe_read_user(void *dst, __u32 size, const void *src);
 long bpfemu_probe_read_str(void *dst, __u32 size, const void *src);
+long bpfemu_probe_read_kernel_str(void *dst, __u32 size, const void *src);
+long bpfemu_probe_read_user_str(void *dst, __u32 size, const void *src);
 long bpfemu_skb_load_bytes(const void *skb, __u32 offset, void *to, __u32 len);
 long bpfemu_sk_redirect(void *map, const void *key, __u64 flags, int msg);
 /* Socket local storage (net/core/bpf_sk_storage.c): the socket is a test
@@ -194,6 +198,11 @@ long bpfemu_skb_adjust_room(void *skb, __s32 len_diff, __u32 mode, __u64 flags);
 long bpfemu_skb_pull_data(void *skb, __u32 len);
 long bpfemu_skb_change_type(void *skb, __u32 type);
 long bpfemu_set_hash(void *skb, __u32 hash);
+long bpfemu_skb_set_tunnel_key(void *skb, const void *from, __u32 size,
+                               __u64 flags);
+long bpfemu_skb_get_tunnel_key(void *skb, void *to, __u32 size, __u64 flags);
+long bpfemu_skb_set_tunnel_opt(void *skb, const void *from, __u32 size);
+long bpfemu_skb_get_tunnel_opt(void *skb, void *to, __u32 size);
 void bpfemu_set_hash_invalid(void *skb);
 __u32 bpfemu_get_hash_recalc(void *skb);
 long bpfemu_skb_vlan_push(void *skb, __be16 vlan_proto, __u16 vlan_tci);
