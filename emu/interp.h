@@ -58,6 +58,26 @@ inline constexpr uint32_t kMaxInsns = 1000000;
 
 class Vm;
 
+// The ARENA map a program uses (the kernel's prog->aux->arena), as the
+// interpreter reaches it: kernel/bpf/arena.c keeps every page of the arena
+// in a 4 GiB kernel window (kern_vm) at the lower 32 bits of its user
+// address, and the JIT turns an access through an arena pointer into one
+// relative to that window (BPF_PROBE_MEM32).
+class ArenaWindow {
+ public:
+  virtual ~ArenaWindow() = default;
+  // bpf_arena_get_user_vm_start(): 0 until map_extra or a user mmap() set
+  // it.
+  virtual uint64_t user_vm_start() const = 0;
+  virtual uint64_t user_vm_end() const = 0;
+  // The map was created with BPF_F_NO_USER_CONV.
+  virtual bool no_user_conv() const = 0;
+  // The host address of [off, off + len) of the kernel window (off below
+  // 4 GiB, the range within one page or two adjacent ones), or nullptr
+  // when a page of it is not allocated (the kernel's access faults there).
+  virtual uint8_t* At(uint64_t off, uint64_t len) const = 0;
+};
+
 // A helper as the interpreter calls it: arguments R1-R5, result R0. It may
 // check its pointer arguments with vm.Readable / Writable and hand out new
 // memory with vm.AddRegion.
@@ -91,6 +111,12 @@ class Linker {
                        bool* writable) {
     (void)handle, (void)lo, (void)hi, (void)writable;
     return false;
+  }
+  // The arena behind a BPF_PSEUDO_MAP_FD handle, nullptr when that map is
+  // no ARENA. It lives as long as TakeResources()' result.
+  virtual ArenaWindow* MapArena(uint64_t handle) {
+    (void)handle;
+    return nullptr;
   }
   // What the loaded program must keep alive (the maps it uses, as the
   // kernel's prog->aux->used_maps), taken once at the end of Load().
@@ -139,6 +165,8 @@ class Program {
   // the maps, areas and helpers it names; 0 or -errno.
   int DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n, Linker& linker,
                   Insn* d);
+  // A map load naming an ARENA map (nullptr: another type); 0 or -errno.
+  int UseArena(ArenaWindow* arena);
   int DecodeJump(const RawInsn& r, uint32_t i, uint32_t n, const LoadAttr& attr,
                  Linker& linker, Insn* d);
   // Jumps into an LD_IMM64's second half; the last instruction's kind.
@@ -156,6 +184,10 @@ class Program {
   };
   std::vector<Area> areas_;
   std::vector<uint64_t> map_handles_;  // what BPF_PSEUDO_MAP_FD loads gave
+  // The program's arena (resolve_pseudo_ldimm64's prog->aux->arena) and
+  // whether an addr_space_cast needs one.
+  ArenaWindow* arena_ = nullptr;
+  bool casts_ = false;
   std::shared_ptr<void> resources_;
 };
 
@@ -255,6 +287,15 @@ class Vm {
   void Enter();
   void LoadPacketBounds();
   bool Allowed(uint64_t addr, uint64_t size, bool write) const;
+  // An access the checks above refused: if `base` is an arena pointer (a
+  // 32-bit value, as the verifier's PTR_TO_ARENA always is) of a program
+  // with an arena, the host address of the access at window offset
+  // base + off, or 0 when it faults in the kernel (a page not allocated,
+  // the guard around the window): a load then gives 0, a store is dropped.
+  // Anything else stops the run. `sx` marks a sign-extending load, which
+  // the verifier refuses from an arena (EOPNOTSUPP).
+  uint64_t ArenaOrFault(uint64_t base, int32_t off, uint32_t size, bool write,
+                        bool sx, const Program::Insn* in) const;
   // Map memory (direct values, handed-out values) holding [addr, end):
   // 1 writable, 0 read-only, -1 none.
   int MapMemory(uint64_t addr, uint64_t end) const;

@@ -14,11 +14,14 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "bpfemu/native_abi.h"
+#include "emu/arena.h"
 #include "emu/array_map.h"
 #include "emu/errno.h"
 #include "emu/map_types.h"
@@ -1058,6 +1061,26 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_skb_vlan_pop, SkbVlanPop, false, O::kTc},
 };
 
+// An ARENA map as the interpreter reaches it (interp::ArenaWindow).
+class ArenaLink final : public interp::ArenaWindow {
+ public:
+  explicit ArenaLink(std::shared_ptr<Map> map)
+      : map_(std::move(map)), arena_(static_cast<ArenaMap*>(map_.get())) {}
+  const Map* map() const { return map_.get(); }
+  uint64_t user_vm_start() const override { return arena_->user_vm_start(); }
+  uint64_t user_vm_end() const override { return arena_->user_vm_end(); }
+  bool no_user_conv() const override {
+    return (map_->map_flags() & kBpfFNoUserConv) != 0;
+  }
+  uint8_t* At(uint64_t off, uint64_t len) const override {
+    return arena_->KernAt(off, len);
+  }
+
+ private:
+  std::shared_ptr<Map> map_;
+  ArenaMap* arena_;
+};
+
 class BytecodeLinker : public interp::Linker {
  public:
   interp::HelperFn Helper(int32_t id, uint32_t prog_type,
@@ -1101,6 +1124,18 @@ class BytecodeLinker : public interp::Linker {
     return true;
   }
 
+  interp::ArenaWindow* MapArena(uint64_t handle) override {
+    BoundMap* b = internal::BoundOf(reinterpret_cast<void*>(handle));
+    if (b == nullptr || dynamic_cast<ArenaMap*>(b->map.get()) == nullptr) {
+      return nullptr;
+    }
+    for (const auto& a : maps_->arenas) {
+      if (a->map() == b->map.get()) return a.get();
+    }
+    maps_->arenas.push_back(std::make_unique<ArenaLink>(b->map));
+    return maps_->arenas.back().get();
+  }
+
   // array_map_direct_value_addr(): arrays with one element.
   int MapValue(int fd, uint32_t off, uint64_t* addr, uint64_t* lo, uint64_t* hi,
                bool* writable) override {
@@ -1124,6 +1159,7 @@ class BytecodeLinker : public interp::Linker {
   struct Held {
     std::vector<std::unique_ptr<BoundMap>> bound;
     std::vector<std::shared_ptr<Map>> held;
+    std::vector<std::unique_ptr<ArenaLink>> arenas;
   };
 
   // __bpf_map_get(): EBADF for a closed fd, EINVAL for one that is not a map.
