@@ -7,6 +7,7 @@
 #include "loader/bytecode.h"
 
 #include <linux/bpf.h>
+#include <sys/mman.h>
 
 #include <atomic>
 #include <cerrno>
@@ -19,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "emu/arena.h"
 #include "emu/interp_asm.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
@@ -785,6 +787,74 @@ TEST(OpenBytecodeTest, DirectoryMissingFileAndNonElfAreErrors) {
   std::fputs("not an ELF file\n", f);
   std::fclose(f);
   EXPECT_FALSE(Object::OpenBytecode(text).ok());
+}
+
+// A bytecode program and a user process sharing an ARENA: the user range
+// must be set before a program may use the map (EINVAL), a page the
+// emulator allocated (the bpf_arena_alloc_pages path) is read and written
+// through a cast pointer and seen by the user mapping, and a page nobody
+// allocated reads 0 and keeps dropping stores (it stays unallocated).
+TEST(BytecodeTest, ArenaPagesAreSharedWithTheUserMapping) {
+  constexpr uint64_t P = ArenaMap::kPage;
+  MapAttr attr;
+  attr.map_type = kBpfMapTypeArena;
+  attr.max_entries = 4;
+  attr.map_flags = BPF_F_MMAPABLE;
+  const int fd = MapCreate(attr);
+  ASSERT_GE(fd, 0);
+  Insns early;
+  a::LdMapFd(&early, BPF_REG_9, fd);
+  early.push_back(a::MovImm(BPF_REG_0, 0));
+  early.push_back(a::Exit());
+  EXPECT_EQ(LoadTc(early), -EINVAL);  // no user_vm_start yet
+
+  int err = 0;
+  auto* user = static_cast<uint8_t*>(MapMmapAt(
+      fd, nullptr, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &err));
+  ASSERT_NE(user, nullptr) << err;
+  std::shared_ptr<Map> hold = MapFromFd(fd);
+  auto* arena = dynamic_cast<ArenaMap*>(hold.get());
+  ASSERT_NE(arena, nullptr);
+  const uint64_t page0 = arena->AllocPages(0, 1, -1, 0);
+  ASSERT_EQ(page0, reinterpret_cast<uint64_t>(user));
+  const uint64_t v = 0x1122334455667788ULL;
+  std::memcpy(user, &v, 8);
+
+  auto cast = [](uint8_t dst, uint8_t src, int32_t imm) {
+    return a::Insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 1, imm);
+  };
+  Insns p;
+  a::LdMapFd(&p, BPF_REG_9, fd);
+  a::LdImm64(&p, BPF_REG_1, page0);
+  p.push_back(cast(BPF_REG_2, BPF_REG_1, 1));
+  p.push_back(a::Ldx(BPF_DW, BPF_REG_3, BPF_REG_2, 0));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_3, 1));
+  p.push_back(a::Stx(BPF_DW, BPF_REG_2, BPF_REG_3, 8));
+  p.push_back(a::MovReg(BPF_REG_4, BPF_REG_2));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_4, P));  // page 1: not allocated
+  p.push_back(a::MovImm(BPF_REG_5, 99));
+  p.push_back(a::Ldx(BPF_DW, BPF_REG_5, BPF_REG_4, 0));
+  p.push_back(a::St(BPF_DW, BPF_REG_4, 0, 7));
+  p.push_back(a::Stx(BPF_DW, BPF_REG_2, BPF_REG_5, 16));
+  p.push_back(cast(BPF_REG_6, BPF_REG_2, 1 << 16));
+  p.push_back(a::Stx(BPF_DW, BPF_REG_2, BPF_REG_6, 24));
+  p.push_back(a::MovImm(BPF_REG_0, 0));
+  p.push_back(a::Exit());
+  const int prog = LoadTc(p);
+  ASSERT_GE(prog, 0);
+  bool faulted = true;
+  EXPECT_EQ(RunTc(prog, &faulted), 0u);
+  EXPECT_FALSE(faulted) << interp::LastFault();
+  uint64_t got[4];
+  std::memcpy(got, user, sizeof(got));
+  EXPECT_EQ(got[1], v + 1);
+  EXPECT_EQ(got[2], 0u);
+  EXPECT_EQ(got[3], page0);
+  EXPECT_FALSE(arena->PagePresent(1));
+  CloseFd(prog);
+  munmap(user, 4 * P);
+  hold.reset();
+  CloseFd(fd);
 }
 
 }  // namespace
