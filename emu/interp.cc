@@ -469,7 +469,21 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
     return 0;
   }
   if (op == BPF_CALL) {
-    if (!is64 || x || r.off != 0 || r.dst != 0) return -EINVAL;
+    // do_check(): "BPF_CALL uses reserved fields"; only a kfunc call has
+    // an off (its BTF's fd_array index).
+    if (!is64 || x || r.dst != 0) return -EINVAL;
+    if (r.src == kPseudoKfuncCall) {
+      HelperFn fn = nullptr;
+      if (int err = linker.Kfunc(r.imm, r.off, attr, &fn); err != 0) {
+        return err;
+      }
+      d->op = CALL;
+      d->size = 0;  // no kfunc is callable under a bpf_spin_lock here
+      d->imm = static_cast<int64_t>(helpers_.size());
+      helpers_.push_back(fn);
+      return 0;
+    }
+    if (r.off != 0) return -EINVAL;
     if (r.src == kPseudoCall) {
       const int64_t t = int64_t{i} + r.imm + 1;
       if (!target_ok(t)) return -EINVAL;
@@ -477,10 +491,7 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
       d->off = static_cast<int32_t>(t);
       return 0;
     }
-    if (r.src != 0) {
-      (void)kPseudoKfuncCall;
-      return -EINVAL;  // kfuncs need BTF: unsupported
-    }
+    if (r.src != 0) return -EINVAL;
     bool gpl_only = false;
     HelperFn fn = linker.Helper(r.imm, attr.prog_type, &gpl_only);
     if (fn == nullptr) return -EINVAL;  // "invalid func unknown#%d"

@@ -84,7 +84,20 @@ class ArenaWindow {
 using HelperFn = uint64_t (*)(Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                               uint64_t r4, uint64_t r5);
 
-// What a program's environment provides: helpers by id and maps by fd.
+struct LoadAttr {
+  uint32_t prog_type = 0;
+  const RawInsn* insns = nullptr;
+  uint32_t insn_cnt = 0;
+  bool gpl_compatible = false;
+  bool sleepable = false;     // BPF_F_SLEEPABLE in prog_flags
+  bool has_fd_array = false;  // attr.fd_array is set
+  // Where the kernel's verifier-log line of a refusal goes (kfunc calls
+  // write one; other refusals none yet), or nullptr.
+  std::string* log = nullptr;
+};
+
+// What a program's environment provides: helpers by id, kfuncs by BTF id
+// and maps by fd.
 class Linker {
  public:
   virtual ~Linker() = default;
@@ -96,6 +109,20 @@ class Linker {
   virtual bool CallableUnderLock(int32_t id) {
     (void)id;
     return false;
+  }
+  // BPF_PSEUDO_KFUNC_CALL with imm (a BTF id) and off (0, or an fd_array
+  // index naming a module's BTF): the function, or -errno with the
+  // verifier-log line appended to attr.log. emu/kfunc.h LinkKfunc is the
+  // kernel's answer; this default is that of a kernel without BTF.
+  virtual int Kfunc(int32_t imm, int16_t off, const LoadAttr& attr,
+                    HelperFn* fn) {
+    (void)imm, (void)off, (void)fn;
+    if (attr.log != nullptr) {
+      *attr.log +=
+          "calling kernel function is not supported without "
+          "CONFIG_DEBUG_INFO_BTF\n";
+    }
+    return -524;  // ENOTSUPP
   }
   // BPF_PSEUDO_MAP_FD: the value the register receives (a map handle the
   // helpers understand), or -EBADF / -EINVAL as bpf_map_get() answers.
@@ -121,13 +148,6 @@ class Linker {
   // What the loaded program must keep alive (the maps it uses, as the
   // kernel's prog->aux->used_maps), taken once at the end of Load().
   virtual std::shared_ptr<void> TakeResources() { return nullptr; }
-};
-
-struct LoadAttr {
-  uint32_t prog_type = 0;
-  const RawInsn* insns = nullptr;
-  uint32_t insn_cnt = 0;
-  bool gpl_compatible = false;
 };
 
 // A loaded program: decoded instructions with resolved maps and helpers.

@@ -24,6 +24,7 @@
 #include "emu/arena.h"
 #include "emu/array_map.h"
 #include "emu/errno.h"
+#include "emu/kfunc.h"
 #include "emu/map_types.h"
 #include "emu/prog.h"
 #include "emu/shm.h"
@@ -1098,6 +1099,13 @@ class BytecodeLinker : public interp::Linker {
     return id == BPF_FUNC_spin_unlock;
   }
 
+  // BPF_PSEUDO_KFUNC_CALL: the kfunc table over the kernel BTF
+  // (emu/kfunc.h).
+  int Kfunc(int32_t imm, int16_t off, const interp::LoadAttr& attr,
+            interp::HelperFn* fn) override {
+    return LinkKfunc(imm, off, attr, fn, attr.log);
+  }
+
   int MapHandle(int fd, uint64_t* handle) override {
     std::shared_ptr<Map> map;
     if (int err = Resolve(fd, &map); err != 0) return err;
@@ -1207,6 +1215,9 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
   attr.insns = insns;
   attr.insn_cnt = insn_cnt;
   attr.gpl_compatible = LicenseIsGplCompatible(license);
+  attr.sleepable = (flags.prog_flags & BPF_F_SLEEPABLE) != 0;
+  attr.has_fd_array = flags.has_fd_array;
+  attr.log = flags.log;
   auto linker = MakeBytecodeLinker();
   std::shared_ptr<const interp::Program> code;
   if (int err = interp::Program::Load(attr, *linker, &code); err != 0) {
