@@ -394,7 +394,9 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
       uint64_t handle;
       if (int err = linker.MapHandle(r.imm, &handle); err != 0) return err;
       d->imm = static_cast<int64_t>(handle);
-      if (int err = UseArena(linker.MapArena(handle)); err != 0) return err;
+      if (int err = UseArena(linker.MapArena(handle), handle); err != 0) {
+        return err;
+      }
       map_handles_.push_back(handle);
       Area area;
       if (linker.MapArea(handle, &area.lo, &area.hi, &area.writable)) {
@@ -413,7 +415,7 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
               arena->user_vm_end() - start) {
             return -ERANGE;
           }
-          if (int err = UseArena(arena); err != 0) return err;
+          if (int err = UseArena(arena, handle); err != 0) return err;
           d->imm = static_cast<int64_t>(start + static_cast<uint32_t>(hi.imm));
           return 0;
         }
@@ -440,7 +442,7 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
   }
 }
 
-int Program::UseArena(ArenaWindow* arena) {
+int Program::UseArena(ArenaWindow* arena, uint64_t handle) {
   // resolve_pseudo_ldimm64(): the same arena again is the same used map;
   // another one is EBUSY ("Only one arena per program"); an arena whose
   // user range is not fixed yet is EINVAL ("arena's user address must be
@@ -449,6 +451,7 @@ int Program::UseArena(ArenaWindow* arena) {
   if (arena_ != nullptr) return -EBUSY;
   if (arena->user_vm_start() == 0) return -EINVAL;
   arena_ = arena;
+  arena_handle_ = handle;
   return 0;
 }
 

@@ -76,6 +76,11 @@ class ArenaWindow {
   // 4 GiB, the range within one page or two adjacent ones), or nullptr
   // when a page of it is not allocated (the kernel's access faults there).
   virtual uint8_t* At(uint64_t off, uint64_t len) const = 0;
+  // The bpf_arena_alloc_pages / bpf_arena_free_pages kfuncs on this arena
+  // (emu/arena.h ArenaMap::AllocPages / FreePages): a user address or 0.
+  virtual uint64_t AllocPages(uint64_t uaddr, uint32_t page_cnt,
+                              int32_t node_id, uint64_t flags) = 0;
+  virtual void FreePages(uint64_t uaddr, uint32_t page_cnt) = 0;
 };
 
 // A helper as the interpreter calls it: arguments R1-R5, result R0. It may
@@ -186,7 +191,7 @@ class Program {
   int DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n, Linker& linker,
                   Insn* d);
   // A map load naming an ARENA map (nullptr: another type); 0 or -errno.
-  int UseArena(ArenaWindow* arena);
+  int UseArena(ArenaWindow* arena, uint64_t handle);
   int DecodeJump(const RawInsn& r, uint32_t i, uint32_t n, const LoadAttr& attr,
                  Linker& linker, Insn* d);
   // Jumps into an LD_IMM64's second half; the last instruction's kind.
@@ -207,6 +212,7 @@ class Program {
   // The program's arena (resolve_pseudo_ldimm64's prog->aux->arena) and
   // whether an addr_space_cast needs one.
   ArenaWindow* arena_ = nullptr;
+  uint64_t arena_handle_ = 0;  // its map handle
   bool casts_ = false;
   std::shared_ptr<void> resources_;
 };
@@ -244,6 +250,11 @@ class Vm {
   // Whether `value` is a map handle the program was given (a map it loaded,
   // or one a helper returned, e.g. an inner map).
   bool IsMapHandle(uint64_t value) const;
+  // The program's arena if `value` is its map handle, else nullptr (the
+  // arena kfuncs' p__map argument).
+  ArenaWindow* ArenaOf(uint64_t value) const {
+    return value == prog_->arena_handle_ ? prog_->arena_ : nullptr;
+  }
   void AddMapHandle(uint64_t value);
   // bpf_spin_lock / unlock bookkeeping, as the verifier enforces it: one
   // lock at a time, no calls while holding it, released before exit. A

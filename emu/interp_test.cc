@@ -220,6 +220,15 @@ class FakeArena : public ArenaWindow {
     if (!present[first] || !present[last]) return nullptr;
     return const_cast<uint8_t*>(mem) + (off - lo);
   }
+  // The kfuncs' side is emu/arena_test.cc's; here it records its calls.
+  uint64_t AllocPages(uint64_t uaddr, uint32_t page_cnt, int32_t node_id,
+                      uint64_t flags) override {
+    last_call = {uaddr, page_cnt, uint64_t(int64_t{node_id}), flags};
+    return start_ + kPage;
+  }
+  void FreePages(uint64_t uaddr, uint32_t page_cnt) override {
+    last_call = {uaddr, page_cnt, 0, 0};
+  }
   uint64_t U64(uint64_t off) const {
     uint64_t v;
     std::memcpy(&v, mem + off, 8);
@@ -228,6 +237,7 @@ class FakeArena : public ArenaWindow {
 
   bool present[4] = {true, false, true, true};
   bool no_conv = false;
+  std::vector<uint64_t> last_call;
   alignas(8) uint8_t mem[4 * kPage] = {};
 
  private:

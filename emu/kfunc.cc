@@ -5,8 +5,9 @@
 // kernel/bpf/verifier.c (add_kfunc_call, find_kfunc_desc_btf,
 // fetch_kfunc_meta, check_kfunc_call, fixup_kfunc_call), kernel/bpf/btf.c
 // (btf_kfunc_id_set_contains, bpf_prog_type_to_kfunc_hook) and the
-// registrations of kernel/bpf/helpers.c (common_btf_ids) and
-// kernel/bpf/bpf_iter.c (bpf_iter_num_*).
+// registrations of kernel/bpf/helpers.c (common_btf_ids),
+// kernel/bpf/bpf_iter.c (bpf_iter_num_*) and kernel/bpf/arena.c
+// (arena_kfuncs).
 
 #include "emu/kfunc.h"
 
@@ -77,6 +78,38 @@ uint64_t InterpNop(interp::Vm&, uint64_t, uint64_t, uint64_t, uint64_t,
   return 0;
 }
 
+// kernel/bpf/arena.c bpf_arena_alloc_pages / bpf_arena_free_pages: p__map
+// is any map the program holds (KF_TRUSTED_ARGS: the verifier refuses
+// anything else); one that is not the program's arena gives NULL / does
+// nothing, as the kernel's map_type check. The work is the arena's
+// (emu/arena.h ArenaMap::AllocPages / FreePages), which the native face
+// (native/arena_kfuncs.cc) calls too.
+uint64_t InterpArenaAllocPages(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                               uint64_t r3, uint64_t r4, uint64_t r5) {
+  interp::ArenaWindow* arena = vm.ArenaOf(r1);
+  if (arena == nullptr) {
+    if (!vm.IsMapHandle(r1)) {
+      vm.Fault("bpf_arena_alloc_pages: R1 is not a map");
+    }
+    return 0;
+  }
+  return arena->AllocPages(r2, static_cast<uint32_t>(r3),
+                           static_cast<int32_t>(r4), r5);
+}
+
+uint64_t InterpArenaFreePages(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                              uint64_t r3, uint64_t, uint64_t) {
+  interp::ArenaWindow* arena = vm.ArenaOf(r1);
+  if (arena == nullptr) {
+    if (!vm.IsMapHandle(r1)) {
+      vm.Fault("bpf_arena_free_pages: R1 is not a map");
+    }
+    return 0;
+  }
+  arena->FreePages(r2, static_cast<uint32_t>(r3));
+  return 0;
+}
+
 constexpr uint32_t kCommon = HookBit(KfuncHook::kCommon);
 
 // The table. Kept sorted by nothing in particular: FindKfunc scans it (a
@@ -93,6 +126,13 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_12},
     {"bpf_rcu_read_lock", InterpNop, kCommon, 0, KernelVersion::k6_12},
     {"bpf_rcu_read_unlock", InterpNop, kCommon, 0, KernelVersion::k6_12},
+    // kernel/bpf/arena.c arena_kfuncs, registered for BPF_PROG_TYPE_UNSPEC
+    // with KF_TRUSTED_ARGS | KF_SLEEPABLE (6.12 source; the type came with
+    // 6.9): sleepable programs of any type.
+    {"bpf_arena_alloc_pages", InterpArenaAllocPages, kCommon,
+     kKfTrustedArgs | kKfSleepable, KernelVersion::k6_12},
+    {"bpf_arena_free_pages", InterpArenaFreePages, kCommon,
+     kKfTrustedArgs | kKfSleepable, KernelVersion::k6_12},
 };
 
 }  // namespace

@@ -1076,6 +1076,13 @@ class ArenaLink final : public interp::ArenaWindow {
   uint8_t* At(uint64_t off, uint64_t len) const override {
     return arena_->KernAt(off, len);
   }
+  uint64_t AllocPages(uint64_t uaddr, uint32_t page_cnt, int32_t node_id,
+                      uint64_t flags) override {
+    return arena_->AllocPages(uaddr, page_cnt, node_id, flags);
+  }
+  void FreePages(uint64_t uaddr, uint32_t page_cnt) override {
+    arena_->FreePages(uaddr, page_cnt);
+  }
 
  private:
   std::shared_ptr<Map> map_;
