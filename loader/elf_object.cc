@@ -692,6 +692,16 @@ class ElfReader {
         }
         continue;
       }
+      // libbpf's extern kfunc call (bpf_program__record_reloc,
+      // RELO_EXTERN_CALL): an undefined symbol named by a call.
+      if (r.type == kRBpf64_32 && in.code == (BPF_JMP | BPF_CALL) &&
+          sym.shndx == 0 && !sym.name.empty()) {
+        prog->kfuncs.push_back({static_cast<uint32_t>(at), sym.name});
+        in.src = 2;  // BPF_PSEUDO_KFUNC_CALL
+        in.imm = 0;  // the BTF id, at load (loader/object.cc)
+        in.off = 0;
+        continue;
+      }
       const bool ldimm64 = in.code == (BPF_LD | BPF_IMM | BPF_DW);
       if (r.type != kRBpf64_64 || !ldimm64 || at + 1 >= prog->insns.size()) {
         return InvalidArgumentError(

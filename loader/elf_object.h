@@ -72,12 +72,20 @@ struct ElfMapReloc {
   uint32_t offset;
 };
 
+// A call of an extern kfunc (`extern ... __ksym`): resolved at load to the
+// kernel BTF's FUNC id (BPF_PSEUDO_KFUNC_CALL).
+struct ElfKfuncReloc {
+  uint32_t insn;
+  std::string name;
+};
+
 struct ElfProgram {
   std::string name;
   std::string section;
   uint32_t prog_type = 0, expected_attach_type = 0;
   std::vector<interp::RawInsn> insns;  // with .text subprograms appended
   std::vector<ElfMapReloc> relocs;
+  std::vector<ElfKfuncReloc> kfuncs;
 };
 
 struct ElfObject {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/btf.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "emu/array_map.h"
 #include "emu/btf.h"
 #include "emu/cpu.h"
+#include "emu/kernel_btf.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "loader/bytecode.h"
@@ -318,6 +320,11 @@ Object::LoadSettings Object::DefaultSettings() const {
     }
     for (const ElfProgram& p : elf_->programs) {
       s.progs.push_back({p.prog_type, p.expected_attach_type});
+      // libbpf's SEC("syscall") is SEC_SLEEPABLE (the kernel loads syscall
+      // programs only sleepable).
+      if (p.prog_type == BPF_PROG_TYPE_SYSCALL) {
+        s.progs.back().prog_flags = BPF_F_SLEEPABLE;
+      }
     }
     return s;
   }
@@ -368,6 +375,15 @@ int Object::LoadNative(const LoadSettings& settings) {
     if (fd < 0) {
       Unload();
       return fd;
+    }
+    if (settings.maps[i].type == kBpfMapTypeArena) {
+      if (int err = MapArena(fd, settings.maps[i].map_extra,
+                             settings.maps[i].max_entries);
+          err != 0) {
+        CloseFd(fd);
+        Unload();
+        return err;
+      }
     }
     auto b = internal::MakeBound(m.name, fd, MapFromFd(fd));
     internal::Bind(m.def, b.get());
@@ -432,6 +448,13 @@ int Object::LoadBytecode(const LoadSettings& settings) {
       Unload();
       return fd;
     }
+    if (ms.type == kBpfMapTypeArena) {
+      if (int err = MapArena(fd, ms.map_extra, ms.max_entries); err != 0) {
+        CloseFd(fd);
+        Unload();
+        return err;
+      }
+    }
     // A reused map keeps its contents (libbpf does not initialize it).
     // bpf_object__populate_internal_map(): the section's bytes, then
     // .rodata and .kconfig are frozen (userspace writes: EPERM).
@@ -465,6 +488,17 @@ int Object::LoadBytecode(const LoadSettings& settings) {
       if (r.insn + (r.value ? 1u : 0u) >= insns.size()) continue;
       insns[r.insn].imm = maps_[r.map]->fd;
       if (r.value) insns[r.insn + 1].imm = static_cast<int32_t>(r.offset);
+    }
+    // bpf_object__resolve_ksyms_btf_id(): an extern kfunc's call gets the
+    // BTF id of the kernel's FUNC of that name; one the kernel lacks keeps
+    // imm 0, which the load refuses unless the call is dead code (libbpf's
+    // handling of a weak ksym).
+    for (const ElfKfuncReloc& k : p.kfuncs) {
+      if (k.insn >= insns.size()) continue;
+      const KernelBtf* kbtf = KernelBtf::Get();
+      const int32_t id =
+          kbtf != nullptr ? kbtf->FindByNameKind(k.name, BTF_KIND_FUNC) : -1;
+      insns[k.insn].imm = id > 0 ? id : 0;
     }
     const int fd =
         ProgLoadBytecode(ps.type, ps.expected_attach_type, p.name, insns.data(),
@@ -532,8 +566,21 @@ uint8_t* Object::LoadedValue(std::string_view real_name) const {
   return nullptr;
 }
 
+int Object::MapArena(int fd, uint64_t map_extra, uint32_t max_entries) {
+  const size_t len = size_t{max_entries} * 4096;
+  int err = 0;
+  void* at = MapMmapAt(fd, reinterpret_cast<void*>(map_extra), len,
+                       PROT_READ | PROT_WRITE,
+                       MAP_SHARED | (map_extra != 0 ? MAP_FIXED : 0), 0, &err);
+  if (at == nullptr) return err != 0 ? err : -ENOMEM;
+  arena_mappings_.emplace_back(at, len);
+  return 0;
+}
+
 void Object::Unload() {
   if (!loaded_) return;
+  for (auto [addr, len] : arena_mappings_) munmap(addr, len);
+  arena_mappings_.clear();
   for (unsigned i = 0; def_ != nullptr && i < def_->nmaps && i < maps_.size();
        ++i) {
     internal::Bind(def_->maps[i].def, nullptr);

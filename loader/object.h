@@ -216,6 +216,10 @@ class Object {
   // Fills the `.values` slots of the program arrays (`programs`) or of the
   // map-in-maps: 0 or the failed update's -errno.
   int FillInitSlots(bool programs);
+  // bpf_object__create_maps() for an ARENA: the loader maps it (at
+  // map_extra when set) so its user range is fixed before any program that
+  // uses it loads; 0 or -errno. Unload() unmaps it.
+  int MapArena(int fd, uint64_t map_extra, uint32_t max_entries);
 
   const bpfemu_object_def* def_ = nullptr;
   std::unique_ptr<ElfObject> elf_;
@@ -224,6 +228,7 @@ class Object {
   std::vector<std::unique_ptr<internal::BoundMap>> maps_;
   bool loaded_ = false;
   int btf_fd_ = -1;
+  std::vector<std::pair<void*, size_t>> arena_mappings_;
 };
 
 }  // namespace bpfemu::native
