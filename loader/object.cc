@@ -20,10 +20,12 @@
 #include "emu/array_map.h"
 #include "emu/btf.h"
 #include "emu/cpu.h"
+#include "emu/kernel_btf.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "loader/bytecode.h"
 #include "loader/elf_object.h"
+#include "loader/ksym.h"
 #include "loader/section_names.h"
 #include "native/bound_map.h"
 #include "native/registry.h"
@@ -402,6 +404,16 @@ int Object::LoadNative(const LoadSettings& settings) {
 // the new fds, checked and decoded by the interpreter.
 int Object::LoadBytecode(const LoadSettings& settings) {
   loaded_ = true;
+  // bpf_object__resolve_externs(): the kfuncs' kernel BTF ids, before any
+  // map exists.
+  std::vector<int32_t> kfunc_ids;
+  load_error_.clear();
+  if (int err =
+          ResolveKsymFuncs(*elf_, KernelBtf::Get(), &kfunc_ids, &load_error_);
+      err != 0) {
+    Unload();
+    return err;
+  }
   // bpf_object__load_btf(): the fixed-up .BTF into an emulated BTF object;
   // BTF is optional, so a refusal only leaves the maps untyped.
   if (!elf_->btf.empty()) {
@@ -460,6 +472,7 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     const ProgSettings& ps = settings.progs[i];
     if (!ps.autoload) continue;
     std::vector<interp::RawInsn> insns = ps.has_insns ? ps.insns : p.insns;
+    if (!ps.has_insns) ApplyKfuncRelocs(p, kfunc_ids, &insns);
     for (const ElfMapReloc& r : p.relocs) {
       // A replacement program may be shorter than the object's.
       if (r.insn + (r.value ? 1u : 0u) >= insns.size()) continue;
