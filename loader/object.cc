@@ -26,6 +26,7 @@
 #include "emu/syscall.h"
 #include "loader/bytecode.h"
 #include "loader/elf_object.h"
+#include "loader/ksym.h"
 #include "loader/section_names.h"
 #include "native/bound_map.h"
 #include "native/registry.h"
@@ -418,6 +419,16 @@ int Object::LoadNative(const LoadSettings& settings) {
 // the new fds, checked and decoded by the interpreter.
 int Object::LoadBytecode(const LoadSettings& settings) {
   loaded_ = true;
+  // bpf_object__resolve_externs(): the kfuncs' kernel BTF ids, before any
+  // map exists.
+  std::vector<int32_t> kfunc_ids;
+  load_error_.clear();
+  if (int err =
+          ResolveKsymFuncs(*elf_, KernelBtf::Get(), &kfunc_ids, &load_error_);
+      err != 0) {
+    Unload();
+    return err;
+  }
   // bpf_object__load_btf(): the fixed-up .BTF into an emulated BTF object;
   // BTF is optional, so a refusal only leaves the maps untyped.
   if (!elf_->btf.empty()) {
@@ -483,22 +494,12 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     const ProgSettings& ps = settings.progs[i];
     if (!ps.autoload) continue;
     std::vector<interp::RawInsn> insns = ps.has_insns ? ps.insns : p.insns;
+    if (!ps.has_insns) ApplyKfuncRelocs(p, kfunc_ids, &insns);
     for (const ElfMapReloc& r : p.relocs) {
       // A replacement program may be shorter than the object's.
       if (r.insn + (r.value ? 1u : 0u) >= insns.size()) continue;
       insns[r.insn].imm = maps_[r.map]->fd;
       if (r.value) insns[r.insn + 1].imm = static_cast<int32_t>(r.offset);
-    }
-    // bpf_object__resolve_ksyms_btf_id(): an extern kfunc's call gets the
-    // BTF id of the kernel's FUNC of that name; one the kernel lacks keeps
-    // imm 0, which the load refuses unless the call is dead code (libbpf's
-    // handling of a weak ksym).
-    for (const ElfKfuncReloc& k : p.kfuncs) {
-      if (k.insn >= insns.size()) continue;
-      const KernelBtf* kbtf = KernelBtf::Get();
-      const int32_t id =
-          kbtf != nullptr ? kbtf->FindByNameKind(k.name, BTF_KIND_FUNC) : -1;
-      insns[k.insn].imm = id > 0 ? id : 0;
     }
     const int fd =
         ProgLoadBytecode(ps.type, ps.expected_attach_type, p.name, insns.data(),

@@ -162,6 +162,10 @@ class Object {
   // not in programs(). A native object's code reaches its maps directly,
   // so every map of one must be created (-EOPNOTSUPP otherwise).
   int Load(const LoadSettings& settings);
+  // Why the last Load() failed before the kernel saw a program, as libbpf
+  // warns it (an extern kfunc not found or incompatible, ksym.h); "" when
+  // it did not.
+  const std::string& load_error() const { return load_error_; }
 
   const std::string& name() const { return name_; }
   // The object's "version" section (0 without one, and for native objects).
@@ -227,6 +231,7 @@ class Object {
   std::vector<Program> programs_;
   std::vector<std::unique_ptr<internal::BoundMap>> maps_;
   bool loaded_ = false;
+  std::string load_error_;
   int btf_fd_ = -1;
   std::vector<std::pair<void*, size_t>> arena_mappings_;
 };
