@@ -7,8 +7,9 @@
 // and stores of every size including the v4 sign-extending loads, atomics
 // (add/or/and/xor with and without fetch, xchg, cmpxchg), LD_IMM64 with its
 // map pseudo-sources, the legacy packet loads (LD_ABS / LD_IND), bpf-to-bpf
-// calls with their own 512-byte frames (at most 8, MAX_CALL_FRAMES) and
-// helper calls through a table the loader supplies.
+// calls with their own 512-byte frames (at most 8, MAX_CALL_FRAMES),
+// helper calls through a table the loader supplies and kfunc calls
+// (BPF_PSEUDO_KFUNC_CALL) the loader's Linker resolves (emu/kfunc.h).
 //
 // Semantics mirror kernel/bpf/core.c (___bpf_prog_run) as the verifier
 // leaves a program (kernel/bpf/verifier.c do_misc_fixups): a division by zero
@@ -22,7 +23,9 @@
 // range, a last instruction that is neither exit nor jump, immediate shifts
 // out of range and immediate division by zero (EINVAL), writes to the frame
 // pointer (EACCES), map fds (EBADF / EINVAL through the Linker), unknown
-// helpers and GPL-only helpers from non-GPL programs (EINVAL). It is NOT a
+// helpers and GPL-only helpers from non-GPL programs (EINVAL), kfunc calls
+// the linker refuses (emu/kfunc.h: EINVAL, EACCES, EPROTO, ENOTSUPP, with
+// the verifier's log line in LoadAttr::log). It is NOT a
 // verifier: instead, the interpreter checks every memory access at run time
 // against what the program may touch (its stack, its context, the packet,
 // map values the helpers handed out, direct map values) and every helper
