@@ -309,19 +309,23 @@ int bpf_prog_load(enum bpf_prog_type prog_type, const char* prog_name,
     return LibbpfErr(-EINVAL);
   }
   const uint32_t attach = opts != nullptr ? opts->expected_attach_type : 0;
+  bpfemu::native::ProgLoadFlags flags;
+  flags.prog_flags = BPFEMU_OPTS_GET(opts, prog_flags, 0u);
+  flags.prog_ifindex = BPFEMU_OPTS_GET(opts, prog_ifindex, 0u);
+  flags.has_fd_array = BPFEMU_OPTS_GET(opts, fd_array, nullptr) != nullptr;
+  std::string verifier_log;  // the kernel's line for a refused kfunc call
+  flags.log = &verifier_log;
   const int fd = bpfemu::native::ProgLoadBytecode(
       prog_type, attach, prog_name != nullptr ? prog_name : "",
       reinterpret_cast<const bpfemu::interp::RawInsn*>(insns),
-      static_cast<uint32_t>(insn_cnt), license,
-      {BPFEMU_OPTS_GET(opts, prog_flags, 0u),
-       BPFEMU_OPTS_GET(opts, prog_ifindex, 0u)});
+      static_cast<uint32_t>(insn_cnt), license, flags);
   if (fd < 0) {
     if (opts != nullptr && opts->log_buf != nullptr && opts->log_size > 0) {
       std::snprintf(
           opts->log_buf, opts->log_size,
-          "bpfemu: the program was refused at load (errno %d); "
+          "%sbpfemu: the program was refused at load (errno %d); "
           "bpfemu checks structure, not types (docs/interpreter.md)\n",
-          -fd);
+          verifier_log.c_str(), -fd);
     }
     return LibbpfErr(fd);
   }

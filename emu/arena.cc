@@ -238,6 +238,20 @@ uint8_t* ArenaMap::PageFor(uint64_t uaddr) const {
   return Data(pgoff);
 }
 
+uint8_t* ArenaMap::KernAt(uint64_t off, uint64_t len) const {
+  if (len == 0 || len > kPage || off >= kMaxRange || off + len > kMaxRange) {
+    return nullptr;
+  }
+  const uint32_t low_start = static_cast<uint32_t>(user_vm_start());
+  // Offsets below the user range wrap to a page index past its end.
+  const uint64_t rel = static_cast<uint32_t>(off - low_start);
+  const uint64_t first = rel / kPage, last = (rel + len - 1) / kPage;
+  const uint64_t count = PageCountMax();
+  if (last >= count || !PagePresent(first)) return nullptr;
+  if (last != first && !PagePresent(last)) return nullptr;
+  return Data(first) + rel % kPage;
+}
+
 uint64_t ArenaMap::AllocPages(uint64_t uaddr, uint32_t page_cnt,
                               int32_t node_id, uint64_t flags) {
   // bpf_arena_alloc_pages().

@@ -115,6 +115,12 @@ class ArenaMap final : public Map {
   // offset (by its lower 32 bits relative to user_vm_start), or nullptr
   // when the page is outside the arena or not allocated.
   uint8_t* PageFor(uint64_t uaddr) const;
+  // The emulator's address of [off, off + len) of the kernel window
+  // (kern_vm, where a page lives at the lower 32 bits of its user
+  // address), off below 4 GiB and len at most a page; nullptr when a page
+  // of it is outside the user range or not allocated: what a program's
+  // arena access (BPF_PROBE_MEM32) reaches.
+  uint8_t* KernAt(uint64_t off, uint64_t len) const;
   // Whether data page `pgoff` exists (allocated by a program or faulted in
   // by a user process).
   bool PagePresent(uint64_t pgoff) const;

@@ -272,5 +272,42 @@ TEST(ArenaMapTest, AnotherProcessSeesTheSamePages) {
   CloseFd(fd);
 }
 
+// KernAt: the kernel window a program's arena accesses reach, indexed by
+// the lower 32 bits of user addresses; only allocated pages of the user
+// range answer.
+TEST(ArenaMapTest, KernelWindowReachesAllocatedPagesOnly) {
+  ScopedKernelVersion v(KernelVersion::k6_18);
+  constexpr uint64_t kStart = 0x00007f0012340000ULL;
+  const int fd = MapCreate(Arena(4, BPF_F_MMAPABLE, kStart));
+  ASSERT_GE(fd, 0);
+  std::shared_ptr<Map> hold;
+  ArenaMap* arena = AsArena(fd, &hold);
+  ASSERT_NE(arena, nullptr);
+  const uint64_t low = kStart & 0xffffffffULL;
+  EXPECT_EQ(arena->KernAt(low, 8), nullptr);  // nothing allocated
+  ASSERT_EQ(arena->AllocPages(kStart + P, 2, -1, 0), kStart + P);
+  uint8_t* page1 = arena->KernAt(low + P, 8);
+  ASSERT_NE(page1, nullptr);
+  EXPECT_EQ(arena->KernAt(low + P + 100, 4), page1 + 100);
+  EXPECT_EQ(arena->KernAt(low + 3 * P - 4, 4), page1 + 2 * P - 4);
+  // Straddling into page 2 (allocated) is one access; into page 3 not.
+  EXPECT_EQ(arena->KernAt(low + 2 * P - 4, 8), page1 + P - 4);
+  EXPECT_EQ(arena->KernAt(low + 3 * P - 4, 8), nullptr);
+  EXPECT_EQ(arena->KernAt(low + P - 4, 8), nullptr);  // page 0 missing
+  EXPECT_EQ(arena->KernAt(low - P, 8), nullptr);      // below the range
+  EXPECT_EQ(arena->KernAt(low + 4 * P, 8), nullptr);  // past it
+  EXPECT_EQ(arena->KernAt(uint64_t{1} << 32, 1), nullptr);
+  EXPECT_EQ(arena->KernAt(low + P, P + 1), nullptr);  // wider than a page
+  EXPECT_EQ(arena->KernAt(low + P, 0), nullptr);
+  // Written through the window, read as the user address's page.
+  page1[5] = 0x77;
+  EXPECT_EQ(arena->PageFor(kStart + P)[5], 0x77);
+  arena->FreePages(kStart + P, 1);
+  EXPECT_EQ(arena->KernAt(low + P, 8), nullptr);
+  EXPECT_NE(arena->KernAt(low + 2 * P, 8), nullptr);
+  hold.reset();
+  CloseFd(fd);
+}
+
 }  // namespace
 }  // namespace bpfemu

@@ -34,6 +34,16 @@ constexpr uint8_t kPseudoKfuncCall = 2;  // BPF_PSEUDO_KFUNC_CALL
 // What a BPF_PSEUDO_FUNC load gives the program: a tagged instruction index
 // only the callback helpers understand (the kernel gives the code's address).
 constexpr uint64_t kCallbackTag = 0xbfca11ba00000000ULL;
+// BPF_ALU64 | BPF_MOV | BPF_X with off BPF_ADDR_SPACE_CAST (1) is
+// addr_space_cast; imm is (dst_as << 16) | src_as. The two the verifier
+// accepts: from the arena's address space 1 to 0 (a user pointer to the
+// kernel's 32-bit arena offset) and back.
+constexpr int16_t kAddrSpaceCast = 1;
+constexpr int32_t kCastToKern = 1;        // as(1) -> as(0)
+constexpr int32_t kCastToUser = 1 << 16;  // as(0) -> as(1)
+// The kernel window of an arena (kernel/bpf/arena.c KERN_VM_SZ without its
+// guard): offsets at or beyond it, or below 0, hit the guard pages.
+constexpr uint64_t kArenaWindow = uint64_t{1} << 32;
 
 // The internal opcodes. ALU ops come in four flavours: 64-bit register (X),
 // 64-bit immediate (K), and the 32-bit pair.
@@ -55,7 +65,7 @@ constexpr uint64_t kCallbackTag = 0xbfca11ba00000000ULL;
   X##_PLAIN(ST8) X##_PLAIN(ST16) X##_PLAIN(ST32) X##_PLAIN(ST64)            \
   X##_PLAIN(STX8) X##_PLAIN(STX16) X##_PLAIN(STX32) X##_PLAIN(STX64)        \
   X##_PLAIN(ATOMIC32) X##_PLAIN(ATOMIC64) X##_PLAIN(LDDW)                   \
-  X##_PLAIN(LDABS) X##_PLAIN(LDIND)
+  X##_PLAIN(LDABS) X##_PLAIN(LDIND) X##_PLAIN(CAST_KERN) X##_PLAIN(CAST_USER)
 
 // clang-format on
 #define BPFEMU_ENUM_ALU(name) name##64X, name##64K, name##32X, name##32K,
@@ -168,6 +178,11 @@ int DecodeAlu(const RawInsn& r, Program::Insn* d) {
   } else if (op == BPF_NEG) {
     if (x || r.src != 0 || r.off != 0 || r.imm != 0) return -EINVAL;
     d->op = is64 ? NEG64 : NEG32;
+  } else if (op == BPF_MOV && is64 && x && r.off == kAddrSpaceCast) {
+    // check_alu_op(): only the two casts between address spaces 0 and 1;
+    // Load() refuses the cast in a program without an arena afterwards.
+    if (r.imm != kCastToKern && r.imm != kCastToUser) return -EINVAL;
+    d->op = r.imm == kCastToKern ? CAST_KERN : CAST_USER;
   } else {
     Op base;
     switch (op) {
@@ -379,6 +394,9 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
       uint64_t handle;
       if (int err = linker.MapHandle(r.imm, &handle); err != 0) return err;
       d->imm = static_cast<int64_t>(handle);
+      if (int err = UseArena(linker.MapArena(handle), handle); err != 0) {
+        return err;
+      }
       map_handles_.push_back(handle);
       Area area;
       if (linker.MapArea(handle, &area.lo, &area.hi, &area.writable)) {
@@ -387,6 +405,21 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
       return 0;
     }
     case BPF_PSEUDO_MAP_VALUE: {
+      // arena_map_direct_value_addr(): an ARENA's value is its user range;
+      // the register gets user_vm_start + off, a user (as(1)) pointer.
+      uint64_t handle;
+      if (linker.MapHandle(r.imm, &handle) == 0) {
+        if (ArenaWindow* arena = linker.MapArena(handle)) {
+          const uint64_t start = arena->user_vm_start();
+          if (uint64_t{static_cast<uint32_t>(hi.imm)} >
+              arena->user_vm_end() - start) {
+            return -ERANGE;
+          }
+          if (int err = UseArena(arena, handle); err != 0) return err;
+          d->imm = static_cast<int64_t>(start + static_cast<uint32_t>(hi.imm));
+          return 0;
+        }
+      }
       uint64_t addr, lo, hi_addr;
       bool writable;
       if (int err = linker.MapValue(r.imm, static_cast<uint32_t>(hi.imm), &addr,
@@ -409,6 +442,19 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
   }
 }
 
+int Program::UseArena(ArenaWindow* arena, uint64_t handle) {
+  // resolve_pseudo_ldimm64(): the same arena again is the same used map;
+  // another one is EBUSY ("Only one arena per program"); an arena whose
+  // user range is not fixed yet is EINVAL ("arena's user address must be
+  // set via map_extra or mmap()").
+  if (arena == nullptr || arena == arena_) return 0;
+  if (arena_ != nullptr) return -EBUSY;
+  if (arena->user_vm_start() == 0) return -EINVAL;
+  arena_ = arena;
+  arena_handle_ = handle;
+  return 0;
+}
+
 int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
                         const LoadAttr& attr, Linker& linker, Insn* d) {
   const bool is64 = BPF_CLASS(r.code) == BPF_JMP;
@@ -426,7 +472,21 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
     return 0;
   }
   if (op == BPF_CALL) {
-    if (!is64 || x || r.off != 0 || r.dst != 0) return -EINVAL;
+    // do_check(): "BPF_CALL uses reserved fields"; only a kfunc call has
+    // an off (its BTF's fd_array index).
+    if (!is64 || x || r.dst != 0) return -EINVAL;
+    if (r.src == kPseudoKfuncCall) {
+      HelperFn fn = nullptr;
+      if (int err = linker.Kfunc(r.imm, r.off, attr, &fn); err != 0) {
+        return err;
+      }
+      d->op = CALL;
+      d->size = 0;  // no kfunc is callable under a bpf_spin_lock here
+      d->imm = static_cast<int64_t>(helpers_.size());
+      helpers_.push_back(fn);
+      return 0;
+    }
+    if (r.off != 0) return -EINVAL;
     if (r.src == kPseudoCall) {
       const int64_t t = int64_t{i} + r.imm + 1;
       if (!target_ok(t)) return -EINVAL;
@@ -434,10 +494,7 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
       d->off = static_cast<int32_t>(t);
       return 0;
     }
-    if (r.src != 0) {
-      (void)kPseudoKfuncCall;
-      return -EINVAL;  // kfuncs need BTF: unsupported
-    }
+    if (r.src != 0) return -EINVAL;
     bool gpl_only = false;
     HelperFn fn = linker.Helper(r.imm, attr.prog_type, &gpl_only);
     if (fn == nullptr) return -EINVAL;  // "invalid func unknown#%d"
@@ -590,6 +647,7 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   prog->insns_.assign(n, Insn{});
   // Which instructions are the second half of an LD_IMM64.
   std::vector<bool> second_half(n, false);
+  bool cast_to_fp = false;  // an addr_space_cast writing R10
   for (uint32_t i = 0; i < n; ++i) {
     const RawInsn& r = in[i];
     Insn& d = prog->insns_[i];
@@ -604,6 +662,15 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
       case BPF_ALU:
       case BPF_ALU64:
         err = DecodeAlu(r, &d);
+        if (d.op == CAST_KERN || d.op == CAST_USER) {
+          // The arena check comes before the frame pointer's: decided once
+          // every map load is known.
+          prog->casts_ = true;
+          if (err == -EACCES) {
+            cast_to_fp = true;
+            err = 0;
+          }
+        }
         break;
       case BPF_LDX:
         err = DecodeLdx(r, &d);
@@ -633,6 +700,11 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
     }
     if (err != 0) return err;
   }
+  // check_alu_op(): "addr_space_cast insn can only be used in a program
+  // that has an associated arena" (the arena comes from any map load of
+  // the program: resolve_pseudo_ldimm64 runs before the instruction checks).
+  if (prog->casts_ && prog->arena_ == nullptr) return -EINVAL;
+  if (cast_to_fp) return -EACCES;
   if (int err = prog->CheckControlFlow(second_half); err != 0) return err;
   prog->max_ctx_offset_ = MaxCtxOffset(in, n);
   prog->resources_ = linker.TakeResources();
@@ -703,6 +775,29 @@ bool Vm::Allowed(uint64_t addr, uint64_t size, bool write) const {
     if (addr >= r.lo && end <= r.hi) return !write || r.writable;
   }
   return false;
+}
+
+uint64_t Vm::ArenaOrFault(uint64_t base, int32_t off, uint32_t size, bool write,
+                          bool sx, const Program::Insn* in) const {
+  const uint64_t addr = base + int64_t{off};
+  const ArenaWindow* arena = prog_->arena_;
+  // The verifier gives PTR_TO_ARENA registers 32-bit values only (the cast
+  // to as(0) and every ALU op on them are 32-bit).
+  if (arena == nullptr || base >= kArenaWindow) {
+    Fault("invalid memory %s of %d bytes at 0x%llx (insn %td)",
+          write ? "write" : "read", static_cast<int>(size),
+          static_cast<unsigned long long>(addr), in - prog_->insns_.data());
+  }
+  if (sx) {
+    Fault("sign extending loads from arena are not supported (insn %td)",
+          in - prog_->insns_.data());
+  }
+  // BPF_PROBE_MEM32: kern_vm_start + base + off. Below the window or past
+  // its 4 GiB lies the guard; the exception table then zeroes a load's
+  // destination and skips a store or atomic.
+  const int64_t k = static_cast<int64_t>(base) + off;
+  if (k < 0 || uint64_t(k) + size > kArenaWindow) return 0;
+  return reinterpret_cast<uint64_t>(arena->At(uint64_t(k), size));
 }
 
 int Vm::MapMemory(uint64_t addr, uint64_t end) const {
@@ -928,16 +1023,6 @@ uint64_t Vm::Exec(uint32_t start, const uint64_t* args, int depth) {
 #define DST r[in->dst]
 #define SRC r[in->src]
 #define IMM in->imm
-#define CHECK(addr, n, w)                                         \
-  do {                                                            \
-    /* The stack inline; everything else through Allowed(). */    \
-    if ((addr)-stack_lo_ > sizeof(stack_) - (n) &&                \
-        !Allowed((addr), (n), (w))) {                             \
-      Fault("invalid memory %s of %d bytes at 0x%llx (insn %td)", \
-            (w) ? "write" : "read", static_cast<int>(n),          \
-            static_cast<unsigned long long>(addr), in - code);    \
-    }                                                             \
-  } while (0)
 #define JUMP(cond)                                                \
   do {                                                            \
     if (cond) {                                                   \
@@ -1095,12 +1180,21 @@ L_EXIT:
   return r[0];
 
   // Memory.
-#define LDX(name, T, ext)                         \
-  L_##name : {                                    \
-    const uint64_t addr = SRC + int64_t(in->off); \
-    CHECK(addr, sizeof(T), false);                \
-    DST = ext(Load<T>(addr));                     \
-    NEXT;                                         \
+  // An access the checks refuse may be an arena access (ArenaOrFault):
+  // then a missing page reads 0 and drops a store.
+#define ARENA_OR_FAULT(addr, base, n, w, sx)                    \
+  do {                                                          \
+    if ((addr)-stack_lo_ > sizeof(stack_) - (n) &&              \
+        !Allowed((addr), (n), (w))) {                           \
+      addr = ArenaOrFault((base), in->off, (n), (w), (sx), in); \
+    }                                                           \
+  } while (0)
+#define LDX(name, T, ext)                                        \
+  L_##name : {                                                   \
+    uint64_t addr = SRC + int64_t(in->off);                      \
+    ARENA_OR_FAULT(addr, SRC, sizeof(T), false, (T(-1) < T(0))); \
+    DST = addr == 0 ? 0 : ext(Load<T>(addr));                    \
+    NEXT;                                                        \
   }
 #define ZEXT(v) uint64_t(v)
 #define SEXT(v) uint64_t(int64_t(v))
@@ -1114,12 +1208,12 @@ L_EXIT:
 #undef LDX
 #undef ZEXT
 #undef SEXT
-#define STORE(name, T, value)                     \
-  L_##name : {                                    \
-    const uint64_t addr = DST + int64_t(in->off); \
-    CHECK(addr, sizeof(T), true);                 \
-    Store<T>(addr, static_cast<T>(value));        \
-    NEXT;                                         \
+#define STORE(name, T, value)                             \
+  L_##name : {                                            \
+    uint64_t addr = DST + int64_t(in->off);               \
+    ARENA_OR_FAULT(addr, DST, sizeof(T), true, false);    \
+    if (addr != 0) Store<T>(addr, static_cast<T>(value)); \
+    NEXT;                                                 \
   }
   STORE(ST8, uint8_t, IMM)
   STORE(ST16, uint16_t, IMM)
@@ -1131,8 +1225,9 @@ L_EXIT:
   STORE(STX64, uint64_t, SRC)
 #undef STORE
 L_ATOMIC32 : {
-  const uint64_t addr = DST + int64_t(in->off);
-  CHECK(addr, 4, true);
+  uint64_t addr = DST + int64_t(in->off);
+  ARENA_OR_FAULT(addr, DST, 4, true, false);
+  if (addr == 0) NEXT;  // BPF_PROBE_ATOMIC on a missing page: no effect
   if (addr % 4 != 0) Fault("misaligned atomic");
   const uint32_t old =
       AtomicOp<uint32_t>(reinterpret_cast<uint32_t*>(addr), int32_t(IMM),
@@ -1145,8 +1240,9 @@ L_ATOMIC32 : {
   NEXT;
 }
 L_ATOMIC64 : {
-  const uint64_t addr = DST + int64_t(in->off);
-  CHECK(addr, 8, true);
+  uint64_t addr = DST + int64_t(in->off);
+  ARENA_OR_FAULT(addr, DST, 8, true, false);
+  if (addr == 0) NEXT;
   if (addr % 8 != 0) Fault("misaligned atomic");
   const uint64_t old = AtomicOp<uint64_t>(reinterpret_cast<uint64_t*>(addr),
                                           int32_t(IMM), SRC, r[0]);
@@ -1155,6 +1251,21 @@ L_ATOMIC64 : {
   } else if (IMM & kFetch) {
     SRC = old;
   }
+  NEXT;
+}
+  // addr_space_cast as the verifier and the JIT leave it (do_misc_fixups,
+  // arch/x86/net/bpf_jit_comp.c): to as(0) keeps the lower 32 bits; to
+  // as(1) gives 0 for 0, else the lower 32 bits under user_vm_start's upper
+  // 32 bits; with BPF_F_NO_USER_CONV both are 32-bit moves.
+L_CAST_KERN:
+  DST = uint32_t(SRC);
+  NEXT;
+L_CAST_USER : {
+  const uint32_t low = uint32_t(SRC);
+  const ArenaWindow* arena = prog_->arena_;
+  DST = (low == 0 || arena->no_user_conv())
+            ? low
+            : ((arena->user_vm_start() & ~uint64_t{0xffffffff}) | low);
   NEXT;
 }
 L_LDDW:
@@ -1183,7 +1294,7 @@ L_LDIND : {
 #undef DST
 #undef SRC
 #undef IMM
-#undef CHECK
+#undef ARENA_OR_FAULT
 #undef JUMP
 }
 

@@ -7,8 +7,9 @@
 // and stores of every size including the v4 sign-extending loads, atomics
 // (add/or/and/xor with and without fetch, xchg, cmpxchg), LD_IMM64 with its
 // map pseudo-sources, the legacy packet loads (LD_ABS / LD_IND), bpf-to-bpf
-// calls with their own 512-byte frames (at most 8, MAX_CALL_FRAMES) and
-// helper calls through a table the loader supplies.
+// calls with their own 512-byte frames (at most 8, MAX_CALL_FRAMES),
+// helper calls through a table the loader supplies and kfunc calls
+// (BPF_PSEUDO_KFUNC_CALL) the loader's Linker resolves (emu/kfunc.h).
 //
 // Semantics mirror kernel/bpf/core.c (___bpf_prog_run) as the verifier
 // leaves a program (kernel/bpf/verifier.c do_misc_fixups): a division by zero
@@ -22,7 +23,9 @@
 // range, a last instruction that is neither exit nor jump, immediate shifts
 // out of range and immediate division by zero (EINVAL), writes to the frame
 // pointer (EACCES), map fds (EBADF / EINVAL through the Linker), unknown
-// helpers and GPL-only helpers from non-GPL programs (EINVAL). It is NOT a
+// helpers and GPL-only helpers from non-GPL programs (EINVAL), kfunc calls
+// the linker refuses (emu/kfunc.h: EINVAL, EACCES, EPROTO, ENOTSUPP, with
+// the verifier's log line in LoadAttr::log). It is NOT a
 // verifier: instead, the interpreter checks every memory access at run time
 // against what the program may touch (its stack, its context, the packet,
 // map values the helpers handed out, direct map values) and every helper
@@ -58,13 +61,51 @@ inline constexpr uint32_t kMaxInsns = 1000000;
 
 class Vm;
 
+// The ARENA map a program uses (the kernel's prog->aux->arena), as the
+// interpreter reaches it: kernel/bpf/arena.c keeps every page of the arena
+// in a 4 GiB kernel window (kern_vm) at the lower 32 bits of its user
+// address, and the JIT turns an access through an arena pointer into one
+// relative to that window (BPF_PROBE_MEM32).
+class ArenaWindow {
+ public:
+  virtual ~ArenaWindow() = default;
+  // bpf_arena_get_user_vm_start(): 0 until map_extra or a user mmap() set
+  // it.
+  virtual uint64_t user_vm_start() const = 0;
+  virtual uint64_t user_vm_end() const = 0;
+  // The map was created with BPF_F_NO_USER_CONV.
+  virtual bool no_user_conv() const = 0;
+  // The host address of [off, off + len) of the kernel window (off below
+  // 4 GiB, the range within one page or two adjacent ones), or nullptr
+  // when a page of it is not allocated (the kernel's access faults there).
+  virtual uint8_t* At(uint64_t off, uint64_t len) const = 0;
+  // The bpf_arena_alloc_pages / bpf_arena_free_pages kfuncs on this arena
+  // (emu/arena.h ArenaMap::AllocPages / FreePages): a user address or 0.
+  virtual uint64_t AllocPages(uint64_t uaddr, uint32_t page_cnt,
+                              int32_t node_id, uint64_t flags) = 0;
+  virtual void FreePages(uint64_t uaddr, uint32_t page_cnt) = 0;
+};
+
 // A helper as the interpreter calls it: arguments R1-R5, result R0. It may
 // check its pointer arguments with vm.Readable / Writable and hand out new
 // memory with vm.AddRegion.
 using HelperFn = uint64_t (*)(Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                               uint64_t r4, uint64_t r5);
 
-// What a program's environment provides: helpers by id and maps by fd.
+struct LoadAttr {
+  uint32_t prog_type = 0;
+  const RawInsn* insns = nullptr;
+  uint32_t insn_cnt = 0;
+  bool gpl_compatible = false;
+  bool sleepable = false;     // BPF_F_SLEEPABLE in prog_flags
+  bool has_fd_array = false;  // attr.fd_array is set
+  // Where the kernel's verifier-log line of a refusal goes (kfunc calls
+  // write one; other refusals none yet), or nullptr.
+  std::string* log = nullptr;
+};
+
+// What a program's environment provides: helpers by id, kfuncs by BTF id
+// and maps by fd.
 class Linker {
  public:
   virtual ~Linker() = default;
@@ -76,6 +117,20 @@ class Linker {
   virtual bool CallableUnderLock(int32_t id) {
     (void)id;
     return false;
+  }
+  // BPF_PSEUDO_KFUNC_CALL with imm (a BTF id) and off (0, or an fd_array
+  // index naming a module's BTF): the function, or -errno with the
+  // verifier-log line appended to attr.log. emu/kfunc.h LinkKfunc is the
+  // kernel's answer; this default is that of a kernel without BTF.
+  virtual int Kfunc(int32_t imm, int16_t off, const LoadAttr& attr,
+                    HelperFn* fn) {
+    (void)imm, (void)off, (void)fn;
+    if (attr.log != nullptr) {
+      *attr.log +=
+          "calling kernel function is not supported without "
+          "CONFIG_DEBUG_INFO_BTF\n";
+    }
+    return -524;  // ENOTSUPP
   }
   // BPF_PSEUDO_MAP_FD: the value the register receives (a map handle the
   // helpers understand), or -EBADF / -EINVAL as bpf_map_get() answers.
@@ -92,16 +147,15 @@ class Linker {
     (void)handle, (void)lo, (void)hi, (void)writable;
     return false;
   }
+  // The arena behind a BPF_PSEUDO_MAP_FD handle, nullptr when that map is
+  // no ARENA. It lives as long as TakeResources()' result.
+  virtual ArenaWindow* MapArena(uint64_t handle) {
+    (void)handle;
+    return nullptr;
+  }
   // What the loaded program must keep alive (the maps it uses, as the
   // kernel's prog->aux->used_maps), taken once at the end of Load().
   virtual std::shared_ptr<void> TakeResources() { return nullptr; }
-};
-
-struct LoadAttr {
-  uint32_t prog_type = 0;
-  const RawInsn* insns = nullptr;
-  uint32_t insn_cnt = 0;
-  bool gpl_compatible = false;
 };
 
 // A loaded program: decoded instructions with resolved maps and helpers.
@@ -139,6 +193,8 @@ class Program {
   // the maps, areas and helpers it names; 0 or -errno.
   int DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n, Linker& linker,
                   Insn* d);
+  // A map load naming an ARENA map (nullptr: another type); 0 or -errno.
+  int UseArena(ArenaWindow* arena, uint64_t handle);
   int DecodeJump(const RawInsn& r, uint32_t i, uint32_t n, const LoadAttr& attr,
                  Linker& linker, Insn* d);
   // Jumps into an LD_IMM64's second half; the last instruction's kind.
@@ -156,6 +212,11 @@ class Program {
   };
   std::vector<Area> areas_;
   std::vector<uint64_t> map_handles_;  // what BPF_PSEUDO_MAP_FD loads gave
+  // The program's arena (resolve_pseudo_ldimm64's prog->aux->arena) and
+  // whether an addr_space_cast needs one.
+  ArenaWindow* arena_ = nullptr;
+  uint64_t arena_handle_ = 0;  // its map handle
+  bool casts_ = false;
   std::shared_ptr<void> resources_;
 };
 
@@ -192,6 +253,11 @@ class Vm {
   // Whether `value` is a map handle the program was given (a map it loaded,
   // or one a helper returned, e.g. an inner map).
   bool IsMapHandle(uint64_t value) const;
+  // The program's arena if `value` is its map handle, else nullptr (the
+  // arena kfuncs' p__map argument).
+  ArenaWindow* ArenaOf(uint64_t value) const {
+    return value == prog_->arena_handle_ ? prog_->arena_ : nullptr;
+  }
   void AddMapHandle(uint64_t value);
   // bpf_spin_lock / unlock bookkeeping, as the verifier enforces it: one
   // lock at a time, no calls while holding it, released before exit. A
@@ -255,6 +321,15 @@ class Vm {
   void Enter();
   void LoadPacketBounds();
   bool Allowed(uint64_t addr, uint64_t size, bool write) const;
+  // An access the checks above refused: if `base` is an arena pointer (a
+  // 32-bit value, as the verifier's PTR_TO_ARENA always is) of a program
+  // with an arena, the host address of the access at window offset
+  // base + off, or 0 when it faults in the kernel (a page not allocated,
+  // the guard around the window): a load then gives 0, a store is dropped.
+  // Anything else stops the run. `sx` marks a sign-extending load, which
+  // the verifier refuses from an arena (EOPNOTSUPP).
+  uint64_t ArenaOrFault(uint64_t base, int32_t off, uint32_t size, bool write,
+                        bool sx, const Program::Insn* in) const;
   // Map memory (direct values, handed-out values) holding [addr, end):
   // 1 writable, 0 read-only, -1 none.
   int MapMemory(uint64_t addr, uint64_t end) const;

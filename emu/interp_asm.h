@@ -100,6 +100,11 @@ inline RawInsn Ja(int16_t off) { return Insn(BPF_JMP | BPF_JA, 0, 0, off, 0); }
 inline RawInsn Call(int32_t helper) {
   return Insn(BPF_JMP | BPF_CALL, 0, 0, 0, helper);
 }
+// A kfunc call: `btf_id` in the kernel's BTF (off 0) or, with off > 0, in
+// the module BTF that fd_array[off] names.
+inline RawInsn CallKfunc(int32_t btf_id, int16_t off = 0) {
+  return Insn(BPF_JMP | BPF_CALL, 0, 2, off, btf_id);
+}
 // A bpf-to-bpf call `off` instructions after this one.
 inline RawInsn CallLocal(int32_t off) {
   return Insn(BPF_JMP | BPF_CALL, 0, 1, 0, off);

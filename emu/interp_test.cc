@@ -11,6 +11,7 @@
 
 #include <climits>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "emu/interp_asm.h"
@@ -194,6 +195,297 @@ TEST(InterpTest, LoadChecks) {
   EXPECT_EQ(Load(Ret({a::Insn(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, 0)}), &prog,
                  BPF_PROG_TYPE_XDP),
             -EINVAL);
+}
+
+// addr_space_cast and arena accesses against a fake arena: four pages at
+// user address kStart (window offsets 0x10000..0x14000), `present` saying
+// which exist. emu/arena_test.cc runs the same paths on a real ARENA map.
+constexpr uint64_t kStart = 0x00007f5600010000ULL;
+constexpr uint64_t kWin = kStart & 0xffffffffULL;  // page 0's window offset
+constexpr uint64_t kPage = 4096;
+
+class FakeArena : public ArenaWindow {
+ public:
+  explicit FakeArena(uint64_t start) : start_(start) {}
+  uint64_t user_vm_start() const override { return start_; }
+  uint64_t user_vm_end() const override {
+    return start_ == 0 ? 0 : start_ + sizeof(mem);
+  }
+  bool no_user_conv() const override { return no_conv; }
+  uint8_t* At(uint64_t off, uint64_t len) const override {
+    const uint64_t lo = static_cast<uint32_t>(start_);
+    if (off < lo || off + len > lo + sizeof(mem)) return nullptr;
+    const uint64_t first = (off - lo) / kPage,
+                   last = (off - lo + len - 1) / kPage;
+    if (!present[first] || !present[last]) return nullptr;
+    return const_cast<uint8_t*>(mem) + (off - lo);
+  }
+  // The kfuncs' side is emu/arena_test.cc's; here it records its calls.
+  uint64_t AllocPages(uint64_t uaddr, uint32_t page_cnt, int32_t node_id,
+                      uint64_t flags) override {
+    last_call = {uaddr, page_cnt, uint64_t(int64_t{node_id}), flags};
+    return start_ + kPage;
+  }
+  void FreePages(uint64_t uaddr, uint32_t page_cnt) override {
+    last_call = {uaddr, page_cnt, 0, 0};
+  }
+  uint64_t U64(uint64_t off) const {
+    uint64_t v;
+    std::memcpy(&v, mem + off, 8);
+    return v;
+  }
+
+  bool present[4] = {true, false, true, true};
+  bool no_conv = false;
+  std::vector<uint64_t> last_call;
+  alignas(8) uint8_t mem[4 * kPage] = {};
+
+ private:
+  uint64_t start_;
+};
+
+// Map fds 7 and 8: two arenas; 9: an arena whose user range is unset.
+class ArenaLinker : public Linker {
+ public:
+  HelperFn Helper(int32_t, uint32_t, bool*) override { return nullptr; }
+  int MapHandle(int fd, uint64_t* handle) override {
+    if (fd < 7 || fd > 9) return -EBADF;
+    *handle = 0x1000 + fd;
+    return 0;
+  }
+  int MapValue(int, uint32_t, uint64_t*, uint64_t*, uint64_t*, bool*) override {
+    return -EINVAL;
+  }
+  ArenaWindow* MapArena(uint64_t handle) override {
+    if (handle == 0x1007) return &a;
+    if (handle == 0x1008) return &b;
+    if (handle == 0x1009) return &unset;
+    return nullptr;
+  }
+  FakeArena a{kStart}, b{kStart + (uint64_t{1} << 32)}, unset{0};
+};
+
+RawInsn Cast(uint8_t dst, uint8_t src, int32_t imm) {
+  return a::Insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 1, imm);
+}
+
+int LoadArena(ArenaLinker& linker, const Insns& p,
+              std::shared_ptr<const Program>* out) {
+  LoadAttr attr;
+  attr.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+  attr.insns = p.data();
+  attr.insn_cnt = static_cast<uint32_t>(p.size());
+  return Program::Load(attr, linker, out);
+}
+
+uint64_t RunArena(ArenaLinker& linker, const Insns& p, bool* faulted) {
+  std::shared_ptr<const Program> prog;
+  EXPECT_EQ(LoadArena(linker, p, &prog), 0);
+  if (prog == nullptr) return ~0ull;
+  Prog desc;
+  desc.type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+  desc.code = prog;
+  uint64_t ctx[12] = {};
+  const uint64_t r = ProgRun(desc, ctx);
+  *faulted = ProgFaulted();
+  return r;
+}
+
+// R9 = the arena map (fd 7), as the program's first instructions.
+Insns WithArena(Insns body, int fd = 7) {
+  Insns p;
+  a::LdMapFd(&p, 9, fd);
+  p.insert(p.end(), body.begin(), body.end());
+  p.push_back(a::Exit());
+  return p;
+}
+
+TEST(InterpArenaTest, AddrSpaceCastLoadChecks) {
+  ArenaLinker linker;
+  std::shared_ptr<const Program> prog;
+  // Only the casts between address spaces 1 and 0.
+  for (int32_t imm : {0, 2, (1 << 16) | 1, 2 << 16, -1}) {
+    EXPECT_EQ(
+        LoadArena(linker, WithArena({Cast(1, 1, imm), a::MovImm(0, 0)}), &prog),
+        -EINVAL)
+        << imm;
+  }
+  // Only in a program with an arena, wherever its map load is.
+  EXPECT_EQ(LoadArena(linker, Ret({Cast(1, 1, 1), a::MovImm(0, 0)}), &prog),
+            -EINVAL);
+  Insns late = {Cast(1, 1, 1), a::MovImm(0, 0)};
+  a::LdMapFd(&late, 9, 7);
+  late.push_back(a::Exit());
+  EXPECT_EQ(LoadArena(linker, late, &prog), 0);
+  // A 32-bit move has no cast; the frame pointer stays read-only.
+  EXPECT_EQ(LoadArena(linker,
+                      WithArena({a::Insn(BPF_ALU | BPF_MOV | BPF_X, 1, 1, 1, 1),
+                                 a::MovImm(0, 0)}),
+                      &prog),
+            -EINVAL);
+  EXPECT_EQ(
+      LoadArena(linker, WithArena({Cast(10, 1, 1), a::MovImm(0, 0)}), &prog),
+      -EACCES);
+  // Without an arena that is EINVAL first.
+  EXPECT_EQ(LoadArena(linker, Ret({Cast(10, 1, 1), a::MovImm(0, 0)}), &prog),
+            -EINVAL);
+  // resolve_pseudo_ldimm64(): one arena per program (the same one twice is
+  // fine), and its user range must be set.
+  Insns two = WithArena({a::MovImm(0, 0)});
+  two.pop_back();
+  a::LdMapFd(&two, 8, 8);
+  two.push_back(a::Exit());
+  EXPECT_EQ(LoadArena(linker, two, &prog), -EBUSY);
+  Insns same = WithArena({a::MovImm(0, 0)});
+  same.pop_back();
+  a::LdMapFd(&same, 8, 7);
+  same.push_back(a::Exit());
+  EXPECT_EQ(LoadArena(linker, same, &prog), 0);
+  EXPECT_EQ(LoadArena(linker, WithArena({a::MovImm(0, 0)}, 9), &prog), -EINVAL);
+}
+
+TEST(InterpArenaTest, AddrSpaceCastFollowsTheJit) {
+  ArenaLinker linker;
+  Insns p = WithArena({});
+  p.pop_back();
+  a::LdImm64(&p, 1, kStart + 0x1234);  // a user pointer
+  p.push_back(Cast(2, 1, 1));          // to as(0)
+  p.push_back(Cast(3, 2, 1 << 16));    // and back
+  p.push_back(a::MovImm(4, 0));
+  p.push_back(Cast(5, 4, 1 << 16));  // NULL stays NULL
+  a::LdImm64(&p, 6, 0xdeadbeef00000010ULL);
+  p.push_back(Cast(7, 6, 1 << 16));  // upper bits replaced
+  p.push_back(Cast(6, 6, 1));        // in place
+  a::LdImm64(&p, 8, kWin);           // page 0
+  p.push_back(a::Stx(BPF_DW, 8, 2, 0));
+  p.push_back(a::Stx(BPF_DW, 8, 3, 8));
+  p.push_back(a::Stx(BPF_DW, 8, 5, 16));
+  p.push_back(a::Stx(BPF_DW, 8, 7, 24));
+  p.push_back(a::Stx(BPF_DW, 8, 6, 32));
+  p.push_back(a::MovImm(0, 0));
+  p.push_back(a::Exit());
+  bool faulted = true;
+  RunArena(linker, p, &faulted);
+  EXPECT_FALSE(faulted) << LastFault();
+  EXPECT_EQ(linker.a.U64(0), 0x00011234u);
+  EXPECT_EQ(linker.a.U64(8), kStart + 0x1234);
+  EXPECT_EQ(linker.a.U64(16), 0u);
+  EXPECT_EQ(linker.a.U64(24), (kStart & ~0xffffffffULL) | 0x10);
+  EXPECT_EQ(linker.a.U64(32), 0x10u);
+  // BPF_F_NO_USER_CONV: both casts are 32-bit moves.
+  linker.a.no_conv = true;
+  RunArena(linker, p, &faulted);
+  EXPECT_FALSE(faulted) << LastFault();
+  EXPECT_EQ(linker.a.U64(8), 0x00011234u);
+  EXPECT_EQ(linker.a.U64(24), 0x10u);
+}
+
+TEST(InterpArenaTest, DirectValueOfAnArenaIsItsUserRange) {
+  ArenaLinker linker;
+  std::shared_ptr<const Program> prog;
+  // arena_map_direct_value_addr(): user_vm_start + off, off up to the
+  // range's length; beyond it ERANGE.
+  auto value = [](int fd, uint32_t off) {
+    Insns p;
+    p.push_back(
+        a::Insn(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_VALUE, 0, fd));
+    p.push_back(a::Insn(0, 0, 0, 0, static_cast<int32_t>(off)));
+    p.push_back(Cast(2, 1, 1));
+    a::LdImm64(&p, 8, kWin);
+    p.push_back(a::Stx(BPF_DW, 8, 1, 0));
+    p.push_back(a::Stx(BPF_DW, 8, 2, 8));
+    p.push_back(a::MovImm(0, 0));
+    p.push_back(a::Exit());
+    return p;
+  };
+  EXPECT_EQ(LoadArena(linker, value(7, 4 * kPage + 1), &prog), -ERANGE);
+  EXPECT_EQ(LoadArena(linker, value(9, 0), &prog), -EINVAL);
+  bool faulted = true;
+  RunArena(linker, value(7, 0x48), &faulted);
+  EXPECT_FALSE(faulted) << LastFault();
+  EXPECT_EQ(linker.a.U64(0), kStart + 0x48);
+  EXPECT_EQ(linker.a.U64(8), kWin + 0x48);
+  RunArena(linker, value(7, 4 * kPage), &faulted);
+  EXPECT_FALSE(faulted) << LastFault();
+  EXPECT_EQ(linker.a.U64(0), kStart + 4 * kPage);
+}
+
+TEST(InterpArenaTest, MissingPagesReadZeroAndDropStores) {
+  ArenaLinker linker;
+  FakeArena& ar = linker.a;
+  Insns p = WithArena({});
+  p.pop_back();
+  a::LdImm64(&p, 8, kWin);          // page 0, present
+  a::LdImm64(&p, 7, kWin + kPage);  // page 1, missing
+  // Present: a store and a load.
+  p.push_back(a::St(BPF_DW, 8, 64, 42));
+  p.push_back(a::Ldx(BPF_DW, 1, 8, 64));
+  p.push_back(a::Stx(BPF_DW, 8, 1, 72));
+  // Missing: the load gives 0 whatever the register held, the store and
+  // the atomic do nothing (a fetch leaves its register).
+  p.push_back(a::MovImm(1, 99));
+  p.push_back(a::Ldx(BPF_DW, 1, 7, 8));
+  p.push_back(a::Stx(BPF_DW, 8, 1, 80));
+  p.push_back(a::St(BPF_W, 7, 0, 5));
+  p.push_back(a::MovImm(2, 7));
+  p.push_back(a::Atomic(BPF_DW, 7, 2, 16, BPF_ADD | BPF_FETCH));
+  p.push_back(a::Stx(BPF_DW, 8, 2, 88));
+  // Straddling pages 0 and 1: the whole access faults.
+  p.push_back(a::MovImm(1, 99));
+  p.push_back(a::Ldx(BPF_DW, 1, 7, -4));
+  p.push_back(a::Stx(BPF_DW, 8, 1, 96));
+  // The guard below the window and past its 4 GiB.
+  p.push_back(a::MovImm(3, 0));
+  p.push_back(a::MovImm(1, 99));
+  p.push_back(a::Ldx(BPF_DW, 1, 3, -8));
+  p.push_back(a::Stx(BPF_DW, 8, 1, 104));
+  a::LdImm64(&p, 3, 0xfffffff8ULL);
+  p.push_back(a::MovImm(1, 99));
+  p.push_back(a::Ldx(BPF_DW, 1, 3, 16));
+  p.push_back(a::Stx(BPF_DW, 8, 1, 112));
+  // Page 2 through a negative offset from page 3.
+  a::LdImm64(&p, 4, kWin + 3 * kPage);
+  p.push_back(a::St(BPF_B, 4, -1, 0x5a));
+  p.push_back(a::MovImm(0, 0));
+  p.push_back(a::Exit());
+  bool faulted = true;
+  RunArena(linker, p, &faulted);
+  EXPECT_FALSE(faulted) << LastFault();
+  EXPECT_EQ(ar.U64(64), 42u);
+  EXPECT_EQ(ar.U64(72), 42u);
+  EXPECT_EQ(ar.U64(80), 0u);
+  EXPECT_EQ(ar.U64(88), 7u);
+  EXPECT_EQ(ar.U64(96), 0u);
+  EXPECT_EQ(ar.U64(104), 0u);
+  EXPECT_EQ(ar.U64(112), 0u);
+  EXPECT_EQ(ar.mem[3 * kPage - 1], 0x5a);
+  for (uint64_t i = kPage; i < 2 * kPage; ++i) ASSERT_EQ(ar.mem[i], 0) << i;
+}
+
+TEST(InterpArenaTest, AccessesTheVerifierRefusesStopTheRun) {
+  ArenaLinker linker;
+  bool faulted = false;
+  // A sign-extending load from the arena (EOPNOTSUPP at load).
+  Insns sx = WithArena({});
+  sx.pop_back();
+  a::LdImm64(&sx, 8, kWin);
+  sx.push_back(a::Insn(BPF_LDX | 0x80 | BPF_W, 0, 8, 0, 0));
+  sx.push_back(a::Exit());
+  RunArena(linker, sx, &faulted);
+  EXPECT_TRUE(faulted);
+  // A 64-bit value is no arena pointer (PTR_TO_ARENA is 32-bit).
+  Insns wide = WithArena({});
+  wide.pop_back();
+  a::LdImm64(&wide, 8, kStart);
+  wide.push_back(a::Ldx(BPF_DW, 0, 8, 0));
+  wide.push_back(a::Exit());
+  RunArena(linker, wide, &faulted);
+  EXPECT_TRUE(faulted);
+  // Without an arena, a small address is just invalid memory.
+  EXPECT_EQ(
+      Exec(Ret({a::MovImm(8, 0x10000), a::Ldx(BPF_DW, 0, 8, 0)}), &faulted),
+      0u);
+  EXPECT_TRUE(faulted);
 }
 
 }  // namespace

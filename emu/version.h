@@ -119,6 +119,13 @@ inline bool AdjustRoomHasDecapFlags(KernelVersion v) {
   return static_cast<uint32_t>(v) >= 6003;
 }
 
+// kfuncs (emu/kfunc.h): a kfunc exists from the first version bpfemu
+// models that has it (the table's since_min); on an older target the
+// verifier treats its BTF FUNC as an ordinary kernel function (EACCES).
+inline bool HasKfunc(KernelVersion v, KernelVersion since_min) {
+  return static_cast<uint32_t>(v) >= static_cast<uint32_t>(since_min);
+}
+
 }  // namespace bpfemu
 
 #endif  // BPFEMU_EMU_VERSION_H_

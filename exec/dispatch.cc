@@ -1146,16 +1146,24 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
     }
     ++i;
   }
+  // fd_array (offset 120): kfunc calls with off > 0 index it.
+  native::ProgLoadFlags load_flags;
+  load_flags.prog_flags = prog_flags;
+  load_flags.has_fd_array = Get<uint64_t>(a, 120) != 0;
+  std::string verifier_log;
+  load_flags.log = &verifier_log;
   const int local =
       native::ProgLoadBytecode(type, expected_attach_type, name, insns.data(),
-                               insn_cnt, license.c_str());
+                               insn_cnt, license.c_str(), load_flags);
   if (log_level != 0 && log_buf != 0) {
     // The emulator has no verifier and writes no verifier log: the log
     // says so, honestly, in place of the kernel's.
     std::string msg =
         local >= 0 ? "bpfemu: no verifier log; the program was checked by "
                      "the interpreter's loader\n"
-                   : "bpfemu: the interpreter's loader refused the program: " +
+                   : verifier_log +
+                         "bpfemu: the interpreter's loader refused the "
+                         "program: " +
                          std::string(std::strerror(-local)) + "\n";
     const uint32_t true_size = static_cast<uint32_t>(msg.size() + 1);
     const bool truncated = msg.size() + 1 > log_size;

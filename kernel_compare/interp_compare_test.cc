@@ -438,6 +438,41 @@ TEST_F(InterpCompareTest, MalformedProgramsGetTheKernelsErrno) {
       {"JMP32 call",
        [&](int) { return ret0({a::Insn(BPF_JMP32 | BPF_CALL, 0, 0, 0, 1)}); }},
       {"empty program", [&](int) { return Insns{}; }},
+      // addr_space_cast (BPF_ALU64 | BPF_MOV | BPF_X, off 1): refused
+      // without an arena (this host's kernel creates none: docs/semantics.md
+      // ARENA) and for any imm but 1 and 1 << 16.
+      {"addr_space_cast to as(0) without an arena",
+       [&](int) {
+         return ret0({a::MovImm(BPF_REG_1, 1),
+                      a::Insn(BPF_ALU64 | BPF_MOV | BPF_X, 2, 1, 1, 1)});
+       }},
+      {"addr_space_cast to as(1) without an arena",
+       [&](int) {
+         return ret0({a::MovImm(BPF_REG_1, 1),
+                      a::Insn(BPF_ALU64 | BPF_MOV | BPF_X, 2, 1, 1, 1 << 16)});
+       }},
+      {"addr_space_cast between as(2) and as(0)",
+       [&](int) {
+         return ret0({a::MovImm(BPF_REG_1, 1),
+                      a::Insn(BPF_ALU64 | BPF_MOV | BPF_X, 2, 1, 1, 2)});
+       }},
+      {"addr_space_cast into r10 without an arena",
+       [&](int) {
+         return ret0({a::MovImm(BPF_REG_1, 1),
+                      a::Insn(BPF_ALU64 | BPF_MOV | BPF_X, 10, 1, 1, 1)});
+       }},
+      {"alu32 mov with off 1",
+       [&](int) {
+         return ret0({a::MovImm(BPF_REG_1, 1),
+                      a::Insn(BPF_ALU | BPF_MOV | BPF_X, 2, 1, 1, 1)});
+       }},
+      {"addr_space_cast as a map load's neighbour, no arena",
+       [&](int map) {
+         Insns p;
+         a::LdMapFd(&p, BPF_REG_1, map);
+         p.push_back(a::Insn(BPF_ALU64 | BPF_MOV | BPF_X, 2, 1, 1, 1));
+         return ret0(p);
+       }},
   };
   std::vector<std::string> kernel_side, emu_side;
   for (const Case& c : cases) {

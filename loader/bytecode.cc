@@ -14,13 +14,17 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "bpfemu/native_abi.h"
+#include "emu/arena.h"
 #include "emu/array_map.h"
 #include "emu/errno.h"
+#include "emu/kfunc.h"
 #include "emu/map_types.h"
 #include "emu/prog.h"
 #include "emu/shm.h"
@@ -1086,6 +1090,33 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_skb_vlan_pop, SkbVlanPop, false, O::kTc},
 };
 
+// An ARENA map as the interpreter reaches it (interp::ArenaWindow).
+class ArenaLink final : public interp::ArenaWindow {
+ public:
+  explicit ArenaLink(std::shared_ptr<Map> map)
+      : map_(std::move(map)), arena_(static_cast<ArenaMap*>(map_.get())) {}
+  const Map* map() const { return map_.get(); }
+  uint64_t user_vm_start() const override { return arena_->user_vm_start(); }
+  uint64_t user_vm_end() const override { return arena_->user_vm_end(); }
+  bool no_user_conv() const override {
+    return (map_->map_flags() & kBpfFNoUserConv) != 0;
+  }
+  uint8_t* At(uint64_t off, uint64_t len) const override {
+    return arena_->KernAt(off, len);
+  }
+  uint64_t AllocPages(uint64_t uaddr, uint32_t page_cnt, int32_t node_id,
+                      uint64_t flags) override {
+    return arena_->AllocPages(uaddr, page_cnt, node_id, flags);
+  }
+  void FreePages(uint64_t uaddr, uint32_t page_cnt) override {
+    arena_->FreePages(uaddr, page_cnt);
+  }
+
+ private:
+  std::shared_ptr<Map> map_;
+  ArenaMap* arena_;
+};
+
 class BytecodeLinker : public interp::Linker {
  public:
   interp::HelperFn Helper(int32_t id, uint32_t prog_type,
@@ -1101,6 +1132,13 @@ class BytecodeLinker : public interp::Linker {
 
   bool CallableUnderLock(int32_t id) override {
     return id == BPF_FUNC_spin_unlock;
+  }
+
+  // BPF_PSEUDO_KFUNC_CALL: the kfunc table over the kernel BTF
+  // (emu/kfunc.h).
+  int Kfunc(int32_t imm, int16_t off, const interp::LoadAttr& attr,
+            interp::HelperFn* fn) override {
+    return LinkKfunc(imm, off, attr, fn, attr.log);
   }
 
   int MapHandle(int fd, uint64_t* handle) override {
@@ -1129,6 +1167,18 @@ class BytecodeLinker : public interp::Linker {
     return true;
   }
 
+  interp::ArenaWindow* MapArena(uint64_t handle) override {
+    BoundMap* b = internal::BoundOf(reinterpret_cast<void*>(handle));
+    if (b == nullptr || dynamic_cast<ArenaMap*>(b->map.get()) == nullptr) {
+      return nullptr;
+    }
+    for (const auto& a : maps_->arenas) {
+      if (a->map() == b->map.get()) return a.get();
+    }
+    maps_->arenas.push_back(std::make_unique<ArenaLink>(b->map));
+    return maps_->arenas.back().get();
+  }
+
   // array_map_direct_value_addr(): arrays with one element.
   int MapValue(int fd, uint32_t off, uint64_t* addr, uint64_t* lo, uint64_t* hi,
                bool* writable) override {
@@ -1152,6 +1202,7 @@ class BytecodeLinker : public interp::Linker {
   struct Held {
     std::vector<std::unique_ptr<BoundMap>> bound;
     std::vector<std::shared_ptr<Map>> held;
+    std::vector<std::unique_ptr<ArenaLink>> arenas;
   };
 
   // __bpf_map_get(): EBADF for a closed fd, EINVAL for one that is not a map.
@@ -1199,6 +1250,9 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
   attr.insns = insns;
   attr.insn_cnt = insn_cnt;
   attr.gpl_compatible = LicenseIsGplCompatible(license);
+  attr.sleepable = (flags.prog_flags & BPF_F_SLEEPABLE) != 0;
+  attr.has_fd_array = flags.has_fd_array;
+  attr.log = flags.log;
   auto linker = MakeBytecodeLinker();
   std::shared_ptr<const interp::Program> code;
   if (int err = interp::Program::Load(attr, *linker, &code); err != 0) {

@@ -32,6 +32,9 @@ bool LicenseIsGplCompatible(const char* license);
 struct ProgLoadFlags {
   uint32_t prog_flags = 0;
   uint32_t prog_ifindex = 0;  // bpf_program__set_ifindex()
+  bool has_fd_array = false;  // attr.fd_array set (kfunc calls' off > 0)
+  // Receives the verifier-log lines of a refusal (kfunc calls), or nullptr.
+  std::string* log = nullptr;
 };
 
 // Loads `insn_cnt` instructions as a program of `prog_type`: a new program

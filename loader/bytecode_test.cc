@@ -7,6 +7,8 @@
 #include "loader/bytecode.h"
 
 #include <linux/bpf.h>
+#include <linux/btf.h>
+#include <sys/mman.h>
 
 #include <atomic>
 #include <cerrno>
@@ -19,7 +21,9 @@
 #include <thread>
 #include <vector>
 
+#include "emu/arena.h"
 #include "emu/interp_asm.h"
+#include "emu/kernel_btf.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "emu/user_ringbuf.h"
@@ -785,6 +789,179 @@ TEST(OpenBytecodeTest, DirectoryMissingFileAndNonElfAreErrors) {
   std::fputs("not an ELF file\n", f);
   std::fclose(f);
   EXPECT_FALSE(Object::OpenBytecode(text).ok());
+}
+
+// A bytecode program and a user process sharing an ARENA: the user range
+// must be set before a program may use the map (EINVAL), a page the
+// emulator allocated (the bpf_arena_alloc_pages path) is read and written
+// through a cast pointer and seen by the user mapping, and a page nobody
+// allocated reads 0 and keeps dropping stores (it stays unallocated).
+TEST(BytecodeTest, ArenaPagesAreSharedWithTheUserMapping) {
+  constexpr uint64_t P = ArenaMap::kPage;
+  MapAttr attr;
+  attr.map_type = kBpfMapTypeArena;
+  attr.max_entries = 4;
+  attr.map_flags = BPF_F_MMAPABLE;
+  const int fd = MapCreate(attr);
+  ASSERT_GE(fd, 0);
+  Insns early;
+  a::LdMapFd(&early, BPF_REG_9, fd);
+  early.push_back(a::MovImm(BPF_REG_0, 0));
+  early.push_back(a::Exit());
+  EXPECT_EQ(LoadTc(early), -EINVAL);  // no user_vm_start yet
+
+  int err = 0;
+  auto* user = static_cast<uint8_t*>(MapMmapAt(
+      fd, nullptr, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &err));
+  ASSERT_NE(user, nullptr) << err;
+  std::shared_ptr<Map> hold = MapFromFd(fd);
+  auto* arena = dynamic_cast<ArenaMap*>(hold.get());
+  ASSERT_NE(arena, nullptr);
+  const uint64_t page0 = arena->AllocPages(0, 1, -1, 0);
+  ASSERT_EQ(page0, reinterpret_cast<uint64_t>(user));
+  const uint64_t v = 0x1122334455667788ULL;
+  std::memcpy(user, &v, 8);
+
+  auto cast = [](uint8_t dst, uint8_t src, int32_t imm) {
+    return a::Insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 1, imm);
+  };
+  Insns p;
+  a::LdMapFd(&p, BPF_REG_9, fd);
+  a::LdImm64(&p, BPF_REG_1, page0);
+  p.push_back(cast(BPF_REG_2, BPF_REG_1, 1));
+  p.push_back(a::Ldx(BPF_DW, BPF_REG_3, BPF_REG_2, 0));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_3, 1));
+  p.push_back(a::Stx(BPF_DW, BPF_REG_2, BPF_REG_3, 8));
+  p.push_back(a::MovReg(BPF_REG_4, BPF_REG_2));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_4, P));  // page 1: not allocated
+  p.push_back(a::MovImm(BPF_REG_5, 99));
+  p.push_back(a::Ldx(BPF_DW, BPF_REG_5, BPF_REG_4, 0));
+  p.push_back(a::St(BPF_DW, BPF_REG_4, 0, 7));
+  p.push_back(a::Stx(BPF_DW, BPF_REG_2, BPF_REG_5, 16));
+  p.push_back(cast(BPF_REG_6, BPF_REG_2, 1 << 16));
+  p.push_back(a::Stx(BPF_DW, BPF_REG_2, BPF_REG_6, 24));
+  p.push_back(a::MovImm(BPF_REG_0, 0));
+  p.push_back(a::Exit());
+  const int prog = LoadTc(p);
+  ASSERT_GE(prog, 0);
+  bool faulted = true;
+  EXPECT_EQ(RunTc(prog, &faulted), 0u);
+  EXPECT_FALSE(faulted) << interp::LastFault();
+  uint64_t got[4];
+  std::memcpy(got, user, sizeof(got));
+  EXPECT_EQ(got[1], v + 1);
+  EXPECT_EQ(got[2], 0u);
+  EXPECT_EQ(got[3], page0);
+  EXPECT_FALSE(arena->PagePresent(1));
+  CloseFd(prog);
+  munmap(user, 4 * P);
+  hold.reset();
+  CloseFd(fd);
+}
+
+// The arena kfuncs from bytecode (a sleepable BPF_PROG_TYPE_SYSCALL
+// program, as the kernel's KF_SLEEPABLE registration asks), by the BTF ids
+// of the kernel BTF: pages come zeroed at user addresses the user mapping
+// sees, flags other than 0 give NULL, a map that is not an arena gives NULL
+// (and its free does nothing), and a free drops the page from the mapping.
+TEST(BytecodeTest, ArenaKfuncsAllocateAndFreePages) {
+  const KernelBtf* btf = KernelBtf::Get();
+  if (btf == nullptr) GTEST_SKIP() << "no kernel BTF (/sys/kernel/btf/vmlinux)";
+  const int32_t alloc_id =
+      btf->FindByNameKind("bpf_arena_alloc_pages", BTF_KIND_FUNC);
+  const int32_t free_id =
+      btf->FindByNameKind("bpf_arena_free_pages", BTF_KIND_FUNC);
+  if (alloc_id <= 0 || free_id <= 0) {
+    GTEST_SKIP() << "the kernel BTF has no arena kfuncs (a kernel before 6.9)";
+  }
+  constexpr uint64_t P = ArenaMap::kPage;
+  MapAttr attr;
+  attr.map_type = kBpfMapTypeArena;
+  attr.max_entries = 4;
+  attr.map_flags = BPF_F_MMAPABLE;
+  const int fd = MapCreate(attr);
+  ASSERT_GE(fd, 0);
+  const int other = Create(BPF_MAP_TYPE_ARRAY, 4, 8, 1);
+  ASSERT_GE(other, 0);
+  int err = 0;
+  auto* user = static_cast<uint8_t*>(MapMmapAt(
+      fd, nullptr, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &err));
+  ASSERT_NE(user, nullptr) << err;
+  std::shared_ptr<Map> hold = MapFromFd(fd);
+  auto* arena = dynamic_cast<ArenaMap*>(hold.get());
+  ASSERT_NE(arena, nullptr);
+
+  auto kfunc = [](int32_t id) {
+    return a::Insn(BPF_JMP | BPF_CALL, 0, 2, 0, id);  // BPF_PSEUDO_KFUNC_CALL
+  };
+  auto call = [&](Insns* p, int map, int32_t id, int64_t r2, int32_t r3,
+                  int32_t r4, int32_t r5) {
+    a::LdMapFd(p, BPF_REG_1, map);
+    a::LdImm64(p, BPF_REG_2, static_cast<uint64_t>(r2));
+    p->push_back(a::MovImm(BPF_REG_3, r3));
+    p->push_back(a::MovImm(BPF_REG_4, r4));
+    p->push_back(a::MovImm(BPF_REG_5, r5));
+    p->push_back(kfunc(id));
+  };
+  Insns p;
+  call(&p, fd, alloc_id, 0, 2, -1, 0);  // two pages, any node
+  p.push_back(a::MovReg(BPF_REG_6, BPF_REG_0));
+  p.push_back(a::JmpImm(BPF_JEQ, BPF_REG_0, 0, 0));  // patched below
+  const size_t out_jump = p.size() - 1;
+  p.push_back(a::Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_7, BPF_REG_6, 1, 1));
+  p.push_back(a::Ldx(BPF_DW, BPF_REG_8, BPF_REG_7, 0));  // zeroed
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_8, 0x55));
+  p.push_back(a::Stx(BPF_DW, BPF_REG_7, BPF_REG_8, 0));
+  p.push_back(a::St(BPF_DW, BPF_REG_7, P, 0x66));
+  call(&p, fd, alloc_id, 0, 1, -1, 1);  // flags 1: NULL
+  p.push_back(a::Stx(BPF_DW, BPF_REG_7, BPF_REG_0, 8));
+  call(&p, other, alloc_id, 0, 1, -1, 0);  // not an arena: NULL
+  p.push_back(a::Stx(BPF_DW, BPF_REG_7, BPF_REG_0, 16));
+  call(&p, fd, alloc_id, 0, 1, 5, 0);  // node 5: NULL
+  p.push_back(a::Stx(BPF_DW, BPF_REG_7, BPF_REG_0, 24));
+  call(&p, other, free_id, 0, 1, 0, 0);  // not an arena: nothing
+  // Free the second page: r2 = r6 + P.
+  a::LdMapFd(&p, BPF_REG_1, fd);
+  p.push_back(a::MovReg(BPF_REG_2, BPF_REG_6));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, P));
+  p.push_back(a::MovImm(BPF_REG_3, 1));
+  p.push_back(kfunc(free_id));
+  p.push_back(a::MovImm(BPF_REG_0, 0));
+  p.push_back(a::Exit());
+  p[out_jump].off = static_cast<int16_t>(p.size() - 3 - out_jump);
+  ProgLoadFlags flags;
+  flags.prog_flags = BPF_F_SLEEPABLE;
+  // KF_SLEEPABLE: a program that is not sleepable is refused.
+  std::string log;
+  ProgLoadFlags plain;
+  plain.log = &log;
+  EXPECT_EQ(ProgLoadBytecode(BPF_PROG_TYPE_XDP, 0, "t", p.data(),
+                             static_cast<uint32_t>(p.size()), "GPL", plain),
+            -EACCES);
+  EXPECT_NE(log.find("program must be sleepable"), std::string::npos) << log;
+  const int prog =
+      ProgLoadBytecode(BPF_PROG_TYPE_SYSCALL, 0, "t", p.data(),
+                       static_cast<uint32_t>(p.size()), "GPL", flags);
+  ASSERT_GE(prog, 0);
+  std::shared_ptr<const Prog> desc;
+  ASSERT_EQ(ProgFromFd(prog, &desc), 0);
+  uint64_t ctx[8] = {};
+  EXPECT_EQ(ProgRun(*desc, ctx), 0u);
+  EXPECT_FALSE(ProgFaulted()) << interp::LastFault();
+  uint64_t got[4];
+  std::memcpy(got, user, sizeof(got));
+  EXPECT_EQ(got[0], 0x55u);  // the lowest free pages: page 0 and 1
+  EXPECT_EQ(got[1], 0u);
+  EXPECT_EQ(got[2], 0u);
+  EXPECT_EQ(got[3], 0u);
+  EXPECT_TRUE(arena->PagePresent(0));
+  EXPECT_FALSE(arena->PagePresent(1));  // freed
+  EXPECT_FALSE(arena->PagePresent(2));
+  CloseFd(prog);
+  munmap(user, 4 * P);
+  hold.reset();
+  CloseFd(other);
+  CloseFd(fd);
 }
 
 }  // namespace

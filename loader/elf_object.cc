@@ -508,7 +508,10 @@ class ElfReader {
       if (name == nullptr) return;
       auto* vsi = reinterpret_cast<btf_var_secinfo*>(t + 1);
       const uint16_t n = BtfVlen(t);
-      if (t->size == 0) {
+      // The extern-backing .ksyms has no ELF section to size it: libbpf
+      // sizes it itself and only sorts it here.
+      const bool externs = std::string_view(name) == ".ksyms";
+      if (t->size == 0 && !externs) {
         const Section* data = SectionNamed(name);
         if (data == nullptr || data->size == 0) return;
         t->size = static_cast<uint32_t>(data->size);
@@ -692,6 +695,17 @@ class ElfReader {
         }
         continue;
       }
+      if (sym.shndx == kShnUndef && r.type == kRBpf64_32 &&
+          in.code == (BPF_JMP | BPF_CALL)) {
+        // libbpf's RELO_EXTERN_CALL: a call of an extern function (a
+        // kfunc); its BTF id is filled in at load.
+        in.src = BPF_PSEUDO_KFUNC_CALL;
+        in.imm = 0;
+        in.off = 0;
+        prog->kfunc_relocs.push_back(
+            {static_cast<uint32_t>(at), KsymIndex(sym)});
+        continue;
+      }
       const bool ldimm64 = in.code == (BPF_LD | BPF_IMM | BPF_DW);
       if (r.type != kRBpf64_64 || !ldimm64 || at + 1 >= prog->insns.size()) {
         return InvalidArgumentError(
@@ -721,6 +735,16 @@ class ElfReader {
       }
     }
     return absl::OkStatus();
+  }
+
+  // The extern function `sym` in ElfObject::ksym_funcs, added on its
+  // first call.
+  uint32_t KsymIndex(const Symbol& sym) {
+    for (size_t i = 0; i < obj_.ksym_funcs.size(); ++i) {
+      if (obj_.ksym_funcs[i].name == sym.name) return static_cast<uint32_t>(i);
+    }
+    obj_.ksym_funcs.push_back({sym.name, sym.bind == kStbWeak});
+    return static_cast<uint32_t>(obj_.ksym_funcs.size() - 1);
   }
 
   // One program: the function's instructions, then all of .text when it

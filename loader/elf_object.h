@@ -72,12 +72,28 @@ struct ElfMapReloc {
   uint32_t offset;
 };
 
+// A call of an extern function (`extern ... __ksym`): a kfunc, resolved by
+// name against the kernel's BTF at load (loader/ksym.h). The instruction
+// is already a BPF_PSEUDO_KFUNC_CALL with imm 0.
+struct ElfKfuncReloc {
+  uint32_t insn;
+  uint32_t ksym;  // index into ElfObject::ksym_funcs
+};
+
+// An extern function the object calls, as libbpf's extern_desc of type
+// EXT_KSYM for a BTF FUNC.
+struct ElfKsymFunc {
+  std::string name;
+  bool weak = false;  // `__weak`: may stay unresolved
+};
+
 struct ElfProgram {
   std::string name;
   std::string section;
   uint32_t prog_type = 0, expected_attach_type = 0;
   std::vector<interp::RawInsn> insns;  // with .text subprograms appended
   std::vector<ElfMapReloc> relocs;
+  std::vector<ElfKfuncReloc> kfunc_relocs;
 };
 
 struct ElfObject {
@@ -93,6 +109,8 @@ struct ElfObject {
   // DATASEC's variables sorted by offset (btf_fixup_datasec). Empty
   // without a .BTF section.
   std::vector<uint8_t> btf;
+  // Extern functions the programs call (kfuncs), each once.
+  std::vector<ElfKsymFunc> ksym_funcs;
 };
 
 // Parses `data` (a whole ELF file). `name` becomes the object name.

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/btf.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,10 +21,12 @@
 #include "emu/array_map.h"
 #include "emu/btf.h"
 #include "emu/cpu.h"
+#include "emu/kernel_btf.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "loader/bytecode.h"
 #include "loader/elf_object.h"
+#include "loader/ksym.h"
 #include "loader/section_names.h"
 #include "native/bound_map.h"
 #include "native/registry.h"
@@ -318,6 +321,11 @@ Object::LoadSettings Object::DefaultSettings() const {
     }
     for (const ElfProgram& p : elf_->programs) {
       s.progs.push_back({p.prog_type, p.expected_attach_type});
+      // libbpf's SEC("syscall") is SEC_SLEEPABLE (the kernel loads syscall
+      // programs only sleepable).
+      if (p.prog_type == BPF_PROG_TYPE_SYSCALL) {
+        s.progs.back().prog_flags = BPF_F_SLEEPABLE;
+      }
     }
     return s;
   }
@@ -369,6 +377,15 @@ int Object::LoadNative(const LoadSettings& settings) {
       Unload();
       return fd;
     }
+    if (settings.maps[i].type == kBpfMapTypeArena) {
+      if (int err = MapArena(fd, settings.maps[i].map_extra,
+                             settings.maps[i].max_entries);
+          err != 0) {
+        CloseFd(fd);
+        Unload();
+        return err;
+      }
+    }
     auto b = internal::MakeBound(m.name, fd, MapFromFd(fd));
     internal::Bind(m.def, b.get());
     maps_.push_back(std::move(b));
@@ -402,6 +419,16 @@ int Object::LoadNative(const LoadSettings& settings) {
 // the new fds, checked and decoded by the interpreter.
 int Object::LoadBytecode(const LoadSettings& settings) {
   loaded_ = true;
+  // bpf_object__resolve_externs(): the kfuncs' kernel BTF ids, before any
+  // map exists.
+  std::vector<int32_t> kfunc_ids;
+  load_error_.clear();
+  if (int err =
+          ResolveKsymFuncs(*elf_, KernelBtf::Get(), &kfunc_ids, &load_error_);
+      err != 0) {
+    Unload();
+    return err;
+  }
   // bpf_object__load_btf(): the fixed-up .BTF into an emulated BTF object;
   // BTF is optional, so a refusal only leaves the maps untyped.
   if (!elf_->btf.empty()) {
@@ -432,6 +459,13 @@ int Object::LoadBytecode(const LoadSettings& settings) {
       Unload();
       return fd;
     }
+    if (ms.type == kBpfMapTypeArena) {
+      if (int err = MapArena(fd, ms.map_extra, ms.max_entries); err != 0) {
+        CloseFd(fd);
+        Unload();
+        return err;
+      }
+    }
     // A reused map keeps its contents (libbpf does not initialize it).
     // bpf_object__populate_internal_map(): the section's bytes, then
     // .rodata and .kconfig are frozen (userspace writes: EPERM).
@@ -460,6 +494,7 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     const ProgSettings& ps = settings.progs[i];
     if (!ps.autoload) continue;
     std::vector<interp::RawInsn> insns = ps.has_insns ? ps.insns : p.insns;
+    if (!ps.has_insns) ApplyKfuncRelocs(p, kfunc_ids, &insns);
     for (const ElfMapReloc& r : p.relocs) {
       // A replacement program may be shorter than the object's.
       if (r.insn + (r.value ? 1u : 0u) >= insns.size()) continue;
@@ -532,8 +567,21 @@ uint8_t* Object::LoadedValue(std::string_view real_name) const {
   return nullptr;
 }
 
+int Object::MapArena(int fd, uint64_t map_extra, uint32_t max_entries) {
+  const size_t len = size_t{max_entries} * 4096;
+  int err = 0;
+  void* at = MapMmapAt(fd, reinterpret_cast<void*>(map_extra), len,
+                       PROT_READ | PROT_WRITE,
+                       MAP_SHARED | (map_extra != 0 ? MAP_FIXED : 0), 0, &err);
+  if (at == nullptr) return err != 0 ? err : -ENOMEM;
+  arena_mappings_.emplace_back(at, len);
+  return 0;
+}
+
 void Object::Unload() {
   if (!loaded_) return;
+  for (auto [addr, len] : arena_mappings_) munmap(addr, len);
+  arena_mappings_.clear();
   for (unsigned i = 0; def_ != nullptr && i < def_->nmaps && i < maps_.size();
        ++i) {
     internal::Bind(def_->maps[i].def, nullptr);

@@ -162,6 +162,10 @@ class Object {
   // not in programs(). A native object's code reaches its maps directly,
   // so every map of one must be created (-EOPNOTSUPP otherwise).
   int Load(const LoadSettings& settings);
+  // Why the last Load() failed before the kernel saw a program, as libbpf
+  // warns it (an extern kfunc not found or incompatible, ksym.h); "" when
+  // it did not.
+  const std::string& load_error() const { return load_error_; }
 
   const std::string& name() const { return name_; }
   // The object's "version" section (0 without one, and for native objects).
@@ -216,6 +220,10 @@ class Object {
   // Fills the `.values` slots of the program arrays (`programs`) or of the
   // map-in-maps: 0 or the failed update's -errno.
   int FillInitSlots(bool programs);
+  // bpf_object__create_maps() for an ARENA: the loader maps it (at
+  // map_extra when set) so its user range is fixed before any program that
+  // uses it loads; 0 or -errno. Unload() unmaps it.
+  int MapArena(int fd, uint64_t map_extra, uint32_t max_entries);
 
   const bpfemu_object_def* def_ = nullptr;
   std::unique_ptr<ElfObject> elf_;
@@ -223,7 +231,9 @@ class Object {
   std::vector<Program> programs_;
   std::vector<std::unique_ptr<internal::BoundMap>> maps_;
   bool loaded_ = false;
+  std::string load_error_;
   int btf_fd_ = -1;
+  std::vector<std::pair<void*, size_t>> arena_mappings_;
 };
 
 }  // namespace bpfemu::native

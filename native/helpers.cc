@@ -6,6 +6,9 @@
 // kernel/bpf/ringbuf.c (ring buffer, user ring buffer drain),
 // kernel/trace/bpf_trace.c (printk, probe reads), net/core/filter.c
 // (bpf_skb_load_bytes) and the interpreter's tail call (emu/fd_array.h).
+// At the end, the kfuncs a BPF source declares `extern ... __ksym` (the
+// table in emu/kfunc.h; kernel/bpf/bpf_iter.c bpf_iter_num_*,
+// kernel/bpf/helpers.c bpf_rcu_read_lock / _unlock).
 
 #include "native/helpers.h"
 
@@ -43,6 +46,7 @@
 #include "emu/cpu.h"
 #include "emu/errno.h"
 #include "emu/jhash.h"
+#include "emu/kfunc.h"
 #include "emu/local_mutex.h"
 #include "emu/local_storage.h"
 #include "emu/map_types.h"
@@ -2128,3 +2132,34 @@ bpfemu::native::RunSocket::~RunSocket() {
   }
   delete s;
 }
+
+// --- kfuncs ---
+//
+// The native build's definitions of the kfuncs a source declares
+// `extern ... __ksym` (weak in the stand-in <bpf/bpf_helpers.h>): C symbols
+// with the kernel's names and prototypes, each the same implementation the
+// interpreter's table calls (emu/kfunc.h). No load-time check applies
+// natively (program type, license): those are the interpreter's and the
+// kernel's.
+extern "C" {
+
+struct bpf_iter_num;
+
+int bpf_iter_num_new(struct bpf_iter_num* it, int start, int end) {
+  return bpfemu::IterNumNew(it, start, end);
+}
+
+int* bpf_iter_num_next(struct bpf_iter_num* it) {
+  return bpfemu::IterNumNext(it);
+}
+
+void bpf_iter_num_destroy(struct bpf_iter_num* it) {
+  bpfemu::IterNumDestroy(it);
+}
+
+// The emulator's maps need no RCU read-side section: nothing to enter or
+// leave.
+void bpf_rcu_read_lock(void) {}
+void bpf_rcu_read_unlock(void) {}
+
+}  // extern "C"

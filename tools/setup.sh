@@ -10,6 +10,9 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
   bazel-bootstrap   # Bazel 4.2.3, used offline (see third_party/)
   g++ clang         # host compiler; clang -target bpf for BPF objects
+  clang-19          # BPF objects with __arena pointers (address_space(1),
+                    # addr_space_cast: clang >= 18), e.g. tests/examples/
+                    # arena_list.bpf.c (bpf_object(bpf_compiler = "clang-19"))
   lld               # links libbpfemu.so under its version script (compat/)
   libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
   libbpf-dev libelf-dev zlib1g-dev

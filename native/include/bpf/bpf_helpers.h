@@ -39,6 +39,12 @@
 #define __arg_nullable
 #define __arg_trusted
 #define __arg_arena
+/* The arena's address space (clang's address_space(1) for -target bpf):
+ * natively an arena pointer is a plain pointer into the process's own
+ * mapping of the arena (native/arena_kfuncs.cc). */
+#ifndef __arena
+#define __arena
+#endif
 #define __bpf_fastcall
 
 #ifndef likely

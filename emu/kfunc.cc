@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: kfunc.cc
+//
+// The kfunc table and the verifier's kfunc-call checks (kfunc.h). Mirrors
+// kernel/bpf/verifier.c (add_kfunc_call, find_kfunc_desc_btf,
+// fetch_kfunc_meta, check_kfunc_call, fixup_kfunc_call), kernel/bpf/btf.c
+// (btf_kfunc_id_set_contains, bpf_prog_type_to_kfunc_hook) and the
+// registrations of kernel/bpf/helpers.c (common_btf_ids),
+// kernel/bpf/bpf_iter.c (bpf_iter_num_*) and kernel/bpf/arena.c
+// (arena_kfuncs).
+
+#include "emu/kfunc.h"
+
+#include <linux/bpf.h>
+#include <linux/btf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "emu/errno.h"
+
+namespace bpfemu {
+
+namespace {
+
+// BPF_PROG_TYPE_NETFILTER (6.4), newer than the build's uapi headers.
+constexpr uint32_t kProgTypeNetfilter = 32;
+
+// include/linux/bpf.h BPF_MAX_LOOPS.
+constexpr int64_t kMaxLoops = 8 * 1024 * 1024;
+
+// kernel/bpf/bpf_iter.c struct bpf_iter_num_kern: the current value
+// (inclusive) and the end (exclusive), in the 8 opaque bytes of struct
+// bpf_iter_num.
+struct IterNum {
+  int32_t cur;
+  int32_t end;
+};
+static_assert(sizeof(IterNum) == 8);
+
+// The interpreter's side of each kfunc: its pointer arguments checked
+// against what the run may touch (the verifier checks them at load), then
+// the shared implementation.
+uint64_t InterpIterNumNew(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                          uint64_t, uint64_t) {
+  if (!vm.Writable(r1, sizeof(IterNum))) {
+    vm.Fault("bpf_iter_num_new: R1 is not a writable 8-byte iterator");
+  }
+  const int ret =
+      IterNumNew(reinterpret_cast<void*>(r1), static_cast<int32_t>(r2),
+                 static_cast<int32_t>(r3));
+  // An int return: the kernel's JITs leave it sign-extended in R0.
+  return static_cast<uint64_t>(static_cast<int64_t>(ret));
+}
+
+uint64_t InterpIterNumNext(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                           uint64_t, uint64_t) {
+  if (!vm.Writable(r1, sizeof(IterNum))) {
+    vm.Fault("bpf_iter_num_next: R1 is not a writable 8-byte iterator");
+  }
+  return reinterpret_cast<uint64_t>(IterNumNext(reinterpret_cast<void*>(r1)));
+}
+
+uint64_t InterpIterNumDestroy(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                              uint64_t, uint64_t) {
+  if (!vm.Writable(r1, sizeof(IterNum))) {
+    vm.Fault("bpf_iter_num_destroy: R1 is not a writable 8-byte iterator");
+  }
+  IterNumDestroy(reinterpret_cast<void*>(r1));
+  return 0;
+}
+
+// bpf_rcu_read_lock / unlock: the emulator's maps need no RCU read side;
+// the verifier's pairing checks have no counterpart (docs/interpreter.md).
+uint64_t InterpNop(interp::Vm&, uint64_t, uint64_t, uint64_t, uint64_t,
+                   uint64_t) {
+  return 0;
+}
+
+// kernel/bpf/arena.c bpf_arena_alloc_pages / bpf_arena_free_pages: p__map
+// is any map the program holds (KF_TRUSTED_ARGS: the verifier refuses
+// anything else); one that is not the program's arena gives NULL / does
+// nothing, as the kernel's map_type check. The work is the arena's
+// (emu/arena.h ArenaMap::AllocPages / FreePages), which the native face
+// (native/arena_kfuncs.cc) calls too.
+uint64_t InterpArenaAllocPages(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                               uint64_t r3, uint64_t r4, uint64_t r5) {
+  interp::ArenaWindow* arena = vm.ArenaOf(r1);
+  if (arena == nullptr) {
+    if (!vm.IsMapHandle(r1)) {
+      vm.Fault("bpf_arena_alloc_pages: R1 is not a map");
+    }
+    return 0;
+  }
+  return arena->AllocPages(r2, static_cast<uint32_t>(r3),
+                           static_cast<int32_t>(r4), r5);
+}
+
+uint64_t InterpArenaFreePages(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                              uint64_t r3, uint64_t, uint64_t) {
+  interp::ArenaWindow* arena = vm.ArenaOf(r1);
+  if (arena == nullptr) {
+    if (!vm.IsMapHandle(r1)) {
+      vm.Fault("bpf_arena_free_pages: R1 is not a map");
+    }
+    return 0;
+  }
+  arena->FreePages(r2, static_cast<uint32_t>(r3));
+  return 0;
+}
+
+constexpr uint32_t kCommon = HookBit(KfuncHook::kCommon);
+
+// The table. Kept sorted by nothing in particular: FindKfunc scans it (a
+// load resolves each distinct kfunc once).
+constexpr Kfunc kKfuncs[] = {
+    // kernel/bpf/helpers.c common_btf_ids, registered for
+    // BPF_PROG_TYPE_UNSPEC (every program type). bpf_iter_num_* came with
+    // 6.4, bpf_rcu_read_* with 6.2: of the modelled versions, 6.12.
+    {"bpf_iter_num_new", InterpIterNumNew, kCommon, kKfIterNew,
+     KernelVersion::k6_12},
+    {"bpf_iter_num_next", InterpIterNumNext, kCommon, kKfIterNext | kKfRetNull,
+     KernelVersion::k6_12},
+    {"bpf_iter_num_destroy", InterpIterNumDestroy, kCommon, kKfIterDestroy,
+     KernelVersion::k6_12},
+    {"bpf_rcu_read_lock", InterpNop, kCommon, 0, KernelVersion::k6_12},
+    {"bpf_rcu_read_unlock", InterpNop, kCommon, 0, KernelVersion::k6_12},
+    // kernel/bpf/arena.c arena_kfuncs, registered for BPF_PROG_TYPE_UNSPEC
+    // with KF_TRUSTED_ARGS | KF_SLEEPABLE (6.12 source; the type came with
+    // 6.9): sleepable programs of any type.
+    {"bpf_arena_alloc_pages", InterpArenaAllocPages, kCommon,
+     kKfTrustedArgs | kKfSleepable, KernelVersion::k6_12},
+    {"bpf_arena_free_pages", InterpArenaFreePages, kCommon,
+     kKfTrustedArgs | kKfSleepable, KernelVersion::k6_12},
+};
+
+}  // namespace
+
+KfuncHook KfuncHookOf(uint32_t prog_type) {
+  switch (prog_type) {
+    case BPF_PROG_TYPE_UNSPEC:
+      return KfuncHook::kCommon;
+    case BPF_PROG_TYPE_XDP:
+      return KfuncHook::kXdp;
+    case BPF_PROG_TYPE_SCHED_CLS:
+      return KfuncHook::kTc;
+    case BPF_PROG_TYPE_STRUCT_OPS:
+      return KfuncHook::kStructOps;
+    case BPF_PROG_TYPE_TRACING:
+    case BPF_PROG_TYPE_TRACEPOINT:
+    case BPF_PROG_TYPE_PERF_EVENT:
+    case BPF_PROG_TYPE_LSM:
+      return KfuncHook::kTracing;
+    case BPF_PROG_TYPE_SYSCALL:
+      return KfuncHook::kSyscall;
+    case BPF_PROG_TYPE_CGROUP_SKB:
+    case BPF_PROG_TYPE_CGROUP_SOCK:
+    case BPF_PROG_TYPE_CGROUP_DEVICE:
+    case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+    case BPF_PROG_TYPE_CGROUP_SOCKOPT:
+    case BPF_PROG_TYPE_CGROUP_SYSCTL:
+      return KfuncHook::kCgroup;
+    case BPF_PROG_TYPE_SCHED_ACT:
+      return KfuncHook::kSchedAct;
+    case BPF_PROG_TYPE_SK_SKB:
+      return KfuncHook::kSkSkb;
+    case BPF_PROG_TYPE_SOCKET_FILTER:
+      return KfuncHook::kSocketFilter;
+    case BPF_PROG_TYPE_LWT_OUT:
+    case BPF_PROG_TYPE_LWT_IN:
+    case BPF_PROG_TYPE_LWT_XMIT:
+    case BPF_PROG_TYPE_LWT_SEG6LOCAL:
+      return KfuncHook::kLwt;
+    case kProgTypeNetfilter:
+      return KfuncHook::kNetfilter;
+    case BPF_PROG_TYPE_KPROBE:
+      return KfuncHook::kKprobe;
+    default:
+      return KfuncHook::kNone;
+  }
+}
+
+std::span<const Kfunc> AllKfuncs() { return kKfuncs; }
+
+const Kfunc* FindKfunc(std::string_view name) {
+  for (const Kfunc& k : kKfuncs) {
+    if (name == k.name) return &k;
+  }
+  return nullptr;
+}
+
+bool KfuncAllowed(const Kfunc& k, uint32_t prog_type, KernelVersion v) {
+  if (!HasKfunc(v, k.since_min)) return false;
+  if (k.hooks & HookBit(KfuncHook::kCommon)) return true;
+  const KfuncHook hook = KfuncHookOf(prog_type);
+  return hook != KfuncHook::kNone && (k.hooks & HookBit(hook)) != 0;
+}
+
+int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
+                     const Kfunc** out, std::string* log) {
+  auto refuse = [log](int err, const std::string& line) {
+    if (log != nullptr) absl::StrAppend(log, line, "\n");
+    return err;
+  };
+  // add_kfunc_call(), on a program's first kfunc call.
+  if (btf == nullptr) {
+    return refuse(-kENOTSUPP,
+                  "calling kernel function is not supported without "
+                  "CONFIG_DEBUG_INFO_BTF");
+  }
+  if (!call.gpl_compatible) {
+    return refuse(-EINVAL,
+                  "cannot call kernel function from non-GPL compatible "
+                  "program");
+  }
+  // find_kfunc_desc_btf(): off selects a module's BTF through fd_array.
+  if (call.off < 0) {
+    return refuse(-EINVAL,
+                  "negative offset disallowed for kernel module function "
+                  "call");
+  }
+  if (call.off > 0) {
+    if (!call.has_fd_array) {
+      return refuse(-EPROTO, "kfunc offset > 0 without fd_array is invalid");
+    }
+    // The emulated kernel has no modules: whatever fd_array holds, it is
+    // not a module's BTF.
+    return refuse(-EINVAL, "BTF fd for kfunc is not a module BTF");
+  }
+  // imm 0: the kernel waits for dead-code elimination and refuses the call
+  // in fixup_kfunc_call if it is still there; bpfemu has no such pass.
+  if (call.imm == 0) {
+    return refuse(-EINVAL,
+                  "invalid kernel function call not eliminated in verifier "
+                  "pass");
+  }
+  const uint32_t id = static_cast<uint32_t>(call.imm);
+  if (btf->Kind(id) != BTF_KIND_FUNC) {
+    return refuse(-EINVAL,
+                  absl::StrCat("kernel btf_id ", id, " is not a function"));
+  }
+  if (btf->Kind(btf->Type(id)->type) != BTF_KIND_FUNC_PROTO) {
+    return refuse(-EINVAL, absl::StrCat("kernel function btf_id ", id,
+                                        " does not have a valid func_proto"));
+  }
+  // check_kfunc_call() -> fetch_kfunc_meta(): a FUNC the program type's
+  // sets do not hold.
+  const std::string name(btf->Name(id));
+  const Kfunc* k = FindKfunc(name);
+  if (k == nullptr || !KfuncAllowed(*k, call.prog_type, TargetKernel())) {
+    return refuse(-EACCES, absl::StrCat("calling kernel function ", name,
+                                        " is not allowed"));
+  }
+  if (k->flags & kKfDestructive) {
+    return refuse(-EACCES,
+                  "destructive kfunc calls require CAP_SYS_BOOT capability");
+  }
+  if ((k->flags & kKfSleepable) && !call.sleepable) {
+    return refuse(-EACCES,
+                  absl::StrCat("program must be sleepable to call sleepable "
+                               "kfunc ",
+                               name));
+  }
+  *out = k;
+  return 0;
+}
+
+int LinkKfunc(int32_t imm, int16_t off, const interp::LoadAttr& attr,
+              interp::HelperFn* fn, std::string* log) {
+  KfuncCall call;
+  call.imm = imm;
+  call.off = off;
+  call.prog_type = attr.prog_type;
+  call.gpl_compatible = attr.gpl_compatible;
+  call.sleepable = attr.sleepable;
+  call.has_fd_array = attr.has_fd_array;
+  const Kfunc* k = nullptr;
+  if (int err = ResolveKfuncCall(KernelBtf::Get(), call, &k, log); err != 0) {
+    return err;
+  }
+  *fn = k->fn;
+  return 0;
+}
+
+int IterNumNew(void* it, int32_t start, int32_t end) {
+  IterNum s;
+  if (start > end) {
+    s = {0, 0};
+    std::memcpy(it, &s, sizeof(s));
+    return -EINVAL;
+  }
+  // In 64 bits: INT_MIN .. INT_MAX must not overflow.
+  if (int64_t{end} - int64_t{start} > kMaxLoops) {
+    s = {0, 0};
+    std::memcpy(it, &s, sizeof(s));
+    return -E2BIG;
+  }
+  // _next() moves to `start` first; start - 1 may wrap (INT_MIN).
+  s.cur = static_cast<int32_t>(static_cast<uint32_t>(start) - 1u);
+  s.end = end;
+  std::memcpy(it, &s, sizeof(s));
+  return 0;
+}
+
+int32_t* IterNumNext(void* it) {
+  IterNum s;
+  std::memcpy(&s, it, sizeof(s));
+  // cur + 1 in 32 bits, wrapping as the kernel's (it is built with
+  // -fno-strict-overflow), then compared in 64: an iterator whose cur
+  // wrapped to INT_MAX (start INT_MIN) still yields INT_MIN first.
+  const int32_t next = static_cast<int32_t>(static_cast<uint32_t>(s.cur) + 1u);
+  if (int64_t{next} >= int64_t{s.end}) {
+    s = {0, 0};
+    std::memcpy(it, &s, sizeof(s));
+    return nullptr;
+  }
+  s.cur = next;
+  std::memcpy(it, &s, sizeof(s));
+  return &static_cast<IterNum*>(it)->cur;
+}
+
+void IterNumDestroy(void* it) {
+  const IterNum s = {0, 0};
+  std::memcpy(it, &s, sizeof(s));
+}
+
+}  // namespace bpfemu

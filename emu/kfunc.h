@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: kfunc.h
+//
+// kfuncs: kernel functions a program calls with BPF_PSEUDO_KFUNC_CALL, named
+// by the id of their BTF FUNC in the kernel's BTF (emu/kernel_btf.h). The
+// table in kfunc.cc is the one place they are registered, by name, with
+// what the kernel's registrations say about them:
+//
+// - which program types may call them: the btf_kfunc_id_set registrations
+//   (register_btf_kfunc_id_set in kernel/bpf/helpers.c kfunc_init,
+//   net/core/filter.c bpf_kfunc_init, kernel/bpf/arena.c ...), grouped by
+//   hook as kernel/bpf/btf.c bpf_prog_type_to_kfunc_hook groups program
+//   types; a kfunc in the COMMON hook (registered for BPF_PROG_TYPE_UNSPEC)
+//   is callable from every type;
+// - their KF_* flags (include/linux/btf.h BTF_ID_FLAGS);
+// - the first kernel version that has them, so an older target treats
+//   them as the kernel then did (a function that is not a kfunc);
+// - the function itself, called as the interpreter calls helpers (R1-R5 in,
+//   R0 out).
+//
+// ResolveKfuncCall() is the verifier's part: add_kfunc_call,
+// find_kfunc_desc_btf, fetch_kfunc_meta and the first checks of
+// check_kfunc_call in kernel/bpf/verifier.c, with their errnos and
+// verifier-log lines.
+
+#ifndef BPFEMU_EMU_KFUNC_H_
+#define BPFEMU_EMU_KFUNC_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "emu/interp.h"
+#include "emu/kernel_btf.h"
+#include "emu/version.h"
+
+namespace bpfemu {
+
+// include/linux/btf.h: the KF_* flags, with the kernel's bit values. Only
+// kKfSleepable and kKfDestructive change what a load accepts here (the
+// verifier's reference and iterator tracking has no counterpart: the
+// interpreter checks memory at run time instead); the others are recorded
+// as the kernel registers them.
+inline constexpr uint32_t kKfAcquire = 1u << 0;
+inline constexpr uint32_t kKfRelease = 1u << 1;
+inline constexpr uint32_t kKfRetNull = 1u << 2;
+inline constexpr uint32_t kKfTrustedArgs = 1u << 4;
+inline constexpr uint32_t kKfSleepable = 1u << 5;
+inline constexpr uint32_t kKfDestructive = 1u << 6;
+inline constexpr uint32_t kKfRcu = 1u << 7;
+inline constexpr uint32_t kKfIterNew = 1u << 8;
+inline constexpr uint32_t kKfIterNext = 1u << 9;
+inline constexpr uint32_t kKfIterDestroy = 1u << 10;
+inline constexpr uint32_t kKfRcuProtected = 1u << 11;
+
+// kernel/bpf/btf.c enum btf_kfunc_hook (the FMODRET hook only marks
+// modify_return targets and has no entry here).
+enum class KfuncHook : uint32_t {
+  kCommon,
+  kXdp,
+  kTc,
+  kStructOps,
+  kTracing,
+  kSyscall,
+  kCgroup,
+  kSchedAct,
+  kSkSkb,
+  kSocketFilter,
+  kLwt,
+  kNetfilter,
+  kKprobe,
+  kNone,  // BTF_KFUNC_HOOK_MAX: a program type no set is registered for
+};
+
+// A set of hooks, as a kfunc's `hooks` field holds it.
+constexpr uint32_t HookBit(KfuncHook h) {
+  return 1u << static_cast<uint32_t>(h);
+}
+
+// bpf_prog_type_to_kfunc_hook(): the hook a program type's calls look in
+// (besides kCommon, which every type looks in first).
+KfuncHook KfuncHookOf(uint32_t prog_type);
+
+// One kfunc.
+struct Kfunc {
+  const char* name;         // the BTF FUNC's name
+  interp::HelperFn fn;      // R1-R5 -> R0, as a helper
+  uint32_t hooks;           // HookBit()s it is registered for
+  uint32_t flags;           // kKf*
+  KernelVersion since_min;  // the first version bpfemu models that has it
+};
+
+// The whole table (kfunc.cc), and one entry by name (nullptr if none).
+std::span<const Kfunc> AllKfuncs();
+const Kfunc* FindKfunc(std::string_view name);
+
+// Whether `k` may be called from `prog_type` on the target kernel `v`
+// (btf_kfunc_id_set_contains).
+bool KfuncAllowed(const Kfunc& k, uint32_t prog_type, KernelVersion v);
+
+// One kfunc call instruction and the program around it.
+struct KfuncCall {
+  int32_t imm = 0;  // the BTF id
+  int16_t off = 0;  // 0: vmlinux BTF; > 0: an index into fd_array
+  uint32_t prog_type = 0;
+  bool gpl_compatible = false;
+  bool sleepable = false;     // BPF_F_SLEEPABLE
+  bool has_fd_array = false;  // attr.fd_array set
+};
+
+// Resolves `call` against the kernel BTF `btf` (nullptr: a kernel without
+// BTF) as the verifier does, in its order:
+//   no kernel BTF                    -ENOTSUPP (524)
+//   program not GPL-compatible       -EINVAL
+//   off < 0                          -EINVAL
+//   off > 0 without fd_array         -EPROTO
+//   off > 0 with fd_array            -EINVAL (bpfemu has no module BTF)
+//   imm not a FUNC / no FUNC_PROTO   -EINVAL
+//   imm 0 (off 0)                    -EINVAL (the kernel's fixup_kfunc_call)
+//   a FUNC that is not a kfunc for
+//     this program type or version   -EACCES
+//   KF_DESTRUCTIVE                   -EACCES (no CAP_SYS_BOOT in bpfemu)
+//   KF_SLEEPABLE, not sleepable      -EACCES
+// On success *out is the table entry. On refusal the kernel's verifier-log
+// line (with its '\n') is appended to *log when log is not null.
+int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
+                     const Kfunc** out, std::string* log);
+
+// The interpreter's linker hook (interp::Linker::Kfunc) over the process's
+// kernel BTF (KernelBtf::Get()) and the target kernel: 0 and *fn, or
+// -errno.
+int LinkKfunc(int32_t imm, int16_t off, const interp::LoadAttr& attr,
+              interp::HelperFn* fn, std::string* log);
+
+// The kfuncs' implementations, shared by the interpreter (the table's
+// wrappers) and the native build (native/kfuncs.cc defines the C symbols
+// a BPF source's `extern ... __ksym` declarations name).
+//
+// kernel/bpf/bpf_iter.c: struct bpf_iter_num (8 bytes on the program's
+// stack) holds the current value and the end.
+int IterNumNew(void* it, int32_t start, int32_t end);
+int32_t* IterNumNext(void* it);
+void IterNumDestroy(void* it);
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_KFUNC_H_

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: Apache-2.0
+// kfuncs (emu/kfunc.h) without the kernel: the verifier's refusals of
+// hand-assembled kfunc calls against a hand-made kernel BTF, with their
+// errnos and log lines; the table's hooks and versions; bpf_iter_num_*
+// (kernel/bpf/bpf_iter.c) on its own and run by the interpreter. The same
+// refusals on the real kernel: kernel_compare/kfunc_compare_test.cc.
+#include "emu/kfunc.h"
+
+#include <linux/bpf.h>
+#include <linux/btf.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "emu/errno.h"
+#include "emu/interp.h"
+#include "emu/interp_asm.h"
+#include "emu/kernel_btf.h"
+#include "emu/prog.h"
+#include "emu/version.h"
+#include "gtest/gtest.h"
+
+namespace bpfemu {
+namespace {
+
+using interp::RawInsn;
+namespace a = interp::asm_;
+using Insns = std::vector<RawInsn>;
+
+constexpr uint32_t Info(uint32_t kind, uint32_t vlen) {
+  return (kind << 24) | vlen;
+}
+
+// Hand-made "vmlinux" BTF: 1 int; 2 int (void) proto; 3-7 FUNCs of that
+// proto: bpf_iter_num_new, vfs_read, bpf_iter_num_next,
+// bpf_iter_num_destroy, bpf_rcu_read_lock; 8 FUNC "broken" whose type is
+// the int, not a proto.
+enum : int32_t {
+  kInt = 1,
+  kNew = 3,
+  kVfsRead = 4,
+  kNext = 5,
+  kDestroy = 6,
+  kRcuLock = 7,
+  kBroken = 8,
+};
+
+const KernelBtf* TestBtf() {
+  static const KernelBtf* btf = [] {
+    std::string strs(1, '\0');
+    auto str = [&](const char* s) {
+      const uint32_t off = static_cast<uint32_t>(strs.size());
+      strs += s;
+      strs += '\0';
+      return off;
+    };
+    std::vector<uint32_t> types = {
+        str("int"), Info(BTF_KIND_INT, 0),        4, 32,
+        0,          Info(BTF_KIND_FUNC_PROTO, 0), 1};
+    for (const char* f : {"bpf_iter_num_new", "vfs_read", "bpf_iter_num_next",
+                          "bpf_iter_num_destroy", "bpf_rcu_read_lock"}) {
+      types.insert(types.end(), {str(f), Info(BTF_KIND_FUNC, 1), 2});
+    }
+    types.insert(types.end(), {str("broken"), Info(BTF_KIND_FUNC, 1), 1});
+    btf_header hdr = {};
+    hdr.magic = BTF_MAGIC;
+    hdr.version = BTF_VERSION;
+    hdr.hdr_len = sizeof(hdr);
+    hdr.type_len = static_cast<uint32_t>(types.size() * 4);
+    hdr.str_off = hdr.type_len;
+    hdr.str_len = static_cast<uint32_t>(strs.size());
+    std::vector<uint8_t> raw(sizeof(hdr) + hdr.type_len + hdr.str_len);
+    std::memcpy(raw.data(), &hdr, sizeof(hdr));
+    std::memcpy(raw.data() + sizeof(hdr), types.data(), hdr.type_len);
+    std::memcpy(raw.data() + sizeof(hdr) + hdr.type_len, strs.data(),
+                strs.size());
+    return KernelBtf::Parse(std::move(raw)).release();
+  }();
+  return btf;
+}
+
+struct Result {
+  int err;
+  std::string log;
+  const Kfunc* kfunc = nullptr;
+};
+
+Result Resolve(KfuncCall call, const KernelBtf* btf = TestBtf()) {
+  Result r;
+  r.err = ResolveKfuncCall(btf, call, &r.kfunc, &r.log);
+  return r;
+}
+
+KfuncCall Call(int32_t imm, uint32_t prog_type = BPF_PROG_TYPE_XDP) {
+  KfuncCall c;
+  c.imm = imm;
+  c.prog_type = prog_type;
+  c.gpl_compatible = true;
+  return c;
+}
+
+TEST(KfuncTest, RefusalsHaveTheVerifiersErrnoAndLogLine) {
+  ASSERT_NE(TestBtf(), nullptr);
+  Result r = Resolve(Call(kNew), nullptr);
+  EXPECT_EQ(r.err, -kENOTSUPP);
+  EXPECT_EQ(r.log,
+            "calling kernel function is not supported without "
+            "CONFIG_DEBUG_INFO_BTF\n");
+
+  KfuncCall c = Call(kNew);
+  c.gpl_compatible = false;
+  r = Resolve(c);
+  EXPECT_EQ(r.err, -EINVAL);
+  EXPECT_EQ(r.log,
+            "cannot call kernel function from non-GPL compatible program\n");
+
+  c = Call(kNew);
+  c.off = 1;
+  r = Resolve(c);
+  EXPECT_EQ(r.err, -EPROTO);
+  EXPECT_EQ(r.log, "kfunc offset > 0 without fd_array is invalid\n");
+  c.has_fd_array = true;
+  EXPECT_EQ(Resolve(c).err, -EINVAL);  // no module BTF in bpfemu
+  c.off = -1;
+  r = Resolve(c);
+  EXPECT_EQ(r.err, -EINVAL);
+  EXPECT_EQ(r.log,
+            "negative offset disallowed for kernel module function call\n");
+
+  r = Resolve(Call(0));
+  EXPECT_EQ(r.err, -EINVAL);
+  EXPECT_EQ(r.log,
+            "invalid kernel function call not eliminated in verifier pass\n");
+
+  r = Resolve(Call(kInt));
+  EXPECT_EQ(r.err, -EINVAL);
+  EXPECT_EQ(r.log, "kernel btf_id 1 is not a function\n");
+  r = Resolve(Call(12345));  // beyond the BTF
+  EXPECT_EQ(r.err, -EINVAL);
+  EXPECT_EQ(r.log, "kernel btf_id 12345 is not a function\n");
+  r = Resolve(Call(-1));  // a u32 id in the kernel
+  EXPECT_EQ(r.err, -EINVAL);
+  EXPECT_EQ(r.log, "kernel btf_id 4294967295 is not a function\n");
+
+  r = Resolve(Call(kBroken));
+  EXPECT_EQ(r.err, -EINVAL);
+  EXPECT_EQ(r.log,
+            "kernel function btf_id 8 does not have a valid func_proto\n");
+
+  r = Resolve(Call(kVfsRead));
+  EXPECT_EQ(r.err, -EACCES);
+  EXPECT_EQ(r.log, "calling kernel function vfs_read is not allowed\n");
+}
+
+TEST(KfuncTest, CommonKfuncsResolveForEveryProgramType) {
+  for (uint32_t type : {BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_KPROBE,
+                        BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_XDP,
+                        BPF_PROG_TYPE_CGROUP_SKB, BPF_PROG_TYPE_RAW_TRACEPOINT,
+                        BPF_PROG_TYPE_SYSCALL, BPF_PROG_TYPE_TRACING}) {
+    for (int32_t id : {kNew, kNext, kDestroy, kRcuLock}) {
+      Result r = Resolve(Call(id, type));
+      EXPECT_EQ(r.err, 0) << type << " " << id << ": " << r.log;
+      ASSERT_NE(r.kfunc, nullptr);
+      EXPECT_EQ(r.kfunc->name, TestBtf()->Name(id));
+    }
+  }
+  EXPECT_EQ(Resolve(Call(kNext)).kfunc->flags, kKfIterNext | kKfRetNull);
+  EXPECT_EQ(Resolve(Call(kNew)).kfunc->flags, kKfIterNew);
+  EXPECT_EQ(Resolve(Call(kDestroy)).kfunc->flags, kKfIterDestroy);
+}
+
+TEST(KfuncTest, HooksGroupProgramTypesAsTheKernel) {
+  EXPECT_EQ(KfuncHookOf(BPF_PROG_TYPE_UNSPEC), KfuncHook::kCommon);
+  EXPECT_EQ(KfuncHookOf(BPF_PROG_TYPE_SCHED_CLS), KfuncHook::kTc);
+  EXPECT_EQ(KfuncHookOf(BPF_PROG_TYPE_LSM), KfuncHook::kTracing);
+  EXPECT_EQ(KfuncHookOf(BPF_PROG_TYPE_PERF_EVENT), KfuncHook::kTracing);
+  EXPECT_EQ(KfuncHookOf(BPF_PROG_TYPE_CGROUP_SYSCTL), KfuncHook::kCgroup);
+  EXPECT_EQ(KfuncHookOf(BPF_PROG_TYPE_LWT_SEG6LOCAL), KfuncHook::kLwt);
+  EXPECT_EQ(KfuncHookOf(BPF_PROG_TYPE_RAW_TRACEPOINT), KfuncHook::kNone);
+  // A kfunc registered for one hook only.
+  const Kfunc tc_only = {"x", nullptr, HookBit(KfuncHook::kTc), 0,
+                         KernelVersion::k6_1};
+  EXPECT_TRUE(
+      KfuncAllowed(tc_only, BPF_PROG_TYPE_SCHED_CLS, KernelVersion::k6_18));
+  EXPECT_FALSE(KfuncAllowed(tc_only, BPF_PROG_TYPE_XDP, KernelVersion::k6_18));
+  EXPECT_FALSE(KfuncAllowed(tc_only, BPF_PROG_TYPE_RAW_TRACEPOINT,
+                            KernelVersion::k6_18));
+  // Names are unique in the table.
+  for (const Kfunc& k : AllKfuncs()) {
+    EXPECT_EQ(FindKfunc(k.name), &k) << k.name;
+  }
+  EXPECT_EQ(FindKfunc("vfs_read"), nullptr);
+}
+
+TEST(KfuncTest, OlderTargetsDoNotHaveTheNewerKfuncs) {
+  // bpf_iter_num_* came with 6.4: on 6.1 the FUNC is no kfunc.
+  SetTargetKernel(KernelVersion::k6_1);
+  Result r = Resolve(Call(kNew));
+  SetTargetKernel(KernelVersion::k6_18);
+  EXPECT_EQ(r.err, -EACCES);
+  EXPECT_EQ(r.log, "calling kernel function bpf_iter_num_new is not allowed\n");
+  SetTargetKernel(KernelVersion::k6_12);
+  EXPECT_EQ(Resolve(Call(kNew)).err, 0);
+  SetTargetKernel(KernelVersion::k6_18);
+}
+
+// kernel/bpf/bpf_iter.c: the 8 opaque bytes are {cur, end}.
+struct Iter {
+  int32_t cur, end;
+};
+
+std::vector<int32_t> Drain(int32_t start, int32_t end, int* ret,
+                           size_t max = 64) {
+  Iter it = {123, 456};
+  *ret = IterNumNew(&it, start, end);
+  std::vector<int32_t> got;
+  while (got.size() < max) {
+    int32_t* v = IterNumNext(&it);
+    if (v == nullptr) break;
+    EXPECT_EQ(v, &it.cur);
+    got.push_back(*v);
+  }
+  IterNumDestroy(&it);
+  EXPECT_EQ(it.cur, 0);
+  EXPECT_EQ(it.end, 0);
+  return got;
+}
+
+TEST(KfuncTest, IterNumRanges) {
+  int ret;
+  EXPECT_EQ(Drain(0, 5, &ret), (std::vector<int32_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(ret, 0);
+  EXPECT_EQ(Drain(-2, 1, &ret), (std::vector<int32_t>{-2, -1, 0}));
+  EXPECT_TRUE(Drain(7, 7, &ret).empty());  // empty range: legit
+  EXPECT_EQ(ret, 0);
+  EXPECT_TRUE(Drain(8, 3, &ret).empty());  // start above end
+  EXPECT_EQ(ret, -EINVAL);
+  // BPF_MAX_LOOPS (8M) values at most, computed without overflow.
+  EXPECT_TRUE(Drain(INT_MIN, INT_MAX, &ret).empty());
+  EXPECT_EQ(ret, -E2BIG);
+  EXPECT_TRUE(Drain(0, (8 << 20) + 1, &ret).empty());
+  EXPECT_EQ(ret, -E2BIG);
+  EXPECT_EQ(Drain(0, 8 << 20, &ret, 2), (std::vector<int32_t>{0, 1}));
+  EXPECT_EQ(ret, 0);
+  // start INT_MIN: cur wraps to INT_MAX first, INT_MIN still comes first.
+  EXPECT_EQ(Drain(INT_MIN, INT_MIN + 2, &ret),
+            (std::vector<int32_t>{INT_MIN, INT_MIN + 1}));
+  EXPECT_EQ(Drain(INT_MAX - 1, INT_MAX, &ret),
+            (std::vector<int32_t>{INT_MAX - 1}));
+  // A failed or exhausted iterator stays exhausted.
+  Iter it;
+  EXPECT_EQ(IterNumNew(&it, 5, 1), -EINVAL);
+  EXPECT_EQ(it.cur, 0);
+  EXPECT_EQ(it.end, 0);
+  EXPECT_EQ(IterNumNext(&it), nullptr);
+  EXPECT_EQ(IterNumNext(&it), nullptr);
+}
+
+// The interpreter with kfuncs from the hand-made BTF.
+class KfuncLinker : public interp::Linker {
+ public:
+  interp::HelperFn Helper(int32_t, uint32_t, bool*) override { return nullptr; }
+  int Kfunc(int32_t imm, int16_t off, const interp::LoadAttr& attr,
+            interp::HelperFn* fn) override {
+    KfuncCall c;
+    c.imm = imm;
+    c.off = off;
+    c.prog_type = attr.prog_type;
+    c.gpl_compatible = attr.gpl_compatible;
+    c.sleepable = attr.sleepable;
+    c.has_fd_array = attr.has_fd_array;
+    const bpfemu::Kfunc* k = nullptr;
+    if (int err = ResolveKfuncCall(TestBtf(), c, &k, attr.log); err != 0) {
+      return err;
+    }
+    *fn = k->fn;
+    return 0;
+  }
+  int MapHandle(int, uint64_t*) override { return -EBADF; }
+  int MapValue(int, uint32_t, uint64_t*, uint64_t*, uint64_t*, bool*) override {
+    return -EBADF;
+  }
+};
+
+int Load(const Insns& p, std::shared_ptr<const interp::Program>* out,
+         bool gpl = true, std::string* log = nullptr) {
+  KfuncLinker linker;
+  interp::LoadAttr attr;
+  attr.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+  attr.insns = p.data();
+  attr.insn_cnt = static_cast<uint32_t>(p.size());
+  attr.gpl_compatible = gpl;
+  attr.log = log;
+  return interp::Program::Load(attr, linker, out);
+}
+
+// sum of bpf_for(i, start, end); with `ret_new`, bpf_iter_num_new's result.
+Insns SumProgram(int32_t start, int32_t end, bool ret_new = false) {
+  Insns p = {
+      a::MovImm(6, 0),
+      a::MovReg(1, 10),
+      a::AluImm(BPF_ADD, 1, -8),
+      a::MovImm(2, start),
+      a::MovImm(3, end),
+      a::CallKfunc(kNew),
+      a::MovReg(7, 0),
+      // loop:
+      a::MovReg(1, 10),
+      a::AluImm(BPF_ADD, 1, -8),
+      a::CallKfunc(kNext),
+      a::JmpImm(BPF_JEQ, 0, 0, 3),
+      a::Ldx(BPF_W, 1, 0, 0, /*sign-extend=*/false),
+      a::AluReg(BPF_ADD, 6, 1),
+      a::Ja(-7),
+      // done:
+      a::MovReg(1, 10),
+      a::AluImm(BPF_ADD, 1, -8),
+      a::CallKfunc(kDestroy),
+      a::MovReg(0, ret_new ? 7 : 6),
+      a::Exit(),
+  };
+  return p;
+}
+
+uint64_t RunProg(const Insns& p, bool* faulted) {
+  std::shared_ptr<const interp::Program> prog;
+  EXPECT_EQ(Load(p, &prog), 0);
+  if (prog == nullptr) return ~0ull;
+  Prog desc;
+  desc.type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+  desc.code = prog;
+  uint64_t ctx[4] = {};
+  const uint64_t r = ProgRun(desc, ctx);
+  *faulted = ProgFaulted();
+  return r;
+}
+
+TEST(KfuncTest, InterpreterRunsIterNumLoops) {
+  bool faulted = true;
+  EXPECT_EQ(RunProg(SumProgram(0, 10), &faulted), 45u);
+  EXPECT_FALSE(faulted) << interp::LastFault();
+  EXPECT_EQ(RunProg(SumProgram(-5, 3), &faulted),
+            uint32_t(-5 - 4 - 3 - 2 - 1 + 1 + 2));
+  EXPECT_EQ(RunProg(SumProgram(4, 4), &faulted), 0u);
+  EXPECT_EQ(RunProg(SumProgram(9, 2), &faulted), 0u);
+  EXPECT_EQ(RunProg(SumProgram(9, 2, true), &faulted), uint32_t(-EINVAL));
+  EXPECT_EQ(RunProg(SumProgram(0, 9 << 20, true), &faulted), uint32_t(-E2BIG));
+  EXPECT_FALSE(faulted) << interp::LastFault();
+}
+
+TEST(KfuncTest, InterpreterLoadRefusesAsTheVerifier) {
+  std::shared_ptr<const interp::Program> prog;
+  std::string log;
+  EXPECT_EQ(Load(SumProgram(0, 1), &prog, /*gpl=*/false, &log), -EINVAL);
+  EXPECT_EQ(log,
+            "cannot call kernel function from non-GPL compatible program\n");
+  log.clear();
+  EXPECT_EQ(Load({a::CallKfunc(kVfsRead), a::MovImm(0, 0), a::Exit()}, &prog,
+                 true, &log),
+            -EACCES);
+  EXPECT_EQ(log, "calling kernel function vfs_read is not allowed\n");
+  EXPECT_EQ(Load({a::CallKfunc(kNew, 1), a::MovImm(0, 0), a::Exit()}, &prog),
+            -EPROTO);
+  EXPECT_EQ(Load({a::CallKfunc(0), a::MovImm(0, 0), a::Exit()}, &prog),
+            -EINVAL);
+  // A helper call keeps its off at 0; a kfunc call's dst must be 0 too.
+  RawInsn bad = a::CallKfunc(kNew);
+  bad.dst = 1;
+  EXPECT_EQ(Load({bad, a::MovImm(0, 0), a::Exit()}, &prog), -EINVAL);
+  // A linker without kfuncs answers as a kernel without BTF.
+  class NoBtf : public KfuncLinker {
+    int Kfunc(int32_t imm, int16_t off, const interp::LoadAttr& attr,
+              interp::HelperFn* fn) override {
+      return Linker::Kfunc(imm, off, attr, fn);
+    }
+  } no_btf;
+  const Insns p = {a::CallKfunc(kNew), a::MovImm(0, 0), a::Exit()};
+  interp::LoadAttr attr;
+  attr.prog_type = BPF_PROG_TYPE_XDP;
+  attr.insns = p.data();
+  attr.insn_cnt = 3;
+  attr.gpl_compatible = true;
+  EXPECT_EQ(interp::Program::Load(attr, no_btf, &prog), -kENOTSUPP);
+}
+
+TEST(KfuncTest, InterpreterStopsABadIteratorPointer) {
+  // R1 = 0x1000: not memory the program may write.
+  const Insns p = {a::MovImm(1, 0x1000), a::MovImm(2, 0), a::MovImm(3, 1),
+                   a::CallKfunc(kNew), a::Exit()};
+  bool faulted = false;
+  RunProg(p, &faulted);
+  EXPECT_TRUE(faulted);
+  EXPECT_NE(interp::LastFault().find("bpf_iter_num_new"), std::string::npos)
+      << interp::LastFault();
+}
+
+}  // namespace
+}  // namespace bpfemu
