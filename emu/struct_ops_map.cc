@@ -155,8 +155,9 @@ bool FindStructOpsValue(const KernelBtf& btf, KernelVersion v,
     // struct X data;}.
     uint16_t n = 0;
     const btf_member* m = btf.Members(value_id, &n);
-    if (n != 2 || btf.Name(m[0].type) != "bpf_struct_ops_common_value" ||
-        btf.SkipModifiers(m[1].type) != static_cast<uint32_t>(type_id)) {
+    if (StructOpsValueShapeChecked(v) &&
+        (n != 2 || btf.Name(m[0].type) != "bpf_struct_ops_common_value" ||
+         btf.SkipModifiers(m[1].type) != static_cast<uint32_t>(type_id))) {
       return false;
     }
     const int64_t vsize = btf.Size(value_id);

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "emu/btf.h"
@@ -149,6 +150,44 @@ TEST_F(StructOpsMapTest, ReattachThroughGetFdById) {
   len = sizeof(info2);
   ASSERT_EQ(MapGetInfoByFd(again, &info2, &len), 0);
   EXPECT_EQ(info2.btf_vmlinux_value_type_id, static_cast<uint32_t>(tcp_));
+}
+
+// The value struct's shape by version, over hand-made BTF: 6.1 declares
+// bpf_struct_ops_X as {refcnt; state; data} and finds it by name; from 6.9
+// the shape must be {common; data} (is_valid_value_type). The 6.1 guest of
+// tools/kmatrix showed the first: its kernel creates over that shape.
+TEST(StructOpsValueShapeTest, FollowsTheTargetVersion) {
+  auto build = [](bool common) {
+    btftest::Blob b;
+    const uint32_t i32 = b.Int("int", 4, 32, BTF_INT_SIGNED);
+    const uint32_t ops = b.Struct("tcp_congestion_ops", 4, {{"flags", i32, 0}});
+    uint32_t value;
+    if (common) {
+      const uint32_t cv = b.Struct("bpf_struct_ops_common_value", 8,
+                                   {{"refcnt", i32, 0}, {"state", i32, 32}});
+      value = b.Struct("bpf_struct_ops_tcp_congestion_ops", 128,
+                       {{"common", cv, 0}, {"data", ops, 512}});
+    } else {
+      value = b.Struct(
+          "bpf_struct_ops_tcp_congestion_ops", 128,
+          {{"refcnt", i32, 0}, {"state", i32, 32}, {"data", ops, 512}});
+    }
+    return std::make_pair(KernelBtf::Parse(b.Build()), value);
+  };
+  StructOpsDesc desc;
+  auto [old_btf, old_value] = build(false);
+  ASSERT_NE(old_btf, nullptr);
+  EXPECT_TRUE(
+      FindStructOpsValue(*old_btf, KernelVersion::k6_1, old_value, &desc));
+  EXPECT_EQ(desc.value_size, 128u);
+  EXPECT_FALSE(
+      FindStructOpsValue(*old_btf, KernelVersion::k6_18, old_value, &desc));
+  auto [new_btf, new_value] = build(true);
+  ASSERT_NE(new_btf, nullptr);
+  EXPECT_TRUE(
+      FindStructOpsValue(*new_btf, KernelVersion::k6_18, new_value, &desc));
+  EXPECT_TRUE(
+      FindStructOpsValue(*new_btf, KernelVersion::k6_1, new_value, &desc));
 }
 
 }  // namespace

@@ -93,6 +93,17 @@ inline bool TcAutoPrioCollisionIsEnospc(KernelVersion v) {
   return v > KernelVersion::k6_12;
 }
 
+// A STRUCT_OPS value struct `bpf_struct_ops_X`: from 6.9 it is
+// {struct bpf_struct_ops_common_value common; struct X data;} and
+// bpf_struct_ops_desc_init checks that shape (is_valid_value_type); 6.1
+// declares {refcount_t refcnt; enum bpf_struct_ops_state state; struct X
+// data;} and finds it by name alone (kernel/bpf/bpf_struct_ops.c
+// bpf_struct_ops_init). Measured: the 6.1 guest of tools/kmatrix creates a
+// STRUCT_OPS map over its own BTF's three-member value struct.
+inline bool StructOpsValueShapeChecked(KernelVersion v) {
+  return static_cast<uint32_t>(v) >= 6009;
+}
+
 // BPF_MAP_TYPE_ARENA (kernel/bpf/arena.c) came with 6.9: an older kernel
 // has no ops for the type and map_create() answers EINVAL.
 inline bool HasArenaMap(KernelVersion v) {
