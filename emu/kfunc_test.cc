@@ -11,10 +11,10 @@
 
 #include <cerrno>
 #include <climits>
-#include <cstring>
 #include <string>
 #include <vector>
 
+#include "emu/btf_blobs.h"
 #include "emu/errno.h"
 #include "emu/interp.h"
 #include "emu/interp_asm.h"
@@ -29,10 +29,6 @@ namespace {
 using interp::RawInsn;
 namespace a = interp::asm_;
 using Insns = std::vector<RawInsn>;
-
-constexpr uint32_t Info(uint32_t kind, uint32_t vlen) {
-  return (kind << 24) | vlen;
-}
 
 // Hand-made "vmlinux" BTF: 1 int; 2 int (void) proto; 3-7 FUNCs of that
 // proto: bpf_iter_num_new, vfs_read, bpf_iter_num_next,
@@ -50,34 +46,15 @@ enum : int32_t {
 
 const KernelBtf* TestBtf() {
   static const KernelBtf* btf = [] {
-    std::string strs(1, '\0');
-    auto str = [&](const char* s) {
-      const uint32_t off = static_cast<uint32_t>(strs.size());
-      strs += s;
-      strs += '\0';
-      return off;
-    };
-    std::vector<uint32_t> types = {
-        str("int"), Info(BTF_KIND_INT, 0),        4, 32,
-        0,          Info(BTF_KIND_FUNC_PROTO, 0), 1};
+    btftest::Blob b;
+    b.Int("int", 4, 32);
+    const uint32_t proto = b.Ref(BTF_KIND_FUNC_PROTO, kInt);
     for (const char* f : {"bpf_iter_num_new", "vfs_read", "bpf_iter_num_next",
                           "bpf_iter_num_destroy", "bpf_rcu_read_lock"}) {
-      types.insert(types.end(), {str(f), Info(BTF_KIND_FUNC, 1), 2});
+      b.Type(b.Str(f), btftest::Info(BTF_KIND_FUNC, 1), proto);
     }
-    types.insert(types.end(), {str("broken"), Info(BTF_KIND_FUNC, 1), 1});
-    btf_header hdr = {};
-    hdr.magic = BTF_MAGIC;
-    hdr.version = BTF_VERSION;
-    hdr.hdr_len = sizeof(hdr);
-    hdr.type_len = static_cast<uint32_t>(types.size() * 4);
-    hdr.str_off = hdr.type_len;
-    hdr.str_len = static_cast<uint32_t>(strs.size());
-    std::vector<uint8_t> raw(sizeof(hdr) + hdr.type_len + hdr.str_len);
-    std::memcpy(raw.data(), &hdr, sizeof(hdr));
-    std::memcpy(raw.data() + sizeof(hdr), types.data(), hdr.type_len);
-    std::memcpy(raw.data() + sizeof(hdr) + hdr.type_len, strs.data(),
-                strs.size());
-    return KernelBtf::Parse(std::move(raw)).release();
+    b.Type(b.Str("broken"), btftest::Info(BTF_KIND_FUNC, 1), kInt);
+    return KernelBtf::Parse(b.Build()).release();
   }();
   return btf;
 }
