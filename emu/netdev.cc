@@ -41,8 +41,16 @@ class NetdevTable {
     } else if (devs_.contains(ifindex)) {
       return -EBUSY;
     }
-    devs_[ifindex] = Netdev{ifindex, std::string(name)};
+    devs_[ifindex] = Netdev{.ifindex = ifindex, .name = std::string(name)};
     return static_cast<int>(ifindex);
+  }
+
+  int SetMtu(uint32_t ifindex, uint32_t mtu) {
+    LocalMutexLock l(&mu_);
+    auto it = devs_.find(ifindex);
+    if (it == devs_.end()) return -ENODEV;
+    it->second.mtu = mtu;
+    return 0;
   }
 
   int Remove(uint32_t ifindex) {
@@ -100,7 +108,10 @@ class NetdevTable {
   }
 
  private:
-  NetdevTable() { devs_[kLoopbackIfindex] = Netdev{kLoopbackIfindex, "lo"}; }
+  NetdevTable() {
+    devs_[kLoopbackIfindex] =
+        Netdev{.ifindex = kLoopbackIfindex, .name = "lo", .mtu = kLoopbackMtu};
+  }
 
   // net/core/dev.c dev_valid_name().
   static bool ValidName(std::string_view name) {
@@ -127,6 +138,10 @@ class NetdevTable {
 
 int NetdevAdd(std::string_view name, uint32_t ifindex) {
   return NetdevTable::Get().Add(name, ifindex);
+}
+
+int NetdevSetMtu(uint32_t ifindex, uint32_t mtu) {
+  return NetdevTable::Get().SetMtu(ifindex, mtu);
 }
 int NetdevRemove(uint32_t ifindex) {
   return NetdevTable::Get().Remove(ifindex);

@@ -37,9 +37,19 @@ namespace bpfemu {
 inline constexpr size_t kIfNameSize = 16;
 inline constexpr uint32_t kLoopbackIfindex = 1;
 
+// The MTUs devices start with: loopback_setup() (drivers/net/loopback.c)
+// gives lo 64 KiB; ether_setup() (net/ethernet/eth.c) gives the Ethernet
+// devices tests add ETH_DATA_LEN. Both have an Ethernet link-layer header
+// (hard_header_len ETH_HLEN), which the MTU checks add to the MTU.
+inline constexpr uint32_t kLoopbackMtu = 1u << 16;
+inline constexpr uint32_t kEthernetMtu = 1500;
+inline constexpr uint32_t kEthernetHeaderLen = 14;
+
 struct Netdev {
   uint32_t ifindex = 0;
   std::string name;
+  uint32_t mtu = kEthernetMtu;
+  uint32_t hard_header_len = kEthernetHeaderLen;
 };
 
 // Registers a device named `name` (1..15 bytes, no '/', ':' or white space:
@@ -52,6 +62,9 @@ int NetdevAdd(std::string_view name, uint32_t ifindex = 0);
 int NetdevRemove(uint32_t ifindex);
 // Removes every device but lo.
 void NetdevReset();
+// dev_set_mtu(): a device's MTU (lo's too); -ENODEV for an unknown index.
+// NetdevReset() does not restore lo's.
+int NetdevSetMtu(uint32_t ifindex, uint32_t mtu);
 
 // dev_get_by_index(): the device with `ifindex`, if any.
 std::optional<Netdev> NetdevByIndex(uint32_t ifindex);

@@ -856,6 +856,39 @@ uint64_t Redirect(Vm& vm, uint64_t ifindex, uint64_t flags, uint64_t, uint64_t,
                       vm.prog_type() == BPF_PROG_TYPE_XDP ? 1 : 0));
 }
 
+// bpf_redirect_peer / bpf_redirect_neigh (tc only).
+uint64_t RedirectPeer(Vm&, uint64_t ifindex, uint64_t flags, uint64_t, uint64_t,
+                      uint64_t) {
+  return static_cast<uint64_t>(
+      bpfemu_redirect_peer(static_cast<uint32_t>(ifindex), flags));
+}
+uint64_t RedirectNeigh(Vm& vm, uint64_t ifindex, uint64_t params, uint64_t plen,
+                       uint64_t flags, uint64_t) {
+  const int32_t n = static_cast<int32_t>(plen);
+  if (n < 0) vm.Fault("bpf_redirect_neigh: negative plen %d", n);
+  if (n != 0) NeedReadable(vm, params, static_cast<uint64_t>(n), "params");
+  return static_cast<uint64_t>(bpfemu_redirect_neigh(
+      static_cast<uint32_t>(ifindex), Ptr(params), n, flags));
+}
+
+uint64_t CloneRedirect(Vm& vm, uint64_t skb, uint64_t ifindex, uint64_t flags,
+                       uint64_t, uint64_t) {
+  NeedCtx(vm, skb, "bpf_clone_redirect");
+  return static_cast<uint64_t>(
+      bpfemu_clone_redirect(Ptr(skb), static_cast<uint32_t>(ifindex), flags));
+}
+
+// bpf_check_mtu: the XDP flavour for XDP programs, the skb one for tc.
+uint64_t CheckMtu(Vm& vm, uint64_t ctx, uint64_t ifindex, uint64_t mtu_len,
+                  uint64_t len_diff, uint64_t flags) {
+  NeedCtx(vm, ctx, "bpf_check_mtu");
+  NeedWritable(vm, mtu_len, sizeof(uint32_t), "mtu_len");
+  return static_cast<uint64_t>(bpfemu_check_mtu(
+      Ptr(ctx), static_cast<uint32_t>(ifindex),
+      static_cast<__u32*>(Ptr(mtu_len)), static_cast<int32_t>(len_diff), flags,
+      vm.prog_type() == BPF_PROG_TYPE_XDP ? 1 : 0));
+}
+
 bool IsSkbProg(uint32_t t) {
   return t == BPF_PROG_TYPE_SOCKET_FILTER || t == BPF_PROG_TYPE_SCHED_CLS ||
          t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_SK_SKB ||
@@ -895,6 +928,7 @@ enum class Offered {
   kSkStorageDelete,  // and of bpf_sk_storage_delete_proto
   kTcLikeOrXdp,      // tc, lwt_xmit and XDP (bpf_redirect)
   kTc,               // tc only (bpf_skb_vlan_push, bpf_set_hash ...)
+  kTcOrXdp,          // tc and XDP (bpf_check_mtu)
 };
 
 struct HelperDef {
@@ -957,6 +991,10 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
     case Offered::kTc:
       return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
              prog_type == BPF_PROG_TYPE_SCHED_ACT;
+    case Offered::kTcOrXdp:
+      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
+             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
+             prog_type == BPF_PROG_TYPE_XDP;
     case Offered::kPacketPrograms:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
@@ -1087,6 +1125,10 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_set_hash_invalid, SetHashInvalid, false, O::kTcLike},
     {BPF_FUNC_get_hash_recalc, GetHashRecalc, false, O::kTcOrLwt},
     {BPF_FUNC_skb_vlan_push, SkbVlanPush, false, O::kTc},
+    {BPF_FUNC_redirect_peer, RedirectPeer, false, O::kTc},
+    {BPF_FUNC_redirect_neigh, RedirectNeigh, false, O::kTc},
+    {BPF_FUNC_clone_redirect, CloneRedirect, false, O::kTcLike},
+    {BPF_FUNC_check_mtu, CheckMtu, true, O::kTcOrXdp},
     {BPF_FUNC_skb_vlan_pop, SkbVlanPop, false, O::kTc},
 };
 

@@ -89,6 +89,7 @@ struct HelperEnv {
   std::optional<std::vector<uint64_t>> user_stack ABSL_GUARDED_BY(mu);
   std::vector<std::string> printk ABSL_GUARDED_BY(mu);
   Redirect redirect ABSL_GUARDED_BY(mu);
+  std::vector<ClonedPacket> clones ABSL_GUARDED_BY(mu);
   // Lets the common case (nothing overridden) skip the lock.
   std::atomic<bool> any_override{false};
 
@@ -199,6 +200,16 @@ void ClearRedirect() {
   HelperEnv& e = HelperEnv::Get();
   LocalMutexLock l(&e.mu);
   e.redirect = Redirect{};
+}
+std::vector<ClonedPacket> ClonedPackets() {
+  HelperEnv& e = HelperEnv::Get();
+  LocalMutexLock l(&e.mu);
+  return e.clones;
+}
+void ClearClonedPackets() {
+  HelperEnv& e = HelperEnv::Get();
+  LocalMutexLock l(&e.mu);
+  e.clones.clear();
 }
 
 void ClearPrintk() {
@@ -1056,6 +1067,138 @@ long bpfemu_redirect(__u32 ifindex, __u64 flags, int xdp) {
   bpfemu::LocalMutexLock l(&e.mu);
   e.redirect = std::move(r);
   return xdp ? long{XDP_REDIRECT} : kTcActRedirect;
+}
+
+namespace {
+
+// What bpf_redirect_peer and bpf_redirect_neigh leave in the redirect info
+// for skb_do_redirect (net/core/filter.c): the target and the kernel's
+// internal flags; the device is looked up only when the redirect happens.
+long RecordTcRedirect(__u32 ifindex, uint64_t flags,
+                      const struct bpf_redir_neigh* nh) {
+  bpfemu::native::Redirect r;
+  r.taken = true;
+  r.flags = flags;
+  r.key = ifindex;
+  r.ifindex = ifindex;
+  r.device_missing = !bpfemu::NetdevExists(ifindex);
+  if (nh != nullptr) {
+    r.nh_family = nh->nh_family;
+    std::memcpy(r.nh_addr, &nh->ipv6_nh, sizeof(r.nh_addr));
+  }
+  HelperEnv& e = HelperEnv::Get();
+  bpfemu::LocalMutexLock l(&e.mu);
+  e.redirect = std::move(r);
+  constexpr long kTcActRedirect = 7;
+  return kTcActRedirect;
+}
+
+constexpr long kTcActShot = 2;
+
+}  // namespace
+
+// bpf_redirect_peer (net/core/filter.c): any flag is TC_ACT_SHOT.
+long bpfemu_redirect_peer(__u32 ifindex, __u64 flags) {
+  if (flags != 0) return kTcActShot;
+  return RecordTcRedirect(ifindex, bpfemu::native::kRedirectPeer, nullptr);
+}
+
+// bpf_redirect_neigh: a next hop shorter than struct bpf_redir_neigh, or
+// any flag, is TC_ACT_SHOT; plen 0 means the route's own next hop.
+long bpfemu_redirect_neigh(__u32 ifindex, const void* params, int plen,
+                           __u64 flags) {
+  if ((plen != 0 && static_cast<size_t>(plen) < sizeof(bpf_redir_neigh)) ||
+      flags != 0) {
+    return kTcActShot;
+  }
+  uint64_t f = bpfemu::native::kRedirectNeigh;
+  struct bpf_redir_neigh nh = {};
+  if (plen != 0) {
+    std::memcpy(&nh, params, sizeof(nh));
+    f |= bpfemu::native::kRedirectNexthop;
+  }
+  return RecordTcRedirect(ifindex, f, plen != 0 ? &nh : nullptr);
+}
+
+// bpf_clone_redirect (net/core/filter.c): flags beyond BPF_F_INGRESS are
+// -EINVAL; a GSO packet without a GSO type (as a test run's context makes
+// it: bpfemu keeps no GSO type, GsoNotTcp below) -EBADMSG; no such device
+// in the run's namespace -EINVAL; then the clone goes out at once
+// (__bpf_redirect_common): -ERANGE without a link-layer header in front of
+// the network header or with an empty packet, else what the device's
+// transmit or receive path answers, which for the emulated devices (they
+// queue nothing and drop nothing) is 0.
+long bpfemu_clone_redirect(void* skb, __u32 ifindex, __u64 flags) {
+  const auto* s = static_cast<const struct __sk_buff*>(skb);
+  if ((flags & ~uint64_t{BPF_F_INGRESS}) != 0) return -EINVAL;
+  if (s->gso_size != 0) return -EBADMSG;
+  if (!bpfemu::NetdevExists(ifindex)) return -EINVAL;
+  const bpfemu::native::SkbFrame* f = bpfemu::native::skb_frame;
+  if ((f != nullptr && f->mac >= f->network) || s->len == 0) return -ERANGE;
+  bpfemu::native::ClonedPacket c;
+  c.ifindex = ifindex;
+  c.flags = flags;
+  const auto* data = reinterpret_cast<const uint8_t*>(uintptr_t{s->data});
+  c.packet.assign(data, data + s->len);
+  HelperEnv& e = HelperEnv::Get();
+  bpfemu::LocalMutexLock l(&e.mu);
+  e.clones.push_back(std::move(c));
+  return 0;
+}
+
+// bpf_check_mtu (net/core/filter.c bpf_skb_check_mtu / bpf_xdp_check_mtu):
+// whether the packet, or *mtu_len as an L3 length when non-zero, plus
+// len_diff, fits the device's MTU plus its link-layer header; the device is
+// the run's (ifindex 0) or `ifindex` (-ENODEV if none). *mtu_len becomes
+// the device's MTU. The skb flavour takes BPF_MTU_CHK_SEGS, which asks for
+// a GSO packet's segments to be checked instead and needs a transport
+// header (-EINVAL without one, as a test run's skb has); XDP takes no flag.
+long bpfemu_check_mtu(void* ctx, __u32 ifindex, __u32* mtu_len, __s32 len_diff,
+                      __u64 flags, int xdp) {
+  if (xdp < 0) xdp = bpfemu::native::xdp_hard_start != 0;
+  if (xdp ? flags != 0 : (flags & ~uint64_t{BPF_MTU_CHK_SEGS}) != 0) {
+    return -EINVAL;
+  }
+  const bool segs = (flags & BPF_MTU_CHK_SEGS) != 0;
+  if (segs && (len_diff != 0 || *mtu_len != 0)) return -EINVAL;
+  uint32_t run_dev = bpfemu::native::xdp_ingress_ifindex;
+  uint32_t len = 0;
+  const struct __sk_buff* s = nullptr;
+  if (xdp) {
+    const auto* x = static_cast<const struct xdp_md*>(ctx);
+    len = static_cast<uint32_t>(x->data_end - x->data);
+  } else {
+    s = static_cast<const struct __sk_buff*>(ctx);
+    run_dev = s->ifindex != 0 ? s->ifindex : bpfemu::kLoopbackIfindex;
+    len = s->len;
+  }
+  const std::optional<bpfemu::Netdev> dev =
+      bpfemu::NetdevByIndex(ifindex != 0 ? ifindex : run_dev);
+  if (!dev) return -ENODEV;
+  // The kernel's lengths are ints: an *mtu_len near 2^32 or a large
+  // len_diff wraps around, as it does there.
+  const uint32_t mtu = dev->mtu;
+  if (*mtu_len != 0) len = *mtu_len + dev->hard_header_len;
+  const auto wrapped =
+      static_cast<int32_t>(len + static_cast<uint32_t>(len_diff));
+  long ret = BPF_MTU_CHK_RET_SUCCESS;
+  if (wrapped > static_cast<int32_t>(mtu + dev->hard_header_len)) {
+    ret = BPF_MTU_CHK_RET_FRAG_NEEDED;
+    if (!xdp && s->gso_size != 0) {
+      ret = BPF_MTU_CHK_RET_SUCCESS;
+      if (segs) {
+        const bpfemu::native::SkbFrame* f = bpfemu::native::skb_frame;
+        if (f == nullptr || f->transport == 0) return -EINVAL;
+        // skb_gso_validate_network_len(): one segment's L3 length, the
+        // headers up to the transport header plus gso_size (no GSO type,
+        // so no transport header length is added).
+        const uint64_t seg = f->transport - f->network + s->gso_size;
+        if (seg > mtu) ret = BPF_MTU_CHK_RET_SEGS_TOOBIG;
+      }
+    }
+  }
+  *mtu_len = mtu;
+  return ret;
 }
 
 // bpf_loop(): BPF_MAX_LOOPS = 8M iterations; returns the iterations run,

@@ -78,7 +78,15 @@ class RunSocket {
 //     INT_MAX for XDP (bpf_xdp_redirect) or the flags for tc, and the
 //     ifindex; device_missing when no emulated device has it (the kernel's
 //     xdp_do_redirect / skb_do_redirect would then fail with EINVAL /
-//     drop the packet).
+//     drop the packet);
+//   * bpf_redirect_peer / bpf_redirect_neigh (tc): as bpf_redirect, with
+//     the kernel's internal flags in `flags` (kRedirectPeer, kRedirectNeigh,
+//     and kRedirectNexthop when the program passed a next hop, whose
+//     struct bpf_redir_neigh is in nh_family / nh_addr).
+// net/core/filter.c's internal bpf_redirect_info flags.
+inline constexpr uint64_t kRedirectNeigh = 1ull << 16;
+inline constexpr uint64_t kRedirectPeer = 1ull << 17;
+inline constexpr uint64_t kRedirectNexthop = 1ull << 18;
 struct Redirect {
   bool taken = false;
   uint64_t cookie = 0;
@@ -91,9 +99,25 @@ struct Redirect {
   uint32_t prog_id = 0;
   std::vector<uint32_t> broadcast;
   bool device_missing = false;
+  uint32_t nh_family = 0;
+  uint8_t nh_addr[16] = {};
 };
 Redirect LastRedirect();
 void ClearRedirect();
+
+// The copies bpf_clone_redirect sent (net/core/filter.c bpf_clone_redirect:
+// the clone leaves at once, to the device's transmit path or, with
+// BPF_F_INGRESS, its receive path), oldest first: the device, the flags and
+// the packet from its link-layer header as it was when copied. Emulated
+// devices transmit nothing; the record is what a test inspects.
+// ResetHelpers() does not clear it.
+struct ClonedPacket {
+  uint32_t ifindex = 0;
+  uint64_t flags = 0;
+  std::vector<uint8_t> packet;
+};
+std::vector<ClonedPacket> ClonedPackets();
+void ClearClonedPackets();
 
 // bpf_printk / bpf_trace_printk lines so far (trailing newline removed).
 std::vector<std::string> PrintkLines();

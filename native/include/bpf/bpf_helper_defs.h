@@ -237,6 +237,28 @@ static inline long bpf_redirect_map(void *map, __u64 key, __u64 flags) {
 static inline long bpf_redirect(__u32 ifindex, __u64 flags) {
   return bpfemu_redirect(ifindex, flags, -1);
 }
+/* tc's redirects to a device's peer and through the neighbour subsystem:
+ * TC_ACT_REDIRECT, recorded like bpf_redirect. */
+static inline long bpf_redirect_peer(__u32 ifindex, __u64 flags) {
+  return bpfemu_redirect_peer(ifindex, flags);
+}
+struct bpf_redir_neigh;
+static inline long bpf_redirect_neigh(__u32 ifindex,
+                                      struct bpf_redir_neigh *params, int plen,
+                                      __u64 flags) {
+  return bpfemu_redirect_neigh(ifindex, params, plen, flags);
+}
+/* A copy of the packet sent to a device now (bpfemu::native::ClonedPackets
+ * records it). */
+static inline long bpf_clone_redirect(struct __sk_buff *skb, __u32 ifindex,
+                                      __u64 flags) {
+  return bpfemu_clone_redirect(skb, ifindex, flags);
+}
+/* The skb or XDP flavour, by the run in progress on this thread. */
+static inline long bpf_check_mtu(void *ctx, __u32 ifindex, __u32 *mtu_len,
+                                 __s32 len_diff, __u64 flags) {
+  return bpfemu_check_mtu(ctx, ifindex, mtu_len, len_diff, flags, -1);
+}
 static inline long bpf_loop(__u32 nr_loops, void *callback_fn,
                             void *callback_ctx, __u64 flags) {
   return bpfemu_loop(nr_loops, callback_fn, callback_ctx, flags);

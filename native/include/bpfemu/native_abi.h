@@ -165,6 +165,13 @@ long bpfemu_redirect_map(void *map, __u64 key, __u64 flags);
 /* xdp: 1 for the XDP flavour, 0 for tc, -1: XDP while an XDP test run is
  * in progress on this thread. */
 long bpfemu_redirect(__u32 ifindex, __u64 flags, int xdp);
+long bpfemu_redirect_peer(__u32 ifindex, __u64 flags);
+long bpfemu_redirect_neigh(__u32 ifindex, const void *params, int plen,
+                           __u64 flags);
+long bpfemu_clone_redirect(void *skb, __u32 ifindex, __u64 flags);
+/* xdp as for bpfemu_redirect. */
+long bpfemu_check_mtu(void *ctx, __u32 ifindex, __u32 *mtu_len, __s32 len_diff,
+                      __u64 flags, int xdp);
 long bpfemu_loop(__u32 nr_loops, void *callback_fn, void *callback_ctx,
                  __u64 flags);
 long bpfemu_for_each_map_elem(void *map, void *callback_fn, void *callback_ctx,
