@@ -1360,10 +1360,12 @@ struct ParsedBtf {
   }
 };
 
-// btf_parse_fields() for the one field bpfemu models: the offset of a
-// struct bpf_spin_lock member of a struct value, or -1; -EINVAL for two.
-int SpinLockOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
-  *off = -1;
+// Calls f(member type, bit offset) for each member of a struct value whose
+// type is a struct named `name` (btf_get_field_type's match by name); the
+// first non-zero answer of f is returned.
+template <typename F>
+int ForEachFieldNamed(const Verifier& v, const btf_type* value_type,
+                      const char* name, F f) {
   if (value_type == &kVoid || Kind(value_type) != BTF_KIND_STRUCT) return 0;
   const auto* members = reinterpret_cast<const btf_member*>(value_type + 1);
   for (uint16_t i = 0; i < Vlen(value_type); ++i) {
@@ -1371,15 +1373,25 @@ int SpinLockOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
     std::memcpy(&m, members + i, sizeof(m));
     const btf_type* mt = v.TypeById(m.type);
     if (mt == nullptr || mt == &kVoid || Kind(mt) != BTF_KIND_STRUCT) continue;
-    const char* name = v.Name(mt->name_off);
-    if (name == nullptr || std::strcmp(name, "bpf_spin_lock") != 0) continue;
-    if (*off >= 0) return -EINVAL;
+    const char* n = v.Name(mt->name_off);
+    if (n == nullptr || std::strcmp(n, name) != 0) continue;
     const uint32_t bits =
         Kflag(value_type) ? BTF_MEMBER_BIT_OFFSET(m.offset) : m.offset;
-    if (bits % 32 != 0) return -EINVAL;
-    *off = static_cast<int32_t>(bits / 8);
+    if (int err = f(mt, bits); err != 0) return err;
   }
   return 0;
+}
+
+// btf_parse_fields() for struct bpf_spin_lock: the offset of a member of a
+// struct value, or -1; -EINVAL for two.
+int SpinLockOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
+  *off = -1;
+  return ForEachFieldNamed(v, value_type, "bpf_spin_lock",
+                           [&](const btf_type*, uint32_t bits) {
+                             if (*off >= 0 || bits % 32 != 0) return -EINVAL;
+                             *off = static_cast<int32_t>(bits / 8);
+                             return 0;
+                           });
 }
 
 // btf_parse_fields() for struct bpf_timer (kernel/bpf/btf.c
@@ -1390,24 +1402,16 @@ int SpinLockOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
 // 8-aligned is no field.
 int TimerOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
   *off = -1;
-  if (value_type == &kVoid || Kind(value_type) != BTF_KIND_STRUCT) return 0;
-  const auto* members = reinterpret_cast<const btf_member*>(value_type + 1);
   bool seen = false;
-  for (uint16_t i = 0; i < Vlen(value_type); ++i) {
-    btf_member m;
-    std::memcpy(&m, members + i, sizeof(m));
-    const btf_type* mt = v.TypeById(m.type);
-    if (mt == nullptr || mt == &kVoid || Kind(mt) != BTF_KIND_STRUCT) continue;
-    const char* name = v.Name(mt->name_off);
-    if (name == nullptr || std::strcmp(name, "bpf_timer") != 0) continue;
-    if (seen) return -E2BIG;
-    seen = true;
-    const uint32_t bits =
-        Kflag(value_type) ? BTF_MEMBER_BIT_OFFSET(m.offset) : m.offset;
-    if (bits % 64 != 0 || mt->size != 16) continue;
-    *off = static_cast<int32_t>(bits / 8);
-  }
-  return 0;
+  return ForEachFieldNamed(v, value_type, "bpf_timer",
+                           [&](const btf_type* mt, uint32_t bits) {
+                             if (seen) return -E2BIG;
+                             seen = true;
+                             if (bits % 64 == 0 && mt->size == 16) {
+                               *off = static_cast<int32_t>(bits / 8);
+                             }
+                             return 0;
+                           });
 }
 
 // map_check_btf()'s rules for a struct bpf_timer field (kernel/bpf/syscall.c):
