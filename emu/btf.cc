@@ -1360,10 +1360,12 @@ struct ParsedBtf {
   }
 };
 
-// btf_parse_fields() for the one field bpfemu models: the offset of a
-// struct bpf_spin_lock member of a struct value, or -1; -EINVAL for two.
-int SpinLockOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
-  *off = -1;
+// Calls f(member type, bit offset) for each member of a struct value whose
+// type is a struct named `name` (btf_get_field_type's match by name); the
+// first non-zero answer of f is returned.
+template <typename F>
+int ForEachFieldNamed(const Verifier& v, const btf_type* value_type,
+                      const char* name, F f) {
   if (value_type == &kVoid || Kind(value_type) != BTF_KIND_STRUCT) return 0;
   const auto* members = reinterpret_cast<const btf_member*>(value_type + 1);
   for (uint16_t i = 0; i < Vlen(value_type); ++i) {
@@ -1371,13 +1373,57 @@ int SpinLockOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
     std::memcpy(&m, members + i, sizeof(m));
     const btf_type* mt = v.TypeById(m.type);
     if (mt == nullptr || mt == &kVoid || Kind(mt) != BTF_KIND_STRUCT) continue;
-    const char* name = v.Name(mt->name_off);
-    if (name == nullptr || std::strcmp(name, "bpf_spin_lock") != 0) continue;
-    if (*off >= 0) return -EINVAL;
+    const char* n = v.Name(mt->name_off);
+    if (n == nullptr || std::strcmp(n, name) != 0) continue;
     const uint32_t bits =
         Kflag(value_type) ? BTF_MEMBER_BIT_OFFSET(m.offset) : m.offset;
-    if (bits % 32 != 0) return -EINVAL;
-    *off = static_cast<int32_t>(bits / 8);
+    if (int err = f(mt, bits); err != 0) return err;
+  }
+  return 0;
+}
+
+// btf_parse_fields() for struct bpf_spin_lock: the offset of a member of a
+// struct value, or -1; -EINVAL for two.
+int SpinLockOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
+  *off = -1;
+  return ForEachFieldNamed(v, value_type, "bpf_spin_lock",
+                           [&](const btf_type*, uint32_t bits) {
+                             if (*off >= 0 || bits % 32 != 0) return -EINVAL;
+                             *off = static_cast<int32_t>(bits / 8);
+                             return 0;
+                           });
+}
+
+// btf_parse_fields() for struct bpf_timer (kernel/bpf/btf.c
+// btf_get_field_type, btf_find_field_one): the offset of a bpf_timer member
+// of a struct value, or -1. A second one is -E2BIG (the seen mask), which
+// map_check_btf takes as no record at all: the map is created with no
+// special field (a spin lock included); one that is not 16 bytes or not
+// 8-aligned is no field.
+int TimerOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
+  *off = -1;
+  bool seen = false;
+  return ForEachFieldNamed(v, value_type, "bpf_timer",
+                           [&](const btf_type* mt, uint32_t bits) {
+                             if (seen) return -E2BIG;
+                             seen = true;
+                             if (bits % 64 == 0 && mt->size == 16) {
+                               *off = static_cast<int32_t>(bits / 8);
+                             }
+                             return 0;
+                           });
+}
+
+// map_check_btf()'s rules for a struct bpf_timer field (kernel/bpf/syscall.c):
+// no BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG, and only ARRAY, HASH and
+// LRU_HASH values may hold one (the per-CPU types may not).
+int CheckTimerField(const MapAttr& attr, int32_t timer_off) {
+  if (timer_off < 0) return 0;
+  if (attr.map_flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) return -EACCES;
+  if (attr.map_type != BPF_MAP_TYPE_HASH &&
+      attr.map_type != BPF_MAP_TYPE_LRU_HASH &&
+      attr.map_type != BPF_MAP_TYPE_ARRAY) {
+    return -EOPNOTSUPP;
   }
   return 0;
 }
@@ -1393,8 +1439,9 @@ int32_t BtfValueSpinLockOff(const MapAttr& attr) {
   uint32_t vid = attr.btf_value_type_id, vsize = 0;
   const btf_type* value_type = p.v->TypeIdSize(&vid, &vsize);
   if (value_type == nullptr || vsize != attr.value_size) return -1;
-  int32_t off;
+  int32_t off, timer_off;
   if (SpinLockOff(*p.v, value_type, &off) != 0) return -1;
+  if (TimerOff(*p.v, value_type, &timer_off) != 0) return -1;
   return off;
 }
 
@@ -1476,7 +1523,10 @@ int MapCheckBtf(const MapAttr& attr, uint32_t* btf_id,
     if (value_type == nullptr || vsize != attr.value_size) return -EINVAL;
     int32_t lock_off;
     if (int err = SpinLockOff(v, value_type, &lock_off); err != 0) return err;
+    int32_t timer_off;
+    if (TimerOff(v, value_type, &timer_off) != 0) lock_off = timer_off = -1;
     if (int err = check_fields(lock_off); err != 0) return err;
+    if (int err = CheckTimerField(attr, timer_off); err != 0) return err;
     const bool key_void = key_type == &kVoid;
     switch (op) {
       case kNoBtf:

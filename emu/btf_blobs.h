@@ -124,8 +124,13 @@ inline std::vector<uint8_t> OneInt() {
 }
 
 // For map creation: u32 (1), u64 (2), struct pair { u32 a, b; } (3), a
-// u32 var (4) in a .bss DATASEC (5), struct bpf_spin_lock (6), and
-// struct locked { struct bpf_spin_lock lock; u64 v; } (7).
+// u32 var (4) in a .bss DATASEC (5), struct bpf_spin_lock (6),
+// struct locked { struct bpf_spin_lock lock; u64 v; } (7), struct bpf_timer
+// (8), struct timed { struct bpf_timer t; u64 v; } (9), struct two_timers
+// { struct bpf_timer a, b; } (10), and struct lock_timer { struct
+// bpf_spin_lock lock; u32 pad; struct bpf_timer t; } (11), struct
+// lock_two_timers { struct bpf_spin_lock lock; u32 pad; struct bpf_timer a,
+// b; } (12).
 inline std::vector<uint8_t> MapBtf() {
   Blob b;
   const uint32_t u32 = b.Int("unsigned int", 4, 32);
@@ -139,6 +144,17 @@ inline std::vector<uint8_t> MapBtf() {
   b.Word(4);
   const uint32_t lock = b.Struct("bpf_spin_lock", 4, {{"val", u32, 0}});
   b.Struct("locked", 16, {{"lock", lock, 0}, {"v", u64, 64}});
+  const uint32_t timer =
+      b.Struct("bpf_timer", 16, {{"a", u64, 0}, {"b", u64, 64}});
+  b.Struct("timed", 24, {{"t", timer, 0}, {"v", u64, 128}});
+  b.Struct("two_timers", 32, {{"a", timer, 0}, {"b", timer, 128}});
+  b.Struct("lock_timer", 24,
+           {{"lock", lock, 0}, {"pad", u32, 32}, {"t", timer, 64}});
+  b.Struct("lock_two_timers", 40,
+           {{"lock", lock, 0},
+            {"pad", u32, 32},
+            {"a", timer, 64},
+            {"b", timer, 192}});
   return b.Build();
 }
 

@@ -304,6 +304,44 @@ TEST(MapBtfTest, MapCheckBtfRules) {
   a.map_flags = 0;
   a.map_type = BPF_MAP_TYPE_LRU_HASH;
   EXPECT_EQ(MapCreate(a), -EOPNOTSUPP);
+  // A struct bpf_timer field (map_check_btf): ARRAY, HASH and LRU_HASH only,
+  // not with *_PROG flags, and one per value.
+  a.value_size = 24;
+  a.btf_value_type_id = 9;
+  for (uint32_t t :
+       {BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH}) {
+    a.map_type = t;
+    const int tm = MapCreate(a);
+    EXPECT_GE(tm, 0) << t;
+    if (tm >= 0) EXPECT_EQ(CloseFd(tm), 0);
+  }
+  for (uint32_t t : {BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH,
+                     BPF_MAP_TYPE_LRU_PERCPU_HASH}) {
+    a.map_type = t;
+    EXPECT_EQ(MapCreate(a), -EOPNOTSUPP) << t;
+  }
+  a.map_type = BPF_MAP_TYPE_ARRAY;
+  a.map_flags = BPF_F_WRONLY_PROG;
+  EXPECT_EQ(MapCreate(a), -EACCES);
+  a.map_flags = 0;
+  a.value_size = 32;
+  a.btf_value_type_id = 10;  // two timers: no record, no special field
+  a.map_type = BPF_MAP_TYPE_PERCPU_ARRAY;
+  int tm = MapCreate(a);
+  EXPECT_GE(tm, 0);
+  if (tm >= 0) EXPECT_EQ(CloseFd(tm), 0);
+  a.value_size = 40;
+  a.btf_value_type_id = 12;  // and a lock, which is no field either
+  a.map_type = BPF_MAP_TYPE_LRU_HASH;
+  tm = MapCreate(a);
+  EXPECT_GE(tm, 0);
+  if (tm >= 0) EXPECT_EQ(CloseFd(tm), 0);
+  a.value_size = 24;
+  a.btf_value_type_id = 11;  // a lock and a timer: LRU refuses the lock
+  a.map_type = BPF_MAP_TYPE_LRU_HASH;
+  EXPECT_EQ(MapCreate(a), -EOPNOTSUPP);
+  a.btf_value_type_id = 7;
+  a.value_size = 16;
   // The map holds the BTF: its id stays reachable after the fd's close.
   a.map_type = BPF_MAP_TYPE_HASH;
   const int held = MapCreate(a);
