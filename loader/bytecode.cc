@@ -854,6 +854,7 @@ uint64_t RingbufCommitDynptr(Vm& vm, uint64_t ptr, uint64_t flags, uint64_t,
   } else {
     bpfemu_ringbuf_submit_dynptr(d, flags);
   }
+  vm.RemoveRegion(ptr);  // released: the verifier refuses any later use
   return 0;
 }
 
