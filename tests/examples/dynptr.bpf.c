@@ -9,9 +9,13 @@
 // and reads it, submits or discards it (`cmd.commit`) and records the
 // ring's AVAIL_DATA; last an empty local dynptr, read at `cmd.off`. Every
 // return value lands in `out.ret` (a null dynptr after a failure answers
-// -EINVAL to each later call).
+// -EINVAL to each later call). `dynptr_kfuncs` (tc) makes a local dynptr
+// over the packet's first 32 bytes and asks the kfuncs of
+// kernel/bpf/helpers.c about it and about a clone adjusted to
+// [cmd.off, cmd.off + cmd.len), its answers in `kres`.
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
+#include <stdbool.h>
 
 #include <bpf/bpf_helpers.h>
 
@@ -44,6 +48,20 @@ struct {
   __type(key, __u32);
   __type(value, struct out);
 } out SEC(".maps");
+
+struct kres {
+  __s64 ret[9];
+  __u8 is[4];  // the bool kfuncs' answers: only R0's low byte is defined
+  __u8 got[4];
+  __u8 buf[32];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct kres);
+} kres SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -81,6 +99,38 @@ int dynptr_tc(struct __sk_buff *skb) {
   o->ret[11] = bpf_dynptr_from_mem(o->got, 0, c->flags, &d);
   o->ret[12] = bpf_dynptr_read(o->rb_got, 0, &d, c->off, 0);
   return TC_ACT_OK + (int)(o->ret[1] & 0xf);
+}
+
+extern int bpf_dynptr_adjust(const struct bpf_dynptr *p, __u32 start,
+                             __u32 end) __ksym;
+extern bool bpf_dynptr_is_null(const struct bpf_dynptr *p) __ksym;
+extern bool bpf_dynptr_is_rdonly(const struct bpf_dynptr *p) __ksym;
+extern __u32 bpf_dynptr_size(const struct bpf_dynptr *p) __ksym;
+extern int bpf_dynptr_clone(const struct bpf_dynptr *p,
+                            struct bpf_dynptr *clone__uninit) __ksym;
+
+SEC("tc")
+int dynptr_kfuncs(struct __sk_buff *skb) {
+  __u32 zero = 0;
+  struct cmd *c = bpf_map_lookup_elem(&cmd, &zero);
+  struct kres *o = bpf_map_lookup_elem(&kres, &zero);
+  if (!c || !o) return TC_ACT_SHOT;
+  struct bpf_dynptr d, e;
+  // The verifier takes only a map value as bpf_dynptr_from_mem's memory.
+  bpf_skb_load_bytes(skb, 0, o->buf, sizeof(o->buf));
+  o->ret[0] = bpf_dynptr_from_mem(o->buf, sizeof(o->buf), c->flags, &d);
+  o->is[0] = bpf_dynptr_is_null(&d);
+  o->is[1] = bpf_dynptr_is_rdonly(&d);
+  o->ret[1] = bpf_dynptr_size(&d);
+  o->ret[2] = bpf_dynptr_clone(&d, &e);
+  o->ret[3] = bpf_dynptr_adjust(&e, c->off, c->off + c->len);
+  o->ret[4] = bpf_dynptr_size(&e);
+  o->ret[5] = bpf_dynptr_read(o->got, 4, &e, 0, 0);
+  o->ret[6] = bpf_dynptr_size(&d);
+  o->ret[7] = bpf_dynptr_adjust(&d, c->len, c->off);
+  o->is[2] = bpf_dynptr_is_null(&e);
+  o->ret[8] = bpf_dynptr_size(&d);
+  return TC_ACT_OK;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -4,7 +4,8 @@
 // the unprivileged check against the kernel's recorded answers
 // (dynptr_test.cc), and the record's format: one line per case and packet,
 // tab-separated: the name, the test run's error, the return value, the
-// whole `out` value in hex and the packet after the run (data_out) in hex.
+// whole `out` value in hex and the packet after the run (data_out) in hex
+// (dynptr_tc), then the error, return value and `kres` of dynptr_kfuncs.
 
 #ifndef BPFEMU_TESTS_EXAMPLES_DYNPTR_CASES_H_
 #define BPFEMU_TESTS_EXAMPLES_DYNPTR_CASES_H_
@@ -40,6 +41,13 @@ struct Out {
   uint8_t buf[32];
   uint8_t got[16];
   uint8_t rb_got[8];
+};
+
+struct Kres {
+  int64_t ret[9];
+  uint8_t is[4];
+  uint8_t got[4];
+  uint8_t buf[32];
 };
 
 struct Case {
@@ -95,10 +103,13 @@ inline std::vector<std::pair<std::string, Bytes>> Packets() {
 }
 
 inline std::string Format(const std::string& name, int err, uint32_t retval,
-                          const Out& out, const Bytes& data_out) {
+                          const Out& out, const Bytes& data_out, int kerr,
+                          uint32_t kretval, const Kres& kres) {
   return name + "\t" + std::to_string(err) + "\t" + std::to_string(retval) +
          "\t" + tunnel::Hex(&out, sizeof(out)) + "\t" +
-         tunnel::Hex(data_out.data(), data_out.size());
+         tunnel::Hex(data_out.data(), data_out.size()) + "\t" +
+         std::to_string(kerr) + "\t" + std::to_string(kretval) + "\t" +
+         tunnel::Hex(&kres, sizeof(kres));
 }
 
 }  // namespace bpfemu::examples::dynptr

@@ -3,7 +3,8 @@
 // program) and on bpfemu, natively and as bytecode: bpf_dynptr_from_mem,
 // bpf_dynptr_read / _write / _data on the local dynptr, and
 // bpf_ringbuf_reserve_dynptr / _submit_dynptr / _discard_dynptr with the
-// cases of dynptr_cases.h on three packets: the same test run error,
+// kfuncs bpf_dynptr_adjust / _is_null / _is_rdonly / _size / _clone, with
+// the cases of dynptr_cases.h on three packets: the same test run error,
 // return value, data_out and every recorded return value and byte.
 
 #include <bpf/bpf.h>
@@ -42,8 +43,12 @@ TEST_P(DynptrCompareTest, SameAsTheKernel) {
   ASSERT_TRUE(obj.ok()) << obj.status();
   ASSERT_EQ((*obj)->Load(), 0);
   const native::Program* prog = (*obj)->FindProgram("dynptr_tc");
+  const native::Program* kfprog = (*obj)->FindProgram("dynptr_kfuncs");
   ASSERT_NE(prog, nullptr);
+  ASSERT_NE(kfprog, nullptr);
   const int kprog = kernel->ProgFd("dynptr_tc");
+  const int kkfprog = kernel->ProgFd("dynptr_kfuncs");
+  const int kkres = kernel->MapFd("kres"), nkres = (*obj)->MapFd("kres");
   const int kcmd = kernel->MapFd("cmd"), ncmd = (*obj)->MapFd("cmd");
   const int kout = kernel->MapFd("out"), nout = (*obj)->MapFd("out");
   int compared = 0;
@@ -82,7 +87,24 @@ TEST_P(DynptrCompareTest, SameAsTheKernel) {
         EXPECT_EQ(ko.ret[i], no.ret[i]) << "ret " << i;
       }
       EXPECT_EQ(tunnel::Hex(&ko, sizeof(ko)), tunnel::Hex(&no, sizeof(no)));
-      record += Format(name, kerr, opts.retval, ko, kdata) + "\n";
+      // The kfuncs.
+      LIBBPF_OPTS(bpf_test_run_opts, kopts);
+      kopts.data_in = packet.data();
+      kopts.data_size_in = static_cast<uint32_t>(packet.size());
+      const int kferr = bpf_prog_test_run_opts(kkfprog, &kopts);
+      const native::PacketResult nf = kfprog->RunSkb(packet);
+      EXPECT_EQ(kferr, nf.err);
+      EXPECT_EQ(kopts.retval, nf.retval);
+      Kres kr, nr;
+      ASSERT_EQ(bpf_map_lookup_elem(kkres, &zero, &kr), 0);
+      ASSERT_EQ(MapLookupElem(nkres, &zero, &nr), 0);
+      for (int i = 0; i < 9; ++i) {
+        EXPECT_EQ(kr.ret[i], nr.ret[i]) << "kfuncs ret " << i;
+      }
+      EXPECT_EQ(tunnel::Hex(&kr, sizeof(kr)), tunnel::Hex(&nr, sizeof(nr)));
+      record +=
+          Format(name, kerr, opts.retval, ko, kdata, kferr, kopts.retval, kr) +
+          "\n";
       ++compared;
     }
   }

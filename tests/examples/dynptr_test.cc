@@ -4,7 +4,8 @@
 // answers recorded on 6.18 (tests/examples/testdata/dynptr.expected,
 // written by dynptr_compare_test as root; the command is there): the test
 // run's error and return value, the whole `out` value (each call's return
-// value, the bytes read and written) and data_out.
+// value, the bytes read and written) and data_out, and the kfunc
+// program's answers (`kres`).
 
 #include <linux/bpf.h>
 
@@ -47,8 +48,11 @@ TEST_P(DynptrTest, SameAsTheRecordedKernel) {
   ASSERT_TRUE(obj.ok()) << obj.status();
   ASSERT_EQ((*obj)->Load(), 0);
   const native::Program* prog = (*obj)->FindProgram("dynptr_tc");
+  const native::Program* kfprog = (*obj)->FindProgram("dynptr_kfuncs");
   ASSERT_NE(prog, nullptr);
+  ASSERT_NE(kfprog, nullptr);
   const int ncmd = (*obj)->MapFd("cmd"), nout = (*obj)->MapFd("out");
+  const int nkres = (*obj)->MapFd("kres");
   int checked = 0;
   for (const auto& [pname, packet] : Packets()) {
     for (const Case& k : Cases()) {
@@ -63,7 +67,12 @@ TEST_P(DynptrTest, SameAsTheRecordedKernel) {
       ASSERT_EQ(MapUpdateElem(nout, &zero, &out, BPF_ANY), 0);
       const native::PacketResult n = prog->RunSkb(packet);
       ASSERT_EQ(MapLookupElem(nout, &zero, &out), 0);
-      EXPECT_EQ(Format(name, n.err, n.retval, out, n.data_out), it->second);
+      const native::PacketResult nf = kfprog->RunSkb(packet);
+      Kres kres = {};
+      ASSERT_EQ(MapLookupElem(nkres, &zero, &kres), 0);
+      EXPECT_EQ(Format(name, n.err, n.retval, out, n.data_out, nf.err,
+                       nf.retval, kres),
+                it->second);
       ++checked;
     }
   }
