@@ -39,6 +39,18 @@ struct IterNum {
 };
 static_assert(sizeof(IterNum) == 8);
 
+// include/linux/bpf.h struct bpf_dynptr_kern: the memory, the size word
+// (size in bits 0-23, type in 28-30, read-only bit 31) and the offset.
+struct DynptrKern {
+  void* data;
+  uint32_t size;
+  uint32_t offset;
+};
+constexpr uint64_t kDynptrKernSize = sizeof(DynptrKern);
+static_assert(kDynptrKernSize == 16);
+constexpr uint32_t kDynptrSizeMask = (1u << 24) - 1;
+constexpr uint32_t kDynptrRdonlyBit = 1u << 31;
+
 // The interpreter's side of each kfunc: its pointer arguments checked
 // against what the run may touch (the verifier checks them at load), then
 // the shared implementation.
@@ -110,6 +122,49 @@ uint64_t InterpArenaFreePages(interp::Vm& vm, uint64_t r1, uint64_t r2,
   return 0;
 }
 
+// The dynptr kfuncs (kernel/bpf/helpers.c): the dynptr arguments must be
+// ones a helper initialized (the verifier's is_dynptr_reg_valid_init).
+void NeedDynptr(interp::Vm& vm, uint64_t p, const char* name) {
+  if (!vm.HasRegion(p, kDynptrRegionTag)) {
+    vm.Fault("%s: R1 is not an initialized dynptr", name);
+  }
+}
+uint64_t InterpDynptrAdjust(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                            uint64_t r3, uint64_t, uint64_t) {
+  NeedDynptr(vm, r1, "bpf_dynptr_adjust");
+  const int ret =
+      DynptrAdjust(reinterpret_cast<void*>(r1), static_cast<uint32_t>(r2),
+                   static_cast<uint32_t>(r3));
+  return static_cast<uint64_t>(static_cast<int64_t>(ret));
+}
+uint64_t InterpDynptrIsNull(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                            uint64_t, uint64_t) {
+  NeedDynptr(vm, r1, "bpf_dynptr_is_null");
+  return DynptrIsNull(reinterpret_cast<void*>(r1)) ? 1 : 0;
+}
+uint64_t InterpDynptrIsRdonly(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                              uint64_t, uint64_t) {
+  NeedDynptr(vm, r1, "bpf_dynptr_is_rdonly");
+  return DynptrIsRdonly(reinterpret_cast<void*>(r1)) ? 1 : 0;
+}
+uint64_t InterpDynptrSize(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                          uint64_t, uint64_t) {
+  NeedDynptr(vm, r1, "bpf_dynptr_size");
+  return DynptrSize(reinterpret_cast<void*>(r1));  // a u32: zero-extended
+}
+uint64_t InterpDynptrClone(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t,
+                           uint64_t, uint64_t) {
+  NeedDynptr(vm, r1, "bpf_dynptr_clone");
+  if (!vm.Writable(r2, kDynptrKernSize)) {
+    vm.Fault("bpf_dynptr_clone: R2 is not a writable 16-byte dynptr");
+  }
+  vm.RemoveRegion(r2);
+  vm.AddRegion(r2, 0, false, kDynptrRegionTag);
+  const int ret =
+      DynptrClone(reinterpret_cast<void*>(r1), reinterpret_cast<void*>(r2));
+  return static_cast<uint64_t>(static_cast<int64_t>(ret));
+}
+
 constexpr uint32_t kCommon = HookBit(KfuncHook::kCommon);
 
 // The table. Kept sorted by nothing in particular: FindKfunc scans it (a
@@ -126,6 +181,15 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_12},
     {"bpf_rcu_read_lock", InterpNop, kCommon, 0, KernelVersion::k6_12},
     {"bpf_rcu_read_unlock", InterpNop, kCommon, 0, KernelVersion::k6_12},
+    // The dynptr kfuncs of common_btf_ids, flags 0 (6.12 source; they came
+    // with 6.5): of the modelled versions, 6.12.
+    {"bpf_dynptr_adjust", InterpDynptrAdjust, kCommon, 0, KernelVersion::k6_12},
+    {"bpf_dynptr_is_null", InterpDynptrIsNull, kCommon, 0,
+     KernelVersion::k6_12},
+    {"bpf_dynptr_is_rdonly", InterpDynptrIsRdonly, kCommon, 0,
+     KernelVersion::k6_12},
+    {"bpf_dynptr_size", InterpDynptrSize, kCommon, 0, KernelVersion::k6_12},
+    {"bpf_dynptr_clone", InterpDynptrClone, kCommon, 0, KernelVersion::k6_12},
     // kernel/bpf/arena.c arena_kfuncs, registered for BPF_PROG_TYPE_UNSPEC
     // with KF_TRUSTED_ARGS | KF_SLEEPABLE (6.12 source; the type came with
     // 6.9): sleepable programs of any type.
@@ -323,6 +387,42 @@ int32_t* IterNumNext(void* it) {
 void IterNumDestroy(void* it) {
   const IterNum s = {0, 0};
   std::memcpy(it, &s, sizeof(s));
+}
+
+int DynptrAdjust(void* p, uint32_t start, uint32_t end) {
+  auto* d = static_cast<DynptrKern*>(p);
+  if (d->data == nullptr || start > end) return -EINVAL;
+  const uint32_t size = d->size & kDynptrSizeMask;
+  if (start > size || end > size) return -ERANGE;
+  d->offset += start;
+  d->size = (d->size & ~kDynptrSizeMask) | (end - start);
+  return 0;
+}
+
+bool DynptrIsNull(const void* p) {
+  return static_cast<const DynptrKern*>(p)->data == nullptr;
+}
+
+bool DynptrIsRdonly(const void* p) {
+  const auto* d = static_cast<const DynptrKern*>(p);
+  return d->data != nullptr && (d->size & kDynptrRdonlyBit) != 0;
+}
+
+uint32_t DynptrSize(const void* p) {
+  const auto* d = static_cast<const DynptrKern*>(p);
+  if (d->data == nullptr) return static_cast<uint32_t>(-EINVAL);
+  return d->size & kDynptrSizeMask;
+}
+
+int DynptrClone(const void* p, void* clone) {
+  const auto* d = static_cast<const DynptrKern*>(p);
+  auto* c = static_cast<DynptrKern*>(clone);
+  if (d->data == nullptr) {
+    *c = DynptrKern{};
+    return -EINVAL;
+  }
+  *c = *d;
+  return 0;
 }
 
 }  // namespace bpfemu

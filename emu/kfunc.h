@@ -143,6 +143,17 @@ int IterNumNew(void* it, int32_t start, int32_t end);
 int32_t* IterNumNext(void* it);
 void IterNumDestroy(void* it);
 
+// kernel/bpf/helpers.c bpf_dynptr_adjust / _is_null / _is_rdonly / _size /
+// _clone on struct bpf_dynptr_kern (16 bytes: data, the size word with the
+// type and read-only bits above bit 24, offset).
+int DynptrAdjust(void* p, uint32_t start, uint32_t end);
+bool DynptrIsNull(const void* p);
+bool DynptrIsRdonly(const void* p);
+uint32_t DynptrSize(const void* p);
+int DynptrClone(const void* p, void* clone);
+// The Vm region tag of an initialized dynptr (loader/bytecode.cc kDynptr).
+inline constexpr uint8_t kDynptrRegionTag = 2;
+
 }  // namespace bpfemu
 
 #endif  // BPFEMU_EMU_KFUNC_H_

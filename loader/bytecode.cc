@@ -820,6 +820,44 @@ uint64_t DynptrData(Vm& vm, uint64_t ptr, uint64_t offset, uint64_t len,
   return reinterpret_cast<uint64_t>(p);
 }
 
+// bpf_dynptr_from_mem / bpf_ringbuf_reserve_dynptr / _submit_dynptr /
+// _discard_dynptr (native/dynptr.cc): the dynptr's 16 stack bytes become a
+// dynptr the dynptr helpers accept (null ones too, as the verifier does).
+void NewDynptr(Vm& vm, uint64_t ptr) {
+  NeedWritable(vm, ptr, sizeof(bpfemu_dynptr), "dynptr");
+  vm.RemoveRegion(ptr);
+  vm.AddRegion(ptr, 0, false, kDynptr);
+}
+uint64_t DynptrFromMem(Vm& vm, uint64_t data, uint64_t size, uint64_t flags,
+                       uint64_t ptr, uint64_t) {
+  NeedWritable(vm, data, static_cast<uint32_t>(size), "data");
+  NewDynptr(vm, ptr);
+  return static_cast<uint64_t>(
+      bpfemu_dynptr_from_mem(Ptr(data), static_cast<uint32_t>(size), flags,
+                             static_cast<struct bpf_dynptr*>(Ptr(ptr))));
+}
+uint64_t RingbufReserveDynptr(Vm& vm, uint64_t map, uint64_t size,
+                              uint64_t flags, uint64_t ptr, uint64_t) {
+  MapArg(vm, map);
+  NewDynptr(vm, ptr);
+  return static_cast<uint64_t>(bpfemu_ringbuf_reserve_dynptr(
+      Ptr(map), static_cast<uint32_t>(size), flags,
+      static_cast<struct bpf_dynptr*>(Ptr(ptr))));
+}
+template <bool kDiscard>
+uint64_t RingbufCommitDynptr(Vm& vm, uint64_t ptr, uint64_t flags, uint64_t,
+                             uint64_t, uint64_t) {
+  DynptrArg(vm, ptr);
+  auto* d = static_cast<struct bpf_dynptr*>(Ptr(ptr));
+  if (kDiscard) {
+    bpfemu_ringbuf_discard_dynptr(d, flags);
+  } else {
+    bpfemu_ringbuf_submit_dynptr(d, flags);
+  }
+  vm.RemoveRegion(ptr);  // released: the verifier refuses any later use
+  return 0;
+}
+
 // Socket redirects: the *_map flavours take a u32 key by value, the *_hash
 // flavours a key pointer.
 template <int kMsg>
@@ -1073,6 +1111,12 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_dynptr_read, DynptrRead, false, O::kAny},
     {BPF_FUNC_dynptr_write, DynptrWrite, false, O::kAny},
     {BPF_FUNC_dynptr_data, DynptrData, false, O::kAny},
+    {BPF_FUNC_dynptr_from_mem, DynptrFromMem, false, O::kAny},
+    {BPF_FUNC_ringbuf_reserve_dynptr, RingbufReserveDynptr, false, O::kAny},
+    {BPF_FUNC_ringbuf_submit_dynptr, RingbufCommitDynptr<false>, false,
+     O::kAny},
+    {BPF_FUNC_ringbuf_discard_dynptr, RingbufCommitDynptr<true>, false,
+     O::kAny},
     {BPF_FUNC_user_ringbuf_drain, UserRingbufDrain, false, O::kAny},
     {BPF_FUNC_map_lookup_percpu_elem, MapLookupPercpu, false, O::kAny},
     {BPF_FUNC_get_stackid, GetStackId, true, O::kTracing},

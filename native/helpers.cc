@@ -2305,4 +2305,21 @@ void bpf_iter_num_destroy(struct bpf_iter_num* it) {
 void bpf_rcu_read_lock(void) {}
 void bpf_rcu_read_unlock(void) {}
 
+// kernel/bpf/helpers.c's dynptr accessors (emu/kfunc.h).
+int bpf_dynptr_adjust(const struct bpf_dynptr* p, __u32 start, __u32 end) {
+  return bpfemu::DynptrAdjust(const_cast<struct bpf_dynptr*>(p), start, end);
+}
+bool bpf_dynptr_is_null(const struct bpf_dynptr* p) {
+  return bpfemu::DynptrIsNull(p);
+}
+bool bpf_dynptr_is_rdonly(const struct bpf_dynptr* p) {
+  return bpfemu::DynptrIsRdonly(p);
+}
+__u32 bpf_dynptr_size(const struct bpf_dynptr* p) {
+  return bpfemu::DynptrSize(p);
+}
+int bpf_dynptr_clone(const struct bpf_dynptr* p, struct bpf_dynptr* clone) {
+  return bpfemu::DynptrClone(p, clone);
+}
+
 }  // extern "C"

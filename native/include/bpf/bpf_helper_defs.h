@@ -291,6 +291,23 @@ static inline void *bpf_dynptr_data(const struct bpf_dynptr *ptr, __u32 offset,
                                     __u32 len) {
   return bpfemu_dynptr_data(ptr, offset, len);
 }
+static inline long bpf_dynptr_from_mem(void *data, __u32 size, __u64 flags,
+                                       struct bpf_dynptr *ptr) {
+  return bpfemu_dynptr_from_mem(data, size, flags, ptr);
+}
+static inline long bpf_ringbuf_reserve_dynptr(void *ringbuf, __u32 size,
+                                              __u64 flags,
+                                              struct bpf_dynptr *ptr) {
+  return bpfemu_ringbuf_reserve_dynptr(ringbuf, size, flags, ptr);
+}
+static inline void bpf_ringbuf_submit_dynptr(struct bpf_dynptr *ptr,
+                                             __u64 flags) {
+  bpfemu_ringbuf_submit_dynptr(ptr, flags);
+}
+static inline void bpf_ringbuf_discard_dynptr(struct bpf_dynptr *ptr,
+                                              __u64 flags) {
+  bpfemu_ringbuf_discard_dynptr(ptr, flags);
+}
 /* Packet rewriting: XDP head / tail / metadata moves, checksums, skb
  * stores (net/core/filter.c). */
 struct xdp_md;

@@ -183,6 +183,12 @@ long bpfemu_dynptr_read(void *dst, __u32 len, const struct bpf_dynptr *src,
 long bpfemu_dynptr_write(const struct bpf_dynptr *dst, __u32 offset, void *src,
                          __u32 len, __u64 flags);
 void *bpfemu_dynptr_data(const struct bpf_dynptr *ptr, __u32 offset, __u32 len);
+long bpfemu_dynptr_from_mem(void *data, __u32 size, __u64 flags,
+                            struct bpf_dynptr *ptr);
+long bpfemu_ringbuf_reserve_dynptr(void *ringbuf, __u32 size, __u64 flags,
+                                   struct bpf_dynptr *ptr);
+void bpfemu_ringbuf_submit_dynptr(struct bpf_dynptr *ptr, __u64 flags);
+void bpfemu_ringbuf_discard_dynptr(struct bpf_dynptr *ptr, __u64 flags);
 /* Packet rewriting (net/core/filter.c). */
 long bpfemu_xdp_adjust_head(void *xdp_md, int offset);
 long bpfemu_xdp_adjust_tail(void *xdp_md, int offset);

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+// The dynptr constructors among the helpers (bpfemu/native_abi.h):
+// kernel/bpf/helpers.c bpf_dynptr_from_mem (a local dynptr over program
+// memory) and kernel/bpf/ringbuf.c bpf_ringbuf_reserve_dynptr /
+// bpf_ringbuf_submit_dynptr / bpf_ringbuf_discard_dynptr (a ring buffer
+// record held by a dynptr). The dynptr is the kernel's struct
+// bpf_dynptr_kern (native/bound_map.h); every failure leaves it null.
+
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "emu/ringbuf.h"
+#include "native/bound_map.h"
+#include "native/helpers.h"
+
+using bpfemu::native::internal::BoundMap;
+using bpfemu::native::internal::BoundOf;
+using bpfemu::native::internal::kDynptrSizeMask;
+using bpfemu::native::internal::kDynptrTypeLocal;
+
+namespace {
+
+// enum bpf_dynptr_type's BPF_DYNPTR_TYPE_RINGBUF, in the type bits.
+constexpr __u32 kDynptrTypeRingbuf = 2u << 28;
+
+bpfemu_dynptr* Kern(struct bpf_dynptr* p) {
+  return reinterpret_cast<bpfemu_dynptr*>(p);
+}
+
+// bpf_dynptr_set_null().
+void SetNull(struct bpf_dynptr* p) { *Kern(p) = bpfemu_dynptr{}; }
+
+// bpf_dynptr_check_size(): sizes above DYNPTR_MAX_SIZE do not fit.
+bool SizeFits(__u32 size) { return size <= kDynptrSizeMask; }
+
+// bpf_ringbuf_submit_dynptr / _discard_dynptr: nothing on a null dynptr,
+// else the record committed and the dynptr nulled.
+void CommitDynptr(struct bpf_dynptr* p, __u64 flags, bool discard) {
+  void* sample = Kern(p)->data;
+  if (sample == nullptr) return;
+  if (auto* ring = bpfemu::RingbufMap::FromSample(sample)) {
+    if (discard) {
+      ring->Discard(sample, flags);
+    } else {
+      ring->Submit(sample, flags);
+    }
+  }
+  SetNull(p);
+}
+
+}  // namespace
+
+extern "C" {
+
+long bpfemu_dynptr_from_mem(void* data, __u32 size, __u64 flags,
+                            struct bpf_dynptr* ptr) {
+  long err = 0;
+  if (!SizeFits(size)) {
+    err = -E2BIG;
+  } else if (flags != 0) {
+    err = -EINVAL;
+  }
+  if (err != 0) {
+    SetNull(ptr);
+    return err;
+  }
+  *Kern(ptr) = bpfemu_dynptr{data, size | kDynptrTypeLocal, 0};
+  return 0;
+}
+
+long bpfemu_ringbuf_reserve_dynptr(void* ringbuf, __u32 size, __u64 flags,
+                                   struct bpf_dynptr* ptr) {
+  BoundMap* b = ringbuf != nullptr ? BoundOf(ringbuf) : nullptr;
+  void* sample = nullptr;
+  const long err = b != nullptr && b->ring != nullptr
+                       ? b->ring->ReserveDynptr(size, flags, &sample)
+                       : -EINVAL;  // the verifier refuses other maps
+  if (err != 0) {
+    SetNull(ptr);
+    return err;
+  }
+  *Kern(ptr) = bpfemu_dynptr{sample, size | kDynptrTypeRingbuf, 0};
+  return 0;
+}
+
+void bpfemu_ringbuf_submit_dynptr(struct bpf_dynptr* ptr, __u64 flags) {
+  CommitDynptr(ptr, flags, /*discard=*/false);
+}
+
+void bpfemu_ringbuf_discard_dynptr(struct bpf_dynptr* ptr, __u64 flags) {
+  CommitDynptr(ptr, flags, /*discard=*/true);
+}
+
+}  // extern "C"

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/examples/dynptr.bpf.c on the kernel (BPF_PROG_TEST_RUN of a tc
+// program) and on bpfemu, natively and as bytecode: bpf_dynptr_from_mem,
+// bpf_dynptr_read / _write / _data on the local dynptr, and
+// bpf_ringbuf_reserve_dynptr / _submit_dynptr / _discard_dynptr with the
+// kfuncs bpf_dynptr_adjust / _is_null / _is_rdonly / _size / _clone, with
+// the cases of dynptr_cases.h on three packets: the same test run error,
+// return value, data_out and every recorded return value and byte.
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <sys/utsname.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "emu/syscall.h"
+#include "gtest/gtest.h"
+#include "loader/object.h"
+#include "native/helpers.h"
+#include "testing/kernel_object.h"
+#include "testing/kernel_test.h"
+#include "tests/examples/dynptr_cases.h"
+
+namespace bpfemu::examples {
+namespace {
+
+using namespace dynptr;  // NOLINT: the shared cases
+
+class DynptrCompareTest : public KernelTest<::testing::TestWithParam<bool>> {};
+
+TEST_P(DynptrCompareTest, SameAsTheKernel) {
+  const std::string path = "tests/examples/dynptr.bpf.o";
+  std::unique_ptr<KernelObject> kernel;
+  ASSERT_EQ(KernelObject::Load(path, &kernel), 0);
+  auto obj = GetParam() ? native::Object::OpenBytecode(path)
+                        : native::Object::Open("dynptr");
+  ASSERT_TRUE(obj.ok()) << obj.status();
+  ASSERT_EQ((*obj)->Load(), 0);
+  const native::Program* prog = (*obj)->FindProgram("dynptr_tc");
+  const native::Program* kfprog = (*obj)->FindProgram("dynptr_kfuncs");
+  ASSERT_NE(prog, nullptr);
+  ASSERT_NE(kfprog, nullptr);
+  const int kprog = kernel->ProgFd("dynptr_tc");
+  const int kkfprog = kernel->ProgFd("dynptr_kfuncs");
+  const int kkres = kernel->MapFd("kres"), nkres = (*obj)->MapFd("kres");
+  const int kcmd = kernel->MapFd("cmd"), ncmd = (*obj)->MapFd("cmd");
+  const int kout = kernel->MapFd("out"), nout = (*obj)->MapFd("out");
+  int compared = 0;
+  // Re-recording the kernel's answers for dynptr_test (as root, on the
+  // kernel they describe; one command line):
+  //   bazel test //tests/examples:dynptr_compare_test
+  //     --test_env=BPFEMU_RECORD_DYNPTR=$PWD/tests/examples/testdata/dynptr.expected
+  const char* record_path = std::getenv("BPFEMU_RECORD_DYNPTR");
+  std::string record;
+  for (const auto& [pname, packet] : Packets()) {
+    for (const Case& k : Cases()) {
+      const std::string name = pname + " " + k.name;
+      SCOPED_TRACE(name);
+      const uint32_t zero = 0;
+      ASSERT_EQ(bpf_map_update_elem(kcmd, &zero, &k.cmd, BPF_ANY), 0);
+      ASSERT_EQ(MapUpdateElem(ncmd, &zero, &k.cmd, BPF_ANY), 0);
+      Out blank = {};
+      ASSERT_EQ(bpf_map_update_elem(kout, &zero, &blank, BPF_ANY), 0);
+      ASSERT_EQ(MapUpdateElem(nout, &zero, &blank, BPF_ANY), 0);
+      Bytes kdata(packet.size() + 64);
+      LIBBPF_OPTS(bpf_test_run_opts, opts);
+      opts.data_in = packet.data();
+      opts.data_size_in = static_cast<uint32_t>(packet.size());
+      opts.data_out = kdata.data();
+      opts.data_size_out = static_cast<uint32_t>(kdata.size());
+      const int kerr = bpf_prog_test_run_opts(kprog, &opts);
+      kdata.resize(kerr == 0 ? opts.data_size_out : 0);
+      const native::PacketResult n = prog->RunSkb(packet);
+      EXPECT_EQ(kerr, n.err);
+      EXPECT_EQ(opts.retval, n.retval);
+      EXPECT_EQ(kdata, n.data_out);
+      Out ko, no;
+      ASSERT_EQ(bpf_map_lookup_elem(kout, &zero, &ko), 0);
+      ASSERT_EQ(MapLookupElem(nout, &zero, &no), 0);
+      for (int i = 0; i < 13; ++i) {
+        EXPECT_EQ(ko.ret[i], no.ret[i]) << "ret " << i;
+      }
+      EXPECT_EQ(tunnel::Hex(&ko, sizeof(ko)), tunnel::Hex(&no, sizeof(no)));
+      // The kfuncs.
+      LIBBPF_OPTS(bpf_test_run_opts, kopts);
+      kopts.data_in = packet.data();
+      kopts.data_size_in = static_cast<uint32_t>(packet.size());
+      const int kferr = bpf_prog_test_run_opts(kkfprog, &kopts);
+      const native::PacketResult nf = kfprog->RunSkb(packet);
+      EXPECT_EQ(kferr, nf.err);
+      EXPECT_EQ(kopts.retval, nf.retval);
+      Kres kr, nr;
+      ASSERT_EQ(bpf_map_lookup_elem(kkres, &zero, &kr), 0);
+      ASSERT_EQ(MapLookupElem(nkres, &zero, &nr), 0);
+      for (int i = 0; i < 9; ++i) {
+        EXPECT_EQ(kr.ret[i], nr.ret[i]) << "kfuncs ret " << i;
+      }
+      EXPECT_EQ(tunnel::Hex(&kr, sizeof(kr)), tunnel::Hex(&nr, sizeof(nr)));
+      record +=
+          Format(name, kerr, opts.retval, ko, kdata, kferr, kopts.retval, kr) +
+          "\n";
+      ++compared;
+    }
+  }
+  std::printf("dynptr: %d cases compared with the kernel\n", compared);
+  if (record_path != nullptr && !GetParam()) {
+    struct utsname u;
+    ASSERT_EQ(uname(&u), 0);
+    FILE* f = std::fopen(record_path, "w");
+    ASSERT_NE(f, nullptr) << record_path;
+    std::fprintf(f,
+                 "# The kernel's answers to tests/examples/dynptr_cases.h "
+                 "(recorded by dynptr_compare_test; format there).\n"
+                 "# kernel %s\n%s",
+                 u.release, record.c_str());
+    std::fclose(f);
+  }
+  EXPECT_EQ(compared, static_cast<int>(Packets().size() * Cases().size()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Faces, DynptrCompareTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Bytecode" : "Native";
+                         });
+
+}  // namespace
+}  // namespace bpfemu::examples
