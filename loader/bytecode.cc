@@ -882,6 +882,10 @@ uint64_t SkLookupHelper(Vm& vm, uint64_t ctx, uint64_t tuple, uint64_t len,
   return reinterpret_cast<uint64_t>(sk);
 }
 
+uint64_t SkFullsock(Vm&, uint64_t sk, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return reinterpret_cast<uint64_t>(native::SkFullsock(Ptr(sk)));
+}
+
 uint64_t SkRelease(Vm& vm, uint64_t sk, uint64_t, uint64_t, uint64_t,
                    uint64_t) {
   if (vm.HasRegion(sk, kSock)) vm.RemoveRegion(sk);
@@ -1127,6 +1131,7 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_skc_lookup_tcp, SkLookupHelper<IPPROTO_TCP, true>, false,
      O::kSkLookup},
     {BPF_FUNC_sk_release, SkRelease, false, O::kSkLookup},
+    {BPF_FUNC_sk_fullsock, SkFullsock, false, O::kTcOrCgroupSkb},
 };
 
 // An ARENA map as the interpreter reaches it (interp::ArenaWindow).

@@ -296,6 +296,11 @@ const LookedUpSock* SkLookedUp(const void* sk) {
   return reinterpret_cast<const LookedUpSock*>(sk);
 }
 
+struct bpf_sock* SkFullsock(void* sk) {
+  const LookedUpSock* s = SkLookedUp(sk);
+  return s != nullptr && s->full ? static_cast<struct bpf_sock*>(sk) : nullptr;
+}
+
 long SkRelease(void* sk) {
   {
     std::lock_guard<std::mutex> lock(g_mu);
@@ -327,5 +332,8 @@ struct bpf_sock* bpfemu_skc_lookup_tcp(void* ctx, void* tuple, __u32 len,
   return bpfemu::native::SkLookup(tuple, len, netns, flags, IPPROTO_TCP, true);
 }
 long bpfemu_sk_release(void* sk) { return bpfemu::native::SkRelease(sk); }
+struct bpf_sock* bpfemu_sk_fullsock(void* sk) {
+  return bpfemu::native::SkFullsock(sk);
+}
 
 }  // extern "C"

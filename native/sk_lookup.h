@@ -32,6 +32,9 @@ struct bpf_sock* SkLookup(const void* tuple, uint32_t len, uint64_t netns,
 // The socket behind a pointer a lookup returned and nobody released, or
 // nullptr.
 const LookedUpSock* SkLookedUp(const void* sk);
+// bpf_sk_fullsock: `sk` itself when it is a full socket (not timewait or
+// request), else NULL; NULL too for a pointer no lookup returned.
+struct bpf_sock* SkFullsock(void* sk);
 // bpf_sk_release: 0; a pointer no lookup returned is left alone.
 long SkRelease(void* sk);
 

@@ -31,6 +31,7 @@ struct out {
   __u32 src_ip6[4], dst_ip6[4];
   __u32 src_port, dst_port;
   __u32 runs;
+  __u32 fullsock_type;  // tc: bpf_sk_fullsock of the skc answer, its type
 };
 
 struct {
@@ -67,7 +68,7 @@ static __always_inline void record(struct out *o, struct bpf_sock *sk) {
   bpf_sk_release(sk);
 }
 
-static __always_inline int lookup(void *ctx) {
+static __always_inline int lookup(void *ctx, int tc) {
   __u32 zero = 0;
   struct cmd *c = bpf_map_lookup_elem(&cmd, &zero);
   struct out *o = bpf_map_lookup_elem(&out, &zero);
@@ -81,6 +82,7 @@ static __always_inline int lookup(void *ctx) {
   o->found = 0;
   o->type = 0;
   o->protocol = 0;
+  o->fullsock_type = 0;
   if (c->op == OP_SKC_TCP) {
     // A sock_common: type and protocol are not readable, they stay 0.
     // Its own copy of the reads, in another order: the compiler must not
@@ -103,6 +105,10 @@ static __always_inline int lookup(void *ctx) {
     o->state = sk->state;
     o->family = sk->family;
     o->found = 1;
+    if (tc) {  // bpf_sk_fullsock is offered to tc and cg_skb, not XDP
+      struct bpf_sock *full = bpf_sk_fullsock(sk);
+      if (full) o->fullsock_type = full->type;
+    }
     bpf_sk_release(sk);
     return 0;
   }
@@ -118,11 +124,11 @@ static __always_inline int lookup(void *ctx) {
 }
 
 SEC("tc")
-int sk_lookup_tc(struct __sk_buff *skb) { return lookup(skb); }
+int sk_lookup_tc(struct __sk_buff *skb) { return lookup(skb, 1); }
 
 SEC("xdp")
 int sk_lookup_xdp(struct xdp_md *xdp) {
-  return lookup(xdp) ? XDP_ABORTED : XDP_PASS;
+  return lookup(xdp, 0) ? XDP_ABORTED : XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -39,12 +39,20 @@ struct Out {
   uint32_t src_ip6[4], dst_ip6[4];
   uint32_t src_port, dst_port;
   uint32_t runs;
+  uint32_t fullsock_type;  // tc only: bpf_sk_fullsock of an skc answer
 };
 
 struct Case {
   std::string name;
   Cmd cmd;
   Out want;  // runs is not compared
+
+  // The answer of the tc program (use_xdp false) or the XDP one.
+  Out Want(bool use_xdp) const {
+    Out w = want;
+    if (!use_xdp && cmd.op == kSkcTcp && w.found) w.fullsock_type = SOCK_STREAM;
+    return w;
+  }
 };
 
 inline bool SameAnswer(const Out& a, const Out& b) {

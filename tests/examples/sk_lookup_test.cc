@@ -60,8 +60,8 @@ TEST_P(SkLookupTest, AnswersFromTheNetnsSockets) {
         Out o;
         ASSERT_EQ(MapLookupElem(nout, &zero, &o), 0);
         EXPECT_EQ(o.runs, 1u);
-        EXPECT_TRUE(SameAnswer(o, k.want))
-            << "got  " << Describe(o) << "\nwant " << Describe(k.want);
+        EXPECT_TRUE(SameAnswer(o, k.Want(use_xdp)))
+            << "got  " << Describe(o) << "\nwant " << Describe(k.Want(use_xdp));
         ++checked;
       }
     }
@@ -69,12 +69,14 @@ TEST_P(SkLookupTest, AnswersFromTheNetnsSockets) {
   EXPECT_GE(checked, 40);
 }
 
-// bpf_sk_release of a pointer no lookup returned (the kernel's verifier
-// refuses the program; here it must not crash) and a second release.
+// bpf_sk_release and bpf_sk_fullsock of a pointer no lookup returned (the
+// kernel's verifier refuses the program; here they must not crash) and a
+// second release.
 TEST(SkReleaseTest, NonAcquiredPointerIsLeftAlone) {
   int local = 0;
   EXPECT_EQ(native::SkRelease(&local), 0);
   EXPECT_EQ(native::SkRelease(nullptr), 0);
+  EXPECT_EQ(native::SkFullsock(&local), nullptr);
   Sockets s(AF_INET);
   ASSERT_TRUE(s.ok);
   const Cmd c = MakeCmd(AF_INET, kTcp, NameOf(s.client, false),
@@ -84,6 +86,7 @@ TEST(SkReleaseTest, NonAcquiredPointerIsLeftAlone) {
   ASSERT_NE(sk, nullptr);
   ASSERT_NE(native::SkLookedUp(sk), nullptr);
   EXPECT_NE(native::SkLookedUp(sk)->cookie, 0u);
+  EXPECT_EQ(native::SkFullsock(sk), sk);
   EXPECT_EQ(native::SkRelease(sk), 0);
   EXPECT_EQ(native::SkLookedUp(sk), nullptr);
   EXPECT_EQ(native::SkRelease(sk), 0);

@@ -226,6 +226,9 @@ static inline struct bpf_sock *bpf_skc_lookup_tcp(void *ctx,
   return bpfemu_skc_lookup_tcp(ctx, tuple, len, netns, flags);
 }
 static inline long bpf_sk_release(void *sk) { return bpfemu_sk_release(sk); }
+static inline struct bpf_sock *bpf_sk_fullsock(struct bpf_sock *sk) {
+  return bpfemu_sk_fullsock(sk);
+}
 struct __sk_buff;
 struct sk_msg_md;
 /* Socket redirects: SK_PASS or SK_DROP as the kernel decides; the chosen
