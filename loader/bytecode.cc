@@ -886,6 +886,10 @@ uint64_t SkFullsock(Vm&, uint64_t sk, uint64_t, uint64_t, uint64_t, uint64_t) {
   return reinterpret_cast<uint64_t>(native::SkFullsock(Ptr(sk)));
 }
 
+uint64_t SkListener(Vm&, uint64_t sk, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return reinterpret_cast<uint64_t>(native::SkListener(Ptr(sk)));
+}
+
 uint64_t SkRelease(Vm& vm, uint64_t sk, uint64_t, uint64_t, uint64_t,
                    uint64_t) {
   if (vm.HasRegion(sk, kSock)) vm.RemoveRegion(sk);
@@ -1132,6 +1136,7 @@ constexpr HelperDef kHelpers[] = {
      O::kSkLookup},
     {BPF_FUNC_sk_release, SkRelease, false, O::kSkLookup},
     {BPF_FUNC_sk_fullsock, SkFullsock, false, O::kTcOrCgroupSkb},
+    {BPF_FUNC_get_listener_sock, SkListener, false, O::kTcOrCgroupSkb},
 };
 
 // An ARENA map as the interpreter reaches it (interp::ArenaWindow).

@@ -301,6 +301,14 @@ struct bpf_sock* SkFullsock(void* sk) {
   return s != nullptr && s->full ? static_cast<struct bpf_sock*>(sk) : nullptr;
 }
 
+struct bpf_sock* SkListener(void* sk) {
+  const LookedUpSock* s = SkLookedUp(sk);
+  return s != nullptr && s->sk.state == kTcpListen &&
+                 s->sk.protocol == IPPROTO_TCP
+             ? static_cast<struct bpf_sock*>(sk)
+             : nullptr;
+}
+
 long SkRelease(void* sk) {
   {
     std::lock_guard<std::mutex> lock(g_mu);
@@ -332,6 +340,9 @@ struct bpf_sock* bpfemu_skc_lookup_tcp(void* ctx, void* tuple, __u32 len,
   return bpfemu::native::SkLookup(tuple, len, netns, flags, IPPROTO_TCP, true);
 }
 long bpfemu_sk_release(void* sk) { return bpfemu::native::SkRelease(sk); }
+struct bpf_sock* bpfemu_get_listener_sock(void* sk) {
+  return bpfemu::native::SkListener(sk);
+}
 struct bpf_sock* bpfemu_sk_fullsock(void* sk) {
   return bpfemu::native::SkFullsock(sk);
 }

@@ -35,6 +35,9 @@ const LookedUpSock* SkLookedUp(const void* sk);
 // bpf_sk_fullsock: `sk` itself when it is a full socket (not timewait or
 // request), else NULL; NULL too for a pointer no lookup returned.
 struct bpf_sock* SkFullsock(void* sk);
+// bpf_get_listener_sock: `sk` when it is a TCP listener, else NULL (a
+// request socket's listener is what bpf_sk_lookup_tcp already returns).
+struct bpf_sock* SkListener(void* sk);
 // bpf_sk_release: 0; a pointer no lookup returned is left alone.
 long SkRelease(void* sk);
 

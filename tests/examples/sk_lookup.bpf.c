@@ -31,7 +31,8 @@ struct out {
   __u32 src_ip6[4], dst_ip6[4];
   __u32 src_port, dst_port;
   __u32 runs;
-  __u32 fullsock_type;  // tc: bpf_sk_fullsock of the skc answer, its type
+  __u32 fullsock_type;   // tc: bpf_sk_fullsock of the skc answer, its type
+  __u32 listener_state;  // tc: bpf_get_listener_sock of the answer, its state
 };
 
 struct {
@@ -83,6 +84,7 @@ static __always_inline int lookup(void *ctx, int tc) {
   o->type = 0;
   o->protocol = 0;
   o->fullsock_type = 0;
+  o->listener_state = 0;
   if (c->op == OP_SKC_TCP) {
     // A sock_common: type and protocol are not readable, they stay 0.
     // Its own copy of the reads, in another order: the compiler must not
@@ -119,6 +121,10 @@ static __always_inline int lookup(void *ctx, int tc) {
   if (!sk) return 0;
   o->type = sk->type;
   o->protocol = sk->protocol;
+  if (tc) {  // bpf_get_listener_sock: tc and cg_skb, not XDP
+    struct bpf_sock *l = bpf_get_listener_sock(sk);
+    if (l) o->listener_state = l->state;
+  }
   record(o, sk);
   return 0;
 }

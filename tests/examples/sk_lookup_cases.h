@@ -39,7 +39,8 @@ struct Out {
   uint32_t src_ip6[4], dst_ip6[4];
   uint32_t src_port, dst_port;
   uint32_t runs;
-  uint32_t fullsock_type;  // tc only: bpf_sk_fullsock of an skc answer
+  uint32_t fullsock_type;   // tc only: bpf_sk_fullsock of an skc answer
+  uint32_t listener_state;  // tc only: bpf_get_listener_sock of an answer
 };
 
 struct Case {
@@ -51,6 +52,7 @@ struct Case {
   Out Want(bool use_xdp) const {
     Out w = want;
     if (!use_xdp && cmd.op == kSkcTcp && w.found) w.fullsock_type = SOCK_STREAM;
+    if (!use_xdp && cmd.op == kTcp && w.state == 10) w.listener_state = 10;
     return w;
   }
 };

@@ -69,14 +69,15 @@ TEST_P(SkLookupTest, AnswersFromTheNetnsSockets) {
   EXPECT_GE(checked, 40);
 }
 
-// bpf_sk_release and bpf_sk_fullsock of a pointer no lookup returned (the
-// kernel's verifier refuses the program; here they must not crash) and a
-// second release.
+// bpf_sk_release, bpf_sk_fullsock and bpf_get_listener_sock of a pointer no
+// lookup returned (the kernel's verifier refuses the program; here they must
+// not crash) and a second release.
 TEST(SkReleaseTest, NonAcquiredPointerIsLeftAlone) {
   int local = 0;
   EXPECT_EQ(native::SkRelease(&local), 0);
   EXPECT_EQ(native::SkRelease(nullptr), 0);
   EXPECT_EQ(native::SkFullsock(&local), nullptr);
+  EXPECT_EQ(native::SkListener(&local), nullptr);
   Sockets s(AF_INET);
   ASSERT_TRUE(s.ok);
   const Cmd c = MakeCmd(AF_INET, kTcp, NameOf(s.client, false),
@@ -87,6 +88,7 @@ TEST(SkReleaseTest, NonAcquiredPointerIsLeftAlone) {
   ASSERT_NE(native::SkLookedUp(sk), nullptr);
   EXPECT_NE(native::SkLookedUp(sk)->cookie, 0u);
   EXPECT_EQ(native::SkFullsock(sk), sk);
+  EXPECT_EQ(native::SkListener(sk), nullptr);  // the accepted end
   EXPECT_EQ(native::SkRelease(sk), 0);
   EXPECT_EQ(native::SkLookedUp(sk), nullptr);
   EXPECT_EQ(native::SkRelease(sk), 0);

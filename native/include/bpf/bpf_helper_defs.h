@@ -229,6 +229,9 @@ static inline long bpf_sk_release(void *sk) { return bpfemu_sk_release(sk); }
 static inline struct bpf_sock *bpf_sk_fullsock(struct bpf_sock *sk) {
   return bpfemu_sk_fullsock(sk);
 }
+static inline struct bpf_sock *bpf_get_listener_sock(struct bpf_sock *sk) {
+  return bpfemu_get_listener_sock(sk);
+}
 struct __sk_buff;
 struct sk_msg_md;
 /* Socket redirects: SK_PASS or SK_DROP as the kernel decides; the chosen

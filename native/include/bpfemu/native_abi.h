@@ -163,6 +163,7 @@ struct bpf_sock *bpfemu_skc_lookup_tcp(void *ctx, void *tuple, __u32 len,
                                        __u64 netns, __u64 flags);
 long bpfemu_sk_release(void *sk);
 struct bpf_sock *bpfemu_sk_fullsock(void *sk);
+struct bpf_sock *bpfemu_get_listener_sock(void *sk);
 /* Socket local storage (net/core/bpf_sk_storage.c): the socket is a test
  * run's skb->sk (native/helpers.h RunSocket). */
 void *bpfemu_sk_storage_get(void *map, void *sk, void *value, __u64 flags);
