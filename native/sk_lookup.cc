@@ -32,8 +32,20 @@ namespace bpfemu::native {
 namespace {
 
 // include/net/tcp_states.h
-constexpr int kTcpEstablished = 1, kTcpTimeWait = 6, kTcpListen = 10,
+constexpr int kTcpSynRecv = 3, kTcpTimeWait = 6, kTcpListen = 10,
               kTcpNewSynRecv = 12;
+
+// What the kernel's sk_state is for a dumped socket: inet_diag reports a
+// timewait socket with its substate and timer 3 (inet_twsk_diag_fill), a
+// request socket as SYN_RECV without an inode (inet_req_diag_fill), where
+// the socket itself is TIME_WAIT / NEW_SYN_RECV.
+int StateOf(const inet_diag_msg& m) {
+  if (m.idiag_timer == 3 && m.idiag_inode == 0) return kTcpTimeWait;
+  if (m.idiag_state == kTcpSynRecv && m.idiag_inode == 0) {
+    return kTcpNewSynRecv;
+  }
+  return m.idiag_state;
+}
 
 // Every socket of `family`/`proto` the kernel's inet_diag lists, or nullopt
 // when the netlink socket cannot be used.
@@ -219,12 +231,12 @@ struct bpf_sock* Hand(const inet_diag_msg& m, int family, int proto,
     std::memcpy(s.src_ip6, m.id.idiag_src, 16);
     std::memcpy(s.dst_ip6, m.id.idiag_dst, 16);
   }
-  s.state = m.idiag_state;
+  s.state = static_cast<uint32_t>(StateOf(m));
   s.rx_queue_mapping = -1;
   OtherFamily(s, proto, accepted);
   sk->cookie = static_cast<uint64_t>(m.id.idiag_cookie[0]) |
                static_cast<uint64_t>(m.id.idiag_cookie[1]) << 32;
-  sk->full = m.idiag_state != kTcpTimeWait && m.idiag_state != kTcpNewSynRecv;
+  sk->full = s.state != kTcpTimeWait && s.state != kTcpNewSynRecv;
   std::lock_guard<std::mutex> lock(g_mu);
   Live()->insert(&sk->sk);
   return &sk->sk;
@@ -265,8 +277,8 @@ struct bpf_sock* SkLookup(const void* tuple_p, uint32_t len, uint64_t netns,
   const inet_diag_msg* m =
       proto == IPPROTO_TCP ? PickTcp(*all, t) : PickUdp(*all, t);
   if (m == nullptr) return nullptr;
-  if (!skc && m->idiag_state == kTcpTimeWait) return nullptr;
-  if (!skc && m->idiag_state == kTcpNewSynRecv) {
+  if (!skc && StateOf(*m) == kTcpTimeWait) return nullptr;
+  if (!skc && StateOf(*m) == kTcpNewSynRecv) {
     // sk_to_full_sk: a request socket stands for its listener.
     Tuple l = t;
     l.sport = 0;
