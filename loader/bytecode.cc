@@ -10,6 +10,7 @@
 #include "loader/bytecode.h"
 
 #include <linux/bpf.h>
+#include <netinet/in.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -32,6 +33,7 @@
 #include "emu/version.h"
 #include "native/bound_map.h"
 #include "native/helpers.h"
+#include "native/sk_lookup.h"
 
 namespace bpfemu::native {
 
@@ -42,6 +44,7 @@ using interp::Vm;
 
 constexpr uint8_t kRingRecord = 1;  // Vm region tag of ring reservations
 constexpr uint8_t kDynptr = 2;      // Vm region tag of a callback's dynptr
+constexpr uint8_t kSock = 3;        // Vm region tag of a looked-up socket
 
 void* Ptr(uint64_t v) { return reinterpret_cast<void*>(v); }
 
@@ -935,6 +938,35 @@ bool IsSkbProg(uint32_t t) {
 
 // The packet helpers' program types (tc_cls_act_func_proto,
 // xdp_func_proto, sk_skb_func_proto, lwt_*_func_proto).
+// Socket lookups (native/sk_lookup.h): R1 the context, R2/R3 the tuple
+// (ARG_PTR_TO_MEM, ARG_CONST_SIZE); the socket is readable until released.
+template <int kProto, bool kSkc>
+uint64_t SkLookupHelper(Vm& vm, uint64_t ctx, uint64_t tuple, uint64_t len,
+                        uint64_t netns, uint64_t flags) {
+  NeedCtx(vm, ctx, "bpf_sk_lookup_*");
+  NeedReadable(vm, tuple, static_cast<uint32_t>(len), "tuple");
+  struct bpf_sock* sk = native::SkLookup(Ptr(tuple), static_cast<uint32_t>(len),
+                                         netns, flags, kProto, kSkc);
+  if (sk != nullptr) {
+    vm.AddRegion(reinterpret_cast<uint64_t>(sk), sizeof(*sk), false, kSock);
+  }
+  return reinterpret_cast<uint64_t>(sk);
+}
+
+uint64_t SkFullsock(Vm&, uint64_t sk, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return reinterpret_cast<uint64_t>(native::SkFullsock(Ptr(sk)));
+}
+
+uint64_t SkListener(Vm&, uint64_t sk, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return reinterpret_cast<uint64_t>(native::SkListener(Ptr(sk)));
+}
+
+uint64_t SkRelease(Vm& vm, uint64_t sk, uint64_t, uint64_t, uint64_t,
+                   uint64_t) {
+  if (vm.HasRegion(sk, kSock)) vm.RemoveRegion(sk);
+  return static_cast<uint64_t>(native::SkRelease(Ptr(sk)));
+}
+
 bool IsTcLike(uint32_t t) {
   return t == BPF_PROG_TYPE_SCHED_CLS || t == BPF_PROG_TYPE_SCHED_ACT ||
          t == BPF_PROG_TYPE_LWT_XMIT;
@@ -967,6 +999,7 @@ enum class Offered {
   kTcLikeOrXdp,      // tc, lwt_xmit and XDP (bpf_redirect)
   kTc,               // tc only (bpf_skb_vlan_push, bpf_set_hash ...)
   kTcOrXdp,          // tc and XDP (bpf_check_mtu)
+  kSkLookup,         // tc, XDP, sk_skb, cg_skb, sock_addr (bpf_sk_lookup_*)
 };
 
 struct HelperDef {
@@ -1033,6 +1066,13 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
              prog_type == BPF_PROG_TYPE_SCHED_ACT ||
              prog_type == BPF_PROG_TYPE_XDP;
+    case Offered::kSkLookup:
+      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
+             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
+             prog_type == BPF_PROG_TYPE_XDP ||
+             prog_type == BPF_PROG_TYPE_SK_SKB ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
     case Offered::kPacketPrograms:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
@@ -1174,6 +1214,15 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_clone_redirect, CloneRedirect, false, O::kTcLike},
     {BPF_FUNC_check_mtu, CheckMtu, true, O::kTcOrXdp},
     {BPF_FUNC_skb_vlan_pop, SkbVlanPop, false, O::kTc},
+    {BPF_FUNC_sk_lookup_tcp, SkLookupHelper<IPPROTO_TCP, false>, false,
+     O::kSkLookup},
+    {BPF_FUNC_sk_lookup_udp, SkLookupHelper<IPPROTO_UDP, false>, false,
+     O::kSkLookup},
+    {BPF_FUNC_skc_lookup_tcp, SkLookupHelper<IPPROTO_TCP, true>, false,
+     O::kSkLookup},
+    {BPF_FUNC_sk_release, SkRelease, false, O::kSkLookup},
+    {BPF_FUNC_sk_fullsock, SkFullsock, false, O::kTcOrCgroupSkb},
+    {BPF_FUNC_get_listener_sock, SkListener, false, O::kTcOrCgroupSkb},
 };
 
 // An ARENA map as the interpreter reaches it (interp::ArenaWindow).

@@ -206,6 +206,32 @@ static inline long bpf_skb_load_bytes(const void *skb, __u32 offset, void *to,
                                       __u32 len) {
   return bpfemu_skb_load_bytes(skb, offset, to, len);
 }
+struct bpf_sock_tuple;
+static inline struct bpf_sock *bpf_sk_lookup_tcp(void *ctx,
+                                                 struct bpf_sock_tuple *tuple,
+                                                 __u32 len, __u64 netns,
+                                                 __u64 flags) {
+  return bpfemu_sk_lookup_tcp(ctx, tuple, len, netns, flags);
+}
+static inline struct bpf_sock *bpf_sk_lookup_udp(void *ctx,
+                                                 struct bpf_sock_tuple *tuple,
+                                                 __u32 len, __u64 netns,
+                                                 __u64 flags) {
+  return bpfemu_sk_lookup_udp(ctx, tuple, len, netns, flags);
+}
+static inline struct bpf_sock *bpf_skc_lookup_tcp(void *ctx,
+                                                  struct bpf_sock_tuple *tuple,
+                                                  __u32 len, __u64 netns,
+                                                  __u64 flags) {
+  return bpfemu_skc_lookup_tcp(ctx, tuple, len, netns, flags);
+}
+static inline long bpf_sk_release(void *sk) { return bpfemu_sk_release(sk); }
+static inline struct bpf_sock *bpf_sk_fullsock(struct bpf_sock *sk) {
+  return bpfemu_sk_fullsock(sk);
+}
+static inline struct bpf_sock *bpf_get_listener_sock(struct bpf_sock *sk) {
+  return bpfemu_get_listener_sock(sk);
+}
 struct __sk_buff;
 struct sk_msg_md;
 /* Socket redirects: SK_PASS or SK_DROP as the kernel decides; the chosen

@@ -152,6 +152,18 @@ long bpfemu_probe_read_kernel_str(void *dst, __u32 size, const void *src);
 long bpfemu_probe_read_user_str(void *dst, __u32 size, const void *src);
 long bpfemu_skb_load_bytes(const void *skb, __u32 offset, void *to, __u32 len);
 long bpfemu_sk_redirect(void *map, const void *key, __u64 flags, int msg);
+/* Socket lookups (net/core/filter.c) over the current netns's real sockets
+ * (native/sk_lookup.h). */
+struct bpf_sock;
+struct bpf_sock *bpfemu_sk_lookup_tcp(void *ctx, void *tuple, __u32 len,
+                                      __u64 netns, __u64 flags);
+struct bpf_sock *bpfemu_sk_lookup_udp(void *ctx, void *tuple, __u32 len,
+                                      __u64 netns, __u64 flags);
+struct bpf_sock *bpfemu_skc_lookup_tcp(void *ctx, void *tuple, __u32 len,
+                                       __u64 netns, __u64 flags);
+long bpfemu_sk_release(void *sk);
+struct bpf_sock *bpfemu_sk_fullsock(void *sk);
+struct bpf_sock *bpfemu_get_listener_sock(void *sk);
 /* Socket local storage (net/core/bpf_sk_storage.c): the socket is a test
  * run's skb->sk (native/helpers.h RunSocket). */
 void *bpfemu_sk_storage_get(void *map, void *sk, void *value, __u64 flags);
