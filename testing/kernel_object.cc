@@ -9,10 +9,15 @@
 namespace bpfemu {
 
 int KernelObject::Load(const std::string& path,
-                       std::unique_ptr<KernelObject>* out) {
+                       std::unique_ptr<KernelObject>* out,
+                       const std::vector<std::string>& skip) {
   libbpf_set_print(nullptr);  // errors are returned, not printed
   bpf_object* obj = bpf_object__open_file(path.c_str(), nullptr);
   if (obj == nullptr) return -errno;
+  for (const std::string& name : skip) {
+    bpf_program* p = bpf_object__find_program_by_name(obj, name.c_str());
+    if (p != nullptr) bpf_program__set_autoload(p, false);
+  }
   if (int err = bpf_object__load(obj); err != 0) {
     bpf_object__close(obj);
     return err;

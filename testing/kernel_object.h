@@ -21,8 +21,11 @@ namespace bpfemu {
 
 class KernelObject {
  public:
-  // Opens and loads `path`: 0, or -errno from libbpf.
-  static int Load(const std::string& path, std::unique_ptr<KernelObject>* out);
+  // Opens and loads `path`: 0, or -errno from libbpf. The programs named in
+  // `skip` are not loaded (bpf_program__set_autoload false): a program the
+  // running kernel refuses leaves the others testable.
+  static int Load(const std::string& path, std::unique_ptr<KernelObject>* out,
+                  const std::vector<std::string>& skip = {});
   ~KernelObject();
   KernelObject(const KernelObject&) = delete;
   KernelObject& operator=(const KernelObject&) = delete;
