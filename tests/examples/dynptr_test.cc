@@ -11,7 +11,6 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,6 +21,7 @@
 #include "loader/object.h"
 #include "native/helpers.h"
 #include "tests/examples/dynptr_cases.h"
+#include "tests/examples/recorded.h"
 
 namespace bpfemu::examples {
 namespace {
@@ -32,14 +32,9 @@ class DynptrTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(DynptrTest, SameAsTheRecordedKernel) {
   SetTargetKernel(KernelVersion::k6_18);  // the record is 6.18's
-  std::map<std::string, std::string> want;
-  std::string kernel;
-  std::ifstream in("tests/examples/testdata/dynptr.expected");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("# kernel ", 0) == 0) kernel = line.substr(9);
-    if (line.empty() || line[0] == '#') continue;
-    want[line.substr(0, line.find('\t'))] = line;
-  }
+  const Recorded rec = ReadRecorded("tests/examples/testdata/dynptr.expected");
+  const std::map<std::string, std::string>& want = rec.lines;
+  const std::string& kernel = rec.kernel;
   ASSERT_FALSE(want.empty()) << "no tests/examples/testdata/dynptr.expected";
   EXPECT_EQ(kernel.rfind("6.18", 0), 0u) << "recorded on " << kernel;
   const std::string path = "tests/examples/dynptr.bpf.o";

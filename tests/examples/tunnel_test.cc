@@ -10,7 +10,6 @@
 #include <netinet/in.h>
 
 #include <cstdint>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,6 +21,7 @@
 #include "loader/object.h"
 #include "native/helpers.h"
 #include "tests/examples/packets.h"
+#include "tests/examples/recorded.h"
 #include "tests/examples/tunnel_cases.h"
 
 namespace bpfemu::examples {
@@ -33,14 +33,9 @@ class TunnelTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(TunnelTest, SameAsTheRecordedKernel) {
   SetTargetKernel(KernelVersion::k6_18);  // the record is 6.18's
-  std::map<std::string, std::string> want;
-  std::string kernel;
-  std::ifstream in("tests/examples/testdata/tunnel.expected");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("# kernel ", 0) == 0) kernel = line.substr(9);
-    if (line.empty() || line[0] == '#') continue;
-    want[line.substr(0, line.find('\t'))] = line;
-  }
+  const Recorded rec = ReadRecorded("tests/examples/testdata/tunnel.expected");
+  const std::map<std::string, std::string>& want = rec.lines;
+  const std::string& kernel = rec.kernel;
   ASSERT_FALSE(want.empty()) << "no tests/examples/testdata/tunnel.expected";
   EXPECT_EQ(kernel.rfind("6.18", 0), 0u) << "recorded on " << kernel;
   const std::string path = "tests/examples/tunnel.bpf.o";
