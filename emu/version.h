@@ -130,6 +130,14 @@ inline bool AdjustRoomHasDecapFlags(KernelVersion v) {
   return static_cast<uint32_t>(v) >= 6003;
 }
 
+// bpf_skb_set_tstamp (net/core/filter.c): from 6.11 the clock ids
+// BPF_SKB_CLOCK_REALTIME / _MONOTONIC / _TAI (any time for REALTIME, a
+// non-zero one for the others); before, BPF_SKB_TSTAMP_UNSPEC accepts only
+// 0 and BPF_SKB_TSTAMP_DELIVERY_MONO a non-zero time.
+inline bool SetTstampHasClockTypes(KernelVersion v) {
+  return static_cast<uint32_t>(v) >= 6011;
+}
+
 // kfuncs (emu/kfunc.h): a kfunc exists from the first version bpfemu
 // models that has it (the table's since_min); on an older target the
 // verifier treats its BTF FUNC as an ordinary kernel function (EACCES).

@@ -588,6 +588,70 @@ uint64_t GetHashRecalc(Vm& vm, uint64_t skb, uint64_t, uint64_t, uint64_t,
   return bpfemu_get_hash_recalc(Ptr(skb));
 }
 
+// The skb's checksum state, ECN mark, time stamp, socket and route, and
+// the XDP buffer's length (native/helpers.cc).
+uint64_t CsumUpdate(Vm& vm, uint64_t skb, uint64_t csum, uint64_t, uint64_t,
+                    uint64_t) {
+  NeedCtx(vm, skb, "bpf_csum_update");
+  return static_cast<uint64_t>(
+      bpfemu_csum_update(Ptr(skb), static_cast<__wsum>(csum)));
+}
+uint64_t CsumLevel(Vm& vm, uint64_t skb, uint64_t level, uint64_t, uint64_t,
+                   uint64_t) {
+  NeedCtx(vm, skb, "bpf_csum_level");
+  return static_cast<uint64_t>(bpfemu_csum_level(Ptr(skb), level));
+}
+uint64_t SkbEcnSetCe(Vm& vm, uint64_t skb, uint64_t, uint64_t, uint64_t,
+                     uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_ecn_set_ce");
+  return static_cast<uint64_t>(bpfemu_skb_ecn_set_ce(Ptr(skb)));
+}
+uint64_t SkbSetTstamp(Vm& vm, uint64_t skb, uint64_t tstamp, uint64_t type,
+                      uint64_t, uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_set_tstamp");
+  return static_cast<uint64_t>(
+      bpfemu_skb_set_tstamp(Ptr(skb), tstamp, static_cast<uint32_t>(type)));
+}
+uint64_t SkbLoadBytesRelative(Vm& vm, uint64_t skb, uint64_t off, uint64_t to,
+                              uint64_t len, uint64_t start) {
+  NeedCtx(vm, skb, "bpf_skb_load_bytes_relative");
+  const uint32_t n = static_cast<uint32_t>(len);
+  NeedWritable(vm, to, n, "to");
+  return static_cast<uint64_t>(
+      bpfemu_skb_load_bytes_relative(Ptr(skb), static_cast<uint32_t>(off),
+                                     Ptr(to), n, static_cast<uint32_t>(start)));
+}
+uint64_t GetSocketCookie(Vm& vm, uint64_t skb, uint64_t, uint64_t, uint64_t,
+                         uint64_t) {
+  NeedCtx(vm, skb, "bpf_get_socket_cookie");
+  return bpfemu_get_socket_cookie(Ptr(skb));
+}
+uint64_t GetSocketUid(Vm& vm, uint64_t skb, uint64_t, uint64_t, uint64_t,
+                      uint64_t) {
+  NeedCtx(vm, skb, "bpf_get_socket_uid");
+  return bpfemu_get_socket_uid(Ptr(skb));
+}
+uint64_t SkbCgroupClassid(Vm& vm, uint64_t skb, uint64_t, uint64_t, uint64_t,
+                          uint64_t) {
+  NeedCtx(vm, skb, "bpf_skb_cgroup_classid");
+  return bpfemu_skb_cgroup_classid(Ptr(skb));
+}
+uint64_t GetCgroupClassid(Vm& vm, uint64_t skb, uint64_t, uint64_t, uint64_t,
+                          uint64_t) {
+  NeedCtx(vm, skb, "bpf_get_cgroup_classid");
+  return bpfemu_get_cgroup_classid(Ptr(skb));
+}
+uint64_t GetRouteRealm(Vm& vm, uint64_t skb, uint64_t, uint64_t, uint64_t,
+                       uint64_t) {
+  NeedCtx(vm, skb, "bpf_get_route_realm");
+  return bpfemu_get_route_realm(Ptr(skb));
+}
+uint64_t XdpGetBuffLen(Vm& vm, uint64_t xdp, uint64_t, uint64_t, uint64_t,
+                       uint64_t) {
+  NeedCtx(vm, xdp, "bpf_xdp_get_buff_len");
+  return bpfemu_xdp_get_buff_len(Ptr(xdp));
+}
+
 uint64_t SkbVlanPush(Vm& vm, uint64_t skb, uint64_t proto, uint64_t tci,
                      uint64_t, uint64_t) {
   NeedCtx(vm, skb, "bpf_skb_vlan_push");
@@ -1000,6 +1064,8 @@ enum class Offered {
   kTc,               // tc only (bpf_skb_vlan_push, bpf_set_hash ...)
   kTcOrXdp,          // tc and XDP (bpf_check_mtu)
   kSkLookup,         // tc, XDP, sk_skb, cg_skb, sock_addr (bpf_sk_lookup_*)
+  kSkFilterOrTc,     // socket filter, cg_skb, tc (bpf_skb_load_bytes_relative)
+  kSkbSocket,        // those and sk_skb (bpf_get_socket_cookie / _uid)
 };
 
 struct HelperDef {
@@ -1073,6 +1139,13 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
              prog_type == BPF_PROG_TYPE_SK_SKB ||
              prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
              prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+    case Offered::kSkFilterOrTc:
+    case Offered::kSkbSocket:
+      return prog_type == BPF_PROG_TYPE_SOCKET_FILTER ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
+             prog_type == BPF_PROG_TYPE_SCHED_CLS ||
+             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
+             (o == Offered::kSkbSocket && prog_type == BPF_PROG_TYPE_SK_SKB);
     case Offered::kPacketPrograms:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
@@ -1223,6 +1296,18 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_sk_release, SkRelease, false, O::kSkLookup},
     {BPF_FUNC_sk_fullsock, SkFullsock, false, O::kTcOrCgroupSkb},
     {BPF_FUNC_get_listener_sock, SkListener, false, O::kTcOrCgroupSkb},
+    {BPF_FUNC_csum_update, CsumUpdate, false, O::kTcLike},
+    {BPF_FUNC_csum_level, CsumLevel, false, O::kTcLike},
+    {BPF_FUNC_skb_ecn_set_ce, SkbEcnSetCe, false, O::kTcOrCgroupSkb},
+    {BPF_FUNC_skb_set_tstamp, SkbSetTstamp, false, O::kTc},
+    {BPF_FUNC_skb_load_bytes_relative, SkbLoadBytesRelative, false,
+     O::kSkFilterOrTc},
+    {BPF_FUNC_get_socket_cookie, GetSocketCookie, false, O::kSkbSocket},
+    {BPF_FUNC_get_socket_uid, GetSocketUid, false, O::kSkbSocket},
+    {BPF_FUNC_skb_cgroup_classid, SkbCgroupClassid, false, O::kTc},
+    {BPF_FUNC_get_cgroup_classid, GetCgroupClassid, false, O::kTcOrLwt},
+    {BPF_FUNC_get_route_realm, GetRouteRealm, false, O::kTcOrLwt},
+    {BPF_FUNC_xdp_get_buff_len, XdpGetBuffLen, false, O::kXdp},
 };
 
 // An ARENA map as the interpreter reaches it (interp::ArenaWindow).

@@ -33,6 +33,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "bpfemu/native_abi.h"
 #include "emu/cgroup.h"
 #include "emu/cgroup_storage.h"
@@ -1627,6 +1630,11 @@ long bpfemu_xdp_adjust_meta(void* ctx, int offset) {
 // bpf_xdp_load_bytes() / bpf_xdp_store_bytes(): across the linear part
 // and the fragments; offset or length over 0xffff -EFAULT, past the frame's
 // end -EINVAL.
+// bpf_xdp_get_buff_len(): the linear part and the fragments.
+__u64 bpfemu_xdp_get_buff_len(void* ctx) {
+  return bpfemu::native::XdpBuffLen(static_cast<const struct xdp_md*>(ctx));
+}
+
 long bpfemu_xdp_load_bytes(void* ctx, __u32 offset, void* buf, __u32 len) {
   return bpfemu::native::XdpCopy(static_cast<struct xdp_md*>(ctx), offset,
                                  static_cast<uint8_t*>(buf), len, false);
@@ -1894,8 +1902,21 @@ long bpfemu_skb_change_proto(void* ctx, __be16 proto, __u64 flags) {
 // -EALREADY), move the network header to the new outer header and, for
 // GRE / UDP, set the transport header after it; ENCAP_L3 of the other
 // family and DECAP_L3 switch skb->protocol.
-long bpfemu_skb_adjust_room(void* ctx, __s32 len_diff, __u32 mode,
-                            __u64 flags) {
+namespace {
+
+constexpr uint8_t kChecksumNone = 0, kChecksumUnnecessary = 1,
+                  kChecksumComplete = 2;
+constexpr uint8_t kSkbMaxCsumLevel = 3;  // SKB_MAX_CSUM_LEVEL
+
+// __skb_reset_checksum_unnecessary() (include/linux/skbuff.h).
+void ResetChecksumUnnecessary(SkbFrame* f) {
+  if (f != nullptr && f->ip_summed == kChecksumUnnecessary) {
+    f->ip_summed = kChecksumNone;
+    f->csum_level = 0;
+  }
+}
+
+long AdjustRoom(void* ctx, __s32 len_diff, __u32 mode, __u64 flags) {
   SkbFrame* f = bpfemu::native::skb_frame;
   if (f == nullptr) return -EINVAL;
   struct __sk_buff* s = AsSkb(ctx);
@@ -1984,6 +2005,18 @@ long bpfemu_skb_adjust_room(void* ctx, __s32 len_diff, __u32 mode,
     }
   }
   return 0;
+}
+}  // namespace
+
+long bpfemu_skb_adjust_room(void* ctx, __s32 len_diff, __u32 mode,
+                            __u64 flags) {
+  const long ret = AdjustRoom(ctx, len_diff, mode, flags);
+  // Without BPF_F_ADJ_ROOM_NO_CSUM_RESET a successful adjustment forgets
+  // a CHECKSUM_UNNECESSARY verdict (__skb_reset_checksum_unnecessary).
+  if (ret == 0 && !(flags & BPF_F_ADJ_ROOM_NO_CSUM_RESET)) {
+    ResetChecksumUnnecessary(bpfemu::native::skb_frame);
+  }
+  return ret;
 }
 
 // bpf_skb_pull_data(): skb_ensure_writable() of `len` bytes (the whole
@@ -2197,6 +2230,178 @@ __u32 bpfemu_get_hash_recalc(void* ctx) {
   return s->hash;
 }
 
+// bpf_csum_update(): folds `csum` into a CHECKSUM_COMPLETE skb's csum and
+// returns it; any other checksum state (the test run's skb is
+// CHECKSUM_NONE) answers -ENOTSUPP.
+__s64 bpfemu_csum_update(void* /*skb*/, __wsum csum) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr || f->ip_summed != kChecksumComplete) {
+    return -bpfemu::kENOTSUPP;
+  }
+  f->csum = bpfemu::native::CsumAdd(f->csum, csum);
+  return f->csum;
+}
+
+// bpf_csum_level(): BPF_CSUM_LEVEL_INC / _DEC / _RESET as
+// __skb_incr/decr/reset_checksum_unnecessary, _QUERY the level of a
+// CHECKSUM_UNNECESSARY skb (else -EACCES); other levels -EINVAL.
+long bpfemu_csum_level(void* /*skb*/, __u64 level) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr) return -EINVAL;
+  switch (level) {
+    case BPF_CSUM_LEVEL_INC:
+      if (f->ip_summed == kChecksumUnnecessary) {
+        if (f->csum_level < kSkbMaxCsumLevel) ++f->csum_level;
+      } else if (f->ip_summed == kChecksumNone) {
+        f->ip_summed = kChecksumUnnecessary;
+        f->csum_level = 0;
+      }
+      return 0;
+    case BPF_CSUM_LEVEL_DEC:
+      if (f->ip_summed == kChecksumUnnecessary) {
+        if (f->csum_level == 0) {
+          f->ip_summed = kChecksumNone;
+        } else {
+          --f->csum_level;
+        }
+      }
+      return 0;
+    case BPF_CSUM_LEVEL_RESET:
+      ResetChecksumUnnecessary(f);
+      return 0;
+    case BPF_CSUM_LEVEL_QUERY:
+      return f->ip_summed == kChecksumUnnecessary ? f->csum_level : -EACCES;
+    default:
+      return -EINVAL;
+  }
+}
+
+// bpf_skb_ecn_set_ce(): INET_ECN_set_ce() on the IPv4 or IPv6 header at the
+// network header, the protocol as skb_protocol(skb, true) finds it (802.1Q
+// / 802.1ad tags in the packet skipped, at most VLAN_MAX_DEPTH). 1 when the
+// packet is (now) marked Congestion Experienced, 0 for a Not-ECT packet,
+// another protocol or a header past the packet's end. IPv4's header
+// checksum is updated incrementally; IPv6 has none.
+long bpfemu_skb_ecn_set_ce(void* ctx) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr) return 0;
+  struct __sk_buff* s = AsSkb(ctx);
+  const uint64_t data = s->data;
+  const uint64_t tail = data + s->len;
+  __be16 proto = static_cast<__be16>(s->protocol);
+  if (EthTypeVlan(proto)) {
+    // __vlan_get_protocol() with mac_len 0: the first tag's header right
+    // after the Ethernet header, relative to skb->data.
+    uint64_t at = ETH_HLEN;
+    int depth = 8;  // VLAN_MAX_DEPTH
+    do {
+      if (data + at + kVlanHlen > tail || --depth == 0) return 0;
+      std::memcpy(&proto, At(data + at + 2), sizeof(proto));
+      at += kVlanHlen;
+    } while (EthTypeVlan(proto));
+  }
+  uint32_t hlen;
+  if (proto == htons(ETH_P_IP)) {
+    hlen = 20;
+  } else if (proto == htons(ETH_P_IPV6)) {
+    hlen = 40;
+  } else {
+    return 0;
+  }
+  if (s->len < hlen || f->network + hlen > tail) return 0;
+  uint8_t* ip = At(f->network);
+  if (hlen == 20) {
+    // IP_ECN_set_ce(): (tos + 1) & 3 is 1 for Not-ECT, 0 for CE, 2 / 3 for
+    // ECT(1) / ECT(0), whose checksum grows by htons(0xfffb + ecn).
+    const uint32_t ecn = (ip[1] + 1u) & 3u;
+    if (!(ecn & 2)) return ecn == 0;
+    uint16_t check;
+    std::memcpy(&check, ip + 10, sizeof(check));
+    const auto add = static_cast<uint16_t>(htons(0xfffb) + htons(ecn));
+    check = bpfemu::native::Csum16Add(check, add);
+    std::memcpy(ip + 10, &check, sizeof(check));
+    ip[1] |= 3;
+    return 1;
+  }
+  // IP6_ECN_set_ce(): the traffic class's ECN bits, nibbles 3-4 of the
+  // header's first word.
+  const uint8_t tclass =
+      static_cast<uint8_t>(((ip[0] & 0x0f) << 4) | (ip[1] >> 4));
+  if ((tclass & 3) == 0) return 0;
+  ip[1] |= 0x30;
+  return 1;
+}
+
+// bpf_skb_set_tstamp(): skb->tstamp and its clock for an IPv4 / IPv6 skb
+// (else -EOPNOTSUPP). From 6.11 (BPF_SKB_CLOCK_*): REALTIME takes any
+// value, MONOTONIC and TAI a non-zero one; up to 6.10 (BPF_SKB_TSTAMP_*):
+// UNSPEC only 0 (which clears the time), DELIVERY_MONO a non-zero one.
+// The clock shows in __sk_buff's tstamp_type.
+long bpfemu_skb_set_tstamp(void* ctx, __u64 tstamp, __u32 tstamp_type) {
+  struct __sk_buff* s = AsSkb(ctx);
+  if (s->protocol != htons(ETH_P_IP) && s->protocol != htons(ETH_P_IPV6)) {
+    return -EOPNOTSUPP;
+  }
+  const bool clocks = bpfemu::SetTstampHasClockTypes(bpfemu::TargetKernel());
+  const uint32_t last = clocks ? 2 : 1;  // TAI : DELIVERY_MONO
+  if (tstamp_type > last) return -EINVAL;
+  if (tstamp_type == 0 && !clocks && tstamp != 0) return -EINVAL;
+  if (tstamp_type != 0 && tstamp == 0) return -EINVAL;
+  s->tstamp = tstamp;
+  s->tstamp_type = static_cast<__u8>(tstamp_type);
+  return 0;
+}
+
+// bpf_skb_load_bytes_relative(): `len` bytes from `offset` past the mac
+// (BPF_HDR_START_MAC) or network (BPF_HDR_START_NET) header, within the
+// packet; anything else (offset above 0xffff, another start, a range past
+// the end) zeroes `to` and answers -EFAULT.
+long bpfemu_skb_load_bytes_relative(const void* ctx, __u32 offset, void* to,
+                                    __u32 len, __u32 start_header) {
+  const SkbFrame* f = bpfemu::native::skb_frame;
+  const auto* s = static_cast<const struct __sk_buff*>(ctx);
+  uint64_t start = 0;
+  if (f != nullptr && offset <= 0xffff) {
+    if (start_header == BPF_HDR_START_MAC) start = f->mac;
+    if (start_header == BPF_HDR_START_NET) start = f->network;
+  }
+  if (start == 0 || start + offset + len > uint64_t{s->data} + s->len) {
+    std::memset(to, 0, len);
+    return -EFAULT;
+  }
+  std::memcpy(to, At(start + offset), len);
+  return 0;
+}
+
+// bpf_get_socket_cookie() on an skb: the cookie of skb->sk (the test run's
+// socket: RunSocketCookie), 0 without one.
+__u64 bpfemu_get_socket_cookie(void* ctx) {
+  const struct __sk_buff* s = AsSkb(ctx);
+  return s->sk == nullptr ? 0 : bpfemu::native::RunSocketCookie(s->sk);
+}
+
+// bpf_get_socket_uid(): the owner uid of skb->sk; the test run's socket,
+// made by sk_alloc + sock_init_data(NULL, sk), belongs to uid 0, and an skb
+// without a socket answers overflowuid (65534).
+__u32 bpfemu_get_socket_uid(void* ctx) {
+  return AsSkb(ctx)->sk == nullptr ? 65534u : 0u;
+}
+
+// bpf_skb_cgroup_classid(): the net_cls classid recorded in skb->sk when
+// the socket was made; the test run's socket records none (0), nor does an
+// skb without a socket.
+__u32 bpfemu_skb_cgroup_classid(void* /*ctx*/) { return 0; }
+
+// bpf_get_cgroup_classid(): task_get_classid(): outside softirq (a test
+// run) the current task's net_cls classid (CurrentNetClsClassid).
+__u32 bpfemu_get_cgroup_classid(void* /*ctx*/) {
+  return bpfemu::native::CurrentNetClsClassid();
+}
+
+// bpf_get_route_realm(): dst_tclassid() of the skb's route; the test run's
+// skb has none (skb_dst is NULL), which answers 0.
+__u32 bpfemu_get_route_realm(void* /*ctx*/) { return 0; }
+
 // bpf_skb_vlan_push(): the tag goes outside the packet (vlan_present); a
 // tag already there first moves into the packet after the MAC addresses
 // (__vlan_insert_tag), becoming skb->protocol, with the network header
@@ -2252,6 +2457,40 @@ long bpfemu_skb_vlan_pop(void* ctx) {
 }
 
 }  // extern "C"
+
+uint64_t bpfemu::native::RunSocketCookie(const void* sk) {
+  return (uint64_t{1} << 62) + static_cast<const NativeSock*>(sk)->owner.a;
+}
+
+uint32_t bpfemu::native::CurrentNetClsClassid() {
+  // The net_cls hierarchy's mount point: a cgroup (v1) mount whose super
+  // options name net_cls.
+  std::ifstream mounts("/proc/self/mountinfo");
+  std::string line, root;
+  while (root.empty() && std::getline(mounts, line)) {
+    const std::vector<std::string> f = absl::StrSplit(line, ' ');
+    const auto dash = std::find(f.begin(), f.end(), "-");
+    if (dash == f.end() || f.end() - dash < 4 || dash[1] != "cgroup") continue;
+    for (absl::string_view opt : absl::StrSplit(dash[3], ',')) {
+      if (opt == "net_cls") root = f[4];
+    }
+  }
+  if (root.empty()) return 0;
+  // The task's place in it: "ID:CONTROLLERS:PATH" naming net_cls.
+  std::ifstream cgroups("/proc/self/cgroup");
+  std::string path = "/";
+  while (std::getline(cgroups, line)) {
+    const std::vector<std::string> f =
+        absl::StrSplit(line, absl::MaxSplits(':', 2));
+    if (f.size() != 3) continue;
+    for (absl::string_view c : absl::StrSplit(f[1], ',')) {
+      if (c == "net_cls") path = f[2];
+    }
+  }
+  std::ifstream classid(root + path + "/net_cls.classid");
+  uint32_t id = 0;
+  return classid >> id ? id : 0;
+}
 
 bpfemu::native::RunSocket::RunSocket() {
   auto* s = new NativeSock{};

@@ -61,6 +61,20 @@ class RunSocket {
   void* sk_;
 };
 
+// The socket cookie of a test run's socket (RunSocket::sk()): the kernel
+// takes a new one from its global cookie counter for each run's socket;
+// bpfemu counts them per process from 2^62, a range no real socket's
+// SO_COOKIE reaches, so the same run gets the same cookie and two runs
+// different ones.
+uint64_t RunSocketCookie(const void* sk);
+
+// The current task's net_cls classid (include/net/cls_cgroup.h
+// __task_get_classid): read from the task's cgroup in a mounted cgroup v1
+// net_cls hierarchy (/proc/self/mountinfo, /proc/self/cgroup,
+// net_cls.classid); 0 when none is mounted (a cgroup2-only system), as the
+// root net_cls state the task then belongs to holds.
+uint32_t CurrentNetClsClassid();
+
 // The last redirect a program asked for, the emulator's struct
 // bpf_redirect_info (net/core/filter.c):
 //   * socket redirects (bpf_sk_redirect_map and friends): whether it was
@@ -173,6 +187,12 @@ struct SkbFrame {
   bool encapsulation = false;
   bool sw_hash = false;
   bool l4_hash = false;
+  // The checksum state (sk_buff's ip_summed, csum_level and csum): the
+  // test run's skb starts at CHECKSUM_NONE, bpf_csum_level moves it to and
+  // from CHECKSUM_UNNECESSARY, bpf_skb_adjust_room resets it.
+  uint8_t ip_summed = 0;  // CHECKSUM_NONE 0, _UNNECESSARY 1, _COMPLETE 2
+  uint8_t csum_level = 0;
+  uint32_t csum = 0;
   // The tunnel metadata dst bpf_skb_set_tunnel_key attaches (the per-CPU
   // md_dst's ip_tunnel_info, net/core/filter.c): absent until then. Kept
   // in struct bpf_tunnel_key's units: addresses as the program gives them,

@@ -285,6 +285,44 @@ static inline long bpf_check_mtu(void *ctx, __u32 ifindex, __u32 *mtu_len,
                                  __s32 len_diff, __u64 flags) {
   return bpfemu_check_mtu(ctx, ifindex, mtu_len, len_diff, flags, -1);
 }
+/* The skb's checksum state, ECN mark, time stamp and socket (the test
+ * run's skb and its socket, as native/helpers.cc describes them). */
+static inline __s64 bpf_csum_update(struct __sk_buff *skb, __wsum csum) {
+  return bpfemu_csum_update(skb, csum);
+}
+static inline long bpf_csum_level(struct __sk_buff *skb, __u64 level) {
+  return bpfemu_csum_level(skb, level);
+}
+static inline long bpf_skb_ecn_set_ce(struct __sk_buff *skb) {
+  return bpfemu_skb_ecn_set_ce(skb);
+}
+static inline long bpf_skb_set_tstamp(struct __sk_buff *skb, __u64 tstamp,
+                                      __u32 tstamp_type) {
+  return bpfemu_skb_set_tstamp(skb, tstamp, tstamp_type);
+}
+static inline long bpf_skb_load_bytes_relative(const void *skb, __u32 offset,
+                                               void *to, __u32 len,
+                                               __u32 start_header) {
+  return bpfemu_skb_load_bytes_relative(skb, offset, to, len, start_header);
+}
+static inline __u64 bpf_get_socket_cookie(void *ctx) {
+  return bpfemu_get_socket_cookie(ctx);
+}
+static inline __u32 bpf_get_socket_uid(struct __sk_buff *skb) {
+  return bpfemu_get_socket_uid(skb);
+}
+static inline __u64 bpf_skb_cgroup_classid(struct __sk_buff *skb) {
+  return bpfemu_skb_cgroup_classid(skb);
+}
+static inline __u32 bpf_get_cgroup_classid(struct __sk_buff *skb) {
+  return bpfemu_get_cgroup_classid(skb);
+}
+static inline __u32 bpf_get_route_realm(struct __sk_buff *skb) {
+  return bpfemu_get_route_realm(skb);
+}
+static inline __u64 bpf_xdp_get_buff_len(struct xdp_md *xdp_md) {
+  return bpfemu_xdp_get_buff_len(xdp_md);
+}
 static inline long bpf_loop(__u32 nr_loops, void *callback_fn,
                             void *callback_ctx, __u64 flags) {
   return bpfemu_loop(nr_loops, callback_fn, callback_ctx, flags);

@@ -184,6 +184,18 @@ long bpfemu_clone_redirect(void *skb, __u32 ifindex, __u64 flags);
 /* xdp as for bpfemu_redirect. */
 long bpfemu_check_mtu(void *ctx, __u32 ifindex, __u32 *mtu_len, __s32 len_diff,
                       __u64 flags, int xdp);
+__s64 bpfemu_csum_update(void *skb, __wsum csum);
+long bpfemu_csum_level(void *skb, __u64 level);
+long bpfemu_skb_ecn_set_ce(void *skb);
+long bpfemu_skb_set_tstamp(void *skb, __u64 tstamp, __u32 tstamp_type);
+long bpfemu_skb_load_bytes_relative(const void *skb, __u32 offset, void *to,
+                                    __u32 len, __u32 start_header);
+__u64 bpfemu_get_socket_cookie(void *skb);
+__u32 bpfemu_get_socket_uid(void *skb);
+__u32 bpfemu_skb_cgroup_classid(void *skb);
+__u32 bpfemu_get_cgroup_classid(void *skb);
+__u32 bpfemu_get_route_realm(void *skb);
+__u64 bpfemu_xdp_get_buff_len(void *xdp_md);
 long bpfemu_loop(__u32 nr_loops, void *callback_fn, void *callback_ctx,
                  __u64 flags);
 long bpfemu_for_each_map_elem(void *map, void *callback_fn, void *callback_ctx,

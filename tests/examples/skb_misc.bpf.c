@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+// Example: the skb's checksum state, ECN mark, time stamp, socket and route
+// helpers, and the XDP buffer's length (issue 24). `tc_skb_misc` runs up to
+// six steps from the `cmd` map in order, recording each step's return in
+// `out` (and what bpf_skb_load_bytes_relative read, the time stamp the skb
+// carries afterwards); `xdp_buff_len` records bpf_xdp_get_buff_len.
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+
+#include <bpf/bpf_helpers.h>
+
+enum op {
+  OP_CSUM_UPDATE = 1,
+  OP_CSUM_LEVEL = 2,
+  OP_ECN_SET_CE = 3,
+  OP_SET_TSTAMP = 4,
+  OP_LOAD_RELATIVE = 5,
+  OP_SOCKET_COOKIE = 6,
+  OP_SOCKET_UID = 7,
+  OP_SKB_CLASSID = 8,
+  OP_CGROUP_CLASSID = 9,
+  OP_ROUTE_REALM = 10,
+  OP_ADJUST_ROOM = 11,
+};
+
+#define STEPS 6
+
+struct step {
+  __u32 op;
+  __u32 arg32;
+  __u64 arg64;
+};
+
+struct cmd {
+  struct step steps[STEPS];
+};
+
+struct out {
+  __s64 ret[STEPS];
+  __u64 tstamp;
+  __u32 tstamp_type;
+  __u32 cookie_stable;
+  __u8 bytes[8];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct cmd);
+} cmd SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct out);
+} out SEC(".maps");
+
+static __always_inline __s64 run_step(struct __sk_buff *skb,
+                                      const struct step *s, struct out *o) {
+  switch (s->op) {
+    case OP_CSUM_UPDATE:
+      return bpf_csum_update(skb, s->arg32);
+    case OP_CSUM_LEVEL:
+      return bpf_csum_level(skb, s->arg64);
+    case OP_ECN_SET_CE:
+      return bpf_skb_ecn_set_ce(skb);
+    case OP_SET_TSTAMP:
+      return bpf_skb_set_tstamp(skb, s->arg64, s->arg32);
+    case OP_LOAD_RELATIVE:
+      return bpf_skb_load_bytes_relative(skb, s->arg32, o->bytes,
+                                         sizeof(o->bytes), s->arg64);
+    case OP_SOCKET_COOKIE: {
+      __u64 a = bpf_get_socket_cookie(skb);
+      __u64 b = bpf_get_socket_cookie(skb);
+      o->cookie_stable = a == b;
+      return a != 0;
+    }
+    case OP_SOCKET_UID:
+      return bpf_get_socket_uid(skb);
+    case OP_SKB_CLASSID:
+      return bpf_skb_cgroup_classid(skb);
+    case OP_CGROUP_CLASSID:
+      return bpf_get_cgroup_classid(skb);
+    case OP_ROUTE_REALM:
+      return bpf_get_route_realm(skb);
+    case OP_ADJUST_ROOM:
+      return bpf_skb_adjust_room(skb, (__s32)s->arg32, BPF_ADJ_ROOM_NET,
+                                 s->arg64);
+  }
+  return -1000;
+}
+
+SEC("tc")
+int tc_skb_misc(struct __sk_buff *skb) {
+  __u32 zero = 0;
+  struct cmd *c = bpf_map_lookup_elem(&cmd, &zero);
+  struct out *o = bpf_map_lookup_elem(&out, &zero);
+  if (!c || !o) return TC_ACT_SHOT;
+  for (int i = 0; i < STEPS; i++) {
+    if (c->steps[i].op == 0) break;
+    o->ret[i] = run_step(skb, &c->steps[i], o);
+  }
+  o->tstamp = skb->tstamp;
+  o->tstamp_type = skb->tstamp_type;
+  return TC_ACT_OK;
+}
+
+SEC("xdp.frags")
+int xdp_buff_len(struct xdp_md *xdp) {
+  __u32 zero = 0;
+  struct out *o = bpf_map_lookup_elem(&out, &zero);
+  if (!o) return XDP_ABORTED;
+  o->ret[0] = bpf_xdp_get_buff_len(xdp);
+  return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
