@@ -19,7 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "emu/helper_names.h"
 #include "emu/shm.h"
+#include "emu/version.h"
 
 namespace bpfemu::interp {
 namespace {
@@ -495,10 +497,26 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
       return 0;
     }
     if (r.src != 0) return -EINVAL;
+    // check_helper_call(): an id past the version's helpers, a helper the
+    // program type is not offered (or bpfemu lacks), a GPL-only helper
+    // from a non-GPL program: EINVAL with the verifier's log line.
+    const KernelVersion v = TargetKernel();
+    auto refuse = [&](HelperRefusal why) {
+      if (attr.log != nullptr) *attr.log += HelperRefusalLog(why, r.imm, v);
+      return -EINVAL;
+    };
+    if (r.imm < 0 || r.imm >= HelperIdLimit(v)) {
+      return refuse(HelperRefusal::kUnknownId);
+    }
     bool gpl_only = false;
     HelperFn fn = linker.Helper(r.imm, attr.prog_type, &gpl_only);
-    if (fn == nullptr) return -EINVAL;  // "invalid func unknown#%d"
-    if (gpl_only && !attr.gpl_compatible) return -EINVAL;
+    if (fn == nullptr) {
+      return refuse(linker.Emulates(r.imm) ? HelperRefusal::kNotOffered
+                                           : HelperRefusal::kNotEmulated);
+    }
+    if (gpl_only && !attr.gpl_compatible) {
+      return refuse(HelperRefusal::kGplOnly);
+    }
     d->op = CALL;
     d->size = linker.CallableUnderLock(r.imm) ? 1 : 0;
     d->imm = static_cast<int64_t>(helpers_.size());

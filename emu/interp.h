@@ -99,8 +99,8 @@ struct LoadAttr {
   bool gpl_compatible = false;
   bool sleepable = false;     // BPF_F_SLEEPABLE in prog_flags
   bool has_fd_array = false;  // attr.fd_array is set
-  // Where the kernel's verifier-log line of a refusal goes (kfunc calls
-  // write one; other refusals none yet), or nullptr.
+  // Where the kernel's verifier-log line of a refusal goes (kfunc and
+  // helper calls write one; other refusals none yet), or nullptr.
   std::string* log = nullptr;
 };
 
@@ -112,6 +112,13 @@ class Linker {
   // The helper `id` for this program type; nullptr if the kernel would not
   // know it (EINVAL). *gpl_only as the kernel's bpf_func_proto.gpl_only.
   virtual HelperFn Helper(int32_t id, uint32_t prog_type, bool* gpl_only) = 0;
+  // Whether helper `id` exists here for some program type (then a refusal
+  // means the type is not offered it, as the kernel would say; otherwise
+  // bpfemu lacks it).
+  virtual bool Emulates(int32_t id) {
+    (void)id;
+    return false;
+  }
   // Whether helper `id` may be called while a bpf_spin_lock is held (the
   // verifier allows only bpf_spin_unlock).
   virtual bool CallableUnderLock(int32_t id) {

@@ -1350,6 +1350,13 @@ class BytecodeLinker : public interp::Linker {
     return nullptr;
   }
 
+  bool Emulates(int32_t id) override {
+    for (const HelperDef& h : kHelpers) {
+      if (h.id == id) return true;
+    }
+    return false;
+  }
+
   bool CallableUnderLock(int32_t id) override {
     return id == BPF_FUNC_spin_unlock;
   }

@@ -27,6 +27,7 @@
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "emu/user_ringbuf.h"
+#include "emu/version.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
 #include "native/helpers.h"
@@ -68,6 +69,46 @@ void KeyAndMap(Insns* p, int map, int32_t key) {
   p->push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
   p->push_back(a::AluImm(BPF_ADD, BPF_REG_2, -4));
   a::LdMapFd(p, BPF_REG_1, map);
+}
+
+// check_helper_call()'s refusals: EINVAL with the verifier's log line
+// naming the helper (the 6.18 wording, 6.1's "unknown func"), and a helper
+// bpfemu lacks named as such.
+TEST(BytecodeTest, RefusedHelperCallsNameTheHelper) {
+  auto load = [](uint32_t type, int32_t helper, const char* license) {
+    const Insns p = {a::Call(helper), a::MovImm(BPF_REG_0, 0), a::Exit()};
+    std::string log;
+    ProgLoadFlags flags;
+    flags.log = &log;
+    const int fd =
+        ProgLoadBytecode(type, 0, "t", p.data(),
+                         static_cast<uint32_t>(p.size()), license, flags);
+    if (fd >= 0) CloseFd(fd);
+    return std::make_pair(fd, log);
+  };
+  using R = std::pair<int, std::string>;
+  EXPECT_EQ(load(BPF_PROG_TYPE_XDP, 212, "GPL"),
+            R(-EINVAL, "invalid func unknown#212\n"));
+  EXPECT_EQ(load(BPF_PROG_TYPE_XDP, -1, "GPL"),
+            R(-EINVAL, "invalid func unknown#-1\n"));
+  EXPECT_EQ(load(BPF_PROG_TYPE_XDP, BPF_FUNC_get_socket_uid, "GPL"),
+            R(-EINVAL,
+              "program of this type cannot use helper "
+              "bpf_get_socket_uid#47\n"));
+  EXPECT_EQ(load(BPF_PROG_TYPE_XDP, BPF_FUNC_tcp_send_ack, "GPL"),
+            R(-EINVAL,
+              "bpfemu does not emulate helper bpf_tcp_send_ack#116 yet "
+              "(docs/helpers.md)\n"));
+  EXPECT_EQ(load(BPF_PROG_TYPE_XDP, BPF_FUNC_probe_read_kernel, "MIT"),
+            R(-EINVAL,
+              "cannot call GPL-restricted function from non-GPL compatible "
+              "program\n"));
+  SetTargetKernel(KernelVersion::k6_1);
+  EXPECT_EQ(load(BPF_PROG_TYPE_XDP, BPF_FUNC_get_socket_uid, "GPL"),
+            R(-EINVAL, "unknown func bpf_get_socket_uid#47\n"));
+  EXPECT_EQ(load(BPF_PROG_TYPE_XDP, 210, "GPL"),
+            R(-EINVAL, "invalid func unknown#210\n"));
+  SetTargetKernel(KernelVersion::k6_18);
 }
 
 TEST(BytecodeTest, SelfTailCallRunsThirtyFourTimes) {

@@ -5,7 +5,7 @@
 Usage: helper_coverage.py REPO_ROOT          check (exit 1 on a difference)
        helper_coverage.py REPO_ROOT --write  rewrite the table in place
 
-For each of the 211 helpers of Linux 6.18 (tools/helper_ids.txt):
+For each of the 211 helpers of Linux 6.18 (emu/helper_ids.txt):
 - native: defined in native/include/bpf/bpf_helper_defs.h, the native face;
 - bytecode: bound in loader/bytecode.cc's helper table (kHelpers), the
   interpreter's face;
@@ -35,7 +35,7 @@ def read(root, path):
 
 def helper_ids(root):
     out = []
-    for line in read(root, "tools/helper_ids.txt").splitlines():
+    for line in read(root, "emu/helper_ids.txt").splitlines():
         if line.startswith("#") or not line.strip():
             continue
         num, name = line.split()

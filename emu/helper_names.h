@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+// The BPF helpers by id, as include/uapi/linux/bpf.h's ___BPF_FUNC_MAPPER
+// lists them (emu/helper_ids.txt, the one list the coverage table of
+// docs/helpers.md is also built from), and the verifier's log lines for a
+// helper call it refuses (kernel/bpf/verifier.c check_helper_call).
+
+#ifndef BPFEMU_EMU_HELPER_NAMES_H_
+#define BPFEMU_EMU_HELPER_NAMES_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "emu/version.h"
+
+namespace bpfemu {
+
+// The helper's name without its "bpf_" prefix ("map_lookup_elem"), or ""
+// for an id the list does not have.
+std::string_view HelperName(int32_t id);
+
+// __BPF_FUNC_MAX_ID of `v`: one past its last helper id (6.1 ends at
+// bpf_user_ringbuf_drain, 209; bpf_cgrp_storage_get / _delete came with 6.2).
+int32_t HelperIdLimit(KernelVersion v);
+
+// Why a helper call is refused, as the log line says it.
+enum class HelperRefusal {
+  kUnknownId,    // not a helper id of the version: "invalid func unknown#N"
+  kNotOffered,   // the program type is not offered it
+  kNotEmulated,  // bpfemu does not implement it (the kernel might load it)
+  kGplOnly,      // a GPL-only helper from a non-GPL program
+};
+
+// The verifier log line (with its newline) for refusing helper `id` on
+// kernel `v`: "invalid func unknown#N", then "unknown func bpf_X#N" (6.1) or
+// "program of this type cannot use helper bpf_X#N" (6.12, 6.18), "cannot
+// call GPL-restricted function from non-GPL compatible program"; a helper
+// bpfemu lacks is named as such, with a pointer to docs/helpers.md.
+std::string HelperRefusalLog(HelperRefusal why, int32_t id, KernelVersion v);
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_HELPER_NAMES_H_
