@@ -646,6 +646,12 @@ uint64_t GetRouteRealm(Vm& vm, uint64_t skb, uint64_t, uint64_t, uint64_t,
   NeedCtx(vm, skb, "bpf_get_route_realm");
   return bpfemu_get_route_realm(Ptr(skb));
 }
+// The context or NULL (ARG_PTR_TO_CTX_OR_NULL).
+uint64_t GetNetnsCookie(Vm& vm, uint64_t ctx, uint64_t, uint64_t, uint64_t,
+                        uint64_t) {
+  if (ctx != 0) NeedCtx(vm, ctx, "bpf_get_netns_cookie");
+  return bpfemu_get_netns_cookie(Ptr(ctx));
+}
 uint64_t XdpGetBuffLen(Vm& vm, uint64_t xdp, uint64_t, uint64_t, uint64_t,
                        uint64_t) {
   NeedCtx(vm, xdp, "bpf_xdp_get_buff_len");
@@ -1066,6 +1072,7 @@ enum class Offered {
   kSkLookup,         // tc, XDP, sk_skb, cg_skb, sock_addr (bpf_sk_lookup_*)
   kSkFilterOrTc,     // socket filter, cg_skb, tc (bpf_skb_load_bytes_relative)
   kSkbSocket,        // those and sk_skb (bpf_get_socket_cookie / _uid)
+  kTcSince613,       // tc from 6.13 (bpf_get_netns_cookie)
 };
 
 struct HelperDef {
@@ -1146,6 +1153,10 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
              prog_type == BPF_PROG_TYPE_SCHED_CLS ||
              prog_type == BPF_PROG_TYPE_SCHED_ACT ||
              (o == Offered::kSkbSocket && prog_type == BPF_PROG_TYPE_SK_SKB);
+    case Offered::kTcSince613:
+      return (prog_type == BPF_PROG_TYPE_SCHED_CLS ||
+              prog_type == BPF_PROG_TYPE_SCHED_ACT) &&
+             TargetKernel() > KernelVersion::k6_12;
     case Offered::kPacketPrograms:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
@@ -1304,6 +1315,7 @@ constexpr HelperDef kHelpers[] = {
      O::kSkFilterOrTc},
     {BPF_FUNC_get_socket_cookie, GetSocketCookie, false, O::kSkbSocket},
     {BPF_FUNC_get_socket_uid, GetSocketUid, false, O::kSkbSocket},
+    {BPF_FUNC_get_netns_cookie, GetNetnsCookie, false, O::kTcSince613},
     {BPF_FUNC_skb_cgroup_classid, SkbCgroupClassid, false, O::kTc},
     {BPF_FUNC_get_cgroup_classid, GetCgroupClassid, false, O::kTcOrLwt},
     {BPF_FUNC_get_route_realm, GetRouteRealm, false, O::kTcOrLwt},

@@ -103,6 +103,14 @@ TEST(BytecodeTest, RefusedHelperCallsNameTheHelper) {
             R(-EINVAL,
               "cannot call GPL-restricted function from non-GPL compatible "
               "program\n"));
+  // tc got bpf_get_netns_cookie in 6.13.
+  EXPECT_GE(
+      load(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_get_netns_cookie, "GPL").first, 0);
+  SetTargetKernel(KernelVersion::k6_12);
+  EXPECT_EQ(load(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_get_netns_cookie, "GPL"),
+            R(-EINVAL,
+              "program of this type cannot use helper "
+              "bpf_get_netns_cookie#122\n"));
   SetTargetKernel(KernelVersion::k6_1);
   EXPECT_EQ(load(BPF_PROG_TYPE_XDP, BPF_FUNC_get_socket_uid, "GPL"),
             R(-EINVAL, "unknown func bpf_get_socket_uid#47\n"));

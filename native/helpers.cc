@@ -2402,6 +2402,24 @@ __u32 bpfemu_get_cgroup_classid(void* /*ctx*/) {
 // skb has none (skb_dst is NULL), which answers 0.
 __u32 bpfemu_get_route_realm(void* /*ctx*/) { return 0; }
 
+// bpf_get_netns_cookie() from tc (6.13 on): the cookie of the skb's
+// device's network namespace, the current one for a test run
+// (SO_NETNS_COOKIE of a socket made now); with a NULL context, init_net's,
+// which an unprivileged process cannot read from another namespace: bpfemu
+// answers the current namespace's there too (docs/native.md).
+__u64 bpfemu_get_netns_cookie(void* /*ctx*/) {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  uint64_t cookie = 0;
+  socklen_t len = sizeof(cookie);
+  constexpr int kSoNetnsCookie = 71;  // SO_NETNS_COOKIE (5.14)
+  if (getsockopt(fd, SOL_SOCKET, kSoNetnsCookie, &cookie, &len) != 0) {
+    cookie = 0;
+  }
+  close(fd);
+  return cookie;
+}
+
 // bpf_skb_vlan_push(): the tag goes outside the packet (vlan_present); a
 // tag already there first moves into the packet after the MAC addresses
 // (__vlan_insert_tag), becoming skb->protocol, with the network header

@@ -21,6 +21,7 @@ enum op {
   OP_CGROUP_CLASSID = 9,
   OP_ROUTE_REALM = 10,
   OP_ADJUST_ROOM = 11,
+  OP_NETNS_COOKIE = 12,
 };
 
 #define STEPS 6
@@ -41,6 +42,7 @@ struct out {
   __u32 tstamp_type;
   __u32 cookie_stable;
   __u8 bytes[8];
+  __u64 netns_cookie;
 };
 
 struct {
@@ -85,6 +87,9 @@ static __always_inline __s64 run_step(struct __sk_buff *skb,
       return bpf_get_cgroup_classid(skb);
     case OP_ROUTE_REALM:
       return bpf_get_route_realm(skb);
+    case OP_NETNS_COOKIE:
+      o->netns_cookie = bpf_get_netns_cookie(s->arg32 ? 0 : skb);
+      return o->netns_cookie != 0;
     case OP_ADJUST_ROOM:
       return bpf_skb_adjust_room(skb, (__s32)s->arg32, BPF_ADJ_ROOM_NET,
                                  s->arg64);

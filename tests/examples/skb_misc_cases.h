@@ -14,6 +14,8 @@
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -38,6 +40,7 @@ enum Op : uint32_t {
   kCgroupClassid = 9,
   kRouteRealm = 10,
   kAdjustRoom = 11,
+  kNetnsCookie = 12,
 };
 
 inline constexpr int kSteps = 6;
@@ -58,6 +61,7 @@ struct Out {
   uint32_t tstamp_type;
   uint32_t cookie_stable;
   uint8_t bytes[8];
+  uint64_t netns_cookie;
 };
 
 // The packet a case runs on.
@@ -182,6 +186,8 @@ inline std::vector<Case> Cases() {
   add("skb cgroup classid", {{kSkbClassid, 0, 0}});
   add("cgroup classid", {{kCgroupClassid, 0, 0}});
   add("route realm", {{kRouteRealm, 0, 0}});
+  add("netns cookie", {{kNetnsCookie, 0, 0}});
+  add("netns cookie null ctx", {{kNetnsCookie, 1, 0}});
   add("socket helpers on ipv6",
       {{kSocketCookie, 0, 0}, {kSocketUid, 0, 0}, {kSkbClassid, 0, 0}},
       Packet::kIpv6);
@@ -191,6 +197,19 @@ inline std::vector<Case> Cases() {
     add("xdp buff len " + std::to_string(len), {}).xdp_len = len;
   }
   return c;
+}
+
+// The cookie of this process's network namespace, or 0.
+inline uint64_t NetnsCookieNow() {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  uint64_t cookie = 0;
+  socklen_t len = sizeof(cookie);
+  if (getsockopt(fd, SOL_SOCKET, 71 /* SO_NETNS_COOKIE */, &cookie, &len)) {
+    cookie = 0;
+  }
+  close(fd);
+  return cookie;
 }
 
 inline Cmd CmdOf(const Case& k) {
@@ -211,8 +230,12 @@ inline std::string Hex(const uint8_t* p, size_t n) {
   return s;
 }
 
+// `netns_now`: the cookie of the caller's network namespace
+// (SO_NETNS_COOKIE), which bpf_get_netns_cookie's answer is printed
+// against ("cur" when equal), since cookies differ between namespaces.
 inline std::string Format(const std::string& name, int err, uint32_t retval,
-                          const Out& out, const Bytes& data_out) {
+                          const Out& out, const Bytes& data_out,
+                          uint64_t netns_now) {
   std::string s =
       name + "\t" + std::to_string(err) + "\t" + std::to_string(retval);
   for (int i = 0; i < kSteps; ++i) s += "\t" + std::to_string(out.ret[i]);
@@ -220,6 +243,9 @@ inline std::string Format(const std::string& name, int err, uint32_t retval,
        std::to_string(out.tstamp_type) + "\t" +
        std::to_string(out.cookie_stable) + "\t" + Hex(out.bytes, 8) + "\t" +
        Hex(data_out.data(), data_out.size());
+  if (out.netns_cookie != 0) {
+    s += out.netns_cookie == netns_now ? "\tnetns cur" : "\tnetns other";
+  }
   return s;
 }
 

@@ -90,8 +90,10 @@ TEST_P(SkbMiscCompareTest, SameAsTheKernel) {
     Out ko, no;
     ASSERT_EQ(bpf_map_lookup_elem(kout, &zero, &ko), 0);
     ASSERT_EQ(MapLookupElem(nout, &zero, &no), 0);
-    const std::string kline = Format(k.name, kerr, opts.retval, ko, kdata);
-    EXPECT_EQ(Format(k.name, n.err, n.retval, no, n.data_out), kline);
+    const std::string kline =
+        Format(k.name, kerr, opts.retval, ko, kdata, NetnsCookieNow());
+    EXPECT_EQ(Format(k.name, n.err, n.retval, no, n.data_out, NetnsCookieNow()),
+              kline);
     record += kline + "\n";
     ++compared;
   }

@@ -60,7 +60,7 @@ class SkbMiscTest : public ::testing::TestWithParam<bool> {
     if (n.err != 0) n.data_out.clear();
     EXPECT_EQ(MapLookupElem(obj_->MapFd("out"), &zero, &o), 0);
     if (out != nullptr) *out = o;
-    return Format(k.name, n.err, n.retval, o, n.data_out);
+    return Format(k.name, n.err, n.retval, o, n.data_out, NetnsCookieNow());
   }
 
   std::unique_ptr<native::Object> obj_;

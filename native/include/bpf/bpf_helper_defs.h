@@ -320,6 +320,9 @@ static inline __u32 bpf_get_cgroup_classid(struct __sk_buff *skb) {
 static inline __u32 bpf_get_route_realm(struct __sk_buff *skb) {
   return bpfemu_get_route_realm(skb);
 }
+static inline __u64 bpf_get_netns_cookie(void *ctx) {
+  return bpfemu_get_netns_cookie(ctx);
+}
 static inline __u64 bpf_xdp_get_buff_len(struct xdp_md *xdp_md) {
   return bpfemu_xdp_get_buff_len(xdp_md);
 }

@@ -195,6 +195,7 @@ __u32 bpfemu_get_socket_uid(void *skb);
 __u32 bpfemu_skb_cgroup_classid(void *skb);
 __u32 bpfemu_get_cgroup_classid(void *skb);
 __u32 bpfemu_get_route_realm(void *skb);
+__u64 bpfemu_get_netns_cookie(void *ctx);
 __u64 bpfemu_xdp_get_buff_len(void *xdp_md);
 long bpfemu_loop(__u32 nr_loops, void *callback_fn, void *callback_ctx,
                  __u64 flags);
