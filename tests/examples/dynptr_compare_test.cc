@@ -10,7 +10,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
-#include <sys/utsname.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -26,6 +25,7 @@
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
 #include "tests/examples/dynptr_cases.h"
+#include "tests/examples/recorded.h"
 
 namespace bpfemu::examples {
 namespace {
@@ -110,16 +110,7 @@ TEST_P(DynptrCompareTest, SameAsTheKernel) {
   }
   std::printf("dynptr: %d cases compared with the kernel\n", compared);
   if (record_path != nullptr && !GetParam()) {
-    struct utsname u;
-    ASSERT_EQ(uname(&u), 0);
-    FILE* f = std::fopen(record_path, "w");
-    ASSERT_NE(f, nullptr) << record_path;
-    std::fprintf(f,
-                 "# The kernel's answers to tests/examples/dynptr_cases.h "
-                 "(recorded by dynptr_compare_test; format there).\n"
-                 "# kernel %s\n%s",
-                 u.release, record.c_str());
-    std::fclose(f);
+    ASSERT_TRUE(WriteRecorded(record_path, "dynptr", record)) << record_path;
   }
   EXPECT_EQ(compared, static_cast<int>(Packets().size() * Cases().size()));
 }

@@ -7,6 +7,8 @@
 #ifndef BPFEMU_TESTS_EXAMPLES_RECORDED_H_
 #define BPFEMU_TESTS_EXAMPLES_RECORDED_H_
 
+#include <sys/utsname.h>
+
 #include <fstream>
 #include <map>
 #include <string>
@@ -27,6 +29,21 @@ inline Recorded ReadRecorded(const std::string& path) {
     r.lines[line.substr(0, line.find('\t'))] = line;
   }
   return r;
+}
+
+// Writes `lines` (one per case) to `path` as the record of `example`'s
+// cases on the running kernel (its *_compare_test does, as root); false if
+// the file cannot be written.
+inline bool WriteRecorded(const std::string& path, const std::string& example,
+                          const std::string& lines) {
+  struct utsname u;
+  if (uname(&u) != 0) return false;
+  std::ofstream out(path);
+  out << "# The kernel's answers to tests/examples/" << example
+      << "_cases.h (recorded by " << example
+      << "_compare_test; format there).\n# kernel " << u.release << "\n"
+      << lines;
+  return static_cast<bool>(out.flush());
 }
 
 }  // namespace bpfemu::examples

@@ -12,7 +12,6 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
-#include <sys/utsname.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -27,6 +26,7 @@
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
 #include "tests/examples/packets.h"
+#include "tests/examples/recorded.h"
 #include "tests/examples/redirects_cases.h"
 
 namespace bpfemu::examples {
@@ -92,16 +92,7 @@ TEST_P(RedirectsCompareTest, SameAsTheKernel) {
   }
   std::printf("redirects: %d cases compared with the kernel\n", compared);
   if (record_path != nullptr && !GetParam()) {
-    struct utsname u;
-    ASSERT_EQ(uname(&u), 0);
-    FILE* f = std::fopen(record_path, "w");
-    ASSERT_NE(f, nullptr) << record_path;
-    std::fprintf(f,
-                 "# The kernel's answers to tests/examples/redirects_cases.h "
-                 "(recorded by redirects_compare_test; format there).\n"
-                 "# kernel %s\n%s",
-                 u.release, record.c_str());
-    std::fclose(f);
+    ASSERT_TRUE(WriteRecorded(record_path, "redirects", record)) << record_path;
   }
   EXPECT_GE(compared, 50);
 }

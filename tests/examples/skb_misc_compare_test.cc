@@ -13,7 +13,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
-#include <sys/utsname.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -27,6 +26,7 @@
 #include "native/helpers.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
+#include "tests/examples/recorded.h"
 #include "tests/examples/skb_misc_cases.h"
 
 namespace bpfemu::examples {
@@ -99,16 +99,7 @@ TEST_P(SkbMiscCompareTest, SameAsTheKernel) {
   }
   std::printf("skb_misc: %d cases compared with the kernel\n", compared);
   if (record_path != nullptr && !GetParam()) {
-    struct utsname u;
-    ASSERT_EQ(uname(&u), 0);
-    FILE* f = std::fopen(record_path, "w");
-    ASSERT_NE(f, nullptr) << record_path;
-    std::fprintf(f,
-                 "# The kernel's answers to tests/examples/skb_misc_cases.h "
-                 "(recorded by skb_misc_compare_test; format there).\n"
-                 "# kernel %s\n%s",
-                 u.release, record.c_str());
-    std::fclose(f);
+    ASSERT_TRUE(WriteRecorded(record_path, "skb_misc", record)) << record_path;
   }
   EXPECT_GE(compared, 75);
 }

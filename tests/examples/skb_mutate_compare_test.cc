@@ -15,7 +15,6 @@
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
-#include <sys/utsname.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -31,17 +30,13 @@
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
 #include "tests/examples/packets.h"
+#include "tests/examples/recorded.h"
 #include "tests/examples/skb_mutate_cases.h"
 
 namespace bpfemu::examples {
 namespace {
 
 using namespace skb_mutate;  // NOLINT: the shared cases
-
-std::string KernelRelease() {
-  struct utsname u;
-  return uname(&u) == 0 ? u.release : "unknown";
-}
 
 void SetCmd(int kfd, int nfd, const Case& k) {
   Cmd cmd;
@@ -143,14 +138,8 @@ TEST_P(SkbMutateCompareTest, SameAsTheKernel) {
   }
   std::printf("skb_mutate: %d cases compared with the kernel\n", compared);
   if (record_path != nullptr && !GetParam()) {
-    FILE* f = std::fopen(record_path, "w");
-    ASSERT_NE(f, nullptr) << record_path;
-    std::fprintf(f,
-                 "# The kernel's answers to tests/examples/skb_mutate_cases.h "
-                 "(recorded by skb_mutate_compare_test; format there).\n"
-                 "# kernel %s\n%s",
-                 KernelRelease().c_str(), record.c_str());
-    std::fclose(f);
+    ASSERT_TRUE(WriteRecorded(record_path, "skb_mutate", record))
+        << record_path;
     std::printf("skb_mutate: recorded %d cases in %s\n", compared, record_path);
   }
   EXPECT_GE(compared, 60);

@@ -13,7 +13,6 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
-#include <sys/utsname.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -29,6 +28,7 @@
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
 #include "tests/examples/packets.h"
+#include "tests/examples/recorded.h"
 #include "tests/examples/tunnel_cases.h"
 
 namespace bpfemu::examples {
@@ -102,16 +102,7 @@ TEST_P(TunnelCompareTest, SameAsTheKernel) {
   }
   std::printf("tunnel: %d cases compared with the kernel\n", compared);
   if (record_path != nullptr && !GetParam()) {
-    struct utsname u;
-    ASSERT_EQ(uname(&u), 0);
-    FILE* f = std::fopen(record_path, "w");
-    ASSERT_NE(f, nullptr) << record_path;
-    std::fprintf(f,
-                 "# The kernel's answers to tests/examples/tunnel_cases.h "
-                 "(recorded by tunnel_compare_test; format there).\n"
-                 "# kernel %s\n%s",
-                 u.release, record.c_str());
-    std::fclose(f);
+    ASSERT_TRUE(WriteRecorded(record_path, "tunnel", record)) << record_path;
   }
   EXPECT_GE(compared, 50);
 }
