@@ -646,6 +646,19 @@ uint64_t GetRouteRealm(Vm& vm, uint64_t skb, uint64_t, uint64_t, uint64_t,
   NeedCtx(vm, skb, "bpf_get_route_realm");
   return bpfemu_get_route_realm(Ptr(skb));
 }
+uint64_t SkbGetXfrmState(Vm& vm, uint64_t skb, uint64_t index, uint64_t to,
+                         uint64_t size, uint64_t flags) {
+  NeedCtx(vm, skb, "bpf_skb_get_xfrm_state");
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedWritable(vm, to, n, "to");
+  return static_cast<uint64_t>(bpfemu_skb_get_xfrm_state(
+      Ptr(skb), static_cast<uint32_t>(index), Ptr(to), n, flags));
+}
+uint64_t SkAssign(Vm& vm, uint64_t skb, uint64_t sk, uint64_t flags, uint64_t,
+                  uint64_t) {
+  NeedCtx(vm, skb, "bpf_sk_assign");
+  return static_cast<uint64_t>(bpfemu_sk_assign(Ptr(skb), Ptr(sk), flags));
+}
 // The context or NULL (ARG_PTR_TO_CTX_OR_NULL).
 uint64_t GetNetnsCookie(Vm& vm, uint64_t ctx, uint64_t, uint64_t, uint64_t,
                         uint64_t) {
@@ -1316,6 +1329,8 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_get_socket_cookie, GetSocketCookie, false, O::kSkbSocket},
     {BPF_FUNC_get_socket_uid, GetSocketUid, false, O::kSkbSocket},
     {BPF_FUNC_get_netns_cookie, GetNetnsCookie, false, O::kTcSince613},
+    {BPF_FUNC_skb_get_xfrm_state, SkbGetXfrmState, false, O::kTc},
+    {BPF_FUNC_sk_assign, SkAssign, false, O::kTc},
     {BPF_FUNC_skb_cgroup_classid, SkbCgroupClassid, false, O::kTc},
     {BPF_FUNC_get_cgroup_classid, GetCgroupClassid, false, O::kTcOrLwt},
     {BPF_FUNC_get_route_realm, GetRouteRealm, false, O::kTcOrLwt},

@@ -2402,6 +2402,24 @@ __u32 bpfemu_get_cgroup_classid(void* /*ctx*/) {
 // skb has none (skb_dst is NULL), which answers 0.
 __u32 bpfemu_get_route_realm(void* /*ctx*/) { return 0; }
 
+// bpf_skb_get_xfrm_state(): the IPsec state at `index` of the skb's
+// security path; a test run's skb has none, so every call zeroes `to` and
+// answers -EINVAL, as the kernel's does for a missing path, an index past
+// it, non-zero flags or a size other than struct bpf_xfrm_state's.
+long bpfemu_skb_get_xfrm_state(void* /*skb*/, __u32 /*index*/, void* to,
+                               __u32 size, __u64 /*flags*/) {
+  std::memset(to, 0, size);
+  return -EINVAL;
+}
+
+// bpf_sk_assign(): a NULL socket or non-zero flags -EINVAL; otherwise only
+// an skb at tc ingress may take the socket, and bpfemu's skbs, like the
+// kernel's test runs, are not there (skb_at_tc_ingress false): -EOPNOTSUPP.
+long bpfemu_sk_assign(void* /*skb*/, void* sk, __u64 flags) {
+  if (sk == nullptr || flags != 0) return -EINVAL;
+  return -EOPNOTSUPP;
+}
+
 // bpf_get_netns_cookie() from tc (6.13 on): the cookie of the skb's
 // device's network namespace, the current one for a test run
 // (SO_NETNS_COOKIE of a socket made now); with a NULL context, init_net's,

@@ -22,6 +22,8 @@ enum op {
   OP_ROUTE_REALM = 10,
   OP_ADJUST_ROOM = 11,
   OP_NETNS_COOKIE = 12,
+  OP_XFRM_STATE = 13,
+  OP_SK_ASSIGN = 14,
 };
 
 #define STEPS 6
@@ -90,6 +92,18 @@ static __always_inline __s64 run_step(struct __sk_buff *skb,
     case OP_NETNS_COOKIE:
       o->netns_cookie = bpf_get_netns_cookie(s->arg32 ? 0 : skb);
       return o->netns_cookie != 0;
+    case OP_XFRM_STATE: {
+      struct bpf_xfrm_state x;
+      __builtin_memset(&x, 0xff, sizeof(x));
+      long r = bpf_skb_get_xfrm_state(skb, s->arg32, &x, sizeof(x), s->arg64);
+      __builtin_memcpy(o->bytes, &x, sizeof(o->bytes));
+      return r;
+    }
+    case OP_SK_ASSIGN: {
+      struct bpf_sock *sk = skb->sk;
+      if (!sk) return -1001;
+      return bpf_sk_assign(skb, sk, s->arg64);
+    }
     case OP_ADJUST_ROOM:
       return bpf_skb_adjust_room(skb, (__s32)s->arg32, BPF_ADJ_ROOM_NET,
                                  s->arg64);

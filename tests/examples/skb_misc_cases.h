@@ -41,6 +41,8 @@ enum Op : uint32_t {
   kRouteRealm = 10,
   kAdjustRoom = 11,
   kNetnsCookie = 12,
+  kXfrmState = 13,
+  kSkAssign = 14,
 };
 
 inline constexpr int kSteps = 6;
@@ -188,6 +190,11 @@ inline std::vector<Case> Cases() {
   add("route realm", {{kRouteRealm, 0, 0}});
   add("netns cookie", {{kNetnsCookie, 0, 0}});
   add("netns cookie null ctx", {{kNetnsCookie, 1, 0}});
+  // No security path, and a test run's skb is not at tc ingress.
+  add("xfrm state 0", {{kXfrmState, 0, 0}});
+  add("xfrm state flags", {{kXfrmState, 1, 1}});
+  add("sk_assign run socket", {{kSkAssign, 0, 0}});
+  add("sk_assign flags", {{kSkAssign, 0, 1}});
   add("socket helpers on ipv6",
       {{kSocketCookie, 0, 0}, {kSocketUid, 0, 0}, {kSkbClassid, 0, 0}},
       Packet::kIpv6);

@@ -323,6 +323,15 @@ static inline __u32 bpf_get_route_realm(struct __sk_buff *skb) {
 static inline __u64 bpf_get_netns_cookie(void *ctx) {
   return bpfemu_get_netns_cookie(ctx);
 }
+struct bpf_xfrm_state;
+static inline long bpf_skb_get_xfrm_state(struct __sk_buff *skb, __u32 index,
+                                          struct bpf_xfrm_state *xfrm_state,
+                                          __u32 size, __u64 flags) {
+  return bpfemu_skb_get_xfrm_state(skb, index, xfrm_state, size, flags);
+}
+static inline long bpf_sk_assign(void *ctx, void *sk, __u64 flags) {
+  return bpfemu_sk_assign(ctx, sk, flags);
+}
 static inline __u64 bpf_xdp_get_buff_len(struct xdp_md *xdp_md) {
   return bpfemu_xdp_get_buff_len(xdp_md);
 }

@@ -196,6 +196,9 @@ __u32 bpfemu_skb_cgroup_classid(void *skb);
 __u32 bpfemu_get_cgroup_classid(void *skb);
 __u32 bpfemu_get_route_realm(void *skb);
 __u64 bpfemu_get_netns_cookie(void *ctx);
+long bpfemu_skb_get_xfrm_state(void *skb, __u32 index, void *to, __u32 size,
+                               __u64 flags);
+long bpfemu_sk_assign(void *skb, void *sk, __u64 flags);
 __u64 bpfemu_xdp_get_buff_len(void *xdp_md);
 long bpfemu_loop(__u32 nr_loops, void *callback_fn, void *callback_ctx,
                  __u64 flags);
