@@ -659,6 +659,27 @@ uint64_t SkAssign(Vm& vm, uint64_t skb, uint64_t sk, uint64_t flags, uint64_t,
   NeedCtx(vm, skb, "bpf_sk_assign");
   return static_cast<uint64_t>(bpfemu_sk_assign(Ptr(skb), Ptr(sk), flags));
 }
+// The raw SYN cookie helpers: fixed-size IP and TCP headers (the TCP
+// header of th_len bytes for the generators).
+template <bool kV6>
+uint64_t TcpRawGenSyncookie(Vm& vm, uint64_t iph, uint64_t th, uint64_t len,
+                            uint64_t, uint64_t) {
+  NeedReadable(vm, iph, kV6 ? 40 : 20, "iph");
+  const uint32_t n = static_cast<uint32_t>(len);
+  NeedReadable(vm, th, n, "th");
+  return static_cast<uint64_t>(
+      kV6 ? bpfemu_tcp_raw_gen_syncookie_ipv6(Ptr(iph), Ptr(th), n)
+          : bpfemu_tcp_raw_gen_syncookie_ipv4(Ptr(iph), Ptr(th), n));
+}
+template <bool kV6>
+uint64_t TcpRawCheckSyncookie(Vm& vm, uint64_t iph, uint64_t th, uint64_t,
+                              uint64_t, uint64_t) {
+  NeedReadable(vm, iph, kV6 ? 40 : 20, "iph");
+  NeedReadable(vm, th, 20, "th");
+  return static_cast<uint64_t>(
+      kV6 ? bpfemu_tcp_raw_check_syncookie_ipv6(Ptr(iph), Ptr(th))
+          : bpfemu_tcp_raw_check_syncookie_ipv4(Ptr(iph), Ptr(th)));
+}
 // The context or NULL (ARG_PTR_TO_CTX_OR_NULL).
 uint64_t GetNetnsCookie(Vm& vm, uint64_t ctx, uint64_t, uint64_t, uint64_t,
                         uint64_t) {
@@ -1331,6 +1352,14 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_get_netns_cookie, GetNetnsCookie, false, O::kTcSince613},
     {BPF_FUNC_skb_get_xfrm_state, SkbGetXfrmState, false, O::kTc},
     {BPF_FUNC_sk_assign, SkAssign, false, O::kTc},
+    {BPF_FUNC_tcp_raw_gen_syncookie_ipv4, TcpRawGenSyncookie<false>, true,
+     O::kTcOrXdp},
+    {BPF_FUNC_tcp_raw_gen_syncookie_ipv6, TcpRawGenSyncookie<true>, true,
+     O::kTcOrXdp},
+    {BPF_FUNC_tcp_raw_check_syncookie_ipv4, TcpRawCheckSyncookie<false>, true,
+     O::kTcOrXdp},
+    {BPF_FUNC_tcp_raw_check_syncookie_ipv6, TcpRawCheckSyncookie<true>, true,
+     O::kTcOrXdp},
     {BPF_FUNC_skb_cgroup_classid, SkbCgroupClassid, false, O::kTc},
     {BPF_FUNC_get_cgroup_classid, GetCgroupClassid, false, O::kTcOrLwt},
     {BPF_FUNC_get_route_realm, GetRouteRealm, false, O::kTcOrLwt},

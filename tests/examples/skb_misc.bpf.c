@@ -5,8 +5,13 @@
 // `out` (and what bpf_skb_load_bytes_relative read, the time stamp the skb
 // carries afterwards); `xdp_buff_len` records bpf_xdp_get_buff_len.
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
+#include <linux/tcp.h>
 
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 enum op {
@@ -24,6 +29,7 @@ enum op {
   OP_NETNS_COOKIE = 12,
   OP_XFRM_STATE = 13,
   OP_SK_ASSIGN = 14,
+  OP_SYNCOOKIE = 15,
 };
 
 #define STEPS 6
@@ -60,6 +66,59 @@ struct {
   __type(key, __u32);
   __type(value, struct out);
 } out SEC(".maps");
+
+// The SYN cookie helpers on the TCP packet after an IPv4 (arg64 0) or IPv6
+// (arg64 1) header. arg32: 0-2 generate over a TCP header of 20, 24 or 16
+// bytes (the MSS the cookie encodes, or the error: the cookie itself is
+// keyed by a per-boot secret); 3 generate, turn the SYN into the ACK that
+// answers it (seq + 1, ack_seq = cookie + 1), check it, and restore the
+// header; 4 check the packet as it is.
+static __always_inline __s64 syncookie(struct __sk_buff *skb,
+                                       const struct step *s) {
+  void *data = (void *)(long)skb->data;
+  void *end = (void *)(long)skb->data_end;
+  const int v6 = s->arg64 & 1;
+  struct tcphdr *th =
+      data + ETH_HLEN + (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr));
+  if ((void *)th + 24 > end) return -1002;
+  void *ip = data + ETH_HLEN;
+  __s64 r;
+  if (s->arg32 < 3) {
+    const __u32 len = s->arg32 == 0 ? 20 : s->arg32 == 1 ? 24 : 16;
+    if (v6) {
+      r = len == 20   ? bpf_tcp_raw_gen_syncookie_ipv6(ip, th, 20)
+          : len == 24 ? bpf_tcp_raw_gen_syncookie_ipv6(ip, th, 24)
+                      : bpf_tcp_raw_gen_syncookie_ipv6(ip, th, 16);
+    } else {
+      r = len == 20   ? bpf_tcp_raw_gen_syncookie_ipv4(ip, th, 20)
+          : len == 24 ? bpf_tcp_raw_gen_syncookie_ipv4(ip, th, 24)
+                      : bpf_tcp_raw_gen_syncookie_ipv4(ip, th, 16);
+    }
+    return r < 0 ? r : r >> 32;
+  }
+  if (s->arg32 == 4) {
+    return v6 ? bpf_tcp_raw_check_syncookie_ipv6(ip, th)
+              : bpf_tcp_raw_check_syncookie_ipv4(ip, th);
+  }
+  const __u32 len = th->doff == 6 ? 24 : 20;
+  __s64 g;
+  if (v6) {
+    g = len == 24 ? bpf_tcp_raw_gen_syncookie_ipv6(ip, th, 24)
+                  : bpf_tcp_raw_gen_syncookie_ipv6(ip, th, 20);
+  } else {
+    g = len == 24 ? bpf_tcp_raw_gen_syncookie_ipv4(ip, th, 24)
+                  : bpf_tcp_raw_gen_syncookie_ipv4(ip, th, 20);
+  }
+  if (g < 0) return g;
+  const __u32 seq = th->seq, ack = th->ack_seq;
+  th->seq = bpf_htonl(bpf_ntohl(seq) + 1);
+  th->ack_seq = bpf_htonl((__u32)g + 1);
+  r = v6 ? bpf_tcp_raw_check_syncookie_ipv6(ip, th)
+         : bpf_tcp_raw_check_syncookie_ipv4(ip, th);
+  th->seq = seq;
+  th->ack_seq = ack;
+  return r;
+}
 
 static __always_inline __s64 run_step(struct __sk_buff *skb,
                                       const struct step *s, struct out *o) {
@@ -104,6 +163,8 @@ static __always_inline __s64 run_step(struct __sk_buff *skb,
       if (!sk) return -1001;
       return bpf_sk_assign(skb, sk, s->arg64);
     }
+    case OP_SYNCOOKIE:
+      return syncookie(skb, s);
     case OP_ADJUST_ROOM:
       return bpf_skb_adjust_room(skb, (__s32)s->arg32, BPF_ADJ_ROOM_NET,
                                  s->arg64);

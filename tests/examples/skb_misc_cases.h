@@ -43,6 +43,7 @@ enum Op : uint32_t {
   kNetnsCookie = 12,
   kXfrmState = 13,
   kSkAssign = 14,
+  kSyncookie = 15,
 };
 
 inline constexpr int kSteps = 6;
@@ -67,12 +68,15 @@ struct Out {
 };
 
 // The packet a case runs on.
-enum class Packet { kIpv4, kIpv6, kVlanIpv4, kArp };
+enum class Packet { kIpv4, kIpv6, kVlanIpv4, kArp, kTcp4, kTcp6 };
 
 struct Case {
   std::string name;
   Packet packet = Packet::kIpv4;
   uint8_t ecn = 0;  // the IP header's ECN bits
+  // kTcp4 / kTcp6: the SYN's MSS option (none for 0), or raw option bytes.
+  uint16_t mss = 0;
+  std::vector<uint8_t> tcp_options;
   std::vector<Step> steps;
   uint64_t ctx_tstamp = 0;  // in the test run's __sk_buff, when non-zero
   size_t xdp_len = 0;       // an XDP case: bpf_xdp_get_buff_len on this size
@@ -80,9 +84,50 @@ struct Case {
 
 inline constexpr size_t kFrameLen = 100;
 
-// The frame of a case: UDP over IPv4 or IPv6 (the ECN bits set), the IPv4
-// packet behind an 802.1Q tag, or an ARP EtherType.
-inline Bytes Frame(Packet p, uint8_t ecn) {
+// A TCP SYN (seq 0x01020304) over IPv4 or IPv6 with `options` (padded to
+// 4 bytes; doff follows).
+inline Bytes TcpFrame(bool v6, std::vector<uint8_t> options) {
+  while (options.size() % 4 != 0) options.push_back(0);
+  const size_t l3 = v6 ? 40 : 20;
+  Bytes f =
+      v6 ? EthFrame(ETH_P_IPV6, kFrameLen)
+         : Ipv4Frame(0x0a000001, 0x0a000002, 1000, 80, IPPROTO_TCP, kFrameLen);
+  uint8_t* ip = f.data() + ETH_HLEN;
+  if (v6) {
+    ip[0] = 0x60;
+    ip[5] = static_cast<uint8_t>(kFrameLen - ETH_HLEN - 40);
+    ip[6] = IPPROTO_TCP;
+    ip[7] = 64;
+    ip[23] = 1;
+    ip[39] = 2;
+  }
+  uint8_t* th = ip + l3;
+  const uint8_t tcp[20] = {0x03,
+                           0xe8,
+                           0x00,
+                           0x50,
+                           0x01,
+                           0x02,
+                           0x03,
+                           0x04,
+                           0,
+                           0,
+                           0,
+                           0,
+                           static_cast<uint8_t>((5 + options.size() / 4) << 4),
+                           0x02,
+                           0xff,
+                           0xff,
+                           0,
+                           0,
+                           0,
+                           0};
+  std::memcpy(th, tcp, sizeof(tcp));
+  std::memcpy(th + 20, options.data(), options.size());
+  return f;
+}
+
+inline Bytes PlainFrame(Packet p, uint8_t ecn) {
   Bytes f = Ipv4Frame(0x0a000001, 0x0a000002, 1000, 53, IPPROTO_UDP, kFrameLen);
   f[ETH_HLEN + 1] = ecn & 3;
   if (p == Packet::kIpv6) {
@@ -107,6 +152,21 @@ inline Bytes Frame(Packet p, uint8_t ecn) {
     f[13] = 0x06;
   }
   return f;
+}
+
+// The frame of a case: UDP over IPv4 or IPv6 (the ECN bits set), the IPv4
+// packet behind an 802.1Q tag, an ARP EtherType, or a TCP SYN.
+inline Bytes Frame(const Case& k) {
+  if (k.packet == Packet::kTcp4 || k.packet == Packet::kTcp6) {
+    std::vector<uint8_t> o = k.tcp_options;
+    if (k.mss != 0) {
+      const uint8_t mss[4] = {2, 4, static_cast<uint8_t>(k.mss >> 8),
+                              static_cast<uint8_t>(k.mss)};
+      o.insert(o.begin(), mss, mss + 4);
+    }
+    return TcpFrame(k.packet == Packet::kTcp6, o);
+  }
+  return PlainFrame(k.packet, k.ecn);
 }
 
 inline std::vector<Case> Cases() {
@@ -198,6 +258,34 @@ inline std::vector<Case> Cases() {
   add("socket helpers on ipv6",
       {{kSocketCookie, 0, 0}, {kSocketUid, 0, 0}, {kSkbClassid, 0, 0}},
       Packet::kIpv6);
+  // SYN cookies: the MSS rounded down to each family's table (none: the
+  // default, 536 / 1220), header length errors, a round trip, a stray ACK.
+  for (bool v6 : {false, true}) {
+    const Packet p = v6 ? Packet::kTcp6 : Packet::kTcp4;
+    const uint64_t fam = v6 ? 1 : 0;
+    const std::string f = v6 ? "syncookie v6 " : "syncookie v4 ";
+    add(f + "no options", {{kSyncookie, 0, fam}}, p);
+    add(f + "no options len 24", {{kSyncookie, 1, fam}}, p);
+    add(f + "len 16", {{kSyncookie, 2, fam}}, p);
+    for (uint16_t mss :
+         {1u, 535u, 536u, 1299u, 1300u, 1440u, 1460u, 1500u, 9000u, 65535u}) {
+      add(f + "mss " + std::to_string(mss), {{kSyncookie, 1, fam}}, p).mss =
+          mss;
+      add(f + "mss " + std::to_string(mss) + " len 20", {{kSyncookie, 0, fam}},
+          p)
+          .mss = mss;
+    }
+    add(f + "8 option bytes len 24", {{kSyncookie, 1, fam}}, p).tcp_options = {
+        1, 1, 2, 4, 0x05, 0xb4, 0, 0};
+    add(f + "eol first", {{kSyncookie, 1, fam}}, p).tcp_options = {0, 2, 4,
+                                                                   0x05};
+    add(f + "mss zero", {{kSyncookie, 1, fam}}, p).tcp_options = {2, 4, 0, 0};
+    add(f + "silly option", {{kSyncookie, 1, fam}}, p).tcp_options = {5, 1, 2,
+                                                                      4};
+    add(f + "round trip", {{kSyncookie, 3, fam}}, p).mss = 1460;
+    add(f + "round trip no options", {{kSyncookie, 3, fam}}, p);
+    add(f + "stray ack", {{kSyncookie, 4, fam}}, p);
+  }
   // bpf_xdp_get_buff_len, linear and with fragments.
   for (size_t len : {size_t{60}, size_t{1500}, size_t{3520}, size_t{3521},
                      size_t{9000}, size_t{20000}}) {

@@ -67,8 +67,7 @@ TEST_P(SkbMiscCompareTest, SameAsTheKernel) {
     for (int64_t& r : blank.ret) r = -9999;
     ASSERT_EQ(bpf_map_update_elem(kout, &zero, &blank, BPF_ANY), 0);
     ASSERT_EQ(MapUpdateElem(nout, &zero, &blank, BPF_ANY), 0);
-    const Bytes packet =
-        k.xdp_len != 0 ? Bytes(k.xdp_len, 0x5a) : Frame(k.packet, k.ecn);
+    const Bytes packet = k.xdp_len != 0 ? Bytes(k.xdp_len, 0x5a) : Frame(k);
     Bytes kdata(packet.size() + 64);
     struct __sk_buff ctx = {};
     ctx.tstamp = k.ctx_tstamp;

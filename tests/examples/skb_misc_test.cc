@@ -49,8 +49,7 @@ class SkbMiscTest : public ::testing::TestWithParam<bool> {
     Out o = {};
     for (int64_t& r : o.ret) r = -9999;
     EXPECT_EQ(MapUpdateElem(obj_->MapFd("out"), &zero, &o, BPF_ANY), 0);
-    const Bytes packet =
-        k.xdp_len != 0 ? Bytes(k.xdp_len, 0x5a) : Frame(k.packet, k.ecn);
+    const Bytes packet = k.xdp_len != 0 ? Bytes(k.xdp_len, 0x5a) : Frame(k);
     struct __sk_buff ctx = {};
     ctx.tstamp = k.ctx_tstamp;
     native::PacketResult n =

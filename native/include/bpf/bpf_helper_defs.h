@@ -332,6 +332,28 @@ static inline long bpf_skb_get_xfrm_state(struct __sk_buff *skb, __u32 index,
 static inline long bpf_sk_assign(void *ctx, void *sk, __u64 flags) {
   return bpfemu_sk_assign(ctx, sk, flags);
 }
+/* SYN cookies from raw headers (tc and XDP; keyed per process). */
+struct iphdr;
+struct ipv6hdr;
+struct tcphdr;
+static inline __s64 bpf_tcp_raw_gen_syncookie_ipv4(struct iphdr *iph,
+                                                   struct tcphdr *th,
+                                                   __u32 th_len) {
+  return bpfemu_tcp_raw_gen_syncookie_ipv4(iph, th, th_len);
+}
+static inline __s64 bpf_tcp_raw_gen_syncookie_ipv6(struct ipv6hdr *iph,
+                                                   struct tcphdr *th,
+                                                   __u32 th_len) {
+  return bpfemu_tcp_raw_gen_syncookie_ipv6(iph, th, th_len);
+}
+static inline long bpf_tcp_raw_check_syncookie_ipv4(struct iphdr *iph,
+                                                    struct tcphdr *th) {
+  return bpfemu_tcp_raw_check_syncookie_ipv4(iph, th);
+}
+static inline long bpf_tcp_raw_check_syncookie_ipv6(struct ipv6hdr *iph,
+                                                    struct tcphdr *th) {
+  return bpfemu_tcp_raw_check_syncookie_ipv6(iph, th);
+}
 static inline __u64 bpf_xdp_get_buff_len(struct xdp_md *xdp_md) {
   return bpfemu_xdp_get_buff_len(xdp_md);
 }

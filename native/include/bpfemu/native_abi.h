@@ -199,6 +199,12 @@ __u64 bpfemu_get_netns_cookie(void *ctx);
 long bpfemu_skb_get_xfrm_state(void *skb, __u32 index, void *to, __u32 size,
                                __u64 flags);
 long bpfemu_sk_assign(void *skb, void *sk, __u64 flags);
+__s64 bpfemu_tcp_raw_gen_syncookie_ipv4(const void *iph, const void *th,
+                                        __u32 th_len);
+__s64 bpfemu_tcp_raw_gen_syncookie_ipv6(const void *iph, const void *th,
+                                        __u32 th_len);
+long bpfemu_tcp_raw_check_syncookie_ipv4(const void *iph, const void *th);
+long bpfemu_tcp_raw_check_syncookie_ipv6(const void *iph, const void *th);
 __u64 bpfemu_xdp_get_buff_len(void *xdp_md);
 long bpfemu_loop(__u32 nr_loops, void *callback_fn, void *callback_ctx,
                  __u64 flags);
