@@ -754,6 +754,7 @@ void Vm::Enter() {
 
 void Vm::LoadPacketBounds() {
   pkt_lo_ = pkt_hi_ = 0;
+  sk_lo_ = sk_hi_ = 0;
   pkt_writable_ = false;
   const uint32_t t = prog_->prog_type_;
   if (t == BPF_PROG_TYPE_XDP) {
@@ -768,6 +769,8 @@ void Vm::LoadPacketBounds() {
     // may_access_direct_pkt_data(): who may write the packet.
     pkt_writable_ = t == BPF_PROG_TYPE_SCHED_CLS ||
                     t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_LWT_XMIT;
+    sk_lo_ = reinterpret_cast<uint64_t>(skb->sk);
+    sk_hi_ = sk_lo_ == 0 ? 0 : sk_lo_ + sizeof(struct bpf_sock);
   }
   if (pkt_hi_ < pkt_lo_) pkt_hi_ = pkt_lo_;
 }
@@ -788,6 +791,7 @@ bool Vm::Allowed(uint64_t addr, uint64_t size, bool write) const {
     return !write || CtxFieldWritable(prog_->prog_type_, addr - ctx_lo_, size);
   }
   if (addr >= pkt_lo_ && end <= pkt_hi_) return !write || pkt_writable_;
+  if (addr >= sk_lo_ && end <= sk_hi_) return !write;
   if (const int w = MapMemory(addr, end); w >= 0) return !write || w == 1;
   for (const Region& r : records_) {
     if (addr >= r.lo && end <= r.hi) return !write || r.writable;

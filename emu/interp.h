@@ -349,6 +349,9 @@ class Vm {
   uint64_t ctx_lo_, ctx_hi_;
   uint64_t pkt_lo_ = 0, pkt_hi_ = 0;
   bool pkt_writable_ = false;
+  // An skb program's skb->sk (the struct bpf_sock the test run's socket
+  // shows), readable: [sk_lo_, sk_hi_).
+  uint64_t sk_lo_ = 0, sk_hi_ = 0;
   uint64_t budget_;
   int depth_ = 0;
   // SwitchTo()'s target, or kLeaveFrame (LeaveFrame()).

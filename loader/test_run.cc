@@ -281,6 +281,11 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
   }
   // The run's socket, freed (with its storage) after the run.
   native::RunSocket sock;
+  if (skb.family == AF_INET) {
+    sock.SetAddresses(AF_INET, &skb.local_ip4, &skb.remote_ip4);
+  } else if (skb.family == AF_INET6) {
+    sock.SetAddresses(AF_INET6, skb.local_ip6, skb.remote_ip6);
+  }
   skb.sk = static_cast<struct bpf_sock*>(sock.sk());
   const struct __sk_buff before = skb;
   // The frame the skb-mutating helpers keep the packet in: the mac header

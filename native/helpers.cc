@@ -2494,6 +2494,17 @@ long bpfemu_skb_vlan_pop(void* ctx) {
 
 }  // extern "C"
 
+namespace {
+// The run sockets alive on this thread (a test run makes one at a time;
+// nested runs from BPF_PROG_RUN in a SYSCALL program may make more).
+thread_local std::vector<const void*> t_run_sockets;
+}  // namespace
+
+bool bpfemu::native::IsRunSocket(const void* sk) {
+  return sk != nullptr && std::find(t_run_sockets.begin(), t_run_sockets.end(),
+                                    sk) != t_run_sockets.end();
+}
+
 uint64_t bpfemu::native::RunSocketCookie(const void* sk) {
   return (uint64_t{1} << 62) + static_cast<const NativeSock*>(sk)->owner.a;
 }
@@ -2528,9 +2539,27 @@ uint32_t bpfemu::native::CurrentNetClsClassid() {
   return classid >> id ? id : 0;
 }
 
+void bpfemu::native::RunSocket::SetAddresses(int family, const void* saddr,
+                                             const void* daddr) {
+  struct bpf_sock& s = static_cast<NativeSock*>(sk_)->sock;
+  s.family = static_cast<__u32>(family);
+  if (family == AF_INET) {
+    std::memcpy(&s.src_ip4, saddr, 4);
+    std::memcpy(&s.dst_ip4, daddr, 4);
+  } else if (family == AF_INET6) {
+    std::memcpy(s.src_ip6, saddr, 16);
+    std::memcpy(s.dst_ip6, daddr, 16);
+  }
+}
+
 bpfemu::native::RunSocket::RunSocket() {
   auto* s = new NativeSock{};
+  // sk_alloc + sock_init_data(NULL, sk): no family yet, TCP_CLOSE, no
+  // receive queue recorded (NO_QUEUE_MAPPING reads as -1).
   s->sock.family = AF_UNSPEC;
+  s->sock.state = 7;  // TCP_CLOSE
+  s->sock.rx_queue_mapping = -1;
+  t_run_sockets.push_back(s);
   s->owner = bpfemu::LocalStorageMap::Owner{
       g_run_sockets.fetch_add(1, std::memory_order_relaxed) + 1, 1};
   sk_ = s;
@@ -2538,6 +2567,7 @@ bpfemu::native::RunSocket::RunSocket() {
 
 bpfemu::native::RunSocket::~RunSocket() {
   auto* s = static_cast<NativeSock*>(sk_);
+  std::erase(t_run_sockets, static_cast<const void*>(s));
   auto& made = t_run_sock_storage;
   for (auto it = made.begin(); it != made.end();) {
     if (it->second == s->owner) {

@@ -56,6 +56,10 @@ class RunSocket {
   RunSocket(const RunSocket&) = delete;
   RunSocket& operator=(const RunSocket&) = delete;
   void* sk() const { return sk_; }
+  // bpf_prog_test_run_skb: the socket takes the packet's family and its
+  // IP header's source and destination as its local and remote addresses
+  // (4 or 16 bytes each).
+  void SetAddresses(int family, const void* saddr, const void* daddr);
 
  private:
   void* sk_;
@@ -67,6 +71,10 @@ class RunSocket {
 // SO_COOKIE reaches, so the same run gets the same cookie and two runs
 // different ones.
 uint64_t RunSocketCookie(const void* sk);
+
+// Whether `sk` is a live test run's socket (RunSocket::sk()) of this
+// thread.
+bool IsRunSocket(const void* sk);
 
 // The current task's net_cls classid (include/net/cls_cgroup.h
 // __task_get_classid): read from the task's cgroup in a mounted cgroup v1

@@ -28,6 +28,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "native/helpers.h"
+
 namespace bpfemu::native {
 namespace {
 
@@ -309,6 +311,8 @@ const LookedUpSock* SkLookedUp(const void* sk) {
 }
 
 struct bpf_sock* SkFullsock(void* sk) {
+  // The test run's skb->sk is a full socket (state TCP_CLOSE).
+  if (IsRunSocket(sk)) return static_cast<struct bpf_sock*>(sk);
   const LookedUpSock* s = SkLookedUp(sk);
   return s != nullptr && s->full ? static_cast<struct bpf_sock*>(sk) : nullptr;
 }

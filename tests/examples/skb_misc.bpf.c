@@ -30,6 +30,7 @@ enum op {
   OP_XFRM_STATE = 13,
   OP_SK_ASSIGN = 14,
   OP_SYNCOOKIE = 15,
+  OP_RUN_SOCK_FULL = 16,
 };
 
 #define STEPS 6
@@ -162,6 +163,32 @@ static __always_inline __s64 run_step(struct __sk_buff *skb,
       struct bpf_sock *sk = skb->sk;
       if (!sk) return -1001;
       return bpf_sk_assign(skb, sk, s->arg64);
+    }
+    case OP_RUN_SOCK_FULL: {
+      struct bpf_sock *sk = skb->sk;
+      if (!sk) return -1001;
+      sk = bpf_sk_fullsock(sk);
+      if (!sk) return -1003;
+      switch (s->arg32) {
+        case 0:
+          return sk->family | (__s64)sk->state << 16 |
+                 (__s64)sk->protocol << 32;
+        case 1:
+          return sk->src_ip4;
+        case 2:
+          return sk->dst_ip4;
+        case 3:
+          return sk->type | (__s64)sk->src_port << 32;
+        case 4:
+          return sk->rx_queue_mapping;
+        case 5:
+          return sk->src_ip6[3];
+        case 6:
+          return sk->dst_ip6[3];
+        case 7:
+          return sk->bound_dev_if | (__s64)sk->dst_port << 32;
+      }
+      return -1004;
     }
     case OP_SYNCOOKIE:
       return syncookie(skb, s);

@@ -44,6 +44,7 @@ enum Op : uint32_t {
   kXfrmState = 13,
   kSkAssign = 14,
   kSyncookie = 15,
+  kRunSockFull = 16,
 };
 
 inline constexpr int kSteps = 6;
@@ -255,6 +256,18 @@ inline std::vector<Case> Cases() {
   add("xfrm state flags", {{kXfrmState, 1, 1}});
   add("sk_assign run socket", {{kSkAssign, 0, 0}});
   add("sk_assign flags", {{kSkAssign, 0, 1}});
+  // The run's socket through bpf_sk_fullsock: family, state, protocol,
+  // addresses, type and ports, queue mapping, device.
+  for (bool v6 : {false, true}) {
+    add(v6 ? "run socket v6" : "run socket v4",
+        {{kRunSockFull, 0, 0},
+         {kRunSockFull, v6 ? 5u : 1u, 0},
+         {kRunSockFull, v6 ? 6u : 2u, 0},
+         {kRunSockFull, 3, 0},
+         {kRunSockFull, 4, 0},
+         {kRunSockFull, 7, 0}},
+        v6 ? Packet::kIpv6 : Packet::kIpv4);
+  }
   add("socket helpers on ipv6",
       {{kSocketCookie, 0, 0}, {kSocketUid, 0, 0}, {kSkbClassid, 0, 0}},
       Packet::kIpv6);
