@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/examples/core.bpf.c loaded by real libbpf (1.1, which applies its
+// CO-RE relocations against /sys/kernel/btf/vmlinux) on the kernel and by
+// bpfemu's bytecode loader (loader/core_relo.h, against the same file),
+// both run on the same packet: every one of the 64 recorded slots must be
+// equal (field offsets, sizes, existence, signedness and bit-field shifts,
+// type existence, sizes and ids, enum values, the context read through
+// relocated loads). core_poison.bpf.c's reachable poisoned relocation must
+// fail both loads with the same errno.
+
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "emu/syscall.h"
+#include "gtest/gtest.h"
+#include "loader/object.h"
+#include "testing/kernel_backend.h"
+#include "testing/kernel_object.h"
+#include "testing/kernel_test.h"
+#include "tests/examples/packets.h"
+
+namespace bpfemu::examples {
+namespace {
+
+constexpr uint32_t kSlots = 64;  // core.bpf.c's NSLOTS
+
+class CoreCompareTest : public KernelTest<> {};
+
+TEST_F(CoreCompareTest, EveryRelocatedValueAsTheKernel) {
+  const std::string path = "tests/examples/core.bpf.o";
+  std::unique_ptr<KernelObject> kernel;
+  ASSERT_EQ(KernelObject::Load(path, &kernel), 0);
+  auto obj = native::Object::OpenBytecode(path);
+  ASSERT_TRUE(obj.ok()) << obj.status();
+  ASSERT_EQ((*obj)->Load(), 0) << (*obj)->load_error();
+  const native::Program* prog = (*obj)->FindProgram("record");
+  ASSERT_NE(prog, nullptr);
+
+  const std::vector<uint8_t> packet = Ipv4Frame(1, 2, 3, 4, 17, 64);
+  const KernelObject::Result kr =
+      KernelObject::RunPacket(kernel->ProgFd("record"), packet);
+  ASSERT_EQ(kr.err, 0);
+  const native::PacketResult er = prog->RunSkb(packet);
+  ASSERT_EQ(er.err, 0);
+  EXPECT_EQ(er.retval, kr.retval);
+
+  KernelBackend& k = KernelBackend::Get();
+  std::vector<uint64_t> kv(kSlots), ev(kSlots);
+  int differences = 0;
+  for (uint32_t i = 0; i < kSlots; ++i) {
+    ASSERT_EQ(k.Lookup(kernel->MapFd("out"), &i, &kv[i], 0), 0);
+    ASSERT_EQ(MapLookupElem((*obj)->MapFd("out"), &i, &ev[i]), 0);
+    EXPECT_EQ(ev[i], kv[i]) << "slot " << i;
+    differences += ev[i] != kv[i];
+  }
+  EXPECT_EQ(differences, 0);
+  // What any kernel answers, pinned: the recorded values are relocated,
+  // not the compiler's (local layouts differ on purpose).
+  EXPECT_EQ(kv[6], 1u);     // sk_buff.len exists
+  EXPECT_EQ(kv[7], 0u);     // sk_buff.no_such_field does not
+  EXPECT_EQ(kv[11], 16u);   // sizeof(task_struct.comm)
+  EXPECT_EQ(kv[12], kv[10] + 3);  // &comm[3]
+  EXPECT_EQ(kv[13], 0u);    // task_struct.missing_x
+  EXPECT_EQ(kv[14], 1u);    // pid is signed
+  EXPECT_EQ(kv[15], 0u);    // flags is not
+  EXPECT_EQ(kv[16], 8u);    // iphdr.ttl
+  EXPECT_EQ(kv[17], 12u);   // iphdr.saddr, in an anonymous union
+  EXPECT_EQ(kv[21], 1u);    // ihl's load is one byte
+  EXPECT_EQ(kv[22], 60u);   // ihl: bits 0-3 of the byte
+  EXPECT_EQ(kv[23], 60u);
+  EXPECT_EQ(kv[24], 56u);   // version: bits 4-7
+  EXPECT_EQ(kv[30], 1u);    // struct task_struct exists
+  EXPECT_EQ(kv[31], 0u);    // struct no_such_struct does not
+  EXPECT_EQ(kv[33], 20u);   // sizeof(struct iphdr)
+  EXPECT_NE(kv[34], 0u);    // task_struct's kernel BTF id
+  EXPECT_EQ(kv[35], 0u);    // none for a missing type
+  EXPECT_EQ(kv[37], 4u);    // sizeof(enum bpf_map_type)
+  EXPECT_EQ(kv[40], 1u);
+  EXPECT_EQ(kv[41], 0u);
+  EXPECT_EQ(kv[42], uint64_t{BPF_MAP_TYPE_HASH});
+  EXPECT_EQ(kv[43], uint64_t{BPF_MAP_TYPE_ARRAY});
+  EXPECT_EQ(kv[44], 27u);   // BPF_MAP_TYPE_RINGBUF
+  EXPECT_EQ(kv[45], 888u);  // the poisoned branches were dead
+  EXPECT_EQ(kv[46], 999u);
+  EXPECT_EQ(kv[50], packet.size());  // __sk_buff.len through a relocation
+  EXPECT_EQ(kv[51], 0x5eedu);        // mark, stored and read back
+  EXPECT_EQ(kv[52], 0x0008u);        // htons(ETH_P_IP)
+  EXPECT_EQ(kv[54], 4u);             // priority: 4 bytes in the kernel
+}
+
+TEST_F(CoreCompareTest, ReachablePoisonFailsBothLoads) {
+  const std::string path = "tests/examples/core_poison.bpf.o";
+  std::unique_ptr<KernelObject> kernel;
+  const int kerr = KernelObject::Load(path, &kernel);
+  EXPECT_EQ(kerr, -EINVAL);
+  auto obj = native::Object::OpenBytecode(path);
+  ASSERT_TRUE(obj.ok()) << obj.status();
+  EXPECT_EQ((*obj)->Load(), kerr);
+}
+
+}  // namespace
+}  // namespace bpfemu::examples
