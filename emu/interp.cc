@@ -558,8 +558,8 @@ namespace {
 // superset of what the verifier visits (it knows less), so whatever it
 // finds unreachable the verifier finds unreachable too. The calls at
 // `calls` it reaches, in order.
-std::vector<uint32_t> ReachableUnknownCalls(const RawInsn* in, uint32_t n,
-                                            const std::vector<uint32_t>& calls) {
+std::vector<uint32_t> ReachableUnknownCalls(
+    const RawInsn* in, uint32_t n, const std::vector<uint32_t>& calls) {
   std::vector<uint32_t> hit;
   if (calls.empty()) return hit;
   struct State {
@@ -614,8 +614,8 @@ std::vector<uint32_t> ReachableUnknownCalls(const RawInsn* in, uint32_t n,
       const uint8_t op = BPF_OP(r.code);
       const bool k = BPF_SRC(r.code) == BPF_K;
       const bool src_known = k || known(r.src);
-      const uint64_t b = k ? static_cast<uint64_t>(int64_t{r.imm})
-                           : st.vals[r.src];
+      const uint64_t b =
+          k ? static_cast<uint64_t>(int64_t{r.imm}) : st.vals[r.src];
       const uint64_t a = st.vals[r.dst];
       std::optional<uint64_t> v;
       if (op == BPF_MOV && r.off == 0 && src_known) {
@@ -927,8 +927,8 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
           ReachableUnknownCalls(in, n, prog->unknown_calls_);
       !bad.empty()) {
     if (attr.log != nullptr) {
-      *attr.log += "invalid func unknown#" + std::to_string(in[bad[0]].imm) +
-                   "\n";
+      *attr.log +=
+          "invalid func unknown#" + std::to_string(in[bad[0]].imm) + "\n";
     }
     return -EINVAL;
   }

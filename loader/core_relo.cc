@@ -206,8 +206,7 @@ bool SameEssential(const char* a, const char* b) {
 
 bool IsFieldKind(uint32_t k) { return k <= kCoreFieldRshiftU64; }
 bool IsTypeKind(uint32_t k) {
-  return (k >= kCoreTypeIdLocal && k <= kCoreTypeSize) ||
-         k == kCoreTypeMatches;
+  return (k >= kCoreTypeIdLocal && k <= kCoreTypeSize) || k == kCoreTypeMatches;
 }
 bool IsEnumvalKind(uint32_t k) {
   return k == kCoreEnumvalExists || k == kCoreEnumvalValue;
@@ -215,9 +214,9 @@ bool IsEnumvalKind(uint32_t k) {
 
 const char* KindName(uint32_t k) {
   static const char* const kNames[] = {
-      "byte_off",      "byte_sz",        "field_exists",   "signed",
-      "lshift_u64",    "rshift_u64",     "local_type_id",  "target_type_id",
-      "type_exists",   "type_size",      "enumval_exists", "enumval_value",
+      "byte_off",    "byte_sz",    "field_exists",   "signed",
+      "lshift_u64",  "rshift_u64", "local_type_id",  "target_type_id",
+      "type_exists", "type_size",  "enumval_exists", "enumval_value",
       "type_matches"};
   return k < sizeof(kNames) / sizeof(kNames[0]) ? kNames[k] : "unknown";
 }
@@ -433,8 +432,7 @@ int CompositesMatch(const View& l, const btf_type* lt, const View& k,
     for (uint16_t j = 0; j < Vlen(kt) && !matched; ++j) {
       const btf_member& km = Members(kt)[j];
       if (!NamesMatch(l, lm.name_off, k, km.name_off)) continue;
-      const int err =
-          TypesMatch(l, lm.type, k, km.type, behind_ptr, level - 1);
+      const int err = TypesMatch(l, lm.type, k, km.type, behind_ptr, level - 1);
       if (err < 0) return err;
       matched = err > 0;
     }
@@ -551,8 +549,7 @@ int SpecMatch(const Spec& ls, const BtfData& local, const View& k,
     const btf_type* tt = SkipMods(k, targ_id, &targ_id);
     if (tt == nullptr) return -EINVAL;
     if (lacc->name != nullptr) {
-      const int matched =
-          MatchMember(*ls.btf, *lacc, k, targ_id, ts, &targ_id);
+      const int matched = MatchMember(*ls.btf, *lacc, k, targ_id, ts, &targ_id);
       if (matched <= 0) return matched;
       continue;
     }
@@ -720,7 +717,9 @@ int CalcEnumvalRelo(const CoreRelo& relo, const Spec* spec, uint64_t* val) {
   }
 }
 
-bool IsPtr(const btf_type* t) { return t != nullptr && Kind(t) == BTF_KIND_PTR; }
+bool IsPtr(const btf_type* t) {
+  return t != nullptr && Kind(t) == BTF_KIND_PTR;
+}
 bool IsUnsignedInt(const btf_type* t) {
   return t != nullptr && Kind(t) == BTF_KIND_INT &&
          BTF_INT_ENCODING(IntWord(t)) != BTF_INT_SIGNED;
@@ -745,8 +744,8 @@ int CalcRelo(const std::string& prog, const CoreRelo& relo, int relo_idx,
       // size; any other access is poisoned at LDX/ST/STX.
       const btf_type* ot = ls.btf->Type(res->orig_type_id);
       const btf_type* nt = ts->btf->Type(res->new_type_id);
-      const bool ok = (IsPtr(ot) && IsPtr(nt)) ||
-                      (IsUnsignedInt(ot) && IsUnsignedInt(nt));
+      const bool ok =
+          (IsPtr(ot) && IsPtr(nt)) || (IsUnsignedInt(ot) && IsUnsignedInt(nt));
       res->fail_memsz_adjust = !ok;
     }
   } else if (IsTypeKind(relo.kind)) {
@@ -1050,8 +1049,8 @@ int CorePatchInsn(const std::string& prog, interp::RawInsn* insns, size_t n,
                           "prog '%s': relo #%d: trying to relocate "
                           "unrecognized insn #%d, code:0x%x, src:0x%x, "
                           "dst:0x%x, off:0x%x, imm:0x%x\n",
-                          prog, relo_idx, idx, insn->code, insn->src,
-                          insn->dst, static_cast<uint16_t>(insn->off),
+                          prog, relo_idx, idx, insn->code, insn->src, insn->dst,
+                          static_cast<uint16_t>(insn->off),
                           static_cast<uint32_t>(insn->imm));
     return -EINVAL;
   };
@@ -1219,9 +1218,8 @@ int ApplyCoreRelos(const ElfObject& elf, const KernelBtf* targ,
         if (own == nullptr) continue;
         if (prog_i < autoload.size() && !autoload[prog_i]) continue;
       }
-      const uint32_t own_cnt =
-          is_text ? static_cast<uint32_t>(text.size())
-                  : elf.programs[prog_i].sec_insn_cnt;
+      const uint32_t own_cnt = is_text ? static_cast<uint32_t>(text.size())
+                                       : elf.programs[prog_i].sec_insn_cnt;
       if (IsLdImm64((*own)[own_idx]) && own_idx + 1 >= own_cnt) {
         absl::StrAppendFormat(log,
                               "prog '%s': relo #%d: insn #%d (LDIMM64) is "

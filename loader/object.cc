@@ -25,8 +25,8 @@
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "loader/bytecode.h"
-#include "loader/elf_object.h"
 #include "loader/core_relo.h"
+#include "loader/elf_object.h"
 #include "loader/ksym.h"
 #include "loader/section_names.h"
 #include "native/bound_map.h"
@@ -503,8 +503,8 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     for (const ProgSettings& ps : settings.progs) {
       autoload.push_back(ps.autoload);
     }
-    if (int err = ApplyCoreRelos(*elf_, KernelBtf::Get(), autoload,
-                                 &relocated, &load_error_);
+    if (int err = ApplyCoreRelos(*elf_, KernelBtf::Get(), autoload, &relocated,
+                                 &load_error_);
         err != 0) {
       Unload();
       return err;

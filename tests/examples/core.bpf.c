@@ -122,14 +122,13 @@ int record(struct __sk_buff *ctx) {
   put(36, bpf_core_type_id_local(struct task_struct___a));
   put(37, bpf_core_type_size(enum bpf_map_type___a));
   // Enum values (slots 40-49).
-  put(40, bpf_core_enum_value_exists(enum bpf_map_type___a,
-                                     BPF_MAP_TYPE_HASH___a));
-  put(41, bpf_core_enum_value_exists(enum bpf_map_type___a,
-                                     BPF_MAP_TYPE_NOPE___a));
+  put(40,
+      bpf_core_enum_value_exists(enum bpf_map_type___a, BPF_MAP_TYPE_HASH___a));
+  put(41,
+      bpf_core_enum_value_exists(enum bpf_map_type___a, BPF_MAP_TYPE_NOPE___a));
   put(42, bpf_core_enum_value(enum bpf_map_type___a, BPF_MAP_TYPE_HASH___a));
   put(43, bpf_core_enum_value(enum bpf_map_type___a, BPF_MAP_TYPE_ARRAY___a));
-  put(44,
-      bpf_core_enum_value(enum bpf_map_type___a, BPF_MAP_TYPE_RINGBUF___a));
+  put(44, bpf_core_enum_value(enum bpf_map_type___a, BPF_MAP_TYPE_RINGBUF___a));
   // Poisoned relocations behind a relocated existence test: dead code
   // that the verifier (and bpfemu's load) drops (slots 45-46).
   if (bpf_core_enum_value_exists(enum bpf_map_type___a, BPF_MAP_TYPE_NOPE___a))

@@ -61,25 +61,25 @@ TEST_F(CoreCompareTest, EveryRelocatedValueAsTheKernel) {
   EXPECT_EQ(differences, 0);
   // What any kernel answers, pinned: the recorded values are relocated,
   // not the compiler's (local layouts differ on purpose).
-  EXPECT_EQ(kv[6], 1u);     // sk_buff.len exists
-  EXPECT_EQ(kv[7], 0u);     // sk_buff.no_such_field does not
-  EXPECT_EQ(kv[11], 16u);   // sizeof(task_struct.comm)
+  EXPECT_EQ(kv[6], 1u);           // sk_buff.len exists
+  EXPECT_EQ(kv[7], 0u);           // sk_buff.no_such_field does not
+  EXPECT_EQ(kv[11], 16u);         // sizeof(task_struct.comm)
   EXPECT_EQ(kv[12], kv[10] + 3);  // &comm[3]
-  EXPECT_EQ(kv[13], 0u);    // task_struct.missing_x
-  EXPECT_EQ(kv[14], 1u);    // pid is signed
-  EXPECT_EQ(kv[15], 0u);    // flags is not
-  EXPECT_EQ(kv[16], 8u);    // iphdr.ttl
-  EXPECT_EQ(kv[17], 12u);   // iphdr.saddr, in an anonymous union
-  EXPECT_EQ(kv[21], 1u);    // ihl's load is one byte
-  EXPECT_EQ(kv[22], 60u);   // ihl: bits 0-3 of the byte
+  EXPECT_EQ(kv[13], 0u);          // task_struct.missing_x
+  EXPECT_EQ(kv[14], 1u);          // pid is signed
+  EXPECT_EQ(kv[15], 0u);          // flags is not
+  EXPECT_EQ(kv[16], 8u);          // iphdr.ttl
+  EXPECT_EQ(kv[17], 12u);         // iphdr.saddr, in an anonymous union
+  EXPECT_EQ(kv[21], 1u);          // ihl's load is one byte
+  EXPECT_EQ(kv[22], 60u);         // ihl: bits 0-3 of the byte
   EXPECT_EQ(kv[23], 60u);
-  EXPECT_EQ(kv[24], 56u);   // version: bits 4-7
-  EXPECT_EQ(kv[30], 1u);    // struct task_struct exists
-  EXPECT_EQ(kv[31], 0u);    // struct no_such_struct does not
-  EXPECT_EQ(kv[33], 20u);   // sizeof(struct iphdr)
-  EXPECT_NE(kv[34], 0u);    // task_struct's kernel BTF id
-  EXPECT_EQ(kv[35], 0u);    // none for a missing type
-  EXPECT_EQ(kv[37], 4u);    // sizeof(enum bpf_map_type)
+  EXPECT_EQ(kv[24], 56u);  // version: bits 4-7
+  EXPECT_EQ(kv[30], 1u);   // struct task_struct exists
+  EXPECT_EQ(kv[31], 0u);   // struct no_such_struct does not
+  EXPECT_EQ(kv[33], 20u);  // sizeof(struct iphdr)
+  EXPECT_NE(kv[34], 0u);   // task_struct's kernel BTF id
+  EXPECT_EQ(kv[35], 0u);   // none for a missing type
+  EXPECT_EQ(kv[37], 4u);   // sizeof(enum bpf_map_type)
   EXPECT_EQ(kv[40], 1u);
   EXPECT_EQ(kv[41], 0u);
   EXPECT_EQ(kv[42], uint64_t{BPF_MAP_TYPE_HASH});

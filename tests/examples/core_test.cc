@@ -79,9 +79,12 @@ std::vector<uint8_t> SmallKernelBtf() {
   const uint32_t u = b.Struct("", 8, {{"", addrs, 0}}, /*is_union=*/true);
   b.Type(b.Str("iphdr"), Info(BTF_KIND_STRUCT, 6, /*kflag=*/true), 20);
   const std::pair<const char*, std::pair<uint32_t, uint32_t>> ip[] = {
-      {"ihl", {u8, BitMember(4, 0)}},       {"version", {u8, BitMember(4, 4)}},
-      {"tos", {u8, 8}},                     {"tot_len", {u16, 16}},
-      {"ttl", {u8, 64}},                    {"", {u, 96}}};
+      {"ihl", {u8, BitMember(4, 0)}},
+      {"version", {u8, BitMember(4, 4)}},
+      {"tos", {u8, 8}},
+      {"tot_len", {u16, 16}},
+      {"ttl", {u8, 64}},
+      {"", {u, 96}}};
   for (const auto& [name, tm] : ip) {
     b.Word(*name ? b.Str(name) : 0);
     b.Word(tm.first);
@@ -93,10 +96,11 @@ std::vector<uint8_t> SmallKernelBtf() {
             {"protocol", u32, 128},
             {"priority", u32, 256}});
   b.Type(b.Str("bpf_map_type"), Info(BTF_KIND_ENUM, 4), 4);
-  const std::pair<const char*, uint32_t> vals[] = {{"BPF_MAP_TYPE_UNSPEC", 0},
-                                                   {"BPF_MAP_TYPE_HASH", 1},
-                                                   {"BPF_MAP_TYPE_ARRAY", 2},
-                                                   {"BPF_MAP_TYPE_RINGBUF", 27}};
+  const std::pair<const char*, uint32_t> vals[] = {
+      {"BPF_MAP_TYPE_UNSPEC", 0},
+      {"BPF_MAP_TYPE_HASH", 1},
+      {"BPF_MAP_TYPE_ARRAY", 2},
+      {"BPF_MAP_TYPE_RINGBUF", 27}};
   for (const auto& [name, v] : vals) {
     b.Word(b.Str(name));
     b.Word(v);
@@ -109,9 +113,8 @@ std::vector<uint8_t> SmallKernelBtf() {
 const bool kBtfSet = [] {
   const std::vector<uint8_t> blob = SmallKernelBtf();
   const char* dir = std::getenv("TEST_TMPDIR");
-  const std::string path =
-      std::string(dir != nullptr ? dir : "/tmp") + "/core_test_vmlinux." +
-      std::to_string(getpid());
+  const std::string path = std::string(dir != nullptr ? dir : "/tmp") +
+                           "/core_test_vmlinux." + std::to_string(getpid());
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(blob.data()),
              static_cast<std::streamsize>(blob.size()));
@@ -141,23 +144,60 @@ TEST(CoreTest, RelocatesAgainstTheSmallKernelBtf) {
     ASSERT_EQ(MapLookupElem((*obj)->MapFd("out"), &i, &v[i]), 0);
   }
   // The local task_struct___a's id in the object's own BTF.
-  auto elf = native::ParseElfObject(ReadFile("tests/examples/core.bpf.o"),
-                                    "core");
+  auto elf =
+      native::ParseElfObject(ReadFile("tests/examples/core.bpf.o"), "core");
   ASSERT_TRUE(elf.ok());
   std::unique_ptr<native::BtfData> local;
   ASSERT_EQ(native::BtfData::Parse(elf->btf, nullptr, &local), 0);
   const int local_task = local->FindByName("task_struct___a");
   ASSERT_GT(local_task, 0);
-  const std::pair<uint32_t, uint64_t> want[] = {
-      {0, 8},   {1, 16},  {2, 20},  {3, 0},   {4, 4},   {5, 2},
-      {6, 1},   {7, 0},   {8, 4},   {9, 8},   {10, 16}, {11, 16},
-      {12, 19}, {13, 0},  {14, 1},  {15, 0},  {16, 8},  {17, 12},
-      {18, 2},  {19, 1},  {20, 0},  {21, 1},  {22, 60}, {23, 60},
-      {24, 56}, {25, 60}, {26, 0},  {30, 1},  {31, 0},  {32, 24},
-      {33, 20}, {34, kTaskStructId}, {35, 0}, {36, uint64_t(local_task)},
-      {37, 4},  {40, 1},  {41, 0},  {42, 1},  {43, 2},  {44, 27},
-      {45, 888}, {46, 999}, {50, packet.size()}, {51, 0x5eed},
-      {52, 0x0008}, {53, 0}, {54, 4}};
+  const std::pair<uint32_t, uint64_t> want[] = {{0, 8},
+                                                {1, 16},
+                                                {2, 20},
+                                                {3, 0},
+                                                {4, 4},
+                                                {5, 2},
+                                                {6, 1},
+                                                {7, 0},
+                                                {8, 4},
+                                                {9, 8},
+                                                {10, 16},
+                                                {11, 16},
+                                                {12, 19},
+                                                {13, 0},
+                                                {14, 1},
+                                                {15, 0},
+                                                {16, 8},
+                                                {17, 12},
+                                                {18, 2},
+                                                {19, 1},
+                                                {20, 0},
+                                                {21, 1},
+                                                {22, 60},
+                                                {23, 60},
+                                                {24, 56},
+                                                {25, 60},
+                                                {26, 0},
+                                                {30, 1},
+                                                {31, 0},
+                                                {32, 24},
+                                                {33, 20},
+                                                {34, kTaskStructId},
+                                                {35, 0},
+                                                {36, uint64_t(local_task)},
+                                                {37, 4},
+                                                {40, 1},
+                                                {41, 0},
+                                                {42, 1},
+                                                {43, 2},
+                                                {44, 27},
+                                                {45, 888},
+                                                {46, 999},
+                                                {50, packet.size()},
+                                                {51, 0x5eed},
+                                                {52, 0x0008},
+                                                {53, 0},
+                                                {54, 4}};
   for (const auto& [slot, value] : want) {
     EXPECT_EQ(v[slot], value) << "slot " << slot;
   }
@@ -294,8 +334,7 @@ TEST(CoreTest, MalformedBtfExtGetsLibbpfErrno) {
       {"num_info * rec_size beyond 32 bits",
        Ext({}, {}, {16, 1, 0x40000000, 0, 0, 0, 0}), -EINVAL},
       {"line_info record below 16", Ext({}, {8, 1, 1, 0, 0}, {}), -EINVAL},
-      {"core_relo record below 16", Ext({}, {}, {12, 1, 1, 0, 0, 0}),
-       -EINVAL},
+      {"core_relo record below 16", Ext({}, {}, {12, 1, 1, 0, 0, 0}), -EINVAL},
   };
   for (const Case& c : cases) {
     BtfExt ext;
@@ -483,8 +522,8 @@ TEST(CoreTest, PatchInstructions) {
 // Whole objects: records that do not fit their section, and a .BTF.ext
 // that libbpf would ignore.
 TEST(CoreTest, ObjectRecordsCheckedAsLibbpf) {
-  auto elf = native::ParseElfObject(ReadFile("tests/examples/core.bpf.o"),
-                                    "core");
+  auto elf =
+      native::ParseElfObject(ReadFile("tests/examples/core.bpf.o"), "core");
   ASSERT_TRUE(elf.ok()) << elf.status();
   BtfExt ext;
   ASSERT_EQ(native::ParseBtfExt(elf->btf_ext, &ext), 0);
@@ -493,8 +532,7 @@ TEST(CoreTest, ObjectRecordsCheckedAsLibbpf) {
   ASSERT_NE(kern, nullptr);
   std::vector<std::vector<interp::RawInsn>> insns;
   std::string log;
-  ASSERT_EQ(native::ApplyCoreRelos(*elf, kern, {true}, &insns, &log), 0)
-      << log;
+  ASSERT_EQ(native::ApplyCoreRelos(*elf, kern, {true}, &insns, &log), 0) << log;
   EXPECT_NE(insns[0][1].imm, elf->programs[0].insns[1].imm);
   // Not autoloaded: left alone.
   ASSERT_EQ(native::ApplyCoreRelos(*elf, kern, {false}, &insns, &log), 0);
@@ -513,11 +551,11 @@ TEST(CoreTest, ObjectRecordsCheckedAsLibbpf) {
     log.clear();
     return native::ApplyCoreRelos(m, kern, {true}, &insns, &log);
   };
-  EXPECT_EQ(mutate(first, 3), -EINVAL);             // misaligned insn_off
-  EXPECT_EQ(mutate(first, 8 * 100000), 0);          // outside: skipped
-  EXPECT_EQ(mutate(first + 4, 100000), -EINVAL);    // no such local type
-  EXPECT_EQ(mutate(first - 8, 0), -EINVAL);         // empty section name
-  EXPECT_EQ(mutate(first - 8, 1), -ENOENT);         // a section without
+  EXPECT_EQ(mutate(first, 3), -EINVAL);           // misaligned insn_off
+  EXPECT_EQ(mutate(first, 8 * 100000), 0);        // outside: skipped
+  EXPECT_EQ(mutate(first + 4, 100000), -EINVAL);  // no such local type
+  EXPECT_EQ(mutate(first - 8, 0), -EINVAL);       // empty section name
+  EXPECT_EQ(mutate(first - 8, 1), -ENOENT);       // a section without
   EXPECT_NE(log.find("failed to find a BPF program"), std::string::npos);
   // A malformed .BTF.ext is ignored (libbpf 1.1: "Ignored and continue").
   EXPECT_EQ(mutate(first - 12, 3), 0);  // record size not a multiple of 4
