@@ -29,8 +29,7 @@ namespace bpfemu::native {
 
 namespace {
 
-constexpr int kSpecMaxLen = 64;  // BPF_CORE_SPEC_MAX_LEN
-constexpr int kMaxResolveDepth = 32;
+constexpr int kSpecMaxLen = 64;    // BPF_CORE_SPEC_MAX_LEN
 constexpr int kMaxModHops = 1024;  // hostile BTF: modifier loops end here
 
 const btf_type kVoid = {};
@@ -140,50 +139,9 @@ const btf_type* SkipMods(const View& v, uint32_t id, uint32_t* out) {
   return nullptr;
 }
 
-// btf__resolve_size(): -EINVAL for sizeless kinds and bad ids, -E2BIG
-// beyond 32 bits.
+// btf__resolve_size() (loader/btf.h), 8-byte pointers as on BPF.
 int64_t ResolveSize(const View& v, uint32_t id) {
-  uint64_t nelems = 1;
-  for (int depth = 0; depth < kMaxResolveDepth; ++depth) {
-    const btf_type* t = v.Type(id);
-    if (t == nullptr) return -EINVAL;
-    uint64_t size;
-    switch (Kind(t)) {
-      case BTF_KIND_INT:
-      case BTF_KIND_STRUCT:
-      case BTF_KIND_UNION:
-      case BTF_KIND_ENUM:
-      case BTF_KIND_ENUM64:
-      case BTF_KIND_DATASEC:
-      case BTF_KIND_FLOAT:
-        size = t->size;
-        break;
-      case BTF_KIND_PTR:
-        size = 8;
-        break;
-      case BTF_KIND_TYPEDEF:
-      case BTF_KIND_VOLATILE:
-      case BTF_KIND_CONST:
-      case BTF_KIND_RESTRICT:
-      case BTF_KIND_VAR:
-      case BTF_KIND_DECL_TAG:
-      case BTF_KIND_TYPE_TAG:
-        id = t->type;
-        continue;
-      case BTF_KIND_ARRAY: {
-        const btf_array a = ArrayOf(t);
-        if (nelems != 0 && a.nelems > UINT32_MAX / nelems) return -E2BIG;
-        nelems *= a.nelems;
-        id = a.type;
-        continue;
-      }
-      default:
-        return -EINVAL;
-    }
-    if (nelems != 0 && size > UINT32_MAX / nelems) return -E2BIG;
-    return static_cast<int64_t>(nelems * size);
-  }
-  return -EINVAL;
+  return ResolveBtfSize([&v](uint32_t i) { return v.Type(i); }, id, 8);
 }
 
 // bpf_core_essential_name_len(): the name up to its last "___flavor".
