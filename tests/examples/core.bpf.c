@@ -43,6 +43,14 @@ struct iphdr___a {
   __u16 tot_len;
 } PAI;
 
+// The leading members of the kernel's struct ethhdr, same types: a
+// TYPE_MATCHES for it holds (core_compare_test turns the type relocations
+// into TYPE_MATCHES, which clang 14 cannot emit).
+struct ethhdr___a {
+  unsigned char h_dest[6];
+  unsigned char h_source[6];
+} PAI;
+
 struct no_such_struct___a {
   int x;
 } PAI;
@@ -121,6 +129,7 @@ int record(struct __sk_buff *ctx) {
   put(35, bpf_core_type_id_kernel(struct no_such_struct___a));
   put(36, bpf_core_type_id_local(struct task_struct___a));
   put(37, bpf_core_type_size(enum bpf_map_type___a));
+  put(38, bpf_core_type_exists(struct ethhdr___a));
   // Enum values (slots 40-49).
   put(40,
       bpf_core_enum_value_exists(enum bpf_map_type___a, BPF_MAP_TYPE_HASH___a));

@@ -12,12 +12,18 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
+#include "loader/btf.h"
+#include "loader/core_relo.h"
 #include "loader/object.h"
 #include "testing/kernel_backend.h"
 #include "testing/kernel_object.h"
@@ -31,8 +37,10 @@ constexpr uint32_t kSlots = 64;  // core.bpf.c's NSLOTS
 
 class CoreCompareTest : public KernelTest<> {};
 
-TEST_F(CoreCompareTest, EveryRelocatedValueAsTheKernel) {
-  const std::string path = "tests/examples/core.bpf.o";
+// Loads `path` both ways, runs `record` once and compares every slot: the
+// kernel's values in *kv.
+void CompareSlots(const std::string& path, std::vector<uint64_t>* kv) {
+  kv->assign(kSlots, 0);
   std::unique_ptr<KernelObject> kernel;
   ASSERT_EQ(KernelObject::Load(path, &kernel), 0);
   auto obj = native::Object::OpenBytecode(path);
@@ -40,7 +48,6 @@ TEST_F(CoreCompareTest, EveryRelocatedValueAsTheKernel) {
   ASSERT_EQ((*obj)->Load(), 0) << (*obj)->load_error();
   const native::Program* prog = (*obj)->FindProgram("record");
   ASSERT_NE(prog, nullptr);
-
   const std::vector<uint8_t> packet = Ipv4Frame(1, 2, 3, 4, 17, 64);
   const KernelObject::Result kr =
       KernelObject::RunPacket(kernel->ProgFd("record"), packet);
@@ -48,17 +55,67 @@ TEST_F(CoreCompareTest, EveryRelocatedValueAsTheKernel) {
   const native::PacketResult er = prog->RunSkb(packet);
   ASSERT_EQ(er.err, 0);
   EXPECT_EQ(er.retval, kr.retval);
-
   KernelBackend& k = KernelBackend::Get();
-  std::vector<uint64_t> kv(kSlots), ev(kSlots);
+  std::vector<uint64_t> ev(kSlots);
   int differences = 0;
   for (uint32_t i = 0; i < kSlots; ++i) {
-    ASSERT_EQ(k.Lookup(kernel->MapFd("out"), &i, &kv[i], 0), 0);
+    ASSERT_EQ(k.Lookup(kernel->MapFd("out"), &i, &(*kv)[i], 0), 0);
     ASSERT_EQ(MapLookupElem((*obj)->MapFd("out"), &i, &ev[i]), 0);
-    EXPECT_EQ(ev[i], kv[i]) << "slot " << i;
-    differences += ev[i] != kv[i];
+    EXPECT_EQ(ev[i], (*kv)[i]) << "slot " << i;
+    differences += ev[i] != (*kv)[i];
   }
   EXPECT_EQ(differences, 0);
+}
+
+// clang 14 cannot emit TYPE_MATCHES: a copy of core.bpf.o whose
+// TYPE_EXISTS records are rewritten to TYPE_MATCHES (the instructions
+// expect 1 for both).
+TEST_F(CoreCompareTest, TypeMatchesAsTheKernel) {
+  std::ifstream in("tests/examples/core.bpf.o", std::ios::binary);
+  std::vector<uint8_t> file{std::istreambuf_iterator<char>(in), {}};
+  absl::Span<const uint8_t> ext;
+  ASSERT_TRUE(native::BtfData::ElfSection(file, ".BTF.ext", &ext));
+  const size_t base = static_cast<size_t>(ext.data() - file.data());
+  uint32_t hdr[8];
+  ASSERT_GE(ext.size(), sizeof(hdr));
+  std::memcpy(hdr, ext.data(), sizeof(hdr));
+  size_t p = base + hdr[1] + hdr[6];  // the core_relo subsection
+  const size_t end = p + hdr[7];
+  uint32_t rec_size;
+  std::memcpy(&rec_size, &file[p], 4);
+  p += 4;
+  int rewritten = 0;
+  while (p < end) {
+    uint32_t num;
+    std::memcpy(&num, &file[p + 4], 4);
+    p += 8;
+    for (uint32_t i = 0; i < num; ++i, p += rec_size) {
+      uint32_t kind;
+      std::memcpy(&kind, &file[p + 12], 4);
+      if (kind != native::kCoreTypeExists) continue;
+      kind = native::kCoreTypeMatches;
+      std::memcpy(&file[p + 12], &kind, 4);
+      ++rewritten;
+    }
+  }
+  EXPECT_EQ(rewritten, 3);
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::string path =
+      std::string(dir != nullptr ? dir : "/tmp") + "/core_matches.bpf.o";
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(file.data()),
+             static_cast<std::streamsize>(file.size()));
+  std::vector<uint64_t> kv;
+  ASSERT_NO_FATAL_FAILURE(CompareSlots(path, &kv));
+  EXPECT_EQ(kv[30], 0u);  // the kernel's task_struct has no missing_x
+  EXPECT_EQ(kv[31], 0u);
+  EXPECT_EQ(kv[38], 1u);  // ethhdr's leading arrays match
+}
+
+TEST_F(CoreCompareTest, EveryRelocatedValueAsTheKernel) {
+  std::vector<uint64_t> kv;
+  ASSERT_NO_FATAL_FAILURE(CompareSlots("tests/examples/core.bpf.o", &kv));
+  const size_t packet_size = Ipv4Frame(1, 2, 3, 4, 17, 64).size();
   // What any kernel answers, pinned: the recorded values are relocated,
   // not the compiler's (local layouts differ on purpose).
   EXPECT_EQ(kv[6], 1u);           // sk_buff.len exists
@@ -87,10 +144,10 @@ TEST_F(CoreCompareTest, EveryRelocatedValueAsTheKernel) {
   EXPECT_EQ(kv[44], 27u);   // BPF_MAP_TYPE_RINGBUF
   EXPECT_EQ(kv[45], 888u);  // the poisoned branches were dead
   EXPECT_EQ(kv[46], 999u);
-  EXPECT_EQ(kv[50], packet.size());  // __sk_buff.len through a relocation
-  EXPECT_EQ(kv[51], 0x5eedu);        // mark, stored and read back
-  EXPECT_EQ(kv[52], 0x0008u);        // htons(ETH_P_IP)
-  EXPECT_EQ(kv[54], 4u);             // priority: 4 bytes in the kernel
+  EXPECT_EQ(kv[50], packet_size);  // __sk_buff.len through a relocation
+  EXPECT_EQ(kv[51], 0x5eedu);      // mark, stored and read back
+  EXPECT_EQ(kv[52], 0x0008u);      // htons(ETH_P_IP)
+  EXPECT_EQ(kv[54], 4u);           // priority: 4 bytes in the kernel
 }
 
 TEST_F(CoreCompareTest, ReachablePoisonFailsBothLoads) {
