@@ -553,7 +553,8 @@ namespace {
 // libbpf's poisoned CO-RE relocations rely on). Registers hold a known
 // 64-bit constant or nothing; immediate moves, LD_IMM64 and immediate
 // arithmetic on known values keep them known, calls clobber R0-R5, the
-// stack is not tracked (a spilled constant is unknown again). A
+// stack keeps a constant spilled and filled with aligned 8-byte accesses
+// through R10 until a call or a store through another register. A
 // conditional jump on known operands takes one branch. The walk visits a
 // superset of what the verifier visits (it knows less), so whatever it
 // finds unreachable the verifier finds unreachable too. The calls at
@@ -565,13 +566,22 @@ std::vector<uint32_t> ReachableUnknownCalls(
   struct State {
     uint16_t known = 0;  // bit r: R<r> holds vals[r]
     uint64_t vals[11] = {};
+    uint64_t slots_known = 0;  // bit i: the 8 bytes at R10 - 512 + 8 * i
+    uint64_t slots[64] = {};
     bool operator==(const State& o) const {
-      if (known != o.known) return false;
+      if (known != o.known || slots_known != o.slots_known) return false;
       for (int r = 0; r < 11; ++r) {
         if ((known >> r & 1) && vals[r] != o.vals[r]) return false;
       }
+      for (int i = 0; i < 64; ++i) {
+        if ((slots_known >> i & 1) && slots[i] != o.slots[i]) return false;
+      }
       return true;
     }
+  };
+  // The stack slot of an aligned 8-byte access at R10 + off, or -1.
+  auto slot_of = [](int16_t off) {
+    return off < 0 && off >= -512 && off % 8 == 0 ? (off + 512) / 8 : -1;
   };
   std::vector<std::optional<State>> at(n);
   std::vector<uint32_t> work;
@@ -587,6 +597,12 @@ std::vector<uint32_t> ReachableUnknownCalls(
       if ((merged.known >> r & 1) &&
           (!(st.known >> r & 1) || st.vals[r] != merged.vals[r])) {
         merged.known &= static_cast<uint16_t>(~(1u << r));
+      }
+    }
+    for (int i = 0; i < 64; ++i) {
+      if ((merged.slots_known >> i & 1) &&
+          (!(st.slots_known >> i & 1) || st.slots[i] != merged.slots[i])) {
+        merged.slots_known &= ~(uint64_t{1} << i);
       }
     }
     if (!(merged == *at[pc])) {
@@ -656,7 +672,16 @@ std::vector<uint32_t> ReachableUnknownCalls(
       }
       flow(int64_t{pc} + 2, st);
     } else if (cls == BPF_LDX) {
-      forget(r.dst);
+      // A constant spilled with an aligned 8-byte store comes back.
+      const int slot = r.src == BPF_REG_10 && BPF_MODE(r.code) == BPF_MEM &&
+                               BPF_SIZE(r.code) == BPF_DW
+                           ? slot_of(r.off)
+                           : -1;
+      if (slot >= 0 && (st.slots_known >> slot & 1)) {
+        set(r.dst, st.slots[slot]);
+      } else {
+        forget(r.dst);
+      }
       flow(pc + 1, st);
     } else if (cls == BPF_LD) {
       for (int reg = 0; reg <= 5; ++reg) forget(reg);  // LD_ABS / LD_IND
@@ -667,6 +692,31 @@ std::vector<uint32_t> ReachableUnknownCalls(
         forget(r.src);
         forget(0);
       }
+      // Stack slots: an aligned 8-byte store of a known value through R10
+      // is tracked; any other store through R10 forgets its slot, a store
+      // through another register (maybe a stack pointer) all of them.
+      if (r.dst != BPF_REG_10) {
+        st.slots_known = 0;
+      } else {
+        // The slots of the first and the last byte written.
+        const int first = slot_of(static_cast<int16_t>(r.off & ~7));
+        const int last = slot_of(static_cast<int16_t>(
+            (r.off + AccessBytes(BPF_SIZE(r.code)) - 1) & ~7));
+        if (first < 0 || last < 0) {
+          st.slots_known = 0;  // outside the tracked range
+        } else {
+          st.slots_known &= ~(uint64_t{1} << first);
+          st.slots_known &= ~(uint64_t{1} << last);
+          const bool dw =
+              BPF_MODE(r.code) == BPF_MEM && BPF_SIZE(r.code) == BPF_DW;
+          if (dw && first == last && (cls == BPF_ST || known(r.src))) {
+            st.slots_known |= uint64_t{1} << first;
+            st.slots[first] = cls == BPF_ST
+                                  ? static_cast<uint64_t>(int64_t{r.imm})
+                                  : st.vals[r.src];
+          }
+        }
+      }
       flow(pc + 1, st);
     } else if (cls == BPF_JMP || cls == BPF_JMP32) {
       const uint8_t op = BPF_OP(r.code);
@@ -676,6 +726,7 @@ std::vector<uint32_t> ReachableUnknownCalls(
           hit.push_back(pc);
         }
         for (int reg = 0; reg <= 5; ++reg) forget(reg);
+        st.slots_known = 0;  // helpers may write through stack pointers
         if (r.src == BPF_PSEUDO_CALL) flow(int64_t{pc} + r.imm + 1, State{});
         flow(pc + 1, st);
         continue;

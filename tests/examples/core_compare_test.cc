@@ -9,6 +9,8 @@
 // fail both loads with the same errno.
 
 #include <linux/bpf.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -23,6 +25,7 @@
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
 #include "loader/btf.h"
+#include "loader/bytecode.h"
 #include "loader/core_relo.h"
 #include "loader/object.h"
 #include "testing/kernel_backend.h"
@@ -158,6 +161,88 @@ TEST_F(CoreCompareTest, ReachablePoisonFailsBothLoads) {
   auto obj = native::Object::OpenBytecode(path);
   ASSERT_TRUE(obj.ok()) << obj.status();
   EXPECT_EQ((*obj)->Load(), kerr);
+}
+
+// Unknown helper calls behind branches: the kernel's verifier checks only
+// the calls it reaches; bpfemu's constant walk (emu/interp.cc) agrees
+// where the deciding value is a constant in a register or an 8-byte stack
+// spill, and refuses where the kernel needs range knowledge (documented in
+// docs/interpreter.md).
+TEST_F(CoreCompareTest, UnknownHelperOnlyWhereReachable) {
+  using I = interp::RawInsn;
+  const int32_t bad = native::kCorePoisonHelper;
+  const I call = {BPF_JMP | BPF_CALL, 0, 0, 0, bad};
+  const I exit = {BPF_JMP | BPF_EXIT, 0, 0, 0, 0};
+  const I r0_zero = {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0};
+  struct Case {
+    const char* name;
+    std::vector<I> insns;
+    int emu_differs;  // 0, or bpfemu's answer where it is known to differ
+  };
+  const std::vector<Case> cases = {
+      {"constant 0 skips the call",
+       {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+        {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, 0},
+        call,
+        exit},
+       0},
+      {"constant 1 reaches it",
+       {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1},
+        {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, 0},
+        call,
+        exit},
+       0},
+      {"a context value reaches it",
+       {{BPF_LDX | BPF_MEM | BPF_W, 0, 1, 0, 0},
+        {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, 0},
+        call,
+        exit},
+       0},
+      {"arithmetic on constants",
+       {{BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 3},
+        {BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, 2},
+        {BPF_JMP32 | BPF_JEQ | BPF_K, 1, 0, 1, 5},
+        call,
+        r0_zero,
+        exit},
+       0},
+      {"a constant through a stack spill",
+       {{BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 0},
+        {BPF_STX | BPF_MEM | BPF_DW, 10, 1, -8, 0},
+        {BPF_LDX | BPF_MEM | BPF_DW, 2, 10, -8, 0},
+        {BPF_JMP | BPF_JEQ | BPF_K, 2, 0, 1, 0},
+        call,
+        r0_zero,
+        exit},
+       0},
+      {"a range the verifier knows",
+       {{BPF_LDX | BPF_MEM | BPF_W, 0, 1, 0, 0},
+        {BPF_ALU64 | BPF_AND | BPF_K, 0, 0, 0, 1},
+        {BPF_JMP | BPF_JLE | BPF_K, 0, 0, 1, 1},
+        call,
+        exit},
+       -EINVAL},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    union bpf_attr a = {};
+    a.prog_type = BPF_PROG_TYPE_SCHED_CLS;
+    a.insns = reinterpret_cast<uint64_t>(c.insns.data());
+    a.insn_cnt = static_cast<uint32_t>(c.insns.size());
+    a.license = reinterpret_cast<uint64_t>("GPL");
+    int kfd = static_cast<int>(syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a)));
+    const int kerr = kfd < 0 ? -errno : 0;
+    if (kfd >= 0) close(kfd);
+    const int efd = native::ProgLoadBytecode(
+        BPF_PROG_TYPE_SCHED_CLS, 0, "p", c.insns.data(),
+        static_cast<uint32_t>(c.insns.size()), "GPL");
+    const int eerr = efd < 0 ? efd : 0;
+    if (efd >= 0) CloseFd(efd);
+    EXPECT_EQ(eerr, c.emu_differs != 0 ? c.emu_differs : kerr);
+    if (c.emu_differs != 0) {
+      EXPECT_EQ(kerr, 0);
+    }
+  }
 }
 
 }  // namespace

@@ -208,7 +208,7 @@ TEST(CoreTest, UnknownHelperOnlyWhereReachable) {
         static_cast<uint32_t>(insns.size()), "GPL", {0, 0, false, &log});
     if (r0 == 0) {
       EXPECT_GE(fd, 0);
-      if (fd >= 0) close(fd);
+      if (fd >= 0) CloseFd(fd);
     } else {
       EXPECT_EQ(fd, -EINVAL);
       EXPECT_EQ(log, "invalid func unknown#195896080\n");
