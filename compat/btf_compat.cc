@@ -32,6 +32,7 @@
 #include "emu/btf.h"
 #include "emu/syscall.h"
 #include "loader/btf.h"
+#include "loader/core_relo.h"
 
 using bpfemu::compat::GoodBtfFd;
 using bpfemu::compat::LibbpfErr;
@@ -852,22 +853,17 @@ int btf__dedup(struct btf* btf, const struct btf_dedup_opts* opts) {
 
 // --- BTF.ext ----------------------------------------------------------------
 
-// btf_ext__new(): the .BTF.ext blob behind a checked header
-// (struct btf_ext_header: magic, version 1, flags 0, hdr_len).
+// btf_ext__new(): the .BTF.ext blob behind libbpf's checks of its header
+// and its func_info, line_info and core_relo subsections
+// (loader/core_relo.h ParseBtfExt, the loader's own reader).
 struct btf_ext* btf_ext__new(const __u8* data, __u32 size) {
   if (data == nullptr) return NullErr<struct btf_ext>(-EINVAL);
-  uint16_t magic;
-  uint8_t version, flags;
-  uint32_t hdr_len;
-  if (size < 8) return NullErr<struct btf_ext>(-EINVAL);
-  std::memcpy(&magic, data, 2);
-  version = data[2];
-  flags = data[3];
-  std::memcpy(&hdr_len, data + 4, 4);
-  if (magic != BTF_MAGIC) return NullErr<struct btf_ext>(-EINVAL);
-  if (version != 1) return NullErr<struct btf_ext>(-ENOTSUP);
-  if (flags != 0) return NullErr<struct btf_ext>(-EINVAL);
-  if (hdr_len > size) return NullErr<struct btf_ext>(-EINVAL);
+  bpfemu::native::BtfExt parsed;
+  if (int err =
+          bpfemu::native::ParseBtfExt(absl::MakeConstSpan(data, size), &parsed);
+      err != 0) {
+    return NullErr<struct btf_ext>(err);
+  }
   auto* e = new struct btf_ext;
   e->data.assign(data, data + size);
   return e;

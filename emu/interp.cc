@@ -84,6 +84,12 @@ thread_local std::string last_fault;
 std::atomic<AbortRunFn> abort_run{nullptr};
 uint64_t budget_limit = uint64_t{1} << 28;
 
+// A call of an unknown helper that the load found unreachable: never run.
+uint64_t UnreachableCall(Vm& vm, uint64_t, uint64_t, uint64_t, uint64_t,
+                         uint64_t) {
+  vm.Fault("an unreachable call of an unknown helper was reached");
+}
+
 bool IsSkbType(uint32_t t) {
   return t == BPF_PROG_TYPE_SOCKET_FILTER || t == BPF_PROG_TYPE_SCHED_CLS ||
          t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_CGROUP_SKB ||
@@ -497,25 +503,33 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
       return 0;
     }
     if (r.src != 0) return -EINVAL;
-    // check_helper_call(): an id past the version's helpers, a helper the
-    // program type is not offered (or bpfemu lacks), a GPL-only helper
-    // from a non-GPL program: EINVAL with the verifier's log line.
+    // check_helper_call(): an id past the version's helpers (libbpf's
+    // poisoned CO-RE relocations among them), a helper the program type is
+    // not offered (or bpfemu lacks), a GPL-only helper from a non-GPL
+    // program: EINVAL with the verifier's log line, but only where
+    // do_check() goes: the call is kept and refused after decoding if it
+    // is reachable.
     const KernelVersion v = TargetKernel();
-    auto refuse = [&](HelperRefusal why) {
-      if (attr.log != nullptr) *attr.log += HelperRefusalLog(why, r.imm, v);
-      return -EINVAL;
-    };
-    if (r.imm < 0 || r.imm >= HelperIdLimit(v)) {
-      return refuse(HelperRefusal::kUnknownId);
-    }
     bool gpl_only = false;
-    HelperFn fn = linker.Helper(r.imm, attr.prog_type, &gpl_only);
-    if (fn == nullptr) {
-      return refuse(linker.Emulates(r.imm) ? HelperRefusal::kNotOffered
-                                           : HelperRefusal::kNotEmulated);
+    HelperFn fn = nullptr;
+    std::optional<HelperRefusal> why;
+    if (r.imm < 0 || r.imm >= HelperIdLimit(v)) {
+      why = HelperRefusal::kUnknownId;
+    } else if (fn = linker.Helper(r.imm, attr.prog_type, &gpl_only);
+               fn == nullptr) {
+      why = linker.Emulates(r.imm) ? HelperRefusal::kNotOffered
+                                   : HelperRefusal::kNotEmulated;
+    } else if (gpl_only && !attr.gpl_compatible) {
+      why = HelperRefusal::kGplOnly;
     }
-    if (gpl_only && !attr.gpl_compatible) {
-      return refuse(HelperRefusal::kGplOnly);
+    if (why.has_value()) {
+      unknown_calls_.push_back(i);
+      unknown_why_.push_back(*why);
+      d->op = CALL;
+      d->size = 0;
+      d->imm = static_cast<int64_t>(helpers_.size());
+      helpers_.push_back(&UnreachableCall);
+      return 0;
     }
     d->op = CALL;
     d->size = linker.CallableUnderLock(r.imm) ? 1 : 0;
@@ -549,6 +563,259 @@ int Program::CheckControlFlow(const std::vector<bool>& second_half) const {
 }
 
 namespace {
+
+// Constant tracking for dead code (kernel/bpf/verifier.c do_check): the
+// verifier walks only the branches a known register value allows, so a
+// call it never reaches is never checked (and is removed afterwards, as
+// libbpf's poisoned CO-RE relocations rely on). Registers hold a known
+// 64-bit constant or nothing; immediate moves, LD_IMM64 and immediate
+// arithmetic on known values keep them known, calls clobber R0-R5, the
+// stack keeps a constant spilled and filled with aligned 8-byte accesses
+// through R10 until a call or a store through another register. A
+// conditional jump on known operands takes one branch. The walk visits a
+// superset of what the verifier visits (it knows less), so whatever it
+// finds unreachable the verifier finds unreachable too. The calls at
+// `calls` it reaches, in order.
+std::vector<uint32_t> ReachableUnknownCalls(
+    const RawInsn* in, uint32_t n, const std::vector<uint32_t>& calls) {
+  std::vector<uint32_t> hit;
+  if (calls.empty()) return hit;
+  struct State {
+    uint16_t known = 0;  // bit r: R<r> holds vals[r]
+    uint64_t vals[11] = {};
+    uint64_t slots_known = 0;  // bit i: the 8 bytes at R10 - 512 + 8 * i
+    uint64_t slots[64] = {};
+    bool operator==(const State& o) const {
+      if (known != o.known || slots_known != o.slots_known) return false;
+      for (int r = 0; r < 11; ++r) {
+        if ((known >> r & 1) && vals[r] != o.vals[r]) return false;
+      }
+      for (int i = 0; i < 64; ++i) {
+        if ((slots_known >> i & 1) && slots[i] != o.slots[i]) return false;
+      }
+      return true;
+    }
+  };
+  // The stack slot of an aligned 8-byte access at R10 + off, or -1.
+  auto slot_of = [](int16_t off) {
+    return off < 0 && off >= -512 && off % 8 == 0 ? (off + 512) / 8 : -1;
+  };
+  std::vector<std::optional<State>> at(n);
+  std::vector<uint32_t> work;
+  auto flow = [&](int64_t pc, const State& st) {
+    if (pc < 0 || pc >= n) return;
+    if (!at[pc]) {
+      at[pc] = st;
+      work.push_back(static_cast<uint32_t>(pc));
+      return;
+    }
+    State merged = *at[pc];
+    for (int r = 0; r < 11; ++r) {
+      if ((merged.known >> r & 1) &&
+          (!(st.known >> r & 1) || st.vals[r] != merged.vals[r])) {
+        merged.known &= static_cast<uint16_t>(~(1u << r));
+      }
+    }
+    for (int i = 0; i < 64; ++i) {
+      if ((merged.slots_known >> i & 1) &&
+          (!(st.slots_known >> i & 1) || st.slots[i] != merged.slots[i])) {
+        merged.slots_known &= ~(uint64_t{1} << i);
+      }
+    }
+    if (!(merged == *at[pc])) {
+      at[pc] = merged;
+      work.push_back(static_cast<uint32_t>(pc));
+    }
+  };
+  flow(0, State{});
+  while (!work.empty()) {
+    const uint32_t pc = work.back();
+    work.pop_back();
+    State st = *at[pc];
+    const RawInsn& r = in[pc];
+    const uint8_t cls = BPF_CLASS(r.code);
+    auto forget = [&](int reg) {
+      st.known &= static_cast<uint16_t>(~(1u << reg));
+    };
+    auto set = [&](int reg, uint64_t v) {
+      st.known |= static_cast<uint16_t>(1u << reg);
+      st.vals[reg] = v;
+    };
+    auto known = [&](int reg) { return (st.known >> reg & 1) != 0; };
+    if (cls == BPF_ALU || cls == BPF_ALU64) {
+      const bool is64 = cls == BPF_ALU64;
+      const uint8_t op = BPF_OP(r.code);
+      const bool k = BPF_SRC(r.code) == BPF_K;
+      const bool src_known = k || known(r.src);
+      const uint64_t b =
+          k ? static_cast<uint64_t>(int64_t{r.imm}) : st.vals[r.src];
+      const uint64_t a = st.vals[r.dst];
+      std::optional<uint64_t> v;
+      if (op == BPF_MOV && r.off == 0 && src_known) {
+        v = b;
+      } else if (known(r.dst) && src_known) {
+        switch (op) {
+          case BPF_ADD:
+            v = a + b;
+            break;
+          case BPF_SUB:
+            v = a - b;
+            break;
+          case BPF_AND:
+            v = a & b;
+            break;
+          case BPF_OR:
+            v = a | b;
+            break;
+          case BPF_XOR:
+            v = a ^ b;
+            break;
+          default:
+            break;
+        }
+      }
+      if (v) {
+        set(r.dst, is64 ? *v : static_cast<uint32_t>(*v));
+      } else {
+        forget(r.dst);
+      }
+      flow(pc + 1, st);
+    } else if (cls == BPF_LD && r.code == (BPF_LD | BPF_IMM | BPF_DW)) {
+      if (r.src == 0 && pc + 1 < n) {
+        set(r.dst, static_cast<uint32_t>(r.imm) |
+                       uint64_t{static_cast<uint32_t>(in[pc + 1].imm)} << 32);
+      } else {
+        forget(r.dst);
+      }
+      flow(int64_t{pc} + 2, st);
+    } else if (cls == BPF_LDX) {
+      // A constant spilled with an aligned 8-byte store comes back.
+      const int slot = r.src == BPF_REG_10 && BPF_MODE(r.code) == BPF_MEM &&
+                               BPF_SIZE(r.code) == BPF_DW
+                           ? slot_of(r.off)
+                           : -1;
+      if (slot >= 0 && (st.slots_known >> slot & 1)) {
+        set(r.dst, st.slots[slot]);
+      } else {
+        forget(r.dst);
+      }
+      flow(pc + 1, st);
+    } else if (cls == BPF_LD) {
+      for (int reg = 0; reg <= 5; ++reg) forget(reg);  // LD_ABS / LD_IND
+      flow(pc + 1, st);
+    } else if (cls == BPF_ST || cls == BPF_STX) {
+      // Atomic fetches write their source register (cmpxchg R0).
+      if (cls == BPF_STX && BPF_MODE(r.code) == BPF_ATOMIC) {
+        forget(r.src);
+        forget(0);
+      }
+      // Stack slots: an aligned 8-byte store of a known value through R10
+      // is tracked; any other store through R10 forgets its slot, a store
+      // through another register (maybe a stack pointer) all of them.
+      if (r.dst != BPF_REG_10) {
+        st.slots_known = 0;
+      } else {
+        // The slots of the first and the last byte written.
+        const int first = slot_of(static_cast<int16_t>(r.off & ~7));
+        const int last = slot_of(static_cast<int16_t>(
+            (r.off + AccessBytes(BPF_SIZE(r.code)) - 1) & ~7));
+        if (first < 0 || last < 0) {
+          st.slots_known = 0;  // outside the tracked range
+        } else {
+          st.slots_known &= ~(uint64_t{1} << first);
+          st.slots_known &= ~(uint64_t{1} << last);
+          const bool dw =
+              BPF_MODE(r.code) == BPF_MEM && BPF_SIZE(r.code) == BPF_DW;
+          if (dw && first == last && (cls == BPF_ST || known(r.src))) {
+            st.slots_known |= uint64_t{1} << first;
+            st.slots[first] = cls == BPF_ST
+                                  ? static_cast<uint64_t>(int64_t{r.imm})
+                                  : st.vals[r.src];
+          }
+        }
+      }
+      flow(pc + 1, st);
+    } else if (cls == BPF_JMP || cls == BPF_JMP32) {
+      const uint8_t op = BPF_OP(r.code);
+      if (op == BPF_EXIT) continue;
+      if (op == BPF_CALL) {
+        if (std::find(calls.begin(), calls.end(), pc) != calls.end()) {
+          hit.push_back(pc);
+        }
+        for (int reg = 0; reg <= 5; ++reg) forget(reg);
+        st.slots_known = 0;  // helpers may write through stack pointers
+        if (r.src == BPF_PSEUDO_CALL) flow(int64_t{pc} + r.imm + 1, State{});
+        flow(pc + 1, st);
+        continue;
+      }
+      if (op == BPF_JA) {
+        flow(int64_t{pc} + 1 + (cls == BPF_JMP ? r.off : r.imm), st);
+        continue;
+      }
+      const bool k = BPF_SRC(r.code) == BPF_K;
+      const int64_t taken = int64_t{pc} + 1 + r.off;
+      if (!known(r.dst) || (!k && !known(r.src))) {
+        flow(taken, st);
+        flow(pc + 1, st);
+        continue;
+      }
+      const bool is64 = cls == BPF_JMP;
+      uint64_t a = st.vals[r.dst];
+      uint64_t b = k ? static_cast<uint64_t>(int64_t{r.imm}) : st.vals[r.src];
+      int64_t sa = static_cast<int64_t>(a), sb = static_cast<int64_t>(b);
+      if (!is64) {
+        a = static_cast<uint32_t>(a);
+        b = static_cast<uint32_t>(b);
+        sa = static_cast<int32_t>(a);
+        sb = static_cast<int32_t>(b);
+      }
+      std::optional<bool> jump;
+      switch (op) {
+        case BPF_JEQ:
+          jump = a == b;
+          break;
+        case BPF_JNE:
+          jump = a != b;
+          break;
+        case BPF_JGT:
+          jump = a > b;
+          break;
+        case BPF_JGE:
+          jump = a >= b;
+          break;
+        case BPF_JLT:
+          jump = a < b;
+          break;
+        case BPF_JLE:
+          jump = a <= b;
+          break;
+        case BPF_JSGT:
+          jump = sa > sb;
+          break;
+        case BPF_JSGE:
+          jump = sa >= sb;
+          break;
+        case BPF_JSLT:
+          jump = sa < sb;
+          break;
+        case BPF_JSLE:
+          jump = sa <= sb;
+          break;
+        case BPF_JSET:
+          jump = (a & b) != 0;
+          break;
+        default:
+          break;
+      }
+      if (!jump || *jump) flow(taken, st);
+      if (!jump || !*jump) flow(pc + 1, st);
+    } else {
+      flow(pc + 1, st);
+    }
+  }
+  std::sort(hit.begin(), hit.end());
+  return hit;
+}
 
 // The verifier's prog->aux->max_ctx_offset (kernel/bpf/verifier.c
 // check_ctx_access): the end of the furthest context read. bpf_prog_test_
@@ -724,6 +991,19 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   if (prog->casts_ && prog->arena_ == nullptr) return -EINVAL;
   if (cast_to_fp) return -EACCES;
   if (int err = prog->CheckControlFlow(second_half); err != 0) return err;
+  if (const std::vector<uint32_t> bad =
+          ReachableUnknownCalls(in, n, prog->unknown_calls_);
+      !bad.empty()) {
+    if (attr.log != nullptr) {
+      const size_t k =
+          static_cast<size_t>(std::find(prog->unknown_calls_.begin(),
+                                        prog->unknown_calls_.end(), bad[0]) -
+                              prog->unknown_calls_.begin());
+      *attr.log += HelperRefusalLog(prog->unknown_why_[k], in[bad[0]].imm,
+                                    TargetKernel());
+    }
+    return -EINVAL;
+  }
   prog->max_ctx_offset_ = MaxCtxOffset(in, n);
   prog->resources_ = linker.TakeResources();
   *out = std::move(prog);

@@ -41,6 +41,8 @@
 #include <string>
 #include <vector>
 
+#include "emu/helper_names.h"
+
 namespace bpfemu::interp {
 
 // struct bpf_insn.
@@ -212,6 +214,10 @@ class Program {
   uint32_t max_ctx_offset_ = 0;
   std::vector<Insn> insns_;
   std::vector<HelperFn> helpers_;
+  // Calls of helper ids the kernel does not know (libbpf's poisoned CO-RE
+  // relocations among them): refused only if reachable (DeadCodeOnly).
+  std::vector<uint32_t> unknown_calls_;
+  std::vector<HelperRefusal> unknown_why_;  // why each is refused
   // Direct map values (BPF_PSEUDO_MAP_VALUE) the program may address.
   struct Area {
     uint64_t lo, hi;

@@ -254,9 +254,14 @@ std::vector<uint8_t> BtfData::Raw() const {
 }
 
 int64_t BtfData::ResolveSize(uint32_t id) const {
+  return ResolveBtfSize([this](uint32_t i) { return Type(i); }, id, ptr_size_);
+}
+
+int64_t ResolveBtfSize(const std::function<const btf_type*(uint32_t)>& type,
+                       uint32_t id, size_t ptr_size) {
   uint64_t nelems = 1;
   for (int depth = 0; depth < kMaxDepth; ++depth) {
-    const btf_type* t = Type(id);
+    const btf_type* t = type(id);
     if (t == nullptr) return -EINVAL;
     uint64_t size;
     switch (BtfKind(t)) {
@@ -270,7 +275,7 @@ int64_t BtfData::ResolveSize(uint32_t id) const {
         size = t->size;
         break;
       case BTF_KIND_PTR:
-        size = ptr_size_;
+        size = ptr_size;
         break;
       case BTF_KIND_TYPEDEF:
       case BTF_KIND_VOLATILE:

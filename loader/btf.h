@@ -20,6 +20,7 @@
 #include <linux/btf.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -112,6 +113,12 @@ class BtfData {
   bool indexed_ = false;
   size_t ptr_size_ = sizeof(void*);
 };
+
+// btf__resolve_size() over any BTF whose types `type(id)` gives (nullptr
+// for a bad id), pointers `ptr_size` bytes: BtfData's and CO-RE's
+// (loader/core_relo.cc, for the kernel's BTF) answers.
+int64_t ResolveBtfSize(const std::function<const btf_type*(uint32_t)>& type,
+                       uint32_t id, size_t ptr_size);
 
 inline uint32_t BtfKind(const btf_type* t) { return (t->info >> 24) & 0x1f; }
 inline uint16_t BtfVlen(const btf_type* t) { return t->info & 0xffff; }

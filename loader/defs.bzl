@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """bpf_object(): one BPF C source, built for the kernel and natively."""
 
-def bpf_object(name, src, hdrs = [], bpf_copts = [], bpf_compiler = "clang", testonly = False, visibility = None):
+def bpf_object(name, src, hdrs = [], bpf_copts = [], bpf_compiler = "clang", testonly = False, visibility = None, native_build = True):
     """Builds `src` two ways.
 
     * `<name>.bpf.o`: `clang -O2 -g -target bpf` with the system's libbpf
@@ -20,6 +20,12 @@ def bpf_object(name, src, hdrs = [], bpf_copts = [], bpf_compiler = "clang", tes
     later: `bpf_compiler = "clang-19"` (tools/setup.sh installs it). Where
     that compiler is absent the object is an empty file and there is no
     native object: tests skip with that reason instead of failing the build.
+
+    `native_build = False` builds only `<name>.bpf.o`: for sources the host
+    compiler cannot take, such as CO-RE programs (bpf_core_read.h's
+    __builtin_preserve_field_info / _type_info / _enum_value and
+    preserve_access_index exist only for the BPF target). Such an object
+    runs on bpfemu as bytecode only (Object::OpenBytecode).
     """
     obj = name + ".bpf.o"
     pkg = native.package_name()
@@ -46,6 +52,8 @@ def bpf_object(name, src, hdrs = [], bpf_copts = [], bpf_compiler = "clang", tes
         testonly = testonly,
         visibility = visibility,
     )
+    if not native_build:
+        return
     native.genrule(
         name = name + "_native_c",
         srcs = [":" + obj],

@@ -349,6 +349,7 @@ class ElfReader {
     if (auto s = ReadMapSlots(); !s.ok()) return s;
     if (auto s = ReadPrograms(); !s.ok()) return s;
     ReadGlobals();
+    ReadCoreInputs();
     return std::move(obj_);
   }
 
@@ -761,6 +762,8 @@ class ElfReader {
       return InvalidArgumentError("program out of its section");
     }
     const uint64_t own = prog.insns.size();
+    prog.sec_insn_off = static_cast<uint32_t>(sym.value / 8);
+    prog.sec_insn_cnt = static_cast<uint32_t>(own);
     bool uses_text = false;
     for (const Rel& r : rels_[static_cast<uint32_t>(si)]) {
       if (r.sym < syms_.size() && syms_[r.sym].shndx == text_shndx_ &&
@@ -776,6 +779,7 @@ class ElfReader {
         return InvalidArgumentError("bad .text");
       }
       text_base = static_cast<int64_t>(own);
+      prog.text_base = text_base;
       prog.insns.insert(prog.insns.end(), sub.begin(), sub.end());
     }
     if (auto st = Relocate(&prog, static_cast<int>(si), sym.value / 8, own, 0,
@@ -793,6 +797,20 @@ class ElfReader {
     }
     obj_.programs.push_back(std::move(prog));
     return absl::OkStatus();
+  }
+
+  // What CO-RE relocation needs besides the programs (loader/core_relo.h):
+  // the .BTF.ext bytes and the unrelocated .text.
+  void ReadCoreInputs() {
+    const Section* ext = SectionNamed(".BTF.ext");
+    if (ext != nullptr && b_.Has(ext->off, ext->size)) {
+      obj_.btf_ext.assign(b_.data() + ext->off,
+                          b_.data() + ext->off + ext->size);
+    }
+    if (text_shndx_ >= 0) {
+      const Section& text = secs_[text_shndx_];
+      if (!ReadInsns(text, 0, text.size, &obj_.text)) obj_.text.clear();
+    }
   }
 
   // Programs: global functions in executable sections other than .text.

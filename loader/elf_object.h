@@ -94,6 +94,11 @@ struct ElfProgram {
   std::vector<interp::RawInsn> insns;  // with .text subprograms appended
   std::vector<ElfMapReloc> relocs;
   std::vector<ElfKfuncReloc> kfunc_relocs;
+  // Where the function sits in its section (instructions), how many of
+  // insns are its own, and where the appended .text starts (-1: none):
+  // CO-RE records (loader/core_relo.h) are in section frames.
+  uint32_t sec_insn_off = 0, sec_insn_cnt = 0;
+  int64_t text_base = -1;
 };
 
 struct ElfObject {
@@ -111,6 +116,10 @@ struct ElfObject {
   std::vector<uint8_t> btf;
   // Extern functions the programs call (kfuncs), each once.
   std::vector<ElfKsymFunc> ksym_funcs;
+  // The .BTF.ext section as it is (empty without one), and .text's
+  // instructions before any relocation (empty without .text).
+  std::vector<uint8_t> btf_ext;
+  std::vector<interp::RawInsn> text;
 };
 
 // Parses `data` (a whole ELF file). `name` becomes the object name.

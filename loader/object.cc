@@ -25,6 +25,7 @@
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "loader/bytecode.h"
+#include "loader/core_relo.h"
 #include "loader/elf_object.h"
 #include "loader/ksym.h"
 #include "loader/section_names.h"
@@ -429,6 +430,12 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     Unload();
     return err;
   }
+  // bpf_object__load_vmlinux_btf(): CO-RE records need the kernel's BTF.
+  if (HasCoreRelos(*elf_) && KernelBtf::Get() == nullptr) {
+    load_error_ = "failed to find valid kernel BTF";
+    Unload();
+    return -ESRCH;
+  }
   // bpf_object__load_btf(): the fixed-up .BTF into an emulated BTF object;
   // BTF is optional, so a refusal only leaves the maps untyped.
   if (!elf_->btf.empty()) {
@@ -489,11 +496,26 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     Unload();
     return err;
   }
+  // bpf_object__relocate_core(): CO-RE records against the kernel's BTF.
+  std::vector<std::vector<interp::RawInsn>> relocated;
+  {
+    std::vector<bool> autoload;
+    for (const ProgSettings& ps : settings.progs) {
+      autoload.push_back(ps.autoload);
+    }
+    if (int err = ApplyCoreRelos(*elf_, KernelBtf::Get(), autoload, &relocated,
+                                 &load_error_);
+        err != 0) {
+      Unload();
+      return err;
+    }
+  }
   for (size_t i = 0; i < elf_->programs.size(); ++i) {
     const ElfProgram& p = elf_->programs[i];
     const ProgSettings& ps = settings.progs[i];
     if (!ps.autoload) continue;
-    std::vector<interp::RawInsn> insns = ps.has_insns ? ps.insns : p.insns;
+    std::vector<interp::RawInsn> insns =
+        ps.has_insns ? ps.insns : std::move(relocated[i]);
     if (!ps.has_insns) ApplyKfuncRelocs(p, kfunc_ids, &insns);
     for (const ElfMapReloc& r : p.relocs) {
       // A replacement program may be shorter than the object's.
