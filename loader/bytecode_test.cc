@@ -103,6 +103,15 @@ TEST(BytecodeTest, RefusedHelperCallsNameTheHelper) {
             R(-EINVAL,
               "cannot call GPL-restricted function from non-GPL compatible "
               "program\n"));
+  // Only where the program can go: a call jumped over is never refused.
+  {
+    const Insns p = {a::MovImm(BPF_REG_0, 0), a::Ja(1),
+                     a::Call(BPF_FUNC_get_socket_uid), a::Exit()};
+    const int fd = ProgLoadBytecode(BPF_PROG_TYPE_XDP, 0, "t", p.data(),
+                                    static_cast<uint32_t>(p.size()), "MIT");
+    EXPECT_GE(fd, 0);
+    if (fd >= 0) CloseFd(fd);
+  }
   // tc got bpf_get_netns_cookie in 6.13.
   EXPECT_GE(
       load(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_get_netns_cookie, "GPL").first, 0);
