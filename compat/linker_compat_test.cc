@@ -86,6 +86,35 @@ TEST(Linker, TwoFilesComputeWhatOneFileComputes) {
   EXPECT_EQ(RunAll(TmpPath("ba.o")), want);
 }
 
+// linker_c + linker_d: d's strong pick() (x * 10) replaces c's weak one
+// (x + 1) whichever file comes first; d writes c's hidden shared_val.
+TEST(Linker, StrongReplacesWeakAndHiddenIsShared) {
+  for (const auto& inputs :
+       {std::vector<const char*>{"compat/linker_c.bpf.o",
+                                 "compat/linker_d.bpf.o"},
+        std::vector<const char*>{"compat/linker_d.bpf.o",
+                                 "compat/linker_c.bpf.o"}}) {
+    ASSERT_EQ(Link(TmpPath("cd.o"), inputs), 0);
+    bpf_object* obj = bpf_object__open_file(TmpPath("cd.o").c_str(), nullptr);
+    ASSERT_NE(obj, nullptr);
+    ASSERT_EQ(bpf_object__load(obj), 0);
+    unsigned char pkt[64] = {};
+    auto run = [&](const char* name, __u32 len) {
+      bpf_program* p = bpf_object__find_program_by_name(obj, name);
+      EXPECT_NE(p, nullptr);
+      LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len);
+      EXPECT_EQ(bpf_prog_test_run_opts(bpf_program__fd(p), &o), 0);
+      return o.retval;
+    };
+    // pick(shared_val = 3) + d_value 40 + bias 9 * (len & 3).
+    EXPECT_EQ(run("prog_c", 62), 3u * 10 + 40 + 9 * 2);
+    // shared_val becomes 4; pick(len & 7) + 4.
+    EXPECT_EQ(run("prog_d", 63), 7u * 10 + 4);
+    EXPECT_EQ(run("prog_c", 60), 4u * 10 + 40);
+    bpf_object__close(obj);
+  }
+}
+
 TEST(Linker, MergedBtfHasOneDefinitionOfEachGlobal) {
   ASSERT_EQ(Link(TmpPath("btf.o"), {kB, kA}), 0);
   btf_ext* ext = nullptr;
