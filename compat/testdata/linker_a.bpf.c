@@ -4,6 +4,7 @@
 // defines the map linker_b.bpf.c declares extern, and has a static
 // helper() of the same name as linker_b.bpf.c's.
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 struct {

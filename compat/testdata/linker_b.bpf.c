@@ -3,6 +3,7 @@
 // add_mul(), uses the map linker_a.bpf.c defines, and has its own static
 // helper().
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 extern struct {

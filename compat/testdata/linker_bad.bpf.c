@@ -2,6 +2,7 @@
 // Declares linker_a.bpf.c's `int counter` as a 64-bit extern: the static
 // linker must refuse to link the two (mismatched types).
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 extern long long counter;

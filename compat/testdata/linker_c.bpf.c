@@ -4,6 +4,7 @@
 // global variable linker_d.bpf.c reads as an extern, and a read-only
 // variable.
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 extern __u32 d_value;

@@ -3,6 +3,7 @@
 // weak one, the variable linker_c.bpf.c reads, and an extern of its
 // hidden shared_val.
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 extern int shared_val __hidden;

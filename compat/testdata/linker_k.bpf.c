@@ -5,6 +5,7 @@
 // loader does not resolve __kconfig externs, so the linked result runs on
 // the kernel only (linker_diff_test).
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 extern unsigned int LINUX_KERNEL_VERSION __kconfig;

@@ -2,6 +2,7 @@
 // linker_a.bpf.c and linker_b.bpf.c as one file (their two static
 // helper()s renamed): what the statically linked pair must compute.
 #include <linux/bpf.h>
+
 #include <bpf/bpf_helpers.h>
 
 struct {
