@@ -267,18 +267,9 @@ bool BtfMatches(const char* sym, bool exact, const struct btf* b1, uint32_t id1,
         id2 = btf_array(t2)->type;
         continue;
       case BTF_KIND_FUNC:
-        if ((btf_vlen(t1) == BTF_FUNC_STATIC) !=
-            (btf_vlen(t2) == BTF_FUNC_STATIC)) {
-          Print(LIBBPF_WARN, "libbpf: global '%s': incompatible linkage\n",
-                sym);
-          return false;
-        }
-        id1 = t1->type;
-        id2 = t2->type;
-        continue;
       case BTF_KIND_VAR:
-        if ((btf_var(t1)->linkage == BTF_VAR_STATIC) !=
-            (btf_var(t2)->linkage == BTF_VAR_STATIC)) {
+        // Extern and global linkages are compatible, static is not.
+        if (BtfNonStatic(t1) != BtfNonStatic(t2)) {
           Print(LIBBPF_WARN, "libbpf: global '%s': incompatible linkage\n",
                 sym);
           return false;
@@ -951,6 +942,7 @@ int FindGlobSymBtf(SrcObj* obj, const char* name, int* sec_id, int* btf_id) {
     const btf_var_secinfo* vi = btf_var_secinfos(t);
     for (int j = 0; j < btf_vlen(t); ++j) {
       const btf_type* vt = btf__type_by_id(obj->btf, vi[j].type);
+      if (vt == nullptr) continue;
       if (strcmp(Name(obj->btf, vt->name_off), name) != 0) continue;
       if (!BtfNonStatic(vt)) continue;
       if (floating != 0 && floating != static_cast<int>(vi[j].type)) {
@@ -1178,6 +1170,9 @@ int AppendRelos(bpf_linker* l, SrcObj* obj) {
       }
       // A call or load through a section symbol: its offset in the
       // section moved with the section's part from this file.
+      // (libbpf reads past its section array for a section symbol of a
+      // reserved index; that is malformed input here.)
+      if (src_sym.st_shndx >= obj->secs.size()) return -EINVAL;
       const SrcSec& target = obj->secs[src_sym.st_shndx];
       DstSec& code = l->secs[linked.dst_id];
       if (rel->r_offset + sizeof(struct bpf_insn) > code.raw.size()) {
