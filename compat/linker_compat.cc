@@ -27,6 +27,7 @@
 #include <linux/btf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -1310,8 +1311,11 @@ int AppendBtfExt(bpf_linker* l, SrcObj* obj) {
           out.recs.insert(out.recs.end(), rec, rec + rec_sz);
           out.cnt++;
           uint8_t* d = out.recs.data() + at;
-          uint32_t w[4];
-          std::memcpy(w, d, sizeof(w));
+          // A func_info record has 2 words, the others 4 (or more: the
+          // rest is kept as it is).
+          uint32_t w[4] = {};
+          const size_t words = std::min<size_t>(rec_sz, sizeof(w));
+          std::memcpy(w, d, words);
           w[0] += static_cast<uint32_t>(src->dst_off);
           auto restr = [&](uint32_t* off) {
             const int o = btf__add_str(l->btf, Name(obj->btf, *off));
@@ -1325,7 +1329,7 @@ int AppendBtfExt(bpf_linker* l, SrcObj* obj) {
             w[1] = static_cast<uint32_t>(obj->btf_type_map[w[1]]);
             if (kind == BtfExtInfo::kCoreRelo) restr(&w[2]);
           }
-          std::memcpy(d, w, kind == BtfExtInfo::kFunc ? 8 : sizeof(w));
+          std::memcpy(d, w, words);
         });
     if (err != 0) return err;
   }
