@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "compat/btf_fields.h"
 #include "compat/libbpf_conventions.h"
 #include "compat/libbpf_internal.h"
 #include "emu/btf.h"
@@ -34,6 +35,10 @@
 #include "loader/btf.h"
 #include "loader/core_relo.h"
 
+using bpfemu::compat::BtfExtInfo;
+using bpfemu::compat::ForEachBtfExtRecord;
+using bpfemu::compat::ForEachStrOff;
+using bpfemu::compat::ForEachTypeId;
 using bpfemu::compat::GoodBtfFd;
 using bpfemu::compat::LibbpfErr;
 using bpfemu::compat::OptsValid;
@@ -647,82 +652,6 @@ int btf__add_decl_tag(struct btf* btf, const char* value, int ref_type_id,
 
 namespace {
 
-// The type ids a record refers to (struct btf_type's type, members,
-// params, array ids, datasec vars), for remapping.
-template <typename F>
-void ForEachTypeId(btf_type* t, F f) {
-  switch (BtfKind(t)) {
-    case BTF_KIND_PTR:
-    case BTF_KIND_TYPEDEF:
-    case BTF_KIND_VOLATILE:
-    case BTF_KIND_CONST:
-    case BTF_KIND_RESTRICT:
-    case BTF_KIND_FUNC:
-    case BTF_KIND_VAR:
-    case BTF_KIND_DECL_TAG:
-    case BTF_KIND_TYPE_TAG:
-    case BTF_KIND_FUNC_PROTO:
-      f(&t->type);
-      break;
-  }
-  auto* extra = reinterpret_cast<uint8_t*>(t + 1);
-  switch (BtfKind(t)) {
-    case BTF_KIND_ARRAY: {
-      auto* a = reinterpret_cast<struct btf_array*>(extra);
-      f(&a->type);
-      f(&a->index_type);
-      break;
-    }
-    case BTF_KIND_STRUCT:
-    case BTF_KIND_UNION: {
-      auto* m = reinterpret_cast<btf_member*>(extra);
-      for (uint16_t i = 0; i < BtfVlen(t); ++i) f(&m[i].type);
-      break;
-    }
-    case BTF_KIND_FUNC_PROTO: {
-      auto* p = reinterpret_cast<btf_param*>(extra);
-      for (uint16_t i = 0; i < BtfVlen(t); ++i) f(&p[i].type);
-      break;
-    }
-    case BTF_KIND_DATASEC: {
-      auto* v = reinterpret_cast<btf_var_secinfo*>(extra);
-      for (uint16_t i = 0; i < BtfVlen(t); ++i) f(&v[i].type);
-      break;
-    }
-  }
-}
-
-// The string offsets a record holds (its name, member / value / param
-// names).
-template <typename F>
-void ForEachStrOff(btf_type* t, F f) {
-  f(&t->name_off);
-  auto* extra = reinterpret_cast<uint8_t*>(t + 1);
-  switch (BtfKind(t)) {
-    case BTF_KIND_STRUCT:
-    case BTF_KIND_UNION: {
-      auto* m = reinterpret_cast<btf_member*>(extra);
-      for (uint16_t i = 0; i < BtfVlen(t); ++i) f(&m[i].name_off);
-      break;
-    }
-    case BTF_KIND_ENUM: {
-      auto* e = reinterpret_cast<struct btf_enum*>(extra);
-      for (uint16_t i = 0; i < BtfVlen(t); ++i) f(&e[i].name_off);
-      break;
-    }
-    case BTF_KIND_ENUM64: {
-      auto* e = reinterpret_cast<struct btf_enum64*>(extra);
-      for (uint16_t i = 0; i < BtfVlen(t); ++i) f(&e[i].name_off);
-      break;
-    }
-    case BTF_KIND_FUNC_PROTO: {
-      auto* p = reinterpret_cast<btf_param*>(extra);
-      for (uint16_t i = 0; i < BtfVlen(t); ++i) f(&p[i].name_off);
-      break;
-    }
-  }
-}
-
 // Copies `src`'s type `id` into `dst` with its strings re-added and its
 // type ids passed through `map_id`: the new id or -errno.
 template <typename MapId>
@@ -788,7 +717,7 @@ int btf__add_btf(struct btf* btf, const struct btf* src_btf) {
 // first one (repeated until nothing changes, so chains of duplicates
 // merge); ids are renumbered in order, the string set is kept. Not done:
 // libbpf's graph equivalence of cyclic types, FWD-to-struct resolution, and
-// deduplication against a base BTF.
+// deduplication against a base BTF. opts->btf_ext's type ids are remapped.
 int btf__dedup(struct btf* btf, const struct btf_dedup_opts* opts) {
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
   if (btf->base != nullptr) return LibbpfErr(-ENOTSUP);
@@ -833,6 +762,27 @@ int btf__dedup(struct btf* btf, const struct btf_dedup_opts* opts) {
   uint32_t next = 1;
   for (uint32_t id = 1; id < n; ++id) {
     if (canon[id] == id) new_id[id] = next++;
+  }
+  // opts->btf_ext: its func_info and CO-RE relocation records follow
+  // their types to the new ids.
+  struct btf_ext* ext = BPFEMU_OPTS_GET(opts, btf_ext, nullptr);
+  if (ext != nullptr) {
+    constexpr BtfExtInfo kWithIds[] = {BtfExtInfo::kFunc,
+                                       BtfExtInfo::kCoreRelo};
+    for (BtfExtInfo kind : kWithIds) {
+      if (!ForEachBtfExtRecord(ext->data.data(), ext->data.size(), kind,
+                               [](uint32_t, uint8_t*, uint32_t) {})) {
+        return LibbpfErr(-EINVAL);
+      }
+    }
+    for (BtfExtInfo kind : kWithIds) {
+      ForEachBtfExtRecord(ext->data.data(), ext->data.size(), kind,
+                          [&](uint32_t, uint8_t* rec, uint32_t) {
+                            uint32_t* tid =
+                                bpfemu::compat::BtfExtRecordTypeId(rec);
+                            if (*tid < n) *tid = new_id[canon[*tid]];
+                          });
+    }
   }
   auto out = std::make_unique<struct btf>();
   out->d = std::make_unique<BtfData>(nullptr);
