@@ -12,6 +12,7 @@
 #include <linux/bpf.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -34,6 +35,7 @@
 #include "native/bound_map.h"
 #include "native/helpers.h"
 #include "native/sk_lookup.h"
+#include "native/syscall_helpers.h"
 
 namespace bpfemu::native {
 
@@ -979,6 +981,101 @@ bool IsTracingProg(uint32_t t) {
          t == BPF_PROG_TYPE_TRACING;
 }
 
+// SYSCALL programs and bpf_snprintf (native/syscall_helpers.h). The
+// verifier's checks at run time: attr is ARG_PTR_TO_MEM of a non-zero
+// ARG_CONST_SIZE; the key, value, BTF blob and instructions an attr points
+// at must be the program's memory (the kernel copies them unchecked).
+uint64_t SysBpfHelper(Vm& vm, uint64_t cmd, uint64_t attr, uint64_t size,
+                      uint64_t, uint64_t) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  if (n == 0) vm.Fault("bpf_sys_bpf: attr_size is zero");
+  NeedReadable(vm, attr, n, "attr");
+  uint8_t a[32] = {};
+  std::memcpy(a, Ptr(attr), std::min<uint32_t>(n, sizeof(a)));
+  uint64_t p1, p2;
+  std::memcpy(&p1, a + 8, 8);
+  std::memcpy(&p2, a + 16, 8);
+  if (cmd == BPF_MAP_UPDATE_ELEM || cmd == BPF_MAP_DELETE_ELEM) {
+    int32_t fd;
+    std::memcpy(&fd, a, 4);
+    if (std::shared_ptr<Map> m = MapFromFd(fd)) {
+      NeedReadable(vm, p1, m->key_size(), "attr.key");
+      if (cmd == BPF_MAP_UPDATE_ELEM) {
+        NeedReadable(vm, p2, m->SyscallValueSize(), "attr.value");
+      }
+    }
+  } else if (cmd == BPF_BTF_LOAD && p1 != 0) {
+    uint32_t btf_size;
+    std::memcpy(&btf_size, a + 16, 4);
+    if (btf_size <= (16u << 20)) NeedReadable(vm, p1, btf_size, "attr.btf");
+  } else if (cmd == BPF_PROG_LOAD) {
+    uint32_t cnt;
+    std::memcpy(&cnt, a + 4, 4);
+    if (cnt != 0 && cnt <= 1000000) NeedReadable(vm, p1, cnt * 8ull, "insns");
+    if (p2 != 0 && !vm.ReadableString(p2, 128)) {
+      vm.Fault("bpf_sys_bpf: the license is not a readable string");
+    }
+  }
+  return static_cast<uint64_t>(native::SysBpf(static_cast<uint32_t>(cmd),
+                                              Ptr(attr), n));
+}
+
+uint64_t SysClose(Vm&, uint64_t fd, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return static_cast<uint64_t>(native::SysClose(static_cast<uint32_t>(fd)));
+}
+
+uint64_t BtfFindByNameKind(Vm& vm, uint64_t name, uint64_t name_sz,
+                           uint64_t kind, uint64_t flags, uint64_t) {
+  const int32_t n = static_cast<int32_t>(name_sz);
+  if (n <= 0) vm.Fault("bpf_btf_find_by_name_kind: name_sz %d", n);
+  NeedReadable(vm, name, static_cast<uint64_t>(n), "name");
+  return static_cast<uint64_t>(native::BtfFindByNameKind(
+      static_cast<const char*>(Ptr(name)), n, static_cast<uint32_t>(kind),
+      static_cast<int32_t>(flags)));
+}
+
+uint64_t KallsymsLookupName(Vm& vm, uint64_t name, uint64_t name_sz,
+                            uint64_t flags, uint64_t res, uint64_t) {
+  const int32_t n = static_cast<int32_t>(name_sz);
+  if (n < 0) vm.Fault("bpf_kallsyms_lookup_name: name_sz %d", n);
+  if (n != 0) NeedReadable(vm, name, static_cast<uint64_t>(n), "name");
+  NeedWritable(vm, res, 8, "res");
+  if (res % 8 != 0) vm.Fault("bpf_kallsyms_lookup_name: res is not aligned");
+  uint64_t r = 0;
+  const long ret = native::KallsymsLookupName(
+      static_cast<const char*>(Ptr(name)), n, static_cast<int32_t>(flags), &r);
+  std::memcpy(Ptr(res), &r, 8);
+  return static_cast<uint64_t>(ret);
+}
+
+// bpf_snprintf: str ARG_PTR_TO_MEM_OR_NULL of str_size bytes, fmt a
+// constant string in a read-only map, data NULL or data_len readable bytes;
+// the verifier refuses a data_len not a multiple of 8 and a format
+// bpf_bprintf_prepare refuses for data_len / 8 arguments.
+uint64_t Snprintf(Vm& vm, uint64_t str, uint64_t str_size, uint64_t fmt,
+                  uint64_t data, uint64_t data_len) {
+  const uint32_t size = static_cast<uint32_t>(str_size);
+  const uint32_t len = static_cast<uint32_t>(data_len);
+  if (size != 0) NeedWritable(vm, str, size, "str");
+  if (!vm.InMapValue(fmt, 1) || vm.Writable(fmt, 1) ||
+      !vm.ReadableString(fmt, uint64_t{1} << 20)) {
+    vm.Fault("bpf_snprintf: fmt is not a constant string in a read-only map");
+  }
+  if (data != 0 && len != 0) NeedReadable(vm, data, len, "data");
+  const char* f = static_cast<const char*>(Ptr(fmt));
+  if (len % 8 != 0 ||
+      native::Bprintf(f, UINT32_MAX, nullptr, len / 8, nullptr, nullptr) < 0) {
+    vm.Fault("bpf_snprintf: invalid format string");
+  }
+  auto regions = [&vm](uint64_t addr, uint64_t n) {
+    return vm.Readable(addr, std::max<uint64_t>(n, 1));
+  };
+  const native::OwnedMemory owned = regions;
+  return static_cast<uint64_t>(native::Snprintf(
+      static_cast<char*>(Ptr(str)), size, f,
+      static_cast<const uint64_t*>(Ptr(data)), len, &owned));
+}
+
 enum class Offered {
   kAny,
   kSkbProgs,         // socket-buffer programs (IsSkbProg)
@@ -1000,6 +1097,7 @@ enum class Offered {
   kTc,               // tc only (bpf_skb_vlan_push, bpf_set_hash ...)
   kTcOrXdp,          // tc and XDP (bpf_check_mtu)
   kSkLookup,         // tc, XDP, sk_skb, cg_skb, sock_addr (bpf_sk_lookup_*)
+  kSyscall,          // BPF_PROG_TYPE_SYSCALL (syscall_prog_func_proto)
 };
 
 struct HelperDef {
@@ -1073,6 +1171,8 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
              prog_type == BPF_PROG_TYPE_SK_SKB ||
              prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
              prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+    case Offered::kSyscall:
+      return prog_type == BPF_PROG_TYPE_SYSCALL;
     case Offered::kPacketPrograms:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
@@ -1223,6 +1323,11 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_sk_release, SkRelease, false, O::kSkLookup},
     {BPF_FUNC_sk_fullsock, SkFullsock, false, O::kTcOrCgroupSkb},
     {BPF_FUNC_get_listener_sock, SkListener, false, O::kTcOrCgroupSkb},
+    {BPF_FUNC_snprintf, Snprintf, true, O::kAny},
+    {BPF_FUNC_sys_bpf, SysBpfHelper, false, O::kSyscall},
+    {BPF_FUNC_btf_find_by_name_kind, BtfFindByNameKind, false, O::kSyscall},
+    {BPF_FUNC_sys_close, SysClose, false, O::kSyscall},
+    {BPF_FUNC_kallsyms_lookup_name, KallsymsLookupName, false, O::kSyscall},
 };
 
 // An ARENA map as the interpreter reaches it (interp::ArenaWindow).
@@ -1396,5 +1501,24 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
   return ProgCreateBytecode(prog_type, expected_attach_type, name,
                             std::move(code));
 }
+
+namespace {
+
+// bpf_sys_bpf(BPF_PROG_LOAD) from a program (native/syscall_helpers.h):
+// the instructions and license are the calling program's memory.
+int LoadFromSysBpf(const SysProgLoad& load) {
+  if (load.license == nullptr || load.insns == nullptr) return -EFAULT;
+  ProgLoadFlags flags;
+  flags.prog_flags = load.prog_flags;
+  return ProgLoadBytecode(
+      load.prog_type, load.expected_attach_type, load.name,
+      static_cast<const interp::RawInsn*>(load.insns), load.insn_cnt,
+      std::string(load.license, strnlen(load.license, 127)).c_str(), flags);
+}
+
+[[maybe_unused]] const bool kSysProgLoaderSet =
+    (SetSysProgLoader(&LoadFromSysBpf), true);
+
+}  // namespace
 
 }  // namespace bpfemu::native
