@@ -138,6 +138,8 @@ bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
     return within(kCgroup, std::size(kCgroup));
   }
   if (IsSkbType(t)) return within(kCb, std::size(kCb));
+  // syscall_prog_is_valid_access(): reads and writes alike.
+  if (t == BPF_PROG_TYPE_SYSCALL) return true;
   return false;
 }
 

@@ -66,8 +66,8 @@ void PutPadded(const Spec& sp, std::string_view s, std::string* out) {
 
 // number(): base 10 or 16, the sign for signed conversions, zero or space
 // padding (left alignment wins over zeros).
-void PutNumber(const Spec& sp, uint64_t v, bool is_signed, int base,
-               bool upper, std::string* out) {
+void PutNumber(const Spec& sp, uint64_t v, bool is_signed, int base, bool upper,
+               std::string* out) {
   char sign = 0;
   if (is_signed) {
     if (static_cast<int64_t>(v) < 0) {
@@ -108,8 +108,8 @@ void PutPointer(Spec sp, uint64_t v, std::string* out) {
 // uses its own per-process key (the digits differ from the kernel's).
 uint64_t HashPointer(uint64_t v) {
   if (v == 0) return 0;
-  static const uint64_t key = std::random_device{}() |
-                              (uint64_t{std::random_device{}()} << 32);
+  static const uint64_t key =
+      std::random_device{}() | (uint64_t{std::random_device{}()} << 32);
   uint64_t z = v ^ key;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -162,7 +162,14 @@ struct BinArgs {
 }  // namespace
 
 int Bprintf(const char* fmt, uint32_t fmt_size, const uint64_t* args,
-            uint32_t num_args, const OwnedMemory* owned, std::string* out) {
+            uint32_t num_args, const OwnedMemory* owned, std::string* out,
+            size_t out_size) {
+  // bstr_printf() copies a pre-formatted argument (an IP address, %pB,
+  // %pks, %pus) without its width, and counts it only while the output
+  // has room left; then it skips letters and digits after the conversion.
+  auto put_stored = [&](const std::string& text) {
+    if (out != nullptr && out->size() < out_size) out->append(text);
+  };
   const void* end = std::memchr(fmt, 0, fmt_size);
   if (end == nullptr) return -EINVAL;
   const size_t n = static_cast<const char*>(end) - fmt;
@@ -203,13 +210,14 @@ int Bprintf(const char* fmt, uint32_t fmt_size, const uint64_t* args,
     if (fmt[i] >= '1' && fmt[i] <= '9') {
       sp.width = 0;
       while (fmt[i] >= '0' && fmt[i] <= '9') {
-        sp.width = std::min<long>(sp.width * 10 + (fmt[i] - '0'), (1 << 23) - 1);
+        sp.width =
+            std::min<long>(sp.width * 10 + (fmt[i] - '0'), (1 << 23) - 1);
         ++i;
       }
     }
     const uint64_t arg = format ? args[num_spec] : 0;
     const unsigned char next = static_cast<unsigned char>(fmt[i + 1]);
-    std::string text;  // what the conversion prints, before padding
+    std::string text;    // what the conversion prints, before padding
     char str_space = 0;  // 's', 'k' or 'u': a string argument
     if (fmt[i] == 'p') {
       if (next == 0 || KIsSpace(next) || KIsPunct(next) || next == 'K' ||
@@ -221,6 +229,10 @@ int Bprintf(const char* fmt, uint32_t fmt_size, const uint64_t* args,
                               : static_cast<char>(next);
         if (kind != 'p') ++i;
         ++num_spec;
+        while (kind != 'p' &&
+               std::isalnum(static_cast<unsigned char>(fmt[i + 1]))) {
+          ++i;
+        }
         if (out == nullptr || !format) continue;
         uint64_t v = arg;
         if (kind == 's' || kind == 'S') {
@@ -259,7 +271,8 @@ int Bprintf(const char* fmt, uint32_t fmt_size, const uint64_t* args,
         const int len = std::snprintf(buf, sizeof(buf), "0x%llx",
                                       static_cast<unsigned long long>(arg));
         bin.used += len + 1;
-        if (out != nullptr) PutPadded(sp, buf, out);
+        put_stored(buf);
+        while (std::isalnum(static_cast<unsigned char>(fmt[i + 1]))) ++i;
         continue;
       } else {
         if ((next != 'i' && next != 'I') ||
@@ -280,7 +293,8 @@ int Bprintf(const char* fmt, uint32_t fmt_size, const uint64_t* args,
         const long room = bin.room();
         bin.used += static_cast<long>(s.size()) + 1;
         if (room > 0 && static_cast<long>(s.size()) >= room) s.resize(room - 1);
-        if (out != nullptr) PutPadded(sp, s, out);
+        put_stored(s);
+        while (std::isalnum(static_cast<unsigned char>(fmt[i + 1]))) ++i;
         continue;
       }
     } else if (fmt[i] == 's') {
@@ -290,7 +304,8 @@ int Bprintf(const char* fmt, uint32_t fmt_size, const uint64_t* args,
       if (!format) continue;
       if (bin.room() == 0) return -ENOSPC;
       bin.used += 1;
-      if (out != nullptr) PutPadded(sp, std::string(1, static_cast<char>(arg)), out);
+      if (out != nullptr)
+        PutPadded(sp, std::string(1, static_cast<char>(arg)), out);
       continue;
     }
     if (str_space != 0) {
@@ -312,7 +327,11 @@ int Bprintf(const char* fmt, uint32_t fmt_size, const uint64_t* args,
       }
       bin.used += got;
       s.resize(std::strlen(s.c_str()));
-      if (out != nullptr) PutPadded(sp, s, out);
+      if (str_space == 's') {
+        if (out != nullptr) PutPadded(sp, s, out);
+      } else {
+        put_stored(s);
+      }
       continue;
     }
     // Integers: int, or long / long long with one or two 'l'.
@@ -353,7 +372,7 @@ long Snprintf(char* str, uint32_t str_size, const char* fmt,
   }
   std::string text;
   const int err =
-      Bprintf(fmt, UINT32_MAX, data, data_len / 8, owned, &text);
+      Bprintf(fmt, UINT32_MAX, data, data_len / 8, owned, &text, str_size);
   if (err < 0) return err;
   if (str_size != 0) {
     const size_t n = std::min<size_t>(text.size(), str_size - 1);
@@ -394,7 +413,9 @@ uint32_t LastFieldEnd(uint32_t cmd) {
   const KernelVersion v = TargetKernel();
   switch (cmd) {
     case BPF_MAP_CREATE:
-      return v == KernelVersion::k6_1 ? 72 : v == KernelVersion::k6_12 ? 80 : 92;
+      return v == KernelVersion::k6_1    ? 72
+             : v == KernelVersion::k6_12 ? 80
+                                         : 92;
     case BPF_MAP_UPDATE_ELEM:
       return 32;
     case BPF_MAP_DELETE_ELEM:
@@ -404,7 +425,9 @@ uint32_t LastFieldEnd(uint32_t cmd) {
     case BPF_MAP_GET_FD_BY_ID:
       return 12;
     case BPF_PROG_LOAD:
-      return v == KernelVersion::k6_1 ? 140 : v == KernelVersion::k6_12 ? 148 : 168;
+      return v == KernelVersion::k6_1    ? 140
+             : v == KernelVersion::k6_12 ? 148
+                                         : 168;
     case BPF_BTF_LOAD:
       return v == KernelVersion::k6_1 ? 28 : 40;
     case BPF_LINK_CREATE:
@@ -447,6 +470,9 @@ long MapCreateFromAttr(const uint8_t* a) {
 long BtfLoadFromAttr(const uint8_t* a) {
   BtfLoadAttr attr;
   attr.btf = reinterpret_cast<const void*>(Get<uint64_t>(a, 0));
+  // Measured on 6.18 with an all-zero attr: a NULL blob from a program is
+  // EFAULT before the size is looked at.
+  if (attr.btf == nullptr) return -EFAULT;
   attr.log_buf = reinterpret_cast<char*>(Get<uint64_t>(a, 8));
   attr.btf_size = Get<uint32_t>(a, 16);
   attr.log_size = Get<uint32_t>(a, 20);
@@ -466,9 +492,9 @@ long ProgLoadFromAttr(const uint8_t* a) {
   load.insns = reinterpret_cast<const void*>(Get<uint64_t>(a, 8));
   load.license = reinterpret_cast<const char*>(Get<uint64_t>(a, 16));
   load.prog_flags = Get<uint32_t>(a, 44);
-  load.name.assign(reinterpret_cast<const char*>(a + 48),
-                   strnlen(reinterpret_cast<const char*>(a + 48),
-                           BPF_OBJ_NAME_LEN));
+  load.name.assign(
+      reinterpret_cast<const char*>(a + 48),
+      strnlen(reinterpret_cast<const char*>(a + 48), BPF_OBJ_NAME_LEN));
   load.expected_attach_type = Get<uint32_t>(a, 68);
   if (load.insn_cnt == 0 || load.insn_cnt > 1000000) return -E2BIG;
   const SysProgLoader loader = prog_loader.load();
@@ -577,9 +603,9 @@ extern "C" {
 
 long bpfemu_snprintf(char* str, __u32 str_size, const char* fmt,
                      const __u64* data, __u32 data_len) {
-  return bpfemu::native::Snprintf(
-      str, str_size, fmt, reinterpret_cast<const uint64_t*>(data), data_len,
-      nullptr);
+  return bpfemu::native::Snprintf(str, str_size, fmt,
+                                  reinterpret_cast<const uint64_t*>(data),
+                                  data_len, nullptr);
 }
 
 long bpfemu_sys_bpf(__u32 cmd, void* attr, __u32 attr_size) {

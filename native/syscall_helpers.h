@@ -30,8 +30,11 @@ inline constexpr uint32_t kMaxBprintfVarargs = 12;
 // NULL this is the verifier's check of a constant format
 // (check_bpf_snprintf_call). String and IP arguments are read as the
 // kernel reads them (ProbeReadStr / ProbeRead; `owned` as there).
+// `out_size` is the size of the buffer the text goes to (bstr_printf
+// counts some arguments only while that buffer has room).
 int Bprintf(const char* fmt, uint32_t fmt_size, const uint64_t* args,
-            uint32_t num_args, const OwnedMemory* owned, std::string* out);
+            uint32_t num_args, const OwnedMemory* owned, std::string* out,
+            size_t out_size = SIZE_MAX);
 
 // bpf_snprintf(): -EINVAL for data_len not a multiple of 8, above
 // kMaxBprintfVarargs * 8, or with NULL data; Bprintf's errors; else the

@@ -115,8 +115,7 @@ int make_maps(struct syscall_ctx *ctx) {
   ctx->ret[R_HASH_DELETE_AGAIN] =
       elem(BPF_MAP_DELETE_ELEM, ctx->hash_fd, &k, 0, 0);
   k = 1;
-  ctx->ret[R_ARRAY_DELETE] =
-      elem(BPF_MAP_DELETE_ELEM, ctx->array_fd, &k, 0, 0);
+  ctx->ret[R_ARRAY_DELETE] = elem(BPF_MAP_DELETE_ELEM, ctx->array_fd, &k, 0, 0);
   ctx->ret[R_LOOKUP] = elem(BPF_MAP_LOOKUP_ELEM, ctx->array_fd, &k, &v, 0);
   k = 30;
   v = 3;
@@ -257,7 +256,8 @@ int make_maps(struct syscall_ctx *ctx) {
     ctx->ret[R_KSYM_FLAGS] =
         bpf_kallsyms_lookup_name(sym, sizeof(sym), 1, &res);
     ctx->ksym_bad = res;
-    ctx->ret[R_KSYM_EMPTY] = bpf_kallsyms_lookup_name(one, sizeof(one), 0, &res);
+    ctx->ret[R_KSYM_EMPTY] =
+        bpf_kallsyms_lookup_name(one, sizeof(one), 0, &res);
     ctx->ret[R_KSYM_MISSING] =
         bpf_kallsyms_lookup_name(missing, sizeof(missing), 0, &res);
   }
@@ -265,15 +265,15 @@ int make_maps(struct syscall_ctx *ctx) {
 }
 
 // bpf_snprintf into strs[i] (size `size`), its return in ret[R_FMT + i].
-#define FMT(i, size, fmt, ...)                                           \
-  do {                                                                   \
-    __u32 key = (i);                                                     \
-    struct str_out *o = bpf_map_lookup_elem(&strs, &key);                \
-    __u64 args[] = {__VA_ARGS__};                                        \
-    if (o) {                                                             \
-      ctx->ret[R_FMT + (i)] =                                            \
-          bpf_snprintf(o->s, (size), fmt, args, sizeof(args));           \
-    }                                                                    \
+#define FMT(i, size, fmt, ...)                                 \
+  do {                                                         \
+    __u32 key = (i);                                           \
+    struct str_out *o = bpf_map_lookup_elem(&strs, &key);      \
+    __u64 args[] = {__VA_ARGS__};                              \
+    if (o) {                                                   \
+      ctx->ret[R_FMT + (i)] =                                  \
+          bpf_snprintf(o->s, (size), fmt, args, sizeof(args)); \
+    }                                                          \
   } while (0)
 
 SEC("syscall")
@@ -281,13 +281,13 @@ int format(struct syscall_ctx *ctx) {
   char word[] = "word";
   char longer[] = "a longer string";
   __u8 ip4[4] = {192, 168, 1, 42};
-  __u8 ip6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
-                  0, 0, 0, 0, 0, 0x12, 0x03, 0x4f};
+  __u8 ip6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0,    0,    0,
+                  0,    0,    0,    0,    0, 0x12, 0x03, 0x4f};
   unsigned long p = 0x1234;
 
   FMT(0, STR_LEN, "%d %i %u|%d", -1, -2, -3, 0x100000005ULL);
-  FMT(1, STR_LEN, "%ld %lld %lu %llx %lX", -5000000000LL, 1LL << 40,
-      -1LL, 0xdeadbeefcafeULL, 0xabcdef12345ULL);
+  FMT(1, STR_LEN, "%ld %lld %lu %llx %lX", -5000000000LL, 1LL << 40, -1LL,
+      0xdeadbeefcafeULL, 0xabcdef12345ULL);
   FMT(2, STR_LEN, "%x %X %08x|%-6d|%+d|% d|%5u|%05d", 255, 255, 0xbeef, 42, 7,
       9, 3, -42);
   FMT(3, STR_LEN, "%c%c%c|%5c|%-3c|", 'a', 'b', 0x163, 'x', 'y');
@@ -310,8 +310,8 @@ int format(struct syscall_ctx *ctx) {
     if (o) ctx->ret[R_FMT + 15] = bpf_snprintf(o->s, STR_LEN, "no args", 0, 0);
   }
   FMT(16, STR_LEN, "%d", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13);
-  FMT(17, STR_LEN, "%d %d %d %d %d %d %d %d %d %d %d %d", 1, 2, 3, 4, 5, 6,
-      7, 8, 9, 10, 11, 12);
+  FMT(17, STR_LEN, "%d %d %d %d %d %d %d %d %d %d %d %d", 1, 2, 3, 4, 5, 6, 7,
+      8, 9, 10, 11, 12);
   FMT(18, STR_LEN, "%pI4", 0);
   FMT(19, STR_LEN, "%s|%c|", (unsigned long)"", 0);
   {

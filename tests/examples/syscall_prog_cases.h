@@ -23,7 +23,7 @@
 enum {
   R_CREATE_ARRAY,
   R_CREATE_HASH,
-  R_ARRAY_UPDATE,              /* 5 entries: keys 0..4 */
+  R_ARRAY_UPDATE,                     /* 5 entries: keys 0..4 */
   R_HASH_UPDATE = R_ARRAY_UPDATE + 5, /* 3 entries: keys 10, 20, 30 */
   R_HASH_NOEXIST = R_HASH_UPDATE + 3,
   R_HASH_EXIST,

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/examples/syscall_prog.bpf.c's answers as text, one line each, for
+// syscall_prog_compare_test (bpfemu against the kernel) and syscall_prog_test
+// (bpfemu against testdata/syscall_prog.expected, recorded on 6.18). Values
+// that must differ between runs or kernels are written as their property:
+// a new fd as "fd", a kernel BTF id as "id", %p's hash as "<hash>"; the
+// kernel symbol lookups that depend on privilege are left out (compared
+// apart).
+
+#ifndef BPFEMU_TESTS_EXAMPLES_SYSCALL_PROG_ANSWERS_H_
+#define BPFEMU_TESTS_EXAMPLES_SYSCALL_PROG_ANSWERS_H_
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "emu/interp.h"
+#include "emu/prog.h"
+#include "emu/syscall.h"
+#include "gtest/gtest.h"
+#include "loader/object.h"
+#include "tests/examples/syscall_prog_cases.h"
+
+namespace bpfemu::examples {
+
+// One face's run of make_maps then format.
+struct SyscallProgRun {
+  int make_err = 0, format_err = 0;
+  uint32_t make_retval = 0, format_retval = 0;
+  syscall_ctx maps = {};        // make_maps's context after the run
+  syscall_ctx fmt = {};         // format's
+  std::vector<uint64_t> array;  // the array map through its fd, keys 0..4
+  int array_key4 = 0;           // the lookup of key 4
+  std::vector<std::pair<uint32_t, uint64_t>> hash;  // in key order
+  str_out strs[NR_STRS] = {};
+};
+
+inline bool IsFdCase(int i) {
+  return i == R_CREATE_ARRAY || i == R_CREATE_HASH || i == R_CREATE_THIRD ||
+         i == R_SIZE_ZERO_TAIL || i == R_SIZE_PAGE || i == R_BTF_LOAD ||
+         i == R_PROG_LOAD;
+}
+inline bool IsBtfIdCase(int i) {
+  return i == R_BTF_STRUCT || i == R_BTF_TYPEDEF || i == R_BTF_FUNC ||
+         i == R_BTF_JUNK || i == R_BTF_KIND_WIDE;
+}
+
+// A string of 16 hex digits: "<hash>".
+inline std::string HashToken(const std::string& t) {
+  if (t.size() != 16) return t;
+  for (char c : t) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return t;
+  }
+  return "<hash>";
+}
+
+inline std::string Escaped(const str_out& s) {
+  std::string out;
+  for (int i = 0; i < STR_LEN; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s.s[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char b[8];
+      std::snprintf(b, sizeof(b), "\\x%02x", c);
+      out += b;
+    }
+  }
+  while (out.size() >= 4 && out.compare(out.size() - 4, 4, "\\x00") == 0) {
+    out.resize(out.size() - 4);
+  }
+  return out;
+}
+
+inline std::vector<std::string> SyscallProgAnswers(const SyscallProgRun& r) {
+  std::vector<std::string> lines;
+  auto add = [&](const std::string& k, const std::string& v) {
+    lines.push_back(k + " " + v);
+  };
+  add("make_maps",
+      std::to_string(r.make_err) + " " + std::to_string(r.make_retval));
+  add("format",
+      std::to_string(r.format_err) + " " + std::to_string(r.format_retval));
+  for (int i = 0; i < R_FMT; ++i) {
+    if (i == R_KSYM || i == R_KSYM_MISSING) continue;
+    const int64_t v = r.maps.ret[i];
+    add("ret" + std::to_string(i), IsFdCase(i) && v >= 0 ? "fd"
+                                   : IsBtfIdCase(i) && v > 0
+                                       ? "id"
+                                       : std::to_string(v));
+  }
+  for (int i = 0; i < NR_CMDS; ++i) {
+    add("cmd" + std::to_string(i), std::to_string(r.maps.cmd_ret[i]));
+  }
+  add("ksym_bad", std::to_string(r.maps.ksym_bad));
+  for (size_t k = 0; k < r.array.size(); ++k) {
+    add("array" + std::to_string(k), std::to_string(r.array[k]));
+  }
+  add("array_key4", std::to_string(r.array_key4));
+  for (const auto& [k, v] : r.hash) {
+    add("hash" + std::to_string(k), std::to_string(v));
+  }
+  for (int i = 0; i < NR_STRS; ++i) {
+    add("fmt" + std::to_string(i), std::to_string(r.fmt.ret[R_FMT + i]));
+    std::string s = Escaped(r.strs[i]);
+    if (i == 5) {  // "%px %pK %20px": %pK hashes (kptr_restrict 0)
+      const size_t a = s.find(' '), b = s.find(' ', a + 1);
+      if (a != std::string::npos && b != std::string::npos) {
+        s = s.substr(0, a + 1) + HashToken(s.substr(a + 1, b - a - 1)) +
+            s.substr(b);
+      }
+    } else if (i == 9) {  // "%p|%p"
+      const size_t a = s.find('|');
+      if (a != std::string::npos) s = HashToken(s.substr(0, a)) + s.substr(a);
+    }
+    add("str" + std::to_string(i), s);
+  }
+  return lines;
+}
+
+// Reads the maps make_maps created through the fds it returned, with
+// `lookup` / `next_key` (the kernel's or bpfemu's), then closes them.
+template <typename Lookup, typename NextKey>
+void ReadCreatedMaps(SyscallProgRun* r, Lookup lookup, NextKey next_key) {
+  for (uint32_t k = 0; k < 4; ++k) {
+    uint64_t v = 0;
+    EXPECT_EQ(lookup(r->maps.array_fd, &k, &v), 0);
+    r->array.push_back(v);
+  }
+  uint32_t k4 = 4;
+  uint64_t v4 = 0;
+  r->array_key4 = lookup(r->maps.array_fd, &k4, &v4);
+  uint32_t key = 0, next = 0;
+  const void* prev = nullptr;
+  while (next_key(r->maps.hash_fd, prev, &next) == 0 && r->hash.size() < 16) {
+    uint64_t v = 0;
+    EXPECT_EQ(lookup(r->maps.hash_fd, &next, &v), 0);
+    r->hash.emplace_back(next, v);
+    key = next;
+    prev = &key;
+  }
+  std::sort(r->hash.begin(), r->hash.end());
+}
+
+// make_maps and format on bpfemu, as native code or as bytecode.
+inline void RunSyscallProgOnEmu(bool bytecode, SyscallProgRun* r) {
+  auto obj =
+      bytecode
+          ? native::Object::OpenBytecode("tests/examples/syscall_prog.bpf.o")
+          : native::Object::Open("syscall_prog");
+  ASSERT_TRUE(obj.ok()) << obj.status();
+  ASSERT_EQ((*obj)->Load(), 0) << (*obj)->load_error();
+  const native::Program* make = (*obj)->FindProgram("make_maps");
+  const native::Program* format = (*obj)->FindProgram("format");
+  ASSERT_NE(make, nullptr);
+  ASSERT_NE(format, nullptr);
+  EXPECT_EQ(make->type(), BPF_PROG_TYPE_SYSCALL);
+  // The run's context: the program may reach U16_MAX bytes.
+  std::vector<uint8_t> ctx(65535, 0);
+  r->make_retval = make->Run(ctx.data());
+  EXPECT_FALSE(ProgFaulted()) << interp::LastFault();
+  std::memcpy(&r->maps, ctx.data(), sizeof(r->maps));
+  std::fill(ctx.begin(), ctx.end(), 0);
+  r->format_retval = format->Run(ctx.data());
+  EXPECT_FALSE(ProgFaulted()) << interp::LastFault();
+  std::memcpy(&r->fmt, ctx.data(), sizeof(r->fmt));
+  for (uint32_t i = 0; i < NR_STRS; ++i) {
+    EXPECT_EQ(MapLookupElem((*obj)->MapFd("strs"), &i, &r->strs[i]), 0);
+  }
+  ReadCreatedMaps(
+      r, [](int fd, const void* k, void* v) { return MapLookupElem(fd, k, v); },
+      [](int fd, const void* k, void* n) { return MapGetNextKey(fd, k, n); });
+  EXPECT_EQ(CloseFd(r->maps.array_fd), 0);
+  EXPECT_EQ(CloseFd(r->maps.hash_fd), 0);
+}
+
+}  // namespace bpfemu::examples
+
+#endif  // BPFEMU_TESTS_EXAMPLES_SYSCALL_PROG_ANSWERS_H_

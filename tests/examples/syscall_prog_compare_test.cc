@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/examples/syscall_prog.bpf.c on the kernel (libbpf, BPF_PROG_TEST_RUN
+// with a struct syscall_ctx as ctx_in) and on bpfemu, natively and as
+// bytecode: the same bpf_sys_bpf / bpf_sys_close / bpf_btf_find_by_name_kind
+// / bpf_kallsyms_lookup_name returns, the same map contents read through
+// the fds the program returned, the same bpf_snprintf returns and bytes
+// (syscall_prog_answers.h says what is compared by property). The kernel's
+// answers must also be testdata/syscall_prog.expected (what
+// syscall_prog_test checks bpfemu against without root); to re-record it,
+// run with BPFEMU_RECORD=<path>.
+
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "emu/syscall.h"
+#include "gtest/gtest.h"
+#include "loader/object.h"
+#include "testing/kernel_object.h"
+#include "testing/kernel_test.h"
+#include "tests/examples/syscall_prog_answers.h"
+
+namespace bpfemu::examples {
+namespace {
+
+void RunOnKernel(SyscallProgRun* r) {
+  std::unique_ptr<KernelObject> kernel;
+  ASSERT_EQ(KernelObject::Load("tests/examples/syscall_prog.bpf.o", &kernel),
+            0);
+  KernelObject::Result kr = KernelObject::RunSyscall(
+      kernel->ProgFd("make_maps"), &r->maps, sizeof(r->maps));
+  r->make_err = kr.err;
+  r->make_retval = kr.retval;
+  kr = KernelObject::RunSyscall(kernel->ProgFd("format"), &r->fmt,
+                                sizeof(r->fmt));
+  r->format_err = kr.err;
+  r->format_retval = kr.retval;
+  for (uint32_t i = 0; i < NR_STRS; ++i) {
+    EXPECT_EQ(bpf_map_lookup_elem(kernel->MapFd("strs"), &i, &r->strs[i]), 0);
+  }
+  ReadCreatedMaps(
+      r,
+      [](int fd, const void* k, void* v) {
+        return bpf_map_lookup_elem(fd, k, v) == 0 ? 0 : -errno;
+      },
+      [](int fd, const void* k, void* n) {
+        return bpf_map_get_next_key(fd, k, n) == 0 ? 0 : -errno;
+      });
+  close(r->maps.array_fd);
+  close(r->maps.hash_fd);
+}
+
+class SyscallProgCompareTest
+    : public KernelTest<::testing::TestWithParam<bool>> {};
+
+TEST_P(SyscallProgCompareTest, SameAnswersAsTheKernel) {
+  SyscallProgRun k, e;
+  ASSERT_NO_FATAL_FAILURE(RunOnKernel(&k));
+  ASSERT_NO_FATAL_FAILURE(RunSyscallProgOnEmu(GetParam(), &e));
+  const std::vector<std::string> kl = SyscallProgAnswers(k);
+  const std::vector<std::string> el = SyscallProgAnswers(e);
+  ASSERT_EQ(el.size(), kl.size());
+  for (size_t i = 0; i < kl.size(); ++i) EXPECT_EQ(el[i], kl[i]);
+  // What the text leaves as properties, exactly: the same kernel BTF ids
+  // (bpfemu reads this kernel's BTF) and the same symbol address.
+  for (int i = 0; i < R_FMT; ++i) {
+    if (IsBtfIdCase(i)) {
+      EXPECT_EQ(e.maps.ret[i], k.maps.ret[i]) << i;
+    }
+  }
+  EXPECT_EQ(e.maps.ret[R_KSYM], k.maps.ret[R_KSYM]);
+  EXPECT_EQ(e.maps.ret[R_KSYM_MISSING], k.maps.ret[R_KSYM_MISSING]);
+  EXPECT_EQ(e.maps.ksym, k.maps.ksym);
+  EXPECT_NE(k.maps.ksym, 0u);
+  // Against the recorded answers.
+  if (const char* path = std::getenv("BPFEMU_RECORD")) {
+    std::ofstream out(path);
+    for (const std::string& l : kl) out << l << "\n";
+  }
+  std::ifstream in("tests/examples/testdata/syscall_prog.expected");
+  std::vector<std::string> want;
+  for (std::string l; std::getline(in, l);) want.push_back(l);
+  EXPECT_EQ(want, kl) << "testdata/syscall_prog.expected is out of date";
+}
+
+INSTANTIATE_TEST_SUITE_P(Faces, SyscallProgCompareTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Bytecode" : "Native";
+                         });
+
+}  // namespace
+}  // namespace bpfemu::examples
