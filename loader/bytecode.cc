@@ -342,66 +342,23 @@ uint64_t CurrentComm(Vm& vm, uint64_t buf, uint64_t size, uint64_t, uint64_t,
       bpfemu_get_current_comm(Ptr(buf), static_cast<uint32_t>(size)));
 }
 
-// bpf_trace_printk(): at most three arguments, each converted as its
-// conversion says (bpf_bprintf_prepare); a %s the program may not read
-// prints as an empty string. The formatted line goes to the same capture as
-// native programs' lines.
+// bpf_trace_printk(): at most three arguments, the format checked and
+// converted as bpf_snprintf's (native/syscall_helpers.h Bprintf; the
+// kernel's bpf_bprintf_prepare serves both). The formatted line goes to the
+// same capture as native programs' lines.
 uint64_t TracePrintk(Vm& vm, uint64_t fmt, uint64_t fmt_size, uint64_t a1,
                      uint64_t a2, uint64_t a3) {
   const uint32_t n = static_cast<uint32_t>(fmt_size);
   NeedReadable(vm, fmt, n, "fmt");
-  const char* f = static_cast<const char*>(Ptr(fmt));
-  if (n == 0 || f[n - 1] != '\0') return static_cast<uint64_t>(-EINVAL);
   const uint64_t args[3] = {a1, a2, a3};
-  int next = 0;
+  auto regions = [&vm](uint64_t addr, uint64_t len) {
+    return vm.Readable(addr, std::max<uint64_t>(len, 1));
+  };
+  const native::OwnedMemory owned = regions;
   std::string out;
-  for (const char* p = f; *p != '\0'; ++p) {
-    if (*p != '%') {
-      out.push_back(*p);
-      continue;
-    }
-    if (p[1] == '%') {
-      out.push_back('%');
-      ++p;
-      continue;
-    }
-    std::string spec = "%";
-    ++p;
-    while (*p != '\0' && std::strchr("-+ #0123456789.", *p) != nullptr) {
-      spec.push_back(*p++);
-    }
-    int longs = 0;
-    while (*p == 'l') {
-      ++longs;
-      ++p;
-    }
-    if (*p == '\0' || next == 3 || std::strchr("diuxXcsp", *p) == nullptr) {
-      return static_cast<uint64_t>(-EINVAL);
-    }
-    const uint64_t v = args[next++];
-    char piece[512];
-    const char conv = *p;
-    if (conv == 's') {
-      const bool ok = vm.ReadableString(v, sizeof(piece));
-      std::snprintf(piece, sizeof(piece), (spec + "s").c_str(),
-                    ok ? static_cast<const char*>(Ptr(v)) : "");
-    } else if (conv == 'p') {
-      std::snprintf(piece, sizeof(piece), (spec + "p").c_str(), Ptr(v));
-    } else if (conv == 'c') {
-      std::snprintf(piece, sizeof(piece), (spec + "c").c_str(),
-                    static_cast<int>(static_cast<char>(v)));
-    } else if (longs > 0) {
-      std::snprintf(piece, sizeof(piece), (spec + "ll" + conv).c_str(),
-                    static_cast<unsigned long long>(v));
-    } else if (conv == 'd' || conv == 'i') {
-      std::snprintf(piece, sizeof(piece), (spec + conv).c_str(),
-                    static_cast<int>(v));
-    } else {
-      std::snprintf(piece, sizeof(piece), (spec + conv).c_str(),
-                    static_cast<unsigned>(v));
-    }
-    out += piece;
-  }
+  const int err = native::Bprintf(static_cast<const char*>(Ptr(fmt)), n, args,
+                                  3, &owned, &out, 1024 /* MAX_BPRINTF_BUF */);
+  if (err < 0) return static_cast<uint64_t>(err);
   return static_cast<uint64_t>(bpfemu_trace_printk("%s", 3, out.c_str()));
 }
 
