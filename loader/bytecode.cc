@@ -973,8 +973,8 @@ uint64_t SysBpfHelper(Vm& vm, uint64_t cmd, uint64_t attr, uint64_t size,
       vm.Fault("bpf_sys_bpf: the license is not a readable string");
     }
   }
-  return static_cast<uint64_t>(native::SysBpf(static_cast<uint32_t>(cmd),
-                                              Ptr(attr), n));
+  return static_cast<uint64_t>(
+      native::SysBpf(static_cast<uint32_t>(cmd), Ptr(attr), n));
 }
 
 uint64_t SysClose(Vm&, uint64_t fd, uint64_t, uint64_t, uint64_t, uint64_t) {
@@ -1028,9 +1028,9 @@ uint64_t Snprintf(Vm& vm, uint64_t str, uint64_t str_size, uint64_t fmt,
     return vm.Readable(addr, std::max<uint64_t>(n, 1));
   };
   const native::OwnedMemory owned = regions;
-  return static_cast<uint64_t>(native::Snprintf(
-      static_cast<char*>(Ptr(str)), size, f,
-      static_cast<const uint64_t*>(Ptr(data)), len, &owned));
+  return static_cast<uint64_t>(
+      native::Snprintf(static_cast<char*>(Ptr(str)), size, f,
+                       static_cast<const uint64_t*>(Ptr(data)), len, &owned));
 }
 
 enum class Offered {
