@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "emu/bpf_attr.h"
 #include "emu/btf.h"
 #include "emu/kernel_btf.h"
 #include "emu/map.h"
@@ -389,113 +390,41 @@ namespace {
 constexpr uint32_t kPage = 4096;
 std::atomic<SysProgLoader> prog_loader{nullptr};
 
-template <typename T>
-T Get(const uint8_t* attr, size_t off) {
-  T v;
-  std::memcpy(&v, attr + off, sizeof(v));
-  return v;
-}
-
-// sizeof(union bpf_attr) and each allowed command's last field end
-// (*_LAST_FIELD, for CHECK_ATTR) on the kernel imitated.
-uint32_t AttrSize() {
-  switch (TargetKernel()) {
-    case KernelVersion::k6_1:
-      return 144;
-    case KernelVersion::k6_12:
-      return 152;
-    default:
-      return 168;
-  }
-}
-
-uint32_t LastFieldEnd(uint32_t cmd) {
-  const KernelVersion v = TargetKernel();
-  switch (cmd) {
-    case BPF_MAP_CREATE:
-      return v == KernelVersion::k6_1    ? 72
-             : v == KernelVersion::k6_12 ? 80
-                                         : 92;
-    case BPF_MAP_UPDATE_ELEM:
-      return 32;
-    case BPF_MAP_DELETE_ELEM:
-      return 16;
-    case BPF_MAP_FREEZE:
-      return 4;
-    case BPF_MAP_GET_FD_BY_ID:
-      return 12;
-    case BPF_PROG_LOAD:
-      return v == KernelVersion::k6_1    ? 140
-             : v == KernelVersion::k6_12 ? 148
-                                         : 168;
-    case BPF_BTF_LOAD:
-      return v == KernelVersion::k6_1 ? 28 : 40;
-    case BPF_LINK_CREATE:
-      return AttrSize();  // its union's members end at different places
-    case BPF_RAW_TRACEPOINT_OPEN:  // name, prog_fd; the cookie since 6.10
-      return v == KernelVersion::k6_1 ? 12 : 24;
-    default:
-      return 0;
-  }
-}
-
 long MapCreateFromAttr(const uint8_t* a) {
   MapAttr attr;
-  attr.map_type = Get<uint32_t>(a, 0);
-  attr.key_size = Get<uint32_t>(a, 4);
-  attr.value_size = Get<uint32_t>(a, 8);
-  attr.max_entries = Get<uint32_t>(a, 12);
-  attr.map_flags = Get<uint32_t>(a, 16);
-  attr.inner_map_fd = Get<uint32_t>(a, 20);
-  attr.numa_node = Get<uint32_t>(a, 24);
-  std::memcpy(attr.map_name, a + 28, sizeof(attr.map_name));
-  attr.map_ifindex = Get<uint32_t>(a, 44);
-  attr.btf_fd = Get<uint32_t>(a, 48);
-  attr.btf_key_type_id = Get<uint32_t>(a, 52);
-  attr.btf_value_type_id = Get<uint32_t>(a, 56);
-  attr.btf_vmlinux_value_type_id = Get<uint32_t>(a, 60);
-  attr.map_extra = Get<uint64_t>(a, 64);
-  if (TargetKernel() >= KernelVersion::k6_12) {
-    attr.value_type_btf_obj_fd = Get<int32_t>(a, 72);
-    attr.map_token_fd = Get<int32_t>(a, 76);
-  }
-  // 6.18's excl_prog_hash: bpfemu has no signed programs.
-  if (TargetKernel() >= KernelVersion::k6_18 &&
-      (Get<uint64_t>(a, 80) != 0 || Get<uint32_t>(a, 88) != 0)) {
-    return -EINVAL;
-  }
+  if (int err = MapAttrFromBpfAttr(a, &attr); err != 0) return err;
   return MapCreate(attr);
 }
 
 long BtfLoadFromAttr(const uint8_t* a) {
   BtfLoadAttr attr;
-  attr.btf = reinterpret_cast<const void*>(Get<uint64_t>(a, 0));
+  attr.btf = reinterpret_cast<const void*>(AttrGet<uint64_t>(a, 0));
   // Measured on 6.18 with an all-zero attr: a NULL blob from a program is
   // EFAULT before the size is looked at.
   if (attr.btf == nullptr) return -EFAULT;
-  attr.log_buf = reinterpret_cast<char*>(Get<uint64_t>(a, 8));
-  attr.btf_size = Get<uint32_t>(a, 16);
-  attr.log_size = Get<uint32_t>(a, 20);
-  attr.log_level = Get<uint32_t>(a, 24);
+  attr.log_buf = reinterpret_cast<char*>(AttrGet<uint64_t>(a, 8));
+  attr.btf_size = AttrGet<uint32_t>(a, 16);
+  attr.log_size = AttrGet<uint32_t>(a, 20);
+  attr.log_level = AttrGet<uint32_t>(a, 24);
   if (TargetKernel() >= KernelVersion::k6_12) {
-    attr.log_true_size = Get<uint32_t>(a, 28);
-    attr.btf_flags = Get<uint32_t>(a, 32);
-    attr.btf_token_fd = Get<int32_t>(a, 36);
+    attr.log_true_size = AttrGet<uint32_t>(a, 28);
+    attr.btf_flags = AttrGet<uint32_t>(a, 32);
+    attr.btf_token_fd = AttrGet<int32_t>(a, 36);
   }
   return BtfLoad(attr);
 }
 
 long ProgLoadFromAttr(const uint8_t* a) {
   SysProgLoad load;
-  load.prog_type = Get<uint32_t>(a, 0);
-  load.insn_cnt = Get<uint32_t>(a, 4);
-  load.insns = reinterpret_cast<const void*>(Get<uint64_t>(a, 8));
-  load.license = reinterpret_cast<const char*>(Get<uint64_t>(a, 16));
-  load.prog_flags = Get<uint32_t>(a, 44);
+  load.prog_type = AttrGet<uint32_t>(a, 0);
+  load.insn_cnt = AttrGet<uint32_t>(a, 4);
+  load.insns = reinterpret_cast<const void*>(AttrGet<uint64_t>(a, 8));
+  load.license = reinterpret_cast<const char*>(AttrGet<uint64_t>(a, 16));
+  load.prog_flags = AttrGet<uint32_t>(a, 44);
   load.name.assign(
       reinterpret_cast<const char*>(a + 48),
       strnlen(reinterpret_cast<const char*>(a + 48), BPF_OBJ_NAME_LEN));
-  load.expected_attach_type = Get<uint32_t>(a, 68);
+  load.expected_attach_type = AttrGet<uint32_t>(a, 68);
   if (load.insn_cnt == 0 || load.insn_cnt > 1000000) return -E2BIG;
   const SysProgLoader loader = prog_loader.load();
   return loader == nullptr ? -EOPNOTSUPP : loader(load);
@@ -515,10 +444,23 @@ long AttachFromAttr(int prog_fd) {
 void SetSysProgLoader(SysProgLoader loader) { prog_loader.store(loader); }
 
 long SysBpf(uint32_t cmd, const void* attr, uint32_t size) {
-  const uint32_t end = LastFieldEnd(cmd);
-  if (end == 0) return -EINVAL;  // not a command bpf_sys_bpf runs
+  const uint32_t end = BpfAttrLastFieldEnd(static_cast<int>(cmd));
+  switch (cmd) {  // the commands bpf_sys_bpf runs
+    case BPF_MAP_CREATE:
+    case BPF_MAP_DELETE_ELEM:
+    case BPF_MAP_UPDATE_ELEM:
+    case BPF_MAP_FREEZE:
+    case BPF_MAP_GET_FD_BY_ID:
+    case BPF_PROG_LOAD:
+    case BPF_BTF_LOAD:
+    case BPF_LINK_CREATE:
+    case BPF_RAW_TRACEPOINT_OPEN:
+      break;
+    default:
+      return -EINVAL;
+  }
   // bpf_check_uarg_tail_zero(): at most a page; beyond the union, zeros.
-  const uint32_t asz = AttrSize();
+  const uint32_t asz = BpfAttrSize();
   if (size > kPage) return -E2BIG;
   const uint8_t* in = static_cast<const uint8_t*>(attr);
   for (uint32_t i = asz; i < size; ++i) {
@@ -533,25 +475,27 @@ long SysBpf(uint32_t cmd, const void* attr, uint32_t size) {
     case BPF_MAP_CREATE:
       return MapCreateFromAttr(a);
     case BPF_MAP_UPDATE_ELEM:
-      return MapUpdateElem(Get<int32_t>(a, 0),
-                           reinterpret_cast<const void*>(Get<uint64_t>(a, 8)),
-                           reinterpret_cast<const void*>(Get<uint64_t>(a, 16)),
-                           Get<uint64_t>(a, 24));
+      return MapUpdateElem(
+          AttrGet<int32_t>(a, 0),
+          reinterpret_cast<const void*>(AttrGet<uint64_t>(a, 8)),
+          reinterpret_cast<const void*>(AttrGet<uint64_t>(a, 16)),
+          AttrGet<uint64_t>(a, 24));
     case BPF_MAP_DELETE_ELEM:
-      return MapDeleteElem(Get<int32_t>(a, 0),
-                           reinterpret_cast<const void*>(Get<uint64_t>(a, 8)));
+      return MapDeleteElem(
+          AttrGet<int32_t>(a, 0),
+          reinterpret_cast<const void*>(AttrGet<uint64_t>(a, 8)));
     case BPF_MAP_FREEZE:
-      return MapFreeze(Get<int32_t>(a, 0));
+      return MapFreeze(AttrGet<int32_t>(a, 0));
     case BPF_MAP_GET_FD_BY_ID:
-      return MapGetFdById(Get<uint32_t>(a, 0), Get<uint32_t>(a, 8));
+      return MapGetFdById(AttrGet<uint32_t>(a, 0), AttrGet<uint32_t>(a, 8));
     case BPF_PROG_LOAD:
       return ProgLoadFromAttr(a);
     case BPF_BTF_LOAD:
       return BtfLoadFromAttr(a);
     case BPF_LINK_CREATE:
-      return AttachFromAttr(Get<int32_t>(a, 0));
+      return AttachFromAttr(AttrGet<int32_t>(a, 0));
     case BPF_RAW_TRACEPOINT_OPEN:
-      return AttachFromAttr(Get<int32_t>(a, 8));
+      return AttachFromAttr(AttrGet<int32_t>(a, 8));
   }
   return -EINVAL;
 }
