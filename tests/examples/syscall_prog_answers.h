@@ -24,9 +24,88 @@
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
+#include "native/syscall_helpers.h"
 #include "tests/examples/syscall_prog_cases.h"
 
 namespace bpfemu::examples {
+
+// bpf_snprintf's format grammar, case by case: `fmt` with data_len bytes
+// of arguments (each 0x41), and what the kernel answers: -EINVAL where its
+// verifier refuses the program (check_bpf_snprintf_call), else the
+// helper's return into a 64-byte buffer. Measured on 6.18 by
+// syscall_prog_compare_test (FormatGrammar).
+struct FormatCase {
+  const char* fmt;
+  uint32_t data_len;
+  int64_t want;
+};
+inline constexpr FormatCase kFormatCases[] = {
+    {"%d", 24, 3},
+    {"%5d", 24, 6},
+    {"%-05d|", 24, 7},
+    {"%#x", 24, -22},
+    {"%.2d", 24, -22},
+    {"%hd", 24, -22},
+    {"%lc", 24, -22},
+    {"%llld", 24, -22},
+    {"%lli", 24, 3},
+    {"%z", 24, -22},
+    {"ab%", 24, -22},
+    {"%%", 24, 2},
+    {"%d%d%d%d", 24, -22},
+    {"%s|", 24, 2},
+    {"%sa", 24, -22},
+    {"%s.", 24, 2},
+    {"%pK", 24, 17},
+    {"%px", 24, 17},
+    {"%pxz", 24, 17},
+    {"%pA", 24, -22},
+    {"%pi4", 24, 16},
+    {"%pI5", 24, -22},
+    {"%pks", 24, 1},
+    {"%pus", 24, 1},
+    {"%pk", 24, -22},
+    {"%pB", 24, 5},
+    {"%p", 24, 17},
+    {"%pS", 24, 5},
+    {"a\x01"
+     "b",
+     24, -22},
+    {"tab\there", 24, 9},
+    {"%\xc3", 24, -22},
+    {"%s\xc3", 24, -22},
+    {"%pI4abc|", 24, 9},
+    {"%c", 24, 2},
+    {"%05s|", 24, 7},
+    {"%+u", 24, 3},
+    {"% x", 24, 3},
+    {"%ld", 24, 3},
+    {"%lX", 24, 3},
+    {"%20px", 24, 21},
+    {"x", 0, 2},
+    {"%d", 0, -22},
+    {"%-3c|", 24, 5},
+    {"%pI6", 24, 40},
+    {"%ps%", 24, -22},
+    {"%d", 12, -22},
+    {"%5%", 24, -22},
+    {"%pi6 ", 24, 34},
+};
+
+// bpfemu's answer to a FormatCase: the verifier's check, then the helper.
+inline int64_t EmuFormatCase(const FormatCase& c) {
+  if (c.data_len % 8 != 0 ||
+      native::Bprintf(c.fmt, UINT32_MAX, nullptr, c.data_len / 8, nullptr,
+                      nullptr) < 0) {
+    return -22;
+  }
+  uint64_t args[12];
+  for (uint64_t& a : args) a = 0x41;
+  char out[64];
+  return native::Snprintf(out, sizeof(out), c.fmt,
+                          c.data_len != 0 ? args : nullptr, c.data_len,
+                          nullptr);
+}
 
 // One face's run of make_maps then format.
 struct SyscallProgRun {

@@ -13,7 +13,9 @@
 #include <linux/bpf.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -58,6 +60,7 @@ void RunOnKernel(SyscallProgRun* r) {
 
 class SyscallProgCompareTest
     : public KernelTest<::testing::TestWithParam<bool>> {};
+class SyscallProgCompareFormatTest : public KernelTest<::testing::Test> {};
 
 TEST_P(SyscallProgCompareTest, SameAnswersAsTheKernel) {
   SyscallProgRun k, e;
@@ -87,6 +90,70 @@ TEST_P(SyscallProgCompareTest, SameAnswersAsTheKernel) {
   std::vector<std::string> want;
   for (std::string l; std::getline(in, l);) want.push_back(l);
   EXPECT_EQ(want, kl) << "testdata/syscall_prog.expected is out of date";
+}
+
+// The kernel's answer to a FormatCase: a sleepable SYSCALL program calling
+// bpf_snprintf(stack, 64, fmt, args, data_len) with `fmt` in a frozen
+// BPF_F_RDONLY_PROG array; -EINVAL when the verifier refuses it.
+int64_t KernelFormatCase(const FormatCase& c) {
+  LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_RDONLY_PROG);
+  const int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fmt", 4, 64, 1, &mo);
+  if (fd < 0) return -1000;
+  char value[64] = {};
+  std::strncpy(value, c.fmt, sizeof(value) - 1);
+  const uint32_t zero = 0;
+  if (bpf_map_update_elem(fd, &zero, value, BPF_ANY) != 0 ||
+      bpf_map_freeze(fd) != 0) {
+    close(fd);
+    return -1001;
+  }
+  std::vector<bpf_insn> p;
+  auto ins = [&](uint8_t code, uint8_t dst, uint8_t src, int16_t off,
+                 int32_t imm) {
+    bpf_insn i = {};
+    i.code = code;
+    i.dst_reg = dst;
+    i.src_reg = src;
+    i.off = off;
+    i.imm = imm;
+    p.push_back(i);
+  };
+  for (int i = 1; i <= 20; ++i) {  // out (64 bytes), then 12 arguments
+    ins(BPF_ST | BPF_MEM | BPF_DW, BPF_REG_10, 0, -8 * i, i <= 8 ? 0 : 0x41);
+  }
+  ins(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_3, BPF_PSEUDO_MAP_VALUE, 0, fd);
+  ins(0, 0, 0, 0, 0);
+  ins(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_10, 0, 0);
+  ins(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, -64);
+  ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 64);
+  if (c.data_len != 0) {
+    ins(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_4, BPF_REG_10, 0, 0);
+    ins(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_4, 0, 0, -160);
+  } else {
+    ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, 0);
+  }
+  ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_5, 0, 0,
+      static_cast<int32_t>(c.data_len));
+  ins(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_snprintf);
+  ins(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+  LIBBPF_OPTS(bpf_prog_load_opts, po, .prog_flags = BPF_F_SLEEPABLE);
+  const int prog = bpf_prog_load(BPF_PROG_TYPE_SYSCALL, "fmt", "GPL", p.data(),
+                                 p.size(), &po);
+  close(fd);
+  if (prog < 0) return -errno;
+  LIBBPF_OPTS(bpf_test_run_opts, ro);
+  const int err = bpf_prog_test_run_opts(prog, &ro);
+  close(prog);
+  return err != 0 ? -1002 : static_cast<int32_t>(ro.retval);
+}
+
+TEST_F(SyscallProgCompareFormatTest, FormatGrammar) {
+  for (const FormatCase& c : kFormatCases) {
+    SCOPED_TRACE(c.fmt);
+    const int64_t k = KernelFormatCase(c);
+    EXPECT_EQ(k, c.want);
+    EXPECT_EQ(EmuFormatCase(c), k);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, SyscallProgCompareTest, ::testing::Bool(),

@@ -51,6 +51,14 @@ TEST_P(SyscallProgTest, RecordedAnswers) {
   }
 }
 
+// bpf_snprintf's format grammar against the kernel's recorded answers.
+TEST(SyscallProgFormatTest, FormatGrammar) {
+  for (const FormatCase& c : kFormatCases) {
+    SCOPED_TRACE(c.fmt);
+    EXPECT_EQ(EmuFormatCase(c), c.want);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Faces, SyscallProgTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Bytecode" : "Native";
