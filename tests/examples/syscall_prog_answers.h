@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -105,6 +106,22 @@ inline int64_t EmuFormatCase(const FormatCase& c) {
   return native::Snprintf(out, sizeof(out), c.fmt,
                           c.data_len != 0 ? args : nullptr, c.data_len,
                           nullptr);
+}
+
+// The SYSCALL-only helpers (syscall_prog_func_proto): a program of another
+// type that calls one is refused at load with EINVAL, on the kernel as in
+// the bytecode face. `load` loads `call id; exit` as `prog_type`.
+inline constexpr int32_t kSyscallOnlyHelpers[] = {
+    BPF_FUNC_sys_bpf, BPF_FUNC_btf_find_by_name_kind, BPF_FUNC_sys_close,
+    BPF_FUNC_kallsyms_lookup_name};
+template <typename Load>
+void ExpectSyscallOnly(Load load) {
+  for (uint32_t type : {BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_XDP,
+                        BPF_PROG_TYPE_TRACEPOINT}) {
+    for (int32_t id : kSyscallOnlyHelpers) {
+      EXPECT_EQ(load(type, id), -EINVAL) << "type " << type << " helper " << id;
+    }
+  }
 }
 
 // One face's run of make_maps then format.

@@ -156,6 +156,19 @@ TEST_F(SyscallProgCompareFormatTest, FormatGrammar) {
   }
 }
 
+TEST_F(SyscallProgCompareFormatTest, SyscallHelpersOnlyForSyscallPrograms) {
+  ExpectSyscallOnly([](uint32_t type, int32_t id) {
+    bpf_insn insns[2] = {};
+    insns[0].code = BPF_JMP | BPF_CALL;
+    insns[0].imm = id;
+    insns[1].code = BPF_JMP | BPF_EXIT;
+    const int fd = bpf_prog_load(static_cast<bpf_prog_type>(type), "only",
+                                 "GPL", insns, 2, nullptr);
+    if (fd >= 0) close(fd);
+    return fd < 0 ? -errno : fd;
+  });
+}
+
 INSTANTIATE_TEST_SUITE_P(Faces, SyscallProgCompareTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Bytecode" : "Native";

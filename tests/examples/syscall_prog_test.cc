@@ -15,6 +15,7 @@
 
 #include "emu/kernel_btf.h"
 #include "gtest/gtest.h"
+#include "loader/bytecode.h"
 #include "tests/examples/syscall_prog_answers.h"
 
 namespace bpfemu::examples {
@@ -57,6 +58,18 @@ TEST(SyscallProgFormatTest, FormatGrammar) {
     SCOPED_TRACE(c.fmt);
     EXPECT_EQ(EmuFormatCase(c), c.want);
   }
+}
+
+TEST(SyscallProgFormatTest, SyscallHelpersOnlyForSyscallPrograms) {
+  ExpectSyscallOnly([](uint32_t type, int32_t id) {
+    const interp::RawInsn insns[2] = {
+        {.code = BPF_JMP | BPF_CALL, .imm = id},
+        {.code = BPF_JMP | BPF_EXIT},
+    };
+    const int fd = native::ProgLoadBytecode(type, 0, "only", insns, 2, "GPL");
+    if (fd >= 0) CloseFd(fd);
+    return fd;
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, SyscallProgTest, ::testing::Bool(),
