@@ -9,13 +9,16 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "emu/kernel_btf.h"
 #include "gtest/gtest.h"
 #include "loader/bytecode.h"
+#include "loader/test_run.h"
 #include "tests/examples/syscall_prog_answers.h"
 
 namespace bpfemu::examples {
@@ -70,6 +73,70 @@ TEST(SyscallProgFormatTest, SyscallHelpersOnlyForSyscallPrograms) {
     if (fd >= 0) CloseFd(fd);
     return fd;
   });
+}
+
+// In the bytecode face, a format the kernel's verifier refuses stops the run
+// at the call (docs/semantics.md); a good one formats.
+TEST(SyscallProgFormatTest, BytecodeStopsAtAFormatTheVerifierRefuses) {
+  for (const char* fmt : {"%d", "%#x"}) {
+    SCOPED_TRACE(fmt);
+    MapAttr ma{.map_type = BPF_MAP_TYPE_ARRAY,
+               .key_size = 4,
+               .value_size = 64,
+               .max_entries = 1,
+               .map_flags = BPF_F_RDONLY_PROG};
+    const int map = MapCreate(ma);
+    ASSERT_GE(map, 0);
+    char value[64] = {};
+    std::strncpy(value, fmt, sizeof(value) - 1);
+    const uint32_t zero = 0;
+    ASSERT_EQ(MapUpdateElem(map, &zero, value, BPF_ANY), 0);
+    ASSERT_EQ(MapFreeze(map), 0);
+    std::vector<interp::RawInsn> p;
+    auto ins = [&](uint8_t code, uint8_t dst, uint8_t src, int16_t off,
+                   int32_t imm) {
+      interp::RawInsn i = {};
+      i.code = code;
+      i.dst = dst;
+      i.src = src;
+      i.off = off;
+      i.imm = imm;
+      p.push_back(i);
+    };
+    for (int i = 1; i <= 9; ++i) {  // out (64 bytes), one argument (7)
+      ins(BPF_ST | BPF_MEM | BPF_DW, BPF_REG_10, 0, -8 * i, i <= 8 ? 0 : 7);
+    }
+    ins(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_3, BPF_PSEUDO_MAP_VALUE, 0, map);
+    ins(0, 0, 0, 0, 0);
+    ins(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_10, 0, 0);
+    ins(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, -64);
+    ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 64);
+    ins(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_4, BPF_REG_10, 0, 0);
+    ins(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_4, 0, 0, -72);
+    ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_5, 0, 0, 8);
+    ins(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_snprintf);
+    ins(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+    native::ProgLoadFlags flags;
+    flags.prog_flags = BPF_F_SLEEPABLE;
+    const int fd = native::ProgLoadBytecode(BPF_PROG_TYPE_SYSCALL, 0, "fmt",
+                                            p.data(), p.size(), "GPL", flags);
+    ASSERT_GE(fd, 0);
+    std::shared_ptr<const Prog> prog;
+    ASSERT_EQ(ProgFromFd(fd, &prog), 0);
+    native::TestRunOutput out;
+    const int err = native::TestRun(*prog, native::TestRunAttr{}, &out);
+    if (std::string(fmt) == "%d") {
+      EXPECT_EQ(err, 0);
+      EXPECT_EQ(out.retval, 2u);  // "7" and its NUL
+    } else {
+      EXPECT_EQ(err, -EFAULT);
+      EXPECT_NE(interp::LastFault().find("invalid format string"),
+                std::string::npos)
+          << interp::LastFault();
+    }
+    CloseFd(fd);
+    CloseFd(map);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, SyscallProgTest, ::testing::Bool(),
