@@ -108,6 +108,44 @@ inline int64_t EmuFormatCase(const FormatCase& c) {
                           nullptr);
 }
 
+// A SYSCALL program calling bpf_snprintf(out, 64, fmt, args, data_len): out
+// is 64 zeroed stack bytes, args 12 stack u64s of `arg` (NULL for data_len
+// 0), fmt the value of `map_fd` (BPF_PSEUDO_MAP_VALUE); it returns what the
+// helper returns. Its layout is struct bpf_insn's.
+inline std::vector<interp::RawInsn> SnprintfInsns(int map_fd, uint32_t data_len,
+                                                  int32_t arg) {
+  std::vector<interp::RawInsn> p;
+  auto ins = [&](uint8_t code, uint8_t dst, uint8_t src, int16_t off,
+                 int32_t imm) {
+    interp::RawInsn i = {};
+    i.code = code;
+    i.dst = dst;
+    i.src = src;
+    i.off = off;
+    i.imm = imm;
+    p.push_back(i);
+  };
+  for (int i = 1; i <= 20; ++i) {
+    ins(BPF_ST | BPF_MEM | BPF_DW, BPF_REG_10, 0, -8 * i, i <= 8 ? 0 : arg);
+  }
+  ins(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_3, BPF_PSEUDO_MAP_VALUE, 0, map_fd);
+  ins(0, 0, 0, 0, 0);
+  ins(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_10, 0, 0);
+  ins(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, -64);
+  ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 64);
+  if (data_len != 0) {
+    ins(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_4, BPF_REG_10, 0, 0);
+    ins(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_4, 0, 0, -160);
+  } else {
+    ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, 0);
+  }
+  ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_5, 0, 0,
+      static_cast<int32_t>(data_len));
+  ins(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_snprintf);
+  ins(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+  return p;
+}
+
 // The SYSCALL-only helpers (syscall_prog_func_proto): a program of another
 // type that calls one is refused at load with EINVAL, on the kernel as in
 // the bytecode face. `load` loads `call id; exit` as `prog_type`.

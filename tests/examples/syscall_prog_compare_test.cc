@@ -107,38 +107,12 @@ int64_t KernelFormatCase(const FormatCase& c) {
     close(fd);
     return -1001;
   }
-  std::vector<bpf_insn> p;
-  auto ins = [&](uint8_t code, uint8_t dst, uint8_t src, int16_t off,
-                 int32_t imm) {
-    bpf_insn i = {};
-    i.code = code;
-    i.dst_reg = dst;
-    i.src_reg = src;
-    i.off = off;
-    i.imm = imm;
-    p.push_back(i);
-  };
-  for (int i = 1; i <= 20; ++i) {  // out (64 bytes), then 12 arguments
-    ins(BPF_ST | BPF_MEM | BPF_DW, BPF_REG_10, 0, -8 * i, i <= 8 ? 0 : 0x41);
-  }
-  ins(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_3, BPF_PSEUDO_MAP_VALUE, 0, fd);
-  ins(0, 0, 0, 0, 0);
-  ins(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_10, 0, 0);
-  ins(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, -64);
-  ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 64);
-  if (c.data_len != 0) {
-    ins(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_4, BPF_REG_10, 0, 0);
-    ins(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_4, 0, 0, -160);
-  } else {
-    ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, 0);
-  }
-  ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_5, 0, 0,
-      static_cast<int32_t>(c.data_len));
-  ins(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_snprintf);
-  ins(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+  const std::vector<interp::RawInsn> p = SnprintfInsns(fd, c.data_len, 0x41);
+  static_assert(sizeof(interp::RawInsn) == sizeof(bpf_insn));
   LIBBPF_OPTS(bpf_prog_load_opts, po, .prog_flags = BPF_F_SLEEPABLE);
-  const int prog = bpf_prog_load(BPF_PROG_TYPE_SYSCALL, "fmt", "GPL", p.data(),
-                                 p.size(), &po);
+  const int prog =
+      bpf_prog_load(BPF_PROG_TYPE_SYSCALL, "fmt", "GPL",
+                    reinterpret_cast<const bpf_insn*>(p.data()), p.size(), &po);
   close(fd);
   if (prog < 0) return -errno;
   LIBBPF_OPTS(bpf_test_run_opts, ro);

@@ -92,30 +92,7 @@ TEST(SyscallProgFormatTest, BytecodeStopsAtAFormatTheVerifierRefuses) {
     const uint32_t zero = 0;
     ASSERT_EQ(MapUpdateElem(map, &zero, value, BPF_ANY), 0);
     ASSERT_EQ(MapFreeze(map), 0);
-    std::vector<interp::RawInsn> p;
-    auto ins = [&](uint8_t code, uint8_t dst, uint8_t src, int16_t off,
-                   int32_t imm) {
-      interp::RawInsn i = {};
-      i.code = code;
-      i.dst = dst;
-      i.src = src;
-      i.off = off;
-      i.imm = imm;
-      p.push_back(i);
-    };
-    for (int i = 1; i <= 9; ++i) {  // out (64 bytes), one argument (7)
-      ins(BPF_ST | BPF_MEM | BPF_DW, BPF_REG_10, 0, -8 * i, i <= 8 ? 0 : 7);
-    }
-    ins(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_3, BPF_PSEUDO_MAP_VALUE, 0, map);
-    ins(0, 0, 0, 0, 0);
-    ins(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_10, 0, 0);
-    ins(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, -64);
-    ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 64);
-    ins(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_4, BPF_REG_10, 0, 0);
-    ins(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_4, 0, 0, -72);
-    ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_5, 0, 0, 8);
-    ins(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_snprintf);
-    ins(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+    const std::vector<interp::RawInsn> p = SnprintfInsns(map, 8, 7);
     native::ProgLoadFlags flags;
     flags.prog_flags = BPF_F_SLEEPABLE;
     const int fd = native::ProgLoadBytecode(BPF_PROG_TYPE_SYSCALL, 0, "fmt",
