@@ -105,6 +105,9 @@ size_t CtxSize(uint32_t t) {
       return sizeof(struct xdp_md);
     case BPF_PROG_TYPE_SK_MSG:
       return sizeof(struct sk_msg_md);
+    case BPF_PROG_TYPE_SYSCALL:
+      // syscall_prog_is_valid_access(): any offset below U16_MAX.
+      return 65535;
     default:
       // Tracing kinds: the u64 argument array (MAX_BPF_FUNC_ARGS).
       return 12 * sizeof(uint64_t);
@@ -143,6 +146,8 @@ bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
     return within(kCgroup, std::size(kCgroup));
   }
   if (IsSkbType(t)) return within(kCb, std::size(kCb));
+  // syscall_prog_is_valid_access(): reads and writes alike.
+  if (t == BPF_PROG_TYPE_SYSCALL) return true;
   return false;
 }
 

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "emu/bpf_attr.h"
 #include "emu/bpffs.h"
 #include "emu/btf.h"
 #include "emu/errno.h"
@@ -58,79 +59,7 @@ T Get(const uint8_t* attr, size_t off) {
   return v;
 }
 
-// sizeof(union bpf_attr) of the kernel imitated (6.1: 144, 6.12: 152, 6.18:
-// 168, measured with a non-zero byte past the end, which is E2BIG).
-uint32_t AttrSize() {
-  switch (TargetKernel()) {
-    case KernelVersion::k6_1:
-      return 144;
-    case KernelVersion::k6_12:
-      return 152;
-    default:
-      return 168;
-  }
-}
-
 bool AtLeast612() { return TargetKernel() >= KernelVersion::k6_12; }
-
-// The end of each command's last attr field (the *_LAST_FIELD defines of
-// kernel/bpf/syscall.c), for CHECK_ATTR; 0 for commands not served.
-uint32_t LastFieldEnd(int cmd) {
-  const KernelVersion v = TargetKernel();
-  switch (cmd) {
-    case BPF_MAP_CREATE:
-      return v == KernelVersion::k6_1    ? 72
-             : v == KernelVersion::k6_12 ? 80
-                                         : 92;
-    case BPF_MAP_LOOKUP_ELEM:
-    case BPF_MAP_UPDATE_ELEM:
-    case BPF_MAP_LOOKUP_AND_DELETE_ELEM:
-      return 32;
-    case BPF_MAP_DELETE_ELEM:
-      return 16;
-    case BPF_MAP_GET_NEXT_KEY:
-      return 24;
-    case BPF_MAP_FREEZE:
-      return 4;
-    case BPF_PROG_LOAD:
-      return v == KernelVersion::k6_1    ? 140
-             : v == KernelVersion::k6_12 ? 148
-                                         : 168;
-    case BPF_OBJ_PIN:
-    case BPF_OBJ_GET:
-      return v == KernelVersion::k6_1 ? 16 : 20;
-    case BPF_PROG_TEST_RUN:
-      return 76;
-    case BPF_PROG_GET_NEXT_ID:
-    case BPF_MAP_GET_NEXT_ID:
-    case BPF_BTF_GET_NEXT_ID:
-      return 8;
-    case BPF_PROG_BIND_MAP:
-      return 12;
-    case BPF_ENABLE_STATS:
-      return 4;
-    case BPF_BTF_LOAD:  // btf_log_level; btf_token_fd since 6.9
-      return v == KernelVersion::k6_1 ? 28 : 40;
-    case BPF_BTF_GET_FD_BY_ID:
-      // btf_id; fd_by_id_token_fd on 6.18 (measured: a non-zero next_id
-      // or token fd is taken, open_flags other than BPF_F_TOKEN_FD are
-      // EINVAL).
-      return v >= KernelVersion::k6_18 ? 16 : 4;
-    case BPF_PROG_GET_FD_BY_ID:
-      return 4;
-    case BPF_MAP_GET_FD_BY_ID:
-      return 12;
-    case BPF_OBJ_GET_INFO_BY_FD:
-      return 16;
-    case BPF_MAP_LOOKUP_BATCH:
-    case BPF_MAP_LOOKUP_AND_DELETE_BATCH:
-    case BPF_MAP_UPDATE_BATCH:
-    case BPF_MAP_DELETE_BATCH:
-      return 56;
-    default:
-      return 0;
-  }
-}
 
 // Commands that exist but that an unprivileged process cannot use on this
 // machine's kernel (kernel.unprivileged_bpf_disabled: __sys_bpf answers
@@ -210,7 +139,7 @@ int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
   if (AnsweredEperm(cmd)) return -EPERM;
   // bpf_check_uarg_tail_zero(): at most a page; bytes beyond the kernel's
   // union must be zero (E2BIG), and readable (EFAULT).
-  const uint32_t asz = AttrSize();
+  const uint32_t asz = BpfAttrSize();
   if (size > kPage) return -E2BIG;
   if (size > asz) {
     std::vector<uint8_t> tail(size - asz);
@@ -222,7 +151,7 @@ int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
   }
   uint8_t attr[168] = {};
   if (c.Read(uattr, attr, size) != 0) return -EFAULT;
-  const uint32_t end = LastFieldEnd(cmd);
+  const uint32_t end = BpfAttrLastFieldEnd(cmd);
   if (end == 0) return -EINVAL;  // the switch's default
   // CHECK_ATTR(): nothing beyond the command's last field.
   for (uint32_t i = end; i < asz; ++i) {
@@ -502,28 +431,7 @@ int Dispatcher::GiveObject(Call& c, int local, std::map<FileKey, int>* table) {
 
 int64_t Dispatcher::MapCreate(Call& c, const uint8_t* a) {
   MapAttr attr;
-  attr.map_type = Get<uint32_t>(a, 0);
-  attr.key_size = Get<uint32_t>(a, 4);
-  attr.value_size = Get<uint32_t>(a, 8);
-  attr.max_entries = Get<uint32_t>(a, 12);
-  attr.map_flags = Get<uint32_t>(a, 16);
-  attr.numa_node = Get<uint32_t>(a, 24);
-  std::memcpy(attr.map_name, a + 28, sizeof(attr.map_name));
-  attr.map_ifindex = Get<uint32_t>(a, 44);
-  attr.btf_fd = Get<uint32_t>(a, 48);
-  attr.btf_key_type_id = Get<uint32_t>(a, 52);
-  attr.btf_value_type_id = Get<uint32_t>(a, 56);
-  attr.btf_vmlinux_value_type_id = Get<uint32_t>(a, 60);
-  attr.map_extra = Get<uint64_t>(a, 64);
-  if (AtLeast612()) {
-    attr.value_type_btf_obj_fd = Get<int32_t>(a, 72);
-    attr.map_token_fd = Get<int32_t>(a, 76);
-  }
-  // 6.18's excl_prog_hash: no signed programs here.
-  if (TargetKernel() >= KernelVersion::k6_18 &&
-      (Get<uint64_t>(a, 80) != 0 || Get<uint32_t>(a, 88) != 0)) {
-    return -EINVAL;
-  }
+  if (int err = MapAttrFromBpfAttr(a, &attr); err != 0) return err;
   // The inner map template of a map-of-maps is the caller's fd.
   const uint32_t inner = Get<uint32_t>(a, 20);
   if (inner != 0 && (attr.map_type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||

@@ -12,6 +12,7 @@
 #include <linux/bpf.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -34,6 +35,7 @@
 #include "native/bound_map.h"
 #include "native/helpers.h"
 #include "native/sk_lookup.h"
+#include "native/syscall_helpers.h"
 
 namespace bpfemu::native {
 
@@ -340,66 +342,23 @@ uint64_t CurrentComm(Vm& vm, uint64_t buf, uint64_t size, uint64_t, uint64_t,
       bpfemu_get_current_comm(Ptr(buf), static_cast<uint32_t>(size)));
 }
 
-// bpf_trace_printk(): at most three arguments, each converted as its
-// conversion says (bpf_bprintf_prepare); a %s the program may not read
-// prints as an empty string. The formatted line goes to the same capture as
-// native programs' lines.
+// bpf_trace_printk(): at most three arguments, the format checked and
+// converted as bpf_snprintf's (native/syscall_helpers.h Bprintf; the
+// kernel's bpf_bprintf_prepare serves both). The formatted line goes to the
+// same capture as native programs' lines.
 uint64_t TracePrintk(Vm& vm, uint64_t fmt, uint64_t fmt_size, uint64_t a1,
                      uint64_t a2, uint64_t a3) {
   const uint32_t n = static_cast<uint32_t>(fmt_size);
   NeedReadable(vm, fmt, n, "fmt");
-  const char* f = static_cast<const char*>(Ptr(fmt));
-  if (n == 0 || f[n - 1] != '\0') return static_cast<uint64_t>(-EINVAL);
   const uint64_t args[3] = {a1, a2, a3};
-  int next = 0;
+  auto regions = [&vm](uint64_t addr, uint64_t len) {
+    return vm.Readable(addr, std::max<uint64_t>(len, 1));
+  };
+  const native::OwnedMemory owned = regions;
   std::string out;
-  for (const char* p = f; *p != '\0'; ++p) {
-    if (*p != '%') {
-      out.push_back(*p);
-      continue;
-    }
-    if (p[1] == '%') {
-      out.push_back('%');
-      ++p;
-      continue;
-    }
-    std::string spec = "%";
-    ++p;
-    while (*p != '\0' && std::strchr("-+ #0123456789.", *p) != nullptr) {
-      spec.push_back(*p++);
-    }
-    int longs = 0;
-    while (*p == 'l') {
-      ++longs;
-      ++p;
-    }
-    if (*p == '\0' || next == 3 || std::strchr("diuxXcsp", *p) == nullptr) {
-      return static_cast<uint64_t>(-EINVAL);
-    }
-    const uint64_t v = args[next++];
-    char piece[512];
-    const char conv = *p;
-    if (conv == 's') {
-      const bool ok = vm.ReadableString(v, sizeof(piece));
-      std::snprintf(piece, sizeof(piece), (spec + "s").c_str(),
-                    ok ? static_cast<const char*>(Ptr(v)) : "");
-    } else if (conv == 'p') {
-      std::snprintf(piece, sizeof(piece), (spec + "p").c_str(), Ptr(v));
-    } else if (conv == 'c') {
-      std::snprintf(piece, sizeof(piece), (spec + "c").c_str(),
-                    static_cast<int>(static_cast<char>(v)));
-    } else if (longs > 0) {
-      std::snprintf(piece, sizeof(piece), (spec + "ll" + conv).c_str(),
-                    static_cast<unsigned long long>(v));
-    } else if (conv == 'd' || conv == 'i') {
-      std::snprintf(piece, sizeof(piece), (spec + conv).c_str(),
-                    static_cast<int>(v));
-    } else {
-      std::snprintf(piece, sizeof(piece), (spec + conv).c_str(),
-                    static_cast<unsigned>(v));
-    }
-    out += piece;
-  }
+  const int err = native::Bprintf(static_cast<const char*>(Ptr(fmt)), n, args,
+                                  3, &owned, &out, 1024 /* MAX_BPRINTF_BUF */);
+  if (err < 0) return static_cast<uint64_t>(err);
   return static_cast<uint64_t>(bpfemu_trace_printk("%s", 3, out.c_str()));
 }
 
@@ -1083,6 +1042,101 @@ bool IsTracingProg(uint32_t t) {
          t == BPF_PROG_TYPE_TRACING;
 }
 
+// SYSCALL programs and bpf_snprintf (native/syscall_helpers.h). The
+// verifier's checks at run time: attr is ARG_PTR_TO_MEM of a non-zero
+// ARG_CONST_SIZE; the key, value, BTF blob and instructions an attr points
+// at must be the program's memory (the kernel copies them unchecked).
+uint64_t SysBpfHelper(Vm& vm, uint64_t cmd, uint64_t attr, uint64_t size,
+                      uint64_t, uint64_t) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  if (n == 0) vm.Fault("bpf_sys_bpf: attr_size is zero");
+  NeedReadable(vm, attr, n, "attr");
+  uint8_t a[32] = {};
+  std::memcpy(a, Ptr(attr), std::min<uint32_t>(n, sizeof(a)));
+  uint64_t p1, p2;
+  std::memcpy(&p1, a + 8, 8);
+  std::memcpy(&p2, a + 16, 8);
+  if (cmd == BPF_MAP_UPDATE_ELEM || cmd == BPF_MAP_DELETE_ELEM) {
+    int32_t fd;
+    std::memcpy(&fd, a, 4);
+    if (std::shared_ptr<Map> m = MapFromFd(fd)) {
+      NeedReadable(vm, p1, m->key_size(), "attr.key");
+      if (cmd == BPF_MAP_UPDATE_ELEM) {
+        NeedReadable(vm, p2, m->SyscallValueSize(), "attr.value");
+      }
+    }
+  } else if (cmd == BPF_BTF_LOAD && p1 != 0) {
+    uint32_t btf_size;
+    std::memcpy(&btf_size, a + 16, 4);
+    if (btf_size <= (16u << 20)) NeedReadable(vm, p1, btf_size, "attr.btf");
+  } else if (cmd == BPF_PROG_LOAD) {
+    uint32_t cnt;
+    std::memcpy(&cnt, a + 4, 4);
+    if (cnt != 0 && cnt <= 1000000) NeedReadable(vm, p1, cnt * 8ull, "insns");
+    if (p2 != 0 && !vm.ReadableString(p2, 128)) {
+      vm.Fault("bpf_sys_bpf: the license is not a readable string");
+    }
+  }
+  return static_cast<uint64_t>(
+      native::SysBpf(static_cast<uint32_t>(cmd), Ptr(attr), n));
+}
+
+uint64_t SysClose(Vm&, uint64_t fd, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return static_cast<uint64_t>(native::SysClose(static_cast<uint32_t>(fd)));
+}
+
+uint64_t BtfFindByNameKind(Vm& vm, uint64_t name, uint64_t name_sz,
+                           uint64_t kind, uint64_t flags, uint64_t) {
+  const int32_t n = static_cast<int32_t>(name_sz);
+  if (n <= 0) vm.Fault("bpf_btf_find_by_name_kind: name_sz %d", n);
+  NeedReadable(vm, name, static_cast<uint64_t>(n), "name");
+  return static_cast<uint64_t>(native::BtfFindByNameKind(
+      static_cast<const char*>(Ptr(name)), n, static_cast<uint32_t>(kind),
+      static_cast<int32_t>(flags)));
+}
+
+uint64_t KallsymsLookupName(Vm& vm, uint64_t name, uint64_t name_sz,
+                            uint64_t flags, uint64_t res, uint64_t) {
+  const int32_t n = static_cast<int32_t>(name_sz);
+  if (n < 0) vm.Fault("bpf_kallsyms_lookup_name: name_sz %d", n);
+  if (n != 0) NeedReadable(vm, name, static_cast<uint64_t>(n), "name");
+  NeedWritable(vm, res, 8, "res");
+  if (res % 8 != 0) vm.Fault("bpf_kallsyms_lookup_name: res is not aligned");
+  uint64_t r = 0;
+  const long ret = native::KallsymsLookupName(
+      static_cast<const char*>(Ptr(name)), n, static_cast<int32_t>(flags), &r);
+  std::memcpy(Ptr(res), &r, 8);
+  return static_cast<uint64_t>(ret);
+}
+
+// bpf_snprintf: str ARG_PTR_TO_MEM_OR_NULL of str_size bytes, fmt a
+// constant string in a read-only map, data NULL or data_len readable bytes;
+// the verifier refuses a data_len not a multiple of 8 and a format
+// bpf_bprintf_prepare refuses for data_len / 8 arguments.
+uint64_t Snprintf(Vm& vm, uint64_t str, uint64_t str_size, uint64_t fmt,
+                  uint64_t data, uint64_t data_len) {
+  const uint32_t size = static_cast<uint32_t>(str_size);
+  const uint32_t len = static_cast<uint32_t>(data_len);
+  if (size != 0) NeedWritable(vm, str, size, "str");
+  if (!vm.InMapValue(fmt, 1) || vm.Writable(fmt, 1) ||
+      !vm.ReadableString(fmt, uint64_t{1} << 20)) {
+    vm.Fault("bpf_snprintf: fmt is not a constant string in a read-only map");
+  }
+  if (data != 0 && len != 0) NeedReadable(vm, data, len, "data");
+  const char* f = static_cast<const char*>(Ptr(fmt));
+  if (len % 8 != 0 ||
+      native::Bprintf(f, UINT32_MAX, nullptr, len / 8, nullptr, nullptr) < 0) {
+    vm.Fault("bpf_snprintf: invalid format string");
+  }
+  auto regions = [&vm](uint64_t addr, uint64_t n) {
+    return vm.Readable(addr, std::max<uint64_t>(n, 1));
+  };
+  const native::OwnedMemory owned = regions;
+  return static_cast<uint64_t>(
+      native::Snprintf(static_cast<char*>(Ptr(str)), size, f,
+                       static_cast<const uint64_t*>(Ptr(data)), len, &owned));
+}
+
 enum class Offered {
   kAny,
   kSkbProgs,         // socket-buffer programs (IsSkbProg)
@@ -1107,6 +1161,7 @@ enum class Offered {
   kSkFilterOrTc,     // socket filter, cg_skb, tc (bpf_skb_load_bytes_relative)
   kSkbSocket,        // those and sk_skb (bpf_get_socket_cookie / _uid)
   kTcSince613,       // tc from 6.13 (bpf_get_netns_cookie)
+  kSyscall,          // BPF_PROG_TYPE_SYSCALL (syscall_prog_func_proto)
 };
 
 struct HelperDef {
@@ -1191,6 +1246,8 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return (prog_type == BPF_PROG_TYPE_SCHED_CLS ||
               prog_type == BPF_PROG_TYPE_SCHED_ACT) &&
              TargetKernel() > KernelVersion::k6_12;
+    case Offered::kSyscall:
+      return prog_type == BPF_PROG_TYPE_SYSCALL;
     case Offered::kPacketPrograms:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
@@ -1364,6 +1421,11 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_get_cgroup_classid, GetCgroupClassid, false, O::kTcOrLwt},
     {BPF_FUNC_get_route_realm, GetRouteRealm, false, O::kTcOrLwt},
     {BPF_FUNC_xdp_get_buff_len, XdpGetBuffLen, false, O::kXdp},
+    {BPF_FUNC_snprintf, Snprintf, true, O::kAny},
+    {BPF_FUNC_sys_bpf, SysBpfHelper, false, O::kSyscall},
+    {BPF_FUNC_btf_find_by_name_kind, BtfFindByNameKind, false, O::kSyscall},
+    {BPF_FUNC_sys_close, SysClose, false, O::kSyscall},
+    {BPF_FUNC_kallsyms_lookup_name, KallsymsLookupName, false, O::kSyscall},
 };
 
 // An ARENA map as the interpreter reaches it (interp::ArenaWindow).
@@ -1544,5 +1606,24 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
   return ProgCreateBytecode(prog_type, expected_attach_type, name,
                             std::move(code));
 }
+
+namespace {
+
+// bpf_sys_bpf(BPF_PROG_LOAD) from a program (native/syscall_helpers.h):
+// the instructions and license are the calling program's memory.
+int LoadFromSysBpf(const SysProgLoad& load) {
+  if (load.license == nullptr || load.insns == nullptr) return -EFAULT;
+  ProgLoadFlags flags;
+  flags.prog_flags = load.prog_flags;
+  return ProgLoadBytecode(
+      load.prog_type, load.expected_attach_type, load.name,
+      static_cast<const interp::RawInsn*>(load.insns), load.insn_cnt,
+      std::string(load.license, strnlen(load.license, 127)).c_str(), flags);
+}
+
+[[maybe_unused]] const bool kSysProgLoaderSet =
+    (SetSysProgLoader(&LoadFromSysBpf), true);
+
+}  // namespace
 
 }  // namespace bpfemu::native

@@ -510,12 +510,13 @@ int RunByType(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
       // bpf_prog_test_run_syscall(): a context of up to 64 KiB that the
       // program may change, copied back to ctx_in.
       if (a.data_in != nullptr || a.data_out || a.ctx_out || a.duration ||
-          a.repeat || a.flags || a.batch_size || a.ctx_size_in > 65535) {
+          a.repeat || a.flags || a.batch_size || a.ctx_size_in > 65535 ||
+          a.ctx_size_in < prog.max_ctx_offset) {
         return -EINVAL;
       }
-      std::vector<uint8_t> ctx(
-          std::max<size_t>(a.ctx_size_in, kMaxTracingArgs * sizeof(uint64_t)),
-          0);
+      // The program may reach any offset below U16_MAX (interp CtxSize):
+      // beyond ctx_size_in it sees zeros.
+      std::vector<uint8_t> ctx(65535, 0);
       if (a.ctx_in != nullptr) std::memcpy(ctx.data(), a.ctx_in, a.ctx_size_in);
       out->retval = ProgRun(prog, ctx.data());
       out->runs = 1;

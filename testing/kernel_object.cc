@@ -65,4 +65,13 @@ KernelObject::Result KernelObject::RunRawTp(int prog_fd,
   return r;
 }
 
+KernelObject::Result KernelObject::RunSyscall(int prog_fd, void* ctx,
+                                              uint32_t size) {
+  Result r;
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = ctx, .ctx_size_in = size);
+  r.err = bpf_prog_test_run_opts(prog_fd, &opts);
+  r.retval = opts.retval;
+  return r;
+}
+
 }  // namespace bpfemu

@@ -44,6 +44,9 @@ class KernelObject {
                           int repeat = 1);
   // Raw tracepoint programs: the u64 argument array as ctx.
   static Result RunRawTp(int prog_fd, const std::vector<uint64_t>& args);
+  // SYSCALL programs: `size` bytes at `ctx` as ctx_in, which the run
+  // writes back.
+  static Result RunSyscall(int prog_fd, void* ctx, uint32_t size);
 
  private:
   explicit KernelObject(bpf_object* obj) : obj_(obj) {}

@@ -501,4 +501,22 @@ static inline long bpf_l4_csum_replace(struct __sk_buff *skb, __u32 offset,
   return bpfemu_l4_csum_replace(skb, offset, from, to, flags);
 }
 
+/* SYSCALL programs and bpf_snprintf (native/syscall_helpers.h). */
+static inline long bpf_snprintf(char *str, __u32 str_size, const char *fmt,
+                                __u64 *data, __u32 data_len) {
+  return bpfemu_snprintf(str, str_size, fmt, data, data_len);
+}
+static inline long bpf_sys_bpf(__u32 cmd, void *attr, __u32 attr_size) {
+  return bpfemu_sys_bpf(cmd, attr, attr_size);
+}
+static inline long bpf_sys_close(__u32 fd) { return bpfemu_sys_close(fd); }
+static inline long bpf_btf_find_by_name_kind(char *name, int name_sz,
+                                             __u32 kind, int flags) {
+  return bpfemu_btf_find_by_name_kind(name, name_sz, kind, flags);
+}
+static inline long bpf_kallsyms_lookup_name(const char *name, int name_sz,
+                                            int flags, __u64 *res) {
+  return bpfemu_kallsyms_lookup_name(name, name_sz, flags, res);
+}
+
 #endif /* __BPF_HELPER_DEFS_H */

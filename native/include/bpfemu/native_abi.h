@@ -254,6 +254,15 @@ void bpfemu_set_hash_invalid(void *skb);
 __u32 bpfemu_get_hash_recalc(void *skb);
 long bpfemu_skb_vlan_push(void *skb, __be16 vlan_proto, __u16 vlan_tci);
 long bpfemu_skb_vlan_pop(void *skb);
+/* SYSCALL programs and bpf_snprintf (native/syscall_helpers.h). */
+long bpfemu_snprintf(char *str, __u32 str_size, const char *fmt,
+                     const __u64 *data, __u32 data_len);
+long bpfemu_sys_bpf(__u32 cmd, void *attr, __u32 attr_size);
+long bpfemu_sys_close(__u32 fd);
+long bpfemu_btf_find_by_name_kind(const char *name, int name_sz, __u32 kind,
+                                  int flags);
+long bpfemu_kallsyms_lookup_name(const char *name, int name_sz, int flags,
+                                 __u64 *res);
 
 #ifdef __cplusplus
 }
