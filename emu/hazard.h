@@ -69,6 +69,9 @@ class Guard {
   // False when the thread's slots are all taken; the caller then falls back
   // to its lock.
   bool ok() const { return slot_ != nullptr; }
+  // The announcement slot itself (NULL when !ok()), for readers that
+  // announce inline as Protect() does (prog.h TailRunHead).
+  std::atomic<const void*>* slot() const { return slot_; }
 
   // Withdraws the announcement and returns the slot early (idempotent).
   void Release() {
