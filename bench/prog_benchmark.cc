@@ -100,25 +100,36 @@ void SetOpCounter(benchmark::State& state, const char* prog) {
   state.counters["ops_per_run"] = OpsPerRun(prog);
 }
 
-// One face of bpfemu: the native build, or the .bpf.o in the interpreter.
-void RunEmulated(benchmark::State& state, const char* prog_name,
-                 bool bytecode) {
-  ScopedCpu on(0);
+// map_ops, the native build or the .bpf.o in the interpreter, loaded with
+// its maps filled and `prog_name` in chain[0]; NULL (the benchmark
+// skipped) if it does not load.
+std::unique_ptr<native::Object> LoadMapOps(benchmark::State& state,
+                                           const char* prog_name,
+                                           bool bytecode) {
   auto obj = bytecode ? native::Object::OpenBytecode("bench/map_ops.bpf.o")
                       : native::Object::Open("map_ops");
   if (!obj.ok() || (*obj)->Load() != 0) {
-    state.SkipWithError("native map_ops did not load");
-    return;
+    state.SkipWithError("map_ops did not load");
+    return nullptr;
   }
   auto update = [](int fd, const void* k, const uint64_t* v) {
     (void)MapUpdateElem(fd, k, v, BPF_ANY);
   };
   Fill((*obj)->MapFd("hash"), (*obj)->MapFd("lru"), update);
   FillLpm((*obj)->MapFd("lpm"), update);
-  const native::Program* prog = (*obj)->FindProgram(prog_name);
   const uint32_t zero = 0;
-  const int self = prog->fd();
+  const int self = (*obj)->FindProgram(prog_name)->fd();
   (void)MapUpdateElem((*obj)->MapFd("chain"), &zero, &self, BPF_ANY);
+  return std::move(*obj);
+}
+
+// One face of bpfemu: the native build, or the .bpf.o in the interpreter.
+void RunEmulated(benchmark::State& state, const char* prog_name,
+                 bool bytecode) {
+  ScopedCpu on(0);
+  auto obj = LoadMapOps(state, prog_name, bytecode);
+  if (obj == nullptr) return;
+  const native::Program* prog = obj->FindProgram(prog_name);
   const auto frame = Frame();
   struct __sk_buff ctx = {};
   ctx.mark = kEntries;  // lru_update_evict starts past the filled keys
@@ -141,28 +152,16 @@ void BM_ProgBytecode(benchmark::State& state, const char* prog_name) {
 // The program alone, as the kernel's side is timed: bpf_test_run() builds
 // the skb once and times only the bpf_prog_run() calls of its repeat loop
 // (net/bpf/test_run.c), while RunSkb() above builds the test run's packet,
-// socket and context anew each run (about 150 ns here). This calls
+// socket and context anew each run (100-130 ns here). This calls
 // ProgRun() on one __sk_buff, as that loop does; the map_ops programs read
 // no packet data, only skb->mark. (Not part of bench/report.py's tables.)
 void RunProgramOnly(benchmark::State& state, const char* prog_name,
                     bool bytecode) {
   ScopedCpu on(0);
-  auto obj = bytecode ? native::Object::OpenBytecode("bench/map_ops.bpf.o")
-                      : native::Object::Open("map_ops");
-  if (!obj.ok() || (*obj)->Load() != 0) {
-    state.SkipWithError("map_ops did not load");
-    return;
-  }
-  auto update = [](int fd, const void* k, const uint64_t* v) {
-    (void)MapUpdateElem(fd, k, v, BPF_ANY);
-  };
-  Fill((*obj)->MapFd("hash"), (*obj)->MapFd("lru"), update);
-  FillLpm((*obj)->MapFd("lpm"), update);
-  const uint32_t zero = 0;
-  const int self = (*obj)->FindProgram(prog_name)->fd();
-  (void)MapUpdateElem((*obj)->MapFd("chain"), &zero, &self, BPF_ANY);
+  auto obj = LoadMapOps(state, prog_name, bytecode);
+  if (obj == nullptr) return;
   std::shared_ptr<const Prog> prog;
-  if (ProgFromFd(self, &prog) != 0) {
+  if (ProgFromFd(obj->FindProgram(prog_name)->fd(), &prog) != 0) {
     state.SkipWithError("no program");
     return;
   }
