@@ -142,6 +142,15 @@ class FdArrayMap : public Map {
   // negative errno the helper returns. The interpreter enters *next in its
   // loop (loader/bytecode.cc); TailCall() jumps.
   long TailCallTarget(uint32_t index, const Prog** next);
+  // PROG_ARRAY only (else NULL): the slots' program ids and the cache of
+  // the programs they resolved to, which natively built programs read to
+  // take a tail call inline (native_abi.h bpf_tail_call).
+  const std::atomic<uint32_t>* prog_ids() const {
+    return cache_ != nullptr ? slots_ : nullptr;
+  }
+  const std::atomic<const Prog*>* cached_progs() const {
+    return cache_ != nullptr ? cache_->slots() : nullptr;
+  }
 
  private:
   struct FdArrayBody {

@@ -69,6 +69,9 @@ class Guard {
   // False when the thread's slots are all taken; the caller then falls back
   // to its lock.
   bool ok() const { return slot_ != nullptr; }
+  // The announcement slot itself (NULL when !ok()), for readers that
+  // announce inline as Protect() does (prog.h TailRunHead).
+  std::atomic<const void*>* slot() const { return slot_; }
 
   // Withdraws the announcement and returns the slot early (idempotent).
   void Release() {
@@ -85,7 +88,10 @@ class Guard {
   T* Protect(const std::atomic<T*>& src) {
     T* p = src.load(std::memory_order_acquire);
     for (;;) {
-      slot_->store(p, std::memory_order_relaxed);
+      // Release (a plain store on x86): the reads of the object announced
+      // before come before its announcement is withdrawn, so a writer that
+      // sees the new value may free that object.
+      slot_->store(p, std::memory_order_release);
       ReaderFence();
       T* again = src.load(std::memory_order_acquire);
       if (again == p) return p;

@@ -23,6 +23,10 @@
 #include "emu/object_table.h"
 #include "emu/version.h"
 
+extern "C" {
+thread_local void* bpfemu_tail_run_current = nullptr;
+}
+
 namespace bpfemu {
 
 void ClearCachedProg(const Prog* p);
@@ -161,8 +165,11 @@ struct RunState {
 #else
   void* env[5];  // __builtin_setjmp's buffer
 #endif
+  TailRunHead head;  // first: bpfemu_tail_run_current points here
   const Prog* volatile next;
-  volatile uint32_t tail_calls;
+  // Set by TailCallReturn(): the chain ended with `result`.
+  volatile bool finished;
+  volatile uint32_t result;
   RunState* prev;
   // The tail-call target, announced while it runs (the slot may be emptied
   // and the program's last fd closed meanwhile): the hazard slot, taken at
@@ -176,6 +183,12 @@ namespace {
 
 thread_local RunState* current_run = nullptr;
 thread_local bool run_faulted = false;
+
+// current_run, and the inline tail calls' view of it.
+void SetCurrentRun(RunState* run) {
+  current_run = run;
+  bpfemu_tail_run_current = run != nullptr ? &run->head : nullptr;
+}
 
 // A fault in interpreted code ends the run here, as ProgAbortRun() does.
 [[maybe_unused]] const bool interp_abort_installed =
@@ -302,6 +315,7 @@ uint64_t RunChain(RunState* run, void* ctx, bool* faulted) {
 #else
   __builtin_setjmp(run->env);
 #endif
+  if (run->finished) return run->result;
   const Prog* p = run->next;
   if (p == nullptr) {
     *faulted = true;
@@ -316,13 +330,13 @@ uint64_t RunChain(RunState* run, void* ctx, bool* faulted) {
 uint32_t ProgRun(const Prog& prog, void* ctx) {
   RunState run;
   run.next = &prog;
-  run.tail_calls = 0;
+  run.finished = false;
   run.prev = current_run;
-  current_run = &run;
+  SetCurrentRun(&run);
   bool faulted = false;
   const uint32_t ret = static_cast<uint32_t>(RunChain(&run, ctx, &faulted));
   run_faulted = faulted;
-  current_run = run.prev;
+  SetCurrentRun(run.prev);
   if (Retirement::Get().pending.load(std::memory_order_relaxed)) [[unlikely]] {
     run.guard.reset();
     Reclaim();
@@ -332,8 +346,8 @@ uint32_t ProgRun(const Prog& prog, void* ctx) {
 
 bool TakeTailCallBudget() {
   RunState* run = current_run;
-  if (run == nullptr || run->tail_calls >= kMaxTailCallCnt) return false;
-  run->tail_calls = run->tail_calls + 1;
+  if (run == nullptr || run->head.tail_calls >= kMaxTailCallCnt) return false;
+  ++run->head.tail_calls;
   return true;
 }
 
@@ -387,8 +401,8 @@ TailCallCache::~TailCallCache() {
     RunState* run, uint32_t index, const std::atomic<uint32_t>& slot_id,
     const Prog** next) {
   // The interpreter's order: the budget is spent before the slot is read.
-  if (run == nullptr || run->tail_calls >= kMaxTailCallCnt) return -E2BIG;
-  run->tail_calls = run->tail_calls + 1;
+  if (run == nullptr || run->head.tail_calls >= kMaxTailCallCnt) return -E2BIG;
+  ++run->head.tail_calls;
   const uint32_t id = slot_id.load(std::memory_order_acquire);
   if (id == 0 || index >= n_) return -ENOENT;
   if (run->guard.has_value() && run->guard->ok()) [[likely]] {
@@ -424,7 +438,12 @@ long TailCallCache::Jump(uint32_t index, const std::atomic<uint32_t>& slot_id) {
 [[gnu::noinline]] const Prog* TailCallCache::Resolve(RunState* run,
                                                      uint32_t index,
                                                      uint32_t id) {
-  if (!run->guard.has_value()) run->guard.emplace();
+  if (!run->guard.has_value()) {
+    run->guard.emplace();
+    // From now on the run's tail calls may announce inline (native_abi.h).
+    run->head.hazard = run->guard->slot();
+    run->head.full_fence = hazard::AsymmetricFences() ? 0 : 1;
+  }
   std::atomic<const Prog*>& slot = slots_[index];
   if (run->guard->ok()) {
     const Prog* p = run->guard->Protect(slot);
@@ -452,26 +471,43 @@ uint64_t TailCallInFrame(const Prog* next, void* ctx) {
   // and count on in the invocation's budget.
   RunState run;
   run.next = next;
-  run.tail_calls = outer->tail_calls;
+  run.finished = false;
+  run.head.tail_calls = outer->head.tail_calls;
   run.prev = outer;
-  current_run = &run;
+  SetCurrentRun(&run);
   bool faulted = false;
   const uint64_t ret = RunChain(&run, ctx, &faulted);
-  current_run = outer;
-  outer->tail_calls = run.tail_calls;
+  SetCurrentRun(outer);
+  outer->head.tail_calls = run.head.tail_calls;
   if (faulted) TailCallJump(nullptr);  // a fault ends the whole run
   return ret;
 }
 
-void TailCallJump(const Prog* next) {
-  RunState* run = current_run;
-  if (run == nullptr) std::abort();  // outside ProgRun()
-  run->next = next;
+namespace {
+
+[[noreturn]] void Land(RunState* run) {
 #ifdef BPFEMU_LIBC_LONGJMP
   std::longjmp(run->env, 1);
 #else
   __builtin_longjmp(run->env, 1);
 #endif
+}
+
+}  // namespace
+
+void TailCallJump(const Prog* next) {
+  RunState* run = current_run;
+  if (run == nullptr) std::abort();  // outside ProgRun()
+  run->next = next;
+  Land(run);
+}
+
+void TailCallReturn(uint32_t ret) {
+  RunState* run = current_run;
+  if (run == nullptr) std::abort();  // outside ProgRun()
+  run->result = ret;
+  run->finished = true;
+  Land(run);
 }
 
 }  // namespace bpfemu

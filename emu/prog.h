@@ -33,6 +33,12 @@
 
 #include "emu/interp.h"
 
+// The current run's TailRunHead, or NULL outside ProgRun(). C linkage:
+// natively built programs read it (native_abi.h).
+extern "C" {
+extern thread_local void* bpfemu_tail_run_current;
+}
+
 namespace bpfemu {
 
 // include/linux/bpf.h: MAX_TAIL_CALL_CNT.
@@ -61,11 +67,13 @@ struct ProgExtra {
 };
 
 struct Prog {
+  // id and func first: natively built programs read them to take a tail
+  // call inline (native_abi.h struct bpfemu_prog_head).
   uint32_t id = 0;
+  ProgFunc func = nullptr;            // a native program, or
   uint32_t type = 0;                  // enum bpf_prog_type
   uint32_t expected_attach_type = 0;  // enum bpf_attach_type
   std::string name;
-  ProgFunc func = nullptr;                      // a native program, or
   std::shared_ptr<const interp::Program> code;  // bytecode (interp.h)
   // prog->aux->max_ctx_offset, from the bytecode (interp::Program); 0 for
   // a native program, which has no instructions to follow.
@@ -88,6 +96,20 @@ struct Prog {
 // announces it, so a concurrent update never frees a running program.
 struct RunState;  // one ProgRun() (prog.cc)
 
+// The part of the current ProgRun() that natively built programs read to
+// take a tail call without a call into the runtime (native_abi.h struct
+// bpfemu_tail_run has the same layout; bpfemu_tail_run_current points at
+// it while a run is on this thread). The inline path is the kernel's
+// (kernel/bpf/core.c ___bpf_prog_run JMP_TAIL_CALL): index, budget, slot,
+// then the cached program announced in `hazard` as Guard::Protect does.
+struct TailRunHead {
+  uint32_t tail_calls = 0;  // the invocation's tail calls so far
+  uint32_t full_fence = 0;  // readers need a full fence (hazard.h)
+  // The run's hazard slot once it holds one (the first tail call takes
+  // it); NULL sends every tail call through the runtime.
+  std::atomic<const void*>* hazard = nullptr;
+};
+
 class TailCallCache {
  public:
   explicit TailCallCache(uint32_t slots);
@@ -105,6 +127,9 @@ class TailCallCache {
   // Enter(), then on success leaves the running program for *next
   // (TailCallJump) without returning; otherwise the negative errno.
   long Jump(uint32_t index, const std::atomic<uint32_t>& slot_id);
+
+  // Per slot, the cached program (read inline by native programs).
+  const std::atomic<const Prog*>* slots() const { return slots_; }
 
  private:
   friend void ClearCachedProg(const Prog* p);
@@ -180,6 +205,10 @@ bool TakeTailCallBudget();
 // the calling frame, so the caller of the subprogram continues. A fault in
 // `next` ends the whole run.
 uint64_t TailCallInFrame(const Prog* next, void* ctx);
+// The end of a chain of tail calls taken inline by native programs (each
+// target runs nested in its caller's frame, which it never returns to):
+// `ret` becomes ProgRun()'s value at once, as the last program's return.
+[[noreturn]] void TailCallReturn(uint32_t ret);
 // The same, holding a reference to `next` until the run ends.
 [[noreturn]] void TailCallTo(std::shared_ptr<const Prog> next);
 // Stops the running program at once: ProgRun() returns 0 and ProgFaulted()

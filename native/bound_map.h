@@ -70,6 +70,15 @@ inline std::unique_ptr<BoundMap> MakeBound(std::string name, int fd,
     b->fast.percpu_unit = array->PercpuUnit();
     b->fast.nr_cpus = array->nr_cpus();
     b->fast.max_entries = array->max_entries();
+  } else if (b->fd_array != nullptr &&
+             b->map->type() == BPF_MAP_TYPE_PROG_ARRAY) {
+    // The inline tail call's view (bpf_helper_defs.h bpf_tail_call): the
+    // ids as u32 and the cache as program heads, the layouts they share
+    // (helpers.cc checks them).
+    b->fast.prog_ids = reinterpret_cast<const __u32*>(b->fd_array->prog_ids());
+    b->fast.prog_cache = reinterpret_cast<const bpfemu_prog_head* const*>(
+        b->fd_array->cached_progs());
+    b->fast.max_entries = b->fd_array->max_entries();
   }
   return b;
 }

@@ -29,6 +29,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -582,6 +583,26 @@ long bpfemu_get_stackid(void* /*ctx*/, void* map, __u64 flags) {
   }
   return stack_map->GetStackId(trace.data(),
                                static_cast<uint32_t>(trace.size()), flags);
+}
+
+// The inline tail call (bpf_helper_defs.h) reads emu's structures through
+// their C views: same offsets, and atomics that are plain words.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+static_assert(offsetof(bpfemu::Prog, id) == offsetof(bpfemu_prog_head, id));
+static_assert(offsetof(bpfemu::Prog, func) == offsetof(bpfemu_prog_head, func));
+#pragma GCC diagnostic pop
+static_assert(offsetof(bpfemu::TailRunHead, tail_calls) ==
+              offsetof(bpfemu_tail_run, tail_calls));
+static_assert(offsetof(bpfemu::TailRunHead, full_fence) ==
+              offsetof(bpfemu_tail_run, full_fence));
+static_assert(offsetof(bpfemu::TailRunHead, hazard) ==
+              offsetof(bpfemu_tail_run, hazard));
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(__u32) &&
+              sizeof(std::atomic<const void*>) == sizeof(void*));
+
+void bpfemu_tail_call_return(int ret) {
+  bpfemu::TailCallReturn(static_cast<uint32_t>(ret));
 }
 
 long bpfemu_tail_call(void* /*ctx*/, void* prog_array, __u32 index) {

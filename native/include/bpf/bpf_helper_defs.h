@@ -60,8 +60,45 @@ static inline void *bpf_map_lookup_percpu_elem(void *map, const void *key,
                                                __u32 cpu) {
   return bpfemu_map_lookup_percpu_elem(map, key, cpu);
 }
-/* Does not return when the call is taken. */
+/* Does not return when the call is taken. The kernel's JIT emits the tail
+ * call inline (index, budget, slot, jump); so does this, for a native
+ * target whose slot the run has cached: the checks of the runtime's path
+ * (emu/prog.h TailCallCache), the target announced in the run's hazard slot
+ * and re-checked, then the target called in place. It never returns to this
+ * frame: its value ends the run (bpfemu_tail_call_return). Anything else
+ * (first call of the run, a slot that changed, a bytecode target, outside a
+ * run) takes the runtime's path, with the budget unit given back first. */
 static inline long bpf_tail_call(void *ctx, void *prog_array_map, __u32 index) {
+  const struct bpfemu_map_fast *f;
+  struct bpfemu_tail_run *run =
+      (struct bpfemu_tail_run *)bpfemu_tail_run_current;
+  __builtin_memcpy(&f, prog_array_map, sizeof(f));
+  if (f != 0 && f->prog_ids != 0 && run != 0 && run->hazard != 0) {
+    if (index >= f->max_entries) return -7; /* -E2BIG */
+    if (run->tail_calls >= 33) return -7;   /* MAX_TAIL_CALL_CNT: -E2BIG */
+    run->tail_calls++;
+    const __u32 id = __atomic_load_n(&f->prog_ids[index], __ATOMIC_ACQUIRE);
+    if (id == 0) return -2; /* -ENOENT */
+    const struct bpfemu_prog_head *p =
+        __atomic_load_n(&f->prog_cache[index], __ATOMIC_ACQUIRE);
+    for (;;) {
+      const struct bpfemu_prog_head *again;
+      /* Release (a plain store on x86): the previous target's reads come
+       * before its announcement is withdrawn. */
+      __atomic_store_n(run->hazard, (const void *)p, __ATOMIC_RELEASE);
+      if (run->full_fence)
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+      else
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+      again = __atomic_load_n(&f->prog_cache[index], __ATOMIC_ACQUIRE);
+      if (again == p) break;
+      p = again;
+    }
+    if (p != 0 && p->id == id && p->func != 0) {
+      bpfemu_tail_call_return(p->func(ctx));
+    }
+    run->tail_calls--;
+  }
   return bpfemu_tail_call(ctx, prog_array_map, index);
 }
 static inline void *bpf_ringbuf_reserve(void *ringbuf, __u64 size,

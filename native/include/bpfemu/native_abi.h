@@ -73,7 +73,33 @@ struct bpfemu_map_fast {
   void *percpu_values;
   __u32 percpu_unit;
   __u32 nr_cpus;
+  /* BPF_MAP_TYPE_PROG_ARRAY: the slots' program ids and, per slot, the
+   * program the id resolved to last (else NULL): for the inline tail call. */
+  const __u32 *prog_ids;
+  const struct bpfemu_prog_head *const *prog_cache;
 };
+
+/* The head of a loaded program (emu/prog.h struct Prog's first fields). */
+struct bpfemu_prog_head {
+  __u32 id;
+  int (*func)(void *ctx); /* NULL for bytecode */
+};
+
+/* The current run (emu/prog.h TailRunHead): the invocation's tail calls so
+ * far, whether readers need a full fence, and its hazard slot (NULL until
+ * the run's first tail call through the runtime takes one). */
+struct bpfemu_tail_run {
+  __u32 tail_calls;
+  __u32 full_fence;
+  const void **hazard;
+};
+#ifdef __cplusplus
+extern thread_local void *bpfemu_tail_run_current;
+#else
+extern __thread void *bpfemu_tail_run_current;
+#endif
+/* Ends the run with `ret` after a chain of inline tail calls. */
+__attribute__((noreturn)) void bpfemu_tail_call_return(int ret);
 
 /* The calling thread's emulated CPU, or -1 for its real CPU (emu/cpu.h). */
 #ifdef __cplusplus
