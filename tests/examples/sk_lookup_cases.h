@@ -135,8 +135,23 @@ class Sockets {
     ok = ok && client >= 0 &&
          connect(client, reinterpret_cast<const sockaddr*>(&to), l) == 0;
     server = ok ? accept(listener, nullptr, nullptr) : -1;
+    // The UDP socket's port is held by a bound TCP socket that never
+    // listens, so no TCP listener (this one's, or another process's: UDP
+    // and TCP ports are allocated apart) can share it and turn the "tcp
+    // miss (udp port)" case into a hit.
+    tcp_hold = socket(family, SOCK_STREAM, 0);
+    ok = ok && tcp_hold >= 0 && bind(tcp_hold, sa, l) == 0;
+    sockaddr_storage held = ss;
+    if (family == AF_INET) {
+      reinterpret_cast<sockaddr_in*>(&held)->sin_port =
+          NameOf(tcp_hold, false).port;
+    } else {
+      reinterpret_cast<sockaddr_in6*>(&held)->sin6_port =
+          NameOf(tcp_hold, false).port;
+    }
     udp = socket(family, SOCK_DGRAM, 0);
-    ok = ok && server >= 0 && udp >= 0 && bind(udp, sa, l) == 0;
+    ok = ok && server >= 0 && udp >= 0 &&
+         bind(udp, reinterpret_cast<const sockaddr*>(&held), l) == 0;
     // A port nothing of this family is bound to: a socket bound and closed.
     const int spare = socket(family, SOCK_STREAM, 0);
     ok = ok && spare >= 0 && bind(spare, sa, l) == 0;
@@ -144,7 +159,7 @@ class Sockets {
     if (spare >= 0) close(spare);
   }
   ~Sockets() {
-    for (int fd : {listener, client, server, udp}) {
+    for (int fd : {listener, client, server, udp, tcp_hold}) {
       if (fd >= 0) close(fd);
     }
   }
@@ -153,7 +168,7 @@ class Sockets {
 
   int family_;
   bool ok = false;
-  int listener = -1, client = -1, server = -1, udp = -1;
+  int listener = -1, client = -1, server = -1, udp = -1, tcp_hold = -1;
   uint16_t unused_port = 0;
 };
 
