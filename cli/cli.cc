@@ -35,6 +35,14 @@
 // an emulated program exists only inside the process that loaded it. The
 // run is BPF_PROG_TEST_RUN (loader/test_run.h TestRun).
 //
+// `-p` prints the JSON of `-j` indented, as bpftool's pretty writer does
+// (cli/btf_value.h PrettyJson). A map created with BTF (btf_fd and type
+// ids: every map libbpf creates from an object) shows its `btf_id`, and its
+// elements print through the BTF as bpftool's btf_dumper prints them: a
+// "formatted" member in JSON, and in plain text an indented JSON document
+// instead of hex bytes. The BTF comes with the map's file (emu/btf.h
+// MapBtf), so it is there for maps another process created.
+//
 // Input is parsed strictly: ids and bytes with trailing junk, a sign or
 // out of range are refused (bpftool truncates `key 256` to 0 and an id above
 // UINT32_MAX modulo 2^32; bpfemu refuses both with bpftool's own message).
@@ -68,7 +76,9 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "cli/btf_value.h"
 #include "emu/bpffs.h"
+#include "emu/btf.h"
 #include "emu/build_profile.h"
 #include "emu/cpu.h"
 #include "emu/prog.h"
@@ -198,10 +208,12 @@ const char* TypeName(uint32_t type) {
   return type < sizeof(kNames) / sizeof(kNames[0]) ? kNames[type] : "unknown";
 }
 
+// bpftool's map_is_per_cpu().
 bool IsPercpu(uint32_t type) {
   return type == BPF_MAP_TYPE_PERCPU_HASH ||
          type == BPF_MAP_TYPE_PERCPU_ARRAY ||
-         type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+         type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
+         type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
 }
 
 struct OpenMap {
@@ -210,7 +222,30 @@ struct OpenMap {
   ~OpenMap() {
     if (fd >= 0) CloseFd(fd);
   }
+  // The map's key and value BTF (bpftool's get_map_kv_btf), once loaded.
+  std::unique_ptr<native::BtfData> btf;
+  BtfElem elem = {};
+  bool btf_loaded = false;
 };
+
+// The BTF to print the map's elements with, or nullptr: none, or a blob
+// that does not parse or does not describe the map's sizes (a map file
+// crafted by another user; its elements print as bytes).
+const BtfElem* MapKvBtf(OpenMap& m) {
+  if (!m.btf_loaded) {
+    m.btf_loaded = true;
+    MapBtfIdsOut ids;
+    std::vector<uint8_t> blob;
+    if (m.info.btf_value_type_id != 0 && MapBtf(m.fd, m.info.id, &ids, &blob) &&
+        native::BtfData::Parse(blob, nullptr, &m.btf) == 0) {
+      m.elem =
+          BtfElem{m.btf.get(), m.info.btf_key_type_id, m.info.btf_value_type_id,
+                  m.info.key_size, m.info.value_size};
+      if (!BtfElemFits(m.elem)) m.btf.reset();
+    }
+  }
+  return m.btf != nullptr ? &m.elem : nullptr;
+}
 
 // Opens a pinned map the way bpftool's map_parse_fd() does.
 int OpenPinned(const std::string& path, OpenMap* m) {
@@ -258,10 +293,12 @@ void Show(const BpfMapInfo& info, int fd) {
     std::fprintf(g_out,
                  "{\"id\":%u,\"type\":\"%s\",\"name\":\"%s\",\"flags\":%u,"
                  "\"bytes_key\":%u,\"bytes_value\":%u,\"max_entries\":%u,"
-                 "\"bytes_memlock\":%lld,\"frozen\":%d}",
+                 "\"bytes_memlock\":%lld,\"frozen\":%d",
                  info.id, TypeName(info.type), JsonEscape(name).c_str(),
                  info.map_flags, info.key_size, info.value_size,
                  info.max_entries, static_cast<long long>(memlock), frozen);
+    if (info.btf_id != 0) std::fprintf(g_out, ",\"btf_id\":%u", info.btf_id);
+    std::fprintf(g_out, "}");
     return;
   }
   std::fprintf(g_out, "%u: %s  name %s  flags 0x%x\n", info.id,
@@ -269,19 +306,44 @@ void Show(const BpfMapInfo& info, int fd) {
   std::fprintf(g_out, "\tkey %uB  value %uB  max_entries %u  memlock %lldB\n",
                info.key_size, info.value_size, info.max_entries,
                static_cast<long long>(memlock));
-  // bpftool's show_map_close_plain(): a "frozen" line of its own.
-  if (frozen) std::fprintf(g_out, "\tfrozen\n");
+  // bpftool's show_map_close_plain(): one more line for the BTF id and
+  // "frozen".
+  if (info.btf_id != 0 || frozen) std::fprintf(g_out, "\t");
+  if (info.btf_id != 0) std::fprintf(g_out, "btf_id %d", info.btf_id);
+  if (frozen) std::fprintf(g_out, "%sfrozen", info.btf_id != 0 ? "  " : "");
+  if (info.btf_id != 0 || frozen) std::fprintf(g_out, "\n");
 }
 
-// One element as bpftool prints it (print_entry_plain / print_entry_json).
+// bpftool's "formatted" member of a JSON element (do_dump_btf with
+// is_plain_text off).
+std::string Formatted(const BpfMapInfo& info, const BtfElem* btf,
+                      const uint8_t* key, const uint8_t* value) {
+  if (btf == nullptr) return "";
+  std::string out = ",\"formatted\":";
+  JsonWriter w(&out, false);
+  DumpBtfElem(w, *btf, key, value, IsPercpu(info.type), NumPossibleCpus(),
+              (info.value_size + 7) & ~size_t{7}, false);
+  return out;
+}
+
+// One element as bpftool prints it (print_entry_plain / print_entry_json),
+// or, in plain text for a map with BTF, through `btf_out` (the pretty
+// writer of bpftool's plain BTF dumps).
 void PrintEntry(const BpfMapInfo& info, const uint8_t* key,
-                const uint8_t* value, bool first) {
+                const uint8_t* value, bool first, const BtfElem* btf = nullptr,
+                JsonWriter* btf_out = nullptr) {
   const size_t ks = info.key_size;
+  if (!g_json && btf != nullptr && btf_out != nullptr) {
+    DumpBtfElem(*btf_out, *btf, key, value, IsPercpu(info.type),
+                NumPossibleCpus(), (info.value_size + 7) & ~size_t{7}, true);
+    return;
+  }
   if (!IsPercpu(info.type)) {
     if (g_json) {
-      std::fprintf(g_out, "%s{\"key\":%s,\"value\":%s}", first ? "" : ",",
+      std::fprintf(g_out, "%s{\"key\":%s,\"value\":%s%s}", first ? "" : ",",
                    JsonBytes(key, ks).c_str(),
-                   JsonBytes(value, info.value_size).c_str());
+                   JsonBytes(value, info.value_size).c_str(),
+                   Formatted(info, btf, key, value).c_str());
     } else {
       // bpftool's layout: names on their own lines past 16 bytes, one line
       // when key and value fit in 24 bytes.
@@ -308,7 +370,7 @@ void PrintEntry(const BpfMapInfo& info, const uint8_t* key,
       std::fprintf(g_out, "%s{\"cpu\":%d,\"value\":%s}", c == 0 ? "" : ",", c,
                    JsonBytes(value + c * step, info.value_size).c_str());
     }
-    std::fprintf(g_out, "]}");
+    std::fprintf(g_out, "]%s}", Formatted(info, btf, key, value).c_str());
     return;
   }
   std::fprintf(g_out, "key:\n%s\n", HexBytes(key, ks).c_str());
@@ -317,6 +379,13 @@ void PrintEntry(const BpfMapInfo& info, const uint8_t* key,
                  info.value_size > 16 ? '\n' : ' ',
                  HexBytes(value + c * step, info.value_size).c_str());
   }
+}
+
+// Writes what a pretty writer collected so far, in order with the plain
+// text printed around it.
+void Flush(std::string* buf) {
+  std::fputs(buf->c_str(), g_out);
+  buf->clear();
 }
 
 size_t SyscallValueSize(const BpfMapInfo& info) {
@@ -361,26 +430,50 @@ int Dump(const std::string& path) {
   std::vector<uint8_t> value(SyscallValueSize(m.info));
   const void* prev = nullptr;
   int n = 0, printed = 0, walk_err;
+  // A map with BTF prints in plain text through bpftool's pretty writer.
+  const BtfElem* btf = MapKvBtf(m);
+  std::string buf;
+  JsonWriter pretty(&buf, true);
+  const bool btf_plain = !g_json && btf != nullptr;
   if (g_json) std::fprintf(g_out, "[");
+  if (btf_plain) pretty.StartArray();
   while ((walk_err = MapGetNextKey(m.fd, prev, next.data())) == 0) {
     key = next;
     prev = key.data();
     if (int err = MapLookupElem(m.fd, key.data(), value.data()); err != 0) {
       if (IsMapOfMapsOrProgs(m.info.type) && err == -ENOENT) continue;
+      Flush(&buf);
       PrintEntryError(m.info, key.data(), -err, printed++ == 0);
       continue;
     }
-    PrintEntry(m.info, key.data(), value.data(), printed++ == 0);
+    PrintEntry(m.info, key.data(), value.data(), printed++ == 0, btf, &pretty);
     ++n;
   }
   if (g_json) {
     std::fprintf(g_out, "]\n");
+  } else if (btf_plain) {
+    pretty.EndArray();
+    buf += '\n';
+    Flush(&buf);
   } else {
     std::fprintf(g_out, "Found %d element%s\n", n, n == 1 ? "" : "s");
   }
   if (walk_err == -ENOENT) return 0;
   g_reported = true;  // the count is bpftool's whole report
   return walk_err & 0xff;
+}
+
+// print_key_value(): one element, through the map's BTF when it has one
+// (a pretty writer of its own in plain text).
+void PrintKeyValue(OpenMap& m, const uint8_t* key, const uint8_t* value) {
+  std::string buf;
+  JsonWriter pretty(&buf, true);
+  PrintEntry(m.info, key, value, true, MapKvBtf(m), &pretty);
+  if (!buf.empty()) {
+    buf += '\n';
+    Flush(&buf);
+  }
+  if (g_json) std::fprintf(g_out, "\n");
 }
 
 // parse_bytes(): decimal or 0x-prefixed bytes, or hex after `hex`.
@@ -621,8 +714,7 @@ int Lookup(std::vector<std::string>& args, size_t i) {
     Error(absl::StrFormat("lookup failed: %s", strerror(-err)));
     return err & 0xff;
   }
-  PrintEntry(m.info, key.data(), value.data(), true);
-  if (g_json) std::fprintf(g_out, "\n");
+  PrintKeyValue(m, key.data(), value.data());
   return 0;
 }
 
@@ -679,8 +771,7 @@ int Pop(std::vector<std::string>& args, size_t i) {
     Error(absl::StrFormat("pop failed: %s", strerror(-err)));
     return err & 0xff;
   }
-  PrintEntry(m.info, key.data(), value.data(), true);
-  if (g_json) std::fprintf(g_out, "\n");
+  PrintKeyValue(m, key.data(), value.data());
   return 0;
 }
 
@@ -1577,26 +1668,28 @@ int ProgRun(std::vector<std::string>& args, size_t i) {
 
 int Usage(FILE* to = nullptr) {
   g_reported = true;
-  std::fprintf(to ? to : g_err,
-               "Usage: bpfemu [-j] kernel\n"
-               "       bpfemu [-j] map { show | list } [MAP]\n"
-               "       bpfemu [-j] map dump MAP\n"
-               "       bpfemu [-j] map lookup MAP [key BYTES]\n"
-               "       bpfemu [-j] map update MAP [key BYTES] [value BYTES] "
-               "[any|exist|noexist]\n"
-               "       bpfemu [-j] map delete MAP key BYTES\n"
-               "       bpfemu [-j] map getnext MAP [key BYTES]\n"
-               "       bpfemu [-j] map { peek | pop | dequeue } MAP\n"
-               "       bpfemu [-j] map { push | enqueue } MAP value BYTES\n"
-               "       bpfemu [-j] map freeze MAP\n"
-               "       bpfemu [-j] map pin MAP NEWPATH\n"
-               "       bpfemu [-j] btf dump file FILE [format { raw | c }]\n"
-               "       bpfemu [-j] prog run OBJECT PROG_NAME [data_in FILE] "
-               "[data_out FILE]\n"
-               "                    [data_size_out L] [ctx_in FILE] "
-               "[ctx_out FILE] [ctx_size_out M]\n"
-               "                    [repeat N]\n"
-               "       MAP := { id MAP_ID | pinned FILE }\n");
+  std::fprintf(
+      to ? to : g_err,
+      "Usage: bpfemu [-j] kernel\n"
+      "       bpfemu [-j] map { show | list } [MAP]\n"
+      "       bpfemu [-j] map dump MAP\n"
+      "       bpfemu [-j] map lookup MAP [key BYTES]\n"
+      "       bpfemu [-j] map update MAP [key BYTES] [value BYTES] "
+      "[any|exist|noexist]\n"
+      "       bpfemu [-j] map delete MAP key BYTES\n"
+      "       bpfemu [-j] map getnext MAP [key BYTES]\n"
+      "       bpfemu [-j] map { peek | pop | dequeue } MAP\n"
+      "       bpfemu [-j] map { push | enqueue } MAP value BYTES\n"
+      "       bpfemu [-j] map freeze MAP\n"
+      "       bpfemu [-j] map pin MAP NEWPATH\n"
+      "       bpfemu [-j] btf dump file FILE [format { raw | c }]\n"
+      "       bpfemu [-j] prog run OBJECT PROG_NAME [data_in FILE] "
+      "[data_out FILE]\n"
+      "                    [data_size_out L] [ctx_in FILE] "
+      "[ctx_out FILE] [ctx_size_out M]\n"
+      "                    [repeat N]\n"
+      "       MAP := { id MAP_ID | pinned FILE }\n"
+      "       -j, --json: JSON output; -p, --pretty: JSON, indented\n");
   return 255;
 }
 
@@ -1638,10 +1731,14 @@ int Run(const std::vector<std::string>& argv, FILE* out, FILE* err) {
   g_out = out;
   g_err = err;
   g_reported = false;
+  bool pretty = false;
   std::vector<std::string> args;
   for (const std::string& a : argv) {
     if (a == "-j" || a == "--json") {
       g_json = true;
+    } else if (a == "-p" || a == "--pretty") {
+      // bpftool's -p: JSON, through the pretty writer.
+      g_json = pretty = true;
     } else if (a == "-h" || a == "--help") {
       // bpftool's -h: the usage, and success. On stdout, for `| less`.
       Usage(out);
@@ -1654,9 +1751,25 @@ int Run(const std::vector<std::string>& argv, FILE* out, FILE* err) {
       args.push_back(a);
     }
   }
-  const int rc = Dispatch(args);
+  // -p: the command writes compact JSON into memory, printed pretty after.
+  char* compact = nullptr;
+  size_t compact_len = 0;
+  if (pretty) {
+    g_out = open_memstream(&compact, &compact_len);
+    if (g_out == nullptr) {
+      g_out = out;
+      pretty = false;
+    }
+  }
+  int rc = Dispatch(args);
   // Every failure says why (a guard for paths that forgot to).
   if (rc != 0 && rc != 254 && !g_reported) Error("command failed");
+  if (pretty) {
+    std::fclose(g_out);
+    g_out = out;
+    std::fputs(PrettyJson(std::string(compact, compact_len)).c_str(), out);
+    std::free(compact);
+  }
   std::fflush(out);
   std::fflush(err);
   return rc;

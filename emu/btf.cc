@@ -9,6 +9,7 @@
 #include <linux/bpf.h>
 #include <linux/btf.h>
 #include <sys/mman.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -1185,21 +1187,21 @@ class BtfTable {
   void HoldForMap(uint32_t map_id, std::shared_ptr<const BtfObject> obj,
                   uint32_t key_id, uint32_t value_id) {
     LocalMutexLock l(&maps_mu_);
-    maps_[map_id] = MapBtf{std::move(obj), key_id, value_id};
+    maps_[map_id] = MapEntry{std::move(obj), key_id, value_id};
   }
-  bool MapIds(uint32_t map_id, uint32_t* btf_id, uint32_t* key_id,
-              uint32_t* value_id) {
+  bool MapBtf(uint32_t map_id, MapBtfIdsOut* ids, std::vector<uint8_t>* blob) {
     LocalMutexLock l(&maps_mu_);
     auto it = maps_.find(map_id);
     if (it == maps_.end()) return false;
-    *btf_id = it->second.btf->id;
-    *key_id = it->second.key_id;
-    *value_id = it->second.value_id;
+    ids->btf_id = it->second.btf->id;
+    ids->key_type_id = it->second.key_id;
+    ids->value_type_id = it->second.value_id;
+    if (blob != nullptr) *blob = it->second.btf->data;
     return true;
   }
 
  private:
-  struct MapBtf {
+  struct MapEntry {
     std::shared_ptr<const BtfObject> btf;
     uint32_t key_id, value_id;
   };
@@ -1225,7 +1227,7 @@ class BtfTable {
   LocalMutex maps_mu_;
   // Maps created with BTF hold their object (map->btf). Entries stay for
   // the process's lifetime: a map id is never reused.
-  absl::flat_hash_map<uint32_t, MapBtf> maps_ ABSL_GUARDED_BY(maps_mu_);
+  absl::flat_hash_map<uint32_t, MapEntry> maps_ ABSL_GUARDED_BY(maps_mu_);
 };
 
 // btf_get_by_fd(): -EBADF for a closed fd, -EINVAL for one that is not BTF.
@@ -1566,17 +1568,94 @@ int MapCheckBtf(const MapAttr& attr, uint32_t* btf_id,
   return 0;
 }
 
-void RecordMapBtf(uint32_t map_id, uint32_t btf_id, uint32_t key_type_id,
-                  uint32_t value_type_id) {
+namespace {
+
+// The attribute: a fixed header, then the blob. Extended attribute values
+// stop at XATTR_SIZE_MAX (64 KiB), so a larger blob continues in
+// "user.bpfemu.btf.1", ".2", ... of at most kXattrChunk bytes each.
+constexpr char kMapBtfXattr[] = "user.bpfemu.btf";
+constexpr size_t kXattrChunk = 65536;
+struct MapBtfXattrHeader {
+  char magic[8];  // "BPFEMUB1"
+  uint32_t btf_id, key_type_id, value_type_id;
+  uint32_t blob_len;
+};
+constexpr char kMapBtfMagic[8] = {'B', 'P', 'F', 'E', 'M', 'U', 'B', '1'};
+
+std::string ChunkName(size_t i) {
+  return std::string(kMapBtfXattr) + "." + std::to_string(i);
+}
+
+void WriteMapBtfXattr(int fd, const MapBtfXattrHeader& h,
+                      const std::vector<uint8_t>& blob) {
+  // The blob goes first, so that a reader never finds a header whose
+  // chunks are not all there yet.
+  const size_t first = std::min(blob.size(), kXattrChunk - sizeof(h));
+  for (size_t off = first, i = 1; off < blob.size(); off += kXattrChunk, ++i) {
+    const size_t n = std::min(kXattrChunk, blob.size() - off);
+    if (fsetxattr(fd, ChunkName(i).c_str(), blob.data() + off, n, 0) != 0) {
+      return;
+    }
+  }
+  std::vector<uint8_t> head(sizeof(h) + first);
+  std::memcpy(head.data(), &h, sizeof(h));
+  std::memcpy(head.data() + sizeof(h), blob.data(), first);
+  (void)fsetxattr(fd, kMapBtfXattr, head.data(), head.size(), 0);
+}
+
+bool ReadMapBtfXattr(int fd, MapBtfIdsOut* ids, std::vector<uint8_t>* blob) {
+  std::vector<uint8_t> head(kXattrChunk);
+  const ssize_t n = fgetxattr(fd, kMapBtfXattr, head.data(), head.size());
+  MapBtfXattrHeader h;
+  if (n < static_cast<ssize_t>(sizeof(h))) return false;
+  std::memcpy(&h, head.data(), sizeof(h));
+  if (std::memcmp(h.magic, kMapBtfMagic, sizeof(h.magic)) != 0 ||
+      h.btf_id == 0 || h.blob_len > kMapBtfMaxBlob) {
+    return false;
+  }
+  const size_t first = std::min<size_t>(h.blob_len, kXattrChunk - sizeof(h));
+  if (static_cast<size_t>(n) != sizeof(h) + first) return false;
+  ids->btf_id = h.btf_id;
+  ids->key_type_id = h.key_type_id;
+  ids->value_type_id = h.value_type_id;
+  if (blob == nullptr) return true;
+  blob->assign(head.begin() + sizeof(h), head.begin() + n);
+  blob->resize(h.blob_len);
+  for (size_t off = first, i = 1; off < h.blob_len; off += kXattrChunk, ++i) {
+    const size_t want = std::min<size_t>(kXattrChunk, h.blob_len - off);
+    const ssize_t got =
+        fgetxattr(fd, ChunkName(i).c_str(), blob->data() + off, want);
+    if (got != static_cast<ssize_t>(want)) {
+      blob->clear();  // ids without a readable blob
+      return true;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void RecordMapBtf(int map_fd, uint32_t map_id, uint32_t btf_id,
+                  uint32_t key_type_id, uint32_t value_type_id) {
   std::shared_ptr<const BtfObject> obj = BtfTable::Get().objects().ById(btf_id);
   if (obj == nullptr) return;
+  if (obj->data.size() <= kMapBtfMaxBlob) {
+    MapBtfXattrHeader h = {};
+    std::memcpy(h.magic, kMapBtfMagic, sizeof(h.magic));
+    h.btf_id = btf_id;
+    h.key_type_id = key_type_id;
+    h.value_type_id = value_type_id;
+    h.blob_len = static_cast<uint32_t>(obj->data.size());
+    WriteMapBtfXattr(map_fd, h, obj->data);
+  }
   BtfTable::Get().HoldForMap(map_id, std::move(obj), key_type_id,
                              value_type_id);
 }
 
-bool MapBtfIds(uint32_t map_id, uint32_t* btf_id, uint32_t* key_type_id,
-               uint32_t* value_type_id) {
-  return BtfTable::Get().MapIds(map_id, btf_id, key_type_id, value_type_id);
+bool MapBtf(int map_fd, uint32_t map_id, MapBtfIdsOut* ids,
+            std::vector<uint8_t>* blob) {
+  if (BtfTable::Get().MapBtf(map_id, ids, blob)) return true;
+  return ReadMapBtfXattr(map_fd, ids, blob);
 }
 
 }  // namespace bpfemu

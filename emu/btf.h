@@ -111,12 +111,26 @@ int BtfRawFromFd(int fd, std::vector<uint8_t>* raw, uint32_t* id);
 // The offset of a struct bpf_spin_lock member of attr's value type, or -1
 // (no BTF, or BTF that MapCheckBtf will refuse).
 int32_t BtfValueSpinLockOff(const MapAttr& attr);
-// Records the BTF ids bpf_map_info reports for the map `map_id` (keeping
-// the BTF object alive with it) and reads them back.
-void RecordMapBtf(uint32_t map_id, uint32_t btf_id, uint32_t key_type_id,
-                  uint32_t value_type_id);
-bool MapBtfIds(uint32_t map_id, uint32_t* btf_id, uint32_t* key_type_id,
-               uint32_t* value_type_id);
+// Records the BTF a new map was created with (map->btf, kept alive with the
+// map): in this process's table, and on the map's file as the extended
+// attribute "user.bpfemu.btf" (the ids and the blob), so that every process
+// that opens the map later (a pin, bpfemu's CLI) sees what bpf_map_info and
+// bpftool's btf__load_from_kernel_by_id(info.btf_id) give in the kernel.
+// Where the file cannot hold the attribute (a file system without user
+// extended attributes, a blob beyond kMapBtfMaxBlob) only this process
+// knows the BTF.
+void RecordMapBtf(int map_fd, uint32_t map_id, uint32_t btf_id,
+                  uint32_t key_type_id, uint32_t value_type_id);
+inline constexpr size_t kMapBtfMaxBlob = 4u << 20;
+// The BTF of the map behind `map_fd` (id `map_id`): its ids and, when
+// `blob` is not null, the raw BTF. false for a map created without BTF.
+// The attribute of a map another process made is untrusted input: it is
+// size-checked here, and the blob must be parsed as hostile BTF.
+struct MapBtfIdsOut {
+  uint32_t btf_id = 0, key_type_id = 0, value_type_id = 0;
+};
+bool MapBtf(int map_fd, uint32_t map_id, MapBtfIdsOut* ids,
+            std::vector<uint8_t>* blob = nullptr);
 
 }  // namespace bpfemu
 

@@ -135,7 +135,8 @@ int MapCreate(const MapAttr& in) {
     return err;
   }
   if (btf_id != 0) {
-    RecordMapBtf(map_id, btf_id, attr.btf_key_type_id, attr.btf_value_type_id);
+    RecordMapBtf(fd, map_id, btf_id, attr.btf_key_type_id,
+                 attr.btf_value_type_id);
   }
   // The creating description holds the map (map_in_map.h).
   HoldMap(fd);

@@ -260,7 +260,13 @@ int MapGetInfoByFd(int fd, void* info, uint32_t* info_len) {
   out.map_flags = h.map_flags;
   std::memcpy(out.name, h.name, sizeof(out.name));
   out.map_extra = h.map_extra;
-  MapBtfIds(h.id, &out.btf_id, &out.btf_key_type_id, &out.btf_value_type_id);
+  // map->btf: recorded at creation, by this process or another.
+  MapBtfIdsOut btf;
+  if (MapBtf(fd, h.id, &btf)) {
+    out.btf_id = btf.btf_id;
+    out.btf_key_type_id = btf.key_type_id;
+    out.btf_value_type_id = btf.value_type_id;
+  }
   out.btf_vmlinux_value_type_id = e.map->VmlinuxValueTypeId();
   // bpf_map_struct_ops_info_fill() (6.9 on): the kernel BTF's object id,
   // 1 as the first BTF object a kernel registers.

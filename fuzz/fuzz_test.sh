@@ -52,7 +52,8 @@ absl_libs=(-labsl_synchronization -labsl_graphcycles_internal
 # The emulator, the native helpers and the loader (object model, bytecode
 # loader), compiled once.
 # Objects are named folder_file.o: emu/btf.cc and loader/btf.cc both exist.
-srcs=$(ls emu/*.cc native/*.cc loader/*.cc cli/cli.cc | grep -v _test.cc |
+srcs=$(ls emu/*.cc native/*.cc loader/*.cc cli/cli.cc cli/btf_value.cc |
+       grep -v _test.cc |
        grep -v loader/gen_native.cc)  # a build tool with its own main()
 if ! printf '%s\n' $srcs | xargs -P 2 -I{} sh -c \
     'clang++ "$@" -c {} -o "'"$work"'/$(dirname {})_$(basename {} .cc).o"' _ "${flags[@]}"; then

@@ -93,18 +93,32 @@ transcript() {
     "map update pinned $p/pc key 0 0 0 0 value 1 2 3 4" "map dump pinned $p/pc"
     "map update pinned $p/lpm value 5 0 0 0 0 0 0 0 key 24 0 0 0 10 1 2 0"
     "map lookup pinned $p/lpm key 24 0 0 0 10 1 2 0 key 1"
+    # Maps with BTF: btf_id, and elements through bpftool's btf_dumper.
+    "map show pinned $p/rec" "-j map show pinned $p/rec" "-p map show pinned $p/rec"
+    "map dump pinned $p/rec" "-j map dump pinned $p/rec" "-p map dump pinned $p/rec"
+    "map lookup pinned $p/rec key 1 0 0 0" "-j map lookup pinned $p/rec key 2 0 0 0"
+    "map lookup pinned $p/rec key 9 0 0 0"
+    "map dump pinned $p/pcpu_btf" "-j map dump pinned $p/pcpu_btf"
+    "map dump pinned $p/sec" "-j map dump pinned $p/sec" "-p map lookup pinned $p/sec key 0 0 0 0"
+    # -p on maps without BTF, and on an error.
+    "-p map dump pinned $p/h" "-p map dump pinned $p/pc" "-p map show id abc"
+    "-p map lookup pinned $p/h key 9 0 0 0"
   )
   for c in "${cmds[@]}"; do
     echo "\$ map-tool ${c//$p/PINS}"
     # shellcheck disable=SC2086
     out=$("$tool" $c 2>&1)
     echo "${out//$p/PINS} [exit $?]"
-  done | sed -E 's/^[0-9]+: /ID: /; s/"id":[0-9]+/"id":ID/g'
+  done | sed -E 's/^[0-9]+: /ID: /; s/"id": ?[0-9]+/"id":ID/g;
+      s/btf_id [0-9]+/btf_id ID/; s/"btf_id": ?[0-9]+/"btf_id":ID/g'
 }
 
 unset BPFEMU_KERNEL_BUILD
 emu_out=$(transcript "$dir/../../cli/bpfemu" "$dir/pin_writer_emu" \
   "/sys/fs/bpf/cli_$$")
+# BPFEMU_CLI_RECORD=FILE writes the transcript there (to renew expected.txt
+# after a deliberate change; review the diff).
+[[ -n "${BPFEMU_CLI_RECORD:-}" ]] && echo "$emu_out" >"$BPFEMU_CLI_RECORD"
 if ! diff -u "$dir/expected.txt" <(echo "$emu_out"); then
   echo "FAIL: bpfemu transcript differs from expected.txt"
   status=1
