@@ -16,7 +16,8 @@
 //   bpfemu map { push | enqueue } MAP value BYTES     (queue, stack, bloom)
 //   bpfemu map freeze MAP
 //   bpfemu map pin pinned PATH NEWPATH
-//   bpfemu [-j] btf dump file FILE [format { raw | c }]
+//   bpfemu [-j] btf dump { file FILE | map MAP [key|value|kv|all] | id ID }
+//        [format { raw | c }]
 //   bpfemu [-j] prog run OBJECT PROG_NAME [data_in FILE] [data_out FILE]
 //        [data_size_out L] [ctx_in FILE] [ctx_out FILE] [ctx_size_out M]
 //        [repeat N]
@@ -1296,16 +1297,40 @@ int BtfUsage() {
   std::fprintf(g_err,
                "Usage: bpfemu btf dump BTF_SRC [format FORMAT]\n"
                "\n"
-               "       BTF_SRC := { file FILE }\n"
+               "       BTF_SRC := { id BTF_ID | map MAP [{key | value | kv | "
+               "all}] |\n"
+               "                    file FILE }\n"
                "       FORMAT  := { raw | c }\n"
-               "       OPTIONS := { {-j|--json} }\n");
+               "       MAP     := { id MAP_ID | pinned FILE }\n"
+               "       OPTIONS := { {-j|--json} [{-p|--pretty}] }\n");
   return 255;
 }
 
-// `btf dump file FILE [format {raw|c}]` (bpftool's do_dump with a file
-// source; a file under /sys/kernel/btf/ other than vmlinux is split BTF
-// over vmlinux, as bpftool reads module BTF).
-int BtfDumpFile(std::vector<std::string>& args, size_t i) {
+// The BTF object `id` among those of the pinned maps (an emulated BTF
+// object outlives its loader only through the maps created with it).
+bool FindBtfById(uint32_t id, std::vector<uint8_t>* blob) {
+  std::vector<std::string> paths;
+  WalkPins(BpffsStorage(), BpffsMount(), &paths);
+  for (const std::string& p : paths) {
+    OpenMap m;
+    m.fd = ObjGet(p.c_str());
+    uint32_t len = sizeof(m.info);
+    MapBtfIdsOut ids;
+    if (m.fd >= 0 && MapGetInfoByFd(m.fd, &m.info, &len) == 0 &&
+        m.info.btf_id == id && MapBtf(m.fd, m.info.id, &ids, blob) &&
+        !blob->empty()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// `btf dump { file FILE | map MAP [key|value|kv|all] | id ID }
+// [format {raw|c}]` (bpftool's do_dump). A file under /sys/kernel/btf/
+// other than vmlinux is split BTF over vmlinux, as bpftool reads module
+// BTF; a map's dump prints its key and value types (and, as C, what they
+// need).
+int BtfDump(std::vector<std::string>& args, size_t i) {
   if (args.size() - i < 2) {
     const std::string msg = absl::StrFormat(
         "'dump' needs at least 2 arguments, %zu found", args.size() - i);
@@ -1319,30 +1344,86 @@ int BtfDumpFile(std::vector<std::string>& args, size_t i) {
     return BtfUsage();
   }
   const std::string& src = args[i];
-  if (!IsPrefix(src, "file")) {
-    if (IsPrefix(src, "id") || IsPrefix(src, "map") || IsPrefix(src, "prog")) {
+  std::unique_ptr<native::BtfData> vmlinux, btf;
+  std::vector<uint32_t> roots;
+  std::string path;
+  if (IsPrefix(src, "map") || IsPrefix(src, "id")) {
+    // An emulated BTF object: a map's (it travels with the map's file), or
+    // the one with this id among the BTF of the pinned maps.
+    uint32_t btf_id = 0;
+    if (IsPrefix(src, "map")) {
+      ++i;
+      OpenMap m;
+      if (!OpenRef(args, &i, &m)) return 255;
+      btf_id = m.info.btf_id;
+      const uint32_t k = m.info.btf_key_type_id, v = m.info.btf_value_type_id;
+      if (i < args.size() && IsPrefix(args[i], "key")) {
+        roots = {k};
+        ++i;
+      } else if (i < args.size() && IsPrefix(args[i], "value")) {
+        roots = {v};
+        ++i;
+      } else if (i < args.size() && IsPrefix(args[i], "all")) {
+        ++i;
+      } else {
+        roots = {k, v};
+        if (i < args.size() && IsPrefix(args[i], "kv")) ++i;
+      }
+    } else {
+      char* end;
+      const unsigned long id = std::strtoul(args[i + 1].c_str(), &end, 0);
+      if (*end != '\0') {
+        Error(absl::StrFormat("can't parse %s as ID", args[i + 1]));
+        return 255;
+      }
+      btf_id = static_cast<uint32_t>(id);
+      i += 2;
+    }
+    std::vector<uint8_t> blob;
+    if (btf_id == 0 || !FindBtfById(btf_id, &blob) ||
+        native::BtfData::Parse(blob, nullptr, &btf) != 0) {
+      // bpftool's btf_is_kernel_module() probe, then the load: two errors
+      // (in JSON, two objects of one stream).
+      const std::string probe = absl::StrFormat(
+          "can't get BTF object by id (%u): %s", btf_id, strerror(ENOENT));
+      const std::string load =
+          absl::StrFormat("get btf by id (%u): %s", btf_id, strerror(ENOENT));
+      if (g_json) {
+        g_reported = true;
+        std::fprintf(g_out, "{\"error\":\"%s\"},{\"error\":\"%s\"}\n",
+                     JsonEscape(probe).c_str(), JsonEscape(load).c_str());
+      } else {
+        Error(probe);
+        Error(load);
+      }
+      return 254;
+    }
+  } else if (IsPrefix(src, "file")) {
+    path = args[i + 1];
+    i += 2;
+    static const char kSysfs[] = "/sys/kernel/btf/";
+    static const char kVmlinux[] = "/sys/kernel/btf/vmlinux";
+    if (path.starts_with(kSysfs) && path != kVmlinux) {
+      if (const int err = ParseBtfFile(kVmlinux, nullptr, &vmlinux); err != 0) {
+        Error(absl::StrFormat("failed to parse vmlinux BTF at '%s': %d\n",
+                              kVmlinux, err));
+      }
+    }
+    if (const int err = ParseBtfFile(path, vmlinux.get(), &btf); err != 0) {
+      Error(absl::StrFormat("failed to load BTF from %s: %s", path,
+                            ErrStr(-err)));
+      return err & 0xff;
+    }
+  } else {
+    if (IsPrefix(src, "prog")) {
       Error(absl::StrFormat(
-          "'%s' is not supported: bpfemu dumps BTF from files only", src));
+          "'%s' is not supported: an emulated program exists only in the "
+          "process that loaded it",
+          src));
     } else {
       Error(absl::StrFormat("unrecognized BTF source specifier: '%s'", src));
     }
     return 255;
-  }
-  const std::string path = args[i + 1];
-  i += 2;
-  std::unique_ptr<native::BtfData> vmlinux, btf;
-  static const char kSysfs[] = "/sys/kernel/btf/";
-  static const char kVmlinux[] = "/sys/kernel/btf/vmlinux";
-  if (path.starts_with(kSysfs) && path != kVmlinux) {
-    if (const int err = ParseBtfFile(kVmlinux, nullptr, &vmlinux); err != 0) {
-      Error(absl::StrFormat("failed to parse vmlinux BTF at '%s': %d\n",
-                            kVmlinux, err));
-    }
-  }
-  if (const int err = ParseBtfFile(path, vmlinux.get(), &btf); err != 0) {
-    Error(
-        absl::StrFormat("failed to load BTF from %s: %s", path, ErrStr(-err)));
-    return err & 0xff;
   }
   bool c = false;
   while (i < args.size()) {
@@ -1373,12 +1454,21 @@ int BtfDumpFile(std::vector<std::string>& args, size_t i) {
       return 234;
     }
   }
-  const uint32_t start = vmlinux ? vmlinux->TypeCnt() : 1;
+  // The types printed: a map's key and value types (dump_btf_raw's
+  // root_type_ids), or all of ours.
+  if (roots.empty()) {
+    for (uint32_t id = vmlinux ? vmlinux->TypeCnt() : 1; id < btf->TypeCnt();
+         ++id) {
+      roots.push_back(id);
+    }
+  }
   if (!c) {
     if (g_json) std::fprintf(g_out, "{\"types\":[");
-    for (uint32_t id = start; id < btf->TypeCnt(); ++id) {
-      if (g_json && id != start) std::fprintf(g_out, ",");
-      std::fputs(RawType(*btf, id).c_str(), g_out);
+    for (size_t r = 0; r < roots.size(); ++r) {
+      if (g_json && r != 0) std::fprintf(g_out, ",");
+      if (roots[r] < btf->TypeCnt()) {
+        std::fputs(RawType(*btf, roots[r]).c_str(), g_out);
+      }
     }
     if (g_json) std::fprintf(g_out, "]}\n");
     return 0;
@@ -1394,8 +1484,8 @@ int BtfDumpFile(std::vector<std::string>& args, size_t i) {
           native::BtfDump::Create(btf.get(), BtfPrint, BtfWarn, g_out, &dump,
                                   native::BtfDump::Dialect::kLinux61);
       err != 0) {
-    Error(absl::StrFormat("failed to load BTF from %s: %s", path,
-                          strerror(-err)));
+    Error(absl::StrFormat("failed to load BTF from %s: %s",
+                          path.empty() ? "map" : path, strerror(-err)));
     return err & 0xff;
   }
   std::fprintf(g_out,
@@ -1405,8 +1495,15 @@ int BtfDumpFile(std::vector<std::string>& args, size_t i) {
                "(__attribute__((preserve_access_index)), apply_to = record)\n"
                "#endif\n\n");
   // bpftool walks from id 1 even for split BTF (the base's types that are
-  // needed are printed too).
-  for (uint32_t id = 1; id < btf->TypeCnt(); ++id) {
+  // needed are printed too); a map's key and value types bring theirs.
+  if (path.empty()) {
+    std::erase_if(roots,
+                  [&](uint32_t id) { return id == 0 || id >= btf->TypeCnt(); });
+  } else {
+    roots.clear();
+    for (uint32_t id = 1; id < btf->TypeCnt(); ++id) roots.push_back(id);
+  }
+  for (const uint32_t id : roots) {
     if (const int err = dump->DumpType(id); err != 0) {
       g_reported = true;  // libbpf warned; bpftool prints nothing more
       return err & 0xff;
@@ -1682,7 +1779,9 @@ int Usage(FILE* to = nullptr) {
       "       bpfemu [-j] map { push | enqueue } MAP value BYTES\n"
       "       bpfemu [-j] map freeze MAP\n"
       "       bpfemu [-j] map pin MAP NEWPATH\n"
-      "       bpfemu [-j] btf dump file FILE [format { raw | c }]\n"
+      "       bpfemu [-j] btf dump { file FILE | map MAP [key|value|kv|all] "
+      "| id BTF_ID }\n"
+      "                    [format { raw | c }]\n"
       "       bpfemu [-j] prog run OBJECT PROG_NAME [data_in FILE] "
       "[data_out FILE]\n"
       "                    [data_size_out L] [ctx_in FILE] "
@@ -1696,7 +1795,7 @@ int Usage(FILE* to = nullptr) {
 int Dispatch(std::vector<std::string>& args) {
   if (args.size() == 1 && args[0] == "kernel") return ShowKernel();
   if (args.size() >= 2 && args[0] == "btf" && args[1] == "dump") {
-    return BtfDumpFile(args, 2);
+    return BtfDump(args, 2);
   }
   if (args.size() >= 2 && args[0] == "prog" && args[1] == "run") {
     return ProgRun(args, 2);

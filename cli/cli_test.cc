@@ -8,6 +8,7 @@
 #include <linux/bpf.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,9 +17,11 @@
 #include <vector>
 
 #include "emu/bpffs.h"
+#include "emu/btf.h"
 #include "emu/map.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
+#include "loader/btf.h"
 
 namespace bpfemu::cli {
 namespace {
@@ -230,6 +233,92 @@ TEST_F(CliTest, BtfDumpAndProgRunRefuseNonObjects) {
   EXPECT_EQ(r.rc, 255);
   EXPECT_TRUE(r.err.starts_with("Error: can't open object " + text + ": "))
       << r.err;
+}
+
+// A map created with BTF: its BTF object is found by id through the map's
+// pin (`btf dump id`), and its elements print through it.
+TEST_F(CliTest, MapBtfReachesTheCli) {
+  native::BtfData b;
+  btf_type t = {};
+  t.name_off = static_cast<uint32_t>(b.AddStr("long"));
+  t.info = BTF_KIND_INT << 24;
+  t.size = 8;
+  b.AddType(&t, sizeof(t));
+  const uint32_t enc = BTF_INT_SIGNED << 24 | 64;
+  b.AppendToLast(&enc, sizeof(enc));
+  const std::vector<uint8_t> raw = b.Raw();
+  BtfLoadAttr la;
+  la.btf = raw.data();
+  la.btf_size = static_cast<uint32_t>(raw.size());
+  const int btf_fd = BtfLoad(la);
+  ASSERT_GE(btf_fd, 0);
+  MapAttr a;
+  a.map_type = BPF_MAP_TYPE_HASH;
+  a.key_size = 8;
+  a.value_size = 8;
+  a.max_entries = 1;
+  a.btf_fd = static_cast<uint32_t>(btf_fd);
+  a.btf_key_type_id = 1;
+  a.btf_value_type_id = 1;
+  const int fd = MapCreate(a);
+  ASSERT_GE(fd, 0) << fd;
+  ASSERT_EQ(ObjPin(fd, "/sys/fs/bpf/typed"), 0);
+  BpfMapInfo info = {};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(MapGetInfoByFd(fd, &info, &len), 0);
+  ASSERT_NE(info.btf_id, 0u);
+  Result r = Call({"btf", "dump", "id", std::to_string(info.btf_id)});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "[1] INT 'long' size=8 bits_offset=0 nr_bits=64 "
+            "encoding=SIGNED\n");
+  const int64_t k = 3, v = -2;
+  ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
+  r = Call({"map", "dump", "pinned", "/sys/fs/bpf/typed"});
+  EXPECT_EQ(r.out,
+            "[{\n        \"key\": 3,\n        \"value\": -2\n    }\n]\n");
+  CloseFd(fd);
+  CloseFd(btf_fd);
+}
+
+// The BTF on a map's file is another user's input: one that does not
+// describe the map's sizes prints the elements as bytes.
+TEST_F(CliTest, CraftedMapBtfPrintsBytes) {
+  native::BtfData b;
+  btf_type t = {};
+  t.name_off = static_cast<uint32_t>(b.AddStr("int"));
+  t.info = BTF_KIND_INT << 24;
+  t.size = 4;  // the map's value is 8 bytes
+  b.AddType(&t, sizeof(t));
+  const uint32_t enc = 32;
+  b.AppendToLast(&enc, sizeof(enc));
+  const std::vector<uint8_t> raw = b.Raw();
+  struct {
+    char magic[8] = {'B', 'P', 'F', 'E', 'M', 'U', 'B', '1'};
+    uint32_t btf_id = 77, key = 1, value = 1, len;
+  } h;
+  h.len = static_cast<uint32_t>(raw.size());
+  std::vector<uint8_t> attr(sizeof(h));
+  std::memcpy(attr.data(), &h, sizeof(h));
+  attr.insert(attr.end(), raw.begin(), raw.end());
+  const std::string file = dir_ + "/m";
+  if (setxattr(file.c_str(), "user.bpfemu.btf", attr.data(), attr.size(), 0) !=
+      0) {
+    GTEST_SKIP() << "no user extended attributes on " << dir_;
+  }
+  const uint32_t k = 1;
+  const uint64_t v = 5;
+  ASSERT_EQ(MapUpdateElem(fd_, &k, &v, BPF_ANY), 0);
+  // A new open of the pin reads the attribute (this process's own table
+  // knows the map has no BTF only by its id, which the crafted one names).
+  const Result r = Call({"map", "dump", "pinned", "/sys/fs/bpf/m"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(r.out,
+            "key: 01 00 00 00  value: 05 00 00 00 00 00 00 00\n"
+            "Found 1 element\n");
+  EXPECT_NE(
+      Call({"map", "show", "pinned", "/sys/fs/bpf/m"}).out.find("btf_id 77"),
+      std::string::npos);
 }
 
 }  // namespace

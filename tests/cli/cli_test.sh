@@ -103,6 +103,16 @@ transcript() {
     # -p on maps without BTF, and on an error.
     "-p map dump pinned $p/h" "-p map dump pinned $p/pc" "-p map show id abc"
     "-p map lookup pinned $p/h key 9 0 0 0"
+    # The BTF of a map: its key and value types, raw, JSON and as C.
+    "btf dump map pinned $p/rec" "btf dump map pinned $p/rec value"
+    "btf dump map pinned $p/rec k format raw" "-j btf dump map pinned $p/rec kv"
+    "-p btf dump map pinned $p/rec key" "btf dump map pinned $p/rec format c"
+    "btf dump map pinned $p/rec all" "btf dump map pinned $p/sec"
+    "btf dump map pinned $p/sec value format c"
+    "btf dump map pinned $p/pcpu_btf kv format c" "btf dump map pinned $p/h"
+    "btf dump map pinned $p/rec junk" "btf dump map pinned $p/rec key format"
+    "btf dump map pinned $p/nope" "btf dump map id 1x" "btf dump id 0"
+    "-j btf dump id 0" "btf dump id 1x"
   )
   for c in "${cmds[@]}"; do
     echo "\$ map-tool ${c//$p/PINS}"
