@@ -198,31 +198,26 @@ int bpf_obj_get_info_by_fd(int bpf_fd, void* info, __u32* info_len) {
   std::shared_ptr<const bpfemu::Prog> prog;
   if (bpfemu::MapFromFd(bpf_fd) == nullptr &&
       bpfemu::ProgFromFd(bpf_fd, &prog) == 0) {
-    // Programs: type, id, name, run statistics (bpf_enable_stats) and the
-    // maps bound with bpf_prog_bind_map (struct bpf_prog_info; map_ids as
-    // bpf_prog_get_info_by_fd fills it: up to the caller's nr_map_ids ids,
-    // nr_map_ids set to the count).
+    // bpf_prog_get_info_by_fd(): the caller's struct (bytes past the
+    // kernel's must be zero: E2BIG), filled as the kernel fills it, arrays
+    // written where the caller's pointers say.
     if (info == nullptr || info_len == nullptr) return LibbpfErr(-EFAULT);
+    const auto* bytes = static_cast<const uint8_t*>(info);
+    for (__u32 i = sizeof(bpf_prog_info); i < *info_len; ++i) {
+      if (bytes[i] != 0) return LibbpfErr(-E2BIG);
+    }
     bpf_prog_info in = {};
     const __u32 n = std::min<__u32>(*info_len, sizeof(in));
     std::memcpy(&in, info, n);
-    bpf_prog_info out = {};
-    out.type = prog->type;
-    out.id = prog->id;
-    std::strncpy(out.name, prog->name.c_str(), sizeof(out.name) - 1);
-    out.run_time_ns = prog->extra->run_time_ns.load();
-    out.run_cnt = prog->extra->run_cnt.load();
-    {
-      std::lock_guard<std::mutex> lock(prog->extra->mu);
-      const auto& bound = prog->extra->bound_maps;
-      out.nr_map_ids = static_cast<__u32>(bound.size());
-      out.map_ids = in.map_ids;
-      const __u32 want = std::min<__u32>(in.nr_map_ids, out.nr_map_ids);
-      if (want != 0 && in.map_ids == 0) return LibbpfErr(-EFAULT);
-      auto* ids = reinterpret_cast<__u32*>(static_cast<uintptr_t>(in.map_ids));
-      for (__u32 i = 0; i < want; ++i) ids[i] = bound[i]->id();
-    }
-    std::memcpy(info, &out, n);
+    const int err = bpfemu::native::ProgFillInfo(
+        *prog, &in, [](uint64_t ptr, const void* data, size_t size) {
+          if (ptr == 0) return -EFAULT;
+          std::memcpy(reinterpret_cast<void*>(static_cast<uintptr_t>(ptr)),
+                      data, size);
+          return 0;
+        });
+    if (err != 0) return LibbpfErr(err);
+    std::memcpy(info, &in, n);
     *info_len = n;
     return 0;
   }

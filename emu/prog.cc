@@ -4,12 +4,16 @@
 
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <nettle/sha1.h>
+#include <nettle/sha2.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csetjmp>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -508,6 +512,40 @@ void TailCallReturn(uint32_t ret) {
   run->result = ret;
   run->finished = true;
   Land(run);
+}
+
+void ProgTag(const interp::RawInsn* insns, uint32_t cnt, KernelVersion v,
+             uint8_t tag[8]) {
+  std::vector<interp::RawInsn> raw(insns, insns + cnt);
+  bool was_map = false;
+  for (interp::RawInsn& in : raw) {
+    if (!was_map && in.code == (BPF_LD | BPF_IMM | BPF_DW) &&
+        (in.src == BPF_PSEUDO_MAP_FD || in.src == BPF_PSEUDO_MAP_VALUE)) {
+      was_map = true;
+      in.imm = 0;
+    } else if (was_map && in.code == 0 && in.dst == 0 && in.src == 0 &&
+               in.off == 0) {
+      was_map = false;
+      in.imm = 0;
+    } else {
+      was_map = false;
+    }
+  }
+  const auto* bytes = reinterpret_cast<const uint8_t*>(raw.data());
+  const size_t size = raw.size() * sizeof(raw[0]);
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  if (ProgTagIsSha256(v)) {
+    sha256_ctx ctx;
+    sha256_init(&ctx);
+    sha256_update(&ctx, size, bytes);
+    sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
+  } else {
+    sha1_ctx ctx;
+    sha1_init(&ctx);
+    sha1_update(&ctx, size, bytes);
+    sha1_digest(&ctx, SHA1_DIGEST_SIZE, digest);
+  }
+  std::memcpy(tag, digest, 8);
 }
 
 }  // namespace bpfemu

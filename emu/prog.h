@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "emu/interp.h"
+#include "emu/version.h"
 
 // The current run's TailRunHead, or NULL outside ProgRun(). C linkage:
 // natively built programs read it (native_abi.h).
@@ -54,8 +55,34 @@ class Map;
 // BPF_ENABLE_STATS is on (kernel/bpf/syscall.c bpf_prog_get_stats:
 // run_time_ns, run_cnt). The libbpf layer fills and reads them
 // (compat/libbpf_extra.cc).
+// What bpf_prog_info reports of a program beyond its type, id and name
+// (kernel/bpf/syscall.c bpf_prog_get_info_by_fd), recorded once by the
+// load (loader/bytecode.cc ProgLoadBytecode, as bpf_prog_load records it).
+struct ProgLoadRecord {
+  uint8_t tag[8] = {};     // ProgTag
+  uint64_t load_time = 0;  // CLOCK_BOOTTIME, ns (bpf_prog_info.load_time)
+  uint32_t uid = 0;        // created_by_uid
+  bool gpl = false;
+  // The instructions as loaded, each map reference showing the map's id
+  // (bpf_insn_prepare_dump); an emulated program is not rewritten.
+  std::vector<uint64_t> xlated;
+  std::vector<uint32_t> map_ids;  // the maps the instructions name, in order
+  uint32_t btf_id = 0;            // prog_btf_fd's object
+  std::vector<uint8_t> func_info, line_info;  // 8- and 16-byte records
+  uint32_t nr_func_info = 0, nr_line_info = 0;
+};
+
+// The program tag (kernel/bpf/core.c bpf_prog_calc_tag): the first 8
+// bytes of the SHA-1 (SHA-256 from 6.18: version.h ProgTagIsSha256) of the
+// instructions as given, with the fds and value offsets of map references
+// (BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE) zeroed, so the tag does not
+// depend on fd numbers.
+void ProgTag(const interp::RawInsn* insns, uint32_t cnt, KernelVersion v,
+             uint8_t tag[8]);
+
 struct ProgExtra {
   std::mutex mu;
+  ProgLoadRecord load;  // set once, before the fd is handed out
   std::vector<std::shared_ptr<Map>> bound_maps;
   std::atomic<uint64_t> run_time_ns{0};
   std::atomic<uint64_t> run_cnt{0};

@@ -138,6 +138,15 @@ inline bool SetTstampHasClockTypes(KernelVersion v) {
   return static_cast<uint32_t>(v) >= 6011;
 }
 
+// bpf_prog_calc_tag (kernel/bpf/core.c): the program tag is the first 8
+// bytes of a SHA-1 of the instructions in 6.1 and 6.12 (read in the 6.12
+// source) and of a SHA-256 on 6.18 (measured: the tags the running 6.18
+// kernel reports for libbpf-loaded programs). The version between that
+// changed it is not known here; bpfemu switches after 6.12.
+inline bool ProgTagIsSha256(KernelVersion v) {
+  return v > KernelVersion::k6_12;
+}
+
 // kfuncs (emu/kfunc.h): a kfunc exists from the first version bpfemu
 // models that has it (the table's since_min); on an older target the
 // verifier treats its BTF FUNC as an ordinary kernel function (EACCES).

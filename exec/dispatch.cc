@@ -865,12 +865,14 @@ void Dispatcher::Collect() {
     }
   }
   std::set<uint32_t> used;
-  for (auto it = prog_records_.begin(); it != prog_records_.end();) {
-    if (ProgFromId(it->first) == nullptr) {
-      it = prog_records_.erase(it);
+  for (auto it = loaded_progs_.begin(); it != loaded_progs_.end();) {
+    std::shared_ptr<const Prog> p = ProgFromId(*it);
+    if (p == nullptr) {
+      it = loaded_progs_.erase(it);
       continue;
     }
-    used.insert(it->second.map_ids.begin(), it->second.map_ids.end());
+    std::lock_guard<std::mutex> l(p->extra->mu);
+    used.insert(p->extra->load.map_ids.begin(), p->extra->load.map_ids.end());
     ++it;
   }
   for (auto it = btfs_.begin(); it != btfs_.end();) {
@@ -994,7 +996,7 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
   // BTF function and line info (check_btf_info_early, check_btf_func_early,
   // check_btf_line): the BTF object, record sizes, at most one record per
   // instruction. Kept for bpf_prog_info, not checked against the program.
-  ProgRecord rec;
+  native::ProgLoadFlags load_flags;
   const uint32_t func_cnt = Get<uint32_t>(a, 88);
   const uint32_t line_cnt = Get<uint32_t>(a, 104);
   if (func_cnt != 0 || line_cnt != 0) {
@@ -1003,16 +1005,18 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
       return err;
     }
     std::vector<uint8_t> raw;
-    if (int err = BtfRawFromFd(btf, &raw, &rec.btf_id); err != 0) return err;
+    if (int err = BtfRawFromFd(btf, &raw, &load_flags.btf_id); err != 0)
+      return err;
     struct Records {
       uint32_t cnt, rec_size, keep;
       uint64_t ptr;
       std::vector<uint8_t>* out;
     };
-    for (const Records& r : {Records{func_cnt, Get<uint32_t>(a, 76), 8,
-                                     Get<uint64_t>(a, 80), &rec.func_info},
-                             Records{line_cnt, Get<uint32_t>(a, 92), 16,
-                                     Get<uint64_t>(a, 96), &rec.line_info}}) {
+    for (const Records& r :
+         {Records{func_cnt, Get<uint32_t>(a, 76), 8, Get<uint64_t>(a, 80),
+                  &load_flags.func_info},
+          Records{line_cnt, Get<uint32_t>(a, 92), 16, Get<uint64_t>(a, 96),
+                  &load_flags.line_info}}) {
       if (r.cnt == 0) continue;
       if (r.rec_size < r.keep || r.rec_size > 252 || r.rec_size % 4 != 0 ||
           r.cnt > insn_cnt) {
@@ -1025,14 +1029,11 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
         r.out->insert(r.out->end(), at, at + r.keep);
       }
     }
-    rec.nr_func_info = func_cnt;
-    rec.nr_line_info = line_cnt;
+    load_flags.nr_func_info = func_cnt;
+    load_flags.nr_line_info = line_cnt;
   }
   // Map references are the caller's fds (BPF_PSEUDO_MAP_FD,
-  // BPF_PSEUDO_MAP_VALUE in a ld_imm64): the emulator's fds for them. The
-  // dump (bpf_insn_prepare_dump) shows each as the map's id.
-  rec.xlated.resize(insn_cnt);
-  std::memcpy(rec.xlated.data(), insns.data(), insn_cnt * sizeof(insns[0]));
+  // BPF_PSEUDO_MAP_VALUE in a ld_imm64): the emulator's fds for them.
   for (uint32_t i = 0; i + 1 < insn_cnt; ++i) {
     interp::RawInsn& in = insns[i];
     if (in.code != (BPF_LD | BPF_IMM | BPF_DW)) continue;
@@ -1040,22 +1041,10 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
       int local;
       if (int err = LocalMap(c, in.imm, &local); err != 0) return err;
       in.imm = local;
-      std::shared_ptr<Map> m = MapFromFd(local);
-      const uint32_t id = m != nullptr ? m->id() : 0;
-      if (std::find(rec.map_ids.begin(), rec.map_ids.end(), id) ==
-          rec.map_ids.end()) {
-        rec.map_ids.push_back(id);
-      }
-      interp::RawInsn dump[2];
-      std::memcpy(dump, &rec.xlated[i], sizeof(dump));
-      dump[0].imm = static_cast<int32_t>(id);
-      if (in.src == BPF_PSEUDO_MAP_FD) dump[1].imm = 0;
-      std::memcpy(&rec.xlated[i], dump, sizeof(dump));
     }
     ++i;
   }
   // fd_array (offset 120): kfunc calls with off > 0 index it.
-  native::ProgLoadFlags load_flags;
   load_flags.prog_flags = prog_flags;
   load_flags.has_fd_array = Get<uint64_t>(a, 120) != 0;
   std::string verifier_log;
@@ -1092,13 +1081,7 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
   }
   if (local < 0) return local;
   std::shared_ptr<const Prog> p;
-  if (ProgFromFd(local, &p) == 0) {
-    timespec ts;
-    clock_gettime(CLOCK_BOOTTIME, &ts);
-    rec.load_time = uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-    rec.gpl = native::LicenseIsGplCompatible(license.c_str());
-    prog_records_[p->id] = std::move(rec);
-  }
+  if (ProgFromFd(local, &p) == 0) loaded_progs_.insert(p->id);
   return GiveProg(c, local);
 }
 
@@ -1114,86 +1097,11 @@ int64_t Dispatcher::ProgInfo(Call& c, int local, std::vector<uint8_t>* buf,
   std::memcpy(&info, buf->data(), *len);
   std::shared_ptr<const Prog> p;
   if (int r = ProgFromFd(local, &p); r != 0) return r;
-  const ProgRecord& rec = prog_records_[p->id];
-  info.type = p->type;
-  info.id = p->id;
-  info.load_time = rec.load_time;
-  info.created_by_uid = static_cast<uint32_t>(getuid());
-  info.gpl_compatible = rec.gpl;
-  std::memset(info.tag, 0, sizeof(info.tag));  // no tags computed (limits)
-  std::memset(info.name, 0, sizeof(info.name));
-  std::strncpy(info.name, p->name.c_str(), sizeof(info.name) - 1);
-  // Copies min(n, have) records of `size` bytes to the caller's `ptr`.
-  auto out = [&c](uint64_t ptr, const void* data, uint32_t n, uint32_t have,
-                  uint32_t size) {
-    const uint32_t k = std::min(n, have);
-    return k == 0 || c.Write(ptr, data, uint64_t{k} * size) == 0;
-  };
-  // used_maps: the maps the instructions name, then the bound ones.
-  std::vector<uint32_t> ids = rec.map_ids;
-  {
-    std::lock_guard<std::mutex> l(p->extra->mu);
-    for (const std::shared_ptr<Map>& b : p->extra->bound_maps) {
-      if (std::find(ids.begin(), ids.end(), b->id()) == ids.end()) {
-        ids.push_back(b->id());
-      }
-    }
-  }
-  const uint32_t nmaps = static_cast<uint32_t>(ids.size());
-  if (!out(info.map_ids, ids.data(), info.nr_map_ids, nmaps, 4)) {
-    return -EFAULT;
-  }
-  info.nr_map_ids = nmaps;
-  // set_info_rec_size().
-  if ((info.nr_func_info || info.func_info_rec_size) &&
-      info.func_info_rec_size != 8) {
-    return -EINVAL;
-  }
-  if ((info.nr_line_info || info.line_info_rec_size) &&
-      info.line_info_rec_size != 16) {
-    return -EINVAL;
-  }
-  if ((info.nr_jited_line_info || info.jited_line_info_rec_size) &&
-      info.jited_line_info_rec_size != 8) {
-    return -EINVAL;
-  }
-  info.func_info_rec_size = 8;
-  info.line_info_rec_size = 16;
-  info.jited_line_info_rec_size = 8;
-  info.run_time_ns = p->extra->run_time_ns.load(std::memory_order_relaxed);
-  info.run_cnt = p->extra->run_cnt.load(std::memory_order_relaxed);
-  info.recursion_misses = 0;
-  info.verified_insns = 0;
-  info.btf_id = rec.btf_id;
-  if (!CallerPrivileged()) {
-    info.jited_prog_len = info.xlated_prog_len = 0;
-    info.nr_jited_ksyms = info.nr_jited_func_lens = 0;
-    info.nr_func_info = info.nr_line_info = info.nr_jited_line_info = 0;
-  } else {
-    // The instructions as loaded (no verifier rewrites them here); no JIT.
-    const uint32_t xlen = static_cast<uint32_t>(rec.xlated.size() * 8);
-    if (!out(info.xlated_prog_insns, rec.xlated.data(), info.xlated_prog_len,
-             xlen, 1)) {
-      return -EFAULT;
-    }
-    info.xlated_prog_len = xlen;
-    info.jited_prog_len = info.nr_jited_ksyms = info.nr_jited_func_lens = 0;
-    if (!out(info.func_info, rec.func_info.data(), info.nr_func_info,
-             rec.nr_func_info, 8) ||
-        !out(info.line_info, rec.line_info.data(), info.nr_line_info,
-             rec.nr_line_info, 16)) {
-      return -EFAULT;
-    }
-    info.nr_func_info = rec.nr_func_info;
-    info.nr_line_info = rec.nr_line_info;
-    info.nr_jited_line_info = 0;
-    // One program, one tag (zero: see docs/exec.md).
-    const uint8_t zero_tag[BPF_TAG_SIZE] = {};
-    if (!out(info.prog_tags, zero_tag, info.nr_prog_tags, 1, BPF_TAG_SIZE)) {
-      return -EFAULT;
-    }
-    info.nr_prog_tags = 1;
-  }
+  const int err = native::ProgFillInfo(
+      *p, &info, [&c](uint64_t ptr, const void* data, size_t bytes) {
+        return c.Write(ptr, data, bytes) == 0 ? 0 : -EFAULT;
+      });
+  if (err != 0) return err;
   std::memcpy(buf->data(), &info, *len);
   return 0;
 }
@@ -1597,14 +1505,20 @@ bool Dispatcher::ServeProc(Call& c, const struct seccomp_data& d,
   } else {
     std::shared_ptr<const Prog> p;
     if (ProgFromFd(local, &p) != 0) return false;
-    std::snprintf(
-        buf, sizeof(buf),
-        "prog_type:\t%u\nprog_jited:\t0\nprog_tag:\t0000000000000000\n"
-        "memlock:\t4096\nprog_id:\t%u\nrun_time_ns:\t%llu\n"
-        "run_cnt:\t%llu\nrecursion_misses:\t0\nverified_insns:\t0\n",
-        p->type, p->id,
-        static_cast<unsigned long long>(p->extra->run_time_ns.load()),
-        static_cast<unsigned long long>(p->extra->run_cnt.load()));
+    char tag[2 * BPF_TAG_SIZE + 1];
+    {
+      std::lock_guard<std::mutex> l(p->extra->mu);
+      for (int i = 0; i < BPF_TAG_SIZE; ++i) {
+        std::snprintf(tag + 2 * i, 3, "%02x", p->extra->load.tag[i]);
+      }
+    }
+    std::snprintf(buf, sizeof(buf),
+                  "prog_type:\t%u\nprog_jited:\t0\nprog_tag:\t%s\n"
+                  "memlock:\t4096\nprog_id:\t%u\nrun_time_ns:\t%llu\n"
+                  "run_cnt:\t%llu\nrecursion_misses:\t0\nverified_insns:\t0\n",
+                  p->type, tag, p->id,
+                  static_cast<unsigned long long>(p->extra->run_time_ns.load()),
+                  static_cast<unsigned long long>(p->extra->run_cnt.load()));
   }
   text += buf;
   const int mfd = memfd_create("bpfemu-fdinfo", MFD_CLOEXEC);

@@ -145,19 +145,9 @@ class Dispatcher {
     int kind;
   };
   std::map<std::pair<pid_t, int>, Resolved> fd_cache_;
-  // What bpf_prog_info reports beyond the emulator's program, by program
-  // id: recorded at load (kernel/bpf/syscall.c bpf_prog_get_info_by_fd).
-  struct ProgRecord {
-    std::vector<uint32_t> map_ids;  // used_maps, in order of first use
-    std::vector<uint64_t> xlated;   // instructions, map refs as map ids
-    uint32_t btf_id = 0;
-    uint32_t nr_func_info = 0, nr_line_info = 0;
-    std::vector<uint8_t> func_info;  // 8-byte records
-    std::vector<uint8_t> line_info;  // 16-byte records
-    uint64_t load_time = 0;          // CLOCK_BOOTTIME ns
-    bool gpl = false;
-  };
-  std::map<uint32_t, ProgRecord> prog_records_;
+  // The ids of the programs loaded through this dispatcher (their maps are
+  // kept while they live: Collect).
+  std::set<uint32_t> loaded_progs_;
   // Callers whose test run a signal interrupted: their next test run is
   // EINTR (TestRun).
   std::set<pid_t> interrupted_;

@@ -11,12 +11,15 @@
 
 #include <linux/bpf.h>
 #include <netinet/in.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -1576,6 +1579,51 @@ bool LicenseIsGplCompatible(const char* license) {
          l == "Dual BSD/GPL" || l == "Dual MIT/GPL" || l == "Dual MPL/GPL";
 }
 
+namespace {
+
+// What bpf_prog_load records for bpf_prog_info (emu/prog.h ProgLoadRecord):
+// the tag, load time, creator and license, the instructions with each map
+// reference as the map's id (bpf_insn_prepare_dump) and the maps named.
+void RecordLoad(int fd, const interp::RawInsn* insns, uint32_t insn_cnt,
+                const char* license, const ProgLoadFlags& flags) {
+  std::shared_ptr<const Prog> p;
+  if (ProgFromFd(fd, &p) != 0) return;
+  ProgLoadRecord rec;
+  ProgTag(insns, insn_cnt, TargetKernel(), rec.tag);
+  timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  rec.load_time = uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+  rec.uid = static_cast<uint32_t>(getuid());
+  rec.gpl = LicenseIsGplCompatible(license);
+  std::vector<interp::RawInsn> dump(insns, insns + insn_cnt);
+  for (uint32_t i = 0; i + 1 < insn_cnt; ++i) {
+    if (dump[i].code != (BPF_LD | BPF_IMM | BPF_DW)) continue;
+    if (dump[i].src == BPF_PSEUDO_MAP_FD ||
+        dump[i].src == BPF_PSEUDO_MAP_VALUE) {
+      std::shared_ptr<Map> m = MapFromFd(dump[i].imm);
+      const uint32_t id = m != nullptr ? m->id() : 0;
+      if (std::find(rec.map_ids.begin(), rec.map_ids.end(), id) ==
+          rec.map_ids.end()) {
+        rec.map_ids.push_back(id);
+      }
+      dump[i].imm = static_cast<int32_t>(id);
+      if (dump[i].src == BPF_PSEUDO_MAP_FD) dump[i + 1].imm = 0;
+    }
+    ++i;
+  }
+  rec.xlated.resize(insn_cnt);
+  std::memcpy(rec.xlated.data(), dump.data(), insn_cnt * sizeof(dump[0]));
+  rec.btf_id = flags.btf_id;
+  rec.func_info = flags.func_info;
+  rec.line_info = flags.line_info;
+  rec.nr_func_info = flags.nr_func_info;
+  rec.nr_line_info = flags.nr_line_info;
+  std::lock_guard<std::mutex> l(p->extra->mu);
+  p->extra->load = std::move(rec);
+}
+
+}  // namespace
+
 int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
                      const std::string& name, const interp::RawInsn* insns,
                      uint32_t insn_cnt, const char* license,
@@ -1603,8 +1651,10 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
   if (int err = interp::Program::Load(attr, *linker, &code); err != 0) {
     return err;
   }
-  return ProgCreateBytecode(prog_type, expected_attach_type, name,
-                            std::move(code));
+  const int fd = ProgCreateBytecode(prog_type, expected_attach_type, name,
+                                    std::move(code));
+  if (fd >= 0) RecordLoad(fd, insns, insn_cnt, license, flags);
+  return fd;
 }
 
 namespace {
@@ -1625,5 +1675,94 @@ int LoadFromSysBpf(const SysProgLoad& load) {
     (SetSysProgLoader(&LoadFromSysBpf), true);
 
 }  // namespace
+
+int ProgFillInfo(
+    const Prog& p, bpf_prog_info* info,
+    const std::function<int(uint64_t, const void*, size_t)>& write) {
+  ProgLoadRecord rec;
+  {
+    std::lock_guard<std::mutex> l(p.extra->mu);
+    rec = p.extra->load;
+  }
+  info->type = p.type;
+  info->id = p.id;
+  info->load_time = rec.load_time;
+  info->created_by_uid = rec.uid;
+  info->gpl_compatible = rec.gpl;
+  std::memcpy(info->tag, rec.tag, sizeof(info->tag));
+  std::memset(info->name, 0, sizeof(info->name));
+  std::strncpy(info->name, p.name.c_str(), sizeof(info->name) - 1);
+  // Copies min(n, have) records of `size` bytes to the caller's `ptr`.
+  auto out = [&write](uint64_t ptr, const void* data, uint32_t n, uint32_t have,
+                      uint32_t size) {
+    const uint32_t k = std::min(n, have);
+    return k == 0 || write(ptr, data, uint64_t{k} * size) == 0;
+  };
+  // used_maps: the maps the instructions name, then the bound ones.
+  std::vector<uint32_t> ids = rec.map_ids;
+  {
+    std::lock_guard<std::mutex> l(p.extra->mu);
+    for (const std::shared_ptr<Map>& b : p.extra->bound_maps) {
+      if (std::find(ids.begin(), ids.end(), b->id()) == ids.end()) {
+        ids.push_back(b->id());
+      }
+    }
+  }
+  const uint32_t nmaps = static_cast<uint32_t>(ids.size());
+  if (!out(info->map_ids, ids.data(), info->nr_map_ids, nmaps, 4)) {
+    return -EFAULT;
+  }
+  info->nr_map_ids = nmaps;
+  // set_info_rec_size().
+  if ((info->nr_func_info || info->func_info_rec_size) &&
+      info->func_info_rec_size != 8) {
+    return -EINVAL;
+  }
+  if ((info->nr_line_info || info->line_info_rec_size) &&
+      info->line_info_rec_size != 16) {
+    return -EINVAL;
+  }
+  if ((info->nr_jited_line_info || info->jited_line_info_rec_size) &&
+      info->jited_line_info_rec_size != 8) {
+    return -EINVAL;
+  }
+  info->func_info_rec_size = 8;
+  info->line_info_rec_size = 16;
+  info->jited_line_info_rec_size = 8;
+  info->run_time_ns = p.extra->run_time_ns.load(std::memory_order_relaxed);
+  info->run_cnt = p.extra->run_cnt.load(std::memory_order_relaxed);
+  info->recursion_misses = 0;
+  info->verified_insns = 0;
+  info->btf_id = rec.btf_id;
+  if (!CallerPrivileged()) {
+    info->jited_prog_len = info->xlated_prog_len = 0;
+    info->nr_jited_ksyms = info->nr_jited_func_lens = 0;
+    info->nr_func_info = info->nr_line_info = info->nr_jited_line_info = 0;
+  } else {
+    // The instructions as loaded (no verifier rewrites them here); no JIT.
+    const uint32_t xlen = static_cast<uint32_t>(rec.xlated.size() * 8);
+    if (!out(info->xlated_prog_insns, rec.xlated.data(), info->xlated_prog_len,
+             xlen, 1)) {
+      return -EFAULT;
+    }
+    info->xlated_prog_len = xlen;
+    info->jited_prog_len = info->nr_jited_ksyms = info->nr_jited_func_lens = 0;
+    if (!out(info->func_info, rec.func_info.data(), info->nr_func_info,
+             rec.nr_func_info, 8) ||
+        !out(info->line_info, rec.line_info.data(), info->nr_line_info,
+             rec.nr_line_info, 16)) {
+      return -EFAULT;
+    }
+    info->nr_func_info = rec.nr_func_info;
+    info->nr_line_info = rec.nr_line_info;
+    info->nr_jited_line_info = 0;
+    // One program (no subprograms are split out), one tag.
+    if (!out(info->prog_tags, rec.tag, info->nr_prog_tags, 1, BPF_TAG_SIZE)) {
+      return -EFAULT;
+    }
+    info->nr_prog_tags = 1;
+  }
+  return 0;
+}
 
 }  // namespace bpfemu::native

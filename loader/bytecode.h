@@ -15,10 +15,15 @@
 #define BPFEMU_LOADER_BYTECODE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "emu/interp.h"
+#include "emu/prog.h"
+
+struct bpf_prog_info;
 
 namespace bpfemu::native {
 
@@ -35,6 +40,11 @@ struct ProgLoadFlags {
   bool has_fd_array = false;  // attr.fd_array set (kfunc calls' off > 0)
   // Receives the verifier-log lines of a refusal (kfunc calls), or nullptr.
   std::string* log = nullptr;
+  // prog_btf_fd's object and the func_info / line_info records (8 and 16
+  // bytes each), kept for bpf_prog_info (emu/prog.h ProgLoadRecord).
+  uint32_t btf_id = 0;
+  std::vector<uint8_t> func_info, line_info;
+  uint32_t nr_func_info = 0, nr_line_info = 0;
 };
 
 // Loads `insn_cnt` instructions as a program of `prog_type`: a new program
@@ -45,6 +55,18 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
                      const std::string& name, const interp::RawInsn* insns,
                      uint32_t insn_cnt, const char* license,
                      const ProgLoadFlags& flags = {});
+
+// bpf_prog_get_info_by_fd() (kernel/bpf/syscall.c) for `p` on the caller's
+// struct, already copied in: fills each field the kernel fills and copies
+// the arrays the caller asked for (map_ids, xlated_prog_insns, func_info,
+// line_info, prog_tags: up to the caller's count, which then becomes the
+// program's) through `write(ptr, data, bytes)` (0, or -EFAULT). 0 or
+// -errno (-EINVAL for a wrong record size, -EFAULT). An unprivileged caller
+// gets no instructions or BTF records, as bpf_capable() decides. There is
+// no JIT image: jited lengths are 0.
+int ProgFillInfo(
+    const Prog& p, bpf_prog_info* info,
+    const std::function<int(uint64_t, const void*, size_t)>& write);
 
 }  // namespace bpfemu::native
 

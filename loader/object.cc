@@ -523,10 +523,18 @@ int Object::LoadBytecode(const LoadSettings& settings) {
       insns[r.insn].imm = maps_[r.map]->fd;
       if (r.value) insns[r.insn + 1].imm = static_cast<int32_t>(r.offset);
     }
-    const int fd =
-        ProgLoadBytecode(ps.type, ps.expected_attach_type, p.name, insns.data(),
-                         static_cast<uint32_t>(insns.size()),
-                         elf_->license.c_str(), {ps.prog_flags, ps.ifindex});
+    ProgLoadFlags flags;
+    flags.prog_flags = ps.prog_flags;
+    flags.prog_ifindex = ps.ifindex;
+    // libbpf passes the object's BTF as prog_btf_fd when it has .BTF.ext
+    // (bpf_program_load); bpf_prog_info then names it.
+    if (btf_fd_ >= 0 && !elf_->btf_ext.empty()) {
+      std::vector<uint8_t> raw;
+      (void)BtfRawFromFd(btf_fd_, &raw, &flags.btf_id);
+    }
+    const int fd = ProgLoadBytecode(
+        ps.type, ps.expected_attach_type, p.name, insns.data(),
+        static_cast<uint32_t>(insns.size()), elf_->license.c_str(), flags);
     if (fd < 0) {
       Unload();
       return fd;

@@ -78,7 +78,9 @@ subst() {  # subst FROM TO: a template with @PREFIX@ and @VERSION@ filled in
 # @system_libs//:absl (third_party/system_libs.BUILD).
 absl_libs=$(sed -n '/name = "absl"/,/^)/p' "$src/third_party/system_libs.BUILD" |
   grep -o -- '-labsl_[a-z0-9_]*' | tr '\n' ' ' | sed 's/ $//')
-absl_cmake=$(echo "$absl_libs" | sed 's/-l\(absl_[a-z0-9_]*\)/\1/g')
+# Then Nettle (@system_libs//:nettle: program tags).
+absl_libs="$absl_libs -lnettle"
+absl_cmake=$(echo "$absl_libs" | sed 's/-l\([a-z0-9_]*\)/\1/g')
 
 # Binaries and libraries.
 put 755 "$bin/cli/bpfemu" "$root/bin/bpfemu"

@@ -16,6 +16,7 @@ PACKAGES=(
   lld               # links libbpfemu.so under its version script (compat/)
   libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
   libbpf-dev libelf-dev zlib1g-dev
+  nettle-dev        # SHA-1 of program tags (emu/prog.cc)
   bpftool           # tests/cli, tests/exec (bpftool under bpfemu exec)
   python3           # .ci/run's result counter; tests/exec's ctypes script
   clang-format      # //tools:format_test

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 static void report(const char *what, long ret) {
@@ -276,6 +277,22 @@ static void objects(const char *path) {
     printf("get_fd_by_id gives the program: %s (type %u name %s)\n",
            pinfo2.id == pinfo.id ? "yes" : "no", pinfo2.type, pinfo2.name);
     close(pfd);
+    // What bpftool prog show prints of it: the tag (the SHA-1 of the
+    // instructions as loaded), license, maps, BTF, creator and load time.
+    struct timespec now;
+    clock_gettime(CLOCK_BOOTTIME, &now);
+    const unsigned long long now_ns =
+        now.tv_sec * 1000000000ull + (unsigned long long)now.tv_nsec;
+    printf(
+        "prog info: tag %02x%02x%02x%02x%02x%02x%02x%02x gpl %u maps %u "
+        "btf %s uid %s loaded %s xlated %s\n",
+        pinfo.tag[0], pinfo.tag[1], pinfo.tag[2], pinfo.tag[3], pinfo.tag[4],
+        pinfo.tag[5], pinfo.tag[6], pinfo.tag[7], pinfo.gpl_compatible,
+        pinfo.nr_map_ids, pinfo.btf_id ? "yes" : "no",
+        pinfo.created_by_uid == getuid() ? "ours" : "other",
+        pinfo.load_time > 0 && pinfo.load_time <= now_ns ? "before now"
+                                                         : "wrong",
+        pinfo.xlated_prog_len > 0 ? "yes" : "no");
     report("prog_get_next_id from INT_MAX",
            bpf_prog_get_next_id(0x7fffffff, &id));
     report("prog_get_fd_by_id(0)", bpf_prog_get_fd_by_id(0));
