@@ -18,6 +18,7 @@
 //   bpfemu map pin pinned PATH NEWPATH
 //   bpfemu [-j] btf dump { file FILE | map MAP [key|value|kv|all] | id ID }
 //        [format { raw | c }]
+//   bpfemu [-j] prog { show | list } OBJECT [PROG_NAME]
 //   bpfemu [-j] prog run OBJECT PROG_NAME [data_in FILE] [data_out FILE]
 //        [data_size_out L] [ctx_in FILE] [ctx_out FILE] [ctx_size_out M]
 //        [repeat N]
@@ -70,6 +71,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -87,6 +89,7 @@
 #include "emu/version.h"
 #include "loader/btf.h"
 #include "loader/btf_dump.h"
+#include "loader/bytecode.h"
 #include "loader/object.h"
 #include "loader/test_run.h"
 
@@ -1763,6 +1766,187 @@ int ProgRun(std::vector<std::string>& args, size_t i) {
   return rc & 0xff;
 }
 
+// ---- prog show ----------------------------------------------------------
+
+// bpftool's libbpf_bpf_prog_type_str() names (libbpf.c prog_type_name).
+const char* ProgTypeName(uint32_t type) {
+  static const char* const kNames[] = {
+      "unspec",
+      "socket_filter",
+      "kprobe",
+      "sched_cls",
+      "sched_act",
+      "tracepoint",
+      "xdp",
+      "perf_event",
+      "cgroup_skb",
+      "cgroup_sock",
+      "lwt_in",
+      "lwt_out",
+      "lwt_xmit",
+      "sock_ops",
+      "sk_skb",
+      "cgroup_device",
+      "sk_msg",
+      "raw_tracepoint",
+      "cgroup_sock_addr",
+      "lwt_seg6local",
+      "lirc_mode2",
+      "sk_reuseport",
+      "flow_dissector",
+      "cgroup_sysctl",
+      "raw_tracepoint_writable",
+      "cgroup_sockopt",
+      "tracing",
+      "struct_ops",
+      "ext",
+      "lsm",
+      "sk_lookup",
+      "syscall",
+      "netfilter",
+  };
+  return type < sizeof(kNames) / sizeof(kNames[0]) ? kNames[type] : nullptr;
+}
+
+// One program as bpftool's print_prog_plain / print_prog_json show it.
+// There is no JIT ("not jited"), xlated is the program as loaded, and the
+// memlock figure is its instructions' pages (the kernel's bpf_prog_size
+// counts its own struct and the verifier's rewrites too).
+void ShowProg(const native::Program& prog, bool first) {
+  std::shared_ptr<const Prog> p;
+  if (ProgFromFd(prog.fd(), &p) != 0) return;
+  bpf_prog_info info = {};
+  std::vector<uint32_t> ids(64);
+  info.nr_map_ids = static_cast<uint32_t>(ids.size());
+  info.map_ids = reinterpret_cast<uintptr_t>(ids.data());
+  if (native::ProgFillInfo(
+          *p, &info, [](uint64_t ptr, const void* d, size_t n) {
+            std::memcpy(reinterpret_cast<void*>(static_cast<uintptr_t>(ptr)), d,
+                        n);
+            return 0;
+          }) != 0) {
+    return;
+  }
+  ids.resize(std::min<size_t>(info.nr_map_ids, ids.size()));
+  const uint64_t memlock = std::max<uint64_t>(
+      4096, (uint64_t{info.xlated_prog_len} + 4095) & ~uint64_t{4095});
+  std::string tag;
+  for (const uint8_t b : info.tag) absl::StrAppendFormat(&tag, "%02x", b);
+  // print_boot_time(): the load's boot-clock time as wall-clock time.
+  timespec real, boot;
+  clock_gettime(CLOCK_REALTIME, &real);
+  clock_gettime(CLOCK_BOOTTIME, &boot);
+  const int64_t now_real = real.tv_sec * 1000000000LL + real.tv_nsec;
+  const int64_t now_boot = boot.tv_sec * 1000000000LL + boot.tv_nsec;
+  const time_t loaded = static_cast<time_t>(
+      (now_real - (now_boot - static_cast<int64_t>(info.load_time))) /
+      1000000000LL);
+  const char* type = ProgTypeName(info.type);
+  const std::string name(info.name, strnlen(info.name, sizeof(info.name)));
+  if (g_json) {
+    std::string j = first ? "" : ",";
+    absl::StrAppendFormat(&j, "{\"id\":%u,", info.id);
+    if (type != nullptr) {
+      absl::StrAppendFormat(&j, "\"type\":\"%s\",", type);
+    } else {
+      absl::StrAppendFormat(&j, "\"type\":%u,", info.type);
+    }
+    if (!name.empty()) {
+      absl::StrAppendFormat(&j, "\"name\":\"%s\",", JsonEscape(name));
+    }
+    absl::StrAppendFormat(
+        &j,
+        "\"tag\":\"%s\",\"gpl_compatible\":%s,\"loaded_at\":%lld,"
+        "\"uid\":%u,\"bytes_xlated\":%u,\"jited\":false,"
+        "\"bytes_memlock\":%llu",
+        tag, info.gpl_compatible ? "true" : "false",
+        static_cast<long long>(loaded), info.created_by_uid,
+        info.xlated_prog_len, static_cast<unsigned long long>(memlock));
+    if (!ids.empty()) {
+      j += ",\"map_ids\":[";
+      for (size_t m = 0; m < ids.size(); ++m) {
+        absl::StrAppendFormat(&j, "%s%u", m == 0 ? "" : ",", ids[m]);
+      }
+      j += "]";
+    }
+    if (info.btf_id != 0)
+      absl::StrAppendFormat(&j, ",\"btf_id\":%u", info.btf_id);
+    j += "}";
+    std::fputs(j.c_str(), g_out);
+    return;
+  }
+  std::string t = absl::StrFormat("%u: ", info.id);
+  t += type != nullptr ? absl::StrFormat("%s  ", type)
+                       : absl::StrFormat("type %u  ", info.type);
+  if (!name.empty()) absl::StrAppendFormat(&t, "name %s  ", Printable(name));
+  absl::StrAppendFormat(&t, "tag %s%s\n", tag,
+                        info.gpl_compatible ? "  gpl" : "");
+  char when[32];
+  tm local;
+  strftime(when, sizeof(when), "%FT%T%z", localtime_r(&loaded, &local));
+  absl::StrAppendFormat(&t, "\tloaded_at %s  uid %u\n", when,
+                        info.created_by_uid);
+  absl::StrAppendFormat(&t, "\txlated %uB  not jited  memlock %lluB",
+                        info.xlated_prog_len,
+                        static_cast<unsigned long long>(memlock));
+  if (!ids.empty()) {
+    t += "  map_ids ";
+    for (size_t m = 0; m < ids.size(); ++m) {
+      absl::StrAppendFormat(&t, "%s%u", m == 0 ? "" : ",", ids[m]);
+    }
+  }
+  if (info.btf_id != 0) absl::StrAppendFormat(&t, "\n\tbtf_id %u", info.btf_id);
+  std::fprintf(g_out, "%s\n", t.c_str());
+}
+
+// `prog show OBJECT [PROG_NAME]` (bpftool's do_show): the object's
+// programs (or one), loaded here, as bpftool shows loaded programs. An
+// emulated program exists only in the process that loaded it, so bpfemu
+// takes the object as `prog run` does.
+int ProgShow(std::vector<std::string>& args, size_t i) {
+  if (i >= args.size() || args.size() - i > 2) {
+    Error("expected OBJECT [PROG_NAME]");
+    return 255;
+  }
+  const std::string obj_path = args[i];
+  std::vector<uint8_t> elf;
+  if (const int err = ReadWholeFile(obj_path, &elf); err != 0) {
+    Error(
+        absl::StrFormat("can't open object %s: %s", obj_path, strerror(-err)));
+    return 255;
+  }
+  auto obj = native::Object::OpenBytecodeMem(elf, "bpfemu_prog_show");
+  if (!obj.ok()) {
+    Error(absl::StrFormat("can't open object %s: %s", obj_path,
+                          std::string(obj.status().message())));
+    return 255;
+  }
+  if (const int err = (*obj)->Load(); err != 0) {
+    Error(
+        absl::StrFormat("can't load object %s: %s", obj_path, strerror(-err)));
+    return 255;
+  }
+  if (i + 1 < args.size()) {
+    const native::Program* prog = (*obj)->FindProgram(args[i + 1]);
+    if (prog == nullptr) {
+      Error(
+          absl::StrFormat("no program named %s in %s", args[i + 1], obj_path));
+      return 255;
+    }
+    ShowProg(*prog, true);
+    if (g_json) std::fprintf(g_out, "\n");
+    return 0;
+  }
+  if (g_json) std::fprintf(g_out, "[");
+  bool first = true;
+  for (const native::Program& prog : (*obj)->programs()) {
+    ShowProg(prog, first);
+    first = false;
+  }
+  if (g_json) std::fprintf(g_out, "]\n");
+  return 0;
+}
+
 int Usage(FILE* to = nullptr) {
   g_reported = true;
   std::fprintf(
@@ -1799,6 +1983,10 @@ int Dispatch(std::vector<std::string>& args) {
   }
   if (args.size() >= 2 && args[0] == "prog" && args[1] == "run") {
     return ProgRun(args, 2);
+  }
+  if (args.size() >= 2 && args[0] == "prog" &&
+      (args[1] == "show" || args[1] == "list")) {
+    return ProgShow(args, 2);
   }
   if (args.empty() || args[0] != "map") return Usage();
   if (args.size() == 1) return ListOrShow(args, 1);  // `bpftool map`

@@ -204,9 +204,40 @@ transcript() {
   done
 }
 
+# ---- prog show -----------------------------------------------------------
+# Each program as `prog show` prints it, plain and JSON: type, name, tag,
+# license, whether maps and BTF are named. Masked: ids, the load time and
+# creator (the test may run as any user), sizes (the kernel's xlated image is the verifier's rewrite, and it
+# JITs), memlock and the map and BTF ids.
+progs=(xdp_pass xdp_swap_mac xdp_ttl xdp_len xdp_count tc_mark tc_rewrite
+       tc_fields sock_trim sock_proto)
+show_transcript() {  # TOOL REF_PREFIX
+  for p in "${progs[@]}"; do
+    for j in "" "-j"; do
+      echo "\$ $j prog show $p"
+      # shellcheck disable=SC2086
+      "$1" $j prog show $2$p 2>&1 | sed -E 's/^[0-9]+: /ID: /;
+        s/loaded_at [^ ]+  uid [0-9]+/loaded_at T  uid U/; s/xlated [0-9]+B/xlated NB/;
+        s/(jited [0-9]+B|not jited)/JIT/; s/memlock [0-9]+B/memlock NB/;
+        s/map_ids [0-9,]+/map_ids IDS/; s/btf_id [0-9]+/btf_id ID/;
+        s/"id":[0-9]+/"id":ID/; s/"loaded_at":[0-9]+,"uid":[0-9]+/"loaded_at":T,"uid":U/;
+        s/"bytes_xlated":[0-9]+/"bytes_xlated":N/;
+        s/"jited":(true,"bytes_jited":[0-9]+|false)/"jited":JIT/;
+        s/"bytes_memlock":[0-9]+/"bytes_memlock":N/;
+        s/"map_ids":\[[0-9,]+\]/"map_ids":IDS/; s/"btf_id":[0-9]+/"btf_id":ID/'
+    done
+  done
+}
+
 if [[ -z "$prog_obj" ]]; then
   fail "prog_run.bpf.o not among the arguments"
 else
+  emu_show=$(show_transcript "$bpfemu" "$prog_obj ")
+  if ! diff -u "$dir/prog_show_expected.txt" <(echo "$emu_show"); then
+    fail "bpfemu prog show transcript differs from prog_show_expected.txt"
+  else
+    echo "PASS: bpfemu prog show transcript matches prog_show_expected.txt"
+  fi
   j_tool=$bpfemu
   emu_out=$(transcript "$prog_obj ")
   emu_out=${emu_out//$prog_obj/OBJ}
@@ -236,7 +267,13 @@ else
     else
       j_tool=bpftool
       k_out=$(transcript "pinned $pins/")
+      k_show=$(show_transcript bpftool "pinned $pins/")
       rm -rf "$pins"
+      if ! diff -u <(echo "$k_show") <(echo "$emu_show"); then
+        fail "bpftool prog show on the kernel differs from bpfemu prog show"
+      else
+        echo "PASS: bpftool prog show on the kernel equals bpfemu's (${#progs[@]} programs, plain and JSON)"
+      fi
       # The program reference is each tool's own.
       k_out=$(echo "$k_out" | sed "s|pinned $pins/||")
       e_out=$(echo "$emu_out" | sed "s|OBJ ||")
