@@ -313,6 +313,7 @@ int bpf_prog_load(enum bpf_prog_type prog_type, const char* prog_name,
   flags.prog_flags = BPFEMU_OPTS_GET(opts, prog_flags, 0u);
   flags.prog_ifindex = BPFEMU_OPTS_GET(opts, prog_ifindex, 0u);
   flags.has_fd_array = BPFEMU_OPTS_GET(opts, fd_array, nullptr) != nullptr;
+  flags.attach_btf_id = BPFEMU_OPTS_GET(opts, attach_btf_id, 0u);
   std::string verifier_log;  // the kernel's line for a refused kfunc call
   flags.log = &verifier_log;
   const int fd = bpfemu::native::ProgLoadBytecode(
@@ -638,6 +639,7 @@ int bpf_object__load(struct bpf_object* obj) {
     auto& ps = obj->settings.progs[p->index];
     ps.prog_flags = p->prog_flags;
     ps.ifindex = p->prog_ifindex;
+    ps.attach_btf_id = static_cast<uint32_t>(p->attach_btf_id);
     if (!p->has_custom || p->custom.prepare_load_fn == nullptr ||
         !ps.autoload) {
       continue;

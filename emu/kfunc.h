@@ -151,6 +151,18 @@ bool DynptrIsNull(const void* p);
 bool DynptrIsRdonly(const void* p);
 uint32_t DynptrSize(const void* p);
 int DynptrClone(const void* p, void* clone);
+// kernel/bpf/map_iter.c bpf_map_sum_elem_count: the struct bpf_map an
+// iterator's run on this thread shows (emu/bpf_iter.h sets it around the
+// run; nullptr clears it) and how to sum its element counters. The kfunc
+// takes only that pointer (KF_TRUSTED_ARGS: the verifier refuses any other,
+// NULL among them).
+struct BtfMapObject {
+  const void* addr;  // the struct bpf_map the program reads
+  int64_t (*sum_elem_count)(const void* arg);
+  const void* arg;
+};
+void SetCurrentBtfMap(const BtfMapObject* obj);
+
 // The Vm region tag of an initialized dynptr (loader/bytecode.cc kDynptr).
 inline constexpr uint8_t kDynptrRegionTag = 2;
 

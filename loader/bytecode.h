@@ -35,6 +35,9 @@ struct ProgLoadFlags {
   bool has_fd_array = false;  // attr.fd_array set (kfunc calls' off > 0)
   // Receives the verifier-log lines of a refusal (kfunc calls), or nullptr.
   std::string* log = nullptr;
+  // attr.attach_btf_id: a tracing program's kernel BTF target (an
+  // iterator's bpf_iter_<target>, emu/bpf_iter.h IterProgCheck).
+  uint32_t attach_btf_id = 0;
 };
 
 // Loads `insn_cnt` instructions as a program of `prog_type`: a new program

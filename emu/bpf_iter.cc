@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: bpf_iter.cc
+//
+// BPF iterators (bpf_iter.h): the links, the seq_file and the walk that
+// kernel/bpf/bpf_iter.c (bpf_iter_link_attach, bpf_iter_new_fd,
+// bpf_seq_read, bpf_iter_get_info, bpf_iter_run_prog) and
+// kernel/bpf/map_iter.c (the bpf_map target, bpf_map_sum_elem_count) do.
+
+#include "emu/bpf_iter.h"
+
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/btf.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "emu/errno.h"
+#include "emu/fd_table.h"
+#include "emu/hash_map.h"
+#include "emu/interp.h"
+#include "emu/kernel_btf.h"
+#include "emu/kfunc.h"
+#include "emu/object_table.h"
+#include "emu/prog.h"
+
+namespace bpfemu {
+
+namespace {
+
+// union bpf_iter_link_info (include/uapi/linux/bpf.h, 6.12): map, cgroup
+// and task members, 16 bytes.
+constexpr uint32_t kIterLinkInfoSize = 16;
+constexpr uint32_t kPageSize = 4096;
+
+// include/linux/bpf.h struct bpf_iter_meta: seq, session_id, seq_num.
+struct IterMeta {
+  IterSeq* seq;
+  uint64_t session_id;
+  uint64_t seq_num;
+};
+static_assert(sizeof(IterMeta) == 24);
+
+// The context of a bpf_map iterator program (map_iter.c struct
+// bpf_iter__bpf_map), padded to the interpreter's tracing context (the u64
+// argument array; interp.h Program::ctx_size()).
+struct IterMapCtx {
+  IterMeta* meta;
+  const void* map;
+  uint64_t unused[10];
+};
+
+enum class Target { kNone, kBpfMap };
+
+Target TargetOf(uint32_t attach_btf_id) {
+  const KernelBtf* btf = KernelBtf::Get();
+  if (btf == nullptr || attach_btf_id == 0 ||
+      btf->Kind(attach_btf_id) != BTF_KIND_FUNC) {
+    return Target::kNone;
+  }
+  // BPF_ITER_FUNC_PREFIX "bpf_iter_", then the target's name.
+  const std::string_view name = btf->Name(attach_btf_id);
+  if (name == "bpf_iter_bpf_map") return Target::kBpfMap;
+  return Target::kNone;
+}
+
+struct IterLink {
+  uint32_t id = 0;
+  std::shared_ptr<const Prog> prog;
+  Target target = Target::kNone;
+};
+
+ObjectTable<IterLink>& Links() {
+  static auto* table = new ObjectTable<IterLink>;
+  return *table;
+}
+
+// The layout of the kernel's struct bpf_map (the running kernel's BTF,
+// against which the program's CO-RE records were relocated): its size and
+// the offsets of the members the stand-in fills (-1: absent).
+struct MapLayout {
+  size_t size = 0;
+  int64_t map_type = -1, key_size = -1, value_size = -1, max_entries = -1,
+          map_extra = -1, map_flags = -1, id = -1, name = -1;
+};
+
+const MapLayout& BpfMapLayout() {
+  static const MapLayout layout = [] {
+    MapLayout l;
+    const KernelBtf* btf = KernelBtf::Get();
+    if (btf == nullptr) return l;
+    const int32_t id = btf->FindByNameKind("bpf_map", BTF_KIND_STRUCT);
+    if (id <= 0) return l;
+    const int64_t size = btf->Size(static_cast<uint32_t>(id));
+    if (size <= 0 || size > (1 << 16)) return l;
+    l.size = static_cast<size_t>(size);
+    const bool kflag = BTF_INFO_KFLAG(btf->Type(id)->info) != 0;
+    uint16_t n = 0;
+    const btf_member* m = btf->Members(static_cast<uint32_t>(id), &n);
+    struct Want {
+      std::string_view name;
+      int64_t* off;
+      size_t bytes;
+    } want[] = {{"map_type", &l.map_type, 4},
+                {"key_size", &l.key_size, 4},
+                {"value_size", &l.value_size, 4},
+                {"max_entries", &l.max_entries, 4},
+                {"map_extra", &l.map_extra, 8},
+                {"map_flags", &l.map_flags, 4},
+                {"id", &l.id, 4},
+                {"name", &l.name, 16}};
+    for (uint16_t i = 0; i < n; ++i) {
+      const uint32_t bits =
+          kflag ? BTF_MEMBER_BIT_OFFSET(m[i].offset) : m[i].offset;
+      if (bits % 8 != 0) continue;
+      for (Want& w : want) {
+        if (btf->Str(m[i].name_off) == w.name && bits / 8 + w.bytes <= l.size) {
+          *w.off = bits / 8;
+        }
+      }
+    }
+    return l;
+  }();
+  return layout;
+}
+
+// The read-only struct bpf_map a program sees for `map`.
+std::vector<uint64_t> MapStandIn(const Map& map) {
+  const MapLayout& l = BpfMapLayout();
+  std::vector<uint64_t> words((l.size + 7) / 8, 0);
+  auto* base = reinterpret_cast<uint8_t*>(words.data());
+  auto put = [base](int64_t off, const void* v, size_t n) {
+    if (off >= 0) std::memcpy(base + off, v, n);
+  };
+  const uint32_t type = map.type(), key = map.key_size(),
+                 value = map.value_size(), max = map.max_entries(),
+                 flags = map.map_flags(), id = map.id();
+  const uint64_t extra = map.header().map_extra;
+  put(l.map_type, &type, 4);
+  put(l.key_size, &key, 4);
+  put(l.value_size, &value, 4);
+  put(l.max_entries, &max, 4);
+  put(l.map_extra, &extra, 8);
+  put(l.map_flags, &flags, 4);
+  put(l.id, &id, 4);
+  put(l.name, map.header().name, BPF_OBJ_NAME_LEN);
+  return words;
+}
+
+// map_iter.c bpf_map_sum_elem_count: the per-CPU counters hash tables keep
+// (kernel/bpf/hashtab.c inc_elem_count / dec_elem_count) sum to their live
+// elements; other map types have no counters (0).
+int64_t SumElemCount(const void* arg) {
+  const auto* hash = dynamic_cast<const HashMap*>(static_cast<const Map*>(arg));
+  return hash != nullptr ? int64_t{hash->count()} : 0;
+}
+
+thread_local IterSeq* current_seq = nullptr;
+std::atomic<uint64_t> session_ids{0};
+
+// One open iterator (bpf_iter_priv_data) and its walk.
+class IterSession {
+ public:
+  explicit IterSession(const IterLink& link)
+      : link_(link), session_id_(session_ids.fetch_add(1) + 1) {}
+
+  // bpf_seq_read() until the end: every object, then the stop call.
+  std::string Run() {
+    uint32_t next = 0;
+    bool first = true;
+    for (;;) {
+      // bpf_map_get_curr_or_next(): the live map with the smallest id at or
+      // above `next`.
+      const uint32_t id = FdTable::Get().NextId(next == 0 ? 0 : next - 1);
+      if (id == 0) break;
+      int fd;
+      FdEntry e;
+      next = id + 1;
+      if (!FdTable::Get().FindById(id, &fd, &e)) continue;
+      // A valid next object: bpf_iter_inc_seq_num().
+      if (!first) ++seq_num_;
+      first = false;
+      if (!Show(e.map.get())) return Finish();
+    }
+    Show(nullptr);  // bpf_map_seq_stop() with no object
+    return Finish();
+  }
+
+ private:
+  // __bpf_map_seq_show() within bpf_seq_read(): a show that overflows the
+  // buffer after earlier output is repeated in a fresh buffer (the next
+  // read starts at the same object); one that overflows an empty buffer
+  // (E2BIG) or fails (the program returned non-zero: EAGAIN) ends the
+  // output. False when the walk ends.
+  bool Show(const Map* map) {
+    for (;;) {
+      const size_t offs = seq_.count();
+      const int err = RunProg(map);
+      if (err == 0 && !seq_.overflowed()) return true;
+      seq_.Truncate(offs);
+      if (err != 0 || offs == 0) return false;
+      out_ += seq_.Take();
+    }
+  }
+
+  int RunProg(const Map* map) {
+    IterMeta meta = {&seq_, session_id_, seq_num_};
+    std::vector<uint64_t> stand_in;
+    if (map != nullptr) stand_in = MapStandIn(*map);
+    IterMapCtx ctx = {};
+    ctx.meta = &meta;
+    ctx.map = map != nullptr ? stand_in.data() : nullptr;
+    const interp::ObjectRange objects[] = {
+        {reinterpret_cast<uint64_t>(&meta),
+         reinterpret_cast<uint64_t>(&meta) + sizeof(meta)},
+        {reinterpret_cast<uint64_t>(stand_in.data()),
+         reinterpret_cast<uint64_t>(stand_in.data()) + stand_in.size() * 8}};
+    const BtfMapObject obj = {ctx.map, &SumElemCount, map};
+    interp::SetRunObjects(objects, map != nullptr ? 2 : 1);
+    SetCurrentBtfMap(map != nullptr ? &obj : nullptr);
+    IterSeq* const outer = current_seq;
+    current_seq = &seq_;
+    const uint32_t ret = ProgRun(*link_.prog, &ctx);
+    current_seq = outer;
+    SetCurrentBtfMap(nullptr);
+    interp::SetRunObjects(nullptr, 0);
+    // bpf_iter_run_prog(): 0 continues, anything else is -EAGAIN; a run
+    // the interpreter stopped is a program the verifier would refuse.
+    return ret == 0 && !ProgFaulted() ? 0 : -EAGAIN;
+  }
+
+  std::string Finish() {
+    out_ += seq_.Take();
+    return std::move(out_);
+  }
+
+  const IterLink& link_;
+  const uint64_t session_id_;
+  uint64_t seq_num_ = 0;
+  IterSeq seq_;
+  std::string out_;
+};
+
+}  // namespace
+
+bool IterSeq::Write(const void* data, size_t n) {
+  if (!overflow_ && text_.size() + n < kSize) {
+    text_.append(static_cast<const char*>(data), n);
+    return true;
+  }
+  overflow_ = true;
+  return false;
+}
+
+void IterSeq::Truncate(size_t count) {
+  if (count < text_.size()) text_.resize(count);
+  overflow_ = false;
+}
+
+std::string IterSeq::Take() {
+  std::string t = std::move(text_);
+  text_.clear();
+  overflow_ = false;
+  return t;
+}
+
+IterSeq* CurrentIterSeq() { return current_seq; }
+
+int IterProgCheck(uint32_t attach_btf_id) {
+  return TargetOf(attach_btf_id) == Target::kNone ? -EINVAL : 0;
+}
+
+int IterLinkCreate(int prog_fd, uint32_t attach_type, uint32_t target_fd,
+                   uint32_t flags, const void* iter_info,
+                   uint32_t iter_info_len) {
+  std::shared_ptr<const Prog> prog;
+  if (int err = ProgFromFd(prog_fd, &prog); err != 0) return err;
+  // link_create(): a tracing program links with its own attach type.
+  if (prog->type != BPF_PROG_TYPE_TRACING ||
+      prog->expected_attach_type != attach_type ||
+      attach_type != BPF_TRACE_ITER) {
+    return -EINVAL;
+  }
+  // bpf_iter_link_attach().
+  if (target_fd != 0 || flags != 0) return -EINVAL;
+  if ((iter_info == nullptr) != (iter_info_len == 0)) return -EINVAL;
+  if (iter_info != nullptr) {
+    // bpf_check_uarg_tail_zero().
+    if (iter_info_len > kPageSize) return -E2BIG;
+    const auto* b = static_cast<const uint8_t*>(iter_info);
+    for (uint32_t i = kIterLinkInfoSize; i < iter_info_len; ++i) {
+      if (b[i] != 0) return -E2BIG;
+    }
+  }
+  const Target target = TargetOf(prog->attach_btf_id);
+  if (target == Target::kNone) return -ENOENT;
+  auto link = std::make_shared<IterLink>();
+  link->prog = std::move(prog);
+  link->target = target;
+  static std::atomic<uint32_t> link_ids{0};
+  link->id = link_ids.fetch_add(1) + 1;
+  const int fd = memfd_create("bpfemu-link", MFD_CLOEXEC);
+  if (fd < 0) return -errno;
+  Links().Add(fd, std::move(link));
+  return fd;
+}
+
+bool IsIterLinkFd(int fd) { return Links().ByFd(fd) != nullptr; }
+
+bool ForgetIterLinkFd(int fd) { return Links().EraseFd(fd); }
+
+int IterCreate(int link_fd, uint32_t flags) {
+  if (flags != 0) return -EINVAL;
+  std::shared_ptr<const IterLink> link = Links().ByFd(link_fd);
+  if (link == nullptr) return WrongFdErrno(link_fd);
+  const std::string text = IterSession(*link).Run();
+  const int fd = memfd_create("bpf_iter", MFD_CLOEXEC);
+  if (fd < 0) return -errno;
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      close(fd);
+      return -err;
+    }
+    done += static_cast<size_t>(n);
+  }
+  // The kernel's file is O_RDONLY: reopen the memfd read-only.
+  const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  const int ro = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  close(fd);
+  return ro < 0 ? -errno : ro;
+}
+
+}  // namespace bpfemu

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+// Example: a BPF iterator over every map (SEC("iter/bpf_map"); issues 22
+// and 24: kernel/bpf/map_iter.c). For each map whose id the test wrote
+// into `args.ids`, it prints the map's slot there, name, type, sizes,
+// flags and bpf_map_sum_elem_count() with bpf_seq_printf; after the last map
+// (the call with a NULL map) it prints how many it matched with
+// bpf_seq_printf and ends with bpf_seq_write. Maps of other programs and
+// processes are skipped, so the text is the same on any machine.
+// Loaded by real libbpf on the kernel and by bpfemu's loader as bytecode
+// (native_build = False: the struct reads are CO-RE relocated), read
+// through bpf_iter_create's fd and compared (map_iter_compare_test.cc,
+// map_iter_test.cc).
+#include <linux/bpf.h>
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#define PAI __attribute__((preserve_access_index))
+
+// The kernel's types, the members read (relocated against its BTF).
+struct seq_file;
+struct bpf_iter_meta {
+  struct seq_file *seq;
+  __u64 session_id;
+  __u64 seq_num;
+} PAI;
+struct bpf_map {
+  enum bpf_map_type map_type;
+  __u32 key_size;
+  __u32 value_size;
+  __u32 max_entries;
+  __u32 map_flags;
+  __u32 id;
+  char name[16];
+} PAI;
+struct bpf_iter__bpf_map {
+  struct bpf_iter_meta *meta;
+  struct bpf_map *map;
+} PAI;
+
+extern __s64 bpf_map_sum_elem_count(const struct bpf_map *map) __ksym;
+
+#define NR_IDS 6
+// The map ids the test sets (first in .bss), and the maps printed.
+struct {
+  __u32 ids[NR_IDS];
+  __u32 matched;
+} args;
+
+SEC("iter/bpf_map")
+int dump_maps(struct bpf_iter__bpf_map *ctx) {
+  struct seq_file *seq = ctx->meta->seq;
+  struct bpf_map *map = ctx->map;
+  static const char done[] = "done\n";
+
+  if (map == NULL) {
+    BPF_SEQ_PRINTF(seq, "matched %u maps\n", args.matched);
+    bpf_seq_write(seq, done, sizeof(done) - 1);
+    return 0;
+  }
+  for (int i = 0; i < NR_IDS; i++) {
+    if (args.ids[i] == 0 || map->id != args.ids[i]) continue;
+    args.matched++;
+    BPF_SEQ_PRINTF(seq, "map[%d] %s type=%u key=%u value=%u max=%u", i,
+                   map->name, map->map_type, map->key_size, map->value_size,
+                   map->max_entries);
+    BPF_SEQ_PRINTF(seq, " flags=%x elems=%lld\n", map->map_flags,
+                   bpf_map_sum_elem_count(map));
+    break;
+  }
+  return 0;
+}
+
+char _license[] SEC("license") = "GPL";

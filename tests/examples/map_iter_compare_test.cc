@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/examples/map_iter.bpf.c on the kernel (libbpf: bpf_map_create,
+// bpf_object__load, bpf_link_create with BPF_TRACE_ITER, bpf_iter_create,
+// read()) and on bpfemu as bytecode: the same text from the iterator and
+// the same refusals (map_iter_cases.h). The kernel's answers must also be
+// testdata/map_iter.expected (what map_iter_test checks bpfemu against
+// without root); to re-record it, run with BPFEMU_RECORD=<path>.
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "testing/kernel_test.h"
+#include "tests/examples/map_iter_cases.h"
+#include "tests/examples/map_iter_emu.h"
+
+namespace bpfemu::examples {
+namespace {
+
+int Ret(int r) { return r < 0 ? -errno : r; }
+
+MapIterApi KernelApi() {
+  MapIterApi api;
+  api.map_create = [](const MapIterMap& m) {
+    LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = m.map_flags);
+    return Ret(bpf_map_create(static_cast<bpf_map_type>(m.type), m.name,
+                              m.key_size, m.value_size, m.max_entries, &o));
+  };
+  api.update = [](int fd, const void* k, const void* v) {
+    return Ret(bpf_map_update_elem(fd, k, v, BPF_ANY));
+  };
+  api.remove = [](int fd, const void* k) {
+    return Ret(bpf_map_delete_elem(fd, k));
+  };
+  api.map_id = [](int fd) {
+    bpf_map_info info = {};
+    uint32_t len = sizeof(info);
+    return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0u;
+  };
+  api.load = [](const uint32_t* ids) {
+    bpf_object* obj =
+        bpf_object__open_file("tests/examples/map_iter.bpf.o", nullptr);
+    if (obj == nullptr) return -errno;
+    bpf_map* bss = bpf_object__find_map_by_name(obj, ".bss");
+    size_t size = 0;
+    void* v = bss != nullptr ? const_cast<void*>(static_cast<const void*>(
+                                   bpf_map__initial_value(bss, &size)))
+                             : nullptr;
+    int ret = -EINVAL;
+    if (v != nullptr && size >= kMapIterIds * sizeof(uint32_t)) {
+      std::memcpy(v, ids, kMapIterIds * sizeof(uint32_t));
+      ret = bpf_object__load(obj);
+      if (ret == 0) {
+        bpf_program* p = bpf_object__find_program_by_name(obj, "dump_maps");
+        ret = p == nullptr ? -ENOENT
+                           : Ret(fcntl(bpf_program__fd(p), F_DUPFD_CLOEXEC, 3));
+      }
+    }
+    bpf_object__close(obj);
+    return ret;
+  };
+  // bpf(BPF_LINK_CREATE) itself: libbpf 1.1's bpf_link_create retries a
+  // refused fentry link with BPF_RAW_TRACEPOINT_OPEN.
+  api.link_create = [](int prog, uint32_t type, uint32_t target, uint32_t flags,
+                       const void* info, uint32_t len) {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof(a));
+    a.link_create.prog_fd = static_cast<uint32_t>(prog);
+    a.link_create.target_fd = target;
+    a.link_create.attach_type = type;
+    a.link_create.flags = flags;
+    a.link_create.iter_info = reinterpret_cast<uintptr_t>(info);
+    a.link_create.iter_info_len = len;
+    return Ret(
+        static_cast<int>(syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a))));
+  };
+  api.iter_create = [](int link) { return Ret(bpf_iter_create(link)); };
+  api.close_fd = [](int fd) { close(fd); };
+  return api;
+}
+
+class MapIterCompareTest : public KernelTest<::testing::Test> {};
+
+TEST_F(MapIterCompareTest, SameTextAndErrnosAsTheKernel) {
+  const std::vector<std::string> k = RunMapIter(KernelApi());
+  const std::vector<std::string> e = RunMapIter(MapIterEmuApi());
+  EXPECT_EQ(e, k);
+  if (const char* path = std::getenv("BPFEMU_RECORD")) {
+    std::ofstream out(path);
+    for (const std::string& l : k) out << l << "\n";
+  }
+  std::ifstream in("tests/examples/testdata/map_iter.expected");
+  std::vector<std::string> want;
+  for (std::string l; std::getline(in, l);) want.push_back(l);
+  EXPECT_EQ(want, k) << "testdata/map_iter.expected is out of date";
+}
+
+}  // namespace
+}  // namespace bpfemu::examples

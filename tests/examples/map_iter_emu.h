@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+// map_iter_cases.h's bpf() on bpfemu: emu/syscall.h for the maps,
+// loader/object.h for map_iter.bpf.o as bytecode, emu/bpf_iter.h for the
+// link and the iterator.
+
+#ifndef BPFEMU_TESTS_EXAMPLES_MAP_ITER_EMU_H_
+#define BPFEMU_TESTS_EXAMPLES_MAP_ITER_EMU_H_
+
+#include <linux/bpf.h>
+
+#include <cstring>
+
+#include "emu/bpf_iter.h"
+#include "emu/prog.h"
+#include "emu/syscall.h"
+#include "loader/object.h"
+#include "tests/examples/map_iter_cases.h"
+
+namespace bpfemu::examples {
+
+inline MapIterApi MapIterEmuApi() {
+  MapIterApi api;
+  api.map_create = [](const MapIterMap& m) {
+    MapAttr a;
+    a.map_type = m.type;
+    a.key_size = m.key_size;
+    a.value_size = m.value_size;
+    a.max_entries = m.max_entries;
+    a.map_flags = m.map_flags;
+    std::strncpy(a.map_name, m.name, sizeof(a.map_name) - 1);
+    return MapCreate(a);
+  };
+  api.update = [](int fd, const void* k, const void* v) {
+    return MapUpdateElem(fd, k, v, BPF_ANY);
+  };
+  api.remove = [](int fd, const void* k) { return MapDeleteElem(fd, k); };
+  api.map_id = [](int fd) {
+    bpf_map_info info = {};
+    uint32_t len = sizeof(info);
+    return MapGetInfoByFd(fd, &info, &len) == 0 ? info.id : 0u;
+  };
+  api.load = [](const uint32_t* ids) {
+    auto obj = native::Object::OpenBytecode("tests/examples/map_iter.bpf.o");
+    if (!obj.ok()) return -ENOENT;
+    size_t size = 0;
+    uint8_t* bss = (*obj)->InitialValue(".bss", &size);
+    if (bss == nullptr || size < kMapIterIds * sizeof(uint32_t)) return -EINVAL;
+    std::memcpy(bss, ids, kMapIterIds * sizeof(uint32_t));
+    if (int err = (*obj)->Load(); err != 0) return err;
+    const native::Program* p = (*obj)->FindProgram("dump_maps");
+    // A copy outlives the object (the program keeps its maps).
+    return p == nullptr ? -ENOENT : DupProgFd(p->fd(), 3);
+  };
+  api.link_create = [](int prog, uint32_t type, uint32_t target, uint32_t flags,
+                       const void* info, uint32_t len) {
+    return IterLinkCreate(prog, type, target, flags, info, len);
+  };
+  api.iter_create = [](int link) { return IterCreate(link, 0); };
+  api.close_fd = [](int fd) { (void)CloseFd(fd); };
+  return api;
+}
+
+}  // namespace bpfemu::examples
+
+#endif  // BPFEMU_TESTS_EXAMPLES_MAP_ITER_EMU_H_
