@@ -193,20 +193,17 @@ class IterSession {
   }
 
  private:
-  // __bpf_map_seq_show() within bpf_seq_read(): a show that overflows the
-  // buffer after earlier output is repeated in a fresh buffer (the next
-  // read starts at the same object); one that overflows an empty buffer
-  // (E2BIG) or fails (the program returned non-zero: EAGAIN) ends the
-  // output. False when the walk ends.
+  // __bpf_map_seq_show() within bpf_seq_read(), as a reader whose read()
+  // size is no larger than one object's text sees it: each object's text
+  // starts a fresh buffer (the text before it went to the reader). A show
+  // that overflows the buffer (E2BIG) or fails (the program returned
+  // non-zero: EAGAIN) ends the output. False when the walk ends.
   bool Show(const Map* map) {
-    for (;;) {
-      const size_t offs = seq_.count();
-      const int err = RunProg(map);
-      if (err == 0 && !seq_.overflowed()) return true;
-      seq_.Truncate(offs);
-      if (err != 0 || offs == 0) return false;
-      out_ += seq_.Take();
-    }
+    out_ += seq_.Take();
+    const int err = RunProg(map);
+    if (err == 0 && !seq_.overflowed()) return true;
+    (void)seq_.Take();  // not read: the read() fails there
+    return false;
   }
 
   int RunProg(const Map* map) {
@@ -256,11 +253,6 @@ bool IterSeq::Write(const void* data, size_t n) {
   }
   overflow_ = true;
   return false;
-}
-
-void IterSeq::Truncate(size_t count) {
-  if (count < text_.size()) text_.resize(count);
-  overflow_ = false;
 }
 
 std::string IterSeq::Take() {

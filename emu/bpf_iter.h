@@ -16,11 +16,13 @@
 //
 // Where bpfemu differs (docs/semantics.md, "BPF iterators"): the output is
 // made whole at BPF_ITER_CREATE into a memfd (a read after a later map
-// change shows the state at create time); an error the kernel's read()
-// would return (E2BIG for one object's output above the 32 KiB buffer,
-// EAGAIN for a program returning non-zero) ends the text there instead;
-// the maps walked are those this process has an fd of (the kernel walks
-// every map of the system); iterator links have no ids.
+// change shows the state at create time), as a reader whose read() size is
+// below one object's text sees it (each object starts a fresh buffer, so
+// a buffer overflows only under one object's text); an error the kernel's
+// read() would return (E2BIG for one object's text above the 32 KiB
+// buffer, EAGAIN for a program returning non-zero) ends the text there
+// instead; the maps walked are those this process has an fd of (the
+// kernel walks every map of the system); iterator links have no ids.
 
 #ifndef BPFEMU_EMU_BPF_ITER_H_
 #define BPFEMU_EMU_BPF_ITER_H_
@@ -42,8 +44,6 @@ class IterSeq {
   // The bytes a formatted write may fill (bstr_printf's size).
   size_t room() const { return overflowed() ? 0 : kSize - text_.size(); }
   bool overflowed() const { return overflow_; }
-  // seq->count back to `count` (a show that failed or overflowed).
-  void Truncate(size_t count);
   size_t count() const { return text_.size(); }
   // Takes the buffer's bytes (bpf_seq_read's copy to the user), leaving it
   // empty.

@@ -41,10 +41,13 @@ struct bpf_iter__bpf_map {
 extern __s64 bpf_map_sum_elem_count(const struct bpf_map *map) __ksym;
 
 #define NR_IDS 6
-// The map ids the test sets (first in .bss), and the maps printed.
+// What the test sets (the only global: .bss offset 0, struct MapIterArgs
+// in map_iter_cases.h) and what the programs count.
 struct {
   __u32 ids[NR_IDS];
-  __u32 matched;
+  __u32 matched;         // maps dump_maps printed
+  __u32 chunks[NR_IDS];  // write_chunks: 256-byte chunks per map
+  __s64 first_err;       // write_chunks: the first refused write
 } args;
 
 SEC("iter/bpf_map")
@@ -66,6 +69,34 @@ int dump_maps(struct bpf_iter__bpf_map *ctx) {
                    map->max_entries);
     BPF_SEQ_PRINTF(seq, " flags=%x elems=%lld\n", map->map_flags,
                    bpf_map_sum_elem_count(map));
+    break;
+  }
+  return 0;
+}
+
+// The second program: each matched map writes `chunks` 256-byte chunks
+// of its slot's letter with bpf_seq_write, through the iterator's 32 KiB
+// buffer (a map that overflows a buffer holding earlier maps' text is
+// shown again in a fresh one; one that overflows an empty buffer ends the
+// output); the first refused write's return is kept in `first_err`.
+SEC("iter/bpf_map")
+int write_chunks(struct bpf_iter__bpf_map *ctx) {
+  struct seq_file *seq = ctx->meta->seq;
+  struct bpf_map *map = ctx->map;
+  char chunk[256];
+
+  if (map == NULL) {
+    BPF_SEQ_PRINTF(seq, "end\n");
+    return 0;
+  }
+  for (int i = 0; i < NR_IDS; i++) {
+    if (args.ids[i] == 0 || map->id != args.ids[i]) continue;
+    __builtin_memset(chunk, 'a' + i, sizeof(chunk));
+    for (int j = 0; j < 160; j++) {
+      if (j >= args.chunks[i]) break;
+      long r = bpf_seq_write(seq, chunk, sizeof(chunk));
+      if (r != 0 && args.first_err == 0) args.first_err = r;
+    }
     break;
   }
   return 0;

@@ -41,14 +41,25 @@ inline constexpr MapIterMap kMapIterMaps[] = {
 inline constexpr int kMapIterIds = 6;  // map_iter.bpf.c NR_IDS
 static_assert(sizeof(kMapIterMaps) / sizeof(kMapIterMaps[0]) == kMapIterIds);
 
+// map_iter.bpf.c's `args` (its .bss).
+struct MapIterArgs {
+  uint32_t ids[kMapIterIds];
+  uint32_t matched;
+  uint32_t chunks[kMapIterIds];
+  int64_t first_err;
+};
+
 // One side's bpf(): each returns the kernel's value (an fd, 0) or -errno.
 struct MapIterApi {
   std::function<int(const MapIterMap&)> map_create;
   std::function<int(int fd, const void* key, const void* value)> update;
   std::function<int(int fd, const void* key)> remove;
   std::function<uint32_t(int fd)> map_id;
-  // Opens and loads map_iter.bpf.o with `ids` in its .bss: the program fd.
-  std::function<int(const uint32_t* ids)> load;
+  // Opens and loads map_iter.bpf.o with `args` as its .bss: the fd of
+  // program `prog`, and in *bss_fd the .bss map's.
+  std::function<int(const MapIterArgs& args, const char* prog, int* bss_fd)>
+      load;
+  std::function<int(int fd, const void* key, void* value)> lookup;
   std::function<int(int prog_fd, uint32_t attach_type, uint32_t target_fd,
                     uint32_t flags, const void* info, uint32_t info_len)>
       link_create;
@@ -68,8 +79,23 @@ inline std::string ReadAll(int fd) {
   return text;
 }
 
-// The answers, one per line: the iterator's text (read twice), then
-// "<case> <ret>" for each refused command.
+// "<char>x<count>" for each run of one byte in `text`.
+inline std::string RunLengths(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    size_t j = i;
+    while (j < text.size() && text[j] == text[i]) ++j;
+    const char c = text[i] == '\n' ? '|' : text[i];
+    out +=
+        std::string(out.empty() ? "" : " ") + c + "x" + std::to_string(j - i);
+    i = j;
+  }
+  return out;
+}
+
+// The answers, one per line: dump_maps' text (read twice), write_chunks'
+// text as run lengths with its first refused write, then "<case> <ret>"
+// for each refused command.
 inline std::vector<std::string> RunMapIter(const MapIterApi& api) {
   std::vector<std::string> out;
   std::vector<int> fds;
@@ -96,12 +122,16 @@ inline std::vector<std::string> RunMapIter(const MapIterApi& api) {
     }
     ids[i] = api.map_id(fd);
   }
-  const int prog = api.load(ids);
+  MapIterArgs args = {};
+  std::memcpy(args.ids, ids, sizeof(ids));
+  int bss = -1;
+  const int prog = api.load(args, "dump_maps", &bss);
   if (prog < 0) {
     out.push_back("load " + std::to_string(prog));
     for (int fd : fds) api.close_fd(fd);
     return out;
   }
+  if (bss >= 0) api.close_fd(bss);
   const int link = api.link_create(prog, BPF_TRACE_ITER, 0, 0, nullptr, 0);
   if (link < 0) out.push_back("link_create " + std::to_string(link));
   for (int round = 0; round < 2 && link >= 0; ++round) {
@@ -113,6 +143,31 @@ inline std::vector<std::string> RunMapIter(const MapIterApi& api) {
     std::istringstream text(ReadAll(it));
     for (std::string l; std::getline(text, l);) out.push_back(l);
     api.close_fd(it);
+  }
+  // write_chunks through the 32 KiB buffer: every map's text once, in
+  // order, across buffers; then one map's text above a whole buffer.
+  const uint32_t kChunks[][kMapIterIds] = {{40, 40, 40, 40, 40, 40},
+                                           {20, 20, 130, 20, 20, 20}};
+  for (const auto& chunks : kChunks) {
+    std::memcpy(args.chunks, chunks, sizeof(args.chunks));
+    const int p = api.load(args, "write_chunks", &bss);
+    const int l =
+        p < 0 ? p : api.link_create(p, BPF_TRACE_ITER, 0, 0, nullptr, 0);
+    const int it = l < 0 ? l : api.iter_create(l);
+    if (it < 0) {
+      out.push_back("write_chunks " + std::to_string(it));
+    } else {
+      out.push_back("write_chunks " + RunLengths(ReadAll(it)));
+      MapIterArgs after = {};
+      const uint32_t zero = 0;
+      if (api.lookup(bss, &zero, &after) == 0) {
+        out.push_back("first_err " + std::to_string(after.first_err));
+      }
+      api.close_fd(it);
+    }
+    for (int fd : {l, p, bss}) {
+      if (fd >= 0) api.close_fd(fd);
+    }
   }
   // The refusals (kernel/bpf/syscall.c link_create, bpf_iter.c
   // bpf_iter_link_attach, bpf_iter_create).

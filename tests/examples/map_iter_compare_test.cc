@@ -47,27 +47,27 @@ MapIterApi KernelApi() {
     uint32_t len = sizeof(info);
     return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0u;
   };
-  api.load = [](const uint32_t* ids) {
+  api.load = [](const MapIterArgs& args, const char* prog, int* bss_fd) {
+    *bss_fd = -1;
     bpf_object* obj =
         bpf_object__open_file("tests/examples/map_iter.bpf.o", nullptr);
     if (obj == nullptr) return -errno;
     bpf_map* bss = bpf_object__find_map_by_name(obj, ".bss");
-    size_t size = 0;
-    void* v = bss != nullptr ? const_cast<void*>(static_cast<const void*>(
-                                   bpf_map__initial_value(bss, &size)))
-                             : nullptr;
-    int ret = -EINVAL;
-    if (v != nullptr && size >= kMapIterIds * sizeof(uint32_t)) {
-      std::memcpy(v, ids, kMapIterIds * sizeof(uint32_t));
-      ret = bpf_object__load(obj);
-      if (ret == 0) {
-        bpf_program* p = bpf_object__find_program_by_name(obj, "dump_maps");
-        ret = p == nullptr ? -ENOENT
-                           : Ret(fcntl(bpf_program__fd(p), F_DUPFD_CLOEXEC, 3));
-      }
+    int ret = bss != nullptr
+                  ? bpf_map__set_initial_value(bss, &args, sizeof(args))
+                  : -ENOENT;
+    if (ret == 0) ret = bpf_object__load(obj);
+    if (ret == 0) {
+      bpf_program* p = bpf_object__find_program_by_name(obj, prog);
+      *bss_fd = Ret(fcntl(bpf_map__fd(bss), F_DUPFD_CLOEXEC, 3));
+      ret = p == nullptr ? -ENOENT
+                         : Ret(fcntl(bpf_program__fd(p), F_DUPFD_CLOEXEC, 3));
     }
     bpf_object__close(obj);
     return ret;
+  };
+  api.lookup = [](int fd, const void* k, void* v) {
+    return Ret(bpf_map_lookup_elem(fd, k, v));
   };
   // bpf(BPF_LINK_CREATE) itself: libbpf 1.1's bpf_link_create retries a
   // refused fentry link with BPF_RAW_TRACEPOINT_OPEN.

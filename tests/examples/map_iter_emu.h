@@ -39,17 +39,23 @@ inline MapIterApi MapIterEmuApi() {
     uint32_t len = sizeof(info);
     return MapGetInfoByFd(fd, &info, &len) == 0 ? info.id : 0u;
   };
-  api.load = [](const uint32_t* ids) {
+  api.load = [](const MapIterArgs& args, const char* prog, int* bss_fd) {
+    *bss_fd = -1;
     auto obj = native::Object::OpenBytecode("tests/examples/map_iter.bpf.o");
     if (!obj.ok()) return -ENOENT;
     size_t size = 0;
     uint8_t* bss = (*obj)->InitialValue(".bss", &size);
-    if (bss == nullptr || size < kMapIterIds * sizeof(uint32_t)) return -EINVAL;
-    std::memcpy(bss, ids, kMapIterIds * sizeof(uint32_t));
+    if (bss == nullptr || size < sizeof(args)) return -EINVAL;
+    std::memcpy(bss, &args, sizeof(args));
     if (int err = (*obj)->Load(); err != 0) return err;
-    const native::Program* p = (*obj)->FindProgram("dump_maps");
-    // A copy outlives the object (the program keeps its maps).
-    return p == nullptr ? -ENOENT : DupProgFd(p->fd(), 3);
+    const native::Program* p = (*obj)->FindProgram(prog);
+    if (p == nullptr) return -ENOENT;
+    // Copies outlive the object (the program keeps its maps).
+    *bss_fd = DupMapFd((*obj)->MapFd(".bss"), 3);
+    return DupProgFd(p->fd(), 3);
+  };
+  api.lookup = [](int fd, const void* k, void* v) {
+    return MapLookupElem(fd, k, v);
   };
   api.link_create = [](int prog, uint32_t type, uint32_t target, uint32_t flags,
                        const void* info, uint32_t len) {
