@@ -65,6 +65,12 @@ struct MapIterApi {
       link_create;
   std::function<int(int link_fd)> iter_create;
   std::function<void(int fd)> close_fd;
+  // BPF_PROG_LOAD of a GPL program: an fd or -errno.
+  std::function<int(uint32_t prog_type, uint32_t expected_attach_type,
+                    uint32_t attach_btf_id, const std::vector<bpf_insn>& insns)>
+      prog_load;
+  // The kernel BTF id of FUNC `name` (0: none).
+  std::function<uint32_t(const char* name)> func_id;
 };
 
 // Everything a read of `fd` yields.
@@ -196,6 +202,44 @@ inline std::vector<std::string> RunMapIter(const MapIterApi& api) {
   note("iter_create_map_fd", api.iter_create(fds.empty() ? -1 : fds[0]));
   note("iter_create_prog_fd", api.iter_create(prog));
   note("iter_create_closed_fd", api.iter_create(1 << 20));
+  // Loads (kernel/bpf/verifier.c check_attach_btf_id,
+  // bpf_iter_prog_supported; tracing_prog_func_proto offers the seq
+  // helpers to iterators only).
+  const std::vector<bpf_insn> ret0 = {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+                                      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+  const std::vector<bpf_insn> seq_write = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0},
+      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_seq_write},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+  // bpf_seq_write(ctx->meta->seq, &zero_u64_on_stack, 8).
+  const std::vector<bpf_insn> seq_write_ctx = {
+      {BPF_LDX | BPF_MEM | BPF_DW, 2, 1, 0, 0},
+      {BPF_LDX | BPF_MEM | BPF_DW, 1, 2, 0, 0},
+      {BPF_ST | BPF_MEM | BPF_DW, 10, 0, -8, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0},
+      {BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 8},
+      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_seq_write},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+  auto load = [&](const char* what, uint32_t type, uint32_t eat, uint32_t btf,
+                  const std::vector<bpf_insn>& insns) {
+    const int fd = api.prog_load(type, eat, btf, insns);
+    note(what, fd >= 0 ? 0 : fd);
+    if (fd >= 0) api.close_fd(fd);
+  };
+  const uint32_t map_iter = api.func_id("bpf_iter_bpf_map");
+  const uint32_t tracing = BPF_PROG_TYPE_TRACING;
+  load("load_iter", tracing, BPF_TRACE_ITER, map_iter, ret0);
+  load("load_iter_seq_write", tracing, BPF_TRACE_ITER, map_iter, seq_write_ctx);
+  load("load_iter_no_btf_id", tracing, BPF_TRACE_ITER, 0, ret0);
+  load("load_iter_not_a_target", tracing, BPF_TRACE_ITER,
+       api.func_id("bpf_iter_num_new"), ret0);
+  load("load_kprobe", BPF_PROG_TYPE_KPROBE, 0, 0, ret0);
+  load("load_kprobe_seq_write", BPF_PROG_TYPE_KPROBE, 0, 0, seq_write);
   if (link >= 0) api.close_fd(link);
   api.close_fd(prog);
   for (int fd : fds) api.close_fd(fd);

@@ -86,6 +86,15 @@ MapIterApi KernelApi() {
   };
   api.iter_create = [](int link) { return Ret(bpf_iter_create(link)); };
   api.close_fd = [](int fd) { close(fd); };
+  api.prog_load = [](uint32_t type, uint32_t eat, uint32_t btf,
+                     const std::vector<bpf_insn>& insns) {
+    LIBBPF_OPTS(bpf_prog_load_opts, o,
+                .expected_attach_type = static_cast<bpf_attach_type>(eat),
+                .attach_btf_id = btf);
+    return Ret(bpf_prog_load(static_cast<bpf_prog_type>(type), "t", "GPL",
+                             insns.data(), insns.size(), &o));
+  };
+  api.func_id = MapIterEmuApi().func_id;  // the same file: vmlinux BTF
   return api;
 }
 

@@ -7,12 +7,16 @@
 #define BPFEMU_TESTS_EXAMPLES_MAP_ITER_EMU_H_
 
 #include <linux/bpf.h>
+#include <linux/btf.h>
 
 #include <cstring>
+#include <vector>
 
 #include "emu/bpf_iter.h"
+#include "emu/kernel_btf.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
+#include "loader/bytecode.h"
 #include "loader/object.h"
 #include "tests/examples/map_iter_cases.h"
 
@@ -63,6 +67,20 @@ inline MapIterApi MapIterEmuApi() {
   };
   api.iter_create = [](int link) { return IterCreate(link, 0); };
   api.close_fd = [](int fd) { (void)CloseFd(fd); };
+  api.prog_load = [](uint32_t type, uint32_t eat, uint32_t btf,
+                     const std::vector<bpf_insn>& insns) {
+    native::ProgLoadFlags flags;
+    flags.attach_btf_id = btf;
+    return native::ProgLoadBytecode(
+        type, eat, "t", reinterpret_cast<const interp::RawInsn*>(insns.data()),
+        static_cast<uint32_t>(insns.size()), "GPL", flags);
+  };
+  api.func_id = [](const char* name) {
+    const KernelBtf* btf = KernelBtf::Get();
+    const int32_t id =
+        btf == nullptr ? 0 : btf->FindByNameKind(name, BTF_KIND_FUNC);
+    return id > 0 ? static_cast<uint32_t>(id) : 0u;
+  };
   return api;
 }
 
