@@ -57,7 +57,10 @@ int dump_maps(struct bpf_iter__bpf_map *ctx) {
   static const char done[] = "done\n";
 
   if (map == NULL) {
-    BPF_SEQ_PRINTF(seq, "matched %u maps\n", args.matched);
+    static const char fmt[] = "matched %u maps\n";
+    __u64 data[1] = {args.matched};
+
+    bpf_seq_printf(seq, fmt, sizeof(fmt), data, sizeof(data));
     bpf_seq_write(seq, done, sizeof(done) - 1);
     return 0;
   }
