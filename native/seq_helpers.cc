@@ -18,14 +18,10 @@ namespace bpfemu::native {
 long SeqPrintf(IterSeq* seq, const char* fmt, uint32_t fmt_size,
                const uint64_t* data, uint32_t data_len,
                const OwnedMemory* owned) {
-  if (data_len % 8 != 0 || data_len > kMaxBprintfVarargs * 8 ||
-      (data_len != 0 && data == nullptr)) {
-    return -EINVAL;
-  }
   std::string text;
   const size_t room = seq->room();
-  if (int err = Bprintf(fmt, fmt_size, data, data_len / 8, owned, &text,
-                        room == 0 ? 1 : room);
+  if (int err = BprintfData(fmt, fmt_size, data, data_len, owned, &text,
+                            room == 0 ? 1 : room);
       err < 0) {
     return err;
   }

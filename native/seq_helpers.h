@@ -17,9 +17,8 @@
 
 namespace bpfemu::native {
 
-// bpf_seq_printf(): -EINVAL for data_len not a multiple of 8, above
-// kMaxBprintfVarargs * 8, or with NULL data; the format pass's errors
-// (syscall_helpers.h Bprintf); else the text goes to `seq` as seq_bprintf
+// bpf_seq_printf(): syscall_helpers.h BprintfData's errors (data_len, the
+// format pass); else the text goes to `seq` as seq_bprintf
 // writes it: 0, or -EOVERFLOW once the buffer has overflowed.
 long SeqPrintf(IterSeq* seq, const char* fmt, uint32_t fmt_size,
                const uint64_t* data, uint32_t data_len,
