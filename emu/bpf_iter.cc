@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -47,16 +48,19 @@ struct IterMeta {
 };
 static_assert(sizeof(IterMeta) == 24);
 
-// The context of a bpf_map iterator program (map_iter.c struct
-// bpf_iter__bpf_map), padded to the interpreter's tracing context (the u64
-// argument array; interp.h Program::ctx_size()).
+// The context of a map iterator program (map_iter.c struct
+// bpf_iter__bpf_map, and struct bpf_iter__bpf_map_elem with the key and
+// value), padded to the interpreter's tracing context (the u64 argument
+// array; interp.h Program::ctx_size()).
 struct IterMapCtx {
   IterMeta* meta;
   const void* map;
-  uint64_t unused[10];
+  const void* key;
+  void* value;
+  uint64_t unused[8];
 };
 
-enum class Target { kNone, kBpfMap };
+enum class Target { kNone, kBpfMap, kBpfMapElem };
 
 Target TargetOf(uint32_t attach_btf_id) {
   const KernelBtf* btf = KernelBtf::Get();
@@ -67,6 +71,7 @@ Target TargetOf(uint32_t attach_btf_id) {
   // BPF_ITER_FUNC_PREFIX "bpf_iter_", then the target's name.
   const std::string_view name = btf->Name(attach_btf_id);
   if (name == "bpf_iter_bpf_map") return Target::kBpfMap;
+  if (name == "bpf_iter_bpf_map_elem") return Target::kBpfMapElem;
   return Target::kNone;
 }
 
@@ -74,7 +79,39 @@ struct IterLink {
   uint32_t id = 0;
   std::shared_ptr<const Prog> prog;
   Target target = Target::kNone;
+  std::shared_ptr<Map> map;  // bpf_map_elem: the map given at attach
 };
+
+bool IsPercpu(uint32_t type) {
+  return type == BPF_MAP_TYPE_PERCPU_HASH ||
+         type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
+         type == BPF_MAP_TYPE_PERCPU_ARRAY;
+}
+
+// map_iter.c bpf_iter_attach_map(): the map of union bpf_iter_link_info
+// (map.map_fd, its first u32; the copied-in bytes after zeroing), with a
+// user reference. bpfemu does not check the program's key and value access
+// sizes against the map's (the verifier's max_rdonly_access /
+// max_rdwr_access: EACCES); the run stops at an access past them instead.
+int AttachMap(const void* iter_info, uint32_t iter_info_len,
+              std::shared_ptr<Map>* out) {
+  uint32_t map_fd = 0;
+  if (iter_info != nullptr) {
+    std::memcpy(&map_fd, iter_info, std::min<uint32_t>(iter_info_len, 4));
+  }
+  if (map_fd == 0) return -EBADF;
+  FdEntry e;
+  if (int err = FdTable::Get().Find(static_cast<int>(map_fd), &e); err != 0) {
+    return err;
+  }
+  const uint32_t t = e.map->type();
+  if (!IsPercpu(t) && t != BPF_MAP_TYPE_HASH && t != BPF_MAP_TYPE_LRU_HASH &&
+      t != BPF_MAP_TYPE_ARRAY) {
+    return -EINVAL;
+  }
+  *out = std::move(e.map);
+  return 0;
+}
 
 ObjectTable<IterLink>& Links() {
   static auto* table = new ObjectTable<IterLink>;
@@ -172,6 +209,7 @@ class IterSession {
 
   // bpf_seq_read() until the end: every object, then the stop call.
   std::string Run() {
+    if (link_.target == Target::kBpfMapElem) return RunElems();
     uint32_t next = 0;
     bool first = true;
     for (;;) {
@@ -192,34 +230,88 @@ class IterSession {
     return Finish();
   }
 
+  // kernel/bpf/hashtab.c bpf_hash_map_seq_* and arraymap.c
+  // bpf_array_map_seq_*: every element of the link's map in its
+  // get_next_key order (hash buckets in order, array indexes), the key
+  // read-only and the value the element's own (a per-CPU map's: a copy of
+  // every CPU's value, each rounded up to 8 bytes), then the stop call with
+  // the map and no element. The keys are taken before the first run: an
+  // element the program deletes is not shown, one it adds is not shown
+  // either (the kernel's walk may show it).
+  std::string RunElems() {
+    Map& map = *link_.map;
+    const uint32_t key_size = map.key_size();
+    std::vector<uint8_t> keys;
+    std::vector<uint8_t> key(key_size), next(key_size);
+    for (uint32_t n = 0; n <= map.max_entries(); ++n) {
+      if (map.GetNextKey(n == 0 ? nullptr : key.data(), next.data()) != 0) {
+        break;
+      }
+      keys.insert(keys.end(), next.begin(), next.end());
+      key.swap(next);
+    }
+    const bool percpu = IsPercpu(map.type());
+    std::vector<uint64_t> copy(percpu ? (map.SyscallValueSize() + 7) / 8 : 0);
+    bool first = true;
+    for (size_t off = 0; off < keys.size(); off += key_size) {
+      const uint8_t* k = keys.data() + off;
+      void* value;
+      uint32_t value_size;
+      if (percpu) {
+        if (map.LookupElem(k, copy.data(), 0) != 0) continue;
+        value = copy.data();
+        value_size = map.SyscallValueSize();
+      } else {
+        value = map.LookupElemProg(k);
+        if (value == nullptr) continue;
+        value_size = map.value_size();
+      }
+      std::memcpy(key.data(), k, key_size);  // the program's read-only copy
+      if (!first) ++seq_num_;
+      first = false;
+      if (!Show(&map, key.data(), key_size, value, value_size)) {
+        return Finish();
+      }
+    }
+    Show(&map, nullptr, 0, nullptr, 0);
+    return Finish();
+  }
+
  private:
   // __bpf_map_seq_show() within bpf_seq_read(), as a reader whose read()
   // size is no larger than one object's text sees it: each object's text
   // starts a fresh buffer (the text before it went to the reader). A show
   // that overflows the buffer (E2BIG) or fails (the program returned
   // non-zero: EAGAIN) ends the output. False when the walk ends.
-  bool Show(const Map* map) {
+  bool Show(const Map* map, const void* key = nullptr, uint32_t key_size = 0,
+            void* value = nullptr, uint32_t value_size = 0) {
     out_ += seq_.Take();
-    const int err = RunProg(map);
+    const int err = RunProg(map, key, key_size, value, value_size);
     if (err == 0 && !seq_.overflowed()) return true;
     (void)seq_.Take();  // not read: the read() fails there
     return false;
   }
 
-  int RunProg(const Map* map) {
+  int RunProg(const Map* map, const void* key, uint32_t key_size, void* value,
+              uint32_t value_size) {
     IterMeta meta = {&seq_, session_id_, seq_num_};
     std::vector<uint64_t> stand_in;
     if (map != nullptr) stand_in = MapStandIn(*map);
     IterMapCtx ctx = {};
     ctx.meta = &meta;
     ctx.map = map != nullptr ? stand_in.data() : nullptr;
+    ctx.key = key;
+    ctx.value = value;
+    auto range = [](const void* p, size_t n, bool writable) {
+      const auto lo = reinterpret_cast<uint64_t>(p);
+      return interp::ObjectRange{lo, lo + n, writable};
+    };
     const interp::ObjectRange objects[] = {
-        {reinterpret_cast<uint64_t>(&meta),
-         reinterpret_cast<uint64_t>(&meta) + sizeof(meta)},
-        {reinterpret_cast<uint64_t>(stand_in.data()),
-         reinterpret_cast<uint64_t>(stand_in.data()) + stand_in.size() * 8}};
+        range(&meta, sizeof(meta), false),
+        range(stand_in.data(), stand_in.size() * 8, false),
+        range(key, key_size, false), range(value, value_size, true)};
     const BtfMapObject obj = {ctx.map, &SumElemCount, map};
-    interp::SetRunObjects(objects, map != nullptr ? 2 : 1);
+    interp::SetRunObjects(objects, 4);
     SetCurrentBtfMap(map != nullptr ? &obj : nullptr);
     IterSeq* const outer = current_seq;
     current_seq = &seq_;
@@ -293,6 +385,11 @@ int IterLinkCreate(int prog_fd, uint32_t attach_type, uint32_t target_fd,
   const Target target = TargetOf(prog->attach_btf_id);
   if (target == Target::kNone) return -ENOENT;
   auto link = std::make_shared<IterLink>();
+  if (target == Target::kBpfMapElem) {
+    if (int err = AttachMap(iter_info, iter_info_len, &link->map); err != 0) {
+      return err;
+    }
+  }
   link->prog = std::move(prog);
   link->target = target;
   static std::atomic<uint32_t> link_ids{0};

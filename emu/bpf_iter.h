@@ -8,11 +8,14 @@
 // yields what the program wrote with bpf_seq_printf / bpf_seq_write while
 // it was run once per object and a last time with a NULL object.
 //
-// Target: "bpf_map" (every map, by id: struct bpf_iter__bpf_map { meta;
-// map }). The program reads the struct bpf_iter_meta and the struct bpf_map
-// its context points at (the verifier's PTR_TO_BTF_ID): bpfemu lays out a
-// read-only stand-in of each by the kernel BTF's member offsets
-// (emu/kernel_btf.h) and lets the run read it (interp.h SetRunObjects).
+// Targets: "bpf_map" (every map, by id: struct bpf_iter__bpf_map { meta;
+// map }) and "bpf_map_elem" (every element of the HASH, LRU_HASH, ARRAY or
+// per-CPU map given at attach: { meta; map; key; value }). The program
+// reads the struct bpf_iter_meta and the struct bpf_map its context points
+// at (the verifier's PTR_TO_BTF_ID): bpfemu lays out a read-only stand-in
+// of each by the kernel BTF's member offsets (emu/kernel_btf.h) and lets
+// the run read them, and the key (read-only) and value (writable) of an
+// element (interp.h SetRunObjects).
 //
 // Where bpfemu differs (docs/semantics.md, "BPF iterators"): the output is
 // made whole at BPF_ITER_CREATE into a memfd (a read after a later map
@@ -69,7 +72,9 @@ int IterProgCheck(uint32_t attach_btf_id);
 // resolved: -EINVAL for an attach type the program was not loaded for,
 // a target_fd or flags, iter_info and iter_info_len not both set or both
 // zero; -E2BIG for non-zero bytes past union bpf_iter_link_info; -EFAULT
-// for unreadable iter_info; -ENOENT for a program of no iterator target.
+// for unreadable iter_info; -ENOENT for a program of no iterator target;
+// bpf_map_elem: -EBADF for no map fd, the map fd's errors, -EINVAL for a
+// map type it does not walk.
 // A new link fd (O_CLOEXEC), or -errno.
 int IterLinkCreate(int prog_fd, uint32_t attach_type, uint32_t target_fd,
                    uint32_t flags, const void* iter_info,

@@ -1093,7 +1093,7 @@ bool Vm::Allowed(uint64_t addr, uint64_t size, bool write) const {
   }
   for (int i = 0; i < run_object_count; ++i) {
     const ObjectRange& r = run_objects[i];
-    if (addr >= r.lo && end <= r.hi) return !write;
+    if (addr >= r.lo && end <= r.hi) return !write || r.writable;
   }
   return false;
 }

@@ -250,9 +250,12 @@ void SetAbortRun(AbortRunFn fn);
 // while set (nullptr clears): what an iterator's context points at (struct
 // bpf_iter_meta, the object visited), which the verifier types as
 // PTR_TO_BTF_ID and lets a program load from (emu/bpf_iter.h). Writes to
-// them stop the run, as the verifier refuses stores through such pointers.
+// them stop the run, as the verifier refuses stores through such pointers,
+// unless the range is `writable` (a bpf_map_elem iterator's value:
+// PTR_TO_BUF).
 struct ObjectRange {
   uint64_t lo, hi;
+  bool writable = false;
 };
 void SetRunObjects(const ObjectRange* ranges, int n);
 
