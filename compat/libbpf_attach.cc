@@ -417,6 +417,11 @@ struct bpf_link* bpf_program__attach(const struct bpf_program* prog) {
   // through its callback, which may make a link of its own.
   struct bpf_link* link = nullptr;
   if (bpfemu::compat::CustomAttach(prog, &link)) return link;
+  // SEC("iter/...") attaches as bpf_program__attach_iter(prog, NULL).
+  if (prog != nullptr && bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
+      bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER) {
+    return bpf_program__attach_iter(prog, nullptr);
+  }
   return NoHook(prog, "by its section");
 }
 struct bpf_link* bpf_program__attach_perf_event(const struct bpf_program* prog,
