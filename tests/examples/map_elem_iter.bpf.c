@@ -14,17 +14,8 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#define PAI __attribute__((preserve_access_index))
+#include "iter_types.h"
 
-struct seq_file;
-struct bpf_iter_meta {
-  struct seq_file *seq;
-  __u64 session_id;
-  __u64 seq_num;
-} PAI;
-struct bpf_map {
-  char name[16];
-} PAI;
 struct bpf_iter__bpf_map_elem {
   struct bpf_iter_meta *meta;
   struct bpf_map *map;

@@ -15,24 +15,8 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#define PAI __attribute__((preserve_access_index))
+#include "iter_types.h"
 
-// The kernel's types, the members read (relocated against its BTF).
-struct seq_file;
-struct bpf_iter_meta {
-  struct seq_file *seq;
-  __u64 session_id;
-  __u64 seq_num;
-} PAI;
-struct bpf_map {
-  enum bpf_map_type map_type;
-  __u32 key_size;
-  __u32 value_size;
-  __u32 max_entries;
-  __u32 map_flags;
-  __u32 id;
-  char name[16];
-} PAI;
 struct bpf_iter__bpf_map {
   struct bpf_iter_meta *meta;
   struct bpf_map *map;

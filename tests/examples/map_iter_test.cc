@@ -49,12 +49,8 @@ class MapIterRunTest : public ::testing::Test {
     if (KernelBtf::Get() == nullptr) {
       GTEST_SKIP() << "no kernel BTF (/sys/kernel/btf/vmlinux)";
     }
-    MapAttr a;
-    a.map_type = BPF_MAP_TYPE_HASH;
-    a.key_size = 4;
-    a.value_size = 4;
-    a.max_entries = 4;
-    map_ = MapCreate(a);
+    map_ = MapIterEmuApi().map_create(
+        {"run_hash", BPF_MAP_TYPE_HASH, 4, 4, 4, 0, 0, 0});
     ASSERT_GE(map_, 0);
   }
   void TearDown() override {
@@ -229,13 +225,8 @@ TEST(MapElemIterTest, EveryElementThenTheEnd) {
   static uint64_t values[8192];
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    MapAttr a;
-    a.map_type = c.type;
-    a.key_size = 4;
-    a.value_size = 8;
-    a.max_entries = c.max_entries;
-    std::strncpy(a.map_name, c.name, sizeof(a.map_name) - 1);
-    const int fd = MapCreate(a);
+    const int fd = MapIterEmuApi().map_create(
+        {c.name, c.type, 4, 8, c.max_entries, 0, c.n, 0});
     ASSERT_GE(fd, 0);
     for (uint32_t k = 0; k < c.n; ++k) {
       for (uint64_t& v : values) v = (k + 1) * 10;
@@ -267,11 +258,8 @@ TEST(MapElemIterTest, EveryElementThenTheEnd) {
   }
   // bpf_iter_attach_map(): no map fd (EBADF), a closed fd, a program's
   // (EINVAL), a map of a type it does not walk (EINVAL).
-  MapAttr q;
-  q.map_type = BPF_MAP_TYPE_QUEUE;
-  q.value_size = 4;
-  q.max_entries = 4;
-  const int queue = MapCreate(q);
+  const int queue = MapIterEmuApi().map_create(
+      {"el_queue", BPF_MAP_TYPE_QUEUE, 0, 4, 4, 0, 0, 0});
   ASSERT_GE(queue, 0);
   uint32_t info[4] = {};
   EXPECT_EQ(IterLinkCreate(prog, BPF_TRACE_ITER, 0, 0, nullptr, 0), -EBADF);
