@@ -26,7 +26,7 @@ std::string ReadAll(int fd) {
   return text;
 }
 
-class IterCompat : public ::testing::Test {
+class IterDropin : public ::testing::Test {
  protected:
   void SetUp() override {
     if (bpfemu::KernelBtf::Get() == nullptr) {
@@ -45,7 +45,7 @@ class IterCompat : public ::testing::Test {
   bpf_program* dump_ = nullptr;
 };
 
-TEST_F(IterCompat, AttachBySectionThenRead) {
+TEST_F(IterDropin, AttachBySectionThenRead) {
   errno = 0;
   EXPECT_EQ(bpf_program__attach_iter(dump_, nullptr), nullptr);
   EXPECT_EQ(errno, EINVAL);  // not loaded yet
@@ -71,7 +71,7 @@ TEST_F(IterCompat, AttachBySectionThenRead) {
   EXPECT_EQ(errno, E2BIG);
 }
 
-TEST_F(IterCompat, SkeletonAttachesIteratorsAndDetaches) {
+TEST_F(IterDropin, SkeletonAttachesIteratorsAndDetaches) {
   ASSERT_EQ(bpf_object__load(obj_), 0);
   auto* s = static_cast<bpf_object_skeleton*>(
       std::calloc(1, sizeof(bpf_object_skeleton)));
