@@ -190,12 +190,8 @@ std::vector<uint64_t> MapStandIn(const Map& map) {
   return words;
 }
 
-// map_iter.c bpf_map_sum_elem_count: the per-CPU counters hash tables keep
-// (kernel/bpf/hashtab.c inc_elem_count / dec_elem_count) sum to their live
-// elements; other map types have no counters (0).
 int64_t SumElemCount(const void* arg) {
-  const auto* hash = dynamic_cast<const HashMap*>(static_cast<const Map*>(arg));
-  return hash != nullptr ? int64_t{hash->count()} : 0;
+  return MapSumElemCount(*static_cast<const Map*>(arg));
 }
 
 thread_local IterSeq* current_seq = nullptr;
@@ -352,6 +348,11 @@ std::string IterSeq::Take() {
   text_.clear();
   overflow_ = false;
   return t;
+}
+
+int64_t MapSumElemCount(const Map& map) {
+  const auto* hash = dynamic_cast<const HashMap*>(&map);
+  return hash != nullptr ? int64_t{hash->count()} : 0;
 }
 
 IterSeq* CurrentIterSeq() { return current_seq; }

@@ -57,6 +57,14 @@ class IterSeq {
   bool overflow_ = false;
 };
 
+class Map;
+
+// kernel/bpf/map_iter.c bpf_map_sum_elem_count: the sum of the per-CPU
+// element counters hash tables keep (kernel/bpf/hashtab.c inc_elem_count /
+// dec_elem_count), i.e. their live elements; 0 for other map types, which
+// keep none.
+int64_t MapSumElemCount(const Map& map);
+
 // The seq_file of the iterator run on this thread, or nullptr outside one
 // (the seq helpers' check of their ARG_PTR_TO_BTF_ID argument).
 IterSeq* CurrentIterSeq();

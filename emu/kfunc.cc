@@ -14,6 +14,7 @@
 #include <linux/bpf.h>
 #include <linux/btf.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -166,15 +167,22 @@ uint64_t InterpDynptrClone(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t,
 }
 
 thread_local const BtfMapObject* current_btf_map = nullptr;
+std::atomic<MapHandleElemCount> handle_elem_count{nullptr};
 
-// bpf_map_sum_elem_count(const struct bpf_map *map), KF_TRUSTED_ARGS.
+// bpf_map_sum_elem_count(const struct bpf_map *map), KF_TRUSTED_ARGS: the
+// map an iterator shows, or one the program loaded.
 uint64_t InterpMapSumElemCount(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
                                uint64_t, uint64_t) {
   const BtfMapObject* m = current_btf_map;
-  if (m == nullptr || r1 != reinterpret_cast<uint64_t>(m->addr)) {
+  if (m != nullptr && r1 == reinterpret_cast<uint64_t>(m->addr)) {
+    return static_cast<uint64_t>(m->sum_elem_count(m->arg));
+  }
+  const MapHandleElemCount by_handle =
+      handle_elem_count.load(std::memory_order_acquire);
+  if (by_handle == nullptr || !vm.IsMapHandle(r1)) {
     vm.Fault("bpf_map_sum_elem_count: R1 must be a trusted struct bpf_map");
   }
-  return static_cast<uint64_t>(m->sum_elem_count(m->arg));
+  return static_cast<uint64_t>(by_handle(r1));
 }
 
 constexpr uint32_t kCommon = HookBit(KfuncHook::kCommon);
@@ -265,6 +273,10 @@ KfuncHook KfuncHookOf(uint32_t prog_type) {
 std::span<const Kfunc> AllKfuncs() { return kKfuncs; }
 
 void SetCurrentBtfMap(const BtfMapObject* obj) { current_btf_map = obj; }
+
+void SetMapHandleElemCount(MapHandleElemCount fn) {
+  handle_elem_count.store(fn, std::memory_order_release);
+}
 
 const Kfunc* FindKfunc(std::string_view name) {
   for (const Kfunc& k : kKfuncs) {

@@ -1682,6 +1682,15 @@ int LoadFromSysBpf(const SysProgLoad& load) {
 [[maybe_unused]] const bool kSysProgLoaderSet =
     (SetSysProgLoader(&LoadFromSysBpf), true);
 
+// bpf_map_sum_elem_count(&map) (emu/kfunc.h): the map behind the handle.
+int64_t HandleElemCount(uint64_t handle) {
+  const BoundMap* b = internal::BoundOf(Ptr(handle));
+  return b != nullptr && b->map != nullptr ? MapSumElemCount(*b->map) : 0;
+}
+
+[[maybe_unused]] const bool kHandleElemCountSet =
+    (SetMapHandleElemCount(&HandleElemCount), true);
+
 }  // namespace
 
 }  // namespace bpfemu::native

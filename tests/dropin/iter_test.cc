@@ -55,7 +55,7 @@ TEST_F(IterDropin, AttachBySectionThenRead) {
   const int it = bpf_iter_create(bpf_link__fd(link));
   ASSERT_GE(it, 0) << errno;
   // No ids set: no map matches.
-  EXPECT_EQ(ReadAll(it), "matched 0 maps\ndone\n");
+  EXPECT_EQ(ReadAll(it), "matched 0 maps\ncounted 3\ndone\n");
   close(it);
   EXPECT_EQ(bpf_link_detach(bpf_link__fd(link)), -EOPNOTSUPP);
   EXPECT_EQ(errno, EOPNOTSUPP);
@@ -95,7 +95,7 @@ TEST_F(IterDropin, SkeletonAttachesIteratorsAndDetaches) {
   EXPECT_EQ(links[1], nullptr);  // autoattach off
   const int it = bpf_iter_create(bpf_link__fd(links[0]));
   ASSERT_GE(it, 0);
-  EXPECT_EQ(ReadAll(it), "matched 0 maps\ndone\n");
+  EXPECT_EQ(ReadAll(it), "matched 0 maps\ncounted 3\ndone\n");
   close(it);
   bpf_object__detach_skeleton(s);
   EXPECT_EQ(links[0], nullptr);

@@ -4,7 +4,9 @@
 // into `args.ids`, it prints the map's slot there, name, type, sizes,
 // flags and bpf_map_sum_elem_count() with bpf_seq_printf; after the last map
 // (the call with a NULL map) it prints how many it matched with
-// bpf_seq_printf and ends with bpf_seq_write. Maps of other programs and
+// bpf_seq_printf, fills its own hash table `counted` and prints
+// bpf_map_sum_elem_count(&counted) (a map pointer the program loaded), and
+// ends with bpf_seq_write. Maps of other programs and
 // processes are skipped, so the text is the same on any machine.
 // Loaded by real libbpf on the kernel and by bpfemu's loader as bytecode
 // (native_build = False: the struct reads are CO-RE relocated), read
@@ -34,6 +36,15 @@ struct {
   __s64 first_err;       // write_chunks: the first refused write
 } args;
 
+// A hash table the program fills itself, counted through its map pointer
+// (a CONST_PTR_TO_MAP is a trusted struct bpf_map argument).
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 8);
+  __type(key, __u32);
+  __type(value, __u32);
+} counted SEC(".maps");
+
 SEC("iter/bpf_map")
 int dump_maps(struct bpf_iter__bpf_map *ctx) {
   struct seq_file *seq = ctx->meta->seq;
@@ -45,6 +56,9 @@ int dump_maps(struct bpf_iter__bpf_map *ctx) {
     __u64 data[1] = {args.matched};
 
     bpf_seq_printf(seq, fmt, sizeof(fmt), data, sizeof(data));
+    for (__u32 k = 1; k <= 3; k++) bpf_map_update_elem(&counted, &k, &k, 0);
+    BPF_SEQ_PRINTF(seq, "counted %lld\n",
+                   bpf_map_sum_elem_count((const struct bpf_map *)&counted));
     bpf_seq_write(seq, done, sizeof(done) - 1);
     return 0;
   }
