@@ -273,6 +273,7 @@ KfuncHook KfuncHookOf(uint32_t prog_type) {
 std::span<const Kfunc> AllKfuncs() { return kKfuncs; }
 
 void SetCurrentBtfMap(const BtfMapObject* obj) { current_btf_map = obj; }
+const BtfMapObject* CurrentBtfMap() { return current_btf_map; }
 
 void SetMapHandleElemCount(MapHandleElemCount fn) {
   handle_elem_count.store(fn, std::memory_order_release);

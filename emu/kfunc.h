@@ -162,6 +162,7 @@ struct BtfMapObject {
   const void* arg;
 };
 void SetCurrentBtfMap(const BtfMapObject* obj);
+const BtfMapObject* CurrentBtfMap();
 // The kfunc's other trusted argument: a map the program loaded (a
 // CONST_PTR_TO_MAP, which the verifier takes as a struct bpf_map), whose
 // count the bytecode face gives from its map handle (loader/bytecode.cc
