@@ -76,11 +76,13 @@ IterSeq* CurrentIterSeq();
 int IterProgCheck(uint32_t attach_btf_id);
 
 // BPF_LINK_CREATE with attach_type BPF_TRACE_ITER (kernel/bpf/syscall.c
-// link_create, bpf_iter.c bpf_iter_link_attach), after the program fd was
-// resolved: -EINVAL for an attach type the program was not loaded for,
+// link_create, bpf_iter.c bpf_iter_link_attach): -EBADF / -EINVAL for a
+// program fd not open / not a program; -EINVAL for a program of another
+// type or attach type than the one asked for,
 // a target_fd or flags, iter_info and iter_info_len not both set or both
-// zero; -E2BIG for non-zero bytes past union bpf_iter_link_info; -EFAULT
-// for unreadable iter_info; -ENOENT for a program of no iterator target;
+// zero; -E2BIG for non-zero bytes past union bpf_iter_link_info or more
+// than a page of them (iter_info is this process's memory, read as given);
+// -ENOENT for a program of no iterator target;
 // bpf_map_elem: -EBADF for no map fd, the map fd's errors, -EINVAL for a
 // map type it does not walk.
 // A new link fd (O_CLOEXEC), or -errno.
