@@ -12,6 +12,9 @@
 //   * attaching needs kernel hooks the emulator does not have: after the
 //     kernel's own checks of the attach type and program fd, the answer is
 //     EOPNOTSUPP (bpf_program__attach*: NULL with errno EOPNOTSUPP).
+//   * except iterators (emu/bpf_iter.h): BPF_LINK_CREATE of a BPF_TRACE_ITER
+//     program makes an iterator link, BPF_ITER_CREATE on it an fd to read
+//     the program's output from.
 // docs/dropin.md lists every call and its answer.
 
 #include <arpa/inet.h>
@@ -40,6 +43,7 @@
 
 #include "compat/libbpf_conventions.h"
 #include "compat/libbpf_internal.h"
+#include "emu/bpf_iter.h"
 #include "emu/btf.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
@@ -365,7 +369,19 @@ int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type type,
   if (static_cast<int>(type) < 0 || type >= __MAX_BPF_ATTACH_TYPE) {
     return LibbpfErr(-EINVAL);
   }
-  if (int err = ProgFdError(prog_fd); err != 0) return LibbpfErr(err);
+  std::shared_ptr<const bpfemu::Prog> prog;
+  if (int err = bpfemu::ProgFromFd(prog_fd, &prog); err != 0) {
+    return LibbpfErr(err);
+  }
+  if (prog->type == BPF_PROG_TYPE_TRACING &&
+      prog->expected_attach_type == BPF_TRACE_ITER) {
+    return LibbpfErr(bpfemu::IterLinkCreate(
+        prog_fd, type, static_cast<uint32_t>(target_fd),
+        BPFEMU_OPTS_GET(opts, flags, 0u),
+        BPFEMU_OPTS_GET(opts, iter_info,
+                        static_cast<union bpf_iter_link_info*>(nullptr)),
+        BPFEMU_OPTS_GET(opts, iter_info_len, 0u)));
+  }
   return LibbpfErr(-EOPNOTSUPP);
 }
 
@@ -379,12 +395,14 @@ int bpf_link_update(int link_fd, int new_prog_fd,
 
 int bpf_link_detach(int link_fd) {
   if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  // An iterator link has no detach operation (bpf_iter_link_lops).
+  if (bpfemu::IsIterLinkFd(link_fd)) return LibbpfErr(-EOPNOTSUPP);
   return LibbpfErr(LinkFdError(link_fd));
 }
 
 int bpf_iter_create(int link_fd) {
   if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
-  return LibbpfErr(LinkFdError(link_fd));
+  return LibbpfErr(bpfemu::IterCreate(link_fd, 0));
 }
 
 int bpf_raw_tracepoint_open(const char* name, int prog_fd) {
@@ -399,6 +417,11 @@ struct bpf_link* bpf_program__attach(const struct bpf_program* prog) {
   // through its callback, which may make a link of its own.
   struct bpf_link* link = nullptr;
   if (bpfemu::compat::CustomAttach(prog, &link)) return link;
+  // SEC("iter/...") attaches as bpf_program__attach_iter(prog, NULL).
+  if (prog != nullptr && bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
+      bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER) {
+    return bpf_program__attach_iter(prog, nullptr);
+  }
   return NoHook(prog, "by its section");
 }
 struct bpf_link* bpf_program__attach_perf_event(const struct bpf_program* prog,
@@ -524,10 +547,39 @@ struct bpf_link* bpf_program__attach_freplace(const struct bpf_program* prog,
   (void)attach_func_name;
   return NoHook(prog, "a freplace target");
 }
+// libbpf's bpf_program__attach_iter(): BPF_LINK_CREATE with the options'
+// link_info (emu/bpf_iter.h).
 struct bpf_link* bpf_program__attach_iter(
     const struct bpf_program* prog, const struct bpf_iter_attach_opts* opts) {
-  (void)opts;
-  return NoHook(prog, "an iterator");
+  if (!OptsValid(opts)) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  const int prog_fd = prog != nullptr ? bpf_program__fd(prog) : -1;
+  const char* name = prog != nullptr ? bpf_program__name(prog) : "";
+  if (prog_fd < 0) {
+    bpfemu::compat::Print(
+        LIBBPF_WARN, "libbpf: prog '%s': can't attach before loaded\n", name);
+    errno = EINVAL;
+    return nullptr;
+  }
+  LIBBPF_OPTS(bpf_link_create_opts, link_opts);
+  link_opts.iter_info = BPFEMU_OPTS_GET(
+      opts, link_info, static_cast<union bpf_iter_link_info*>(nullptr));
+  link_opts.iter_info_len = BPFEMU_OPTS_GET(opts, link_info_len, 0u);
+  const int fd = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, &link_opts);
+  if (fd < 0) {
+    const int err = errno;
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: prog '%s': failed to attach to iterator: "
+                          "%s\n",
+                          name, std::strerror(err));
+    errno = err;
+    return nullptr;
+  }
+  auto* link = new bpf_link;
+  link->fd = fd;
+  return link;
 }
 
 // Links: only bpf_link__open() makes one here (of whatever the pin holds,

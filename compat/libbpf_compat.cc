@@ -308,6 +308,7 @@ int bpf_prog_load(enum bpf_prog_type prog_type, const char* prog_name,
   flags.prog_flags = BPFEMU_OPTS_GET(opts, prog_flags, 0u);
   flags.prog_ifindex = BPFEMU_OPTS_GET(opts, prog_ifindex, 0u);
   flags.has_fd_array = BPFEMU_OPTS_GET(opts, fd_array, nullptr) != nullptr;
+  flags.attach_btf_id = BPFEMU_OPTS_GET(opts, attach_btf_id, 0u);
   std::string verifier_log;  // the kernel's line for a refused kfunc call
   flags.log = &verifier_log;
   const int fd = bpfemu::native::ProgLoadBytecode(
@@ -633,6 +634,7 @@ int bpf_object__load(struct bpf_object* obj) {
     auto& ps = obj->settings.progs[p->index];
     ps.prog_flags = p->prog_flags;
     ps.ifindex = p->prog_ifindex;
+    ps.attach_btf_id = static_cast<uint32_t>(p->attach_btf_id);
     if (!p->has_custom || p->custom.prepare_load_fn == nullptr ||
         !ps.autoload) {
       continue;
@@ -858,18 +860,56 @@ int bpf_object__load_skeleton(struct bpf_object_skeleton* s) {
 
 // Attaching needs kernel hooks bpfemu does not have: programs run through
 // bpf_prog_test_run_opts() instead.
+// libbpf attaches each loaded, auto-attached program whose link is not set
+// yet, in order; bpfemu attaches iterators (emu/bpf_iter.h) and no other
+// kind (no hooks): the first other program fails the call.
 int bpf_object__attach_skeleton(struct bpf_object_skeleton* s) {
-  (void)s;
-  bpfemu::compat::Print(LIBBPF_WARN,
-                        "bpfemu: programs cannot be attached to kernel hooks; "
-                        "run them with bpf_prog_test_run_opts()\n");
-  return LibbpfErr(-EOPNOTSUPP);
+  if (s == nullptr) {  // libbpf would crash; the old answer stays
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "bpfemu: programs cannot be attached to kernel "
+                          "hooks; run them with bpf_prog_test_run_opts()\n");
+    return LibbpfErr(-EOPNOTSUPP);
+  }
+  for (int i = 0; i < s->prog_cnt; ++i) {
+    struct bpf_program* prog = *s->progs[i].prog;
+    struct bpf_link** link = s->progs[i].link;
+    if (!bpf_program__autoload(prog) || !prog->autoattach || *link != nullptr) {
+      continue;
+    }
+    if (bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
+        bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER) {
+      *link = bpf_program__attach_iter(prog, nullptr);
+      if (*link == nullptr) {
+        const int err = -errno;
+        bpfemu::compat::Print(LIBBPF_WARN,
+                              "libbpf: prog '%s': failed to auto-attach: %d\n",
+                              prog->name.c_str(), err);
+        return LibbpfErr(err);
+      }
+      continue;
+    }
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "bpfemu: programs cannot be attached to kernel "
+                          "hooks; run them with bpf_prog_test_run_opts()\n");
+    return LibbpfErr(-EOPNOTSUPP);
+  }
+  return 0;
 }
 
-void bpf_object__detach_skeleton(struct bpf_object_skeleton* s) { (void)s; }
+// The links attach_skeleton made (or the caller set), destroyed.
+void bpf_object__detach_skeleton(struct bpf_object_skeleton* s) {
+  for (int i = 0; s != nullptr && i < s->prog_cnt; ++i) {
+    struct bpf_link** link = s->progs[i].link;
+    if (link != nullptr && *link != nullptr) {
+      bpf_link__destroy(*link);
+      *link = nullptr;
+    }
+  }
+}
 
 void bpf_object__destroy_skeleton(struct bpf_object_skeleton* s) {
   if (s == nullptr) return;
+  if (s->progs != nullptr) bpf_object__detach_skeleton(s);
   if (s->obj != nullptr) {
     bpf_object__close(*s->obj);
     *s->obj = nullptr;

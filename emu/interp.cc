@@ -155,6 +155,16 @@ bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
 
 void SetInstructionBudget(uint64_t budget) { budget_limit = budget; }
 
+namespace {
+thread_local const ObjectRange* run_objects = nullptr;
+thread_local int run_object_count = 0;
+}  // namespace
+
+void SetRunObjects(const ObjectRange* ranges, int n) {
+  run_objects = n > 0 ? ranges : nullptr;
+  run_object_count = n > 0 ? n : 0;
+}
+
 void SetAbortRun(AbortRunFn fn) {
   abort_run.store(fn, std::memory_order_release);
 }
@@ -1079,6 +1089,10 @@ bool Vm::Allowed(uint64_t addr, uint64_t size, bool write) const {
   if (addr >= sk_lo_ && end <= sk_hi_) return !write;
   if (const int w = MapMemory(addr, end); w >= 0) return !write || w == 1;
   for (const Region& r : records_) {
+    if (addr >= r.lo && end <= r.hi) return !write || r.writable;
+  }
+  for (int i = 0; i < run_object_count; ++i) {
+    const ObjectRange& r = run_objects[i];
     if (addr >= r.lo && end <= r.hi) return !write || r.writable;
   }
   return false;

@@ -246,6 +246,19 @@ void SetInstructionBudget(uint64_t budget);
 using AbortRunFn = void (*)();
 void SetAbortRun(AbortRunFn fn);
 
+// Kernel objects the runs on this thread may read besides their own memory
+// while set (nullptr clears): what an iterator's context points at (struct
+// bpf_iter_meta, the object visited), which the verifier types as
+// PTR_TO_BTF_ID and lets a program load from (emu/bpf_iter.h). Writes to
+// them stop the run, as the verifier refuses stores through such pointers,
+// unless the range is `writable` (a bpf_map_elem iterator's value:
+// PTR_TO_BUF).
+struct ObjectRange {
+  uint64_t lo, hi;
+  bool writable = false;
+};
+void SetRunObjects(const ObjectRange* ranges, int n);
+
 // Why the last run on this thread stopped early ("" if it did not).
 std::string LastFault();
 void ClearFault();

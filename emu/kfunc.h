@@ -151,6 +151,25 @@ bool DynptrIsNull(const void* p);
 bool DynptrIsRdonly(const void* p);
 uint32_t DynptrSize(const void* p);
 int DynptrClone(const void* p, void* clone);
+// kernel/bpf/map_iter.c bpf_map_sum_elem_count: the struct bpf_map an
+// iterator's run on this thread shows (emu/bpf_iter.h sets it around the
+// run; nullptr clears it) and how to sum its element counters. The kfunc
+// takes only that pointer or a map handle (below): KF_TRUSTED_ARGS, the
+// verifier refuses any other, NULL among them.
+struct BtfMapObject {
+  const void* addr;  // the struct bpf_map the program reads
+  int64_t (*sum_elem_count)(const void* arg);
+  const void* arg;
+};
+void SetCurrentBtfMap(const BtfMapObject* obj);
+const BtfMapObject* CurrentBtfMap();
+// The kfunc's other trusted argument: a map the program loaded (a
+// CONST_PTR_TO_MAP, which the verifier takes as a struct bpf_map), whose
+// count the bytecode face gives from its map handle (loader/bytecode.cc
+// registers the function; emu/ does not know the handles).
+using MapHandleElemCount = int64_t (*)(uint64_t handle);
+void SetMapHandleElemCount(MapHandleElemCount fn);
+
 // The Vm region tag of an initialized dynptr (loader/bytecode.cc kDynptr).
 inline constexpr uint8_t kDynptrRegionTag = 2;
 

@@ -200,7 +200,8 @@ void SetCurrentRun(RunState* run) {
 
 int Register(uint32_t prog_type, uint32_t expected_attach_type,
              const std::string& name, ProgFunc func,
-             std::shared_ptr<const interp::Program> code) {
+             std::shared_ptr<const interp::Program> code,
+             uint32_t attach_btf_id = 0) {
   // bpf_prog_load(): unprivileged_bpf_disabled, for an unprivileged caller.
   if (!CallerPrivileged()) return -EPERM;
   auto prog = std::shared_ptr<Prog>(new Prog, RetireProg);
@@ -208,6 +209,7 @@ int Register(uint32_t prog_type, uint32_t expected_attach_type,
   prog->expected_attach_type = expected_attach_type;
   prog->name = name;
   prog->func = func;
+  prog->attach_btf_id = attach_btf_id;
   if (code != nullptr) prog->max_ctx_offset = code->max_ctx_offset();
   prog->code = std::move(code);
   return ProgTable::Get().Add(std::move(prog));
@@ -261,10 +263,11 @@ int ProgCreate(uint32_t prog_type, uint32_t expected_attach_type,
 
 int ProgCreateBytecode(uint32_t prog_type, uint32_t expected_attach_type,
                        const std::string& name,
-                       std::shared_ptr<const interp::Program> code) {
+                       std::shared_ptr<const interp::Program> code,
+                       uint32_t attach_btf_id) {
   if (code == nullptr) return -EINVAL;
   return Register(prog_type, expected_attach_type, name, nullptr,
-                  std::move(code));
+                  std::move(code), attach_btf_id);
 }
 
 int ProgFromFd(int fd, std::shared_ptr<const Prog>* out) {

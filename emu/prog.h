@@ -109,6 +109,9 @@ struct Prog {
   // Set once a TailCallCache has held this program: its retirement then
   // clears the caches (prog.cc RetireProg).
   mutable std::atomic<bool> cached{false};
+  // prog->aux->attach_btf_id: the kernel BTF id a tracing program was
+  // loaded for (an iterator's bpf_iter_<target>, emu/bpf_iter.h), or 0.
+  uint32_t attach_btf_id = 0;
 };
 
 // The process-local side of one PROG_ARRAY: per slot, the program its id
@@ -187,7 +190,7 @@ int ProgDevBoundInit(uint32_t prog_type, uint32_t prog_flags, uint32_t ifindex);
 // Registers interpreted bytecode (BPF_PROG_LOAD after interp::Program::Load).
 [[nodiscard]] int ProgCreateBytecode(
     uint32_t prog_type, uint32_t expected_attach_type, const std::string& name,
-    std::shared_ptr<const interp::Program> code);
+    std::shared_ptr<const interp::Program> code, uint32_t attach_btf_id = 0);
 
 // bpf_prog_get(): the program behind `fd`; -EBADF when `fd` is not open,
 // -EINVAL when it is open but not a program.

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "emu/bpf_iter.h"
 #include "emu/bpffs.h"
 #include "emu/btf.h"
 #include "emu/errno.h"
@@ -367,6 +368,7 @@ ClosingFd ForgetFd(int fd) {
   FdTable::Get().Erase(fd);
   ForgetProgFd(fd);
   ForgetBtfFd(fd);
+  ForgetIterLinkFd(fd);
   return closing;
 }
 

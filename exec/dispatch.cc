@@ -1047,6 +1047,7 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
   // fd_array (offset 120): kfunc calls with off > 0 index it.
   load_flags.prog_flags = prog_flags;
   load_flags.has_fd_array = Get<uint64_t>(a, 120) != 0;
+  load_flags.attach_btf_id = Get<uint32_t>(a, 108);  // attach_btf_id
   std::string verifier_log;
   load_flags.log = &verifier_log;
   const int local =

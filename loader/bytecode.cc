@@ -28,6 +28,7 @@
 #include "bpfemu/native_abi.h"
 #include "emu/arena.h"
 #include "emu/array_map.h"
+#include "emu/bpf_iter.h"
 #include "emu/errno.h"
 #include "emu/kfunc.h"
 #include "emu/map_types.h"
@@ -37,6 +38,7 @@
 #include "emu/version.h"
 #include "native/bound_map.h"
 #include "native/helpers.h"
+#include "native/seq_helpers.h"
 #include "native/sk_lookup.h"
 #include "native/syscall_helpers.h"
 
@@ -1140,6 +1142,43 @@ uint64_t Snprintf(Vm& vm, uint64_t str, uint64_t str_size, uint64_t fmt,
                        static_cast<const uint64_t*>(Ptr(data)), len, &owned));
 }
 
+// BPF iterator programs (native/seq_helpers.h): seq must be the seq_file
+// the run's context handed out (ARG_PTR_TO_BTF_ID), fmt fmt_size readable
+// bytes (ARG_PTR_TO_MEM, a non-zero ARG_CONST_SIZE), data NULL only with a
+// zero data_len (ARG_PTR_TO_MEM_OR_NULL, ARG_CONST_SIZE_OR_ZERO).
+IterSeq* SeqArg(Vm& vm, uint64_t seq, const char* helper) {
+  IterSeq* s = CurrentIterSeq();
+  if (s == nullptr || seq != reinterpret_cast<uint64_t>(s)) {
+    vm.Fault("%s: R1 is not the iterator's seq_file", helper);
+  }
+  return s;
+}
+
+uint64_t SeqPrintfHelper(Vm& vm, uint64_t seq, uint64_t fmt, uint64_t fmt_size,
+                         uint64_t data, uint64_t data_len) {
+  IterSeq* s = SeqArg(vm, seq, "bpf_seq_printf");
+  const uint32_t size = static_cast<uint32_t>(fmt_size);
+  const uint32_t len = static_cast<uint32_t>(data_len);
+  if (size == 0) vm.Fault("bpf_seq_printf: fmt_size is zero");
+  NeedReadable(vm, fmt, size, "fmt");
+  if (len != 0) NeedReadable(vm, data, len, "data");
+  auto regions = [&vm](uint64_t addr, uint64_t n) {
+    return vm.Readable(addr, std::max<uint64_t>(n, 1));
+  };
+  const native::OwnedMemory owned = regions;
+  return static_cast<uint64_t>(
+      native::SeqPrintf(s, static_cast<const char*>(Ptr(fmt)), size,
+                        static_cast<const uint64_t*>(Ptr(data)), len, &owned));
+}
+
+uint64_t SeqWriteHelper(Vm& vm, uint64_t seq, uint64_t data, uint64_t len,
+                        uint64_t, uint64_t) {
+  IterSeq* s = SeqArg(vm, seq, "bpf_seq_write");
+  const uint32_t n = static_cast<uint32_t>(len);
+  if (n != 0) NeedReadable(vm, data, n, "data");
+  return static_cast<uint64_t>(native::SeqWrite(s, Ptr(data), n));
+}
+
 enum class Offered {
   kAny,
   kSkbProgs,         // socket-buffer programs (IsSkbProg)
@@ -1165,6 +1204,7 @@ enum class Offered {
   kSkbSocket,        // those and sk_skb (bpf_get_socket_cookie / _uid)
   kTcSince613,       // tc from 6.13 (bpf_get_netns_cookie)
   kSyscall,          // BPF_PROG_TYPE_SYSCALL (syscall_prog_func_proto)
+  kIter,             // TRACING programs of attach type BPF_TRACE_ITER
 };
 
 struct HelperDef {
@@ -1251,6 +1291,8 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
              TargetKernel() > KernelVersion::k6_12;
     case Offered::kSyscall:
       return prog_type == BPF_PROG_TYPE_SYSCALL;
+    case Offered::kIter:  // and the attach type (BytecodeLinker::Helper)
+      return prog_type == BPF_PROG_TYPE_TRACING;
     case Offered::kPacketPrograms:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
@@ -1429,6 +1471,9 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_btf_find_by_name_kind, BtfFindByNameKind, false, O::kSyscall},
     {BPF_FUNC_sys_close, SysClose, false, O::kSyscall},
     {BPF_FUNC_kallsyms_lookup_name, KallsymsLookupName, false, O::kSyscall},
+    // kernel/trace/bpf_trace.c tracing_prog_func_proto: for BPF_TRACE_ITER.
+    {BPF_FUNC_seq_printf, SeqPrintfHelper, true, O::kIter},
+    {BPF_FUNC_seq_write, SeqWriteHelper, true, O::kIter},
 };
 
 // An ARENA map as the interpreter reaches it (interp::ArenaWindow).
@@ -1460,11 +1505,17 @@ class ArenaLink final : public interp::ArenaWindow {
 
 class BytecodeLinker : public interp::Linker {
  public:
+  explicit BytecodeLinker(uint32_t expected_attach_type = 0)
+      : expected_attach_type_(expected_attach_type) {}
+
   interp::HelperFn Helper(int32_t id, uint32_t prog_type,
                           bool* gpl_only) override {
     for (const HelperDef& h : kHelpers) {
       if (h.id != id) continue;
       if (!OfferedTo(h.only, prog_type)) return nullptr;
+      if (h.only == Offered::kIter && expected_attach_type_ != BPF_TRACE_ITER) {
+        return nullptr;
+      }
       *gpl_only = h.gpl_only;
       return h.fn;
     }
@@ -1564,6 +1615,7 @@ class BytecodeLinker : public interp::Linker {
   }
 
   std::shared_ptr<Held> maps_ = std::make_shared<Held>();
+  uint32_t expected_attach_type_;
 };
 
 }  // namespace
@@ -1646,13 +1698,19 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
   attr.sleepable = (flags.prog_flags & BPF_F_SLEEPABLE) != 0;
   attr.has_fd_array = flags.has_fd_array;
   attr.log = flags.log;
-  auto linker = MakeBytecodeLinker();
+  // check_attach_btf_id(): an iterator names its target by a kernel BTF
+  // function, bpf_iter_<target> (bpf_iter_prog_supported).
+  if (prog_type == BPF_PROG_TYPE_TRACING &&
+      expected_attach_type == BPF_TRACE_ITER) {
+    if (int err = IterProgCheck(flags.attach_btf_id); err != 0) return err;
+  }
+  BytecodeLinker linker(expected_attach_type);
   std::shared_ptr<const interp::Program> code;
-  if (int err = interp::Program::Load(attr, *linker, &code); err != 0) {
+  if (int err = interp::Program::Load(attr, linker, &code); err != 0) {
     return err;
   }
   const int fd = ProgCreateBytecode(prog_type, expected_attach_type, name,
-                                    std::move(code));
+                                    std::move(code), flags.attach_btf_id);
   if (fd >= 0) RecordLoad(fd, insns, insn_cnt, license, flags);
   return fd;
 }
@@ -1673,6 +1731,15 @@ int LoadFromSysBpf(const SysProgLoad& load) {
 
 [[maybe_unused]] const bool kSysProgLoaderSet =
     (SetSysProgLoader(&LoadFromSysBpf), true);
+
+// bpf_map_sum_elem_count(&map) (emu/kfunc.h): the map behind the handle.
+int64_t HandleElemCount(uint64_t handle) {
+  const BoundMap* b = internal::BoundOf(Ptr(handle));
+  return b != nullptr && b->map != nullptr ? MapSumElemCount(*b->map) : 0;
+}
+
+[[maybe_unused]] const bool kHandleElemCountSet =
+    (SetMapHandleElemCount(&HandleElemCount), true);
 
 }  // namespace
 

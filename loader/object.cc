@@ -415,6 +415,30 @@ int Object::LoadNative(const LoadSettings& settings) {
   return 0;
 }
 
+// libbpf_prepare_prog_load() -> libbpf_find_attach_btf_id() for an
+// iterator: SEC("iter/<target>") (or "iter.s/") names the kernel BTF
+// function bpf_iter_<target>; -ESRCH when the kernel has none.
+int Object::IterAttachBtfId(const std::string& section, const ProgSettings& ps,
+                            uint32_t* id) {
+  if (ps.type != BPF_PROG_TYPE_TRACING ||
+      ps.expected_attach_type != BPF_TRACE_ITER || *id != 0) {
+    return 0;
+  }
+  const size_t slash = section.find('/');
+  const std::string target =
+      slash == std::string::npos ? "" : section.substr(slash + 1);
+  const KernelBtf* btf = KernelBtf::Get();
+  const int32_t found =
+      btf == nullptr ? -1
+                     : btf->FindByNameKind("bpf_iter_" + target, BTF_KIND_FUNC);
+  if (found <= 0) {
+    load_error_ = "failed to find kernel BTF type ID of '" + target + "'";
+    return -ESRCH;
+  }
+  *id = static_cast<uint32_t>(found);
+  return 0;
+}
+
 // bpf_object__load for bytecode: maps (global data filled with the
 // sections' bytes), then each program with its map relocations resolved to
 // the new fds, checked and decoded by the interpreter.
@@ -523,18 +547,24 @@ int Object::LoadBytecode(const LoadSettings& settings) {
       insns[r.insn].imm = maps_[r.map]->fd;
       if (r.value) insns[r.insn + 1].imm = static_cast<int32_t>(r.offset);
     }
-    ProgLoadFlags flags;
-    flags.prog_flags = ps.prog_flags;
-    flags.prog_ifindex = ps.ifindex;
+    ProgLoadFlags load_flags;
+    load_flags.prog_flags = ps.prog_flags;
+    load_flags.prog_ifindex = ps.ifindex;
+    load_flags.attach_btf_id = ps.attach_btf_id;
+    if (int err = IterAttachBtfId(p.section, ps, &load_flags.attach_btf_id);
+        err != 0) {
+      Unload();
+      return err;
+    }
     // libbpf passes the object's BTF as prog_btf_fd when it has .BTF.ext
     // (bpf_program_load); bpf_prog_info then names it.
     if (btf_fd_ >= 0 && !elf_->btf_ext.empty()) {
       std::vector<uint8_t> raw;
-      (void)BtfRawFromFd(btf_fd_, &raw, &flags.btf_id);
+      (void)BtfRawFromFd(btf_fd_, &raw, &load_flags.btf_id);
     }
     const int fd = ProgLoadBytecode(
         ps.type, ps.expected_attach_type, p.name, insns.data(),
-        static_cast<uint32_t>(insns.size()), elf_->license.c_str(), flags);
+        static_cast<uint32_t>(insns.size()), elf_->license.c_str(), load_flags);
     if (fd < 0) {
       Unload();
       return fd;

@@ -150,6 +150,10 @@ class Object {
     // is skipped). Ignored unless has_insns; native programs have none.
     bool has_insns = false;
     std::vector<interp::RawInsn> insns;
+    // bpf_program__set_attach_target(): the kernel BTF id a tracing
+    // program loads for; 0 takes it from the section name as libbpf does
+    // (an iterator's SEC("iter/<target>"): bpf_iter_<target>).
+    uint32_t attach_btf_id = 0;
   };
   struct LoadSettings {
     std::vector<MapSettings> maps;
@@ -220,6 +224,9 @@ class Object {
   // Fills the `.values` slots of the program arrays (`programs`) or of the
   // map-in-maps: 0 or the failed update's -errno.
   int FillInitSlots(bool programs);
+  // An iterator program's attach_btf_id from its section (object.cc).
+  int IterAttachBtfId(const std::string& section, const ProgSettings& ps,
+                      uint32_t* id);
   // bpf_object__create_maps() for an ARENA: the loader maps it (at
   // map_extra when set) so its user range is fixed before any program that
   // uses it loads; 0 or -errno. Unload() unmaps it.

@@ -41,6 +41,7 @@ bool ProgTypeForSection(std::string_view sec, uint32_t* type,
       {"sk_skb", BPF_PROG_TYPE_SK_SKB, 0},
       {"lsm", BPF_PROG_TYPE_LSM, BPF_LSM_MAC},
       {"syscall", BPF_PROG_TYPE_SYSCALL, 0},
+      {"iter", BPF_PROG_TYPE_TRACING, BPF_TRACE_ITER},
   };
   for (const Def& d : kDefs) {
     if (sec == d.prefix ||

@@ -364,16 +364,22 @@ int Bprintf(const char* fmt, uint32_t fmt_size, const uint64_t* args,
   return 0;
 }
 
-long Snprintf(char* str, uint32_t str_size, const char* fmt,
-              const uint64_t* data, uint32_t data_len,
-              const OwnedMemory* owned) {
+int BprintfData(const char* fmt, uint32_t fmt_size, const uint64_t* data,
+                uint32_t data_len, const OwnedMemory* owned, std::string* out,
+                size_t out_size) {
   if (data_len % 8 != 0 || data_len > kMaxBprintfVarargs * 8 ||
       (data_len != 0 && data == nullptr)) {
     return -EINVAL;
   }
+  return Bprintf(fmt, fmt_size, data, data_len / 8, owned, out, out_size);
+}
+
+long Snprintf(char* str, uint32_t str_size, const char* fmt,
+              const uint64_t* data, uint32_t data_len,
+              const OwnedMemory* owned) {
   std::string text;
   const int err =
-      Bprintf(fmt, UINT32_MAX, data, data_len / 8, owned, &text, str_size);
+      BprintfData(fmt, UINT32_MAX, data, data_len, owned, &text, str_size);
   if (err < 0) return err;
   if (str_size != 0) {
     const size_t n = std::min<size_t>(text.size(), str_size - 1);

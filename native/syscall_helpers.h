@@ -36,6 +36,13 @@ int Bprintf(const char* fmt, uint32_t fmt_size, const uint64_t* args,
             uint32_t num_args, const OwnedMemory* owned, std::string* out,
             size_t out_size = SIZE_MAX);
 
+// Bprintf() of `data_len` bytes of arguments, as bpf_snprintf and
+// bpf_seq_printf take them: -EINVAL for data_len not a multiple of 8, above
+// kMaxBprintfVarargs * 8, or with NULL data; else Bprintf's answer.
+int BprintfData(const char* fmt, uint32_t fmt_size, const uint64_t* data,
+                uint32_t data_len, const OwnedMemory* owned, std::string* out,
+                size_t out_size);
+
 // bpf_snprintf(): -EINVAL for data_len not a multiple of 8, above
 // kMaxBprintfVarargs * 8, or with NULL data; Bprintf's errors; else the
 // formatted length plus one, with the first str_size - 1 bytes and a NUL

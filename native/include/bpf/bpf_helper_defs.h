@@ -556,4 +556,16 @@ static inline long bpf_kallsyms_lookup_name(const char *name, int name_sz,
   return bpfemu_kallsyms_lookup_name(name, name_sz, flags, res);
 }
 
+/* BPF iterator programs (native/seq_helpers.h). */
+struct seq_file;
+static inline long bpf_seq_printf(struct seq_file *m, const char *fmt,
+                                  __u32 fmt_size, const void *data,
+                                  __u32 data_len) {
+  return bpfemu_seq_printf(m, fmt, fmt_size, data, data_len);
+}
+static inline long bpf_seq_write(struct seq_file *m, const void *data,
+                                 __u32 len) {
+  return bpfemu_seq_write(m, data, len);
+}
+
 #endif /* __BPF_HELPER_DEFS_H */

@@ -289,6 +289,10 @@ long bpfemu_btf_find_by_name_kind(const char *name, int name_sz, __u32 kind,
                                   int flags);
 long bpfemu_kallsyms_lookup_name(const char *name, int name_sz, int flags,
                                  __u64 *res);
+/* BPF iterator programs (native/seq_helpers.h). */
+long bpfemu_seq_printf(void *m, const char *fmt, __u32 fmt_size,
+                       const void *data, __u32 data_len);
+long bpfemu_seq_write(void *m, const void *data, __u32 len);
 
 #ifdef __cplusplus
 }
