@@ -1521,6 +1521,38 @@ int BtfDump(std::vector<std::string>& args, size_t i) {
 
 // ---- prog run -----------------------------------------------------------
 
+// An object file loaded as bytecode for `prog run` / `prog show` (bpftool's
+// PROG is already loaded; an emulated one exists only in the process that
+// loaded it), or nullptr with the error printed.
+std::unique_ptr<native::Object> LoadObject(const std::string& path) {
+  std::vector<uint8_t> elf;
+  if (const int err = ReadWholeFile(path, &elf); err != 0) {
+    Error(absl::StrFormat("can't open object %s: %s", path, strerror(-err)));
+    return nullptr;
+  }
+  auto obj = native::Object::OpenBytecodeMem(elf, "bpfemu_cli");
+  if (!obj.ok()) {
+    Error(absl::StrFormat("can't open object %s: %s", path,
+                          std::string(obj.status().message())));
+    return nullptr;
+  }
+  if (const int err = (*obj)->Load(); err != 0) {
+    Error(absl::StrFormat("can't load object %s: %s", path, strerror(-err)));
+    return nullptr;
+  }
+  return std::move(*obj);
+}
+
+const native::Program* FindProgram(const native::Object& obj,
+                                   const std::string& path,
+                                   const std::string& name) {
+  const native::Program* prog = obj.FindProgram(name);
+  if (prog == nullptr) {
+    Error(absl::StrFormat("no program named %s in %s", name, path));
+  }
+  return prog;
+}
+
 // bpftool's detect_common_prefix(): an abbreviation of two or more words.
 bool Ambiguous(const std::string& arg,
                std::initializer_list<const char*> refs) {
@@ -1682,26 +1714,10 @@ int ProgRun(std::vector<std::string>& args, size_t i) {
     i += 2;
   }
   // The program: bpftool's PROG is already loaded; bpfemu loads it here.
-  std::vector<uint8_t> elf;
-  if (const int err = ReadWholeFile(obj_path, &elf); err != 0) {
-    Error(
-        absl::StrFormat("can't open object %s: %s", obj_path, strerror(-err)));
-    return 255;
-  }
-  auto obj = native::Object::OpenBytecodeMem(elf, "bpfemu_prog_run");
-  if (!obj.ok()) {
-    Error(absl::StrFormat("can't open object %s: %s", obj_path,
-                          std::string(obj.status().message())));
-    return 255;
-  }
-  if (const int err = (*obj)->Load(); err != 0) {
-    Error(
-        absl::StrFormat("can't load object %s: %s", obj_path, strerror(-err)));
-    return 255;
-  }
-  const native::Program* prog = (*obj)->FindProgram(prog_name);
+  std::unique_ptr<native::Object> obj = LoadObject(obj_path);
+  if (obj == nullptr) return 255;
+  const native::Program* prog = FindProgram(*obj, obj_path, prog_name);
   if (prog == nullptr) {
-    Error(absl::StrFormat("no program named %s in %s", prog_name, obj_path));
     return 255;
   }
   std::vector<uint8_t> din, cin;
@@ -1909,37 +1925,18 @@ int ProgShow(std::vector<std::string>& args, size_t i) {
     return 255;
   }
   const std::string obj_path = args[i];
-  std::vector<uint8_t> elf;
-  if (const int err = ReadWholeFile(obj_path, &elf); err != 0) {
-    Error(
-        absl::StrFormat("can't open object %s: %s", obj_path, strerror(-err)));
-    return 255;
-  }
-  auto obj = native::Object::OpenBytecodeMem(elf, "bpfemu_prog_show");
-  if (!obj.ok()) {
-    Error(absl::StrFormat("can't open object %s: %s", obj_path,
-                          std::string(obj.status().message())));
-    return 255;
-  }
-  if (const int err = (*obj)->Load(); err != 0) {
-    Error(
-        absl::StrFormat("can't load object %s: %s", obj_path, strerror(-err)));
-    return 255;
-  }
+  std::unique_ptr<native::Object> obj = LoadObject(obj_path);
+  if (obj == nullptr) return 255;
   if (i + 1 < args.size()) {
-    const native::Program* prog = (*obj)->FindProgram(args[i + 1]);
-    if (prog == nullptr) {
-      Error(
-          absl::StrFormat("no program named %s in %s", args[i + 1], obj_path));
-      return 255;
-    }
+    const native::Program* prog = FindProgram(*obj, obj_path, args[i + 1]);
+    if (prog == nullptr) return 255;
     ShowProg(*prog, true);
     if (g_json) std::fprintf(g_out, "\n");
     return 0;
   }
   if (g_json) std::fprintf(g_out, "[");
   bool first = true;
-  for (const native::Program& prog : (*obj)->programs()) {
+  for (const native::Program& prog : obj->programs()) {
     ShowProg(prog, first);
     first = false;
   }
