@@ -541,6 +541,16 @@ static struct bpf_object* Wrap(std::unique_ptr<bpfemu::native::Object> o) {
   return obj;
 }
 
+// The open options kept for the load: the caller's Kconfig text for
+// __kconfig externs (opts->kconfig, copied as libbpf copies it).
+static struct bpf_object* WithOpenOpts(
+    struct bpf_object* obj, const struct bpf_object_open_opts* opts) {
+  const char* kconfig =
+      BPFEMU_OPTS_GET(opts, kconfig, static_cast<const char*>(nullptr));
+  if (obj != nullptr && kconfig != nullptr) obj->settings.kconfig = kconfig;
+  return obj;
+}
+
 struct bpf_object* bpf_object__open_file(
     const char* path, const struct bpf_object_open_opts* opts) {
   if (path == nullptr || !OptsValid(opts)) {
@@ -550,7 +560,7 @@ struct bpf_object* bpf_object__open_file(
   const char* force = std::getenv("BPFEMU_INTERP");
   if (force == nullptr || std::strcmp(force, "1") != 0) {
     if (auto native = bpfemu::native::Object::Open(path); native.ok()) {
-      return Wrap(std::move(*native));
+      return WithOpenOpts(Wrap(std::move(*native)), opts);
     }
   }
   auto bytecode = bpfemu::native::Object::OpenBytecode(path);
@@ -558,7 +568,7 @@ struct bpf_object* bpf_object__open_file(
     errno = absl::IsNotFound(bytecode.status()) ? ENOENT : LIBBPF_ERRNO__FORMAT;
     return nullptr;
   }
-  return Wrap(std::move(*bytecode));
+  return WithOpenOpts(Wrap(std::move(*bytecode)), opts);
 }
 
 struct bpf_object* bpf_object__open_mem(
@@ -583,7 +593,7 @@ struct bpf_object* bpf_object__open_mem(
     errno = LIBBPF_ERRNO__FORMAT;
     return nullptr;
   }
-  return Wrap(std::move(*bytecode));
+  return WithOpenOpts(Wrap(std::move(*bytecode)), opts);
 }
 
 struct bpf_object* bpf_object__open(const char* path) {

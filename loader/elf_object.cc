@@ -509,6 +509,10 @@ class ElfReader {
       if (name == nullptr) return;
       auto* vsi = reinterpret_cast<btf_var_secinfo*>(t + 1);
       const uint16_t n = BtfVlen(t);
+      if (std::string_view(name) == ".kconfig") {
+        ReadKconfigExterns(d.get(), id);
+        continue;
+      }
       // The extern-backing .ksyms has no ELF section to size it: libbpf
       // sizes it itself and only sorts it here.
       const bool externs = std::string_view(name) == ".ksyms";
@@ -547,6 +551,126 @@ class ElfReader {
       }
     }
     obj_.btf = d->Raw();
+  }
+
+  // find_kcfg_type(): what a __kconfig extern's type can hold.
+  static KconfigExtern::Kind KconfigKind(const BtfData& d, uint32_t id,
+                                         bool* is_signed) {
+    const btf_type* t = d.Type(id);
+    for (int n = 0; t != nullptr && n < 32; ++n) {
+      const uint32_t k = BtfKind(t);
+      if (k != kTypedef && k != kVolatile && k != kConst && k != kRestrict &&
+          k != kTypeTag) {
+        break;
+      }
+      t = d.Type(t->type);
+    }
+    *is_signed = false;
+    if (t == nullptr) return KconfigExtern::kUnknown;
+    const char* name = d.Str(t->name_off);
+    switch (BtfKind(t)) {
+      case kInt: {
+        uint32_t enc;
+        std::memcpy(&enc, t + 1, sizeof(enc));
+        const uint32_t bits = enc >> 24;
+        if (bits & BTF_INT_BOOL) {
+          return t->size == 1 ? KconfigExtern::kBool : KconfigExtern::kUnknown;
+        }
+        *is_signed = (bits & BTF_INT_SIGNED) != 0;
+        if (t->size == 1) return KconfigExtern::kChar;
+        if (t->size > 8 || (t->size & (t->size - 1)) != 0) {
+          return KconfigExtern::kUnknown;
+        }
+        return KconfigExtern::kInt;
+      }
+      case kEnum:
+      case kEnum64:
+        if ((BtfKind(t) == kEnum && t->size != 4) || name == nullptr ||
+            std::string_view(name) != "libbpf_tristate") {
+          return KconfigExtern::kUnknown;
+        }
+        return KconfigExtern::kTristate;
+      case kArray: {
+        btf_array a;
+        std::memcpy(&a, t + 1, sizeof(a));
+        bool elem_signed;
+        if (a.nelems == 0 ||
+            KconfigKind(d, a.type, &elem_signed) != KconfigExtern::kChar) {
+          return KconfigExtern::kUnknown;
+        }
+        return KconfigExtern::kCharArr;
+      }
+      default:
+        return KconfigExtern::kUnknown;
+    }
+  }
+
+  // bpf_object__collect_externs for the .kconfig DATASEC: each extern
+  // variable with its size, alignment and kind, laid out as libbpf lays
+  // them out; the DATASEC gets their offsets, allocated linkage and the
+  // total size, and an internal `.kconfig` map holds them. An extern whose
+  // type cannot hold a Kconfig value leaves it out (the load then fails,
+  // as libbpf's open does).
+  void ReadKconfigExterns(BtfData* d, uint32_t sec_id) {
+    btf_type* t = d->MutableType(sec_id);
+    auto* vsi = reinterpret_cast<btf_var_secinfo*>(t + 1);
+    const uint16_t n = BtfVlen(t);
+    std::vector<KconfigExtern> externs;
+    for (uint16_t i = 0; i < n; ++i) {
+      const btf_type* var = d->Type(vsi[i].type);
+      const char* var_name = var != nullptr ? d->Str(var->name_off) : nullptr;
+      if (var == nullptr || BtfKind(var) != kVar || var_name == nullptr) {
+        return;
+      }
+      KconfigExtern e;
+      e.name = var_name;
+      for (const Symbol& sym : syms_) {
+        if (sym.shndx == kShnUndef && sym.name == e.name) {
+          e.weak = sym.bind == kStbWeak;
+        }
+      }
+      const int64_t size = d->ResolveSize(var->type);
+      int err = 0;
+      const int align = d->AlignOf(var->type, &err);
+      e.kind = KconfigKind(*d, var->type, &e.is_signed);
+      if (size <= 0 || align <= 0 || e.kind == KconfigExtern::kUnknown) {
+        return;
+      }
+      e.size = static_cast<uint32_t>(size);
+      e.align = static_cast<uint32_t>(align);
+      externs.push_back(std::move(e));
+    }
+    const uint32_t total = LayoutKconfig(&externs);
+    for (uint16_t i = 0; i < n; ++i) {
+      btf_type* var = d->MutableType(vsi[i].type);
+      const std::string var_name = d->Str(var->name_off);
+      for (const KconfigExtern& e : externs) {
+        if (e.name != var_name) continue;
+        vsi[i].offset = e.offset;
+        vsi[i].size = e.size;
+      }
+      btf_var linkage = {BTF_VAR_GLOBAL_ALLOCATED};
+      std::memcpy(var + 1, &linkage, sizeof(linkage));
+    }
+    std::stable_sort(vsi, vsi + n,
+                     [](const btf_var_secinfo& a, const btf_var_secinfo& b) {
+                       return a.offset < b.offset;
+                     });
+    t->size = total;
+    ElfMap m;
+    m.real_name = ".kconfig";
+    m.name = InternalMapName(obj_.name, ".kconfig");
+    m.type = BPF_MAP_TYPE_ARRAY;
+    m.key_size = 4;
+    m.value_size = total;
+    m.max_entries = 1;
+    m.map_flags = BPF_F_MMAPABLE | BPF_F_RDONLY_PROG;
+    m.internal = true;
+    m.initial.assign(total, 0);
+    m.btf_value_type_id = sec_id;
+    obj_.kconfig_map = static_cast<int32_t>(obj_.maps.size());
+    obj_.kconfig = std::move(externs);
+    obj_.maps.push_back(std::move(m));
   }
 
   // Global data: one array map per section, in section order.
@@ -708,6 +832,21 @@ class ElfReader {
         continue;
       }
       const bool ldimm64 = in.code == (BPF_LD | BPF_IMM | BPF_DW);
+      if (sym.shndx == kShnUndef && r.type == kRBpf64_64 && ldimm64 &&
+          at + 1 < prog->insns.size()) {
+        // libbpf's RELO_EXTERN_LD64 of a __kconfig extern: its bytes in the
+        // .kconfig map.
+        auto e = std::find_if(
+            obj_.kconfig.begin(), obj_.kconfig.end(),
+            [&](const KconfigExtern& k) { return k.name == sym.name; });
+        if (e != obj_.kconfig.end()) {
+          prog->relocs.push_back({static_cast<uint32_t>(at),
+                                  static_cast<uint32_t>(obj_.kconfig_map), true,
+                                  e->offset});
+          in.src = BPF_PSEUDO_MAP_VALUE;
+          continue;
+        }
+      }
       if (r.type != kRBpf64_64 || !ldimm64 || at + 1 >= prog->insns.size()) {
         return InvalidArgumentError(
             absl::StrFormat("unsupported relocation against %s", sym.name));

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "emu/interp.h"
+#include "loader/kconfig.h"
 
 namespace bpfemu::native {
 
@@ -116,6 +117,11 @@ struct ElfObject {
   std::vector<uint8_t> btf;
   // Extern functions the programs call (kfuncs), each once.
   std::vector<ElfKsymFunc> ksym_funcs;
+  // `extern ... __kconfig` variables, laid out in the map `kconfig_map`
+  // (".kconfig", an index into `maps`; -1 without such externs), whose
+  // value the load fills (loader/kconfig.h).
+  std::vector<KconfigExtern> kconfig;
+  int32_t kconfig_map = -1;
   // The .BTF.ext section as it is (empty without one), and .text's
   // instructions before any relocation (empty without .text).
   std::vector<uint8_t> btf_ext;

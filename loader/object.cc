@@ -27,6 +27,7 @@
 #include "loader/bytecode.h"
 #include "loader/core_relo.h"
 #include "loader/elf_object.h"
+#include "loader/kconfig.h"
 #include "loader/ksym.h"
 #include "loader/section_names.h"
 #include "native/bound_map.h"
@@ -460,6 +461,21 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     Unload();
     return -ESRCH;
   }
+  // bpf_object__resolve_externs(): the __kconfig externs' values, which
+  // fill the .kconfig map (loader/kconfig.h).
+  std::vector<uint8_t> kconfig;
+  if (elf_->kconfig_map >= 0) {
+    kconfig.assign(elf_->maps[elf_->kconfig_map].value_size, 0);
+    std::string log;
+    if (int err = ResolveKconfig(
+            elf_->kconfig, settings.kconfig ? &*settings.kconfig : nullptr,
+            &kconfig, &log);
+        err != 0) {
+      load_error_ = log;
+      Unload();
+      return err;
+    }
+  }
   // bpf_object__load_btf(): the fixed-up .BTF into an emulated BTF object;
   // BTF is optional, so a refusal only leaves the maps untyped.
   if (!elf_->btf.empty()) {
@@ -502,7 +518,9 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     // .rodata and .kconfig are frozen (userspace writes: EPERM).
     if (m.internal && ms.reuse_fd < 0) {
       const uint32_t zero = 0;
-      int err = MapUpdateElem(fd, &zero, m.initial.data(), BPF_ANY);
+      const std::vector<uint8_t>& init =
+          static_cast<int32_t>(i) == elf_->kconfig_map ? kconfig : m.initial;
+      int err = MapUpdateElem(fd, &zero, init.data(), BPF_ANY);
       if (err == 0 && (m.real_name.starts_with(".rodata") ||
                        m.real_name.starts_with(".kconfig"))) {
         err = MapFreeze(fd);

@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -158,6 +159,9 @@ class Object {
   struct LoadSettings {
     std::vector<MapSettings> maps;
     std::vector<ProgSettings> progs;
+    // Kconfig text read before the system's for `__kconfig` externs
+    // (bpf_object_open_opts.kconfig), or none.
+    std::optional<std::string> kconfig;
   };
   // The definitions' own settings, to edit and pass to Load(settings).
   LoadSettings DefaultSettings() const;
