@@ -47,7 +47,7 @@ absl_libs=(-labsl_synchronization -labsl_graphcycles_internal
   -labsl_cord_internal -labsl_cordz_info -labsl_cordz_handle
   -labsl_cordz_functions -labsl_str_format_internal -labsl_strerror
   -labsl_synchronization -labsl_stacktrace -labsl_symbolize -labsl_base
-  -labsl_raw_logging_internal -lnettle -lpthread)
+  -labsl_raw_logging_internal -lnettle -lz -lpthread)
 
 # The emulator, the native helpers and the loader (object model, bytecode
 # loader), compiled once.

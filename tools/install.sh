@@ -78,8 +78,8 @@ subst() {  # subst FROM TO: a template with @PREFIX@ and @VERSION@ filled in
 # @system_libs//:absl (third_party/system_libs.BUILD).
 absl_libs=$(sed -n '/name = "absl"/,/^)/p' "$src/third_party/system_libs.BUILD" |
   grep -o -- '-labsl_[a-z0-9_]*' | tr '\n' ' ' | sed 's/ $//')
-# Then Nettle (@system_libs//:nettle: program tags).
-absl_libs="$absl_libs -lnettle"
+# Then Nettle (@system_libs//:nettle: program tags) and zlib (Kconfig).
+absl_libs="$absl_libs -lnettle -lz"
 absl_cmake=$(echo "$absl_libs" | sed 's/-l\([a-z0-9_]*\)/\1/g')
 
 # Binaries and libraries.
