@@ -810,6 +810,12 @@ class ElfReader {
     if (text_shndx_ >= 0) {
       const Section& text = secs_[text_shndx_];
       if (!ReadInsns(text, 0, text.size, &obj_.text)) obj_.text.clear();
+      for (const Symbol& sym : syms_) {
+        if (static_cast<int>(sym.shndx) == text_shndx_ &&
+            sym.type == kSttFunc) {
+          ++obj_.text_funcs;
+        }
+      }
     }
   }
 

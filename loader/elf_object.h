@@ -120,6 +120,10 @@ struct ElfObject {
   // instructions before any relocation (empty without .text).
   std::vector<uint8_t> btf_ext;
   std::vector<interp::RawInsn> text;
+  // How many functions (STT_FUNC symbols) .text holds: libbpf makes each a
+  // subprogram of its own and counts it in obj->nr_programs (the loader
+  // generator sizes its stack by that count).
+  uint32_t text_funcs = 0;
 };
 
 // Parses `data` (a whole ELF file). `name` becomes the object name.
