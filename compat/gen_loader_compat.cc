@@ -763,7 +763,10 @@ int GenerateLoader(const native::Object& object,
       return Fail(-EOPNOTSUPP, "map-in-map with an inner map fd", m.name);
     }
     if (of_maps && s.inner != nullptr) {
-      gen.MapCreate(MapAttr(*s.inner, m.name + ".inner", 0, 0, false), -1);
+      gen.MapCreate(
+          MapAttr(*s.inner, m.name + ".inner", m.inner_btf_key_type_id,
+                  m.inner_btf_value_type_id, with_btf),
+          -1);
     }
     gen.MapCreate(
         MapAttr(s, m.name, m.btf_key_type_id, m.btf_value_type_id, with_btf),

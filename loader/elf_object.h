@@ -38,6 +38,7 @@ struct ElfMap {
   // Map-in-map: the `__array(values, ...)` template.
   uint32_t inner_type = 0, inner_key_size = 0, inner_value_size = 0;
   uint32_t inner_max_entries = 0, inner_map_flags = 0;
+  uint32_t inner_btf_key_type_id = 0, inner_btf_value_type_id = 0;
   // Global data: the section's initial bytes (zeros for .bss).
   bool internal = false;
   std::vector<uint8_t> initial;
