@@ -434,6 +434,10 @@ struct bpf_object {
   uint32_t kern_version = 0;
   bool loaded = false;
   struct btf* btf = nullptr;  // bpf_object__btf()'s parse of the .BTF
+  // bpf_object__gen_loader(): the options load fills in, and the loader
+  // program and blob they point to (owned here, as libbpf's bpf_gen).
+  struct gen_loader_opts* gen_opts = nullptr;
+  std::vector<uint8_t> gen_insns, gen_data;
   ~bpf_object() {
     for (auto& m : maps) {
       if (m->reuse_fd >= 0) bpfemu::CloseFd(m->reuse_fd);
@@ -603,6 +607,21 @@ struct bpf_object* bpf_object__open(const char* path) {
 int bpf_object__load(struct bpf_object* obj) {
   if (obj == nullptr) return LibbpfErr(-EINVAL);
   if (obj->loaded) return LibbpfErr(-EINVAL);  // "object already loaded"
+  if (obj->gen_opts != nullptr) {
+    // libbpf.c bpf_object_load with obj->gen_loader: nothing is created;
+    // the object counts as loaded whatever the generator answers.
+    std::vector<std::string> pins;
+    for (auto& m : obj->maps) pins.push_back(m->pin_path);
+    obj->loaded = true;
+    const int err = bpfemu::compat::GenerateLoader(
+        *obj->native, obj->settings, pins, &obj->gen_insns, &obj->gen_data);
+    if (err != 0) return LibbpfErr(err);
+    obj->gen_opts->insns = reinterpret_cast<const char*>(obj->gen_insns.data());
+    obj->gen_opts->insns_sz = static_cast<__u32>(obj->gen_insns.size());
+    obj->gen_opts->data = reinterpret_cast<const char*>(obj->gen_data.data());
+    obj->gen_opts->data_sz = static_cast<__u32>(obj->gen_data.size());
+    return 0;
+  }
   // Maps with a pin path reuse the pinned map if there is one
   // (bpf_object__reuse_map), else are pinned once created.
   for (auto& m : obj->maps) {
@@ -693,6 +712,16 @@ int bpf_object__load(struct bpf_object* obj) {
       if (int err = bpf_map__pin(m.get(), nullptr); err != 0) return err;
     }
   }
+  return 0;
+}
+
+// libbpf 1.1.2 answers -EFAULT for NULL options and -EINVAL for options
+// of a bad size, without setting errno; the generator runs at load.
+int bpf_object__gen_loader(struct bpf_object* obj,
+                           struct gen_loader_opts* opts) {
+  if (opts == nullptr) return -EFAULT;
+  if (!OptsValid(opts)) return -EINVAL;
+  obj->gen_opts = opts;
   return 0;
 }
 

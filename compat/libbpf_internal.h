@@ -13,6 +13,10 @@
 #include <bpf/libbpf.h>
 
 #include <cstdint>
+#include <string>
+#include <vector>
+
+#include "loader/object.h"
 
 namespace bpfemu {
 struct Prog;
@@ -76,6 +80,15 @@ bool CustomAttach(const struct bpf_program* prog, struct bpf_link** link);
 // is (bpf_prog_test_run_opts calls it).
 bool StatsEnabled();
 void CountRuns(const bpfemu::Prog& prog, uint64_t ns, uint64_t cnt);
+
+// bpf_object__load() after bpf_object__gen_loader() (gen_loader_compat.cc):
+// the loader program's instructions and data blob for `object` with the
+// settings it would load with (`pin_paths`: each map's pin path, "" for
+// none), as libbpf 1.1.2's gen_loader writes them. 0 or -errno.
+int GenerateLoader(const bpfemu::native::Object& object,
+                   const bpfemu::native::Object::LoadSettings& settings,
+                   const std::vector<std::string>& pin_paths,
+                   std::vector<uint8_t>* insns, std::vector<uint8_t>* data);
 
 }  // namespace bpfemu::compat
 

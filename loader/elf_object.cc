@@ -287,6 +287,8 @@ absl::Status ParseMapDef(const Btf& btf, uint32_t struct_id, ElfMap* m,
         m->inner_value_size = in.value_size;
         m->inner_max_entries = in.max_entries;
         m->inner_map_flags = in.map_flags;
+        m->inner_btf_key_type_id = in.btf_key_type_id;
+        m->inner_btf_value_type_id = in.btf_value_type_id;
         m->has_inner_def = true;
         m->inner_def_fields = std::move(in.def_fields);
       }
@@ -949,6 +951,12 @@ class ElfReader {
     if (text_shndx_ >= 0) {
       const Section& text = secs_[text_shndx_];
       if (!ReadInsns(text, 0, text.size, &obj_.text)) obj_.text.clear();
+      for (const Symbol& sym : syms_) {
+        if (static_cast<int>(sym.shndx) == text_shndx_ &&
+            sym.type == kSttFunc) {
+          ++obj_.text_funcs;
+        }
+      }
     }
   }
 

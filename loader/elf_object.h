@@ -39,6 +39,7 @@ struct ElfMap {
   // Map-in-map: the `__array(values, ...)` template.
   uint32_t inner_type = 0, inner_key_size = 0, inner_value_size = 0;
   uint32_t inner_max_entries = 0, inner_map_flags = 0;
+  uint32_t inner_btf_key_type_id = 0, inner_btf_value_type_id = 0;
   // Global data: the section's initial bytes (zeros for .bss).
   bool internal = false;
   std::vector<uint8_t> initial;
@@ -126,6 +127,10 @@ struct ElfObject {
   // instructions before any relocation (empty without .text).
   std::vector<uint8_t> btf_ext;
   std::vector<interp::RawInsn> text;
+  // How many functions (STT_FUNC symbols) .text holds: libbpf makes each a
+  // subprogram of its own and counts it in obj->nr_programs (the loader
+  // generator sizes its stack by that count).
+  uint32_t text_funcs = 0;
 };
 
 // Parses `data` (a whole ELF file). `name` becomes the object name.

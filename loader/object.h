@@ -218,6 +218,9 @@ class Object {
   // loads it before the maps, which then carry their type ids), or -1.
   const std::vector<uint8_t>& btf_raw() const;
   int btf_fd() const { return btf_fd_; }
+  // A bytecode object's parse (nullptr for a native one), for libbpfemu's
+  // loader generator (compat/gen_loader_compat.cc).
+  const ElfObject* elf() const { return elf_.get(); }
 
  private:
   explicit Object(const bpfemu_object_def* def);
