@@ -370,6 +370,15 @@ std::vector<RandomSpec> DefaultSpecs() {
     a.btf_vmlinux_value_type_id = id;
     specs.push_back({a, 3});
   }
+  // Local storages (differ.h LocalStorageAttr): keys are owner slots, so
+  // each type sees its own owners, the other types' owners and bad fds;
+  // a byte value and a spin lock value (BPF_F_LOCK updates and lookups).
+  for (uint32_t type :
+       {uint32_t{BPF_MAP_TYPE_SK_STORAGE}, uint32_t{BPF_MAP_TYPE_TASK_STORAGE},
+        uint32_t{BPF_MAP_TYPE_INODE_STORAGE}, kBpfMapTypeCgrpStorage}) {
+    specs.push_back({LocalStorageAttr(type, 12, false), kOwnerSlots});
+    specs.push_back({LocalStorageAttr(type, 0, true), kOwnerSlots});
+  }
   return specs;
 }
 

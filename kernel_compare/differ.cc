@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kernel_compare/differ.h"
 
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/btf.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -15,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "emu/btf_blobs.h"
+#include "emu/cgroup.h"
 #include "emu/errno.h"
 #include "emu/kernel_btf.h"
 #include "emu/struct_ops_map.h"
@@ -75,6 +80,59 @@ bool ParseHex(const std::string& s, std::vector<uint8_t>* out) {
     out->push_back(static_cast<uint8_t>(v));
   }
   return true;
+}
+
+bool IsLocalStorage(uint32_t type) {
+  return type == BPF_MAP_TYPE_SK_STORAGE || type == BPF_MAP_TYPE_TASK_STORAGE ||
+         type == BPF_MAP_TYPE_INODE_STORAGE || type == kBpfMapTypeCgrpStorage;
+}
+
+// The owners a local storage sequence names by slot (its key is a slot
+// number, so traces replay in any process): sockets of three families
+// (net/core/bpf_sk_storage.c), a pidfd of this process
+// (kernel/bpf/bpf_task_storage.c), a regular file and /dev/null
+// (kernel/bpf/bpf_inode_storage.c), the cgroup2 root and a cgroup v1
+// directory (kernel/bpf/bpf_cgrp_storage.c; v1 is left out: 6.18 accepts
+// it where bpfemu answers EBADF, not yet mended), then fd -1 and an fd past
+// the table. Each kind is a valid owner for one type and a wrong one for
+// the others. Opened once and kept for the process's life: both backends
+// see the same objects.
+int OwnerFd(uint32_t slot) {
+  static const std::vector<int> fds = [] {
+    std::vector<int> v = {
+        socket(AF_INET, SOCK_STREAM, 0),
+        socket(AF_INET, SOCK_DGRAM, 0),
+        socket(AF_UNIX, SOCK_STREAM, 0),
+        static_cast<int>(syscall(SYS_pidfd_open, getpid(), 0)),
+        open("/proc/self/exe", O_RDONLY | O_CLOEXEC),
+        open("/dev/null", O_RDONLY | O_CLOEXEC),
+        open(Cgroup2Mount().empty() ? "/nonexistent" : Cgroup2Mount().c_str(),
+             O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    v.push_back(-1);
+    v.push_back(1 << 20);
+    return v;
+  }();
+  return slot < fds.size() ? fds[slot] : -1;
+}
+
+// A local storage map's BTF (map_create's btf_fd): u32 (1), u64 (2),
+// struct bpf_spin_lock (3), struct locked { bpf_spin_lock lock; u64 v; }
+// (4, 16 bytes), struct bpf_timer (5), struct timed { bpf_timer t; u64 v; }
+// (6, 24 bytes), unsigned char (7) and an array of value_size bytes (8).
+constexpr uint32_t kStorageU32 = 1, kStorageU64 = 2, kStorageLocked = 4,
+                   kStorageTimed = 6, kStorageBytes = 8;
+std::vector<uint8_t> StorageBtf(uint32_t value_size) {
+  btftest::Blob b;
+  const uint32_t u32 = b.Int("unsigned int", 4, 32);
+  const uint32_t u64 = b.Int("unsigned long", 8, 64);
+  const uint32_t lock = b.Struct("bpf_spin_lock", 4, {{"val", u32, 0}});
+  b.Struct("locked", 16, {{"lock", lock, 0}, {"v", u64, 64}});
+  const uint32_t timer =
+      b.Struct("bpf_timer", 16, {{"a", u64, 0}, {"b", u64, 64}});
+  b.Struct("timed", 24, {{"t", timer, 0}, {"v", u64, 128}});
+  const uint32_t byte = b.Int("unsigned char", 1, 8);
+  b.Array(byte, u32, value_size);
+  return b.Build();
 }
 
 const char* OpName(OpKind k) {
@@ -171,6 +229,15 @@ size_t BatchOutSize(const MapAttr& attr, int num_cpus, uint32_t count) {
 int Apply(Backend& b, int fd, const MapAttr& attr, const Op& op,
           std::vector<uint8_t>* out) {
   const void* key = op.key.empty() ? nullptr : op.key.data();
+  // A local storage key is an owner slot: the backends get its fd.
+  int owner = -1;
+  if (IsLocalStorage(attr.map_type) && op.key.size() == 4 &&
+      !IsBatch(op.kind)) {
+    uint32_t slot;
+    std::memcpy(&slot, op.key.data(), 4);
+    owner = OwnerFd(slot);
+    key = &owner;
+  }
   switch (op.kind) {
     case OpKind::kUpdateBatch:
     case OpKind::kDeleteBatch: {
@@ -283,6 +350,17 @@ std::vector<uint32_t> StructOpsValueIds() {
   return ids;
 }
 
+MapAttr LocalStorageAttr(uint32_t type, uint32_t value_size, bool spin_lock) {
+  MapAttr a;
+  a.map_type = type;
+  a.key_size = 4;
+  a.value_size = spin_lock ? 16 : value_size;
+  a.map_flags = BPF_F_NO_PREALLOC;
+  a.btf_key_type_id = kStorageU32;
+  a.btf_value_type_id = spin_lock ? kStorageLocked : kStorageBytes;
+  return a;
+}
+
 uint32_t SyscallValueSize(const MapAttr& attr, int num_cpus) {
   switch (attr.map_type) {
     case BPF_MAP_TYPE_PERCPU_HASH:
@@ -349,6 +427,14 @@ const char* MapTypeName(uint32_t type) {
       return "CPUMAP";
     case BPF_MAP_TYPE_STRUCT_OPS:
       return "STRUCT_OPS";
+    case BPF_MAP_TYPE_SK_STORAGE:
+      return "SK_STORAGE";
+    case BPF_MAP_TYPE_TASK_STORAGE:
+      return "TASK_STORAGE";
+    case BPF_MAP_TYPE_INODE_STORAGE:
+      return "INODE_STORAGE";
+    case kBpfMapTypeCgrpStorage:
+      return "CGRP_STORAGE";
     default:
       return "OTHER";
   }
@@ -364,6 +450,10 @@ std::string Sequence::Trace() const {
   if (attr.btf_vmlinux_value_type_id != 0) {
     s += absl::StrFormat(" btf_vmlinux_value_type_id=%u",
                          attr.btf_vmlinux_value_type_id);
+  }
+  if (attr.btf_key_type_id != 0 || attr.btf_value_type_id != 0) {
+    s += absl::StrFormat(" btf_key_type_id=%u btf_value_type_id=%u",
+                         attr.btf_key_type_id, attr.btf_value_type_id);
   }
   s += "\n";
   for (const Op& op : ops) s += OpLine(op) + "\n";
@@ -547,7 +637,11 @@ MapAttr GenerateCreate(uint64_t seed) {
                                         BPF_MAP_TYPE_CPUMAP,
                                         BPF_MAP_TYPE_STRUCT_OPS,
                                         0 /* UNSPEC */,
-                                        250 /* unknown */};
+                                        250 /* unknown */,
+                                        BPF_MAP_TYPE_SK_STORAGE,
+                                        BPF_MAP_TYPE_TASK_STORAGE,
+                                        BPF_MAP_TYPE_INODE_STORAGE,
+                                        kBpfMapTypeCgrpStorage};
   static constexpr uint32_t kKeySizes[] = {0, 1, 3, 4, 8, 64, 512, 513, 4096};
   static constexpr uint32_t kValueSizes[] = {
       0, 1, 4, 8, 64, 4096, 1u << 20, (1u << 22) + 1, 0x7fffffffu};
@@ -606,6 +700,31 @@ MapAttr GenerateCreate(uint64_t seed) {
   for (int i = 0; i < nflags; ++i) a.map_flags |= pick(kFlags);
   if (lpm && natural) a.map_flags |= BPF_F_NO_PREALLOC;
   if (cgroup_storage && natural) a.max_entries = 0;
+  // Local storages: always BTF ids (without them every create stops at
+  // the first check): mostly a u32 key and a value type of value_size
+  // bytes, sometimes a u64 key, a spin lock value, a timer value (which
+  // map_check_btf refuses here), a u64 value or none. Natural attributes:
+  // the value type's size, max_entries 0, BPF_F_NO_PREALLOC, now and then
+  // BPF_F_CLONE or another flag.
+  if (IsLocalStorage(a.map_type)) {
+    a.btf_key_type_id = pick(std::array<uint32_t, 6>{
+        kStorageU32, kStorageU32, kStorageU32, kStorageU32, kStorageU64, 0});
+    a.btf_value_type_id = pick(std::array<uint32_t, 8>{
+        kStorageBytes, kStorageBytes, kStorageBytes, kStorageBytes,
+        kStorageLocked, kStorageTimed, kStorageU64, 0});
+    if (natural) {
+      a.value_size = a.btf_value_type_id == kStorageLocked  ? 16
+                     : a.btf_value_type_id == kStorageTimed ? 24
+                     : a.btf_value_type_id == kStorageU64
+                         ? 8
+                         : pick(std::array<uint32_t, 7>{1, 8, 40, 4096, 65000,
+                                                        65535, 65536});
+      a.max_entries = 0;
+      a.map_flags = BPF_F_NO_PREALLOC;
+      if (absl::Bernoulli(gen, 0.2)) a.map_flags |= BPF_F_CLONE;
+      if (absl::Bernoulli(gen, 0.1)) a.map_flags |= pick(kFlags);
+    }
+  }
   // STRUCT_OPS: btf_vmlinux_value_type_id names a registered type's value
   // struct of the kernel BTF, or (sometimes) another type of it, an id past
   // its end, or none; natural attributes take the value struct's size, one
@@ -669,8 +788,14 @@ MapAttr GenerateCreate(uint64_t seed) {
 // (map_create's btf_fd): a one-int BTF loaded into `backend` for the
 // create, then closed (the map keeps its own reference).
 int CreateWithBtf(Backend& backend, const MapAttr& attr) {
-  if (attr.btf_vmlinux_value_type_id == 0) return backend.CreateMap(attr);
-  static const std::vector<uint8_t> blob = btftest::OneInt();
+  const bool storage_ids =
+      attr.btf_key_type_id != 0 || attr.btf_value_type_id != 0;
+  if (attr.btf_vmlinux_value_type_id == 0 && !storage_ids) {
+    return backend.CreateMap(attr);
+  }
+  static const std::vector<uint8_t> one_int = btftest::OneInt();
+  const std::vector<uint8_t> blob =
+      storage_ids ? StorageBtf(attr.value_size) : one_int;
   const int btf =
       backend.LoadBtf(blob.data(), static_cast<uint32_t>(blob.size()));
   if (btf < 0) return btf;
@@ -829,11 +954,15 @@ absl::StatusOr<Sequence> ParseTrace(const std::string& text, int num_cpus) {
       seq.attr.value_size = static_cast<uint32_t>(vs);
       seq.attr.max_entries = static_cast<uint32_t>(max);
       seq.attr.map_flags = static_cast<uint32_t>(flags);
-      uint64_t extra = 0, vmlinux = 0;
+      uint64_t extra = 0, vmlinux = 0, key_id = 0, value_id = 0;
       num("map_extra", &extra);
       num("btf_vmlinux_value_type_id", &vmlinux);
+      num("btf_key_type_id", &key_id);
+      num("btf_value_type_id", &value_id);
       seq.attr.map_extra = extra;
       seq.attr.btf_vmlinux_value_type_id = static_cast<uint32_t>(vmlinux);
+      seq.attr.btf_key_type_id = static_cast<uint32_t>(key_id);
+      seq.attr.btf_value_type_id = static_cast<uint32_t>(value_id);
       have_create = true;
       continue;
     }

@@ -81,6 +81,15 @@ struct Sequence {
 // machine, so campaigns stay reproducible. Empty without kernel BTF.
 std::vector<uint32_t> StructOpsValueIds();
 
+// Local storage maps (SK/TASK/INODE/CGRP_STORAGE) in sequences: a map
+// with BTF ids of the value BTF each backend is given at create (a u32 key;
+// a value of `value_size` bytes, or with `spin_lock` a 16-byte struct {
+// bpf_spin_lock; u64 }). Their keys are owner slots 0 .. kOwnerSlots - 1:
+// the runner passes the fd of a socket (TCP, UDP, unix), a pidfd, a file,
+// /dev/null, the cgroup2 root, -1 or an fd past the table.
+inline constexpr uint32_t kOwnerSlots = 9;
+MapAttr LocalStorageAttr(uint32_t type, uint32_t value_size, bool spin_lock);
+
 // bpf_map_value_size(): the bytes of one value in a syscall buffer
 // (per-CPU types: round_up(value_size, 8) per possible CPU).
 uint32_t SyscallValueSize(const MapAttr& attr, int num_cpus);
