@@ -17,6 +17,7 @@ namespace {
 
 // include/uapi/linux/magic.h.
 constexpr long kCgroup2SuperMagic = 0x63677270;
+constexpr long kCgroupSuperMagic = 0x27e0eb;  // cgroup v1
 
 thread_local std::optional<std::string> current_override;
 
@@ -56,6 +57,23 @@ int CgroupIdFromFd(int fd, uint64_t* id) {
     return -EBADF;
   }
   *id = st.st_ino;
+  return 0;
+}
+
+int CgroupV1V2FromFd(int fd, uint64_t* id, uint64_t* hierarchy) {
+  if (int err = CgroupIdFromFd(fd, id); err != -EBADF) {
+    *hierarchy = 0;
+    return err;
+  }
+  struct stat st;
+  struct statfs sfs;
+  if (fd < 0 || fstat(fd, &st) != 0 || fstatfs(fd, &sfs) != 0 ||
+      static_cast<long>(sfs.f_type) != kCgroupSuperMagic ||
+      !S_ISDIR(st.st_mode)) {
+    return -EBADF;
+  }
+  *id = st.st_ino;
+  *hierarchy = static_cast<uint64_t>(st.st_dev);
   return 0;
 }
 

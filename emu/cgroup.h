@@ -37,6 +37,12 @@ inline constexpr uint64_t kRootCgroupId = 1;
 // cgroup_get_from_fd(): 0 and the cgroup's id in *id, or -EBADF.
 [[nodiscard]] int CgroupIdFromFd(int fd, uint64_t* id);
 
+// cgroup_v1v2_get_from_fd() (CGRP_STORAGE keys): a cgroup2 directory as
+// CgroupIdFromFd gives it (*hierarchy 0), or a directory of a cgroup v1
+// hierarchy: its inode number and, to keep it apart from cgroup2's ids, its
+// file system's device in *hierarchy. -EBADF for anything else.
+[[nodiscard]] int CgroupV1V2FromFd(int fd, uint64_t* id, uint64_t* hierarchy);
+
 // Where the cgroup2 hierarchy is mounted ("" if nowhere), from
 // /proc/self/mountinfo.
 const std::string& Cgroup2Mount();

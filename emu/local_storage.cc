@@ -253,10 +253,14 @@ int LocalStorageMap::OwnerFromFd(OwnerKind kind, int fd, Owner* out) {
       return 0;
     }
     case OwnerKind::kCgroup: {
-      // cgroup_v1v2_get_from_fd(): EBADF for anything but a cgroup.
-      uint64_t id = 0;
-      if (int err = CgroupIdFromFd(fd, &id); err != 0) return err;
-      *out = Owner{id, 0};
+      // cgroup_v1v2_get_from_fd(): EBADF for anything but a cgroup, of
+      // cgroup2 ({id, 0}, as programs name their cgroups) or of a v1
+      // hierarchy ({inode, device}).
+      uint64_t id = 0, hierarchy = 0;
+      if (int err = CgroupV1V2FromFd(fd, &id, &hierarchy); err != 0) {
+        return err;
+      }
+      *out = Owner{id, hierarchy};
       return 0;
     }
     case OwnerKind::kInode: {

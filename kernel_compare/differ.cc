@@ -92,11 +92,10 @@ bool IsLocalStorage(uint32_t type) {
 // (net/core/bpf_sk_storage.c), a pidfd of this process
 // (kernel/bpf/bpf_task_storage.c), a regular file and /dev/null
 // (kernel/bpf/bpf_inode_storage.c), the cgroup2 root and a cgroup v1
-// directory (kernel/bpf/bpf_cgrp_storage.c; v1 is left out: 6.18 accepts
-// it where bpfemu answers EBADF, not yet mended), then fd -1 and an fd past
-// the table. Each kind is a valid owner for one type and a wrong one for
-// the others. Opened once and kept for the process's life: both backends
-// see the same objects.
+// directory (kernel/bpf/bpf_cgrp_storage.c cgroup_v1v2_get_from_fd), then
+// fd -1 and an fd past the table. Each kind is a valid owner for one type and a
+// wrong one for the others. Opened once and kept for the process's life: both
+// backends see the same objects.
 int OwnerFd(uint32_t slot) {
   static const std::vector<int> fds = [] {
     std::vector<int> v = {
@@ -107,7 +106,8 @@ int OwnerFd(uint32_t slot) {
         open("/proc/self/exe", O_RDONLY | O_CLOEXEC),
         open("/dev/null", O_RDONLY | O_CLOEXEC),
         open(Cgroup2Mount().empty() ? "/nonexistent" : Cgroup2Mount().c_str(),
-             O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+             O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+        open("/sys/fs/cgroup/cpu", O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
     v.push_back(-1);
     v.push_back(1 << 20);
     return v;

@@ -86,8 +86,9 @@ std::vector<uint32_t> StructOpsValueIds();
 // a value of `value_size` bytes, or with `spin_lock` a 16-byte struct {
 // bpf_spin_lock; u64 }). Their keys are owner slots 0 .. kOwnerSlots - 1:
 // the runner passes the fd of a socket (TCP, UDP, unix), a pidfd, a file,
-// /dev/null, the cgroup2 root, -1 or an fd past the table.
-inline constexpr uint32_t kOwnerSlots = 9;
+// /dev/null, the cgroup2 root, a cgroup v1 directory (/sys/fs/cgroup/cpu;
+// -1 where there is none), -1 or an fd past the table.
+inline constexpr uint32_t kOwnerSlots = 10;
 MapAttr LocalStorageAttr(uint32_t type, uint32_t value_size, bool spin_lock);
 
 // bpf_map_value_size(): the bytes of one value in a syscall buffer
