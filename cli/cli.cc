@@ -72,6 +72,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -529,20 +530,25 @@ void WalkPins(const std::string& dir, const std::string& virt,
   closedir(d);
 }
 
-// The first pin of the map with this id ("" when none).
-std::string PinOfId(uint32_t id) {
+// The first pin on the emulated bpffs whose map `match` accepts (the map
+// opened, its info read), or "".
+std::string FindPin(const std::function<bool(OpenMap&)>& match) {
   std::vector<std::string> paths;
   WalkPins(BpffsStorage(), BpffsMount(), &paths);
   for (const std::string& p : paths) {
     OpenMap m;
     m.fd = ObjGet(p.c_str());
     uint32_t len = sizeof(m.info);
-    if (m.fd >= 0 && MapGetInfoByFd(m.fd, &m.info, &len) == 0 &&
-        m.info.id == id) {
+    if (m.fd >= 0 && MapGetInfoByFd(m.fd, &m.info, &len) == 0 && match(m)) {
       return p;
     }
   }
   return "";
+}
+
+// The first pin of the map with this id ("" when none).
+std::string PinOfId(uint32_t id) {
+  return FindPin([id](OpenMap& m) { return m.info.id == id; });
 }
 
 // MAP as bpftool's map_parse_fd() reads it: `pinned PATH` or `id ID` (an
@@ -1312,20 +1318,11 @@ int BtfUsage() {
 // The BTF object `id` among those of the pinned maps (an emulated BTF
 // object outlives its loader only through the maps created with it).
 bool FindBtfById(uint32_t id, std::vector<uint8_t>* blob) {
-  std::vector<std::string> paths;
-  WalkPins(BpffsStorage(), BpffsMount(), &paths);
-  for (const std::string& p : paths) {
-    OpenMap m;
-    m.fd = ObjGet(p.c_str());
-    uint32_t len = sizeof(m.info);
-    MapBtfIdsOut ids;
-    if (m.fd >= 0 && MapGetInfoByFd(m.fd, &m.info, &len) == 0 &&
-        m.info.btf_id == id && MapBtf(m.fd, m.info.id, &ids, blob) &&
-        !blob->empty()) {
-      return true;
-    }
-  }
-  return false;
+  return !FindPin([&](OpenMap& m) {
+            MapBtfIdsOut ids;
+            return m.info.btf_id == id && MapBtf(m.fd, m.info.id, &ids, blob) &&
+                   !blob->empty();
+          }).empty();
 }
 
 // `btf dump { file FILE | map MAP [key|value|kv|all] | id ID }
