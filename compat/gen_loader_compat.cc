@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "compat/libbpf_internal.h"
+#include "emu/interp_asm.h"
 #include "loader/elf_object.h"
 #include "loader/object.h"
 
@@ -76,53 +77,28 @@ int16_t StackProgFd(uint32_t i) {
   static_cast<int>(offsetof(union bpf_attr, field) + \
                    sizeof(((union bpf_attr*)nullptr)->field))
 
-bpf_insn Insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off,
-              int32_t imm) {
-  bpf_insn i = {};
-  i.code = code;
-  i.dst_reg = dst & 0xf;
-  i.src_reg = src & 0xf;
-  i.off = off;
-  i.imm = imm;
-  return i;
+// Instructions from emu/interp_asm.h; loads and stores take the loader's
+// byte counts (always 1, 2, 4 or 8).
+using bpfemu::interp::RawInsn;
+using bpfemu::interp::asm_::Call;
+using bpfemu::interp::asm_::Exit;
+using bpfemu::interp::asm_::Insn;
+using bpfemu::interp::asm_::JmpImm;
+using bpfemu::interp::asm_::MovImm;
+using bpfemu::interp::asm_::MovReg;
+using bpfemu::interp::asm_::SizeCode;
+RawInsn Alu64Imm(uint8_t op, uint8_t dst, int32_t imm) {
+  return bpfemu::interp::asm_::AluImm(op, dst, imm);
 }
-int SizeCode(int bytes) {
-  switch (bytes) {
-    case 8:
-      return BPF_DW;
-    case 4:
-      return BPF_W;
-    case 2:
-      return BPF_H;
-    default:
-      return BPF_B;
-  }
+RawInsn Ldx(int bytes, uint8_t dst, uint8_t src, int16_t off) {
+  return bpfemu::interp::asm_::Ldx(SizeCode(bytes), dst, src, off);
 }
-bpf_insn MovReg(uint8_t dst, uint8_t src) {
-  return Insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0);
+RawInsn Stx(int bytes, uint8_t dst, uint8_t src, int16_t off) {
+  return bpfemu::interp::asm_::Stx(SizeCode(bytes), dst, src, off);
 }
-bpf_insn MovImm(uint8_t dst, int32_t imm) {
-  return Insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm);
+RawInsn StImm(int bytes, uint8_t dst, int16_t off, int32_t imm) {
+  return bpfemu::interp::asm_::St(SizeCode(bytes), dst, off, imm);
 }
-bpf_insn Alu64Imm(uint8_t op, uint8_t dst, int32_t imm) {
-  return Insn(BPF_ALU64 | op | BPF_K, dst, 0, 0, imm);
-}
-bpf_insn Call(int32_t helper) {
-  return Insn(BPF_JMP | BPF_CALL, 0, 0, 0, helper);
-}
-bpf_insn JmpImm(uint8_t op, uint8_t dst, int32_t imm, int16_t off) {
-  return Insn(BPF_JMP | op | BPF_K, dst, 0, off, imm);
-}
-bpf_insn Ldx(int bytes, uint8_t dst, uint8_t src, int16_t off) {
-  return Insn(BPF_LDX | SizeCode(bytes) | BPF_MEM, dst, src, off, 0);
-}
-bpf_insn Stx(int bytes, uint8_t dst, uint8_t src, int16_t off) {
-  return Insn(BPF_STX | SizeCode(bytes) | BPF_MEM, dst, src, off, 0);
-}
-bpf_insn StImm(int bytes, uint8_t dst, int16_t off, int32_t imm) {
-  return Insn(BPF_ST | SizeCode(bytes) | BPF_MEM, dst, 0, off, imm);
-}
-bpf_insn Exit() { return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 
 // One kfunc the programs call (gen_loader.c struct ksym_desc): the first
 // call's instruction (a blob offset) and its BTF fd slot.
@@ -386,13 +362,16 @@ class Gen {
   const std::vector<uint8_t>& data() const { return data_; }
 
  private:
-  void Emit(const bpf_insn& i) {
+  void Emit(const RawInsn& i) {
+    static_assert(sizeof(RawInsn) == sizeof(bpf_insn));
     if (error_ != 0) return;
     if ((insns_.size() + 1) * sizeof(bpf_insn) > INT32_MAX) {
       error_ = -ERANGE;
       return;
     }
-    insns_.push_back(i);
+    bpf_insn out;
+    std::memcpy(&out, &i, sizeof(out));
+    insns_.push_back(out);
   }
   // ldimm64 of a blob address: fd_array[0] is the blob's map, the offset
   // is the value's (BPF_PSEUDO_MAP_IDX_VALUE).

@@ -68,6 +68,22 @@ inline void LdMapFd(std::vector<RawInsn>* p, uint8_t dst, int fd) {
   LdImm64(p, dst, static_cast<uint32_t>(fd), BPF_PSEUDO_MAP_FD);
 }
 
+// The size code of a `bytes`-wide access (BPF_B / BPF_H / BPF_W / BPF_DW),
+// or -1 for another width.
+inline int SizeCode(uint32_t bytes) {
+  switch (bytes) {
+    case 8:
+      return BPF_DW;
+    case 4:
+      return BPF_W;
+    case 2:
+      return BPF_H;
+    case 1:
+      return BPF_B;
+  }
+  return -1;
+}
+
 // Memory. `size` is BPF_B / BPF_H / BPF_W / BPF_DW.
 inline RawInsn Ldx(uint8_t size, uint8_t dst, uint8_t src, int16_t off,
                    bool sign_extend = false) {

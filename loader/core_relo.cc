@@ -23,6 +23,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "emu/interp_asm.h"
 #include "loader/ksym.h"
 
 namespace bpfemu::native {
@@ -768,20 +769,6 @@ int SizeBytes(uint8_t code) {
   return -1;
 }
 
-int BytesToSize(uint32_t sz) {
-  switch (sz) {
-    case 8:
-      return BPF_DW;
-    case 4:
-      return BPF_W;
-    case 2:
-      return BPF_H;
-    case 1:
-      return BPF_B;
-  }
-  return -1;
-}
-
 // bpf_core_poison_insn(): a call of helper 0xbad2310 in place of the
 // instruction (both halves of an LD_IMM64).
 int Poison(interp::RawInsn* insn, size_t count) {
@@ -1065,7 +1052,7 @@ int CorePatchInsn(const std::string& prog, interp::RawInsn* insns, size_t n,
                                 prog, relo_idx, idx, bytes, res.orig_sz);
           return -EINVAL;
         }
-        const int size = BytesToSize(res.new_sz);
+        const int size = interp::asm_::SizeCode(res.new_sz);
         if (size < 0) {
           absl::StrAppendFormat(log,
                                 "prog '%s': relo #%d: insn #%d (LDX/ST/STX) "
