@@ -347,6 +347,7 @@ class ElfReader {
     if (auto s = ReadBtfMaps(); !s.ok()) return s;
     if (auto s = ReadDataSections(); !s.ok()) return s;
     ReadBtf();
+    KeepMmapableWhereExposed();
     ReadRelocations();
     if (auto s = ReadMapSlots(); !s.ok()) return s;
     if (auto s = ReadPrograms(); !s.ok()) return s;
@@ -553,6 +554,36 @@ class ElfReader {
       }
     }
     obj_.btf = d->Raw();
+  }
+
+  // map_is_mmapable (libbpf 1.1.2 tools/lib/bpf/libbpf.c): a global-data map
+  // is BPF_F_MMAPABLE only when its DATASEC holds a variable a skeleton can
+  // expose, one that is not static. A map without a DATASEC (no BTF, or a
+  // section such as .rodata.str1.1 that has none) is not.
+  void KeepMmapableWhereExposed() {
+    std::unique_ptr<BtfData> d;
+    if (!obj_.btf.empty() &&
+        BtfData::Parse(absl::MakeConstSpan(obj_.btf), nullptr, &d) != 0) {
+      d.reset();
+    }
+    for (ElfMap& m : obj_.maps) {
+      if (!m.internal) continue;
+      bool exposed = false;
+      const btf_type* t = d != nullptr && m.btf_value_type_id != 0
+                              ? d->Type(m.btf_value_type_id)
+                              : nullptr;
+      if (t != nullptr && BtfKind(t) == kDatasec) {
+        const auto* vsi = reinterpret_cast<const btf_var_secinfo*>(t + 1);
+        for (uint16_t i = 0; i < BtfVlen(t) && !exposed; ++i) {
+          const btf_type* var = d->Type(vsi[i].type);
+          if (var == nullptr || BtfKind(var) != kVar) continue;
+          btf_var linkage;
+          std::memcpy(&linkage, var + 1, sizeof(linkage));
+          exposed = linkage.linkage != BTF_VAR_STATIC;
+        }
+      }
+      if (!exposed) m.map_flags &= ~uint32_t{BPF_F_MMAPABLE};
+    }
   }
 
   // find_kcfg_type(): what a __kconfig extern's type can hold.
