@@ -11,7 +11,7 @@
 //   gen_loader_program run OBJ [user]
 //                                    runs the loader as bpftool's light
 //                                    skeleton does (bpf/skel_internal.h
-//                                    bpf_load_and_run: the blob in a frozen
+//                                    bpf_load_and_run: the blob in a
 //                                    one-element array, the loader a SYSCALL
 //                                    program test-run on the context) and
 //                                    prints what the fds in the context
@@ -115,12 +115,12 @@ static int run(const char* path, int user) {
   }
 
   // bpf_load_and_run: the blob's map, then the loader, then its run.
-  LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = BPF_F_RDONLY_PROG);
+  // libbpf 1.1.2's skel_internal.h: a plain array, neither read-only for
+  // programs nor frozen (later versions add both).
   int blob = bpf_map_create(BPF_MAP_TYPE_ARRAY, "__loader.map", 4, gen.data_sz,
-                            1, &mopts);
+                            1, NULL);
   int zero = 0;
-  if (blob < 0 || bpf_map_update_elem(blob, &zero, gen.data, 0) != 0 ||
-      bpf_map_freeze(blob) != 0) {
+  if (blob < 0 || bpf_map_update_elem(blob, &zero, gen.data, 0) != 0) {
     printf("blob map: -%d\n", errno);
     goto out;
   }
@@ -129,11 +129,19 @@ static int run(const char* path, int user) {
   LIBBPF_OPTS(bpf_prog_load_opts, popts, .fd_array = &blob,
               .prog_flags = BPF_F_SLEEPABLE, .log_buf = log,
               .log_size = sizeof(log), .log_level = 0);
-  int loader = bpf_prog_load(BPF_PROG_TYPE_SYSCALL, "__loader.prog", "GPL",
-                             (const struct bpf_insn*)gen.insns,
+  int loader = bpf_prog_load(BPF_PROG_TYPE_SYSCALL, "__loader.prog",
+                             "Dual BSD/GPL", (const struct bpf_insn*)gen.insns,
                              gen.insns_sz / sizeof(struct bpf_insn), &popts);
   if (loader < 0) {
     printf("loader load: -%d\n", errno);
+    // Again with a verifier log, for whoever reads the output.
+    popts.log_level = 1;
+    if (bpf_prog_load(BPF_PROG_TYPE_SYSCALL, "__loader.prog", "Dual BSD/GPL",
+                      (const struct bpf_insn*)gen.insns,
+                      gen.insns_sz / sizeof(struct bpf_insn), &popts) < 0) {
+      size_t len = strlen(log);
+      fprintf(stderr, "%s", len > 2000 ? log + len - 2000 : log);
+    }
     close(blob);
     goto out;
   }

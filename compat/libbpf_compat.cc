@@ -48,6 +48,7 @@
 #include "loader/elf_object.h"
 #include "loader/object.h"
 #include "loader/test_run.h"
+#include "native/helpers.h"
 
 extern "C" int __xpg_strerror_r(int errnum, char* buf, size_t buflen);
 
@@ -307,7 +308,17 @@ int bpf_prog_load(enum bpf_prog_type prog_type, const char* prog_name,
   bpfemu::native::ProgLoadFlags flags;
   flags.prog_flags = BPFEMU_OPTS_GET(opts, prog_flags, 0u);
   flags.prog_ifindex = BPFEMU_OPTS_GET(opts, prog_ifindex, 0u);
-  flags.has_fd_array = BPFEMU_OPTS_GET(opts, fd_array, nullptr) != nullptr;
+  const int* fd_array = BPFEMU_OPTS_GET(opts, fd_array, nullptr);
+  flags.has_fd_array = fd_array != nullptr;
+  flags.fd_array_entry = [fd_array](uint32_t index, int* fd) {
+    return bpfemu::native::ProbeRead(bpfemu::native::ProbeSpace::kUser, fd,
+                                     sizeof(*fd),
+                                     reinterpret_cast<uint64_t>(fd_array) +
+                                         uint64_t{index} * sizeof(*fd),
+                                     nullptr) == 0
+               ? 0
+               : -EFAULT;
+  };
   flags.attach_btf_id = BPFEMU_OPTS_GET(opts, attach_btf_id, 0u);
   std::string verifier_log;  // the kernel's line for a refused kfunc call
   flags.log = &verifier_log;
@@ -827,9 +838,16 @@ bool bpf_map__autocreate(const struct bpf_map* map) {
 // Global data before load: the section's bytes, which a skeleton edits.
 const void* bpf_map__initial_value(struct bpf_map* map, size_t* psize) {
   size_t size = 0;
-  uint8_t* v = map->obj->native->InitialValue(map->real_name, &size);
+  const void* v = map->obj->native->InitialValue(map->real_name, &size);
   if (v == nullptr) return nullptr;
-  if (map->obj->loaded) return map->obj->native->LoadedValue(map->real_name);
+  // After load, the map's value (libbpf's mmap of it); a load that only
+  // generated a loader (bpf_object__gen_loader) created no map, and the
+  // section's bytes stay.
+  if (map->obj->loaded) {
+    if (const void* live = map->obj->native->LoadedValue(map->real_name)) {
+      v = live;
+    }
+  }
   if (psize != nullptr) *psize = size;
   return v;
 }

@@ -397,7 +397,7 @@ int DecodeCondJump(const RawInsn& r, uint32_t i, uint32_t n, Program::Insn* d) {
 }  // namespace
 
 int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
-                         Linker& linker, Insn* d) {
+                         const LoadAttr& attr, Linker& linker, Insn* d) {
   const RawInsn& r = in[i];
   if (i + 1 >= n) return -EINVAL;  // "invalid bpf_ld_imm64 insn"
   const RawInsn& hi = in[i + 1];
@@ -408,14 +408,30 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
   d->op = LDDW;
   const uint64_t lo32 = static_cast<uint32_t>(r.imm);
   const uint64_t hi32 = static_cast<uint32_t>(hi.imm);
-  switch (r.src) {
+  // resolve_pseudo_ldimm64(): a map by fd, or by its index in fd_array
+  // ("fd_idx without fd_array is invalid": EPROTO; an unreadable entry:
+  // EFAULT), after the shape checks.
+  int fd = r.imm;
+  uint8_t src = r.src;
+  if (src == BPF_PSEUDO_MAP_IDX || src == BPF_PSEUDO_MAP_IDX_VALUE) {
+    const bool by_value = src == BPF_PSEUDO_MAP_IDX_VALUE;
+    if (!by_value && hi.imm != 0) return -EINVAL;
+    if (!attr.has_fd_array) return -EPROTO;
+    if (!attr.fd_array_entry) return -EFAULT;
+    if (int err = attr.fd_array_entry(static_cast<uint32_t>(r.imm), &fd);
+        err != 0) {
+      return err;
+    }
+    src = by_value ? BPF_PSEUDO_MAP_VALUE : BPF_PSEUDO_MAP_FD;
+  }
+  switch (src) {
     case 0:
       d->imm = static_cast<int64_t>(lo32 | (hi32 << 32));
       return 0;
     case BPF_PSEUDO_MAP_FD: {
       if (hi.imm != 0) return -EINVAL;
       uint64_t handle;
-      if (int err = linker.MapHandle(r.imm, &handle); err != 0) return err;
+      if (int err = linker.MapHandle(fd, &handle); err != 0) return err;
       d->imm = static_cast<int64_t>(handle);
       if (int err = UseArena(linker.MapArena(handle), handle); err != 0) {
         return err;
@@ -431,7 +447,7 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
       // arena_map_direct_value_addr(): an ARENA's value is its user range;
       // the register gets user_vm_start + off, a user (as(1)) pointer.
       uint64_t handle;
-      if (linker.MapHandle(r.imm, &handle) == 0) {
+      if (linker.MapHandle(fd, &handle) == 0) {
         if (ArenaWindow* arena = linker.MapArena(handle)) {
           const uint64_t start = arena->user_vm_start();
           if (uint64_t{static_cast<uint32_t>(hi.imm)} >
@@ -445,7 +461,7 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
       }
       uint64_t addr, lo, hi_addr;
       bool writable;
-      if (int err = linker.MapValue(r.imm, static_cast<uint32_t>(hi.imm), &addr,
+      if (int err = linker.MapValue(fd, static_cast<uint32_t>(hi.imm), &addr,
                                     &lo, &hi_addr, &writable);
           err != 0) {
         return err;
@@ -461,7 +477,7 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
       return 0;
     }
     default:
-      return -EINVAL;  // BTF ids and fd_array indexes: unsupported
+      return -EINVAL;  // BTF ids: unsupported
   }
 }
 
@@ -981,7 +997,7 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
         break;
       case BPF_LD:
         if (BPF_MODE(r.code) == BPF_IMM && BPF_SIZE(r.code) == BPF_DW) {
-          err = prog->DecodeImm64(in, i, n, linker, &d);
+          err = prog->DecodeImm64(in, i, n, attr, linker, &d);
           if (err == 0) {
             second_half[i + 1] = true;
             prog->insns_[i + 1] = {NOP, 0, 0, 0, 0, 0};

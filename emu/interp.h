@@ -37,6 +37,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -101,6 +102,10 @@ struct LoadAttr {
   bool gpl_compatible = false;
   bool sleepable = false;     // BPF_F_SLEEPABLE in prog_flags
   bool has_fd_array = false;  // attr.fd_array is set
+  // Reads fd_array[index] for BPF_PSEUDO_MAP_IDX / _IDX_VALUE: 0 with the
+  // caller's fd in *fd, or -EFAULT (copy_from_bpfptr_offset). Set with
+  // has_fd_array; a caller may also translate the fd (bpfemu exec).
+  std::function<int(uint32_t index, int* fd)> fd_array_entry;
   // Where the kernel's verifier-log line of a refusal goes (kfunc and
   // helper calls write one; other refusals none yet), or nullptr.
   std::string* log = nullptr;
@@ -200,8 +205,8 @@ class Program {
   friend class Vm;
   // The steps of Load(): each decodes one instruction into `d`, recording
   // the maps, areas and helpers it names; 0 or -errno.
-  int DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n, Linker& linker,
-                  Insn* d);
+  int DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
+                  const LoadAttr& attr, Linker& linker, Insn* d);
   // A map load naming an ARENA map (nullptr: another type); 0 or -errno.
   int UseArena(ArenaWindow* arena, uint64_t handle);
   int DecodeJump(const RawInsn& r, uint32_t i, uint32_t n, const LoadAttr& attr,

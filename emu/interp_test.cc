@@ -72,6 +72,74 @@ Insns Ret(Insns body) {
   return body;
 }
 
+// resolve_pseudo_ldimm64(): BPF_PSEUDO_MAP_IDX(_VALUE) name a map by its
+// index in fd_array; the fd found there resolves as BPF_PSEUDO_MAP_FD /
+// _VALUE would.
+class FdArrayLinker : public TestLinker {
+ public:
+  int MapHandle(int fd, uint64_t* handle) override {
+    fds.push_back(fd);
+    if (fd != 42) return -EBADF;
+    *handle = 0x4200;
+    return 0;
+  }
+  int MapValue(int fd, uint32_t off, uint64_t* addr, uint64_t* lo, uint64_t* hi,
+               bool* writable) override {
+    fds.push_back(fd);
+    if (fd != 42) return -EBADF;
+    *lo = reinterpret_cast<uint64_t>(value);
+    *hi = *lo + sizeof(value);
+    *addr = *lo + off;
+    *writable = true;
+    return 0;
+  }
+  std::vector<int> fds;
+  uint64_t value[2] = {7, 9};
+};
+
+TEST(InterpTest, MapIndexesResolveThroughFdArray) {
+  const int table[] = {-1, 42};
+  auto load = [&](uint8_t pseudo, int32_t idx, int32_t hi, bool has_array,
+                  FdArrayLinker* linker) {
+    Insns p;
+    a::LdImm64(&p, 1,
+               static_cast<uint32_t>(idx) |
+                   (uint64_t{static_cast<uint32_t>(hi)} << 32),
+               pseudo);
+    p.push_back(a::Ldx(BPF_DW, 0, 1, 0));
+    p.push_back(a::Exit());
+    LoadAttr attr;
+    attr.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+    attr.insns = p.data();
+    attr.insn_cnt = static_cast<uint32_t>(p.size());
+    attr.has_fd_array = has_array;
+    attr.fd_array_entry = [&](uint32_t index, int* fd) {
+      if (index >= 2) return -EFAULT;
+      *fd = table[index];
+      return 0;
+    };
+    std::shared_ptr<const Program> prog;
+    return Program::Load(attr, *linker, &prog);
+  };
+  FdArrayLinker l;
+  // "fd_idx without fd_array is invalid".
+  EXPECT_EQ(load(BPF_PSEUDO_MAP_IDX, 1, 0, false, &l), -EPROTO);
+  EXPECT_EQ(load(BPF_PSEUDO_MAP_IDX_VALUE, 1, 0, false, &l), -EPROTO);
+  // A map index with a non-zero upper half is no instruction at all.
+  EXPECT_EQ(load(BPF_PSEUDO_MAP_IDX, 1, 1, false, &l), -EINVAL);
+  // An entry past the readable array, and one that is no map.
+  EXPECT_EQ(load(BPF_PSEUDO_MAP_IDX, 5, 0, true, &l), -EFAULT);
+  EXPECT_EQ(load(BPF_PSEUDO_MAP_IDX, -1, 0, true, &l), -EFAULT);
+  EXPECT_EQ(load(BPF_PSEUDO_MAP_IDX, 0, 0, true, &l), -EBADF);
+  EXPECT_EQ(l.fds, std::vector<int>({-1}));
+  l.fds.clear();
+  // fd_array[1] is map fd 42: by handle and by value (offset 8).
+  EXPECT_EQ(load(BPF_PSEUDO_MAP_IDX, 1, 0, true, &l), 0);
+  EXPECT_EQ(load(BPF_PSEUDO_MAP_IDX_VALUE, 1, 8, true, &l), 0);
+  ASSERT_FALSE(l.fds.empty());
+  for (int fd : l.fds) EXPECT_EQ(fd, 42);
+}
+
 TEST(InterpTest, DivisionAndModuloByZeroFollowTheVerifiersFixups) {
   // 64-bit: x / 0 = 0, x % 0 = x.
   EXPECT_EQ(

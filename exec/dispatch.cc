@@ -1044,9 +1044,19 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
     }
     ++i;
   }
-  // fd_array (offset 120): kfunc calls with off > 0 index it.
+  // fd_array (offset 120): kfunc calls with off > 0 index it, and
+  // BPF_PSEUDO_MAP_IDX(_VALUE) names the caller's map fd at an index.
   load_flags.prog_flags = prog_flags;
-  load_flags.has_fd_array = Get<uint64_t>(a, 120) != 0;
+  const uint64_t fd_array = Get<uint64_t>(a, 120);
+  load_flags.has_fd_array = fd_array != 0;
+  load_flags.fd_array_entry = [this, &c, fd_array](uint32_t index, int* fd) {
+    int child_fd;
+    if (c.Read(fd_array + uint64_t{index} * sizeof(child_fd), &child_fd,
+               sizeof(child_fd)) != 0) {
+      return -EFAULT;
+    }
+    return LocalMap(c, child_fd, fd);
+  };
   load_flags.attach_btf_id = Get<uint32_t>(a, 108);  // attach_btf_id
   std::string verifier_log;
   load_flags.log = &verifier_log;

@@ -1077,7 +1077,23 @@ uint64_t SysBpfHelper(Vm& vm, uint64_t cmd, uint64_t attr, uint64_t size,
   } else if (cmd == BPF_PROG_LOAD) {
     uint32_t cnt;
     std::memcpy(&cnt, a + 4, 4);
-    if (cnt != 0 && cnt <= 1000000) NeedReadable(vm, p1, cnt * 8ull, "insns");
+    if (cnt != 0 && cnt <= 1000000) {
+      NeedReadable(vm, p1, cnt * 8ull, "insns");
+      // fd_array (offset 120): the entries the instructions index.
+      uint64_t fd_array = 0;
+      if (n >= 128) std::memcpy(&fd_array, Ptr(attr + 120), 8);
+      const auto* insns = static_cast<const interp::RawInsn*>(Ptr(p1));
+      uint64_t used = 0;
+      for (uint32_t i = 0; fd_array != 0 && i < cnt; ++i) {
+        if (insns[i].code == (BPF_LD | BPF_IMM | BPF_DW) &&
+            (insns[i].src == BPF_PSEUDO_MAP_IDX ||
+             insns[i].src == BPF_PSEUDO_MAP_IDX_VALUE)) {
+          used = std::max<uint64_t>(
+              used, uint64_t{static_cast<uint32_t>(insns[i].imm)} + 1);
+        }
+      }
+      if (used != 0) NeedReadable(vm, fd_array, used * 4, "attr.fd_array");
+    }
     if (p2 != 0 && !vm.ReadableString(p2, 128)) {
       vm.Fault("bpf_sys_bpf: the license is not a readable string");
     }
@@ -1205,6 +1221,7 @@ enum class Offered {
   kTcSince613,       // tc from 6.13 (bpf_get_netns_cookie)
   kSyscall,          // BPF_PROG_TYPE_SYSCALL (syscall_prog_func_proto)
   kIter,             // TRACING programs of attach type BPF_TRACE_ITER
+  kSleepable,        // sleepable tracing, LSM and SYSCALL programs
 };
 
 struct HelperDef {
@@ -1293,6 +1310,9 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return prog_type == BPF_PROG_TYPE_SYSCALL;
     case Offered::kIter:  // and the attach type (BytecodeLinker::Helper)
       return prog_type == BPF_PROG_TYPE_TRACING;
+    case Offered::kSleepable:  // and BPF_F_SLEEPABLE (BytecodeLinker::Helper)
+      return IsTracingProg(prog_type) || prog_type == BPF_PROG_TYPE_LSM ||
+             prog_type == BPF_PROG_TYPE_SYSCALL;
     case Offered::kPacketPrograms:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
@@ -1356,6 +1376,10 @@ constexpr HelperDef kHelpers[] = {
      true, O::kAny},
     {BPF_FUNC_probe_read_kernel, ProbeRead<native::ProbeSpace::kKernel, false>,
      true, O::kAny},
+    // bpf_copy_from_user: a user read that zeroes dst and answers -EFAULT
+    // on a fault, as bpf_probe_read_user; for sleepable programs only.
+    {BPF_FUNC_copy_from_user, ProbeRead<native::ProbeSpace::kUser, false>,
+     false, O::kSleepable},
     {BPF_FUNC_probe_read_user_str, ProbeRead<native::ProbeSpace::kUser, true>,
      true, O::kAny},
     {BPF_FUNC_probe_read_kernel_str,
@@ -1505,8 +1529,9 @@ class ArenaLink final : public interp::ArenaWindow {
 
 class BytecodeLinker : public interp::Linker {
  public:
-  explicit BytecodeLinker(uint32_t expected_attach_type = 0)
-      : expected_attach_type_(expected_attach_type) {}
+  explicit BytecodeLinker(uint32_t expected_attach_type = 0,
+                          bool sleepable = false)
+      : expected_attach_type_(expected_attach_type), sleepable_(sleepable) {}
 
   interp::HelperFn Helper(int32_t id, uint32_t prog_type,
                           bool* gpl_only) override {
@@ -1516,6 +1541,7 @@ class BytecodeLinker : public interp::Linker {
       if (h.only == Offered::kIter && expected_attach_type_ != BPF_TRACE_ITER) {
         return nullptr;
       }
+      if (h.only == Offered::kSleepable && !sleepable_) return nullptr;
       *gpl_only = h.gpl_only;
       return h.fn;
     }
@@ -1616,6 +1642,7 @@ class BytecodeLinker : public interp::Linker {
 
   std::shared_ptr<Held> maps_ = std::make_shared<Held>();
   uint32_t expected_attach_type_;
+  bool sleepable_;
 };
 
 }  // namespace
@@ -1697,6 +1724,7 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
   attr.gpl_compatible = LicenseIsGplCompatible(license);
   attr.sleepable = (flags.prog_flags & BPF_F_SLEEPABLE) != 0;
   attr.has_fd_array = flags.has_fd_array;
+  attr.fd_array_entry = flags.fd_array_entry;
   attr.log = flags.log;
   // check_attach_btf_id(): an iterator names its target by a kernel BTF
   // function, bpf_iter_<target> (bpf_iter_prog_supported).
@@ -1704,7 +1732,7 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
       expected_attach_type == BPF_TRACE_ITER) {
     if (int err = IterProgCheck(flags.attach_btf_id); err != 0) return err;
   }
-  BytecodeLinker linker(expected_attach_type);
+  BytecodeLinker linker(expected_attach_type, attr.sleepable);
   std::shared_ptr<const interp::Program> code;
   if (int err = interp::Program::Load(attr, linker, &code); err != 0) {
     return err;
@@ -1723,6 +1751,15 @@ int LoadFromSysBpf(const SysProgLoad& load) {
   if (load.license == nullptr || load.insns == nullptr) return -EFAULT;
   ProgLoadFlags flags;
   flags.prog_flags = load.prog_flags;
+  // A kernel pointer to bpf_sys_bpf (bpfptr is_kernel): read as the
+  // program's memory (SysBpfHelper checked the entries the program uses).
+  flags.has_fd_array = load.fd_array != 0;
+  flags.fd_array_entry = [p = load.fd_array](uint32_t index, int* fd) {
+    return native::ProbeRead(ProbeSpace::kKernel, fd, sizeof(*fd),
+                             p + uint64_t{index} * sizeof(*fd), nullptr) == 0
+               ? 0
+               : -EFAULT;
+  };
   return ProgLoadBytecode(
       load.prog_type, load.expected_attach_type, load.name,
       static_cast<const interp::RawInsn*>(load.insns), load.insn_cnt,

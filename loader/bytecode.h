@@ -48,6 +48,8 @@ struct ProgLoadFlags {
   // attr.attach_btf_id: a tracing program's kernel BTF target (an
   // iterator's bpf_iter_<target>, emu/bpf_iter.h IterProgCheck).
   uint32_t attach_btf_id = 0;
+  // fd_array[index] for BPF_PSEUDO_MAP_IDX(_VALUE) (interp::LoadAttr).
+  std::function<int(uint32_t index, int* fd)> fd_array_entry;
 };
 
 // Loads `insn_cnt` instructions as a program of `prog_type`: a new program

@@ -969,6 +969,7 @@ extern "C" {
   }
 BPFEMU_PROBE(probe_read_kernel, ProbeRead, kKernel)
 BPFEMU_PROBE(probe_read_user, ProbeRead, kUser)
+BPFEMU_PROBE(copy_from_user, ProbeRead, kUser)  // zeroes dst on -EFAULT too
 BPFEMU_PROBE(probe_read, ProbeRead, kCompat)
 BPFEMU_PROBE(probe_read_kernel_str, ProbeReadStr, kKernel)
 BPFEMU_PROBE(probe_read_user_str, ProbeReadStr, kUser)

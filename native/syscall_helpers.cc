@@ -431,6 +431,7 @@ long ProgLoadFromAttr(const uint8_t* a) {
       reinterpret_cast<const char*>(a + 48),
       strnlen(reinterpret_cast<const char*>(a + 48), BPF_OBJ_NAME_LEN));
   load.expected_attach_type = AttrGet<uint32_t>(a, 68);
+  load.fd_array = AttrGet<uint64_t>(a, 120);
   if (load.insn_cnt == 0 || load.insn_cnt > 1000000) return -E2BIG;
   const SysProgLoader loader = prog_loader.load();
   return loader == nullptr ? -EOPNOTSUPP : loader(load);

@@ -66,6 +66,7 @@ struct SysProgLoad {
   const void* insns = nullptr;
   uint32_t insn_cnt = 0;
   const char* license = nullptr;
+  uint64_t fd_array = 0;  // attr.fd_array: map fds by BPF_PSEUDO_MAP_IDX
   std::string name;
 };
 using SysProgLoader = int (*)(const SysProgLoad& load);

@@ -6,7 +6,8 @@
 // BPF_MAP_UPDATE_ELEM, deletes from the hash, freezes and closes a third
 // map with bpf_sys_close, loads BTF, tries each bpf command with an empty
 // attr, finds kernel BTF ids with bpf_btf_find_by_name_kind and looks up a
-// kernel symbol; every return value goes to ctx->ret[] and the created
+// kernel symbol, and copies the caller's memory with bpf_copy_from_user;
+// every return value goes to ctx->ret[] and the created
 // maps' fds to the context, so userspace reads the maps after the run.
 // `format` writes strings with bpf_snprintf into the `strs` map (the
 // return values into ctx->ret[]).
@@ -260,6 +261,21 @@ int make_maps(struct syscall_ctx *ctx) {
         bpf_kallsyms_lookup_name(one, sizeof(one), 0, &res);
     ctx->ret[R_KSYM_MISSING] =
         bpf_kallsyms_lookup_name(missing, sizeof(missing), 0, &res);
+  }
+
+  // The caller's memory (bpf_copy_from_user: a sleepable program's).
+  {
+    __u8 buf[16];
+    __u8 bad[8];
+    __builtin_memset(bad, 0x5a, sizeof(bad));
+    ctx->ret[R_COPY] =
+        bpf_copy_from_user(buf, sizeof(buf), (const void *)ctx->user_src);
+    __builtin_memcpy(ctx->copied, buf, sizeof(buf));
+    ctx->ret[R_COPY_BAD] =
+        bpf_copy_from_user(bad, sizeof(bad), (const void *)1);
+    __builtin_memcpy(ctx->copied_bad, bad, sizeof(bad));
+    ctx->ret[R_COPY_EMPTY] =
+        bpf_copy_from_user(buf, 0, (const void *)ctx->user_src);
   }
   return 0;
 }

@@ -162,6 +162,20 @@ void ExpectSyscallOnly(Load load) {
   }
 }
 
+// The caller's 16 bytes make_maps copies (ctx->user_src).
+inline constexpr uint8_t kUserBytes[16] = {
+    'u', 's', 'e', 'r', 0, 0xff, 1, 2, 3, 4, 0x80, 0x7f, 'e', 'n', 'd', '!'};
+
+inline std::string Hex(const uint8_t* p, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    char b[4];
+    std::snprintf(b, sizeof(b), "%02x", p[i]);
+    out += b;
+  }
+  return out;
+}
+
 // One face's run of make_maps then format.
 struct SyscallProgRun {
   int make_err = 0, format_err = 0;
@@ -254,6 +268,11 @@ inline std::vector<std::string> SyscallProgAnswers(const SyscallProgRun& r) {
     }
     add("str" + std::to_string(i), s);
   }
+  for (int i = R_COPY; i < R_END; ++i) {
+    add("ret" + std::to_string(i), std::to_string(r.maps.ret[i]));
+  }
+  add("copied", Hex(r.maps.copied, sizeof(r.maps.copied)));
+  add("copied_bad", Hex(r.maps.copied_bad, sizeof(r.maps.copied_bad)));
   return lines;
 }
 
@@ -296,6 +315,8 @@ inline void RunSyscallProgOnEmu(bool bytecode, SyscallProgRun* r) {
   EXPECT_EQ(make->type(), BPF_PROG_TYPE_SYSCALL);
   // The run's context: the program may reach U16_MAX bytes.
   std::vector<uint8_t> ctx(65535, 0);
+  reinterpret_cast<syscall_ctx*>(ctx.data())->user_src =
+      reinterpret_cast<uint64_t>(kUserBytes);
   r->make_retval = make->Run(ctx.data());
   EXPECT_FALSE(ProgFaulted()) << interp::LastFault();
   std::memcpy(&r->maps, ctx.data(), sizeof(r->maps));

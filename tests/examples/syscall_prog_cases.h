@@ -68,7 +68,12 @@ enum {
   R_KSYM_EMPTY,
   R_KSYM_MISSING,
   R_FMT, /* format's bpf_snprintf returns, NR_STRS of them */
-  R_END = R_FMT + NR_STRS,
+  /* make_maps: bpf_copy_from_user of 16 bytes at ctx->user_src, of 8 bytes
+     at address 1 (-EFAULT, the buffer zeroed), of 0 bytes. */
+  R_COPY = R_FMT + NR_STRS,
+  R_COPY_BAD,
+  R_COPY_EMPTY,
+  R_END,
 };
 
 struct syscall_ctx {
@@ -77,6 +82,8 @@ struct syscall_ctx {
   __s32 array_fd, hash_fd, closed_fd, btf_fd;
   __u64 ksym; /* bpf_kallsyms_lookup_name's *res */
   __u64 ksym_bad;
+  __u64 user_src; /* set by the caller: 16 bytes of its memory */
+  __u8 copied[16], copied_bad[8];
 };
 
 struct str_out {

@@ -35,6 +35,7 @@ void RunOnKernel(SyscallProgRun* r) {
   std::unique_ptr<KernelObject> kernel;
   ASSERT_EQ(KernelObject::Load("tests/examples/syscall_prog.bpf.o", &kernel),
             0);
+  r->maps.user_src = reinterpret_cast<uint64_t>(kUserBytes);
   KernelObject::Result kr = KernelObject::RunSyscall(
       kernel->ProgFd("make_maps"), &r->maps, sizeof(r->maps));
   r->make_err = kr.err;

@@ -223,6 +223,10 @@ static inline long bpf_probe_read_user(void *dst, __u32 size,
                                        const void *unsafe_ptr) {
   return bpfemu_probe_read_user(dst, size, unsafe_ptr);
 }
+static inline long bpf_copy_from_user(void *dst, __u32 size,
+                                      const void *user_ptr) {
+  return bpfemu_copy_from_user(dst, size, user_ptr);
+}
 static inline long bpf_probe_read(void *dst, __u32 size,
                                   const void *unsafe_ptr) {
   return bpfemu_probe_read(dst, size, unsafe_ptr);

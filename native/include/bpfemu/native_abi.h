@@ -173,6 +173,7 @@ long bpfemu_trace_printk(const char *fmt, __u32 fmt_size, ...);
 long bpfemu_probe_read(void *dst, __u32 size, const void *src);
 long bpfemu_probe_read_kernel(void *dst, __u32 size, const void *src);
 long bpfemu_probe_read_user(void *dst, __u32 size, const void *src);
+long bpfemu_copy_from_user(void *dst, __u32 size, const void *user_ptr);
 long bpfemu_probe_read_str(void *dst, __u32 size, const void *src);
 long bpfemu_probe_read_kernel_str(void *dst, __u32 size, const void *src);
 long bpfemu_probe_read_user_str(void *dst, __u32 size, const void *src);
