@@ -133,6 +133,47 @@ TEST(DynptrTest, SliceRdwrRefusedOn618) {
   EXPECT_EQ(dynptr_pkt::LoadOnlyRefused(**obj), -EPERM);
 }
 
+// bpf_dynptr_slice_rdwr where the kernel takes it (6.12's source; the 6.18
+// host refuses it, so nothing here is compared with a kernel): the tc
+// program's 4-byte writable slice points into the packet, and the byte it
+// flips comes back in data_out. The native face has no load-time refusal;
+// the interpreter loads the program for a 6.12 target.
+TEST_P(DynptrTest, SliceRdwrWritesThePacketOn612) {
+  SetTargetKernel(KernelVersion::k6_12);
+  const std::string path = "tests/examples/dynptr.bpf.o";
+  auto obj = GetParam() ? native::Object::OpenBytecode(path)
+                        : native::Object::Open("dynptr");
+  ASSERT_TRUE(obj.ok()) << obj.status();
+  const int loaded = (*obj)->Load();
+  SetTargetKernel(KernelVersion::k6_18);
+  ASSERT_EQ(loaded, 0);
+  const native::Program* prog = (*obj)->FindProgram(dynptr_pkt::kRefused);
+  ASSERT_NE(prog, nullptr);
+  const int ncmd = (*obj)->MapFd("pcmd"), nres = (*obj)->MapFd("pres");
+  const uint32_t zero = 0;
+  const dynptr_pkt::Bytes packet = dynptr_pkt::Numbered(64);
+  struct {
+    uint32_t off;
+    uint8_t where;  // 0 NULL, 2 the packet
+  } const cases[] = {{20, 2}, {60, 2}, {61, 0}, {0xfffffffcu, 0}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.off);
+    dynptr_pkt::Cmd cmd;
+    cmd.off = c.off;  // len 0: bpf_dynptr_write leaves the packet alone
+    ASSERT_EQ(MapUpdateElem(ncmd, &zero, &cmd, BPF_ANY), 0);
+    dynptr_pkt::Res res = {};
+    ASSERT_EQ(MapUpdateElem(nres, &zero, &res, BPF_ANY), 0);
+    const native::PacketResult n = prog->RunSkb(packet);
+    ASSERT_EQ(n.err, 0);
+    ASSERT_EQ(MapLookupElem(nres, &zero, &res), 0);
+    EXPECT_EQ(res.where[2], c.where);
+    EXPECT_EQ(res.ret[5], 0);  // a direct slice needs no bpf_dynptr_write
+    dynptr_pkt::Bytes want = packet;
+    if (c.where == 2) want[c.off] ^= 0xff;
+    EXPECT_EQ(n.data_out, want);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Faces, DynptrTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Bytecode" : "Native";
