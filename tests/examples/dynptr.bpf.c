@@ -152,8 +152,7 @@ extern int bpf_dynptr_from_xdp(struct xdp_md *xdp, __u64 flags,
 extern void *bpf_dynptr_slice(const struct bpf_dynptr *p, __u32 offset,
                               void *buffer__opt, __u32 buffer__szk) __ksym;
 extern void *bpf_dynptr_slice_rdwr(const struct bpf_dynptr *p, __u32 offset,
-                                   void *buffer__opt,
-                                   __u32 buffer__szk) __ksym;
+                                   void *buffer__opt, __u32 buffer__szk) __ksym;
 
 struct pcmd {
   __u64 flags;   // from_skb / from_xdp flags
@@ -173,12 +172,12 @@ struct {
 
 struct pres {
   __s64 ret[16];
-  __u8 is[4];      // is_null, is_rdonly of the dynptr; is_null of the clone
-  __u8 where[4];   // slices: 0 NULL, 1 the buffer, 2 the packet
-  __u8 got[16];    // bpf_dynptr_read
-  __u8 sl[8];      // the slice with a buffer
-  __u8 sl2[8];     // the slice without one
-  __u8 cl[4];      // the clone's first bytes
+  __u8 is[4];     // is_null, is_rdonly of the dynptr; is_null of the clone
+  __u8 where[4];  // slices: 0 NULL, 1 the buffer, 2 the packet
+  __u8 got[16];   // bpf_dynptr_read
+  __u8 sl[8];     // the slice with a buffer
+  __u8 sl2[8];    // the slice without one
+  __u8 cl[4];     // the clone's first bytes
 };
 
 struct {
@@ -204,7 +203,7 @@ static __always_inline int pkt_dynptr(struct bpf_dynptr *d, struct pcmd *c,
   o->ret[1] = bpf_dynptr_size(d);
   o->ret[2] = bpf_dynptr_read(o->got, c->len & 15, d, c->off, 0);
   o->ret[3] = bpf_dynptr_read(o->got, 4, d, 0, 1);  // flags: -EINVAL
-  o->ret[4] = bpf_dynptr_data(d, 0, 8) != 0;       // skb, xdp: NULL
+  o->ret[4] = bpf_dynptr_data(d, 0, 8) != 0;        // skb, xdp: NULL
   __u8 *p = bpf_dynptr_slice(d, c->off, buf, sizeof(buf));
   o->where[0] = where(p, buf);
   if (p) __builtin_memcpy(o->sl, p, 8);
