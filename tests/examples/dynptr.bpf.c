@@ -233,15 +233,32 @@ static __always_inline int pkt_dynptr(struct bpf_dynptr *d, struct pcmd *c,
   return (int)(o->ret[0] & 0xf);
 }
 
-SEC("tc")
-int dynptr_skb(struct __sk_buff *skb) {
+// The programs' common part: the maps' values (else `shot`), the dynptr
+// over the context and the calls on it.
+static __always_inline int skb_prog(struct __sk_buff *skb, bool rdwr,
+                                    int shot) {
   __u32 zero = 0;
   struct pcmd *c = bpf_map_lookup_elem(&pcmd, &zero);
   struct pres *o = bpf_map_lookup_elem(&pres, &zero);
-  if (!c || !o) return TC_ACT_SHOT;
+  if (!c || !o) return shot;
   struct bpf_dynptr d;
   o->ret[0] = bpf_dynptr_from_skb(skb, c->flags, &d);
+  return pkt_dynptr(&d, c, o, rdwr);
+}
+
+static __always_inline int xdp_prog(struct xdp_md *xdp) {
+  __u32 zero = 0;
+  struct pcmd *c = bpf_map_lookup_elem(&pcmd, &zero);
+  struct pres *o = bpf_map_lookup_elem(&pres, &zero);
+  if (!c || !o) return XDP_ABORTED;
+  struct bpf_dynptr d;
+  o->ret[0] = bpf_dynptr_from_xdp(xdp, c->flags, &d);
   return pkt_dynptr(&d, c, o, false);
+}
+
+SEC("tc")
+int dynptr_skb(struct __sk_buff *skb) {
+  return skb_prog(skb, false, TC_ACT_SHOT);
 }
 
 // `dynptr_skb` with the writable slice: the 6.18 host refuses any program
@@ -249,46 +266,16 @@ int dynptr_skb(struct __sk_buff *skb) {
 // not allowed"); dynptr_compare_test checks that refusal on both.
 SEC("tc")
 int dynptr_rdwr(struct __sk_buff *skb) {
-  __u32 zero = 0;
-  struct pcmd *c = bpf_map_lookup_elem(&pcmd, &zero);
-  struct pres *o = bpf_map_lookup_elem(&pres, &zero);
-  if (!c || !o) return TC_ACT_SHOT;
-  struct bpf_dynptr d;
-  o->ret[0] = bpf_dynptr_from_skb(skb, c->flags, &d);
-  return pkt_dynptr(&d, c, o, true);
+  return skb_prog(skb, true, TC_ACT_SHOT);
 }
 
 SEC("socket")
-int dynptr_sock(struct __sk_buff *skb) {
-  __u32 zero = 0;
-  struct pcmd *c = bpf_map_lookup_elem(&pcmd, &zero);
-  struct pres *o = bpf_map_lookup_elem(&pres, &zero);
-  if (!c || !o) return 0;
-  struct bpf_dynptr d;
-  o->ret[0] = bpf_dynptr_from_skb(skb, c->flags, &d);
-  return pkt_dynptr(&d, c, o, false);
-}
+int dynptr_sock(struct __sk_buff *skb) { return skb_prog(skb, false, 0); }
 
 SEC("xdp")
-int dynptr_xdp(struct xdp_md *xdp) {
-  __u32 zero = 0;
-  struct pcmd *c = bpf_map_lookup_elem(&pcmd, &zero);
-  struct pres *o = bpf_map_lookup_elem(&pres, &zero);
-  if (!c || !o) return XDP_ABORTED;
-  struct bpf_dynptr d;
-  o->ret[0] = bpf_dynptr_from_xdp(xdp, c->flags, &d);
-  return pkt_dynptr(&d, c, o, false);
-}
+int dynptr_xdp(struct xdp_md *xdp) { return xdp_prog(xdp); }
 
 SEC("xdp.frags")
-int dynptr_xdp_frags(struct xdp_md *xdp) {
-  __u32 zero = 0;
-  struct pcmd *c = bpf_map_lookup_elem(&pcmd, &zero);
-  struct pres *o = bpf_map_lookup_elem(&pres, &zero);
-  if (!c || !o) return XDP_ABORTED;
-  struct bpf_dynptr d;
-  o->ret[0] = bpf_dynptr_from_xdp(xdp, c->flags, &d);
-  return pkt_dynptr(&d, c, o, false);
-}
+int dynptr_xdp_frags(struct xdp_md *xdp) { return xdp_prog(xdp); }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "emu/syscall.h"
@@ -40,23 +41,33 @@ using namespace dynptr;  // NOLINT: the shared cases
 
 class DynptrCompareTest : public KernelTest<::testing::TestWithParam<bool>> {};
 
+constexpr char kPath[] = "tests/examples/dynptr.bpf.o";
+
+// dynptr.bpf.o on the kernel and on bpfemu (`bytecode` or natively), each
+// without the program the kernel refuses.
+void LoadBoth(bool bytecode, std::unique_ptr<KernelObject>* kernel,
+              std::unique_ptr<native::Object>* obj) {
+  ASSERT_EQ(KernelObject::Load(kPath, kernel, {dynptr_pkt::kRefused}), 0);
+  auto o = bytecode ? native::Object::OpenBytecode(kPath)
+                    : native::Object::Open("dynptr");
+  ASSERT_TRUE(o.ok()) << o.status();
+  ASSERT_EQ(dynptr_pkt::LoadAllButRefused(**o), 0);
+  *obj = std::move(*o);
+}
+
 TEST_P(DynptrCompareTest, SameAsTheKernel) {
-  const std::string path = "tests/examples/dynptr.bpf.o";
   std::unique_ptr<KernelObject> kernel;
-  ASSERT_EQ(KernelObject::Load(path, &kernel, {dynptr_pkt::kRefused}), 0);
-  auto obj = GetParam() ? native::Object::OpenBytecode(path)
-                        : native::Object::Open("dynptr");
-  ASSERT_TRUE(obj.ok()) << obj.status();
-  ASSERT_EQ(dynptr_pkt::LoadAllButRefused(**obj), 0);
-  const native::Program* prog = (*obj)->FindProgram("dynptr_tc");
-  const native::Program* kfprog = (*obj)->FindProgram("dynptr_kfuncs");
+  std::unique_ptr<native::Object> obj;
+  ASSERT_NO_FATAL_FAILURE(LoadBoth(GetParam(), &kernel, &obj));
+  const native::Program* prog = obj->FindProgram("dynptr_tc");
+  const native::Program* kfprog = obj->FindProgram("dynptr_kfuncs");
   ASSERT_NE(prog, nullptr);
   ASSERT_NE(kfprog, nullptr);
   const int kprog = kernel->ProgFd("dynptr_tc");
   const int kkfprog = kernel->ProgFd("dynptr_kfuncs");
-  const int kkres = kernel->MapFd("kres"), nkres = (*obj)->MapFd("kres");
-  const int kcmd = kernel->MapFd("cmd"), ncmd = (*obj)->MapFd("cmd");
-  const int kout = kernel->MapFd("out"), nout = (*obj)->MapFd("out");
+  const int kkres = kernel->MapFd("kres"), nkres = obj->MapFd("kres");
+  const int kcmd = kernel->MapFd("cmd"), ncmd = obj->MapFd("cmd");
+  const int kout = kernel->MapFd("out"), nout = obj->MapFd("out");
   int compared = 0;
   // Re-recording the kernel's answers for dynptr_test (as root, on the
   // kernel they describe; one command line):
@@ -122,15 +133,11 @@ TEST_P(DynptrCompareTest, SameAsTheKernel) {
 }
 
 TEST_P(DynptrCompareTest, PacketDynptrsSameAsTheKernel) {
-  const std::string path = "tests/examples/dynptr.bpf.o";
   std::unique_ptr<KernelObject> kernel;
-  ASSERT_EQ(KernelObject::Load(path, &kernel, {dynptr_pkt::kRefused}), 0);
-  auto obj = GetParam() ? native::Object::OpenBytecode(path)
-                        : native::Object::Open("dynptr");
-  ASSERT_TRUE(obj.ok()) << obj.status();
-  ASSERT_EQ(dynptr_pkt::LoadAllButRefused(**obj), 0);
-  const int kcmd = kernel->MapFd("pcmd"), ncmd = (*obj)->MapFd("pcmd");
-  const int kres = kernel->MapFd("pres"), nres = (*obj)->MapFd("pres");
+  std::unique_ptr<native::Object> obj;
+  ASSERT_NO_FATAL_FAILURE(LoadBoth(GetParam(), &kernel, &obj));
+  const int kcmd = kernel->MapFd("pcmd"), ncmd = obj->MapFd("pcmd");
+  const int kres = kernel->MapFd("pres"), nres = obj->MapFd("pres");
   // Re-recording the kernel's answers for dynptr_test (as root, on the
   // kernel they describe; one command line):
   //   bazel test //tests/examples:dynptr_compare_test
@@ -139,7 +146,7 @@ TEST_P(DynptrCompareTest, PacketDynptrsSameAsTheKernel) {
   std::string record;
   int compared = 0;
   for (const std::string& pname : dynptr_pkt::Programs()) {
-    const native::Program* prog = (*obj)->FindProgram(pname);
+    const native::Program* prog = obj->FindProgram(pname);
     ASSERT_NE(prog, nullptr) << pname;
     const int kprog = kernel->ProgFd(pname);
     ASSERT_GE(kprog, 0) << pname;
@@ -186,13 +193,12 @@ TEST_P(DynptrCompareTest, PacketDynptrsSameAsTheKernel) {
 // interpreter for a 6.18 target. The native face has no load-time checks.
 TEST_P(DynptrCompareTest, SliceRdwrRefusedAsTheKernel) {
   if (!GetParam()) GTEST_SKIP() << "native programs are not verified";
-  const std::string path = "tests/examples/dynptr.bpf.o";
   std::vector<std::string> others = dynptr_pkt::Programs();
   others.push_back("dynptr_tc");
   others.push_back("dynptr_kfuncs");
   std::unique_ptr<KernelObject> kernel;
-  const int kerr = KernelObject::Load(path, &kernel, others);
-  auto obj = native::Object::OpenBytecode(path);
+  const int kerr = KernelObject::Load(kPath, &kernel, others);
+  auto obj = native::Object::OpenBytecode(kPath);
   ASSERT_TRUE(obj.ok()) << obj.status();
   EXPECT_EQ(kerr, -EPERM);
   EXPECT_EQ(dynptr_pkt::LoadOnlyRefused(**obj), kerr);
