@@ -1022,5 +1022,40 @@ TEST(BytecodeTest, ArenaKfuncsAllocateAndFreePages) {
   CloseFd(fd);
 }
 
+// bpf_ringbuf_submit_dynptr / _discard_dynptr take a ring buffer dynptr
+// (the verifier refuses any other): a local dynptr stops the run rather
+// than being taken for a record.
+TEST(BytecodeTest, CommitOfALocalDynptrStopsTheRun) {
+  for (int32_t helper :
+       {BPF_FUNC_ringbuf_submit_dynptr, BPF_FUNC_ringbuf_discard_dynptr}) {
+    const Insns p = {
+        a::St(BPF_DW, BPF_REG_10, -32, 0),
+        a::St(BPF_DW, BPF_REG_10, -24, 0),
+        a::MovReg(BPF_REG_1, BPF_REG_10),
+        a::AluImm(BPF_ADD, BPF_REG_1, -32),  // 16 bytes of memory
+        a::MovImm(BPF_REG_2, 16),
+        a::MovImm(BPF_REG_3, 0),
+        a::MovReg(BPF_REG_4, BPF_REG_10),
+        a::AluImm(BPF_ADD, BPF_REG_4, -16),  // the dynptr
+        a::Call(BPF_FUNC_dynptr_from_mem),
+        a::MovReg(BPF_REG_1, BPF_REG_10),
+        a::AluImm(BPF_ADD, BPF_REG_1, -16),
+        a::MovImm(BPF_REG_2, 0),
+        a::Call(helper),
+        a::MovImm(BPF_REG_0, 0),
+        a::Exit(),
+    };
+    const int fd = LoadTc(p);
+    ASSERT_GE(fd, 0);
+    bool faulted = false;
+    RunTc(fd, &faulted);
+    EXPECT_TRUE(faulted) << helper;
+    EXPECT_NE(interp::LastFault().find("is not a ring buffer dynptr"),
+              std::string::npos)
+        << interp::LastFault();
+    CloseFd(fd);
+  }
+}
+
 }  // namespace
 }  // namespace bpfemu::native

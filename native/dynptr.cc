@@ -43,9 +43,14 @@ bool SizeFits(__u32 size) { return size <= kDynptrSizeMask; }
 
 // bpf_ringbuf_submit_dynptr / _discard_dynptr: nothing on a null dynptr,
 // else the record committed and the dynptr nulled.
+// Another type's dynptr (the verifier refuses the program) is left alone.
 void CommitDynptr(struct bpf_dynptr* p, __u64 flags, bool discard) {
   void* sample = Kern(p)->data;
   if (sample == nullptr) return;
+  if (bpfemu::native::internal::DynptrType(*Kern(p)) !=
+      bpfemu::native::internal::kDynptrRingbuf) {
+    return;
+  }
   if (auto* ring = bpfemu::RingbufMap::FromSample(sample)) {
     if (discard) {
       ring->Discard(sample, flags);
