@@ -235,30 +235,35 @@ static __always_inline int pkt_dynptr(struct bpf_dynptr *d, struct pcmd *c,
 
 // The programs' common part: the maps' values (else `shot`), the dynptr
 // over the context and the calls on it.
-static __always_inline int skb_prog(struct __sk_buff *skb, bool rdwr,
-                                    int shot) {
+// `shrink`: the packet loses its last 16 bytes after the dynptr is made,
+// whose size then still counts them (bpf_skb_change_tail's answer in
+// ret[14]).
+static __always_inline int skb_prog(struct __sk_buff *skb, bool rdwr, int shot,
+                                    bool shrink) {
   __u32 zero = 0;
   struct pcmd *c = bpf_map_lookup_elem(&pcmd, &zero);
   struct pres *o = bpf_map_lookup_elem(&pres, &zero);
   if (!c || !o) return shot;
   struct bpf_dynptr d;
   o->ret[0] = bpf_dynptr_from_skb(skb, c->flags, &d);
+  if (shrink) o->ret[14] = bpf_skb_change_tail(skb, skb->len - 16, 0);
   return pkt_dynptr(&d, c, o, rdwr);
 }
 
-static __always_inline int xdp_prog(struct xdp_md *xdp) {
+static __always_inline int xdp_prog(struct xdp_md *xdp, bool shrink) {
   __u32 zero = 0;
   struct pcmd *c = bpf_map_lookup_elem(&pcmd, &zero);
   struct pres *o = bpf_map_lookup_elem(&pres, &zero);
   if (!c || !o) return XDP_ABORTED;
   struct bpf_dynptr d;
   o->ret[0] = bpf_dynptr_from_xdp(xdp, c->flags, &d);
+  if (shrink) o->ret[14] = bpf_xdp_adjust_tail(xdp, -16);
   return pkt_dynptr(&d, c, o, false);
 }
 
 SEC("tc")
 int dynptr_skb(struct __sk_buff *skb) {
-  return skb_prog(skb, false, TC_ACT_SHOT);
+  return skb_prog(skb, false, TC_ACT_SHOT, false);
 }
 
 // `dynptr_skb` with the writable slice: the 6.18 host refuses any program
@@ -266,16 +271,27 @@ int dynptr_skb(struct __sk_buff *skb) {
 // not allowed"); dynptr_compare_test checks that refusal on both.
 SEC("tc")
 int dynptr_rdwr(struct __sk_buff *skb) {
-  return skb_prog(skb, true, TC_ACT_SHOT);
+  return skb_prog(skb, true, TC_ACT_SHOT, false);
 }
 
 SEC("socket")
-int dynptr_sock(struct __sk_buff *skb) { return skb_prog(skb, false, 0); }
+int dynptr_sock(struct __sk_buff *skb) {
+  return skb_prog(skb, false, 0, false);
+}
 
 SEC("xdp")
-int dynptr_xdp(struct xdp_md *xdp) { return xdp_prog(xdp); }
+int dynptr_xdp(struct xdp_md *xdp) { return xdp_prog(xdp, false); }
 
 SEC("xdp.frags")
-int dynptr_xdp_frags(struct xdp_md *xdp) { return xdp_prog(xdp); }
+int dynptr_xdp_frags(struct xdp_md *xdp) { return xdp_prog(xdp, false); }
+
+// The dynptrs of a packet that shrank after they were made.
+SEC("tc")
+int dynptr_skb_shrunk(struct __sk_buff *skb) {
+  return skb_prog(skb, false, TC_ACT_SHOT, true);
+}
+
+SEC("xdp.frags")
+int dynptr_xdp_shrunk(struct xdp_md *xdp) { return xdp_prog(xdp, true); }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -53,7 +53,8 @@ struct Case {
 
 // The programs the kernel loads (dynptr_rdwr it refuses: kRefused).
 inline std::vector<std::string> Programs() {
-  return {"dynptr_skb", "dynptr_sock", "dynptr_xdp", "dynptr_xdp_frags"};
+  return {"dynptr_skb",       "dynptr_sock",       "dynptr_xdp",
+          "dynptr_xdp_frags", "dynptr_skb_shrunk", "dynptr_xdp_shrunk"};
 }
 inline constexpr const char* kRefused = "dynptr_rdwr";
 
