@@ -193,7 +193,9 @@ bool ProgMayWritePacket(uint32_t prog_type);
 // these; emu/ does not know the test run's frame): xdp_get_buff_len(),
 // and the SKB / XDP cases of bpf_dynptr_slice at the dynptr's `offset`
 // (its own offset added): a pointer into the packet, `buffer` holding a
-// copy, or NULL.
+// copy, or NULL. Until they are registered (a binary without the native
+// helpers) an XDP dynptr cannot be made (-EINVAL, null) and packet slices
+// are NULL.
 struct DynptrPacketOps {
   uint32_t (*xdp_buff_len)(void* xdp);
   void* (*skb_slice)(void* skb, uint32_t offset, void* buffer, uint32_t len);
