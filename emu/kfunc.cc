@@ -187,6 +187,23 @@ void InterpDynptrFromCtx(interp::Vm& vm, uint64_t r1, uint64_t r3,
 uint64_t InterpDynptrFromSkb(interp::Vm& vm, uint64_t r1, uint64_t r2,
                              uint64_t r3, uint64_t, uint64_t) {
   InterpDynptrFromCtx(vm, r1, r3, "bpf_dynptr_from_skb");
+  // The hooks hold program types whose context is no struct __sk_buff
+  // (CGROUP_SOCK in the cgroup hook, NETFILTER, TRACING): the verifier
+  // refuses their context as the argument.
+  switch (vm.prog_type()) {
+    case BPF_PROG_TYPE_SCHED_CLS:
+    case BPF_PROG_TYPE_SCHED_ACT:
+    case BPF_PROG_TYPE_SK_SKB:
+    case BPF_PROG_TYPE_SOCKET_FILTER:
+    case BPF_PROG_TYPE_CGROUP_SKB:
+    case BPF_PROG_TYPE_LWT_IN:
+    case BPF_PROG_TYPE_LWT_OUT:
+    case BPF_PROG_TYPE_LWT_XMIT:
+    case BPF_PROG_TYPE_LWT_SEG6LOCAL:
+      break;
+    default:
+      vm.Fault("bpf_dynptr_from_skb: R1 is not a struct __sk_buff context");
+  }
   const int ret = DynptrFromSkb(reinterpret_cast<void*>(r1), r2,
                                 reinterpret_cast<void*>(r3), vm.prog_type());
   return static_cast<uint64_t>(static_cast<int64_t>(ret));
