@@ -7,7 +7,8 @@
 // (btf_kfunc_id_set_contains, bpf_prog_type_to_kfunc_hook) and the
 // registrations of kernel/bpf/helpers.c (common_btf_ids),
 // kernel/bpf/bpf_iter.c (bpf_iter_num_*), kernel/bpf/arena.c
-// (arena_kfuncs) and kernel/bpf/map_iter.c (bpf_map_sum_elem_count).
+// (arena_kfuncs), kernel/bpf/map_iter.c (bpf_map_sum_elem_count) and
+// net/core/filter.c (bpf_dynptr_from_skb / _from_xdp).
 
 #include "emu/kfunc.h"
 
@@ -51,6 +52,10 @@ constexpr uint64_t kDynptrKernSize = sizeof(DynptrKern);
 static_assert(kDynptrKernSize == 16);
 constexpr uint32_t kDynptrSizeMask = (1u << 24) - 1;
 constexpr uint32_t kDynptrRdonlyBit = 1u << 31;
+// enum bpf_dynptr_type, in bits 28-30 of the size word.
+constexpr uint32_t kDynptrTypeShift = 28;
+constexpr uint32_t kDynptrTypeLocal = 1, kDynptrTypeRingbuf = 2;
+constexpr uint32_t kDynptrTypeSkb = 3, kDynptrTypeXdp = 4;
 
 // The interpreter's side of each kfunc: its pointer arguments checked
 // against what the run may touch (the verifier checks them at load), then
@@ -166,6 +171,70 @@ uint64_t InterpDynptrClone(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t,
   return static_cast<uint64_t>(static_cast<int64_t>(ret));
 }
 
+// bpf_dynptr_from_skb / _from_xdp: R1 the context (KF_TRUSTED_ARGS), R3
+// the 16 bytes that become an initialized dynptr (null ones too).
+void InterpDynptrFromCtx(interp::Vm& vm, uint64_t r1, uint64_t r3,
+                         const char* name) {
+  if (r1 != reinterpret_cast<uint64_t>(vm.ctx())) {
+    vm.Fault("%s: R1 is not the context", name);
+  }
+  if (!vm.Writable(r3, kDynptrKernSize)) {
+    vm.Fault("%s: R3 is not a writable 16-byte dynptr", name);
+  }
+  vm.RemoveRegion(r3);
+  vm.AddRegion(r3, 0, false, kDynptrRegionTag);
+}
+uint64_t InterpDynptrFromSkb(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                             uint64_t r3, uint64_t, uint64_t) {
+  InterpDynptrFromCtx(vm, r1, r3, "bpf_dynptr_from_skb");
+  // The hooks hold program types whose context is no struct __sk_buff
+  // (CGROUP_SOCK in the cgroup hook, NETFILTER, TRACING): the verifier
+  // refuses their context as the argument.
+  switch (vm.prog_type()) {
+    case BPF_PROG_TYPE_SCHED_CLS:
+    case BPF_PROG_TYPE_SCHED_ACT:
+    case BPF_PROG_TYPE_SK_SKB:
+    case BPF_PROG_TYPE_SOCKET_FILTER:
+    case BPF_PROG_TYPE_CGROUP_SKB:
+    case BPF_PROG_TYPE_LWT_IN:
+    case BPF_PROG_TYPE_LWT_OUT:
+    case BPF_PROG_TYPE_LWT_XMIT:
+    case BPF_PROG_TYPE_LWT_SEG6LOCAL:
+      break;
+    default:
+      vm.Fault("bpf_dynptr_from_skb: R1 is not a struct __sk_buff context");
+  }
+  const int ret = DynptrFromSkb(reinterpret_cast<void*>(r1), r2,
+                                reinterpret_cast<void*>(r3), vm.prog_type());
+  return static_cast<uint64_t>(static_cast<int64_t>(ret));
+}
+uint64_t InterpDynptrFromXdp(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                             uint64_t r3, uint64_t, uint64_t) {
+  InterpDynptrFromCtx(vm, r1, r3, "bpf_dynptr_from_xdp");
+  const int ret = DynptrFromXdp(reinterpret_cast<void*>(r1), r2,
+                                reinterpret_cast<void*>(r3));
+  return static_cast<uint64_t>(static_cast<int64_t>(ret));
+}
+// bpf_dynptr_slice(_rdwr): R3 NULL or `len` writable bytes (the
+// verifier's buffer__opt / buffer__szk); the slice returned is memory the
+// run may use, read-only for bpf_dynptr_slice (MEM_RDONLY).
+template <bool kRdwr>
+uint64_t InterpDynptrSlice(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                           uint64_t r3, uint64_t r4, uint64_t) {
+  const char* name = kRdwr ? "bpf_dynptr_slice_rdwr" : "bpf_dynptr_slice";
+  NeedDynptr(vm, r1, name);
+  const auto len = static_cast<uint32_t>(r4);
+  if (r3 != 0 && !vm.Writable(r3, len)) {
+    vm.Fault("%s: R3 is neither NULL nor %u writable bytes", name, len);
+  }
+  auto* fn = kRdwr ? DynptrSliceRdwr : DynptrSlice;
+  void* p = fn(reinterpret_cast<void*>(r1), static_cast<uint32_t>(r2),
+               reinterpret_cast<void*>(r3), len);
+  const auto addr = reinterpret_cast<uint64_t>(p);
+  if (p != nullptr && addr != r3) vm.AddRegion(addr, len, kRdwr);
+  return addr;
+}
+
 thread_local const BtfMapObject* current_btf_map = nullptr;
 std::atomic<MapHandleElemCount> handle_elem_count{nullptr};
 
@@ -221,6 +290,24 @@ constexpr Kfunc kKfuncs[] = {
     // BPF_PROG_TYPE_UNSPEC with KF_TRUSTED_ARGS (6.12 source; it came with
     // 6.6): of the modelled versions, 6.12.
     {"bpf_map_sum_elem_count", InterpMapSumElemCount, kCommon, kKfTrustedArgs,
+     KernelVersion::k6_12},
+    // net/core/filter.c bpf_kfunc_check_set_skb (KF_TRUSTED_ARGS), registered
+    // in bpf_kfunc_init for SCHED_CLS, SCHED_ACT, SK_SKB, SOCKET_FILTER,
+    // CGROUP_SKB (the CGROUP hook), the LWT types, NETFILTER and TRACING;
+    // bpf_kfunc_check_set_xdp for XDP; kernel/bpf/helpers.c common_btf_ids'
+    // bpf_dynptr_slice(_rdwr), KF_RET_NULL (6.12 source; they came with
+    // 6.4): of the modelled versions, 6.12.
+    {"bpf_dynptr_from_skb", InterpDynptrFromSkb,
+     HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kSchedAct) |
+         HookBit(KfuncHook::kSkSkb) | HookBit(KfuncHook::kSocketFilter) |
+         HookBit(KfuncHook::kCgroup) | HookBit(KfuncHook::kLwt) |
+         HookBit(KfuncHook::kNetfilter) | HookBit(KfuncHook::kTracing),
+     kKfTrustedArgs, KernelVersion::k6_12},
+    {"bpf_dynptr_from_xdp", InterpDynptrFromXdp, HookBit(KfuncHook::kXdp), 0,
+     KernelVersion::k6_12},
+    {"bpf_dynptr_slice", InterpDynptrSlice<false>, kCommon, kKfRetNull,
+     KernelVersion::k6_12},
+    {"bpf_dynptr_slice_rdwr", InterpDynptrSlice<true>, kCommon, kKfRetNull,
      KernelVersion::k6_12},
 };
 
@@ -358,6 +445,18 @@ int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
                                "kfunc ",
                                name));
   }
+  // bpf_dynptr_slice_rdwr: the 6.18 host refuses every call at load
+  // (measured in tests/examples/dynptr_compare_test.cc, in tc, socket
+  // filter and XDP programs alike); 6.12's check_kfunc_call refuses it
+  // where the program type may not write packet data.
+  if (name == "bpf_dynptr_slice_rdwr") {
+    if (TargetKernel() >= KernelVersion::k6_18) {
+      return refuse(-EPERM, "bpf_dynptr_slice_rdwr() is not allowed");
+    }
+    if (!ProgMayWritePacket(call.prog_type)) {
+      return refuse(-EINVAL, "the prog does not allow writes to packet data");
+    }
+  }
   *out = k;
   return 0;
 }
@@ -455,6 +554,95 @@ int DynptrClone(const void* p, void* clone) {
   }
   *c = *d;
   return 0;
+}
+
+namespace {
+std::atomic<const DynptrPacketOps*> packet_ops{nullptr};
+
+// bpf_dynptr_init(): the memory, offset 0, the size and the type.
+void DynptrInit(void* ptr, void* data, uint32_t size, uint32_t type) {
+  *static_cast<DynptrKern*>(ptr) =
+      DynptrKern{data, size | (type << kDynptrTypeShift), 0};
+}
+
+// bpf_dynptr_check_off_len(): [offset, offset + len) within the size.
+bool DynptrRangeFits(const DynptrKern& d, uint32_t offset, uint32_t len) {
+  const uint32_t size = d.size & kDynptrSizeMask;
+  return len <= size && offset <= size - len;
+}
+}  // namespace
+
+void SetDynptrPacketOps(const DynptrPacketOps* ops) {
+  packet_ops.store(ops, std::memory_order_release);
+}
+
+bool ProgMayWritePacket(uint32_t prog_type) {
+  switch (prog_type) {
+    case BPF_PROG_TYPE_SCHED_CLS:
+    case BPF_PROG_TYPE_SCHED_ACT:
+    case BPF_PROG_TYPE_XDP:
+    case BPF_PROG_TYPE_LWT_XMIT:
+    case BPF_PROG_TYPE_SK_SKB:
+    case BPF_PROG_TYPE_SK_MSG:
+    case BPF_PROG_TYPE_CGROUP_SOCKOPT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int DynptrFromSkb(void* skb, uint64_t flags, void* ptr, uint32_t prog_type) {
+  if (flags != 0) {
+    *static_cast<DynptrKern*>(ptr) = DynptrKern{};
+    return -EINVAL;
+  }
+  DynptrInit(ptr, skb, static_cast<const struct __sk_buff*>(skb)->len,
+             kDynptrTypeSkb);
+  // bpf_dynptr_from_skb_rdonly, which specialize_kfunc calls instead.
+  if (!ProgMayWritePacket(prog_type)) {
+    static_cast<DynptrKern*>(ptr)->size |= kDynptrRdonlyBit;
+  }
+  return 0;
+}
+
+int DynptrFromXdp(void* xdp, uint64_t flags, void* ptr) {
+  const DynptrPacketOps* ops = packet_ops.load(std::memory_order_acquire);
+  if (flags != 0 || ops == nullptr) {
+    *static_cast<DynptrKern*>(ptr) = DynptrKern{};
+    return -EINVAL;
+  }
+  DynptrInit(ptr, xdp, ops->xdp_buff_len(xdp), kDynptrTypeXdp);
+  return 0;
+}
+
+void* DynptrSlice(const void* ptr, uint32_t offset, void* buffer,
+                  uint32_t len) {
+  const auto* d = static_cast<const DynptrKern*>(ptr);
+  if (d->data == nullptr || !DynptrRangeFits(*d, offset, len)) return nullptr;
+  const uint32_t type = (d->size & ~kDynptrRdonlyBit) >> kDynptrTypeShift;
+  const DynptrPacketOps* ops = packet_ops.load(std::memory_order_acquire);
+  // The packet offset is a u32 sum, as the kernel's.
+  const uint32_t at = d->offset + offset;
+  switch (type) {
+    case kDynptrTypeLocal:
+    case kDynptrTypeRingbuf:
+      return static_cast<uint8_t*>(d->data) + at;
+    case kDynptrTypeSkb:
+      return ops != nullptr ? ops->skb_slice(d->data, at, buffer, len)
+                            : nullptr;
+    case kDynptrTypeXdp:
+      return ops != nullptr ? ops->xdp_slice(d->data, at, buffer, len)
+                            : nullptr;
+    default:
+      return nullptr;
+  }
+}
+
+void* DynptrSliceRdwr(const void* ptr, uint32_t offset, void* buffer,
+                      uint32_t len) {
+  const auto* d = static_cast<const DynptrKern*>(ptr);
+  if (d->data == nullptr || (d->size & kDynptrRdonlyBit) != 0) return nullptr;
+  return DynptrSlice(ptr, offset, buffer, len);
 }
 
 }  // namespace bpfemu

@@ -122,6 +122,8 @@ struct KfuncCall {
 //     this program type or version   -EACCES
 //   KF_DESTRUCTIVE                   -EACCES (no CAP_SYS_BOOT in bpfemu)
 //   KF_SLEEPABLE, not sleepable      -EACCES
+//   bpf_dynptr_slice_rdwr: 6.18      -EPERM (measured on the 6.18 host)
+//     6.12, no packet writes         -EINVAL
 // On success *out is the table entry. On refusal the kernel's verifier-log
 // line (with its '\n') is appended to *log when log is not null.
 int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
@@ -172,6 +174,34 @@ void SetMapHandleElemCount(MapHandleElemCount fn);
 
 // The Vm region tag of an initialized dynptr (loader/bytecode.cc kDynptr).
 inline constexpr uint8_t kDynptrRegionTag = 2;
+
+// The packet dynptrs: net/core/filter.c bpf_dynptr_from_skb (made
+// bpf_dynptr_from_skb_rdonly by the verifier's specialize_kfunc where
+// `prog_type` may not write packet data) and bpf_dynptr_from_xdp, and
+// kernel/bpf/helpers.c bpf_dynptr_slice / bpf_dynptr_slice_rdwr over
+// every dynptr type. The dynptr's data is the context (struct __sk_buff,
+// struct xdp_md), as the kernel's holds the sk_buff / xdp_buff.
+int DynptrFromSkb(void* skb, uint64_t flags, void* ptr, uint32_t prog_type);
+int DynptrFromXdp(void* xdp, uint64_t flags, void* ptr);
+void* DynptrSlice(const void* ptr, uint32_t offset, void* buffer, uint32_t len);
+void* DynptrSliceRdwr(const void* ptr, uint32_t offset, void* buffer,
+                      uint32_t len);
+// may_access_direct_pkt_data(env, NULL, BPF_WRITE) (kernel/bpf/verifier.c):
+// whether programs of `prog_type` may write packet data.
+bool ProgMayWritePacket(uint32_t prog_type);
+// The packet itself is the native helpers' (native/dynptr.cc registers
+// these; emu/ does not know the test run's frame): xdp_get_buff_len(),
+// and the SKB / XDP cases of bpf_dynptr_slice at the dynptr's `offset`
+// (its own offset added): a pointer into the packet, `buffer` holding a
+// copy, or NULL. Until they are registered (a binary without the native
+// helpers) an XDP dynptr cannot be made (-EINVAL, null) and packet slices
+// are NULL.
+struct DynptrPacketOps {
+  uint32_t (*xdp_buff_len)(void* xdp);
+  void* (*skb_slice)(void* skb, uint32_t offset, void* buffer, uint32_t len);
+  void* (*xdp_slice)(void* xdp, uint32_t offset, void* buffer, uint32_t len);
+};
+void SetDynptrPacketOps(const DynptrPacketOps* ops);
 
 }  // namespace bpfemu
 

@@ -33,7 +33,8 @@ using Insns = std::vector<RawInsn>;
 // Hand-made "vmlinux" BTF: 1 int; 2 int (void) proto; 3-7 FUNCs of that
 // proto: bpf_iter_num_new, vfs_read, bpf_iter_num_next,
 // bpf_iter_num_destroy, bpf_rcu_read_lock; 8 FUNC "broken" whose type is
-// the int, not a proto.
+// the int, not a proto; 9-12 FUNCs bpf_dynptr_from_skb, bpf_dynptr_from_xdp,
+// bpf_dynptr_slice, bpf_dynptr_slice_rdwr.
 enum : int32_t {
   kInt = 1,
   kNew = 3,
@@ -42,6 +43,10 @@ enum : int32_t {
   kDestroy = 6,
   kRcuLock = 7,
   kBroken = 8,
+  kFromSkb = 9,
+  kFromXdp = 10,
+  kSlice = 11,
+  kSliceRdwr = 12,
 };
 
 const KernelBtf* TestBtf() {
@@ -54,6 +59,10 @@ const KernelBtf* TestBtf() {
       b.Type(b.Str(f), btftest::Info(BTF_KIND_FUNC, 1), proto);
     }
     b.Type(b.Str("broken"), btftest::Info(BTF_KIND_FUNC, 1), kInt);
+    for (const char* f : {"bpf_dynptr_from_skb", "bpf_dynptr_from_xdp",
+                          "bpf_dynptr_slice", "bpf_dynptr_slice_rdwr"}) {
+      b.Type(b.Str(f), btftest::Info(BTF_KIND_FUNC, 1), proto);
+    }
     return KernelBtf::Parse(b.Build()).release();
   }();
   return btf;
@@ -372,6 +381,97 @@ TEST(KfuncTest, InterpreterStopsABadIteratorPointer) {
   EXPECT_TRUE(faulted);
   EXPECT_NE(interp::LastFault().find("bpf_iter_num_new"), std::string::npos)
       << interp::LastFault();
+}
+
+// net/core/filter.c registers bpf_dynptr_from_skb for the skb program
+// types (CGROUP_SKB through the CGROUP hook) and bpf_dynptr_from_xdp for
+// XDP; bpf_dynptr_slice is common. bpf_dynptr_slice_rdwr: EPERM on the
+// 6.18 host (tests/examples/dynptr_compare_test.cc), 6.12's
+// check_kfunc_call refuses it where the program may not write packets.
+TEST(KfuncTest, PacketDynptrKfuncsResolveAsTheKernel) {
+  for (uint32_t type :
+       {BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_SCHED_ACT,
+        BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_CGROUP_SKB,
+        BPF_PROG_TYPE_SK_SKB, BPF_PROG_TYPE_LWT_IN, BPF_PROG_TYPE_TRACING}) {
+    EXPECT_EQ(Resolve(Call(kFromSkb, type)).err, 0) << type;
+    Result r = Resolve(Call(kFromXdp, type));
+    EXPECT_EQ(r.err, -EACCES) << type;
+    EXPECT_EQ(r.log,
+              "calling kernel function bpf_dynptr_from_xdp is not allowed\n");
+  }
+  EXPECT_EQ(Resolve(Call(kFromXdp, BPF_PROG_TYPE_XDP)).err, 0);
+  EXPECT_EQ(Resolve(Call(kFromSkb, BPF_PROG_TYPE_XDP)).err, -EACCES);
+  EXPECT_EQ(Resolve(Call(kFromSkb, BPF_PROG_TYPE_KPROBE)).err, -EACCES);
+  EXPECT_EQ(Resolve(Call(kFromSkb)).kfunc, nullptr);
+  EXPECT_EQ(Resolve(Call(kFromSkb, BPF_PROG_TYPE_SCHED_CLS)).kfunc->flags,
+            kKfTrustedArgs);
+  EXPECT_EQ(Resolve(Call(kSlice, BPF_PROG_TYPE_KPROBE)).kfunc->flags,
+            kKfRetNull);
+
+  Result r = Resolve(Call(kSliceRdwr, BPF_PROG_TYPE_SCHED_CLS));
+  EXPECT_EQ(r.err, -EPERM);
+  EXPECT_EQ(r.log, "bpf_dynptr_slice_rdwr() is not allowed\n");
+  SetTargetKernel(KernelVersion::k6_12);
+  const Result tc = Resolve(Call(kSliceRdwr, BPF_PROG_TYPE_SCHED_CLS));
+  const Result xdp = Resolve(Call(kSliceRdwr, BPF_PROG_TYPE_XDP));
+  const Result sock = Resolve(Call(kSliceRdwr, BPF_PROG_TYPE_SOCKET_FILTER));
+  const Result cg = Resolve(Call(kSliceRdwr, BPF_PROG_TYPE_CGROUP_SKB));
+  SetTargetKernel(KernelVersion::k6_18);
+  EXPECT_EQ(tc.err, 0) << tc.log;
+  EXPECT_EQ(xdp.err, 0) << xdp.log;
+  EXPECT_EQ(sock.err, -EINVAL);
+  EXPECT_EQ(sock.log, "the prog does not allow writes to packet data\n");
+  EXPECT_EQ(cg.err, -EINVAL);
+}
+
+// struct bpf_dynptr_kern as the kfuncs see it.
+struct Kern {
+  void* data;
+  uint32_t size;
+  uint32_t offset;
+};
+
+TEST(KfuncTest, SkbDynptrIsReadOnlyWhereThePacketIsNot) {
+  struct __sk_buff skb = {};
+  skb.len = 1500;
+  Kern d = {reinterpret_cast<void*>(1), 7, 7};
+  EXPECT_EQ(DynptrFromSkb(&skb, 0, &d, BPF_PROG_TYPE_SCHED_CLS), 0);
+  EXPECT_EQ(d.data, &skb);
+  EXPECT_EQ(d.size, 1500u | (3u << 28));  // BPF_DYNPTR_TYPE_SKB
+  EXPECT_EQ(d.offset, 0u);
+  EXPECT_FALSE(DynptrIsRdonly(&d));
+  EXPECT_EQ(DynptrSize(&d), 1500u);
+  for (uint32_t type : {BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_CGROUP_SKB,
+                        BPF_PROG_TYPE_LWT_IN, BPF_PROG_TYPE_TRACING}) {
+    EXPECT_EQ(DynptrFromSkb(&skb, 0, &d, type), 0);
+    EXPECT_TRUE(DynptrIsRdonly(&d)) << type;
+    EXPECT_EQ(DynptrSize(&d), 1500u);
+    // A read-only dynptr has no writable slice.
+    uint8_t buf[4];
+    EXPECT_EQ(DynptrSliceRdwr(&d, 0, buf, sizeof(buf)), nullptr);
+  }
+  EXPECT_EQ(DynptrFromSkb(&skb, 1, &d, BPF_PROG_TYPE_SCHED_CLS), -EINVAL);
+  EXPECT_TRUE(DynptrIsNull(&d));
+  EXPECT_EQ(d.size, 0u);
+}
+
+TEST(KfuncTest, SliceOfALocalDynptrIsItsMemory) {
+  uint8_t mem[32] = {};
+  Kern d = {mem, 32u | (1u << 28), 0};  // BPF_DYNPTR_TYPE_LOCAL
+  uint8_t buf[8];
+  EXPECT_EQ(DynptrSlice(&d, 0, buf, 8), mem);
+  EXPECT_EQ(DynptrSlice(&d, 24, nullptr, 8), mem + 24);
+  EXPECT_EQ(DynptrSlice(&d, 25, buf, 8), nullptr);  // past the end
+  EXPECT_EQ(DynptrSlice(&d, 0xfffffffcu, buf, 8), nullptr);
+  EXPECT_EQ(DynptrSliceRdwr(&d, 8, buf, 8), mem + 8);
+  ASSERT_EQ(DynptrAdjust(&d, 4, 20), 0);
+  EXPECT_EQ(DynptrSlice(&d, 0, buf, 8), mem + 4);
+  EXPECT_EQ(DynptrSlice(&d, 9, buf, 8), nullptr);  // past the adjusted end
+  d.size |= 1u << 31;                              // read-only
+  EXPECT_EQ(DynptrSlice(&d, 0, buf, 8), mem + 4);
+  EXPECT_EQ(DynptrSliceRdwr(&d, 0, buf, 8), nullptr);
+  const Kern null = {};
+  EXPECT_EQ(DynptrSlice(&null, 0, buf, 0), nullptr);
 }
 
 }  // namespace

@@ -370,6 +370,11 @@ void TailCallTo(std::shared_ptr<const Prog> next) {
 
 bool ProgFaulted() { return run_faulted; }
 
+uint32_t RunningProgType() {
+  const RunState* run = current_run;
+  return run != nullptr && run->next != nullptr ? run->next->type : 0;
+}
+
 // Called with Retirement::mu held.
 void ClearCachedProg(const Prog* p) {
   Retirement& r = Retirement::Get();

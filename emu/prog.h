@@ -246,6 +246,11 @@ uint64_t TailCallInFrame(const Prog* next, void* ctx);
 // time checks, interp.h).
 [[noreturn]] void ProgAbortRun();
 bool ProgFaulted();
+// The type of the program ProgRun() is running on this thread (the tail
+// call target once one is taken), or 0 (BPF_PROG_TYPE_UNSPEC) outside a
+// run: what a native kfunc that the verifier specializes by program type
+// (bpf_dynptr_from_skb) decides by.
+uint32_t RunningProgType();
 
 }  // namespace bpfemu
 

@@ -918,7 +918,15 @@ uint64_t RingbufReserveDynptr(Vm& vm, uint64_t map, uint64_t size,
 template <bool kDiscard>
 uint64_t RingbufCommitDynptr(Vm& vm, uint64_t ptr, uint64_t flags, uint64_t,
                              uint64_t, uint64_t) {
-  DynptrArg(vm, ptr);
+  const bpfemu_dynptr& held = DynptrArg(vm, ptr);
+  // The verifier wants a ring buffer dynptr (a null one is, after a failed
+  // reservation).
+  if (held.data != nullptr &&
+      internal::DynptrType(held) != internal::kDynptrRingbuf) {
+    vm.Fault(
+        "%s: R1 is not a ring buffer dynptr",
+        kDiscard ? "bpf_ringbuf_discard_dynptr" : "bpf_ringbuf_submit_dynptr");
+  }
   auto* d = static_cast<struct bpf_dynptr*>(Ptr(ptr));
   if (kDiscard) {
     bpfemu_ringbuf_discard_dynptr(d, flags);

@@ -1022,5 +1022,75 @@ TEST(BytecodeTest, ArenaKfuncsAllocateAndFreePages) {
   CloseFd(fd);
 }
 
+// bpf_ringbuf_submit_dynptr / _discard_dynptr take a ring buffer dynptr
+// (the verifier refuses any other): a local dynptr stops the run rather
+// than being taken for a record.
+TEST(BytecodeTest, CommitOfALocalDynptrStopsTheRun) {
+  for (int32_t helper :
+       {BPF_FUNC_ringbuf_submit_dynptr, BPF_FUNC_ringbuf_discard_dynptr}) {
+    const Insns p = {
+        a::St(BPF_DW, BPF_REG_10, -32, 0),
+        a::St(BPF_DW, BPF_REG_10, -24, 0),
+        a::MovReg(BPF_REG_1, BPF_REG_10),
+        a::AluImm(BPF_ADD, BPF_REG_1, -32),  // 16 bytes of memory
+        a::MovImm(BPF_REG_2, 16),
+        a::MovImm(BPF_REG_3, 0),
+        a::MovReg(BPF_REG_4, BPF_REG_10),
+        a::AluImm(BPF_ADD, BPF_REG_4, -16),  // the dynptr
+        a::Call(BPF_FUNC_dynptr_from_mem),
+        a::MovReg(BPF_REG_1, BPF_REG_10),
+        a::AluImm(BPF_ADD, BPF_REG_1, -16),
+        a::MovImm(BPF_REG_2, 0),
+        a::Call(helper),
+        a::MovImm(BPF_REG_0, 0),
+        a::Exit(),
+    };
+    const int fd = LoadTc(p);
+    ASSERT_GE(fd, 0);
+    bool faulted = false;
+    RunTc(fd, &faulted);
+    EXPECT_TRUE(faulted) << helper;
+    EXPECT_NE(interp::LastFault().find("is not a ring buffer dynptr"),
+              std::string::npos)
+        << interp::LastFault();
+    CloseFd(fd);
+  }
+}
+
+// bpf_dynptr_from_skb's skb is the program's struct __sk_buff context: a
+// cgroup_sock program (its hook holds the kfunc, its context is a struct
+// bpf_sock, which the verifier refuses as the argument) stops.
+TEST(BytecodeTest, DynptrFromSkbTakesAnSkbContext) {
+  const KernelBtf* btf = KernelBtf::Get();
+  if (btf == nullptr) GTEST_SKIP() << "no kernel BTF (/sys/kernel/btf/vmlinux)";
+  const int32_t id = btf->FindByNameKind("bpf_dynptr_from_skb", BTF_KIND_FUNC);
+  if (id <= 0) GTEST_SKIP() << "the kernel BTF has no bpf_dynptr_from_skb";
+  const Insns p = {
+      a::MovImm(BPF_REG_2, 0),
+      a::MovReg(BPF_REG_3, BPF_REG_10),
+      a::AluImm(BPF_ADD, BPF_REG_3, -16),
+      a::CallKfunc(id),
+      a::Exit(),
+  };
+  const int tc = LoadTc(p);
+  ASSERT_GE(tc, 0);
+  bool faulted = true;
+  EXPECT_EQ(RunTc(tc, &faulted), 0u);
+  EXPECT_FALSE(faulted) << interp::LastFault();
+  CloseFd(tc);
+  const int sock = ProgLoadBytecode(BPF_PROG_TYPE_CGROUP_SOCK, 0, "t", p.data(),
+                                    static_cast<uint32_t>(p.size()), "GPL");
+  ASSERT_GE(sock, 0);
+  std::shared_ptr<const Prog> desc;
+  ASSERT_EQ(ProgFromFd(sock, &desc), 0);
+  struct bpf_sock ctx = {};
+  ProgRun(*desc, &ctx);
+  EXPECT_TRUE(ProgFaulted());
+  EXPECT_NE(interp::LastFault().find("not a struct __sk_buff context"),
+            std::string::npos)
+      << interp::LastFault();
+  CloseFd(sock);
+}
+
 }  // namespace
 }  // namespace bpfemu::native

@@ -112,6 +112,16 @@ inline bool DynptrRangeOk(const bpfemu_dynptr& d, __u32 offset, __u32 len) {
   const __u32 size = d.size & kDynptrSizeMask;
   return len <= size && offset <= size - len;
 }
+// bpf_dynptr_get_type(): enum bpf_dynptr_type, from bits 28-30; the
+// packet types' data is the context (emu/kfunc.h DynptrFromSkb).
+inline constexpr __u32 kDynptrRingbuf = 2;  // BPF_DYNPTR_TYPE_RINGBUF
+inline constexpr __u32 kDynptrSkb = 3;      // BPF_DYNPTR_TYPE_SKB
+inline constexpr __u32 kDynptrXdp = 4;      // BPF_DYNPTR_TYPE_XDP
+inline __u32 DynptrType(const bpfemu_dynptr& d) {
+  return (d.size & ~kDynptrRdonly) >> 28;
+}
+// bpf_dynptr_slice's XDP case at packet offset `offset` (helpers.cc).
+void* XdpSlice(void* ctx, __u32 offset, void* buffer, __u32 len);
 
 }  // namespace bpfemu::native::internal
 

@@ -5,12 +5,18 @@
 // bpf_ringbuf_submit_dynptr / bpf_ringbuf_discard_dynptr (a ring buffer
 // record held by a dynptr). The dynptr is the kernel's struct
 // bpf_dynptr_kern (native/bound_map.h); every failure leaves it null.
+// Also the native face's packet dynptr kfuncs (net/core/filter.c
+// bpf_dynptr_from_skb / _from_xdp, kernel/bpf/helpers.c bpf_dynptr_slice /
+// _slice_rdwr; the work is emu/kfunc.h's) and the packet access those
+// reach (emu/kfunc.h DynptrPacketOps, for both faces).
 
 #include <linux/bpf.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "emu/kfunc.h"
+#include "emu/prog.h"
 #include "emu/ringbuf.h"
 #include "native/bound_map.h"
 #include "native/helpers.h"
@@ -37,9 +43,14 @@ bool SizeFits(__u32 size) { return size <= kDynptrSizeMask; }
 
 // bpf_ringbuf_submit_dynptr / _discard_dynptr: nothing on a null dynptr,
 // else the record committed and the dynptr nulled.
+// Another type's dynptr (the verifier refuses the program) is left alone.
 void CommitDynptr(struct bpf_dynptr* p, __u64 flags, bool discard) {
   void* sample = Kern(p)->data;
   if (sample == nullptr) return;
+  if (bpfemu::native::internal::DynptrType(*Kern(p)) !=
+      bpfemu::native::internal::kDynptrRingbuf) {
+    return;
+  }
   if (auto* ring = bpfemu::RingbufMap::FromSample(sample)) {
     if (discard) {
       ring->Discard(sample, flags);
@@ -49,6 +60,27 @@ void CommitDynptr(struct bpf_dynptr* p, __u64 flags, bool discard) {
   }
   SetNull(p);
 }
+
+// skb_header_pointer() / skb_pointer_if_linear() on the test run's skb,
+// which is linear: the bytes are in [data, data_end) or not in the packet
+// (skb_copy_bits fails; the buffer is not touched).
+void* SkbSlice(void* skb, __u32 offset, void*, __u32 len) {
+  const auto* s = static_cast<const struct __sk_buff*>(skb);
+  if (uint64_t{offset} + len > uint64_t{s->data_end} - s->data) {
+    return nullptr;
+  }
+  return reinterpret_cast<uint8_t*>(uintptr_t{s->data}) + offset;
+}
+
+uint32_t XdpBuffLen(void* xdp) {
+  return static_cast<uint32_t>(bpfemu_xdp_get_buff_len(xdp));
+}
+
+constexpr bpfemu::DynptrPacketOps kPacketOps = {
+    XdpBuffLen, SkbSlice, bpfemu::native::internal::XdpSlice};
+
+[[maybe_unused]] const bool kPacketOpsSet =
+    (bpfemu::SetDynptrPacketOps(&kPacketOps), true);
 
 }  // namespace
 
@@ -91,6 +123,29 @@ void bpfemu_ringbuf_submit_dynptr(struct bpf_dynptr* ptr, __u64 flags) {
 
 void bpfemu_ringbuf_discard_dynptr(struct bpf_dynptr* ptr, __u64 flags) {
   CommitDynptr(ptr, flags, /*discard=*/true);
+}
+
+// The kfuncs a source declares `extern ... __ksym`. A native program has
+// no load-time specialization: bpf_dynptr_from_skb asks the run which
+// program type it is (bpf_dynptr_from_skb_rdonly's choice).
+int bpf_dynptr_from_skb(struct __sk_buff* skb, __u64 flags,
+                        struct bpf_dynptr* ptr) {
+  return bpfemu::DynptrFromSkb(skb, flags, ptr, bpfemu::RunningProgType());
+}
+
+int bpf_dynptr_from_xdp(struct xdp_md* xdp, __u64 flags,
+                        struct bpf_dynptr* ptr) {
+  return bpfemu::DynptrFromXdp(xdp, flags, ptr);
+}
+
+void* bpf_dynptr_slice(const struct bpf_dynptr* p, __u32 offset, void* buffer,
+                       __u32 len) {
+  return bpfemu::DynptrSlice(p, offset, buffer, len);
+}
+
+void* bpf_dynptr_slice_rdwr(const struct bpf_dynptr* p, __u32 offset,
+                            void* buffer, __u32 len) {
+  return bpfemu::DynptrSliceRdwr(p, offset, buffer, len);
 }
 
 }  // extern "C"

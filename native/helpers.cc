@@ -1291,34 +1291,55 @@ long bpfemu_user_ringbuf_drain(void* map, void* callback_fn, void* ctx,
       &call, flags);
 }
 
-// bpf_dynptr_read / write / data (kernel/bpf/helpers.c) on a local dynptr.
+// bpf_dynptr_read / write / data (kernel/bpf/helpers.c): local and ring
+// buffer dynptrs in memory; skb ones through bpf_skb_load_bytes /
+// _store_bytes (__bpf_skb_load_bytes / __bpf_skb_store_bytes), xdp ones
+// through bpf_xdp_load_bytes / _store_bytes, at the dynptr's offset plus
+// `offset` (a u32 sum); bpf_dynptr_data gives them no pointer (they take
+// bpf_dynptr_slice).
 long bpfemu_dynptr_read(void* dst, __u32 len, const struct bpf_dynptr* src,
                         __u32 offset, __u64 flags) {
+  using namespace bpfemu::native::internal;
   const auto* d = reinterpret_cast<const bpfemu_dynptr*>(src);
   if (d->data == nullptr || flags != 0) return -EINVAL;
-  if (!bpfemu::native::internal::DynptrRangeOk(*d, offset, len)) return -E2BIG;
-  std::memmove(dst, static_cast<uint8_t*>(d->data) + d->offset + offset, len);
-  return 0;
+  if (!DynptrRangeOk(*d, offset, len)) return -E2BIG;
+  const __u32 at = d->offset + offset;
+  switch (DynptrType(*d)) {
+    case kDynptrSkb:
+      return bpfemu_skb_load_bytes(d->data, at, dst, len);
+    case kDynptrXdp:
+      return bpfemu_xdp_load_bytes(d->data, at, dst, len);
+    default:
+      std::memmove(dst, static_cast<uint8_t*>(d->data) + at, len);
+      return 0;
+  }
 }
 
 long bpfemu_dynptr_write(const struct bpf_dynptr* dst, __u32 offset, void* src,
                          __u32 len, __u64 flags) {
+  using namespace bpfemu::native::internal;
   const auto* d = reinterpret_cast<const bpfemu_dynptr*>(dst);
-  if (d->data == nullptr || bpfemu::native::internal::DynptrRdonly(*d)) {
-    return -EINVAL;
+  if (d->data == nullptr || DynptrRdonly(*d)) return -EINVAL;
+  if (!DynptrRangeOk(*d, offset, len)) return -E2BIG;
+  const __u32 at = d->offset + offset;
+  if (DynptrType(*d) == kDynptrSkb) {
+    return bpfemu_skb_store_bytes(d->data, at, src, len, flags);
   }
-  if (!bpfemu::native::internal::DynptrRangeOk(*d, offset, len)) return -E2BIG;
   if (flags != 0) return -EINVAL;
-  std::memmove(static_cast<uint8_t*>(d->data) + d->offset + offset, src, len);
+  if (DynptrType(*d) == kDynptrXdp) {
+    return bpfemu_xdp_store_bytes(d->data, at, src, len);
+  }
+  std::memmove(static_cast<uint8_t*>(d->data) + at, src, len);
   return 0;
 }
 
 void* bpfemu_dynptr_data(const struct bpf_dynptr* ptr, __u32 offset,
                          __u32 len) {
+  using namespace bpfemu::native::internal;
   const auto* d = reinterpret_cast<const bpfemu_dynptr*>(ptr);
-  if (d->data == nullptr ||
-      !bpfemu::native::internal::DynptrRangeOk(*d, offset, len) ||
-      bpfemu::native::internal::DynptrRdonly(*d)) {
+  if (d->data == nullptr || !DynptrRangeOk(*d, offset, len) ||
+      DynptrRdonly(*d) || DynptrType(*d) == kDynptrSkb ||
+      DynptrType(*d) == kDynptrXdp) {
     return nullptr;
   }
   return static_cast<uint8_t*>(d->data) + d->offset + offset;
@@ -2650,3 +2671,58 @@ int bpf_dynptr_clone(const struct bpf_dynptr* p, struct bpf_dynptr* clone) {
 }
 
 }  // extern "C"
+
+namespace bpfemu::native::internal {
+
+// bpf_dynptr_slice's XDP case (kernel/bpf/helpers.c): bpf_xdp_pointer()
+// (net/core/filter.c) gives the bytes where the linear part or one
+// fragment holds all of them; otherwise (spanning two, or an offset or
+// length past 0xffff or the frame) bpf_xdp_copy_buf() copies what the
+// frame has of them into the buffer, if there is one.
+void* XdpSlice(void* ctx, uint32_t offset, void* buffer, uint32_t len) {
+  auto* md = static_cast<struct xdp_md*>(ctx);
+  auto* linear = reinterpret_cast<uint8_t*>(uintptr_t{md->data});
+  const uint32_t linear_len = md->data_end - md->data;
+  const bool bad = offset > 0xffff || len > 0xffff ||
+                   uint64_t{offset} + len > XdpBuffLen(md);
+  if (!bad) {
+    uint8_t* addr = linear;
+    uint32_t size = linear_len;
+    uint32_t off = offset;
+    if (off >= linear_len && xdp_frags != nullptr) {
+      off -= linear_len;
+      for (auto& f : *xdp_frags) {
+        const auto frag_size = static_cast<uint32_t>(f.size());
+        if (off < frag_size) {
+          addr = f.data();
+          size = frag_size;
+          break;
+        }
+        off -= frag_size;
+      }
+    } else if (off >= linear_len) {
+      off -= linear_len;  // no fragments: measured against the linear part
+    }
+    if (off + len <= size) return addr + off;
+  }
+  if (buffer == nullptr) return nullptr;
+  auto* out = static_cast<uint8_t*>(buffer);
+  uint64_t at = offset, left = len, area_start = 0;
+  auto copy = [&](const uint8_t* area, uint64_t area_len) {
+    if (left != 0 && at < area_start + area_len) {
+      const uint64_t n = std::min(left, area_start + area_len - at);
+      std::memcpy(out, area + (at - area_start), n);
+      out += n;
+      at += n;
+      left -= n;
+    }
+    area_start += area_len;
+  };
+  copy(linear, linear_len);
+  if (xdp_frags != nullptr) {
+    for (const auto& f : *xdp_frags) copy(f.data(), f.size());
+  }
+  return buffer;
+}
+
+}  // namespace bpfemu::native::internal
