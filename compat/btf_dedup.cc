@@ -33,6 +33,7 @@
 #include <linux/btf.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -155,25 +156,41 @@ bool CompatEnum(const btf_type* a, const btf_type* b) {
   return a->name_off == b->name_off && IsAnyEnum(a) && IsAnyEnum(b);
 }
 
-uint64_t HashStruct(const btf_type* t) {
+// The words at byte offsets 0 (a name) and `second` of each of a type's
+// vlen records of `stride` bytes: hashed after the common part, or
+// compared.
+uint64_t HashRecords(const btf_type* t, size_t stride, size_t second) {
   uint64_t h = HashCommon(t);
-  const auto* m = Extra<btf_member>(t);
-  for (uint16_t i = 0; i < BtfVlen(t); ++i) {
-    h = Combine(Combine(h, m[i].name_off), m[i].offset);
+  const auto* r = Extra<uint8_t>(t);
+  for (uint16_t i = 0; i < BtfVlen(t); ++i, r += stride) {
+    uint32_t name, other;
+    std::memcpy(&name, r, 4);
+    std::memcpy(&other, r + second, 4);
+    h = Combine(Combine(h, name), other);
   }
   return h;
 }
 
-bool ShallowEqualStruct(const btf_type* a, const btf_type* b) {
-  if (!EqualCommon(a, b)) return false;
-  const auto* ma = Extra<btf_member>(a);
-  const auto* mb = Extra<btf_member>(b);
-  for (uint16_t i = 0; i < BtfVlen(a); ++i) {
-    if (ma[i].name_off != mb[i].name_off || ma[i].offset != mb[i].offset) {
+bool EqualRecords(const btf_type* a, const btf_type* b, size_t stride,
+                  size_t second) {
+  const auto* x = Extra<uint8_t>(a);
+  const auto* y = Extra<uint8_t>(b);
+  for (uint16_t i = 0; i < BtfVlen(a); ++i, x += stride, y += stride) {
+    if (std::memcmp(x, y, 4) != 0 || std::memcmp(x + second, y + second, 4)) {
       return false;
     }
   }
   return true;
+}
+
+// Members: name and bit offset (the type may not be canonical yet).
+uint64_t HashStruct(const btf_type* t) {
+  return HashRecords(t, sizeof(btf_member), offsetof(btf_member, offset));
+}
+
+bool ShallowEqualStruct(const btf_type* a, const btf_type* b) {
+  return EqualCommon(a, b) &&
+         EqualRecords(a, b, sizeof(btf_member), offsetof(btf_member, offset));
 }
 
 uint64_t HashArray(const btf_type* t) {
@@ -194,13 +211,9 @@ bool CompatArray(const btf_type* a, const btf_type* b) {
                                   Extra<struct btf_array>(b)->nelems;
 }
 
+// Params: name and type.
 uint64_t HashProto(const btf_type* t) {
-  uint64_t h = HashCommon(t);
-  const auto* p = Extra<btf_param>(t);
-  for (uint16_t i = 0; i < BtfVlen(t); ++i) {
-    h = Combine(Combine(h, p[i].name_off), p[i].type);
-  }
-  return h;
+  return HashRecords(t, sizeof(btf_param), offsetof(btf_param, type));
 }
 
 bool EqualProto(const btf_type* a, const btf_type* b) {
@@ -208,15 +221,10 @@ bool EqualProto(const btf_type* a, const btf_type* b) {
          std::memcmp(a + 1, b + 1, BtfVlen(a) * sizeof(btf_param)) == 0;
 }
 
-// The return type is not compared.
+// The return type and the param types are not compared.
 bool CompatProto(const btf_type* a, const btf_type* b) {
-  if (a->name_off != b->name_off || a->info != b->info) return false;
-  const auto* pa = Extra<btf_param>(a);
-  const auto* pb = Extra<btf_param>(b);
-  for (uint16_t i = 0; i < BtfVlen(a); ++i) {
-    if (pa[i].name_off != pb[i].name_off) return false;
-  }
-  return true;
+  return a->name_off == b->name_off && a->info == b->info &&
+         EqualRecords(a, b, sizeof(btf_param), 0);
 }
 
 // The kind a FWD stands for.
