@@ -335,4 +335,20 @@ TEST(BtfCompatTest, DedupSurvivesMutatedBlobs) {
   EXPECT_GT(parsed, 1000);
 }
 
+// A chain of 300,000 pointers (libbpf 1.1.2 recurses once per link and
+// overflows its stack near a million): settled without deep recursion.
+TEST(BtfCompatTest, DedupSettlesLongChains) {
+  struct btf* b = btf__new_empty();
+  constexpr int kLinks = 300000;
+  for (int i = 1; i <= kLinks; ++i) btf__add_ptr(b, i + 1);
+  btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+  // A second chain the same: it merges into the first.
+  for (int i = 1; i <= kLinks; ++i) {
+    btf__add_ptr(b, i == kLinks ? kLinks + 1 : kLinks + 2 + i);
+  }
+  ASSERT_EQ(btf__dedup(b, nullptr), 0);
+  EXPECT_EQ(btf__type_cnt(b), static_cast<__u32>(kLinks + 2));
+  btf__free(b);
+}
+
 }  // namespace

@@ -21,12 +21,18 @@
 // bucket function, growth and chain order), because the order in which
 // candidates are tried decides ties.
 //
+// libbpf's recursive walks (reference types, graph equivalence, identical
+// structs) are loops over explicit stacks here, so deep chains need no
+// deep native stack (libbpf 1.1.2 overflows its stack on a chain of a
+// million pointers).
+//
 // Differences from libbpf, for input libbpf does not survive: a type id
-// past the last type, a string offset outside the section, or two structs
-// holding each other by value (libbpf reads out of bounds, dereferences
-// NULL or recurses without end) give -EINVAL here or, for the last, a
-// comparison that stops at depth 1000; on error the BTF is left unchanged
-// (libbpf leaves it half rewritten).
+// past the last type (libbpf reads out of bounds) or a string offset
+// outside the section (it dereferences NULL) gives -EINVAL; two structs
+// holding each other by value (its identical-struct check recurses without
+// end) compare as identical once the walk comes back to a pair it has
+// seen. On error the BTF is left unchanged (libbpf leaves it half
+// rewritten).
 
 #include "compat/btf_dedup.h"
 
@@ -37,8 +43,10 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "compat/btf_fields.h"
 
 namespace bpfemu::compat {
@@ -270,8 +278,9 @@ class Dedup {
   int PrimType(uint32_t id);
   int StructType(uint32_t id);
   int IsEquiv(uint32_t cand_id, uint32_t canon_id);
+  int EquivStep(uint32_t cand_id, uint32_t canon_id);
   bool IdenticalArrays(uint32_t a, uint32_t b);
-  bool IdenticalStructs(uint32_t a, uint32_t b, int depth);
+  bool IdenticalStructs(uint32_t a, uint32_t b);
   void HypotAdd(uint32_t from, uint32_t to) {
     hypot_list_.push_back(from);
     hypot_map_[from] = to;
@@ -283,7 +292,8 @@ class Dedup {
   }
   void MergeHypot();
   void ResolveFwds();
-  int RefType(uint32_t id);
+  int RefType(uint32_t root);
+  uint32_t RefCanonical(uint32_t id);
   int Remap(uint32_t* id) const {
     if (*id >= cnt_) return -EINVAL;
     const uint32_t n = hypot_map_[Resolve(*id)];
@@ -298,6 +308,7 @@ class Dedup {
   std::vector<uint32_t> offs_;
   std::string strs_;  // the new string section (when strings are deduped)
   std::vector<uint32_t> map_, hypot_map_, hypot_list_;
+  std::vector<std::pair<uint32_t, uint32_t>> pairs_;  // IsEquiv's to do
   bool hypot_adjust_canon_ = false;
   CandTable table_;
 };
@@ -505,32 +516,57 @@ bool Dedup::IdenticalArrays(uint32_t a, uint32_t b) {
 }
 
 // Same members down to the referenced ids (nested arrays and structs
-// compared alike).
-bool Dedup::IdenticalStructs(uint32_t a, uint32_t b, int depth) {
-  const btf_type* x = T(a);
-  const btf_type* y = T(b);
-  if (!IsStructOrUnion(BtfKind(x)) || BtfKind(x) != BtfKind(y)) return false;
-  if (!ShallowEqualStruct(x, y) || depth > 1000) return false;
-  const auto* mx = Extra<btf_member>(x);
-  const auto* my = Extra<btf_member>(y);
-  for (uint16_t i = 0; i < BtfVlen(x); ++i) {
-    if (mx[i].type != my[i].type && !IdenticalArrays(mx[i].type, my[i].type) &&
-        !IdenticalStructs(mx[i].type, my[i].type, depth + 1)) {
+// compared alike). Walked with a list rather than recursion; a pair seen
+// before is not walked again, which changes nothing for valid BTF and ends
+// the walk for structs holding each other by value.
+bool Dedup::IdenticalStructs(uint32_t a, uint32_t b) {
+  std::vector<std::pair<uint32_t, uint32_t>> todo = {{a, b}};
+  absl::flat_hash_set<uint64_t> seen;
+  while (!todo.empty()) {
+    const auto [x, y] = todo.back();
+    todo.pop_back();
+    if (!seen.insert(uint64_t{x} << 32 | y).second) continue;
+    const btf_type* tx = T(x);
+    const btf_type* ty = T(y);
+    if (!IsStructOrUnion(BtfKind(tx)) || BtfKind(tx) != BtfKind(ty) ||
+        !ShallowEqualStruct(tx, ty)) {
       return false;
+    }
+    const auto* mx = Extra<btf_member>(tx);
+    const auto* my = Extra<btf_member>(ty);
+    for (uint16_t i = 0; i < BtfVlen(tx); ++i) {
+      if (mx[i].type != my[i].type &&
+          !IdenticalArrays(mx[i].type, my[i].type)) {
+        todo.emplace_back(mx[i].type, my[i].type);
+      }
     }
   }
   return true;
 }
 
 // btf_dedup_is_equiv(): 1 when the graph from cand_id maps onto the graph
-// from canon_id (recording the mapping), 0 when not, -errno.
+// from canon_id (recording the mapping), 0 when not, -errno. libbpf
+// recurses depth first and any pair answering 0 or -errno is the answer;
+// here the pairs wait on a stack in the same order.
 int Dedup::IsEquiv(uint32_t cand_id, uint32_t canon_id) {
+  pairs_.assign(1, {cand_id, canon_id});
+  while (!pairs_.empty()) {
+    const auto [cand, canon] = pairs_.back();
+    pairs_.pop_back();
+    if (int eq = EquivStep(cand, canon); eq <= 0) return eq;
+  }
+  return 1;
+}
+
+// One pair: 0 or -errno, or 1 with the pairs it depends on pushed (first
+// one on top).
+int Dedup::EquivStep(uint32_t cand_id, uint32_t canon_id) {
   if (Resolve(cand_id) == Resolve(canon_id)) return 1;
   canon_id = ResolveFwd(canon_id);
   const uint32_t hypot = hypot_map_[canon_id];
   if (hypot <= kMaxTypes) {
     return hypot == cand_id || IdenticalArrays(hypot, cand_id) ||
-           IdenticalStructs(hypot, cand_id, 0);
+           IdenticalStructs(hypot, cand_id);
   }
   HypotAdd(canon_id, cand_id);
   const btf_type* cand = T(cand_id);
@@ -564,36 +600,34 @@ int Dedup::IsEquiv(uint32_t cand_id, uint32_t canon_id) {
     case BTF_KIND_FUNC:
     case BTF_KIND_TYPE_TAG:
       if (cand->info != canon->info) return 0;
-      return IsEquiv(cand->type, canon->type);
+      pairs_.emplace_back(cand->type, canon->type);
+      return 1;
     case BTF_KIND_ARRAY: {
       if (!CompatArray(cand, canon)) return 0;
       const auto* a = Extra<struct btf_array>(cand);
       const auto* b = Extra<struct btf_array>(canon);
-      const int eq = IsEquiv(a->index_type, b->index_type);
-      if (eq <= 0) return eq;
-      return IsEquiv(a->type, b->type);
+      pairs_.emplace_back(a->type, b->type);
+      pairs_.emplace_back(a->index_type, b->index_type);
+      return 1;
     }
     case BTF_KIND_STRUCT:
     case BTF_KIND_UNION: {
       if (!ShallowEqualStruct(cand, canon)) return 0;
       const auto* a = Extra<btf_member>(cand);
       const auto* b = Extra<btf_member>(canon);
-      for (uint16_t i = 0; i < BtfVlen(cand); ++i) {
-        const int eq = IsEquiv(a[i].type, b[i].type);
-        if (eq <= 0) return eq;
+      for (int i = BtfVlen(cand) - 1; i >= 0; --i) {
+        pairs_.emplace_back(a[i].type, b[i].type);
       }
       return 1;
     }
     case BTF_KIND_FUNC_PROTO: {
       if (!CompatProto(cand, canon)) return 0;
-      int eq = IsEquiv(cand->type, canon->type);
-      if (eq <= 0) return eq;
       const auto* a = Extra<btf_param>(cand);
       const auto* b = Extra<btf_param>(canon);
-      for (uint16_t i = 0; i < BtfVlen(cand); ++i) {
-        eq = IsEquiv(a[i].type, b[i].type);
-        if (eq <= 0) return eq;
+      for (int i = BtfVlen(cand) - 1; i >= 0; --i) {
+        pairs_.emplace_back(a[i].type, b[i].type);
       }
+      pairs_.emplace_back(cand->type, canon->type);
       return 1;
     }
     default:
@@ -670,28 +704,24 @@ void Dedup::ResolveFwds() {
   }
 }
 
-// btf_dedup_ref_type(): the new id, or -ELOOP for a cycle of reference
-// types, -EINVAL.
-int Dedup::RefType(uint32_t id) {
-  if (map_[id] == kInProgress) return -ELOOP;
-  if (Mapped(id)) return static_cast<int>(Resolve(id));
-  btf_type* t = T(id);
-  map_[id] = kInProgress;
-  uint32_t new_id = id;
-  uint64_t h;
-  auto ref = [&](__u32* field) {
-    const int r = RefType(*field);
-    if (r >= 0) *field = static_cast<uint32_t>(r);
-    return r;
-  };
-  auto find = [&](bool (*equal)(const btf_type*, const btf_type*)) {
-    table_.Find(h, [&](uint32_t c) {
-      if (!equal(t, T(c))) return false;
-      new_id = c;
-      return true;
-    });
-  };
+// The type id fields of a reference type, in the order libbpf settles
+// them: the k-th, or nullptr past the last.
+__u32* RefField(btf_type* t, uint32_t k) {
   switch (BtfKind(t)) {
+    case BTF_KIND_ARRAY: {
+      auto* a = Extra<struct btf_array>(t);
+      return k == 0 ? &a->type : k == 1 ? &a->index_type : nullptr;
+    }
+    case BTF_KIND_FUNC_PROTO:
+      if (k == 0) return &t->type;
+      return k <= BtfVlen(t) ? &Extra<btf_param>(t)[k - 1].type : nullptr;
+    default:
+      return k == 0 ? &t->type : nullptr;
+  }
+}
+
+bool IsRefKind(uint32_t kind) {
+  switch (kind) {
     case BTF_KIND_CONST:
     case BTF_KIND_VOLATILE:
     case BTF_KIND_RESTRICT:
@@ -699,39 +729,89 @@ int Dedup::RefType(uint32_t id) {
     case BTF_KIND_TYPEDEF:
     case BTF_KIND_FUNC:
     case BTF_KIND_TYPE_TAG:
-      if (int r = ref(&t->type); r < 0) return r;
-      h = HashCommon(t);
-      find(EqualCommon);
-      break;
     case BTF_KIND_DECL_TAG:
-      if (int r = ref(&t->type); r < 0) return r;
-      h = HashWord(t);
-      find(EqualWord);
-      break;
-    case BTF_KIND_ARRAY: {
-      auto* a = Extra<struct btf_array>(t);
-      if (int r = ref(&a->type); r < 0) return r;
-      if (int r = ref(&a->index_type); r < 0) return r;
-      h = HashArray(t);
-      find(EqualArray);
-      break;
-    }
-    case BTF_KIND_FUNC_PROTO: {
-      if (int r = ref(&t->type); r < 0) return r;
-      auto* p = Extra<btf_param>(t);
-      for (uint16_t i = 0; i < BtfVlen(t); ++i) {
-        if (int r = ref(&p[i].type); r < 0) return r;
-      }
-      h = HashProto(t);
-      find(EqualProto);
-      break;
-    }
+    case BTF_KIND_ARRAY:
+    case BTF_KIND_FUNC_PROTO:
+      return true;
     default:
-      return -EINVAL;
+      return false;
   }
+}
+
+// The end of btf_dedup_ref_type() for a type whose fields are canonical:
+// an equal candidate, or the type itself as a new one.
+uint32_t Dedup::RefCanonical(uint32_t id) {
+  btf_type* t = T(id);
+  uint32_t new_id = id;
+  uint64_t h;
+  bool (*equal)(const btf_type*, const btf_type*);
+  switch (BtfKind(t)) {
+    case BTF_KIND_DECL_TAG:
+      h = HashWord(t);
+      equal = EqualWord;
+      break;
+    case BTF_KIND_ARRAY:
+      h = HashArray(t);
+      equal = EqualArray;
+      break;
+    case BTF_KIND_FUNC_PROTO:
+      h = HashProto(t);
+      equal = EqualProto;
+      break;
+    default:
+      h = HashCommon(t);
+      equal = EqualCommon;
+  }
+  table_.Find(h, [&](uint32_t c) {
+    if (!equal(t, T(c))) return false;
+    new_id = c;
+    return true;
+  });
   map_[id] = new_id;
   if (new_id == id) table_.Append(h, id);
-  return static_cast<int>(new_id);
+  return new_id;
+}
+
+// btf_dedup_ref_type(): the new id, or -ELOOP for a cycle of reference
+// types, -EINVAL. libbpf recurses into each field; here the types being
+// settled wait on a stack (a chain of 100,000 pointers needs no deep
+// native stack).
+int Dedup::RefType(uint32_t root) {
+  struct Frame {
+    uint32_t id;
+    uint32_t next;  // the field to settle next
+  };
+  std::vector<Frame> stack;
+  constexpr int64_t kPushed = int64_t{1} << 40;
+  // The settled id of `id`, or kPushed when it has to be settled first.
+  auto enter = [&](uint32_t id) -> int64_t {
+    if (map_[id] == kInProgress) return -ELOOP;
+    if (Mapped(id)) return Resolve(id);
+    if (!IsRefKind(BtfKind(T(id)))) return -EINVAL;
+    map_[id] = kInProgress;
+    stack.push_back({id, 0});
+    return kPushed;
+  };
+  int64_t r = enter(root);
+  while (r == kPushed || (r >= 0 && !stack.empty())) {
+    const Frame top = stack.back();
+    if (__u32* field = RefField(T(top.id), top.next)) {
+      r = enter(*field);
+      if (r >= 0 && r != kPushed) {
+        *field = static_cast<uint32_t>(r);
+        ++stack.back().next;
+      }
+      continue;
+    }
+    r = RefCanonical(top.id);
+    stack.pop_back();
+    if (!stack.empty()) {
+      *RefField(T(stack.back().id), stack.back().next) =
+          static_cast<uint32_t>(r);
+      ++stack.back().next;
+    }
+  }
+  return static_cast<int>(r);
 }
 
 int Dedup::Run(bool strs_deduped, std::vector<uint8_t>* ext_out,
