@@ -8,7 +8,8 @@
 # chains, enum forwards, anonymous types, protos, tags, DATASEC/VAR, split
 # BTF, forced hash collisions); --bad: cycles of reference types (the same
 # return and errno); --kernel: /sys/kernel/btf/vmlinux when readable, where
-# libbpfemu may take at most three times libbpf's time (plus 0.5 s).
+# libbpfemu may take at most three times libbpf's time (plus 0.5 s), and
+# each FILE's BTF as split BTF over it, deduplicated against it.
 # Always: ids past the last type, which libbpf 1.1.2 reads out of bounds
 # for, must give -EINVAL (libbpfemu only). No bpf() calls: runs anywhere.
 # Usage: btf_dedup_diff_test.sh [--built] [--bad] [--kernel] FILE...
@@ -70,6 +71,7 @@ for run in "${runs[@]}"; do
     files) compare files "${files[@]}" ;;
     vmlinux)
       compare vmlinux /sys/kernel/btf/vmlinux
+      ((${#files[@]} > 0)) && compare split --split /sys/kernel/btf/vmlinux "${files[@]}"
       rt=$(awk '/^one0:/{print $2}' "$tmp/real_vmlinux.time")
       et=$(awk '/^one0:/{print $2}' "$tmp/emu_vmlinux.time")
       echo "vmlinux: libbpf ${rt:-?} s, libbpfemu ${et:-?} s"

@@ -15,6 +15,9 @@
 //       deduplicates the strings too (OUT/NAME.raw.btf)
 //   btf_dedup_program OUT --bad       malformed BTF libbpf answers: the
 //       return value and errno of each case
+//   btf_dedup_program OUT --split BASE FILE...  each FILE's BTF appended
+//       (btf__add_btf) to an empty split BTF over BASE (such as vmlinux) and
+//       deduplicated against it: OUT/split<i>.btf
 //   btf_dedup_program OUT --past-end  ids past the last type (libbpf 1.1.2
 //       reads out of bounds: libbpfemu must answer -EINVAL)
 // One line per case on stdout (name, result, type count); the time taken
@@ -103,6 +106,29 @@ static int files(int argc, char **argv) {
     btf__free(b);
     btf__free(both);
   }
+  return 0;
+}
+
+static int split_on(const char *base_path, int argc, char **argv) {
+  struct btf *base = btf__parse(base_path, NULL);
+  if (!base) {
+    printf("base: parse errno %d\n", errno);
+    return 1;
+  }
+  for (int i = 0; i < argc; i++) {
+    char name[64];
+    struct btf *obj = btf__parse(argv[i], NULL);
+    struct btf *split = btf__new_empty_split(base);
+    snprintf(name, sizeof(name), "split%d", i);
+    if (!obj || btf__add_btf(split, obj) < 0) {
+      printf("%s: append failed, errno %d\n", name, errno);
+    } else {
+      dedup(name, split, NULL, 0);
+    }
+    btf__free(split);
+    btf__free(obj);
+  }
+  btf__free(base);
   return 0;
 }
 
@@ -410,7 +436,9 @@ static int past_end(void) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s OUT FILE... | --built | --bad | --past-end\n",
+    fprintf(stderr,
+            "usage: %s OUT FILE... | --split BASE FILE... | --built | --bad "
+            "| --past-end\n",
             argv[0]);
     return 2;
   }
@@ -418,5 +446,8 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[2], "--built")) return built();
   if (!strcmp(argv[2], "--bad")) return bad();
   if (!strcmp(argv[2], "--past-end")) return past_end();
+  if (!strcmp(argv[2], "--split") && argc > 3) {
+    return split_on(argv[3], argc - 4, argv + 4);
+  }
   return files(argc - 2, argv + 2);
 }
