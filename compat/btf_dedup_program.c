@@ -357,7 +357,12 @@ static int built(void) {
   struct btf *base = btf__new_empty();
   add_cu(base, 1, 0);
   add_enums(base, 1);
-  btf__add_fwd(base, "later", BTF_FWD_STRUCT);
+  int fwd = btf__add_fwd(base, "later", BTF_FWD_STRUCT);
+  // A base struct holding the base FWD: the split twin holding the
+  // complete struct stays apart (libbpf's hypot_adjust_canon).
+  int pfwd = btf__add_ptr(base, fwd);
+  btf__add_struct(base, "keeper", 8);
+  btf__add_field(base, "p", pfwd, 0, 0);
   write_btf("split_base.in", base);
   struct btf *split = btf__new_empty_split(base);
   add_cu(split, 1, 0);
@@ -366,7 +371,9 @@ static int built(void) {
   int i = btf__add_int(split, "int", 4, BTF_INT_SIGNED);
   int later = btf__add_struct(split, "later", 4);
   btf__add_field(split, "x", i, 0, 0);
-  btf__add_ptr(split, later);
+  int plater = btf__add_ptr(split, later);
+  btf__add_struct(split, "keeper", 8);
+  btf__add_field(split, "p", plater, 0, 0);
   write_btf("split.in", split);
   // (libbpf 1.1.2 has no btf__new_split: the raw bytes go through a file.)
   char path[4096];
