@@ -276,6 +276,18 @@ class Dedup {
   int Strings(std::vector<uint8_t>* ext);
   int Prep();
   int PrimType(uint32_t id);
+  // The first candidate with hash `h` equal to type `id`, or `id`.
+  uint32_t FirstEqual(uint64_t h, uint32_t id,
+                      bool (*equal)(const btf_type*, const btf_type*)) {
+    const btf_type* t = T(id);
+    uint32_t found = id;
+    table_.Find(h, [&](uint32_t c) {
+      if (!equal(t, T(c))) return false;
+      found = c;
+      return true;
+    });
+    return found;
+  }
   int StructType(uint32_t id);
   int IsEquiv(uint32_t cand_id, uint32_t canon_id);
   int EquivStep(uint32_t cand_id, uint32_t canon_id);
@@ -466,11 +478,7 @@ int Dedup::PrimType(uint32_t id) {
       return 0;
     case BTF_KIND_INT:
       h = HashWord(t);
-      table_.Find(h, [&](uint32_t c) {
-        if (!EqualWord(t, T(c))) return false;
-        new_id = c;
-        return true;
-      });
+      new_id = FirstEqual(h, id, EqualWord);
       break;
     case BTF_KIND_ENUM:
     case BTF_KIND_ENUM64:
@@ -494,11 +502,7 @@ int Dedup::PrimType(uint32_t id) {
     case BTF_KIND_FWD:
     case BTF_KIND_FLOAT:
       h = HashCommon(t);
-      table_.Find(h, [&](uint32_t c) {
-        if (!EqualCommon(t, T(c))) return false;
-        new_id = c;
-        return true;
-      });
+      new_id = FirstEqual(h, id, EqualCommon);
       break;
     default:
       return -EINVAL;
@@ -741,8 +745,7 @@ bool IsRefKind(uint32_t kind) {
 // The end of btf_dedup_ref_type() for a type whose fields are canonical:
 // an equal candidate, or the type itself as a new one.
 uint32_t Dedup::RefCanonical(uint32_t id) {
-  btf_type* t = T(id);
-  uint32_t new_id = id;
+  const btf_type* t = T(id);
   uint64_t h;
   bool (*equal)(const btf_type*, const btf_type*);
   switch (BtfKind(t)) {
@@ -762,11 +765,7 @@ uint32_t Dedup::RefCanonical(uint32_t id) {
       h = HashCommon(t);
       equal = EqualCommon;
   }
-  table_.Find(h, [&](uint32_t c) {
-    if (!equal(t, T(c))) return false;
-    new_id = c;
-    return true;
-  });
+  const uint32_t new_id = FirstEqual(h, id, equal);
   map_[id] = new_id;
   if (new_id == id) table_.Append(h, id);
   return new_id;
