@@ -265,23 +265,34 @@ TEST(BtfCompatTest, DedupRefusesMalformedBtf) {
   btf__free(b);
 }
 
-// Two pairs of structs holding each other by value (impossible in valid
-// BTF; libbpf 1.1.2 recurses without end comparing them): deduplication
-// ends, keeping one pair.
+// Structs holding each other by value (impossible in valid BTF). Struct
+// h' compares its member b (n3) with n1, which the walk already paired with
+// n2 (member a): libbpf 1.1.2 then checks n2 and n3 for identical members
+// and recurses without end; libbpfemu's check ends and takes them as
+// identical, so everything merges into n1, m1 and h.
 TEST(BtfCompatTest, DedupEndsOnStructsHoldingEachOther) {
   struct btf* b = btf__new_empty();
-  for (int k = 0; k < 2; ++k) {
-    const int a = btf__type_cnt(b);
-    btf__add_struct(b, "a", 4);
-    btf__add_field(b, "b", a + 1, 0, 0);
-    btf__add_struct(b, "b", 4);
-    btf__add_field(b, "a", a, 0, 0);
-  }
-  btf__add_struct(b, "holder", 8);
-  btf__add_field(b, "x", 1, 0, 0);
-  btf__add_field(b, "y", 3, 0, 0);
+  // [1] n {m x}, [2] m {n x}, [3] h {n a; n b}, [4] h {n a; n b} with
+  // [5] n {m x}, [6] m {n x}, [7] n {m x}, [8] m {n x}.
+  const int ids[][2] = {{1, 2}, {5, 6}, {7, 8}};
+  auto pair = [&](int k) {
+    btf__add_struct(b, "n", 4);
+    btf__add_field(b, "x", ids[k][1], 0, 0);
+    btf__add_struct(b, "m", 4);
+    btf__add_field(b, "x", ids[k][0], 0, 0);
+  };
+  pair(0);
+  btf__add_struct(b, "h", 8);
+  btf__add_field(b, "a", 1, 0, 0);
+  btf__add_field(b, "b", 1, 32, 0);
+  btf__add_struct(b, "h", 8);
+  btf__add_field(b, "a", 5, 0, 0);
+  btf__add_field(b, "b", 7, 32, 0);
+  pair(1);
+  pair(2);
+  ASSERT_EQ(btf__type_cnt(b), 9u);
   EXPECT_EQ(btf__dedup(b, nullptr), 0);
-  EXPECT_EQ(btf__type_cnt(b), 4u);  // void, a, b, holder
+  EXPECT_EQ(btf__type_cnt(b), 4u);  // void, n, m, h
   btf__free(b);
 }
 
