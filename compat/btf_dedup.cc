@@ -244,6 +244,25 @@ bool IsStructOrUnion(uint32_t kind) {
   return kind == BTF_KIND_STRUCT || kind == BTF_KIND_UNION;
 }
 
+// The kinds btf_dedup_ref_type() settles.
+bool IsRefKind(uint32_t kind) {
+  switch (kind) {
+    case BTF_KIND_CONST:
+    case BTF_KIND_VOLATILE:
+    case BTF_KIND_RESTRICT:
+    case BTF_KIND_PTR:
+    case BTF_KIND_TYPEDEF:
+    case BTF_KIND_FUNC:
+    case BTF_KIND_TYPE_TAG:
+    case BTF_KIND_DECL_TAG:
+    case BTF_KIND_ARRAY:
+    case BTF_KIND_FUNC_PROTO:
+      return true;
+    default:
+      return false;
+  }
+}
+
 class Dedup {
  public:
   Dedup(const BtfData& in, bool force_collisions)
@@ -460,22 +479,12 @@ int Dedup::PrimType(uint32_t id) {
   btf_type* t = T(id);
   uint32_t new_id = id;
   uint64_t h;
-  switch (BtfKind(t)) {
-    case BTF_KIND_CONST:
-    case BTF_KIND_VOLATILE:
-    case BTF_KIND_RESTRICT:
-    case BTF_KIND_PTR:
-    case BTF_KIND_TYPEDEF:
-    case BTF_KIND_ARRAY:
-    case BTF_KIND_STRUCT:
-    case BTF_KIND_UNION:
-    case BTF_KIND_FUNC:
-    case BTF_KIND_FUNC_PROTO:
-    case BTF_KIND_VAR:
-    case BTF_KIND_DATASEC:
-    case BTF_KIND_DECL_TAG:
-    case BTF_KIND_TYPE_TAG:
-      return 0;
+  const uint32_t kind = BtfKind(t);
+  if (IsRefKind(kind) || IsStructOrUnion(kind) || kind == BTF_KIND_VAR ||
+      kind == BTF_KIND_DATASEC) {
+    return 0;  // the later passes' work
+  }
+  switch (kind) {
     case BTF_KIND_INT:
       h = HashWord(t);
       new_id = FirstEqual(h, id, EqualWord);
@@ -721,24 +730,6 @@ __u32* RefField(btf_type* t, uint32_t k) {
       return k <= BtfVlen(t) ? &Extra<btf_param>(t)[k - 1].type : nullptr;
     default:
       return k == 0 ? &t->type : nullptr;
-  }
-}
-
-bool IsRefKind(uint32_t kind) {
-  switch (kind) {
-    case BTF_KIND_CONST:
-    case BTF_KIND_VOLATILE:
-    case BTF_KIND_RESTRICT:
-    case BTF_KIND_PTR:
-    case BTF_KIND_TYPEDEF:
-    case BTF_KIND_FUNC:
-    case BTF_KIND_TYPE_TAG:
-    case BTF_KIND_DECL_TAG:
-    case BTF_KIND_ARRAY:
-    case BTF_KIND_FUNC_PROTO:
-      return true;
-    default:
-      return false;
   }
 }
 
