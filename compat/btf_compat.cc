@@ -2,7 +2,7 @@
 // libbpf's BTF API (tools/lib/bpf/btf.c, libbpf 1.1.2: bpf/btf.h) over the
 // shared BTF model (loader/btf.h) and the emulator's BTF objects
 // (emu/btf.h): parsing raw and ELF BTF, type queries, the builder
-// (btf__add_*), btf__dedup (exact duplicates), loading into the emulator,
+// (btf__add_*), btf__dedup (compat/btf_dedup.cc), loading into the emulator,
 // reading loaded BTF back by id, and the BTF.ext container.
 //
 // Conventions as libbpf's: calls returning int give the result or -errno
@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "compat/btf_dedup.h"
 #include "compat/btf_fields.h"
 #include "compat/libbpf_conventions.h"
 #include "compat/libbpf_internal.h"
@@ -35,8 +35,6 @@
 #include "loader/btf.h"
 #include "loader/core_relo.h"
 
-using bpfemu::compat::BtfExtInfo;
-using bpfemu::compat::ForEachBtfExtRecord;
 using bpfemu::compat::ForEachStrOff;
 using bpfemu::compat::ForEachTypeId;
 using bpfemu::compat::GoodBtfFd;
@@ -53,6 +51,10 @@ struct btf {
   int fd = -1;
   std::vector<uint8_t> raw;  // btf__raw_data()'s buffer
   bool big_endian = false;
+  // btf_ensure_modifiable() has run; the string section is known unique
+  // (libbpf's strs_deduped: btf__dedup then keeps it as it is).
+  bool modifiable = false;
+  bool strs_deduped = false;
 };
 
 struct btf_ext {
@@ -132,8 +134,16 @@ struct btf* ParseElf(const char* path, struct btf* base, struct btf_ext** ext) {
 }
 
 // btf_ensure_modifiable(): parsed BTF becomes writable (a cached raw blob
-// goes stale).
-void Modified(struct btf* b) { b->raw.clear(); }
+// goes stale); a string section holding only "" (nothing when split) at
+// that moment can only grow by unique strings.
+void Modified(struct btf* b) {
+  if (!b->modifiable) {
+    b->modifiable = true;
+    const size_t n = b->d->own_strings().size();
+    b->strs_deduped = n == 0 || (b->base == nullptr && n == 1);
+  }
+  b->raw.clear();
+}
 
 // validate_type_id().
 bool IdOk(int id) { return id >= 0; }
@@ -141,6 +151,7 @@ bool IdOk(int id) { return id >= 0; }
 int AddName(struct btf* b, const char* name, uint32_t* off) {
   *off = 0;
   if (name == nullptr || name[0] == '\0') return 0;
+  Modified(b);
   const int o = b->d->AddStr(name);
   if (o < 0) return o;
   *off = static_cast<uint32_t>(o);
@@ -665,6 +676,7 @@ int CopyType(struct btf* dst, const struct btf* src, uint32_t id,
                             reinterpret_cast<const uint8_t*>(t) + size);
   auto* ct = reinterpret_cast<btf_type*>(copy.data());
   int err = 0;
+  Modified(dst);
   ForEachStrOff(ct, [&](__u32* off) {
     if (err != 0 || *off == 0) return;
     const char* s = src->d->Str(*off);
@@ -712,92 +724,20 @@ int btf__add_btf(struct btf* btf, const struct btf* src_btf) {
   return first;
 }
 
-// btf__dedup(), reduced: types that are byte-for-byte equal once their
-// references are mapped to their classes' first members merge into the
-// first one (repeated until nothing changes, so chains of duplicates
-// merge); ids are renumbered in order, the string set is kept. Not done:
-// libbpf's graph equivalence of cyclic types, FWD-to-struct resolution, and
-// deduplication against a base BTF. opts->btf_ext's type ids are remapped.
+// btf__dedup(): libbpf 1.1.2's algorithm (compat/btf_dedup.cc), the
+// .BTF.ext's strings and type ids following.
 int btf__dedup(struct btf* btf, const struct btf_dedup_opts* opts) {
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
-  if (btf->base != nullptr) return LibbpfErr(-ENOTSUP);
-  const uint32_t n = btf->d->TypeCnt();
-  std::vector<uint32_t> canon(n);
-  for (uint32_t i = 0; i < n; ++i) canon[i] = i;
-  auto key_of = [&](uint32_t id) {
-    const btf_type* t = btf->d->Type(id);
-    std::vector<uint8_t> k(
-        reinterpret_cast<const uint8_t*>(t),
-        reinterpret_cast<const uint8_t*>(t) + BtfData::TypeSize(t));
-    auto* kt = reinterpret_cast<btf_type*>(k.data());
-    ForEachTypeId(kt, [&](__u32* tid) {
-      if (*tid < n) *tid = canon[*tid];
-    });
-    // Strings compare by content.
-    std::string s(k.begin(), k.end());
-    ForEachStrOff(kt, [&](__u32* off) {
-      const char* str = btf->d->Str(*off);
-      s.append(str != nullptr ? str : "");
-      s.push_back('\0');
-    });
-    return s;
-  };
-  for (bool changed = true; changed;) {
-    changed = false;
-    absl::flat_hash_map<std::string, uint32_t> first;
-    for (uint32_t id = 1; id < n; ++id) {
-      if (canon[id] != id) continue;
-      auto [it, inserted] = first.emplace(key_of(id), id);
-      if (!inserted) {
-        canon[id] = it->second;
-        changed = true;
-      }
-    }
-    // Classes point at their final representative.
-    for (uint32_t id = 1; id < n; ++id) {
-      while (canon[canon[id]] != canon[id]) canon[id] = canon[canon[id]];
-    }
-  }
-  std::vector<uint32_t> new_id(n, 0);
-  uint32_t next = 1;
-  for (uint32_t id = 1; id < n; ++id) {
-    if (canon[id] == id) new_id[id] = next++;
-  }
-  // opts->btf_ext: its func_info and CO-RE relocation records follow
-  // their types to the new ids.
-  struct btf_ext* ext = BPFEMU_OPTS_GET(opts, btf_ext, nullptr);
-  if (ext != nullptr) {
-    constexpr BtfExtInfo kWithIds[] = {BtfExtInfo::kFunc,
-                                       BtfExtInfo::kCoreRelo};
-    for (BtfExtInfo kind : kWithIds) {
-      if (!ForEachBtfExtRecord(ext->data.data(), ext->data.size(), kind,
-                               [](uint32_t, uint8_t*, uint32_t) {})) {
-        return LibbpfErr(-EINVAL);
-      }
-    }
-    for (BtfExtInfo kind : kWithIds) {
-      ForEachBtfExtRecord(ext->data.data(), ext->data.size(), kind,
-                          [&](uint32_t, uint8_t* rec, uint32_t) {
-                            uint32_t* tid =
-                                bpfemu::compat::BtfExtRecordTypeId(rec);
-                            if (*tid < n) *tid = new_id[canon[*tid]];
-                          });
-    }
-  }
-  auto out = std::make_unique<struct btf>();
-  out->d = std::make_unique<BtfData>(nullptr);
-  out->d->set_ptr_size(btf->d->ptr_size());
-  // libbpf keeps every string of the set, in its order.
-  out->d->SetStrings(btf->d->own_strings());
-  for (uint32_t id = 1; id < n; ++id) {
-    if (canon[id] != id) continue;
-    const int r = CopyType(out.get(), btf, id, [&](__u32* tid) {
-      if (*tid < n) *tid = new_id[canon[*tid]];
-    });
-    if (r < 0) return LibbpfErr(r);
-  }
-  btf->d = std::move(out->d);
   Modified(btf);
+  struct btf_ext* ext = BPFEMU_OPTS_GET(opts, btf_ext, nullptr);
+  std::unique_ptr<BtfData> out;
+  const int err =
+      bpfemu::compat::DedupBtf(*btf->d, btf->strs_deduped,
+                               BPFEMU_OPTS_GET(opts, force_collisions, false),
+                               ext != nullptr ? &ext->data : nullptr, &out);
+  if (err != 0) return LibbpfErr(err);
+  btf->d = std::move(out);
+  btf->strs_deduped = true;
   return 0;
 }
 

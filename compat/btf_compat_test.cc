@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // libbpfemu's BTF API (compat/btf_compat.cc): the builder with libbpf
 // 1.1.2's return conventions, queries, raw round trips, loading into the
-// emulator and reading back by id, dedup of exact duplicates, ELF parsing,
-// and the kernel's own BTF from /sys/kernel/btf/vmlinux.
+// emulator and reading back by id, dedup (and its hostile input), ELF
+// parsing, and the kernel's own BTF from /sys/kernel/btf/vmlinux.
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -230,3 +231,135 @@ TEST(BtfCompatTest, AlignOfIgnoresBitfieldOffsets) {
   EXPECT_EQ(btf__align_of(b, p), 1);
   btf__free(b);
 }
+
+namespace {
+
+// Hostile input to btf__dedup: libbpf 1.1.2's -ELOOP for cycles of
+// reference types; -EINVAL where libbpf reads out of bounds (a type id
+// past the last type); the BTF is unchanged after an error.
+TEST(BtfCompatTest, DedupRefusesMalformedBtf) {
+  struct btf* b = btf__new_empty();
+  btf__add_typedef(b, "a", 2);
+  btf__add_typedef(b, "b", 3);
+  btf__add_typedef(b, "c", 1);
+  __u32 before = 0;
+  const void* raw = btf__raw_data(b, &before);
+  const std::string copy(static_cast<const char*>(raw), before);
+  errno = 0;
+  EXPECT_EQ(btf__dedup(b, nullptr), -ELOOP);
+  EXPECT_EQ(errno, ELOOP);
+  __u32 after = 0;
+  raw = btf__raw_data(b, &after);
+  EXPECT_EQ(std::string(static_cast<const char*>(raw), after), copy);
+  btf__free(b);
+
+  b = btf__new_empty();
+  const int i = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+  btf__add_struct(b, "s", 8);
+  btf__add_field(b, "i", i, 0, 0);
+  btf__add_field(b, "far", 77, 32, 0);
+  errno = 0;
+  EXPECT_EQ(btf__dedup(b, nullptr), -EINVAL);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(btf__type_cnt(b), 3u);
+  btf__free(b);
+}
+
+// Structs holding each other by value (impossible in valid BTF). Struct
+// h' compares its member b (n3) with n1, which the walk already paired with
+// n2 (member a): libbpf 1.1.2 then checks n2 and n3 for identical members
+// and recurses without end; libbpfemu's check ends and takes them as
+// identical, so everything merges into n1, m1 and h.
+TEST(BtfCompatTest, DedupEndsOnStructsHoldingEachOther) {
+  struct btf* b = btf__new_empty();
+  // [1] n {m x}, [2] m {n x}, [3] h {n a; n b}, [4] h {n a; n b} with
+  // [5] n {m x}, [6] m {n x}, [7] n {m x}, [8] m {n x}.
+  const int ids[][2] = {{1, 2}, {5, 6}, {7, 8}};
+  auto pair = [&](int k) {
+    btf__add_struct(b, "n", 4);
+    btf__add_field(b, "x", ids[k][1], 0, 0);
+    btf__add_struct(b, "m", 4);
+    btf__add_field(b, "x", ids[k][0], 0, 0);
+  };
+  pair(0);
+  btf__add_struct(b, "h", 8);
+  btf__add_field(b, "a", 1, 0, 0);
+  btf__add_field(b, "b", 1, 32, 0);
+  btf__add_struct(b, "h", 8);
+  btf__add_field(b, "a", 5, 0, 0);
+  btf__add_field(b, "b", 7, 32, 0);
+  pair(1);
+  pair(2);
+  ASSERT_EQ(btf__type_cnt(b), 9u);
+  EXPECT_EQ(btf__dedup(b, nullptr), 0);
+  EXPECT_EQ(btf__type_cnt(b), 4u);  // void, n, m, h
+  btf__free(b);
+}
+
+// Random byte flips in a deduplicatable blob: whatever btf__new accepts,
+// btf__dedup answers (0 or -errno) without crashing or hanging.
+TEST(BtfCompatTest, DedupSurvivesMutatedBlobs) {
+  struct btf* b = btf__new_empty();
+  for (int k = 0; k < 3; ++k) {
+    const int i = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+    const int s = k == 1 ? btf__add_fwd(b, "n", BTF_FWD_STRUCT)
+                         : btf__add_struct(b, "n", 16);
+    const int p = btf__add_ptr(b, s);
+    if (k != 1) {
+      btf__add_field(b, "next", p, 0, 0);
+      btf__add_field(b, "v", i, 64, 0);
+    }
+    const int td = btf__add_typedef(b, "n_t", p);
+    const int proto = btf__add_func_proto(b, i);
+    btf__add_func_param(b, "arg", td);
+    btf__add_func(b, "f", BTF_FUNC_GLOBAL, proto);
+    btf__add_enum(b, "e", 4);
+    if (k != 1) btf__add_enum_value(b, "E", k);
+    btf__add_array(b, i, td, 3);
+  }
+  __u32 size = 0;
+  const auto* raw = static_cast<const uint8_t*>(btf__raw_data(b, &size));
+  const std::string orig(reinterpret_cast<const char*>(raw), size);
+  btf__free(b);
+  uint32_t seed = 12345;
+  auto rnd = [&seed] {
+    seed = seed * 1103515245 + 12345;
+    return seed >> 8;
+  };
+  int parsed = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string m = orig;
+    const int flips = 1 + rnd() % 4;
+    for (int f = 0; f < flips; ++f) {
+      // Past the header: the types and strings.
+      const size_t at = 24 + rnd() % (m.size() - 24);
+      m[at] = static_cast<char>(rnd() % 4 == 0 ? rnd()
+                                               : m[at] ^ (1 << (rnd() % 8)));
+    }
+    struct btf* t = btf__new(m.data(), m.size());
+    if (t == nullptr) continue;
+    ++parsed;
+    const int err = btf__dedup(t, nullptr);
+    EXPECT_TRUE(err == 0 || err == -EINVAL || err == -ELOOP) << err;
+    btf__free(t);
+  }
+  EXPECT_GT(parsed, 1000);
+}
+
+// A chain of 300,000 pointers (libbpf 1.1.2 recurses once per link and
+// overflows its stack near a million): settled without deep recursion.
+TEST(BtfCompatTest, DedupSettlesLongChains) {
+  struct btf* b = btf__new_empty();
+  constexpr int kLinks = 300000;
+  for (int i = 1; i <= kLinks; ++i) btf__add_ptr(b, i + 1);
+  btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+  // A second chain the same: it merges into the first.
+  for (int i = 1; i <= kLinks; ++i) {
+    btf__add_ptr(b, i == kLinks ? kLinks + 1 : kLinks + 2 + i);
+  }
+  ASSERT_EQ(btf__dedup(b, nullptr), 0);
+  EXPECT_EQ(btf__type_cnt(b), static_cast<__u32>(kLinks + 2));
+  btf__free(b);
+}
+
+}  // namespace

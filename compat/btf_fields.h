@@ -134,10 +134,11 @@ inline bool BtfExtPart(const uint8_t* data, size_t size, BtfExtInfo kind,
   return *rec_size >= kMinRec[static_cast<int>(kind)] && *rec_size % 4 == 0;
 }
 
-// Calls f(sec_name_off, record pointer) for every record of one kind, in
-// order; false when the blob is malformed.
+// Calls f(&sec_name_off, first record, record count, record size) for
+// every section of one kind of records, in order; false when the blob is
+// malformed.
 template <typename F>
-bool ForEachBtfExtRecord(uint8_t* data, size_t size, BtfExtInfo kind, F f) {
+bool ForEachBtfExtSec(uint8_t* data, size_t size, BtfExtInfo kind, F f) {
   size_t pos = 0, end = 0;
   uint32_t rec_size = 0;
   if (!BtfExtPart(data, size, kind, &pos, &end, &rec_size)) return false;
@@ -145,18 +146,27 @@ bool ForEachBtfExtRecord(uint8_t* data, size_t size, BtfExtInfo kind, F f) {
   pos += 4;
   while (pos < end) {
     if (end - pos < 8) return false;
-    uint32_t name_off = 0, num = 0;
-    std::memcpy(&name_off, data + pos, 4);
+    uint32_t num = 0;
     std::memcpy(&num, data + pos + 4, 4);
-    pos += 8;
-    if (num == 0 || static_cast<uint64_t>(num) * rec_size > end - pos) {
+    if (num == 0 || static_cast<uint64_t>(num) * rec_size > end - pos - 8) {
       return false;
     }
-    for (uint32_t i = 0; i < num; ++i, pos += rec_size) {
-      f(name_off, data + pos, rec_size);
-    }
+    f(reinterpret_cast<uint32_t*>(data + pos), data + pos + 8, num, rec_size);
+    pos += 8 + static_cast<size_t>(num) * rec_size;
   }
   return true;
+}
+
+// Calls f(sec_name_off, record pointer, record size) for every record of
+// one kind, in order; false when the blob is malformed.
+template <typename F>
+bool ForEachBtfExtRecord(uint8_t* data, size_t size, BtfExtInfo kind, F f) {
+  return ForEachBtfExtSec(
+      data, size, kind,
+      [&](uint32_t* name_off, uint8_t* rec, uint32_t num, uint32_t rec_size) {
+        for (uint32_t i = 0; i < num; ++i)
+          f(*name_off, rec + i * rec_size, rec_size);
+      });
 }
 
 // The type id fields of a func_info (insn_off, type_id) or core_relo
