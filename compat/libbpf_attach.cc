@@ -547,6 +547,15 @@ struct bpf_link* bpf_program__attach_freplace(const struct bpf_program* prog,
   (void)attach_func_name;
   return NoHook(prog, "a freplace target");
 }
+// libbpf 1.1.2's bpf_map__attach_struct_ops(): EINVAL for a map that is
+// not a created struct_ops map. BPF_MAP_TYPE_STRUCT_OPS is not emulated
+// and the object reader makes no map of a .struct_ops section, so every map
+// libbpfemu hands out gets that answer (docs/dropin.md).
+struct bpf_link* bpf_map__attach_struct_ops(const struct bpf_map* map) {
+  (void)map;
+  errno = EINVAL;
+  return nullptr;
+}
 // libbpf's bpf_program__attach_iter(): BPF_LINK_CREATE with the options'
 // link_info (emu/bpf_iter.h).
 struct bpf_link* bpf_program__attach_iter(

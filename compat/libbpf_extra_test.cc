@@ -185,6 +185,30 @@ TEST(SetInsns, ReplacementLoadsAndRuns) {
   bpf_object__close(obj);
 }
 
+// bpf_map__attach_struct_ops() on maps that are not struct_ops maps
+// (bpfemu makes none): NULL and EINVAL, before and after load, as libbpf.
+TEST(AttachStructOps, NoStructOpsMapIsEinval) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  bpfemu::SetBpffsForTesting(
+      "/sys/fs/bpf", std::string(tmp != nullptr ? tmp : "/tmp") + "/st_ops");
+  bpf_object* obj =
+      bpf_object__open_file("compat/btf_dump_types.bpf.o", nullptr);
+  ASSERT_NE(obj, nullptr);
+  bpf_map* map = bpf_object__next_map(obj, nullptr);
+  ASSERT_NE(map, nullptr);
+  errno = 0;
+  EXPECT_EQ(bpf_map__attach_struct_ops(map), nullptr);
+  EXPECT_EQ(errno, EINVAL);
+  ASSERT_EQ(bpf_object__load(obj), 0);
+  bpf_object__for_each_map(map, obj) {
+    errno = 0;
+    bpf_link* link = bpf_map__attach_struct_ops(map);
+    EXPECT_EQ(link, nullptr) << bpf_map__name(map);
+    EXPECT_EQ(libbpf_get_error(link), -EINVAL) << bpf_map__name(map);
+  }
+  bpf_object__close(obj);
+}
+
 // bpf_program__set_ifindex() and bpf_prog_load()'s prog_ifindex: the load
 // binds to a device as bpf_prog_dev_bound_init() does. lo (ifindex 1) has
 // no ndo_bpf, 9999 is no device; unknown prog_flags are EINVAL
