@@ -332,6 +332,14 @@ uint64_t TaskStorageDelete(Vm& vm, uint64_t map, uint64_t task, uint64_t,
   return static_cast<uint64_t>(bpfemu_task_storage_delete(Ptr(map), Ptr(task)));
 }
 
+uint64_t GetStack(Vm& vm, uint64_t ctx, uint64_t buf, uint64_t size,
+                  uint64_t flags, uint64_t) {
+  // ARG_PTR_TO_UNINIT_MEM of ARG_CONST_SIZE_OR_ZERO bytes.
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedWritable(vm, buf, n, "buf");
+  return static_cast<uint64_t>(bpfemu_get_stack(Ptr(ctx), Ptr(buf), n, flags));
+}
+
 uint64_t GetStackId(Vm& vm, uint64_t ctx, uint64_t map, uint64_t flags,
                     uint64_t, uint64_t) {
   // ARG_CONST_MAP_PTR (the context is not read: the stack comes from the
@@ -1412,6 +1420,7 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_user_ringbuf_drain, UserRingbufDrain, false, O::kAny},
     {BPF_FUNC_map_lookup_percpu_elem, MapLookupPercpu, false, O::kAny},
     {BPF_FUNC_get_stackid, GetStackId, true, O::kTracing},
+    {BPF_FUNC_get_stack, GetStack, true, O::kTracing},
     {BPF_FUNC_sk_storage_get, SkStorageGet, false, O::kSkStorageGet},
     {BPF_FUNC_sk_storage_delete, SkStorageDelete, false, O::kSkStorageDelete},
     {BPF_FUNC_task_storage_get, TaskStorageGet, false, O::kTracing},

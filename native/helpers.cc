@@ -556,33 +556,81 @@ void* bpfemu_map_lookup_percpu_elem(void* map, const void* key, __u32 cpu) {
 // bpf_get_stackid() (kernel/bpf/stackmap.c): the trace is the helper input
 // (SetStacks); the map side is StackTraceMap::GetStackId. Another map type
 // is EINVAL (the verifier refuses the program).
-long bpfemu_get_stackid(void* /*ctx*/, void* map, __u64 flags) {
-  auto* stack_map = dynamic_cast<bpfemu::StackTraceMap*>(Bound(map)->map.get());
-  if (stack_map == nullptr) return -EINVAL;
-  const bool user = flags & BPF_F_USER_STACK;
+// The current trace, innermost frame first: the helper input (SetStacks),
+// else the default kernel chain or the calling thread's own stack from the
+// helper's caller on (frames above `own` are the helpers').
+__attribute__((noinline)) static std::vector<uint64_t> CurrentTrace(bool user,
+                                                                    int own) {
   std::vector<uint64_t> trace;
-  bool set = false;
   HelperEnv& e = HelperEnv::Get();
   if (e.any_override.load(std::memory_order_relaxed)) {
     bpfemu::LocalMutexLock l(&e.mu);
     const auto& s = user ? e.user_stack : e.kernel_stack;
-    if (s) {
-      trace = *s;
-      set = true;
-    }
+    if (s) return *s;
   }
-  if (!set && user) {
+  if (user) {
     void* frames[128];
     const int n = backtrace(frames, 128);
-    for (int i = 1; i < n; ++i) {  // from this helper's caller on
+    for (int i = own + 1; i < n; ++i) {
       trace.push_back(reinterpret_cast<uintptr_t>(frames[i]));
     }
-  } else if (!set) {
+  } else {
     trace.assign(std::begin(bpfemu::native::kDefaultKernelStack),
                  std::end(bpfemu::native::kDefaultKernelStack));
   }
+  return trace;
+}
+
+long bpfemu_get_stackid(void* /*ctx*/, void* map, __u64 flags) {
+  auto* stack_map = dynamic_cast<bpfemu::StackTraceMap*>(Bound(map)->map.get());
+  if (stack_map == nullptr) return -EINVAL;
+  const std::vector<uint64_t> trace =
+      CurrentTrace((flags & BPF_F_USER_STACK) != 0, 1);
   return stack_map->GetStackId(trace.data(),
                                static_cast<uint32_t>(trace.size()), flags);
+}
+
+// bpf_get_stack() (kernel/bpf/stackmap.c __bpf_get_stack): the trace of
+// bpf_get_stackid, skipped and cut to the buffer, as u64 addresses or (user
+// stacks with BPF_F_USER_BUILD_ID) struct bpf_stack_build_id entries in the
+// ip form, as the stack map stores them; the rest of the buffer zeroed.
+// The bytes copied, or -EINVAL (flags, entry size) / -EFAULT (nothing left
+// after the skip) with the whole buffer zeroed.
+long bpfemu_get_stack(void* /*ctx*/, void* buf, __u32 size, __u64 flags) {
+  constexpr uint32_t kBuildIdEntry = 32;  // struct bpf_stack_build_id
+  auto* out = static_cast<uint8_t*>(buf);
+  const bool user = flags & BPF_F_USER_STACK;
+  const bool build_id = flags & BPF_F_USER_BUILD_ID;
+  const uint32_t skip = flags & BPF_F_SKIP_FIELD_MASK;
+  const uint32_t elem = build_id ? kBuildIdEntry : 8;
+  long err = -EINVAL;
+  if ((flags & ~uint64_t{BPF_F_SKIP_FIELD_MASK | BPF_F_USER_STACK |
+                         BPF_F_USER_BUILD_ID}) == 0 &&
+      (user || !build_id) && size % elem == 0) {
+    const uint32_t num = size / elem;
+    const uint32_t max_depth =
+        std::min(num + skip, bpfemu::StackTraceMap::MaxStack());
+    std::vector<uint64_t> trace = CurrentTrace(user, 1);
+    if (trace.size() > max_depth) trace.resize(max_depth);
+    err = -EFAULT;
+    if (trace.size() >= skip) {
+      const uint32_t n =
+          std::min(static_cast<uint32_t>(trace.size()) - skip, num);
+      std::memset(out, 0, size);
+      for (uint32_t i = 0; i < n; ++i) {
+        if (build_id) {
+          const int32_t status = BPF_STACK_BUILD_ID_IP;
+          std::memcpy(out + size_t{i} * elem, &status, sizeof(status));
+          std::memcpy(out + size_t{i} * elem + 24, &trace[skip + i], 8);
+        } else {
+          std::memcpy(out + size_t{i} * elem, &trace[skip + i], 8);
+        }
+      }
+      return static_cast<long>(n) * elem;
+    }
+  }
+  if (size != 0) std::memset(out, 0, size);
+  return err;
 }
 
 // The inline tail call (bpf_helper_defs.h) reads emu's structures through

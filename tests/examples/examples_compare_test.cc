@@ -243,12 +243,15 @@ TEST_P(ExamplesCompareTest, Histogram) {
 // STACK_TRACE from programs: the kernel's stacks are its own addresses
 // (and bpfemu's its helper input), so the traces and ids differ; what must
 // agree is every count in `results` (samples, stacks found, a kernel stack
-// id that stays the same, the EINVAL and EFAULT of two failing calls) and
-// one stored kernel trace per side.
+// id that stays the same, the EINVAL and EFAULT of two failing calls), one
+// stored kernel trace per side, and bpf_get_stack's answers in
+// `stack_rets` (errors, and whether a trace of whole entries fit with the
+// rest of the buffer zeroed).
 TEST_P(ExamplesCompareTest, StackProfiler) {
   Pair p("stack_profiler", GetParam());
   ASSERT_TRUE(p.ok());
   for (int i = 0; i < 20; ++i) p.RunRawTp("sample", {0, 0});
+  p.RunRawTp("copy_stacks", {0, 0});  // bpf_get_stack: stack_rets
   p.ExpectSameMaps({"kernel_stacks", "user_stacks", "counts", "last_id"});
   EXPECT_EQ(p.KeyCounts("kernel_stacks"), std::make_pair(size_t{1}, size_t{1}));
   const auto user = p.KeyCounts("user_stacks");

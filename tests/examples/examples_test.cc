@@ -227,6 +227,53 @@ TEST_F(ExamplesTest, ExecveEventsReachTheRingBuffer) {
   EXPECT_EQ(full, 110 - 4096 / 40);
 }
 
+// bpf_get_stack on the traces a test sets (stack_profiler's copy_stacks,
+// whose answers examples_compare_test compares with the kernel's), and the
+// bytes it copies: skipped, cut to the buffer, the rest zeroed; the build-id
+// form of a user stack is the ip form.
+TEST_F(ExamplesTest, GetStackCopiesTheTrace) {
+  auto obj = LoadObject("stack_profiler");
+  ASSERT_NE(obj, nullptr);
+  const Program* prog = obj->FindProgram("copy_stacks");
+  ASSERT_NE(prog, nullptr);
+  const std::vector<uint64_t> kernel = {0xffffffff81100000, 0xffffffff81200000,
+                                        0xffffffff81300000};
+  const std::vector<uint64_t> user = {0x401234, 0x405678};
+  native::SetStacks(kernel, user);
+  const uint64_t args[2] = {0, 0};
+  EXPECT_EQ(prog->RunRawTp(args), 0u);
+  const std::vector<int64_t> want = {1, -EINVAL, -EINVAL, -EINVAL, 1,
+                                     1, -EFAULT, 0,       1};
+  for (uint32_t i = 0; i < want.size(); ++i) {
+    int64_t got = 7;
+    ASSERT_EQ(MapLookupElem(obj->MapFd("stack_rets"), &i, &got), 0);
+    EXPECT_EQ(got, want[i]) << "case " << i;
+  }
+  uint64_t buf[4];
+  std::memset(buf, 0x5a, sizeof(buf));
+  EXPECT_EQ(bpfemu_get_stack(nullptr, buf, sizeof(buf), 1), 16);
+  EXPECT_EQ(buf[0], kernel[1]);
+  EXPECT_EQ(buf[1], kernel[2]);
+  EXPECT_EQ(buf[2], 0u);
+  EXPECT_EQ(buf[3], 0u);
+  EXPECT_EQ(bpfemu_get_stack(nullptr, buf, 8, 0), 8);
+  EXPECT_EQ(buf[0], kernel[0]);
+  EXPECT_EQ(bpfemu_get_stack(nullptr, buf, sizeof(buf), 3), 0);
+  EXPECT_EQ(bpfemu_get_stack(nullptr, buf, sizeof(buf), 4), -EFAULT);
+  EXPECT_EQ(buf[0], 0u);
+  uint8_t ids[64];
+  EXPECT_EQ(bpfemu_get_stack(nullptr, ids, sizeof(ids),
+                             BPF_F_USER_STACK | BPF_F_USER_BUILD_ID),
+            64);
+  int32_t status;
+  uint64_t ip;
+  std::memcpy(&status, ids + 32, 4);
+  std::memcpy(&ip, ids + 32 + 24, 8);
+  EXPECT_EQ(status, BPF_STACK_BUILD_ID_IP);
+  EXPECT_EQ(ip, user[1]);
+  native::ResetHelpers();
+}
+
 // bpf_get_stackid on the traces a test sets: the kernel trace's id is its
 // jhash2 bucket, a repeated trace keeps its id, the user trace goes to its
 // own map, and the two calls that must fail fail as in the kernel.

@@ -4,7 +4,8 @@
 // hits per (kernel stack id, user stack id) pair; `results` keeps what a
 // test can compare across kernels, whose stack addresses differ: how many
 // samples found each stack, whether the kernel stack id stayed the same,
-// and the errors of two calls that must fail.
+// and the errors of two calls that must fail. `copy_stacks` copies traces
+// with bpf_get_stack (stack_rets).
 #include <linux/bpf.h>
 
 #include <bpf/bpf_helpers.h>
@@ -82,6 +83,52 @@ int sample(struct bpf_raw_tracepoint_args *ctx) {
   *prev = kid;
   *bad_flag = bpf_get_stackid(ctx, &kernel_stacks, 1ULL << 12);
   *skip_all = bpf_get_stackid(ctx, &kernel_stacks, BPF_F_SKIP_FIELD_MASK);
+  return 0;
+}
+
+// bpf_get_stack: [i] the answer of case i of copy_stacks, kept comparable
+// across kernels: an error as it is, 0 for an empty trace, 1 for a trace of
+// whole entries that fits the buffer with the rest of it zeroed, anything
+// else 1000 + the length.
+#define NR_GET_STACK 9
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, NR_GET_STACK);
+  __type(key, __u32);
+  __type(value, __s64);
+} stack_rets SEC(".maps");
+
+#define STACK_BUF 256
+
+static __s64 classify(long ret, const __u8 *buf, __u32 size, __u32 entry) {
+  if (ret <= 0) return ret;
+  if (ret % entry || ret > size) return 1000 + ret;
+  for (__u32 i = 0; i < STACK_BUF; i++) {
+    if (i >= ret && i < size && buf[i]) return 1000 + ret;
+  }
+  return 1;
+}
+
+static void get_stack_case(void *ctx, __u32 i, __u8 *buf, __u32 size,
+                           __u64 flags, __u32 entry) {
+  __builtin_memset(buf, 0x5a, STACK_BUF);
+  long ret = bpf_get_stack(ctx, buf, size, flags);
+  __s64 *out = bpf_map_lookup_elem(&stack_rets, &i);
+  if (out) *out = classify(ret, buf, size, entry);
+}
+
+SEC("raw_tp/sys_enter")
+int copy_stacks(struct bpf_raw_tracepoint_args *ctx) {
+  __u8 buf[STACK_BUF];
+  get_stack_case(ctx, 0, buf, 128, 0, 8);                    // kernel stack
+  get_stack_case(ctx, 1, buf, 12, 0, 8);                     // not whole u64s
+  get_stack_case(ctx, 2, buf, 64, 1ULL << 12, 8);            // unknown flag
+  get_stack_case(ctx, 3, buf, 64, BPF_F_USER_BUILD_ID, 32);  // kernel build id
+  get_stack_case(ctx, 4, buf, 128, BPF_F_USER_STACK, 8);     // user stack
+  get_stack_case(ctx, 5, buf, 64, BPF_F_USER_STACK | BPF_F_USER_BUILD_ID, 32);
+  get_stack_case(ctx, 6, buf, 8, BPF_F_SKIP_FIELD_MASK, 8);  // skip it all
+  get_stack_case(ctx, 7, buf, 0, 0, 8);                      // no room
+  get_stack_case(ctx, 8, buf, 8, 1, 8);                      // skip one
   return 0;
 }
 

@@ -163,6 +163,10 @@ static inline long bpf_get_current_comm(void *buf, __u32 size_of_buf) {
 static inline long bpf_get_stackid(void *ctx, void *map, __u64 flags) {
   return bpfemu_get_stackid(ctx, map, flags);
 }
+static inline long bpf_get_stack(void *ctx, void *buf, __u32 size,
+                                 __u64 flags) {
+  return bpfemu_get_stack(ctx, buf, size, flags);
+}
 static inline void *bpf_sk_storage_get(void *map, void *sk, void *value,
                                        __u64 flags) {
   return bpfemu_sk_storage_get(map, sk, value, flags);

@@ -137,6 +137,7 @@ long bpfemu_map_peek_elem(void *map, void *value);
 void *bpfemu_map_lookup_percpu_elem(void *map, const void *key, __u32 cpu);
 long bpfemu_tail_call(void *ctx, void *prog_array, __u32 index);
 long bpfemu_get_stackid(void *ctx, void *map, __u64 flags);
+long bpfemu_get_stack(void *ctx, void *buf, __u32 size, __u64 flags);
 void *bpfemu_ringbuf_reserve(void *ringbuf, __u64 size, __u64 flags);
 void bpfemu_ringbuf_submit(void *data, __u64 flags);
 void bpfemu_ringbuf_discard(void *data, __u64 flags);
