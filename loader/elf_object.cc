@@ -357,7 +357,7 @@ class ElfReader {
   }
 
   // ParseElfObjectOutline: the same steps, up to the BTF maps, then the
-  // programs' names only.
+  // programs' names only, the globals and the __kconfig externs.
   absl::StatusOr<ElfObject> ReadOutline() {
     if (auto s = ReadSectionHeaders(); !s.ok()) return s;
     ReadSymbols();
@@ -371,6 +371,7 @@ class ElfReader {
       return absl::OkStatus();
     }).IgnoreError();
     ReadGlobals();
+    ReadBtf();  // the __kconfig externs (ElfObject::kconfig)
     return std::move(obj_);
   }
 

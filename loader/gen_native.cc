@@ -119,8 +119,33 @@ std::string Generate(const ElfObject& obj, std::string_view object_file,
   for (const std::string& g : globals) {
     w(Cat("#define ", g, " ", prefix, g));
   }
+  for (const auto& k : obj.kconfig) {
+    if (!globals.count(k.name)) w(Cat("#define ", k.name, " ", prefix, k.name));
+  }
   w(Cat("#include \"", source, "\""));
   w("");
+  if (!obj.kconfig.empty()) {
+    // The __kconfig externs get writable storage here, which Object::Load
+    // fills. It is defined in assembly: a C definition would let the
+    // compiler fold a `const` extern's reads to its zero initializer.
+    w("/* The __kconfig externs' storage, filled at load. */");
+    for (const auto& k : obj.kconfig) {
+      const std::string sym = Cat(prefix, k.name);
+      w(Cat("__asm__(\".pushsection .bss.", sym, ",\\\"aw\\\",@nobits\\n\"",
+            " \".balign ", k.align == 0 ? 1 : k.align, "\\n\"", " \".globl ",
+            sym, "\\n\"", " \".type ", sym, ", @object\\n\"", " \".size ", sym,
+            ", ", k.size, "\\n\"", " \"", sym, ":\\n\"", " \".zero ",
+            k.size == 0 ? 1 : k.size, "\\n\"", " \".popsection\");"));
+    }
+    w("static const struct bpfemu_kconfig_def bpfemu_kconfig[] = {");
+    for (const auto& k : obj.kconfig) {
+      w(Cat("  {\"", k.name, "\", (void *)&", k.name, ", ",
+            static_cast<int>(k.kind), ", ", k.size, ", ", k.align, ", ",
+            k.is_signed ? 1 : 0, ", ", k.weak ? 1 : 0, "},"));
+    }
+    w("};");
+    w("");
+  }
   w("#define BPFEMU_UINT(f) ((__u32)(sizeof(*(f)) / sizeof((*(f))[0])))");
   w("");
   w("static const struct bpfemu_map_def bpfemu_maps[] = {");
@@ -144,7 +169,9 @@ std::string Generate(const ElfObject& obj, std::string_view object_file,
   w("static const struct bpfemu_object_def bpfemu_object = {");
   w(Cat("  \"", name, "\", bpfemu_maps, ", n_maps, ", bpfemu_progs, ",
         obj.programs.size(), ", ",
-        globals.count("LICENSE") ? "LICENSE" : "\"\"", ","));
+        globals.count("LICENSE") ? "LICENSE" : "\"\"", ", ",
+        obj.kconfig.empty() ? "0" : "bpfemu_kconfig", ", ", obj.kconfig.size(),
+        ","));
   w("};");
   w("");
   w("__attribute__((constructor)) static void bpfemu_register(void) {");

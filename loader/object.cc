@@ -368,6 +368,36 @@ int Object::LoadNative(const LoadSettings& settings) {
   }
   if (!ClaimNativeObject(def_)) return -EBUSY;
   loaded_ = true;
+  // bpf_object__resolve_externs(): the __kconfig externs, resolved as for
+  // bytecode (loader/kconfig.h) and written into their storage.
+  if (def_->nkconfig != 0) {
+    std::vector<KconfigExtern> externs(def_->nkconfig);
+    for (unsigned i = 0; i < def_->nkconfig; ++i) {
+      const bpfemu_kconfig_def& k = def_->kconfig[i];
+      externs[i].name = k.name;
+      externs[i].kind = static_cast<KconfigExtern::Kind>(k.kind);
+      externs[i].size = k.size;
+      externs[i].align = k.align;
+      externs[i].is_signed = k.is_signed != 0;
+      externs[i].weak = k.weak != 0;
+    }
+    std::vector<uint8_t> values(LayoutKconfig(&externs), 0);
+    load_error_.clear();
+    if (int err = ResolveKconfig(
+            externs, settings.kconfig ? &*settings.kconfig : nullptr, &values,
+            &load_error_);
+        err != 0) {
+      Unload();
+      return err;
+    }
+    for (const KconfigExtern& e : externs) {
+      for (unsigned i = 0; i < def_->nkconfig; ++i) {
+        if (e.name == def_->kconfig[i].name) {
+          std::memcpy(def_->kconfig[i].addr, values.data() + e.offset, e.size);
+        }
+      }
+    }
+  }
   for (unsigned i = 0; i < def_->nmaps; ++i) {
     const bpfemu_map_def& m = def_->maps[i];
     const int fd = CreateMap(

@@ -50,6 +50,17 @@ struct bpfemu_prog_def {
   int (*func)(void *ctx);
 };
 
+/* An `extern ... __kconfig` variable: storage in the native object that
+ * the loader fills for the target kernel at load (loader/kconfig.h), and
+ * what the object's BTF says of it (libbpf's find_kcfg_type). */
+struct bpfemu_kconfig_def {
+  const char *name;
+  void *addr;
+  unsigned kind; /* loader/kconfig.h KconfigExtern::Kind */
+  unsigned size, align;
+  int is_signed, weak;
+};
+
 struct bpfemu_object_def {
   const char *name; /* the source's stem: "counter" for counter.bpf.c */
   const struct bpfemu_map_def *maps;
@@ -57,6 +68,8 @@ struct bpfemu_object_def {
   const struct bpfemu_prog_def *progs;
   unsigned nprogs;
   const char *license;
+  const struct bpfemu_kconfig_def *kconfig;
+  unsigned nkconfig;
 };
 
 /* What a loaded map definition's first pointer points to: enough for the
