@@ -111,6 +111,9 @@ int BtfRawFromFd(int fd, std::vector<uint8_t>* raw, uint32_t* id);
 // The offset of a struct bpf_spin_lock member of attr's value type, or -1
 // (no BTF, or BTF that MapCheckBtf will refuse).
 int32_t BtfValueSpinLockOff(const MapAttr& attr);
+// The same for a struct bpf_timer in the value (btf_parse_fields'
+// timer_off), or -1.
+int32_t BtfValueTimerOff(const MapAttr& attr);
 // Records the BTF a new map was created with (map->btf, kept alive with the
 // map): in this process's table, and on the map's file as the extended
 // attribute "user.bpfemu.btf" (the ids and the blob), so that every process
