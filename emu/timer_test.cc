@@ -223,12 +223,13 @@ TEST(TimerMap, DeleteReplaceOverwriteAndCloseFreeTheTimer) {
     EXPECT_EQ(TimerCancel(ElemOf(fd, k1)->timer), -EINVAL);
     // Only the untouched timers fire.
     EXPECT_EQ(AdvanceTimers(1000000), type == BPF_MAP_TYPE_ARRAY ? 2u : 1u);
-    // Closing the map (its last reference) frees the one left armed.
+    // Closing the map's last fd frees the one left armed, though a program
+    // (here `map`) still holds the map (map_release_uref).
     const uint32_t k2 = 2;
     ASSERT_EQ(TimerStart(ElemOf(fd, k2)->timer, 1000000000, 0), 0);
-    map.reset();
     CloseFd(fd);
     EXPECT_EQ(TimerCount(), before);
+    map.reset();
     EXPECT_EQ(AdvanceTimers(2000000000), 0u);
   }
 }
