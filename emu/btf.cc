@@ -1416,6 +1416,8 @@ int TimerOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
                            });
 }
 
+}  // namespace
+
 // map_check_btf()'s rules for a struct bpf_timer field (kernel/bpf/syscall.c):
 // no BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG, and only ARRAY, HASH and
 // LRU_HASH values may hold one (the per-CPU types may not).
@@ -1429,8 +1431,6 @@ int CheckTimerField(const MapAttr& attr, int32_t timer_off) {
   }
   return 0;
 }
-
-}  // namespace
 
 namespace {
 

@@ -56,12 +56,25 @@ Map::Map(ShmRegion region)
   SnapshotHeader(*hdr_, &snap_);
 }
 
-Map::~Map() { TimerFreeMap(*this); }
+Map::~Map() {
+  if (snap_.timer_off >= 0) TimerFreeMap(this);
+}
 
-void Map::FreeValueFields(const uint8_t* value) const {
-  if (snap_.timer_off >= 0) {
-    TimerFreeAt(*this, RegionOffset(value + snap_.timer_off));
-  }
+void Map::FreeTimer(const uint8_t* value) const {
+  TimerFreeAt(id(), RegionOffset(value + snap_.timer_off));
+}
+
+bool Map::TimerSiteOf(uint8_t* timer, TimerSite* site) const {
+  if (snap_.timer_off < 0) return false;
+  uint8_t* value = timer - snap_.timer_off;
+  site->index = 0;
+  site->key = nullptr;
+  if (!ValueKey(value, &site->index, &site->key)) return false;
+  site->owner = this;
+  site->map_id = id();
+  site->off = RegionOffset(timer);
+  site->value = value;
+  return true;
 }
 
 int Map::CheckAttachHeader() const {

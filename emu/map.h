@@ -114,6 +114,8 @@ struct RedirectTarget {
   uint32_t prog_id = 0;
 };
 
+struct TimerSite;  // emu/timer.h
+
 // sizeof(struct bpf_timer) (include/uapi/linux/bpf.h).
 inline constexpr uint32_t kTimerSize = 16;
 
@@ -248,6 +250,10 @@ class Map {
     (void)key;
     return false;
   }
+  // Whether `timer` is the struct bpf_timer field of one of this map's
+  // values in this process's mapping (the verifier's check that
+  // bpf_timer_init's map argument is the timer's own map), and where.
+  bool TimerSiteOf(uint8_t* timer, TimerSite* site) const;
 
   // The syscall face: the type's bpf_map_ops as sys_bpf() calls them, after
   // syscall.cc has validated the generic parts. `key` and `value` are
@@ -408,7 +414,12 @@ class Map {
 
   // bpf_obj_free_fields() for the value at `value` (an element deleted,
   // replaced or overwritten): cancels and frees its timer, if any.
-  void FreeValueFields(const uint8_t* value) const;
+  void FreeValueFields(const uint8_t* value) const {
+    if (snap_.timer_off >= 0) [[unlikely]] {
+      FreeTimer(value);
+    }
+  }
+  void FreeTimer(const uint8_t* value) const;
   // CopyValueIn's copy of every byte but the special fields'.
   void CopyAroundFields(uint8_t* map_value, const uint8_t* in) const;
   // The special fields of a value copied out read as zero.

@@ -61,13 +61,7 @@ int CheckTimer(const MapAttr& attr) {
        attr.spin_lock_off < attr.timer_off + int32_t{kTimerSize})) {
     return -EINVAL;
   }
-  if (attr.map_flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) return -EACCES;
-  if (attr.map_type != BPF_MAP_TYPE_HASH &&
-      attr.map_type != BPF_MAP_TYPE_LRU_HASH &&
-      attr.map_type != BPF_MAP_TYPE_ARRAY) {
-    return -EOPNOTSUPP;
-  }
-  return 0;
+  return CheckTimerField(attr, attr.timer_off);
 }
 
 }  // namespace

@@ -377,7 +377,7 @@ ClosingFd ForgetFd(int fd) {
     int other;
     FdEntry oe;
     if (!FdTable::Get().FindById(timers->id(), &other, &oe)) {
-      TimerFreeMap(*timers);
+      TimerFreeMap(timers.get());
     }
   }
   ForgetProgFd(fd);

@@ -13,7 +13,6 @@
 #include <utility>
 #include <vector>
 
-#include "emu/map.h"
 #include "emu/version.h"
 
 namespace bpfemu {
@@ -21,7 +20,7 @@ namespace {
 
 // One initialized timer (the kernel's struct bpf_hrtimer).
 struct Timer {
-  const Map* map;       // the object it was initialized through
+  const void* owner;    // the map object it was initialized through
   uint64_t map_handle;  // bpf_timer_init's map argument
   uint8_t* field;       // the struct bpf_timer in this process's mapping
   uint8_t* value;       // its value (cb->value)
@@ -97,34 +96,24 @@ Timer* Find(Table& t, const uint8_t* field) {
 
 }  // namespace
 
-bool TimerOfMap(const Map& map, const uint8_t* timer) {
-  if (map.timer_off() < 0) return false;
-  uint32_t index;
-  const uint8_t* key;
-  return map.ValueKey(timer - map.timer_off(), &index, &key);
-}
-
-int TimerInit(Map& map, uint64_t map_handle, uint8_t* timer, uint64_t flags) {
+int TimerInit(const TimerSite& site, uint64_t map_handle, uint8_t* timer,
+              uint64_t flags) {
   // MAX_CLOCKS is 16; the _ALARM clocks are not supported.
   const int clock = static_cast<int>(flags & 15);
   if (flags >= 16 || (clock != CLOCK_MONOTONIC && clock != CLOCK_REALTIME &&
                       clock != CLOCK_BOOTTIME)) {
     return -EINVAL;
   }
-  uint8_t* value = timer - map.timer_off();
   auto tm = std::make_unique<Timer>();
-  tm->key = nullptr;
-  tm->index = 0;
-  if (map.timer_off() < 0 || !map.ValueKey(value, &tm->index, &tm->key)) {
-    return -EINVAL;  // the verifier refuses another map's timer
-  }
-  tm->has_index = tm->key == nullptr;
-  tm->map = &map;
+  tm->owner = site.owner;
   tm->map_handle = map_handle;
   tm->field = timer;
-  tm->value = value;
-  tm->map_id = map.id();
-  tm->off = map.RegionOffset(timer);
+  tm->value = site.value;
+  tm->map_id = site.map_id;
+  tm->off = site.off;
+  tm->has_index = site.key == nullptr;
+  tm->index = site.index;
+  tm->key = site.key;
   tm->clock = clock;
   Table& t = Get();
   std::lock_guard<std::mutex> l(t.mu);
@@ -190,20 +179,20 @@ int TimerCancel(uint8_t* timer) {
   return was_armed ? 1 : 0;
 }
 
-void TimerFreeAt(const Map& map, uint64_t off) {
+void TimerFreeAt(uint32_t map_id, uint64_t off) {
   Table& t = Get();
   std::vector<std::shared_ptr<const void>> drop;
   std::vector<Timer*> dead;
   {
     std::lock_guard<std::mutex> l(t.mu);
-    auto it = t.by_loc.find({map.id(), off});
+    auto it = t.by_loc.find({map_id, off});
     if (it == t.by_loc.end()) return;
     Forget(t, it->second, &drop, &dead);
   }
   Release(&drop, &dead);
 }
 
-void TimerFreeMap(const Map& map) {
+void TimerFreeMap(const void* owner) {
   Table& t = Get();
   std::vector<std::shared_ptr<const void>> drop;
   std::vector<Timer*> dead;
@@ -211,7 +200,7 @@ void TimerFreeMap(const Map& map) {
     std::lock_guard<std::mutex> l(t.mu);
     std::vector<Timer*> mine;
     for (const auto& [field, tm] : t.by_field) {
-      if (tm->map == &map) mine.push_back(tm);
+      if (tm->owner == owner) mine.push_back(tm);
     }
     for (Timer* tm : mine) Forget(t, tm, &drop, &dead);
   }

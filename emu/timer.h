@@ -21,7 +21,18 @@
 
 namespace bpfemu {
 
-class Map;
+// Where a struct bpf_timer is (Map::TimerSiteOf): the map object it is
+// reached through, the map's id, the field's offset in the region, its
+// value, and the key bpf_timer_cb() hands the callback (an array's index,
+// or a hash element's key).
+struct TimerSite {
+  const void* owner = nullptr;
+  uint32_t map_id = 0;
+  uint64_t off = 0;
+  uint8_t* value = nullptr;
+  uint32_t index = 0;
+  const uint8_t* key = nullptr;  // null: the index is the key
+};
 
 // What bpf_timer_set_callback stores: `call(arg, map, key, value)` runs the
 // program's callback with the map handle the program passed to
@@ -38,16 +49,12 @@ struct TimerCallback {
 inline constexpr uint64_t kBpfFTimerAbs = 1u << 0;
 inline constexpr uint64_t kBpfFTimerCpuPin = 1u << 1;
 
-// Whether `timer` is the struct bpf_timer field of one of `map`'s values in
-// this process's mapping (the verifier's check that bpf_timer_init's map
-// argument is the timer's own map).
-bool TimerOfMap(const Map& map, const uint8_t* timer);
-
-// bpf_timer_init(timer, map, flags): -EINVAL for flags other than
-// CLOCK_MONOTONIC, CLOCK_REALTIME or CLOCK_BOOTTIME, or a timer that is not
-// `map`'s; -EBUSY when the timer was initialized already; else 0.
-// `map_handle` is what the callback receives as its map.
-int TimerInit(Map& map, uint64_t map_handle, uint8_t* timer, uint64_t flags);
+// bpf_timer_init(timer, map, flags) for the timer at `site`: -EINVAL for
+// flags other than CLOCK_MONOTONIC, CLOCK_REALTIME or CLOCK_BOOTTIME;
+// -EBUSY when the timer was initialized already; else 0. `map_handle` is
+// what the callback receives as its map.
+int TimerInit(const TimerSite& site, uint64_t map_handle, uint8_t* timer,
+              uint64_t flags);
 // bpf_timer_set_callback(): -EINVAL before bpf_timer_init.
 int TimerSetCallback(uint8_t* timer, TimerCallback cb);
 // bpf_timer_start(): -EINVAL for unknown flags (none before 6.7 for the
@@ -57,12 +64,12 @@ int TimerStart(uint8_t* timer, uint64_t nsecs, uint64_t flags);
 // callback; else 1 if it was armed, 0 if not. Drops the callback.
 int TimerCancel(uint8_t* timer);
 
-// bpf_timer_cancel_and_free() for the timer at byte `off` of `map`'s
-// region (the value's owner deleted, replaced or overwrote it): cancelled
-// and forgotten; a callback it is running finishes.
-void TimerFreeAt(const Map& map, uint64_t off);
-// Every timer armed through `map` (the map object is going away).
-void TimerFreeMap(const Map& map);
+// bpf_timer_cancel_and_free() for the timer at byte `off` of the region of
+// map `map_id` (the value's owner deleted, replaced or overwrote it):
+// cancelled and forgotten; a callback it is running finishes.
+void TimerFreeAt(uint32_t map_id, uint64_t off);
+// Every timer initialized through the map object `owner` (TimerSite).
+void TimerFreeMap(const void* owner);
 
 // The emulated clock: clock_gettime(clock) plus what AdvanceTimers() added.
 uint64_t TimerClockNs(int clock);

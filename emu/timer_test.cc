@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "emu/map.h"
@@ -52,6 +53,29 @@ TimerCallback Counting() { return {&Count, nullptr, nullptr}; }
 
 Value* ElemOf(int fd, uint32_t key) {
   return static_cast<Value*>(MapFromFd(fd)->LookupElemProg(&key));
+}
+
+// bpf_timer_init as the helpers make it: -EINVAL for a timer that is not
+// `map`'s.
+int Init(const Map& map, uint8_t* timer, uint64_t flags) {
+  TimerSite site;
+  if (!map.TimerSiteOf(timer, &site)) return -EINVAL;
+  return TimerInit(site, 0, timer, flags);
+}
+
+// Stores a zero value at `k`, then inits, sets `cb` on and starts its timer
+// for `ns`; the element, or nullptr on a failure.
+Value* Arm(int fd, uint32_t k, int clock, TimerCallback cb, uint64_t ns) {
+  std::shared_ptr<Map> map = MapFromFd(fd);
+  Value zero{};
+  if (MapUpdateElem(fd, &k, &zero, BPF_ANY) != 0) return nullptr;
+  Value* v = ElemOf(fd, k);
+  if (v == nullptr || Init(*map, v->timer, clock) != 0 ||
+      TimerSetCallback(v->timer, std::move(cb)) != 0 ||
+      TimerStart(v->timer, ns, 0) != 0) {
+    return nullptr;
+  }
+  return v;
 }
 
 TEST(TimerMap, CreationChecksOfTheExtension) {
@@ -107,14 +131,14 @@ TEST(TimerMap, HelperErrnos) {
   EXPECT_EQ(TimerStart(v->timer, 1000, 0), -EINVAL);
   EXPECT_EQ(TimerCancel(v->timer), -EINVAL);
   // Clock ids: MONOTONIC, REALTIME, BOOTTIME only; nothing above them.
-  EXPECT_EQ(TimerInit(*map, 0, v->timer, CLOCK_PROCESS_CPUTIME_ID), -EINVAL);
-  EXPECT_EQ(TimerInit(*map, 0, v->timer, CLOCK_BOOTTIME_ALARM), -EINVAL);
-  EXPECT_EQ(TimerInit(*map, 0, v->timer, 16 | CLOCK_MONOTONIC), -EINVAL);
+  EXPECT_EQ(Init(*map, v->timer, CLOCK_PROCESS_CPUTIME_ID), -EINVAL);
+  EXPECT_EQ(Init(*map, v->timer, CLOCK_BOOTTIME_ALARM), -EINVAL);
+  EXPECT_EQ(Init(*map, v->timer, 16 | CLOCK_MONOTONIC), -EINVAL);
   // Not this map's timer field.
-  EXPECT_EQ(TimerInit(*map, 0, v->timer + 8, CLOCK_MONOTONIC), -EINVAL);
-  EXPECT_EQ(TimerInit(*map, 0, v->timer, CLOCK_MONOTONIC), 0);
-  EXPECT_EQ(TimerInit(*map, 0, v->timer, CLOCK_MONOTONIC), -EBUSY);
-  EXPECT_EQ(TimerInit(*map, 0, v->timer, CLOCK_REALTIME), -EBUSY);
+  EXPECT_EQ(Init(*map, v->timer + 8, CLOCK_MONOTONIC), -EINVAL);
+  EXPECT_EQ(Init(*map, v->timer, CLOCK_MONOTONIC), 0);
+  EXPECT_EQ(Init(*map, v->timer, CLOCK_MONOTONIC), -EBUSY);
+  EXPECT_EQ(Init(*map, v->timer, CLOCK_REALTIME), -EBUSY);
   // Start needs a callback.
   EXPECT_EQ(TimerStart(v->timer, 1000, 0), -EINVAL);
   EXPECT_EQ(TimerSetCallback(v->timer, Counting()), 0);
@@ -139,7 +163,7 @@ TEST(TimerMap, FiresInExpiryOrderWhenTheClockPasses) {
                               10000000000};
   for (uint32_t i = 0; i < 4; ++i) {
     Value* v = ElemOf(fd, i);
-    ASSERT_EQ(TimerInit(*map, 0, v->timer, CLOCK_MONOTONIC), 0);
+    ASSERT_EQ(Init(*map, v->timer, CLOCK_MONOTONIC), 0);
     ASSERT_EQ(TimerSetCallback(v->timer, Counting()), 0);
     ASSERT_EQ(TimerStart(v->timer, delays[i], 0), 0);
   }
@@ -175,14 +199,8 @@ void Rearm(void*, uint64_t, void*, void* value) {
 TEST(TimerMap, CallbackRearmsAndCannotCancelItself) {
   const int fd = CreateTimerMap(BPF_MAP_TYPE_HASH);
   ASSERT_GE(fd, 0);
-  std::shared_ptr<Map> map = MapFromFd(fd);
-  const uint32_t k = 7;
-  Value zero{};
-  ASSERT_EQ(MapUpdateElem(fd, &k, &zero, BPF_ANY), 0);
-  Value* v = ElemOf(fd, k);
-  ASSERT_EQ(TimerInit(*map, 0, v->timer, CLOCK_BOOTTIME), 0);
-  ASSERT_EQ(TimerSetCallback(v->timer, {&Rearm, nullptr, nullptr}), 0);
-  ASSERT_EQ(TimerStart(v->timer, 1000, 0), 0);
+  Value* v = Arm(fd, 7, CLOCK_BOOTTIME, {&Rearm, nullptr, nullptr}, 1000);
+  ASSERT_NE(v, nullptr);
   EXPECT_EQ(AdvanceTimers(1000000), 3u);
   EXPECT_EQ(v->count, 3u);
   EXPECT_EQ(g_self_cancel, -EDEADLK);
@@ -200,14 +218,9 @@ TEST(TimerMap, DeleteReplaceOverwriteAndCloseFreeTheTimer) {
     ASSERT_GE(fd, 0);
     std::shared_ptr<Map> map = MapFromFd(fd);
     Value zero{};
-    auto arm = [&](uint32_t k) {
-      ASSERT_EQ(MapUpdateElem(fd, &k, &zero, BPF_ANY), 0);
-      Value* v = ElemOf(fd, k);
-      ASSERT_EQ(TimerInit(*map, 0, v->timer, CLOCK_MONOTONIC), 0);
-      ASSERT_EQ(TimerSetCallback(v->timer, Counting()), 0);
-      ASSERT_EQ(TimerStart(v->timer, 1000, 0), 0);
-    };
-    for (uint32_t k = 0; k < 3; ++k) arm(k);
+    for (uint32_t k = 0; k < 3; ++k) {
+      ASSERT_NE(Arm(fd, k, CLOCK_MONOTONIC, Counting(), 1000), nullptr);
+    }
     EXPECT_EQ(TimerCount(), before + 3);
     const uint32_t k0 = 0, k1 = 1;
     if (type == BPF_MAP_TYPE_ARRAY) {
@@ -246,14 +259,10 @@ TEST(TimerMap, CallbackDeletingItsElement) {
   const uint64_t before = TimerCount();
   g_map_fd = CreateTimerMap(BPF_MAP_TYPE_HASH);
   ASSERT_GE(g_map_fd, 0);
-  std::shared_ptr<Map> map = MapFromFd(g_map_fd);
   const uint32_t k = 3;
-  Value zero{};
-  ASSERT_EQ(MapUpdateElem(g_map_fd, &k, &zero, BPF_ANY), 0);
-  Value* v = ElemOf(g_map_fd, k);
-  ASSERT_EQ(TimerInit(*map, 0, v->timer, CLOCK_MONOTONIC), 0);
-  ASSERT_EQ(TimerSetCallback(v->timer, {&DeleteSelf, nullptr, nullptr}), 0);
-  ASSERT_EQ(TimerStart(v->timer, 0, 0), 0);
+  ASSERT_NE(
+      Arm(g_map_fd, k, CLOCK_MONOTONIC, {&DeleteSelf, nullptr, nullptr}, 0),
+      nullptr);
   EXPECT_EQ(AdvanceTimers(1), 1u);
   EXPECT_EQ(TimerCount(), before);
   Value out;

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "bpfemu/native_abi.h"
+#include "emu/map.h"
 #include "emu/timer.h"
 #include "native/bound_map.h"
 
@@ -32,9 +33,14 @@ void CallNative(void* fn, uint64_t map, void* key, void* value) {
 long bpfemu_timer_init(struct bpf_timer* timer, void* map, __u64 flags) {
   bpfemu::native::internal::BoundMap* b =
       map != nullptr ? bpfemu::native::internal::BoundOf(map) : nullptr;
-  if (b == nullptr || b->map == nullptr) return -EINVAL;
-  return bpfemu::TimerInit(*b->map, reinterpret_cast<uint64_t>(map),
-                           Field(timer), flags);
+  bpfemu::TimerSite site;
+  // The verifier refuses another map's timer.
+  if (b == nullptr || b->map == nullptr ||
+      !b->map->TimerSiteOf(Field(timer), &site)) {
+    return -EINVAL;
+  }
+  return bpfemu::TimerInit(site, reinterpret_cast<uint64_t>(map), Field(timer),
+                           flags);
 }
 
 long bpfemu_timer_set_callback(struct bpf_timer* timer, void* callback_fn) {

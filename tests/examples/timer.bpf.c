@@ -140,8 +140,8 @@ int timers(struct __sk_buff *skb) {
 
     rec(22, bpf_timer_init(&a3->t, &arr, CLK_BOOTTIME));
     rec(23, bpf_timer_set_callback(&a3->t, count_cb));
-    rec(24, bpf_timer_start(&a3->t, bpf_ktime_get_boot_ns() + 2 * MS,
-                            TIMER_ABS));
+    rec(24,
+        bpf_timer_start(&a3->t, bpf_ktime_get_boot_ns() + 2 * MS, TIMER_ABS));
     rec(25, bpf_timer_start(&a3->t, 2 * MS, TIMER_CPU_PIN));
 
     if (!arm_hash(k1, 26) || !arm_hash(k2, 30) || !arm_hash(k3, 34)) {
