@@ -200,6 +200,9 @@ int ArrayMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
     if (index >= max_entries()) return -E2BIG;  // all elements prealloced
     if (flags & BPF_NOEXIST) return -EEXIST;    // all elements already exist
     CopyValueIn(ValueAt(index), value, flags & BPF_F_LOCK);
+    // array_map_update_elem(): the copy keeps the old timer, which
+    // bpf_obj_free_fields() then cancels and frees.
+    FreeValueFields(ValueAt(index));
     return 0;
   }
   CopyToMap(ValueAt(index), value, geo_.value_slot);
@@ -215,6 +218,7 @@ int ArrayMap::UpdateElemProg(const void* key, const void* value,
   if ((flags & BPF_F_LOCK) && !HasSpinLock()) return -EINVAL;
   if (!geo_.percpu) {
     CopyValueIn(ValueAt(index), value, flags & BPF_F_LOCK);
+    FreeValueFields(ValueAt(index));
     return 0;
   }
   CopyToMap(ValueAt(index) + uint64_t{geo_.elem_size} * CurrentCpu(nr_cpus()),
@@ -223,6 +227,18 @@ int ArrayMap::UpdateElemProg(const void* key, const void* value,
 }
 
 int ArrayMap::DeleteElem(const void* /*key*/) { return -EINVAL; }
+
+bool ArrayMap::ValueKey(const uint8_t* value, uint32_t* index,
+                        const uint8_t** key) const {
+  if (geo_.percpu || value < values_) return false;
+  const uint64_t d = static_cast<uint64_t>(value - values_);
+  if (d % geo_.value_slot != 0 || d / geo_.value_slot >= max_entries()) {
+    return false;
+  }
+  *index = static_cast<uint32_t>(d / geo_.value_slot);
+  *key = nullptr;
+  return true;
+}
 
 // array_map_mmap() (kernel/bpf/arraymap.c): the vmalloc'ed value area,
 // page-aligned, from the page after struct bpf_array.

@@ -81,6 +81,8 @@ class ArrayMap : public Map {
                                    uint64_t flags) override;
   [[nodiscard]] int DeleteElem(const void* key) override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
+  bool ValueKey(const uint8_t* value, uint32_t* index,
+                const uint8_t** key) const override;
   // array_map_ops: generic lookup and update batches; no delete or
   // lookup_and_delete batch (ENOTSUPP).
   [[nodiscard]] int LookupBatch(BatchArgs& args) override {

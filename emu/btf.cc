@@ -1416,6 +1416,8 @@ int TimerOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
                            });
 }
 
+}  // namespace
+
 // map_check_btf()'s rules for a struct bpf_timer field (kernel/bpf/syscall.c):
 // no BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG, and only ARRAY, HASH and
 // LRU_HASH values may hold one (the per-CPU types may not).
@@ -1430,21 +1432,38 @@ int CheckTimerField(const MapAttr& attr, int32_t timer_off) {
   return 0;
 }
 
+namespace {
+
+// The spin lock's and the timer's offsets in a value with BTF, or -1.
+void BtfValueFieldOffs(const MapAttr& attr, int32_t* lock, int32_t* timer) {
+  *lock = *timer = -1;
+  if (!attr.btf_value_type_id) return;
+  std::shared_ptr<const BtfObject> obj;
+  if (BtfFromFd(static_cast<int>(attr.btf_fd), &obj) != 0) return;
+  ParsedBtf p;
+  if (p.Parse(*obj) != 0) return;
+  uint32_t vid = attr.btf_value_type_id, vsize = 0;
+  const btf_type* value_type = p.v->TypeIdSize(&vid, &vsize);
+  if (value_type == nullptr || vsize != attr.value_size) return;
+  int32_t off, timer_off;
+  if (SpinLockOff(*p.v, value_type, &off) != 0) return;
+  if (TimerOff(*p.v, value_type, &timer_off) != 0) return;
+  *lock = off;
+  *timer = timer_off;
+}
+
 }  // namespace
 
 int32_t BtfValueSpinLockOff(const MapAttr& attr) {
-  if (!attr.btf_value_type_id) return -1;
-  std::shared_ptr<const BtfObject> obj;
-  if (BtfFromFd(static_cast<int>(attr.btf_fd), &obj) != 0) return -1;
-  ParsedBtf p;
-  if (p.Parse(*obj) != 0) return -1;
-  uint32_t vid = attr.btf_value_type_id, vsize = 0;
-  const btf_type* value_type = p.v->TypeIdSize(&vid, &vsize);
-  if (value_type == nullptr || vsize != attr.value_size) return -1;
-  int32_t off, timer_off;
-  if (SpinLockOff(*p.v, value_type, &off) != 0) return -1;
-  if (TimerOff(*p.v, value_type, &timer_off) != 0) return -1;
-  return off;
+  int32_t lock, timer;
+  BtfValueFieldOffs(attr, &lock, &timer);
+  return lock;
+}
+
+int32_t BtfValueTimerOff(const MapAttr& attr) {
+  int32_t lock, timer;
+  BtfValueFieldOffs(attr, &lock, &timer);
+  return timer;
 }
 
 int MapCheckBtf(const MapAttr& attr, uint32_t* btf_id,

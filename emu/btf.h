@@ -111,6 +111,13 @@ int BtfRawFromFd(int fd, std::vector<uint8_t>* raw, uint32_t* id);
 // The offset of a struct bpf_spin_lock member of attr's value type, or -1
 // (no BTF, or BTF that MapCheckBtf will refuse).
 int32_t BtfValueSpinLockOff(const MapAttr& attr);
+// The same for a struct bpf_timer in the value (btf_parse_fields'
+// timer_off), or -1.
+int32_t BtfValueTimerOff(const MapAttr& attr);
+// map_check_btf()'s rules for a struct bpf_timer at `timer_off` (-1: none):
+// -EACCES with BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG, -EOPNOTSUPP but for
+// ARRAY, HASH and LRU_HASH; else 0.
+int CheckTimerField(const MapAttr& attr, int32_t timer_off);
 // Records the BTF a new map was created with (map->btf, kept alive with the
 // map): in this process's table, and on the map's file as the extended
 // attribute "user.bpfemu.btf" (the ids and the blob), so that every process

@@ -1054,6 +1054,7 @@ int HashMap::UpdateOnce(const void* key, const void* value, uint64_t flags,
       // bucket (moving it would leave it unlinked for a moment, and so
       // lost if the writer died there).
       CopyValueIn(ElemValue(old), value, /*locked=*/false);
+      FreeValueFields(ElemValue(old));  // the old element's timer
       return 0;
     }
   }
@@ -1069,6 +1070,7 @@ int HashMap::UpdateOnce(const void* key, const void* value, uint64_t flags,
     // unless it was the head itself.
     UnlinkLocked(b, prev == kNil ? id : prev, old);
     LockPointReached(LockPoint::kBetweenSteps);  // old unlinked, not freed
+    FreeValueFields(ElemValue(old));             // check_and_free_fields()
     uint32_t expected = kNil;
     if (!use_spares || !extras_[cpu].id.compare_exchange_strong(
                            expected, old, std::memory_order_relaxed)) {
@@ -1111,6 +1113,7 @@ int HashMap::Remove(const void* key, void* value_out, uint64_t flags) {
 // the bucket lock, where the intent record covers them (the kernel frees
 // after the unlock; the difference is not observable).
 void HashMap::ReleaseLocked(uint32_t cpu, uint32_t id) {
+  FreeValueFields(ElemValue(id));  // check_and_free_fields()
   if (lru_) {
     Elem(id)->next.store(FlightMark(), std::memory_order_relaxed);
     t_held[t_num_held - 1].tail = true;  // this writer's bucket
@@ -1152,6 +1155,7 @@ bool HashMap::DeleteNode(uint32_t id) {
        prev = cur, cur = Elem(cur)->next, ++steps) {
     if (cur == id) {
       UnlinkLocked(b, prev, id);
+      FreeValueFields(ElemValue(id));
       // In this thread's hand until the LRU has moved it to a free list.
       Elem(id)->next.store(FlightMark(), std::memory_order_relaxed);
       body_->count.fetch_sub(1, std::memory_order_relaxed);
@@ -1246,6 +1250,17 @@ int HashMap::LruUpdate(const void* key, const void* value, uint64_t flags,
     EndTail(BucketIndex(hash));
   }
   return ret;
+}
+
+bool HashMap::ValueKey(const uint8_t* value, uint32_t* index,
+                       const uint8_t** key) const {
+  const uint64_t head = sizeof(ElemHeader) + key_slot_;
+  if (geo_.percpu || value < elems_ + head) return false;
+  const uint64_t d = static_cast<uint64_t>(value - elems_) - head;
+  if (d % elem_size_ != 0 || d / elem_size_ >= geo_.n_elems) return false;
+  *index = 0;
+  *key = ElemKey(static_cast<uint32_t>(d / elem_size_) + 1);
+  return true;
 }
 
 void* HashMap::LookupElemProg(const void* key) {

@@ -322,6 +322,8 @@ class HashMap : public Map, private LruOwner {
     return reinterpret_cast<uint8_t*>(Elem(idx)) + sizeof(ElemHeader);
   }
   uint8_t* ElemValue(uint32_t idx) const { return ElemKey(idx) + key_slot_; }
+  bool ValueKey(const uint8_t* value, uint32_t* index,
+                const uint8_t** key) const override;
   uint32_t BucketIndex(uint32_t hash) const { return hash & bucket_mask_; }
   Bucket& SelectBucket(uint32_t hash) const {
     return buckets_[BucketIndex(hash)];

@@ -1277,6 +1277,21 @@ uint64_t Program::Run(void* ctx) const {
   return vm.Exec(0, args, 0);
 }
 
+uint64_t Program::RunCallback(uint64_t callback, uint64_t map, uint64_t key,
+                              uint32_t key_size, uint64_t value,
+                              uint32_t value_size) const {
+  last_fault.clear();
+  // The largest context (SYSCALL's); never written (no pointer to it).
+  alignas(16) static uint8_t zero_ctx[65536];
+  Vm vm(this, zero_ctx);
+  if (!vm.IsCallback(callback)) return 0;
+  vm.AddMapHandle(map);
+  vm.AddRegion(key, key_size, false);
+  vm.AddRegion(value, value_size, true);
+  const uint64_t args[5] = {map, key, value, 0, 0};
+  return vm.Exec(static_cast<uint32_t>(callback & 0xffffffff), args, 1);
+}
+
 namespace {
 
 template <typename T>

@@ -173,7 +173,7 @@ class Linker {
 };
 
 // A loaded program: decoded instructions with resolved maps and helpers.
-class Program {
+class Program : public std::enable_shared_from_this<Program> {
  public:
   // Checks and decodes `attr` (see the file comment). 0 or -errno.
   static int Load(const LoadAttr& attr, Linker& linker,
@@ -185,6 +185,16 @@ class Program {
   // Runs from instruction 0 with R1 = ctx. ctx must hold ctx_size() bytes.
   // Stops the run through the SetAbortRun() function on a fault.
   uint64_t Run(void* ctx) const;
+  // Runs the subprogram that the BPF_PSEUDO_FUNC value `callback` names as
+  // an async callback, outside any run of the program (a bpf_timer's:
+  // kernel/bpf/helpers.c bpf_timer_cb) with R1 = `map`, one of the
+  // program's map handles, R2 = `key` (key_size readable bytes) and R3 =
+  // `value` (value_size writable bytes). The context is zeroed memory the
+  // callback has no pointer to. Faults stop it as Run's do. Returns R0, or
+  // 0 when `callback` names no instruction.
+  uint64_t RunCallback(uint64_t callback, uint64_t map, uint64_t key,
+                       uint32_t key_size, uint64_t value,
+                       uint32_t value_size) const;
   // Bytes of context the program type gets (struct __sk_buff, xdp_md, the
   // u64 argument array of tracing programs).
   size_t ctx_size() const { return ctx_size_; }
@@ -324,6 +334,8 @@ class Vm {
   // the run may only reach the new range.
   void ReloadPacket();
   uint32_t prog_type() const { return prog_->prog_type_; }
+  // The program running (a tail call's target after the call).
+  const Program* program() const { return prog_; }
   // A tail call taken by the helper being called: when the run is in its
   // outermost frame (not a subprogram or callback), the loop enters `next`
   // at instruction 0 with R1 = ctx once the helper returns, as the

@@ -355,9 +355,9 @@ TEST(LpmTrieTest, ConcurrentOperationsStayConsistent) {
   EXPECT_EQ(CloseFd(fd), 0);
 }
 
-// The pool starts after the header and the 64-byte body; a node is
-// {child[2], prefixlen, flags, data, value}.
-constexpr off_t kPool = 128 + 64;
+// The pool starts after the header (kBodyOffset) and the 64-byte body; a node
+// is {child[2], prefixlen, flags, data, value}.
+constexpr off_t kPool = kBodyOffset + 64;
 
 TEST(LpmTrieTest, CraftedLinksAreRefusedNotFollowed) {
   const int fd = MapCreate(Lpm(4, 8, 4));
@@ -381,11 +381,11 @@ TEST(LpmTrieTest, CraftedLinksAreRefusedNotFollowed) {
   EXPECT_EQ(AttachMapFd(other), -EINVAL);
   // A root outside the pool.
   ASSERT_EQ(pwrite(fd, &zero, 4, kPool + 4), 4);
-  ASSERT_EQ(pwrite(fd, &outside, 4, 128 + 8), 4);
+  ASSERT_EQ(pwrite(fd, &outside, 4, kBodyOffset + 8), 4);
   EXPECT_EQ(MapLookupElem(fd, &q, &v), -EINVAL);
   EXPECT_EQ(AttachMapFd(other), -EINVAL);
   const uint32_t root = 1;
-  ASSERT_EQ(pwrite(fd, &root, 4, 128 + 8), 4);
+  ASSERT_EQ(pwrite(fd, &root, 4, kBodyOffset + 8), 4);
   ASSERT_EQ(MapLookupElem(fd, &q, &v), 0);
   ASSERT_EQ(AttachMapFd(other), 0);
   EXPECT_EQ(CloseFd(other), 0);
@@ -413,7 +413,7 @@ TEST(LpmTrieTest, MutatedRegionsAnswerErrnosOnly) {
       const uint32_t w = 1 + (rnd() >> 4) % (words - 1);  // not the lock
       uint32_t v = rnd() >> 3;
       if (rnd() % 2) v %= 40;  // small: plausible indices and prefixlens
-      ASSERT_EQ(pwrite(fd, &v, 4, 128 + 4 * w), 4);
+      ASSERT_EQ(pwrite(fd, &v, 4, kBodyOffset + 4 * w), 4);
     }
     const std::string path = "/proc/self/fd/" + std::to_string(fd);
     const int m = open(path.c_str(), O_RDWR | O_CLOEXEC);

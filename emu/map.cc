@@ -8,6 +8,7 @@
 
 #include "emu/bpffs.h"
 #include "emu/errno.h"
+#include "emu/timer.h"
 
 namespace bpfemu {
 
@@ -33,6 +34,7 @@ void SnapshotHeader(const MapHeader& h, MapHeader* out) {
   out->nr_cpus = Once(h.nr_cpus);
   out->seed = Once(h.seed);
   out->spin_lock_off = Once(h.spin_lock_off);
+  out->timer_off = Once(h.timer_off);
   out->kernel_version = Once(h.kernel_version);
   for (size_t i = 0; i < sizeof(h.name); ++i) out->name[i] = Once(h.name[i]);
   out->region_size = Once(h.region_size);
@@ -54,6 +56,27 @@ Map::Map(ShmRegion region)
   SnapshotHeader(*hdr_, &snap_);
 }
 
+Map::~Map() {
+  if (snap_.timer_off >= 0) TimerFreeMap(this);
+}
+
+void Map::FreeTimer(const uint8_t* value) const {
+  TimerFreeAt(id(), RegionOffset(value + snap_.timer_off));
+}
+
+bool Map::TimerSiteOf(uint8_t* timer, TimerSite* site) const {
+  if (snap_.timer_off < 0) return false;
+  uint8_t* value = timer - snap_.timer_off;
+  site->index = 0;
+  site->key = nullptr;
+  if (!ValueKey(value, &site->index, &site->key)) return false;
+  site->owner = this;
+  site->map_id = id();
+  site->off = RegionOffset(timer);
+  site->value = value;
+  return true;
+}
+
 int Map::CheckAttachHeader() const {
   const MapHeader& h = snap_;
   if (h.magic != MapHeader::kMagic || h.layout_version != kLayoutVersion ||
@@ -66,6 +89,18 @@ int Map::CheckAttachHeader() const {
   if (h.spin_lock_off != -1) {
     if (h.spin_lock_off < 0 || h.spin_lock_off % 4 != 0 ||
         uint64_t(h.spin_lock_off) + kSpinLockSize > h.value_size) {
+      return -EINVAL;
+    }
+  }
+  // A struct bpf_timer (CheckTimer() at creation): -1, or 16 8-aligned
+  // bytes inside the value, clear of the spin lock.
+  if (h.timer_off != -1) {
+    if ((h.map_type != BPF_MAP_TYPE_ARRAY && h.map_type != BPF_MAP_TYPE_HASH &&
+         h.map_type != BPF_MAP_TYPE_LRU_HASH) ||
+        h.timer_off < 0 || h.timer_off % 8 != 0 ||
+        uint64_t(h.timer_off) + kTimerSize > h.value_size ||
+        (h.spin_lock_off >= 0 && h.spin_lock_off >= h.timer_off &&
+         h.spin_lock_off < h.timer_off + int32_t{kTimerSize})) {
       return -EINVAL;
     }
   }
@@ -85,6 +120,7 @@ MapAttr AttrFromHeader(const MapHeader& h) {
   std::memcpy(attr.map_name, h.name, sizeof(attr.map_name));
   attr.map_extra = h.map_extra;
   attr.spin_lock_off = h.spin_lock_off;
+  attr.timer_off = h.timer_off;
   return attr;
 }
 
@@ -229,22 +265,47 @@ int Map::GenericDeleteBatch(BatchArgs& a) {
 
 void Map::CopyValueIn(uint8_t* map_value, const void* src, bool locked) const {
   const int32_t off = snap_.spin_lock_off;
-  if (off < 0) {
+  if (off < 0 && snap_.timer_off < 0) {
     CopyToMap(map_value, src, value_size());
     return;
   }
-  const auto* in = static_cast<const uint8_t*>(src);
-  const uint32_t after = static_cast<uint32_t>(off) + kSpinLockSize;
   if (locked) {
     SpinLockAcquire(map_value + off);
     LockPointReached(LockPoint::kValueLocked);
   }
-  CopyToMap(map_value, in, static_cast<uint32_t>(off));
-  // The tail need not be 8-byte aligned: copy it bytewise.
-  for (uint32_t i = after; i < value_size(); ++i) {
-    __atomic_store_n(map_value + i, in[i], __ATOMIC_RELAXED);
-  }
+  CopyAroundFields(map_value, static_cast<const uint8_t*>(src));
   if (locked) SpinLockRelease(map_value + off);
+}
+
+// copy_map_value(): every byte but the special fields' (the spin lock word,
+// the struct bpf_timer), which keep what the map holds.
+void Map::CopyAroundFields(uint8_t* map_value, const uint8_t* in) const {
+  struct Field {
+    int32_t off;
+    uint32_t size;
+  } fields[2] = {{snap_.spin_lock_off, kSpinLockSize},
+                 {snap_.timer_off, kTimerSize}};
+  if (fields[1].off >= 0 &&
+      (fields[0].off < 0 || fields[1].off < fields[0].off)) {
+    std::swap(fields[0], fields[1]);
+  }
+  uint32_t pos = 0;
+  auto copy = [&](uint32_t end) {
+    if (pos % 8 == 0) {
+      CopyToMap(map_value + pos, in + pos, end - pos);
+    } else {
+      // Not 8-byte aligned (after the lock word): bytewise.
+      for (uint32_t i = pos; i < end; ++i) {
+        __atomic_store_n(map_value + i, in[i], __ATOMIC_RELAXED);
+      }
+    }
+  };
+  for (const Field& f : fields) {
+    if (f.off < 0) continue;
+    copy(static_cast<uint32_t>(f.off));
+    pos = static_cast<uint32_t>(f.off) + f.size;
+  }
+  copy(value_size());
 }
 
 void Map::CopyLockedValueOut(void* dst, const uint8_t* map_value,
@@ -281,13 +342,21 @@ void Map::CopyLockedValueOut(void* dst, const uint8_t* map_value,
         break;
       }
     }
-    std::memset(static_cast<uint8_t*>(dst) + off, 0, kSpinLockSize);
+    ZeroFieldsOut(dst);
     return;
   }
   if (locked) SpinLockAcquire(const_cast<uint8_t*>(map_value) + off);
   CopyFromMap(dst, map_value, value_size());
   if (locked) SpinLockRelease(const_cast<uint8_t*>(map_value) + off);
-  std::memset(static_cast<uint8_t*>(dst) + off, 0, kSpinLockSize);
+  ZeroFieldsOut(dst);
+}
+
+void Map::ZeroFieldsOut(void* dst) const {
+  auto* out = static_cast<uint8_t*>(dst);
+  if (snap_.spin_lock_off >= 0) {
+    std::memset(out + snap_.spin_lock_off, 0, kSpinLockSize);
+  }
+  if (snap_.timer_off >= 0) std::memset(out + snap_.timer_off, 0, kTimerSize);
 }
 
 void Map::InitHeader(const MapAttr& attr, uint32_t max_entries,
@@ -305,6 +374,7 @@ void Map::InitHeader(const MapAttr& attr, uint32_t max_entries,
   hdr->nr_cpus = nr_cpus;
   hdr->seed = seed;
   hdr->spin_lock_off = attr.spin_lock_off;
+  hdr->timer_off = attr.timer_off;
   hdr->kernel_version = static_cast<uint32_t>(TargetKernel());
   std::memcpy(hdr->name, attr.map_name, sizeof(hdr->name));
   hdr->region_size = region_size;

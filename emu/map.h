@@ -86,6 +86,9 @@ struct MapAttr {
   // struct bpf_spin_lock in the value, or -1. The kernel learns it from
   // btf_value_type_id (map_check_btf); the kernel backend turns it into BTF.
   int32_t spin_lock_off = -1;
+  // bpfemu extension, as spin_lock_off: the offset of a struct bpf_timer in
+  // the value, or -1 (found in the value's BTF when that is given).
+  int32_t timer_off = -1;
 };
 
 // The batch part of union bpf_attr (BPF_MAP_*_BATCH). `count` is in/out: it
@@ -110,6 +113,11 @@ struct RedirectTarget {
   uint32_t cpu = 0;
   uint32_t prog_id = 0;
 };
+
+struct TimerSite;  // emu/timer.h
+
+// sizeof(struct bpf_timer) (include/uapi/linux/bpf.h).
+inline constexpr uint32_t kTimerSize = 16;
 
 // Header at offset 0 of every map region.
 struct MapHeader {
@@ -150,26 +158,27 @@ struct MapHeader {
   // Writable user mmaps ever created (never decremented): 0 lets a freeze
   // skip the search for live writable mappings (syscall.cc MapFreeze).
   uint32_t writable_mmaps;
+  // map->record->timer_off: struct bpf_timer in the value, or -1.
+  int32_t timer_off;
+  uint8_t reserved[60];
 };
-static_assert(sizeof(MapHeader) == 128);
+static_assert(sizeof(MapHeader) == 192);
 
-inline constexpr uint32_t kLayoutVersion = 9;  // 2: hash bucket seq counts
-                                               // 3: per-CPU spares on own lines
-                                               // 4: frozen, freeze_mu,
-                                               // page-rounded mmapable arrays
-                                               // 5: hash intent records,
-                                               // recover_lock, LRU marks
-                                               // 6: ring buffer reservations
-                                               // 7: LRU list intent records
-                                               // 8: perf event array slots
-                                               // name their map file
-                                               // 9: value lock generations
+// The region layout's version. 2: hash bucket seq counts; 3: per-CPU spares
+// on own lines; 4: frozen, freeze_mu, page-rounded mmapable arrays; 5: hash
+// intent records, recover_lock, LRU marks; 6: ring buffer reservations; 7:
+// LRU list intent records; 8: perf event array slots name their map file;
+// 9: value lock generations; 10: the header grows to 192 bytes, with
+// timer_off.
+inline constexpr uint32_t kLayoutVersion = 10;
 // The family body starts on its own cache line.
 inline constexpr uint64_t kBodyOffset = RoundUp(sizeof(MapHeader), 64);
 
 class Map {
  public:
-  virtual ~Map() = default;
+  // Frees the timers armed through this object (bpf_obj_free_fields at map
+  // free, emu/timer.h).
+  virtual ~Map();
   Map(const Map&) = delete;
   Map& operator=(const Map&) = delete;
 
@@ -222,6 +231,29 @@ class Map {
   virtual uint32_t SyscallValueSize() const { return value_size(); }
   // Whether the value holds a struct bpf_spin_lock (BPF_F_LOCK allowed).
   bool HasSpinLock() const { return snap_.spin_lock_off >= 0; }
+  // map->record->timer_off: the struct bpf_timer in the value, or -1.
+  int32_t timer_off() const { return snap_.timer_off; }
+  // The byte offset of `p`, an address in this process's mapping, in the
+  // region.
+  uint64_t RegionOffset(const void* p) const {
+    return static_cast<uint64_t>(static_cast<const uint8_t*>(p) -
+                                 region_.base());
+  }
+  // For the types whose values may hold a struct bpf_timer (ARRAY, HASH,
+  // LRU_HASH): whether `value` starts an element's value in this process's
+  // mapping, and the key bpf_timer_cb() hands the callback: an array's
+  // index in *index (*key left null), a hash element's key in *key.
+  virtual bool ValueKey(const uint8_t* value, uint32_t* index,
+                        const uint8_t** key) const {
+    (void)value;
+    (void)index;
+    (void)key;
+    return false;
+  }
+  // Whether `timer` is the struct bpf_timer field of one of this map's
+  // values in this process's mapping (the verifier's check that
+  // bpf_timer_init's map argument is the timer's own map), and where.
+  bool TimerSiteOf(uint8_t* timer, TimerSite* site) const;
 
   // The syscall face: the type's bpf_map_ops as sys_bpf() calls them, after
   // syscall.cc has validated the generic parts. `key` and `value` are
@@ -380,7 +412,19 @@ class Map {
 
   const ShmRegion& region() const { return region_; }
 
-  // CopyValueOut for a value holding a spin lock.
+  // bpf_obj_free_fields() for the value at `value` (an element deleted,
+  // replaced or overwritten): cancels and frees its timer, if any.
+  void FreeValueFields(const uint8_t* value) const {
+    if (snap_.timer_off >= 0) [[unlikely]] {
+      FreeTimer(value);
+    }
+  }
+  void FreeTimer(const uint8_t* value) const;
+  // CopyValueIn's copy of every byte but the special fields'.
+  void CopyAroundFields(uint8_t* map_value, const uint8_t* in) const;
+  // The special fields of a value copied out read as zero.
+  void ZeroFieldsOut(void* dst) const;
+  // CopyValueOut for a value holding a spin lock or a timer.
   void CopyLockedValueOut(void* dst, const uint8_t* map_value,
                           bool locked) const;
   // The kernel's generic batch ops (kernel/bpf/syscall.c): lookup walks
@@ -397,7 +441,7 @@ class Map {
   // The other direction; the spin lock word reads as zero
   // (check_and_init_map_value).
   void CopyValueOut(void* dst, const uint8_t* map_value, bool locked) const {
-    if (snap_.spin_lock_off < 0) {
+    if (snap_.spin_lock_off < 0 && snap_.timer_off < 0) {
       CopyFromMap(dst, map_value, value_size());
     } else {
       CopyLockedValueOut(dst, map_value, locked);

@@ -49,6 +49,21 @@ int CheckSpinLock(const MapAttr& attr, const MapOps& ops) {
   return 0;
 }
 
+// map_check_btf()'s checks of a struct bpf_timer the attr.timer_off
+// extension names (one in the value's BTF is checked with it, btf.cc): 16
+// 8-aligned bytes inside the value, clear of the spin lock; no
+// BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG; only ARRAY, HASH and LRU_HASH.
+int CheckTimer(const MapAttr& attr) {
+  if (attr.timer_off < 0) return 0;
+  if (attr.timer_off % 8 != 0 ||
+      uint64_t(attr.timer_off) + kTimerSize > attr.value_size ||
+      (attr.spin_lock_off >= attr.timer_off &&
+       attr.spin_lock_off < attr.timer_off + int32_t{kTimerSize})) {
+    return -EINVAL;
+  }
+  return CheckTimerField(attr, attr.timer_off);
+}
+
 }  // namespace
 
 int MapCreate(const MapAttr& in) {
@@ -80,6 +95,9 @@ int MapCreate(const MapAttr& in) {
   if (ops == nullptr) return -EINVAL;
   // A spin lock the value's BTF declares is laid out like the extension's.
   if (attr.spin_lock_off < 0) attr.spin_lock_off = BtfValueSpinLockOff(attr);
+  // So is a timer (emu/timer.h).
+  const bool timer_ext = attr.timer_off >= 0;
+  if (!timer_ext) attr.timer_off = BtfValueTimerOff(attr);
   if (int err = ops->alloc_check(attr); err != 0) return err;
   MapHeader::InnerMeta inner = {};
   if (ops->meta_alloc != nullptr) {
@@ -119,7 +137,12 @@ int MapCreate(const MapAttr& in) {
   // spin lock checks of btf_parse_fields) and the type's map_check_btf.
   uint32_t btf_id = 0;
   if (int err = MapCheckBtf(attr, &btf_id,
-                            [&](int32_t) { return CheckSpinLock(attr, *ops); });
+                            [&](int32_t) {
+                              if (int e = CheckSpinLock(attr, *ops); e != 0) {
+                                return e;
+                              }
+                              return timer_ext ? CheckTimer(attr) : 0;
+                            });
       err != 0) {
     map.reset();
     close(fd);

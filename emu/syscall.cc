@@ -26,6 +26,7 @@
 #include "emu/map_types.h"
 #include "emu/prog.h"
 #include "emu/syscall_internal.h"
+#include "emu/timer.h"
 
 namespace bpfemu {
 namespace {
@@ -351,6 +352,7 @@ int64_t MapMemlock(int fd) {
 
 ClosingFd ForgetFd(int fd) {
   ClosingFd closing;
+  std::shared_ptr<Map> timers;  // a map with timers, unless named
   {
     FdEntry e;
     if (FdTable::Get().Find(fd, &e) == 0) {
@@ -358,7 +360,9 @@ ClosingFd ForgetFd(int fd) {
       // A map with a name (a pin, a by-id link) may be released by this
       // close (map_in_map.h ReleaseIfUnheld).
       struct stat st;
-      if (fstat(fd, &st) == 0 && st.st_nlink > 0) closing.linked = e.map->id();
+      const bool named = fstat(fd, &st) == 0 && st.st_nlink > 0;
+      if (named) closing.linked = e.map->id();
+      if (!named && e.map->timer_off() >= 0) timers = e.map;
       if (std::function<void()> work = e.map->ReleaseFile(fd)) {
         // The work runs after the close: it keeps the map.
         closing.release = [map = e.map, work = std::move(work)] { work(); };
@@ -366,6 +370,16 @@ ClosingFd ForgetFd(int fd) {
     }
   }
   FdTable::Get().Erase(fd);
+  // bpf_map_put_uref(): the last user reference gone, the map's timers are
+  // cancelled and freed (map_release_uref) though programs still hold it;
+  // here the last fd of an unpinned map in this process (emu/timer.h).
+  if (timers != nullptr) {
+    int other;
+    FdEntry oe;
+    if (!FdTable::Get().FindById(timers->id(), &other, &oe)) {
+      TimerFreeMap(timers.get());
+    }
+  }
   ForgetProgFd(fd);
   ForgetBtfFd(fd);
   ForgetIterLinkFd(fd);

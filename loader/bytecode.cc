@@ -35,6 +35,7 @@
 #include "emu/prog.h"
 #include "emu/shm.h"
 #include "emu/syscall.h"
+#include "emu/timer.h"
 #include "emu/version.h"
 #include "native/bound_map.h"
 #include "native/helpers.h"
@@ -1211,6 +1212,98 @@ uint64_t SeqWriteHelper(Vm& vm, uint64_t seq, uint64_t data, uint64_t len,
   return static_cast<uint64_t>(native::SeqWrite(s, Ptr(data), n));
 }
 
+// The BPF timer helpers (native/timers.cc). What the verifier refuses at
+// load stops the run: a map with timers used by a kprobe, tracepoint,
+// perf_event or raw_tp program (check_map_prog_compatibility; measured on
+// 6.18 with a kprobe), a timer argument outside the program's writable map
+// memory, a bpf_timer_init whose timer is not the struct bpf_timer of one of
+// its map argument's values (process_timer_func), and a callback that is not
+// a subprogram.
+uint8_t* TimerArg(Vm& vm, uint64_t timer) {
+  const uint32_t t = vm.prog_type();
+  if (t == BPF_PROG_TYPE_KPROBE || t == BPF_PROG_TYPE_TRACEPOINT ||
+      t == BPF_PROG_TYPE_PERF_EVENT || t == BPF_PROG_TYPE_RAW_TRACEPOINT ||
+      t == BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE) {
+    vm.Fault("tracing progs cannot use bpf_timer yet");
+  }
+  NeedWritable(vm, timer, kTimerSize, "timer");
+  return static_cast<uint8_t*>(Ptr(timer));
+}
+
+uint64_t TimerInitHelper(Vm& vm, uint64_t timer, uint64_t map, uint64_t flags,
+                         uint64_t, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  TimerSite site;
+  if (!b->map->TimerSiteOf(TimerArg(vm, timer), &site)) {
+    vm.Fault(
+        "bpf_timer_init: R1 is not the struct bpf_timer of a value of "
+        "map %s",
+        b->name.c_str());
+  }
+  return static_cast<uint64_t>(bpfemu_timer_init(
+      static_cast<struct bpf_timer*>(Ptr(timer)), Ptr(map), flags));
+}
+
+// A bytecode callback as bpf_timer_set_callback stores it: the program
+// (held, as the kernel holds cb->prog) and the subprogram.
+struct BytecodeTimerCb {
+  std::shared_ptr<const interp::Program> code;
+  uint64_t callback;
+};
+struct TimerCall {
+  const BytecodeTimerCb* cb;
+  uint64_t map;
+  void* key;
+  void* value;
+};
+
+// The shell program's body: the callback, with the timer's map's key and
+// value sizes.
+int RunTimerCallback(void* ctx) {
+  const auto* c = static_cast<const TimerCall*>(ctx);
+  const Map& map = *internal::BoundOf(Ptr(c->map))->map;
+  c->cb->code->RunCallback(
+      c->cb->callback, c->map, reinterpret_cast<uint64_t>(c->key),
+      map.key_size(), reinterpret_cast<uint64_t>(c->value), map.value_size());
+  return 0;
+}
+
+// bpf_timer_cb() for a bytecode callback: run through ProgRun() on a shell
+// program, so that a fault ends only the callback.
+void CallBytecode(void* arg, uint64_t map, void* key, void* value) {
+  TimerCall call{static_cast<const BytecodeTimerCb*>(arg), map, key, value};
+  Prog shell;
+  shell.func = &RunTimerCallback;
+  ProgRun(shell, &call);
+}
+
+uint64_t TimerSetCallbackHelper(Vm& vm, uint64_t timer, uint64_t callback,
+                                uint64_t, uint64_t, uint64_t) {
+  uint8_t* t = TimerArg(vm, timer);
+  if (!vm.IsCallback(callback)) {
+    vm.Fault("bpf_timer_set_callback: R2 is not a callback");
+  }
+  auto cb = std::make_shared<BytecodeTimerCb>(
+      BytecodeTimerCb{vm.program()->shared_from_this(), callback});
+  void* arg = cb.get();
+  return static_cast<uint64_t>(
+      TimerSetCallback(t, {&CallBytecode, arg, std::move(cb)}));
+}
+
+uint64_t TimerStartHelper(Vm& vm, uint64_t timer, uint64_t nsecs,
+                          uint64_t flags, uint64_t, uint64_t) {
+  TimerArg(vm, timer);
+  return static_cast<uint64_t>(bpfemu_timer_start(
+      static_cast<struct bpf_timer*>(Ptr(timer)), nsecs, flags));
+}
+
+uint64_t TimerCancelHelper(Vm& vm, uint64_t timer, uint64_t, uint64_t, uint64_t,
+                           uint64_t) {
+  TimerArg(vm, timer);
+  return static_cast<uint64_t>(
+      bpfemu_timer_cancel(static_cast<struct bpf_timer*>(Ptr(timer))));
+}
+
 enum class Offered {
   kAny,
   kSkbProgs,         // socket-buffer programs (IsSkbProg)
@@ -1515,6 +1608,10 @@ constexpr HelperDef kHelpers[] = {
     // kernel/trace/bpf_trace.c tracing_prog_func_proto: for BPF_TRACE_ITER.
     {BPF_FUNC_seq_printf, SeqPrintfHelper, true, O::kIter},
     {BPF_FUNC_seq_write, SeqWriteHelper, true, O::kIter},
+    {BPF_FUNC_timer_init, TimerInitHelper, true, O::kAny},
+    {BPF_FUNC_timer_set_callback, TimerSetCallbackHelper, true, O::kAny},
+    {BPF_FUNC_timer_start, TimerStartHelper, true, O::kAny},
+    {BPF_FUNC_timer_cancel, TimerCancelHelper, true, O::kAny},
 };
 
 // An ARENA map as the interpreter reaches it (interp::ArenaWindow).

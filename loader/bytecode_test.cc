@@ -1092,5 +1092,59 @@ TEST(BytecodeTest, DynptrFromSkbTakesAnSkbContext) {
   CloseFd(sock);
 }
 
+// bpf_timer_init from bytecode (the helpers' rules are compared with the
+// kernel by tests/examples/timer_compare_test.cc): the second init is
+// -EBUSY; what the verifier refuses stops the run: a timer of another map,
+// a timer in a kprobe program (measured on 6.18: "tracing progs cannot use
+// bpf_timer yet").
+TEST(BytecodeTest, TimerInitAndWhatTheVerifierRefuses) {
+  MapAttr attr{.map_type = BPF_MAP_TYPE_ARRAY,
+               .key_size = 4,
+               .value_size = 24,
+               .max_entries = 1};
+  attr.timer_off = 8;
+  const int map = MapCreate(attr);
+  ASSERT_GE(map, 0);
+  const int other = MapCreate(attr);
+  ASSERT_GE(other, 0);
+  // r0 = bpf_timer_init(&lookup(map, 0)->t, init_map, CLOCK_MONOTONIC)
+  auto load = [&](uint32_t type, int init_map) {
+    Insns p;
+    KeyAndMap(&p, map, 0);
+    p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+    p.push_back(a::JmpImm(BPF_JEQ, BPF_REG_0, 0, 6));
+    p.push_back(a::MovReg(BPF_REG_1, BPF_REG_0));
+    p.push_back(a::AluImm(BPF_ADD, BPF_REG_1, 8));
+    a::LdMapFd(&p, BPF_REG_2, init_map);
+    p.push_back(a::MovImm(BPF_REG_3, 1));
+    p.push_back(a::Call(BPF_FUNC_timer_init));
+    p.push_back(a::Exit());
+    return ProgLoadBytecode(type, 0, "t", p.data(),
+                            static_cast<uint32_t>(p.size()), "GPL");
+  };
+  const int tc = load(BPF_PROG_TYPE_SCHED_CLS, map);
+  ASSERT_GE(tc, 0);
+  EXPECT_EQ(RunTc(tc), 0u);
+  EXPECT_EQ(RunTc(tc), static_cast<uint32_t>(-EBUSY));
+  const int mismatch = load(BPF_PROG_TYPE_SCHED_CLS, other);
+  ASSERT_GE(mismatch, 0);
+  bool faulted = false;
+  RunTc(mismatch, &faulted);
+  EXPECT_TRUE(faulted);
+  EXPECT_NE(interp::LastFault().find("bpf_timer_init"), std::string::npos)
+      << interp::LastFault();
+  const int kprobe = load(BPF_PROG_TYPE_KPROBE, map);
+  ASSERT_GE(kprobe, 0);
+  std::shared_ptr<const Prog> prog;
+  ASSERT_EQ(ProgFromFd(kprobe, &prog), 0);
+  uint64_t regs[32] = {};
+  ProgRun(*prog, regs);
+  EXPECT_TRUE(ProgFaulted());
+  EXPECT_NE(interp::LastFault().find("tracing progs cannot use bpf_timer"),
+            std::string::npos)
+      << interp::LastFault();
+  for (int fd : {tc, mismatch, kprobe, map, other}) CloseFd(fd);
+}
+
 }  // namespace
 }  // namespace bpfemu::native

@@ -253,6 +253,7 @@ absl::Status ParseMapDef(const Btf& btf, uint32_t struct_id, ElfMap* m,
         // A struct bpf_spin_lock member at the top level of the value.
         const BtfType* vt = btf.Resolve(mt->size_or_type);
         if (vt != nullptr && vt->kind == kStruct) {
+          int timers = 0;
           for (const Btf::Member& f : btf.Members(*vt)) {
             const BtfType* ft = btf.Resolve(f.type);
             if (ft != nullptr && ft->kind == kStruct &&
@@ -260,6 +261,17 @@ absl::Status ParseMapDef(const Btf& btf, uint32_t struct_id, ElfMap* m,
               m->spin_lock_off = static_cast<int32_t>(f.bit_offset / 8);
               m->spin_lock_member = f.name;
             }
+            if (ft != nullptr && ft->kind == kStruct &&
+                ft->name == "bpf_timer" && ++timers == 1) {
+              m->timer_off = static_cast<int32_t>(f.bit_offset / 8);
+              m->timer_member = f.name;
+            }
+          }
+          if (timers > 1) {
+            // btf_parse_fields() fails: the map has no special field.
+            m->timer_off = m->spin_lock_off = -1;
+            m->timer_member.clear();
+            m->spin_lock_member.clear();
           }
         }
       }

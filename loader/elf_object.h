@@ -51,6 +51,9 @@ struct ElfMap {
   // a program array's function prototypes).
   std::vector<std::string> def_fields;
   std::string spin_lock_member;
+  // The value's struct bpf_timer member and its offset (none: -1).
+  std::string timer_member;
+  int32_t timer_off = -1;
   bool has_inner_def = false;
   std::vector<std::string> inner_def_fields;
   // The `values` member's byte offset in the definition, or -1.

@@ -86,6 +86,10 @@ std::string MapRow(const ElfMap& m) {
                                ? "-1"
                                : Cat("(__s32)__builtin_offsetof(typeof(*", n,
                                      ".value), ", m.spin_lock_member, ")");
+  const std::string timer = m.timer_member.empty()
+                                ? "-1"
+                                : Cat("(__s32)__builtin_offsetof(typeof(*", n,
+                                      ".value), ", m.timer_member, ")");
   std::string inner = "0, 0, 0, 0, 0";
   if (m.has_inner_def) {
     const std::string t = Cat("(*", n, ".values[0])");
@@ -99,7 +103,7 @@ std::string MapRow(const ElfMap& m) {
              Attr(n, f, "key", "key_size"), ", ", value_size, ", ",
              Attr(n, f, "max_entries"), ", ", Attr(n, f, "map_flags"), ", ",
              Attr(n, f, "numa_node"), ", ", Attr(n, f, "pinning"), ", ", lock,
-             ", ", inner, "},");
+             ", ", inner, ", ", timer, "},");
 }
 
 std::string Generate(const ElfObject& obj, std::string_view object_file,

@@ -60,6 +60,7 @@ struct MapSpec {
   // BTF (libbpf's map->btf_*): the object's loaded BTF fd or -1, ids.
   int btf_fd = -1;
   uint32_t btf_key_type_id = 0, btf_value_type_id = 0;
+  int32_t timer_off = -1;  // struct bpf_timer in the value, or -1
 };
 
 // A definition's inner template as settings (null without one).
@@ -165,6 +166,7 @@ int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
   attr.map_extra = s.map_extra;
   attr.map_ifindex = s.map_ifindex;
   attr.spin_lock_off = m.spin_lock_off;
+  attr.timer_off = m.timer_off;
   // libbpf names kernel maps by the first 15 characters of the variable.
   std::strncpy(attr.map_name, m.name, sizeof(attr.map_name) - 1);
   if (s.inner_map_fd >= 0) {
@@ -192,8 +194,8 @@ int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
     typed.btf_fd = static_cast<uint32_t>(m.btf_fd);
     typed.btf_key_type_id = m.btf_key_type_id;
     typed.btf_value_type_id = m.btf_value_type_id;
-    // The BTF's spin lock replaces the definition's.
-    typed.spin_lock_off = -1;
+    // The BTF's spin lock and timer replace the definition's.
+    typed.spin_lock_off = typed.timer_off = -1;
     fd = MapCreate(typed);
   }
   // bpf_object__create_map(): a map the kernel refuses with BTF is created
@@ -400,11 +402,12 @@ int Object::LoadNative(const LoadSettings& settings) {
   }
   for (unsigned i = 0; i < def_->nmaps; ++i) {
     const bpfemu_map_def& m = def_->maps[i];
-    const int fd = CreateMap(
-        {m.name, m.type, m.key_size, m.value_size, m.max_entries, m.map_flags,
-         m.numa_node, m.spin_lock_off, m.inner_type, m.inner_key_size,
-         m.inner_value_size, m.inner_max_entries, m.inner_map_flags},
-        settings.maps[i]);
+    const int fd =
+        CreateMap({m.name, m.type, m.key_size, m.value_size, m.max_entries,
+                   m.map_flags, m.numa_node, m.spin_lock_off, m.inner_type,
+                   m.inner_key_size, m.inner_value_size, m.inner_max_entries,
+                   m.inner_map_flags, -1, 0, 0, m.timer_off},
+                  settings.maps[i]);
     if (fd < 0) {
       Unload();
       return fd;
@@ -526,12 +529,13 @@ int Object::LoadBytecode(const LoadSettings& settings) {
       maps_.push_back(std::move(absent));
       continue;
     }
-    const int fd = CreateMap(
-        {m.name.c_str(), m.type, m.key_size, m.value_size, m.max_entries,
-         m.map_flags, m.numa_node, m.spin_lock_off, m.inner_type,
-         m.inner_key_size, m.inner_value_size, m.inner_max_entries,
-         m.inner_map_flags, btf_fd_, m.btf_key_type_id, m.btf_value_type_id},
-        ms);
+    const int fd =
+        CreateMap({m.name.c_str(), m.type, m.key_size, m.value_size,
+                   m.max_entries, m.map_flags, m.numa_node, m.spin_lock_off,
+                   m.inner_type, m.inner_key_size, m.inner_value_size,
+                   m.inner_max_entries, m.inner_map_flags, btf_fd_,
+                   m.btf_key_type_id, m.btf_value_type_id, m.timer_off},
+                  ms);
     if (fd < 0) {
       Unload();
       return fd;

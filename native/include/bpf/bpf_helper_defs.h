@@ -576,4 +576,22 @@ static inline long bpf_seq_write(struct seq_file *m, const void *data,
   return bpfemu_seq_write(m, data, len);
 }
 
+/* BPF timers (native/timers.cc). callback_fn is
+ * int (*)(void *map, void *key, void *value), its return value ignored. */
+static inline long bpf_timer_init(struct bpf_timer *timer, void *map,
+                                  __u64 flags) {
+  return bpfemu_timer_init(timer, map, flags);
+}
+static inline long bpf_timer_set_callback(struct bpf_timer *timer,
+                                          void *callback_fn) {
+  return bpfemu_timer_set_callback(timer, callback_fn);
+}
+static inline long bpf_timer_start(struct bpf_timer *timer, __u64 nsecs,
+                                   __u64 flags) {
+  return bpfemu_timer_start(timer, nsecs, flags);
+}
+static inline long bpf_timer_cancel(struct bpf_timer *timer) {
+  return bpfemu_timer_cancel(timer);
+}
+
 #endif /* __BPF_HELPER_DEFS_H */

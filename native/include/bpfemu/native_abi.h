@@ -42,6 +42,7 @@ struct bpfemu_map_def {
   /* Map-in-map: the inner definition of `__array(values, ...)`, or zeros. */
   __u32 inner_type, inner_key_size, inner_value_size, inner_max_entries;
   __u32 inner_map_flags;
+  __s32 timer_off; /* struct bpf_timer in the value, or -1 */
 };
 
 struct bpfemu_prog_def {
@@ -308,6 +309,12 @@ long bpfemu_kallsyms_lookup_name(const char *name, int name_sz, int flags,
 long bpfemu_seq_printf(void *m, const char *fmt, __u32 fmt_size,
                        const void *data, __u32 data_len);
 long bpfemu_seq_write(void *m, const void *data, __u32 len);
+/* BPF timers (native/timers.cc, emu/timer.h). */
+struct bpf_timer;
+long bpfemu_timer_init(struct bpf_timer *timer, void *map, __u64 flags);
+long bpfemu_timer_set_callback(struct bpf_timer *timer, void *callback_fn);
+long bpfemu_timer_start(struct bpf_timer *timer, __u64 nsecs, __u64 flags);
+long bpfemu_timer_cancel(struct bpf_timer *timer);
 
 #ifdef __cplusplus
 }
