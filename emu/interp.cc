@@ -1276,7 +1276,7 @@ uint64_t Vm::RunJit() {
 
 uint64_t Vm::JitAccess(Vm* vm, uint64_t base, uint32_t pc) {
   const Program::Insn* in = &vm->prog_->insns_[pc];
-  const bool write = in->op >= ST8 && in->op <= STX64;
+  const bool write = in->op >= ST8 && in->op <= ATOMIC64;
   const bool sx = in->op >= LDXS8 && in->op <= LDXS32;
   const uint64_t addr = base + int64_t{in->off};
   if (vm->Allowed(addr, in->size, write)) return addr;
@@ -1291,6 +1291,8 @@ void Vm::JitFault(Vm* vm, uint32_t kind, uint32_t pc) {
       vm->Fault(
           "function calls are not allowed while holding a lock (insn %u)",
           pc);
+    case kJitMisaligned:
+      vm->Fault("misaligned atomic");
     default:
       vm->Fault("bpf_spin_unlock is missing (insn %u)", pc);
   }

@@ -7,6 +7,7 @@
 
 #include "emu/jit_x86.h"
 
+#include <linux/bpf.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -212,6 +213,8 @@ class Compiler {
   void Memory(const Program::Insn& d, uint32_t pc, bool load,
               const std::function<void()>& access);
   void Call(const Program::Insn& d, uint32_t pc);
+  // The atomic at [r11] (Memory() has checked it).
+  void Atomic(const Program::Insn& d, uint32_t pc);
   int FaultStub(JitFaultKind kind, uint32_t pc);
 
   const Program::Insn* in_;
@@ -496,6 +499,67 @@ void Compiler::Call(const Program::Insn& d, uint32_t pc) {
   e_.Jcc(kNE, epilogue_);
 }
 
+// BPF_ATOMIC as the interpreter runs it (AtomicOp): add, or, and, xor with
+// and without BPF_FETCH, xchg, cmpxchg; sequentially consistent (lock).
+void Compiler::Atomic(const Program::Insn& d, uint32_t pc) {
+  const bool w = d.op == ATOMIC64;
+  const int src = kMap[d.src];
+  const int32_t op = static_cast<int32_t>(d.imm);
+  constexpr int32_t kFetch = 1, kXchg = 0xe1, kCmpXchg = 0xf1;
+  // The interpreter's "misaligned atomic" after the access check.
+  e_.RR(false, 0xf7, -1, 0, kAddr);  // test r11d, size - 1
+  e_.Imm32(w ? 7 : 3);
+  e_.Jcc(kNE, FaultStub(kJitMisaligned, pc));
+  int alu = -1;  // op [r11], src
+  switch (op & ~kFetch) {
+    case BPF_ADD:
+      alu = 0x01;
+      break;
+    case BPF_OR:
+      alu = 0x09;
+      break;
+    case BPF_AND:
+      alu = 0x21;
+      break;
+    case BPF_XOR:
+      alu = 0x31;
+      break;
+    default:
+      break;
+  }
+  if (op == kXchg) {
+    e_.RM(w, 0x87, -1, src, kAddr, 0);  // xchg: src = old
+  } else if (op == kCmpXchg) {
+    e_.Byte(0xf0);
+    e_.RM(w, 0x0f, 0xb1, src, kAddr, 0);  // lock cmpxchg: R0 = old
+    if (!w) e_.Mov(false, RAX, RAX);
+  } else if (!(op & kFetch)) {
+    e_.Byte(0xf0);
+    e_.RM(w, alu, -1, src, kAddr, 0);  // lock op [r11], src
+  } else if (alu == 0x01) {
+    e_.Byte(0xf0);
+    e_.RM(w, 0x0f, 0xc1, src, kAddr, 0);  // lock xadd: src = old
+  } else {
+    // A fetching or / and / xor: a cmpxchg loop in rax, R0 parked in r9.
+    const int operand = src == RAX ? R9 : src;
+    e_.Mov(true, R9, RAX);
+    e_.RM(w, 0x8b, -1, RAX, kAddr, 0);
+    const int again = e_.NewLabel();
+    e_.Bind(again);
+    e_.Mov(w, kTmp, RAX);
+    e_.RR(w, alu, -1, operand, kTmp);
+    e_.Byte(0xf0);
+    e_.RM(w, 0x0f, 0xb1, kTmp, kAddr, 0);
+    e_.Jcc(kNE, again);
+    if (src == RAX) {
+      if (!w) e_.Mov(false, RAX, RAX);
+    } else {
+      e_.Mov(w, src, RAX);
+      e_.Mov(true, RAX, R9);
+    }
+  }
+}
+
 bool Compiler::Run(std::string* why) {
   // Labels 0..n-1 are the instructions, n the end.
   for (size_t i = 0; i <= n_; ++i) e_.NewLabel();
@@ -503,14 +567,12 @@ bool Compiler::Run(std::string* why) {
   for (size_t i = 0; i < n_; ++i) {
     switch (in_[i].op) {
       case CALL_LOCAL:
-      case ATOMIC32:
-      case ATOMIC64:
       case LDABS:
       case LDIND:
       case CAST_USER:
         *why = "instruction " + std::to_string(i) +
-               " (a bpf-to-bpf call, atomic, legacy packet load or arena "
-               "cast) is left to the interpreter";
+               " (a bpf-to-bpf call, legacy packet load or arena cast) is "
+               "left to the interpreter";
         return false;
       default:
         break;
@@ -629,6 +691,10 @@ bool Compiler::Run(std::string* why) {
           e_.RM(d.size == 8, d.size == 1 ? 0x88 : 0x89, -1, src, kAddr, 0,
                 d.size == 1);
         });
+        break;
+      case ATOMIC32:
+      case ATOMIC64:
+        Memory(d, pc, false, [this, &d, pc] { Atomic(d, pc); });
         break;
       default:
         *why = "instruction " + std::to_string(pc) + " has no x86 form";

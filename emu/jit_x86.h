@@ -16,8 +16,8 @@
 // instruction budget is counted on backward jumps as the interpreter counts
 // it, a helper call is refused while a bpf_spin_lock is held, and a helper
 // that takes a tail call ends the code so the run continues in the target.
-// Instructions the emitter does not handle (atomics, bpf-to-bpf calls, the
-// legacy packet loads, the arena's cast to a user pointer) make Compile()
+// Instructions the emitter does not handle (bpf-to-bpf calls, the legacy
+// packet loads, the arena's cast to a user pointer) make Compile()
 // refuse the program, which then runs in the interpreter unchanged.
 
 #ifndef BPFEMU_EMU_JIT_X86_H_
@@ -50,6 +50,7 @@ enum JitFaultKind : uint32_t {
   kJitBudget = 0,      // the instruction budget ran out on a back-edge
   kJitCallLocked = 1,  // a helper call while a bpf_spin_lock is held
   kJitExitLocked = 2,  // exit while a bpf_spin_lock is held
+  kJitMisaligned = 3,  // an atomic on an address not aligned to its size
 };
 
 // One program's machine code.
