@@ -10,15 +10,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstddef>
 #include <climits>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "emu/helper_names.h"
@@ -1288,9 +1288,8 @@ void Vm::JitFault(Vm* vm, uint32_t kind, uint32_t pc) {
     case kJitBudget:
       vm->Fault("instruction budget exhausted (an endless loop?)");
     case kJitCallLocked:
-      vm->Fault(
-          "function calls are not allowed while holding a lock (insn %u)",
-          pc);
+      vm->Fault("function calls are not allowed while holding a lock (insn %u)",
+                pc);
     case kJitMisaligned:
       vm->Fault("misaligned atomic");
     default:

@@ -76,9 +76,8 @@ class Emitter {
   // [REX] for reg (ModRM.reg) and rm (ModRM.rm or base); `byte` forces one
   // so that registers 4-7 mean spl..dil rather than ah..bh.
   void Rex(bool w, int reg, int rm, bool byte = false) {
-    const uint8_t rex = static_cast<uint8_t>(0x40 | (w ? 8 : 0) |
-                                             (reg >= 8 ? 4 : 0) |
-                                             (rm >= 8 ? 1 : 0));
+    const uint8_t rex = static_cast<uint8_t>(
+        0x40 | (w ? 8 : 0) | (reg >= 8 ? 4 : 0) | (rm >= 8 ? 1 : 0));
     if (rex != 0x40 || (byte && ((reg >= 4 && reg < 8) || rm >= 4))) {
       Byte(rex);
     }
@@ -299,8 +298,9 @@ void Compiler::Alu(const Program::Insn& d) {
     case MOVSX3264X: {
       const int bits = f.base == MOVSX864X ? 8 : f.base == MOVSX1664X ? 16 : 32;
       if (!f.x) {  // never decoded; the constant it would give
-        const int64_t v = bits == 8 ? int8_t(imm) : bits == 16 ? int16_t(imm)
-                                                               : imm;
+        const int64_t v = bits == 8    ? int8_t(imm)
+                          : bits == 16 ? int16_t(imm)
+                                       : imm;
         e_.MovImm(w, dst, w ? v : int64_t{uint32_t(v)});
       } else if (bits == 32) {
         if (w) {

@@ -71,7 +71,7 @@ struct Outcome {
 // Loads `p` with the JIT on or off and runs it as ProgRun() does on a copy
 // of `ctx`.
 Outcome RunOnce(const Insns& p, bool jit, const std::vector<uint8_t>& ctx,
-            bool expect_jitted = true) {
+                bool expect_jitted = true) {
   SetJit(jit);
   TestLinker linker;
   LoadAttr attr;
@@ -112,11 +112,21 @@ void ExpectSame(const Insns& p, const std::vector<uint8_t>& ctx,
 
 // Operands that find the edges: 0, +-1, the 8/16/32/64-bit limits.
 uint64_t EdgeValue(std::mt19937_64& rng) {
-  static constexpr uint64_t kEdges[] = {
-      0,          1,          ~0ull,      0x7f,
-      0x80,       0xff,       0x7fff,     0x8000,
-      0xffff,     0x7fffffff, 0x80000000, 0xffffffff,
-      0x100000000ull, 0x7fffffffffffffffull, 0x8000000000000000ull};
+  static constexpr uint64_t kEdges[] = {0,
+                                        1,
+                                        ~0ull,
+                                        0x7f,
+                                        0x80,
+                                        0xff,
+                                        0x7fff,
+                                        0x8000,
+                                        0xffff,
+                                        0x7fffffff,
+                                        0x80000000,
+                                        0xffffffff,
+                                        0x100000000ull,
+                                        0x7fffffffffffffffull,
+                                        0x8000000000000000ull};
   return rng() % 3 == 0 ? rng() : kEdges[rng() % std::size(kEdges)];
 }
 
@@ -129,8 +139,8 @@ Insns RandomProgram(std::mt19937_64& rng, int body) {
   for (uint8_t r = 0; r <= 8; ++r) a::LdImm64(&p, r, EdgeValue(rng));
   const size_t body_start = p.size();
   const size_t body_end = body_start + static_cast<size_t>(body);
-  static constexpr uint8_t kAlu[] = {BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV,
-                                     BPF_MOD, BPF_OR,  BPF_AND, BPF_XOR,
+  static constexpr uint8_t kAlu[] = {BPF_ADD, BPF_SUB, BPF_MUL,  BPF_DIV,
+                                     BPF_MOD, BPF_OR,  BPF_AND,  BPF_XOR,
                                      BPF_LSH, BPF_RSH, BPF_ARSH, BPF_MOV};
   static constexpr uint8_t kJmp[] = {BPF_JEQ,  BPF_JNE,  BPF_JGT,  BPF_JGE,
                                      BPF_JLT,  BPF_JLE,  BPF_JSGT, BPF_JSGE,
@@ -161,7 +171,8 @@ Insns RandomProgram(std::mt19937_64& rng, int body) {
         p.push_back(a::AluImm(op, dst, imm, is64, off));
       }
     } else if (kind < 50) {
-      p.push_back(a::Insn((is64 ? BPF_ALU64 : BPF_ALU) | BPF_NEG, dst, 0, 0, 0));
+      p.push_back(
+          a::Insn((is64 ? BPF_ALU64 : BPF_ALU) | BPF_NEG, dst, 0, 0, 0));
     } else if (kind < 55) {
       static constexpr int32_t kBits[] = {16, 32, 64};
       const bool bswap64 = rng() % 3 == 0;
@@ -194,8 +205,8 @@ Insns RandomProgram(std::mt19937_64& rng, int body) {
     } else if (kind < 90) {
       // Atomics on the stack's zeroed slots, now and then misaligned.
       static constexpr int32_t kAtomics[] = {
-          BPF_ADD, BPF_ADD | 1, BPF_OR,  BPF_OR | 1, BPF_AND,
-          BPF_AND | 1, BPF_XOR, BPF_XOR | 1, 0xe1,   0xf1};
+          BPF_ADD,     BPF_ADD | 1, BPF_OR,      BPF_OR | 1, BPF_AND,
+          BPF_AND | 1, BPF_XOR,     BPF_XOR | 1, 0xe1,       0xf1};
       const uint32_t n = is64 ? 8 : 4;
       int16_t off = static_cast<int16_t>(-8 * (1 + rng() % 16));
       if (rng() % 40 == 0) off = static_cast<int16_t>(off + 2);
@@ -290,9 +301,9 @@ TEST(JitTest, WildPointersFaultAsInTheInterpreter) {
               a::Exit()},
              ctx, "past the context");
   // The lowest byte of the run's stack is fine, one below is not.
-  ExpectSame({a::MovImm(0, 1), St(1, 10, -4096, 9),
-              Ldx(1, 0, 10, -4096), a::Exit()},
-             ctx, "stack bottom");
+  ExpectSame(
+      {a::MovImm(0, 1), St(1, 10, -4096, 9), Ldx(1, 0, 10, -4096), a::Exit()},
+      ctx, "stack bottom");
   ExpectSame({St(1, 10, -4097, 9), a::MovImm(0, 1), a::Exit()}, ctx,
              "below the stack");
 }
@@ -302,9 +313,9 @@ TEST(JitTest, EndlessLoopsStopOnTheBudget) {
   const std::vector<uint8_t> ctx(kCtxSize);
   ExpectSame({a::MovImm(0, 0), a::AluImm(BPF_ADD, 0, 1), a::Ja(-2), a::Exit()},
              ctx, "ja");
-  const Outcome o = RunOnce(
-      {a::MovImm(0, 0), a::AluImm(BPF_ADD, 0, 1), a::Ja(-2), a::Exit()}, true,
-      ctx);
+  const Outcome o =
+      RunOnce({a::MovImm(0, 0), a::AluImm(BPF_ADD, 0, 1), a::Ja(-2), a::Exit()},
+              true, ctx);
   EXPECT_TRUE(o.faulted);
   EXPECT_NE(o.fault.find("instruction budget exhausted"), std::string::npos);
   // A loop that ends within the budget counts the same back-edges: one
@@ -319,9 +330,9 @@ TEST(JitTest, EndlessLoopsStopOnTheBudget) {
 
 TEST(JitTest, HelperCallsKeepR1ToR5) {
   const std::vector<uint8_t> ctx(kCtxSize);
-  Insns p = {a::MovReg(9, 1),    a::MovImm(1, 5),   a::MovImm(2, 7),
-             a::MovImm(3, 9),    a::MovImm(4, 11),  a::MovImm(5, 13),
-             a::Call(1),         Stx(8, 9, 0, 0), Stx(8, 9, 1, 8),
+  Insns p = {a::MovReg(9, 1),  a::MovImm(1, 5),  a::MovImm(2, 7),
+             a::MovImm(3, 9),  a::MovImm(4, 11), a::MovImm(5, 13),
+             a::Call(1),       Stx(8, 9, 0, 0),  Stx(8, 9, 1, 8),
              Stx(8, 9, 2, 16), Stx(8, 9, 3, 24), Stx(8, 9, 4, 32),
              Stx(8, 9, 5, 40), a::Exit()};
   ExpectSame(p, ctx, "call");
