@@ -721,6 +721,10 @@ std::unique_ptr<JitCode> JitCode::Compile(const Program::Insn* insns, size_t n,
                                           const HelperFn* helpers,
                                           const JitHooks& hooks,
                                           std::string* why) {
+#if !defined(__x86_64__)
+  *why = "the JIT emits x86-64 code only";
+  return nullptr;
+#endif
   Compiler c(insns, n, helpers, hooks);
   if (!c.Run(why)) return nullptr;
   const std::vector<uint8_t>& code = c.code();
