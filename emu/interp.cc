@@ -1011,6 +1011,7 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
         static_cast<int32_t>(offsetof(Vm, budget_)),
         static_cast<int32_t>(offsetof(Vm, held_lock_)),
         static_cast<int32_t>(offsetof(Vm, switch_to_)),
+        static_cast<int32_t>(sizeof(Vm::stack_)),
         &Vm::JitAccess,
         &Vm::JitFault,
     };

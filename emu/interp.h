@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "emu/helper_names.h"
+#include "emu/interp_ops.h"
 
 namespace bpfemu::interp {
 
@@ -190,14 +191,7 @@ class Program {
   // Whether Load() compiled the program to x86-64 (SetJit; emu/jit_x86.h).
   bool jitted() const { return jit_ != nullptr; }
 
-  struct Insn {
-    uint8_t op;  // internal opcode (interp.cc)
-    uint8_t dst;
-    uint8_t src;
-    uint8_t size;  // memory access bytes
-    int32_t off;   // memory offset, or absolute jump / call target
-    int64_t imm;   // sign-extended immediate, the LD_IMM64 value, or helper
-  };
+  using Insn = DecodedInsn;  // emu/interp_ops.h
 
  private:
   friend class Vm;

@@ -1,14 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: interp_ops.h
 //
-// The interpreter's internal opcodes (emu/interp.cc decodes each eBPF
-// instruction into one at load), shared with the x86-64 JIT (emu/jit_x86.h),
-// which compiles the decoded program. Internal to emu/: not an API.
+// The interpreter's decoded instructions and internal opcodes (emu/interp.cc
+// decodes each eBPF instruction into one at load), shared with the x86-64
+// JIT (emu/jit_x86.h), which compiles the decoded program. Internal to
+// emu/: not an API.
 
 #ifndef BPFEMU_EMU_INTERP_OPS_H_
 #define BPFEMU_EMU_INTERP_OPS_H_
 
 #include <cstdint>
+
+namespace bpfemu::interp {
+
+// One decoded instruction (interp.h Program::Insn).
+struct DecodedInsn {
+  uint8_t op;  // an ops::Op
+  uint8_t dst;
+  uint8_t src;
+  uint8_t size;  // memory access bytes
+  int32_t off;   // memory offset, or absolute jump / call target
+  int64_t imm;   // sign-extended immediate, the LD_IMM64 value, or helper
+};
+
+}  // namespace bpfemu::interp
 
 namespace bpfemu::interp::ops {
 

@@ -47,8 +47,6 @@ constexpr int kMap[11] = {RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
 constexpr int kVm = R12;
 constexpr int kTmp = R10;
 constexpr int kAddr = R11;
-// The bytes of stack a run has (interp.h: frames of kStackSize).
-constexpr int32_t kRunStack = kMaxCallFrames * kStackSize;
 
 // x86 condition codes (the low nibble of Jcc).
 enum Cond : uint8_t {
@@ -192,7 +190,7 @@ bool IsCondJump(uint8_t op) { return op >= JEQ64X && op <= JSET32K; }
 
 class Compiler {
  public:
-  Compiler(const Program::Insn* insns, size_t n, const HelperFn* helpers,
+  Compiler(const DecodedInsn* insns, size_t n, const JitHelperFn* helpers,
            const JitHooks& hooks)
       : in_(insns), n_(n), helpers_(helpers), hooks_(hooks) {}
 
@@ -201,24 +199,24 @@ class Compiler {
 
  private:
   void Prologue();
-  void Alu(const Program::Insn& d);
-  void DivMod(const Program::Insn& d, Flavour f);
-  void Shift(const Program::Insn& d, Flavour f, int digit);
-  void CondJump(const Program::Insn& d, uint32_t pc);
+  void Alu(const DecodedInsn& d);
+  void DivMod(const DecodedInsn& d, Flavour f);
+  void Shift(const DecodedInsn& d, Flavour f, int digit);
+  void CondJump(const DecodedInsn& d, uint32_t pc);
   // A taken jump from `pc` to `target`, counting a back-edge.
   void Goto(uint32_t pc, uint32_t target);
   // The checked address of the access at `pc` through `base` into R11;
   // then `access()` emits the access itself.
-  void Memory(const Program::Insn& d, uint32_t pc, bool load,
+  void Memory(const DecodedInsn& d, uint32_t pc, bool load,
               const std::function<void()>& access);
-  void Call(const Program::Insn& d, uint32_t pc);
+  void Call(const DecodedInsn& d, uint32_t pc);
   // The atomic at [r11] (Memory() has checked it).
-  void Atomic(const Program::Insn& d, uint32_t pc);
+  void Atomic(const DecodedInsn& d, uint32_t pc);
   int FaultStub(JitFaultKind kind, uint32_t pc);
 
-  const Program::Insn* in_;
+  const DecodedInsn* in_;
   size_t n_;
-  const HelperFn* helpers_;
+  const JitHelperFn* helpers_;
   const JitHooks& hooks_;
   Emitter e_;
   int epilogue_ = 0;
@@ -247,7 +245,7 @@ constexpr AluForm kAluForms[] = {
     {AND64X, 0x21, 4}, {XOR64X, 0x31, 6},
 };
 
-void Compiler::Alu(const Program::Insn& d) {
+void Compiler::Alu(const DecodedInsn& d) {
   const int dst = kMap[d.dst], src = kMap[d.src];
   const Flavour f = FlavourOf(d.op);
   const bool w = f.is64;
@@ -321,7 +319,7 @@ void Compiler::Alu(const Program::Insn& d) {
 // do_misc_fixups(): division by zero gives 0, modulo by zero keeps the
 // dividend (32-bit: zero-extended); signed division by -1 negates, signed
 // modulo by -1 gives 0.
-void Compiler::DivMod(const Program::Insn& d, Flavour f) {
+void Compiler::DivMod(const DecodedInsn& d, Flavour f) {
   const int dst = kMap[d.dst];
   const bool w = f.is64;
   const bool sgn = f.base == SDIV64X || f.base == SMOD64X;
@@ -374,7 +372,7 @@ void Compiler::DivMod(const Program::Insn& d, Flavour f) {
 }
 
 // Shifts: x86 masks the count as the interpreter does (& 63, & 31).
-void Compiler::Shift(const Program::Insn& d, Flavour f, int digit) {
+void Compiler::Shift(const DecodedInsn& d, Flavour f, int digit) {
   const int dst = kMap[d.dst];
   const bool w = f.is64;
   if (!f.x) {
@@ -397,7 +395,7 @@ constexpr uint8_t kCond[] = {
     kE, kNE, kA, kAE, kB, kBE, kG, kGE, kL, kLE, kNE,
 };
 
-void Compiler::CondJump(const Program::Insn& d, uint32_t pc) {
+void Compiler::CondJump(const DecodedInsn& d, uint32_t pc) {
   const Flavour f = FlavourOf(d.op);
   const int dst = kMap[d.dst];
   const bool test = f.base == JSET64X;
@@ -444,15 +442,16 @@ int Compiler::FaultStub(JitFaultKind kind, uint32_t pc) {
   return label;
 }
 
-void Compiler::Memory(const Program::Insn& d, uint32_t pc, bool load,
+void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
                       const std::function<void()>& access) {
   const int base = kMap[load ? d.src : d.dst];
-  // r11 = base + off; in the run's stack when r11 - (fp - kRunStack) is at
-  // most kRunStack - size (the interpreter's fast path).
+  // r11 = base + off; in the run's stack when r11 - (fp - stack) is at
+  // most stack - size (the interpreter's fast path).
+  const int32_t stack = hooks_.stack_size;
   e_.RM(true, 0x8d, -1, kAddr, base, d.off);  // lea r11, [base + off]
-  e_.RM(true, 0x8d, -1, kTmp, kAddr, kRunStack);
+  e_.RM(true, 0x8d, -1, kTmp, kAddr, stack);
   e_.RR(true, 0x29, -1, RBP, kTmp);  // sub r10, rbp
-  e_.AluImm(true, 7, kTmp, kRunStack - d.size);
+  e_.AluImm(true, 7, kTmp, stack - d.size);
   const int slow = e_.NewLabel(), access_at = e_.NewLabel();
   const int next = static_cast<int>(pc + 1);
   e_.Jcc(kA, slow);
@@ -477,7 +476,7 @@ void Compiler::Memory(const Program::Insn& d, uint32_t pc, bool load,
   });
 }
 
-void Compiler::Call(const Program::Insn& d, uint32_t pc) {
+void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
   if (d.size == 0) {  // not callable under a bpf_spin_lock
     e_.CmpVmZero(hooks_.held_lock_offset);
     e_.Jcc(kNE, FaultStub(kJitCallLocked, pc));
@@ -501,7 +500,7 @@ void Compiler::Call(const Program::Insn& d, uint32_t pc) {
 
 // BPF_ATOMIC as the interpreter runs it (AtomicOp): add, or, and, xor with
 // and without BPF_FETCH, xchg, cmpxchg; sequentially consistent (lock).
-void Compiler::Atomic(const Program::Insn& d, uint32_t pc) {
+void Compiler::Atomic(const DecodedInsn& d, uint32_t pc) {
   const bool w = d.op == ATOMIC64;
   const int src = kMap[d.src];
   const int32_t op = static_cast<int32_t>(d.imm);
@@ -580,7 +579,7 @@ bool Compiler::Run(std::string* why) {
   }
   Prologue();
   for (uint32_t pc = 0; pc < n_; ++pc) {
-    const Program::Insn& d = in_[pc];
+    const DecodedInsn& d = in_[pc];
     e_.Bind(static_cast<int>(pc));
     const int dst = kMap[d.dst], src = kMap[d.src];
     const uint8_t op = d.op;
@@ -717,8 +716,8 @@ bool Compiler::Run(std::string* why) {
 
 }  // namespace
 
-std::unique_ptr<JitCode> JitCode::Compile(const Program::Insn* insns, size_t n,
-                                          const HelperFn* helpers,
+std::unique_ptr<JitCode> JitCode::Compile(const DecodedInsn* insns, size_t n,
+                                          const JitHelperFn* helpers,
                                           const JitHooks& hooks,
                                           std::string* why) {
 #if !defined(__x86_64__)

@@ -2,7 +2,7 @@
 // File: jit_x86.h
 //
 // A JIT for the bytecode face on x86-64: the decoded program of
-// emu/interp.h (Program::Insn, emu/interp_ops.h opcodes) becomes machine
+// emu/interp.h (emu/interp_ops.h DecodedInsn and opcodes) becomes machine
 // code emitted directly, as arch/x86/net/bpf_jit_comp.c (do_jit) does in
 // the kernel: the eleven BPF registers live in x86 registers, every ALU,
 // ALU32, JMP and JMP32 instruction is a few native instructions, and the
@@ -28,9 +28,14 @@
 #include <memory>
 #include <string>
 
-#include "emu/interp.h"
+#include "emu/interp_ops.h"
 
 namespace bpfemu::interp {
+
+class Vm;
+// interp.h HelperFn (the same type): arguments R1-R5, result R0.
+using JitHelperFn = uint64_t (*)(Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                                 uint64_t r4, uint64_t r5);
 
 // What the generated code needs of the interpreter: where a run's state
 // sits in its Vm and the functions it calls out of line.
@@ -38,6 +43,7 @@ struct JitHooks {
   int32_t budget_offset;     // uint64_t Vm::budget_
   int32_t held_lock_offset;  // uint64_t Vm::held_lock_
   int32_t switch_offset;     // const Program* Vm::switch_to_
+  int32_t stack_size;        // bytes of a run's stack, below R10
   // The checked address of the access of instruction `pc` through `base`
   // (its src for a load, its dst for a store), 0 when an arena access has
   // no effect (a load then gives 0); stops the run when refused.
@@ -62,8 +68,8 @@ class JitCode {
   // The code of insns[0, n), or nullptr with `*why` naming the first
   // instruction the emitter leaves to the interpreter. `helpers` is the
   // program's helper table (Insn::imm of a CALL indexes it).
-  static std::unique_ptr<JitCode> Compile(const Program::Insn* insns, size_t n,
-                                          const HelperFn* helpers,
+  static std::unique_ptr<JitCode> Compile(const DecodedInsn* insns, size_t n,
+                                          const JitHelperFn* helpers,
                                           const JitHooks& hooks,
                                           std::string* why);
   ~JitCode();
