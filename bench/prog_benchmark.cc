@@ -7,7 +7,8 @@
 //
 // BM_Insns{Bytecode,Kernel} time a hand-assembled ALU loop (4 instructions
 // per iteration, no helpers): the interpreter's ns per instruction against
-// the kernel's JIT.
+// the kernel's JIT. BM_InsnsJit, BM_ProgJit and BM_ProgJitRun are the
+// bytecode rows again with bpfemu's x86-64 JIT on (emu/jit_x86.h).
 //
 //   bazel run -c opt //bench:prog_benchmark -- --benchmark_format=json
 
@@ -100,6 +101,25 @@ void SetOpCounter(benchmark::State& state, const char* prog) {
   state.counters["ops_per_run"] = OpsPerRun(prog);
 }
 
+// The bytecode face's JIT on while it lives: programs loaded meanwhile are
+// compiled and run as machine code.
+struct ScopedJit {
+  explicit ScopedJit(bool on) { interp::SetJit(on); }
+  ~ScopedJit() { interp::SetJit(false); }
+};
+
+// Whether the program behind `fd` is the JIT's when `jit` asks for it
+// (otherwise the benchmark is skipped: it would time the interpreter).
+bool JitAsAsked(benchmark::State& state, int fd, bool jit) {
+  std::shared_ptr<const Prog> prog;
+  if (!jit) return true;
+  if (ProgFromFd(fd, &prog) == 0 && prog->code && prog->code->jitted()) {
+    return true;
+  }
+  state.SkipWithError("the JIT left the program to the interpreter");
+  return false;
+}
+
 // map_ops, the native build or the .bpf.o in the interpreter, loaded with
 // its maps filled and `prog_name` in chain[0]; NULL (the benchmark
 // skipped) if it does not load.
@@ -124,12 +144,14 @@ std::unique_ptr<native::Object> LoadMapOps(benchmark::State& state,
 }
 
 // One face of bpfemu: the native build, or the .bpf.o in the interpreter.
-void RunEmulated(benchmark::State& state, const char* prog_name,
-                 bool bytecode) {
+void RunEmulated(benchmark::State& state, const char* prog_name, bool bytecode,
+                 bool jit = false) {
   ScopedCpu on(0);
+  ScopedJit jit_on(jit);
   auto obj = LoadMapOps(state, prog_name, bytecode);
   if (obj == nullptr) return;
   const native::Program* prog = obj->FindProgram(prog_name);
+  if (!JitAsAsked(state, prog->fd(), jit)) return;
   const auto frame = Frame();
   struct __sk_buff ctx = {};
   ctx.mark = kEntries;  // lru_update_evict starts past the filled keys
@@ -149,6 +171,10 @@ void BM_ProgBytecode(benchmark::State& state, const char* prog_name) {
   RunEmulated(state, prog_name, /*bytecode=*/true);
 }
 
+void BM_ProgJit(benchmark::State& state, const char* prog_name) {
+  RunEmulated(state, prog_name, /*bytecode=*/true, /*jit=*/true);
+}
+
 // The program alone, as the kernel's side is timed: bpf_test_run() builds
 // the skb once and times only the bpf_prog_run() calls of its repeat loop
 // (net/bpf/test_run.c), while RunSkb() above builds the test run's packet,
@@ -156,10 +182,12 @@ void BM_ProgBytecode(benchmark::State& state, const char* prog_name) {
 // ProgRun() on one __sk_buff, as that loop does; the map_ops programs read
 // no packet data, only skb->mark. (Not part of bench/report.py's tables.)
 void RunProgramOnly(benchmark::State& state, const char* prog_name,
-                    bool bytecode) {
+                    bool bytecode, bool jit = false) {
   ScopedCpu on(0);
+  ScopedJit jit_on(jit);
   auto obj = LoadMapOps(state, prog_name, bytecode);
   if (obj == nullptr) return;
+  if (!JitAsAsked(state, obj->FindProgram(prog_name)->fd(), jit)) return;
   std::shared_ptr<const Prog> prog;
   if (ProgFromFd(obj->FindProgram(prog_name)->fd(), &prog) != 0) {
     state.SkipWithError("no program");
@@ -179,6 +207,10 @@ void BM_ProgNativeRun(benchmark::State& state, const char* prog_name) {
 
 void BM_ProgBytecodeRun(benchmark::State& state, const char* prog_name) {
   RunProgramOnly(state, prog_name, /*bytecode=*/true);
+}
+
+void BM_ProgJitRun(benchmark::State& state, const char* prog_name) {
+  RunProgramOnly(state, prog_name, /*bytecode=*/true, /*jit=*/true);
 }
 
 // r1 = n; loop: r0 += r1; r2 ^= r0; r1 -= 1; if r1 != 0 goto loop; exit.
@@ -203,7 +235,8 @@ void SetInsnCounter(benchmark::State& state) {
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
-void BM_InsnsBytecode(benchmark::State& state) {
+void InsnsBytecode(benchmark::State& state, bool jit) {
+  ScopedJit jit_on(jit);
   const auto insns = AluLoop();
   const int fd = native::ProgLoadBytecode(
       BPF_PROG_TYPE_SCHED_CLS, 0, "alu_loop", insns.data(),
@@ -213,6 +246,7 @@ void BM_InsnsBytecode(benchmark::State& state) {
     state.SkipWithError("the ALU loop did not load");
     return;
   }
+  if (!JitAsAsked(state, fd, jit)) return;
   const auto frame = Frame();
   for (auto _ : state) {
     native::PacketResult r = native::RunSkb(*prog, frame);
@@ -221,6 +255,9 @@ void BM_InsnsBytecode(benchmark::State& state) {
   SetInsnCounter(state);
   CloseFd(fd);
 }
+
+void BM_InsnsBytecode(benchmark::State& state) { InsnsBytecode(state, false); }
+void BM_InsnsJit(benchmark::State& state) { InsnsBytecode(state, true); }
 
 void BM_InsnsKernel(benchmark::State& state) {
   if (std::string why = KernelBackend::Get().Unavailable(); !why.empty()) {
@@ -281,6 +318,7 @@ void BM_ProgKernel(benchmark::State& state, const char* prog_name) {
 
 int Register() {
   benchmark::RegisterBenchmark("BM_InsnsBytecode", BM_InsnsBytecode);
+  benchmark::RegisterBenchmark("BM_InsnsJit", BM_InsnsJit);
   benchmark::RegisterBenchmark("BM_InsnsKernel", BM_InsnsKernel)
       ->UseManualTime()
       ->Iterations(200);
@@ -298,6 +336,10 @@ int Register() {
     benchmark::RegisterBenchmark(
         (std::string("BM_ProgBytecodeRun/") + p).c_str(), BM_ProgBytecodeRun,
         p);
+    benchmark::RegisterBenchmark((std::string("BM_ProgJit/") + p).c_str(),
+                                 BM_ProgJit, p);
+    benchmark::RegisterBenchmark((std::string("BM_ProgJitRun/") + p).c_str(),
+                                 BM_ProgJitRun, p);
   }
   return 0;
 }

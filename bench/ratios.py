@@ -49,11 +49,11 @@ def prog_table(run):
     for b in run["benchmarks"]:
         if b.get("error_occurred") or b.get("run_type") == "aggregate":
             continue
-        m = re.match(r"BM_Prog(Native|Bytecode|Kernel)/(\w+)", b["name"])
+        m = re.match(r"BM_Prog(Native|Bytecode|Kernel|Jit)/(\w+)", b["name"])
         if m:
             ops = b.get("ops_per_run", 64)
             per_op[(m.group(2), m.group(1))] = b["real_time"] / ops
-        m = re.match(r"BM_Insns(Bytecode|Kernel)", b["name"])
+        m = re.match(r"BM_Insns(Bytecode|Kernel|Jit)", b["name"])
         if m:
             per_insn[m.group(1)] = b["ns_per_insn"] * 1e9
     if not per_op:
@@ -61,20 +61,22 @@ def prog_table(run):
     cell = lambda v: f"{v:.2f}" if v else "skipped"
     div = lambda a, b: f"{a / b:.2f}" if a and b else "n/a"
     print("| program (ops per run: 64; tail_chain: 33 tail calls) | native ns/op | bytecode ns/op |"
-          " kernel ns/op | native / kernel | bytecode / kernel |")
-    print("|---|---|---|---|---|---|")
+          " bytecode JIT ns/op | kernel ns/op | native / kernel |"
+          " bytecode / kernel | JIT / kernel |")
+    print("|---|---|---|---|---|---|---|---|")
     for prog in dict.fromkeys(k[0] for k in per_op):
-        n, i, k = (per_op.get((prog, s)) for s in ("Native", "Bytecode",
-                                                    "Kernel"))
-        print(f"| {prog} | {cell(n)} | {cell(i)} | {cell(k)} | {div(n, k)} |"
-              f" {div(i, k)} |")
+        n, i, j, k = (per_op.get((prog, s)) for s in ("Native", "Bytecode",
+                                                       "Jit", "Kernel"))
+        print(f"| {prog} | {cell(n)} | {cell(i)} | {cell(j)} | {cell(k)} |"
+              f" {div(n, k)} | {div(i, k)} | {div(j, k)} |")
     if per_insn:
-        i, k = per_insn.get("Bytecode"), per_insn.get("Kernel")
+        i, j, k = (per_insn.get(s) for s in ("Bytecode", "Jit", "Kernel"))
         print()
-        print("| ALU loop | interpreter ns/insn | kernel (JIT) ns/insn |"
-              " interpreter / kernel |")
-        print("|---|---|---|---|")
-        print(f"| 4 insns x 10000 | {cell(i)} | {cell(k)} | {div(i, k)} |")
+        print("| ALU loop | interpreter ns/insn | bpfemu JIT ns/insn |"
+              " kernel (JIT) ns/insn | interpreter / kernel | JIT / kernel |")
+        print("|---|---|---|---|---|---|")
+        print(f"| 4 insns x 10000 | {cell(i)} | {cell(j)} | {cell(k)} |"
+              f" {div(i, k)} | {div(j, k)} |")
     return True
 
 

@@ -12,14 +12,18 @@
 #include <cerrno>
 #include <climits>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "emu/helper_names.h"
+#include "emu/interp_ops.h"
+#include "emu/jit_x86.h"
 #include "emu/shm.h"
 #include "emu/version.h"
 
@@ -47,37 +51,7 @@ constexpr int32_t kCastToUser = 1 << 16;  // as(0) -> as(1)
 // guard): offsets at or beyond it, or below 0, hit the guard pages.
 constexpr uint64_t kArenaWindow = uint64_t{1} << 32;
 
-// The internal opcodes. ALU ops come in four flavours: 64-bit register (X),
-// 64-bit immediate (K), and the 32-bit pair.
-// clang-format off
-#define BPFEMU_ALU_OPS(X)                                                   \
-  X(ADD) X(SUB) X(MUL) X(DIV) X(SDIV) X(MOD) X(SMOD) X(OR) X(AND) X(XOR)   \
-  X(LSH) X(RSH) X(ARSH) X(MOV) X(MOVSX8) X(MOVSX16) X(MOVSX32)
-#define BPFEMU_JMP_OPS(X)                                                   \
-  X(JEQ) X(JNE) X(JGT) X(JGE) X(JLT) X(JLE) X(JSGT) X(JSGE) X(JSLT)        \
-  X(JSLE) X(JSET)
-#define BPFEMU_OPS(X)                                                       \
-  BPFEMU_ALU_OPS(X##_ALU)                                                   \
-  BPFEMU_JMP_OPS(X##_JMP)                                                   \
-  X##_PLAIN(NEG64) X##_PLAIN(NEG32) X##_PLAIN(LE16) X##_PLAIN(LE32)         \
-  X##_PLAIN(SWAP16) X##_PLAIN(SWAP32) X##_PLAIN(SWAP64) X##_PLAIN(NOP)      \
-  X##_PLAIN(JA) X##_PLAIN(CALL) X##_PLAIN(CALL_LOCAL) X##_PLAIN(EXIT)       \
-  X##_PLAIN(LDX8) X##_PLAIN(LDX16) X##_PLAIN(LDX32) X##_PLAIN(LDX64)        \
-  X##_PLAIN(LDXS8) X##_PLAIN(LDXS16) X##_PLAIN(LDXS32)                      \
-  X##_PLAIN(ST8) X##_PLAIN(ST16) X##_PLAIN(ST32) X##_PLAIN(ST64)            \
-  X##_PLAIN(STX8) X##_PLAIN(STX16) X##_PLAIN(STX32) X##_PLAIN(STX64)        \
-  X##_PLAIN(ATOMIC32) X##_PLAIN(ATOMIC64) X##_PLAIN(LDDW)                   \
-  X##_PLAIN(LDABS) X##_PLAIN(LDIND) X##_PLAIN(CAST_KERN) X##_PLAIN(CAST_USER)
-
-// clang-format on
-#define BPFEMU_ENUM_ALU(name) name##64X, name##64K, name##32X, name##32K,
-#define BPFEMU_ENUM_JMP(name) name##64X, name##64K, name##32X, name##32K,
-#define BPFEMU_ENUM_PLAIN(name) name,
-enum Op : uint8_t { BPFEMU_OPS(BPFEMU_ENUM) kNumOps };
-#undef BPFEMU_ENUM_ALU
-#undef BPFEMU_ENUM_JMP
-#undef BPFEMU_ENUM_PLAIN
-static_assert(kNumOps < 256);
+using namespace ops;  // NOLINT: the opcodes of emu/interp_ops.h
 
 thread_local std::string last_fault;
 // How a fault leaves the run (SetAbortRun).
@@ -154,6 +128,16 @@ bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
 }  // namespace
 
 void SetInstructionBudget(uint64_t budget) { budget_limit = budget; }
+
+namespace {
+std::atomic<bool> jit_on{[] {
+  const char* env = std::getenv("BPFEMU_JIT");
+  return env != nullptr && std::strcmp(env, "1") == 0;
+}()};
+}  // namespace
+
+void SetJit(bool on) { jit_on.store(on, std::memory_order_relaxed); }
+bool JitEnabled() { return jit_on.load(std::memory_order_relaxed); }
 
 namespace {
 thread_local const ObjectRange* run_objects = nullptr;
@@ -1037,6 +1021,20 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   }
   prog->max_ctx_offset_ = MaxCtxOffset(in, n);
   prog->resources_ = linker.TakeResources();
+  if (JitEnabled()) {
+    static_assert(std::is_standard_layout_v<Vm>);
+    const JitHooks hooks = {
+        static_cast<int32_t>(offsetof(Vm, budget_)),
+        static_cast<int32_t>(offsetof(Vm, held_lock_)),
+        static_cast<int32_t>(offsetof(Vm, switch_to_)),
+        static_cast<int32_t>(sizeof(Vm::stack_)),
+        &Vm::JitAccess,
+        &Vm::JitFault,
+    };
+    std::string why;  // what is left to the interpreter
+    prog->jit_ = JitCode::Compile(prog->insns_.data(), prog->insns_.size(),
+                                  prog->helpers_.data(), hooks, &why);
+  }
   *out = std::move(prog);
   return 0;
 }
@@ -1273,6 +1271,7 @@ uint64_t Vm::CallCallback(uint64_t value, uint64_t r1, uint64_t r2, uint64_t r3,
 uint64_t Program::Run(void* ctx) const {
   last_fault.clear();
   Vm vm(this, ctx);
+  if (jit_ != nullptr && JitEnabled()) return vm.RunJit();
   const uint64_t args[5] = {reinterpret_cast<uint64_t>(ctx), 0, 0, 0, 0};
   return vm.Exec(0, args, 0);
 }
@@ -1290,6 +1289,44 @@ uint64_t Program::RunCallback(uint64_t callback, uint64_t map, uint64_t key,
   vm.AddRegion(value, value_size, true);
   const uint64_t args[5] = {map, key, value, 0, 0};
   return vm.Exec(static_cast<uint32_t>(callback & 0xffffffff), args, 1);
+}
+
+uint64_t Vm::RunJit() {
+  for (;;) {
+    const uint64_t r0 = prog_->jit_->entry()(this, ctx_lo_, stack_hi_);
+    if (switch_to_ == nullptr) return r0;
+    // A tail call, as Exec() takes it: the target starts afresh.
+    prog_ = switch_to_;
+    switch_to_ = nullptr;
+    Enter();
+    if (prog_->jit_ == nullptr) {
+      const uint64_t args[5] = {ctx_lo_, 0, 0, 0, 0};
+      return Exec(0, args, 0);
+    }
+  }
+}
+
+uint64_t Vm::JitAccess(Vm* vm, uint64_t base, uint32_t pc) {
+  const Program::Insn* in = &vm->prog_->insns_[pc];
+  const bool write = in->op >= ST8 && in->op <= ATOMIC64;
+  const bool sx = in->op >= LDXS8 && in->op <= LDXS32;
+  const uint64_t addr = base + int64_t{in->off};
+  if (vm->Allowed(addr, in->size, write)) return addr;
+  return vm->ArenaOrFault(base, in->off, in->size, write, sx, in);
+}
+
+void Vm::JitFault(Vm* vm, uint32_t kind, uint32_t pc) {
+  switch (kind) {
+    case kJitBudget:
+      vm->Fault("instruction budget exhausted (an endless loop?)");
+    case kJitCallLocked:
+      vm->Fault("function calls are not allowed while holding a lock (insn %u)",
+                pc);
+    case kJitMisaligned:
+      vm->Fault("misaligned atomic");
+    default:
+      vm->Fault("bpf_spin_unlock is missing (insn %u)", pc);
+  }
 }
 
 namespace {

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "emu/helper_names.h"
+#include "emu/interp_ops.h"
 
 namespace bpfemu::interp {
 
@@ -63,6 +64,7 @@ inline constexpr size_t kStackSize = 512;
 inline constexpr uint32_t kMaxInsns = 1000000;
 
 class Vm;
+class JitCode;
 
 // The ARENA map a program uses (the kernel's prog->aux->arena), as the
 // interpreter reaches it: kernel/bpf/arena.c keeps every page of the arena
@@ -201,15 +203,10 @@ class Program : public std::enable_shared_from_this<Program> {
   // The verifier's prog->aux->max_ctx_offset: the end of the furthest
   // context read (bpf_prog_test_run_raw_tp refuses a shorter context).
   uint32_t max_ctx_offset() const { return max_ctx_offset_; }
+  // Whether Load() compiled the program to x86-64 (SetJit; emu/jit_x86.h).
+  bool jitted() const { return jit_ != nullptr; }
 
-  struct Insn {
-    uint8_t op;  // internal opcode (interp.cc)
-    uint8_t dst;
-    uint8_t src;
-    uint8_t size;  // memory access bytes
-    int32_t off;   // memory offset, or absolute jump / call target
-    int64_t imm;   // sign-extended immediate, the LD_IMM64 value, or helper
-  };
+  using Insn = DecodedInsn;  // emu/interp_ops.h
 
  private:
   friend class Vm;
@@ -246,12 +243,22 @@ class Program : public std::enable_shared_from_this<Program> {
   uint64_t arena_handle_ = 0;  // its map handle
   bool casts_ = false;
   std::shared_ptr<void> resources_;
+  std::shared_ptr<const JitCode> jit_;  // nullptr: interpreted
 };
 
 // Instructions a run may take before it is stopped (a verified program
 // terminates; an interpreted one without a verifier might not). Counted on
 // backward jumps and calls. Default 1 << 28.
 void SetInstructionBudget(uint64_t budget);
+
+// The x86-64 JIT (emu/jit_x86.h): while on, Load() compiles each program
+// the emitter handles and Run() executes its machine code, with the
+// interpreter's checks, faults and results; a program it does not handle
+// is interpreted. Off by default; the environment variable BPFEMU_JIT=1
+// turns it on at start-up. Programs loaded while it was off stay
+// interpreted; turning it off makes Run() interpret every program.
+void SetJit(bool on);
+bool JitEnabled();
 
 // How a fault leaves a run: emu/prog.cc (the kernel's bpf_prog_run, one
 // layer above the interpreter) installs its ProgAbortRun(), which unwinds
@@ -377,6 +384,11 @@ class Vm {
   // 1 writable, 0 read-only, -1 none.
   int MapMemory(uint64_t addr, uint64_t end) const;
   uint64_t Exec(uint32_t pc, const uint64_t* args, int depth);
+  // Runs prog_'s machine code and the tail calls it takes.
+  uint64_t RunJit();
+  // What the machine code calls out of line (jit_x86.h JitHooks).
+  static uint64_t JitAccess(Vm* vm, uint64_t base, uint32_t pc);
+  [[noreturn]] static void JitFault(Vm* vm, uint32_t kind, uint32_t pc);
 
   static constexpr int kMaxRegions = 64;
   const Program* prog_;

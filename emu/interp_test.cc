@@ -11,6 +11,7 @@
 
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -554,6 +555,15 @@ TEST(InterpArenaTest, AccessesTheVerifierRefusesStopTheRun) {
       Exec(Ret({a::MovImm(8, 0x10000), a::Ldx(BPF_DW, 0, 8, 0)}), &faulted),
       0u);
   EXPECT_TRUE(faulted);
+}
+
+// interp_jit_test runs this file with BPFEMU_JIT=1: its programs are then
+// the JIT's (emu/jit_x86.h), and the results above must not change.
+TEST(InterpTest, TheJitRunsTheseTestsWhenBpfemuJitIsSet) {
+  const char* env = std::getenv("BPFEMU_JIT");
+  std::shared_ptr<const Program> prog;
+  ASSERT_EQ(Load(Ret({a::MovImm(0, 1)}), &prog), 0);
+  EXPECT_EQ(prog->jitted(), env != nullptr && std::strcmp(env, "1") == 0);
 }
 
 }  // namespace

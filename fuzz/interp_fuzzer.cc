@@ -4,7 +4,9 @@
 // context. LD_IMM64 map loads are pointed at real maps of every kind (and
 // the program array holds the program itself), so helpers, tail calls and
 // map values are reached. Checks: no crash, no sanitizer report; a run ends
-// normally or is stopped by the interpreter's checks.
+// normally or is stopped by the interpreter's checks. Each program is
+// loaded and run twice: interpreted, then as the x86-64 JIT's machine code
+// (emu/jit_x86.h), whose checks must stop it just as well.
 #include <linux/bpf.h>
 
 #include <cstring>
@@ -50,6 +52,31 @@ std::vector<int> Maps() {
   return maps;
 }
 
+void LoadAndRun(const std::vector<int>& maps, uint32_t type,
+                const char* license,
+                const std::vector<bpfemu::interp::RawInsn>& insns) {
+  const int fd = bpfemu::native::ProgLoadBytecode(
+      type, 0, "fuzz", insns.data(), static_cast<uint32_t>(insns.size()),
+      license);
+  if (fd < 0) return;
+  const uint32_t slot = 0;
+  (void)bpfemu::MapUpdateElem(maps[3], &slot, &fd, BPF_ANY);
+  std::shared_ptr<const bpfemu::Prog> prog;
+  FUZZ_CHECK(bpfemu::ProgFromFd(fd, &prog) == 0);
+  std::vector<uint8_t> frame(64, 0);
+  frame[12] = 0x08;
+  if (type == BPF_PROG_TYPE_XDP) {
+    bpfemu::native::RunXdp(*prog, frame);
+  } else if (type == BPF_PROG_TYPE_RAW_TRACEPOINT) {
+    uint64_t ctx[12] = {1, 2, 3};
+    bpfemu::ProgRun(*prog, ctx);
+  } else {
+    bpfemu::native::RunSkb(*prog, frame);
+  }
+  (void)bpfemu::MapDeleteElem(maps[3], &slot);
+  bpfemu::CloseFd(fd);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -72,25 +99,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (x.src == BPF_PSEUDO_MAP_VALUE) insns[i + 1].imm &= 63;
     }
   }
-  const int fd = bpfemu::native::ProgLoadBytecode(
-      type, 0, "fuzz", insns.data(), static_cast<uint32_t>(insns.size()),
-      license);
-  if (fd < 0) return 0;
-  const uint32_t slot = 0;
-  (void)bpfemu::MapUpdateElem(maps[3], &slot, &fd, BPF_ANY);
-  std::shared_ptr<const bpfemu::Prog> prog;
-  FUZZ_CHECK(bpfemu::ProgFromFd(fd, &prog) == 0);
-  std::vector<uint8_t> frame(64, 0);
-  frame[12] = 0x08;
-  if (type == BPF_PROG_TYPE_XDP) {
-    bpfemu::native::RunXdp(*prog, frame);
-  } else if (type == BPF_PROG_TYPE_RAW_TRACEPOINT) {
-    uint64_t ctx[12] = {1, 2, 3};
-    bpfemu::ProgRun(*prog, ctx);
-  } else {
-    bpfemu::native::RunSkb(*prog, frame);
+  for (const bool jit : {false, true}) {
+    bpfemu::interp::SetJit(jit);
+    LoadAndRun(maps, type, license, insns);
   }
-  (void)bpfemu::MapDeleteElem(maps[3], &slot);
-  bpfemu::CloseFd(fd);
+  bpfemu::interp::SetJit(false);
   return 0;
 }

@@ -280,6 +280,10 @@ TEST_F(InterpCompareTest, RandomInstructionsGiveTheKernelsResults) {
                       << -kfd;
     const int efd = EmuProgLoad(BPF_PROG_TYPE_XDP, ep, "GPL");
     ASSERT_GE(efd, 0) << "seed " << seed;
+    // interp_jit_compare_test (BPFEMU_JIT=1): every case is the JIT's.
+    std::shared_ptr<const Prog> loaded;
+    ASSERT_EQ(ProgFromFd(efd, &loaded), 0);
+    EXPECT_EQ(loaded->code->jitted(), interp::JitEnabled()) << "seed " << seed;
     EXPECT_EQ(KernelRunXdp(kfd), EmuRunXdp(efd));
     std::vector<uint64_t> kv(2 * kCases), ev(2 * kCases);
     const uint32_t zero = 0;

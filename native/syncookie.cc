@@ -141,6 +141,9 @@ __s64 bpfemu_tcp_raw_gen_syncookie_ipv4(const void* iph, const void* th,
                                         __u32 th_len) {
   const auto* ip = static_cast<const iphdr*>(iph);
   const auto* t = static_cast<const tcphdr*>(th);
+  // Gen's length check, before FlowOf reads the ports (as the kernel's
+  // helper checks th_len before it touches th).
+  if (th_len < sizeof(tcphdr)) return -EINVAL;
   return Gen(FlowOf(&ip->saddr, &ip->daddr, 1, t), t, th_len, kMssV4,
              kTcpMssDefault);
 }
@@ -149,6 +152,7 @@ __s64 bpfemu_tcp_raw_gen_syncookie_ipv6(const void* iph, const void* th,
                                         __u32 th_len) {
   const auto* ip = static_cast<const ipv6hdr*>(iph);
   const auto* t = static_cast<const tcphdr*>(th);
+  if (th_len < sizeof(tcphdr)) return -EINVAL;  // as in the ipv4 generator
   return Gen(FlowOf(ip->saddr.s6_addr32, ip->daddr.s6_addr32, 4, t), t, th_len,
              kMssV6, kMssClampV6);
 }

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """kernel_cc_test: a cc_test that talks to the real kernel through bpf()."""
 
-def kernel_cc_test(name, srcs, deps = [], data = [], size = "small"):
+def kernel_cc_test(name, srcs, deps = [], data = [], size = "small", env = {}):
     """A test that needs bpf(): run outside Bazel's sandbox (where bpf()
     fails), and skipped with a one-line reason when bpf() is not permitted
     (see kernel_test.h).
@@ -11,6 +11,7 @@ def kernel_cc_test(name, srcs, deps = [], data = [], size = "small"):
         size = size,
         srcs = srcs,
         data = data,
+        env = env,
         tags = [
             "kernel",
             "local",

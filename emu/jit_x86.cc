@@ -1,0 +1,756 @@
+// SPDX-License-Identifier: Apache-2.0
+// The x86-64 JIT of the bytecode face (jit_x86.h). The register mapping
+// follows the idea of arch/x86/net/bpf_jit_comp.c (reg2hex): R1-R5 in the
+// System V argument registers where a helper call needs few moves, R6-R9
+// and the frame pointer in callee-saved registers; the encoder is written
+// from the instruction set manual, one function per instruction form.
+
+#include "emu/jit_x86.h"
+
+#include <linux/bpf.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#include "emu/interp_ops.h"
+
+namespace bpfemu::interp {
+namespace {
+
+using namespace ops;  // NOLINT: the opcodes of emu/interp_ops.h
+
+// x86 register numbers.
+enum Reg : int {
+  RAX = 0,
+  RCX = 1,
+  RDX = 2,
+  RBX = 3,
+  RSP = 4,
+  RBP = 5,
+  RSI = 6,
+  RDI = 7,
+  R8 = 8,
+  R9 = 9,
+  R10 = 10,
+  R11 = 11,
+  R12 = 12,
+  R13 = 13,
+  R14 = 14,
+  R15 = 15,
+};
+
+// BPF R0-R10. R12 holds the Vm, R10 and R11 are scratch.
+constexpr int kMap[11] = {RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
+constexpr int kVm = R12;
+constexpr int kTmp = R10;
+constexpr int kAddr = R11;
+
+// x86 condition codes (the low nibble of Jcc).
+enum Cond : uint8_t {
+  kB = 0x2,
+  kAE = 0x3,
+  kE = 0x4,
+  kNE = 0x5,
+  kBE = 0x6,
+  kA = 0x7,
+  kL = 0xc,
+  kGE = 0xd,
+  kLE = 0xe,
+  kG = 0xf,
+};
+
+class Emitter {
+ public:
+  std::vector<uint8_t> code;
+
+  void Byte(uint8_t b) { code.push_back(b); }
+  void Imm16(int16_t v) { Put(&v, 2); }
+  void Imm32(int32_t v) { Put(&v, 4); }
+  void Imm64(uint64_t v) { Put(&v, 8); }
+
+  // [REX] for reg (ModRM.reg) and rm (ModRM.rm or base); `byte` forces one
+  // so that registers 4-7 mean spl..dil rather than ah..bh.
+  void Rex(bool w, int reg, int rm, bool byte = false) {
+    const uint8_t rex = static_cast<uint8_t>(
+        0x40 | (w ? 8 : 0) | (reg >= 8 ? 4 : 0) | (rm >= 8 ? 1 : 0));
+    if (rex != 0x40 || (byte && ((reg >= 4 && reg < 8) || rm >= 4))) {
+      Byte(rex);
+    }
+  }
+  // op reg, rm (register direct). `op2` is a second opcode byte or -1.
+  void RR(bool w, int op, int op2, int reg, int rm, bool byte = false) {
+    Rex(w, reg, rm, byte);
+    Byte(static_cast<uint8_t>(op));
+    if (op2 >= 0) Byte(static_cast<uint8_t>(op2));
+    Byte(static_cast<uint8_t>(0xc0 | (reg & 7) << 3 | (rm & 7)));
+  }
+  // op reg, [base + disp32].
+  void RM(bool w, int op, int op2, int reg, int base, int32_t disp,
+          bool byte = false) {
+    Rex(w, reg, base, byte);
+    Byte(static_cast<uint8_t>(op));
+    if (op2 >= 0) Byte(static_cast<uint8_t>(op2));
+    Byte(static_cast<uint8_t>(0x80 | (reg & 7) << 3 | (base & 7)));
+    if ((base & 7) == RSP) Byte(0x24);  // SIB: base only
+    Imm32(disp);
+  }
+
+  void Mov(bool w, int dst, int src) { RR(w, 0x89, -1, src, dst); }
+  // mov dst, imm: zero-extended 32-bit, sign-extended 32-bit or 64-bit.
+  void MovImm(bool w, int dst, int64_t imm) {
+    if (!w || (imm >= 0 && imm <= UINT32_MAX)) {
+      Rex(false, 0, dst);
+      Byte(static_cast<uint8_t>(0xb8 | (dst & 7)));
+      Imm32(static_cast<int32_t>(imm));
+    } else if (imm >= INT32_MIN && imm <= INT32_MAX) {
+      RR(true, 0xc7, -1, 0, dst);
+      Imm32(static_cast<int32_t>(imm));
+    } else {
+      Rex(true, 0, dst);
+      Byte(static_cast<uint8_t>(0xb8 | (dst & 7)));
+      Imm64(static_cast<uint64_t>(imm));
+    }
+  }
+  // 0x81 /digit with imm32 (sign-extended under REX.W).
+  void AluImm(bool w, int digit, int dst, int32_t imm) {
+    RR(w, 0x81, -1, digit, dst);
+    Imm32(imm);
+  }
+  void Push(int r) {
+    if (r >= 8) Byte(0x41);
+    Byte(static_cast<uint8_t>(0x50 | (r & 7)));
+  }
+  void Pop(int r) {
+    if (r >= 8) Byte(0x41);
+    Byte(static_cast<uint8_t>(0x58 | (r & 7)));
+  }
+  void CallAbs(const void* fn) {
+    MovImm(true, RAX, static_cast<int64_t>(reinterpret_cast<uintptr_t>(fn)));
+    Byte(0xff);
+    Byte(0xd0);  // call rax
+  }
+  // cmp qword [r12 + off], 0.
+  void CmpVmZero(int32_t off) {
+    RM(true, 0x83, -1, 7, kVm, off);
+    Byte(0);
+  }
+
+  // Labels: positions bound once, jumps fixed up at the end (rel32).
+  int NewLabel() {
+    labels_.push_back(-1);
+    return static_cast<int>(labels_.size()) - 1;
+  }
+  void Bind(int label) { labels_[label] = static_cast<int>(code.size()); }
+  void Jcc(uint8_t cc, int label) {
+    Byte(0x0f);
+    Byte(static_cast<uint8_t>(0x80 | cc));
+    Fixup(label);
+  }
+  void Jmp(int label) {
+    Byte(0xe9);
+    Fixup(label);
+  }
+  bool Resolve() {
+    for (const auto& [pos, label] : fixups_) {
+      if (labels_[label] < 0) return false;
+      const int32_t rel = labels_[label] - (pos + 4);
+      std::memcpy(&code[pos], &rel, 4);
+    }
+    return true;
+  }
+
+ private:
+  void Put(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    code.insert(code.end(), b, b + n);
+  }
+  void Fixup(int label) {
+    fixups_.push_back({static_cast<int>(code.size()), label});
+    Imm32(0);
+  }
+  std::vector<int> labels_;
+  std::vector<std::pair<int, int>> fixups_;
+};
+
+// The 64X flavour of an ALU or JMP op and its flavour bits.
+struct Flavour {
+  uint8_t base;
+  bool is64, x;
+};
+Flavour FlavourOf(uint8_t op) {
+  const int k = op % 4;  // 64X, 64K, 32X, 32K
+  return {static_cast<uint8_t>(op - k), k < 2, k % 2 == 0};
+}
+
+bool IsAlu(uint8_t op) { return op < JEQ64X; }
+bool IsCondJump(uint8_t op) { return op >= JEQ64X && op <= JSET32K; }
+
+class Compiler {
+ public:
+  Compiler(const DecodedInsn* insns, size_t n, const JitHelperFn* helpers,
+           const JitHooks& hooks)
+      : in_(insns), n_(n), helpers_(helpers), hooks_(hooks) {}
+
+  bool Run(std::string* why);
+  std::vector<uint8_t>& code() { return e_.code; }
+
+ private:
+  void Prologue();
+  void Alu(const DecodedInsn& d);
+  void DivMod(const DecodedInsn& d, Flavour f);
+  void Shift(const DecodedInsn& d, Flavour f, int digit);
+  void CondJump(const DecodedInsn& d, uint32_t pc);
+  // A taken jump from `pc` to `target`, counting a back-edge.
+  void Goto(uint32_t pc, uint32_t target);
+  // The checked address of the access at `pc` through `base` into R11;
+  // then `access()` emits the access itself.
+  void Memory(const DecodedInsn& d, uint32_t pc, bool load,
+              const std::function<void()>& access);
+  void Call(const DecodedInsn& d, uint32_t pc);
+  // The atomic at [r11] (Memory() has checked it).
+  void Atomic(const DecodedInsn& d, uint32_t pc);
+  int FaultStub(JitFaultKind kind, uint32_t pc);
+
+  const DecodedInsn* in_;
+  size_t n_;
+  const JitHelperFn* helpers_;
+  const JitHooks& hooks_;
+  Emitter e_;
+  int epilogue_ = 0;
+  std::vector<std::function<void()>> stubs_;
+};
+
+void Compiler::Prologue() {
+  for (int r : {RBP, RBX, R12, R13, R14, R15}) e_.Push(r);
+  e_.AluImm(true, 5, RSP, 8);  // sub rsp, 8: calls see a 16-byte stack
+  e_.Mov(true, kVm, RDI);
+  e_.Mov(true, RBP, RDX);
+  e_.Mov(true, RDI, RSI);
+  // The interpreter starts with R0 and R2-R9 zero.
+  for (int r : {RAX, RSI, RDX, RCX, R8, RBX, R13, R14, R15}) {
+    e_.RR(false, 0x31, -1, r, r);  // xor r32, r32
+  }
+}
+
+// x86 ALU opcodes (op r/m, reg) and their 0x81 /digit.
+struct AluForm {
+  uint8_t base;
+  int op, digit;
+};
+constexpr AluForm kAluForms[] = {
+    {ADD64X, 0x01, 0}, {SUB64X, 0x29, 5}, {OR64X, 0x09, 1},
+    {AND64X, 0x21, 4}, {XOR64X, 0x31, 6},
+};
+
+void Compiler::Alu(const DecodedInsn& d) {
+  const int dst = kMap[d.dst], src = kMap[d.src];
+  const Flavour f = FlavourOf(d.op);
+  const bool w = f.is64;
+  const int32_t imm = static_cast<int32_t>(d.imm);
+  for (const AluForm& a : kAluForms) {
+    if (a.base != f.base) continue;
+    if (f.x) {
+      e_.RR(w, a.op, -1, src, dst);
+    } else {
+      e_.AluImm(w, a.digit, dst, imm);
+    }
+    return;
+  }
+  switch (f.base) {
+    case MUL64X:
+      if (f.x) {
+        e_.RR(w, 0x0f, 0xaf, dst, src);
+      } else {
+        e_.RR(w, 0x69, -1, dst, dst);
+        e_.Imm32(imm);
+      }
+      return;
+    case DIV64X:
+    case MOD64X:
+    case SDIV64X:
+    case SMOD64X:
+      DivMod(d, f);
+      return;
+    case LSH64X:
+      Shift(d, f, 4);
+      return;
+    case RSH64X:
+      Shift(d, f, 5);
+      return;
+    case ARSH64X:
+      Shift(d, f, 7);
+      return;
+    case MOV64X:
+      if (f.x) {
+        e_.Mov(w, dst, src);
+      } else {
+        // 64: the sign-extended immediate; 32: its bits, zero-extended.
+        e_.MovImm(w, dst, w ? int64_t{imm} : int64_t{uint32_t(imm)});
+      }
+      return;
+    case MOVSX864X:
+    case MOVSX1664X:
+    case MOVSX3264X: {
+      const int bits = f.base == MOVSX864X ? 8 : f.base == MOVSX1664X ? 16 : 32;
+      if (!f.x) {  // never decoded; the constant it would give
+        const int64_t v = bits == 8    ? int8_t(imm)
+                          : bits == 16 ? int16_t(imm)
+                                       : imm;
+        e_.MovImm(w, dst, w ? v : int64_t{uint32_t(v)});
+      } else if (bits == 32) {
+        if (w) {
+          e_.RR(true, 0x63, -1, dst, src);  // movsxd
+        } else {
+          e_.Mov(false, dst, src);
+        }
+      } else {
+        e_.RR(w, 0x0f, bits == 8 ? 0xbe : 0xbf, dst, src, bits == 8);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+// do_misc_fixups(): division by zero gives 0, modulo by zero keeps the
+// dividend (32-bit: zero-extended); signed division by -1 negates, signed
+// modulo by -1 gives 0.
+void Compiler::DivMod(const DecodedInsn& d, Flavour f) {
+  const int dst = kMap[d.dst];
+  const bool w = f.is64;
+  const bool sgn = f.base == SDIV64X || f.base == SMOD64X;
+  const bool div = f.base == DIV64X || f.base == SDIV64X;
+  const int zero = e_.NewLabel(), done = e_.NewLabel();
+  const int minus1 = e_.NewLabel();
+  if (f.x) {
+    e_.Mov(w, kAddr, kMap[d.src]);
+  } else {
+    e_.MovImm(w, kAddr, w ? d.imm : int64_t{uint32_t(d.imm)});
+  }
+  e_.RR(w, 0x85, -1, kAddr, kAddr);  // test
+  e_.Jcc(kE, zero);
+  if (sgn) {
+    e_.RR(w, 0x83, -1, 7, kAddr);  // cmp r11, -1
+    e_.Byte(0xff);
+    e_.Jcc(kE, minus1);
+  }
+  e_.Push(RAX);
+  e_.Push(RDX);
+  if (dst != RAX) e_.Mov(w, RAX, dst);
+  if (sgn) {
+    if (w) e_.Byte(0x48);
+    e_.Byte(0x99);  // cqo / cdq
+  } else {
+    e_.RR(false, 0x31, -1, RDX, RDX);
+  }
+  e_.RR(w, 0xf7, -1, sgn ? 7 : 6, kAddr);  // idiv / div r11
+  e_.Mov(w, kAddr, div ? RAX : RDX);
+  e_.Pop(RDX);
+  e_.Pop(RAX);
+  e_.Mov(w, dst, kAddr);
+  e_.Jmp(done);
+  if (sgn) {
+    e_.Bind(minus1);
+    if (div) {
+      e_.RR(w, 0xf7, -1, 3, dst);  // neg
+    } else {
+      e_.RR(false, 0x31, -1, dst, dst);
+    }
+    e_.Jmp(done);
+  }
+  e_.Bind(zero);
+  if (div) {
+    e_.RR(false, 0x31, -1, dst, dst);
+  } else if (!w) {
+    e_.Mov(false, dst, dst);  // the dividend, zero-extended
+  }
+  e_.Bind(done);
+}
+
+// Shifts: x86 masks the count as the interpreter does (& 63, & 31).
+void Compiler::Shift(const DecodedInsn& d, Flavour f, int digit) {
+  const int dst = kMap[d.dst];
+  const bool w = f.is64;
+  if (!f.x) {
+    e_.RR(w, 0xc1, -1, digit, dst);
+    e_.Byte(static_cast<uint8_t>(d.imm & (w ? 63 : 31)));
+  } else if (kMap[d.src] == RCX) {
+    e_.RR(w, 0xd3, -1, digit, dst);
+  } else {
+    // The count must be in cl (R4's register): R4 is parked in r11.
+    e_.Mov(true, kAddr, RCX);
+    e_.Mov(true, RCX, kMap[d.src]);
+    e_.RR(w, 0xd3, -1, digit, dst == RCX ? kAddr : dst);
+    e_.Mov(dst == RCX ? w : true, RCX, kAddr);
+  }
+  // A 32-bit shift by 0 leaves the register as it was; ALU32 zero-extends.
+  if (!w) e_.Mov(false, dst, dst);
+}
+
+constexpr uint8_t kCond[] = {
+    kE, kNE, kA, kAE, kB, kBE, kG, kGE, kL, kLE, kNE,
+};
+
+void Compiler::CondJump(const DecodedInsn& d, uint32_t pc) {
+  const Flavour f = FlavourOf(d.op);
+  const int dst = kMap[d.dst];
+  const bool test = f.base == JSET64X;
+  if (f.x) {
+    e_.RR(f.is64, test ? 0x85 : 0x39, -1, kMap[d.src], dst);
+  } else if (test) {
+    e_.RR(f.is64, 0xf7, -1, 0, dst);
+    e_.Imm32(static_cast<int32_t>(d.imm));
+  } else {
+    e_.AluImm(f.is64, 7, dst, static_cast<int32_t>(d.imm));
+  }
+  const uint8_t cc = kCond[(f.base - JEQ64X) / 4];
+  const uint32_t target = static_cast<uint32_t>(d.off);
+  if (target > pc) {
+    e_.Jcc(cc, static_cast<int>(target));
+    return;
+  }
+  const int skip = e_.NewLabel();
+  e_.Jcc(static_cast<uint8_t>(cc ^ 1), skip);
+  Goto(pc, target);
+  e_.Bind(skip);
+}
+
+void Compiler::Goto(uint32_t pc, uint32_t target) {
+  if (target <= pc) {  // a back-edge: the interpreter's --budget_ == 0
+    e_.RM(true, 0x83, -1, 5, kVm, hooks_.budget_offset);  // sub [..], 1
+    e_.Byte(1);
+    e_.Jcc(kE, FaultStub(kJitBudget, pc));
+  }
+  e_.Jmp(static_cast<int>(target));
+}
+
+int Compiler::FaultStub(JitFaultKind kind, uint32_t pc) {
+  const int label = e_.NewLabel();
+  stubs_.push_back([this, label, kind, pc] {
+    e_.Bind(label);
+    e_.Mov(true, RDI, kVm);
+    e_.MovImm(false, RSI, kind);
+    e_.MovImm(false, RDX, pc);
+    e_.CallAbs(reinterpret_cast<const void*>(hooks_.fault));
+    e_.Byte(0x0f);
+    e_.Byte(0x0b);  // ud2: fault() does not return
+  });
+  return label;
+}
+
+void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
+                      const std::function<void()>& access) {
+  const int base = kMap[load ? d.src : d.dst];
+  // r11 = base + off; in the run's stack when r11 - (fp - stack) is at
+  // most stack - size (the interpreter's fast path).
+  const int32_t stack = hooks_.stack_size;
+  e_.RM(true, 0x8d, -1, kAddr, base, d.off);  // lea r11, [base + off]
+  e_.RM(true, 0x8d, -1, kTmp, kAddr, stack);
+  e_.RR(true, 0x29, -1, RBP, kTmp);  // sub r10, rbp
+  e_.AluImm(true, 7, kTmp, stack - d.size);
+  const int slow = e_.NewLabel(), access_at = e_.NewLabel();
+  const int next = static_cast<int>(pc + 1);
+  e_.Jcc(kA, slow);
+  e_.Bind(access_at);
+  access();
+  stubs_.push_back([this, slow, access_at, next, base, pc, load, &d] {
+    e_.Bind(slow);
+    // Save the caller-saved BPF registers around hooks_.access: six
+    // pushes keep the stack 16-byte aligned.
+    for (int r : {RAX, RDI, RSI, RDX, RCX, R8}) e_.Push(r);
+    e_.Mov(true, RSI, base);
+    e_.Mov(true, RDI, kVm);
+    e_.MovImm(false, RDX, pc);
+    e_.CallAbs(reinterpret_cast<const void*>(hooks_.access));
+    e_.Mov(true, kAddr, RAX);
+    for (int r : {R8, RCX, RDX, RSI, RDI, RAX}) e_.Pop(r);
+    e_.RR(true, 0x85, -1, kAddr, kAddr);
+    e_.Jcc(kNE, access_at);
+    // An arena access without effect: a load gives 0, a store nothing.
+    if (load) e_.RR(false, 0x31, -1, kMap[d.dst], kMap[d.dst]);
+    e_.Jmp(next);
+  });
+}
+
+void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
+  if (d.size == 0) {  // not callable under a bpf_spin_lock
+    e_.CmpVmZero(hooks_.held_lock_offset);
+    e_.Jcc(kNE, FaultStub(kJitCallLocked, pc));
+  }
+  // R1-R5 keep their values across the call, as in the interpreter.
+  for (int r : {RDI, RSI, RDX, RCX, R8}) e_.Push(r);
+  e_.AluImm(true, 5, RSP, 8);
+  e_.Mov(true, R9, R8);
+  e_.Mov(true, R8, RCX);
+  e_.Mov(true, RCX, RDX);
+  e_.Mov(true, RDX, RSI);
+  e_.Mov(true, RSI, RDI);
+  e_.Mov(true, RDI, kVm);
+  e_.CallAbs(reinterpret_cast<const void*>(helpers_[d.imm]));
+  e_.AluImm(true, 0, RSP, 8);
+  for (int r : {R8, RCX, RDX, RSI, RDI}) e_.Pop(r);
+  // A tail call (Vm::SwitchTo): the run continues in the target.
+  e_.CmpVmZero(hooks_.switch_offset);
+  e_.Jcc(kNE, epilogue_);
+}
+
+// BPF_ATOMIC as the interpreter runs it (AtomicOp): add, or, and, xor with
+// and without BPF_FETCH, xchg, cmpxchg; sequentially consistent (lock).
+void Compiler::Atomic(const DecodedInsn& d, uint32_t pc) {
+  const bool w = d.op == ATOMIC64;
+  const int src = kMap[d.src];
+  const int32_t op = static_cast<int32_t>(d.imm);
+  constexpr int32_t kFetch = 1, kXchg = 0xe1, kCmpXchg = 0xf1;
+  // The interpreter's "misaligned atomic" after the access check.
+  e_.RR(false, 0xf7, -1, 0, kAddr);  // test r11d, size - 1
+  e_.Imm32(w ? 7 : 3);
+  e_.Jcc(kNE, FaultStub(kJitMisaligned, pc));
+  int alu = -1;  // op [r11], src
+  switch (op & ~kFetch) {
+    case BPF_ADD:
+      alu = 0x01;
+      break;
+    case BPF_OR:
+      alu = 0x09;
+      break;
+    case BPF_AND:
+      alu = 0x21;
+      break;
+    case BPF_XOR:
+      alu = 0x31;
+      break;
+    default:
+      break;
+  }
+  if (op == kXchg) {
+    e_.RM(w, 0x87, -1, src, kAddr, 0);  // xchg: src = old
+  } else if (op == kCmpXchg) {
+    e_.Byte(0xf0);
+    e_.RM(w, 0x0f, 0xb1, src, kAddr, 0);  // lock cmpxchg: R0 = old
+    if (!w) e_.Mov(false, RAX, RAX);
+  } else if (!(op & kFetch)) {
+    e_.Byte(0xf0);
+    e_.RM(w, alu, -1, src, kAddr, 0);  // lock op [r11], src
+  } else if (alu == 0x01) {
+    e_.Byte(0xf0);
+    e_.RM(w, 0x0f, 0xc1, src, kAddr, 0);  // lock xadd: src = old
+  } else {
+    // A fetching or / and / xor: a cmpxchg loop in rax, R0 parked in r9.
+    const int operand = src == RAX ? R9 : src;
+    e_.Mov(true, R9, RAX);
+    e_.RM(w, 0x8b, -1, RAX, kAddr, 0);
+    const int again = e_.NewLabel();
+    e_.Bind(again);
+    e_.Mov(w, kTmp, RAX);
+    e_.RR(w, alu, -1, operand, kTmp);
+    e_.Byte(0xf0);
+    e_.RM(w, 0x0f, 0xb1, kTmp, kAddr, 0);
+    e_.Jcc(kNE, again);
+    if (src == RAX) {
+      if (!w) e_.Mov(false, RAX, RAX);
+    } else {
+      e_.Mov(w, src, RAX);
+      e_.Mov(true, RAX, R9);
+    }
+  }
+}
+
+bool Compiler::Run(std::string* why) {
+  // Labels 0..n-1 are the instructions, n the end.
+  for (size_t i = 0; i <= n_; ++i) e_.NewLabel();
+  epilogue_ = e_.NewLabel();
+  for (size_t i = 0; i < n_; ++i) {
+    switch (in_[i].op) {
+      case CALL_LOCAL:
+      case LDABS:
+      case LDIND:
+      case CAST_USER:
+        *why = "instruction " + std::to_string(i) +
+               " (a bpf-to-bpf call, legacy packet load or arena cast) is "
+               "left to the interpreter";
+        return false;
+      default:
+        break;
+    }
+  }
+  Prologue();
+  for (uint32_t pc = 0; pc < n_; ++pc) {
+    const DecodedInsn& d = in_[pc];
+    e_.Bind(static_cast<int>(pc));
+    const int dst = kMap[d.dst], src = kMap[d.src];
+    const uint8_t op = d.op;
+    if (IsAlu(op)) {
+      Alu(d);
+      continue;
+    }
+    if (IsCondJump(op)) {
+      CondJump(d, pc);
+      continue;
+    }
+    switch (op) {
+      case NEG64:
+      case NEG32:
+        e_.RR(op == NEG64, 0xf7, -1, 3, dst);
+        break;
+      case LE16:
+        e_.RR(false, 0x0f, 0xb7, dst, dst);  // movzx r32, r16
+        break;
+      case LE32:
+      case CAST_KERN:
+        e_.Mov(false, dst, op == CAST_KERN ? src : dst);
+        break;
+      case SWAP16:
+        e_.Byte(0x66);
+        e_.RR(false, 0xc1, -1, 1, dst);  // ror r16, 8
+        e_.Byte(8);
+        e_.RR(false, 0x0f, 0xb7, dst, dst);
+        break;
+      case SWAP32:
+      case SWAP64:
+        e_.Rex(op == SWAP64, 0, dst);
+        e_.Byte(0x0f);
+        e_.Byte(static_cast<uint8_t>(0xc8 | (dst & 7)));
+        break;
+      case NOP:
+        break;
+      case JA:
+        Goto(pc, static_cast<uint32_t>(d.off));
+        break;
+      case CALL:
+        Call(d, pc);
+        break;
+      case EXIT:
+        e_.CmpVmZero(hooks_.held_lock_offset);
+        e_.Jcc(kNE, FaultStub(kJitExitLocked, pc));
+        e_.Jmp(epilogue_);
+        break;
+      case LDDW:
+        e_.MovImm(true, dst, d.imm);
+        break;
+      case LDX8:
+      case LDX16:
+      case LDX32:
+      case LDX64:
+      case LDXS8:
+      case LDXS16:
+      case LDXS32:
+        Memory(d, pc, true, [this, op, dst] {
+          switch (op) {
+            case LDX8:
+              e_.RM(false, 0x0f, 0xb6, dst, kAddr, 0);
+              break;
+            case LDX16:
+              e_.RM(false, 0x0f, 0xb7, dst, kAddr, 0);
+              break;
+            case LDX32:
+              e_.RM(false, 0x8b, -1, dst, kAddr, 0);
+              break;
+            case LDX64:
+              e_.RM(true, 0x8b, -1, dst, kAddr, 0);
+              break;
+            case LDXS8:
+              e_.RM(true, 0x0f, 0xbe, dst, kAddr, 0);
+              break;
+            case LDXS16:
+              e_.RM(true, 0x0f, 0xbf, dst, kAddr, 0);
+              break;
+            default:
+              e_.RM(true, 0x63, -1, dst, kAddr, 0);  // movsxd
+              break;
+          }
+        });
+        break;
+      case ST8:
+      case ST16:
+      case ST32:
+      case ST64:
+        Memory(d, pc, false, [this, &d] {
+          const int32_t imm = static_cast<int32_t>(d.imm);
+          if (d.size == 2) e_.Byte(0x66);
+          e_.RM(d.size == 8, d.size == 1 ? 0xc6 : 0xc7, -1, 0, kAddr, 0);
+          if (d.size == 1) {
+            e_.Byte(static_cast<uint8_t>(imm));
+          } else if (d.size == 2) {
+            e_.Imm16(static_cast<int16_t>(imm));
+          } else {
+            e_.Imm32(imm);
+          }
+        });
+        break;
+      case STX8:
+      case STX16:
+      case STX32:
+      case STX64:
+        Memory(d, pc, false, [this, &d, src] {
+          if (d.size == 2) e_.Byte(0x66);
+          e_.RM(d.size == 8, d.size == 1 ? 0x88 : 0x89, -1, src, kAddr, 0,
+                d.size == 1);
+        });
+        break;
+      case ATOMIC32:
+      case ATOMIC64:
+        Memory(d, pc, false, [this, &d, pc] { Atomic(d, pc); });
+        break;
+      default:
+        *why = "instruction " + std::to_string(pc) + " has no x86 form";
+        return false;
+    }
+  }
+  e_.Bind(static_cast<int>(n_));
+  e_.Bind(epilogue_);
+  e_.AluImm(true, 0, RSP, 8);  // add rsp, 8
+  for (int r : {R15, R14, R13, R12, RBX, RBP}) e_.Pop(r);
+  e_.Byte(0xc3);
+  // Out-of-line paths (stubs may add none while running).
+  for (size_t i = 0; i < stubs_.size(); ++i) stubs_[i]();
+  if (!e_.Resolve()) {
+    *why = "an unbound label";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<JitCode> JitCode::Compile(const DecodedInsn* insns, size_t n,
+                                          const JitHelperFn* helpers,
+                                          const JitHooks& hooks,
+                                          std::string* why) {
+#if !defined(__x86_64__)
+  *why = "the JIT emits x86-64 code only";
+  return nullptr;
+#endif
+  Compiler c(insns, n, helpers, hooks);
+  if (!c.Run(why)) return nullptr;
+  const std::vector<uint8_t>& code = c.code();
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t mapped = (code.size() + page - 1) / page * page;
+  void* mem = mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    *why = "mmap failed";
+    return nullptr;
+  }
+  std::memcpy(mem, code.data(), code.size());
+  // W^X: never writable and executable at once.
+  if (mprotect(mem, mapped, PROT_READ | PROT_EXEC) != 0) {
+    munmap(mem, mapped);
+    *why = "mprotect failed";
+    return nullptr;
+  }
+  return std::unique_ptr<JitCode>(new JitCode(mem, mapped, code.size()));
+}
+
+JitCode::JitCode(void* mem, size_t mapped, size_t size)
+    : mem_(mem),
+      mapped_(mapped),
+      size_(size),
+      entry_(reinterpret_cast<Entry>(mem)) {}
+
+JitCode::~JitCode() { munmap(mem_, mapped_); }
+
+}  // namespace bpfemu::interp

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: jit_x86.h
+//
+// A JIT for the bytecode face on x86-64: the decoded program of
+// emu/interp.h (emu/interp_ops.h DecodedInsn and opcodes) becomes machine
+// code emitted directly, as arch/x86/net/bpf_jit_comp.c (do_jit) does in
+// the kernel: the eleven BPF registers live in x86 registers, every ALU,
+// ALU32, JMP and JMP32 instruction is a few native instructions, and the
+// code lands in pages that are writable while emitted and executable (not
+// writable) afterwards.
+//
+// Unlike the kernel's JIT, which trusts the verifier, the code keeps the
+// interpreter's run-time contract (interp.h): every load and store is
+// checked, inline against the run's stack and through JitHooks::access for
+// everything else (the interpreter's own Vm::Allowed / ArenaOrFault), the
+// instruction budget is counted on backward jumps as the interpreter counts
+// it, a helper call is refused while a bpf_spin_lock is held, and a helper
+// that takes a tail call ends the code so the run continues in the target.
+// Instructions the emitter does not handle (bpf-to-bpf calls, the legacy
+// packet loads, the arena's cast to a user pointer) make Compile()
+// refuse the program, which then runs in the interpreter unchanged.
+
+#ifndef BPFEMU_EMU_JIT_X86_H_
+#define BPFEMU_EMU_JIT_X86_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "emu/interp_ops.h"
+
+namespace bpfemu::interp {
+
+class Vm;
+// interp.h HelperFn (the same type): arguments R1-R5, result R0.
+using JitHelperFn = uint64_t (*)(Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                                 uint64_t r4, uint64_t r5);
+
+// What the generated code needs of the interpreter: where a run's state
+// sits in its Vm and the functions it calls out of line.
+struct JitHooks {
+  int32_t budget_offset;     // uint64_t Vm::budget_
+  int32_t held_lock_offset;  // uint64_t Vm::held_lock_
+  int32_t switch_offset;     // const Program* Vm::switch_to_
+  int32_t stack_size;        // bytes of a run's stack, below R10
+  // The checked address of the access of instruction `pc` through `base`
+  // (its src for a load, its dst for a store), 0 when an arena access has
+  // no effect (a load then gives 0); stops the run when refused.
+  uint64_t (*access)(Vm* vm, uint64_t base, uint32_t pc);
+  // Stops the run: JitFaultKind at instruction `pc`. Never returns.
+  void (*fault)(Vm* vm, uint32_t kind, uint32_t pc);
+};
+
+enum JitFaultKind : uint32_t {
+  kJitBudget = 0,      // the instruction budget ran out on a back-edge
+  kJitCallLocked = 1,  // a helper call while a bpf_spin_lock is held
+  kJitExitLocked = 2,  // exit while a bpf_spin_lock is held
+  kJitMisaligned = 3,  // an atomic on an address not aligned to its size
+};
+
+// One program's machine code.
+class JitCode {
+ public:
+  // R1 = ctx, R10 = fp (the top of the run's stack); returns R0.
+  using Entry = uint64_t (*)(Vm* vm, uint64_t ctx, uint64_t fp);
+
+  // The code of insns[0, n), or nullptr with `*why` naming the first
+  // instruction the emitter leaves to the interpreter. `helpers` is the
+  // program's helper table (Insn::imm of a CALL indexes it).
+  static std::unique_ptr<JitCode> Compile(const DecodedInsn* insns, size_t n,
+                                          const JitHelperFn* helpers,
+                                          const JitHooks& hooks,
+                                          std::string* why);
+  ~JitCode();
+  JitCode(const JitCode&) = delete;
+  JitCode& operator=(const JitCode&) = delete;
+
+  Entry entry() const { return entry_; }
+  size_t code_size() const { return size_; }
+
+ private:
+  JitCode(void* mem, size_t mapped, size_t size);
+  void* mem_;
+  size_t mapped_;
+  size_t size_;
+  Entry entry_;
+};
+
+}  // namespace bpfemu::interp
+
+#endif  // BPFEMU_EMU_JIT_X86_H_
