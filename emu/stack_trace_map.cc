@@ -26,8 +26,7 @@ constexpr uint32_t kStackCreateFlagMask =
 constexpr uint64_t kGetStackIdFlags = BPF_F_SKIP_FIELD_MASK | BPF_F_USER_STACK |
                                       BPF_F_FAST_STACK_CMP |
                                       BPF_F_REUSE_STACKID;
-constexpr uint32_t kBuildIdEntrySize = 32;  // struct bpf_stack_build_id
-constexpr uint32_t kElemHeaderSize = 16;    // struct stack_map_bucket
+constexpr uint32_t kElemHeaderSize = 16;  // struct stack_map_bucket
 constexpr uint32_t kNone = 0;
 
 struct Geometry {
@@ -59,6 +58,16 @@ Geometry Layout(uint32_t max_entries, uint32_t value_size) {
 
 const MapOps StackTraceMap::kOps = {
     &StackTraceMap::AllocCheck, &StackTraceMap::Alloc, &StackTraceMap::Attach};
+
+void StackTraceMap::BuildIdIpForm(const uint64_t* ips, uint32_t n,
+                                  uint8_t* out) {
+  for (uint32_t i = 0; i < n; ++i) {
+    uint8_t* e = out + size_t{i} * kBuildIdEntrySize;
+    const int32_t status = BPF_STACK_BUILD_ID_IP;
+    std::memcpy(e, &status, sizeof(status));
+    std::memcpy(e + 24, &ips[i], sizeof(ips[i]));
+  }
+}
 
 uint32_t StackTraceMap::MaxStack() {
   static const uint32_t max_stack = [] {
@@ -287,12 +296,7 @@ long StackTraceMap::GetStackId(const uint64_t* ips, uint32_t nr,
   // one struct bpf_stack_build_id per frame in the ip fallback form.
   std::vector<uint8_t> data(size_t{n} * data_size());
   if (build_id()) {
-    for (uint32_t i = 0; i < n; ++i) {
-      uint8_t* e = data.data() + size_t{i} * kBuildIdEntrySize;
-      const int32_t status = BPF_STACK_BUILD_ID_IP;
-      std::memcpy(e, &status, sizeof(status));
-      std::memcpy(e + 24, &frames[i], sizeof(frames[i]));
-    }
+    BuildIdIpForm(frames, n, data.data());
   } else {
     std::memcpy(data.data(), frames, data.size());
   }

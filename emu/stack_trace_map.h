@@ -61,6 +61,13 @@ class StackTraceMap : public Map {
   // this machine once; 127, the kernel's default, when unreadable.
   static uint32_t MaxStack();
 
+  // struct bpf_stack_build_id entries (32 bytes) for `n` frames in the ip
+  // form (status BPF_STACK_BUILD_ID_IP, the address at offset 24): how
+  // bpfemu stores and copies build-id traces, having no build ids
+  // (stack_map_get_build_id_offset's fallback). `out` holds n entries.
+  static constexpr uint32_t kBuildIdEntrySize = 32;
+  static void BuildIdIpForm(const uint64_t* ips, uint32_t n, uint8_t* out);
+
   // stack_map_mem_usage(): the struct, a pointer per bucket and the
   // preallocated elements.
   uint64_t MemUsage(const BuildProfile& build) const override;

@@ -558,9 +558,9 @@ void* bpfemu_map_lookup_percpu_elem(void* map, const void* key, __u32 cpu) {
 // is EINVAL (the verifier refuses the program).
 // The current trace, innermost frame first: the helper input (SetStacks),
 // else the default kernel chain or the calling thread's own stack from the
-// helper's caller on (frames above `own` are the helpers').
-__attribute__((noinline)) static std::vector<uint64_t> CurrentTrace(bool user,
-                                                                    int own) {
+// helper's caller on (this function and the helper that called it are
+// left out).
+__attribute__((noinline)) static std::vector<uint64_t> CurrentTrace(bool user) {
   std::vector<uint64_t> trace;
   HelperEnv& e = HelperEnv::Get();
   if (e.any_override.load(std::memory_order_relaxed)) {
@@ -571,7 +571,7 @@ __attribute__((noinline)) static std::vector<uint64_t> CurrentTrace(bool user,
   if (user) {
     void* frames[128];
     const int n = backtrace(frames, 128);
-    for (int i = own + 1; i < n; ++i) {
+    for (int i = 2; i < n; ++i) {
       trace.push_back(reinterpret_cast<uintptr_t>(frames[i]));
     }
   } else {
@@ -585,7 +585,7 @@ long bpfemu_get_stackid(void* /*ctx*/, void* map, __u64 flags) {
   auto* stack_map = dynamic_cast<bpfemu::StackTraceMap*>(Bound(map)->map.get());
   if (stack_map == nullptr) return -EINVAL;
   const std::vector<uint64_t> trace =
-      CurrentTrace((flags & BPF_F_USER_STACK) != 0, 1);
+      CurrentTrace((flags & BPF_F_USER_STACK) != 0);
   return stack_map->GetStackId(trace.data(),
                                static_cast<uint32_t>(trace.size()), flags);
 }
@@ -597,12 +597,11 @@ long bpfemu_get_stackid(void* /*ctx*/, void* map, __u64 flags) {
 // The bytes copied, or -EINVAL (flags, entry size) / -EFAULT (nothing left
 // after the skip) with the whole buffer zeroed.
 long bpfemu_get_stack(void* /*ctx*/, void* buf, __u32 size, __u64 flags) {
-  constexpr uint32_t kBuildIdEntry = 32;  // struct bpf_stack_build_id
   auto* out = static_cast<uint8_t*>(buf);
   const bool user = flags & BPF_F_USER_STACK;
   const bool build_id = flags & BPF_F_USER_BUILD_ID;
   const uint32_t skip = flags & BPF_F_SKIP_FIELD_MASK;
-  const uint32_t elem = build_id ? kBuildIdEntry : 8;
+  const uint32_t elem = build_id ? bpfemu::StackTraceMap::kBuildIdEntrySize : 8;
   long err = -EINVAL;
   if ((flags & ~uint64_t{BPF_F_SKIP_FIELD_MASK | BPF_F_USER_STACK |
                          BPF_F_USER_BUILD_ID}) == 0 &&
@@ -610,21 +609,17 @@ long bpfemu_get_stack(void* /*ctx*/, void* buf, __u32 size, __u64 flags) {
     const uint32_t num = size / elem;
     const uint32_t max_depth =
         std::min(num + skip, bpfemu::StackTraceMap::MaxStack());
-    std::vector<uint64_t> trace = CurrentTrace(user, 1);
+    std::vector<uint64_t> trace = CurrentTrace(user);
     if (trace.size() > max_depth) trace.resize(max_depth);
     err = -EFAULT;
     if (trace.size() >= skip) {
       const uint32_t n =
           std::min(static_cast<uint32_t>(trace.size()) - skip, num);
       std::memset(out, 0, size);
-      for (uint32_t i = 0; i < n; ++i) {
-        if (build_id) {
-          const int32_t status = BPF_STACK_BUILD_ID_IP;
-          std::memcpy(out + size_t{i} * elem, &status, sizeof(status));
-          std::memcpy(out + size_t{i} * elem + 24, &trace[skip + i], 8);
-        } else {
-          std::memcpy(out + size_t{i} * elem, &trace[skip + i], 8);
-        }
+      if (build_id) {
+        bpfemu::StackTraceMap::BuildIdIpForm(trace.data() + skip, n, out);
+      } else {
+        std::memcpy(out, trace.data() + skip, size_t{n} * 8);
       }
       return static_cast<long>(n) * elem;
     }
