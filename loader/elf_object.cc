@@ -358,8 +358,7 @@ class ElfReader {
     ReadMetadata();
     if (auto s = ReadBtfMaps(); !s.ok()) return s;
     if (auto s = ReadDataSections(); !s.ok()) return s;
-    ReadBtf();
-    KeepMmapableWhereExposed();
+    KeepMmapableWhereExposed(ReadBtf().get());
     ReadRelocations();
     if (auto s = ReadMapSlots(); !s.ok()) return s;
     if (auto s = ReadPrograms(); !s.ok()) return s;
@@ -510,19 +509,19 @@ class ElfReader {
   // global variables their symbols' values; variables are sorted by offset.
   // Global-data maps get their DATASEC as value type. A .BTF that does not
   // parse is left out (libbpf then loads without BTF).
-  void ReadBtf() {
+  std::unique_ptr<BtfData> ReadBtf() {
     const Section* sec = SectionNamed(".BTF");
-    if (sec == nullptr || !b_.Has(sec->off, sec->size)) return;
+    if (sec == nullptr || !b_.Has(sec->off, sec->size)) return nullptr;
     std::unique_ptr<BtfData> d;
     if (BtfData::Parse(absl::MakeConstSpan(b_.data() + sec->off, sec->size),
                        nullptr, &d) != 0) {
-      return;
+      return nullptr;
     }
     for (uint32_t id = 1; id < d->TypeCnt(); ++id) {
       btf_type* t = d->MutableType(id);
       if (BtfKind(t) != kDatasec) continue;
       const char* name = d->Str(t->name_off);
-      if (name == nullptr) return;
+      if (name == nullptr) return nullptr;
       auto* vsi = reinterpret_cast<btf_var_secinfo*>(t + 1);
       const uint16_t n = BtfVlen(t);
       if (std::string_view(name) == ".kconfig") {
@@ -534,11 +533,11 @@ class ElfReader {
       const bool externs = std::string_view(name) == ".ksyms";
       if (t->size == 0 && !externs) {
         const Section* data = SectionNamed(name);
-        if (data == nullptr || data->size == 0) return;
+        if (data == nullptr || data->size == 0) return nullptr;
         t->size = static_cast<uint32_t>(data->size);
         for (uint16_t i = 0; i < n; ++i) {
           const btf_type* var = d->Type(vsi[i].type);
-          if (var == nullptr || BtfKind(var) != kVar) return;
+          if (var == nullptr || BtfKind(var) != kVar) return nullptr;
           btf_var linkage;
           std::memcpy(&linkage, var + 1, sizeof(linkage));
           if (linkage.linkage == BTF_VAR_STATIC ||
@@ -554,7 +553,7 @@ class ElfReader {
               sym = &s;
             }
           }
-          if (sym == nullptr) return;
+          if (sym == nullptr) return nullptr;
           vsi[i].offset = static_cast<uint32_t>(sym->value);
         }
       }
@@ -567,18 +566,15 @@ class ElfReader {
       }
     }
     obj_.btf = d->Raw();
+    return d;
   }
 
   // map_is_mmapable (libbpf 1.1.2 tools/lib/bpf/libbpf.c): a global-data map
   // is BPF_F_MMAPABLE only when its DATASEC holds a variable a skeleton can
-  // expose, one that is not static. A map without a DATASEC (no BTF, or a
-  // section such as .rodata.str1.1 that has none) is not.
-  void KeepMmapableWhereExposed() {
-    std::unique_ptr<BtfData> d;
-    if (!obj_.btf.empty() &&
-        BtfData::Parse(absl::MakeConstSpan(obj_.btf), nullptr, &d) != 0) {
-      d.reset();
-    }
+  // expose, one that is not static. A map without a DATASEC (no BTF, BTF
+  // that ReadBtf dropped, or a section such as .rodata.str1.1 that has
+  // none) is not.
+  void KeepMmapableWhereExposed(const BtfData* d) {
     for (ElfMap& m : obj_.maps) {
       if (!m.internal) continue;
       bool exposed = false;
