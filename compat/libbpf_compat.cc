@@ -48,7 +48,6 @@
 #include "loader/elf_object.h"
 #include "loader/object.h"
 #include "loader/test_run.h"
-#include "native/helpers.h"
 
 extern "C" int __xpg_strerror_r(int errnum, char* buf, size_t buflen);
 
@@ -310,15 +309,8 @@ int bpf_prog_load(enum bpf_prog_type prog_type, const char* prog_name,
   flags.prog_ifindex = BPFEMU_OPTS_GET(opts, prog_ifindex, 0u);
   const int* fd_array = BPFEMU_OPTS_GET(opts, fd_array, nullptr);
   flags.has_fd_array = fd_array != nullptr;
-  flags.fd_array_entry = [fd_array](uint32_t index, int* fd) {
-    return bpfemu::native::ProbeRead(bpfemu::native::ProbeSpace::kUser, fd,
-                                     sizeof(*fd),
-                                     reinterpret_cast<uint64_t>(fd_array) +
-                                         uint64_t{index} * sizeof(*fd),
-                                     nullptr) == 0
-               ? 0
-               : -EFAULT;
-  };
+  flags.fd_array_entry = bpfemu::native::FdArrayInMemory(
+      reinterpret_cast<uint64_t>(fd_array), bpfemu::native::ProbeSpace::kUser);
   flags.attach_btf_id = BPFEMU_OPTS_GET(opts, attach_btf_id, 0u);
   std::string verifier_log;  // the kernel's line for a refused kfunc call
   flags.log = &verifier_log;

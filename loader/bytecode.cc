@@ -1817,6 +1817,17 @@ void RecordLoad(int fd, const interp::RawInsn* insns, uint32_t insn_cnt,
 
 }  // namespace
 
+std::function<int(uint32_t index, int* fd)> FdArrayInMemory(uint64_t fd_array,
+                                                            ProbeSpace space) {
+  return [fd_array, space](uint32_t index, int* fd) {
+    return native::ProbeRead(space, fd, sizeof(*fd),
+                             fd_array + uint64_t{index} * sizeof(*fd),
+                             nullptr) == 0
+               ? 0
+               : -EFAULT;
+  };
+}
+
 int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
                      const std::string& name, const interp::RawInsn* insns,
                      uint32_t insn_cnt, const char* license,
@@ -1868,12 +1879,7 @@ int LoadFromSysBpf(const SysProgLoad& load) {
   // A kernel pointer to bpf_sys_bpf (bpfptr is_kernel): read as the
   // program's memory (SysBpfHelper checked the entries the program uses).
   flags.has_fd_array = load.fd_array != 0;
-  flags.fd_array_entry = [p = load.fd_array](uint32_t index, int* fd) {
-    return native::ProbeRead(ProbeSpace::kKernel, fd, sizeof(*fd),
-                             p + uint64_t{index} * sizeof(*fd), nullptr) == 0
-               ? 0
-               : -EFAULT;
-  };
+  flags.fd_array_entry = FdArrayInMemory(load.fd_array, ProbeSpace::kKernel);
   return ProgLoadBytecode(
       load.prog_type, load.expected_attach_type, load.name,
       static_cast<const interp::RawInsn*>(load.insns), load.insn_cnt,

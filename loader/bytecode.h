@@ -22,6 +22,7 @@
 
 #include "emu/interp.h"
 #include "emu/prog.h"
+#include "native/helpers.h"
 
 struct bpf_prog_info;
 
@@ -51,6 +52,12 @@ struct ProgLoadFlags {
   // fd_array[index] for BPF_PSEUDO_MAP_IDX(_VALUE) (interp::LoadAttr).
   std::function<int(uint32_t index, int* fd)> fd_array_entry;
 };
+
+// ProgLoadFlags::fd_array_entry for an fd_array at `fd_array` in this
+// process, read as `space` reads it (a caller's user pointer, or the
+// kernel pointer bpf_sys_bpf passes): 0, or -EFAULT.
+std::function<int(uint32_t index, int* fd)> FdArrayInMemory(uint64_t fd_array,
+                                                            ProbeSpace space);
 
 // Loads `insn_cnt` instructions as a program of `prog_type`: a new program
 // fd, or -errno (E2BIG, EINVAL, EACCES, EBADF as the kernel's checks answer;
