@@ -227,6 +227,15 @@ TEST_F(ExamplesTest, ExecveEventsReachTheRingBuffer) {
   EXPECT_EQ(full, 110 - 4096 / 40);
 }
 
+// The traces the stack tests set as the helper input, innermost first.
+constexpr uint64_t kSetKernelStack[] = {0xffffffff81100000, 0xffffffff81200000,
+                                        0xffffffff81300000};
+constexpr uint64_t kSetUserStack[] = {0x401234, 0x405678};
+void SetTestStacks() {
+  native::SetStacks({std::begin(kSetKernelStack), std::end(kSetKernelStack)},
+                    {std::begin(kSetUserStack), std::end(kSetUserStack)});
+}
+
 // bpf_get_stack on the traces a test sets (stack_profiler's copy_stacks,
 // whose answers examples_compare_test compares with the kernel's), and the
 // bytes it copies: skipped, cut to the buffer, the rest zeroed; the build-id
@@ -236,10 +245,9 @@ TEST_F(ExamplesTest, GetStackCopiesTheTrace) {
   ASSERT_NE(obj, nullptr);
   const Program* prog = obj->FindProgram("copy_stacks");
   ASSERT_NE(prog, nullptr);
-  const std::vector<uint64_t> kernel = {0xffffffff81100000, 0xffffffff81200000,
-                                        0xffffffff81300000};
-  const std::vector<uint64_t> user = {0x401234, 0x405678};
-  native::SetStacks(kernel, user);
+  const auto& kernel = kSetKernelStack;
+  const auto& user = kSetUserStack;
+  SetTestStacks();
   const uint64_t args[2] = {0, 0};
   EXPECT_EQ(prog->RunRawTp(args), 0u);
   const std::vector<int64_t> want = {1, -EINVAL, -EINVAL, -EINVAL, 1,
@@ -282,17 +290,16 @@ TEST_F(ExamplesTest, StackProfilerCountsSamplesPerStack) {
   ASSERT_NE(obj, nullptr);
   const Program* prog = obj->FindProgram("sample");
   ASSERT_NE(prog, nullptr);
-  const std::vector<uint64_t> kernel = {0xffffffff81100000, 0xffffffff81200000,
-                                        0xffffffff81300000};
-  const std::vector<uint64_t> user = {0x401234, 0x405678};
-  native::SetStacks(kernel, user);
+  const auto& kernel = kSetKernelStack;
+  const auto& user = kSetUserStack;
+  SetTestStacks();
   const uint64_t args[2] = {0, 0};
   for (int i = 0; i < 5; ++i) EXPECT_EQ(prog->RunRawTp(args), 0u);
   std::vector<uint32_t> words(6);
-  std::memcpy(words.data(), kernel.data(), 24);
+  std::memcpy(words.data(), kernel, 24);
   const uint32_t kid = Jhash2(words.data(), 6, 0) & 63;
   words.resize(4);
-  std::memcpy(words.data(), user.data(), 16);
+  std::memcpy(words.data(), user, 16);
   const uint32_t uid = Jhash2(words.data(), 4, 0) & 63;
   // The stored traces: the frames, then zeroes.
   std::vector<uint64_t> trace(16, 1);
