@@ -120,6 +120,56 @@ static int btf_maps(struct btf_maps *m) {
   return m->rec < 0 || m->pcpu < 0 || m->sec < 0 ? -1 : 0;
 }
 
+static int pin(int fd, const char *dir, const char *name);
+
+// Maps whose values are kernel objects (issue 25), as bpftool sees them
+// from another process: redirect maps holding the loopback device (ifindex
+// 1) and a CPU, an empty XSKMAP and cgroup array, and the local storages,
+// which userspace reaches only by an object fd, so a dump cannot walk them.
+// Nothing here depends on the machine's cgroup mounts (v1 or v2): the
+// cgroup array and the storages stay empty.
+// BPF_MAP_TYPE_CGRP_STORAGE (Linux 6.2) is past Debian 12's headers.
+enum { kCgrpStorage = 32 };
+
+static int obj_maps(const char *dir) {
+  struct btf *btf = btf__new_empty();
+  if (!btf) return -1;
+  int s32 = btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
+  int u64 = btf__add_int(btf, "long long unsigned int", 8, 0);
+  if (u64 < 0 || btf__load_into_kernel(btf)) {
+    fprintf(stderr, "btf load failed\n");
+    return -1;
+  }
+  unsigned k = 0, v = 1;  // lo's ifindex
+  int dev = bpf_map_create(BPF_MAP_TYPE_DEVMAP, "ports", 4, 4, 4, NULL);
+  bpf_map_update_elem(dev, &k, &v, BPF_ANY);
+  int devh = bpf_map_create(BPF_MAP_TYPE_DEVMAP_HASH, "ports_h", 4, 8, 4, NULL);
+  unsigned dv[2] = {1, 0};  // struct bpf_devmap_val: ifindex, no program
+  k = 7;
+  bpf_map_update_elem(devh, &k, dv, BPF_ANY);
+  int cpus = bpf_map_create(BPF_MAP_TYPE_CPUMAP, "cpus", 4, 4, 2, NULL);
+  k = 0;
+  v = 192;  // qsize
+  bpf_map_update_elem(cpus, &k, &v, BPF_ANY);
+  int xsks = bpf_map_create(BPF_MAP_TYPE_XSKMAP, "xsks", 4, 4, 2, NULL);
+  int cg = bpf_map_create(BPF_MAP_TYPE_CGROUP_ARRAY, "cgroups", 4, 4, 2, NULL);
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .btf_fd = btf__fd(btf),
+              .btf_key_type_id = s32, .btf_value_type_id = u64,
+              .map_flags = BPF_F_NO_PREALLOC);
+  int sk = bpf_map_create(BPF_MAP_TYPE_SK_STORAGE, "sk_stg", 4, 8, 0, &opts);
+  int task =
+      bpf_map_create(BPF_MAP_TYPE_TASK_STORAGE, "task_stg", 4, 8, 0, &opts);
+  int cgrp = bpf_map_create((enum bpf_map_type)kCgrpStorage, "cgrp_stg", 4, 8,
+                            0, &opts);
+  int cgs =
+      bpf_map_create(BPF_MAP_TYPE_CGROUP_STORAGE, "cg_stg", 16, 8, 0, NULL);
+  return pin(dev, dir, "dev") || pin(devh, dir, "devh") ||
+         pin(cpus, dir, "cpus") || pin(xsks, dir, "xsks") ||
+         pin(cg, dir, "cg") || pin(sk, dir, "sk_stg") ||
+         pin(task, dir, "task_stg") || pin(cgrp, dir, "cgrp_stg") ||
+         pin(cgs, dir, "cg_stg");
+}
+
 static int pin(int fd, const char *dir, const char *name) {
   char path[256];
   snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -189,5 +239,5 @@ int main(int argc, char **argv) {
          pin(lpm, argv[1], "lpm") || pin(q, argv[1], "q") ||
          pin(st, argv[1], "st") || pin(bloom, argv[1], "bloom") ||
          pin(stacks, argv[1], "stacks") || pin(events, argv[1], "events") ||
-         pin(cmds, argv[1], "cmds");
+         pin(cmds, argv[1], "cmds") || obj_maps(argv[1]);
 }
