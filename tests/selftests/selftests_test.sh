@@ -220,12 +220,14 @@ emu_mark() {  # TYPES -> the types, those bpfemu does not emulate starred
 # result: pass, fail (exit N), crash (signal), timeout, skip (the selftest's
 # own skip counter), not built.
 run_status() { cat "$work/out/${1//\//_}.kernel.rc" 2>/dev/null; }
+# wrap: a command the bpfemu column's run is started under (see userns).
+wrap=()
 run_one() {  # column binary subtest-name-without-binary-prefix outfile
   local col=$1 bin=$2 name=$3 out=$4 rc
   if [ "$col" = bpfemu ] && [ "$mode" = exec ]; then
-    (cd "$B" && timeout -k 5 "$timeout_s" "$R/cli/bpfemu" exec -- "$work/$bin" "$name") >"$out" 2>&1
+    (cd "$B" && timeout -k 5 "$timeout_s" "${wrap[@]}" "$R/cli/bpfemu" exec -- "$work/$bin" "$name") >"$out" 2>&1
   elif [ "$col" = bpfemu ]; then
-    (cd "$B" && LD_PRELOAD=$preload timeout -k 5 "$timeout_s" "$work/$bin" "$name") >"$out" 2>&1
+    (cd "$B" && timeout -k 5 "$timeout_s" "${wrap[@]}" env LD_PRELOAD="$preload" "$work/$bin" "$name") >"$out" 2>&1
   else
     (cd "$B" && timeout -k 5 "$timeout_s" "$work/$bin" "$name") >"$out" 2>&1
   fi
@@ -268,8 +270,14 @@ done
 mkdir -p "$work/out"
 rows=()
 # Subtests whose own non-BPF system calls need root (socket(SOCK_RAW) in
-# test_reuseport_array): not run unprivileged, on either side.
+# test_reuseport_array). Unprivileged, the bpfemu column runs them in a new
+# user and network namespace (unshare -Urn), where the process holds
+# CAP_NET_RAW over its own network namespace: SOCK_RAW opens, and the
+# emulator answers bpf() as everywhere else. Where user namespaces are off,
+# they are not run on either side.
 needs_root_re='^test_maps/reuseport_array'
+userns=false
+if [ "$(id -u)" -ne 0 ] && unshare -Urn true 2>/dev/null; then userns=true; fi
 kpass=0; ktotal=0; epass=0; etotal=0; status=0
 unexpected=(); stale=()
 printf -v header '%-48s %-46s %-13s %-13s %s' subtest "map types (* = not emulated)" kernel bpfemu "known divergence"
@@ -283,11 +291,13 @@ for n in "${names[@]}"; do
     k="not built"; e="not built"
   elif [[ $n =~ $slow_re ]] && [ "${SELFTESTS_SLOW:-}" != 1 ]; then
     k="slow"; e="slow"
-  elif [[ $n =~ $needs_root_re ]] && [ "$(id -u)" -ne 0 ]; then
+  elif [[ $n =~ $needs_root_re ]] && [ "$(id -u)" -ne 0 ] && ! $userns; then
     k="needs root"; e="needs root"
   else
     if [ -n "$kernel_reason" ]; then k="skip"
     else k=$(run_one kernel "$bin" "$sub" "$work/out/${n//\//_}.kernel"); fi
+    wrap=()
+    [[ $n =~ $needs_root_re ]] && [ "$(id -u)" -ne 0 ] && wrap=(unshare -Urn)
     e=$(run_one bpfemu "$bin" "$sub" "$work/out/${n//\//_}.bpfemu")
   fi
   [[ $k != "not built" && $k != slow && $k != "needs root" && -z $kernel_reason ]] && ktotal=$((ktotal + 1))
@@ -333,7 +343,11 @@ for n in "${names[@]}"; do
   elif [[ $n =~ $slow_re ]] && [ "${SELFTESTS_SLOW:-}" != 1 ]; then
     echo "  $n: slow: not run (> ${timeout_s} s on 2 cores; SELFTESTS_SLOW=1 runs it)"
   elif [[ $n =~ $needs_root_re ]] && [ "$(id -u)" -ne 0 ]; then
-    echo "  $n: needs root: the selftest opens SOCK_RAW sockets itself (CAP_NET_RAW), whichever bpf() it calls"
+    if $userns; then
+      echo "  $n: bpfemu ran it in a user and network namespace (unshare -Urn): the selftest opens SOCK_RAW sockets itself (CAP_NET_RAW)"
+    else
+      echo "  $n: needs root: the selftest opens SOCK_RAW sockets itself (CAP_NET_RAW), whichever bpf() it calls; user namespaces are off here"
+    fi
   elif [[ $n == test_maps/map_large* ]]; then
     echo "  $n: large: one HASH of 32768 elements with 4112-byte keys, about 130 MiB of kernel memory (over the 64 MiB per-map budget; the selftest is unchanged)"
   elif [ -z "$kernel_reason" ] && [ -f "$work/out/${n//\//_}.kernel" ] &&
