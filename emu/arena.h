@@ -53,8 +53,8 @@
 namespace bpfemu {
 
 // UAPI flags newer than Debian 12's <linux/bpf.h>.
-inline constexpr uint32_t kBpfFSegvOnFault = 1U << 12;  // BPF_F_SEGV_ON_FAULT
-inline constexpr uint32_t kBpfFNoUserConv = 1U << 13;   // BPF_F_NO_USER_CONV
+inline constexpr uint32_t kBpfFSegvOnFault = 1U << 17;  // BPF_F_SEGV_ON_FAULT
+inline constexpr uint32_t kBpfFNoUserConv = 1U << 18;   // BPF_F_NO_USER_CONV
 
 class ArenaMap final : public Map {
  public:

@@ -7,12 +7,15 @@
 # guest's table; exits non-zero on any divergence.
 # Usage (as root, after tools/kmatrix/fetch-kernels.sh):
 #   bash tools/kmatrix/campaign.sh [kernel_compare flags...]
-# Default flags: --conformance=false --sequences=2 --ops=2000 --creates=100.
+# Default flags: --sequences=2 --ops=2000 --creates=100, and of the
+# conformance suite only ARENA's cases: the 6.18 host refuses every ARENA
+# create (docs/semantics.md, ARENA), the 6.12 guest makes arenas, so the
+# guest is where the emulator's arena is compared with a kernel.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=.kmatrix
 flags=("$@")
-[ ${#flags[@]} -gt 0 ] || flags=(--conformance=false --sequences=2 --ops=2000 --creates=100)
+[ ${#flags[@]} -gt 0 ] || flags=(--conformance=true '--gtest_filter=*Arena*' --sequences=2 --ops=2000 --creates=100)
 static_bin=${KMATRIX_KERNEL_COMPARE:-bazel-bin/kernel_compare/kernel_compare_static}
 if [ -z "${KMATRIX_KERNEL_COMPARE:-}" ]; then
   bazel build //kernel_compare:kernel_compare_static >/dev/null 2>&1 ||
@@ -24,7 +27,7 @@ cp -f "$static_bin" "$out/build/kernel_compare"
   echo '#!/bin/busybox sh'
   echo 'mkdir -p /tmp/bpffs'
   echo 'echo "== campaign"'
-  echo "BPFEMU_KERNEL=\$(uname -r | cut -d. -f1,2) BPFEMU_BPFFS_DIR=/tmp/bpffs /kernel_compare ${flags[*]} 2>/dev/null"
+  echo "BPFEMU_KERNEL=\$(uname -r | cut -d. -f1,2) BPFEMU_BPFFS_DIR=/tmp/bpffs /kernel_compare $(printf '%q ' "${flags[@]}")2>/dev/null"
 } > "$out/build/campaign.sh"
 chmod 755 "$out/build/campaign.sh"
 bash tools/kmatrix/build-initramfs.sh "$out/build/campaign.sh" \
