@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct bpf_object;
@@ -33,6 +34,17 @@ class KernelObject {
   int MapFd(const std::string& name) const;   // or -ENOENT
   int ProgFd(const std::string& name) const;  // or -ENOENT
 
+  // An ARENA map's user mapping. libbpf 1.1.2 predates the type (6.9), so
+  // Load does what libbpf 1.4's bpf_object__create_maps does for it:
+  // creates the map, maps its whole range (at map_extra when set) and hands
+  // the fd to libbpf, before the programs load - the verifier refuses a
+  // program whose arena has no user address yet.
+  struct Arena {
+    void* start = nullptr;
+    size_t len = 0;
+  };
+  const Arena* FindArena(const std::string& name) const;  // or nullptr
+
   struct Result {
     int err = 0;  // bpf_prog_test_run_opts's return value
     uint32_t retval = 0;
@@ -51,6 +63,7 @@ class KernelObject {
  private:
   explicit KernelObject(bpf_object* obj) : obj_(obj) {}
   bpf_object* obj_;
+  std::vector<std::pair<std::string, Arena>> arenas_;
 };
 
 }  // namespace bpfemu
