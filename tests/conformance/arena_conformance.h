@@ -77,8 +77,7 @@ TYPED_TEST_P(ArenaConformance, CreateChecks) {
   // arena flags at those bits, accepted them.
   EXPECT_EQ(this->Create(this->Arena(1, BPF_F_MMAPABLE | BPF_F_INNER_MAP)),
             -EINVAL);
-  EXPECT_EQ(this->Create(this->Arena(1, BPF_F_MMAPABLE | (1U << 13))),
-            -EINVAL);
+  EXPECT_EQ(this->Create(this->Arena(1, BPF_F_MMAPABLE | (1U << 13))), -EINVAL);
   EXPECT_EQ(this->Create(this->Arena(1, BPF_F_MMAPABLE | BPF_F_NUMA_NODE)),
             -EINVAL);
   EXPECT_EQ(this->Create(this->Arena(1, BPF_F_MMAPABLE | BPF_F_RDONLY_PROG)),
