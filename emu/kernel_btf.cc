@@ -247,4 +247,40 @@ const btf_param* KernelBtf::Params(uint32_t id, uint16_t* count) const {
   return reinterpret_cast<const btf_param*>(t + 1);
 }
 
+KernelBtf::Field KernelBtf::FindMember(uint32_t id,
+                                       std::string_view name) const {
+  // Anonymous members nest; the depth bound keeps a crafted cycle finite.
+  struct Walker {
+    const KernelBtf& btf;
+    std::string_view name;
+    Field Find(uint32_t id, int64_t base, int depth) const {
+      const btf_type* t = btf.Type(id);
+      uint16_t n = 0;
+      const btf_member* m = btf.Members(id, &n);
+      if (t == nullptr || m == nullptr || depth > 32) return {};
+      const bool kflag = BTF_INFO_KFLAG(t->info) != 0;
+      for (uint16_t i = 0; i < n; ++i) {
+        const uint32_t bits =
+            kflag ? BTF_MEMBER_BIT_OFFSET(m[i].offset) : m[i].offset;
+        const std::string_view member = btf.Str(m[i].name_off);
+        if (member.empty()) {
+          const Field f =
+              Find(btf.SkipModifiers(m[i].type), base + bits / 8, depth + 1);
+          if (f.offset >= 0) return f;
+          continue;
+        }
+        if (member != name) continue;
+        const int64_t size = btf.Size(m[i].type);
+        if ((kflag && BTF_MEMBER_BITFIELD_SIZE(m[i].offset) != 0) ||
+            bits % 8 != 0 || size <= 0) {
+          return {};
+        }
+        return {base + bits / 8, static_cast<uint32_t>(size), m[i].type};
+      }
+      return {};
+    }
+  };
+  return Walker{*this, name}.Find(SkipModifiers(id), 0, 0);
+}
+
 }  // namespace bpfemu

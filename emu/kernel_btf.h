@@ -66,6 +66,16 @@ class KernelBtf {
   const btf_member* Members(uint32_t id, uint16_t* count) const;
   // The parameters of a FUNC_PROTO (empty for other kinds).
   const btf_param* Params(uint32_t id, uint16_t* count) const;
+  // Where member `name` of struct or union `id` is, looking into anonymous
+  // struct and union members as C does (btf_find_struct_field's walk, and
+  // what CO-RE field relocations resolve): its byte offset and size, or
+  // {-1, 0} if absent, a bitfield or not byte-aligned.
+  struct Field {
+    int64_t offset = -1;
+    uint32_t size = 0;
+    uint32_t type = 0;  // the member's type id
+  };
+  Field FindMember(uint32_t id, std::string_view name) const;
 
   ~KernelBtf();
 

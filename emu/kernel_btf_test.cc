@@ -94,6 +94,26 @@ TEST(KernelBtfTest, Accessors) {
   EXPECT_EQ(n, 0);
 }
 
+// FindMember looks into anonymous members: 8 is struct { int a; struct
+// pair; } (size 12), whose `b` is pair's b at 4 + 4.
+TEST(KernelBtfTest, FindMemberLooksIntoAnonymousMembers) {
+  std::vector<uint32_t> types = Types();
+  for (uint32_t w :
+       {0u, Info(BTF_KIND_STRUCT, 2), 12u, 10u, 1u, 0u, 0u, 2u, 32u}) {
+    types.push_back(w);
+  }
+  auto btf = KernelBtf::Parse(Blob(types, kStrs));
+  ASSERT_NE(btf, nullptr);
+  EXPECT_EQ(btf->FindMember(8, "a").offset, 0);
+  const KernelBtf::Field b = btf->FindMember(8, "b");
+  EXPECT_EQ(b.offset, 8);
+  EXPECT_EQ(b.size, 4u);
+  EXPECT_EQ(b.type, 1u);
+  EXPECT_EQ(btf->FindMember(2, "b").offset, 4);
+  EXPECT_EQ(btf->FindMember(8, "loop").offset, -1);
+  EXPECT_EQ(btf->FindMember(1, "a").offset, -1);  // not a struct
+}
+
 TEST(KernelBtfTest, RefusesMalformedBlobs) {
   const std::vector<uint8_t> good = Blob(Types(), kStrs);
   auto refused = [](std::vector<uint8_t> raw) {
@@ -143,6 +163,13 @@ TEST(KernelBtfTest, RunningKernel) {
   bool has_pid = false;
   for (uint16_t i = 0; i < n; ++i) has_pid |= btf->Str(m[i].name_off) == "pid";
   EXPECT_TRUE(has_pid);
+  // task_struct's pid and tgid, as CO-RE finds them.
+  const KernelBtf::Field pid = btf->FindMember(task, "pid");
+  const KernelBtf::Field tgid = btf->FindMember(task, "tgid");
+  EXPECT_GT(pid.offset, 0);
+  EXPECT_EQ(pid.size, 4u);
+  EXPECT_EQ(tgid.offset, pid.offset + 4);
+  EXPECT_EQ(btf->FindMember(task, "no_such_field").offset, -1);
   const int32_t fn = btf->FindByNameKind("bpf_map_lookup_elem", BTF_KIND_FUNC);
   EXPECT_TRUE(fn > 0 || fn == -ENOENT);
 }

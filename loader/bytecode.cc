@@ -42,6 +42,7 @@
 #include "native/seq_helpers.h"
 #include "native/sk_lookup.h"
 #include "native/syscall_helpers.h"
+#include "native/task_model.h"
 
 namespace bpfemu::native {
 
@@ -294,8 +295,18 @@ uint64_t NumaNodeId(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
 // Task local storage (kernel/bpf/bpf_task_storage.c): the task is the
 // opaque handle bpf_get_current_task_btf answers (native/helpers.cc); an
 // element handed out becomes a region of value_size bytes.
-uint64_t CurrentTaskBtf(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
-  return reinterpret_cast<uint64_t>(bpfemu_get_current_task_btf());
+// bpf_get_current_task_btf / bpf_get_current_task: the thread's
+// task_struct view (native/task_model.h). The block of this thread's task
+// views becomes one read-only region: a BTF-typed pointer the program
+// loads from (PTR_TO_BTF_ID), or reads with bpf_probe_read_kernel.
+uint64_t CurrentTaskBtf(Vm& vm, uint64_t, uint64_t, uint64_t, uint64_t,
+                        uint64_t) {
+  void* task = bpfemu_get_current_task_btf();
+  const native::TaskBlock block = native::CurrentTaskBlock();
+  if (block.size != 0) {
+    vm.AddRegion(reinterpret_cast<uint64_t>(block.data), block.size, false);
+  }
+  return reinterpret_cast<uint64_t>(task);
 }
 
 uint64_t TaskStorageGet(Vm& vm, uint64_t map, uint64_t task, uint64_t value,
@@ -1519,6 +1530,7 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_task_storage_get, TaskStorageGet, false, O::kTracing},
     {BPF_FUNC_task_storage_delete, TaskStorageDelete, false, O::kTracing},
     {BPF_FUNC_get_current_task_btf, CurrentTaskBtf, false, O::kTracing},
+    {BPF_FUNC_get_current_task, CurrentTaskBtf, false, O::kTracing},
     // Strings, clocks, NUMA.
     {BPF_FUNC_strncmp, Strncmp, false, O::kAny},
     {BPF_FUNC_strtol, Strtox<true>, false, O::kAny},

@@ -11,6 +11,7 @@
 // kernel/bpf/helpers.c bpf_rcu_read_lock / _unlock).
 
 #include "native/helpers.h"
+#include "native/task_model.h"
 
 #include <arpa/inet.h>
 #include <execinfo.h>
@@ -474,6 +475,16 @@ bpfemu::LocalStorageMap* SkStorage(void* map) {
   return ls;
 }
 
+// The owner identity of a task the helpers handed out: a task_struct view,
+// or the handle used without a kernel BTF.
+bool TaskOwnerOf(const void* task, bpfemu::LocalStorageMap::Owner* owner) {
+  if (task == &t_task) {
+    *owner = t_task.owner;
+    return t_task.known;
+  }
+  return bpfemu::native::TaskViewOwner(task, owner);
+}
+
 bpfemu::LocalStorageMap* TaskStorage(void* map) {
   auto* ls = dynamic_cast<bpfemu::LocalStorageMap*>(Bound(map)->map.get());
   if (ls == nullptr ||
@@ -510,7 +521,12 @@ long bpfemu_sk_storage_delete(void* map, void* sk) {
   return ls->DeleteByOwner(static_cast<NativeSock*>(sk)->owner);
 }
 
+// The thread's task_struct view (native/task_model.h); without a kernel BTF
+// that describes task_struct, a handle only the task storage helpers take.
 void* bpfemu_get_current_task_btf(void) {
+  if (const void* view = bpfemu::native::CurrentTask()) {
+    return const_cast<void*>(view);
+  }
   if (!t_task.known) {
     if (bpfemu::LocalStorageMap::TaskOwner(static_cast<long>(gettid()),
                                            &t_task.owner) != 0) {
@@ -519,6 +535,12 @@ void* bpfemu_get_current_task_btf(void) {
     t_task.known = true;
   }
   return &t_task;
+}
+
+// bpf_get_current_task() (kernel/trace/bpf_trace.c): the same task, as a
+// number a program reads through bpf_probe_read_kernel / BPF_CORE_READ.
+__u64 bpfemu_get_current_task(void) {
+  return reinterpret_cast<uint64_t>(bpfemu_get_current_task_btf());
 }
 
 // bpf_task_storage_get(): NULL for unknown flags or a NULL task; the
@@ -530,7 +552,9 @@ void* bpfemu_task_storage_get(void* map, void* task, void* value, __u64 flags) {
       task == nullptr) {
     return nullptr;
   }
-  return ls->GetByOwner(static_cast<NativeTask*>(task)->owner, value,
+  bpfemu::LocalStorageMap::Owner owner;
+  if (!TaskOwnerOf(task, &owner)) return nullptr;
+  return ls->GetByOwner(owner, value,
                         (flags & BPF_LOCAL_STORAGE_GET_F_CREATE) != 0);
 }
 
@@ -538,8 +562,10 @@ void* bpfemu_task_storage_get(void* map, void* task, void* value, __u64 flags) {
 // element.
 long bpfemu_task_storage_delete(void* map, void* task) {
   bpfemu::LocalStorageMap* ls = TaskStorage(map);
+  bpfemu::LocalStorageMap::Owner owner;
   if (ls == nullptr || task == nullptr) return -EINVAL;
-  return ls->DeleteByOwner(static_cast<NativeTask*>(task)->owner);
+  if (!TaskOwnerOf(task, &owner)) return -ENOENT;
+  return ls->DeleteByOwner(owner);
 }
 
 // bpf_map_lookup_percpu_elem(): the slot of `cpu`, NULL beyond the possible

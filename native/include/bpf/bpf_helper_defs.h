@@ -175,6 +175,9 @@ static inline long bpf_sk_storage_delete(void *map, void *sk) {
   return bpfemu_sk_storage_delete(map, sk);
 }
 struct task_struct;
+static inline __u64 bpf_get_current_task(void) {
+  return bpfemu_get_current_task();
+}
 static inline struct task_struct *bpf_get_current_task_btf(void) {
   return (struct task_struct *)bpfemu_get_current_task_btf();
 }

@@ -211,8 +211,10 @@ struct bpf_sock *bpfemu_get_listener_sock(void *sk);
 void *bpfemu_sk_storage_get(void *map, void *sk, void *value, __u64 flags);
 long bpfemu_sk_storage_delete(void *map, void *sk);
 /* Task local storage (kernel/bpf/bpf_task_storage.c). A task is the
- * calling thread as bpfemu_get_current_task_btf() returns it. */
+ * calling thread as bpfemu_get_current_task_btf() returns it: its
+ * task_struct view (native/task_model.h). */
 void *bpfemu_get_current_task_btf(void);
+__u64 bpfemu_get_current_task(void);
 void *bpfemu_task_storage_get(void *map, void *task, void *value, __u64 flags);
 long bpfemu_task_storage_delete(void *map, void *task);
 long bpfemu_redirect_map(void *map, __u64 key, __u64 flags);

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: task_model.h
+//
+// The emulated kernel's tasks as a program reads them: `struct task_struct`
+// (include/linux/sched.h) and `struct cred` (include/linux/cred.h), laid out
+// by the emulated kernel's BTF (emu/kernel_btf.h), which is the BTF CO-RE
+// relocations resolve against. What bpf_get_current_task and
+// bpf_get_current_task_btf (kernel/trace/bpf_trace.c) answer: the calling
+// thread's task_struct.
+//
+// The fields a program can read are the thread's own, so they agree with
+// the other helpers (bpf_get_current_pid_tgid, _comm, _uid_gid) and with
+// what the kernel shows for the same thread: pid (the thread id), tgid, comm,
+// group_leader, real_parent and parent (the parent process, up through
+// /proc to pid 1, whose parent is pid 0, "swapper/0", its own parent as
+// init_task is), real_cred and cred (uid, gid, suid, sgid, euid, egid,
+// fsuid, fsgid). A test sets them by changing the thread itself:
+// prctl(PR_SET_NAME), setresuid(). Every other byte of the structures is
+// zero. The views of one thread sit in one read-only block, so a bytecode
+// run gets one region for all of them.
+
+#ifndef BPFEMU_NATIVE_TASK_MODEL_H_
+#define BPFEMU_NATIVE_TASK_MODEL_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "emu/local_storage.h"
+
+namespace bpfemu::native {
+
+// The calling thread's task_struct view, with comm and creds read again
+// now; nullptr without a kernel BTF that describes task_struct.
+const void* CurrentTask();
+
+// The block holding every view of this thread (valid once CurrentTask()
+// answered), for a bytecode run's memory checks.
+struct TaskBlock {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+};
+TaskBlock CurrentTaskBlock();
+
+// The task storage owner of a task view this thread handed out: false when
+// `task` is no task_struct view (a pointer the kernel's verifier would not
+// have let through) or the task is gone.
+bool TaskViewOwner(const void* task, LocalStorageMap::Owner* owner);
+
+}  // namespace bpfemu::native
+
+#endif  // BPFEMU_NATIVE_TASK_MODEL_H_
