@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "emu/bpf_iter.h"
+#include "emu/trampoline.h"
 #include "emu/bpffs.h"
 #include "emu/btf.h"
 #include "emu/errno.h"
@@ -383,6 +384,7 @@ ClosingFd ForgetFd(int fd) {
   ForgetProgFd(fd);
   ForgetBtfFd(fd);
   ForgetIterLinkFd(fd);
+  ForgetTracingLinkFd(fd);
   return closing;
 }
 
