@@ -256,8 +256,7 @@ int ProgDevBoundInit(uint32_t prog_type, uint32_t prog_flags,
 }
 
 int ProgCreate(uint32_t prog_type, uint32_t expected_attach_type,
-               const std::string& name, ProgFunc func,
-               uint32_t attach_btf_id) {
+               const std::string& name, ProgFunc func, uint32_t attach_btf_id) {
   if (func == nullptr) return -EINVAL;
   return Register(prog_type, expected_attach_type, name, func, nullptr,
                   attach_btf_id);

@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "emu/bpf_iter.h"
-#include "emu/trampoline.h"
 #include "emu/bpffs.h"
 #include "emu/btf.h"
 #include "emu/errno.h"
@@ -28,6 +27,7 @@
 #include "emu/prog.h"
 #include "emu/syscall_internal.h"
 #include "emu/timer.h"
+#include "emu/trampoline.h"
 
 namespace bpfemu {
 namespace {

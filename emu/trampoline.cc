@@ -93,7 +93,8 @@ uint64_t RunLinked(const TracingLink& link, uint64_t* ctx) {
   uint64_t ret = ProgRunR0(*link.prog, ctx);
   current_frame = outer;
   if (link.prog->code == nullptr) {
-    ret = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(ret)));
+    ret =
+        static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(ret)));
   }
   return ret;
 }
@@ -305,9 +306,8 @@ int TracingTestRun(const Prog& prog, uint32_t* retval) {
           AsInt(Call("bpf_fentry_test6", {16, 17, 18, 19, 20, 21},
                      FentryTest6)) == 111 &&
           AsInt(Call("bpf_fentry_test7", {0}, PointerValue)) == 0 &&
-          AsInt(Call("bpf_fentry_test8",
-                     {reinterpret_cast<uint64_t>(&arg_a)}, FentryTest8)) ==
-              0 &&
+          AsInt(Call("bpf_fentry_test8", {reinterpret_cast<uint64_t>(&arg_a)},
+                     FentryTest8)) == 0 &&
           static_cast<uint32_t>(Call("bpf_fentry_test9",
                                      {reinterpret_cast<uint64_t>(&zero)},
                                      FentryTest9)) == 0 &&
@@ -323,10 +323,10 @@ int TracingTestRun(const Prog& prog, uint32_t* retval) {
       if (b != 2) ++side_effect;
       b = 2;
       ret = static_cast<uint16_t>(
-          ret + static_cast<uint16_t>(Call(
-                    "bpf_modify_return_test2",
-                    {1, reinterpret_cast<uint64_t>(&b), 3, 4, 5, 6, 7},
-                    ModifyReturnTest2)));
+          ret + static_cast<uint16_t>(
+                    Call("bpf_modify_return_test2",
+                         {1, reinterpret_cast<uint64_t>(&b), 3, 4, 5, 6, 7},
+                         ModifyReturnTest2)));
       if (b != 2) ++side_effect;
       *retval = (uint32_t{side_effect} << 16) | ret;
       return 0;

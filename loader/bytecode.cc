@@ -1307,8 +1307,8 @@ uint64_t TimerCancelHelper(Vm& vm, uint64_t timer, uint64_t, uint64_t, uint64_t,
 
 // fentry / fexit / fmod_ret programs (native/tracing_helpers.cc): the
 // trampoline's frame (emu/trampoline.h).
-uint64_t GetFuncArg(Vm& vm, uint64_t ctx, uint64_t n, uint64_t value,
-                    uint64_t, uint64_t) {
+uint64_t GetFuncArg(Vm& vm, uint64_t ctx, uint64_t n, uint64_t value, uint64_t,
+                    uint64_t) {
   NeedWritable(vm, value, 8, "value");
   return static_cast<uint64_t>(bpfemu_get_func_arg(
       Ptr(ctx), static_cast<uint32_t>(n), static_cast<__u64*>(Ptr(value))));
@@ -1355,10 +1355,10 @@ uint64_t TraceVprintk(Vm& vm, uint64_t fmt, uint64_t fmt_size, uint64_t data,
   };
   const native::OwnedMemory owned = regions;
   std::string out;
-  const int err = native::BprintfData(
-      static_cast<const char*>(Ptr(fmt)), n,
-      static_cast<const uint64_t*>(Ptr(data)), len, &owned, &out,
-      1024 /* MAX_BPRINTF_BUF */);
+  const int err =
+      native::BprintfData(static_cast<const char*>(Ptr(fmt)), n,
+                          static_cast<const uint64_t*>(Ptr(data)), len, &owned,
+                          &out, 1024 /* MAX_BPRINTF_BUF */);
   if (err < 0) return static_cast<uint64_t>(static_cast<int64_t>(err));
   return static_cast<uint64_t>(bpfemu_trace_printk("%s", 3, out.c_str()));
 }
@@ -1681,8 +1681,7 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_get_func_ret, GetFuncRet, false, O::kTrampoline},
     {BPF_FUNC_get_func_arg_cnt, GetFuncArgCnt, false, O::kTrampoline},
     {BPF_FUNC_get_func_ip, GetFuncIp, true, O::kTrampoline},
-    {BPF_FUNC_get_attach_cookie, GetAttachCookie, false,
-     O::kTrampolineOrTpBtf},
+    {BPF_FUNC_get_attach_cookie, GetAttachCookie, false, O::kTrampolineOrTpBtf},
     {BPF_FUNC_get_ns_current_pid_tgid, NsCurrentPidTgid, false, O::kAny},
     {BPF_FUNC_trace_vprintk, TraceVprintk, true, O::kAny},
 };

@@ -67,8 +67,7 @@ __u64 bpfemu_get_func_ip(void* /*ctx*/) {
   const std::string name = f->func;
   uint64_t addr = 0;
   if (bpfemu::native::KallsymsLookupName(
-          name.c_str(), static_cast<int32_t>(name.size() + 1), 0, &addr) !=
-      0) {
+          name.c_str(), static_cast<int32_t>(name.size() + 1), 0, &addr) != 0) {
     return 0;
   }
   return addr;
@@ -80,8 +79,7 @@ __u64 bpfemu_get_attach_cookie(void* /*ctx*/) {
 }
 
 long bpfemu_get_ns_current_pid_tgid(__u64 dev, __u64 ino,
-                                    struct bpf_pidns_info* nsdata,
-                                    __u32 size) {
+                                    struct bpf_pidns_info* nsdata, __u32 size) {
   long err = -EINVAL;
   struct stat st = {};
   // The kernel's dev_t is 32 bits (MKDEV: major << 20 | minor).

@@ -14,7 +14,7 @@
 #include <bpf/bpf_tracing.h>
 
 struct cfg {
-  __s64 fmod_ret;   // what `fmod` returns (0: the function runs)
+  __s64 fmod_ret;   // what `mod_ret` returns (0: the function runs)
   __u64 pidns_dev;  // st_dev and st_ino of /proc/self/ns/pid
   __u64 pidns_ino;
 };
@@ -176,12 +176,12 @@ int BPF_PROG(misc, int a) {
   __u64 data[4] = {a, 2, 3, 4};
   static const char vfmt[] = "vprintk %d %d %d %d\n";
   o->vprintk_ret = bpf_trace_vprintk(vfmt, sizeof(vfmt), data, sizeof(data));
-  o->ns_ret = bpf_get_ns_current_pid_tgid(c->pidns_dev, c->pidns_ino, &ns,
-                                          sizeof(ns));
+  o->ns_ret =
+      bpf_get_ns_current_pid_tgid(c->pidns_dev, c->pidns_ino, &ns, sizeof(ns));
   o->ns_pid = ns.pid;
   o->ns_tgid = ns.tgid;
-  o->ns_bad_size = bpf_get_ns_current_pid_tgid(c->pidns_dev, c->pidns_ino,
-                                               &ns, sizeof(ns) - 1);
+  o->ns_bad_size = bpf_get_ns_current_pid_tgid(c->pidns_dev, c->pidns_ino, &ns,
+                                               sizeof(ns) - 1);
   o->ns_bad_dev = bpf_get_ns_current_pid_tgid(c->pidns_dev + 1, c->pidns_ino,
                                               &ns, sizeof(ns));
   o->ns_bad_ino = bpf_get_ns_current_pid_tgid(c->pidns_dev, c->pidns_ino + 1,

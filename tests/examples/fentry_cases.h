@@ -59,10 +59,10 @@ struct Attached {
 };
 inline const std::vector<Attached>& Programs() {
   static const std::vector<Attached> p = {
-      {"test1", BPF_TRACE_FENTRY},     {"test2", BPF_TRACE_FEXIT},
-      {"test3", BPF_TRACE_FENTRY},     {"test6", BPF_TRACE_FEXIT},
-      {"mod_ret", BPF_MODIFY_RETURN},  {"fexit_mod", BPF_TRACE_FEXIT},
-      {"never", BPF_TRACE_FENTRY},     {"misc", BPF_TRACE_FENTRY}};
+      {"test1", BPF_TRACE_FENTRY},    {"test2", BPF_TRACE_FEXIT},
+      {"test3", BPF_TRACE_FENTRY},    {"test6", BPF_TRACE_FEXIT},
+      {"mod_ret", BPF_MODIFY_RETURN}, {"fexit_mod", BPF_TRACE_FEXIT},
+      {"never", BPF_TRACE_FENTRY},    {"misc", BPF_TRACE_FENTRY}};
   return p;
 }
 
@@ -89,30 +89,30 @@ class Backend {
 
 inline std::string Num(int64_t v) { return std::to_string(v); }
 
-inline std::string OutLine(const std::string& step, const Out& o,
-                           uint64_t ip1, uint64_t ip2) {
+inline std::string OutLine(const std::string& step, const Out& o, uint64_t ip1,
+                           uint64_t ip2) {
   std::string s = "out." + step + "\thits";
   for (uint64_t h : o.hits) s += " " + Num(static_cast<int64_t>(h));
   // Addresses change from boot to boot: only whether they match.
   auto ip = [](uint64_t got, uint64_t want) {
     return got == want ? std::string("kallsyms") : std::string("other");
   };
-  s += " | t1 " + Num(o.t1_a) + " " + Num(o.t1_cnt) + " " +
-       Num(o.t1_arg0_err) + " " + Num(o.t1_arg0) + " " + Num(o.t1_arg1_err) +
-       " " + Num(o.t1_arg1) + " ip=" + (o.hits[0] != 0 ? ip(o.t1_ip, ip1) : "-") + " cookie " +
+  s += " | t1 " + Num(o.t1_a) + " " + Num(o.t1_cnt) + " " + Num(o.t1_arg0_err) +
+       " " + Num(o.t1_arg0) + " " + Num(o.t1_arg1_err) + " " + Num(o.t1_arg1) +
+       " ip=" + (o.hits[0] != 0 ? ip(o.t1_ip, ip1) : "-") + " cookie " +
        Num(static_cast<int64_t>(o.t1_cookie));
   s += " | t2 " + Num(o.t2_a) + " " + Num(o.t2_b) + " " + Num(o.t2_ret) + " " +
-       Num(o.t2_cnt) + " " + Num(o.t2_ret_err) + " " + Num(o.t2_ret_val) +
-       " " + Num(o.t2_arg2_err) + " ip=" + (o.hits[1] != 0 ? ip(o.t2_ip, ip2) : "-") + " cookie " +
-       Num(static_cast<int64_t>(o.t2_cookie));
+       Num(o.t2_cnt) + " " + Num(o.t2_ret_err) + " " + Num(o.t2_ret_val) + " " +
+       Num(o.t2_arg2_err) + " ip=" + (o.hits[1] != 0 ? ip(o.t2_ip, ip2) : "-") +
+       " cookie " + Num(static_cast<int64_t>(o.t2_cookie));
   s += " | t3";
   for (int64_t v : o.t3) s += " " + Num(v);
   s += " | t6";
   for (int64_t v : o.t6) s += " " + Num(v);
   s += " | mr " + Num(o.mr_a) + " " + Num(o.mr_prev) + " " + Num(o.mr_cnt) +
        " " + Num(o.mr_ret_err) + " " + Num(o.mr_ret_val);
-  s += " | mx " + Num(o.mx_a) + " " + Num(o.mx_ret) + " " +
-       Num(o.mx_ret_err) + " " + Num(o.mx_ret_val);
+  s += " | mx " + Num(o.mx_a) + " " + Num(o.mx_ret) + " " + Num(o.mx_ret_err) +
+       " " + Num(o.mx_ret_val);
   const uint64_t tid = static_cast<uint64_t>(syscall(SYS_gettid));
   const uint64_t pid = static_cast<uint64_t>(getpid());
   const bool ran = o.hits[7] != 0;
@@ -124,7 +124,9 @@ inline std::string OutLine(const std::string& step, const Out& o,
             ? "self"
             : Num(o.ns_pid) + "/" + Num(o.ns_tgid)) +
        " pid_tgid=" +
-       (!ran ? "-" : o.pid_tgid == (pid << 32 | tid) ? "self" : "other");
+       (!ran                              ? "-"
+        : o.pid_tgid == (pid << 32 | tid) ? "self"
+                                          : "other");
   return s + "\n";
 }
 

@@ -15,8 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "bpfemu/native_abi.h"
+#include "emu/kernel_btf.h"
+#include "emu/syscall.h"
 #include "emu/version.h"
 #include "gtest/gtest.h"
+#include "loader/bytecode.h"
 #include "loader/object.h"
 #include "tests/examples/fentry_cases.h"
 #include "tests/examples/fentry_emu.h"
@@ -32,7 +36,8 @@ class FentryTest : public ::testing::TestWithParam<bool> {};
 TEST_P(FentryTest, SameAsTheExpectedKernel) {
   SetTargetKernel(KernelVersion::k6_18);
   const Recorded rec = ReadRecorded("tests/examples/testdata/fentry.expected");
-  ASSERT_FALSE(rec.lines.empty()) << "no tests/examples/testdata/fentry.expected";
+  ASSERT_FALSE(rec.lines.empty())
+      << "no tests/examples/testdata/fentry.expected";
   EXPECT_EQ(rec.kernel.rfind("6.18", 0), 0u) << "recorded for " << rec.kernel;
   const std::string path = "tests/examples/fentry.bpf.o";
   auto obj = GetParam() ? native::Object::OpenBytecode(path)
@@ -49,6 +54,60 @@ TEST_P(FentryTest, SameAsTheExpectedKernel) {
   }
   EXPECT_EQ(got.size(), rec.lines.size());
   std::printf("fentry: %zu lines checked\n", got.size());
+}
+
+// The loads the verifier refuses (kernel/bpf/verifier.c
+// check_attach_btf_id; tracing_prog_func_proto offers the trampoline
+// helpers to fentry / fexit / fmod_ret only) and the helpers' answers
+// outside a trampoline, on the bytecode face.
+TEST(FentryLoad, RefusedAsTheKernel) {
+  const KernelBtf* btf = KernelBtf::Get();
+  if (btf == nullptr) GTEST_SKIP() << "no kernel BTF to attach to";
+  const int32_t func = btf->FindByNameKind("bpf_fentry_test1", BTF_KIND_FUNC);
+  const int32_t type = btf->FindByNameKind("task_struct", BTF_KIND_STRUCT);
+  ASSERT_GT(func, 0);
+  ASSERT_GT(type, 0);
+  auto call = [](int32_t helper) {
+    return std::vector<interp::RawInsn>{
+        {BPF_JMP | BPF_CALL, 0, 0, 0, helper},
+        {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+  };
+  auto load = [](uint32_t attach_type, uint32_t btf_id,
+                 const std::vector<interp::RawInsn>& insns) {
+    native::ProgLoadFlags flags;
+    flags.attach_btf_id = btf_id;
+    const int fd = native::ProgLoadBytecode(
+        BPF_PROG_TYPE_TRACING, attach_type, "t", insns.data(),
+        static_cast<uint32_t>(insns.size()), "GPL", flags);
+    if (fd >= 0) CloseFd(fd);
+    return fd >= 0 ? 0 : fd;
+  };
+  const auto cnt = call(BPF_FUNC_get_func_arg_cnt);
+  EXPECT_EQ(load(BPF_TRACE_FENTRY, 0, cnt), -EINVAL);  // no btf_id
+  EXPECT_EQ(load(BPF_TRACE_FEXIT, static_cast<uint32_t>(type), cnt), -EINVAL);
+  EXPECT_EQ(load(BPF_MODIFY_RETURN, 0x7fffffff, cnt), -EINVAL);
+  for (uint32_t t : {BPF_TRACE_FENTRY, BPF_TRACE_FEXIT, BPF_MODIFY_RETURN}) {
+    EXPECT_EQ(load(t, static_cast<uint32_t>(func), cnt), 0) << t;
+  }
+  // tp_btf programs are offered the cookie, not the trampoline's frame.
+  const uint32_t tp = static_cast<uint32_t>(
+      btf->FindByNameKind("btf_trace_sched_switch", BTF_KIND_TYPEDEF));
+  for (int32_t h : {BPF_FUNC_get_func_arg_cnt, BPF_FUNC_get_func_arg,
+                    BPF_FUNC_get_func_ret}) {
+    EXPECT_EQ(load(BPF_TRACE_RAW_TP, tp, call(h)), -EINVAL) << h;
+  }
+  EXPECT_EQ(load(BPF_TRACE_RAW_TP, tp, call(BPF_FUNC_get_attach_cookie)), 0);
+  // Outside a trampoline the frame is zeroed (no function, no cookie).
+  uint64_t ctx[2] = {5, 6};
+  uint64_t v = 77;
+  EXPECT_EQ(bpfemu_get_func_arg_cnt(ctx), 0);
+  EXPECT_EQ(bpfemu_get_func_arg(ctx, 0, reinterpret_cast<__u64*>(&v)), -EINVAL);
+  EXPECT_EQ(bpfemu_get_func_ret(ctx, reinterpret_cast<__u64*>(&v)),
+            -EOPNOTSUPP);
+  EXPECT_EQ(v, 77u);
+  EXPECT_EQ(bpfemu_get_func_ip(ctx), 0u);
+  EXPECT_EQ(bpfemu_get_attach_cookie(ctx), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, FentryTest, ::testing::Bool(),
