@@ -29,6 +29,8 @@
 #include <string>
 #include <vector>
 
+#include "native/syscall_helpers.h"
+
 namespace bpfemu::examples::fentry {
 
 // fentry.bpf.c's struct cfg and struct out.
@@ -83,9 +85,16 @@ class Backend {
   virtual void SetCfg(const Cfg& c) = 0;
   virtual Out ReadOut() = 0;
   virtual void ClearOut() = 0;
-  // The function's address in the backend's kallsyms (0 if none shown).
-  virtual uint64_t Kallsyms(const std::string& func) = 0;
 };
+
+// The function's address in /proc/kallsyms (0 if none is shown): the
+// kernel's, and bpfemu's model of it (native/syscall_helpers.h).
+inline uint64_t Kallsyms(const std::string& func) {
+  uint64_t addr = 0;
+  (void)native::KallsymsLookupName(
+      func.c_str(), static_cast<int32_t>(func.size() + 1), 0, &addr);
+  return addr;
+}
 
 inline std::string Num(int64_t v) { return std::to_string(v); }
 
@@ -140,8 +149,8 @@ inline std::vector<std::string> RunScenario(Backend& b) {
     out.push_back(step + "\t" + (ret >= 0 ? std::string("fd") : Num(ret)) +
                   "\n");
   };
-  const uint64_t ip1 = b.Kallsyms("bpf_fentry_test1");
-  const uint64_t ip2 = b.Kallsyms("bpf_fentry_test2");
+  const uint64_t ip1 = Kallsyms("bpf_fentry_test1");
+  const uint64_t ip2 = Kallsyms("bpf_fentry_test2");
   struct stat st = {};
   Cfg cfg = {};
   if (stat("/proc/self/ns/pid", &st) == 0) {

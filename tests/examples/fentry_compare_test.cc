@@ -78,12 +78,6 @@ class KernelFentry : public Backend {
     const Out o = {};
     (void)KernelBackend::Get().Update(obj_->MapFd("out"), &zero, &o, BPF_ANY);
   }
-  uint64_t Kallsyms(const std::string& func) override {
-    uint64_t addr = 0;
-    (void)native::KallsymsLookupName(
-        func.c_str(), static_cast<int32_t>(func.size() + 1), 0, &addr);
-    return addr;
-  }
 
  private:
   KernelObject* obj_;
@@ -102,12 +96,9 @@ TEST_P(FentryCompareTest, SameAsTheKernel) {
   ASSERT_EQ(loaded, 0);
   KernelFentry kb(kobj.get());
   const std::vector<std::string> want = RunScenario(kb);
-  auto obj = GetParam() ? native::Object::OpenBytecode(path)
-                        : native::Object::Open("fentry");
-  ASSERT_TRUE(obj.ok()) << obj.status();
-  ASSERT_EQ((*obj)->Load(), 0);
-  EmuBackend eb(obj->get());
-  const std::vector<std::string> got = RunScenario(eb);
+  std::string error;
+  const std::vector<std::string> got = EmuScenario(GetParam(), &error);
+  ASSERT_TRUE(error.empty()) << error;
   ASSERT_EQ(got.size(), want.size());
   std::string record;
   for (size_t i = 0; i < want.size(); ++i) {

@@ -10,13 +10,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "emu/trampoline.h"
 #include "loader/object.h"
 #include "loader/test_run.h"
-#include "native/syscall_helpers.h"
 #include "tests/examples/fentry_cases.h"
 
 namespace bpfemu::examples::fentry {
@@ -64,12 +64,6 @@ class EmuBackend : public Backend {
     const Out o = {};
     (void)MapUpdateElem(obj_->MapFd("out"), &zero, &o, BPF_ANY);
   }
-  uint64_t Kallsyms(const std::string& func) override {
-    uint64_t addr = 0;
-    (void)native::KallsymsLookupName(
-        func.c_str(), static_cast<int32_t>(func.size() + 1), 0, &addr);
-    return addr;
-  }
 
  private:
   int Fd(const std::string& prog) {
@@ -78,6 +72,24 @@ class EmuBackend : public Backend {
   }
   native::Object* obj_;
 };
+
+// The scenario on tests/examples/fentry.bpf.o loaded on bpfemu, as
+// bytecode or as the native object; *error says why it could not run.
+inline std::vector<std::string> EmuScenario(bool bytecode, std::string* error) {
+  const std::string path = "tests/examples/fentry.bpf.o";
+  auto obj = bytecode ? native::Object::OpenBytecode(path)
+                      : native::Object::Open("fentry");
+  if (!obj.ok()) {
+    *error = obj.status().ToString();
+    return {};
+  }
+  if (int err = (*obj)->Load(); err != 0) {
+    *error = "load: " + std::to_string(err);
+    return {};
+  }
+  EmuBackend b(obj->get());
+  return RunScenario(b);
+}
 
 }  // namespace bpfemu::examples::fentry
 

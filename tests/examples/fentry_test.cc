@@ -39,13 +39,9 @@ TEST_P(FentryTest, SameAsTheExpectedKernel) {
   ASSERT_FALSE(rec.lines.empty())
       << "no tests/examples/testdata/fentry.expected";
   EXPECT_EQ(rec.kernel.rfind("6.18", 0), 0u) << "recorded for " << rec.kernel;
-  const std::string path = "tests/examples/fentry.bpf.o";
-  auto obj = GetParam() ? native::Object::OpenBytecode(path)
-                        : native::Object::Open("fentry");
-  ASSERT_TRUE(obj.ok()) << obj.status();
-  ASSERT_EQ((*obj)->Load(), 0);
-  EmuBackend eb(obj->get());
-  const std::vector<std::string> got = RunScenario(eb);
+  std::string error;
+  const std::vector<std::string> got = EmuScenario(GetParam(), &error);
+  ASSERT_TRUE(error.empty()) << error;
   for (const std::string& line : got) {
     const std::string key = line.substr(0, line.find('\t'));
     auto it = rec.lines.find(key);
