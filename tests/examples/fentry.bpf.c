@@ -39,6 +39,8 @@ struct out {
   __s64 printk_ret, vprintk_ret, ns_ret, ns_bad_size, ns_bad_dev, ns_bad_ino;
   __u32 ns_pid, ns_tgid;
   __u64 pid_tgid;
+  // The order test1 and misc (both on bpf_fentry_test1) ran in.
+  __u64 seq, t1_seq, misc_seq;
 };
 
 struct {
@@ -75,6 +77,7 @@ int BPF_PROG(test1, int a) {
   o->t1_arg1 = v;
   o->t1_ip = bpf_get_func_ip(ctx);
   o->t1_cookie = bpf_get_attach_cookie(ctx);
+  o->t1_seq = ++o->seq;
   return 0;
 }
 
@@ -187,6 +190,7 @@ int BPF_PROG(misc, int a) {
   o->ns_bad_ino = bpf_get_ns_current_pid_tgid(c->pidns_dev, c->pidns_ino + 1,
                                               &ns, sizeof(ns));
   o->pid_tgid = bpf_get_current_pid_tgid();
+  o->misc_seq = ++o->seq;
   return 0;
 }
 

@@ -13,7 +13,9 @@
 // the function addresses as "ip=kallsyms" (bpf_get_func_ip equal to the
 // function's /proc/kallsyms address, else "other"; "-" when the program
 // did not run) and the pid
-// namespace answer as whether it names the calling thread.
+// namespace answer as whether it names the calling thread; "order" the
+// position test1 and misc (both on bpf_fentry_test1) ran at, newest link
+// first.
 
 #ifndef BPFEMU_TESTS_EXAMPLES_FENTRY_CASES_H_
 #define BPFEMU_TESTS_EXAMPLES_FENTRY_CASES_H_
@@ -51,6 +53,7 @@ struct Out {
   int64_t printk_ret, vprintk_ret, ns_ret, ns_bad_size, ns_bad_dev, ns_bad_ino;
   uint32_t ns_pid, ns_tgid;
   uint64_t pid_tgid;
+  uint64_t seq, t1_seq, misc_seq;
 };
 
 // The programs in fentry.bpf.c and their attach types, in the order the
@@ -136,6 +139,8 @@ inline std::string OutLine(const std::string& step, const Out& o, uint64_t ip1,
        (!ran                              ? "-"
         : o.pid_tgid == (pid << 32 | tid) ? "self"
                                           : "other");
+  s += " | order " + Num(static_cast<int64_t>(o.t1_seq)) + " " +
+       Num(static_cast<int64_t>(o.misc_seq));
   return s + "\n";
 }
 

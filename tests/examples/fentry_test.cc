@@ -18,6 +18,7 @@
 #include "bpfemu/native_abi.h"
 #include "emu/kernel_btf.h"
 #include "emu/syscall.h"
+#include "emu/trampoline.h"
 #include "emu/version.h"
 #include "gtest/gtest.h"
 #include "loader/bytecode.h"
@@ -94,6 +95,36 @@ TEST(FentryLoad, RefusedAsTheKernel) {
     EXPECT_EQ(load(BPF_TRACE_RAW_TP, tp, call(h)), -EINVAL) << h;
   }
   EXPECT_EQ(load(BPF_TRACE_RAW_TP, tp, call(BPF_FUNC_get_attach_cookie)), 0);
+  // __bpf_trampoline_link_prog: BPF_MAX_TRAMP_LINKS (38 on x86-64)
+  // programs of any kind on one function, then E2BIG.
+  std::vector<int> progs, links;
+  for (int i = 0; i < 39; ++i) {
+    const uint32_t t = i % 2 ? BPF_TRACE_FENTRY : BPF_TRACE_FEXIT;
+    const std::vector<interp::RawInsn> ret0 = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    native::ProgLoadFlags flags;
+    flags.attach_btf_id = static_cast<uint32_t>(func);
+    const int fd = native::ProgLoadBytecode(BPF_PROG_TYPE_TRACING, t, "t",
+                                            ret0.data(), 2, "GPL", flags);
+    ASSERT_GE(fd, 0);
+    progs.push_back(fd);
+    const int link = TracingLinkCreate(fd, t, 0, 0, 0);
+    if (i < 38) {
+      EXPECT_GE(link, 0) << i;
+    } else {
+      EXPECT_EQ(link, -E2BIG);
+    }
+    if (link >= 0) links.push_back(link);
+  }
+  // One detached, the last one attaches.
+  CloseFd(links.back());
+  links.pop_back();
+  const int last = TracingLinkCreate(progs.back(), BPF_TRACE_FEXIT, 0, 0, 0);
+  EXPECT_GE(last, 0);
+  if (last >= 0) links.push_back(last);
+  for (int fd : links) CloseFd(fd);
+  for (int fd : progs) CloseFd(fd);
   // Outside a trampoline the frame is zeroed (no function, no cookie).
   uint64_t ctx[2] = {5, 6};
   uint64_t v = 77;
