@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "loader/bytecode.h"
 #include "loader/object.h"
+#include "loader/test_run.h"
 #include "tests/examples/fentry_cases.h"
 #include "tests/examples/fentry_emu.h"
 #include "tests/examples/recorded.h"
@@ -125,6 +126,34 @@ TEST(FentryLoad, RefusedAsTheKernel) {
   if (last >= 0) links.push_back(last);
   for (int fd : links) CloseFd(fd);
   for (int fd : progs) CloseFd(fd);
+  // An fmod_ret program on bpf_fentry_test1 (in the kernel's fmodret set)
+  // returning 5 makes it answer 5, not 2: the fentry run stops with
+  // EFAULT; returning 0 lets it run.
+  for (int32_t r : {5, 0}) {
+    const std::vector<interp::RawInsn> ret_r = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, r},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    native::ProgLoadFlags flags;
+    flags.attach_btf_id = static_cast<uint32_t>(func);
+    const int mod =
+        native::ProgLoadBytecode(BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, "m",
+                                 ret_r.data(), 2, "GPL", flags);
+    const int entry =
+        native::ProgLoadBytecode(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, "e",
+                                 ret_r.data(), 2, "GPL", flags);
+    ASSERT_GE(mod, 0);
+    ASSERT_GE(entry, 0);
+    const int link = TracingLinkCreate(mod, BPF_MODIFY_RETURN, 0, 0, 0);
+    ASSERT_GE(link, 0);
+    std::shared_ptr<const Prog> p;
+    ASSERT_EQ(ProgFromFd(entry, &p), 0);
+    native::TestRunOutput out;
+    EXPECT_EQ(native::TestRun(*p, native::TestRunAttr{}, &out),
+              r != 0 ? -EFAULT : 0)
+        << r;
+    EXPECT_EQ(out.write_retval, r == 0);
+    for (int fd : {link, entry, mod}) CloseFd(fd);
+  }
   // Outside a trampoline the frame is zeroed (no function, no cookie).
   uint64_t ctx[2] = {5, 6};
   uint64_t v = 77;
