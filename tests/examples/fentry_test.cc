@@ -138,9 +138,11 @@ TEST(FentryLoad, RefusedAsTheKernel) {
     const int mod =
         native::ProgLoadBytecode(BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, "m",
                                  ret_r.data(), 2, "GPL", flags);
-    const int entry =
-        native::ProgLoadBytecode(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, "e",
-                                 ret_r.data(), 2, "GPL", flags);
+    // fentry programs return 0 (the verifier's range for them).
+    const interp::RawInsn ret0[] = {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+                                    {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    const int entry = native::ProgLoadBytecode(
+        BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, "e", ret0, 2, "GPL", flags);
     ASSERT_GE(mod, 0);
     ASSERT_GE(entry, 0);
     const int link = TracingLinkCreate(mod, BPF_MODIFY_RETURN, 0, 0, 0);
