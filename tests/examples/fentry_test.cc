@@ -24,6 +24,7 @@
 #include "loader/bytecode.h"
 #include "loader/object.h"
 #include "loader/test_run.h"
+#include "native/syscall_helpers.h"
 #include "tests/examples/fentry_cases.h"
 #include "tests/examples/fentry_emu.h"
 #include "tests/examples/recorded.h"
@@ -155,6 +156,36 @@ TEST(FentryLoad, RefusedAsTheKernel) {
         << r;
     EXPECT_EQ(out.write_retval, r == 0);
     for (int fd : {link, entry, mod}) CloseFd(fd);
+  }
+  // bpf_sys_bpf from a SYSCALL program: the same link_create and
+  // raw_tracepoint_open (native/syscall_helpers.h SysBpf).
+  {
+    const interp::RawInsn ret0[] = {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+                                    {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    native::ProgLoadFlags flags;
+    flags.attach_btf_id = static_cast<uint32_t>(func);
+    const int fd = native::ProgLoadBytecode(
+        BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT, "x", ret0, 2, "GPL", flags);
+    ASSERT_GE(fd, 0);
+    union bpf_attr a = {};
+    a.link_create.prog_fd = static_cast<uint32_t>(fd);
+    a.link_create.attach_type = BPF_TRACE_FEXIT;
+    const long link = native::SysBpf(BPF_LINK_CREATE, &a, sizeof(a));
+    EXPECT_GE(link, 0);
+    EXPECT_TRUE(IsTracingLinkFd(static_cast<int>(link)));
+    EXPECT_EQ(native::SysBpf(BPF_LINK_CREATE, &a, sizeof(a)), -EBUSY);
+    a.link_create.attach_type = BPF_TRACE_FENTRY;
+    EXPECT_EQ(native::SysBpf(BPF_LINK_CREATE, &a, sizeof(a)), -EINVAL);
+    union bpf_attr r = {};
+    r.raw_tracepoint.prog_fd = static_cast<uint32_t>(fd);
+    r.raw_tracepoint.name = reinterpret_cast<uint64_t>("bpf_fentry_test1");
+    EXPECT_EQ(native::SysBpf(BPF_RAW_TRACEPOINT_OPEN, &r, sizeof(r)), -EINVAL);
+    if (link >= 0) CloseFd(static_cast<int>(link));
+    r.raw_tracepoint.name = 0;
+    const long again = native::SysBpf(BPF_RAW_TRACEPOINT_OPEN, &r, sizeof(r));
+    EXPECT_GE(again, 0);
+    if (again >= 0) CloseFd(static_cast<int>(again));
+    CloseFd(fd);
   }
   // Outside a trampoline the frame is zeroed (no function, no cookie).
   uint64_t ctx[2] = {5, 6};
