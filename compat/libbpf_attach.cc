@@ -48,6 +48,7 @@
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "emu/tc_attach.h"
+#include "emu/trampoline.h"
 #include "emu/version.h"
 #include "emu/xdp_attach.h"
 
@@ -382,6 +383,14 @@ int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type type,
                         static_cast<union bpf_iter_link_info*>(nullptr)),
         BPFEMU_OPTS_GET(opts, iter_info_len, 0u)));
   }
+  // fentry / fexit / fmod_ret (emu/trampoline.h).
+  if (prog->type == BPF_PROG_TYPE_TRACING &&
+      bpfemu::HasTrampoline(prog->expected_attach_type)) {
+    return LibbpfErr(bpfemu::TracingLinkCreate(
+        prog_fd, type, static_cast<uint32_t>(target_fd),
+        BPFEMU_OPTS_GET(opts, target_btf_id, 0u),
+        BPFEMU_OPTS_GET(opts, tracing.cookie, uint64_t{0})));
+  }
   return LibbpfErr(-EOPNOTSUPP);
 }
 
@@ -395,8 +404,11 @@ int bpf_link_update(int link_fd, int new_prog_fd,
 
 int bpf_link_detach(int link_fd) {
   if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
-  // An iterator link has no detach operation (bpf_iter_link_lops).
-  if (bpfemu::IsIterLinkFd(link_fd)) return LibbpfErr(-EOPNOTSUPP);
+  // Iterator and tracing links have no detach operation
+  // (bpf_iter_link_lops, bpf_tracing_link_lops).
+  if (bpfemu::IsIterLinkFd(link_fd) || bpfemu::IsTracingLinkFd(link_fd)) {
+    return LibbpfErr(-EOPNOTSUPP);
+  }
   return LibbpfErr(LinkFdError(link_fd));
 }
 
@@ -406,9 +418,16 @@ int bpf_iter_create(int link_fd) {
 }
 
 int bpf_raw_tracepoint_open(const char* name, int prog_fd) {
-  (void)name;
   if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
-  if (int err = ProgFdError(prog_fd); err != 0) return LibbpfErr(err);
+  std::shared_ptr<const bpfemu::Prog> prog;
+  if (int err = bpfemu::ProgFromFd(prog_fd, &prog); err != 0) {
+    return LibbpfErr(err);
+  }
+  // fentry / fexit / fmod_ret attach here too (bpf_raw_tp_link_attach).
+  if (prog->type == BPF_PROG_TYPE_TRACING &&
+      bpfemu::HasTrampoline(prog->expected_attach_type)) {
+    return LibbpfErr(bpfemu::TracingRawTpOpen(prog_fd, name));
+  }
   return LibbpfErr(-EOPNOTSUPP);
 }
 
@@ -421,6 +440,11 @@ struct bpf_link* bpf_program__attach(const struct bpf_program* prog) {
   if (prog != nullptr && bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
       bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER) {
     return bpf_program__attach_iter(prog, nullptr);
+  }
+  // SEC("fentry/...") and its kin as bpf_program__attach_trace().
+  if (prog != nullptr && bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
+      bpfemu::HasTrampoline(bpf_program__expected_attach_type(prog))) {
+    return bpf_program__attach_trace(prog);
   }
   return NoHook(prog, "by its section");
 }
@@ -514,13 +538,40 @@ struct bpf_link* bpf_program__attach_raw_tracepoint(
   (void)tp_name;
   return NoHook(prog, "a raw tracepoint");
 }
-struct bpf_link* bpf_program__attach_trace(const struct bpf_program* prog) {
-  return NoHook(prog, "a BTF trampoline");
-}
+// libbpf's bpf_program__attach_btf_id(): BPF_LINK_CREATE with the
+// program's attach type and the options' cookie (emu/trampoline.h for
+// fentry, fexit and fmod_ret; no hook for the others).
 struct bpf_link* bpf_program__attach_trace_opts(
     const struct bpf_program* prog, const struct bpf_trace_opts* opts) {
-  (void)opts;
-  return NoHook(prog, "a BTF trampoline");
+  if (!OptsValid(opts)) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  const int prog_fd = prog != nullptr ? bpf_program__fd(prog) : -1;
+  const char* name = prog != nullptr ? bpf_program__name(prog) : "";
+  if (prog_fd < 0) return NoHook(prog, "a BTF trampoline");
+  const uint32_t type = bpf_program__expected_attach_type(prog);
+  if (!bpfemu::HasTrampoline(type)) {
+    return NoHook(prog, "a BTF trampoline");
+  }
+  LIBBPF_OPTS(bpf_link_create_opts, link_opts);
+  link_opts.tracing.cookie = BPFEMU_OPTS_GET(opts, cookie, uint64_t{0});
+  const int fd = bpf_link_create(
+      prog_fd, 0, static_cast<enum bpf_attach_type>(type), &link_opts);
+  if (fd < 0) {
+    const int err = errno;
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: prog '%s': failed to attach: %s\n", name,
+                          std::strerror(err));
+    errno = err;
+    return nullptr;
+  }
+  auto* link = new bpf_link;
+  link->fd = fd;
+  return link;
+}
+struct bpf_link* bpf_program__attach_trace(const struct bpf_program* prog) {
+  return bpf_program__attach_trace_opts(prog, nullptr);
 }
 struct bpf_link* bpf_program__attach_lsm(const struct bpf_program* prog) {
   return NoHook(prog, "an LSM hook");

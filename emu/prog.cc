@@ -256,9 +256,10 @@ int ProgDevBoundInit(uint32_t prog_type, uint32_t prog_flags,
 }
 
 int ProgCreate(uint32_t prog_type, uint32_t expected_attach_type,
-               const std::string& name, ProgFunc func) {
+               const std::string& name, ProgFunc func, uint32_t attach_btf_id) {
   if (func == nullptr) return -EINVAL;
-  return Register(prog_type, expected_attach_type, name, func, nullptr);
+  return Register(prog_type, expected_attach_type, name, func, nullptr,
+                  attach_btf_id);
 }
 
 int ProgCreateBytecode(uint32_t prog_type, uint32_t expected_attach_type,
@@ -335,13 +336,17 @@ uint64_t RunChain(RunState* run, void* ctx, bool* faulted) {
 }  // namespace
 
 uint32_t ProgRun(const Prog& prog, void* ctx) {
+  return static_cast<uint32_t>(ProgRunR0(prog, ctx));
+}
+
+uint64_t ProgRunR0(const Prog& prog, void* ctx) {
   RunState run;
   run.next = &prog;
   run.finished = false;
   run.prev = current_run;
   SetCurrentRun(&run);
   bool faulted = false;
-  const uint32_t ret = static_cast<uint32_t>(RunChain(&run, ctx, &faulted));
+  const uint64_t ret = RunChain(&run, ctx, &faulted);
   run_faulted = faulted;
   SetCurrentRun(run.prev);
   if (Retirement::Get().pending.load(std::memory_order_relaxed)) [[unlikely]] {

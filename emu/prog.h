@@ -185,7 +185,8 @@ int ProgDevBoundInit(uint32_t prog_type, uint32_t prog_flags, uint32_t ifindex);
 // Registers a program (BPF_PROG_LOAD for a native function): a new O_CLOEXEC
 // fd, or -EINVAL for a NULL function. The id is assigned here.
 [[nodiscard]] int ProgCreate(uint32_t prog_type, uint32_t expected_attach_type,
-                             const std::string& name, ProgFunc func);
+                             const std::string& name, ProgFunc func,
+                             uint32_t attach_btf_id = 0);
 
 // Registers interpreted bytecode (BPF_PROG_LOAD after interp::Program::Load).
 [[nodiscard]] int ProgCreateBytecode(
@@ -220,6 +221,9 @@ void ProgSlotRelease(uint32_t id);
 // bpf_prog_run(): runs `prog` on `ctx`, following tail calls, and returns
 // the program's return value (R0, truncated to 32 bits as test_run reports).
 uint32_t ProgRun(const Prog& prog, void* ctx);
+// The same with the whole of R0 (a native program's int return value
+// zero-extended): what a trampoline keeps of an fmod_ret program's return.
+uint64_t ProgRunR0(const Prog& prog, void* ctx);
 
 // For bpf_tail_call(), in the kernel's order: after the index check, each
 // attempt takes one unit of this invocation's budget (false once

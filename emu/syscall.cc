@@ -27,6 +27,7 @@
 #include "emu/prog.h"
 #include "emu/syscall_internal.h"
 #include "emu/timer.h"
+#include "emu/trampoline.h"
 
 namespace bpfemu {
 namespace {
@@ -383,6 +384,7 @@ ClosingFd ForgetFd(int fd) {
   ForgetProgFd(fd);
   ForgetBtfFd(fd);
   ForgetIterLinkFd(fd);
+  ForgetTracingLinkFd(fd);
   return closing;
 }
 

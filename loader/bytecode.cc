@@ -36,6 +36,7 @@
 #include "emu/shm.h"
 #include "emu/syscall.h"
 #include "emu/timer.h"
+#include "emu/trampoline.h"
 #include "emu/version.h"
 #include "native/bound_map.h"
 #include "native/helpers.h"
@@ -1315,6 +1316,64 @@ uint64_t TimerCancelHelper(Vm& vm, uint64_t timer, uint64_t, uint64_t, uint64_t,
       bpfemu_timer_cancel(static_cast<struct bpf_timer*>(Ptr(timer))));
 }
 
+// fentry / fexit / fmod_ret programs (native/tracing_helpers.cc): the
+// trampoline's frame (emu/trampoline.h).
+uint64_t GetFuncArg(Vm& vm, uint64_t ctx, uint64_t n, uint64_t value, uint64_t,
+                    uint64_t) {
+  NeedWritable(vm, value, 8, "value");
+  return static_cast<uint64_t>(bpfemu_get_func_arg(
+      Ptr(ctx), static_cast<uint32_t>(n), static_cast<__u64*>(Ptr(value))));
+}
+
+uint64_t GetFuncRet(Vm& vm, uint64_t ctx, uint64_t value, uint64_t, uint64_t,
+                    uint64_t) {
+  NeedWritable(vm, value, 8, "value");
+  return static_cast<uint64_t>(
+      bpfemu_get_func_ret(Ptr(ctx), static_cast<__u64*>(Ptr(value))));
+}
+
+uint64_t GetFuncArgCnt(Vm&, uint64_t ctx, uint64_t, uint64_t, uint64_t,
+                       uint64_t) {
+  return static_cast<uint64_t>(bpfemu_get_func_arg_cnt(Ptr(ctx)));
+}
+
+uint64_t GetFuncIp(Vm&, uint64_t ctx, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return bpfemu_get_func_ip(Ptr(ctx));
+}
+
+uint64_t GetAttachCookie(Vm&, uint64_t ctx, uint64_t, uint64_t, uint64_t,
+                         uint64_t) {
+  return bpfemu_get_attach_cookie(Ptr(ctx));
+}
+
+uint64_t NsCurrentPidTgid(Vm& vm, uint64_t dev, uint64_t ino, uint64_t nsdata,
+                          uint64_t size, uint64_t) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedWritable(vm, nsdata, n, "nsdata");
+  return static_cast<uint64_t>(bpfemu_get_ns_current_pid_tgid(
+      dev, ino, static_cast<struct bpf_pidns_info*>(Ptr(nsdata)), n));
+}
+
+// bpf_trace_vprintk(): bpf_trace_printk with bpf_snprintf's argument array.
+uint64_t TraceVprintk(Vm& vm, uint64_t fmt, uint64_t fmt_size, uint64_t data,
+                      uint64_t data_len, uint64_t) {
+  const uint32_t n = static_cast<uint32_t>(fmt_size);
+  const uint32_t len = static_cast<uint32_t>(data_len);
+  NeedReadable(vm, fmt, n, "fmt");
+  if (data != 0 && len != 0) NeedReadable(vm, data, len, "data");
+  auto regions = [&vm](uint64_t addr, uint64_t size) {
+    return vm.Readable(addr, std::max<uint64_t>(size, 1));
+  };
+  const native::OwnedMemory owned = regions;
+  std::string out;
+  const int err =
+      native::BprintfData(static_cast<const char*>(Ptr(fmt)), n,
+                          static_cast<const uint64_t*>(Ptr(data)), len, &owned,
+                          &out, 1024 /* MAX_BPRINTF_BUF */);
+  if (err < 0) return static_cast<uint64_t>(static_cast<int64_t>(err));
+  return static_cast<uint64_t>(bpfemu_trace_printk("%s", 3, out.c_str()));
+}
+
 enum class Offered {
   kAny,
   kSkbProgs,         // socket-buffer programs (IsSkbProg)
@@ -1342,6 +1401,8 @@ enum class Offered {
   kSyscall,          // BPF_PROG_TYPE_SYSCALL (syscall_prog_func_proto)
   kIter,             // TRACING programs of attach type BPF_TRACE_ITER
   kSleepable,        // sleepable tracing, LSM and SYSCALL programs
+  kTrampoline,       // fentry, fexit, fmod_ret (bpf_prog_has_trampoline)
+  kTrampolineOrTpBtf,  // those and tp_btf (bpf_get_attach_cookie)
 };
 
 struct HelperDef {
@@ -1429,6 +1490,9 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
     case Offered::kSyscall:
       return prog_type == BPF_PROG_TYPE_SYSCALL;
     case Offered::kIter:  // and the attach type (BytecodeLinker::Helper)
+      return prog_type == BPF_PROG_TYPE_TRACING;
+    case Offered::kTrampoline:  // and the attach type (BytecodeLinker::Helper)
+    case Offered::kTrampolineOrTpBtf:
       return prog_type == BPF_PROG_TYPE_TRACING;
     case Offered::kSleepable:  // and BPF_F_SLEEPABLE (BytecodeLinker::Helper)
       return IsTracingProg(prog_type) || prog_type == BPF_PROG_TYPE_LSM ||
@@ -1624,6 +1688,14 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_timer_set_callback, TimerSetCallbackHelper, true, O::kAny},
     {BPF_FUNC_timer_start, TimerStartHelper, true, O::kAny},
     {BPF_FUNC_timer_cancel, TimerCancelHelper, true, O::kAny},
+    // kernel/trace/bpf_trace.c tracing_prog_func_proto, bpf_base_func_proto.
+    {BPF_FUNC_get_func_arg, GetFuncArg, false, O::kTrampoline},
+    {BPF_FUNC_get_func_ret, GetFuncRet, false, O::kTrampoline},
+    {BPF_FUNC_get_func_arg_cnt, GetFuncArgCnt, false, O::kTrampoline},
+    {BPF_FUNC_get_func_ip, GetFuncIp, true, O::kTrampoline},
+    {BPF_FUNC_get_attach_cookie, GetAttachCookie, false, O::kTrampolineOrTpBtf},
+    {BPF_FUNC_get_ns_current_pid_tgid, NsCurrentPidTgid, false, O::kAny},
+    {BPF_FUNC_trace_vprintk, TraceVprintk, true, O::kAny},
 };
 
 // An ARENA map as the interpreter reaches it (interp::ArenaWindow).
@@ -1668,6 +1740,12 @@ class BytecodeLinker : public interp::Linker {
         return nullptr;
       }
       if (h.only == Offered::kSleepable && !sleepable_) return nullptr;
+      const bool trampoline = HasTrampoline(expected_attach_type_);
+      if (h.only == Offered::kTrampoline && !trampoline) return nullptr;
+      if (h.only == Offered::kTrampolineOrTpBtf && !trampoline &&
+          expected_attach_type_ != BPF_TRACE_RAW_TP) {
+        return nullptr;
+      }
       *gpl_only = h.gpl_only;
       return h.fn;
     }
@@ -1868,6 +1946,14 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
   if (prog_type == BPF_PROG_TYPE_TRACING &&
       expected_attach_type == BPF_TRACE_ITER) {
     if (int err = IterProgCheck(flags.attach_btf_id); err != 0) return err;
+  }
+  // check_attach_btf_id(): fentry, fexit and fmod_ret name a kernel
+  // function (emu/trampoline.h).
+  if (prog_type == BPF_PROG_TYPE_TRACING) {
+    if (int err = TracingProgCheck(expected_attach_type, flags.attach_btf_id);
+        err != 0) {
+      return err;
+    }
   }
   BytecodeLinker linker(expected_attach_type, attr.sleepable);
   std::shared_ptr<const interp::Program> code;

@@ -24,6 +24,7 @@
 #include "emu/kernel_btf.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
+#include "emu/trampoline.h"
 #include "loader/bytecode.h"
 #include "loader/core_relo.h"
 #include "loader/elf_object.h"
@@ -433,8 +434,14 @@ int Object::LoadNative(const LoadSettings& settings) {
     if (fd == 0 && ps.ifindex != 0) {
       fd = ProgDevBoundInit(ps.type, ps.prog_flags, ps.ifindex);
     }
+    uint32_t attach_btf_id = ps.attach_btf_id;
+    if (fd == 0) fd = AttachBtfId(p.section, ps, &attach_btf_id);
     if (fd == 0) {
-      fd = ProgCreate(ps.type, ps.expected_attach_type, p.name, p.func);
+      fd = TracingProgCheck(ps.expected_attach_type, attach_btf_id);
+    }
+    if (fd == 0) {
+      fd = ProgCreate(ps.type, ps.expected_attach_type, p.name, p.func,
+                      attach_btf_id);
     }
     if (fd < 0) {
       Unload();
@@ -450,12 +457,14 @@ int Object::LoadNative(const LoadSettings& settings) {
 }
 
 // libbpf_prepare_prog_load() -> libbpf_find_attach_btf_id() for an
-// iterator: SEC("iter/<target>") (or "iter.s/") names the kernel BTF
-// function bpf_iter_<target>; -ESRCH when the kernel has none.
-int Object::IterAttachBtfId(const std::string& section, const ProgSettings& ps,
-                            uint32_t* id) {
-  if (ps.type != BPF_PROG_TYPE_TRACING ||
-      ps.expected_attach_type != BPF_TRACE_ITER || *id != 0) {
+// iterator, SEC("iter/<target>") (or "iter.s/"), naming the kernel BTF
+// function bpf_iter_<target>, and for SEC("fentry/<function>"), "fexit/"
+// and "fmod_ret/" naming the function; -ESRCH when the kernel has none.
+int Object::AttachBtfId(const std::string& section, const ProgSettings& ps,
+                        uint32_t* id) {
+  const bool iter = ps.expected_attach_type == BPF_TRACE_ITER;
+  const bool trampoline = HasTrampoline(ps.expected_attach_type);
+  if (ps.type != BPF_PROG_TYPE_TRACING || !(iter || trampoline) || *id != 0) {
     return 0;
   }
   const size_t slash = section.find('/');
@@ -464,7 +473,8 @@ int Object::IterAttachBtfId(const std::string& section, const ProgSettings& ps,
   const KernelBtf* btf = KernelBtf::Get();
   const int32_t found =
       btf == nullptr ? -1
-                     : btf->FindByNameKind("bpf_iter_" + target, BTF_KIND_FUNC);
+                     : btf->FindByNameKind(iter ? "bpf_iter_" + target : target,
+                                           BTF_KIND_FUNC);
   if (found <= 0) {
     load_error_ = "failed to find kernel BTF type ID of '" + target + "'";
     return -ESRCH;
@@ -603,7 +613,7 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     load_flags.prog_flags = ps.prog_flags;
     load_flags.prog_ifindex = ps.ifindex;
     load_flags.attach_btf_id = ps.attach_btf_id;
-    if (int err = IterAttachBtfId(p.section, ps, &load_flags.attach_btf_id);
+    if (int err = AttachBtfId(p.section, ps, &load_flags.attach_btf_id);
         err != 0) {
       Unload();
       return err;

@@ -231,9 +231,10 @@ class Object {
   // Fills the `.values` slots of the program arrays (`programs`) or of the
   // map-in-maps: 0 or the failed update's -errno.
   int FillInitSlots(bool programs);
-  // An iterator program's attach_btf_id from its section (object.cc).
-  int IterAttachBtfId(const std::string& section, const ProgSettings& ps,
-                      uint32_t* id);
+  // An iterator's or fentry / fexit / fmod_ret program's attach_btf_id
+  // from its section (object.cc).
+  int AttachBtfId(const std::string& section, const ProgSettings& ps,
+                  uint32_t* id);
   // bpf_object__create_maps() for an ARENA: the loader maps it (at
   // map_extra when set) so its user range is fixed before any program that
   // uses it loads; 0 or -errno. Unload() unmaps it.

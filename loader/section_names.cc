@@ -42,6 +42,7 @@ bool ProgTypeForSection(std::string_view sec, uint32_t* type,
       {"lsm", BPF_PROG_TYPE_LSM, BPF_LSM_MAC},
       {"syscall", BPF_PROG_TYPE_SYSCALL, 0},
       {"iter", BPF_PROG_TYPE_TRACING, BPF_TRACE_ITER},
+      {"fmod_ret", BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN},
   };
   for (const Def& d : kDefs) {
     if (sec == d.prefix ||

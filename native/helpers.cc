@@ -823,14 +823,19 @@ __u32 bpfemu_get_prandom_u32(void) {
 // bpf_trace_printk(): the format must be NUL-terminated within fmt_size
 // (-EINVAL otherwise); returns the length of the formatted line.
 long bpfemu_trace_printk(const char* fmt, __u32 fmt_size, ...) {
+  va_list ap;
+  va_start(ap, fmt_size);
+  const long ret = bpfemu_trace_printk_va(fmt, fmt_size, ap);
+  va_end(ap);
+  return ret;
+}
+
+long bpfemu_trace_printk_va(const char* fmt, __u32 fmt_size, va_list ap) {
   if (fmt == nullptr || fmt_size == 0 || fmt[fmt_size - 1] != '\0') {
     return -EINVAL;
   }
   char line[1024];  // MAX_BPRINTF_BUF
-  va_list ap;
-  va_start(ap, fmt_size);
   int n = std::vsnprintf(line, sizeof(line), fmt, ap);
-  va_end(ap);
   if (n < 0) return -EINVAL;
   std::string s(line, std::min<size_t>(n, sizeof(line) - 1));
   if (!s.empty() && s.back() == '\n') s.pop_back();

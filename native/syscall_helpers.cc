@@ -29,6 +29,7 @@
 #include "emu/map.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
+#include "emu/trampoline.h"
 #include "emu/version.h"
 #include "native/include/bpfemu/native_abi.h"
 
@@ -438,12 +439,25 @@ long ProgLoadFromAttr(const uint8_t* a) {
 }
 
 // BPF_LINK_CREATE and BPF_RAW_TRACEPOINT_OPEN: the program must be one
-// (bpf_prog_get); bpfemu has no attach points for a link made from a
-// program.
-long AttachFromAttr(int prog_fd) {
+// (bpf_prog_get); fentry, fexit and fmod_ret programs attach to their
+// function (emu/trampoline.h), others have no attach point on bpfemu.
+long AttachFromAttr(uint32_t cmd, const uint8_t* a) {
+  const int prog_fd = AttrGet<int32_t>(a, cmd == BPF_LINK_CREATE ? 0 : 8);
   std::shared_ptr<const Prog> prog;
   if (int err = ProgFromFd(prog_fd, &prog); err != 0) return err;
-  return -EOPNOTSUPP;
+  if (prog->type != BPF_PROG_TYPE_TRACING ||
+      !HasTrampoline(prog->expected_attach_type)) {
+    return -EOPNOTSUPP;
+  }
+  if (cmd == BPF_RAW_TRACEPOINT_OPEN) {
+    // raw_tracepoint.name: any non-NULL name is refused before it is read.
+    return TracingRawTpOpen(prog_fd,
+                            AttrGet<uint64_t>(a, 0) != 0 ? "" : nullptr);
+  }
+  // link_create: target_fd, attach_type, tracing.target_btf_id, .cookie.
+  return TracingLinkCreate(prog_fd, AttrGet<uint32_t>(a, 8),
+                           AttrGet<uint32_t>(a, 4), AttrGet<uint32_t>(a, 16),
+                           AttrGet<uint64_t>(a, 24));
 }
 
 }  // namespace
@@ -500,9 +514,8 @@ long SysBpf(uint32_t cmd, const void* attr, uint32_t size) {
     case BPF_BTF_LOAD:
       return BtfLoadFromAttr(a);
     case BPF_LINK_CREATE:
-      return AttachFromAttr(AttrGet<int32_t>(a, 0));
     case BPF_RAW_TRACEPOINT_OPEN:
-      return AttachFromAttr(AttrGet<int32_t>(a, 8));
+      return AttachFromAttr(cmd, a);
   }
   return -EINVAL;
 }

@@ -221,7 +221,13 @@ static inline __u64 bpf_ktime_get_tai_ns(void) {
 static inline long bpf_get_numa_node_id(void) {
   return bpfemu_get_numa_node_id();
 }
-#define bpf_trace_printk bpfemu_trace_printk
+static inline long bpf_trace_printk(const char *fmt, __u32 fmt_size, ...) {
+  va_list ap;
+  va_start(ap, fmt_size);
+  long ret = bpfemu_trace_printk_va(fmt, fmt_size, ap);
+  va_end(ap);
+  return ret;
+}
 static inline long bpf_probe_read_kernel(void *dst, __u32 size,
                                          const void *unsafe_ptr) {
   return bpfemu_probe_read_kernel(dst, size, unsafe_ptr);
@@ -595,6 +601,33 @@ static inline long bpf_timer_start(struct bpf_timer *timer, __u64 nsecs,
 }
 static inline long bpf_timer_cancel(struct bpf_timer *timer) {
   return bpfemu_timer_cancel(timer);
+}
+
+/* fentry / fexit / fmod_ret programs and tracing (native/tracing_helpers.cc):
+ * the trampoline's frame (emu/trampoline.h). */
+static inline long bpf_get_func_arg(void *ctx, __u32 n, __u64 *value) {
+  return bpfemu_get_func_arg(ctx, n, value);
+}
+static inline long bpf_get_func_ret(void *ctx, __u64 *value) {
+  return bpfemu_get_func_ret(ctx, value);
+}
+static inline long bpf_get_func_arg_cnt(void *ctx) {
+  return bpfemu_get_func_arg_cnt(ctx);
+}
+static inline __u64 bpf_get_func_ip(void *ctx) {
+  return bpfemu_get_func_ip(ctx);
+}
+static inline __u64 bpf_get_attach_cookie(void *ctx) {
+  return bpfemu_get_attach_cookie(ctx);
+}
+static inline long bpf_get_ns_current_pid_tgid(__u64 dev, __u64 ino,
+                                               struct bpf_pidns_info *nsdata,
+                                               __u32 size) {
+  return bpfemu_get_ns_current_pid_tgid(dev, ino, nsdata, size);
+}
+static inline long bpf_trace_vprintk(const char *fmt, __u32 fmt_size,
+                                     const void *data, __u32 data_len) {
+  return bpfemu_trace_vprintk(fmt, fmt_size, data, data_len);
 }
 
 #endif /* __BPF_HELPER_DEFS_H */

@@ -43,6 +43,12 @@
 #define ___bpfemu_ctx4(x, a...) ___bpfemu_ctx3(a), (void *)ctx[3]
 #define ___bpfemu_ctx5(x, a...) ___bpfemu_ctx4(a), (void *)ctx[4]
 #define ___bpfemu_ctx6(x, a...) ___bpfemu_ctx5(a), (void *)ctx[5]
+#define ___bpfemu_ctx7(x, a...) ___bpfemu_ctx6(a), (void *)ctx[6]
+#define ___bpfemu_ctx8(x, a...) ___bpfemu_ctx7(a), (void *)ctx[7]
+#define ___bpfemu_ctx9(x, a...) ___bpfemu_ctx8(a), (void *)ctx[8]
+#define ___bpfemu_ctx10(x, a...) ___bpfemu_ctx9(a), (void *)ctx[9]
+#define ___bpfemu_ctx11(x, a...) ___bpfemu_ctx10(a), (void *)ctx[10]
+#define ___bpfemu_ctx12(x, a...) ___bpfemu_ctx11(a), (void *)ctx[11]
 #define ___bpfemu_ctx(a...) ___bpfemu_call(___bpfemu_ctx, ___bpfemu_narg(a))(a)
 
 #define BPF_PROG(name, args...)                                              \

@@ -15,6 +15,7 @@
 #define BPFEMU_NATIVE_ABI_H_
 
 #include <linux/types.h>
+#include <stdarg.h>
 #include <sys/rseq.h>
 
 #ifdef __cplusplus
@@ -311,6 +312,19 @@ long bpfemu_kallsyms_lookup_name(const char *name, int name_sz, int flags,
 long bpfemu_seq_printf(void *m, const char *fmt, __u32 fmt_size,
                        const void *data, __u32 data_len);
 long bpfemu_seq_write(void *m, const void *data, __u32 len);
+/* fentry / fexit / fmod_ret programs and tracing (native/tracing_helpers.cc,
+ * emu/trampoline.h). */
+struct bpf_pidns_info;
+long bpfemu_get_func_arg(void *ctx, __u32 n, __u64 *value);
+long bpfemu_get_func_ret(void *ctx, __u64 *value);
+long bpfemu_get_func_arg_cnt(void *ctx);
+__u64 bpfemu_get_func_ip(void *ctx);
+__u64 bpfemu_get_attach_cookie(void *ctx);
+long bpfemu_get_ns_current_pid_tgid(__u64 dev, __u64 ino,
+                                    struct bpf_pidns_info *nsdata, __u32 size);
+long bpfemu_trace_vprintk(const char *fmt, __u32 fmt_size, const void *data,
+                          __u32 data_len);
+long bpfemu_trace_printk_va(const char *fmt, __u32 fmt_size, va_list ap);
 /* BPF timers (native/timers.cc, emu/timer.h). */
 struct bpf_timer;
 long bpfemu_timer_init(struct bpf_timer *timer, void *map, __u64 flags);
