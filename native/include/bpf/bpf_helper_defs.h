@@ -277,6 +277,45 @@ static inline struct bpf_sock *bpf_sk_fullsock(struct bpf_sock *sk) {
 static inline struct bpf_sock *bpf_get_listener_sock(struct bpf_sock *sk) {
   return bpfemu_get_listener_sock(sk);
 }
+/* Socket casts: the kernel structs are opaque natively (docs/native.md). */
+static inline struct bpf_tcp_sock *bpf_tcp_sock(struct bpf_sock *sk) {
+  return bpfemu_tcp_sock(sk);
+}
+struct tcp6_sock;
+struct tcp_sock;
+struct tcp_timewait_sock;
+struct tcp_request_sock;
+struct udp6_sock;
+struct unix_sock;
+struct mptcp_sock;
+static inline struct tcp6_sock *bpf_skc_to_tcp6_sock(void *sk) {
+  return (struct tcp6_sock *)bpfemu_skc_to(sk, 0);
+}
+static inline struct tcp_sock *bpf_skc_to_tcp_sock(void *sk) {
+  return (struct tcp_sock *)bpfemu_skc_to(sk, 1);
+}
+static inline struct tcp_timewait_sock *bpf_skc_to_tcp_timewait_sock(
+    void *sk) {
+  return (struct tcp_timewait_sock *)bpfemu_skc_to(sk, 2);
+}
+static inline struct tcp_request_sock *bpf_skc_to_tcp_request_sock(void *sk) {
+  return (struct tcp_request_sock *)bpfemu_skc_to(sk, 3);
+}
+static inline struct udp6_sock *bpf_skc_to_udp6_sock(void *sk) {
+  return (struct udp6_sock *)bpfemu_skc_to(sk, 4);
+}
+static inline struct unix_sock *bpf_skc_to_unix_sock(void *sk) {
+  return (struct unix_sock *)bpfemu_skc_to(sk, 5);
+}
+static inline struct mptcp_sock *bpf_skc_to_mptcp_sock(void *sk) {
+  return (struct mptcp_sock *)bpfemu_skc_to(sk, 6);
+}
+static inline __u64 bpf_sk_cgroup_id(void *sk) {
+  return bpfemu_sk_cgroup_id(sk);
+}
+static inline __u64 bpf_sk_ancestor_cgroup_id(void *sk, int ancestor_level) {
+  return bpfemu_sk_ancestor_cgroup_id(sk, ancestor_level);
+}
 struct __sk_buff;
 struct sk_msg_md;
 /* Socket redirects: SK_PASS or SK_DROP as the kernel decides; the chosen
