@@ -1089,6 +1089,23 @@ uint64_t SkCgroupIdHelper(Vm&, uint64_t sk, uint64_t, uint64_t, uint64_t,
   return native::SkCgroupId(Ptr(sk));
 }
 
+// bpf_tcp_gen_syncookie / bpf_tcp_check_syncookie: R2/R3 and R4/R5 are
+// ARG_PTR_TO_MEM + ARG_CONST_SIZE pairs.
+template <bool kGen>
+uint64_t TcpSyncookieHelper(Vm& vm, uint64_t sk, uint64_t iph, uint64_t iph_len,
+                            uint64_t th, uint64_t th_len) {
+  NeedReadable(vm, iph, static_cast<uint32_t>(iph_len), "iph");
+  NeedReadable(vm, th, static_cast<uint32_t>(th_len), "th");
+  const auto il = static_cast<uint32_t>(iph_len);
+  const auto tl = static_cast<uint32_t>(th_len);
+  if (kGen) {
+    return static_cast<uint64_t>(
+        native::TcpGenSyncookie(Ptr(sk), Ptr(iph), il, Ptr(th), tl));
+  }
+  return static_cast<uint64_t>(
+      native::TcpCheckSyncookie(Ptr(sk), Ptr(iph), il, Ptr(th), tl));
+}
+
 uint64_t SkAncestorCgroupIdHelper(Vm&, uint64_t sk, uint64_t level, uint64_t,
                                   uint64_t, uint64_t) {
   return native::SkAncestorCgroupId(Ptr(sk), static_cast<int>(level));
@@ -1706,6 +1723,9 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_sk_cgroup_id, SkCgroupIdHelper, false, O::kCgroupSkb},
     {BPF_FUNC_sk_ancestor_cgroup_id, SkAncestorCgroupIdHelper, false,
      O::kCgroupSkb},
+    {BPF_FUNC_tcp_gen_syncookie, TcpSyncookieHelper<true>, true, O::kTcOrXdp},
+    {BPF_FUNC_tcp_check_syncookie, TcpSyncookieHelper<false>, true,
+     O::kTcOrXdp},
 };
 
 // An ARENA map as the interpreter reaches it (interp::ArenaWindow).

@@ -57,6 +57,12 @@ int StateOf(const inet_diag_msg& m) {
 SockExtra ExtraOf(const nlmsghdr* h) {
   SockExtra e;
   const auto* base = static_cast<const char*>(NLMSG_DATA(h));
+  inet_diag_msg m;
+  std::memcpy(&m, base, sizeof(m));
+  if (m.idiag_state == kTcpListen) {
+    e.ack_backlog = m.idiag_rqueue;
+    e.max_ack_backlog = m.idiag_wqueue;
+  }
   int left =
       static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof(inet_diag_msg)));
   const auto* a = reinterpret_cast<const rtattr*>(
@@ -68,6 +74,8 @@ SockExtra ExtraOf(const nlmsghdr* h) {
       e.has_info = true;
     } else if (a->rta_type == INET_DIAG_CGROUP_ID && n >= 8) {
       std::memcpy(&e.cgroup_id, RTA_DATA(a), 8);
+    } else if (a->rta_type == INET_DIAG_SKV6ONLY && n >= 1) {
+      e.v6only = *static_cast<const uint8_t*>(RTA_DATA(a)) != 0;
     }
   }
   return e;

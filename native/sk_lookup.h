@@ -21,6 +21,10 @@ struct SockExtra {
   struct tcp_info info = {};  // INET_DIAG_INFO of a TCP socket
   bool has_info = false;
   uint64_t cgroup_id = 0;  // INET_DIAG_CGROUP_ID (sk_cgrp_data's cgroup)
+  bool v6only = false;     // INET_DIAG_SKV6ONLY (of a listener)
+  // A listener's accept queue length and limit (tcp_diag_get_info's
+  // idiag_rqueue / idiag_wqueue).
+  uint32_t ack_backlog = 0, max_ack_backlog = 0;
 };
 
 // What a lookup hands out: the `struct bpf_sock` a program reads (first, so

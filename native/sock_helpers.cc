@@ -24,10 +24,15 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <mutex>
 #include <string_view>
+#include <unordered_map>
 
+#include "bpfemu/native_abi.h"
 #include "emu/cgroup.h"
 #include "emu/kernel_btf.h"
 #include "native/helpers.h"
@@ -333,6 +338,132 @@ uint64_t SkAncestorCgroupId(const void* sk, int level) {
   return AncestorCgroupIdOf(s->extra.cgroup_id, level);
 }
 
+namespace {
+
+// include/net/tcp.h: HZ 250 as bpfemu's jiffies count
+// (native/syncookie.cc), TCP_SYNCOOKIE_VALID.
+constexpr uint32_t kHz = 250;
+constexpr uint32_t kSyncookieValid = 2 * 60 * kHz;
+
+// include/linux/jiffies.h time_between32.
+bool TimeBetween32(uint32_t t, uint32_t l, uint32_t h) {
+  return t - l <= h - l;
+}
+
+// The listeners' last SYN queue overflow (tcp_sk(sk)->rx_opt
+// .ts_recent_stamp as tcp_synq_overflow sets it), by socket cookie. A
+// listener not in it never overflowed in this process.
+std::mutex g_overflow_mu;
+std::unordered_map<uint64_t, uint32_t>* Overflows() {
+  static auto* m = new std::unordered_map<uint64_t, uint32_t>();
+  return m;
+}
+
+uint32_t Jiffies32() { return static_cast<uint32_t>(bpfemu_jiffies64()); }
+
+// tcp_synq_overflow.
+void SynqOverflow(uint64_t cookie) {
+  const uint32_t now = Jiffies32();
+  std::lock_guard<std::mutex> lock(g_overflow_mu);
+  auto [it, fresh] = Overflows()->try_emplace(cookie, now);
+  if (!fresh && !TimeBetween32(now, it->second, it->second + kHz)) {
+    it->second = now;
+  }
+}
+
+// tcp_synq_no_recent_overflow.
+bool SynqNoRecentOverflow(uint64_t cookie) {
+  std::lock_guard<std::mutex> lock(g_overflow_mu);
+  const auto it = Overflows()->find(cookie);
+  if (it == Overflows()->end()) return true;
+  const uint32_t last = it->second;
+  return !TimeBetween32(Jiffies32(), last - kHz, last + kSyncookieValid);
+}
+
+// net.ipv4.tcp_syncookies of the caller's netns (/proc/sys/net is the
+// opener's netns); the kernel's default 1 if it cannot be read.
+int SyncookiesSysctl() {
+  std::ifstream in("/proc/sys/net/ipv4/tcp_syncookies");
+  int v = 1;
+  if (!(in >> v)) return 1;
+  return v;
+}
+
+constexpr uint32_t kTcpHdrLen = 20, kIpHdrLen = 20, kIpv6HdrLen = 40;
+
+// The listener `sk` names (a full TCP socket in TCP_LISTEN), else nullptr.
+const LookedUpSock* Listener(const void* sk) {
+  const LookedUpSock* s = SkOfAlias(sk);
+  if (s == nullptr || s->sk.state != kTcpListen || !IsTcp(*s)) return nullptr;
+  return s;
+}
+
+uint8_t IpVersion(const void* iph) {
+  return static_cast<const uint8_t*>(iph)[0] >> 4;
+}
+
+}  // namespace
+
+int64_t TcpGenSyncookie(const void* sk, const void* iph, uint32_t iph_len,
+                        const void* th_p, uint32_t th_len) {
+  const auto* th = static_cast<const tcphdr*>(th_p);
+  if (sk == nullptr || th_len < kTcpHdrLen || th_len != th->doff * 4u) {
+    return -EINVAL;
+  }
+  // The test run's socket and every other non-listener.
+  const LookedUpSock* s = Listener(sk);
+  if (s == nullptr) return -EINVAL;
+  const int syncookies = SyncookiesSysctl();
+  if (syncookies == 0) return -ENOENT;
+  if (!th->syn || th->ack || th->fin || th->rst) return -EINVAL;
+  if (iph_len < kIpHdrLen) return -EINVAL;
+  const uint8_t version = IpVersion(iph);
+  if (version == 4) {
+    if (s->sk.family == AF_INET6 && s->extra.v6only) return -EINVAL;
+  } else if (version == 6) {
+    if (iph_len < kIpv6HdrLen || s->sk.family != AF_INET6) return -EINVAL;
+  } else {
+    return -EPROTONOSUPPORT;
+  }
+  // tcp_get_syncookie_mss: with tcp_syncookies 1 only when the SYN queue
+  // is longer than the backlog; sock_diag does not report its length,
+  // bpfemu takes it as 0, never longer (docs/semantics.md). Never when the
+  // accept queue is full.
+  if (syncookies != 2) return -ENOENT;
+  if (s->extra.ack_backlog > s->extra.max_ack_backlog) return -ENOENT;
+  const int64_t r = version == 4
+                        ? bpfemu_tcp_raw_gen_syncookie_ipv4(iph, th_p, th_len)
+                        : bpfemu_tcp_raw_gen_syncookie_ipv6(iph, th_p, th_len);
+  if (r >= 0) SynqOverflow(s->cookie);
+  return r;
+}
+
+long TcpCheckSyncookie(const void* sk, const void* iph, uint32_t iph_len,
+                       const void* th_p, uint32_t th_len) {
+  const auto* th = static_cast<const tcphdr*>(th_p);
+  if (sk == nullptr || th_len < kTcpHdrLen) return -EINVAL;
+  const LookedUpSock* s = Listener(sk);
+  if (s == nullptr) return -EINVAL;
+  if (SyncookiesSysctl() == 0) return -EINVAL;
+  if (!th->ack || th->rst || th->syn) return -ENOENT;
+  if (iph_len < kIpHdrLen) return -EINVAL;
+  if (SynqNoRecentOverflow(s->cookie)) return -ENOENT;
+  long r;
+  switch (IpVersion(iph)) {
+    case 4:
+      if (s->sk.family == AF_INET6 && s->extra.v6only) return -EINVAL;
+      r = bpfemu_tcp_raw_check_syncookie_ipv4(iph, th_p);
+      break;
+    case 6:
+      if (iph_len < kIpv6HdrLen || s->sk.family != AF_INET6) return -EINVAL;
+      r = bpfemu_tcp_raw_check_syncookie_ipv6(iph, th_p);
+      break;
+    default:
+      return -EPROTONOSUPPORT;
+  }
+  return r == 0 ? 0 : -ENOENT;
+}
+
 }  // namespace bpfemu::native
 
 extern "C" {
@@ -351,6 +482,16 @@ __u64 bpfemu_sk_cgroup_id(void* sk) { return bpfemu::native::SkCgroupId(sk); }
 
 __u64 bpfemu_sk_ancestor_cgroup_id(void* sk, int level) {
   return bpfemu::native::SkAncestorCgroupId(sk, level);
+}
+
+__s64 bpfemu_tcp_gen_syncookie(void* sk, void* iph, __u32 iph_len, void* th,
+                               __u32 th_len) {
+  return bpfemu::native::TcpGenSyncookie(sk, iph, iph_len, th, th_len);
+}
+
+long bpfemu_tcp_check_syncookie(void* sk, void* iph, __u32 iph_len, void* th,
+                                __u32 th_len) {
+  return bpfemu::native::TcpCheckSyncookie(sk, iph, iph_len, th, th_len);
 }
 
 }  // extern "C"

@@ -40,6 +40,16 @@ void* SkcTo(const void* sk, SkcCast cast, size_t* size);
 uint64_t SkCgroupId(const void* sk);
 uint64_t SkAncestorCgroupId(const void* sk, int level);
 
+// bpf_tcp_gen_syncookie / bpf_tcp_check_syncookie for the listener `sk`
+// (net/core/filter.c, net/ipv4/tcp_input.c tcp_get_syncookie_mss): the
+// argument checks in the kernel's order, the netns's
+// net.ipv4.tcp_syncookies, then the cookie of native/syncookie.cc (cookie
+// in the low 32 bits, MSS above) or its check (0, else -ENOENT).
+int64_t TcpGenSyncookie(const void* sk, const void* iph, uint32_t iph_len,
+                        const void* th, uint32_t th_len);
+long TcpCheckSyncookie(const void* sk, const void* iph, uint32_t iph_len,
+                       const void* th, uint32_t th_len);
+
 }  // namespace bpfemu::native
 
 #endif  // BPFEMU_NATIVE_SOCK_HELPERS_H_

@@ -10,6 +10,7 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 enum op {
@@ -276,6 +277,128 @@ int sock_helpers_cg(struct __sk_buff *skb) {
   o->ancestor_id = bpf_sk_ancestor_cgroup_id(sk, c->level);
   bpf_sk_release(sk);
   return 1;
+}
+
+// bpf_tcp_gen_syncookie and bpf_tcp_check_syncookie on the listener a
+// lookup finds (or on skb->sk): `steps` says which to call, the SYN's and
+// the ACK's headers are in the command; with STEP_ANSWER the ACK checked is
+// the SYN answered with the generated cookie (ack_seq = cookie + 1).
+enum step {
+  STEP_GEN = 1,
+  STEP_CHECK = 2,
+  STEP_ANSWER = 4,
+};
+
+struct sc_cmd {
+  __u8 tuple[64];
+  __u32 len;
+  __u32 op;  // OP_TCP or OP_SKB_SK
+  __u64 netns;
+  __u32 steps;
+  __u32 syn_iph_len;
+  __u8 syn_iph[40];
+  __u8 syn_th[64];
+  __u32 syn_th_len;
+  __u32 ack_iph_len;
+  __u8 ack_iph[40];
+  __u8 ack_th[64];
+  __u32 ack_th_len;
+  __u32 pad;
+};
+
+struct sc_out {
+  __u32 runs;
+  __u32 found;
+  __s64 gen;  // the error, or the MSS (the cookie itself is the kernel's)
+  __s64 check;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct sc_cmd);
+} sc_cmd SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct sc_out);
+} sc_out SEC(".maps");
+
+static __always_inline void cookie_steps(struct sc_cmd *c, struct sc_out *o,
+                                         struct bpf_sock *sk) {
+  __u32 il = c->syn_iph_len, tl = c->syn_th_len;
+  if (c->steps & STEP_GEN && il >= 1 && il <= 40 && tl >= 1 && tl <= 64) {
+    __s64 r = bpf_tcp_gen_syncookie(sk, c->syn_iph, il,
+                                    (struct tcphdr *)c->syn_th, tl);
+    o->gen = r < 0 ? r : r >> 32;
+    if (r >= 0 && c->steps & STEP_ANSWER) {
+      // The client's ACK: the SYN's ports and seq + 1, ack_seq cookie + 1.
+      __builtin_memcpy(c->ack_th, c->syn_th, 20);
+      __builtin_memcpy(c->ack_iph, c->syn_iph, 40);
+      c->ack_iph_len = c->syn_iph_len;
+      c->ack_th_len = 20;
+      c->ack_th[12] = 5 << 4;  // doff 5
+      c->ack_th[13] = 0x10;    // ACK
+      __u32 seq;
+      __builtin_memcpy(&seq, &c->syn_th[4], 4);
+      seq = bpf_htonl(bpf_ntohl(seq) + 1);
+      __builtin_memcpy(&c->ack_th[4], &seq, 4);
+      __u32 ack = bpf_htonl((__u32)r + 1);
+      __builtin_memcpy(&c->ack_th[8], &ack, 4);
+    }
+  }
+  il = c->ack_iph_len;
+  tl = c->ack_th_len;
+  if (c->steps & STEP_CHECK && il >= 1 && il <= 40 && tl >= 1 && tl <= 64) {
+    o->check = bpf_tcp_check_syncookie(sk, c->ack_iph, il,
+                                       (struct tcphdr *)c->ack_th, tl);
+  }
+}
+
+static __always_inline struct sc_out *sc_begin(struct sc_cmd **c) {
+  __u32 zero = 0;
+  *c = bpf_map_lookup_elem(&sc_cmd, &zero);
+  struct sc_out *o = bpf_map_lookup_elem(&sc_out, &zero);
+  if (!*c || !o) return 0;
+  o->runs++;
+  o->found = 0;
+  o->gen = 0;
+  o->check = 0;
+  return o;
+}
+
+static __always_inline int cookies(void *ctx, struct bpf_sock *run_sk) {
+  struct sc_cmd *c;
+  struct sc_out *o = sc_begin(&c);
+  if (!o) return 1;
+  if (c->op == OP_SKB_SK) {
+    if (!run_sk) return 0;
+    o->found = 1;
+    cookie_steps(c, o, run_sk);
+    return 0;
+  }
+  __u32 len = c->len & 63;
+  if (len == 0) return 0;
+  struct bpf_sock *sk = bpf_sk_lookup_tcp(
+      ctx, (struct bpf_sock_tuple *)c->tuple, len, c->netns, 0);
+  if (!sk) return 0;
+  o->found = 1;
+  cookie_steps(c, o, sk);
+  bpf_sk_release(sk);
+  return 0;
+}
+
+SEC("tc")
+int syncookie_tc(struct __sk_buff *skb) {
+  return cookies(skb, skb->sk) ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+SEC("xdp")
+int syncookie_xdp(struct xdp_md *xdp) {
+  return cookies(xdp, 0) ? XDP_ABORTED : XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -400,6 +400,209 @@ inline std::vector<Case> Cases(const sk_lookup::Sockets& s, const Timewait& tw,
   return v;
 }
 
+// bpf_tcp_gen_syncookie / bpf_tcp_check_syncookie (the syncookie_tc and
+// syncookie_xdp programs).
+enum Step : uint32_t { kGen = 1, kCheck = 2, kAnswer = 4 };
+struct ScCmd {
+  uint8_t tuple[64];
+  uint32_t len;
+  uint32_t op;
+  uint64_t netns;
+  uint32_t steps;
+  uint32_t syn_iph_len;
+  uint8_t syn_iph[40];
+  uint8_t syn_th[64];
+  uint32_t syn_th_len;
+  uint32_t ack_iph_len;
+  uint8_t ack_iph[40];
+  uint8_t ack_th[64];
+  uint32_t ack_th_len;
+  uint32_t pad;
+};
+struct ScOut {
+  uint32_t runs;
+  uint32_t found;
+  int64_t gen;  // error, or the MSS the cookie encodes
+  int64_t check;
+};
+struct ScCase {
+  std::string name;
+  bool xdp;
+  ScCmd cmd;
+  ScOut want;  // runs is not compared
+};
+
+inline bool SameAnswer(const ScOut& a, const ScOut& b) {
+  return a.found == b.found && a.gen == b.gen && a.check == b.check;
+}
+inline std::string Describe(const ScOut& o) {
+  return "found=" + std::to_string(o.found) + " gen=" + std::to_string(o.gen) +
+         " check=" + std::to_string(o.check);
+}
+
+// The headers of a segment from `remote` to `local`: the IP header
+// (version `version`, 20 or 40 bytes) in iph, the TCP header with `flags`
+// (byte 13), sequence number `seq` and, if `mss`, an MSS option, in th;
+// returns the TCP header's length.
+inline uint32_t Segment(int family, const sk_lookup::End& remote,
+                        const sk_lookup::End& local, uint8_t flags,
+                        uint32_t seq, uint16_t mss, uint8_t* iph, uint8_t* th) {
+  if (family == AF_INET) {
+    iph[0] = 0x45;
+    iph[9] = IPPROTO_TCP;
+    std::memcpy(iph + 12, remote.addr, 4);
+    std::memcpy(iph + 16, local.addr, 4);
+  } else {
+    iph[0] = 0x60;
+    iph[6] = IPPROTO_TCP;
+    std::memcpy(iph + 8, remote.addr, 16);
+    std::memcpy(iph + 24, local.addr, 16);
+  }
+  std::memcpy(th, &remote.port, 2);
+  std::memcpy(th + 2, &local.port, 2);
+  const uint32_t nseq = htonl(seq);
+  std::memcpy(th + 4, &nseq, 4);
+  const uint32_t len = mss ? 24 : 20;
+  th[12] = static_cast<uint8_t>((len / 4) << 4);
+  th[13] = flags;
+  if (mss) {
+    th[20] = 2;
+    th[21] = 4;
+    th[22] = static_cast<uint8_t>(mss >> 8);
+    th[23] = static_cast<uint8_t>(mss);
+  }
+  return len;
+}
+
+constexpr uint8_t kSyn = 0x02, kAck = 0x10, kRst = 0x04, kFin = 0x01;
+
+// The cases on one family's sockets `s`. `syncookies` is the netns's
+// net.ipv4.tcp_syncookies (1, the default, or 2: cookies always); -errno
+// from include/uapi/asm-generic/errno*.h.
+inline std::vector<ScCase> SyncookieCases(const sk_lookup::Sockets& s,
+                                          int syncookies) {
+  using sk_lookup::End;
+  using sk_lookup::NameOf;
+  const int f = s.family_;
+  const std::string fam = (f == AF_INET ? "ipv4 " : "ipv6 ") +
+                          std::string(syncookies == 2 ? "syncookies=2 " : "");
+  const End ln = NameOf(s.listener, false), cl = NameOf(s.client, false);
+  End client = ln;
+  client.port = htons(40000);
+  std::vector<ScCase> v;
+  const uint32_t iph_len = f == AF_INET ? 20 : 40;
+  // A command on the listener (or, with `on`, another socket's tuple).
+  auto cmd = [&](uint32_t steps, const End& remote, const End& local) {
+    ScCmd c = {};
+    const sk_lookup::Cmd l =
+        sk_lookup::MakeCmd(f, sk_lookup::kTcp, remote, local);
+    std::memcpy(c.tuple, l.tuple, sizeof(c.tuple));
+    c.len = l.len;
+    c.netns = l.netns;
+    c.op = 0;
+    c.steps = steps;
+    c.syn_iph_len = c.ack_iph_len = iph_len;
+    c.syn_th_len =
+        Segment(f, client, ln, kSyn, 1000, 1460, c.syn_iph, c.syn_th);
+    c.ack_th_len = Segment(f, client, ln, kAck, 1001, 0, c.ack_iph, c.ack_th);
+    return c;
+  };
+  auto add = [&](const std::string& n, const ScCmd& c, int64_t gen,
+                 int64_t check, bool xdp_too = true) {
+    ScOut w = {};
+    w.found = 1;
+    w.gen = gen;
+    w.check = check;
+    v.push_back({fam + n + " (tc)", false, c, w});
+    if (xdp_too) v.push_back({fam + n + " (xdp)", true, c, w});
+  };
+  const bool always = syncookies == 2;
+  // MSS 1460 as the family's table holds it (net/ipv4/syncookies.c msstab,
+  // net/ipv6/syncookies.c msstab: 1440 below 8940).
+  const int64_t mss1460 = f == AF_INET ? 1460 : 1440;
+  const int64_t kEinval = -22, kEnoent = -2, kEprotonosupport = -93;
+  // Generation.
+  ScCmd c = cmd(kGen, client, ln);
+  add("gen SYN with MSS 1460", c, always ? mss1460 : kEnoent, 0);
+  c = cmd(kGen, client, ln);
+  c.syn_th_len = Segment(f, client, ln, kSyn, 7, 0, c.syn_iph, c.syn_th);
+  add("gen SYN without MSS", c, always ? (f == AF_INET ? 536 : 1220) : kEnoent,
+      0);
+  c = cmd(kGen, client, ln);
+  c.syn_th_len = 19;
+  add("gen th_len 19", c, kEinval, 0);
+  c = cmd(kGen, client, ln);
+  c.syn_th_len = 20;  // doff says 24
+  add("gen th_len not doff", c, kEinval, 0);
+  c = cmd(kGen, ln, cl);  // the connection's client end
+  add("gen on an established socket", c, kEinval, 0);
+  for (const auto& fl :
+       {std::pair<const char*, uint8_t>{"SYN|ACK", kSyn | kAck},
+        {"ACK", kAck},
+        {"SYN|FIN", kSyn | kFin},
+        {"SYN|RST", kSyn | kRst}}) {
+    c = cmd(kGen, client, ln);
+    c.syn_th[13] = fl.second;
+    add(std::string("gen flags ") + fl.first, c, kEinval, 0);
+  }
+  c = cmd(kGen, client, ln);
+  c.syn_iph_len = 16;
+  add("gen iph_len 16", c, kEinval, 0);
+  c = cmd(kGen, client, ln);
+  c.syn_iph[0] = 0x55;
+  add("gen ip version 5", c, kEprotonosupport, 0);
+  if (f == AF_INET) {
+    c = cmd(kGen, client, ln);
+    c.syn_iph[0] = 0x60;
+    c.syn_iph_len = 40;
+    add("gen ipv6 header on an ipv4 listener", c, kEinval, 0);
+  } else {
+    c = cmd(kGen, client, ln);
+    c.syn_iph_len = 20;
+    add("gen ipv6 header of 20 bytes", c, kEinval, 0);
+  }
+  // Checks without a cookie sent: no recent SYN queue overflow.
+  c = cmd(kCheck, client, ln);
+  add("check ACK, no overflow", c, 0, kEnoent);
+  c = cmd(kCheck, client, ln);
+  c.ack_th_len = 19;
+  add("check th_len 19", c, 0, kEinval);
+  c = cmd(kCheck, ln, cl);
+  add("check on an established socket", c, 0, kEinval);
+  for (const auto& fl :
+       {std::pair<const char*, uint8_t>{"SYN|ACK", kSyn | kAck},
+        {"none", 0},
+        {"ACK|RST", kAck | kRst}}) {
+    c = cmd(kCheck, client, ln);
+    c.ack_th[13] = fl.second;
+    add(std::string("check flags ") + fl.first, c, 0, kEnoent);
+  }
+  c = cmd(kCheck, client, ln);
+  c.ack_iph_len = 16;
+  add("check iph_len 16", c, 0, kEinval);
+  // The test run's socket is no listener.
+  ScCmd run = cmd(kGen | kCheck, client, ln);
+  run.op = 3;
+  if (f == AF_INET) {
+    ScOut w = {};
+    w.found = 1;
+    w.gen = kEinval;
+    w.check = kEinval;
+    v.push_back({fam + "skb->sk (tc)", false, run, w});
+  }
+  if (!always) return v;
+  // A cookie sent, then the ACK answering it checks; a wrong one does not;
+  // after the overflow the IP version is looked at.
+  c = cmd(kGen | kCheck | kAnswer, client, ln);
+  add("gen, then check the answering ACK", c, mss1460, 0);
+  c = cmd(kGen | kCheck, client, ln);
+  add("gen, then check a wrong cookie", c, mss1460, kEnoent);
+  c = cmd(kGen | kCheck, client, ln);
+  c.ack_iph[0] = 0x55;
+  add("gen, then check ip version 5", c, mss1460, kEprotonosupport);
+  return v;
+}
+
 }  // namespace bpfemu::examples::sock_helpers
 
 #endif  // BPFEMU_TESTS_EXAMPLES_SOCK_HELPERS_CASES_H_

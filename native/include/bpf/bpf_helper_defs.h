@@ -316,6 +316,15 @@ static inline __u64 bpf_sk_cgroup_id(void *sk) {
 static inline __u64 bpf_sk_ancestor_cgroup_id(void *sk, int ancestor_level) {
   return bpfemu_sk_ancestor_cgroup_id(sk, ancestor_level);
 }
+struct tcphdr;
+static inline __s64 bpf_tcp_gen_syncookie(void *sk, void *iph, __u32 iph_len,
+                                          struct tcphdr *th, __u32 th_len) {
+  return bpfemu_tcp_gen_syncookie(sk, iph, iph_len, th, th_len);
+}
+static inline long bpf_tcp_check_syncookie(void *sk, void *iph, __u32 iph_len,
+                                           struct tcphdr *th, __u32 th_len) {
+  return bpfemu_tcp_check_syncookie(sk, iph, iph_len, th, th_len);
+}
 struct __sk_buff;
 struct sk_msg_md;
 /* Socket redirects: SK_PASS or SK_DROP as the kernel decides; the chosen

@@ -213,6 +213,10 @@ struct bpf_tcp_sock *bpfemu_tcp_sock(void *sk);
 void *bpfemu_skc_to(void *sk, int cast);
 __u64 bpfemu_sk_cgroup_id(void *sk);
 __u64 bpfemu_sk_ancestor_cgroup_id(void *sk, int level);
+__s64 bpfemu_tcp_gen_syncookie(void *sk, void *iph, __u32 iph_len, void *th,
+                               __u32 th_len);
+long bpfemu_tcp_check_syncookie(void *sk, void *iph, __u32 iph_len, void *th,
+                                __u32 th_len);
 /* Socket local storage (net/core/bpf_sk_storage.c): the socket is a test
  * run's skb->sk (native/helpers.h RunSocket). */
 void *bpfemu_sk_storage_get(void *map, void *sk, void *value, __u64 flags);
