@@ -294,8 +294,7 @@ static inline struct tcp6_sock *bpf_skc_to_tcp6_sock(void *sk) {
 static inline struct tcp_sock *bpf_skc_to_tcp_sock(void *sk) {
   return (struct tcp_sock *)bpfemu_skc_to(sk, 1);
 }
-static inline struct tcp_timewait_sock *bpf_skc_to_tcp_timewait_sock(
-    void *sk) {
+static inline struct tcp_timewait_sock *bpf_skc_to_tcp_timewait_sock(void *sk) {
   return (struct tcp_timewait_sock *)bpfemu_skc_to(sk, 2);
 }
 static inline struct tcp_request_sock *bpf_skc_to_tcp_request_sock(void *sk) {
