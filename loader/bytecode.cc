@@ -1016,6 +1016,17 @@ uint64_t CheckMtu(Vm& vm, uint64_t ctx, uint64_t ifindex, uint64_t mtu_len,
       vm.prog_type() == BPF_PROG_TYPE_XDP ? 1 : 0));
 }
 
+// bpf_fib_lookup: R2/R3 an ARG_PTR_TO_MEM (written) + ARG_CONST_SIZE pair.
+uint64_t FibLookup(Vm& vm, uint64_t ctx, uint64_t params, uint64_t plen,
+                   uint64_t flags, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_fib_lookup");
+  NeedWritable(vm, params, static_cast<uint32_t>(plen), "params");
+  return static_cast<uint64_t>(bpfemu_fib_lookup(
+      Ptr(ctx), static_cast<struct bpf_fib_lookup*>(Ptr(params)),
+      static_cast<int>(plen), static_cast<uint32_t>(flags),
+      vm.prog_type() == BPF_PROG_TYPE_XDP ? 1 : 0));
+}
+
 bool IsSkbProg(uint32_t t) {
   return t == BPF_PROG_TYPE_SOCKET_FILTER || t == BPF_PROG_TYPE_SCHED_CLS ||
          t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_SK_SKB ||
@@ -1726,6 +1737,7 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_tcp_gen_syncookie, TcpSyncookieHelper<true>, true, O::kTcOrXdp},
     {BPF_FUNC_tcp_check_syncookie, TcpSyncookieHelper<false>, true,
      O::kTcOrXdp},
+    {BPF_FUNC_fib_lookup, FibLookup, true, O::kTcOrXdp},
 };
 
 // An ARENA map as the interpreter reaches it (interp::ArenaWindow).

@@ -373,6 +373,10 @@ static inline long bpf_clone_redirect(struct __sk_buff *skb, __u32 ifindex,
   return bpfemu_clone_redirect(skb, ifindex, flags);
 }
 /* The skb or XDP flavour, by the run in progress on this thread. */
+static inline long bpf_fib_lookup(void *ctx, struct bpf_fib_lookup *params,
+                                  int plen, __u32 flags) {
+  return bpfemu_fib_lookup(ctx, params, plen, flags, -1);
+}
 static inline long bpf_check_mtu(void *ctx, __u32 ifindex, __u32 *mtu_len,
                                  __s32 len_diff, __u64 flags) {
   return bpfemu_check_mtu(ctx, ifindex, mtu_len, len_diff, flags, -1);

@@ -217,6 +217,11 @@ __s64 bpfemu_tcp_gen_syncookie(void *sk, void *iph, __u32 iph_len, void *th,
                                __u32 th_len);
 long bpfemu_tcp_check_syncookie(void *sk, void *iph, __u32 iph_len, void *th,
                                 __u32 th_len);
+/* bpf_fib_lookup over the emulated FIB (emu/fib.h); xdp as for
+ * bpfemu_check_mtu. */
+struct bpf_fib_lookup;
+long bpfemu_fib_lookup(void *ctx, struct bpf_fib_lookup *params, int plen,
+                       __u32 flags, int xdp);
 /* Socket local storage (net/core/bpf_sk_storage.c): the socket is a test
  * run's skb->sk (native/helpers.h RunSocket). */
 void *bpfemu_sk_storage_get(void *map, void *sk, void *value, __u64 flags);

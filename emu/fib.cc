@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: Apache-2.0
+// The emulated IPv4 FIB (emu/fib.h): net/ipv4/fib_trie.c's lookup order
+// (the longest matching prefix first, then the lowest metric; a reject
+// route answers its error at once; an output device skips routes whose
+// nexthop is another device), net/ipv4/fib_frontend.c fib_add_ifaddr's
+// routes for an address, net/core/filter.c bpf_ipv4_fib_lookup's answer.
+
+#include "emu/fib.h"
+
+#include <arpa/inet.h>
+#include <linux/bpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "emu/netdev.h"
+
+namespace bpfemu {
+namespace {
+
+constexpr uint32_t kIpMaxMtu = 0xffff;  // IP_MAX_MTU
+
+struct Link {
+  std::array<uint8_t, 6> mac = {};
+  bool forwarding = false;
+  std::vector<std::pair<uint32_t, uint8_t>> addrs;  // network order, plen
+};
+
+struct Neigh {
+  uint32_t ifindex;
+  uint32_t addr;
+  std::array<uint8_t, 6> mac;
+};
+
+struct Fib {
+  std::mutex mu;
+  std::vector<FibRoute> routes;
+  std::set<uint32_t> tables = {kRtTableMain, kRtTableLocal};
+  std::map<uint32_t, Link> links;
+  std::vector<Neigh> neighs;
+};
+
+Fib& TheFib() {
+  static Fib* fib = new Fib();
+  return *fib;
+}
+
+uint32_t Mask(uint8_t plen) {
+  return plen == 0 ? 0 : htonl(~uint32_t{0} << (32 - plen));
+}
+
+bool Covers(const FibRoute& r, uint32_t addr) {
+  return (addr & Mask(r.plen)) == r.dst;
+}
+
+// Whether tables a and b are one trie (the merged local and main tables).
+bool SameTrie(uint32_t a, uint32_t b) {
+  auto merged = [](uint32_t t) {
+    return t == kRtTableMain || t == kRtTableLocal;
+  };
+  return a == b || (merged(a) && merged(b));
+}
+
+int AddRouteLocked(Fib& fib, const FibRoute& r) {
+  if (r.plen > 32) return -EINVAL;
+  if (r.type == FibRoute::Type::kUnicast && r.ifindex == 0) return -EINVAL;
+  FibRoute n = r;
+  n.dst &= Mask(r.plen);
+  for (const FibRoute& o : fib.routes) {
+    if (o.table == n.table && o.dst == n.dst && o.plen == n.plen &&
+        o.metric == n.metric) {
+      return -EEXIST;
+    }
+  }
+  fib.routes.push_back(n);
+  fib.tables.insert(n.table);
+  return 0;
+}
+
+// inet_select_addr(dev, gw, scope) for a device with addresses: the first
+// in the gateway's subnet, else the first; 0 without addresses.
+uint32_t SelectAddr(const Fib& fib, uint32_t ifindex, uint32_t gw) {
+  const auto it = fib.links.find(ifindex);
+  if (it == fib.links.end()) return 0;
+  uint32_t first = 0;
+  for (const auto& [addr, plen] : it->second.addrs) {
+    if (gw == 0 || (gw & Mask(plen)) == (addr & Mask(plen))) return addr;
+    if (first == 0) first = addr;
+  }
+  return first;
+}
+
+}  // namespace
+
+int FibAddRoute(const FibRoute& route) {
+  Fib& fib = TheFib();
+  std::lock_guard<std::mutex> lock(fib.mu);
+  return AddRouteLocked(fib, route);
+}
+
+int FibAddAddress(uint32_t ifindex, uint32_t addr, uint8_t plen) {
+  if (plen > 32) return -EINVAL;
+  if (!NetdevExists(ifindex)) return -ENODEV;
+  Fib& fib = TheFib();
+  std::lock_guard<std::mutex> lock(fib.mu);
+  fib.links[ifindex].addrs.emplace_back(addr, plen);
+  FibRoute local;
+  local.type = FibRoute::Type::kLocal;
+  local.table = kRtTableLocal;
+  local.dst = addr;
+  local.plen = 32;
+  local.ifindex = ifindex;
+  local.prefsrc = addr;
+  AddRouteLocked(fib, local);
+  const uint32_t prefix = addr & Mask(plen);
+  if (prefix != 0 && (prefix != addr || plen < 32)) {
+    FibRoute subnet;
+    subnet.type = ifindex == kLoopbackIfindex ? FibRoute::Type::kLocal
+                                              : FibRoute::Type::kUnicast;
+    subnet.table = ifindex == kLoopbackIfindex ? kRtTableLocal : kRtTableMain;
+    subnet.dst = prefix;
+    subnet.plen = plen;
+    subnet.ifindex = ifindex;
+    subnet.prefsrc = addr;
+    AddRouteLocked(fib, subnet);
+    if (plen < 31) {
+      FibRoute bcast = local;
+      bcast.type = FibRoute::Type::kBroadcast;
+      bcast.dst = prefix | ~Mask(plen);
+      AddRouteLocked(fib, bcast);
+    }
+  }
+  return 0;
+}
+
+void FibAddNeigh(uint32_t ifindex, uint32_t addr,
+                 const std::array<uint8_t, 6>& mac) {
+  Fib& fib = TheFib();
+  std::lock_guard<std::mutex> lock(fib.mu);
+  for (Neigh& n : fib.neighs) {
+    if (n.ifindex == ifindex && n.addr == addr) {
+      n.mac = mac;
+      return;
+    }
+  }
+  fib.neighs.push_back({ifindex, addr, mac});
+}
+
+void FibSetLink(uint32_t ifindex, const std::array<uint8_t, 6>& mac,
+                bool forwarding) {
+  Fib& fib = TheFib();
+  std::lock_guard<std::mutex> lock(fib.mu);
+  Link& l = fib.links[ifindex];
+  l.mac = mac;
+  l.forwarding = forwarding;
+}
+
+void FibReset() {
+  Fib& fib = TheFib();
+  std::lock_guard<std::mutex> lock(fib.mu);
+  fib.routes.clear();
+  fib.tables = {kRtTableMain, kRtTableLocal};
+  fib.links.clear();
+  fib.neighs.clear();
+}
+
+int FibLookupV4(void* p, uint32_t flags, bool check_mtu) {
+  auto* params = static_cast<struct bpf_fib_lookup*>(p);
+  if (!NetdevExists(params->ifindex)) return -ENODEV;
+  Fib& fib = TheFib();
+  std::lock_guard<std::mutex> lock(fib.mu);
+  // IN_DEV_FORWARD of the input device.
+  const auto in = fib.links.find(params->ifindex);
+  if (in == fib.links.end() || !in->second.forwarding) {
+    return BPF_FIB_LKUP_RET_FWD_DISABLED;
+  }
+  const uint32_t oif = (flags & BPF_FIB_LOOKUP_OUTPUT) ? params->ifindex : 0;
+  uint32_t table = kRtTableMain;
+  if ((flags & BPF_FIB_LOOKUP_DIRECT) && (flags & BPF_FIB_LOOKUP_TBID)) {
+    table = params->tbid;
+    params->tbid = 0;  // zeroed for the VLAN fields it shares
+    if (fib.tables.count(table) == 0) return BPF_FIB_LKUP_RET_NOT_FWDED;
+  }
+  // fib_table_lookup: longest prefix, then lowest metric.
+  std::vector<const FibRoute*> match;
+  for (const FibRoute& r : fib.routes) {
+    if (SameTrie(r.table, table) && Covers(r, params->ipv4_dst)) {
+      match.push_back(&r);
+    }
+  }
+  std::stable_sort(match.begin(), match.end(),
+                   [](const FibRoute* a, const FibRoute* b) {
+                     if (a->plen != b->plen) return a->plen > b->plen;
+                     return a->metric < b->metric;
+                   });
+  const FibRoute* res = nullptr;
+  for (const FibRoute* r : match) {
+    // fib_props[type].error: the reject types answer at once.
+    switch (r->type) {
+      case FibRoute::Type::kBlackhole:
+        return BPF_FIB_LKUP_RET_BLACKHOLE;
+      case FibRoute::Type::kUnreachable:
+        return BPF_FIB_LKUP_RET_UNREACHABLE;
+      case FibRoute::Type::kProhibit:
+        return BPF_FIB_LKUP_RET_PROHIBIT;
+      default:
+        break;
+    }
+    if (oif != 0 && r->ifindex != oif) continue;  // fib_lookup_good_nhc
+    res = r;
+    break;
+  }
+  if (res == nullptr || res->type != FibRoute::Type::kUnicast) {
+    return BPF_FIB_LKUP_RET_NOT_FWDED;
+  }
+  const std::optional<Netdev> dev = NetdevByIndex(res->ifindex);
+  if (!dev) return BPF_FIB_LKUP_RET_NOT_FWDED;
+  uint32_t mtu = 0;
+  if (check_mtu) {
+    // ip_mtu_from_fib_result: a locked route MTU, else the device's.
+    mtu =
+        res->locked_mtu != 0 ? res->locked_mtu : std::min(dev->mtu, kIpMaxMtu);
+    if (params->tot_len > mtu) {
+      params->mtu_result = static_cast<uint16_t>(mtu);
+      return BPF_FIB_LKUP_RET_FRAG_NEEDED;
+    }
+  }
+  params->rt_metric = res->metric;
+  params->ifindex = res->ifindex;
+  if (flags & BPF_FIB_LOOKUP_SRC) {
+    params->ipv4_src = res->prefsrc != 0
+                           ? res->prefsrc
+                           : SelectAddr(fib, res->ifindex, res->gateway);
+  }
+  if (res->gateway != 0) params->ipv4_dst = res->gateway;
+  if (!(flags & BPF_FIB_LOOKUP_SKIP_NEIGH)) {
+    const Neigh* n = nullptr;
+    for (const Neigh& x : fib.neighs) {
+      if (x.ifindex == res->ifindex && x.addr == params->ipv4_dst) n = &x;
+    }
+    if (n == nullptr) return BPF_FIB_LKUP_RET_NO_NEIGH;
+    std::copy(n->mac.begin(), n->mac.end(), params->dmac);
+    const Link& out = fib.links[res->ifindex];
+    std::copy(out.mac.begin(), out.mac.end(), params->smac);
+  }
+  // bpf_fib_set_fwd_params.
+  params->h_vlan_TCI = 0;
+  params->h_vlan_proto = 0;
+  if (mtu != 0) params->mtu_result = static_cast<uint16_t>(mtu);
+  return BPF_FIB_LKUP_RET_SUCCESS;
+}
+
+}  // namespace bpfemu
