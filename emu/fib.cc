@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
@@ -27,7 +28,15 @@ constexpr uint32_t kIpMaxMtu = 0xffff;  // IP_MAX_MTU
 struct Link {
   std::array<uint8_t, 6> mac = {};
   bool forwarding = false;
+  bool forwarding6 = false;
   std::vector<std::pair<uint32_t, uint8_t>> addrs;  // network order, plen
+  std::vector<Ip6> addrs6;
+};
+
+struct Neigh6 {
+  uint32_t ifindex;
+  Ip6 addr;
+  std::array<uint8_t, 6> mac;
 };
 
 struct Neigh {
@@ -42,6 +51,9 @@ struct Fib {
   std::set<uint32_t> tables = {kRtTableMain, kRtTableLocal};
   std::map<uint32_t, Link> links;
   std::vector<Neigh> neighs;
+  std::vector<FibRoute6> routes6;
+  std::set<uint32_t> tables6 = {kRtTableMain, kRtTableLocal};
+  std::vector<Neigh6> neighs6;
 };
 
 Fib& TheFib() {
@@ -92,6 +104,62 @@ uint32_t SelectAddr(const Fib& fib, uint32_t ifindex, uint32_t gw) {
     if (first == 0) first = addr;
   }
   return first;
+}
+
+bool Covers6(const Ip6& prefix, uint8_t plen, const Ip6& a) {
+  for (int i = 0; i < 16; ++i) {
+    const int bits = std::min(8, std::max(0, plen - i * 8));
+    const uint8_t m = static_cast<uint8_t>(0xff00 >> bits);
+    if ((a[i] & m) != (prefix[i] & m)) return false;
+  }
+  return true;
+}
+
+Ip6 Masked6(const Ip6& a, uint8_t plen) {
+  Ip6 r = {};
+  for (int i = 0; i < 16; ++i) {
+    const int bits = std::min(8, std::max(0, plen - i * 8));
+    r[i] = a[i] & static_cast<uint8_t>(0xff00 >> bits);
+  }
+  return r;
+}
+
+int AddRoute6Locked(Fib& fib, const FibRoute6& r) {
+  if (r.plen > 128) return -EINVAL;
+  if (r.type == FibRoute::Type::kUnicast && r.ifindex == 0) return -EINVAL;
+  FibRoute6 n = r;
+  n.dst = Masked6(r.dst, r.plen);
+  for (const FibRoute6& o : fib.routes6) {
+    if (o.table == n.table && o.dst == n.dst && o.plen == n.plen &&
+        o.metric == n.metric) {
+      return -EEXIST;
+    }
+  }
+  fib.routes6.push_back(n);
+  fib.tables6.insert(n.table);
+  return 0;
+}
+
+// rt6_need_strict: multicast, link-local and loopback addresses are never
+// forwarded.
+bool NeedStrict(const Ip6& a) {
+  static constexpr Ip6 kLoopback = {0, 0, 0, 0, 0, 0, 0, 0,
+                                    0, 0, 0, 0, 0, 0, 0, 1};
+  return a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) ||
+         a == kLoopback;
+}
+
+// The longest prefix of `table` covering `dst`, then the lowest metric.
+const FibRoute6* Lookup6(const Fib& fib, uint32_t table, const Ip6& dst) {
+  const FibRoute6* best = nullptr;
+  for (const FibRoute6& r : fib.routes6) {
+    if (r.table != table || !Covers6(r.dst, r.plen, dst)) continue;
+    if (best == nullptr || r.plen > best->plen ||
+        (r.plen == best->plen && r.metric < best->metric)) {
+      best = &r;
+    }
+  }
+  return best;
 }
 
 }  // namespace
@@ -166,6 +234,9 @@ void FibReset() {
   fib.tables = {kRtTableMain, kRtTableLocal};
   fib.links.clear();
   fib.neighs.clear();
+  fib.routes6.clear();
+  fib.tables6 = {kRtTableMain, kRtTableLocal};
+  fib.neighs6.clear();
 }
 
 int FibLookupV4(void* p, uint32_t flags, bool check_mtu) {
@@ -248,6 +319,145 @@ int FibLookupV4(void* p, uint32_t flags, bool check_mtu) {
     std::copy(out.mac.begin(), out.mac.end(), params->smac);
   }
   // bpf_fib_set_fwd_params.
+  params->h_vlan_TCI = 0;
+  params->h_vlan_proto = 0;
+  if (mtu != 0) params->mtu_result = static_cast<uint16_t>(mtu);
+  return BPF_FIB_LKUP_RET_SUCCESS;
+}
+
+int FibAddRoute6(const FibRoute6& route) {
+  Fib& fib = TheFib();
+  std::lock_guard<std::mutex> lock(fib.mu);
+  return AddRoute6Locked(fib, route);
+}
+
+int FibAddAddress6(uint32_t ifindex, const Ip6& addr, uint8_t plen) {
+  if (plen > 128) return -EINVAL;
+  if (!NetdevExists(ifindex)) return -ENODEV;
+  Fib& fib = TheFib();
+  std::lock_guard<std::mutex> lock(fib.mu);
+  fib.links[ifindex].addrs6.push_back(addr);
+  FibRoute6 local;
+  local.type = FibRoute::Type::kLocal;
+  local.table = kRtTableLocal;
+  local.dst = addr;
+  local.plen = 128;
+  local.ifindex = ifindex;
+  local.metric = 0;
+  AddRoute6Locked(fib, local);
+  if (plen < 128) {
+    FibRoute6 prefix;
+    prefix.dst = addr;
+    prefix.plen = plen;
+    prefix.ifindex = ifindex;
+    prefix.metric = 256;  // IP6_RT_PRIO_ADDRCONF
+    AddRoute6Locked(fib, prefix);
+  }
+  return 0;
+}
+
+void FibAddNeigh6(uint32_t ifindex, const Ip6& addr,
+                  const std::array<uint8_t, 6>& mac) {
+  Fib& fib = TheFib();
+  std::lock_guard<std::mutex> lock(fib.mu);
+  for (Neigh6& n : fib.neighs6) {
+    if (n.ifindex == ifindex && n.addr == addr) {
+      n.mac = mac;
+      return;
+    }
+  }
+  fib.neighs6.push_back({ifindex, addr, mac});
+}
+
+void FibSetForwarding6(uint32_t ifindex, bool forwarding) {
+  Fib& fib = TheFib();
+  std::lock_guard<std::mutex> lock(fib.mu);
+  fib.links[ifindex].forwarding6 = forwarding;
+}
+
+int FibLookupV6(void* p, uint32_t flags, bool check_mtu) {
+  auto* params = static_cast<struct bpf_fib_lookup*>(p);
+  Ip6 src, dst;
+  std::memcpy(src.data(), params->ipv6_src, 16);
+  std::memcpy(dst.data(), params->ipv6_dst, 16);
+  if (NeedStrict(dst) || NeedStrict(src)) return BPF_FIB_LKUP_RET_NOT_FWDED;
+  if (!NetdevExists(params->ifindex)) return -ENODEV;
+  Fib& fib = TheFib();
+  std::lock_guard<std::mutex> lock(fib.mu);
+  const auto in = fib.links.find(params->ifindex);
+  if (in == fib.links.end() || !in->second.forwarding6) {
+    return BPF_FIB_LKUP_RET_FWD_DISABLED;
+  }
+  const FibRoute6* res = nullptr;
+  if (flags & BPF_FIB_LOOKUP_DIRECT) {
+    uint32_t table = kRtTableMain;
+    if (flags & BPF_FIB_LOOKUP_TBID) {
+      table = params->tbid;
+      params->tbid = 0;
+    }
+    if (fib.tables6.count(table) == 0) return BPF_FIB_LKUP_RET_NOT_FWDED;
+    res = Lookup6(fib, table, dst);
+  } else {
+    // fib6_rule_lookup without custom rules: local, then main.
+    res = Lookup6(fib, kRtTableLocal, dst);
+    if (res == nullptr) res = Lookup6(fib, kRtTableMain, dst);
+  }
+  if (res == nullptr) return BPF_FIB_LKUP_RET_NOT_FWDED;  // fib6_null_entry
+  switch (res->type) {
+    case FibRoute::Type::kUnicast:
+      break;
+    case FibRoute::Type::kBlackhole:
+      return BPF_FIB_LKUP_RET_BLACKHOLE;
+    case FibRoute::Type::kUnreachable:
+      return BPF_FIB_LKUP_RET_UNREACHABLE;
+    case FibRoute::Type::kProhibit:
+      return BPF_FIB_LKUP_RET_PROHIBIT;
+    default:
+      return BPF_FIB_LKUP_RET_NOT_FWDED;
+  }
+  const std::optional<Netdev> dev = NetdevByIndex(res->ifindex);
+  if (!dev) return BPF_FIB_LKUP_RET_NOT_FWDED;
+  uint32_t mtu = 0;
+  if (check_mtu) {
+    // ip6_mtu_from_fib6: a locked route MTU, else the device's.
+    mtu = res->locked_mtu != 0 ? res->locked_mtu : dev->mtu;
+    if (params->tot_len > mtu) {
+      params->mtu_result = static_cast<uint16_t>(mtu);
+      return BPF_FIB_LKUP_RET_FRAG_NEEDED;
+    }
+  }
+  if (res->has_gateway) {
+    dst = res->gateway;
+    std::memcpy(params->ipv6_dst, dst.data(), 16);
+  }
+  params->rt_metric = res->metric;
+  params->ifindex = res->ifindex;
+  if (flags & BPF_FIB_LOOKUP_SRC) {
+    // ipv6_dev_get_saddr for a global destination: the egress device's
+    // global address, else another device's.
+    const Ip6* pick = nullptr;
+    if (res->has_prefsrc) pick = &res->prefsrc;
+    const auto out = fib.links.find(res->ifindex);
+    if (pick == nullptr && out != fib.links.end() &&
+        !out->second.addrs6.empty()) {
+      pick = &out->second.addrs6.front();
+    }
+    for (const auto& [ifindex, l] : fib.links) {
+      if (pick == nullptr && !l.addrs6.empty()) pick = &l.addrs6.front();
+    }
+    if (pick == nullptr) return BPF_FIB_LKUP_RET_NO_SRC_ADDR;
+    std::memcpy(params->ipv6_src, pick->data(), 16);
+  }
+  if (!(flags & BPF_FIB_LOOKUP_SKIP_NEIGH)) {
+    const Neigh6* n = nullptr;
+    for (const Neigh6& x : fib.neighs6) {
+      if (x.ifindex == res->ifindex && x.addr == dst) n = &x;
+    }
+    if (n == nullptr) return BPF_FIB_LKUP_RET_NO_NEIGH;
+    std::copy(n->mac.begin(), n->mac.end(), params->dmac);
+    const Link& l = fib.links[res->ifindex];
+    std::copy(l.mac.begin(), l.mac.end(), params->smac);
+  }
   params->h_vlan_TCI = 0;
   params->h_vlan_proto = 0;
   if (mtu != 0) params->mtu_result = static_cast<uint16_t>(mtu);

@@ -64,11 +64,40 @@ void FibSetLink(uint32_t ifindex, const std::array<uint8_t, 6>& mac,
 // Forgets every route, address, neighbour and link setting.
 void FibReset();
 
+// IPv6 (net/ipv6/route.c, ip6_fib.c): the same kinds of routes with
+// 16-byte addresses; `ip -6 route add` gives metric 1024 unless told.
+using Ip6 = std::array<uint8_t, 16>;
+struct FibRoute6 {
+  FibRoute::Type type = FibRoute::Type::kUnicast;
+  uint32_t table = kRtTableMain;
+  Ip6 dst = {};
+  uint8_t plen = 0;
+  bool has_gateway = false;
+  Ip6 gateway = {};
+  uint32_t ifindex = 0;
+  uint32_t metric = 1024;
+  bool has_prefsrc = false;
+  Ip6 prefsrc = {};
+  // A locked MTU metric (`mtu lock N`), which ip6_mtu_from_fib6 takes over
+  // the device's; 0: none.
+  uint32_t locked_mtu = 0;
+};
+int FibAddRoute6(const FibRoute6& route);
+// `ip -6 addr add addr/plen dev ifindex nodad`: the address, local addr/128
+// (local table, metric 0) and the prefix route (main, metric 256).
+int FibAddAddress6(uint32_t ifindex, const Ip6& addr, uint8_t plen);
+void FibAddNeigh6(uint32_t ifindex, const Ip6& addr,
+                  const std::array<uint8_t, 6>& mac);
+// net.ipv6.conf.<dev>.forwarding (off until set).
+void FibSetForwarding6(uint32_t ifindex, bool forwarding);
+
 // The lookup bpf_ipv4_fib_lookup makes (net/core/filter.c) on `params`
 // (struct bpf_fib_lookup, include/uapi/linux/bpf.h, family AF_INET) with
 // `flags` already checked: a BPF_FIB_LKUP_RET_* code or -ENODEV, `params`
 // updated as the kernel updates it.
 int FibLookupV4(void* params, uint32_t flags, bool check_mtu);
+// bpf_ipv6_fib_lookup's, for family AF_INET6.
+int FibLookupV6(void* params, uint32_t flags, bool check_mtu);
 
 }  // namespace bpfemu
 

@@ -2,7 +2,7 @@
 // bpf_fib_lookup (net/core/filter.c bpf_xdp_fib_lookup,
 // bpf_skb_fib_lookup) over the emulated FIB of emu/fib.h, for both faces:
 // a native program calls bpfemu_fib_lookup, the interpreter's table
-// (loader/bytecode.cc) too. IPv4 only: docs/semantics.md (FIB lookups).
+// (loader/bytecode.cc) too. docs/semantics.md (FIB lookups).
 
 #include <linux/bpf.h>
 #include <sys/socket.h>
@@ -41,12 +41,14 @@ long bpfemu_fib_lookup(void* ctx, struct bpf_fib_lookup* params, int plen,
   if (flags & ~kFibLookupMask) return -EINVAL;
   // XDP always checks the MTU; tc when tot_len is given.
   const bool check_mtu = xdp || params->tot_len != 0;
-  if (params->family != AF_INET) {
-    // AF_INET6 is not modelled (docs/semantics.md); another family is the
-    // kernel's -EAFNOSUPPORT.
+  int rc;
+  if (params->family == AF_INET) {
+    rc = bpfemu::FibLookupV4(params, flags, check_mtu);
+  } else if (params->family == AF_INET6) {
+    rc = bpfemu::FibLookupV6(params, flags, check_mtu);
+  } else {
     return -EAFNOSUPPORT;
   }
-  int rc = bpfemu::FibLookupV4(params, flags, check_mtu);
   if (rc == BPF_FIB_LKUP_RET_SUCCESS && !check_mtu) {
     // is_skb_forwardable against the egress device; its MTU reported.
     const std::optional<bpfemu::Netdev> dev =

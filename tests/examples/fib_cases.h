@@ -59,6 +59,18 @@ inline std::vector<std::string> KernelSetup() {
       "ip route add 10.7.0.0/16 dev veth1",
       "ip neigh add 10.1.0.2 lladdr 02:00:00:00:00:02 dev veth0 nud permanent",
       "ip neigh add 10.1.0.9 lladdr 02:00:00:00:00:09 dev veth0 nud permanent",
+      "ip -6 addr add 2001:db8:1::1/64 dev veth0 nodad",
+      "ip -6 route add 2001:db8:2::/48 via 2001:db8:1::2 dev veth0 metric 5",
+      "ip -6 route add 2001:db8:2:3::/64 via 2001:db8:1::3 dev veth0 mtu 1400",
+      "ip -6 route add blackhole 2001:db8:3::/48",
+      "ip -6 route add unreachable 2001:db8:4::/48",
+      "ip -6 route add prohibit 2001:db8:5::/48",
+      "ip -6 route add 2001:db8:6::/48 via 2001:db8:1::2 dev veth0 table 100",
+      "ip -6 route add 2001:db8:7::/48 dev veth1",
+      "ip -6 neigh add 2001:db8:1::2 lladdr 02:00:00:00:00:02 dev veth0 nud "
+      "permanent",
+      "ip -6 neigh add 2001:db8:1::9 lladdr 02:00:00:00:00:09 dev veth0 nud "
+      "permanent",
   };
 }
 
@@ -66,6 +78,12 @@ inline uint32_t Ip(const char* s) {
   in_addr a = {};
   inet_pton(AF_INET, s, &a);
   return a.s_addr;
+}
+
+inline Ip6 Ip6Of(const char* s) {
+  Ip6 a = {};
+  inet_pton(AF_INET6, s, a.data());
+  return a;
 }
 
 // The same topology in bpfemu's emulated devices and FIB: true when built.
@@ -105,6 +123,38 @@ inline bool EmulatedSetup() {
   route("10.7.0.0", 16, nullptr, kVeth1);
   FibAddNeigh(kVeth0, Ip("10.1.0.2"), {2, 0, 0, 0, 0, 2});
   FibAddNeigh(kVeth0, Ip("10.1.0.9"), {2, 0, 0, 0, 0, 9});
+  // IPv6.
+  FibSetForwarding6(kLoopbackIfindex, true);
+  FibSetForwarding6(kVeth0, true);
+  FibSetForwarding6(kVeth1, false);
+  ok = ok && FibAddAddress6(kVeth0, Ip6Of("2001:db8:1::1"), 64) == 0;
+  auto route6 = [&](const char* dst, uint8_t plen, const char* gw, uint32_t dev,
+                    uint32_t metric = 1024,
+                    FibRoute::Type type = FibRoute::Type::kUnicast,
+                    uint32_t table = kRtTableMain, uint32_t mtu = 0) {
+    FibRoute6 r;
+    r.type = type;
+    r.table = table;
+    r.dst = Ip6Of(dst);
+    r.plen = plen;
+    r.has_gateway = gw != nullptr;
+    if (gw) r.gateway = Ip6Of(gw);
+    r.ifindex = dev;
+    r.metric = metric;
+    r.locked_mtu = mtu;
+    ok = ok && FibAddRoute6(r) == 0;
+  };
+  route6("2001:db8:2::", 48, "2001:db8:1::2", kVeth0, 5);
+  // `mtu 1400` without lock: not a locked MTU, the device's counts.
+  route6("2001:db8:2:3::", 64, "2001:db8:1::3", kVeth0);
+  route6("2001:db8:3::", 48, nullptr, 0, 1024, FibRoute::Type::kBlackhole);
+  route6("2001:db8:4::", 48, nullptr, 0, 1024, FibRoute::Type::kUnreachable);
+  route6("2001:db8:5::", 48, nullptr, 0, 1024, FibRoute::Type::kProhibit);
+  route6("2001:db8:6::", 48, "2001:db8:1::2", kVeth0, 1024,
+         FibRoute::Type::kUnicast, 100);
+  route6("2001:db8:7::", 48, nullptr, kVeth1);
+  FibAddNeigh6(kVeth0, Ip6Of("2001:db8:1::2"), {2, 0, 0, 0, 0, 2});
+  FibAddNeigh6(kVeth0, Ip6Of("2001:db8:1::9"), {2, 0, 0, 0, 0, 9});
   return ok;
 }
 
@@ -177,6 +227,53 @@ inline std::vector<Case> Cases() {
   c = add("family 99", "10.2.1.1", 0, 0);
   c->params.family = 99;
   v[v.size() - 2].cmd.params.family = 99;
+  // IPv6 (bpf_ipv6_fib_lookup).
+  auto add6 = [&](const std::string& n, const char* dst, uint32_t flags,
+                  uint16_t tot_len, uint32_t ifindex = kVeth0,
+                  const char* src = "2001:db8:1::50") {
+    Cmd c6 = {};
+    c6.params.family = AF_INET6;
+    c6.params.l4_protocol = IPPROTO_UDP;
+    c6.params.sport = htons(1000);
+    c6.params.dport = htons(53);
+    c6.params.tot_len = tot_len;
+    c6.params.ifindex = ifindex;
+    inet_pton(AF_INET6, src, c6.params.ipv6_src);
+    inet_pton(AF_INET6, dst, c6.params.ipv6_dst);
+    c6.flags = flags;
+    c6.plen = sizeof(c6.params);
+    v.push_back({"ipv6 " + n + " (tc)", false, c6});
+    v.push_back({"ipv6 " + n + " (xdp)", true, c6});
+    return &v.back().cmd;
+  };
+  add6("via gateway", "2001:db8:2::1", 0, 0);
+  add6("via gateway, tot_len 1501", "2001:db8:2::1", 0, 1501);
+  add6("unlocked route mtu, tot_len 1401", "2001:db8:2:3::4", 0, 1401);
+  add6("unlocked route mtu, no neighbour", "2001:db8:2:3::4", 0, 100);
+  add6("unlocked route mtu, skip neigh", "2001:db8:2:3::4", kSkipNeigh, 100);
+  add6("connected host", "2001:db8:1::9", 0, 0);
+  add6("connected, no neighbour", "2001:db8:1::7", 0, 0);
+  add6("local address", "2001:db8:1::1", 0, 0);
+  add6("local address, direct", "2001:db8:1::1", kDirect, 0);
+  add6("blackhole", "2001:db8:3::1", 0, 0);
+  add6("unreachable", "2001:db8:4::1", 0, 0);
+  add6("prohibit", "2001:db8:5::1", 0, 0);
+  add6("no route", "2001:db8:9::9", 0, 0);
+  add6("table 100 without tbid", "2001:db8:6::1", 0, 0);
+  c = add6("direct tbid 100", "2001:db8:6::1", kDirect | kTbid, 0);
+  c->params.tbid = 100;
+  v[v.size() - 2].cmd.params.tbid = 100;
+  c = add6("direct tbid 200 (no table)", "2001:db8:6::1", kDirect | kTbid, 0);
+  c->params.tbid = 200;
+  v[v.size() - 2].cmd.params.tbid = 200;
+  add6("link-local destination", "fe80::1", 0, 0);
+  add6("link-local source", "2001:db8:2::1", 0, 0, kVeth0, "fe80::1");
+  add6("loopback destination", "::1", 0, 0);
+  add6("other device, skip neigh", "2001:db8:7::1", kSkipNeigh, 0);
+  add6("src via gateway", "2001:db8:2::1", kSrc, 0);
+  add6("src, other device", "2001:db8:7::1", kSrc | kSkipNeigh, 0);
+  add6("forwarding off on input", "2001:db8:2::1", 0, 0, kVeth1);
+  add6("no such device", "2001:db8:2::1", 0, 0, 999);
   return v;
 }
 
