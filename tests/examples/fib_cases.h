@@ -270,6 +270,7 @@ inline std::vector<Case> Cases() {
   add6("link-local source", "2001:db8:2::1", 0, 0, kVeth0, "fe80::1");
   add6("loopback destination", "::1", 0, 0);
   add6("other device, skip neigh", "2001:db8:7::1", kSkipNeigh, 0);
+  add6("output on another device", "2001:db8:7::1", kOutput | kSkipNeigh, 0);
   add6("src via gateway", "2001:db8:2::1", kSrc, 0);
   add6("src, other device", "2001:db8:7::1", kSrc | kSkipNeigh, 0);
   add6("forwarding off on input", "2001:db8:2::1", 0, 0, kVeth1);

@@ -68,7 +68,7 @@ TEST_P(FibTest, SameAsTheRecordedKernel) {
   }
   NetdevReset();
   FibReset();
-  EXPECT_GE(checked, 110);
+  EXPECT_GE(checked, 112);
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, FibTest, ::testing::Bool(),
