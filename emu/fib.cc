@@ -33,17 +33,15 @@ struct Link {
   std::vector<Ip6> addrs6;
 };
 
-struct Neigh6 {
+// A neighbour of either family (A: uint32_t or Ip6).
+template <typename A>
+struct NeighOf {
   uint32_t ifindex;
-  Ip6 addr;
+  A addr;
   std::array<uint8_t, 6> mac;
 };
-
-struct Neigh {
-  uint32_t ifindex;
-  uint32_t addr;
-  std::array<uint8_t, 6> mac;
-};
+using Neigh = NeighOf<uint32_t>;
+using Neigh6 = NeighOf<Ip6>;
 
 struct Fib {
   std::mutex mu;
@@ -59,6 +57,72 @@ struct Fib {
 Fib& TheFib() {
   static Fib* fib = new Fib();
   return *fib;
+}
+
+// Adds or replaces the neighbour (ifindex, addr).
+template <typename A>
+void PutNeigh(std::vector<NeighOf<A>>& neighs, uint32_t ifindex, const A& addr,
+              const std::array<uint8_t, 6>& mac) {
+  for (NeighOf<A>& n : neighs) {
+    if (n.ifindex == ifindex && n.addr == addr) {
+      n.mac = mac;
+      return;
+    }
+  }
+  neighs.push_back({ifindex, addr, mac});
+}
+
+// Adds route `n` (its prefix already masked) unless one of the same table,
+// prefix and metric exists (-EEXIST); the table then exists.
+template <typename R>
+int AddRouteTo(std::vector<R>& routes, std::set<uint32_t>& tables, const R& n) {
+  if (n.type == FibRoute::Type::kUnicast && n.ifindex == 0) return -EINVAL;
+  for (const R& o : routes) {
+    if (o.table == n.table && o.dst == n.dst && o.plen == n.plen &&
+        o.metric == n.metric) {
+      return -EEXIST;
+    }
+  }
+  routes.push_back(n);
+  tables.insert(n.table);
+  return 0;
+}
+
+// The end of both lookups once the route is known (`dst` the next hop):
+// the neighbour's and the device's MACs unless SKIP_NEIGH, then
+// bpf_fib_set_fwd_params.
+template <typename A>
+int Forward(Fib& fib, const std::vector<NeighOf<A>>& neighs,
+            struct bpf_fib_lookup* params, uint32_t ifindex, const A& dst,
+            uint32_t flags, uint32_t mtu) {
+  if (!(flags & BPF_FIB_LOOKUP_SKIP_NEIGH)) {
+    const NeighOf<A>* n = nullptr;
+    for (const NeighOf<A>& x : neighs) {
+      if (x.ifindex == ifindex && x.addr == dst) n = &x;
+    }
+    if (n == nullptr) return BPF_FIB_LKUP_RET_NO_NEIGH;
+    std::copy(n->mac.begin(), n->mac.end(), params->dmac);
+    const Link& out = fib.links[ifindex];
+    std::copy(out.mac.begin(), out.mac.end(), params->smac);
+  }
+  params->h_vlan_TCI = 0;
+  params->h_vlan_proto = 0;
+  if (mtu != 0) params->mtu_result = static_cast<uint16_t>(mtu);
+  return BPF_FIB_LKUP_RET_SUCCESS;
+}
+
+// The reject routes' answers (fib_props[type].error, fib6_type), or 0.
+int Rejected(FibRoute::Type t) {
+  switch (t) {
+    case FibRoute::Type::kBlackhole:
+      return BPF_FIB_LKUP_RET_BLACKHOLE;
+    case FibRoute::Type::kUnreachable:
+      return BPF_FIB_LKUP_RET_UNREACHABLE;
+    case FibRoute::Type::kProhibit:
+      return BPF_FIB_LKUP_RET_PROHIBIT;
+    default:
+      return 0;
+  }
 }
 
 uint32_t Mask(uint8_t plen) {
@@ -79,18 +143,9 @@ bool SameTrie(uint32_t a, uint32_t b) {
 
 int AddRouteLocked(Fib& fib, const FibRoute& r) {
   if (r.plen > 32) return -EINVAL;
-  if (r.type == FibRoute::Type::kUnicast && r.ifindex == 0) return -EINVAL;
   FibRoute n = r;
   n.dst &= Mask(r.plen);
-  for (const FibRoute& o : fib.routes) {
-    if (o.table == n.table && o.dst == n.dst && o.plen == n.plen &&
-        o.metric == n.metric) {
-      return -EEXIST;
-    }
-  }
-  fib.routes.push_back(n);
-  fib.tables.insert(n.table);
-  return 0;
+  return AddRouteTo(fib.routes, fib.tables, n);
 }
 
 // inet_select_addr(dev, gw, scope) for a device with addresses: the first
@@ -126,18 +181,9 @@ Ip6 Masked6(const Ip6& a, uint8_t plen) {
 
 int AddRoute6Locked(Fib& fib, const FibRoute6& r) {
   if (r.plen > 128) return -EINVAL;
-  if (r.type == FibRoute::Type::kUnicast && r.ifindex == 0) return -EINVAL;
   FibRoute6 n = r;
   n.dst = Masked6(r.dst, r.plen);
-  for (const FibRoute6& o : fib.routes6) {
-    if (o.table == n.table && o.dst == n.dst && o.plen == n.plen &&
-        o.metric == n.metric) {
-      return -EEXIST;
-    }
-  }
-  fib.routes6.push_back(n);
-  fib.tables6.insert(n.table);
-  return 0;
+  return AddRouteTo(fib.routes6, fib.tables6, n);
 }
 
 // rt6_need_strict: multicast, link-local and loopback addresses are never
@@ -209,13 +255,7 @@ void FibAddNeigh(uint32_t ifindex, uint32_t addr,
                  const std::array<uint8_t, 6>& mac) {
   Fib& fib = TheFib();
   std::lock_guard<std::mutex> lock(fib.mu);
-  for (Neigh& n : fib.neighs) {
-    if (n.ifindex == ifindex && n.addr == addr) {
-      n.mac = mac;
-      return;
-    }
-  }
-  fib.neighs.push_back({ifindex, addr, mac});
+  PutNeigh(fib.neighs, ifindex, addr, mac);
 }
 
 void FibSetLink(uint32_t ifindex, const std::array<uint8_t, 6>& mac,
@@ -271,16 +311,7 @@ int FibLookupV4(void* p, uint32_t flags, bool check_mtu) {
   const FibRoute* res = nullptr;
   for (const FibRoute* r : match) {
     // fib_props[type].error: the reject types answer at once.
-    switch (r->type) {
-      case FibRoute::Type::kBlackhole:
-        return BPF_FIB_LKUP_RET_BLACKHOLE;
-      case FibRoute::Type::kUnreachable:
-        return BPF_FIB_LKUP_RET_UNREACHABLE;
-      case FibRoute::Type::kProhibit:
-        return BPF_FIB_LKUP_RET_PROHIBIT;
-      default:
-        break;
-    }
+    if (const int rc = Rejected(r->type); rc != 0) return rc;
     if (oif != 0 && r->ifindex != oif) continue;  // fib_lookup_good_nhc
     res = r;
     break;
@@ -308,21 +339,8 @@ int FibLookupV4(void* p, uint32_t flags, bool check_mtu) {
                            : SelectAddr(fib, res->ifindex, res->gateway);
   }
   if (res->gateway != 0) params->ipv4_dst = res->gateway;
-  if (!(flags & BPF_FIB_LOOKUP_SKIP_NEIGH)) {
-    const Neigh* n = nullptr;
-    for (const Neigh& x : fib.neighs) {
-      if (x.ifindex == res->ifindex && x.addr == params->ipv4_dst) n = &x;
-    }
-    if (n == nullptr) return BPF_FIB_LKUP_RET_NO_NEIGH;
-    std::copy(n->mac.begin(), n->mac.end(), params->dmac);
-    const Link& out = fib.links[res->ifindex];
-    std::copy(out.mac.begin(), out.mac.end(), params->smac);
-  }
-  // bpf_fib_set_fwd_params.
-  params->h_vlan_TCI = 0;
-  params->h_vlan_proto = 0;
-  if (mtu != 0) params->mtu_result = static_cast<uint16_t>(mtu);
-  return BPF_FIB_LKUP_RET_SUCCESS;
+  return Forward(fib, fib.neighs, params, res->ifindex,
+                 static_cast<uint32_t>(params->ipv4_dst), flags, mtu);
 }
 
 int FibAddRoute6(const FibRoute6& route) {
@@ -360,13 +378,7 @@ void FibAddNeigh6(uint32_t ifindex, const Ip6& addr,
                   const std::array<uint8_t, 6>& mac) {
   Fib& fib = TheFib();
   std::lock_guard<std::mutex> lock(fib.mu);
-  for (Neigh6& n : fib.neighs6) {
-    if (n.ifindex == ifindex && n.addr == addr) {
-      n.mac = mac;
-      return;
-    }
-  }
-  fib.neighs6.push_back({ifindex, addr, mac});
+  PutNeigh(fib.neighs6, ifindex, addr, mac);
 }
 
 void FibSetForwarding6(uint32_t ifindex, bool forwarding) {
@@ -403,17 +415,9 @@ int FibLookupV6(void* p, uint32_t flags, bool check_mtu) {
     if (res == nullptr) res = Lookup6(fib, kRtTableMain, dst);
   }
   if (res == nullptr) return BPF_FIB_LKUP_RET_NOT_FWDED;  // fib6_null_entry
-  switch (res->type) {
-    case FibRoute::Type::kUnicast:
-      break;
-    case FibRoute::Type::kBlackhole:
-      return BPF_FIB_LKUP_RET_BLACKHOLE;
-    case FibRoute::Type::kUnreachable:
-      return BPF_FIB_LKUP_RET_UNREACHABLE;
-    case FibRoute::Type::kProhibit:
-      return BPF_FIB_LKUP_RET_PROHIBIT;
-    default:
-      return BPF_FIB_LKUP_RET_NOT_FWDED;
+  if (const int rc = Rejected(res->type); rc != 0) return rc;
+  if (res->type != FibRoute::Type::kUnicast) {
+    return BPF_FIB_LKUP_RET_NOT_FWDED;
   }
   const std::optional<Netdev> dev = NetdevByIndex(res->ifindex);
   if (!dev) return BPF_FIB_LKUP_RET_NOT_FWDED;
@@ -448,20 +452,7 @@ int FibLookupV6(void* p, uint32_t flags, bool check_mtu) {
     if (pick == nullptr) return BPF_FIB_LKUP_RET_NO_SRC_ADDR;
     std::memcpy(params->ipv6_src, pick->data(), 16);
   }
-  if (!(flags & BPF_FIB_LOOKUP_SKIP_NEIGH)) {
-    const Neigh6* n = nullptr;
-    for (const Neigh6& x : fib.neighs6) {
-      if (x.ifindex == res->ifindex && x.addr == dst) n = &x;
-    }
-    if (n == nullptr) return BPF_FIB_LKUP_RET_NO_NEIGH;
-    std::copy(n->mac.begin(), n->mac.end(), params->dmac);
-    const Link& l = fib.links[res->ifindex];
-    std::copy(l.mac.begin(), l.mac.end(), params->smac);
-  }
-  params->h_vlan_TCI = 0;
-  params->h_vlan_proto = 0;
-  if (mtu != 0) params->mtu_result = static_cast<uint16_t>(mtu);
-  return BPF_FIB_LKUP_RET_SUCCESS;
+  return Forward(fib, fib.neighs6, params, res->ifindex, dst, flags, mtu);
 }
 
 }  // namespace bpfemu
