@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -41,6 +42,24 @@ uint64_t IdOfPath(const std::string& path) {
   struct stat st;
   if (stat((mount + path).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
   return st.st_ino;
+}
+
+// cgroup_ancestor() of the cgroup at `path`: the id at `level` (0 the root)
+// or 0 for a negative level or one deeper than the cgroup.
+uint64_t AncestorOfPath(const std::string& path, int level) {
+  if (level < 0) return 0;
+  if (level == 0) {
+    const uint64_t root = IdOfPath("/");
+    return root != 0 ? root : kRootCgroupId;
+  }
+  // The prefix of `level` components.
+  size_t end = 0;
+  for (int i = 0; i < level; ++i) {
+    if (end + 1 >= path.size()) return 0;  // deeper than the cgroup
+    end = path.find('/', end + 1);
+    if (end == std::string::npos) end = path.size();
+  }
+  return IdOfPath(path.substr(0, end));
 }
 
 }  // namespace
@@ -129,20 +148,34 @@ bool CurrentUnderCgroup(uint64_t id) {
 }
 
 uint64_t CurrentAncestorCgroupId(int level) {
+  return AncestorOfPath(CurrentCgroupPath(), level);
+}
+
+uint64_t AncestorCgroupIdOf(uint64_t id, int level) {
   if (level < 0) return 0;
-  const std::string path = CurrentCgroupPath();
-  if (level == 0) {
-    const uint64_t root = IdOfPath("/");
-    return root != 0 ? root : kRootCgroupId;
+  std::string path = CurrentCgroupPath();
+  if (IdOfPath(path) != id) {
+    // Elsewhere in the hierarchy: its directory, searched from the root.
+    path.clear();
+    const std::string& mount = Cgroup2Mount();
+    std::error_code ec;
+    if (mount.empty()) return 0;
+    for (auto it = std::filesystem::recursive_directory_iterator(
+             mount, std::filesystem::directory_options::skip_permission_denied,
+             ec);
+         !ec && it != std::filesystem::recursive_directory_iterator();
+         it.increment(ec)) {
+      struct stat st;
+      if (!it->is_directory(ec) || stat(it->path().c_str(), &st) != 0 ||
+          st.st_ino != id) {
+        continue;
+      }
+      path = it->path().string().substr(mount.size());
+      break;
+    }
+    if (path.empty()) return 0;
   }
-  // The prefix of `level` components.
-  size_t end = 0;
-  for (int i = 0; i < level; ++i) {
-    if (end + 1 >= path.size()) return 0;  // deeper than the cgroup
-    end = path.find('/', end + 1);
-    if (end == std::string::npos) end = path.size();
-  }
-  return IdOfPath(path.substr(0, end));
+  return AncestorOfPath(path, level);
 }
 
 }  // namespace bpfemu

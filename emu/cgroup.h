@@ -68,6 +68,11 @@ bool CurrentUnderCgroup(uint64_t id);
 // this process sees.
 uint64_t CurrentAncestorCgroupId(int level);
 
+// cgroup_ancestor() of the cgroup2 cgroup `id` (a socket's, from
+// sock_diag): as CurrentAncestorCgroupId for that cgroup, found below the
+// cgroup2 mount; 0 when it is not there.
+uint64_t AncestorCgroupIdOf(uint64_t id, int level);
+
 }  // namespace bpfemu
 
 #endif  // BPFEMU_EMU_CGROUP_H_

@@ -42,6 +42,7 @@
 #include "native/helpers.h"
 #include "native/seq_helpers.h"
 #include "native/sk_lookup.h"
+#include "native/sock_helpers.h"
 #include "native/syscall_helpers.h"
 #include "native/task_model.h"
 
@@ -1027,6 +1028,17 @@ uint64_t CheckMtu(Vm& vm, uint64_t ctx, uint64_t ifindex, uint64_t mtu_len,
       vm.prog_type() == BPF_PROG_TYPE_XDP ? 1 : 0));
 }
 
+// bpf_fib_lookup: R2/R3 an ARG_PTR_TO_MEM (written) + ARG_CONST_SIZE pair.
+uint64_t FibLookup(Vm& vm, uint64_t ctx, uint64_t params, uint64_t plen,
+                   uint64_t flags, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_fib_lookup");
+  NeedWritable(vm, params, static_cast<uint32_t>(plen), "params");
+  return static_cast<uint64_t>(bpfemu_fib_lookup(
+      Ptr(ctx), static_cast<struct bpf_fib_lookup*>(Ptr(params)),
+      static_cast<int>(plen), static_cast<uint32_t>(flags),
+      vm.prog_type() == BPF_PROG_TYPE_XDP ? 1 : 0));
+}
+
 bool IsSkbProg(uint32_t t) {
   return t == BPF_PROG_TYPE_SOCKET_FILTER || t == BPF_PROG_TYPE_SCHED_CLS ||
          t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_SK_SKB ||
@@ -1061,7 +1073,65 @@ uint64_t SkListener(Vm&, uint64_t sk, uint64_t, uint64_t, uint64_t, uint64_t) {
 uint64_t SkRelease(Vm& vm, uint64_t sk, uint64_t, uint64_t, uint64_t,
                    uint64_t) {
   if (vm.HasRegion(sk, kSock)) vm.RemoveRegion(sk);
+  // And the views the casts handed out (SockView).
+  if (const native::LookedUpSock* s = native::SkLookedUp(Ptr(sk))) {
+    for (const void* view : {static_cast<const void*>(&s->tcp),
+                             static_cast<const void*>(s->kview.data())}) {
+      const auto a = reinterpret_cast<uint64_t>(view);
+      if (vm.HasRegion(a, kSock)) vm.RemoveRegion(a);
+    }
+  }
   return static_cast<uint64_t>(native::SkRelease(Ptr(sk)));
+}
+
+// The socket casts (native/sock_helpers.h): the view they return is
+// readable until the socket is released (SkRelease).
+uint64_t SockView(Vm& vm, const void* view, size_t size) {
+  const auto a = reinterpret_cast<uint64_t>(view);
+  if (view != nullptr && !vm.HasRegion(a, kSock)) {
+    vm.AddRegion(a, size, false, kSock);
+  }
+  return a;
+}
+
+uint64_t TcpSockHelper(Vm& vm, uint64_t sk, uint64_t, uint64_t, uint64_t,
+                       uint64_t) {
+  return SockView(vm, native::TcpSock(Ptr(sk)), sizeof(struct bpf_tcp_sock));
+}
+
+template <native::SkcCast kCast>
+uint64_t SkcToHelper(Vm& vm, uint64_t sk, uint64_t, uint64_t, uint64_t,
+                     uint64_t) {
+  size_t size = 0;
+  void* view = native::SkcTo(Ptr(sk), kCast, &size);
+  return SockView(vm, view, size);
+}
+
+uint64_t SkCgroupIdHelper(Vm&, uint64_t sk, uint64_t, uint64_t, uint64_t,
+                          uint64_t) {
+  return native::SkCgroupId(Ptr(sk));
+}
+
+// bpf_tcp_gen_syncookie / bpf_tcp_check_syncookie: R2/R3 and R4/R5 are
+// ARG_PTR_TO_MEM + ARG_CONST_SIZE pairs.
+template <bool kGen>
+uint64_t TcpSyncookieHelper(Vm& vm, uint64_t sk, uint64_t iph, uint64_t iph_len,
+                            uint64_t th, uint64_t th_len) {
+  NeedReadable(vm, iph, static_cast<uint32_t>(iph_len), "iph");
+  NeedReadable(vm, th, static_cast<uint32_t>(th_len), "th");
+  const auto il = static_cast<uint32_t>(iph_len);
+  const auto tl = static_cast<uint32_t>(th_len);
+  if (kGen) {
+    return static_cast<uint64_t>(
+        native::TcpGenSyncookie(Ptr(sk), Ptr(iph), il, Ptr(th), tl));
+  }
+  return static_cast<uint64_t>(
+      native::TcpCheckSyncookie(Ptr(sk), Ptr(iph), il, Ptr(th), tl));
+}
+
+uint64_t SkAncestorCgroupIdHelper(Vm&, uint64_t sk, uint64_t level, uint64_t,
+                                  uint64_t, uint64_t) {
+  return native::SkAncestorCgroupId(Ptr(sk), static_cast<int>(level));
 }
 
 bool IsTcLike(uint32_t t) {
@@ -1403,6 +1473,9 @@ enum class Offered {
   kSleepable,        // sleepable tracing, LSM and SYSCALL programs
   kTrampoline,       // fentry, fexit, fmod_ret (bpf_prog_has_trampoline)
   kTrampolineOrTpBtf,  // those and tp_btf (bpf_get_attach_cookie)
+  kSkBase,           // bpf_sk_base_func_proto's callers, TRACING and LSM
+  kTcpSock,          // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
+  kCgroupSkb,        // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
 };
 
 struct HelperDef {
@@ -1516,6 +1589,37 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
              prog_type == BPF_PROG_TYPE_LSM ||
              (o == Offered::kSkStorageGet &&
               prog_type == BPF_PROG_TYPE_CGROUP_SOCK);
+    // net/core/filter.c: the program types whose func_proto falls back to
+    // bpf_sk_base_func_proto; kernel/trace/bpf_trace.c
+    // tracing_prog_func_proto (TRACING, and LSM after bpf_lsm_func_proto).
+    case Offered::kSkBase:
+      return prog_type == BPF_PROG_TYPE_SOCKET_FILTER ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
+             prog_type == BPF_PROG_TYPE_SCHED_CLS ||
+             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
+             prog_type == BPF_PROG_TYPE_XDP ||
+             prog_type == BPF_PROG_TYPE_SOCK_OPS ||
+             prog_type == BPF_PROG_TYPE_SK_MSG ||
+             prog_type == BPF_PROG_TYPE_SK_SKB ||
+             prog_type == BPF_PROG_TYPE_FLOW_DISSECTOR ||
+             prog_type == BPF_PROG_TYPE_LWT_IN ||
+             prog_type == BPF_PROG_TYPE_LWT_OUT ||
+             prog_type == BPF_PROG_TYPE_LWT_XMIT ||
+             prog_type == BPF_PROG_TYPE_LWT_SEG6LOCAL ||
+             prog_type == BPF_PROG_TYPE_SK_LOOKUP ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
+             prog_type == BPF_PROG_TYPE_TRACING ||
+             prog_type == BPF_PROG_TYPE_LSM;
+    // tc_cls_act_func_proto, cg_skb_func_proto, sock_ops_func_proto and
+    // kernel/bpf/cgroup.c cg_sockopt_func_proto.
+    case Offered::kTcpSock:
+      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
+             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
+             prog_type == BPF_PROG_TYPE_SOCK_OPS ||
+             prog_type == BPF_PROG_TYPE_CGROUP_SOCKOPT;
+    case Offered::kCgroupSkb:
+      return prog_type == BPF_PROG_TYPE_CGROUP_SKB;
   }
   return false;
 }
@@ -1696,6 +1800,28 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_get_attach_cookie, GetAttachCookie, false, O::kTrampolineOrTpBtf},
     {BPF_FUNC_get_ns_current_pid_tgid, NsCurrentPidTgid, false, O::kAny},
     {BPF_FUNC_trace_vprintk, TraceVprintk, true, O::kAny},
+    {BPF_FUNC_tcp_sock, TcpSockHelper, false, O::kTcpSock},
+    {BPF_FUNC_skc_to_tcp6_sock, SkcToHelper<native::SkcCast::kTcp6>, false,
+     O::kSkBase},
+    {BPF_FUNC_skc_to_tcp_sock, SkcToHelper<native::SkcCast::kTcp>, false,
+     O::kSkBase},
+    {BPF_FUNC_skc_to_tcp_timewait_sock,
+     SkcToHelper<native::SkcCast::kTcpTimewait>, false, O::kSkBase},
+    {BPF_FUNC_skc_to_tcp_request_sock,
+     SkcToHelper<native::SkcCast::kTcpRequest>, false, O::kSkBase},
+    {BPF_FUNC_skc_to_udp6_sock, SkcToHelper<native::SkcCast::kUdp6>, false,
+     O::kSkBase},
+    {BPF_FUNC_skc_to_unix_sock, SkcToHelper<native::SkcCast::kUnix>, false,
+     O::kSkBase},
+    {BPF_FUNC_skc_to_mptcp_sock, SkcToHelper<native::SkcCast::kMptcp>, false,
+     O::kSkBase},
+    {BPF_FUNC_sk_cgroup_id, SkCgroupIdHelper, false, O::kCgroupSkb},
+    {BPF_FUNC_sk_ancestor_cgroup_id, SkAncestorCgroupIdHelper, false,
+     O::kCgroupSkb},
+    {BPF_FUNC_tcp_gen_syncookie, TcpSyncookieHelper<true>, true, O::kTcOrXdp},
+    {BPF_FUNC_tcp_check_syncookie, TcpSyncookieHelper<false>, true,
+     O::kTcOrXdp},
+    {BPF_FUNC_fib_lookup, FibLookup, true, O::kTcOrXdp},
 };
 
 // An ARENA map as the interpreter reaches it (interp::ArenaWindow).

@@ -16,15 +16,18 @@
 #include <linux/bpf.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -49,9 +52,40 @@ int StateOf(const inet_diag_msg& m) {
   return m.idiag_state;
 }
 
+// INET_DIAG_INFO (a TCP socket's tcp_info, shorter from older kernels) and
+// INET_DIAG_CGROUP_ID (inet_diag_msg_attrs_fill) of one dumped socket.
+SockExtra ExtraOf(const nlmsghdr* h) {
+  SockExtra e;
+  const auto* base = static_cast<const char*>(NLMSG_DATA(h));
+  inet_diag_msg m;
+  std::memcpy(&m, base, sizeof(m));
+  if (m.idiag_state == kTcpListen) {
+    e.ack_backlog = m.idiag_rqueue;
+    e.max_ack_backlog = m.idiag_wqueue;
+  }
+  int left =
+      static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof(inet_diag_msg)));
+  const auto* a = reinterpret_cast<const rtattr*>(
+      base + NLMSG_ALIGN(sizeof(inet_diag_msg)));
+  for (; RTA_OK(a, left); a = RTA_NEXT(a, left)) {
+    const size_t n = RTA_PAYLOAD(a);
+    if (a->rta_type == INET_DIAG_INFO) {
+      std::memcpy(&e.info, RTA_DATA(a), std::min(n, sizeof(e.info)));
+      e.has_info = true;
+    } else if (a->rta_type == INET_DIAG_CGROUP_ID && n >= 8) {
+      std::memcpy(&e.cgroup_id, RTA_DATA(a), 8);
+    } else if (a->rta_type == INET_DIAG_SKV6ONLY && n >= 1) {
+      e.v6only = *static_cast<const uint8_t*>(RTA_DATA(a)) != 0;
+    }
+  }
+  return e;
+}
+
 // Every socket of `family`/`proto` the kernel's inet_diag lists, or nullopt
-// when the netlink socket cannot be used.
-std::optional<std::vector<inet_diag_msg>> DumpSockets(int family, int proto) {
+// when the netlink socket cannot be used; `extra` gets each one's
+// attributes (tcp_info, cgroup id), in the same order.
+std::optional<std::vector<inet_diag_msg>> DumpSockets(
+    int family, int proto, std::vector<SockExtra>* extra) {
   const int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
   if (nl < 0) return std::nullopt;
   struct {
@@ -64,6 +98,7 @@ std::optional<std::vector<inet_diag_msg>> DumpSockets(int family, int proto) {
   msg.req.sdiag_family = static_cast<uint8_t>(family);
   msg.req.sdiag_protocol = static_cast<uint8_t>(proto);
   msg.req.idiag_states = ~0u;
+  msg.req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
   std::vector<inet_diag_msg> out;
   if (send(nl, &msg, sizeof(msg), 0) != static_cast<ssize_t>(sizeof(msg))) {
     close(nl);
@@ -93,6 +128,7 @@ std::optional<std::vector<inet_diag_msg>> DumpSockets(int family, int proto) {
       inet_diag_msg m;
       std::memcpy(&m, NLMSG_DATA(h), sizeof(m));
       out.push_back(m);
+      extra->push_back(ExtraOf(h));
     }
   }
   close(nl);
@@ -185,6 +221,13 @@ std::unordered_set<const void*>* Live() {
   static auto* live = new std::unordered_set<const void*>();
   return live;
 }
+// Every address of such a socket a helper hands out (its struct bpf_sock,
+// struct bpf_tcp_sock and kernel-typed view), to the socket.
+std::unordered_map<const void*, const LookedUpSock*>* Aliases() {
+  static auto* aliases =
+      new std::unordered_map<const void*, const LookedUpSock*>();
+  return aliases;
+}
 
 // The other family's address fields the kernel's struct sock holds, which
 // bpf_sock_convert_ctx_access reads whatever the family (skc_rcv_saddr,
@@ -214,9 +257,10 @@ void OtherFamily(struct bpf_sock& s, int proto, bool accepted) {
   if (accepted) s.dst_ip4 = loopback4_ipv6;
 }
 
-struct bpf_sock* Hand(const inet_diag_msg& m, int family, int proto,
-                      bool accepted) {
+struct bpf_sock* Hand(const inet_diag_msg& m, const SockExtra& extra,
+                      int family, int proto, bool accepted) {
   auto* sk = new LookedUpSock();
+  sk->extra = extra;
   struct bpf_sock& s = sk->sk;
   s.bound_dev_if = m.id.idiag_if;
   s.family = static_cast<uint32_t>(family);
@@ -239,8 +283,12 @@ struct bpf_sock* Hand(const inet_diag_msg& m, int family, int proto,
   sk->cookie = static_cast<uint64_t>(m.id.idiag_cookie[0]) |
                static_cast<uint64_t>(m.id.idiag_cookie[1]) << 32;
   sk->full = s.state != kTcpTimeWait && s.state != kTcpNewSynRecv;
+  FillSockModel(sk);
   std::lock_guard<std::mutex> lock(g_mu);
   Live()->insert(&sk->sk);
+  Aliases()->emplace(&sk->sk, sk);
+  Aliases()->emplace(&sk->tcp, sk);
+  if (!sk->kview.empty()) Aliases()->emplace(sk->kview.data(), sk);
   return &sk->sk;
 }
 
@@ -274,8 +322,12 @@ struct bpf_sock* SkLookup(const void* tuple_p, uint32_t len, uint64_t netns,
     t.sport = tuple->ipv6.sport;
     t.dport = tuple->ipv6.dport;
   }
-  const auto all = DumpSockets(t.family, proto);
+  std::vector<SockExtra> extra;
+  const auto all = DumpSockets(t.family, proto, &extra);
   if (!all) return nullptr;
+  auto extra_of = [&](const inet_diag_msg* x) -> const SockExtra& {
+    return extra[static_cast<size_t>(x - all->data())];
+  };
   const inet_diag_msg* m =
       proto == IPPROTO_TCP ? PickTcp(*all, t) : PickUdp(*all, t);
   if (m == nullptr) return nullptr;
@@ -285,12 +337,16 @@ struct bpf_sock* SkLookup(const void* tuple_p, uint32_t len, uint64_t netns,
     Tuple l = t;
     l.sport = 0;
     std::vector<inet_diag_msg> listeners;
-    for (const inet_diag_msg& x : *all) {
-      if (x.idiag_state == kTcpListen) listeners.push_back(x);
+    std::vector<SockExtra> listener_extra;
+    for (size_t i = 0; i < all->size(); ++i) {
+      if ((*all)[i].idiag_state != kTcpListen) continue;
+      listeners.push_back((*all)[i]);
+      listener_extra.push_back(extra[i]);
     }
     m = PickTcp(listeners, l);
     if (m == nullptr) return nullptr;
-    return Hand(*m, t.family, proto, false);
+    return Hand(*m, listener_extra[static_cast<size_t>(m - listeners.data())],
+                t.family, proto, false);
   }
   // An established socket on a listener's port came from accept() (what
   // sock_diag does not say directly).
@@ -301,7 +357,13 @@ struct bpf_sock* SkLookup(const void* tuple_p, uint32_t len, uint64_t netns,
                               x.id.idiag_sport == m->id.idiag_sport);
     }
   }
-  return Hand(*m, t.family, proto, accepted);
+  return Hand(*m, extra_of(m), t.family, proto, accepted);
+}
+
+const LookedUpSock* SkOfAlias(const void* p) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  const auto it = Aliases()->find(p);
+  return it == Aliases()->end() ? nullptr : it->second;
 }
 
 const LookedUpSock* SkLookedUp(const void* sk) {
@@ -331,6 +393,10 @@ long SkRelease(void* sk) {
     // A pointer no lookup returned (or already released) is left alone:
     // the kernel's verifier refuses such a program at load.
     if (Live()->erase(sk) == 0) return 0;
+    auto* s = reinterpret_cast<LookedUpSock*>(sk);
+    Aliases()->erase(&s->sk);
+    Aliases()->erase(&s->tcp);
+    if (!s->kview.empty()) Aliases()->erase(s->kview.data());
   }
   delete reinterpret_cast<LookedUpSock*>(sk);
   return 0;

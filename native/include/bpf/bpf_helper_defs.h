@@ -286,6 +286,53 @@ static inline struct bpf_sock *bpf_sk_fullsock(struct bpf_sock *sk) {
 static inline struct bpf_sock *bpf_get_listener_sock(struct bpf_sock *sk) {
   return bpfemu_get_listener_sock(sk);
 }
+/* Socket casts: the kernel structs are opaque natively (docs/native.md). */
+static inline struct bpf_tcp_sock *bpf_tcp_sock(struct bpf_sock *sk) {
+  return bpfemu_tcp_sock(sk);
+}
+struct tcp6_sock;
+struct tcp_sock;
+struct tcp_timewait_sock;
+struct tcp_request_sock;
+struct udp6_sock;
+struct unix_sock;
+struct mptcp_sock;
+static inline struct tcp6_sock *bpf_skc_to_tcp6_sock(void *sk) {
+  return (struct tcp6_sock *)bpfemu_skc_to(sk, 0);
+}
+static inline struct tcp_sock *bpf_skc_to_tcp_sock(void *sk) {
+  return (struct tcp_sock *)bpfemu_skc_to(sk, 1);
+}
+static inline struct tcp_timewait_sock *bpf_skc_to_tcp_timewait_sock(void *sk) {
+  return (struct tcp_timewait_sock *)bpfemu_skc_to(sk, 2);
+}
+static inline struct tcp_request_sock *bpf_skc_to_tcp_request_sock(void *sk) {
+  return (struct tcp_request_sock *)bpfemu_skc_to(sk, 3);
+}
+static inline struct udp6_sock *bpf_skc_to_udp6_sock(void *sk) {
+  return (struct udp6_sock *)bpfemu_skc_to(sk, 4);
+}
+static inline struct unix_sock *bpf_skc_to_unix_sock(void *sk) {
+  return (struct unix_sock *)bpfemu_skc_to(sk, 5);
+}
+static inline struct mptcp_sock *bpf_skc_to_mptcp_sock(void *sk) {
+  return (struct mptcp_sock *)bpfemu_skc_to(sk, 6);
+}
+static inline __u64 bpf_sk_cgroup_id(void *sk) {
+  return bpfemu_sk_cgroup_id(sk);
+}
+static inline __u64 bpf_sk_ancestor_cgroup_id(void *sk, int ancestor_level) {
+  return bpfemu_sk_ancestor_cgroup_id(sk, ancestor_level);
+}
+struct tcphdr;
+static inline __s64 bpf_tcp_gen_syncookie(void *sk, void *iph, __u32 iph_len,
+                                          struct tcphdr *th, __u32 th_len) {
+  return bpfemu_tcp_gen_syncookie(sk, iph, iph_len, th, th_len);
+}
+static inline long bpf_tcp_check_syncookie(void *sk, void *iph, __u32 iph_len,
+                                           struct tcphdr *th, __u32 th_len) {
+  return bpfemu_tcp_check_syncookie(sk, iph, iph_len, th, th_len);
+}
 struct __sk_buff;
 struct sk_msg_md;
 /* Socket redirects: SK_PASS or SK_DROP as the kernel decides; the chosen
@@ -335,6 +382,10 @@ static inline long bpf_clone_redirect(struct __sk_buff *skb, __u32 ifindex,
   return bpfemu_clone_redirect(skb, ifindex, flags);
 }
 /* The skb or XDP flavour, by the run in progress on this thread. */
+static inline long bpf_fib_lookup(void *ctx, struct bpf_fib_lookup *params,
+                                  int plen, __u32 flags) {
+  return bpfemu_fib_lookup(ctx, params, plen, flags, -1);
+}
 static inline long bpf_check_mtu(void *ctx, __u32 ifindex, __u32 *mtu_len,
                                  __s32 len_diff, __u64 flags) {
   return bpfemu_check_mtu(ctx, ifindex, mtu_len, len_diff, flags, -1);

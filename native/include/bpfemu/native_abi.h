@@ -207,6 +207,22 @@ struct bpf_sock *bpfemu_skc_lookup_tcp(void *ctx, void *tuple, __u32 len,
 long bpfemu_sk_release(void *sk);
 struct bpf_sock *bpfemu_sk_fullsock(void *sk);
 struct bpf_sock *bpfemu_get_listener_sock(void *sk);
+/* Socket casts and accessors (native/sock_helpers.h); `cast` is
+ * bpfemu::native::SkcCast. */
+struct bpf_tcp_sock;
+struct bpf_tcp_sock *bpfemu_tcp_sock(void *sk);
+void *bpfemu_skc_to(void *sk, int cast);
+__u64 bpfemu_sk_cgroup_id(void *sk);
+__u64 bpfemu_sk_ancestor_cgroup_id(void *sk, int level);
+__s64 bpfemu_tcp_gen_syncookie(void *sk, void *iph, __u32 iph_len, void *th,
+                               __u32 th_len);
+long bpfemu_tcp_check_syncookie(void *sk, void *iph, __u32 iph_len, void *th,
+                                __u32 th_len);
+/* bpf_fib_lookup over the emulated FIB (emu/fib.h); xdp as for
+ * bpfemu_check_mtu. */
+struct bpf_fib_lookup;
+long bpfemu_fib_lookup(void *ctx, struct bpf_fib_lookup *params, int plen,
+                       __u32 flags, int xdp);
 /* Socket local storage (net/core/bpf_sk_storage.c): the socket is a test
  * run's skb->sk (native/helpers.h RunSocket). */
 void *bpfemu_sk_storage_get(void *map, void *sk, void *value, __u64 flags);
