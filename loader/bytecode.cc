@@ -1473,9 +1473,9 @@ enum class Offered {
   kSleepable,        // sleepable tracing, LSM and SYSCALL programs
   kTrampoline,       // fentry, fexit, fmod_ret (bpf_prog_has_trampoline)
   kTrampolineOrTpBtf,  // those and tp_btf (bpf_get_attach_cookie)
-  kSkBase,           // bpf_sk_base_func_proto's callers, TRACING and LSM
-  kTcpSock,          // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
-  kCgroupSkb,        // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
+  kSkBase,             // bpf_sk_base_func_proto's callers, TRACING and LSM
+  kTcpSock,            // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
+  kCgroupSkb,          // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
 };
 
 struct HelperDef {
