@@ -168,12 +168,13 @@ int ShmRegion::Create(const char* name, uint64_t size, int* fd, ShmRegion* out,
   // wrong parity stay open until then, so that a file system that reuses
   // a freed inode (ext4) cannot hand the same number back.
   int mfd = -1;
+  int create_err = -ENOMEM;  // no file of the right parity
   std::vector<int> wrong;
   for (int tries = 0; mfd < 0 && tries < kLayoutMarkTries; ++tries) {
     int f = BpffsCreateAnonymous();
     if (f < 0) f = memfd_create(name, MFD_CLOEXEC);
     if (f < 0) {
-      mfd = -errno;
+      create_err = -errno;
       break;
     }
     struct stat st;
@@ -184,7 +185,7 @@ int ShmRegion::Create(const char* name, uint64_t size, int* fd, ShmRegion* out,
     }
   }
   for (int f : wrong) close(f);
-  if (mfd < 0) return mfd == -1 ? -ENOMEM : mfd;
+  if (mfd < 0) return create_err;
   if (ftruncate(mfd, static_cast<off_t>(size)) != 0) {
     int err = errno;
     close(mfd);
