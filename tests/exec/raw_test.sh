@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Programs that issue bpf(2) themselves, without libbpf, under `bpfemu exec`:
+# Programs that issue bpf(2) themselves under `bpfemu exec`, most without libbpf:
 # raw_bpf.c built dynamically and statically (-static), and raw_bpf.py
 # (Python ctypes); and libbpf_globals.c, a skeleton through the system's
 # real libbpf. Each transcript must equal the kernel's, recorded as root on
