@@ -80,6 +80,9 @@ int ArrayMap::ComputeGeometry(const MapHeader& h, Geometry* g) {
   g->elem_size = static_cast<uint32_t>(elem_size);
   g->value_slot = static_cast<uint32_t>(value_slot);
   g->values_off = RoundUp(kBodyOffset + sizeof(ArrayBody), kPageSize);
+  // A head-at-end file keeps exactly the header and body on its last page.
+  static_assert(RoundUp(kBodyOffset + sizeof(ArrayBody), kPageSize) ==
+                kHeadAtEndBytes);
   g->region_size = g->values_off + value_slot * h.max_entries;
   // array_map_mmap() maps whole pages of values.
   if (h.map_flags & BPF_F_MMAPABLE) {
@@ -100,8 +103,11 @@ int ArrayMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
   if (int err = ComputeGeometry(h, &g); err != 0) return err;
   ShmRegion region;
   int map_fd;
-  if (int err =
-          ShmRegion::Create("bpfemu-array", g.region_size, &map_fd, &region);
+  // A BPF_F_MMAPABLE array's file shows the values from offset 0, as the
+  // kernel's does (shm.h, head-at-end regions).
+  const bool mmapable = (attr.map_flags & BPF_F_MMAPABLE) != 0;
+  if (int err = ShmRegion::Create("bpfemu-array", g.region_size, &map_fd,
+                                  &region, 0, UINT64_MAX, mmapable);
       err != 0) {
     return err;
   }
@@ -129,6 +135,10 @@ int ArrayMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
   if (AllocCheck(AttrFromHeader(h)) != 0) return -EINVAL;
   Geometry g;
   if (ComputeGeometry(h, &g) != 0 || g.region_size != h.region_size) {
+    return -EINVAL;
+  }
+  // The file's layout is the one its flags call for.
+  if (map->region().head_at_end() != ((h.map_flags & BPF_F_MMAPABLE) != 0)) {
     return -EINVAL;
   }
   const auto* body = map->region().At<ArrayBody>(kBodyOffset);
@@ -241,7 +251,8 @@ bool ArrayMap::ValueKey(const uint8_t* value, uint32_t* index,
 }
 
 // array_map_mmap() (kernel/bpf/arraymap.c): the vmalloc'ed value area,
-// page-aligned, from the page after struct bpf_array.
+// page-aligned, from the page after struct bpf_array. The file holds it from
+// offset 0 (a head-at-end region), so user offset and file offset agree.
 void* ArrayMap::Mmap(int fd, size_t length, int prot, int /*flags*/,
                      uint64_t offset, int* err) {
   if (!(map_flags() & BPF_F_MMAPABLE)) {
@@ -260,8 +271,9 @@ void* ArrayMap::Mmap(int fd, size_t length, int prot, int /*flags*/,
     *err = map_fd.fd();
     return nullptr;
   }
-  void* addr = mmap(nullptr, length, prot, MAP_SHARED, map_fd.fd(),
-                    static_cast<off_t>(geo_.values_off + offset));
+  void* addr =
+      mmap(nullptr, length, prot, MAP_SHARED, map_fd.fd(),
+           static_cast<off_t>(region().FileOffset(geo_.values_off) + offset));
   if (addr == MAP_FAILED) {
     *err = -errno;
     return nullptr;

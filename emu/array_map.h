@@ -103,10 +103,10 @@ class ArrayMap : public Map {
              int* err) override;
   // array_map_ops has map_mmap, percpu_array_map_ops has not.
   bool HasMmap() const override { return type() == BPF_MAP_TYPE_ARRAY; }
-  // The value area.
+  // The value area (from file offset 0: a head-at-end region).
   void WritableFileRange(uint64_t* lo, uint64_t* hi) const override {
-    *lo = values_offset();
-    *hi = header().region_size;
+    *lo = region().FileOffset(values_offset());
+    *hi = *lo + header().region_size - values_offset();
   }
   // File offset of element 0's value in the region (page-aligned).
   uint64_t values_offset() const { return geo_.values_off; }

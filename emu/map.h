@@ -169,8 +169,9 @@ static_assert(sizeof(MapHeader) == 192);
 // intent records, recover_lock, LRU marks; 6: ring buffer reservations; 7:
 // LRU list intent records; 8: perf event array slots name their map file;
 // 9: value lock generations; 10: the header grows to 192 bytes, with
-// timer_off.
-inline constexpr uint32_t kLayoutVersion = 10;
+// timer_off; 11: a BPF_F_MMAPABLE array's file is head-at-end (shm.h), its
+// values from file offset 0.
+inline constexpr uint32_t kLayoutVersion = 11;
 // The family body starts on its own cache line.
 inline constexpr uint64_t kBodyOffset = RoundUp(sizeof(MapHeader), 64);
 
@@ -217,6 +218,11 @@ class Map {
   // words, and answer EBUSY where a writer that died mid-change left the
   // structure for a writer to repair (docs/reliability.md).
   bool read_only() const { return region_.read_only(); }
+  // The map's file shows what a user mapping of the map shows, from file
+  // offset 0 (a head-at-end region, shm.h: BPF_F_MMAPABLE arrays), so a
+  // process may mmap() the fd itself once bpf_map_mmap's checks pass (the
+  // `bpfemu exec` supervisor lets such a call proceed).
+  bool FileShowsMmapView() const { return region_.head_at_end(); }
   // map->freeze_mutex, and the count of writable mmaps ever made under it.
   ShmMutex* freeze_mutex() const { return &hdr_->freeze_mu; }
   uint32_t writable_mmaps() const {

@@ -201,9 +201,15 @@ class HeaderCopy {
  public:
   explicit HeaderCopy(int fd) : fd_(fd) {
     struct stat st;
+    // A head-at-end file (an mmapable array, shm.h) has it on its last page.
+    uint64_t file_size;
+    if (ShmRegion::HeadAtEnd(fd, &file_size) && file_size > kHeadAtEndBytes) {
+      at_ = file_size - kHeadAtEndBytes;
+    }
     ok_ = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
           static_cast<uint64_t>(st.st_size) >= kBodyOffset &&
-          pread(fd, &h_, sizeof(h_), 0) == static_cast<ssize_t>(sizeof(h_)) &&
+          pread(fd, &h_, sizeof(h_), static_cast<off_t>(at_)) ==
+              static_cast<ssize_t>(sizeof(h_)) &&
           h_.magic == MapHeader::kMagic;
   }
   // An outer map's (a map-in-map) with `id`.
@@ -218,11 +224,14 @@ class HeaderCopy {
   uint32_t slot_refs() const { return h_.inner.slot_refs; }
   void set_slot_refs(uint32_t n) {
     h_.inner.slot_refs = n;
-    (void)!pwrite(fd_, &n, sizeof(n), offsetof(MapHeader, inner.slot_refs));
+    (void)!pwrite(
+        fd_, &n, sizeof(n),
+        static_cast<off_t>(at_ + offsetof(MapHeader, inner.slot_refs)));
   }
 
  private:
   int fd_;
+  uint64_t at_ = 0;  // the header's file offset
   bool ok_ = false;
   MapHeader h_;
 };

@@ -470,6 +470,49 @@ TEST_P(MapInMapPinTest, ReplacementRate) {
   EXPECT_TRUE(ById().empty());
 }
 
+// The same with BPF_F_MMAPABLE inner maps, whose files keep the header on
+// their last page (emu/shm.h, head-at-end): the slot counts are read and
+// written there, so the inner maps outlive their creator and go once their
+// slots are emptied.
+TEST_P(MapInMapPinTest, MmapableInnerMapsOutliveTheirCreator) {
+  const uint32_t type = GetParam();
+  auto mmapable = [] {
+    MapAttr a{.map_type = BPF_MAP_TYPE_ARRAY,
+              .key_size = 4,
+              .value_size = 8,
+              .max_entries = 4,
+              .map_flags = BPF_F_MMAPABLE};
+    return MapCreate(a);
+  };
+  ASSERT_EQ(InChild([&] {
+              const int tmpl = mmapable();
+              const int outer = CreateMap(type, 4, 8, tmpl);
+              const int inner = mmapable();
+              if (outer < 0 || inner < 0) return 1;
+              for (uint32_t i = 0; i < 4; ++i) {
+                const uint64_t v = 300 + i;
+                if (MapUpdateElem(inner, &i, &v, BPF_ANY) != 0) return 2;
+              }
+              const uint32_t key = 0, value = inner;
+              if (MapUpdateElem(outer, &key, &value, BPF_ANY) != 0) return 3;
+              return ObjPin(outer, kPin) != 0 ? 4 : 0;
+            }),
+            0);
+  const int outer = ObjGet(kPin);
+  ASSERT_GE(outer, 0);
+  const uint32_t id = SlotId(outer, 0);
+  ASSERT_NE(id, 0u);
+  EXPECT_EQ(InnerMapRefCount(id), 1);
+  const int in = MapGetFdById(id);
+  ASSERT_GE(in, 0) << "inner map " << id << " lost: " << in;
+  EXPECT_EQ(CheckInner(in, 300), 0);
+  EXPECT_EQ(CloseFd(in), 0);
+  uint32_t key0 = 0;
+  ASSERT_EQ(MapDeleteElem(outer, &key0), 0);
+  EXPECT_EQ(MapGetFdById(id), -ENOENT);
+  EXPECT_EQ(CloseFd(outer), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, MapInMapPinTest,
                          ::testing::Values(BPF_MAP_TYPE_ARRAY_OF_MAPS,
                                            BPF_MAP_TYPE_HASH_OF_MAPS),

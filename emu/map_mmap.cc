@@ -68,9 +68,14 @@ bool WritableMappingExists(const Map& map, int fd) {
   // The file offsets at which a user mapping may be writable, [lo, hi)
   // (Map::WritableFileRange). The emulator's own mappings of the region
   // start at file offset 0 (and a ring's mirrored data area is at file
-  // page 3), outside these ranges.
+  // page 3), outside these ranges - except in a head-at-end file (an
+  // mmapable array, shm.h), whose values the emulator maps from offset 0
+  // right after its mapping of the file's last page: such a VMA is skipped
+  // (a user mapping of the last page is refused, so none is followed so).
   uint64_t lo, hi;
   map.WritableFileRange(&lo, &hi);
+  const bool head_at_end = map.FileShowsMmapView();
+  const uint64_t head_off = static_cast<uint64_t>(st.st_size) - kHeadAtEndBytes;
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return false;
   bool found = false;
@@ -80,6 +85,7 @@ bool WritableMappingExists(const Map& map, int fd) {
     std::FILE* f = std::fopen(("/proc/" + pid + "/maps").c_str(), "re");
     if (f == nullptr) continue;
     char line[512];
+    unsigned long head_end = 0;  // end of the last VMA of the file's head
     while (!found && std::fgets(line, sizeof(line), f) != nullptr) {
       unsigned long start, end, off, ino;
       unsigned int dev_major, dev_minor;
@@ -89,10 +95,12 @@ bool WritableMappingExists(const Map& map, int fd) {
         continue;
       }
       if (ino != st.st_ino || dev_major != major(st.st_dev) ||
-          dev_minor != minor(st.st_dev) || perms[3] != 's' || off < lo ||
-          off >= hi) {
+          dev_minor != minor(st.st_dev)) {
         continue;
       }
+      const bool own_values = head_at_end && off == 0 && start == head_end;
+      head_end = head_at_end && off == head_off ? end : 0;
+      if (perms[3] != 's' || off < lo || off >= hi || own_values) continue;
       found = perms[1] == 'w' || VmaMayWrite(pid, start);
     }
     std::fclose(f);

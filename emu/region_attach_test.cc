@@ -14,6 +14,8 @@
 // positions start pages 1 and 2, its data page 3.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -488,6 +491,72 @@ TEST_F(RegionAttach, CraftedLruIntentRecordsStayInsideTheRegion) {
         << round;
     EXPECT_EQ(CloseFd(fd), 0);
   }
+}
+
+// A BPF_F_MMAPABLE array's file is head-at-end (shm.h): its values from
+// file offset 0, as the kernel's map file shows them, and its header on the
+// last page. The layout is the inode number's parity, so a header planted
+// in the values (by a program, a user mapping or an update) is read as
+// values, and chmod of the file (a pin's mode) changes nothing.
+TEST_F(RegionAttach, MmapableArrayKeepsItsValuesAtFileOffsetZero) {
+  const MapAttr attr{.map_type = BPF_MAP_TYPE_ARRAY,
+                     .key_size = 4,
+                     .value_size = 8,
+                     .max_entries = 4,
+                     .map_flags = BPF_F_MMAPABLE};
+  const int fd = MapCreate(attr);
+  ASSERT_GE(fd, 0);
+  struct stat st;
+  ASSERT_EQ(fstat(fd, &st), 0);
+  EXPECT_EQ(st.st_ino & 1, 1u);
+  EXPECT_EQ(st.st_size, 8192);
+  uint32_t k = 1;
+  uint64_t v = 0x1234;
+  ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
+  EXPECT_EQ(Peek<uint64_t>(fd, 8), 0x1234u);
+  EXPECT_EQ(Peek<uint64_t>(fd, 4096), MapHeader::kMagic);
+  // The header and body copied into the values.
+  uint8_t head[256];
+  ASSERT_EQ(pread(fd, head, sizeof(head), 4096), ssize_t{sizeof(head)});
+  ASSERT_EQ(pwrite(fd, head, sizeof(head), 0), ssize_t{sizeof(head)});
+  ASSERT_EQ(fchmod(fd, 0644), 0);
+  EXPECT_EQ(
+      RunVictim([&] {
+        const int m = Reopen(fd);
+        if (AttachMapFd(m) != 0) return 10;
+        std::shared_ptr<Map> map = MapFromFd(m);
+        if (map == nullptr || (map->map_flags() & BPF_F_MMAPABLE) == 0) {
+          return 11;
+        }
+        uint32_t key = 0;
+        uint64_t got = 0;
+        if (MapLookupElem(m, &key, &got) != 0 || got != MapHeader::kMagic) {
+          return 12;
+        }
+        int err = 0;
+        auto* p = static_cast<uint64_t*>(
+            MapMmap(m, 4096, PROT_READ, MAP_SHARED, 0, &err));
+        if (p == nullptr || p[0] != MapHeader::kMagic) return 13;
+        munmap(p, 4096);
+        return kAnswered;
+      }),
+      kAnswered);
+  // The header's flags must agree with the file's layout.
+  Poke<uint32_t>(fd, 4096 + offsetof(MapHeader, map_flags), 0);
+  EXPECT_EQ(RunVictim([&] { return AttachAndUse(fd); }), kRefused);
+  EXPECT_EQ(CloseFd(fd), 0);
+
+  // A file of the other layout (an array without the flag) that claims it.
+  const int plain = MapCreate(MapAttr{.map_type = BPF_MAP_TYPE_ARRAY,
+                                      .key_size = 4,
+                                      .value_size = 8,
+                                      .max_entries = 512});
+  ASSERT_GE(plain, 0);
+  ASSERT_EQ(fstat(plain, &st), 0);
+  EXPECT_EQ(st.st_ino & 1, 0u);
+  Poke<uint32_t>(plain, offsetof(MapHeader, map_flags), BPF_F_MMAPABLE);
+  EXPECT_EQ(RunVictim([&] { return AttachAndUse(plain); }), kRefused);
+  EXPECT_EQ(CloseFd(plain), 0);
 }
 
 }  // namespace

@@ -20,10 +20,21 @@
 #include <ctime>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "emu/bpffs.h"
 
 namespace bpfemu {
+namespace {
+
+// The layout mark of a region file (shm.h, head-at-end regions): an odd
+// inode number.
+bool HeadAtEndMark(const struct stat& st) { return (st.st_ino & 1) != 0; }
+// Files Create makes at most to find one whose inode number has the
+// layout's parity.
+constexpr int kLayoutMarkTries = 64;
+
+}  // namespace
 
 ShmRegion::~ShmRegion() {
   if (base_ != nullptr) munmap(base_, size_);
@@ -33,7 +44,8 @@ ShmRegion::ShmRegion(ShmRegion&& other) noexcept
     : base_(std::exchange(other.base_, nullptr)),
       size_(std::exchange(other.size_, 0)),
       file_size_(std::exchange(other.file_size_, 0)),
-      read_only_(std::exchange(other.read_only_, false)) {}
+      read_only_(std::exchange(other.read_only_, false)),
+      head_at_end_(std::exchange(other.head_at_end_, false)) {}
 
 ShmRegion& ShmRegion::operator=(ShmRegion&& other) noexcept {
   if (this != &other) {
@@ -42,6 +54,7 @@ ShmRegion& ShmRegion::operator=(ShmRegion&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
     file_size_ = std::exchange(other.file_size_, 0);
     read_only_ = std::exchange(other.read_only_, false);
+    head_at_end_ = std::exchange(other.head_at_end_, false);
   }
   return *this;
 }
@@ -139,7 +152,8 @@ uint64_t AvailableMemory() {
 }  // namespace
 
 int ShmRegion::Create(const char* name, uint64_t size, int* fd, ShmRegion* out,
-                      uint64_t mirror_tail, uint64_t reserve) {
+                      uint64_t mirror_tail, uint64_t reserve,
+                      bool head_at_end) {
   // A region larger than the memory the system or the memory cgroup could
   // still give is refused up front, as the kernel's vmalloc or memcg charge
   // fails: backing it (below) would first drive the machine, or the cgroup,
@@ -148,10 +162,30 @@ int ShmRegion::Create(const char* name, uint64_t size, int* fd, ShmRegion* out,
   const uint64_t backed = std::min(size, reserve);
   if (backed > kLargeRegion && backed > AvailableMemory()) return -ENOMEM;
   // An unnamed file on the emulated bpffs, so the map can be pinned; a
-  // memfd if that is impossible.
-  int mfd = BpffsCreateAnonymous();
-  if (mfd < 0) mfd = memfd_create(name, MFD_CLOEXEC);
-  if (mfd < 0) return -errno;
+  // memfd if that is impossible. Its inode number's parity is its layout
+  // (head-at-end: odd): file systems number new inodes in sequence, so a
+  // second file, rarely a third, has the other parity. The files of the
+  // wrong parity stay open until then, so that a file system that reuses
+  // a freed inode (ext4) cannot hand the same number back.
+  int mfd = -1;
+  int create_err = -ENOMEM;  // no file of the right parity
+  std::vector<int> wrong;
+  for (int tries = 0; mfd < 0 && tries < kLayoutMarkTries; ++tries) {
+    int f = BpffsCreateAnonymous();
+    if (f < 0) f = memfd_create(name, MFD_CLOEXEC);
+    if (f < 0) {
+      create_err = -errno;
+      break;
+    }
+    struct stat st;
+    if (fstat(f, &st) == 0 && HeadAtEndMark(st) == head_at_end) {
+      mfd = f;
+    } else {
+      wrong.push_back(f);
+    }
+  }
+  for (int f : wrong) close(f);
+  if (mfd < 0) return create_err;
   if (ftruncate(mfd, static_cast<off_t>(size)) != 0) {
     int err = errno;
     close(mfd);
@@ -229,12 +263,26 @@ int ShmRegion::Attach(int caller_fd, ShmRegion* out, uint64_t mirror_tail,
   if (st.st_size <= 0) return -EINVAL;
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   if (mirror_tail > file_size) return -EINVAL;
+  const bool head_at_end = HeadAtEndMark(st);
+  if (head_at_end && (mirror_tail != 0 || file_size <= kHeadAtEndBytes ||
+                      file_size % kHeadAtEndBytes != 0)) {
+    return -EINVAL;
+  }
   const uint64_t total = file_size + mirror_tail;
   const int prot = read_only ? PROT_READ : PROT_READ | PROT_WRITE;
-  void* p = mmap(nullptr, static_cast<size_t>(total), prot,
-                 MAP_SHARED | MAP_NORESERVE, fd, 0);
+  // A head-at-end file: its last page first, then the rest from offset 0.
+  void* p = mmap(
+      nullptr, static_cast<size_t>(total), prot, MAP_SHARED | MAP_NORESERVE, fd,
+      head_at_end ? static_cast<off_t>(file_size - kHeadAtEndBytes) : 0);
   if (p == MAP_FAILED) return -ENOMEM;
   auto* base = static_cast<uint8_t*>(p);
+  if (head_at_end &&
+      mmap(base + kHeadAtEndBytes,
+           static_cast<size_t>(file_size - kHeadAtEndBytes), prot,
+           MAP_SHARED | MAP_NORESERVE | MAP_FIXED, fd, 0) == MAP_FAILED) {
+    munmap(base, static_cast<size_t>(total));
+    return -ENOMEM;
+  }
   if (mirror_tail > 0) {
     // Replace the part past the end of the file with the file's tail.
     void* m = mmap(base + file_size, static_cast<size_t>(mirror_tail), prot,
@@ -250,7 +298,15 @@ int ShmRegion::Attach(int caller_fd, ShmRegion* out, uint64_t mirror_tail,
   out->size_ = total;
   out->file_size_ = file_size;
   out->read_only_ = read_only;
+  out->head_at_end_ = head_at_end;
   return 0;
+}
+
+bool ShmRegion::HeadAtEnd(int fd, uint64_t* file_size) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !HeadAtEndMark(st)) return false;
+  *file_size = static_cast<uint64_t>(st.st_size);
+  return true;
 }
 
 int ShmRegion::Populate(uint64_t offset, uint64_t len) const {

@@ -22,6 +22,22 @@
 //
 // Everything stored in a region is addressed by offsets from its base, never
 // by pointers, because each process maps the region at its own address.
+//
+// Head-at-end regions. A region's first bytes (the map header) are normally
+// at file offset 0. A BPF_F_MMAPABLE array must instead show its values at
+// file offset 0, as the kernel's map file does (array_map_mmap), so that a
+// process that mmap()s the fd itself - a child under `bpfemu exec`, whose
+// mmap the supervisor lets proceed - sees the kernel's layout. Such a file
+// holds region bytes [kHeadAtEndBytes, size) at file offsets [0, size -
+// kHeadAtEndBytes) and the region's first kHeadAtEndBytes (header and body)
+// on its last page; ShmRegion maps the two parts in region order, so
+// region offsets, and everything built on them, are the same in both
+// layouts. The file says which layout it has in the parity of its inode
+// number (odd: head-at-end; Create makes files until it has the parity it
+// wants): a property the kernel assigns and nobody can change - not a
+// byte a map value, a program or a user mapping can write, so values that
+// happen to look like a header are never taken for one, and not the mode,
+// which chmod of a pin rewrites (docs/exec.md).
 
 #ifndef BPFEMU_EMU_SHM_H_
 #define BPFEMU_EMU_SHM_H_
@@ -32,6 +48,9 @@
 #include <cstring>
 
 namespace bpfemu {
+
+// The region bytes a head-at-end file keeps on its last page.
+inline constexpr uint64_t kHeadAtEndBytes = 4096;
 
 class ShmRegion {
  public:
@@ -52,9 +71,12 @@ class ShmRegion {
   // `reserve` bytes from the start are backed (all of it by default); a
   // BPF_F_NO_PREALLOC hash, which the kernel does not allocate up front,
   // backs only its header.
+  // With `head_at_end` the file has the head-at-end layout (above; `size`
+  // a multiple of kHeadAtEndBytes above it, no mirror_tail).
   [[nodiscard]] static int Create(const char* name, uint64_t size, int* fd,
                                   ShmRegion* out, uint64_t mirror_tail = 0,
-                                  uint64_t reserve = UINT64_MAX);
+                                  uint64_t reserve = UINT64_MAX,
+                                  bool head_at_end = false);
   // Maps the whole of an existing memfd (plus a mirrored tail, as above).
   // The fd stays owned by the caller. With `read_only` the pages are mapped
   // PROT_READ (a region the caller may read but not write: a BPF_F_RDONLY
@@ -63,6 +85,9 @@ class ShmRegion {
   // (Map::read_only()). The pages are mapped through a description of the
   // file of their own (reopened through /proc), never the caller's, so the
   // caller's file is released when its fds are closed, as a kernel map's is.
+  // A head-at-end file (odd inode number) is mapped in region order (-EINVAL
+  // with a mirror_tail, or when its size is not a page multiple above one
+  // page).
   [[nodiscard]] static int Attach(int fd, ShmRegion* out,
                                   uint64_t mirror_tail = 0,
                                   bool read_only = false);
@@ -86,6 +111,18 @@ class ShmRegion {
   uint64_t mapped_size() const { return size_; }
   // Mapped PROT_READ (Attach with read_only).
   bool read_only() const { return read_only_; }
+  // The file has the head-at-end layout.
+  bool head_at_end() const { return head_at_end_; }
+  // The file offset of region offset `offset` (< size()).
+  uint64_t FileOffset(uint64_t offset) const {
+    if (!head_at_end_) return offset;
+    return offset < kHeadAtEndBytes ? file_size_ - kHeadAtEndBytes + offset
+                                    : offset - kHeadAtEndBytes;
+  }
+  // Whether the file open as `fd` has the head-at-end layout, and if so its
+  // size in *file_size: the file offset of region offset 0 is then
+  // *file_size - kHeadAtEndBytes. For readers that pread() the header.
+  static bool HeadAtEnd(int fd, uint64_t* file_size);
 
   template <typename T>
   T* At(uint64_t offset) const {
@@ -97,6 +134,7 @@ class ShmRegion {
   uint64_t size_ = 0;       // mapped bytes
   uint64_t file_size_ = 0;  // bytes of the memfd
   bool read_only_ = false;
+  bool head_at_end_ = false;
 };
 
 // Locks that survive their owner's death. Every lock word in a region holds

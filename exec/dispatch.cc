@@ -1428,11 +1428,17 @@ bool Dispatcher::ServeProc(Call& c, const struct seccomp_data& d,
   const uint32_t nr = static_cast<uint32_t>(d.nr) & ~0x40000000u;
   if (nr == 9) {
     // mmap(addr, len, prot, flags, fd, off) of a map fd this supervisor
-    // handed out. The region file the caller holds starts with the
-    // emulator's header, not the kernel's layout, and no process can map
-    // memory into another: the caller gets the kernel's answer for a
-    // mapping the map refuses, and ENODEV for one it would allow (the
-    // libbpf-level drop-in, compat/, serves those mappings).
+    // handed out. bpf_map_mmap's checks run here on the supervisor's own
+    // description of the same file and access (MapMmap: a mapping it
+    // makes, then drops). A mapping the map refuses gets the kernel's
+    // errno. One it allows proceeds in the caller when the file shows the
+    // kernel's layout from offset 0 (a BPF_F_MMAPABLE array,
+    // Map::FileShowsMmapView); for the other maps (ring buffers, arenas)
+    // the file starts with the emulator's header, and no process can map
+    // memory into another, so it is ENODEV (docs/exec.md, Limits).
+    // Letting the call proceed decides nothing the caller could not do
+    // itself: it holds that file and may read and write it; should it swap
+    // the fd before the call continues, it maps whatever file it put there.
     int local;
     if (Identify(c, static_cast<int>(d.args[4]), &local) != 1) return false;
     int err = 0;
@@ -1440,6 +1446,8 @@ bool Dispatcher::ServeProc(Call& c, const struct seccomp_data& d,
                          static_cast<int>(d.args[3]), d.args[5], &err);
     if (addr != nullptr) {
       munmap(addr, d.args[1]);
+      std::shared_ptr<Map> m = MapFromFd(local);
+      if (m != nullptr && m->FileShowsMmapView()) return false;
       err = -ENODEV;
     }
     *ret = err;

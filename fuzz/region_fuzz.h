@@ -45,6 +45,7 @@
 #include "emu/map.h"
 #include "emu/ringbuf.h"
 #include "emu/ringbuf_consumer.h"
+#include "emu/shm.h"
 #include "emu/syscall.h"
 #include "emu/user_ringbuf.h"
 #include "fuzz/fuzz_input.h"
@@ -60,17 +61,31 @@ struct Config {
 
 constexpr uint32_t kCpus = 2;
 
+// The file offset of region offset `off`: a head-at-end file (an mmapable
+// array, emu/shm.h) keeps the region's first page at its end. *room is
+// how many bytes from there stay inside one part of the file.
+inline uint64_t FileOff(int fd, uint64_t off, uint64_t* room = nullptr) {
+  uint64_t size = 0, head = 0;
+  if (bpfemu::ShmRegion::HeadAtEnd(fd, &size) &&
+      size > bpfemu::kHeadAtEndBytes) {
+    head = bpfemu::kHeadAtEndBytes;
+  }
+  if (room != nullptr) *room = off < head ? head - off : UINT64_MAX;
+  if (head == 0) return off;
+  return off < head ? size - head + off : off - head;
+}
 template <typename T>
 inline T Peek(int fd, uint64_t off) {
   T v{};
-  if (pread(fd, &v, sizeof(v), static_cast<off_t>(off)) != sizeof(v)) {
+  if (pread(fd, &v, sizeof(v), static_cast<off_t>(FileOff(fd, off))) !=
+      sizeof(v)) {
     return T{};
   }
   return v;
 }
 inline void Zero32(int fd, uint64_t off) {
   const uint32_t z = 0;
-  (void)!pwrite(fd, &z, sizeof(z), static_cast<off_t>(off));
+  (void)!pwrite(fd, &z, sizeof(z), static_cast<off_t>(FileOff(fd, off)));
 }
 
 inline bool IsHash(uint32_t t) {
@@ -339,8 +354,10 @@ inline int RunRegionInput(const uint8_t* data, size_t size,
         break;
       }
     }
-    len = std::min<uint64_t>(len, file_size - off);
-    (void)!pwrite(fd, bytes, len, static_cast<off_t>(off));
+    uint64_t room;
+    const uint64_t at = FileOff(fd, off, &room);
+    len = std::min<uint64_t>({len, file_size - off, room});
+    (void)!pwrite(fd, bytes, len, static_cast<off_t>(at));
   }
   for (uint64_t off : locks) Zero32(fd, off);
 

@@ -674,6 +674,101 @@ static void DevBound(void) {
   }
 }
 
+// mmap of a BPF_F_MMAPABLE array (4 u64 values, one page): writes through
+// the mapping are seen by lookups and by a program, and updates and program
+// writes through the mapping; the refusals of bpf_map_mmap and
+// array_map_mmap; freeze against writable mappings.
+static void MmapArray(int mm) {
+  const long page = sysconf(_SC_PAGESIZE);
+  volatile uint64_t* p =
+      mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, mm, 0);
+  report("mmap array", p == MAP_FAILED ? -errno : 0);
+  if (p == MAP_FAILED) return;
+  p[2] = 0x11223344;
+  uint32_t k = 2;
+  uint64_t v = 0;
+  report("lookup of a value written through mmap",
+         elem(BPF_MAP_LOOKUP_ELEM, mm, &k, &v, 0));
+  report("value written through mmap", (long)v);
+  k = 3;
+  v = 99;
+  report("update", elem(BPF_MAP_UPDATE_ELEM, mm, &k, &v, 0));
+  report("mapping sees the update", (long)p[3]);
+  // XDP programs: r0 = (u32)value[2]; value[1] = 555 (r0 = 0).
+  const struct bpf_insn get[] = {
+      {BPF_ST | BPF_MEM | BPF_W, 10, 0, -4, 2},
+      {BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0},
+      {BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4},
+      {BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, mm},
+      {0, 0, 0, 0, 0},
+      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem},
+      {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, 0},
+      {BPF_LDX | BPF_MEM | BPF_W, 0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  struct bpf_insn set[10];
+  memcpy(set, get, sizeof(get));
+  set[0].imm = 1;
+  set[7] = (struct bpf_insn){BPF_ST | BPF_MEM | BPF_W, 0, 0, 0, 555};
+  set[8] = (struct bpf_insn){BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0};
+  set[9] = get[8];
+  long pg = load(BPF_PROG_TYPE_XDP, get, 9);
+  long ps = load(BPF_PROG_TYPE_XDP, set, 10);
+  report("mmap progs ok", pg >= 0 && ps >= 0);
+  unsigned char pkt[14] = {0};
+  run("prog reads the value written through mmap", pg, pkt, 14, NULL, 0, NULL,
+      0, NULL, 0, 0, 0, 0);
+  run("prog writes a value", ps, pkt, 14, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0);
+  report("mapping sees the program's write", (long)(p[1] & 0xffffffff));
+  // A second, read-only mapping shares the pages.
+  volatile uint64_t* q = mmap(NULL, page, PROT_READ, MAP_SHARED, mm, 0);
+  report("mmap read-only", q == MAP_FAILED ? -errno : 0);
+  if (q != MAP_FAILED) {
+    report("read-only mapping sees both", q[2] == 0x11223344 && q[3] == 99);
+    munmap((void*)q, page);
+  }
+  // Refusals: past the values, at the page after them, private, exec.
+  void* r = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, mm, 0);
+  report("mmap two pages", r == MAP_FAILED ? -errno : 0);
+  r = mmap(NULL, page, PROT_READ, MAP_SHARED, mm, page);
+  report("mmap at page 1", r == MAP_FAILED ? -errno : 0);
+  r = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE, mm, 0);
+  report("mmap private", r == MAP_FAILED ? -errno : 0);
+  r = mmap(NULL, page, PROT_READ | PROT_EXEC, MAP_SHARED, mm, 0);
+  report("mmap exec", r == MAP_FAILED ? -errno : 0);
+  // Freeze: EBUSY while a writable mapping lives, then writable mappings
+  // are EPERM and read-only ones still see the values.
+  report("freeze with a writable mapping",
+         elem(BPF_MAP_FREEZE, mm, NULL, NULL, 0));
+  munmap((void*)p, page);
+  report("freeze after munmap", elem(BPF_MAP_FREEZE, mm, NULL, NULL, 0));
+  r = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, mm, 0);
+  report("mmap writable frozen", r == MAP_FAILED ? -errno : 0);
+  q = mmap(NULL, page, PROT_READ, MAP_SHARED, mm, 0);
+  report("mmap read-only frozen", q == MAP_FAILED ? -errno : 0);
+  if (q != MAP_FAILED) {
+    report("frozen mapping value", (long)q[3]);
+    munmap((void*)q, page);
+  }
+  // BPF_F_RDONLY_PROG: no writable mapping (EACCES), a read-only one is
+  // fine; a BPF_F_RDONLY fd maps nothing shared (EINVAL).
+  int rp = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 4,
+                      BPF_F_MMAPABLE | BPF_F_RDONLY_PROG, NULL);
+  r = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, rp, 0);
+  report("mmap writable rdonly_prog", r == MAP_FAILED ? -errno : 0);
+  r = mmap(NULL, page, PROT_READ, MAP_SHARED, rp, 0);
+  report("mmap read-only rdonly_prog", r == MAP_FAILED ? -errno : 0);
+  if (r != MAP_FAILED) munmap(r, page);
+  int ro = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 4,
+                      BPF_F_MMAPABLE | BPF_F_RDONLY, NULL);
+  r = mmap(NULL, page, PROT_READ, MAP_SHARED, ro, 0);
+  report("mmap rdonly fd", r == MAP_FAILED ? -errno : 0);
+  close(rp);
+  close(ro);
+  close((int)pg);
+  close((int)ps);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   int h = map_create(BPF_MAP_TYPE_HASH, 4, 8, 16, 0, NULL);
@@ -790,6 +885,7 @@ int main(void) {
   // mmap of a BPF_F_MMAPABLE array by the process itself.
   int mm = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 4, BPF_F_MMAPABLE, NULL);
   report("mmapable create ok", mm >= 0);
+  MmapArray(mm);
   Btf(h);
   TestRuns();
   CgroupSkbRuns();
