@@ -58,34 +58,12 @@ struct Field {
   uint32_t size = 0;
 };
 
-// The member `name` of struct `id`, looking into its anonymous struct and
-// union members as C does.
-Field Member(const KernelBtf& btf, uint32_t id, std::string_view name,
-             uint32_t base = 0) {
-  const btf_type* t = btf.Type(id);
-  if (t == nullptr) return {};
-  const bool kflag = BTF_INFO_KFLAG(t->info) != 0;
-  uint16_t count = 0;
-  const btf_member* m = btf.Members(id, &count);
-  for (uint16_t i = 0; i < count; ++i) {
-    const uint32_t bits =
-        kflag ? BTF_MEMBER_BIT_OFFSET(m[i].offset) : m[i].offset;
-    const bool bitfield = kflag && BTF_MEMBER_BITFIELD_SIZE(m[i].offset) != 0;
-    const std::string_view n = btf.Str(m[i].name_off);
-    if (n.empty()) {
-      const uint32_t inner = btf.SkipModifiers(m[i].type);
-      const uint32_t kind = btf.Kind(inner);
-      if (kind != BTF_KIND_STRUCT && kind != BTF_KIND_UNION) continue;
-      const Field f = Member(btf, inner, name, base + bits / 8);
-      if (f.size != 0) return f;
-      continue;
-    }
-    if (n != name) continue;
-    const int64_t size = btf.Size(m[i].type);
-    if (bitfield || bits % 8 != 0 || size <= 0) return {};
-    return {base + bits / 8, static_cast<uint32_t>(size)};
-  }
-  return {};
+// The member `name` of struct `id` (KernelBtf::FindMember: anonymous
+// struct and union members are looked into, as C does).
+Field Member(const KernelBtf& btf, uint32_t id, std::string_view name) {
+  const KernelBtf::Field f = btf.FindMember(id, name);
+  return f.offset >= 0 ? Field{static_cast<uint32_t>(f.offset), f.size}
+                       : Field{};
 }
 
 // Where the model's fields are in the kernel's structs, read once.
