@@ -531,6 +531,9 @@ class ElfReader {
       // The extern-backing .ksyms has no ELF section to size it: libbpf
       // sizes it itself and only sorts it here.
       const bool externs = std::string_view(name) == ".ksyms";
+      if (externs && !FixKsyms(d.get(), id)) return nullptr;
+      t = d->MutableType(id);  // FixKsyms may have added a type
+      vsi = reinterpret_cast<btf_var_secinfo*>(t + 1);
       if (t->size == 0 && !externs) {
         const Section* data = SectionNamed(name);
         if (data == nullptr || data->size == 0) return nullptr;
@@ -645,6 +648,68 @@ class ElfReader {
       default:
         return KconfigExtern::kUnknown;
     }
+  }
+
+  // bpf_object__collect_externs for the .ksyms DATASEC, as libbpf 1.1.2
+  // rewrites it before BPF_BTF_LOAD (the kernel refuses extern FUNCs and
+  // unnamed FUNC parameters): a "dummy_ksym" int VAR (add_dummy_ksym_var)
+  // stands in for each kfunc, whose linkage becomes global and whose
+  // unnamed parameters take the dummy's name; variables become allocated
+  // ints; each entry takes 4 bytes, in order (the kernel refuses a
+  // DATASEC of size 0). False if there is no 32-bit
+  // int to use.
+  bool FixKsyms(BtfData* d, uint32_t sec_id) {
+    int int_id = -1;
+    for (uint32_t id = 1; id < d->TypeCnt() && int_id < 0; ++id) {
+      const btf_type* t = d->Type(id);
+      if (BtfKind(t) == kInt &&
+          (*reinterpret_cast<const uint32_t*>(t + 1) & 0xff) == 32) {
+        int_id = static_cast<int>(id);
+      }
+    }
+    bool funcs = false;
+    {
+      const btf_type* sec = d->Type(sec_id);
+      const auto* vsi = reinterpret_cast<const btf_var_secinfo*>(sec + 1);
+      for (uint16_t i = 0; i < BtfVlen(sec); ++i) {
+        funcs = funcs || BtfKind(d->Type(vsi[i].type)) == kFunc;
+      }
+    }
+    if (int_id < 0) return !funcs && BtfVlen(d->Type(sec_id)) == 0;
+    uint32_t dummy = 0, dummy_name = 0;
+    if (funcs) {
+      const int name = d->AddStr("dummy_ksym");
+      if (name < 0) return false;
+      dummy_name = static_cast<uint32_t>(name);
+      const uint32_t var[4] = {dummy_name, uint32_t{kVar} << 24,
+                               static_cast<uint32_t>(int_id),
+                               BTF_VAR_GLOBAL_ALLOCATED};
+      dummy = d->AddType(var, sizeof(var));
+    }
+    btf_type* sec = d->MutableType(sec_id);
+    auto* vsi = reinterpret_cast<btf_var_secinfo*>(sec + 1);
+    for (uint16_t i = 0; i < BtfVlen(sec); ++i) {
+      btf_type* vt = d->MutableType(vsi[i].type);
+      if (BtfKind(vt) == kFunc) {
+        btf_type* proto = d->MutableType(vt->type);
+        auto* param = reinterpret_cast<btf_param*>(proto + 1);
+        for (uint16_t j = 0; j < BtfVlen(proto); ++j) {
+          if (param[j].type != 0 && param[j].name_off == 0) {
+            param[j].name_off = dummy_name;
+          }
+        }
+        vsi[i].type = dummy;
+        vt->info = (vt->info & ~0xffffu) | BTF_FUNC_GLOBAL;
+      } else if (BtfKind(vt) == kVar) {
+        const btf_var linkage = {BTF_VAR_GLOBAL_ALLOCATED};
+        std::memcpy(vt + 1, &linkage, sizeof(linkage));
+        vt->type = static_cast<uint32_t>(int_id);
+      }
+      vsi[i].offset = i * sizeof(int);
+      vsi[i].size = sizeof(int);
+    }
+    sec->size = BtfVlen(sec) * sizeof(int);
+    return true;
   }
 
   // bpf_object__collect_externs for the .kconfig DATASEC: each extern
