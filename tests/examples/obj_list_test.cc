@@ -40,8 +40,18 @@ TEST_P(ObjListTest, SameAnswersAsRecorded) {
       ASSERT_FALSE(line.empty()) << why << " " << interp::LastFault();
       EXPECT_EQ(line, rec.lines.at(c.name)) << "recorded on " << rec.kernel;
     }
+    EXPECT_EQ(graph::LiveObjects(), live_before);
+    // Filled and not drained: the objects stay in the global list and tree
+    // until the object's maps go.
+    int32_t ret = 0;
+    ASSERT_TRUE(side.run("list_fill", &ret));
+    ASSERT_TRUE(side.run("tree_fill", &ret));
+    EXPECT_EQ(graph::LiveObjects(), live_before + 2 * ret);
   }
-  EXPECT_EQ(graph::LiveObjects(), live_before);
+  // Closing the object freed the `.data.A` / `.data.B` maps, whose list
+  // head and rb root gave their objects back (bpf_obj_free_fields).
+  if (GetParam()) EXPECT_EQ(graph::LiveObjects(), live_before);
+  EXPECT_EQ(graph::LeakedObjects(), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, ObjListTest, ::testing::Bool(),
