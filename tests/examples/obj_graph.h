@@ -66,6 +66,9 @@ extern struct bpf_list_node *bpf_list_pop_front(
     struct bpf_list_head *head) __ksym;
 extern struct bpf_list_node *bpf_list_pop_back(
     struct bpf_list_head *head) __ksym;
+/* 6.18: the first and last node, left on the list. */
+extern struct bpf_list_node *bpf_list_front(struct bpf_list_head *head) __ksym;
+extern struct bpf_list_node *bpf_list_back(struct bpf_list_head *head) __ksym;
 extern int bpf_rbtree_add_impl(struct bpf_rb_root *root,
                                struct bpf_rb_node *node,
                                bool (*less)(struct bpf_rb_node *a,

@@ -99,6 +99,22 @@ int list_drain(struct __sk_buff *skb) {
   return i;
 }
 
+// The values at both ends, left on the list (bpf_list_front / _back,
+// 6.18): front * 1000 + back, or -1 for an empty list.
+SEC("tc")
+int list_peek(struct __sk_buff *skb) {
+  struct bpf_list_node *f, *b;
+  int ret = -1;
+  bpf_spin_lock(&glock);
+  f = bpf_list_front(&ghead);
+  b = bpf_list_back(&ghead);
+  if (f && b)
+    ret = container_of(f, struct elem, node)->val * 1000 +
+          container_of(b, struct elem, node)->val;
+  bpf_spin_unlock(&glock);
+  return ret;
+}
+
 static bool key_less(struct bpf_rb_node *a, const struct bpf_rb_node *b) {
   struct telem *x = container_of(a, struct telem, node);
   struct telem *y = container_of(b, struct telem, node);

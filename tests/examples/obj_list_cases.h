@@ -5,7 +5,9 @@
 // `cfg`, how many times list_fill / tree_fill run, then two drains each.
 //
 // A case's line: its name, then for the list and then the tree: each fill's
-// return value, and per drain its return value, results hash and count.
+// return value, for the list list_peek's (front * 1000 + back, 6.18's
+// bpf_list_front / _back), and per drain its return value, results hash
+// and count.
 #ifndef BPFEMU_TESTS_EXAMPLES_OBJ_LIST_CASES_H_
 #define BPFEMU_TESTS_EXAMPLES_OBJ_LIST_CASES_H_
 
@@ -65,10 +67,10 @@ inline std::string RunObjListCase(const ObjListCase& c, ObjListSide& side,
   }
   std::string line = c.name;
   const struct {
-    const char *fill, *drain;
+    const char *fill, *peek, *drain;
     uint32_t hash_key, count_key;
-  } kinds[] = {{"list_fill", "list_drain", 0, 1},
-               {"tree_fill", "tree_drain", 2, 3}};
+  } kinds[] = {{"list_fill", "list_peek", "list_drain", 0, 1},
+               {"tree_fill", nullptr, "tree_drain", 2, 3}};
   for (const auto& k : kinds) {
     absl::StrAppend(&line, "\t");
     for (int f = 0; f < c.fills; ++f) {
@@ -78,6 +80,14 @@ inline std::string RunObjListCase(const ObjListCase& c, ObjListSide& side,
         return "";
       }
       absl::StrAppend(&line, f == 0 ? "" : " ", ret);
+    }
+    if (k.peek != nullptr) {
+      int32_t ret = 0;
+      if (!side.run(k.peek, &ret)) {
+        *why = k.peek;
+        return "";
+      }
+      absl::StrAppend(&line, " peek ", ret);
     }
     for (int d = 0; d < 2; ++d) {
       int32_t ret = 0;
