@@ -92,6 +92,7 @@ struct Section {
 struct Symbol {
   std::string name;
   uint8_t bind, type;
+  uint8_t other = 0;  // st_other: the visibility in its low 2 bits
   uint16_t shndx;
   uint64_t value, size;
 };
@@ -446,6 +447,7 @@ class ElfReader {
         uint8_t info;
         b_.Get(p, &name_off);
         b_.Get(p + 4, &info);
+        b_.Get(p + 5, &sym.other);
         b_.Get(p + 6, &sym.shndx);
         b_.Get(p + 8, &sym.value);
         b_.Get(p + 16, &sym.size);
@@ -558,6 +560,14 @@ class ElfReader {
           }
           if (sym == nullptr) return nullptr;
           vsi[i].offset = static_cast<uint32_t>(sym->value);
+          // A hidden or internal global (`__hidden`) is static to the
+          // kernel, as btf_fixup_datasec makes it.
+          if ((sym->other & 3) == 1 /* STV_INTERNAL */ ||
+              (sym->other & 3) == 2 /* STV_HIDDEN */) {
+            const btf_var statik = {BTF_VAR_STATIC};
+            std::memcpy(d->MutableType(vsi[i].type) + 1, &statik,
+                        sizeof(statik));
+          }
         }
       }
       std::stable_sort(vsi, vsi + n,
