@@ -72,6 +72,10 @@ std::map<uint64_t, Kind>& Roots() {
   return *roots;
 }
 std::atomic<uint64_t> leaked{0};
+// Objects live: InObject's answer without the lock while there are none
+// (the interpreter asks it for every access its other checks refuse, an
+// arena program's among them).
+std::atomic<uint64_t> live{0};
 thread_local std::unordered_set<uint64_t> owned;
 
 using Lock = std::lock_guard<std::recursive_mutex>;
@@ -159,6 +163,7 @@ void* ObjNew(uint64_t size) {
   if (p == nullptr) return nullptr;
   Lock l(mu);
   Objs()[reinterpret_cast<uint64_t>(p)] = Obj{size};
+  live.fetch_add(1, std::memory_order_relaxed);
   owned.insert(reinterpret_cast<uint64_t>(p));
   return p;
 }
@@ -173,12 +178,14 @@ int ObjDrop(void* p) {
   const std::map<uint64_t, Kind> inner = it->second.inner;
   for (const auto& [head, k] : inner) Drain(head, k);
   Objs().erase(start);
+  live.fetch_sub(1, std::memory_order_relaxed);
   owned.erase(start);
   std::free(p);
   return 0;
 }
 
 bool InObject(uint64_t addr, uint64_t size) {
+  if (live.load(std::memory_order_relaxed) == 0) return false;
   Lock l(mu);
   return Find(addr, size, nullptr) != nullptr;
 }
