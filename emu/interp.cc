@@ -21,6 +21,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "emu/graph_obj.h"
 #include "emu/helper_names.h"
 #include "emu/interp_ops.h"
 #include "emu/jit_x86.h"
@@ -504,7 +505,7 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
         return err;
       }
       d->op = CALL;
-      d->size = 0;  // no kfunc is callable under a bpf_spin_lock here
+      d->size = linker.KfuncCallableUnderLock(fn) ? 1 : 0;
       d->imm = static_cast<int64_t>(helpers_.size());
       helpers_.push_back(fn);
       return 0;
@@ -941,6 +942,7 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   if (attr.insns == nullptr) return -EFAULT;
   auto prog = std::shared_ptr<Program>(new Program);
   prog->prog_type_ = attr.prog_type;
+  prog->local_type_size_ = attr.local_type_size;
   prog->ctx_size_ = CtxSize(attr.prog_type);
   const uint32_t n = attr.insn_cnt;
   const RawInsn* in = attr.insns;
@@ -1109,7 +1111,8 @@ bool Vm::Allowed(uint64_t addr, uint64_t size, bool write) const {
     const ObjectRange& r = run_objects[i];
     if (addr >= r.lo && end <= r.hi) return !write || r.writable;
   }
-  return false;
+  // bpf_obj_new's objects, wherever the program found them.
+  return graph::InObject(addr, size);
 }
 
 uint64_t Vm::ArenaOrFault(uint64_t base, int32_t off, uint32_t size, bool write,
@@ -1266,6 +1269,17 @@ uint64_t Vm::CallCallback(uint64_t value, uint64_t r1, uint64_t r2, uint64_t r3,
                           uint64_t r4) {
   const uint64_t args[5] = {r1, r2, r3, r4, 0};
   return Exec(static_cast<uint32_t>(value & 0xffffffff), args, depth_ + 1);
+}
+
+uint64_t Vm::CallCallbackUnderLock(uint64_t value, uint64_t r1, uint64_t r2) {
+  const uint64_t lock = held_lock_, outer = callback_lock_;
+  callback_lock_ = lock;
+  const uint64_t ret = CallCallback(value, r1, r2);
+  callback_lock_ = outer;
+  if (held_lock_ != lock) {
+    Fault("a callback run under bpf_spin_lock changed the lock held");
+  }
+  return ret;
 }
 
 uint64_t Program::Run(void* ctx) const {
@@ -1563,7 +1577,7 @@ L_CALL_LOCAL:
   r[0] = Exec(static_cast<uint32_t>(in->off), &r[1], depth + 1);
   NEXT;
 L_EXIT:
-  if (held_lock_ != 0)
+  if (held_lock_ != 0 && (held_lock_ != callback_lock_ || depth == 0))
     Fault("bpf_spin_unlock is missing (insn %td)", in - code);
   depth_ = saved_depth;
   return r[0];

@@ -111,6 +111,10 @@ struct LoadAttr {
   // Where the kernel's verifier-log line of a refusal goes (kfunc and
   // helper calls write one; other refusals none yet), or nullptr.
   std::string* log = nullptr;
+  // The size of struct `id` of the program's own BTF (prog_btf_fd), -1 when
+  // `id` is no struct there or the program has no BTF: what bpf_obj_new
+  // allocates (the verifier's check_kfunc_args over prog->aux->btf).
+  std::function<int64_t(uint32_t id)> local_type_size;
 };
 
 // What a program's environment provides: helpers by id, kfuncs by BTF id
@@ -147,6 +151,12 @@ class Linker {
           "CONFIG_DEBUG_INFO_BTF\n";
     }
     return -524;  // ENOTSUPP
+  }
+  // Whether the kfunc Kfunc() gave may be called while a bpf_spin_lock is
+  // held (the verifier's is_bpf_graph_api_kfunc: the list and rbtree ones).
+  virtual bool KfuncCallableUnderLock(HelperFn fn) {
+    (void)fn;
+    return false;
   }
   // BPF_PSEUDO_MAP_FD: the value the register receives (a map handle the
   // helpers understand), or -EBADF / -EINVAL as bpf_map_get() answers.
@@ -243,7 +253,8 @@ class Program : public std::enable_shared_from_this<Program> {
   uint64_t arena_handle_ = 0;  // its map handle
   bool casts_ = false;
   std::shared_ptr<void> resources_;
-  std::shared_ptr<const JitCode> jit_;  // nullptr: interpreted
+  std::shared_ptr<const JitCode> jit_;                   // nullptr: interpreted
+  std::function<int64_t(uint32_t id)> local_type_size_;  // LoadAttr's
 };
 
 // Instructions a run may take before it is stopped (a verified program
@@ -334,6 +345,14 @@ class Vm {
   bool IsCallback(uint64_t value) const;
   uint64_t CallCallback(uint64_t value, uint64_t r1, uint64_t r2,
                         uint64_t r3 = 0, uint64_t r4 = 0);
+  // A callback the verifier runs with the caller's bpf_spin_lock held
+  // (bpf_rbtree_add's `less`): it may not call anything, and exits with the
+  // lock still held. Stops the run if the callback took or released one.
+  uint64_t CallCallbackUnderLock(uint64_t value, uint64_t r1, uint64_t r2);
+  // LoadAttr::local_type_size of the running program (-1 without one).
+  int64_t LocalTypeSize(uint32_t id) const {
+    return prog_->local_type_size_ ? prog_->local_type_size_(id) : -1;
+  }
   void* ctx() const { return ctx_; }
   // Re-reads the packet's bounds from the context after a helper moved
   // them (bpf_xdp_adjust_head / _tail / _meta): the verifier invalidates
@@ -407,6 +426,7 @@ class Vm {
   static inline const Program* const kLeaveFrame =
       reinterpret_cast<const Program*>(uintptr_t{1});
   uint64_t held_lock_ = 0;
+  uint64_t callback_lock_ = 0;  // CallCallbackUnderLock's lock, or 0
   Region regions_[kMaxRegions];
   int nregions_ = 0;  // regions added (kept in [0, 2 * kMaxRegions))
   Region records_[16] = {};

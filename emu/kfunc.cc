@@ -21,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "emu/errno.h"
+#include "emu/graph_obj.h"
 
 namespace bpfemu {
 
@@ -254,7 +255,110 @@ uint64_t InterpMapSumElemCount(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
   return static_cast<uint64_t>(by_handle(r1));
 }
 
+// kernel/bpf/helpers.c's allocated objects, lists and rbtrees (the work is
+// emu/graph_obj.h's, which the native face calls too). What the verifier
+// proves at load is checked here and stops the run: the struct type of
+// bpf_obj_new, owned objects for drop and push, and the bpf_spin_lock held
+// around every list and rbtree call (check_reg_allocation_locked).
+void NeedGraphLock(interp::Vm& vm, uint64_t head, uint64_t size,
+                   const char* name, const char* what) {
+  if (vm.held_lock() == 0) {
+    vm.Fault("%s: bpf_spin_lock must be held for %s", name, what);
+  }
+  if (!vm.Writable(head, size)) vm.Fault("%s: R1 is not a %s", name, what);
+}
+
+uint64_t InterpObjNew(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t, uint64_t,
+                      uint64_t) {
+  const int64_t size = vm.LocalTypeSize(static_cast<uint32_t>(r1));
+  if (size <= 0) {
+    vm.Fault("bpf_obj_new type ID argument must be of a struct");
+  }
+  return reinterpret_cast<uint64_t>(graph::ObjNew(static_cast<uint64_t>(size)));
+}
+
+uint64_t InterpObjDrop(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                       uint64_t, uint64_t) {
+  if (graph::ObjDrop(reinterpret_cast<void*>(r1)) != 0) {
+    vm.Fault("bpf_obj_drop: R1 must be an allocated object the program owns");
+  }
+  return 0;
+}
+
+template <bool kTail>
+uint64_t InterpListPush(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t,
+                        uint64_t, uint64_t) {
+  const char* name = kTail ? "bpf_list_push_back" : "bpf_list_push_front";
+  NeedGraphLock(vm, r1, graph::kListHeadSize, name, "bpf_list_head");
+  if (graph::ListPush(reinterpret_cast<void*>(r1), reinterpret_cast<void*>(r2),
+                      kTail) != 0) {
+    vm.Fault("%s: R2 must be the bpf_list_node of an owned object", name);
+  }
+  return 0;
+}
+
+template <bool kTail>
+uint64_t InterpListPop(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                       uint64_t, uint64_t) {
+  NeedGraphLock(vm, r1, graph::kListHeadSize,
+                kTail ? "bpf_list_pop_back" : "bpf_list_pop_front",
+                "bpf_list_head");
+  return reinterpret_cast<uint64_t>(
+      graph::ListPop(reinterpret_cast<void*>(r1), kTail));
+}
+
+template <bool kTail>
+uint64_t InterpListPeek(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                        uint64_t, uint64_t) {
+  NeedGraphLock(vm, r1, graph::kListHeadSize,
+                kTail ? "bpf_list_back" : "bpf_list_front", "bpf_list_head");
+  return reinterpret_cast<uint64_t>(
+      graph::ListPeek(reinterpret_cast<void*>(r1), kTail));
+}
+
+struct RbLessCall {
+  interp::Vm* vm;
+  uint64_t callback;
+};
+
+uint64_t InterpRbAdd(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                     uint64_t, uint64_t) {
+  NeedGraphLock(vm, r1, graph::kRbRootSize, "bpf_rbtree_add", "bpf_rb_root");
+  if (!vm.IsCallback(r3)) vm.Fault("bpf_rbtree_add: R3 is not a callback");
+  RbLessCall call{&vm, r3};
+  const auto less = [](void* ctx, void* a, const void* b) {
+    auto* c = static_cast<RbLessCall*>(ctx);
+    return c->vm->CallCallbackUnderLock(c->callback,
+                                        reinterpret_cast<uint64_t>(a),
+                                        reinterpret_cast<uint64_t>(b)) != 0;
+  };
+  if (graph::RbAdd(reinterpret_cast<void*>(r1), reinterpret_cast<void*>(r2),
+                   less, &call) != 0) {
+    vm.Fault("bpf_rbtree_add: R2 must be the bpf_rb_node of an owned object");
+  }
+  return 0;
+}
+
+uint64_t InterpRbFirst(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                       uint64_t, uint64_t) {
+  NeedGraphLock(vm, r1, graph::kRbRootSize, "bpf_rbtree_first", "bpf_rb_root");
+  return reinterpret_cast<uint64_t>(
+      graph::RbFirst(reinterpret_cast<void*>(r1)));
+}
+
+uint64_t InterpRbRemove(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t,
+                        uint64_t, uint64_t) {
+  NeedGraphLock(vm, r1, graph::kRbRootSize, "bpf_rbtree_remove", "bpf_rb_root");
+  return reinterpret_cast<uint64_t>(graph::RbRemove(
+      reinterpret_cast<void*>(r1), reinterpret_cast<void*>(r2)));
+}
+
 constexpr uint32_t kCommon = HookBit(KfuncHook::kCommon);
+// kernel/bpf/helpers.c generic_kfunc_set's program types.
+constexpr uint32_t kGeneric =
+    HookBit(KfuncHook::kTracing) | HookBit(KfuncHook::kTc) |
+    HookBit(KfuncHook::kXdp) | HookBit(KfuncHook::kStructOps) |
+    HookBit(KfuncHook::kSyscall) | HookBit(KfuncHook::kCgroup);
 
 // The table. Kept sorted by nothing in particular: FindKfunc scans it (a
 // load resolves each distinct kfunc once).
@@ -309,6 +413,32 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_12},
     {"bpf_dynptr_slice_rdwr", InterpDynptrSlice<true>, kCommon, kKfRetNull,
      KernelVersion::k6_12},
+    // kernel/bpf/helpers.c generic_btf_ids, registered in kfunc_init for
+    // TRACING, SCHED_CLS, XDP, STRUCT_OPS, SYSCALL and CGROUP_SKB (6.12
+    // source); bpf_list_front / _back are 6.18's. kKfGraphApi marks the
+    // ones callable under a bpf_spin_lock.
+    {"bpf_obj_new_impl", InterpObjNew, kGeneric, kKfAcquire | kKfRetNull,
+     KernelVersion::k6_12},
+    {"bpf_obj_drop_impl", InterpObjDrop, kGeneric, kKfRelease,
+     KernelVersion::k6_12},
+    {"bpf_list_push_front_impl", InterpListPush<false>, kGeneric, kKfGraphApi,
+     KernelVersion::k6_12},
+    {"bpf_list_push_back_impl", InterpListPush<true>, kGeneric, kKfGraphApi,
+     KernelVersion::k6_12},
+    {"bpf_list_pop_front", InterpListPop<false>, kGeneric,
+     kKfAcquire | kKfRetNull | kKfGraphApi, KernelVersion::k6_12},
+    {"bpf_list_pop_back", InterpListPop<true>, kGeneric,
+     kKfAcquire | kKfRetNull | kKfGraphApi, KernelVersion::k6_12},
+    {"bpf_rbtree_remove", InterpRbRemove, kGeneric,
+     kKfAcquire | kKfRetNull | kKfGraphApi, KernelVersion::k6_12},
+    {"bpf_rbtree_add_impl", InterpRbAdd, kGeneric, kKfGraphApi,
+     KernelVersion::k6_12},
+    {"bpf_rbtree_first", InterpRbFirst, kGeneric, kKfRetNull | kKfGraphApi,
+     KernelVersion::k6_12},
+    {"bpf_list_front", InterpListPeek<false>, kGeneric,
+     kKfRetNull | kKfGraphApi, KernelVersion::k6_18},
+    {"bpf_list_back", InterpListPeek<true>, kGeneric, kKfRetNull | kKfGraphApi,
+     KernelVersion::k6_18},
 };
 
 }  // namespace
@@ -459,6 +589,13 @@ int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
   }
   *out = k;
   return 0;
+}
+
+bool KfuncCallableUnderLock(interp::HelperFn fn) {
+  for (const Kfunc& k : kKfuncs) {
+    if (k.fn == fn) return (k.flags & kKfGraphApi) != 0;
+  }
+  return false;
 }
 
 int LinkKfunc(int32_t imm, int16_t off, const interp::LoadAttr& attr,

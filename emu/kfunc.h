@@ -53,6 +53,10 @@ inline constexpr uint32_t kKfIterNew = 1u << 8;
 inline constexpr uint32_t kKfIterNext = 1u << 9;
 inline constexpr uint32_t kKfIterDestroy = 1u << 10;
 inline constexpr uint32_t kKfRcuProtected = 1u << 11;
+// bpfemu's own mark, above the kernel's bits: the verifier's
+// is_bpf_graph_api_kfunc (list and rbtree kfuncs), the only kfuncs callable
+// while a bpf_spin_lock is held.
+inline constexpr uint32_t kKfGraphApi = 1u << 31;
 
 // kernel/bpf/btf.c enum btf_kfunc_hook (the FMODRET hook only marks
 // modify_return targets and has no entry here).
@@ -128,6 +132,10 @@ struct KfuncCall {
 // line (with its '\n') is appended to *log when log is not null.
 int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
                      const Kfunc** out, std::string* log);
+
+// Whether the kfunc `fn` (a table entry's) is marked kKfGraphApi
+// (interp::Linker::KfuncCallableUnderLock).
+bool KfuncCallableUnderLock(interp::HelperFn fn);
 
 // The interpreter's linker hook (interp::Linker::Kfunc) over the process's
 // kernel BTF (KernelBtf::Get()) and the target kernel: 0 and *fn, or

@@ -8,6 +8,7 @@
 
 #include "emu/bpffs.h"
 #include "emu/errno.h"
+#include "emu/graph_obj.h"
 #include "emu/timer.h"
 
 namespace bpfemu {
@@ -58,6 +59,10 @@ Map::Map(ShmRegion region)
 
 Map::~Map() {
   if (snap_.timer_off >= 0) TimerFreeMap(this);
+  // bpf_obj_free_fields() of every value: the lists and rbtrees this
+  // process built in the map's memory drop their objects (emu/graph_obj.h).
+  const auto base = reinterpret_cast<uint64_t>(region_.base());
+  graph::ReleaseRange(base, base + region_.mapped_size());
 }
 
 void Map::FreeTimer(const uint8_t* value) const {

@@ -22,6 +22,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "emu/bpffs.h"
 #include "emu/errno.h"
+#include "emu/graph_obj.h"
 #include "emu/hazard.h"
 #include "emu/local_mutex.h"
 #include "emu/object_table.h"
@@ -349,6 +350,8 @@ uint64_t ProgRunR0(const Prog& prog, void* ctx) {
   const uint64_t ret = RunChain(&run, ctx, &faulted);
   run_faulted = faulted;
   SetCurrentRun(run.prev);
+  // What the run allocated and still owns (emu/graph_obj.h).
+  if (run.prev == nullptr) graph::EndRun();
   if (Retirement::Get().pending.load(std::memory_order_relaxed)) [[unlikely]] {
     run.guard.reset();
     Reclaim();

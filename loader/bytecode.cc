@@ -38,6 +38,7 @@
 #include "emu/timer.h"
 #include "emu/trampoline.h"
 #include "emu/version.h"
+#include "loader/btf.h"
 #include "native/bound_map.h"
 #include "native/helpers.h"
 #include "native/seq_helpers.h"
@@ -1896,6 +1897,10 @@ class BytecodeLinker : public interp::Linker {
     return LinkKfunc(imm, off, attr, fn, attr.log);
   }
 
+  bool KfuncCallableUnderLock(interp::HelperFn fn) override {
+    return bpfemu::KfuncCallableUnderLock(fn);
+  }
+
   int MapHandle(int fd, uint64_t* handle) override {
     std::shared_ptr<Map> map;
     if (int err = Resolve(fd, &map); err != 0) return err;
@@ -2031,6 +2036,26 @@ void RecordLoad(int fd, const interp::RawInsn* insns, uint32_t insn_cnt,
   p->extra->load = std::move(rec);
 }
 
+// The sizes of the structs and unions of a program's BTF, by id
+// (btf_type_is_struct): what bpf_obj_new may allocate. Empty without BTF
+// or for BTF that does not parse (the kernel's load would have failed).
+std::function<int64_t(uint32_t)> LocalTypeSizes(
+    const std::vector<uint8_t>& raw) {
+  std::unique_ptr<BtfData> btf;
+  if (raw.empty() || BtfData::Parse(raw, nullptr, &btf) != 0) return nullptr;
+  auto sizes = std::make_shared<std::vector<int64_t>>(btf->TypeCnt(), -1);
+  for (uint32_t id = 1; id < btf->TypeCnt(); ++id) {
+    const btf_type* t = btf->Type(id);
+    const uint32_t kind = BTF_INFO_KIND(t->info);
+    if (kind == BTF_KIND_STRUCT || kind == BTF_KIND_UNION) {
+      (*sizes)[id] = t->size;
+    }
+  }
+  return [sizes](uint32_t id) -> int64_t {
+    return id < sizes->size() ? (*sizes)[id] : -1;
+  };
+}
+
 }  // namespace
 
 std::function<int(uint32_t index, int* fd)> FdArrayInMemory(uint64_t fd_array,
@@ -2067,6 +2092,7 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
   attr.has_fd_array = flags.has_fd_array;
   attr.fd_array_entry = flags.fd_array_entry;
   attr.log = flags.log;
+  attr.local_type_size = LocalTypeSizes(flags.btf_raw);
   // check_attach_btf_id(): an iterator names its target by a kernel BTF
   // function, bpf_iter_<target> (bpf_iter_prog_supported).
   if (prog_type == BPF_PROG_TYPE_TRACING &&

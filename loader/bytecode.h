@@ -46,6 +46,9 @@ struct ProgLoadFlags {
   uint32_t btf_id = 0;
   std::vector<uint8_t> func_info, line_info;
   uint32_t nr_func_info = 0, nr_line_info = 0;
+  // prog_btf_fd's raw BTF (empty: none): the struct sizes bpf_obj_new
+  // allocates (interp::LoadAttr::local_type_size).
+  std::vector<uint8_t> btf_raw;
   // attr.attach_btf_id: a tracing program's kernel BTF target (an
   // iterator's bpf_iter_<target>, emu/bpf_iter.h IterProgCheck).
   uint32_t attach_btf_id = 0;

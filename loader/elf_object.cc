@@ -92,6 +92,7 @@ struct Section {
 struct Symbol {
   std::string name;
   uint8_t bind, type;
+  uint8_t other = 0;  // st_other: the visibility in its low 2 bits
   uint16_t shndx;
   uint64_t value, size;
 };
@@ -446,6 +447,7 @@ class ElfReader {
         uint8_t info;
         b_.Get(p, &name_off);
         b_.Get(p + 4, &info);
+        b_.Get(p + 5, &sym.other);
         b_.Get(p + 6, &sym.shndx);
         b_.Get(p + 8, &sym.value);
         b_.Get(p + 16, &sym.size);
@@ -531,6 +533,9 @@ class ElfReader {
       // The extern-backing .ksyms has no ELF section to size it: libbpf
       // sizes it itself and only sorts it here.
       const bool externs = std::string_view(name) == ".ksyms";
+      if (externs && !FixKsyms(d.get(), id)) return nullptr;
+      t = d->MutableType(id);  // FixKsyms may have added a type
+      vsi = reinterpret_cast<btf_var_secinfo*>(t + 1);
       if (t->size == 0 && !externs) {
         const Section* data = SectionNamed(name);
         if (data == nullptr || data->size == 0) return nullptr;
@@ -555,6 +560,14 @@ class ElfReader {
           }
           if (sym == nullptr) return nullptr;
           vsi[i].offset = static_cast<uint32_t>(sym->value);
+          // A hidden or internal global (`__hidden`) is static to the
+          // kernel, as btf_fixup_datasec makes it.
+          if ((sym->other & 3) == 1 /* STV_INTERNAL */ ||
+              (sym->other & 3) == 2 /* STV_HIDDEN */) {
+            const btf_var statik = {BTF_VAR_STATIC};
+            std::memcpy(d->MutableType(vsi[i].type) + 1, &statik,
+                        sizeof(statik));
+          }
         }
       }
       std::stable_sort(vsi, vsi + n,
@@ -645,6 +658,68 @@ class ElfReader {
       default:
         return KconfigExtern::kUnknown;
     }
+  }
+
+  // bpf_object__collect_externs for the .ksyms DATASEC, as libbpf 1.1.2
+  // rewrites it before BPF_BTF_LOAD (the kernel refuses extern FUNCs and
+  // unnamed FUNC parameters): a "dummy_ksym" int VAR (add_dummy_ksym_var)
+  // stands in for each kfunc, whose linkage becomes global and whose
+  // unnamed parameters take the dummy's name; variables become allocated
+  // ints; each entry takes 4 bytes, in order (the kernel refuses a
+  // DATASEC of size 0). False if there is no 32-bit
+  // int to use.
+  bool FixKsyms(BtfData* d, uint32_t sec_id) {
+    int int_id = -1;
+    for (uint32_t id = 1; id < d->TypeCnt() && int_id < 0; ++id) {
+      const btf_type* t = d->Type(id);
+      if (BtfKind(t) == kInt &&
+          (*reinterpret_cast<const uint32_t*>(t + 1) & 0xff) == 32) {
+        int_id = static_cast<int>(id);
+      }
+    }
+    bool funcs = false;
+    {
+      const btf_type* sec = d->Type(sec_id);
+      const auto* vsi = reinterpret_cast<const btf_var_secinfo*>(sec + 1);
+      for (uint16_t i = 0; i < BtfVlen(sec); ++i) {
+        funcs = funcs || BtfKind(d->Type(vsi[i].type)) == kFunc;
+      }
+    }
+    if (int_id < 0) return !funcs && BtfVlen(d->Type(sec_id)) == 0;
+    uint32_t dummy = 0, dummy_name = 0;
+    if (funcs) {
+      const int name = d->AddStr("dummy_ksym");
+      if (name < 0) return false;
+      dummy_name = static_cast<uint32_t>(name);
+      const uint32_t var[4] = {dummy_name, uint32_t{kVar} << 24,
+                               static_cast<uint32_t>(int_id),
+                               BTF_VAR_GLOBAL_ALLOCATED};
+      dummy = d->AddType(var, sizeof(var));
+    }
+    btf_type* sec = d->MutableType(sec_id);
+    auto* vsi = reinterpret_cast<btf_var_secinfo*>(sec + 1);
+    for (uint16_t i = 0; i < BtfVlen(sec); ++i) {
+      btf_type* vt = d->MutableType(vsi[i].type);
+      if (BtfKind(vt) == kFunc) {
+        btf_type* proto = d->MutableType(vt->type);
+        auto* param = reinterpret_cast<btf_param*>(proto + 1);
+        for (uint16_t j = 0; j < BtfVlen(proto); ++j) {
+          if (param[j].type != 0 && param[j].name_off == 0) {
+            param[j].name_off = dummy_name;
+          }
+        }
+        vsi[i].type = dummy;
+        vt->info = (vt->info & ~0xffffu) | BTF_FUNC_GLOBAL;
+      } else if (BtfKind(vt) == kVar) {
+        const btf_var linkage = {BTF_VAR_GLOBAL_ALLOCATED};
+        std::memcpy(vt + 1, &linkage, sizeof(linkage));
+        vt->type = static_cast<uint32_t>(int_id);
+      }
+      vsi[i].offset = i * sizeof(int);
+      vsi[i].size = sizeof(int);
+    }
+    sec->size = BtfVlen(sec) * sizeof(int);
+    return true;
   }
 
   // bpf_object__collect_externs for the .kconfig DATASEC: each extern

@@ -621,8 +621,7 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     // libbpf passes the object's BTF as prog_btf_fd when it has .BTF.ext
     // (bpf_program_load); bpf_prog_info then names it.
     if (btf_fd_ >= 0 && !elf_->btf_ext.empty()) {
-      std::vector<uint8_t> raw;
-      (void)BtfRawFromFd(btf_fd_, &raw, &load_flags.btf_id);
+      (void)BtfRawFromFd(btf_fd_, &load_flags.btf_raw, &load_flags.btf_id);
     }
     const int fd = ProgLoadBytecode(
         ps.type, ps.expected_attach_type, p.name, insns.data(),

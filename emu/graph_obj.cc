@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: graph_obj.cc
+//
+// Allocated objects, linked lists and rbtrees (graph_obj.h). Mirrors
+// kernel/bpf/helpers.c bpf_obj_new_impl, __bpf_obj_drop_impl,
+// __bpf_list_add, __bpf_list_del, __bpf_rbtree_add, bpf_rbtree_remove,
+// bpf_rbtree_first and bpf_list_head_free / bpf_rb_root_free, in bpfemu's
+// own words and with checks in place of the verifier's guarantees.
+
+#include "emu/graph_obj.h"
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <unordered_set>
+#include <vector>
+
+namespace bpfemu::graph {
+namespace {
+
+// What the kernel's verifier lets bpf_obj_new allocate is a BTF struct;
+// KMALLOC_MAX_CACHE_SIZE bounds bpf_mem_alloc's sizes.
+constexpr uint64_t kMaxObjSize = uint64_t{1} << 20;
+
+struct Link {
+  Link* next;
+  Link* prev;
+};
+struct ListNode {
+  Link link;
+  void* owner;
+};
+static_assert(sizeof(Link) == kListHeadSize);
+static_assert(sizeof(ListNode) == kListNodeSize);
+
+struct RbNode {
+  RbNode* parent;
+  RbNode* right;
+  RbNode* left;
+  void* owner;
+};
+struct RbRoot {
+  RbNode* root;
+  RbNode* leftmost;
+};
+static_assert(sizeof(RbNode) == kRbNodeSize);
+static_assert(sizeof(RbRoot) == kRbRootSize);
+
+// The owner a node has while bpf_rbtree_add walks the tree (the kernel's
+// BPF_PTR_POISON without its delta): not a root, so a second add of it
+// fails.
+void* const kAdding = reinterpret_cast<void*>(uintptr_t{0xeB9F});
+
+enum class Kind : uint8_t { kList, kRb };
+
+struct Obj {
+  uint64_t size;
+  uint32_t linked = 0;             // its nodes in collections
+  std::map<uint64_t, Kind> inner;  // collections inside it that held nodes
+};
+
+std::recursive_mutex mu;
+std::map<uint64_t, Obj>& Objs() {
+  static auto* objs = new std::map<uint64_t, Obj>;
+  return *objs;
+}
+// Collections outside objects (map values, global sections).
+std::map<uint64_t, Kind>& Roots() {
+  static auto* roots = new std::map<uint64_t, Kind>;
+  return *roots;
+}
+std::atomic<uint64_t> leaked{0};
+// Objects live: InObject's answer without the lock while there are none
+// (the interpreter asks it for every access its other checks refuse, an
+// arena program's among them).
+std::atomic<uint64_t> live{0};
+thread_local std::unordered_set<uint64_t> owned;
+
+using Lock = std::lock_guard<std::recursive_mutex>;
+
+// The live object holding [addr, addr + size), with its start.
+Obj* Find(uint64_t addr, uint64_t size, uint64_t* start) {
+  auto& objs = Objs();
+  auto it = objs.upper_bound(addr);
+  if (it == objs.begin()) return nullptr;
+  --it;
+  if (addr + size < addr || addr + size > it->first + it->second.size) {
+    return nullptr;
+  }
+  if (start != nullptr) *start = it->first;
+  return &it->second;
+}
+
+// Notes a collection at `head` that now holds a node of the object at
+// `node_obj`: inside an object (drained when it is dropped) or outside
+// (drained by ReleaseRange). A collection inside the node's own object is
+// refused (-EINVAL): dropping it could never drain it.
+int NoteCollection(uint64_t head, uint64_t size, uint64_t node_obj, Kind k) {
+  uint64_t start = 0;
+  if (Obj* o = Find(head, size, &start); o != nullptr) {
+    if (start == node_obj) return -EINVAL;
+    o->inner[head] = k;
+  } else {
+    Roots()[head] = k;
+  }
+  return 0;
+}
+
+void Linked(uint64_t obj_start, Obj* o) {
+  ++o->linked;
+  owned.erase(obj_start);
+}
+void Unlinked(uint64_t obj_start, Obj* o) {
+  --o->linked;
+  owned.insert(obj_start);
+}
+
+// A link of the list at `head`: the head itself, or a node of a live object
+// whose owner is `head`.
+bool ValidLink(const Link* l, const Link* head) {
+  if (l == head) return true;
+  if (Find(reinterpret_cast<uint64_t>(l), sizeof(ListNode), nullptr) ==
+      nullptr) {
+    return false;
+  }
+  return reinterpret_cast<const ListNode*>(l)->owner == head;
+}
+
+// A node of the tree at `root`, or null.
+bool ValidRb(const RbNode* n, const void* root) {
+  if (n == nullptr) return true;
+  return Find(reinterpret_cast<uint64_t>(n), sizeof(RbNode), nullptr) !=
+             nullptr &&
+         n->owner == root;
+}
+
+void Drain(uint64_t head, Kind k) {
+  void* (*take)(void*) = nullptr;
+  if (k == Kind::kList) {
+    take = [](void* h) { return ListPop(h, false); };
+  } else {
+    take = [](void* r) {
+      void* first = RbFirst(r);
+      return first == nullptr ? nullptr : RbRemove(r, first);
+    };
+  }
+  void* const h = reinterpret_cast<void*>(head);
+  while (void* n = take(h)) {
+    uint64_t start = 0;
+    if (Find(reinterpret_cast<uint64_t>(n), 1, &start) != nullptr) {
+      ObjDrop(reinterpret_cast<void*>(start));
+    }
+  }
+}
+
+}  // namespace
+
+void* ObjNew(uint64_t size) {
+  if (size == 0 || size > kMaxObjSize) return nullptr;
+  void* p = std::calloc(1, size);
+  if (p == nullptr) return nullptr;
+  Lock l(mu);
+  Objs()[reinterpret_cast<uint64_t>(p)] = Obj{size};
+  live.fetch_add(1, std::memory_order_relaxed);
+  owned.insert(reinterpret_cast<uint64_t>(p));
+  return p;
+}
+
+int ObjDrop(void* p) {
+  Lock l(mu);
+  const uint64_t start = reinterpret_cast<uint64_t>(p);
+  auto it = Objs().find(start);
+  if (it == Objs().end() || it->second.linked != 0) return -EINVAL;
+  // bpf_obj_free_fields(): the lists and trees inside go first. Draining
+  // cannot reach this object (NoteCollection), so `it` stays valid.
+  const std::map<uint64_t, Kind> inner = it->second.inner;
+  for (const auto& [head, k] : inner) Drain(head, k);
+  Objs().erase(start);
+  live.fetch_sub(1, std::memory_order_relaxed);
+  owned.erase(start);
+  std::free(p);
+  return 0;
+}
+
+bool InObject(uint64_t addr, uint64_t size) {
+  if (live.load(std::memory_order_relaxed) == 0) return false;
+  Lock l(mu);
+  return Find(addr, size, nullptr) != nullptr;
+}
+
+uint64_t ObjectOf(uint64_t addr, uint64_t size) {
+  Lock l(mu);
+  uint64_t start = 0;
+  return Find(addr, size, &start) != nullptr ? start : 0;
+}
+
+uint64_t LiveObjects() {
+  Lock l(mu);
+  return Objs().size();
+}
+
+uint64_t LeakedObjects() { return leaked.load(std::memory_order_relaxed); }
+
+void EndRun() {
+  if (owned.empty()) return;
+  Lock l(mu);
+  const std::vector<uint64_t> left(owned.begin(), owned.end());
+  for (uint64_t p : left) {
+    if (ObjDrop(reinterpret_cast<void*>(p)) == 0) {
+      leaked.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  owned.clear();
+}
+
+int ListPush(void* head, void* node, bool tail) {
+  Lock l(mu);
+  uint64_t obj = 0;
+  Obj* o = Find(reinterpret_cast<uint64_t>(node), sizeof(ListNode), &obj);
+  auto* n = static_cast<ListNode*>(node);
+  // __bpf_list_add(): a node already on a list is refused.
+  if (o == nullptr || n->owner != nullptr) return -EINVAL;
+  auto* h = static_cast<Link*>(head);
+  if (h->next == nullptr) h->next = h->prev = h;  // INIT_LIST_HEAD
+  Link* const prev = tail ? h->prev : h;
+  Link* const next = tail ? h : h->next;
+  if (!ValidLink(prev, h) || !ValidLink(next, h)) return -EINVAL;
+  if (NoteCollection(reinterpret_cast<uint64_t>(head), sizeof(Link), obj,
+                     Kind::kList) != 0) {
+    return -EINVAL;
+  }
+  n->link.prev = prev;
+  n->link.next = next;
+  prev->next = &n->link;
+  next->prev = &n->link;
+  n->owner = head;
+  Linked(obj, o);
+  return 0;
+}
+
+void* ListPeek(void* head, bool tail) {
+  Lock l(mu);
+  auto* h = static_cast<Link*>(head);
+  if (h->next == nullptr) h->next = h->prev = h;
+  Link* const n = tail ? h->prev : h->next;
+  if (n == h || !ValidLink(n, h)) return nullptr;
+  return n;
+}
+
+void* ListPop(void* head, bool tail) {
+  Lock l(mu);
+  auto* const n = static_cast<Link*>(ListPeek(head, tail));
+  if (n == nullptr) return nullptr;
+  auto* h = static_cast<Link*>(head);
+  if (!ValidLink(n->prev, h) || !ValidLink(n->next, h)) return nullptr;
+  n->prev->next = n->next;
+  n->next->prev = n->prev;
+  n->next = n->prev = n;  // list_del_init
+  reinterpret_cast<ListNode*>(n)->owner = nullptr;
+  uint64_t obj = 0;
+  Obj* o = Find(reinterpret_cast<uint64_t>(n), sizeof(ListNode), &obj);
+  Unlinked(obj, o);
+  return n;
+}
+
+int RbAdd(void* root, void* node, RbLess less, void* ctx) {
+  auto* n = static_cast<RbNode*>(node);
+  auto* r = static_cast<RbRoot*>(root);
+  uint64_t obj = 0;
+  {
+    Lock l(mu);
+    if (Find(reinterpret_cast<uint64_t>(node), sizeof(RbNode), &obj) ==
+            nullptr ||
+        n->owner != nullptr) {
+      return -EINVAL;
+    }
+    n->owner = kAdding;
+  }
+  // The walk calls the program, which may stop the run: the lock is not
+  // held across it.
+  RbNode* parent = nullptr;
+  RbNode** link = &r->root;
+  bool leftmost = true;
+  for (;;) {
+    RbNode* cur = *link;
+    if (cur == nullptr) break;
+    {
+      Lock l(mu);
+      if (!ValidRb(cur, root)) {
+        n->owner = nullptr;
+        return -EINVAL;
+      }
+    }
+    parent = cur;
+    if (less(ctx, n, cur)) {
+      link = &cur->left;
+    } else {
+      link = &cur->right;
+      leftmost = false;
+    }
+  }
+  Lock l(mu);
+  Obj* o = Find(obj, sizeof(RbNode), nullptr);
+  if (o == nullptr || !ValidRb(parent, root) ||
+      NoteCollection(reinterpret_cast<uint64_t>(root), sizeof(RbRoot), obj,
+                     Kind::kRb) != 0) {
+    if (o != nullptr) n->owner = nullptr;
+    return -EINVAL;
+  }
+  n->parent = parent;
+  n->left = n->right = nullptr;
+  *link = n;
+  if (leftmost) r->leftmost = n;
+  n->owner = root;
+  Linked(obj, o);
+  return 0;
+}
+
+void* RbFirst(void* root) {
+  Lock l(mu);
+  RbNode* first = static_cast<RbRoot*>(root)->leftmost;
+  return first != nullptr && ValidRb(first, root) ? first : nullptr;
+}
+
+void* RbRemove(void* root, void* node) {
+  Lock l(mu);
+  auto* n = static_cast<RbNode*>(node);
+  auto* r = static_cast<RbRoot*>(root);
+  uint64_t obj = 0;
+  Obj* o = Find(reinterpret_cast<uint64_t>(node), sizeof(RbNode), &obj);
+  // bpf_rbtree_remove(): a node of another tree (or none) gives NULL.
+  if (o == nullptr || n->owner != root || !ValidRb(n->parent, root) ||
+      !ValidRb(n->left, root) || !ValidRb(n->right, root)) {
+    return nullptr;
+  }
+  RbNode* succ = nullptr;  // the leftmost after n, if n is it
+  if (r->leftmost == n) {
+    succ = n->right;
+    while (succ != nullptr && succ->left != nullptr) {
+      if (!ValidRb(succ->left, root)) return nullptr;
+      succ = succ->left;
+    }
+    if (succ == nullptr) succ = n->parent;
+  }
+  auto replace = [r](RbNode* u, RbNode* v) {
+    if (u->parent == nullptr) {
+      r->root = v;
+    } else if (u == u->parent->left) {
+      u->parent->left = v;
+    } else {
+      u->parent->right = v;
+    }
+    if (v != nullptr) v->parent = u->parent;
+  };
+  if (n->left == nullptr) {
+    replace(n, n->right);
+  } else if (n->right == nullptr) {
+    replace(n, n->left);
+  } else {
+    RbNode* s = n->right;
+    while (s->left != nullptr) {
+      if (!ValidRb(s->left, root)) return nullptr;
+      s = s->left;
+    }
+    if (s->parent != n) {
+      replace(s, s->right);
+      s->right = n->right;
+      s->right->parent = s;
+    }
+    replace(n, s);
+    s->left = n->left;
+    s->left->parent = s;
+  }
+  if (r->leftmost == n) r->leftmost = succ;
+  n->parent = n->left = n->right = nullptr;  // RB_CLEAR_NODE
+  n->owner = nullptr;
+  Unlinked(obj, o);
+  return n;
+}
+
+void ReleaseRange(uint64_t lo, uint64_t hi) {
+  Lock l(mu);
+  auto& roots = Roots();
+  std::vector<std::pair<uint64_t, Kind>> in;
+  for (auto it = roots.lower_bound(lo); it != roots.end() && it->first < hi;) {
+    in.emplace_back(it->first, it->second);
+    it = roots.erase(it);
+  }
+  for (const auto& [head, k] : in) Drain(head, k);
+}
+
+}  // namespace bpfemu::graph

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: graph_obj.h
+//
+// Program-allocated objects and the collections they go into: the work of
+// the kfuncs bpf_obj_new_impl / bpf_obj_drop_impl, bpf_list_push_front_impl
+// / _back_impl, bpf_list_pop_front / _back, bpf_list_front / _back,
+// bpf_rbtree_add_impl, bpf_rbtree_first and bpf_rbtree_remove
+// (kernel/bpf/helpers.c), shared by the interpreter's bindings
+// (emu/kfunc.cc) and the native face (native/graph_kfuncs.cc).
+//
+// The collections live where the kernel's do, in the program's memory:
+//   struct bpf_list_head (16 bytes)  next, prev: a circular list of links,
+//                                    all zero until first used (the
+//                                    kernel's lazy INIT_LIST_HEAD)
+//   struct bpf_list_node (24 bytes)  next, prev, owner (the head it is on)
+//   struct bpf_rb_root   (16 bytes)  root node, leftmost node
+//   struct bpf_rb_node   (32 bytes)  parent, right, left, owner (the root)
+// as struct list_head, bpf_list_node_kern, rb_root_cached and
+// bpf_rb_node_kern lay them out. Every pointer read back from that memory
+// is checked against the live objects before it is followed, so a program
+// that scribbles over a node (the kernel's verifier refuses such stores)
+// gets NULL or -EINVAL, never a crash of the emulator.
+//
+// Where bpfemu differs (docs/semantics.md, "Allocated objects"):
+// - The verifier's ownership rules are checked at run time by the callers:
+//   an object must be live and not in a collection to be dropped or added.
+// - The object's special fields are learnt from use, not from BTF: a list
+//   head or rb root inside an object is recorded when something is first
+//   added to it, and drained (its objects dropped) when the object is.
+// - Objects a run still owns when the outermost run on the thread ends (a
+//   program the kernel's verifier would refuse: "Unreleased reference") are
+//   dropped then and counted (LeakedObjects()).
+// - The rbtree is an unbalanced binary search tree with the kernel's
+//   insertion walk (`less(new, parent)` goes left, else right): the order
+//   of first/remove is the kernel's, but its shape, and so how many times
+//   `less` is called, is not the red-black tree's.
+
+#ifndef BPFEMU_EMU_GRAPH_OBJ_H_
+#define BPFEMU_EMU_GRAPH_OBJ_H_
+
+#include <cstdint>
+
+namespace bpfemu::graph {
+
+inline constexpr uint32_t kListHeadSize = 16;
+inline constexpr uint32_t kListNodeSize = 24;
+inline constexpr uint32_t kRbRootSize = 16;
+inline constexpr uint32_t kRbNodeSize = 32;
+
+// bpf_obj_new_impl: `size` zeroed bytes owned by the calling run, or
+// nullptr (size 0 or above 1 MiB, which no BTF struct the verifier accepts
+// reaches, or allocation failure).
+void* ObjNew(uint64_t size);
+// bpf_obj_drop_impl: frees an owned object after draining the collections
+// inside it. -EINVAL (nothing done) if `p` is not the start of a live object
+// or the object is in a collection.
+int ObjDrop(void* p);
+
+// Whether [addr, addr + size) lies inside one live object.
+bool InObject(uint64_t addr, uint64_t size);
+// The start of the live object holding [addr, addr + size), or 0.
+uint64_t ObjectOf(uint64_t addr, uint64_t size);
+// Live objects in the process, and objects dropped at run end because the
+// run still owned them.
+uint64_t LiveObjects();
+uint64_t LeakedObjects();
+// The end of the outermost run on this thread (emu/prog.cc ProgRun): drops
+// what the run still owns.
+void EndRun();
+
+// The list kfuncs. `node` must be a bpf_list_node inside a live object
+// that is in no collection: otherwise -EINVAL and nothing changes.
+int ListPush(void* head, void* node, bool tail);
+// NULL for an empty list (or a corrupted one); the node's object is owned
+// by the run again.
+void* ListPop(void* head, bool tail);
+// bpf_list_front / bpf_list_back (6.18): the node, not taken off.
+void* ListPeek(void* head, bool tail);
+
+// bpf_rbtree_add_impl: `less(ctx, a, b)` is the program's callback.
+using RbLess = bool (*)(void* ctx, void* a, const void* b);
+int RbAdd(void* root, void* node, RbLess less, void* ctx);
+void* RbFirst(void* root);
+// bpf_rbtree_remove: NULL if `node` is not in `root`.
+void* RbRemove(void* root, void* node);
+
+// Drops every object in the collections whose heads and roots (list heads
+// and rb roots outside any object that have held something) lie in
+// [lo, hi): a map's memory about to be freed.
+void ReleaseRange(uint64_t lo, uint64_t hi);
+
+}  // namespace bpfemu::graph
+
+#endif  // BPFEMU_EMU_GRAPH_OBJ_H_

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: Apache-2.0
+// emu/graph_obj.h on its own: bad input gets -EINVAL or NULL and changes
+// nothing, lists and trees keep the kernel's order, and dropping an object
+// or releasing a map's memory frees what their collections held.
+
+#include "emu/graph_obj.h"
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace bpfemu::graph {
+namespace {
+
+struct Elem {
+  int64_t val;
+  uint8_t node[kListNodeSize];
+};
+
+struct TElem {
+  int64_t key;
+  uint8_t node[kRbNodeSize];
+};
+
+struct Holder {
+  uint8_t head[kListHeadSize];
+  int64_t n;
+};
+
+Elem* NewElem(int64_t v) {
+  auto* e = static_cast<Elem*>(ObjNew(sizeof(Elem)));
+  e->val = v;
+  return e;
+}
+
+Elem* ElemOf(void* node) {
+  return reinterpret_cast<Elem*>(static_cast<uint8_t*>(node) -
+                                 offsetof(Elem, node));
+}
+
+TEST(GraphObjTest, NewGivesZeroedObjectsAndRefusesBadSizes) {
+  const uint64_t live = LiveObjects();
+  EXPECT_EQ(ObjNew(0), nullptr);
+  EXPECT_EQ(ObjNew(uint64_t{1} << 40), nullptr);
+  auto* p = static_cast<uint8_t*>(ObjNew(64));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(LiveObjects(), live + 1);
+  for (int i = 0; i < 64; ++i) EXPECT_EQ(p[i], 0);
+  const uint64_t a = reinterpret_cast<uint64_t>(p);
+  EXPECT_TRUE(InObject(a, 64));
+  EXPECT_TRUE(InObject(a + 60, 4));
+  EXPECT_FALSE(InObject(a + 60, 8));
+  EXPECT_EQ(ObjectOf(a + 10, 4), a);
+  // Not an object's start, not an object at all.
+  EXPECT_EQ(ObjDrop(p + 8), -EINVAL);
+  int on_stack = 0;
+  EXPECT_EQ(ObjDrop(&on_stack), -EINVAL);
+  EXPECT_EQ(ObjDrop(nullptr), -EINVAL);
+  EXPECT_EQ(ObjDrop(p), 0);
+  EXPECT_EQ(ObjDrop(p), -EINVAL);  // twice
+  EXPECT_FALSE(InObject(a, 1));
+  EXPECT_EQ(LiveObjects(), live);
+}
+
+TEST(GraphObjTest, ListKeepsOrderAndRefusesBadNodes) {
+  const uint64_t live = LiveObjects();
+  uint8_t head[kListHeadSize] = {};
+  EXPECT_EQ(ListPop(head, false), nullptr);  // empty (and never used)
+  EXPECT_EQ(ListPeek(head, true), nullptr);
+  Elem* a = NewElem(1);
+  Elem* b = NewElem(2);
+  Elem* c = NewElem(3);
+  ASSERT_EQ(ListPush(head, a->node, false), 0);
+  ASSERT_EQ(ListPush(head, b->node, true), 0);
+  ASSERT_EQ(ListPush(head, c->node, false), 0);       // c a b
+  EXPECT_EQ(ListPush(head, a->node, true), -EINVAL);  // already on it
+  EXPECT_EQ(ObjDrop(a), -EINVAL);                     // on a list
+  uint8_t loose[kListNodeSize] = {};
+  EXPECT_EQ(ListPush(head, loose, true), -EINVAL);  // not an object's
+  Holder* self = static_cast<Holder*>(ObjNew(sizeof(Holder) + kListNodeSize));
+  // Its own list cannot hold it.
+  EXPECT_EQ(ListPush(self->head,
+                     reinterpret_cast<uint8_t*>(self) + sizeof(Holder), false),
+            -EINVAL);
+  EXPECT_EQ(ObjDrop(self), 0);
+  EXPECT_EQ(ListPeek(head, false), c->node);
+  EXPECT_EQ(ListPeek(head, true), b->node);
+  std::vector<int64_t> got;
+  while (void* n = ListPop(head, false)) {
+    got.push_back(ElemOf(n)->val);
+    EXPECT_EQ(ObjDrop(ElemOf(n)), 0);
+  }
+  EXPECT_EQ(got, (std::vector<int64_t>{3, 1, 2}));
+  EXPECT_EQ(LiveObjects(), live);
+}
+
+TEST(GraphObjTest, CorruptedLinksGiveNullNotACrash) {
+  const uint64_t live = LiveObjects();
+  uint8_t head[kListHeadSize] = {};
+  Elem* a = NewElem(1);
+  ASSERT_EQ(ListPush(head, a->node, false), 0);
+  uint64_t bad = 0x1234;
+  std::memcpy(head, &bad, sizeof(bad));  // next points nowhere
+  EXPECT_EQ(ListPop(head, false), nullptr);
+  EXPECT_EQ(ListPush(head, NewElem(2)->node, false), -EINVAL);
+  // Repaired by hand, the list gives its node back.
+  const uint64_t node = reinterpret_cast<uint64_t>(a->node);
+  std::memcpy(head, &node, sizeof(node));
+  void* n = ListPop(head, true);
+  ASSERT_EQ(n, a->node);
+  EXPECT_EQ(ObjDrop(a), 0);
+  EndRun();  // the second element, never pushed
+  EXPECT_EQ(LiveObjects(), live);
+}
+
+TEST(GraphObjTest, DroppingAnObjectDrainsItsList) {
+  const uint64_t live = LiveObjects();
+  auto* h = static_cast<Holder*>(ObjNew(sizeof(Holder)));
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(ListPush(h->head, NewElem(i)->node, true), 0);
+  EXPECT_EQ(LiveObjects(), live + 6);
+  EXPECT_EQ(ObjDrop(h), 0);
+  EXPECT_EQ(LiveObjects(), live);
+}
+
+TEST(GraphObjTest, ReleaseRangeDrainsCollectionsOutsideObjects) {
+  const uint64_t live = LiveObjects();
+  uint8_t value[64] = {};  // a map value with a list head at 16
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(ListPush(value + 16, NewElem(i)->node, false), 0);
+  EXPECT_EQ(LiveObjects(), live + 3);
+  ReleaseRange(reinterpret_cast<uint64_t>(value),
+               reinterpret_cast<uint64_t>(value) + 16);  // not the head
+  EXPECT_EQ(LiveObjects(), live + 3);
+  ReleaseRange(reinterpret_cast<uint64_t>(value),
+               reinterpret_cast<uint64_t>(value) + sizeof(value));
+  EXPECT_EQ(LiveObjects(), live);
+}
+
+TEST(GraphObjTest, EndRunDropsWhatTheRunStillOwns) {
+  const uint64_t live = LiveObjects(), leaked = LeakedObjects();
+  uint8_t head[kListHeadSize] = {};
+  ObjNew(8);
+  Elem* kept = NewElem(7);
+  ASSERT_EQ(ListPush(head, kept->node, false), 0);
+  EndRun();
+  EXPECT_EQ(LeakedObjects(), leaked + 1);
+  EXPECT_EQ(LiveObjects(), live + 1);  // the listed one stays
+  void* n = ListPop(head, false);
+  ASSERT_EQ(n, kept->node);
+  EXPECT_EQ(ObjDrop(kept), 0);
+  EXPECT_EQ(LiveObjects(), live);
+}
+
+bool KeyLess(void* calls, void* a, const void* b) {
+  ++*static_cast<int*>(calls);
+  const auto key = [](const void* node) {
+    int64_t k;
+    std::memcpy(&k, static_cast<const uint8_t*>(node) - offsetof(TElem, node),
+                sizeof(k));
+    return k;
+  };
+  return key(a) < key(b);
+}
+
+TEST(GraphObjTest, RbtreeOrdersByLessAndKeepsTiesInInsertionOrder) {
+  const uint64_t live = LiveObjects();
+  uint8_t root[kRbRootSize] = {};
+  EXPECT_EQ(RbFirst(root), nullptr);
+  int calls = 0;
+  const int64_t keys[] = {5, 3, 8, 3, 1, 9, 5, 0};
+  std::vector<TElem*> elems;
+  for (int64_t k : keys) {
+    auto* e = static_cast<TElem*>(ObjNew(sizeof(TElem)));
+    e->key = k;
+    elems.push_back(e);
+    ASSERT_EQ(RbAdd(root, e->node, KeyLess, &calls), 0);
+  }
+  EXPECT_GT(calls, 0);
+  EXPECT_EQ(RbAdd(root, elems[0]->node, KeyLess, &calls), -EINVAL);
+  uint8_t other[kRbRootSize] = {};
+  EXPECT_EQ(RbRemove(other, elems[2]->node), nullptr);  // not its tree
+  // Out of the middle (8, two children below it or not), then in order.
+  ASSERT_EQ(RbRemove(root, elems[2]->node), elems[2]->node);
+  EXPECT_EQ(RbRemove(root, elems[2]->node), nullptr);  // already out
+  EXPECT_EQ(ObjDrop(elems[2]), 0);
+  std::vector<TElem*> order;
+  while (void* first = RbFirst(root)) {
+    ASSERT_EQ(RbRemove(root, first), first);
+    order.push_back(reinterpret_cast<TElem*>(static_cast<uint8_t*>(first) -
+                                             offsetof(TElem, node)));
+  }
+  const std::vector<TElem*> want = {elems[7], elems[4], elems[1], elems[3],
+                                    elems[0], elems[6], elems[5]};
+  EXPECT_EQ(order, want);
+  for (TElem* e : order) EXPECT_EQ(ObjDrop(e), 0);
+  EXPECT_EQ(LiveObjects(), live);
+}
+
+}  // namespace
+}  // namespace bpfemu::graph

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+// The native face of kernel/bpf/helpers.c's allocated objects, lists and
+// rbtrees (bpf_obj_new_impl, bpf_obj_drop_impl, bpf_list_push_*_impl,
+// bpf_list_pop_*, bpf_list_front / _back, bpf_rbtree_add_impl,
+// bpf_rbtree_first, bpf_rbtree_remove): a natively built program's
+// `extern ... __ksym` declarations (weak) resolve to these definitions. The
+// work is emu/graph_obj.h's, which the interpreter's bindings
+// (emu/kfunc.cc) call too.
+//
+// Natively bpf_obj_new_impl's first argument is the object's size, as the
+// kernel's verifier rewrites it (fixup_kfunc_call): the native stand-in of
+// bpf_obj_new (tests/examples/obj_graph.h) passes sizeof(type). What the
+// interpreter stops a run for (a push of a node that is no owned object's,
+// a drop of something else) gives -EINVAL / does nothing here, and the
+// bpf_spin_lock rule is not checked (docs/semantics.md).
+
+#include <linux/types.h>
+
+#include "emu/graph_obj.h"
+
+extern "C" {
+
+void* bpf_obj_new_impl(__u64 size, void* meta) {
+  (void)meta;
+  return bpfemu::graph::ObjNew(size);
+}
+
+void bpf_obj_drop_impl(void* p, void* meta) {
+  (void)meta;
+  (void)bpfemu::graph::ObjDrop(p);
+}
+
+int bpf_list_push_front_impl(void* head, void* node, void* meta, __u64 off) {
+  (void)meta, (void)off;
+  return bpfemu::graph::ListPush(head, node, false);
+}
+
+int bpf_list_push_back_impl(void* head, void* node, void* meta, __u64 off) {
+  (void)meta, (void)off;
+  return bpfemu::graph::ListPush(head, node, true);
+}
+
+void* bpf_list_pop_front(void* head) {
+  return bpfemu::graph::ListPop(head, false);
+}
+
+void* bpf_list_pop_back(void* head) {
+  return bpfemu::graph::ListPop(head, true);
+}
+
+void* bpf_list_front(void* head) {
+  return bpfemu::graph::ListPeek(head, false);
+}
+
+void* bpf_list_back(void* head) { return bpfemu::graph::ListPeek(head, true); }
+
+int bpf_rbtree_add_impl(void* root, void* node,
+                        bool (*less)(void* a, const void* b), void* meta,
+                        __u64 off) {
+  (void)meta, (void)off;
+  const auto call = [](void* ctx, void* a, const void* b) {
+    return reinterpret_cast<bool (*)(void*, const void*)>(ctx)(a, b);
+  };
+  return bpfemu::graph::RbAdd(root, node, call, reinterpret_cast<void*>(less));
+}
+
+void* bpf_rbtree_first(void* root) { return bpfemu::graph::RbFirst(root); }
+
+void* bpf_rbtree_remove(void* root, void* node) {
+  return bpfemu::graph::RbRemove(root, node);
+}
+
+}  // extern "C"

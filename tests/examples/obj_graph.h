@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Allocated objects, linked lists and rbtrees for BPF C (issue 24): the
+ * types of include/uapi/linux/bpf.h (6.2+, absent from older uapi headers),
+ * the kfuncs of kernel/bpf/helpers.c and the macros over them, in the
+ * manner of the kernel selftests' bpf_experimental.h.
+ *
+ * For the BPF target bpf_obj_new passes the local BTF id of the type
+ * (a CO-RE TYPE_ID_LOCAL relocation), which the verifier turns into the
+ * size; natively (emu/graph_obj.h, native/graph_kfuncs.cc) it passes that
+ * size itself.
+ */
+#ifndef BPFEMU_EXAMPLES_OBJ_GRAPH_H_
+#define BPFEMU_EXAMPLES_OBJ_GRAPH_H_
+
+#include <linux/types.h>
+#include <stdbool.h>
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+
+struct bpf_list_head {
+  __u64 __opaque[2];
+} __attribute__((aligned(8)));
+
+struct bpf_list_node {
+  __u64 __opaque[3];
+} __attribute__((aligned(8)));
+
+struct bpf_rb_root {
+  __u64 __opaque[2];
+} __attribute__((aligned(8)));
+
+struct bpf_rb_node {
+  __u64 __opaque[4];
+} __attribute__((aligned(8)));
+
+#ifdef __bpf__
+/* The graph's node type and field, as the verifier reads them from BTF. */
+#define __contains(name, node) \
+  __attribute__((btf_decl_tag("contains:" #name ":" #node)))
+#define bpf_obj_new(type) \
+  ((type *)bpf_obj_new_impl(bpf_core_type_id_local(type), NULL))
+#else
+#define __contains(name, node)
+#define bpf_obj_new(type) ((type *)bpf_obj_new_impl(sizeof(type), NULL))
+#endif
+
+/* A global in its own data section, with the lock that guards it. */
+#define private(name) SEC(".data." #name) __hidden __attribute__((aligned(8)))
+
+#ifndef container_of
+#define container_of(ptr, type, member) \
+  ((type *)((void *)(ptr) - __builtin_offsetof(type, member)))
+#endif
+
+extern void *bpf_obj_new_impl(__u64 local_type_id, void *meta) __ksym;
+extern void bpf_obj_drop_impl(void *kptr, void *meta) __ksym;
+extern int bpf_list_push_front_impl(struct bpf_list_head *head,
+                                    struct bpf_list_node *node, void *meta,
+                                    __u64 off) __ksym;
+extern int bpf_list_push_back_impl(struct bpf_list_head *head,
+                                   struct bpf_list_node *node, void *meta,
+                                   __u64 off) __ksym;
+extern struct bpf_list_node *bpf_list_pop_front(
+    struct bpf_list_head *head) __ksym;
+extern struct bpf_list_node *bpf_list_pop_back(
+    struct bpf_list_head *head) __ksym;
+/* 6.18: the first and last node, left on the list. */
+extern struct bpf_list_node *bpf_list_front(struct bpf_list_head *head) __ksym;
+extern struct bpf_list_node *bpf_list_back(struct bpf_list_head *head) __ksym;
+extern int bpf_rbtree_add_impl(struct bpf_rb_root *root,
+                               struct bpf_rb_node *node,
+                               bool (*less)(struct bpf_rb_node *a,
+                                            const struct bpf_rb_node *b),
+                               void *meta, __u64 off) __ksym;
+extern struct bpf_rb_node *bpf_rbtree_first(struct bpf_rb_root *root) __ksym;
+extern struct bpf_rb_node *bpf_rbtree_remove(struct bpf_rb_root *root,
+                                             struct bpf_rb_node *node) __ksym;
+
+#define bpf_obj_drop(kptr) bpf_obj_drop_impl(kptr, NULL)
+#define bpf_list_push_front(head, node) \
+  bpf_list_push_front_impl(head, node, NULL, 0)
+#define bpf_list_push_back(head, node) \
+  bpf_list_push_back_impl(head, node, NULL, 0)
+#define bpf_rbtree_add(root, node, less) \
+  bpf_rbtree_add_impl(root, node, less, NULL, 0)
+
+#endif /* BPFEMU_EXAMPLES_OBJ_GRAPH_H_ */
