@@ -14,6 +14,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -39,14 +41,20 @@ using namespace fentry;  // NOLINT: the shared scenario
 class KernelFentry : public Backend {
  public:
   explicit KernelFentry(KernelObject* obj) : obj_(obj) {}
+  // BPF_LINK_CREATE itself: libbpf's bpf_link_create retries an EINVAL
+  // with BPF_RAW_TRACEPOINT_OPEN for fentry/fexit/fmod_ret programs (for
+  // kernels without tracing links), which would turn the kernel's answer
+  // to a wrong attach type into that call's.
   int Link(const std::string& prog, uint32_t attach_type, uint32_t target_fd,
            uint32_t target_btf_id, uint64_t cookie) override {
-    LIBBPF_OPTS(bpf_link_create_opts, opts, .target_btf_id = target_btf_id);
-    opts.tracing.cookie = cookie;
-    const int fd =
-        bpf_link_create(obj_->ProgFd(prog), static_cast<int>(target_fd),
-                        static_cast<enum bpf_attach_type>(attach_type), &opts);
-    return fd < 0 ? -errno : fd;
+    union bpf_attr attr = {};
+    attr.link_create.prog_fd = static_cast<uint32_t>(obj_->ProgFd(prog));
+    attr.link_create.target_fd = target_fd;
+    attr.link_create.attach_type = attach_type;
+    attr.link_create.target_btf_id = target_btf_id;
+    attr.link_create.tracing.cookie = cookie;
+    const long fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+    return fd < 0 ? -errno : static_cast<int>(fd);
   }
   int RawTpOpen(const std::string& prog, const char* name) override {
     const int fd = bpf_raw_tracepoint_open(name, obj_->ProgFd(prog));
@@ -93,10 +101,18 @@ TEST_P(FentryCompareTest, SameAsTheKernel) {
     GTEST_SKIP() << "this kernel refuses fentry/fexit/fmod_ret programs "
                     "(EPERM at load)";
   }
-  ASSERT_EQ(loaded, 0);
+  std::string error;
+  if (loaded != 0) {
+    // A kernel that refuses the object (6.1, in the kernel matrix's guest):
+    // the emulator, whose kernel BTF is that kernel's, must refuse it too.
+    (void)EmuScenario(GetParam(), &error);
+    EXPECT_EQ(error.rfind("load: ", 0), 0u)
+        << "the kernel refused the object (" << loaded
+        << ") and the emulator did not: " << error;
+    return;
+  }
   KernelFentry kb(kobj.get());
   const std::vector<std::string> want = RunScenario(kb);
-  std::string error;
   const std::vector<std::string> got = EmuScenario(GetParam(), &error);
   ASSERT_TRUE(error.empty()) << error;
   ASSERT_EQ(got.size(), want.size());

@@ -19,7 +19,7 @@ export KMATRIX_PROGRAM_COMPARE=$here/kernel_compare/bpfemu-compare-static
 compare=$here/kernel_compare/bpfemu-compare
 compare_test=$here/kernel_compare/program_compare_kernel_test_static
 examples=()
-for n in arena_list counter execve_events flow_lru helpers histogram \
+for n in arena_list counter execve_events fentry flow_lru helpers histogram \
   lpm_firewall percpu_bytes perf_events stack_profiler tail_calls work_queue; do
   examples+=("$here/tests/examples/$n.bpf.o=tests/examples/$n.bpf.o")
 done
