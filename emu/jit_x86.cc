@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstring>
 #include <functional>
 #include <vector>
@@ -459,6 +460,26 @@ void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
   access();
   stubs_.push_back([this, slow, access_at, next, base, pc, load, &d] {
     e_.Bind(slow);
+    // The objects of JitRanges first: r10 = r11 - lo must be below len,
+    // and r10 + size at most len (no wrap: len is an object's size).
+    const auto in_range = [this, access_at, &d](int32_t lo) {
+      const int miss = e_.NewLabel();
+      e_.Mov(true, kTmp, kAddr);
+      e_.RM(true, 0x2b, -1, kTmp, kVm, lo);      // sub r10, [lo]
+      e_.RM(true, 0x3b, -1, kTmp, kVm, lo + 8);  // cmp r10, [len]
+      e_.Jcc(kAE, miss);
+      e_.AluImm(true, 0, kTmp, static_cast<int32_t>(d.size));
+      e_.RM(true, 0x3b, -1, kTmp, kVm, lo + 8);
+      e_.Jcc(kBE, access_at);
+      e_.Bind(miss);
+    };
+    const int32_t ranges = hooks_.ranges_offset;
+    if (load) {
+      in_range(ranges + static_cast<int32_t>(offsetof(JitRanges, ctx_lo)));
+      in_range(ranges + static_cast<int32_t>(offsetof(JitRanges, rd_lo)));
+    } else {
+      in_range(ranges + static_cast<int32_t>(offsetof(JitRanges, wr_lo)));
+    }
     // Save the caller-saved BPF registers around hooks_.access: six
     // pushes keep the stack 16-byte aligned.
     for (int r : {RAX, RDI, RSI, RDX, RCX, R8}) e_.Push(r);

@@ -11,11 +11,13 @@
 //
 // Unlike the kernel's JIT, which trusts the verifier, the code keeps the
 // interpreter's run-time contract (interp.h): every load and store is
-// checked, inline against the run's stack and through JitHooks::access for
-// everything else (the interpreter's own Vm::Allowed / ArenaOrFault), the
-// instruction budget is counted on backward jumps as the interpreter counts
-// it, a helper call is refused while a bpf_spin_lock is held, and a helper
-// that takes a tail call ends the code so the run continues in the target.
+// checked: inline against the run's stack and the objects of JitRanges
+// (the context, the last map value looked up or hit), through
+// JitHooks::access for everything else (the interpreter's own Vm::Allowed /
+// ArenaOrFault). The instruction budget is counted on backward jumps as
+// the interpreter counts it, a helper call is refused while a
+// bpf_spin_lock is held, and a helper that takes a tail call ends the code
+// so the run continues in the target.
 // Instructions the emitter does not handle (bpf-to-bpf calls, the legacy
 // packet loads, the arena's cast to a user pointer) make Compile()
 // refuse the program, which then runs in the interpreter unchanged.
@@ -37,6 +39,17 @@ class Vm;
 using JitHelperFn = uint64_t (*)(Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                                  uint64_t r4, uint64_t r5);
 
+// Memory a run may use without asking the interpreter again: each range
+// [lo, lo + len) is one object in which every access of that kind is
+// allowed for as long as the range stays set (len 0: none). The Vm keeps
+// them (interp.h Vm::JitRemember, JitForget); the code checks a load against
+// `ctx` and `rd`, a store against `wr`, and asks JitHooks::access on a miss.
+struct JitRanges {
+  uint64_t ctx_lo = 0, ctx_len = 0;  // loads: the context
+  uint64_t rd_lo = 0, rd_len = 0;    // loads: the last object hit or handed out
+  uint64_t wr_lo = 0, wr_len = 0;    // stores: the same, when writable
+};
+
 // What the generated code needs of the interpreter: where a run's state
 // sits in its Vm and the functions it calls out of line.
 struct JitHooks {
@@ -44,6 +57,7 @@ struct JitHooks {
   int32_t held_lock_offset;  // uint64_t Vm::held_lock_
   int32_t switch_offset;     // const Program* Vm::switch_to_
   int32_t stack_size;        // bytes of a run's stack, below R10
+  int32_t ranges_offset;     // JitRanges Vm::jit_ranges_
   // The checked address of the access of instruction `pc` through `base`
   // (its src for a load, its dst for a store), 0 when an arena access has
   // no effect (a load then gives 0); stops the run when refused.
