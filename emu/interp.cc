@@ -1029,6 +1029,8 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
         static_cast<int32_t>(offsetof(Vm, switch_to_)),
         static_cast<int32_t>(sizeof(Vm::stack_)),
         static_cast<int32_t>(offsetof(Vm, jit_ranges_)),
+        static_cast<int32_t>(offsetof(Vm, depth_)),
+        static_cast<int32_t>(offsetof(Vm, stack_lo_)),
         &Vm::JitAccess,
         &Vm::JitFault,
     };
@@ -1058,6 +1060,7 @@ void Vm::Enter() {
     jit_ranges_.ctx_len = ctx_hi_ - ctx_lo_;
   }
   readonly_regions_ = false;
+  last_loaded_map_ = 0;
   nregions_ = 0;
   if (records_used_) {  // rare: rep stos costs ~20 ns
     for (Region& r : records_) r = {};
@@ -1326,8 +1329,13 @@ bool Vm::IsMapHandle(uint64_t value) const {
 }
 
 bool Vm::IsLoadedMap(uint64_t value) const {
+  // A program mostly passes the same map again (a lookup in a loop).
+  if (value == last_loaded_map_ && value != 0) return true;
   for (uint64_t h : prog_->map_handles_) {
-    if (h == value) return true;
+    if (h == value) {
+      last_loaded_map_ = value;
+      return true;
+    }
   }
   return false;
 }
@@ -1413,6 +1421,10 @@ void Vm::JitFault(Vm* vm, uint32_t kind, uint32_t pc) {
                 pc);
     case kJitMisaligned:
       vm->Fault("misaligned atomic");
+    case kJitRecursion:
+      vm->Fault("instruction budget exhausted (endless recursion?)");
+    case kJitDeep:
+      vm->Fault("call stack deeper than 8 frames");
     default:
       vm->Fault("bpf_spin_unlock is missing (insn %u)", pc);
   }

@@ -423,6 +423,8 @@ class Vm {
   uint64_t held_lock_ = 0;
   JitRanges jit_ranges_;           // what compiled code checks inline
   bool readonly_regions_ = false;  // one was added since Enter()
+  // The last value IsLoadedMap() found among prog_'s map handles (0: none).
+  mutable uint64_t last_loaded_map_ = 0;
   Region regions_[kMaxRegions];
   int nregions_ = 0;  // regions added (kept in [0, 2 * kMaxRegions))
   Region records_[16] = {};

@@ -16,6 +16,7 @@
 #include <functional>
 #include <vector>
 
+#include "emu/interp.h"
 #include "emu/interp_ops.h"
 
 namespace bpfemu::interp {
@@ -46,6 +47,10 @@ enum Reg : int {
 // BPF R0-R10. R12 holds the Vm, R10 and R11 are scratch.
 constexpr int kMap[11] = {RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
 constexpr int kVm = R12;
+// What a bpf-to-bpf call saves: R1-R5, R6-R9, R10.
+constexpr int kSaved[] = {RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
+constexpr int32_t kMaxFrames = kMaxCallFrames;
+constexpr int32_t kFrameSize = static_cast<int32_t>(kStackSize);
 constexpr int kTmp = R10;
 constexpr int kAddr = R11;
 
@@ -154,6 +159,10 @@ class Emitter {
     Byte(0xe9);
     Fixup(label);
   }
+  void CallLabel(int label) {
+    Byte(0xe8);
+    Fixup(label);
+  }
   bool Resolve() {
     for (const auto& [pos, label] : fixups_) {
       if (labels_[label] < 0) return false;
@@ -211,6 +220,11 @@ class Compiler {
   void Memory(const DecodedInsn& d, uint32_t pc, bool load,
               const std::function<void()>& access);
   void Call(const DecodedInsn& d, uint32_t pc);
+  // A bpf-to-bpf call (the interpreter's CALL_LOCAL and Exec()).
+  void CallLocal(const DecodedInsn& d, uint32_t pc);
+  // Leaves the current function: the machine code from the main program,
+  // `ret` from a subprogram (Vm::depth_ above 0), which it decrements.
+  void Return();
   // The atomic at [r11] (Memory() has checked it).
   void Atomic(const DecodedInsn& d, uint32_t pc);
   int FaultStub(JitFaultKind kind, uint32_t pc);
@@ -221,6 +235,8 @@ class Compiler {
   const JitHooks& hooks_;
   Emitter e_;
   int epilogue_ = 0;
+  int switched_ = 0;        // after a helper that set Vm::switch_to_
+  bool has_calls_ = false;  // the program makes bpf-to-bpf calls
   std::vector<std::function<void()>> stubs_;
 };
 
@@ -446,12 +462,12 @@ int Compiler::FaultStub(JitFaultKind kind, uint32_t pc) {
 void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
                       const std::function<void()>& access) {
   const int base = kMap[load ? d.src : d.dst];
-  // r11 = base + off; in the run's stack when r11 - (fp - stack) is at
-  // most stack - size (the interpreter's fast path).
+  // r11 = base + off; in the run's stack (every frame's) when r11 - the
+  // stack's bottom is at most stack - size (the interpreter's fast path).
   const int32_t stack = hooks_.stack_size;
   e_.RM(true, 0x8d, -1, kAddr, base, d.off);  // lea r11, [base + off]
-  e_.RM(true, 0x8d, -1, kTmp, kAddr, stack);
-  e_.RR(true, 0x29, -1, RBP, kTmp);  // sub r10, rbp
+  e_.Mov(true, kTmp, kAddr);
+  e_.RM(true, 0x2b, -1, kTmp, kVm, hooks_.stack_lo_offset);  // sub r10, [lo]
   e_.AluImm(true, 7, kTmp, stack - d.size);
   const int slow = e_.NewLabel(), access_at = e_.NewLabel();
   const int next = static_cast<int>(pc + 1);
@@ -516,7 +532,46 @@ void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
   for (int r : {R8, RCX, RDX, RSI, RDI}) e_.Pop(r);
   // A tail call (Vm::SwitchTo): the run continues in the target.
   e_.CmpVmZero(hooks_.switch_offset);
-  e_.Jcc(kNE, epilogue_);
+  e_.Jcc(kNE, has_calls_ ? switched_ : epilogue_);
+}
+
+void Compiler::CallLocal(const DecodedInsn& d, uint32_t pc) {
+  // The interpreter's order: the lock, the budget, then the depth.
+  e_.CmpVmZero(hooks_.held_lock_offset);
+  e_.Jcc(kNE, FaultStub(kJitCallLocked, pc));
+  e_.RM(true, 0x83, -1, 5, kVm, hooks_.budget_offset);  // sub [..], 1
+  e_.Byte(1);
+  e_.Jcc(kE, FaultStub(kJitRecursion, pc));
+  e_.RM(false, 0x8b, -1, kTmp, kVm, hooks_.depth_offset);  // mov r10d, [..]
+  e_.AluImm(false, 0, kTmp, 1);
+  e_.AluImm(false, 7, kTmp, kMaxFrames);
+  e_.Jcc(kAE, FaultStub(kJitDeep, pc));
+  e_.RM(false, 0x89, -1, kTmp, kVm, hooks_.depth_offset);  // mov [..], r10d
+  // The caller keeps R1-R9 and R10; ten pushes and eight bytes keep the
+  // callee's stack 16-byte aligned as the main program's is.
+  for (int r : kSaved) e_.Push(r);
+  e_.AluImm(true, 5, RSP, 8);
+  // The callee's frame: R10 one frame lower, R0 and R6-R9 zero.
+  e_.AluImm(true, 5, RBP, kFrameSize);
+  for (int r : {RAX, RBX, R13, R14, R15}) e_.RR(false, 0x31, -1, r, r);
+  e_.CallLabel(d.off);
+  e_.AluImm(true, 0, RSP, 8);
+  for (size_t i = std::size(kSaved); i-- > 0;) e_.Pop(kSaved[i]);
+}
+
+void Compiler::Return() {
+  if (has_calls_) {
+    const int sub = e_.NewLabel();
+    e_.RM(false, 0x83, -1, 7, kVm, hooks_.depth_offset);  // cmp dword [..], 0
+    e_.Byte(0);
+    e_.Jcc(kNE, sub);
+    e_.Jmp(epilogue_);
+    e_.Bind(sub);
+    e_.RM(false, 0xff, -1, 1, kVm, hooks_.depth_offset);  // dec dword [..]
+    e_.Byte(0xc3);                                        // ret
+    return;
+  }
+  e_.Jmp(epilogue_);
 }
 
 // BPF_ATOMIC as the interpreter runs it (AtomicOp): add, or, and, xor with
@@ -586,18 +641,21 @@ bool Compiler::Run(std::string* why) {
   epilogue_ = e_.NewLabel();
   for (size_t i = 0; i < n_; ++i) {
     switch (in_[i].op) {
-      case CALL_LOCAL:
       case LDABS:
       case LDIND:
       case CAST_USER:
         *why = "instruction " + std::to_string(i) +
-               " (a bpf-to-bpf call, legacy packet load or arena cast) is "
-               "left to the interpreter";
+               " (a legacy packet load or arena cast) is left to the "
+               "interpreter";
         return false;
+      case CALL_LOCAL:
+        has_calls_ = true;
+        break;
       default:
         break;
     }
   }
+  switched_ = e_.NewLabel();
   Prologue();
   for (uint32_t pc = 0; pc < n_; ++pc) {
     const DecodedInsn& d = in_[pc];
@@ -644,10 +702,13 @@ bool Compiler::Run(std::string* why) {
       case CALL:
         Call(d, pc);
         break;
+      case CALL_LOCAL:
+        CallLocal(d, pc);
+        break;
       case EXIT:
         e_.CmpVmZero(hooks_.held_lock_offset);
         e_.Jcc(kNE, FaultStub(kJitExitLocked, pc));
-        e_.Jmp(epilogue_);
+        Return();
         break;
       case LDDW:
         e_.MovImm(true, dst, d.imm);
@@ -726,6 +787,19 @@ bool Compiler::Run(std::string* why) {
   e_.AluImm(true, 0, RSP, 8);  // add rsp, 8
   for (int r : {R15, R14, R13, R12, RBX, RBP}) e_.Pop(r);
   e_.Byte(0xc3);
+  if (has_calls_) {
+    // A helper set Vm::switch_to_: a tail call leaves the machine code from
+    // the main program; in a subprogram the target ran in the frame's
+    // place (Vm::LeaveFrame), whose value returns to the caller.
+    e_.Bind(switched_);
+    e_.RM(false, 0x83, -1, 7, kVm, hooks_.depth_offset);  // cmp dword [..], 0
+    e_.Byte(0);
+    e_.Jcc(kE, epilogue_);
+    e_.RM(true, 0xc7, -1, 0, kVm, hooks_.switch_offset);  // mov qword [..], 0
+    e_.Imm32(0);
+    e_.RM(false, 0xff, -1, 1, kVm, hooks_.depth_offset);  // dec dword [..]
+    e_.Byte(0xc3);
+  }
   // Out-of-line paths (stubs may add none while running).
   for (size_t i = 0; i < stubs_.size(); ++i) stubs_[i]();
   if (!e_.Resolve()) {

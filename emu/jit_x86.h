@@ -18,9 +18,11 @@
 // the interpreter counts it, a helper call is refused while a
 // bpf_spin_lock is held, and a helper that takes a tail call ends the code
 // so the run continues in the target.
-// Instructions the emitter does not handle (bpf-to-bpf calls, the legacy
-// packet loads, the arena's cast to a user pointer) make Compile()
-// refuse the program, which then runs in the interpreter unchanged.
+// A bpf-to-bpf call is a call within the code, with the interpreter's
+// frames (Vm::depth_, 512 bytes of stack each, at most kMaxCallFrames) and
+// budget. Instructions the emitter does not handle (the legacy packet
+// loads, the arena's cast to a user pointer) make Compile() refuse the
+// program, which then runs in the interpreter unchanged.
 
 #ifndef BPFEMU_EMU_JIT_X86_H_
 #define BPFEMU_EMU_JIT_X86_H_
@@ -58,6 +60,8 @@ struct JitHooks {
   int32_t switch_offset;     // const Program* Vm::switch_to_
   int32_t stack_size;        // bytes of a run's stack, below R10
   int32_t ranges_offset;     // JitRanges Vm::jit_ranges_
+  int32_t depth_offset;      // int Vm::depth_ (bpf-to-bpf frames)
+  int32_t stack_lo_offset;   // uint64_t Vm::stack_lo_, the stack's bottom
   // The checked address of the access of instruction `pc` through `base`
   // (its src for a load, its dst for a store), 0 when an arena access has
   // no effect (a load then gives 0); stops the run when refused.
@@ -71,6 +75,8 @@ enum JitFaultKind : uint32_t {
   kJitCallLocked = 1,  // a helper call while a bpf_spin_lock is held
   kJitExitLocked = 2,  // exit while a bpf_spin_lock is held
   kJitMisaligned = 3,  // an atomic on an address not aligned to its size
+  kJitRecursion = 4,   // the budget ran out on a bpf-to-bpf call
+  kJitDeep = 5,        // a bpf-to-bpf call past kMaxCallFrames
 };
 
 // One program's machine code.

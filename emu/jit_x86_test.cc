@@ -365,12 +365,72 @@ TEST(JitTest, HelperCallsKeepR1ToR5) {
   EXPECT_EQ(RunOnce(p, true, ctx).r0, (5u * 3 + 7) ^ 13);
 }
 
-TEST(JitTest, WhatTheEmitterLeavesFallsBackToTheInterpreter) {
+TEST(JitTest, BpfToBpfCallsAreCompiled) {
   const std::vector<uint8_t> ctx(kCtxSize);
-  // A bpf-to-bpf call: interpreted, same results.
   ExpectSame({a::MovImm(1, 20), a::CallLocal(1), a::Exit(),
               a::AluImm(BPF_ADD, 1, 22), a::MovReg(0, 1), a::Exit()},
-             ctx, "bpf-to-bpf", /*expect_jitted=*/false);
+             ctx, "bpf-to-bpf");
+  // The caller's R1-R10 survive a callee that changes them all; the callee
+  // starts with R0 and R6-R9 zero, and its own 512 bytes of stack, where a
+  // helper call and the caller's stack (through R1) work too.
+  Insns p = {a::MovReg(9, 1), St(8, 10, -8, 111)};
+  for (uint8_t r = 1; r <= 8; ++r) p.push_back(a::MovImm(r, 100 + r));
+  p.push_back(a::MovReg(1, 10));
+  p.push_back(a::AluImm(BPF_ADD, 1, -8));
+  p.push_back(a::CallLocal(static_cast<int32_t>(12 + 1)));
+  p.push_back(Stx(8, 9, 0, 0));
+  for (uint8_t r = 1; r <= 8; ++r) {
+    p.push_back(Stx(8, 9, r, static_cast<int16_t>(8 * r)));
+  }
+  p.push_back(Ldx(8, 0, 10, -8));  // the caller's slot, as the callee left it
+  p.push_back(a::Exit());
+  const size_t callee = p.size();
+  // Callee: R0 + R6..R9 (all zero) into its R2, its own slot, the
+  // caller's slot through R1, a helper call, everything clobbered.
+  p.push_back(a::MovReg(2, 0));
+  for (uint8_t r = 6; r <= 9; ++r) p.push_back(a::AluReg(BPF_ADD, 2, r));
+  p.push_back(St(8, 10, -8, 222));
+  p.push_back(Ldx(8, 3, 1, 0));  // 111
+  p.push_back(Stx(8, 1, 2, 0));  // the caller's slot = 0
+  p.push_back(a::AluReg(BPF_ADD, 3, 2));
+  p.push_back(Ldx(8, 5, 10, -8));
+  p.push_back(a::Call(1));  // Mix(R1, R2, R5 = 222)
+  for (uint8_t r = 1; r <= 9; ++r) p.push_back(a::MovImm(r, -1));
+  p.push_back(a::AluImm(BPF_ADD, 0, 1));
+  p.push_back(a::Exit());
+  ASSERT_EQ(p[12].code, BPF_JMP | BPF_CALL);  // the CallLocal above
+  p[12].imm = static_cast<int32_t>(callee - 13);
+  ExpectSame(p, ctx, "frames");
+  EXPECT_FALSE(RunOnce(p, true, ctx).faulted);
+}
+
+// sub(R1): R1 == 0 ? R2 : sub(R1 - 1) + 1, with a frame per level.
+Insns Recursive(int32_t n) {
+  return {a::MovImm(1, n),  a::MovImm(2, 1000),          a::CallLocal(1),
+          a::Exit(),        a::JmpImm(BPF_JNE, 1, 0, 2), a::MovReg(0, 2),
+          a::Exit(),        a::AluImm(BPF_ADD, 1, -1),   St(8, 10, -8, n),
+          a::CallLocal(-6), a::AluImm(BPF_ADD, 0, 1),    a::Exit()};
+}
+
+TEST(JitTest, DeepRecursionStopsAsInTheInterpreter) {
+  const std::vector<uint8_t> ctx(kCtxSize);
+  // Seven frames below the main program are allowed, the eighth is not.
+  for (int32_t n : {0, 1, 5, 6, 7, 8, 20}) {
+    ExpectSame(Recursive(n), ctx, "depth " + std::to_string(n));
+  }
+  EXPECT_EQ(RunOnce(Recursive(6), true, ctx).r0, 1006u);
+  const Outcome deep = RunOnce(Recursive(7), true, ctx);
+  EXPECT_TRUE(deep.faulted);
+  EXPECT_EQ(deep.fault, "call stack deeper than 8 frames");
+  // Each call spends one unit of the budget.
+  SetInstructionBudget(4);
+  for (int32_t n : {1, 2, 3, 4}) {
+    ExpectSame(Recursive(n), ctx, "budget, depth " + std::to_string(n));
+  }
+  const Outcome spent = RunOnce(Recursive(3), true, ctx);
+  EXPECT_TRUE(spent.faulted);
+  EXPECT_EQ(spent.fault, "instruction budget exhausted (endless recursion?)");
+  SetInstructionBudget(uint64_t{1} << 28);
 }
 
 TEST(JitTest, TheSettingChoosesAtLoadAndRun) {
