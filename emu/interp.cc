@@ -1031,8 +1031,10 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
         static_cast<int32_t>(offsetof(Vm, jit_ranges_)),
         static_cast<int32_t>(offsetof(Vm, depth_)),
         static_cast<int32_t>(offsetof(Vm, stack_lo_)),
+        static_cast<int32_t>(offsetof(Vm, ctx_lo_)),
         &Vm::JitAccess,
         &Vm::JitFault,
+        &Vm::JitTailCall,
     };
     std::string why;  // what is left to the interpreter
     prog->jit_ = JitCode::Compile(prog->insns_.data(), prog->insns_.size(),
@@ -1393,6 +1395,16 @@ uint64_t Vm::RunJit() {
       return Exec(0, args, 0);
     }
   }
+}
+
+uint64_t Vm::JitTailCall(Vm* vm) {
+  const Program* next = vm->switch_to_;
+  if (next->jit_ == nullptr) return 0;  // RunJit() interprets it
+  // As RunJit() and the interpreter take it: the target starts afresh.
+  vm->prog_ = next;
+  vm->switch_to_ = nullptr;
+  vm->Enter();
+  return next->jit_->body();
 }
 
 uint64_t Vm::JitAccess(Vm* vm, uint64_t base, uint32_t pc) {

@@ -389,6 +389,7 @@ class Vm {
   uint64_t RunJit();
   // What the machine code calls out of line (jit_x86.h JitHooks).
   static uint64_t JitAccess(Vm* vm, uint64_t base, uint32_t pc);
+  static uint64_t JitTailCall(Vm* vm);
   // Keeps jit_ranges_ true to Allowed() (compiled programs only): `lo, hi`
   // is an object the run may now use (writable or not), JitForget drops
   // the objects that may have gone.

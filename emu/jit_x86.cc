@@ -206,6 +206,7 @@ class Compiler {
 
   bool Run(std::string* why);
   std::vector<uint8_t>& code() { return e_.code; }
+  size_t body() const { return body_; }
 
  private:
   void Prologue();
@@ -237,6 +238,7 @@ class Compiler {
   int epilogue_ = 0;
   int switched_ = 0;        // after a helper that set Vm::switch_to_
   bool has_calls_ = false;  // the program makes bpf-to-bpf calls
+  size_t body_ = 0;         // where the prologue ends
   std::vector<std::function<void()>> stubs_;
 };
 
@@ -532,7 +534,7 @@ void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
   for (int r : {R8, RCX, RDX, RSI, RDI}) e_.Pop(r);
   // A tail call (Vm::SwitchTo): the run continues in the target.
   e_.CmpVmZero(hooks_.switch_offset);
-  e_.Jcc(kNE, has_calls_ ? switched_ : epilogue_);
+  e_.Jcc(kNE, switched_);
 }
 
 void Compiler::CallLocal(const DecodedInsn& d, uint32_t pc) {
@@ -657,6 +659,7 @@ bool Compiler::Run(std::string* why) {
   }
   switched_ = e_.NewLabel();
   Prologue();
+  body_ = e_.code.size();
   for (uint32_t pc = 0; pc < n_; ++pc) {
     const DecodedInsn& d = in_[pc];
     e_.Bind(static_cast<int>(pc));
@@ -787,19 +790,33 @@ bool Compiler::Run(std::string* why) {
   e_.AluImm(true, 0, RSP, 8);  // add rsp, 8
   for (int r : {R15, R14, R13, R12, RBX, RBP}) e_.Pop(r);
   e_.Byte(0xc3);
+  // A helper set Vm::switch_to_. In a subprogram the target ran in the
+  // frame's place (Vm::LeaveFrame), whose value returns to the caller.
+  e_.Bind(switched_);
   if (has_calls_) {
-    // A helper set Vm::switch_to_: a tail call leaves the machine code from
-    // the main program; in a subprogram the target ran in the frame's
-    // place (Vm::LeaveFrame), whose value returns to the caller.
-    e_.Bind(switched_);
+    const int main = e_.NewLabel();
     e_.RM(false, 0x83, -1, 7, kVm, hooks_.depth_offset);  // cmp dword [..], 0
     e_.Byte(0);
-    e_.Jcc(kE, epilogue_);
+    e_.Jcc(kE, main);
     e_.RM(true, 0xc7, -1, 0, kVm, hooks_.switch_offset);  // mov qword [..], 0
     e_.Imm32(0);
     e_.RM(false, 0xff, -1, 1, kVm, hooks_.depth_offset);  // dec dword [..]
     e_.Byte(0xc3);
+    e_.Bind(main);
   }
+  // A tail call from the main program: into the target's code past its
+  // prologue, with R1 = ctx and R0, R2-R9 zero (R10 and the Vm are the
+  // same); an interpreted target is left to Vm::RunJit.
+  e_.Mov(true, RDI, kVm);
+  e_.CallAbs(reinterpret_cast<const void*>(hooks_.tail_call));
+  e_.RR(true, 0x85, -1, RAX, RAX);  // test rax, rax
+  e_.Jcc(kE, epilogue_);
+  e_.Mov(true, kAddr, RAX);
+  e_.RM(true, 0x8b, -1, RDI, kVm, hooks_.ctx_offset);
+  for (int r : {RAX, RSI, RDX, RCX, R8, RBX, R13, R14, R15}) {
+    e_.RR(false, 0x31, -1, r, r);
+  }
+  e_.RR(false, 0xff, -1, 4, kAddr);  // jmp r11
   // Out-of-line paths (stubs may add none while running).
   for (size_t i = 0; i < stubs_.size(); ++i) stubs_[i]();
   if (!e_.Resolve()) {
@@ -837,13 +854,15 @@ std::unique_ptr<JitCode> JitCode::Compile(const DecodedInsn* insns, size_t n,
     *why = "mprotect failed";
     return nullptr;
   }
-  return std::unique_ptr<JitCode>(new JitCode(mem, mapped, code.size()));
+  return std::unique_ptr<JitCode>(
+      new JitCode(mem, mapped, code.size(), c.body()));
 }
 
-JitCode::JitCode(void* mem, size_t mapped, size_t size)
+JitCode::JitCode(void* mem, size_t mapped, size_t size, size_t body)
     : mem_(mem),
       mapped_(mapped),
       size_(size),
+      body_(body),
       entry_(reinterpret_cast<Entry>(mem)) {}
 
 JitCode::~JitCode() { munmap(mem_, mapped_); }

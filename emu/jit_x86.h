@@ -16,8 +16,9 @@
 // JitHooks::access for everything else (the interpreter's own Vm::Allowed /
 // ArenaOrFault). The instruction budget is counted on backward jumps as
 // the interpreter counts it, a helper call is refused while a
-// bpf_spin_lock is held, and a helper that takes a tail call ends the code
-// so the run continues in the target.
+// bpf_spin_lock is held, and a helper that takes a tail call to compiled
+// code is followed by a jump into the target's code (an interpreted
+// target: the code ends and the run continues in the interpreter).
 // A bpf-to-bpf call is a call within the code, with the interpreter's
 // frames (Vm::depth_, 512 bytes of stack each, at most kMaxCallFrames) and
 // budget. Instructions the emitter does not handle (the legacy packet
@@ -62,12 +63,18 @@ struct JitHooks {
   int32_t ranges_offset;     // JitRanges Vm::jit_ranges_
   int32_t depth_offset;      // int Vm::depth_ (bpf-to-bpf frames)
   int32_t stack_lo_offset;   // uint64_t Vm::stack_lo_, the stack's bottom
+  int32_t ctx_offset;        // uint64_t Vm::ctx_lo_, R1 of a tail call
   // The checked address of the access of instruction `pc` through `base`
   // (its src for a load, its dst for a store), 0 when an arena access has
   // no effect (a load then gives 0); stops the run when refused.
   uint64_t (*access)(Vm* vm, uint64_t base, uint32_t pc);
   // Stops the run: JitFaultKind at instruction `pc`. Never returns.
   void (*fault)(Vm* vm, uint32_t kind, uint32_t pc);
+  // After a helper set Vm::switch_to_ in the main program (a tail call):
+  // enters the target as the interpreter does and returns its compiled
+  // body (JitCode::body), or 0 when the target is interpreted, which the
+  // code then leaves to Vm::RunJit.
+  uint64_t (*tail_call)(Vm* vm);
 };
 
 enum JitFaultKind : uint32_t {
@@ -97,13 +104,18 @@ class JitCode {
   JitCode& operator=(const JitCode&) = delete;
 
   Entry entry() const { return entry_; }
+  // The code past the prologue, where a tail call from compiled code
+  // jumps (as the kernel's JIT jumps past the target's prologue) with the
+  // registers as the prologue leaves them.
+  uint64_t body() const { return reinterpret_cast<uint64_t>(mem_) + body_; }
   size_t code_size() const { return size_; }
 
  private:
-  JitCode(void* mem, size_t mapped, size_t size);
+  JitCode(void* mem, size_t mapped, size_t size, size_t body);
   void* mem_;
   size_t mapped_;
   size_t size_;
+  size_t body_;
   Entry entry_;
 };
 
