@@ -16,7 +16,6 @@
 #include <functional>
 #include <vector>
 
-#include "emu/interp.h"
 #include "emu/interp_ops.h"
 
 namespace bpfemu::interp {
@@ -49,8 +48,6 @@ constexpr int kMap[11] = {RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
 constexpr int kVm = R12;
 // What a bpf-to-bpf call saves: R1-R5, R6-R9, R10.
 constexpr int kSaved[] = {RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
-constexpr int32_t kMaxFrames = kMaxCallFrames;
-constexpr int32_t kFrameSize = static_cast<int32_t>(kStackSize);
 constexpr int kTmp = R10;
 constexpr int kAddr = R11;
 
@@ -546,7 +543,7 @@ void Compiler::CallLocal(const DecodedInsn& d, uint32_t pc) {
   e_.Jcc(kE, FaultStub(kJitRecursion, pc));
   e_.RM(false, 0x8b, -1, kTmp, kVm, hooks_.depth_offset);  // mov r10d, [..]
   e_.AluImm(false, 0, kTmp, 1);
-  e_.AluImm(false, 7, kTmp, kMaxFrames);
+  e_.AluImm(false, 7, kTmp, hooks_.max_frames);
   e_.Jcc(kAE, FaultStub(kJitDeep, pc));
   e_.RM(false, 0x89, -1, kTmp, kVm, hooks_.depth_offset);  // mov [..], r10d
   // The caller keeps R1-R9 and R10; ten pushes and eight bytes keep the
@@ -554,7 +551,7 @@ void Compiler::CallLocal(const DecodedInsn& d, uint32_t pc) {
   for (int r : kSaved) e_.Push(r);
   e_.AluImm(true, 5, RSP, 8);
   // The callee's frame: R10 one frame lower, R0 and R6-R9 zero.
-  e_.AluImm(true, 5, RBP, kFrameSize);
+  e_.AluImm(true, 5, RBP, hooks_.frame_size);
   for (int r : {RAX, RBX, R13, R14, R15}) e_.RR(false, 0x31, -1, r, r);
   e_.CallLabel(d.off);
   e_.AluImm(true, 0, RSP, 8);

@@ -64,6 +64,8 @@ struct JitHooks {
   int32_t depth_offset;      // int Vm::depth_ (bpf-to-bpf frames)
   int32_t stack_lo_offset;   // uint64_t Vm::stack_lo_, the stack's bottom
   int32_t ctx_offset;        // uint64_t Vm::ctx_lo_, R1 of a tail call
+  int32_t frame_size;        // interp.h kStackSize: each frame's stack
+  int32_t max_frames;        // interp.h kMaxCallFrames
   // The checked address of the access of instruction `pc` through `base`
   // (its src for a load, its dst for a store), 0 when an arena access has
   // no effect (a load then gives 0); stops the run when refused.
