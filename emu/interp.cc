@@ -1030,8 +1030,15 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
         static_cast<int32_t>(offsetof(Vm, held_lock_)),
         static_cast<int32_t>(offsetof(Vm, switch_to_)),
         static_cast<int32_t>(sizeof(Vm::stack_)),
+        static_cast<int32_t>(offsetof(Vm, jit_ranges_)),
+        static_cast<int32_t>(offsetof(Vm, depth_)),
+        static_cast<int32_t>(offsetof(Vm, stack_lo_)),
+        static_cast<int32_t>(offsetof(Vm, ctx_lo_)),
+        static_cast<int32_t>(kStackSize),
+        kMaxCallFrames,
         &Vm::JitAccess,
         &Vm::JitFault,
+        &Vm::JitTailCall,
     };
     std::string why;  // what is left to the interpreter
     prog->jit_ = JitCode::Compile(prog->insns_.data(), prog->insns_.size(),
@@ -1053,6 +1060,13 @@ void Vm::Enter() {
   ctx_hi_ = ctx_lo_ + prog_->ctx_size_;
   LoadPacketBounds();
   held_lock_ = 0;
+  jit_ranges_ = {};
+  if (prog_->jit_ != nullptr) {
+    jit_ranges_.ctx_lo = ctx_lo_;
+    jit_ranges_.ctx_len = ctx_hi_ - ctx_lo_;
+  }
+  readonly_regions_ = false;
+  last_loaded_map_ = 0;
   nregions_ = 0;
   if (records_used_) {  // rare: rep stos costs ~20 ns
     for (Region& r : records_) r = {};
@@ -1086,7 +1100,10 @@ void Vm::LoadPacketBounds() {
   if (pkt_hi_ < pkt_lo_) pkt_hi_ = pkt_lo_;
 }
 
-void Vm::ReloadPacket() { LoadPacketBounds(); }
+void Vm::ReloadPacket() {
+  LoadPacketBounds();
+  JitForget();  // the old packet may have been the range
+}
 
 bool Vm::SwitchTo(const Program* next) {
   if (depth_ != 0 || next == nullptr) return false;
@@ -1151,6 +1168,71 @@ int Vm::MapMemory(uint64_t addr, uint64_t end) const {
   return -1;
 }
 
+void Vm::JitRemember(uint64_t lo, uint64_t hi, bool writable) {
+  if (prog_->jit_ == nullptr || hi <= lo) return;
+  JitRanges& j = jit_ranges_;
+  if (!writable && lo < j.wr_lo + j.wr_len && j.wr_lo < hi) j.wr_len = 0;
+  j.rd_lo = lo;
+  j.rd_len = hi - lo;
+  if (writable && NoReadOnlyOverlap(lo, hi)) {
+    j.wr_lo = lo;
+    j.wr_len = hi - lo;
+  }
+}
+
+bool Vm::NoReadOnlyOverlap(uint64_t lo, uint64_t hi) const {
+  const auto overlaps = [lo, hi](uint64_t a, uint64_t b) {
+    return a < hi && lo < b;
+  };
+  if (overlaps(ctx_lo_, ctx_hi_) || overlaps(sk_lo_, sk_hi_)) return false;
+  if (!pkt_writable_ && overlaps(pkt_lo_, pkt_hi_)) return false;
+  for (const Program::Area& a : prog_->areas_) {
+    if (!a.writable && overlaps(a.lo, a.hi)) return false;
+  }
+  if (readonly_regions_) {
+    for (int i = 0; i < std::min(nregions_, kMaxRegions); ++i) {
+      const Region& r = regions_[i];
+      if (!r.writable && overlaps(r.lo, r.hi)) return false;
+    }
+    for (const Region& r : records_) {
+      if (!r.writable && overlaps(r.lo, r.hi)) return false;
+    }
+  }
+  for (int i = 0; i < run_object_count; ++i) {
+    const ObjectRange& r = run_objects[i];
+    if (!r.writable && overlaps(r.lo, r.hi)) return false;
+  }
+  return true;
+}
+
+bool Vm::ObjectHolding(uint64_t addr, uint64_t end, bool write, uint64_t* lo,
+                       uint64_t* hi, bool* writable) const {
+  const auto found = [&](uint64_t a, uint64_t b, bool w) {
+    if (addr < a || end > b || (write && !w)) return false;
+    *lo = a, *hi = b, *writable = w;
+    return true;
+  };
+  if (found(pkt_lo_, pkt_hi_, pkt_writable_) || found(sk_lo_, sk_hi_, false)) {
+    return true;
+  }
+  for (const Program::Area& a : prog_->areas_) {
+    if (found(a.lo, a.hi, a.writable)) return true;
+  }
+  const int n = std::min(nregions_, kMaxRegions);
+  for (int i = 1; i <= n; ++i) {
+    const Region& r = regions_[(nregions_ - i) % kMaxRegions];
+    if (found(r.lo, r.hi, r.writable)) return true;
+  }
+  for (const Region& r : records_) {
+    if (found(r.lo, r.hi, r.writable)) return true;
+  }
+  for (int i = 0; i < run_object_count; ++i) {
+    const ObjectRange& r = run_objects[i];
+    if (found(r.lo, r.hi, r.writable)) return true;
+  }
+  return false;
+}
+
 bool Vm::InMapValue(uint64_t addr, uint64_t size) const {
   const uint64_t end = addr + size;
   return end >= addr && MapMemory(addr, end) >= 0;
@@ -1173,12 +1255,14 @@ bool Vm::ReadableString(uint64_t addr, uint64_t max) const {
 
 void Vm::AddRegion(uint64_t addr, uint64_t size, bool writable, uint8_t tag) {
   const Region r = {addr, addr + size, writable, tag};
+  if (!writable) readonly_regions_ = true;
   if (tag != 0) {
     // Tagged regions (records to submit) are kept until removed.
     for (Region& slot : records_) {
       if (slot.hi == 0) {
         slot = r;
         records_used_ = true;
+        JitRemember(r.lo, r.hi, writable);
         return;
       }
     }
@@ -1191,12 +1275,15 @@ void Vm::AddRegion(uint64_t addr, uint64_t size, bool writable, uint8_t tag) {
     Region& old = regions_[(nregions_ - i) % kMaxRegions];
     if (old.lo == r.lo && old.hi == r.hi) {
       old.writable = writable;
+      JitRemember(r.lo, r.hi, writable);
       return;
     }
   }
   // The oldest region makes room: a program keeps few value pointers live.
+  if (nregions_ >= kMaxRegions) JitForget();
   regions_[nregions_ % kMaxRegions] = r;
   if (++nregions_ == 2 * kMaxRegions) nregions_ = kMaxRegions;
+  JitRemember(r.lo, r.hi, writable);
 }
 
 bool Vm::HasRegion(uint64_t addr, uint8_t tag) const {
@@ -1207,6 +1294,7 @@ bool Vm::HasRegion(uint64_t addr, uint8_t tag) const {
 }
 
 void Vm::RemoveRegion(uint64_t addr) {
+  JitForget();
   for (Region& r : records_) {
     if (r.lo == addr) r = {};
   }
@@ -1248,8 +1336,13 @@ bool Vm::IsMapHandle(uint64_t value) const {
 }
 
 bool Vm::IsLoadedMap(uint64_t value) const {
+  // A program mostly passes the same map again (a lookup in a loop).
+  if (value == last_loaded_map_ && value != 0) return true;
   for (uint64_t h : prog_->map_handles_) {
-    if (h == value) return true;
+    if (h == value) {
+      last_loaded_map_ = value;
+      return true;
+    }
   }
   return false;
 }
@@ -1320,12 +1413,30 @@ uint64_t Vm::RunJit() {
   }
 }
 
+uint64_t Vm::JitTailCall(Vm* vm) {
+  const Program* next = vm->switch_to_;
+  if (next->jit_ == nullptr) return 0;  // RunJit() interprets it
+  // As RunJit() and the interpreter take it: the target starts afresh.
+  vm->prog_ = next;
+  vm->switch_to_ = nullptr;
+  vm->Enter();
+  return next->jit_->body();
+}
+
 uint64_t Vm::JitAccess(Vm* vm, uint64_t base, uint32_t pc) {
   const Program::Insn* in = &vm->prog_->insns_[pc];
   const bool write = in->op >= ST8 && in->op <= ATOMIC64;
   const bool sx = in->op >= LDXS8 && in->op <= LDXS32;
   const uint64_t addr = base + int64_t{in->off};
-  if (vm->Allowed(addr, in->size, write)) return addr;
+  if (vm->Allowed(addr, in->size, write)) {
+    // The next access to the same object is checked inline.
+    uint64_t lo, hi;
+    bool writable;
+    if (vm->ObjectHolding(addr, addr + in->size, write, &lo, &hi, &writable)) {
+      vm->JitRemember(lo, hi, writable);
+    }
+    return addr;
+  }
   return vm->ArenaOrFault(base, in->off, in->size, write, sx, in);
 }
 
@@ -1338,6 +1449,10 @@ void Vm::JitFault(Vm* vm, uint32_t kind, uint32_t pc) {
                 pc);
     case kJitMisaligned:
       vm->Fault("misaligned atomic");
+    case kJitRecursion:
+      vm->Fault("instruction budget exhausted (endless recursion?)");
+    case kJitDeep:
+      vm->Fault("call stack deeper than 8 frames");
     default:
       vm->Fault("bpf_spin_unlock is missing (insn %u)", pc);
   }

@@ -44,6 +44,7 @@
 
 #include "emu/helper_names.h"
 #include "emu/interp_ops.h"
+#include "emu/jit_x86.h"
 
 namespace bpfemu::interp {
 
@@ -407,6 +408,20 @@ class Vm {
   uint64_t RunJit();
   // What the machine code calls out of line (jit_x86.h JitHooks).
   static uint64_t JitAccess(Vm* vm, uint64_t base, uint32_t pc);
+  static uint64_t JitTailCall(Vm* vm);
+  // Keeps jit_ranges_ true to Allowed() (compiled programs only): `lo, hi`
+  // is an object the run may now use (writable or not), JitForget drops
+  // the objects that may have gone.
+  void JitRemember(uint64_t lo, uint64_t hi, bool writable);
+  void JitForget() { jit_ranges_.rd_len = jit_ranges_.wr_len = 0; }
+  // Whether no object that refuses a store (or refuses some, the context)
+  // overlaps [lo, hi): then Allowed() allows every store inside an object
+  // of the run that holds it.
+  bool NoReadOnlyOverlap(uint64_t lo, uint64_t hi) const;
+  // The bounds of a non-stack, non-context object holding [addr, end) that
+  // allows the access, as Allowed() found one; false if none.
+  bool ObjectHolding(uint64_t addr, uint64_t end, bool write, uint64_t* lo,
+                     uint64_t* hi, bool* writable) const;
   [[noreturn]] static void JitFault(Vm* vm, uint32_t kind, uint32_t pc);
 
   static constexpr int kMaxRegions = 64;
@@ -426,7 +441,11 @@ class Vm {
   static inline const Program* const kLeaveFrame =
       reinterpret_cast<const Program*>(uintptr_t{1});
   uint64_t held_lock_ = 0;
-  uint64_t callback_lock_ = 0;  // CallCallbackUnderLock's lock, or 0
+  uint64_t callback_lock_ = 0;     // CallCallbackUnderLock's lock, or 0
+  JitRanges jit_ranges_;           // what compiled code checks inline
+  bool readonly_regions_ = false;  // one was added since Enter()
+  // The last value IsLoadedMap() found among prog_'s map handles (0: none).
+  mutable uint64_t last_loaded_map_ = 0;
   Region regions_[kMaxRegions];
   int nregions_ = 0;  // regions added (kept in [0, 2 * kMaxRegions))
   Region records_[16] = {};

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstring>
 #include <functional>
 #include <vector>
@@ -45,6 +46,8 @@ enum Reg : int {
 // BPF R0-R10. R12 holds the Vm, R10 and R11 are scratch.
 constexpr int kMap[11] = {RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
 constexpr int kVm = R12;
+// What a bpf-to-bpf call saves: R1-R5, R6-R9, R10.
+constexpr int kSaved[] = {RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
 constexpr int kTmp = R10;
 constexpr int kAddr = R11;
 
@@ -153,6 +156,10 @@ class Emitter {
     Byte(0xe9);
     Fixup(label);
   }
+  void CallLabel(int label) {
+    Byte(0xe8);
+    Fixup(label);
+  }
   bool Resolve() {
     for (const auto& [pos, label] : fixups_) {
       if (labels_[label] < 0) return false;
@@ -196,6 +203,7 @@ class Compiler {
 
   bool Run(std::string* why);
   std::vector<uint8_t>& code() { return e_.code; }
+  size_t body() const { return body_; }
 
  private:
   void Prologue();
@@ -210,6 +218,11 @@ class Compiler {
   void Memory(const DecodedInsn& d, uint32_t pc, bool load,
               const std::function<void()>& access);
   void Call(const DecodedInsn& d, uint32_t pc);
+  // A bpf-to-bpf call (the interpreter's CALL_LOCAL and Exec()).
+  void CallLocal(const DecodedInsn& d, uint32_t pc);
+  // Leaves the current function: the machine code from the main program,
+  // `ret` from a subprogram (Vm::depth_ above 0), which it decrements.
+  void Return();
   // The atomic at [r11] (Memory() has checked it).
   void Atomic(const DecodedInsn& d, uint32_t pc);
   int FaultStub(JitFaultKind kind, uint32_t pc);
@@ -220,6 +233,9 @@ class Compiler {
   const JitHooks& hooks_;
   Emitter e_;
   int epilogue_ = 0;
+  int switched_ = 0;        // after a helper that set Vm::switch_to_
+  bool has_calls_ = false;  // the program makes bpf-to-bpf calls
+  size_t body_ = 0;         // where the prologue ends
   std::vector<std::function<void()>> stubs_;
 };
 
@@ -445,12 +461,12 @@ int Compiler::FaultStub(JitFaultKind kind, uint32_t pc) {
 void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
                       const std::function<void()>& access) {
   const int base = kMap[load ? d.src : d.dst];
-  // r11 = base + off; in the run's stack when r11 - (fp - stack) is at
-  // most stack - size (the interpreter's fast path).
+  // r11 = base + off; in the run's stack (every frame's) when r11 - the
+  // stack's bottom is at most stack - size (the interpreter's fast path).
   const int32_t stack = hooks_.stack_size;
   e_.RM(true, 0x8d, -1, kAddr, base, d.off);  // lea r11, [base + off]
-  e_.RM(true, 0x8d, -1, kTmp, kAddr, stack);
-  e_.RR(true, 0x29, -1, RBP, kTmp);  // sub r10, rbp
+  e_.Mov(true, kTmp, kAddr);
+  e_.RM(true, 0x2b, -1, kTmp, kVm, hooks_.stack_lo_offset);  // sub r10, [lo]
   e_.AluImm(true, 7, kTmp, stack - d.size);
   const int slow = e_.NewLabel(), access_at = e_.NewLabel();
   const int next = static_cast<int>(pc + 1);
@@ -459,6 +475,26 @@ void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
   access();
   stubs_.push_back([this, slow, access_at, next, base, pc, load, &d] {
     e_.Bind(slow);
+    // The objects of JitRanges first: r10 = r11 - lo must be below len,
+    // and r10 + size at most len (no wrap: len is an object's size).
+    const auto in_range = [this, access_at, &d](int32_t lo) {
+      const int miss = e_.NewLabel();
+      e_.Mov(true, kTmp, kAddr);
+      e_.RM(true, 0x2b, -1, kTmp, kVm, lo);      // sub r10, [lo]
+      e_.RM(true, 0x3b, -1, kTmp, kVm, lo + 8);  // cmp r10, [len]
+      e_.Jcc(kAE, miss);
+      e_.AluImm(true, 0, kTmp, static_cast<int32_t>(d.size));
+      e_.RM(true, 0x3b, -1, kTmp, kVm, lo + 8);
+      e_.Jcc(kBE, access_at);
+      e_.Bind(miss);
+    };
+    const int32_t ranges = hooks_.ranges_offset;
+    if (load) {
+      in_range(ranges + static_cast<int32_t>(offsetof(JitRanges, ctx_lo)));
+      in_range(ranges + static_cast<int32_t>(offsetof(JitRanges, rd_lo)));
+    } else {
+      in_range(ranges + static_cast<int32_t>(offsetof(JitRanges, wr_lo)));
+    }
     // Save the caller-saved BPF registers around hooks_.access: six
     // pushes keep the stack 16-byte aligned.
     for (int r : {RAX, RDI, RSI, RDX, RCX, R8}) e_.Push(r);
@@ -495,7 +531,46 @@ void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
   for (int r : {R8, RCX, RDX, RSI, RDI}) e_.Pop(r);
   // A tail call (Vm::SwitchTo): the run continues in the target.
   e_.CmpVmZero(hooks_.switch_offset);
-  e_.Jcc(kNE, epilogue_);
+  e_.Jcc(kNE, switched_);
+}
+
+void Compiler::CallLocal(const DecodedInsn& d, uint32_t pc) {
+  // The interpreter's order: the lock, the budget, then the depth.
+  e_.CmpVmZero(hooks_.held_lock_offset);
+  e_.Jcc(kNE, FaultStub(kJitCallLocked, pc));
+  e_.RM(true, 0x83, -1, 5, kVm, hooks_.budget_offset);  // sub [..], 1
+  e_.Byte(1);
+  e_.Jcc(kE, FaultStub(kJitRecursion, pc));
+  e_.RM(false, 0x8b, -1, kTmp, kVm, hooks_.depth_offset);  // mov r10d, [..]
+  e_.AluImm(false, 0, kTmp, 1);
+  e_.AluImm(false, 7, kTmp, hooks_.max_frames);
+  e_.Jcc(kAE, FaultStub(kJitDeep, pc));
+  e_.RM(false, 0x89, -1, kTmp, kVm, hooks_.depth_offset);  // mov [..], r10d
+  // The caller keeps R1-R9 and R10; ten pushes and eight bytes keep the
+  // callee's stack 16-byte aligned as the main program's is.
+  for (int r : kSaved) e_.Push(r);
+  e_.AluImm(true, 5, RSP, 8);
+  // The callee's frame: R10 one frame lower, R0 and R6-R9 zero.
+  e_.AluImm(true, 5, RBP, hooks_.frame_size);
+  for (int r : {RAX, RBX, R13, R14, R15}) e_.RR(false, 0x31, -1, r, r);
+  e_.CallLabel(d.off);
+  e_.AluImm(true, 0, RSP, 8);
+  for (size_t i = std::size(kSaved); i-- > 0;) e_.Pop(kSaved[i]);
+}
+
+void Compiler::Return() {
+  if (has_calls_) {
+    const int sub = e_.NewLabel();
+    e_.RM(false, 0x83, -1, 7, kVm, hooks_.depth_offset);  // cmp dword [..], 0
+    e_.Byte(0);
+    e_.Jcc(kNE, sub);
+    e_.Jmp(epilogue_);
+    e_.Bind(sub);
+    e_.RM(false, 0xff, -1, 1, kVm, hooks_.depth_offset);  // dec dword [..]
+    e_.Byte(0xc3);                                        // ret
+    return;
+  }
+  e_.Jmp(epilogue_);
 }
 
 // BPF_ATOMIC as the interpreter runs it (AtomicOp): add, or, and, xor with
@@ -565,19 +640,23 @@ bool Compiler::Run(std::string* why) {
   epilogue_ = e_.NewLabel();
   for (size_t i = 0; i < n_; ++i) {
     switch (in_[i].op) {
-      case CALL_LOCAL:
       case LDABS:
       case LDIND:
       case CAST_USER:
         *why = "instruction " + std::to_string(i) +
-               " (a bpf-to-bpf call, legacy packet load or arena cast) is "
-               "left to the interpreter";
+               " (a legacy packet load or arena cast) is left to the "
+               "interpreter";
         return false;
+      case CALL_LOCAL:
+        has_calls_ = true;
+        break;
       default:
         break;
     }
   }
+  switched_ = e_.NewLabel();
   Prologue();
+  body_ = e_.code.size();
   for (uint32_t pc = 0; pc < n_; ++pc) {
     const DecodedInsn& d = in_[pc];
     e_.Bind(static_cast<int>(pc));
@@ -623,10 +702,13 @@ bool Compiler::Run(std::string* why) {
       case CALL:
         Call(d, pc);
         break;
+      case CALL_LOCAL:
+        CallLocal(d, pc);
+        break;
       case EXIT:
         e_.CmpVmZero(hooks_.held_lock_offset);
         e_.Jcc(kNE, FaultStub(kJitExitLocked, pc));
-        e_.Jmp(epilogue_);
+        Return();
         break;
       case LDDW:
         e_.MovImm(true, dst, d.imm);
@@ -705,6 +787,33 @@ bool Compiler::Run(std::string* why) {
   e_.AluImm(true, 0, RSP, 8);  // add rsp, 8
   for (int r : {R15, R14, R13, R12, RBX, RBP}) e_.Pop(r);
   e_.Byte(0xc3);
+  // A helper set Vm::switch_to_. In a subprogram the target ran in the
+  // frame's place (Vm::LeaveFrame), whose value returns to the caller.
+  e_.Bind(switched_);
+  if (has_calls_) {
+    const int main = e_.NewLabel();
+    e_.RM(false, 0x83, -1, 7, kVm, hooks_.depth_offset);  // cmp dword [..], 0
+    e_.Byte(0);
+    e_.Jcc(kE, main);
+    e_.RM(true, 0xc7, -1, 0, kVm, hooks_.switch_offset);  // mov qword [..], 0
+    e_.Imm32(0);
+    e_.RM(false, 0xff, -1, 1, kVm, hooks_.depth_offset);  // dec dword [..]
+    e_.Byte(0xc3);
+    e_.Bind(main);
+  }
+  // A tail call from the main program: into the target's code past its
+  // prologue, with R1 = ctx and R0, R2-R9 zero (R10 and the Vm are the
+  // same); an interpreted target is left to Vm::RunJit.
+  e_.Mov(true, RDI, kVm);
+  e_.CallAbs(reinterpret_cast<const void*>(hooks_.tail_call));
+  e_.RR(true, 0x85, -1, RAX, RAX);  // test rax, rax
+  e_.Jcc(kE, epilogue_);
+  e_.Mov(true, kAddr, RAX);
+  e_.RM(true, 0x8b, -1, RDI, kVm, hooks_.ctx_offset);
+  for (int r : {RAX, RSI, RDX, RCX, R8, RBX, R13, R14, R15}) {
+    e_.RR(false, 0x31, -1, r, r);
+  }
+  e_.RR(false, 0xff, -1, 4, kAddr);  // jmp r11
   // Out-of-line paths (stubs may add none while running).
   for (size_t i = 0; i < stubs_.size(); ++i) stubs_[i]();
   if (!e_.Resolve()) {
@@ -742,13 +851,15 @@ std::unique_ptr<JitCode> JitCode::Compile(const DecodedInsn* insns, size_t n,
     *why = "mprotect failed";
     return nullptr;
   }
-  return std::unique_ptr<JitCode>(new JitCode(mem, mapped, code.size()));
+  return std::unique_ptr<JitCode>(
+      new JitCode(mem, mapped, code.size(), c.body()));
 }
 
-JitCode::JitCode(void* mem, size_t mapped, size_t size)
+JitCode::JitCode(void* mem, size_t mapped, size_t size, size_t body)
     : mem_(mem),
       mapped_(mapped),
       size_(size),
+      body_(body),
       entry_(reinterpret_cast<Entry>(mem)) {}
 
 JitCode::~JitCode() { munmap(mem_, mapped_); }

@@ -11,14 +11,19 @@
 //
 // Unlike the kernel's JIT, which trusts the verifier, the code keeps the
 // interpreter's run-time contract (interp.h): every load and store is
-// checked, inline against the run's stack and through JitHooks::access for
-// everything else (the interpreter's own Vm::Allowed / ArenaOrFault), the
-// instruction budget is counted on backward jumps as the interpreter counts
-// it, a helper call is refused while a bpf_spin_lock is held, and a helper
-// that takes a tail call ends the code so the run continues in the target.
-// Instructions the emitter does not handle (bpf-to-bpf calls, the legacy
-// packet loads, the arena's cast to a user pointer) make Compile()
-// refuse the program, which then runs in the interpreter unchanged.
+// checked: inline against the run's stack and the objects of JitRanges
+// (the context, the last map value looked up or hit), through
+// JitHooks::access for everything else (the interpreter's own Vm::Allowed /
+// ArenaOrFault). The instruction budget is counted on backward jumps as
+// the interpreter counts it, a helper call is refused while a
+// bpf_spin_lock is held, and a helper that takes a tail call to compiled
+// code is followed by a jump into the target's code (an interpreted
+// target: the code ends and the run continues in the interpreter).
+// A bpf-to-bpf call is a call within the code, with the interpreter's
+// frames (Vm::depth_, 512 bytes of stack each, at most kMaxCallFrames) and
+// budget. Instructions the emitter does not handle (the legacy packet
+// loads, the arena's cast to a user pointer) make Compile() refuse the
+// program, which then runs in the interpreter unchanged.
 
 #ifndef BPFEMU_EMU_JIT_X86_H_
 #define BPFEMU_EMU_JIT_X86_H_
@@ -37,6 +42,17 @@ class Vm;
 using JitHelperFn = uint64_t (*)(Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                                  uint64_t r4, uint64_t r5);
 
+// Memory a run may use without asking the interpreter again: each range
+// [lo, lo + len) is one object in which every access of that kind is
+// allowed for as long as the range stays set (len 0: none). The Vm keeps
+// them (interp.h Vm::JitRemember, JitForget); the code checks a load against
+// `ctx` and `rd`, a store against `wr`, and asks JitHooks::access on a miss.
+struct JitRanges {
+  uint64_t ctx_lo = 0, ctx_len = 0;  // loads: the context
+  uint64_t rd_lo = 0, rd_len = 0;    // loads: the last object hit or handed out
+  uint64_t wr_lo = 0, wr_len = 0;    // stores: the same, when writable
+};
+
 // What the generated code needs of the interpreter: where a run's state
 // sits in its Vm and the functions it calls out of line.
 struct JitHooks {
@@ -44,12 +60,23 @@ struct JitHooks {
   int32_t held_lock_offset;  // uint64_t Vm::held_lock_
   int32_t switch_offset;     // const Program* Vm::switch_to_
   int32_t stack_size;        // bytes of a run's stack, below R10
+  int32_t ranges_offset;     // JitRanges Vm::jit_ranges_
+  int32_t depth_offset;      // int Vm::depth_ (bpf-to-bpf frames)
+  int32_t stack_lo_offset;   // uint64_t Vm::stack_lo_, the stack's bottom
+  int32_t ctx_offset;        // uint64_t Vm::ctx_lo_, R1 of a tail call
+  int32_t frame_size;        // interp.h kStackSize: each frame's stack
+  int32_t max_frames;        // interp.h kMaxCallFrames
   // The checked address of the access of instruction `pc` through `base`
   // (its src for a load, its dst for a store), 0 when an arena access has
   // no effect (a load then gives 0); stops the run when refused.
   uint64_t (*access)(Vm* vm, uint64_t base, uint32_t pc);
   // Stops the run: JitFaultKind at instruction `pc`. Never returns.
   void (*fault)(Vm* vm, uint32_t kind, uint32_t pc);
+  // After a helper set Vm::switch_to_ in the main program (a tail call):
+  // enters the target as the interpreter does and returns its compiled
+  // body (JitCode::body), or 0 when the target is interpreted, which the
+  // code then leaves to Vm::RunJit.
+  uint64_t (*tail_call)(Vm* vm);
 };
 
 enum JitFaultKind : uint32_t {
@@ -57,6 +84,8 @@ enum JitFaultKind : uint32_t {
   kJitCallLocked = 1,  // a helper call while a bpf_spin_lock is held
   kJitExitLocked = 2,  // exit while a bpf_spin_lock is held
   kJitMisaligned = 3,  // an atomic on an address not aligned to its size
+  kJitRecursion = 4,   // the budget ran out on a bpf-to-bpf call
+  kJitDeep = 5,        // a bpf-to-bpf call past kMaxCallFrames
 };
 
 // One program's machine code.
@@ -77,13 +106,18 @@ class JitCode {
   JitCode& operator=(const JitCode&) = delete;
 
   Entry entry() const { return entry_; }
+  // The code past the prologue, where a tail call from compiled code
+  // jumps (as the kernel's JIT jumps past the target's prologue) with the
+  // registers as the prologue leaves them.
+  uint64_t body() const { return reinterpret_cast<uint64_t>(mem_) + body_; }
   size_t code_size() const { return size_; }
 
  private:
-  JitCode(void* mem, size_t mapped, size_t size);
+  JitCode(void* mem, size_t mapped, size_t size, size_t body);
   void* mem_;
   size_t mapped_;
   size_t size_;
+  size_t body_;
   Entry entry_;
 };
 

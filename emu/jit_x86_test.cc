@@ -34,11 +34,36 @@ uint64_t Mix(Vm&, uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t r5) {
   return (r1 * 3 + r2) ^ r5;
 }
 
+// Memory the helpers below hand out as map values do (Vm::AddRegion).
+alignas(8) uint8_t values[2048];
+
+// Helper 2 hands out values[R1, R1 + R2) as a region, writable if R3.
+uint64_t HandOut(Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t,
+                 uint64_t) {
+  const auto addr = reinterpret_cast<uint64_t>(&values[r1 % 1024]);
+  vm.AddRegion(addr, r2 % 1024, r3 != 0);
+  return addr;
+}
+// Helper 3 reserves values[R1, R1 + R2) as a ring buffer record (a tagged
+// region); helper 4 submits the record at R1 (Vm::RemoveRegion).
+uint64_t Reserve(Vm& vm, uint64_t r1, uint64_t r2, uint64_t, uint64_t,
+                 uint64_t) {
+  const auto addr = reinterpret_cast<uint64_t>(&values[r1 % 1024]);
+  vm.AddRegion(addr, r2 % 1024, true, /*tag=*/1);
+  return addr;
+}
+uint64_t Submit(Vm& vm, uint64_t r1, uint64_t, uint64_t, uint64_t, uint64_t) {
+  vm.RemoveRegion(r1);
+  return 0;
+}
+
 class TestLinker : public Linker {
  public:
   HelperFn Helper(int32_t id, uint32_t, bool* gpl_only) override {
     *gpl_only = false;
-    return id == 1 ? Mix : nullptr;
+    static constexpr HelperFn kHelpers[] = {nullptr, Mix, HandOut, Reserve,
+                                            Submit};
+    return id > 0 && id < 5 ? kHelpers[id] : nullptr;
   }
   int MapHandle(int, uint64_t*) override { return -EBADF; }
   int MapValue(int, uint32_t, uint64_t*, uint64_t*, uint64_t*, bool*) override {
@@ -91,6 +116,7 @@ Outcome RunOnce(const Insns& p, bool jit, const std::vector<uint8_t>& ctx,
   // One buffer for every run: a fault's message names the address.
   static std::vector<uint8_t>* const buf = new std::vector<uint8_t>(kCtxSize);
   std::memcpy(buf->data(), ctx.data(), kCtxSize);
+  std::memset(values, 0, sizeof(values));
   SetJit(jit);
   o.r0 = ProgRun(desc, buf->data());
   SetJit(false);
@@ -339,12 +365,72 @@ TEST(JitTest, HelperCallsKeepR1ToR5) {
   EXPECT_EQ(RunOnce(p, true, ctx).r0, (5u * 3 + 7) ^ 13);
 }
 
-TEST(JitTest, WhatTheEmitterLeavesFallsBackToTheInterpreter) {
+TEST(JitTest, BpfToBpfCallsAreCompiled) {
   const std::vector<uint8_t> ctx(kCtxSize);
-  // A bpf-to-bpf call: interpreted, same results.
   ExpectSame({a::MovImm(1, 20), a::CallLocal(1), a::Exit(),
               a::AluImm(BPF_ADD, 1, 22), a::MovReg(0, 1), a::Exit()},
-             ctx, "bpf-to-bpf", /*expect_jitted=*/false);
+             ctx, "bpf-to-bpf");
+  // The caller's R1-R10 survive a callee that changes them all; the callee
+  // starts with R0 and R6-R9 zero, and its own 512 bytes of stack, where a
+  // helper call and the caller's stack (through R1) work too.
+  Insns p = {a::MovReg(9, 1), St(8, 10, -8, 111)};
+  for (uint8_t r = 1; r <= 8; ++r) p.push_back(a::MovImm(r, 100 + r));
+  p.push_back(a::MovReg(1, 10));
+  p.push_back(a::AluImm(BPF_ADD, 1, -8));
+  p.push_back(a::CallLocal(static_cast<int32_t>(12 + 1)));
+  p.push_back(Stx(8, 9, 0, 0));
+  for (uint8_t r = 1; r <= 8; ++r) {
+    p.push_back(Stx(8, 9, r, static_cast<int16_t>(8 * r)));
+  }
+  p.push_back(Ldx(8, 0, 10, -8));  // the caller's slot, as the callee left it
+  p.push_back(a::Exit());
+  const size_t callee = p.size();
+  // Callee: R0 + R6..R9 (all zero) into its R2, its own slot, the
+  // caller's slot through R1, a helper call, everything clobbered.
+  p.push_back(a::MovReg(2, 0));
+  for (uint8_t r = 6; r <= 9; ++r) p.push_back(a::AluReg(BPF_ADD, 2, r));
+  p.push_back(St(8, 10, -8, 222));
+  p.push_back(Ldx(8, 3, 1, 0));  // 111
+  p.push_back(Stx(8, 1, 2, 0));  // the caller's slot = 0
+  p.push_back(a::AluReg(BPF_ADD, 3, 2));
+  p.push_back(Ldx(8, 5, 10, -8));
+  p.push_back(a::Call(1));  // Mix(R1, R2, R5 = 222)
+  for (uint8_t r = 1; r <= 9; ++r) p.push_back(a::MovImm(r, -1));
+  p.push_back(a::AluImm(BPF_ADD, 0, 1));
+  p.push_back(a::Exit());
+  ASSERT_EQ(p[12].code, BPF_JMP | BPF_CALL);  // the CallLocal above
+  p[12].imm = static_cast<int32_t>(callee - 13);
+  ExpectSame(p, ctx, "frames");
+  EXPECT_FALSE(RunOnce(p, true, ctx).faulted);
+}
+
+// sub(R1): R1 == 0 ? R2 : sub(R1 - 1) + 1, with a frame per level.
+Insns Recursive(int32_t n) {
+  return {a::MovImm(1, n),  a::MovImm(2, 1000),          a::CallLocal(1),
+          a::Exit(),        a::JmpImm(BPF_JNE, 1, 0, 2), a::MovReg(0, 2),
+          a::Exit(),        a::AluImm(BPF_ADD, 1, -1),   St(8, 10, -8, n),
+          a::CallLocal(-6), a::AluImm(BPF_ADD, 0, 1),    a::Exit()};
+}
+
+TEST(JitTest, DeepRecursionStopsAsInTheInterpreter) {
+  const std::vector<uint8_t> ctx(kCtxSize);
+  // Seven frames below the main program are allowed, the eighth is not.
+  for (int32_t n : {0, 1, 5, 6, 7, 8, 20}) {
+    ExpectSame(Recursive(n), ctx, "depth " + std::to_string(n));
+  }
+  EXPECT_EQ(RunOnce(Recursive(6), true, ctx).r0, 1006u);
+  const Outcome deep = RunOnce(Recursive(7), true, ctx);
+  EXPECT_TRUE(deep.faulted);
+  EXPECT_EQ(deep.fault, "call stack deeper than 8 frames");
+  // Each call spends one unit of the budget.
+  SetInstructionBudget(4);
+  for (int32_t n : {1, 2, 3, 4}) {
+    ExpectSame(Recursive(n), ctx, "budget, depth " + std::to_string(n));
+  }
+  const Outcome spent = RunOnce(Recursive(3), true, ctx);
+  EXPECT_TRUE(spent.faulted);
+  EXPECT_EQ(spent.fault, "instruction budget exhausted (endless recursion?)");
+  SetInstructionBudget(uint64_t{1} << 28);
 }
 
 TEST(JitTest, TheSettingChoosesAtLoadAndRun) {
@@ -353,6 +439,107 @@ TEST(JitTest, TheSettingChoosesAtLoadAndRun) {
   EXPECT_EQ(RunOnce(p, true, ctx).r0, 3u);   // jitted
   EXPECT_EQ(RunOnce(p, false, ctx).r0, 3u);  // interpreted
   EXPECT_FALSE(JitEnabled());
+}
+
+// Helper 2's region of `size` bytes at values[off] into R6.
+void HandOutInto6(Insns* p, int32_t off, int32_t size, bool writable) {
+  p->push_back(a::MovImm(1, off));
+  p->push_back(a::MovImm(2, size));
+  p->push_back(a::MovImm(3, writable ? 1 : 0));
+  p->push_back(a::Call(2));
+  p->push_back(a::MovReg(6, 0));
+}
+
+// Loads and stores that hit an object the code checks inline (the context,
+// the last region handed out or hit) and then step just outside it, or into
+// an object that has gone or refuses stores: the same results and faults as
+// interpreted.
+TEST(JitTest, InlineRangesRefuseAsTheInterpreter) {
+  const std::vector<uint8_t> ctx(kCtxSize);
+  // A 16-byte writable value: read and written inside (inline hits), then
+  // each access named by `last`.
+  const auto value_then = [&](RawInsn last, const std::string& what) {
+    Insns p;
+    HandOutInto6(&p, 0, 16, true);
+    p.push_back(Ldx(8, 0, 6, 8));
+    p.push_back(Stx(8, 6, 0, 0));
+    p.push_back(Ldx(4, 0, 6, 12));
+    p.push_back(last);
+    p.push_back(a::Exit());
+    ExpectSame(p, ctx, what);
+  };
+  value_then(Ldx(8, 0, 6, 0), "inside");
+  value_then(St(4, 6, 12, 5), "the last word");
+  value_then(Ldx(8, 0, 6, 9), "one byte past the end");
+  value_then(Ldx(1, 0, 6, -1), "one byte before");
+  value_then(St(1, 6, 16, 1), "a store just past the end");
+  value_then(Ldx(8, 0, 6, 0x7ff8), "far past");
+  value_then(Ldx(8, 0, 6, -0x8000), "far before");
+  // A read-only value: loads hit, a store faults.
+  Insns ro;
+  HandOutInto6(&ro, 32, 16, false);
+  ro.push_back(Ldx(8, 0, 6, 0));
+  ro.push_back(St(8, 6, 0, 1));
+  ro.push_back(a::Exit());
+  ExpectSame(ro, ctx, "a store into a read-only value");
+  EXPECT_TRUE(RunOnce(ro, true, ctx).faulted);
+  // The same value handed out again read-only: the store that hit before
+  // faults now.
+  Insns again;
+  HandOutInto6(&again, 64, 16, true);
+  again.push_back(St(8, 6, 0, 1));
+  HandOutInto6(&again, 64, 16, false);
+  again.push_back(St(8, 6, 0, 2));
+  again.push_back(a::Exit());
+  ExpectSame(again, ctx, "a value handed out again read-only");
+  EXPECT_TRUE(RunOnce(again, true, ctx).faulted);
+  // A read-only region inside a writable one, handed out after it: stores
+  // in the writable part and across the border are allowed, into the
+  // read-only part not, also after a store that hit the writable one.
+  for (int16_t off : {0, 4, 8, 12}) {
+    Insns nested;
+    HandOutInto6(&nested, 128, 16, true);
+    nested.push_back(St(8, 6, 0, 1));
+    nested.push_back(a::MovReg(7, 6));
+    HandOutInto6(&nested, 136, 8, false);
+    nested.push_back(St(8, 7, 0, 2));  // the outer value's part
+    nested.push_back(Stx(4, 7, 7, off));
+    nested.push_back(a::MovImm(0, 0));
+    nested.push_back(a::Exit());
+    ExpectSame(nested, ctx, "nested, store at " + std::to_string(off));
+  }
+  // The first region of 65: the 65th evicts it (Vm::kMaxRegions), so a
+  // load that hit it before faults after.
+  Insns evict;
+  HandOutInto6(&evict, 256, 8, true);
+  evict.push_back(a::MovReg(7, 6));
+  evict.push_back(Ldx(8, 0, 7, 0));
+  evict.push_back(a::MovImm(8, 0));
+  const size_t loop = evict.size();
+  evict.push_back(a::MovReg(1, 8));
+  evict.push_back(a::AluImm(BPF_MUL, 1, 8));
+  evict.push_back(a::AluImm(BPF_ADD, 1, 264));
+  evict.push_back(a::MovImm(2, 8));
+  evict.push_back(a::MovImm(3, 1));
+  evict.push_back(a::Call(2));
+  evict.push_back(a::AluImm(BPF_ADD, 8, 1));
+  evict.push_back(
+      a::JmpImm(BPF_JLT, 8, 64, static_cast<int16_t>(loop - evict.size() - 1)));
+  evict.push_back(Ldx(8, 0, 7, 0));
+  evict.push_back(a::Exit());
+  ExpectSame(evict, ctx, "an evicted region");
+  EXPECT_TRUE(RunOnce(evict, true, ctx).faulted);
+  // A ring buffer record: written, submitted, then written again.
+  Insns record = {a::MovImm(1, 512), a::MovImm(2, 32), a::Call(3),
+                  a::MovReg(6, 0),   St(8, 6, 24, 7),  a::MovReg(1, 6),
+                  a::Call(4),        St(8, 6, 24, 8),  a::Exit()};
+  ExpectSame(record, ctx, "a submitted record");
+  EXPECT_TRUE(RunOnce(record, true, ctx).faulted);
+  // The context: the last bytes read inline, one past faults.
+  ExpectSame({a::MovReg(6, 1), Ldx(8, 0, 6, 0), Ldx(8, 0, 6, 0x7ff8),
+              a::AluImm(BPF_ADD, 6, 65528), Ldx(8, 0, 6, 0), Ldx(8, 0, 6, 1),
+              a::Exit()},
+             ctx, "past the context's end");
 }
 
 }  // namespace
