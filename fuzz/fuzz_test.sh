@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # Builds every harness with clang -fsanitize=fuzzer,address,undefined and
-# fuzzes it for BPFEMU_FUZZ_SECONDS (default: 60 under CI=true, else 10),
+# fuzzes it for BPFEMU_FUZZ_SECONDS (default: 30 under CI=true, else 10),
 # starting from its committed corpus. Fails on any crash, leak or sanitizer
 # report. Prints the executions per harness.
 #
@@ -15,7 +15,7 @@
 # fuzz/regressions/<harness>/ under a name that says what it was: the merge
 # never touches that directory, and the corpus tests replay it.
 set -u
-seconds=${BPFEMU_FUZZ_SECONDS:-$([[ "${CI:-}" == true ]] && echo 60 || echo 10)}
+seconds=${BPFEMU_FUZZ_SECONDS:-$([[ "${CI:-}" == true ]] && echo 30 || echo 10)}
 if ! command -v clang++ >/dev/null; then
   echo "SKIPPED: clang++ not installed (tools/setup.sh installs it)"
   exit 0
