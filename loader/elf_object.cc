@@ -522,17 +522,19 @@ class ElfReader {
     for (uint32_t id = 1; id < d->TypeCnt(); ++id) {
       btf_type* t = d->MutableType(id);
       if (BtfKind(t) != kDatasec) continue;
-      const char* name = d->Str(t->name_off);
-      if (name == nullptr) return nullptr;
+      const char* name_str = d->Str(t->name_off);
+      if (name_str == nullptr) return nullptr;
+      // A copy: FixKsyms adds a string, which may move the string section.
+      const std::string name = name_str;
       auto* vsi = reinterpret_cast<btf_var_secinfo*>(t + 1);
       const uint16_t n = BtfVlen(t);
-      if (std::string_view(name) == ".kconfig") {
+      if (name == ".kconfig") {
         ReadKconfigExterns(d.get(), id);
         continue;
       }
       // The extern-backing .ksyms has no ELF section to size it: libbpf
       // sizes it itself and only sorts it here.
-      const bool externs = std::string_view(name) == ".ksyms";
+      const bool externs = name == ".ksyms";
       if (externs && !FixKsyms(d.get(), id)) return nullptr;
       t = d->MutableType(id);  // FixKsyms may have added a type
       vsi = reinterpret_cast<btf_var_secinfo*>(t + 1);
