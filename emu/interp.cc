@@ -537,6 +537,8 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
                                    : HelperRefusal::kNotEmulated;
     } else if (gpl_only && !attr.gpl_compatible) {
       why = HelperRefusal::kGplOnly;
+    } else {
+      why = linker.Refuses(r.imm, attr.prog_type);
     }
     if (why.has_value()) {
       unknown_calls_.push_back(i);
@@ -1011,15 +1013,15 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   if (const std::vector<uint32_t> bad =
           ReachableUnknownCalls(in, n, prog->unknown_calls_);
       !bad.empty()) {
+    const size_t k =
+        static_cast<size_t>(std::find(prog->unknown_calls_.begin(),
+                                      prog->unknown_calls_.end(), bad[0]) -
+                            prog->unknown_calls_.begin());
     if (attr.log != nullptr) {
-      const size_t k =
-          static_cast<size_t>(std::find(prog->unknown_calls_.begin(),
-                                        prog->unknown_calls_.end(), bad[0]) -
-                              prog->unknown_calls_.begin());
       *attr.log += HelperRefusalLog(prog->unknown_why_[k], in[bad[0]].imm,
-                                    TargetKernel());
+                                    TargetKernel(), attr.prog_type);
     }
-    return -EINVAL;
+    return HelperRefusalErrno(prog->unknown_why_[k]);
   }
   prog->max_ctx_offset_ = MaxCtxOffset(in, n);
   prog->resources_ = linker.TakeResources();

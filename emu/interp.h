@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,14 @@ class Linker {
   virtual bool Emulates(int32_t id) {
     (void)id;
     return false;
+  }
+  // A refusal of helper `id` after the program type was offered it
+  // (check_helper_call: fn->allowed, fn->might_sleep, check_get_func_ip),
+  // or nullopt to accept the call.
+  virtual std::optional<HelperRefusal> Refuses(int32_t id, uint32_t prog_type) {
+    (void)id;
+    (void)prog_type;
+    return std::nullopt;
   }
   // Whether helper `id` may be called while a bpf_spin_lock is held (the
   // verifier allows only bpf_spin_unlock).
