@@ -358,7 +358,8 @@ constexpr uint32_t kCommon = HookBit(KfuncHook::kCommon);
 constexpr uint32_t kGeneric =
     HookBit(KfuncHook::kTracing) | HookBit(KfuncHook::kTc) |
     HookBit(KfuncHook::kXdp) | HookBit(KfuncHook::kStructOps) |
-    HookBit(KfuncHook::kSyscall) | HookBit(KfuncHook::kCgroup);
+    HookBit(KfuncHook::kSyscall) | HookBit(KfuncHook::kCgroup) |
+    HookBit(KfuncHook::kSockOps);
 
 // The table. Kept sorted by nothing in particular: FindKfunc scans it (a
 // load resolves each distinct kfunc once).
@@ -403,9 +404,10 @@ constexpr Kfunc kKfuncs[] = {
     // 6.4): of the modelled versions, 6.12.
     {"bpf_dynptr_from_skb", InterpDynptrFromSkb,
      HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kSchedAct) |
-         HookBit(KfuncHook::kSkSkb) | HookBit(KfuncHook::kSocketFilter) |
-         HookBit(KfuncHook::kCgroup) | HookBit(KfuncHook::kLwt) |
-         HookBit(KfuncHook::kNetfilter) | HookBit(KfuncHook::kTracing),
+         HookBit(KfuncHook::kSockOps) | HookBit(KfuncHook::kSkSkb) |
+         HookBit(KfuncHook::kSocketFilter) | HookBit(KfuncHook::kCgroup) |
+         HookBit(KfuncHook::kLwt) | HookBit(KfuncHook::kNetfilter) |
+         HookBit(KfuncHook::kTracing),
      kKfTrustedArgs, KernelVersion::k6_12},
     {"bpf_dynptr_from_xdp", InterpDynptrFromXdp, HookBit(KfuncHook::kXdp), 0,
      KernelVersion::k6_12},
@@ -482,6 +484,12 @@ KfuncHook KfuncHookOf(uint32_t prog_type) {
       return KfuncHook::kNetfilter;
     case BPF_PROG_TYPE_KPROBE:
       return KfuncHook::kKprobe;
+    // Measured on 6.18 (//kernel_compare:helper_offer_compare_test): sock_ops
+    // programs get generic_kfunc_set and bpf_dynptr_from_skb; 6.12 has no
+    // such hook.
+    case BPF_PROG_TYPE_SOCK_OPS:
+      return TargetKernel() > KernelVersion::k6_12 ? KfuncHook::kSockOps
+                                                   : KfuncHook::kNone;
     default:
       return KfuncHook::kNone;
   }

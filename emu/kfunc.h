@@ -74,7 +74,8 @@ enum class KfuncHook : uint32_t {
   kLwt,
   kNetfilter,
   kKprobe,
-  kNone,  // BTF_KFUNC_HOOK_MAX: a program type no set is registered for
+  kSockOps,  // BTF_KFUNC_HOOK_SOCK_OPS, after 6.12
+  kNone,     // BTF_KFUNC_HOOK_MAX: a program type no set is registered for
 };
 
 // A set of hooks, as a kfunc's `hooks` field holds it.

@@ -18,6 +18,13 @@
 // one line per helper: `id name type,type,...` (the program types offered
 // it) — the source of docs/helpers.md's "offered to" column
 // (tools/helper_offer.txt, tools/helper_coverage.py).
+//
+// The same for kfuncs: every FUNC of the kernel's BTF tagged "bpf_kfunc"
+// called as `call kfunc; r0 = 0; exit` (check_kfunc_call: "calling kernel
+// function X is not allowed" when the type's kfunc sets lack it, then the
+// sleepable and destructive checks, then the arguments). A kfunc bpfemu
+// refuses to every program type is one it lacks: counted, not compared.
+// KFUNC_OFFER_OUT=FILE writes `name type,type,...` (tools/kfunc_offer.txt).
 
 #include <bpf/btf.h>
 #include <linux/bpf.h>
@@ -129,7 +136,18 @@ Answer Classify(int fd, const std::string& log) {
   if (log.find("is not allowed in probe") != std::string::npos) {
     return Answer::kNotAllowed;
   }
-  if (log.find("might sleep") != std::string::npos) return Answer::kMightSleep;
+  if (log.find("might sleep") != std::string::npos ||
+      log.find("must be sleepable to call sleepable kfunc") !=
+          std::string::npos) {
+    return Answer::kMightSleep;
+  }
+  if (log.find("calling kernel function") != std::string::npos &&
+      log.find("is not allowed") != std::string::npos) {
+    return Answer::kNotOffered;
+  }
+  if (log.find("destructive kfunc calls require") != std::string::npos) {
+    return Answer::kNotAllowed;
+  }
   if (fd == -524 &&
       (log.find("not supported for program type") != std::string::npos ||
        log.find("supported only for") != std::string::npos)) {
@@ -223,41 +241,172 @@ Insns CallOf(int32_t helper) {
   return {a::Call(helper), a::MovImm(BPF_REG_0, 0), a::Exit()};
 }
 
-class HelperOfferCompareTest : public KernelTest<> {};
+// The program types this kernel loads (a trivial program), with their
+// attach BTF ids; the others are named in `skipped`.
+struct LoadableKind {
+  const ProgKind* kind;
+  uint32_t btf_id;
+};
 
-TEST_F(HelperOfferCompareTest, EveryProgramTypeIsOfferedTheKernelsHelpers) {
-  struct utsname u;
-  ASSERT_EQ(uname(&u), 0);
-  // "6.18.44-..." -> "6.18"
-  std::string release = u.release;
-  release = release.substr(0, release.find('.', release.find('.') + 1));
-  const std::optional<KernelVersion> running = ParseKernelVersion(release);
-  if (!running.has_value()) {
-    GTEST_SKIP() << "bpfemu has no semantics for kernel " << u.release;
-  }
-  SetTargetKernel(*running);
-  const int max_id = HelperIdLimit(*running) - 1;
-
-  int compared = 0, equal = 0, quirks = 0, unemulated_offered = 0,
-      unemulated_refused = 0, kinds_loaded = 0;
-  std::map<int, std::vector<std::string>> offered_to;  // helper -> types
-  std::vector<std::string> skipped;
+std::vector<LoadableKind> LoadableKinds(std::vector<std::string>* skipped) {
+  std::vector<LoadableKind> out;
   for (const ProgKind& k : kKinds) {
     uint32_t btf_id = 0;
     if (k.attach_func != nullptr) {
       btf_id = VmlinuxFuncId(k.attach_func);
       if (btf_id == 0) {
-        skipped.push_back(absl::StrCat(k.name, " (no vmlinux BTF)"));
+        skipped->push_back(absl::StrCat(k.name, " (no vmlinux BTF)"));
         continue;
       }
     }
-    // A type this kernel cannot load at all (not built in) is left out.
     const Insns trivial = {a::MovImm(BPF_REG_0, 0), a::Exit()};
     const Loaded base = KernelLoad(k, btf_id, trivial);
     if (base.fd < 0) {
-      skipped.push_back(absl::StrCat(k.name, " (kernel: ", base.fd, ")"));
+      skipped->push_back(absl::StrCat(k.name, " (kernel: ", base.fd, ")"));
       continue;
     }
+    out.push_back({&k, btf_id});
+  }
+  return out;
+}
+
+// Sets bpfemu's target to the running kernel's version; false (and the
+// release in *release) when bpfemu has no semantics for it.
+bool TargetTheRunningKernel(std::string* release) {
+  struct utsname u;
+  if (uname(&u) != 0) return false;
+  *release = u.release;
+  // "6.18.44-..." -> "6.18"
+  const std::string major_minor =
+      release->substr(0, release->find('.', release->find('.') + 1));
+  const std::optional<KernelVersion> v = ParseKernelVersion(major_minor);
+  if (!v.has_value()) return false;
+  SetTargetKernel(*v);
+  return true;
+}
+
+// The kernel's kfuncs: FUNCs a "bpf_kfunc" DECL_TAG points at, by name.
+std::map<std::string, uint32_t> KernelKfuncs() {
+  std::map<std::string, uint32_t> out;
+  struct btf* btf = btf__load_vmlinux_btf();
+  if (btf == nullptr) return out;
+  const uint32_t n = btf__type_cnt(btf);
+  for (uint32_t id = 1; id < n; ++id) {
+    const struct btf_type* t = btf__type_by_id(btf, id);
+    if (btf_kind(t) != BTF_KIND_DECL_TAG ||
+        std::strcmp(btf__name_by_offset(btf, t->name_off), "bpf_kfunc") != 0) {
+      continue;
+    }
+    const struct btf_type* f = btf__type_by_id(btf, t->type);
+    if (f != nullptr && btf_kind(f) == BTF_KIND_FUNC) {
+      out[btf__name_by_offset(btf, f->name_off)] = t->type;
+    }
+  }
+  btf__free(btf);
+  return out;
+}
+
+class HelperOfferCompareTest : public KernelTest<> {};
+
+TEST_F(HelperOfferCompareTest, EveryProgramTypeIsOfferedTheKernelsKfuncs) {
+  std::string release;
+  if (!TargetTheRunningKernel(&release)) {
+    GTEST_SKIP() << "bpfemu has no semantics for kernel " << release;
+  }
+  const std::map<std::string, uint32_t> kfuncs = KernelKfuncs();
+  if (kfuncs.empty()) GTEST_SKIP() << "no kernel BTF with bpf_kfunc tags";
+  std::vector<std::string> skipped;
+  const std::vector<LoadableKind> kinds = LoadableKinds(&skipped);
+  int compared = 0, equal = 0, lacking = 0, lacking_pairs = 0;
+  std::map<std::string, std::vector<std::string>> offered_to;
+  for (const auto& [name, id] : kfuncs) {
+    const Insns insns = {a::CallKfunc(static_cast<int32_t>(id)),
+                         a::MovImm(BPF_REG_0, 0), a::Exit()};
+    struct Pair {
+      const ProgKind* kind;
+      Answer kernel, emu;
+      Loaded kl, el;
+    };
+    std::vector<Pair> pairs;
+    bool emu_anywhere = false;
+    for (const LoadableKind& lk : kinds) {
+      const Loaded kl = KernelLoad(*lk.kind, lk.btf_id, insns);
+      const Loaded el = EmuLoad(*lk.kind, lk.btf_id, insns);
+      const Answer ka = Classify(kl.fd, kl.log);
+      const Answer ea = Classify(el.fd, el.log);
+      if (ka == Answer::kOffered) offered_to[name].push_back(lk.kind->name);
+      if (ea != Answer::kNotOffered) emu_anywhere = true;
+      pairs.push_back({lk.kind, ka, ea, kl, el});
+    }
+    // The 6.18 host refuses every ARENA map, and the arena kfuncs to every
+    // program type (docs/semantics.md, ARENA); the 6.12 guest offers them.
+    const bool arena =
+        name == "bpf_arena_alloc_pages" || name == "bpf_arena_free_pages";
+    if (arena && offered_to.count(name) == 0) {
+      std::printf(
+          "kfunc %s: refused to every program type by this kernel "
+          "(it makes no ARENA maps); not compared\n",
+          name.c_str());
+      continue;
+    }
+    if (!emu_anywhere) {  // bpfemu lacks it
+      lacking += offered_to.count(name) != 0;
+      lacking_pairs += static_cast<int>(offered_to[name].size());
+      continue;
+    }
+    for (const Pair& p : pairs) {
+      ++compared;
+      const bool same =
+          p.emu == p.kernel &&
+          (p.kernel == Answer::kOffered ||
+           (p.el.fd == p.kl.fd && OneLine(p.el.log) == OneLine(p.kl.log)));
+      if (same) {
+        ++equal;
+        continue;
+      }
+      ADD_FAILURE() << p.kind->name << " calling kfunc " << name << ": kernel "
+                    << AnswerName(p.kernel) << " (" << p.kl.fd << ", "
+                    << OneLine(p.kl.log) << "), bpfemu " << AnswerName(p.emu)
+                    << " (" << p.el.fd << ", " << OneLine(p.el.log) << ")";
+    }
+  }
+  std::printf(
+      "kfunc offers, kernel %s: %zu program types x %zu kfuncs; %d pairs "
+      "compared, %d equal; bpfemu lacks %d kfuncs the kernel offers (%d "
+      "pairs)\n",
+      release.c_str(), kinds.size(), kfuncs.size(), compared, equal, lacking,
+      lacking_pairs);
+  if (const char* out = std::getenv("KFUNC_OFFER_OUT"); out != nullptr) {
+    std::ofstream f(out);
+    f << "# Program types offered each kfunc, measured on Linux " << release
+      << "\n# by //kernel_compare:helper_offer_compare_test "
+      << "(KFUNC_OFFER_OUT). Types loaded: " << kinds.size() << ".\n";
+    for (const auto& [name, id] : kfuncs) {
+      const auto it = offered_to.find(name);
+      f << name << " "
+        << (it == offered_to.end() || it->second.empty()
+                ? "-"
+                : absl::StrJoin(it->second, ","))
+        << "\n";
+    }
+  }
+}
+
+TEST_F(HelperOfferCompareTest, EveryProgramTypeIsOfferedTheKernelsHelpers) {
+  std::string release;
+  if (!TargetTheRunningKernel(&release)) {
+    GTEST_SKIP() << "bpfemu has no semantics for kernel " << release;
+  }
+  const int max_id = HelperIdLimit(TargetKernel()) - 1;
+
+  int compared = 0, equal = 0, quirks = 0, unemulated_offered = 0,
+      unemulated_refused = 0, kinds_loaded = 0;
+  std::map<int, std::vector<std::string>> offered_to;  // helper -> types
+  std::vector<std::string> skipped;
+  for (const LoadableKind& lk : LoadableKinds(&skipped)) {
+    const ProgKind& k = *lk.kind;
+    const uint32_t btf_id = lk.btf_id;
+    const Insns trivial = {a::MovImm(BPF_REG_0, 0), a::Exit()};
     ++kinds_loaded;
     const Loaded emu_base = EmuLoad(k, btf_id, trivial);
     EXPECT_GE(emu_base.fd, 0) << k.name << ": " << emu_base.log;
@@ -299,7 +448,7 @@ TEST_F(HelperOfferCompareTest, EveryProgramTypeIsOfferedTheKernelsHelpers) {
       "helper offers, kernel %s: %d program types x %d helpers; %d pairs "
       "compared, %d equal, %d host quirks; not emulated by bpfemu: %d pairs "
       "the kernel offers, %d it refuses\n",
-      u.release, kinds_loaded, max_id, compared, equal, quirks,
+      release.c_str(), kinds_loaded, max_id, compared, equal, quirks,
       unemulated_offered, unemulated_refused);
   if (!skipped.empty()) {
     std::printf("program types the kernel does not load: %s\n",
@@ -308,7 +457,7 @@ TEST_F(HelperOfferCompareTest, EveryProgramTypeIsOfferedTheKernelsHelpers) {
   EXPECT_GT(kinds_loaded, 20);
   if (const char* out = std::getenv("HELPER_OFFER_OUT"); out != nullptr) {
     std::ofstream f(out);
-    f << "# Program types offered each helper, measured on Linux " << u.release
+    f << "# Program types offered each helper, measured on Linux " << release
       << "\n# by //kernel_compare:helper_offer_compare_test "
       << "(HELPER_OFFER_OUT). Types loaded: " << kinds_loaded << ".\n";
     for (int id = 1; id <= max_id; ++id) {
