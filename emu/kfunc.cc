@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
+#include "emu/str_kfuncs.h"
 
 namespace bpfemu {
 
@@ -439,6 +440,21 @@ constexpr Kfunc kKfuncs[] = {
      kKfRetNull | kKfGraphApi, KernelVersion::k6_18},
     {"bpf_list_back", InterpListPeek<true>, kGeneric, kKfRetNull | kKfGraphApi,
      KernelVersion::k6_18},
+    // kernel/bpf/helpers.c's string kfuncs (6.18: common_btf_ids, every
+    // program type, flags 0; none of them in 6.12), emu/str_kfuncs.h.
+    {"bpf_strcmp", strk::InterpStrcmp, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strcasecmp", strk::InterpStrcasecmp, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_strchr", strk::InterpStrchr, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strchrnul", strk::InterpStrchrnul, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strnchr", strk::InterpStrnchr, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strrchr", strk::InterpStrrchr, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strlen", strk::InterpStrlen, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strnlen", strk::InterpStrnlen, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strspn", strk::InterpStrspn, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strcspn", strk::InterpStrcspn, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strstr", strk::InterpStrstr, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strnstr", strk::InterpStrnstr, kCommon, 0, KernelVersion::k6_18},
 };
 
 }  // namespace
