@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
+#include "emu/iter_bits.h"
 #include "emu/str_kfuncs.h"
 
 namespace bpfemu {
@@ -455,6 +456,14 @@ constexpr Kfunc kKfuncs[] = {
     {"bpf_strcspn", strk::InterpStrcspn, kCommon, 0, KernelVersion::k6_18},
     {"bpf_strstr", strk::InterpStrstr, kCommon, 0, KernelVersion::k6_18},
     {"bpf_strnstr", strk::InterpStrnstr, kCommon, 0, KernelVersion::k6_18},
+    // kernel/bpf/helpers.c common_btf_ids' bit iterator (6.11; 6.12 source),
+    // emu/iter_bits.h.
+    {"bpf_iter_bits_new", InterpIterBitsNew, kCommon, kKfIterNew,
+     KernelVersion::k6_12},
+    {"bpf_iter_bits_next", InterpIterBitsNext, kCommon,
+     kKfIterNext | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_iter_bits_destroy", InterpIterBitsDestroy, kCommon, kKfIterDestroy,
+     KernelVersion::k6_12},
 };
 
 }  // namespace
