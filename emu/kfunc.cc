@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "emu/cpumask.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
 #include "emu/iter_bits.h"
@@ -362,6 +363,11 @@ constexpr uint32_t kGeneric =
     HookBit(KfuncHook::kXdp) | HookBit(KfuncHook::kStructOps) |
     HookBit(KfuncHook::kSyscall) | HookBit(KfuncHook::kCgroup);
 
+// kernel/bpf/cpumask.c cpumask_kfunc_init's program types.
+constexpr uint32_t kCpumask = HookBit(KfuncHook::kTracing) |
+                              HookBit(KfuncHook::kStructOps) |
+                              HookBit(KfuncHook::kSyscall);
+
 // The table. Kept sorted by nothing in particular: FindKfunc scans it (a
 // load resolves each distinct kfunc once).
 constexpr Kfunc kKfuncs[] = {
@@ -464,6 +470,61 @@ constexpr Kfunc kKfuncs[] = {
      kKfIterNext | kKfRetNull, KernelVersion::k6_12},
     {"bpf_iter_bits_destroy", InterpIterBitsDestroy, kCommon, kKfIterDestroy,
      KernelVersion::k6_12},
+    // kernel/bpf/cpumask.c cpumask_kfunc_set, registered for TRACING,
+    // STRUCT_OPS and SYSCALL (6.12 source; the set came with 6.3, of the
+    // modelled versions 6.12; bpf_cpumask_populate is 6.16's), emu/cpumask.h.
+    {"bpf_cpumask_create", cpumask::InterpCreate, kCpumask,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_cpumask_release", cpumask::InterpRelease, kCpumask, kKfRelease,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_acquire", cpumask::InterpAcquire, kCpumask,
+     kKfAcquire | kKfTrustedArgs, KernelVersion::k6_12},
+    {"bpf_cpumask_first", cpumask::InterpFirst, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_first_zero", cpumask::InterpFirstZero, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_first_and", cpumask::InterpFirstAnd, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_set_cpu", cpumask::InterpSetCpu, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_clear_cpu", cpumask::InterpClearCpu, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_test_cpu", cpumask::InterpTestCpu, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_test_and_set_cpu", cpumask::InterpTestAndSetCpu, kCpumask,
+     kKfRcu, KernelVersion::k6_12},
+    {"bpf_cpumask_test_and_clear_cpu", cpumask::InterpTestAndClearCpu, kCpumask,
+     kKfRcu, KernelVersion::k6_12},
+    {"bpf_cpumask_setall", cpumask::InterpSetAll, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_clear", cpumask::InterpClear, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_and", cpumask::InterpAnd, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_or", cpumask::InterpOr, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_xor", cpumask::InterpXor, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_equal", cpumask::InterpEqual, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_intersects", cpumask::InterpIntersects, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_subset", cpumask::InterpSubset, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_empty", cpumask::InterpEmpty, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_full", cpumask::InterpFull, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_copy", cpumask::InterpCopy, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_any_distribute", cpumask::InterpAnyDistribute, kCpumask,
+     kKfRcu, KernelVersion::k6_12},
+    {"bpf_cpumask_any_and_distribute", cpumask::InterpAnyAndDistribute,
+     kCpumask, kKfRcu, KernelVersion::k6_12},
+    {"bpf_cpumask_weight", cpumask::InterpWeight, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_populate", cpumask::InterpPopulate, kCpumask, kKfRcu,
+     KernelVersion::k6_18},
 };
 
 }  // namespace
