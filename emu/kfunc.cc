@@ -25,6 +25,7 @@
 #include "emu/graph_obj.h"
 #include "emu/iter_bits.h"
 #include "emu/str_kfuncs.h"
+#include "emu/task_kfuncs.h"
 
 namespace bpfemu {
 
@@ -447,6 +448,13 @@ constexpr Kfunc kKfuncs[] = {
      kKfRetNull | kKfGraphApi, KernelVersion::k6_18},
     {"bpf_list_back", InterpListPeek<true>, kGeneric, kKfRetNull | kKfGraphApi,
      KernelVersion::k6_18},
+    // generic_btf_ids' task kfuncs (6.12 source; 6.2's), emu/task_kfuncs.h.
+    {"bpf_task_acquire", InterpTaskAcquire, kGeneric,
+     kKfAcquire | kKfRcu | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_task_release", InterpTaskRelease, kGeneric, kKfRelease,
+     KernelVersion::k6_12},
+    {"bpf_task_from_pid", InterpTaskFromPid, kGeneric, kKfAcquire | kKfRetNull,
+     KernelVersion::k6_12},
     // kernel/bpf/helpers.c's string kfuncs (6.18: common_btf_ids, every
     // program type, flags 0; none of them in 6.12), emu/str_kfuncs.h.
     {"bpf_strcmp", strk::InterpStrcmp, kCommon, 0, KernelVersion::k6_18},

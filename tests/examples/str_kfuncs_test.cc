@@ -134,16 +134,17 @@ TEST(StrKfuncsVersionTest, OnlyThe618TargetHasThem) {
 
 // A kfunc of the running kernel that bpfemu does not implement is refused
 // at load with the verifier's line naming it, as the kernel names a FUNC
-// that is no kfunc (issue 24: the cpumask and task kfuncs
-// are not emulated yet; bpf_strtol and bpf_strncmp are helpers, not kfuncs).
+// that is no kfunc (issue 24: e.g. bpf_task_from_vpid and the
+// task / css iterators are not emulated; bpf_strtol and bpf_strncmp are
+// helpers, not kfuncs).
 TEST(StrKfuncsVersionTest, UnimplementedKfuncsAreRefusedByName) {
   const KernelBtf* btf = KernelBtf::Get();
   if (btf == nullptr) {
     GTEST_SKIP() << "no kernel BTF (/sys/kernel/btf/vmlinux)";
   }
   for (const char* name :
-       {"bpf_cpumask_create", "bpf_task_from_pid", "bpf_cpumask_weight",
-        "bpf_strtol", "bpf_strncmp", "vfs_read"}) {
+       {"bpf_task_from_vpid", "bpf_iter_css_task_new", "bpf_send_signal_task",
+        "bpf_iter_task_vma_new", "bpf_strtol", "bpf_strncmp", "vfs_read"}) {
     SCOPED_TRACE(name);
     const int32_t id = btf->FindByNameKind(name, BTF_KIND_FUNC);
     if (id <= 0) continue;  // not in this kernel's BTF
