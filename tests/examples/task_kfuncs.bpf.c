@@ -69,4 +69,26 @@ int lookup(struct args *ctx) {
   return 0;
 }
 
+// bpf_get_current_task_btf() beside them: the task bpf_task_from_pid()
+// finds for this thread's id (ctx->pids[0]) is the current task, and
+// bpf_task_acquire() of the current task gives it back. Bit 0: same task,
+// bit 1: acquired, bit 2: found.
+SEC("syscall")
+int current_task(struct args *ctx) {
+  const __s32 tid = ctx->pids[0];
+  struct task_struct *cur = bpf_get_current_task_btf();
+  int bits = 0;
+  struct task_struct *a = bpf_task_acquire(cur);
+  if (a) {
+    bits |= (a == cur) << 1;
+    bpf_task_release(a);
+  }
+  struct task_struct *t = bpf_task_from_pid(tid);
+  if (t) {
+    bits |= 4 | (t == cur);
+    bpf_task_release(t);
+  }
+  return bits;
+}
+
 char LICENSE[] SEC("license") = "GPL";

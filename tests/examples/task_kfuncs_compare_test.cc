@@ -77,6 +77,26 @@ TEST_P(TaskKfuncsCompareTest, SameTasksAsTheKernel) {
   }
 }
 
+// bpf_get_current_task_btf() in the same syscall program: the kernel and
+// bpfemu find this thread as the current task (7: found, acquired, same).
+TEST_P(TaskKfuncsCompareTest, FromPidOfThisThreadIsTheCurrentTask) {
+  const std::string path = "tests/examples/task_kfuncs.bpf.o";
+  std::unique_ptr<KernelObject> kernel;
+  ASSERT_EQ(KernelObject::Load(path, &kernel), 0);
+  auto obj = GetParam() ? native::Object::OpenBytecode(path)
+                        : native::Object::Open("task_kfuncs");
+  ASSERT_TRUE(obj.ok()) << obj.status();
+  ASSERT_EQ((*obj)->Load(), 0) << (*obj)->load_error();
+  const native::Program* prog = (*obj)->FindProgram("current_task");
+  ASSERT_NE(prog, nullptr);
+  int32_t pids[8] = {static_cast<int32_t>(gettid())};
+  const KernelObject::Result kr = KernelObject::RunSyscall(
+      kernel->ProgFd("current_task"), pids, sizeof(pids));
+  ASSERT_EQ(kr.err, 0);
+  EXPECT_EQ(kr.retval, 7u);
+  EXPECT_EQ(prog->Run(pids), kr.retval);
+}
+
 INSTANTIATE_TEST_SUITE_P(Faces, TaskKfuncsCompareTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Bytecode" : "Native";

@@ -59,6 +59,21 @@ TEST_P(TaskKfuncsTest, ThisThreadIsATask) {
   for (int i = 1; i < 8; ++i) EXPECT_EQ(f.found[i], 0u) << pids[i];
 }
 
+TEST_P(TaskKfuncsTest, FromPidOfThisThreadIsTheCurrentTask) {
+  if (KernelBtf::Get() == nullptr) {
+    GTEST_SKIP() << "no kernel BTF (/sys/kernel/btf/vmlinux): no task views";
+  }
+  const std::string path = "tests/examples/task_kfuncs.bpf.o";
+  auto obj = GetParam() ? native::Object::OpenBytecode(path)
+                        : native::Object::Open("task_kfuncs");
+  ASSERT_TRUE(obj.ok()) << obj.status();
+  ASSERT_EQ((*obj)->Load(), 0) << (*obj)->load_error();
+  const native::Program* prog = (*obj)->FindProgram("current_task");
+  ASSERT_NE(prog, nullptr);
+  int32_t pids[8] = {static_cast<int32_t>(gettid())};
+  EXPECT_EQ(prog->Run(pids), 7u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Faces, TaskKfuncsTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Bytecode" : "Native";
