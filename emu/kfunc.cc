@@ -20,8 +20,12 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "emu/cpumask.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
+#include "emu/iter_bits.h"
+#include "emu/str_kfuncs.h"
+#include "emu/task_kfuncs.h"
 
 namespace bpfemu {
 
@@ -361,6 +365,11 @@ constexpr uint32_t kGeneric =
     HookBit(KfuncHook::kSyscall) | HookBit(KfuncHook::kCgroup) |
     HookBit(KfuncHook::kSockOps);
 
+// kernel/bpf/cpumask.c cpumask_kfunc_init's program types.
+constexpr uint32_t kCpumask = HookBit(KfuncHook::kTracing) |
+                              HookBit(KfuncHook::kStructOps) |
+                              HookBit(KfuncHook::kSyscall);
+
 // The table. Kept sorted by nothing in particular: FindKfunc scans it (a
 // load resolves each distinct kfunc once).
 constexpr Kfunc kKfuncs[] = {
@@ -440,6 +449,91 @@ constexpr Kfunc kKfuncs[] = {
     {"bpf_list_front", InterpListPeek<false>, kGeneric,
      kKfRetNull | kKfGraphApi, KernelVersion::k6_18},
     {"bpf_list_back", InterpListPeek<true>, kGeneric, kKfRetNull | kKfGraphApi,
+     KernelVersion::k6_18},
+    // generic_btf_ids' task kfuncs (6.12 source; 6.2's), emu/task_kfuncs.h.
+    {"bpf_task_acquire", InterpTaskAcquire, kGeneric,
+     kKfAcquire | kKfRcu | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_task_release", InterpTaskRelease, kGeneric, kKfRelease,
+     KernelVersion::k6_12},
+    {"bpf_task_from_pid", InterpTaskFromPid, kGeneric, kKfAcquire | kKfRetNull,
+     KernelVersion::k6_12},
+    // kernel/bpf/helpers.c's string kfuncs (6.18: common_btf_ids, every
+    // program type, flags 0; none of them in 6.12), emu/str_kfuncs.h.
+    {"bpf_strcmp", strk::InterpStrcmp, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strcasecmp", strk::InterpStrcasecmp, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_strchr", strk::InterpStrchr, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strchrnul", strk::InterpStrchrnul, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strnchr", strk::InterpStrnchr, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strrchr", strk::InterpStrrchr, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strlen", strk::InterpStrlen, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strnlen", strk::InterpStrnlen, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strspn", strk::InterpStrspn, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strcspn", strk::InterpStrcspn, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strstr", strk::InterpStrstr, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_strnstr", strk::InterpStrnstr, kCommon, 0, KernelVersion::k6_18},
+    // kernel/bpf/helpers.c common_btf_ids' bit iterator (6.11; 6.12 source),
+    // emu/iter_bits.h.
+    {"bpf_iter_bits_new", InterpIterBitsNew, kCommon, kKfIterNew,
+     KernelVersion::k6_12},
+    {"bpf_iter_bits_next", InterpIterBitsNext, kCommon,
+     kKfIterNext | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_iter_bits_destroy", InterpIterBitsDestroy, kCommon, kKfIterDestroy,
+     KernelVersion::k6_12},
+    // kernel/bpf/cpumask.c cpumask_kfunc_set, registered for TRACING,
+    // STRUCT_OPS and SYSCALL (6.12 source; the set came with 6.3, of the
+    // modelled versions 6.12; bpf_cpumask_populate is 6.16's), emu/cpumask.h.
+    {"bpf_cpumask_create", cpumask::InterpCreate, kCpumask,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_cpumask_release", cpumask::InterpRelease, kCpumask, kKfRelease,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_acquire", cpumask::InterpAcquire, kCpumask,
+     kKfAcquire | kKfTrustedArgs, KernelVersion::k6_12},
+    {"bpf_cpumask_first", cpumask::InterpFirst, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_first_zero", cpumask::InterpFirstZero, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_first_and", cpumask::InterpFirstAnd, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_set_cpu", cpumask::InterpSetCpu, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_clear_cpu", cpumask::InterpClearCpu, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_test_cpu", cpumask::InterpTestCpu, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_test_and_set_cpu", cpumask::InterpTestAndSetCpu, kCpumask,
+     kKfRcu, KernelVersion::k6_12},
+    {"bpf_cpumask_test_and_clear_cpu", cpumask::InterpTestAndClearCpu, kCpumask,
+     kKfRcu, KernelVersion::k6_12},
+    {"bpf_cpumask_setall", cpumask::InterpSetAll, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_clear", cpumask::InterpClear, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_and", cpumask::InterpAnd, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_or", cpumask::InterpOr, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_xor", cpumask::InterpXor, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_equal", cpumask::InterpEqual, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_intersects", cpumask::InterpIntersects, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_subset", cpumask::InterpSubset, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_empty", cpumask::InterpEmpty, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_full", cpumask::InterpFull, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_copy", cpumask::InterpCopy, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_any_distribute", cpumask::InterpAnyDistribute, kCpumask,
+     kKfRcu, KernelVersion::k6_12},
+    {"bpf_cpumask_any_and_distribute", cpumask::InterpAnyAndDistribute,
+     kCpumask, kKfRcu, KernelVersion::k6_12},
+    {"bpf_cpumask_weight", cpumask::InterpWeight, kCpumask, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_cpumask_populate", cpumask::InterpPopulate, kCpumask, kKfRcu,
      KernelVersion::k6_18},
 };
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "emu/kernel_btf.h"
+#include "emu/task_kfuncs.h"
 
 namespace bpfemu::native {
 namespace {
@@ -212,6 +213,40 @@ const void* CurrentTask() {
 TaskBlock CurrentTaskBlock() {
   return {t_tasks.block.data(), t_tasks.block.size()};
 }
+
+const void* TaskViewByPid(int32_t pid) {
+  if (pid <= 0 || CurrentTask() == nullptr) return nullptr;
+  const Layout* l = GetLayout();
+  ThreadTasks& tt = t_tasks;
+  for (size_t i = 0; i < tt.tasks.size(); ++i) {
+    if (tt.tasks[i].pid == pid) return TaskAt(tt, *l, i);
+  }
+  return nullptr;
+}
+
+bool IsTaskView(const void* p) {
+  const Layout* l = GetLayout();
+  ThreadTasks& tt = t_tasks;
+  if (l == nullptr || !tt.built) return false;
+  const auto* b = static_cast<const uint8_t*>(p);
+  const size_t stride = l->task_size + l->cred_size;
+  return b >= tt.block.data() && b < tt.block.data() + tt.block.size() &&
+         (b - tt.block.data()) % stride == 0;
+}
+
+namespace {
+
+void TaskBlockOf(const uint8_t** data, size_t* size) {
+  const TaskBlock b = CurrentTaskBlock();
+  *data = b.data;
+  *size = b.size;
+}
+
+constexpr TaskKfuncOps kTaskOps = {TaskViewByPid, IsTaskView, TaskBlockOf};
+
+[[maybe_unused]] const bool kTaskOpsSet = (SetTaskKfuncOps(&kTaskOps), true);
+
+}  // namespace
 
 bool TaskViewOwner(const void* task, LocalStorageMap::Owner* owner) {
   const Layout* l = GetLayout();

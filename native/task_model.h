@@ -46,6 +46,16 @@ TaskBlock CurrentTaskBlock();
 // have let through) or the task is gone.
 bool TaskViewOwner(const void* task, LocalStorageMap::Owner* owner);
 
+// bpf_task_from_pid's lookup (kernel/bpf/helpers.c, find_task_by_pid_ns in
+// the initial namespace): the view of the task `pid` among this thread's
+// views (the thread, its group leader, its ancestors up to pid 1), or
+// nullptr: pid 0 (the idle task is in no pid table), and every task the
+// model does not hold. Registered with emu/task_kfuncs.h for the
+// interpreter.
+const void* TaskViewByPid(int32_t pid);
+// Whether `p` is one of this thread's task views.
+bool IsTaskView(const void* p);
+
 }  // namespace bpfemu::native
 
 #endif  // BPFEMU_NATIVE_TASK_MODEL_H_
