@@ -1445,34 +1445,85 @@ uint64_t TraceVprintk(Vm& vm, uint64_t fmt, uint64_t fmt_size, uint64_t data,
   return static_cast<uint64_t>(bpfemu_trace_printk("%s", 3, out.c_str()));
 }
 
+// The calling task's own memory and signals (native/tracing_helpers.cc).
+// bpf_probe_write_user: src is ARG_PTR_TO_MEM | MEM_RDONLY of a nonzero
+// ARG_CONST_SIZE.
+uint64_t ProbeWriteUser(Vm& vm, uint64_t dst, uint64_t src, uint64_t size,
+                        uint64_t, uint64_t) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  if (n == 0) vm.Fault("bpf_probe_write_user: len is zero");
+  NeedReadable(vm, src, n, "src");
+  auto regions = [&vm](uint64_t addr, uint64_t len) {
+    return vm.Readable(addr, len);
+  };
+  const native::OwnedMemory owned = regions;
+  return static_cast<uint64_t>(
+      native::ProbeWriteUser(dst, Ptr(src), n, &owned));
+}
+
+template <bool kThread>
+uint64_t SendSignal(Vm&, uint64_t sig, uint64_t, uint64_t, uint64_t, uint64_t) {
+  const uint32_t s = static_cast<uint32_t>(sig);
+  return static_cast<uint64_t>(kThread ? bpfemu_send_signal_thread(s)
+                                       : bpfemu_send_signal(s));
+}
+
+// entries: ARG_PTR_TO_UNINIT_MEM of ARG_CONST_SIZE_OR_ZERO.
+uint64_t BranchSnapshot(Vm& vm, uint64_t entries, uint64_t size, uint64_t flags,
+                        uint64_t, uint64_t) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  if (n != 0) NeedWritable(vm, entries, n, "entries");
+  return static_cast<uint64_t>(
+      bpfemu_get_branch_snapshot(Ptr(entries), n, flags));
+}
+
+// dst: ARG_PTR_TO_UNINIT_MEM of ARG_CONST_SIZE_OR_ZERO; tsk: a trusted
+// task_struct, which here is a task view this thread was handed.
+uint64_t CopyFromUserTask(Vm& vm, uint64_t dst, uint64_t size, uint64_t src,
+                          uint64_t tsk, uint64_t flags) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  if (n != 0) NeedWritable(vm, dst, n, "dst");
+  long tid = -1;
+  if (!native::TaskViewTid(Ptr(tsk), &tid)) {
+    vm.Fault("bpf_copy_from_user_task: tsk is not a task_struct");
+  }
+  auto regions = [&vm](uint64_t addr, uint64_t len) {
+    return vm.Readable(addr, len);
+  };
+  const native::OwnedMemory owned = regions;
+  return static_cast<uint64_t>(
+      native::CopyFromUserTask(Ptr(dst), n, src, tid, flags, &owned));
+}
+
 enum class Offered {
   kAny,
-  kSkbProgs,         // socket-buffer programs (IsSkbProg)
-  kSkSkb,            // BPF_PROG_TYPE_SK_SKB
-  kSkMsg,            // BPF_PROG_TYPE_SK_MSG
-  kTracing,          // bpf_tracing_func_proto's callers
-  kNotTracing,       // every program type but those
-  kXdp,              // BPF_PROG_TYPE_XDP
-  kTcLike,           // tc and lwt_xmit
-  kTcLikeOrSkSkb,    // those and SK_SKB (bpf_skb_store_bytes)
-  kPacketPrograms,   // those, XDP and the other lwt types (bpf_csum_diff)
-  kCgroupCurrent,    // tracing and cgroup_current_func_proto's callers
-  kCgroupCommon,     // cgroup_common_func_proto's callers
-  kTcOrLwt,          // tc_cls_act_func_proto, lwt_out_func_proto's callers
-  kTcOrCgroupSkb,    // tc_cls_act_func_proto, cg_skb_func_proto
-  kSkStorageGet,     // the bpf_sk_storage_get_proto users (below)
-  kSkStorageDelete,  // and of bpf_sk_storage_delete_proto
-  kTcLikeOrXdp,      // tc, lwt_xmit and XDP (bpf_redirect)
-  kTc,               // tc only (bpf_skb_vlan_push, bpf_set_hash ...)
-  kTcOrXdp,          // tc and XDP (bpf_check_mtu)
-  kSkLookup,         // tc, XDP, sk_skb, cg_skb, sock_addr (bpf_sk_lookup_*)
-  kSkFilterOrTc,     // socket filter, cg_skb, tc (bpf_skb_load_bytes_relative)
-  kSkbSocket,        // those and sk_skb (bpf_get_socket_cookie / _uid)
-  kTcSince613,       // tc from 6.13 (bpf_get_netns_cookie)
-  kSyscall,          // BPF_PROG_TYPE_SYSCALL (syscall_prog_func_proto)
-  kIter,             // TRACING programs of attach type BPF_TRACE_ITER
-  kSleepable,        // sleepable tracing, LSM and SYSCALL programs
-  kTrampoline,       // fentry, fexit, fmod_ret (bpf_prog_has_trampoline)
+  kSkbProgs,          // socket-buffer programs (IsSkbProg)
+  kSkSkb,             // BPF_PROG_TYPE_SK_SKB
+  kSkMsg,             // BPF_PROG_TYPE_SK_MSG
+  kTracing,           // bpf_tracing_func_proto's callers
+  kTracingOrSyscall,  // those and SYSCALL (syscall_prog_func_proto's default)
+  kNotTracing,        // every program type but those
+  kXdp,               // BPF_PROG_TYPE_XDP
+  kTcLike,            // tc and lwt_xmit
+  kTcLikeOrSkSkb,     // those and SK_SKB (bpf_skb_store_bytes)
+  kPacketPrograms,    // those, XDP and the other lwt types (bpf_csum_diff)
+  kCgroupCurrent,     // tracing and cgroup_current_func_proto's callers
+  kCgroupCommon,      // cgroup_common_func_proto's callers
+  kTcOrLwt,           // tc_cls_act_func_proto, lwt_out_func_proto's callers
+  kTcOrCgroupSkb,     // tc_cls_act_func_proto, cg_skb_func_proto
+  kSkStorageGet,      // the bpf_sk_storage_get_proto users (below)
+  kSkStorageDelete,   // and of bpf_sk_storage_delete_proto
+  kTcLikeOrXdp,       // tc, lwt_xmit and XDP (bpf_redirect)
+  kTc,                // tc only (bpf_skb_vlan_push, bpf_set_hash ...)
+  kTcOrXdp,           // tc and XDP (bpf_check_mtu)
+  kSkLookup,          // tc, XDP, sk_skb, cg_skb, sock_addr (bpf_sk_lookup_*)
+  kSkFilterOrTc,      // socket filter, cg_skb, tc (bpf_skb_load_bytes_relative)
+  kSkbSocket,         // those and sk_skb (bpf_get_socket_cookie / _uid)
+  kTcSince613,        // tc from 6.13 (bpf_get_netns_cookie)
+  kSyscall,           // BPF_PROG_TYPE_SYSCALL (syscall_prog_func_proto)
+  kIter,              // TRACING programs of attach type BPF_TRACE_ITER
+  kSleepable,         // sleepable tracing, LSM and SYSCALL programs
+  kTrampoline,        // fentry, fexit, fmod_ret (bpf_prog_has_trampoline)
   kTrampolineOrTpBtf,  // those and tp_btf (bpf_get_attach_cookie)
   kSkBase,             // bpf_sk_base_func_proto's callers, TRACING and LSM
   kTcpSock,            // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
@@ -1500,6 +1551,8 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return prog_type == BPF_PROG_TYPE_SK_MSG;
     case Offered::kTracing:
       return IsTracingProg(prog_type);
+    case Offered::kTracingOrSyscall:
+      return IsTracingProg(prog_type) || prog_type == BPF_PROG_TYPE_SYSCALL;
     case Offered::kNotTracing:
       return !IsTracingProg(prog_type);
     case Offered::kXdp:
@@ -1698,8 +1751,18 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_sk_storage_delete, SkStorageDelete, false, O::kSkStorageDelete},
     {BPF_FUNC_task_storage_get, TaskStorageGet, false, O::kTracing},
     {BPF_FUNC_task_storage_delete, TaskStorageDelete, false, O::kTracing},
-    {BPF_FUNC_get_current_task_btf, CurrentTaskBtf, false, O::kTracing},
-    {BPF_FUNC_get_current_task, CurrentTaskBtf, false, O::kTracing},
+    {BPF_FUNC_get_current_task_btf, CurrentTaskBtf, false,
+     O::kTracingOrSyscall},
+    {BPF_FUNC_get_current_task, CurrentTaskBtf, false, O::kTracingOrSyscall},
+    // kernel/trace/bpf_trace.c bpf_tracing_func_proto (probe_write_user
+    // also needs CAP_SYS_ADMIN, which bpfemu does not check);
+    // copy_from_user_task might sleep.
+    {BPF_FUNC_probe_write_user, ProbeWriteUser, true, O::kTracingOrSyscall},
+    {BPF_FUNC_send_signal, SendSignal<false>, false, O::kTracingOrSyscall},
+    {BPF_FUNC_send_signal_thread, SendSignal<true>, false,
+     O::kTracingOrSyscall},
+    {BPF_FUNC_get_branch_snapshot, BranchSnapshot, true, O::kTracingOrSyscall},
+    {BPF_FUNC_copy_from_user_task, CopyFromUserTask, true, O::kSleepable},
     // Strings, clocks, NUMA.
     {BPF_FUNC_strncmp, Strncmp, false, O::kAny},
     {BPF_FUNC_strtol, Strtox<true>, false, O::kAny},

@@ -235,4 +235,18 @@ bool TaskViewOwner(const void* task, LocalStorageMap::Owner* owner) {
   return true;
 }
 
+bool TaskViewTid(const void* task, long* tid) {
+  const Layout* l = GetLayout();
+  ThreadTasks& tt = t_tasks;
+  if (l == nullptr || !tt.built) return false;
+  const auto* p = static_cast<const uint8_t*>(task);
+  const size_t stride = l->task_size + l->cred_size;
+  if (p < tt.block.data() || p >= tt.block.data() + tt.block.size() ||
+      (p - tt.block.data()) % stride != 0) {
+    return false;
+  }
+  *tid = tt.tasks[static_cast<size_t>(p - tt.block.data()) / stride].pid;
+  return true;
+}
+
 }  // namespace bpfemu::native

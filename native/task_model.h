@@ -46,6 +46,10 @@ TaskBlock CurrentTaskBlock();
 // have let through) or the task is gone.
 bool TaskViewOwner(const void* task, LocalStorageMap::Owner* owner);
 
+// The thread id of a task view this thread handed out (0 for pid 0,
+// init_task): false when `task` is no task_struct view.
+bool TaskViewTid(const void* task, long* tid);
+
 }  // namespace bpfemu::native
 
 #endif  // BPFEMU_NATIVE_TASK_MODEL_H_

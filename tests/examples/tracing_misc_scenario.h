@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: Apache-2.0
+// tests/examples/tracing_misc.bpf.c's and tracing_write.bpf.c's scenarios,
+// shared by tracing_misc_compare_test (the kernel against bpfemu's two faces)
+// and tracing_misc_test (bpfemu alone): each program run against fresh memory
+// of this process (a touched writable page, a PROT_NONE page after it, a
+// read-only page, an untouched writable page), and each run's answers as
+// text lines: the returns, the bytes the helpers left in the context and
+// in this process's memory, and for bpf_send_signal(_thread) the thread's
+// and the process's pending sets afterwards and the siginfo of each
+// pending signal (taken with sigtimedwait, the signals being blocked).
+
+#ifndef BPFEMU_TESTS_EXAMPLES_TRACING_MISC_SCENARIO_H_
+#define BPFEMU_TESTS_EXAMPLES_TRACING_MISC_SCENARIO_H_
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "tests/examples/tracing_misc_cases.h"
+}
+
+namespace bpfemu::examples::tracing_misc {
+
+// Runs a SYSCALL program on `c` (0, or the test run's error).
+using SyscallRun = std::function<int(const char* prog, misc_ctx* c)>;
+// Runs a raw tracepoint program with `args`: its return value.
+using RawTpRun =
+    std::function<uint32_t(const char* prog, const std::vector<uint64_t>&)>;
+
+inline std::string Hex(const void* p, size_t n) {
+  std::string s;
+  char b[3];
+  for (size_t i = 0; i < n; ++i) {
+    std::snprintf(b, sizeof(b), "%02x", static_cast<const uint8_t*>(p)[i]);
+    s += b;
+  }
+  return s;
+}
+
+// The four kinds of user memory the context names.
+class Memory {
+ public:
+  Memory() {
+    const size_t page = 4096;
+    base_ =
+        static_cast<uint8_t*>(mmap(nullptr, 3 * page, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    fresh_ = static_cast<uint8_t*>(mmap(nullptr, page, PROT_READ | PROT_WRITE,
+                                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    for (size_t i = 0; i < page; ++i) {
+      base_[i] = static_cast<uint8_t>(i);
+      base_[2 * page + i] = static_cast<uint8_t>(0x80 + i);
+    }
+    mprotect(base_ + page, page, PROT_NONE);
+    mprotect(base_ + 2 * page, page, PROT_READ);
+  }
+  ~Memory() {
+    munmap(base_, 3 * 4096);
+    munmap(fresh_, 4096);
+  }
+  void Fill(misc_ctx* c) const {
+    c->addr[0] = reinterpret_cast<uint64_t>(base_);
+    c->addr[1] = reinterpret_cast<uint64_t>(base_ + 2 * 4096);
+    c->addr[2] = reinterpret_cast<uint64_t>(base_ + 4096 - 4);
+    c->addr[3] = reinterpret_cast<uint64_t>(fresh_);
+  }
+  uint8_t* rw() const { return base_; }
+  uint8_t* ro() const { return base_ + 2 * 4096; }
+  uint8_t* fresh() const { return fresh_; }
+
+ private:
+  uint8_t* base_;
+  uint8_t* fresh_;
+};
+
+inline std::string Rets(const misc_ctx& c, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += (i ? " " : "") + std::to_string(c.ret[i]);
+  return s;
+}
+
+inline const int kSignals[] = {SIGUSR1, SIGUSR2, 35, 64};
+
+// Signals that reached a handler instead of staying pending (some thread
+// did not block them): the scenario reports the count.
+inline std::atomic<int> g_delivered{0};
+inline void CountDelivery(int) { g_delivered.fetch_add(1); }
+
+// The pending sets of this thread (SigPnd) and process (ShdPnd).
+inline std::string PendingSets() {
+  std::ifstream f("/proc/thread-self/status");
+  std::string line, out;
+  while (std::getline(f, line)) {
+    if (line.rfind("SigPnd:", 0) == 0 || line.rfind("ShdPnd:", 0) == 0) {
+      out += (out.empty() ? "" : " ") + line;
+    }
+  }
+  return out;
+}
+
+// Takes every pending tested signal: "signo/code/pid/uid" each.
+inline std::string DrainSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : kSignals) sigaddset(&set, s);
+  std::string out;
+  const struct timespec zero = {0, 0};
+  siginfo_t info;
+  while (sigtimedwait(&set, &info, &zero) > 0) {
+    out += " " + std::to_string(info.si_signo) + "/" +
+           std::to_string(info.si_code) + "/" + std::to_string(info.si_pid) +
+           "/" + std::to_string(info.si_uid);
+  }
+  return out.empty() ? " none" : out;
+}
+
+inline std::vector<std::string> RunScenario(const SyscallRun& sys,
+                                            const RawTpRun& tp) {
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& key, const std::string& v) {
+    out.push_back(key + "\t" + v);
+  };
+  {  // bpf_send_signal(_thread), the signals blocked in this thread
+    sigset_t block, old;
+    sigemptyset(&block);
+    struct sigaction sa = {}, saved[65] = {};
+    sa.sa_handler = CountDelivery;
+    for (int s : kSignals) {
+      sigaddset(&block, s);
+      sigaction(s, &sa, &saved[s]);
+    }
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    g_delivered = 0;
+    const uint64_t sigs[] = {
+        SIGUSR1, 35, 64, 0, 65, 0xffffffffu, (uint64_t{1} << 32) | SIGUSR2};
+    for (const char* prog : {"send_sig", "send_sig_tp"}) {
+      for (uint64_t thread : {0, 1}) {
+        for (uint64_t sig : sigs) {
+          const std::string key = std::string(prog) + "." +
+                                  std::to_string(thread) + "." +
+                                  std::to_string(sig);
+          int32_t ret;
+          if (std::string(prog) == "send_sig") {
+            misc_ctx c = {};
+            c.sig = sig;
+            c.thread = thread;
+            const int err = sys(prog, &c);
+            ret = err != 0 ? err : static_cast<int32_t>(c.ret[0]);
+          } else {
+            ret = static_cast<int32_t>(tp(prog, {sig, thread}));
+          }
+          add(key + ".ret", std::to_string(ret));
+          add(key + ".pending", PendingSets());
+          add(key + ".taken", DrainSignals());
+        }
+      }
+    }
+    add("send_sig.delivered_to_handlers", std::to_string(g_delivered.load()));
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    for (int s : kSignals) sigaction(s, &saved[s], nullptr);
+  }
+  {  // bpf_get_branch_snapshot
+    misc_ctx c = {};
+    add("branches.err", std::to_string(sys("branches", &c)));
+    add("branches.ret", Rets(c, 5));
+    add("branches.buf", Hex(c.buf, 64));
+    add("branches_tp.0",
+        std::to_string(static_cast<int32_t>(tp("branches_tp", {0}))));
+    add("branches_tp.1",
+        std::to_string(static_cast<int32_t>(tp("branches_tp", {1}))));
+  }
+  {  // bpf_copy_from_user_task
+    Memory m;
+    misc_ctx c = {};
+    m.Fill(&c);
+    add("copy_task.err", std::to_string(sys("copy_task", &c)));
+    add("copy_task.ret", Rets(c, 8));
+    add("copy_task.buf", Hex(c.buf, 48));
+    add("copy_task.buf2", Hex(c.buf2, 16));
+  }
+  return out;
+}
+
+// tracing_write.bpf.c's runs: bpf_probe_write_user.
+inline std::vector<std::string> RunWriteScenario(const SyscallRun& sys,
+                                                 const RawTpRun& tp) {
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& key, const std::string& v) {
+    out.push_back(key + "\t" + v);
+  };
+  {  // bpf_probe_write_user
+    Memory m;
+    misc_ctx c = {};
+    m.Fill(&c);
+    add("write_user.err", std::to_string(sys("write_user", &c)));
+    add("write_user.ret", Rets(c, 7));
+    add("write_user.rw", Hex(m.rw(), 16));
+    add("write_user.rw_tail", Hex(m.rw() + 4096 - 4, 4));
+    add("write_user.ro", Hex(m.ro(), 8));
+    add("write_user.fresh", Hex(m.fresh(), 8));
+  }
+  {
+    Memory m;
+    const uint64_t at = reinterpret_cast<uint64_t>(m.rw() + 32);
+    add("write_user_tp.rw",
+        std::to_string(static_cast<int32_t>(tp("write_user_tp", {at}))));
+    add("write_user_tp.rw_bytes", Hex(m.rw() + 32, 8));
+    add("write_user_tp.null",
+        std::to_string(static_cast<int32_t>(tp("write_user_tp", {0}))));
+    add("write_user_tp.kernel", std::to_string(static_cast<int32_t>(
+                                    tp("write_user_tp", {MISC_KERNEL_ADDR}))));
+  }
+  return out;
+}
+
+}  // namespace bpfemu::examples::tracing_misc
+
+#endif  // BPFEMU_TESTS_EXAMPLES_TRACING_MISC_SCENARIO_H_
