@@ -1495,6 +1495,33 @@ uint64_t CopyFromUserTask(Vm& vm, uint64_t dst, uint64_t size, uint64_t src,
       native::CopyFromUserTask(Ptr(dst), n, src, tid, flags, &owned));
 }
 
+// bpf_find_vma: task ARG_PTR_TO_BTF_ID (a task view), callback
+// ARG_PTR_TO_FUNC, ctx ARG_PTR_TO_STACK_OR_NULL. The callback runs with
+// R1 = the task, R2 = the vma (read-only, PTR_TO_BTF_ID, with the struct
+// file vm_file points to), R3 = ctx; the verifier holds its return value
+// to 0 or 1.
+uint64_t FindVmaHelper(Vm& vm, uint64_t task, uint64_t addr, uint64_t callback,
+                       uint64_t ctx, uint64_t flags) {
+  if (!vm.IsCallback(callback)) vm.Fault("bpf_find_vma: R3 is not a callback");
+  long tid = -1;
+  if (!native::TaskViewTid(Ptr(task), &tid)) {
+    vm.Fault("bpf_find_vma: task is not a task_struct");
+  }
+  return static_cast<uint64_t>(native::FindVmaWith(
+      Ptr(task), tid, addr, flags,
+      [&](const void* vma, size_t, size_t block_size) {
+        const auto v = reinterpret_cast<uint64_t>(vma);
+        vm.AddRegion(v, block_size, false);
+        const uint64_t r = vm.CallCallback(callback, task, v, ctx);
+        if (r > 1) {
+          vm.Fault(
+              "bpf_find_vma: the callback returned %llu (the verifier "
+              "allows 0 or 1)",
+              static_cast<unsigned long long>(r));
+        }
+      }));
+}
+
 enum class Offered {
   kAny,
   kSkbProgs,          // socket-buffer programs (IsSkbProg)
@@ -1763,6 +1790,7 @@ constexpr HelperDef kHelpers[] = {
      O::kTracingOrSyscall},
     {BPF_FUNC_get_branch_snapshot, BranchSnapshot, true, O::kTracingOrSyscall},
     {BPF_FUNC_copy_from_user_task, CopyFromUserTask, true, O::kSleepable},
+    {BPF_FUNC_find_vma, FindVmaHelper, false, O::kTracingOrSyscall},
     // Strings, clocks, NUMA.
     {BPF_FUNC_strncmp, Strncmp, false, O::kAny},
     {BPF_FUNC_strtol, Strtox<true>, false, O::kAny},

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "bpfemu/native_abi.h"
 #include "emu/trampoline.h"
@@ -147,6 +148,26 @@ long CopyFromUserTask(void* dst, uint32_t size, uint64_t src, long tid,
   return -EFAULT;
 }
 
+// kernel/bpf/task_iter.c bpf_find_vma: flags first (-EINVAL), then the
+// task's mm: a task without one (init_task) or an address no vma holds
+// answers -ENOENT; else the callback runs once with the task, the vma
+// (native/task_model.h FindVma) and ctx, and the helper answers 0 whatever
+// the callback returns. The kernel's -EBUSY (the mmap lock contended, or a
+// foreign task's alloc_lock) is not modelled: bpfemu reads /proc.
+long FindVmaWith(const void* task, long tid, uint64_t addr, uint64_t flags,
+                 absl::FunctionRef<void(const void* vma, size_t vma_size,
+                                        size_t block_size)>
+                     callback) {
+  if (flags != 0) return -EINVAL;
+  std::vector<uint8_t> block;
+  size_t vma_size = 0;
+  if (task == nullptr || tid <= 0 || !FindVma(tid, addr, &block, &vma_size)) {
+    return -ENOENT;
+  }
+  callback(block.data(), vma_size, block.size());
+  return 0;
+}
+
 }  // namespace bpfemu::native
 
 extern "C" {
@@ -250,6 +271,22 @@ long bpfemu_get_branch_snapshot(void* /*entries*/, __u32 /*size*/,
 // The task is a task_struct view (native/task_model.h) or, without a
 // kernel BTF, the calling thread's handle; any other pointer, which the
 // verifier would have refused, reads nothing.
+// The task as for bpf_copy_from_user_task; the callback is
+// long (*)(struct task_struct *, struct vm_area_struct *, void *).
+long bpfemu_find_vma(struct task_struct* task, __u64 addr, void* callback_fn,
+                     void* callback_ctx, __u64 flags) {
+  long tid = -1;
+  if (!bpfemu::native::TaskViewTid(task, &tid) &&
+      task == bpfemu_get_current_task_btf()) {
+    tid = gettid();
+  }
+  auto* cb = reinterpret_cast<long (*)(void*, void*, void*)>(callback_fn);
+  return bpfemu::native::FindVmaWith(
+      task, tid, addr, flags, [&](const void* vma, size_t, size_t) {
+        cb(task, const_cast<void*>(vma), callback_ctx);
+      });
+}
+
 long bpfemu_copy_from_user_task(void* dst, __u32 size, const void* user_ptr,
                                 struct task_struct* tsk, __u64 flags) {
   long tid = -1;

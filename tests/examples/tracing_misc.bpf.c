@@ -80,4 +80,37 @@ int copy_task(struct misc_ctx *c) {
   return 0;
 }
 
+struct vm_area_struct;
+
+struct vma_seen {
+  __u64 calls;
+  __u64 same_task;
+  struct task_struct *task;
+};
+
+static long count_vma(struct task_struct *task, struct vm_area_struct *vma,
+                      struct vma_seen *s) {
+  s->calls++;
+  if (task == s->task && vma) s->same_task++;
+  return 0;
+}
+
+// bpf_find_vma's returns and callback calls (the vma's fields are
+// find_vma.bpf.c's, through CO-RE): the touched buffer, NULL, flags, a
+// kernel address, the PROT_NONE page. ret[5] the calls, ret[6] the calls
+// that got the task passed and a vma.
+SEC("syscall")
+int find_vma_calls(struct misc_ctx *c) {
+  struct vma_seen s = {};
+  s.task = bpf_get_current_task_btf();
+  c->ret[0] = bpf_find_vma(s.task, c->addr[0], count_vma, &s, 0);
+  c->ret[1] = bpf_find_vma(s.task, 0, count_vma, &s, 0);
+  c->ret[2] = bpf_find_vma(s.task, c->addr[0], count_vma, &s, 1);
+  c->ret[3] = bpf_find_vma(s.task, MISC_KERNEL_ADDR, count_vma, &s, 0);
+  c->ret[4] = bpf_find_vma(s.task, c->addr[2] + 4, count_vma, &s, 0);
+  c->ret[5] = s.calls;
+  c->ret[6] = s.same_task;
+  return 0;
+}
+
 char _license[] SEC("license") = "GPL";

@@ -24,4 +24,16 @@ struct misc_ctx {
   __u8 buf2[16];
 };
 
+// find_vma.bpf.c's context: four addresses (the test's anonymous mapping,
+// its read-only page, code of the test binary, its stack); per address the
+// helper's return and what the callback read: vm_start, vm_end, vm_flags,
+// vm_pgoff, whether vm_file is set, whether the task is the one passed.
+#define VMA_NR 4
+#define VMA_FIELDS 6
+struct vma_ctx {
+  __u64 addr[VMA_NR];
+  __s64 ret[VMA_NR];
+  __u64 info[VMA_NR][VMA_FIELDS];
+};
+
 #endif  // BPFEMU_TESTS_EXAMPLES_TRACING_MISC_CASES_H_

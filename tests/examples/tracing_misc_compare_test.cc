@@ -80,6 +80,30 @@ TEST_P(TracingMiscCompareTest, ProbeWriteUserSameAnswersAsTheKernel) {
           RunWriteScenario);
 }
 
+// bpf_find_vma's vma through CO-RE: the kernel and the bytecode face.
+class FindVmaCompareTest : public KernelTest<::testing::Test> {};
+
+TEST_F(FindVmaCompareTest, SameVmasAsTheKernel) {
+  constexpr char kVma[] = "tests/examples/find_vma.bpf.o";
+  std::unique_ptr<KernelObject> k;
+  ASSERT_EQ(KernelObject::Load(kVma, &k), 0);
+  const Memory m;  // the same mappings for both runs
+  const std::vector<std::string> kernel = RunVmaScenario(m, [&k](vma_ctx* c) {
+    return KernelObject::RunSyscall(k->ProgFd("read_vmas"), c, sizeof(*c)).err;
+  });
+  auto obj = native::Object::OpenBytecode(kVma);
+  ASSERT_TRUE(obj.ok()) << obj.status();
+  ASSERT_EQ((*obj)->Load(), 0);
+  const native::Program* p = (*obj)->FindProgram("read_vmas");
+  ASSERT_NE(p, nullptr);
+  const std::vector<std::string> emu = RunVmaScenario(m, [p](vma_ctx* c) {
+    p->Run(c);
+    return 0;
+  });
+  EXPECT_EQ(emu, kernel);
+  for (const std::string& line : kernel) std::printf("%s\n", line.c_str());
+}
+
 INSTANTIATE_TEST_SUITE_P(Faces, TracingMiscCompareTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Bytecode" : "Native";

@@ -180,6 +180,13 @@ inline std::vector<std::string> RunScenario(const SyscallRun& sys,
     add("branches_tp.1",
         std::to_string(static_cast<int32_t>(tp("branches_tp", {1}))));
   }
+  {  // bpf_find_vma's returns and calls
+    Memory m;
+    misc_ctx c = {};
+    m.Fill(&c);
+    add("find_vma_calls.err", std::to_string(sys("find_vma_calls", &c)));
+    add("find_vma_calls.ret", Rets(c, 7));
+  }
   {  // bpf_copy_from_user_task
     Memory m;
     misc_ctx c = {};
@@ -188,6 +195,35 @@ inline std::vector<std::string> RunScenario(const SyscallRun& sys,
     add("copy_task.ret", Rets(c, 8));
     add("copy_task.buf", Hex(c.buf, 48));
     add("copy_task.buf2", Hex(c.buf2, 16));
+  }
+  return out;
+}
+
+// find_vma.bpf.c's run (bytecode only) on the addresses of `m`, code and
+// the stack: per address the return and the fields the callback read.
+// `run` runs read_vmas on its context.
+using VmaRun = std::function<int(vma_ctx* c)>;
+inline int VmaAnchor() { return 0; }
+inline std::vector<std::string> RunVmaScenario(const Memory& m,
+                                               const VmaRun& run) {
+  std::vector<std::string> out;
+  int on_stack = 0;
+  vma_ctx c = {};
+  c.addr[0] = reinterpret_cast<uint64_t>(m.rw());
+  c.addr[1] = reinterpret_cast<uint64_t>(m.ro());
+  c.addr[2] = reinterpret_cast<uint64_t>(&VmaAnchor);
+  c.addr[3] = reinterpret_cast<uint64_t>(&on_stack);
+  out.push_back("read_vmas.err\t" + std::to_string(run(&c)));
+  const char* names[] = {"anon", "ro", "code", "stack"};
+  for (int i = 0; i < VMA_NR; ++i) {
+    std::string v = std::to_string(c.ret[i]);
+    char b[32];
+    for (int f = 0; f < VMA_FIELDS; ++f) {
+      std::snprintf(b, sizeof(b), " %llx",
+                    static_cast<unsigned long long>(c.info[i][f]));
+      v += b;
+    }
+    out.push_back(std::string("read_vmas.") + names[i] + "\t" + v);
   }
   return out;
 }

@@ -702,5 +702,14 @@ static inline long bpf_copy_from_user_task(void *dst, __u32 size,
                                            __u64 flags) {
   return bpfemu_copy_from_user_task(dst, size, user_ptr, tsk, flags);
 }
+/* callback_fn: long (*)(struct task_struct *, struct vm_area_struct *,
+ * void *ctx); the vma is laid out by the kernel BTF (native/task_model.h
+ * FindVma), so a natively built program can pass it on but not read its
+ * fields at its own offsets. */
+static inline long bpf_find_vma(struct task_struct *task, __u64 addr,
+                                void *callback_fn, void *callback_ctx,
+                                __u64 flags) {
+  return bpfemu_find_vma(task, addr, callback_fn, callback_ctx, flags);
+}
 
 #endif /* __BPF_HELPER_DEFS_H */
