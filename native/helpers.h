@@ -247,10 +247,10 @@ long CopyFromUserTask(void* dst, uint32_t size, uint64_t src, long tid,
 // bpf_find_vma on `task` (thread `tid`, 0 for a task without memory):
 // `callback` gets the vm_area_struct view, its size and the size of its
 // block (the view and the struct file after it).
-long FindVmaWith(const void* task, long tid, uint64_t addr, uint64_t flags,
-                 absl::FunctionRef<void(const void* vma, size_t vma_size,
-                                        size_t block_size)>
-                     callback);
+long FindVmaWith(
+    const void* task, long tid, uint64_t addr, uint64_t flags,
+    absl::FunctionRef<void(const void* vma, size_t vma_size, size_t block_size)>
+        callback);
 
 }  // namespace bpfemu::native
 

@@ -154,10 +154,10 @@ long CopyFromUserTask(void* dst, uint32_t size, uint64_t src, long tid,
 // (native/task_model.h FindVma) and ctx, and the helper answers 0 whatever
 // the callback returns. The kernel's -EBUSY (the mmap lock contended, or a
 // foreign task's alloc_lock) is not modelled: bpfemu reads /proc.
-long FindVmaWith(const void* task, long tid, uint64_t addr, uint64_t flags,
-                 absl::FunctionRef<void(const void* vma, size_t vma_size,
-                                        size_t block_size)>
-                     callback) {
+long FindVmaWith(
+    const void* task, long tid, uint64_t addr, uint64_t flags,
+    absl::FunctionRef<void(const void* vma, size_t vma_size, size_t block_size)>
+        callback) {
   if (flags != 0) return -EINVAL;
   std::vector<uint8_t> block;
   size_t vma_size = 0;

@@ -8,10 +8,13 @@
 //   running into a PROT_NONE page after its first 4 bytes are written;
 // - the load refusals of the new helpers (hand-written bytecode): the
 //   program types they are offered to, GPL-only, sleepable-only;
+// - the answers the kernel gave in tracing_misc_compare_test that do not
+//   depend on addresses, and bpf_find_vma's vma on the bytecode face;
 // - the bytecode face's argument checks, which the kernel's verifier makes.
 
 #include <linux/bpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <string>
@@ -68,6 +71,54 @@ TEST_P(TracingMiscTest, ProbeWriteUserWritesTheCallersMemory) {
       "write_user_tp.kernel\t-14",
   };
   EXPECT_EQ(got, want);
+}
+
+// The answers 6.18 gave in tracing_misc_compare_test, for the runs whose
+// lines do not depend on this process's addresses.
+TEST_P(TracingMiscTest, AnswersAsRecordedOnTheKernel) {
+  auto obj =
+      GetParam()
+          ? native::Object::OpenBytecode("tests/examples/tracing_misc.bpf.o")
+          : native::Object::Open("tracing_misc");
+  ASSERT_TRUE(obj.ok()) << obj.status();
+  ASSERT_EQ((*obj)->Load(), 0);
+  const native::Object& o = **obj;
+  const std::vector<std::string> got = RunScenario(
+      [&o](const char* prog, misc_ctx* c) {
+        const native::Program* p = o.FindProgram(prog);
+        if (p == nullptr) return -1;
+        p->Run(c);
+        return ProgFaulted() ? -2 : 0;
+      },
+      [&o](const char* prog, const std::vector<uint64_t>& args) {
+        const native::Program* p = o.FindProgram(prog);
+        return p == nullptr ? 0xdeadu : p->RunRawTp(args);
+      });
+  const char* const recorded[] = {
+      "send_sig.0.10.ret\t0",
+      "send_sig.0.10.pending\tSigPnd:\t0000000000000000 "
+      "ShdPnd:\t0000000000000200",
+      "send_sig.0.10.taken\t 10/128/0/0",
+      "send_sig.1.64.pending\tSigPnd:\t8000000000000000 "
+      "ShdPnd:\t0000000000000000",
+      "send_sig.1.0.taken\t none",
+      "send_sig_tp.0.65.ret\t-22",
+      "send_sig_tp.1.4294967295.ret\t-22",
+      "send_sig_tp.1.4294967308.taken\t 12/128/0/0",
+      "send_sig.delivered_to_handlers\t0",
+      "branches.ret\t-2 -2 -2 -22 -22",
+      "branches_tp.0\t-2",
+      "branches_tp.1\t-22",
+      "find_vma_calls.ret\t0 -2 -22 -2 0 2 2",
+      "copy_task.ret\t0 -22 -14 -14 0 -14 0 0",
+      "copy_task."
+      "buf\t000102030405060708090a0b0c0d0e0faaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaa80818283848586870000000000000000",
+      "copy_task.buf2\t00000000000000000000000000000000",
+  };
+  for (const char* line : recorded) {
+    EXPECT_NE(std::find(got.begin(), got.end(), line), got.end()) << line;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, TracingMiscTest, ::testing::Bool(),
@@ -191,6 +242,82 @@ TEST(TracingMiscRefusalTest, BytecodeArgumentChecks) {
     EXPECT_NE(r.second.find("not a task_struct"), std::string::npos)
         << r.second;
   }
+}
+
+// bpf_find_vma's vma on the bytecode face (the kernel's is compared in
+// tracing_misc_compare_test): each address's vma holds it, with the
+// protection bits, the file and growth flags of its kind.
+TEST(FindVmaTest, TheVmasHoldTheirAddresses) {
+  auto obj = native::Object::OpenBytecode("tests/examples/find_vma.bpf.o");
+  ASSERT_TRUE(obj.ok()) << obj.status();
+  ASSERT_EQ((*obj)->Load(), 0);
+  const native::Program* p = (*obj)->FindProgram("read_vmas");
+  ASSERT_NE(p, nullptr);
+  const Memory m;
+  vma_ctx seen = {};
+  RunVmaScenario(m, [&](vma_ctx* c) {
+    p->Run(c);
+    seen = *c;
+    return ProgFaulted() ? -1 : 0;
+  });
+  ASSERT_FALSE(ProgFaulted()) << interp::LastFault();
+  constexpr uint64_t kRead = 0x1, kWrite = 0x2, kExec = 0x4, kGrowsDown = 0x100;
+  const uint64_t prot[VMA_NR] = {kRead | kWrite, kRead, kRead | kExec,
+                                 kRead | kWrite};
+  for (int i = 0; i < VMA_NR; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(seen.ret[i], 0);
+    EXPECT_LE(seen.info[i][0], seen.addr[i]);
+    EXPECT_GT(seen.info[i][1], seen.addr[i]);
+    EXPECT_EQ(seen.info[i][2] & 0x7, prot[i]);
+    EXPECT_EQ(seen.info[i][4], i == 2 ? 1u : 0u);  // the binary's file
+    EXPECT_EQ(seen.info[i][5], 1u);                // the task passed
+  }
+  EXPECT_EQ(seen.info[3][2] & kGrowsDown, kGrowsDown);  // the main stack
+  // An anonymous vma's vm_pgoff is its start page.
+  EXPECT_EQ(seen.info[0][3], seen.info[0][0] / 4096);
+}
+
+// bpf_find_vma is offered to the tracing types and SYSCALL, not GPL-only.
+TEST(TracingMiscRefusalTest, FindVmaOffered) {
+  EXPECT_EQ(
+      Load(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_find_vma, "MIT", false).first,
+      0);
+  EXPECT_EQ(Load(BPF_PROG_TYPE_SYSCALL, BPF_FUNC_find_vma, "MIT", true).first,
+            0);
+  EXPECT_EQ(Load(BPF_PROG_TYPE_XDP, BPF_FUNC_find_vma, "GPL", false).first,
+            -EINVAL);
+}
+
+// The verifier's checks of bpf_find_vma, made when the call runs: the task
+// is a task_struct, and the callback returns 0 or 1.
+TEST(TracingMiscRefusalTest, FindVmaArgumentChecks) {
+  static int mapped = 0;
+  auto program = [](bool real_task, int32_t callback_ret) {
+    Insns p;
+    p.push_back(a::Call(BPF_FUNC_get_current_task_btf));  // 0
+    p.push_back(real_task ? a::MovReg(BPF_REG_1, BPF_REG_0)
+                          : a::MovImm(BPF_REG_1, 0x1000));           // 1
+    a::LdImm64(&p, BPF_REG_2, reinterpret_cast<uint64_t>(&mapped));  // 2, 3
+    a::LdImm64(&p, BPF_REG_3, 5, BPF_PSEUDO_FUNC);    // 4, 5: 4 + 5 + 1
+    p.push_back(a::MovImm(BPF_REG_4, 0));             // 6
+    p.push_back(a::MovImm(BPF_REG_5, 0));             // 7
+    p.push_back(a::Call(BPF_FUNC_find_vma));          // 8
+    p.push_back(a::Exit());                           // 9
+    p.push_back(a::MovImm(BPF_REG_0, callback_ret));  // 10: the callback
+    p.push_back(a::Exit());
+    return p;
+  };
+  EXPECT_FALSE(RunFaulting(program(true, 1)).first);
+  const auto bad_ret = RunFaulting(program(true, 2));
+  EXPECT_TRUE(bad_ret.first);
+  EXPECT_NE(bad_ret.second.find("the callback returned 2"), std::string::npos)
+      << bad_ret.second;
+  const auto bad_task = RunFaulting(program(false, 0));
+  EXPECT_TRUE(bad_task.first);
+  EXPECT_NE(bad_task.second.find("task is not a task_struct"),
+            std::string::npos)
+      << bad_task.second;
 }
 
 }  // namespace
