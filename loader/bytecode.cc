@@ -355,6 +355,20 @@ uint64_t GetStack(Vm& vm, uint64_t ctx, uint64_t buf, uint64_t size,
   return static_cast<uint64_t>(bpfemu_get_stack(Ptr(ctx), Ptr(buf), n, flags));
 }
 
+// bpf_get_task_stack(): task ARG_PTR_TO_BTF_ID (a task view this thread
+// was handed), buf as bpf_get_stack's.
+uint64_t GetTaskStack(Vm& vm, uint64_t task, uint64_t buf, uint64_t size,
+                      uint64_t flags, uint64_t) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedWritable(vm, buf, n, "buf");
+  long tid = -1;
+  if (!TaskViewTid(Ptr(task), &tid)) {
+    vm.Fault("bpf_get_task_stack: task is not a task_struct");
+  }
+  return static_cast<uint64_t>(bpfemu_get_task_stack(
+      static_cast<struct task_struct*>(Ptr(task)), Ptr(buf), n, flags));
+}
+
 uint64_t GetStackId(Vm& vm, uint64_t ctx, uint64_t map, uint64_t flags,
                     uint64_t, uint64_t) {
   // ARG_CONST_MAP_PTR (the context is not read: the stack comes from the
@@ -1791,6 +1805,7 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_get_branch_snapshot, BranchSnapshot, true, O::kTracingOrSyscall},
     {BPF_FUNC_copy_from_user_task, CopyFromUserTask, true, O::kSleepable},
     {BPF_FUNC_find_vma, FindVmaHelper, false, O::kTracingOrSyscall},
+    {BPF_FUNC_get_task_stack, GetTaskStack, false, O::kTracingOrSyscall},
     // Strings, clocks, NUMA.
     {BPF_FUNC_strncmp, Strncmp, false, O::kAny},
     {BPF_FUNC_strtol, Strtox<true>, false, O::kAny},

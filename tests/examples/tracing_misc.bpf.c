@@ -113,4 +113,28 @@ int find_vma_calls(struct misc_ctx *c) {
   return 0;
 }
 
+// bpf_get_task_stack on the current task: the kernel stack (ret[0]) and
+// the user stack (ret[1], its first 8 entries in buf), bad flags, a kernel
+// stack asked with build ids, a size not a multiple of 8, a skip past the
+// stack, size 0; ret[7] whether every kernel entry is a kernel address.
+SEC("syscall")
+int task_stack(struct misc_ctx *c) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  __u64 st[16];
+  c->ret[0] = bpf_get_task_stack(task, st, sizeof(st), 0);
+  __u64 kernel = 1;
+  for (int i = 0; i < 16; i++) {
+    if (i < c->ret[0] / 8 && st[i] < 0xffff800000000000ULL) kernel = 0;
+  }
+  c->ret[7] = kernel;
+  c->ret[1] = bpf_get_task_stack(task, st, 64, BPF_F_USER_STACK);
+  __builtin_memcpy(c->buf, st, 64);
+  c->ret[2] = bpf_get_task_stack(task, st, 64, 1 << 12);
+  c->ret[3] = bpf_get_task_stack(task, st, 64, BPF_F_USER_BUILD_ID);
+  c->ret[4] = bpf_get_task_stack(task, st, 60, 0);
+  c->ret[5] = bpf_get_task_stack(task, st, 64, 255);
+  c->ret[6] = bpf_get_task_stack(task, st, 0, 0);
+  return 0;
+}
+
 char _license[] SEC("license") = "GPL";

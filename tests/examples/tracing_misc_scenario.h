@@ -90,6 +90,21 @@ inline std::string Rets(const misc_ctx& c, int n) {
   return s;
 }
 
+// Whether `addr` lies in an executable mapping of this process.
+inline bool InExecutableMapping(uint64_t addr) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    unsigned long long start = 0, end = 0;
+    char perms[5] = {};
+    if (std::sscanf(line.c_str(), "%llx-%llx %4s", &start, &end, perms) == 3 &&
+        perms[2] == 'x' && start <= addr && addr < end) {
+      return true;
+    }
+  }
+  return false;
+}
+
 inline const int kSignals[] = {SIGUSR1, SIGUSR2, 35, 64};
 
 // Signals that reached a handler instead of staying pending (some thread
@@ -186,6 +201,22 @@ inline std::vector<std::string> RunScenario(const SyscallRun& sys,
     m.Fill(&c);
     add("find_vma_calls.err", std::to_string(sys("find_vma_calls", &c)));
     add("find_vma_calls.ret", Rets(c, 7));
+  }
+  {  // bpf_get_task_stack: properties where the frames are the kernel's
+    misc_ctx c = {};
+    add("task_stack.err", std::to_string(sys("task_stack", &c)));
+    add("task_stack.kernel",
+        std::string(c.ret[0] > 0 && c.ret[0] % 8 == 0 ? "frames" : "none") +
+            " all_kernel=" + std::to_string(c.ret[7]));
+    uint64_t first = 0;
+    std::memcpy(&first, c.buf, 8);
+    add("task_stack.user",
+        std::string(c.ret[1] > 0 && c.ret[1] % 8 == 0 ? "frames" : "none") +
+            " first_in_code=" + (InExecutableMapping(first) ? "1" : "0"));
+    add("task_stack.errors",
+        std::to_string(c.ret[2]) + " " + std::to_string(c.ret[3]) + " " +
+            std::to_string(c.ret[4]) + " " + std::to_string(c.ret[5]) + " " +
+            std::to_string(c.ret[6]));
   }
   {  // bpf_copy_from_user_task
     Memory m;

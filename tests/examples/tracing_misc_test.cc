@@ -110,6 +110,9 @@ TEST_P(TracingMiscTest, AnswersAsRecordedOnTheKernel) {
       "branches_tp.0\t-2",
       "branches_tp.1\t-22",
       "find_vma_calls.ret\t0 -2 -22 -2 0 2 2",
+      "task_stack.kernel\tframes all_kernel=1",
+      "task_stack.user\tframes first_in_code=1",
+      "task_stack.errors\t-22 -22 -22 -14 0",
       "copy_task.ret\t0 -22 -14 -14 0 -14 0 0",
       "copy_task."
       "buf\t000102030405060708090a0b0c0d0e0faaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -278,15 +281,31 @@ TEST(FindVmaTest, TheVmasHoldTheirAddresses) {
   EXPECT_EQ(seen.info[0][3], seen.info[0][0] / 4096);
 }
 
-// bpf_find_vma is offered to the tracing types and SYSCALL, not GPL-only.
-TEST(TracingMiscRefusalTest, FindVmaOffered) {
-  EXPECT_EQ(
-      Load(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_find_vma, "MIT", false).first,
-      0);
-  EXPECT_EQ(Load(BPF_PROG_TYPE_SYSCALL, BPF_FUNC_find_vma, "MIT", true).first,
-            0);
-  EXPECT_EQ(Load(BPF_PROG_TYPE_XDP, BPF_FUNC_find_vma, "GPL", false).first,
-            -EINVAL);
+// bpf_find_vma and bpf_get_task_stack are offered to the tracing types and
+// SYSCALL, not GPL-only.
+TEST(TracingMiscRefusalTest, FindVmaAndTaskStackOffered) {
+  for (int32_t id : {BPF_FUNC_find_vma, BPF_FUNC_get_task_stack}) {
+    SCOPED_TRACE(id);
+    EXPECT_EQ(Load(BPF_PROG_TYPE_RAW_TRACEPOINT, id, "MIT", false).first, 0);
+    EXPECT_EQ(Load(BPF_PROG_TYPE_SYSCALL, id, "MIT", true).first, 0);
+    EXPECT_EQ(Load(BPF_PROG_TYPE_XDP, id, "GPL", false).first, -EINVAL);
+  }
+}
+
+// bpf_get_task_stack's task is a task_struct.
+TEST(TracingMiscRefusalTest, TaskStackArgumentChecks) {
+  const Insns p = {a::MovImm(BPF_REG_1, 0x1000),
+                   a::MovReg(BPF_REG_2, BPF_REG_10),
+                   a::AluImm(BPF_ADD, BPF_REG_2, -16),
+                   a::MovImm(BPF_REG_3, 16),
+                   a::MovImm(BPF_REG_4, 0),
+                   a::Call(BPF_FUNC_get_task_stack),
+                   a::MovImm(BPF_REG_0, 0),
+                   a::Exit()};
+  const auto r = RunFaulting(p);
+  EXPECT_TRUE(r.first);
+  EXPECT_NE(r.second.find("task is not a task_struct"), std::string::npos)
+      << r.second;
 }
 
 // The verifier's checks of bpf_find_vma, made when the call runs: the task

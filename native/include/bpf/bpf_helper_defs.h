@@ -702,6 +702,12 @@ static inline long bpf_copy_from_user_task(void *dst, __u32 size,
                                            __u64 flags) {
   return bpfemu_copy_from_user_task(dst, size, user_ptr, tsk, flags);
 }
+/* A task's stack: the calling task's as bpf_get_stack's (native/helpers.cc
+ * bpfemu_get_task_stack). */
+static inline long bpf_get_task_stack(struct task_struct *task, void *buf,
+                                      __u32 size, __u64 flags) {
+  return bpfemu_get_task_stack(task, buf, size, flags);
+}
 /* callback_fn: long (*)(struct task_struct *, struct vm_area_struct *,
  * void *ctx); the vma is laid out by the kernel BTF (native/task_model.h
  * FindVma), so a natively built program can pass it on but not read its

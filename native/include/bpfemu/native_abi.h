@@ -349,6 +349,8 @@ long bpfemu_send_signal_thread(__u32 sig);
 long bpfemu_get_branch_snapshot(void *entries, __u32 size, __u64 flags);
 long bpfemu_copy_from_user_task(void *dst, __u32 size, const void *user_ptr,
                                 struct task_struct *tsk, __u64 flags);
+long bpfemu_get_task_stack(struct task_struct *task, void *buf, __u32 size,
+                           __u64 flags);
 long bpfemu_find_vma(struct task_struct *task, __u64 addr, void *callback_fn,
                      void *callback_ctx, __u64 flags);
 /* BPF timers (native/timers.cc, emu/timer.h). */
