@@ -49,6 +49,8 @@ std::string HelperRefusalLog(HelperRefusal why, int32_t id, KernelVersion v) {
     case HelperRefusal::kGplOnly:
       return "cannot call GPL-restricted function from non-GPL compatible "
              "program\n";
+    case HelperRefusal::kMightSleep:
+      return "helper call might sleep in a non-sleepable prog\n";
   }
   return "";
 }

@@ -29,12 +29,14 @@ enum class HelperRefusal {
   kNotOffered,   // the program type is not offered it
   kNotEmulated,  // bpfemu does not implement it (the kernel might load it)
   kGplOnly,      // a GPL-only helper from a non-GPL program
+  kMightSleep,   // a helper that might sleep from a non-sleepable program
 };
 
 // The verifier log line (with its newline) for refusing helper `id` on
 // kernel `v`: "invalid func unknown#N", then "unknown func bpf_X#N" (6.1) or
 // "program of this type cannot use helper bpf_X#N" (6.12, 6.18), "cannot
-// call GPL-restricted function from non-GPL compatible program"; a helper
+// call GPL-restricted function from non-GPL compatible program", "helper
+// call might sleep in a non-sleepable prog"; a helper
 // bpfemu lacks is named as such, with a pointer to docs/helpers.md.
 std::string HelperRefusalLog(HelperRefusal why, int32_t id, KernelVersion v);
 

@@ -522,7 +522,8 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
     // check_helper_call(): an id past the version's helpers (libbpf's
     // poisoned CO-RE relocations among them), a helper the program type is
     // not offered (or bpfemu lacks), a GPL-only helper from a non-GPL
-    // program: EINVAL with the verifier's log line, but only where
+    // program, a helper that might sleep from a program that may not:
+    // EINVAL with the verifier's log line, but only where
     // do_check() goes: the call is kept and refused after decoding if it
     // is reachable.
     const KernelVersion v = TargetKernel();
@@ -537,6 +538,8 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
                                    : HelperRefusal::kNotEmulated;
     } else if (gpl_only && !attr.gpl_compatible) {
       why = HelperRefusal::kGplOnly;
+    } else if (!attr.sleepable && linker.MightSleep(r.imm)) {
+      why = HelperRefusal::kMightSleep;
     }
     if (why.has_value()) {
       unknown_calls_.push_back(i);

@@ -133,6 +133,12 @@ class Linker {
     (void)id;
     return false;
   }
+  // Whether helper `id` might sleep (bpf_func_proto's might_sleep): a
+  // program that is not sleepable may not call it.
+  virtual bool MightSleep(int32_t id) {
+    (void)id;
+    return false;
+  }
   // Whether helper `id` may be called while a bpf_spin_lock is held (the
   // verifier allows only bpf_spin_unlock).
   virtual bool CallableUnderLock(int32_t id) {

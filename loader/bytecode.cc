@@ -1543,6 +1543,7 @@ enum class Offered {
   kSkMsg,             // BPF_PROG_TYPE_SK_MSG
   kTracing,           // bpf_tracing_func_proto's callers
   kTracingOrSyscall,  // those and SYSCALL (syscall_prog_func_proto's default)
+  kTracingUntil612,   // those up to 6.12, every type from 6.13 (measured 6.18)
   kNotTracing,        // every program type but those
   kXdp,               // BPF_PROG_TYPE_XDP
   kTcLike,            // tc and lwt_xmit
@@ -1594,6 +1595,12 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return IsTracingProg(prog_type);
     case Offered::kTracingOrSyscall:
       return IsTracingProg(prog_type) || prog_type == BPF_PROG_TYPE_SYSCALL;
+    // kernel/bpf/helpers.c bpf_base_func_proto took these tracing helpers
+    // after 6.12: the 6.18 host offers them to XDP, tc, socket filters,
+    // cgroup programs ... (tracing_misc_compare_test's verdicts).
+    case Offered::kTracingUntil612:
+      return IsTracingProg(prog_type) || prog_type == BPF_PROG_TYPE_SYSCALL ||
+             TargetKernel() > KernelVersion::k6_12;
     case Offered::kNotTracing:
       return !IsTracingProg(prog_type);
     case Offered::kXdp:
@@ -1662,9 +1669,10 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
     case Offered::kTrampoline:  // and the attach type (BytecodeLinker::Helper)
     case Offered::kTrampolineOrTpBtf:
       return prog_type == BPF_PROG_TYPE_TRACING;
-    case Offered::kSleepable:  // and BPF_F_SLEEPABLE (BytecodeLinker::Helper)
+    case Offered::kSleepable:  // and BPF_F_SLEEPABLE (interp.cc, MightSleep)
       return IsTracingProg(prog_type) || prog_type == BPF_PROG_TYPE_LSM ||
-             prog_type == BPF_PROG_TYPE_SYSCALL;
+             prog_type == BPF_PROG_TYPE_SYSCALL ||
+             TargetKernel() > KernelVersion::k6_12;
     case Offered::kPacketPrograms:
       return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
              prog_type == BPF_PROG_TYPE_LWT_IN ||
@@ -1792,20 +1800,22 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_sk_storage_delete, SkStorageDelete, false, O::kSkStorageDelete},
     {BPF_FUNC_task_storage_get, TaskStorageGet, false, O::kTracing},
     {BPF_FUNC_task_storage_delete, TaskStorageDelete, false, O::kTracing},
-    {BPF_FUNC_get_current_task_btf, CurrentTaskBtf, false,
-     O::kTracingOrSyscall},
-    {BPF_FUNC_get_current_task, CurrentTaskBtf, false, O::kTracingOrSyscall},
-    // kernel/trace/bpf_trace.c bpf_tracing_func_proto (probe_write_user
-    // also needs CAP_SYS_ADMIN, which bpfemu does not check);
-    // copy_from_user_task might sleep.
+    // kernel/bpf/helpers.c bpf_base_func_proto (CAP_PERFMON): every type;
+    // GPL-only.
+    {BPF_FUNC_get_current_task_btf, CurrentTaskBtf, true, O::kAny},
+    {BPF_FUNC_get_current_task, CurrentTaskBtf, true, O::kAny},
+    // kernel/trace/bpf_trace.c bpf_tracing_func_proto, and from 6.13
+    // bpf_base_func_proto; copy_from_user_task might sleep. probe_write_user
+    // also needs CAP_SYS_ADMIN, which bpfemu does not check, and no
+    // lockdown, which the 6.18 host has, so its offering there is unknown:
+    // the tracing types and SYSCALL.
     {BPF_FUNC_probe_write_user, ProbeWriteUser, true, O::kTracingOrSyscall},
-    {BPF_FUNC_send_signal, SendSignal<false>, false, O::kTracingOrSyscall},
-    {BPF_FUNC_send_signal_thread, SendSignal<true>, false,
-     O::kTracingOrSyscall},
-    {BPF_FUNC_get_branch_snapshot, BranchSnapshot, true, O::kTracingOrSyscall},
+    {BPF_FUNC_send_signal, SendSignal<false>, false, O::kTracingUntil612},
+    {BPF_FUNC_send_signal_thread, SendSignal<true>, false, O::kTracingUntil612},
+    {BPF_FUNC_get_branch_snapshot, BranchSnapshot, true, O::kTracingUntil612},
     {BPF_FUNC_copy_from_user_task, CopyFromUserTask, true, O::kSleepable},
-    {BPF_FUNC_find_vma, FindVmaHelper, false, O::kTracingOrSyscall},
-    {BPF_FUNC_get_task_stack, GetTaskStack, false, O::kTracingOrSyscall},
+    {BPF_FUNC_find_vma, FindVmaHelper, false, O::kTracingUntil612},
+    {BPF_FUNC_get_task_stack, GetTaskStack, false, O::kTracingUntil612},
     // Strings, clocks, NUMA.
     {BPF_FUNC_strncmp, Strncmp, false, O::kAny},
     {BPF_FUNC_strtol, Strtox<true>, false, O::kAny},
@@ -1960,9 +1970,8 @@ class ArenaLink final : public interp::ArenaWindow {
 
 class BytecodeLinker : public interp::Linker {
  public:
-  explicit BytecodeLinker(uint32_t expected_attach_type = 0,
-                          bool sleepable = false)
-      : expected_attach_type_(expected_attach_type), sleepable_(sleepable) {}
+  explicit BytecodeLinker(uint32_t expected_attach_type = 0)
+      : expected_attach_type_(expected_attach_type) {}
 
   interp::HelperFn Helper(int32_t id, uint32_t prog_type,
                           bool* gpl_only) override {
@@ -1972,7 +1981,6 @@ class BytecodeLinker : public interp::Linker {
       if (h.only == Offered::kIter && expected_attach_type_ != BPF_TRACE_ITER) {
         return nullptr;
       }
-      if (h.only == Offered::kSleepable && !sleepable_) return nullptr;
       const bool trampoline = HasTrampoline(expected_attach_type_);
       if (h.only == Offered::kTrampoline && !trampoline) return nullptr;
       if (h.only == Offered::kTrampolineOrTpBtf && !trampoline &&
@@ -1994,6 +2002,16 @@ class BytecodeLinker : public interp::Linker {
 
   bool CallableUnderLock(int32_t id) override {
     return id == BPF_FUNC_spin_unlock;
+  }
+
+  // kernel/bpf/verifier.c check_helper_call: a might_sleep helper (the
+  // kSleepable ones) from a program that is not sleepable, after the
+  // offering and GPL checks.
+  bool MightSleep(int32_t id) override {
+    for (const HelperDef& h : kHelpers) {
+      if (h.id == id) return h.only == Offered::kSleepable;
+    }
+    return false;
   }
 
   // BPF_PSEUDO_KFUNC_CALL: the kfunc table over the kernel BTF
@@ -2083,7 +2101,6 @@ class BytecodeLinker : public interp::Linker {
 
   std::shared_ptr<Held> maps_ = std::make_shared<Held>();
   uint32_t expected_attach_type_;
-  bool sleepable_;
 };
 
 }  // namespace
@@ -2213,7 +2230,7 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
       return err;
     }
   }
-  BytecodeLinker linker(expected_attach_type, attr.sleepable);
+  BytecodeLinker linker(expected_attach_type);
   std::shared_ptr<const interp::Program> code;
   if (int err = interp::Program::Load(attr, linker, &code); err != 0) {
     return err;

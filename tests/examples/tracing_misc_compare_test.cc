@@ -10,7 +10,15 @@
 #include <string>
 #include <vector>
 
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include "emu/interp.h"
+#include "emu/interp_asm.h"
+#include "emu/syscall.h"
 #include "gtest/gtest.h"
+#include "loader/bytecode.h"
 #include "loader/object.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
@@ -102,6 +110,98 @@ TEST_F(FindVmaCompareTest, SameVmasAsTheKernel) {
   });
   EXPECT_EQ(emu, kernel);
   for (const std::string& line : kernel) std::printf("%s\n", line.c_str());
+}
+
+// Loads `call helper; r0 = 0; exit` and says what check_helper_call made
+// of the call: "not offered", "gpl", "might sleep", or "offered" (the load
+// succeeded, or failed later, on the arguments).
+std::string Verdict(int err, const std::string& log) {
+  if (log.find("cannot use helper") != std::string::npos) return "not offered";
+  if (log.find("GPL-restricted") != std::string::npos) return "gpl";
+  if (log.find("might sleep") != std::string::npos) return "might sleep";
+  return err == 0 || err == -EACCES || err == -EINVAL ? "offered"
+                                                      : "error " + log;
+}
+
+std::string KernelVerdict(uint32_t type, int32_t id, const char* license,
+                          bool sleepable) {
+  const struct bpf_insn insns[] = {
+      {BPF_JMP | BPF_CALL, 0, 0, 0, id},
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  char log[4096] = {};
+  LIBBPF_OPTS(bpf_prog_load_opts, opts,
+              .prog_flags = sleepable ? BPF_F_SLEEPABLE : 0u, .log_level = 1,
+              .log_size = sizeof(log), .log_buf = log);
+  const int fd = bpf_prog_load(static_cast<bpf_prog_type>(type), "t", license,
+                               insns, 3, &opts);
+  const int err = fd >= 0 ? 0 : -errno;
+  if (fd >= 0) close(fd);
+  return Verdict(err, log);
+}
+
+std::string EmuVerdict(uint32_t type, int32_t id, const char* license,
+                       bool sleepable) {
+  namespace a = interp::asm_;
+  const std::vector<interp::RawInsn> p = {a::Call(id), a::MovImm(BPF_REG_0, 0),
+                                          a::Exit()};
+  std::string log;
+  native::ProgLoadFlags flags;
+  flags.log = &log;
+  flags.prog_flags = sleepable ? BPF_F_SLEEPABLE : 0;
+  const int fd = native::ProgLoadBytecode(
+      type, 0, "t", p.data(), static_cast<uint32_t>(p.size()), license, flags);
+  if (fd >= 0) CloseFd(fd);
+  return Verdict(fd >= 0 ? 0 : fd, log);
+}
+
+// What the kernel's check_helper_call says of each new helper (and
+// bpf_copy_from_user, bpf_get_current_task(_btf)) by program type, license
+// and sleepable flag, against bpfemu's loader at its default target (6.18).
+// Not bpf_probe_write_user: this host's lockdown refuses it everywhere.
+class TracingMiscRefusalCompareTest : public KernelTest<::testing::Test> {};
+
+TEST_F(TracingMiscRefusalCompareTest, SameVerdictsAsTheKernel) {
+  struct Case {
+    uint32_t type;
+    const char* license;
+    bool sleepable;
+  };
+  const Case cases[] = {
+      {BPF_PROG_TYPE_RAW_TRACEPOINT, "GPL", false},
+      {BPF_PROG_TYPE_RAW_TRACEPOINT, "MIT", false},
+      {BPF_PROG_TYPE_TRACEPOINT, "GPL", false},
+      {BPF_PROG_TYPE_SYSCALL, "GPL", true},
+      {BPF_PROG_TYPE_SYSCALL, "MIT", true},
+      {BPF_PROG_TYPE_XDP, "GPL", false},
+      {BPF_PROG_TYPE_SCHED_CLS, "GPL", false},
+      {BPF_PROG_TYPE_SOCKET_FILTER, "GPL", false},
+      {BPF_PROG_TYPE_SOCKET_FILTER, "MIT", false},
+      {BPF_PROG_TYPE_CGROUP_SKB, "GPL", false},
+      {BPF_PROG_TYPE_FLOW_DISSECTOR, "GPL", false},
+  };
+  const int32_t ids[] = {BPF_FUNC_send_signal,
+                         BPF_FUNC_send_signal_thread,
+                         BPF_FUNC_get_branch_snapshot,
+                         BPF_FUNC_copy_from_user_task,
+                         BPF_FUNC_find_vma,
+                         BPF_FUNC_get_task_stack,
+                         BPF_FUNC_copy_from_user,
+                         BPF_FUNC_get_current_task,
+                         BPF_FUNC_get_current_task_btf};
+  int compared = 0;
+  for (const Case& c : cases) {
+    for (int32_t id : ids) {
+      SCOPED_TRACE(std::to_string(c.type) + " " + std::to_string(id) + " " +
+                   c.license + (c.sleepable ? " sleepable" : ""));
+      const std::string kernel =
+          KernelVerdict(c.type, id, c.license, c.sleepable);
+      EXPECT_EQ(EmuVerdict(c.type, id, c.license, c.sleepable), kernel);
+      ++compared;
+    }
+  }
+  std::printf("%d verdicts compared\n", compared);
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, TracingMiscCompareTest, ::testing::Bool(),
