@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -159,12 +160,20 @@ long FindVmaWith(
     absl::FunctionRef<void(const void* vma, size_t vma_size, size_t block_size)>
         callback) {
   if (flags != 0) return -EINVAL;
-  std::vector<uint8_t> block;
+  // The view lives in this thread's blocks, one per nesting level (a
+  // callback may call bpf_find_vma again, at most 8 frames deep), not on
+  // this frame: a fault in the callback leaves the run without unwinding
+  // it (interp.h SetAbortRun), so the level count may drift, and wraps.
+  thread_local std::array<std::vector<uint8_t>, 8> t_blocks;
+  thread_local unsigned t_depth = 0;
+  std::vector<uint8_t>& block = t_blocks[t_depth % t_blocks.size()];
   size_t vma_size = 0;
   if (task == nullptr || tid <= 0 || !FindVma(tid, addr, &block, &vma_size)) {
     return -ENOENT;
   }
+  ++t_depth;
   callback(block.data(), vma_size, block.size());
+  --t_depth;
   return 0;
 }
 
