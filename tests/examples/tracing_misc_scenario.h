@@ -48,35 +48,39 @@ inline std::string Hex(const void* p, size_t n) {
   return s;
 }
 
-// The four kinds of user memory the context names.
+// The four kinds of user memory the context names. The writable and the
+// read-only page sit between PROT_NONE pages, so that no mapping made
+// later merges into their vmas (bpf_find_vma answers them).
 class Memory {
  public:
+  static constexpr size_t kPage = 4096;
   Memory() {
-    const size_t page = 4096;
     base_ =
-        static_cast<uint8_t*>(mmap(nullptr, 3 * page, PROT_READ | PROT_WRITE,
+        static_cast<uint8_t*>(mmap(nullptr, 5 * kPage, PROT_READ | PROT_WRITE,
                                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-    fresh_ = static_cast<uint8_t*>(mmap(nullptr, page, PROT_READ | PROT_WRITE,
+    fresh_ = static_cast<uint8_t*>(mmap(nullptr, kPage, PROT_READ | PROT_WRITE,
                                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-    for (size_t i = 0; i < page; ++i) {
-      base_[i] = static_cast<uint8_t>(i);
-      base_[2 * page + i] = static_cast<uint8_t>(0x80 + i);
+    for (size_t i = 0; i < kPage; ++i) {
+      rw()[i] = static_cast<uint8_t>(i);
+      ro()[i] = static_cast<uint8_t>(0x80 + i);
     }
-    mprotect(base_ + page, page, PROT_NONE);
-    mprotect(base_ + 2 * page, page, PROT_READ);
+    mprotect(base_, kPage, PROT_NONE);
+    mprotect(base_ + 2 * kPage, kPage, PROT_NONE);
+    mprotect(ro(), kPage, PROT_READ);
+    mprotect(base_ + 4 * kPage, kPage, PROT_NONE);
   }
   ~Memory() {
-    munmap(base_, 3 * 4096);
-    munmap(fresh_, 4096);
+    munmap(base_, 5 * kPage);
+    munmap(fresh_, kPage);
   }
   void Fill(misc_ctx* c) const {
-    c->addr[0] = reinterpret_cast<uint64_t>(base_);
-    c->addr[1] = reinterpret_cast<uint64_t>(base_ + 2 * 4096);
-    c->addr[2] = reinterpret_cast<uint64_t>(base_ + 4096 - 4);
+    c->addr[0] = reinterpret_cast<uint64_t>(rw());
+    c->addr[1] = reinterpret_cast<uint64_t>(ro());
+    c->addr[2] = reinterpret_cast<uint64_t>(rw() + kPage - 4);
     c->addr[3] = reinterpret_cast<uint64_t>(fresh_);
   }
-  uint8_t* rw() const { return base_; }
-  uint8_t* ro() const { return base_ + 2 * 4096; }
+  uint8_t* rw() const { return base_ + kPage; }
+  uint8_t* ro() const { return base_ + 3 * kPage; }
   uint8_t* fresh() const { return fresh_; }
 
  private:
