@@ -2,6 +2,7 @@
 #include "emu/helper_names.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <iterator>
 
 #include "absl/strings/str_cat.h"
@@ -32,7 +33,12 @@ int32_t HelperIdLimit(KernelVersion v) {
   return v == KernelVersion::k6_1 ? 210 : 212;
 }
 
-std::string HelperRefusalLog(HelperRefusal why, int32_t id, KernelVersion v) {
+int HelperRefusalErrno(HelperRefusal why) {
+  return why == HelperRefusal::kNotSupported ? -524 /* ENOTSUPP */ : -EINVAL;
+}
+
+std::string HelperRefusalLog(HelperRefusal why, int32_t id, KernelVersion v,
+                             uint32_t prog_type) {
   const std::string name =
       absl::StrCat("bpf_", std::string(HelperName(id)), "#", id);
   switch (why) {
@@ -49,8 +55,19 @@ std::string HelperRefusalLog(HelperRefusal why, int32_t id, KernelVersion v) {
     case HelperRefusal::kGplOnly:
       return "cannot call GPL-restricted function from non-GPL compatible "
              "program\n";
+    case HelperRefusal::kNotAllowed:
+      return "helper call is not allowed in probe\n";
     case HelperRefusal::kMightSleep:
       return "helper call might sleep in a non-sleepable prog\n";
+    case HelperRefusal::kNotSupported:
+      // BPF_PROG_TYPE_TRACING: fentry, fexit and fmod_ret only.
+      return prog_type == 26
+                 ? absl::StrCat("func ", name,
+                                " supported only for fentry/fexit/fmod_ret "
+                                "programs\n")
+                 : absl::StrCat("func ", name,
+                                " not supported for program type ", prog_type,
+                                "\n");
   }
   return "";
 }

@@ -29,16 +29,26 @@ enum class HelperRefusal {
   kNotOffered,   // the program type is not offered it
   kNotEmulated,  // bpfemu does not implement it (the kernel might load it)
   kGplOnly,      // a GPL-only helper from a non-GPL program
-  kMightSleep,   // a helper that might sleep from a non-sleepable program
+  // Offered, then refused (check_helper_call after the GPL check):
+  kNotAllowed,    // fn->allowed() says no: "helper call is not allowed in
+                  // probe"
+  kMightSleep,    // fn->might_sleep in a non-sleepable program
+  kNotSupported,  // check_get_func_ip(): ENOTSUPP for the program type
 };
+
+// The load's errno for a refusal: -ENOTSUPP (524) for kNotSupported,
+// -EINVAL for the others.
+int HelperRefusalErrno(HelperRefusal why);
 
 // The verifier log line (with its newline) for refusing helper `id` on
 // kernel `v`: "invalid func unknown#N", then "unknown func bpf_X#N" (6.1) or
 // "program of this type cannot use helper bpf_X#N" (6.12, 6.18), "cannot
-// call GPL-restricted function from non-GPL compatible program", "helper
-// call might sleep in a non-sleepable prog"; a helper
-// bpfemu lacks is named as such, with a pointer to docs/helpers.md.
-std::string HelperRefusalLog(HelperRefusal why, int32_t id, KernelVersion v);
+// call GPL-restricted function from non-GPL compatible program"; a helper
+// bpfemu lacks is named as such, with a pointer to docs/helpers.md. The
+// refusals after the offer as the verifier words them (`prog_type` names
+// the program type in kNotSupported's).
+std::string HelperRefusalLog(HelperRefusal why, int32_t id, KernelVersion v,
+                             uint32_t prog_type = 0);
 
 }  // namespace bpfemu
 

@@ -522,8 +522,7 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
     // check_helper_call(): an id past the version's helpers (libbpf's
     // poisoned CO-RE relocations among them), a helper the program type is
     // not offered (or bpfemu lacks), a GPL-only helper from a non-GPL
-    // program, a helper that might sleep from a program that may not:
-    // EINVAL with the verifier's log line, but only where
+    // program: EINVAL with the verifier's log line, but only where
     // do_check() goes: the call is kept and refused after decoding if it
     // is reachable.
     const KernelVersion v = TargetKernel();
@@ -538,8 +537,8 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
                                    : HelperRefusal::kNotEmulated;
     } else if (gpl_only && !attr.gpl_compatible) {
       why = HelperRefusal::kGplOnly;
-    } else if (!attr.sleepable && linker.MightSleep(r.imm)) {
-      why = HelperRefusal::kMightSleep;
+    } else {
+      why = linker.Refuses(r.imm, attr.prog_type);
     }
     if (why.has_value()) {
       unknown_calls_.push_back(i);
@@ -1014,15 +1013,15 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   if (const std::vector<uint32_t> bad =
           ReachableUnknownCalls(in, n, prog->unknown_calls_);
       !bad.empty()) {
+    const size_t k =
+        static_cast<size_t>(std::find(prog->unknown_calls_.begin(),
+                                      prog->unknown_calls_.end(), bad[0]) -
+                            prog->unknown_calls_.begin());
     if (attr.log != nullptr) {
-      const size_t k =
-          static_cast<size_t>(std::find(prog->unknown_calls_.begin(),
-                                        prog->unknown_calls_.end(), bad[0]) -
-                              prog->unknown_calls_.begin());
       *attr.log += HelperRefusalLog(prog->unknown_why_[k], in[bad[0]].imm,
-                                    TargetKernel());
+                                    TargetKernel(), attr.prog_type);
     }
-    return -EINVAL;
+    return HelperRefusalErrno(prog->unknown_why_[k]);
   }
   prog->max_ctx_offset_ = MaxCtxOffset(in, n);
   prog->resources_ = linker.TakeResources();

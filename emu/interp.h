@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -133,11 +134,13 @@ class Linker {
     (void)id;
     return false;
   }
-  // Whether helper `id` might sleep (bpf_func_proto's might_sleep): a
-  // program that is not sleepable may not call it.
-  virtual bool MightSleep(int32_t id) {
+  // A refusal of helper `id` after the program type was offered it
+  // (check_helper_call: fn->allowed, fn->might_sleep, check_get_func_ip),
+  // or nullopt to accept the call.
+  virtual std::optional<HelperRefusal> Refuses(int32_t id, uint32_t prog_type) {
     (void)id;
-    return false;
+    (void)prog_type;
+    return std::nullopt;
   }
   // Whether helper `id` may be called while a bpf_spin_lock is held (the
   // verifier allows only bpf_spin_unlock).

@@ -1538,38 +1538,56 @@ uint64_t FindVmaHelper(Vm& vm, uint64_t task, uint64_t addr, uint64_t callback,
 
 enum class Offered {
   kAny,
-  kSkbProgs,          // socket-buffer programs (IsSkbProg)
-  kSkSkb,             // BPF_PROG_TYPE_SK_SKB
-  kSkMsg,             // BPF_PROG_TYPE_SK_MSG
-  kTracing,           // bpf_tracing_func_proto's callers
-  kTracingOrSyscall,  // those and SYSCALL (syscall_prog_func_proto's default)
-  kTracingUntil612,   // those up to 6.12, every type from 6.13 (measured 6.18)
-  kNotTracing,        // every program type but those
-  kXdp,               // BPF_PROG_TYPE_XDP
-  kTcLike,            // tc and lwt_xmit
-  kTcLikeOrSkSkb,     // those and SK_SKB (bpf_skb_store_bytes)
-  kPacketPrograms,    // those, XDP and the other lwt types (bpf_csum_diff)
-  kCgroupCurrent,     // tracing and cgroup_current_func_proto's callers
-  kCgroupCommon,      // cgroup_common_func_proto's callers
-  kTcOrLwt,           // tc_cls_act_func_proto, lwt_out_func_proto's callers
-  kTcOrCgroupSkb,     // tc_cls_act_func_proto, cg_skb_func_proto
-  kSkStorageGet,      // the bpf_sk_storage_get_proto users (below)
-  kSkStorageDelete,   // and of bpf_sk_storage_delete_proto
-  kTcLikeOrXdp,       // tc, lwt_xmit and XDP (bpf_redirect)
-  kTc,                // tc only (bpf_skb_vlan_push, bpf_set_hash ...)
-  kTcOrXdp,           // tc and XDP (bpf_check_mtu)
-  kSkLookup,          // tc, XDP, sk_skb, cg_skb, sock_addr (bpf_sk_lookup_*)
-  kSkFilterOrTc,      // socket filter, cg_skb, tc (bpf_skb_load_bytes_relative)
-  kSkbSocket,         // those and sk_skb (bpf_get_socket_cookie / _uid)
-  kTcSince613,        // tc from 6.13 (bpf_get_netns_cookie)
-  kSyscall,           // BPF_PROG_TYPE_SYSCALL (syscall_prog_func_proto)
-  kIter,              // TRACING programs of attach type BPF_TRACE_ITER
-  kSleepable,         // sleepable tracing, LSM and SYSCALL programs
-  kTrampoline,        // fentry, fexit, fmod_ret (bpf_prog_has_trampoline)
-  kTrampolineOrTpBtf,  // those and tp_btf (bpf_get_attach_cookie)
-  kSkBase,             // bpf_sk_base_func_proto's callers, TRACING and LSM
-  kTcpSock,            // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
-  kCgroupSkb,          // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
+  kSkbProgs,        // socket-buffer programs (IsSkbProg)
+  kSkSkb,           // BPF_PROG_TYPE_SK_SKB
+  kSkMsg,           // BPF_PROG_TYPE_SK_MSG
+  kTracing,         // bpf_tracing_func_proto's callers (TracingFuncProto)
+  kTracingThenAny,  // those; every type after 6.12 (bpf_base_func_proto)
+  kTracingThenAnySince612,  // those; every type from 6.12
+  kCurrentTask,             // those and cgroup_current_func_proto's callers;
+                            // every type after 6.12 (bpf_get_current_comm)
+  kCurrentIds,              // those and sk_msg; every type after 6.12
+  kCurrentIdsSince612,      // those; every type from 6.12 (bpf_base_func_proto)
+  kCoarseNs,                // bpf_ktime_get_coarse_ns's program types
+  kPerfOutput,              // bpf_perf_event_output's program types
+  kXdp,                     // BPF_PROG_TYPE_XDP
+  kTcLike,                  // tc and lwt_xmit
+  kTcLikeOrSkSkb,           // those and SK_SKB (bpf_skb_store_bytes)
+  kTcOrSkSkb,               // tc and SK_SKB (bpf_skb_adjust_room)
+  kPacketPrograms,   // those, XDP and the other lwt types (bpf_csum_diff)
+  kCgroupCurrent,    // tracing and cgroup_current_func_proto's callers
+  kCgroupCommon,     // cgroup_common_func_proto's callers
+  kTcOrLwt,          // tc_cls_act_func_proto, lwt_out_func_proto's callers
+  kSkbPullData,      // tc, lwt (seg6local after 6.12), sk_skb
+  kCgroupClassid,    // those and sk_msg; every type after 6.12
+  kTcOrCgroupSkb,    // tc_cls_act_func_proto, cg_skb_func_proto
+  kSkStorageGet,     // the bpf_sk_storage_get_proto users (below)
+  kSkStorageDelete,  // and of bpf_sk_storage_delete_proto
+  kTcLikeOrXdp,      // tc, lwt_xmit and XDP (bpf_redirect)
+  kTc,               // tc only (bpf_skb_vlan_push, bpf_set_hash ...)
+  kTcOrSkLookup,     // tc and SK_LOOKUP (bpf_sk_assign)
+  kTcOrXdp,          // tc and XDP (bpf_check_mtu)
+  kSkLookup,         // tc, XDP, sk_skb, cg_skb, sock_addr (bpf_sk_lookup_*)
+  kSkRelease,        // those and SK_LOOKUP (bpf_sk_release)
+  kSkbLoadBytes,     // socket-buffer programs, lwt, reuseport, dissector
+  kSkFilterOrTc,     // socket filter, cg_skb, tc (bpf_skb_load_bytes_relative)
+  kSkbSocket,        // those and sk_skb (bpf_get_socket_uid)
+  kSkFilterTcOrReuseport,  // kSkFilterOrTc and SK_REUSEPORT
+  kSocketCookie,           // bpf_get_socket_cookie's program types
+  kNetnsCookie,            // bpf_get_netns_cookie's (skb programs after 6.12)
+  kSyscall,                // BPF_PROG_TYPE_SYSCALL (syscall_prog_func_proto)
+  kIter,                   // TRACING programs of attach type BPF_TRACE_ITER
+  kMightSleep,             // kTracing, every type after 6.12; refused
+                           // unless sleepable (BytecodeLinker::Refuses)
+  kTrampoline,             // fentry, fexit, fmod_ret (bpf_prog_has_trampoline)
+  kFuncIp,                 // kTracing; ENOTSUPP but for kprobes and trampolines
+  kAttachCookie,           // kprobe, tp, perf, raw_tp (6.12 on), trampoline,
+                           // tp_btf (bpf_get_attach_cookie)
+  kSkBase,                 // bpf_sk_base_func_proto's callers and
+                           // tracing_prog_func_proto's (TRACING, SYSCALL, LSM)
+  kXdpOrTracingProg,       // XDP and tracing_prog_func_proto's callers
+  kTcpSock,    // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
+  kCgroupSkb,  // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
 };
 
 struct HelperDef {
@@ -1580,149 +1598,215 @@ struct HelperDef {
   Offered only;
 };
 
+// The program types whose func_proto falls back to bpf_tracing_func_proto
+// (kernel/trace/bpf_trace.c): kprobe, tracepoint, perf event, raw
+// tracepoint and tracing programs, and SYSCALL (syscall_prog_func_proto)
+// and LSM (bpf_lsm_func_proto) through tracing_prog_func_proto.
+bool TracingFuncProto(uint32_t t) {
+  return IsTracingProg(t) || t == BPF_PROG_TYPE_SYSCALL ||
+         t == BPF_PROG_TYPE_LSM;
+}
+
+// tracing_prog_func_proto's own callers: TRACING, SYSCALL and LSM.
+bool TracingProgFuncProto(uint32_t t) {
+  return t == BPF_PROG_TYPE_TRACING || t == BPF_PROG_TYPE_SYSCALL ||
+         t == BPF_PROG_TYPE_LSM;
+}
+
+bool IsLwt(uint32_t t) {
+  return t == BPF_PROG_TYPE_LWT_IN || t == BPF_PROG_TYPE_LWT_OUT ||
+         t == BPF_PROG_TYPE_LWT_XMIT || t == BPF_PROG_TYPE_LWT_SEG6LOCAL;
+}
+
+// cgroup_current_func_proto's callers (kernel/bpf/cgroup.c) with the
+// tracing ones.
+bool CgroupCurrentOrTracing(uint32_t t) {
+  return TracingFuncProto(t) || t == BPF_PROG_TYPE_CGROUP_SOCK ||
+         t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
+         t == BPF_PROG_TYPE_CGROUP_SOCKOPT ||
+         t == BPF_PROG_TYPE_CGROUP_SYSCTL || t == BPF_PROG_TYPE_CGROUP_DEVICE;
+}
+
+bool IsTc(uint32_t t) {
+  return t == BPF_PROG_TYPE_SCHED_CLS || t == BPF_PROG_TYPE_SCHED_ACT;
+}
+
+// Which program types each category is offered to. Checked pair by pair
+// against the running kernel by //kernel_compare:helper_offer_compare_test
+// (every program type the kernel loads, every helper id); the 6.12 and 6.1
+// answers follow those kernels' sources, and the same test runs in the
+// kernel matrix's guests.
 bool OfferedTo(Offered o, uint32_t prog_type) {
-  const bool tc_like = IsTcLike(prog_type);
+  const uint32_t t = prog_type;
+  const bool tc_like = IsTcLike(t);
+  const bool after_6_12 = TargetKernel() > KernelVersion::k6_12;
+  const bool after_6_1 = TargetKernel() > KernelVersion::k6_1;
   switch (o) {
     case Offered::kAny:
       return true;
     case Offered::kSkbProgs:
-      return IsSkbProg(prog_type);
+      return IsSkbProg(t);
+    case Offered::kSkbLoadBytes:
+      return IsSkbProg(t) || IsLwt(t) || t == BPF_PROG_TYPE_SK_REUSEPORT ||
+             t == BPF_PROG_TYPE_FLOW_DISSECTOR;
     case Offered::kSkSkb:
-      return prog_type == BPF_PROG_TYPE_SK_SKB;
+      return t == BPF_PROG_TYPE_SK_SKB;
     case Offered::kSkMsg:
-      return prog_type == BPF_PROG_TYPE_SK_MSG;
+      return t == BPF_PROG_TYPE_SK_MSG;
     case Offered::kTracing:
-      return IsTracingProg(prog_type);
-    case Offered::kTracingOrSyscall:
-      return IsTracingProg(prog_type) || prog_type == BPF_PROG_TYPE_SYSCALL;
-    // kernel/bpf/helpers.c bpf_base_func_proto took these tracing helpers
-    // after 6.12: the 6.18 host offers them to XDP, tc, socket filters,
-    // cgroup programs ... (tracing_misc_compare_test's verdicts).
-    case Offered::kTracingUntil612:
-      return IsTracingProg(prog_type) || prog_type == BPF_PROG_TYPE_SYSCALL ||
-             TargetKernel() > KernelVersion::k6_12;
-    case Offered::kNotTracing:
-      return !IsTracingProg(prog_type);
+      return TracingFuncProto(t);
+    case Offered::kTracingThenAny:
+      return after_6_12 || TracingFuncProto(t);
+    case Offered::kTracingThenAnySince612:
+      return after_6_1 || TracingFuncProto(t);
+    case Offered::kCurrentTask:
+      return after_6_12 || CgroupCurrentOrTracing(t);
+    case Offered::kCurrentIds:
+      return after_6_12 || CgroupCurrentOrTracing(t) ||
+             t == BPF_PROG_TYPE_SK_MSG;
+    case Offered::kCurrentIdsSince612:
+      return after_6_1 || CgroupCurrentOrTracing(t) ||
+             t == BPF_PROG_TYPE_SK_MSG;
+    case Offered::kMightSleep:  // then refused unless sleepable (Refuses)
+      return after_6_12 || TracingFuncProto(t);
+    // net/core/filter.c: bpf_sk_base_func_proto's callers but flow
+    // dissectors; cgroup sysctl (kernel/bpf/cgroup.c).
+    case Offered::kCoarseNs:
+      return IsSkbProg(t) || IsLwt(t) || t == BPF_PROG_TYPE_XDP ||
+             t == BPF_PROG_TYPE_CGROUP_SOCK ||
+             t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
+             t == BPF_PROG_TYPE_SOCK_OPS || t == BPF_PROG_TYPE_SK_MSG ||
+             t == BPF_PROG_TYPE_SK_REUSEPORT ||
+             t == BPF_PROG_TYPE_FLOW_DISSECTOR ||
+             t == BPF_PROG_TYPE_CGROUP_SYSCTL || t == BPF_PROG_TYPE_SK_LOOKUP;
+    // Every func_proto but sk_reuseport's, flow_dissector's and
+    // netfilter's (bpf_base_func_proto has no perf_event_output).
+    case Offered::kPerfOutput:
+      return t != BPF_PROG_TYPE_SK_REUSEPORT &&
+             t != BPF_PROG_TYPE_FLOW_DISSECTOR && t != 32 /* NETFILTER */;
     case Offered::kXdp:
-      return prog_type == BPF_PROG_TYPE_XDP;
+      return t == BPF_PROG_TYPE_XDP;
+    case Offered::kXdpOrTracingProg:
+      return t == BPF_PROG_TYPE_XDP || TracingProgFuncProto(t);
     case Offered::kTcLike:
       return tc_like;
     case Offered::kTcLikeOrSkSkb:
-      return tc_like || prog_type == BPF_PROG_TYPE_SK_SKB;
+      return tc_like || t == BPF_PROG_TYPE_SK_SKB;
+    case Offered::kTcOrSkSkb:
+      return IsTc(t) || t == BPF_PROG_TYPE_SK_SKB;
     case Offered::kTcOrLwt:
-      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
-             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
-             prog_type == BPF_PROG_TYPE_LWT_IN ||
-             prog_type == BPF_PROG_TYPE_LWT_OUT ||
-             prog_type == BPF_PROG_TYPE_LWT_XMIT ||
-             prog_type == BPF_PROG_TYPE_LWT_SEG6LOCAL;
+      return IsTc(t) || IsLwt(t);
+    case Offered::kSkbPullData:
+      return IsTc(t) || t == BPF_PROG_TYPE_SK_SKB ||
+             t == BPF_PROG_TYPE_LWT_IN || t == BPF_PROG_TYPE_LWT_OUT ||
+             t == BPF_PROG_TYPE_LWT_XMIT ||
+             (after_6_12 && t == BPF_PROG_TYPE_LWT_SEG6LOCAL);
+    // tc, lwt, sk_msg and cgroup_current_func_proto's callers; every type
+    // after 6.12.
+    case Offered::kCgroupClassid:
+      return after_6_12 || IsTc(t) || IsLwt(t) || t == BPF_PROG_TYPE_SK_MSG ||
+             (CgroupCurrentOrTracing(t) && !TracingFuncProto(t));
     case Offered::kTcOrCgroupSkb:
-      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
-             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SKB;
+      return IsTc(t) || t == BPF_PROG_TYPE_CGROUP_SKB;
     case Offered::kCgroupCommon:
-      return prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SOCK ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
-             prog_type == BPF_PROG_TYPE_SOCK_OPS ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SOCKOPT ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SYSCTL ||
-             prog_type == BPF_PROG_TYPE_CGROUP_DEVICE;
+      return t == BPF_PROG_TYPE_CGROUP_SKB || t == BPF_PROG_TYPE_CGROUP_SOCK ||
+             t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
+             t == BPF_PROG_TYPE_SOCK_OPS || t == BPF_PROG_TYPE_CGROUP_SOCKOPT ||
+             t == BPF_PROG_TYPE_CGROUP_SYSCTL ||
+             t == BPF_PROG_TYPE_CGROUP_DEVICE;
+    // bpf_tracing_func_proto and cgroup_current_func_proto; every type
+    // after 6.12.
+    // (cgroup programs from 6.12.)
     case Offered::kCgroupCurrent:
-      return IsTracingProg(prog_type) ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SOCK ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SOCKOPT ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SYSCTL ||
-             prog_type == BPF_PROG_TYPE_CGROUP_DEVICE;
+      return after_6_12 || TracingFuncProto(t) ||
+             (after_6_1 && CgroupCurrentOrTracing(t));
     case Offered::kTcLikeOrXdp:
-      return tc_like || prog_type == BPF_PROG_TYPE_XDP;
+      return tc_like || t == BPF_PROG_TYPE_XDP;
     case Offered::kTc:
-      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
-             prog_type == BPF_PROG_TYPE_SCHED_ACT;
+      return IsTc(t);
+    case Offered::kTcOrSkLookup:
+      return IsTc(t) || t == BPF_PROG_TYPE_SK_LOOKUP;
     case Offered::kTcOrXdp:
-      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
-             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
-             prog_type == BPF_PROG_TYPE_XDP;
+      return IsTc(t) || t == BPF_PROG_TYPE_XDP;
     case Offered::kSkLookup:
-      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
-             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
-             prog_type == BPF_PROG_TYPE_XDP ||
-             prog_type == BPF_PROG_TYPE_SK_SKB ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+    case Offered::kSkRelease:
+      return IsTc(t) || t == BPF_PROG_TYPE_XDP || t == BPF_PROG_TYPE_SK_SKB ||
+             t == BPF_PROG_TYPE_CGROUP_SKB ||
+             t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
+             (o == Offered::kSkRelease && t == BPF_PROG_TYPE_SK_LOOKUP);
     case Offered::kSkFilterOrTc:
+    case Offered::kSkFilterTcOrReuseport:
     case Offered::kSkbSocket:
-      return prog_type == BPF_PROG_TYPE_SOCKET_FILTER ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
-             prog_type == BPF_PROG_TYPE_SCHED_CLS ||
-             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
-             (o == Offered::kSkbSocket && prog_type == BPF_PROG_TYPE_SK_SKB);
-    case Offered::kTcSince613:
-      return (prog_type == BPF_PROG_TYPE_SCHED_CLS ||
-              prog_type == BPF_PROG_TYPE_SCHED_ACT) &&
-             TargetKernel() > KernelVersion::k6_12;
+      return t == BPF_PROG_TYPE_SOCKET_FILTER ||
+             t == BPF_PROG_TYPE_CGROUP_SKB || IsTc(t) ||
+             (o == Offered::kSkbSocket && t == BPF_PROG_TYPE_SK_SKB) ||
+             (o == Offered::kSkFilterTcOrReuseport &&
+              t == BPF_PROG_TYPE_SK_REUSEPORT);
+    // The sk_buff, socket and sock_addr variants (net/core/filter.c) and
+    // the BTF socket pointer one of tracing_prog_func_proto.
+    case Offered::kSocketCookie:
+      return t == BPF_PROG_TYPE_SOCKET_FILTER ||
+             t == BPF_PROG_TYPE_CGROUP_SKB || IsTc(t) ||
+             t == BPF_PROG_TYPE_SK_SKB || t == BPF_PROG_TYPE_CGROUP_SOCK ||
+             t == BPF_PROG_TYPE_SOCK_OPS ||
+             t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
+             t == BPF_PROG_TYPE_SK_REUSEPORT || TracingProgFuncProto(t);
+    // The socket-side variants; tc from 6.13.
+    case Offered::kNetnsCookie:
+      return ((t == BPF_PROG_TYPE_SOCKET_FILTER ||
+               t == BPF_PROG_TYPE_CGROUP_SKB || IsTc(t)) &&
+              after_6_12) ||
+             t == BPF_PROG_TYPE_CGROUP_SOCK || t == BPF_PROG_TYPE_SOCK_OPS ||
+             t == BPF_PROG_TYPE_SK_MSG || t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
+             t == BPF_PROG_TYPE_CGROUP_SOCKOPT;
     case Offered::kSyscall:
-      return prog_type == BPF_PROG_TYPE_SYSCALL;
+      return t == BPF_PROG_TYPE_SYSCALL;
     case Offered::kIter:  // and the attach type (BytecodeLinker::Helper)
-      return prog_type == BPF_PROG_TYPE_TRACING;
+      return t == BPF_PROG_TYPE_TRACING;
     case Offered::kTrampoline:  // and the attach type (BytecodeLinker::Helper)
-    case Offered::kTrampolineOrTpBtf:
-      return prog_type == BPF_PROG_TYPE_TRACING;
-    case Offered::kSleepable:  // and BPF_F_SLEEPABLE (interp.cc, MightSleep)
-      return IsTracingProg(prog_type) || prog_type == BPF_PROG_TYPE_LSM ||
-             prog_type == BPF_PROG_TYPE_SYSCALL ||
-             TargetKernel() > KernelVersion::k6_12;
+      return t == BPF_PROG_TYPE_TRACING;
+    case Offered::kFuncIp:  // ENOTSUPP for most (BytecodeLinker::Refuses)
+      return TracingFuncProto(t);
+    // kprobe_prog_func_proto, tp_prog_func_proto, pe_prog_func_proto,
+    // raw_tp_prog_func_proto (6.10), tracing_prog_func_proto (and the
+    // attach type, BytecodeLinker::Helper).
+    case Offered::kAttachCookie:
+      return t == BPF_PROG_TYPE_KPROBE || t == BPF_PROG_TYPE_TRACEPOINT ||
+             t == BPF_PROG_TYPE_PERF_EVENT || t == BPF_PROG_TYPE_TRACING ||
+             ((t == BPF_PROG_TYPE_RAW_TRACEPOINT ||
+               t == BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE) &&
+              TargetKernel() > KernelVersion::k6_1);
     case Offered::kPacketPrograms:
-      return tc_like || prog_type == BPF_PROG_TYPE_XDP ||
-             prog_type == BPF_PROG_TYPE_LWT_IN ||
-             prog_type == BPF_PROG_TYPE_LWT_OUT;
-    // net/core/filter.c (tc, cg_skb, sock_ops, sk_msg; cgroup sock: get
-    // only), kernel/bpf/cgroup.c (sockopt), bpf_trace.c (tracing),
-    // bpf_lsm.c.
+      return tc_like || t == BPF_PROG_TYPE_XDP || IsLwt(t);
+    // net/core/filter.c (tc, cg_skb, sock_ops, sk_msg, sock_addr; cgroup
+    // sock: get only), kernel/bpf/cgroup.c (sockopt), bpf_trace.c
+    // (tracing, SYSCALL: refused as not allowed, Refuses), bpf_lsm.c.
     case Offered::kSkStorageGet:
     case Offered::kSkStorageDelete:
-      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
-             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
-             prog_type == BPF_PROG_TYPE_SOCK_OPS ||
-             prog_type == BPF_PROG_TYPE_SK_MSG ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SOCKOPT ||
-             prog_type == BPF_PROG_TYPE_TRACING ||
-             prog_type == BPF_PROG_TYPE_LSM ||
-             (o == Offered::kSkStorageGet &&
-              prog_type == BPF_PROG_TYPE_CGROUP_SOCK);
+      return IsTc(t) || t == BPF_PROG_TYPE_CGROUP_SKB ||
+             t == BPF_PROG_TYPE_SOCK_OPS || t == BPF_PROG_TYPE_SK_MSG ||
+             t == BPF_PROG_TYPE_CGROUP_SOCKOPT ||
+             t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR || TracingProgFuncProto(t) ||
+             (o == Offered::kSkStorageGet && t == BPF_PROG_TYPE_CGROUP_SOCK);
     // net/core/filter.c: the program types whose func_proto falls back to
     // bpf_sk_base_func_proto; kernel/trace/bpf_trace.c
-    // tracing_prog_func_proto (TRACING, and LSM after bpf_lsm_func_proto).
+    // tracing_prog_func_proto (TRACING, SYSCALL, and LSM after
+    // bpf_lsm_func_proto).
     case Offered::kSkBase:
-      return prog_type == BPF_PROG_TYPE_SOCKET_FILTER ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
-             prog_type == BPF_PROG_TYPE_SCHED_CLS ||
-             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
-             prog_type == BPF_PROG_TYPE_XDP ||
-             prog_type == BPF_PROG_TYPE_SOCK_OPS ||
-             prog_type == BPF_PROG_TYPE_SK_MSG ||
-             prog_type == BPF_PROG_TYPE_SK_SKB ||
-             prog_type == BPF_PROG_TYPE_FLOW_DISSECTOR ||
-             prog_type == BPF_PROG_TYPE_LWT_IN ||
-             prog_type == BPF_PROG_TYPE_LWT_OUT ||
-             prog_type == BPF_PROG_TYPE_LWT_XMIT ||
-             prog_type == BPF_PROG_TYPE_LWT_SEG6LOCAL ||
-             prog_type == BPF_PROG_TYPE_SK_LOOKUP ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
-             prog_type == BPF_PROG_TYPE_TRACING ||
-             prog_type == BPF_PROG_TYPE_LSM;
+      return t == BPF_PROG_TYPE_SOCKET_FILTER ||
+             t == BPF_PROG_TYPE_CGROUP_SKB || IsTc(t) ||
+             t == BPF_PROG_TYPE_XDP || t == BPF_PROG_TYPE_SOCK_OPS ||
+             t == BPF_PROG_TYPE_SK_MSG || t == BPF_PROG_TYPE_SK_SKB ||
+             t == BPF_PROG_TYPE_FLOW_DISSECTOR || IsLwt(t) ||
+             t == BPF_PROG_TYPE_SK_LOOKUP ||
+             t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR || TracingProgFuncProto(t);
     // tc_cls_act_func_proto, cg_skb_func_proto, sock_ops_func_proto and
     // kernel/bpf/cgroup.c cg_sockopt_func_proto.
     case Offered::kTcpSock:
-      return prog_type == BPF_PROG_TYPE_SCHED_CLS ||
-             prog_type == BPF_PROG_TYPE_SCHED_ACT ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SKB ||
-             prog_type == BPF_PROG_TYPE_SOCK_OPS ||
-             prog_type == BPF_PROG_TYPE_CGROUP_SOCKOPT;
+      return IsTc(t) || t == BPF_PROG_TYPE_CGROUP_SKB ||
+             t == BPF_PROG_TYPE_SOCK_OPS || t == BPF_PROG_TYPE_CGROUP_SOCKOPT;
     case Offered::kCgroupSkb:
-      return prog_type == BPF_PROG_TYPE_CGROUP_SKB;
+      return t == BPF_PROG_TYPE_CGROUP_SKB;
   }
   return false;
 }
@@ -1736,27 +1820,28 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_map_pop_elem, MapPopOrPeek<true>, false, O::kAny},
     {BPF_FUNC_map_peek_elem, MapPopOrPeek<false>, false, O::kAny},
     {BPF_FUNC_probe_read, ProbeRead<native::ProbeSpace::kCompat, false>, true,
-     O::kAny},
+     O::kTracing},
     {BPF_FUNC_ktime_get_ns, KtimeGetNs, false, O::kAny},
     {BPF_FUNC_trace_printk, TracePrintk, true, O::kAny},
     {BPF_FUNC_get_prandom_u32, PrandomU32, false, O::kAny},
     {BPF_FUNC_get_smp_processor_id, SmpProcessorId, false, O::kAny},
     {BPF_FUNC_tail_call, TailCall, false, O::kAny},
-    {BPF_FUNC_get_current_pid_tgid, PidTgid, false, O::kAny},
-    {BPF_FUNC_get_current_uid_gid, UidGid, false, O::kAny},
+    {BPF_FUNC_get_current_pid_tgid, PidTgid, false, O::kCurrentIdsSince612},
+    {BPF_FUNC_get_current_uid_gid, UidGid, false, O::kCurrentIds},
     {BPF_FUNC_current_task_under_cgroup, TaskUnderCgroup, false,
      O::kCgroupCurrent},
-    {BPF_FUNC_get_current_cgroup_id, CgroupId, false, O::kAny},
+    {BPF_FUNC_get_current_cgroup_id, CgroupId, false, O::kCurrentIdsSince612},
     {BPF_FUNC_get_local_storage, LocalStorage, false, O::kCgroupCommon},
-    {BPF_FUNC_get_current_ancestor_cgroup_id, AncestorCgroupId, false, O::kAny},
+    {BPF_FUNC_get_current_ancestor_cgroup_id, AncestorCgroupId, false,
+     O::kCurrentIdsSince612},
     {BPF_FUNC_skb_under_cgroup, SkbUnderCgroup, false, O::kTcOrLwt},
     {BPF_FUNC_skb_cgroup_id, SkbCgroupId, false, O::kTcOrCgroupSkb},
     {BPF_FUNC_skb_ancestor_cgroup_id, SkbAncestorCgroupId, false,
      O::kTcOrCgroupSkb},
-    {BPF_FUNC_get_current_comm, CurrentComm, false, O::kAny},
-    {BPF_FUNC_skb_load_bytes, SkbLoadBytes, false, O::kSkbProgs},
+    {BPF_FUNC_get_current_comm, CurrentComm, false, O::kCurrentTask},
+    {BPF_FUNC_skb_load_bytes, SkbLoadBytes, false, O::kSkbLoadBytes},
     {BPF_FUNC_probe_read_str, ProbeRead<native::ProbeSpace::kCompat, true>,
-     true, O::kAny},
+     true, O::kTracing},
     {BPF_FUNC_sk_redirect_map, RedirectMap<0>, false, O::kSkSkb},
     {BPF_FUNC_sk_redirect_hash, RedirectHash<0>, false, O::kSkSkb},
     {BPF_FUNC_msg_redirect_map, RedirectMap<1>, false, O::kSkMsg},
@@ -1770,13 +1855,13 @@ constexpr HelperDef kHelpers[] = {
     // bpf_copy_from_user: a user read that zeroes dst and answers -EFAULT
     // on a fault, as bpf_probe_read_user; for sleepable programs only.
     {BPF_FUNC_copy_from_user, ProbeRead<native::ProbeSpace::kUser, false>,
-     false, O::kSleepable},
+     false, O::kMightSleep},
     {BPF_FUNC_probe_read_user_str, ProbeRead<native::ProbeSpace::kUser, true>,
      true, O::kAny},
     {BPF_FUNC_probe_read_kernel_str,
      ProbeRead<native::ProbeSpace::kKernel, true>, true, O::kAny},
     {BPF_FUNC_ringbuf_output, RingbufOutput, false, O::kAny},
-    {BPF_FUNC_perf_event_output, PerfEventOutput, true, O::kAny},
+    {BPF_FUNC_perf_event_output, PerfEventOutput, true, O::kPerfOutput},
     {BPF_FUNC_ringbuf_reserve, RingbufReserve, false, O::kAny},
     {BPF_FUNC_ringbuf_submit, RingbufSubmit, false, O::kAny},
     {BPF_FUNC_ringbuf_discard, RingbufDiscard, false, O::kAny},
@@ -1798,24 +1883,25 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_get_stack, GetStack, true, O::kTracing},
     {BPF_FUNC_sk_storage_get, SkStorageGet, false, O::kSkStorageGet},
     {BPF_FUNC_sk_storage_delete, SkStorageDelete, false, O::kSkStorageDelete},
-    {BPF_FUNC_task_storage_get, TaskStorageGet, false, O::kTracing},
-    {BPF_FUNC_task_storage_delete, TaskStorageDelete, false, O::kTracing},
+    {BPF_FUNC_task_storage_get, TaskStorageGet, false, O::kTracingThenAny},
+    {BPF_FUNC_task_storage_delete, TaskStorageDelete, false,
+     O::kTracingThenAny},
     // kernel/bpf/helpers.c bpf_base_func_proto (CAP_PERFMON): every type;
-    // GPL-only.
+    // GPL-only (tracing_misc_compare_test's verdicts).
     {BPF_FUNC_get_current_task_btf, CurrentTaskBtf, true, O::kAny},
     {BPF_FUNC_get_current_task, CurrentTaskBtf, true, O::kAny},
-    // kernel/trace/bpf_trace.c bpf_tracing_func_proto, and from 6.13
-    // bpf_base_func_proto; copy_from_user_task might sleep. probe_write_user
-    // also needs CAP_SYS_ADMIN, which bpfemu does not check, and no
-    // lockdown, which the 6.18 host has, so its offering there is unknown:
-    // the tracing types and SYSCALL.
-    {BPF_FUNC_probe_write_user, ProbeWriteUser, true, O::kTracingOrSyscall},
-    {BPF_FUNC_send_signal, SendSignal<false>, false, O::kTracingUntil612},
-    {BPF_FUNC_send_signal_thread, SendSignal<true>, false, O::kTracingUntil612},
-    {BPF_FUNC_get_branch_snapshot, BranchSnapshot, true, O::kTracingUntil612},
-    {BPF_FUNC_copy_from_user_task, CopyFromUserTask, true, O::kSleepable},
-    {BPF_FUNC_find_vma, FindVmaHelper, false, O::kTracingUntil612},
-    {BPF_FUNC_get_task_stack, GetTaskStack, false, O::kTracingUntil612},
+    // kernel/trace/bpf_trace.c bpf_tracing_func_proto, and after 6.12
+    // bpf_base_func_proto (measured on 6.18); copy_from_user_task might
+    // sleep. probe_write_user also needs CAP_SYS_ADMIN, which bpfemu does
+    // not check, and no lockdown, which the 6.18 host has, so its offering
+    // there is unknown: bpf_tracing_func_proto's callers.
+    {BPF_FUNC_probe_write_user, ProbeWriteUser, true, O::kTracing},
+    {BPF_FUNC_send_signal, SendSignal<false>, false, O::kTracingThenAny},
+    {BPF_FUNC_send_signal_thread, SendSignal<true>, false, O::kTracingThenAny},
+    {BPF_FUNC_get_branch_snapshot, BranchSnapshot, true, O::kTracingThenAny},
+    {BPF_FUNC_copy_from_user_task, CopyFromUserTask, true, O::kMightSleep},
+    {BPF_FUNC_find_vma, FindVmaHelper, false, O::kTracingThenAny},
+    {BPF_FUNC_get_task_stack, GetTaskStack, false, O::kTracingThenAny},
     // Strings, clocks, NUMA.
     {BPF_FUNC_strncmp, Strncmp, false, O::kAny},
     {BPF_FUNC_strtol, Strtox<true>, false, O::kAny},
@@ -1824,7 +1910,7 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_ktime_get_boot_ns, KtimeBootNs, false, O::kAny},
     // Offered by bpf_sk_base_func_proto, the cgroup and socket protos
     // (net/core/filter.c, kernel/bpf/cgroup.c), never to tracing programs.
-    {BPF_FUNC_ktime_get_coarse_ns, KtimeCoarseNs, false, O::kNotTracing},
+    {BPF_FUNC_ktime_get_coarse_ns, KtimeCoarseNs, false, O::kCoarseNs},
     {BPF_FUNC_ktime_get_tai_ns, KtimeTaiNs, false, O::kAny},
     {BPF_FUNC_get_numa_node_id, NumaNodeId, false, O::kAny},
     // Packet rewriting.
@@ -1846,11 +1932,11 @@ constexpr HelperDef kHelpers[] = {
      O::kTcLike},
     // The socket buffer's shape. bpfemu's skb test run sets up their
     // frame (SetSkbFrame): offered to the types it runs, not SK_SKB.
-    {BPF_FUNC_skb_change_tail, SkbChangeTail, false, O::kTcLike},
-    {BPF_FUNC_skb_change_head, SkbChangeHead, false, O::kTcLike},
-    {BPF_FUNC_skb_pull_data, SkbPullData, false, O::kTcOrLwt},
+    {BPF_FUNC_skb_change_tail, SkbChangeTail, false, O::kTcLikeOrSkSkb},
+    {BPF_FUNC_skb_change_head, SkbChangeHead, false, O::kTcLikeOrSkSkb},
+    {BPF_FUNC_skb_pull_data, SkbPullData, false, O::kSkbPullData},
     {BPF_FUNC_skb_change_proto, SkbChangeProto, false, O::kTc},
-    {BPF_FUNC_skb_adjust_room, SkbAdjustRoom, false, O::kTc},
+    {BPF_FUNC_skb_adjust_room, SkbAdjustRoom, false, O::kTcOrSkSkb},
     {BPF_FUNC_skb_change_type, SkbChangeType, false, O::kTc},
     {BPF_FUNC_set_hash, SetHash, false, O::kTc},
     {BPF_FUNC_skb_set_tunnel_key, SetTunnelKey, false, O::kTcLike},
@@ -1871,7 +1957,7 @@ constexpr HelperDef kHelpers[] = {
      O::kSkLookup},
     {BPF_FUNC_skc_lookup_tcp, SkLookupHelper<IPPROTO_TCP, true>, false,
      O::kSkLookup},
-    {BPF_FUNC_sk_release, SkRelease, false, O::kSkLookup},
+    {BPF_FUNC_sk_release, SkRelease, false, O::kSkRelease},
     {BPF_FUNC_sk_fullsock, SkFullsock, false, O::kTcOrCgroupSkb},
     {BPF_FUNC_get_listener_sock, SkListener, false, O::kTcOrCgroupSkb},
     {BPF_FUNC_csum_update, CsumUpdate, false, O::kTcLike},
@@ -1879,12 +1965,12 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_skb_ecn_set_ce, SkbEcnSetCe, false, O::kTcOrCgroupSkb},
     {BPF_FUNC_skb_set_tstamp, SkbSetTstamp, false, O::kTc},
     {BPF_FUNC_skb_load_bytes_relative, SkbLoadBytesRelative, false,
-     O::kSkFilterOrTc},
-    {BPF_FUNC_get_socket_cookie, GetSocketCookie, false, O::kSkbSocket},
+     O::kSkFilterTcOrReuseport},
+    {BPF_FUNC_get_socket_cookie, GetSocketCookie, false, O::kSocketCookie},
     {BPF_FUNC_get_socket_uid, GetSocketUid, false, O::kSkbSocket},
-    {BPF_FUNC_get_netns_cookie, GetNetnsCookie, false, O::kTcSince613},
+    {BPF_FUNC_get_netns_cookie, GetNetnsCookie, false, O::kNetnsCookie},
     {BPF_FUNC_skb_get_xfrm_state, SkbGetXfrmState, false, O::kTc},
-    {BPF_FUNC_sk_assign, SkAssign, false, O::kTc},
+    {BPF_FUNC_sk_assign, SkAssign, false, O::kTcOrSkLookup},
     {BPF_FUNC_tcp_raw_gen_syncookie_ipv4, TcpRawGenSyncookie<false>, true,
      O::kTcOrXdp},
     {BPF_FUNC_tcp_raw_gen_syncookie_ipv6, TcpRawGenSyncookie<true>, true,
@@ -1894,9 +1980,9 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_tcp_raw_check_syncookie_ipv6, TcpRawCheckSyncookie<true>, true,
      O::kTcOrXdp},
     {BPF_FUNC_skb_cgroup_classid, SkbCgroupClassid, false, O::kTc},
-    {BPF_FUNC_get_cgroup_classid, GetCgroupClassid, false, O::kTcOrLwt},
+    {BPF_FUNC_get_cgroup_classid, GetCgroupClassid, false, O::kCgroupClassid},
     {BPF_FUNC_get_route_realm, GetRouteRealm, false, O::kTcOrLwt},
-    {BPF_FUNC_xdp_get_buff_len, XdpGetBuffLen, false, O::kXdp},
+    {BPF_FUNC_xdp_get_buff_len, XdpGetBuffLen, false, O::kXdpOrTracingProg},
     {BPF_FUNC_snprintf, Snprintf, true, O::kAny},
     {BPF_FUNC_sys_bpf, SysBpfHelper, false, O::kSyscall},
     {BPF_FUNC_btf_find_by_name_kind, BtfFindByNameKind, false, O::kSyscall},
@@ -1913,9 +1999,10 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_get_func_arg, GetFuncArg, false, O::kTrampoline},
     {BPF_FUNC_get_func_ret, GetFuncRet, false, O::kTrampoline},
     {BPF_FUNC_get_func_arg_cnt, GetFuncArgCnt, false, O::kTrampoline},
-    {BPF_FUNC_get_func_ip, GetFuncIp, true, O::kTrampoline},
-    {BPF_FUNC_get_attach_cookie, GetAttachCookie, false, O::kTrampolineOrTpBtf},
-    {BPF_FUNC_get_ns_current_pid_tgid, NsCurrentPidTgid, false, O::kAny},
+    {BPF_FUNC_get_func_ip, GetFuncIp, true, O::kFuncIp},
+    {BPF_FUNC_get_attach_cookie, GetAttachCookie, false, O::kAttachCookie},
+    {BPF_FUNC_get_ns_current_pid_tgid, NsCurrentPidTgid, false,
+     O::kTracingThenAnySince612},
     {BPF_FUNC_trace_vprintk, TraceVprintk, true, O::kAny},
     {BPF_FUNC_tcp_sock, TcpSockHelper, false, O::kTcpSock},
     {BPF_FUNC_skc_to_tcp6_sock, SkcToHelper<native::SkcCast::kTcp6>, false,
@@ -1970,8 +2057,9 @@ class ArenaLink final : public interp::ArenaWindow {
 
 class BytecodeLinker : public interp::Linker {
  public:
-  explicit BytecodeLinker(uint32_t expected_attach_type = 0)
-      : expected_attach_type_(expected_attach_type) {}
+  explicit BytecodeLinker(uint32_t expected_attach_type = 0,
+                          bool sleepable = false)
+      : expected_attach_type_(expected_attach_type), sleepable_(sleepable) {}
 
   interp::HelperFn Helper(int32_t id, uint32_t prog_type,
                           bool* gpl_only) override {
@@ -1983,7 +2071,10 @@ class BytecodeLinker : public interp::Linker {
       }
       const bool trampoline = HasTrampoline(expected_attach_type_);
       if (h.only == Offered::kTrampoline && !trampoline) return nullptr;
-      if (h.only == Offered::kTrampolineOrTpBtf && !trampoline &&
+      // tracing_prog_func_proto: a TRACING program gets the cookie with a
+      // trampoline or as tp_btf.
+      if (h.only == Offered::kAttachCookie &&
+          prog_type == BPF_PROG_TYPE_TRACING && !trampoline &&
           expected_attach_type_ != BPF_TRACE_RAW_TP) {
         return nullptr;
       }
@@ -1991,6 +2082,33 @@ class BytecodeLinker : public interp::Linker {
       return h.fn;
     }
     return nullptr;
+  }
+
+  std::optional<HelperRefusal> Refuses(int32_t id,
+                                       uint32_t prog_type) override {
+    for (const HelperDef& h : kHelpers) {
+      if (h.id != id) continue;
+      // fn->might_sleep (bpf_copy_from_user and the like).
+      if (h.only == Offered::kMightSleep && !sleepable_) {
+        return HelperRefusal::kMightSleep;
+      }
+      // check_get_func_ip(): kprobes, and tracing programs with a
+      // trampoline.
+      if (h.only == Offered::kFuncIp && prog_type != BPF_PROG_TYPE_KPROBE &&
+          !(prog_type == BPF_PROG_TYPE_TRACING &&
+            HasTrampoline(expected_attach_type_))) {
+        return HelperRefusal::kNotSupported;
+      }
+      // bpf_sk_storage_tracing_allowed() (net/core/bpf_sk_storage.c):
+      // a SYSCALL program has no attach function to allow.
+      if ((h.only == Offered::kSkStorageGet ||
+           h.only == Offered::kSkStorageDelete) &&
+          prog_type == BPF_PROG_TYPE_SYSCALL) {
+        return HelperRefusal::kNotAllowed;
+      }
+      break;
+    }
+    return std::nullopt;
   }
 
   bool Emulates(int32_t id) override {
@@ -2002,16 +2120,6 @@ class BytecodeLinker : public interp::Linker {
 
   bool CallableUnderLock(int32_t id) override {
     return id == BPF_FUNC_spin_unlock;
-  }
-
-  // kernel/bpf/verifier.c check_helper_call: a might_sleep helper (the
-  // kSleepable ones) from a program that is not sleepable, after the
-  // offering and GPL checks.
-  bool MightSleep(int32_t id) override {
-    for (const HelperDef& h : kHelpers) {
-      if (h.id == id) return h.only == Offered::kSleepable;
-    }
-    return false;
   }
 
   // BPF_PSEUDO_KFUNC_CALL: the kfunc table over the kernel BTF
@@ -2101,6 +2209,7 @@ class BytecodeLinker : public interp::Linker {
 
   std::shared_ptr<Held> maps_ = std::make_shared<Held>();
   uint32_t expected_attach_type_;
+  bool sleepable_;
 };
 
 }  // namespace
@@ -2230,7 +2339,7 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
       return err;
     }
   }
-  BytecodeLinker linker(expected_attach_type);
+  BytecodeLinker linker(expected_attach_type, attr.sleepable);
   std::shared_ptr<const interp::Program> code;
   if (int err = interp::Program::Load(attr, linker, &code); err != 0) {
     return err;

@@ -128,6 +128,55 @@ TEST(BytecodeTest, RefusedHelperCallsNameTheHelper) {
   SetTargetKernel(KernelVersion::k6_18);
 }
 
+// Refusals after the program type was offered the helper, in
+// check_helper_call's order and words (each pair checked against the kernel
+// by //kernel_compare:helper_offer_compare_test).
+TEST(BytecodeTest, OfferedHelpersRefusedAsTheVerifierDoes) {
+  auto load = [](uint32_t type, uint32_t attach, int32_t helper,
+                 uint32_t prog_flags) {
+    const Insns p = {a::Call(helper), a::MovImm(BPF_REG_0, 0), a::Exit()};
+    std::string log;
+    ProgLoadFlags flags;
+    flags.log = &log;
+    flags.prog_flags = prog_flags;
+    const int fd =
+        ProgLoadBytecode(type, attach, "t", p.data(),
+                         static_cast<uint32_t>(p.size()), "GPL", flags);
+    if (fd >= 0) CloseFd(fd);
+    return std::make_pair(fd >= 0 ? 0 : fd, log);
+  };
+  using R = std::pair<int, std::string>;
+  // fn->might_sleep: offered to every type after 6.12, loads only where
+  // the program may sleep.
+  EXPECT_EQ(load(BPF_PROG_TYPE_SCHED_CLS, 0, BPF_FUNC_copy_from_user, 0),
+            R(-EINVAL, "helper call might sleep in a non-sleepable prog\n"));
+  EXPECT_EQ(
+      load(BPF_PROG_TYPE_SYSCALL, 0, BPF_FUNC_copy_from_user, BPF_F_SLEEPABLE),
+      R(0, ""));
+  // fn->allowed: sk storage from a SYSCALL program.
+  EXPECT_EQ(
+      load(BPF_PROG_TYPE_SYSCALL, 0, BPF_FUNC_sk_storage_get, BPF_F_SLEEPABLE),
+      R(-EINVAL, "helper call is not allowed in probe\n"));
+  // check_get_func_ip(): ENOTSUPP outside kprobes and trampolines.
+  EXPECT_EQ(load(BPF_PROG_TYPE_RAW_TRACEPOINT, 0, BPF_FUNC_get_func_ip, 0),
+            R(-524,
+              "func bpf_get_func_ip#173 not supported for program "
+              "type 17\n"));
+  EXPECT_EQ(load(BPF_PROG_TYPE_KPROBE, 0, BPF_FUNC_get_func_ip, 0), R(0, ""));
+  // Version gates: bpf_get_current_comm reached every type after 6.12.
+  EXPECT_EQ(load(BPF_PROG_TYPE_XDP, 0, BPF_FUNC_get_current_comm, 0), R(0, ""));
+  SetTargetKernel(KernelVersion::k6_12);
+  EXPECT_EQ(load(BPF_PROG_TYPE_XDP, 0, BPF_FUNC_get_current_comm, 0),
+            R(-EINVAL,
+              "program of this type cannot use helper "
+              "bpf_get_current_comm#16\n"));
+  EXPECT_EQ(load(BPF_PROG_TYPE_SCHED_CLS, 0, BPF_FUNC_copy_from_user, 0),
+            R(-EINVAL,
+              "program of this type cannot use helper "
+              "bpf_copy_from_user#148\n"));
+  SetTargetKernel(KernelVersion::k6_18);
+}
+
 TEST(BytecodeTest, SelfTailCallRunsThirtyFourTimes) {
   const int table = Create(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4);
   const int counts = Create(BPF_MAP_TYPE_ARRAY, 4, 8, 1);

@@ -14,7 +14,12 @@ For each of the 211 helpers of Linux 6.18 (emu/helper_ids.txt):
   kernel and bpfemu (a *compare*_test.cc, or kernel_compare/, naming the
   program), so the helper's results are checked against the kernel;
 - unit tests: C++ tests that call it through its BPF_FUNC_ id (hand-written
-  bytecode).
+  bytecode);
+- for a helper no test compares with the kernel, or bpfemu lacks: the
+  program types the 6.18 kernel offers it to (tools/helper_offer.txt,
+  measured by //kernel_compare:helper_offer_compare_test), and whether one
+  of them has a kernel test run (BPF_PROG_TEST_RUN), which a comparison
+  needs.
 The check fails when the table in docs/helpers.md differs from the one the
 sources give, and when a helper either face implements has no program and no
 unit test calling it ("no row without a test").
@@ -41,6 +46,38 @@ def helper_ids(root):
         num, name = line.split()
         out.append((int(num), name))
     return out
+
+
+# The program types whose kernel test run (BPF_PROG_TEST_RUN) a comparison
+# can use: net/bpf/test_run.c and the test_run ops of each type.
+TEST_RUN_TYPES = ["socket_filter", "sched_cls", "sched_act", "xdp",
+                  "cgroup_skb", "lwt_in", "lwt_out", "lwt_xmit",
+                  "lwt_seg6local", "flow_dissector", "sk_lookup",
+                  "raw_tracepoint", "tracing", "syscall", "netfilter"]
+
+
+def offers(root):
+    """helper name -> the program types tools/helper_offer.txt lists."""
+    out = {}
+    for line in read(root, "tools/helper_offer.txt").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        _, name, types = line.split()
+        out[name] = [] if types == "-" else types.split(",")
+    return out
+
+
+def reach(types, all_types):
+    """The 'offered to' note of a helper no test compares."""
+    if not types:
+        return "offered to no program type on 6.18 (this host)"
+    run = [t for t in TEST_RUN_TYPES if t in types]
+    if set(types) >= all_types:
+        return "6.18 offers it to every program type: test runs reach it"
+    where = ", ".join(types)
+    if run:
+        return f"6.18 offers it to {where}; test runs: {', '.join(run)}"
+    return f"6.18 offers it to {where}: none has a kernel test run"
 
 
 SKIP_DIRS = {".git", "third_party", "corpus", "regressions", "artifacts"}
@@ -98,6 +135,11 @@ def table(root):
     rows, missing = [], []
     counts = {"native": 0, "bytecode": 0, "compared": 0}
     ids = helper_ids(root)
+    offered = offers(root)
+    all_types = set()
+    for types in offered.values():
+        all_types.update(types)
+    lacking = {"run": 0, "norun": 0}
     for num, name in ids:
         n, b = name in native, name in bytecode
         progs = sorted(calls.get(name, ()))
@@ -108,13 +150,16 @@ def table(root):
         counts["compared"] += bool(comp) and (n or b)
         if (n or b) and not progs and not tests:
             missing.append(name)
+        note = reach(offered.get(name, []), all_types)
         if not (n or b):
-            rows.append(f"| {num} | `bpf_{name}` | | | | |")
+            lacking["run" if "test runs:" in note else "norun"] += 1
+            rows.append(f"| {num} | `bpf_{name}` | | | | {note} |")
             continue
         cell = lambda paths: ", ".join(
             f"`{os.path.basename(p)}`" for p in paths) or "—"
+        compared_cell = cell(comp) if comp else f"— ({note})"
         rows.append(f"| {num} | `bpf_{name}` | {'yes' if n else 'no'} | "
-                    f"{'yes' if b else 'no'} | {cell(comp)} | "
+                    f"{'yes' if b else 'no'} | {compared_cell} | "
                     f"{cell(p for p in progs if p not in comp) if progs else '—'}"
                     f"{'; ' + cell(tests) if tests else ''} |")
     total = len(ids)
@@ -124,6 +169,10 @@ def table(root):
         f"{counts['native']} of the {total} helpers in the native face, "
         f"{counts['bytecode']} in the bytecode face, {counts['compared']} "
         "called by a program that a test runs on the kernel and on bpfemu.",
+        f"Of the {lacking['run'] + lacking['norun']} helpers bpfemu lacks, "
+        f"{lacking['run']} are offered to a program type with a kernel test "
+        f"run; {lacking['norun']} only to types without one, or to none on "
+        "this host.",
         "",
         "| id | helper | native | bytecode | compared with the kernel by | "
         "other tests |",

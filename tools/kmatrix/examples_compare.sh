@@ -9,6 +9,7 @@
 # guest's test fails or does not finish.
 # Usage (as root, after tools/kmatrix/fetch-kernels.sh):
 #   bash tools/kmatrix/examples_compare.sh TEST_BINARY OBJECT...
+# KMATRIX_TEST_ARGS (e.g. --gtest_filter=HelperOffer*) is passed to the test.
 # OBJECT paths are relative to the source tree's root (tests/examples/x.bpf.o,
 # bench/y.bpf.o) and keep that path inside the guest, where the test finds
 # them; each may be given as SRC=PATH to copy SRC to PATH.
@@ -31,7 +32,7 @@ staged=()
     echo "mkdir -p /w/$(dirname "$dst") && cp /$(basename "$flat") /w/$dst"
   done
   echo 'echo "== guest $(uname -r)"'
-  echo 'cd /w && BPFEMU_KERNEL=$(uname -r | cut -d. -f1,2) BPFEMU_BPFFS_DIR=/tmp/bpffs TEST_TMPDIR=/tmp /compare_test 2>&1; rc=$?'
+  echo 'cd /w && BPFEMU_KERNEL=$(uname -r | cut -d. -f1,2) BPFEMU_BPFFS_DIR=/tmp/bpffs TEST_TMPDIR=/tmp /compare_test '"${KMATRIX_TEST_ARGS:-}"' 2>&1; rc=$?'
   echo 'echo "== end rc=$rc"'
 } > "$work/extra.sh"
 chmod 755 "$work/extra.sh"
