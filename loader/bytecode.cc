@@ -355,6 +355,20 @@ uint64_t GetStack(Vm& vm, uint64_t ctx, uint64_t buf, uint64_t size,
   return static_cast<uint64_t>(bpfemu_get_stack(Ptr(ctx), Ptr(buf), n, flags));
 }
 
+// bpf_get_task_stack(): task ARG_PTR_TO_BTF_ID (a task view this thread
+// was handed), buf as bpf_get_stack's.
+uint64_t GetTaskStack(Vm& vm, uint64_t task, uint64_t buf, uint64_t size,
+                      uint64_t flags, uint64_t) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  NeedWritable(vm, buf, n, "buf");
+  long tid = -1;
+  if (!TaskViewTid(Ptr(task), &tid)) {
+    vm.Fault("bpf_get_task_stack: task is not a task_struct");
+  }
+  return static_cast<uint64_t>(bpfemu_get_task_stack(
+      static_cast<struct task_struct*>(Ptr(task)), Ptr(buf), n, flags));
+}
+
 uint64_t GetStackId(Vm& vm, uint64_t ctx, uint64_t map, uint64_t flags,
                     uint64_t, uint64_t) {
   // ARG_CONST_MAP_PTR (the context is not read: the stack comes from the
@@ -1445,6 +1459,83 @@ uint64_t TraceVprintk(Vm& vm, uint64_t fmt, uint64_t fmt_size, uint64_t data,
   return static_cast<uint64_t>(bpfemu_trace_printk("%s", 3, out.c_str()));
 }
 
+// The calling task's own memory and signals (native/tracing_helpers.cc).
+// bpf_probe_write_user: src is ARG_PTR_TO_MEM | MEM_RDONLY of a nonzero
+// ARG_CONST_SIZE.
+uint64_t ProbeWriteUser(Vm& vm, uint64_t dst, uint64_t src, uint64_t size,
+                        uint64_t, uint64_t) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  if (n == 0) vm.Fault("bpf_probe_write_user: len is zero");
+  NeedReadable(vm, src, n, "src");
+  auto regions = [&vm](uint64_t addr, uint64_t len) {
+    return vm.Readable(addr, len);
+  };
+  const native::OwnedMemory owned = regions;
+  return static_cast<uint64_t>(
+      native::ProbeWriteUser(dst, Ptr(src), n, &owned));
+}
+
+template <bool kThread>
+uint64_t SendSignal(Vm&, uint64_t sig, uint64_t, uint64_t, uint64_t, uint64_t) {
+  const uint32_t s = static_cast<uint32_t>(sig);
+  return static_cast<uint64_t>(kThread ? bpfemu_send_signal_thread(s)
+                                       : bpfemu_send_signal(s));
+}
+
+// entries: ARG_PTR_TO_UNINIT_MEM of ARG_CONST_SIZE_OR_ZERO.
+uint64_t BranchSnapshot(Vm& vm, uint64_t entries, uint64_t size, uint64_t flags,
+                        uint64_t, uint64_t) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  if (n != 0) NeedWritable(vm, entries, n, "entries");
+  return static_cast<uint64_t>(
+      bpfemu_get_branch_snapshot(Ptr(entries), n, flags));
+}
+
+// dst: ARG_PTR_TO_UNINIT_MEM of ARG_CONST_SIZE_OR_ZERO; tsk: a trusted
+// task_struct, which here is a task view this thread was handed.
+uint64_t CopyFromUserTask(Vm& vm, uint64_t dst, uint64_t size, uint64_t src,
+                          uint64_t tsk, uint64_t flags) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  if (n != 0) NeedWritable(vm, dst, n, "dst");
+  long tid = -1;
+  if (!native::TaskViewTid(Ptr(tsk), &tid)) {
+    vm.Fault("bpf_copy_from_user_task: tsk is not a task_struct");
+  }
+  auto regions = [&vm](uint64_t addr, uint64_t len) {
+    return vm.Readable(addr, len);
+  };
+  const native::OwnedMemory owned = regions;
+  return static_cast<uint64_t>(
+      native::CopyFromUserTask(Ptr(dst), n, src, tid, flags, &owned));
+}
+
+// bpf_find_vma: task ARG_PTR_TO_BTF_ID (a task view), callback
+// ARG_PTR_TO_FUNC, ctx ARG_PTR_TO_STACK_OR_NULL. The callback runs with
+// R1 = the task, R2 = the vma (read-only, PTR_TO_BTF_ID, with the struct
+// file vm_file points to), R3 = ctx; the verifier holds its return value
+// to 0 or 1.
+uint64_t FindVmaHelper(Vm& vm, uint64_t task, uint64_t addr, uint64_t callback,
+                       uint64_t ctx, uint64_t flags) {
+  if (!vm.IsCallback(callback)) vm.Fault("bpf_find_vma: R3 is not a callback");
+  long tid = -1;
+  if (!native::TaskViewTid(Ptr(task), &tid)) {
+    vm.Fault("bpf_find_vma: task is not a task_struct");
+  }
+  return static_cast<uint64_t>(native::FindVmaWith(
+      Ptr(task), tid, addr, flags,
+      [&](const void* vma, size_t, size_t block_size) {
+        const auto v = reinterpret_cast<uint64_t>(vma);
+        vm.AddRegion(v, block_size, false);
+        const uint64_t r = vm.CallCallback(callback, task, v, ctx);
+        if (r > 1) {
+          vm.Fault(
+              "bpf_find_vma: the callback returned %llu (the verifier "
+              "allows 0 or 1)",
+              static_cast<unsigned long long>(r));
+        }
+      }));
+}
+
 enum class Offered {
   kAny,
   kSkbProgs,        // socket-buffer programs (IsSkbProg)
@@ -1795,11 +1886,22 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_task_storage_get, TaskStorageGet, false, O::kTracingThenAny},
     {BPF_FUNC_task_storage_delete, TaskStorageDelete, false,
      O::kTracingThenAny},
-    // bpf_base_func_proto offers both to every program type for a
-    // CAP_PERFMON loader (kernel/bpf/helpers.c; measured: a 6.18 syscall
-    // program loads with them, tests/examples/task_kfuncs.bpf.c).
-    {BPF_FUNC_get_current_task_btf, CurrentTaskBtf, false, O::kAny},
-    {BPF_FUNC_get_current_task, CurrentTaskBtf, false, O::kAny},
+    // kernel/bpf/helpers.c bpf_base_func_proto (CAP_PERFMON): every type;
+    // GPL-only (tracing_misc_compare_test's verdicts).
+    {BPF_FUNC_get_current_task_btf, CurrentTaskBtf, true, O::kAny},
+    {BPF_FUNC_get_current_task, CurrentTaskBtf, true, O::kAny},
+    // kernel/trace/bpf_trace.c bpf_tracing_func_proto, and after 6.12
+    // bpf_base_func_proto (measured on 6.18); copy_from_user_task might
+    // sleep. probe_write_user also needs CAP_SYS_ADMIN, which bpfemu does
+    // not check, and no lockdown, which the 6.18 host has, so its offering
+    // there is unknown: bpf_tracing_func_proto's callers.
+    {BPF_FUNC_probe_write_user, ProbeWriteUser, true, O::kTracing},
+    {BPF_FUNC_send_signal, SendSignal<false>, false, O::kTracingThenAny},
+    {BPF_FUNC_send_signal_thread, SendSignal<true>, false, O::kTracingThenAny},
+    {BPF_FUNC_get_branch_snapshot, BranchSnapshot, true, O::kTracingThenAny},
+    {BPF_FUNC_copy_from_user_task, CopyFromUserTask, true, O::kMightSleep},
+    {BPF_FUNC_find_vma, FindVmaHelper, false, O::kTracingThenAny},
+    {BPF_FUNC_get_task_stack, GetTaskStack, false, O::kTracingThenAny},
     // Strings, clocks, NUMA.
     {BPF_FUNC_strncmp, Strncmp, false, O::kAny},
     {BPF_FUNC_strtol, Strtox<true>, false, O::kAny},

@@ -616,13 +616,25 @@ long bpfemu_get_stackid(void* /*ctx*/, void* map, __u64 flags) {
                                static_cast<uint32_t>(trace.size()), flags);
 }
 
-// bpf_get_stack() (kernel/bpf/stackmap.c __bpf_get_stack): the trace of
-// bpf_get_stackid, skipped and cut to the buffer, as u64 addresses or (user
-// stacks with BPF_F_USER_BUILD_ID) struct bpf_stack_build_id entries in the
-// ip form, as the stack map stores them; the rest of the buffer zeroed.
-// The bytes copied, or -EINVAL (flags, entry size) / -EFAULT (nothing left
-// after the skip) with the whole buffer zeroed.
-long bpfemu_get_stack(void* /*ctx*/, void* buf, __u32 size, __u64 flags) {
+namespace {
+// Whose stack __bpf_get_stack reads: none (bpf_get_stack: the program's
+// own), the calling task, another task with user-mode registers, or a task
+// without them (init_task, pid 0).
+enum class StackTask { kNone, kCurrent, kForeign, kNoUserRegs };
+}  // namespace
+
+// kernel/bpf/stackmap.c __bpf_get_stack: the trace of bpf_get_stackid,
+// skipped and cut to the buffer, as u64 addresses or (user stacks with
+// BPF_F_USER_BUILD_ID) struct bpf_stack_build_id entries in the ip form, as
+// the stack map stores them; the rest of the buffer zeroed. The bytes
+// copied, or -EINVAL (flags, entry size), -EFAULT (a user stack of a task
+// without user registers, nothing left after the skip) or -EOPNOTSUPP (a
+// user stack of another task, which perf does not walk) with the whole
+// buffer zeroed. Inlined so that CurrentTrace leaves out the helper itself.
+__attribute__((always_inline)) static inline long GetStackOf(StackTask task,
+                                                             void* buf,
+                                                             __u32 size,
+                                                             __u64 flags) {
   auto* out = static_cast<uint8_t*>(buf);
   const bool user = flags & BPF_F_USER_STACK;
   const bool build_id = flags & BPF_F_USER_BUILD_ID;
@@ -632,26 +644,55 @@ long bpfemu_get_stack(void* /*ctx*/, void* buf, __u32 size, __u64 flags) {
   if ((flags & ~uint64_t{BPF_F_SKIP_FIELD_MASK | BPF_F_USER_STACK |
                          BPF_F_USER_BUILD_ID}) == 0 &&
       (user || !build_id) && size % elem == 0) {
-    const uint32_t num = size / elem;
-    const uint32_t max_depth =
-        std::min(num + skip, bpfemu::StackTraceMap::MaxStack());
-    std::vector<uint64_t> trace = CurrentTrace(user);
-    if (trace.size() > max_depth) trace.resize(max_depth);
     err = -EFAULT;
-    if (trace.size() >= skip) {
-      const uint32_t n =
-          std::min(static_cast<uint32_t>(trace.size()) - skip, num);
-      std::memset(out, 0, size);
-      if (build_id) {
-        bpfemu::StackTraceMap::BuildIdIpForm(trace.data() + skip, n, out);
-      } else {
-        std::memcpy(out, trace.data() + skip, size_t{n} * 8);
+    if (user && task == StackTask::kNoUserRegs) {
+      // err_fault
+    } else if (user && task == StackTask::kForeign) {
+      err = -EOPNOTSUPP;
+    } else {
+      const uint32_t num = size / elem;
+      const uint32_t max_depth =
+          std::min(num + skip, bpfemu::StackTraceMap::MaxStack());
+      std::vector<uint64_t> trace = CurrentTrace(user);
+      if (trace.size() > max_depth) trace.resize(max_depth);
+      if (trace.size() >= skip) {
+        const uint32_t n =
+            std::min(static_cast<uint32_t>(trace.size()) - skip, num);
+        std::memset(out, 0, size);
+        if (build_id) {
+          bpfemu::StackTraceMap::BuildIdIpForm(trace.data() + skip, n, out);
+        } else {
+          std::memcpy(out, trace.data() + skip, size_t{n} * 8);
+        }
+        return static_cast<long>(n) * elem;
       }
-      return static_cast<long>(n) * elem;
     }
   }
   if (size != 0) std::memset(out, 0, size);
   return err;
+}
+
+// bpf_get_stack(): the program's own stack.
+long bpfemu_get_stack(void* /*ctx*/, void* buf, __u32 size, __u64 flags) {
+  return GetStackOf(StackTask::kNone, buf, size, flags);
+}
+
+// bpf_get_task_stack() (kernel/bpf/stackmap.c __bpf_get_task_stack): a
+// task's stack. The calling task's are bpf_get_stack's; another task's
+// kernel stack is the same model chain (bpfemu has no kernel stacks), its
+// user stack -EOPNOTSUPP, init_task's user stack -EFAULT. A pointer that is
+// no task (the verifier would refuse it) reads as another task.
+long bpfemu_get_task_stack(struct task_struct* task, void* buf, __u32 size,
+                           __u64 flags) {
+  long tid = -1;
+  if (!bpfemu::native::TaskViewTid(task, &tid) &&
+      task == bpfemu_get_current_task_btf()) {
+    tid = gettid();
+  }
+  const StackTask who = tid == gettid() ? StackTask::kCurrent
+                        : tid == 0      ? StackTask::kNoUserRegs
+                                        : StackTask::kForeign;
+  return GetStackOf(who, buf, size, flags);
 }
 
 // The inline tail call (bpf_helper_defs.h) reads emu's structures through

@@ -235,6 +235,23 @@ long ProbeRead(ProbeSpace space, void* dst, uint32_t size, uint64_t src,
 long ProbeReadStr(ProbeSpace space, void* dst, uint32_t size, uint64_t src,
                   const OwnedMemory* owned);
 
+// The tracing helpers that touch user memory (native/tracing_helpers.cc),
+// with the same `owned` convention: bpf_probe_write_user writes `size`
+// bytes of `src` at the user address `dst`; bpf_copy_from_user_task reads
+// `size` bytes at `src` in the memory of the task whose thread id is `tid`
+// (0: a task without memory, init_task).
+long ProbeWriteUser(uint64_t dst, const void* src, uint32_t size,
+                    const OwnedMemory* owned);
+long CopyFromUserTask(void* dst, uint32_t size, uint64_t src, long tid,
+                      uint64_t flags, const OwnedMemory* owned);
+// bpf_find_vma on `task` (thread `tid`, 0 for a task without memory):
+// `callback` gets the vm_area_struct view, its size and the size of its
+// block (the view and the struct file after it).
+long FindVmaWith(
+    const void* task, long tid, uint64_t addr, uint64_t flags,
+    absl::FunctionRef<void(const void* vma, size_t vma_size, size_t block_size)>
+        callback);
+
 }  // namespace bpfemu::native
 
 #endif  // BPFEMU_NATIVE_HELPERS_H_

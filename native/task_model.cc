@@ -270,4 +270,126 @@ bool TaskViewOwner(const void* task, LocalStorageMap::Owner* owner) {
   return true;
 }
 
+bool TaskViewTid(const void* task, long* tid) {
+  const Layout* l = GetLayout();
+  ThreadTasks& tt = t_tasks;
+  if (l == nullptr || !tt.built) return false;
+  const auto* p = static_cast<const uint8_t*>(task);
+  const size_t stride = l->task_size + l->cred_size;
+  if (p < tt.block.data() || p >= tt.block.data() + tt.block.size() ||
+      (p - tt.block.data()) % stride != 0) {
+    return false;
+  }
+  *tid = tt.tasks[static_cast<size_t>(p - tt.block.data()) / stride].pid;
+  return true;
+}
+
+namespace {
+
+// vm_area_struct's modelled fields, from the kernel BTF.
+struct VmaLayout {
+  size_t vma_size = 0, file_size = 0;
+  KernelBtf::Field vm_start, vm_end, vm_flags, vm_pgoff, vm_file;
+};
+
+const VmaLayout* GetVmaLayout() {
+  static const VmaLayout* layout = []() -> const VmaLayout* {
+    const KernelBtf* btf = KernelBtf::Get();
+    if (btf == nullptr) return nullptr;
+    const int32_t vma = btf->FindByNameKind("vm_area_struct", BTF_KIND_STRUCT);
+    const int32_t file = btf->FindByNameKind("file", BTF_KIND_STRUCT);
+    if (vma <= 0 || file <= 0) return nullptr;
+    auto* l = new VmaLayout;
+    l->vma_size = static_cast<size_t>(std::max<int64_t>(btf->Size(vma), 0));
+    l->file_size = static_cast<size_t>(std::max<int64_t>(btf->Size(file), 0));
+    l->vm_start = btf->FindMember(vma, "vm_start");
+    l->vm_end = btf->FindMember(vma, "vm_end");
+    l->vm_flags = btf->FindMember(vma, "vm_flags");
+    l->vm_pgoff = btf->FindMember(vma, "vm_pgoff");
+    l->vm_file = btf->FindMember(vma, "vm_file");
+    return l;
+  }();
+  return layout;
+}
+
+// fs/proc/task_mmu.c show_smap_vma_flags: each VmFlags mnemonic and its
+// include/linux/mm.h bit (x86-64).
+uint64_t VmFlagBit(const std::string& m) {
+  static const struct {
+    const char* name;
+    uint64_t bit;
+  } kFlags[] = {
+      {"rd", 0x1},        {"wr", 0x2},        {"ex", 0x4},
+      {"sh", 0x8},        {"mr", 0x10},       {"mw", 0x20},
+      {"me", 0x40},       {"ms", 0x80},       {"gd", 0x100},
+      {"um", 0x200},      {"pf", 0x400},      {"uw", 0x1000},
+      {"lo", 0x2000},     {"io", 0x4000},     {"sr", 0x8000},
+      {"rr", 0x10000},    {"dc", 0x20000},    {"de", 0x40000},
+      {"lf", 0x80000},    {"ac", 0x100000},   {"nr", 0x200000},
+      {"ht", 0x400000},   {"sf", 0x800000},   {"ar", 0x1000000},
+      {"wf", 0x2000000},  {"dd", 0x4000000},  {"sd", 0x8000000},
+      {"mm", 0x10000000}, {"hg", 0x20000000}, {"nh", 0x40000000},
+      {"mg", 0x80000000},
+  };
+  for (const auto& f : kFlags) {
+    if (m == f.name) return f.bit;
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool FindVma(long tid, uint64_t addr, std::vector<uint8_t>* block,
+             size_t* vma_size) {
+  const VmaLayout* l = GetVmaLayout();
+  if (l == nullptr || l->vma_size == 0 || tid <= 0) return false;
+  std::ifstream smaps("/proc/" + std::to_string(tid) + "/smaps");
+  std::string line;
+  bool found = false;
+  uint64_t start = 0, end = 0, offset = 0, inode = 0, flags = 0;
+  std::string path;
+  while (std::getline(smaps, line)) {
+    if (found) {
+      if (line.rfind("VmFlags:", 0) != 0) continue;
+      std::istringstream v(line.substr(8));
+      std::string m;
+      while (v >> m) flags |= VmFlagBit(m);
+      break;
+    }
+    // A vma's first line: "start-end perms offset dev inode [path]".
+    const size_t dash = line.find('-');
+    if (dash == std::string::npos || line.find(':') < dash) continue;
+    std::istringstream h(line);
+    std::string range, perms, dev;
+    if (!(h >> range >> perms >> std::hex >> offset >> dev >> std::dec >>
+          inode)) {
+      continue;
+    }
+    path.clear();
+    h >> path;
+    start = std::stoull(range.substr(0, dash), nullptr, 16);
+    end = std::stoull(range.substr(dash + 1), nullptr, 16);
+    found = start <= addr && addr < end;
+  }
+  if (!found) return false;
+  block->assign(l->vma_size + l->file_size, 0);
+  uint8_t* vma = block->data();
+  Put(vma, l->vm_start, &start, 8);
+  Put(vma, l->vm_end, &end, 8);
+  Put(vma, l->vm_flags, &flags, 8);
+  // A file vma's offset in pages; an anonymous vma's start page when it was
+  // made; the process stack's, made at exec as the page below TASK_SIZE_MAX
+  // (fs/exec.c setup_arg_pages moves it without changing vm_pgoff, and each
+  // page it grows down by takes one off).
+  uint64_t pgoff = inode != 0 ? offset / 4096 : start / 4096;
+  if (inode == 0 && path == "[stack]") {
+    constexpr uint64_t kTaskSizeMaxPages = ((uint64_t{1} << 47) - 4096) / 4096;
+    pgoff = kTaskSizeMaxPages - (end - start) / 4096;
+  }
+  Put(vma, l->vm_pgoff, &pgoff, 8);
+  if (inode != 0) PutPtr(vma, l->vm_file, vma + l->vma_size);
+  *vma_size = l->vma_size;
+  return true;
+}
+
 }  // namespace bpfemu::native

@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "emu/local_storage.h"
 
@@ -55,6 +56,20 @@ bool TaskViewOwner(const void* task, LocalStorageMap::Owner* owner);
 const void* TaskViewByPid(int32_t pid);
 // Whether `p` is one of this thread's task views.
 bool IsTaskView(const void* p);
+// The thread id of a task view this thread handed out (0 for pid 0,
+// init_task): false when `task` is no task_struct view.
+bool TaskViewTid(const void* task, long* tid);
+
+// The vm_area_struct (include/linux/mm_types.h) of thread `tid`'s memory
+// that holds `addr`, as /proc/TID/smaps shows it, laid out by the kernel
+// BTF in `block` (the vma, then a zeroed struct file for vm_file): vm_start,
+// vm_end, vm_flags (the VmFlags mnemonics as include/linux/mm.h's bits),
+// vm_pgoff (the file offset in pages; an anonymous vma's start page) and
+// vm_file (non-NULL for a vma with an inode). Every other byte is zero.
+// False when no vma holds `addr`, the thread is gone, or the kernel BTF has
+// no vm_area_struct. kernel/bpf/task_iter.c bpf_find_vma's find_vma().
+bool FindVma(long tid, uint64_t addr, std::vector<uint8_t>* block,
+             size_t* vma_size);
 
 }  // namespace bpfemu::native
 

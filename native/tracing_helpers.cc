@@ -11,19 +11,35 @@
 // kernel/bpf/helpers.c bpf_get_ns_current_pid_tgid. The trampoline's frame
 // (nr_args, the function, the link's cookie) is emu/trampoline.h's; a
 // program run outside a trampoline sees a zeroed frame.
+//
+// And the helpers by which a tracing or SYSCALL program acts on the task
+// it runs in, which is the calling thread of a test run on the kernel as
+// on bpfemu: kernel/trace/bpf_trace.c bpf_probe_write_user,
+// bpf_send_signal(_thread) and bpf_get_branch_snapshot, and
+// kernel/bpf/helpers.c bpf_copy_from_user_task.
 
+#include <fcntl.h>
 #include <linux/bpf.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "bpfemu/native_abi.h"
 #include "emu/trampoline.h"
+#include "native/helpers.h"
 #include "native/syscall_helpers.h"
+#include "native/task_model.h"
 
 namespace {
 
@@ -32,7 +48,136 @@ uint64_t NrArgs() {
   return f != nullptr ? f->nr_args : 0;
 }
 
+// x86-64 with 4-level paging: access_ok()'s limit (native/helpers.cc).
+constexpr uint64_t kTaskSizeMax = (uint64_t{1} << 47) - 4096;
+
+bool Owned(const bpfemu::native::OwnedMemory* owned, uint64_t a, uint64_t n) {
+  return owned != nullptr && (*owned)(a, std::max<uint64_t>(n, 1));
+}
+
+// Whether all `n` bytes moved between this process (`local`) and the
+// memory of thread `tid` at `remote`.
+bool Transfer(long tid, void* local, uint64_t remote, size_t n, bool write) {
+  struct iovec l = {local, n};
+  struct iovec r = {reinterpret_cast<void*>(remote), n};
+  const ssize_t done =
+      write ? process_vm_writev(static_cast<pid_t>(tid), &l, 1, &r, 1, 0)
+            : process_vm_readv(static_cast<pid_t>(tid), &l, 1, &r, 1, 0);
+  return done == static_cast<ssize_t>(n);
+}
+
+// Where the pages of [addr, addr + n) stop being present in this process's
+// page tables (/proc/self/pagemap bit 63): addr + n when all are. A fault
+// under pagefault_disable() fails instead of bringing a page in.
+uint64_t PresentUntil(uint64_t addr, uint64_t n) {
+  const int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return addr + n;
+  uint64_t page = addr & ~uint64_t{4095};
+  uint64_t end = addr + n;
+  for (; page < end; page += 4096) {
+    uint64_t entry = 0;
+    if (pread(fd, &entry, 8, static_cast<off_t>(page / 4096 * 8)) != 8 ||
+        (entry >> 63) == 0) {
+      end = std::max(page, addr);
+      break;
+    }
+  }
+  close(fd);
+  return end;
+}
+
+// bpf_send_signal_common: the calling task is never a kernel thread nor
+// exiting here, so what remains is init's refusal and the signal itself,
+// sent as the kernel sends it (SEND_SIG_PRIV: si_code SI_KERNEL, no
+// sender), to the thread group or to the thread. Queuing a SI_KERNEL
+// siginfo is allowed to a task that signals itself, which is the case.
+long SendSignal(uint32_t sig, bool thread) {
+  if (getpid() == 1) return -EPERM;  // is_global_init
+  siginfo_t info;
+  std::memset(&info, 0, sizeof(info));
+  info.si_signo = static_cast<int>(sig);
+  info.si_code = SI_KERNEL;
+  const long r = thread ? syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(),
+                                  static_cast<int>(sig), &info)
+                        : syscall(SYS_rt_sigqueueinfo, getpid(),
+                                  static_cast<int>(sig), &info);
+  return r == 0 ? 0 : -errno;
+}
+
 }  // namespace
+
+namespace bpfemu::native {
+
+// kernel/trace/bpf_trace.c bpf_probe_write_user over mm/maccess.c
+// copy_to_user_nofault: -EFAULT unless access_ok() takes the whole range
+// and every byte is written (what was written before a fault stays). With
+// page faults disabled, a page not present yet (never touched) is a fault
+// as an unmapped or read-only one is; a present page whose entry is
+// read-only (copy-on-write, the zero page) is not told apart and is
+// written. The
+// program's own memory is kernel memory (-EFAULT). The -EPERM of a kernel
+// thread, an exiting task or a switched mm cannot happen in a test run.
+long ProbeWriteUser(uint64_t dst, const void* src, uint32_t size,
+                    const OwnedMemory* owned) {
+  if (Owned(owned, dst, 1) || dst > kTaskSizeMax || size > kTaskSizeMax - dst) {
+    return -EFAULT;
+  }
+  if (size == 0) return 0;
+  const uint64_t present = PresentUntil(dst, size) - dst;
+  if (present != 0) {
+    const bool all =
+        Transfer(getpid(), const_cast<void*>(src), dst, present, true);
+    if (all && present == size) return 0;
+  }
+  return -EFAULT;
+}
+
+// kernel/bpf/helpers.c bpf_copy_from_user_task: flags first (-EINVAL, dst
+// untouched), then size 0 reads nothing; access_process_vm reads the task's
+// mm, and anything short of `size` bytes zeroes dst and answers -EFAULT. A
+// task without an mm (init_task) reads nothing; kernel addresses and the
+// program's own memory are no user memory.
+long CopyFromUserTask(void* dst, uint32_t size, uint64_t src, long tid,
+                      uint64_t flags, const OwnedMemory* owned) {
+  if (flags != 0) return -EINVAL;
+  if (size == 0) return 0;
+  if (tid > 0 && !Owned(owned, src, 1) && src < kTaskSizeMax &&
+      Transfer(tid, dst, src, size, false)) {
+    return 0;
+  }
+  std::memset(dst, 0, size);
+  return -EFAULT;
+}
+
+// kernel/bpf/task_iter.c bpf_find_vma: flags first (-EINVAL), then the
+// task's mm: a task without one (init_task) or an address no vma holds
+// answers -ENOENT; else the callback runs once with the task, the vma
+// (native/task_model.h FindVma) and ctx, and the helper answers 0 whatever
+// the callback returns. The kernel's -EBUSY (the mmap lock contended, or a
+// foreign task's alloc_lock) is not modelled: bpfemu reads /proc.
+long FindVmaWith(
+    const void* task, long tid, uint64_t addr, uint64_t flags,
+    absl::FunctionRef<void(const void* vma, size_t vma_size, size_t block_size)>
+        callback) {
+  if (flags != 0) return -EINVAL;
+  // The view lives in this thread's blocks, one per nesting level (a
+  // callback may call bpf_find_vma again, at most 8 frames deep), not on
+  // this frame: a fault in the callback leaves the run without unwinding
+  // it (interp.h SetAbortRun), so the level count may drift, and wraps.
+  thread_local std::array<std::vector<uint8_t>, 8> t_blocks;
+  thread_local unsigned t_depth = 0;
+  std::vector<uint8_t>& block = t_blocks[t_depth % t_blocks.size()];
+  size_t vma_size = 0;
+  if (task == nullptr || tid <= 0 || !FindVma(tid, addr, &block, &vma_size)) {
+    return -ENOENT;
+  }
+  ++t_depth;
+  callback(block.data(), vma_size, block.size());
+  --t_depth;
+  return 0;
+}
+
+}  // namespace bpfemu::native
 
 extern "C" {
 
@@ -110,6 +255,61 @@ long bpfemu_trace_vprintk(const char* fmt, __u32 fmt_size, const void* data,
       &out, 1024 /* MAX_BPRINTF_BUF */);
   if (err < 0) return err;
   return bpfemu_trace_printk("%s", 3, out.c_str());
+}
+
+long bpfemu_probe_write_user(void* dst, const void* src, __u32 len) {
+  return bpfemu::native::ProbeWriteUser(reinterpret_cast<uint64_t>(dst), src,
+                                        len, nullptr);
+}
+
+long bpfemu_send_signal(__u32 sig) { return SendSignal(sig, false); }
+
+long bpfemu_send_signal_thread(__u32 sig) { return SendSignal(sig, true); }
+
+// kernel/trace/bpf_trace.c bpf_get_branch_snapshot. bpfemu models a CPU
+// without last-branch records (perf_snapshot_branch_stack left at its
+// return-0 default, as on a VM without LBR): no entry is ever copied, so
+// `entries` is untouched, nonzero flags answer -EINVAL and everything else
+// -ENOENT, whatever the size.
+long bpfemu_get_branch_snapshot(void* /*entries*/, __u32 /*size*/,
+                                __u64 flags) {
+  if (flags != 0) return -EINVAL;
+  return -ENOENT;
+}
+
+// The task is a task_struct view (native/task_model.h) or, without a
+// kernel BTF, the calling thread's handle; any other pointer, which the
+// verifier would have refused, reads nothing.
+// The task as for bpf_copy_from_user_task; the callback is
+// long (*)(struct task_struct *, struct vm_area_struct *, void *).
+long bpfemu_find_vma(struct task_struct* task, __u64 addr, void* callback_fn,
+                     void* callback_ctx, __u64 flags) {
+  long tid = -1;
+  if (!bpfemu::native::TaskViewTid(task, &tid) &&
+      task == bpfemu_get_current_task_btf()) {
+    tid = gettid();
+  }
+  auto* cb = reinterpret_cast<long (*)(void*, void*, void*)>(callback_fn);
+  return bpfemu::native::FindVmaWith(
+      task, tid, addr, flags, [&](const void* vma, size_t, size_t) {
+        cb(task, const_cast<void*>(vma), callback_ctx);
+      });
+}
+
+long bpfemu_copy_from_user_task(void* dst, __u32 size, const void* user_ptr,
+                                struct task_struct* tsk, __u64 flags) {
+  long tid = -1;
+  if (!bpfemu::native::TaskViewTid(tsk, &tid) &&
+      tsk == bpfemu_get_current_task_btf()) {
+    tid = gettid();
+  }
+  if (tid < 0) {
+    if (flags != 0) return -EINVAL;
+    if (size != 0) std::memset(dst, 0, size);
+    return size != 0 ? -EFAULT : 0;
+  }
+  return bpfemu::native::CopyFromUserTask(
+      dst, size, reinterpret_cast<uint64_t>(user_ptr), tid, flags, nullptr);
 }
 
 }  // extern "C"

@@ -681,4 +681,41 @@ static inline long bpf_trace_vprintk(const char *fmt, __u32 fmt_size,
   return bpfemu_trace_vprintk(fmt, fmt_size, data, data_len);
 }
 
+/* The calling task's own memory and signals (native/tracing_helpers.cc): a
+ * test run acts on the calling process, as the kernel's does. */
+static inline long bpf_probe_write_user(void *dst, const void *src, __u32 len) {
+  return bpfemu_probe_write_user(dst, src, len);
+}
+static inline long bpf_send_signal(__u32 sig) {
+  return bpfemu_send_signal(sig);
+}
+static inline long bpf_send_signal_thread(__u32 sig) {
+  return bpfemu_send_signal_thread(sig);
+}
+static inline long bpf_get_branch_snapshot(void *entries, __u32 size,
+                                           __u64 flags) {
+  return bpfemu_get_branch_snapshot(entries, size, flags);
+}
+static inline long bpf_copy_from_user_task(void *dst, __u32 size,
+                                           const void *user_ptr,
+                                           struct task_struct *tsk,
+                                           __u64 flags) {
+  return bpfemu_copy_from_user_task(dst, size, user_ptr, tsk, flags);
+}
+/* A task's stack: the calling task's as bpf_get_stack's (native/helpers.cc
+ * bpfemu_get_task_stack). */
+static inline long bpf_get_task_stack(struct task_struct *task, void *buf,
+                                      __u32 size, __u64 flags) {
+  return bpfemu_get_task_stack(task, buf, size, flags);
+}
+/* callback_fn: long (*)(struct task_struct *, struct vm_area_struct *,
+ * void *ctx); the vma is laid out by the kernel BTF (native/task_model.h
+ * FindVma), so a natively built program can pass it on but not read its
+ * fields at its own offsets. */
+static inline long bpf_find_vma(struct task_struct *task, __u64 addr,
+                                void *callback_fn, void *callback_ctx,
+                                __u64 flags) {
+  return bpfemu_find_vma(task, addr, callback_fn, callback_ctx, flags);
+}
+
 #endif /* __BPF_HELPER_DEFS_H */

@@ -341,6 +341,18 @@ long bpfemu_get_ns_current_pid_tgid(__u64 dev, __u64 ino,
 long bpfemu_trace_vprintk(const char *fmt, __u32 fmt_size, const void *data,
                           __u32 data_len);
 long bpfemu_trace_printk_va(const char *fmt, __u32 fmt_size, va_list ap);
+/* The calling task's own memory and signals (native/tracing_helpers.cc). */
+struct task_struct;
+long bpfemu_probe_write_user(void *dst, const void *src, __u32 len);
+long bpfemu_send_signal(__u32 sig);
+long bpfemu_send_signal_thread(__u32 sig);
+long bpfemu_get_branch_snapshot(void *entries, __u32 size, __u64 flags);
+long bpfemu_copy_from_user_task(void *dst, __u32 size, const void *user_ptr,
+                                struct task_struct *tsk, __u64 flags);
+long bpfemu_get_task_stack(struct task_struct *task, void *buf, __u32 size,
+                           __u64 flags);
+long bpfemu_find_vma(struct task_struct *task, __u64 addr, void *callback_fn,
+                     void *callback_ctx, __u64 flags);
 /* BPF timers (native/timers.cc, emu/timer.h). */
 struct bpf_timer;
 long bpfemu_timer_init(struct bpf_timer *timer, void *map, __u64 flags);
