@@ -21,6 +21,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "emu/cpu.h"
 #include "emu/graph_obj.h"
 #include "emu/helper_names.h"
 #include "emu/interp_ops.h"
@@ -508,6 +509,7 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
       d->size = linker.KfuncCallableUnderLock(fn) ? 1 : 0;
       d->imm = static_cast<int64_t>(helpers_.size());
       helpers_.push_back(fn);
+      helper_ids_.push_back(-1);
       return 0;
     }
     if (r.off != 0) return -EINVAL;
@@ -545,12 +547,14 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
       d->size = 0;
       d->imm = static_cast<int64_t>(helpers_.size());
       helpers_.push_back(&UnreachableCall);
+      helper_ids_.push_back(-1);
       return 0;
     }
     d->op = CALL;
     d->size = linker.CallableUnderLock(r.imm) ? 1 : 0;
     d->imm = static_cast<int64_t>(helpers_.size());
     helpers_.push_back(fn);
+    helper_ids_.push_back(r.imm);
     return 0;
   }
   if (op == BPF_EXIT) {
@@ -1040,9 +1044,18 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
         &Vm::JitFault,
         &Vm::JitTailCall,
     };
+    // Inline ARRAY / PERCPU_ARRAY lookups on the program's own maps.
+    JitProgramInfo info;
+    info.helper_ids = prog->helper_ids_.data();
+    info.array = [&linker, p = prog.get()](uint64_t handle, JitArray* a) {
+      return std::find(p->map_handles_.begin(), p->map_handles_.end(),
+                       handle) != p->map_handles_.end() &&
+             linker.JitArrayOf(handle, a);
+    };
+    info.cpu_offset = static_cast<int32_t>(offsetof(Vm, jit_cpu_));
     std::string why;  // what is left to the interpreter
     prog->jit_ = JitCode::Compile(prog->insns_.data(), prog->insns_.size(),
-                                  prog->helpers_.data(), hooks, &why);
+                                  prog->helpers_.data(), hooks, &why, &info);
   }
   *out = std::move(prog);
   return 0;
@@ -1064,6 +1077,11 @@ void Vm::Enter() {
   if (prog_->jit_ != nullptr) {
     jit_ranges_.ctx_lo = ctx_lo_;
     jit_ranges_.ctx_len = ctx_hi_ - ctx_lo_;
+    // The CPU the run's inline PERCPU_ARRAY lookups use (the helper folds
+    // it into the map's copies, jit_x86.cc InlineLookup).
+    if (prog_->jit_->uses_cpu()) {
+      jit_cpu_ = static_cast<int32_t>(CurrentCpu(uint32_t{1} << 30));
+    }
   }
   readonly_regions_ = false;
   last_loaded_map_ = 0;
