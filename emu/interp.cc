@@ -1086,10 +1086,7 @@ void Vm::Enter() {
   readonly_regions_ = false;
   last_loaded_map_ = 0;
   nregions_ = 0;
-  if (records_used_) {  // rare: rep stos costs ~20 ns
-    for (Region& r : records_) r = {};
-    records_used_ = false;
-  }
+  records_used_ = false;  // records_ is cleared when first used
   nreleases_ = 0;
   nhandles_ = 0;
   next_handle_ = 0;
@@ -1139,8 +1136,10 @@ bool Vm::Allowed(uint64_t addr, uint64_t size, bool write) const {
   if (addr >= pkt_lo_ && end <= pkt_hi_) return !write || pkt_writable_;
   if (addr >= sk_lo_ && end <= sk_hi_) return !write;
   if (const int w = MapMemory(addr, end); w >= 0) return !write || w == 1;
-  for (const Region& r : records_) {
-    if (addr >= r.lo && end <= r.hi) return !write || r.writable;
+  if (records_used_) {
+    for (const Region& r : records_) {
+      if (addr >= r.lo && end <= r.hi) return !write || r.writable;
+    }
   }
   for (int i = 0; i < run_object_count; ++i) {
     const ObjectRange& r = run_objects[i];
@@ -1212,7 +1211,9 @@ bool Vm::NoReadOnlyOverlap(uint64_t lo, uint64_t hi) const {
       const Region& r = regions_[i];
       if (!r.writable && overlaps(r.lo, r.hi)) return false;
     }
-    for (const Region& r : records_) {
+    for (int i = 0; records_used_ && i < static_cast<int>(std::size(records_));
+         ++i) {
+      const Region& r = records_[i];
       if (!r.writable && overlaps(r.lo, r.hi)) return false;
     }
   }
@@ -1241,8 +1242,10 @@ bool Vm::ObjectHolding(uint64_t addr, uint64_t end, bool write, uint64_t* lo,
     const Region& r = regions_[(nregions_ - i) % kMaxRegions];
     if (found(r.lo, r.hi, r.writable)) return true;
   }
-  for (const Region& r : records_) {
-    if (found(r.lo, r.hi, r.writable)) return true;
+  if (records_used_) {
+    for (const Region& r : records_) {
+      if (found(r.lo, r.hi, r.writable)) return true;
+    }
   }
   for (int i = 0; i < run_object_count; ++i) {
     const ObjectRange& r = run_objects[i];
@@ -1276,6 +1279,9 @@ void Vm::AddRegion(uint64_t addr, uint64_t size, bool writable, uint8_t tag) {
   if (!writable) readonly_regions_ = true;
   if (tag != 0) {
     // Tagged regions (records to submit) are kept until removed.
+    if (!records_used_) {
+      for (Region& slot : records_) slot = {};
+    }
     for (Region& slot : records_) {
       if (slot.hi == 0) {
         slot = r;
@@ -1305,6 +1311,7 @@ void Vm::AddRegion(uint64_t addr, uint64_t size, bool writable, uint8_t tag) {
 }
 
 bool Vm::HasRegion(uint64_t addr, uint8_t tag) const {
+  if (!records_used_) return false;
   for (const Region& r : records_) {
     if (r.hi != 0 && r.lo == addr && r.tag == tag) return true;
   }
@@ -1313,6 +1320,7 @@ bool Vm::HasRegion(uint64_t addr, uint8_t tag) const {
 
 void Vm::RemoveRegion(uint64_t addr) {
   JitForget();
+  if (!records_used_) return;
   for (Region& r : records_) {
     if (r.lo == addr) r = {};
   }

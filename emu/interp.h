@@ -460,15 +460,17 @@ class Vm {
   mutable uint64_t last_loaded_map_ = 0;
   Region regions_[kMaxRegions];
   int nregions_ = 0;  // regions added (kept in [0, 2 * kMaxRegions))
-  Region records_[16] = {};
-  bool records_used_ = false;  // a record was added since Enter()
+  // Read only while records_used_ (a record was added since Enter()), so
+  // that a Vm is built without clearing them (a run's fixed cost).
+  Region records_[16];
+  bool records_used_ = false;
   struct FaultRelease {
     void (*fn)(void*);
     void* arg;
   };
-  FaultRelease releases_[8] = {};
+  FaultRelease releases_[8];  // [0, nreleases_) are set
   int nreleases_ = 0;
-  uint64_t handles_[8] = {};
+  uint64_t handles_[8];  // [0, nhandles_) are set
   int nhandles_ = 0;
   int next_handle_ = 0;
   alignas(16) uint8_t stack_[kMaxCallFrames * kStackSize];

@@ -472,11 +472,22 @@ int Compiler::FaultStub(JitFaultKind kind, uint32_t pc) {
 
 void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
                       const std::function<void()>& access) {
-  const int base = kMap[load ? d.src : d.dst];
+  const uint8_t base_reg = load ? d.src : d.dst;
+  const int base = kMap[base_reg];
   // r11 = base + off; in the run's stack (every frame's) when r11 - the
   // stack's bottom is at most stack - size (the interpreter's fast path).
   const int32_t stack = hooks_.stack_size;
   e_.RM(true, 0x8d, -1, kAddr, base, d.off);  // lea r11, [base + off]
+  // Through R10 within the current frame: R10 is the frame's top and
+  // never written, and every frame lies in the run's stack (at most
+  // max_frames of frame_size bytes below its top), so the access needs no
+  // check (the verifier's check_stack_access knows the same).
+  if (base_reg == 10 && d.off >= -hooks_.frame_size &&
+      int64_t{d.off} + d.size <= 0 &&
+      int64_t{hooks_.frame_size} * hooks_.max_frames <= stack) {
+    access();
+    return;
+  }
   e_.Mov(true, kTmp, kAddr);
   e_.RM(true, 0x2b, -1, kTmp, kVm, hooks_.stack_lo_offset);  // sub r10, [lo]
   e_.AluImm(true, 7, kTmp, stack - d.size);
