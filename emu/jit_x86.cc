@@ -513,8 +513,10 @@ void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
     };
     const int32_t ranges = hooks_.ranges_offset;
     if (load) {
-      in_range(ranges + static_cast<int32_t>(offsetof(JitRanges, ctx_lo)));
+      // The last object first: loads in a loop mostly go through the
+      // value a lookup just handed out; the context is read a few times.
       in_range(ranges + static_cast<int32_t>(offsetof(JitRanges, rd_lo)));
+      in_range(ranges + static_cast<int32_t>(offsetof(JitRanges, ctx_lo)));
     } else {
       in_range(ranges + static_cast<int32_t>(offsetof(JitRanges, wr_lo)));
     }
