@@ -226,7 +226,7 @@ class Compiler {
   bool KnownR1(uint32_t pc, uint64_t* value) const;
   // bpf_map_lookup_elem on `a` inline (array_map_gen_lookup), the helper
   // when the key is not in the stack or the CPU's copy is not known.
-  void InlineLookup(const DecodedInsn& d, uint32_t pc, const JitArray& a);
+  void InlineLookup(const DecodedInsn& d, const JitArray& a);
   // A bpf-to-bpf call (the interpreter's CALL_LOCAL and Exec()).
   void CallLocal(const DecodedInsn& d, uint32_t pc);
   // Leaves the current function: the machine code from the main program,
@@ -549,7 +549,7 @@ void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
       KnownR1(pc, &handle) && info_->array(handle, &a) && a.max_entries > 0 &&
       a.slot <= INT32_MAX && a.value_size <= INT32_MAX &&
       (!a.percpu || (a.unit <= INT32_MAX && a.nr_cpus <= INT32_MAX))) {
-    InlineLookup(d, pc, a);
+    InlineLookup(d, a);
     return;
   }
   CallHelper(d);
@@ -581,9 +581,7 @@ bool Compiler::KnownR1(uint32_t pc, uint64_t* value) const {
   return false;
 }
 
-void Compiler::InlineLookup(const DecodedInsn& d, uint32_t pc,
-                            const JitArray& a) {
-  (void)pc;
+void Compiler::InlineLookup(const DecodedInsn& d, const JitArray& a) {
   const int slow = e_.NewLabel(), miss = e_.NewLabel(), done = e_.NewLabel();
   // The key (R2, 4 bytes) in the run's stack, as the helper's
   // NeedReadable finds it there; anything else goes to the helper.
