@@ -21,6 +21,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "emu/cpu.h"
 #include "emu/graph_obj.h"
 #include "emu/helper_names.h"
 #include "emu/interp_ops.h"
@@ -508,6 +509,7 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
       d->size = linker.KfuncCallableUnderLock(fn) ? 1 : 0;
       d->imm = static_cast<int64_t>(helpers_.size());
       helpers_.push_back(fn);
+      helper_ids_.push_back(-1);
       return 0;
     }
     if (r.off != 0) return -EINVAL;
@@ -547,12 +549,14 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
       d->size = 0;
       d->imm = static_cast<int64_t>(helpers_.size());
       helpers_.push_back(&UnreachableCall);
+      helper_ids_.push_back(-1);
       return 0;
     }
     d->op = CALL;
     d->size = linker.CallableUnderLock(r.imm) ? 1 : 0;
     d->imm = static_cast<int64_t>(helpers_.size());
     helpers_.push_back(fn);
+    helper_ids_.push_back(r.imm);
     return 0;
   }
   if (op == BPF_EXIT) {
@@ -1042,9 +1046,18 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
         &Vm::JitFault,
         &Vm::JitTailCall,
     };
+    // Inline ARRAY / PERCPU_ARRAY lookups on the program's own maps.
+    JitProgramInfo info;
+    info.helper_ids = prog->helper_ids_.data();
+    info.array = [&linker, p = prog.get()](uint64_t handle, JitArray* a) {
+      return std::find(p->map_handles_.begin(), p->map_handles_.end(),
+                       handle) != p->map_handles_.end() &&
+             linker.JitArrayOf(handle, a);
+    };
+    info.cpu_offset = static_cast<int32_t>(offsetof(Vm, jit_cpu_));
     std::string why;  // what is left to the interpreter
     prog->jit_ = JitCode::Compile(prog->insns_.data(), prog->insns_.size(),
-                                  prog->helpers_.data(), hooks, &why);
+                                  prog->helpers_.data(), hooks, &why, &info);
   }
   *out = std::move(prog);
   return 0;
@@ -1066,14 +1079,16 @@ void Vm::Enter() {
   if (prog_->jit_ != nullptr) {
     jit_ranges_.ctx_lo = ctx_lo_;
     jit_ranges_.ctx_len = ctx_hi_ - ctx_lo_;
+    // The CPU the run's inline PERCPU_ARRAY lookups use (the helper folds
+    // it into the map's copies, jit_x86.cc InlineLookup).
+    if (prog_->jit_->uses_cpu()) {
+      jit_cpu_ = static_cast<int32_t>(CurrentCpu(uint32_t{1} << 30));
+    }
   }
   readonly_regions_ = false;
   last_loaded_map_ = 0;
   nregions_ = 0;
-  if (records_used_) {  // rare: rep stos costs ~20 ns
-    for (Region& r : records_) r = {};
-    records_used_ = false;
-  }
+  records_used_ = false;  // records_ is cleared when first used
   nreleases_ = 0;
   nhandles_ = 0;
   next_handle_ = 0;
@@ -1123,8 +1138,10 @@ bool Vm::Allowed(uint64_t addr, uint64_t size, bool write) const {
   if (addr >= pkt_lo_ && end <= pkt_hi_) return !write || pkt_writable_;
   if (addr >= sk_lo_ && end <= sk_hi_) return !write;
   if (const int w = MapMemory(addr, end); w >= 0) return !write || w == 1;
-  for (const Region& r : records_) {
-    if (addr >= r.lo && end <= r.hi) return !write || r.writable;
+  if (records_used_) {
+    for (const Region& r : records_) {
+      if (addr >= r.lo && end <= r.hi) return !write || r.writable;
+    }
   }
   for (int i = 0; i < run_object_count; ++i) {
     const ObjectRange& r = run_objects[i];
@@ -1196,7 +1213,9 @@ bool Vm::NoReadOnlyOverlap(uint64_t lo, uint64_t hi) const {
       const Region& r = regions_[i];
       if (!r.writable && overlaps(r.lo, r.hi)) return false;
     }
-    for (const Region& r : records_) {
+    for (int i = 0; records_used_ && i < static_cast<int>(std::size(records_));
+         ++i) {
+      const Region& r = records_[i];
       if (!r.writable && overlaps(r.lo, r.hi)) return false;
     }
   }
@@ -1225,8 +1244,10 @@ bool Vm::ObjectHolding(uint64_t addr, uint64_t end, bool write, uint64_t* lo,
     const Region& r = regions_[(nregions_ - i) % kMaxRegions];
     if (found(r.lo, r.hi, r.writable)) return true;
   }
-  for (const Region& r : records_) {
-    if (found(r.lo, r.hi, r.writable)) return true;
+  if (records_used_) {
+    for (const Region& r : records_) {
+      if (found(r.lo, r.hi, r.writable)) return true;
+    }
   }
   for (int i = 0; i < run_object_count; ++i) {
     const ObjectRange& r = run_objects[i];
@@ -1260,6 +1281,9 @@ void Vm::AddRegion(uint64_t addr, uint64_t size, bool writable, uint8_t tag) {
   if (!writable) readonly_regions_ = true;
   if (tag != 0) {
     // Tagged regions (records to submit) are kept until removed.
+    if (!records_used_) {
+      for (Region& slot : records_) slot = {};
+    }
     for (Region& slot : records_) {
       if (slot.hi == 0) {
         slot = r;
@@ -1289,6 +1313,7 @@ void Vm::AddRegion(uint64_t addr, uint64_t size, bool writable, uint8_t tag) {
 }
 
 bool Vm::HasRegion(uint64_t addr, uint8_t tag) const {
+  if (!records_used_) return false;
   for (const Region& r : records_) {
     if (r.hi != 0 && r.lo == addr && r.tag == tag) return true;
   }
@@ -1297,6 +1322,7 @@ bool Vm::HasRegion(uint64_t addr, uint8_t tag) const {
 
 void Vm::RemoveRegion(uint64_t addr) {
   JitForget();
+  if (!records_used_) return;
   for (Region& r : records_) {
     if (r.lo == addr) r = {};
   }

@@ -183,6 +183,13 @@ class Linker {
     (void)handle, (void)lo, (void)hi, (void)writable;
     return false;
   }
+  // The layout of the ARRAY or PERCPU_ARRAY behind a BPF_PSEUDO_MAP_FD
+  // handle, for the JIT's inline lookups (jit_x86.h JitArray); false for
+  // any other map, whose lookups go through the helper.
+  virtual bool JitArrayOf(uint64_t handle, JitArray* out) {
+    (void)handle, (void)out;
+    return false;
+  }
   // The arena behind a BPF_PSEUDO_MAP_FD handle, nullptr when that map is
   // no ARENA. It lives as long as TakeResources()' result.
   virtual ArenaWindow* MapArena(uint64_t handle) {
@@ -246,6 +253,7 @@ class Program : public std::enable_shared_from_this<Program> {
   uint32_t max_ctx_offset_ = 0;
   std::vector<Insn> insns_;
   std::vector<HelperFn> helpers_;
+  std::vector<int32_t> helper_ids_;  // each helper's BPF_FUNC_* id, -1: none
   // Calls of helper ids the kernel does not know (libbpf's poisoned CO-RE
   // relocations among them): refused only if reachable (DeadCodeOnly).
   std::vector<uint32_t> unknown_calls_;
@@ -450,22 +458,28 @@ class Vm {
   static inline const Program* const kLeaveFrame =
       reinterpret_cast<const Program*>(uintptr_t{1});
   uint64_t held_lock_ = 0;
-  uint64_t callback_lock_ = 0;     // CallCallbackUnderLock's lock, or 0
-  JitRanges jit_ranges_;           // what compiled code checks inline
+  uint64_t callback_lock_ = 0;  // CallCallbackUnderLock's lock, or 0
+  JitRanges jit_ranges_;        // what compiled code checks inline
+  // The run's CPU for compiled PERCPU_ARRAY lookups (JitCode::uses_cpu):
+  // read once per program entered, as the kernel runs a program without
+  // migrating it; -1 when not read.
+  int32_t jit_cpu_ = -1;
   bool readonly_regions_ = false;  // one was added since Enter()
   // The last value IsLoadedMap() found among prog_'s map handles (0: none).
   mutable uint64_t last_loaded_map_ = 0;
   Region regions_[kMaxRegions];
   int nregions_ = 0;  // regions added (kept in [0, 2 * kMaxRegions))
-  Region records_[16] = {};
-  bool records_used_ = false;  // a record was added since Enter()
+  // Read only while records_used_ (a record was added since Enter()), so
+  // that a Vm is built without clearing them (a run's fixed cost).
+  Region records_[16];
+  bool records_used_ = false;
   struct FaultRelease {
     void (*fn)(void*);
     void* arg;
   };
-  FaultRelease releases_[8] = {};
+  FaultRelease releases_[8];  // [0, nreleases_) are set
   int nreleases_ = 0;
-  uint64_t handles_[8] = {};
+  uint64_t handles_[8];  // [0, nhandles_) are set
   int nhandles_ = 0;
   int next_handle_ = 0;
   alignas(16) uint8_t stack_[kMaxCallFrames * kStackSize];

@@ -198,12 +198,13 @@ bool IsCondJump(uint8_t op) { return op >= JEQ64X && op <= JSET32K; }
 class Compiler {
  public:
   Compiler(const DecodedInsn* insns, size_t n, const JitHelperFn* helpers,
-           const JitHooks& hooks)
-      : in_(insns), n_(n), helpers_(helpers), hooks_(hooks) {}
+           const JitHooks& hooks, const JitProgramInfo* info)
+      : in_(insns), n_(n), helpers_(helpers), hooks_(hooks), info_(info) {}
 
   bool Run(std::string* why);
   std::vector<uint8_t>& code() { return e_.code; }
   size_t body() const { return body_; }
+  bool uses_cpu() const { return uses_cpu_; }
 
  private:
   void Prologue();
@@ -218,6 +219,14 @@ class Compiler {
   void Memory(const DecodedInsn& d, uint32_t pc, bool load,
               const std::function<void()>& access);
   void Call(const DecodedInsn& d, uint32_t pc);
+  // The helper call itself (Call() after the lock check).
+  void CallHelper(const DecodedInsn& d);
+  // The LD_IMM64 value R1 surely holds at `pc`: set in the straight-line
+  // instructions before it, which no jump enters.
+  bool KnownR1(uint32_t pc, uint64_t* value) const;
+  // bpf_map_lookup_elem on `a` inline (array_map_gen_lookup), the helper
+  // when the key is not in the stack or the CPU's copy is not known.
+  void InlineLookup(const DecodedInsn& d, const JitArray& a);
   // A bpf-to-bpf call (the interpreter's CALL_LOCAL and Exec()).
   void CallLocal(const DecodedInsn& d, uint32_t pc);
   // Leaves the current function: the machine code from the main program,
@@ -231,6 +240,9 @@ class Compiler {
   size_t n_;
   const JitHelperFn* helpers_;
   const JitHooks& hooks_;
+  const JitProgramInfo* info_;
+  std::vector<bool> target_;  // instructions a jump or call lands on
+  bool uses_cpu_ = false;
   Emitter e_;
   int epilogue_ = 0;
   int switched_ = 0;        // after a helper that set Vm::switch_to_
@@ -460,11 +472,22 @@ int Compiler::FaultStub(JitFaultKind kind, uint32_t pc) {
 
 void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
                       const std::function<void()>& access) {
-  const int base = kMap[load ? d.src : d.dst];
+  const uint8_t base_reg = load ? d.src : d.dst;
+  const int base = kMap[base_reg];
   // r11 = base + off; in the run's stack (every frame's) when r11 - the
   // stack's bottom is at most stack - size (the interpreter's fast path).
   const int32_t stack = hooks_.stack_size;
   e_.RM(true, 0x8d, -1, kAddr, base, d.off);  // lea r11, [base + off]
+  // Through R10 within the current frame: R10 is the frame's top and
+  // never written, and every frame lies in the run's stack (at most
+  // max_frames of frame_size bytes below its top), so the access needs no
+  // check (the verifier's check_stack_access knows the same).
+  if (base_reg == 10 && d.off >= -hooks_.frame_size &&
+      int64_t{d.off} + d.size <= 0 &&
+      int64_t{hooks_.frame_size} * hooks_.max_frames <= stack) {
+    access();
+    return;
+  }
   e_.Mov(true, kTmp, kAddr);
   e_.RM(true, 0x2b, -1, kTmp, kVm, hooks_.stack_lo_offset);  // sub r10, [lo]
   e_.AluImm(true, 7, kTmp, stack - d.size);
@@ -490,8 +513,10 @@ void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
     };
     const int32_t ranges = hooks_.ranges_offset;
     if (load) {
-      in_range(ranges + static_cast<int32_t>(offsetof(JitRanges, ctx_lo)));
+      // The last object first: loads in a loop mostly go through the
+      // value a lookup just handed out; the context is read a few times.
       in_range(ranges + static_cast<int32_t>(offsetof(JitRanges, rd_lo)));
+      in_range(ranges + static_cast<int32_t>(offsetof(JitRanges, ctx_lo)));
     } else {
       in_range(ranges + static_cast<int32_t>(offsetof(JitRanges, wr_lo)));
     }
@@ -517,6 +542,89 @@ void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
     e_.CmpVmZero(hooks_.held_lock_offset);
     e_.Jcc(kNE, FaultStub(kJitCallLocked, pc));
   }
+  uint64_t handle = 0;
+  JitArray a;
+  if (info_ != nullptr && info_->helper_ids != nullptr && info_->array &&
+      info_->helper_ids[d.imm] == BPF_FUNC_map_lookup_elem &&
+      KnownR1(pc, &handle) && info_->array(handle, &a) && a.max_entries > 0 &&
+      a.slot <= INT32_MAX && a.value_size <= INT32_MAX &&
+      (!a.percpu || (a.unit <= INT32_MAX && a.nr_cpus <= INT32_MAX))) {
+    InlineLookup(d, a);
+    return;
+  }
+  CallHelper(d);
+}
+
+bool Compiler::KnownR1(uint32_t pc, uint64_t* value) const {
+  for (uint32_t j = pc; j > 0; --j) {
+    if (target_[j]) return false;  // R1 may come from elsewhere
+    const DecodedInsn& d = in_[j - 1];
+    const uint8_t op = d.op;
+    if (op == LDDW && d.dst == 1) {
+      *value = static_cast<uint64_t>(d.imm);
+      return true;
+    }
+    if (op == NOP || IsCondJump(op) || (op >= ST8 && op <= STX64)) {
+      continue;  // R1 unchanged
+    }
+    if (op == ATOMIC32 || op == ATOMIC64) {
+      if (d.src == 1 || d.dst == 1) return false;
+      continue;
+    }
+    // Anything else with another destination keeps R1; calls, jumps and
+    // exits end the search.
+    if (op == CALL || op == CALL_LOCAL || op == JA || op == EXIT ||
+        d.dst == 1) {
+      return false;
+    }
+  }
+  return false;
+}
+
+void Compiler::InlineLookup(const DecodedInsn& d, const JitArray& a) {
+  const int slow = e_.NewLabel(), miss = e_.NewLabel(), done = e_.NewLabel();
+  // The key (R2, 4 bytes) in the run's stack, as the helper's
+  // NeedReadable finds it there; anything else goes to the helper.
+  e_.Mov(true, kAddr, RSI);
+  e_.RM(true, 0x2b, -1, kAddr, kVm, hooks_.stack_lo_offset);  // sub r11, [lo]
+  e_.AluImm(true, 7, kAddr, hooks_.stack_size - 4);
+  e_.Jcc(kA, slow);
+  e_.RM(false, 0x8b, -1, kTmp, RSI, 0);  // mov r10d, [rsi]: the index
+  e_.AluImm(false, 7, kTmp, static_cast<int32_t>(a.max_entries));
+  e_.Jcc(kAE, miss);
+  if (a.percpu) {
+    // The run's CPU (Vm::Enter); one past the map's copies (or unknown,
+    // -1) is folded by the helper.
+    uses_cpu_ = true;
+    e_.RM(false, 0x8b, -1, kAddr, kVm, info_->cpu_offset);  // mov r11d, [cpu]
+    e_.AluImm(false, 7, kAddr, static_cast<int32_t>(a.nr_cpus));
+    e_.Jcc(kAE, slow);
+    e_.RR(true, 0x69, -1, kAddr, kAddr);  // imul r11, r11, unit
+    e_.Imm32(static_cast<int32_t>(a.unit));
+  }
+  e_.RR(true, 0x69, -1, kTmp, kTmp);  // imul r10, r10, slot
+  e_.Imm32(static_cast<int32_t>(a.slot));
+  e_.MovImm(true, RAX, static_cast<int64_t>(a.values));
+  e_.RR(true, 0x01, -1, kTmp, RAX);  // add rax, r10
+  if (a.percpu) e_.RR(true, 0x01, -1, kAddr, RAX);
+  // The value is the range later loads check first (the map's values are
+  // one of the program's areas: Vm::MapMemory allows them).
+  const int32_t rd = hooks_.ranges_offset;
+  e_.RM(true, 0x89, -1, RAX, kVm,
+        rd + static_cast<int32_t>(offsetof(JitRanges, rd_lo)));
+  e_.RM(true, 0xc7, -1, 0, kVm,
+        rd + static_cast<int32_t>(offsetof(JitRanges, rd_len)));
+  e_.Imm32(static_cast<int32_t>(a.value_size));
+  e_.Jmp(done);
+  e_.Bind(miss);
+  e_.RR(false, 0x31, -1, RAX, RAX);  // NULL
+  e_.Jmp(done);
+  e_.Bind(slow);
+  CallHelper(d);
+  e_.Bind(done);
+}
+
+void Compiler::CallHelper(const DecodedInsn& d) {
   // R1-R5 keep their values across the call, as in the interpreter.
   for (int r : {RDI, RSI, RDX, RCX, R8}) e_.Push(r);
   e_.AluImm(true, 5, RSP, 8);
@@ -652,6 +760,15 @@ bool Compiler::Run(std::string* why) {
         break;
       default:
         break;
+    }
+  }
+  // Where jumps and calls land (KnownR1 stops there).
+  target_.assign(n_ + 1, false);
+  for (size_t i = 0; i < n_; ++i) {
+    const uint8_t op = in_[i].op;
+    if (op == JA || op == CALL_LOCAL || IsCondJump(op)) {
+      const auto t = static_cast<uint32_t>(in_[i].off);
+      if (t <= n_) target_[t] = true;
     }
   }
   switched_ = e_.NewLabel();
@@ -828,12 +945,13 @@ bool Compiler::Run(std::string* why) {
 std::unique_ptr<JitCode> JitCode::Compile(const DecodedInsn* insns, size_t n,
                                           const JitHelperFn* helpers,
                                           const JitHooks& hooks,
-                                          std::string* why) {
+                                          std::string* why,
+                                          const JitProgramInfo* info) {
 #if !defined(__x86_64__)
   *why = "the JIT emits x86-64 code only";
   return nullptr;
 #endif
-  Compiler c(insns, n, helpers, hooks);
+  Compiler c(insns, n, helpers, hooks, info);
   if (!c.Run(why)) return nullptr;
   const std::vector<uint8_t>& code = c.code();
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -851,8 +969,9 @@ std::unique_ptr<JitCode> JitCode::Compile(const DecodedInsn* insns, size_t n,
     *why = "mprotect failed";
     return nullptr;
   }
-  return std::unique_ptr<JitCode>(
-      new JitCode(mem, mapped, code.size(), c.body()));
+  std::unique_ptr<JitCode> jit(new JitCode(mem, mapped, code.size(), c.body()));
+  jit->uses_cpu_ = c.uses_cpu();
+  return jit;
 }
 
 JitCode::JitCode(void* mem, size_t mapped, size_t size, size_t body)

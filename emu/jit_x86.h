@@ -19,6 +19,13 @@
 // bpf_spin_lock is held, and a helper that takes a tail call to compiled
 // code is followed by a jump into the target's code (an interpreted
 // target: the code ends and the run continues in the interpreter).
+// A bpf_map_lookup_elem whose map is known where it is called (R1 set by
+// the map's LD_IMM64 in the same straight-line run of instructions) on an
+// ARRAY or PERCPU_ARRAY is inlined as the verifier's do_misc_fixups has
+// the map generate it (kernel/bpf/arraymap.c array_map_gen_lookup,
+// percpu_array_map_gen_lookup): the key read from the run's stack, the
+// index checked against max_entries, index * slot + base (plus the CPU's
+// copy), NULL on a miss; a key outside the stack takes the helper.
 // A bpf-to-bpf call is a call within the code, with the interpreter's
 // frames (Vm::depth_, 512 bytes of stack each, at most kMaxCallFrames) and
 // budget. Instructions the emitter does not handle (the legacy packet
@@ -30,6 +37,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -88,6 +96,34 @@ enum JitFaultKind : uint32_t {
   kJitDeep = 5,        // a bpf-to-bpf call past kMaxCallFrames
 };
 
+// An ARRAY or PERCPU_ARRAY as an inline lookup reaches it (native_abi.h
+// struct bpfemu_map_fast gives the same view to native programs): element
+// i's value is values + i * slot; a per-CPU copy for CPU c is c * unit
+// further. The values stay at this address for as long as the program
+// holds the map (a map in shared memory: its mapping in this process).
+struct JitArray {
+  uint64_t values = 0;
+  uint32_t slot = 0;
+  uint32_t max_entries = 0;
+  uint32_t value_size = 0;
+  bool percpu = false;
+  uint32_t unit = 0;     // PERCPU_ARRAY: bytes between CPUs' copies
+  uint32_t nr_cpus = 0;  // PERCPU_ARRAY: the copies
+};
+
+// What Compile() may know of the program beyond its instructions, for the
+// inline lookups (all optional).
+struct JitProgramInfo {
+  // The helper id (BPF_FUNC_*) of each entry of the helper table, -1 for a
+  // kfunc or a refused call; nullptr: none is inlined.
+  const int32_t* helper_ids = nullptr;
+  // The array behind `handle` if it is one of the program's own maps and
+  // an ARRAY or PERCPU_ARRAY.
+  std::function<bool(uint64_t handle, JitArray* out)> array;
+  // int32_t Vm::jit_cpu_: the run's CPU for PERCPU_ARRAY lookups.
+  int32_t cpu_offset = 0;
+};
+
 // One program's machine code.
 class JitCode {
  public:
@@ -100,7 +136,10 @@ class JitCode {
   static std::unique_ptr<JitCode> Compile(const DecodedInsn* insns, size_t n,
                                           const JitHelperFn* helpers,
                                           const JitHooks& hooks,
-                                          std::string* why);
+                                          std::string* why,
+                                          const JitProgramInfo* info = nullptr);
+  // Whether the code reads the run's CPU (an inline PERCPU_ARRAY lookup).
+  bool uses_cpu() const { return uses_cpu_; }
   ~JitCode();
   JitCode(const JitCode&) = delete;
   JitCode& operator=(const JitCode&) = delete;
@@ -119,6 +158,7 @@ class JitCode {
   size_t size_;
   size_t body_;
   Entry entry_;
+  bool uses_cpu_ = false;
 };
 
 }  // namespace bpfemu::interp

@@ -89,8 +89,11 @@ uint64_t MapLookup(Vm& vm, uint64_t map, uint64_t key, uint64_t, uint64_t,
   if (v == nullptr) return 0;
   if (b->holds_maps) {
     vm.AddMapHandle(reinterpret_cast<uint64_t>(v));
-  } else if (b->fast.array_values == nullptr || !vm.IsLoadedMap(map)) {
-    // (The program's own arrays are areas already: MapArea().)
+  } else if ((b->fast.array_values == nullptr &&
+              b->fast.percpu_values == nullptr) ||
+             !vm.IsLoadedMap(map)) {
+    // (The program's own arrays, per-CPU or not, are areas already:
+    // MapArea().)
     vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
                  !(b->map->map_flags() & BPF_F_RDONLY_PROG));
   }
@@ -2148,14 +2151,40 @@ class BytecodeLinker : public interp::Linker {
     return 0;
   }
 
-  // A BPF_MAP_TYPE_ARRAY's values (its lookups stay inside them).
+  // A BPF_MAP_TYPE_ARRAY's or PERCPU_ARRAY's values, every CPU's copy
+  // (its lookups stay inside them; the JIT's inline lookups rely on it).
   bool MapArea(uint64_t handle, uint64_t* lo, uint64_t* hi,
                bool* writable) override {
     BoundMap* b = internal::BoundOf(reinterpret_cast<void*>(handle));
-    if (b == nullptr || b->fast.array_values == nullptr) return false;
-    *lo = reinterpret_cast<uint64_t>(b->fast.array_values);
+    if (b == nullptr) return false;
+    void* values = b->fast.array_values != nullptr ? b->fast.array_values
+                                                   : b->fast.percpu_values;
+    if (values == nullptr) return false;
+    *lo = reinterpret_cast<uint64_t>(values);
     *hi = *lo + uint64_t{b->fast.array_slot} * b->fast.max_entries;
     *writable = !(b->map->map_flags() & BPF_F_RDONLY_PROG);
+    return true;
+  }
+
+  // The JIT's view of the same arrays (kernel/bpf/arraymap.c
+  // array_map_gen_lookup / percpu_array_map_gen_lookup inline them).
+  bool JitArrayOf(uint64_t handle, interp::JitArray* out) override {
+    BoundMap* b = internal::BoundOf(reinterpret_cast<void*>(handle));
+    if (b == nullptr || b->holds_maps) return false;
+    const bpfemu_map_fast& f = b->fast;
+    if (f.array_values != nullptr) {
+      out->values = reinterpret_cast<uint64_t>(f.array_values);
+    } else if (f.percpu_values != nullptr) {
+      out->values = reinterpret_cast<uint64_t>(f.percpu_values);
+      out->percpu = true;
+      out->unit = f.percpu_unit;
+      out->nr_cpus = f.nr_cpus;
+    } else {
+      return false;
+    }
+    out->slot = f.array_slot;
+    out->max_entries = f.max_entries;
+    out->value_size = b->map->value_size();
     return true;
   }
 

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: Apache-2.0
+// The JIT's inline ARRAY and PERCPU_ARRAY lookups (emu/jit_x86.h,
+// kernel/bpf/arraymap.c array_map_gen_lookup and
+// percpu_array_map_gen_lookup) against the helper the interpreter calls
+// (loader/bytecode.cc MapLookup): every program here runs once interpreted
+// and once compiled, on maps filled alike, and must give the same return
+// value, the same fault and the same map contents. Cases: indexes in and
+// out of bounds (NULL), a key outside the stack (the helper's path), a map
+// chosen on two branches (R1 not known at the call), a read-only array, a
+// read past the array's values, and a PERCPU_ARRAY under two CPUs.
+
+#include <linux/bpf.h>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "emu/cpu.h"
+#include "emu/interp.h"
+#include "emu/interp_asm.h"
+#include "emu/prog.h"
+#include "emu/syscall.h"
+#include "gtest/gtest.h"
+#include "loader/bytecode.h"
+#include "loader/test_run.h"
+
+namespace bpfemu::native {
+namespace {
+
+namespace a = interp::asm_;
+using Insns = std::vector<interp::RawInsn>;
+
+constexpr uint32_t kEntries = 8;
+constexpr uint32_t kValue = 16;
+
+int Create(uint32_t type, uint32_t flags = 0) {
+  MapAttr attr;
+  attr.map_type = type;
+  attr.key_size = 4;
+  attr.value_size = kValue;
+  attr.max_entries = kEntries;
+  attr.map_flags = flags;
+  return MapCreate(attr);
+}
+
+// Element i of an ARRAY holds {i * 100, i}.
+void Fill(int fd) {
+  for (uint32_t i = 0; i < kEntries; ++i) {
+    const uint64_t v[2] = {i * 100ull, i};
+    ASSERT_EQ(MapUpdateElem(fd, &i, v, BPF_ANY), 0);
+  }
+}
+
+struct Outcome {
+  uint32_t ret = 0;
+  bool faulted = false;
+  std::string fault;
+  bool jitted = false;
+};
+
+// Loads `p` as a tc program with the JIT on or off and runs it `runs`
+// times on a 64-byte frame.
+Outcome RunProg(const Insns& p, bool jit, int runs = 1) {
+  interp::SetJit(jit);
+  const int fd = ProgLoadBytecode(BPF_PROG_TYPE_SCHED_CLS, 0, "t", p.data(),
+                                  static_cast<uint32_t>(p.size()), "GPL");
+  Outcome o;
+  EXPECT_GE(fd, 0);
+  if (fd < 0) {
+    interp::SetJit(false);
+    return o;
+  }
+  std::shared_ptr<const Prog> prog;
+  EXPECT_EQ(ProgFromFd(fd, &prog), 0);
+  o.jitted = prog->code->jitted();
+  std::vector<uint8_t> frame(64, 0);
+  frame[12] = 0x08;
+  for (int i = 0; i < runs; ++i) {
+    o.ret = RunSkb(*prog, frame).retval;
+    o.faulted = ProgFaulted();
+    o.fault = interp::LastFault();
+  }
+  interp::SetJit(false);
+  CloseFd(fd);
+  return o;
+}
+
+// r2 = &key (u32 on the stack at -4), r1 = map, lookup; on NULL return
+// 1000, else add 1 to the value's first u64 and return the u64 at `off`
+// of the value.
+Insns LookupProgram(int map, int32_t key, int16_t off = 8) {
+  Insns p;
+  p.push_back(a::St(BPF_W, BPF_REG_10, -4, key));
+  p.push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, -4));
+  a::LdMapFd(&p, BPF_REG_1, map);
+  p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+  p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
+  p.push_back(a::MovImm(BPF_REG_0, 1000));
+  p.push_back(a::Exit());
+  p.push_back(a::Ldx(BPF_DW, BPF_REG_1, BPF_REG_0, 0));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_1, 1));
+  p.push_back(a::Stx(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+  p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, off));
+  p.push_back(a::Exit());
+  return p;
+}
+
+std::vector<uint64_t> Contents(int fd, uint32_t words_per_key) {
+  std::vector<uint64_t> all;
+  for (uint32_t i = 0; i < kEntries; ++i) {
+    std::vector<uint64_t> v(words_per_key);
+    EXPECT_EQ(MapLookupElem(fd, &i, v.data()), 0);
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  return all;
+}
+
+// The same program on two fresh maps filled alike, interpreted and
+// compiled: equal results and contents; returns the compiled outcome.
+Outcome ExpectSame(uint32_t type, uint32_t flags,
+                   const std::function<Insns(int map)>& make,
+                   const std::string& what, int runs = 3) {
+  Outcome out[2];
+  std::vector<uint64_t> contents[2];
+  for (int jit = 0; jit < 2; ++jit) {
+    const int map = Create(type, flags);
+    EXPECT_GE(map, 0);
+    if (type == BPF_MAP_TYPE_ARRAY) Fill(map);
+    out[jit] = RunProg(make(map), jit == 1, runs);
+    contents[jit] = Contents(
+        map, type == BPF_MAP_TYPE_ARRAY
+                 ? kValue / 8
+                 : kValue / 8 * static_cast<uint32_t>(NumPossibleCpus()));
+    CloseFd(map);
+  }
+  EXPECT_FALSE(out[0].jitted) << what;
+  EXPECT_TRUE(out[1].jitted) << what;
+  EXPECT_EQ(out[0].ret, out[1].ret) << what;
+  EXPECT_EQ(out[0].faulted, out[1].faulted) << what;
+  EXPECT_EQ(out[0].fault, out[1].fault) << what;
+  EXPECT_EQ(contents[0], contents[1]) << what;
+  return out[1];
+}
+
+TEST(JitLookupTest, ArrayIndexesInAndOutOfBounds) {
+  for (const int32_t key : {0, 3, 7, 8, 9, -1, 0x7fffffff}) {
+    const Outcome o = ExpectSame(
+        BPF_MAP_TYPE_ARRAY, 0,
+        [key](int map) { return LookupProgram(map, key); },
+        "key " + std::to_string(key));
+    EXPECT_FALSE(o.faulted);
+    // Out of bounds: NULL, as array_map_gen_lookup's bounds check gives.
+    const bool in = key >= 0 && key < static_cast<int32_t>(kEntries);
+    EXPECT_EQ(o.ret, in ? static_cast<uint32_t>(key) : 1000u) << "key " << key;
+  }
+}
+
+// A key in the context, not the stack: the helper's own checks.
+TEST(JitLookupTest, KeyOutsideTheStackTakesTheHelper) {
+  const Outcome o = ExpectSame(
+      BPF_MAP_TYPE_ARRAY, 0,
+      [](int map) {
+        Insns p;
+        // r2 = &skb->mark (0 in the test run's context).
+        p.push_back(a::MovReg(BPF_REG_2, BPF_REG_1));
+        p.push_back(
+            a::AluImm(BPF_ADD, BPF_REG_2,
+                      static_cast<int32_t>(offsetof(struct __sk_buff, mark))));
+        a::LdMapFd(&p, BPF_REG_1, map);
+        p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+        p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
+        p.push_back(a::MovImm(BPF_REG_0, 1000));
+        p.push_back(a::Exit());
+        p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, 0));
+        p.push_back(a::AluImm(BPF_ADD, BPF_REG_0, 7));
+        p.push_back(a::Exit());
+        return p;
+      },
+      "key in the context");
+  EXPECT_FALSE(o.faulted);
+  EXPECT_EQ(o.ret, 7u);
+  // A key pointer that is no memory of the run stops it in both.
+  const Outcome bad = ExpectSame(
+      BPF_MAP_TYPE_ARRAY, 0,
+      [](int map) {
+        Insns p;
+        p.push_back(a::MovImm(BPF_REG_2, 4096));
+        a::LdMapFd(&p, BPF_REG_1, map);
+        p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+        p.push_back(a::Exit());
+        return p;
+      },
+      "wild key");
+  EXPECT_TRUE(bad.faulted);
+}
+
+// R1 set on two branches that join before the call: not known there, the
+// helper answers (for either map).
+TEST(JitLookupTest, MapChosenOnTwoBranches) {
+  for (const int32_t pick : {0, 1}) {
+    const int hash = Create(BPF_MAP_TYPE_HASH);
+    ASSERT_GE(hash, 0);
+    const uint32_t k = 2;
+    const uint64_t hv[2] = {5, 55};
+    ASSERT_EQ(MapUpdateElem(hash, &k, hv, BPF_ANY), 0);
+    const Outcome o = ExpectSame(
+        BPF_MAP_TYPE_ARRAY, 0,
+        [hash, pick](int map) {
+          Insns p;
+          p.push_back(a::St(BPF_W, BPF_REG_10, -4, 2));
+          p.push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
+          p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, -4));
+          p.push_back(a::MovImm(BPF_REG_3, pick));
+          p.push_back(a::JmpImm(BPF_JEQ, BPF_REG_3, 0, 3));
+          a::LdMapFd(&p, BPF_REG_1, hash);
+          p.push_back(a::Ja(2));
+          a::LdMapFd(&p, BPF_REG_1, map);
+          p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+          p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
+          p.push_back(a::MovImm(BPF_REG_0, 1000));
+          p.push_back(a::Exit());
+          p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, 8));
+          p.push_back(a::Exit());
+          return p;
+        },
+        "pick " + std::to_string(pick));
+    EXPECT_EQ(o.ret, pick == 0 ? 2u : 55u);
+    CloseFd(hash);
+  }
+}
+
+// BPF_F_RDONLY_PROG: the inline lookup's value may be read, a store to it
+// stops the run with the interpreter's message.
+TEST(JitLookupTest, ReadOnlyArrayRefusesStores) {
+  const Outcome o = ExpectSame(
+      BPF_MAP_TYPE_ARRAY, BPF_F_RDONLY_PROG,
+      [](int map) { return LookupProgram(map, 4); }, "read-only");
+  EXPECT_TRUE(o.faulted);
+  EXPECT_NE(o.fault.find("write"), std::string::npos) << o.fault;
+}
+
+// The last element's value is the end of the array's memory: a read past
+// it stops the run in both.
+TEST(JitLookupTest, ReadPastTheValuesFaults) {
+  const Outcome o = ExpectSame(
+      BPF_MAP_TYPE_ARRAY, 0,
+      [](int map) { return LookupProgram(map, kEntries - 1, kValue); },
+      "past the end");
+  EXPECT_TRUE(o.faulted);
+}
+
+// A PERCPU_ARRAY under two emulated CPUs: each run adds 1 to the copy of
+// the CPU it runs on; an emulated CPU past the map's copies is folded as
+// the helper folds it (emu/cpu.h CurrentCpu).
+TEST(JitLookupTest, PercpuArrayUnderTwoCpus) {
+  SetNumPossibleCpus(2);
+  for (const int cpu : {0, 1, 3}) {
+    ScopedCpu pin(cpu);
+    ExpectSame(
+        BPF_MAP_TYPE_PERCPU_ARRAY, 0,
+        [](int map) { return LookupProgram(map, 5, 0); },
+        "cpu " + std::to_string(cpu), cpu + 1);
+  }
+  // One map, runs on CPU 0 then CPU 1, compiled: the copies are apart.
+  const int map = Create(BPF_MAP_TYPE_PERCPU_ARRAY);
+  ASSERT_GE(map, 0);
+  const Insns p = LookupProgram(map, 6, 0);
+  {
+    ScopedCpu pin(0);
+    EXPECT_EQ(RunProg(p, true, 2).ret, 2u);  // returns the first u64 after +1
+  }
+  {
+    ScopedCpu pin(1);
+    EXPECT_EQ(RunProg(p, true, 5).ret, 5u);
+  }
+  const uint32_t k = 6;
+  uint64_t v[2 * kValue / 8] = {};
+  ASSERT_EQ(MapLookupElem(map, &k, v), 0);
+  EXPECT_EQ(v[0], 2u);           // CPU 0's copy
+  EXPECT_EQ(v[kValue / 8], 5u);  // CPU 1's copy
+  CloseFd(map);
+  SetNumPossibleCpus(0);
+}
+
+}  // namespace
+}  // namespace bpfemu::native
