@@ -290,11 +290,12 @@ uint64_t InterpListPush(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t,
                         uint64_t, uint64_t) {
   const char* name = kTail ? "bpf_list_push_back" : "bpf_list_push_front";
   NeedGraphLock(vm, r1, graph::kListHeadSize, name, "bpf_list_head");
-  if (graph::ListPush(reinterpret_cast<void*>(r1), reinterpret_cast<void*>(r2),
-                      kTail) != 0) {
+  const int err = graph::ListPush(reinterpret_cast<void*>(r1),
+                                  reinterpret_cast<void*>(r2), kTail);
+  if (err == -EPERM) {
     vm.Fault("%s: R2 must be the bpf_list_node of an owned object", name);
   }
-  return 0;
+  return static_cast<uint64_t>(static_cast<int64_t>(err));
 }
 
 template <bool kTail>
@@ -332,11 +333,12 @@ uint64_t InterpRbAdd(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                                         reinterpret_cast<uint64_t>(a),
                                         reinterpret_cast<uint64_t>(b)) != 0;
   };
-  if (graph::RbAdd(reinterpret_cast<void*>(r1), reinterpret_cast<void*>(r2),
-                   less, &call) != 0) {
+  const int err = graph::RbAdd(reinterpret_cast<void*>(r1),
+                               reinterpret_cast<void*>(r2), less, &call);
+  if (err == -EPERM) {
     vm.Fault("bpf_rbtree_add: R2 must be the bpf_rb_node of an owned object");
   }
-  return 0;
+  return static_cast<uint64_t>(static_cast<int64_t>(err));
 }
 
 uint64_t InterpRbFirst(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
@@ -351,6 +353,19 @@ uint64_t InterpRbRemove(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t,
   NeedGraphLock(vm, r1, graph::kRbRootSize, "bpf_rbtree_remove", "bpf_rb_root");
   return reinterpret_cast<uint64_t>(graph::RbRemove(
       reinterpret_cast<void*>(r1), reinterpret_cast<void*>(r2)));
+}
+
+// kptr46: kernel/bpf/helpers.c bpf_refcount_acquire_impl(p, meta): a new
+// owning reference to an allocated object (emu/graph_obj.h
+// RefcountAcquire). The verifier's proof that R1 is an object (owned, or in
+// a collection under its lock) is checked here.
+uint64_t InterpRefcountAcquire(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                               uint64_t, uint64_t) {
+  void* p = graph::RefcountAcquire(reinterpret_cast<void*>(r1));
+  if (p == nullptr) {
+    vm.Fault("bpf_refcount_acquire: R1 must be an allocated object");
+  }
+  return reinterpret_cast<uint64_t>(p);
 }
 
 constexpr uint32_t kCommon = HookBit(KfuncHook::kCommon);
@@ -439,6 +454,10 @@ constexpr Kfunc kKfuncs[] = {
      kKfRetNull | kKfGraphApi, KernelVersion::k6_18},
     {"bpf_list_back", InterpListPeek<true>, kGeneric, kKfRetNull | kKfGraphApi,
      KernelVersion::k6_18},
+    // kptr46: generic_btf_ids' bpf_refcount_acquire_impl (6.12 source; it
+    // came with 6.4), KF_ACQUIRE | KF_RET_NULL | KF_RCU.
+    {"bpf_refcount_acquire_impl", InterpRefcountAcquire, kGeneric,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
 };
 
 }  // namespace

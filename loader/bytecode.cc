@@ -30,6 +30,7 @@
 #include "emu/array_map.h"
 #include "emu/bpf_iter.h"
 #include "emu/errno.h"
+#include "emu/graph_obj.h"
 #include "emu/kfunc.h"
 #include "emu/map_types.h"
 #include "emu/prog.h"
@@ -1445,6 +1446,22 @@ uint64_t TraceVprintk(Vm& vm, uint64_t fmt, uint64_t fmt_size, uint64_t data,
   return static_cast<uint64_t>(bpfemu_trace_printk("%s", 3, out.c_str()));
 }
 
+// kptr46: kernel/bpf/helpers.c bpf_kptr_xchg(dst, ptr): the object at the
+// kptr field `dst` is exchanged with `ptr` (emu/graph_obj.h KptrXchg).
+// What the verifier proves stops the run: dst inside the program's writable
+// memory, and ptr an allocated object the program owns (or NULL), not the
+// object holding dst.
+uint64_t KptrXchgHelper(Vm& vm, uint64_t dst, uint64_t ptr, uint64_t, uint64_t,
+                        uint64_t) {
+  NeedWritable(vm, dst, 8, "dst");
+  if (dst % 8 != 0) vm.Fault("bpf_kptr_xchg: R1 is not a kptr field");
+  void* old = nullptr;
+  if (graph::KptrXchg(Ptr(dst), Ptr(ptr), &old) != 0) {
+    vm.Fault("bpf_kptr_xchg: R2 must be an allocated object the program owns");
+  }
+  return reinterpret_cast<uint64_t>(old);
+}
+
 enum class Offered {
   kAny,
   kSkbProgs,         // socket-buffer programs (IsSkbProg)
@@ -1793,6 +1810,8 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_timer_set_callback, TimerSetCallbackHelper, true, O::kAny},
     {BPF_FUNC_timer_start, TimerStartHelper, true, O::kAny},
     {BPF_FUNC_timer_cancel, TimerCancelHelper, true, O::kAny},
+    // kptr46: bpf_base_func_proto (bpf_kptr_xchg_proto, not GPL-only).
+    {BPF_FUNC_kptr_xchg, KptrXchgHelper, false, O::kAny},
     // kernel/trace/bpf_trace.c tracing_prog_func_proto, bpf_base_func_proto.
     {BPF_FUNC_get_func_arg, GetFuncArg, false, O::kTrampoline},
     {BPF_FUNC_get_func_ret, GetFuncRet, false, O::kTrampoline},

@@ -16,6 +16,8 @@
 
 #include <linux/types.h>
 
+#include <cerrno>
+
 #include "emu/graph_obj.h"
 
 extern "C" {
@@ -30,14 +32,23 @@ void bpf_obj_drop_impl(void* p, void* meta) {
   (void)bpfemu::graph::ObjDrop(p);
 }
 
+// What the verifier refuses (-EPERM from graph_obj.h) is -EINVAL here.
+static int KernelErr(int err) { return err == -EPERM ? -EINVAL : err; }
+
 int bpf_list_push_front_impl(void* head, void* node, void* meta, __u64 off) {
   (void)meta, (void)off;
-  return bpfemu::graph::ListPush(head, node, false);
+  return KernelErr(bpfemu::graph::ListPush(head, node, false));
 }
 
 int bpf_list_push_back_impl(void* head, void* node, void* meta, __u64 off) {
   (void)meta, (void)off;
-  return bpfemu::graph::ListPush(head, node, true);
+  return KernelErr(bpfemu::graph::ListPush(head, node, true));
+}
+
+// kernel/bpf/helpers.c bpf_refcount_acquire_impl.
+void* bpf_refcount_acquire_impl(void* p, void* meta) {
+  (void)meta;
+  return bpfemu::graph::RefcountAcquire(p);
 }
 
 void* bpf_list_pop_front(void* head) {
@@ -61,7 +72,17 @@ int bpf_rbtree_add_impl(void* root, void* node,
   const auto call = [](void* ctx, void* a, const void* b) {
     return reinterpret_cast<bool (*)(void*, const void*)>(ctx)(a, b);
   };
-  return bpfemu::graph::RbAdd(root, node, call, reinterpret_cast<void*>(less));
+  return KernelErr(
+      bpfemu::graph::RbAdd(root, node, call, reinterpret_cast<void*>(less)));
+}
+
+// kernel/bpf/helpers.c bpf_kptr_xchg: what the bytecode face stops the run
+// for (a ptr the program does not own) leaves the field as it is and gives
+// NULL.
+void* bpfemu_kptr_xchg(void* dst, void* ptr) {
+  void* old = nullptr;
+  if (bpfemu::graph::KptrXchg(dst, ptr, &old) != 0) return nullptr;
+  return old;
 }
 
 void* bpf_rbtree_first(void* root) { return bpfemu::graph::RbFirst(root); }

@@ -681,4 +681,10 @@ static inline long bpf_trace_vprintk(const char *fmt, __u32 fmt_size,
   return bpfemu_trace_vprintk(fmt, fmt_size, data, data_len);
 }
 
+/* kptr fields (native/graph_kfuncs.cc): stores ptr at the kptr field dst
+ * and returns what it held. */
+static inline void *bpf_kptr_xchg(void *dst, void *ptr) {
+  return bpfemu_kptr_xchg(dst, ptr);
+}
+
 #endif /* __BPF_HELPER_DEFS_H */

@@ -44,6 +44,11 @@ struct bpfemu_map_def {
   __u32 inner_type, inner_key_size, inner_value_size, inner_max_entries;
   __u32 inner_map_flags;
   __s32 timer_off; /* struct bpf_timer in the value, or -1 */
+  /* The value's __kptr / __percpu_kptr members: how many, their offsets,
+   * bit i set for a __percpu_kptr. */
+  __u32 nkptrs;
+  __s32 kptr_off[8];
+  __u32 kptr_percpu;
 };
 
 struct bpfemu_prog_def {
@@ -347,6 +352,9 @@ long bpfemu_timer_init(struct bpf_timer *timer, void *map, __u64 flags);
 long bpfemu_timer_set_callback(struct bpf_timer *timer, void *callback_fn);
 long bpfemu_timer_start(struct bpf_timer *timer, __u64 nsecs, __u64 flags);
 long bpfemu_timer_cancel(struct bpf_timer *timer);
+
+/* bpf_kptr_xchg (native/graph_kfuncs.cc, emu/graph_obj.h). */
+void *bpfemu_kptr_xchg(void *dst, void *ptr);
 
 #ifdef __cplusplus
 }
