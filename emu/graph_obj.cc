@@ -64,6 +64,10 @@ struct Obj {
   uint32_t refs = 1;
   uint32_t linked = 0;   // its nodes in collections
   uint32_t stashed = 0;  // kptr fields holding it
+  // bpf_percpu_obj_new's objects: one copy of `unit` bytes per CPU, ncpus
+  // of them; 0 for the others.
+  uint64_t unit = 0;
+  uint32_t ncpus = 0;
   // Collections and kptr fields inside it that held something.
   std::map<uint64_t, Kind> inner;
 };
@@ -224,6 +228,32 @@ void* ObjNew(uint64_t size) {
   live.fetch_add(1, std::memory_order_relaxed);
   Own(reinterpret_cast<uint64_t>(p));
   return p;
+}
+
+void* PercpuObjNew(uint64_t size, uint32_t ncpus) {
+  if (size == 0 || size > kMaxPercpuObjSize || ncpus == 0) return nullptr;
+  void* p = ObjNew(size * ncpus);
+  if (p == nullptr) return nullptr;
+  Lock l(mu);
+  Obj& o = Objs()[reinterpret_cast<uint64_t>(p)];
+  o.unit = size;
+  o.ncpus = ncpus;
+  return p;
+}
+
+int PercpuObjDrop(void* p) {
+  Lock l(mu);
+  auto it = Objs().find(reinterpret_cast<uint64_t>(p));
+  if (it == Objs().end() || it->second.ncpus == 0) return -EINVAL;
+  return ObjDrop(p);
+}
+
+void* PerCpuPtr(void* p, uint64_t cpu, bool* is_percpu) {
+  Lock l(mu);
+  auto it = Objs().find(reinterpret_cast<uint64_t>(p));
+  *is_percpu = it != Objs().end() && it->second.ncpus != 0;
+  if (!*is_percpu || cpu >= it->second.ncpus) return nullptr;
+  return static_cast<uint8_t*>(p) + cpu * it->second.unit;
 }
 
 int ObjDrop(void* p) {

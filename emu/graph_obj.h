@@ -56,6 +56,20 @@ void* ObjNew(uint64_t size);
 // fields inside it. -EINVAL (nothing done) if `p` is not the start of a
 // live object the run owns.
 int ObjDrop(void* p);
+// bpf_percpu_obj_new_impl (kernel/bpf/helpers.c): an object with `ncpus`
+// zeroed copies of `size` bytes, one per possible CPU, owned by the calling
+// run; nullptr for size 0 or above kMaxPercpuObjSize (the verifier's
+// BPF_GLOBAL_PERCPU_MA_MAX_SIZE) or allocation failure. bpfemu hands out
+// CPU 0's copy as the object's pointer (the kernel's is a __percpu one).
+inline constexpr uint64_t kMaxPercpuObjSize = 512;
+void* PercpuObjNew(uint64_t size, uint32_t ncpus);
+// bpf_percpu_obj_drop_impl: ObjDrop for a per-CPU object; -EINVAL for
+// another pointer.
+int PercpuObjDrop(void* p);
+// bpf_per_cpu_ptr on a per-CPU object: CPU `cpu`'s copy, nullptr for a cpu
+// at or past its count. *is_percpu says whether `p` is a live per-CPU
+// object's start (nullptr is returned when it is not).
+void* PerCpuPtr(void* p, uint64_t cpu, bool* is_percpu);
 // bpf_refcount_acquire_impl (kernel/bpf/helpers.c): a new owning reference
 // to the live object `p` (owned by the run or in a collection); nullptr if
 // `p` is no live object. Every object counts references as one with a

@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "emu/cpu.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
 
@@ -368,6 +369,35 @@ uint64_t InterpRefcountAcquire(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
   return reinterpret_cast<uint64_t>(p);
 }
 
+// kptr46: kernel/bpf/helpers.c bpf_percpu_obj_new_impl(type id, meta) and
+// bpf_percpu_obj_drop_impl(p, meta) (emu/graph_obj.h PercpuObjNew). What
+// the verifier refuses stops the run: a type that is no struct, or one over
+// BPF_GLOBAL_PERCPU_MA_MAX_SIZE; a drop of anything but a per-CPU object
+// the program owns.
+uint64_t InterpPercpuObjNew(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                            uint64_t, uint64_t) {
+  const int64_t size = vm.LocalTypeSize(static_cast<uint32_t>(r1));
+  if (size <= 0) {
+    vm.Fault("bpf_percpu_obj_new type ID argument must be of a struct");
+  }
+  if (static_cast<uint64_t>(size) > graph::kMaxPercpuObjSize) {
+    vm.Fault("bpf_percpu_obj_new type size (%lld) is greater than %llu",
+             static_cast<long long>(size),
+             static_cast<unsigned long long>(graph::kMaxPercpuObjSize));
+  }
+  return reinterpret_cast<uint64_t>(graph::PercpuObjNew(
+      static_cast<uint64_t>(size), static_cast<uint32_t>(NumPossibleCpus())));
+}
+
+uint64_t InterpPercpuObjDrop(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                             uint64_t, uint64_t) {
+  if (graph::PercpuObjDrop(reinterpret_cast<void*>(r1)) != 0) {
+    vm.Fault(
+        "bpf_percpu_obj_drop: R1 must be a per-CPU object the program owns");
+  }
+  return 0;
+}
+
 constexpr uint32_t kCommon = HookBit(KfuncHook::kCommon);
 // kernel/bpf/helpers.c generic_kfunc_set's program types.
 constexpr uint32_t kGeneric =
@@ -458,6 +488,12 @@ constexpr Kfunc kKfuncs[] = {
     // came with 6.4), KF_ACQUIRE | KF_RET_NULL | KF_RCU.
     {"bpf_refcount_acquire_impl", InterpRefcountAcquire, kGeneric,
      kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    // kptr46: generic_btf_ids' bpf_percpu_obj_new_impl (KF_ACQUIRE |
+    // KF_RET_NULL) and bpf_percpu_obj_drop_impl (KF_RELEASE), 6.7.
+    {"bpf_percpu_obj_new_impl", InterpPercpuObjNew, kGeneric,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_percpu_obj_drop_impl", InterpPercpuObjDrop, kGeneric, kKfRelease,
+     KernelVersion::k6_12},
 };
 
 }  // namespace

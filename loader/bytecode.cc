@@ -1462,6 +1462,30 @@ uint64_t KptrXchgHelper(Vm& vm, uint64_t dst, uint64_t ptr, uint64_t, uint64_t,
   return reinterpret_cast<uint64_t>(old);
 }
 
+// kptr46: kernel/bpf/helpers.c bpf_per_cpu_ptr(ptr, cpu) and
+// bpf_this_cpu_ptr(ptr) on a bpf_percpu_obj_new object (emu/graph_obj.h
+// PerCpuPtr): that CPU's copy, NULL for a cpu at or past the possible
+// CPUs. Per-CPU kernel variables (`__ksym` percpu data) are not emulated:
+// another pointer stops the run (the verifier refuses what is no per-CPU
+// pointer).
+uint64_t PerCpuPtrOf(Vm& vm, uint64_t ptr, uint64_t cpu, const char* name) {
+  bool is_percpu = false;
+  void* p = graph::PerCpuPtr(Ptr(ptr), cpu, &is_percpu);
+  if (!is_percpu) vm.Fault("%s: R1 is not a per-CPU object", name);
+  return reinterpret_cast<uint64_t>(p);
+}
+
+uint64_t PerCpuPtrHelper(Vm& vm, uint64_t ptr, uint64_t cpu, uint64_t, uint64_t,
+                         uint64_t) {
+  return PerCpuPtrOf(vm, ptr, static_cast<uint32_t>(cpu), "bpf_per_cpu_ptr");
+}
+
+uint64_t ThisCpuPtrHelper(Vm& vm, uint64_t ptr, uint64_t, uint64_t, uint64_t,
+                          uint64_t) {
+  return PerCpuPtrOf(vm, ptr, bpfemu_get_smp_processor_id(),
+                     "bpf_this_cpu_ptr");
+}
+
 enum class Offered {
   kAny,
   kSkbProgs,         // socket-buffer programs (IsSkbProg)
@@ -1812,6 +1836,8 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_timer_cancel, TimerCancelHelper, true, O::kAny},
     // kptr46: bpf_base_func_proto (bpf_kptr_xchg_proto, not GPL-only).
     {BPF_FUNC_kptr_xchg, KptrXchgHelper, false, O::kAny},
+    {BPF_FUNC_per_cpu_ptr, PerCpuPtrHelper, false, O::kAny},
+    {BPF_FUNC_this_cpu_ptr, ThisCpuPtrHelper, false, O::kAny},
     // kernel/trace/bpf_trace.c tracing_prog_func_proto, bpf_base_func_proto.
     {BPF_FUNC_get_func_arg, GetFuncArg, false, O::kTrampoline},
     {BPF_FUNC_get_func_ret, GetFuncRet, false, O::kTrampoline},

@@ -18,6 +18,8 @@
 
 #include <cerrno>
 
+#include "bpfemu/native_abi.h"
+#include "emu/cpu.h"
 #include "emu/graph_obj.h"
 
 extern "C" {
@@ -83,6 +85,29 @@ void* bpfemu_kptr_xchg(void* dst, void* ptr) {
   void* old = nullptr;
   if (bpfemu::graph::KptrXchg(dst, ptr, &old) != 0) return nullptr;
   return old;
+}
+
+// kernel/bpf/helpers.c bpf_percpu_obj_new_impl / _drop_impl: natively the
+// first argument is the type's size, as for bpf_obj_new_impl.
+void* bpf_percpu_obj_new_impl(__u64 size, void* meta) {
+  (void)meta;
+  return bpfemu::graph::PercpuObjNew(
+      size, static_cast<uint32_t>(bpfemu::NumPossibleCpus()));
+}
+
+void bpf_percpu_obj_drop_impl(void* p, void* meta) {
+  (void)meta;
+  (void)bpfemu::graph::PercpuObjDrop(p);
+}
+
+// bpf_per_cpu_ptr / bpf_this_cpu_ptr (helpers 153, 154) on those objects.
+void* bpfemu_per_cpu_ptr(const void* ptr, __u32 cpu) {
+  bool is_percpu = false;
+  return bpfemu::graph::PerCpuPtr(const_cast<void*>(ptr), cpu, &is_percpu);
+}
+
+void* bpfemu_this_cpu_ptr(const void* ptr) {
+  return bpfemu_per_cpu_ptr(ptr, bpfemu_get_smp_processor_id());
 }
 
 void* bpf_rbtree_first(void* root) { return bpfemu::graph::RbFirst(root); }

@@ -20,6 +20,16 @@
 // that reference; tree_pop / list_pop remove the first node of each and
 // return its value (-1: empty); ref_stash puts one object both into the
 // tree and into astash's element cfg[0].
+//
+// The per-CPU programs work on pstash[0]'s `__percpu_kptr` field: pc_new
+// stashes a new bpf_percpu_obj_new object (1 if one was there, dropped;
+// else 0); pc_fill sets each CPU's copy (bpf_per_cpu_ptr, CPUs 0..7, NULL
+// past the possible ones) to {cfg[1] + cpu, 0} and returns how many CPUs it
+// reached (a new object's bytes are whatever the kernel's allocator had
+// there: 6.18 does not zero a recycled per-CPU object); pc_this adds 1000 to
+// the current CPU's copy (bpf_this_cpu_ptr); pc_sum returns the sum over the
+// CPUs; pc_take takes it out and drops it (1, or -1 for none). All give -1 for
+// an empty field.
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
@@ -242,6 +252,101 @@ int ref_take(struct __sk_buff *skb) {
   int ret = n->val;
   bpf_obj_drop(n);
   return ret;
+}
+
+struct pcval {
+  __s64 a;
+  __s64 b;
+};
+
+struct pvalue {
+  __s64 tag;
+  struct pcval __percpu_kptr *pc;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pvalue);
+} pstash SEC(".maps");
+
+static struct pvalue *pstash_at0(void) {
+  __u32 k = 0;
+  return bpf_map_lookup_elem(&pstash, &k);
+}
+
+SEC("tc")
+int pc_new(struct __sk_buff *skb) {
+  struct pvalue *e = pstash_at0();
+  struct pcval __percpu_kptr *p;
+  if (!e) return -2;
+  p = bpf_percpu_obj_new(struct pcval);
+  if (!p) return -3;
+  p = bpf_kptr_xchg(&e->pc, p);
+  if (!p) return 0;
+  bpf_percpu_obj_drop(p);
+  return 1;
+}
+
+SEC("tc")
+int pc_fill(struct __sk_buff *skb) {
+  struct pvalue *e = pstash_at0();
+  struct pcval __percpu_kptr *p;
+  struct pcval *v;
+  __s64 base = cfg_at(1);
+  int i, n = 0;
+  if (!e) return -2;
+  p = e->pc;
+  if (!p) return -1;
+  for (i = 0; i < 8; i++) {
+    v = bpf_per_cpu_ptr(p, i);
+    if (!v) continue;
+    v->a = base + i;
+    v->b = 0;
+    n++;
+  }
+  return n;
+}
+
+SEC("tc")
+int pc_this(struct __sk_buff *skb) {
+  struct pvalue *e = pstash_at0();
+  struct pcval __percpu_kptr *p;
+  struct pcval *v;
+  if (!e) return -2;
+  p = e->pc;
+  if (!p) return -1;
+  v = bpf_this_cpu_ptr(p);
+  v->b += 1000;
+  return 0;
+}
+
+SEC("tc")
+int pc_sum(struct __sk_buff *skb) {
+  struct pvalue *e = pstash_at0();
+  struct pcval __percpu_kptr *p;
+  struct pcval *v;
+  int i, sum = 0;
+  if (!e) return -2;
+  p = e->pc;
+  if (!p) return -1;
+  for (i = 0; i < 8; i++) {
+    v = bpf_per_cpu_ptr(p, i);
+    if (v) sum += v->a + v->b;
+  }
+  return sum;
+}
+
+SEC("tc")
+int pc_take(struct __sk_buff *skb) {
+  struct pvalue *e = pstash_at0();
+  struct pcval __percpu_kptr *p;
+  if (!e) return -2;
+  p = bpf_kptr_xchg(&e->pc, NULL);
+  if (!p) return -1;
+  bpf_percpu_obj_drop(p);
+  return 1;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -5,6 +5,9 @@
 // userspace updates, deletes and lookups of the maps whose values hold
 // kptr fields, in one order.
 //
+// The per-CPU steps reach every possible CPU: their answers depend on the
+// count (2 where testdata/kptr.expected was recorded; kptr_test sets it).
+//
 // A step's line: its name ("sNN"), what it does, and its result: a
 // program's return value; an update's or delete's errno; a lookup's errno
 // and the value's 8-byte words (the kptr field as userspace sees it).
@@ -97,8 +100,26 @@ inline const std::vector<KptrStep>& KptrSteps() {
       {S::kRun, "tree_pop", 0, 0, {}},
       {S::kRun, "tree_pop", 0, 0, {}},
       {S::kRun, "tree_pop", 0, 0, {}},
+      // A per-CPU object in pstash[0]: each CPU's copy, the current one's.
+      {S::kRun, "pc_sum", 0, 0, {}},
+      {S::kRun, "pc_new", 0, 0, {}},
+      {S::kRun, "pc_fill", 0, 100, {}},
+      {S::kRun, "pc_this", 0, 0, {}},
+      {S::kRun, "pc_sum", 0, 0, {}},
+      // (No pc_sum here: a new per-CPU object's bytes are the kernel
+      // allocator's leftovers, bpf_percpu_obj_new does not zero them.)
+      {S::kRun, "pc_new", 0, 0, {}},
+      {S::kRun, "pc_fill", 0, 5, {}},
+      {S::kRun, "pc_sum", 0, 0, {}},
+      {S::kUpdate, "pstash", 0, 0, {3, kJunk}, BPF_ANY},
+      {S::kLookup, "pstash", 0, 0, {}},
+      {S::kRun, "pc_sum", 0, 0, {}},
+      {S::kRun, "pc_new", 0, 0, {}},
+      {S::kRun, "pc_take", 0, 0, {}},
+      {S::kRun, "pc_take", 0, 0, {}},
+      {S::kRun, "pc_new", 0, 0, {}},
       // Left stashed for the map's free: astash[2] (6), hstash[3] (14),
-      // hstash[1] (15).
+      // hstash[1] (15), pstash[0].
   };
   return *steps;
 }
@@ -186,7 +207,8 @@ inline KptrSide EmuKptrSide(native::Object& obj) {
     return MapLookupElem(obj.MapFd(map), &key, value);
   };
   s.value_size = [](const char* map) -> uint32_t {
-    return std::string(map) == "rstash" ? 16 : 24;
+    const std::string m = map;
+    return m == "rstash" || m == "pstash" ? 16 : 24;
   };
   return s;
 }

@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "emu/cpu.h"
 #include "emu/graph_obj.h"
 #include "emu/kernel_btf.h"
 #include "gtest/gtest.h"
@@ -49,8 +50,15 @@ TEST_P(KptrTest, SameAnswersAsRecorded) {
       {39, 3},  // the tree too
       {41, 5},  // 50 in the tree, 60 in the tree and rstash[0]
       {45, 6},  // 70 in the tree: the update dropped rstash[1]'s reference
-      {51, 3},
+      {51, 3}, {53, 4},  // the per-CPU object in pstash[0]
+      {57, 4},           // replaced: the old one dropped by the program
+      {60, 3},           // the update freed it
+      {63, 4}, {64, 3},  // taken and dropped
+      {66, 4},
   };
+  // The per-CPU steps' answers depend on the possible CPUs: 2 where the
+  // kernel's were recorded.
+  SetNumPossibleCpus(2);
   {
     const std::string path = "tests/examples/kptr.bpf.o";
     auto obj = GetParam() ? native::Object::OpenBytecode(path)
@@ -74,6 +82,7 @@ TEST_P(KptrTest, SameAnswersAsRecorded) {
   // astash and hstash were dropped (bpf_obj_free_fields at map free).
   EXPECT_EQ(graph::LiveObjects(), live_before);
   EXPECT_EQ(graph::LeakedObjects(), leaked_before);
+  SetNumPossibleCpus(0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, KptrTest, ::testing::Bool(),

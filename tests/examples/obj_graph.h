@@ -46,9 +46,11 @@ struct bpf_refcount {
 #ifndef __kptr
 #define __kptr __attribute__((btf_type_tag("kptr")))
 #endif
+#define __percpu_kptr __attribute__((btf_type_tag("percpu_kptr")))
 #else
 #undef __kptr
 #define __kptr
+#define __percpu_kptr
 #endif
 
 #ifdef __bpf__
@@ -104,6 +106,20 @@ extern struct bpf_rb_node *bpf_rbtree_remove(struct bpf_rb_root *root,
 
 /* 6.4: a new owning reference to an object with a struct bpf_refcount. */
 extern void *bpf_refcount_acquire_impl(void *kptr, void *meta) __ksym;
+/* 6.7: per-CPU objects, reached through bpf_per_cpu_ptr / bpf_this_cpu_ptr.
+ */
+extern void *bpf_percpu_obj_new_impl(__u64 local_type_id, void *meta) __ksym;
+extern void bpf_percpu_obj_drop_impl(void *kptr, void *meta) __ksym;
+#ifdef __bpf__
+#define bpf_percpu_obj_new(type)                                               \
+  ((type __percpu_kptr *)bpf_percpu_obj_new_impl(bpf_core_type_id_local(type), \
+                                                 NULL))
+#else
+#define bpf_percpu_obj_new(type) \
+  ((type *)bpf_percpu_obj_new_impl(sizeof(type), NULL))
+#endif
+#define bpf_percpu_obj_drop(kptr) bpf_percpu_obj_drop_impl(kptr, NULL)
+
 #define bpf_refcount_acquire(kptr) \
   ((__typeof__(kptr))bpf_refcount_acquire_impl(kptr, NULL))
 

@@ -686,5 +686,14 @@ static inline long bpf_trace_vprintk(const char *fmt, __u32 fmt_size,
 static inline void *bpf_kptr_xchg(void *dst, void *ptr) {
   return bpfemu_kptr_xchg(dst, ptr);
 }
+/* A bpf_percpu_obj_new object's copy for `cpu` (NULL past the possible
+ * CPUs), or for the current CPU. Per-CPU kernel variables are not
+ * emulated: another pointer gives NULL. */
+static inline void *bpf_per_cpu_ptr(const void *percpu_ptr, __u32 cpu) {
+  return bpfemu_per_cpu_ptr(percpu_ptr, cpu);
+}
+static inline void *bpf_this_cpu_ptr(const void *percpu_ptr) {
+  return bpfemu_this_cpu_ptr(percpu_ptr);
+}
 
 #endif /* __BPF_HELPER_DEFS_H */

@@ -355,6 +355,9 @@ long bpfemu_timer_cancel(struct bpf_timer *timer);
 
 /* bpf_kptr_xchg (native/graph_kfuncs.cc, emu/graph_obj.h). */
 void *bpfemu_kptr_xchg(void *dst, void *ptr);
+/* bpf_per_cpu_ptr / bpf_this_cpu_ptr on a bpf_percpu_obj_new object. */
+void *bpfemu_per_cpu_ptr(const void *ptr, __u32 cpu);
+void *bpfemu_this_cpu_ptr(const void *ptr);
 
 #ifdef __cplusplus
 }
