@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "emu/cgroup.h"
 #include "emu/cpu.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
@@ -398,6 +399,31 @@ uint64_t InterpPercpuObjDrop(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
   return 0;
 }
 
+// kptr46: kernel/bpf/helpers.c bpf_cgroup_from_id(cgid),
+// bpf_cgroup_acquire(cgrp) and bpf_cgroup_release(cgrp) over emu/cgroup.h's
+// handles. A release or acquire of anything but a handle (the verifier's
+// trusted-pointer rule) stops the run.
+uint64_t InterpCgroupFromId(interp::Vm&, uint64_t r1, uint64_t, uint64_t,
+                            uint64_t, uint64_t) {
+  return reinterpret_cast<uint64_t>(CgroupRefFromId(r1));
+}
+
+uint64_t InterpCgroupAcquire(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                             uint64_t, uint64_t) {
+  void* c = CgroupRefAcquire(reinterpret_cast<void*>(r1));
+  if (c == nullptr) vm.Fault("bpf_cgroup_acquire: R1 is not a struct cgroup");
+  return reinterpret_cast<uint64_t>(c);
+}
+
+uint64_t InterpCgroupRelease(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                             uint64_t, uint64_t) {
+  if (CgroupRefRelease(reinterpret_cast<void*>(r1)) != 0) {
+    vm.Fault(
+        "bpf_cgroup_release: R1 must be a struct cgroup the program holds");
+  }
+  return 0;
+}
+
 constexpr uint32_t kCommon = HookBit(KfuncHook::kCommon);
 // kernel/bpf/helpers.c generic_kfunc_set's program types.
 constexpr uint32_t kGeneric =
@@ -494,6 +520,13 @@ constexpr Kfunc kKfuncs[] = {
      kKfAcquire | kKfRetNull, KernelVersion::k6_12},
     {"bpf_percpu_obj_drop_impl", InterpPercpuObjDrop, kGeneric, kKfRelease,
      KernelVersion::k6_12},
+    // kptr46: generic_btf_ids' cgroup kfuncs (6.2; modelled: 6.12).
+    {"bpf_cgroup_acquire", InterpCgroupAcquire, kGeneric,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_cgroup_release", InterpCgroupRelease, kGeneric, kKfRelease,
+     KernelVersion::k6_12},
+    {"bpf_cgroup_from_id", InterpCgroupFromId, kGeneric,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
 };
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include "emu/arena.h"
 #include "emu/array_map.h"
 #include "emu/bpf_iter.h"
+#include "emu/cgroup.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
 #include "emu/kfunc.h"
@@ -340,6 +341,36 @@ uint64_t SkStorageDelete(Vm& vm, uint64_t map, uint64_t sk, uint64_t, uint64_t,
                          uint64_t) {
   MapArg(vm, map);
   return static_cast<uint64_t>(bpfemu_sk_storage_delete(Ptr(map), Ptr(sk)));
+}
+
+// kptr46: bpf_cgrp_storage_get / _delete (native/helpers.cc): the cgroup
+// is a bpf_cgroup_from_id handle; the verifier's proof that it is a trusted
+// struct cgroup (or NULL) is checked here.
+void NeedCgroup(Vm& vm, uint64_t cgroup, const char* name) {
+  uint64_t id = 0;
+  if (cgroup != 0 && !CgroupRefId(Ptr(cgroup), &id)) {
+    vm.Fault("%s: R2 is not a trusted struct cgroup", name);
+  }
+}
+
+uint64_t CgrpStorageGet(Vm& vm, uint64_t map, uint64_t cgroup, uint64_t value,
+                        uint64_t flags, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  if (value != 0) NeedReadable(vm, value, b->map->value_size(), "value");
+  NeedCgroup(vm, cgroup, "bpf_cgrp_storage_get");
+  void* v = bpfemu_cgrp_storage_get(Ptr(map), Ptr(cgroup), Ptr(value), flags);
+  if (v == nullptr) return 0;
+  vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
+               !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  return reinterpret_cast<uint64_t>(v);
+}
+
+uint64_t CgrpStorageDelete(Vm& vm, uint64_t map, uint64_t cgroup, uint64_t,
+                           uint64_t, uint64_t) {
+  MapArg(vm, map);
+  NeedCgroup(vm, cgroup, "bpf_cgrp_storage_delete");
+  return static_cast<uint64_t>(
+      bpfemu_cgrp_storage_delete(Ptr(map), Ptr(cgroup)));
 }
 
 uint64_t TaskStorageDelete(Vm& vm, uint64_t map, uint64_t task, uint64_t,
@@ -1836,6 +1867,9 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_timer_cancel, TimerCancelHelper, true, O::kAny},
     // kptr46: bpf_base_func_proto (bpf_kptr_xchg_proto, not GPL-only).
     {BPF_FUNC_kptr_xchg, KptrXchgHelper, false, O::kAny},
+    // kptr46: bpf_base_func_proto (CONFIG_CGROUPS).
+    {210, CgrpStorageGet, false, O::kAny},     // BPF_FUNC_cgrp_storage_get
+    {211, CgrpStorageDelete, false, O::kAny},  // _delete (6.2)
     {BPF_FUNC_per_cpu_ptr, PerCpuPtrHelper, false, O::kAny},
     {BPF_FUNC_this_cpu_ptr, ThisCpuPtrHelper, false, O::kAny},
     // kernel/trace/bpf_trace.c tracing_prog_func_proto, bpf_base_func_proto.

@@ -146,7 +146,8 @@ int LocalStorageBtf(uint32_t value_size, int32_t spin_lock_off,
 
 bool IsLocalStorage(uint32_t type) {
   return type == BPF_MAP_TYPE_SK_STORAGE || type == BPF_MAP_TYPE_TASK_STORAGE ||
-         type == BPF_MAP_TYPE_INODE_STORAGE;
+         type == BPF_MAP_TYPE_INODE_STORAGE ||
+         type == 32;  // BPF_MAP_TYPE_CGRP_STORAGE (6.2)
 }
 
 // Creates a map as libbpf's bpf_object__create_maps does: a map-in-map's

@@ -19,6 +19,7 @@
 #include <cerrno>
 
 #include "bpfemu/native_abi.h"
+#include "emu/cgroup.h"
 #include "emu/cpu.h"
 #include "emu/graph_obj.h"
 
@@ -109,6 +110,15 @@ void* bpfemu_per_cpu_ptr(const void* ptr, __u32 cpu) {
 void* bpfemu_this_cpu_ptr(const void* ptr) {
   return bpfemu_per_cpu_ptr(ptr, bpfemu_get_smp_processor_id());
 }
+
+// kernel/bpf/helpers.c bpf_cgroup_from_id / _acquire / _release over
+// emu/cgroup.h's handles; natively a release of something else does
+// nothing.
+void* bpf_cgroup_from_id(__u64 cgid) { return bpfemu::CgroupRefFromId(cgid); }
+
+void* bpf_cgroup_acquire(void* cgrp) { return bpfemu::CgroupRefAcquire(cgrp); }
+
+void bpf_cgroup_release(void* cgrp) { (void)bpfemu::CgroupRefRelease(cgrp); }
 
 void* bpf_rbtree_first(void* root) { return bpfemu::graph::RbFirst(root); }
 

@@ -189,6 +189,14 @@ static inline long bpf_task_storage_delete(void *map,
                                            struct task_struct *task) {
   return bpfemu_task_storage_delete(map, task);
 }
+struct cgroup;
+static inline void *bpf_cgrp_storage_get(void *map, struct cgroup *cgroup,
+                                         void *value, __u64 flags) {
+  return bpfemu_cgrp_storage_get(map, cgroup, value, flags);
+}
+static inline long bpf_cgrp_storage_delete(void *map, struct cgroup *cgroup) {
+  return bpfemu_cgrp_storage_delete(map, cgroup);
+}
 static inline __u32 bpf_get_smp_processor_id(void) {
   return bpfemu_get_smp_processor_id();
 }

@@ -239,6 +239,11 @@ void *bpfemu_get_current_task_btf(void);
 __u64 bpfemu_get_current_task(void);
 void *bpfemu_task_storage_get(void *map, void *task, void *value, __u64 flags);
 long bpfemu_task_storage_delete(void *map, void *task);
+/* Cgroup local storage (kernel/bpf/bpf_cgrp_storage.c): a cgroup is the
+ * handle bpf_cgroup_from_id gives (emu/cgroup.h CgroupRefFromId). */
+void *bpfemu_cgrp_storage_get(void *map, void *cgroup, void *value,
+                              __u64 flags);
+long bpfemu_cgrp_storage_delete(void *map, void *cgroup);
 long bpfemu_redirect_map(void *map, __u64 key, __u64 flags);
 /* xdp: 1 for the XDP flavour, 0 for tc, -1: XDP while an XDP test run is
  * in progress on this thread. */
