@@ -343,6 +343,10 @@ uint64_t SkStorageDelete(Vm& vm, uint64_t map, uint64_t sk, uint64_t, uint64_t,
   return static_cast<uint64_t>(bpfemu_sk_storage_delete(Ptr(map), Ptr(sk)));
 }
 
+// The 6.2 helper ids the build's uapi header (6.1) does not name.
+constexpr int32_t BPF_FUNC_cgrp_storage_get = 210;
+constexpr int32_t BPF_FUNC_cgrp_storage_delete = 211;
+
 // kptr46: bpf_cgrp_storage_get / _delete (native/helpers.cc): the cgroup
 // is a bpf_cgroup_from_id handle; the verifier's proof that it is a trusted
 // struct cgroup (or NULL) is checked here.
@@ -1868,8 +1872,8 @@ constexpr HelperDef kHelpers[] = {
     // kptr46: bpf_base_func_proto (bpf_kptr_xchg_proto, not GPL-only).
     {BPF_FUNC_kptr_xchg, KptrXchgHelper, false, O::kAny},
     // kptr46: bpf_base_func_proto (CONFIG_CGROUPS).
-    {210, CgrpStorageGet, false, O::kAny},     // BPF_FUNC_cgrp_storage_get
-    {211, CgrpStorageDelete, false, O::kAny},  // _delete (6.2)
+    {BPF_FUNC_cgrp_storage_get, CgrpStorageGet, false, O::kAny},
+    {BPF_FUNC_cgrp_storage_delete, CgrpStorageDelete, false, O::kAny},
     {BPF_FUNC_per_cpu_ptr, PerCpuPtrHelper, false, O::kAny},
     {BPF_FUNC_this_cpu_ptr, ThisCpuPtrHelper, false, O::kAny},
     // kernel/trace/bpf_trace.c tracing_prog_func_proto, bpf_base_func_proto.
