@@ -4,9 +4,12 @@
 // Program-allocated objects and the collections they go into: the work of
 // the kfuncs bpf_obj_new_impl / bpf_obj_drop_impl, bpf_list_push_front_impl
 // / _back_impl, bpf_list_pop_front / _back, bpf_list_front / _back,
-// bpf_rbtree_add_impl, bpf_rbtree_first and bpf_rbtree_remove
+// bpf_rbtree_add_impl, bpf_rbtree_first and bpf_rbtree_remove, and of
+// bpf_refcount_acquire_impl, bpf_percpu_obj_new_impl / _drop_impl and the
+// helpers bpf_kptr_xchg, bpf_per_cpu_ptr and bpf_this_cpu_ptr
 // (kernel/bpf/helpers.c), shared by the interpreter's bindings
-// (emu/kfunc.cc) and the native face (native/graph_kfuncs.cc).
+// (emu/kfunc.cc, loader/bytecode.cc) and the native face
+// (native/graph_kfuncs.cc).
 //
 // The collections live where the kernel's do, in the program's memory:
 //   struct bpf_list_head (16 bytes)  next, prev: a circular list of links,
