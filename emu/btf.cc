@@ -1416,7 +1416,84 @@ int TimerOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
                            });
 }
 
+// btf_find_kptr() for each member of a struct value (kernel/bpf/btf.c): a
+// pointer (perhaps volatile) to one type tag, "kptr", "kptr_untrusted" or
+// "percpu_kptr", over a struct. Fills `out` (nkptrs, kptr_off, kptr_percpu);
+// -EINVAL for a second tag, another tag name or a pointee that is no
+// struct, -E2BIG for more than kMaxKptrs (bpfemu's bound; the kernel's is
+// its BTF_FIELDS_MAX of every special field together).
+int KptrOffs(const Verifier& v, const btf_type* value_type, MapAttr* out) {
+  out->nkptrs = 0;
+  out->kptr_percpu = 0;
+  if (value_type == &kVoid || Kind(value_type) != BTF_KIND_STRUCT) return 0;
+  const auto* members = reinterpret_cast<const btf_member*>(value_type + 1);
+  for (uint16_t i = 0; i < Vlen(value_type); ++i) {
+    btf_member m;
+    std::memcpy(&m, members + i, sizeof(m));
+    const btf_type* t = v.TypeById(m.type);
+    if (t != nullptr && t != &kVoid && Kind(t) == BTF_KIND_VOLATILE) {
+      t = v.TypeById(t->type);
+    }
+    if (t == nullptr || t == &kVoid || Kind(t) != BTF_KIND_PTR) continue;
+    const btf_type* tag = v.TypeById(t->type);
+    if (tag == nullptr || tag == &kVoid || Kind(tag) != BTF_KIND_TYPE_TAG) {
+      continue;
+    }
+    const btf_type* next = v.TypeById(tag->type);
+    if (next != nullptr && next != &kVoid && Kind(next) == BTF_KIND_TYPE_TAG) {
+      return -EINVAL;
+    }
+    const char* name = v.Name(tag->name_off);
+    if (name == nullptr) return -EINVAL;
+    const bool percpu = std::strcmp(name, "percpu_kptr") == 0;
+    if (!percpu && std::strcmp(name, "kptr") != 0 &&
+        std::strcmp(name, "kptr_untrusted") != 0) {
+      return -EINVAL;
+    }
+    // The base type, past modifiers, must be a struct.
+    const btf_type* base = next;
+    while (base != nullptr && base != &kVoid &&
+           (Kind(base) == BTF_KIND_TYPEDEF || Kind(base) == BTF_KIND_CONST ||
+            Kind(base) == BTF_KIND_VOLATILE ||
+            Kind(base) == BTF_KIND_RESTRICT ||
+            Kind(base) == BTF_KIND_TYPE_TAG)) {
+      base = v.TypeById(base->type);
+    }
+    if (base == nullptr || base == &kVoid || Kind(base) != BTF_KIND_STRUCT) {
+      return -EINVAL;
+    }
+    const uint32_t bits =
+        Kflag(value_type) ? BTF_MEMBER_BIT_OFFSET(m.offset) : m.offset;
+    // btf_find_struct_field(): a field off its alignment is refused.
+    if (bits % 64 != 0) return -EINVAL;
+    if (out->nkptrs == kMaxKptrs) return -E2BIG;
+    if (percpu) out->kptr_percpu |= 1u << out->nkptrs;
+    out->kptr_off[out->nkptrs++] = static_cast<int32_t>(bits / 8);
+  }
+  return 0;
+}
+
 }  // namespace
+
+int CheckKptrFields(const MapAttr& attr) {
+  if (attr.nkptrs == 0) return 0;
+  if (attr.map_flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) return -EACCES;
+  switch (attr.map_type) {
+    case BPF_MAP_TYPE_HASH:
+    case BPF_MAP_TYPE_PERCPU_HASH:
+    case BPF_MAP_TYPE_LRU_HASH:
+    case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+    case BPF_MAP_TYPE_ARRAY:
+    case BPF_MAP_TYPE_PERCPU_ARRAY:
+    case BPF_MAP_TYPE_SK_STORAGE:
+    case BPF_MAP_TYPE_INODE_STORAGE:
+    case BPF_MAP_TYPE_TASK_STORAGE:
+    case 32:  // BPF_MAP_TYPE_CGRP_STORAGE (6.2)
+      return 0;
+    default:
+      return -EOPNOTSUPP;
+  }
+}
 
 // map_check_btf()'s rules for a struct bpf_timer field (kernel/bpf/syscall.c):
 // no BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG, and only ARRAY, HASH and
@@ -1464,6 +1541,19 @@ int32_t BtfValueTimerOff(const MapAttr& attr) {
   int32_t lock, timer;
   BtfValueFieldOffs(attr, &lock, &timer);
   return timer;
+}
+
+void BtfValueKptrs(MapAttr* attr) {
+  attr->nkptrs = 0;
+  if (!attr->btf_value_type_id) return;
+  std::shared_ptr<const BtfObject> obj;
+  if (BtfFromFd(static_cast<int>(attr->btf_fd), &obj) != 0) return;
+  ParsedBtf p;
+  if (p.Parse(*obj) != 0) return;
+  uint32_t vid = attr->btf_value_type_id, vsize = 0;
+  const btf_type* value_type = p.v->TypeIdSize(&vid, &vsize);
+  if (value_type == nullptr || vsize != attr->value_size) return;
+  if (KptrOffs(*p.v, value_type, attr) != 0) attr->nkptrs = 0;
 }
 
 int MapCheckBtf(const MapAttr& attr, uint32_t* btf_id,
@@ -1548,6 +1638,9 @@ int MapCheckBtf(const MapAttr& attr, uint32_t* btf_id,
     if (TimerOff(v, value_type, &timer_off) != 0) lock_off = timer_off = -1;
     if (int err = check_fields(lock_off); err != 0) return err;
     if (int err = CheckTimerField(attr, timer_off); err != 0) return err;
+    MapAttr kptrs = attr;
+    if (int err = KptrOffs(v, value_type, &kptrs); err != 0) return err;
+    if (int err = CheckKptrFields(kptrs); err != 0) return err;
     const bool key_void = key_type == &kVoid;
     switch (op) {
       case kNoBtf:

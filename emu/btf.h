@@ -118,6 +118,14 @@ int32_t BtfValueTimerOff(const MapAttr& attr);
 // -EACCES with BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG, -EOPNOTSUPP but for
 // ARRAY, HASH and LRU_HASH; else 0.
 int CheckTimerField(const MapAttr& attr, int32_t timer_off);
+// The kptr fields of attr's value type (btf_find_kptr): attr->nkptrs,
+// kptr_off and kptr_percpu; none without BTF or with BTF MapCheckBtf will
+// refuse.
+void BtfValueKptrs(MapAttr* attr);
+// map_check_btf()'s rules for kptr fields (attr.nkptrs of them): -EACCES
+// with BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG, -EOPNOTSUPP but for the hash
+// and array types (plain, per-CPU, LRU) and the local storages; else 0.
+int CheckKptrFields(const MapAttr& attr);
 // Records the BTF a new map was created with (map->btf, kept alive with the
 // map): in this process's table, and on the map's file as the extended
 // attribute "user.bpfemu.btf" (the ids and the blob), so that every process

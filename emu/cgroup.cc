@@ -9,6 +9,9 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -176,6 +179,79 @@ uint64_t AncestorCgroupIdOf(uint64_t id, int level) {
     if (path.empty()) return 0;
   }
   return AncestorOfPath(path, level);
+}
+
+namespace {
+
+// A cgroup handle (CgroupRefFromId): never freed, so a pointer a program
+// kept stays a handle.
+struct CgroupRef {
+  uint64_t id;
+  uint64_t refs = 0;
+};
+
+struct CgroupRefTable {
+  std::mutex mu;
+  std::map<uint64_t, CgroupRef*> by_id;
+  std::set<const void*> handles;
+  uint64_t refs = 0;
+};
+
+CgroupRefTable& RefTable() {
+  static auto* t = new CgroupRefTable;
+  return *t;
+}
+
+}  // namespace
+
+void* CgroupRefFromId(uint64_t id) {
+  // The root, or a directory of the cgroup2 hierarchy with that inode.
+  if (id == 0 || Cgroup2Mount().empty()) return nullptr;
+  if (id != kRootCgroupId && AncestorCgroupIdOf(id, 0) == 0) return nullptr;
+  CgroupRefTable& t = RefTable();
+  std::lock_guard<std::mutex> l(t.mu);
+  CgroupRef*& r = t.by_id[id];
+  if (r == nullptr) {
+    r = new CgroupRef{id};
+    t.handles.insert(r);
+  }
+  ++r->refs;
+  ++t.refs;
+  return r;
+}
+
+void* CgroupRefAcquire(void* cgrp) {
+  CgroupRefTable& t = RefTable();
+  std::lock_guard<std::mutex> l(t.mu);
+  if (t.handles.count(cgrp) == 0) return nullptr;
+  ++static_cast<CgroupRef*>(cgrp)->refs;
+  ++t.refs;
+  return cgrp;
+}
+
+int CgroupRefRelease(void* cgrp) {
+  CgroupRefTable& t = RefTable();
+  std::lock_guard<std::mutex> l(t.mu);
+  if (t.handles.count(cgrp) == 0 || static_cast<CgroupRef*>(cgrp)->refs == 0) {
+    return -EINVAL;
+  }
+  --static_cast<CgroupRef*>(cgrp)->refs;
+  --t.refs;
+  return 0;
+}
+
+bool CgroupRefId(const void* cgrp, uint64_t* id) {
+  CgroupRefTable& t = RefTable();
+  std::lock_guard<std::mutex> l(t.mu);
+  if (t.handles.count(cgrp) == 0) return false;
+  *id = static_cast<const CgroupRef*>(cgrp)->id;
+  return true;
+}
+
+uint64_t CgroupRefs() {
+  CgroupRefTable& t = RefTable();
+  std::lock_guard<std::mutex> l(t.mu);
+  return t.refs;
 }
 
 }  // namespace bpfemu

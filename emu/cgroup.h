@@ -73,6 +73,28 @@ uint64_t CurrentAncestorCgroupId(int level);
 // cgroup2 mount; 0 when it is not there.
 uint64_t AncestorCgroupIdOf(uint64_t id, int level);
 
+// kptr46: the trusted `struct cgroup *` of bpf_cgroup_from_id,
+// bpf_cgroup_acquire and bpf_cgroup_release (kernel/bpf/helpers.c): an
+// opaque handle per cgroup2 cgroup, the same for every call on one id, that
+// programs pass to the kfuncs and to bpf_cgrp_storage_get / _delete. Its
+// fields are not laid out: a program reading one (cgrp->kn->id) faults in
+// the bytecode face. References are counted per handle (CgroupRefs), as the
+// kernel's cgroup_get / cgroup_put.
+//
+// cgroup_get_from_id(): the handle of cgroup2 cgroup `id` with a reference
+// taken, or nullptr when there is no such cgroup.
+void* CgroupRefFromId(uint64_t id);
+// bpf_cgroup_acquire: a new reference to a handle, or nullptr for a
+// pointer that is no handle.
+void* CgroupRefAcquire(void* cgrp);
+// bpf_cgroup_release: -EINVAL for a pointer that is no handle, or one with
+// no reference left.
+int CgroupRefRelease(void* cgrp);
+// The cgroup id of a handle; false for a pointer that is no handle.
+bool CgroupRefId(const void* cgrp, uint64_t* id);
+// The references the handles hold in all (a leak test's count).
+uint64_t CgroupRefs();
+
 }  // namespace bpfemu
 
 #endif  // BPFEMU_EMU_CGROUP_H_

@@ -158,5 +158,36 @@ TEST(CgroupTest, SetCurrentCgroupIsPerThreadAndUnderItsAncestors) {
   rmdir((mount + child).c_str());
 }
 
+// kptr46: the handles of bpf_cgroup_from_id / _acquire / _release.
+TEST(CgroupTest, CgroupRefsCountReferencesPerHandle) {
+  if (Cgroup2Mount().empty()) GTEST_SKIP() << "no cgroup2 hierarchy mounted";
+  const uint64_t refs = CgroupRefs();
+  void* root = CgroupRefFromId(kRootCgroupId);
+  ASSERT_NE(root, nullptr);
+  EXPECT_EQ(CgroupRefFromId(kRootCgroupId), root);  // one handle per cgroup
+  uint64_t id = 0;
+  EXPECT_TRUE(CgroupRefId(root, &id));
+  EXPECT_EQ(id, kRootCgroupId);
+  EXPECT_EQ(CgroupRefAcquire(root), root);
+  EXPECT_EQ(CgroupRefs(), refs + 3);
+  // No cgroup with that id, no handle at that address.
+  EXPECT_EQ(CgroupRefFromId(0), nullptr);
+  EXPECT_EQ(CgroupRefFromId(0xfffffff0), nullptr);
+  int other = 0;
+  EXPECT_EQ(CgroupRefAcquire(&other), nullptr);
+  EXPECT_EQ(CgroupRefRelease(&other), -EINVAL);
+  EXPECT_FALSE(CgroupRefId(&other, &id));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(CgroupRefRelease(root), 0);
+  EXPECT_EQ(CgroupRefs(), refs);
+  if (refs == 0) EXPECT_EQ(CgroupRefRelease(root), -EINVAL);  // none left
+  // The current cgroup is found by its id too.
+  const uint64_t cur = CurrentCgroupId();
+  void* c = CgroupRefFromId(cur);
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(CgroupRefId(c, &id));
+  EXPECT_EQ(id, cur);
+  EXPECT_EQ(CgroupRefRelease(c), 0);
+}
+
 }  // namespace
 }  // namespace bpfemu

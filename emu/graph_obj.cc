@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 namespace bpfemu::graph {
@@ -53,12 +53,23 @@ static_assert(sizeof(RbRoot) == kRbRootSize);
 // fails.
 void* const kAdding = reinterpret_cast<void*>(uintptr_t{0xeB9F});
 
-enum class Kind : uint8_t { kList, kRb };
+enum class Kind : uint8_t { kList, kRb, kKptr };
 
+// An object's references (the kernel's struct bpf_refcount, which every
+// object here has: for one without the field the verifier keeps the count
+// at 1): the runs' owning references (`owned`), the collections it is in
+// (`linked`) and the kptr fields that hold it (`stashed`).
 struct Obj {
   uint64_t size;
-  uint32_t linked = 0;             // its nodes in collections
-  std::map<uint64_t, Kind> inner;  // collections inside it that held nodes
+  uint32_t refs = 1;
+  uint32_t linked = 0;   // its nodes in collections
+  uint32_t stashed = 0;  // kptr fields holding it
+  // bpf_percpu_obj_new's objects: one copy of `unit` bytes per CPU, ncpus
+  // of them; 0 for the others.
+  uint64_t unit = 0;
+  uint32_t ncpus = 0;
+  // Collections and kptr fields inside it that held something.
+  std::map<uint64_t, Kind> inner;
 };
 
 std::recursive_mutex mu;
@@ -76,7 +87,18 @@ std::atomic<uint64_t> leaked{0};
 // (the interpreter asks it for every access its other checks refuse, an
 // arena program's among them).
 std::atomic<uint64_t> live{0};
-thread_local std::unordered_set<uint64_t> owned;
+// The owning references the runs on this thread hold, per object.
+thread_local std::unordered_map<uint64_t, uint32_t> owned;
+
+bool Owns(uint64_t start) {
+  auto it = owned.find(start);
+  return it != owned.end() && it->second != 0;
+}
+void Own(uint64_t start) { ++owned[start]; }
+void Disown(uint64_t start) {
+  auto it = owned.find(start);
+  if (it != owned.end() && --it->second == 0) owned.erase(it);
+}
 
 using Lock = std::lock_guard<std::recursive_mutex>;
 
@@ -108,13 +130,34 @@ int NoteCollection(uint64_t head, uint64_t size, uint64_t node_obj, Kind k) {
   return 0;
 }
 
+// The run's owning reference becomes the collection's, and back.
 void Linked(uint64_t obj_start, Obj* o) {
   ++o->linked;
-  owned.erase(obj_start);
+  Disown(obj_start);
 }
 void Unlinked(uint64_t obj_start, Obj* o) {
   --o->linked;
-  owned.insert(obj_start);
+  Own(obj_start);
+}
+
+void Put(uint64_t start);
+
+// kptr fields: exchanges the pointer at `field` and, if it held a live
+// object, takes the field's reference off it: the run now owns it (`own`),
+// or it is put (bpf_obj_free_fields).
+void* TakeKptr(void* field, bool own) {
+  auto* slot = static_cast<uint64_t*>(field);
+  const uint64_t old = __atomic_exchange_n(slot, 0, __ATOMIC_ACQ_REL);
+  if (old == 0) return nullptr;
+  auto it = Objs().find(old);
+  if (it == Objs().end() || it->second.stashed == 0) return nullptr;
+  --it->second.stashed;
+  if (own) {
+    Own(old);
+  } else {
+    Put(old);
+  }
+  return reinterpret_cast<void*>(old);
 }
 
 // A link of the list at `head`: the head itself, or a node of a live object
@@ -137,6 +180,10 @@ bool ValidRb(const RbNode* n, const void* root) {
 }
 
 void Drain(uint64_t head, Kind k) {
+  if (k == Kind::kKptr) {
+    TakeKptr(reinterpret_cast<void*>(head), /*own=*/false);
+    return;
+  }
   void* (*take)(void*) = nullptr;
   if (k == Kind::kList) {
     take = [](void* h) { return ListPop(h, false); };
@@ -155,6 +202,21 @@ void Drain(uint64_t head, Kind k) {
   }
 }
 
+// Drops one reference; the last frees the object after draining the
+// collections and kptr fields inside it (__bpf_obj_drop_impl,
+// bpf_obj_free_fields).
+void Put(uint64_t start) {
+  auto it = Objs().find(start);
+  if (it == Objs().end() || --it->second.refs != 0) return;
+  // Draining cannot reach this object (NoteCollection), so `it` stays valid.
+  const std::map<uint64_t, Kind> inner = it->second.inner;
+  for (const auto& [head, k] : inner) Drain(head, k);
+  Objs().erase(start);
+  live.fetch_sub(1, std::memory_order_relaxed);
+  owned.erase(start);
+  std::free(reinterpret_cast<void*>(start));
+}
+
 }  // namespace
 
 void* ObjNew(uint64_t size) {
@@ -164,24 +226,86 @@ void* ObjNew(uint64_t size) {
   Lock l(mu);
   Objs()[reinterpret_cast<uint64_t>(p)] = Obj{size};
   live.fetch_add(1, std::memory_order_relaxed);
-  owned.insert(reinterpret_cast<uint64_t>(p));
+  Own(reinterpret_cast<uint64_t>(p));
   return p;
+}
+
+void* PercpuObjNew(uint64_t size, uint32_t ncpus) {
+  if (size == 0 || size > kMaxPercpuObjSize || ncpus == 0) return nullptr;
+  void* p = ObjNew(size * ncpus);
+  if (p == nullptr) return nullptr;
+  Lock l(mu);
+  Obj& o = Objs()[reinterpret_cast<uint64_t>(p)];
+  o.unit = size;
+  o.ncpus = ncpus;
+  return p;
+}
+
+int PercpuObjDrop(void* p) {
+  Lock l(mu);
+  auto it = Objs().find(reinterpret_cast<uint64_t>(p));
+  if (it == Objs().end() || it->second.ncpus == 0) return -EINVAL;
+  return ObjDrop(p);
+}
+
+void* PerCpuPtr(void* p, uint64_t cpu, bool* is_percpu) {
+  Lock l(mu);
+  auto it = Objs().find(reinterpret_cast<uint64_t>(p));
+  *is_percpu = it != Objs().end() && it->second.ncpus != 0;
+  if (!*is_percpu || cpu >= it->second.ncpus) return nullptr;
+  return static_cast<uint8_t*>(p) + cpu * it->second.unit;
 }
 
 int ObjDrop(void* p) {
   Lock l(mu);
   const uint64_t start = reinterpret_cast<uint64_t>(p);
-  auto it = Objs().find(start);
-  if (it == Objs().end() || it->second.linked != 0) return -EINVAL;
-  // bpf_obj_free_fields(): the lists and trees inside go first. Draining
-  // cannot reach this object (NoteCollection), so `it` stays valid.
-  const std::map<uint64_t, Kind> inner = it->second.inner;
-  for (const auto& [head, k] : inner) Drain(head, k);
-  Objs().erase(start);
-  live.fetch_sub(1, std::memory_order_relaxed);
-  owned.erase(start);
-  std::free(p);
+  if (Objs().count(start) == 0 || !Owns(start)) return -EINVAL;
+  Disown(start);
+  Put(start);
   return 0;
+}
+
+void* RefcountAcquire(void* p) {
+  Lock l(mu);
+  const uint64_t start = reinterpret_cast<uint64_t>(p);
+  auto it = Objs().find(start);
+  if (it == Objs().end()) return nullptr;
+  ++it->second.refs;
+  Own(start);
+  return p;
+}
+
+int KptrXchg(void* field, void* p, void** old) {
+  Lock l(mu);
+  const auto start = reinterpret_cast<uint64_t>(p);
+  if (p != nullptr && (Objs().count(start) == 0 || !Owns(start))) {
+    return -EPERM;
+  }
+  const auto at = reinterpret_cast<uint64_t>(field);
+  uint64_t holder = 0;
+  if (Obj* o = Find(at, 8, &holder); o != nullptr) {
+    // A kptr field of an object: drained when the object goes. Not of the
+    // object itself (it could never be freed).
+    if (holder == start) return -EPERM;
+    o->inner[at] = Kind::kKptr;
+  } else {
+    Roots()[at] = Kind::kKptr;
+  }
+  *old = TakeKptr(field, /*own=*/true);
+  if (p != nullptr) {
+    Disown(start);
+    ++Objs()[start].stashed;
+    __atomic_store_n(static_cast<uint64_t*>(field), start, __ATOMIC_RELEASE);
+  }
+  return 0;
+}
+
+void KptrRelease(void* field) {
+  if (__atomic_load_n(static_cast<uint64_t*>(field), __ATOMIC_ACQUIRE) == 0) {
+    return;
+  }
+  Lock l(mu);
+  TakeKptr(field, /*own=*/false);
 }
 
 bool InObject(uint64_t addr, uint64_t size) {
@@ -206,13 +330,17 @@ uint64_t LeakedObjects() { return leaked.load(std::memory_order_relaxed); }
 void EndRun() {
   if (owned.empty()) return;
   Lock l(mu);
-  const std::vector<uint64_t> left(owned.begin(), owned.end());
-  for (uint64_t p : left) {
-    if (ObjDrop(reinterpret_cast<void*>(p)) == 0) {
-      leaked.fetch_add(1, std::memory_order_relaxed);
+  const std::vector<std::pair<uint64_t, uint32_t>> left(owned.begin(),
+                                                        owned.end());
+  owned.clear();
+  for (const auto& [p, n] : left) {
+    for (uint32_t i = 0; i < n; ++i) {
+      if (Objs().count(p) != 0) {
+        Put(p);
+        leaked.fetch_add(1, std::memory_order_relaxed);
+      }
     }
   }
-  owned.clear();
 }
 
 int ListPush(void* head, void* node, bool tail) {
@@ -220,16 +348,22 @@ int ListPush(void* head, void* node, bool tail) {
   uint64_t obj = 0;
   Obj* o = Find(reinterpret_cast<uint64_t>(node), sizeof(ListNode), &obj);
   auto* n = static_cast<ListNode*>(node);
-  // __bpf_list_add(): a node already on a list is refused.
-  if (o == nullptr || n->owner != nullptr) return -EINVAL;
+  if (o == nullptr || !Owns(obj)) return -EPERM;
+  // __bpf_list_add(): a node already on a list is refused, and the
+  // reference passed in dropped (a refcounted object's).
+  if (n->owner != nullptr) {
+    Disown(obj);
+    Put(obj);
+    return -EINVAL;
+  }
   auto* h = static_cast<Link*>(head);
   if (h->next == nullptr) h->next = h->prev = h;  // INIT_LIST_HEAD
   Link* const prev = tail ? h->prev : h;
   Link* const next = tail ? h : h->next;
-  if (!ValidLink(prev, h) || !ValidLink(next, h)) return -EINVAL;
+  if (!ValidLink(prev, h) || !ValidLink(next, h)) return -EPERM;
   if (NoteCollection(reinterpret_cast<uint64_t>(head), sizeof(Link), obj,
                      Kind::kList) != 0) {
-    return -EINVAL;
+    return -EPERM;
   }
   n->link.prev = prev;
   n->link.next = next;
@@ -273,7 +407,14 @@ int RbAdd(void* root, void* node, RbLess less, void* ctx) {
     Lock l(mu);
     if (Find(reinterpret_cast<uint64_t>(node), sizeof(RbNode), &obj) ==
             nullptr ||
-        n->owner != nullptr) {
+        !Owns(obj)) {
+      return -EPERM;
+    }
+    // __bpf_rbtree_add(): a node already in a tree is refused, and the
+    // reference passed in dropped.
+    if (n->owner != nullptr) {
+      Disown(obj);
+      Put(obj);
       return -EINVAL;
     }
     n->owner = kAdding;
@@ -290,7 +431,7 @@ int RbAdd(void* root, void* node, RbLess less, void* ctx) {
       Lock l(mu);
       if (!ValidRb(cur, root)) {
         n->owner = nullptr;
-        return -EINVAL;
+        return -EPERM;
       }
     }
     parent = cur;
@@ -307,7 +448,7 @@ int RbAdd(void* root, void* node, RbLess less, void* ctx) {
       NoteCollection(reinterpret_cast<uint64_t>(root), sizeof(RbRoot), obj,
                      Kind::kRb) != 0) {
     if (o != nullptr) n->owner = nullptr;
-    return -EINVAL;
+    return -EPERM;
   }
   n->parent = parent;
   n->left = n->right = nullptr;

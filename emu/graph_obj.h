@@ -4,9 +4,12 @@
 // Program-allocated objects and the collections they go into: the work of
 // the kfuncs bpf_obj_new_impl / bpf_obj_drop_impl, bpf_list_push_front_impl
 // / _back_impl, bpf_list_pop_front / _back, bpf_list_front / _back,
-// bpf_rbtree_add_impl, bpf_rbtree_first and bpf_rbtree_remove
+// bpf_rbtree_add_impl, bpf_rbtree_first and bpf_rbtree_remove, and of
+// bpf_refcount_acquire_impl, bpf_percpu_obj_new_impl / _drop_impl and the
+// helpers bpf_kptr_xchg, bpf_per_cpu_ptr and bpf_this_cpu_ptr
 // (kernel/bpf/helpers.c), shared by the interpreter's bindings
-// (emu/kfunc.cc) and the native face (native/graph_kfuncs.cc).
+// (emu/kfunc.cc, loader/bytecode.cc) and the native face
+// (native/graph_kfuncs.cc).
 //
 // The collections live where the kernel's do, in the program's memory:
 //   struct bpf_list_head (16 bytes)  next, prev: a circular list of links,
@@ -51,10 +54,41 @@ inline constexpr uint32_t kRbNodeSize = 32;
 // nullptr (size 0 or above 1 MiB, which no BTF struct the verifier accepts
 // reaches, or allocation failure).
 void* ObjNew(uint64_t size);
-// bpf_obj_drop_impl: frees an owned object after draining the collections
-// inside it. -EINVAL (nothing done) if `p` is not the start of a live object
-// or the object is in a collection.
+// bpf_obj_drop_impl: drops an owning reference the calling run holds; the
+// last reference frees the object after draining the collections and kptr
+// fields inside it. -EINVAL (nothing done) if `p` is not the start of a
+// live object the run owns.
 int ObjDrop(void* p);
+// bpf_percpu_obj_new_impl (kernel/bpf/helpers.c): an object with `ncpus`
+// zeroed copies of `size` bytes, one per possible CPU, owned by the calling
+// run; nullptr for size 0 or above kMaxPercpuObjSize (the verifier's
+// BPF_GLOBAL_PERCPU_MA_MAX_SIZE) or allocation failure. bpfemu hands out
+// CPU 0's copy as the object's pointer (the kernel's is a __percpu one).
+inline constexpr uint64_t kMaxPercpuObjSize = 512;
+void* PercpuObjNew(uint64_t size, uint32_t ncpus);
+// bpf_percpu_obj_drop_impl: ObjDrop for a per-CPU object; -EINVAL for
+// another pointer.
+int PercpuObjDrop(void* p);
+// bpf_per_cpu_ptr on a per-CPU object: CPU `cpu`'s copy, nullptr for a cpu
+// at or past its count. *is_percpu says whether `p` is a live per-CPU
+// object's start (nullptr is returned when it is not).
+void* PerCpuPtr(void* p, uint64_t cpu, bool* is_percpu);
+// bpf_refcount_acquire_impl (kernel/bpf/helpers.c): a new owning reference
+// to the live object `p` (owned by the run or in a collection); nullptr if
+// `p` is no live object. Every object counts references as one with a
+// struct bpf_refcount does; the verifier's rule that only such a type may
+// be acquired is not checked.
+void* RefcountAcquire(void* p);
+// bpf_kptr_xchg (kernel/bpf/helpers.c): stores `p` (an object the run owns,
+// whose reference moves to the field, or nullptr) at the kptr field
+// `field`, and gives in *old what the field held, now owned by the run
+// (nullptr for none, or for a pointer that is no live object of this
+// process). -EPERM (nothing done) when `p` is no object the run owns or
+// the field lies inside `p` itself: what the verifier refuses.
+int KptrXchg(void* field, void* p, void** old);
+// bpf_obj_free_fields()'s kptr case: the field is exchanged with NULL and
+// the object it held loses that reference.
+void KptrRelease(void* field);
 
 // Whether [addr, addr + size) lies inside one live object.
 bool InObject(uint64_t addr, uint64_t size);
@@ -68,8 +102,11 @@ uint64_t LeakedObjects();
 // what the run still owns.
 void EndRun();
 
-// The list kfuncs. `node` must be a bpf_list_node inside a live object
-// that is in no collection: otherwise -EINVAL and nothing changes.
+// The list kfuncs. `node` must be a bpf_list_node inside a live object the
+// run owns: otherwise -EPERM and nothing changes (what the verifier
+// refuses). A node already in a collection (an object with more than one
+// owning reference, bpf_refcount_acquire's) is -EINVAL, and the reference
+// passed is dropped, as __bpf_list_add does.
 int ListPush(void* head, void* node, bool tail);
 // NULL for an empty list (or a corrupted one); the node's object is owned
 // by the run again.
@@ -85,8 +122,9 @@ void* RbFirst(void* root);
 void* RbRemove(void* root, void* node);
 
 // Drops every object in the collections whose heads and roots (list heads
-// and rb roots outside any object that have held something) lie in
-// [lo, hi): a map's memory about to be freed.
+// and rb roots outside any object that have held something), and the
+// objects in the kptr fields, that lie in [lo, hi): a map's memory about to
+// be freed.
 void ReleaseRange(uint64_t lo, uint64_t hi);
 
 }  // namespace bpfemu::graph

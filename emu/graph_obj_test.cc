@@ -75,16 +75,17 @@ TEST(GraphObjTest, ListKeepsOrderAndRefusesBadNodes) {
   Elem* c = NewElem(3);
   ASSERT_EQ(ListPush(head, a->node, false), 0);
   ASSERT_EQ(ListPush(head, b->node, true), 0);
-  ASSERT_EQ(ListPush(head, c->node, false), 0);       // c a b
-  EXPECT_EQ(ListPush(head, a->node, true), -EINVAL);  // already on it
-  EXPECT_EQ(ObjDrop(a), -EINVAL);                     // on a list
+  ASSERT_EQ(ListPush(head, c->node, false), 0);  // c a b
+  // On it already, and not the run's: what the verifier refuses.
+  EXPECT_EQ(ListPush(head, a->node, true), -EPERM);
+  EXPECT_EQ(ObjDrop(a), -EINVAL);  // on a list, not the run's
   uint8_t loose[kListNodeSize] = {};
-  EXPECT_EQ(ListPush(head, loose, true), -EINVAL);  // not an object's
+  EXPECT_EQ(ListPush(head, loose, true), -EPERM);  // not an object's
   Holder* self = static_cast<Holder*>(ObjNew(sizeof(Holder) + kListNodeSize));
   // Its own list cannot hold it.
   EXPECT_EQ(ListPush(self->head,
                      reinterpret_cast<uint8_t*>(self) + sizeof(Holder), false),
-            -EINVAL);
+            -EPERM);
   EXPECT_EQ(ObjDrop(self), 0);
   EXPECT_EQ(ListPeek(head, false), c->node);
   EXPECT_EQ(ListPeek(head, true), b->node);
@@ -105,7 +106,7 @@ TEST(GraphObjTest, CorruptedLinksGiveNullNotACrash) {
   uint64_t bad = 0x1234;
   std::memcpy(head, &bad, sizeof(bad));  // next points nowhere
   EXPECT_EQ(ListPop(head, false), nullptr);
-  EXPECT_EQ(ListPush(head, NewElem(2)->node, false), -EINVAL);
+  EXPECT_EQ(ListPush(head, NewElem(2)->node, false), -EPERM);
   // Repaired by hand, the list gives its node back.
   const uint64_t node = reinterpret_cast<uint64_t>(a->node);
   std::memcpy(head, &node, sizeof(node));
@@ -180,7 +181,7 @@ TEST(GraphObjTest, RbtreeOrdersByLessAndKeepsTiesInInsertionOrder) {
     ASSERT_EQ(RbAdd(root, e->node, KeyLess, &calls), 0);
   }
   EXPECT_GT(calls, 0);
-  EXPECT_EQ(RbAdd(root, elems[0]->node, KeyLess, &calls), -EINVAL);
+  EXPECT_EQ(RbAdd(root, elems[0]->node, KeyLess, &calls), -EPERM);
   uint8_t other[kRbRootSize] = {};
   EXPECT_EQ(RbRemove(other, elems[2]->node), nullptr);  // not its tree
   // Out of the middle (8, two children below it or not), then in order.
@@ -198,6 +199,82 @@ TEST(GraphObjTest, RbtreeOrdersByLessAndKeepsTiesInInsertionOrder) {
   EXPECT_EQ(order, want);
   for (TElem* e : order) EXPECT_EQ(ObjDrop(e), 0);
   EXPECT_EQ(LiveObjects(), live);
+}
+
+TEST(GraphObjTest, RefcountAcquireGivesASecondOwningReference) {
+  const uint64_t live = LiveObjects();
+  uint8_t head[kListHeadSize] = {};
+  Elem* a = NewElem(1);
+  EXPECT_EQ(RefcountAcquire(a), a);
+  ASSERT_EQ(ListPush(head, a->node, true), 0);
+  // The second reference's push of the same node: -EINVAL, and that
+  // reference is dropped (__bpf_list_add); the object stays on the list.
+  EXPECT_EQ(ListPush(head, a->node, false), -EINVAL);
+  EXPECT_EQ(LiveObjects(), live + 1);
+  EXPECT_EQ(ObjDrop(a), -EINVAL);  // no reference left to the run
+  int on_stack = 0;
+  EXPECT_EQ(RefcountAcquire(&on_stack), nullptr);
+  // Acquired while on the list: dropping that reference leaves it there.
+  EXPECT_EQ(RefcountAcquire(a), a);
+  EXPECT_EQ(ObjDrop(a), 0);
+  EXPECT_EQ(LiveObjects(), live + 1);
+  void* n = ListPop(head, false);
+  ASSERT_EQ(n, a->node);
+  EXPECT_EQ(ObjDrop(a), 0);
+  EXPECT_EQ(LiveObjects(), live);
+}
+
+TEST(GraphObjTest, KptrFieldsHoldAReference) {
+  const uint64_t live = LiveObjects();
+  const uint64_t leaked = LeakedObjects();
+  uint64_t field = 0;  // a kptr field of a map value
+  void* old = reinterpret_cast<void*>(1);
+  Elem* a = NewElem(1);
+  ASSERT_EQ(KptrXchg(&field, a, &old), 0);
+  EXPECT_EQ(old, nullptr);
+  EXPECT_EQ(field, reinterpret_cast<uint64_t>(a));
+  EXPECT_EQ(ObjDrop(a), -EINVAL);  // the field's now
+  // Not the run's, not an object: refused, nothing changes.
+  EXPECT_EQ(KptrXchg(&field, a, &old), -EPERM);
+  int on_stack = 0;
+  EXPECT_EQ(KptrXchg(&field, &on_stack, &old), -EPERM);
+  EXPECT_EQ(field, reinterpret_cast<uint64_t>(a));
+  // A field inside the object it would hold.
+  auto* holder = static_cast<uint64_t*>(ObjNew(16));
+  EXPECT_EQ(KptrXchg(holder + 1, holder, &old), -EPERM);
+  // Exchanged: the old one is the run's again.
+  Elem* b = NewElem(2);
+  ASSERT_EQ(KptrXchg(&field, b, &old), 0);
+  EXPECT_EQ(old, a);
+  EXPECT_EQ(ObjDrop(a), 0);
+  // A field inside an object: emptied when the object goes.
+  ASSERT_EQ(KptrXchg(&field, nullptr, &old), 0);
+  EXPECT_EQ(old, b);
+  ASSERT_EQ(KptrXchg(holder + 1, b, &old), 0);
+  EXPECT_EQ(LiveObjects(), live + 2);
+  EXPECT_EQ(ObjDrop(holder), 0);
+  EXPECT_EQ(LiveObjects(), live);
+  // KptrRelease (an element deleted or overwritten) drops what a field
+  // holds and leaves it NULL; a pointer that is no object is cleared only.
+  Elem* c = NewElem(3);
+  ASSERT_EQ(KptrXchg(&field, c, &old), 0);
+  KptrRelease(&field);
+  EXPECT_EQ(field, 0u);
+  EXPECT_EQ(LiveObjects(), live);
+  field = 0x1234;
+  KptrRelease(&field);
+  EXPECT_EQ(field, 0u);
+  // Map memory freed (ReleaseRange): what its fields hold goes. (Static:
+  // the stack may hold list heads earlier tests left noted.)
+  static uint64_t value[2] = {};
+  Elem* d = NewElem(4);
+  EXPECT_EQ(LiveObjects(), live + 1);
+  ASSERT_EQ(KptrXchg(&value[1], d, &old), 0);
+  ReleaseRange(reinterpret_cast<uint64_t>(value),
+               reinterpret_cast<uint64_t>(value + 2));
+  EXPECT_EQ(value[1], 0u);
+  EXPECT_EQ(LiveObjects(), live);
+  EXPECT_EQ(LeakedObjects(), leaked);
 }
 
 }  // namespace

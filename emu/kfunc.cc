@@ -20,6 +20,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "emu/cgroup.h"
+#include "emu/cpu.h"
 #include "emu/cpumask.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
@@ -294,11 +296,12 @@ uint64_t InterpListPush(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t,
                         uint64_t, uint64_t) {
   const char* name = kTail ? "bpf_list_push_back" : "bpf_list_push_front";
   NeedGraphLock(vm, r1, graph::kListHeadSize, name, "bpf_list_head");
-  if (graph::ListPush(reinterpret_cast<void*>(r1), reinterpret_cast<void*>(r2),
-                      kTail) != 0) {
+  const int err = graph::ListPush(reinterpret_cast<void*>(r1),
+                                  reinterpret_cast<void*>(r2), kTail);
+  if (err == -EPERM) {
     vm.Fault("%s: R2 must be the bpf_list_node of an owned object", name);
   }
-  return 0;
+  return static_cast<uint64_t>(static_cast<int64_t>(err));
 }
 
 template <bool kTail>
@@ -336,11 +339,12 @@ uint64_t InterpRbAdd(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                                         reinterpret_cast<uint64_t>(a),
                                         reinterpret_cast<uint64_t>(b)) != 0;
   };
-  if (graph::RbAdd(reinterpret_cast<void*>(r1), reinterpret_cast<void*>(r2),
-                   less, &call) != 0) {
+  const int err = graph::RbAdd(reinterpret_cast<void*>(r1),
+                               reinterpret_cast<void*>(r2), less, &call);
+  if (err == -EPERM) {
     vm.Fault("bpf_rbtree_add: R2 must be the bpf_rb_node of an owned object");
   }
-  return 0;
+  return static_cast<uint64_t>(static_cast<int64_t>(err));
 }
 
 uint64_t InterpRbFirst(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
@@ -355,6 +359,73 @@ uint64_t InterpRbRemove(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t,
   NeedGraphLock(vm, r1, graph::kRbRootSize, "bpf_rbtree_remove", "bpf_rb_root");
   return reinterpret_cast<uint64_t>(graph::RbRemove(
       reinterpret_cast<void*>(r1), reinterpret_cast<void*>(r2)));
+}
+
+// kptr46: kernel/bpf/helpers.c bpf_refcount_acquire_impl(p, meta): a new
+// owning reference to an allocated object (emu/graph_obj.h
+// RefcountAcquire). The verifier's proof that R1 is an object (owned, or in
+// a collection under its lock) is checked here.
+uint64_t InterpRefcountAcquire(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                               uint64_t, uint64_t) {
+  void* p = graph::RefcountAcquire(reinterpret_cast<void*>(r1));
+  if (p == nullptr) {
+    vm.Fault("bpf_refcount_acquire: R1 must be an allocated object");
+  }
+  return reinterpret_cast<uint64_t>(p);
+}
+
+// kptr46: kernel/bpf/helpers.c bpf_percpu_obj_new_impl(type id, meta) and
+// bpf_percpu_obj_drop_impl(p, meta) (emu/graph_obj.h PercpuObjNew). What
+// the verifier refuses stops the run: a type that is no struct, or one over
+// BPF_GLOBAL_PERCPU_MA_MAX_SIZE; a drop of anything but a per-CPU object
+// the program owns.
+uint64_t InterpPercpuObjNew(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                            uint64_t, uint64_t) {
+  const int64_t size = vm.LocalTypeSize(static_cast<uint32_t>(r1));
+  if (size <= 0) {
+    vm.Fault("bpf_percpu_obj_new type ID argument must be of a struct");
+  }
+  if (static_cast<uint64_t>(size) > graph::kMaxPercpuObjSize) {
+    vm.Fault("bpf_percpu_obj_new type size (%lld) is greater than %llu",
+             static_cast<long long>(size),
+             static_cast<unsigned long long>(graph::kMaxPercpuObjSize));
+  }
+  return reinterpret_cast<uint64_t>(graph::PercpuObjNew(
+      static_cast<uint64_t>(size), static_cast<uint32_t>(NumPossibleCpus())));
+}
+
+uint64_t InterpPercpuObjDrop(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                             uint64_t, uint64_t) {
+  if (graph::PercpuObjDrop(reinterpret_cast<void*>(r1)) != 0) {
+    vm.Fault(
+        "bpf_percpu_obj_drop: R1 must be a per-CPU object the program owns");
+  }
+  return 0;
+}
+
+// kptr46: kernel/bpf/helpers.c bpf_cgroup_from_id(cgid),
+// bpf_cgroup_acquire(cgrp) and bpf_cgroup_release(cgrp) over emu/cgroup.h's
+// handles. A release or acquire of anything but a handle (the verifier's
+// trusted-pointer rule) stops the run.
+uint64_t InterpCgroupFromId(interp::Vm&, uint64_t r1, uint64_t, uint64_t,
+                            uint64_t, uint64_t) {
+  return reinterpret_cast<uint64_t>(CgroupRefFromId(r1));
+}
+
+uint64_t InterpCgroupAcquire(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                             uint64_t, uint64_t) {
+  void* c = CgroupRefAcquire(reinterpret_cast<void*>(r1));
+  if (c == nullptr) vm.Fault("bpf_cgroup_acquire: R1 is not a struct cgroup");
+  return reinterpret_cast<uint64_t>(c);
+}
+
+uint64_t InterpCgroupRelease(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
+                             uint64_t, uint64_t) {
+  if (CgroupRefRelease(reinterpret_cast<void*>(r1)) != 0) {
+    vm.Fault(
+        "bpf_cgroup_release: R1 must be a struct cgroup the program holds");
+  }
+  return 0;
 }
 
 constexpr uint32_t kCommon = HookBit(KfuncHook::kCommon);
@@ -535,6 +606,23 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_12},
     {"bpf_cpumask_populate", cpumask::InterpPopulate, kCpumask, kKfRcu,
      KernelVersion::k6_18},
+    // kptr46: generic_btf_ids' bpf_refcount_acquire_impl (6.12 source; it
+    // came with 6.4), KF_ACQUIRE | KF_RET_NULL | KF_RCU.
+    {"bpf_refcount_acquire_impl", InterpRefcountAcquire, kGeneric,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    // kptr46: generic_btf_ids' bpf_percpu_obj_new_impl (KF_ACQUIRE |
+    // KF_RET_NULL) and bpf_percpu_obj_drop_impl (KF_RELEASE), 6.7.
+    {"bpf_percpu_obj_new_impl", InterpPercpuObjNew, kGeneric,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_percpu_obj_drop_impl", InterpPercpuObjDrop, kGeneric, kKfRelease,
+     KernelVersion::k6_12},
+    // kptr46: generic_btf_ids' cgroup kfuncs (6.2; modelled: 6.12).
+    {"bpf_cgroup_acquire", InterpCgroupAcquire, kGeneric,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_cgroup_release", InterpCgroupRelease, kGeneric, kKfRelease,
+     KernelVersion::k6_12},
+    {"bpf_cgroup_from_id", InterpCgroupFromId, kGeneric,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
 };
 
 }  // namespace

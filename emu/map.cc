@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/map.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <utility>
@@ -36,6 +37,11 @@ void SnapshotHeader(const MapHeader& h, MapHeader* out) {
   out->seed = Once(h.seed);
   out->spin_lock_off = Once(h.spin_lock_off);
   out->timer_off = Once(h.timer_off);
+  out->nkptrs = Once(h.nkptrs);
+  for (uint32_t i = 0; i < kMaxKptrs; ++i) {
+    out->kptr_off[i] = Once(h.kptr_off[i]);
+  }
+  out->kptr_percpu = Once(h.kptr_percpu);
   out->kernel_version = Once(h.kernel_version);
   for (size_t i = 0; i < sizeof(h.name); ++i) out->name[i] = Once(h.name[i]);
   out->region_size = Once(h.region_size);
@@ -67,6 +73,14 @@ Map::~Map() {
 
 void Map::FreeTimer(const uint8_t* value) const {
   TimerFreeAt(id(), RegionOffset(value + snap_.timer_off));
+}
+
+// bpf_obj_free_fields()'s BPF_KPTR_* cases (kernel/bpf/syscall.c): each
+// field is exchanged with NULL and what it held released.
+void Map::FreeKptrs(const uint8_t* value) const {
+  for (uint32_t i = 0; i < snap_.nkptrs; ++i) {
+    graph::KptrRelease(const_cast<uint8_t*>(value) + snap_.kptr_off[i]);
+  }
 }
 
 bool Map::TimerSiteOf(uint8_t* timer, TimerSite* site) const {
@@ -109,6 +123,15 @@ int Map::CheckAttachHeader() const {
       return -EINVAL;
     }
   }
+  // kptr fields (CheckKptrs() at creation): at most kMaxKptrs, each 8
+  // 8-aligned bytes inside the value.
+  if (h.nkptrs > kMaxKptrs) return -EINVAL;
+  for (uint32_t i = 0; i < h.nkptrs; ++i) {
+    if (h.kptr_off[i] < 0 || h.kptr_off[i] % 8 != 0 ||
+        uint64_t(h.kptr_off[i]) + kKptrSize > h.value_size) {
+      return -EINVAL;
+    }
+  }
   // The inner map template of a map-in-map is compared, never followed;
   // its spin lock offset is bounded the same way.
   if (h.inner.present > 1 || h.inner.spin_lock_off < -1) return -EINVAL;
@@ -126,6 +149,9 @@ MapAttr AttrFromHeader(const MapHeader& h) {
   attr.map_extra = h.map_extra;
   attr.spin_lock_off = h.spin_lock_off;
   attr.timer_off = h.timer_off;
+  attr.nkptrs = h.nkptrs;
+  std::memcpy(attr.kptr_off, h.kptr_off, sizeof(attr.kptr_off));
+  attr.kptr_percpu = h.kptr_percpu;
   return attr;
 }
 
@@ -270,7 +296,7 @@ int Map::GenericDeleteBatch(BatchArgs& a) {
 
 void Map::CopyValueIn(uint8_t* map_value, const void* src, bool locked) const {
   const int32_t off = snap_.spin_lock_off;
-  if (off < 0 && snap_.timer_off < 0) {
+  if (!HasSpecialFields()) {
     CopyToMap(map_value, src, value_size());
     return;
   }
@@ -283,17 +309,21 @@ void Map::CopyValueIn(uint8_t* map_value, const void* src, bool locked) const {
 }
 
 // copy_map_value(): every byte but the special fields' (the spin lock word,
-// the struct bpf_timer), which keep what the map holds.
+// the struct bpf_timer, the kptrs), which keep what the map holds.
 void Map::CopyAroundFields(uint8_t* map_value, const uint8_t* in) const {
   struct Field {
     int32_t off;
     uint32_t size;
-  } fields[2] = {{snap_.spin_lock_off, kSpinLockSize},
-                 {snap_.timer_off, kTimerSize}};
-  if (fields[1].off >= 0 &&
-      (fields[0].off < 0 || fields[1].off < fields[0].off)) {
-    std::swap(fields[0], fields[1]);
+  } fields[2 + kMaxKptrs];
+  uint32_t n = 0;
+  fields[n++] = {snap_.spin_lock_off, kSpinLockSize};
+  fields[n++] = {snap_.timer_off, kTimerSize};
+  for (uint32_t i = 0; i < snap_.nkptrs; ++i) {
+    fields[n++] = {snap_.kptr_off[i], kKptrSize};
   }
+  // In offset order, the absent (-1) ones first and skipped.
+  std::sort(fields, fields + n,
+            [](const Field& a, const Field& b) { return a.off < b.off; });
   uint32_t pos = 0;
   auto copy = [&](uint32_t end) {
     if (pos % 8 == 0) {
@@ -305,7 +335,8 @@ void Map::CopyAroundFields(uint8_t* map_value, const uint8_t* in) const {
       }
     }
   };
-  for (const Field& f : fields) {
+  for (uint32_t i = 0; i < n; ++i) {
+    const Field& f = fields[i];
     if (f.off < 0) continue;
     copy(static_cast<uint32_t>(f.off));
     pos = static_cast<uint32_t>(f.off) + f.size;
@@ -362,6 +393,9 @@ void Map::ZeroFieldsOut(void* dst) const {
     std::memset(out + snap_.spin_lock_off, 0, kSpinLockSize);
   }
   if (snap_.timer_off >= 0) std::memset(out + snap_.timer_off, 0, kTimerSize);
+  for (uint32_t i = 0; i < snap_.nkptrs; ++i) {
+    std::memset(out + snap_.kptr_off[i], 0, kKptrSize);
+  }
 }
 
 void Map::InitHeader(const MapAttr& attr, uint32_t max_entries,
@@ -380,6 +414,9 @@ void Map::InitHeader(const MapAttr& attr, uint32_t max_entries,
   hdr->seed = seed;
   hdr->spin_lock_off = attr.spin_lock_off;
   hdr->timer_off = attr.timer_off;
+  hdr->nkptrs = attr.nkptrs;
+  std::memcpy(hdr->kptr_off, attr.kptr_off, sizeof(hdr->kptr_off));
+  hdr->kptr_percpu = attr.kptr_percpu;
   hdr->kernel_version = static_cast<uint32_t>(TargetKernel());
   std::memcpy(hdr->name, attr.map_name, sizeof(hdr->name));
   hdr->region_size = region_size;

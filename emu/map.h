@@ -89,7 +89,20 @@ struct MapAttr {
   // bpfemu extension, as spin_lock_off: the offset of a struct bpf_timer in
   // the value, or -1 (found in the value's BTF when that is given).
   int32_t timer_off = -1;
+  // bpfemu extension, as timer_off: the `__kptr` / `__percpu_kptr` pointer
+  // members of the value (btf_parse_fields' BPF_KPTR_REF, _UNREF and
+  // _PERCPU), `nkptrs` of them at kptr_off[], bit i of kptr_percpu set for
+  // a `__percpu_kptr`. Found in the value's BTF when nkptrs is 0.
+  uint32_t nkptrs = 0;
+  int32_t kptr_off[8] = {};
+  uint32_t kptr_percpu = 0;
 };
+
+// The most kptr fields bpfemu records in a value (the kernel's whole record
+// holds BTF_FIELDS_MAX = 11 special fields).
+inline constexpr uint32_t kMaxKptrs = 8;
+// A kptr field: one pointer.
+inline constexpr uint32_t kKptrSize = 8;
 
 // The batch part of union bpf_attr (BPF_MAP_*_BATCH). `count` is in/out: it
 // holds the caller's capacity on entry, and the batch code overwrites it
@@ -160,7 +173,12 @@ struct MapHeader {
   uint32_t writable_mmaps;
   // map->record->timer_off: struct bpf_timer in the value, or -1.
   int32_t timer_off;
-  uint8_t reserved[60];
+  // The value's kptr fields (MapAttr::nkptrs, kptr_off, kptr_percpu): zero
+  // in regions of bpfemu builds before them, which had none.
+  uint32_t nkptrs;
+  int32_t kptr_off[8];
+  uint32_t kptr_percpu;
+  uint8_t reserved[20];
 };
 static_assert(sizeof(MapHeader) == 192);
 
@@ -239,6 +257,9 @@ class Map {
   bool HasSpinLock() const { return snap_.spin_lock_off >= 0; }
   // map->record->timer_off: the struct bpf_timer in the value, or -1.
   int32_t timer_off() const { return snap_.timer_off; }
+  // The kptr fields of the value (MapAttr::nkptrs, kptr_off).
+  uint32_t nkptrs() const { return snap_.nkptrs; }
+  int32_t kptr_off(uint32_t i) const { return snap_.kptr_off[i]; }
   // The byte offset of `p`, an address in this process's mapping, in the
   // region.
   uint64_t RegionOffset(const void* p) const {
@@ -419,13 +440,24 @@ class Map {
   const ShmRegion& region() const { return region_; }
 
   // bpf_obj_free_fields() for the value at `value` (an element deleted,
-  // replaced or overwritten): cancels and frees its timer, if any.
+  // replaced or overwritten): cancels and frees its timer, if any, and
+  // drops the objects its kptr fields hold (emu/graph_obj.h KptrRelease).
   void FreeValueFields(const uint8_t* value) const {
     if (snap_.timer_off >= 0) [[unlikely]] {
       FreeTimer(value);
     }
+    if (snap_.nkptrs != 0) [[unlikely]] {
+      FreeKptrs(value);
+    }
   }
   void FreeTimer(const uint8_t* value) const;
+  void FreeKptrs(const uint8_t* value) const;
+  // Whether the value has a field copy_map_value skips (a spin lock, a
+  // timer, a kptr).
+  bool HasSpecialFields() const {
+    return snap_.spin_lock_off >= 0 || snap_.timer_off >= 0 ||
+           snap_.nkptrs != 0;
+  }
   // CopyValueIn's copy of every byte but the special fields'.
   void CopyAroundFields(uint8_t* map_value, const uint8_t* in) const;
   // The special fields of a value copied out read as zero.
@@ -447,7 +479,7 @@ class Map {
   // The other direction; the spin lock word reads as zero
   // (check_and_init_map_value).
   void CopyValueOut(void* dst, const uint8_t* map_value, bool locked) const {
-    if (snap_.spin_lock_off < 0 && snap_.timer_off < 0) {
+    if (!HasSpecialFields()) {
       CopyFromMap(dst, map_value, value_size());
     } else {
       CopyLockedValueOut(dst, map_value, locked);

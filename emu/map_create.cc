@@ -64,6 +64,19 @@ int CheckTimer(const MapAttr& attr) {
   return CheckTimerField(attr, attr.timer_off);
 }
 
+// The attr.nkptrs extension's fields: at most kMaxKptrs, each 8 8-aligned
+// bytes inside the value; then map_check_btf()'s rules (CheckKptrFields).
+int CheckKptrs(const MapAttr& attr) {
+  if (attr.nkptrs > kMaxKptrs) return -E2BIG;
+  for (uint32_t i = 0; i < attr.nkptrs; ++i) {
+    if (attr.kptr_off[i] < 0 || attr.kptr_off[i] % 8 != 0 ||
+        uint64_t(attr.kptr_off[i]) + kKptrSize > attr.value_size) {
+      return -EINVAL;
+    }
+  }
+  return CheckKptrFields(attr);
+}
+
 }  // namespace
 
 int MapCreate(const MapAttr& in) {
@@ -98,6 +111,12 @@ int MapCreate(const MapAttr& in) {
   // So is a timer (emu/timer.h).
   const bool timer_ext = attr.timer_off >= 0;
   if (!timer_ext) attr.timer_off = BtfValueTimerOff(attr);
+  // And the kptr fields (emu/graph_obj.h KptrXchg).
+  if (attr.nkptrs == 0) {
+    BtfValueKptrs(&attr);
+  } else if (int err = CheckKptrs(attr); err != 0) {
+    return err;
+  }
   if (int err = ops->alloc_check(attr); err != 0) return err;
   MapHeader::InnerMeta inner = {};
   if (ops->meta_alloc != nullptr) {

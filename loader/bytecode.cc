@@ -29,7 +29,9 @@
 #include "emu/arena.h"
 #include "emu/array_map.h"
 #include "emu/bpf_iter.h"
+#include "emu/cgroup.h"
 #include "emu/errno.h"
+#include "emu/graph_obj.h"
 #include "emu/kfunc.h"
 #include "emu/map_types.h"
 #include "emu/prog.h"
@@ -342,6 +344,40 @@ uint64_t SkStorageDelete(Vm& vm, uint64_t map, uint64_t sk, uint64_t, uint64_t,
                          uint64_t) {
   MapArg(vm, map);
   return static_cast<uint64_t>(bpfemu_sk_storage_delete(Ptr(map), Ptr(sk)));
+}
+
+// The 6.2 helper ids the build's uapi header (6.1) does not name.
+constexpr int32_t BPF_FUNC_cgrp_storage_get = 210;
+constexpr int32_t BPF_FUNC_cgrp_storage_delete = 211;
+
+// kptr46: bpf_cgrp_storage_get / _delete (native/helpers.cc): the cgroup
+// is a bpf_cgroup_from_id handle; the verifier's proof that it is a trusted
+// struct cgroup (or NULL) is checked here.
+void NeedCgroup(Vm& vm, uint64_t cgroup, const char* name) {
+  uint64_t id = 0;
+  if (cgroup != 0 && !CgroupRefId(Ptr(cgroup), &id)) {
+    vm.Fault("%s: R2 is not a trusted struct cgroup", name);
+  }
+}
+
+uint64_t CgrpStorageGet(Vm& vm, uint64_t map, uint64_t cgroup, uint64_t value,
+                        uint64_t flags, uint64_t) {
+  BoundMap* b = MapArg(vm, map);
+  if (value != 0) NeedReadable(vm, value, b->map->value_size(), "value");
+  NeedCgroup(vm, cgroup, "bpf_cgrp_storage_get");
+  void* v = bpfemu_cgrp_storage_get(Ptr(map), Ptr(cgroup), Ptr(value), flags);
+  if (v == nullptr) return 0;
+  vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
+               !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  return reinterpret_cast<uint64_t>(v);
+}
+
+uint64_t CgrpStorageDelete(Vm& vm, uint64_t map, uint64_t cgroup, uint64_t,
+                           uint64_t, uint64_t) {
+  MapArg(vm, map);
+  NeedCgroup(vm, cgroup, "bpf_cgrp_storage_delete");
+  return static_cast<uint64_t>(
+      bpfemu_cgrp_storage_delete(Ptr(map), Ptr(cgroup)));
 }
 
 uint64_t TaskStorageDelete(Vm& vm, uint64_t map, uint64_t task, uint64_t,
@@ -1539,6 +1575,46 @@ uint64_t FindVmaHelper(Vm& vm, uint64_t task, uint64_t addr, uint64_t callback,
       }));
 }
 
+// kptr46: kernel/bpf/helpers.c bpf_kptr_xchg(dst, ptr): the object at the
+// kptr field `dst` is exchanged with `ptr` (emu/graph_obj.h KptrXchg).
+// What the verifier proves stops the run: dst inside the program's writable
+// memory, and ptr an allocated object the program owns (or NULL), not the
+// object holding dst.
+uint64_t KptrXchgHelper(Vm& vm, uint64_t dst, uint64_t ptr, uint64_t, uint64_t,
+                        uint64_t) {
+  NeedWritable(vm, dst, 8, "dst");
+  if (dst % 8 != 0) vm.Fault("bpf_kptr_xchg: R1 is not a kptr field");
+  void* old = nullptr;
+  if (graph::KptrXchg(Ptr(dst), Ptr(ptr), &old) != 0) {
+    vm.Fault("bpf_kptr_xchg: R2 must be an allocated object the program owns");
+  }
+  return reinterpret_cast<uint64_t>(old);
+}
+
+// kptr46: kernel/bpf/helpers.c bpf_per_cpu_ptr(ptr, cpu) and
+// bpf_this_cpu_ptr(ptr) on a bpf_percpu_obj_new object (emu/graph_obj.h
+// PerCpuPtr): that CPU's copy, NULL for a cpu at or past the possible
+// CPUs. Per-CPU kernel variables (`__ksym` percpu data) are not emulated:
+// another pointer stops the run (the verifier refuses what is no per-CPU
+// pointer).
+uint64_t PerCpuPtrOf(Vm& vm, uint64_t ptr, uint64_t cpu, const char* name) {
+  bool is_percpu = false;
+  void* p = graph::PerCpuPtr(Ptr(ptr), cpu, &is_percpu);
+  if (!is_percpu) vm.Fault("%s: R1 is not a per-CPU object", name);
+  return reinterpret_cast<uint64_t>(p);
+}
+
+uint64_t PerCpuPtrHelper(Vm& vm, uint64_t ptr, uint64_t cpu, uint64_t, uint64_t,
+                         uint64_t) {
+  return PerCpuPtrOf(vm, ptr, static_cast<uint32_t>(cpu), "bpf_per_cpu_ptr");
+}
+
+uint64_t ThisCpuPtrHelper(Vm& vm, uint64_t ptr, uint64_t, uint64_t, uint64_t,
+                          uint64_t) {
+  return PerCpuPtrOf(vm, ptr, bpfemu_get_smp_processor_id(),
+                     "bpf_this_cpu_ptr");
+}
+
 enum class Offered {
   kAny,
   kSkbProgs,        // socket-buffer programs (IsSkbProg)
@@ -1998,6 +2074,13 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_timer_set_callback, TimerSetCallbackHelper, true, O::kAny},
     {BPF_FUNC_timer_start, TimerStartHelper, true, O::kAny},
     {BPF_FUNC_timer_cancel, TimerCancelHelper, true, O::kAny},
+    // kptr46: bpf_base_func_proto (bpf_kptr_xchg_proto, not GPL-only).
+    {BPF_FUNC_kptr_xchg, KptrXchgHelper, false, O::kAny},
+    // kptr46: bpf_base_func_proto (CONFIG_CGROUPS).
+    {BPF_FUNC_cgrp_storage_get, CgrpStorageGet, false, O::kAny},
+    {BPF_FUNC_cgrp_storage_delete, CgrpStorageDelete, false, O::kAny},
+    {BPF_FUNC_per_cpu_ptr, PerCpuPtrHelper, false, O::kAny},
+    {BPF_FUNC_this_cpu_ptr, ThisCpuPtrHelper, false, O::kAny},
     // kernel/trace/bpf_trace.c tracing_prog_func_proto, bpf_base_func_proto.
     {BPF_FUNC_get_func_arg, GetFuncArg, false, O::kTrampoline},
     {BPF_FUNC_get_func_ret, GetFuncRet, false, O::kTrampoline},

@@ -267,6 +267,23 @@ absl::Status ParseMapDef(const Btf& btf, uint32_t struct_id, ElfMap* m,
               m->timer_off = static_cast<int32_t>(f.bit_offset / 8);
               m->timer_member = f.name;
             }
+            // A kptr: a pointer to a "kptr" / "kptr_untrusted" /
+            // "percpu_kptr" type tag (kernel/bpf/btf.c btf_find_kptr).
+            const BtfType* pt = btf.Type(f.type);
+            if (pt != nullptr && pt->kind == kVolatile) {
+              pt = btf.Type(pt->size_or_type);
+            }
+            const BtfType* tag = pt != nullptr && pt->kind == kPtr
+                                     ? btf.Type(pt->size_or_type)
+                                     : nullptr;
+            if (tag != nullptr && tag->kind == kTypeTag &&
+                (tag->name == "kptr" || tag->name == "kptr_untrusted" ||
+                 tag->name == "percpu_kptr") &&
+                m->kptr_members.size() < 8) {
+              m->kptr_members.push_back(f.name);
+              m->kptr_offs.push_back(static_cast<int32_t>(f.bit_offset / 8));
+              m->kptr_percpu.push_back(tag->name == "percpu_kptr");
+            }
           }
           if (timers > 1) {
             // btf_parse_fields() fails: the map has no special field.

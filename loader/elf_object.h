@@ -54,6 +54,11 @@ struct ElfMap {
   // The value's struct bpf_timer member and its offset (none: -1).
   std::string timer_member;
   int32_t timer_off = -1;
+  // The value's kptr members (btf_find_kptr), their offsets, and which are
+  // `__percpu_kptr`s.
+  std::vector<std::string> kptr_members;
+  std::vector<int32_t> kptr_offs;
+  std::vector<bool> kptr_percpu;
   bool has_inner_def = false;
   std::vector<std::string> inner_def_fields;
   // The `values` member's byte offset in the definition, or -1.

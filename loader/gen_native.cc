@@ -90,6 +90,16 @@ std::string MapRow(const ElfMap& m) {
                                 ? "-1"
                                 : Cat("(__s32)__builtin_offsetof(typeof(*", n,
                                       ".value), ", m.timer_member, ")");
+  std::vector<std::string> kptr_offs;
+  uint32_t kptr_percpu = 0;
+  for (size_t i = 0; i < m.kptr_members.size(); ++i) {
+    kptr_offs.push_back(Cat("(__s32)__builtin_offsetof(typeof(*", n,
+                            ".value), ", m.kptr_members[i], ")"));
+    if (m.kptr_percpu[i]) kptr_percpu |= 1u << i;
+  }
+  const std::string kptrs =
+      Cat(m.kptr_members.size(), ", {",
+          kptr_offs.empty() ? "0" : Join(kptr_offs, ", "), "}, ", kptr_percpu);
   std::string inner = "0, 0, 0, 0, 0";
   if (m.has_inner_def) {
     const std::string t = Cat("(*", n, ".values[0])");
@@ -103,7 +113,7 @@ std::string MapRow(const ElfMap& m) {
              Attr(n, f, "key", "key_size"), ", ", value_size, ", ",
              Attr(n, f, "max_entries"), ", ", Attr(n, f, "map_flags"), ", ",
              Attr(n, f, "numa_node"), ", ", Attr(n, f, "pinning"), ", ", lock,
-             ", ", inner, ", ", timer, "},");
+             ", ", inner, ", ", timer, ", ", kptrs, "},");
 }
 
 std::string Generate(const ElfObject& obj, std::string_view object_file,

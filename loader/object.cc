@@ -62,6 +62,10 @@ struct MapSpec {
   int btf_fd = -1;
   uint32_t btf_key_type_id = 0, btf_value_type_id = 0;
   int32_t timer_off = -1;  // struct bpf_timer in the value, or -1
+  // The value's kptr fields (MapAttr::nkptrs, kptr_off, kptr_percpu).
+  uint32_t nkptrs = 0;
+  int32_t kptr_off[8] = {};
+  uint32_t kptr_percpu = 0;
 };
 
 // A definition's inner template as settings (null without one).
@@ -142,7 +146,8 @@ int LocalStorageBtf(uint32_t value_size, int32_t spin_lock_off,
 
 bool IsLocalStorage(uint32_t type) {
   return type == BPF_MAP_TYPE_SK_STORAGE || type == BPF_MAP_TYPE_TASK_STORAGE ||
-         type == BPF_MAP_TYPE_INODE_STORAGE;
+         type == BPF_MAP_TYPE_INODE_STORAGE ||
+         type == 32;  // BPF_MAP_TYPE_CGRP_STORAGE (6.2)
 }
 
 // Creates a map as libbpf's bpf_object__create_maps does: a map-in-map's
@@ -168,6 +173,9 @@ int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
   attr.map_ifindex = s.map_ifindex;
   attr.spin_lock_off = m.spin_lock_off;
   attr.timer_off = m.timer_off;
+  attr.nkptrs = m.nkptrs;
+  std::memcpy(attr.kptr_off, m.kptr_off, sizeof(attr.kptr_off));
+  attr.kptr_percpu = m.kptr_percpu;
   // libbpf names kernel maps by the first 15 characters of the variable.
   std::strncpy(attr.map_name, m.name, sizeof(attr.map_name) - 1);
   if (s.inner_map_fd >= 0) {
@@ -197,6 +205,7 @@ int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
     typed.btf_value_type_id = m.btf_value_type_id;
     // The BTF's spin lock and timer replace the definition's.
     typed.spin_lock_off = typed.timer_off = -1;
+    typed.nkptrs = 0;
     fd = MapCreate(typed);
   }
   // bpf_object__create_map(): a map the kernel refuses with BTF is created
@@ -403,12 +412,27 @@ int Object::LoadNative(const LoadSettings& settings) {
   }
   for (unsigned i = 0; i < def_->nmaps; ++i) {
     const bpfemu_map_def& m = def_->maps[i];
-    const int fd =
-        CreateMap({m.name, m.type, m.key_size, m.value_size, m.max_entries,
-                   m.map_flags, m.numa_node, m.spin_lock_off, m.inner_type,
-                   m.inner_key_size, m.inner_value_size, m.inner_max_entries,
-                   m.inner_map_flags, -1, 0, 0, m.timer_off},
-                  settings.maps[i]);
+    MapSpec spec{m.name,
+                 m.type,
+                 m.key_size,
+                 m.value_size,
+                 m.max_entries,
+                 m.map_flags,
+                 m.numa_node,
+                 m.spin_lock_off,
+                 m.inner_type,
+                 m.inner_key_size,
+                 m.inner_value_size,
+                 m.inner_max_entries,
+                 m.inner_map_flags,
+                 -1,
+                 0,
+                 0,
+                 m.timer_off};
+    spec.nkptrs = m.nkptrs;
+    std::memcpy(spec.kptr_off, m.kptr_off, sizeof(spec.kptr_off));
+    spec.kptr_percpu = m.kptr_percpu;
+    const int fd = CreateMap(spec, settings.maps[i]);
     if (fd < 0) {
       Unload();
       return fd;
@@ -539,13 +563,21 @@ int Object::LoadBytecode(const LoadSettings& settings) {
       maps_.push_back(std::move(absent));
       continue;
     }
-    const int fd =
-        CreateMap({m.name.c_str(), m.type, m.key_size, m.value_size,
-                   m.max_entries, m.map_flags, m.numa_node, m.spin_lock_off,
-                   m.inner_type, m.inner_key_size, m.inner_value_size,
-                   m.inner_max_entries, m.inner_map_flags, btf_fd_,
-                   m.btf_key_type_id, m.btf_value_type_id, m.timer_off},
-                  ms);
+    MapSpec spec{m.name.c_str(),     m.type,
+                 m.key_size,         m.value_size,
+                 m.max_entries,      m.map_flags,
+                 m.numa_node,        m.spin_lock_off,
+                 m.inner_type,       m.inner_key_size,
+                 m.inner_value_size, m.inner_max_entries,
+                 m.inner_map_flags,  btf_fd_,
+                 m.btf_key_type_id,  m.btf_value_type_id,
+                 m.timer_off};
+    for (size_t k = 0; k < m.kptr_offs.size() && k < 8; ++k) {
+      spec.kptr_off[k] = m.kptr_offs[k];
+      if (m.kptr_percpu[k]) spec.kptr_percpu |= 1u << k;
+      spec.nkptrs = static_cast<uint32_t>(k + 1);
+    }
+    const int fd = CreateMap(spec, ms);
     if (fd < 0) {
       Unload();
       return fd;

@@ -16,6 +16,11 @@
 
 #include <linux/types.h>
 
+#include <cerrno>
+
+#include "bpfemu/native_abi.h"
+#include "emu/cgroup.h"
+#include "emu/cpu.h"
 #include "emu/graph_obj.h"
 
 extern "C" {
@@ -30,14 +35,23 @@ void bpf_obj_drop_impl(void* p, void* meta) {
   (void)bpfemu::graph::ObjDrop(p);
 }
 
+// What the verifier refuses (-EPERM from graph_obj.h) is -EINVAL here.
+static int KernelErr(int err) { return err == -EPERM ? -EINVAL : err; }
+
 int bpf_list_push_front_impl(void* head, void* node, void* meta, __u64 off) {
   (void)meta, (void)off;
-  return bpfemu::graph::ListPush(head, node, false);
+  return KernelErr(bpfemu::graph::ListPush(head, node, false));
 }
 
 int bpf_list_push_back_impl(void* head, void* node, void* meta, __u64 off) {
   (void)meta, (void)off;
-  return bpfemu::graph::ListPush(head, node, true);
+  return KernelErr(bpfemu::graph::ListPush(head, node, true));
+}
+
+// kernel/bpf/helpers.c bpf_refcount_acquire_impl.
+void* bpf_refcount_acquire_impl(void* p, void* meta) {
+  (void)meta;
+  return bpfemu::graph::RefcountAcquire(p);
 }
 
 void* bpf_list_pop_front(void* head) {
@@ -61,8 +75,50 @@ int bpf_rbtree_add_impl(void* root, void* node,
   const auto call = [](void* ctx, void* a, const void* b) {
     return reinterpret_cast<bool (*)(void*, const void*)>(ctx)(a, b);
   };
-  return bpfemu::graph::RbAdd(root, node, call, reinterpret_cast<void*>(less));
+  return KernelErr(
+      bpfemu::graph::RbAdd(root, node, call, reinterpret_cast<void*>(less)));
 }
+
+// kernel/bpf/helpers.c bpf_kptr_xchg: what the bytecode face stops the run
+// for (a ptr the program does not own) leaves the field as it is and gives
+// NULL.
+void* bpfemu_kptr_xchg(void* dst, void* ptr) {
+  void* old = nullptr;
+  if (bpfemu::graph::KptrXchg(dst, ptr, &old) != 0) return nullptr;
+  return old;
+}
+
+// kernel/bpf/helpers.c bpf_percpu_obj_new_impl / _drop_impl: natively the
+// first argument is the type's size, as for bpf_obj_new_impl.
+void* bpf_percpu_obj_new_impl(__u64 size, void* meta) {
+  (void)meta;
+  return bpfemu::graph::PercpuObjNew(
+      size, static_cast<uint32_t>(bpfemu::NumPossibleCpus()));
+}
+
+void bpf_percpu_obj_drop_impl(void* p, void* meta) {
+  (void)meta;
+  (void)bpfemu::graph::PercpuObjDrop(p);
+}
+
+// bpf_per_cpu_ptr / bpf_this_cpu_ptr (helpers 153, 154) on those objects.
+void* bpfemu_per_cpu_ptr(const void* ptr, __u32 cpu) {
+  bool is_percpu = false;
+  return bpfemu::graph::PerCpuPtr(const_cast<void*>(ptr), cpu, &is_percpu);
+}
+
+void* bpfemu_this_cpu_ptr(const void* ptr) {
+  return bpfemu_per_cpu_ptr(ptr, bpfemu_get_smp_processor_id());
+}
+
+// kernel/bpf/helpers.c bpf_cgroup_from_id / _acquire / _release over
+// emu/cgroup.h's handles; natively a release of something else does
+// nothing.
+void* bpf_cgroup_from_id(__u64 cgid) { return bpfemu::CgroupRefFromId(cgid); }
+
+void* bpf_cgroup_acquire(void* cgrp) { return bpfemu::CgroupRefAcquire(cgrp); }
+
+void bpf_cgroup_release(void* cgrp) { (void)bpfemu::CgroupRefRelease(cgrp); }
 
 void* bpf_rbtree_first(void* root) { return bpfemu::graph::RbFirst(root); }
 

@@ -568,6 +568,38 @@ long bpfemu_task_storage_delete(void* map, void* task) {
   return ls->DeleteByOwner(owner);
 }
 
+// kptr46: bpf_cgrp_storage_get() (kernel/bpf/bpf_cgrp_storage.c): NULL
+// for flags other than BPF_LOCAL_STORAGE_GET_F_CREATE, for a NULL cgroup,
+// or a map that is no CGRP_STORAGE; the cgroup's value, or with the flag a
+// new element holding `value` (zeroes when NULL).
+void* bpfemu_cgrp_storage_get(void* map, void* cgroup, void* value,
+                              __u64 flags) {
+  auto* ls = dynamic_cast<bpfemu::LocalStorageMap*>(Bound(map)->map.get());
+  uint64_t id = 0;
+  if (ls == nullptr ||
+      ls->kind() != bpfemu::LocalStorageMap::OwnerKind::kCgroup ||
+      (flags & ~uint64_t{BPF_LOCAL_STORAGE_GET_F_CREATE}) ||
+      cgroup == nullptr || !bpfemu::CgroupRefId(cgroup, &id)) {
+    return nullptr;
+  }
+  // A cgroup2 cgroup's owner, as CgroupV1V2FromFd names it: {id, 0}.
+  return ls->GetByOwner(bpfemu::LocalStorageMap::Owner{id, 0}, value,
+                        (flags & BPF_LOCAL_STORAGE_GET_F_CREATE) != 0);
+}
+
+// bpf_cgrp_storage_delete(): EINVAL for a NULL cgroup, ENOENT without an
+// element.
+long bpfemu_cgrp_storage_delete(void* map, void* cgroup) {
+  auto* ls = dynamic_cast<bpfemu::LocalStorageMap*>(Bound(map)->map.get());
+  uint64_t id = 0;
+  if (ls == nullptr ||
+      ls->kind() != bpfemu::LocalStorageMap::OwnerKind::kCgroup ||
+      cgroup == nullptr || !bpfemu::CgroupRefId(cgroup, &id)) {
+    return -EINVAL;
+  }
+  return ls->DeleteByOwner(bpfemu::LocalStorageMap::Owner{id, 0});
+}
+
 // bpf_map_lookup_percpu_elem(): the slot of `cpu`, NULL beyond the possible
 // CPUs; LRU_PERCPU_HASH marks the element referenced as a lookup does.
 void* bpfemu_map_lookup_percpu_elem(void* map, const void* key, __u32 cpu) {

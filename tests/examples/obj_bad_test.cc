@@ -78,6 +78,44 @@ TEST_P(ObjBadTest, RefusedProgramsStopOrFailWithoutHarm) {
   EXPECT_EQ(graph::LiveObjects(), live);
 }
 
+// kptr46: what the verifier refuses of kptr fields and per-CPU objects.
+TEST_P(ObjBadTest, RefusedKptrAndPercpuCalls) {
+  const uint64_t live = graph::LiveObjects();
+  std::string fault;
+  const int32_t stash = Run("stash_twice", &fault);
+  const std::string stash_fault = fault;
+  const int32_t per_cpu = Run("per_cpu_plain", &fault);
+  const std::string per_cpu_fault = fault;
+  const int32_t drop = Run("percpu_drop_plain", &fault);
+  const std::string drop_fault = fault;
+  if (GetParam()) {
+    EXPECT_EQ(stash, 0);
+    EXPECT_NE(stash_fault.find("bpf_kptr_xchg: R2 must be an allocated object "
+                               "the program owns"),
+              std::string::npos)
+        << stash_fault;
+    EXPECT_EQ(per_cpu, 0);
+    EXPECT_NE(per_cpu_fault.find("bpf_per_cpu_ptr: R1 is not a per-CPU object"),
+              std::string::npos)
+        << per_cpu_fault;
+    EXPECT_EQ(drop, 0);
+    EXPECT_NE(drop_fault.find("bpf_percpu_obj_drop: R1 must be a per-CPU "
+                              "object"),
+              std::string::npos)
+        << drop_fault;
+  } else {
+    // Natively: the second exchange gives NULL and leaves holders[1]
+    // empty, bpf_per_cpu_ptr gives NULL, the per-CPU drop does nothing.
+    EXPECT_EQ(stash, 2);
+    EXPECT_EQ(per_cpu, 2);
+    EXPECT_EQ(drop, 2);
+  }
+  // The object stashed in holders[0] lives until the map goes.
+  EXPECT_EQ(graph::LiveObjects(), live + 1);
+  obj_.reset();
+  EXPECT_EQ(graph::LiveObjects(), live);
+}
+
 INSTANTIATE_TEST_SUITE_P(Faces, ObjBadTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Bytecode" : "Native";

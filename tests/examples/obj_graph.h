@@ -35,6 +35,24 @@ struct bpf_rb_node {
   __u64 __opaque[4];
 } __attribute__((aligned(8)));
 
+/* 6.4: an object's reference count (bpf_refcount_acquire). */
+struct bpf_refcount {
+  __u32 __opaque[1];
+} __attribute__((aligned(4)));
+
+/* A kptr field of a map value: the BTF type tag the kernel looks for
+ * (kernel/bpf/btf.c btf_find_kptr); natively a plain pointer. */
+#ifdef __bpf__
+#ifndef __kptr
+#define __kptr __attribute__((btf_type_tag("kptr")))
+#endif
+#define __percpu_kptr __attribute__((btf_type_tag("percpu_kptr")))
+#else
+#undef __kptr
+#define __kptr
+#define __percpu_kptr
+#endif
+
 #ifdef __bpf__
 /* The graph's node type and field, as the verifier reads them from BTF. */
 #define __contains(name, node) \
@@ -85,5 +103,24 @@ extern struct bpf_rb_node *bpf_rbtree_remove(struct bpf_rb_root *root,
   bpf_list_push_back_impl(head, node, NULL, 0)
 #define bpf_rbtree_add(root, node, less) \
   bpf_rbtree_add_impl(root, node, less, NULL, 0)
+
+/* 6.4: a new owning reference to an object with a struct bpf_refcount. */
+extern void *bpf_refcount_acquire_impl(void *kptr, void *meta) __ksym;
+/* 6.7: per-CPU objects, reached through bpf_per_cpu_ptr / bpf_this_cpu_ptr.
+ */
+extern void *bpf_percpu_obj_new_impl(__u64 local_type_id, void *meta) __ksym;
+extern void bpf_percpu_obj_drop_impl(void *kptr, void *meta) __ksym;
+#ifdef __bpf__
+#define bpf_percpu_obj_new(type)                                               \
+  ((type __percpu_kptr *)bpf_percpu_obj_new_impl(bpf_core_type_id_local(type), \
+                                                 NULL))
+#else
+#define bpf_percpu_obj_new(type) \
+  ((type *)bpf_percpu_obj_new_impl(sizeof(type), NULL))
+#endif
+#define bpf_percpu_obj_drop(kptr) bpf_percpu_obj_drop_impl(kptr, NULL)
+
+#define bpf_refcount_acquire(kptr) \
+  ((__typeof__(kptr))bpf_refcount_acquire_impl(kptr, NULL))
 
 #endif /* BPFEMU_EXAMPLES_OBJ_GRAPH_H_ */

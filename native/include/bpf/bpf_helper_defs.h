@@ -189,6 +189,14 @@ static inline long bpf_task_storage_delete(void *map,
                                            struct task_struct *task) {
   return bpfemu_task_storage_delete(map, task);
 }
+struct cgroup;
+static inline void *bpf_cgrp_storage_get(void *map, struct cgroup *cgroup,
+                                         void *value, __u64 flags) {
+  return bpfemu_cgrp_storage_get(map, cgroup, value, flags);
+}
+static inline long bpf_cgrp_storage_delete(void *map, struct cgroup *cgroup) {
+  return bpfemu_cgrp_storage_delete(map, cgroup);
+}
 static inline __u32 bpf_get_smp_processor_id(void) {
   return bpfemu_get_smp_processor_id();
 }
@@ -716,6 +724,20 @@ static inline long bpf_find_vma(struct task_struct *task, __u64 addr,
                                 void *callback_fn, void *callback_ctx,
                                 __u64 flags) {
   return bpfemu_find_vma(task, addr, callback_fn, callback_ctx, flags);
+}
+/* kptr fields (native/graph_kfuncs.cc): stores ptr at the kptr field dst
+ * and returns what it held. */
+static inline void *bpf_kptr_xchg(void *dst, void *ptr) {
+  return bpfemu_kptr_xchg(dst, ptr);
+}
+/* A bpf_percpu_obj_new object's copy for `cpu` (NULL past the possible
+ * CPUs), or for the current CPU. Per-CPU kernel variables are not
+ * emulated: another pointer gives NULL. */
+static inline void *bpf_per_cpu_ptr(const void *percpu_ptr, __u32 cpu) {
+  return bpfemu_per_cpu_ptr(percpu_ptr, cpu);
+}
+static inline void *bpf_this_cpu_ptr(const void *percpu_ptr) {
+  return bpfemu_this_cpu_ptr(percpu_ptr);
 }
 
 #endif /* __BPF_HELPER_DEFS_H */

@@ -44,6 +44,11 @@ struct bpfemu_map_def {
   __u32 inner_type, inner_key_size, inner_value_size, inner_max_entries;
   __u32 inner_map_flags;
   __s32 timer_off; /* struct bpf_timer in the value, or -1 */
+  /* The value's __kptr / __percpu_kptr members: how many, their offsets,
+   * bit i set for a __percpu_kptr. */
+  __u32 nkptrs;
+  __s32 kptr_off[8];
+  __u32 kptr_percpu;
 };
 
 struct bpfemu_prog_def {
@@ -234,6 +239,11 @@ void *bpfemu_get_current_task_btf(void);
 __u64 bpfemu_get_current_task(void);
 void *bpfemu_task_storage_get(void *map, void *task, void *value, __u64 flags);
 long bpfemu_task_storage_delete(void *map, void *task);
+/* Cgroup local storage (kernel/bpf/bpf_cgrp_storage.c): a cgroup is the
+ * handle bpf_cgroup_from_id gives (emu/cgroup.h CgroupRefFromId). */
+void *bpfemu_cgrp_storage_get(void *map, void *cgroup, void *value,
+                              __u64 flags);
+long bpfemu_cgrp_storage_delete(void *map, void *cgroup);
 long bpfemu_redirect_map(void *map, __u64 key, __u64 flags);
 /* xdp: 1 for the XDP flavour, 0 for tc, -1: XDP while an XDP test run is
  * in progress on this thread. */
@@ -359,6 +369,12 @@ long bpfemu_timer_init(struct bpf_timer *timer, void *map, __u64 flags);
 long bpfemu_timer_set_callback(struct bpf_timer *timer, void *callback_fn);
 long bpfemu_timer_start(struct bpf_timer *timer, __u64 nsecs, __u64 flags);
 long bpfemu_timer_cancel(struct bpf_timer *timer);
+
+/* bpf_kptr_xchg (native/graph_kfuncs.cc, emu/graph_obj.h). */
+void *bpfemu_kptr_xchg(void *dst, void *ptr);
+/* bpf_per_cpu_ptr / bpf_this_cpu_ptr on a bpf_percpu_obj_new object. */
+void *bpfemu_per_cpu_ptr(const void *ptr, __u32 cpu);
+void *bpfemu_this_cpu_ptr(const void *ptr);
 
 #ifdef __cplusplus
 }
