@@ -75,7 +75,10 @@ bool WritableMappingExists(const Map& map, int fd) {
   uint64_t lo, hi;
   map.WritableFileRange(&lo, &hi);
   const bool head_at_end = map.FileShowsMmapView();
-  const uint64_t head_off = static_cast<uint64_t>(st.st_size) - kHeadAtEndBytes;
+  // The file offset of its last page (its head) in a head-at-end file.
+  uint64_t region_bytes = static_cast<uint64_t>(st.st_size);
+  ShmRegion::HeadAtEnd(fd, &region_bytes);
+  const uint64_t head_off = region_bytes - kHeadAtEndBytes;
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return false;
   bool found = false;

@@ -27,12 +27,15 @@
 namespace bpfemu {
 namespace {
 
-// The layout mark of a region file (shm.h, head-at-end regions): an odd
-// inode number.
-bool HeadAtEndMark(const struct stat& st) { return (st.st_ino & 1) != 0; }
-// Files Create makes at most to find one whose inode number has the
-// layout's parity.
-constexpr int kLayoutMarkTries = 64;
+// The layout mark of a region file (shm.h, head-at-end regions): one byte
+// past a whole number of pages. No other region has such a size (Create
+// refuses one), and no map value, program store or user mapping can change
+// a file's size.
+constexpr uint64_t kHeadAtEndMarkBytes = 1;
+bool HeadAtEndSize(uint64_t file_size) {
+  return file_size > kHeadAtEndBytes + kHeadAtEndMarkBytes &&
+         file_size % kHeadAtEndBytes == kHeadAtEndMarkBytes;
+}
 
 }  // namespace
 
@@ -161,32 +164,17 @@ int ShmRegion::Create(const char* name, uint64_t size, int* fd, ShmRegion* out,
   // or a large tmpfs).
   const uint64_t backed = std::min(size, reserve);
   if (backed > kLargeRegion && backed > AvailableMemory()) return -ENOMEM;
+  // The layout is in the file's size (HeadAtEndSize): a head-at-end file
+  // has one byte past its last page; no region of the other layout may
+  // have a size of that form (region geometries are multiples of 8).
+  if (!head_at_end && HeadAtEndSize(size)) return -EINVAL;
+  const uint64_t file_size = head_at_end ? size + kHeadAtEndMarkBytes : size;
   // An unnamed file on the emulated bpffs, so the map can be pinned; a
-  // memfd if that is impossible. Its inode number's parity is its layout
-  // (head-at-end: odd): file systems number new inodes in sequence, so a
-  // second file, rarely a third, has the other parity. The files of the
-  // wrong parity stay open until then, so that a file system that reuses
-  // a freed inode (ext4) cannot hand the same number back.
-  int mfd = -1;
-  int create_err = -ENOMEM;  // no file of the right parity
-  std::vector<int> wrong;
-  for (int tries = 0; mfd < 0 && tries < kLayoutMarkTries; ++tries) {
-    int f = BpffsCreateAnonymous();
-    if (f < 0) f = memfd_create(name, MFD_CLOEXEC);
-    if (f < 0) {
-      create_err = -errno;
-      break;
-    }
-    struct stat st;
-    if (fstat(f, &st) == 0 && HeadAtEndMark(st) == head_at_end) {
-      mfd = f;
-    } else {
-      wrong.push_back(f);
-    }
-  }
-  for (int f : wrong) close(f);
-  if (mfd < 0) return create_err;
-  if (ftruncate(mfd, static_cast<off_t>(size)) != 0) {
+  // memfd if that is impossible.
+  int mfd = BpffsCreateAnonymous();
+  if (mfd < 0) mfd = memfd_create(name, MFD_CLOEXEC);
+  if (mfd < 0) return -errno;
+  if (ftruncate(mfd, static_cast<off_t>(file_size)) != 0) {
     int err = errno;
     close(mfd);
     return err == EFBIG || err == EINVAL ? -ENOMEM : -err;
@@ -261,9 +249,11 @@ int ShmRegion::Attach(int caller_fd, ShmRegion* out, uint64_t mirror_tail,
   struct stat st;
   if (fstat(fd, &st) != 0) return -errno;
   if (st.st_size <= 0) return -EINVAL;
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  const bool head_at_end = HeadAtEndSize(static_cast<uint64_t>(st.st_size));
+  // The region's bytes: a head-at-end file's mark byte is not one of them.
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size) -
+                             (head_at_end ? kHeadAtEndMarkBytes : 0);
   if (mirror_tail > file_size) return -EINVAL;
-  const bool head_at_end = HeadAtEndMark(st);
   if (head_at_end && (mirror_tail != 0 || file_size <= kHeadAtEndBytes ||
                       file_size % kHeadAtEndBytes != 0)) {
     return -EINVAL;
@@ -304,8 +294,11 @@ int ShmRegion::Attach(int caller_fd, ShmRegion* out, uint64_t mirror_tail,
 
 bool ShmRegion::HeadAtEnd(int fd, uint64_t* file_size) {
   struct stat st;
-  if (fstat(fd, &st) != 0 || !HeadAtEndMark(st)) return false;
-  *file_size = static_cast<uint64_t>(st.st_size);
+  if (fstat(fd, &st) != 0 ||
+      !HeadAtEndSize(static_cast<uint64_t>(st.st_size))) {
+    return false;
+  }
+  *file_size = static_cast<uint64_t>(st.st_size) - kHeadAtEndMarkBytes;
   return true;
 }
 

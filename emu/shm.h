@@ -32,12 +32,14 @@
 // kHeadAtEndBytes) and the region's first kHeadAtEndBytes (header and body)
 // on its last page; ShmRegion maps the two parts in region order, so
 // region offsets, and everything built on them, are the same in both
-// layouts. The file says which layout it has in the parity of its inode
-// number (odd: head-at-end; Create makes files until it has the parity it
-// wants): a property the kernel assigns and nobody can change - not a
-// byte a map value, a program or a user mapping can write, so values that
-// happen to look like a header are never taken for one, and not the mode,
-// which chmod of a pin rewrites (docs/exec.md).
+// layouts. The file says which layout it has in its size: a head-at-end
+// file has one byte past its last page, a size no region of the other
+// layout has (Create refuses one) - not a byte a map value, a program or a
+// user mapping can write, so values that happen to look like a header are
+// never taken for one, and not the mode, which chmod of a pin rewrites
+// (docs/exec.md). (The inode number's parity was the mark before: ext4
+// hands out the lowest free inode, and the files of the wrong parity
+// Create had freed left only wrong-parity holes after 64 maps: ENOMEM.)
 
 #ifndef BPFEMU_EMU_SHM_H_
 #define BPFEMU_EMU_SHM_H_

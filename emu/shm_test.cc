@@ -5,10 +5,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "emu/bpffs.h"
 #include "gtest/gtest.h"
 
 namespace bpfemu {
@@ -26,6 +30,41 @@ TEST(ShmRegion, CreateIsZeroFilledAndAttachSeesTheSameBytes) {
   a.base()[100] = 42;
   EXPECT_EQ(b.base()[100], 42);
   close(fd);
+}
+
+// Many live regions of both layouts on a disk file system (the test's
+// temporary directory): the layout mark used to be the inode number's
+// parity, which ext4 (lowest free inode first) stopped giving after 64
+// files of one layout: ENOMEM for the 65th map.
+TEST(ShmRegion, ManyRegionsOfBothLayoutsOnADiskFileSystem) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string dir =
+      std::string(tmp != nullptr ? tmp : "/tmp") + "/many_regions";
+  SetBpffsForTesting("/sys/fs/bpf", dir);
+  std::vector<std::pair<int, ShmRegion>> live;
+  for (int i = 0; i < 300; ++i) {
+    const bool head_at_end = i % 5 == 4;
+    int fd = -1;
+    ShmRegion r;
+    ASSERT_EQ(ShmRegion::Create("t", head_at_end ? 8192 : 4096 + 8 * i, &fd, &r,
+                                0, UINT64_MAX, head_at_end),
+              0)
+        << "region " << i;
+    EXPECT_EQ(r.head_at_end(), head_at_end) << "region " << i;
+    ShmRegion again;
+    ASSERT_EQ(ShmRegion::Attach(fd, &again), 0) << "region " << i;
+    EXPECT_EQ(again.head_at_end(), head_at_end) << "region " << i;
+    EXPECT_EQ(again.size(), r.size()) << "region " << i;
+    live.emplace_back(fd, std::move(r));
+  }
+  for (auto& [fd, r] : live) close(fd);
+}
+
+// A size of the head-at-end form is refused for the other layout.
+TEST(ShmRegion, NoPlainRegionHasTheHeadAtEndMark) {
+  int fd = -1;
+  ShmRegion r;
+  EXPECT_EQ(ShmRegion::Create("t", 8193, &fd, &r), -EINVAL);
 }
 
 TEST(ShmRegion, AttachRejectsEmptyFile) {

@@ -910,7 +910,9 @@ class ElfReader {
                  std::vector<interp::RawInsn>* out) const {
     if (size % 8 != 0 || from > s.size || s.size - from < size) return false;
     out->resize(size / 8);
-    std::memcpy(out->data(), b_.data() + s.off + from, size);
+    // An empty range: no copy (memcpy from or to null is undefined even
+    // for 0 bytes).
+    if (size != 0) std::memcpy(out->data(), b_.data() + s.off + from, size);
     return true;
   }
 
