@@ -365,8 +365,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const bool dump_count = o.ends_with(" elements\n") ||
                             o.ends_with(" element\n") ||
                             (o.starts_with("[") && o.ends_with("]\n"));
-    FUZZ_CHECK(!e.empty() || o.find("{\"error\":\"") != std::string::npos ||
-               dump_count);
+    // The JSON error object, compact or pretty-printed (-p), as bpftool's
+    // p_err writes it.
+    const bool says_why =
+        !e.empty() || o.find("{\"error\":\"") != std::string::npos ||
+        o.find("{\n    \"error\": \"") != std::string::npos || dump_count;
+    if (!says_why) {
+      std::fprintf(stderr, "exit %d without a reason; stdout: %s\nargs:", rc,
+                   o.c_str());
+      for (const std::string& a : args)
+        std::fprintf(stderr, " [%s]", a.c_str());
+      std::fprintf(stderr, "\n");
+    }
+    FUZZ_CHECK(says_why);
   }
   FUZZ_CHECK(NoRawControlBytes(o));
   FUZZ_CHECK(NoRawControlBytes(e));

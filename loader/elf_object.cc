@@ -701,7 +701,10 @@ class ElfReader {
       const btf_type* sec = d->Type(sec_id);
       const auto* vsi = reinterpret_cast<const btf_var_secinfo*>(sec + 1);
       for (uint16_t i = 0; i < BtfVlen(sec); ++i) {
-        funcs = funcs || BtfKind(d->Type(vsi[i].type)) == kFunc;
+        const btf_type* vt = d->Type(vsi[i].type);
+        // An entry naming no type: libbpf refuses the object.
+        if (vt == nullptr) return false;
+        funcs = funcs || BtfKind(vt) == kFunc;
       }
     }
     if (int_id < 0) return !funcs && BtfVlen(d->Type(sec_id)) == 0;
@@ -719,8 +722,10 @@ class ElfReader {
     auto* vsi = reinterpret_cast<btf_var_secinfo*>(sec + 1);
     for (uint16_t i = 0; i < BtfVlen(sec); ++i) {
       btf_type* vt = d->MutableType(vsi[i].type);
+      if (vt == nullptr) return false;
       if (BtfKind(vt) == kFunc) {
         btf_type* proto = d->MutableType(vt->type);
+        if (proto == nullptr || BtfKind(proto) != kFuncProto) return false;
         auto* param = reinterpret_cast<btf_param*>(proto + 1);
         for (uint16_t j = 0; j < BtfVlen(proto); ++j) {
           if (param[j].type != 0 && param[j].name_off == 0) {
