@@ -1128,12 +1128,15 @@ BPFEMU_PROBE(probe_read_str, ProbeReadStr, kCompat)
 long bpfemu_skb_load_bytes(const void* skb, __u32 offset, void* to, __u32 len) {
   const auto* s = static_cast<const struct __sk_buff*>(skb);
   const uint64_t avail = uint64_t{s->data_end} - s->data;
+  // len 0 touches nothing (and `to` may then be null).
   if (offset > INT32_MAX || uint64_t{offset} + len > avail) {
-    std::memset(to, 0, len);
+    if (len != 0) std::memset(to, 0, len);
     return -EFAULT;
   }
-  std::memcpy(to, reinterpret_cast<const uint8_t*>(uintptr_t{s->data}) + offset,
-              len);
+  if (len != 0) {
+    std::memcpy(
+        to, reinterpret_cast<const uint8_t*>(uintptr_t{s->data}) + offset, len);
+  }
   return 0;
 }
 
@@ -1644,7 +1647,8 @@ long bpfemu_skb_store_bytes(void* skb, __u32 offset, const void* from,
   // offset + len is a u32 sum in the kernel.
   uint8_t* data = bpfemu::native::SkbWritable(skb, uint32_t(offset + len));
   if (data == nullptr) return -EFAULT;
-  std::memmove(data + offset, from, len);
+  // len 0 stores nothing (and `from` may then be null: no memmove).
+  if (len != 0) std::memmove(data + offset, from, len);
   return 0;
 }
 

@@ -172,7 +172,8 @@ int Bprintf(const char* fmt, uint32_t fmt_size, const uint64_t* args,
   auto put_stored = [&](const std::string& text) {
     if (out != nullptr && out->size() < out_size) out->append(text);
   };
-  const void* end = std::memchr(fmt, 0, fmt_size);
+  // An empty format has no NUL either (and may be null: no memchr).
+  const void* end = fmt_size != 0 ? std::memchr(fmt, 0, fmt_size) : nullptr;
   if (end == nullptr) return -EINVAL;
   const size_t n = static_cast<const char*>(end) - fmt;
   const bool format = args != nullptr && num_args != 0;
