@@ -418,6 +418,7 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
       if (hi.imm != 0) return -EINVAL;
       uint64_t handle;
       if (int err = linker.MapHandle(fd, &handle); err != 0) return err;
+      if (int err = linker.MapCompatible(fd, attr); err != 0) return err;
       d->imm = static_cast<int64_t>(handle);
       if (int err = UseArena(linker.MapArena(handle), handle); err != 0) {
         return err;
@@ -434,6 +435,7 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
       // the register gets user_vm_start + off, a user (as(1)) pointer.
       uint64_t handle;
       if (linker.MapHandle(fd, &handle) == 0) {
+        if (int err = linker.MapCompatible(fd, attr); err != 0) return err;
         if (ArenaWindow* arena = linker.MapArena(handle)) {
           const uint64_t start = arena->user_vm_start();
           if (uint64_t{static_cast<uint32_t>(hi.imm)} >
@@ -839,16 +841,85 @@ std::vector<uint32_t> ReachableUnknownCalls(
   return hit;
 }
 
-// The verifier's prog->aux->max_ctx_offset (kernel/bpf/verifier.c
-// check_ctx_access): the end of the furthest context read. bpf_prog_test_
-// run_raw_tp refuses a ctx_size_in below it with EINVAL. Found by following
-// the context pointer from R1 through register moves and stack spills over
-// every path (the union of the paths, as the verifier explores them all);
-// the verifier rejects arithmetic on it, so every read is ctx + insn.off.
-uint32_t MaxCtxOffset(const RawInsn* insns, size_t n) {
+// A tnum (kernel/bpf/tnum.c): the bits of `mask` are unknown, the others
+// are those of `value`. The verifier's var_off of a register.
+struct Tnum {
+  uint64_t value = 0;
+  uint64_t mask = ~uint64_t{0};
+  bool operator==(const Tnum&) const = default;
+  static Tnum Const(uint64_t v) { return {v, 0}; }
+  bool known() const { return mask == 0; }
+  Tnum Add(Tnum b) const {
+    const uint64_t sm = mask + b.mask, sv = value + b.value;
+    const uint64_t mu = ((sm + sv) ^ sv) | mask | b.mask;
+    return {sv & ~mu, mu};
+  }
+  Tnum Sub(Tnum b) const {
+    const uint64_t dv = value - b.value;
+    const uint64_t mu = ((dv + mask) ^ (dv - b.mask)) | mask | b.mask;
+    return {dv & ~mu, mu};
+  }
+  Tnum And(Tnum b) const {
+    const uint64_t v = value & b.value;
+    return {v, (value | mask) & (b.value | b.mask) & ~v};
+  }
+  Tnum Or(Tnum b) const {
+    const uint64_t v = value | b.value, mu = mask | b.mask;
+    return {v, mu & ~v};
+  }
+  Tnum Low32() const { return {value & 0xffffffffu, mask & 0xffffffffu}; }
+  // Both: the bits the two agree on and know.
+  Tnum Union(Tnum b) const {
+    const uint64_t mu = mask | b.mask | (value ^ b.value);
+    return {value & ~mu, mu};
+  }
+  // tnum_strn: "(0x<value>; 0x<mask>)" (the kernel prints 0 as 0x0).
+  std::string Str() const {
+    char buf[48];
+    std::snprintf(buf, sizeof(buf), "(0x%llx; 0x%llx)",
+                  static_cast<unsigned long long>(value),
+                  static_cast<unsigned long long>(mask));
+    return buf;
+  }
+};
+
+// What follows the context pointer through a program (kernel/bpf/
+// verifier.c): prog->aux->max_ctx_offset (check_ctx_access: the end of the
+// furthest context read; bpf_prog_test_run_raw_tp refuses a ctx_size_in
+// below it with EINVAL), and the refusal of an access through a modified
+// context pointer (__check_ptr_off_reg: the pointer must be R1 as given,
+// whatever was added to it).
+struct CtxFacts {
+  uint32_t max_off = 0;
+  int err = 0;  // -EACCES at insn err_pc, with the verifier's line in log
+  uint32_t err_pc = 0;
+  std::string log;
+};
+
+// The context is followed from R1 through register moves, stack spills,
+// additions (which make it a modified context pointer, with a fixed offset
+// `off` and a variable part `var` as adjust_ptr_min_max_vals keeps them)
+// over every path, the union of the paths as the verifier explores them
+// all. Scalars are tnums, enough to tell a constant addition (a fixed
+// offset) from a variable one and to print the variable part: constants,
+// loads of fewer than 8 bytes, AND/OR/shift by immediates, additions; the
+// bounds the verifier also learns from comparisons are not followed.
+CtxFacts FollowCtx(const RawInsn* insns, size_t n) {
+  struct Ptr {
+    int32_t off = 0;
+    Tnum var = Tnum::Const(0);
+    bool operator==(const Ptr&) const = default;
+  };
+  struct Spill {
+    int16_t at;
+    Ptr ptr;
+    bool operator==(const Spill&) const = default;
+  };
   struct State {
-    uint16_t regs = 0;            // bit r: R<r> holds the context
-    std::vector<int16_t> spills;  // stack offsets holding it
+    uint16_t regs = 0;  // bit r: R<r> holds the context (ptr[r])
+    Ptr ptr[11];
+    Tnum scalar[11];
+    std::vector<Spill> spills;  // stack offsets holding the context
     bool operator==(const State&) const = default;
   };
   std::vector<std::optional<State>> at(n);
@@ -861,11 +932,23 @@ uint32_t MaxCtxOffset(const RawInsn* insns, size_t n) {
       return;
     }
     State merged = *at[pc];
+    for (int r = 0; r < 11; ++r) {
+      merged.scalar[r] = merged.scalar[r].Union(st.scalar[r]);
+      // Where one path moved the context and another did not, the moved
+      // one stays: the verifier, walking each path, refuses the access.
+      const bool both = (merged.regs >> r & 1) && (st.regs >> r & 1);
+      if (both) {
+        if (merged.ptr[r].off == 0) merged.ptr[r].off = st.ptr[r].off;
+        merged.ptr[r].var = merged.ptr[r].var.Union(st.ptr[r].var);
+      } else if (st.regs >> r & 1) {
+        merged.ptr[r] = st.ptr[r];
+      }
+    }
     merged.regs |= st.regs;
-    for (int16_t o : st.spills) {
-      if (std::find(merged.spills.begin(), merged.spills.end(), o) ==
-          merged.spills.end()) {
-        merged.spills.push_back(o);
+    for (const Spill& s : st.spills) {
+      if (std::none_of(merged.spills.begin(), merged.spills.end(),
+                       [&](const Spill& m) { return m.at == s.at; })) {
+        merged.spills.push_back(s);
       }
     }
     if (!(merged == *at[pc])) {
@@ -873,8 +956,36 @@ uint32_t MaxCtxOffset(const RawInsn* insns, size_t n) {
       work.push_back(pc);
     }
   };
-  flow(0, State{1u << 1, {}});
-  uint32_t max_off = 0;
+  State entry;
+  entry.regs = 1u << 1;
+  flow(0, entry);
+  CtxFacts facts;
+  auto refuse = [&](size_t pc, int reg, const Ptr& p, bool atomic = false) {
+    if (facts.err != 0 && facts.err_pc <= pc) return;
+    char line[96];
+    if (atomic) {
+      std::snprintf(line, sizeof(line),
+                    "BPF_ATOMIC stores into R%d ctx is not allowed\n", reg);
+    } else if (p.off < 0) {
+      std::snprintf(line, sizeof(line),
+                    "negative offset ctx ptr R%d off=%d disallowed\n", reg,
+                    p.off);
+    } else if (p.off != 0) {
+      std::snprintf(line, sizeof(line),
+                    "dereference of modified ctx ptr R%d off=%d disallowed\n",
+                    reg, p.off);
+    } else {
+      std::snprintf(line, sizeof(line),
+                    "variable ctx access var_off=%s disallowed\n",
+                    p.var.Str().c_str());
+    }
+    facts.err = -EACCES;
+    facts.err_pc = static_cast<uint32_t>(pc);
+    facts.log = line;
+  };
+  auto modified = [](const Ptr& p) {
+    return p.off != 0 || !(p.var == Tnum::Const(0));
+  };
   size_t steps = 0;
   while (!work.empty() && ++steps < 1000000) {
     const size_t pc = work.back();
@@ -883,18 +994,22 @@ uint32_t MaxCtxOffset(const RawInsn* insns, size_t n) {
     const RawInsn& in = insns[pc];
     const uint8_t cls = in.code & 0x07, op = in.code & 0xf0;
     const uint16_t dst_bit = static_cast<uint16_t>(1u << in.dst);
-    auto spilled = [&](int16_t o) {
-      return std::find(st.spills.begin(), st.spills.end(), o) !=
-             st.spills.end();
+    const bool src_ctx = st.regs >> in.src & 1, dst_ctx = st.regs >> in.dst & 1;
+    auto set_scalar = [&](Tnum t) {
+      st.regs &= static_cast<uint16_t>(~dst_bit);
+      st.scalar[in.dst] = t;
     };
     if (cls == 0x05 || cls == 0x06) {  // BPF_JMP, BPF_JMP32
       if (op == 0x90) continue;        // exit
       if (op == 0x80) {                // call: r0-r5 clobbered
         if (in.src == 1) {             // a bpf-to-bpf call: args go along
-          State callee{static_cast<uint16_t>(st.regs & 0x3e), {}};
+          State callee = st;
+          callee.regs &= 0x3e;
+          callee.spills.clear();
           flow(pc + 1 + in.imm, callee);
         }
         st.regs &= static_cast<uint16_t>(~0x3fu);
+        for (int r = 0; r <= 5; ++r) st.scalar[r] = Tnum{};
         flow(pc + 1, st);
         continue;
       }
@@ -904,39 +1019,123 @@ uint32_t MaxCtxOffset(const RawInsn* insns, size_t n) {
       continue;
     }
     if (cls == 0x00 && in.code == 0x18) {  // LD_IMM64: two slots
-      st.regs &= static_cast<uint16_t>(~dst_bit);
+      const uint64_t v =
+          static_cast<uint32_t>(in.imm) |
+          (pc + 1 < n ? uint64_t{static_cast<uint32_t>(insns[pc + 1].imm)} << 32
+                      : 0);
+      set_scalar(in.src == 0 ? Tnum::Const(v) : Tnum{});
       flow(pc + 2, st);
       continue;
     }
     if (cls == 0x01) {  // BPF_LDX
-      const bool from_ctx = st.regs & (1u << in.src);
       static constexpr uint32_t kSize[] = {4, 2, 1, 8};
-      if (from_ctx) {
-        max_off = std::max<uint32_t>(
-            max_off, static_cast<uint32_t>(std::max(0, int{in.off})) +
-                         kSize[(in.code >> 3) & 3]);
+      const uint32_t size = kSize[(in.code >> 3) & 3];
+      if (src_ctx) {
+        if (modified(st.ptr[in.src])) {
+          refuse(pc, in.src, st.ptr[in.src]);
+          continue;
+        }
+        facts.max_off = std::max<uint32_t>(
+            facts.max_off,
+            static_cast<uint32_t>(std::max(0, int{in.off})) + size);
       }
-      const bool reload =
-          in.src == 10 && (in.code & 0x18) == 0x18 && spilled(in.off);
-      st.regs = reload ? (st.regs | dst_bit)
-                       : (st.regs & static_cast<uint16_t>(~dst_bit));
+      const auto spill =
+          std::find_if(st.spills.begin(), st.spills.end(),
+                       [&](const Spill& s) { return s.at == in.off; });
+      if (in.src == 10 && size == 8 && spill != st.spills.end()) {
+        st.regs |= dst_bit;
+        st.ptr[in.dst] = spill->ptr;
+      } else {
+        const bool sx = (in.code & 0xe0) == 0x80;  // BPF_MEMSX
+        set_scalar(size < 8 && !sx ? Tnum{0, (uint64_t{1} << (8 * size)) - 1}
+                                   : Tnum{});
+      }
     } else if (cls == 0x02 || cls == 0x03) {  // BPF_ST, BPF_STX
+      const bool atomic = cls == 0x03 && (in.code & 0xe0) == 0xc0;
+      if (dst_ctx && atomic) {  // check_atomic, before the access
+        refuse(pc, in.dst, st.ptr[in.dst], /*atomic=*/true);
+        continue;
+      }
+      if (dst_ctx && modified(st.ptr[in.dst])) {
+        refuse(pc, in.dst, st.ptr[in.dst]);
+        continue;
+      }
       if (in.dst == 10) {
-        std::erase(st.spills, in.off);
+        std::erase_if(st.spills,
+                      [&](const Spill& s) { return s.at == in.off; });
         if (cls == 0x03 && (in.code & 0xe0) == 0x60 &&
-            (in.code & 0x18) == 0x18 && (st.regs & (1u << in.src))) {
-          st.spills.push_back(in.off);
+            (in.code & 0x18) == 0x18 && src_ctx) {
+          st.spills.push_back({in.off, st.ptr[in.src]});
         }
       }
+      if (atomic &&
+          (in.imm & 0x01)) {  // an atomic fetching into src (R0: cmpxchg)
+        const int out = in.imm == 0xf1 ? 0 : in.src;  // BPF_CMPXCHG
+        st.regs &= static_cast<uint16_t>(~(1u << out));
+        st.scalar[out] = Tnum{};
+      }
     } else if (cls == 0x04 || cls == 0x07) {  // BPF_ALU, BPF_ALU64
-      const bool mov_ctx =
-          in.code == 0xbf && in.off == 0 && (st.regs & (1u << in.src));
-      st.regs = mov_ctx ? (st.regs | dst_bit)
-                        : (st.regs & static_cast<uint16_t>(~dst_bit));
+      const bool alu64 = cls == 0x07, k = (in.code & 0x08) == 0;
+      const Tnum imm =
+          Tnum::Const(alu64 ? static_cast<uint64_t>(int64_t{in.imm})
+                            : static_cast<uint32_t>(in.imm));
+      const Tnum src = k ? imm : st.scalar[in.src];
+      if (op == 0xb0 && in.off == 0) {  // mov
+        if (!k && src_ctx && alu64) {
+          st.regs |= dst_bit;
+          st.ptr[in.dst] = st.ptr[in.src];
+        } else {
+          set_scalar(alu64 ? src : src.Low32());
+        }
+      } else if (dst_ctx && alu64 && (op == 0x00 || op == 0x10) &&
+                 (k || !src_ctx)) {  // ctx += / -= a scalar
+        Ptr& p = st.ptr[in.dst];
+        const int64_t sign = op == 0x00 ? 1 : -1;
+        if (src.known()) {
+          p.off = static_cast<int32_t>(p.off +
+                                       sign * static_cast<int64_t>(src.value));
+        } else {
+          p.var = op == 0x00 ? p.var.Add(src) : p.var.Sub(src);
+        }
+      } else if (dst_ctx || (!k && src_ctx)) {
+        set_scalar(Tnum{});  // the verifier refuses the others itself
+      } else {
+        const Tnum d = st.scalar[in.dst];
+        const uint32_t shift = static_cast<uint32_t>(in.imm);
+        Tnum out{};
+        switch (op) {
+          case 0x00:  // add
+            out = d.Add(src);
+            break;
+          case 0x10:  // sub
+            out = d.Sub(src);
+            break;
+          case 0x40:  // or
+            out = d.Or(src);
+            break;
+          case 0x50:  // and
+            out = d.And(src);
+            break;
+          case 0x60:  // lsh by an immediate
+            if (k && shift < (alu64 ? 64u : 32u)) {
+              out = {d.value << shift, d.mask << shift};
+            }
+            break;
+          case 0x70:  // rsh by an immediate
+            if (k && shift < (alu64 ? 64u : 32u)) {
+              const Tnum w = alu64 ? d : d.Low32();
+              out = {w.value >> shift, w.mask >> shift};
+            }
+            break;
+          default:
+            break;
+        }
+        set_scalar(alu64 ? out : out.Low32());
+      }
     }
     flow(pc + 1, st);
   }
-  return max_off;
+  return facts;
 }
 
 }  // namespace
@@ -1014,9 +1213,10 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   if (prog->casts_ && prog->arena_ == nullptr) return -EINVAL;
   if (cast_to_fp) return -EACCES;
   if (int err = prog->CheckControlFlow(second_half); err != 0) return err;
+  const CtxFacts ctx = FollowCtx(in, n);
   if (const std::vector<uint32_t> bad =
           ReachableUnknownCalls(in, n, prog->unknown_calls_);
-      !bad.empty()) {
+      !bad.empty() && (ctx.err == 0 || bad[0] < ctx.err_pc)) {
     const size_t k =
         static_cast<size_t>(std::find(prog->unknown_calls_.begin(),
                                       prog->unknown_calls_.end(), bad[0]) -
@@ -1027,7 +1227,11 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
     }
     return HelperRefusalErrno(prog->unknown_why_[k]);
   }
-  prog->max_ctx_offset_ = MaxCtxOffset(in, n);
+  if (ctx.err != 0) {
+    if (attr.log != nullptr) *attr.log += ctx.log;
+    return ctx.err;
+  }
+  prog->max_ctx_offset_ = ctx.max_off;
   prog->resources_ = linker.TakeResources();
   if (JitEnabled()) {
     static_assert(std::is_standard_layout_v<Vm>);

@@ -168,6 +168,14 @@ class Linker {
     (void)fn;
     return false;
   }
+  // check_map_prog_compatibility() (kernel/bpf/verifier.c) for the map
+  // behind `fd`, already resolved: 0, or -EINVAL with the verifier's line
+  // appended to attr.log (maps a program of attr's type and flags may not
+  // use).
+  virtual int MapCompatible(int fd, const LoadAttr& attr) {
+    (void)fd, (void)attr;
+    return 0;
+  }
   // BPF_PSEUDO_MAP_FD: the value the register receives (a map handle the
   // helpers understand), or -EBADF / -EINVAL as bpf_map_get() answers.
   virtual int MapHandle(int fd, uint64_t* handle) = 0;

@@ -266,6 +266,44 @@ TEST(InterpTest, LoadChecks) {
             -EINVAL);
 }
 
+// The verifier's answers to accesses through a moved context pointer
+// (__check_ptr_off_reg, check_atomic), as Linux 6.18 gave them
+// (kernel_compare/interp_compare_test.cc compares them with the kernel).
+TEST(InterpTest, ModifiedContextPointersAreRefused) {
+  const auto refusal = [](const Insns& p) {
+    TestLinker linker;
+    LoadAttr attr;
+    attr.prog_type = BPF_PROG_TYPE_SCHED_CLS;
+    attr.insns = p.data();
+    attr.insn_cnt = static_cast<uint32_t>(p.size());
+    std::string log;
+    attr.log = &log;
+    std::shared_ptr<const Program> prog;
+    const int err = Program::Load(attr, linker, &prog);
+    return std::to_string(err) + " " + log;
+  };
+  EXPECT_EQ(refusal(Ret({a::AluImm(BPF_ADD, 1, 4), a::Ldx(BPF_W, 0, 1, 0)})),
+            "-13 dereference of modified ctx ptr R1 off=4 disallowed\n");
+  EXPECT_EQ(refusal(Ret({a::AluImm(BPF_ADD, 1, -4), a::Ldx(BPF_W, 0, 1, 4)})),
+            "-13 negative offset ctx ptr R1 off=-4 disallowed\n");
+  EXPECT_EQ(refusal(Ret({a::Ldx(BPF_W, 2, 1, 0), a::AluImm(BPF_AND, 2, 0xc),
+                         a::AluReg(BPF_ADD, 1, 2), a::Ldx(BPF_B, 0, 1, 0)})),
+            "-13 variable ctx access var_off=(0x0; 0xc) disallowed\n");
+  EXPECT_EQ(refusal(Ret({a::MovImm(2, 8), a::AluReg(BPF_ADD, 1, 2),
+                         a::Ldx(BPF_B, 0, 1, 0)})),
+            "-13 dereference of modified ctx ptr R1 off=8 disallowed\n");
+  EXPECT_EQ(refusal(Ret({a::AluImm(BPF_ADD, 1, 4), a::St(BPF_W, 1, 0, 1),
+                         a::MovImm(0, 0)})),
+            "-13 dereference of modified ctx ptr R1 off=4 disallowed\n");
+  EXPECT_EQ(refusal(Ret({a::MovImm(2, 1), a::Atomic(BPF_W, 1, 2, 0, BPF_ADD),
+                         a::MovImm(0, 0)})),
+            "-13 BPF_ATOMIC stores into R1 ctx is not allowed\n");
+  // Back at offset 0: loads.
+  EXPECT_EQ(refusal(Ret({a::AluImm(BPF_ADD, 1, 4), a::AluImm(BPF_SUB, 1, 4),
+                         a::Ldx(BPF_W, 0, 1, 0)})),
+            "0 ");
+}
+
 // addr_space_cast and arena accesses against a fake arena: four pages at
 // user address kStart (window offsets 0x10000..0x14000), `present` saying
 // which exist. emu/arena_test.cc runs the same paths on a real ARENA map.

@@ -26,7 +26,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "emu/cpu.h"
 #include "emu/interp.h"
 #include "emu/interp_asm.h"
@@ -494,6 +496,174 @@ TEST_F(InterpCompareTest, MalformedProgramsGetTheKernelsErrno) {
   close(pipe_fds[1]);
   KernelBackend::Get().Close(kmap);
   CloseFd(emap);
+}
+
+// Accesses through a context pointer that arithmetic moved
+// (__check_ptr_off_reg, check_atomic): the errno and the verifier's last
+// log line must be equal. Loads of the unmoved context and moves that
+// come back to offset 0 load on both.
+TEST_F(InterpCompareTest, ModifiedContextPointersGetTheKernelsRefusal) {
+  const auto ret = [](Insns p) {
+    p.push_back(a::Exit());
+    return p;
+  };
+  // The refusal: the log's last line before the verifier's statistics.
+  const auto last_line = [](const std::string& log) {
+    std::string line;
+    for (const absl::string_view l : absl::StrSplit(log, '\n')) {
+      if (!l.empty() && l[0] != '\0' && !absl::StartsWith(l, "processed ")) {
+        line = std::string(l);
+      }
+    }
+    return line;
+  };
+  struct Case {
+    const char* name;
+    Insns insns;
+  };
+  const std::vector<Case> cases = {
+      {"ctx += 4, load",
+       ret({a::AluImm(BPF_ADD, 1, 4), a::Ldx(BPF_W, 0, 1, 0)})},
+      {"ctx += -4, load",
+       ret({a::AluImm(BPF_ADD, 1, -4), a::Ldx(BPF_W, 0, 1, 4)})},
+      {"ctx += 8 through a register",
+       ret({a::MovImm(2, 8), a::AluReg(BPF_ADD, 1, 2),
+            a::Ldx(BPF_B, 0, 1, 0)})},
+      {"ctx += a masked field",
+       ret({a::Ldx(BPF_W, 2, 1, 12), a::AluImm(BPF_AND, 2, 0xc),
+            a::AluReg(BPF_ADD, 1, 2), a::Ldx(BPF_B, 0, 1, 0)})},
+      {"ctx += a byte << 2",
+       ret({a::Ldx(BPF_W, 2, 1, 12), a::AluImm(BPF_AND, 2, 0xff),
+            a::AluImm(BPF_LSH, 2, 2), a::AluReg(BPF_ADD, 1, 2),
+            a::Ldx(BPF_W, 0, 1, 0)})},
+      {"ctx += 4 - 4, load",
+       ret({a::AluImm(BPF_ADD, 1, 4), a::AluImm(BPF_SUB, 1, 4),
+            a::Ldx(BPF_W, 0, 1, 0)})},
+      {"moved ctx spilled and filled",
+       ret({a::AluImm(BPF_ADD, 1, 4), a::Stx(BPF_DW, 10, 1, -8),
+            a::Ldx(BPF_DW, 3, 10, -8), a::Ldx(BPF_W, 0, 3, 0)})},
+      {"moved ctx copied",
+       ret({a::MovReg(3, 1), a::AluImm(BPF_ADD, 3, 16), a::Ldx(BPF_W, 0, 1, 0),
+            a::Ldx(BPF_W, 0, 3, 0)})},
+      {"store through moved ctx",
+       ret({a::AluImm(BPF_ADD, 1, 4), a::St(BPF_W, 1, 0, 1), a::MovImm(0, 0)})},
+      {"atomic add on ctx",
+       ret({a::MovImm(2, 1), a::Atomic(BPF_W, 1, 2, 0, BPF_ADD),
+            a::MovImm(0, 0)})},
+      {"atomic add on moved ctx",
+       ret({a::AluImm(BPF_ADD, 1, 4), a::MovImm(2, 1),
+            a::Atomic(BPF_W, 1, 2, 0, BPF_ADD), a::MovImm(0, 0)})},
+      {"moved ctx on one branch only",
+       ret({a::Ldx(BPF_W, 2, 1, 12), a::JmpImm(BPF_JEQ, 2, 0, 1),
+            a::AluImm(BPF_ADD, 1, 8), a::Ldx(BPF_W, 0, 1, 0)})},
+  };
+  for (const uint32_t type :
+       {uint32_t{BPF_PROG_TYPE_SCHED_CLS}, uint32_t{BPF_PROG_TYPE_XDP},
+        uint32_t{BPF_PROG_TYPE_RAW_TRACEPOINT}}) {
+    std::vector<std::string> kernel_side, emu_side;
+    for (const Case& c : cases) {
+      char klog[4096] = "";
+      LIBBPF_OPTS(bpf_prog_load_opts, kopts, .log_level = 1,
+                  .log_size = sizeof(klog), .log_buf = klog);
+      const int kfd =
+          bpf_prog_load(static_cast<bpf_prog_type>(type), nullptr, "GPL",
+                        reinterpret_cast<const bpf_insn*>(c.insns.data()),
+                        c.insns.size(), &kopts);
+      const int kerr = kfd < 0 ? -errno : 0;
+      std::string elog;
+      native::ProgLoadFlags flags;
+      flags.log = &elog;
+      const int efd = native::ProgLoadBytecode(
+          type, 0, "test", c.insns.data(),
+          static_cast<uint32_t>(c.insns.size()), "GPL", flags);
+      kernel_side.push_back(absl::StrFormat("%s: %d %s", c.name, kerr,
+                                            kerr < 0 ? last_line(klog) : ""));
+      emu_side.push_back(absl::StrFormat("%s: %d %s", c.name, efd < 0 ? efd : 0,
+                                         efd < 0 ? last_line(elog) : ""));
+      if (kfd >= 0) close(kfd);
+      if (efd >= 0) CloseFd(efd);
+    }
+    EXPECT_EQ(kernel_side, emu_side) << "program type " << type;
+  }
+}
+
+// check_map_prog_compatibility(): a sleepable program (SYSCALL) that
+// loads a map of each of these types: the load's errno and the verifier's
+// last line must be equal.
+TEST_F(InterpCompareTest, SleepableProgramsUseTheKernelsMapTypes) {
+  struct Kind {
+    uint32_t type, key_size, value_size, max_entries, flags;
+  };
+  const std::vector<Kind> kinds = {
+      {BPF_MAP_TYPE_HASH, 4, 8, 4, 0},
+      {BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0},
+      {BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 4, 0},
+      {BPF_MAP_TYPE_LRU_HASH, 4, 8, 4, 0},
+      {BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, 0},
+      {BPF_MAP_TYPE_QUEUE, 0, 8, 4, 0},
+      {BPF_MAP_TYPE_STACK, 0, 8, 4, 0},
+      {BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 4, 0},
+      {BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, 0},
+      {BPF_MAP_TYPE_LPM_TRIE, 8, 8, 4, BPF_F_NO_PREALLOC},
+      {BPF_MAP_TYPE_BLOOM_FILTER, 0, 8, 4, 0},
+      {BPF_MAP_TYPE_DEVMAP, 4, 4, 4, 0},
+      {BPF_MAP_TYPE_CPUMAP, 4, 4, 2, 0},
+      {BPF_MAP_TYPE_SOCKMAP, 4, 4, 4, 0},
+  };
+  const auto last_line = [](const std::string& log) {
+    std::string line;
+    for (const absl::string_view l : absl::StrSplit(log, '\n')) {
+      if (!l.empty() && l[0] != '\0' && !absl::StartsWith(l, "processed ")) {
+        line = std::string(l);
+      }
+    }
+    return line;
+  };
+  std::vector<std::string> kernel_side, emu_side;
+  for (const Kind& k : kinds) {
+    MapAttr m;
+    m.map_type = k.type;
+    m.key_size = k.key_size;
+    m.value_size = k.value_size;
+    m.max_entries = k.max_entries;
+    m.map_flags = k.flags;
+    const int kmap = KernelBackend::Get().CreateMap(m);
+    const int emap = MapCreate(m);
+    ASSERT_GE(kmap, 0) << k.type;
+    ASSERT_GE(emap, 0) << k.type;
+    const auto program = [](int map) {
+      Insns p;
+      a::LdMapFd(&p, BPF_REG_1, map);
+      p.push_back(a::MovImm(BPF_REG_0, 0));
+      p.push_back(a::Exit());
+      return p;
+    };
+    const Insns kp = program(kmap), ep = program(emap);
+    char klog[4096] = "";
+    LIBBPF_OPTS(bpf_prog_load_opts, kopts, .prog_flags = BPF_F_SLEEPABLE,
+                .log_level = 1, .log_size = sizeof(klog), .log_buf = klog);
+    const int kfd = bpf_prog_load(BPF_PROG_TYPE_SYSCALL, nullptr, "GPL",
+                                  reinterpret_cast<const bpf_insn*>(kp.data()),
+                                  kp.size(), &kopts);
+    const int kerr = kfd < 0 ? -errno : 0;
+    std::string elog;
+    native::ProgLoadFlags flags;
+    flags.prog_flags = BPF_F_SLEEPABLE;
+    flags.log = &elog;
+    const int efd = native::ProgLoadBytecode(
+        BPF_PROG_TYPE_SYSCALL, 0, "test", ep.data(),
+        static_cast<uint32_t>(ep.size()), "GPL", flags);
+    kernel_side.push_back(absl::StrFormat("map type %u: %d %s", k.type, kerr,
+                                          kerr < 0 ? last_line(klog) : ""));
+    emu_side.push_back(absl::StrFormat("map type %u: %d %s", k.type,
+                                       efd < 0 ? efd : 0,
+                                       efd < 0 ? last_line(elog) : ""));
+    if (kfd >= 0) close(kfd);
+    if (efd >= 0) CloseFd(efd);
+    KernelBackend::Get().Close(kmap);
+    CloseFd(emap);
+  }
+  EXPECT_EQ(kernel_side, emu_side);
 }
 
 // The legacy packet loads (LD_ABS / LD_IND, bpf_gen_ld_abs): offsets from

@@ -2310,6 +2310,70 @@ class BytecodeLinker : public interp::Linker {
   };
 
   // __bpf_map_get(): EBADF for a closed fd, EINVAL for one that is not a map.
+  // check_map_prog_compatibility() (kernel/bpf/verifier.c): bpf_spin_lock
+  // and bpf_timer values are refused to socket filters (the lock) and to
+  // tracing programs (kprobe, tracepoint, perf_event, raw_tp), a
+  // struct_ops map to every program, and a sleepable program may use
+  // only the types that stay valid across a sleep (6.1: without the
+  // cgroup storage, queue, stack and arena maps, in other words).
+  int MapCompatible(int fd, const interp::LoadAttr& attr) override {
+    std::shared_ptr<Map> map;
+    if (Resolve(fd, &map) != 0) return 0;  // MapHandle answered already
+    const uint32_t type = attr.prog_type;
+    const bool tracing = type == BPF_PROG_TYPE_KPROBE ||
+                         type == BPF_PROG_TYPE_TRACEPOINT ||
+                         type == BPF_PROG_TYPE_PERF_EVENT ||
+                         type == BPF_PROG_TYPE_RAW_TRACEPOINT ||
+                         type == BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE;
+    const auto refuse = [&](const char* line) {
+      if (attr.log != nullptr) *attr.log += line;
+      return -EINVAL;
+    };
+    if (map->HasSpinLock()) {
+      if (type == BPF_PROG_TYPE_SOCKET_FILTER) {
+        return refuse("socket filter progs cannot use bpf_spin_lock yet\n");
+      }
+      if (tracing)
+        return refuse("tracing progs cannot use bpf_spin_lock yet\n");
+    }
+    if (map->timer_off() >= 0 && tracing) {
+      return refuse("tracing progs cannot use bpf_timer yet\n");
+    }
+    if (map->type() == BPF_MAP_TYPE_STRUCT_OPS) {
+      return refuse("bpf_struct_ops map cannot be used in prog\n");
+    }
+    if (!attr.sleepable) return 0;
+    const bool v61 = TargetKernel() == KernelVersion::k6_1;
+    switch (map->type()) {
+      case BPF_MAP_TYPE_HASH:
+      case BPF_MAP_TYPE_LRU_HASH:
+      case BPF_MAP_TYPE_ARRAY:
+      case BPF_MAP_TYPE_PERCPU_HASH:
+      case BPF_MAP_TYPE_PERCPU_ARRAY:
+      case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+      case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+      case BPF_MAP_TYPE_HASH_OF_MAPS:
+      case BPF_MAP_TYPE_RINGBUF:
+      case BPF_MAP_TYPE_USER_RINGBUF:
+      case BPF_MAP_TYPE_INODE_STORAGE:
+      case BPF_MAP_TYPE_SK_STORAGE:
+      case BPF_MAP_TYPE_TASK_STORAGE:
+        return 0;
+      case BPF_MAP_TYPE_CGRP_STORAGE:
+      case BPF_MAP_TYPE_QUEUE:
+      case BPF_MAP_TYPE_STACK:
+      case BPF_MAP_TYPE_ARENA:
+        if (!v61) return 0;
+        break;
+      default:
+        break;
+    }
+    return refuse(v61 ? "Sleepable programs can only use array, hash, and "
+                        "ringbuf maps\n"
+                      : "Sleepable programs can only use array, hash, "
+                        "ringbuf and local storage maps\n");
+  }
+
   static int Resolve(int fd, std::shared_ptr<Map>* out) {
     *out = MapFromFd(fd);
     // A map this process mapped read-only (Map::read_only) cannot be
