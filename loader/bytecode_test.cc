@@ -1071,6 +1071,82 @@ TEST(BytecodeTest, ArenaKfuncsAllocateAndFreePages) {
   CloseFd(fd);
 }
 
+// bpf_skb_output / bpf_xdp_output from a SYSCALL program
+// (net/core/filter.c bpf_skb_event_output / bpf_xdp_event_output): flags
+// beyond BPF_F_CTXLEN_MASK and BPF_F_INDEX_MASK -EINVAL, then a NULL
+// object -EFAULT; a pointer to anything else stops the run (bpfemu has no
+// kernel struct sk_buff or xdp_buff), and so does a map other than a
+// PERF_EVENT_ARRAY.
+TEST(BytecodeTest, SkbAndXdpOutputChecks) {
+  const int perf = Create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 2);
+  ASSERT_GE(perf, 0);
+  const int hash = Create(BPF_MAP_TYPE_HASH, 4, 4, 2);
+  ASSERT_GE(hash, 0);
+  ProgLoadFlags flags;
+  flags.prog_flags = BPF_F_SLEEPABLE;
+  // r1 = obj (0 or the stack), r2 = map, r3 = flags, r4 = 8 bytes of
+  // stack, r5 = 8; the helper's answer is the return value.
+  auto run = [&](int32_t helper, bool stack_obj, int map, uint64_t fl,
+                 bool* faulted) {
+    Insns p = {a::St(BPF_DW, BPF_REG_10, -8, 7)};
+    if (stack_obj) {
+      p.push_back(a::MovReg(BPF_REG_1, BPF_REG_10));
+      p.push_back(a::AluImm(BPF_ADD, BPF_REG_1, -8));
+    } else {
+      p.push_back(a::MovImm(BPF_REG_1, 0));
+    }
+    a::LdMapFd(&p, BPF_REG_2, map);
+    a::LdImm64(&p, BPF_REG_3, fl);
+    p.push_back(a::MovReg(BPF_REG_4, BPF_REG_10));
+    p.push_back(a::AluImm(BPF_ADD, BPF_REG_4, -8));
+    p.push_back(a::MovImm(BPF_REG_5, 8));
+    p.push_back(a::Call(helper));
+    p.push_back(a::Exit());
+    const int fd =
+        ProgLoadBytecode(BPF_PROG_TYPE_SYSCALL, 0, "t", p.data(),
+                         static_cast<uint32_t>(p.size()), "GPL", flags);
+    EXPECT_GE(fd, 0);
+    std::shared_ptr<const Prog> desc;
+    EXPECT_EQ(ProgFromFd(fd, &desc), 0);
+    uint64_t ctx[8] = {};
+    const auto ret = static_cast<int32_t>(ProgRun(*desc, ctx));
+    *faulted = ProgFaulted();
+    CloseFd(fd);
+    return ret;
+  };
+  for (int32_t helper : {BPF_FUNC_skb_output, BPF_FUNC_xdp_output}) {
+    SCOPED_TRACE(helper);
+    bool faulted = true;
+    EXPECT_EQ(run(helper, false, perf, 0, &faulted), -EFAULT);
+    EXPECT_FALSE(faulted);
+    // The context length and an index are allowed flags.
+    EXPECT_EQ(run(helper, false, perf, (uint64_t{64} << 32) | 1, &faulted),
+              -EFAULT);
+    EXPECT_EQ(run(helper, false, perf, BPF_F_CURRENT_CPU, &faulted), -EFAULT);
+    EXPECT_EQ(run(helper, false, perf, uint64_t{1} << 52, &faulted), -EINVAL);
+    EXPECT_FALSE(faulted);
+    run(helper, true, perf, 0, &faulted);
+    EXPECT_TRUE(faulted);
+    EXPECT_NE(interp::LastFault().find("models none"), std::string::npos);
+    run(helper, false, hash, 0, &faulted);
+    EXPECT_TRUE(faulted);
+    EXPECT_NE(interp::LastFault().find("PERF_EVENT_ARRAY"), std::string::npos);
+  }
+  // Offered to SYSCALL, TRACING and LSM only.
+  Insns call = {a::MovImm(BPF_REG_1, 0), a::Call(BPF_FUNC_skb_output),
+                a::Exit()};
+  std::string log;
+  ProgLoadFlags plain;
+  plain.log = &log;
+  EXPECT_EQ(ProgLoadBytecode(BPF_PROG_TYPE_XDP, 0, "t", call.data(),
+                             static_cast<uint32_t>(call.size()), "GPL", plain),
+            -EINVAL);
+  EXPECT_NE(log.find("cannot use helper bpf_skb_output#111"), std::string::npos)
+      << log;
+  CloseFd(hash);
+  CloseFd(perf);
+}
+
 // bpf_ringbuf_submit_dynptr / _discard_dynptr take a ring buffer dynptr
 // (the verifier refuses any other): a local dynptr stops the run rather
 // than being taken for a record.
