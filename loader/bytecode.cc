@@ -42,6 +42,7 @@
 #include "emu/version.h"
 #include "loader/btf.h"
 #include "native/bound_map.h"
+#include "native/btf_show.h"
 #include "native/helpers.h"
 #include "native/seq_helpers.h"
 #include "native/sk_lookup.h"
@@ -1569,6 +1570,25 @@ uint64_t TaskPtRegs(Vm& vm, uint64_t task, uint64_t, uint64_t, uint64_t,
   return reinterpret_cast<uint64_t>(regs);
 }
 
+// bpf_snprintf_btf: str ARG_PTR_TO_MEM of a nonzero ARG_CONST_SIZE, ptr
+// ARG_PTR_TO_MEM | MEM_RDONLY of a nonzero ARG_CONST_SIZE; the value shown
+// is read where the program's memory is (else -ERANGE / -EFAULT, as
+// copy_from_kernel_nofault answers).
+uint64_t SnprintfBtfHelper(Vm& vm, uint64_t str, uint64_t str_size,
+                           uint64_t ptr, uint64_t ptr_size, uint64_t flags) {
+  const uint32_t n = static_cast<uint32_t>(str_size);
+  const uint32_t pn = static_cast<uint32_t>(ptr_size);
+  if (n == 0 || pn == 0) vm.Fault("bpf_snprintf_btf: a size is zero");
+  NeedWritable(vm, str, n, "str");
+  NeedReadable(vm, ptr, pn, "ptr");
+  auto regions = [&vm](uint64_t addr, uint64_t len) {
+    return vm.Readable(addr, len);
+  };
+  const native::ReadableFn readable = regions;
+  return static_cast<uint64_t>(native::SnprintfBtf(
+      static_cast<char*>(Ptr(str)), n, Ptr(ptr), pn, flags, &readable));
+}
+
 // bpf_sock_from_file: file is ARG_PTR_TO_BTF_ID of struct file (which a
 // legacy pointer walk may leave NULL: the kernel then dereferences NULL);
 // the answer, a struct socket or NULL, lies in the same view block.
@@ -2073,6 +2093,7 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_skb_output, EventOutput<false>, true, O::kTracingProg},
     {BPF_FUNC_xdp_output, EventOutput<true>, true, O::kTracingProg},
     // bpf_base_func_proto's (perfmon) since 5.16.
+    {BPF_FUNC_snprintf_btf, SnprintfBtfHelper, false, O::kAny},
     {BPF_FUNC_task_pt_regs, TaskPtRegs, true, O::kAny},
     {BPF_FUNC_get_branch_snapshot, BranchSnapshot, true, O::kTracingThenAny},
     {BPF_FUNC_copy_from_user_task, CopyFromUserTask, true, O::kMightSleep},

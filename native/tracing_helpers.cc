@@ -37,6 +37,7 @@
 
 #include "bpfemu/native_abi.h"
 #include "emu/trampoline.h"
+#include "native/btf_show.h"
 #include "native/helpers.h"
 #include "native/syscall_helpers.h"
 #include "native/task_model.h"
@@ -265,6 +266,14 @@ long bpfemu_probe_write_user(void* dst, const void* src, __u32 len) {
 long bpfemu_send_signal(__u32 sig) { return SendSignal(sig, false); }
 
 long bpfemu_send_signal_thread(__u32 sig) { return SendSignal(sig, true); }
+
+// kernel/trace/bpf_trace.c bpf_snprintf_btf (native/btf_show.h); natively
+// every address but the NULL page is kernel memory, as for the probe reads.
+long bpfemu_snprintf_btf(char* str, __u32 str_size, struct btf_ptr* ptr,
+                         __u32 btf_ptr_size, __u64 flags) {
+  return bpfemu::native::SnprintfBtf(str, str_size, ptr, btf_ptr_size, flags,
+                                     nullptr);
+}
 
 // net/core/filter.c bpf_sock_from_file over net/socket.c sock_from_file:
 // the struct socket of a socket's file, NULL for any other file

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
 #include "tests/examples/lwt_encap_scenario.h"
+#include "tests/examples/recorded.h"
 
 namespace bpfemu::examples::lwt_encap {
 namespace {
@@ -40,14 +42,23 @@ TEST_P(LwtEncapCompareTest, SameAsTheKernel) {
   const int kout = kernel->MapFd("out"), nout = (*obj)->MapFd("out");
   const uint32_t zero = 0;
   int compared = 0, pushed = 0;
-  for (const char* prog : {"encap_in", "encap_xmit"}) {
+  // Re-recording the kernel's answers for lwt_encap_test (as root, on the
+  // kernel they describe; one command line):
+  //   bazel test //tests/examples:lwt_encap_compare_test
+  //     --test_env=BPFEMU_RECORD_LWT_ENCAP=$PWD/tests/examples/testdata/lwt_encap.expected
+  const char* record_path = std::getenv("BPFEMU_RECORD_LWT_ENCAP");
+  std::string record;
+  for (const char* prog : kProgs) {
     const native::Program* p = (*obj)->FindProgram(prog);
     ASSERT_NE(p, nullptr);
     const int kprog = kernel->ProgFd(prog);
     ASSERT_GE(kprog, 0);
-    for (const std::vector<uint8_t>& packet : Packets()) {
+    const std::vector<std::vector<uint8_t>> packets = Packets();
+    for (size_t pi = 0; pi < packets.size(); ++pi) {
+      const std::vector<uint8_t>& packet = packets[pi];
       for (const Case& c : Cases()) {
-        SCOPED_TRACE(std::string(prog) + " " + c.name);
+        const std::string key = Key(prog, pi, c.name);
+        SCOPED_TRACE(key);
         ASSERT_EQ(bpf_map_update_elem(kcmd, &zero, &c.cmd, BPF_ANY), 0);
         ASSERT_EQ(MapUpdateElem(ncmd, &zero, &c.cmd, BPF_ANY), 0);
         const lwt_out blank = {};
@@ -68,12 +79,15 @@ TEST_P(LwtEncapCompareTest, SameAsTheKernel) {
         EXPECT_EQ(Line(n.err, n.retval, no, n.data_out), kl);
         if (ko.ret == 0 && opts.retval == 0) ++pushed;
         ++compared;
-        if (!GetParam())
-          std::printf("%s %s\t%s\n", prog, c.name.c_str(), kl.c_str());
+        record += key + "\t" + kl + "\n";
       }
     }
   }
   std::printf("lwt_encap: %d runs compared, %d pushes\n", compared, pushed);
+  if (!GetParam()) std::printf("%s", record.c_str());
+  if (record_path != nullptr && !GetParam()) {
+    ASSERT_TRUE(WriteRecorded(record_path, "lwt_encap", record)) << record_path;
+  }
   EXPECT_GE(pushed, 10);
 }
 

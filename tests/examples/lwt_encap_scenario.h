@@ -115,6 +115,14 @@ inline std::string Hex(const std::vector<uint8_t>& b) {
   return s;
 }
 
+inline constexpr const char* kProgs[] = {"encap_in", "encap_xmit"};
+
+// A run's name: the program, the packet (0 IPv4, 1 IPv6), the case.
+inline std::string Key(const char* prog, size_t packet,
+                       const std::string& name) {
+  return std::string(prog) + "." + std::to_string(packet) + "." + name;
+}
+
 // One run's answers as a line: the test run's error and return value, the
 // program's record, the output packet. The hash is whether it is set (the
 // flow dissector's hash is keyed by a per-boot random seed).

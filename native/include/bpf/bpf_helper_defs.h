@@ -712,6 +712,12 @@ static inline long bpf_send_signal(__u32 sig) {
 static inline long bpf_send_signal_thread(__u32 sig) {
   return bpfemu_send_signal_thread(sig);
 }
+/* A value shown by its kernel BTF type (native/btf_show.h). */
+static inline long bpf_snprintf_btf(char *str, __u32 str_size,
+                                    struct btf_ptr *ptr, __u32 btf_ptr_size,
+                                    __u64 flags) {
+  return bpfemu_snprintf_btf(str, str_size, ptr, btf_ptr_size, flags);
+}
 /* Kernel objects of tracing and SYSCALL programs: a socket's file
  * (native/task_model.h), struct sk_buff and xdp_buff (none modelled). */
 struct file;

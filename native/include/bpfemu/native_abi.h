@@ -363,6 +363,9 @@ long bpfemu_send_signal(__u32 sig);
 long bpfemu_send_signal_thread(__u32 sig);
 long bpfemu_get_branch_snapshot(void *entries, __u32 size, __u64 flags);
 long bpfemu_task_pt_regs(struct task_struct *task);
+struct btf_ptr;
+long bpfemu_snprintf_btf(char *str, __u32 str_size, struct btf_ptr *ptr,
+                         __u32 btf_ptr_size, __u64 flags);
 void *bpfemu_sock_from_file(void *file);
 long bpfemu_skb_output(void *skb, void *map, __u64 flags, void *meta,
                        __u64 meta_size);
