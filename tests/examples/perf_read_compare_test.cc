@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
 #include "tests/examples/perf_read_scenario.h"
+#include "tests/examples/recorded.h"
 
 namespace bpfemu::examples::perf_read {
 namespace {
@@ -102,8 +104,16 @@ TEST_P(PerfReadCompareTest, SameAnswersAsTheKernel) {
       [](int fd) { PerfEventClose(fd); }});
   ASSERT_EQ(emu.size(), kernel.size());
   for (size_t i = 0; i < kernel.size(); ++i) EXPECT_EQ(emu[i], kernel[i]);
-  if (!GetParam()) {
-    for (const std::string& line : kernel) std::printf("%s\n", line.c_str());
+  std::string record;
+  for (const std::string& line : kernel) record += line + "\n";
+  if (!GetParam()) std::printf("%s", record.c_str());
+  // Re-recording the kernel's answers for perf_read_test (as root, on the
+  // kernel they describe; one command line):
+  //   bazel test //tests/examples:perf_read_compare_test
+  //     --test_env=BPFEMU_RECORD_PERF_READ=$PWD/tests/examples/testdata/perf_read.expected
+  const char* record_path = std::getenv("BPFEMU_RECORD_PERF_READ");
+  if (record_path != nullptr && !GetParam()) {
+    ASSERT_TRUE(WriteRecorded(record_path, "perf_read", record)) << record_path;
   }
 }
 
