@@ -4,6 +4,7 @@
 // bytecode: the same scenario (task_regs_scenario.h) gives the same lines.
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "loader/object.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
+#include "tests/examples/recorded.h"
 #include "tests/examples/task_regs_scenario.h"
 
 namespace bpfemu::examples::task_regs {
@@ -40,8 +42,16 @@ TEST_P(TaskRegsCompareTest, SameAnswersAsTheKernel) {
   });
   ASSERT_EQ(emu.size(), kernel.size());
   for (size_t i = 0; i < kernel.size(); ++i) EXPECT_EQ(emu[i], kernel[i]);
-  if (!GetParam()) {
-    for (const std::string& line : kernel) std::printf("%s\n", line.c_str());
+  std::string record;
+  for (const std::string& line : kernel) record += line + "\n";
+  if (!GetParam()) std::printf("%s", record.c_str());
+  // Re-recording the kernel's answers for task_regs_test (as root, on the
+  // kernel they describe; one command line):
+  //   bazel test //tests/examples:task_regs_compare_test
+  //     --test_env=BPFEMU_RECORD_TASK_REGS=$PWD/tests/examples/testdata/task_regs.expected
+  const char* record_path = std::getenv("BPFEMU_RECORD_TASK_REGS");
+  if (record_path != nullptr && !GetParam()) {
+    ASSERT_TRUE(WriteRecorded(record_path, "task_regs", record)) << record_path;
   }
 }
 
