@@ -10,6 +10,7 @@
 #include <linux/btf.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "emu/arena.h"
+#include "emu/errno.h"
 #include "emu/interp_asm.h"
 #include "emu/kernel_btf.h"
 #include "emu/prog.h"
@@ -1069,6 +1071,65 @@ TEST(BytecodeTest, ArenaKfuncsAllocateAndFreePages) {
   hold.reset();
   CloseFd(other);
   CloseFd(fd);
+}
+
+// bpf_lwt_push_encap where the kernel comparison cannot go
+// (lwt_encap_compare_test): an LWT_XMIT push, which in a kernel test run
+// dereferences the skb's missing route, and an LWT_IN push onto a GSO
+// packet, whose gso_type a test run leaves 0 (-ENOTSUPP, the header pushed
+// all the same). The header is an IPv4 one with a zero checksum, which the
+// push fills.
+TEST(BytecodeTest, LwtPushEncapEgressAndGso) {
+  const uint8_t hdr[20] = {0x45, 0, 0,  0x54, 0, 0, 0,  0, 64, 4,
+                           0,    0, 10, 0,    0, 1, 10, 0, 0,  2};
+  Insns p = {a::MovReg(BPF_REG_6, BPF_REG_1)};
+  for (int i = 0; i < 20; i += 4) {
+    int32_t w;
+    std::memcpy(&w, hdr + i, 4);
+    p.push_back(a::St(BPF_W, BPF_REG_10, static_cast<int16_t>(-24 + i), w));
+  }
+  p.push_back(a::MovReg(BPF_REG_1, BPF_REG_6));
+  p.push_back(a::MovImm(BPF_REG_2, BPF_LWT_ENCAP_IP));
+  p.push_back(a::MovReg(BPF_REG_3, BPF_REG_10));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_3, -24));
+  p.push_back(a::MovImm(BPF_REG_4, 20));
+  p.push_back(a::Call(BPF_FUNC_lwt_push_encap));
+  p.push_back(a::Exit());
+  std::vector<uint8_t> frame(14 + 40, 0);
+  frame[12] = 0x08;
+  frame[14] = 0x45;
+  frame[23] = 17;
+  for (uint32_t type : {BPF_PROG_TYPE_LWT_XMIT, BPF_PROG_TYPE_LWT_IN}) {
+    SCOPED_TRACE(type);
+    const int fd = ProgLoadBytecode(type, 0, "t", p.data(),
+                                    static_cast<uint32_t>(p.size()), "GPL");
+    ASSERT_GE(fd, 0);
+    std::shared_ptr<const Prog> prog;
+    ASSERT_EQ(ProgFromFd(fd, &prog), 0);
+    struct __sk_buff ctx = {};
+    if (type == BPF_PROG_TYPE_LWT_IN) ctx.gso_size = 1000;
+    const PacketResult r = RunSkb(*prog, frame, &ctx);
+    EXPECT_FALSE(ProgFaulted()) << interp::LastFault();
+    EXPECT_EQ(r.err, 0);
+    EXPECT_EQ(static_cast<int32_t>(r.retval),
+              type == BPF_PROG_TYPE_LWT_IN ? -kENOTSUPP : 0);
+    // The zeroed Ethernet header, the pushed header, the packet.
+    ASSERT_EQ(r.data_out.size(), frame.size() + 20);
+    for (int i = 0; i < 14; ++i) EXPECT_EQ(r.data_out[i], 0) << i;
+    uint32_t sum = 0;
+    for (int i = 0; i < 20; i += 2) {
+      sum += (uint32_t{r.data_out[14 + i]} << 8) | r.data_out[15 + i];
+      if (i != 10) {
+        EXPECT_EQ(r.data_out[14 + i], hdr[i]) << i;
+        EXPECT_EQ(r.data_out[15 + i], hdr[i + 1]) << i + 1;
+      }
+    }
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    EXPECT_EQ(sum, 0xffffu);  // the filled checksum makes the header's sum
+    EXPECT_TRUE(
+        std::equal(frame.begin() + 14, frame.end(), r.data_out.begin() + 34));
+    CloseFd(fd);
+  }
 }
 
 // bpf_skb_output / bpf_xdp_output from a SYSCALL program
