@@ -4,10 +4,14 @@
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
@@ -49,6 +53,55 @@ struct Registry {
 };
 
 bool IsPowerOfTwo(uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+uint64_t ClockNs(clockid_t clock) {
+  struct timespec ts = {};
+  clock_gettime(clock, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+// The calling thread's counters a per-task software event counts:
+// page faults, minor and major ones, context switches (voluntary and
+// not), CPU migrations (/proc/thread-self/sched se.nr_migrations).
+void ThreadCounts(uint64_t out[5]) {
+  struct rusage ru = {};
+  getrusage(RUSAGE_THREAD, &ru);
+  out[0] = uint64_t(ru.ru_minflt) + uint64_t(ru.ru_majflt);
+  out[1] = uint64_t(ru.ru_minflt);
+  out[2] = uint64_t(ru.ru_majflt);
+  out[3] = uint64_t(ru.ru_nvcsw) + uint64_t(ru.ru_nivcsw);
+  out[4] = 0;
+  if (FILE* f = std::fopen("/proc/thread-self/sched", "re")) {
+    char line[256];
+    while (std::fgets(line, sizeof(line), f) != nullptr) {
+      unsigned long long v;
+      if (std::sscanf(line, "se.nr_migrations : %llu", &v) == 1) {
+        out[4] = v;
+        break;
+      }
+    }
+    std::fclose(f);
+  }
+}
+
+// Which of ThreadCounts' counters a software event's config counts (-1:
+// none).
+int CountIndex(uint64_t config) {
+  switch (config) {
+    case PERF_COUNT_SW_PAGE_FAULTS:
+      return 0;
+    case PERF_COUNT_SW_PAGE_FAULTS_MIN:
+      return 1;
+    case PERF_COUNT_SW_PAGE_FAULTS_MAJ:
+      return 2;
+    case PERF_COUNT_SW_CONTEXT_SWITCHES:
+      return 3;
+    case PERF_COUNT_SW_CPU_MIGRATIONS:
+      return 4;
+    default:
+      return -1;
+  }
+}
 
 }  // namespace
 
@@ -92,6 +145,15 @@ int PerfEventOpen(const struct perf_event_attr* attr, int pid, int cpu,
   ev->watermark_ = attr->watermark != 0;
   ev->wakeup_watermark_ = attr->wakeup_watermark;
   ev->sample_type_ = attr->sample_type;
+  ev->inherit_ = attr->inherit != 0;
+  ev->disabled_ = attr->disabled != 0;
+  if (pid == 0) {
+    ev->target_tid_ = static_cast<long>(syscall(SYS_gettid));
+    ev->open_ns_ = ClockNs(CLOCK_THREAD_CPUTIME_ID);
+    ThreadCounts(ev->open_counts_);
+  } else {
+    ev->open_ns_ = ClockNs(CLOCK_MONOTONIC);
+  }
   // The control block is written through a one-page mapping here; the
   // producer uses the full mapping PerfEventMmap makes.
   void* p =
@@ -109,6 +171,33 @@ int PerfEventOpen(const struct perf_event_attr* attr, int pid, int cpu,
   r.by_fd[fd] = ev;
   r.by_id[ev->id_] = ev;
   return fd;
+}
+
+long PerfEvent::ReadLocal(uint32_t cur_cpu, uint64_t* value, uint64_t* enabled,
+                          uint64_t* running) const {
+  if (inherit_) return -EOPNOTSUPP;
+  if (target_tid_ != 0 && target_tid_ != syscall(SYS_gettid)) return -EINVAL;
+  if (target_tid_ == 0 && static_cast<uint32_t>(cpu_) != cur_cpu) {
+    return -EINVAL;
+  }
+  uint64_t count = 0, time = 0;
+  if (!disabled_) {
+    time = target_tid_ != 0 ? ClockNs(CLOCK_THREAD_CPUTIME_ID) - open_ns_
+                            : ClockNs(CLOCK_MONOTONIC) - open_ns_;
+    if (type_ == PERF_TYPE_SOFTWARE &&
+        (config_ == PERF_COUNT_SW_CPU_CLOCK ||
+         (config_ == PERF_COUNT_SW_TASK_CLOCK && target_tid_ != 0))) {
+      count = time;
+    } else if (const int i = CountIndex(config_); i >= 0 && target_tid_ != 0) {
+      uint64_t now[5];
+      ThreadCounts(now);
+      count = now[i] - open_counts_[i];
+    }
+  }
+  *value = count;
+  if (enabled != nullptr) *enabled = time;
+  if (running != nullptr) *running = time;
+  return 0;
 }
 
 void* PerfEventMmap(void* addr, size_t length, int prot, int flags, int fd,

@@ -44,6 +44,23 @@
 // for an id it does not know). Differences from the kernel: only software
 // events on one CPU or the calling task; no overwrite (read-only) mapping;
 // no aux area; records larger than 65528 bytes are refused (E2BIG).
+//
+// Counting (bpf_perf_event_read(_value), kernel/events/core.c
+// perf_event_read_local): an inherit event cannot be read (-EOPNOTSUPP,
+// which also keeps it out of a PERF_EVENT_ARRAY); a per-task event only by
+// the thread it counts (-EINVAL), a per-CPU event only on its CPU
+// (-EINVAL). An event opened disabled (attr.disabled; no ioctl enables an
+// emulated one) reads 0 with zero times. A per-task event counts its
+// thread from the open: its context time, which runs while the thread
+// does, is the thread's CPU time (both times and the count of cpu-clock
+// and task-clock), and page faults (all, minor, major), context switches
+// and CPU migrations come from the thread's getrusage / schedstat. A
+// per-CPU event's times are the wall time since the open, which is
+// cpu-clock's count; the other per-CPU counts are the whole CPU's, which a
+// process cannot see: bpfemu reads them as 0. alignment-faults and
+// emulation-faults never count on x86-64; dummy, bpf-output and
+// cgroup-switches read 0 (the last a divergence for a thread switching
+// between cgroups).
 
 #ifndef BPFEMU_EMU_PERF_EVENT_H_
 #define BPFEMU_EMU_PERF_EVENT_H_
@@ -84,6 +101,13 @@ class PerfEvent {
   // mapped, or no room: a lost sample), 0.
   long Output(const void* data, uint64_t size, uint32_t cur_cpu);
 
+  // perf_event_read_local from the calling thread on `cur_cpu`: 0 with the
+  // count and times, or -EOPNOTSUPP (inherit), -EINVAL (another task's
+  // event, another CPU's event).
+  long ReadLocal(uint32_t cur_cpu, uint64_t* value, uint64_t* enabled,
+                 uint64_t* running) const;
+  bool inherit() const { return inherit_; }
+
   // The lost-sample count not yet reported (rb->lost).
   uint64_t PendingLost() const;
   // The consumer's side of a wake-up: clears the pending signal and drains
@@ -107,6 +131,13 @@ class PerfEvent {
   bool watermark_ = false;
   uint32_t wakeup_watermark_ = 0;
   uint64_t sample_type_ = 0;
+  bool inherit_ = false;
+  bool disabled_ = false;
+  long target_tid_ = 0;  // the counted thread of a per-task event
+  // What the counters read at the open (the counted thread's, for a
+  // per-task event; the wall clock for a per-CPU one).
+  uint64_t open_ns_ = 0;
+  uint64_t open_counts_[5] = {};  // faults, minor, major, switches, migr.
   // Set once by the first PerfEventMmap (process-local, never re-read).
   std::atomic<uint8_t*> base_{nullptr};
   uint64_t data_size_ = 0;

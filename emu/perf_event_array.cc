@@ -159,6 +159,7 @@ int PerfEventArrayMap::UpdateElemSys(const void* key, const void* value,
   std::memcpy(&ufd, value, sizeof(ufd));
   std::shared_ptr<PerfEvent> ev = PerfEventFromFd(ufd);
   if (ev == nullptr) return -EBADF;
+  if (ev->inherit()) return -EOPNOTSUPP;
   const uint64_t token = FileToken(map_fd, id());
   slots_[index].store(token << 32 | ev->id(), std::memory_order_release);
   return 0;
@@ -236,6 +237,20 @@ long PerfEventArrayMap::Output(uint64_t flags, const void* data, uint64_t size,
 long PerfEventArrayMap::Output(uint64_t flags, const void* data,
                                uint64_t size) {
   return Output(flags, data, size, CurrentCpu(nr_cpus()));
+}
+
+long PerfEventArrayMap::Read(uint64_t flags, uint64_t* value, uint64_t* enabled,
+                             uint64_t* running) {
+  const uint32_t cur_cpu = CurrentCpu(nr_cpus());
+  if (flags & ~uint64_t{BPF_F_INDEX_MASK}) return -EINVAL;
+  uint64_t index = flags & BPF_F_INDEX_MASK;
+  if (index == BPF_F_CURRENT_CPU) index = cur_cpu;
+  if (index >= max_entries()) return -E2BIG;
+  const uint32_t event = EventOf(slots_[index].load(std::memory_order_acquire));
+  if (event == 0) return -ENOENT;
+  std::shared_ptr<PerfEvent> ev = PerfEventFromId(event);
+  if (ev == nullptr) return -ENOENT;  // an event this process cannot reach
+  return ev->ReadLocal(cur_cpu, value, enabled, running);
 }
 
 }  // namespace bpfemu

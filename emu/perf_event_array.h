@@ -24,7 +24,9 @@
 //     map_fd_sys_lookup_elem).
 //   * update: flags other than BPF_ANY -> EINVAL, index >= max_entries ->
 //     E2BIG, then the value must be a perf event fd (EBADF for any other
-//     fd, a map fd included); any software event is stored.
+//     fd, a map fd included); an inherit event -> EOPNOTSUPP
+//     (perf_event_fd_array_get_ptr's perf_event_read_local); any other
+//     software event is stored.
 //   * delete: out of range -> E2BIG, empty -> ENOENT.
 //   * bpf_perf_event_output(ctx, map, flags, data, size): flags outside
 //     BPF_F_INDEX_MASK -> -EINVAL; index BPF_F_CURRENT_CPU is the current
@@ -95,6 +97,13 @@ class PerfEventArrayMap : public Map {
               uint32_t cur_cpu);
   // bpf_perf_event_output() on the calling thread's emulated CPU.
   long Output(uint64_t flags, const void* data, uint64_t size);
+
+  // get_map_perf_counter() (bpf_perf_event_read / _read_value) on the
+  // calling thread's emulated CPU: flags outside BPF_F_INDEX_MASK ->
+  // -EINVAL, index >= max_entries -> -E2BIG, an empty slot (or an event
+  // this process cannot reach) -> -ENOENT, then PerfEvent::ReadLocal.
+  long Read(uint64_t flags, uint64_t* value, uint64_t* enabled,
+            uint64_t* running);
 
  private:
   explicit PerfEventArrayMap(ShmRegion region);

@@ -42,6 +42,7 @@
 #include "emu/version.h"
 #include "loader/btf.h"
 #include "native/bound_map.h"
+#include "native/btf_show.h"
 #include "native/helpers.h"
 #include "native/seq_helpers.h"
 #include "native/sk_lookup.h"
@@ -541,6 +542,20 @@ uint64_t SkbChangeHead(Vm& vm, uint64_t skb, uint64_t len, uint64_t flags,
                    "bpf_skb_change_head");
 }
 
+// bpf_lwt_push_encap: hdr is ARG_PTR_TO_MEM | MEM_RDONLY of a nonzero
+// ARG_CONST_SIZE; the packet moves.
+uint64_t LwtPushEncap(Vm& vm, uint64_t skb, uint64_t type, uint64_t hdr,
+                      uint64_t len, uint64_t) {
+  NeedCtx(vm, skb, "bpf_lwt_push_encap");
+  const uint32_t n = static_cast<uint32_t>(len);
+  if (n == 0) vm.Fault("bpf_lwt_push_encap: len is zero");
+  NeedReadable(vm, hdr, n, "hdr");
+  const long ret =
+      bpfemu_lwt_push_encap(Ptr(skb), static_cast<uint32_t>(type), Ptr(hdr), n);
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
 uint64_t SkbChangeProto(Vm& vm, uint64_t skb, uint64_t proto, uint64_t flags,
                         uint64_t, uint64_t) {
   NeedCtx(vm, skb, "bpf_skb_change_proto");
@@ -792,6 +807,28 @@ uint64_t PerfEventOutput(Vm& vm, uint64_t ctx, uint64_t map, uint64_t flags,
   NeedReadable(vm, data, size, "data");
   return static_cast<uint64_t>(
       bpfemu_perf_event_output(Ptr(ctx), Ptr(map), flags, Ptr(data), size));
+}
+// bpf_perf_event_read(_value): the map must be a PERF_EVENT_ARRAY
+// (check_map_func_compatibility); buf is ARG_PTR_TO_UNINIT_MEM of a nonzero
+// ARG_CONST_SIZE.
+void NeedPerfEventArray(Vm& vm, uint64_t map, const char* helper) {
+  if (MapArg(vm, map)->perf == nullptr) {
+    vm.Fault("%s: the map is not a PERF_EVENT_ARRAY", helper);
+  }
+}
+uint64_t PerfEventRead(Vm& vm, uint64_t map, uint64_t flags, uint64_t, uint64_t,
+                       uint64_t) {
+  NeedPerfEventArray(vm, map, "bpf_perf_event_read");
+  return bpfemu_perf_event_read(Ptr(map), flags);
+}
+uint64_t PerfEventReadValue(Vm& vm, uint64_t map, uint64_t flags, uint64_t buf,
+                            uint64_t size, uint64_t) {
+  NeedPerfEventArray(vm, map, "bpf_perf_event_read_value");
+  const uint32_t n = static_cast<uint32_t>(size);
+  if (n == 0) vm.Fault("bpf_perf_event_read_value: size is zero");
+  NeedWritable(vm, buf, n, "buf");
+  return static_cast<uint64_t>(bpfemu_perf_event_read_value(
+      Ptr(map), flags, static_cast<struct bpf_perf_event_value*>(Ptr(buf)), n));
 }
 uint64_t RingbufReserve(Vm& vm, uint64_t map, uint64_t size, uint64_t flags,
                         uint64_t, uint64_t) {
@@ -1521,6 +1558,70 @@ uint64_t SendSignal(Vm&, uint64_t sig, uint64_t, uint64_t, uint64_t, uint64_t) {
                                        : bpfemu_send_signal(s));
 }
 
+// bpf_task_pt_regs: task is ARG_PTR_TO_BTF_ID of task_struct; the answer
+// is a trusted pt_regs, readable.
+uint64_t TaskPtRegs(Vm& vm, uint64_t task, uint64_t, uint64_t, uint64_t,
+                    uint64_t) {
+  const uint8_t* block = nullptr;
+  size_t size = 0;
+  const void* regs = native::TaskPtRegs(Ptr(task), &block, &size);
+  if (regs == nullptr) vm.Fault("bpf_task_pt_regs: task is not a task_struct");
+  vm.AddRegion(reinterpret_cast<uint64_t>(block), size, false);
+  return reinterpret_cast<uint64_t>(regs);
+}
+
+// bpf_snprintf_btf: str ARG_PTR_TO_MEM of a nonzero ARG_CONST_SIZE, ptr
+// ARG_PTR_TO_MEM | MEM_RDONLY of a nonzero ARG_CONST_SIZE; the value shown
+// is read where the program's memory is (else -ERANGE / -EFAULT, as
+// copy_from_kernel_nofault answers).
+uint64_t SnprintfBtfHelper(Vm& vm, uint64_t str, uint64_t str_size,
+                           uint64_t ptr, uint64_t ptr_size, uint64_t flags) {
+  const uint32_t n = static_cast<uint32_t>(str_size);
+  const uint32_t pn = static_cast<uint32_t>(ptr_size);
+  if (n == 0 || pn == 0) vm.Fault("bpf_snprintf_btf: a size is zero");
+  NeedWritable(vm, str, n, "str");
+  NeedReadable(vm, ptr, pn, "ptr");
+  auto regions = [&vm](uint64_t addr, uint64_t len) {
+    return vm.Readable(addr, len);
+  };
+  const native::ReadableFn readable = regions;
+  return static_cast<uint64_t>(native::SnprintfBtf(
+      static_cast<char*>(Ptr(str)), n, Ptr(ptr), pn, flags, &readable));
+}
+
+// bpf_sock_from_file: file is ARG_PTR_TO_BTF_ID of struct file (which a
+// legacy pointer walk may leave NULL: the kernel then dereferences NULL);
+// the answer, a struct socket or NULL, lies in the same view block.
+uint64_t SockFromFileHelper(Vm& vm, uint64_t file, uint64_t, uint64_t, uint64_t,
+                            uint64_t) {
+  if (file == 0) vm.Fault("bpf_sock_from_file: file is NULL");
+  const size_t size = native::FileViewSize();
+  if (size == 0) vm.Fault("bpf_sock_from_file: no kernel BTF struct file");
+  NeedReadable(vm, file, size, "file");
+  return reinterpret_cast<uint64_t>(bpfemu_sock_from_file(Ptr(file)));
+}
+
+// bpf_skb_output / bpf_xdp_output: R1 a struct sk_buff / xdp_buff
+// (ARG_PTR_TO_BTF_ID), which bpfemu has none of (native/tracing_helpers.cc);
+// the map a PERF_EVENT_ARRAY, meta ARG_PTR_TO_MEM | MEM_RDONLY of
+// ARG_CONST_SIZE_OR_ZERO.
+template <bool kXdp>
+uint64_t EventOutput(Vm& vm, uint64_t obj, uint64_t map, uint64_t flags,
+                     uint64_t meta, uint64_t size) {
+  const char* name = kXdp ? "bpf_xdp_output" : "bpf_skb_output";
+  if (MapArg(vm, map)->perf == nullptr) {
+    vm.Fault("%s: the map is not a PERF_EVENT_ARRAY", name);
+  }
+  if (size != 0) NeedReadable(vm, meta, size, "meta");
+  if (obj != 0) {
+    vm.Fault("%s: R1 is no struct %s (bpfemu models none)", name,
+             kXdp ? "xdp_buff" : "sk_buff");
+  }
+  return static_cast<uint64_t>(
+      kXdp ? bpfemu_xdp_output(nullptr, Ptr(map), flags, Ptr(meta), size)
+           : bpfemu_skb_output(nullptr, Ptr(map), flags, Ptr(meta), size));
+}
+
 // entries: ARG_PTR_TO_UNINIT_MEM of ARG_CONST_SIZE_OR_ZERO.
 uint64_t BranchSnapshot(Vm& vm, uint64_t entries, uint64_t size, uint64_t flags,
                         uint64_t, uint64_t) {
@@ -1655,6 +1756,8 @@ enum class Offered {
   kSocketCookie,           // bpf_get_socket_cookie's program types
   kNetnsCookie,            // bpf_get_netns_cookie's (skb programs after 6.12)
   kSyscall,                // BPF_PROG_TYPE_SYSCALL (syscall_prog_func_proto)
+  kLwtInOrXmit,            // LWT_IN and LWT_XMIT (bpf_lwt_push_encap)
+  kTracingProg,            // tracing_prog_func_proto's: TRACING, SYSCALL, LSM
   kIter,                   // TRACING programs of attach type BPF_TRACE_ITER
   kMightSleep,             // kTracing, every type after 6.12; refused
                            // unless sleepable (BytecodeLinker::Refuses)
@@ -1840,6 +1943,10 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
              t == BPF_PROG_TYPE_CGROUP_SOCKOPT;
     case Offered::kSyscall:
       return t == BPF_PROG_TYPE_SYSCALL;
+    case Offered::kLwtInOrXmit:
+      return t == BPF_PROG_TYPE_LWT_IN || t == BPF_PROG_TYPE_LWT_XMIT;
+    case Offered::kTracingProg:
+      return TracingProgFuncProto(t);
     case Offered::kIter:  // and the attach type (BytecodeLinker::Helper)
       return t == BPF_PROG_TYPE_TRACING;
     case Offered::kTrampoline:  // and the attach type (BytecodeLinker::Helper)
@@ -1941,6 +2048,10 @@ constexpr HelperDef kHelpers[] = {
      ProbeRead<native::ProbeSpace::kKernel, true>, true, O::kAny},
     {BPF_FUNC_ringbuf_output, RingbufOutput, false, O::kAny},
     {BPF_FUNC_perf_event_output, PerfEventOutput, true, O::kPerfOutput},
+    // bpf_tracing_func_proto's; bpf_base_func_proto's after 6.12.
+    {BPF_FUNC_perf_event_read, PerfEventRead, true, O::kTracingThenAny},
+    {BPF_FUNC_perf_event_read_value, PerfEventReadValue, true,
+     O::kTracingThenAny},
     {BPF_FUNC_ringbuf_reserve, RingbufReserve, false, O::kAny},
     {BPF_FUNC_ringbuf_submit, RingbufSubmit, false, O::kAny},
     {BPF_FUNC_ringbuf_discard, RingbufDiscard, false, O::kAny},
@@ -1977,6 +2088,13 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_probe_write_user, ProbeWriteUser, true, O::kTracing},
     {BPF_FUNC_send_signal, SendSignal<false>, false, O::kTracingThenAny},
     {BPF_FUNC_send_signal_thread, SendSignal<true>, false, O::kTracingThenAny},
+    // tracing_prog_func_proto's: TRACING, SYSCALL and LSM.
+    {BPF_FUNC_sock_from_file, SockFromFileHelper, false, O::kTracingProg},
+    {BPF_FUNC_skb_output, EventOutput<false>, true, O::kTracingProg},
+    {BPF_FUNC_xdp_output, EventOutput<true>, true, O::kTracingProg},
+    // bpf_base_func_proto's (perfmon) since 5.16.
+    {BPF_FUNC_snprintf_btf, SnprintfBtfHelper, false, O::kAny},
+    {BPF_FUNC_task_pt_regs, TaskPtRegs, true, O::kAny},
     {BPF_FUNC_get_branch_snapshot, BranchSnapshot, true, O::kTracingThenAny},
     {BPF_FUNC_copy_from_user_task, CopyFromUserTask, true, O::kMightSleep},
     {BPF_FUNC_find_vma, FindVmaHelper, false, O::kTracingThenAny},
@@ -2015,6 +2133,7 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_skb_change_head, SkbChangeHead, false, O::kTcLikeOrSkSkb},
     {BPF_FUNC_skb_pull_data, SkbPullData, false, O::kSkbPullData},
     {BPF_FUNC_skb_change_proto, SkbChangeProto, false, O::kTc},
+    {BPF_FUNC_lwt_push_encap, LwtPushEncap, false, O::kLwtInOrXmit},
     {BPF_FUNC_skb_adjust_room, SkbAdjustRoom, false, O::kTcOrSkSkb},
     {BPF_FUNC_skb_change_type, SkbChangeType, false, O::kTc},
     {BPF_FUNC_set_hash, SetHash, false, O::kTc},

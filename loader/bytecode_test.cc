@@ -10,6 +10,7 @@
 #include <linux/btf.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "emu/arena.h"
+#include "emu/errno.h"
 #include "emu/interp_asm.h"
 #include "emu/kernel_btf.h"
 #include "emu/prog.h"
@@ -1069,6 +1071,141 @@ TEST(BytecodeTest, ArenaKfuncsAllocateAndFreePages) {
   hold.reset();
   CloseFd(other);
   CloseFd(fd);
+}
+
+// bpf_lwt_push_encap where the kernel comparison cannot go
+// (lwt_encap_compare_test): an LWT_XMIT push, which in a kernel test run
+// dereferences the skb's missing route, and an LWT_IN push onto a GSO
+// packet, whose gso_type a test run leaves 0 (-ENOTSUPP, the header pushed
+// all the same). The header is an IPv4 one with a zero checksum, which the
+// push fills.
+TEST(BytecodeTest, LwtPushEncapEgressAndGso) {
+  const uint8_t hdr[20] = {0x45, 0, 0,  0x54, 0, 0, 0,  0, 64, 4,
+                           0,    0, 10, 0,    0, 1, 10, 0, 0,  2};
+  Insns p = {a::MovReg(BPF_REG_6, BPF_REG_1)};
+  for (int i = 0; i < 20; i += 4) {
+    int32_t w;
+    std::memcpy(&w, hdr + i, 4);
+    p.push_back(a::St(BPF_W, BPF_REG_10, static_cast<int16_t>(-24 + i), w));
+  }
+  p.push_back(a::MovReg(BPF_REG_1, BPF_REG_6));
+  p.push_back(a::MovImm(BPF_REG_2, BPF_LWT_ENCAP_IP));
+  p.push_back(a::MovReg(BPF_REG_3, BPF_REG_10));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_3, -24));
+  p.push_back(a::MovImm(BPF_REG_4, 20));
+  p.push_back(a::Call(BPF_FUNC_lwt_push_encap));
+  p.push_back(a::Exit());
+  std::vector<uint8_t> frame(14 + 40, 0);
+  frame[12] = 0x08;
+  frame[14] = 0x45;
+  frame[23] = 17;
+  for (uint32_t type : {BPF_PROG_TYPE_LWT_XMIT, BPF_PROG_TYPE_LWT_IN}) {
+    SCOPED_TRACE(type);
+    const int fd = ProgLoadBytecode(type, 0, "t", p.data(),
+                                    static_cast<uint32_t>(p.size()), "GPL");
+    ASSERT_GE(fd, 0);
+    std::shared_ptr<const Prog> prog;
+    ASSERT_EQ(ProgFromFd(fd, &prog), 0);
+    struct __sk_buff ctx = {};
+    if (type == BPF_PROG_TYPE_LWT_IN) ctx.gso_size = 1000;
+    const PacketResult r = RunSkb(*prog, frame, &ctx);
+    EXPECT_FALSE(ProgFaulted()) << interp::LastFault();
+    EXPECT_EQ(r.err, 0);
+    EXPECT_EQ(static_cast<int32_t>(r.retval),
+              type == BPF_PROG_TYPE_LWT_IN ? -kENOTSUPP : 0);
+    // The zeroed Ethernet header, the pushed header, the packet.
+    ASSERT_EQ(r.data_out.size(), frame.size() + 20);
+    for (int i = 0; i < 14; ++i) EXPECT_EQ(r.data_out[i], 0) << i;
+    uint32_t sum = 0;
+    for (int i = 0; i < 20; i += 2) {
+      sum += (uint32_t{r.data_out[14 + i]} << 8) | r.data_out[15 + i];
+      if (i != 10) {
+        EXPECT_EQ(r.data_out[14 + i], hdr[i]) << i;
+        EXPECT_EQ(r.data_out[15 + i], hdr[i + 1]) << i + 1;
+      }
+    }
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    EXPECT_EQ(sum, 0xffffu);  // the filled checksum makes the header's sum
+    EXPECT_TRUE(
+        std::equal(frame.begin() + 14, frame.end(), r.data_out.begin() + 34));
+    CloseFd(fd);
+  }
+}
+
+// bpf_skb_output / bpf_xdp_output from a SYSCALL program
+// (net/core/filter.c bpf_skb_event_output / bpf_xdp_event_output): flags
+// beyond BPF_F_CTXLEN_MASK and BPF_F_INDEX_MASK -EINVAL, then a NULL
+// object -EFAULT; a pointer to anything else stops the run (bpfemu has no
+// kernel struct sk_buff or xdp_buff), and so does a map other than a
+// PERF_EVENT_ARRAY.
+TEST(BytecodeTest, SkbAndXdpOutputChecks) {
+  const int perf = Create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 2);
+  ASSERT_GE(perf, 0);
+  const int hash = Create(BPF_MAP_TYPE_HASH, 4, 4, 2);
+  ASSERT_GE(hash, 0);
+  ProgLoadFlags flags;
+  flags.prog_flags = BPF_F_SLEEPABLE;
+  // r1 = obj (0 or the stack), r2 = map, r3 = flags, r4 = 8 bytes of
+  // stack, r5 = 8; the helper's answer is the return value.
+  auto run = [&](int32_t helper, bool stack_obj, int map, uint64_t fl,
+                 bool* faulted) {
+    Insns p = {a::St(BPF_DW, BPF_REG_10, -8, 7)};
+    if (stack_obj) {
+      p.push_back(a::MovReg(BPF_REG_1, BPF_REG_10));
+      p.push_back(a::AluImm(BPF_ADD, BPF_REG_1, -8));
+    } else {
+      p.push_back(a::MovImm(BPF_REG_1, 0));
+    }
+    a::LdMapFd(&p, BPF_REG_2, map);
+    a::LdImm64(&p, BPF_REG_3, fl);
+    p.push_back(a::MovReg(BPF_REG_4, BPF_REG_10));
+    p.push_back(a::AluImm(BPF_ADD, BPF_REG_4, -8));
+    p.push_back(a::MovImm(BPF_REG_5, 8));
+    p.push_back(a::Call(helper));
+    p.push_back(a::Exit());
+    const int fd =
+        ProgLoadBytecode(BPF_PROG_TYPE_SYSCALL, 0, "t", p.data(),
+                         static_cast<uint32_t>(p.size()), "GPL", flags);
+    EXPECT_GE(fd, 0);
+    std::shared_ptr<const Prog> desc;
+    EXPECT_EQ(ProgFromFd(fd, &desc), 0);
+    uint64_t ctx[8] = {};
+    const auto ret = static_cast<int32_t>(ProgRun(*desc, ctx));
+    *faulted = ProgFaulted();
+    CloseFd(fd);
+    return ret;
+  };
+  for (int32_t helper : {BPF_FUNC_skb_output, BPF_FUNC_xdp_output}) {
+    SCOPED_TRACE(helper);
+    bool faulted = true;
+    EXPECT_EQ(run(helper, false, perf, 0, &faulted), -EFAULT);
+    EXPECT_FALSE(faulted);
+    // The context length and an index are allowed flags.
+    EXPECT_EQ(run(helper, false, perf, (uint64_t{64} << 32) | 1, &faulted),
+              -EFAULT);
+    EXPECT_EQ(run(helper, false, perf, BPF_F_CURRENT_CPU, &faulted), -EFAULT);
+    EXPECT_EQ(run(helper, false, perf, uint64_t{1} << 52, &faulted), -EINVAL);
+    EXPECT_FALSE(faulted);
+    run(helper, true, perf, 0, &faulted);
+    EXPECT_TRUE(faulted);
+    EXPECT_NE(interp::LastFault().find("models none"), std::string::npos);
+    run(helper, false, hash, 0, &faulted);
+    EXPECT_TRUE(faulted);
+    EXPECT_NE(interp::LastFault().find("PERF_EVENT_ARRAY"), std::string::npos);
+  }
+  // Offered to SYSCALL, TRACING and LSM only.
+  Insns call = {a::MovImm(BPF_REG_1, 0), a::Call(BPF_FUNC_skb_output),
+                a::Exit()};
+  std::string log;
+  ProgLoadFlags plain;
+  plain.log = &log;
+  EXPECT_EQ(ProgLoadBytecode(BPF_PROG_TYPE_XDP, 0, "t", call.data(),
+                             static_cast<uint32_t>(call.size()), "GPL", plain),
+            -EINVAL);
+  EXPECT_NE(log.find("cannot use helper bpf_skb_output#111"), std::string::npos)
+      << log;
+  CloseFd(hash);
+  CloseFd(perf);
 }
 
 // bpf_ringbuf_submit_dynptr / _discard_dynptr take a ring buffer dynptr

@@ -297,6 +297,7 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
   frame.end = reinterpret_cast<uintptr_t>(buf + kBufferSize);
   frame.mac = reinterpret_cast<uintptr_t>(data);
   frame.network = reinterpret_cast<uintptr_t>(data + ETH_HLEN);
+  frame.prog_type = prog.type;
   SetSkbFrame(&frame);
   r.retval = ProgRun(prog, &skb);
   SetSkbFrame(nullptr);

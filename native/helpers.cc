@@ -818,6 +818,37 @@ long bpfemu_perf_event_output(void* /*ctx*/, void* map, __u64 flags, void* data,
   return b->perf != nullptr ? b->perf->Output(flags, data, size) : -EINVAL;
 }
 
+// bpf_perf_event_read(): the count, or the error as a negative value
+// (kernel/trace/bpf_trace.c; the uapi cannot tell the two apart).
+__u64 bpfemu_perf_event_read(void* map, __u64 flags) {
+  BoundMap* b = Bound(map);
+  if (b->perf == nullptr) return static_cast<__u64>(-EINVAL);
+  uint64_t value = 0;
+  const long err = b->perf->Read(flags, &value, nullptr, nullptr);
+  return err != 0 ? static_cast<__u64>(err) : value;
+}
+
+// bpf_perf_event_read_value(): size must be the struct's (-EINVAL); on
+// any error the buffer is zeroed.
+long bpfemu_perf_event_read_value(void* map, __u64 flags,
+                                  struct bpf_perf_event_value* buf,
+                                  __u32 size) {
+  BoundMap* b = Bound(map);
+  long err = -EINVAL;
+  if (size == sizeof(struct bpf_perf_event_value) && b->perf != nullptr) {
+    uint64_t counter = 0, enabled = 0, running = 0;
+    err = b->perf->Read(flags, &counter, &enabled, &running);
+    if (err == 0) {
+      buf->counter = counter;
+      buf->enabled = enabled;
+      buf->running = running;
+      return 0;
+    }
+  }
+  if (size != 0) std::memset(buf, 0, size);
+  return err;
+}
+
 __u64 bpfemu_ringbuf_query(void* ringbuf, __u64 flags) {
   BoundMap* b = Bound(ringbuf);
   return b->ring != nullptr ? b->ring->Query(flags) : 0;
@@ -2243,6 +2274,108 @@ long bpfemu_set_hash(void* ctx, __u32 hash) {
   f->sw_hash = true;
   f->l4_hash = true;
   return 0;
+}
+
+// bpf_lwt_push_encap() (net/core/filter.c bpf_lwt_in_push_encap /
+// bpf_lwt_xmit_push_encap over net/core/lwt_bpf.c bpf_lwt_push_ip_encap):
+// BPF_LWT_ENCAP_IP only - the SEG6 types need CONFIG_IPV6_SEG6_BPF, which
+// the modelled kernel (the host's) lacks, and are -EINVAL as any other
+// type. The header is 20 to LWT_BPF_MAX_HEADROOM (256) bytes: IPv4 at
+// least its ihl words, IPv6 at least 40 bytes, either with room for a UDP
+// header after it when that is the next protocol; anything else -EINVAL.
+// Then the packet is marked encapsulated, the header pushed in front of it
+// as the new network header (the transport header after it for UDP), an
+// IPv4 header with a zero checksum gets its checksum, skb->protocol
+// follows the version and the hash is cleared. A GSO packet then needs a
+// TCP gso_type, which a test run's never has: -ENOTSUPP, the push done.
+// The egress path reserves room for the route's device
+// (LL_RESERVED_SPACE); a test run's skb has no route, where the kernel
+// dereferences a NULL dst, so bpfemu takes lo's 16 bytes.
+namespace {
+
+constexpr uint32_t kLwtMaxHeadroom = 256;  // LWT_BPF_MAX_HEADROOM
+constexpr uint32_t kLoReservedSpace = 16;  // LL_RESERVED_SPACE(lo)
+
+// ip_fast_csum() as x86-64's (arch/x86/include/asm/checksum_64.h): the
+// folded one's complement sum of `words` 32-bit words; for fewer than 5
+// words its loop is skipped and the first word's low half comes back
+// unfolded and not complemented (a header with ihl < 5).
+uint16_t IpFastCsum(const uint8_t* p, uint32_t words) {
+  if (words <= 4) {
+    uint16_t first;
+    std::memcpy(&first, p, 2);
+    return first;
+  }
+  return bpfemu::native::CsumFold(
+      bpfemu::native::CsumPartial(p, size_t{words} * 4, 0));
+}
+
+long PushIpEncap(void* ctx, const uint8_t* hdr, uint32_t len, bool ingress) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr) return -EINVAL;
+  if (len < 20 || len > kLwtMaxHeadroom) return -EINVAL;
+  const uint8_t version = hdr[0] >> 4;
+  bool ipv4;
+  uint32_t ip_len;
+  bool udp;
+  if (version == 4) {
+    ipv4 = true;
+    ip_len = (hdr[0] & 0xfu) * 4u;
+    if (len < ip_len) return -EINVAL;
+    udp = hdr[9] == IPPROTO_UDP;
+  } else if (version == 6) {
+    ipv4 = false;
+    ip_len = 40;
+    if (len < ip_len) return -EINVAL;
+    udp = hdr[6] == IPPROTO_UDP;
+  } else {
+    return -EINVAL;
+  }
+  if (udp && len < ip_len + 8) return -EINVAL;
+  struct __sk_buff* s = AsSkb(ctx);
+  // skb_cow_head(): the kernel reallocates a head too small; bpfemu's
+  // frame has BPF_SKB_MAX_LEN of headroom, past which it reports the
+  // failed allocation.
+  const uint32_t room = len + (ingress ? f->mac_len : kLoReservedSpace);
+  if (uint64_t{s->data} < f->head + room) return -ENOMEM;
+  f->encapsulation = true;
+  const uint64_t data = uint64_t{s->data} - len;
+  std::memcpy(At(data), hdr, len);
+  if (ingress && f->ip_summed == kChecksumComplete) {
+    f->csum = bpfemu::native::CsumAdd(  // skb_postpush_rcsum
+        f->csum, bpfemu::native::CsumPartial(hdr, len, 0));
+  }
+  SetPacket(s, data, s->len + len);
+  f->network = data;
+  if (udp) f->transport = data + ip_len;
+  ClearHash(f, s);
+  if (ipv4) {
+    s->protocol = htons(ETH_P_IP);
+    uint8_t* iph = At(data);
+    if (iph[10] == 0 && iph[11] == 0) {
+      const uint16_t sum = IpFastCsum(iph, iph[0] & 0xfu);
+      std::memcpy(iph + 10, &sum, 2);
+    }
+  } else {
+    s->protocol = htons(ETH_P_IPV6);
+  }
+  if (s->gso_size != 0) return -bpfemu::kENOTSUPP;  // handle_gso_encap
+  return 0;
+}
+
+}  // namespace
+
+long bpfemu_lwt_push_encap(void* ctx, __u32 type, void* hdr, __u32 len) {
+  SkbFrame* f = bpfemu::native::skb_frame;
+  if (f == nullptr) return -EINVAL;
+  if (type != BPF_LWT_ENCAP_IP) return -EINVAL;
+  if (f->prog_type == BPF_PROG_TYPE_LWT_IN) {
+    return PushIpEncap(ctx, static_cast<const uint8_t*>(hdr), len, true);
+  }
+  if (f->prog_type == BPF_PROG_TYPE_LWT_XMIT) {
+    return PushIpEncap(ctx, static_cast<const uint8_t*>(hdr), len, false);
+  }
+  return -EINVAL;  // offered to no other program type
 }
 
 // Tunnel metadata (net/core/filter.c bpf_skb_set_tunnel_key /

@@ -193,6 +193,11 @@ struct SkbFrame {
   uint64_t network = 0;
   uint64_t transport = 0;  // 0: not set (the test run's skb has none)
   bool encapsulation = false;
+  // The running program's type (bpf_lwt_push_encap: LWT_IN pushes as the
+  // ingress path, LWT_XMIT as the egress one) and skb->mac_len, which the
+  // test run's eth_type_trans leaves 0.
+  uint32_t prog_type = 0;
+  uint32_t mac_len = 0;
   bool sw_hash = false;
   bool l4_hash = false;
   // The checksum state (sk_buff's ip_summed, csum_level and csum): the

@@ -3,9 +3,11 @@
 
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -286,10 +288,112 @@ bool TaskViewTid(const void* task, long* tid) {
 
 namespace {
 
+// struct pt_regs on x86-64: 21 registers in this order.
+enum PtReg {
+  kR15,
+  kR14,
+  kR13,
+  kR12,
+  kBp,
+  kBx,
+  kR11,
+  kR10,
+  kR9,
+  kR8,
+  kAx,
+  kCx,
+  kDx,
+  kSi,
+  kDi,
+  kOrigAx,
+  kIp,
+  kCs,
+  kFlags,
+  kSp,
+  kSs,
+  kNumPtRegs
+};
+constexpr uint64_t kUserCs = 0x33, kUserDs = 0x2b;  // __USER_CS, __USER_DS
+constexpr uint64_t kNrBpf = 321;
+constexpr uint64_t kNegEnosys = static_cast<uint64_t>(-38);
+thread_local std::vector<uint64_t> t_regs;
+
+// /proc/TID/syscall of a task blocked in a system call.
+void ReadSyscallRegs(long tid, uint64_t* r) {
+  std::ifstream f("/proc/" + std::to_string(tid) + "/syscall");
+  std::string word;
+  std::vector<uint64_t> v;
+  while (f >> word && v.size() < 9) {
+    char* end = nullptr;
+    const unsigned long long x = std::strtoull(word.c_str(), &end, 0);
+    if (end == word.c_str() || *end != '\0') return;  // "running", "-1"
+    v.push_back(x);
+  }
+  if (v.size() != 9) return;
+  r[kOrigAx] = v[0];
+  r[kDi] = v[1];
+  r[kSi] = v[2];
+  r[kDx] = v[3];
+  r[kR10] = v[4];
+  r[kR8] = v[5];
+  r[kR9] = v[6];
+  r[kSp] = v[7];
+  r[kIp] = v[8];
+  r[kCx] = v[8];
+  r[kAx] = kNegEnosys;
+}
+
+}  // namespace
+
+const void* TaskPtRegs(const void* task, const uint8_t** block,
+                       size_t* block_size) {
+  long tid = -1;
+  if (!TaskViewTid(task, &tid)) return nullptr;
+  const Layout* l = GetLayout();
+  ThreadTasks& tt = t_tasks;
+  const size_t stride = l->task_size + l->cred_size;
+  const size_t i =
+      static_cast<size_t>(static_cast<const uint8_t*>(task) - tt.block.data()) /
+      stride;
+  if (t_regs.size() < tt.tasks.size() * kNumPtRegs) {
+    // Room for many tasks at once, so that a block a bytecode run was
+    // handed stays where it is when the thread's views grow.
+    t_regs.reserve(std::max<size_t>(256, tt.tasks.size()) * kNumPtRegs);
+    t_regs.resize(tt.tasks.size() * kNumPtRegs, 0);
+  }
+  uint64_t* r = t_regs.data() + i * kNumPtRegs;
+  std::fill(r, r + kNumPtRegs, 0);
+  if (tid != 0) {
+    r[kCs] = kUserCs;
+    r[kSs] = kUserDs;
+    if (tid == gettid()) {
+      r[kOrigAx] = kNrBpf;
+      r[kAx] = kNegEnosys;
+      r[kDi] = 10;  // BPF_PROG_TEST_RUN
+      r[kIp] = reinterpret_cast<uint64_t>(__builtin_return_address(0));
+      r[kCx] = r[kIp];
+      r[kSp] = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
+#if defined(__x86_64__)
+      r[kFlags] = __builtin_ia32_readeflags_u64();
+#endif
+      r[kR11] = r[kFlags];
+    } else {
+      ReadSyscallRegs(tid, r);
+    }
+  }
+  *block = reinterpret_cast<const uint8_t*>(t_regs.data());
+  *block_size = t_regs.size() * sizeof(uint64_t);
+  return r;
+}
+
+namespace {
+
 // vm_area_struct's modelled fields, from the kernel BTF.
 struct VmaLayout {
-  size_t vma_size = 0, file_size = 0;
+  size_t vma_size = 0, file_size = 0, socket_size = 0;
   KernelBtf::Field vm_start, vm_end, vm_flags, vm_pgoff, vm_file;
+  KernelBtf::Field f_op, private_data;                // struct file
+  KernelBtf::Field sock_state, sock_type, sock_file;  // struct socket
 };
 
 const VmaLayout* GetVmaLayout() {
@@ -307,9 +411,59 @@ const VmaLayout* GetVmaLayout() {
     l->vm_flags = btf->FindMember(vma, "vm_flags");
     l->vm_pgoff = btf->FindMember(vma, "vm_pgoff");
     l->vm_file = btf->FindMember(vma, "vm_file");
+    l->f_op = btf->FindMember(file, "f_op");
+    l->private_data = btf->FindMember(file, "private_data");
+    if (const int32_t sock = btf->FindByNameKind("socket", BTF_KIND_STRUCT);
+        sock > 0) {
+      l->socket_size =
+          static_cast<size_t>(std::max<int64_t>(btf->Size(sock), 0));
+      l->sock_state = btf->FindMember(sock, "state");
+      l->sock_type = btf->FindMember(sock, "type");
+      l->sock_file = btf->FindMember(sock, "file");
+    }
     return l;
   }();
   return layout;
+}
+
+// What a socket file's f_op points at (net/socket.c socket_file_ops).
+const char kSocketFileOps = 0;
+
+// The type (SO_TYPE) and state of the socket with inode `inode` among
+// thread `tid`'s process's descriptors: SS_CONNECTED (3) when it has a
+// peer, else SS_UNCONNECTED (1). Another process's socket, which this one
+// cannot ask, stays at type 0 and state SS_UNCONNECTED.
+void SocketOf(long tid, uint64_t inode, int16_t* type, int32_t* state) {
+  *state = 1;
+  if (tid != gettid() && getpid() != tid) {
+    std::ifstream status("/proc/" + std::to_string(tid) + "/status");
+    std::string line;
+    long tgid = -1;
+    while (std::getline(status, line)) {
+      if (line.rfind("Tgid:", 0) == 0)
+        tgid = std::strtol(line.c_str() + 5, nullptr, 10);
+    }
+    if (tgid != getpid()) return;
+  }
+  const std::string want = "socket:[" + std::to_string(inode) + "]";
+  for (int fd = 0; fd < 4096; ++fd) {
+    char target[64] = {};
+    const std::string link = "/proc/self/fd/" + std::to_string(fd);
+    const ssize_t n = readlink(link.c_str(), target, sizeof(target) - 1);
+    if (n <= 0 || want != target) continue;
+    int t = 0;
+    socklen_t len = sizeof(t);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &len) == 0) {
+      *type = static_cast<int16_t>(t);
+    }
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof(peer);
+    if (getpeername(fd, reinterpret_cast<struct sockaddr*>(&peer), &plen) ==
+        0) {
+      *state = 3;
+    }
+    return;
+  }
 }
 
 // fs/proc/task_mmu.c show_smap_vma_flags: each VmFlags mnemonic and its
@@ -372,7 +526,7 @@ bool FindVma(long tid, uint64_t addr, std::vector<uint8_t>* block,
     found = start <= addr && addr < end;
   }
   if (!found) return false;
-  block->assign(l->vma_size + l->file_size, 0);
+  block->assign(l->vma_size + l->file_size + l->socket_size, 0);
   uint8_t* vma = block->data();
   Put(vma, l->vm_start, &start, 8);
   Put(vma, l->vm_end, &end, 8);
@@ -388,8 +542,42 @@ bool FindVma(long tid, uint64_t addr, std::vector<uint8_t>* block,
   }
   Put(vma, l->vm_pgoff, &pgoff, 8);
   if (inode != 0) PutPtr(vma, l->vm_file, vma + l->vma_size);
+  if (inode != 0 && path.rfind("socket:[", 0) == 0 && l->socket_size != 0) {
+    // A socket's file (sockfs names it "socket:[INODE]"): f_op is
+    // socket_file_ops and private_data the struct socket, whose file
+    // points back.
+    uint8_t* file = vma + l->vma_size;
+    uint8_t* sock = file + l->file_size;
+    PutPtr(file, l->f_op, &kSocketFileOps);
+    PutPtr(file, l->private_data, sock);
+    PutPtr(sock, l->sock_file, file);
+    int16_t type = 0;
+    int32_t state = 0;
+    SocketOf(tid, inode, &type, &state);
+    Put(sock, l->sock_type, &type, 2);
+    Put(sock, l->sock_state, &state, 4);
+  }
   *vma_size = l->vma_size;
   return true;
+}
+
+size_t FileViewSize() {
+  const VmaLayout* l = GetVmaLayout();
+  return l != nullptr ? l->file_size : 0;
+}
+
+void* SockFromFile(const void* file) {
+  const VmaLayout* l = GetVmaLayout();
+  if (l == nullptr || file == nullptr || l->f_op.offset < 0 ||
+      l->private_data.offset < 0) {
+    return nullptr;
+  }
+  const auto* f = static_cast<const uint8_t*>(file);
+  uint64_t op = 0, priv = 0;
+  std::memcpy(&op, f + l->f_op.offset, 8);
+  if (op != reinterpret_cast<uint64_t>(&kSocketFileOps)) return nullptr;
+  std::memcpy(&priv, f + l->private_data.offset, 8);
+  return reinterpret_cast<void*>(priv);
 }
 
 }  // namespace bpfemu::native

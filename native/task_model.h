@@ -65,11 +65,41 @@ bool TaskViewTid(const void* task, long* tid);
 // BTF in `block` (the vma, then a zeroed struct file for vm_file): vm_start,
 // vm_end, vm_flags (the VmFlags mnemonics as include/linux/mm.h's bits),
 // vm_pgoff (the file offset in pages; an anonymous vma's start page) and
-// vm_file (non-NULL for a vma with an inode). Every other byte is zero.
+// vm_file (non-NULL for a vma with an inode). Every other byte is zero,
+// but for a socket's mapping (sockfs's "socket:[INODE]", a packet ring, a
+// TCP receive zerocopy map), whose file then follows as the kernel's
+// socket file does: f_op socket_file_ops, private_data a struct socket
+// (net/socket.c) with its type (SO_TYPE), its state (SS_CONNECTED with a
+// peer, else SS_UNCONNECTED) and file pointing back; the socket of
+// another process, which this one cannot ask, has type 0.
 // False when no vma holds `addr`, the thread is gone, or the kernel BTF has
 // no vm_area_struct. kernel/bpf/task_iter.c bpf_find_vma's find_vma().
 bool FindVma(long tid, uint64_t addr, std::vector<uint8_t>* block,
              size_t* vma_size);
+
+// net/socket.c sock_from_file (bpf_sock_from_file, net/core/filter.c): the
+// struct socket of a socket's file view (FindVma), else nullptr.
+void* SockFromFile(const void* file);
+// The size of the kernel BTF's struct file (0 without one).
+size_t FileViewSize();
+
+// bpf_task_pt_regs (kernel/trace/bpf_trace.c): the user registers
+// task_pt_regs() holds for `task`, a task view this thread handed out, as
+// x86-64's struct pt_regs (arch/x86/include/asm/ptrace.h, 168 bytes; the
+// kernel BTF's layout). The calling thread runs its program where the
+// kernel runs it inside a bpf(BPF_PROG_TEST_RUN) system call, so its
+// registers are those of that call as the syscall entry saved them:
+// orig_ax 321 (__NR_bpf), ax -ENOSYS, di BPF_PROG_TEST_RUN, ip a code
+// address of the caller, cx its copy and r11 the flags (what the syscall
+// instruction leaves there), sp the caller's stack, cs 0x33, ss 0x2b; si,
+// dx and the callee-saved registers, which the call does not fix, are 0.
+// Another task's are what /proc/TID/syscall shows of its system call
+// (number, six arguments, sp, ip; cx the ip, ax -ENOSYS) when it is
+// blocked in one, else 0 but cs and ss; init_task's (pid 0) are all 0.
+// nullptr when `task` is no task view. The block holds one pt_regs per
+// task view; `*block` / `*block_size` describe it for a bytecode run.
+const void* TaskPtRegs(const void* task, const uint8_t** block,
+                       size_t* block_size);
 
 }  // namespace bpfemu::native
 

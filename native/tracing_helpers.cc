@@ -37,6 +37,7 @@
 
 #include "bpfemu/native_abi.h"
 #include "emu/trampoline.h"
+#include "native/btf_show.h"
 #include "native/helpers.h"
 #include "native/syscall_helpers.h"
 #include "native/task_model.h"
@@ -265,6 +266,52 @@ long bpfemu_probe_write_user(void* dst, const void* src, __u32 len) {
 long bpfemu_send_signal(__u32 sig) { return SendSignal(sig, false); }
 
 long bpfemu_send_signal_thread(__u32 sig) { return SendSignal(sig, true); }
+
+// kernel/trace/bpf_trace.c bpf_snprintf_btf (native/btf_show.h); natively
+// every address but the NULL page is kernel memory, as for the probe reads.
+long bpfemu_snprintf_btf(char* str, __u32 str_size, struct btf_ptr* ptr,
+                         __u32 btf_ptr_size, __u64 flags) {
+  return bpfemu::native::SnprintfBtf(str, str_size, ptr, btf_ptr_size, flags,
+                                     nullptr);
+}
+
+// net/core/filter.c bpf_sock_from_file over net/socket.c sock_from_file:
+// the struct socket of a socket's file, NULL for any other file
+// (native/task_model.h: bpfemu's files are bpf_find_vma's vm_file views).
+void* bpfemu_sock_from_file(void* file) {
+  return bpfemu::native::SockFromFile(file);
+}
+
+// net/core/filter.c bpf_skb_output / bpf_xdp_output (bpf_skb_event_output,
+// bpf_xdp_event_output): flags beyond BPF_F_CTXLEN_MASK and
+// BPF_F_INDEX_MASK -EINVAL, then a NULL object -EFAULT, as the kernel
+// answers. bpfemu models no kernel struct sk_buff or xdp_buff (its test
+// runs hand programs __sk_buff and xdp_md contexts, and its task views
+// hold NULL where the kernel's objects point at one), so every pointer a
+// program can pass is NULL: no record is ever written.
+long bpfemu_skb_output(void* skb, void* map, __u64 flags, void* /*meta*/,
+                       __u64 /*meta_size*/) {
+  (void)map;
+  constexpr uint64_t kCtxLenMask = uint64_t{0xfffff} << 32;
+  if (flags & ~(kCtxLenMask | uint64_t{BPF_F_INDEX_MASK})) return -EINVAL;
+  (void)skb;  // no sk_buff object exists here (see above)
+  return -EFAULT;
+}
+
+long bpfemu_xdp_output(void* xdp, void* map, __u64 flags, void* meta,
+                       __u64 meta_size) {
+  return bpfemu_skb_output(xdp, map, flags, meta, meta_size);
+}
+
+// kernel/trace/bpf_trace.c bpf_task_pt_regs: the task's user registers
+// (native/task_model.h TaskPtRegs); a pointer that is no task view, which
+// the verifier would have refused, answers 0.
+long bpfemu_task_pt_regs(struct task_struct* task) {
+  const uint8_t* block = nullptr;
+  size_t size = 0;
+  return reinterpret_cast<long>(
+      bpfemu::native::TaskPtRegs(task, &block, &size));
+}
 
 // kernel/trace/bpf_trace.c bpf_get_branch_snapshot. bpfemu models a CPU
 // without last-branch records (perf_snapshot_branch_stack left at its

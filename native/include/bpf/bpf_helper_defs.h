@@ -119,6 +119,14 @@ static inline long bpf_perf_event_output(void *ctx, void *map, __u64 flags,
                                          void *data, __u64 size) {
   return bpfemu_perf_event_output(ctx, map, flags, data, size);
 }
+static inline __u64 bpf_perf_event_read(void *map, __u64 flags) {
+  return bpfemu_perf_event_read(map, flags);
+}
+static inline long bpf_perf_event_read_value(void *map, __u64 flags,
+                                             struct bpf_perf_event_value *buf,
+                                             __u32 buf_size) {
+  return bpfemu_perf_event_read_value(map, flags, buf, buf_size);
+}
 static inline __u64 bpf_ringbuf_query(void *ringbuf, __u64 flags) {
   return bpfemu_ringbuf_query(ringbuf, flags);
 }
@@ -556,6 +564,10 @@ static inline long bpf_skb_change_head(struct __sk_buff *skb, __u32 len,
                                        __u64 flags) {
   return bpfemu_skb_change_head(skb, len, flags);
 }
+static inline long bpf_lwt_push_encap(struct __sk_buff *skb, __u32 type,
+                                      void *hdr, __u32 len) {
+  return bpfemu_lwt_push_encap(skb, type, hdr, len);
+}
 static inline long bpf_skb_change_proto(struct __sk_buff *skb, __be16 proto,
                                         __u64 flags) {
   return bpfemu_skb_change_proto(skb, proto, flags);
@@ -699,6 +711,31 @@ static inline long bpf_send_signal(__u32 sig) {
 }
 static inline long bpf_send_signal_thread(__u32 sig) {
   return bpfemu_send_signal_thread(sig);
+}
+/* A value shown by its kernel BTF type (native/btf_show.h). */
+static inline long bpf_snprintf_btf(char *str, __u32 str_size,
+                                    struct btf_ptr *ptr, __u32 btf_ptr_size,
+                                    __u64 flags) {
+  return bpfemu_snprintf_btf(str, str_size, ptr, btf_ptr_size, flags);
+}
+/* Kernel objects of tracing and SYSCALL programs: a socket's file
+ * (native/task_model.h), struct sk_buff and xdp_buff (none modelled). */
+struct file;
+struct socket;
+static inline struct socket *bpf_sock_from_file(struct file *file) {
+  return (struct socket *)bpfemu_sock_from_file(file);
+}
+static inline long bpf_skb_output(void *ctx, void *map, __u64 flags, void *data,
+                                  __u64 size) {
+  return bpfemu_skb_output(ctx, map, flags, data, size);
+}
+static inline long bpf_xdp_output(void *ctx, void *map, __u64 flags, void *data,
+                                  __u64 size) {
+  return bpfemu_xdp_output(ctx, map, flags, data, size);
+}
+/* The task's user registers as a struct pt_regs (native/task_model.h). */
+static inline long bpf_task_pt_regs(struct task_struct *task) {
+  return bpfemu_task_pt_regs(task);
 }
 static inline long bpf_get_branch_snapshot(void *entries, __u32 size,
                                            __u64 flags) {

@@ -164,6 +164,10 @@ void bpfemu_ringbuf_discard(void *data, __u64 flags);
 long bpfemu_ringbuf_output(void *ringbuf, void *data, __u64 size, __u64 flags);
 long bpfemu_perf_event_output(void *ctx, void *map, __u64 flags, void *data,
                               __u64 size);
+__u64 bpfemu_perf_event_read(void *map, __u64 flags);
+struct bpf_perf_event_value;
+long bpfemu_perf_event_read_value(void *map, __u64 flags,
+                                  struct bpf_perf_event_value *buf, __u32 size);
 __u64 bpfemu_ringbuf_query(void *ringbuf, __u64 flags);
 long bpfemu_spin_lock(struct bpf_spin_lock *lock);
 long bpfemu_spin_unlock(struct bpf_spin_lock *lock);
@@ -314,6 +318,7 @@ long bpfemu_skb_change_head(void *skb, __u32 head_room, __u64 flags);
 long bpfemu_skb_change_proto(void *skb, __be16 proto, __u64 flags);
 long bpfemu_skb_adjust_room(void *skb, __s32 len_diff, __u32 mode, __u64 flags);
 long bpfemu_skb_pull_data(void *skb, __u32 len);
+long bpfemu_lwt_push_encap(void *skb, __u32 type, void *hdr, __u32 len);
 long bpfemu_skb_change_type(void *skb, __u32 type);
 long bpfemu_set_hash(void *skb, __u32 hash);
 long bpfemu_skb_set_tunnel_key(void *skb, const void *from, __u32 size,
@@ -357,6 +362,15 @@ long bpfemu_probe_write_user(void *dst, const void *src, __u32 len);
 long bpfemu_send_signal(__u32 sig);
 long bpfemu_send_signal_thread(__u32 sig);
 long bpfemu_get_branch_snapshot(void *entries, __u32 size, __u64 flags);
+long bpfemu_task_pt_regs(struct task_struct *task);
+struct btf_ptr;
+long bpfemu_snprintf_btf(char *str, __u32 str_size, struct btf_ptr *ptr,
+                         __u32 btf_ptr_size, __u64 flags);
+void *bpfemu_sock_from_file(void *file);
+long bpfemu_skb_output(void *skb, void *map, __u64 flags, void *meta,
+                       __u64 meta_size);
+long bpfemu_xdp_output(void *xdp, void *map, __u64 flags, void *meta,
+                       __u64 meta_size);
 long bpfemu_copy_from_user_task(void *dst, __u32 size, const void *user_ptr,
                                 struct task_struct *tsk, __u64 flags);
 long bpfemu_get_task_stack(struct task_struct *task, void *buf, __u32 size,
