@@ -27,6 +27,7 @@
 #include "emu/graph_obj.h"
 #include "emu/iter_bits.h"
 #include "emu/str_kfuncs.h"
+#include "emu/task_cgroup_kfuncs.h"
 #include "emu/task_kfuncs.h"
 
 namespace bpfemu {
@@ -623,6 +624,21 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_12},
     {"bpf_cgroup_from_id", InterpCgroupFromId, kGeneric,
      kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    // kfuncB47: generic_btf_ids' task / cgroup kfuncs,
+    // emu/task_cgroup_kfuncs.h: bpf_cgroup_ancestor (6.2),
+    // bpf_task_under_cgroup (6.5), bpf_task_get_cgroup1 (6.8); 6.13's
+    // bpf_task_from_vpid and bpf_send_signal_task (kernel/trace/bpf_trace.c,
+    // in generic_btf_ids under CONFIG_BPF_EVENTS) of 6.18 only.
+    {"bpf_cgroup_ancestor", InterpCgroupAncestor, kGeneric,
+     kKfAcquire | kKfRcu | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_task_under_cgroup", InterpTaskUnderCgroup, kGeneric, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_task_get_cgroup1", InterpTaskGetCgroup1, kGeneric,
+     kKfAcquire | kKfRcu | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_task_from_vpid", InterpTaskFromVpid, kGeneric,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_18},
+    {"bpf_send_signal_task", InterpSendSignalTask, kGeneric, kKfTrustedArgs,
+     KernelVersion::k6_18},
 };
 
 }  // namespace

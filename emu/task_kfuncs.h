@@ -27,6 +27,9 @@ struct TaskKfuncOps {
   bool (*is_task)(const void* p);
   // The block of views, which a bytecode run may read (read-only).
   void (*block)(const uint8_t** data, size_t* size);
+  // kfuncB47: the thread id of a task view (0 for init_task), false for a
+  // pointer that is no view.
+  bool (*tid_of)(const void* task, long* tid);
 };
 void SetTaskKfuncOps(const TaskKfuncOps* ops);
 const TaskKfuncOps* GetTaskKfuncOps();

@@ -242,7 +242,8 @@ void TaskBlockOf(const uint8_t** data, size_t* size) {
   *size = b.size;
 }
 
-constexpr TaskKfuncOps kTaskOps = {TaskViewByPid, IsTaskView, TaskBlockOf};
+constexpr TaskKfuncOps kTaskOps = {TaskViewByPid, IsTaskView, TaskBlockOf,
+                                   TaskViewTid};
 
 [[maybe_unused]] const bool kTaskOpsSet = (SetTaskKfuncOps(&kTaskOps), true);
 
