@@ -28,6 +28,7 @@
 #include "emu/iter_bits.h"
 #include "emu/str_kfuncs.h"
 #include "emu/task_cgroup_kfuncs.h"
+#include "emu/task_iter_kfuncs.h"
 #include "emu/task_kfuncs.h"
 
 namespace bpfemu {
@@ -639,6 +640,21 @@ constexpr Kfunc kKfuncs[] = {
      kKfAcquire | kKfRetNull, KernelVersion::k6_18},
     {"bpf_send_signal_task", InterpSendSignalTask, kGeneric, kKfTrustedArgs,
      KernelVersion::k6_18},
+    // kfuncB47: kernel/bpf/task_iter.c's open-coded iterators in
+    // common_btf_ids (every program type), emu/task_iter_kfuncs.h;
+    // bpf_iter_task_vma_* came with 6.7, bpf_iter_task_* with 6.8.
+    {"bpf_iter_task_vma_new", InterpIterTaskVmaNew, kCommon,
+     kKfIterNew | kKfRcu, KernelVersion::k6_12},
+    {"bpf_iter_task_vma_next", InterpIterTaskVmaNext, kCommon,
+     kKfIterNext | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_iter_task_vma_destroy", InterpIterTaskVmaDestroy, kCommon,
+     kKfIterDestroy, KernelVersion::k6_12},
+    {"bpf_iter_task_new", InterpIterTaskNew, kCommon,
+     kKfIterNew | kKfTrustedArgs | kKfRcuProtected, KernelVersion::k6_12},
+    {"bpf_iter_task_next", InterpIterTaskNext, kCommon,
+     kKfIterNext | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_iter_task_destroy", InterpIterTaskDestroy, kCommon, kKfIterDestroy,
+     KernelVersion::k6_12},
 };
 
 }  // namespace
