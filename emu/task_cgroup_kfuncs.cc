@@ -99,15 +99,8 @@ int SendSignalTask(const void* task, int32_t sig, int32_t type,
 
 uint64_t InterpTaskFromVpid(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
                             uint64_t, uint64_t) {
-  const void* t = TaskFromVpid(static_cast<int32_t>(r1));
-  const TaskKfuncOps* ops = GetTaskKfuncOps();
-  if (t != nullptr && ops != nullptr) {
-    const uint8_t* data = nullptr;
-    size_t size = 0;
-    ops->block(&data, &size);
-    if (size != 0) vm.AddRegion(reinterpret_cast<uint64_t>(data), size, false);
-  }
-  return reinterpret_cast<uint64_t>(t);
+  // The same task and memory as bpf_task_from_pid's.
+  return InterpTaskFromPid(vm, r1, 0, 0, 0, 0);
 }
 
 uint64_t InterpTaskUnderCgroup(interp::Vm& vm, uint64_t r1, uint64_t r2,

@@ -365,13 +365,9 @@ bool IsKernelThread(long tid) {
 }
 
 const void* TaskViewByPid(int32_t pid) {
-  if (pid <= 0 || CurrentTask() == nullptr) return nullptr;
-  const Layout* l = GetLayout();
-  ThreadTasks& tt = t_tasks;
-  for (size_t i = 0; i < tt.tasks.size(); ++i) {
-    if (tt.tasks[i].pid == pid) return TaskAt(tt, *l, i);
-  }
-  return nullptr;
+  if (pid <= 0) return nullptr;
+  // The chain's views first, then any thread /proc shows (kfuncB47).
+  return TaskViewOfTid(pid);
 }
 
 bool IsTaskView(const void* p) {

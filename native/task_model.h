@@ -48,11 +48,11 @@ TaskBlock CurrentTaskBlock();
 bool TaskViewOwner(const void* task, LocalStorageMap::Owner* owner);
 
 // bpf_task_from_pid's lookup (kernel/bpf/helpers.c, find_task_by_pid_ns in
-// the initial namespace): the view of the task `pid` among this thread's
-// views (the thread, its group leader, its ancestors up to pid 1), or
-// nullptr: pid 0 (the idle task is in no pid table), and every task the
-// model does not hold. Registered with emu/task_kfuncs.h for the
-// interpreter.
+// the initial namespace): the view of the task `pid`, this thread's own
+// views (the thread, its group leader, its ancestors up to pid 1) or,
+// since kfuncB47, TaskViewOfTid's view of any other thread /proc shows;
+// nullptr for pid 0 (the idle task is in no pid table) and a pid no task
+// has. Registered with emu/task_kfuncs.h for the interpreter.
 const void* TaskViewByPid(int32_t pid);
 // Whether `p` is one of this thread's task views.
 bool IsTaskView(const void* p);
