@@ -30,6 +30,7 @@
 #include "emu/task_cgroup_kfuncs.h"
 #include "emu/task_iter_kfuncs.h"
 #include "emu/task_kfuncs.h"
+#include "emu/wq_kfuncs.h"
 
 namespace bpfemu {
 
@@ -655,6 +656,12 @@ constexpr Kfunc kKfuncs[] = {
      kKfIterNext | kKfRetNull, KernelVersion::k6_12},
     {"bpf_iter_task_destroy", InterpIterTaskDestroy, kCommon, kKfIterDestroy,
      KernelVersion::k6_12},
+    // kfuncB47: kernel/bpf/helpers.c's workqueue kfuncs in common_btf_ids,
+    // flags 0 (6.10), emu/wq_kfuncs.h.
+    {"bpf_wq_init", InterpWqInit, kCommon, 0, KernelVersion::k6_12},
+    {"bpf_wq_set_callback_impl", InterpWqSetCallback, kCommon, 0,
+     KernelVersion::k6_12},
+    {"bpf_wq_start", InterpWqStart, kCommon, 0, KernelVersion::k6_12},
 };
 
 }  // namespace

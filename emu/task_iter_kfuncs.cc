@@ -11,8 +11,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "emu/task_kfuncs.h"
-
 namespace bpfemu {
 
 namespace {
@@ -29,10 +27,8 @@ void NeedIter(interp::Vm& vm, uint64_t p, size_t size, const char* name) {
 void AddViews(interp::Vm& vm, const TaskIterOps* ops) {
   const uint8_t* data = nullptr;
   size_t size = 0;
-  if (const TaskKfuncOps* t = GetTaskKfuncOps(); t != nullptr) {
-    t->block(&data, &size);
-    if (size != 0) vm.AddRegion(reinterpret_cast<uint64_t>(data), size, false);
-  }
+  ops->own_views(&data, &size);
+  if (size != 0) vm.AddRegion(reinterpret_cast<uint64_t>(data), size, false);
   ops->views(&data, &size);
   if (size != 0) vm.AddRegion(reinterpret_cast<uint64_t>(data), size, false);
 }

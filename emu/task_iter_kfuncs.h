@@ -42,10 +42,11 @@ struct TaskIterOps {
   // its zeroed struct file), or nullptr.
   const void* (*vma_next)(void* it, size_t* size);
   void (*vma_destroy)(void* it);
-  // Whether `p` is a task view, and the views beyond the calling thread's
-  // own block (a bytecode run reads them).
+  // Whether `p` is a task view, the views beyond the calling thread's own
+  // block, and that block (a bytecode run reads them).
   bool (*is_task)(const void* p);
   void (*views)(const uint8_t** data, size_t* size);
+  void (*own_views)(const uint8_t** data, size_t* size);
 };
 void SetTaskIterOps(const TaskIterOps* ops);
 const TaskIterOps* GetTaskIterOps();

@@ -174,9 +174,15 @@ bool IsView(const void* p) {
   return TaskViewTid(p, &tid);
 }
 
+void OwnViews(const uint8_t** data, size_t* size) {
+  const TaskBlock b = CurrentTaskBlock();
+  *data = b.data;
+  *size = b.size;
+}
+
 constexpr TaskIterOps kIterOps = {
     TaskIterNew,    TaskIterNext, VmaIterNew,     VmaIterNext,
-    VmaIterDestroy, IsView,       ExtraTaskBlock,
+    VmaIterDestroy, IsView,       ExtraTaskBlock, OwnViews,
 };
 
 [[maybe_unused]] const bool kIterOpsSet = (SetTaskIterOps(&kIterOps), true);
