@@ -6,6 +6,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -459,6 +460,116 @@ bool CgroupRefOwner(const void* cgrp, uint64_t* id, uint64_t* hierarchy) {
   struct stat st;
   if (*id == 0 || mount.empty() || stat(mount.c_str(), &st) != 0) return false;
   *hierarchy = static_cast<uint64_t>(st.st_dev);
+  return true;
+}
+
+namespace {
+
+// The path below the cgroup2 mount of cgroup2 cgroup `id` ("/" for the
+// root), or "" when it is none.
+std::string Cgroup2PathOf(uint64_t id) {
+  const std::string& mount = Cgroup2Mount();
+  if (mount.empty()) return "";
+  if (id == kRootCgroupId || IdOfPath("/") == id) return "/";
+  std::string path = CurrentCgroupPath();
+  while (path.size() > 1) {
+    if (IdOfPath(path) == id) return path;
+    const size_t slash = path.rfind('/');
+    path.resize(slash == 0 ? 1 : slash);
+  }
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(
+           mount, std::filesystem::directory_options::skip_permission_denied,
+           ec);
+       !ec && it != std::filesystem::recursive_directory_iterator();
+       it.increment(ec)) {
+    struct stat st;
+    if (it->is_directory(ec) && stat(it->path().c_str(), &st) == 0 &&
+        st.st_ino == id) {
+      return it->path().string().substr(mount.size());
+    }
+  }
+  return "";
+}
+
+// The cgroup2 id of a handle, or 0 (no handle, a v1 cgroup).
+uint64_t Cgroup2IdOf(const void* cgrp) {
+  CgroupRefTable& t = RefTable();
+  std::lock_guard<std::mutex> l(t.mu);
+  if (t.handles.count(cgrp) == 0) return 0;
+  const auto* r = static_cast<const CgroupRef*>(cgrp);
+  return r->v1 == 0 ? r->id : 0;
+}
+
+// The child cgroups of `path`, in creation order: (id, name) by id.
+std::vector<std::pair<uint64_t, std::string>> Children(
+    const std::string& path) {
+  std::vector<std::pair<uint64_t, std::string>> out;
+  const std::string dir = Cgroup2Mount() + (path == "/" ? "" : path);
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    struct stat st;
+    if (it->is_directory(ec) && stat(it->path().c_str(), &st) == 0) {
+      out.emplace_back(st.st_ino, it->path().filename().string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string ParentPath(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+void* CgroupRefPeek(uint64_t id) {
+  void* r = CgroupRefFromId(id);
+  if (r != nullptr) CgroupRefRelease(r);
+  return r;
+}
+
+void* CgroupRefParent(const void* cgrp) {
+  const uint64_t id = Cgroup2IdOf(cgrp);
+  if (id == 0) return nullptr;
+  const std::string path = Cgroup2PathOf(id);
+  if (path.empty() || path == "/") return nullptr;
+  const std::string parent = ParentPath(path);
+  return CgroupRefPeek(parent == "/" ? kRootCgroupId : IdOfPath(parent));
+}
+
+void* CgroupRefFirstChild(const void* cgrp) {
+  const uint64_t id = Cgroup2IdOf(cgrp);
+  if (id == 0) return nullptr;
+  const std::string path = Cgroup2PathOf(id);
+  if (path.empty()) return nullptr;
+  const auto children = Children(path);
+  return children.empty() ? nullptr : CgroupRefPeek(children[0].first);
+}
+
+void* CgroupRefNextSibling(const void* cgrp) {
+  const uint64_t id = Cgroup2IdOf(cgrp);
+  if (id == 0) return nullptr;
+  const std::string path = Cgroup2PathOf(id);
+  if (path.empty() || path == "/") return nullptr;
+  const uint64_t own = IdOfPath(path);
+  for (const auto& [child, name] : Children(ParentPath(path))) {
+    if (child > own) return CgroupRefPeek(child);
+  }
+  return nullptr;
+}
+
+bool CgroupRefTasks(const void* cgrp, bool procs, std::vector<long>* tids) {
+  const uint64_t id = Cgroup2IdOf(cgrp);
+  if (id == 0) return false;
+  const std::string path = Cgroup2PathOf(id);
+  if (path.empty()) return false;
+  std::ifstream in(Cgroup2Mount() + (path == "/" ? "" : path) +
+                   (procs ? "/cgroup.procs" : "/cgroup.threads"));
+  long tid;
+  while (in >> tid) tids->push_back(tid);
   return true;
 }
 

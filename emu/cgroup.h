@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bpfemu {
 
@@ -123,6 +124,24 @@ void* CgroupRefOfTaskV1(long tid, int hierarchy_id);
 // its file system's device} for a v1 cgroup whose hierarchy is mounted.
 // False for a pointer that is no handle, or a v1 cgroup not mounted here.
 bool CgroupRefOwner(const void* cgrp, uint64_t* id, uint64_t* hierarchy);
+
+// kfuncB47: the css iterators (kernel/bpf/cgroup_iter.c bpf_iter_css_*,
+// kernel/bpf/task_iter.c bpf_iter_css_task_*) over cgroup2 handles, whose
+// css is their cgroup's own (cgroup->self, at offset 0). A handle without
+// taking a reference (the css pointers the iterators hand out hold none),
+// or nullptr.
+void* CgroupRefPeek(uint64_t id);
+// The cgroup2 cgroups around handle `cgrp`, as handles without references,
+// nullptr where there is none (or `cgrp` is no cgroup2 handle): its parent,
+// its first child, and the sibling after it (children in creation order,
+// which the kernfs ids follow).
+void* CgroupRefParent(const void* cgrp);
+void* CgroupRefFirstChild(const void* cgrp);
+void* CgroupRefNextSibling(const void* cgrp);
+// The thread ids in cgroup2 handle `cgrp` itself (not its descendants):
+// its processes' (cgroup.procs: their leaders) with `procs`, else every
+// thread (cgroup.threads); false for no cgroup2 handle.
+bool CgroupRefTasks(const void* cgrp, bool procs, std::vector<long>* tids);
 
 }  // namespace bpfemu
 

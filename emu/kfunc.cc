@@ -23,6 +23,7 @@
 #include "emu/cgroup.h"
 #include "emu/cpu.h"
 #include "emu/cpumask.h"
+#include "emu/css_iter_kfuncs.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
 #include "emu/iter_bits.h"
@@ -662,6 +663,20 @@ constexpr Kfunc kKfuncs[] = {
     {"bpf_wq_set_callback_impl", InterpWqSetCallback, kCommon, 0,
      KernelVersion::k6_12},
     {"bpf_wq_start", InterpWqStart, kCommon, 0, KernelVersion::k6_12},
+    // kfuncB47: the css iterators of common_btf_ids (6.7),
+    // emu/css_iter_kfuncs.h.
+    {"bpf_iter_css_task_new", InterpIterCssTaskNew, kCommon,
+     kKfIterNew | kKfTrustedArgs, KernelVersion::k6_12},
+    {"bpf_iter_css_task_next", InterpIterCssTaskNext, kCommon,
+     kKfIterNext | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_iter_css_task_destroy", InterpIterCssTaskDestroy, kCommon,
+     kKfIterDestroy, KernelVersion::k6_12},
+    {"bpf_iter_css_new", InterpIterCssNew, kCommon,
+     kKfIterNew | kKfTrustedArgs | kKfRcuProtected, KernelVersion::k6_12},
+    {"bpf_iter_css_next", InterpIterCssNext, kCommon, kKfIterNext | kKfRetNull,
+     KernelVersion::k6_12},
+    {"bpf_iter_css_destroy", InterpIterCssDestroy, kCommon, kKfIterDestroy,
+     KernelVersion::k6_12},
 };
 
 }  // namespace

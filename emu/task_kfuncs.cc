@@ -43,6 +43,12 @@ const TaskKfuncOps* GetTaskKfuncOps() {
   return task_ops.load(std::memory_order_acquire);
 }
 
+void AddTaskViewRegions(interp::Vm& vm) {
+  if (const TaskKfuncOps* ops = GetTaskKfuncOps(); ops != nullptr) {
+    AddTaskBlock(vm, ops);
+  }
+}
+
 const void* TaskFromPid(int32_t pid) {
   const TaskKfuncOps* ops = GetTaskKfuncOps();
   return ops != nullptr ? ops->from_pid(pid) : nullptr;

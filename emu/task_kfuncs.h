@@ -41,6 +41,10 @@ const void* TaskFromPid(int32_t pid);
 // is alive always succeeds); bpf_task_release drops nothing.
 const void* TaskAcquire(const void* task);
 
+// kfuncB47: the task views as read-only regions of a run (every view a
+// kfunc may hand out).
+void AddTaskViewRegions(interp::Vm& vm);
+
 // The interpreter's bindings: a task a kfunc hands out becomes a read-only
 // region of the run; task arguments must be task views.
 uint64_t InterpTaskFromPid(interp::Vm& vm, uint64_t r1, uint64_t r2,
