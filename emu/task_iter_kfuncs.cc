@@ -48,13 +48,13 @@ uint64_t InterpIterTaskNew(interp::Vm& vm, uint64_t r1, uint64_t r2,
   NeedIter(vm, r1, kIterTaskSize, "bpf_iter_task_new");
   const TaskIterOps* ops = GetTaskIterOps();
   void* it = reinterpret_cast<void*>(r1);
+  const void* task = reinterpret_cast<const void*>(r2);
+  if (task != nullptr && (ops == nullptr || !ops->is_task(task))) {
+    vm.Fault("bpf_iter_task_new: R2 is neither NULL nor a trusted task");
+  }
   if (ops == nullptr) {
     std::memset(it, 0, kIterTaskSize);
     return static_cast<uint64_t>(int64_t{-ENOENT});
-  }
-  const void* task = reinterpret_cast<const void*>(r2);
-  if (task != nullptr && !ops->is_task(task)) {
-    vm.Fault("bpf_iter_task_new: R2 is neither NULL nor a trusted task");
   }
   const int ret = ops->task_new(it, task, static_cast<uint32_t>(r3));
   return static_cast<uint64_t>(static_cast<int64_t>(ret));
@@ -82,12 +82,9 @@ uint64_t InterpIterTaskVmaNew(interp::Vm& vm, uint64_t r1, uint64_t r2,
   NeedIter(vm, r1, kIterTaskVmaSize, "bpf_iter_task_vma_new");
   const TaskIterOps* ops = GetTaskIterOps();
   void* it = reinterpret_cast<void*>(r1);
-  if (ops == nullptr) {
-    std::memset(it, 0, kIterTaskVmaSize);
-    return static_cast<uint64_t>(int64_t{-ENOENT});
-  }
   const void* task = reinterpret_cast<const void*>(r2);
-  if (!ops->is_task(task)) {
+  // Without the task views no pointer is a task.
+  if (ops == nullptr || !ops->is_task(task)) {
     vm.Fault("bpf_iter_task_vma_new: R2 is not a trusted task");
   }
   const int ret = ops->vma_new(it, task, r3);

@@ -7,8 +7,9 @@
 // task_iter_kfuncs.cc registers the operations below; emu/ does not know
 // the task views): every thread /proc shows, as task_struct views laid out
 // by the kernel BTF, and the vmas of /proc/TID/smaps. Until they are
-// registered (a binary without the native helpers) the iterators find
-// nothing: _new answers -ENOENT.
+// registered (a binary without the native helpers) no pointer is a task
+// and the task iterator finds nothing: bpf_iter_task_new(NULL) answers
+// -ENOENT.
 
 #ifndef BPFEMU_EMU_TASK_ITER_KFUNCS_H_
 #define BPFEMU_EMU_TASK_ITER_KFUNCS_H_
