@@ -1537,6 +1537,32 @@ int32_t BtfValueSpinLockOff(const MapAttr& attr) {
   return lock;
 }
 
+int32_t BtfValueWqOff(const MapAttr& attr) {
+  if (!attr.btf_value_type_id) return -1;
+  std::shared_ptr<const BtfObject> obj;
+  if (BtfFromFd(static_cast<int>(attr.btf_fd), &obj) != 0) return -1;
+  ParsedBtf p;
+  if (p.Parse(*obj) != 0) return -1;
+  uint32_t vid = attr.btf_value_type_id, vsize = 0;
+  const btf_type* value_type = p.v->TypeIdSize(&vid, &vsize);
+  if (value_type == nullptr || vsize != attr.value_size) return -1;
+  // As TimerOff for "bpf_timer": one 16-byte, 8-aligned member.
+  int32_t off = -1;
+  bool seen = false;
+  if (ForEachFieldNamed(*p.v, value_type, "bpf_wq",
+                        [&](const btf_type* mt, uint32_t bits) {
+                          if (seen) return -E2BIG;
+                          seen = true;
+                          if (bits % 64 == 0 && mt->size == 16) {
+                            off = static_cast<int32_t>(bits / 8);
+                          }
+                          return 0;
+                        }) != 0) {
+    return -1;
+  }
+  return off;
+}
+
 int32_t BtfValueTimerOff(const MapAttr& attr) {
   int32_t lock, timer;
   BtfValueFieldOffs(attr, &lock, &timer);

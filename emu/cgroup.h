@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bpfemu {
 
@@ -94,6 +95,53 @@ int CgroupRefRelease(void* cgrp);
 bool CgroupRefId(const void* cgrp, uint64_t* id);
 // The references the handles hold in all (a leak test's count).
 uint64_t CgroupRefs();
+
+// kfuncB47: the task and cgroup kfuncs of kernel/bpf/helpers.c over the
+// handles above. A handle names a cgroup2 cgroup (its id) or, from
+// CgroupRefOfTaskV1, a cgroup of a cgroup v1 hierarchy (its hierarchy id as
+// /proc/PID/cgroup numbers it and its path there).
+//
+// The cgroup2 path of the task with thread id `tid`: the calling thread's
+// CurrentCgroupPath(), another task's "0::" line of /proc/TID/cgroup, "/"
+// for tid 0 (init_task is in every root) or a task that is gone.
+std::string TaskCgroupPath(long tid);
+// bpf_task_under_cgroup: task_under_cgroup_hierarchy(task, cgrp), whether
+// the cgroup2 cgroup of task `tid` is `cgrp` or one of its descendants
+// (cgroup_is_descendant: false for a cgroup of another hierarchy, a v1
+// one). False for a pointer that is no handle.
+bool TaskUnderCgroupRef(long tid, const void* cgrp);
+// bpf_cgroup_ancestor: the ancestor of handle `cgrp` at `level` (0: its
+// hierarchy's root; cgrp's own level: itself) with a reference taken, or
+// nullptr for a level below 0 or deeper than cgrp, or no handle.
+void* CgroupRefAncestor(const void* cgrp, int level);
+// bpf_task_get_cgroup1: task_get_cgroup1(task, hierarchy_id), the cgroup of
+// task `tid` in the cgroup v1 hierarchy `hierarchy_id` with a reference
+// taken, or nullptr when no v1 hierarchy has that id (0 is the default
+// hierarchy's, which task_get_cgroup1 skips).
+void* CgroupRefOfTaskV1(long tid, int hierarchy_id);
+// The local storage owner of a handle, as CgroupV1V2FromFd names the same
+// cgroup by a directory fd: {id, 0} for cgroup2, {the directory's inode,
+// its file system's device} for a v1 cgroup whose hierarchy is mounted.
+// False for a pointer that is no handle, or a v1 cgroup not mounted here.
+bool CgroupRefOwner(const void* cgrp, uint64_t* id, uint64_t* hierarchy);
+
+// kfuncB47: the css iterators (kernel/bpf/cgroup_iter.c bpf_iter_css_*,
+// kernel/bpf/task_iter.c bpf_iter_css_task_*) over cgroup2 handles, whose
+// css is their cgroup's own (cgroup->self, at offset 0). A handle without
+// taking a reference (the css pointers the iterators hand out hold none),
+// or nullptr.
+void* CgroupRefPeek(uint64_t id);
+// The cgroup2 cgroups around handle `cgrp`, as handles without references,
+// nullptr where there is none (or `cgrp` is no cgroup2 handle): its parent,
+// its first child, and the sibling after it (children in creation order,
+// which the kernfs ids follow).
+void* CgroupRefParent(const void* cgrp);
+void* CgroupRefFirstChild(const void* cgrp);
+void* CgroupRefNextSibling(const void* cgrp);
+// The thread ids in cgroup2 handle `cgrp` itself (not its descendants):
+// its processes' (cgroup.procs: their leaders) with `procs`, else every
+// thread (cgroup.threads); false for no cgroup2 handle.
+bool CgroupRefTasks(const void* cgrp, bool procs, std::vector<long>* tids);
 
 }  // namespace bpfemu
 

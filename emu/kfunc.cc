@@ -23,11 +23,15 @@
 #include "emu/cgroup.h"
 #include "emu/cpu.h"
 #include "emu/cpumask.h"
+#include "emu/css_iter_kfuncs.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
 #include "emu/iter_bits.h"
 #include "emu/str_kfuncs.h"
+#include "emu/task_cgroup_kfuncs.h"
+#include "emu/task_iter_kfuncs.h"
 #include "emu/task_kfuncs.h"
+#include "emu/wq_kfuncs.h"
 
 namespace bpfemu {
 
@@ -623,6 +627,56 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_12},
     {"bpf_cgroup_from_id", InterpCgroupFromId, kGeneric,
      kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    // kfuncB47: generic_btf_ids' task / cgroup kfuncs,
+    // emu/task_cgroup_kfuncs.h: bpf_cgroup_ancestor (6.2),
+    // bpf_task_under_cgroup (6.5), bpf_task_get_cgroup1 (6.8); 6.13's
+    // bpf_task_from_vpid and bpf_send_signal_task (kernel/trace/bpf_trace.c,
+    // in generic_btf_ids under CONFIG_BPF_EVENTS) of 6.18 only.
+    {"bpf_cgroup_ancestor", InterpCgroupAncestor, kGeneric,
+     kKfAcquire | kKfRcu | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_task_under_cgroup", InterpTaskUnderCgroup, kGeneric, kKfRcu,
+     KernelVersion::k6_12},
+    {"bpf_task_get_cgroup1", InterpTaskGetCgroup1, kGeneric,
+     kKfAcquire | kKfRcu | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_task_from_vpid", InterpTaskFromVpid, kGeneric,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_18},
+    {"bpf_send_signal_task", InterpSendSignalTask, kGeneric, kKfTrustedArgs,
+     KernelVersion::k6_18},
+    // kfuncB47: kernel/bpf/task_iter.c's open-coded iterators in
+    // common_btf_ids (every program type), emu/task_iter_kfuncs.h;
+    // bpf_iter_task_vma_* came with 6.7, bpf_iter_task_* with 6.8.
+    {"bpf_iter_task_vma_new", InterpIterTaskVmaNew, kCommon,
+     kKfIterNew | kKfRcu, KernelVersion::k6_12},
+    {"bpf_iter_task_vma_next", InterpIterTaskVmaNext, kCommon,
+     kKfIterNext | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_iter_task_vma_destroy", InterpIterTaskVmaDestroy, kCommon,
+     kKfIterDestroy, KernelVersion::k6_12},
+    {"bpf_iter_task_new", InterpIterTaskNew, kCommon,
+     kKfIterNew | kKfTrustedArgs | kKfRcuProtected, KernelVersion::k6_12},
+    {"bpf_iter_task_next", InterpIterTaskNext, kCommon,
+     kKfIterNext | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_iter_task_destroy", InterpIterTaskDestroy, kCommon, kKfIterDestroy,
+     KernelVersion::k6_12},
+    // kfuncB47: kernel/bpf/helpers.c's workqueue kfuncs in common_btf_ids,
+    // flags 0 (6.10), emu/wq_kfuncs.h.
+    {"bpf_wq_init", InterpWqInit, kCommon, 0, KernelVersion::k6_12},
+    {"bpf_wq_set_callback_impl", InterpWqSetCallback, kCommon, 0,
+     KernelVersion::k6_12},
+    {"bpf_wq_start", InterpWqStart, kCommon, 0, KernelVersion::k6_12},
+    // kfuncB47: the css iterators of common_btf_ids (6.7),
+    // emu/css_iter_kfuncs.h.
+    {"bpf_iter_css_task_new", InterpIterCssTaskNew, kCommon,
+     kKfIterNew | kKfTrustedArgs, KernelVersion::k6_12},
+    {"bpf_iter_css_task_next", InterpIterCssTaskNext, kCommon,
+     kKfIterNext | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_iter_css_task_destroy", InterpIterCssTaskDestroy, kCommon,
+     kKfIterDestroy, KernelVersion::k6_12},
+    {"bpf_iter_css_new", InterpIterCssNew, kCommon,
+     kKfIterNew | kKfTrustedArgs | kKfRcuProtected, KernelVersion::k6_12},
+    {"bpf_iter_css_next", InterpIterCssNext, kCommon, kKfIterNext | kKfRetNull,
+     KernelVersion::k6_12},
+    {"bpf_iter_css_destroy", InterpIterCssDestroy, kCommon, kKfIterDestroy,
+     KernelVersion::k6_12},
 };
 
 }  // namespace

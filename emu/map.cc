@@ -42,6 +42,7 @@ void SnapshotHeader(const MapHeader& h, MapHeader* out) {
     out->kptr_off[i] = Once(h.kptr_off[i]);
   }
   out->kptr_percpu = Once(h.kptr_percpu);
+  out->wq_off_plus1 = Once(h.wq_off_plus1);
   out->kernel_version = Once(h.kernel_version);
   for (size_t i = 0; i < sizeof(h.name); ++i) out->name[i] = Once(h.name[i]);
   out->region_size = Once(h.region_size);
@@ -64,7 +65,7 @@ Map::Map(ShmRegion region)
 }
 
 Map::~Map() {
-  if (snap_.timer_off >= 0) TimerFreeMap(this);
+  if (snap_.timer_off >= 0 || snap_.wq_off_plus1 > 0) TimerFreeMap(this);
   // bpf_obj_free_fields() of every value: the lists and rbtrees this
   // process built in the map's memory drop their objects (emu/graph_obj.h).
   const auto base = reinterpret_cast<uint64_t>(region_.base());
@@ -72,7 +73,13 @@ Map::~Map() {
 }
 
 void Map::FreeTimer(const uint8_t* value) const {
-  TimerFreeAt(id(), RegionOffset(value + snap_.timer_off));
+  if (snap_.timer_off >= 0) {
+    TimerFreeAt(id(), RegionOffset(value + snap_.timer_off));
+  }
+  // bpf_obj_free_workqueue(): the struct bpf_wq's work, cancelled.
+  if (snap_.wq_off_plus1 > 0) {
+    TimerFreeAt(id(), RegionOffset(value + (snap_.wq_off_plus1 - 1)));
+  }
 }
 
 // bpf_obj_free_fields()'s BPF_KPTR_* cases (kernel/bpf/syscall.c): each
@@ -81,6 +88,19 @@ void Map::FreeKptrs(const uint8_t* value) const {
   for (uint32_t i = 0; i < snap_.nkptrs; ++i) {
     graph::KptrRelease(const_cast<uint8_t*>(value) + snap_.kptr_off[i]);
   }
+}
+
+bool Map::WqSiteOf(uint8_t* wq, TimerSite* site) const {
+  if (snap_.wq_off_plus1 <= 0) return false;
+  uint8_t* value = wq - (snap_.wq_off_plus1 - 1);
+  site->index = 0;
+  site->key = nullptr;
+  if (!ValueKey(value, &site->index, &site->key)) return false;
+  site->owner = this;
+  site->map_id = id();
+  site->off = RegionOffset(wq);
+  site->value = value;
+  return true;
 }
 
 bool Map::TimerSiteOf(uint8_t* timer, TimerSite* site) const {
@@ -152,6 +172,7 @@ MapAttr AttrFromHeader(const MapHeader& h) {
   attr.nkptrs = h.nkptrs;
   std::memcpy(attr.kptr_off, h.kptr_off, sizeof(attr.kptr_off));
   attr.kptr_percpu = h.kptr_percpu;
+  attr.wq_off = h.wq_off_plus1 - 1;
   return attr;
 }
 
@@ -314,10 +335,11 @@ void Map::CopyAroundFields(uint8_t* map_value, const uint8_t* in) const {
   struct Field {
     int32_t off;
     uint32_t size;
-  } fields[2 + kMaxKptrs];
+  } fields[3 + kMaxKptrs];
   uint32_t n = 0;
   fields[n++] = {snap_.spin_lock_off, kSpinLockSize};
   fields[n++] = {snap_.timer_off, kTimerSize};
+  fields[n++] = {snap_.wq_off_plus1 - 1, kTimerSize};  // struct bpf_wq
   for (uint32_t i = 0; i < snap_.nkptrs; ++i) {
     fields[n++] = {snap_.kptr_off[i], kKptrSize};
   }
@@ -393,6 +415,9 @@ void Map::ZeroFieldsOut(void* dst) const {
     std::memset(out + snap_.spin_lock_off, 0, kSpinLockSize);
   }
   if (snap_.timer_off >= 0) std::memset(out + snap_.timer_off, 0, kTimerSize);
+  if (snap_.wq_off_plus1 > 0) {
+    std::memset(out + snap_.wq_off_plus1 - 1, 0, kTimerSize);
+  }
   for (uint32_t i = 0; i < snap_.nkptrs; ++i) {
     std::memset(out + snap_.kptr_off[i], 0, kKptrSize);
   }
@@ -417,6 +442,7 @@ void Map::InitHeader(const MapAttr& attr, uint32_t max_entries,
   hdr->nkptrs = attr.nkptrs;
   std::memcpy(hdr->kptr_off, attr.kptr_off, sizeof(hdr->kptr_off));
   hdr->kptr_percpu = attr.kptr_percpu;
+  hdr->wq_off_plus1 = attr.wq_off + 1;
   hdr->kernel_version = static_cast<uint32_t>(TargetKernel());
   std::memcpy(hdr->name, attr.map_name, sizeof(hdr->name));
   hdr->region_size = region_size;

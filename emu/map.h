@@ -96,6 +96,9 @@ struct MapAttr {
   uint32_t nkptrs = 0;
   int32_t kptr_off[8] = {};
   uint32_t kptr_percpu = 0;
+  // bpfemu extension, as timer_off (kfuncB47): the offset of a struct
+  // bpf_wq in the value, or -1 (found in the value's BTF).
+  int32_t wq_off = -1;
 };
 
 // The most kptr fields bpfemu records in a value (the kernel's whole record
@@ -178,7 +181,10 @@ struct MapHeader {
   uint32_t nkptrs;
   int32_t kptr_off[8];
   uint32_t kptr_percpu;
-  uint8_t reserved[20];
+  // map->record->wq_off + 1 (kfuncB47): 0 for no struct bpf_wq, as in
+  // regions of bpfemu builds before it, whose reserved bytes were zero.
+  int32_t wq_off_plus1;
+  uint8_t reserved[16];
 };
 static_assert(sizeof(MapHeader) == 192);
 
@@ -257,6 +263,8 @@ class Map {
   bool HasSpinLock() const { return snap_.spin_lock_off >= 0; }
   // map->record->timer_off: the struct bpf_timer in the value, or -1.
   int32_t timer_off() const { return snap_.timer_off; }
+  // map->record->wq_off: the struct bpf_wq in the value, or -1.
+  int32_t wq_off() const { return snap_.wq_off_plus1 - 1; }
   // The kptr fields of the value (MapAttr::nkptrs, kptr_off).
   uint32_t nkptrs() const { return snap_.nkptrs; }
   int32_t kptr_off(uint32_t i) const { return snap_.kptr_off[i]; }
@@ -281,6 +289,9 @@ class Map {
   // values in this process's mapping (the verifier's check that
   // bpf_timer_init's map argument is the timer's own map), and where.
   bool TimerSiteOf(uint8_t* timer, TimerSite* site) const;
+  // The same for a struct bpf_wq field (kfuncB47: bpf_wq_init's check, the
+  // verifier's process_wq_func), whose state lives in the timer table.
+  bool WqSiteOf(uint8_t* wq, TimerSite* site) const;
 
   // The syscall face: the type's bpf_map_ops as sys_bpf() calls them, after
   // syscall.cc has validated the generic parts. `key` and `value` are
@@ -443,7 +454,7 @@ class Map {
   // replaced or overwritten): cancels and frees its timer, if any, and
   // drops the objects its kptr fields hold (emu/graph_obj.h KptrRelease).
   void FreeValueFields(const uint8_t* value) const {
-    if (snap_.timer_off >= 0) [[unlikely]] {
+    if (snap_.timer_off >= 0 || snap_.wq_off_plus1 > 0) [[unlikely]] {
       FreeTimer(value);
     }
     if (snap_.nkptrs != 0) [[unlikely]] {
@@ -456,7 +467,7 @@ class Map {
   // timer, a kptr).
   bool HasSpecialFields() const {
     return snap_.spin_lock_off >= 0 || snap_.timer_off >= 0 ||
-           snap_.nkptrs != 0;
+           snap_.wq_off_plus1 > 0 || snap_.nkptrs != 0;
   }
   // CopyValueIn's copy of every byte but the special fields'.
   void CopyAroundFields(uint8_t* map_value, const uint8_t* in) const;

@@ -111,6 +111,8 @@ int MapCreate(const MapAttr& in) {
   // So is a timer (emu/timer.h).
   const bool timer_ext = attr.timer_off >= 0;
   if (!timer_ext) attr.timer_off = BtfValueTimerOff(attr);
+  // And a struct bpf_wq (kfuncB47: emu/wq_kfuncs.h), in the timer table too.
+  if (attr.wq_off < 0) attr.wq_off = BtfValueWqOff(attr);
   // And the kptr fields (emu/graph_obj.h KptrXchg).
   if (attr.nkptrs == 0) {
     BtfValueKptrs(&attr);

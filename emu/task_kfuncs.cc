@@ -8,6 +8,8 @@
 
 #include <atomic>
 
+#include "emu/task_iter_kfuncs.h"
+
 namespace bpfemu {
 
 namespace {
@@ -18,6 +20,11 @@ void AddTaskBlock(interp::Vm& vm, const TaskKfuncOps* ops) {
   size_t size = 0;
   ops->block(&data, &size);
   if (size != 0) vm.AddRegion(reinterpret_cast<uint64_t>(data), size, false);
+  // kfuncB47: the views of the other threads.
+  if (const TaskIterOps* it = GetTaskIterOps(); it != nullptr) {
+    it->views(&data, &size);
+    if (size != 0) vm.AddRegion(reinterpret_cast<uint64_t>(data), size, false);
+  }
 }
 
 void NeedTask(interp::Vm& vm, uint64_t p, const char* name) {
@@ -34,6 +41,12 @@ void SetTaskKfuncOps(const TaskKfuncOps* ops) {
 
 const TaskKfuncOps* GetTaskKfuncOps() {
   return task_ops.load(std::memory_order_acquire);
+}
+
+void AddTaskViewRegions(interp::Vm& vm) {
+  if (const TaskKfuncOps* ops = GetTaskKfuncOps(); ops != nullptr) {
+    AddTaskBlock(vm, ops);
+  }
 }
 
 const void* TaskFromPid(int32_t pid) {

@@ -27,6 +27,9 @@ struct TaskKfuncOps {
   bool (*is_task)(const void* p);
   // The block of views, which a bytecode run may read (read-only).
   void (*block)(const uint8_t** data, size_t* size);
+  // kfuncB47: the thread id of a task view (0 for init_task), false for a
+  // pointer that is no view.
+  bool (*tid_of)(const void* task, long* tid);
 };
 void SetTaskKfuncOps(const TaskKfuncOps* ops);
 const TaskKfuncOps* GetTaskKfuncOps();
@@ -37,6 +40,10 @@ const void* TaskFromPid(int32_t pid);
 // bpf_task_acquire: the task itself (refcount_inc_not_zero of a task that
 // is alive always succeeds); bpf_task_release drops nothing.
 const void* TaskAcquire(const void* task);
+
+// kfuncB47: the task views as read-only regions of a run (every view a
+// kfunc may hand out).
+void AddTaskViewRegions(interp::Vm& vm);
 
 // The interpreter's bindings: a task a kfunc hands out becomes a read-only
 // region of the run; task arguments must be task views.

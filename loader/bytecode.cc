@@ -40,6 +40,7 @@
 #include "emu/timer.h"
 #include "emu/trampoline.h"
 #include "emu/version.h"
+#include "emu/wq_kfuncs.h"
 #include "loader/btf.h"
 #include "native/bound_map.h"
 #include "native/btf_show.h"
@@ -2674,6 +2675,15 @@ int64_t HandleElemCount(uint64_t handle) {
 
 [[maybe_unused]] const bool kHandleElemCountSet =
     (SetMapHandleElemCount(&HandleElemCount), true);
+
+// kfuncB47: bpf_wq_init's map argument (emu/wq_kfuncs.h).
+const Map* HandleMap(uint64_t handle) {
+  const BoundMap* b = internal::BoundOf(Ptr(handle));
+  return b != nullptr ? b->map.get() : nullptr;
+}
+
+[[maybe_unused]] const bool kWqMapOfHandleSet =
+    (SetWqMapOfHandle(&HandleMap), true);
 
 }  // namespace
 

@@ -262,6 +262,11 @@ absl::Status ParseMapDef(const Btf& btf, uint32_t struct_id, ElfMap* m,
               m->spin_lock_off = static_cast<int32_t>(f.bit_offset / 8);
               m->spin_lock_member = f.name;
             }
+            if (ft != nullptr && ft->kind == kStruct && ft->name == "bpf_wq" &&
+                m->wq_member.empty()) {
+              m->wq_off = static_cast<int32_t>(f.bit_offset / 8);
+              m->wq_member = f.name;
+            }
             if (ft != nullptr && ft->kind == kStruct &&
                 ft->name == "bpf_timer" && ++timers == 1) {
               m->timer_off = static_cast<int32_t>(f.bit_offset / 8);

@@ -54,6 +54,9 @@ struct ElfMap {
   // The value's struct bpf_timer member and its offset (none: -1).
   std::string timer_member;
   int32_t timer_off = -1;
+  // kfuncB47: a struct bpf_wq member of the value (one), or -1.
+  std::string wq_member;
+  int32_t wq_off = -1;
   // The value's kptr members (btf_find_kptr), their offsets, and which are
   // `__percpu_kptr`s.
   std::vector<std::string> kptr_members;

@@ -90,6 +90,10 @@ std::string MapRow(const ElfMap& m) {
                                 ? "-1"
                                 : Cat("(__s32)__builtin_offsetof(typeof(*", n,
                                       ".value), ", m.timer_member, ")");
+  const std::string wq = m.wq_member.empty()
+                             ? "0"
+                             : Cat("(__s32)__builtin_offsetof(typeof(*", n,
+                                   ".value), ", m.wq_member, ") + 1");
   std::vector<std::string> kptr_offs;
   uint32_t kptr_percpu = 0;
   for (size_t i = 0; i < m.kptr_members.size(); ++i) {
@@ -113,7 +117,7 @@ std::string MapRow(const ElfMap& m) {
              Attr(n, f, "key", "key_size"), ", ", value_size, ", ",
              Attr(n, f, "max_entries"), ", ", Attr(n, f, "map_flags"), ", ",
              Attr(n, f, "numa_node"), ", ", Attr(n, f, "pinning"), ", ", lock,
-             ", ", inner, ", ", timer, ", ", kptrs, "},");
+             ", ", inner, ", ", timer, ", ", kptrs, ", ", wq, "},");
 }
 
 std::string Generate(const ElfObject& obj, std::string_view object_file,

@@ -62,6 +62,7 @@ struct MapSpec {
   int btf_fd = -1;
   uint32_t btf_key_type_id = 0, btf_value_type_id = 0;
   int32_t timer_off = -1;  // struct bpf_timer in the value, or -1
+  int32_t wq_off = -1;     // struct bpf_wq in the value, or -1 (kfuncB47)
   // The value's kptr fields (MapAttr::nkptrs, kptr_off, kptr_percpu).
   uint32_t nkptrs = 0;
   int32_t kptr_off[8] = {};
@@ -173,6 +174,7 @@ int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
   attr.map_ifindex = s.map_ifindex;
   attr.spin_lock_off = m.spin_lock_off;
   attr.timer_off = m.timer_off;
+  attr.wq_off = m.wq_off;
   attr.nkptrs = m.nkptrs;
   std::memcpy(attr.kptr_off, m.kptr_off, sizeof(attr.kptr_off));
   attr.kptr_percpu = m.kptr_percpu;
@@ -204,7 +206,7 @@ int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
     typed.btf_key_type_id = m.btf_key_type_id;
     typed.btf_value_type_id = m.btf_value_type_id;
     // The BTF's spin lock and timer replace the definition's.
-    typed.spin_lock_off = typed.timer_off = -1;
+    typed.spin_lock_off = typed.timer_off = typed.wq_off = -1;
     typed.nkptrs = 0;
     fd = MapCreate(typed);
   }
@@ -429,6 +431,7 @@ int Object::LoadNative(const LoadSettings& settings) {
                  0,
                  0,
                  m.timer_off};
+    spec.wq_off = m.wq_off_plus1 - 1;
     spec.nkptrs = m.nkptrs;
     std::memcpy(spec.kptr_off, m.kptr_off, sizeof(spec.kptr_off));
     spec.kptr_percpu = m.kptr_percpu;
@@ -572,6 +575,7 @@ int Object::LoadBytecode(const LoadSettings& settings) {
                  m.inner_map_flags,  btf_fd_,
                  m.btf_key_type_id,  m.btf_value_type_id,
                  m.timer_off};
+    spec.wq_off = m.wq_off;
     for (size_t k = 0; k < m.kptr_offs.size() && k < 8; ++k) {
       spec.kptr_off[k] = m.kptr_offs[k];
       if (m.kptr_percpu[k]) spec.kptr_percpu |= 1u << k;

@@ -575,15 +575,16 @@ long bpfemu_task_storage_delete(void* map, void* task) {
 void* bpfemu_cgrp_storage_get(void* map, void* cgroup, void* value,
                               __u64 flags) {
   auto* ls = dynamic_cast<bpfemu::LocalStorageMap*>(Bound(map)->map.get());
-  uint64_t id = 0;
+  uint64_t id = 0, hierarchy = 0;
   if (ls == nullptr ||
       ls->kind() != bpfemu::LocalStorageMap::OwnerKind::kCgroup ||
       (flags & ~uint64_t{BPF_LOCAL_STORAGE_GET_F_CREATE}) ||
-      cgroup == nullptr || !bpfemu::CgroupRefId(cgroup, &id)) {
+      cgroup == nullptr || !bpfemu::CgroupRefOwner(cgroup, &id, &hierarchy)) {
     return nullptr;
   }
-  // A cgroup2 cgroup's owner, as CgroupV1V2FromFd names it: {id, 0}.
-  return ls->GetByOwner(bpfemu::LocalStorageMap::Owner{id, 0}, value,
+  // The cgroup's owner, as CgroupV1V2FromFd names it: {id, 0} for cgroup2,
+  // {inode, device} for a v1 cgroup (bpf_task_get_cgroup1).
+  return ls->GetByOwner(bpfemu::LocalStorageMap::Owner{id, hierarchy}, value,
                         (flags & BPF_LOCAL_STORAGE_GET_F_CREATE) != 0);
 }
 
@@ -591,13 +592,13 @@ void* bpfemu_cgrp_storage_get(void* map, void* cgroup, void* value,
 // element.
 long bpfemu_cgrp_storage_delete(void* map, void* cgroup) {
   auto* ls = dynamic_cast<bpfemu::LocalStorageMap*>(Bound(map)->map.get());
-  uint64_t id = 0;
+  uint64_t id = 0, hierarchy = 0;
   if (ls == nullptr ||
       ls->kind() != bpfemu::LocalStorageMap::OwnerKind::kCgroup ||
-      cgroup == nullptr || !bpfemu::CgroupRefId(cgroup, &id)) {
+      cgroup == nullptr || !bpfemu::CgroupRefOwner(cgroup, &id, &hierarchy)) {
     return -EINVAL;
   }
-  return ls->DeleteByOwner(bpfemu::LocalStorageMap::Owner{id, 0});
+  return ls->DeleteByOwner(bpfemu::LocalStorageMap::Owner{id, hierarchy});
 }
 
 // bpf_map_lookup_percpu_elem(): the slot of `cpu`, NULL beyond the possible

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "native/task_model.h"
 
+#include <dirent.h>
 #include <sys/fsuid.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -133,10 +136,8 @@ void PutPtr(uint8_t* base, const KernelBtf::Field& f, const void* p) {
   Put(base, f, &v, 8);
 }
 
-// Writes task i's fields and cred.
-void Fill(ThreadTasks& tt, const Layout& l, size_t i) {
-  const Task& t = tt.tasks[i];
-  uint8_t* task = TaskAt(tt, l, i);
+// Writes a task's fields and its cred (right after the task).
+void FillAt(uint8_t* task, const Task& t, const Layout& l) {
   uint8_t* cred = task + l.task_size;
   const int32_t pid = static_cast<int32_t>(t.pid),
                 tgid = static_cast<int32_t>(t.tgid);
@@ -150,6 +151,11 @@ void Fill(ThreadTasks& tt, const Layout& l, size_t i) {
   for (int k = 0; k < 8; ++k) Put(cred, l.ids[k], &t.ids[k], 4);
   PutPtr(task, l.real_cred, cred);
   PutPtr(task, l.cred, cred);
+}
+
+// Writes task i's fields and cred.
+void Fill(ThreadTasks& tt, const Layout& l, size_t i) {
+  FillAt(TaskAt(tt, l, i), tt.tasks[i], l);
 }
 
 void Build(ThreadTasks& tt, const Layout& l) {
@@ -216,19 +222,159 @@ TaskBlock CurrentTaskBlock() {
   return {t_tasks.block.data(), t_tasks.block.size()};
 }
 
-const void* TaskViewByPid(int32_t pid) {
-  if (pid <= 0 || CurrentTask() == nullptr) return nullptr;
+namespace {
+
+// kfuncB47: views of tasks beyond this thread's chain, which the task
+// iterators reach (any thread of the system): one per thread id, made on
+// first use in a reserved mapping of kMaxExtraViews slots, so a view's
+// address never changes and the views of a thread are one region for a
+// bytecode run.
+constexpr size_t kMaxExtraViews = 8192;
+
+struct ExtraViews {
+  uint8_t* base = nullptr;
+  size_t stride = 0;
+  std::vector<long> tids;  // slot -> thread id
+  std::map<long, size_t> slot_of;
+  ~ExtraViews() {
+    if (base != nullptr) munmap(base, kMaxExtraViews * stride);
+  }
+};
+thread_local ExtraViews t_extra;
+
+// The thread id of an extra view, or -1.
+long ExtraViewTid(const void* p) {
+  const ExtraViews& e = t_extra;
+  const auto* b = static_cast<const uint8_t*>(p);
+  if (e.base == nullptr || b < e.base ||
+      b >= e.base + e.tids.size() * e.stride ||
+      static_cast<size_t>(b - e.base) % e.stride != 0) {
+    return -1;
+  }
+  return e.tids[static_cast<size_t>(b - e.base) / e.stride];
+}
+
+// /proc/TID/status's Tgid, or 0.
+long TgidOf(long tid) {
+  std::ifstream status("/proc/" + std::to_string(tid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Tgid:", 0) == 0) return std::atol(line.c_str() + 5);
+  }
+  return 0;
+}
+
+}  // namespace
+
+const void* TaskViewOfTid(long tid) {
+  if (tid < 0 || CurrentTask() == nullptr) return nullptr;
   const Layout* l = GetLayout();
   ThreadTasks& tt = t_tasks;
   for (size_t i = 0; i < tt.tasks.size(); ++i) {
-    if (tt.tasks[i].pid == pid) return TaskAt(tt, *l, i);
+    if (tt.tasks[i].pid == tid) return TaskAt(tt, *l, i);
   }
-  return nullptr;
+  ExtraViews& e = t_extra;
+  if (auto it = e.slot_of.find(tid); it != e.slot_of.end()) {
+    return e.base + it->second * e.stride;
+  }
+  Task t;
+  if (!ReadTask(tid, &t)) return nullptr;
+  t.tgid = TgidOf(tid);
+  if (t.tgid <= 0) return nullptr;
+  if (e.base == nullptr) {
+    e.stride = l->task_size + l->cred_size;
+    void* m = mmap(nullptr, kMaxExtraViews * e.stride, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return nullptr;
+    e.base = static_cast<uint8_t*>(m);
+  }
+  if (e.tids.size() == kMaxExtraViews) return nullptr;
+  const size_t slot = e.tids.size();
+  e.tids.push_back(tid);
+  e.slot_of[tid] = slot;
+  uint8_t* view = e.base + slot * e.stride;
+  FillAt(view, t, *l);
+  // The parent process and the group leader, made as needed (a thread's
+  // parent is its process's).
+  const void* parent = TaskViewOfTid(t.ppid > 0 ? t.ppid : 0);
+  PutPtr(view, l->real_parent, parent);
+  PutPtr(view, l->parent, parent);
+  PutPtr(view, l->group_leader, t.tgid == tid ? view : TaskViewOfTid(t.tgid));
+  return view;
+}
+
+void ExtraTaskBlock(const uint8_t** data, size_t* size) {
+  const ExtraViews& e = t_extra;
+  *data = e.base;
+  *size = e.tids.size() * e.stride;
+}
+
+namespace {
+
+// The numbers of a /proc directory's numeric entries, ascending.
+std::vector<long> ProcNumbers(const std::string& dir) {
+  std::vector<long> out;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (const dirent* de = readdir(d)) {
+    char* end = nullptr;
+    const long n = std::strtol(de->d_name, &end, 10);
+    if (end != de->d_name && *end == '\0' && n > 0) out.push_back(n);
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+long NextProcess(long after) {
+  for (long p : ProcNumbers("/proc")) {
+    if (p > after) return p;
+  }
+  return 0;
+}
+
+long NextThread(long tgid, long after) {
+  if (tgid <= 0) return 0;
+  for (long t : ProcNumbers("/proc/" + std::to_string(tgid) + "/task")) {
+    if (t > after) return t;
+  }
+  return 0;
+}
+
+long TaskTgid(long tid) {
+  if (tid <= 0) return 0;
+  if (tid == gettid()) return getpid();
+  return TgidOf(tid);
+}
+
+bool IsKernelThread(long tid) {
+  if (tid <= 0) return true;  // init_task
+  std::ifstream stat("/proc/" + std::to_string(tid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream rest(line.substr(close + 1));
+  std::string field;
+  // state ppid pgrp session tty_nr tpgid flags
+  for (int i = 0; i < 7 && rest >> field; ++i) {
+  }
+  constexpr unsigned long kPfKthread = 0x00200000;
+  return (std::strtoul(field.c_str(), nullptr, 10) & kPfKthread) != 0;
+}
+
+const void* TaskViewByPid(int32_t pid) {
+  if (pid <= 0) return nullptr;
+  // The chain's views first, then any thread /proc shows (kfuncB47).
+  return TaskViewOfTid(pid);
 }
 
 bool IsTaskView(const void* p) {
   const Layout* l = GetLayout();
   ThreadTasks& tt = t_tasks;
+  if (ExtraViewTid(p) >= 0) return true;
   if (l == nullptr || !tt.built) return false;
   const auto* b = static_cast<const uint8_t*>(p);
   const size_t stride = l->task_size + l->cred_size;
@@ -244,7 +390,8 @@ void TaskBlockOf(const uint8_t** data, size_t* size) {
   *size = b.size;
 }
 
-constexpr TaskKfuncOps kTaskOps = {TaskViewByPid, IsTaskView, TaskBlockOf};
+constexpr TaskKfuncOps kTaskOps = {TaskViewByPid, IsTaskView, TaskBlockOf,
+                                   TaskViewTid};
 
 [[maybe_unused]] const bool kTaskOpsSet = (SetTaskKfuncOps(&kTaskOps), true);
 
@@ -253,6 +400,9 @@ constexpr TaskKfuncOps kTaskOps = {TaskViewByPid, IsTaskView, TaskBlockOf};
 bool TaskViewOwner(const void* task, LocalStorageMap::Owner* owner) {
   const Layout* l = GetLayout();
   ThreadTasks& tt = t_tasks;
+  if (const long extra = ExtraViewTid(task); extra >= 0) {
+    return extra > 0 && LocalStorageMap::TaskOwner(extra, owner) == 0;
+  }
   if (l == nullptr || !tt.built) return false;
   const auto* p = static_cast<const uint8_t*>(task);
   const size_t stride = l->task_size + l->cred_size;
@@ -275,6 +425,10 @@ bool TaskViewOwner(const void* task, LocalStorageMap::Owner* owner) {
 bool TaskViewTid(const void* task, long* tid) {
   const Layout* l = GetLayout();
   ThreadTasks& tt = t_tasks;
+  if (const long extra = ExtraViewTid(task); extra >= 0) {
+    *tid = extra;
+    return true;
+  }
   if (l == nullptr || !tt.built) return false;
   const auto* p = static_cast<const uint8_t*>(task);
   const size_t stride = l->task_size + l->cred_size;
@@ -493,8 +647,12 @@ uint64_t VmFlagBit(const std::string& m) {
 
 }  // namespace
 
-bool FindVma(long tid, uint64_t addr, std::vector<uint8_t>* block,
-             size_t* vma_size) {
+namespace {
+
+// The vma holding `addr` (FindVma), or with `at_or_after` the first one
+// ending above it (NextVma).
+bool VmaOf(long tid, uint64_t addr, bool at_or_after,
+           std::vector<uint8_t>* block, size_t* vma_size) {
   const VmaLayout* l = GetVmaLayout();
   if (l == nullptr || l->vma_size == 0 || tid <= 0) return false;
   std::ifstream smaps("/proc/" + std::to_string(tid) + "/smaps");
@@ -523,7 +681,9 @@ bool FindVma(long tid, uint64_t addr, std::vector<uint8_t>* block,
     h >> path;
     start = std::stoull(range.substr(0, dash), nullptr, 16);
     end = std::stoull(range.substr(dash + 1), nullptr, 16);
-    found = start <= addr && addr < end;
+    // The vsyscall page is the gate area, no vma of the mm.
+    if (path == "[vsyscall]") continue;
+    found = at_or_after ? addr < end : start <= addr && addr < end;
   }
   if (!found) return false;
   block->assign(l->vma_size + l->file_size + l->socket_size, 0);
@@ -558,6 +718,24 @@ bool FindVma(long tid, uint64_t addr, std::vector<uint8_t>* block,
     Put(sock, l->sock_state, &state, 4);
   }
   *vma_size = l->vma_size;
+  return true;
+}
+
+}  // namespace
+
+bool FindVma(long tid, uint64_t addr, std::vector<uint8_t>* block,
+             size_t* vma_size) {
+  return VmaOf(tid, addr, false, block, vma_size);
+}
+
+bool NextVma(long tid, uint64_t addr, std::vector<uint8_t>* block,
+             size_t* vma_size, uint64_t* vm_end) {
+  if (!VmaOf(tid, addr, true, block, vma_size)) return false;
+  const VmaLayout* l = GetVmaLayout();
+  *vm_end = 0;
+  if (l->vm_end.offset >= 0) {
+    std::memcpy(vm_end, block->data() + l->vm_end.offset, 8);
+  }
   return true;
 }
 

@@ -48,11 +48,11 @@ TaskBlock CurrentTaskBlock();
 bool TaskViewOwner(const void* task, LocalStorageMap::Owner* owner);
 
 // bpf_task_from_pid's lookup (kernel/bpf/helpers.c, find_task_by_pid_ns in
-// the initial namespace): the view of the task `pid` among this thread's
-// views (the thread, its group leader, its ancestors up to pid 1), or
-// nullptr: pid 0 (the idle task is in no pid table), and every task the
-// model does not hold. Registered with emu/task_kfuncs.h for the
-// interpreter.
+// the initial namespace): the view of the task `pid`, this thread's own
+// views (the thread, its group leader, its ancestors up to pid 1) or,
+// since kfuncB47, TaskViewOfTid's view of any other thread /proc shows;
+// nullptr for pid 0 (the idle task is in no pid table) and a pid no task
+// has. Registered with emu/task_kfuncs.h for the interpreter.
 const void* TaskViewByPid(int32_t pid);
 // Whether `p` is one of this thread's task views.
 bool IsTaskView(const void* p);
@@ -76,6 +76,31 @@ bool TaskViewTid(const void* task, long* tid);
 // no vm_area_struct. kernel/bpf/task_iter.c bpf_find_vma's find_vma().
 bool FindVma(long tid, uint64_t addr, std::vector<uint8_t>* block,
              size_t* vma_size);
+// kfuncB47: bpf_iter_task_vma_next's find: as FindVma, the first vma
+// that ends above `addr` (vma_next from `addr`), the vsyscall page left
+// out as the kernel's mm does not hold it; *vm_end its end.
+bool NextVma(long tid, uint64_t addr, std::vector<uint8_t>* block,
+             size_t* vma_size, uint64_t* vm_end);
+
+// kfuncB47: the task iterators' tasks (kernel/bpf/task_iter.c).
+// The view of thread `tid` (0: init_task): this thread's own views when
+// the chain holds it, else a view made on first use and kept at one
+// address for the thread's life (its parent and group leader views too);
+// nullptr for a thread /proc does not show.
+const void* TaskViewOfTid(long tid);
+// The block of the views TaskViewOfTid made beyond the chain.
+void ExtraTaskBlock(const uint8_t** data, size_t* size);
+// The process after `after` in the task list, and the thread of process
+// `tgid` after thread `after` (ascending ids, as /proc lists them; the
+// kernel's lists are in creation order, which the ids follow until they
+// wrap); 0 when there is none.
+long NextProcess(long after);
+long NextThread(long tgid, long after);
+// The thread group of thread `tid` (0 for init_task, or a task gone).
+long TaskTgid(long tid);
+// Whether thread `tid` is a kernel thread (PF_KTHREAD in /proc/TID/stat;
+// init_task is one).
+bool IsKernelThread(long tid);
 
 // net/socket.c sock_from_file (bpf_sock_from_file, net/core/filter.c): the
 // struct socket of a socket's file view (FindVma), else nullptr.

@@ -134,8 +134,8 @@ TEST(StrKfuncsVersionTest, OnlyThe618TargetHasThem) {
 
 // A kfunc of the running kernel that bpfemu does not implement is refused
 // at load with the verifier's line naming it, as the kernel names a FUNC
-// that is no kfunc (issue 24: e.g. bpf_task_from_vpid and the
-// task / css iterators are not emulated; bpf_strtol and bpf_strncmp are
+// that is no kfunc (issue 24: e.g. the LSM file kfuncs and
+// bpf_sock_destroy are not emulated; bpf_strtol and bpf_strncmp are
 // helpers, not kfuncs).
 TEST(StrKfuncsVersionTest, UnimplementedKfuncsAreRefusedByName) {
   const KernelBtf* btf = KernelBtf::Get();
@@ -143,8 +143,8 @@ TEST(StrKfuncsVersionTest, UnimplementedKfuncsAreRefusedByName) {
     GTEST_SKIP() << "no kernel BTF (/sys/kernel/btf/vmlinux)";
   }
   for (const char* name :
-       {"bpf_task_from_vpid", "bpf_iter_css_task_new", "bpf_send_signal_task",
-        "bpf_iter_task_vma_new", "bpf_strtol", "bpf_strncmp", "vfs_read"}) {
+       {"bpf_get_task_exe_file", "bpf_put_file", "bpf_sock_destroy",
+        "bpf_path_d_path", "bpf_strtol", "bpf_strncmp", "vfs_read"}) {
     SCOPED_TRACE(name);
     const int32_t id = btf->FindByNameKind(name, BTF_KIND_FUNC);
     if (id <= 0) continue;  // not in this kernel's BTF

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+// File: wq_kfuncs.h
+//
+// kfuncB47: BPF workqueues, kernel/bpf/helpers.c bpf_wq_init,
+// bpf_wq_set_callback_impl and bpf_wq_start (__bpf_async_init,
+// __bpf_async_set_callback, bpf_wq_work) on the struct bpf_wq of an ARRAY,
+// HASH or LRU_HASH value (Map::WqSiteOf), modelled on the BPF timers
+// (emu/timer.h): a wq's state sits in the process's timer table, keyed by
+// the field, and is freed with the value as a timer is. bpf_wq_start queues
+// the work as a timer due now: its callback runs, with the map, the
+// element's key and its value, when the test drains the work with
+// AdvanceTimers() (the kernel runs it on a kworker soon after). Shared by
+// the interpreter (emu/kfunc.cc's table) and the native face
+// (native/wq_kfuncs.cc).
+
+#ifndef BPFEMU_EMU_WQ_KFUNCS_H_
+#define BPFEMU_EMU_WQ_KFUNCS_H_
+
+#include <cstdint>
+
+#include "emu/interp.h"
+#include "emu/map.h"
+#include "emu/timer.h"
+
+namespace bpfemu {
+
+// bpf_wq_init(wq, map, flags): -EINVAL for flags or a wq that is no
+// struct bpf_wq of `map`'s values (the verifier refuses that at load);
+// -EBUSY for a wq initialized already; else 0. `map_handle` is what the
+// callback receives as its map.
+int WqInit(const Map* map, uint64_t map_handle, uint8_t* wq, uint32_t flags);
+// bpf_wq_set_callback_impl: -EINVAL for flags, or before bpf_wq_init.
+int WqSetCallback(uint8_t* wq, TimerCallback cb, uint32_t flags);
+// bpf_wq_start: -EINVAL for flags, before bpf_wq_init or without a
+// callback; else 0 and the work queued (once, however often started
+// before it runs).
+int WqStart(uint8_t* wq, uint32_t flags);
+
+// The Map behind a bytecode program's map argument (loader/bytecode.cc
+// registers it; emu/ does not know the handles); nullptr for anything
+// that is no map handle.
+using WqMapOfHandle = const Map* (*)(uint64_t handle);
+void SetWqMapOfHandle(WqMapOfHandle fn);
+
+// The interpreter's bindings: the wq must be a struct bpf_wq in the
+// program's writable map memory, the map a map the program holds, the
+// callback a subprogram (the verifier's checks), else the run stops.
+uint64_t InterpWqInit(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                      uint64_t r4, uint64_t r5);
+uint64_t InterpWqSetCallback(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                             uint64_t r3, uint64_t r4, uint64_t r5);
+uint64_t InterpWqStart(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                       uint64_t r4, uint64_t r5);
+
+}  // namespace bpfemu
+
+#endif  // BPFEMU_EMU_WQ_KFUNCS_H_
