@@ -23,6 +23,7 @@
 #include "emu/cgroup.h"
 #include "emu/cpu.h"
 #include "emu/cpumask.h"
+#include "emu/dynptr_kfuncs.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
 #include "emu/iter_bits.h"
@@ -623,6 +624,11 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_12},
     {"bpf_cgroup_from_id", InterpCgroupFromId, kGeneric,
      kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    // kfuncA47: kernel/bpf/helpers.c common_btf_ids' bpf_dynptr_copy
+    // (6.14) and bpf_dynptr_memset (6.17), flags 0: 6.18 only of the
+    // modelled versions (emu/dynptr_kfuncs.h).
+    {"bpf_dynptr_copy", dynk::InterpCopy, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_dynptr_memset", dynk::InterpMemset, kCommon, 0, KernelVersion::k6_18},
 };
 
 }  // namespace

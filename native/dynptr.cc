@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "emu/dynptr_kfuncs.h"
 #include "emu/kfunc.h"
 #include "emu/prog.h"
 #include "emu/ringbuf.h"
@@ -81,6 +82,26 @@ constexpr bpfemu::DynptrPacketOps kPacketOps = {
 
 [[maybe_unused]] const bool kPacketOpsSet =
     (bpfemu::SetDynptrPacketOps(&kPacketOps), true);
+
+// What bpf_dynptr_copy / bpf_dynptr_memset (emu/dynptr_kfuncs.h) need of
+// a dynptr, for both faces: the slices above (bpf_dynptr_slice /
+// _slice_rdwr without a buffer) and the dynptr read / write of
+// native/helpers.cc (__bpf_dynptr_read / __bpf_dynptr_write, flags 0).
+void* OpsSlice(const void* ptr, uint32_t off, uint32_t len, bool rdwr) {
+  return rdwr ? bpfemu::DynptrSliceRdwr(ptr, off, nullptr, len)
+              : bpfemu::DynptrSlice(ptr, off, nullptr, len);
+}
+long OpsRead(void* dst, uint32_t len, const void* src, uint32_t off) {
+  return bpfemu_dynptr_read(dst, len,
+                            static_cast<const struct bpf_dynptr*>(src), off, 0);
+}
+long OpsWrite(const void* dst, uint32_t off, const void* src, uint32_t len) {
+  return bpfemu_dynptr_write(static_cast<const struct bpf_dynptr*>(dst), off,
+                             const_cast<void*>(src), len, 0);
+}
+constexpr bpfemu::dynk::DynptrIo kOpsIo = {OpsSlice, OpsRead, OpsWrite};
+[[maybe_unused]] const bool kOpsIoSet =
+    (bpfemu::dynk::SetDynptrIo(&kOpsIo), true);
 
 }  // namespace
 
