@@ -27,6 +27,7 @@
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
 #include "emu/iter_bits.h"
+#include "emu/lock_kfuncs.h"
 #include "emu/str_kfuncs.h"
 #include "emu/task_kfuncs.h"
 
@@ -629,6 +630,26 @@ constexpr Kfunc kKfuncs[] = {
     // modelled versions (emu/dynptr_kfuncs.h).
     {"bpf_dynptr_copy", dynk::InterpCopy, kCommon, 0, KernelVersion::k6_18},
     {"bpf_dynptr_memset", dynk::InterpMemset, kCommon, 0, KernelVersion::k6_18},
+    // kfuncA47: common_btf_ids' bpf_preempt_disable / _enable (6.10: 6.12
+    // of the modelled versions), bpf_local_irq_save / _restore (6.14) and
+    // kernel/bpf/rqspinlock.c's resilient locks (6.15), flags 0 (6.18 only
+    // of the modelled versions), emu/lock_kfuncs.h.
+    {"bpf_preempt_disable", lockk::InterpPreemptDisable, kCommon, 0,
+     KernelVersion::k6_12},
+    {"bpf_preempt_enable", lockk::InterpPreemptEnable, kCommon, 0,
+     KernelVersion::k6_12},
+    {"bpf_local_irq_save", lockk::InterpIrqSave, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_local_irq_restore", lockk::InterpIrqRestore, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_res_spin_lock", lockk::InterpResLock, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_res_spin_unlock", lockk::InterpResUnlock, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_res_spin_lock_irqsave", lockk::InterpResLockIrqsave, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_res_spin_unlock_irqrestore", lockk::InterpResUnlockIrqrestore,
+     kCommon, 0, KernelVersion::k6_18},
 };
 
 }  // namespace
