@@ -41,6 +41,55 @@ int Copy(void* dst, uint32_t dst_off, const void* src, uint32_t src_off,
 // bpf_dynptr_memset(p, offset, size, val).
 int Memset(void* p, uint32_t offset, uint32_t size, uint8_t val);
 
+// The user and kernel memory copies of kernel/trace/bpf_trace.c (6.16):
+// bpf_probe_read_{user,kernel}{,_str}_dynptr,
+// bpf_copy_from_user{,_str}_dynptr, bpf_copy_from_user_task{,_str}_dynptr;
+// and kernel/bpf/helpers.c bpf_copy_from_user_str (6.12) and
+// bpf_copy_from_user_task_str (6.15). The memory itself is the face's:
+// native/dynptr.cc registers the reads over native/helpers.h ProbeRead
+// (the run's own memory is kernel memory to them, the rest of the process
+// user memory) and the task model's.
+enum class CopyKind : uint8_t {
+  kUserNofault,       // copy_from_user_nofault: 0 or -EFAULT
+  kKernelNofault,     // copy_from_kernel_nofault: 0, -ERANGE or -EFAULT
+  kUserStrNofault,    // strncpy_from_user_nofault: bytes with the NUL
+  kKernelStrNofault,  // strncpy_from_kernel_nofault: likewise
+  kUser,              // copy_from_user: the bytes not copied (zeroed)
+  kUserStrRaw,        // strncpy_from_user: the length, at most `size`
+  kTask,              // access_process_vm of all `size` bytes: 0 or -EFAULT
+  kTaskStrRaw,        // copy_remote_vm_str: the length without the NUL
+};
+struct UserCopyOps {
+  // `size` bytes (at most) at `src` into `dst` as the run `vm` (nullptr:
+  // natively) sees memory; `task` for the task kinds (nullptr: none the
+  // face knows, -EFAULT). What each kind answers is listed above.
+  long (*copy)(const interp::Vm* vm, CopyKind kind, void* dst, uint64_t src,
+               uint32_t size, const void* task);
+};
+void SetUserCopyOps(const UserCopyOps* ops);
+
+// __bpf_dynptr_copy / __bpf_dynptr_copy_str with the copy function of
+// `kfunc`, one of the eight dynptr kfuncs above by name (its last part:
+// "probe_read_user", "probe_read_kernel_str", "copy_from_user_task", ...).
+enum class DynptrCopy : uint8_t {
+  kProbeReadUser,
+  kProbeReadKernel,
+  kProbeReadUserStr,
+  kProbeReadKernelStr,
+  kCopyFromUser,
+  kCopyFromUserStr,
+  kCopyFromUserTask,
+  kCopyFromUserTaskStr,
+};
+int CopyToDynptr(const interp::Vm* vm, DynptrCopy which, void* dptr,
+                 uint32_t off, uint32_t size, uint64_t src, const void* task);
+// bpf_copy_from_user_str(dst, dst__sz, src, flags) and
+// bpf_copy_from_user_task_str(dst, dst__sz, src, task, flags).
+int CopyFromUserStr(const interp::Vm* vm, void* dst, uint32_t size,
+                    uint64_t src, uint64_t flags);
+int CopyFromUserTaskStr(const interp::Vm* vm, void* dst, uint32_t size,
+                        uint64_t src, const void* task, uint64_t flags);
+
 // The interpreter's bindings: each dynptr argument must be one a helper or
 // kfunc initialized (the verifier's is_dynptr_reg_valid_init), else the run
 // stops.
@@ -48,6 +97,17 @@ uint64_t InterpCopy(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                     uint64_t r4, uint64_t r5);
 uint64_t InterpMemset(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                       uint64_t r4, uint64_t r5);
+template <DynptrCopy kWhich>
+uint64_t InterpCopyToDynptr(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                            uint64_t r3, uint64_t r4, uint64_t r5);
+uint64_t InterpCopyFromUserStr(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                               uint64_t r3, uint64_t r4, uint64_t r5);
+uint64_t InterpCopyFromUserTaskStr(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                                   uint64_t r3, uint64_t r4, uint64_t r5);
+// Whether `task` is a task_struct the run may pass (the face's task
+// views); registered with the copies (nullptr: every non-null pointer).
+using TaskCheck = bool (*)(const void* task);
+void SetTaskCheck(TaskCheck fn);
 
 }  // namespace bpfemu::dynk
 

@@ -650,6 +650,39 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_18},
     {"bpf_res_spin_unlock_irqrestore", lockk::InterpResUnlockIrqrestore,
      kCommon, 0, KernelVersion::k6_18},
+    // kfuncA47: kernel/trace/bpf_trace.c's dynptr copies (6.16, in
+    // common_btf_ids; the copy_from_user ones KF_SLEEPABLE, the task ones
+    // also KF_TRUSTED_ARGS) and helpers.c bpf_copy_from_user_str (6.12,
+    // KF_SLEEPABLE) / bpf_copy_from_user_task_str (6.15, KF_SLEEPABLE |
+    // KF_TRUSTED_ARGS), emu/dynptr_kfuncs.h.
+    {"bpf_probe_read_user_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kProbeReadUser>, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_probe_read_kernel_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kProbeReadKernel>, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_probe_read_user_str_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kProbeReadUserStr>, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_probe_read_kernel_str_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kProbeReadKernelStr>, kCommon,
+     0, KernelVersion::k6_18},
+    {"bpf_copy_from_user_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kCopyFromUser>, kCommon,
+     kKfSleepable, KernelVersion::k6_18},
+    {"bpf_copy_from_user_str_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kCopyFromUserStr>, kCommon,
+     kKfSleepable, KernelVersion::k6_18},
+    {"bpf_copy_from_user_task_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kCopyFromUserTask>, kCommon,
+     kKfSleepable | kKfTrustedArgs, KernelVersion::k6_18},
+    {"bpf_copy_from_user_task_str_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kCopyFromUserTaskStr>, kCommon,
+     kKfSleepable | kKfTrustedArgs, KernelVersion::k6_18},
+    {"bpf_copy_from_user_str", dynk::InterpCopyFromUserStr, kCommon,
+     kKfSleepable, KernelVersion::k6_12},
+    {"bpf_copy_from_user_task_str", dynk::InterpCopyFromUserTaskStr, kCommon,
+     kKfSleepable | kKfTrustedArgs, KernelVersion::k6_18},
 };
 
 }  // namespace
