@@ -356,6 +356,28 @@ uint64_t InterpRbFirst(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
       graph::RbFirst(reinterpret_cast<void*>(r1)));
 }
 
+// kfuncA47: bpf_rbtree_root(root) and bpf_rbtree_left / _right(root,
+// node) (6.16): non-owning references, under the lock; the node must be a
+// bpf_rb_node of an object (the verifier's PTR_TO_BTF_ID | NON_OWN_REF).
+uint64_t InterpRbRoot(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t, uint64_t,
+                      uint64_t) {
+  NeedGraphLock(vm, r1, graph::kRbRootSize, "bpf_rbtree_root", "bpf_rb_root");
+  return reinterpret_cast<uint64_t>(
+      graph::RbRootNode(reinterpret_cast<void*>(r1)));
+}
+
+template <bool kRight>
+uint64_t InterpRbChild(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t,
+                       uint64_t, uint64_t) {
+  const char* name = kRight ? "bpf_rbtree_right" : "bpf_rbtree_left";
+  NeedGraphLock(vm, r1, graph::kRbRootSize, name, "bpf_rb_root");
+  if (!graph::InObject(r2, graph::kRbNodeSize)) {
+    vm.Fault("%s: R2 must be a bpf_rb_node of an object", name);
+  }
+  return reinterpret_cast<uint64_t>(graph::RbChild(
+      reinterpret_cast<void*>(r1), reinterpret_cast<void*>(r2), kRight));
+}
+
 uint64_t InterpRbRemove(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t,
                         uint64_t, uint64_t) {
   NeedGraphLock(vm, r1, graph::kRbRootSize, "bpf_rbtree_remove", "bpf_rb_root");
@@ -519,6 +541,14 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_12},
     {"bpf_rbtree_first", InterpRbFirst, kGeneric, kKfRetNull | kKfGraphApi,
      KernelVersion::k6_12},
+    // kfuncA47: generic_btf_ids' rbtree walk (6.16: 6.18 only of the
+    // modelled versions), KF_RET_NULL.
+    {"bpf_rbtree_root", InterpRbRoot, kGeneric, kKfRetNull | kKfGraphApi,
+     KernelVersion::k6_18},
+    {"bpf_rbtree_left", InterpRbChild<false>, kGeneric,
+     kKfRetNull | kKfGraphApi, KernelVersion::k6_18},
+    {"bpf_rbtree_right", InterpRbChild<true>, kGeneric,
+     kKfRetNull | kKfGraphApi, KernelVersion::k6_18},
     {"bpf_list_front", InterpListPeek<false>, kGeneric,
      kKfRetNull | kKfGraphApi, KernelVersion::k6_18},
     {"bpf_list_back", InterpListPeek<true>, kGeneric, kKfRetNull | kKfGraphApi,
