@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "emu/cast_kfuncs.h"
 #include "emu/cgroup.h"
 #include "emu/cpu.h"
 #include "emu/cpumask.h"
@@ -660,6 +661,13 @@ constexpr Kfunc kKfuncs[] = {
     // modelled versions (emu/dynptr_kfuncs.h).
     {"bpf_dynptr_copy", dynk::InterpCopy, kCommon, 0, KernelVersion::k6_18},
     {"bpf_dynptr_memset", dynk::InterpMemset, kCommon, 0, KernelVersion::k6_18},
+    // kfuncA47: common_btf_ids' bpf_cast_to_kern_ctx and bpf_rdonly_cast
+    // (6.2: 6.12 of the modelled versions), flags 0 (6.18 adds
+    // bpf_fastcall), emu/cast_kfuncs.h.
+    {"bpf_cast_to_kern_ctx", castk::InterpCastToKernCtx, kCommon, 0,
+     KernelVersion::k6_12},
+    {"bpf_rdonly_cast", castk::InterpRdonlyCast, kCommon, 0,
+     KernelVersion::k6_12},
     // kfuncA47: common_btf_ids' bpf_preempt_disable / _enable (6.10: 6.12
     // of the modelled versions), bpf_local_irq_save / _restore (6.14) and
     // kernel/bpf/rqspinlock.c's resilient locks (6.15), flags 0 (6.18 only
