@@ -641,6 +641,30 @@ void* RbChild(void* root, void* node, bool right) {
   return c != nullptr && ValidRb(c, root) ? c : nullptr;
 }
 
+namespace {
+int RbCheckBelow(RbNode* n, RbNode* parent, RbLess less, void* ctx) {
+  if (n == nullptr) return 1;
+  if (Parent(n) != parent) return -1;
+  if (IsRed(n) && (IsRed(n->left) || IsRed(n->right))) return -1;
+  if (n->left != nullptr && less(ctx, n, n->left)) return -1;
+  if (n->right != nullptr && less(ctx, n->right, n)) return -1;
+  const int l = RbCheckBelow(n->left, n, less, ctx);
+  const int r = RbCheckBelow(n->right, n, less, ctx);
+  if (l < 0 || l != r) return -1;
+  return l + (IsBlack(n) ? 1 : 0);
+}
+}  // namespace
+
+int RbCheck(void* root, RbLess less, void* ctx) {
+  Lock l(mu);
+  auto* r = static_cast<RbRoot*>(root);
+  if (IsRed(r->root)) return -1;
+  RbNode* first = r->root;
+  while (first != nullptr && first->left != nullptr) first = first->left;
+  if (first != r->leftmost) return -1;
+  return RbCheckBelow(r->root, nullptr, less, ctx);
+}
+
 void* RbRemove(void* root, void* node) {
   Lock l(mu);
   auto* n = static_cast<RbNode*>(node);

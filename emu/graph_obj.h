@@ -126,6 +126,10 @@ void* RbRemove(void* root, void* node);
 // in `root` (the kernel's owner check).
 void* RbRootNode(void* root);
 void* RbChild(void* root, void* node, bool right);
+// lib/rbtree.c's invariants over the tree at `root` (tests): the search
+// order by `less`, parent links, the root black, no red node with a red
+// child, the same black count on every path. The black height, or -1.
+int RbCheck(void* root, RbLess less, void* ctx);
 
 // Drops every object in the collections whose heads and roots (list heads
 // and rb roots outside any object that have held something), and the
