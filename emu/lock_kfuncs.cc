@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "emu/graph_obj.h"
 #include "emu/version.h"
 
 namespace bpfemu::lockk {
@@ -135,9 +136,13 @@ void NeedFlags(interp::Vm& vm, uint64_t p, const char* name, int reg) {
   }
 }
 
+// process_spin_lock(): the lock lives in a map value or an allocated
+// object (the verifier refuses a stack or context pointer).
 void NeedLock(interp::Vm& vm, uint64_t p, const char* name) {
-  if (!vm.Writable(p, sizeof(uint32_t)) || p % alignof(uint32_t) != 0) {
-    vm.Fault("%s: R1 is not a struct bpf_res_spin_lock", name);
+  if (!vm.Writable(p, sizeof(uint32_t)) || p % alignof(uint32_t) != 0 ||
+      (!vm.InMapValue(p, sizeof(uint32_t)) &&
+       !graph::InObject(p, sizeof(uint32_t)))) {
+    vm.Fault("arg#0 doesn't point to map value or allocated object (%s)", name);
   }
 }
 

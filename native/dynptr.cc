@@ -147,9 +147,19 @@ struct Reader {
   // How many of the `n` bytes at `addr` can be read before the first that
   // cannot (copied to out), as a faulting copy leaves them.
   uint32_t Prefix(uint64_t addr, uint32_t n, uint8_t* out) const {
+    // Whole pages while they read (a failed read zeroes what it was
+    // given: a scratch copy), then the bytes of the page that does not.
+    uint8_t page[4096];
     uint32_t i = 0;
+    while (i < n) {
+      const auto chunk = static_cast<uint32_t>(
+          std::min<uint64_t>(n - i, 4096 - ((addr + i) & 4095)));
+      if (Read(addr + i, chunk, page) != 0) break;
+      std::memcpy(out + i, page, chunk);
+      i += chunk;
+    }
     for (; i < n; ++i) {
-      uint8_t c;  // a failed read zeroes what it was given
+      uint8_t c;
       if (Read(addr + i, 1, &c) != 0) break;
       out[i] = c;
     }

@@ -2,7 +2,8 @@
 // Example: tc programs the 6.18 verifier refuses for how they use the
 // preemption, interrupt and resilient-lock kfuncs (each loaded alone): a
 // region still open at exit, a close without an open, interrupt flags
-// restored out of order, a lock held at exit, an unlock of a lock not held.
+// restored out of order, a lock held at exit, an unlock of a lock not held,
+// a lock on the stack.
 // bpfemu's bytecode runs stop at the same point with the verifier's reason.
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -76,6 +77,14 @@ int res_unlock_unheld(struct __sk_buff *skb) {
   struct elem *e = bpf_map_lookup_elem(&elems, &key);
   if (!e) return 2;
   bpf_res_spin_unlock(&e->lock);
+  return 0;
+}
+
+SEC("tc")
+int res_lock_on_stack(struct __sk_buff *skb) {
+  struct bpf_res_spin_lock l = {};
+  if (bpf_res_spin_lock(&l)) return 1;
+  bpf_res_spin_unlock(&l);
   return 0;
 }
 

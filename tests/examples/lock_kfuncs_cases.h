@@ -67,6 +67,8 @@ inline std::vector<Bad> BadCases() {
        "bpf_spin_lock-ed region"},
       {"res_unlock_unheld", -EINVAL,
        "bpf_res_spin_unlock without taking a lock"},
+      {"res_lock_on_stack", -EINVAL,
+       "arg#0 doesn't point to map value or allocated object"},
   };
 }
 
