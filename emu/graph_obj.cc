@@ -35,8 +35,10 @@ struct ListNode {
 static_assert(sizeof(Link) == kListHeadSize);
 static_assert(sizeof(ListNode) == kListNodeSize);
 
+// The parent pointer carries the node's colour in bit 0 (1: black), as
+// lib/rbtree.c's __rb_parent_color does.
 struct RbNode {
-  RbNode* parent;
+  uintptr_t parent_color;
   RbNode* right;
   RbNode* left;
   void* owner;
@@ -169,6 +171,161 @@ bool ValidLink(const Link* l, const Link* head) {
     return false;
   }
   return reinterpret_cast<const ListNode*>(l)->owner == head;
+}
+
+RbNode* Parent(const RbNode* n) {
+  return reinterpret_cast<RbNode*>(n->parent_color & ~uintptr_t{1});
+}
+bool IsBlack(const RbNode* n) {
+  return n == nullptr || (n->parent_color & 1) != 0;
+}
+bool IsRed(const RbNode* n) { return !IsBlack(n); }
+void SetParent(RbNode* n, RbNode* p) {
+  n->parent_color = reinterpret_cast<uintptr_t>(p) | (n->parent_color & 1);
+}
+void SetBlack(RbNode* n) { n->parent_color |= 1; }
+void SetRed(RbNode* n) { n->parent_color &= ~uintptr_t{1}; }
+void SetColorOf(RbNode* n, const RbNode* from) {
+  n->parent_color =
+      (n->parent_color & ~uintptr_t{1}) | (from->parent_color & 1);
+}
+
+// Puts `to` where `from` hangs (under from's parent, or as the root).
+void ReplaceChild(RbRoot* r, RbNode* from, RbNode* to, RbNode* parent) {
+  if (parent == nullptr) {
+    r->root = to;
+  } else if (parent->left == from) {
+    parent->left = to;
+  } else {
+    parent->right = to;
+  }
+}
+
+// The rotations of lib/rbtree.c (colours stay with their nodes).
+void RotateLeft(RbRoot* r, RbNode* x) {
+  RbNode* y = x->right;
+  RbNode* p = Parent(x);
+  x->right = y->left;
+  if (y->left != nullptr) SetParent(y->left, x);
+  SetParent(y, p);
+  ReplaceChild(r, x, y, p);
+  y->left = x;
+  SetParent(x, y);
+}
+void RotateRight(RbRoot* r, RbNode* x) {
+  RbNode* y = x->left;
+  RbNode* p = Parent(x);
+  x->left = y->right;
+  if (y->right != nullptr) SetParent(y->right, x);
+  SetParent(y, p);
+  ReplaceChild(r, x, y, p);
+  y->right = x;
+  SetParent(x, y);
+}
+
+// rb_insert_color(): the red node `n` just linked, rebalanced.
+void InsertColor(RbRoot* r, RbNode* n) {
+  for (;;) {
+    RbNode* p = Parent(n);
+    if (p == nullptr) {
+      SetBlack(n);
+      return;
+    }
+    if (IsBlack(p)) return;
+    RbNode* g = Parent(p);  // a red parent is not the root
+    const bool left = p == g->left;
+    RbNode* uncle = left ? g->right : g->left;
+    if (IsRed(uncle)) {
+      SetBlack(p);
+      SetBlack(uncle);
+      SetRed(g);
+      n = g;
+      continue;
+    }
+    if (left) {
+      if (n == p->right) {
+        RotateLeft(r, p);
+        p = n;
+      }
+      SetBlack(p);
+      SetRed(g);
+      RotateRight(r, g);
+    } else {
+      if (n == p->left) {
+        RotateRight(r, p);
+        p = n;
+      }
+      SetBlack(p);
+      SetRed(g);
+      RotateLeft(r, g);
+    }
+    return;
+  }
+}
+
+// __rb_erase_color(): a black node was taken from under `parent` (its
+// child there, `node`, null or black, is one black short).
+void EraseColor(RbRoot* r, RbNode* node, RbNode* parent) {
+  while (parent != nullptr) {
+    if (node != parent->right) {
+      RbNode* sib = parent->right;
+      if (IsRed(sib)) {
+        SetBlack(sib);
+        SetRed(parent);
+        RotateLeft(r, parent);
+        sib = parent->right;
+      }
+      if (IsBlack(sib->left) && IsBlack(sib->right)) {
+        SetRed(sib);
+        if (IsRed(parent)) {
+          SetBlack(parent);
+          return;
+        }
+        node = parent;
+        parent = Parent(node);
+        continue;
+      }
+      if (IsBlack(sib->right)) {
+        SetBlack(sib->left);
+        SetRed(sib);
+        RotateRight(r, sib);
+        sib = parent->right;
+      }
+      SetColorOf(sib, parent);
+      SetBlack(parent);
+      SetBlack(sib->right);
+      RotateLeft(r, parent);
+      return;
+    }
+    RbNode* sib = parent->left;
+    if (IsRed(sib)) {
+      SetBlack(sib);
+      SetRed(parent);
+      RotateRight(r, parent);
+      sib = parent->left;
+    }
+    if (IsBlack(sib->left) && IsBlack(sib->right)) {
+      SetRed(sib);
+      if (IsRed(parent)) {
+        SetBlack(parent);
+        return;
+      }
+      node = parent;
+      parent = Parent(node);
+      continue;
+    }
+    if (IsBlack(sib->left)) {
+      SetBlack(sib->right);
+      SetRed(sib);
+      RotateLeft(r, sib);
+      sib = parent->left;
+    }
+    SetColorOf(sib, parent);
+    SetBlack(parent);
+    SetBlack(sib->left);
+    RotateRight(r, parent);
+    return;
+  }
 }
 
 // A node of the tree at `root`, or null.
@@ -450,11 +607,12 @@ int RbAdd(void* root, void* node, RbLess less, void* ctx) {
     if (o != nullptr) n->owner = nullptr;
     return -EPERM;
   }
-  n->parent = parent;
+  n->parent_color = reinterpret_cast<uintptr_t>(parent);  // red
   n->left = n->right = nullptr;
   *link = n;
   if (leftmost) r->leftmost = n;
   n->owner = root;
+  InsertColor(r, n);
   Linked(obj, o);
   return 0;
 }
@@ -465,6 +623,48 @@ void* RbFirst(void* root) {
   return first != nullptr && ValidRb(first, root) ? first : nullptr;
 }
 
+void* RbRootNode(void* root) {
+  Lock l(mu);
+  RbNode* n = static_cast<RbRoot*>(root)->root;
+  return n != nullptr && ValidRb(n, root) ? n : nullptr;
+}
+
+void* RbChild(void* root, void* node, bool right) {
+  Lock l(mu);
+  auto* n = static_cast<RbNode*>(node);
+  if (Find(reinterpret_cast<uint64_t>(node), sizeof(RbNode), nullptr) ==
+          nullptr ||
+      n->owner != root) {
+    return nullptr;
+  }
+  RbNode* c = right ? n->right : n->left;
+  return c != nullptr && ValidRb(c, root) ? c : nullptr;
+}
+
+namespace {
+int RbCheckBelow(RbNode* n, RbNode* parent, RbLess less, void* ctx) {
+  if (n == nullptr) return 1;
+  if (Parent(n) != parent) return -1;
+  if (IsRed(n) && (IsRed(n->left) || IsRed(n->right))) return -1;
+  if (n->left != nullptr && less(ctx, n, n->left)) return -1;
+  if (n->right != nullptr && less(ctx, n->right, n)) return -1;
+  const int l = RbCheckBelow(n->left, n, less, ctx);
+  const int r = RbCheckBelow(n->right, n, less, ctx);
+  if (l < 0 || l != r) return -1;
+  return l + (IsBlack(n) ? 1 : 0);
+}
+}  // namespace
+
+int RbCheck(void* root, RbLess less, void* ctx) {
+  Lock l(mu);
+  auto* r = static_cast<RbRoot*>(root);
+  if (IsRed(r->root)) return -1;
+  RbNode* first = r->root;
+  while (first != nullptr && first->left != nullptr) first = first->left;
+  if (first != r->leftmost) return -1;
+  return RbCheckBelow(r->root, nullptr, less, ctx);
+}
+
 void* RbRemove(void* root, void* node) {
   Lock l(mu);
   auto* n = static_cast<RbNode*>(node);
@@ -472,7 +672,7 @@ void* RbRemove(void* root, void* node) {
   uint64_t obj = 0;
   Obj* o = Find(reinterpret_cast<uint64_t>(node), sizeof(RbNode), &obj);
   // bpf_rbtree_remove(): a node of another tree (or none) gives NULL.
-  if (o == nullptr || n->owner != root || !ValidRb(n->parent, root) ||
+  if (o == nullptr || n->owner != root || !ValidRb(Parent(n), root) ||
       !ValidRb(n->left, root) || !ValidRb(n->right, root)) {
     return nullptr;
   }
@@ -483,39 +683,62 @@ void* RbRemove(void* root, void* node) {
       if (!ValidRb(succ->left, root)) return nullptr;
       succ = succ->left;
     }
-    if (succ == nullptr) succ = n->parent;
+    if (succ == nullptr) succ = Parent(n);
   }
-  auto replace = [r](RbNode* u, RbNode* v) {
-    if (u->parent == nullptr) {
-      r->root = v;
-    } else if (u == u->parent->left) {
-      u->parent->left = v;
-    } else {
-      u->parent->right = v;
+  // rb_erase(): __rb_erase_augmented, then the colour fix-up.
+  RbNode* child = n->right;
+  RbNode* tmp = n->left;
+  RbNode* rebalance = nullptr;  // the parent a black node left
+  RbNode* gone_child = nullptr;
+  if (tmp == nullptr) {
+    // At most a right child, which (red) takes n's place and colour.
+    RbNode* p = Parent(n);
+    ReplaceChild(r, n, child, p);
+    if (child != nullptr) {
+      child->parent_color = n->parent_color;
+    } else if (IsBlack(n)) {
+      rebalance = p;
     }
-    if (v != nullptr) v->parent = u->parent;
-  };
-  if (n->left == nullptr) {
-    replace(n, n->right);
-  } else if (n->right == nullptr) {
-    replace(n, n->left);
+  } else if (child == nullptr) {
+    RbNode* p = Parent(n);
+    ReplaceChild(r, n, tmp, p);
+    tmp->parent_color = n->parent_color;
   } else {
-    RbNode* s = n->right;
-    while (s->left != nullptr) {
-      if (!ValidRb(s->left, root)) return nullptr;
-      s = s->left;
+    // Two children: the successor (leftmost of the right subtree) takes
+    // n's place and colour; its own right child takes its old place.
+    RbNode* successor = child;
+    RbNode* parent = nullptr;
+    RbNode* child2 = nullptr;
+    if (child->left == nullptr) {
+      parent = successor;
+      child2 = successor->right;
+    } else {
+      do {
+        if (!ValidRb(successor->left, root)) return nullptr;
+        parent = successor;
+        successor = successor->left;
+      } while (successor->left != nullptr);
+      child2 = successor->right;
+      parent->left = child2;
+      successor->right = child;
+      SetParent(child, successor);
     }
-    if (s->parent != n) {
-      replace(s, s->right);
-      s->right = n->right;
-      s->right->parent = s;
+    successor->left = tmp;
+    SetParent(tmp, successor);
+    const bool successor_black = IsBlack(successor);
+    RbNode* p = Parent(n);
+    ReplaceChild(r, n, successor, p);
+    successor->parent_color = n->parent_color;
+    if (child2 != nullptr) {
+      child2->parent_color = reinterpret_cast<uintptr_t>(parent) | 1;
+    } else if (successor_black) {
+      rebalance = parent;
     }
-    replace(n, s);
-    s->left = n->left;
-    s->left->parent = s;
   }
+  if (rebalance != nullptr) EraseColor(r, gone_child, rebalance);
   if (r->leftmost == n) r->leftmost = succ;
-  n->parent = n->left = n->right = nullptr;  // RB_CLEAR_NODE
+  n->parent_color = 0;  // RB_CLEAR_NODE
+  n->left = n->right = nullptr;
   n->owner = nullptr;
   Unlinked(obj, o);
   return n;

@@ -4,7 +4,8 @@
 // Program-allocated objects and the collections they go into: the work of
 // the kfuncs bpf_obj_new_impl / bpf_obj_drop_impl, bpf_list_push_front_impl
 // / _back_impl, bpf_list_pop_front / _back, bpf_list_front / _back,
-// bpf_rbtree_add_impl, bpf_rbtree_first and bpf_rbtree_remove, and of
+// bpf_rbtree_add_impl, bpf_rbtree_first, bpf_rbtree_remove and
+// bpf_rbtree_root / _left / _right, and of
 // bpf_refcount_acquire_impl, bpf_percpu_obj_new_impl / _drop_impl and the
 // helpers bpf_kptr_xchg, bpf_per_cpu_ptr and bpf_this_cpu_ptr
 // (kernel/bpf/helpers.c), shared by the interpreter's bindings
@@ -33,10 +34,10 @@
 // - Objects a run still owns when the outermost run on the thread ends (a
 //   program the kernel's verifier would refuse: "Unreleased reference") are
 //   dropped then and counted (LeakedObjects()).
-// - The rbtree is an unbalanced binary search tree with the kernel's
-//   insertion walk (`less(new, parent)` goes left, else right): the order
-//   of first/remove is the kernel's, but its shape, and so how many times
-//   `less` is called, is not the red-black tree's.
+// - The rbtree is lib/rbtree.c's red-black tree (the kernel's insertion
+//   walk, `less(new, parent)` goes left, else right, then its rebalancing;
+//   rb_erase's), so its shape, which bpf_rbtree_root / _left / _right
+//   show, and the calls of `less` are the kernel's.
 
 #ifndef BPFEMU_EMU_GRAPH_OBJ_H_
 #define BPFEMU_EMU_GRAPH_OBJ_H_
@@ -120,6 +121,15 @@ int RbAdd(void* root, void* node, RbLess less, void* ctx);
 void* RbFirst(void* root);
 // bpf_rbtree_remove: NULL if `node` is not in `root`.
 void* RbRemove(void* root, void* node);
+// bpf_rbtree_root / bpf_rbtree_left / bpf_rbtree_right (6.16): the root
+// node, and a node's children; NULL for none, and for a node that is not
+// in `root` (the kernel's owner check).
+void* RbRootNode(void* root);
+void* RbChild(void* root, void* node, bool right);
+// lib/rbtree.c's invariants over the tree at `root` (tests): the search
+// order by `less`, parent links, the root black, no red node with a red
+// child, the same black count on every path. The black height, or -1.
+int RbCheck(void* root, RbLess less, void* ctx);
 
 // Drops every object in the collections whose heads and roots (list heads
 // and rb roots outside any object that have held something), and the

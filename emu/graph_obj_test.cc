@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -275,6 +276,50 @@ TEST(GraphObjTest, KptrFieldsHoldAReference) {
   EXPECT_EQ(value[1], 0u);
   EXPECT_EQ(LiveObjects(), live);
   EXPECT_EQ(LeakedObjects(), leaked);
+}
+
+// kfuncA47: the red-black invariants hold through random adds and removes
+// (ties included), and the walk kfuncs' view: root, children, NULL for a
+// node of another tree.
+TEST(GraphObjTest, RbtreeStaysRedBlack) {
+  const uint64_t live = LiveObjects();
+  uint8_t root[kRbRootSize] = {};
+  std::mt19937 rng(47);
+  std::vector<TElem*> in;
+  int calls = 0;
+  for (int step = 0; step < 2000; ++step) {
+    if (in.size() < 5 || rng() % 3 != 0) {
+      auto* e = static_cast<TElem*>(ObjNew(sizeof(TElem)));
+      e->key = static_cast<int64_t>(rng() % 100);
+      ASSERT_EQ(RbAdd(root, e->node, KeyLess, &calls), 0);
+      in.push_back(e);
+    } else {
+      const size_t i = rng() % in.size();
+      ASSERT_EQ(RbRemove(root, in[i]->node), in[i]->node);
+      EXPECT_EQ(ObjDrop(in[i]), 0);
+      in.erase(in.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    const int bh = RbCheck(root, KeyLess, &calls);
+    ASSERT_GT(bh, 0) << "step " << step;
+    // A red-black tree of n nodes has black height at most log2(n + 1) + 1.
+    ASSERT_LE(1u << (bh - 1), in.size() + 1) << "step " << step;
+  }
+  void* top = RbRootNode(root);
+  ASSERT_NE(top, nullptr);
+  uint8_t other[kRbRootSize] = {};
+  EXPECT_EQ(RbChild(other, top, false), nullptr);
+  EXPECT_EQ(RbRootNode(other), nullptr);
+  // Down the left spine to the leftmost, which bpf_rbtree_first gives.
+  void* n = top;
+  while (void* l = RbChild(root, n, false)) n = l;
+  EXPECT_EQ(n, RbFirst(root));
+  EXPECT_EQ(RbChild(root, n, false), nullptr);
+  while (void* first = RbFirst(root)) {
+    ASSERT_EQ(RbRemove(root, first), first);
+    EXPECT_EQ(ObjDrop(static_cast<uint8_t*>(first) - offsetof(TElem, node)), 0);
+  }
+  EXPECT_EQ(RbRootNode(root), nullptr);
+  EXPECT_EQ(LiveObjects(), live);
 }
 
 }  // namespace

@@ -58,6 +58,7 @@ using namespace ops;  // NOLINT: the opcodes of emu/interp_ops.h
 thread_local std::string last_fault;
 // How a fault leaves the run (SetAbortRun).
 std::atomic<AbortRunFn> abort_run{nullptr};
+std::atomic<const RunHooks*> run_hooks{nullptr};
 uint64_t budget_limit = uint64_t{1} << 28;
 
 // A call of an unknown helper that the load found unreachable: never run.
@@ -149,6 +150,10 @@ thread_local int run_object_count = 0;
 void SetRunObjects(const ObjectRange* ranges, int n) {
   run_objects = n > 0 ? ranges : nullptr;
   run_object_count = n > 0 ? n : 0;
+}
+
+void SetRunHooks(const RunHooks* hooks) {
+  run_hooks.store(hooks, std::memory_order_release);
 }
 
 void SetAbortRun(AbortRunFn fn) {
@@ -1541,6 +1546,9 @@ void Vm::Fault(const char* fmt, ...) const {
   last_fault = why;
   if (held_lock_ != 0) SpinLockRelease(reinterpret_cast<void*>(held_lock_));
   for (int i = nreleases_ - 1; i >= 0; --i) releases_[i].fn(releases_[i].arg);
+  if (const RunHooks* h = run_hooks.load(std::memory_order_acquire)) {
+    h->fault(*this);
+  }
   if (AbortRunFn abort_fn = abort_run.load(std::memory_order_acquire)) {
     abort_fn();
   }
@@ -1610,9 +1618,17 @@ uint64_t Vm::CallCallbackUnderLock(uint64_t value, uint64_t r1, uint64_t r2) {
 uint64_t Program::Run(void* ctx) const {
   last_fault.clear();
   Vm vm(this, ctx);
-  if (jit_ != nullptr && JitEnabled()) return vm.RunJit();
-  const uint64_t args[5] = {reinterpret_cast<uint64_t>(ctx), 0, 0, 0, 0};
-  return vm.Exec(0, args, 0);
+  uint64_t ret;
+  if (jit_ != nullptr && JitEnabled()) {
+    ret = vm.RunJit();
+  } else {
+    const uint64_t args[5] = {reinterpret_cast<uint64_t>(ctx), 0, 0, 0, 0};
+    ret = vm.Exec(0, args, 0);
+  }
+  if (const RunHooks* h = run_hooks.load(std::memory_order_acquire)) {
+    h->end(vm);
+  }
+  return ret;
 }
 
 uint64_t Program::RunCallback(uint64_t callback, uint64_t map, uint64_t key,
@@ -1627,7 +1643,12 @@ uint64_t Program::RunCallback(uint64_t callback, uint64_t map, uint64_t key,
   vm.AddRegion(key, key_size, false);
   vm.AddRegion(value, value_size, true);
   const uint64_t args[5] = {map, key, value, 0, 0};
-  return vm.Exec(static_cast<uint32_t>(callback & 0xffffffff), args, 1);
+  const uint64_t ret =
+      vm.Exec(static_cast<uint32_t>(callback & 0xffffffff), args, 1);
+  if (const RunHooks* h = run_hooks.load(std::memory_order_acquire)) {
+    h->end(vm);
+  }
+  return ret;
 }
 
 uint64_t Vm::RunJit() {

@@ -318,6 +318,18 @@ struct ObjectRange {
 };
 void SetRunObjects(const ObjectRange* ranges, int n);
 
+// Per-run bookkeeping of kfuncs whose pairing the verifier proves at load
+// (emu/lock_kfuncs.h: preemption and interrupt regions, resilient locks):
+// `end` runs when a program's outermost run ends (Program::Run,
+// RunCallback) and may stop it with Vm::Fault, as the verifier refuses a
+// program that exits inside such a region; `fault` runs when a run stops
+// (Vm::Fault) and releases what the run held. nullptr: none.
+struct RunHooks {
+  void (*end)(Vm& vm);
+  void (*fault)(const Vm& vm);
+};
+void SetRunHooks(const RunHooks* hooks);
+
 // Why the last run on this thread stopped early ("" if it did not).
 std::string LastFault();
 void ClearFault();

@@ -20,13 +20,16 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "emu/cast_kfuncs.h"
 #include "emu/cgroup.h"
 #include "emu/cpu.h"
 #include "emu/cpumask.h"
 #include "emu/css_iter_kfuncs.h"
+#include "emu/dynptr_kfuncs.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
 #include "emu/iter_bits.h"
+#include "emu/lock_kfuncs.h"
 #include "emu/str_kfuncs.h"
 #include "emu/task_cgroup_kfuncs.h"
 #include "emu/task_iter_kfuncs.h"
@@ -358,6 +361,28 @@ uint64_t InterpRbFirst(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
       graph::RbFirst(reinterpret_cast<void*>(r1)));
 }
 
+// kfuncA47: bpf_rbtree_root(root) and bpf_rbtree_left / _right(root,
+// node) (6.16): non-owning references, under the lock; the node must be a
+// bpf_rb_node of an object (the verifier's PTR_TO_BTF_ID | NON_OWN_REF).
+uint64_t InterpRbRoot(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t, uint64_t,
+                      uint64_t) {
+  NeedGraphLock(vm, r1, graph::kRbRootSize, "bpf_rbtree_root", "bpf_rb_root");
+  return reinterpret_cast<uint64_t>(
+      graph::RbRootNode(reinterpret_cast<void*>(r1)));
+}
+
+template <bool kRight>
+uint64_t InterpRbChild(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t,
+                       uint64_t, uint64_t) {
+  const char* name = kRight ? "bpf_rbtree_right" : "bpf_rbtree_left";
+  NeedGraphLock(vm, r1, graph::kRbRootSize, name, "bpf_rb_root");
+  if (!graph::InObject(r2, graph::kRbNodeSize)) {
+    vm.Fault("%s: R2 must be a bpf_rb_node of an object", name);
+  }
+  return reinterpret_cast<uint64_t>(graph::RbChild(
+      reinterpret_cast<void*>(r1), reinterpret_cast<void*>(r2), kRight));
+}
+
 uint64_t InterpRbRemove(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t,
                         uint64_t, uint64_t) {
   NeedGraphLock(vm, r1, graph::kRbRootSize, "bpf_rbtree_remove", "bpf_rb_root");
@@ -521,6 +546,14 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_12},
     {"bpf_rbtree_first", InterpRbFirst, kGeneric, kKfRetNull | kKfGraphApi,
      KernelVersion::k6_12},
+    // kfuncA47: generic_btf_ids' rbtree walk (6.16: 6.18 only of the
+    // modelled versions), KF_RET_NULL.
+    {"bpf_rbtree_root", InterpRbRoot, kGeneric, kKfRetNull | kKfGraphApi,
+     KernelVersion::k6_18},
+    {"bpf_rbtree_left", InterpRbChild<false>, kGeneric,
+     kKfRetNull | kKfGraphApi, KernelVersion::k6_18},
+    {"bpf_rbtree_right", InterpRbChild<true>, kGeneric,
+     kKfRetNull | kKfGraphApi, KernelVersion::k6_18},
     {"bpf_list_front", InterpListPeek<false>, kGeneric,
      kKfRetNull | kKfGraphApi, KernelVersion::k6_18},
     {"bpf_list_back", InterpListPeek<true>, kGeneric, kKfRetNull | kKfGraphApi,
@@ -677,6 +710,71 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_12},
     {"bpf_iter_css_destroy", InterpIterCssDestroy, kCommon, kKfIterDestroy,
      KernelVersion::k6_12},
+    // kfuncA47: kernel/bpf/helpers.c common_btf_ids' bpf_dynptr_copy
+    // (6.14) and bpf_dynptr_memset (6.17), flags 0: 6.18 only of the
+    // modelled versions (emu/dynptr_kfuncs.h).
+    {"bpf_dynptr_copy", dynk::InterpCopy, kCommon, 0, KernelVersion::k6_18},
+    {"bpf_dynptr_memset", dynk::InterpMemset, kCommon, 0, KernelVersion::k6_18},
+    // kfuncA47: common_btf_ids' bpf_cast_to_kern_ctx and bpf_rdonly_cast
+    // (6.2: 6.12 of the modelled versions), flags 0 (6.18 adds
+    // bpf_fastcall), emu/cast_kfuncs.h.
+    {"bpf_cast_to_kern_ctx", castk::InterpCastToKernCtx, kCommon, 0,
+     KernelVersion::k6_12},
+    {"bpf_rdonly_cast", castk::InterpRdonlyCast, kCommon, 0,
+     KernelVersion::k6_12},
+    // kfuncA47: common_btf_ids' bpf_preempt_disable / _enable (6.10: 6.12
+    // of the modelled versions), bpf_local_irq_save / _restore (6.14) and
+    // kernel/bpf/rqspinlock.c's resilient locks (6.15), flags 0 (6.18 only
+    // of the modelled versions), emu/lock_kfuncs.h.
+    {"bpf_preempt_disable", lockk::InterpPreemptDisable, kCommon, 0,
+     KernelVersion::k6_12},
+    {"bpf_preempt_enable", lockk::InterpPreemptEnable, kCommon, 0,
+     KernelVersion::k6_12},
+    {"bpf_local_irq_save", lockk::InterpIrqSave, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_local_irq_restore", lockk::InterpIrqRestore, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_res_spin_lock", lockk::InterpResLock, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_res_spin_unlock", lockk::InterpResUnlock, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_res_spin_lock_irqsave", lockk::InterpResLockIrqsave, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_res_spin_unlock_irqrestore", lockk::InterpResUnlockIrqrestore,
+     kCommon, 0, KernelVersion::k6_18},
+    // kfuncA47: kernel/trace/bpf_trace.c's dynptr copies (6.16, in
+    // common_btf_ids; the copy_from_user ones KF_SLEEPABLE, the task ones
+    // also KF_TRUSTED_ARGS) and helpers.c bpf_copy_from_user_str (6.12,
+    // KF_SLEEPABLE) / bpf_copy_from_user_task_str (6.15, KF_SLEEPABLE |
+    // KF_TRUSTED_ARGS), emu/dynptr_kfuncs.h.
+    {"bpf_probe_read_user_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kProbeReadUser>, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_probe_read_kernel_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kProbeReadKernel>, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_probe_read_user_str_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kProbeReadUserStr>, kCommon, 0,
+     KernelVersion::k6_18},
+    {"bpf_probe_read_kernel_str_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kProbeReadKernelStr>, kCommon,
+     0, KernelVersion::k6_18},
+    {"bpf_copy_from_user_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kCopyFromUser>, kCommon,
+     kKfSleepable, KernelVersion::k6_18},
+    {"bpf_copy_from_user_str_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kCopyFromUserStr>, kCommon,
+     kKfSleepable, KernelVersion::k6_18},
+    {"bpf_copy_from_user_task_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kCopyFromUserTask>, kCommon,
+     kKfSleepable | kKfTrustedArgs, KernelVersion::k6_18},
+    {"bpf_copy_from_user_task_str_dynptr",
+     dynk::InterpCopyToDynptr<dynk::DynptrCopy::kCopyFromUserTaskStr>, kCommon,
+     kKfSleepable | kKfTrustedArgs, KernelVersion::k6_18},
+    {"bpf_copy_from_user_str", dynk::InterpCopyFromUserStr, kCommon,
+     kKfSleepable, KernelVersion::k6_12},
+    {"bpf_copy_from_user_task_str", dynk::InterpCopyFromUserTaskStr, kCommon,
+     kKfSleepable | kKfTrustedArgs, KernelVersion::k6_18},
 };
 
 }  // namespace

@@ -122,6 +122,17 @@ void bpf_cgroup_release(void* cgrp) { (void)bpfemu::CgroupRefRelease(cgrp); }
 
 void* bpf_rbtree_first(void* root) { return bpfemu::graph::RbFirst(root); }
 
+// bpf_rbtree_root / _left / _right (6.16).
+void* bpf_rbtree_root(void* root) { return bpfemu::graph::RbRootNode(root); }
+
+void* bpf_rbtree_left(void* root, void* node) {
+  return bpfemu::graph::RbChild(root, node, false);
+}
+
+void* bpf_rbtree_right(void* root, void* node) {
+  return bpfemu::graph::RbChild(root, node, true);
+}
+
 void* bpf_rbtree_remove(void* root, void* node) {
   return bpfemu::graph::RbRemove(root, node);
 }
