@@ -188,8 +188,9 @@ static_assert(sizeof(MapHeader) == 192);
 // LRU list intent records; 8: perf event array slots name their map file;
 // 9: value lock generations; 10: the header grows to 192 bytes, with
 // timer_off; 11: a BPF_F_MMAPABLE array's file is head-at-end (shm.h), its
-// values from file offset 0.
-inline constexpr uint32_t kLayoutVersion = 11;
+// values from file offset 0; 12: ring buffers are head-at-end too, their
+// data area stored twice (ringbuf.h).
+inline constexpr uint32_t kLayoutVersion = 12;
 // The family body starts on its own cache line.
 inline constexpr uint64_t kBodyOffset = RoundUp(sizeof(MapHeader), 64);
 
