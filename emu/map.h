@@ -538,9 +538,6 @@ struct MapOps {
   // bpf_spin_lock (HASH and ARRAY of the emulated types); others answer
   // EOPNOTSUPP at create and are refused at attach.
   bool value_spin_lock = false;
-  // The region's last max_entries bytes are mapped a second time right
-  // after the first (the ring buffer's data area, ringbuf.h).
-  bool mirrored_data = false;
   // ops->map_for_each_callback, the body of bpf_for_each_map_elem
   // (kernel/bpf/bpf_iter.c): flags other than 0 are -EINVAL; otherwise the
   // elements are walked in the kernel's order, `fn(arg, key, value)` called

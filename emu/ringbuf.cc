@@ -96,10 +96,9 @@ struct SampleRegistry {
 
 }  // namespace
 
-const MapOps RingbufMap::kOps = {
-    &RingbufMap::AllocCheck,   &RingbufMap::Alloc,
-    &RingbufMap::Attach,       /*meta_alloc=*/nullptr,
-    /*value_spin_lock=*/false, /*mirrored_data=*/false};
+const MapOps RingbufMap::kOps = {&RingbufMap::AllocCheck, &RingbufMap::Alloc,
+                                 &RingbufMap::Attach, /*meta_alloc=*/nullptr,
+                                 /*value_spin_lock=*/false};
 
 // The ring buffer has no map_alloc_check; ringbuf_map_alloc does it all.
 int RingbufMap::AllocCheck(const MapAttr&) { return 0; }

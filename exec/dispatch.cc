@@ -1415,12 +1415,16 @@ bool Dispatcher::ServeEpoll(Call& c, uint32_t nr, const struct seccomp_data& d,
     if (!polls_.empty()) polls_.BeforeWait(c, epfd);
     return false;
   }
-  // epoll_ctl(epfd, op, fd, event): a ring buffer fd is served (the
-  // kernel's map file polls; the child's region file would be EPERM).
+  // epoll_ctl(epfd, op, fd, event): a ring buffer or user ring buffer fd
+  // is served (the kernel's map file polls; the child's region file would
+  // be EPERM).
   int local;
   if (Identify(c, static_cast<int>(d.args[2]), &local) != 1) return false;
   std::shared_ptr<Map> m = MapFromFd(local);
-  if (m == nullptr || m->type() != BPF_MAP_TYPE_RINGBUF) return false;
+  if (m == nullptr || (m->type() != BPF_MAP_TYPE_RINGBUF &&
+                       m->type() != BPF_MAP_TYPE_USER_RINGBUF)) {
+    return false;
+  }
   *ret = polls_.Ctl(c, epfd, static_cast<int>(d.args[1]),
                     static_cast<int>(d.args[2]), d.args[3],
                     std::dynamic_pointer_cast<RingbufMap>(m), local);

@@ -41,22 +41,51 @@ RingPolls::~RingPolls() {
   }
 }
 
-void RingPolls::Raise(const Reg& r) {
-  // One byte is readiness; more change nothing (Drain takes them all).
+namespace {
+
+// One byte in the pipe: a RINGBUF's item is ready. More change nothing.
+void PutByte(int wr) {
   const char b = 1;
-  ssize_t ignored = write(r.wr, &b, 1);
+  ssize_t ignored = write(wr, &b, 1);
   (void)ignored;
 }
 
-void RingPolls::Drain(const Reg& r) {
-  char buf[64];
-  while (read(r.rd, buf, sizeof(buf)) > 0) {
+void Empty(int rd) {
+  char buf[4096];
+  while (read(rd, buf, sizeof(buf)) > 0) {
   }
 }
 
-bool RingPolls::DataAvailable(const Reg& r) {
-  // ringbuf_avail_data_sz(): producer - consumer.
-  return r.ring->Query(BPF_RB_AVAIL_DATA) != 0;
+// A full pipe: a USER_RINGBUF's item (the write end) is not ready.
+void Fill(int wr) {
+  static const char buf[4096] = {};
+  while (write(wr, buf, sizeof(buf)) > 0) {
+  }
+}
+
+}  // namespace
+
+void RingPolls::Raise(const Reg& r) {
+  if (r.user) {
+    Empty(r.rd);
+  } else {
+    PutByte(r.wr);
+  }
+}
+
+void RingPolls::Lower(const Reg& r) {
+  if (r.user) {
+    Fill(r.wr);
+  } else {
+    Empty(r.rd);
+  }
+}
+
+bool RingPolls::Ready(const Reg& r) {
+  // ringbuf_avail_data_sz(): producer - consumer; a user ring is ready
+  // below ringbuf_total_data_sz().
+  const uint64_t avail = r.ring->Query(BPF_RB_AVAIL_DATA);
+  return r.user ? avail < r.ring->Query(BPF_RB_RING_SIZE) : avail != 0;
 }
 
 int64_t RingPolls::Ctl(Call& c, int epfd, int op, int child_fd, uint64_t event,
@@ -90,18 +119,25 @@ int64_t RingPolls::Ctl(Call& c, int epfd, int op, int child_fd, uint64_t event,
       close(ep);
       return err == EMFILE || err == ENFILE ? -ENOMEM : -err;
     }
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev) != 0) {
+    const bool user = ring->type() == BPF_MAP_TYPE_USER_RINGBUF;
+    if (user) {
+      // One page (the least a pipe holds), filled: not ready until Raise.
+      (void)fcntl(p[1], F_SETPIPE_SZ, 4096);
+      Fill(p[1]);
+    }
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, user ? p[1] : p[0], &ev) != 0) {
       const int err = errno;
       close(ep);
       close(p[0]);
       close(p[1]);
       return -err;
     }
-    Reg r{ep,        p[0], p[1], c.pid(), child_fd, local, std::move(ring),
+    Reg r{ep,        p[0],     p[1],  user,
+          c.pid(),   child_fd, local, std::move(ring),
           /*seen=*/0};
     r.seen = r.ring->wakeups().load(std::memory_order_acquire);
-    // ep_insert polls the new item: ready at once if data is there.
-    if (DataAvailable(r)) Raise(r);
+    // ep_insert polls the new item: ready at once if the ring is.
+    if (Ready(r)) Raise(r);
     regs_.push_back(std::move(r));
     return 0;
   }
@@ -114,8 +150,9 @@ int64_t RingPolls::Ctl(Call& c, int epfd, int op, int child_fd, uint64_t event,
   }
   close(ep);
   Reg& r = regs_[found];
+  const int item = r.user ? r.wr : r.rd;
   if (op == EPOLL_CTL_DEL) {
-    (void)epoll_ctl(r.epoll, EPOLL_CTL_DEL, r.rd, nullptr);
+    (void)epoll_ctl(r.epoll, EPOLL_CTL_DEL, item, nullptr);
     close(r.epoll);
     close(r.rd);
     close(r.wr);
@@ -123,16 +160,16 @@ int64_t RingPolls::Ctl(Call& c, int epfd, int op, int child_fd, uint64_t event,
     return 0;
   }
   if (op != EPOLL_CTL_MOD) return -EINVAL;
-  if (epoll_ctl(r.epoll, EPOLL_CTL_MOD, r.rd, &ev) != 0) return -errno;
+  if (epoll_ctl(r.epoll, EPOLL_CTL_MOD, item, &ev) != 0) return -errno;
   // ep_modify polls the item again.
-  if (DataAvailable(r)) Raise(r);
+  if (Ready(r)) Raise(r);
   return 0;
 }
 
 void RingPolls::BeforeWait(Call& c, int epfd) {
   Signal();
   for (const Reg& r : regs_) {
-    if (!DataAvailable(r) && SameFile(c.pid(), epfd, r.epoll)) Drain(r);
+    if (!Ready(r) && SameFile(c.pid(), epfd, r.epoll)) Lower(r);
   }
 }
 

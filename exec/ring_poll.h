@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: ring_poll.h
 //
-// epoll readiness of a BPF_MAP_TYPE_RINGBUF fd for a supervised process
+// epoll readiness of a BPF_MAP_TYPE_RINGBUF (or USER_RINGBUF) fd for a
+// supervised process
 // (docs/exec.md, "Ring buffer readers"), after kernel/bpf/ringbuf.c
 // ringbuf_map_poll_kern and bpf_ringbuf_commit's wake-up, and fs/eventpoll.c
 // (do_epoll_ctl, ep_item_poll). A map fd of the child is a regular file,
@@ -25,6 +26,12 @@
 //     kernel.
 //
 // A pipe's read end polls EPOLLIN | EPOLLRDNORM, the ring's events.
+//
+// A BPF_MAP_TYPE_USER_RINGBUF (ringbuf_map_poll_user) is ready for writing
+// (EPOLLOUT | EPOLLWRNORM) while it has room, and a drain that consumed a
+// sample (or any with BPF_RB_FORCE_WAKEUP) wakes it. Its item is the
+// pipe's write end, the pipe one page long: ready while the pipe has room,
+// not ready when the supervisor has filled it; the same rules move it.
 
 #ifndef BPFEMU_EXEC_RING_POLL_H_
 #define BPFEMU_EXEC_RING_POLL_H_
@@ -65,16 +72,19 @@ class RingPolls {
  private:
   struct Reg {
     int epoll;     // the child's epoll file, fetched
-    int rd, wr;    // the pipe registered in it
+    int rd, wr;    // the pipe: rd (a RINGBUF) or wr (a USER_RINGBUF) is in it
+    bool user;     // a BPF_MAP_TYPE_USER_RINGBUF
     pid_t pid;     // the registering process (fd numbers are its own)
     int child_fd;  // the ring's fd number there (the kernel's item key)
     int local;     // the emulator's fd of the ring
     std::shared_ptr<RingbufMap> ring;
     uint32_t seen;  // the ring's wake-up count last looked at
   };
+  // The item becomes ready / not ready.
   static void Raise(const Reg& r);
-  static void Drain(const Reg& r);
-  static bool DataAvailable(const Reg& r);
+  static void Lower(const Reg& r);
+  // ringbuf_map_poll_kern / _user would answer events now.
+  static bool Ready(const Reg& r);
   std::vector<Reg> regs_;
 };
 

@@ -964,6 +964,121 @@ static void Ringbuf(void) {
   close(rb);
 }
 
+// A socket filter that drains a user ring buffer with a callback that
+// keeps going (returns 0), with flags skb->len & 3 (0, BPF_RB_NO_WAKEUP,
+// BPF_RB_FORCE_WAKEUP): r0 is what bpf_user_ringbuf_drain returned.
+static long user_ring_prog(int rb) {
+  const struct bpf_insn insns[] = {
+      {BPF_LDX | BPF_MEM | BPF_W, 6, 1, 0, 0},
+      {BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, rb},
+      {0, 0, 0, 0, 0},
+      {BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_FUNC, 0, 6},
+      {0, 0, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_X, 4, 6, 0, 0},
+      {BPF_ALU64 | BPF_AND | BPF_K, 4, 0, 0, 3},
+      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_user_ringbuf_drain},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  // A callback is a subprogram, which the verifier wants described by BTF
+  // func_info: [1] int, [2] int (void), [3] "prog" and [4] "cb" of it.
+  static const struct {
+    struct {
+      uint16_t magic;
+      uint8_t version, flags;
+      uint32_t hdr_len, type_off, type_len, str_off, str_len;
+    } hdr;
+    uint32_t types[13];
+    char strs[13];
+  } __attribute__((packed)) btf = {
+      {0xeb9f, 1, 0, 24, 0, 52, 52, 13},
+      {1, 1u << 24, 4, 1u << 24 | 32, 0, 13u << 24, 1, 5, 12u << 24, 2, 10,
+       12u << 24, 2},
+      "\0int\0prog\0cb",
+  };
+  long b = btf_load(&btf, sizeof(btf), NULL, 0, 0);
+  report("user ringbuf btf ok", b >= 0);
+  const uint32_t funcs[4] = {0, 3, 10, 4};  // {insn_off, type_id}
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  a.insns = (uint64_t)(uintptr_t)insns;
+  a.insn_cnt = sizeof(insns) / sizeof(insns[0]);
+  a.license = (uint64_t)(uintptr_t) "GPL";
+  a.prog_btf_fd = (uint32_t)b;
+  a.func_info_rec_size = 8;
+  a.func_info = (uint64_t)(uintptr_t)funcs;
+  a.func_info_cnt = 2;
+  long p = sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+  close((int)b);
+  return p;
+}
+
+// Writes committed samples as libbpf's user_ring_buffer__submit leaves
+// them until the ring is full: 4 samples of 1016 bytes (1024 with the
+// header) fill 4096.
+static void user_ring_fill(volatile uint64_t* prod, uint8_t* data,
+                           uint64_t mask) {
+  uint64_t p = *prod;
+  for (int i = 0; i < 4; ++i) {
+    uint32_t hdr[2] = {1016, 0};
+    memcpy(data + (p & mask), hdr, sizeof(hdr));
+    memset(data + (p & mask) + 8, i + 1, 8);
+    p += 1024;
+    __atomic_store_n(prod, p, __ATOMIC_RELEASE);
+  }
+}
+
+// A BPF_MAP_TYPE_USER_RINGBUF written through the child's own mappings
+// (the consumer page read-only, the producer page and data read-write)
+// and watched for EPOLLOUT: ready while it has room, woken by a drain.
+static void UserRingbuf(void) {
+  const long page = sysconf(_SC_PAGESIZE);
+  const uint64_t size = 4096;
+  int rb = map_create(BPF_MAP_TYPE_USER_RINGBUF, 0, 0, (int)size, 0, NULL);
+  report("user ringbuf create ok", rb >= 0);
+  long prog = user_ring_prog(rb);
+  report("user ringbuf prog ok", prog >= 0);
+  if (rb < 0 || prog < 0) return;
+  void* r = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, rb, 0);
+  report("user mmap consumer page writable", r == MAP_FAILED ? -errno : 0);
+  volatile uint64_t* cons = mmap(NULL, page, PROT_READ, MAP_SHARED, rb, 0);
+  report("user mmap consumer page", cons == MAP_FAILED ? -errno : 0);
+  uint8_t* prod_map =
+      mmap(NULL, page + 2 * size, PROT_READ | PROT_WRITE, MAP_SHARED, rb, page);
+  report("user mmap producer page and data",
+         prod_map == MAP_FAILED ? -errno : 0);
+  if (cons == MAP_FAILED || prod_map == MAP_FAILED) return;
+  volatile uint64_t* prod = (volatile uint64_t*)prod_map;
+  uint8_t* data = prod_map + page;
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLOUT | EPOLLIN, .data.u64 = 0x77};
+  report("user epoll add", epoll_ctl(ep, EPOLL_CTL_ADD, rb, &ev) ? -errno : 0);
+  ring_wait(ep, "user empty ring");
+  user_ring_fill(prod, data, size - 1);
+  ring_wait(ep, "user full ring");
+  run("user drain", prog, (unsigned char[78]){0}, 64 + 14, NULL, 0, NULL, 0,
+      NULL, 0, 0, 0, 0);
+  ring_wait(ep, "user after a drain");
+  user_ring_fill(prod, data, size - 1);
+  ring_wait(ep, "user full again");
+  run("user drain NO_WAKEUP", prog, (unsigned char[79]){0}, 65 + 14, NULL, 0,
+      NULL, 0, NULL, 0, 0, 0, 0);
+  ring_wait(ep, "user after NO_WAKEUP");
+  run("user drain FORCE_WAKEUP", prog, (unsigned char[80]){0}, 66 + 14, NULL, 0,
+      NULL, 0, NULL, 0, 0, 0, 0);
+  ring_wait(ep, "user after FORCE_WAKEUP");
+  report("user consumer position", (long)*cons);
+  report("user epoll del", epoll_ctl(ep, EPOLL_CTL_DEL, rb, NULL) ? -errno : 0);
+  close(ep);
+  munmap((void*)cons, page);
+  munmap(prod_map, page + 2 * size);
+  close((int)prog);
+  close(rb);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   int h = map_create(BPF_MAP_TYPE_HASH, 4, 8, 16, 0, NULL);
@@ -1082,6 +1197,7 @@ int main(void) {
   report("mmapable create ok", mm >= 0);
   MmapArray(mm);
   Ringbuf();
+  UserRingbuf();
   Btf(h);
   TestRuns();
   CgroupSkbRuns();
