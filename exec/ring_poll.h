@@ -2,8 +2,8 @@
 // File: ring_poll.h
 //
 // epoll readiness of a BPF_MAP_TYPE_RINGBUF (or USER_RINGBUF) fd for a
-// supervised process
-// (docs/exec.md, "Ring buffer readers"), after kernel/bpf/ringbuf.c
+// supervised process (docs/exec.md, "Ring buffer readers"), after
+// kernel/bpf/ringbuf.c
 // ringbuf_map_poll_kern and bpf_ringbuf_commit's wake-up, and fs/eventpoll.c
 // (do_epoll_ctl, ep_item_poll). A map fd of the child is a regular file,
 // which epoll_ctl refuses (EPERM). The supervisor takes the call instead:
