@@ -5,13 +5,16 @@
 // ring_buffer__poll waits there and reads the records that program test
 // runs commit, including a discarded one (skipped by libbpf), one
 // submitted with BPF_RB_NO_WAKEUP, and records that wrap past the end of
-// the data. Prints "name = result" and one line per record delivered.
+// the data. Then libbpf's user ring buffer producer against a draining
+// program. Prints "name = result" and one line per record delivered.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <errno.h>
 #include <linux/bpf.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static void report(const char* what, long r) { printf("%s = %ld\n", what, r); }
 
@@ -62,6 +65,86 @@ static int ring_prog(int rb) {
                        sizeof(insns) / sizeof(insns[0]), NULL);
 }
 
+// The drain program of raw_bpf.c's UserRingbuf(): bpf_user_ringbuf_drain
+// with a callback that keeps going, flags skb->len & 3; r0 is the count
+// drained. Its callback subprogram is described by BTF func_info.
+static int drain_prog(int rb) {
+  const struct bpf_insn insns[] = {
+      {BPF_LDX | BPF_MEM | BPF_W, 6, 1, 0, 0},
+      {BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, rb},
+      {0, 0, 0, 0, 0},
+      {BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_FUNC, 0, 6},
+      {0, 0, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_X, 4, 6, 0, 0},
+      {BPF_ALU64 | BPF_AND | BPF_K, 4, 0, 0, 3},
+      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_user_ringbuf_drain},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  // [1] int, [2] int (void), [3] "prog" and [4] "cb" of it.
+  static const struct {
+    struct {
+      uint16_t magic;
+      uint8_t version, flags;
+      uint32_t hdr_len, type_off, type_len, str_off, str_len;
+    } hdr;
+    uint32_t types[13];
+    char strs[13];
+  } __attribute__((packed)) btf = {
+      {0xeb9f, 1, 0, 24, 0, 52, 52, 13},
+      {1, 1u << 24, 4, 1u << 24 | 32, 0, 13u << 24, 1, 5, 12u << 24, 2, 10,
+       12u << 24, 2},
+      "\0int\0prog\0cb",
+  };
+  const int b = bpf_btf_load(&btf, sizeof(btf), NULL);
+  const uint32_t funcs[4] = {0, 3, 10, 4};
+  LIBBPF_OPTS(bpf_prog_load_opts, o, .prog_btf_fd = b, .func_info = funcs,
+              .func_info_cnt = 2, .func_info_rec_size = 8);
+  const int p = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "drain", "GPL",
+                              insns, sizeof(insns) / sizeof(insns[0]), &o);
+  if (b >= 0) close(b);
+  return p;
+}
+
+// libbpf's user ring buffer producer: user_ring_buffer__new maps the ring
+// (the producer page and the data read-write) and adds it to an epoll
+// instance for EPOLLOUT; a blocking reserve on a full ring waits there
+// until its timeout, or until a drain wakes it.
+static void user_ring(void) {
+  int rb = bpf_map_create(BPF_MAP_TYPE_USER_RINGBUF, "urb", 0, 0, 4096, NULL);
+  int prog = drain_prog(rb);
+  report("user ring and drain prog ok", rb >= 0 && prog >= 0);
+  if (rb < 0 || prog < 0) return;
+  struct user_ring_buffer* u = user_ring_buffer__new(rb, NULL);
+  report("user_ring_buffer__new ok", u != NULL);
+  if (u == NULL) return;
+  int n = 0;
+  for (;;) {  // 1016-byte samples take 1024 bytes: four fill the ring
+    void* s = user_ring_buffer__reserve(u, 1016);
+    if (s == NULL) {
+      report("reserve on a full ring", -errno);
+      break;
+    }
+    memset(s, ++n, 1016);
+    user_ring_buffer__submit(u, s);
+  }
+  report("samples submitted", n);
+  void* s = user_ring_buffer__reserve_blocking(u, 1016, 50);
+  report("blocking reserve on a full ring", s == NULL ? -errno : 0);
+  unsigned char pkt[128] = {0};
+  LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = pkt, .data_size_in = 64 + 14);
+  report("drain", bpf_prog_test_run_opts(prog, &t));
+  report("drained", t.retval);
+  s = user_ring_buffer__reserve_blocking(u, 1016, 1000);
+  report("blocking reserve after the drain", s == NULL ? -errno : 0);
+  if (s != NULL) user_ring_buffer__discard(u, s);
+  user_ring_buffer__free(u);
+  close(prog);
+  close(rb);
+}
+
 static void run(int prog, uint32_t len) {
   unsigned char pkt[128] = {0};
   pkt[12] = 0x08;
@@ -98,5 +181,6 @@ int main(void) {
   report("consume", ring_buffer__consume(r));
   report("poll drained", ring_buffer__poll(r, 50));
   ring_buffer__free(r);
+  user_ring();
   return 0;
 }
