@@ -895,8 +895,10 @@ void Dispatcher::Collect() {
       continue;
     }
     m.reset();
+    polls_.Forget(it->second);
     (void)CloseFd(it->second);
     if (auto h = held_.find(it->first); h != held_.end()) {
+      polls_.Forget(h->second);
       (void)CloseFd(h->second);
       held_.erase(h);
     }

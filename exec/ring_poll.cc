@@ -173,6 +173,21 @@ void RingPolls::BeforeWait(Call& c, int epfd) {
   }
 }
 
+void RingPolls::Forget(int local) {
+  for (auto it = regs_.begin(); it != regs_.end();) {
+    if (it->local != local) {
+      ++it;
+      continue;
+    }
+    (void)epoll_ctl(it->epoll, EPOLL_CTL_DEL, it->user ? it->wr : it->rd,
+                    nullptr);
+    close(it->epoll);
+    close(it->rd);
+    close(it->wr);
+    it = regs_.erase(it);
+  }
+}
+
 void RingPolls::Signal() {
   for (Reg& r : regs_) {
     const uint32_t w = r.ring->wakeups().load(std::memory_order_acquire);

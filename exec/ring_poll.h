@@ -3,14 +3,13 @@
 //
 // epoll readiness of a BPF_MAP_TYPE_RINGBUF (or USER_RINGBUF) fd for a
 // supervised process (docs/exec.md, "Ring buffer readers"), after
-// kernel/bpf/ringbuf.c
-// ringbuf_map_poll_kern and bpf_ringbuf_commit's wake-up, and fs/eventpoll.c
-// (do_epoll_ctl, ep_item_poll). A map fd of the child is a regular file,
-// which epoll_ctl refuses (EPERM). The supervisor takes the call instead:
-// it fetches the child's epoll file (pidfd_getfd) and registers in it, with
-// the child's events and epoll_data, the read end of a pipe of its own. The
-// pipe holds a byte while the kernel's epoll item would be on the ready
-// list:
+// kernel/bpf/ringbuf.c ringbuf_map_poll_kern and bpf_ringbuf_commit's
+// wake-up, and fs/eventpoll.c (do_epoll_ctl, ep_item_poll). A map fd of the
+// child is a regular file, which epoll_ctl refuses (EPERM). The supervisor
+// takes the call instead: it fetches the child's epoll file (pidfd_getfd) and
+// registers in it, with the child's events and epoll_data, the read end of a
+// pipe of its own. The pipe holds a byte while the kernel's epoll item would be
+// on the ready list:
 //
 //   * a wake-up (the ring's wake-up count moved: a commit at the consumer's
 //     position, BPF_RB_FORCE_WAKEUP, never BPF_RB_NO_WAKEUP) puts one there,
@@ -65,6 +64,10 @@ class RingPolls {
   void BeforeWait(Call& c, int epfd);
   // Wake-ups since the last call become readiness.
   void Signal();
+  // The emulator's fd `local` is being closed (the ring's file is held by
+  // no process any more): its items leave every epoll instance, as
+  // eventpoll_release removes them at the file's last close.
+  void Forget(int local);
   bool empty() const { return regs_.empty(); }
   // Descriptors held (three per registration).
   size_t OpenFds() const { return 3 * regs_.size(); }
