@@ -31,18 +31,6 @@ bool IsEpoll(int fd) {
   return n > 0 && std::strcmp(link, "anon_inode:[eventpoll]") == 0;
 }
 
-}  // namespace
-
-RingPolls::~RingPolls() {
-  for (Reg& r : regs_) {
-    close(r.epoll);
-    close(r.rd);
-    close(r.wr);
-  }
-}
-
-namespace {
-
 // One byte in the pipe: a RINGBUF's item is ready. More change nothing.
 void PutByte(int wr) {
   const char b = 1;
@@ -64,6 +52,14 @@ void Fill(int wr) {
 }
 
 }  // namespace
+
+RingPolls::~RingPolls() {
+  for (Reg& r : regs_) {
+    close(r.epoll);
+    close(r.rd);
+    close(r.wr);
+  }
+}
 
 void RingPolls::Raise(const Reg& r) {
   if (r.user) {
@@ -132,9 +128,7 @@ int64_t RingPolls::Ctl(Call& c, int epfd, int op, int child_fd, uint64_t event,
       close(p[1]);
       return -err;
     }
-    Reg r{ep,        p[0],     p[1],  user,
-          c.pid(),   child_fd, local, std::move(ring),
-          /*seen=*/0};
+    Reg r{ep, p[0], p[1], user, child_fd, local, std::move(ring), /*seen=*/0};
     r.seen = r.ring->wakeups().load(std::memory_order_acquire);
     // ep_insert polls the new item: ready at once if the ring is.
     if (Ready(r)) Raise(r);

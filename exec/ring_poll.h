@@ -77,8 +77,7 @@ class RingPolls {
     int epoll;     // the child's epoll file, fetched
     int rd, wr;    // the pipe: rd (a RINGBUF) or wr (a USER_RINGBUF) is in it
     bool user;     // a BPF_MAP_TYPE_USER_RINGBUF
-    pid_t pid;     // the registering process (fd numbers are its own)
-    int child_fd;  // the ring's fd number there (the kernel's item key)
+    int child_fd;  // the ring's fd number in the caller (the kernel's item key)
     int local;     // the emulator's fd of the ring
     std::shared_ptr<RingbufMap> ring;
     uint32_t seen;  // the ring's wake-up count last looked at
