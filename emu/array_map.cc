@@ -35,13 +35,13 @@ uint32_t IndexOf(const void* key) {
 }  // namespace
 
 const MapOps ArrayMap::kArrayOps = {
-    &ArrayMap::AllocCheck,    &ArrayMap::Alloc,        &ArrayMap::Attach,
+    &ArrayMap::AllocCheck,    &ArrayMap::Alloc,  &ArrayMap::Attach,
     /*meta_alloc=*/nullptr,
-    /*value_spin_lock=*/true, /*mirrored_data=*/false, &ArrayMap::ForEach};
+    /*value_spin_lock=*/true, &ArrayMap::ForEach};
 const MapOps ArrayMap::kPercpuArrayOps = {
-    &ArrayMap::AllocCheck,     &ArrayMap::Alloc,        &ArrayMap::Attach,
+    &ArrayMap::AllocCheck,     &ArrayMap::Alloc,  &ArrayMap::Attach,
     /*meta_alloc=*/nullptr,
-    /*value_spin_lock=*/false, /*mirrored_data=*/false, &ArrayMap::ForEach};
+    /*value_spin_lock=*/false, &ArrayMap::ForEach};
 
 int ArrayMap::AllocCheck(const MapAttr& attr) {
   const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_ARRAY;

@@ -74,22 +74,22 @@ static bool FlagsAccessOk(uint32_t flags) {
          (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
 }
 
-const MapOps HashMap::kHashOps = {
-    &HashMap::AllocCheck,     &HashMap::Alloc,         &HashMap::Attach,
-    /*meta_alloc=*/nullptr,
-    /*value_spin_lock=*/true, /*mirrored_data=*/false, &HashMap::ForEach};
+const MapOps HashMap::kHashOps = {&HashMap::AllocCheck,     &HashMap::Alloc,
+                                  &HashMap::Attach,
+                                  /*meta_alloc=*/nullptr,
+                                  /*value_spin_lock=*/true, &HashMap::ForEach};
 const MapOps HashMap::kPercpuHashOps = {
-    &HashMap::AllocCheck,      &HashMap::Alloc,         &HashMap::Attach,
+    &HashMap::AllocCheck,      &HashMap::Alloc,  &HashMap::Attach,
     /*meta_alloc=*/nullptr,
-    /*value_spin_lock=*/false, /*mirrored_data=*/false, &HashMap::ForEach};
+    /*value_spin_lock=*/false, &HashMap::ForEach};
 const MapOps HashMap::kLruHashOps = {
-    &HashMap::AllocCheck,      &HashMap::Alloc,         &HashMap::Attach,
+    &HashMap::AllocCheck,      &HashMap::Alloc,  &HashMap::Attach,
     /*meta_alloc=*/nullptr,
-    /*value_spin_lock=*/false, /*mirrored_data=*/false, &HashMap::ForEach};
+    /*value_spin_lock=*/false, &HashMap::ForEach};
 const MapOps HashMap::kLruPercpuHashOps = {
-    &HashMap::AllocCheck,      &HashMap::Alloc,         &HashMap::Attach,
+    &HashMap::AllocCheck,      &HashMap::Alloc,  &HashMap::Attach,
     /*meta_alloc=*/nullptr,
-    /*value_spin_lock=*/false, /*mirrored_data=*/false, &HashMap::ForEach};
+    /*value_spin_lock=*/false, &HashMap::ForEach};
 
 int HashMap::AllocCheck(const MapAttr& attr) {
   const bool percpu = attr.map_type == BPF_MAP_TYPE_PERCPU_HASH ||

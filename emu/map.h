@@ -194,8 +194,9 @@ static_assert(sizeof(MapHeader) == 192);
 // LRU list intent records; 8: perf event array slots name their map file;
 // 9: value lock generations; 10: the header grows to 192 bytes, with
 // timer_off; 11: a BPF_F_MMAPABLE array's file is head-at-end (shm.h), its
-// values from file offset 0.
-inline constexpr uint32_t kLayoutVersion = 11;
+// values from file offset 0; 12: ring buffers are head-at-end too, their
+// data area stored twice (ringbuf.h).
+inline constexpr uint32_t kLayoutVersion = 12;
 // The family body starts on its own cache line.
 inline constexpr uint64_t kBodyOffset = RoundUp(sizeof(MapHeader), 64);
 
@@ -548,9 +549,6 @@ struct MapOps {
   // bpf_spin_lock (HASH and ARRAY of the emulated types); others answer
   // EOPNOTSUPP at create and are refused at attach.
   bool value_spin_lock = false;
-  // The region's last max_entries bytes are mapped a second time right
-  // after the first (the ring buffer's data area, ringbuf.h).
-  bool mirrored_data = false;
   // ops->map_for_each_callback, the body of bpf_for_each_map_elem
   // (kernel/bpf/bpf_iter.c): flags other than 0 are -EINVAL; otherwise the
   // elements are walked in the kernel's order, `fn(arg, key, value)` called

@@ -66,6 +66,18 @@ void Poke(int fd, uint64_t off, T v) {
             static_cast<ssize_t>(sizeof(v)));
 }
 
+// Poke at a region offset, wherever the file's layout keeps it (a
+// head-at-end file keeps region page 0 on its last page, shm.h).
+template <typename T>
+void PokeRegion(int fd, uint64_t off, T v) {
+  uint64_t file_size = 0;
+  if (ShmRegion::HeadAtEnd(fd, &file_size)) {
+    off = off < kHeadAtEndBytes ? file_size - kHeadAtEndBytes + off
+                                : off - kHeadAtEndBytes;
+  }
+  Poke<T>(fd, off, v);
+}
+
 template <typename T>
 T Peek(int fd, uint64_t off) {
   T v{};
@@ -324,12 +336,12 @@ TEST_F(RegionAttach, RingbufSizeMustMatchTheFile) {
   MapAttr attr{.map_type = BPF_MAP_TYPE_RINGBUF, .max_entries = 4 * kPage};
   const int fd = MapCreate(attr);
   ASSERT_GE(fd, 0);
-  const uint32_t claimed = 7 * kPage;  // the whole file: mirror allowed
-  Poke<uint32_t>(fd, offsetof(MapHeader, max_entries), claimed);
+  const uint32_t claimed = 7 * kPage;  // not a power of two
+  PokeRegion<uint32_t>(fd, offsetof(MapHeader, max_entries), claimed);
   const uint64_t cons = 0x6000;
-  Poke<uint64_t>(fd, 1 * kPage, cons);
-  Poke<uint64_t>(fd, 2 * kPage, cons + claimed);
-  Poke<uint32_t>(fd, 3 * kPage + (cons & (claimed - 1)), claimed - 8);
+  PokeRegion<uint64_t>(fd, 1 * kPage, cons);
+  PokeRegion<uint64_t>(fd, 2 * kPage, cons + claimed);
+  PokeRegion<uint32_t>(fd, 3 * kPage + (cons & (claimed - 1)), claimed - 8);
   EXPECT_EQ(RunVictim([&] {
               const int m = Reopen(fd);
               if (AttachMapFd(m) == -EINVAL) return kRefused;
@@ -341,7 +353,7 @@ TEST_F(RegionAttach, RingbufSizeMustMatchTheFile) {
             }),
             kRefused);
   // A size that is a power of two but not the file's is refused too.
-  Poke<uint32_t>(fd, offsetof(MapHeader, max_entries), 2 * kPage);
+  PokeRegion<uint32_t>(fd, offsetof(MapHeader, max_entries), 2 * kPage);
   EXPECT_EQ(RunVictim([&] { return AttachAndUse(fd); }), kRefused);
   EXPECT_EQ(CloseFd(fd), 0);
 }
@@ -352,9 +364,9 @@ TEST_F(RegionAttach, RingbufCorruptedPositionsAreErrnos) {
   MapAttr attr{.map_type = BPF_MAP_TYPE_RINGBUF, .max_entries = 4 * kPage};
   const int fd = MapCreate(attr);
   ASSERT_GE(fd, 0);
-  Poke<uint64_t>(fd, 1 * kPage, 8);
-  Poke<uint64_t>(fd, 2 * kPage, uint64_t{1} << 40);      // producer
-  Poke<uint64_t>(fd, 2 * kPage + 8, uint64_t{1} << 60);  // pending
+  PokeRegion<uint64_t>(fd, 1 * kPage, 8);
+  PokeRegion<uint64_t>(fd, 2 * kPage, uint64_t{1} << 40);      // producer
+  PokeRegion<uint64_t>(fd, 2 * kPage + 8, uint64_t{1} << 60);  // pending
   EXPECT_EQ(RunVictim([&] {
               const int m = Reopen(fd);
               if (AttachMapFd(m) != 0) return 10;

@@ -96,10 +96,9 @@ struct SampleRegistry {
 
 }  // namespace
 
-const MapOps RingbufMap::kOps = {
-    &RingbufMap::AllocCheck,   &RingbufMap::Alloc,
-    &RingbufMap::Attach,       /*meta_alloc=*/nullptr,
-    /*value_spin_lock=*/false, /*mirrored_data=*/true};
+const MapOps RingbufMap::kOps = {&RingbufMap::AllocCheck, &RingbufMap::Alloc,
+                                 &RingbufMap::Attach, /*meta_alloc=*/nullptr,
+                                 /*value_spin_lock=*/false};
 
 // The ring buffer has no map_alloc_check; ringbuf_map_alloc does it all.
 int RingbufMap::AllocCheck(const MapAttr&) { return 0; }
@@ -125,12 +124,14 @@ int RingbufMap::AllocWith(Factory make, const MapAttr& attr, uint32_t nr_cpus,
       (size & (size - 1)) != 0 || size % P != 0) {
     return -EINVAL;
   }
-  static_assert(sizeof(MapHeader) + sizeof(RingbufBody) <= P);
-  const uint64_t file_size = kDataPage * P + size;
+  static_assert(sizeof(MapHeader) + sizeof(RingbufBody) <= kHeadAtEndBytes);
+  static_assert(kHeadAtEndBytes == P);
+  const uint64_t file_size = RegionSize(size);
   ShmRegion region;
   int map_fd;
   if (int err = ShmRegion::Create("bpfemu-ringbuf", file_size, &map_fd, &region,
-                                  /*mirror_tail=*/size);
+                                  /*mirror_tail=*/0, /*reserve=*/UINT64_MAX,
+                                  /*head_at_end=*/true);
       err != 0) {
     return err;
   }
@@ -147,9 +148,10 @@ int RingbufMap::AllocWith(Factory make, const MapAttr& attr, uint32_t nr_cpus,
 
 // Validated before use: generic header checks, ringbuf_map_alloc's checks
 // on the header's attributes (max_entries a power-of-two multiple of the
-// page size), the file size recomputed as Alloc computes it, and the
-// mirrored data area mapped for exactly that size. Positions change and
-// are checked where they are read (Reserve, RingBuffer::ProcessRing).
+// page size), the region size recomputed as Alloc computes it (both data
+// copies), the whole of it mapped, and the head-at-end layout. Positions
+// change and are checked where they are read (Reserve,
+// RingBuffer::ProcessRing).
 int RingbufMap::AttachWith(Factory make, ShmRegion region,
                            std::unique_ptr<Map>* out) {
   const uint64_t mapped = region.mapped_size();
@@ -159,8 +161,8 @@ int RingbufMap::AttachWith(Factory make, ShmRegion region,
   const uint64_t size = h.max_entries;
   if ((h.map_flags & ~uint32_t{BPF_F_NUMA_NODE}) != 0 || h.key_size != 0 ||
       h.value_size != 0 || size == 0 || (size & (size - 1)) != 0 ||
-      size % P != 0 || h.region_size != kDataPage * P + size ||
-      mapped != h.region_size + size) {
+      size % P != 0 || h.region_size != RegionSize(size) ||
+      mapped != h.region_size || !map->region().head_at_end()) {
     return -EINVAL;
   }
   map->ring_id_ = __atomic_load_n(&map->body_->ring_id, __ATOMIC_RELAXED);
@@ -335,6 +337,10 @@ void RingbufMap::Commit(void* sample, uint64_t flags, bool discard) {
   }
   uint32_t new_len = __atomic_load_n(len, __ATOMIC_RELAXED) ^ kRingbufBusyBit;
   if (discard) new_len |= kRingbufDiscardBit;
+  // Both copies of the data show the record before it is committed.
+  SyncCopies(rec_pos, RingbufRecordFootprint(new_len));
+  __atomic_store_n(reinterpret_cast<uint32_t*>(data_ + mask() + 1 + rec_pos),
+                   new_len, __ATOMIC_RELAXED);
   __atomic_exchange_n(len, new_len, __ATOMIC_SEQ_CST);
   const uint64_t cons_pos =
       consumer_pos_->load(std::memory_order_acquire) & mask();
@@ -343,6 +349,29 @@ void RingbufMap::Commit(void* sample, uint64_t flags, bool discard) {
   } else if (cons_pos == rec_pos && !(flags & kNoWakeup)) {
     Wake();
   }
+}
+
+// The data area is stored twice (ringbuf.h): a record at `offset` of
+// `footprint` bytes was written from data_ + offset on, its end past the
+// first copy landing at the start of the second. Each part is copied to the
+// other copy, so that both read as the kernel's one set of pages mapped
+// twice: a reader that masks a position (cilium/ebpf reads a sample at
+// (pos + 8) & mask) and one that reads on from the header both see it.
+void RingbufMap::SyncCopies(uint64_t offset, uint64_t footprint) {
+  const uint64_t size = mask() + 1;
+  if (offset >= size || footprint > size) return;
+  auto copy = [](uint8_t* dst, const uint8_t* src, uint64_t n) {
+    for (uint64_t i = 0; i + 8 <= n; i += 8) {
+      __atomic_store_n(
+          reinterpret_cast<uint64_t*>(dst + i),
+          __atomic_load_n(reinterpret_cast<const uint64_t*>(src + i),
+                          __ATOMIC_RELAXED),
+          __ATOMIC_RELAXED);
+    }
+  };
+  const uint64_t first = std::min(footprint, size - offset);
+  copy(data_ + size + offset, data_ + offset, first);
+  if (footprint > first) copy(data_, data_ + size, footprint - first);
 }
 
 long RingbufMap::ReserveDynptr(uint64_t size, uint64_t flags, void** sample) {
@@ -418,35 +447,11 @@ void* RingbufMap::MapUserPages(int fd, size_t length, int prot, uint64_t offset,
     *err = map_fd.fd();
     return nullptr;
   }
-  void* base =
-      mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  // The file shows the kernel's user offsets (head-at-end, ringbuf.h): the
+  // consumer and producer pages, then the data and its second copy.
+  void* base = mmap(nullptr, len, prot, MAP_SHARED, map_fd.fd(),
+                    static_cast<off_t>(offset));
   if (base == MAP_FAILED) {
-    *err = -ENOMEM;
-    return nullptr;
-  }
-  // User offsets: [0, 2P) are the consumer and producer pages, file pages
-  // kConsumerPage and kProducerPage; [2P, 2P + 2S) is the data twice, file
-  // kDataPage onwards.
-  bool ok = true;
-  for (uint64_t at = 0; at < len && ok;) {
-    const uint64_t user = offset + at;
-    uint64_t file, chunk;
-    if (user < 2 * P) {
-      file = user + kConsumerPage * P;
-      chunk = 2 * P - user;
-    } else {
-      const uint64_t d = (user - 2 * P) % S;
-      file = kDataPage * P + d;
-      chunk = S - d;
-    }
-    chunk = std::min(chunk, len - at);
-    ok = mmap(static_cast<uint8_t*>(base) + at, chunk, prot,
-              MAP_SHARED | MAP_FIXED, map_fd.fd(),
-              static_cast<off_t>(file)) != MAP_FAILED;
-    at += chunk;
-  }
-  if (!ok) {
-    munmap(base, len);
     *err = -ENOMEM;
     return nullptr;
   }

@@ -6,18 +6,27 @@
 // bpf_ringbuf_commit (submit / discard / output), bpf_ringbuf_query, and the
 // element ops, which all fail with ENOTSUPP.
 //
-// Layout: the memfd is laid out like the kernel's struct bpf_ringbuf, page by
-// page (P = 4096, S = max_entries, a power of two and a multiple of P):
+// Layout: the region is laid out like the kernel's struct bpf_ringbuf, page
+// by page (P = 4096, S = max_entries, a power of two and a multiple of P):
 //
 //   page 0        MapHeader, then RingbufBody (producer lock, wake-up count)
 //   page 1        consumer_pos (u64), written by the consumer
 //   page 2        producer_pos (u64), then pending_pos (u64)
-//   pages 3..     data, S bytes, mapped a second time right after itself
+//   pages 3..     data, S bytes, then a second copy of the data, S bytes
 //
 // so a record header's pg_off, (header address - region base) >> 12, is the
 // kernel's `3 + ((pos & mask) >> 12)`, and a record that wraps is contiguous
-// in memory. Mmap() maps user offsets as the kernel does (the kernel hides
-// page 0: user offset 0 is the consumer page).
+// in memory. The kernel maps the data pages twice in a row; here the second
+// copy is stored, so that the file can show the kernel's user view to a
+// process that maps it itself (a child under `bpfemu exec`, docs/exec.md):
+// the file is head-at-end (shm.h), page 0 on its last page, so file offset
+// 0 is the consumer page, P the producer page, 2P the data and 2P + S its
+// copy - ringbuf_map_mmap_kern's user offsets. A record is written from its
+// header on, its end past the first copy landing in the second (as in the
+// kernel's doubled mapping); its commit copies each part to the other copy
+// (SyncCopies), so both copies read as one set of pages mapped twice, for
+// readers that mask a position and for readers that read on. Mmap() maps
+// user offsets straight from the file.
 //
 // Records: an 8-byte header {u32 len | BUSY (1 << 31) | DISCARD (1 << 30),
 // u32 pg_off} then the payload; footprint round_up(len + 8, 8). Positions are
@@ -109,7 +118,13 @@ class RingbufMap : public Map {
   uint64_t mask() const { return max_entries() - 1; }
   std::atomic<uint64_t>& consumer_pos() const { return *consumer_pos_; }
   std::atomic<uint64_t>& producer_pos() const { return *producer_pos_; }
-  uint8_t* data() const { return data_; }  // 2 * size bytes, mirrored
+  // 2 * size bytes: the data and its copy (committed records agree).
+  uint8_t* data() const { return data_; }
+  // The region's size for a data area of `size` bytes: three pages and the
+  // data twice.
+  static constexpr uint64_t RegionSize(uint64_t size) {
+    return 3 * kRingbufPageSize + 2 * size;
+  }
   // Count of wake-ups so far (shared by every process).
   std::atomic<uint32_t>& wakeups() const;
   // A random id naming this ring buffer (the same in every process).
@@ -138,10 +153,10 @@ class RingbufMap : public Map {
   void* Mmap(int fd, size_t length, int prot, int flags, uint64_t offset,
              int* err) override;
   bool HasMmap() const override { return true; }
-  // The consumer page (file page 1).
+  // The consumer page (file page 0: the file is head-at-end).
   void WritableFileRange(uint64_t* lo, uint64_t* hi) const override {
-    *lo = 4096;
-    *hi = 2 * 4096;
+    *lo = 0;
+    *hi = 4096;
   }
 
  protected:
@@ -157,7 +172,8 @@ class RingbufMap : public Map {
   explicit RingbufMap(ShmRegion region);
   // remap_vmalloc_range() of user offsets [offset, offset + length) (length
   // page-rounded, after the type's permission checks): the consumer and
-  // producer pages, then the data twice. EINVAL past the end.
+  // producer pages, then the data and its copy, the file's own offsets.
+  // EINVAL past the end.
   void* MapUserPages(int fd, size_t length, int prot, uint64_t offset,
                      int* err);
   // The user ring's rb->busy (bpf_user_ringbuf_drain): 0, or the tid of the
@@ -175,6 +191,9 @@ class RingbufMap : public Map {
                    std::unique_ptr<Map>* out);
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
   void Commit(void* sample, uint64_t flags, bool discard);
+  // Copies the parts of the record at data offset `offset` (footprint
+  // bytes) between the two data copies (see Layout).
+  void SyncCopies(uint64_t offset, uint64_t footprint);
   // The reservation table (RingbufBody::inflight): records `offset` as
   // reserved by this thread; the holder word of the reservation at
   // `offset`, or nullptr.

@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -291,6 +292,47 @@ TEST_F(RingbufTest, MmapHasTheKernelLayout) {
   void* second_copy = MapMmap(fd_, S, PROT_READ, MAP_SHARED, 2 * P + S, &err);
   EXPECT_NE(second_copy, nullptr);
   munmap(second_copy, S);
+}
+
+// The data is stored twice (ringbuf.h): after each commit both copies
+// hold every record, as the kernel's one set of pages mapped twice shows
+// it, and the file itself has the kernel's user offsets (head-at-end), so a
+// process that maps or reads the fd sees them without the emulator.
+TEST_F(RingbufTest, BothDataCopiesHoldEveryCommittedRecord) {
+  constexpr size_t P = 4096, S = 4096;
+  Make(S);
+  Consumer();
+  std::vector<uint8_t> a(3000, 0x5a), b(2000);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<uint8_t>(i * 7);
+  ASSERT_EQ(rb_->Output(a.data(), a.size(), 0), 0);
+  ASSERT_EQ(consumer_->Consume(), 1);
+  // A reserved record written in place past the end of the first copy.
+  auto* w = static_cast<uint8_t*>(rb_->Reserve(b.size(), 0));
+  ASSERT_NE(w, nullptr);
+  std::memcpy(w, b.data(), b.size());
+  const uint8_t* d = rb_->data();
+  // Before the commit the wrapped part is only in the second copy.
+  EXPECT_NE(std::memcmp(d, d + S, 1000), 0);
+  rb_->Submit(w, 0);
+  EXPECT_EQ(std::memcmp(d, d + S, S), 0);
+  // A reader that masks the sample's position (cilium/ebpf) reads it too.
+  std::vector<uint8_t> masked(b.size());
+  for (size_t i = 0; i < b.size(); ++i) masked[i] = d[(3008 + 8 + i) % S];
+  EXPECT_EQ(masked, b);
+  // The file: consumer page at 0, producer page at P, data at 2P, its copy
+  // at 2P + S.
+  uint64_t cons_file = 0, prod_file = 0;
+  ASSERT_EQ(pread(fd_, &cons_file, 8, 0), 8);
+  ASSERT_EQ(pread(fd_, &prod_file, 8, P), 8);
+  EXPECT_EQ(cons_file, 3008u);
+  EXPECT_EQ(prod_file, 3008u + 2008u);
+  // The record read on from its header in the file, across into the copy.
+  std::vector<uint8_t> file(b.size());
+  ASSERT_EQ(pread(fd_, file.data(), file.size(), 2 * P + 3016),
+            static_cast<ssize_t>(file.size()));
+  EXPECT_EQ(file, b);
+  ASSERT_EQ(consumer_->Consume(), 1);
+  EXPECT_EQ(seen_.payloads.back(), b);
 }
 
 TEST_F(RingbufTest, ConsumerErrors) {

@@ -25,7 +25,8 @@
 //
 // Head-at-end regions. A region's first bytes (the map header) are normally
 // at file offset 0. A BPF_F_MMAPABLE array must instead show its values at
-// file offset 0, as the kernel's map file does (array_map_mmap), so that a
+// file offset 0, as the kernel's map file does (array_map_mmap), and a ring
+// buffer its consumer page (ringbuf_map_mmap_kern, ringbuf.h), so that a
 // process that mmap()s the fd itself - a child under `bpfemu exec`, whose
 // mmap the supervisor lets proceed - sees the kernel's layout. Such a file
 // holds region bytes [kHeadAtEndBytes, size) at file offsets [0, size -

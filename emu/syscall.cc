@@ -477,15 +477,6 @@ int internal::AttachMapObject(int fd, std::unique_ptr<Map>* out) {
   const uint32_t type = __atomic_load_n(&hdr->map_type, __ATOMIC_RELAXED);
   const MapOps* ops = MapOpsFor(type);
   if (ops == nullptr) return -EINVAL;
-  if (ops->mirrored_data) {
-    // Remap with the data area mirrored, as the family expects; its Attach
-    // checks that the mirror matches the size in its header copy.
-    const uint64_t data_size =
-        __atomic_load_n(&hdr->max_entries, __ATOMIC_RELAXED);
-    if (ShmRegion::Attach(map_fd, &region, data_size, read_only) != 0) {
-      return -EINVAL;
-    }
-  }
   std::unique_ptr<Map> map;
   if (int err = ops->attach(std::move(region), &map); err != 0) return err;
   // The copy the family validated must still name one of its types, and a

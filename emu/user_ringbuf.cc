@@ -18,9 +18,9 @@ constexpr uint64_t kDynptrMaxSize = (1u << 24) - 1;
 }  // namespace
 
 const MapOps UserRingbufMap::kOps = {
-    &RingbufMap::AllocCheck,   &UserRingbufMap::Alloc,
-    &UserRingbufMap::Attach,   /*meta_alloc=*/nullptr,
-    /*value_spin_lock=*/false, /*mirrored_data=*/true};
+    &RingbufMap::AllocCheck, &UserRingbufMap::Alloc, &UserRingbufMap::Attach,
+    /*meta_alloc=*/nullptr,
+    /*value_spin_lock=*/false};
 
 RingbufMap* UserRingbufMap::Make(ShmRegion region) {
   return new UserRingbufMap(std::move(region));

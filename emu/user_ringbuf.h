@@ -66,12 +66,11 @@ class UserRingbufMap : public RingbufMap {
   // ringbuf_map_mmap_user: any page but the consumer page may be writable.
   void* Mmap(int fd, size_t length, int prot, int flags, uint64_t offset,
              int* err) override;
-  // The producer page (file page 2). The data pages may be writable too,
-  // but a mapping that starts in them is not told apart from the
-  // emulator's own mirror of the data (docs/semantics.md).
+  // The producer page and the data (file offsets P to 2P + 2S: the file is
+  // head-at-end, ringbuf.h).
   void WritableFileRange(uint64_t* lo, uint64_t* hi) const override {
-    *lo = 2 * 4096;
-    *hi = 3 * 4096;
+    *lo = 4096;
+    *hi = 2 * 4096 + 2 * uint64_t{max_entries()};
   }
 
  private:

@@ -37,6 +37,7 @@
 #include "emu/map.h"
 #include "emu/map_in_map.h"
 #include "emu/prog.h"
+#include "emu/ringbuf.h"
 #include "emu/socket_probe.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
@@ -266,7 +267,8 @@ std::vector<uint32_t> Dispatcher::MapIds() const {
 }
 
 size_t Dispatcher::OpenFds() const {
-  return maps_.size() + progs_.size() + held_.size() + (not_a_map_ >= 0);
+  return maps_.size() + progs_.size() + held_.size() + (not_a_map_ >= 0) +
+         polls_.OpenFds();
 }
 
 namespace {
@@ -893,8 +895,10 @@ void Dispatcher::Collect() {
       continue;
     }
     m.reset();
+    polls_.Forget(it->second);
     (void)CloseFd(it->second);
     if (auto h = held_.find(it->first); h != held_.end()) {
+      polls_.Forget(h->second);
       (void)CloseFd(h->second);
       held_.erase(h);
     }
@@ -1404,6 +1408,31 @@ int ProcFdNumber(const std::string& path, const char* kind, pid_t tid) {
 
 }  // namespace
 
+bool Dispatcher::ServeEpoll(Call& c, uint32_t nr, const struct seccomp_data& d,
+                            int64_t* ret) {
+  const int epfd = static_cast<int>(d.args[0]);
+  if (nr != 233) {
+    // epoll_wait / epoll_pwait / epoll_pwait2: readiness of the rings this
+    // epoll instance watches is brought up to date, then the wait runs.
+    if (!polls_.empty()) polls_.BeforeWait(c, epfd);
+    return false;
+  }
+  // epoll_ctl(epfd, op, fd, event): a ring buffer or user ring buffer fd
+  // is served (the kernel's map file polls; the child's region file would
+  // be EPERM).
+  int local;
+  if (Identify(c, static_cast<int>(d.args[2]), &local) != 1) return false;
+  std::shared_ptr<Map> m = MapFromFd(local);
+  if (m == nullptr || (m->type() != BPF_MAP_TYPE_RINGBUF &&
+                       m->type() != BPF_MAP_TYPE_USER_RINGBUF)) {
+    return false;
+  }
+  *ret = polls_.Ctl(c, epfd, static_cast<int>(d.args[1]),
+                    static_cast<int>(d.args[2]), d.args[3],
+                    std::dynamic_pointer_cast<RingbufMap>(m), local);
+  return true;
+}
+
 int Dispatcher::Identify(Call& c, int child_fd, int* local) {
   const int t = c.GetFd(child_fd);
   if (t < 0) return 0;
@@ -1433,9 +1462,10 @@ bool Dispatcher::ServeProc(Call& c, const struct seccomp_data& d,
     // makes, then drops). A mapping the map refuses gets the kernel's
     // errno. One it allows proceeds in the caller when the file shows the
     // kernel's layout from offset 0 (a BPF_F_MMAPABLE array,
-    // Map::FileShowsMmapView); for the other maps (ring buffers, arenas)
-    // the file starts with the emulator's header, and no process can map
-    // memory into another, so it is ENODEV (docs/exec.md, Limits).
+    // Map::FileShowsMmapView: a BPF_F_MMAPABLE array, a ring buffer); for
+    // the other maps (arenas) the file starts with the emulator's header,
+    // and no process can map memory into another, so it is ENODEV
+    // (docs/exec.md, Limits).
     // Letting the call proceed decides nothing the caller could not do
     // itself: it holds that file and may read and write it; should it swap
     // the fd before the call continues, it maps whatever file it put there.
@@ -1452,6 +1482,9 @@ bool Dispatcher::ServeProc(Call& c, const struct seccomp_data& d,
     }
     *ret = err;
     return true;
+  }
+  if (nr == 233 || nr == 232 || nr == 281 || nr == 441) {
+    return ServeEpoll(c, nr, d, ret);
   }
   if (nr == 137 || nr == 83 || nr == 84 || nr == 87 || nr == 258 || nr == 263) {
     return ServeBpffs(c, nr, d, ret);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "exec/call.h"
+#include "exec/ring_poll.h"
 
 namespace bpfemu::exec {
 
@@ -45,6 +46,11 @@ class Dispatcher {
   // naming one of the caller's map or program fds: true with *ret set when
   // answered here, false to let the call run natively.
   bool ServeProc(Call& call, const struct seccomp_data& d, int64_t* ret);
+  // After a served bpf() call: ring buffer wake-ups it caused reach the
+  // epoll instances that watch the rings (ring_poll.h).
+  void WakeRingReaders() {
+    if (!polls_.empty()) polls_.Signal();
+  }
 
  private:
   struct FileKey {
@@ -78,6 +84,11 @@ class Dispatcher {
   // Installs the program or BTF object behind `local` (a memfd of the
   // emulator's, entered in `table`). Takes `local`.
   int GiveObject(Call& c, int local, std::map<FileKey, int>* table);
+  // epoll_ctl naming a ring buffer fd, and the epoll_wait family
+  // (ring_poll.h): true with *ret set when answered here.
+  bool ServeEpoll(Call& c, uint32_t nr, const struct seccomp_data& d,
+                  int64_t* ret);
+  RingPolls polls_;
   // statfs / mkdir / rmdir / unlink of a path below the emulated bpffs.
   bool ServeBpffs(Call& c, uint32_t nr, const struct seccomp_data& d,
                   int64_t* ret);

@@ -58,8 +58,10 @@ int Seccomp(unsigned op, unsigned flags, void* args) {
 // of /proc/self/fd/N, open of /proc/self/fdinfo/N) and the file system
 // calls on paths below the emulated bpffs mount (statfs, mkdir, rmdir,
 // unlink). Anything else they name continues natively.
-constexpr uint32_t kServedFileCalls[] = {2,  89, 257, 267, 137,
-                                         83, 84, 87,  258, 263};
+// Also epoll_ctl, epoll_wait, epoll_pwait and epoll_pwait2: a ring buffer
+// fd's epoll readiness is served (ring_poll.h); other fds continue.
+constexpr uint32_t kServedFileCalls[] = {2,  89,  257, 267, 137, 83,  84,
+                                         87, 258, 263, 233, 232, 281, 441};
 // mmap: only a file mapping (no MAP_ANONYMOUS) can name a map fd.
 constexpr uint32_t kNrMmap = 9;
 
@@ -321,6 +323,7 @@ int Supervisor::ServeOne(int timeout_ms) {
         resp.val = r;
       }
       ++stats_.served;
+      d_->WakeRingReaders();
       if (hook_) hook_(call.pid(), static_cast<int>(notif.data.args[0]));
     }
   }

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -520,6 +521,27 @@ static int Prog(void) {
   return failed;
 }
 
+// A ring buffer added to an epoll instance, then closed with the epoll fd;
+// a map id walk (which lets the supervisor release what no process holds)
+// follows. Exits 0 when the epoll answers were the kernel's.
+static int RingPoll(void) {
+  int rb = map_create(BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, 0, NULL);
+  if (rb < 0) return 1;
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 1};
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, rb, &ev) != 0) return 2;
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, rb, &ev) != -1 || errno != EEXIST) return 3;
+  struct epoll_event out;
+  if (epoll_wait(ep, &out, 1, 0) != 0) return 4;  // empty ring: not ready
+  close(rb);
+  close(ep);
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.start_id = 0;
+  long r = sys_bpf(BPF_MAP_GET_NEXT_ID, &a, sizeof(a));
+  return r == -ENOENT ? 0 : 5;
+}
+
 // mmap of map fds: a hash (no mmap), a BPF_F_MMAPABLE array. Prints the
 // answers (0 for a mapping made); exits 0.
 static int Mmap(void) {
@@ -620,6 +642,7 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "closerace") == 0) return CloseRace();
   if (strcmp(argv[1], "prog") == 0) return Prog();
   if (strcmp(argv[1], "mmap") == 0) return Mmap();
+  if (strcmp(argv[1], "ringpoll") == 0) return RingPoll();
   if (strcmp(argv[1], "cpu") == 0) return Cpu();
   return 2;
 }

@@ -162,6 +162,17 @@ TEST_F(ExecTest, NoDescriptorLeaksInTheSupervisor) {
   EXPECT_EQ(CountFds(), before);
 }
 
+// A ring buffer in an epoll instance holds a pipe and the epoll file in
+// the supervisor (exec/ring_poll.h); once no process holds the ring, the
+// supervisor's release of it removes the item and closes them, as the
+// kernel removes an epoll item at its file's last close.
+TEST_F(ExecTest, AReleasedRingLeavesItsEpollItem) {
+  exec::Supervisor s;
+  ASSERT_EQ(Run(s, "ringpoll"), 0);
+  EXPECT_TRUE(s.MapIds().empty());
+  EXPECT_EQ(s.OpenFds(), 0u);
+}
+
 TEST_F(ExecTest, ExitStatusIsTheChilds) {
   EXPECT_EQ(exec::RunSupervised({"/bin/sh", "-c", "exit 3"}), 3);
   EXPECT_EQ(exec::RunSupervised({"/bin/sh", "-c", "kill -KILL $$"}), 128 + 9);

@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -769,6 +771,314 @@ static void MmapArray(int mm) {
   close((int)ps);
 }
 
+// A socket filter that reserves a 1000-byte ring buffer record, writes
+// skb->len, len * 3 and len + 4096 at payload offsets 0, 496 and 992, and
+// submits it with flags (len & 6) >> 1 (0, BPF_RB_NO_WAKEUP,
+// BPF_RB_FORCE_WAKEUP), or discards it when len is odd.
+static long ring_prog(int rb) {
+  const struct bpf_insn insns[] = {
+      {BPF_LDX | BPF_MEM | BPF_W, 6, 1, 0, 0},
+      {BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, rb},
+      {0, 0, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 1000},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0},
+      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_reserve},
+      {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 17, 0},
+      {BPF_STX | BPF_MEM | BPF_DW, 0, 6, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_X, 7, 6, 0, 0},
+      {BPF_ALU64 | BPF_MUL | BPF_K, 7, 0, 0, 3},
+      {BPF_STX | BPF_MEM | BPF_DW, 0, 7, 496, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_X, 7, 6, 0, 0},
+      {BPF_ALU64 | BPF_ADD | BPF_K, 7, 0, 0, 4096},
+      {BPF_STX | BPF_MEM | BPF_DW, 0, 7, 992, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_X, 1, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_X, 2, 6, 0, 0},
+      {BPF_ALU64 | BPF_AND | BPF_K, 2, 0, 0, 6},
+      {BPF_ALU64 | BPF_RSH | BPF_K, 2, 0, 0, 1},
+      {BPF_ALU64 | BPF_MOV | BPF_X, 3, 6, 0, 0},
+      {BPF_ALU64 | BPF_AND | BPF_K, 3, 0, 0, 1},
+      {BPF_JMP | BPF_JNE | BPF_K, 3, 0, 2, 0},
+      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_submit},
+      {BPF_JMP | BPF_JA, 0, 0, 1, 0},
+      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_discard},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  return load(BPF_PROG_TYPE_SOCKET_FILTER, insns,
+              (int)(sizeof(insns) / sizeof(insns[0])));
+}
+
+// One test run of ring_prog whose skb->len is `len` (the packet less its
+// Ethernet header).
+static void ring_run(long prog, uint32_t len) {
+  unsigned char pkt[128];
+  memset(pkt, 0, sizeof(pkt));
+  pkt[12] = 0x08;  // IPv4
+  char what[64];
+  snprintf(what, sizeof(what), "ringbuf run len %u", len);
+  run(what, prog, pkt, len + 14, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0);
+}
+
+// epoll_wait for up to 50 ms: the count, and the first event's mask and
+// data.
+static void ring_wait(int ep, const char* what) {
+  struct epoll_event ev[4];
+  memset(ev, 0, sizeof(ev));
+  int n = epoll_wait(ep, ev, 4, 50);
+  char line[96];
+  snprintf(line, sizeof(line), "%s: events 0x%x data 0x%llx; epoll_wait", what,
+           n > 0 ? ev[0].events : 0,
+           n > 0 ? (unsigned long long)ev[0].data.u64 : 0ULL);
+  report(line, n < 0 ? -errno : n);
+}
+
+// Reads the committed records from the consumer position on, as libbpf's
+// ringbuf_process_ring does, and moves the consumer position past them.
+static void ring_consume(volatile uint64_t* cons, volatile uint64_t* prod,
+                         const uint8_t* data, uint64_t mask) {
+  uint64_t c = *cons;
+  const uint64_t p = __atomic_load_n(prod, __ATOMIC_ACQUIRE);
+  while (c < p) {
+    const uint32_t hdr =
+        __atomic_load_n((const uint32_t*)(data + (c & mask)), __ATOMIC_ACQUIRE);
+    if (hdr & BPF_RINGBUF_BUSY_BIT) break;
+    const uint32_t n = hdr & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+    const uint8_t* s = data + (c & mask) + BPF_RINGBUF_HDR_SZ;
+    uint64_t w0, w496, w992, masked;
+    memcpy(&w0, s, 8);
+    memcpy(&w496, s + 496, 8);
+    memcpy(&w992, s + 992, 8);
+    // The same word through the first copy of the data (the kernel maps
+    // the data pages twice: both show the record).
+    memcpy(&masked, data + ((c + BPF_RINGBUF_HDR_SZ + 992) & mask), 8);
+    printf("record at %llu len %u%s: %llu %llu %llu, masked %llu\n",
+           (unsigned long long)(c & mask), n,
+           (hdr & BPF_RINGBUF_DISCARD_BIT) ? " discarded" : "",
+           (unsigned long long)w0, (unsigned long long)w496,
+           (unsigned long long)w992, (unsigned long long)masked);
+    c += (n + BPF_RINGBUF_HDR_SZ + 7) & ~7ull;
+  }
+  __atomic_store_n(cons, c, __ATOMIC_RELEASE);
+  printf("consumer %llu producer %llu\n", (unsigned long long)c,
+         (unsigned long long)p);
+}
+
+// A BPF_MAP_TYPE_RINGBUF read as libbpf reads one: the consumer page
+// mapped read-write, the producer page and the data (twice) read-only, an
+// epoll instance watching the map fd; records from program test runs,
+// with BPF_RB_NO_WAKEUP / BPF_RB_FORCE_WAKEUP, a discarded record, a
+// record that wraps, a full ring, and a forked reader killed while it
+// waits.
+static void Ringbuf(void) {
+  const long page = sysconf(_SC_PAGESIZE);
+  const uint64_t size = 4096;
+  int rb = map_create(BPF_MAP_TYPE_RINGBUF, 0, 0, (int)size, 0, NULL);
+  report("ringbuf create ok", rb >= 0);
+  long prog = ring_prog(rb);
+  report("ringbuf prog ok", prog >= 0);
+  if (rb < 0 || prog < 0) return;
+  // ringbuf_map_mmap_kern: only the consumer page may be writable.
+  void* r = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, rb, page);
+  report("mmap producer page writable", r == MAP_FAILED ? -errno : 0);
+  r = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, rb, 0);
+  report("mmap two pages writable", r == MAP_FAILED ? -errno : 0);
+  r = mmap(NULL, 2 * page + 2 * size + page, PROT_READ, MAP_SHARED, rb, 0);
+  report("mmap beyond the data", r == MAP_FAILED ? -errno : 0);
+  r = mmap(NULL, page, PROT_READ, MAP_PRIVATE, rb, 0);
+  report("mmap private", r == MAP_FAILED ? -errno : 0);
+  volatile uint64_t* cons =
+      mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, rb, 0);
+  report("mmap consumer page", cons == MAP_FAILED ? -errno : 0);
+  uint8_t* prod_map =
+      mmap(NULL, page + 2 * size, PROT_READ, MAP_SHARED, rb, page);
+  report("mmap producer page and data", prod_map == MAP_FAILED ? -errno : 0);
+  if (cons == MAP_FAILED || prod_map == MAP_FAILED) return;
+  volatile uint64_t* prod = (volatile uint64_t*)prod_map;
+  const uint8_t* data = prod_map + page;
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0xabc};
+  report("epoll add", epoll_ctl(ep, EPOLL_CTL_ADD, rb, &ev) ? -errno : 0);
+  report("epoll add again", epoll_ctl(ep, EPOLL_CTL_ADD, rb, &ev) ? -errno : 0);
+  ev.data.u64 = 0xdef;
+  report("epoll mod", epoll_ctl(ep, EPOLL_CTL_MOD, rb, &ev) ? -errno : 0);
+  ring_wait(ep, "empty ring");
+  // A record at the consumer position wakes the reader; the item stays
+  // ready (level-triggered) until the data is consumed.
+  ring_run(prog, 64);
+  ring_wait(ep, "after a record");
+  ring_wait(ep, "again");
+  ring_consume(cons, prod, data, size - 1);
+  ring_wait(ep, "after consuming");
+  // BPF_RB_NO_WAKEUP: data, but no wake-up; FORCE_WAKEUP wakes.
+  ring_run(prog, 66);
+  ring_wait(ep, "after NO_WAKEUP");
+  ring_run(prog, 68);
+  ring_wait(ep, "after FORCE_WAKEUP");
+  ring_consume(cons, prod, data, size - 1);
+  // A discarded record is committed, and wakes.
+  ring_run(prog, 65);
+  ring_wait(ep, "after a discard");
+  ring_consume(cons, prod, data, size - 1);
+  // 4032: the next record wraps past the end of the data.
+  ring_run(prog, 64);
+  ring_wait(ep, "after a wrapping record");
+  ring_consume(cons, prod, data, size - 1);
+  // Four records fit (4 * 1008 <= 4095), the fifth finds no room.
+  for (int i = 0; i < 5; ++i) ring_run(prog, 64 + 2 * (i % 2));
+  ring_wait(ep, "full ring");
+  ring_consume(cons, prod, data, size - 1);
+  ring_wait(ep, "drained");
+  // A reader killed in epoll_wait; the ring keeps working for the others.
+  pid_t pid = fork();
+  if (pid == 0) {
+    struct epoll_event e;
+    epoll_wait(ep, &e, 1, -1);
+    _exit(0);
+  }
+  usleep(100 * 1000);
+  kill(pid, SIGKILL);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  report("reader killed while polling", WIFSIGNALED(st) ? WTERMSIG(st) : -1);
+  ring_run(prog, 64);
+  ring_wait(ep, "after the reader died");
+  ring_consume(cons, prod, data, size - 1);
+  report("epoll del", epoll_ctl(ep, EPOLL_CTL_DEL, rb, NULL) ? -errno : 0);
+  report("epoll del again",
+         epoll_ctl(ep, EPOLL_CTL_DEL, rb, NULL) ? -errno : 0);
+  ev.data.u64 = 1;
+  report("epoll mod after del",
+         epoll_ctl(ep, EPOLL_CTL_MOD, rb, &ev) ? -errno : 0);
+  report("epoll add bad event",
+         epoll_ctl(ep, EPOLL_CTL_ADD, rb, (void*)8) ? -errno : 0);
+  report("epoll add to a non-epoll fd",
+         epoll_ctl(rb, EPOLL_CTL_ADD, rb, &ev) ? -errno : 0);
+  report("epoll add to a closed fd",
+         epoll_ctl(999, EPOLL_CTL_ADD, rb, &ev) ? -errno : 0);
+  ring_run(prog, 64);
+  ring_wait(ep, "after del");
+  close(ep);
+  munmap((void*)cons, page);
+  munmap(prod_map, page + 2 * size);
+  close((int)prog);
+  close(rb);
+}
+
+// A socket filter that drains a user ring buffer with a callback that
+// keeps going (returns 0), with flags skb->len & 3 (0, BPF_RB_NO_WAKEUP,
+// BPF_RB_FORCE_WAKEUP): r0 is what bpf_user_ringbuf_drain returned.
+static long user_ring_prog(int rb) {
+  const struct bpf_insn insns[] = {
+      {BPF_LDX | BPF_MEM | BPF_W, 6, 1, 0, 0},
+      {BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, rb},
+      {0, 0, 0, 0, 0},
+      {BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_FUNC, 0, 6},
+      {0, 0, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_X, 4, 6, 0, 0},
+      {BPF_ALU64 | BPF_AND | BPF_K, 4, 0, 0, 3},
+      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_user_ringbuf_drain},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  // A callback is a subprogram, which the verifier wants described by BTF
+  // func_info: [1] int, [2] int (void), [3] "prog" and [4] "cb" of it.
+  static const struct {
+    struct {
+      uint16_t magic;
+      uint8_t version, flags;
+      uint32_t hdr_len, type_off, type_len, str_off, str_len;
+    } hdr;
+    uint32_t types[13];
+    char strs[13];
+  } __attribute__((packed)) btf = {
+      {0xeb9f, 1, 0, 24, 0, 52, 52, 13},
+      {1, 1u << 24, 4, 1u << 24 | 32, 0, 13u << 24, 1, 5, 12u << 24, 2, 10,
+       12u << 24, 2},
+      "\0int\0prog\0cb",
+  };
+  long b = btf_load(&btf, sizeof(btf), NULL, 0, 0);
+  report("user ringbuf btf ok", b >= 0);
+  const uint32_t funcs[4] = {0, 3, 10, 4};  // {insn_off, type_id}
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  a.insns = (uint64_t)(uintptr_t)insns;
+  a.insn_cnt = sizeof(insns) / sizeof(insns[0]);
+  a.license = (uint64_t)(uintptr_t) "GPL";
+  a.prog_btf_fd = (uint32_t)b;
+  a.func_info_rec_size = 8;
+  a.func_info = (uint64_t)(uintptr_t)funcs;
+  a.func_info_cnt = 2;
+  long p = sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+  close((int)b);
+  return p;
+}
+
+// Writes committed samples as libbpf's user_ring_buffer__submit leaves
+// them until the ring is full: 4 samples of 1016 bytes (1024 with the
+// header) fill 4096.
+static void user_ring_fill(volatile uint64_t* prod, uint8_t* data,
+                           uint64_t mask) {
+  uint64_t p = *prod;
+  for (int i = 0; i < 4; ++i) {
+    uint32_t hdr[2] = {1016, 0};
+    memcpy(data + (p & mask), hdr, sizeof(hdr));
+    memset(data + (p & mask) + 8, i + 1, 8);
+    p += 1024;
+    __atomic_store_n(prod, p, __ATOMIC_RELEASE);
+  }
+}
+
+// A BPF_MAP_TYPE_USER_RINGBUF written through the child's own mappings
+// (the consumer page read-only, the producer page and data read-write)
+// and watched for EPOLLOUT: ready while it has room, woken by a drain.
+static void UserRingbuf(void) {
+  const long page = sysconf(_SC_PAGESIZE);
+  const uint64_t size = 4096;
+  int rb = map_create(BPF_MAP_TYPE_USER_RINGBUF, 0, 0, (int)size, 0, NULL);
+  report("user ringbuf create ok", rb >= 0);
+  long prog = user_ring_prog(rb);
+  report("user ringbuf prog ok", prog >= 0);
+  if (rb < 0 || prog < 0) return;
+  void* r = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, rb, 0);
+  report("user mmap consumer page writable", r == MAP_FAILED ? -errno : 0);
+  volatile uint64_t* cons = mmap(NULL, page, PROT_READ, MAP_SHARED, rb, 0);
+  report("user mmap consumer page", cons == MAP_FAILED ? -errno : 0);
+  uint8_t* prod_map =
+      mmap(NULL, page + 2 * size, PROT_READ | PROT_WRITE, MAP_SHARED, rb, page);
+  report("user mmap producer page and data",
+         prod_map == MAP_FAILED ? -errno : 0);
+  if (cons == MAP_FAILED || prod_map == MAP_FAILED) return;
+  volatile uint64_t* prod = (volatile uint64_t*)prod_map;
+  uint8_t* data = prod_map + page;
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLOUT | EPOLLIN, .data.u64 = 0x77};
+  report("user epoll add", epoll_ctl(ep, EPOLL_CTL_ADD, rb, &ev) ? -errno : 0);
+  ring_wait(ep, "user empty ring");
+  user_ring_fill(prod, data, size - 1);
+  ring_wait(ep, "user full ring");
+  run("user drain", prog, (unsigned char[78]){0}, 64 + 14, NULL, 0, NULL, 0,
+      NULL, 0, 0, 0, 0);
+  ring_wait(ep, "user after a drain");
+  user_ring_fill(prod, data, size - 1);
+  ring_wait(ep, "user full again");
+  run("user drain NO_WAKEUP", prog, (unsigned char[79]){0}, 65 + 14, NULL, 0,
+      NULL, 0, NULL, 0, 0, 0, 0);
+  ring_wait(ep, "user after NO_WAKEUP");
+  run("user drain FORCE_WAKEUP", prog, (unsigned char[80]){0}, 66 + 14, NULL, 0,
+      NULL, 0, NULL, 0, 0, 0, 0);
+  ring_wait(ep, "user after FORCE_WAKEUP");
+  report("user consumer position", (long)*cons);
+  report("user epoll del", epoll_ctl(ep, EPOLL_CTL_DEL, rb, NULL) ? -errno : 0);
+  close(ep);
+  munmap((void*)cons, page);
+  munmap(prod_map, page + 2 * size);
+  close((int)prog);
+  close(rb);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   int h = map_create(BPF_MAP_TYPE_HASH, 4, 8, 16, 0, NULL);
@@ -886,6 +1196,8 @@ int main(void) {
   int mm = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 4, BPF_F_MMAPABLE, NULL);
   report("mmapable create ok", mm >= 0);
   MmapArray(mm);
+  Ringbuf();
+  UserRingbuf();
   Btf(h);
   TestRuns();
   CgroupSkbRuns();

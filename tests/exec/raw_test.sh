@@ -3,8 +3,9 @@
 # Programs that issue bpf(2) themselves under `bpfemu exec`, most without libbpf:
 # raw_bpf.c built dynamically and statically (-static), and raw_bpf.py
 # (Python ctypes); and libbpf_globals.c, a skeleton through the system's
-# real libbpf. Each transcript must equal the kernel's, recorded as root on
-# Linux 6.18 in expected_raw.txt / expected_py.txt / expected_globals.txt.
+# real libbpf, and libbpf_ringbuf.c, libbpf's ring buffer reader. Each transcript must equal the kernel's, recorded as root on
+# Linux 6.18 in expected_raw.txt / expected_py.txt / expected_globals.txt /
+# expected_ringbuf.txt.
 # With `kernel` as $1
 # and bpf() permitted, the programs also run natively on the kernel and
 # must print the same. Runs as any user: the emulated runs need no bpf()
@@ -40,6 +41,8 @@ if [[ "${1:-}" == kernel ]]; then
   check "raw_bpf on the kernel" "$dir/expected_raw.txt" "$dir/raw_bpf"
   check "libbpf_globals on the kernel" "$dir/expected_globals.txt" \
     "$dir/libbpf_globals" "$dir/globals.bpf.o"
+  check "libbpf_ringbuf on the kernel" "$dir/expected_ringbuf.txt" \
+    "$dir/libbpf_ringbuf"
   check "raw_bpf_static on the kernel" "$dir/expected_raw.txt" \
     "$dir/raw_bpf_static_bin"
   kpin=/sys/fs/bpf/bpfemu_exec_py_$$
@@ -67,6 +70,12 @@ check "raw_bpf.py under exec" "$dir/expected_py.txt" \
 # the mappings continue in the child and share the map's pages.
 check "libbpf_globals under exec" "$dir/expected_globals.txt" \
   "$bpfemu" exec -- "$dir/libbpf_globals" "$dir/globals.bpf.o"
+# The real libbpf's ring buffer reader: ring_buffer__new maps the ring fd
+# (the file shows the kernel's user offsets) and adds it to an epoll
+# instance (served: exec/ring_poll.h); ring_buffer__poll reads the records
+# of test runs, a discarded, a NO_WAKEUP and wrapping ones among them.
+check "libbpf_ringbuf under exec" "$dir/expected_ringbuf.txt" \
+  "$bpfemu" exec -- "$dir/libbpf_ringbuf"
 # 6.1's map_freeze checks no fd access: a second freeze is EBUSY there.
 # 6.1 knows no BPF_F_XDP_DEV_BOUND_ONLY (6.3): EINVAL before the device.
 sed -e 's/^freeze again = -1$/freeze again = -16/' \

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+// epoll readiness of ring buffer fds for supervised processes
+// (ring_poll.h): kernel/bpf/ringbuf.c ringbuf_map_poll_kern and
+// fs/eventpoll.c do_epoll_ctl, served with a pipe per registration.
+#include "exec/ring_poll.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+
+namespace bpfemu::exec {
+namespace {
+
+// kcmp(KCMP_FILE): whether two fds (of `a` and of this process) are one
+// open file. Every epoll file has the same anonymous inode, so only the
+// file itself names an epoll instance.
+bool SameFile(pid_t a, int fd_a, int fd_b) {
+  return syscall(SYS_kcmp, a, getpid(), 0 /* KCMP_FILE */, fd_a, fd_b) == 0;
+}
+
+bool IsEpoll(int fd) {
+  char link[64] = {};
+  const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  const ssize_t n = readlink(path.c_str(), link, sizeof(link) - 1);
+  return n > 0 && std::strcmp(link, "anon_inode:[eventpoll]") == 0;
+}
+
+// One byte in the pipe: a RINGBUF's item is ready. More change nothing.
+void PutByte(int wr) {
+  const char b = 1;
+  ssize_t ignored = write(wr, &b, 1);
+  (void)ignored;
+}
+
+void Empty(int rd) {
+  char buf[4096];
+  while (read(rd, buf, sizeof(buf)) > 0) {
+  }
+}
+
+// A full pipe: a USER_RINGBUF's item (the write end) is not ready.
+void Fill(int wr) {
+  static const char buf[4096] = {};
+  while (write(wr, buf, sizeof(buf)) > 0) {
+  }
+}
+
+}  // namespace
+
+RingPolls::~RingPolls() {
+  for (Reg& r : regs_) {
+    close(r.epoll);
+    close(r.rd);
+    close(r.wr);
+  }
+}
+
+void RingPolls::Raise(const Reg& r) {
+  if (r.user) {
+    Empty(r.rd);
+  } else {
+    PutByte(r.wr);
+  }
+}
+
+void RingPolls::Lower(const Reg& r) {
+  if (r.user) {
+    Fill(r.wr);
+  } else {
+    Empty(r.rd);
+  }
+}
+
+bool RingPolls::Ready(const Reg& r) {
+  // ringbuf_avail_data_sz(): producer - consumer; a user ring is ready
+  // below ringbuf_total_data_sz().
+  const uint64_t avail = r.ring->Query(BPF_RB_AVAIL_DATA);
+  return r.user ? avail < r.ring->Query(BPF_RB_RING_SIZE) : avail != 0;
+}
+
+int64_t RingPolls::Ctl(Call& c, int epfd, int op, int child_fd, uint64_t event,
+                       std::shared_ptr<RingbufMap> ring, int local) {
+  // do_epoll_ctl(): the event is copied first (ADD and MOD), then the
+  // epoll fd is looked up.
+  epoll_event ev{};
+  const bool has_event = op != EPOLL_CTL_DEL;
+  if (has_event && c.Read(event, &ev, sizeof(ev)) != 0) return -EFAULT;
+  const int ep = c.GetFd(epfd);
+  if (ep < 0) return -EBADF;
+  // The item, keyed as the kernel keys it: the epoll instance, the ring's
+  // file (its emulator fd) and the fd number it was added under.
+  size_t found = regs_.size();
+  for (size_t i = 0; i < regs_.size(); ++i) {
+    const Reg& r = regs_[i];
+    if (r.local == local && r.child_fd == child_fd &&
+        SameFile(getpid(), ep, r.epoll)) {
+      found = i;
+      break;
+    }
+  }
+  if (op == EPOLL_CTL_ADD) {
+    if (found != regs_.size()) {
+      close(ep);
+      return -EEXIST;
+    }
+    int p[2];
+    if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) {
+      const int err = errno;
+      close(ep);
+      return err == EMFILE || err == ENFILE ? -ENOMEM : -err;
+    }
+    const bool user = ring->type() == BPF_MAP_TYPE_USER_RINGBUF;
+    if (user) {
+      // One page (the least a pipe holds), filled: not ready until Raise.
+      (void)fcntl(p[1], F_SETPIPE_SZ, 4096);
+      Fill(p[1]);
+    }
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, user ? p[1] : p[0], &ev) != 0) {
+      const int err = errno;
+      close(ep);
+      close(p[0]);
+      close(p[1]);
+      return -err;
+    }
+    Reg r{ep, p[0], p[1], user, child_fd, local, std::move(ring), /*seen=*/0};
+    r.seen = r.ring->wakeups().load(std::memory_order_acquire);
+    // ep_insert polls the new item: ready at once if the ring is.
+    if (Ready(r)) Raise(r);
+    regs_.push_back(std::move(r));
+    return 0;
+  }
+  if (found == regs_.size()) {
+    // Not an epoll file: EINVAL before the item look-up (ENOENT).
+    const bool is_epoll = IsEpoll(ep);
+    close(ep);
+    if (op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL) return -EINVAL;
+    return is_epoll ? -ENOENT : -EINVAL;
+  }
+  close(ep);
+  Reg& r = regs_[found];
+  const int item = r.user ? r.wr : r.rd;
+  if (op == EPOLL_CTL_DEL) {
+    (void)epoll_ctl(r.epoll, EPOLL_CTL_DEL, item, nullptr);
+    close(r.epoll);
+    close(r.rd);
+    close(r.wr);
+    regs_.erase(regs_.begin() + static_cast<std::ptrdiff_t>(found));
+    return 0;
+  }
+  if (op != EPOLL_CTL_MOD) return -EINVAL;
+  if (epoll_ctl(r.epoll, EPOLL_CTL_MOD, item, &ev) != 0) return -errno;
+  // ep_modify polls the item again.
+  if (Ready(r)) Raise(r);
+  return 0;
+}
+
+void RingPolls::BeforeWait(Call& c, int epfd) {
+  Signal();
+  for (const Reg& r : regs_) {
+    if (!Ready(r) && SameFile(c.pid(), epfd, r.epoll)) Lower(r);
+  }
+}
+
+void RingPolls::Forget(int local) {
+  for (auto it = regs_.begin(); it != regs_.end();) {
+    if (it->local != local) {
+      ++it;
+      continue;
+    }
+    (void)epoll_ctl(it->epoll, EPOLL_CTL_DEL, it->user ? it->wr : it->rd,
+                    nullptr);
+    close(it->epoll);
+    close(it->rd);
+    close(it->wr);
+    it = regs_.erase(it);
+  }
+}
+
+void RingPolls::Signal() {
+  for (Reg& r : regs_) {
+    const uint32_t w = r.ring->wakeups().load(std::memory_order_acquire);
+    if (w == r.seen) continue;
+    r.seen = w;
+    Raise(r);
+  }
+}
+
+}  // namespace bpfemu::exec
