@@ -2430,8 +2430,8 @@ class BytecodeLinker : public interp::Linker {
   };
 
   // __bpf_map_get(): EBADF for a closed fd, EINVAL for one that is not a map.
-  // check_map_prog_compatibility() (kernel/bpf/verifier.c): bpf_spin_lock
-  // and bpf_timer values are refused to socket filters (the lock) and to
+  // check_map_prog_compatibility() (kernel/bpf/verifier.c): bpf_spin_lock,
+  // bpf_timer and bpf_wq values are refused to socket filters (the lock) and to
   // tracing programs (kprobe, tracepoint, perf_event, raw_tp), a
   // struct_ops map to every program, and a sleepable program may use
   // only the types that stay valid across a sleep (6.1: without the
@@ -2458,6 +2458,9 @@ class BytecodeLinker : public interp::Linker {
     }
     if (map->timer_off() >= 0 && tracing) {
       return refuse("tracing progs cannot use bpf_timer yet\n");
+    }
+    if (map->wq_off() >= 0 && tracing) {
+      return refuse("tracing progs cannot use bpf_wq yet\n");
     }
     if (map->type() == BPF_MAP_TYPE_STRUCT_OPS) {
       return refuse("bpf_struct_ops map cannot be used in prog\n");
