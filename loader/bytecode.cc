@@ -2482,19 +2482,26 @@ class BytecodeLinker : public interp::Linker {
       case BPF_MAP_TYPE_SK_STORAGE:
       case BPF_MAP_TYPE_TASK_STORAGE:
         return 0;
-      case BPF_MAP_TYPE_CGRP_STORAGE:
+      case kBpfMapTypeCgrpStorage:
       case BPF_MAP_TYPE_QUEUE:
       case BPF_MAP_TYPE_STACK:
-      case BPF_MAP_TYPE_ARENA:
+      case kBpfMapTypeArena:
         if (!v61) return 0;
         break;
       default:
         break;
     }
-    return refuse(v61 ? "Sleepable programs can only use array, hash, and "
-                        "ringbuf maps\n"
-                      : "Sleepable programs can only use array, hash, "
-                        "ringbuf and local storage maps\n");
+    // 6.13 names inner maps too (the same check runs on a map-in-map's
+    // inner map there).
+    if (v61) {
+      return refuse(
+          "Sleepable programs can only use array, hash, and ringbuf maps\n");
+    }
+    return refuse(TargetKernel() > KernelVersion::k6_12
+                      ? "Sleepable programs can only use array, hash, ringbuf "
+                        "and local storage maps, also as inner maps\n"
+                      : "Sleepable programs can only use array, hash, ringbuf "
+                        "and local storage maps\n");
   }
 
   static int Resolve(int fd, std::shared_ptr<Map>* out) {
