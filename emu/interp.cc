@@ -1212,12 +1212,19 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
     }
     if (err != 0) return err;
   }
+  if (int err = prog->CheckControlFlow(second_half); err != 0) return err;
+  // check_attach_btf_id(), after check_cfg and before the instruction walk.
+  if (attr.prog_type == BPF_PROG_TYPE_SYSCALL && !attr.sleepable) {
+    if (attr.log != nullptr) {
+      *attr.log += "Syscall programs can only be sleepable\n";
+    }
+    return -EINVAL;
+  }
   // check_alu_op(): "addr_space_cast insn can only be used in a program
   // that has an associated arena" (the arena comes from any map load of
   // the program: resolve_pseudo_ldimm64 runs before the instruction checks).
   if (prog->casts_ && prog->arena_ == nullptr) return -EINVAL;
   if (cast_to_fp) return -EACCES;
-  if (int err = prog->CheckControlFlow(second_half); err != 0) return err;
   const CtxFacts ctx = FollowCtx(in, n);
   if (const std::vector<uint32_t> bad =
           ReachableUnknownCalls(in, n, prog->unknown_calls_);

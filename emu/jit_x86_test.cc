@@ -101,6 +101,7 @@ Outcome RunOnce(const Insns& p, bool jit, const std::vector<uint8_t>& ctx,
   TestLinker linker;
   LoadAttr attr;
   attr.prog_type = BPF_PROG_TYPE_SYSCALL;
+  attr.sleepable = true;  // as the kernel requires of SYSCALL programs
   attr.insns = p.data();
   attr.insn_cnt = static_cast<uint32_t>(p.size());
   std::shared_ptr<const Program> prog;

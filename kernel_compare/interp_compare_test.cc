@@ -663,6 +663,30 @@ TEST_F(InterpCompareTest, SleepableProgramsUseTheKernelsMapTypes) {
     KernelBackend::Get().Close(kmap);
     CloseFd(emap);
   }
+  // And a SYSCALL program without BPF_F_SLEEPABLE (check_attach_btf_id).
+  {
+    const Insns p = {a::MovImm(BPF_REG_0, 0), a::Exit()};
+    char klog[4096] = "";
+    LIBBPF_OPTS(bpf_prog_load_opts, kopts, .log_level = 1,
+                .log_size = sizeof(klog), .log_buf = klog);
+    const int kfd = bpf_prog_load(BPF_PROG_TYPE_SYSCALL, nullptr, "GPL",
+                                  reinterpret_cast<const bpf_insn*>(p.data()),
+                                  p.size(), &kopts);
+    const int kerr = kfd < 0 ? -errno : 0;
+    std::string elog;
+    native::ProgLoadFlags flags;
+    flags.log = &elog;
+    const int efd =
+        native::ProgLoadBytecode(BPF_PROG_TYPE_SYSCALL, 0, "test", p.data(),
+                                 static_cast<uint32_t>(p.size()), "GPL", flags);
+    kernel_side.push_back(absl::StrFormat("not sleepable: %d %s", kerr,
+                                          kerr < 0 ? last_line(klog) : ""));
+    emu_side.push_back(absl::StrFormat("not sleepable: %d %s",
+                                       efd < 0 ? efd : 0,
+                                       efd < 0 ? last_line(elog) : ""));
+    if (kfd >= 0) close(kfd);
+    if (efd >= 0) CloseFd(efd);
+  }
   EXPECT_EQ(kernel_side, emu_side);
 }
 
