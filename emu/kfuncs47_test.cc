@@ -101,6 +101,7 @@ int32_t RunSyscallProg(const Insns& p, bool* faulted) {
   Linker linker;
   interp::LoadAttr attr;
   attr.prog_type = BPF_PROG_TYPE_SYSCALL;
+  attr.sleepable = true;  // as the kernel requires of SYSCALL programs
   attr.insns = p.data();
   attr.insn_cnt = static_cast<uint32_t>(p.size());
   attr.gpl_compatible = true;
