@@ -4,10 +4,10 @@
 // as bytecode: the css iterators over cgroups the test makes below the
 // cgroup2 root (A, its children b and c made in that order, b's child d)
 // in pre order, post order and up, exactly; from the root by property (the
-// root first, more than four cgroups: the machine's other cgroups may differ
-// in number between runs); the order errors (SELF_ONLY included). And the tasks
-// of a css: this process moved into d (its process, its threads), A (none of
-// its own), the root (others) and the flag errors.
+// root first or not, more than four cgroups: the machine's other cgroups may
+// differ in number and order between runs); the order errors (SELF_ONLY
+// included). And the tasks of a css: this process moved into d (its process,
+// its threads), A (none of its own), the root (others) and the flag errors.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -66,8 +66,13 @@ std::string Line(const Out& o, bool exact) {
       absl::StrAppend(&s, " ", o.seq[i]);
     }
   } else {
+    // Which cgroup comes first after the root's own place is the
+    // machine's: a post-order walk starts at the first leaf of the whole
+    // tree, which other cgroups (other tests') decide.
     absl::StrAppend(&s, o.count > 4 ? ">4" : "<=4", " first ",
-                    o.count > 0 ? o.seq[0] : 99);
+                    o.count == 0    ? "none"
+                    : o.seq[0] == 0 ? "root"
+                                    : "other");
   }
   return absl::StrCat(s, " self ", o.self, " leader ", o.leader);
 }
