@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <functional>
@@ -22,6 +23,9 @@ namespace bpfemu::interp {
 namespace {
 
 using namespace ops;  // NOLINT: the opcodes of emu/interp_ops.h
+
+// include/linux/bpf.h MAX_TAIL_CALL_CNT (emu/prog.h kMaxTailCallCnt).
+constexpr int kMaxTailCalls = 33;
 
 // x86 register numbers.
 enum Reg : int {
@@ -99,6 +103,18 @@ class Emitter {
     Byte(static_cast<uint8_t>(0x80 | (reg & 7) << 3 | (base & 7)));
     if ((base & 7) == RSP) Byte(0x24);  // SIB: base only
     Imm32(disp);
+  }
+
+  // op reg, [base + index * (1 << scale)] (index is never rsp).
+  void RMI(bool w, int op, int reg, int base, int index, int scale) {
+    const uint8_t rex =
+        static_cast<uint8_t>(0x40 | (w ? 8 : 0) | (reg >= 8 ? 4 : 0) |
+                             (index >= 8 ? 2 : 0) | (base >= 8 ? 1 : 0));
+    if (rex != 0x40) Byte(rex);
+    Byte(static_cast<uint8_t>(op));
+    Byte(static_cast<uint8_t>(0x84 | (reg & 7) << 3));  // mod 10, rm SIB
+    Byte(static_cast<uint8_t>(scale << 6 | (index & 7) << 3 | (base & 7)));
+    Imm32(0);
   }
 
   void Mov(bool w, int dst, int src) { RR(w, 0x89, -1, src, dst); }
@@ -205,6 +221,7 @@ class Compiler {
   std::vector<uint8_t>& code() { return e_.code; }
   size_t body() const { return body_; }
   bool uses_cpu() const { return uses_cpu_; }
+  bool tail_calls() const { return tail_calls_; }
 
  private:
   void Prologue();
@@ -221,9 +238,12 @@ class Compiler {
   void Call(const DecodedInsn& d, uint32_t pc);
   // The helper call itself (Call() after the lock check).
   void CallHelper(const DecodedInsn& d);
-  // The LD_IMM64 value R1 surely holds at `pc`: set in the straight-line
-  // instructions before it, which no jump enters.
-  bool KnownR1(uint32_t pc, uint64_t* value) const;
+  // The LD_IMM64 value register `reg` surely holds at `pc`: set in the
+  // straight-line instructions before it, which no jump enters.
+  bool KnownReg(uint32_t pc, uint8_t reg, uint64_t* value) const;
+  // bpf_tail_call through the PROG_ARRAY `a` inline (the kernel JIT's
+  // emit_bpf_tail_call_direct / _indirect), the helper for what it leaves.
+  void InlineTailCall(const DecodedInsn& d, const JitProgArray& a);
   // bpf_map_lookup_elem on `a` inline (array_map_gen_lookup), the helper
   // when the key is not in the stack or the CPU's copy is not known.
   void InlineLookup(const DecodedInsn& d, const JitArray& a);
@@ -243,6 +263,7 @@ class Compiler {
   const JitProgramInfo* info_;
   std::vector<bool> target_;  // instructions a jump or call lands on
   bool uses_cpu_ = false;
+  bool tail_calls_ = false;
   Emitter e_;
   int epilogue_ = 0;
   int switched_ = 0;        // after a helper that set Vm::switch_to_
@@ -543,11 +564,19 @@ void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
     e_.Jcc(kNE, FaultStub(kJitCallLocked, pc));
   }
   uint64_t handle = 0;
+  JitProgArray pa;
+  if (info_ != nullptr && info_->helper_ids != nullptr && info_->prog_array &&
+      info_->helper_ids[d.imm] == BPF_FUNC_tail_call && info_->prog_type != 0 &&
+      (info_->prog_type & kJitUsesCpu) == 0 && KnownReg(pc, 2, &handle) &&
+      info_->prog_array(handle, &pa) && pa.ids != 0 && pa.cache != 0) {
+    InlineTailCall(d, pa);
+    return;
+  }
   JitArray a;
   if (info_ != nullptr && info_->helper_ids != nullptr && info_->array &&
       info_->helper_ids[d.imm] == BPF_FUNC_map_lookup_elem &&
-      KnownR1(pc, &handle) && info_->array(handle, &a) && a.max_entries > 0 &&
-      a.slot <= INT32_MAX && a.value_size <= INT32_MAX &&
+      KnownReg(pc, 1, &handle) && info_->array(handle, &a) &&
+      a.max_entries > 0 && a.slot <= INT32_MAX && a.value_size <= INT32_MAX &&
       (!a.percpu || (a.unit <= INT32_MAX && a.nr_cpus <= INT32_MAX))) {
     InlineLookup(d, a);
     return;
@@ -555,30 +584,169 @@ void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
   CallHelper(d);
 }
 
-bool Compiler::KnownR1(uint32_t pc, uint64_t* value) const {
+bool Compiler::KnownReg(uint32_t pc, uint8_t reg, uint64_t* value) const {
   for (uint32_t j = pc; j > 0; --j) {
-    if (target_[j]) return false;  // R1 may come from elsewhere
+    if (target_[j]) return false;  // the register may come from elsewhere
     const DecodedInsn& d = in_[j - 1];
     const uint8_t op = d.op;
-    if (op == LDDW && d.dst == 1) {
+    if (op == LDDW && d.dst == reg) {
       *value = static_cast<uint64_t>(d.imm);
       return true;
     }
     if (op == NOP || IsCondJump(op) || (op >= ST8 && op <= STX64)) {
-      continue;  // R1 unchanged
+      continue;  // the register unchanged
     }
     if (op == ATOMIC32 || op == ATOMIC64) {
-      if (d.src == 1 || d.dst == 1) return false;
+      if (d.src == reg || d.dst == reg) return false;
       continue;
     }
-    // Anything else with another destination keeps R1; calls, jumps and
-    // exits end the search.
+    // Anything else with another destination keeps the register; calls,
+    // jumps and exits end the search.
     if (op == CALL || op == CALL_LOCAL || op == JA || op == EXIT ||
-        d.dst == 1) {
+        d.dst == reg) {
       return false;
     }
   }
   return false;
+}
+
+// The kernel's JIT takes a tail call in the program's own code: the index
+// against max_entries, the count against MAX_TAIL_CALL_CNT, the slot's
+// program, then a jump past the target's prologue
+// (arch/x86/net/bpf_jit_comp.c emit_bpf_tail_call_indirect). Here the
+// count is the run's (JitTailRun, shared with the helper and native
+// programs), and the slot's cached program is trusted as the native
+// bpf_tail_call (bpf_helper_defs.h) trusts it: announced in the run's
+// hazard slot, the cache re-read until it confirms, and the program's id
+// compared with the slot's. The target is then entered as Vm::Enter()
+// enters it, without a call. The helper takes what this path does not
+// (the run's first tail call, which takes the hazard slot; a subprogram;
+// a native, interpreted or other-typed target; a CPU not yet read), with
+// the budget unit given back first, and so gives the same errnos.
+void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
+  const int slow = e_.NewLabel(), done = e_.NewLabel();
+  const int giveback = e_.NewLabel(), e2big = e_.NewLabel();
+  const int enoent = e_.NewLabel(), again = e_.NewLabel();
+  const int confirmed = e_.NewLabel(), enter = e_.NewLabel();
+  tail_calls_ = true;
+  constexpr int32_t kTailCalls = offsetof(JitTailRun, tail_calls);
+  constexpr int32_t kHazard = offsetof(JitTailRun, hazard);
+  if (has_calls_) {  // a tail call in a subprogram replaces only its frame
+    e_.RM(false, 0x83, -1, 7, kVm, hooks_.depth_offset);  // cmp dword, 0
+    e_.Byte(0);
+    e_.Jcc(kNE, slow);
+  }
+  // The run, set only with a hazard slot and no need of full fences
+  // (Vm::tail_run_).
+  e_.RM(true, 0x8b, -1, kAddr, kVm, hooks_.tail_run_offset);  // r11 = run
+  e_.RR(true, 0x85, -1, kAddr, kAddr);
+  e_.Jcc(kE, slow);
+  // The index (R3's low 32 bits), then the count: -E2BIG.
+  e_.AluImm(false, 7, RDX, static_cast<int32_t>(a.max_entries));
+  e_.Jcc(kAE, e2big);
+  e_.RM(false, 0x83, -1, 7, kAddr, kTailCalls);  // cmp dword [r11], 33
+  e_.Byte(static_cast<uint8_t>(kMaxTailCalls));
+  e_.Jcc(kAE, e2big);
+  e_.RM(false, 0x83, -1, 0, kAddr, kTailCalls);  // add dword [r11], 1
+  e_.Byte(1);
+  // The slot's id (a plain load is an acquire on x86): 0 is -ENOENT.
+  e_.Mov(false, R9, RDX);
+  e_.MovImm(true, RAX, static_cast<int64_t>(a.ids));
+  e_.RMI(false, 0x8b, RAX, RAX, R9, 2);  // mov eax, [rax + r9 * 4]
+  e_.RR(false, 0x85, -1, RAX, RAX);
+  e_.Jcc(kE, enoent);
+  // The cached program, announced until a re-read confirms it.
+  e_.MovImm(true, kTmp, static_cast<int64_t>(a.cache));
+  e_.RMI(true, 0x8d, kTmp, kTmp, R9, 3);         // lea r10, [r10 + r9 * 8]
+  e_.RM(true, 0x8b, -1, kAddr, kAddr, kHazard);  // r11 = the hazard slot
+  e_.RM(true, 0x8b, -1, R9, kTmp, 0);            // r9 = p
+  e_.Bind(again);
+  e_.RM(true, 0x89, -1, R9, kAddr, 0);  // mov [r11], r9: announce
+  e_.RM(true, 0x3b, -1, R9, kTmp, 0);   // cmp r9, [r10]
+  e_.Jcc(kE, confirmed);
+  e_.RM(true, 0x8b, -1, R9, kTmp, 0);
+  e_.Jmp(again);
+  e_.Bind(confirmed);
+  // The program the slot's id names, compiled, of the caller's type.
+  e_.RR(true, 0x85, -1, R9, R9);
+  e_.Jcc(kE, giveback);
+  e_.RM(false, 0x3b, -1, RAX, R9, a.id_offset);  // cmp eax, [r9 + id]
+  e_.Jcc(kNE, giveback);
+  // Its JitTarget (in the program, r9 + target_offset + field): compiled
+  // and of the caller's type; one that reads the CPU only once the run
+  // has read it (an interpreted target's entry_type is 0).
+  const auto field = [&a](size_t f) {
+    return a.target_offset + static_cast<int32_t>(f);
+  };
+  const int32_t entry_type = field(offsetof(JitTarget, entry_type));
+  e_.RM(false, 0x81, -1, 7, R9, entry_type);
+  e_.Imm32(static_cast<int32_t>(info_->prog_type));
+  e_.Jcc(kE, enter);
+  e_.RM(false, 0x81, -1, 7, R9, entry_type);
+  e_.Imm32(static_cast<int32_t>(info_->prog_type | kJitUsesCpu));
+  e_.Jcc(kNE, giveback);
+  e_.RM(false, 0x83, -1, 7, kVm, info_->cpu_offset);  // the CPU read yet?
+  e_.Byte(0);
+  e_.Jcc(kL, giveback);
+  e_.Bind(enter);
+  // Vm::Enter(): the program, the context's end, a fresh budget, and the
+  // per-program state zeroed (Vm::JitZeroOnEnter lists it).
+  e_.RM(true, 0x8b, -1, RAX, R9, field(offsetof(JitTarget, program)));
+  e_.RM(true, 0x89, -1, RAX, kVm, hooks_.prog_offset);
+  e_.RM(true, 0x8b, -1, RAX, R9, field(offsetof(JitTarget, ctx_size)));
+  const int32_t ranges = hooks_.ranges_offset;
+  e_.RM(true, 0x89, -1, RAX, kVm,
+        ranges + static_cast<int32_t>(offsetof(JitRanges, ctx_len)));
+  e_.RM(true, 0x03, -1, RAX, kVm, hooks_.ctx_offset);  // add rax, [ctx_lo]
+  e_.RM(true, 0x89, -1, RAX, kVm, hooks_.ctx_hi_offset);
+  e_.MovImm(
+      true, RAX,
+      static_cast<int64_t>(reinterpret_cast<uintptr_t>(hooks_.budget_limit)));
+  e_.RM(true, 0x8b, -1, RAX, RAX, 0);
+  e_.RM(true, 0x89, -1, RAX, kVm, hooks_.budget_offset);
+  // Fields side by side are zeroed together, in the widest stores that
+  // stay inside them.
+  std::vector<std::pair<int32_t, int32_t>> runs;  // offset, bytes
+  for (const JitHooks::Zero& z : hooks_.zero_on_enter) {
+    if (z.size == 0) break;
+    if (!runs.empty() && runs.back().first + runs.back().second == z.offset) {
+      runs.back().second += z.size;
+    } else {
+      runs.push_back({z.offset, z.size});
+    }
+  }
+  e_.RR(false, 0x31, -1, RAX, RAX);  // xor eax, eax
+  for (auto [at, left] : runs) {
+    while (left > 0) {
+      const int n = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+      if (n == 2) e_.Byte(0x66);
+      e_.RM(n == 8, n == 1 ? 0x88 : 0x89, -1, RAX, kVm, at, n == 1);
+      at += n;
+      left -= n;
+    }
+  }
+  // Into the target past its prologue: R1 = ctx, R0 and R2-R9 zero, R10
+  // and the Vm the same (as the switched_ path below enters one).
+  e_.RM(true, 0x8b, -1, kAddr, R9, field(offsetof(JitTarget, body)));
+  e_.RM(true, 0x8b, -1, RDI, kVm, hooks_.ctx_offset);
+  for (int r : {RAX, RSI, RDX, RCX, R8, RBX, R13, R14, R15}) {
+    e_.RR(false, 0x31, -1, r, r);
+  }
+  e_.RR(false, 0xff, -1, 4, kAddr);  // jmp r11
+  e_.Bind(giveback);                 // the helper spends the unit again
+  e_.RM(true, 0x8b, -1, kAddr, kVm, hooks_.tail_run_offset);
+  e_.RM(false, 0x83, -1, 5, kAddr, kTailCalls);  // sub dword [r11], 1
+  e_.Byte(1);
+  e_.Jmp(slow);
+  e_.Bind(e2big);
+  e_.MovImm(true, RAX, -E2BIG);
+  e_.Jmp(done);
+  e_.Bind(enoent);
+  e_.MovImm(true, RAX, -ENOENT);
+  e_.Jmp(done);
+  e_.Bind(slow);
+  CallHelper(d);
+  e_.Bind(done);
 }
 
 void Compiler::InlineLookup(const DecodedInsn& d, const JitArray& a) {
@@ -971,6 +1139,7 @@ std::unique_ptr<JitCode> JitCode::Compile(const DecodedInsn* insns, size_t n,
   }
   std::unique_ptr<JitCode> jit(new JitCode(mem, mapped, code.size(), c.body()));
   jit->uses_cpu_ = c.uses_cpu();
+  jit->tail_calls_ = c.tail_calls();
   return jit;
 }
 
