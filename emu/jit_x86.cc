@@ -11,10 +11,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "emu/interp_ops.h"
@@ -47,9 +49,12 @@ enum Reg : int {
   R15 = 15,
 };
 
-// BPF R0-R10. R12 holds the Vm, R10 and R11 are scratch.
+// BPF R0-R10. R12 holds the Vm, R9 the run's instruction budget (fourth
+// piece; Vm::budget_ holds it only across calls out of the code), R10 and
+// R11 are scratch.
 constexpr int kMap[11] = {RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
 constexpr int kVm = R12;
+constexpr int kBudget = R9;
 // What a bpf-to-bpf call saves: R1-R5, R6-R9, R10.
 constexpr int kSaved[] = {RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
 constexpr int kTmp = R10;
@@ -255,6 +260,35 @@ class Compiler {
   // The atomic at [r11] (Memory() has checked it).
   void Atomic(const DecodedInsn& d, uint32_t pc);
   int FaultStub(JitFaultKind kind, uint32_t pc);
+  // The budget register to Vm::budget_ before a call out of the code (a
+  // helper may run a callback, which counts on it) and back after.
+  void SpillBudget() {
+    e_.RM(true, 0x89, -1, kBudget, kVm, hooks_.budget_offset);
+  }
+  void ReloadBudget() {
+    e_.RM(true, 0x8b, -1, kBudget, kVm, hooks_.budget_offset);
+  }
+
+  // What the code knows of a register holding an array value from an inline
+  // lookup (the verifier's PTR_TO_MAP_VALUE, with its bounds): `off`
+  // bytes into a value of `size` bytes, not NULL once tested.
+  struct Value {
+    bool valid = false;
+    bool nonnull = false;
+    bool writable = false;
+    int64_t off = 0;
+    uint32_t size = 0;
+  };
+  using Values = std::array<Value, 11>;
+  // The registers after instruction `pc` on its fall-through path.
+  void TrackValues(const DecodedInsn& d, uint32_t pc);
+  Values values_;
+  // For a forward jump that is the only way into its target: the registers
+  // on the taken path (JitValues at the target).
+  std::vector<std::unique_ptr<Values>> taken_;
+  std::vector<uint32_t> incoming_;       // jumps landing on each instruction
+  const JitArray* looked_up_ = nullptr;  // set by Call() for TrackValues
+  JitArray looked_up_array_;
 
   const DecodedInsn* in_;
   size_t n_;
@@ -282,6 +316,7 @@ void Compiler::Prologue() {
   for (int r : {RAX, RSI, RDX, RCX, R8, RBX, R13, R14, R15}) {
     e_.RR(false, 0x31, -1, r, r);  // xor r32, r32
   }
+  ReloadBudget();
 }
 
 // x86 ALU opcodes (op r/m, reg) and their 0x81 /digit.
@@ -470,7 +505,7 @@ void Compiler::CondJump(const DecodedInsn& d, uint32_t pc) {
 
 void Compiler::Goto(uint32_t pc, uint32_t target) {
   if (target <= pc) {  // a back-edge: the interpreter's --budget_ == 0
-    e_.RM(true, 0x83, -1, 5, kVm, hooks_.budget_offset);  // sub [..], 1
+    e_.RR(true, 0x83, -1, 5, kBudget);  // sub r9, 1
     e_.Byte(1);
     e_.Jcc(kE, FaultStub(kJitBudget, pc));
   }
@@ -509,6 +544,18 @@ void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
     access();
     return;
   }
+  // Through an array value an inline lookup returned and the program
+  // tested for NULL, inside the value (fourth piece): the value is memory
+  // of the program's own map, which Vm::Allowed allows whole (a store only
+  // in a writable map), as the verifier knows PTR_TO_MAP_VALUE's bounds.
+  if (const Value& v = values_[base_reg];
+      v.valid && v.nonnull && (load || v.writable)) {
+    const int64_t at = v.off + d.off;
+    if (at >= 0 && at + d.size <= int64_t{v.size}) {
+      access();
+      return;
+    }
+  }
   e_.Mov(true, kTmp, kAddr);
   e_.RM(true, 0x2b, -1, kTmp, kVm, hooks_.stack_lo_offset);  // sub r10, [lo]
   e_.AluImm(true, 7, kTmp, stack - d.size);
@@ -544,11 +591,13 @@ void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
     // Save the caller-saved BPF registers around hooks_.access: six
     // pushes keep the stack 16-byte aligned.
     for (int r : {RAX, RDI, RSI, RDX, RCX, R8}) e_.Push(r);
+    SpillBudget();
     e_.Mov(true, RSI, base);
     e_.Mov(true, RDI, kVm);
     e_.MovImm(false, RDX, pc);
     e_.CallAbs(reinterpret_cast<const void*>(hooks_.access));
     e_.Mov(true, kAddr, RAX);
+    ReloadBudget();
     for (int r : {R8, RCX, RDX, RSI, RDI, RAX}) e_.Pop(r);
     e_.RR(true, 0x85, -1, kAddr, kAddr);
     e_.Jcc(kNE, access_at);
@@ -579,6 +628,8 @@ void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
       a.max_entries > 0 && a.slot <= INT32_MAX && a.value_size <= INT32_MAX &&
       (!a.percpu || (a.unit <= INT32_MAX && a.nr_cpus <= INT32_MAX))) {
     InlineLookup(d, a);
+    looked_up_array_ = a;
+    looked_up_ = &looked_up_array_;
     return;
   }
   CallHelper(d);
@@ -629,6 +680,7 @@ void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
   const int enoent = e_.NewLabel(), again = e_.NewLabel();
   const int confirmed = e_.NewLabel(), enter = e_.NewLabel();
   tail_calls_ = true;
+  SpillBudget();  // r9 is scratch here; the paths that go on reload it
   constexpr int32_t kTailCalls = offsetof(JitTailRun, tail_calls);
   constexpr int32_t kHazard = offsetof(JitTailRun, hazard);
   if (has_calls_) {  // a tail call in a subprogram replaces only its frame
@@ -704,6 +756,8 @@ void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
       static_cast<int64_t>(reinterpret_cast<uintptr_t>(hooks_.budget_limit)));
   e_.RM(true, 0x8b, -1, RAX, RAX, 0);
   e_.RM(true, 0x89, -1, RAX, kVm, hooks_.budget_offset);
+  e_.Mov(true, kAddr, R9);  // r11 = the JitTarget, r9 = the budget
+  e_.Mov(true, kBudget, RAX);
   // Fields side by side are zeroed together, in the widest stores that
   // stay inside them.
   std::vector<std::pair<int32_t, int32_t>> runs;  // offset, bytes
@@ -727,7 +781,7 @@ void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
   }
   // Into the target past its prologue: R1 = ctx, R0 and R2-R9 zero, R10
   // and the Vm the same (as the switched_ path below enters one).
-  e_.RM(true, 0x8b, -1, kAddr, R9, field(offsetof(JitTarget, body)));
+  e_.RM(true, 0x8b, -1, kAddr, kAddr, field(offsetof(JitTarget, body)));
   e_.RM(true, 0x8b, -1, RDI, kVm, hooks_.ctx_offset);
   for (int r : {RAX, RSI, RDX, RCX, R8, RBX, R13, R14, R15}) {
     e_.RR(false, 0x31, -1, r, r);
@@ -745,8 +799,12 @@ void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
   e_.MovImm(true, RAX, -ENOENT);
   e_.Jmp(done);
   e_.Bind(slow);
-  CallHelper(d);
+  CallHelper(d);  // reloads the budget
+  const int out = e_.NewLabel();
+  e_.Jmp(out);
   e_.Bind(done);
+  ReloadBudget();
+  e_.Bind(out);
 }
 
 void Compiler::InlineLookup(const DecodedInsn& d, const JitArray& a) {
@@ -796,6 +854,7 @@ void Compiler::CallHelper(const DecodedInsn& d) {
   // R1-R5 keep their values across the call, as in the interpreter.
   for (int r : {RDI, RSI, RDX, RCX, R8}) e_.Push(r);
   e_.AluImm(true, 5, RSP, 8);
+  SpillBudget();
   e_.Mov(true, R9, R8);
   e_.Mov(true, R8, RCX);
   e_.Mov(true, RCX, RDX);
@@ -803,6 +862,7 @@ void Compiler::CallHelper(const DecodedInsn& d) {
   e_.Mov(true, RSI, RDI);
   e_.Mov(true, RDI, kVm);
   e_.CallAbs(reinterpret_cast<const void*>(helpers_[d.imm]));
+  ReloadBudget();
   e_.AluImm(true, 0, RSP, 8);
   for (int r : {R8, RCX, RDX, RSI, RDI}) e_.Pop(r);
   // A tail call (Vm::SwitchTo): the run continues in the target.
@@ -814,7 +874,7 @@ void Compiler::CallLocal(const DecodedInsn& d, uint32_t pc) {
   // The interpreter's order: the lock, the budget, then the depth.
   e_.CmpVmZero(hooks_.held_lock_offset);
   e_.Jcc(kNE, FaultStub(kJitCallLocked, pc));
-  e_.RM(true, 0x83, -1, 5, kVm, hooks_.budget_offset);  // sub [..], 1
+  e_.RR(true, 0x83, -1, 5, kBudget);  // sub r9, 1
   e_.Byte(1);
   e_.Jcc(kE, FaultStub(kJitRecursion, pc));
   e_.RM(false, 0x8b, -1, kTmp, kVm, hooks_.depth_offset);  // mov r10d, [..]
@@ -891,6 +951,8 @@ void Compiler::Atomic(const DecodedInsn& d, uint32_t pc) {
     e_.RM(w, 0x0f, 0xc1, src, kAddr, 0);  // lock xadd: src = old
   } else {
     // A fetching or / and / xor: a cmpxchg loop in rax, R0 parked in r9.
+    // r9 (the budget) is pushed around it.
+    e_.Push(R9);
     const int operand = src == RAX ? R9 : src;
     e_.Mov(true, R9, RAX);
     e_.RM(w, 0x8b, -1, RAX, kAddr, 0);
@@ -907,7 +969,64 @@ void Compiler::Atomic(const DecodedInsn& d, uint32_t pc) {
       e_.Mov(w, src, RAX);
       e_.Mov(true, RAX, R9);
     }
+    e_.Pop(R9);
   }
+}
+
+void Compiler::TrackValues(const DecodedInsn& d, uint32_t pc) {
+  const uint8_t op = d.op;
+  const auto forget = [this](uint8_t r) {
+    if (r < values_.size()) values_[r] = Value{};
+  };
+  if (IsCondJump(op)) {
+    // r == 0 falls through when not NULL; r != 0 jumps when not NULL.
+    const bool null_test = !FlavourOf(op).x && d.imm == 0 &&
+                           FlavourOf(op).is64 && d.dst < values_.size();
+    const auto t = static_cast<uint32_t>(d.off);
+    if (t > pc && t < n_ && incoming_[t] == 1) {
+      auto taken = std::make_unique<Values>(values_);
+      if (null_test && FlavourOf(op).base == JNE64X) {
+        (*taken)[d.dst].nonnull = true;
+      }
+      taken_[t] = std::move(taken);
+    }
+    if (null_test && FlavourOf(op).base == JEQ64X) {
+      values_[d.dst].nonnull = true;
+    }
+    return;
+  }
+  if (op == JA || op == EXIT) {
+    values_ = Values{};  // the next instruction is reached only by a jump
+    return;
+  }
+  if (op == CALL || op == CALL_LOCAL) {
+    values_[0] = Value{};  // R1-R9 are kept (R1-R5 as the interpreter keeps)
+    if (op == CALL && looked_up_ != nullptr) {
+      values_[0].valid = true;
+      values_[0].size = looked_up_->value_size;
+      values_[0].writable = looked_up_->writable;
+    }
+    looked_up_ = nullptr;
+    return;
+  }
+  if (op >= ST8 && op <= STX64) return;  // no register written
+  if (op == ATOMIC32 || op == ATOMIC64) {
+    forget(d.src);  // a fetch or xchg writes it
+    forget(0);      // cmpxchg writes R0
+    return;
+  }
+  if (op == ADD64K && d.dst < values_.size() && values_[d.dst].valid) {
+    Value& v = values_[d.dst];
+    v.off += d.imm;
+    if (v.off < -(int64_t{1} << 30) || v.off > (int64_t{1} << 30))
+      forget(d.dst);
+    return;
+  }
+  if (op == MOV64X && d.dst < values_.size() && d.src < values_.size()) {
+    values_[d.dst] = values_[d.src];
+    return;
+  }
+  forget(d.dst);  // anything else writes its destination
 }
 
 bool Compiler::Run(std::string* why) {
@@ -932,11 +1051,16 @@ bool Compiler::Run(std::string* why) {
   }
   // Where jumps and calls land (KnownR1 stops there).
   target_.assign(n_ + 1, false);
+  incoming_.assign(n_ + 1, 0);
+  taken_.resize(n_ + 1);
   for (size_t i = 0; i < n_; ++i) {
     const uint8_t op = in_[i].op;
     if (op == JA || op == CALL_LOCAL || IsCondJump(op)) {
       const auto t = static_cast<uint32_t>(in_[i].off);
-      if (t <= n_) target_[t] = true;
+      if (t <= n_) {
+        target_[t] = true;
+        ++incoming_[t];
+      }
     }
   }
   switched_ = e_.NewLabel();
@@ -945,6 +1069,23 @@ bool Compiler::Run(std::string* why) {
   for (uint32_t pc = 0; pc < n_; ++pc) {
     const DecodedInsn& d = in_[pc];
     e_.Bind(static_cast<int>(pc));
+    if (target_[pc]) {
+      // A jump lands here: what holds on every way in. Only one forward
+      // jump and no fall-through (after an exit or a goto): its state.
+      const bool no_fall =
+          pc > 0 && (in_[pc - 1].op == EXIT || in_[pc - 1].op == JA);
+      values_ = no_fall && incoming_[pc] == 1 && taken_[pc] != nullptr
+                    ? *taken_[pc]
+                    : Values{};
+    }
+    // After the instruction, on its fall-through path (an instruction
+    // that `continue`s below has been emitted by then).
+    struct AfterInsn {
+      Compiler* c;
+      const DecodedInsn& d;
+      uint32_t pc;
+      ~AfterInsn() { c->TrackValues(d, pc); }
+    } after{this, d, pc};
     const int dst = kMap[d.dst], src = kMap[d.src];
     const uint8_t op = d.op;
     if (IsAlu(op)) {
@@ -1069,6 +1210,7 @@ bool Compiler::Run(std::string* why) {
   }
   e_.Bind(static_cast<int>(n_));
   e_.Bind(epilogue_);
+  SpillBudget();
   e_.AluImm(true, 0, RSP, 8);  // add rsp, 8
   for (int r : {R15, R14, R13, R12, RBX, RBP}) e_.Pop(r);
   e_.Byte(0xc3);
@@ -1094,6 +1236,7 @@ bool Compiler::Run(std::string* why) {
   e_.RR(true, 0x85, -1, RAX, RAX);  // test rax, rax
   e_.Jcc(kE, epilogue_);
   e_.Mov(true, kAddr, RAX);
+  ReloadBudget();  // the target's fresh budget (Vm::Enter)
   e_.RM(true, 0x8b, -1, RDI, kVm, hooks_.ctx_offset);
   for (int r : {RAX, RSI, RDX, RCX, R8, RBX, R13, R14, R15}) {
     e_.RR(false, 0x31, -1, r, r);
