@@ -14,11 +14,18 @@
 // checked: inline against the run's stack and the objects of JitRanges
 // (the context, the last map value looked up or hit), through
 // JitHooks::access for everything else (the interpreter's own Vm::Allowed /
-// ArenaOrFault). The instruction budget is counted on backward jumps as
-// the interpreter counts it, a helper call is refused while a
-// bpf_spin_lock is held, and a helper that takes a tail call to compiled
-// code is followed by a jump into the target's code (an interpreted
-// target: the code ends and the run continues in the interpreter).
+// ArenaOrFault), except an access the code can place inside an array
+// value an inline lookup returned and the program tested for NULL (the
+// verifier's PTR_TO_MAP_VALUE bounds). The instruction budget is counted
+// on backward jumps as the interpreter counts it (in r9 while the code
+// runs), a helper call is refused while a bpf_spin_lock is held, and a
+// helper that takes a tail call to compiled code is followed by a jump
+// into the target's code (an interpreted target: the code ends and the
+// run continues in the interpreter). A bpf_tail_call through one of the
+// program's own PROG_ARRAYs is taken inline when it can be, as
+// arch/x86/net/bpf_jit_comp.c emit_bpf_tail_call_indirect takes it: the
+// index, the run's count (JitTailRun), the slot's cached program under the
+// run's hazard slot, Vm::Enter's resets, a jump past the prologue.
 // A bpf_map_lookup_elem whose map is known where it is called (R1 set by
 // the map's LD_IMM64 in the same straight-line run of instructions) on an
 // ARRAY or PERCPU_ARRAY is inlined as the verifier's do_misc_fixups has
