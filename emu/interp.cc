@@ -29,6 +29,13 @@
 #include "emu/shm.h"
 #include "emu/version.h"
 
+// The current ProgRun()'s tail-call state (emu/prog.h TailRunHead, which
+// sets it; declared there and in native_abi.h). Defined here, below prog,
+// because Program::Run reads it for compiled code's inline tail calls.
+extern "C" {
+thread_local void* bpfemu_tail_run_current = nullptr;
+}
+
 namespace bpfemu::interp {
 namespace {
 
@@ -1247,7 +1254,7 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   prog->resources_ = linker.TakeResources();
   if (JitEnabled()) {
     static_assert(std::is_standard_layout_v<Vm>);
-    const JitHooks hooks = {
+    JitHooks hooks = {
         static_cast<int32_t>(offsetof(Vm, budget_)),
         static_cast<int32_t>(offsetof(Vm, held_lock_)),
         static_cast<int32_t>(offsetof(Vm, switch_to_)),
@@ -1261,7 +1268,13 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
         &Vm::JitAccess,
         &Vm::JitFault,
         &Vm::JitTailCall,
+        static_cast<int32_t>(offsetof(Vm, prog_)),
+        static_cast<int32_t>(offsetof(Vm, ctx_hi_)),
+        static_cast<int32_t>(offsetof(Vm, tail_run_)),
+        &budget_limit,
+        {},
     };
+    Vm::JitZeroOnEnter(hooks.zero_on_enter);
     // Inline ARRAY / PERCPU_ARRAY lookups on the program's own maps.
     JitProgramInfo info;
     info.helper_ids = prog->helper_ids_.data();
@@ -1271,9 +1284,25 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
              linker.JitArrayOf(handle, a);
     };
     info.cpu_offset = static_cast<int32_t>(offsetof(Vm, jit_cpu_));
+    // Inline tail calls through the program's own PROG_ARRAYs.
+    info.prog_array = [&linker, p = prog.get()](uint64_t handle,
+                                                JitProgArray* a) {
+      return std::find(p->map_handles_.begin(), p->map_handles_.end(),
+                       handle) != p->map_handles_.end() &&
+             linker.JitProgArrayOf(handle, a);
+    };
+    info.prog_type = prog->prog_type_;
     std::string why;  // what is left to the interpreter
     prog->jit_ = JitCode::Compile(prog->insns_.data(), prog->insns_.size(),
                                   prog->helpers_.data(), hooks, &why, &info);
+    if (prog->jit_ != nullptr) {
+      prog->jit_target_.entry_type =
+          prog->prog_type_ | (prog->jit_->uses_cpu() ? kJitUsesCpu : 0);
+      prog->jit_target_.tail_calls = prog->jit_->tail_calls() ? 1 : 0;
+      prog->jit_target_.body = prog->jit_->body();
+      prog->jit_target_.program = prog.get();
+      prog->jit_target_.ctx_size = prog->ctx_size_;
+    }
   }
   *out = std::move(prog);
   return 0;
@@ -1284,6 +1313,40 @@ Vm::Vm(const Program* prog, void* ctx) : prog_(prog), ctx_(ctx) {
   stack_hi_ = stack_lo_ + sizeof(stack_);
   ctx_lo_ = reinterpret_cast<uint64_t>(ctx);
   Enter();
+}
+
+// What Enter() resets to zero besides the budget, the context's end and
+// the ranges' context part: compiled code entering a tail call's target
+// inline (jit_x86.cc InlineTailCall) zeroes the same fields; keep the two
+// in step. The packet bounds are not re-read there (the target has the
+// caller's type, so LoadPacketBounds() would find the same), nor jit_cpu_
+// (the run's CPU, already read when the target needs it).
+void Vm::JitZeroOnEnter(JitHooks::Zero* out) {
+  const JitHooks::Zero zero[] = {
+      {static_cast<int32_t>(offsetof(Vm, jit_ranges_) +
+                            offsetof(JitRanges, rd_len)),
+       8},
+      {static_cast<int32_t>(offsetof(Vm, jit_ranges_) +
+                            offsetof(JitRanges, wr_len)),
+       8},
+      {static_cast<int32_t>(offsetof(Vm, held_lock_)), 8},
+      {static_cast<int32_t>(offsetof(Vm, last_loaded_map_)), 8},
+      {static_cast<int32_t>(offsetof(Vm, nregions_)), 4},
+      {static_cast<int32_t>(offsetof(Vm, nreleases_)), 4},
+      {static_cast<int32_t>(offsetof(Vm, nhandles_)), 4},
+      {static_cast<int32_t>(offsetof(Vm, next_handle_)), 4},
+      {static_cast<int32_t>(offsetof(Vm, readonly_regions_)), 1},
+      {static_cast<int32_t>(offsetof(Vm, records_used_)), 1},
+      {0, 0},
+  };
+  static_assert(std::size(zero) <= std::size(JitHooks{}.zero_on_enter));
+  static_assert(sizeof(held_lock_) == 8 && sizeof(last_loaded_map_) == 8 &&
+                sizeof(readonly_regions_) == 1 && sizeof(records_used_) == 1 &&
+                sizeof(nregions_) == 4 && sizeof(nreleases_) == 4 &&
+                sizeof(nhandles_) == 4 && sizeof(next_handle_) == 4);
+  // Side by side (jit_x86.cc merges them into a few stores).
+  static_assert(offsetof(Vm, records_used_) - offsetof(Vm, held_lock_) == 33);
+  std::copy(std::begin(zero), std::end(zero), out);
 }
 
 void Vm::Enter() {
@@ -1627,6 +1690,12 @@ uint64_t Program::Run(void* ctx) const {
   Vm vm(this, ctx);
   uint64_t ret;
   if (jit_ != nullptr && JitEnabled()) {
+    // Inline tail calls need the run's hazard slot and no full fence
+    // (jit_x86.cc InlineTailCall); otherwise they all take the helper.
+    auto* run = static_cast<JitTailRun*>(bpfemu_tail_run_current);
+    if (run != nullptr && run->hazard != nullptr && run->full_fence == 0) {
+      vm.tail_run_ = run;
+    }
     ret = vm.RunJit();
   } else {
     const uint64_t args[5] = {reinterpret_cast<uint64_t>(ctx), 0, 0, 0, 0};

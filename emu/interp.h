@@ -198,6 +198,13 @@ class Linker {
     (void)handle, (void)out;
     return false;
   }
+  // The slots of the PROG_ARRAY behind a BPF_PSEUDO_MAP_FD handle, for the
+  // JIT's inline tail calls (jit_x86.h JitProgArray); false for any other
+  // map, whose tail calls go through the helper.
+  virtual bool JitProgArrayOf(uint64_t handle, JitProgArray* out) {
+    (void)handle, (void)out;
+    return false;
+  }
   // The arena behind a BPF_PSEUDO_MAP_FD handle, nullptr when that map is
   // no ARENA. It lives as long as TakeResources()' result.
   virtual ArenaWindow* MapArena(uint64_t handle) {
@@ -240,6 +247,9 @@ class Program : public std::enable_shared_from_this<Program> {
   uint32_t max_ctx_offset() const { return max_ctx_offset_; }
   // Whether Load() compiled the program to x86-64 (SetJit; emu/jit_x86.h).
   bool jitted() const { return jit_ != nullptr; }
+  // What an inline tail call from compiled code needs to enter this
+  // program (jit_x86.h JitTarget), all zero when it is interpreted.
+  const JitTarget& jit_target() const { return jit_target_; }
 
   using Insn = DecodedInsn;  // emu/interp_ops.h
 
@@ -280,6 +290,7 @@ class Program : public std::enable_shared_from_this<Program> {
   bool casts_ = false;
   std::shared_ptr<void> resources_;
   std::shared_ptr<const JitCode> jit_;                   // nullptr: interpreted
+  JitTarget jit_target_;                                 // set with jit_
   std::function<int64_t(uint32_t id)> local_type_size_;  // LoadAttr's
 };
 
@@ -446,6 +457,8 @@ class Vm {
   // What the machine code calls out of line (jit_x86.h JitHooks).
   static uint64_t JitAccess(Vm* vm, uint64_t base, uint32_t pc);
   static uint64_t JitTailCall(Vm* vm);
+  // The fields Enter() zeroes, for the inline tail call (JitHooks).
+  static void JitZeroOnEnter(JitHooks::Zero* out);
   // Keeps jit_ranges_ true to Allowed() (compiled programs only): `lo, hi`
   // is an object the run may now use (writable or not), JitForget drops
   // the objects that may have gone.
@@ -477,31 +490,40 @@ class Vm {
   const Program* switch_to_ = nullptr;
   static inline const Program* const kLeaveFrame =
       reinterpret_cast<const Program*>(uintptr_t{1});
-  uint64_t held_lock_ = 0;
   uint64_t callback_lock_ = 0;  // CallCallbackUnderLock's lock, or 0
   JitRanges jit_ranges_;        // what compiled code checks inline
   // The run's CPU for compiled PERCPU_ARRAY lookups (JitCode::uses_cpu):
   // read once per program entered, as the kernel runs a program without
   // migrating it; -1 when not read.
   int32_t jit_cpu_ = -1;
-  bool readonly_regions_ = false;  // one was added since Enter()
+  // The ProgRun() this run belongs to (emu/prog.h TailRunHead, read from
+  // bpfemu_tail_run_current by Program::Run), where compiled code counts
+  // its inline tail calls; NULL outside one, or when the run has no hazard
+  // slot yet or needs full fences (then every tail call takes the helper).
+  JitTailRun* tail_run_ = nullptr;
+  // What Enter() zeroes, side by side without padding, so that compiled
+  // code entering a tail call's target zeroes it in a few stores
+  // (JitZeroOnEnter).
+  uint64_t held_lock_ = 0;
   // The last value IsLoadedMap() found among prog_'s map handles (0: none).
   mutable uint64_t last_loaded_map_ = 0;
-  Region regions_[kMaxRegions];
   int nregions_ = 0;  // regions added (kept in [0, 2 * kMaxRegions))
-  // Read only while records_used_ (a record was added since Enter()), so
-  // that a Vm is built without clearing them (a run's fixed cost).
-  Region records_[16];
+  int nreleases_ = 0;
+  int nhandles_ = 0;
+  int next_handle_ = 0;
+  bool readonly_regions_ = false;  // one was added since Enter()
+  // records_ is read only while this is set (a record was added since
+  // Enter()), so that a Vm is built without clearing them (a run's fixed
+  // cost).
   bool records_used_ = false;
+  Region regions_[kMaxRegions];
+  Region records_[16];
   struct FaultRelease {
     void (*fn)(void*);
     void* arg;
   };
   FaultRelease releases_[8];  // [0, nreleases_) are set
-  int nreleases_ = 0;
-  uint64_t handles_[8];  // [0, nhandles_) are set
-  int nhandles_ = 0;
-  int next_handle_ = 0;
+  uint64_t handles_[8];       // [0, nhandles_) are set
   alignas(16) uint8_t stack_[kMaxCallFrames * kStackSize];
 };
 

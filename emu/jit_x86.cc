@@ -11,9 +11,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "emu/interp_ops.h"
@@ -22,6 +25,9 @@ namespace bpfemu::interp {
 namespace {
 
 using namespace ops;  // NOLINT: the opcodes of emu/interp_ops.h
+
+// include/linux/bpf.h MAX_TAIL_CALL_CNT (emu/prog.h kMaxTailCallCnt).
+constexpr int kMaxTailCalls = 33;
 
 // x86 register numbers.
 enum Reg : int {
@@ -43,9 +49,12 @@ enum Reg : int {
   R15 = 15,
 };
 
-// BPF R0-R10. R12 holds the Vm, R10 and R11 are scratch.
+// BPF R0-R10. R12 holds the Vm, R9 the run's instruction budget (fourth
+// piece; Vm::budget_ holds it only across calls out of the code), R10 and
+// R11 are scratch.
 constexpr int kMap[11] = {RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
 constexpr int kVm = R12;
+constexpr int kBudget = R9;
 // What a bpf-to-bpf call saves: R1-R5, R6-R9, R10.
 constexpr int kSaved[] = {RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
 constexpr int kTmp = R10;
@@ -99,6 +108,18 @@ class Emitter {
     Byte(static_cast<uint8_t>(0x80 | (reg & 7) << 3 | (base & 7)));
     if ((base & 7) == RSP) Byte(0x24);  // SIB: base only
     Imm32(disp);
+  }
+
+  // op reg, [base + index * (1 << scale)] (index is never rsp).
+  void RMI(bool w, int op, int reg, int base, int index, int scale) {
+    const uint8_t rex =
+        static_cast<uint8_t>(0x40 | (w ? 8 : 0) | (reg >= 8 ? 4 : 0) |
+                             (index >= 8 ? 2 : 0) | (base >= 8 ? 1 : 0));
+    if (rex != 0x40) Byte(rex);
+    Byte(static_cast<uint8_t>(op));
+    Byte(static_cast<uint8_t>(0x84 | (reg & 7) << 3));  // mod 10, rm SIB
+    Byte(static_cast<uint8_t>(scale << 6 | (index & 7) << 3 | (base & 7)));
+    Imm32(0);
   }
 
   void Mov(bool w, int dst, int src) { RR(w, 0x89, -1, src, dst); }
@@ -205,6 +226,7 @@ class Compiler {
   std::vector<uint8_t>& code() { return e_.code; }
   size_t body() const { return body_; }
   bool uses_cpu() const { return uses_cpu_; }
+  bool tail_calls() const { return tail_calls_; }
 
  private:
   void Prologue();
@@ -221,9 +243,12 @@ class Compiler {
   void Call(const DecodedInsn& d, uint32_t pc);
   // The helper call itself (Call() after the lock check).
   void CallHelper(const DecodedInsn& d);
-  // The LD_IMM64 value R1 surely holds at `pc`: set in the straight-line
-  // instructions before it, which no jump enters.
-  bool KnownR1(uint32_t pc, uint64_t* value) const;
+  // The LD_IMM64 value register `reg` surely holds at `pc`: set in the
+  // straight-line instructions before it, which no jump enters.
+  bool KnownReg(uint32_t pc, uint8_t reg, uint64_t* value) const;
+  // bpf_tail_call through the PROG_ARRAY `a` inline (the kernel JIT's
+  // emit_bpf_tail_call_direct / _indirect), the helper for what it leaves.
+  void InlineTailCall(const DecodedInsn& d, const JitProgArray& a);
   // bpf_map_lookup_elem on `a` inline (array_map_gen_lookup), the helper
   // when the key is not in the stack or the CPU's copy is not known.
   void InlineLookup(const DecodedInsn& d, const JitArray& a);
@@ -235,6 +260,35 @@ class Compiler {
   // The atomic at [r11] (Memory() has checked it).
   void Atomic(const DecodedInsn& d, uint32_t pc);
   int FaultStub(JitFaultKind kind, uint32_t pc);
+  // The budget register to Vm::budget_ before a call out of the code (a
+  // helper may run a callback, which counts on it) and back after.
+  void SpillBudget() {
+    e_.RM(true, 0x89, -1, kBudget, kVm, hooks_.budget_offset);
+  }
+  void ReloadBudget() {
+    e_.RM(true, 0x8b, -1, kBudget, kVm, hooks_.budget_offset);
+  }
+
+  // What the code knows of a register holding an array value from an inline
+  // lookup (the verifier's PTR_TO_MAP_VALUE, with its bounds): `off`
+  // bytes into a value of `size` bytes, not NULL once tested.
+  struct Value {
+    bool valid = false;
+    bool nonnull = false;
+    bool writable = false;
+    int64_t off = 0;
+    uint32_t size = 0;
+  };
+  using Values = std::array<Value, 11>;
+  // The registers after instruction `pc` on its fall-through path.
+  void TrackValues(const DecodedInsn& d, uint32_t pc);
+  Values values_;
+  // For a forward jump that is the only way into its target: the registers
+  // on the taken path (JitValues at the target).
+  std::vector<std::unique_ptr<Values>> taken_;
+  std::vector<uint32_t> incoming_;       // jumps landing on each instruction
+  const JitArray* looked_up_ = nullptr;  // set by Call() for TrackValues
+  JitArray looked_up_array_;
 
   const DecodedInsn* in_;
   size_t n_;
@@ -243,6 +297,7 @@ class Compiler {
   const JitProgramInfo* info_;
   std::vector<bool> target_;  // instructions a jump or call lands on
   bool uses_cpu_ = false;
+  bool tail_calls_ = false;
   Emitter e_;
   int epilogue_ = 0;
   int switched_ = 0;        // after a helper that set Vm::switch_to_
@@ -261,6 +316,7 @@ void Compiler::Prologue() {
   for (int r : {RAX, RSI, RDX, RCX, R8, RBX, R13, R14, R15}) {
     e_.RR(false, 0x31, -1, r, r);  // xor r32, r32
   }
+  ReloadBudget();
 }
 
 // x86 ALU opcodes (op r/m, reg) and their 0x81 /digit.
@@ -449,7 +505,7 @@ void Compiler::CondJump(const DecodedInsn& d, uint32_t pc) {
 
 void Compiler::Goto(uint32_t pc, uint32_t target) {
   if (target <= pc) {  // a back-edge: the interpreter's --budget_ == 0
-    e_.RM(true, 0x83, -1, 5, kVm, hooks_.budget_offset);  // sub [..], 1
+    e_.RR(true, 0x83, -1, 5, kBudget);  // sub r9, 1
     e_.Byte(1);
     e_.Jcc(kE, FaultStub(kJitBudget, pc));
   }
@@ -488,6 +544,18 @@ void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
     access();
     return;
   }
+  // Through an array value an inline lookup returned and the program
+  // tested for NULL, inside the value (fourth piece): the value is memory
+  // of the program's own map, which Vm::Allowed allows whole (a store only
+  // in a writable map), as the verifier knows PTR_TO_MAP_VALUE's bounds.
+  if (const Value& v = values_[base_reg];
+      v.valid && v.nonnull && (load || v.writable)) {
+    const int64_t at = v.off + d.off;
+    if (at >= 0 && at + d.size <= int64_t{v.size}) {
+      access();
+      return;
+    }
+  }
   e_.Mov(true, kTmp, kAddr);
   e_.RM(true, 0x2b, -1, kTmp, kVm, hooks_.stack_lo_offset);  // sub r10, [lo]
   e_.AluImm(true, 7, kTmp, stack - d.size);
@@ -523,11 +591,13 @@ void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
     // Save the caller-saved BPF registers around hooks_.access: six
     // pushes keep the stack 16-byte aligned.
     for (int r : {RAX, RDI, RSI, RDX, RCX, R8}) e_.Push(r);
+    SpillBudget();
     e_.Mov(true, RSI, base);
     e_.Mov(true, RDI, kVm);
     e_.MovImm(false, RDX, pc);
     e_.CallAbs(reinterpret_cast<const void*>(hooks_.access));
     e_.Mov(true, kAddr, RAX);
+    ReloadBudget();
     for (int r : {R8, RCX, RDX, RSI, RDI, RAX}) e_.Pop(r);
     e_.RR(true, 0x85, -1, kAddr, kAddr);
     e_.Jcc(kNE, access_at);
@@ -543,42 +613,198 @@ void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
     e_.Jcc(kNE, FaultStub(kJitCallLocked, pc));
   }
   uint64_t handle = 0;
+  JitProgArray pa;
+  if (info_ != nullptr && info_->helper_ids != nullptr && info_->prog_array &&
+      info_->helper_ids[d.imm] == BPF_FUNC_tail_call && info_->prog_type != 0 &&
+      (info_->prog_type & kJitUsesCpu) == 0 && KnownReg(pc, 2, &handle) &&
+      info_->prog_array(handle, &pa) && pa.ids != 0 && pa.cache != 0) {
+    InlineTailCall(d, pa);
+    return;
+  }
   JitArray a;
   if (info_ != nullptr && info_->helper_ids != nullptr && info_->array &&
       info_->helper_ids[d.imm] == BPF_FUNC_map_lookup_elem &&
-      KnownR1(pc, &handle) && info_->array(handle, &a) && a.max_entries > 0 &&
-      a.slot <= INT32_MAX && a.value_size <= INT32_MAX &&
+      KnownReg(pc, 1, &handle) && info_->array(handle, &a) &&
+      a.max_entries > 0 && a.slot <= INT32_MAX && a.value_size <= INT32_MAX &&
       (!a.percpu || (a.unit <= INT32_MAX && a.nr_cpus <= INT32_MAX))) {
     InlineLookup(d, a);
+    looked_up_array_ = a;
+    looked_up_ = &looked_up_array_;
     return;
   }
   CallHelper(d);
 }
 
-bool Compiler::KnownR1(uint32_t pc, uint64_t* value) const {
+bool Compiler::KnownReg(uint32_t pc, uint8_t reg, uint64_t* value) const {
   for (uint32_t j = pc; j > 0; --j) {
-    if (target_[j]) return false;  // R1 may come from elsewhere
+    if (target_[j]) return false;  // the register may come from elsewhere
     const DecodedInsn& d = in_[j - 1];
     const uint8_t op = d.op;
-    if (op == LDDW && d.dst == 1) {
+    if (op == LDDW && d.dst == reg) {
       *value = static_cast<uint64_t>(d.imm);
       return true;
     }
     if (op == NOP || IsCondJump(op) || (op >= ST8 && op <= STX64)) {
-      continue;  // R1 unchanged
+      continue;  // the register unchanged
     }
     if (op == ATOMIC32 || op == ATOMIC64) {
-      if (d.src == 1 || d.dst == 1) return false;
+      if (d.src == reg || d.dst == reg) return false;
       continue;
     }
-    // Anything else with another destination keeps R1; calls, jumps and
-    // exits end the search.
+    // Anything else with another destination keeps the register; calls,
+    // jumps and exits end the search.
     if (op == CALL || op == CALL_LOCAL || op == JA || op == EXIT ||
-        d.dst == 1) {
+        d.dst == reg) {
       return false;
     }
   }
   return false;
+}
+
+// The kernel's JIT takes a tail call in the program's own code: the index
+// against max_entries, the count against MAX_TAIL_CALL_CNT, the slot's
+// program, then a jump past the target's prologue
+// (arch/x86/net/bpf_jit_comp.c emit_bpf_tail_call_indirect). Here the
+// count is the run's (JitTailRun, shared with the helper and native
+// programs), and the slot's cached program is trusted as the native
+// bpf_tail_call (bpf_helper_defs.h) trusts it: announced in the run's
+// hazard slot, the cache re-read until it confirms, and the program's id
+// compared with the slot's. The target is then entered as Vm::Enter()
+// enters it, without a call. The helper takes what this path does not
+// (the run's first tail call, which takes the hazard slot; a subprogram;
+// a native, interpreted or other-typed target; a CPU not yet read), with
+// the budget unit given back first, and so gives the same errnos.
+void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
+  const int slow = e_.NewLabel(), done = e_.NewLabel();
+  const int giveback = e_.NewLabel(), e2big = e_.NewLabel();
+  const int enoent = e_.NewLabel(), again = e_.NewLabel();
+  const int confirmed = e_.NewLabel(), enter = e_.NewLabel();
+  tail_calls_ = true;
+  SpillBudget();  // r9 is scratch here; the paths that go on reload it
+  constexpr int32_t kTailCalls = offsetof(JitTailRun, tail_calls);
+  constexpr int32_t kHazard = offsetof(JitTailRun, hazard);
+  if (has_calls_) {  // a tail call in a subprogram replaces only its frame
+    e_.RM(false, 0x83, -1, 7, kVm, hooks_.depth_offset);  // cmp dword, 0
+    e_.Byte(0);
+    e_.Jcc(kNE, slow);
+  }
+  // The run, set only with a hazard slot and no need of full fences
+  // (Vm::tail_run_).
+  e_.RM(true, 0x8b, -1, kAddr, kVm, hooks_.tail_run_offset);  // r11 = run
+  e_.RR(true, 0x85, -1, kAddr, kAddr);
+  e_.Jcc(kE, slow);
+  // The index (R3's low 32 bits), then the count: -E2BIG.
+  e_.AluImm(false, 7, RDX, static_cast<int32_t>(a.max_entries));
+  e_.Jcc(kAE, e2big);
+  e_.RM(false, 0x83, -1, 7, kAddr, kTailCalls);  // cmp dword [r11], 33
+  e_.Byte(static_cast<uint8_t>(kMaxTailCalls));
+  e_.Jcc(kAE, e2big);
+  e_.RM(false, 0x83, -1, 0, kAddr, kTailCalls);  // add dword [r11], 1
+  e_.Byte(1);
+  // The slot's id (a plain load is an acquire on x86): 0 is -ENOENT.
+  e_.Mov(false, R9, RDX);
+  e_.MovImm(true, RAX, static_cast<int64_t>(a.ids));
+  e_.RMI(false, 0x8b, RAX, RAX, R9, 2);  // mov eax, [rax + r9 * 4]
+  e_.RR(false, 0x85, -1, RAX, RAX);
+  e_.Jcc(kE, enoent);
+  // The cached program, announced until a re-read confirms it.
+  e_.MovImm(true, kTmp, static_cast<int64_t>(a.cache));
+  e_.RMI(true, 0x8d, kTmp, kTmp, R9, 3);         // lea r10, [r10 + r9 * 8]
+  e_.RM(true, 0x8b, -1, kAddr, kAddr, kHazard);  // r11 = the hazard slot
+  e_.RM(true, 0x8b, -1, R9, kTmp, 0);            // r9 = p
+  e_.Bind(again);
+  e_.RM(true, 0x89, -1, R9, kAddr, 0);  // mov [r11], r9: announce
+  e_.RM(true, 0x3b, -1, R9, kTmp, 0);   // cmp r9, [r10]
+  e_.Jcc(kE, confirmed);
+  e_.RM(true, 0x8b, -1, R9, kTmp, 0);
+  e_.Jmp(again);
+  e_.Bind(confirmed);
+  // The program the slot's id names, compiled, of the caller's type.
+  e_.RR(true, 0x85, -1, R9, R9);
+  e_.Jcc(kE, giveback);
+  e_.RM(false, 0x3b, -1, RAX, R9, a.id_offset);  // cmp eax, [r9 + id]
+  e_.Jcc(kNE, giveback);
+  // Its JitTarget (in the program, r9 + target_offset + field): compiled
+  // and of the caller's type; one that reads the CPU only once the run
+  // has read it (an interpreted target's entry_type is 0).
+  const auto field = [&a](size_t f) {
+    return a.target_offset + static_cast<int32_t>(f);
+  };
+  const int32_t entry_type = field(offsetof(JitTarget, entry_type));
+  e_.RM(false, 0x81, -1, 7, R9, entry_type);
+  e_.Imm32(static_cast<int32_t>(info_->prog_type));
+  e_.Jcc(kE, enter);
+  e_.RM(false, 0x81, -1, 7, R9, entry_type);
+  e_.Imm32(static_cast<int32_t>(info_->prog_type | kJitUsesCpu));
+  e_.Jcc(kNE, giveback);
+  e_.RM(false, 0x83, -1, 7, kVm, info_->cpu_offset);  // the CPU read yet?
+  e_.Byte(0);
+  e_.Jcc(kL, giveback);
+  e_.Bind(enter);
+  // Vm::Enter(): the program, the context's end, a fresh budget, and the
+  // per-program state zeroed (Vm::JitZeroOnEnter lists it).
+  e_.RM(true, 0x8b, -1, RAX, R9, field(offsetof(JitTarget, program)));
+  e_.RM(true, 0x89, -1, RAX, kVm, hooks_.prog_offset);
+  e_.RM(true, 0x8b, -1, RAX, R9, field(offsetof(JitTarget, ctx_size)));
+  const int32_t ranges = hooks_.ranges_offset;
+  e_.RM(true, 0x89, -1, RAX, kVm,
+        ranges + static_cast<int32_t>(offsetof(JitRanges, ctx_len)));
+  e_.RM(true, 0x03, -1, RAX, kVm, hooks_.ctx_offset);  // add rax, [ctx_lo]
+  e_.RM(true, 0x89, -1, RAX, kVm, hooks_.ctx_hi_offset);
+  e_.MovImm(
+      true, RAX,
+      static_cast<int64_t>(reinterpret_cast<uintptr_t>(hooks_.budget_limit)));
+  e_.RM(true, 0x8b, -1, RAX, RAX, 0);
+  e_.RM(true, 0x89, -1, RAX, kVm, hooks_.budget_offset);
+  e_.Mov(true, kAddr, R9);  // r11 = the JitTarget, r9 = the budget
+  e_.Mov(true, kBudget, RAX);
+  // Fields side by side are zeroed together, in the widest stores that
+  // stay inside them.
+  std::vector<std::pair<int32_t, int32_t>> runs;  // offset, bytes
+  for (const JitHooks::Zero& z : hooks_.zero_on_enter) {
+    if (z.size == 0) break;
+    if (!runs.empty() && runs.back().first + runs.back().second == z.offset) {
+      runs.back().second += z.size;
+    } else {
+      runs.push_back({z.offset, z.size});
+    }
+  }
+  e_.RR(false, 0x31, -1, RAX, RAX);  // xor eax, eax
+  for (auto [at, left] : runs) {
+    while (left > 0) {
+      const int n = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+      if (n == 2) e_.Byte(0x66);
+      e_.RM(n == 8, n == 1 ? 0x88 : 0x89, -1, RAX, kVm, at, n == 1);
+      at += n;
+      left -= n;
+    }
+  }
+  // Into the target past its prologue: R1 = ctx, R0 and R2-R9 zero, R10
+  // and the Vm the same (as the switched_ path below enters one).
+  e_.RM(true, 0x8b, -1, kAddr, kAddr, field(offsetof(JitTarget, body)));
+  e_.RM(true, 0x8b, -1, RDI, kVm, hooks_.ctx_offset);
+  for (int r : {RAX, RSI, RDX, RCX, R8, RBX, R13, R14, R15}) {
+    e_.RR(false, 0x31, -1, r, r);
+  }
+  e_.RR(false, 0xff, -1, 4, kAddr);  // jmp r11
+  e_.Bind(giveback);                 // the helper spends the unit again
+  e_.RM(true, 0x8b, -1, kAddr, kVm, hooks_.tail_run_offset);
+  e_.RM(false, 0x83, -1, 5, kAddr, kTailCalls);  // sub dword [r11], 1
+  e_.Byte(1);
+  e_.Jmp(slow);
+  e_.Bind(e2big);
+  e_.MovImm(true, RAX, -E2BIG);
+  e_.Jmp(done);
+  e_.Bind(enoent);
+  e_.MovImm(true, RAX, -ENOENT);
+  e_.Jmp(done);
+  e_.Bind(slow);
+  CallHelper(d);  // reloads the budget
+  const int out = e_.NewLabel();
+  e_.Jmp(out);
+  e_.Bind(done);
+  ReloadBudget();
+  e_.Bind(out);
 }
 
 void Compiler::InlineLookup(const DecodedInsn& d, const JitArray& a) {
@@ -628,6 +854,7 @@ void Compiler::CallHelper(const DecodedInsn& d) {
   // R1-R5 keep their values across the call, as in the interpreter.
   for (int r : {RDI, RSI, RDX, RCX, R8}) e_.Push(r);
   e_.AluImm(true, 5, RSP, 8);
+  SpillBudget();
   e_.Mov(true, R9, R8);
   e_.Mov(true, R8, RCX);
   e_.Mov(true, RCX, RDX);
@@ -635,6 +862,7 @@ void Compiler::CallHelper(const DecodedInsn& d) {
   e_.Mov(true, RSI, RDI);
   e_.Mov(true, RDI, kVm);
   e_.CallAbs(reinterpret_cast<const void*>(helpers_[d.imm]));
+  ReloadBudget();
   e_.AluImm(true, 0, RSP, 8);
   for (int r : {R8, RCX, RDX, RSI, RDI}) e_.Pop(r);
   // A tail call (Vm::SwitchTo): the run continues in the target.
@@ -646,7 +874,7 @@ void Compiler::CallLocal(const DecodedInsn& d, uint32_t pc) {
   // The interpreter's order: the lock, the budget, then the depth.
   e_.CmpVmZero(hooks_.held_lock_offset);
   e_.Jcc(kNE, FaultStub(kJitCallLocked, pc));
-  e_.RM(true, 0x83, -1, 5, kVm, hooks_.budget_offset);  // sub [..], 1
+  e_.RR(true, 0x83, -1, 5, kBudget);  // sub r9, 1
   e_.Byte(1);
   e_.Jcc(kE, FaultStub(kJitRecursion, pc));
   e_.RM(false, 0x8b, -1, kTmp, kVm, hooks_.depth_offset);  // mov r10d, [..]
@@ -723,6 +951,8 @@ void Compiler::Atomic(const DecodedInsn& d, uint32_t pc) {
     e_.RM(w, 0x0f, 0xc1, src, kAddr, 0);  // lock xadd: src = old
   } else {
     // A fetching or / and / xor: a cmpxchg loop in rax, R0 parked in r9.
+    // r9 (the budget) is pushed around it.
+    e_.Push(R9);
     const int operand = src == RAX ? R9 : src;
     e_.Mov(true, R9, RAX);
     e_.RM(w, 0x8b, -1, RAX, kAddr, 0);
@@ -739,7 +969,64 @@ void Compiler::Atomic(const DecodedInsn& d, uint32_t pc) {
       e_.Mov(w, src, RAX);
       e_.Mov(true, RAX, R9);
     }
+    e_.Pop(R9);
   }
+}
+
+void Compiler::TrackValues(const DecodedInsn& d, uint32_t pc) {
+  const uint8_t op = d.op;
+  const auto forget = [this](uint8_t r) {
+    if (r < values_.size()) values_[r] = Value{};
+  };
+  if (IsCondJump(op)) {
+    // r == 0 falls through when not NULL; r != 0 jumps when not NULL.
+    const bool null_test = !FlavourOf(op).x && d.imm == 0 &&
+                           FlavourOf(op).is64 && d.dst < values_.size();
+    const auto t = static_cast<uint32_t>(d.off);
+    if (t > pc && t < n_ && incoming_[t] == 1) {
+      auto taken = std::make_unique<Values>(values_);
+      if (null_test && FlavourOf(op).base == JNE64X) {
+        (*taken)[d.dst].nonnull = true;
+      }
+      taken_[t] = std::move(taken);
+    }
+    if (null_test && FlavourOf(op).base == JEQ64X) {
+      values_[d.dst].nonnull = true;
+    }
+    return;
+  }
+  if (op == JA || op == EXIT) {
+    values_ = Values{};  // the next instruction is reached only by a jump
+    return;
+  }
+  if (op == CALL || op == CALL_LOCAL) {
+    values_[0] = Value{};  // R1-R9 are kept (R1-R5 as the interpreter keeps)
+    if (op == CALL && looked_up_ != nullptr) {
+      values_[0].valid = true;
+      values_[0].size = looked_up_->value_size;
+      values_[0].writable = looked_up_->writable;
+    }
+    looked_up_ = nullptr;
+    return;
+  }
+  if (op >= ST8 && op <= STX64) return;  // no register written
+  if (op == ATOMIC32 || op == ATOMIC64) {
+    forget(d.src);  // a fetch or xchg writes it
+    forget(0);      // cmpxchg writes R0
+    return;
+  }
+  if (op == ADD64K && d.dst < values_.size() && values_[d.dst].valid) {
+    Value& v = values_[d.dst];
+    v.off += d.imm;
+    if (v.off < -(int64_t{1} << 30) || v.off > (int64_t{1} << 30))
+      forget(d.dst);
+    return;
+  }
+  if (op == MOV64X && d.dst < values_.size() && d.src < values_.size()) {
+    values_[d.dst] = values_[d.src];
+    return;
+  }
+  forget(d.dst);  // anything else writes its destination
 }
 
 bool Compiler::Run(std::string* why) {
@@ -764,11 +1051,16 @@ bool Compiler::Run(std::string* why) {
   }
   // Where jumps and calls land (KnownR1 stops there).
   target_.assign(n_ + 1, false);
+  incoming_.assign(n_ + 1, 0);
+  taken_.resize(n_ + 1);
   for (size_t i = 0; i < n_; ++i) {
     const uint8_t op = in_[i].op;
     if (op == JA || op == CALL_LOCAL || IsCondJump(op)) {
       const auto t = static_cast<uint32_t>(in_[i].off);
-      if (t <= n_) target_[t] = true;
+      if (t <= n_) {
+        target_[t] = true;
+        ++incoming_[t];
+      }
     }
   }
   switched_ = e_.NewLabel();
@@ -777,6 +1069,23 @@ bool Compiler::Run(std::string* why) {
   for (uint32_t pc = 0; pc < n_; ++pc) {
     const DecodedInsn& d = in_[pc];
     e_.Bind(static_cast<int>(pc));
+    if (target_[pc]) {
+      // A jump lands here: what holds on every way in. Only one forward
+      // jump and no fall-through (after an exit or a goto): its state.
+      const bool no_fall =
+          pc > 0 && (in_[pc - 1].op == EXIT || in_[pc - 1].op == JA);
+      values_ = no_fall && incoming_[pc] == 1 && taken_[pc] != nullptr
+                    ? *taken_[pc]
+                    : Values{};
+    }
+    // After the instruction, on its fall-through path (an instruction
+    // that `continue`s below has been emitted by then).
+    struct AfterInsn {
+      Compiler* c;
+      const DecodedInsn& d;
+      uint32_t pc;
+      ~AfterInsn() { c->TrackValues(d, pc); }
+    } after{this, d, pc};
     const int dst = kMap[d.dst], src = kMap[d.src];
     const uint8_t op = d.op;
     if (IsAlu(op)) {
@@ -901,6 +1210,7 @@ bool Compiler::Run(std::string* why) {
   }
   e_.Bind(static_cast<int>(n_));
   e_.Bind(epilogue_);
+  SpillBudget();
   e_.AluImm(true, 0, RSP, 8);  // add rsp, 8
   for (int r : {R15, R14, R13, R12, RBX, RBP}) e_.Pop(r);
   e_.Byte(0xc3);
@@ -926,6 +1236,7 @@ bool Compiler::Run(std::string* why) {
   e_.RR(true, 0x85, -1, RAX, RAX);  // test rax, rax
   e_.Jcc(kE, epilogue_);
   e_.Mov(true, kAddr, RAX);
+  ReloadBudget();  // the target's fresh budget (Vm::Enter)
   e_.RM(true, 0x8b, -1, RDI, kVm, hooks_.ctx_offset);
   for (int r : {RAX, RSI, RDX, RCX, R8, RBX, R13, R14, R15}) {
     e_.RR(false, 0x31, -1, r, r);
@@ -971,6 +1282,7 @@ std::unique_ptr<JitCode> JitCode::Compile(const DecodedInsn* insns, size_t n,
   }
   std::unique_ptr<JitCode> jit(new JitCode(mem, mapped, code.size(), c.body()));
   jit->uses_cpu_ = c.uses_cpu();
+  jit->tail_calls_ = c.tail_calls();
   return jit;
 }
 

@@ -14,11 +14,18 @@
 // checked: inline against the run's stack and the objects of JitRanges
 // (the context, the last map value looked up or hit), through
 // JitHooks::access for everything else (the interpreter's own Vm::Allowed /
-// ArenaOrFault). The instruction budget is counted on backward jumps as
-// the interpreter counts it, a helper call is refused while a
-// bpf_spin_lock is held, and a helper that takes a tail call to compiled
-// code is followed by a jump into the target's code (an interpreted
-// target: the code ends and the run continues in the interpreter).
+// ArenaOrFault), except an access the code can place inside an array
+// value an inline lookup returned and the program tested for NULL (the
+// verifier's PTR_TO_MAP_VALUE bounds). The instruction budget is counted
+// on backward jumps as the interpreter counts it (in r9 while the code
+// runs), a helper call is refused while a bpf_spin_lock is held, and a
+// helper that takes a tail call to compiled code is followed by a jump
+// into the target's code (an interpreted target: the code ends and the
+// run continues in the interpreter). A bpf_tail_call through one of the
+// program's own PROG_ARRAYs is taken inline when it can be, as
+// arch/x86/net/bpf_jit_comp.c emit_bpf_tail_call_indirect takes it: the
+// index, the run's count (JitTailRun), the slot's cached program under the
+// run's hazard slot, Vm::Enter's resets, a jump past the prologue.
 // A bpf_map_lookup_elem whose map is known where it is called (R1 set by
 // the map's LD_IMM64 in the same straight-line run of instructions) on an
 // ARRAY or PERCPU_ARRAY is inlined as the verifier's do_misc_fixups has
@@ -85,6 +92,60 @@ struct JitHooks {
   // body (JitCode::body), or 0 when the target is interpreted, which the
   // code then leaves to Vm::RunJit.
   uint64_t (*tail_call)(Vm* vm);
+  // For the inline tail call (fourth piece): where a run's per-program
+  // state sits in the Vm, so that the code enters a compiled target as
+  // Vm::Enter() does without a call.
+  int32_t prog_offset;           // const Program* Vm::prog_
+  int32_t ctx_hi_offset;         // uint64_t Vm::ctx_hi_
+  int32_t tail_run_offset;       // JitTailRun* Vm::tail_run_ (NULL: none)
+  const uint64_t* budget_limit;  // what Vm::Enter() sets the budget to
+  // Fields Vm::Enter() zeroes besides the ranges (offset and size: 1, 4
+  // or 8 bytes), ended by a size of 0.
+  struct Zero {
+    int32_t offset;
+    int32_t size;
+  } zero_on_enter[12];
+};
+
+// The current ProgRun()'s tail-call state as compiled code reads it
+// (emu/prog.h TailRunHead, native_abi.h struct bpfemu_tail_run: the same
+// layout, checked in emu/prog.cc): the invocation's tail calls so far,
+// whether a reader needs a full fence, and the run's hazard slot (NULL
+// until the run's first tail call through the runtime takes one).
+struct JitTailRun {
+  uint32_t tail_calls;
+  uint32_t full_fence;
+  void* hazard;
+};
+
+// What an inline tail call needs of a compiled target: interp::Program
+// fills one (jit_target) and emu/prog.h Prog keeps a copy beside its id,
+// so that the code reads it from the slot's program with one load each.
+// A program that is not compiled has all zero (`entry_type` 0, which no
+// caller's type equals).
+struct JitTarget {
+  // The program's type, with kJitUsesCpu set when its code reads the run's
+  // CPU (JitCode::uses_cpu): the caller compares it with its own type.
+  uint32_t entry_type = 0;
+  // 1 when the code takes tail calls inline: ProgRun() then gives the run
+  // its hazard slot up front, so that the first one is inline too.
+  uint32_t tail_calls = 0;
+  uint64_t body = 0;              // JitCode::body()
+  const void* program = nullptr;  // the interp::Program (Vm::prog_)
+  uint64_t ctx_size = 0;          // Program::ctx_size()
+};
+inline constexpr uint32_t kJitUsesCpu = 0x80000000u;
+
+// A PROG_ARRAY as an inline tail call reaches it (native_abi.h struct
+// bpfemu_map_fast prog_ids / prog_cache): per slot the program id, and the
+// program (an emu/prog.h Prog, read through `id_offset` and
+// `target_offset`) that id resolved to last.
+struct JitProgArray {
+  uint64_t ids = 0;    // const std::atomic<uint32_t>[max_entries]
+  uint64_t cache = 0;  // const std::atomic<const Prog*>[max_entries]
+  uint32_t max_entries = 0;
+  int32_t id_offset = 0;      // uint32_t Prog::id
+  int32_t target_offset = 0;  // JitTarget Prog::jit
 };
 
 enum JitFaultKind : uint32_t {
@@ -109,6 +170,7 @@ struct JitArray {
   bool percpu = false;
   uint32_t unit = 0;     // PERCPU_ARRAY: bytes between CPUs' copies
   uint32_t nr_cpus = 0;  // PERCPU_ARRAY: the copies
+  bool writable = true;  // stores allowed (not BPF_F_RDONLY_PROG)
 };
 
 // What Compile() may know of the program beyond its instructions, for the
@@ -122,6 +184,12 @@ struct JitProgramInfo {
   std::function<bool(uint64_t handle, JitArray* out)> array;
   // int32_t Vm::jit_cpu_: the run's CPU for PERCPU_ARRAY lookups.
   int32_t cpu_offset = 0;
+  // The PROG_ARRAY behind `handle` if it is one of the program's own maps
+  // (for an inline tail call); unset: every tail call takes the helper.
+  std::function<bool(uint64_t handle, JitProgArray* out)> prog_array;
+  // The program's type and context size: an inline tail call enters only
+  // a target of the same type (the one whose packet bounds the Vm holds).
+  uint32_t prog_type = 0;
 };
 
 // One program's machine code.
@@ -140,6 +208,8 @@ class JitCode {
                                           const JitProgramInfo* info = nullptr);
   // Whether the code reads the run's CPU (an inline PERCPU_ARRAY lookup).
   bool uses_cpu() const { return uses_cpu_; }
+  // Whether the code takes a tail call inline.
+  bool tail_calls() const { return tail_calls_; }
   ~JitCode();
   JitCode(const JitCode&) = delete;
   JitCode& operator=(const JitCode&) = delete;
@@ -159,6 +229,7 @@ class JitCode {
   size_t body_;
   Entry entry_;
   bool uses_cpu_ = false;
+  bool tail_calls_ = false;
 };
 
 }  // namespace bpfemu::interp

@@ -28,9 +28,8 @@
 #include "emu/object_table.h"
 #include "emu/version.h"
 
-extern "C" {
-thread_local void* bpfemu_tail_run_current = nullptr;
-}
+// bpfemu_tail_run_current is defined in emu/interp.cc (the layer below),
+// whose Program::Run hands it to compiled code.
 
 namespace bpfemu {
 
@@ -187,6 +186,14 @@ struct RunState {
 namespace {
 
 thread_local RunState* current_run = nullptr;
+
+// The run's hazard slot: from now on its tail calls may announce their
+// target inline (native_abi.h bpf_tail_call, jit_x86.cc InlineTailCall).
+void TakeHazardSlot(RunState* run) {
+  run->guard.emplace();
+  run->head.hazard = run->guard->slot();
+  run->head.full_fence = hazard::AsymmetricFences() ? 0 : 1;
+}
 thread_local bool run_faulted = false;
 
 // current_run, and the inline tail calls' view of it.
@@ -211,7 +218,10 @@ int Register(uint32_t prog_type, uint32_t expected_attach_type,
   prog->name = name;
   prog->func = func;
   prog->attach_btf_id = attach_btf_id;
-  if (code != nullptr) prog->max_ctx_offset = code->max_ctx_offset();
+  if (code != nullptr) {
+    prog->max_ctx_offset = code->max_ctx_offset();
+    prog->jit = code->jit_target();  // a copy; `code` keeps it valid
+  }
   prog->code = std::move(code);
   return ProgTable::Get().Add(std::move(prog));
 }
@@ -345,6 +355,9 @@ uint64_t ProgRunR0(const Prog& prog, void* ctx) {
   run.next = &prog;
   run.finished = false;
   run.prev = current_run;
+  // Compiled code that takes tail calls inline needs the slot from its
+  // first one on (the runtime's path would take it there).
+  if (prog.jit.tail_calls != 0) TakeHazardSlot(&run);
   SetCurrentRun(&run);
   bool faulted = false;
   const uint64_t ret = RunChain(&run, ctx, &faulted);
@@ -358,6 +371,14 @@ uint64_t ProgRunR0(const Prog& prog, void* ctx) {
   }
   return ret;
 }
+
+// Compiled bytecode reads the run's head through its own view.
+static_assert(offsetof(TailRunHead, tail_calls) ==
+                  offsetof(interp::JitTailRun, tail_calls) &&
+              offsetof(TailRunHead, full_fence) ==
+                  offsetof(interp::JitTailRun, full_fence) &&
+              offsetof(TailRunHead, hazard) ==
+                  offsetof(interp::JitTailRun, hazard));
 
 bool TakeTailCallBudget() {
   RunState* run = current_run;
@@ -458,12 +479,7 @@ long TailCallCache::Jump(uint32_t index, const std::atomic<uint32_t>& slot_id) {
 [[gnu::noinline]] const Prog* TailCallCache::Resolve(RunState* run,
                                                      uint32_t index,
                                                      uint32_t id) {
-  if (!run->guard.has_value()) {
-    run->guard.emplace();
-    // From now on the run's tail calls may announce inline (native_abi.h).
-    run->head.hazard = run->guard->slot();
-    run->head.full_fence = hazard::AsymmetricFences() ? 0 : 1;
-  }
+  if (!run->guard.has_value()) TakeHazardSlot(run);
   std::atomic<const Prog*>& slot = slots_[index];
   if (run->guard->ok()) {
     const Prog* p = run->guard->Protect(slot);

@@ -95,9 +95,14 @@ struct ProgExtra {
 
 struct Prog {
   // id and func first: natively built programs read them to take a tail
-  // call inline (native_abi.h struct bpfemu_prog_head).
+  // call inline (native_abi.h struct bpfemu_prog_head); jit next, which
+  // compiled bytecode reads for the same (emu/jit_x86.h JitProgArray).
   uint32_t id = 0;
-  ProgFunc func = nullptr;            // a native program, or
+  ProgFunc func = nullptr;  // a native program, or
+  // A copy of code's JitTarget (interp::Program::jit_target; all zero
+  // unless the bytecode is compiled): what a tail call's inline path in
+  // compiled code reads to enter this program.
+  interp::JitTarget jit;
   uint32_t type = 0;                  // enum bpf_prog_type
   uint32_t expected_attach_type = 0;  // enum bpf_attach_type
   std::string name;

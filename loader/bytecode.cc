@@ -2388,6 +2388,27 @@ class BytecodeLinker : public interp::Linker {
     out->slot = f.array_slot;
     out->max_entries = f.max_entries;
     out->value_size = b->map->value_size();
+    out->writable = !(b->map->map_flags() & BPF_F_RDONLY_PROG);  // MapArea
+    return true;
+  }
+
+  // The JIT's view of a PROG_ARRAY (the kernel's JIT emits the tail call
+  // inline: arch/x86/net/bpf_jit_comp.c emit_bpf_tail_call_indirect), the
+  // one native programs read (bound_map.h: prog_ids, prog_cache).
+  bool JitProgArrayOf(uint64_t handle, interp::JitProgArray* out) override {
+    BoundMap* b = internal::BoundOf(reinterpret_cast<void*>(handle));
+    if (b == nullptr || b->fd_array == nullptr || b->fd_array->holds_maps() ||
+        b->fast.prog_ids == nullptr || b->fast.prog_cache == nullptr) {
+      return false;
+    }
+    out->ids = reinterpret_cast<uint64_t>(b->fast.prog_ids);
+    out->cache = reinterpret_cast<uint64_t>(b->fast.prog_cache);
+    out->max_entries = b->fast.max_entries;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+    out->id_offset = static_cast<int32_t>(offsetof(bpfemu::Prog, id));
+    out->target_offset = static_cast<int32_t>(offsetof(bpfemu::Prog, jit));
+#pragma GCC diagnostic pop
     return true;
   }
 

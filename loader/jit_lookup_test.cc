@@ -286,5 +286,74 @@ TEST(JitLookupTest, PercpuArrayUnderTwoCpus) {
   SetNumPossibleCpus(0);
 }
 
+// The fourth piece's unchecked accesses through a value an inline lookup
+// returned: after `if r0 == 0` falls through, a load or store inside the
+// value is emitted without a check; moved by `r0 += add`, copied to r6,
+// and anything outside the value is still checked (and stops the run as
+// the interpreter stops it, or reaches the neighbouring element as it
+// does).
+Insns NullTestedProgram(int map, int32_t key, int32_t add, int16_t off) {
+  Insns p;
+  p.push_back(a::St(BPF_W, BPF_REG_10, -4, key));
+  p.push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, -4));
+  a::LdMapFd(&p, BPF_REG_1, map);
+  p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+  p.push_back(a::JmpImm(BPF_JEQ, BPF_REG_0, 0, 6));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_0, add));
+  p.push_back(a::MovReg(BPF_REG_6, BPF_REG_0));
+  p.push_back(a::Ldx(BPF_DW, BPF_REG_1, BPF_REG_6, off));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_1, 1));
+  p.push_back(a::Stx(BPF_DW, BPF_REG_0, BPF_REG_1, off));
+  p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_6, off));
+  p.push_back(a::Exit());  // the value's word after the store
+  p.push_back(a::MovImm(BPF_REG_0, 1000));
+  p.push_back(a::Exit());
+  return p;
+}
+
+TEST(JitLookupTest, AccessesThroughANullTestedValue) {
+  struct Case {
+    int32_t key, add;
+    int16_t off;
+    bool faults;
+  };
+  const Case cases[] = {
+      {3, 0, 0, false},  {3, 0, 8, false}, {3, 8, 0, false},  {3, 8, 8, false},
+      {7, 8, 8, true},   {7, 0, 16, true}, {3, 0, 16, false}, {3, -8, 0, false},
+      {0, -8, 0, true},  {0, 0, -8, true}, {9, 0, 0, false},  {3, 4, 0, false},
+      {3, 0, 12, false},
+  };
+  for (const Case& c : cases) {
+    const std::string what = "key " + std::to_string(c.key) + " add " +
+                             std::to_string(c.add) + " off " +
+                             std::to_string(c.off);
+    const Outcome o = ExpectSame(
+        BPF_MAP_TYPE_ARRAY, 0,
+        [&c](int map) { return NullTestedProgram(map, c.key, c.add, c.off); },
+        what);
+    // Past key 3's value is element 4, still the map's area (allowed, as
+    // in the interpreter); past the last element's, nothing.
+    EXPECT_EQ(o.faulted, c.faults) << what;
+  }
+  // A read-only array: loads inside the value unchecked, a store stopped.
+  const Outcome ro = ExpectSame(
+      BPF_MAP_TYPE_ARRAY, BPF_F_RDONLY_PROG,
+      [](int map) { return NullTestedProgram(map, 3, 0, 0); }, "read-only");
+  EXPECT_TRUE(ro.faulted);
+  // A PERCPU_ARRAY's copy of the run's CPU.
+  SetNumPossibleCpus(2);
+  for (const int cpu : {0, 1}) {
+    ScopedCpu pin(cpu);
+    const Outcome pc = ExpectSame(
+        BPF_MAP_TYPE_PERCPU_ARRAY, 0,
+        [](int map) { return NullTestedProgram(map, 5, 8, 0); },
+        "percpu cpu " + std::to_string(cpu), 2);
+    EXPECT_FALSE(pc.faulted);
+    EXPECT_EQ(pc.ret, 2u);
+  }
+  SetNumPossibleCpus(0);
+}
+
 }  // namespace
 }  // namespace bpfemu::native
