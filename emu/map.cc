@@ -143,6 +143,14 @@ int Map::CheckAttachHeader() const {
       return -EINVAL;
     }
   }
+  // A struct bpf_wq (wq_off + 1, 0 for none): 16 8-aligned bytes inside
+  // the value.
+  if (h.wq_off_plus1 != 0) {
+    const int64_t off = int64_t{h.wq_off_plus1} - 1;
+    if (off < 0 || off % 8 != 0 || uint64_t(off) + kTimerSize > h.value_size) {
+      return -EINVAL;
+    }
+  }
   // kptr fields (CheckKptrs() at creation): at most kMaxKptrs, each 8
   // 8-aligned bytes inside the value.
   if (h.nkptrs > kMaxKptrs) return -EINVAL;

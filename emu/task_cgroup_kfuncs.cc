@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "emu/cgroup.h"
+#include "emu/signal.h"
 #include "emu/task_kfuncs.h"
 
 namespace bpfemu {
@@ -80,21 +81,7 @@ int SendSignalTask(const void* task, int32_t sig, int32_t type,
   // permission check for a kernel siginfo; signal 0 sends nothing.
   if (static_cast<uint32_t>(sig) > kNsig) return -EINVAL;
   if (sig == 0) return 0;
-  long r;
-  if (tgid == pid) {
-    siginfo_t info;
-    std::memset(&info, 0, sizeof(info));
-    info.si_signo = sig;
-    info.si_code = SI_KERNEL;
-    info.si_value.sival_ptr = reinterpret_cast<void*>(value);
-    r = type == kPidTypePid
-            ? syscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, &info)
-            : syscall(SYS_rt_sigqueueinfo, pid, sig, &info);
-  } else {
-    r = type == kPidTypePid ? syscall(SYS_tgkill, tgid, tid, sig)
-                            : kill(static_cast<pid_t>(tgid), sig);
-  }
-  return r == 0 ? 0 : -errno;
+  return SendProgramSignal({tgid, tid, sig, type == kPidTypePid, value});
 }
 
 uint64_t InterpTaskFromVpid(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,

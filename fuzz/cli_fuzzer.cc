@@ -29,6 +29,7 @@
 
 #include "cli/cli.h"
 #include "emu/bpffs.h"
+#include "emu/signal.h"
 #include "emu/syscall.h"
 #include "fuzz/cli_fuzzer_object.h"
 #include "fuzz/fuzz_input.h"
@@ -285,6 +286,11 @@ bool NoRawControlBytes(const std::string& s) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // A fuzzed program may signal this process with any signal (SIGKILL,
+  // SIGSEGV): keep them (emu/signal.h).
+  static const bool kept =
+      (bpfemu::SetSignalSink([](const bpfemu::SentSignal&) {}), true);
+  (void)kept;
   SetUpOnce();
   bpfemu::fuzz::FuzzInput in(data, size);
   std::vector<std::string> args;

@@ -9,11 +9,17 @@
 #include <vector>
 
 #include "emu/interp.h"
+#include "emu/signal.h"
 #include "fuzz/fuzz_input.h"
 #include "loader/elf_object.h"
 #include "loader/object.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // A fuzzed program may signal this process with any signal (SIGKILL,
+  // SIGSEGV): keep them (emu/signal.h).
+  static const bool kept =
+      (bpfemu::SetSignalSink([](const bpfemu::SentSignal&) {}), true);
+  (void)kept;
   static const bool once = [] {
     bpfemu::interp::SetInstructionBudget(20000);
     return true;

@@ -15,6 +15,7 @@
 
 #include "emu/interp.h"
 #include "emu/prog.h"
+#include "emu/signal.h"
 #include "emu/syscall.h"
 #include "fuzz/fuzz_input.h"
 #include "loader/bytecode.h"
@@ -80,6 +81,11 @@ void LoadAndRun(const std::vector<int>& maps, uint32_t type,
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // A fuzzed program may signal this process with any signal (SIGKILL,
+  // SIGSEGV): keep them (emu/signal.h).
+  static const bool kept =
+      (bpfemu::SetSignalSink([](const bpfemu::SentSignal&) {}), true);
+  (void)kept;
   const std::vector<int> maps = Maps();
   bpfemu::fuzz::FuzzInput in(data, size);
   static constexpr uint32_t kTypes[] = {

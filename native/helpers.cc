@@ -694,7 +694,7 @@ __attribute__((always_inline)) static inline long GetStackOf(StackTask task,
         std::memset(out, 0, size);
         if (build_id) {
           bpfemu::StackTraceMap::BuildIdIpForm(trace.data() + skip, n, out);
-        } else {
+        } else if (n != 0) {  // out may be NULL with size 0
           std::memcpy(out, trace.data() + skip, size_t{n} * 8);
         }
         return static_cast<long>(n) * elem;

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "bpfemu/native_abi.h"
+#include "emu/signal.h"
 #include "emu/trampoline.h"
 #include "native/btf_show.h"
 #include "native/helpers.h"
@@ -94,15 +95,8 @@ uint64_t PresentUntil(uint64_t addr, uint64_t n) {
 // siginfo is allowed to a task that signals itself, which is the case.
 long SendSignal(uint32_t sig, bool thread) {
   if (getpid() == 1) return -EPERM;  // is_global_init
-  siginfo_t info;
-  std::memset(&info, 0, sizeof(info));
-  info.si_signo = static_cast<int>(sig);
-  info.si_code = SI_KERNEL;
-  const long r = thread ? syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(),
-                                  static_cast<int>(sig), &info)
-                        : syscall(SYS_rt_sigqueueinfo, getpid(),
-                                  static_cast<int>(sig), &info);
-  return r == 0 ? 0 : -errno;
+  return bpfemu::SendProgramSignal(
+      {getpid(), gettid(), static_cast<int>(sig), thread, 0});
 }
 
 }  // namespace
