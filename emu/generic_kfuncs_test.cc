@@ -23,6 +23,7 @@
 #include "emu/iter_bits.h"
 #include "emu/kernel_btf.h"
 #include "emu/kfunc.h"
+#include "emu/kfunc_testing.h"
 #include "emu/prog.h"
 #include "emu/str_kfuncs.h"
 #include "emu/task_kfuncs.h"
@@ -155,63 +156,17 @@ enum : int32_t {
 };
 
 const KernelBtf* TestBtf() {
-  static const KernelBtf* btf = [] {
-    btftest::Blob b;
-    b.Int("int", 4, 32);
-    const uint32_t proto = b.Ref(BTF_KIND_FUNC_PROTO, 1);
-    for (const char* f :
-         {"bpf_strlen", "bpf_iter_bits_new", "bpf_cpumask_first",
-          "bpf_cpumask_create", "bpf_cpumask_release", "bpf_task_acquire"}) {
-      b.Type(b.Str(f), btftest::Info(BTF_KIND_FUNC, 1), proto);
-    }
-    return KernelBtf::Parse(b.Build()).release();
-  }();
+  static const KernelBtf* btf =
+      kfunctest::FuncBtf(
+          std::vector<const char*>{"bpf_strlen", "bpf_iter_bits_new",
+                                   "bpf_cpumask_first", "bpf_cpumask_create",
+                                   "bpf_cpumask_release", "bpf_task_acquire"})
+          .release();
   return btf;
 }
 
-class Linker : public interp::Linker {
- public:
-  interp::HelperFn Helper(int32_t, uint32_t, bool*) override { return nullptr; }
-  int Kfunc(int32_t imm, int16_t off, const interp::LoadAttr& attr,
-            interp::HelperFn* fn) override {
-    KfuncCall c;
-    c.imm = imm;
-    c.off = off;
-    c.prog_type = attr.prog_type;
-    c.gpl_compatible = attr.gpl_compatible;
-    const bpfemu::Kfunc* k = nullptr;
-    if (int err = ResolveKfuncCall(TestBtf(), c, &k, attr.log); err != 0) {
-      return err;
-    }
-    *fn = k->fn;
-    return 0;
-  }
-  int MapHandle(int, uint64_t*) override { return -EBADF; }
-  int MapValue(int, uint32_t, uint64_t*, uint64_t*, uint64_t*, bool*) override {
-    return -EBADF;
-  }
-};
-
-// Runs `p` as a syscall program: its 32-bit return value, and whether the
-// run stopped.
 int32_t RunSyscallProg(const Insns& p, bool* faulted) {
-  Linker linker;
-  interp::LoadAttr attr;
-  attr.prog_type = BPF_PROG_TYPE_SYSCALL;
-  attr.sleepable = true;  // as the kernel requires of SYSCALL programs
-  attr.insns = p.data();
-  attr.insn_cnt = static_cast<uint32_t>(p.size());
-  attr.gpl_compatible = true;
-  std::shared_ptr<const interp::Program> prog;
-  EXPECT_EQ(interp::Program::Load(attr, linker, &prog), 0);
-  if (prog == nullptr) return -1;
-  Prog desc;
-  desc.type = BPF_PROG_TYPE_SYSCALL;
-  desc.code = prog;
-  uint64_t ctx[4] = {};
-  const uint64_t r = ProgRun(desc, ctx);
-  *faulted = ProgFaulted();
-  return static_cast<int32_t>(r);
+  return kfunctest::RunSyscallProg(TestBtf(), p, faulted);
 }
 
 TEST(GenericKfuncsInterpTest, StrlenOfTheStackAndOfBadAddresses) {
