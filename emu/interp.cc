@@ -430,7 +430,7 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
       if (hi.imm != 0) return -EINVAL;
       uint64_t handle;
       if (int err = linker.MapHandle(fd, &handle); err != 0) return err;
-      if (int err = linker.MapCompatible(fd, attr); err != 0) return err;
+      if (int err = linker.MapCompatible(handle, attr); err != 0) return err;
       d->imm = static_cast<int64_t>(handle);
       if (int err = UseArena(linker.MapArena(handle), handle); err != 0) {
         return err;
@@ -447,7 +447,7 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
       // the register gets user_vm_start + off, a user (as(1)) pointer.
       uint64_t handle;
       if (linker.MapHandle(fd, &handle) == 0) {
-        if (int err = linker.MapCompatible(fd, attr); err != 0) return err;
+        if (int err = linker.MapCompatible(handle, attr); err != 0) return err;
         if (ArenaWindow* arena = linker.MapArena(handle)) {
           const uint64_t start = arena->user_vm_start();
           if (uint64_t{static_cast<uint32_t>(hi.imm)} >
