@@ -12,6 +12,7 @@
 #include "emu/ct_kfuncs.h"
 
 #include <arpa/inet.h>
+#include <linux/bpf.h>
 #include <linux/btf.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -651,8 +652,13 @@ uint64_t LeakedRefs() { return leaked.load(std::memory_order_relaxed); }
 // The interpreter's face.
 namespace {
 
-void NeedCtx(interp::Vm& vm, uint64_t r1, const char* name) {
-  if (r1 != reinterpret_cast<uint64_t>(vm.ctx())) {
+// The skb kfuncs take a struct __sk_buff, the XDP ones a struct xdp_md:
+// the verifier takes only the program's own context, and only from the
+// program type whose context that is (both sets are offered to both).
+void NeedCtx(interp::Vm& vm, uint64_t r1, uint32_t prog_type,
+             const char* name) {
+  if (r1 != reinterpret_cast<uint64_t>(vm.ctx()) ||
+      vm.prog_type() != prog_type) {
     vm.Fault("%s: R1 must be the program's context", name);
   }
 }
@@ -695,10 +701,10 @@ void NeedEntry(interp::Vm& vm, uint64_t p, bool init, bool confirmed_only,
   }
 }
 
-template <bool kAlloc>
+template <bool kAlloc, uint32_t kProgType>
 uint64_t CtGet(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                uint64_t r4, uint64_t r5, const char* name) {
-  NeedCtx(vm, r1, name);
+  NeedCtx(vm, r1, kProgType, name);
   NeedMem(vm, r2, r3, name, 2);
   NeedMem(vm, r4, r5, name, 4);
   const auto* tuple = reinterpret_cast<const void*>(r2);
@@ -715,19 +721,23 @@ uint64_t CtGet(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
 
 uint64_t InterpSkbLookup(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                          uint64_t r4, uint64_t r5) {
-  return CtGet<false>(vm, r1, r2, r3, r4, r5, "bpf_skb_ct_lookup");
+  return CtGet<false, BPF_PROG_TYPE_SCHED_CLS>(vm, r1, r2, r3, r4, r5,
+                                               "bpf_skb_ct_lookup");
 }
 uint64_t InterpXdpLookup(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                          uint64_t r4, uint64_t r5) {
-  return CtGet<false>(vm, r1, r2, r3, r4, r5, "bpf_xdp_ct_lookup");
+  return CtGet<false, BPF_PROG_TYPE_XDP>(vm, r1, r2, r3, r4, r5,
+                                         "bpf_xdp_ct_lookup");
 }
 uint64_t InterpSkbAlloc(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                         uint64_t r4, uint64_t r5) {
-  return CtGet<true>(vm, r1, r2, r3, r4, r5, "bpf_skb_ct_alloc");
+  return CtGet<true, BPF_PROG_TYPE_SCHED_CLS>(vm, r1, r2, r3, r4, r5,
+                                              "bpf_skb_ct_alloc");
 }
 uint64_t InterpXdpAlloc(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                         uint64_t r4, uint64_t r5) {
-  return CtGet<true>(vm, r1, r2, r3, r4, r5, "bpf_xdp_ct_alloc");
+  return CtGet<true, BPF_PROG_TYPE_XDP>(vm, r1, r2, r3, r4, r5,
+                                        "bpf_xdp_ct_alloc");
 }
 
 uint64_t InterpInsert(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t, uint64_t,

@@ -40,11 +40,13 @@ const KernelBtf* TestBtf() {
   return btf;
 }
 
-// Loads `p` as a SCHED_CLS program and runs it on a zeroed context.
-int32_t RunTc(const Insns& p, bool* faulted) {
+// Loads `p` as a SCHED_CLS (or `type`) program and runs it on a zeroed
+// context.
+int32_t RunTc(const Insns& p, bool* faulted,
+              uint32_t type = BPF_PROG_TYPE_SCHED_CLS) {
   kfunctest::Linker linker(TestBtf());
   interp::LoadAttr attr;
-  attr.prog_type = BPF_PROG_TYPE_SCHED_CLS;
+  attr.prog_type = type;
   attr.insns = p.data();
   attr.insn_cnt = static_cast<uint32_t>(p.size());
   attr.gpl_compatible = true;
@@ -53,7 +55,7 @@ int32_t RunTc(const Insns& p, bool* faulted) {
   *faulted = true;
   if (prog == nullptr) return -1;
   Prog desc;
-  desc.type = BPF_PROG_TYPE_SCHED_CLS;
+  desc.type = type;
   desc.code = prog;
   alignas(8) uint8_t ctx[256] = {};
   const uint64_t r = ProgRun(desc, ctx);
@@ -84,9 +86,10 @@ Insns Then(Insns p, const Insns& more) {
   return p;
 }
 
-void ExpectStop(const Insns& p, const std::string& why) {
+void ExpectStop(const Insns& p, const std::string& why,
+                uint32_t type = BPF_PROG_TYPE_SCHED_CLS) {
   bool faulted = false;
-  RunTc(p, &faulted);
+  RunTc(p, &faulted, type);
   EXPECT_TRUE(faulted);
   EXPECT_EQ(interp::LastFault().rfind(why, 0), 0u) << interp::LastFault();
 }
@@ -108,6 +111,11 @@ TEST_F(CtInterpTest, RefusedArgumentsStopTheRun) {
   p[5] = a::MovReg(1, 10);
   ExpectStop(Then(p, {a::MovImm(0, 0), a::Exit()}),
              "bpf_skb_ct_lookup: R1 must be the program's context");
+  // ... and of the program type the kfunc's context is (an XDP program is
+  // offered bpf_skb_ct_lookup, and refused its xdp_md).
+  ExpectStop(Then(Get(kSkbLookup), {a::MovImm(0, 0), a::Exit()}),
+             "bpf_skb_ct_lookup: R1 must be the program's context",
+             BPF_PROG_TYPE_XDP);
   // The opts must be memory the program may write.
   p = Get(kSkbLookup);
   p[11] = a::MovImm(5, 64);
