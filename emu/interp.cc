@@ -1392,6 +1392,13 @@ void Vm::LoadPacketBounds() {
                     t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_LWT_XMIT;
     sk_lo_ = reinterpret_cast<uint64_t>(skb->sk);
     sk_hi_ = sk_lo_ == 0 ? 0 : sk_lo_ + sizeof(struct bpf_sock);
+  } else if (t == BPF_PROG_TYPE_SK_MSG) {
+    // sk_msg_md's data / data_end are full pointers (__bpf_md_ptr); the
+    // program may write the message (may_access_direct_pkt_data).
+    const auto* md = static_cast<const struct sk_msg_md*>(ctx_);
+    pkt_lo_ = reinterpret_cast<uint64_t>(md->data);
+    pkt_hi_ = reinterpret_cast<uint64_t>(md->data_end);
+    pkt_writable_ = true;
   }
   if (pkt_hi_ < pkt_lo_) pkt_hi_ = pkt_lo_;
 }

@@ -1069,6 +1069,24 @@ uint64_t RedirectHash(Vm& vm, uint64_t, uint64_t map, uint64_t key,
       bpfemu_sk_redirect(Ptr(map), Ptr(key), flags, kMsg));
 }
 
+// The SK_MSG message helpers (native/sk_msg.h) on the run's context; the
+// edits move data / data_end, so the packet's bounds are read again.
+template <long (*kSet)(void*, __u32)>
+uint64_t MsgSetBytes(Vm& vm, uint64_t ctx, uint64_t bytes, uint64_t, uint64_t,
+                     uint64_t) {
+  NeedCtx(vm, ctx, "bpf_msg_apply_bytes / bpf_msg_cork_bytes");
+  return static_cast<uint64_t>(kSet(Ptr(ctx), static_cast<uint32_t>(bytes)));
+}
+template <long (*kEdit)(void*, __u32, __u32, __u64)>
+uint64_t MsgEdit(Vm& vm, uint64_t ctx, uint64_t a, uint64_t b, uint64_t flags,
+                 uint64_t) {
+  NeedCtx(vm, ctx, "bpf_msg_pull_data / _push_data / _pop_data");
+  const long ret = kEdit(Ptr(ctx), static_cast<uint32_t>(a),
+                         static_cast<uint32_t>(b), flags);
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
 // bpf_redirect_map on an XDP redirect map (the key by value).
 uint64_t XdpRedirectMap(Vm& vm, uint64_t map, uint64_t key, uint64_t flags,
                         uint64_t, uint64_t) {
@@ -2033,6 +2051,13 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_sk_redirect_hash, RedirectHash<0>, false, O::kSkSkb},
     {BPF_FUNC_msg_redirect_map, RedirectMap<1>, false, O::kSkMsg},
     {BPF_FUNC_msg_redirect_hash, RedirectHash<1>, false, O::kSkMsg},
+    {BPF_FUNC_msg_apply_bytes, MsgSetBytes<bpfemu_msg_apply_bytes>, false,
+     O::kSkMsg},
+    {BPF_FUNC_msg_cork_bytes, MsgSetBytes<bpfemu_msg_cork_bytes>, false,
+     O::kSkMsg},
+    {BPF_FUNC_msg_pull_data, MsgEdit<bpfemu_msg_pull_data>, false, O::kSkMsg},
+    {BPF_FUNC_msg_push_data, MsgEdit<bpfemu_msg_push_data>, false, O::kSkMsg},
+    {BPF_FUNC_msg_pop_data, MsgEdit<bpfemu_msg_pop_data>, false, O::kSkMsg},
     {BPF_FUNC_spin_lock, SpinLock, false, O::kAny},
     {BPF_FUNC_spin_unlock, SpinUnlock, false, O::kAny},
     {BPF_FUNC_probe_read_user, ProbeRead<native::ProbeSpace::kUser, false>,

@@ -369,6 +369,25 @@ static inline long bpf_msg_redirect_hash(struct sk_msg_md *msg, void *map,
                                          void *key, __u64 flags) {
   return bpfemu_sk_redirect(map, key, flags, 1);
 }
+/* The message's edits (native/sk_msg.h): the kernel's return values. */
+static inline long bpf_msg_apply_bytes(struct sk_msg_md *msg, __u32 bytes) {
+  return bpfemu_msg_apply_bytes(msg, bytes);
+}
+static inline long bpf_msg_cork_bytes(struct sk_msg_md *msg, __u32 bytes) {
+  return bpfemu_msg_cork_bytes(msg, bytes);
+}
+static inline long bpf_msg_pull_data(struct sk_msg_md *msg, __u32 start,
+                                     __u32 end, __u64 flags) {
+  return bpfemu_msg_pull_data(msg, start, end, flags);
+}
+static inline long bpf_msg_push_data(struct sk_msg_md *msg, __u32 start,
+                                     __u32 len, __u64 flags) {
+  return bpfemu_msg_push_data(msg, start, len, flags);
+}
+static inline long bpf_msg_pop_data(struct sk_msg_md *msg, __u32 start,
+                                    __u32 len, __u64 flags) {
+  return bpfemu_msg_pop_data(msg, start, len, flags);
+}
 /* XDP redirects through DEVMAP, DEVMAP_HASH and CPUMAP: XDP_REDIRECT or the
  * fallback action in the flags' low bits; the target is recorded
  * (bpfemu::native::LastRedirect), nothing is transmitted. */
