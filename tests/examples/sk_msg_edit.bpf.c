@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 // Example: an SK_MSG verdict program that edits the messages a socket
 // sends (bpf_msg_pull_data, bpf_msg_push_data, bpf_msg_pop_data) and
-// meters them (bpf_msg_apply_bytes, bpf_msg_cork_bytes), as the map `cfg`
-// says, recording in `recs` what each run saw and what the helpers
-// returned. Pushed bytes are written before the message goes on (the
-// kernel does not clear them).
+// meters them (bpf_msg_apply_bytes, bpf_msg_cork_bytes) or redirects them
+// (bpf_msg_redirect_map), as the map `cfg` says, recording in `recs` what each
+// run saw and what the helpers returned. Pushed bytes are written before the
+// message goes on (the kernel does not clear them).
 #include <linux/bpf.h>
 
 #include <bpf/bpf_helpers.h>
@@ -22,10 +22,10 @@ struct op {
 
 struct cfg {
   struct op ops[3];
-  __u32 apply;    // bpf_msg_apply_bytes(apply) when not 0
-  __u32 cork;     // bpf_msg_cork_bytes(cork) when not 0
-  __u32 verdict;  // SK_PASS or SK_DROP
-  __u32 pad;
+  __u32 apply;     // bpf_msg_apply_bytes(apply) when not 0
+  __u32 cork;      // bpf_msg_cork_bytes(cork) when not 0
+  __u32 verdict;   // SK_PASS or SK_DROP
+  __u32 redirect;  // not 0: bpf_msg_redirect_map to slot 1, flags redirect - 1
 };
 
 struct rec {
@@ -35,6 +35,7 @@ struct rec {
   __u32 size_out;
   __u32 len_out;
   __u8 head[8];
+  __s64 redirect_ret;
 };
 
 struct {
@@ -144,6 +145,8 @@ int edit(struct sk_msg_md *msg) {
     if (d + i + 1 > e) break;
     r->head[i] = d[i];
   }
+  if (c->redirect)
+    r->redirect_ret = bpf_msg_redirect_map(msg, &sock_map, 1, c->redirect - 1);
   return c->verdict == SK_PASS ? SK_PASS : SK_DROP;
 }
 

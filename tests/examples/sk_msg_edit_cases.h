@@ -33,18 +33,20 @@ struct SkMsgOp {  // struct op of sk_msg_edit.bpf.c
 };
 struct SkMsgCfg {  // struct cfg
   SkMsgOp ops[3];
-  uint32_t apply = 0, cork = 0, verdict = SK_PASS, pad = 0;
+  uint32_t apply = 0, cork = 0, verdict = SK_PASS;
+  uint32_t redirect = 0;  // not 0: to slot 1 with flags redirect - 1
 };
 struct SkMsgRec {  // struct rec
   uint32_t size_in, len_in;
   int64_t ret[3];
   uint32_t size_out, len_out;
   uint8_t head[8];
+  int64_t redirect_ret;
   bool operator==(const SkMsgRec& o) const {
     return std::memcmp(this, &o, sizeof(o)) == 0;
   }
 };
-static_assert(sizeof(SkMsgRec) == 48);
+static_assert(sizeof(SkMsgRec) == 56);
 inline constexpr uint32_t kSkMsgMaxRuns = 16;  // MAX_RUNS
 
 struct SkMsgScenario {
@@ -56,6 +58,9 @@ struct SkMsgScenario {
 struct SkMsgOutcome {
   std::vector<long> send_ret;  // bytes taken, or -errno
   std::vector<uint8_t> delivered;
+  // Redirected to slot 1's socket (the peer): what it then sends out
+  // (egress) or receives (BPF_F_INGRESS).
+  std::vector<uint8_t> redirected_egress, redirected_ingress;
   uint32_t runs = 0;
   std::vector<SkMsgRec> recs;  // the first min(runs, 16)
 };
@@ -154,15 +159,46 @@ inline std::vector<SkMsgScenario> SkMsgScenarios() {
   s.cfg.cork = 60;
   s.sends = {40, 40};
   out.push_back(s);
+  s = {};
+  s.name = "redirect_ingress";
+  s.cfg.redirect = 1 + BPF_F_INGRESS;
+  s.sends = {40, 20};
+  out.push_back(s);
+  s.name = "redirect_egress";
+  s.cfg.redirect = 1;
+  out.push_back(s);
+  s.name = "redirect_bad_flags";
+  s.cfg.redirect = 1 + 4;
+  out.push_back(s);
+  s.name = "redirect_apply";
+  s.cfg.redirect = 1 + BPF_F_INGRESS;
+  s.cfg.apply = 15;
+  s.sends = {40};
+  out.push_back(s);
+  s.name = "redirect_cork";
+  s.cfg.apply = 0;
+  s.cfg.cork = 50;
+  s.sends = {40, 40, 10};
+  out.push_back(s);
+  s = {};
+  s.name = "redirect_push";
+  s.cfg.ops[0] = Push(0, 4);
+  s.cfg.redirect = 1 + BPF_F_INGRESS;
+  s.sends = {40};
+  out.push_back(s);
   return out;
 }
 
-// One scenario on bpfemu: `prog` is sk_msg_edit's `edit` of `obj`.
+// One scenario on bpfemu: `prog` is sk_msg_edit's `edit` of `obj`;
+// `peer`, an established TCP socket, is put in sock_map's slot 1 for the
+// redirects.
 inline SkMsgOutcome RunOnEmu(const native::Object& obj,
                              const native::Program& prog,
-                             const SkMsgScenario& s) {
+                             const SkMsgScenario& s, int peer) {
   SkMsgOutcome out;
-  const uint32_t zero = 0;
+  const uint32_t zero = 0, one = 1;
+  const uint64_t peer_fd = static_cast<uint64_t>(peer);
+  EXPECT_EQ(MapUpdateElem(obj.MapFd("sock_map"), &one, &peer_fd, BPF_ANY), 0);
   EXPECT_EQ(MapUpdateElem(obj.MapFd("cfg"), &zero, &s.cfg, BPF_ANY), 0);
   EXPECT_EQ(MapUpdateElem(obj.MapFd("runs"), &zero, &zero, BPF_ANY), 0);
   const SkMsgRec blank = {};
@@ -175,6 +211,12 @@ inline SkMsgOutcome RunOnEmu(const native::Object& obj,
     out.send_ret.push_back(sock.Send(SkMsgPayload(k, s.sends[k])));
   }
   out.delivered = sock.delivered();
+  for (const native::SkMsgSocket::Redirected& r : sock.redirected()) {
+    auto& to = (r.flags & BPF_F_INGRESS) ? out.redirected_ingress
+                                         : out.redirected_egress;
+    to.insert(to.end(), r.bytes.begin(), r.bytes.end());
+  }
+  EXPECT_EQ(MapDeleteElem(obj.MapFd("sock_map"), &one), 0);
   EXPECT_EQ(MapLookupElem(obj.MapFd("runs"), &zero, &out.runs), 0);
   for (uint32_t i = 0; i < out.runs && i < kSkMsgMaxRuns; ++i) {
     SkMsgRec r;

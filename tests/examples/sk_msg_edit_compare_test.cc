@@ -4,8 +4,10 @@
 // scenario's sends from a fresh thread, whose page fragment starts empty
 // as SkMsgSocket's does) and run on bpfemu through native::SkMsgSocket,
 // natively and as bytecode: the same send(2) return values, the same bytes
-// at the peer, the same runs and records (sizes, data windows, helper
-// return values, the bytes at data).
+// at the peer (passed, or redirected to its ingress by
+// bpf_msg_redirect_map) and sent back by it (redirected to its egress), the
+// same runs and records (sizes, data windows, helper return values, the
+// bytes at data).
 
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -61,12 +63,12 @@ bool Connect(TcpPair* p) {
   return p->server >= 0;
 }
 
-// Everything the peer receives until it has been quiet for 300 ms.
+// Everything `fd` receives until it has been quiet for 150 ms.
 std::vector<uint8_t> Drain(int fd) {
   std::vector<uint8_t> out;
   for (;;) {
     pollfd pfd = {fd, POLLIN, 0};
-    if (poll(&pfd, 1, 300) <= 0) break;
+    if (poll(&pfd, 1, 150) <= 0) break;
     uint8_t buf[4096];
     const ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
     if (n <= 0) break;
@@ -87,6 +89,11 @@ SkMsgOutcome RunOnKernel(const KernelObject& k, const SkMsgScenario& s) {
   EXPECT_EQ(bpf_map_update_elem(k.MapFd("sock_map"), &zero, &client, BPF_ANY),
             0)
       << strerror(errno);
+  // The peer, for the redirects.
+  const uint32_t one = 1;
+  const uint64_t server = static_cast<uint64_t>(p.server);
+  EXPECT_EQ(bpf_map_update_elem(k.MapFd("sock_map"), &one, &server, BPF_ANY), 0)
+      << strerror(errno);
   bpf_map_update_elem(k.MapFd("cfg"), &zero, &s.cfg, BPF_ANY);
   bpf_map_update_elem(k.MapFd("runs"), &zero, &zero, BPF_ANY);
   const SkMsgRec blank = {};
@@ -102,7 +109,10 @@ SkMsgOutcome RunOnKernel(const KernelObject& k, const SkMsgScenario& s) {
     }
   });
   sender.join();
+  // The peer reads what was passed and what was redirected to its ingress;
+  // what was redirected out of the peer comes back to the client.
   out.delivered = Drain(p.server);
+  out.redirected_egress = Drain(p.client);
   bpf_map_lookup_elem(k.MapFd("runs"), &zero, &out.runs);
   for (uint32_t i = 0; i < out.runs && i < kSkMsgMaxRuns; ++i) {
     SkMsgRec r;
@@ -110,6 +120,7 @@ SkMsgOutcome RunOnKernel(const KernelObject& k, const SkMsgScenario& s) {
     out.recs.push_back(r);
   }
   bpf_map_delete_elem(k.MapFd("sock_map"), &zero);
+  bpf_map_delete_elem(k.MapFd("sock_map"), &one);
   return out;
 }
 
@@ -142,21 +153,30 @@ TEST_F(SkMsgEditCompareTest, AttachedProgramAgreesWithTheModel) {
     ASSERT_EQ((*o)->Load(), 0);
     objs.push_back(std::move(*o));
   }
+  TcpPair emu;
+  ASSERT_TRUE(Connect(&emu));
   int compared = 0;
   for (const SkMsgScenario& s : SkMsgScenarios()) {
     SCOPED_TRACE(s.name);
     const SkMsgOutcome k = RunOnKernel(*kernel, s);
     std::string sent;
     for (long r : k.send_ret) sent += " " + std::to_string(r);
-    std::printf("%-20s kernel: send%s, %zu bytes delivered, %u runs\n",
-                s.name.c_str(), sent.c_str(), k.delivered.size(), k.runs);
+    std::printf(
+        "%-20s kernel: send%s, %zu bytes at the peer, %zu sent back by it, "
+        "%u runs\n",
+        s.name.c_str(), sent.c_str(), k.delivered.size(),
+        k.redirected_egress.size(), k.runs);
     for (size_t face = 0; face < objs.size(); ++face) {
       SCOPED_TRACE(face == 0 ? "native" : "bytecode");
       const native::Program* prog = objs[face]->FindProgram("edit");
       ASSERT_NE(prog, nullptr);
-      const SkMsgOutcome e = RunOnEmu(*objs[face], *prog, s);
+      const SkMsgOutcome e = RunOnEmu(*objs[face], *prog, s, emu.server);
       EXPECT_EQ(e.send_ret, k.send_ret);
-      EXPECT_EQ(e.delivered, k.delivered);
+      std::vector<uint8_t> at_peer = e.delivered;
+      at_peer.insert(at_peer.end(), e.redirected_ingress.begin(),
+                     e.redirected_ingress.end());
+      EXPECT_EQ(at_peer, k.delivered);
+      EXPECT_EQ(e.redirected_egress, k.redirected_egress);
       EXPECT_EQ(e.runs, k.runs);
       ASSERT_EQ(e.recs.size(), k.recs.size());
       for (size_t i = 0; i < k.recs.size(); ++i) {

@@ -7,6 +7,9 @@
 
 #include <errno.h>
 #include <linux/bpf.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <map>
 #include <memory>
@@ -34,6 +37,27 @@ class SkMsgEditTest : public ::testing::Test {
     ASSERT_EQ((*b)->Load(), 0);
     bytecode_ = std::move(*b);
   }
+  void TearDown() override {
+    for (int fd : {listener_, client_, server_}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+  // A loopback TCP pair: its accepted end is sock_map's slot 1.
+  void Connect() {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a = {};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof(a);
+    ASSERT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    ASSERT_EQ(listen(listener_, 1), 0);
+    ASSERT_EQ(getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &alen),
+              0);
+    client_ = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(connect(client_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    server_ = accept(listener_, nullptr, nullptr);
+    ASSERT_GE(server_, 0);
+  }
   std::map<std::string, SkMsgOutcome> RunAll(const native::Object& obj) {
     std::map<std::string, SkMsgOutcome> out;
     const native::Program* prog = obj.FindProgram("edit");
@@ -41,11 +65,12 @@ class SkMsgEditTest : public ::testing::Test {
     if (prog == nullptr) return out;
     EXPECT_EQ(prog->type(), BPF_PROG_TYPE_SK_MSG);
     for (const SkMsgScenario& s : SkMsgScenarios()) {
-      out[s.name] = RunOnEmu(obj, *prog, s);
+      out[s.name] = RunOnEmu(obj, *prog, s, server_);
     }
     return out;
   }
   std::unique_ptr<native::Object> native_, bytecode_;
+  int listener_ = -1, client_ = -1, server_ = -1;
 };
 
 std::vector<uint8_t> Bytes(std::initializer_list<std::vector<uint8_t>> parts) {
@@ -59,6 +84,7 @@ std::vector<uint8_t> Slice(const std::vector<uint8_t>& v, size_t from,
 }
 
 TEST_F(SkMsgEditTest, BothFacesAgreeAndMatchTheKernelsRules) {
+  ASSERT_NO_FATAL_FAILURE(Connect());
   const auto n = RunAll(*native_);
   const auto b = RunAll(*bytecode_);
   ASSERT_EQ(n.size(), b.size());
@@ -67,6 +93,8 @@ TEST_F(SkMsgEditTest, BothFacesAgreeAndMatchTheKernelsRules) {
     const SkMsgOutcome& c = b.at(name);
     EXPECT_EQ(o.send_ret, c.send_ret);
     EXPECT_EQ(o.delivered, c.delivered);
+    EXPECT_EQ(o.redirected_ingress, c.redirected_ingress);
+    EXPECT_EQ(o.redirected_egress, c.redirected_egress);
     EXPECT_EQ(o.runs, c.runs);
     EXPECT_EQ(o.recs, c.recs);
   }
@@ -148,6 +176,18 @@ TEST_F(SkMsgEditTest, BothFacesAgreeAndMatchTheKernelsRules) {
   EXPECT_EQ(n.at("cork_long").delivered.size(), 120u);
   EXPECT_EQ(n.at("cork_long").runs, 3u);
   EXPECT_EQ(n.at("cork_drop").send_ret, (std::vector<long>{40, -EACCES}));
+
+  // Redirected to the peer's ingress: nothing passed, all 60 bytes there.
+  const SkMsgOutcome& ri = n.at("redirect_ingress");
+  EXPECT_TRUE(ri.delivered.empty());
+  EXPECT_EQ(ri.redirected_ingress, Bytes({m0, Slice(m1, 0, 20)}));
+  EXPECT_EQ(ri.recs[0].redirect_ret, SK_PASS);
+  EXPECT_EQ(n.at("redirect_egress").redirected_egress,
+            Bytes({m0, Slice(m1, 0, 20)}));
+  // Flags beyond BPF_F_INGRESS: SK_DROP from the helper, the message passes.
+  const SkMsgOutcome& rb = n.at("redirect_bad_flags");
+  EXPECT_EQ(rb.recs[0].redirect_ret, SK_DROP);
+  EXPECT_EQ(rb.delivered.size(), 60u);
 }
 
 }  // namespace
