@@ -47,7 +47,9 @@
 #include "native/helpers.h"
 #include "native/seq_helpers.h"
 #include "native/sk_lookup.h"
+#include "native/sk_msg.h"
 #include "native/sock_helpers.h"
+#include "native/sock_ops.h"
 #include "native/syscall_helpers.h"
 #include "native/task_model.h"
 
@@ -1071,16 +1073,28 @@ uint64_t RedirectHash(Vm& vm, uint64_t, uint64_t map, uint64_t key,
 
 // The SK_MSG message helpers (native/sk_msg.h) on the run's context; the
 // edits move data / data_end, so the packet's bounds are read again.
+void NeedMsg(Vm& vm, uint64_t ctx) {
+  if (!native::SkMsgRunOn(Ptr(ctx))) {
+    vm.Fault("the message helpers need a run of native::SkMsgSocket");
+  }
+}
+void NeedCallback(Vm& vm, uint64_t ctx) {
+  if (!native::SockOpsRunOn(Ptr(ctx))) {
+    vm.Fault("the sock_ops helpers need a run of native::RunSockOps");
+  }
+}
 template <long (*kSet)(void*, __u32)>
 uint64_t MsgSetBytes(Vm& vm, uint64_t ctx, uint64_t bytes, uint64_t, uint64_t,
                      uint64_t) {
   NeedCtx(vm, ctx, "bpf_msg_apply_bytes / bpf_msg_cork_bytes");
+  NeedMsg(vm, ctx);
   return static_cast<uint64_t>(kSet(Ptr(ctx), static_cast<uint32_t>(bytes)));
 }
 template <long (*kEdit)(void*, __u32, __u32, __u64)>
 uint64_t MsgEdit(Vm& vm, uint64_t ctx, uint64_t a, uint64_t b, uint64_t flags,
                  uint64_t) {
   NeedCtx(vm, ctx, "bpf_msg_pull_data / _push_data / _pop_data");
+  NeedMsg(vm, ctx);
   const long ret = kEdit(Ptr(ctx), static_cast<uint32_t>(a),
                          static_cast<uint32_t>(b), flags);
   vm.ReloadPacket();
@@ -1093,6 +1107,7 @@ uint64_t MsgEdit(Vm& vm, uint64_t ctx, uint64_t a, uint64_t b, uint64_t flags,
 uint64_t SockOpsCbFlagsSet(Vm& vm, uint64_t ctx, uint64_t flags, uint64_t,
                            uint64_t, uint64_t) {
   NeedCtx(vm, ctx, "bpf_sock_ops_cb_flags_set");
+  NeedCallback(vm, ctx);
   return static_cast<uint64_t>(
       bpfemu_sock_ops_cb_flags_set(Ptr(ctx), static_cast<int>(flags)));
 }
@@ -1104,6 +1119,7 @@ uint64_t SockOpt(Vm& vm, uint64_t ctx, uint64_t level, uint64_t optname,
     vm.Fault("%s: bpfemu runs it from sock_ops programs only", name);
   }
   NeedCtx(vm, ctx, name);
+  NeedCallback(vm, ctx);
   const int32_t n = static_cast<int32_t>(optlen);
   if (n <= 0) vm.Fault("%s: optlen %d", name, n);
   if (kGet) {
@@ -1118,6 +1134,7 @@ uint64_t SockOpt(Vm& vm, uint64_t ctx, uint64_t level, uint64_t optname,
 uint64_t SockOpsMapUpdate(Vm& vm, uint64_t ctx, uint64_t map, uint64_t key,
                           uint64_t flags, uint64_t) {
   NeedCtx(vm, ctx, "bpf_sock_map_update / bpf_sock_hash_update");
+  NeedCallback(vm, ctx);
   BoundMap* b = MapArg(vm, map);
   NeedReadable(vm, key, b->map->key_size(), "key");
   return static_cast<uint64_t>(
@@ -1126,6 +1143,7 @@ uint64_t SockOpsMapUpdate(Vm& vm, uint64_t ctx, uint64_t map, uint64_t key,
 uint64_t LoadHdrOpt(Vm& vm, uint64_t ctx, uint64_t buf, uint64_t len,
                     uint64_t flags, uint64_t) {
   NeedCtx(vm, ctx, "bpf_load_hdr_opt");
+  NeedCallback(vm, ctx);
   const uint32_t n = static_cast<uint32_t>(len);
   if (n == 0) vm.Fault("bpf_load_hdr_opt: a zero size");
   NeedWritable(vm, buf, n, "searchby_res");
@@ -1135,6 +1153,7 @@ uint64_t LoadHdrOpt(Vm& vm, uint64_t ctx, uint64_t buf, uint64_t len,
 uint64_t StoreHdrOpt(Vm& vm, uint64_t ctx, uint64_t from, uint64_t len,
                      uint64_t flags, uint64_t) {
   NeedCtx(vm, ctx, "bpf_store_hdr_opt");
+  NeedCallback(vm, ctx);
   const uint32_t n = static_cast<uint32_t>(len);
   if (n == 0) vm.Fault("bpf_store_hdr_opt: a zero size");
   NeedReadable(vm, from, n, "from");
@@ -1145,6 +1164,7 @@ uint64_t StoreHdrOpt(Vm& vm, uint64_t ctx, uint64_t from, uint64_t len,
 uint64_t ReserveHdrOpt(Vm& vm, uint64_t ctx, uint64_t len, uint64_t flags,
                        uint64_t, uint64_t) {
   NeedCtx(vm, ctx, "bpf_reserve_hdr_opt");
+  NeedCallback(vm, ctx);
   return static_cast<uint64_t>(
       bpfemu_reserve_hdr_opt(Ptr(ctx), static_cast<uint32_t>(len), flags));
 }

@@ -57,6 +57,10 @@ void Refresh(const SkMsg& msg, struct sk_msg_md* md) {
 
 }  // namespace
 
+bool SkMsgRunOn(const void* md) {
+  return running.msg != nullptr && running.md == md;
+}
+
 void SkMsg::Find(uint32_t start, uint32_t* i, uint32_t* offset,
                  uint32_t* l) const {
   uint32_t at = start_, off = 0, len = 0;

@@ -167,6 +167,10 @@ class SkMsgSocket {
   uint32_t runs_ = 0;
 };
 
+// Whether `md` is the context of a program SkMsgSocket is running on this
+// thread (the message helpers act only there).
+bool SkMsgRunOn(const void* md);
+
 }  // namespace bpfemu::native
 
 #endif  // BPFEMU_NATIVE_SK_MSG_H_

@@ -316,6 +316,10 @@ long SearchOpt(const uint8_t* op, const uint8_t* end, uint8_t kind,
 
 }  // namespace
 
+bool SockOpsRunOn(const void* ctx) {
+  return current != nullptr && current->md == ctx;
+}
+
 SockOpsOutput RunSockOps(const SockOpsProgram& prog, const SockOpsInput& in) {
   Callback c;
   c.in = &in;

@@ -76,6 +76,10 @@ using SockOpsProgram = std::function<uint32_t(struct bpf_sock_ops*)>;
 
 SockOpsOutput RunSockOps(const SockOpsProgram& prog, const SockOpsInput& in);
 
+// Whether `ctx` is the context of the callback RunSockOps is running on
+// this thread (the sock_ops helpers act only there).
+bool SockOpsRunOn(const void* ctx);
+
 }  // namespace bpfemu::native
 
 #endif  // BPFEMU_NATIVE_SOCK_OPS_H_

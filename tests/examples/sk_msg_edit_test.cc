@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "emu/interp.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
 #include "tests/examples/sk_msg_edit_cases.h"
@@ -188,6 +189,23 @@ TEST_F(SkMsgEditTest, BothFacesAgreeAndMatchTheKernelsRules) {
   const SkMsgOutcome& rb = n.at("redirect_bad_flags");
   EXPECT_EQ(rb.recs[0].redirect_ret, SK_DROP);
   EXPECT_EQ(rb.delivered.size(), 60u);
+}
+
+// A bytecode run on a context no SkMsgSocket made: the message helpers stop
+// the run (a fault) instead of acting on memory that is no message.
+TEST_F(SkMsgEditTest, HelpersOutsideASendFault) {
+  const native::Program* prog = bytecode_->FindProgram("edit");
+  ASSERT_NE(prog, nullptr);
+  SkMsgCfg cfg;
+  cfg.ops[0] = Pull(0, 8);
+  const uint32_t zero = 0;
+  ASSERT_EQ(MapUpdateElem(bytecode_->MapFd("cfg"), &zero, &cfg, BPF_ANY), 0);
+  ASSERT_EQ(MapUpdateElem(bytecode_->MapFd("runs"), &zero, &zero, BPF_ANY), 0);
+  struct sk_msg_md md = {};
+  md.size = 40;
+  EXPECT_EQ(prog->Run(&md), 0u);
+  EXPECT_NE(interp::LastFault().find("SkMsgSocket"), std::string::npos)
+      << interp::LastFault();
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "emu/interp.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
 #include "tests/examples/sock_ops_helpers_cases.h"
@@ -172,6 +173,18 @@ TEST_F(SockOpsHelpersTest, EstablishedSocketOptionsAndMaps) {
   EXPECT_EQ(r.ret[23], -EPERM);  // no header seen
   close(client);
   close(listener);
+}
+
+// A bytecode run on a context RunSockOps did not make: the helpers stop the
+// run (a fault).
+TEST_F(SockOpsHelpersTest, HelpersOutsideACallbackFault) {
+  const native::Program* prog = objs_[1]->FindProgram("ops");
+  ASSERT_NE(prog, nullptr);
+  struct bpf_sock_ops ctx = {};
+  ctx.op = BPF_SOCK_OPS_TCP_CONNECT_CB;
+  EXPECT_EQ(prog->Run(&ctx), 0u);
+  EXPECT_NE(interp::LastFault().find("RunSockOps"), std::string::npos)
+      << interp::LastFault();
 }
 
 }  // namespace
