@@ -2578,9 +2578,10 @@ class BytecodeLinker : public interp::Linker {
   // struct_ops map to every program, and a sleepable program may use
   // only the types that stay valid across a sleep (6.1: without the
   // cgroup storage, queue, stack and arena maps, in other words).
-  int MapCompatible(int fd, const interp::LoadAttr& attr) override {
-    std::shared_ptr<Map> map;
-    if (Resolve(fd, &map) != 0) return 0;  // MapHandle answered already
+  int MapCompatible(uint64_t handle, const interp::LoadAttr& attr) override {
+    const BoundMap* b = internal::BoundOf(reinterpret_cast<void*>(handle));
+    if (b == nullptr) return 0;
+    const Map* map = b->map.get();
     const uint32_t type = attr.prog_type;
     const bool tracing = type == BPF_PROG_TYPE_KPROBE ||
                          type == BPF_PROG_TYPE_TRACEPOINT ||
