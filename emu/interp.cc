@@ -89,6 +89,8 @@ size_t CtxSize(uint32_t t) {
       return sizeof(struct xdp_md);
     case BPF_PROG_TYPE_SK_MSG:
       return sizeof(struct sk_msg_md);
+    case BPF_PROG_TYPE_SOCK_OPS:
+      return sizeof(struct bpf_sock_ops);
     case BPF_PROG_TYPE_SYSCALL:
       // syscall_prog_is_valid_access(): any offset below U16_MAX.
       return 65535;
@@ -132,6 +134,13 @@ bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
   if (IsSkbType(t)) return within(kCb, std::size(kCb));
   // syscall_prog_is_valid_access(): reads and writes alike.
   if (t == BPF_PROG_TYPE_SYSCALL) return true;
+  // sock_ops_is_valid_access(): reply / replylong and sk_txhash.
+  if (t == BPF_PROG_TYPE_SOCK_OPS) {
+    const size_t r = offsetof(struct bpf_sock_ops, reply);
+    const size_t h = offsetof(struct bpf_sock_ops, sk_txhash);
+    return (off >= r && off + size <= r + sizeof(bpf_sock_ops::replylong)) ||
+           (off >= h && off + size <= h + sizeof(uint32_t));
+  }
   return false;
 }
 
@@ -1264,6 +1273,18 @@ void Vm::LoadPacketBounds() {
                     t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_LWT_XMIT;
     sk_lo_ = reinterpret_cast<uint64_t>(skb->sk);
     sk_hi_ = sk_lo_ == 0 ? 0 : sk_lo_ + sizeof(struct bpf_sock);
+  } else if (t == BPF_PROG_TYPE_SOCK_OPS) {
+    // The TCP header a callback sees, read-only.
+    const auto* ops = static_cast<const struct bpf_sock_ops*>(ctx_);
+    pkt_lo_ = reinterpret_cast<uint64_t>(ops->skb_data);
+    pkt_hi_ = reinterpret_cast<uint64_t>(ops->skb_data_end);
+  } else if (t == BPF_PROG_TYPE_SK_MSG) {
+    // sk_msg_md's data / data_end are full pointers (__bpf_md_ptr); the
+    // program may write the message (may_access_direct_pkt_data).
+    const auto* md = static_cast<const struct sk_msg_md*>(ctx_);
+    pkt_lo_ = reinterpret_cast<uint64_t>(md->data);
+    pkt_hi_ = reinterpret_cast<uint64_t>(md->data_end);
+    pkt_writable_ = true;
   }
   if (pkt_hi_ < pkt_lo_) pkt_hi_ = pkt_lo_;
 }

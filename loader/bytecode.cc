@@ -47,7 +47,9 @@
 #include "native/helpers.h"
 #include "native/seq_helpers.h"
 #include "native/sk_lookup.h"
+#include "native/sk_msg.h"
 #include "native/sock_helpers.h"
+#include "native/sock_ops.h"
 #include "native/syscall_helpers.h"
 #include "native/task_model.h"
 
@@ -1069,6 +1071,104 @@ uint64_t RedirectHash(Vm& vm, uint64_t, uint64_t map, uint64_t key,
       bpfemu_sk_redirect(Ptr(map), Ptr(key), flags, kMsg));
 }
 
+// The SK_MSG message helpers (native/sk_msg.h) on the run's context; the
+// edits move data / data_end, so the packet's bounds are read again.
+void NeedMsg(Vm& vm, uint64_t ctx) {
+  if (!native::SkMsgRunOn(Ptr(ctx))) {
+    vm.Fault("the message helpers need a run of native::SkMsgSocket");
+  }
+}
+void NeedCallback(Vm& vm, uint64_t ctx) {
+  if (!native::SockOpsRunOn(Ptr(ctx))) {
+    vm.Fault("the sock_ops helpers need a run of native::RunSockOps");
+  }
+}
+template <long (*kSet)(void*, __u32)>
+uint64_t MsgSetBytes(Vm& vm, uint64_t ctx, uint64_t bytes, uint64_t, uint64_t,
+                     uint64_t) {
+  NeedCtx(vm, ctx, "bpf_msg_apply_bytes / bpf_msg_cork_bytes");
+  NeedMsg(vm, ctx);
+  return static_cast<uint64_t>(kSet(Ptr(ctx), static_cast<uint32_t>(bytes)));
+}
+template <long (*kEdit)(void*, __u32, __u32, __u64)>
+uint64_t MsgEdit(Vm& vm, uint64_t ctx, uint64_t a, uint64_t b, uint64_t flags,
+                 uint64_t) {
+  NeedCtx(vm, ctx, "bpf_msg_pull_data / _push_data / _pop_data");
+  NeedMsg(vm, ctx);
+  const long ret = kEdit(Ptr(ctx), static_cast<uint32_t>(a),
+                         static_cast<uint32_t>(b), flags);
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
+// The SOCK_OPS helpers (native/sock_ops.h) on the callback's context.
+// bpf_setsockopt / bpf_getsockopt are offered to sock_addr programs too,
+// whose context bpfemu does not run them on yet.
+uint64_t SockOpsCbFlagsSet(Vm& vm, uint64_t ctx, uint64_t flags, uint64_t,
+                           uint64_t, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_sock_ops_cb_flags_set");
+  NeedCallback(vm, ctx);
+  return static_cast<uint64_t>(
+      bpfemu_sock_ops_cb_flags_set(Ptr(ctx), static_cast<int>(flags)));
+}
+template <bool kGet>
+uint64_t SockOpt(Vm& vm, uint64_t ctx, uint64_t level, uint64_t optname,
+                 uint64_t optval, uint64_t optlen) {
+  const char* name = kGet ? "bpf_getsockopt" : "bpf_setsockopt";
+  if (vm.prog_type() != BPF_PROG_TYPE_SOCK_OPS) {
+    vm.Fault("%s: bpfemu runs it from sock_ops programs only", name);
+  }
+  NeedCtx(vm, ctx, name);
+  NeedCallback(vm, ctx);
+  const int32_t n = static_cast<int32_t>(optlen);
+  if (n <= 0) vm.Fault("%s: optlen %d", name, n);
+  if (kGet) {
+    NeedWritable(vm, optval, static_cast<uint64_t>(n), "optval");
+  } else {
+    NeedReadable(vm, optval, static_cast<uint64_t>(n), "optval");
+  }
+  auto* fn = kGet ? bpfemu_sock_ops_getsockopt : bpfemu_sock_ops_setsockopt;
+  return static_cast<uint64_t>(fn(Ptr(ctx), static_cast<int>(level),
+                                  static_cast<int>(optname), Ptr(optval), n));
+}
+uint64_t SockOpsMapUpdate(Vm& vm, uint64_t ctx, uint64_t map, uint64_t key,
+                          uint64_t flags, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_sock_map_update / bpf_sock_hash_update");
+  NeedCallback(vm, ctx);
+  BoundMap* b = MapArg(vm, map);
+  NeedReadable(vm, key, b->map->key_size(), "key");
+  return static_cast<uint64_t>(
+      bpfemu_sock_ops_map_update(Ptr(ctx), Ptr(map), Ptr(key), flags));
+}
+uint64_t LoadHdrOpt(Vm& vm, uint64_t ctx, uint64_t buf, uint64_t len,
+                    uint64_t flags, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_load_hdr_opt");
+  NeedCallback(vm, ctx);
+  const uint32_t n = static_cast<uint32_t>(len);
+  if (n == 0) vm.Fault("bpf_load_hdr_opt: a zero size");
+  NeedWritable(vm, buf, n, "searchby_res");
+  return static_cast<uint64_t>(
+      bpfemu_load_hdr_opt(Ptr(ctx), Ptr(buf), n, flags));
+}
+uint64_t StoreHdrOpt(Vm& vm, uint64_t ctx, uint64_t from, uint64_t len,
+                     uint64_t flags, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_store_hdr_opt");
+  NeedCallback(vm, ctx);
+  const uint32_t n = static_cast<uint32_t>(len);
+  if (n == 0) vm.Fault("bpf_store_hdr_opt: a zero size");
+  NeedReadable(vm, from, n, "from");
+  const long ret = bpfemu_store_hdr_opt(Ptr(ctx), Ptr(from), n, flags);
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+uint64_t ReserveHdrOpt(Vm& vm, uint64_t ctx, uint64_t len, uint64_t flags,
+                       uint64_t, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_reserve_hdr_opt");
+  NeedCallback(vm, ctx);
+  return static_cast<uint64_t>(
+      bpfemu_reserve_hdr_opt(Ptr(ctx), static_cast<uint32_t>(len), flags));
+}
+
 // bpf_redirect_map on an XDP redirect map (the key by value).
 uint64_t XdpRedirectMap(Vm& vm, uint64_t map, uint64_t key, uint64_t flags,
                         uint64_t, uint64_t) {
@@ -1769,8 +1869,10 @@ enum class Offered {
   kSkBase,                 // bpf_sk_base_func_proto's callers and
                            // tracing_prog_func_proto's (TRACING, SYSCALL, LSM)
   kXdpOrTracingProg,       // XDP and tracing_prog_func_proto's callers
-  kTcpSock,    // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
-  kCgroupSkb,  // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
+  kTcpSock,            // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
+  kCgroupSkb,          // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
+  kSockOps,            // BPF_PROG_TYPE_SOCK_OPS (sock_ops_func_proto)
+  kSockOpsOrSockAddr,  // sock_ops and cgroup sock_addr (bpf_setsockopt)
 };
 
 struct HelperDef {
@@ -1994,6 +2096,10 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
              t == BPF_PROG_TYPE_SOCK_OPS || t == BPF_PROG_TYPE_CGROUP_SOCKOPT;
     case Offered::kCgroupSkb:
       return t == BPF_PROG_TYPE_CGROUP_SKB;
+    case Offered::kSockOps:
+      return t == BPF_PROG_TYPE_SOCK_OPS;
+    case Offered::kSockOpsOrSockAddr:
+      return t == BPF_PROG_TYPE_SOCK_OPS || t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
   }
   return false;
 }
@@ -2033,6 +2139,21 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_sk_redirect_hash, RedirectHash<0>, false, O::kSkSkb},
     {BPF_FUNC_msg_redirect_map, RedirectMap<1>, false, O::kSkMsg},
     {BPF_FUNC_msg_redirect_hash, RedirectHash<1>, false, O::kSkMsg},
+    {BPF_FUNC_msg_apply_bytes, MsgSetBytes<bpfemu_msg_apply_bytes>, false,
+     O::kSkMsg},
+    {BPF_FUNC_msg_cork_bytes, MsgSetBytes<bpfemu_msg_cork_bytes>, false,
+     O::kSkMsg},
+    {BPF_FUNC_msg_pull_data, MsgEdit<bpfemu_msg_pull_data>, false, O::kSkMsg},
+    {BPF_FUNC_sock_ops_cb_flags_set, SockOpsCbFlagsSet, false, O::kSockOps},
+    {BPF_FUNC_setsockopt, SockOpt<false>, false, O::kSockOpsOrSockAddr},
+    {BPF_FUNC_getsockopt, SockOpt<true>, false, O::kSockOpsOrSockAddr},
+    {BPF_FUNC_sock_map_update, SockOpsMapUpdate, false, O::kSockOps},
+    {BPF_FUNC_sock_hash_update, SockOpsMapUpdate, false, O::kSockOps},
+    {BPF_FUNC_load_hdr_opt, LoadHdrOpt, false, O::kSockOps},
+    {BPF_FUNC_store_hdr_opt, StoreHdrOpt, false, O::kSockOps},
+    {BPF_FUNC_reserve_hdr_opt, ReserveHdrOpt, false, O::kSockOps},
+    {BPF_FUNC_msg_push_data, MsgEdit<bpfemu_msg_push_data>, false, O::kSkMsg},
+    {BPF_FUNC_msg_pop_data, MsgEdit<bpfemu_msg_pop_data>, false, O::kSkMsg},
     {BPF_FUNC_spin_lock, SpinLock, false, O::kAny},
     {BPF_FUNC_spin_unlock, SpinUnlock, false, O::kAny},
     {BPF_FUNC_probe_read_user, ProbeRead<native::ProbeSpace::kUser, false>,

@@ -369,6 +369,60 @@ static inline long bpf_msg_redirect_hash(struct sk_msg_md *msg, void *map,
                                          void *key, __u64 flags) {
   return bpfemu_sk_redirect(map, key, flags, 1);
 }
+/* The sock_ops helpers (native/sock_ops.h), on a callback's context. */
+struct bpf_sock_ops;
+static inline long bpf_sock_ops_cb_flags_set(struct bpf_sock_ops *bpf_sock,
+                                             int argval) {
+  return bpfemu_sock_ops_cb_flags_set(bpf_sock, argval);
+}
+static inline long bpf_setsockopt(void *bpf_socket, int level, int optname,
+                                  void *optval, int optlen) {
+  return bpfemu_sock_ops_setsockopt(bpf_socket, level, optname, optval, optlen);
+}
+static inline long bpf_getsockopt(void *bpf_socket, int level, int optname,
+                                  void *optval, int optlen) {
+  return bpfemu_sock_ops_getsockopt(bpf_socket, level, optname, optval, optlen);
+}
+static inline long bpf_sock_map_update(struct bpf_sock_ops *skops, void *map,
+                                       void *key, __u64 flags) {
+  return bpfemu_sock_ops_map_update(skops, map, key, flags);
+}
+static inline long bpf_sock_hash_update(struct bpf_sock_ops *skops, void *map,
+                                        void *key, __u64 flags) {
+  return bpfemu_sock_ops_map_update(skops, map, key, flags);
+}
+static inline long bpf_load_hdr_opt(struct bpf_sock_ops *skops,
+                                    void *searchby_res, __u32 len,
+                                    __u64 flags) {
+  return bpfemu_load_hdr_opt(skops, searchby_res, len, flags);
+}
+static inline long bpf_store_hdr_opt(struct bpf_sock_ops *skops,
+                                     const void *from, __u32 len, __u64 flags) {
+  return bpfemu_store_hdr_opt(skops, from, len, flags);
+}
+static inline long bpf_reserve_hdr_opt(struct bpf_sock_ops *skops, __u32 len,
+                                       __u64 flags) {
+  return bpfemu_reserve_hdr_opt(skops, len, flags);
+}
+/* The message's edits (native/sk_msg.h): the kernel's return values. */
+static inline long bpf_msg_apply_bytes(struct sk_msg_md *msg, __u32 bytes) {
+  return bpfemu_msg_apply_bytes(msg, bytes);
+}
+static inline long bpf_msg_cork_bytes(struct sk_msg_md *msg, __u32 bytes) {
+  return bpfemu_msg_cork_bytes(msg, bytes);
+}
+static inline long bpf_msg_pull_data(struct sk_msg_md *msg, __u32 start,
+                                     __u32 end, __u64 flags) {
+  return bpfemu_msg_pull_data(msg, start, end, flags);
+}
+static inline long bpf_msg_push_data(struct sk_msg_md *msg, __u32 start,
+                                     __u32 len, __u64 flags) {
+  return bpfemu_msg_push_data(msg, start, len, flags);
+}
+static inline long bpf_msg_pop_data(struct sk_msg_md *msg, __u32 start,
+                                    __u32 len, __u64 flags) {
+  return bpfemu_msg_pop_data(msg, start, len, flags);
+}
 /* XDP redirects through DEVMAP, DEVMAP_HASH and CPUMAP: XDP_REDIRECT or the
  * fallback action in the flags' low bits; the target is recorded
  * (bpfemu::native::LastRedirect), nothing is transmitted. */
