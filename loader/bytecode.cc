@@ -1486,6 +1486,22 @@ uint64_t SeqWriteHelper(Vm& vm, uint64_t seq, uint64_t data, uint64_t len,
   return static_cast<uint64_t>(native::SeqWrite(s, Ptr(data), n));
 }
 
+// bpf_seq_printf_btf: ptr ARG_PTR_TO_MEM | MEM_RDONLY of an
+// ARG_CONST_SIZE_OR_ZERO size (0 reaches the helper: -EINVAL); the value
+// shown is read where the program's memory is, as bpf_snprintf_btf's.
+uint64_t SeqPrintfBtfHelper(Vm& vm, uint64_t seq, uint64_t ptr,
+                            uint64_t ptr_size, uint64_t flags, uint64_t) {
+  IterSeq* s = SeqArg(vm, seq, "bpf_seq_printf_btf");
+  const uint32_t pn = static_cast<uint32_t>(ptr_size);
+  if (pn != 0) NeedReadable(vm, ptr, pn, "ptr");
+  auto regions = [&vm](uint64_t addr, uint64_t len) {
+    return vm.Readable(addr, len);
+  };
+  const native::ReadableFn readable = regions;
+  return static_cast<uint64_t>(
+      native::SeqPrintfBtf(s, Ptr(ptr), pn, flags, &readable));
+}
+
 // The BPF timer helpers (native/timers.cc). What the verifier refuses at
 // load stops the run: a map with timers used by a kprobe, tracepoint,
 // perf_event or raw_tp program (check_map_prog_compatibility; measured on
@@ -2311,6 +2327,7 @@ constexpr HelperDef kHelpers[] = {
     // kernel/trace/bpf_trace.c tracing_prog_func_proto: for BPF_TRACE_ITER.
     {BPF_FUNC_seq_printf, SeqPrintfHelper, true, O::kIter},
     {BPF_FUNC_seq_write, SeqWriteHelper, true, O::kIter},
+    {BPF_FUNC_seq_printf_btf, SeqPrintfBtfHelper, true, O::kIter},
     {BPF_FUNC_timer_init, TimerInitHelper, true, O::kAny},
     {BPF_FUNC_timer_set_callback, TimerSetCallbackHelper, true, O::kAny},
     {BPF_FUNC_timer_start, TimerStartHelper, true, O::kAny},

@@ -573,9 +573,8 @@ void ShowType(Show& s, const btf_type* t, uint32_t type_id, const uint8_t* data,
 
 }  // namespace
 
-long SnprintfBtf(char* str, uint32_t str_size, const void* ptr,
-                 uint32_t btf_ptr_size, uint64_t flags,
-                 const ReadableFn* readable) {
+long ShowBtf(const void* ptr, uint32_t btf_ptr_size, uint64_t flags,
+             const ReadableFn* readable, std::string* text) {
   if (flags & ~kShowAll) return -EINVAL;
   if (btf_ptr_size != sizeof(struct btf_ptr)) return -EINVAL;
   const KernelBtf* btf = KernelBtf::Get();
@@ -608,14 +607,25 @@ long SnprintfBtf(char* str, uint32_t str_size, const void* ptr,
   s.flags = flags;
   ShowType(s, t, bp.type_id, data, 0);
   if (s.status != 0) return s.status;
+  *text = std::move(s.text);
+  return 0;
+}
+
+long SnprintfBtf(char* str, uint32_t str_size, const void* ptr,
+                 uint32_t btf_ptr_size, uint64_t flags,
+                 const ReadableFn* readable) {
+  std::string text;
+  if (long err = ShowBtf(ptr, btf_ptr_size, flags, readable, &text); err) {
+    return err;
+  }
   // btf_snprintf_show(): vsnprintf piece by piece, the first piece that
   // does not fit cut with a NUL and nothing written after it.
   if (str_size != 0) {
-    const size_t n = std::min<size_t>(s.text.size(), str_size - 1);
-    std::memcpy(str, s.text.data(), n);
+    const size_t n = std::min<size_t>(text.size(), str_size - 1);
+    std::memcpy(str, text.data(), n);
     str[n] = '\0';
   }
-  return static_cast<long>(s.text.size());
+  return static_cast<long>(text.size());
 }
 
 }  // namespace bpfemu::native

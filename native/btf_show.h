@@ -10,7 +10,8 @@
 // only when some member inside is not zero), chars of a byte array as 'c'
 // up to a NUL, bitfields in hex, enums by name, pointers hashed unless
 // BTF_F_PTR_RAW. The text is cut to fit `str_size` with a NUL, as vsnprintf
-// does, and the answer is the length the whole text has.
+// does, and the answer is the length the whole text has. bpf_seq_printf_btf
+// (native/seq_helpers.h) writes the same text to an iterator's seq_file.
 //
 // What differs: a pointer other than NULL shown without BTF_F_PTR_RAW is
 // hashed with a key of this process (the kernel's siphash key is its own
@@ -26,12 +27,19 @@
 #define BPFEMU_NATIVE_BTF_SHOW_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/functional/function_ref.h"
 
 namespace bpfemu::native {
 
 using ReadableFn = absl::FunctionRef<bool(uint64_t addr, uint64_t len)>;
+
+// The text of the value `ptr` (a struct btf_ptr of btf_ptr_size bytes)
+// points to, in *text; 0, or the errors below (bpf_btf_printf_prepare and
+// the show's status, btf_type_show).
+long ShowBtf(const void* ptr, uint32_t btf_ptr_size, uint64_t flags,
+             const ReadableFn* readable, std::string* text);
 
 // bpf_snprintf_btf(str, str_size, ptr, btf_ptr_size, flags): -EINVAL for
 // flags beyond BTF_F_ALL, a btf_ptr_size other than 16 or type id 0;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // File: seq_helpers.cc
 //
-// bpf_seq_printf and bpf_seq_write (seq_helpers.h), as
+// bpf_seq_printf, bpf_seq_write and bpf_seq_printf_btf (seq_helpers.h), as
 // kernel/trace/bpf_trace.c writes them over fs/seq_file.c seq_bprintf and
-// seq_write.
+// seq_write, and kernel/bpf/btf.c btf_type_seq_show_flags.
 
 #include "native/seq_helpers.h"
 
@@ -35,6 +35,16 @@ long SeqWrite(IterSeq* seq, const void* data, uint32_t len) {
   return seq->Write(data, len) ? 0 : -EOVERFLOW;
 }
 
+long SeqPrintfBtf(IterSeq* seq, const void* ptr, uint32_t btf_ptr_size,
+                  uint64_t flags, const ReadableFn* readable) {
+  std::string text;
+  if (long err = ShowBtf(ptr, btf_ptr_size, flags, readable, &text); err) {
+    return err;
+  }
+  seq->Write(text.data(), text.size());
+  return 0;
+}
+
 }  // namespace bpfemu::native
 
 extern "C" {
@@ -54,6 +64,13 @@ long bpfemu_seq_write(void* m, const void* data, __u32 len) {
   bpfemu::IterSeq* seq = bpfemu::CurrentIterSeq();
   if (seq == nullptr || m != seq) return -EINVAL;
   return bpfemu::native::SeqWrite(seq, data, len);
+}
+
+long bpfemu_seq_printf_btf(void* m, struct btf_ptr* ptr, __u32 ptr_size,
+                           __u64 flags) {
+  bpfemu::IterSeq* seq = bpfemu::CurrentIterSeq();
+  if (seq == nullptr || m != seq) return -EINVAL;
+  return bpfemu::native::SeqPrintfBtf(seq, ptr, ptr_size, flags, nullptr);
 }
 
 }  // extern "C"

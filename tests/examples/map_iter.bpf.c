@@ -6,7 +6,8 @@
 // (the call with a NULL map) it prints how many it matched with
 // bpf_seq_printf, fills its own hash table `counted` and prints
 // bpf_map_sum_elem_count(&counted) (a map pointer the program loaded), and
-// ends with bpf_seq_write. Maps of other programs and
+// ends with bpf_seq_write. A third shows a value with bpf_seq_printf_btf.
+// Maps of other programs and
 // processes are skipped, so the text is the same on any machine.
 // Loaded by real libbpf on the kernel and by bpfemu's loader as bytecode
 // (native_build = False: the struct reads are CO-RE relocated), read
@@ -34,6 +35,8 @@ struct {
   __u32 matched;         // maps dump_maps printed
   __u32 chunks[NR_IDS];  // write_chunks: 256-byte chunks per map
   __s64 first_err;       // write_chunks: the first refused write
+  __u32 btf_ids[2];      // show_btf: kernel BTF ids of two structs
+  __s64 btf_rets[8];     // show_btf: what each bpf_seq_printf_btf returned
 } args;
 
 // A hash table the program fills itself, counted through its map pointer
@@ -100,6 +103,40 @@ int write_chunks(struct bpf_iter__bpf_map *ctx) {
     }
     break;
   }
+  return 0;
+}
+
+// The third program: after the last map, a value of the program's own
+// shown by two kernel struct types with bpf_seq_printf_btf (every flag
+// class; raw pointers so the text is the same anywhere), then its refusals:
+// flags beyond BTF_F_ALL, a btf_ptr size other than 16, type id 0, an id
+// past the kernel's types, a user-half address to show.
+SEC("iter/bpf_map")
+int show_btf(struct bpf_iter__bpf_map *ctx) {
+  struct seq_file *seq = ctx->meta->seq;
+  __u8 data[64];
+  struct btf_ptr p = {};
+
+  if (ctx->map != NULL) return 0;
+  for (int i = 0; i < sizeof(data); i++) data[i] = (__u8)(i * 7 + 1);
+  p.ptr = data;
+  p.type_id = args.btf_ids[0];
+  args.btf_rets[0] = bpf_seq_printf_btf(seq, &p, sizeof(p), 0);
+  args.btf_rets[1] = bpf_seq_printf_btf(
+      seq, &p, sizeof(p), BTF_F_COMPACT | BTF_F_NONAME | BTF_F_ZERO);
+  p.type_id = args.btf_ids[1];
+  args.btf_rets[2] =
+      bpf_seq_printf_btf(seq, &p, sizeof(p), BTF_F_PTR_RAW | BTF_F_COMPACT);
+  args.btf_rets[3] = bpf_seq_printf_btf(seq, &p, sizeof(p), 1 << 4);
+  args.btf_rets[4] = bpf_seq_printf_btf(seq, &p, sizeof(p) - 1, 0);
+  p.type_id = 0;
+  args.btf_rets[5] = bpf_seq_printf_btf(seq, &p, sizeof(p), 0);
+  p.type_id = 0x7ffffff;
+  args.btf_rets[6] = bpf_seq_printf_btf(seq, &p, sizeof(p), 0);
+  p.type_id = args.btf_ids[0];
+  p.ptr = (void *)0x10000;
+  args.btf_rets[7] = bpf_seq_printf_btf(seq, &p, sizeof(p), 0);
+  BPF_SEQ_PRINTF(seq, "\nshown\n");
   return 0;
 }
 

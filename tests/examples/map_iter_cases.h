@@ -47,6 +47,8 @@ struct MapIterArgs {
   uint32_t matched;
   uint32_t chunks[kMapIterIds];
   int64_t first_err;
+  uint32_t btf_ids[2];
+  int64_t btf_rets[8];
 };
 
 // One side's bpf(): each returns the kernel's value (an fd, 0) or -errno.
@@ -71,6 +73,8 @@ struct MapIterApi {
       prog_load;
   // The kernel BTF id of FUNC `name` (0: none).
   std::function<uint32_t(const char* name)> func_id;
+  // The kernel BTF id of STRUCT `name` (0: none).
+  std::function<uint32_t(const char* name)> struct_id;
 };
 
 // Everything a read of `fd` yields.
@@ -168,6 +172,35 @@ inline std::vector<std::string> RunMapIter(const MapIterApi& api) {
       const uint32_t zero = 0;
       if (api.lookup(bss, &zero, &after) == 0) {
         out.push_back("first_err " + std::to_string(after.first_err));
+      }
+      api.close_fd(it);
+    }
+    for (int fd : {l, p, bss}) {
+      if (fd >= 0) api.close_fd(fd);
+    }
+  }
+  // show_btf: the text bpf_seq_printf_btf wrote, line by line, and what
+  // each call returned.
+  args.btf_ids[0] = api.struct_id("iphdr");
+  args.btf_ids[1] = api.struct_id("list_head");
+  {
+    const int p = api.load(args, "show_btf", &bss);
+    const int l =
+        p < 0 ? p : api.link_create(p, BPF_TRACE_ITER, 0, 0, nullptr, 0);
+    const int it = l < 0 ? l : api.iter_create(l);
+    if (it < 0) {
+      out.push_back("show_btf " + std::to_string(it));
+    } else {
+      std::istringstream text(ReadAll(it));
+      for (std::string line; std::getline(text, line);) {
+        out.push_back("show_btf " + line);
+      }
+      MapIterArgs after = {};
+      const uint32_t zero = 0;
+      if (api.lookup(bss, &zero, &after) == 0) {
+        std::string rets = "btf_rets";
+        for (int64_t r : after.btf_rets) rets += " " + std::to_string(r);
+        out.push_back(rets);
       }
       api.close_fd(it);
     }

@@ -96,6 +96,7 @@ MapIterApi KernelApi() {
                              insns.data(), insns.size(), &o));
   };
   api.func_id = MapIterEmuApi().func_id;  // the same file: vmlinux BTF
+  api.struct_id = MapIterEmuApi().struct_id;
   return api;
 }
 

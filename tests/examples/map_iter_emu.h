@@ -81,6 +81,12 @@ inline MapIterApi MapIterEmuApi() {
         btf == nullptr ? 0 : btf->FindByNameKind(name, BTF_KIND_FUNC);
     return id > 0 ? static_cast<uint32_t>(id) : 0u;
   };
+  api.struct_id = [](const char* name) {
+    const KernelBtf* btf = KernelBtf::Get();
+    const int32_t id =
+        btf == nullptr ? 0 : btf->FindByNameKind(name, BTF_KIND_STRUCT);
+    return id > 0 ? static_cast<uint32_t>(id) : 0u;
+  };
   return api;
 }
 

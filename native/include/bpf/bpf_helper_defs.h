@@ -709,6 +709,11 @@ static inline long bpf_seq_write(struct seq_file *m, const void *data,
                                  __u32 len) {
   return bpfemu_seq_write(m, data, len);
 }
+struct btf_ptr;
+static inline long bpf_seq_printf_btf(struct seq_file *m, struct btf_ptr *ptr,
+                                      __u32 ptr_size, __u64 flags) {
+  return bpfemu_seq_printf_btf(m, ptr, ptr_size, flags);
+}
 
 /* BPF timers (native/timers.cc). callback_fn is
  * int (*)(void *map, void *key, void *value), its return value ignored. */

@@ -364,6 +364,9 @@ long bpfemu_kallsyms_lookup_name(const char *name, int name_sz, int flags,
 long bpfemu_seq_printf(void *m, const char *fmt, __u32 fmt_size,
                        const void *data, __u32 data_len);
 long bpfemu_seq_write(void *m, const void *data, __u32 len);
+struct btf_ptr;
+long bpfemu_seq_printf_btf(void *m, struct btf_ptr *ptr, __u32 ptr_size,
+                           __u64 flags);
 /* fentry / fexit / fmod_ret programs and tracing (native/tracing_helpers.cc,
  * emu/trampoline.h). */
 struct bpf_pidns_info;
