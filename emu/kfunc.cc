@@ -24,6 +24,7 @@
 #include "emu/cgroup.h"
 #include "emu/cpu.h"
 #include "emu/cpumask.h"
+#include "emu/crypto_kfuncs.h"
 #include "emu/css_iter_kfuncs.h"
 #include "emu/dynptr_kfuncs.h"
 #include "emu/errno.h"
@@ -775,6 +776,25 @@ constexpr Kfunc kKfuncs[] = {
      kKfSleepable, KernelVersion::k6_12},
     {"bpf_copy_from_user_task_str", dynk::InterpCopyFromUserTaskStr, kCommon,
      kKfSleepable | kKfTrustedArgs, KernelVersion::k6_18},
+    // kfy48: kernel/bpf/crypto.c crypto_kfunc_init (6.10: 6.12 of the
+    // modelled versions): crypt_init_kfunc_set for SYSCALL, crypt_kfunc_set
+    // for SCHED_CLS, SCHED_ACT and XDP, emu/crypto_kfuncs.h.
+    {"bpf_crypto_ctx_create", cryptok::InterpCtxCreate,
+     HookBit(KfuncHook::kSyscall), kKfAcquire | kKfRetNull | kKfSleepable,
+     KernelVersion::k6_12},
+    {"bpf_crypto_ctx_release", cryptok::InterpCtxRelease,
+     HookBit(KfuncHook::kSyscall), kKfRelease, KernelVersion::k6_12},
+    {"bpf_crypto_ctx_acquire", cryptok::InterpCtxAcquire,
+     HookBit(KfuncHook::kSyscall), kKfAcquire | kKfRcu | kKfRetNull,
+     KernelVersion::k6_12},
+    {"bpf_crypto_decrypt", cryptok::InterpDecrypt,
+     HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kSchedAct) |
+         HookBit(KfuncHook::kXdp),
+     kKfRcu, KernelVersion::k6_12},
+    {"bpf_crypto_encrypt", cryptok::InterpEncrypt,
+     HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kSchedAct) |
+         HookBit(KfuncHook::kXdp),
+     kKfRcu, KernelVersion::k6_12},
 };
 
 }  // namespace
@@ -1123,5 +1143,15 @@ void* DynptrSliceRdwr(const void* ptr, uint32_t offset, void* buffer,
   if (d->data == nullptr || (d->size & kDynptrRdonlyBit) != 0) return nullptr;
   return DynptrSlice(ptr, offset, buffer, len);
 }
+
+namespace {
+// The crypto kfuncs' __bpf_dynptr_data / _data_rw (emu/crypto_kfuncs.h).
+void* CryptoDynptrData(const void* ptr, uint32_t len, bool rdwr) {
+  return rdwr ? DynptrSliceRdwr(ptr, 0, nullptr, len)
+              : DynptrSlice(ptr, 0, nullptr, len);
+}
+[[maybe_unused]] const bool kCryptoDataSet =
+    (cryptok::SetDynptrData(&CryptoDynptrData), true);
+}  // namespace
 
 }  // namespace bpfemu
