@@ -30,6 +30,7 @@
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
 #include "emu/iter_bits.h"
+#include "emu/kmem_iter_kfuncs.h"
 #include "emu/lock_kfuncs.h"
 #include "emu/str_kfuncs.h"
 #include "emu/task_cgroup_kfuncs.h"
@@ -795,6 +796,24 @@ constexpr Kfunc kKfuncs[] = {
      HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kSchedAct) |
          HookBit(KfuncHook::kXdp),
      kKfRcu, KernelVersion::k6_12},
+    // kfy48: common_btf_ids' slab-cache kfuncs (kernel/bpf/kmem_cache_iter.c,
+    // 6.14; mm/slab_common.c bpf_get_kmem_cache, 6.13) and dma-buf
+    // iterator (kernel/bpf/dmabuf_iter.c, 6.16): of the modelled versions,
+    // 6.18. The iterators are KF_SLEEPABLE, emu/kmem_iter_kfuncs.h.
+    {"bpf_get_kmem_cache", kmemk::InterpGetKmemCache, kCommon, kKfRetNull,
+     KernelVersion::k6_18},
+    {"bpf_iter_kmem_cache_new", kmemk::InterpIterKmemCacheNew, kCommon,
+     kKfIterNew | kKfSleepable, KernelVersion::k6_18},
+    {"bpf_iter_kmem_cache_next", kmemk::InterpIterKmemCacheNext, kCommon,
+     kKfIterNext | kKfRetNull | kKfSleepable, KernelVersion::k6_18},
+    {"bpf_iter_kmem_cache_destroy", kmemk::InterpIterKmemCacheDestroy, kCommon,
+     kKfIterDestroy | kKfSleepable, KernelVersion::k6_18},
+    {"bpf_iter_dmabuf_new", kmemk::InterpIterDmabufNew, kCommon,
+     kKfIterNew | kKfSleepable, KernelVersion::k6_18},
+    {"bpf_iter_dmabuf_next", kmemk::InterpIterDmabufNext, kCommon,
+     kKfIterNext | kKfRetNull | kKfSleepable, KernelVersion::k6_18},
+    {"bpf_iter_dmabuf_destroy", kmemk::InterpIterDmabufDestroy, kCommon,
+     kKfIterDestroy | kKfSleepable, KernelVersion::k6_18},
 };
 
 }  // namespace
