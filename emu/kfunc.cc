@@ -37,6 +37,7 @@
 #include "emu/task_iter_kfuncs.h"
 #include "emu/task_kfuncs.h"
 #include "emu/wq_kfuncs.h"
+#include "emu/xfrm_kfuncs.h"
 
 namespace bpfemu {
 
@@ -814,6 +815,12 @@ constexpr Kfunc kKfuncs[] = {
      kKfIterNext | kKfRetNull | kKfSleepable, KernelVersion::k6_18},
     {"bpf_iter_dmabuf_destroy", kmemk::InterpIterDmabufDestroy, kCommon,
      kKfIterDestroy | kKfSleepable, KernelVersion::k6_18},
+    // kfy48: net/xfrm/xfrm_state_bpf.c xfrm_state_kfunc_set, registered for
+    // XDP (6.8: 6.12 of the modelled versions), emu/xfrm_kfuncs.h.
+    {"bpf_xdp_get_xfrm_state", xfrmk::InterpGetXfrmState,
+     HookBit(KfuncHook::kXdp), kKfRetNull | kKfAcquire, KernelVersion::k6_12},
+    {"bpf_xdp_xfrm_state_release", xfrmk::InterpXfrmStateRelease,
+     HookBit(KfuncHook::kXdp), kKfRelease, KernelVersion::k6_12},
 };
 
 }  // namespace
