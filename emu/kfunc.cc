@@ -30,6 +30,7 @@
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
 #include "emu/iter_bits.h"
+#include "emu/key_kfuncs.h"
 #include "emu/kmem_iter_kfuncs.h"
 #include "emu/lock_kfuncs.h"
 #include "emu/str_kfuncs.h"
@@ -821,6 +822,16 @@ constexpr Kfunc kKfuncs[] = {
      HookBit(KfuncHook::kXdp), kKfRetNull | kKfAcquire, KernelVersion::k6_12},
     {"bpf_xdp_xfrm_state_release", xfrmk::InterpXfrmStateRelease,
      HookBit(KfuncHook::kXdp), kKfRelease, KernelVersion::k6_12},
+    // kfy48: kernel/trace/bpf_trace.c key_sig_kfunc_set. 6.12 registers it
+    // for TRACING only; 6.18 offers it to generic_kfunc_set's program
+    // types (measured by //kernel_compare:helper_offer_compare_test), so
+    // of the modelled versions 6.18. emu/key_kfuncs.h.
+    {"bpf_lookup_user_key", keyk::InterpLookupUserKey, kGeneric,
+     kKfAcquire | kKfRetNull | kKfSleepable, KernelVersion::k6_18},
+    {"bpf_lookup_system_key", keyk::InterpLookupSystemKey, kGeneric,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_18},
+    {"bpf_key_put", keyk::InterpKeyPut, kGeneric, kKfRelease,
+     KernelVersion::k6_18},
 };
 
 }  // namespace
