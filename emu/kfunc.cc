@@ -33,6 +33,7 @@
 #include "emu/key_kfuncs.h"
 #include "emu/kmem_iter_kfuncs.h"
 #include "emu/lock_kfuncs.h"
+#include "emu/sock_kfuncs.h"
 #include "emu/str_kfuncs.h"
 #include "emu/task_cgroup_kfuncs.h"
 #include "emu/task_iter_kfuncs.h"
@@ -832,6 +833,11 @@ constexpr Kfunc kKfuncs[] = {
      kKfAcquire | kKfRetNull, KernelVersion::k6_18},
     {"bpf_key_put", keyk::InterpKeyPut, kGeneric, kKfRelease,
      KernelVersion::k6_18},
+    // kfy48: net/core/filter.c bpf_kfunc_set_tcp_reqsk, registered for
+    // SCHED_CLS with KF_TRUSTED_ARGS (6.9: 6.12 of the modelled versions),
+    // emu/sock_kfuncs.h.
+    {"bpf_sk_assign_tcp_reqsk", sockk::InterpSkAssignTcpReqsk,
+     HookBit(KfuncHook::kTc), kKfTrustedArgs, KernelVersion::k6_12},
 };
 
 }  // namespace
