@@ -24,18 +24,23 @@
 #include "emu/cgroup.h"
 #include "emu/cpu.h"
 #include "emu/cpumask.h"
+#include "emu/crypto_kfuncs.h"
 #include "emu/css_iter_kfuncs.h"
 #include "emu/ct_kfuncs.h"
 #include "emu/dynptr_kfuncs.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
 #include "emu/iter_bits.h"
+#include "emu/key_kfuncs.h"
+#include "emu/kmem_iter_kfuncs.h"
 #include "emu/lock_kfuncs.h"
+#include "emu/sock_kfuncs.h"
 #include "emu/str_kfuncs.h"
 #include "emu/task_cgroup_kfuncs.h"
 #include "emu/task_iter_kfuncs.h"
 #include "emu/task_kfuncs.h"
 #include "emu/wq_kfuncs.h"
+#include "emu/xfrm_kfuncs.h"
 
 namespace bpfemu {
 
@@ -807,6 +812,64 @@ constexpr Kfunc kKfuncs[] = {
      kKfSleepable, KernelVersion::k6_12},
     {"bpf_copy_from_user_task_str", dynk::InterpCopyFromUserTaskStr, kCommon,
      kKfSleepable | kKfTrustedArgs, KernelVersion::k6_18},
+    // kfy48: kernel/bpf/crypto.c crypto_kfunc_init (6.10: 6.12 of the
+    // modelled versions): crypt_init_kfunc_set for SYSCALL, crypt_kfunc_set
+    // for SCHED_CLS, SCHED_ACT and XDP, emu/crypto_kfuncs.h.
+    {"bpf_crypto_ctx_create", cryptok::InterpCtxCreate,
+     HookBit(KfuncHook::kSyscall), kKfAcquire | kKfRetNull | kKfSleepable,
+     KernelVersion::k6_12},
+    {"bpf_crypto_ctx_release", cryptok::InterpCtxRelease,
+     HookBit(KfuncHook::kSyscall), kKfRelease, KernelVersion::k6_12},
+    {"bpf_crypto_ctx_acquire", cryptok::InterpCtxAcquire,
+     HookBit(KfuncHook::kSyscall), kKfAcquire | kKfRcu | kKfRetNull,
+     KernelVersion::k6_12},
+    {"bpf_crypto_decrypt", cryptok::InterpDecrypt,
+     HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kSchedAct) |
+         HookBit(KfuncHook::kXdp),
+     kKfRcu, KernelVersion::k6_12},
+    {"bpf_crypto_encrypt", cryptok::InterpEncrypt,
+     HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kSchedAct) |
+         HookBit(KfuncHook::kXdp),
+     kKfRcu, KernelVersion::k6_12},
+    // kfy48: common_btf_ids' slab-cache kfuncs (kernel/bpf/kmem_cache_iter.c,
+    // 6.14; mm/slab_common.c bpf_get_kmem_cache, 6.13) and dma-buf
+    // iterator (kernel/bpf/dmabuf_iter.c, 6.16): of the modelled versions,
+    // 6.18. The iterators are KF_SLEEPABLE, emu/kmem_iter_kfuncs.h.
+    {"bpf_get_kmem_cache", kmemk::InterpGetKmemCache, kCommon, kKfRetNull,
+     KernelVersion::k6_18},
+    {"bpf_iter_kmem_cache_new", kmemk::InterpIterKmemCacheNew, kCommon,
+     kKfIterNew | kKfSleepable, KernelVersion::k6_18},
+    {"bpf_iter_kmem_cache_next", kmemk::InterpIterKmemCacheNext, kCommon,
+     kKfIterNext | kKfRetNull | kKfSleepable, KernelVersion::k6_18},
+    {"bpf_iter_kmem_cache_destroy", kmemk::InterpIterKmemCacheDestroy, kCommon,
+     kKfIterDestroy | kKfSleepable, KernelVersion::k6_18},
+    {"bpf_iter_dmabuf_new", kmemk::InterpIterDmabufNew, kCommon,
+     kKfIterNew | kKfSleepable, KernelVersion::k6_18},
+    {"bpf_iter_dmabuf_next", kmemk::InterpIterDmabufNext, kCommon,
+     kKfIterNext | kKfRetNull | kKfSleepable, KernelVersion::k6_18},
+    {"bpf_iter_dmabuf_destroy", kmemk::InterpIterDmabufDestroy, kCommon,
+     kKfIterDestroy | kKfSleepable, KernelVersion::k6_18},
+    // kfy48: net/xfrm/xfrm_state_bpf.c xfrm_state_kfunc_set, registered for
+    // XDP (6.8: 6.12 of the modelled versions), emu/xfrm_kfuncs.h.
+    {"bpf_xdp_get_xfrm_state", xfrmk::InterpGetXfrmState,
+     HookBit(KfuncHook::kXdp), kKfRetNull | kKfAcquire, KernelVersion::k6_12},
+    {"bpf_xdp_xfrm_state_release", xfrmk::InterpXfrmStateRelease,
+     HookBit(KfuncHook::kXdp), kKfRelease, KernelVersion::k6_12},
+    // kfy48: kernel/trace/bpf_trace.c key_sig_kfunc_set. 6.12 registers it
+    // for TRACING only; 6.18 offers it to generic_kfunc_set's program
+    // types (measured by //kernel_compare:helper_offer_compare_test), so
+    // of the modelled versions 6.18. emu/key_kfuncs.h.
+    {"bpf_lookup_user_key", keyk::InterpLookupUserKey, kGeneric,
+     kKfAcquire | kKfRetNull | kKfSleepable, KernelVersion::k6_18},
+    {"bpf_lookup_system_key", keyk::InterpLookupSystemKey, kGeneric,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_18},
+    {"bpf_key_put", keyk::InterpKeyPut, kGeneric, kKfRelease,
+     KernelVersion::k6_18},
+    // kfy48: net/core/filter.c bpf_kfunc_set_tcp_reqsk, registered for
+    // SCHED_CLS with KF_TRUSTED_ARGS (6.9: 6.12 of the modelled versions),
+    // emu/sock_kfuncs.h.
+    {"bpf_sk_assign_tcp_reqsk", sockk::InterpSkAssignTcpReqsk,
+     HookBit(KfuncHook::kTc), kKfTrustedArgs, KernelVersion::k6_12},
 };
 
 }  // namespace
@@ -1155,5 +1218,15 @@ void* DynptrSliceRdwr(const void* ptr, uint32_t offset, void* buffer,
   if (d->data == nullptr || (d->size & kDynptrRdonlyBit) != 0) return nullptr;
   return DynptrSlice(ptr, offset, buffer, len);
 }
+
+namespace {
+// The crypto kfuncs' __bpf_dynptr_data / _data_rw (emu/crypto_kfuncs.h).
+void* CryptoDynptrData(const void* ptr, uint32_t len, bool rdwr) {
+  return rdwr ? DynptrSliceRdwr(ptr, 0, nullptr, len)
+              : DynptrSlice(ptr, 0, nullptr, len);
+}
+[[maybe_unused]] const bool kCryptoDataSet =
+    (cryptok::SetDynptrData(&CryptoDynptrData), true);
+}  // namespace
 
 }  // namespace bpfemu
