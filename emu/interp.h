@@ -384,6 +384,14 @@ class Vm {
   // with a longjmp, so destructors do not run).
   [[noreturn]] void Fault(const char* fmt, ...) const
       __attribute__((format(printf, 2, 3)));
+  // What a fault releases before it leaves the run (the bpf_spin_lock held,
+  // PushFaultRelease()'s state, RunHooks::fault), for a kfunc that ends the
+  // run some other way (emu/throw_kfuncs.h bpf_throw).
+  void Unwind() const;
+  // Whether the run is inside a callback (CallCallback(): bpf_loop's,
+  // bpf_for_each_map_elem's ...) or is an async callback's
+  // (Program::RunCallback), where the verifier's is_cb subprograms run.
+  bool InCallback() const { return callbacks_ != 0; }
   // Shared state a helper holds across a callback (a user ring buffer's
   // drain) is released by `fn(arg)` if the run faults meanwhile: the helper
   // pushes it before calling back and pops it after. At most 8 at once.
@@ -491,6 +499,7 @@ class Vm {
   static inline const Program* const kLeaveFrame =
       reinterpret_cast<const Program*>(uintptr_t{1});
   uint64_t callback_lock_ = 0;  // CallCallbackUnderLock's lock, or 0
+  int callbacks_ = 0;           // callbacks entered and not left
   JitRanges jit_ranges_;        // what compiled code checks inline
   // The run's CPU for compiled PERCPU_ARRAY lookups (JitCode::uses_cpu):
   // read once per program entered, as the kernel runs a program without

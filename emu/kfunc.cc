@@ -34,6 +34,7 @@
 #include "emu/task_cgroup_kfuncs.h"
 #include "emu/task_iter_kfuncs.h"
 #include "emu/task_kfuncs.h"
+#include "emu/throw_kfuncs.h"
 #include "emu/wq_kfuncs.h"
 
 namespace bpfemu {
@@ -775,6 +776,11 @@ constexpr Kfunc kKfuncs[] = {
      kKfSleepable, KernelVersion::k6_12},
     {"bpf_copy_from_user_task_str", dynk::InterpCopyFromUserTaskStr, kCommon,
      kKfSleepable | kKfTrustedArgs, KernelVersion::k6_18},
+    // kfx48: bpf_throw of generic_btf_ids (6.7: 6.12 of the modelled
+    // versions) and common_btf_ids' __bpf_trap (6.16: 6.18 only), flags 0,
+    // emu/throw_kfuncs.h.
+    {"bpf_throw", throwk::InterpThrow, kGeneric, 0, KernelVersion::k6_12},
+    {"__bpf_trap", throwk::InterpTrap, kCommon, 0, KernelVersion::k6_18},
 };
 
 }  // namespace
