@@ -1160,8 +1160,10 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   auto prog = std::shared_ptr<Program>(new Program);
   prog->prog_type_ = attr.prog_type;
   prog->local_type_size_ = attr.local_type_size;
+  prog->exception_cb_ = attr.exception_cb;
   prog->ctx_size_ = CtxSize(attr.prog_type);
   const uint32_t n = attr.insn_cnt;
+  if (attr.exception_cb >= n) return -EINVAL;  // no instruction of it
   const RawInsn* in = attr.insns;
   prog->insns_.assign(n, Insn{});
   // Which instructions are the second half of an LD_IMM64.
@@ -1678,6 +1680,14 @@ uint64_t Vm::CallCallback(uint64_t value, uint64_t r1, uint64_t r2, uint64_t r3,
   ++callbacks_;
   const uint64_t ret =
       Exec(static_cast<uint32_t>(value & 0xffffffff), args, depth_ + 1);
+  --callbacks_;
+  return ret;
+}
+
+uint64_t Vm::CallExceptionCallback(uint64_t cookie) {
+  const uint64_t args[5] = {cookie, 0, 0, 0, 0};
+  ++callbacks_;
+  const uint64_t ret = Exec(prog_->exception_cb_, args, 0);
   --callbacks_;
   return ret;
 }

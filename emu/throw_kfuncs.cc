@@ -41,9 +41,13 @@ uint64_t InterpThrow(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t, uint64_t,
   if (region != nullptr) {
     vm.Fault("bpf_throw cannot be used inside %s-ed region", region);
   }
+  // The program's exception callback decides the return value; without
+  // one the verifier's hidden callback returns the cookie.
+  const uint64_t ret =
+      vm.HasExceptionCallback() ? vm.CallExceptionCallback(r1) : r1;
   // Nothing is held: the unwinding only drops the run's bookkeeping.
   vm.Unwind();
-  Throw(r1);
+  Throw(ret);
 }
 
 uint64_t InterpTrap(interp::Vm& vm, uint64_t, uint64_t, uint64_t, uint64_t,

@@ -13,7 +13,14 @@
 // its caller's) and calls the program's exception callback on it. The
 // verifier gives a program without one (no "exception_callback:" decl tag)
 // a hidden subprogram that returns R1, so the cookie becomes the program's
-// return value; a test run's retval is its low 32 bits. Here the run ends
+// return value; a test run's retval is its low 32 bits. A bytecode program
+// loaded with BTF and func_info naming a callback (loader/exception_cb.h,
+// interp::LoadAttr::exception_cb) gets the callback's return value
+// instead: the callback runs with R1 = cookie once the throwing frames are
+// given up, and a throw inside it stops the run as the verifier refuses
+// one. Programs from a .bpf.o never have one: like libbpf 1.1.2, bpfemu's
+// loader appends only the subprograms a program calls, and passes no
+// func_info. Here the run ends
 // through emu/prog.h TailCallReturn(), which lands in the ProgRun() of the
 // innermost program: the whole run, or the frame a tail call from a
 // subprogram replaced (prog.h TailCallInFrame). What the run wrote before

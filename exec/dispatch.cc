@@ -999,7 +999,8 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
   }
   // BTF function and line info (check_btf_info_early, check_btf_func_early,
   // check_btf_line): the BTF object, record sizes, at most one record per
-  // instruction. Kept for bpf_prog_info, not checked against the program.
+  // instruction. Kept for bpf_prog_info and read for the exception
+  // callback (loader/exception_cb.h), not checked against the program.
   native::ProgLoadFlags load_flags;
   const uint32_t func_cnt = Get<uint32_t>(a, 88);
   const uint32_t line_cnt = Get<uint32_t>(a, 104);
@@ -1008,8 +1009,8 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
     if (int err = LocalBtf(c, Get<int32_t>(a, 72), &btf); err != 0) {
       return err;
     }
-    std::vector<uint8_t> raw;
-    if (int err = BtfRawFromFd(btf, &raw, &load_flags.btf_id); err != 0)
+    if (int err = BtfRawFromFd(btf, &load_flags.btf_raw, &load_flags.btf_id);
+        err != 0)
       return err;
     struct Records {
       uint32_t cnt, rec_size, keep;
