@@ -31,6 +31,7 @@
 #include "emu/iter_bits.h"
 #include "emu/lock_kfuncs.h"
 #include "emu/str_kfuncs.h"
+#include "emu/stream.h"
 #include "emu/task_cgroup_kfuncs.h"
 #include "emu/task_iter_kfuncs.h"
 #include "emu/task_kfuncs.h"
@@ -781,6 +782,10 @@ constexpr Kfunc kKfuncs[] = {
     // emu/throw_kfuncs.h.
     {"bpf_throw", throwk::InterpThrow, kGeneric, 0, KernelVersion::k6_12},
     {"__bpf_trap", throwk::InterpTrap, kCommon, 0, KernelVersion::k6_18},
+    // kfx48: common_btf_ids' bpf_stream_vprintk_impl (6.17 as
+    // bpf_stream_vprintk, 6.18's name: 6.18 only), flags 0, emu/stream.h.
+    {"bpf_stream_vprintk_impl", InterpStreamVprintk, kCommon, 0,
+     KernelVersion::k6_18},
 };
 
 }  // namespace
