@@ -37,6 +37,7 @@
 #include "emu/task_kfuncs.h"
 #include "emu/throw_kfuncs.h"
 #include "emu/wq_kfuncs.h"
+#include "emu/xdp_meta_kfuncs.h"
 
 namespace bpfemu {
 
@@ -786,6 +787,15 @@ constexpr Kfunc kKfuncs[] = {
     // bpf_stream_vprintk, 6.18's name: 6.18 only), flags 0, emu/stream.h.
     {"bpf_stream_vprintk_impl", InterpStreamVprintk, kCommon, 0,
      KernelVersion::k6_18},
+    // kfx48: net/core/xdp.c xdp_metadata_kfunc_set, registered for every
+    // program type (6.3; rx_vlan_tag 6.8: 6.12 of the modelled versions),
+    // flags 0, emu/xdp_meta_kfuncs.h.
+    {"bpf_xdp_metadata_rx_timestamp", xdpmeta::InterpRxTimestamp, kCommon, 0,
+     KernelVersion::k6_12},
+    {"bpf_xdp_metadata_rx_hash", xdpmeta::InterpRxHash, kCommon, 0,
+     KernelVersion::k6_12},
+    {"bpf_xdp_metadata_rx_vlan_tag", xdpmeta::InterpRxVlanTag, kCommon, 0,
+     KernelVersion::k6_12},
 };
 
 }  // namespace
@@ -910,9 +920,18 @@ int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
     return refuse(-EINVAL, absl::StrCat("kernel function btf_id ", id,
                                         " does not have a valid func_proto"));
   }
+  const std::string name(btf->Name(id));
+  // add_kfunc_call() -> bpf_dev_bound_kfunc_check() (kfx48): the XDP
+  // metadata kfuncs need a program bound to a device, for every program
+  // type. bpfemu binds none (emu/prog.h ProgDevBoundInit answers
+  // EOPNOTSUPP first), so every call is refused here, as the 6.18 host
+  // refuses a program that is not bound (emu/xdp_meta_kfuncs.h).
+  if (xdpmeta::IsDevBoundKfunc(name) &&
+      TargetKernel() >= KernelVersion::k6_12) {
+    return refuse(-EINVAL, "metadata kfuncs require device-bound program");
+  }
   // check_kfunc_call() -> fetch_kfunc_meta(): a FUNC the program type's
   // sets do not hold.
-  const std::string name(btf->Name(id));
   const Kfunc* k = FindKfunc(name);
   if (k == nullptr || !KfuncAllowed(*k, call.prog_type, TargetKernel())) {
     return refuse(-EACCES, absl::StrCat("calling kernel function ", name,
