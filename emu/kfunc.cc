@@ -37,6 +37,7 @@
 #include "emu/task_kfuncs.h"
 #include "emu/throw_kfuncs.h"
 #include "emu/wq_kfuncs.h"
+#include "emu/xattr_kfuncs.h"
 #include "emu/xdp_meta_kfuncs.h"
 
 namespace bpfemu {
@@ -796,6 +797,10 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_12},
     {"bpf_xdp_metadata_rx_vlan_tag", xdpmeta::InterpRxVlanTag, kCommon, 0,
      KernelVersion::k6_12},
+    // kfx48: fs/bpf_fs_kfuncs.c bpf_cgroup_read_xattr, registered for every
+    // program type (6.17: 6.18 only), KF_RCU, emu/xattr_kfuncs.h.
+    {"bpf_cgroup_read_xattr", xattrk::InterpCgroupReadXattr, kCommon, kKfRcu,
+     KernelVersion::k6_18},
 };
 
 }  // namespace
