@@ -35,6 +35,7 @@
 #include "emu/task_cgroup_kfuncs.h"
 #include "emu/task_iter_kfuncs.h"
 #include "emu/task_kfuncs.h"
+#include "emu/test_run_kfuncs.h"
 #include "emu/throw_kfuncs.h"
 #include "emu/wq_kfuncs.h"
 #include "emu/xattr_kfuncs.h"
@@ -801,6 +802,17 @@ constexpr Kfunc kKfuncs[] = {
     // program type (6.17: 6.18 only), KF_RCU, emu/xattr_kfuncs.h.
     {"bpf_cgroup_read_xattr", xattrk::InterpCgroupReadXattr, kCommon, kKfRcu,
      KernelVersion::k6_18},
+    // kfx48: net/bpf/test_run.c bpf_prog_test_kfunc_set's release kfuncs
+    // (SCHED_CLS, tracing, SYSCALL; 6.12 of the modelled versions),
+    // KF_RELEASE, emu/test_run_kfuncs.h.
+    {"bpf_kfunc_call_test_release", testk::InterpTestRelease,
+     HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kTracing) |
+         HookBit(KfuncHook::kSyscall),
+     kKfRelease, KernelVersion::k6_12},
+    {"bpf_kfunc_call_memb_release", testk::InterpMembRelease,
+     HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kTracing) |
+         HookBit(KfuncHook::kSyscall),
+     kKfRelease, KernelVersion::k6_12},
 };
 
 }  // namespace
