@@ -60,6 +60,8 @@ uint32_t BpfAttrLastFieldEnd(int cmd) {
       return 12;
     case BPF_ENABLE_STATS:
       return 4;
+    case 37:  // BPF_PROG_STREAM_READ_BY_FD (6.17): up to prog_fd
+      return v >= KernelVersion::k6_18 ? 20 : 0;
     case BPF_BTF_LOAD:  // btf_log_level; btf_token_fd since 6.9
       return v == KernelVersion::k6_1 ? 28 : 40;
     case BPF_BTF_GET_FD_BY_ID:

@@ -1041,8 +1041,10 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   auto prog = std::shared_ptr<Program>(new Program);
   prog->prog_type_ = attr.prog_type;
   prog->local_type_size_ = attr.local_type_size;
+  prog->exception_cb_ = attr.exception_cb;
   prog->ctx_size_ = CtxSize(attr.prog_type);
   const uint32_t n = attr.insn_cnt;
+  if (attr.exception_cb >= n) return -EINVAL;  // no instruction of it
   const RawInsn* in = attr.insns;
   prog->insns_.assign(n, Insn{});
   // Which instructions are the second half of an LD_IMM64.
@@ -1507,15 +1509,19 @@ void Vm::Fault(const char* fmt, ...) const {
   std::vsnprintf(why, sizeof(why), fmt, ap);
   va_end(ap);
   last_fault = why;
+  Unwind();
+  if (AbortRunFn abort_fn = abort_run.load(std::memory_order_acquire)) {
+    abort_fn();
+  }
+  std::abort();  // a run outside ProgRun(): nowhere to return to
+}
+
+void Vm::Unwind() const {
   if (held_lock_ != 0) SpinLockRelease(reinterpret_cast<void*>(held_lock_));
   for (int i = nreleases_ - 1; i >= 0; --i) releases_[i].fn(releases_[i].arg);
   if (const RunHooks* h = run_hooks.load(std::memory_order_acquire)) {
     h->fault(*this);
   }
-  if (AbortRunFn abort_fn = abort_run.load(std::memory_order_acquire)) {
-    abort_fn();
-  }
-  std::abort();  // a run outside ProgRun(): nowhere to return to
 }
 
 void Vm::PushFaultRelease(void (*fn)(void*), void* arg) {
@@ -1564,7 +1570,19 @@ bool Vm::IsCallback(uint64_t value) const {
 uint64_t Vm::CallCallback(uint64_t value, uint64_t r1, uint64_t r2, uint64_t r3,
                           uint64_t r4) {
   const uint64_t args[5] = {r1, r2, r3, r4, 0};
-  return Exec(static_cast<uint32_t>(value & 0xffffffff), args, depth_ + 1);
+  ++callbacks_;
+  const uint64_t ret =
+      Exec(static_cast<uint32_t>(value & 0xffffffff), args, depth_ + 1);
+  --callbacks_;
+  return ret;
+}
+
+uint64_t Vm::CallExceptionCallback(uint64_t cookie) {
+  const uint64_t args[5] = {cookie, 0, 0, 0, 0};
+  ++callbacks_;
+  const uint64_t ret = Exec(prog_->exception_cb_, args, 0);
+  --callbacks_;
+  return ret;
 }
 
 uint64_t Vm::CallCallbackUnderLock(uint64_t value, uint64_t r1, uint64_t r2) {
@@ -1612,6 +1630,7 @@ uint64_t Program::RunCallback(uint64_t callback, uint64_t map, uint64_t key,
   vm.AddRegion(key, key_size, false);
   vm.AddRegion(value, value_size, true);
   const uint64_t args[5] = {map, key, value, 0, 0};
+  vm.callbacks_ = 1;
   const uint64_t ret =
       vm.Exec(static_cast<uint32_t>(callback & 0xffffffff), args, 1);
   if (const RunHooks* h = run_hooks.load(std::memory_order_acquire)) {

@@ -117,6 +117,11 @@ struct LoadAttr {
   // `id` is no struct there or the program has no BTF: what bpf_obj_new
   // allocates (the verifier's check_kfunc_args over prog->aux->btf).
   std::function<int64_t(uint32_t id)> local_type_size;
+  // The first instruction of the program's exception callback (the
+  // subprogram the main FUNC's "exception_callback:" BTF decl tag names,
+  // kernel/bpf/verifier.c bpf_find_exception_callback_insn_off), or 0 for
+  // none: bpf_throw then returns the cookie (emu/throw_kfuncs.h).
+  uint32_t exception_cb = 0;
 };
 
 // What a program's environment provides: helpers by id, kfuncs by BTF id
@@ -292,6 +297,7 @@ class Program : public std::enable_shared_from_this<Program> {
   std::shared_ptr<const JitCode> jit_;                   // nullptr: interpreted
   JitTarget jit_target_;                                 // set with jit_
   std::function<int64_t(uint32_t id)> local_type_size_;  // LoadAttr's
+  uint32_t exception_cb_ = 0;                            // LoadAttr's
 };
 
 // Instructions a run may take before it is stopped (a verified program
@@ -384,6 +390,20 @@ class Vm {
   // with a longjmp, so destructors do not run).
   [[noreturn]] void Fault(const char* fmt, ...) const
       __attribute__((format(printf, 2, 3)));
+  // What a fault releases before it leaves the run (the bpf_spin_lock held,
+  // PushFaultRelease()'s state, RunHooks::fault), for a kfunc that ends the
+  // run some other way (emu/throw_kfuncs.h bpf_throw).
+  void Unwind() const;
+  // Whether the run is inside a callback (CallCallback(): bpf_loop's,
+  // bpf_for_each_map_elem's ...) or is an async callback's
+  // (Program::RunCallback), where the verifier's is_cb subprograms run.
+  bool InCallback() const { return callbacks_ != 0; }
+  // The program's exception callback (LoadAttr::exception_cb): whether it
+  // has one, and a call of it with R1 = `cookie` in a frame of its own,
+  // as a callback (a bpf_throw inside it stops the run, as the verifier
+  // refuses one). Its R0.
+  bool HasExceptionCallback() const { return prog_->exception_cb_ != 0; }
+  uint64_t CallExceptionCallback(uint64_t cookie);
   // Shared state a helper holds across a callback (a user ring buffer's
   // drain) is released by `fn(arg)` if the run faults meanwhile: the helper
   // pushes it before calling back and pops it after. At most 8 at once.
@@ -491,6 +511,7 @@ class Vm {
   static inline const Program* const kLeaveFrame =
       reinterpret_cast<const Program*>(uintptr_t{1});
   uint64_t callback_lock_ = 0;  // CallCallbackUnderLock's lock, or 0
+  int callbacks_ = 0;           // callbacks entered and not left
   JitRanges jit_ranges_;        // what compiled code checks inline
   // The run's CPU for compiled PERCPU_ARRAY lookups (JitCode::uses_cpu):
   // read once per program entered, as the kernel runs a program without

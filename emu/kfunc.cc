@@ -36,11 +36,16 @@
 #include "emu/lock_kfuncs.h"
 #include "emu/sock_kfuncs.h"
 #include "emu/str_kfuncs.h"
+#include "emu/stream.h"
 #include "emu/task_cgroup_kfuncs.h"
 #include "emu/task_iter_kfuncs.h"
 #include "emu/task_kfuncs.h"
+#include "emu/test_run_kfuncs.h"
+#include "emu/throw_kfuncs.h"
 #include "emu/wq_kfuncs.h"
 #include "emu/xfrm_kfuncs.h"
+#include "emu/xattr_kfuncs.h"
+#include "emu/xdp_meta_kfuncs.h"
 
 namespace bpfemu {
 
@@ -870,6 +875,39 @@ constexpr Kfunc kKfuncs[] = {
     // emu/sock_kfuncs.h.
     {"bpf_sk_assign_tcp_reqsk", sockk::InterpSkAssignTcpReqsk,
      HookBit(KfuncHook::kTc), kKfTrustedArgs, KernelVersion::k6_12},
+    // kfx48: bpf_throw of generic_btf_ids (6.7: 6.12 of the modelled
+    // versions) and common_btf_ids' __bpf_trap (6.16: 6.18 only), flags 0,
+    // emu/throw_kfuncs.h.
+    {"bpf_throw", throwk::InterpThrow, kGeneric, 0, KernelVersion::k6_12},
+    {"__bpf_trap", throwk::InterpTrap, kCommon, 0, KernelVersion::k6_18},
+    // kfx48: common_btf_ids' bpf_stream_vprintk_impl (6.17 as
+    // bpf_stream_vprintk, 6.18's name: 6.18 only), flags 0, emu/stream.h.
+    {"bpf_stream_vprintk_impl", InterpStreamVprintk, kCommon, 0,
+     KernelVersion::k6_18},
+    // kfx48: net/core/xdp.c xdp_metadata_kfunc_set, registered for every
+    // program type (6.3; rx_vlan_tag 6.8: 6.12 of the modelled versions),
+    // flags 0, emu/xdp_meta_kfuncs.h.
+    {"bpf_xdp_metadata_rx_timestamp", xdpmeta::InterpRxTimestamp, kCommon, 0,
+     KernelVersion::k6_12},
+    {"bpf_xdp_metadata_rx_hash", xdpmeta::InterpRxHash, kCommon, 0,
+     KernelVersion::k6_12},
+    {"bpf_xdp_metadata_rx_vlan_tag", xdpmeta::InterpRxVlanTag, kCommon, 0,
+     KernelVersion::k6_12},
+    // kfx48: fs/bpf_fs_kfuncs.c bpf_cgroup_read_xattr, registered for every
+    // program type (6.17: 6.18 only), KF_RCU, emu/xattr_kfuncs.h.
+    {"bpf_cgroup_read_xattr", xattrk::InterpCgroupReadXattr, kCommon, kKfRcu,
+     KernelVersion::k6_18},
+    // kfx48: net/bpf/test_run.c bpf_prog_test_kfunc_set's release kfuncs
+    // (SCHED_CLS, tracing, SYSCALL; 6.12 of the modelled versions),
+    // KF_RELEASE, emu/test_run_kfuncs.h.
+    {"bpf_kfunc_call_test_release", testk::InterpTestRelease,
+     HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kTracing) |
+         HookBit(KfuncHook::kSyscall),
+     kKfRelease, KernelVersion::k6_12},
+    {"bpf_kfunc_call_memb_release", testk::InterpMembRelease,
+     HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kTracing) |
+         HookBit(KfuncHook::kSyscall),
+     kKfRelease, KernelVersion::k6_12},
 };
 
 }  // namespace
@@ -994,9 +1032,18 @@ int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
     return refuse(-EINVAL, absl::StrCat("kernel function btf_id ", id,
                                         " does not have a valid func_proto"));
   }
+  const std::string name(btf->Name(id));
+  // add_kfunc_call() -> bpf_dev_bound_kfunc_check() (kfx48): the XDP
+  // metadata kfuncs need a program bound to a device, for every program
+  // type. bpfemu binds none (emu/prog.h ProgDevBoundInit answers
+  // EOPNOTSUPP first), so every call is refused here, as the 6.18 host
+  // refuses a program that is not bound (emu/xdp_meta_kfuncs.h).
+  if (xdpmeta::IsDevBoundKfunc(name) &&
+      TargetKernel() >= KernelVersion::k6_12) {
+    return refuse(-EINVAL, "metadata kfuncs require device-bound program");
+  }
   // check_kfunc_call() -> fetch_kfunc_meta(): a FUNC the program type's
   // sets do not hold.
-  const std::string name(btf->Name(id));
   const Kfunc* k = FindKfunc(name);
   if (k == nullptr || !KfuncAllowed(*k, call.prog_type, TargetKernel())) {
     return refuse(-EACCES, absl::StrCat("calling kernel function ", name,

@@ -91,22 +91,26 @@ void DropRun(const interp::Vm& vm) {
   }
 }
 
+const RunState* FindRun(const interp::Vm& vm) {
+  for (const RunState& r : runs) {
+    if (r.vm == &vm) return &r;
+  }
+  return nullptr;
+}
+
+const char* RegionOf(const RunState& s) {
+  if (!s.locks.empty()) return "bpf_spin_lock";
+  if (!s.irqs.empty()) return "bpf_local_irq_save";
+  if (s.preempt != 0) return "bpf_preempt_disable";
+  return nullptr;
+}
+
 // check_resource_leak() at the main program's BPF_EXIT, in its order.
 void RunEnd(interp::Vm& vm) {
   if (runs.empty()) return;
-  RunState* s = nullptr;
-  for (RunState& r : runs) {
-    if (r.vm == &vm) s = &r;
-  }
+  const RunState* s = FindRun(vm);
   if (s == nullptr) return;
-  const char* region = nullptr;
-  if (!s->locks.empty()) {
-    region = "bpf_spin_lock";
-  } else if (!s->irqs.empty()) {
-    region = "bpf_local_irq_save";
-  } else if (s->preempt != 0) {
-    region = "bpf_preempt_disable";
-  }
+  const char* region = RegionOf(*s);
   const int preempt = s->preempt;
   DropRun(vm);
   // 6.12's process_bpf_exit counts the missing enables instead.
@@ -207,6 +211,12 @@ void ResUnlock(uint32_t* lock) {
   if (!Holds(lock)) return;
   ForgetHeld(lock);
   __atomic_store_n(lock, 0u, __ATOMIC_RELEASE);
+}
+
+const char* OpenRegion(const interp::Vm& vm) {
+  if (runs.empty()) return nullptr;
+  const RunState* s = FindRun(vm);
+  return s != nullptr ? RegionOf(*s) : nullptr;
 }
 
 uint64_t IrqFlags() {

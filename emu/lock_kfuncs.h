@@ -43,6 +43,12 @@ int ResLock(uint32_t* lock);
 // bpf_res_spin_unlock: releases a lock this thread holds (another lock is
 // left alone).
 void ResUnlock(uint32_t* lock);
+// The region `vm`'s run is inside, in check_resource_leak()'s order:
+// "bpf_spin_lock" (a resilient lock held), "bpf_local_irq_save",
+// "bpf_preempt_disable", or nullptr (emu/throw_kfuncs.h: bpf_throw is
+// refused inside one).
+const char* OpenRegion(const interp::Vm& vm);
+
 // The flags local_irq_save stores.
 uint64_t IrqFlags();
 

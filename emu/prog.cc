@@ -404,6 +404,11 @@ void TailCallTo(std::shared_ptr<const Prog> next) {
 
 bool ProgFaulted() { return run_faulted; }
 
+const Prog* RunningProg() {
+  const RunState* run = current_run;
+  return run != nullptr ? run->next : nullptr;
+}
+
 uint32_t RunningProgType() {
   const RunState* run = current_run;
   return run != nullptr && run->next != nullptr ? run->next->type : 0;

@@ -80,12 +80,17 @@ struct ProgLoadRecord {
 void ProgTag(const interp::RawInsn* insns, uint32_t cnt, KernelVersion v,
              uint8_t tag[8]);
 
+struct ProgStreams;  // emu/stream.h
+
 struct ProgExtra {
   std::mutex mu;
   ProgLoadRecord load;  // set once, before the fd is handed out
   std::vector<std::shared_ptr<Map>> bound_maps;
   std::atomic<uint64_t> run_time_ns{0};
   std::atomic<uint64_t> run_cnt{0};
+  // prog->aux->stream: the program's stdout and stderr (emu/stream.h),
+  // made at the first print (under mu).
+  std::shared_ptr<ProgStreams> streams;
   // A test run of `runs` invocations that took `ns`, while stats are on.
   void CountRuns(uint64_t ns, uint64_t runs) {
     run_time_ns.fetch_add(ns, std::memory_order_relaxed);
@@ -260,6 +265,9 @@ bool ProgFaulted();
 // run: what a native kfunc that the verifier specializes by program type
 // (bpf_dynptr_from_skb) decides by.
 uint32_t RunningProgType();
+// The program running on this thread (a tail call's target once taken), or
+// nullptr outside ProgRun() (emu/stream.h: the kfunc's aux__prog).
+const Prog* RunningProg();
 
 }  // namespace bpfemu
 

@@ -39,6 +39,7 @@
 #include "emu/prog.h"
 #include "emu/ringbuf.h"
 #include "emu/socket_probe.h"
+#include "emu/stream.h"
 #include "emu/syscall.h"
 #include "emu/version.h"
 #include "exec/dispatch.h"
@@ -193,6 +194,8 @@ int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
       return BindMap(c, attr);
     case BPF_ENABLE_STATS:
       return EnableStats(c, attr);
+    case kBpfProgStreamReadByFd:
+      return StreamRead(c, attr);
     case BPF_PROG_LOAD:
       return ProgLoad(c, uattr, attr, size);
     case BPF_PROG_TEST_RUN:
@@ -999,7 +1002,8 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
   }
   // BTF function and line info (check_btf_info_early, check_btf_func_early,
   // check_btf_line): the BTF object, record sizes, at most one record per
-  // instruction. Kept for bpf_prog_info, not checked against the program.
+  // instruction. Kept for bpf_prog_info and read for the exception
+  // callback (loader/exception_cb.h), not checked against the program.
   native::ProgLoadFlags load_flags;
   const uint32_t func_cnt = Get<uint32_t>(a, 88);
   const uint32_t line_cnt = Get<uint32_t>(a, 104);
@@ -1008,8 +1012,8 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
     if (int err = LocalBtf(c, Get<int32_t>(a, 72), &btf); err != 0) {
       return err;
     }
-    std::vector<uint8_t> raw;
-    if (int err = BtfRawFromFd(btf, &raw, &load_flags.btf_id); err != 0)
+    if (int err = BtfRawFromFd(btf, &load_flags.btf_raw, &load_flags.btf_id);
+        err != 0)
       return err;
     struct Records {
       uint32_t cnt, rec_size, keep;
@@ -1244,6 +1248,23 @@ int64_t Dispatcher::BtfInfo(Call& c, uint64_t uattr, int local,
 // (EPERM), only BPF_STATS_RUN_TIME (EINVAL), then a read-only close-on-exec
 // file; test runs count into bpf_prog_info's run_time_ns and run_cnt while
 // one is open.
+int64_t Dispatcher::StreamRead(Call& c, const uint8_t* a) {
+  // prog_stream_read(): the program, then bpf_prog_stream_read() copying
+  // into the caller's buffer (a fault: EFAULT, nothing consumed).
+  int prog;
+  if (int err = LocalProg(c, Get<int32_t>(a, 16), &prog); err != 0) {
+    return err;
+  }
+  std::shared_ptr<const Prog> p;
+  if (int err = ProgFromFd(prog, &p); err != 0) return err;
+  const uint64_t buf = Get<uint64_t>(a, 0);
+  return ::bpfemu::StreamRead(
+      *p, Get<uint32_t>(a, 12), Get<uint32_t>(a, 8),
+      [&c, buf](size_t pos, const char* data, size_t n) {
+        return n == 0 || c.Write(buf + pos, data, n) == 0 ? 0 : -EFAULT;
+      });
+}
+
 int64_t Dispatcher::EnableStats(Call& c, const uint8_t* a) {
   if (!CallerPrivileged()) return -EPERM;
   if (Get<uint32_t>(a, 0) != BPF_STATS_RUN_TIME) return -EINVAL;

@@ -123,6 +123,8 @@ class Dispatcher {
                    uint32_t* len);
   int64_t BindMap(Call& c, const uint8_t* attr);
   int64_t EnableStats(Call& c, const uint8_t* attr);
+  // BPF_PROG_STREAM_READ_BY_FD (6.17, emu/stream.h).
+  int64_t StreamRead(Call& c, const uint8_t* attr);
   // Whether any stats file handed out is still open somewhere: each is the
   // read end of a pipe whose write end stays here (stats_), so that the
   // last close anywhere shows as POLLERR on it, as the kernel's static key

@@ -42,6 +42,7 @@
 #include "emu/version.h"
 #include "emu/wq_kfuncs.h"
 #include "loader/btf.h"
+#include "loader/exception_cb.h"
 #include "native/bound_map.h"
 #include "native/btf_show.h"
 #include "native/helpers.h"
@@ -2791,6 +2792,13 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
   attr.fd_array_entry = flags.fd_array_entry;
   attr.log = flags.log;
   attr.local_type_size = LocalTypeSizes(flags.btf_raw);
+  // check_subprogs(): the exception callback a decl tag names (kfx48).
+  if (int err = FindExceptionCallback(flags.btf_raw, flags.func_info,
+                                      flags.nr_func_info, &attr.exception_cb,
+                                      flags.log);
+      err != 0) {
+    return err;
+  }
   // check_attach_btf_id(): an iterator names its target by a kernel BTF
   // function, bpf_iter_<target> (bpf_iter_prog_supported).
   if (prog_type == BPF_PROG_TYPE_TRACING &&

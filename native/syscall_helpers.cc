@@ -28,6 +28,7 @@
 #include "emu/kernel_btf.h"
 #include "emu/map.h"
 #include "emu/prog.h"
+#include "emu/stream.h"
 #include "emu/syscall.h"
 #include "emu/trampoline.h"
 #include "emu/version.h"
@@ -375,6 +376,27 @@ int BprintfData(const char* fmt, uint32_t fmt_size, const uint64_t* data,
   }
   return Bprintf(fmt, fmt_size, data, data_len / 8, owned, out, out_size);
 }
+
+namespace {
+
+// bpf_stream_vprintk_impl's format pass (emu/stream.h): bstr_printf into
+// a MAX_BPRINTF_BUF buffer.
+int StreamFormat(const char* fmt, const uint64_t* args, uint32_t data_len,
+                 const std::function<bool(uint64_t, uint64_t)>* readable,
+                 std::string* out) {
+  if (readable == nullptr) {
+    return BprintfData(fmt, UINT32_MAX, args, data_len, nullptr, out,
+                       kStreamElemMax);
+  }
+  const OwnedMemory owned = *readable;
+  return BprintfData(fmt, UINT32_MAX, args, data_len, &owned, out,
+                     kStreamElemMax);
+}
+
+[[maybe_unused]] const bool kStreamFormatSet =
+    (SetStreamFormat(&StreamFormat), true);
+
+}  // namespace
 
 long Snprintf(char* str, uint32_t str_size, const char* fmt,
               const uint64_t* data, uint32_t data_len,

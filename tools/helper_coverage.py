@@ -212,14 +212,14 @@ def kfunc_table(root):
         if f.endswith("_test.cc"):
             continue
         with open(f, encoding="utf-8") as fh:
-            bytecode.update(re.findall(r'\{"(bpf_\w+)",', fh.read()))
+            bytecode.update(re.findall(r'\{"((?:__)?bpf_\w+)",', fh.read()))
     native = set()
     for f in sources(root, "native/*.cc"):
         if f.endswith("_test.cc"):
             continue
         with open(f, encoding="utf-8") as fh:
             native.update(re.findall(
-                r"^[\w \*]*?\b(bpf_\w+)\([^;{]*\)\s*\{", fh.read(), re.M))
+                r"^[\w \*]*?\b((?:__)?bpf_\w+)\([^;{]*\)\s*\{", fh.read(), re.M))
     compare_text = ""
     for f in sources(root, "**/*compare*_test.cc") + sources(
             root, "kernel_compare/*.cc"):
@@ -250,7 +250,7 @@ def kfunc_table(root):
             root, "kernel_compare/*.cc"):
         with open(f, encoding="utf-8") as fh:
             text = fh.read()
-        for name in re.findall(r'"(bpf_\w+)"', text):
+        for name in re.findall(r'"((?:__)?bpf_\w+)"', text):
             if name in offered and "helper_offer" not in f:
                 compared.setdefault(name, set()).add(os.path.basename(f))
     rows, unreachable = [], []
