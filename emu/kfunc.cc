@@ -43,9 +43,9 @@
 #include "emu/test_run_kfuncs.h"
 #include "emu/throw_kfuncs.h"
 #include "emu/wq_kfuncs.h"
-#include "emu/xfrm_kfuncs.h"
 #include "emu/xattr_kfuncs.h"
 #include "emu/xdp_meta_kfuncs.h"
+#include "emu/xfrm_kfuncs.h"
 
 namespace bpfemu {
 
