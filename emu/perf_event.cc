@@ -146,7 +146,7 @@ int PerfEventOpen(const struct perf_event_attr* attr, int pid, int cpu,
   ev->wakeup_watermark_ = attr->wakeup_watermark;
   ev->sample_type_ = attr->sample_type;
   ev->inherit_ = attr->inherit != 0;
-  ev->disabled_ = attr->disabled != 0;
+  ev->disabled_.store(attr->disabled != 0);
   if (pid == 0) {
     ev->target_tid_ = static_cast<long>(syscall(SYS_gettid));
     ev->open_ns_ = ClockNs(CLOCK_THREAD_CPUTIME_ID);
@@ -181,7 +181,7 @@ long PerfEvent::ReadLocal(uint32_t cur_cpu, uint64_t* value, uint64_t* enabled,
     return -EINVAL;
   }
   uint64_t count = 0, time = 0;
-  if (!disabled_) {
+  if (!disabled_.load(std::memory_order_acquire)) {
     time = target_tid_ != 0 ? ClockNs(CLOCK_THREAD_CPUTIME_ID) - open_ns_
                             : ClockNs(CLOCK_MONOTONIC) - open_ns_;
     if (type_ == PERF_TYPE_SOFTWARE &&
@@ -287,7 +287,11 @@ long PerfEvent::Output(const void* data, uint64_t size, uint32_t cur_cpu) {
   if (type_ != PERF_TYPE_SOFTWARE || config_ != PERF_COUNT_SW_BPF_OUTPUT) {
     return -EINVAL;
   }
-  if (cpu_ >= 0 && static_cast<uint32_t>(cpu_) != cur_cpu) return -EOPNOTSUPP;
+  // event->oncpu != cpu: another CPU's event, or a disabled one (on none).
+  if ((cpu_ >= 0 && static_cast<uint32_t>(cpu_) != cur_cpu) ||
+      disabled_.load(std::memory_order_acquire)) {
+    return -EOPNOTSUPP;
+  }
   uint8_t* base = base_.load(std::memory_order_acquire);
   // No ring buffer: perf_output_begin fails without counting a loss.
   if (base == nullptr) return -ENOSPC;
@@ -378,6 +382,21 @@ long PerfEvent::Output(const void* data, uint64_t size, uint32_t cur_cpu) {
     (void)n;
   }
   return 0;
+}
+
+uint64_t PerfEvent::Wakeups() const {
+  uint8_t* base = base_.load(std::memory_order_acquire);
+  if (base == nullptr) return 0;
+  const auto* ctl = reinterpret_cast<const Ctl*>(base + kPerfCtlOffset);
+  return __atomic_load_n(&ctl->wakeups, __ATOMIC_ACQUIRE);
+}
+
+bool PerfEvent::HasData() const {
+  uint8_t* base = base_.load(std::memory_order_acquire);
+  if (base == nullptr) return false;
+  const auto* page = reinterpret_cast<const struct perf_event_mmap_page*>(base);
+  return __atomic_load_n(&page->data_head, __ATOMIC_ACQUIRE) !=
+         __atomic_load_n(&page->data_tail, __ATOMIC_ACQUIRE);
 }
 
 void PerfEvent::ConsumeWakeup() {

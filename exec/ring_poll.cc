@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -61,23 +62,33 @@ RingPolls::~RingPolls() {
   }
 }
 
-void RingPolls::Raise(const Reg& r) {
+void RingPolls::Raise(Reg& r) {
   if (r.user) {
     Empty(r.rd);
   } else {
     PutByte(r.wr);
   }
+  r.up = true;
+  r.reported = false;
 }
 
-void RingPolls::Lower(const Reg& r) {
+void RingPolls::Lower(Reg& r) {
   if (r.user) {
     Fill(r.wr);
   } else {
     Empty(r.rd);
   }
+  r.up = false;
+}
+
+uint64_t RingPolls::WakeupCount(const Reg& r) {
+  return r.perf != nullptr ? r.perf->Wakeups()
+                           : r.ring->wakeups().load(std::memory_order_acquire);
 }
 
 bool RingPolls::Ready(const Reg& r) {
+  // perf_poll: the wake-up not yet taken, not the data.
+  if (r.perf != nullptr) return r.up;
   // ringbuf_avail_data_sz(): producer - consumer; a user ring is ready
   // below ringbuf_total_data_sz().
   const uint64_t avail = r.ring->Query(BPF_RB_AVAIL_DATA);
@@ -86,6 +97,18 @@ bool RingPolls::Ready(const Reg& r) {
 
 int64_t RingPolls::Ctl(Call& c, int epfd, int op, int child_fd, uint64_t event,
                        std::shared_ptr<RingbufMap> ring, int local) {
+  return CtlAny(c, epfd, op, child_fd, event, std::move(ring), nullptr, local);
+}
+
+int64_t RingPolls::CtlPerf(Call& c, int epfd, int op, int child_fd,
+                           uint64_t event, std::shared_ptr<PerfEvent> perf,
+                           int local) {
+  return CtlAny(c, epfd, op, child_fd, event, nullptr, std::move(perf), local);
+}
+
+int64_t RingPolls::CtlAny(Call& c, int epfd, int op, int child_fd,
+                          uint64_t event, std::shared_ptr<RingbufMap> ring,
+                          std::shared_ptr<PerfEvent> perf, int local) {
   // do_epoll_ctl(): the event is copied first (ADD and MOD), then the
   // epoll fd is looked up.
   epoll_event ev{};
@@ -115,7 +138,8 @@ int64_t RingPolls::Ctl(Call& c, int epfd, int op, int child_fd, uint64_t event,
       close(ep);
       return err == EMFILE || err == ENFILE ? -ENOMEM : -err;
     }
-    const bool user = ring->type() == BPF_MAP_TYPE_USER_RINGBUF;
+    const bool user =
+        ring != nullptr && ring->type() == BPF_MAP_TYPE_USER_RINGBUF;
     if (user) {
       // One page (the least a pipe holds), filled: not ready until Raise.
       (void)fcntl(p[1], F_SETPIPE_SZ, 4096);
@@ -128,9 +152,18 @@ int64_t RingPolls::Ctl(Call& c, int epfd, int op, int child_fd, uint64_t event,
       close(p[1]);
       return -err;
     }
-    Reg r{ep, p[0], p[1], user, child_fd, local, std::move(ring), /*seen=*/0};
-    r.seen = r.ring->wakeups().load(std::memory_order_acquire);
-    // ep_insert polls the new item: ready at once if the ring is.
+    Reg r{ep,
+          p[0],
+          p[1],
+          user,
+          child_fd,
+          local,
+          std::move(ring),
+          std::move(perf),
+          /*seen=*/0};
+    r.seen = WakeupCount(r);
+    // ep_insert polls the new item: ready at once if the ring is (a perf
+    // event's wake-ups before the item existed are not modelled).
     if (Ready(r)) Raise(r);
     regs_.push_back(std::move(r));
     return 0;
@@ -155,16 +188,58 @@ int64_t RingPolls::Ctl(Call& c, int epfd, int op, int child_fd, uint64_t event,
   }
   if (op != EPOLL_CTL_MOD) return -EINVAL;
   if (epoll_ctl(r.epoll, EPOLL_CTL_MOD, item, &ev) != 0) return -errno;
-  // ep_modify polls the item again.
-  if (Ready(r)) Raise(r);
+  // ep_modify polls the item again. A perf event's poll takes a pending
+  // wake-up (reported by the next wait, then gone); one a wait reported
+  // is gone already.
+  if (r.perf != nullptr) {
+    if (r.up && r.reported) Lower(r);
+  } else if (Ready(r)) {
+    Raise(r);
+  }
   return 0;
 }
 
 void RingPolls::BeforeWait(Call& c, int epfd) {
   Signal();
-  for (const Reg& r : regs_) {
-    if (!Ready(r) && SameFile(c.pid(), epfd, r.epoll)) Lower(r);
+  bool perf_here = false;
+  for (Reg& r : regs_) {
+    if (!SameFile(c.pid(), epfd, r.epoll)) continue;
+    if (r.perf == nullptr) {
+      if (!Ready(r)) Lower(r);
+      continue;
+    }
+    perf_here = true;
+    // A wake-up a wait has reported is taken (perf_poll's xchg); one still
+    // in the pipe is reported by this wait.
+    if (r.up && r.reported) Lower(r);
+    if (r.up) r.reported = true;
   }
+  if (!perf_here) return;
+  const std::pair<pid_t, int> w{c.pid(), epfd};
+  for (const auto& x : waiters_) {
+    if (x == w) return;
+  }
+  if (waiters_.size() >= 64) waiters_.erase(waiters_.begin());
+  waiters_.push_back(w);
+}
+
+bool RingPolls::TakenByBlockedWaiter(const Reg& r) const {
+  for (const auto& [tid, epfd] : waiters_) {
+    // /proc/TID/syscall: the number first while the thread is blocked in
+    // a system call, "running" otherwise.
+    char buf[32] = {};
+    const std::string path = "/proc/" + std::to_string(tid) + "/syscall";
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    const ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) continue;
+    const long nr = std::strtol(buf, nullptr, 10);
+    if ((nr == 232 || nr == 281 || nr == 441) && SameFile(tid, epfd, r.epoll)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void RingPolls::Forget(int local) {
@@ -184,10 +259,13 @@ void RingPolls::Forget(int local) {
 
 void RingPolls::Signal() {
   for (Reg& r : regs_) {
-    const uint32_t w = r.ring->wakeups().load(std::memory_order_acquire);
+    const uint64_t w = WakeupCount(r);
     if (w == r.seen) continue;
     r.seen = w;
+    // Looked at before the byte wakes the waiter.
+    const bool taken = r.perf != nullptr && TakenByBlockedWaiter(r);
     Raise(r);
+    r.reported = taken;
   }
 }
 

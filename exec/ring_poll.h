@@ -31,6 +31,17 @@
 // sample (or any with BPF_RB_FORCE_WAKEUP) wakes it. Its item is the
 // pipe's write end, the pipe one page long: ready while the pipe has room,
 // not ready when the supervisor has filled it; the same rules move it.
+//
+// An emulated perf event (emu/perf_event.h, served to the child by
+// bpfemu exec) polls as kernel/events/core.c perf_poll: a wake-up
+// (perf_output_wakeup) sets rb->poll, and the next poll of the item takes
+// it (atomic_xchg), so a level-triggered item is reported once per wake-up,
+// whatever data remains. Its pipe gets a byte at each wake-up, and the byte
+// is taken away before the next wait on that epoll instance once a wait has
+// reported it: one that began while it was there, or one blocked in the
+// epoll instance when the wake-up came (/proc/TID/syscall). An item added
+// to an event that has not been mapped yet is not modelled (perf_poll
+// answers EPOLLHUP without a ring).
 
 #ifndef BPFEMU_EXEC_RING_POLL_H_
 #define BPFEMU_EXEC_RING_POLL_H_
@@ -40,8 +51,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
+#include "emu/perf_event.h"
 #include "emu/ringbuf.h"
 #include "exec/call.h"
 
@@ -59,6 +72,9 @@ class RingPolls {
   // do_epoll_ctl answers.
   int64_t Ctl(Call& c, int epfd, int op, int child_fd, uint64_t event,
               std::shared_ptr<RingbufMap> ring, int local);
+  // The same for an emulated perf event (`local`: the emulator's fd).
+  int64_t CtlPerf(Call& c, int epfd, int op, int child_fd, uint64_t event,
+                  std::shared_ptr<PerfEvent> perf, int local);
   // An epoll_wait family call on the caller's `epfd` is about to run:
   // level-triggered readiness is re-evaluated.
   void BeforeWait(Call& c, int epfd);
@@ -80,14 +96,27 @@ class RingPolls {
     int child_fd;  // the ring's fd number in the caller (the kernel's item key)
     int local;     // the emulator's fd of the ring
     std::shared_ptr<RingbufMap> ring;
-    uint32_t seen;  // the ring's wake-up count last looked at
+    std::shared_ptr<PerfEvent> perf;  // instead of `ring`
+    uint64_t seen;                    // the wake-up count last looked at
+    bool up = false;                  // a perf item's byte is in the pipe
+    bool reported = false;            // ... and a wait has reported it
   };
+  int64_t CtlAny(Call& c, int epfd, int op, int child_fd, uint64_t event,
+                 std::shared_ptr<RingbufMap> ring,
+                 std::shared_ptr<PerfEvent> perf, int local);
   // The item becomes ready / not ready.
-  static void Raise(const Reg& r);
-  static void Lower(const Reg& r);
+  static void Raise(Reg& r);
+  static void Lower(Reg& r);
   // ringbuf_map_poll_kern / _user would answer events now.
   static bool Ready(const Reg& r);
+  static uint64_t WakeupCount(const Reg& r);
+  // Whether a thread blocked in an epoll wait on r's epoll instance will
+  // take the item just raised (perf events).
+  bool TakenByBlockedWaiter(const Reg& r) const;
   std::vector<Reg> regs_;
+  // Threads seen entering an epoll wait on an instance with a perf item:
+  // (tid, epoll fd number).
+  std::vector<std::pair<pid_t, int>> waiters_;
 };
 
 }  // namespace bpfemu::exec
