@@ -1542,10 +1542,13 @@ bool Dispatcher::ServeProc(Call& c, const struct seccomp_data& d,
   int local;
   const int kind = Identify(c, n, &local);
   if (kind == 0) return false;
+  // A perf event's fdinfo is the file's own (perf has no show_fdinfo).
+  if (kind == 3 && !is_readlink) return false;
   if (is_readlink) {
-    // An anonymous inode's name, as the kernel's bpf files have.
-    const std::string target =
-        kind == 1 ? "anon_inode:bpf-map" : "anon_inode:bpf-prog";
+    // An anonymous inode's name, as the kernel's bpf and perf files have.
+    const std::string target = kind == 1   ? "anon_inode:bpf-map"
+                               : kind == 2 ? "anon_inode:bpf-prog"
+                                           : "anon_inode:[perf_event]";
     const uint64_t buf = d.args[at ? 2 : 1];
     const int64_t size = static_cast<int32_t>(d.args[at ? 3 : 2]);
     if (size <= 0) {

@@ -278,6 +278,10 @@ static void Perfbuf(void) {
   report("open cpu 1 ok", ev1 >= 0);
   if (ev0 < 0 || ev1 < 0) return;
   int fd0 = (int)ev0, fd1 = (int)ev1;
+  char path[64], link[64] = {0};
+  snprintf(path, sizeof(path), "/proc/self/fd/%d", fd0);
+  if (readlink(path, link, sizeof(link) - 1) < 0) strcpy(link, "?");
+  printf("event fd is %s\n", link);
   report("update 4 flags", elem(BPF_MAP_UPDATE_ELEM, map, &key, &fd0, 4));
   key = 2;
   report("update out of range", elem(BPF_MAP_UPDATE_ELEM, map, &key, &fd0, 0));
