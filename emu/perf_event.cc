@@ -208,10 +208,14 @@ void* PerfEventMmap(void* addr, size_t length, int prot, int flags, int fd,
     return nullptr;
   }
   *err = -EINVAL;
-  if (offset != 0 || (flags & MAP_SHARED) == 0 ||
-      (prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE) ||
-      length <= kPerfPageSize || length % kPerfPageSize != 0 ||
-      !IsPowerOfTwo(length / kPerfPageSize - 1)) {
+  // perf_mmap: no inherited per-task event; shared; offset 0 (an AUX area
+  // needs a ring first); 1 + nr_pages pages, nr_pages 0 or a power of two.
+  if ((ev->cpu_ == -1 && ev->inherit_) || (flags & MAP_SHARED) == 0 ||
+      offset != 0 || length < kPerfPageSize || length % kPerfPageSize != 0) {
+    return nullptr;
+  }
+  if (const uint64_t nr = length / kPerfPageSize - 1;
+      nr != 0 && !IsPowerOfTwo(nr)) {
     return nullptr;
   }
   {
@@ -235,6 +239,8 @@ void* PerfEventMmap(void* addr, size_t length, int prot, int flags, int fd,
       page->data_size = length - kPerfPageSize;
       ev->data_size_ = length - kPerfPageSize;
       ev->map_len_ = length;
+      // rb_alloc without RING_BUFFER_WRITABLE: the overwrite mode.
+      ev->overwrite_ = (prot & PROT_WRITE) == 0;
       ev->base_.store(static_cast<uint8_t*>(p), std::memory_order_release);
     } else if (ev->map_len_ != length) {
       return nullptr;
@@ -293,8 +299,9 @@ long PerfEvent::Output(const void* data, uint64_t size, uint32_t cur_cpu) {
     return -EOPNOTSUPP;
   }
   uint8_t* base = base_.load(std::memory_order_acquire);
-  // No ring buffer: perf_output_begin fails without counting a loss.
-  if (base == nullptr) return -ENOSPC;
+  // No ring buffer, or one without data pages (rb->paused):
+  // perf_output_begin fails without counting a loss.
+  if (base == nullptr || data_size_ == 0) return -ENOSPC;
   const bool raw = (sample_type_ & PERF_SAMPLE_RAW) != 0;
   const uint64_t raw_size = raw ? RoundUp(size + 4, 8) - 4 : 0;
   const uint64_t rec =
@@ -316,8 +323,9 @@ long PerfEvent::Output(const void* data, uint64_t size, uint32_t cur_cpu) {
     const uint64_t need = rec + (have_lost != 0 ? sizeof(LostRecord) : 0);
     const uint64_t tail = __atomic_load_n(&page->data_tail, __ATOMIC_ACQUIRE);
     uint64_t head = ctl->head;
-    // ring_buffer_has_space: CIRC_SPACE(head, tail, size) >= size.
-    if (((tail - (head + 1)) & mask) < need) {
+    // ring_buffer_has_space: CIRC_SPACE(head, tail, size) >= size; an
+    // overwrite ring (a read-only mapping) does not look at the tail.
+    if (!overwrite_ && ((tail - (head + 1)) & mask) < need) {
       ctl->lost = have_lost + 1;
       ++ctl->lost_samples;
       return -ENOSPC;

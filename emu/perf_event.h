@@ -42,8 +42,8 @@
 // by fork() reaches the events (their mappings are shared); an unrelated
 // process that attaches the map by pin does not (the helper answers ENOENT
 // for an id it does not know). Differences from the kernel: only software
-// events on one CPU or the calling task; no overwrite (read-only) mapping;
-// no aux area; records larger than 65528 bytes are refused (E2BIG).
+// events on one CPU or the calling task; no aux area; records larger than 65528
+// bytes are refused (E2BIG).
 //
 // Counting (bpf_perf_event_read(_value), kernel/events/core.c
 // perf_event_read_local): an inherit event cannot be read (-EOPNOTSUPP,
@@ -155,6 +155,7 @@ class PerfEvent {
   std::atomic<uint8_t*> base_{nullptr};
   uint64_t data_size_ = 0;
   uint64_t map_len_ = 0;
+  bool overwrite_ = false;  // the first mapping was read-only
 };
 
 // perf_event_open(attr, pid, cpu, group_fd, flags) for the emulated events:
@@ -165,9 +166,12 @@ class PerfEvent {
 int PerfEventOpen(const struct perf_event_attr* attr, int pid, int cpu,
                   int group_fd, unsigned long flags);
 // mmap of an emulated perf event fd (perf_mmap): offset 0, MAP_SHARED,
-// PROT_READ | PROT_WRITE, length 1 + 2^n pages (n >= 0), the same length as
-// any earlier mapping; else nullptr with *err = -EINVAL (-EBADF: not an
-// emulated perf event).
+// length 1 + nr_pages pages with nr_pages 0 (no data: every sample is
+// dropped, -ENOSPC, uncounted) or a power of two, the same length as any
+// earlier mapping, not an inherited per-task event; else nullptr with
+// *err = -EINVAL (-EBADF: not an emulated perf event). A first mapping
+// without PROT_WRITE makes an overwrite ring (the producer ignores
+// data_tail, as rb_alloc without RING_BUFFER_WRITABLE).
 void* PerfEventMmap(void* addr, size_t length, int prot, int flags, int fd,
                     off_t offset, int* err);
 // The event behind `fd` / `id` in this process, or nullptr.

@@ -40,8 +40,9 @@ constexpr size_t kOffType = 0, kOffSize = 4, kOffConfig = 8, kOffPeriod = 16,
                  kOffClockid = 92, kOffReserved2 = 110, kOffAuxAction = 116;
 // Bits of the u64 at kOffBits.
 constexpr int kBitInherit = 1, kBitFreq = 10, kBitEnableOnExec = 12,
-              kBitUseClockid = 25, kBitAuxOutput = 31, kBitInheritThread = 35,
-              kBitRemoveOnExec = 36, kBitSigtrap = 37, kBitReserved1 = 38;
+              kBitUseClockid = 25, kBitWriteBackward = 27, kBitAuxOutput = 31,
+              kBitInheritThread = 35, kBitRemoveOnExec = 36, kBitSigtrap = 37,
+              kBitReserved1 = 38;
 // PERF_SAMPLE_MAX and PERF_FORMAT_MAX (non-ABI; 6.12 and 6.18 alike).
 constexpr uint64_t kSampleMax = uint64_t{1} << 25;
 constexpr uint64_t kFormatMax = uint64_t{1} << 5;
@@ -141,9 +142,10 @@ bool Dispatcher::ServePerf(Call& c, uint32_t nr, const struct seccomp_data& d,
   const uint64_t sample_type = At<uint64_t>(a, kOffSampleType);
   const uint32_t aux_action = At<uint32_t>(a, kOffAuxAction);
   // The AUX actions, branch stacks and register or stack samples have
-  // checks of their own (and no meaning for a BPF output event): the
-  // kernel answers them.
+  // checks of their own (and no meaning for a BPF output event), and a
+  // backward ring is not emulated: the kernel answers them.
   if ((aux_action & 7) != 0 || Bit(bits, kBitAuxOutput) ||
+      Bit(bits, kBitWriteBackward) ||
       (sample_type & (PERF_SAMPLE_BRANCH_STACK | PERF_SAMPLE_REGS_USER |
                       PERF_SAMPLE_STACK_USER | PERF_SAMPLE_REGS_INTR)) != 0) {
     return false;

@@ -401,6 +401,54 @@ static void Perfbuf(void) {
   out_run(prog, 100);
   perf_wait(ep, "watermark after 552 bytes");
   perf_consume(wbase);
+  // A read-only mapping: an overwrite ring, the tail not looked at.
+  bpf_output_attr(&a, 1);
+  long evo = perf_open(&a, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+  int fdo = (int)evo;
+  uint8_t* obase = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fdo, 0);
+  report("read-only mapping", evo < 0 ? evo : obase == MAP_FAILED ? -errno : 0);
+  if (evo < 0 || obase == MAP_FAILED) return;
+  report("replace cpu 0 with the overwrite ring",
+         elem(BPF_MAP_UPDATE_ELEM, map, &key, &fdo, 0));
+  for (int i = 0; i < 9; ++i) out_run(prog, 504 + i % 2);
+  struct perf_event_mmap_page* opg = (struct perf_event_mmap_page*)obase;
+  report("overwrite data_head", (long)opg->data_head);
+  report("overwrite data_tail", (long)opg->data_tail);
+  {
+    // The newest record, at data_head - 520.
+    const uint64_t at = (opg->data_head - 520) & (opg->data_size - 1);
+    struct perf_event_header h;
+    uint64_t len;
+    uint8_t rec[520];
+    for (size_t i = 0; i < sizeof(rec); ++i) {
+      rec[i] = obase[opg->data_offset + ((at + i) & (opg->data_size - 1))];
+    }
+    memcpy(&h, rec, sizeof(h));
+    memcpy(&len, rec + 12, 8);
+    printf("newest record at %llu: type %u size %u len %llu\n",
+           (unsigned long long)at, h.type, h.size, (unsigned long long)len);
+  }
+  // Page 0 alone: a ring without data pages drops every sample.
+  long evz = perf_open(&a, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+  int fdz = (int)evz;
+  uint8_t* zbase = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fdz, 0);
+  report("mapping of page 0 alone", evz < 0               ? evz
+                                    : zbase == MAP_FAILED ? -errno
+                                                          : 0);
+  if (evz < 0 || zbase == MAP_FAILED) return;
+  report("its data_size",
+         (long)((struct perf_event_mmap_page*)zbase)->data_size);
+  r = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fdz, 0);
+  report("then 1 + 1 pages", r == MAP_FAILED ? -errno : 0);
+  report("replace cpu 0 with the data-less ring",
+         elem(BPF_MAP_UPDATE_ELEM, map, &key, &fdz, 0));
+  out_run(prog, 64);
+  report("replace cpu 0 with the watermark event",
+         elem(BPF_MAP_UPDATE_ELEM, map, &key, &fdw, 0));
+  munmap(obase, 2 * page);
+  munmap(zbase, page);
+  close(fdo);
+  close(fdz);
   report("epoll del", epoll_ctl(ep, EPOLL_CTL_DEL, fd0, NULL) ? -errno : 0);
   report("epoll del again",
          epoll_ctl(ep, EPOLL_CTL_DEL, fd0, NULL) ? -errno : 0);
