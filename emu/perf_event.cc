@@ -235,6 +235,13 @@ void* PerfEventMmap(void* addr, size_t length, int prot, int flags, int fd,
       auto* page = static_cast<struct perf_event_mmap_page*>(p);
       page->version = 0;
       page->compat_version = 0;
+      // perf_event_init_userpage and one perf_event_update_userpage, as
+      // measured on 6.18: cap_bit0_is_deprecated, size 96, the seqcount
+      // bumped twice. No counter index or times (index 0, as a software
+      // event's).
+      page->cap_bit0_is_deprecated = 1;
+      page->size = 96;
+      page->lock = 2;
       page->data_offset = kPerfPageSize;
       page->data_size = length - kPerfPageSize;
       ev->data_size_ = length - kPerfPageSize;

@@ -309,6 +309,8 @@ static void Perfbuf(void) {
       mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd0, 0);
   report("mmap the same size again", again == MAP_FAILED ? -errno : 0);
   struct perf_event_mmap_page* pg = (struct perf_event_mmap_page*)base;
+  report("capabilities", (long)pg->capabilities);
+  report("size", (long)pg->size);
   report("data_offset", (long)pg->data_offset);
   report("data_size", (long)pg->data_size);
   report("data_head", (long)pg->data_head);
