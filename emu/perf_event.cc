@@ -222,6 +222,12 @@ void* PerfEventMmap(void* addr, size_t length, int prot, int flags, int fd,
     Registry& r = Registry::Get();
     std::lock_guard<std::mutex> l(r.mu);
     if (ev->base_.load() == nullptr) {
+      // rb_alloc: the page array (8 bytes a page) above an order-10
+      // allocation, 4 MiB: more than 2^18 data pages are -ENOMEM.
+      if (length / kPerfPageSize - 1 > (uint64_t{1} << 18)) {
+        *err = -ENOMEM;
+        return nullptr;
+      }
       if (ftruncate(ev->own_fd_, static_cast<off_t>(length)) != 0) {
         *err = -ENOMEM;
         return nullptr;

@@ -169,7 +169,8 @@ int PerfEventOpen(const struct perf_event_attr* attr, int pid, int cpu,
 // length 1 + nr_pages pages with nr_pages 0 (no data: every sample is
 // dropped, -ENOSPC, uncounted) or a power of two, the same length as any
 // earlier mapping, not an inherited per-task event; else nullptr with
-// *err = -EINVAL (-EBADF: not an emulated perf event). A first mapping
+// *err = -EINVAL (-ENOMEM beyond 2^18 data pages; -EBADF: not an emulated
+// perf event). A first mapping
 // without PROT_WRITE makes an overwrite ring (the producer ignores
 // data_tail, as rb_alloc without RING_BUFFER_WRITABLE).
 void* PerfEventMmap(void* addr, size_t length, int prot, int flags, int fd,

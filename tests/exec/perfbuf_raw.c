@@ -298,6 +298,10 @@ static void Perfbuf(void) {
   report("mmap private", r == MAP_FAILED ? -errno : 0);
   r = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd0, page);
   report("mmap at offset 1 page", r == MAP_FAILED ? -errno : 0);
+  // rb_alloc's page array beyond an order-10 allocation.
+  r = mmap(NULL, ((size_t)1 << 19) * page + page, PROT_READ | PROT_WRITE,
+           MAP_SHARED, fd0, 0);
+  report("mmap 1 + 2^19 pages", r == MAP_FAILED ? -errno : 0);
   uint8_t* base =
       mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd0, 0);
   report("mmap 1 + 1 pages", base == MAP_FAILED ? -errno : 0);
