@@ -223,23 +223,28 @@ void RingPolls::BeforeWait(Call& c, int epfd) {
   waiters_.push_back(w);
 }
 
-bool RingPolls::TakenByBlockedWaiter(const Reg& r) const {
-  for (const auto& [tid, epfd] : waiters_) {
+bool RingPolls::TakenByBlockedWaiter(const Reg& r) {
+  bool taken = false;
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    const auto [tid, epfd] = *it;
     // /proc/TID/syscall: the number first while the thread is blocked in
-    // a system call, "running" otherwise.
+    // a system call, "running" otherwise; gone with the thread (dropped).
     char buf[32] = {};
     const std::string path = "/proc/" + std::to_string(tid) + "/syscall";
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      it = waiters_.erase(it);
+      continue;
+    }
+    ++it;
     const ssize_t n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
-    if (n <= 0) continue;
+    if (n <= 0 || taken) continue;
     const long nr = std::strtol(buf, nullptr, 10);
-    if ((nr == 232 || nr == 281 || nr == 441) && SameFile(tid, epfd, r.epoll)) {
-      return true;
-    }
+    taken =
+        (nr == 232 || nr == 281 || nr == 441) && SameFile(tid, epfd, r.epoll);
   }
-  return false;
+  return taken;
 }
 
 void RingPolls::Forget(int local) {

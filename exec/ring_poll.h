@@ -112,7 +112,8 @@ class RingPolls {
   static uint64_t WakeupCount(const Reg& r);
   // Whether a thread blocked in an epoll wait on r's epoll instance will
   // take the item just raised (perf events).
-  bool TakenByBlockedWaiter(const Reg& r) const;
+  // Threads gone are dropped from waiters_.
+  bool TakenByBlockedWaiter(const Reg& r);
   std::vector<Reg> regs_;
   // Threads seen entering an epoll wait on an instance with a perf item:
   // (tid, epoll fd number).
