@@ -162,9 +162,16 @@ int64_t RingPolls::CtlAny(Call& c, int epfd, int op, int child_fd,
           std::move(perf),
           /*seen=*/0};
     r.seen = WakeupCount(r);
-    // ep_insert polls the new item: ready at once if the ring is (a perf
-    // event's wake-ups before the item existed are not modelled).
-    if (Ready(r)) Raise(r);
+    if (r.perf != nullptr) {
+      // ep_insert's poll takes a pending wake-up: the item is queued, and
+      // the next wait's poll finds nothing.
+      auto [it, fresh] = perf_.try_emplace(local);
+      if (fresh) it->second.seen = r.seen;
+      it->second.pending = false;
+    } else if (Ready(r)) {
+      // ep_insert polls the new item: ready at once if the ring is.
+      Raise(r);
+    }
     regs_.push_back(std::move(r));
     return 0;
   }
@@ -183,7 +190,9 @@ int64_t RingPolls::CtlAny(Call& c, int epfd, int op, int child_fd,
     close(r.epoll);
     close(r.rd);
     close(r.wr);
+    const bool perf = r.perf != nullptr;
     regs_.erase(regs_.begin() + static_cast<std::ptrdiff_t>(found));
+    if (perf) DropPerfState(local);
     return 0;
   }
   if (op != EPOLL_CTL_MOD) return -EINVAL;
@@ -192,7 +201,9 @@ int64_t RingPolls::CtlAny(Call& c, int epfd, int op, int child_fd,
   // wake-up (reported by the next wait, then gone); one a wait reported
   // is gone already.
   if (r.perf != nullptr) {
-    if (r.up && r.reported) Lower(r);
+    // Taken by ep_modify's poll; the next wait's poll finds nothing.
+    perf_[local].pending = false;
+    if (r.up) Lower(r);
   } else if (Ready(r)) {
     Raise(r);
   }
@@ -209,10 +220,17 @@ void RingPolls::BeforeWait(Call& c, int epfd) {
       continue;
     }
     perf_here = true;
-    // A wake-up a wait has reported is taken (perf_poll's xchg); one still
-    // in the pipe is reported by this wait.
-    if (r.up && r.reported) Lower(r);
-    if (r.up) r.reported = true;
+    if (!r.up) continue;
+    // This wait polls the queued item: it reports the pending wake-up and
+    // takes it; a wake-up taken already (by an earlier wait, which left a
+    // level-triggered item queued, or by another poll) is nothing.
+    PerfState& st = perf_[r.local];
+    if (!r.reported && st.pending) {
+      st.pending = false;
+      r.reported = true;
+    } else {
+      Lower(r);
+    }
   }
   if (!perf_here) return;
   const std::pair<pid_t, int> w{c.pid(), epfd};
@@ -260,18 +278,47 @@ void RingPolls::Forget(int local) {
     close(it->wr);
     it = regs_.erase(it);
   }
+  perf_.erase(local);
 }
 
 void RingPolls::Signal() {
   for (Reg& r : regs_) {
+    if (r.perf != nullptr) continue;
     const uint64_t w = WakeupCount(r);
     if (w == r.seen) continue;
     r.seen = w;
-    // Looked at before the byte wakes the waiter.
-    const bool taken = r.perf != nullptr && TakenByBlockedWaiter(r);
     Raise(r);
-    r.reported = taken;
   }
+  for (auto& [local, st] : perf_) {
+    std::shared_ptr<PerfEvent> ev;
+    for (const Reg& r : regs_) {
+      if (r.local == local && r.perf != nullptr) ev = r.perf;
+    }
+    if (ev == nullptr) continue;
+    const uint64_t w = ev->Wakeups();
+    if (w == st.seen) continue;
+    st.seen = w;
+    st.pending = true;
+    // Every item of the event is queued; a wait blocked in one of their
+    // instances polls it at once and takes the wake-up (looked at before
+    // the byte wakes the waiter).
+    for (Reg& r : regs_) {
+      if (r.local != local || r.perf == nullptr) continue;
+      const bool taken = st.pending && TakenByBlockedWaiter(r);
+      Raise(r);
+      if (taken) {
+        st.pending = false;
+        r.reported = true;
+      }
+    }
+  }
+}
+
+void RingPolls::DropPerfState(int local) {
+  for (const Reg& r : regs_) {
+    if (r.local == local && r.perf != nullptr) return;
+  }
+  perf_.erase(local);
 }
 
 }  // namespace bpfemu::exec

@@ -34,14 +34,19 @@
 //
 // An emulated perf event (emu/perf_event.h, served to the child by
 // bpfemu exec) polls as kernel/events/core.c perf_poll: a wake-up
-// (perf_output_wakeup) sets rb->poll, and the next poll of the item takes
-// it (atomic_xchg), so a level-triggered item is reported once per wake-up,
-// whatever data remains. Its pipe gets a byte at each wake-up, and the byte
-// is taken away before the next wait on that epoll instance once a wait has
-// reported it: one that began while it was there, or one blocked in the
-// epoll instance when the wake-up came (/proc/TID/syscall). An item added
-// to an event that has not been mapped yet is not modelled (perf_poll
-// answers EPOLLHUP without a ring).
+// (perf_output_wakeup) sets the event's rb->poll and queues every item of
+// the event, and any poll of an item takes rb->poll (atomic_xchg): the
+// wait that reports it, a level-triggered item's re-poll by the next wait
+// (nothing), ep_insert's and ep_modify's polls (the waits that follow
+// report nothing). So one wake-up is reported once, by one wait, whatever
+// data remains. The event's pending flag is kept here; each item's pipe
+// gets a byte at a wake-up, and before a wait on its epoll instance the
+// byte stays when the wait will take the pending wake-up and goes when the
+// wake-up was taken already (by an earlier wait, another instance, an
+// EPOLL_CTL_ADD or _MOD). A wait blocked in that instance when the wake-up
+// comes takes it (the supervisor reads /proc/TID/syscall of the threads it
+// saw enter a wait there, before it writes the byte). An item of an event
+// that has not been mapped yet is not EPOLLHUP (perf_poll without a ring).
 
 #ifndef BPFEMU_EXEC_RING_POLL_H_
 #define BPFEMU_EXEC_RING_POLL_H_
@@ -50,6 +55,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -101,6 +107,13 @@ class RingPolls {
     bool up = false;                  // a perf item's byte is in the pipe
     bool reported = false;            // ... and a wait has reported it
   };
+  // A perf event's rb->poll: a wake-up no poll has taken yet; and the
+  // wake-up count last looked at. By the emulator's fd of the event.
+  struct PerfState {
+    uint64_t seen = 0;
+    bool pending = false;
+  };
+  std::map<int, PerfState> perf_;
   int64_t CtlAny(Call& c, int epfd, int op, int child_fd, uint64_t event,
                  std::shared_ptr<RingbufMap> ring,
                  std::shared_ptr<PerfEvent> perf, int local);
@@ -112,6 +125,8 @@ class RingPolls {
   static uint64_t WakeupCount(const Reg& r);
   // Whether a thread blocked in an epoll wait on r's epoll instance will
   // take the item just raised (perf events).
+  // Forgets a perf event's state once no item of it is left.
+  void DropPerfState(int local);
   // Threads gone are dropped from waiters_.
   bool TakenByBlockedWaiter(const Reg& r);
   std::vector<Reg> regs_;

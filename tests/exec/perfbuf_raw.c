@@ -370,6 +370,28 @@ static void Perfbuf(void) {
   // A wake-up no wait took is reported once, with nothing left to read.
   perf_wait(ep, "stale wake-up");
   perf_wait(ep, "stale wake-up again");
+  // Every poll of the item takes a pending wake-up (perf_poll's xchg):
+  // the one EPOLL_CTL_MOD makes, and the one of an item added to a second
+  // epoll instance; the waits that follow report nothing.
+  out_run(prog, 64);
+  out_run(prog, 64);
+  ev.data.u64 = 0xabd;
+  report("epoll mod", epoll_ctl(ep, EPOLL_CTL_MOD, fd0, &ev) ? -errno : 0);
+  perf_wait(ep, "after a wake-up and a mod");
+  out_run(prog, 64);
+  out_run(prog, 64);
+  int ep2 = epoll_create1(EPOLL_CLOEXEC);
+  report("epoll add to a second instance",
+         epoll_ctl(ep2, EPOLL_CTL_ADD, fd0, &ev) ? -errno : 0);
+  perf_wait(ep2, "second instance after a wake-up");
+  perf_wait(ep, "first instance after the second's add");
+  // A wake-up reaches both instances; the first wait takes it.
+  out_run(prog, 64);
+  out_run(prog, 64);
+  perf_wait(ep2, "second instance after a wake-up");
+  perf_wait(ep, "first instance after the second's wait");
+  close(ep2);
+  perf_consume(base);
   // A reader killed in epoll_wait; the event keeps working.
   pid = fork();
   if (pid == 0) {
