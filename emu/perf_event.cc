@@ -146,7 +146,7 @@ int PerfEventOpen(const struct perf_event_attr* attr, int pid, int cpu,
   ev->wakeup_watermark_ = attr->wakeup_watermark;
   ev->sample_type_ = attr->sample_type;
   ev->inherit_ = attr->inherit != 0;
-  ev->disabled_ = attr->disabled != 0;
+  ev->disabled_.store(attr->disabled != 0);
   if (pid == 0) {
     ev->target_tid_ = static_cast<long>(syscall(SYS_gettid));
     ev->open_ns_ = ClockNs(CLOCK_THREAD_CPUTIME_ID);
@@ -181,7 +181,7 @@ long PerfEvent::ReadLocal(uint32_t cur_cpu, uint64_t* value, uint64_t* enabled,
     return -EINVAL;
   }
   uint64_t count = 0, time = 0;
-  if (!disabled_) {
+  if (!disabled_.load(std::memory_order_acquire)) {
     time = target_tid_ != 0 ? ClockNs(CLOCK_THREAD_CPUTIME_ID) - open_ns_
                             : ClockNs(CLOCK_MONOTONIC) - open_ns_;
     if (type_ == PERF_TYPE_SOFTWARE &&
@@ -208,16 +208,26 @@ void* PerfEventMmap(void* addr, size_t length, int prot, int flags, int fd,
     return nullptr;
   }
   *err = -EINVAL;
-  if (offset != 0 || (flags & MAP_SHARED) == 0 ||
-      (prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE) ||
-      length <= kPerfPageSize || length % kPerfPageSize != 0 ||
-      !IsPowerOfTwo(length / kPerfPageSize - 1)) {
+  // perf_mmap: no inherited per-task event; shared; offset 0 (an AUX area
+  // needs a ring first); 1 + nr_pages pages, nr_pages 0 or a power of two.
+  if ((ev->cpu_ == -1 && ev->inherit_) || (flags & MAP_SHARED) == 0 ||
+      offset != 0 || length < kPerfPageSize || length % kPerfPageSize != 0) {
+    return nullptr;
+  }
+  if (const uint64_t nr = length / kPerfPageSize - 1;
+      nr != 0 && !IsPowerOfTwo(nr)) {
     return nullptr;
   }
   {
     Registry& r = Registry::Get();
     std::lock_guard<std::mutex> l(r.mu);
     if (ev->base_.load() == nullptr) {
+      // rb_alloc: the page array (8 bytes a page) above an order-10
+      // allocation, 4 MiB: more than 2^18 data pages are -ENOMEM.
+      if (length / kPerfPageSize - 1 > (uint64_t{1} << 18)) {
+        *err = -ENOMEM;
+        return nullptr;
+      }
       if (ftruncate(ev->own_fd_, static_cast<off_t>(length)) != 0) {
         *err = -ENOMEM;
         return nullptr;
@@ -231,10 +241,19 @@ void* PerfEventMmap(void* addr, size_t length, int prot, int flags, int fd,
       auto* page = static_cast<struct perf_event_mmap_page*>(p);
       page->version = 0;
       page->compat_version = 0;
+      // perf_event_init_userpage and one perf_event_update_userpage, as
+      // measured on 6.18: cap_bit0_is_deprecated, size 96, the seqcount
+      // bumped twice. No counter index or times (index 0, as a software
+      // event's).
+      page->cap_bit0_is_deprecated = 1;
+      page->size = 96;
+      page->lock = 2;
       page->data_offset = kPerfPageSize;
       page->data_size = length - kPerfPageSize;
       ev->data_size_ = length - kPerfPageSize;
       ev->map_len_ = length;
+      // rb_alloc without RING_BUFFER_WRITABLE: the overwrite mode.
+      ev->overwrite_ = (prot & PROT_WRITE) == 0;
       ev->base_.store(static_cast<uint8_t*>(p), std::memory_order_release);
     } else if (ev->map_len_ != length) {
       return nullptr;
@@ -287,10 +306,15 @@ long PerfEvent::Output(const void* data, uint64_t size, uint32_t cur_cpu) {
   if (type_ != PERF_TYPE_SOFTWARE || config_ != PERF_COUNT_SW_BPF_OUTPUT) {
     return -EINVAL;
   }
-  if (cpu_ >= 0 && static_cast<uint32_t>(cpu_) != cur_cpu) return -EOPNOTSUPP;
+  // event->oncpu != cpu: another CPU's event, or a disabled one (on none).
+  if ((cpu_ >= 0 && static_cast<uint32_t>(cpu_) != cur_cpu) ||
+      disabled_.load(std::memory_order_acquire)) {
+    return -EOPNOTSUPP;
+  }
   uint8_t* base = base_.load(std::memory_order_acquire);
-  // No ring buffer: perf_output_begin fails without counting a loss.
-  if (base == nullptr) return -ENOSPC;
+  // No ring buffer, or one without data pages (rb->paused):
+  // perf_output_begin fails without counting a loss.
+  if (base == nullptr || data_size_ == 0) return -ENOSPC;
   const bool raw = (sample_type_ & PERF_SAMPLE_RAW) != 0;
   const uint64_t raw_size = raw ? RoundUp(size + 4, 8) - 4 : 0;
   const uint64_t rec =
@@ -312,8 +336,9 @@ long PerfEvent::Output(const void* data, uint64_t size, uint32_t cur_cpu) {
     const uint64_t need = rec + (have_lost != 0 ? sizeof(LostRecord) : 0);
     const uint64_t tail = __atomic_load_n(&page->data_tail, __ATOMIC_ACQUIRE);
     uint64_t head = ctl->head;
-    // ring_buffer_has_space: CIRC_SPACE(head, tail, size) >= size.
-    if (((tail - (head + 1)) & mask) < need) {
+    // ring_buffer_has_space: CIRC_SPACE(head, tail, size) >= size; an
+    // overwrite ring (a read-only mapping) does not look at the tail.
+    if (!overwrite_ && ((tail - (head + 1)) & mask) < need) {
       ctl->lost = have_lost + 1;
       ++ctl->lost_samples;
       return -ENOSPC;
@@ -378,6 +403,21 @@ long PerfEvent::Output(const void* data, uint64_t size, uint32_t cur_cpu) {
     (void)n;
   }
   return 0;
+}
+
+uint64_t PerfEvent::Wakeups() const {
+  uint8_t* base = base_.load(std::memory_order_acquire);
+  if (base == nullptr) return 0;
+  const auto* ctl = reinterpret_cast<const Ctl*>(base + kPerfCtlOffset);
+  return __atomic_load_n(&ctl->wakeups, __ATOMIC_ACQUIRE);
+}
+
+bool PerfEvent::HasData() const {
+  uint8_t* base = base_.load(std::memory_order_acquire);
+  if (base == nullptr) return false;
+  const auto* page = reinterpret_cast<const struct perf_event_mmap_page*>(base);
+  return __atomic_load_n(&page->data_head, __ATOMIC_ACQUIRE) !=
+         __atomic_load_n(&page->data_tail, __ATOMIC_ACQUIRE);
 }
 
 void PerfEvent::ConsumeWakeup() {

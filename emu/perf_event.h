@@ -42,19 +42,21 @@
 // by fork() reaches the events (their mappings are shared); an unrelated
 // process that attaches the map by pin does not (the helper answers ENOENT
 // for an id it does not know). Differences from the kernel: only software
-// events on one CPU or the calling task; no overwrite (read-only) mapping;
-// no aux area; records larger than 65528 bytes are refused (E2BIG).
+// events on one CPU or the calling task; no aux area; records larger than 65528
+// bytes are refused (E2BIG).
 //
 // Counting (bpf_perf_event_read(_value), kernel/events/core.c
 // perf_event_read_local): an inherit event cannot be read (-EOPNOTSUPP,
 // which also keeps it out of a PERF_EVENT_ARRAY); a per-task event only by
 // the thread it counts (-EINVAL), a per-CPU event only on its CPU
-// (-EINVAL). An event opened disabled (attr.disabled; no ioctl enables an
-// emulated one) reads 0 with zero times. A per-task event counts its
-// thread from the open: its context time, which runs while the thread
-// does, is the thread's CPU time (both times and the count of cpu-clock
-// and task-clock), and page faults (all, minor, major), context switches
-// and CPU migrations come from the thread's getrusage / schedstat. A
+// (-EINVAL). An event opened disabled (attr.disabled) reads 0 with zero
+// times; in-process no ioctl enables an emulated one (bpfemu exec serves
+// PERF_EVENT_IOC_ENABLE / _DISABLE: SetEnabled). A disabled event is on no
+// CPU (event->oncpu is -1), so bpf_perf_event_output to it is -EOPNOTSUPP. A
+// per-task event counts its thread from the open: its context time, which runs
+// while the thread does, is the thread's CPU time (both times and the count of
+// cpu-clock and task-clock), and page faults (all, minor, major), context
+// switches and CPU migrations come from the thread's getrusage / schedstat. A
 // per-CPU event's times are the wall time since the open, which is
 // cpu-clock's count; the other per-CPU counts are the whole CPU's, which a
 // process cannot see: bpfemu reads them as 0. alignment-faults and
@@ -114,6 +116,17 @@ class PerfEvent {
   // the eventfd; call before reading data_head.
   void ConsumeWakeup();
 
+  // ioctl(PERF_EVENT_IOC_ENABLE / _DISABLE) (_perf_event_enable /
+  // _perf_event_disable).
+  void SetEnabled(bool on) { disabled_.store(!on, std::memory_order_release); }
+  bool enabled() const { return !disabled_.load(std::memory_order_acquire); }
+  // Wake-ups so far (perf_output_wakeup), 0 before the first mapping.
+  uint64_t Wakeups() const;
+  // Whether the ring holds records the consumer has not read (data_head !=
+  // data_tail); false before the first mapping.
+  bool HasData() const;
+  bool mapped() const { return base_.load(std::memory_order_acquire); }
+
  private:
   friend int PerfEventOpen(const struct perf_event_attr*, int, int, int,
                            unsigned long);
@@ -132,7 +145,7 @@ class PerfEvent {
   uint32_t wakeup_watermark_ = 0;
   uint64_t sample_type_ = 0;
   bool inherit_ = false;
-  bool disabled_ = false;
+  std::atomic<bool> disabled_{false};
   long target_tid_ = 0;  // the counted thread of a per-task event
   // What the counters read at the open (the counted thread's, for a
   // per-task event; the wall clock for a per-CPU one).
@@ -142,6 +155,7 @@ class PerfEvent {
   std::atomic<uint8_t*> base_{nullptr};
   uint64_t data_size_ = 0;
   uint64_t map_len_ = 0;
+  bool overwrite_ = false;  // the first mapping was read-only
 };
 
 // perf_event_open(attr, pid, cpu, group_fd, flags) for the emulated events:
@@ -152,9 +166,13 @@ class PerfEvent {
 int PerfEventOpen(const struct perf_event_attr* attr, int pid, int cpu,
                   int group_fd, unsigned long flags);
 // mmap of an emulated perf event fd (perf_mmap): offset 0, MAP_SHARED,
-// PROT_READ | PROT_WRITE, length 1 + 2^n pages (n >= 0), the same length as
-// any earlier mapping; else nullptr with *err = -EINVAL (-EBADF: not an
-// emulated perf event).
+// length 1 + nr_pages pages with nr_pages 0 (no data: every sample is
+// dropped, -ENOSPC, uncounted) or a power of two, the same length as any
+// earlier mapping, not an inherited per-task event; else nullptr with
+// *err = -EINVAL (-ENOMEM beyond 2^18 data pages; -EBADF: not an emulated
+// perf event). A first mapping
+// without PROT_WRITE makes an overwrite ring (the producer ignores
+// data_tail, as rb_alloc without RING_BUFFER_WRITABLE).
 void* PerfEventMmap(void* addr, size_t length, int prot, int flags, int fd,
                     off_t offset, int* err);
 // The event behind `fd` / `id` in this process, or nullptr.

@@ -207,6 +207,15 @@ void PerfEventArrayMap::ClearReleasedFiles(int probe) {
   }
 }
 
+bool PerfEventArrayMap::References(uint32_t event_id) const {
+  for (uint32_t i = 0; i < max_entries(); ++i) {
+    if (EventOf(slots_[i].load(std::memory_order_acquire)) == event_id) {
+      return event_id != 0;
+    }
+  }
+  return false;
+}
+
 int PerfEventArrayMap::DeleteElem(const void* key) {
   const uint32_t index = IndexOf(key);
   if (index >= max_entries()) return -E2BIG;

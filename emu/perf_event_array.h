@@ -92,6 +92,11 @@ class PerfEventArrayMap : public Map {
                          nr_cpus());
   }
 
+  // Whether a slot holds the event with `event_id` (the kernel's entry
+  // holds a reference to the event's file: bpfemu exec keeps the event
+  // while one does).
+  bool References(uint32_t event_id) const;
+
   // bpf_perf_event_output() from a program running on `cur_cpu`.
   long Output(uint64_t flags, const void* data, uint64_t size,
               uint32_t cur_cpu);

@@ -167,7 +167,7 @@ TEST(PerfEventArrayTest, OutputRulesAndRecords) {
   ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
 
   int err;
-  // mmap rules: 1 + 2^n pages, shared, read-write, offset 0.
+  // mmap rules: 1 + 2^n pages (or 1), shared, offset 0.
   EXPECT_EQ(PerfEventMmap(nullptr, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
                           pe0, 0, &err),
             nullptr);
@@ -318,6 +318,54 @@ TEST(PerfEventArrayTest, WakeupEvents) {
   EXPECT_EQ(n, 1u);
   munmap(base, 5 * 4096);
   PerfEventClose(pe);
+  CloseFd(fd);
+}
+
+// perf_mmap's other rings (measured on 6.18 in tests/exec/perfbuf_raw.c):
+// a read-only first mapping makes an overwrite ring, whose producer never
+// looks at data_tail; page 0 alone a ring without data pages, which drops
+// every sample uncounted (rb->paused); a disabled event is on no CPU.
+TEST(PerfEventArrayTest, OverwriteDatalessAndDisabledRings) {
+  SetNumPossibleCpus(1);
+  const int fd = MapCreate(Attr(4, 4, 1));
+  auto map = std::dynamic_pointer_cast<PerfEventArrayMap>(MapFromFd(fd));
+  const int ro = OpenOutput(0);
+  uint32_t k = 0, v = static_cast<uint32_t>(ro);
+  ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
+  int err;
+  Ring r;
+  r.len = 2 * 4096;
+  r.base = static_cast<uint8_t*>(
+      PerfEventMmap(nullptr, r.len, PROT_READ, MAP_SHARED, ro, 0, &err));
+  ASSERT_NE(r.base, nullptr) << err;
+  std::vector<uint8_t> big(504, 7);
+  for (int i = 0; i < 9; ++i) {
+    EXPECT_EQ(map->Output(0, big.data(), big.size(), 0), 0) << i;
+  }
+  EXPECT_EQ(r.page()->data_head, 9u * 520u);
+  EXPECT_EQ(r.page()->data_tail, 0u);
+  EXPECT_EQ(PerfEventFromFd(ro)->PendingLost(), 0u);
+  munmap(r.base, r.len);
+
+  const int none = OpenOutput(0);
+  v = static_cast<uint32_t>(none);
+  ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
+  void* p0 = PerfEventMmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+                           none, 0, &err);
+  ASSERT_NE(p0, nullptr) << err;
+  EXPECT_EQ(static_cast<perf_event_mmap_page*>(p0)->data_size, 0u);
+  EXPECT_EQ(PerfEventMmap(nullptr, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+                          none, 0, &err),
+            nullptr);
+  EXPECT_EQ(err, -EINVAL);
+  EXPECT_EQ(map->Output(0, big.data(), 8, 0), -ENOSPC);
+  EXPECT_EQ(PerfEventFromFd(none)->PendingLost(), 0u);
+  munmap(p0, 4096);
+
+  PerfEventFromFd(none)->SetEnabled(false);
+  EXPECT_EQ(map->Output(0, big.data(), 8, 0), -EOPNOTSUPP);
+  PerfEventClose(ro);
+  PerfEventClose(none);
   CloseFd(fd);
 }
 

@@ -36,6 +36,7 @@
 #include "emu/errno.h"
 #include "emu/map.h"
 #include "emu/map_in_map.h"
+#include "emu/perf_event.h"
 #include "emu/prog.h"
 #include "emu/ringbuf.h"
 #include "emu/socket_probe.h"
@@ -114,8 +115,10 @@ const void* KeyArg(Call& c, uint64_t ptr, uint32_t key_size,
   return buf->data();
 }
 
+}  // namespace
+
 // The thread group of caller thread `tid` (/proc/TID/status), or tid.
-pid_t CallerTgid(pid_t tid) {
+pid_t CallerTgidOf(pid_t tid) {
   pid_t tgid = tid;
   std::FILE* f =
       std::fopen(("/proc/" + std::to_string(tid) + "/status").c_str(), "re");
@@ -130,8 +133,6 @@ pid_t CallerTgid(pid_t tid) {
   std::fclose(f);
   return tgid;
 }
-
-}  // namespace
 
 int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
   if (!interrupted_.empty() && cmd != BPF_PROG_TEST_RUN) {
@@ -230,7 +231,8 @@ int64_t Dispatcher::UpdateWithCallerSocket(Call& c, int local, const void* key,
   std::memcpy(value->data(), &passed, value->size());
   int r;
   {
-    bpfemu::ScopedSocketOwner owner(CallerTgid(c.pid()), static_cast<int>(ufd));
+    bpfemu::ScopedSocketOwner owner(CallerTgidOf(c.pid()),
+                                    static_cast<int>(ufd));
     r = bpfemu::MapUpdateElem(local, key, value->data(), flags);
   }
   if (lfd >= 0) close(lfd);
@@ -247,6 +249,7 @@ Dispatcher::~Dispatcher() {
   for (auto& [key, fd] : maps_) (void)CloseFd(fd);
   for (auto& [key, fd] : progs_) (void)CloseFd(fd);
   for (auto& [key, fd] : held_) (void)CloseFd(fd);
+  for (auto& [key, fd] : perfs_) (void)PerfEventClose(fd);
   for (int fd : stats_) close(fd);
 }
 
@@ -270,8 +273,8 @@ std::vector<uint32_t> Dispatcher::MapIds() const {
 }
 
 size_t Dispatcher::OpenFds() const {
-  return maps_.size() + progs_.size() + held_.size() + (not_a_map_ >= 0) +
-         polls_.OpenFds();
+  return maps_.size() + progs_.size() + held_.size() + perfs_.size() +
+         (not_a_map_ >= 0) + polls_.OpenFds();
 }
 
 namespace {
@@ -537,9 +540,8 @@ int64_t Dispatcher::Elem(Call& c, int cmd, const uint8_t* a) {
       }
       // Values that are fds: the caller's fd, resolved here
       // (map_fd_get_ptr). A cgroup is a real directory: the caller's fd
-      // is taken over (pidfd_getfd) for the update. Other fd-valued types
-      // (perf events, sockets) have no emulated files to find: an fd no
-      // process holds.
+      // is taken over (pidfd_getfd) for the update. Sockets have no
+      // emulated files to find: an fd no process holds.
       if (value != nullptr && vsize == sizeof(uint32_t)) {
         const uint32_t t = m->type();
         const int32_t ufd = Get<int32_t>(vbuf.data(), 0);
@@ -557,8 +559,12 @@ int64_t Dispatcher::Elem(Call& c, int cmd, const uint8_t* a) {
           err = LocalMap(c, ufd, &lfd);
         } else if (t == BPF_MAP_TYPE_PROG_ARRAY) {
           err = LocalProg(c, ufd, &lfd);
-        } else if (t == BPF_MAP_TYPE_PERF_EVENT_ARRAY ||
-                   t == BPF_MAP_TYPE_SOCKMAP || t == BPF_MAP_TYPE_SOCKHASH) {
+        } else if (t == BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
+          // perf_event_get(): any file but a perf event is EBADF; the
+          // emulated events are the ones perf_event_open handed out here
+          // (perf_open.cc), a kernel perf event is not one of them.
+          err = LocalPerf(c, ufd, &lfd) == 0 ? 0 : -EBADF;
+        } else if (t == BPF_MAP_TYPE_SOCKMAP || t == BPF_MAP_TYPE_SOCKHASH) {
           err = -EBADF;
         } else {
           lfd = ufd;
@@ -906,6 +912,20 @@ void Dispatcher::Collect() {
       held_.erase(h);
     }
     it = maps_.erase(it);
+  }
+  // Perf events: the kernel's event lives while a file or a
+  // PERF_EVENT_ARRAY entry holds it.
+  for (auto it = perfs_.begin(); it != perfs_.end();) {
+    std::shared_ptr<PerfEvent> ev = PerfEventFromFd(it->second);
+    if (!unheld(it->first) ||
+        (ev != nullptr && PerfEventReferenced(ev->id()))) {
+      ++it;
+      continue;
+    }
+    ev.reset();
+    polls_.Forget(it->second);
+    (void)PerfEventClose(it->second);
+    it = perfs_.erase(it);
   }
   fd_cache_.clear();  // its fds may be reused by the next objects
 }
@@ -1442,7 +1462,16 @@ bool Dispatcher::ServeEpoll(Call& c, uint32_t nr, const struct seccomp_data& d,
   // is served (the kernel's map file polls; the child's region file would
   // be EPERM).
   int local;
-  if (Identify(c, static_cast<int>(d.args[2]), &local) != 1) return false;
+  const int kind = Identify(c, static_cast<int>(d.args[2]), &local);
+  if (kind == 3) {
+    std::shared_ptr<PerfEvent> ev = PerfEventFromFd(local);
+    if (ev == nullptr) return false;
+    *ret = polls_.CtlPerf(c, epfd, static_cast<int>(d.args[1]),
+                          static_cast<int>(d.args[2]), d.args[3], std::move(ev),
+                          local);
+    return true;
+  }
+  if (kind != 1) return false;
   std::shared_ptr<Map> m = MapFromFd(local);
   if (m == nullptr || (m->type() != BPF_MAP_TYPE_RINGBUF &&
                        m->type() != BPF_MAP_TYPE_USER_RINGBUF)) {
@@ -1470,6 +1499,10 @@ int Dispatcher::Identify(Call& c, int child_fd, int* local) {
     *local = it->second;
     return 2;
   }
+  if (auto it = perfs_.find({st.st_dev, st.st_ino, 0}); it != perfs_.end()) {
+    *local = it->second;
+    return 3;
+  }
   return 0;
 }
 
@@ -1491,7 +1524,9 @@ bool Dispatcher::ServeProc(Call& c, const struct seccomp_data& d,
     // itself: it holds that file and may read and write it; should it swap
     // the fd before the call continues, it maps whatever file it put there.
     int local;
-    if (Identify(c, static_cast<int>(d.args[4]), &local) != 1) return false;
+    const int kind = Identify(c, static_cast<int>(d.args[4]), &local);
+    if (kind == 3) return ServePerfMmap(c, local, d, ret);
+    if (kind != 1) return false;
     int err = 0;
     void* addr = MapMmap(local, d.args[1], static_cast<int>(d.args[2]),
                          static_cast<int>(d.args[3]), d.args[5], &err);
@@ -1507,6 +1542,7 @@ bool Dispatcher::ServeProc(Call& c, const struct seccomp_data& d,
   if (nr == 233 || nr == 232 || nr == 281 || nr == 441) {
     return ServeEpoll(c, nr, d, ret);
   }
+  if (nr == 298 || nr == 16) return ServePerf(c, nr, d, ret);
   if (nr == 137 || nr == 83 || nr == 84 || nr == 87 || nr == 258 || nr == 263) {
     return ServeBpffs(c, nr, d, ret);
   }
@@ -1527,10 +1563,13 @@ bool Dispatcher::ServeProc(Call& c, const struct seccomp_data& d,
   int local;
   const int kind = Identify(c, n, &local);
   if (kind == 0) return false;
+  // A perf event's fdinfo is the file's own (perf has no show_fdinfo).
+  if (kind == 3 && !is_readlink) return false;
   if (is_readlink) {
-    // An anonymous inode's name, as the kernel's bpf files have.
-    const std::string target =
-        kind == 1 ? "anon_inode:bpf-map" : "anon_inode:bpf-prog";
+    // An anonymous inode's name, as the kernel's bpf and perf files have.
+    const std::string target = kind == 1   ? "anon_inode:bpf-map"
+                               : kind == 2 ? "anon_inode:bpf-prog"
+                                           : "anon_inode:[perf_event]";
     const uint64_t buf = d.args[at ? 2 : 1];
     const int64_t size = static_cast<int32_t>(d.args[at ? 3 : 2]);
     if (size <= 0) {

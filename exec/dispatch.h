@@ -26,6 +26,9 @@
 
 namespace bpfemu::exec {
 
+// The thread group of caller thread `tid` (/proc/TID/status), or tid.
+pid_t CallerTgidOf(pid_t tid);
+
 // The emulated objects a supervisor's children hold, and the calls that
 // reach them: Serve() runs one bpf(cmd, uattr, size) on the emulator and
 // returns what the system call returns (>= 0) or -errno.
@@ -92,8 +95,26 @@ class Dispatcher {
   // statfs / mkdir / rmdir / unlink of a path below the emulated bpffs.
   bool ServeBpffs(Call& c, uint32_t nr, const struct seccomp_data& d,
                   int64_t* ret);
+  // perf_event_open of a BPF output event, and ioctl(PERF_EVENT_IOC_ENABLE
+  // / _DISABLE) of one (perf_open.cc): true with *ret set when answered
+  // here.
+  bool ServePerf(Call& c, uint32_t nr, const struct seccomp_data& d,
+                 int64_t* ret);
+  // mmap of the emulated perf event `local`: perf_mmap's checks; false to
+  // let the caller's mapping continue.
+  bool ServePerfMmap(Call& c, int local, const struct seccomp_data& d,
+                     int64_t* ret);
+  // The emulated perf event behind the caller's fd (cache kind 4), or
+  // -EBADF / -EINVAL.
+  int LocalPerf(Call& c, int child_fd, int* local);
+  // Whether a PERF_EVENT_ARRAY this supervisor holds stores event `id`.
+  bool PerfEventReferenced(uint32_t id) const;
+  // Emulated perf events handed out: dev/ino -> the emulator's fd
+  // (emu/perf_event.h's registry knows it).
+  std::map<FileKey, int> perfs_;
   // Without attaching anything: 1 if the caller's fd is a map this
-  // supervisor handed out, 2 a program, 0 neither; *local as LocalMap.
+  // supervisor handed out, 2 a program, 3 a perf event, 0 neither;
+  // *local as LocalMap.
   int Identify(Call& c, int child_fd, int* local);
 
   int64_t MapCreate(Call& c, const uint8_t* attr);

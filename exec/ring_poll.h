@@ -31,6 +31,22 @@
 // sample (or any with BPF_RB_FORCE_WAKEUP) wakes it. Its item is the
 // pipe's write end, the pipe one page long: ready while the pipe has room,
 // not ready when the supervisor has filled it; the same rules move it.
+//
+// An emulated perf event (emu/perf_event.h, served to the child by
+// bpfemu exec) polls as kernel/events/core.c perf_poll: a wake-up
+// (perf_output_wakeup) sets the event's rb->poll and queues every item of
+// the event, and any poll of an item takes rb->poll (atomic_xchg): the
+// wait that reports it, a level-triggered item's re-poll by the next wait
+// (nothing), ep_insert's and ep_modify's polls (the waits that follow
+// report nothing). So one wake-up is reported once, by one wait, whatever
+// data remains. The event's pending flag is kept here; each item's pipe
+// gets a byte at a wake-up, and before a wait on its epoll instance the
+// byte stays when the wait will take the pending wake-up and goes when the
+// wake-up was taken already (by an earlier wait, another instance, an
+// EPOLL_CTL_ADD or _MOD). A wait blocked in that instance when the wake-up
+// comes takes it (the supervisor reads /proc/TID/syscall of the threads it
+// saw enter a wait there, before it writes the byte). An item of an event
+// that has not been mapped yet is not EPOLLHUP (perf_poll without a ring).
 
 #ifndef BPFEMU_EXEC_RING_POLL_H_
 #define BPFEMU_EXEC_RING_POLL_H_
@@ -39,9 +55,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
+#include "emu/perf_event.h"
 #include "emu/ringbuf.h"
 #include "exec/call.h"
 
@@ -59,6 +78,9 @@ class RingPolls {
   // do_epoll_ctl answers.
   int64_t Ctl(Call& c, int epfd, int op, int child_fd, uint64_t event,
               std::shared_ptr<RingbufMap> ring, int local);
+  // The same for an emulated perf event (`local`: the emulator's fd).
+  int64_t CtlPerf(Call& c, int epfd, int op, int child_fd, uint64_t event,
+                  std::shared_ptr<PerfEvent> perf, int local);
   // An epoll_wait family call on the caller's `epfd` is about to run:
   // level-triggered readiness is re-evaluated.
   void BeforeWait(Call& c, int epfd);
@@ -80,14 +102,37 @@ class RingPolls {
     int child_fd;  // the ring's fd number in the caller (the kernel's item key)
     int local;     // the emulator's fd of the ring
     std::shared_ptr<RingbufMap> ring;
-    uint32_t seen;  // the ring's wake-up count last looked at
+    std::shared_ptr<PerfEvent> perf;  // instead of `ring`
+    uint64_t seen;                    // the wake-up count last looked at
+    bool up = false;                  // a perf item's byte is in the pipe
+    bool reported = false;            // ... and a wait has reported it
   };
+  // A perf event's rb->poll: a wake-up no poll has taken yet; and the
+  // wake-up count last looked at. By the emulator's fd of the event.
+  struct PerfState {
+    uint64_t seen = 0;
+    bool pending = false;
+  };
+  std::map<int, PerfState> perf_;
+  int64_t CtlAny(Call& c, int epfd, int op, int child_fd, uint64_t event,
+                 std::shared_ptr<RingbufMap> ring,
+                 std::shared_ptr<PerfEvent> perf, int local);
   // The item becomes ready / not ready.
-  static void Raise(const Reg& r);
-  static void Lower(const Reg& r);
+  static void Raise(Reg& r);
+  static void Lower(Reg& r);
   // ringbuf_map_poll_kern / _user would answer events now.
   static bool Ready(const Reg& r);
+  static uint64_t WakeupCount(const Reg& r);
+  // Whether a thread blocked in an epoll wait on r's epoll instance will
+  // take the item just raised (perf events).
+  // Forgets a perf event's state once no item of it is left.
+  void DropPerfState(int local);
+  // Threads gone are dropped from waiters_.
+  bool TakenByBlockedWaiter(const Reg& r);
   std::vector<Reg> regs_;
+  // Threads seen entering an epoll wait on an instance with a perf item:
+  // (tid, epoll fd number).
+  std::vector<std::pair<pid_t, int>> waiters_;
 };
 
 }  // namespace bpfemu::exec

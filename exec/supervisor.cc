@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/perf_event.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
@@ -60,15 +61,18 @@ int Seccomp(unsigned op, unsigned flags, void* args) {
 // unlink). Anything else they name continues natively.
 // Also epoll_ctl, epoll_wait, epoll_pwait and epoll_pwait2: a ring buffer
 // fd's epoll readiness is served (ring_poll.h); other fds continue.
-constexpr uint32_t kServedFileCalls[] = {2,  89,  257, 267, 137, 83,  84,
-                                         87, 258, 263, 233, 232, 281, 441};
+// And perf_event_open: a BPF output event is served (perf_open.cc).
+constexpr uint32_t kServedFileCalls[] = {2,   89,  257, 267, 137, 83,  84, 87,
+                                         258, 263, 233, 232, 281, 441, 298};
+// ioctl: only PERF_EVENT_IOC_ENABLE and _DISABLE (an emulated perf event's).
+constexpr uint32_t kNrIoctl = 16;
 // mmap: only a file mapping (no MAP_ANONYMOUS) can name a map fd.
 constexpr uint32_t kNrMmap = 9;
 
 // A classic BPF program with forward jumps to named places.
 class FilterBuilder {
  public:
-  enum Label { kAllow, kNotif, kI386, kMmap, kLabels };
+  enum Label { kAllow, kNotif, kI386, kMmap, kIoctl, kLabels };
   void Stmt(uint16_t code, uint32_t k) { f_.push_back(BPF_STMT(code, k)); }
   // if (A == k) goto jt; else goto jf (-1: the next instruction).
   void Jeq(uint32_t k, int jt, int jf) { Jump(BPF_JEQ, k, jt, jf); }
@@ -108,10 +112,16 @@ std::vector<sock_filter> Filter() {
   b.Stmt(BPF_ALU | BPF_AND | BPF_K, ~kX32Bit);
   b.Jeq(kNrBpf, B::kNotif, -1);
   for (uint32_t nr : kServedFileCalls) b.Jeq(nr, B::kNotif, -1);
-  b.Jeq(kNrMmap, B::kMmap, B::kAllow);
+  b.Jeq(kNrMmap, B::kMmap, -1);
+  b.Jeq(kNrIoctl, B::kIoctl, B::kAllow);
   b.Place(B::kMmap);
   b.Stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[3]));
   b.Jset(MAP_ANONYMOUS, B::kAllow, B::kNotif);
+  b.Place(B::kIoctl);
+  // The request is an unsigned int: the low word of args[1].
+  b.Stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[1]));
+  b.Jeq(PERF_EVENT_IOC_ENABLE, B::kNotif, -1);
+  b.Jeq(PERF_EVENT_IOC_DISABLE, B::kNotif, B::kAllow);
   b.Place(B::kI386);
   b.Jeq(AUDIT_ARCH_I386, -1, B::kAllow);
   b.Stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));

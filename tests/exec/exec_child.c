@@ -17,11 +17,16 @@
 //             up: every answer is 0, EBADF or ENOENT;
 //   cpu       pins itself to each CPU in turn and test-runs a program that
 //             returns bpf_get_smp_processor_id(): each run must answer the
-//             CPU it was made from.
+//             CPU it was made from;
+//   perfpoll  a BPF output perf event (perf_event_open, served) mapped,
+//             stored in a PERF_EVENT_ARRAY and watched by epoll; a forked
+//             reader is SIGKILLed in epoll_wait; the parent keeps calling,
+//             then lets go of everything and walks the map ids.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/perf_event.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -542,6 +547,55 @@ static int RingPoll(void) {
   return r == -ENOENT ? 0 : 5;
 }
 
+// A perf event in an epoll instance and a PERF_EVENT_ARRAY, a reader killed
+// while it waits, then everything closed and a map id walk (which lets the
+// supervisor release what no process holds). Exits 0 when every answer was
+// the kernel's.
+static int PerfPoll(void) {
+  int map = map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 1, 0, NULL);
+  if (map < 0) return 1;
+  struct perf_event_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.size = sizeof(attr);
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+  attr.sample_type = PERF_SAMPLE_RAW;
+  attr.wakeup_events = 1;
+  int ev =
+      (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+  if (ev < 0) return 2;
+  const long page = sysconf(_SC_PAGESIZE);
+  void* m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, ev, 0);
+  if (m == MAP_FAILED) return 3;
+  uint32_t key = 0;
+  if (elem(BPF_MAP_UPDATE_ELEM, map, &key, &ev, 0) != 0) return 4;
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event e = {.events = EPOLLIN, .data.u64 = 7};
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, ev, &e) != 0) return 5;
+  pid_t pid = fork();
+  if (pid == 0) {
+    epoll_wait(ep, &e, 1, -1);
+    _exit(0);
+  }
+  usleep(100 * 1000);
+  kill(pid, SIGKILL);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL) return 6;
+  // Still served: the slot holds the event, an empty wait answers 0.
+  if (elem(BPF_MAP_UPDATE_ELEM, map, &key, &ev, 0) != 0) return 7;
+  if (epoll_wait(ep, &e, 1, 0) != 0) return 8;
+  munmap(m, 2 * page);
+  close(ev);
+  if (elem(BPF_MAP_DELETE_ELEM, map, &key, NULL, 0) != 0) return 9;
+  close(map);
+  close(ep);
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  long r = sys_bpf(BPF_MAP_GET_NEXT_ID, &a, sizeof(a));
+  return r == -ENOENT ? 0 : 10;
+}
+
 // mmap of map fds: a hash (no mmap), a BPF_F_MMAPABLE array. Prints the
 // answers (0 for a mapping made); exits 0.
 static int Mmap(void) {
@@ -644,5 +698,6 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "mmap") == 0) return Mmap();
   if (strcmp(argv[1], "ringpoll") == 0) return RingPoll();
   if (strcmp(argv[1], "cpu") == 0) return Cpu();
+  if (strcmp(argv[1], "perfpoll") == 0) return PerfPoll();
   return 2;
 }

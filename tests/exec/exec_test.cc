@@ -173,6 +173,26 @@ TEST_F(ExecTest, AReleasedRingLeavesItsEpollItem) {
   EXPECT_EQ(s.OpenFds(), 0u);
 }
 
+// A perf event served to the child (exec/perf_open.cc) holds a memfd, its
+// mapping and an eventfd in the supervisor, and its epoll item a pipe and
+// the epoll file; a reader SIGKILLed in epoll_wait leaves the supervisor
+// serving, and once no process and no array entry holds the event, the
+// release at the id walk closes all of them.
+TEST_F(ExecTest, AReleasedPerfEventLeavesNothingBehind) {
+  const int before = CountFds();
+  {
+    exec::Supervisor s;
+    ASSERT_EQ(Run(s, "perfpoll"), 0);
+    EXPECT_TRUE(s.MapIds().empty());
+    EXPECT_EQ(s.OpenFds(), 0u);
+    // The memfd, the eventfd, the pipe and the epoll copy are closed
+    // already (Serve closed the listener), not only when the supervisor
+    // goes.
+    EXPECT_EQ(CountFds(), before);
+  }
+  EXPECT_EQ(CountFds(), before);
+}
+
 TEST_F(ExecTest, ExitStatusIsTheChilds) {
   EXPECT_EQ(exec::RunSupervised({"/bin/sh", "-c", "exit 3"}), 3);
   EXPECT_EQ(exec::RunSupervised({"/bin/sh", "-c", "kill -KILL $$"}), 128 + 9);

@@ -3,9 +3,11 @@
 # Programs that issue bpf(2) themselves under `bpfemu exec`, most without libbpf:
 # raw_bpf.c built dynamically and statically (-static), and raw_bpf.py
 # (Python ctypes); and libbpf_globals.c, a skeleton through the system's
-# real libbpf, and libbpf_ringbuf.c, libbpf's ring buffer reader. Each transcript must equal the kernel's, recorded as root on
+# real libbpf, and libbpf_ringbuf.c, libbpf's ring buffer reader; and
+# perfbuf_raw.c, a perf buffer read through raw system calls, and
+# libbpf_perfbuf.c, libbpf's perf buffer reader. Each transcript must equal the kernel's, recorded as root on
 # Linux 6.18 in expected_raw.txt / expected_py.txt / expected_globals.txt /
-# expected_ringbuf.txt.
+# expected_ringbuf.txt / expected_perfbuf.txt / expected_libbpf_perfbuf.txt.
 # With `kernel` as $1
 # and bpf() permitted, the programs also run natively on the kernel and
 # must print the same. Runs as any user: the emulated runs need no bpf()
@@ -43,6 +45,10 @@ if [[ "${1:-}" == kernel ]]; then
     "$dir/libbpf_globals" "$dir/globals.bpf.o"
   check "libbpf_ringbuf on the kernel" "$dir/expected_ringbuf.txt" \
     "$dir/libbpf_ringbuf"
+  check "perfbuf_raw on the kernel" "$dir/expected_perfbuf.txt" \
+    "$dir/perfbuf_raw"
+  check "libbpf_perfbuf on the kernel" "$dir/expected_libbpf_perfbuf.txt" \
+    "$dir/libbpf_perfbuf"
   check "raw_bpf_static on the kernel" "$dir/expected_raw.txt" \
     "$dir/raw_bpf_static_bin"
   kpin=/sys/fs/bpf/bpfemu_exec_py_$$
@@ -76,6 +82,14 @@ check "libbpf_globals under exec" "$dir/expected_globals.txt" \
 # of test runs, a discarded, a NO_WAKEUP and wrapping ones among them.
 check "libbpf_ringbuf under exec" "$dir/expected_ringbuf.txt" \
   "$bpfemu" exec -- "$dir/libbpf_ringbuf"
+# Perf buffers through raw system calls: perf_event_open of BPF output
+# events served (exec/perf_open.cc), their mmap continuing in the child,
+# epoll readiness once per wake-up (exec/ring_poll.h), records of test runs.
+check "perfbuf_raw under exec" "$dir/expected_perfbuf.txt" \
+  "$bpfemu" exec -- "$dir/perfbuf_raw"
+# The real libbpf's perf buffer: perf_buffer__new / __poll / __consume.
+check "libbpf_perfbuf under exec" "$dir/expected_libbpf_perfbuf.txt" \
+  "$bpfemu" exec -- "$dir/libbpf_perfbuf"
 # 6.1's map_freeze checks no fd access: a second freeze is EBUSY there.
 # 6.1 knows no BPF_F_XDP_DEV_BOUND_ONLY (6.3): EINVAL before the device.
 sed -e 's/^freeze again = -1$/freeze again = -16/' \
