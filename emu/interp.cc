@@ -89,6 +89,8 @@ size_t CtxSize(uint32_t t) {
       return sizeof(struct xdp_md);
     case BPF_PROG_TYPE_SK_MSG:
       return sizeof(struct sk_msg_md);
+    case BPF_PROG_TYPE_CGROUP_SYSCTL:
+      return sizeof(struct bpf_sysctl);
     case BPF_PROG_TYPE_SYSCALL:
       // syscall_prog_is_valid_access(): any offset below U16_MAX.
       return 65535;
@@ -132,6 +134,11 @@ bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
   if (IsSkbType(t)) return within(kCb, std::size(kCb));
   // syscall_prog_is_valid_access(): reads and writes alike.
   if (t == BPF_PROG_TYPE_SYSCALL) return true;
+  // sysctl_is_valid_access(): file_pos, as a whole u32 (the write goes to
+  // the low half of the access's position).
+  if (t == BPF_PROG_TYPE_CGROUP_SYSCTL) {
+    return off == offsetof(struct bpf_sysctl, file_pos) && size == 4;
+  }
   return false;
 }
 

@@ -44,6 +44,7 @@
 #include "loader/btf.h"
 #include "native/bound_map.h"
 #include "native/btf_show.h"
+#include "native/cgroup_hooks.h"
 #include "native/helpers.h"
 #include "native/seq_helpers.h"
 #include "native/sk_lookup.h"
@@ -463,6 +464,46 @@ void NeedCtx(Vm& vm, uint64_t ctx, const char* helper) {
   if (ctx != reinterpret_cast<uint64_t>(vm.ctx())) {
     vm.Fault("%s: R1 is not the context", helper);
   }
+}
+
+// The sysctl hook's helpers (kernel/bpf/cgroup.c, native/cgroup_hooks.h):
+// R1 the context, buf ARG_PTR_TO_MEM (get_name), ARG_PTR_TO_UNINIT_MEM
+// (the value getters) or ARG_PTR_TO_MEM | MEM_RDONLY (set_new_value) of a
+// nonzero ARG_CONST_SIZE.
+uint64_t SysctlGetNameHelper(Vm& vm, uint64_t ctx, uint64_t buf, uint64_t len,
+                             uint64_t flags, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_sysctl_get_name");
+  if (len == 0) vm.Fault("bpf_sysctl_get_name: buf_len is zero");
+  NeedWritable(vm, buf, len, "buf");
+  return static_cast<uint64_t>(native::SysctlGetName(
+      Ptr(ctx), static_cast<char*>(Ptr(buf)), len, flags));
+}
+template <long (*kGet)(const void*, char*, size_t)>
+uint64_t SysctlGetValueHelper(Vm& vm, uint64_t ctx, uint64_t buf, uint64_t len,
+                              uint64_t, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_sysctl_get_*_value");
+  if (len == 0) vm.Fault("bpf_sysctl_get_*_value: buf_len is zero");
+  NeedWritable(vm, buf, len, "buf");
+  return static_cast<uint64_t>(
+      kGet(Ptr(ctx), static_cast<char*>(Ptr(buf)), len));
+}
+uint64_t SysctlSetNewValueHelper(Vm& vm, uint64_t ctx, uint64_t buf,
+                                 uint64_t len, uint64_t, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_sysctl_set_new_value");
+  if (len == 0) vm.Fault("bpf_sysctl_set_new_value: buf_len is zero");
+  NeedReadable(vm, buf, len, "buf");
+  return static_cast<uint64_t>(native::SysctlSetNewValue(
+      Ptr(ctx), static_cast<const char*>(Ptr(buf)), len));
+}
+// bpf_get_retval / bpf_set_retval: the hook's run context.
+uint64_t GetRetvalHelper(Vm&, uint64_t, uint64_t, uint64_t, uint64_t,
+                         uint64_t) {
+  return static_cast<uint64_t>(static_cast<int64_t>(native::GetRetval()));
+}
+uint64_t SetRetvalHelper(Vm&, uint64_t retval, uint64_t, uint64_t, uint64_t,
+                         uint64_t) {
+  return static_cast<uint64_t>(
+      native::SetRetval(static_cast<int>(static_cast<uint32_t>(retval))));
 }
 
 template <long (*kMove)(void*, int)>
@@ -1769,8 +1810,11 @@ enum class Offered {
   kSkBase,                 // bpf_sk_base_func_proto's callers and
                            // tracing_prog_func_proto's (TRACING, SYSCALL, LSM)
   kXdpOrTracingProg,       // XDP and tracing_prog_func_proto's callers
-  kTcpSock,    // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
-  kCgroupSkb,  // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
+  kTcpSock,       // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
+  kCgroupSkb,     // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
+  kSysctl,        // BPF_PROG_TYPE_CGROUP_SYSCTL (sysctl_func_proto)
+  kCgroupRetval,  // kCgroupCommon but for the attach types whose hook
+                  // keeps no retval (BytecodeLinker::Helper)
 };
 
 struct HelperDef {
@@ -1994,6 +2038,10 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
              t == BPF_PROG_TYPE_SOCK_OPS || t == BPF_PROG_TYPE_CGROUP_SOCKOPT;
     case Offered::kCgroupSkb:
       return t == BPF_PROG_TYPE_CGROUP_SKB;
+    case Offered::kSysctl:
+      return t == BPF_PROG_TYPE_CGROUP_SYSCTL;
+    case Offered::kCgroupRetval:  // and the attach type
+      return OfferedTo(Offered::kCgroupCommon, t);
   }
   return false;
 }
@@ -2019,6 +2067,14 @@ constexpr HelperDef kHelpers[] = {
      O::kCgroupCurrent},
     {BPF_FUNC_get_current_cgroup_id, CgroupId, false, O::kCurrentIdsSince612},
     {BPF_FUNC_get_local_storage, LocalStorage, false, O::kCgroupCommon},
+    {BPF_FUNC_get_retval, GetRetvalHelper, false, O::kCgroupRetval},
+    {BPF_FUNC_set_retval, SetRetvalHelper, false, O::kCgroupRetval},
+    {BPF_FUNC_sysctl_get_name, SysctlGetNameHelper, false, O::kSysctl},
+    {BPF_FUNC_sysctl_get_current_value,
+     SysctlGetValueHelper<native::SysctlGetCurrentValue>, false, O::kSysctl},
+    {BPF_FUNC_sysctl_get_new_value,
+     SysctlGetValueHelper<native::SysctlGetNewValue>, false, O::kSysctl},
+    {BPF_FUNC_sysctl_set_new_value, SysctlSetNewValueHelper, false, O::kSysctl},
     {BPF_FUNC_get_current_ancestor_cgroup_id, AncestorCgroupId, false,
      O::kCurrentIdsSince612},
     {BPF_FUNC_skb_under_cgroup, SkbUnderCgroup, false, O::kTcOrLwt},
@@ -2261,6 +2317,29 @@ class ArenaLink final : public interp::ArenaWindow {
   ArenaMap* arena_;
 };
 
+// cgroup_common_func_proto(): the attach types whose programs get no
+// bpf_get_retval / bpf_set_retval (the skb, sock_ops, recvmsg and
+// get{peer,sock}name hooks; the unix ones are 6.7's, 49 to 53).
+bool HookKeepsRetval(uint32_t attach_type) {
+  switch (attach_type) {
+    case BPF_CGROUP_INET_INGRESS:
+    case BPF_CGROUP_INET_EGRESS:
+    case BPF_CGROUP_SOCK_OPS:
+    case BPF_CGROUP_UDP4_RECVMSG:
+    case BPF_CGROUP_UDP6_RECVMSG:
+    case BPF_CGROUP_INET4_GETPEERNAME:
+    case BPF_CGROUP_INET6_GETPEERNAME:
+    case BPF_CGROUP_INET4_GETSOCKNAME:
+    case BPF_CGROUP_INET6_GETSOCKNAME:
+    case 51:  // BPF_CGROUP_UNIX_RECVMSG
+    case 52:  // BPF_CGROUP_UNIX_GETPEERNAME
+    case 53:  // BPF_CGROUP_UNIX_GETSOCKNAME
+      return false;
+    default:
+      return true;
+  }
+}
+
 class BytecodeLinker : public interp::Linker {
  public:
   explicit BytecodeLinker(uint32_t expected_attach_type = 0,
@@ -2273,6 +2352,10 @@ class BytecodeLinker : public interp::Linker {
       if (h.id != id) continue;
       if (!OfferedTo(h.only, prog_type)) return nullptr;
       if (h.only == Offered::kIter && expected_attach_type_ != BPF_TRACE_ITER) {
+        return nullptr;
+      }
+      if (h.only == Offered::kCgroupRetval &&
+          !HookKeepsRetval(expected_attach_type_)) {
         return nullptr;
       }
       const bool trampoline = HasTrampoline(expected_attach_type_);

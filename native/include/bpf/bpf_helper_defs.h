@@ -165,6 +165,31 @@ static inline __u64 bpf_skb_ancestor_cgroup_id(struct __sk_buff *skb,
 static inline void *bpf_get_local_storage(void *map, __u64 flags) {
   return bpfemu_get_local_storage(map, flags);
 }
+/* The cgroup hooks' helpers (native/cgroup_hooks.h): the run context's
+ * retval and a sysctl access. */
+static inline int bpf_get_retval(void) { return bpfemu_get_retval(); }
+static inline int bpf_set_retval(int retval) {
+  return bpfemu_set_retval(retval);
+}
+struct bpf_sysctl;
+static inline long bpf_sysctl_get_name(struct bpf_sysctl *ctx, char *buf,
+                                       unsigned long buf_len, __u64 flags) {
+  return bpfemu_sysctl_get_name(ctx, buf, buf_len, flags);
+}
+static inline long bpf_sysctl_get_current_value(struct bpf_sysctl *ctx,
+                                                char *buf,
+                                                unsigned long buf_len) {
+  return bpfemu_sysctl_get_current_value(ctx, buf, buf_len);
+}
+static inline long bpf_sysctl_get_new_value(struct bpf_sysctl *ctx, char *buf,
+                                            unsigned long buf_len) {
+  return bpfemu_sysctl_get_new_value(ctx, buf, buf_len);
+}
+static inline long bpf_sysctl_set_new_value(struct bpf_sysctl *ctx,
+                                            const char *buf,
+                                            unsigned long buf_len) {
+  return bpfemu_sysctl_set_new_value(ctx, buf, buf_len);
+}
 static inline long bpf_get_current_comm(void *buf, __u32 size_of_buf) {
   return bpfemu_get_current_comm(buf, size_of_buf);
 }

@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
+// loader/cgroup_hooks.h: kernel/bpf/cgroup.c __cgroup_bpf_run_filter_sysctl
+// over loaded programs (the run itself is native/cgroup_hooks.cc).
+#include "loader/cgroup_hooks.h"
+
+namespace bpfemu::native {
+
+SysctlOutcome RunSysctlHook(absl::Span<const Program* const> progs,
+                            const SysctlAccess& access) {
+  return RunSysctlHook(progs.size(), access,
+                       [&](size_t i, void* ctx) { return progs[i]->Run(ctx); });
+}
+
+}  // namespace bpfemu::native
