@@ -91,6 +91,8 @@ size_t CtxSize(uint32_t t) {
       return sizeof(struct sk_msg_md);
     case BPF_PROG_TYPE_CGROUP_SYSCTL:
       return sizeof(struct bpf_sysctl);
+    case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+      return sizeof(struct bpf_sock_addr);
     case BPF_PROG_TYPE_SYSCALL:
       // syscall_prog_is_valid_access(): any offset below U16_MAX.
       return 65535;
@@ -138,6 +140,22 @@ bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
   // the low half of the access's position).
   if (t == BPF_PROG_TYPE_CGROUP_SYSCTL) {
     return off == offsetof(struct bpf_sysctl, file_pos) && size == 4;
+  }
+  // sock_addr_is_valid_access(): the address fields, u32 writes (the
+  // IPv6 arrays also u64 ones). Which of them the attach type may write
+  // the kernel checks at load; bpfemu's context carries all of them.
+  if (t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR) {
+    using A = struct bpf_sock_addr;
+    auto in = [&](size_t lo, size_t n) {
+      return off >= lo && off + size <= lo + n;
+    };
+    if (size == 4) {
+      return in(offsetof(A, user_ip4), 4) || in(offsetof(A, user_ip6), 16) ||
+             in(offsetof(A, user_port), 4) || in(offsetof(A, msg_src_ip4), 4) ||
+             in(offsetof(A, msg_src_ip6), 16);
+    }
+    return size == 8 && off % 8 == 0 &&
+           (in(offsetof(A, user_ip6), 16) || in(offsetof(A, msg_src_ip6), 16));
   }
   return false;
 }

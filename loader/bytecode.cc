@@ -495,6 +495,36 @@ uint64_t SysctlSetNewValueHelper(Vm& vm, uint64_t ctx, uint64_t buf,
   return static_cast<uint64_t>(native::SysctlSetNewValue(
       Ptr(ctx), static_cast<const char*>(Ptr(buf)), len));
 }
+// bpf_bind: addr ARG_PTR_TO_MEM | MEM_RDONLY of a nonzero ARG_CONST_SIZE.
+uint64_t BindHelper(Vm& vm, uint64_t ctx, uint64_t addr, uint64_t len, uint64_t,
+                    uint64_t) {
+  NeedCtx(vm, ctx, "bpf_bind");
+  const int n = static_cast<int>(static_cast<uint32_t>(len));
+  if (n <= 0) vm.Fault("bpf_bind: addr_len is not a positive size");
+  NeedReadable(vm, addr, static_cast<uint64_t>(n), "addr");
+  return static_cast<uint64_t>(native::SockAddrBind(Ptr(ctx), Ptr(addr), n));
+}
+// bpf_setsockopt / bpf_getsockopt of a sock_addr program: optval
+// ARG_PTR_TO_MEM | MEM_RDONLY (set) or ARG_PTR_TO_UNINIT_MEM (get) of a
+// nonzero ARG_CONST_SIZE.
+template <bool kGet>
+uint64_t SockoptHelper(Vm& vm, uint64_t ctx, uint64_t level, uint64_t optname,
+                       uint64_t optval, uint64_t optlen) {
+  const char* name = kGet ? "bpf_getsockopt" : "bpf_setsockopt";
+  NeedCtx(vm, ctx, name);
+  const int n = static_cast<int>(static_cast<uint32_t>(optlen));
+  if (n <= 0) vm.Fault("%s: optlen is not a positive size", name);
+  if (kGet) {
+    NeedWritable(vm, optval, static_cast<uint64_t>(n), "optval");
+  } else {
+    NeedReadable(vm, optval, static_cast<uint64_t>(n), "optval");
+  }
+  const int l = static_cast<int>(static_cast<uint32_t>(level));
+  const int o = static_cast<int>(static_cast<uint32_t>(optname));
+  return static_cast<uint64_t>(
+      kGet ? native::SockAddrGetsockopt(Ptr(ctx), l, o, Ptr(optval), n)
+           : native::SockAddrSetsockopt(Ptr(ctx), l, o, Ptr(optval), n));
+}
 // bpf_get_retval / bpf_set_retval: the hook's run context.
 uint64_t GetRetvalHelper(Vm&, uint64_t, uint64_t, uint64_t, uint64_t,
                          uint64_t) {
@@ -1810,11 +1840,15 @@ enum class Offered {
   kSkBase,                 // bpf_sk_base_func_proto's callers and
                            // tracing_prog_func_proto's (TRACING, SYSCALL, LSM)
   kXdpOrTracingProg,       // XDP and tracing_prog_func_proto's callers
-  kTcpSock,       // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
-  kCgroupSkb,     // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
-  kSysctl,        // BPF_PROG_TYPE_CGROUP_SYSCTL (sysctl_func_proto)
-  kCgroupRetval,  // kCgroupCommon but for the attach types whose hook
-                  // keeps no retval (BytecodeLinker::Helper)
+  kTcpSock,          // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
+  kCgroupSkb,        // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
+  kSysctl,           // BPF_PROG_TYPE_CGROUP_SYSCTL (sysctl_func_proto)
+  kSockAddrConnect,  // CGROUP_SOCK_ADDR of the connect4/6 hooks (bpf_bind)
+  kSockAddrSockopt,  // SOCK_OPS, CGROUP_SOCK_ADDR but for the unix
+                     // getpeername / getsockname hooks (bpf_setsockopt,
+                     // bpf_getsockopt)
+  kCgroupRetval,     // kCgroupCommon but for the attach types whose hook
+                     // keeps no retval (BytecodeLinker::Helper)
 };
 
 struct HelperDef {
@@ -2040,6 +2074,11 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return t == BPF_PROG_TYPE_CGROUP_SKB;
     case Offered::kSysctl:
       return t == BPF_PROG_TYPE_CGROUP_SYSCTL;
+    case Offered::kSockAddrConnect:  // and the attach type
+      return t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+    // sock_addr_func_proto (and the attach type), sock_ops_func_proto.
+    case Offered::kSockAddrSockopt:
+      return t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR || t == BPF_PROG_TYPE_SOCK_OPS;
     case Offered::kCgroupRetval:  // and the attach type
       return OfferedTo(Offered::kCgroupCommon, t);
   }
@@ -2075,6 +2114,9 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_sysctl_get_new_value,
      SysctlGetValueHelper<native::SysctlGetNewValue>, false, O::kSysctl},
     {BPF_FUNC_sysctl_set_new_value, SysctlSetNewValueHelper, false, O::kSysctl},
+    {BPF_FUNC_bind, BindHelper, false, O::kSockAddrConnect},
+    {BPF_FUNC_setsockopt, SockoptHelper<false>, false, O::kSockAddrSockopt},
+    {BPF_FUNC_getsockopt, SockoptHelper<true>, false, O::kSockAddrSockopt},
     {BPF_FUNC_get_current_ancestor_cgroup_id, AncestorCgroupId, false,
      O::kCurrentIdsSince612},
     {BPF_FUNC_skb_under_cgroup, SkbUnderCgroup, false, O::kTcOrLwt},
@@ -2356,6 +2398,19 @@ class BytecodeLinker : public interp::Linker {
       }
       if (h.only == Offered::kCgroupRetval &&
           !HookKeepsRetval(expected_attach_type_)) {
+        return nullptr;
+      }
+      // sock_addr_func_proto(): bpf_bind from the connect hooks only, the
+      // socket options but from the unix getpeername / getsockname ones
+      // (6.7's 52 and 53).
+      if (h.only == Offered::kSockAddrConnect &&
+          expected_attach_type_ != BPF_CGROUP_INET4_CONNECT &&
+          expected_attach_type_ != BPF_CGROUP_INET6_CONNECT) {
+        return nullptr;
+      }
+      if (h.only == Offered::kSockAddrSockopt &&
+          prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR &&
+          (expected_attach_type_ == 52 || expected_attach_type_ == 53)) {
         return nullptr;
       }
       const bool trampoline = HasTrampoline(expected_attach_type_);

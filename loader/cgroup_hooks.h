@@ -3,7 +3,9 @@
 // them when a process of the cgroup makes the access (kernel/bpf/cgroup.c):
 // RunSysctlHook is __cgroup_bpf_run_filter_sysctl over the programs
 // attached to the cgroup, in attach order (BPF_F_ALLOW_MULTI), with the
-// access described by native/cgroup_hooks.h.
+// access described by native/cgroup_hooks.h; RunSockAddrHook is
+// __cgroup_bpf_run_filter_sock_addr (connect, bind, sendmsg, ...) on a
+// socket of this process.
 
 #ifndef BPFEMU_LOADER_CGROUP_HOOKS_H_
 #define BPFEMU_LOADER_CGROUP_HOOKS_H_
@@ -19,6 +21,12 @@ namespace bpfemu::native {
 // handler gets and the file position after the programs.
 SysctlOutcome RunSysctlHook(absl::Span<const Program* const> progs,
                             const SysctlAccess& access);
+
+// __cgroup_bpf_run_filter_sock_addr over the programs attached to the
+// socket's cgroup for access.attach_type: the hook's errno, the verdicts
+// and the address the call goes on with (the test then makes the call).
+SockAddrOutcome RunSockAddrHook(absl::Span<const Program* const> progs,
+                                const SockAddrAccess& access);
 
 }  // namespace bpfemu::native
 

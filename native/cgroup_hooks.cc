@@ -7,13 +7,20 @@
 #include "native/cgroup_hooks.h"
 
 #include <linux/bpf.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <vector>
 
 #include "bpfemu/native_abi.h"
+#include "emu/errno.h"
+#include "emu/version.h"
 
 namespace bpfemu::native {
 namespace {
@@ -117,13 +124,17 @@ long CopySysctlValue(char* dst, size_t dst_len, const char* src,
 
 int RunCgroupArray(size_t n, int retval,
                    absl::FunctionRef<uint32_t(size_t i)> run,
-                   std::vector<uint32_t>* verdicts) {
+                   std::vector<uint32_t>* verdicts, uint32_t* ret_flags) {
   CgRunCtx ctx{retval};
   CgRunCtx* const outer = cg_run;
   cg_run = &ctx;
   for (size_t i = 0; i < n; ++i) {
-    const uint32_t r = run(i);
+    uint32_t r = run(i);
     if (verdicts != nullptr) verdicts->push_back(r);
+    if (ret_flags != nullptr) {
+      *ret_flags |= r >> 1;
+      r &= 1;
+    }
     // IS_ERR_VALUE(): -MAX_ERRNO (-4095) .. -1.
     const bool is_err = ctx.retval < 0 && ctx.retval >= -4095;
     if (r == 0 && !is_err) ctx.retval = -EPERM;
@@ -243,6 +254,355 @@ long SysctlSetNewValue(const void* /*ctx*/, const char* buf, size_t len) {
   return 0;
 }
 
+namespace {
+
+// The sock_addr hook being run (struct bpf_sock_addr_kern).
+struct SockAddrFrame {
+  int fd = -1;
+  const void* ctx = nullptr;
+};
+thread_local SockAddrFrame* sockaddr_run = nullptr;
+
+constexpr int kSinLen6Rfc2133 = 24;  // SIN6_LEN_RFC2133
+constexpr int kSoTxrehash = 74;      // SO_TXREHASH (5.18)
+// The bpf_setsockopt-only TCP options (include/uapi/linux/bpf.h).
+constexpr int kTcpBpfIw = 1001;
+constexpr int kTcpBpfSndcwndClamp = 1002;
+constexpr int kTcpBpfDelackMax = 1003;
+constexpr int kTcpBpfRtoMin = 1004;
+constexpr int kTcpBpfSockOpsCbFlags = 1008;
+
+int SockInt(int fd, int opt) {
+  int v = 0;
+  socklen_t len = sizeof(v);
+  return getsockopt(fd, SOL_SOCKET, opt, &v, &len) == 0 ? v : -1;
+}
+
+bool IsInet4Hook(uint32_t t) {
+  return t == BPF_CGROUP_INET4_BIND || t == BPF_CGROUP_INET4_CONNECT ||
+         t == BPF_CGROUP_UDP4_SENDMSG || t == BPF_CGROUP_UDP4_RECVMSG ||
+         t == BPF_CGROUP_INET4_GETPEERNAME || t == BPF_CGROUP_INET4_GETSOCKNAME;
+}
+bool IsInet6Hook(uint32_t t) {
+  return t == BPF_CGROUP_INET6_BIND || t == BPF_CGROUP_INET6_CONNECT ||
+         t == BPF_CGROUP_UDP6_SENDMSG || t == BPF_CGROUP_UDP6_RECVMSG ||
+         t == BPF_CGROUP_INET6_GETPEERNAME || t == BPF_CGROUP_INET6_GETSOCKNAME;
+}
+
+// __inet_bind / __inet6_bind with BIND_FROM_BPF: a bind(2) of the socket,
+// with IP_BIND_ADDRESS_NO_PORT for the call when the port is 0
+// (BIND_FORCE_ADDRESS_NO_PORT: no port is taken until the connect).
+long BindFromBpf(int fd, const void* addr, int len, bool no_port) {
+  int old = 0;
+  socklen_t old_len = sizeof(old);
+  if (no_port) {
+    getsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &old, &old_len);
+    const int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+  }
+  const int r = bind(fd, static_cast<const struct sockaddr*>(addr),
+                     static_cast<socklen_t>(len));
+  const int err = r == 0 ? 0 : errno;
+  if (no_port) {
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &old, sizeof(old));
+  }
+  return -err;
+}
+
+long SysSetsockopt(int fd, int level, int optname, const char* optval,
+                   int optlen) {
+  return setsockopt(fd, level, optname, optval,
+                    static_cast<socklen_t>(optlen)) == 0
+             ? 0
+             : -errno;
+}
+long SysGetsockopt(int fd, int level, int optname, char* optval, int* optlen) {
+  socklen_t len = static_cast<socklen_t>(*optlen);
+  if (getsockopt(fd, level, optname, optval, &len) != 0) return -errno;
+  *optlen = static_cast<int>(len);
+  return 0;
+}
+
+// usecs_to_jiffies() with HZ 250 (Debian's CONFIG_HZ): rounded up; past
+// MAX_JIFFY_OFFSET's microseconds, MAX_JIFFY_OFFSET.
+uint64_t UsecsToJiffies(uint32_t u) {
+  constexpr uint64_t kUsecPerJiffy = 1000000 / 250;
+  constexpr uint64_t kMaxJiffyOffset = ((~0UL >> 1) - 1);
+  if (uint64_t{u} > kMaxJiffyOffset / 250 * 1000000) return kMaxJiffyOffset;
+  return (uint64_t{u} + kUsecPerJiffy - 1) / kUsecPerJiffy;
+}
+
+// net.ipv4.tcp_rto_min_us of the calling thread's netns (6.15), or
+// TCP_RTO_MIN's 200 ms where there is none.
+uint32_t RtoMinUs() {
+  uint32_t us = 200000;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/tcp_rto_min_us", "r")) {
+    unsigned v = 0;
+    if (std::fscanf(f, "%u", &v) == 1) us = v;
+    std::fclose(f);
+  }
+  return us;
+}
+
+// bpf_sol_tcp_setsockopt(): the bpf-only TCP options' checks. What a valid
+// one changes (the initial window, the window clamp, the delayed-ACK and
+// RTO bounds, the sock_ops callback flags) lives in the kernel's tcp_sock,
+// which no system call reaches: bpfemu does not model it and answers
+// -EOPNOTSUPP, an errno the kernel never gives here.
+long TcpBpfSetsockopt(int optname, const char* optval) {
+  int val;
+  std::memcpy(&val, optval, sizeof(val));
+  constexpr uint64_t kDelackMax = 250 / 5, kRtoMin = 250 / 5, kTimeoutMin = 2;
+  switch (optname) {
+    case kTcpBpfIw:  // before any data, data_segs_out <= syn_data
+    case kTcpBpfSndcwndClamp:
+      if (val <= 0) return -EINVAL;
+      return -EOPNOTSUPP;
+    case kTcpBpfDelackMax:
+    case kTcpBpfRtoMin: {
+      const uint64_t t = UsecsToJiffies(static_cast<uint32_t>(val));
+      if (t > (optname == kTcpBpfDelackMax ? kDelackMax : kRtoMin) ||
+          t < kTimeoutMin) {
+        return -EINVAL;
+      }
+      return -EOPNOTSUPP;
+    }
+    case kTcpBpfSockOpsCbFlags:
+      if ((val & ~0x7f) != 0) return -EINVAL;  // BPF_SOCK_OPS_ALL_CB_FLAGS
+      return -EOPNOTSUPP;
+    default:
+      return -EINVAL;
+  }
+}
+
+// sol_socket_sockopt / sol_tcp_sockopt / sol_ip_sockopt /
+// sol_ipv6_sockopt: the checks, then the socket's own option call.
+long BpfSockopt(int fd, int level, int optname, char* optval, int* optlen,
+                bool getopt) {
+  const int family = SockInt(fd, SO_DOMAIN);
+  if (level == SOL_SOCKET) {
+    switch (optname) {
+      case SO_REUSEADDR:
+      case SO_SNDBUF:
+      case SO_RCVBUF:
+      case SO_KEEPALIVE:
+      case SO_PRIORITY:
+      case SO_REUSEPORT:
+      case SO_RCVLOWAT:
+      case SO_MARK:
+      case SO_MAX_PACING_RATE:
+      case SO_BINDTOIFINDEX:
+      case kSoTxrehash:
+        if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
+        break;
+      case SO_BINDTODEVICE:
+        if (getopt) return -EINVAL;
+        break;
+      default:
+        return -EINVAL;
+    }
+  } else if (level == SOL_TCP) {
+    if (SockInt(fd, SO_PROTOCOL) != IPPROTO_TCP) return -EINVAL;
+    switch (optname) {
+      case TCP_NODELAY:
+      case TCP_MAXSEG:
+      case TCP_KEEPIDLE:
+      case TCP_KEEPINTVL:
+      case TCP_KEEPCNT:
+      case TCP_SYNCNT:
+      case TCP_WINDOW_CLAMP:
+      case TCP_THIN_LINEAR_TIMEOUTS:
+      case TCP_USER_TIMEOUT:
+      case TCP_NOTSENT_LOWAT:
+      case TCP_SAVE_SYN:
+        if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
+        break;
+      case TCP_CONGESTION:
+        // sol_tcp_sockopt_congestion().
+        if (*optlen < 2) return -EINVAL;
+        if (getopt) {
+          optval[--*optlen] = '\0';
+          return SysGetsockopt(fd, SOL_TCP, optname, optval, optlen);
+        }
+        if (*optlen >= 3 && std::strncmp("cdg", optval, *optlen) == 0) {
+          return -kENOTSUPP;
+        }
+        return SysSetsockopt(fd, SOL_TCP, optname, optval, *optlen);
+      case TCP_SAVED_SYN:
+        if (*optlen < 1) return -EINVAL;
+        // A socket of a sock_addr hook is no passive child: no saved SYN.
+        if (getopt) return -EINVAL;
+        break;
+      case kTcpBpfDelackMax:
+      case kTcpBpfRtoMin:
+        // Read back since 6.15 (6.18 answers it; 6.12 refuses it): the
+        // socket's bounds in microseconds, which only bpf_setsockopt
+        // changes (not modelled): the defaults, TCP_DELACK_MAX and the
+        // netns's net.ipv4.tcp_rto_min_us as tcp_init_sock takes them.
+        if (!getopt || TargetKernel() <= KernelVersion::k6_12) {
+          if (getopt) return -EINVAL;
+          if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
+          return TcpBpfSetsockopt(optname, optval);
+        }
+        if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
+        {
+          uint64_t jiffies = 250 / 5;  // TCP_DELACK_MAX, TCP_RTO_MIN
+          if (optname == kTcpBpfRtoMin) {
+            jiffies = UsecsToJiffies(RtoMinUs());
+          }
+          const int usecs = static_cast<int>(jiffies * (1000000 / 250));
+          std::memcpy(optval, &usecs, sizeof(usecs));
+        }
+        return 0;
+      case kTcpBpfSockOpsCbFlags:
+        if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
+        if (getopt) {
+          // tp->bpf_sock_ops_cb_flags: only a sock_ops program sets them.
+          std::memset(optval, 0, sizeof(int));
+          return 0;
+        }
+        return TcpBpfSetsockopt(optname, optval);
+      default:
+        if (getopt) return -EINVAL;
+        if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
+        return TcpBpfSetsockopt(optname, optval);
+    }
+  } else if (level == SOL_IP) {
+    // sk_allows_sol_ip_sockopt(): AF_INET, or AF_INET6 neither raw nor
+    // v6-only.
+    bool allowed = family == AF_INET;
+    if (family == AF_INET6) {
+      int v6only = 0;
+      socklen_t l = sizeof(v6only);
+      getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l);
+      allowed = SockInt(fd, SO_TYPE) != SOCK_RAW && v6only == 0;
+    }
+    if (!allowed) return -EINVAL;
+    if (optname != IP_TOS || *optlen != static_cast<int>(sizeof(int))) {
+      return -EINVAL;
+    }
+  } else if (level == SOL_IPV6) {
+    if (family != AF_INET6) return -EINVAL;
+    if ((optname != IPV6_TCLASS && optname != IPV6_AUTOFLOWLABEL) ||
+        *optlen != static_cast<int>(sizeof(int))) {
+      return -EINVAL;
+    }
+  } else {
+    return -EINVAL;
+  }
+  return getopt ? SysGetsockopt(fd, level, optname, optval, optlen)
+                : SysSetsockopt(fd, level, optname, optval, *optlen);
+}
+
+}  // namespace
+
+long BpfSetsockoptOnFd(int fd, int level, int optname, char* optval,
+                       int optlen) {
+  return BpfSockopt(fd, level, optname, optval, &optlen, false);
+}
+
+long BpfGetsockoptOnFd(int fd, int level, int optname, char* optval,
+                       int optlen) {
+  const int saved = optlen;
+  long err = BpfSockopt(fd, level, optname, optval, &optlen, true);
+  if (err != 0) optlen = 0;
+  if (optlen < saved) std::memset(optval + optlen, 0, saved - optlen);
+  return err;
+}
+
+SockAddrOutcome RunSockAddrHook(
+    size_t n, const SockAddrAccess& access,
+    absl::FunctionRef<uint32_t(size_t i, void* ctx)> run) {
+  SockAddrOutcome out;
+  out.addr = access.addr;
+  out.len = access.len;
+  const int family = SockInt(access.fd, SO_DOMAIN);
+  if (family != AF_INET && family != AF_INET6 && family != AF_UNIX) {
+    return out;
+  }
+  struct bpf_sock_addr ctx = {};
+  SockAddrFrame frame{access.fd, &ctx};
+  SockAddrFrame* const outer = sockaddr_run;
+  sockaddr_run = &frame;
+  auto* bytes = reinterpret_cast<uint8_t*>(&out.addr);
+  const bool v4 = IsInet4Hook(access.attach_type);
+  const bool v6 = IsInet6Hook(access.attach_type);
+  const bool bind_hook = access.attach_type == BPF_CGROUP_INET4_BIND ||
+                         access.attach_type == BPF_CGROUP_INET6_BIND;
+  out.ret = RunCgroupArray(
+      n, 0,
+      [&](size_t i) {
+        // The fields read through to the address (sock_addr_convert_ctx_
+        // access): sa_family, sin_port / sin6_port, sin_addr / sin6_addr.
+        ctx = {};
+        uint16_t u16 = 0;
+        std::memcpy(&u16, bytes, 2);
+        ctx.user_family = u16;
+        if (v4 || v6) {
+          std::memcpy(&u16, bytes + 2, 2);
+          ctx.user_port = u16;
+        }
+        if (v4) std::memcpy(&ctx.user_ip4, bytes + 4, 4);
+        if (v6) std::memcpy(ctx.user_ip6, bytes + 8, 16);
+        ctx.family = static_cast<uint32_t>(family);
+        ctx.type = static_cast<uint32_t>(SockInt(access.fd, SO_TYPE));
+        ctx.protocol = static_cast<uint32_t>(SockInt(access.fd, SO_PROTOCOL));
+        const uint32_t r = run(i, &ctx);
+        if (v4 || v6) {
+          u16 = static_cast<uint16_t>(ctx.user_port);
+          std::memcpy(bytes + 2, &u16, 2);
+        }
+        if (v4) std::memcpy(bytes + 4, &ctx.user_ip4, 4);
+        if (v6) std::memcpy(bytes + 8, ctx.user_ip6, 16);
+        return r;
+      },
+      &out.verdicts, bind_hook ? &out.ret_flags : nullptr);
+  sockaddr_run = outer;
+  return out;
+}
+
+long SockAddrBind(const void* /*ctx*/, const void* addr, int len) {
+  SockAddrFrame* f = sockaddr_run;
+  if (f == nullptr) return -EINVAL;
+  if (len < static_cast<int>(offsetof(struct sockaddr, sa_data))) {
+    return -EINVAL;
+  }
+  sa_family_t family;
+  std::memcpy(&family, addr, sizeof(family));
+  if (family == AF_INET) {
+    if (len < static_cast<int>(sizeof(struct sockaddr_in))) return -EINVAL;
+    struct sockaddr_in in;
+    std::memcpy(&in, addr, sizeof(in));
+    return BindFromBpf(f->fd, addr, len, in.sin_port == 0);
+  }
+  if (family == AF_INET6) {
+    if (len < kSinLen6Rfc2133) return -EINVAL;
+    uint16_t port;
+    std::memcpy(&port, static_cast<const uint8_t*>(addr) + 2, 2);
+    return BindFromBpf(f->fd, addr, len, port == 0);
+  }
+  return -EAFNOSUPPORT;
+}
+
+long SockAddrSetsockopt(const void* /*ctx*/, int level, int optname,
+                        void* optval, int optlen) {
+  SockAddrFrame* f = sockaddr_run;
+  if (f == nullptr) return -EINVAL;
+  return BpfSetsockoptOnFd(f->fd, level, optname, static_cast<char*>(optval),
+                           optlen);
+}
+
+long SockAddrGetsockopt(const void* /*ctx*/, int level, int optname,
+                        void* optval, int optlen) {
+  SockAddrFrame* f = sockaddr_run;
+  if (f == nullptr) {
+    if (optlen > 0) std::memset(optval, 0, optlen);
+    return -EINVAL;
+  }
+  return BpfGetsockoptOnFd(f->fd, level, optname, static_cast<char*>(optval),
+                           optlen);
+}
+
 }  // namespace bpfemu::native
 
 extern "C" {
@@ -264,5 +624,21 @@ long bpfemu_sysctl_set_new_value(void* ctx, const char* buf,
 }
 int bpfemu_get_retval(void) { return bpfemu::native::GetRetval(); }
 int bpfemu_set_retval(int retval) { return bpfemu::native::SetRetval(retval); }
+long bpfemu_bind(void* ctx, void* addr, int addr_len) {
+  return bpfemu::native::SockAddrBind(ctx, addr, addr_len);
+}
+// bpf_setsockopt / bpf_getsockopt: the sock_addr programs' (the running
+// hook's socket). A sock_ops program's context has no socket here yet:
+// -EINVAL (its socket is the sock_ops model's, attachB48).
+long bpfemu_setsockopt(void* ctx, int level, int optname, void* optval,
+                       int optlen) {
+  return bpfemu::native::SockAddrSetsockopt(ctx, level, optname, optval,
+                                            optlen);
+}
+long bpfemu_getsockopt(void* ctx, int level, int optname, void* optval,
+                       int optlen) {
+  return bpfemu::native::SockAddrGetsockopt(ctx, level, optname, optval,
+                                            optlen);
+}
 
 }  // extern "C"

@@ -10,13 +10,21 @@
 //   * a sysctl access (kernel/bpf/cgroup.c __cgroup_bpf_run_filter_sysctl,
 //     struct bpf_sysctl_kern of include/linux/filter.h) and its helpers
 //     bpf_sysctl_get_name, bpf_sysctl_get_current_value,
-//     bpf_sysctl_get_new_value and bpf_sysctl_set_new_value.
+//     bpf_sysctl_get_new_value and bpf_sysctl_set_new_value;
+//   * a socket address hook (__cgroup_bpf_run_filter_sock_addr, struct
+//     bpf_sock_addr_kern) on a real socket of this process, and its helpers
+//     bpf_bind, bpf_setsockopt and bpf_getsockopt (net/core/filter.c).
 // bpfemu does not emulate sysctls: the test names the sysctl, gives the
 // value its handler would print and the bytes a write carries, and gets
-// back what the kernel would hand the handler (RunSysctlHook).
+// back what the kernel would hand the handler (RunSysctlHook). Sockets are
+// the process's own: the helpers bind and set options on them, and the
+// test makes the call (connect, bind, ...) with the address the programs
+// leave (RunSockAddrHook).
 
 #ifndef BPFEMU_NATIVE_CGROUP_HOOKS_H_
 #define BPFEMU_NATIVE_CGROUP_HOOKS_H_
+
+#include <sys/socket.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -40,9 +48,12 @@ struct CgRunCtx {
 // after each, a return value of 0 makes the context's retval -EPERM unless
 // it already is an error (-4095..-1). Returns the final retval, the hook's
 // answer (0: go on; an errno: the access fails with it).
+// With `ret_flags` (the bind hooks), a return value's bits above the
+// lowest are or-ed into *ret_flags and the lowest alone is the verdict.
 int RunCgroupArray(size_t n, int retval,
                    absl::FunctionRef<uint32_t(size_t i)> run,
-                   std::vector<uint32_t>* verdicts = nullptr);
+                   std::vector<uint32_t>* verdicts = nullptr,
+                   uint32_t* ret_flags = nullptr);
 
 // bpf_get_retval / bpf_set_retval (kernel/bpf/cgroup.c).
 int GetRetval();
@@ -88,6 +99,58 @@ long SysctlGetName(const void* ctx, char* buf, size_t len, uint64_t flags);
 long SysctlGetCurrentValue(const void* ctx, char* buf, size_t len);
 long SysctlGetNewValue(const void* ctx, char* buf, size_t len);
 long SysctlSetNewValue(const void* ctx, const char* buf, size_t len);
+
+// A socket address hook: the socket (an fd of this process) and the
+// address the call carries, as the hook's attach type sees it
+// (BPF_CGROUP_INET4_CONNECT: a struct sockaddr_in, ...).
+struct SockAddrAccess {
+  int fd = -1;
+  uint32_t attach_type = 0;
+  struct sockaddr_storage addr = {};
+  socklen_t len = 0;
+};
+
+struct SockAddrOutcome {
+  int ret = 0;  // the hook's answer: 0, or the errno the call fails with
+  std::vector<uint32_t> verdicts;
+  uint32_t ret_flags = 0;  // the bind hooks' BPF_RET_BIND_NO_CAP_NET_BIND_...
+  // The address the call goes on with (user_ip4 / user_ip6 / user_port as
+  // the programs left them).
+  struct sockaddr_storage addr = {};
+  socklen_t len = 0;
+};
+
+// __cgroup_bpf_run_filter_sock_addr(): `run` runs program i on the struct
+// bpf_sock_addr it is given. A socket neither AF_INET, AF_INET6 nor
+// AF_UNIX runs no program. The context's user_* fields are those of the
+// attach type's family (the verifier refuses the others), family, type and
+// protocol the socket's; msg_src_ip4/6 (sendmsg's source) and sk are not
+// modelled (0 and NULL).
+SockAddrOutcome RunSockAddrHook(
+    size_t n, const SockAddrAccess& access,
+    absl::FunctionRef<uint32_t(size_t i, void* ctx)> run);
+
+// bpf_bind (net/core/filter.c): on the running hook's socket; -EINVAL when
+// no hook runs on this thread.
+long SockAddrBind(const void* ctx, const void* addr, int len);
+// bpf_setsockopt / bpf_getsockopt from a sock_addr program: the running
+// hook's socket, through the option rules below.
+long SockAddrSetsockopt(const void* ctx, int level, int optname, void* optval,
+                        int optlen);
+long SockAddrGetsockopt(const void* ctx, int level, int optname, void* optval,
+                        int optlen);
+
+// __bpf_setsockopt / __bpf_getsockopt on the real socket `fd`: the option
+// lists and length rules of sol_socket_sockopt, sol_tcp_sockopt,
+// sol_ip_sockopt and sol_ipv6_sockopt, then the socket's own setsockopt /
+// getsockopt. A failed get zeroes optval, a shorter one its tail. A valid
+// value of a bpf_setsockopt-only TCP_BPF_* option would change kernel
+// state no system call reaches: bpfemu answers -EOPNOTSUPP for it after
+// the kernel's checks (docs/semantics.md).
+long BpfSetsockoptOnFd(int fd, int level, int optname, char* optval,
+                       int optlen);
+long BpfGetsockoptOnFd(int fd, int level, int optname, char* optval,
+                       int optlen);
 
 }  // namespace bpfemu::native
 

@@ -190,6 +190,22 @@ static inline long bpf_sysctl_set_new_value(struct bpf_sysctl *ctx,
                                             unsigned long buf_len) {
   return bpfemu_sysctl_set_new_value(ctx, buf, buf_len);
 }
+/* The socket address hooks' (native/cgroup_hooks.h): on the socket of the
+ * hook being run. */
+struct bpf_sock_addr;
+struct sockaddr;
+static inline long bpf_bind(struct bpf_sock_addr *ctx, struct sockaddr *addr,
+                            int addr_len) {
+  return bpfemu_bind(ctx, addr, addr_len);
+}
+static inline long bpf_setsockopt(void *bpf_socket, int level, int optname,
+                                  void *optval, int optlen) {
+  return bpfemu_setsockopt(bpf_socket, level, optname, optval, optlen);
+}
+static inline long bpf_getsockopt(void *bpf_socket, int level, int optname,
+                                  void *optval, int optlen) {
+  return bpfemu_getsockopt(bpf_socket, level, optname, optval, optlen);
+}
 static inline long bpf_get_current_comm(void *buf, __u32 size_of_buf) {
   return bpfemu_get_current_comm(buf, size_of_buf);
 }

@@ -192,6 +192,11 @@ long bpfemu_sysctl_get_current_value(void *ctx, char *buf,
 long bpfemu_sysctl_get_new_value(void *ctx, char *buf, unsigned long buf_len);
 long bpfemu_sysctl_set_new_value(void *ctx, const char *buf,
                                  unsigned long buf_len);
+long bpfemu_bind(void *ctx, void *addr, int addr_len);
+long bpfemu_setsockopt(void *ctx, int level, int optname, void *optval,
+                       int optlen);
+long bpfemu_getsockopt(void *ctx, int level, int optname, void *optval,
+                       int optlen);
 long bpfemu_get_current_comm(void *buf, __u32 size);
 __u32 bpfemu_get_smp_processor_id(void);
 __u64 bpfemu_ktime_get_ns(void);
