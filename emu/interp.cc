@@ -93,6 +93,8 @@ size_t CtxSize(uint32_t t) {
       return sizeof(struct bpf_sysctl);
     case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
       return sizeof(struct bpf_sock_addr);
+    case BPF_PROG_TYPE_SK_REUSEPORT:
+      return sizeof(struct sk_reuseport_md);
     case BPF_PROG_TYPE_SYSCALL:
       // syscall_prog_is_valid_access(): any offset below U16_MAX.
       return 65535;
@@ -1417,6 +1419,12 @@ void Vm::LoadPacketBounds() {
                     t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_LWT_XMIT;
     sk_lo_ = reinterpret_cast<uint64_t>(skb->sk);
     sk_hi_ = sk_lo_ == 0 ? 0 : sk_lo_ + sizeof(struct bpf_sock);
+  }
+  if (t == BPF_PROG_TYPE_SK_REUSEPORT) {
+    // sk_reuseport_is_valid_access(): data and data_end, read only.
+    const auto* md = static_cast<const struct sk_reuseport_md*>(ctx_);
+    pkt_lo_ = reinterpret_cast<uint64_t>(md->data);
+    pkt_hi_ = reinterpret_cast<uint64_t>(md->data_end);
   }
   if (pkt_hi_ < pkt_lo_) pkt_hi_ = pkt_lo_;
 }

@@ -46,6 +46,7 @@
 #include "native/btf_show.h"
 #include "native/cgroup_hooks.h"
 #include "native/helpers.h"
+#include "native/reuseport_hook.h"
 #include "native/seq_helpers.h"
 #include "native/sk_lookup.h"
 #include "native/sock_helpers.h"
@@ -524,6 +525,21 @@ uint64_t SockoptHelper(Vm& vm, uint64_t ctx, uint64_t level, uint64_t optname,
   return static_cast<uint64_t>(
       kGet ? native::SockAddrGetsockopt(Ptr(ctx), l, o, Ptr(optval), n)
            : native::SockAddrSetsockopt(Ptr(ctx), l, o, Ptr(optval), n));
+}
+// bpf_sk_select_reuseport: a REUSEPORT_SOCKARRAY, SOCKMAP or SOCKHASH
+// (check_map_func_compatibility) and its key.
+uint64_t SkSelectReuseportHelper(Vm& vm, uint64_t ctx, uint64_t map,
+                                 uint64_t key, uint64_t flags, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_sk_select_reuseport");
+  BoundMap* b = MapArg(vm, map);
+  const uint32_t t = b->map->type();
+  if (t != BPF_MAP_TYPE_REUSEPORT_SOCKARRAY && t != BPF_MAP_TYPE_SOCKMAP &&
+      t != BPF_MAP_TYPE_SOCKHASH) {
+    vm.Fault("bpf_sk_select_reuseport: the map is no socket array or map");
+  }
+  NeedReadable(vm, key, b->map->key_size(), "key");
+  return static_cast<uint64_t>(
+      native::SkSelectReuseport(Ptr(ctx), Ptr(map), Ptr(key), flags));
 }
 // bpf_get_retval / bpf_set_retval: the hook's run context.
 uint64_t GetRetvalHelper(Vm&, uint64_t, uint64_t, uint64_t, uint64_t,
@@ -1843,6 +1859,7 @@ enum class Offered {
   kTcpSock,          // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
   kCgroupSkb,        // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
   kSysctl,           // BPF_PROG_TYPE_CGROUP_SYSCTL (sysctl_func_proto)
+  kSkReuseport,      // BPF_PROG_TYPE_SK_REUSEPORT (sk_reuseport_func_proto)
   kSockAddrConnect,  // CGROUP_SOCK_ADDR of the connect4/6 hooks (bpf_bind)
   kSockAddrSockopt,  // SOCK_OPS, CGROUP_SOCK_ADDR but for the unix
                      // getpeername / getsockname hooks (bpf_setsockopt,
@@ -2074,6 +2091,8 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return t == BPF_PROG_TYPE_CGROUP_SKB;
     case Offered::kSysctl:
       return t == BPF_PROG_TYPE_CGROUP_SYSCTL;
+    case Offered::kSkReuseport:
+      return t == BPF_PROG_TYPE_SK_REUSEPORT;
     case Offered::kSockAddrConnect:  // and the attach type
       return t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
     // sock_addr_func_proto (and the attach type), sock_ops_func_proto.
@@ -2117,6 +2136,8 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_bind, BindHelper, false, O::kSockAddrConnect},
     {BPF_FUNC_setsockopt, SockoptHelper<false>, false, O::kSockAddrSockopt},
     {BPF_FUNC_getsockopt, SockoptHelper<true>, false, O::kSockAddrSockopt},
+    {BPF_FUNC_sk_select_reuseport, SkSelectReuseportHelper, false,
+     O::kSkReuseport},
     {BPF_FUNC_get_current_ancestor_cgroup_id, AncestorCgroupId, false,
      O::kCurrentIdsSince612},
     {BPF_FUNC_skb_under_cgroup, SkbUnderCgroup, false, O::kTcOrLwt},

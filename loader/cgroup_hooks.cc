@@ -19,4 +19,9 @@ SockAddrOutcome RunSockAddrHook(absl::Span<const Program* const> progs,
   });
 }
 
+ReuseportOutcome RunReuseportHook(const Program& prog,
+                                  const ReuseportAccess& access) {
+  return RunReuseportHook(access, [&](void* ctx) { return prog.Run(ctx); });
+}
+
 }  // namespace bpfemu::native

@@ -5,7 +5,8 @@
 // attached to the cgroup, in attach order (BPF_F_ALLOW_MULTI), with the
 // access described by native/cgroup_hooks.h; RunSockAddrHook is
 // __cgroup_bpf_run_filter_sock_addr (connect, bind, sendmsg, ...) on a
-// socket of this process.
+// socket of this process; RunReuseportHook is the SO_REUSEPORT group's
+// selection program (not a cgroup hook, but run the same way).
 
 #ifndef BPFEMU_LOADER_CGROUP_HOOKS_H_
 #define BPFEMU_LOADER_CGROUP_HOOKS_H_
@@ -13,6 +14,7 @@
 #include "absl/types/span.h"
 #include "loader/object.h"
 #include "native/cgroup_hooks.h"
+#include "native/reuseport_hook.h"
 
 namespace bpfemu::native {
 
@@ -27,6 +29,11 @@ SysctlOutcome RunSysctlHook(absl::Span<const Program* const> progs,
 // and the address the call goes on with (the test then makes the call).
 SockAddrOutcome RunSockAddrHook(absl::Span<const Program* const> progs,
                                 const SockAddrAccess& access);
+
+// bpf_run_sk_reuseport: the SK_REUSEPORT program attached to the group of
+// access.fd, on what the group receives; the socket it selected.
+ReuseportOutcome RunReuseportHook(const Program& prog,
+                                  const ReuseportAccess& access);
 
 }  // namespace bpfemu::native
 

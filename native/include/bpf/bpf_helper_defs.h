@@ -206,6 +206,12 @@ static inline long bpf_getsockopt(void *bpf_socket, int level, int optname,
                                   void *optval, int optlen) {
   return bpfemu_getsockopt(bpf_socket, level, optname, optval, optlen);
 }
+/* The SO_REUSEPORT selection hook's (native/reuseport_hook.h). */
+struct sk_reuseport_md;
+static inline long bpf_sk_select_reuseport(struct sk_reuseport_md *reuse,
+                                           void *map, void *key, __u64 flags) {
+  return bpfemu_sk_select_reuseport(reuse, map, key, flags);
+}
 static inline long bpf_get_current_comm(void *buf, __u32 size_of_buf) {
   return bpfemu_get_current_comm(buf, size_of_buf);
 }

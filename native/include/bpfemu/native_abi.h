@@ -197,6 +197,7 @@ long bpfemu_setsockopt(void *ctx, int level, int optname, void *optval,
                        int optlen);
 long bpfemu_getsockopt(void *ctx, int level, int optname, void *optval,
                        int optlen);
+long bpfemu_sk_select_reuseport(void *reuse, void *map, void *key, __u64 flags);
 long bpfemu_get_current_comm(void *buf, __u32 size);
 __u32 bpfemu_get_smp_processor_id(void);
 __u64 bpfemu_ktime_get_ns(void);
