@@ -201,25 +201,22 @@ void ReplaceChild(RbRoot* r, RbNode* from, RbNode* to, RbNode* parent) {
   }
 }
 
-// The rotations of lib/rbtree.c (colours stay with their nodes).
-void RotateLeft(RbRoot* r, RbNode* x) {
-  RbNode* y = x->right;
+// A side of a node: lib/rbtree.c spells each fix-up out twice, mirrored;
+// here one body serves both sides, indexed by the side it starts from.
+enum Side : int { kLeft = 0, kRight = 1 };
+Side Other(Side s) { return s == kLeft ? kRight : kLeft; }
+RbNode*& Child(RbNode* n, Side s) { return s == kLeft ? n->left : n->right; }
+
+// The rotations of lib/rbtree.c (colours stay with their nodes): `x` goes
+// down on side `s` (kLeft: a left rotation) and its other child comes up.
+void Rotate(RbRoot* r, RbNode* x, Side s) {
+  RbNode* y = Child(x, Other(s));
   RbNode* p = Parent(x);
-  x->right = y->left;
-  if (y->left != nullptr) SetParent(y->left, x);
+  Child(x, Other(s)) = Child(y, s);
+  if (Child(y, s) != nullptr) SetParent(Child(y, s), x);
   SetParent(y, p);
   ReplaceChild(r, x, y, p);
-  y->left = x;
-  SetParent(x, y);
-}
-void RotateRight(RbRoot* r, RbNode* x) {
-  RbNode* y = x->left;
-  RbNode* p = Parent(x);
-  x->left = y->right;
-  if (y->right != nullptr) SetParent(y->right, x);
-  SetParent(y, p);
-  ReplaceChild(r, x, y, p);
-  y->right = x;
+  Child(y, s) = x;
   SetParent(x, y);
 }
 
@@ -233,8 +230,8 @@ void InsertColor(RbRoot* r, RbNode* n) {
     }
     if (IsBlack(p)) return;
     RbNode* g = Parent(p);  // a red parent is not the root
-    const bool left = p == g->left;
-    RbNode* uncle = left ? g->right : g->left;
+    const Side side = p == g->left ? kLeft : kRight;
+    RbNode* uncle = Child(g, Other(side));
     if (IsRed(uncle)) {
       SetBlack(p);
       SetBlack(uncle);
@@ -242,23 +239,13 @@ void InsertColor(RbRoot* r, RbNode* n) {
       n = g;
       continue;
     }
-    if (left) {
-      if (n == p->right) {
-        RotateLeft(r, p);
-        p = n;
-      }
-      SetBlack(p);
-      SetRed(g);
-      RotateRight(r, g);
-    } else {
-      if (n == p->left) {
-        RotateRight(r, p);
-        p = n;
-      }
-      SetBlack(p);
-      SetRed(g);
-      RotateLeft(r, g);
+    if (n == Child(p, Other(side))) {
+      Rotate(r, p, side);
+      p = n;
     }
+    SetBlack(p);
+    SetRed(g);
+    Rotate(r, g, Other(side));
     return;
   }
 }
@@ -267,42 +254,13 @@ void InsertColor(RbRoot* r, RbNode* n) {
 // child there, `node`, null or black, is one black short).
 void EraseColor(RbRoot* r, RbNode* node, RbNode* parent) {
   while (parent != nullptr) {
-    if (node != parent->right) {
-      RbNode* sib = parent->right;
-      if (IsRed(sib)) {
-        SetBlack(sib);
-        SetRed(parent);
-        RotateLeft(r, parent);
-        sib = parent->right;
-      }
-      if (IsBlack(sib->left) && IsBlack(sib->right)) {
-        SetRed(sib);
-        if (IsRed(parent)) {
-          SetBlack(parent);
-          return;
-        }
-        node = parent;
-        parent = Parent(node);
-        continue;
-      }
-      if (IsBlack(sib->right)) {
-        SetBlack(sib->left);
-        SetRed(sib);
-        RotateRight(r, sib);
-        sib = parent->right;
-      }
-      SetColorOf(sib, parent);
-      SetBlack(parent);
-      SetBlack(sib->right);
-      RotateLeft(r, parent);
-      return;
-    }
-    RbNode* sib = parent->left;
+    const Side side = node != parent->right ? kLeft : kRight;
+    RbNode* sib = Child(parent, Other(side));
     if (IsRed(sib)) {
       SetBlack(sib);
       SetRed(parent);
-      RotateRight(r, parent);
-      sib = parent->left;
+      Rotate(r, parent, side);
+      sib = Child(parent, Other(side));
     }
     if (IsBlack(sib->left) && IsBlack(sib->right)) {
       SetRed(sib);
@@ -314,16 +272,16 @@ void EraseColor(RbRoot* r, RbNode* node, RbNode* parent) {
       parent = Parent(node);
       continue;
     }
-    if (IsBlack(sib->left)) {
-      SetBlack(sib->right);
+    if (IsBlack(Child(sib, Other(side)))) {
+      SetBlack(Child(sib, side));
       SetRed(sib);
-      RotateLeft(r, sib);
-      sib = parent->left;
+      Rotate(r, sib, Other(side));
+      sib = Child(parent, Other(side));
     }
     SetColorOf(sib, parent);
     SetBlack(parent);
-    SetBlack(sib->left);
-    RotateRight(r, parent);
+    SetBlack(Child(sib, Other(side)));
+    Rotate(r, parent, side);
     return;
   }
 }

@@ -95,6 +95,8 @@ size_t CtxSize(uint32_t t) {
       return sizeof(struct bpf_sock_addr);
     case BPF_PROG_TYPE_SK_REUSEPORT:
       return sizeof(struct sk_reuseport_md);
+    case BPF_PROG_TYPE_SOCK_OPS:
+      return sizeof(struct bpf_sock_ops);
     case BPF_PROG_TYPE_SYSCALL:
       // syscall_prog_is_valid_access(): any offset below U16_MAX.
       return 65535;
@@ -158,6 +160,13 @@ bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
     }
     return size == 8 && off % 8 == 0 &&
            (in(offsetof(A, user_ip6), 16) || in(offsetof(A, msg_src_ip6), 16));
+  }
+  // sock_ops_is_valid_access(): reply / replylong and sk_txhash.
+  if (t == BPF_PROG_TYPE_SOCK_OPS) {
+    const size_t r = offsetof(struct bpf_sock_ops, reply);
+    const size_t h = offsetof(struct bpf_sock_ops, sk_txhash);
+    return (off >= r && off + size <= r + sizeof(bpf_sock_ops::replylong)) ||
+           (off >= h && off + size <= h + sizeof(uint32_t));
   }
   return false;
 }
@@ -457,7 +466,7 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
       if (hi.imm != 0) return -EINVAL;
       uint64_t handle;
       if (int err = linker.MapHandle(fd, &handle); err != 0) return err;
-      if (int err = linker.MapCompatible(fd, attr); err != 0) return err;
+      if (int err = linker.MapCompatible(handle, attr); err != 0) return err;
       d->imm = static_cast<int64_t>(handle);
       if (int err = UseArena(linker.MapArena(handle), handle); err != 0) {
         return err;
@@ -474,7 +483,7 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
       // the register gets user_vm_start + off, a user (as(1)) pointer.
       uint64_t handle;
       if (linker.MapHandle(fd, &handle) == 0) {
-        if (int err = linker.MapCompatible(fd, attr); err != 0) return err;
+        if (int err = linker.MapCompatible(handle, attr); err != 0) return err;
         if (ArenaWindow* arena = linker.MapArena(handle)) {
           const uint64_t start = arena->user_vm_start();
           if (uint64_t{static_cast<uint32_t>(hi.imm)} >
@@ -627,259 +636,6 @@ int Program::CheckControlFlow(const std::vector<bool>& second_half) const {
 
 namespace {
 
-// Constant tracking for dead code (kernel/bpf/verifier.c do_check): the
-// verifier walks only the branches a known register value allows, so a
-// call it never reaches is never checked (and is removed afterwards, as
-// libbpf's poisoned CO-RE relocations rely on). Registers hold a known
-// 64-bit constant or nothing; immediate moves, LD_IMM64 and immediate
-// arithmetic on known values keep them known, calls clobber R0-R5, the
-// stack keeps a constant spilled and filled with aligned 8-byte accesses
-// through R10 until a call or a store through another register. A
-// conditional jump on known operands takes one branch. The walk visits a
-// superset of what the verifier visits (it knows less), so whatever it
-// finds unreachable the verifier finds unreachable too. The calls at
-// `calls` it reaches, in order.
-std::vector<uint32_t> ReachableUnknownCalls(
-    const RawInsn* in, uint32_t n, const std::vector<uint32_t>& calls) {
-  std::vector<uint32_t> hit;
-  if (calls.empty()) return hit;
-  struct State {
-    uint16_t known = 0;  // bit r: R<r> holds vals[r]
-    uint64_t vals[11] = {};
-    uint64_t slots_known = 0;  // bit i: the 8 bytes at R10 - 512 + 8 * i
-    uint64_t slots[64] = {};
-    bool operator==(const State& o) const {
-      if (known != o.known || slots_known != o.slots_known) return false;
-      for (int r = 0; r < 11; ++r) {
-        if ((known >> r & 1) && vals[r] != o.vals[r]) return false;
-      }
-      for (int i = 0; i < 64; ++i) {
-        if ((slots_known >> i & 1) && slots[i] != o.slots[i]) return false;
-      }
-      return true;
-    }
-  };
-  // The stack slot of an aligned 8-byte access at R10 + off, or -1.
-  auto slot_of = [](int16_t off) {
-    return off < 0 && off >= -512 && off % 8 == 0 ? (off + 512) / 8 : -1;
-  };
-  std::vector<std::optional<State>> at(n);
-  std::vector<uint32_t> work;
-  auto flow = [&](int64_t pc, const State& st) {
-    if (pc < 0 || pc >= n) return;
-    if (!at[pc]) {
-      at[pc] = st;
-      work.push_back(static_cast<uint32_t>(pc));
-      return;
-    }
-    State merged = *at[pc];
-    for (int r = 0; r < 11; ++r) {
-      if ((merged.known >> r & 1) &&
-          (!(st.known >> r & 1) || st.vals[r] != merged.vals[r])) {
-        merged.known &= static_cast<uint16_t>(~(1u << r));
-      }
-    }
-    for (int i = 0; i < 64; ++i) {
-      if ((merged.slots_known >> i & 1) &&
-          (!(st.slots_known >> i & 1) || st.slots[i] != merged.slots[i])) {
-        merged.slots_known &= ~(uint64_t{1} << i);
-      }
-    }
-    if (!(merged == *at[pc])) {
-      at[pc] = merged;
-      work.push_back(static_cast<uint32_t>(pc));
-    }
-  };
-  flow(0, State{});
-  while (!work.empty()) {
-    const uint32_t pc = work.back();
-    work.pop_back();
-    State st = *at[pc];
-    const RawInsn& r = in[pc];
-    const uint8_t cls = BPF_CLASS(r.code);
-    auto forget = [&](int reg) {
-      st.known &= static_cast<uint16_t>(~(1u << reg));
-    };
-    auto set = [&](int reg, uint64_t v) {
-      st.known |= static_cast<uint16_t>(1u << reg);
-      st.vals[reg] = v;
-    };
-    auto known = [&](int reg) { return (st.known >> reg & 1) != 0; };
-    if (cls == BPF_ALU || cls == BPF_ALU64) {
-      const bool is64 = cls == BPF_ALU64;
-      const uint8_t op = BPF_OP(r.code);
-      const bool k = BPF_SRC(r.code) == BPF_K;
-      const bool src_known = k || known(r.src);
-      const uint64_t b =
-          k ? static_cast<uint64_t>(int64_t{r.imm}) : st.vals[r.src];
-      const uint64_t a = st.vals[r.dst];
-      std::optional<uint64_t> v;
-      if (op == BPF_MOV && r.off == 0 && src_known) {
-        v = b;
-      } else if (known(r.dst) && src_known) {
-        switch (op) {
-          case BPF_ADD:
-            v = a + b;
-            break;
-          case BPF_SUB:
-            v = a - b;
-            break;
-          case BPF_AND:
-            v = a & b;
-            break;
-          case BPF_OR:
-            v = a | b;
-            break;
-          case BPF_XOR:
-            v = a ^ b;
-            break;
-          default:
-            break;
-        }
-      }
-      if (v) {
-        set(r.dst, is64 ? *v : static_cast<uint32_t>(*v));
-      } else {
-        forget(r.dst);
-      }
-      flow(pc + 1, st);
-    } else if (cls == BPF_LD && r.code == (BPF_LD | BPF_IMM | BPF_DW)) {
-      if (r.src == 0 && pc + 1 < n) {
-        set(r.dst, static_cast<uint32_t>(r.imm) |
-                       uint64_t{static_cast<uint32_t>(in[pc + 1].imm)} << 32);
-      } else {
-        forget(r.dst);
-      }
-      flow(int64_t{pc} + 2, st);
-    } else if (cls == BPF_LDX) {
-      // A constant spilled with an aligned 8-byte store comes back.
-      const int slot = r.src == BPF_REG_10 && BPF_MODE(r.code) == BPF_MEM &&
-                               BPF_SIZE(r.code) == BPF_DW
-                           ? slot_of(r.off)
-                           : -1;
-      if (slot >= 0 && (st.slots_known >> slot & 1)) {
-        set(r.dst, st.slots[slot]);
-      } else {
-        forget(r.dst);
-      }
-      flow(pc + 1, st);
-    } else if (cls == BPF_LD) {
-      for (int reg = 0; reg <= 5; ++reg) forget(reg);  // LD_ABS / LD_IND
-      flow(pc + 1, st);
-    } else if (cls == BPF_ST || cls == BPF_STX) {
-      // Atomic fetches write their source register (cmpxchg R0).
-      if (cls == BPF_STX && BPF_MODE(r.code) == BPF_ATOMIC) {
-        forget(r.src);
-        forget(0);
-      }
-      // Stack slots: an aligned 8-byte store of a known value through R10
-      // is tracked; any other store through R10 forgets its slot, a store
-      // through another register (maybe a stack pointer) all of them.
-      if (r.dst != BPF_REG_10) {
-        st.slots_known = 0;
-      } else {
-        // The slots of the first and the last byte written.
-        const int first = slot_of(static_cast<int16_t>(r.off & ~7));
-        const int last = slot_of(static_cast<int16_t>(
-            (r.off + AccessBytes(BPF_SIZE(r.code)) - 1) & ~7));
-        if (first < 0 || last < 0) {
-          st.slots_known = 0;  // outside the tracked range
-        } else {
-          st.slots_known &= ~(uint64_t{1} << first);
-          st.slots_known &= ~(uint64_t{1} << last);
-          const bool dw =
-              BPF_MODE(r.code) == BPF_MEM && BPF_SIZE(r.code) == BPF_DW;
-          if (dw && first == last && (cls == BPF_ST || known(r.src))) {
-            st.slots_known |= uint64_t{1} << first;
-            st.slots[first] = cls == BPF_ST
-                                  ? static_cast<uint64_t>(int64_t{r.imm})
-                                  : st.vals[r.src];
-          }
-        }
-      }
-      flow(pc + 1, st);
-    } else if (cls == BPF_JMP || cls == BPF_JMP32) {
-      const uint8_t op = BPF_OP(r.code);
-      if (op == BPF_EXIT) continue;
-      if (op == BPF_CALL) {
-        if (std::find(calls.begin(), calls.end(), pc) != calls.end()) {
-          hit.push_back(pc);
-        }
-        for (int reg = 0; reg <= 5; ++reg) forget(reg);
-        st.slots_known = 0;  // helpers may write through stack pointers
-        if (r.src == BPF_PSEUDO_CALL) flow(int64_t{pc} + r.imm + 1, State{});
-        flow(pc + 1, st);
-        continue;
-      }
-      if (op == BPF_JA) {
-        flow(int64_t{pc} + 1 + (cls == BPF_JMP ? r.off : r.imm), st);
-        continue;
-      }
-      const bool k = BPF_SRC(r.code) == BPF_K;
-      const int64_t taken = int64_t{pc} + 1 + r.off;
-      if (!known(r.dst) || (!k && !known(r.src))) {
-        flow(taken, st);
-        flow(pc + 1, st);
-        continue;
-      }
-      const bool is64 = cls == BPF_JMP;
-      uint64_t a = st.vals[r.dst];
-      uint64_t b = k ? static_cast<uint64_t>(int64_t{r.imm}) : st.vals[r.src];
-      int64_t sa = static_cast<int64_t>(a), sb = static_cast<int64_t>(b);
-      if (!is64) {
-        a = static_cast<uint32_t>(a);
-        b = static_cast<uint32_t>(b);
-        sa = static_cast<int32_t>(a);
-        sb = static_cast<int32_t>(b);
-      }
-      std::optional<bool> jump;
-      switch (op) {
-        case BPF_JEQ:
-          jump = a == b;
-          break;
-        case BPF_JNE:
-          jump = a != b;
-          break;
-        case BPF_JGT:
-          jump = a > b;
-          break;
-        case BPF_JGE:
-          jump = a >= b;
-          break;
-        case BPF_JLT:
-          jump = a < b;
-          break;
-        case BPF_JLE:
-          jump = a <= b;
-          break;
-        case BPF_JSGT:
-          jump = sa > sb;
-          break;
-        case BPF_JSGE:
-          jump = sa >= sb;
-          break;
-        case BPF_JSLT:
-          jump = sa < sb;
-          break;
-        case BPF_JSLE:
-          jump = sa <= sb;
-          break;
-        case BPF_JSET:
-          jump = (a & b) != 0;
-          break;
-        default:
-          break;
-      }
-      if (!jump || *jump) flow(taken, st);
-      if (!jump || !*jump) flow(pc + 1, st);
-    } else {
-      flow(pc + 1, st);
-    }
-  }
-  std::sort(hit.begin(), hit.end());
-  return hit;
-}
-
 // A tnum (kernel/bpf/tnum.c): the bits of `mask` are unknown, the others
 // are those of `value`. The verifier's var_off of a register.
 struct Tnum {
@@ -906,6 +662,10 @@ struct Tnum {
     const uint64_t v = value | b.value, mu = mask | b.mask;
     return {v, mu & ~v};
   }
+  Tnum Xor(Tnum b) const {
+    const uint64_t mu = mask | b.mask;
+    return {(value ^ b.value) & ~mu, mu};
+  }
   Tnum Low32() const { return {value & 0xffffffffu, mask & 0xffffffffu}; }
   // Both: the bits the two agree on and know.
   Tnum Union(Tnum b) const {
@@ -922,52 +682,66 @@ struct Tnum {
   }
 };
 
-// What follows the context pointer through a program (kernel/bpf/
-// verifier.c): prog->aux->max_ctx_offset (check_ctx_access: the end of the
-// furthest context read; bpf_prog_test_run_raw_tp refuses a ctx_size_in
-// below it with EINVAL), and the refusal of an access through a modified
-// context pointer (__check_ptr_off_reg: the pointer must be R1 as given,
-// whatever was added to it).
-struct CtxFacts {
+// What the load-time walk finds (kernel/bpf/verifier.c do_check, as far as
+// bpfemu follows it):
+// - prog->aux->max_ctx_offset (check_ctx_access: the end of the furthest
+//   context read; bpf_prog_test_run_raw_tp refuses a ctx_size_in below it
+//   with EINVAL);
+// - the refusal of an access through a modified context pointer
+//   (__check_ptr_off_reg: the pointer must be R1 as given, whatever was
+//   added to it), or of an atomic on the context;
+// - which of the calls bpfemu cannot link the program can reach: the
+//   verifier walks only the branches known register values allow, so a call
+//   it never reaches is never checked (and is removed afterwards, as
+//   libbpf's poisoned CO-RE relocations rely on).
+struct WalkFacts {
   uint32_t max_off = 0;
   int err = 0;  // -EACCES at insn err_pc, with the verifier's line in log
   uint32_t err_pc = 0;
   std::string log;
+  std::vector<uint32_t> reached_calls;  // of `calls`, sorted
 };
 
-// The context is followed from R1 through register moves, stack spills,
-// additions (which make it a modified context pointer, with a fixed offset
-// `off` and a variable part `var` as adjust_ptr_min_max_vals keeps them)
-// over every path, the union of the paths as the verifier explores them
-// all. Scalars are tnums, enough to tell a constant addition (a fixed
-// offset) from a variable one and to print the variable part: constants,
-// loads of fewer than 8 bytes, AND/OR/shift by immediates, additions; the
-// bounds the verifier also learns from comparisons are not followed.
-CtxFacts FollowCtx(const RawInsn* insns, size_t n) {
+// One worklist walk over every path, the union of the paths as the verifier
+// explores them. Registers hold the context (followed through moves, stack
+// spills and additions, which make it a modified context pointer with a
+// fixed offset `off` and a variable part `var` as adjust_ptr_min_max_vals
+// keeps them) or a scalar tnum: constants, loads of fewer than 8 bytes,
+// ALU on immediates and known values; the bounds the verifier also learns
+// from comparisons are not followed. A conditional jump on two fully known
+// operands takes one branch. Stack slots keep a spilled context, and an
+// aligned 8-byte spill of a scalar until a call or a store through another
+// register (a pointer into the stack, maybe). The walk visits a superset of
+// what the verifier visits (it knows less), so whatever it finds
+// unreachable the verifier finds unreachable too.
+WalkFacts WalkProgram(const RawInsn* insns, size_t n,
+                      const std::vector<uint32_t>& calls) {
   struct Ptr {
     int32_t off = 0;
     Tnum var = Tnum::Const(0);
     bool operator==(const Ptr&) const = default;
   };
-  struct Spill {
+  struct Slot {
     int16_t at;
+    bool ctx;  // a spilled context (ptr), or a spilled scalar (val)
     Ptr ptr;
-    bool operator==(const Spill&) const = default;
+    Tnum val;
+    bool operator==(const Slot&) const = default;
   };
   struct State {
     uint16_t regs = 0;  // bit r: R<r> holds the context (ptr[r])
     Ptr ptr[11];
     Tnum scalar[11];
-    std::vector<Spill> spills;  // stack offsets holding the context
+    std::vector<Slot> stack;
     bool operator==(const State&) const = default;
   };
   std::vector<std::optional<State>> at(n);
   std::vector<size_t> work;
-  auto flow = [&](size_t pc, const State& st) {
-    if (pc >= n) return;
+  auto flow = [&](int64_t pc, const State& st) {
+    if (pc < 0 || static_cast<uint64_t>(pc) >= n) return;
     if (!at[pc]) {
       at[pc] = st;
-      work.push_back(pc);
+      work.push_back(static_cast<size_t>(pc));
       return;
     }
     State merged = *at[pc];
@@ -984,21 +758,35 @@ CtxFacts FollowCtx(const RawInsn* insns, size_t n) {
       }
     }
     merged.regs |= st.regs;
-    for (const Spill& s : st.spills) {
-      if (std::none_of(merged.spills.begin(), merged.spills.end(),
-                       [&](const Spill& m) { return m.at == s.at; })) {
-        merged.spills.push_back(s);
+    // A spilled context from either path stays; a spilled scalar only as
+    // far as both paths agree.
+    std::erase_if(merged.stack, [&](Slot& m) {
+      if (m.ctx) return false;
+      const auto o = std::find_if(st.stack.begin(), st.stack.end(),
+                                  [&](const Slot& s) { return s.at == m.at; });
+      if (o == st.stack.end()) return true;
+      if (o->ctx) {
+        m = *o;
+        return false;
+      }
+      m.val = m.val.Union(o->val);
+      return false;
+    });
+    for (const Slot& s : st.stack) {
+      if (s.ctx && std::none_of(merged.stack.begin(), merged.stack.end(),
+                                [&](const Slot& m) { return m.at == s.at; })) {
+        merged.stack.push_back(s);
       }
     }
     if (!(merged == *at[pc])) {
       at[pc] = merged;
-      work.push_back(pc);
+      work.push_back(static_cast<size_t>(pc));
     }
   };
   State entry;
   entry.regs = 1u << 1;
   flow(0, entry);
-  CtxFacts facts;
+  WalkFacts facts;
   auto refuse = [&](size_t pc, int reg, const Ptr& p, bool atomic = false) {
     if (facts.err != 0 && facts.err_pc <= pc) return;
     char line[96];
@@ -1031,44 +819,115 @@ CtxFacts FollowCtx(const RawInsn* insns, size_t n) {
     work.pop_back();
     State st = *at[pc];
     const RawInsn& in = insns[pc];
-    const uint8_t cls = in.code & 0x07, op = in.code & 0xf0;
+    const uint8_t cls = BPF_CLASS(in.code), op = BPF_OP(in.code);
     const uint16_t dst_bit = static_cast<uint16_t>(1u << in.dst);
     const bool src_ctx = st.regs >> in.src & 1, dst_ctx = st.regs >> in.dst & 1;
-    auto set_scalar = [&](Tnum t) {
-      st.regs &= static_cast<uint16_t>(~dst_bit);
-      st.scalar[in.dst] = t;
+    auto set_scalar = [&](int reg, Tnum t) {
+      st.regs &= static_cast<uint16_t>(~(1u << reg));
+      st.scalar[reg] = t;
     };
-    if (cls == 0x05 || cls == 0x06) {  // BPF_JMP, BPF_JMP32
-      if (op == 0x90) continue;        // exit
-      if (op == 0x80) {                // call: r0-r5 clobbered
-        if (in.src == 1) {             // a bpf-to-bpf call: args go along
-          State callee = st;
-          callee.regs &= 0x3e;
-          callee.spills.clear();
-          flow(pc + 1 + in.imm, callee);
+    // The value of a register that holds a scalar (a context: unknown).
+    auto value = [&](int reg) {
+      return st.regs >> reg & 1 ? Tnum{} : st.scalar[reg];
+    };
+    auto clobber_args = [&] {  // R0-R5 after a call or LD_ABS/LD_IND
+      for (int r = 0; r <= 5; ++r) set_scalar(r, Tnum{});
+    };
+    auto forget_scalar_slots = [&] {
+      std::erase_if(st.stack, [](const Slot& s) { return !s.ctx; });
+    };
+    if (cls == BPF_JMP || cls == BPF_JMP32) {
+      if (op == BPF_EXIT) continue;
+      if (op == BPF_CALL) {
+        if (std::binary_search(calls.begin(), calls.end(), pc)) {
+          facts.reached_calls.push_back(static_cast<uint32_t>(pc));
         }
-        st.regs &= static_cast<uint16_t>(~0x3fu);
-        for (int r = 0; r <= 5; ++r) st.scalar[r] = Tnum{};
+        if (in.src == BPF_PSEUDO_CALL) {  // the context goes along in R1-R5
+          State callee;
+          callee.regs = st.regs & 0x3e;
+          for (int r = 1; r <= 5; ++r) callee.ptr[r] = st.ptr[r];
+          flow(static_cast<int64_t>(pc) + 1 + in.imm, callee);
+        }
+        clobber_args();
+        forget_scalar_slots();  // helpers may write through stack pointers
         flow(pc + 1, st);
         continue;
       }
-      const long off = op == 0x00 && cls == 0x06 ? in.imm : in.off;
-      flow(static_cast<size_t>(static_cast<long>(pc) + 1 + off), st);
-      if (op != 0x00) flow(pc + 1, st);  // conditional: both ways
+      if (op == BPF_JA) {
+        flow(static_cast<int64_t>(pc) + 1 + (cls == BPF_JMP ? in.off : in.imm),
+             st);
+        continue;
+      }
+      const bool k = BPF_SRC(in.code) == BPF_K;
+      const int64_t taken = static_cast<int64_t>(pc) + 1 + in.off;
+      const Tnum ta = value(in.dst),
+                 tb = k ? Tnum::Const(static_cast<uint64_t>(int64_t{in.imm}))
+                        : value(in.src);
+      std::optional<bool> jump;
+      if (ta.known() && tb.known()) {
+        uint64_t a = ta.value, b = tb.value;
+        int64_t sa = static_cast<int64_t>(a), sb = static_cast<int64_t>(b);
+        if (cls == BPF_JMP32) {
+          a = static_cast<uint32_t>(a);
+          b = static_cast<uint32_t>(b);
+          sa = static_cast<int32_t>(a);
+          sb = static_cast<int32_t>(b);
+        }
+        switch (op) {
+          case BPF_JEQ:
+            jump = a == b;
+            break;
+          case BPF_JNE:
+            jump = a != b;
+            break;
+          case BPF_JGT:
+            jump = a > b;
+            break;
+          case BPF_JGE:
+            jump = a >= b;
+            break;
+          case BPF_JLT:
+            jump = a < b;
+            break;
+          case BPF_JLE:
+            jump = a <= b;
+            break;
+          case BPF_JSGT:
+            jump = sa > sb;
+            break;
+          case BPF_JSGE:
+            jump = sa >= sb;
+            break;
+          case BPF_JSLT:
+            jump = sa < sb;
+            break;
+          case BPF_JSLE:
+            jump = sa <= sb;
+            break;
+          case BPF_JSET:
+            jump = (a & b) != 0;
+            break;
+          default:
+            break;
+        }
+      }
+      if (!jump || *jump) flow(taken, st);
+      if (!jump || !*jump) flow(pc + 1, st);
       continue;
     }
-    if (cls == 0x00 && in.code == 0x18) {  // LD_IMM64: two slots
+    if (in.code == (BPF_LD | BPF_IMM | BPF_DW)) {  // two slots
       const uint64_t v =
           static_cast<uint32_t>(in.imm) |
           (pc + 1 < n ? uint64_t{static_cast<uint32_t>(insns[pc + 1].imm)} << 32
                       : 0);
-      set_scalar(in.src == 0 ? Tnum::Const(v) : Tnum{});
-      flow(pc + 2, st);
+      set_scalar(in.dst, in.src == 0 ? Tnum::Const(v) : Tnum{});
+      flow(static_cast<int64_t>(pc) + 2, st);
       continue;
     }
-    if (cls == 0x01) {  // BPF_LDX
-      static constexpr uint32_t kSize[] = {4, 2, 1, 8};
-      const uint32_t size = kSize[(in.code >> 3) & 3];
+    if (cls == BPF_LD) {  // LD_ABS / LD_IND
+      clobber_args();
+    } else if (cls == BPF_LDX) {
+      const uint32_t size = AccessBytes(BPF_SIZE(in.code));
       if (src_ctx) {
         if (modified(st.ptr[in.src])) {
           refuse(pc, in.src, st.ptr[in.src]);
@@ -1078,19 +937,24 @@ CtxFacts FollowCtx(const RawInsn* insns, size_t n) {
             facts.max_off,
             static_cast<uint32_t>(std::max(0, int{in.off})) + size);
       }
-      const auto spill =
-          std::find_if(st.spills.begin(), st.spills.end(),
-                       [&](const Spill& s) { return s.at == in.off; });
-      if (in.src == 10 && size == 8 && spill != st.spills.end()) {
-        st.regs |= dst_bit;
-        st.ptr[in.dst] = spill->ptr;
+      const auto slot =
+          std::find_if(st.stack.begin(), st.stack.end(),
+                       [&](const Slot& s) { return s.at == in.off; });
+      if (in.src == BPF_REG_10 && size == 8 && slot != st.stack.end()) {
+        if (slot->ctx) {
+          st.regs |= dst_bit;
+          st.ptr[in.dst] = slot->ptr;
+        } else {
+          set_scalar(in.dst, slot->val);
+        }
       } else {
-        const bool sx = (in.code & 0xe0) == 0x80;  // BPF_MEMSX
-        set_scalar(size < 8 && !sx ? Tnum{0, (uint64_t{1} << (8 * size)) - 1}
-                                   : Tnum{});
+        const bool sx = BPF_MODE(in.code) == kModeMemSx;
+        set_scalar(in.dst, size < 8 && !sx
+                               ? Tnum{0, (uint64_t{1} << (8 * size)) - 1}
+                               : Tnum{});
       }
-    } else if (cls == 0x02 || cls == 0x03) {  // BPF_ST, BPF_STX
-      const bool atomic = cls == 0x03 && (in.code & 0xe0) == 0xc0;
+    } else if (cls == BPF_ST || cls == BPF_STX) {
+      const bool atomic = cls == BPF_STX && BPF_MODE(in.code) == BPF_ATOMIC;
       if (dst_ctx && atomic) {  // check_atomic, before the access
         refuse(pc, in.dst, st.ptr[in.dst], /*atomic=*/true);
         continue;
@@ -1099,68 +963,81 @@ CtxFacts FollowCtx(const RawInsn* insns, size_t n) {
         refuse(pc, in.dst, st.ptr[in.dst]);
         continue;
       }
-      if (in.dst == 10) {
-        std::erase_if(st.spills,
-                      [&](const Spill& s) { return s.at == in.off; });
-        if (cls == 0x03 && (in.code & 0xe0) == 0x60 &&
-            (in.code & 0x18) == 0x18 && src_ctx) {
-          st.spills.push_back({in.off, st.ptr[in.src]});
+      if (in.dst != BPF_REG_10) {
+        forget_scalar_slots();
+      } else {
+        // The slots the bytes written overlap are overwritten; an 8-byte
+        // store keeps what it spills.
+        const int size = AccessBytes(BPF_SIZE(in.code));
+        std::erase_if(st.stack, [&](const Slot& s) {
+          return s.at < in.off + size && in.off < s.at + 8;
+        });
+        if (BPF_MODE(in.code) == BPF_MEM && size == 8) {
+          if (cls == BPF_STX && src_ctx) {
+            st.stack.push_back({in.off, true, st.ptr[in.src], Tnum{}});
+          } else if (in.off < 0 && in.off >= -512 && in.off % 8 == 0) {
+            const Tnum v =
+                cls == BPF_ST
+                    ? Tnum::Const(static_cast<uint64_t>(int64_t{in.imm}))
+                    : value(in.src);
+            st.stack.push_back({in.off, false, Ptr{}, v});
+          }
         }
       }
-      if (atomic &&
-          (in.imm & 0x01)) {  // an atomic fetching into src (R0: cmpxchg)
-        const int out = in.imm == 0xf1 ? 0 : in.src;  // BPF_CMPXCHG
-        st.regs &= static_cast<uint16_t>(~(1u << out));
-        st.scalar[out] = Tnum{};
+      if (atomic && (in.imm & BPF_FETCH)) {  // cmpxchg fetches into R0
+        set_scalar(in.imm == BPF_CMPXCHG ? 0 : in.src, Tnum{});
       }
-    } else if (cls == 0x04 || cls == 0x07) {  // BPF_ALU, BPF_ALU64
-      const bool alu64 = cls == 0x07, k = (in.code & 0x08) == 0;
+    } else if (cls == BPF_ALU || cls == BPF_ALU64) {
+      const bool alu64 = cls == BPF_ALU64, k = BPF_SRC(in.code) == BPF_K;
       const Tnum imm =
           Tnum::Const(alu64 ? static_cast<uint64_t>(int64_t{in.imm})
                             : static_cast<uint32_t>(in.imm));
-      const Tnum src = k ? imm : st.scalar[in.src];
-      if (op == 0xb0 && in.off == 0) {  // mov
+      const Tnum src = k ? imm : value(in.src);
+      if (op == BPF_MOV && in.off == 0) {
         if (!k && src_ctx && alu64) {
           st.regs |= dst_bit;
           st.ptr[in.dst] = st.ptr[in.src];
         } else {
-          set_scalar(alu64 ? src : src.Low32());
+          set_scalar(in.dst, alu64 ? src : src.Low32());
         }
-      } else if (dst_ctx && alu64 && (op == 0x00 || op == 0x10) &&
+      } else if (dst_ctx && alu64 && (op == BPF_ADD || op == BPF_SUB) &&
                  (k || !src_ctx)) {  // ctx += / -= a scalar
         Ptr& p = st.ptr[in.dst];
-        const int64_t sign = op == 0x00 ? 1 : -1;
+        const int64_t sign = op == BPF_ADD ? 1 : -1;
         if (src.known()) {
           p.off = static_cast<int32_t>(p.off +
                                        sign * static_cast<int64_t>(src.value));
         } else {
-          p.var = op == 0x00 ? p.var.Add(src) : p.var.Sub(src);
+          p.var = op == BPF_ADD ? p.var.Add(src) : p.var.Sub(src);
         }
       } else if (dst_ctx || (!k && src_ctx)) {
-        set_scalar(Tnum{});  // the verifier refuses the others itself
+        set_scalar(in.dst, Tnum{});  // the verifier refuses the others itself
       } else {
         const Tnum d = st.scalar[in.dst];
         const uint32_t shift = static_cast<uint32_t>(in.imm);
         Tnum out{};
         switch (op) {
-          case 0x00:  // add
+          case BPF_ADD:
             out = d.Add(src);
             break;
-          case 0x10:  // sub
+          case BPF_SUB:
             out = d.Sub(src);
             break;
-          case 0x40:  // or
+          case BPF_OR:
             out = d.Or(src);
             break;
-          case 0x50:  // and
+          case BPF_AND:
             out = d.And(src);
             break;
-          case 0x60:  // lsh by an immediate
+          case BPF_XOR:
+            out = d.Xor(src);
+            break;
+          case BPF_LSH:  // by an immediate
             if (k && shift < (alu64 ? 64u : 32u)) {
               out = {d.value << shift, d.mask << shift};
             }
             break;
-          case 0x70:  // rsh by an immediate
+          case BPF_RSH:  // by an immediate
             if (k && shift < (alu64 ? 64u : 32u)) {
               const Tnum w = alu64 ? d : d.Low32();
               out = {w.value >> shift, w.mask >> shift};
@@ -1169,11 +1046,15 @@ CtxFacts FollowCtx(const RawInsn* insns, size_t n) {
           default:
             break;
         }
-        set_scalar(alu64 ? out : out.Low32());
+        set_scalar(in.dst, alu64 ? out : out.Low32());
       }
     }
     flow(pc + 1, st);
   }
+  std::sort(facts.reached_calls.begin(), facts.reached_calls.end());
+  facts.reached_calls.erase(
+      std::unique(facts.reached_calls.begin(), facts.reached_calls.end()),
+      facts.reached_calls.end());
   return facts;
 }
 
@@ -1259,25 +1140,25 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   // the program: resolve_pseudo_ldimm64 runs before the instruction checks).
   if (prog->casts_ && prog->arena_ == nullptr) return -EINVAL;
   if (cast_to_fp) return -EACCES;
-  const CtxFacts ctx = FollowCtx(in, n);
-  if (const std::vector<uint32_t> bad =
-          ReachableUnknownCalls(in, n, prog->unknown_calls_);
-      !bad.empty() && (ctx.err == 0 || bad[0] < ctx.err_pc)) {
+  const WalkFacts walk = WalkProgram(in, n, prog->unknown_calls_);
+  if (!walk.reached_calls.empty() &&
+      (walk.err == 0 || walk.reached_calls[0] < walk.err_pc)) {
+    const uint32_t pc = walk.reached_calls[0];
     const size_t k =
         static_cast<size_t>(std::find(prog->unknown_calls_.begin(),
-                                      prog->unknown_calls_.end(), bad[0]) -
+                                      prog->unknown_calls_.end(), pc) -
                             prog->unknown_calls_.begin());
     if (attr.log != nullptr) {
-      *attr.log += HelperRefusalLog(prog->unknown_why_[k], in[bad[0]].imm,
+      *attr.log += HelperRefusalLog(prog->unknown_why_[k], in[pc].imm,
                                     TargetKernel(), attr.prog_type);
     }
     return HelperRefusalErrno(prog->unknown_why_[k]);
   }
-  if (ctx.err != 0) {
-    if (attr.log != nullptr) *attr.log += ctx.log;
-    return ctx.err;
+  if (walk.err != 0) {
+    if (attr.log != nullptr) *attr.log += walk.log;
+    return walk.err;
   }
-  prog->max_ctx_offset_ = ctx.max_off;
+  prog->max_ctx_offset_ = walk.max_off;
   prog->resources_ = linker.TakeResources();
   if (JitEnabled()) {
     static_assert(std::is_standard_layout_v<Vm>);
@@ -1419,6 +1300,18 @@ void Vm::LoadPacketBounds() {
                     t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_LWT_XMIT;
     sk_lo_ = reinterpret_cast<uint64_t>(skb->sk);
     sk_hi_ = sk_lo_ == 0 ? 0 : sk_lo_ + sizeof(struct bpf_sock);
+  } else if (t == BPF_PROG_TYPE_SOCK_OPS) {
+    // The TCP header a callback sees, read-only.
+    const auto* ops = static_cast<const struct bpf_sock_ops*>(ctx_);
+    pkt_lo_ = reinterpret_cast<uint64_t>(ops->skb_data);
+    pkt_hi_ = reinterpret_cast<uint64_t>(ops->skb_data_end);
+  } else if (t == BPF_PROG_TYPE_SK_MSG) {
+    // sk_msg_md's data / data_end are full pointers (__bpf_md_ptr); the
+    // program may write the message (may_access_direct_pkt_data).
+    const auto* md = static_cast<const struct sk_msg_md*>(ctx_);
+    pkt_lo_ = reinterpret_cast<uint64_t>(md->data);
+    pkt_hi_ = reinterpret_cast<uint64_t>(md->data_end);
+    pkt_writable_ = true;
   }
   if (t == BPF_PROG_TYPE_SK_REUSEPORT) {
     // sk_reuseport_is_valid_access(): data and data_end, read only.

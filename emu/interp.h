@@ -169,11 +169,11 @@ class Linker {
     return false;
   }
   // check_map_prog_compatibility() (kernel/bpf/verifier.c) for the map
-  // behind `fd`, already resolved: 0, or -EINVAL with the verifier's line
-  // appended to attr.log (maps a program of attr's type and flags may not
-  // use).
-  virtual int MapCompatible(int fd, const LoadAttr& attr) {
-    (void)fd, (void)attr;
+  // behind `handle`, which MapHandle() gave: 0, or -EINVAL with the
+  // verifier's line appended to attr.log (maps a program of attr's type and
+  // flags may not use).
+  virtual int MapCompatible(uint64_t handle, const LoadAttr& attr) {
+    (void)handle, (void)attr;
     return 0;
   }
   // BPF_PSEUDO_MAP_FD: the value the register receives (a map handle the

@@ -25,6 +25,7 @@
 #include "emu/cpu.h"
 #include "emu/cpumask.h"
 #include "emu/css_iter_kfuncs.h"
+#include "emu/ct_kfuncs.h"
 #include "emu/dynptr_kfuncs.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
@@ -465,6 +466,11 @@ constexpr uint32_t kGeneric =
     HookBit(KfuncHook::kSyscall) | HookBit(KfuncHook::kCgroup) |
     HookBit(KfuncHook::kSockOps);
 
+// net/netfilter/nf_conntrack_bpf.c register_nf_conntrack_bpf's and
+// nf_nat_bpf.c register_nf_nat_bpf's program types.
+constexpr uint32_t kConntrack =
+    HookBit(KfuncHook::kXdp) | HookBit(KfuncHook::kTc);
+
 // kernel/bpf/cpumask.c cpumask_kfunc_init's program types.
 constexpr uint32_t kCpumask = HookBit(KfuncHook::kTracing) |
                               HookBit(KfuncHook::kStructOps) |
@@ -545,6 +551,32 @@ constexpr Kfunc kKfuncs[] = {
     {"bpf_rbtree_add_impl", InterpRbAdd, kGeneric, kKfGraphApi,
      KernelVersion::k6_12},
     {"bpf_rbtree_first", InterpRbFirst, kGeneric, kKfRetNull | kKfGraphApi,
+     KernelVersion::k6_12},
+    // net/netfilter/nf_conntrack_bpf.c nf_ct_kfunc_set and nf_nat_bpf.c
+    // nf_nat_kfunc_set, registered for XDP and SCHED_CLS (6.12 source; 6.0
+    // and 6.2 brought them): of the modelled versions, 6.12.
+    // emu/ct_kfuncs.h.
+    {"bpf_xdp_ct_alloc", ct::InterpXdpAlloc, kConntrack,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_xdp_ct_lookup", ct::InterpXdpLookup, kConntrack,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_skb_ct_alloc", ct::InterpSkbAlloc, kConntrack,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_skb_ct_lookup", ct::InterpSkbLookup, kConntrack,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+    {"bpf_ct_insert_entry", ct::InterpInsert, kConntrack,
+     kKfAcquire | kKfRetNull | kKfRelease, KernelVersion::k6_12},
+    {"bpf_ct_release", ct::InterpRelease, kConntrack, kKfRelease,
+     KernelVersion::k6_12},
+    {"bpf_ct_set_timeout", ct::InterpSetTimeout, kConntrack, kKfTrustedArgs,
+     KernelVersion::k6_12},
+    {"bpf_ct_change_timeout", ct::InterpChangeTimeout, kConntrack,
+     kKfTrustedArgs, KernelVersion::k6_12},
+    {"bpf_ct_set_status", ct::InterpSetStatus, kConntrack, kKfTrustedArgs,
+     KernelVersion::k6_12},
+    {"bpf_ct_change_status", ct::InterpChangeStatus, kConntrack, kKfTrustedArgs,
+     KernelVersion::k6_12},
+    {"bpf_ct_set_nat_info", ct::InterpSetNatInfo, kConntrack, kKfTrustedArgs,
      KernelVersion::k6_12},
     // kfuncA47: generic_btf_ids' rbtree walk (6.16: 6.18 only of the
     // modelled versions), KF_RET_NULL.

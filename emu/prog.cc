@@ -21,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "emu/bpffs.h"
+#include "emu/ct_kfuncs.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
 #include "emu/hazard.h"
@@ -363,8 +364,12 @@ uint64_t ProgRunR0(const Prog& prog, void* ctx) {
   const uint64_t ret = RunChain(&run, ctx, &faulted);
   run_faulted = faulted;
   SetCurrentRun(run.prev);
-  // What the run allocated and still owns (emu/graph_obj.h).
-  if (run.prev == nullptr) graph::EndRun();
+  // What the run allocated and still owns (emu/graph_obj.h), and the
+  // conntrack references it still holds (emu/ct_kfuncs.h).
+  if (run.prev == nullptr) {
+    graph::EndRun();
+    ct::EndRun();
+  }
   if (Retirement::Get().pending.load(std::memory_order_relaxed)) [[unlikely]] {
     run.guard.reset();
     Reclaim();

@@ -556,6 +556,20 @@ TEST_F(InterpCompareTest, ModifiedContextPointersGetTheKernelsRefusal) {
       {"moved ctx on one branch only",
        ret({a::Ldx(BPF_W, 2, 1, 12), a::JmpImm(BPF_JEQ, 2, 0, 1),
             a::AluImm(BPF_ADD, 1, 8), a::Ldx(BPF_W, 0, 1, 0)})},
+      // Branches the known constants rule out are never walked: the
+      // verifier loads these (one walk follows constants and the context).
+      {"moved ctx on a dead branch",
+       ret({a::MovImm(2, 3), a::AluImm(BPF_XOR, 2, 3),
+            a::JmpImm(BPF_JEQ, 2, 0, 2), a::AluImm(BPF_ADD, 1, 8),
+            a::Ldx(BPF_W, 0, 1, 0), a::MovImm(0, 0)})},
+      {"moved ctx behind a spilled constant",
+       ret({a::St(BPF_DW, 10, -16, 5), a::Ldx(BPF_DW, 3, 10, -16),
+            a::JmpImm(BPF_JNE, 3, 6, 2), a::AluImm(BPF_ADD, 1, 8),
+            a::Ldx(BPF_W, 0, 1, 0), a::MovImm(0, 0)})},
+      {"moved ctx behind a constant made unknown",
+       ret({a::MovImm(2, 3), a::Ldx(BPF_W, 3, 1, 12), a::AluReg(BPF_ADD, 2, 3),
+            a::JmpImm(BPF_JEQ, 2, 3, 2), a::AluImm(BPF_ADD, 1, 8),
+            a::Ldx(BPF_W, 0, 1, 0), a::MovImm(0, 0)})},
   };
   for (const uint32_t type :
        {uint32_t{BPF_PROG_TYPE_SCHED_CLS}, uint32_t{BPF_PROG_TYPE_XDP},

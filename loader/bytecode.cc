@@ -49,7 +49,9 @@
 #include "native/reuseport_hook.h"
 #include "native/seq_helpers.h"
 #include "native/sk_lookup.h"
+#include "native/sk_msg.h"
 #include "native/sock_helpers.h"
+#include "native/sock_ops.h"
 #include "native/syscall_helpers.h"
 #include "native/task_model.h"
 
@@ -505,7 +507,8 @@ uint64_t BindHelper(Vm& vm, uint64_t ctx, uint64_t addr, uint64_t len, uint64_t,
   NeedReadable(vm, addr, static_cast<uint64_t>(n), "addr");
   return static_cast<uint64_t>(native::SockAddrBind(Ptr(ctx), Ptr(addr), n));
 }
-// bpf_setsockopt / bpf_getsockopt of a sock_addr program: optval
+// bpf_setsockopt / bpf_getsockopt of a sock_addr program (SockOpt below
+// serves sock_ops): optval
 // ARG_PTR_TO_MEM | MEM_RDONLY (set) or ARG_PTR_TO_UNINIT_MEM (get) of a
 // nonzero ARG_CONST_SIZE.
 template <bool kGet>
@@ -1154,6 +1157,108 @@ uint64_t RedirectHash(Vm& vm, uint64_t, uint64_t map, uint64_t key,
   NeedReadable(vm, key, b->map->key_size(), "key");
   return static_cast<uint64_t>(
       bpfemu_sk_redirect(Ptr(map), Ptr(key), flags, kMsg));
+}
+
+// The SK_MSG message helpers (native/sk_msg.h) on the run's context; the
+// edits move data / data_end, so the packet's bounds are read again.
+void NeedMsg(Vm& vm, uint64_t ctx) {
+  if (!native::SkMsgRunOn(Ptr(ctx))) {
+    vm.Fault("the message helpers need a run of native::SkMsgSocket");
+  }
+}
+void NeedCallback(Vm& vm, uint64_t ctx) {
+  if (!native::SockOpsRunOn(Ptr(ctx))) {
+    vm.Fault("the sock_ops helpers need a run of native::RunSockOps");
+  }
+}
+template <long (*kSet)(void*, __u32)>
+uint64_t MsgSetBytes(Vm& vm, uint64_t ctx, uint64_t bytes, uint64_t, uint64_t,
+                     uint64_t) {
+  NeedCtx(vm, ctx, "bpf_msg_apply_bytes / bpf_msg_cork_bytes");
+  NeedMsg(vm, ctx);
+  return static_cast<uint64_t>(kSet(Ptr(ctx), static_cast<uint32_t>(bytes)));
+}
+template <long (*kEdit)(void*, __u32, __u32, __u64)>
+uint64_t MsgEdit(Vm& vm, uint64_t ctx, uint64_t a, uint64_t b, uint64_t flags,
+                 uint64_t) {
+  NeedCtx(vm, ctx, "bpf_msg_pull_data / _push_data / _pop_data");
+  NeedMsg(vm, ctx);
+  const long ret = kEdit(Ptr(ctx), static_cast<uint32_t>(a),
+                         static_cast<uint32_t>(b), flags);
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
+// The SOCK_OPS helpers (native/sock_ops.h) on the callback's context.
+// bpf_setsockopt / bpf_getsockopt are offered to sock_addr programs too,
+// whose context bpfemu does not run them on yet.
+uint64_t SockOpsCbFlagsSet(Vm& vm, uint64_t ctx, uint64_t flags, uint64_t,
+                           uint64_t, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_sock_ops_cb_flags_set");
+  NeedCallback(vm, ctx);
+  return static_cast<uint64_t>(
+      bpfemu_sock_ops_cb_flags_set(Ptr(ctx), static_cast<int>(flags)));
+}
+template <bool kGet>
+uint64_t SockOpt(Vm& vm, uint64_t ctx, uint64_t level, uint64_t optname,
+                 uint64_t optval, uint64_t optlen) {
+  const char* name = kGet ? "bpf_getsockopt" : "bpf_setsockopt";
+  // sock_addr_func_proto's: on the socket RunSockAddrHook runs for.
+  if (vm.prog_type() == BPF_PROG_TYPE_CGROUP_SOCK_ADDR) {
+    return SockoptHelper<kGet>(vm, ctx, level, optname, optval, optlen);
+  }
+  if (vm.prog_type() != BPF_PROG_TYPE_SOCK_OPS) {
+    vm.Fault("%s: bpfemu runs it from sock_ops programs only", name);
+  }
+  NeedCtx(vm, ctx, name);
+  NeedCallback(vm, ctx);
+  const int32_t n = static_cast<int32_t>(optlen);
+  if (n <= 0) vm.Fault("%s: optlen %d", name, n);
+  if (kGet) {
+    NeedWritable(vm, optval, static_cast<uint64_t>(n), "optval");
+  } else {
+    NeedReadable(vm, optval, static_cast<uint64_t>(n), "optval");
+  }
+  auto* fn = kGet ? bpfemu_sock_ops_getsockopt : bpfemu_sock_ops_setsockopt;
+  return static_cast<uint64_t>(fn(Ptr(ctx), static_cast<int>(level),
+                                  static_cast<int>(optname), Ptr(optval), n));
+}
+uint64_t SockOpsMapUpdate(Vm& vm, uint64_t ctx, uint64_t map, uint64_t key,
+                          uint64_t flags, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_sock_map_update / bpf_sock_hash_update");
+  NeedCallback(vm, ctx);
+  BoundMap* b = MapArg(vm, map);
+  NeedReadable(vm, key, b->map->key_size(), "key");
+  return static_cast<uint64_t>(
+      bpfemu_sock_ops_map_update(Ptr(ctx), Ptr(map), Ptr(key), flags));
+}
+uint64_t LoadHdrOpt(Vm& vm, uint64_t ctx, uint64_t buf, uint64_t len,
+                    uint64_t flags, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_load_hdr_opt");
+  NeedCallback(vm, ctx);
+  const uint32_t n = static_cast<uint32_t>(len);
+  if (n == 0) vm.Fault("bpf_load_hdr_opt: a zero size");
+  NeedWritable(vm, buf, n, "searchby_res");
+  return static_cast<uint64_t>(
+      bpfemu_load_hdr_opt(Ptr(ctx), Ptr(buf), n, flags));
+}
+uint64_t StoreHdrOpt(Vm& vm, uint64_t ctx, uint64_t from, uint64_t len,
+                     uint64_t flags, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_store_hdr_opt");
+  NeedCallback(vm, ctx);
+  const uint32_t n = static_cast<uint32_t>(len);
+  if (n == 0) vm.Fault("bpf_store_hdr_opt: a zero size");
+  NeedReadable(vm, from, n, "from");
+  const long ret = bpfemu_store_hdr_opt(Ptr(ctx), Ptr(from), n, flags);
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+uint64_t ReserveHdrOpt(Vm& vm, uint64_t ctx, uint64_t len, uint64_t flags,
+                       uint64_t, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_reserve_hdr_opt");
+  NeedCallback(vm, ctx);
+  return static_cast<uint64_t>(
+      bpfemu_reserve_hdr_opt(Ptr(ctx), static_cast<uint32_t>(len), flags));
 }
 
 // bpf_redirect_map on an XDP redirect map (the key by value).
@@ -1856,16 +1961,16 @@ enum class Offered {
   kSkBase,                 // bpf_sk_base_func_proto's callers and
                            // tracing_prog_func_proto's (TRACING, SYSCALL, LSM)
   kXdpOrTracingProg,       // XDP and tracing_prog_func_proto's callers
-  kTcpSock,          // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
-  kCgroupSkb,        // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
-  kSysctl,           // BPF_PROG_TYPE_CGROUP_SYSCTL (sysctl_func_proto)
-  kSkReuseport,      // BPF_PROG_TYPE_SK_REUSEPORT (sk_reuseport_func_proto)
-  kSockAddrConnect,  // CGROUP_SOCK_ADDR of the connect4/6 hooks (bpf_bind)
-  kSockAddrSockopt,  // SOCK_OPS, CGROUP_SOCK_ADDR but for the unix
-                     // getpeername / getsockname hooks (bpf_setsockopt,
-                     // bpf_getsockopt)
-  kCgroupRetval,     // kCgroupCommon but for the attach types whose hook
-                     // keeps no retval (BytecodeLinker::Helper)
+  kTcpSock,            // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
+  kCgroupSkb,          // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
+  kSysctl,             // BPF_PROG_TYPE_CGROUP_SYSCTL (sysctl_func_proto)
+  kSkReuseport,        // BPF_PROG_TYPE_SK_REUSEPORT (sk_reuseport_func_proto)
+  kSockAddrConnect,    // CGROUP_SOCK_ADDR of the connect4/6 hooks (bpf_bind)
+  kCgroupRetval,       // kCgroupCommon but for the attach types whose hook
+                       // keeps no retval (BytecodeLinker::Helper)
+  kSockOps,            // BPF_PROG_TYPE_SOCK_OPS (sock_ops_func_proto)
+  kSockOpsOrSockAddr,  // sock_ops and cgroup sock_addr but for the unix
+                       // getpeername / getsockname hooks (bpf_setsockopt)
 };
 
 struct HelperDef {
@@ -2095,11 +2200,12 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return t == BPF_PROG_TYPE_SK_REUSEPORT;
     case Offered::kSockAddrConnect:  // and the attach type
       return t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
-    // sock_addr_func_proto (and the attach type), sock_ops_func_proto.
-    case Offered::kSockAddrSockopt:
-      return t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR || t == BPF_PROG_TYPE_SOCK_OPS;
     case Offered::kCgroupRetval:  // and the attach type
       return OfferedTo(Offered::kCgroupCommon, t);
+    case Offered::kSockOps:
+      return t == BPF_PROG_TYPE_SOCK_OPS;
+    case Offered::kSockOpsOrSockAddr:
+      return t == BPF_PROG_TYPE_SOCK_OPS || t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
   }
   return false;
 }
@@ -2134,8 +2240,6 @@ constexpr HelperDef kHelpers[] = {
      SysctlGetValueHelper<native::SysctlGetNewValue>, false, O::kSysctl},
     {BPF_FUNC_sysctl_set_new_value, SysctlSetNewValueHelper, false, O::kSysctl},
     {BPF_FUNC_bind, BindHelper, false, O::kSockAddrConnect},
-    {BPF_FUNC_setsockopt, SockoptHelper<false>, false, O::kSockAddrSockopt},
-    {BPF_FUNC_getsockopt, SockoptHelper<true>, false, O::kSockAddrSockopt},
     {BPF_FUNC_sk_select_reuseport, SkSelectReuseportHelper, false,
      O::kSkReuseport},
     {BPF_FUNC_get_current_ancestor_cgroup_id, AncestorCgroupId, false,
@@ -2152,6 +2256,21 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_sk_redirect_hash, RedirectHash<0>, false, O::kSkSkb},
     {BPF_FUNC_msg_redirect_map, RedirectMap<1>, false, O::kSkMsg},
     {BPF_FUNC_msg_redirect_hash, RedirectHash<1>, false, O::kSkMsg},
+    {BPF_FUNC_msg_apply_bytes, MsgSetBytes<bpfemu_msg_apply_bytes>, false,
+     O::kSkMsg},
+    {BPF_FUNC_msg_cork_bytes, MsgSetBytes<bpfemu_msg_cork_bytes>, false,
+     O::kSkMsg},
+    {BPF_FUNC_msg_pull_data, MsgEdit<bpfemu_msg_pull_data>, false, O::kSkMsg},
+    {BPF_FUNC_sock_ops_cb_flags_set, SockOpsCbFlagsSet, false, O::kSockOps},
+    {BPF_FUNC_setsockopt, SockOpt<false>, false, O::kSockOpsOrSockAddr},
+    {BPF_FUNC_getsockopt, SockOpt<true>, false, O::kSockOpsOrSockAddr},
+    {BPF_FUNC_sock_map_update, SockOpsMapUpdate, false, O::kSockOps},
+    {BPF_FUNC_sock_hash_update, SockOpsMapUpdate, false, O::kSockOps},
+    {BPF_FUNC_load_hdr_opt, LoadHdrOpt, false, O::kSockOps},
+    {BPF_FUNC_store_hdr_opt, StoreHdrOpt, false, O::kSockOps},
+    {BPF_FUNC_reserve_hdr_opt, ReserveHdrOpt, false, O::kSockOps},
+    {BPF_FUNC_msg_push_data, MsgEdit<bpfemu_msg_push_data>, false, O::kSkMsg},
+    {BPF_FUNC_msg_pop_data, MsgEdit<bpfemu_msg_pop_data>, false, O::kSkMsg},
     {BPF_FUNC_spin_lock, SpinLock, false, O::kAny},
     {BPF_FUNC_spin_unlock, SpinUnlock, false, O::kAny},
     {BPF_FUNC_probe_read_user, ProbeRead<native::ProbeSpace::kUser, false>,
@@ -2429,7 +2548,7 @@ class BytecodeLinker : public interp::Linker {
           expected_attach_type_ != BPF_CGROUP_INET6_CONNECT) {
         return nullptr;
       }
-      if (h.only == Offered::kSockAddrSockopt &&
+      if (h.only == Offered::kSockOpsOrSockAddr &&
           prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR &&
           (expected_attach_type_ == 52 || expected_attach_type_ == 53)) {
         return nullptr;
@@ -2616,9 +2735,10 @@ class BytecodeLinker : public interp::Linker {
   // struct_ops map to every program, and a sleepable program may use
   // only the types that stay valid across a sleep (6.1: without the
   // cgroup storage, queue, stack and arena maps, in other words).
-  int MapCompatible(int fd, const interp::LoadAttr& attr) override {
-    std::shared_ptr<Map> map;
-    if (Resolve(fd, &map) != 0) return 0;  // MapHandle answered already
+  int MapCompatible(uint64_t handle, const interp::LoadAttr& attr) override {
+    const BoundMap* b = internal::BoundOf(reinterpret_cast<void*>(handle));
+    if (b == nullptr) return 0;
+    const Map* map = b->map.get();
     const uint32_t type = attr.prog_type;
     const bool tracing = type == BPF_PROG_TYPE_KPROBE ||
                          type == BPF_PROG_TYPE_TRACEPOINT ||

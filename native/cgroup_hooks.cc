@@ -561,6 +561,8 @@ SockAddrOutcome RunSockAddrHook(
   return out;
 }
 
+bool SockAddrHookRunning() { return sockaddr_run != nullptr; }
+
 long SockAddrBind(const void* /*ctx*/, const void* addr, int len) {
   SockAddrFrame* f = sockaddr_run;
   if (f == nullptr) return -EINVAL;
@@ -627,18 +629,23 @@ int bpfemu_set_retval(int retval) { return bpfemu::native::SetRetval(retval); }
 long bpfemu_bind(void* ctx, void* addr, int addr_len) {
   return bpfemu::native::SockAddrBind(ctx, addr, addr_len);
 }
-// bpf_setsockopt / bpf_getsockopt: the sock_addr programs' (the running
-// hook's socket). A sock_ops program's context has no socket here yet:
-// -EINVAL (its socket is the sock_ops model's, attachB48).
+// bpf_setsockopt / bpf_getsockopt: a sock_addr program's on the socket of
+// the hook being run; otherwise a sock_ops callback's (native/sock_ops.h).
 long bpfemu_setsockopt(void* ctx, int level, int optname, void* optval,
                        int optlen) {
-  return bpfemu::native::SockAddrSetsockopt(ctx, level, optname, optval,
-                                            optlen);
+  if (bpfemu::native::SockAddrHookRunning()) {
+    return bpfemu::native::SockAddrSetsockopt(ctx, level, optname, optval,
+                                              optlen);
+  }
+  return bpfemu_sock_ops_setsockopt(ctx, level, optname, optval, optlen);
 }
 long bpfemu_getsockopt(void* ctx, int level, int optname, void* optval,
                        int optlen) {
-  return bpfemu::native::SockAddrGetsockopt(ctx, level, optname, optval,
-                                            optlen);
+  if (bpfemu::native::SockAddrHookRunning()) {
+    return bpfemu::native::SockAddrGetsockopt(ctx, level, optname, optval,
+                                              optlen);
+  }
+  return bpfemu_sock_ops_getsockopt(ctx, level, optname, optval, optlen);
 }
 
 }  // extern "C"

@@ -130,6 +130,10 @@ SockAddrOutcome RunSockAddrHook(
     size_t n, const SockAddrAccess& access,
     absl::FunctionRef<uint32_t(size_t i, void* ctx)> run);
 
+// Whether a socket address hook runs on this thread (a native program's
+// bpf_setsockopt is then its, else a sock_ops callback's).
+bool SockAddrHookRunning();
+
 // bpf_bind (net/core/filter.c): on the running hook's socket; -EINVAL when
 // no hook runs on this thread.
 long SockAddrBind(const void* ctx, const void* addr, int len);

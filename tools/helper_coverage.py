@@ -71,10 +71,6 @@ SKIPPED_HERE = {
 # What the comparison of a helper leaves out, and why (the "other tests"
 # column).
 NOT_COMPARED = {
-    "setsockopt": "not compared from sock_ops (no sock_ops socket model "
-                  "yet: bpfemu answers -EINVAL there)",
-    "getsockopt": "not compared from sock_ops (no sock_ops socket model "
-                  "yet: bpfemu answers -EINVAL there)",
     "get_retval": "compared from cgroup_sysctl and connect4 hooks; "
                   "cgroup_sock, cgroup_device and cgroup_sockopt hooks have "
                   "no model",

@@ -45,14 +45,7 @@ TEST_P(FentryTest, SameAsTheExpectedKernel) {
   std::string error;
   const std::vector<std::string> got = EmuScenario(GetParam(), &error);
   ASSERT_TRUE(error.empty()) << error;
-  for (const std::string& line : got) {
-    const std::string key = line.substr(0, line.find('\t'));
-    auto it = rec.lines.find(key);
-    ASSERT_NE(it, rec.lines.end()) << "not recorded: " << key;
-    EXPECT_EQ(line, it->second + "\n");
-  }
-  EXPECT_EQ(got.size(), rec.lines.size());
-  std::printf("fentry: %zu lines checked\n", got.size());
+  ExpectSameAsRecorded(rec, got, "fentry");
 }
 
 // The loads the verifier refuses (kernel/bpf/verifier.c

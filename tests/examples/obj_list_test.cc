@@ -50,7 +50,9 @@ TEST_P(ObjListTest, SameAnswersAsRecorded) {
   }
   // Closing the object freed the `.data.A` / `.data.B` maps, whose list
   // head and rb root gave their objects back (bpf_obj_free_fields).
-  if (GetParam()) EXPECT_EQ(graph::LiveObjects(), live_before);
+  if (GetParam()) {
+    EXPECT_EQ(graph::LiveObjects(), live_before);
+  }
   EXPECT_EQ(graph::LeakedObjects(), 0u);
 }
 

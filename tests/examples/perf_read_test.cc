@@ -59,20 +59,7 @@ TEST_P(PerfReadTest, SameAsTheRecordedKernel) {
       },
       [](int fd) { PerfEventClose(fd); }});
   SetNumPossibleCpus(0);
-  int checked = 0;
-  for (const std::string& line : emu) {
-    const std::string key = line.substr(0, line.find('\t'));
-    auto it = rec.lines.find(key);
-    ASSERT_NE(it, rec.lines.end()) << key
-                                   << ": not recorded: re-record (see "
-                                      "perf_read_compare_test.cc)";
-    EXPECT_EQ(line, it->second);
-    ++checked;
-  }
-  EXPECT_EQ(checked, static_cast<int>(rec.lines.size()))
-      << "the record has lines the test no longer makes";
-  std::printf("perf_read: %d lines checked against the recorded kernel\n",
-              checked);
+  ExpectSameAsRecorded(rec, emu, "perf_read");
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, PerfReadTest, ::testing::Bool(),

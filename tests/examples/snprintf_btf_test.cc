@@ -61,20 +61,7 @@ TEST_P(SnprintfBtfTest, SameAsTheRecordedKernel) {
       },
       &shown);
   btf__free(vmlinux);
-  int checked = 0;
-  for (const std::string& line : emu) {
-    const std::string key = line.substr(0, line.find('\t'));
-    auto it = rec.lines.find(key);
-    ASSERT_NE(it, rec.lines.end()) << key
-                                   << ": not recorded: re-record (see "
-                                      "snprintf_btf_compare_test.cc)";
-    EXPECT_EQ(line, it->second);
-    ++checked;
-  }
-  EXPECT_EQ(checked, static_cast<int>(rec.lines.size()))
-      << "the record has runs the test no longer makes";
-  std::printf("snprintf_btf: %d runs checked against the recorded kernel\n",
-              checked);
+  ExpectSameAsRecorded(rec, emu, "snprintf_btf");
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, SnprintfBtfTest, ::testing::Bool(),

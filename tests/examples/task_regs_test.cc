@@ -36,20 +36,7 @@ TEST_P(TaskRegsTest, SameAsTheRecordedKernel) {
     prog->Run(c);
     return 0;
   });
-  int checked = 0;
-  for (const std::string& line : emu) {
-    const std::string key = line.substr(0, line.find('\t'));
-    if (key == "other.syscall" || key == "other.sp_ip") continue;
-    auto it = rec.lines.find(key);
-    ASSERT_NE(it, rec.lines.end()) << key
-                                   << ": not recorded: re-record (see "
-                                      "task_regs_compare_test.cc)";
-    EXPECT_EQ(line, it->second);
-    ++checked;
-  }
-  EXPECT_EQ(checked + 2, static_cast<int>(rec.lines.size()));
-  std::printf("task_regs: %d lines checked against the recorded kernel\n",
-              checked);
+  ExpectSameAsRecorded(rec, emu, "task_regs", {"other.syscall", "other.sp_ip"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Faces, TaskRegsTest, ::testing::Bool(),

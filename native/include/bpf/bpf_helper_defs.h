@@ -191,7 +191,8 @@ static inline long bpf_sysctl_set_new_value(struct bpf_sysctl *ctx,
   return bpfemu_sysctl_set_new_value(ctx, buf, buf_len);
 }
 /* The socket address hooks' (native/cgroup_hooks.h): on the socket of the
- * hook being run. */
+ * hook being run; bpf_setsockopt / bpf_getsockopt from a sock_ops callback
+ * go on to native/sock_ops.h. */
 struct bpf_sock_addr;
 struct sockaddr;
 static inline long bpf_bind(struct bpf_sock_addr *ctx, struct sockaddr *addr,
@@ -415,6 +416,54 @@ static inline long bpf_msg_redirect_map(struct sk_msg_md *msg, void *map,
 static inline long bpf_msg_redirect_hash(struct sk_msg_md *msg, void *map,
                                          void *key, __u64 flags) {
   return bpfemu_sk_redirect(map, key, flags, 1);
+}
+/* The sock_ops helpers (native/sock_ops.h), on a callback's context. */
+struct bpf_sock_ops;
+static inline long bpf_sock_ops_cb_flags_set(struct bpf_sock_ops *bpf_sock,
+                                             int argval) {
+  return bpfemu_sock_ops_cb_flags_set(bpf_sock, argval);
+}
+/* bpf_setsockopt / bpf_getsockopt: above, with the sock_addr hooks'
+ * (bpfemu_setsockopt serves both: native/cgroup_hooks.cc). */
+static inline long bpf_sock_map_update(struct bpf_sock_ops *skops, void *map,
+                                       void *key, __u64 flags) {
+  return bpfemu_sock_ops_map_update(skops, map, key, flags);
+}
+static inline long bpf_sock_hash_update(struct bpf_sock_ops *skops, void *map,
+                                        void *key, __u64 flags) {
+  return bpfemu_sock_ops_map_update(skops, map, key, flags);
+}
+static inline long bpf_load_hdr_opt(struct bpf_sock_ops *skops,
+                                    void *searchby_res, __u32 len,
+                                    __u64 flags) {
+  return bpfemu_load_hdr_opt(skops, searchby_res, len, flags);
+}
+static inline long bpf_store_hdr_opt(struct bpf_sock_ops *skops,
+                                     const void *from, __u32 len, __u64 flags) {
+  return bpfemu_store_hdr_opt(skops, from, len, flags);
+}
+static inline long bpf_reserve_hdr_opt(struct bpf_sock_ops *skops, __u32 len,
+                                       __u64 flags) {
+  return bpfemu_reserve_hdr_opt(skops, len, flags);
+}
+/* The message's edits (native/sk_msg.h): the kernel's return values. */
+static inline long bpf_msg_apply_bytes(struct sk_msg_md *msg, __u32 bytes) {
+  return bpfemu_msg_apply_bytes(msg, bytes);
+}
+static inline long bpf_msg_cork_bytes(struct sk_msg_md *msg, __u32 bytes) {
+  return bpfemu_msg_cork_bytes(msg, bytes);
+}
+static inline long bpf_msg_pull_data(struct sk_msg_md *msg, __u32 start,
+                                     __u32 end, __u64 flags) {
+  return bpfemu_msg_pull_data(msg, start, end, flags);
+}
+static inline long bpf_msg_push_data(struct sk_msg_md *msg, __u32 start,
+                                     __u32 len, __u64 flags) {
+  return bpfemu_msg_push_data(msg, start, len, flags);
+}
+static inline long bpf_msg_pop_data(struct sk_msg_md *msg, __u32 start,
+                                    __u32 len, __u64 flags) {
+  return bpfemu_msg_pop_data(msg, start, len, flags);
 }
 /* XDP redirects through DEVMAP, DEVMAP_HASH and CPUMAP: XDP_REDIRECT or the
  * fallback action in the flags' low bits; the target is recorded

@@ -222,6 +222,25 @@ long bpfemu_probe_read_kernel_str(void *dst, __u32 size, const void *src);
 long bpfemu_probe_read_user_str(void *dst, __u32 size, const void *src);
 long bpfemu_skb_load_bytes(const void *skb, __u32 offset, void *to, __u32 len);
 long bpfemu_sk_redirect(void *map, const void *key, __u64 flags, int msg);
+/* The SK_MSG message helpers (native/sk_msg.h): on the context of a run
+ * that native::SkMsgSocket started. */
+long bpfemu_msg_apply_bytes(void *msg, __u32 bytes);
+long bpfemu_msg_cork_bytes(void *msg, __u32 bytes);
+long bpfemu_msg_pull_data(void *msg, __u32 start, __u32 end, __u64 flags);
+long bpfemu_msg_push_data(void *msg, __u32 start, __u32 len, __u64 flags);
+long bpfemu_msg_pop_data(void *msg, __u32 start, __u32 len, __u64 flags);
+/* The SOCK_OPS helpers (native/sock_ops.h): on the context of a callback
+ * that native::RunSockOps runs. */
+long bpfemu_sock_ops_cb_flags_set(void *ctx, int argval);
+long bpfemu_sock_ops_setsockopt(void *ctx, int level, int optname, void *optval,
+                                int optlen);
+long bpfemu_sock_ops_getsockopt(void *ctx, int level, int optname, void *optval,
+                                int optlen);
+long bpfemu_sock_ops_map_update(void *ctx, void *map, const void *key,
+                                __u64 flags);
+long bpfemu_load_hdr_opt(void *ctx, void *search_res, __u32 len, __u64 flags);
+long bpfemu_store_hdr_opt(void *ctx, const void *from, __u32 len, __u64 flags);
+long bpfemu_reserve_hdr_opt(void *ctx, __u32 len, __u64 flags);
 /* Socket lookups (net/core/filter.c) over the current netns's real sockets
  * (native/sk_lookup.h). */
 struct bpf_sock;
