@@ -89,6 +89,12 @@ size_t CtxSize(uint32_t t) {
       return sizeof(struct xdp_md);
     case BPF_PROG_TYPE_SK_MSG:
       return sizeof(struct sk_msg_md);
+    case BPF_PROG_TYPE_CGROUP_SYSCTL:
+      return sizeof(struct bpf_sysctl);
+    case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+      return sizeof(struct bpf_sock_addr);
+    case BPF_PROG_TYPE_SK_REUSEPORT:
+      return sizeof(struct sk_reuseport_md);
     case BPF_PROG_TYPE_SOCK_OPS:
       return sizeof(struct bpf_sock_ops);
     case BPF_PROG_TYPE_SYSCALL:
@@ -134,6 +140,27 @@ bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
   if (IsSkbType(t)) return within(kCb, std::size(kCb));
   // syscall_prog_is_valid_access(): reads and writes alike.
   if (t == BPF_PROG_TYPE_SYSCALL) return true;
+  // sysctl_is_valid_access(): file_pos, as a whole u32 (the write goes to
+  // the low half of the access's position).
+  if (t == BPF_PROG_TYPE_CGROUP_SYSCTL) {
+    return off == offsetof(struct bpf_sysctl, file_pos) && size == 4;
+  }
+  // sock_addr_is_valid_access(): the address fields, u32 writes (the
+  // IPv6 arrays also u64 ones). Which of them the attach type may write
+  // the kernel checks at load; bpfemu's context carries all of them.
+  if (t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR) {
+    using A = struct bpf_sock_addr;
+    auto in = [&](size_t lo, size_t n) {
+      return off >= lo && off + size <= lo + n;
+    };
+    if (size == 4) {
+      return in(offsetof(A, user_ip4), 4) || in(offsetof(A, user_ip6), 16) ||
+             in(offsetof(A, user_port), 4) || in(offsetof(A, msg_src_ip4), 4) ||
+             in(offsetof(A, msg_src_ip6), 16);
+    }
+    return size == 8 && off % 8 == 0 &&
+           (in(offsetof(A, user_ip6), 16) || in(offsetof(A, msg_src_ip6), 16));
+  }
   // sock_ops_is_valid_access(): reply / replylong and sk_txhash.
   if (t == BPF_PROG_TYPE_SOCK_OPS) {
     const size_t r = offsetof(struct bpf_sock_ops, reply);
@@ -1287,6 +1314,12 @@ void Vm::LoadPacketBounds() {
     pkt_lo_ = reinterpret_cast<uint64_t>(md->data);
     pkt_hi_ = reinterpret_cast<uint64_t>(md->data_end);
     pkt_writable_ = true;
+  }
+  if (t == BPF_PROG_TYPE_SK_REUSEPORT) {
+    // sk_reuseport_is_valid_access(): data and data_end, read only.
+    const auto* md = static_cast<const struct sk_reuseport_md*>(ctx_);
+    pkt_lo_ = reinterpret_cast<uint64_t>(md->data);
+    pkt_hi_ = reinterpret_cast<uint64_t>(md->data_end);
   }
   if (pkt_hi_ < pkt_lo_) pkt_hi_ = pkt_lo_;
 }

@@ -160,6 +160,22 @@ uint64_t ReuseportArray::CookieAt(uint32_t index) {
   return SlotLive(index, &s) ? s.cookie : 0;
 }
 
+int ReuseportArray::SocketFdAt(uint32_t index) {
+  if (index >= max_entries()) return -1;
+  SocketSlot s;
+  bool live;
+  if (read_only()) {
+    live = SlotLive(index, &s);
+  } else {
+    ShmMutexLock l(lock_);
+    live = SlotLive(index, &s);
+  }
+  if (!live) return -1;
+  bool self = false;
+  const int fd = HeldSocketFd(s, &self);
+  return self ? fd : -1;
+}
+
 int ReuseportArray::UpdateElem(const void* key, const void* value,
                                uint64_t flags) {
   uint32_t index;

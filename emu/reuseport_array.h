@@ -96,6 +96,10 @@ class ReuseportArray final : public SocketSlotArray {
   // The cookie of the live socket in slot `index`, or 0 (for
   // bpf_sk_select_reuseport and tests).
   uint64_t CookieAt(uint32_t index);
+  // A descriptor of this process on the live socket in slot `index`, or -1
+  // (empty, closed, or held by another process) - for
+  // bpf_sk_select_reuseport, which compares its group with the hook's.
+  int SocketFdAt(uint32_t index);
 
  private:
   explicit ReuseportArray(ShmRegion region);

@@ -45,7 +45,9 @@
 #include "loader/exception_cb.h"
 #include "native/bound_map.h"
 #include "native/btf_show.h"
+#include "native/cgroup_hooks.h"
 #include "native/helpers.h"
+#include "native/reuseport_hook.h"
 #include "native/seq_helpers.h"
 #include "native/sk_lookup.h"
 #include "native/sk_msg.h"
@@ -466,6 +468,92 @@ void NeedCtx(Vm& vm, uint64_t ctx, const char* helper) {
   if (ctx != reinterpret_cast<uint64_t>(vm.ctx())) {
     vm.Fault("%s: R1 is not the context", helper);
   }
+}
+
+// The sysctl hook's helpers (kernel/bpf/cgroup.c, native/cgroup_hooks.h):
+// R1 the context, buf ARG_PTR_TO_MEM (get_name), ARG_PTR_TO_UNINIT_MEM
+// (the value getters) or ARG_PTR_TO_MEM | MEM_RDONLY (set_new_value) of a
+// nonzero ARG_CONST_SIZE.
+uint64_t SysctlGetNameHelper(Vm& vm, uint64_t ctx, uint64_t buf, uint64_t len,
+                             uint64_t flags, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_sysctl_get_name");
+  if (len == 0) vm.Fault("bpf_sysctl_get_name: buf_len is zero");
+  NeedWritable(vm, buf, len, "buf");
+  return static_cast<uint64_t>(native::SysctlGetName(
+      Ptr(ctx), static_cast<char*>(Ptr(buf)), len, flags));
+}
+template <long (*kGet)(const void*, char*, size_t)>
+uint64_t SysctlGetValueHelper(Vm& vm, uint64_t ctx, uint64_t buf, uint64_t len,
+                              uint64_t, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_sysctl_get_*_value");
+  if (len == 0) vm.Fault("bpf_sysctl_get_*_value: buf_len is zero");
+  NeedWritable(vm, buf, len, "buf");
+  return static_cast<uint64_t>(
+      kGet(Ptr(ctx), static_cast<char*>(Ptr(buf)), len));
+}
+uint64_t SysctlSetNewValueHelper(Vm& vm, uint64_t ctx, uint64_t buf,
+                                 uint64_t len, uint64_t, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_sysctl_set_new_value");
+  if (len == 0) vm.Fault("bpf_sysctl_set_new_value: buf_len is zero");
+  NeedReadable(vm, buf, len, "buf");
+  return static_cast<uint64_t>(native::SysctlSetNewValue(
+      Ptr(ctx), static_cast<const char*>(Ptr(buf)), len));
+}
+// bpf_bind: addr ARG_PTR_TO_MEM | MEM_RDONLY of a nonzero ARG_CONST_SIZE.
+uint64_t BindHelper(Vm& vm, uint64_t ctx, uint64_t addr, uint64_t len, uint64_t,
+                    uint64_t) {
+  NeedCtx(vm, ctx, "bpf_bind");
+  const int n = static_cast<int>(static_cast<uint32_t>(len));
+  if (n <= 0) vm.Fault("bpf_bind: addr_len is not a positive size");
+  NeedReadable(vm, addr, static_cast<uint64_t>(n), "addr");
+  return static_cast<uint64_t>(native::SockAddrBind(Ptr(ctx), Ptr(addr), n));
+}
+// bpf_setsockopt / bpf_getsockopt of a sock_addr program (SockOpt below
+// serves sock_ops): optval
+// ARG_PTR_TO_MEM | MEM_RDONLY (set) or ARG_PTR_TO_UNINIT_MEM (get) of a
+// nonzero ARG_CONST_SIZE.
+template <bool kGet>
+uint64_t SockoptHelper(Vm& vm, uint64_t ctx, uint64_t level, uint64_t optname,
+                       uint64_t optval, uint64_t optlen) {
+  const char* name = kGet ? "bpf_getsockopt" : "bpf_setsockopt";
+  NeedCtx(vm, ctx, name);
+  const int n = static_cast<int>(static_cast<uint32_t>(optlen));
+  if (n <= 0) vm.Fault("%s: optlen is not a positive size", name);
+  if (kGet) {
+    NeedWritable(vm, optval, static_cast<uint64_t>(n), "optval");
+  } else {
+    NeedReadable(vm, optval, static_cast<uint64_t>(n), "optval");
+  }
+  const int l = static_cast<int>(static_cast<uint32_t>(level));
+  const int o = static_cast<int>(static_cast<uint32_t>(optname));
+  return static_cast<uint64_t>(
+      kGet ? native::SockAddrGetsockopt(Ptr(ctx), l, o, Ptr(optval), n)
+           : native::SockAddrSetsockopt(Ptr(ctx), l, o, Ptr(optval), n));
+}
+// bpf_sk_select_reuseport: a REUSEPORT_SOCKARRAY, SOCKMAP or SOCKHASH
+// (check_map_func_compatibility) and its key.
+uint64_t SkSelectReuseportHelper(Vm& vm, uint64_t ctx, uint64_t map,
+                                 uint64_t key, uint64_t flags, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_sk_select_reuseport");
+  BoundMap* b = MapArg(vm, map);
+  const uint32_t t = b->map->type();
+  if (t != BPF_MAP_TYPE_REUSEPORT_SOCKARRAY && t != BPF_MAP_TYPE_SOCKMAP &&
+      t != BPF_MAP_TYPE_SOCKHASH) {
+    vm.Fault("bpf_sk_select_reuseport: the map is no socket array or map");
+  }
+  NeedReadable(vm, key, b->map->key_size(), "key");
+  return static_cast<uint64_t>(
+      native::SkSelectReuseport(Ptr(ctx), Ptr(map), Ptr(key), flags));
+}
+// bpf_get_retval / bpf_set_retval: the hook's run context.
+uint64_t GetRetvalHelper(Vm&, uint64_t, uint64_t, uint64_t, uint64_t,
+                         uint64_t) {
+  return static_cast<uint64_t>(static_cast<int64_t>(native::GetRetval()));
+}
+uint64_t SetRetvalHelper(Vm&, uint64_t retval, uint64_t, uint64_t, uint64_t,
+                         uint64_t) {
+  return static_cast<uint64_t>(
+      native::SetRetval(static_cast<int>(static_cast<uint32_t>(retval))));
 }
 
 template <long (*kMove)(void*, int)>
@@ -1116,6 +1204,10 @@ template <bool kGet>
 uint64_t SockOpt(Vm& vm, uint64_t ctx, uint64_t level, uint64_t optname,
                  uint64_t optval, uint64_t optlen) {
   const char* name = kGet ? "bpf_getsockopt" : "bpf_setsockopt";
+  // sock_addr_func_proto's: on the socket RunSockAddrHook runs for.
+  if (vm.prog_type() == BPF_PROG_TYPE_CGROUP_SOCK_ADDR) {
+    return SockoptHelper<kGet>(vm, ctx, level, optname, optval, optlen);
+  }
   if (vm.prog_type() != BPF_PROG_TYPE_SOCK_OPS) {
     vm.Fault("%s: bpfemu runs it from sock_ops programs only", name);
   }
@@ -1888,8 +1980,14 @@ enum class Offered {
   kXdpOrTracingProg,       // XDP and tracing_prog_func_proto's callers
   kTcpSock,            // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
   kCgroupSkb,          // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
+  kSysctl,             // BPF_PROG_TYPE_CGROUP_SYSCTL (sysctl_func_proto)
+  kSkReuseport,        // BPF_PROG_TYPE_SK_REUSEPORT (sk_reuseport_func_proto)
+  kSockAddrConnect,    // CGROUP_SOCK_ADDR of the connect4/6 hooks (bpf_bind)
+  kCgroupRetval,       // kCgroupCommon but for the attach types whose hook
+                       // keeps no retval (BytecodeLinker::Helper)
   kSockOps,            // BPF_PROG_TYPE_SOCK_OPS (sock_ops_func_proto)
-  kSockOpsOrSockAddr,  // sock_ops and cgroup sock_addr (bpf_setsockopt)
+  kSockOpsOrSockAddr,  // sock_ops and cgroup sock_addr but for the unix
+                       // getpeername / getsockname hooks (bpf_setsockopt)
 };
 
 struct HelperDef {
@@ -2113,6 +2211,14 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
              t == BPF_PROG_TYPE_SOCK_OPS || t == BPF_PROG_TYPE_CGROUP_SOCKOPT;
     case Offered::kCgroupSkb:
       return t == BPF_PROG_TYPE_CGROUP_SKB;
+    case Offered::kSysctl:
+      return t == BPF_PROG_TYPE_CGROUP_SYSCTL;
+    case Offered::kSkReuseport:
+      return t == BPF_PROG_TYPE_SK_REUSEPORT;
+    case Offered::kSockAddrConnect:  // and the attach type
+      return t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+    case Offered::kCgroupRetval:  // and the attach type
+      return OfferedTo(Offered::kCgroupCommon, t);
     case Offered::kSockOps:
       return t == BPF_PROG_TYPE_SOCK_OPS;
     case Offered::kSockOpsOrSockAddr:
@@ -2142,6 +2248,17 @@ constexpr HelperDef kHelpers[] = {
      O::kCgroupCurrent},
     {BPF_FUNC_get_current_cgroup_id, CgroupId, false, O::kCurrentIdsSince612},
     {BPF_FUNC_get_local_storage, LocalStorage, false, O::kCgroupCommon},
+    {BPF_FUNC_get_retval, GetRetvalHelper, false, O::kCgroupRetval},
+    {BPF_FUNC_set_retval, SetRetvalHelper, false, O::kCgroupRetval},
+    {BPF_FUNC_sysctl_get_name, SysctlGetNameHelper, false, O::kSysctl},
+    {BPF_FUNC_sysctl_get_current_value,
+     SysctlGetValueHelper<native::SysctlGetCurrentValue>, false, O::kSysctl},
+    {BPF_FUNC_sysctl_get_new_value,
+     SysctlGetValueHelper<native::SysctlGetNewValue>, false, O::kSysctl},
+    {BPF_FUNC_sysctl_set_new_value, SysctlSetNewValueHelper, false, O::kSysctl},
+    {BPF_FUNC_bind, BindHelper, false, O::kSockAddrConnect},
+    {BPF_FUNC_sk_select_reuseport, SkSelectReuseportHelper, false,
+     O::kSkReuseport},
     {BPF_FUNC_get_current_ancestor_cgroup_id, AncestorCgroupId, false,
      O::kCurrentIdsSince612},
     {BPF_FUNC_skb_under_cgroup, SkbUnderCgroup, false, O::kTcOrLwt},
@@ -2400,6 +2517,29 @@ class ArenaLink final : public interp::ArenaWindow {
   ArenaMap* arena_;
 };
 
+// cgroup_common_func_proto(): the attach types whose programs get no
+// bpf_get_retval / bpf_set_retval (the skb, sock_ops, recvmsg and
+// get{peer,sock}name hooks; the unix ones are 6.7's, 49 to 53).
+bool HookKeepsRetval(uint32_t attach_type) {
+  switch (attach_type) {
+    case BPF_CGROUP_INET_INGRESS:
+    case BPF_CGROUP_INET_EGRESS:
+    case BPF_CGROUP_SOCK_OPS:
+    case BPF_CGROUP_UDP4_RECVMSG:
+    case BPF_CGROUP_UDP6_RECVMSG:
+    case BPF_CGROUP_INET4_GETPEERNAME:
+    case BPF_CGROUP_INET6_GETPEERNAME:
+    case BPF_CGROUP_INET4_GETSOCKNAME:
+    case BPF_CGROUP_INET6_GETSOCKNAME:
+    case 51:  // BPF_CGROUP_UNIX_RECVMSG
+    case 52:  // BPF_CGROUP_UNIX_GETPEERNAME
+    case 53:  // BPF_CGROUP_UNIX_GETSOCKNAME
+      return false;
+    default:
+      return true;
+  }
+}
+
 class BytecodeLinker : public interp::Linker {
  public:
   explicit BytecodeLinker(uint32_t expected_attach_type = 0,
@@ -2412,6 +2552,23 @@ class BytecodeLinker : public interp::Linker {
       if (h.id != id) continue;
       if (!OfferedTo(h.only, prog_type)) return nullptr;
       if (h.only == Offered::kIter && expected_attach_type_ != BPF_TRACE_ITER) {
+        return nullptr;
+      }
+      if (h.only == Offered::kCgroupRetval &&
+          !HookKeepsRetval(expected_attach_type_)) {
+        return nullptr;
+      }
+      // sock_addr_func_proto(): bpf_bind from the connect hooks only, the
+      // socket options but from the unix getpeername / getsockname ones
+      // (6.7's 52 and 53).
+      if (h.only == Offered::kSockAddrConnect &&
+          expected_attach_type_ != BPF_CGROUP_INET4_CONNECT &&
+          expected_attach_type_ != BPF_CGROUP_INET6_CONNECT) {
+        return nullptr;
+      }
+      if (h.only == Offered::kSockOpsOrSockAddr &&
+          prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR &&
+          (expected_attach_type_ == 52 || expected_attach_type_ == 53)) {
         return nullptr;
       }
       const bool trampoline = HasTrampoline(expected_attach_type_);

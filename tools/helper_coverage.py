@@ -68,6 +68,22 @@ SKIPPED_HERE = {
 }
 
 
+# What the comparison of a helper leaves out, and why (the "other tests"
+# column).
+NOT_COMPARED = {
+    "get_retval": "compared from cgroup_sysctl and connect4 hooks; "
+                  "cgroup_sock, cgroup_device and cgroup_sockopt hooks have "
+                  "no model",
+    "set_retval": "compared from cgroup_sysctl and connect4 hooks; "
+                  "cgroup_sock, cgroup_device and cgroup_sockopt hooks have "
+                  "no model",
+    "bind": "compared from connect4; connect6 (IPv6 binds) not compared",
+    "sk_select_reuseport": "compared on a UDP group; TCP groups, the "
+                           "migrate hook and SOCKMAP / SOCKHASH maps "
+                           "(bpfemu: -EOPNOTSUPP) not compared",
+}
+
+
 def offers(root):
     """helper name -> the program types tools/helper_offer.txt lists."""
     out = {}
@@ -177,7 +193,9 @@ def table(root):
         rows.append(f"| {num} | `bpf_{name}` | {'yes' if n else 'no'} | "
                     f"{'yes' if b else 'no'} | {compared_cell} | "
                     f"{cell(p for p in progs if p not in comp) if progs else '—'}"
-                    f"{'; ' + cell(tests) if tests else ''} |")
+                    f"{'; ' + cell(tests) if tests else ''}"
+                    f"{'; ' + NOT_COMPARED[name] if name in NOT_COMPARED else ''}"
+                    " |")
     total = len(ids)
     head = [
         BEGIN,

@@ -165,6 +165,54 @@ static inline __u64 bpf_skb_ancestor_cgroup_id(struct __sk_buff *skb,
 static inline void *bpf_get_local_storage(void *map, __u64 flags) {
   return bpfemu_get_local_storage(map, flags);
 }
+/* The cgroup hooks' helpers (native/cgroup_hooks.h): the run context's
+ * retval and a sysctl access. */
+static inline int bpf_get_retval(void) { return bpfemu_get_retval(); }
+static inline int bpf_set_retval(int retval) {
+  return bpfemu_set_retval(retval);
+}
+struct bpf_sysctl;
+static inline long bpf_sysctl_get_name(struct bpf_sysctl *ctx, char *buf,
+                                       unsigned long buf_len, __u64 flags) {
+  return bpfemu_sysctl_get_name(ctx, buf, buf_len, flags);
+}
+static inline long bpf_sysctl_get_current_value(struct bpf_sysctl *ctx,
+                                                char *buf,
+                                                unsigned long buf_len) {
+  return bpfemu_sysctl_get_current_value(ctx, buf, buf_len);
+}
+static inline long bpf_sysctl_get_new_value(struct bpf_sysctl *ctx, char *buf,
+                                            unsigned long buf_len) {
+  return bpfemu_sysctl_get_new_value(ctx, buf, buf_len);
+}
+static inline long bpf_sysctl_set_new_value(struct bpf_sysctl *ctx,
+                                            const char *buf,
+                                            unsigned long buf_len) {
+  return bpfemu_sysctl_set_new_value(ctx, buf, buf_len);
+}
+/* The socket address hooks' (native/cgroup_hooks.h): on the socket of the
+ * hook being run; bpf_setsockopt / bpf_getsockopt from a sock_ops callback
+ * go on to native/sock_ops.h. */
+struct bpf_sock_addr;
+struct sockaddr;
+static inline long bpf_bind(struct bpf_sock_addr *ctx, struct sockaddr *addr,
+                            int addr_len) {
+  return bpfemu_bind(ctx, addr, addr_len);
+}
+static inline long bpf_setsockopt(void *bpf_socket, int level, int optname,
+                                  void *optval, int optlen) {
+  return bpfemu_setsockopt(bpf_socket, level, optname, optval, optlen);
+}
+static inline long bpf_getsockopt(void *bpf_socket, int level, int optname,
+                                  void *optval, int optlen) {
+  return bpfemu_getsockopt(bpf_socket, level, optname, optval, optlen);
+}
+/* The SO_REUSEPORT selection hook's (native/reuseport_hook.h). */
+struct sk_reuseport_md;
+static inline long bpf_sk_select_reuseport(struct sk_reuseport_md *reuse,
+                                           void *map, void *key, __u64 flags) {
+  return bpfemu_sk_select_reuseport(reuse, map, key, flags);
+}
 static inline long bpf_get_current_comm(void *buf, __u32 size_of_buf) {
   return bpfemu_get_current_comm(buf, size_of_buf);
 }
@@ -375,14 +423,8 @@ static inline long bpf_sock_ops_cb_flags_set(struct bpf_sock_ops *bpf_sock,
                                              int argval) {
   return bpfemu_sock_ops_cb_flags_set(bpf_sock, argval);
 }
-static inline long bpf_setsockopt(void *bpf_socket, int level, int optname,
-                                  void *optval, int optlen) {
-  return bpfemu_sock_ops_setsockopt(bpf_socket, level, optname, optval, optlen);
-}
-static inline long bpf_getsockopt(void *bpf_socket, int level, int optname,
-                                  void *optval, int optlen) {
-  return bpfemu_sock_ops_getsockopt(bpf_socket, level, optname, optval, optlen);
-}
+/* bpf_setsockopt / bpf_getsockopt: above, with the sock_addr hooks'
+ * (bpfemu_setsockopt serves both: native/cgroup_hooks.cc). */
 static inline long bpf_sock_map_update(struct bpf_sock_ops *skops, void *map,
                                        void *key, __u64 flags) {
   return bpfemu_sock_ops_map_update(skops, map, key, flags);

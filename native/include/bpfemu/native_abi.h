@@ -182,6 +182,22 @@ long bpfemu_skb_under_cgroup(void *skb, void *map, __u32 index);
 __u64 bpfemu_skb_cgroup_id(void *skb);
 __u64 bpfemu_skb_ancestor_cgroup_id(void *skb, int level);
 void *bpfemu_get_local_storage(void *map, __u64 flags);
+/* The cgroup hooks (native/cgroup_hooks.cc). */
+int bpfemu_get_retval(void);
+int bpfemu_set_retval(int retval);
+long bpfemu_sysctl_get_name(void *ctx, char *buf, unsigned long buf_len,
+                            __u64 flags);
+long bpfemu_sysctl_get_current_value(void *ctx, char *buf,
+                                     unsigned long buf_len);
+long bpfemu_sysctl_get_new_value(void *ctx, char *buf, unsigned long buf_len);
+long bpfemu_sysctl_set_new_value(void *ctx, const char *buf,
+                                 unsigned long buf_len);
+long bpfemu_bind(void *ctx, void *addr, int addr_len);
+long bpfemu_setsockopt(void *ctx, int level, int optname, void *optval,
+                       int optlen);
+long bpfemu_getsockopt(void *ctx, int level, int optname, void *optval,
+                       int optlen);
+long bpfemu_sk_select_reuseport(void *reuse, void *map, void *key, __u64 flags);
 long bpfemu_get_current_comm(void *buf, __u32 size);
 __u32 bpfemu_get_smp_processor_id(void);
 __u64 bpfemu_ktime_get_ns(void);
