@@ -21,6 +21,7 @@
 #include "bpfemu/native_abi.h"
 #include "emu/errno.h"
 #include "emu/version.h"
+#include "native/sockopt_lists.h"
 
 namespace bpfemu::native {
 namespace {
@@ -264,7 +265,6 @@ struct SockAddrFrame {
 thread_local SockAddrFrame* sockaddr_run = nullptr;
 
 constexpr int kSinLen6Rfc2133 = 24;  // SIN6_LEN_RFC2133
-constexpr int kSoTxrehash = 74;      // SO_TXREHASH (5.18)
 // The bpf_setsockopt-only TCP options (include/uapi/linux/bpf.h).
 constexpr int kTcpBpfIw = 1001;
 constexpr int kTcpBpfSndcwndClamp = 1002;
@@ -323,15 +323,6 @@ long SysGetsockopt(int fd, int level, int optname, char* optval, int* optlen) {
   return 0;
 }
 
-// usecs_to_jiffies() with HZ 250 (Debian's CONFIG_HZ): rounded up; past
-// MAX_JIFFY_OFFSET's microseconds, MAX_JIFFY_OFFSET.
-uint64_t UsecsToJiffies(uint32_t u) {
-  constexpr uint64_t kUsecPerJiffy = 1000000 / 250;
-  constexpr uint64_t kMaxJiffyOffset = ((~0UL >> 1) - 1);
-  if (uint64_t{u} > kMaxJiffyOffset / 250 * 1000000) return kMaxJiffyOffset;
-  return (uint64_t{u} + kUsecPerJiffy - 1) / kUsecPerJiffy;
-}
-
 // net.ipv4.tcp_rto_min_us of the calling thread's netns (6.15), or
 // TCP_RTO_MIN's 200 ms where there is none.
 uint32_t RtoMinUs() {
@@ -381,91 +372,67 @@ long BpfSockopt(int fd, int level, int optname, char* optval, int* optlen,
                 bool getopt) {
   const int family = SockInt(fd, SO_DOMAIN);
   if (level == SOL_SOCKET) {
-    switch (optname) {
-      case SO_REUSEADDR:
-      case SO_SNDBUF:
-      case SO_RCVBUF:
-      case SO_KEEPALIVE:
-      case SO_PRIORITY:
-      case SO_REUSEPORT:
-      case SO_RCVLOWAT:
-      case SO_MARK:
-      case SO_MAX_PACING_RATE:
-      case SO_BINDTOIFINDEX:
-      case kSoTxrehash:
-        if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
-        break;
-      case SO_BINDTODEVICE:
-        if (getopt) return -EINVAL;
-        break;
-      default:
-        return -EINVAL;
+    if (SolSocketIntOption(optname)) {
+      if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
+    } else if (optname != SO_BINDTODEVICE || getopt) {
+      return -EINVAL;
     }
   } else if (level == SOL_TCP) {
     if (SockInt(fd, SO_PROTOCOL) != IPPROTO_TCP) return -EINVAL;
-    switch (optname) {
-      case TCP_NODELAY:
-      case TCP_MAXSEG:
-      case TCP_KEEPIDLE:
-      case TCP_KEEPINTVL:
-      case TCP_KEEPCNT:
-      case TCP_SYNCNT:
-      case TCP_WINDOW_CLAMP:
-      case TCP_THIN_LINEAR_TIMEOUTS:
-      case TCP_USER_TIMEOUT:
-      case TCP_NOTSENT_LOWAT:
-      case TCP_SAVE_SYN:
-        if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
-        break;
-      case TCP_CONGESTION:
-        // sol_tcp_sockopt_congestion().
-        if (*optlen < 2) return -EINVAL;
-        if (getopt) {
-          optval[--*optlen] = '\0';
-          return SysGetsockopt(fd, SOL_TCP, optname, optval, optlen);
-        }
-        if (*optlen >= 3 && std::strncmp("cdg", optval, *optlen) == 0) {
-          return -kENOTSUPP;
-        }
-        return SysSetsockopt(fd, SOL_TCP, optname, optval, *optlen);
-      case TCP_SAVED_SYN:
-        if (*optlen < 1) return -EINVAL;
-        // A socket of a sock_addr hook is no passive child: no saved SYN.
-        if (getopt) return -EINVAL;
-        break;
-      case kTcpBpfDelackMax:
-      case kTcpBpfRtoMin:
-        // Read back since 6.15 (6.18 answers it; 6.12 refuses it): the
-        // socket's bounds in microseconds, which only bpf_setsockopt
-        // changes (not modelled): the defaults, TCP_DELACK_MAX and the
-        // netns's net.ipv4.tcp_rto_min_us as tcp_init_sock takes them.
-        if (!getopt || TargetKernel() <= KernelVersion::k6_12) {
+    if (SolTcpIntOption(optname)) {
+      if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
+    } else {
+      switch (optname) {
+        case TCP_CONGESTION:
+          // sol_tcp_sockopt_congestion().
+          if (*optlen < 2) return -EINVAL;
+          if (getopt) {
+            optval[--*optlen] = '\0';
+            return SysGetsockopt(fd, SOL_TCP, optname, optval, optlen);
+          }
+          if (*optlen >= 3 && std::strncmp("cdg", optval, *optlen) == 0) {
+            return -kENOTSUPP;
+          }
+          return SysSetsockopt(fd, SOL_TCP, optname, optval, *optlen);
+        case TCP_SAVED_SYN:
+          if (*optlen < 1) return -EINVAL;
+          // A socket of a sock_addr hook is no passive child: no saved SYN.
+          if (getopt) return -EINVAL;
+          break;
+        case kTcpBpfDelackMax:
+        case kTcpBpfRtoMin:
+          // Read back since 6.15 (6.18 answers it; 6.12 refuses it): the
+          // socket's bounds in microseconds, which only bpf_setsockopt
+          // changes (not modelled): the defaults, TCP_DELACK_MAX and the
+          // netns's net.ipv4.tcp_rto_min_us as tcp_init_sock takes them.
+          if (!getopt || TargetKernel() <= KernelVersion::k6_12) {
+            if (getopt) return -EINVAL;
+            if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
+            return TcpBpfSetsockopt(optname, optval);
+          }
+          if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
+          {
+            uint64_t jiffies = 250 / 5;  // TCP_DELACK_MAX, TCP_RTO_MIN
+            if (optname == kTcpBpfRtoMin) {
+              jiffies = UsecsToJiffies(RtoMinUs());
+            }
+            const int usecs = static_cast<int>(jiffies * (1000000 / 250));
+            std::memcpy(optval, &usecs, sizeof(usecs));
+          }
+          return 0;
+        case kTcpBpfSockOpsCbFlags:
+          if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
+          if (getopt) {
+            // tp->bpf_sock_ops_cb_flags: only a sock_ops program sets them.
+            std::memset(optval, 0, sizeof(int));
+            return 0;
+          }
+          return TcpBpfSetsockopt(optname, optval);
+        default:
           if (getopt) return -EINVAL;
           if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
           return TcpBpfSetsockopt(optname, optval);
-        }
-        if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
-        {
-          uint64_t jiffies = 250 / 5;  // TCP_DELACK_MAX, TCP_RTO_MIN
-          if (optname == kTcpBpfRtoMin) {
-            jiffies = UsecsToJiffies(RtoMinUs());
-          }
-          const int usecs = static_cast<int>(jiffies * (1000000 / 250));
-          std::memcpy(optval, &usecs, sizeof(usecs));
-        }
-        return 0;
-      case kTcpBpfSockOpsCbFlags:
-        if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
-        if (getopt) {
-          // tp->bpf_sock_ops_cb_flags: only a sock_ops program sets them.
-          std::memset(optval, 0, sizeof(int));
-          return 0;
-        }
-        return TcpBpfSetsockopt(optname, optval);
-      default:
-        if (getopt) return -EINVAL;
-        if (*optlen != static_cast<int>(sizeof(int))) return -EINVAL;
-        return TcpBpfSetsockopt(optname, optval);
+      }
     }
   } else if (level == SOL_IP) {
     // sk_allows_sol_ip_sockopt(): AF_INET, or AF_INET6 neither raw nor

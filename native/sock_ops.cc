@@ -24,6 +24,7 @@
 #include "emu/errno.h"
 #include "emu/map.h"
 #include "native/bound_map.h"
+#include "native/sockopt_lists.h"
 
 namespace bpfemu::native {
 namespace {
@@ -80,52 +81,6 @@ void Refresh(Callback& c) {
   if (c.in->header.empty()) return;
   c.md->skb_data = c.header.data();
   c.md->skb_data_end = c.header.data() + c.header_end;
-}
-
-// usecs_to_jiffies() for HZ 250, rounding up.
-uint64_t UsecsToJiffies(uint32_t us) {
-  const uint64_t per = 1000000 / kHz;
-  return (uint64_t{us} + per - 1) / per;
-}
-
-// sol_socket_sockopt's list: the options that take an int.
-bool SolSocketIntOption(int optname) {
-  switch (optname) {
-    case SO_REUSEADDR:
-    case SO_SNDBUF:
-    case SO_RCVBUF:
-    case SO_KEEPALIVE:
-    case SO_PRIORITY:
-    case SO_REUSEPORT:
-    case SO_RCVLOWAT:
-    case SO_MARK:
-    case SO_MAX_PACING_RATE:
-    case SO_BINDTOIFINDEX:
-    case SO_TXREHASH:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// sol_tcp_sockopt's list of the options passed on to the TCP stack.
-bool SolTcpIntOption(int optname) {
-  switch (optname) {
-    case TCP_NODELAY:
-    case TCP_MAXSEG:
-    case TCP_KEEPIDLE:
-    case TCP_KEEPINTVL:
-    case TCP_KEEPCNT:
-    case TCP_SYNCNT:
-    case TCP_WINDOW_CLAMP:
-    case TCP_THIN_LINEAR_TIMEOUTS:
-    case TCP_USER_TIMEOUT:
-    case TCP_NOTSENT_LOWAT:
-    case TCP_SAVE_SYN:
-      return true;
-    default:
-      return false;
-  }
 }
 
 int RealSet(const Callback& c, int level, int optname, const void* optval,
