@@ -228,7 +228,9 @@ TEST(SetIfindex, LoadsBindToADeviceAsInTheKernel) {
     bpf_program__set_ifindex(prog, ifindex);
     ASSERT_EQ(bpf_program__set_flags(prog, flags), 0);
     EXPECT_EQ(bpf_object__load(obj), want) << ifindex << " " << flags;
-    if (want == 0) EXPECT_GE(bpf_program__fd(prog), 0);
+    if (want == 0) {
+      EXPECT_GE(bpf_program__fd(prog), 0);
+    }
     bpf_object__close(obj);
   }
   struct bpf_insn ret[2] = {};

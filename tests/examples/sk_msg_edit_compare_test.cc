@@ -29,39 +29,12 @@
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
 #include "tests/examples/sk_msg_edit_cases.h"
+#include "tests/examples/tcp_pair.h"
 
 namespace bpfemu::examples {
 namespace {
 
 constexpr char kPath[] = "tests/examples/sk_msg_edit.bpf.o";
-
-struct TcpPair {
-  int listener = -1, client = -1, server = -1;
-  ~TcpPair() {
-    for (int fd : {listener, client, server}) {
-      if (fd >= 0) close(fd);
-    }
-  }
-};
-
-bool Connect(TcpPair* p) {
-  p->listener = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a = {};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t alen = sizeof(a);
-  if (bind(p->listener, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-      listen(p->listener, 1) != 0 ||
-      getsockname(p->listener, reinterpret_cast<sockaddr*>(&a), &alen) != 0) {
-    return false;
-  }
-  p->client = socket(AF_INET, SOCK_STREAM, 0);
-  if (connect(p->client, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    return false;
-  }
-  p->server = accept(p->listener, nullptr, nullptr);
-  return p->server >= 0;
-}
 
 // Everything `fd` receives until it has been quiet for 150 ms.
 std::vector<uint8_t> Drain(int fd) {
