@@ -32,25 +32,17 @@
 #include "loader/object.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
+#include "testing/scoped_cgroup.h"
 #include "tests/examples/sock_addr_hook_scenario.h"
 
 namespace bpfemu::examples::sock_addr_hook {
 namespace {
 
-// Detaches what was attached and removes the cgroup, however the test ends.
-struct CgroupGuard {
-  std::string dir;
-  int fd = -1;
-  std::vector<int> progs;
-  std::vector<int> socks;
-  ~CgroupGuard() {
-    for (int p : progs) {
-      bpf_prog_detach2(p, fd, BPF_CGROUP_INET4_CONNECT);
-      close(p);
-    }
-    for (int s : socks) close(s);
-    if (fd >= 0) close(fd);
-    rmdir(dir.c_str());
+// The listeners, closed however the test ends.
+struct Socks {
+  std::vector<int> fds;
+  ~Socks() {
+    for (int s : fds) close(s);
   }
 };
 
@@ -94,23 +86,18 @@ class SockAddrHookCompareTest
     : public KernelTest<::testing::TestWithParam<bool>> {};
 
 TEST_P(SockAddrHookCompareTest, SameConnectsAsTheKernel) {
-  const std::string& mount = Cgroup2Mount();
-  if (mount.empty()) GTEST_SKIP() << "no cgroup2 hierarchy mounted";
-  CgroupGuard guard;
-  guard.dir = mount + "/bpfemu_sock_addr_" + std::to_string(getpid());
-  rmdir(guard.dir.c_str());
-  ASSERT_EQ(mkdir(guard.dir.c_str(), 0755), 0)
-      << guard.dir << ": " << strerror(errno);
-  const std::string procs = guard.dir + "/cgroup.procs";
-  guard.fd = open(guard.dir.c_str(), O_RDONLY | O_DIRECTORY);
-  ASSERT_GE(guard.fd, 0);
+  ScopedCgroup cgroup("bpfemu_sock_addr");
+  if (Cgroup2Mount().empty()) GTEST_SKIP() << cgroup.why();
+  ASSERT_TRUE(cgroup.ok()) << cgroup.why();
+  const std::string& procs = cgroup.procs();
 
   Ports ports = {};
   const int la = Listener("127.0.0.1", &ports.a);
   const int lb = Listener("0.0.0.0", &ports.b);
   ASSERT_GE(la, 0);
   ASSERT_GE(lb, 0);
-  guard.socks = {la, lb};
+  Socks socks;
+  socks.fds = {la, lb};
   {
     const int tmp = Listener("127.0.0.1", &ports.free);
     ASSERT_GE(tmp, 0);
@@ -123,11 +110,8 @@ TEST_P(SockAddrHookCompareTest, SameConnectsAsTheKernel) {
   for (const char* n : {"connect_first", "connect_second"}) {
     const int fd = kernel->ProgFd(n);
     ASSERT_GE(fd, 0) << n;
-    ASSERT_EQ(bpf_prog_attach(fd, guard.fd, BPF_CGROUP_INET4_CONNECT,
-                              BPF_F_ALLOW_MULTI),
-              0)
-        << n << ": " << strerror(errno);
-    guard.progs.push_back(dup(fd));  // the guard outlives `kernel`
+    ASSERT_EQ(cgroup.Attach(fd, BPF_CGROUP_INET4_CONNECT, BPF_F_ALLOW_MULTI), 0)
+        << n;
   }
   auto obj = GetParam() ? native::Object::OpenBytecode(path)
                         : native::Object::Open("sock_addr_hook");

@@ -30,10 +30,12 @@
 #include <string>
 #include <vector>
 
+#include "emu/cgroup.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
+#include "testing/scoped_cgroup.h"
 #include "tests/examples/sock_ops_helpers_cases.h"
 #include "tests/examples/tcp_pair.h"
 
@@ -43,66 +45,41 @@ namespace {
 constexpr char kPath[] = "tests/examples/sock_ops_helpers.bpf.o";
 constexpr uint32_t kMaxCbs = 64;
 
-// Where cgroup v2 is mounted (/sys/fs/cgroup, or .../unified on a hybrid
-// host), or "".
-std::string Cgroup2Mount() {
-  std::ifstream mounts("/proc/self/mounts");
-  std::string dev, dir, type, rest;
-  while (mounts >> dev >> dir >> type && std::getline(mounts, rest)) {
-    if (type == "cgroup2") return dir;
-  }
-  return "";
-}
-
-class SockOpsHelpersCompareTest : public KernelTest<> {
- protected:
-  void TearDown() override {
-    if (cgroup_.empty()) return;
-    for (int i = 0; i < 50; ++i) {
-      if (rmdir(cgroup_.c_str()) == 0 || errno == ENOENT) break;
-      usleep(20000);
-    }
-  }
-  std::string cgroup_;
-};
+class SockOpsHelpersCompareTest : public KernelTest<> {};
 
 TEST_F(SockOpsHelpersCompareTest, KernelCallbacksReplayedOnTheModel) {
   std::unique_ptr<KernelObject> kernel;
   ASSERT_EQ(KernelObject::Load(kPath, &kernel), 0);
   const int kprog = kernel->ProgFd("ops");
   ASSERT_GE(kprog, 0);
-  const std::string mount = Cgroup2Mount();
-  if (mount.empty()) GTEST_SKIP() << "no cgroup v2 mount";
-  cgroup_ = mount + "/bpfemu-sockops-" + std::to_string(getpid());
-  if (mkdir(cgroup_.c_str(), 0755) != 0) {
-    const int err = errno;
-    cgroup_.clear();
-    GTEST_SKIP() << "no cgroup v2 child can be made: " << strerror(err);
-  }
-  const int cgfd = open(cgroup_.c_str(), O_RDONLY | O_DIRECTORY);
-  ASSERT_GE(cgfd, 0);
-  ASSERT_EQ(bpf_prog_attach(kprog, cgfd, BPF_CGROUP_SOCK_OPS, 0), 0)
-      << strerror(errno);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    {
-      std::ofstream procs(cgroup_ + "/cgroup.procs");
-      procs << getpid();
+  if (Cgroup2Mount().empty()) GTEST_SKIP() << "no cgroup v2 mount";
+  {
+    // Attached for the child's connection only: detached (and the cgroup
+    // removed) before the records are read.
+    ScopedCgroup cgroup("bpfemu-sockops");
+    if (!cgroup.ok()) {
+      GTEST_SKIP() << "no cgroup v2 child can be made: " << cgroup.why();
     }
-    TcpPair p;
-    if (!Connect(&p)) _exit(2);
-    if (send(p.client, "x", 1, 0) != 1) _exit(3);
-    char c;
-    if (recv(p.server, &c, 1, 0) != 1) _exit(4);
-    usleep(100000);
-    _exit(0);
+    ASSERT_EQ(cgroup.Attach(kprog, BPF_CGROUP_SOCK_OPS, 0), 0);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      {
+        std::ofstream procs(cgroup.procs());
+        procs << getpid();
+      }
+      TcpPair p;
+      if (!Connect(&p)) _exit(2);
+      if (send(p.client, "x", 1, 0) != 1) _exit(3);
+      char c;
+      if (recv(p.server, &c, 1, 0) != 1) _exit(4);
+      usleep(100000);
+      _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    usleep(300000);  // the closes' segments
   }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  usleep(300000);  // the closes' segments
-  bpf_prog_detach2(kprog, cgfd, BPF_CGROUP_SOCK_OPS);
-  close(cgfd);
   const uint32_t zero = 0;
   uint32_t count = 0;
   ASSERT_EQ(bpf_map_lookup_elem(kernel->MapFd("count"), &zero, &count), 0);

@@ -36,6 +36,7 @@
 #include "loader/object.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
+#include "testing/scoped_cgroup.h"
 #include "tests/examples/sysctl_hook_scenario.h"
 
 namespace bpfemu::examples::sysctl_hook {
@@ -98,35 +99,14 @@ std::string KernelResult(const Case& c, const ChildOut& o) {
   return absl::StrCat("wrote ", o.ret, " then ", after);
 }
 
-// Detaches what was attached and removes the cgroup, however the test ends.
-struct CgroupGuard {
-  std::string dir;
-  int fd = -1;
-  std::vector<int> progs;
-  ~CgroupGuard() {
-    for (int p : progs) {
-      bpf_prog_detach2(p, fd, BPF_CGROUP_SYSCTL);
-      close(p);
-    }
-    if (fd >= 0) close(fd);
-    rmdir(dir.c_str());
-  }
-};
-
 class SysctlHookCompareTest
     : public KernelTest<::testing::TestWithParam<bool>> {};
 
 TEST_P(SysctlHookCompareTest, SameAccessesAsTheKernel) {
-  const std::string& mount = Cgroup2Mount();
-  if (mount.empty()) GTEST_SKIP() << "no cgroup2 hierarchy mounted";
-  const std::string dir = mount + "/bpfemu_sysctl_" + std::to_string(getpid());
-  rmdir(dir.c_str());
-  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << dir << ": " << strerror(errno);
-  CgroupGuard guard;
-  guard.dir = dir;
-  const std::string procs = dir + "/cgroup.procs";
-  guard.fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  ASSERT_GE(guard.fd, 0);
+  ScopedCgroup cgroup("bpfemu_sysctl");
+  if (Cgroup2Mount().empty()) GTEST_SKIP() << cgroup.why();
+  ASSERT_TRUE(cgroup.ok()) << cgroup.why();
+  const std::string& procs = cgroup.procs();
 
   const std::string path = "tests/examples/sysctl_hook.bpf.o";
   std::unique_ptr<KernelObject> kernel;
@@ -134,10 +114,7 @@ TEST_P(SysctlHookCompareTest, SameAccessesAsTheKernel) {
   for (const char* n : {"sysctl_first", "sysctl_second"}) {
     const int fd = kernel->ProgFd(n);
     ASSERT_GE(fd, 0) << n;
-    ASSERT_EQ(
-        bpf_prog_attach(fd, guard.fd, BPF_CGROUP_SYSCTL, BPF_F_ALLOW_MULTI), 0)
-        << n << ": " << strerror(errno);
-    guard.progs.push_back(dup(fd));  // the guard outlives `kernel`
+    ASSERT_EQ(cgroup.Attach(fd, BPF_CGROUP_SYSCTL, BPF_F_ALLOW_MULTI), 0) << n;
   }
   auto obj = GetParam() ? native::Object::OpenBytecode(path)
                         : native::Object::Open("sysctl_hook");
