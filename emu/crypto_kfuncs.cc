@@ -307,6 +307,14 @@ int CtxRelease(void* ctx) {
 int Crypt(const void* ctx, const void* src, const void* dst, const void* siv,
           bool decrypt) {
   const Ctx& c = *AsCtx(ctx);
+  // The context is a graph object, which a bytecode program can write
+  // (the kernel's verifier refuses such writes): what it holds must still
+  // be what CtxCreate made before the cipher uses it.
+  if ((c.mode != Mode::kEcb && c.mode != Mode::kCbc) ||
+      (c.key_len != 16 && c.key_len != 24 && c.key_len != 32) ||
+      c.siv_len != (c.mode == Mode::kCbc ? kBlock : 0u)) {
+    return -EINVAL;
+  }
   const auto* d = static_cast<const DynptrKern*>(dst);
   if ((d->size & kRdonlyBit) != 0) return -EINVAL;
   // __bpf_dynptr_size: the size word, null dynptrs included (0).

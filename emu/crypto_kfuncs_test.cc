@@ -221,6 +221,35 @@ TEST(CryptoKfuncsTest, CryptRefusals) {
   EXPECT_EQ(CtxRelease(c), 0);
 }
 
+// A bytecode program can write the context (a graph object; the kernel's
+// verifier refuses that): a context whose mode, key size or IV size is no
+// longer one CtxCreate made is refused, never used (a CBC context told it
+// has no IV would otherwise run the cipher on a NULL IV).
+TEST(CryptoKfuncsTest, TamperedContextIsRefused) {
+  int err = 0;
+  void* c = Create(MakeParams("cbc(aes)", std::vector<uint8_t>(16, 9)), &err);
+  ASSERT_NE(c, nullptr);
+  uint8_t b[64] = {}, iv[16] = {};
+  Dynptr src = Local(b, 16), dst = Local(b + 16, 16), siv = Local(iv, 16);
+  Dynptr no_iv = Local(iv, 0);
+  ASSERT_EQ(Crypt(c, &src, &dst, &siv, false), 0);
+  // struct Ctx: magic (8 bytes), mode, key_len, siv_len (u32 each).
+  auto* words = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(c) + 8);
+  const uint32_t saved[3] = {words[0], words[1], words[2]};
+  words[2] = 0;  // siv_len
+  EXPECT_EQ(Crypt(c, &src, &dst, &no_iv, false), -EINVAL);
+  EXPECT_EQ(Crypt(c, &src, &dst, nullptr, true), -EINVAL);
+  words[2] = saved[2];
+  words[1] = 7;  // key_len
+  EXPECT_EQ(Crypt(c, &src, &dst, &siv, false), -EINVAL);
+  words[1] = saved[1];
+  words[0] = 9;  // mode
+  EXPECT_EQ(Crypt(c, &src, &dst, &siv, false), -EINVAL);
+  words[0] = saved[0];
+  EXPECT_EQ(Crypt(c, &src, &dst, &siv, false), 0);
+  EXPECT_EQ(CtxRelease(c), 0);
+}
+
 // The registrations: what the verifier answers at load.
 TEST(CryptoKfuncsTest, LoadRefusals) {
   const char* const names[] = {"bpf_crypto_ctx_create", "bpf_crypto_encrypt"};

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -83,6 +84,16 @@ uint64_t InterpCgroupReadXattr(interp::Vm& vm, uint64_t r1, uint64_t r2,
   }
   if (!vm.HasRegion(r3, kDynptrTag)) {
     vm.Fault("bpf_cgroup_read_xattr: arg#2 is not an initialized dynptr");
+  }
+  // The dynptr's 16 bytes are the program's stack, which it can overwrite
+  // after the init (the verifier would invalidate the dynptr): the memory it
+  // names now must still be the program's to write.
+  DynptrKern d;
+  std::memcpy(&d, reinterpret_cast<const void*>(r3), sizeof(d));
+  if (d.data != nullptr &&
+      !vm.Writable(reinterpret_cast<uint64_t>(d.data) + d.offset,
+                   std::max<uint32_t>(d.size & ((1u << 24) - 1), 1))) {
+    vm.Fault("bpf_cgroup_read_xattr: arg#2's dynptr memory is not writable");
   }
   return static_cast<uint64_t>(static_cast<int64_t>(CgroupReadXattr(
       reinterpret_cast<const void*>(r1), reinterpret_cast<const char*>(r2),

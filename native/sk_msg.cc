@@ -173,6 +173,9 @@ long SkMsg::PushData(uint32_t start, uint32_t len, uint64_t flags) {
   uint32_t copy = 0;
   if (space == 0 || (space == 1 && start != offset)) copy = sg_[i].length;
   if (copy + len < copy) return -EINVAL;
+  // alloc_pages(get_order(copy + len)): above MAX_PAGE_ORDER's 4 MiB the
+  // allocation fails.
+  if (uint64_t{copy} + len > (uint64_t{4} << 20)) return -ENOMEM;
   Page page = NewPage(copy + len);
   Sge rest;  // the split slot's back part
   bool rest_copy = false;

@@ -19,6 +19,7 @@
 #include "emu/interp.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
+#include "native/sk_msg.h"
 #include "tests/examples/sk_msg_edit_cases.h"
 
 namespace bpfemu::examples {
@@ -193,6 +194,16 @@ TEST_F(SkMsgEditTest, BothFacesAgreeAndMatchTheKernelsRules) {
 
 // A bytecode run on a context no SkMsgSocket made: the message helpers stop
 // the run (a fault) instead of acting on memory that is no message.
+// bpf_msg_push_data's new page comes from alloc_pages: above 4 MiB
+// (MAX_PAGE_ORDER) the kernel's allocation fails with -ENOMEM, and so does
+// the model's, without trying.
+TEST(SkMsgModelTest, PushAboveTheLargestPageIsENOMEM) {
+  native::SkMsg m;
+  EXPECT_EQ(m.PushData(0, (4u << 20) + 1, 0), -ENOMEM);
+  EXPECT_EQ(m.PushData(0, 0xffffffffu, 0), -ENOMEM);
+  EXPECT_EQ(m.size(), 0u);
+}
+
 TEST_F(SkMsgEditTest, HelpersOutsideASendFault) {
   const native::Program* prog = bytecode_->FindProgram("edit");
   ASSERT_NE(prog, nullptr);
