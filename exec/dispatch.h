@@ -54,6 +54,10 @@ class Dispatcher {
   void WakeRingReaders() {
     if (!polls_.empty()) polls_.Signal();
   }
+  // Around each served call: NewCall() before it, Unanswered() when its
+  // answer could not be delivered (ring_poll.h RingPolls::Unanswered).
+  void NewCall() { polls_.NewCall(); }
+  void Unanswered() { polls_.Unanswered(); }
 
  private:
   struct FileKey {

@@ -173,6 +173,7 @@ int64_t RingPolls::CtlAny(Call& c, int epfd, int op, int child_fd,
       Raise(r);
     }
     regs_.push_back(std::move(r));
+    added_by_call_ = true;
     return 0;
   }
   if (found == regs_.size()) {
@@ -312,6 +313,20 @@ void RingPolls::Signal() {
       }
     }
   }
+}
+
+void RingPolls::Unanswered() {
+  if (!added_by_call_ || regs_.empty()) return;
+  added_by_call_ = false;
+  Reg& r = regs_.back();
+  (void)epoll_ctl(r.epoll, EPOLL_CTL_DEL, r.user ? r.wr : r.rd, nullptr);
+  close(r.epoll);
+  close(r.rd);
+  close(r.wr);
+  const bool perf = r.perf != nullptr;
+  const int local = r.local;
+  regs_.pop_back();
+  if (perf) DropPerfState(local);
 }
 
 void RingPolls::DropPerfState(int local) {

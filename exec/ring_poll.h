@@ -90,11 +90,19 @@ class RingPolls {
   // no process any more): its items leave every epoll instance, as
   // eventpoll_release removes them at the file's last close.
   void Forget(int local);
+  // A call's answer could not be delivered (SECCOMP_IOCTL_NOTIF_SEND:
+  // ENOENT): a signal interrupted the caller's epoll_ctl, which the kernel
+  // restarts as a new call, or the caller is gone. An item that call added
+  // is taken out again, so the restarted ADD does not find it (EEXIST).
+  // NewCall() starts each call.
+  void NewCall() { added_by_call_ = false; }
+  void Unanswered();
   bool empty() const { return regs_.empty(); }
   // Descriptors held (three per registration).
   size_t OpenFds() const { return 3 * regs_.size(); }
 
  private:
+  bool added_by_call_ = false;  // regs_.back() is the current call's ADD
   struct Reg {
     int epoll;     // the child's epoll file, fetched
     int rd, wr;    // the pipe: rd (a RINGBUF) or wr (a USER_RINGBUF) is in it

@@ -305,6 +305,7 @@ int Supervisor::ServeOne(int timeout_ms) {
   seccomp_notif_resp resp;
   std::memset(&resp, 0, sizeof(resp));
   resp.id = notif.id;
+  d_->NewCall();
   {
     Call call(listener_, notif);
     int64_t other = 0;
@@ -338,7 +339,11 @@ int Supervisor::ServeOne(int timeout_ms) {
     }
   }
   if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0) {
-    ++stats_.vanished;  // ENOENT: the caller is gone; nothing to undo
+    // ENOENT: the caller is gone, or a signal interrupted the call and the
+    // kernel restarts it as a new one (Go preempts threads with SIGURG): an
+    // epoll item it added is undone, or the restarted ADD would find it.
+    ++stats_.vanished;
+    d_->Unanswered();
   }
   return 1;
 }
