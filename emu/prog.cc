@@ -341,8 +341,9 @@ uint64_t RunChain(RunState* run, void* ctx, bool* faulted) {
     *faulted = true;
     return 0;
   }
-  return p->func != nullptr ? static_cast<uint32_t>(p->func(ctx))
-                            : p->code->Run(ctx);
+  if (p->func == nullptr) return p->code->Run(ctx);  // clears the fault line
+  interp::ClearFault();  // a native run starts with none too
+  return static_cast<uint32_t>(p->func(ctx));
 }
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "loader/bytecode.h"
 #include "testing/kernel_test.h"
+#include "testing/raw_prog_load.h"
 
 namespace bpfemu {
 namespace {
@@ -102,35 +103,20 @@ TEST_F(ArenaHostTest, ArenaKfuncsAreRegisteredForNoProgramType) {
   const Insns p = {a::MovImm(1, 0),  a::MovImm(2, 0), a::MovImm(3, 1),
                    a::MovImm(4, -1), a::MovImm(5, 0), a::CallKfunc(alloc),
                    a::MovImm(0, 0),  a::Exit()};
-  std::vector<char> log(1 << 16, 0);
-  union bpf_attr attr;
-  std::memset(&attr, 0, sizeof(attr));
-  attr.prog_type = BPF_PROG_TYPE_SYSCALL;
-  attr.prog_flags = BPF_F_SLEEPABLE;
-  attr.insns = reinterpret_cast<uint64_t>(p.data());
-  attr.insn_cnt = static_cast<uint32_t>(p.size());
-  attr.license = reinterpret_cast<uint64_t>("GPL");
-  attr.log_level = 1;
-  attr.log_buf = reinterpret_cast<uint64_t>(log.data());
-  attr.log_size = static_cast<uint32_t>(log.size());
-  const long fd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-  const int err = fd < 0 ? -errno : 0;
-  if (fd >= 0) close(static_cast<int>(fd));
-  EXPECT_EQ(err, -EACCES);
-  EXPECT_NE(std::string(log.data())
-                .find("calling kernel function bpf_arena_alloc_pages is not "
-                      "allowed"),
+  const RawProg raw{
+      .type = BPF_PROG_TYPE_SYSCALL, .prog_flags = BPF_F_SLEEPABLE, .insns = p};
+  const RawLoaded k = KernelLoadRaw(raw);
+  if (k.fd >= 0) close(k.fd);
+  EXPECT_EQ(k.fd < 0 ? k.fd : 0, -EACCES);
+  EXPECT_NE(k.log.find(
+                "calling kernel function bpf_arena_alloc_pages is not allowed"),
             std::string::npos)
-      << log.data();
+      << k.log;
   // bpfemu resolves it for a sleepable program (the source's
   // registration; a run would stop at R1, which is no map).
-  native::ProgLoadFlags flags;
-  flags.prog_flags = BPF_F_SLEEPABLE;
-  const int efd =
-      native::ProgLoadBytecode(BPF_PROG_TYPE_SYSCALL, 0, "t", p.data(),
-                               static_cast<uint32_t>(p.size()), "GPL", flags);
-  EXPECT_GE(efd, 0);
-  if (efd >= 0) CloseFd(efd);
+  const RawLoaded e = EmuLoadRaw(raw);
+  EXPECT_GE(e.fd, 0) << e.log;
+  if (e.fd >= 0) CloseFd(e.fd);
 }
 
 }  // namespace

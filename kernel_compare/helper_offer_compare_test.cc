@@ -48,6 +48,7 @@
 #include "gtest/gtest.h"
 #include "loader/bytecode.h"
 #include "testing/kernel_test.h"
+#include "testing/raw_prog_load.h"
 
 namespace bpfemu {
 namespace {
@@ -171,38 +172,25 @@ struct Loaded {
   std::string log;
 };
 
+RawProg Raw(const ProgKind& k, uint32_t btf_id, const Insns& insns) {
+  return {.type = k.type,
+          .attach_type = k.attach_type,
+          .prog_flags = k.prog_flags,
+          .attach_btf_id = btf_id,
+          .insns = insns};
+}
+
+// Each loads on its side and closes what loaded: the errno and the log.
 Loaded KernelLoad(const ProgKind& k, uint32_t btf_id, const Insns& insns) {
-  static char log[1 << 16];
-  log[0] = '\0';
-  union bpf_attr attr;
-  std::memset(&attr, 0, sizeof(attr));
-  attr.prog_type = k.type;
-  attr.expected_attach_type = k.attach_type;
-  attr.prog_flags = k.prog_flags;
-  attr.attach_btf_id = btf_id;
-  attr.insns = reinterpret_cast<uint64_t>(insns.data());
-  attr.insn_cnt = static_cast<uint32_t>(insns.size());
-  attr.license = reinterpret_cast<uint64_t>("GPL");
-  attr.log_level = 1;
-  attr.log_buf = reinterpret_cast<uint64_t>(log);
-  attr.log_size = sizeof(log);
-  const long fd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-  Loaded out{fd < 0 ? -errno : static_cast<int>(fd), log};
-  if (fd >= 0) close(static_cast<int>(fd));
-  return out;
+  RawLoaded r = KernelLoadRaw(Raw(k, btf_id, insns));
+  if (r.fd >= 0) close(r.fd);
+  return {r.fd, std::move(r.log)};
 }
 
 Loaded EmuLoad(const ProgKind& k, uint32_t btf_id, const Insns& insns) {
-  std::string log;
-  native::ProgLoadFlags flags;
-  flags.prog_flags = k.prog_flags;
-  flags.attach_btf_id = btf_id;
-  flags.log = &log;
-  const int fd = native::ProgLoadBytecode(
-      k.type, k.attach_type, "offer", insns.data(),
-      static_cast<uint32_t>(insns.size()), "GPL", flags);
-  if (fd >= 0) CloseFd(fd);
-  return {fd, log};
+  RawLoaded r = EmuLoadRaw(Raw(k, btf_id, insns));
+  if (r.fd >= 0) (void)CloseFd(r.fd);
+  return {r.fd, std::move(r.log)};
 }
 
 // The last line of a verifier log that says why (not the statistics).

@@ -39,6 +39,7 @@
 #include "loader/object.h"
 #include "testing/kernel_backend.h"
 #include "testing/kernel_test.h"
+#include "testing/raw_prog_load.h"
 
 namespace bpfemu {
 namespace {
@@ -48,19 +49,19 @@ namespace a = interp::asm_;
 using Insns = std::vector<RawInsn>;
 
 int KernelProgLoad(uint32_t type, const Insns& insns, const char* license) {
-  union bpf_attr attr;
-  std::memset(&attr, 0, sizeof(attr));
-  attr.prog_type = type;
-  attr.insns = reinterpret_cast<uint64_t>(insns.data());
-  attr.insn_cnt = static_cast<uint32_t>(insns.size());
-  attr.license = reinterpret_cast<uint64_t>(license);
-  const long fd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-  return fd < 0 ? -errno : static_cast<int>(fd);
+  return KernelLoadRaw({.type = type,
+                        .license = license,
+                        .insns = insns,
+                        .with_log = false})
+      .fd;
 }
 
 int EmuProgLoad(uint32_t type, const Insns& insns, const char* license) {
-  return native::ProgLoadBytecode(type, 0, "test", insns.data(),
-                                  static_cast<uint32_t>(insns.size()), license);
+  return EmuLoadRaw({.type = type,
+                     .license = license,
+                     .insns = insns,
+                     .with_log = false})
+      .fd;
 }
 
 std::vector<uint8_t> Frame() {

@@ -28,6 +28,7 @@
 #include "loader/bytecode.h"
 #include "loader/test_run.h"
 #include "testing/kernel_test.h"
+#include "testing/raw_prog_load.h"
 
 namespace bpfemu {
 namespace {
@@ -35,40 +36,6 @@ namespace {
 using interp::RawInsn;
 namespace a = interp::asm_;
 using Insns = std::vector<RawInsn>;
-
-struct Loaded {
-  int fd;  // or -errno
-  std::string log;
-};
-
-Loaded KernelLoad(uint32_t type, const Insns& insns, const char* license,
-                  const int32_t* fd_array = nullptr) {
-  std::vector<char> log(1 << 16, 0);
-  union bpf_attr attr;
-  std::memset(&attr, 0, sizeof(attr));
-  attr.prog_type = type;
-  attr.insns = reinterpret_cast<uint64_t>(insns.data());
-  attr.insn_cnt = static_cast<uint32_t>(insns.size());
-  attr.license = reinterpret_cast<uint64_t>(license);
-  attr.log_level = 1;
-  attr.log_buf = reinterpret_cast<uint64_t>(log.data());
-  attr.log_size = static_cast<uint32_t>(log.size());
-  attr.fd_array = reinterpret_cast<uint64_t>(fd_array);
-  const long fd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-  return {fd < 0 ? -errno : static_cast<int>(fd), std::string(log.data())};
-}
-
-Loaded EmuLoad(uint32_t type, const Insns& insns, const char* license,
-               bool fd_array = false) {
-  Loaded r;
-  native::ProgLoadFlags flags;
-  flags.has_fd_array = fd_array;
-  flags.log = &r.log;
-  r.fd = native::ProgLoadBytecode(type, 0, "kfunc", insns.data(),
-                                  static_cast<uint32_t>(insns.size()), license,
-                                  flags);
-  return r;
-}
 
 class KfuncCompareTest : public KernelTest<> {
  protected:
@@ -89,8 +56,9 @@ class KfuncCompareTest : public KernelTest<> {
                const char* license, int want, bool same_log = true,
                const int32_t* fd_array = nullptr) {
     SCOPED_TRACE(what);
-    Loaded k = KernelLoad(type, p, license, fd_array);
-    Loaded e = EmuLoad(type, p, license, fd_array != nullptr);
+    const RawProg raw{
+        .type = type, .license = license, .fd_array = fd_array, .insns = p};
+    RawLoaded k = KernelLoadRaw(raw), e = EmuLoadRaw(raw);
     if (k.fd >= 0) close(k.fd);
     if (e.fd >= 0) (void)CloseFd(e.fd);
     EXPECT_EQ(k.fd < 0 ? k.fd : 0, want) << k.log;
@@ -212,9 +180,10 @@ TEST_F(KfuncCompareTest, AcceptedCallsRunAsOnTheKernel) {
                            a::MovImm(0, 7), a::Exit()});
   for (const auto& [what, p] : progs) {
     SCOPED_TRACE(what);
-    Loaded k = KernelLoad(BPF_PROG_TYPE_XDP, p, "GPL");
+    const RawProg raw{.type = BPF_PROG_TYPE_XDP, .insns = p};
+    RawLoaded k = KernelLoadRaw(raw);
     ASSERT_GE(k.fd, 0) << k.log;
-    Loaded e = EmuLoad(BPF_PROG_TYPE_XDP, p, "GPL");
+    RawLoaded e = EmuLoadRaw(raw);
     ASSERT_GE(e.fd, 0) << e.log;
     std::vector<uint8_t> in = Frame(), out(in.size());
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(),

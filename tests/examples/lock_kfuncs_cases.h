@@ -72,12 +72,6 @@ inline std::vector<Bad> BadCases() {
   };
 }
 
-inline std::vector<std::string> BadNames() {
-  std::vector<std::string> names;
-  for (const Bad& b : BadCases()) names.push_back(b.prog);
-  return names;
-}
-
 }  // namespace bpfemu::examples::lock_kfuncs
 
 #endif  // BPFEMU_TESTS_EXAMPLES_LOCK_KFUNCS_CASES_H_

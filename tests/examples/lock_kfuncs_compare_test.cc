@@ -21,6 +21,7 @@
 #include "testing/kernel_backend.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
+#include "tests/examples/bad_programs.h"
 #include "tests/examples/lock_kfuncs_cases.h"
 #include "tests/examples/packets.h"
 
@@ -88,32 +89,18 @@ TEST_P(LockKfuncsCompareTest, SameAnswersAsTheKernel) {
               bytecode ? "bytecode" : "native", compared);
 }
 
-TEST_P(LockKfuncsCompareTest, RefusedAsTheKernelRefuses) {
-  if (!GetParam()) GTEST_SKIP() << "natively nothing is refused";
-  const std::string path = "tests/examples/lock_bad.bpf.o";
-  auto obj = native::Object::OpenBytecode(path);
-  ASSERT_TRUE(obj.ok()) << obj.status();
-  ASSERT_EQ((*obj)->Load(), 0) << (*obj)->load_error();
-  const std::vector<uint8_t> packet = Ipv4Frame(1, 2, 3, 4, 17, 64);
-  for (const Bad& b : BadCases()) {
-    SCOPED_TRACE(b.prog);
-    std::vector<std::string> skip;
-    for (const std::string& n : BadNames()) {
-      if (n != b.prog) skip.push_back(n);
-    }
-    std::unique_ptr<KernelObject> kernel;
-    EXPECT_EQ(KernelObject::Load(path, &kernel, skip), b.load_err);
-    const native::Program* prog = (*obj)->FindProgram(b.prog);
-    ASSERT_NE(prog, nullptr);
-    prog->RunSkb(packet);
-    EXPECT_EQ(interp::LastFault().rfind(b.why, 0), 0u) << interp::LastFault();
-  }
-}
-
 INSTANTIATE_TEST_SUITE_P(Faces, LockKfuncsCompareTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Bytecode" : "Native";
                          });
+
+// Bytecode only: natively nothing is refused (the compiler takes them).
+class LockKfuncsRefusedTest : public KernelTest<> {};
+
+TEST_F(LockKfuncsRefusedTest, RefusedAsTheKernelRefuses) {
+  ExpectRefusedAsTheKernelRefuses("tests/examples/lock_bad.bpf.o", BadCases(),
+                                  WhyIs::kPrefix);
+}
 
 }  // namespace
 }  // namespace bpfemu::examples

@@ -29,6 +29,7 @@
 #include "loader/bytecode.h"
 #include "loader/test_run.h"
 #include "testing/kernel_test.h"
+#include "testing/raw_prog_load.h"
 #include "tests/examples/packets.h"
 
 namespace bpfemu::examples {
@@ -78,26 +79,12 @@ TEST_F(TestReleaseCompareTest, RefusedAsTheKernelRefuses) {
       insns.push_back(a::CallKfunc(id));
       insns.push_back(a::MovImm(0, 0));
       insns.push_back(a::Exit());
-      std::vector<char> log(1 << 16, 0);
-      union bpf_attr attr;
-      std::memset(&attr, 0, sizeof(attr));
-      attr.prog_type = BPF_PROG_TYPE_SCHED_CLS;
-      attr.insns = reinterpret_cast<uint64_t>(insns.data());
-      attr.insn_cnt = static_cast<uint32_t>(insns.size());
-      attr.license = reinterpret_cast<uint64_t>("GPL");
-      attr.log_level = 1;
-      attr.log_buf = reinterpret_cast<uint64_t>(log.data());
-      attr.log_size = static_cast<uint32_t>(log.size());
-      const long kfd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-      const int kerr = kfd < 0 ? -errno : 0;
-      if (kfd >= 0) close(static_cast<int>(kfd));
-      EXPECT_EQ(kerr, w.err[i]);
-      EXPECT_NE(std::string(log.data()).find(w.line[i]), std::string::npos)
-          << log.data();
-      native::ProgLoadFlags flags;
-      const int fd = native::ProgLoadBytecode(
-          BPF_PROG_TYPE_SCHED_CLS, 0, "release", insns.data(),
-          static_cast<uint32_t>(insns.size()), "GPL", flags);
+      const RawProg raw{.type = BPF_PROG_TYPE_SCHED_CLS, .insns = insns};
+      const RawLoaded k = KernelLoadRaw(raw);
+      if (k.fd >= 0) close(k.fd);
+      EXPECT_EQ(k.fd < 0 ? k.fd : 0, w.err[i]);
+      EXPECT_NE(k.log.find(w.line[i]), std::string::npos) << k.log;
+      const int fd = EmuLoadRaw(raw).fd;
       ASSERT_GE(fd, 0);
       std::shared_ptr<const Prog> prog;
       ASSERT_EQ(ProgFromFd(fd, &prog), 0);

@@ -62,12 +62,6 @@ inline std::vector<Bad> BadCases() {
   };
 }
 
-inline std::vector<std::string> BadNames() {
-  std::vector<std::string> names;
-  for (const Bad& b : BadCases()) names.push_back(b.prog);
-  return names;
-}
-
 }  // namespace bpfemu::examples::throw_cases
 
 #endif  // BPFEMU_TESTS_EXAMPLES_THROW_CASES_H_

@@ -41,6 +41,8 @@
 #include "testing/kernel_backend.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
+#include "testing/raw_prog_load.h"
+#include "tests/examples/bad_programs.h"
 #include "tests/examples/packets.h"
 #include "tests/examples/throw_cases.h"
 
@@ -102,34 +104,18 @@ TEST_P(ThrowCompareTest, SameAnswersAsTheKernel) {
               bytecode ? "bytecode" : "native", compared);
 }
 
-TEST_P(ThrowCompareTest, RefusedAsTheKernelRefuses) {
-  if (!GetParam()) GTEST_SKIP() << "natively nothing is refused";
-  const std::string path = "tests/examples/throw_bad.bpf.o";
-  auto obj = native::Object::OpenBytecode(path);
-  ASSERT_TRUE(obj.ok()) << obj.status();
-  ASSERT_EQ((*obj)->Load(), 0) << (*obj)->load_error();
-  const std::vector<uint8_t> packet = Ipv4Frame(1, 2, 3, 4, 17, 64);
-  for (const Bad& b : BadCases()) {
-    SCOPED_TRACE(b.prog);
-    std::vector<std::string> skip;
-    for (const std::string& n : BadNames()) {
-      if (n != b.prog) skip.push_back(n);
-    }
-    std::unique_ptr<KernelObject> kernel;
-    EXPECT_EQ(KernelObject::Load(path, &kernel, skip), b.load_err);
-    const native::Program* prog = (*obj)->FindProgram(b.prog);
-    ASSERT_NE(prog, nullptr);
-    prog->RunSkb(packet);
-    EXPECT_TRUE(ProgFaulted());
-    EXPECT_NE(interp::LastFault().find(b.why), std::string::npos)
-        << interp::LastFault();
-  }
-}
-
 INSTANTIATE_TEST_SUITE_P(Faces, ThrowCompareTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Bytecode" : "Native";
                          });
+
+// Bytecode only: natively nothing is refused (the compiler takes them).
+class ThrowRefusedTest : public KernelTest<> {};
+
+TEST_F(ThrowRefusedTest, RefusedAsTheKernelRefuses) {
+  ExpectRefusedAsTheKernelRefuses("tests/examples/throw_bad.bpf.o", BadCases(),
+                                  WhyIs::kPart);
+}
 
 // r0 = 0; if r0 == 0 goto +1 (always); exit; call __bpf_trap; exit: the
 // trap is reachable.
@@ -147,27 +133,13 @@ TEST_F(TrapCompareTest, RefusedAsTheKernelRefuses) {
   const int32_t id = btf->FindByNameKind("__bpf_trap", BTF_KIND_FUNC);
   if (id <= 0) GTEST_SKIP() << "the kernel has no __bpf_trap (before 6.16)";
   const std::vector<interp::RawInsn> insns = TrapProg(id);
-  std::vector<char> log(1 << 16, 0);
-  union bpf_attr attr;
-  std::memset(&attr, 0, sizeof(attr));
-  attr.prog_type = BPF_PROG_TYPE_SCHED_CLS;
-  attr.insns = reinterpret_cast<uint64_t>(insns.data());
-  attr.insn_cnt = static_cast<uint32_t>(insns.size());
-  attr.license = reinterpret_cast<uint64_t>("GPL");
-  attr.log_level = 1;
-  attr.log_buf = reinterpret_cast<uint64_t>(log.data());
-  attr.log_size = static_cast<uint32_t>(log.size());
-  const long kfd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-  const int kerr = kfd < 0 ? -errno : 0;
-  if (kfd >= 0) close(static_cast<int>(kfd));
-  EXPECT_EQ(kerr, -EFAULT);
-  EXPECT_NE(std::string(log.data()).find(throwk::kTrapLine), std::string::npos)
-      << log.data();
+  const RawProg raw{.type = BPF_PROG_TYPE_SCHED_CLS, .insns = insns};
+  const RawLoaded k = KernelLoadRaw(raw);
+  if (k.fd >= 0) close(k.fd);
+  EXPECT_EQ(k.fd < 0 ? k.fd : 0, -EFAULT);
+  EXPECT_NE(k.log.find(throwk::kTrapLine), std::string::npos) << k.log;
   // bpfemu loads it and stops the run that reaches the call.
-  native::ProgLoadFlags flags;
-  const int fd = native::ProgLoadBytecode(
-      BPF_PROG_TYPE_SCHED_CLS, 0, "trap", insns.data(),
-      static_cast<uint32_t>(insns.size()), "GPL", flags);
+  const int fd = EmuLoadRaw(raw).fd;
   ASSERT_GE(fd, 0);
   std::shared_ptr<const Prog> prog;
   ASSERT_EQ(ProgFromFd(fd, &prog), 0);

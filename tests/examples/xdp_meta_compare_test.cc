@@ -27,6 +27,7 @@
 #include "loader/object.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
+#include "testing/raw_prog_load.h"
 #include "tests/examples/packets.h"
 
 namespace bpfemu::examples {
@@ -63,31 +64,15 @@ TEST_F(XdpMetaCompareTest, RefusedAsTheKernelRefuses) {
                                                 a::MovImm(0, 0), a::Exit()};
     for (uint32_t type : {BPF_PROG_TYPE_XDP, BPF_PROG_TYPE_SCHED_CLS}) {
       SCOPED_TRACE(std::string(name) + " type " + std::to_string(type));
-      std::vector<char> log(1 << 16, 0);
-      union bpf_attr attr;
-      std::memset(&attr, 0, sizeof(attr));
-      attr.prog_type = type;
-      attr.insns = reinterpret_cast<uint64_t>(insns.data());
-      attr.insn_cnt = static_cast<uint32_t>(insns.size());
-      attr.license = reinterpret_cast<uint64_t>("GPL");
-      attr.log_level = 1;
-      attr.log_buf = reinterpret_cast<uint64_t>(log.data());
-      attr.log_size = static_cast<uint32_t>(log.size());
-      const long kfd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-      const int kerr = kfd < 0 ? -errno : 0;
-      if (kfd >= 0) close(static_cast<int>(kfd));
-      std::string elog;
-      native::ProgLoadFlags flags;
-      flags.log = &elog;
-      const int efd = native::ProgLoadBytecode(
-          type, 0, "meta", insns.data(), static_cast<uint32_t>(insns.size()),
-          "GPL", flags);
-      if (efd >= 0) (void)CloseFd(efd);
-      EXPECT_EQ(kerr, -EINVAL);
-      EXPECT_EQ(efd, kerr);
-      EXPECT_EQ(elog, "metadata kfuncs require device-bound program\n");
-      EXPECT_NE(std::string(log.data()).find(elog), std::string::npos)
-          << log.data();
+      const RawProg raw{.type = type, .insns = insns};
+      const RawLoaded k = KernelLoadRaw(raw);
+      if (k.fd >= 0) close(k.fd);
+      const RawLoaded e = EmuLoadRaw(raw);
+      if (e.fd >= 0) (void)CloseFd(e.fd);
+      EXPECT_EQ(k.fd < 0 ? k.fd : 0, -EINVAL);
+      EXPECT_EQ(e.fd, k.fd < 0 ? k.fd : 0);
+      EXPECT_EQ(e.log, "metadata kfuncs require device-bound program\n");
+      EXPECT_NE(k.log.find(e.log), std::string::npos) << k.log;
       ++compared;
     }
   }

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "testing/raw_prog_load.h"
+
+#include <errno.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "loader/bytecode.h"
+
+namespace bpfemu {
+
+RawLoaded KernelLoadRaw(const RawProg& p) {
+  std::vector<char> log(p.with_log ? 1 << 16 : 1, 0);
+  union bpf_attr attr;
+  std::memset(&attr, 0, sizeof(attr));
+  attr.prog_type = p.type;
+  attr.expected_attach_type = p.attach_type;
+  attr.prog_flags = p.prog_flags;
+  attr.attach_btf_id = p.attach_btf_id;
+  attr.insns = reinterpret_cast<uint64_t>(p.insns.data());
+  attr.insn_cnt = static_cast<uint32_t>(p.insns.size());
+  attr.license = reinterpret_cast<uint64_t>(p.license);
+  if (p.with_log) {
+    attr.log_level = 1;
+    attr.log_buf = reinterpret_cast<uint64_t>(log.data());
+    attr.log_size = static_cast<uint32_t>(log.size());
+  }
+  attr.fd_array = reinterpret_cast<uint64_t>(p.fd_array);
+  const long fd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+  return {fd < 0 ? -errno : static_cast<int>(fd), std::string(log.data())};
+}
+
+RawLoaded EmuLoadRaw(const RawProg& p) {
+  RawLoaded r;
+  native::ProgLoadFlags flags;
+  flags.prog_flags = p.prog_flags;
+  flags.attach_btf_id = p.attach_btf_id;
+  flags.has_fd_array = p.fd_array != nullptr;
+  if (p.with_log) flags.log = &r.log;
+  r.fd = native::ProgLoadBytecode(p.type, p.attach_type, "raw", p.insns.data(),
+                                  static_cast<uint32_t>(p.insns.size()),
+                                  p.license, flags);
+  return r;
+}
+
+}  // namespace bpfemu
