@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/exec/test_progs.h"
+
 static void report(const char* what, long r) { printf("%s = %ld\n", what, r); }
 
 static void on_sample(void* ctx, int cpu, void* data, __u32 size) {
@@ -34,30 +36,11 @@ static void on_lost(void* ctx, int cpu, __u64 cnt) {
   printf("lost cpu %d: %llu\n", cpu, (unsigned long long)cnt);
 }
 
-// tests/exec/perfbuf_raw.c's program: skb->len & 511 bytes of its stack
-// (the length, then 2, 3, ...) to the current CPU's event.
+// tests/exec/test_progs.h's perf output program, to the current CPU's
+// event.
 static int output_prog(int map) {
   struct bpf_insn insns[80];
-  int n = 0;
-  insns[n++] = (struct bpf_insn){BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0};
-  insns[n++] = (struct bpf_insn){BPF_LDX | BPF_MEM | BPF_W, 7, 1, 0, 0};
-  insns[n++] = (struct bpf_insn){BPF_ALU64 | BPF_AND | BPF_K, 7, 0, 0, 511};
-  for (int i = 0; i < 64; ++i) {
-    insns[n++] = (struct bpf_insn){BPF_ST | BPF_MEM | BPF_DW, 10, 0,
-                                   (int16_t)(-512 + 8 * i), i + 1};
-  }
-  insns[n++] = (struct bpf_insn){BPF_STX | BPF_MEM | BPF_DW, 10, 7, -512, 0};
-  insns[n++] = (struct bpf_insn){BPF_ALU64 | BPF_MOV | BPF_X, 1, 6, 0, 0};
-  insns[n++] = (struct bpf_insn){BPF_LD | BPF_DW | BPF_IMM, 2,
-                                 BPF_PSEUDO_MAP_FD, 0, map};
-  insns[n++] = (struct bpf_insn){0, 0, 0, 0, 0};
-  insns[n++] = (struct bpf_insn){BPF_ALU | BPF_MOV | BPF_K, 3, 0, 0, -1};
-  insns[n++] = (struct bpf_insn){BPF_ALU64 | BPF_MOV | BPF_X, 4, 10, 0, 0};
-  insns[n++] = (struct bpf_insn){BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, -512};
-  insns[n++] = (struct bpf_insn){BPF_ALU64 | BPF_MOV | BPF_X, 5, 7, 0, 0};
-  insns[n++] = (struct bpf_insn){BPF_JMP | BPF_CALL, 0, 0, 0,
-                                 BPF_FUNC_perf_event_output};
-  insns[n++] = (struct bpf_insn){BPF_JMP | BPF_EXIT, 0, 0, 0, 0};
+  const int n = output_prog_insns(insns, map, BPF_F_CURRENT_CPU);
   return bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "perf_out", "GPL", insns,
                        (size_t)n, NULL);
 }

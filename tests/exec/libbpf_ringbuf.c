@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/exec/test_progs.h"
+
 static void report(const char* what, long r) { printf("%s = %ld\n", what, r); }
 
 static int on_record(void* ctx, void* data, size_t size) {
@@ -29,81 +31,23 @@ static int on_record(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-// The program of raw_bpf.c's Ringbuf(): a 1000-byte record with skb->len,
-// len * 3 and len + 4096 at offsets 0, 496 and 992, submitted with flags
-// (len & 6) >> 1, or discarded when len is odd.
+// tests/exec/test_progs.h's ring program.
 static int ring_prog(int rb) {
-  const struct bpf_insn insns[] = {
-      {BPF_LDX | BPF_MEM | BPF_W, 6, 1, 0, 0},
-      {BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, rb},
-      {0, 0, 0, 0, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 1000},
-      {BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0},
-      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_reserve},
-      {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 17, 0},
-      {BPF_STX | BPF_MEM | BPF_DW, 0, 6, 0, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_X, 7, 6, 0, 0},
-      {BPF_ALU64 | BPF_MUL | BPF_K, 7, 0, 0, 3},
-      {BPF_STX | BPF_MEM | BPF_DW, 0, 7, 496, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_X, 7, 6, 0, 0},
-      {BPF_ALU64 | BPF_ADD | BPF_K, 7, 0, 0, 4096},
-      {BPF_STX | BPF_MEM | BPF_DW, 0, 7, 992, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_X, 1, 0, 0, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_X, 2, 6, 0, 0},
-      {BPF_ALU64 | BPF_AND | BPF_K, 2, 0, 0, 6},
-      {BPF_ALU64 | BPF_RSH | BPF_K, 2, 0, 0, 1},
-      {BPF_ALU64 | BPF_MOV | BPF_X, 3, 6, 0, 0},
-      {BPF_ALU64 | BPF_AND | BPF_K, 3, 0, 0, 1},
-      {BPF_JMP | BPF_JNE | BPF_K, 3, 0, 2, 0},
-      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_submit},
-      {BPF_JMP | BPF_JA, 0, 0, 1, 0},
-      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_discard},
-      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
-      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-  };
+  struct bpf_insn insns[26];
   return bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "ring", "GPL", insns,
-                       sizeof(insns) / sizeof(insns[0]), NULL);
+                       ring_prog_insns(insns, rb), NULL);
 }
 
-// The drain program of raw_bpf.c's UserRingbuf(): bpf_user_ringbuf_drain
-// with a callback that keeps going, flags skb->len & 3; r0 is the count
-// drained. Its callback subprogram is described by BTF func_info.
+// tests/exec/test_progs.h's drain program, with its BTF func_info.
 static int drain_prog(int rb) {
-  const struct bpf_insn insns[] = {
-      {BPF_LDX | BPF_MEM | BPF_W, 6, 1, 0, 0},
-      {BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, rb},
-      {0, 0, 0, 0, 0},
-      {BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_FUNC, 0, 6},
-      {0, 0, 0, 0, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_X, 4, 6, 0, 0},
-      {BPF_ALU64 | BPF_AND | BPF_K, 4, 0, 0, 3},
-      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_user_ringbuf_drain},
-      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
-      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-  };
-  // [1] int, [2] int (void), [3] "prog" and [4] "cb" of it.
-  static const struct {
-    struct {
-      uint16_t magic;
-      uint8_t version, flags;
-      uint32_t hdr_len, type_off, type_len, str_off, str_len;
-    } hdr;
-    uint32_t types[13];
-    char strs[13];
-  } __attribute__((packed)) btf = {
-      {0xeb9f, 1, 0, 24, 0, 52, 52, 13},
-      {1, 1u << 24, 4, 1u << 24 | 32, 0, 13u << 24, 1, 5, 12u << 24, 2, 10,
-       12u << 24, 2},
-      "\0int\0prog\0cb",
-  };
-  const int b = bpf_btf_load(&btf, sizeof(btf), NULL);
-  const uint32_t funcs[4] = {0, 3, 10, 4};
-  LIBBPF_OPTS(bpf_prog_load_opts, o, .prog_btf_fd = b, .func_info = funcs,
-              .func_info_cnt = 2, .func_info_rec_size = 8);
-  const int p = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "drain", "GPL",
-                              insns, sizeof(insns) / sizeof(insns[0]), &o);
+  struct bpf_insn insns[12];
+  const int n = drain_prog_insns(insns, rb);
+  const int b = bpf_btf_load(&kDrainBtf, sizeof(kDrainBtf), NULL);
+  LIBBPF_OPTS(bpf_prog_load_opts, o, .prog_btf_fd = b,
+              .func_info = kDrainFuncInfo, .func_info_cnt = 2,
+              .func_info_rec_size = 8);
+  const int p =
+      bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "drain", "GPL", insns, n, &o);
   if (b >= 0) close(b);
   return p;
 }

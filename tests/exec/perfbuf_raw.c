@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "tests/exec/raw_sys.h"
+#include "tests/exec/test_progs.h"
 
 static void report(const char* what, long r) { printf("%s = %ld\n", what, r); }
 
@@ -131,32 +132,10 @@ static void OpenRefusals(void) {
   open_case("open self by pid", a, getpid(), 0, -1, 0);
 }
 
-// A socket filter writing skb->len & 511 bytes of its stack with
-// bpf_perf_event_output(ctx, map, `flags`, ...): the first word is the
-// length, word i (i > 0) is i + 1. r0 is the helper's answer.
+// tests/exec/test_progs.h's perf output program.
 static long output_prog(int map, uint32_t flags) {
   struct bpf_insn insns[80];
-  int n = 0;
-  insns[n++] = (struct bpf_insn){BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0};
-  insns[n++] = (struct bpf_insn){BPF_LDX | BPF_MEM | BPF_W, 7, 1, 0, 0};
-  insns[n++] = (struct bpf_insn){BPF_ALU64 | BPF_AND | BPF_K, 7, 0, 0, 511};
-  for (int i = 0; i < 64; ++i) {
-    insns[n++] = (struct bpf_insn){BPF_ST | BPF_MEM | BPF_DW, 10, 0,
-                                   (int16_t)(-512 + 8 * i), i + 1};
-  }
-  insns[n++] = (struct bpf_insn){BPF_STX | BPF_MEM | BPF_DW, 10, 7, -512, 0};
-  insns[n++] = (struct bpf_insn){BPF_ALU64 | BPF_MOV | BPF_X, 1, 6, 0, 0};
-  insns[n++] = (struct bpf_insn){BPF_LD | BPF_DW | BPF_IMM, 2,
-                                 BPF_PSEUDO_MAP_FD, 0, map};
-  insns[n++] = (struct bpf_insn){0, 0, 0, 0, 0};
-  insns[n++] =
-      (struct bpf_insn){BPF_ALU | BPF_MOV | BPF_K, 3, 0, 0, (int32_t)flags};
-  insns[n++] = (struct bpf_insn){BPF_ALU64 | BPF_MOV | BPF_X, 4, 10, 0, 0};
-  insns[n++] = (struct bpf_insn){BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, -512};
-  insns[n++] = (struct bpf_insn){BPF_ALU64 | BPF_MOV | BPF_X, 5, 7, 0, 0};
-  insns[n++] = (struct bpf_insn){BPF_JMP | BPF_CALL, 0, 0, 0,
-                                 BPF_FUNC_perf_event_output};
-  insns[n++] = (struct bpf_insn){BPF_JMP | BPF_EXIT, 0, 0, 0, 0};
+  const int n = output_prog_insns(insns, map, flags);
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
   a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
@@ -181,17 +160,6 @@ static void out_run(long prog, uint32_t len) {
   snprintf(what, sizeof(what), "output len %u: retval %d; run", len,
            (int)a.test.retval);
   report(what, r);
-}
-
-static void perf_wait(int ep, const char* what) {
-  struct epoll_event ev[4];
-  memset(ev, 0, sizeof(ev));
-  int n = epoll_wait(ep, ev, 4, 50);
-  char line[96];
-  snprintf(line, sizeof(line), "%s: events 0x%x data 0x%llx; epoll_wait", what,
-           n > 0 ? ev[0].events : 0,
-           n > 0 ? (unsigned long long)ev[0].data.u64 : 0ULL);
-  report(line, n < 0 ? -errno : n);
 }
 
 // Reads the records from data_tail to data_head, as libbpf's
@@ -324,18 +292,18 @@ static void Perfbuf(void) {
   report("epoll add", epoll_ctl(ep, EPOLL_CTL_ADD, fd0, &ev) ? -errno : 0);
   report("epoll add again",
          epoll_ctl(ep, EPOLL_CTL_ADD, fd0, &ev) ? -errno : 0);
-  perf_wait(ep, "no records");
+  print_epoll_wait(ep, "no records");
   // wakeup_events 2: the first record wakes no one, the second does; the
   // wake-up is reported once, whatever remains to read.
   out_run(prog, 100);
-  perf_wait(ep, "after one record");
+  print_epoll_wait(ep, "after one record");
   out_run(prog, 101);
-  perf_wait(ep, "after two records");
-  perf_wait(ep, "again");
+  print_epoll_wait(ep, "after two records");
+  print_epoll_wait(ep, "again");
   report("second mapping sees the head",
          (long)((struct perf_event_mmap_page*)again)->data_head);
   perf_consume(base);
-  perf_wait(ep, "after consuming");
+  print_epoll_wait(ep, "after consuming");
   // Index 1 holds CPU 1's event: output from CPU 0 is refused.
   out_run(prog1, 64);
   // A disabled event is on no CPU.
@@ -343,7 +311,7 @@ static void Perfbuf(void) {
   out_run(prog, 64);
   report("ioctl enable", ioctl(fd0, PERF_EVENT_IOC_ENABLE, 0) ? -errno : 0);
   out_run(prog, 64);
-  perf_wait(ep, "after the third record");
+  print_epoll_wait(ep, "after the third record");
   // A reader blocked in epoll_wait takes the wake-up.
   pid_t pid = fork();
   if (pid == 0) {
@@ -355,12 +323,12 @@ static void Perfbuf(void) {
   int st = 0;
   waitpid(pid, &st, 0);
   report("blocked reader's epoll_wait", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-  perf_wait(ep, "after the blocked reader took it");
+  print_epoll_wait(ep, "after the blocked reader took it");
   perf_consume(base);
   // A full ring: 1016-byte records; what finds no room is lost, and the
   // next record that fits is preceded by PERF_RECORD_LOST.
   for (int i = 0; i < 8; ++i) out_run(prog, 504 + i % 2);
-  perf_wait(ep, "full ring");
+  print_epoll_wait(ep, "full ring");
   perf_consume(base);
   out_run(prog, 400);
   out_run(prog, 401);
@@ -368,8 +336,8 @@ static void Perfbuf(void) {
   for (int i = 0; i < 3; ++i) out_run(prog, 300 + 2 * i);
   perf_consume(base);
   // A wake-up no wait took is reported once, with nothing left to read.
-  perf_wait(ep, "stale wake-up");
-  perf_wait(ep, "stale wake-up again");
+  print_epoll_wait(ep, "stale wake-up");
+  print_epoll_wait(ep, "stale wake-up again");
   // Every poll of the item takes a pending wake-up (perf_poll's xchg):
   // the one EPOLL_CTL_MOD makes, and the one of an item added to a second
   // epoll instance; the waits that follow report nothing.
@@ -377,19 +345,19 @@ static void Perfbuf(void) {
   out_run(prog, 64);
   ev.data.u64 = 0xabd;
   report("epoll mod", epoll_ctl(ep, EPOLL_CTL_MOD, fd0, &ev) ? -errno : 0);
-  perf_wait(ep, "after a wake-up and a mod");
+  print_epoll_wait(ep, "after a wake-up and a mod");
   out_run(prog, 64);
   out_run(prog, 64);
   int ep2 = epoll_create1(EPOLL_CLOEXEC);
   report("epoll add to a second instance",
          epoll_ctl(ep2, EPOLL_CTL_ADD, fd0, &ev) ? -errno : 0);
-  perf_wait(ep2, "second instance after a wake-up");
-  perf_wait(ep, "first instance after the second's add");
+  print_epoll_wait(ep2, "second instance after a wake-up");
+  print_epoll_wait(ep, "first instance after the second's add");
   // A wake-up reaches both instances; the first wait takes it.
   out_run(prog, 64);
   out_run(prog, 64);
-  perf_wait(ep2, "second instance after a wake-up");
-  perf_wait(ep, "first instance after the second's wait");
+  print_epoll_wait(ep2, "second instance after a wake-up");
+  print_epoll_wait(ep, "first instance after the second's wait");
   close(ep2);
   perf_consume(base);
   // A reader killed in epoll_wait; the event keeps working.
@@ -405,7 +373,7 @@ static void Perfbuf(void) {
   report("reader killed while polling", WIFSIGNALED(st) ? WTERMSIG(st) : -1);
   out_run(prog, 64);
   out_run(prog, 65);
-  perf_wait(ep, "after the reader died");
+  print_epoll_wait(ep, "after the reader died");
   perf_consume(base);
   // watermark: a wake-up each time the head passes 300 more bytes.
   bpf_output_attr(&a, 0);
@@ -423,11 +391,11 @@ static void Perfbuf(void) {
   report("epoll add watermark",
          epoll_ctl(ep, EPOLL_CTL_ADD, fdw, &ev) ? -errno : 0);
   out_run(prog, 200);
-  perf_wait(ep, "watermark after 216 bytes");
+  print_epoll_wait(ep, "watermark after 216 bytes");
   out_run(prog, 200);
-  perf_wait(ep, "watermark after 432 bytes");
+  print_epoll_wait(ep, "watermark after 432 bytes");
   out_run(prog, 100);
-  perf_wait(ep, "watermark after 552 bytes");
+  print_epoll_wait(ep, "watermark after 552 bytes");
   perf_consume(wbase);
   // A read-only mapping: an overwrite ring, the tail not looked at.
   bpf_output_attr(&a, 1);

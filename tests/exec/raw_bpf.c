@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "tests/exec/raw_sys.h"
+#include "tests/exec/test_progs.h"
 
 static void report(const char* what, long r) { printf("%s = %ld\n", what, r); }
 
@@ -771,41 +772,10 @@ static void MmapArray(int mm) {
   close((int)ps);
 }
 
-// A socket filter that reserves a 1000-byte ring buffer record, writes
-// skb->len, len * 3 and len + 4096 at payload offsets 0, 496 and 992, and
-// submits it with flags (len & 6) >> 1 (0, BPF_RB_NO_WAKEUP,
-// BPF_RB_FORCE_WAKEUP), or discards it when len is odd.
+// tests/exec/test_progs.h's ring program.
 static long ring_prog(int rb) {
-  const struct bpf_insn insns[] = {
-      {BPF_LDX | BPF_MEM | BPF_W, 6, 1, 0, 0},
-      {BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, rb},
-      {0, 0, 0, 0, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 1000},
-      {BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0},
-      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_reserve},
-      {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 17, 0},
-      {BPF_STX | BPF_MEM | BPF_DW, 0, 6, 0, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_X, 7, 6, 0, 0},
-      {BPF_ALU64 | BPF_MUL | BPF_K, 7, 0, 0, 3},
-      {BPF_STX | BPF_MEM | BPF_DW, 0, 7, 496, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_X, 7, 6, 0, 0},
-      {BPF_ALU64 | BPF_ADD | BPF_K, 7, 0, 0, 4096},
-      {BPF_STX | BPF_MEM | BPF_DW, 0, 7, 992, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_X, 1, 0, 0, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_X, 2, 6, 0, 0},
-      {BPF_ALU64 | BPF_AND | BPF_K, 2, 0, 0, 6},
-      {BPF_ALU64 | BPF_RSH | BPF_K, 2, 0, 0, 1},
-      {BPF_ALU64 | BPF_MOV | BPF_X, 3, 6, 0, 0},
-      {BPF_ALU64 | BPF_AND | BPF_K, 3, 0, 0, 1},
-      {BPF_JMP | BPF_JNE | BPF_K, 3, 0, 2, 0},
-      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_submit},
-      {BPF_JMP | BPF_JA, 0, 0, 1, 0},
-      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_ringbuf_discard},
-      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
-      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-  };
-  return load(BPF_PROG_TYPE_SOCKET_FILTER, insns,
-              (int)(sizeof(insns) / sizeof(insns[0])));
+  struct bpf_insn insns[26];
+  return load(BPF_PROG_TYPE_SOCKET_FILTER, insns, ring_prog_insns(insns, rb));
 }
 
 // One test run of ring_prog whose skb->len is `len` (the packet less its
@@ -817,19 +787,6 @@ static void ring_run(long prog, uint32_t len) {
   char what[64];
   snprintf(what, sizeof(what), "ringbuf run len %u", len);
   run(what, prog, pkt, len + 14, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0);
-}
-
-// epoll_wait for up to 50 ms: the count, and the first event's mask and
-// data.
-static void ring_wait(int ep, const char* what) {
-  struct epoll_event ev[4];
-  memset(ev, 0, sizeof(ev));
-  int n = epoll_wait(ep, ev, 4, 50);
-  char line[96];
-  snprintf(line, sizeof(line), "%s: events 0x%x data 0x%llx; epoll_wait", what,
-           n > 0 ? ev[0].events : 0,
-           n > 0 ? (unsigned long long)ev[0].data.u64 : 0ULL);
-  report(line, n < 0 ? -errno : n);
 }
 
 // Reads the committed records from the consumer position on, as libbpf's
@@ -901,33 +858,33 @@ static void Ringbuf(void) {
   report("epoll add again", epoll_ctl(ep, EPOLL_CTL_ADD, rb, &ev) ? -errno : 0);
   ev.data.u64 = 0xdef;
   report("epoll mod", epoll_ctl(ep, EPOLL_CTL_MOD, rb, &ev) ? -errno : 0);
-  ring_wait(ep, "empty ring");
+  print_epoll_wait(ep, "empty ring");
   // A record at the consumer position wakes the reader; the item stays
   // ready (level-triggered) until the data is consumed.
   ring_run(prog, 64);
-  ring_wait(ep, "after a record");
-  ring_wait(ep, "again");
+  print_epoll_wait(ep, "after a record");
+  print_epoll_wait(ep, "again");
   ring_consume(cons, prod, data, size - 1);
-  ring_wait(ep, "after consuming");
+  print_epoll_wait(ep, "after consuming");
   // BPF_RB_NO_WAKEUP: data, but no wake-up; FORCE_WAKEUP wakes.
   ring_run(prog, 66);
-  ring_wait(ep, "after NO_WAKEUP");
+  print_epoll_wait(ep, "after NO_WAKEUP");
   ring_run(prog, 68);
-  ring_wait(ep, "after FORCE_WAKEUP");
+  print_epoll_wait(ep, "after FORCE_WAKEUP");
   ring_consume(cons, prod, data, size - 1);
   // A discarded record is committed, and wakes.
   ring_run(prog, 65);
-  ring_wait(ep, "after a discard");
+  print_epoll_wait(ep, "after a discard");
   ring_consume(cons, prod, data, size - 1);
   // 4032: the next record wraps past the end of the data.
   ring_run(prog, 64);
-  ring_wait(ep, "after a wrapping record");
+  print_epoll_wait(ep, "after a wrapping record");
   ring_consume(cons, prod, data, size - 1);
   // Four records fit (4 * 1008 <= 4095), the fifth finds no room.
   for (int i = 0; i < 5; ++i) ring_run(prog, 64 + 2 * (i % 2));
-  ring_wait(ep, "full ring");
+  print_epoll_wait(ep, "full ring");
   ring_consume(cons, prod, data, size - 1);
-  ring_wait(ep, "drained");
+  print_epoll_wait(ep, "drained");
   // A reader killed in epoll_wait; the ring keeps working for the others.
   pid_t pid = fork();
   if (pid == 0) {
@@ -941,7 +898,7 @@ static void Ringbuf(void) {
   waitpid(pid, &st, 0);
   report("reader killed while polling", WIFSIGNALED(st) ? WTERMSIG(st) : -1);
   ring_run(prog, 64);
-  ring_wait(ep, "after the reader died");
+  print_epoll_wait(ep, "after the reader died");
   ring_consume(cons, prod, data, size - 1);
   report("epoll del", epoll_ctl(ep, EPOLL_CTL_DEL, rb, NULL) ? -errno : 0);
   report("epoll del again",
@@ -956,7 +913,7 @@ static void Ringbuf(void) {
   report("epoll add to a closed fd",
          epoll_ctl(999, EPOLL_CTL_ADD, rb, &ev) ? -errno : 0);
   ring_run(prog, 64);
-  ring_wait(ep, "after del");
+  print_epoll_wait(ep, "after del");
   close(ep);
   munmap((void*)cons, page);
   munmap(prod_map, page + 2 * size);
@@ -964,52 +921,21 @@ static void Ringbuf(void) {
   close(rb);
 }
 
-// A socket filter that drains a user ring buffer with a callback that
-// keeps going (returns 0), with flags skb->len & 3 (0, BPF_RB_NO_WAKEUP,
-// BPF_RB_FORCE_WAKEUP): r0 is what bpf_user_ringbuf_drain returned.
+// tests/exec/test_progs.h's drain program, with its BTF func_info.
 static long user_ring_prog(int rb) {
-  const struct bpf_insn insns[] = {
-      {BPF_LDX | BPF_MEM | BPF_W, 6, 1, 0, 0},
-      {BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, rb},
-      {0, 0, 0, 0, 0},
-      {BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_FUNC, 0, 6},
-      {0, 0, 0, 0, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_X, 4, 6, 0, 0},
-      {BPF_ALU64 | BPF_AND | BPF_K, 4, 0, 0, 3},
-      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_user_ringbuf_drain},
-      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
-      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-  };
-  // A callback is a subprogram, which the verifier wants described by BTF
-  // func_info: [1] int, [2] int (void), [3] "prog" and [4] "cb" of it.
-  static const struct {
-    struct {
-      uint16_t magic;
-      uint8_t version, flags;
-      uint32_t hdr_len, type_off, type_len, str_off, str_len;
-    } hdr;
-    uint32_t types[13];
-    char strs[13];
-  } __attribute__((packed)) btf = {
-      {0xeb9f, 1, 0, 24, 0, 52, 52, 13},
-      {1, 1u << 24, 4, 1u << 24 | 32, 0, 13u << 24, 1, 5, 12u << 24, 2, 10,
-       12u << 24, 2},
-      "\0int\0prog\0cb",
-  };
-  long b = btf_load(&btf, sizeof(btf), NULL, 0, 0);
+  struct bpf_insn insns[12];
+  const int n = drain_prog_insns(insns, rb);
+  long b = btf_load(&kDrainBtf, sizeof(kDrainBtf), NULL, 0, 0);
   report("user ringbuf btf ok", b >= 0);
-  const uint32_t funcs[4] = {0, 3, 10, 4};  // {insn_off, type_id}
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
   a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
   a.insns = (uint64_t)(uintptr_t)insns;
-  a.insn_cnt = sizeof(insns) / sizeof(insns[0]);
+  a.insn_cnt = (uint32_t)n;
   a.license = (uint64_t)(uintptr_t) "GPL";
   a.prog_btf_fd = (uint32_t)b;
   a.func_info_rec_size = 8;
-  a.func_info = (uint64_t)(uintptr_t)funcs;
+  a.func_info = (uint64_t)(uintptr_t)kDrainFuncInfo;
   a.func_info_cnt = 2;
   long p = sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
   close((int)b);
@@ -1056,20 +982,20 @@ static void UserRingbuf(void) {
   int ep = epoll_create1(EPOLL_CLOEXEC);
   struct epoll_event ev = {.events = EPOLLOUT | EPOLLIN, .data.u64 = 0x77};
   report("user epoll add", epoll_ctl(ep, EPOLL_CTL_ADD, rb, &ev) ? -errno : 0);
-  ring_wait(ep, "user empty ring");
+  print_epoll_wait(ep, "user empty ring");
   user_ring_fill(prod, data, size - 1);
-  ring_wait(ep, "user full ring");
+  print_epoll_wait(ep, "user full ring");
   run("user drain", prog, (unsigned char[78]){0}, 64 + 14, NULL, 0, NULL, 0,
       NULL, 0, 0, 0, 0);
-  ring_wait(ep, "user after a drain");
+  print_epoll_wait(ep, "user after a drain");
   user_ring_fill(prod, data, size - 1);
-  ring_wait(ep, "user full again");
+  print_epoll_wait(ep, "user full again");
   run("user drain NO_WAKEUP", prog, (unsigned char[79]){0}, 65 + 14, NULL, 0,
       NULL, 0, NULL, 0, 0, 0, 0);
-  ring_wait(ep, "user after NO_WAKEUP");
+  print_epoll_wait(ep, "user after NO_WAKEUP");
   run("user drain FORCE_WAKEUP", prog, (unsigned char[80]){0}, 66 + 14, NULL, 0,
       NULL, 0, NULL, 0, 0, 0, 0);
-  ring_wait(ep, "user after FORCE_WAKEUP");
+  print_epoll_wait(ep, "user after FORCE_WAKEUP");
   report("user consumer position", (long)*cons);
   report("user epoll del", epoll_ctl(ep, EPOLL_CTL_DEL, rb, NULL) ? -errno : 0);
   close(ep);
