@@ -11,7 +11,6 @@
 #include <linux/bpf.h>
 #include <linux/keyctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -25,6 +24,7 @@
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
+#include "testing/in_child.h"
 #include "testing/kernel_backend.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
@@ -111,33 +111,6 @@ std::string Transcript(
   return out;
 }
 
-// `fn` in a child process; its output back through a pipe.
-std::string InChild(const std::function<std::string()>& fn) {
-  int p[2];
-  if (pipe(p) != 0) return "pipe failed";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(p[0]);
-    const std::string s = fn();
-    size_t off = 0;
-    while (off < s.size()) {
-      const ssize_t n = write(p[1], s.data() + off, s.size() - off);
-      if (n <= 0) break;
-      off += static_cast<size_t>(n);
-    }
-    _exit(0);
-  }
-  close(p[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(p[0], buf, sizeof(buf))) > 0) out.append(buf, n);
-  close(p[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return out;
-}
-
 class KeysCompareTest : public KernelTest<::testing::TestWithParam<bool>> {};
 
 TEST_P(KeysCompareTest, SameAsTheKernel) {
@@ -146,29 +119,29 @@ TEST_P(KeysCompareTest, SameAsTheKernel) {
   ASSERT_EQ(KernelObject::Load(path, &kernel), 0);
   const int prog_fd = kernel->ProgFd("lookups");
   const int res_fd = kernel->MapFd("res");
-  const std::string kl = InChild([&] {
+  const std::string kl = InChild([&](int out) {
     KernelBackend& k = KernelBackend::Get();
-    return Transcript([&](const Args& a, int64_t r[8]) {
-      Args copy = a;
-      const KernelObject::Result res =
-          KernelObject::RunSyscall(prog_fd, &copy, sizeof(copy));
-      const uint32_t zero = 0;
-      return res.err == 0 && res.retval == 0 &&
-             k.Lookup(res_fd, &zero, r, 0) == 0;
-    });
+    WriteAll(out, Transcript([&](const Args& a, int64_t r[8]) {
+               Args copy = a;
+               const KernelObject::Result res =
+                   KernelObject::RunSyscall(prog_fd, &copy, sizeof(copy));
+               const uint32_t zero = 0;
+               return res.err == 0 && res.retval == 0 &&
+                      k.Lookup(res_fd, &zero, r, 0) == 0;
+             }));
   });
   const bool bytecode = GetParam();
-  const std::string el = InChild([&] {
+  const std::string el = InChild([&](int out) {
     auto obj = bytecode ? native::Object::OpenBytecode(path)
                         : native::Object::Open("keys");
-    if (!obj.ok() || (*obj)->Load() != 0) return std::string("load failed");
+    if (!obj.ok() || (*obj)->Load() != 0) return WriteAll(out, "load failed");
     const native::Program* prog = (*obj)->FindProgram("lookups");
-    return Transcript([&](const Args& a, int64_t r[8]) {
-      Args copy = a;
-      const uint32_t zero = 0;
-      return prog->Run(&copy) == 0 &&
-             MapLookupElem((*obj)->MapFd("res"), &zero, r) == 0;
-    });
+    WriteAll(out, Transcript([&](const Args& a, int64_t r[8]) {
+               Args copy = a;
+               const uint32_t zero = 0;
+               return prog->Run(&copy) == 0 &&
+                      MapLookupElem((*obj)->MapFd("res"), &zero, r) == 0;
+             }));
   });
   EXPECT_EQ(el, kl);
   std::printf("keys (%s):\n%s", bytecode ? "bytecode" : "native", kl.c_str());

@@ -16,7 +16,6 @@
 #include <bpf/bpf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,6 +29,7 @@
 #include "emu/cgroup.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
+#include "testing/in_child.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
 #include "testing/scoped_cgroup.h"
@@ -126,23 +126,8 @@ TEST_P(SockAddrHookCompareTest, SameConnectsAsTheKernel) {
       ASSERT_EQ(bpf_map_update_elem(kcfg, &k, &c.cfg[k], BPF_ANY), 0);
       ASSERT_EQ(bpf_map_update_elem(kseen, &k, &blank, BPF_ANY), 0);
     }
-    int pipefd[2];
-    ASSERT_EQ(pipe(pipefd), 0);
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(pipefd[0]);
-      ChildRun(c, ports, procs.c_str(), pipefd[1]);
-    }
-    close(pipefd[1]);
-    std::string kobserved;
-    char buf[512];
-    for (ssize_t n; (n = read(pipefd[0], buf, sizeof(buf))) > 0;) {
-      kobserved.append(buf, static_cast<size_t>(n));
-    }
-    close(pipefd[0]);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    const std::string kobserved =
+        InChild([&](int fd) { ChildRun(c, ports, procs.c_str(), fd); });
     sock_addr_seen ks[2] = {};
     for (uint32_t k = 0; k < 2; ++k) {
       ASSERT_EQ(bpf_map_lookup_elem(kseen, &k, &ks[k]), 0);

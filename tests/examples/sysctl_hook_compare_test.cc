@@ -19,7 +19,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,6 +33,7 @@
 #include "emu/cgroup.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
+#include "testing/in_child.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
 #include "testing/scoped_cgroup.h"
@@ -141,21 +141,11 @@ TEST_P(SysctlHookCompareTest, SameAccessesAsTheKernel) {
       }
       ASSERT_EQ(bpf_map_update_elem(kseen, &k, &blank, BPF_ANY), 0);
     }
-    int pipefd[2];
-    ASSERT_EQ(pipe(pipefd), 0);
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      close(pipefd[0]);
-      ChildRun(c, procs.c_str(), pipefd[1]);
-    }
-    close(pipefd[1]);
+    const std::string out =
+        InChild([&](int fd) { ChildRun(c, procs.c_str(), fd); });
     ChildOut o = {};
-    const ssize_t got = read(pipefd[0], &o, sizeof(o));
-    close(pipefd[0]);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_EQ(got, static_cast<ssize_t>(sizeof(o)));
+    ASSERT_EQ(out.size(), sizeof(o)) << out;
+    std::memcpy(&o, out.data(), sizeof(o));
     ASSERT_EQ(o.stage, 0) << "child step " << o.stage << ": "
                           << strerror(o.err);
     sysctl_seen ks[3] = {};
