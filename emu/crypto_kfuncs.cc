@@ -17,6 +17,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "emu/dynptr_kern.h"
 #include "emu/graph_obj.h"
 
 namespace bpfemu::cryptok {
@@ -42,17 +43,8 @@ struct Ctx {
   } enc, dec;
 };
 
-// include/linux/bpf.h struct bpf_dynptr_kern.
-struct DynptrKern {
-  void* data;
-  uint32_t size;
-  uint32_t offset;
-};
-constexpr uint32_t kSizeMask = (1u << 24) - 1;
-constexpr uint32_t kRdonlyBit = 1u << 31;
-// The Vm region tag of an initialized dynptr (emu/kfunc.h
-// kDynptrRegionTag, loader/bytecode.cc kDynptr).
-constexpr uint8_t kDynptrRegionTag = 2;
+// include/linux/bpf.h struct bpf_dynptr_kern (emu/dynptr_kern.h).
+using DynptrKern = dynptr::Kern;
 
 std::atomic<DynptrData> dynptr_data{nullptr};
 
@@ -315,15 +307,13 @@ int Crypt(const void* ctx, const void* src, const void* dst, const void* siv,
       c.siv_len != (c.mode == Mode::kCbc ? kBlock : 0u)) {
     return -EINVAL;
   }
-  const auto* d = static_cast<const DynptrKern*>(dst);
-  if ((d->size & kRdonlyBit) != 0) return -EINVAL;
+  const auto& d = *static_cast<const DynptrKern*>(dst);
+  if (dynptr::Rdonly(d)) return -EINVAL;
   // __bpf_dynptr_size: the size word, null dynptrs included (0).
   const uint32_t siv_len =
-      siv != nullptr ? static_cast<const DynptrKern*>(siv)->size & kSizeMask
-                     : 0;
-  const uint32_t src_len =
-      static_cast<const DynptrKern*>(src)->size & kSizeMask;
-  const uint32_t dst_len = d->size & kSizeMask;
+      siv != nullptr ? dynptr::Size(*static_cast<const DynptrKern*>(siv)) : 0;
+  const uint32_t src_len = dynptr::Size(*static_cast<const DynptrKern*>(src));
+  const uint32_t dst_len = dynptr::Size(d);
   if (src_len == 0 || dst_len == 0 || src_len > dst_len) return -EINVAL;
   if (siv_len != c.siv_len) return -EINVAL;
   // __bpf_dynptr_data / _data_rw: a direct slice of the whole dynptr.
@@ -351,12 +341,6 @@ namespace {
 
 uint64_t Ret(int v) { return static_cast<uint64_t>(static_cast<int64_t>(v)); }
 
-void NeedDynptr(interp::Vm& vm, uint64_t p, const char* name, int reg) {
-  if (!vm.HasRegion(p, kDynptrRegionTag)) {
-    vm.Fault("%s: R%d is not an initialized dynptr", name, reg);
-  }
-}
-
 void NeedCtx(interp::Vm& vm, uint64_t p, const char* name) {
   if (!IsCtx(reinterpret_cast<void*>(p))) {
     vm.Fault("%s: R1 is not a struct bpf_crypto_ctx", name);
@@ -367,9 +351,9 @@ uint64_t InterpCrypt(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                      uint64_t r4, bool decrypt) {
   const char* name = decrypt ? "bpf_crypto_decrypt" : "bpf_crypto_encrypt";
   NeedCtx(vm, r1, name);
-  NeedDynptr(vm, r2, name, 2);
-  NeedDynptr(vm, r3, name, 3);
-  if (r4 != 0) NeedDynptr(vm, r4, name, 4);
+  dynptr::Need(vm, r2, name, 2);
+  dynptr::Need(vm, r3, name, 3);
+  if (r4 != 0) dynptr::Need(vm, r4, name, 4);
   return Ret(Crypt(reinterpret_cast<void*>(r1), reinterpret_cast<void*>(r2),
                    reinterpret_cast<void*>(r3),
                    r4 != 0 ? reinterpret_cast<void*>(r4) : nullptr, decrypt));

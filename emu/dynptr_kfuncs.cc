@@ -11,44 +11,30 @@
 #include <cerrno>
 #include <cstring>
 
+#include "emu/dynptr_kern.h"
+
 namespace bpfemu::dynk {
 
 namespace {
 
 std::atomic<const DynptrIo*> dynptr_io{nullptr};
 
-// The size word of struct bpf_dynptr_kern (data, size word, offset): the
-// size in bits 0-23, the read-only bit 31.
-struct DynptrKern {
-  void* data;
-  uint32_t size;
-  uint32_t offset;
-};
-static_assert(sizeof(DynptrKern) == 16);
-constexpr uint32_t kSizeMask = (1u << 24) - 1;
-constexpr uint32_t kRdonlyBit = 1u << 31;
-
-// The Vm region tag of an initialized dynptr (emu/kfunc.h
-// kDynptrRegionTag, loader/bytecode.cc kDynptr).
-constexpr uint8_t kDynptrTag = 2;
-
+using dynptr::Kern;
 // The kernel's chunk buffer: 256 bytes on its stack.
 constexpr uint32_t kChunk = 256;
 
 // bpf_dynptr_check_off_len(): [off, off + len) inside the dynptr's size.
 bool RangeFits(const void* p, uint32_t off, uint32_t len) {
-  const uint32_t size = static_cast<const DynptrKern*>(p)->size & kSizeMask;
+  const uint32_t size = dynptr::Size(*static_cast<const Kern*>(p));
   return len <= size && off <= size - len;
 }
 
 bool Rdonly(const void* p) {
-  return (static_cast<const DynptrKern*>(p)->size & kRdonlyBit) != 0;
+  return dynptr::Rdonly(*static_cast<const Kern*>(p));
 }
 
 void NeedDynptr(interp::Vm& vm, uint64_t p, const char* name, int reg) {
-  if (!vm.HasRegion(p, kDynptrTag)) {
-    vm.Fault("%s: R%d is not an initialized dynptr", name, reg);
-  }
+  dynptr::Need(vm, p, name, reg);
 }
 
 std::atomic<const UserCopyOps*> user_copy{nullptr};
@@ -300,37 +286,20 @@ void NeedTask(interp::Vm& vm, uint64_t task, const char* name, int reg) {
 
 }  // namespace
 
-template <DynptrCopy kWhich>
-uint64_t InterpCopyToDynptr(interp::Vm& vm, uint64_t r1, uint64_t r2,
-                            uint64_t r3, uint64_t r4, uint64_t r5) {
-  const char* name = CopyName(kWhich);
+uint64_t InterpCopyToDynptrOf(DynptrCopy which, interp::Vm& vm, uint64_t r1,
+                              uint64_t r2, uint64_t r3, uint64_t r4,
+                              uint64_t r5) {
+  const char* name = CopyName(which);
   NeedDynptr(vm, r1, name, 1);
-  const bool task = kWhich == DynptrCopy::kCopyFromUserTask ||
-                    kWhich == DynptrCopy::kCopyFromUserTaskStr;
+  const bool task = which == DynptrCopy::kCopyFromUserTask ||
+                    which == DynptrCopy::kCopyFromUserTaskStr;
   if (task) NeedTask(vm, r5, name, 5);
   const int ret =
-      CopyToDynptr(&vm, kWhich, reinterpret_cast<void*>(r1),
+      CopyToDynptr(&vm, which, reinterpret_cast<void*>(r1),
                    static_cast<uint32_t>(r2), static_cast<uint32_t>(r3), r4,
                    task ? reinterpret_cast<void*>(r5) : nullptr);
   return static_cast<uint64_t>(static_cast<int64_t>(ret));
 }
-
-template uint64_t InterpCopyToDynptr<DynptrCopy::kProbeReadUser>(
-    interp::Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-template uint64_t InterpCopyToDynptr<DynptrCopy::kProbeReadKernel>(
-    interp::Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-template uint64_t InterpCopyToDynptr<DynptrCopy::kProbeReadUserStr>(
-    interp::Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-template uint64_t InterpCopyToDynptr<DynptrCopy::kProbeReadKernelStr>(
-    interp::Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-template uint64_t InterpCopyToDynptr<DynptrCopy::kCopyFromUser>(
-    interp::Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-template uint64_t InterpCopyToDynptr<DynptrCopy::kCopyFromUserStr>(
-    interp::Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-template uint64_t InterpCopyToDynptr<DynptrCopy::kCopyFromUserTask>(
-    interp::Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-template uint64_t InterpCopyToDynptr<DynptrCopy::kCopyFromUserTaskStr>(
-    interp::Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 
 // dst__sz: `size` writable bytes at dst (the verifier's mem / size pair).
 uint64_t InterpCopyFromUserStr(interp::Vm& vm, uint64_t r1, uint64_t r2,

@@ -97,9 +97,15 @@ uint64_t InterpCopy(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                     uint64_t r4, uint64_t r5);
 uint64_t InterpMemset(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                       uint64_t r4, uint64_t r5);
+// The eight copies into a dynptr: one binding, `which` picking the copy.
+uint64_t InterpCopyToDynptrOf(DynptrCopy which, interp::Vm& vm, uint64_t r1,
+                              uint64_t r2, uint64_t r3, uint64_t r4,
+                              uint64_t r5);
 template <DynptrCopy kWhich>
 uint64_t InterpCopyToDynptr(interp::Vm& vm, uint64_t r1, uint64_t r2,
-                            uint64_t r3, uint64_t r4, uint64_t r5);
+                            uint64_t r3, uint64_t r4, uint64_t r5) {
+  return InterpCopyToDynptrOf(kWhich, vm, r1, r2, r3, r4, r5);
+}
 uint64_t InterpCopyFromUserStr(interp::Vm& vm, uint64_t r1, uint64_t r2,
                                uint64_t r3, uint64_t r4, uint64_t r5);
 uint64_t InterpCopyFromUserTaskStr(interp::Vm& vm, uint64_t r1, uint64_t r2,

@@ -714,8 +714,12 @@ struct WalkFacts {
 // register (a pointer into the stack, maybe). The walk visits a superset of
 // what the verifier visits (it knows less), so whatever it finds
 // unreachable the verifier finds unreachable too.
+// The exception callback (`exception_cb`, 0: none) is walked too, from its
+// first instruction with R1 the cookie (a scalar), as the verifier checks
+// it as a subprogram it presumes called (do_check_subprogs).
 WalkFacts WalkProgram(const RawInsn* insns, size_t n,
-                      const std::vector<uint32_t>& calls) {
+                      const std::vector<uint32_t>& calls,
+                      uint32_t exception_cb) {
   struct Ptr {
     int32_t off = 0;
     Tnum var = Tnum::Const(0);
@@ -786,6 +790,7 @@ WalkFacts WalkProgram(const RawInsn* insns, size_t n,
   State entry;
   entry.regs = 1u << 1;
   flow(0, entry);
+  if (exception_cb != 0) flow(exception_cb, State{});
   WalkFacts facts;
   auto refuse = [&](size_t pc, int reg, const Ptr& p, bool atomic = false) {
     if (facts.err != 0 && facts.err_pc <= pc) return;
@@ -1142,7 +1147,8 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   // the program: resolve_pseudo_ldimm64 runs before the instruction checks).
   if (prog->casts_ && prog->arena_ == nullptr) return -EINVAL;
   if (cast_to_fp) return -EACCES;
-  const WalkFacts walk = WalkProgram(in, n, prog->unknown_calls_);
+  const WalkFacts walk =
+      WalkProgram(in, n, prog->unknown_calls_, attr.exception_cb);
   if (!walk.reached_calls.empty() &&
       (walk.err == 0 || walk.reached_calls[0] < walk.err_pc)) {
     const uint32_t pc = walk.reached_calls[0];
@@ -1494,6 +1500,7 @@ void Vm::AddRegion(uint64_t addr, uint64_t size, bool writable, uint8_t tag) {
     for (Region& slot : records_) {
       if (slot.hi == 0) {
         slot = r;
+        seals_[&slot - records_].set = false;
         records_used_ = true;
         JitRemember(r.lo, r.hi, writable);
         return;
@@ -1522,9 +1529,35 @@ void Vm::AddRegion(uint64_t addr, uint64_t size, bool writable, uint8_t tag) {
 bool Vm::HasRegion(uint64_t addr, uint8_t tag) const {
   if (!records_used_) return false;
   for (const Region& r : records_) {
-    if (r.hi != 0 && r.lo == addr && r.tag == tag) return true;
+    if (r.hi == 0 || r.lo != addr || r.tag != tag) continue;
+    if (tag != kDynptrTag) return true;
+    Seal& seal = seals_[&r - records_];
+    const void* now = reinterpret_cast<const void*>(addr);
+    if (!seal.set) {
+      std::memcpy(seal.bytes, now, kDynptrBytes);
+      seal.set = true;
+      return true;
+    }
+    return std::memcmp(seal.bytes, now, kDynptrBytes) == 0;
   }
   return false;
+}
+
+void Vm::SealDynptr(uint64_t addr) {
+  if (records_used_) {
+    for (const Region& r : records_) {
+      if (r.hi != 0 && r.lo == addr && r.tag == kDynptrTag) {
+        Seal& seal = seals_[&r - records_];
+        std::memcpy(seal.bytes, reinterpret_cast<const void*>(addr),
+                    kDynptrBytes);
+        seal.set = true;
+        return;
+      }
+    }
+  }
+  RemoveRegion(addr);
+  AddRegion(addr, 0, false, kDynptrTag);
+  SealDynptr(addr);
 }
 
 void Vm::RemoveRegion(uint64_t addr) {

@@ -364,6 +364,18 @@ class Vm {
   // (a ring buffer record once submitted).
   bool HasRegion(uint64_t addr, uint8_t tag) const;
   void RemoveRegion(uint64_t addr);
+  // Dynptrs (emu/dynptr_kern.h): a region tagged kDynptrTag at `addr` is a
+  // struct bpf_dynptr_kern a helper initialized, whose 16 bytes stay the
+  // program's stack. The Vm keeps its own copy of them, as the verifier
+  // keeps the slots' STACK_DYNPTR type: SealDynptr() records the bytes now
+  // (after a helper wrote them; it tags `addr` if it was not), and
+  // HasRegion(addr, kDynptrTag) is false once the program has changed them
+  // (kernel/bpf/verifier.c destroy_if_dynptr_stack_slot: a store to a
+  // dynptr's slots makes it uninitialized). A tagged dynptr never sealed
+  // is sealed by its first HasRegion.
+  static constexpr uint8_t kDynptrTag = 2;
+  static constexpr int kDynptrBytes = 16;
+  void SealDynptr(uint64_t addr);
   // Whether `value` is a map handle the program was given (a map it loaded,
   // or one a helper returned, e.g. an inner map).
   bool IsMapHandle(uint64_t value) const;
@@ -539,6 +551,12 @@ class Vm {
   bool records_used_ = false;
   Region regions_[kMaxRegions];
   Region records_[16];
+  // Each dynptr record's bytes (SealDynptr), valid where `set`.
+  struct Seal {
+    bool set;
+    uint8_t bytes[kDynptrBytes];
+  };
+  mutable Seal seals_[16];
   struct FaultRelease {
     void (*fn)(void*);
     void* arg;

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "emu/interp_asm.h"
@@ -593,6 +595,88 @@ TEST(InterpArenaTest, AccessesTheVerifierRefusesStopTheRun) {
       Exec(Ret({a::MovImm(8, 0x10000), a::Ldx(BPF_DW, 0, 8, 0)}), &faulted),
       0u);
   EXPECT_TRUE(faulted);
+}
+
+// The exception callback (LoadAttr::exception_cb) is checked at load as
+// the verifier checks it, a subprogram presumed called: a helper no kernel
+// has is refused there (EINVAL), where the same dead code elsewhere loads.
+TEST(InterpTest, ExceptionCallbackIsWalkedAtLoad) {
+  const Insns p = {a::MovImm(0, 0), a::Exit(),
+                   // insn 2: the callback
+                   a::Call(9999), a::MovImm(0, 0), a::Exit()};
+  TestLinker linker;
+  LoadAttr attr;
+  attr.prog_type = BPF_PROG_TYPE_SCHED_CLS;
+  attr.insns = p.data();
+  attr.insn_cnt = static_cast<uint32_t>(p.size());
+  std::string log;
+  attr.log = &log;
+  std::shared_ptr<const Program> prog;
+  EXPECT_EQ(Program::Load(attr, linker, &prog), 0) << log;
+  attr.exception_cb = 2;
+  EXPECT_EQ(Program::Load(attr, linker, &prog), -EINVAL);
+  EXPECT_EQ(log, "invalid func unknown#9999\n");
+}
+
+// A dynptr's 16 bytes (Vm::SealDynptr) are the program's stack: once the
+// program changes one of them, HasRegion(addr, kDynptrTag) is false (the
+// verifier's destroy_if_dynptr_stack_slot), whether the store came from
+// the interpreter or the JIT. Helper 1 (Sum) stands in for any call; the
+// helpers below seal the dynptr at R1 and answer whether it still is one.
+uint64_t SealAt(Vm& vm, uint64_t r1, uint64_t, uint64_t, uint64_t, uint64_t) {
+  vm.SealDynptr(r1);
+  return 0;
+}
+uint64_t IsDynptrAt(Vm& vm, uint64_t r1, uint64_t, uint64_t, uint64_t,
+                    uint64_t) {
+  return vm.HasRegion(r1, Vm::kDynptrTag) ? 1 : 0;
+}
+class DynptrLinker : public TestLinker {
+ public:
+  HelperFn Helper(int32_t id, uint32_t type, bool* gpl_only) override {
+    if (id == 2) return SealAt;
+    if (id == 3) return IsDynptrAt;
+    return TestLinker::Helper(id, type, gpl_only);
+  }
+};
+
+TEST(InterpTest, ADynptrTheProgramOverwroteIsNone) {
+  // fp-16: 16 bytes, sealed; `store` (or nothing); R0 = still a dynptr.
+  auto run = [](std::optional<RawInsn> store) {
+    Insns p = {a::St(BPF_DW, 10, -16, 7),
+               a::St(BPF_DW, 10, -8, 9),
+               a::MovReg(1, 10),
+               a::AluImm(BPF_ADD, 1, -16),
+               a::Call(2),
+               a::MovImm(2, 1),
+               a::Call(1)};
+    if (store) p.push_back(*store);
+    p.push_back(a::Call(3));
+    p.push_back(a::Exit());
+    DynptrLinker linker;
+    LoadAttr attr;
+    attr.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+    attr.insns = p.data();
+    attr.insn_cnt = static_cast<uint32_t>(p.size());
+    std::shared_ptr<const Program> prog;
+    EXPECT_EQ(Program::Load(attr, linker, &prog), 0);
+    if (prog == nullptr) return ~uint64_t{0};
+    Prog desc;
+    desc.type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+    desc.code = prog;
+    uint64_t ctx[4] = {};
+    const uint64_t r = ProgRun(desc, ctx);
+    EXPECT_FALSE(ProgFaulted()) << LastFault();
+    return r;
+  };
+  EXPECT_EQ(run(std::nullopt), 1u);
+  // Writing the bytes it holds keeps it; any other byte does not.
+  EXPECT_EQ(run(a::St(BPF_DW, 10, -16, 7)), 1u);
+  EXPECT_EQ(run(a::St(BPF_DW, 10, -16, 8)), 0u);
+  EXPECT_EQ(run(a::St(BPF_B, 10, -1, 1)), 0u);
+  EXPECT_EQ(run(a::Stx(BPF_W, 10, 10, -12)), 0u);
+  // A store next to it leaves it alone.
+  EXPECT_EQ(run(a::St(BPF_DW, 10, -24, 1)), 1u);
 }
 
 // interp_jit_test runs this file with BPFEMU_JIT=1: its programs are then

@@ -27,6 +27,7 @@
 #include "emu/crypto_kfuncs.h"
 #include "emu/css_iter_kfuncs.h"
 #include "emu/ct_kfuncs.h"
+#include "emu/dynptr_kern.h"
 #include "emu/dynptr_kfuncs.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
@@ -66,21 +67,16 @@ struct IterNum {
 };
 static_assert(sizeof(IterNum) == 8);
 
-// include/linux/bpf.h struct bpf_dynptr_kern: the memory, the size word
-// (size in bits 0-23, type in 28-30, read-only bit 31) and the offset.
-struct DynptrKern {
-  void* data;
-  uint32_t size;
-  uint32_t offset;
-};
+// include/linux/bpf.h struct bpf_dynptr_kern (emu/dynptr_kern.h).
+using DynptrKern = dynptr::Kern;
 constexpr uint64_t kDynptrKernSize = sizeof(DynptrKern);
-static_assert(kDynptrKernSize == 16);
-constexpr uint32_t kDynptrSizeMask = (1u << 24) - 1;
-constexpr uint32_t kDynptrRdonlyBit = 1u << 31;
-// enum bpf_dynptr_type, in bits 28-30 of the size word.
-constexpr uint32_t kDynptrTypeShift = 28;
-constexpr uint32_t kDynptrTypeLocal = 1, kDynptrTypeRingbuf = 2;
-constexpr uint32_t kDynptrTypeSkb = 3, kDynptrTypeXdp = 4;
+constexpr uint32_t kDynptrSizeMask = dynptr::kSizeMask;
+constexpr uint32_t kDynptrRdonlyBit = dynptr::kRdonlyBit;
+constexpr uint32_t kDynptrTypeShift = dynptr::kTypeShift;
+constexpr uint32_t kDynptrTypeLocal = dynptr::kTypeLocal;
+constexpr uint32_t kDynptrTypeRingbuf = dynptr::kTypeRingbuf;
+constexpr uint32_t kDynptrTypeSkb = dynptr::kTypeSkb;
+constexpr uint32_t kDynptrTypeXdp = dynptr::kTypeXdp;
 
 // The interpreter's side of each kfunc: its pointer arguments checked
 // against what the run may touch (the verifier checks them at load), then
@@ -154,11 +150,10 @@ uint64_t InterpArenaFreePages(interp::Vm& vm, uint64_t r1, uint64_t r2,
 }
 
 // The dynptr kfuncs (kernel/bpf/helpers.c): the dynptr arguments must be
-// ones a helper initialized (the verifier's is_dynptr_reg_valid_init).
+// ones a helper initialized and the program left alone since (the
+// verifier's is_dynptr_reg_valid_init; emu/dynptr_kern.h).
 void NeedDynptr(interp::Vm& vm, uint64_t p, const char* name) {
-  if (!vm.HasRegion(p, kDynptrRegionTag)) {
-    vm.Fault("%s: R1 is not an initialized dynptr", name);
-  }
+  dynptr::Need(vm, p, name, 1);
 }
 uint64_t InterpDynptrAdjust(interp::Vm& vm, uint64_t r1, uint64_t r2,
                             uint64_t r3, uint64_t, uint64_t) {
@@ -166,6 +161,7 @@ uint64_t InterpDynptrAdjust(interp::Vm& vm, uint64_t r1, uint64_t r2,
   const int ret =
       DynptrAdjust(reinterpret_cast<void*>(r1), static_cast<uint32_t>(r2),
                    static_cast<uint32_t>(r3));
+  dynptr::Mark(vm, r1);  // its offset and size changed
   return static_cast<uint64_t>(static_cast<int64_t>(ret));
 }
 uint64_t InterpDynptrIsNull(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
@@ -189,10 +185,9 @@ uint64_t InterpDynptrClone(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t,
   if (!vm.Writable(r2, kDynptrKernSize)) {
     vm.Fault("bpf_dynptr_clone: R2 is not a writable 16-byte dynptr");
   }
-  vm.RemoveRegion(r2);
-  vm.AddRegion(r2, 0, false, kDynptrRegionTag);
   const int ret =
       DynptrClone(reinterpret_cast<void*>(r1), reinterpret_cast<void*>(r2));
+  dynptr::Mark(vm, r2);  // a null clone too, as the verifier marks it
   return static_cast<uint64_t>(static_cast<int64_t>(ret));
 }
 
@@ -231,6 +226,7 @@ uint64_t InterpDynptrFromSkb(interp::Vm& vm, uint64_t r1, uint64_t r2,
   }
   const int ret = DynptrFromSkb(reinterpret_cast<void*>(r1), r2,
                                 reinterpret_cast<void*>(r3), vm.prog_type());
+  dynptr::Mark(vm, r3);
   return static_cast<uint64_t>(static_cast<int64_t>(ret));
 }
 uint64_t InterpDynptrFromXdp(interp::Vm& vm, uint64_t r1, uint64_t r2,
@@ -238,6 +234,7 @@ uint64_t InterpDynptrFromXdp(interp::Vm& vm, uint64_t r1, uint64_t r2,
   InterpDynptrFromCtx(vm, r1, r3, "bpf_dynptr_from_xdp");
   const int ret = DynptrFromXdp(reinterpret_cast<void*>(r1), r2,
                                 reinterpret_cast<void*>(r3));
+  dynptr::Mark(vm, r3);
   return static_cast<uint64_t>(static_cast<int64_t>(ret));
 }
 // bpf_dynptr_slice(_rdwr): R3 NULL or `len` writable bytes (the

@@ -181,8 +181,8 @@ const BtfMapObject* CurrentBtfMap();
 using MapHandleElemCount = int64_t (*)(uint64_t handle);
 void SetMapHandleElemCount(MapHandleElemCount fn);
 
-// The Vm region tag of an initialized dynptr (loader/bytecode.cc kDynptr).
-inline constexpr uint8_t kDynptrRegionTag = 2;
+// The Vm region tag of an initialized dynptr (emu/dynptr_kern.h).
+inline constexpr uint8_t kDynptrRegionTag = interp::Vm::kDynptrTag;
 
 // The packet dynptrs: net/core/filter.c bpf_dynptr_from_skb (made
 // bpf_dynptr_from_skb_rdonly by the verifier's specialize_kfunc where

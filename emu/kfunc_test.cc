@@ -11,10 +11,12 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "emu/btf_blobs.h"
+#include "emu/dynptr_kern.h"
 #include "emu/errno.h"
 #include "emu/interp.h"
 #include "emu/interp_asm.h"
@@ -34,7 +36,8 @@ using Insns = std::vector<RawInsn>;
 // proto: bpf_iter_num_new, vfs_read, bpf_iter_num_next,
 // bpf_iter_num_destroy, bpf_rcu_read_lock; 8 FUNC "broken" whose type is
 // the int, not a proto; 9-12 FUNCs bpf_dynptr_from_skb, bpf_dynptr_from_xdp,
-// bpf_dynptr_slice, bpf_dynptr_slice_rdwr.
+// bpf_dynptr_slice, bpf_dynptr_slice_rdwr; 13-15 FUNCs bpf_dynptr_size,
+// bpf_dynptr_adjust, bpf_dynptr_clone.
 enum : int32_t {
   kInt = 1,
   kNew = 3,
@@ -47,6 +50,9 @@ enum : int32_t {
   kFromXdp = 10,
   kSlice = 11,
   kSliceRdwr = 12,
+  kDynSize = 13,
+  kDynAdjust = 14,
+  kDynClone = 15,
 };
 
 const KernelBtf* TestBtf() {
@@ -59,8 +65,10 @@ const KernelBtf* TestBtf() {
       b.Type(b.Str(f), btftest::Info(BTF_KIND_FUNC, 1), proto);
     }
     b.Type(b.Str("broken"), btftest::Info(BTF_KIND_FUNC, 1), kInt);
-    for (const char* f : {"bpf_dynptr_from_skb", "bpf_dynptr_from_xdp",
-                          "bpf_dynptr_slice", "bpf_dynptr_slice_rdwr"}) {
+    for (const char* f :
+         {"bpf_dynptr_from_skb", "bpf_dynptr_from_xdp", "bpf_dynptr_slice",
+          "bpf_dynptr_slice_rdwr", "bpf_dynptr_size", "bpf_dynptr_adjust",
+          "bpf_dynptr_clone"}) {
       b.Type(b.Str(f), btftest::Info(BTF_KIND_FUNC, 1), proto);
     }
     return KernelBtf::Parse(b.Build()).release();
@@ -245,10 +253,27 @@ TEST(KfuncTest, IterNumRanges) {
   EXPECT_EQ(IterNumNext(&it), nullptr);
 }
 
+// Helper 1 of the tests' linker: a local dynptr at R3 over the R2 bytes at
+// R1, as bpf_dynptr_from_mem makes one (loader/bytecode.cc).
+uint64_t InitLocalDynptr(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                         uint64_t, uint64_t) {
+  if (!vm.Writable(r1, r2) || !vm.Writable(r3, 16)) vm.Fault("bad init");
+  const dynptr::Kern d = {
+      reinterpret_cast<void*>(r1),
+      static_cast<uint32_t>(r2) | (dynptr::kTypeLocal << dynptr::kTypeShift),
+      0};
+  std::memcpy(reinterpret_cast<void*>(r3), &d, sizeof(d));
+  dynptr::Mark(vm, r3);
+  return 0;
+}
+
 // The interpreter with kfuncs from the hand-made BTF.
 class KfuncLinker : public interp::Linker {
  public:
-  interp::HelperFn Helper(int32_t, uint32_t, bool*) override { return nullptr; }
+  interp::HelperFn Helper(int32_t id, uint32_t, bool* gpl_only) override {
+    *gpl_only = false;
+    return id == 1 ? InitLocalDynptr : nullptr;
+  }
   int Kfunc(int32_t imm, int16_t off, const interp::LoadAttr& attr,
             interp::HelperFn* fn) override {
     KfuncCall c;
@@ -472,6 +497,73 @@ TEST(KfuncTest, SliceOfALocalDynptrIsItsMemory) {
   EXPECT_EQ(DynptrSliceRdwr(&d, 0, buf, 8), nullptr);
   const Kern null = {};
   EXPECT_EQ(DynptrSlice(&null, 0, buf, 0), nullptr);
+}
+
+// A dynptr's 16 bytes stay the program's stack: a program that rewrites
+// its data pointer or size after the init has no dynptr any more (the
+// verifier's destroy_if_dynptr_stack_slot; at load it refuses the later
+// use with "Expected an initialized dynptr as arg #0"), so the kfunc call
+// stops the run instead of reaching memory the forged fields name.
+// Changes the kfuncs make themselves (bpf_dynptr_adjust, a clone) keep it.
+// A local dynptr at fp-16 over the 16 bytes at fp-32; `body` follows, and
+// R0 = bpf_dynptr_size(fp-16 + `use`).
+Insns DynptrProgram(Insns body, int16_t use = 0) {
+  Insns p = {
+      a::St(BPF_DW, 10, -32, 0),  a::St(BPF_DW, 10, -24, 0),
+      a::MovReg(1, 10),           a::AluImm(BPF_ADD, 1, -32),
+      a::MovImm(2, 16),           a::MovReg(3, 10),
+      a::AluImm(BPF_ADD, 3, -16), a::Call(1),
+  };
+  p.insert(p.end(), body.begin(), body.end());
+  p.push_back(a::MovReg(1, 10));
+  p.push_back(a::AluImm(BPF_ADD, 1, -16 + use));
+  p.push_back(a::CallKfunc(kDynSize));
+  p.push_back(a::Exit());
+  return p;
+}
+
+TEST(KfuncTest, OverwrittenDynptrIsNoDynptr) {
+  bool faulted = true;
+  EXPECT_EQ(RunProg(DynptrProgram({}), &faulted), 16u);
+  EXPECT_FALSE(faulted) << interp::LastFault();
+  // bpf_dynptr_adjust(fp-16, 4, 12) changes the offset and size itself.
+  EXPECT_EQ(RunProg(DynptrProgram({a::MovReg(1, 10), a::AluImm(BPF_ADD, 1, -16),
+                                   a::MovImm(2, 4), a::MovImm(3, 12),
+                                   a::CallKfunc(kDynAdjust)}),
+                    &faulted),
+            8u);
+  EXPECT_FALSE(faulted) << interp::LastFault();
+  // A clone at fp-48 lives on when the original is overwritten.
+  const Insns clone = {a::MovReg(1, 10),        a::AluImm(BPF_ADD, 1, -16),
+                       a::MovReg(2, 10),        a::AluImm(BPF_ADD, 2, -48),
+                       a::CallKfunc(kDynClone), a::St(BPF_W, 10, -8, 1 << 20)};
+  EXPECT_EQ(RunProg(DynptrProgram(clone, -32), &faulted), 16u);
+  EXPECT_FALSE(faulted) << interp::LastFault();
+  struct Forge {
+    const char* what;
+    Insns body;
+  };
+  const Forge forges[] = {
+      // The size word: 1 MiB of a local dynptr.
+      {"size", {a::St(BPF_W, 10, -8, (1 << 20) | (1 << 28))}},
+      // The data pointer.
+      {"data", {a::MovImm(6, 0x1000), a::Stx(BPF_DW, 10, 6, -16)}},
+      // One byte of the offset.
+      {"offset", {a::St(BPF_B, 10, -4, 1)}},
+  };
+  for (const Forge& f : forges) {
+    SCOPED_TRACE(f.what);
+    faulted = false;
+    RunProg(DynptrProgram(f.body), &faulted);
+    EXPECT_TRUE(faulted);
+    EXPECT_NE(interp::LastFault().find(
+                  "bpf_dynptr_size: Expected an initialized dynptr as arg #0"),
+              std::string::npos)
+        << interp::LastFault();
+  }
+  // The original of the clone above is no dynptr any more.
+  RunProg(DynptrProgram(clone), &faulted);
+  EXPECT_TRUE(faulted);
 }
 
 }  // namespace

@@ -273,8 +273,26 @@ void NeedIter(interp::Vm& vm, uint64_t p, const char* name) {
   }
 }
 
-uint64_t HandOut(interp::Vm& vm, const void* view, const Block* b) {
-  if (view != nullptr) {
+// The run may read the block that holds `view`: looked up by the view,
+// since another thread may have replaced the list (SetKmemCaches) between
+// the walk's step and this call, and the current list's block then is not
+// the one the view is in.
+uint64_t HandOut(interp::Vm& vm, const void* view) {
+  if (view == nullptr) return 0;
+  const Block* b = nullptr;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    const auto& all = Blocks();
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      const uint8_t* lo = (*it)->bytes.data();
+      const auto* v = static_cast<const uint8_t*>(view);
+      if (v >= lo && v < lo + (*it)->bytes.size()) {
+        b = it->get();
+        break;
+      }
+    }
+  }
+  if (b != nullptr) {
     vm.AddRegion(reinterpret_cast<uint64_t>(b->bytes.data()), b->bytes.size(),
                  false);
   }
@@ -294,7 +312,7 @@ uint64_t InterpIterKmemCacheNext(interp::Vm& vm, uint64_t r1, uint64_t,
                                  uint64_t, uint64_t, uint64_t) {
   NeedIter(vm, r1, "bpf_iter_kmem_cache_next");
   const void* v = IterKmemCacheNext(reinterpret_cast<void*>(r1));
-  return HandOut(vm, v, Caches());
+  return HandOut(vm, v);
 }
 
 uint64_t InterpIterKmemCacheDestroy(interp::Vm& vm, uint64_t r1, uint64_t,
@@ -307,7 +325,7 @@ uint64_t InterpIterKmemCacheDestroy(interp::Vm& vm, uint64_t r1, uint64_t,
 uint64_t InterpGetKmemCache(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
                             uint64_t, uint64_t) {
   const void* v = GetKmemCache(r1);
-  return HandOut(vm, v, Caches());
+  return HandOut(vm, v);
 }
 
 uint64_t InterpIterDmabufNew(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
@@ -321,7 +339,7 @@ uint64_t InterpIterDmabufNext(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
                               uint64_t, uint64_t) {
   NeedIter(vm, r1, "bpf_iter_dmabuf_next");
   const void* v = IterDmabufNext(reinterpret_cast<void*>(r1));
-  return HandOut(vm, v, Dmabufs());
+  return HandOut(vm, v);
 }
 
 uint64_t InterpIterDmabufDestroy(interp::Vm& vm, uint64_t r1, uint64_t,

@@ -12,9 +12,11 @@
 #include <linux/bpf.h>
 #include <linux/btf.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "emu/interp.h"
@@ -102,6 +104,61 @@ TEST(KmemIterKfuncsInterpTest, StopsOnAnIteratorThatIsNotWritable) {
     EXPECT_NE(interp::LastFault().find(names[id - 3]), std::string::npos)
         << interp::LastFault();
   }
+}
+
+// A view a walk hands out is readable by the run even while another thread
+// replaces the list: the region the run is given is the block that holds
+// the view, not whichever list is current by then.
+TEST(KmemIterKfuncsInterpTest, ViewsStayReadableWhileTheListIsReplaced) {
+  const char* const names[] = {"bpf_iter_kmem_cache_new",
+                               "bpf_iter_kmem_cache_next",
+                               "bpf_iter_kmem_cache_destroy"};
+  auto btf = kfunctest::FuncBtf(std::vector<const char*>(names, names + 3));
+  // Walks the caches reading each view's first byte; R0 = views read.
+  const std::vector<RawInsn> p = {
+      a::MovImm(6, 0),
+      a::MovReg(1, 10),
+      a::AluImm(BPF_ADD, 1, -8),
+      a::CallKfunc(3),
+      // loop:
+      a::MovReg(1, 10),
+      a::AluImm(BPF_ADD, 1, -8),
+      a::CallKfunc(4),
+      a::JmpImm(BPF_JEQ, 0, 0, 3),
+      a::Ldx(BPF_B, 2, 0, 0),
+      a::AluImm(BPF_ADD, 6, 1),
+      a::Ja(-7),
+      // out:
+      a::MovReg(1, 10),
+      a::AluImm(BPF_ADD, 1, -8),
+      a::CallKfunc(5),
+      a::MovReg(0, 6),
+      a::Exit(),
+  };
+  const std::vector<KmemCache> one = {{"a", 64, 60}, {"b", 128, 120}};
+  const std::vector<KmemCache> two = {{"c", 8, 8}};
+  SetKmemCaches(one);
+  std::atomic<bool> stop{false};
+  std::thread setter([&] {
+    // Each list is a block kept for good: a bounded number of them.
+    for (int i = 0; i < 20000 && !stop.load(std::memory_order_relaxed); ++i) {
+      SetKmemCaches(i % 2 == 0 ? two : one);
+    }
+  });
+  int faults = 0;
+  for (int i = 0; i < 3000; ++i) {
+    bool faulted = false;
+    const int32_t n = kfunctest::RunSyscallProg(btf.get(), p, &faulted);
+    if (faulted) {
+      ++faults;
+    } else {
+      EXPECT_LE(n, 2);
+    }
+  }
+  stop = true;
+  setter.join();
+  EXPECT_EQ(faults, 0) << interp::LastFault();
+  SetKmemCaches({});
 }
 
 }  // namespace

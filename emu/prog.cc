@@ -28,6 +28,7 @@
 #include "emu/local_mutex.h"
 #include "emu/object_table.h"
 #include "emu/version.h"
+#include "emu/xfrm_kfuncs.h"
 
 // bpfemu_tail_run_current is defined in emu/interp.cc (the layer below),
 // whose Program::Run hands it to compiled code.
@@ -366,10 +367,12 @@ uint64_t ProgRunR0(const Prog& prog, void* ctx) {
   run_faulted = faulted;
   SetCurrentRun(run.prev);
   // What the run allocated and still owns (emu/graph_obj.h), and the
-  // conntrack references it still holds (emu/ct_kfuncs.h).
+  // conntrack and xfrm state references it still holds (emu/ct_kfuncs.h,
+  // emu/xfrm_kfuncs.h).
   if (run.prev == nullptr) {
     graph::EndRun();
     ct::EndRun();
+    xfrmk::EndRun();
   }
   if (Retirement::Get().pending.load(std::memory_order_relaxed)) [[unlikely]] {
     run.guard.reset();

@@ -14,20 +14,10 @@
 #include <string>
 
 #include "emu/cgroup.h"
+#include "emu/dynptr_kern.h"
 
 namespace bpfemu::xattrk {
 namespace {
-
-// include/linux/bpf.h struct bpf_dynptr_kern (as emu/kfunc.cc reads it).
-struct DynptrKern {
-  uint8_t* data;
-  uint32_t size;  // bits 0-23 the size, 28-30 the type, 31 read-only
-  uint32_t offset;
-};
-constexpr uint32_t kTypeLocal = 1, kTypeRingbuf = 2;
-// emu/kfunc.h kDynptrRegionTag (not included: kfunc.cc includes this
-// file's header).
-constexpr uint8_t kDynptrTag = 2;
 
 // The cgroup2 directory whose inode (the kernfs node id) is `id`.
 std::string PathOfId(uint64_t id) {
@@ -56,19 +46,20 @@ int CgroupReadXattr(const void* cgrp, const char* name, void* dynptr) {
   if (std::strncmp(name, "user.", 5) != 0) return -EPERM;
   // __bpf_dynptr_data_rw(value_p, size): memory of a local or ring buffer
   // dynptr that is not read-only.
-  DynptrKern d;
+  dynptr::Kern d;
   std::memcpy(&d, dynptr, sizeof(d));
-  const uint32_t type = (d.size >> 28) & 7;
-  const uint32_t len = d.size & ((1u << 24) - 1);
-  if (d.data == nullptr || (d.size >> 31) != 0 ||
-      (type != kTypeLocal && type != kTypeRingbuf)) {
+  const uint32_t type = dynptr::Type(d);
+  const uint32_t len = dynptr::Size(d);
+  if (d.data == nullptr || dynptr::Rdonly(d) ||
+      (type != dynptr::kTypeLocal && type != dynptr::kTypeRingbuf)) {
     return -EINVAL;
   }
   uint64_t id = 0;
   if (!CgroupRefId(cgrp, &id)) return -EINVAL;
   const std::string path = PathOfId(id);
   if (path.empty()) return -ENODATA;
-  const ssize_t n = getxattr(path.c_str(), name, d.data + d.offset, len);
+  const ssize_t n = getxattr(path.c_str(), name,
+                             static_cast<uint8_t*>(d.data) + d.offset, len);
   if (n < 0) return -errno;
   return static_cast<int>(n);
 }
@@ -82,19 +73,8 @@ uint64_t InterpCgroupReadXattr(interp::Vm& vm, uint64_t r1, uint64_t r2,
   if (!vm.ReadableString(r2, 4096)) {
     vm.Fault("bpf_cgroup_read_xattr: arg#1 is not a constant string");
   }
-  if (!vm.HasRegion(r3, kDynptrTag)) {
-    vm.Fault("bpf_cgroup_read_xattr: arg#2 is not an initialized dynptr");
-  }
-  // The dynptr's 16 bytes are the program's stack, which it can overwrite
-  // after the init (the verifier would invalidate the dynptr): the memory it
-  // names now must still be the program's to write.
-  DynptrKern d;
-  std::memcpy(&d, reinterpret_cast<const void*>(r3), sizeof(d));
-  if (d.data != nullptr &&
-      !vm.Writable(reinterpret_cast<uint64_t>(d.data) + d.offset,
-                   std::max<uint32_t>(d.size & ((1u << 24) - 1), 1))) {
-    vm.Fault("bpf_cgroup_read_xattr: arg#2's dynptr memory is not writable");
-  }
+  // A dynptr the program left alone names memory its init checked.
+  dynptr::Need(vm, r3, "bpf_cgroup_read_xattr", 3);
   return static_cast<uint64_t>(static_cast<int64_t>(CgroupReadXattr(
       reinterpret_cast<const void*>(r1), reinterpret_cast<const char*>(r2),
       reinterpret_cast<void*>(r3))));

@@ -11,6 +11,8 @@
 #include <linux/btf.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -45,6 +47,9 @@ std::map<const void*, uint64_t>& Held() {
   static auto* held = new std::map<const void*, uint64_t>;
   return *held;
 }
+// Those this thread's run took and holds (EndRun), by view.
+thread_local std::map<const void*, uint64_t> owned;
+std::atomic<uint64_t> dropped{0};
 
 // The offset of a member path (a.b) of struct `st`, or -1.
 int64_t OffsetOf(const KernelBtf& btf, uint32_t st, std::string_view outer,
@@ -139,6 +144,7 @@ const void* GetXfrmState(void* opts, uint32_t opts_sz) {
     if (Matches(t->states[i], o)) {
       const void* v = t->views.data() + i * t->stride;
       ++Held()[v];
+      ++owned[v];
       return v;
     }
   }
@@ -151,8 +157,27 @@ int XfrmStateRelease(const void* x) {
   auto it = Held().find(x);
   if (it == Held().end()) return -EINVAL;
   if (--it->second == 0) Held().erase(it);
+  if (auto o = owned.find(x); o != owned.end() && --o->second == 0) {
+    owned.erase(o);
+  }
   return 0;
 }
+
+void EndRun() {
+  if (owned.empty()) return;
+  const std::map<const void*, uint64_t> left = std::move(owned);
+  owned.clear();
+  std::lock_guard<std::mutex> l(mu);
+  for (const auto& [v, n] : left) {
+    auto it = Held().find(v);
+    if (it == Held().end()) continue;
+    const uint64_t k = std::min(n, it->second);
+    dropped.fetch_add(k, std::memory_order_relaxed);
+    if ((it->second -= k) == 0) Held().erase(it);
+  }
+}
+
+uint64_t DroppedXfrmStates() { return dropped.load(std::memory_order_relaxed); }
 
 uint64_t HeldXfrmStates() {
   std::lock_guard<std::mutex> l(mu);

@@ -68,6 +68,12 @@ const void* GetXfrmState(void* opts, uint32_t opts_sz);
 int XfrmStateRelease(const void* x);
 // References held now (lookups not released), for tests.
 uint64_t HeldXfrmStates();
+// The end of the outermost run on this thread (emu/prog.cc): references
+// the run's lookups took and it did not release are dropped, as the
+// conntrack kfuncs drop theirs (emu/ct_kfuncs.h EndRun; the verifier
+// refuses a program that can exit holding one). Counted for tests.
+void EndRun();
+uint64_t DroppedXfrmStates();
 
 // The interpreter's bindings: opts readable and writable for opts__sz
 // bytes, the released pointer a state view (the verifier's checks), else

@@ -201,5 +201,105 @@ TEST_F(KfuncCompareTest, AcceptedCallsRunAsOnTheKernel) {
   }
 }
 
+// A dynptr whose 16 stack bytes the program rewrites after the init is no
+// dynptr any more (kernel/bpf/verifier.c destroy_if_dynptr_stack_slot):
+// the kernel refuses its later use at load (EINVAL, "Expected an
+// initialized dynptr as arg #N"); bpfemu loads the program and stops the
+// run at that call with the same line (its run-time refusals,
+// docs/interpreter.md). Left alone, both run it to the same result. The
+// kfunc path (bpf_dynptr_from_xdp, bpf_dynptr_size) and the helper path
+// (bpf_dynptr_from_mem, bpf_dynptr_read).
+TEST_F(KfuncCompareTest, OverwrittenDynptrIsRefused) {
+  const int32_t from_xdp = Func("bpf_dynptr_from_xdp");
+  const int32_t size = Func("bpf_dynptr_size");
+  // bpf_dynptr_from_mem takes map values only (6.18: "Unsupported reg type
+  // fp for bpf_dynptr_from_mem data"): a 16-byte array value.
+  const int kmap =
+      bpf_map_create(BPF_MAP_TYPE_ARRAY, nullptr, 4, 16, 1, nullptr);
+  ASSERT_GE(kmap, 0);
+  MapAttr attr;
+  attr.map_type = BPF_MAP_TYPE_ARRAY;
+  attr.key_size = 4;
+  attr.value_size = 16;
+  attr.max_entries = 1;
+  const int emap = MapCreate(attr);
+  ASSERT_GE(emap, 0);
+  // The size word (fp-8): 1 MiB of a local dynptr.
+  const RawInsn forge = a::St(BPF_W, 10, -8, (1 << 20) | (1 << 28));
+  struct Case {
+    const char* what;
+    Insns (*init)(int32_t from_xdp, int map);
+    Insns use;
+    const char* line;
+  };
+  const Case cases[] = {
+      {"bpf_dynptr_from_xdp, bpf_dynptr_size",
+       [](int32_t id, int) {
+         return Insns{a::MovImm(2, 0), a::MovReg(3, 10),
+                      a::AluImm(BPF_ADD, 3, -16), a::CallKfunc(id)};
+       },
+       {a::MovReg(1, 10), a::AluImm(BPF_ADD, 1, -16), a::CallKfunc(size),
+        a::Exit()},
+       "Expected an initialized dynptr as arg #0"},
+      // The map's value (key 0 at fp-24), then bpf_dynptr_read of 64 bytes
+      // into fp-96.
+      {"bpf_dynptr_from_mem, bpf_dynptr_read",
+       [](int32_t, int map) {
+         Insns p = {a::St(BPF_W, 10, -24, 0), a::MovReg(2, 10),
+                    a::AluImm(BPF_ADD, 2, -24)};
+         a::LdMapFd(&p, 1, map);
+         for (const RawInsn& i :
+              {a::Call(BPF_FUNC_map_lookup_elem), a::JmpImm(BPF_JNE, 0, 0, 1),
+               a::Exit(), a::MovReg(1, 0), a::MovImm(2, 16), a::MovImm(3, 0),
+               a::MovReg(4, 10), a::AluImm(BPF_ADD, 4, -16),
+               a::Call(BPF_FUNC_dynptr_from_mem)}) {
+           p.push_back(i);
+         }
+         return p;
+       },
+       {a::MovReg(1, 10), a::AluImm(BPF_ADD, 1, -96), a::MovImm(2, 64),
+        a::MovReg(3, 10), a::AluImm(BPF_ADD, 3, -16), a::MovImm(4, 0),
+        a::MovImm(5, 0), a::Call(BPF_FUNC_dynptr_read), a::Exit()},
+       "Expected an initialized dynptr as arg #2"},
+  };
+  for (const Case& c : cases) {
+    for (bool forged : {false, true}) {
+      SCOPED_TRACE(std::string(c.what) + (forged ? " forged" : ""));
+      auto program = [&](int map) {
+        Insns p = c.init(from_xdp, map);
+        if (forged) p.push_back(forge);
+        p.insert(p.end(), c.use.begin(), c.use.end());
+        return p;
+      };
+      Loaded k = KernelLoad(BPF_PROG_TYPE_XDP, program(kmap), "GPL");
+      Loaded e = EmuLoad(BPF_PROG_TYPE_XDP, program(emap), "GPL");
+      ASSERT_GE(e.fd, 0) << e.log;
+      std::shared_ptr<const Prog> prog;
+      ASSERT_EQ(ProgFromFd(e.fd, &prog), 0);
+      native::PacketResult r = native::RunXdp(*prog, Frame());
+      if (forged) {
+        EXPECT_EQ(k.fd, -EINVAL);
+        EXPECT_NE(k.log.find(c.line), std::string::npos) << k.log;
+        EXPECT_TRUE(ProgFaulted());
+        EXPECT_NE(interp::LastFault().find(c.line), std::string::npos)
+            << interp::LastFault();
+      } else {
+        ASSERT_GE(k.fd, 0) << k.log;
+        std::vector<uint8_t> in = Frame(), out(in.size());
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(),
+                    .data_out = out.data(), .data_size_in = (uint32_t)in.size(),
+                    .data_size_out = (uint32_t)out.size());
+        EXPECT_EQ(bpf_prog_test_run_opts(k.fd, &opts), 0);
+        EXPECT_FALSE(ProgFaulted()) << interp::LastFault();
+        EXPECT_EQ(r.retval, opts.retval);
+      }
+      if (k.fd >= 0) close(k.fd);
+      (void)CloseFd(e.fd);
+    }
+  }
+  close(kmap);
+  (void)CloseFd(emap);
+}
+
 }  // namespace
 }  // namespace bpfemu

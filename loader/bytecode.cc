@@ -30,6 +30,7 @@
 #include "emu/array_map.h"
 #include "emu/bpf_iter.h"
 #include "emu/cgroup.h"
+#include "emu/dynptr_kern.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
 #include "emu/kfunc.h"
@@ -64,7 +65,6 @@ using internal::BoundMap;
 using interp::Vm;
 
 constexpr uint8_t kRingRecord = 1;  // Vm region tag of ring reservations
-constexpr uint8_t kDynptr = 2;      // Vm region tag of a callback's dynptr
 constexpr uint8_t kSock = 3;        // Vm region tag of a looked-up socket
 
 void* Ptr(uint64_t v) { return reinterpret_cast<void*>(v); }
@@ -1049,7 +1049,7 @@ uint64_t UserRingbufDrain(Vm& vm, uint64_t map, uint64_t callback, uint64_t ctx,
         auto* c = static_cast<Call*>(arg);
         bpfemu_dynptr d = internal::LocalDynptr(sample, size);
         const auto addr = reinterpret_cast<uint64_t>(&d);
-        c->vm->AddRegion(addr, 0, false, kDynptr);
+        dynptr::Mark(*c->vm, addr);
         const uint64_t r = c->vm->CallCallback(c->callback, addr, c->ctx);
         c->vm->RemoveRegion(addr);
         return r;
@@ -1059,16 +1059,17 @@ uint64_t UserRingbufDrain(Vm& vm, uint64_t map, uint64_t callback, uint64_t ctx,
   return static_cast<uint64_t>(ret);
 }
 
-const bpfemu_dynptr& DynptrArg(Vm& vm, uint64_t ptr) {
-  if (!vm.HasRegion(ptr, kDynptr)) {
-    vm.Fault("helper argument is not an initialized dynptr");
-  }
+// A dynptr argument in R`reg` (emu/dynptr_kern.h: one a helper initialized
+// that the program has not overwritten since).
+const bpfemu_dynptr& DynptrArg(Vm& vm, uint64_t ptr, const char* name,
+                               int reg) {
+  dynptr::Need(vm, ptr, name, reg);
   return *reinterpret_cast<const bpfemu_dynptr*>(ptr);
 }
 uint64_t DynptrRead(Vm& vm, uint64_t dst, uint64_t len, uint64_t src,
                     uint64_t offset, uint64_t flags) {
   NeedWritable(vm, dst, static_cast<uint32_t>(len), "dst");
-  DynptrArg(vm, src);
+  DynptrArg(vm, src, "bpf_dynptr_read", 3);
   return static_cast<uint64_t>(
       bpfemu_dynptr_read(Ptr(dst), static_cast<uint32_t>(len),
                          static_cast<const struct bpf_dynptr*>(Ptr(src)),
@@ -1076,7 +1077,7 @@ uint64_t DynptrRead(Vm& vm, uint64_t dst, uint64_t len, uint64_t src,
 }
 uint64_t DynptrWrite(Vm& vm, uint64_t dst, uint64_t offset, uint64_t src,
                      uint64_t len, uint64_t flags) {
-  DynptrArg(vm, dst);
+  DynptrArg(vm, dst, "bpf_dynptr_write", 1);
   NeedReadable(vm, src, static_cast<uint32_t>(len), "src");
   return static_cast<uint64_t>(
       bpfemu_dynptr_write(static_cast<const struct bpf_dynptr*>(Ptr(dst)),
@@ -1085,7 +1086,7 @@ uint64_t DynptrWrite(Vm& vm, uint64_t dst, uint64_t offset, uint64_t src,
 }
 uint64_t DynptrData(Vm& vm, uint64_t ptr, uint64_t offset, uint64_t len,
                     uint64_t, uint64_t) {
-  DynptrArg(vm, ptr);
+  DynptrArg(vm, ptr, "bpf_dynptr_data", 1);
   void* p = bpfemu_dynptr_data(static_cast<const struct bpf_dynptr*>(Ptr(ptr)),
                                static_cast<uint32_t>(offset),
                                static_cast<uint32_t>(len));
@@ -1101,29 +1102,33 @@ uint64_t DynptrData(Vm& vm, uint64_t ptr, uint64_t offset, uint64_t len,
 // dynptr the dynptr helpers accept (null ones too, as the verifier does).
 void NewDynptr(Vm& vm, uint64_t ptr) {
   NeedWritable(vm, ptr, sizeof(bpfemu_dynptr), "dynptr");
-  vm.RemoveRegion(ptr);
-  vm.AddRegion(ptr, 0, false, kDynptr);
 }
 uint64_t DynptrFromMem(Vm& vm, uint64_t data, uint64_t size, uint64_t flags,
                        uint64_t ptr, uint64_t) {
   NeedWritable(vm, data, static_cast<uint32_t>(size), "data");
   NewDynptr(vm, ptr);
-  return static_cast<uint64_t>(
+  const long ret =
       bpfemu_dynptr_from_mem(Ptr(data), static_cast<uint32_t>(size), flags,
-                             static_cast<struct bpf_dynptr*>(Ptr(ptr))));
+                             static_cast<struct bpf_dynptr*>(Ptr(ptr)));
+  dynptr::Mark(vm, ptr);
+  return static_cast<uint64_t>(ret);
 }
 uint64_t RingbufReserveDynptr(Vm& vm, uint64_t map, uint64_t size,
                               uint64_t flags, uint64_t ptr, uint64_t) {
   MapArg(vm, map);
   NewDynptr(vm, ptr);
-  return static_cast<uint64_t>(bpfemu_ringbuf_reserve_dynptr(
+  const long ret = bpfemu_ringbuf_reserve_dynptr(
       Ptr(map), static_cast<uint32_t>(size), flags,
-      static_cast<struct bpf_dynptr*>(Ptr(ptr))));
+      static_cast<struct bpf_dynptr*>(Ptr(ptr)));
+  dynptr::Mark(vm, ptr);
+  return static_cast<uint64_t>(ret);
 }
 template <bool kDiscard>
 uint64_t RingbufCommitDynptr(Vm& vm, uint64_t ptr, uint64_t flags, uint64_t,
                              uint64_t, uint64_t) {
-  const bpfemu_dynptr& held = DynptrArg(vm, ptr);
+  const bpfemu_dynptr& held = DynptrArg(
+      vm, ptr,
+      kDiscard ? "bpf_ringbuf_discard_dynptr" : "bpf_ringbuf_submit_dynptr", 1);
   // The verifier wants a ring buffer dynptr (a null one is, after a failed
   // reservation).
   if (held.data != nullptr &&

@@ -1265,6 +1265,57 @@ TEST(BytecodeTest, CommitOfALocalDynptrStopsTheRun) {
   }
 }
 
+// A dynptr whose size word the program rewrote after bpf_dynptr_from_mem
+// is no dynptr any more (the verifier's destroy_if_dynptr_stack_slot; it
+// refuses the later use at load): bpf_dynptr_read stops the run rather
+// than reading 64 bytes of a 16-byte memory. Unchanged, the read is
+// refused by the size (-E2BIG) and the program goes on.
+TEST(BytecodeTest, OverwrittenDynptrStopsTheHelpers) {
+  for (bool forge : {false, true}) {
+    Insns p = {
+        a::St(BPF_DW, BPF_REG_10, -32, 0),
+        a::St(BPF_DW, BPF_REG_10, -24, 0),
+        a::MovReg(BPF_REG_1, BPF_REG_10),
+        a::AluImm(BPF_ADD, BPF_REG_1, -32),  // 16 bytes of memory
+        a::MovImm(BPF_REG_2, 16),
+        a::MovImm(BPF_REG_3, 0),
+        a::MovReg(BPF_REG_4, BPF_REG_10),
+        a::AluImm(BPF_ADD, BPF_REG_4, -16),  // the dynptr
+        a::Call(BPF_FUNC_dynptr_from_mem),
+    };
+    // The size word: 1 MiB, type local.
+    if (forge) p.push_back(a::St(BPF_W, BPF_REG_10, -8, (1 << 20) | (1 << 28)));
+    for (const interp::RawInsn& i : {
+             a::MovReg(BPF_REG_1, BPF_REG_10),
+             a::AluImm(BPF_ADD, BPF_REG_1, -96),  // 64 bytes of buffer
+             a::MovImm(BPF_REG_2, 64),
+             a::MovReg(BPF_REG_3, BPF_REG_10),
+             a::AluImm(BPF_ADD, BPF_REG_3, -16),
+             a::MovImm(BPF_REG_4, 0),
+             a::MovImm(BPF_REG_5, 0),
+             a::Call(BPF_FUNC_dynptr_read),
+             a::Exit(),
+         }) {
+      p.push_back(i);
+    }
+    const int fd = LoadTc(p);
+    ASSERT_GE(fd, 0);
+    bool faulted = !forge;
+    const uint32_t ret = RunTc(fd, &faulted);
+    EXPECT_EQ(faulted, forge) << interp::LastFault();
+    if (forge) {
+      EXPECT_NE(
+          interp::LastFault().find(
+              "bpf_dynptr_read: Expected an initialized dynptr as arg #2"),
+          std::string::npos)
+          << interp::LastFault();
+    } else {
+      EXPECT_EQ(ret, static_cast<uint32_t>(-E2BIG));
+    }
+    CloseFd(fd);
+  }
+}
+
 // bpf_dynptr_from_skb's skb is the program's struct __sk_buff context: a
 // cgroup_sock program (its hook holds the kfunc, its context is a struct
 // bpf_sock, which the verifier refuses as the argument) stops.

@@ -165,7 +165,10 @@ struct CbShape {
   bool second_tag = false;     // a second exception_callback tag
   bool cb_throws = false;      // exc_cb calls bpf_throw
   bool main_throws = true;     // main throws (else returns 5)
+  bool cb_unknown = false;     // exc_cb calls a helper no kernel has
 };
+
+constexpr int32_t kUnknownHelper = 9999;
 
 CbProg MakeCbProg(int32_t throw_id, const CbShape& shape) {
   namespace a = interp::asm_;
@@ -208,6 +211,9 @@ CbProg MakeCbProg(int32_t throw_id, const CbShape& shape) {
   // exc_cb: return cookie * 2 + 1 (or throw again).
   if (shape.cb_throws) {
     p.insns.push_back(a::CallKfunc(throw_id));
+    p.insns.push_back(a::MovImm(0, 0));
+  } else if (shape.cb_unknown) {
+    p.insns.push_back(a::Call(kUnknownHelper));
     p.insns.push_back(a::MovImm(0, 0));
   } else {
     p.insns.push_back(a::MovReg(0, 1));
@@ -328,7 +334,7 @@ TEST_F(ExceptionCallbackCompareTest, RefusedAsTheKernelRefuses) {
     std::string line;
     bool at_run;  // bpfemu stops the run instead of refusing the load
   };
-  std::vector<Case> cases(5);
+  std::vector<Case> cases(6);
   cases[0].shape.global = false;
   cases[0].err = -EINVAL;
   cases[0].line = "exception callback 'exc_cb' must have global linkage";
@@ -345,6 +351,11 @@ TEST_F(ExceptionCallbackCompareTest, RefusedAsTheKernelRefuses) {
   cases[4].err = -EINVAL;
   cases[4].line = "cannot be called from callback subprog";
   cases[4].at_run = true;
+  // The callback's code is checked at load as the main program's is
+  // (emu/interp.cc WalkProgram walks it too).
+  cases[5].shape.cb_unknown = true;
+  cases[5].err = -EINVAL;
+  cases[5].line = "invalid func unknown#" + std::to_string(kUnknownHelper);
   for (const Case& c : cases) {
     SCOPED_TRACE(c.line);
     const CbProg p = MakeCbProg(throw_id_, c.shape);
