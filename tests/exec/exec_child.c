@@ -686,6 +686,15 @@ static int Restart(void) {
   a.license = (uint64_t)(uintptr_t) "GPL";
   MADE("prog load", prog = sys_bpf(BPF_PROG_LOAD, &a, sizeof(a)), 1, 1);
   if (map < 0 || b < 0 || prog < 0) return 1;
+  {
+    // An element made and removed once: a restart that served them again
+    // would answer EEXIST and ENOENT.
+    uint32_t k = 3;
+    uint64_t v = 9;
+    EXPECT("update noexist",
+           elem(BPF_MAP_UPDATE_ELEM, map, &k, &v, BPF_NOEXIST), 0);
+    EXPECT("delete", elem(BPF_MAP_DELETE_ELEM, map, &k, NULL, 0), 0);
+  }
   memset(&a, 0, sizeof(a));
   a.pathname = (uint64_t)(uintptr_t) "/sys/fs/bpf/restart_map";
   a.bpf_fd = (uint32_t)map;
