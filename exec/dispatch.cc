@@ -1221,13 +1221,15 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
   if (log_level != 0 && log_buf != 0) {
     // The emulator has no verifier and writes no verifier log: the log
     // says so, honestly, in place of the kernel's.
+    // A refusal ends with the kernel verifier's line when the loader made
+    // it (a reader such as cilium/ebpf reports the log's last line).
     std::string msg =
-        local >= 0 ? "bpfemu: no verifier log; the program was checked by "
-                     "the interpreter's loader\n"
-                   : verifier_log +
-                         "bpfemu: the interpreter's loader refused the "
-                         "program: " +
-                         std::string(std::strerror(-local)) + "\n";
+        local >= 0
+            ? "bpfemu: no verifier log; the program was checked by "
+              "the interpreter's loader\n"
+            : "bpfemu: the interpreter's loader refused the "
+              "program: " +
+                  std::string(std::strerror(-local)) + "\n" + verifier_log;
     const uint32_t true_size = static_cast<uint32_t>(msg.size() + 1);
     const bool truncated = msg.size() + 1 > log_size;
     if (truncated) msg.resize(log_size - 1);
