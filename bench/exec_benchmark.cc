@@ -13,13 +13,25 @@
 // --exec-child N FD) that times N lookups itself and writes the total
 // nanoseconds to FD; the supervisor serves it from a thread of this
 // process.
+//
+// Also in the same run, both through bench/exec_ring_reader.c (linked to
+// the system's real libbpf), once natively and once under exec: the cost
+// of an epoll_wait(.., 0) on an epoll instance holding nothing and one
+// holding a ring buffer (every epoll_wait of a supervised process stops in
+// the supervisor, which brings a registered ring's readiness up to date:
+// docs/exec.md Limits), and the ring buffer records per second a libbpf
+// ring_buffer reader gets from a program's bpf_ringbuf_output (under
+// exec the emulated producer writes each record's data twice, the second
+// copy being the file's image of the kernel's doubled mapping).
 
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -27,6 +39,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "benchmark/benchmark.h"
 #include "exec/supervisor.h"
@@ -128,6 +141,121 @@ void BM_LookupLibbpfemu(benchmark::State& state) {
   close(fd);
 }
 BENCHMARK(BM_LookupLibbpfemu);
+
+// bench/exec_ring_reader next to this binary.
+std::string ReaderPath() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "";
+  std::string self(buf, static_cast<size_t>(n));
+  return self.substr(0, self.rfind('/') + 1) + "exec_ring_reader";
+}
+
+// Runs the reader with `args` and the write end of a pipe as its last
+// argument, natively or under a Supervisor; reads `count` uint64_t
+// values from the pipe. False when it failed.
+bool RunReader(bool supervised, std::vector<std::string> args, size_t count,
+               std::vector<uint64_t>* out) {
+  int p[2];
+  if (pipe(p) != 0) return false;
+  args.insert(args.begin(), ReaderPath());
+  args.push_back(std::to_string(p[1]));
+  out->assign(count, 0);
+  bool ok;
+  if (supervised) {
+    bpfemu::exec::Supervisor s;
+    if (s.Start(args) != 0) {
+      close(p[0]);
+      close(p[1]);
+      return false;
+    }
+    close(p[1]);
+    std::thread server([&s] { s.Serve(); });
+    ok = read(p[0], out->data(), count * 8) == static_cast<ssize_t>(count * 8);
+    server.join();
+  } else {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(p[1]);
+    ok = read(p[0], out->data(), count * 8) == static_cast<ssize_t>(count * 8);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    ok = ok && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+  }
+  close(p[0]);
+  return ok;
+}
+
+// One epoll_wait(.., 0): range(0) 0 natively, 1 under exec; range(1) the
+// rings in the instance (0 or 1).
+void BM_EpollWait(benchmark::State& state) {
+  const bool supervised = state.range(0) != 0;
+  std::string why;
+  if (supervised && !bpfemu::exec::Available(&why)) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  const uint64_t n = state.max_iterations;
+  std::vector<uint64_t> v;
+  if (!RunReader(supervised,
+                 {"epoll", std::to_string(n), std::to_string(state.range(1))},
+                 1, &v)) {
+    state.SkipWithError(supervised ? "the supervised reader failed"
+                                   : "the reader failed (bpf() permitted?)");
+    return;
+  }
+  const double per = static_cast<double>(v[0]) / 1e9 / n;
+  for (auto _ : state) state.SetIterationTime(per);
+}
+BENCHMARK(BM_EpollWait)
+    ->ArgNames({"exec", "rings"})
+    ->Args({0, 0})
+    ->Args({1, 0})
+    ->Args({0, 1})
+    ->Args({1, 1})
+    ->Iterations(20000)
+    ->UseManualTime();
+
+// One ring buffer record, produced by a test run (500 per run) and read
+// by libbpf's ring_buffer__consume: range(0) 0 natively, 1 under exec.
+// The time per iteration is per record; counters: records per second,
+// and per second of ring_buffer__consume alone.
+void BM_RingbufRecord(benchmark::State& state) {
+  const bool supervised = state.range(0) != 0;
+  std::string why;
+  if (supervised && !bpfemu::exec::Available(&why)) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  constexpr uint64_t kPerRun = 500;
+  const uint64_t rounds = std::max<uint64_t>(1, state.max_iterations / kPerRun);
+  std::vector<uint64_t> v;
+  if (!RunReader(supervised,
+                 {"ringbuf", std::to_string(rounds), std::to_string(kPerRun)},
+                 3, &v) ||
+      v[2] == 0) {
+    state.SkipWithError(supervised ? "the supervised reader failed"
+                                   : "the reader failed (bpf() permitted?)");
+    return;
+  }
+  const double per = static_cast<double>(v[0]) / 1e9 / v[2];
+  for (auto _ : state) state.SetIterationTime(per);
+  state.counters["records_per_s"] = static_cast<double>(v[2]) * 1e9 / v[0];
+  state.counters["consume_records_per_s"] =
+      static_cast<double>(v[2]) * 1e9 / std::max<uint64_t>(1, v[1]);
+}
+BENCHMARK(BM_RingbufRecord)
+    ->ArgNames({"exec"})
+    ->Arg(0)
+    ->Arg(1)
+    ->Iterations(100000)
+    ->UseManualTime();
 
 // The supervised child: N raw lookups, timed, the total written to fd.
 int ExecChild(uint64_t n, int out) {

@@ -702,6 +702,122 @@ struct WalkFacts {
   std::vector<uint32_t> reached_calls;  // of `calls`, sorted
 };
 
+// check_reg_arg(SRC_OP) in kernel/bpf/verifier.c: a register read before
+// anything wrote it is NOT_INIT, and the verifier refuses the read ("R%d
+// !read_ok", -EACCES). At entry only R1 (the context) and R10 (the frame
+// pointer) are readable; every call leaves R0 written and R1-R5 NOT_INIT
+// (clear_caller_saved_regs); the main program's exit reads R0
+// (check_return_code). The reads checked are the instruction operands
+// (ALU, loads, stores, atomics, conditional jumps, LD_ABS / LD_IND's R6),
+// in the order the verifier checks them; a helper's argument registers
+// are not (their count is the helper's prototype). Subprograms are not
+// walked. A register counts as written at an instruction when any path
+// reaching it wrote it, so only a read that no path prepared is refused,
+// and only at an instruction WalkProgram reached (`reached`: it takes one
+// branch of a jump on known values, as the verifier does): the verifier,
+// walking some path to it, refuses it too. Sets facts->err when that read
+// comes before the refusal facts holds.
+void RefuseUninitializedReads(const RawInsn* insns, size_t n,
+                              const std::vector<bool>& reached,
+                              WalkFacts* facts) {
+  // written[pc]: the registers some path to pc wrote; -1 not reached.
+  std::vector<int32_t> written(n, -1);
+  std::vector<size_t> work;
+  auto flow = [&](int64_t pc, int32_t m) {
+    if (pc < 0 || static_cast<uint64_t>(pc) >= n) return;
+    if ((written[pc] | m) == written[pc] && written[pc] >= 0) return;
+    written[pc] = written[pc] < 0 ? m : (written[pc] | m);
+    work.push_back(static_cast<size_t>(pc));
+  };
+  constexpr int32_t kCallerSaved = 0x3e;  // R1-R5
+  flow(0, 1 << 1 | 1 << 10);
+  while (!work.empty()) {
+    const size_t pc = work.back();
+    work.pop_back();
+    const RawInsn& in = insns[pc];
+    int32_t m = written[pc];
+    const uint8_t cls = BPF_CLASS(in.code), op = BPF_OP(in.code);
+    if (cls == BPF_JMP || cls == BPF_JMP32) {
+      if (op == BPF_EXIT) continue;
+      if (op == BPF_CALL) {
+        flow(static_cast<int64_t>(pc) + 1, (m | 1) & ~kCallerSaved);
+        continue;
+      }
+      if (op == BPF_JA) {
+        flow(static_cast<int64_t>(pc) + 1 + (cls == BPF_JMP ? in.off : in.imm),
+             m);
+        continue;
+      }
+      flow(static_cast<int64_t>(pc) + 1, m);
+      flow(static_cast<int64_t>(pc) + 1 + in.off, m);
+      continue;
+    }
+    if (cls == BPF_ALU || cls == BPF_ALU64 || cls == BPF_LDX) {
+      m |= 1 << in.dst;
+    } else if (cls == BPF_LD) {
+      if (BPF_MODE(in.code) == BPF_IMM) {
+        flow(static_cast<int64_t>(pc) + 2, m | 1 << in.dst);
+        continue;
+      }
+      m = (m | 1) & ~kCallerSaved;  // LD_ABS / LD_IND
+    } else if (cls == BPF_STX && BPF_MODE(in.code) == BPF_ATOMIC) {
+      if (in.imm == BPF_CMPXCHG) {
+        m |= 1;
+      } else if (in.imm & BPF_FETCH) {
+        m |= 1 << in.src;
+      }
+    }
+    flow(static_cast<int64_t>(pc) + 1, m);
+  }
+  for (size_t pc = 0; pc < n; ++pc) {
+    if (written[pc] < 0 || !reached[pc]) continue;
+    if (facts->err != 0 && facts->err_pc <= pc) return;
+    const RawInsn& in = insns[pc];
+    const uint8_t cls = BPF_CLASS(in.code), op = BPF_OP(in.code);
+    const bool x = BPF_SRC(in.code) == BPF_X;
+    int reads[3] = {-1, -1, -1};
+    if (cls == BPF_ALU || cls == BPF_ALU64) {
+      if (op == BPF_MOV) {
+        if (x) reads[0] = in.src;
+      } else if (op == BPF_NEG || op == BPF_END) {
+        reads[0] = in.dst;
+      } else {
+        reads[0] = x ? in.src : in.dst;
+        reads[1] = x ? in.dst : -1;
+      }
+    } else if (cls == BPF_LDX) {
+      reads[0] = in.src;
+    } else if (cls == BPF_STX) {
+      reads[0] = in.src;
+      reads[1] = in.dst;
+      if (BPF_MODE(in.code) == BPF_ATOMIC && in.imm == BPF_CMPXCHG) {
+        reads[2] = 0;
+      }
+    } else if (cls == BPF_ST) {
+      reads[0] = in.dst;
+    } else if (cls == BPF_LD && BPF_MODE(in.code) != BPF_IMM) {
+      reads[0] = 6;
+      if (BPF_MODE(in.code) == BPF_IND) reads[1] = in.src;
+    } else if (cls == BPF_JMP || cls == BPF_JMP32) {
+      if (op == BPF_EXIT) {
+        reads[0] = 0;
+      } else if (op != BPF_CALL && op != BPF_JA && op != 0xe0 /* JCOND */) {
+        reads[0] = x ? in.src : in.dst;
+        reads[1] = x ? in.dst : -1;
+      }
+    }
+    for (const int r : reads) {
+      if (r < 0 || r > 10 || (written[pc] >> r & 1)) continue;
+      char line[32];
+      std::snprintf(line, sizeof(line), "R%d !read_ok\n", r);
+      facts->err = -EACCES;
+      facts->err_pc = static_cast<uint32_t>(pc);
+      facts->log = line;
+      return;
+    }
+  }
+}
+
 // One worklist walk over every path, the union of the paths as the verifier
 // explores them. Registers hold the context (followed through moves, stack
 // spills and additions, which make it a modified context pointer with a
@@ -1060,6 +1176,9 @@ WalkFacts WalkProgram(const RawInsn* insns, size_t n,
   facts.reached_calls.erase(
       std::unique(facts.reached_calls.begin(), facts.reached_calls.end()),
       facts.reached_calls.end());
+  std::vector<bool> reached(n);
+  for (size_t pc = 0; pc < n; ++pc) reached[pc] = at[pc].has_value();
+  RefuseUninitializedReads(insns, n, reached, &facts);
   return facts;
 }
 

@@ -27,6 +27,7 @@ namespace bpfemu::exec {
 
 Call::~Call() {
   if (pidfd_ >= 0) close(pidfd_);
+  if (answer_fd_ >= 0) close(answer_fd_);
 }
 
 int Call::Cpu() const {
@@ -109,13 +110,57 @@ int Call::GetFd(int child_fd) {
   return fd >= 0 ? fd : -EBADF;
 }
 
-int Call::InstallFd(int local_fd, bool cloexec) {
-  seccomp_notif_addfd add = {};
-  add.id = id_;
-  add.srcfd = static_cast<uint32_t>(local_fd);
-  add.newfd_flags = cloexec ? O_CLOEXEC : 0;
-  const int fd = ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
-  return fd >= 0 ? fd : -errno;
+int Call::AnswerWithFd(int local_fd, bool cloexec) {
+  const int fd = fcntl(local_fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  if (answer_fd_ >= 0) close(answer_fd_);
+  answer_fd_ = fd;
+  answer_cloexec_ = cloexec;
+  return 0;
+}
+
+int Call::Answer(int64_t r, bool cont) {
+  seccomp_notif_resp resp = {};
+  resp.id = id_;
+  int outcome = 0;
+  if (answer_fd_ >= 0 && r >= 0 && !cont) {
+    seccomp_notif_addfd add = {};
+    add.id = id_;
+    add.flags = SECCOMP_ADDFD_FLAG_SEND;
+    add.srcfd = static_cast<uint32_t>(answer_fd_);
+    add.newfd_flags = answer_cloexec_ ? O_CLOEXEC : 0;
+    if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0) return 0;
+    // ENOENT: no such notification any more; ESRCH: the caller was
+    // interrupted before it took the file (seccomp_do_user_notification
+    // fails pending additions so). Nothing was installed.
+    if (errno == ENOENT || errno == ESRCH) return -ENOENT;
+    if (errno == EINVAL) {
+      // Before 5.14 (no SECCOMP_ADDFD_FLAG_SEND): the file first, then
+      // the reply; a lost reply leaves the fd in the caller.
+      add.flags = 0;
+      const int fd = ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+      if (fd >= 0) {
+        r = fd;
+      } else {
+        r = -errno;
+        outcome = 1;
+      }
+    } else {
+      // The caller could not take the file (receive_fd: EMFILE): that is
+      // its answer, and the object is not its.
+      r = -errno;
+      outcome = 1;
+    }
+  }
+  if (cont) {
+    resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+  } else if (r < 0) {
+    resp.error = static_cast<int32_t>(r);
+  } else {
+    resp.val = r;
+  }
+  if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0) return -ENOENT;
+  return outcome;
 }
 
 bool Call::Valid() const {

@@ -45,9 +45,31 @@ class Call {
   // pidfd_getfd of the caller's fd: a new fd of this process (O_CLOEXEC),
   // or -EBADF.
   [[nodiscard]] int GetFd(int child_fd);
-  // SECCOMP_IOCTL_NOTIF_ADDFD: the caller's new fd number (O_CLOEXEC), or
-  // -errno.
-  [[nodiscard]] int InstallFd(int local_fd, bool cloexec = true);
+  // The call's answer is a new fd of the caller for the file of
+  // `local_fd` (which stays the caller's of this method to close). The
+  // file is installed when the call is answered (Answer), together with
+  // the reply: 0, or -errno.
+  [[nodiscard]] int AnswerWithFd(int local_fd, bool cloexec = true);
+  // Answers the call (SECCOMP_IOCTL_NOTIF_SEND): with `r` (a value, or
+  // -errno when negative), with SECCOMP_USER_NOTIF_FLAG_CONTINUE when
+  // `cont`, or, when AnswerWithFd named a file and r >= 0, with that file
+  // installed in the caller (SECCOMP_IOCTL_NOTIF_ADDFD with
+  // SECCOMP_ADDFD_FLAG_SEND: the fd and the reply reach the caller
+  // together or not at all, seccomp_handle_addfd). Returns 0 when the
+  // answer was delivered as asked; 1 when the caller got an error instead
+  // of the fd (receive_fd failed there: EMFILE); -ENOENT when the caller no
+  // longer waits for this call (it died, or a signal interrupted it and the
+  // kernel restarts the system call as a new notification). On 1 and
+  // -ENOENT the command's effects are to be undone.
+  [[nodiscard]] int Answer(int64_t r, bool cont);
+  // The file AnswerWithFd named (a descriptor of this process, now the
+  // taker's to close), or -1; whether it was to be close-on-exec.
+  int TakeAnswerFd(bool* cloexec) {
+    const int fd = answer_fd_;
+    answer_fd_ = -1;
+    *cloexec = answer_cloexec_;
+    return fd;
+  }
   // Whether the caller still waits for this call (a pid that was reused
   // after it died would not).
   bool Valid() const;
@@ -60,6 +82,8 @@ class Call {
   uint64_t id_;
   pid_t pid_;
   int pidfd_ = -1;
+  int answer_fd_ = -1;  // a dup of AnswerWithFd's file
+  bool answer_cloexec_ = true;
 };
 
 }  // namespace bpfemu::exec

@@ -7,8 +7,10 @@
 // loader/bytecode.h); what is answered here, and why, is in docs/exec.md.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/bpf.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -245,9 +247,11 @@ int Dispatcher::NotAMapFd() {
 }
 
 Dispatcher::~Dispatcher() {
+  DropLost();
   if (not_a_map_ >= 0) close(not_a_map_);
   for (auto& [key, fd] : maps_) (void)CloseFd(fd);
   for (auto& [key, fd] : progs_) (void)CloseFd(fd);
+  for (auto& [key, fd] : btfs_) (void)CloseFd(fd);
   for (auto& [key, fd] : held_) (void)CloseFd(fd);
   for (auto& [key, fd] : perfs_) (void)PerfEventClose(fd);
   for (int fd : stats_) close(fd);
@@ -273,8 +277,11 @@ std::vector<uint32_t> Dispatcher::MapIds() const {
 }
 
 size_t Dispatcher::OpenFds() const {
-  return maps_.size() + progs_.size() + held_.size() + perfs_.size() +
-         (not_a_map_ >= 0) + polls_.OpenFds();
+  size_t lost = 0;
+  for (const auto& [tid, l] : lost_) lost += l.fd >= 0;
+  return maps_.size() + progs_.size() + btfs_.size() + held_.size() +
+         perfs_.size() + stats_.size() + (not_a_map_ >= 0) + polls_.OpenFds() +
+         lost;
 }
 
 namespace {
@@ -393,6 +400,7 @@ int Dispatcher::GiveMap(Call& c, int local, bool readable, bool writable) {
     (void)CloseFd(local);
   } else if ((fcntl(local, F_GETFL) & O_ACCMODE) == acc) {
     maps_[key] = local;
+    UndoEntry(&maps_, key);
   } else {
     // The access mode travels in the file's own mode, as f_mode carries
     // BPF_F_RDONLY / BPF_F_WRONLY in the kernel.
@@ -410,11 +418,12 @@ int Dispatcher::GiveMap(Call& c, int local, bool readable, bool writable) {
     }
     maps_[key] = t;
     held_[key] = local;
+    UndoEntry(&maps_, key);
   }
-  const int installed = c.InstallFd(maps_[key]);
-  // After the install: the child holds the new map now.
-  if (++given_ >= kCollectEvery) Collect();
-  return installed;
+  const int err = c.AnswerWithFd(maps_[key]);
+  // Collected after the answer (Answered): the child holds the map then.
+  ++given_;
+  return err;
 }
 
 int Dispatcher::GiveObject(Call& c, int local, std::map<FileKey, int>* table) {
@@ -427,12 +436,128 @@ int Dispatcher::GiveObject(Call& c, int local, std::map<FileKey, int>* table) {
   auto it = table->find(key);
   if (it == table->end()) {
     (*table)[key] = local;
+    UndoEntry(table, key);
   } else if (it->second != local) {
     (void)CloseFd(local);
   }
-  const int installed = c.InstallFd((*table)[key]);
-  if (++given_ >= kCollectEvery) Collect();
-  return installed;
+  const int err = c.AnswerWithFd((*table)[key]);
+  ++given_;
+  return err;
+}
+
+void Dispatcher::UndoEntry(std::map<FileKey, int>* table, const FileKey& key) {
+  undo_.push_back([this, table, key] {
+    auto it = table->find(key);
+    if (it == table->end()) return;
+    (void)CloseFd(it->second);
+    table->erase(it);
+    if (table == &maps_) {
+      if (auto h = held_.find(key); h != held_.end()) {
+        (void)CloseFd(h->second);
+        held_.erase(h);
+      }
+    }
+  });
+}
+
+// --- lost answers ---
+
+bool Dispatcher::IsBpfCall(const struct seccomp_data& d) {
+  // x86-64 (and x32) bpf is 321, i386's 357.
+  return (d.arch == AUDIT_ARCH_X86_64 && (d.nr & ~0x40000000) == 321) ||
+         (d.arch == AUDIT_ARCH_I386 && d.nr == 357);
+}
+
+std::vector<uint8_t> Dispatcher::AttrOf(const Call& c,
+                                        const struct seccomp_data& d) {
+  std::vector<uint8_t> attr;
+  if (!IsBpfCall(d)) return attr;
+  attr.resize(
+      std::min<uint64_t>(static_cast<uint32_t>(d.args[2]), BpfAttrSize()));
+  if (c.Read(d.args[1], attr.data(), attr.size()) != 0) attr.clear();
+  return attr;
+}
+
+void Dispatcher::Undo(Lost* l) {
+  for (auto it = l->undo.rbegin(); it != l->undo.rend(); ++it) (*it)();
+  l->undo.clear();
+  if (l->fd >= 0) close(l->fd);
+  l->fd = -1;
+  fd_cache_.clear();  // fds closed here may be reused
+}
+
+bool Dispatcher::Replay(Call& c, const struct seccomp_notif& n, int64_t* r) {
+  if (lost_.empty()) return false;
+  auto it = lost_.find(c.pid());
+  if (it == lost_.end()) return false;
+  Lost& l = it->second;
+  const bool same =
+      l.data.nr == n.data.nr && l.data.arch == n.data.arch &&
+      l.data.instruction_pointer == n.data.instruction_pointer &&
+      std::memcmp(l.data.args, n.data.args, sizeof(l.data.args)) == 0 &&
+      AttrOf(c, n.data) == l.attr;
+  if (!same) {
+    // Another call: the lost one was not restarted (the caller saw EINTR
+    // and moved on); what it made goes.
+    Undo(&l);
+    lost_.erase(it);
+    return false;
+  }
+  *r = l.r;
+  int err = 0;
+  if (l.fd >= 0) err = c.AnswerWithFd(l.fd, l.cloexec);
+  if (err != 0) {
+    Undo(&l);
+    lost_.erase(it);
+    *r = err;
+    return true;
+  }
+  // The restart owns the answer now: lost again, it is kept again
+  // (Unanswered), with the same undo entries.
+  undo_ = std::move(l.undo);
+  if (l.fd >= 0) close(l.fd);
+  lost_.erase(it);
+  return true;
+}
+
+void Dispatcher::Unanswered(Call& c, const struct seccomp_notif& n, int64_t r,
+                            bool keep) {
+  polls_.Unanswered();
+  Lost l;
+  l.data = n.data;
+  l.r = r;
+  l.fd = c.TakeAnswerFd(&l.cloexec);
+  l.undo = std::move(undo_);
+  undo_.clear();
+  if (!keep) {
+    Undo(&l);
+    return;
+  }
+  l.attr = AttrOf(c, n.data);
+  if (auto old = lost_.find(c.pid()); old != lost_.end()) {
+    Undo(&old->second);
+    lost_.erase(old);
+  }
+  lost_.emplace(c.pid(), std::move(l));
+}
+
+void Dispatcher::Answered() {
+  undo_.clear();
+  // A kept answer whose caller is gone is not restarted.
+  for (auto it = lost_.begin(); it != lost_.end();) {
+    if (kill(it->first, 0) != 0 && errno == ESRCH) {
+      Undo(&it->second);
+      it = lost_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (given_ >= kCollectEvery) Collect();
+}
+
+void Dispatcher::DropLost() {
+  for (auto& [tid, l] : lost_) Undo(&l);
+  lost_.clear();
 }
 
 // --- maps ---
@@ -729,8 +854,10 @@ int64_t Dispatcher::ObjPin(Call& c, const uint8_t* a) {
   if (int e = c.ReadString(path_ptr, PATH_MAX, &path); e != 0) return e;
   const std::string abs =
       c.Absolute(path, (file_flags & kPathFdFlag) ? path_fd : AT_FDCWD);
-  if (is_prog) return PinProg(local, abs);
-  return bpfemu::ObjPin(local, abs.c_str());
+  // A pin a call whose answer was lost made stays (Dispatcher::Replay):
+  // the kernel's call had finished, and a bpffs file that was linked once
+  // cannot be linked again (O_TMPFILE's I_LINKABLE).
+  return is_prog ? PinProg(local, abs) : bpfemu::ObjPin(local, abs.c_str());
 }
 
 // A program lives in this process (its code is the interpreter's), so its
@@ -1094,13 +1221,15 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
   if (log_level != 0 && log_buf != 0) {
     // The emulator has no verifier and writes no verifier log: the log
     // says so, honestly, in place of the kernel's.
+    // A refusal ends with the kernel verifier's line when the loader made
+    // it (a reader such as cilium/ebpf reports the log's last line).
     std::string msg =
-        local >= 0 ? "bpfemu: no verifier log; the program was checked by "
-                     "the interpreter's loader\n"
-                   : verifier_log +
-                         "bpfemu: the interpreter's loader refused the "
-                         "program: " +
-                         std::string(std::strerror(-local)) + "\n";
+        local >= 0
+            ? "bpfemu: no verifier log; the program was checked by "
+              "the interpreter's loader\n"
+            : "bpfemu: the interpreter's loader refused the "
+              "program: " +
+                  std::string(std::strerror(-local)) + "\n" + verifier_log;
     const uint32_t true_size = static_cast<uint32_t>(msg.size() + 1);
     const bool truncated = msg.size() + 1 > log_size;
     if (truncated) msg.resize(log_size - 1);
@@ -1120,7 +1249,9 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
   }
   if (local < 0) return local;
   std::shared_ptr<const Prog> p;
-  if (ProgFromFd(local, &p) == 0) loaded_progs_.insert(p->id);
+  if (ProgFromFd(local, &p) == 0 && loaded_progs_.insert(p->id).second) {
+    undo_.push_back([this, id = p->id] { loaded_progs_.erase(id); });
+  }
   return GiveProg(c, local);
 }
 
@@ -1290,14 +1421,17 @@ int64_t Dispatcher::EnableStats(Call& c, const uint8_t* a) {
   if (Get<uint32_t>(a, 0) != BPF_STATS_RUN_TIME) return -EINVAL;
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) return -errno;
-  const int fd = c.InstallFd(p[0], /*cloexec=*/true);
+  const int err = c.AnswerWithFd(p[0], /*cloexec=*/true);
   close(p[0]);
-  if (fd < 0) {
+  if (err < 0) {
     close(p[1]);
-    return fd;
+    return err;
   }
   stats_.push_back(p[1]);
-  return fd;
+  undo_.push_back([this, w = p[1]] {
+    if (std::erase(stats_, w) != 0) close(w);
+  });
+  return 0;
 }
 
 bool Dispatcher::StatsOn() {
@@ -1646,7 +1780,7 @@ bool Dispatcher::ServeProc(Call& c, const struct seccomp_data& d,
   const int ro = open(self.c_str(), O_RDONLY | O_CLOEXEC);
   close(mfd);
   if (ro < 0) return false;
-  *ret = c.InstallFd(ro, (flags & O_CLOEXEC) != 0);
+  *ret = c.AnswerWithFd(ro, (flags & O_CLOEXEC) != 0);
   close(ro);
   return true;
 }

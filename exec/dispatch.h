@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -54,10 +55,36 @@ class Dispatcher {
   void WakeRingReaders() {
     if (!polls_.empty()) polls_.Signal();
   }
-  // Around each served call: NewCall() before it, Unanswered() when its
-  // answer could not be delivered (ring_poll.h RingPolls::Unanswered).
-  void NewCall() { polls_.NewCall(); }
-  void Unanswered() { polls_.Unanswered(); }
+  // Lost answers. Around each call: NewCall() before it; Answered() after
+  // its answer, delivered or not. A served call whose answer could not be
+  // delivered (Call::Answer: the caller died, or a signal interrupted its
+  // wait and the kernel restarts the system call as a new notification -
+  // Go preempts threads with SIGURG) is passed to Unanswered(). The kernel
+  // would have finished the call before the signal ran, so its effects
+  // stay and the answer is kept: the caller's next call, if it is the same
+  // call (Replay: the same number, arguments and attr), gets that answer -
+  // the same fd of the same object, installed again, the same 0 for a pin
+  // - without being served again. If the caller's next call is another
+  // one, or it is gone, what the lost call made is undone instead (the
+  // undo entries each command leaves: a map, program, BTF object, perf
+  // event or stats file it entered in the tables; a pin or a bpffs
+  // directory stays, as the kernel's finished call left it). Not kept: an
+  // epoll_ctl ADD (its item is taken out at once, ring_poll.h
+  // RingPolls::Unanswered), a test run (TestRun answers the restarted call
+  // EINTR, as bpf_test_timer_continue), a call whose caller could not take its
+  // fd (EMFILE: undone at once).
+  void NewCall() {
+    undo_.clear();
+    polls_.NewCall();
+  }
+  // Before serving: true with *r set (and the fd to install named on `c`)
+  // when the call is a restart of this caller's lost call.
+  bool Replay(Call& c, const struct seccomp_notif& n, int64_t* r);
+  // `r` was the answer; `keep`: whether it may be kept for a restart.
+  void Unanswered(Call& c, const struct seccomp_notif& n, int64_t r, bool keep);
+  void Answered();
+  // Undoes every kept answer (the supervisor stops serving).
+  void DropLost();
 
  private:
   struct FileKey {
@@ -82,13 +109,14 @@ class Dispatcher {
   // (cache kind `kind`), -EBADF, or -EINVAL for another file.
   int LocalObject(Call& c, int child_fd, int kind,
                   const std::map<FileKey, int>& table, int* local);
-  // Installs the map behind the emulator's fd `local` (just returned by
-  // the emulator, with access readable / writable) into the caller. Takes
-  // `local`. The caller's fd, or -errno.
+  // Gives the caller the map behind the emulator's fd `local` (just
+  // returned by the emulator, with access readable / writable): its file
+  // is the call's answer (Call::AnswerWithFd). Takes `local`. 0, or
+  // -errno.
   int GiveMap(Call& c, int local, bool readable, bool writable);
   int GiveProg(Call& c, int local) { return GiveObject(c, local, &progs_); }
   int GiveBtf(Call& c, int local) { return GiveObject(c, local, &btfs_); }
-  // Installs the program or BTF object behind `local` (a memfd of the
+  // The same for the program or BTF object behind `local` (a memfd of the
   // emulator's, entered in `table`). Takes `local`.
   int GiveObject(Call& c, int local, std::map<FileKey, int>* table);
   // epoll_ctl naming a ring buffer fd, and the epoll_wait family
@@ -96,6 +124,28 @@ class Dispatcher {
   bool ServeEpoll(Call& c, uint32_t nr, const struct seccomp_data& d,
                   int64_t* ret);
   RingPolls polls_;
+  // What the current call made, to be undone if its answer is lost.
+  std::vector<std::function<void()>> undo_;
+  // Lost answers kept for the restart, by caller tid.
+  struct Lost {
+    struct seccomp_data data;
+    std::vector<uint8_t> attr;  // a bpf() call's attr, as read then
+    int64_t r;
+    int fd;  // the file the answer installs, or -1
+    bool cloexec;
+    std::vector<std::function<void()>> undo;
+  };
+  std::map<pid_t, Lost> lost_;
+  // The attr of bpf() call `d` (up to the kernel's union), as the caller
+  // holds it now; empty for other calls.
+  static std::vector<uint8_t> AttrOf(const Call& c,
+                                     const struct seccomp_data& d);
+  static bool IsBpfCall(const struct seccomp_data& d);
+  void Undo(Lost* l);
+  // Undo entry: the emulator's fd `local` entered under `key` in `table`
+  // by this call (and its held_ entry, for maps) leaves the table and is
+  // closed.
+  void UndoEntry(std::map<FileKey, int>* table, const FileKey& key);
   // statfs / mkdir / rmdir / unlink of a path below the emulated bpffs.
   bool ServeBpffs(Call& c, uint32_t nr, const struct seccomp_data& d,
                   int64_t* ret);

@@ -204,15 +204,22 @@ bool Dispatcher::ServePerf(Call& c, uint32_t nr, const struct seccomp_data& d,
     (void)PerfEventClose(local);
     return true;
   }
-  const int installed = c.InstallFd(local, (flags & PERF_FLAG_FD_CLOEXEC) != 0);
-  if (installed < 0) {
+  const int err = c.AnswerWithFd(local, (flags & PERF_FLAG_FD_CLOEXEC) != 0);
+  if (err < 0) {
     (void)PerfEventClose(local);
-    *ret = installed;
+    *ret = err;
     return true;
   }
-  perfs_[{st.st_dev, st.st_ino, 0}] = local;
-  if (++given_ >= kCollectEvery) Collect();
-  *ret = installed;
+  const FileKey key{st.st_dev, st.st_ino, 0};
+  perfs_[key] = local;
+  undo_.push_back([this, key] {
+    if (auto it = perfs_.find(key); it != perfs_.end()) {
+      (void)PerfEventClose(it->second);
+      perfs_.erase(it);
+    }
+  });
+  ++given_;
+  *ret = 0;
   return true;
 }
 

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/perf_event.h>
 #include <linux/seccomp.h>
@@ -302,55 +303,58 @@ int Supervisor::ServeOne(int timeout_ms) {
     }
     return 1;
   }
-  seccomp_notif_resp resp;
-  std::memset(&resp, 0, sizeof(resp));
-  resp.id = notif.id;
   d_->NewCall();
-  {
-    Call call(listener_, notif);
-    int64_t other = 0;
-    if (!IsBpf(notif.data)) {
-      if (notif.data.arch == AUDIT_ARCH_X86_64 &&
-          d_->ServeProc(call, notif.data, &other)) {
-        if (other < 0) {
-          resp.error = static_cast<int32_t>(other);
-        } else {
-          resp.val = other;
-        }
-      } else {
-        resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-        ++stats_.continued;
-      }
+  Call call(listener_, notif);
+  int64_t r = 0;
+  bool cont = false;
+  int cmd = 0;
+  const bool bpf = IsBpf(notif.data);
+  if (d_->Replay(call, notif, &r)) {
+    // The restart of a call whose answer was lost: that answer.
+    cmd = bpf ? static_cast<int>(notif.data.args[0]) : -notif.data.nr;
+  } else if (!bpf) {
+    if (notif.data.arch == AUDIT_ARCH_X86_64 &&
+        d_->ServeProc(call, notif.data, &r)) {
+      cmd = -notif.data.nr;
     } else {
+      cont = true;
+      ++stats_.continued;
+    }
+    if (hook_ && !cont) hook_(call.pid(), cmd);
+  } else {
+    {
       // The call runs on the caller's CPU, as bpf(2) runs on the CPU of
       // the task that made it.
       ScopedCpu on_callers_cpu(call.Cpu());
-      const int64_t r = d_->Serve(call, static_cast<int>(notif.data.args[0]),
-                                  notif.data.args[1],
-                                  static_cast<uint32_t>(notif.data.args[2]));
-      if (r < 0) {
-        resp.error = static_cast<int32_t>(r);
-      } else {
-        resp.val = r;
-      }
-      ++stats_.served;
+      cmd = static_cast<int>(notif.data.args[0]);
+      r = d_->Serve(call, cmd, notif.data.args[1],
+                    static_cast<uint32_t>(notif.data.args[2]));
       d_->WakeRingReaders();
-      if (hook_) hook_(call.pid(), static_cast<int>(notif.data.args[0]));
     }
+    ++stats_.served;
+    if (hook_) hook_(call.pid(), cmd);
   }
-  if (ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0) {
-    // ENOENT: the caller is gone, or a signal interrupted the call and the
-    // kernel restarts it as a new one (Go preempts threads with SIGURG): an
-    // epoll item it added is undone, or the restarted ADD would find it.
-    ++stats_.vanished;
-    d_->Unanswered();
+  const int answered = call.Answer(r, cont);
+  if (answered != 0) {
+    // -ENOENT: the caller is gone, or a signal interrupted the call and
+    // the kernel restarts it as a new one; 1: the caller could not take
+    // the fd it was to get (undone at once). Dispatcher::Unanswered keeps
+    // the answer for the restart.
+    if (answered < 0) ++stats_.vanished;
+    constexpr int kNrEpollCtl = 233;
+    const bool keep = answered < 0 && !cont &&
+                      !(bpf && cmd == BPF_PROG_TEST_RUN) &&
+                      !(!bpf && notif.data.nr == kNrEpollCtl);
+    d_->Unanswered(call, notif, r, keep);
   }
+  d_->Answered();
   return 1;
 }
 
 int Supervisor::Serve() {
   while (ServeOne(-1) >= 0) {
   }
+  d_->DropLost();
   if (listener_ >= 0) {
     close(listener_);
     listener_ = -1;
@@ -361,6 +365,12 @@ int Supervisor::Serve() {
     reaped_ = true;
   }
   return status_;
+}
+
+bool Supervisor::CallWaitingForTesting(int timeout_ms) const {
+  if (listener_ < 0) return false;
+  pollfd p{listener_, POLLIN, 0};
+  return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN) != 0;
 }
 
 int Supervisor::MapFdForId(uint32_t id) const { return d_->MapFdForId(id); }

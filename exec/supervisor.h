@@ -53,7 +53,8 @@ bool Available(std::string* why);
 // What the supervisor has done, for tests and the benchmark.
 struct Stats {
   uint64_t served = 0;     // bpf() calls answered
-  uint64_t vanished = 0;   // calls whose caller died before the answer
+  uint64_t vanished = 0;   // answers lost: the caller died or was
+                           // interrupted (its call then undone)
   uint64_t continued = 0;  // other system calls let through
 };
 
@@ -91,11 +92,17 @@ class Supervisor {
   // The descriptors this object holds open (listener, maps, programs).
   size_t OpenFds() const;
 
-  // Tests: runs after a bpf() call was served and before it is answered
-  // (the caller still waits), with the caller's tid and the command.
+  // Tests: runs after a call was served and before it is answered (the
+  // caller still waits), with the caller's tid and the bpf command, or
+  // -nr for another system call the supervisor answered itself (not for
+  // calls it let continue).
   void SetAnswerHookForTesting(std::function<void(pid_t, int)> hook) {
     hook_ = std::move(hook);
   }
+  // Tests: whether a call is waiting to be received within timeout_ms (a
+  // hook that interrupted its caller with a signal waits here for the
+  // restarted call, so that the answer it holds is certainly lost).
+  bool CallWaitingForTesting(int timeout_ms) const;
 
  private:
   int listener_ = -1;

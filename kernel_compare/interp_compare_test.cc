@@ -602,6 +602,83 @@ TEST_F(InterpCompareTest, ModifiedContextPointersGetTheKernelsRefusal) {
   }
 }
 
+// Registers read before anything wrote them (check_reg_arg: "R%d
+// !read_ok"): the errno and the verifier's last log line must be equal.
+// cilium/ebpf's TestProgramVerifierOutputOnError and
+// TestIncompleteLoadAndAssign load a lone exit and expect this refusal.
+TEST_F(InterpCompareTest, UninitializedRegistersGetTheKernelsRefusal) {
+  const auto last_line = [](const std::string& log) {
+    std::string line;
+    for (const absl::string_view l : absl::StrSplit(log, '\n')) {
+      if (!l.empty() && l[0] != '\0' && !absl::StartsWith(l, "processed ")) {
+        line = std::string(l);
+      }
+    }
+    return line;
+  };
+  struct Case {
+    const char* name;
+    Insns insns;
+  };
+  const std::vector<Case> cases = {
+      {"exit alone", {a::Exit()}},
+      {"r0 = 0, exit", {a::MovImm(0, 0), a::Exit()}},
+      {"r0 += 1 first", {a::AluImm(BPF_ADD, 0, 1), a::Exit()}},
+      {"32-bit r0 += 1 first",
+       {a::Insn(BPF_ALU | BPF_ADD | BPF_K, 0, 0, 0, 1), a::Exit()}},
+      {"r0 = r2", {a::MovReg(0, 2), a::Exit()}},
+      {"r0 = -r0", {a::Insn(BPF_ALU64 | BPF_NEG, 0, 0, 0, 0), a::Exit()}},
+      {"r0 += r3", {a::MovImm(0, 0), a::AluReg(BPF_ADD, 0, 3), a::Exit()}},
+      {"a call writes r0", {a::Call(BPF_FUNC_get_prandom_u32), a::Exit()}},
+      {"r1 after a call",
+       {a::Call(BPF_FUNC_get_prandom_u32), a::MovReg(0, 1), a::Exit()}},
+      {"r6 kept across a call",
+       {a::MovImm(6, 1), a::Call(BPF_FUNC_get_prandom_u32), a::MovReg(0, 6),
+        a::Exit()}},
+      {"store of r3", {a::MovImm(0, 0), a::Stx(BPF_DW, 10, 3, -8), a::Exit()}},
+      {"store through r4", {a::MovImm(0, 0), a::St(BPF_W, 4, 0, 1), a::Exit()}},
+      {"load through r5", {a::Ldx(BPF_W, 0, 5, 0), a::Exit()}},
+      {"jump on r4", {a::MovImm(0, 0), a::JmpImm(BPF_JEQ, 4, 0, 0), a::Exit()}},
+      {"jump on r0 against r7",
+       {a::MovImm(0, 0), a::Insn(BPF_JMP | BPF_JGT | BPF_X, 0, 7, 0, 0),
+        a::Exit()}},
+      {"r0 written on both branches",
+       {a::Ldx(BPF_W, 2, 1, 0), a::JmpImm(BPF_JEQ, 2, 0, 2), a::MovImm(0, 1),
+        a::Exit(), a::MovImm(0, 2), a::Exit()}},
+      {"an unread r0 in dead code",
+       {a::MovImm(0, 0), a::MovImm(2, 0), a::JmpImm(BPF_JEQ, 2, 0, 1),
+        a::MovReg(0, 8), a::Exit()}},
+  };
+  for (const uint32_t type :
+       {uint32_t{BPF_PROG_TYPE_SOCKET_FILTER},
+        uint32_t{BPF_PROG_TYPE_SCHED_CLS}, uint32_t{BPF_PROG_TYPE_XDP}}) {
+    std::vector<std::string> kernel_side, emu_side;
+    for (const Case& c : cases) {
+      char klog[8192] = "";
+      LIBBPF_OPTS(bpf_prog_load_opts, kopts, .log_level = 1,
+                  .log_size = sizeof(klog), .log_buf = klog);
+      const int kfd =
+          bpf_prog_load(static_cast<bpf_prog_type>(type), nullptr, "GPL",
+                        reinterpret_cast<const bpf_insn*>(c.insns.data()),
+                        c.insns.size(), &kopts);
+      const int kerr = kfd < 0 ? -errno : 0;
+      std::string elog;
+      native::ProgLoadFlags flags;
+      flags.log = &elog;
+      const int efd = native::ProgLoadBytecode(
+          type, 0, "test", c.insns.data(),
+          static_cast<uint32_t>(c.insns.size()), "GPL", flags);
+      kernel_side.push_back(absl::StrFormat("%s: %d %s", c.name, kerr,
+                                            kerr < 0 ? last_line(klog) : ""));
+      emu_side.push_back(absl::StrFormat("%s: %d %s", c.name, efd < 0 ? efd : 0,
+                                         efd < 0 ? last_line(elog) : ""));
+      if (kfd >= 0) close(kfd);
+      if (efd >= 0) CloseFd(efd);
+    }
+    EXPECT_EQ(kernel_side, emu_side) << "program type " << type;
+  }
+}
+
 // check_map_prog_compatibility(): a sleepable program (SYSCALL) that
 // loads a map of each of these types: the load's errno and the verifier's
 // last line must be equal.

@@ -21,7 +21,19 @@
 //   perfpoll  a BPF output perf event (perf_event_open, served) mapped,
 //             stored in a PERF_EVENT_ARRAY and watched by epoll; a forked
 //             reader is SIGKILLed in epoll_wait; the parent keeps calling,
-//             then lets go of everything and walks the map ids.
+//             then lets go of everything and walks the map ids;
+//   restart   every call that makes something (a map, program, BTF
+//             object, pin, bpffs directory, fd by id or path, perf event,
+//             fdinfo file, stats fd, epoll item) once, with a SIGUSR1
+//             handler (SA_RESTART) installed: exec_test's hook interrupts
+//             the first call of each kind before its answer, and the
+//             restarted call must make exactly one of each (one more fd
+//             each, no EEXIST, one id each in the walks). Prints the
+//             signals taken; exits 0 when all held;
+//   eintr     the same without SA_RESTART: the hook interrupts the first
+//             map create, BTF load, program load and pin, which answer
+//             EINTR; the next call finds no trace of the objects (no fd,
+//             no id) but the pin, as the kernel's finished call left it.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +48,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -596,6 +609,222 @@ static int PerfPoll(void) {
   return r == -ENOENT ? 0 : 10;
 }
 
+static volatile sig_atomic_t g_signals;
+static void OnUsr1(int sig) {
+  (void)sig;
+  ++g_signals;
+}
+
+// Open descriptors of this process (the directory's own not counted).
+static int OpenFds(void) {
+  int n = 0;
+  char path[64];
+  for (int fd = 0; fd < 1024; ++fd) {
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    if (access(path, F_OK) == 0) ++n;
+  }
+  return n;
+}
+
+// The ids a GET_NEXT_ID walk finds.
+static int CountIds(int cmd) {
+  union bpf_attr a;
+  int n = 0;
+  uint32_t id = 0;
+  for (;;) {
+    memset(&a, 0, sizeof(a));
+    a.start_id = id;
+    if (sys_bpf(cmd, &a, sizeof(a)) != 0) return n;
+    id = a.next_id;
+    ++n;
+  }
+}
+
+// Each call: its answer checked, and exactly `fds` more descriptors.
+#define MADE(what, call, want_ok, fds)                         \
+  do {                                                         \
+    const int before_ = OpenFds();                             \
+    const long r_ = (call);                                    \
+    if ((r_ >= 0) != (want_ok)) printf("%s: %ld\n", what, r_); \
+    EXPECT(what, r_ >= 0, want_ok);                            \
+    EXPECT(what " fds", OpenFds() - before_, (fds));           \
+  } while (0)
+
+static int Restart(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = OnUsr1;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGUSR1, &sa, NULL);
+  static const struct {
+    struct {
+      uint16_t magic;
+      uint8_t version, flags;
+      uint32_t hdr_len, type_off, type_len, str_off, str_len;
+    } hdr;
+    uint32_t types[4];
+    char strs[5];
+  } __attribute__((packed)) btf = {
+      {0xeb9f, 1, 0, 24, 0, 16, 16, 5},
+      {1, 1u << 24, 4, 1u << 24 | 32},
+      "\0int",
+  };
+  union bpf_attr a;
+  int map = -1, ring = -1, ep = -1;
+  long prog = -1, b = -1;
+  MADE("map create", map = map_create(BPF_MAP_TYPE_HASH, 4, 8, 4, 0, "restart"),
+       1, 1);
+  memset(&a, 0, sizeof(a));
+  a.btf = (uint64_t)(uintptr_t)&btf;
+  a.btf_size = sizeof(btf);
+  MADE("btf load", b = sys_bpf(BPF_BTF_LOAD, &a, sizeof(a)), 1, 1);
+  struct insn p[] = {{0xb7, 0, 0, 0}, {0x95, 0, 0, 0}};  // r0 = 0; exit
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  a.insn_cnt = 2;
+  a.insns = (uint64_t)(uintptr_t)p;
+  a.license = (uint64_t)(uintptr_t) "GPL";
+  MADE("prog load", prog = sys_bpf(BPF_PROG_LOAD, &a, sizeof(a)), 1, 1);
+  if (map < 0 || b < 0 || prog < 0) return 1;
+  {
+    // An element made and removed once: a restart that served them again
+    // would answer EEXIST and ENOENT.
+    uint32_t k = 3;
+    uint64_t v = 9;
+    EXPECT("update noexist",
+           elem(BPF_MAP_UPDATE_ELEM, map, &k, &v, BPF_NOEXIST), 0);
+    EXPECT("delete", elem(BPF_MAP_DELETE_ELEM, map, &k, NULL, 0), 0);
+  }
+  memset(&a, 0, sizeof(a));
+  a.pathname = (uint64_t)(uintptr_t) "/sys/fs/bpf/restart_map";
+  a.bpf_fd = (uint32_t)map;
+  MADE("map pin", sys_bpf(BPF_OBJ_PIN, &a, sizeof(a)), 1, 0);
+  a.pathname = (uint64_t)(uintptr_t) "/sys/fs/bpf/restart_prog";
+  a.bpf_fd = (uint32_t)prog;
+  MADE("prog pin", sys_bpf(BPF_OBJ_PIN, &a, sizeof(a)), 1, 0);
+  MADE("bpffs mkdir", mkdir("/sys/fs/bpf/restart_dir", 0700) == 0 ? 0 : -errno,
+       1, 0);
+  memset(&a, 0, sizeof(a));
+  a.pathname = (uint64_t)(uintptr_t) "/sys/fs/bpf/restart_map";
+  MADE("map get", sys_bpf(BPF_OBJ_GET, &a, sizeof(a)), 1, 1);
+  a.pathname = (uint64_t)(uintptr_t) "/sys/fs/bpf/restart_prog";
+  MADE("prog get", sys_bpf(BPF_OBJ_GET, &a, sizeof(a)), 1, 1);
+  struct bpf_map_info mi;
+  memset(&mi, 0, sizeof(mi));
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = (uint32_t)map;
+  a.info.info_len = sizeof(mi);
+  a.info.info = (uint64_t)(uintptr_t)&mi;
+  EXPECT("map info", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), 0);
+  memset(&a, 0, sizeof(a));
+  a.map_id = mi.id;
+  MADE("map by id", sys_bpf(BPF_MAP_GET_FD_BY_ID, &a, sizeof(a)), 1, 1);
+  struct bpf_prog_info pi;
+  memset(&pi, 0, sizeof(pi));
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = (uint32_t)prog;
+  a.info.info_len = sizeof(pi);
+  a.info.info = (uint64_t)(uintptr_t)&pi;
+  EXPECT("prog info", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), 0);
+  memset(&a, 0, sizeof(a));
+  a.prog_id = pi.id;
+  MADE("prog by id", sys_bpf(BPF_PROG_GET_FD_BY_ID, &a, sizeof(a)), 1, 1);
+  struct bpf_btf_info bi;
+  memset(&bi, 0, sizeof(bi));
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = (uint32_t)b;
+  a.info.info_len = sizeof(bi);
+  a.info.info = (uint64_t)(uintptr_t)&bi;
+  EXPECT("btf info", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), 0);
+  memset(&a, 0, sizeof(a));
+  a.btf_id = bi.id;
+  MADE("btf by id", sys_bpf(BPF_BTF_GET_FD_BY_ID, &a, sizeof(a)), 1, 1);
+  struct perf_event_attr pa;
+  memset(&pa, 0, sizeof(pa));
+  pa.size = sizeof(pa);
+  pa.type = PERF_TYPE_SOFTWARE;
+  pa.config = PERF_COUNT_SW_BPF_OUTPUT;
+  pa.sample_type = PERF_SAMPLE_RAW;
+  MADE("perf event",
+       syscall(SYS_perf_event_open, &pa, -1, 0, -1, PERF_FLAG_FD_CLOEXEC), 1,
+       1);
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", map);
+  MADE("fdinfo", open(path, O_RDONLY | O_CLOEXEC), 1, 1);
+  MADE("ring create",
+       ring = map_create(BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, 0, NULL), 1, 1);
+  ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 1};
+  MADE("epoll add", epoll_ctl(ep, EPOLL_CTL_ADD, ring, &ev) == 0 ? 0 : -errno,
+       1, 0);
+  memset(&a, 0, sizeof(a));
+  a.enable_stats.type = BPF_STATS_RUN_TIME;
+  {
+    const int before = OpenFds();
+    const long r = sys_bpf(BPF_ENABLE_STATS, &a, sizeof(a));
+    // Root gets a file, anyone else EPERM.
+    EXPECT("enable stats", r >= 0 || r == -EPERM, 1);
+    EXPECT("enable stats fds", OpenFds() - before, r >= 0 ? 1 : 0);
+  }
+  // One of each: the maps (hash, ring), the program, the BTF object.
+  EXPECT("map ids", CountIds(BPF_MAP_GET_NEXT_ID), 2);
+  EXPECT("prog ids", CountIds(BPF_PROG_GET_NEXT_ID), 1);
+  EXPECT("btf ids", CountIds(BPF_BTF_GET_NEXT_ID), 1);
+  printf("signals %d\n", (int)g_signals);
+  return failed;
+}
+
+static int Eintr(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = OnUsr1;
+  sigaction(SIGUSR1, &sa, NULL);
+  static const struct {
+    struct {
+      uint16_t magic;
+      uint8_t version, flags;
+      uint32_t hdr_len, type_off, type_len, str_off, str_len;
+    } hdr;
+    uint32_t types[4];
+    char strs[5];
+  } __attribute__((packed)) btf = {
+      {0xeb9f, 1, 0, 24, 0, 16, 16, 5},
+      {1, 1u << 24, 4, 1u << 24 | 32},
+      "\0int",
+  };
+  const int fds = OpenFds();
+  EXPECT("map create", map_create(BPF_MAP_TYPE_HASH, 4, 8, 4, 0, "eintr"),
+         -EINTR);
+  EXPECT("map ids", CountIds(BPF_MAP_GET_NEXT_ID), 0);
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.btf = (uint64_t)(uintptr_t)&btf;
+  a.btf_size = sizeof(btf);
+  EXPECT("btf load", sys_bpf(BPF_BTF_LOAD, &a, sizeof(a)), -EINTR);
+  struct insn p[] = {{0xb7, 0, 0, 0}, {0x95, 0, 0, 0}};  // r0 = 0; exit
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  a.insn_cnt = 2;
+  a.insns = (uint64_t)(uintptr_t)p;
+  a.license = (uint64_t)(uintptr_t) "GPL";
+  EXPECT("prog load", sys_bpf(BPF_PROG_LOAD, &a, sizeof(a)), -EINTR);
+  EXPECT("prog ids", CountIds(BPF_PROG_GET_NEXT_ID), 0);
+  EXPECT("btf ids", CountIds(BPF_BTF_GET_NEXT_ID), 0);
+  EXPECT("fds", OpenFds() - fds, 0);
+  const int map = map_create(BPF_MAP_TYPE_HASH, 4, 8, 4, 0, "eintr");
+  EXPECT("second map create", map >= 0, 1);
+  memset(&a, 0, sizeof(a));
+  a.pathname = (uint64_t)(uintptr_t) "/sys/fs/bpf/eintr_map";
+  a.bpf_fd = (uint32_t)map;
+  EXPECT("map pin", sys_bpf(BPF_OBJ_PIN, &a, sizeof(a)), -EINTR);
+  memset(&a, 0, sizeof(a));
+  a.pathname = (uint64_t)(uintptr_t) "/sys/fs/bpf/eintr_map";
+  EXPECT("pinned map get", sys_bpf(BPF_OBJ_GET, &a, sizeof(a)) >= 0, 1);
+  EXPECT("map ids after", CountIds(BPF_MAP_GET_NEXT_ID), 1);
+  printf("signals %d\n", (int)g_signals);
+  return failed;
+}
+
 // mmap of map fds: a hash (no mmap), a BPF_F_MMAPABLE array. Prints the
 // answers (0 for a mapping made); exits 0.
 static int Mmap(void) {
@@ -699,5 +928,7 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "ringpoll") == 0) return RingPoll();
   if (strcmp(argv[1], "cpu") == 0) return Cpu();
   if (strcmp(argv[1], "perfpoll") == 0) return PerfPoll();
+  if (strcmp(argv[1], "restart") == 0) return Restart();
+  if (strcmp(argv[1], "eintr") == 0) return Eintr();
   return 2;
 }

@@ -14,9 +14,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -189,6 +191,92 @@ TEST_F(ExecTest, AReleasedPerfEventLeavesNothingBehind) {
     // already (Serve closed the listener), not only when the supervisor
     // goes.
     EXPECT_EQ(CountFds(), before);
+  }
+  EXPECT_EQ(CountFds(), before);
+}
+
+// The entries of a directory, sorted ("." and ".." left out).
+std::vector<std::string> List(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') names.push_back(e->d_name);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// A signal that interrupts a caller waiting for its answer makes the
+// kernel withdraw the notification and restart the system call as a new
+// one (SA_RESTART); the answer the supervisor holds is lost
+// (SECCOMP_IOCTL_NOTIF_SEND, or ADDFD with SECCOMP_ADDFD_FLAG_SEND:
+// ENOENT). Whatever the call made must be undone: the restarted call
+// makes it once. The hook interrupts the first call of every kind the
+// child makes (each bpf command, and perf_event_open, open of fdinfo,
+// mkdir, epoll_ctl) and waits until the restarted call is queued, so the
+// loss is certain; the child checks its own fds, pins and id walks, and
+// the supervisor ends holding what an uninterrupted run holds.
+TEST_F(ExecTest, AnAnswerLostToASignalIsUndone) {
+  const int before = CountFds();
+  size_t fds_plain = 0, maps_plain = 0;
+  std::vector<std::string> pins_plain;
+  {
+    exec::Supervisor s;
+    ASSERT_EQ(Run(s, "restart"), 0);
+    EXPECT_EQ(s.stats().vanished, 0u);
+    fds_plain = s.OpenFds();
+    maps_plain = s.MapIds().size();
+    pins_plain = List(dir_);
+  }
+  ASSERT_EQ(system(("rm -rf " + dir_ + "/*").c_str()), 0);
+  {
+    exec::Supervisor s;
+    std::set<int> seen;
+    int interrupted = 0;
+    s.SetAnswerHookForTesting([&](pid_t caller, int cmd) {
+      if (caller != s.child() || !seen.insert(cmd).second) return;
+      ASSERT_EQ(kill(caller, SIGUSR1), 0);
+      ASSERT_TRUE(s.CallWaitingForTesting(10000)) << "no restarted call";
+      ++interrupted;
+    });
+    ASSERT_EQ(Run(s, "restart"), 0);
+    // 15 bpf commands (create, update, delete, BTF load, load, pin, get,
+    // info, by id x3, enable stats, next id x3) and perf_event_open, open,
+    // mkdir, epoll_ctl.
+    EXPECT_GE(interrupted, 19);
+    EXPECT_EQ(s.stats().vanished, static_cast<uint64_t>(interrupted));
+    EXPECT_EQ(s.OpenFds(), fds_plain);
+    EXPECT_EQ(s.MapIds().size(), maps_plain);
+    EXPECT_EQ(List(dir_), pins_plain);
+  }
+  EXPECT_EQ(CountFds(), before);
+}
+
+// Without SA_RESTART the interrupted call answers EINTR and the caller
+// moves on: at its next (different) call the kept answer is dropped and
+// what the lost call made is undone - no map, program or BTF object, no
+// fd - but a pin stays, as the kernel's finished call left it.
+TEST_F(ExecTest, AnAnswerLostToEintrIsUndoneAtTheNextCall) {
+  const int before = CountFds();
+  {
+    exec::Supervisor s;
+    std::set<int> seen;
+    s.SetAnswerHookForTesting([&](pid_t caller, int cmd) {
+      if (cmd != BPF_MAP_CREATE && cmd != BPF_BTF_LOAD &&
+          cmd != BPF_PROG_LOAD && cmd != BPF_OBJ_PIN) {
+        return;
+      }
+      if (caller != s.child() || !seen.insert(cmd).second) return;
+      ASSERT_EQ(kill(caller, SIGUSR1), 0);
+      // The signal ends the wait (EINTR); the child's next call comes.
+      ASSERT_TRUE(s.CallWaitingForTesting(10000)) << "no next call";
+    });
+    ASSERT_EQ(Run(s, "eintr"), 0);
+    EXPECT_EQ(s.stats().vanished, 4u);
+    EXPECT_EQ(s.MapIds().size(), 1u);
+    EXPECT_EQ(List(dir_), std::vector<std::string>{"eintr_map"});
   }
   EXPECT_EQ(CountFds(), before);
 }
