@@ -56,10 +56,10 @@ long LocalDynptr(void* data, uint32_t size, void* ptr) {
 // moved area starts at data_meta).
 int XdpPull(void* ctx, uint32_t len) {
   auto* md = static_cast<struct xdp_md*>(ctx);
-  const XdpFrameRef f = CurrentXdpFrame();
-  if (f.hard_start == 0) return -EINVAL;  // no frame: not a test run's
   const int64_t data_len = int64_t{md->data_end} - md->data;
   if (int64_t{len} <= data_len) return 0;
+  const XdpFrameRef f = CurrentXdpFrame();
+  if (f.hard_start == 0) return -EINVAL;  // no frame: not a test run's
   int64_t buff_len = data_len;
   if (f.frags != nullptr) {
     for (const auto& frag : *f.frags) {
