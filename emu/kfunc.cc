@@ -35,6 +35,7 @@
 #include "emu/kmem_iter_kfuncs.h"
 #include "emu/lock_kfuncs.h"
 #include "emu/pkt_kfuncs.h"
+#include "emu/sock_kern_kfuncs.h"
 #include "emu/sock_kfuncs.h"
 #include "emu/str_kfuncs.h"
 #include "emu/stream.h"
@@ -921,6 +922,18 @@ constexpr Kfunc kKfuncs[] = {
      HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kSchedAct), kKfTrustedArgs,
      KernelVersion::k6_18},
     {"bpf_xdp_pull_data", pktk::InterpXdpPullData, HookBit(KfuncHook::kXdp), 0,
+     KernelVersion::k6_18},
+    // kfn49: net/core/filter.c bpf_kfunc_set_sock_addr's
+    // bpf_sock_addr_set_sun_path (6.7: 6.12 of the modelled versions) and
+    // bpf_kfunc_set_sock_ops' bpf_sock_ops_enable_tx_tstamp (6.15: 6.18),
+    // offered on 6.18 to the cgroup hook's types and sock_ops (measured,
+    // tools/kfunc_offer.txt), flags 0; every call bpfemu can reach is one
+    // the verifier refuses, emu/sock_kern_kfuncs.h.
+    {"bpf_sock_addr_set_sun_path", sockk::InterpSetSunPath,
+     HookBit(KfuncHook::kCgroup) | HookBit(KfuncHook::kSockOps), 0,
+     KernelVersion::k6_12},
+    {"bpf_sock_ops_enable_tx_tstamp", sockk::InterpEnableTxTstamp,
+     HookBit(KfuncHook::kCgroup) | HookBit(KfuncHook::kSockOps), 0,
      KernelVersion::k6_18},
 };
 
