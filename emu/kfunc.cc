@@ -35,6 +35,8 @@
 #include "emu/key_kfuncs.h"
 #include "emu/kmem_iter_kfuncs.h"
 #include "emu/lock_kfuncs.h"
+#include "emu/pkt_kfuncs.h"
+#include "emu/sock_kern_kfuncs.h"
 #include "emu/sock_kfuncs.h"
 #include "emu/str_kfuncs.h"
 #include "emu/stream.h"
@@ -905,6 +907,31 @@ constexpr Kfunc kKfuncs[] = {
      HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kTracing) |
          HookBit(KfuncHook::kSyscall),
      kKfRelease, KernelVersion::k6_12},
+    // kfn49: kernel/bpf/helpers.c common_btf_ids' bpf_modify_return_test_tp
+    // (net/bpf/test_run.c; every program type, flags 0; 6.12 of the
+    // modelled versions), emu/test_run_kfuncs.h.
+    {"bpf_modify_return_test_tp", testk::InterpModifyReturnTestTp, kCommon, 0,
+     KernelVersion::k6_12},
+    // kfn49: net/core/filter.c bpf_kfunc_check_set_skb_meta (SCHED_CLS and
+    // SCHED_ACT, KF_TRUSTED_ARGS) and bpf_kfunc_check_set_xdp's
+    // bpf_xdp_pull_data (XDP, flags 0); both 6.18's, emu/pkt_kfuncs.h.
+    {"bpf_dynptr_from_skb_meta", pktk::InterpDynptrFromSkbMeta,
+     HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kSchedAct), kKfTrustedArgs,
+     KernelVersion::k6_18},
+    {"bpf_xdp_pull_data", pktk::InterpXdpPullData, HookBit(KfuncHook::kXdp), 0,
+     KernelVersion::k6_18},
+    // kfn49: net/core/filter.c bpf_kfunc_set_sock_addr's
+    // bpf_sock_addr_set_sun_path (6.7: 6.12 of the modelled versions) and
+    // bpf_kfunc_set_sock_ops' bpf_sock_ops_enable_tx_tstamp (6.15: 6.18),
+    // offered on 6.18 to the cgroup hook's types and sock_ops (measured,
+    // tools/kfunc_offer.txt), flags 0; every call bpfemu can reach is one
+    // the verifier refuses, emu/sock_kern_kfuncs.h.
+    {"bpf_sock_addr_set_sun_path", sockk::InterpSetSunPath,
+     HookBit(KfuncHook::kCgroup) | HookBit(KfuncHook::kSockOps), 0,
+     KernelVersion::k6_12},
+    {"bpf_sock_ops_enable_tx_tstamp", sockk::InterpEnableTxTstamp,
+     HookBit(KfuncHook::kCgroup) | HookBit(KfuncHook::kSockOps), 0,
+     KernelVersion::k6_18},
 };
 
 }  // namespace

@@ -15,6 +15,13 @@
 // prog_test_ref_kfunc must point to scalar, or struct with scalar";
 // memb_release: "R1 must be referenced or trusted"; EINVAL). Natively the
 // run stops as a fault does.
+//
+// And kernel/bpf/helpers.c common_btf_ids' bpf_modify_return_test_tp
+// (net/bpf/test_run.c; every program type, flags 0): it fires the
+// bpf_trigger_tp tracepoint with its nonce and answers the nonce. bpfemu
+// runs no program on that tracepoint (docs/semantics.md: a program
+// attached to a kernel function or tracepoint never runs), so the answer
+// is all a program sees, as on a kernel where nothing is attached there.
 
 #ifndef BPFEMU_EMU_TEST_RUN_KFUNCS_H_
 #define BPFEMU_EMU_TEST_RUN_KFUNCS_H_
@@ -29,10 +36,16 @@ namespace bpfemu::testk {
 // or bpf_kfunc_call_memb_release) with R1 = `r1`.
 const char* RefusalLine(const char* kfunc, uint64_t r1);
 
+// bpf_modify_return_test_tp(nonce).
+int ModifyReturnTestTp(int nonce);
+
 uint64_t InterpTestRelease(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
                            uint64_t, uint64_t);
 uint64_t InterpMembRelease(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
                            uint64_t, uint64_t);
+
+uint64_t InterpModifyReturnTestTp(interp::Vm& vm, uint64_t r1, uint64_t,
+                                  uint64_t, uint64_t, uint64_t);
 
 }  // namespace bpfemu::testk
 

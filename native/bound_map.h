@@ -8,9 +8,11 @@
 #ifndef BPFEMU_NATIVE_BOUND_MAP_H_
 #define BPFEMU_NATIVE_BOUND_MAP_H_
 
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bpfemu/native_abi.h"
 #include "emu/array_map.h"
@@ -122,6 +124,14 @@ inline __u32 DynptrType(const bpfemu_dynptr& d) {
 }
 // bpf_dynptr_slice's XDP case at packet offset `offset` (helpers.cc).
 void* XdpSlice(void* ctx, __u32 offset, void* buffer, __u32 len);
+// The XDP run's frame on this thread (helpers.h SetXdpFrame):
+// data_hard_start, xdp_data_hard_end() and the fragments (nullptr: none).
+struct XdpFrameRef {
+  uint64_t hard_start = 0;
+  uint64_t hard_end = 0;
+  std::vector<std::vector<uint8_t>>* frags = nullptr;
+};
+XdpFrameRef CurrentXdpFrame();
 
 }  // namespace bpfemu::native::internal
 

@@ -3010,4 +3010,8 @@ void* XdpSlice(void* ctx, uint32_t offset, void* buffer, uint32_t len) {
   return buffer;
 }
 
+XdpFrameRef CurrentXdpFrame() {
+  return XdpFrameRef{xdp_hard_start, xdp_hard_end, xdp_frags};
+}
+
 }  // namespace bpfemu::native::internal
