@@ -26,6 +26,7 @@
 #include "emu/helper_names.h"
 #include "emu/interp_ops.h"
 #include "emu/jit_x86.h"
+#include "emu/perf_event_ctx.h"
 #include "emu/shm.h"
 #include "emu/version.h"
 
@@ -97,6 +98,8 @@ size_t CtxSize(uint32_t t) {
       return sizeof(struct sk_reuseport_md);
     case BPF_PROG_TYPE_SOCK_OPS:
       return sizeof(struct bpf_sock_ops);
+    case BPF_PROG_TYPE_PERF_EVENT:
+      return sizeof(struct bpf_perf_event_data);
     case BPF_PROG_TYPE_SYSCALL:
       // syscall_prog_is_valid_access(): any offset below U16_MAX.
       return 65535;
@@ -714,8 +717,13 @@ struct WalkFacts {
 // register (a pointer into the stack, maybe). The walk visits a superset of
 // what the verifier visits (it knows less), so whatever it finds
 // unreachable the verifier finds unreachable too.
+// `ctx_ok`, where the program type's context has load-time access rules
+// (the verifier's is_valid_access), refuses the accesses of the unmodified
+// context it answers false for.
+using CtxAccessOk = bool (*)(int32_t off, uint32_t size, bool write);
 WalkFacts WalkProgram(const RawInsn* insns, size_t n,
-                      const std::vector<uint32_t>& calls) {
+                      const std::vector<uint32_t>& calls,
+                      CtxAccessOk ctx_ok = nullptr) {
   struct Ptr {
     int32_t off = 0;
     Tnum var = Tnum::Const(0);
@@ -806,6 +814,15 @@ WalkFacts WalkProgram(const RawInsn* insns, size_t n,
                     "variable ctx access var_off=%s disallowed\n",
                     p.var.Str().c_str());
     }
+    facts.err = -EACCES;
+    facts.err_pc = static_cast<uint32_t>(pc);
+    facts.log = line;
+  };
+  auto refuse_access = [&](size_t pc, int32_t off, uint32_t size) {
+    if (facts.err != 0 && facts.err_pc <= pc) return;
+    char line[96];
+    std::snprintf(line, sizeof(line),
+                  "invalid bpf_context access off=%d size=%u\n", off, size);
     facts.err = -EACCES;
     facts.err_pc = static_cast<uint32_t>(pc);
     facts.log = line;
@@ -933,6 +950,10 @@ WalkFacts WalkProgram(const RawInsn* insns, size_t n,
           refuse(pc, in.src, st.ptr[in.src]);
           continue;
         }
+        if (ctx_ok != nullptr && !ctx_ok(in.off, size, false)) {
+          refuse_access(pc, in.off, size);
+          continue;
+        }
         facts.max_off = std::max<uint32_t>(
             facts.max_off,
             static_cast<uint32_t>(std::max(0, int{in.off})) + size);
@@ -961,6 +982,11 @@ WalkFacts WalkProgram(const RawInsn* insns, size_t n,
       }
       if (dst_ctx && modified(st.ptr[in.dst])) {
         refuse(pc, in.dst, st.ptr[in.dst]);
+        continue;
+      }
+      if (dst_ctx && ctx_ok != nullptr &&
+          !ctx_ok(in.off, AccessBytes(BPF_SIZE(in.code)), true)) {
+        refuse_access(pc, in.off, AccessBytes(BPF_SIZE(in.code)));
         continue;
       }
       if (in.dst != BPF_REG_10) {
@@ -1142,7 +1168,10 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   // the program: resolve_pseudo_ldimm64 runs before the instruction checks).
   if (prog->casts_ && prog->arena_ == nullptr) return -EINVAL;
   if (cast_to_fp) return -EACCES;
-  const WalkFacts walk = WalkProgram(in, n, prog->unknown_calls_);
+  const WalkFacts walk = WalkProgram(in, n, prog->unknown_calls_,
+                                     attr.prog_type == BPF_PROG_TYPE_PERF_EVENT
+                                         ? PerfEventCtxAccessOk
+                                         : nullptr);
   if (!walk.reached_calls.empty() &&
       (walk.err == 0 || walk.reached_calls[0] < walk.err_pc)) {
     const uint32_t pc = walk.reached_calls[0];
