@@ -26,6 +26,7 @@
 #include "emu/helper_names.h"
 #include "emu/interp_ops.h"
 #include "emu/jit_x86.h"
+#include "emu/perf_event_ctx.h"
 #include "emu/shm.h"
 #include "emu/version.h"
 
@@ -97,6 +98,8 @@ size_t CtxSize(uint32_t t) {
       return sizeof(struct sk_reuseport_md);
     case BPF_PROG_TYPE_SOCK_OPS:
       return sizeof(struct bpf_sock_ops);
+    case BPF_PROG_TYPE_PERF_EVENT:
+      return sizeof(struct bpf_perf_event_data);
     case BPF_PROG_TYPE_SYSCALL:
       // syscall_prog_is_valid_access(): any offset below U16_MAX.
       return 65535;
@@ -833,9 +836,13 @@ void RefuseUninitializedReads(const RawInsn* insns, size_t n,
 // The exception callback (`exception_cb`, 0: none) is walked too, from its
 // first instruction with R1 the cookie (a scalar), as the verifier checks
 // it as a subprogram it presumes called (do_check_subprogs).
+// `ctx_ok`, where the program type's context has load-time access rules
+// (the verifier's is_valid_access), refuses the accesses of the unmodified
+// context it answers false for.
+using CtxAccessOk = bool (*)(int32_t off, uint32_t size, bool write);
 WalkFacts WalkProgram(const RawInsn* insns, size_t n,
-                      const std::vector<uint32_t>& calls,
-                      uint32_t exception_cb) {
+                      const std::vector<uint32_t>& calls, uint32_t exception_cb,
+                      CtxAccessOk ctx_ok = nullptr) {
   struct Ptr {
     int32_t off = 0;
     Tnum var = Tnum::Const(0);
@@ -927,6 +934,15 @@ WalkFacts WalkProgram(const RawInsn* insns, size_t n,
                     "variable ctx access var_off=%s disallowed\n",
                     p.var.Str().c_str());
     }
+    facts.err = -EACCES;
+    facts.err_pc = static_cast<uint32_t>(pc);
+    facts.log = line;
+  };
+  auto refuse_access = [&](size_t pc, int32_t off, uint32_t size) {
+    if (facts.err != 0 && facts.err_pc <= pc) return;
+    char line[96];
+    std::snprintf(line, sizeof(line),
+                  "invalid bpf_context access off=%d size=%u\n", off, size);
     facts.err = -EACCES;
     facts.err_pc = static_cast<uint32_t>(pc);
     facts.log = line;
@@ -1054,6 +1070,10 @@ WalkFacts WalkProgram(const RawInsn* insns, size_t n,
           refuse(pc, in.src, st.ptr[in.src]);
           continue;
         }
+        if (ctx_ok != nullptr && !ctx_ok(in.off, size, false)) {
+          refuse_access(pc, in.off, size);
+          continue;
+        }
         facts.max_off = std::max<uint32_t>(
             facts.max_off,
             static_cast<uint32_t>(std::max(0, int{in.off})) + size);
@@ -1082,6 +1102,11 @@ WalkFacts WalkProgram(const RawInsn* insns, size_t n,
       }
       if (dst_ctx && modified(st.ptr[in.dst])) {
         refuse(pc, in.dst, st.ptr[in.dst]);
+        continue;
+      }
+      if (dst_ctx && ctx_ok != nullptr &&
+          !ctx_ok(in.off, AccessBytes(BPF_SIZE(in.code)), true)) {
+        refuse_access(pc, in.off, AccessBytes(BPF_SIZE(in.code)));
         continue;
       }
       if (in.dst != BPF_REG_10) {
@@ -1266,8 +1291,11 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   // the program: resolve_pseudo_ldimm64 runs before the instruction checks).
   if (prog->casts_ && prog->arena_ == nullptr) return -EINVAL;
   if (cast_to_fp) return -EACCES;
-  const WalkFacts walk =
-      WalkProgram(in, n, prog->unknown_calls_, attr.exception_cb);
+  const WalkFacts walk = WalkProgram(in, n, prog->unknown_calls_,
+                                     attr.exception_cb,
+                                     attr.prog_type == BPF_PROG_TYPE_PERF_EVENT
+                                         ? PerfEventCtxAccessOk
+                                         : nullptr);
   if (!walk.reached_calls.empty() &&
       (walk.err == 0 || walk.reached_calls[0] < walk.err_pc)) {
     const uint32_t pc = walk.reached_calls[0];

@@ -145,6 +145,7 @@ int PerfEventOpen(const struct perf_event_attr* attr, int pid, int cpu,
   ev->watermark_ = attr->watermark != 0;
   ev->wakeup_watermark_ = attr->wakeup_watermark;
   ev->sample_type_ = attr->sample_type;
+  ev->sample_period_ = attr->freq ? 0 : attr->sample_period;
   ev->inherit_ = attr->inherit != 0;
   ev->disabled_.store(attr->disabled != 0);
   if (pid == 0) {

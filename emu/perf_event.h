@@ -109,6 +109,10 @@ class PerfEvent {
   long ReadLocal(uint32_t cur_cpu, uint64_t* value, uint64_t* enabled,
                  uint64_t* running) const;
   bool inherit() const { return inherit_; }
+  // attr.sample_period of a sampling event opened with a fixed period (0
+  // with attr.freq, whose period the kernel adapts): the period a
+  // perf_event program's sample reports (native/perf_event_prog.h).
+  uint64_t sample_period() const { return sample_period_; }
 
   // The lost-sample count not yet reported (rb->lost).
   uint64_t PendingLost() const;
@@ -144,6 +148,7 @@ class PerfEvent {
   bool watermark_ = false;
   uint32_t wakeup_watermark_ = 0;
   uint64_t sample_type_ = 0;
+  uint64_t sample_period_ = 0;
   bool inherit_ = false;
   std::atomic<bool> disabled_{false};
   long target_tid_ = 0;  // the counted thread of a per-task event

@@ -48,6 +48,7 @@
 #include "native/btf_show.h"
 #include "native/cgroup_hooks.h"
 #include "native/helpers.h"
+#include "native/perf_event_prog.h"
 #include "native/reuseport_hook.h"
 #include "native/seq_helpers.h"
 #include "native/sk_lookup.h"
@@ -921,6 +922,30 @@ uint64_t PerfEventReadValue(Vm& vm, uint64_t map, uint64_t flags, uint64_t buf,
   NeedWritable(vm, buf, n, "buf");
   return static_cast<uint64_t>(bpfemu_perf_event_read_value(
       Ptr(map), flags, static_cast<struct bpf_perf_event_value*>(Ptr(buf)), n));
+}
+// A perf_event program's helpers (native/perf_event_prog.h): R1 the
+// context; bpf_perf_prog_read_value's buf ARG_PTR_TO_UNINIT_MEM of a
+// nonzero ARG_CONST_SIZE, bpf_read_branch_records' ARG_PTR_TO_MEM_OR_NULL
+// of ARG_CONST_SIZE_OR_ZERO bytes.
+uint64_t PerfProgReadValueHelper(Vm& vm, uint64_t ctx, uint64_t buf,
+                                 uint64_t size, uint64_t, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_perf_prog_read_value");
+  const uint32_t n = static_cast<uint32_t>(size);
+  if (n == 0) vm.Fault("bpf_perf_prog_read_value: size is zero");
+  NeedWritable(vm, buf, n, "buf");
+  return static_cast<uint64_t>(
+      native::PerfProgReadValue(Ptr(ctx), Ptr(buf), n));
+}
+uint64_t ReadBranchRecordsHelper(Vm& vm, uint64_t ctx, uint64_t buf,
+                                 uint64_t size, uint64_t flags, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_read_branch_records");
+  const uint32_t n = static_cast<uint32_t>(size);
+  if (buf == 0 && n != 0) {
+    vm.Fault("bpf_read_branch_records: a NULL buf of %u bytes", n);
+  }
+  if (buf != 0) NeedWritable(vm, buf, n, "buf");
+  return static_cast<uint64_t>(
+      native::ReadBranchRecords(Ptr(ctx), Ptr(buf), n, flags));
 }
 uint64_t RingbufReserve(Vm& vm, uint64_t map, uint64_t size, uint64_t flags,
                         uint64_t, uint64_t) {
@@ -1987,6 +2012,7 @@ enum class Offered {
   kCgroupSkb,          // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
   kSysctl,             // BPF_PROG_TYPE_CGROUP_SYSCTL (sysctl_func_proto)
   kSkReuseport,        // BPF_PROG_TYPE_SK_REUSEPORT (sk_reuseport_func_proto)
+  kPerfEvent,          // BPF_PROG_TYPE_PERF_EVENT (pe_prog_func_proto)
   kSockAddrConnect,    // CGROUP_SOCK_ADDR of the connect4/6 hooks (bpf_bind)
   kCgroupRetval,       // kCgroupCommon but for the attach types whose hook
                        // keeps no retval (BytecodeLinker::Helper)
@@ -2220,6 +2246,8 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return t == BPF_PROG_TYPE_CGROUP_SYSCTL;
     case Offered::kSkReuseport:
       return t == BPF_PROG_TYPE_SK_REUSEPORT;
+    case Offered::kPerfEvent:
+      return t == BPF_PROG_TYPE_PERF_EVENT;
     case Offered::kSockAddrConnect:  // and the attach type
       return t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
     case Offered::kCgroupRetval:  // and the attach type
@@ -2264,6 +2292,10 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_bind, BindHelper, false, O::kSockAddrConnect},
     {BPF_FUNC_sk_select_reuseport, SkSelectReuseportHelper, false,
      O::kSkReuseport},
+    {BPF_FUNC_perf_prog_read_value, PerfProgReadValueHelper, true,
+     O::kPerfEvent},
+    {BPF_FUNC_read_branch_records, ReadBranchRecordsHelper, true,
+     O::kPerfEvent},
     {BPF_FUNC_get_current_ancestor_cgroup_id, AncestorCgroupId, false,
      O::kCurrentIdsSince612},
     {BPF_FUNC_skb_under_cgroup, SkbUnderCgroup, false, O::kTcOrLwt},

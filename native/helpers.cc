@@ -11,6 +11,7 @@
 // kernel/bpf/helpers.c bpf_rcu_read_lock / _unlock).
 
 #include "native/helpers.h"
+#include "native/perf_event_prog.h"
 #include "native/task_model.h"
 
 #include <arpa/inet.h>
@@ -627,6 +628,10 @@ __attribute__((noinline)) static std::vector<uint64_t> CurrentTrace(bool user) {
     const auto& s = user ? e.user_stack : e.kernel_stack;
     if (s) return *s;
   }
+  // A perf_event sample that interrupted user code: the kernel's
+  // callchain has no kernel part (get_perf_callchain skips it for
+  // user-mode registers).
+  if (!user && bpfemu::native::PerfSampleInUserMode()) return trace;
   if (user) {
     void* frames[128];
     const int n = backtrace(frames, 128);

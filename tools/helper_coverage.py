@@ -78,6 +78,13 @@ NOT_COMPARED = {
                   "cgroup_sock, cgroup_device and cgroup_sockopt hooks have "
                   "no model",
     "bind": "compared from connect4; connect6 (IPv6 binds) not compared",
+    "perf_prog_read_value": "compared from cpu-clock and task-clock "
+                            "samples, the counts and times as properties "
+                            "(nonzero, enabled >= running)",
+    "read_branch_records": "compared on software events, which have no "
+                           "branch stack (-ENOENT, -EINVAL); a sample's "
+                           "branch stack (hardware LBR) only on bpfemu "
+                           "(perf_event_prog_test)",
     "sk_select_reuseport": "compared on a UDP group; TCP groups, the "
                            "migrate hook and SOCKMAP / SOCKHASH maps "
                            "(bpfemu: -EOPNOTSUPP) not compared",

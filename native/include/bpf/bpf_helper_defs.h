@@ -127,6 +127,17 @@ static inline long bpf_perf_event_read_value(void *map, __u64 flags,
                                              __u32 buf_size) {
   return bpfemu_perf_event_read_value(map, flags, buf, buf_size);
 }
+/* A perf_event program's (native/perf_event_prog.h). */
+struct bpf_perf_event_data;
+static inline long bpf_perf_prog_read_value(struct bpf_perf_event_data *ctx,
+                                            struct bpf_perf_event_value *buf,
+                                            __u32 buf_size) {
+  return bpfemu_perf_prog_read_value(ctx, buf, buf_size);
+}
+static inline long bpf_read_branch_records(struct bpf_perf_event_data *ctx,
+                                           void *buf, __u32 size, __u64 flags) {
+  return bpfemu_read_branch_records(ctx, buf, size, flags);
+}
 static inline __u64 bpf_ringbuf_query(void *ringbuf, __u64 flags) {
   return bpfemu_ringbuf_query(ringbuf, flags);
 }

@@ -170,6 +170,8 @@ __u64 bpfemu_perf_event_read(void *map, __u64 flags);
 struct bpf_perf_event_value;
 long bpfemu_perf_event_read_value(void *map, __u64 flags,
                                   struct bpf_perf_event_value *buf, __u32 size);
+long bpfemu_perf_prog_read_value(void *ctx, void *buf, __u32 size);
+long bpfemu_read_branch_records(void *ctx, void *buf, __u32 size, __u64 flags);
 __u64 bpfemu_ringbuf_query(void *ringbuf, __u64 flags);
 long bpfemu_spin_lock(struct bpf_spin_lock *lock);
 long bpfemu_spin_unlock(struct bpf_spin_lock *lock);
