@@ -59,6 +59,7 @@ bool ProgTypeForSection(std::string_view sec, uint32_t* type,
       {"sk_skb", BPF_PROG_TYPE_SK_SKB, 0},
       {"sockops", BPF_PROG_TYPE_SOCK_OPS, BPF_CGROUP_SOCK_OPS},
       {"lsm", BPF_PROG_TYPE_LSM, BPF_LSM_MAC},
+      {"lsm.s", BPF_PROG_TYPE_LSM, BPF_LSM_MAC},  // sleepable
       {"syscall", BPF_PROG_TYPE_SYSCALL, 0},
       {"iter", BPF_PROG_TYPE_TRACING, BPF_TRACE_ITER},
       {"fmod_ret", BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN},
