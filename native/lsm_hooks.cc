@@ -32,7 +32,7 @@ namespace {
 // The hook running on this thread and the objects it handed over.
 struct Run {
   std::string hook;
-  const std::vector<uint64_t>* args = nullptr;
+  const std::vector<LsmArg>* args = nullptr;
 };
 thread_local Run* current = nullptr;
 
@@ -319,22 +319,17 @@ int LsmProgCheck(uint32_t attach_btf_id, bool gpl_compatible, bool sleepable,
 
 bool LsmObjectOfRun(const void* p, LsmKind kind) {
   if (current == nullptr || p == nullptr) return false;
-  for (uint64_t a : *current->args) {
-    if (a == reinterpret_cast<uint64_t>(p)) {
-      LsmKind k;
-      std::memcpy(&k, p, sizeof(k));
-      return k == kind;
-    }
-    // A file's path and inode are its members (&file->f_path, f_inode).
+  for (const LsmArg& a : *current->args) {
+    if (!a.object) continue;
     LsmKind k;
-    if (a != 0 && a > 4096) {
-      std::memcpy(&k, reinterpret_cast<const void*>(a), sizeof(k));
-      if (k == LsmKind::kFile) {
-        const auto* f = reinterpret_cast<const LsmFile*>(a);
-        if ((kind == LsmKind::kPath && p == &f->path) ||
-            (kind == LsmKind::kInode && p == &f->inode)) {
-          return true;
-        }
+    std::memcpy(&k, reinterpret_cast<const void*>(a.value), sizeof(k));
+    if (a.value == reinterpret_cast<uint64_t>(p)) return k == kind;
+    // A file's path and inode are its members (&file->f_path, f_inode).
+    if (k == LsmKind::kFile) {
+      const auto* f = reinterpret_cast<const LsmFile*>(a.value);
+      if ((kind == LsmKind::kPath && p == &f->path) ||
+          (kind == LsmKind::kInode && p == &f->inode)) {
+        return true;
       }
     }
   }
@@ -342,7 +337,7 @@ bool LsmObjectOfRun(const void* p, LsmKind kind) {
 }
 
 LsmHookOutput RunLsmHook(const LsmProgram& prog, const std::string& hook,
-                         const std::vector<uint64_t>& args) {
+                         const std::vector<LsmArg>& args) {
   const LsmHookInfo info = LsmHook(hook);
   if (!info.known) {
     std::fprintf(stderr, "bpfemu: no LSM hook bpf_lsm_%s\n", hook.c_str());
@@ -353,7 +348,9 @@ LsmHookOutput RunLsmHook(const LsmProgram& prog, const std::string& hook,
   run.args = &args;
   // MAX_BPF_FUNC_ARGS u64 slots, the hook's arguments first.
   std::vector<uint64_t> ctx(12, 0);
-  for (size_t i = 0; i < args.size() && i < ctx.size(); ++i) ctx[i] = args[i];
+  for (size_t i = 0; i < args.size() && i < ctx.size(); ++i) {
+    ctx[i] = args[i].value;
+  }
   Run* saved = current;
   current = &run;
   LsmHookOutput out;

@@ -115,11 +115,26 @@ struct LsmHookOutput {
 
 using LsmProgram = std::function<uint32_t(uint64_t* ctx)>;
 
-// Runs `prog` as the hook `hook` with `args` (pointers to the objects
-// above, or scalars, in the hook's order). A hook the model does not know
-// aborts.
+// One argument of a hook: an object above (which the helpers then take),
+// or a scalar (LsmArg::Scalar: a mode, a mask, a flag).
+struct LsmArg {
+  LsmArg(const LsmInode* p) : value(Addr(p)), object(p != nullptr) {}
+  LsmArg(const LsmPath* p) : value(Addr(p)), object(p != nullptr) {}
+  LsmArg(const LsmFile* p) : value(Addr(p)), object(p != nullptr) {}
+  LsmArg(const LsmBprm* p) : value(Addr(p)), object(p != nullptr) {}
+  static LsmArg Scalar(uint64_t v) { return LsmArg(v); }
+  uint64_t value = 0;
+  bool object = false;
+
+ private:
+  explicit LsmArg(uint64_t v) : value(v) {}
+  static uint64_t Addr(const void* p) { return reinterpret_cast<uint64_t>(p); }
+};
+
+// Runs `prog` as the hook `hook` with `args` in the hook's order. A hook
+// the model does not know aborts.
 LsmHookOutput RunLsmHook(const LsmProgram& prog, const std::string& hook,
-                         const std::vector<uint64_t>& args);
+                         const std::vector<LsmArg>& args);
 
 // Whether `p` is an object of kind `kind` handed to the LSM hook running
 // on this thread (the bytecode face's check of a BTF pointer argument).

@@ -151,10 +151,11 @@ inline ModelRun RunScenario(const native::Object& obj, const Scene& sc,
   const native::Program* exec = obj.FindProgram("exec");
   EXPECT_TRUE(create && getattr && open_file && exec);
   if (!(create && getattr && open_file && exec)) return out;
-  auto run = [&](const native::Program* p, const char* hook, const void* arg) {
+  auto run = [&](const native::Program* p, const char* hook,
+                 native::LsmArg arg) {
     const native::LsmHookOutput o =
         native::RunLsmHook([p](uint64_t* ctx) { return p->Run(ctx); }, hook,
-                           {reinterpret_cast<uint64_t>(arg)});
+                           std::vector<native::LsmArg>(1, arg));
     out.verdicts.push_back(o.verdict);
   };
   native::LsmInode dir;

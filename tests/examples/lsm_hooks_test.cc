@@ -166,7 +166,7 @@ long DPath(native::LsmPath* p, char* buf, uint32_t sz) {
         ret = bpfemu_d_path(p, buf, sz);
         return 0;
       },
-      "inode_getattr", {reinterpret_cast<uint64_t>(p)});
+      "inode_getattr", {p});
   return ret;
 }
 
@@ -211,17 +211,22 @@ TEST_F(LsmHooksTest, HookVerdicts) {
   // A void hook ignores the return value; an int hook answers it.
   native::LsmBprm bprm;
   const auto ret7 = [](uint64_t*) -> uint32_t { return 7; };
-  EXPECT_EQ(native::RunLsmHook(ret7, "bprm_committing_creds",
-                               {reinterpret_cast<uint64_t>(&bprm)})
-                .verdict,
+  EXPECT_EQ(native::RunLsmHook(ret7, "bprm_committing_creds", {&bprm}).verdict,
             0);
   const auto eperm = [](uint64_t*) -> uint32_t {
     return static_cast<uint32_t>(-EPERM);
   };
-  const native::LsmHookOutput o = native::RunLsmHook(
-      eperm, "bprm_creds_for_exec", {reinterpret_cast<uint64_t>(&bprm)});
+  const native::LsmHookOutput o =
+      native::RunLsmHook(eperm, "bprm_creds_for_exec", {&bprm});
   EXPECT_EQ(o.verdict, -EPERM);
   EXPECT_EQ(o.ret, static_cast<uint32_t>(-EPERM));
+  // Scalars beside the objects (inode_create's dentry is not modelled).
+  native::LsmInode dir;
+  EXPECT_EQ(native::RunLsmHook(eperm, "inode_create",
+                               {&dir, native::LsmArg::Scalar(0x5000),
+                                native::LsmArg::Scalar(0100644)})
+                .verdict,
+            -EPERM);
   EXPECT_TRUE(native::LsmHook("file_open").sleepable);
   EXPECT_FALSE(native::LsmHook("inode_permission").sleepable);
   EXPECT_FALSE(native::LsmHook("bprm_committing_creds").returns_int);
@@ -250,8 +255,14 @@ TEST_F(LsmHooksTest, HelpersOnForeignPointersFault) {
   const native::Program* create = (*obj)->FindProgram("create");
   ASSERT_NE(create, nullptr);
   native::RunLsmHook([create](uint64_t* c) { return create->Run(c); },
-                     "inode_create", {reinterpret_cast<uint64_t>(&path)});
+                     "inode_create", {&path});
   EXPECT_NE(interp::LastFault().find("struct inode"), std::string::npos)
+      << interp::LastFault();
+  // A scalar where the inode is: a fault, not a read of that address.
+  native::RunLsmHook([create](uint64_t* c) { return create->Run(c); },
+                     "inode_create", {native::LsmArg::Scalar(0x5000)});
+  EXPECT_NE(interp::LastFault().find("R2 is not the LSM hook's struct inode"),
+            std::string::npos)
       << interp::LastFault();
 }
 
