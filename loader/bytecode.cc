@@ -372,6 +372,10 @@ void NeedLsmObject(Vm& vm, uint64_t p, native::LsmKind kind, bool or_null,
   }
 }
 
+// The inode storage helpers take a NULL inode after 6.1 (6.12 does:
+// ARG_PTR_TO_BTF_ID_OR_NULL); 6.1's verifier refuses it.
+bool InodeOrNull() { return TargetKernel() > KernelVersion::k6_1; }
+
 BoundMap* InodeStorageArg(Vm& vm, uint64_t map, const char* helper) {
   BoundMap* b = MapArg(vm, map);
   // check_map_func_compatibility().
@@ -386,7 +390,7 @@ uint64_t InodeStorageGet(Vm& vm, uint64_t map, uint64_t inode, uint64_t value,
   BoundMap* b = InodeStorageArg(vm, map, "bpf_inode_storage_get#145");
   // ARG_PTR_TO_MAP_VALUE_OR_NULL.
   if (value != 0) NeedReadable(vm, value, b->map->value_size(), "value");
-  NeedLsmObject(vm, inode, native::LsmKind::kInode, true,
+  NeedLsmObject(vm, inode, native::LsmKind::kInode, InodeOrNull(),
                 "bpf_inode_storage_get", "R2");
   void* v = bpfemu_inode_storage_get(Ptr(map), Ptr(inode), Ptr(value), flags);
   if (v == nullptr) return 0;
@@ -398,7 +402,7 @@ uint64_t InodeStorageGet(Vm& vm, uint64_t map, uint64_t inode, uint64_t value,
 uint64_t InodeStorageDelete(Vm& vm, uint64_t map, uint64_t inode, uint64_t,
                             uint64_t, uint64_t) {
   InodeStorageArg(vm, map, "bpf_inode_storage_delete#146");
-  NeedLsmObject(vm, inode, native::LsmKind::kInode, true,
+  NeedLsmObject(vm, inode, native::LsmKind::kInode, InodeOrNull(),
                 "bpf_inode_storage_delete", "R2");
   return static_cast<uint64_t>(
       bpfemu_inode_storage_delete(Ptr(map), Ptr(inode)));

@@ -409,10 +409,14 @@ long bpfemu_d_path(void* path, char* buf, __u32 sz) {
   if (sz == 0) return 0;
   const int buflen = static_cast<int>(sz);
   if (!p->dname.empty()) {
-    // dynamic_dname(): the whole name (at most 64 bytes) or nothing.
+    // dynamic_dname(): the whole name (at most 64 bytes) at the buffer's
+    // end, or nothing; bpf_d_path moves it to the start, the end keeping
+    // what was there.
     const int n = static_cast<int>(p->dname.size()) + 1;
     if (n > 64 || n > buflen) return -ENAMETOOLONG;
-    std::memcpy(buf, p->dname.c_str(), static_cast<size_t>(n));
+    char* at = buf + (buflen - n);
+    std::memcpy(at, p->dname.c_str(), static_cast<size_t>(n));
+    std::memmove(buf, at, static_cast<size_t>(n));
     return n;
   }
   bpfemu::native::Prepend b{buf + buflen, buflen};

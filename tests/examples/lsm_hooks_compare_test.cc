@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -85,10 +86,26 @@ void Exec(int cfg_fd, Cfg* cfg, const ExecCase& e, int* verdict,
   *at_secure = code >= 100 ? -1 : code;
 }
 
+int PrintToStderr(enum libbpf_print_level, const char* fmt, va_list ap) {
+  return std::vfprintf(stderr, fmt, ap);
+}
+
+// The kernel's refusal of the object, with libbpf's messages and the
+// verifier's log.
+void ShowLoadLog() {
+  bpf_object* obj = bpf_object__open_file(kPath, nullptr);
+  if (obj == nullptr) return;
+  const libbpf_print_fn_t old = libbpf_set_print(PrintToStderr);
+  (void)bpf_object__load(obj);
+  libbpf_set_print(old);
+  bpf_object__close(obj);
+}
+
 TEST_F(LsmHooksCompareTest, KernelHookCallsEqualTheModel) {
   std::unique_ptr<KernelObject> kernel;
   const int err = KernelObject::Load(kPath, &kernel);
   if (err == -EPERM) GTEST_SKIP() << kRefused;
+  if (err != 0) ShowLoadLog();
   ASSERT_EQ(err, 0);
   Scene sc;
   ASSERT_TRUE(sc.Make());
