@@ -201,6 +201,12 @@ TEST_F(LsmHooksTest, DPathBuffers) {
   EXPECT_EQ(buf[10], '#');
   EXPECT_EQ(DPath(&pipe_path, buf, 12), 12);
   EXPECT_STREQ(buf, "pipe:[1234]");
+  // dynamic_dname wrote it at the end, where it stays after the move.
+  std::memset(buf, '#', sizeof(buf));
+  EXPECT_EQ(DPath(&pipe_path, buf, 32), 12);
+  EXPECT_STREQ(buf, "pipe:[1234]");
+  EXPECT_EQ(buf[12], '#');
+  EXPECT_STREQ(buf + 20, "pipe:[1234]");
   // The root.
   native::LsmPath root = native::LsmPathOfName("/");
   EXPECT_EQ(DPath(&root, buf, 2), 2);
