@@ -33,6 +33,7 @@
 #include "emu/dynptr_kern.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
+#include "emu/kernel_btf.h"
 #include "emu/kfunc.h"
 #include "emu/map_types.h"
 #include "emu/prog.h"
@@ -49,6 +50,7 @@
 #include "native/cgroup_hooks.h"
 #include "native/helpers.h"
 #include "native/perf_event_prog.h"
+#include "native/lsm_hooks.h"
 #include "native/reuseport_hook.h"
 #include "native/seq_helpers.h"
 #include "native/sk_lookup.h"
@@ -352,6 +354,93 @@ uint64_t SkStorageDelete(Vm& vm, uint64_t map, uint64_t sk, uint64_t, uint64_t,
                          uint64_t) {
   MapArg(vm, map);
   return static_cast<uint64_t>(bpfemu_sk_storage_delete(Ptr(map), Ptr(sk)));
+}
+
+// The LSM helpers (native/lsm_hooks.h) on the objects of the hook
+// running (RunLsmHook): the verifier's BTF types are checked here, a
+// pointer that is not the hook's object of the helper's type (NULL where
+// the helper takes it: inode storage) faults.
+void NeedLsmObject(Vm& vm, uint64_t p, native::LsmKind kind, bool or_null,
+                   const char* helper, const char* what) {
+  if (or_null && p == 0) return;
+  if (!native::LsmObjectOfRun(Ptr(p), kind)) {
+    vm.Fault("%s: %s is not the LSM hook's %s (native/lsm_hooks.h RunLsmHook)",
+             helper, what,
+             kind == native::LsmKind::kInode  ? "struct inode"
+             : kind == native::LsmKind::kPath ? "struct path"
+             : kind == native::LsmKind::kFile ? "struct file"
+                                              : "struct linux_binprm");
+  }
+}
+
+// The inode storage helpers take a NULL inode after 6.1 (6.12 does:
+// ARG_PTR_TO_BTF_ID_OR_NULL); 6.1's verifier refuses it.
+bool InodeOrNull() { return TargetKernel() > KernelVersion::k6_1; }
+
+BoundMap* InodeStorageArg(Vm& vm, uint64_t map, const char* helper) {
+  BoundMap* b = MapArg(vm, map);
+  // check_map_func_compatibility().
+  if (b->map->type() != BPF_MAP_TYPE_INODE_STORAGE) {
+    vm.Fault("cannot pass map_type %u into func %s", b->map->type(), helper);
+  }
+  return b;
+}
+
+uint64_t InodeStorageGet(Vm& vm, uint64_t map, uint64_t inode, uint64_t value,
+                         uint64_t flags, uint64_t) {
+  BoundMap* b = InodeStorageArg(vm, map, "bpf_inode_storage_get#145");
+  // ARG_PTR_TO_MAP_VALUE_OR_NULL.
+  if (value != 0) NeedReadable(vm, value, b->map->value_size(), "value");
+  NeedLsmObject(vm, inode, native::LsmKind::kInode, InodeOrNull(),
+                "bpf_inode_storage_get", "R2");
+  void* v = bpfemu_inode_storage_get(Ptr(map), Ptr(inode), Ptr(value), flags);
+  if (v == nullptr) return 0;
+  vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
+               !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  return reinterpret_cast<uint64_t>(v);
+}
+
+uint64_t InodeStorageDelete(Vm& vm, uint64_t map, uint64_t inode, uint64_t,
+                            uint64_t, uint64_t) {
+  InodeStorageArg(vm, map, "bpf_inode_storage_delete#146");
+  NeedLsmObject(vm, inode, native::LsmKind::kInode, InodeOrNull(),
+                "bpf_inode_storage_delete", "R2");
+  return static_cast<uint64_t>(
+      bpfemu_inode_storage_delete(Ptr(map), Ptr(inode)));
+}
+
+// bpf_d_path: path ARG_PTR_TO_BTF_ID, buf ARG_PTR_TO_MEM of
+// ARG_CONST_SIZE_OR_ZERO bytes (the helper writes it).
+uint64_t DPath(Vm& vm, uint64_t path, uint64_t buf, uint64_t sz, uint64_t,
+               uint64_t) {
+  NeedLsmObject(vm, path, native::LsmKind::kPath, false, "bpf_d_path", "R1");
+  const uint32_t n = static_cast<uint32_t>(sz);
+  NeedWritable(vm, buf, n, "buf");
+  return static_cast<uint64_t>(
+      bpfemu_d_path(Ptr(path), static_cast<char*>(Ptr(buf)), n));
+}
+
+uint64_t BprmOptsSet(Vm& vm, uint64_t bprm, uint64_t flags, uint64_t, uint64_t,
+                     uint64_t) {
+  NeedLsmObject(vm, bprm, native::LsmKind::kBprm, false, "bpf_bprm_opts_set",
+                "R1");
+  return static_cast<uint64_t>(bpfemu_bprm_opts_set(Ptr(bprm), flags));
+}
+
+// bpf_ima_inode_hash / bpf_ima_file_hash: dst ARG_PTR_TO_UNINIT_MEM of
+// ARG_CONST_SIZE (not zero) bytes.
+template <bool kFile>
+uint64_t ImaHash(Vm& vm, uint64_t obj, uint64_t dst, uint64_t size, uint64_t,
+                 uint64_t) {
+  const char* name = kFile ? "bpf_ima_file_hash" : "bpf_ima_inode_hash";
+  NeedLsmObject(vm, obj,
+                kFile ? native::LsmKind::kFile : native::LsmKind::kInode, false,
+                name, "R1");
+  const uint32_t n = static_cast<uint32_t>(size);
+  if (n == 0) vm.Fault("%s: a zero size", name);
+  NeedWritable(vm, dst, n, "dst");
+  auto* fn = kFile ? bpfemu_ima_file_hash : bpfemu_ima_inode_hash;
+  return static_cast<uint64_t>(fn(Ptr(obj), Ptr(dst), n));
 }
 
 // The 6.2 helper ids the build's uapi header (6.1) does not name.
@@ -2019,6 +2108,10 @@ enum class Offered {
   kSockOps,            // BPF_PROG_TYPE_SOCK_OPS (sock_ops_func_proto)
   kSockOpsOrSockAddr,  // sock_ops and cgroup sock_addr but for the unix
                        // getpeername / getsockname hooks (bpf_setsockopt)
+  kLsm,                // BPF_PROG_TYPE_LSM (bpf_lsm_func_proto)
+  kLsmIma,             // LSM; allowed from a sleepable hook, might sleep
+  kDPath,              // tracing_prog_func_proto's callers; allowed where
+                       // bpf_d_path_allowed says (BytecodeLinker::Refuses)
 };
 
 struct HelperDef {
@@ -2256,6 +2349,11 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return t == BPF_PROG_TYPE_SOCK_OPS;
     case Offered::kSockOpsOrSockAddr:
       return t == BPF_PROG_TYPE_SOCK_OPS || t == BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+    case Offered::kLsm:
+    case Offered::kLsmIma:
+      return t == BPF_PROG_TYPE_LSM;
+    case Offered::kDPath:
+      return TracingProgFuncProto(t);
   }
   return false;
 }
@@ -2315,6 +2413,12 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_msg_cork_bytes, MsgSetBytes<bpfemu_msg_cork_bytes>, false,
      O::kSkMsg},
     {BPF_FUNC_msg_pull_data, MsgEdit<bpfemu_msg_pull_data>, false, O::kSkMsg},
+    {BPF_FUNC_inode_storage_get, InodeStorageGet, false, O::kLsm},
+    {BPF_FUNC_inode_storage_delete, InodeStorageDelete, false, O::kLsm},
+    {BPF_FUNC_d_path, DPath, false, O::kDPath},
+    {BPF_FUNC_bprm_opts_set, BprmOptsSet, false, O::kLsm},
+    {BPF_FUNC_ima_inode_hash, ImaHash<false>, false, O::kLsmIma},
+    {BPF_FUNC_ima_file_hash, ImaHash<true>, false, O::kLsmIma},
     {BPF_FUNC_sock_ops_cb_flags_set, SockOpsCbFlagsSet, false, O::kSockOps},
     {BPF_FUNC_setsockopt, SockOpt<false>, false, O::kSockOpsOrSockAddr},
     {BPF_FUNC_getsockopt, SockOpt<true>, false, O::kSockOpsOrSockAddr},
@@ -2580,8 +2684,11 @@ bool HookKeepsRetval(uint32_t attach_type) {
 class BytecodeLinker : public interp::Linker {
  public:
   explicit BytecodeLinker(uint32_t expected_attach_type = 0,
-                          bool sleepable = false)
-      : expected_attach_type_(expected_attach_type), sleepable_(sleepable) {}
+                          bool sleepable = false,
+                          std::string attach_func = std::string())
+      : expected_attach_type_(expected_attach_type),
+        sleepable_(sleepable),
+        attach_func_(std::move(attach_func)) {}
 
   interp::HelperFn Helper(int32_t id, uint32_t prog_type,
                           bool* gpl_only) override {
@@ -2637,6 +2744,18 @@ class BytecodeLinker : public interp::Linker {
           !(prog_type == BPF_PROG_TYPE_TRACING &&
             HasTrampoline(expected_attach_type_))) {
         return HelperRefusal::kNotSupported;
+      }
+      // The LSM helpers' `allowed` (native/lsm_hooks.h LsmHook; kernel/
+      // bpf/bpf_lsm.c bpf_ima_inode_hash_allowed, kernel/trace/
+      // bpf_trace.c bpf_d_path_allowed), then might_sleep.
+      if (h.only == Offered::kLsmIma) {
+        if (!native::LsmHook(LsmHookName()).sleepable) {
+          return HelperRefusal::kNotAllowed;
+        }
+        if (!sleepable_) return HelperRefusal::kMightSleep;
+      }
+      if (h.only == Offered::kDPath && !DPathAllowed(prog_type)) {
+        return HelperRefusal::kNotAllowed;
       }
       // bpf_sk_storage_tracing_allowed() (net/core/bpf_sk_storage.c):
       // a SYSCALL program has no attach function to allow.
@@ -2871,6 +2990,42 @@ class BytecodeLinker : public interp::Linker {
   std::shared_ptr<Held> maps_ = std::make_shared<Held>();
   uint32_t expected_attach_type_;
   bool sleepable_;
+  // The kernel BTF function attach_btf_id names (an LSM program's
+  // bpf_lsm_<hook>, a tracing program's target), or empty.
+  std::string attach_func_;
+
+  std::string LsmHookName() const {
+    constexpr std::string_view kPrefix = "bpf_lsm_";
+    return attach_func_.starts_with(kPrefix)
+               ? attach_func_.substr(kPrefix.size())
+               : std::string();
+  }
+
+  // bpf_d_path_allowed(): iterators; LSM programs at a sleepable hook;
+  // tracing programs attached to a function of btf_allowlist_d_path.
+  bool DPathAllowed(uint32_t prog_type) const {
+    if (prog_type == BPF_PROG_TYPE_TRACING &&
+        expected_attach_type_ == BPF_TRACE_ITER) {
+      return true;
+    }
+    if (prog_type == BPF_PROG_TYPE_LSM) {
+      return native::LsmHook(LsmHookName()).sleepable;
+    }
+    static constexpr std::string_view kAllowlist[] = {
+        "security_file_permission",
+        "security_inode_getattr",
+        "security_file_open",
+        "security_path_truncate",
+        "vfs_truncate",
+        "vfs_fallocate",
+        "dentry_open",
+        "vfs_getattr",
+        "filp_close"};
+    for (std::string_view f : kAllowlist) {
+      if (attach_func_ == f) return true;
+    }
+    return false;
+  }
 };
 
 }  // namespace
@@ -3007,7 +3162,26 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
       return err;
     }
   }
-  BytecodeLinker linker(expected_attach_type, attr.sleepable);
+  // check_attach_btf_id() of an LSM program (native/lsm_hooks.h), and
+  // the function a tracing or LSM program names, which decides some
+  // helpers' `allowed` (bpf_d_path, the ima helpers).
+  std::string attach_func;
+  if (prog_type == BPF_PROG_TYPE_LSM) {
+    std::string hook;
+    std::string line;
+    if (int err = native::LsmProgCheck(flags.attach_btf_id, attr.gpl_compatible,
+                                       attr.sleepable, &hook, &line);
+        err != 0) {
+      if (flags.log != nullptr) *flags.log += line;
+      return err;
+    }
+    attach_func = "bpf_lsm_" + hook;
+  } else if (prog_type == BPF_PROG_TYPE_TRACING && flags.attach_btf_id != 0) {
+    if (const KernelBtf* btf = KernelBtf::Get(); btf != nullptr) {
+      attach_func = std::string(btf->Name(flags.attach_btf_id));
+    }
+  }
+  BytecodeLinker linker(expected_attach_type, attr.sleepable, attach_func);
   std::shared_ptr<const interp::Program> code;
   if (int err = interp::Program::Load(attr, linker, &code); err != 0) {
     return err;

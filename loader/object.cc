@@ -32,6 +32,7 @@
 #include "loader/ksym.h"
 #include "loader/section_names.h"
 #include "native/bound_map.h"
+#include "native/lsm_hooks.h"
 #include "native/registry.h"
 
 namespace bpfemu::native {
@@ -339,7 +340,8 @@ Object::LoadSettings Object::DefaultSettings() const {
       s.progs.push_back({p.prog_type, p.expected_attach_type});
       // libbpf's SEC("syscall") is SEC_SLEEPABLE (the kernel loads syscall
       // programs only sleepable).
-      if (p.prog_type == BPF_PROG_TYPE_SYSCALL) {
+      if (p.prog_type == BPF_PROG_TYPE_SYSCALL ||
+          p.section.starts_with("lsm.s/")) {
         s.progs.back().prog_flags = BPF_F_SLEEPABLE;
       }
     }
@@ -361,6 +363,10 @@ Object::LoadSettings Object::DefaultSettings() const {
     ProgSettings p;
     ProgTypeForSection(def_->progs[i].section, &p.type,
                        &p.expected_attach_type);
+    // libbpf's SEC("lsm.s/") is SEC_SLEEPABLE.
+    if (std::string_view(def_->progs[i].section).starts_with("lsm.s/")) {
+      p.prog_flags = BPF_F_SLEEPABLE;
+    }
     s.progs.push_back(p);
   }
   return s;
@@ -466,6 +472,13 @@ int Object::LoadNative(const LoadSettings& settings) {
     if (fd == 0) {
       fd = TracingProgCheck(ps.expected_attach_type, attach_btf_id);
     }
+    // An LSM program's hook (native/lsm_hooks.h); a native object is
+    // GPL-compatible code of this repository's.
+    if (fd == 0 && ps.type == BPF_PROG_TYPE_LSM) {
+      fd = LsmProgCheck(attach_btf_id, true,
+                        (ps.prog_flags & BPF_F_SLEEPABLE) != 0, nullptr,
+                        &load_error_);
+    }
     if (fd == 0) {
       fd = ProgCreate(ps.type, ps.expected_attach_type, p.name, p.func,
                       attach_btf_id);
@@ -491,17 +504,21 @@ int Object::AttachBtfId(const std::string& section, const ProgSettings& ps,
                         uint32_t* id) {
   const bool iter = ps.expected_attach_type == BPF_TRACE_ITER;
   const bool trampoline = HasTrampoline(ps.expected_attach_type);
-  if (ps.type != BPF_PROG_TYPE_TRACING || !(iter || trampoline) || *id != 0) {
+  // SEC("lsm/<hook>") and "lsm.s/" name bpf_lsm_<hook>.
+  const bool lsm = ps.type == BPF_PROG_TYPE_LSM;
+  if (*id != 0 ||
+      !(lsm || (ps.type == BPF_PROG_TYPE_TRACING && (iter || trampoline)))) {
     return 0;
   }
   const size_t slash = section.find('/');
   const std::string target =
       slash == std::string::npos ? "" : section.substr(slash + 1);
   const KernelBtf* btf = KernelBtf::Get();
+  const std::string func = iter  ? "bpf_iter_" + target
+                           : lsm ? "bpf_lsm_" + target
+                                 : target;
   const int32_t found =
-      btf == nullptr ? -1
-                     : btf->FindByNameKind(iter ? "bpf_iter_" + target : target,
-                                           BTF_KIND_FUNC);
+      btf == nullptr ? -1 : btf->FindByNameKind(func, BTF_KIND_FUNC);
   if (found <= 0) {
     load_error_ = "failed to find kernel BTF type ID of '" + target + "'";
     return -ESRCH;

@@ -457,6 +457,31 @@ static inline long bpf_reserve_hdr_opt(struct bpf_sock_ops *skops, __u32 len,
                                        __u64 flags) {
   return bpfemu_reserve_hdr_opt(skops, len, flags);
 }
+/* The LSM helpers (native/lsm_hooks.h), on a hook's objects. */
+struct inode;
+struct path;
+struct file;
+struct linux_binprm;
+static inline void *bpf_inode_storage_get(void *map, void *inode, void *value,
+                                          __u64 flags) {
+  return bpfemu_inode_storage_get(map, inode, value, flags);
+}
+static inline long bpf_inode_storage_delete(void *map, void *inode) {
+  return bpfemu_inode_storage_delete(map, inode);
+}
+static inline long bpf_d_path(struct path *path, char *buf, __u32 sz) {
+  return bpfemu_d_path(path, buf, sz);
+}
+static inline long bpf_bprm_opts_set(struct linux_binprm *bprm, __u64 flags) {
+  return bpfemu_bprm_opts_set(bprm, flags);
+}
+static inline long bpf_ima_inode_hash(struct inode *inode, void *dst,
+                                      __u32 size) {
+  return bpfemu_ima_inode_hash(inode, dst, size);
+}
+static inline long bpf_ima_file_hash(struct file *file, void *dst, __u32 size) {
+  return bpfemu_ima_file_hash(file, dst, size);
+}
 /* The message's edits (native/sk_msg.h): the kernel's return values. */
 static inline long bpf_msg_apply_bytes(struct sk_msg_md *msg, __u32 bytes) {
   return bpfemu_msg_apply_bytes(msg, bytes);

@@ -243,6 +243,15 @@ long bpfemu_sock_ops_map_update(void *ctx, void *map, const void *key,
 long bpfemu_load_hdr_opt(void *ctx, void *search_res, __u32 len, __u64 flags);
 long bpfemu_store_hdr_opt(void *ctx, const void *from, __u32 len, __u64 flags);
 long bpfemu_reserve_hdr_opt(void *ctx, __u32 len, __u64 flags);
+/* The LSM helpers (native/lsm_hooks.h): on the objects of the hook that
+ * native::RunLsmHook runs. */
+void *bpfemu_inode_storage_get(void *map, void *inode, void *value,
+                               __u64 flags);
+long bpfemu_inode_storage_delete(void *map, void *inode);
+long bpfemu_d_path(void *path, char *buf, __u32 sz);
+long bpfemu_bprm_opts_set(void *bprm, __u64 flags);
+long bpfemu_ima_inode_hash(void *inode, void *dst, __u32 size);
+long bpfemu_ima_file_hash(void *file, void *dst, __u32 size);
 /* Socket lookups (net/core/filter.c) over the current netns's real sockets
  * (native/sk_lookup.h). */
 struct bpf_sock;
