@@ -271,8 +271,10 @@ TEST_F(KfuncCompareTest, OverwrittenDynptrIsRefused) {
         p.insert(p.end(), c.use.begin(), c.use.end());
         return p;
       };
-      Loaded k = KernelLoad(BPF_PROG_TYPE_XDP, program(kmap), "GPL");
-      Loaded e = EmuLoad(BPF_PROG_TYPE_XDP, program(emap), "GPL");
+      RawLoaded k =
+          KernelLoadRaw({.type = BPF_PROG_TYPE_XDP, .insns = program(kmap)});
+      RawLoaded e =
+          EmuLoadRaw({.type = BPF_PROG_TYPE_XDP, .insns = program(emap)});
       ASSERT_GE(e.fd, 0) << e.log;
       std::shared_ptr<const Prog> prog;
       ASSERT_EQ(ProgFromFd(e.fd, &prog), 0);
