@@ -6,12 +6,13 @@
 // - net/core/filter.c bpf_xdp_pull_data (xdp): `len` bytes pulled from a
 //   multi-buffer frame's fragments into its linear part (`xdp_pull`, an
 //   xdp.frags program; `xdp_pull_linear` for a frame without fragments),
-//   the linear part's geometry afterwards and the frame as data_out.
+//   after bpf_xdp_adjust_tail / _head when asked, the linear part's
+//   geometry afterwards and the frame as data_out.
 //   (The 6.18.44 host refuses bpf_xdp_adjust_meta to XDP programs:
 //   docs/semantics.md; so no metadata here.)
 // - kernel/bpf/helpers.c common_btf_ids' bpf_modify_return_test_tp
 //   (net/bpf/test_run.c): fires the bpf_trigger_tp tracepoint and answers
-//   its nonce (`modret_tp`, a syscall program; also from xdp).
+//   its nonce (`modret_tp`, a syscall program).
 // The inputs come from `args`, the answers go to `res`.
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -41,6 +42,7 @@ struct args {
   __u32 pull;  // bpf_xdp_pull_data's len
   __s32 tail;  // bpf_xdp_adjust_tail's offset before the pull (0: none)
   __s32 nonce;
+  __s32 head;  // bpf_xdp_adjust_head's offset before the pull (0: none)
 };
 
 struct res {
@@ -106,6 +108,7 @@ static __always_inline int pull(struct xdp_md *ctx) {
   struct res *o = bpf_map_lookup_elem(&res, &zero);
   if (!a || !o) return XDP_ABORTED;
   o->r[0] = a->tail != 0 ? bpf_xdp_adjust_tail(ctx, a->tail) : 0;
+  o->r[1] = a->head != 0 ? bpf_xdp_adjust_head(ctx, a->head) : 0;
   o->r[2] = bpf_xdp_pull_data(ctx, a->pull);
   void *data = (void *)(long)ctx->data;
   void *data_end = (void *)(long)ctx->data_end;

@@ -3,7 +3,7 @@
 // bpfemu, natively and as bytecode: bpf_dynptr_from_skb_meta from a tc
 // program (flags, the dynptr kfuncs and helpers on the metadata dynptr),
 // bpf_xdp_pull_data from xdp.frags and xdp programs on frames with and
-// without fragments (after bpf_xdp_adjust_tail / _meta too), and
+// without fragments (after bpf_xdp_adjust_tail / _head too), and
 // bpf_modify_return_test_tp from a syscall program. Every case compares
 // the test run's error, return value and data_out and every recorded
 // answer and byte.
@@ -38,6 +38,7 @@ struct Args {
   uint32_t pull = 0;
   int32_t tail = 0;
   int32_t nonce = 0;
+  int32_t head = 0;
 };
 struct Res {
   int64_t r[12];
@@ -75,10 +76,11 @@ std::vector<Case> Cases() {
   meta("meta read 7", 0, 0, 7, 0);
   cs.push_back({"meta data", "skb_meta_data", {}, 64});
   auto pull = [&](const char* name, const char* prog, size_t packet,
-                  uint32_t len, int32_t tail) {
+                  uint32_t len, int32_t tail, int32_t head = 0) {
     Case c{name, prog, {}, packet};
     c.args.pull = len;
     c.args.tail = tail;
+    c.args.head = head;
     cs.push_back(c);
   };
   // 5000 bytes: 3520 linear (a page less the 256 bytes of headroom and
@@ -100,6 +102,16 @@ std::vector<Case> Cases() {
   // 9000 bytes: fragments of 4096 and 1384.
   pull("pull from the first of two", "xdp_pull", 9000, 3700, 0);
   pull("pull after dropping one", "xdp_pull", 9000, 3736, -1484);
+  // After bpf_xdp_adjust_head: 100 bytes dropped from the front give the
+  // head room 316 bytes (the pull then moves the data back), 16 pushed
+  // leave it 200.
+  pull("pull after dropping the head", "xdp_pull", 5000, 3600, 0, 100);
+  pull("pull the room after dropping the head", "xdp_pull", 5000, 3736, 0, 100);
+  pull("pull past the room after dropping", "xdp_pull", 5000, 3737, 0, 100);
+  pull("pull after pushing the head", "xdp_pull", 5000, 3736, 0, -16);
+  pull("pull past the room after pushing", "xdp_pull", 5000, 3737, 0, -16);
+  pull("linear after dropping the head", "xdp_pull_linear", 200, 140, 0, 60);
+  pull("linear past after dropping", "xdp_pull_linear", 200, 141, 0, 60);
   // Frames without fragments.
   pull("frags prog linear frame", "xdp_pull", 200, 150, 0);
   pull("frags prog past linear frame", "xdp_pull", 200, 201, 0);
