@@ -145,7 +145,17 @@ int PerfEventOpen(const struct perf_event_attr* attr, int pid, int cpu,
   ev->watermark_ = attr->watermark != 0;
   ev->wakeup_watermark_ = attr->wakeup_watermark;
   ev->sample_type_ = attr->sample_type;
-  ev->sample_period_ = attr->freq ? 0 : attr->sample_period;
+  // perf_swevent_init_hrtimer: a clock event in frequency mode samples
+  // at the fixed period NSEC_PER_SEC / sample_freq (hrtimers have a fixed
+  // rate); other events' frequency-mode periods adapt (0 here).
+  const bool clock = attr->type == PERF_TYPE_SOFTWARE &&
+                     (attr->config == PERF_COUNT_SW_CPU_CLOCK ||
+                      attr->config == PERF_COUNT_SW_TASK_CLOCK);
+  if (!attr->freq) {
+    ev->sample_period_ = attr->sample_period;
+  } else if (clock && attr->sample_freq != 0) {
+    ev->sample_period_ = 1000000000ull / attr->sample_freq;
+  }
   ev->inherit_ = attr->inherit != 0;
   ev->disabled_.store(attr->disabled != 0);
   if (pid == 0) {

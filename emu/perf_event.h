@@ -109,9 +109,11 @@ class PerfEvent {
   long ReadLocal(uint32_t cur_cpu, uint64_t* value, uint64_t* enabled,
                  uint64_t* running) const;
   bool inherit() const { return inherit_; }
-  // attr.sample_period of a sampling event opened with a fixed period (0
-  // with attr.freq, whose period the kernel adapts): the period a
-  // perf_event program's sample reports (native/perf_event_prog.h).
+  // The period a perf_event program's sample reports
+  // (native/perf_event_prog.h): attr.sample_period; in frequency mode
+  // NSEC_PER_SEC / attr.sample_freq for cpu-clock and task-clock
+  // (perf_swevent_init_hrtimer), 0 for other events, whose period the
+  // kernel adapts.
   uint64_t sample_period() const { return sample_period_; }
 
   // The lost-sample count not yet reported (rb->lost).

@@ -36,9 +36,9 @@ struct PerfEventSample {
   // x86-64); none: the calling thread's, captured as the sample fires, in
   // user mode.
   std::optional<bpf_user_pt_regs_t> regs;
-  // perf_sample_data's period: none takes the event's attr.sample_period
-  // (a fixed period; with attr.freq the kernel's adapted period is what
-  // the test knows, so it must give it here).
+  // perf_sample_data's period: none takes the event's
+  // (PerfEvent::sample_period: the fixed period, or a clock event's in
+  // frequency mode; another event's adapted period is the test's to give).
   std::optional<uint64_t> period;
   uint64_t addr = 0;  // perf_sample_data's addr (0: software events)
   // The sample's branch stack (PERF_SAMPLE_BRANCH_STACK in the sample's

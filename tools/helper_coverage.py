@@ -91,7 +91,8 @@ NOT_COMPARED = {
                   "no model",
     "bind": "compared from connect4; connect6 (IPv6 binds) not compared",
     "perf_prog_read_value": "compared from cpu-clock and task-clock "
-                            "samples, the counts and times as properties "
+                            "samples (fixed period and frequency), the "
+                            "counts and times as properties "
                             "(nonzero, enabled >= running)",
     "read_branch_records": "compared on software events, which have no "
                            "branch stack (-ENOENT, -EINVAL); a sample's "

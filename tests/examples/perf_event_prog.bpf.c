@@ -46,7 +46,7 @@ struct seen {
   __s64 br_null;      // (ctx, NULL, 0, 0)
   __s64 br_both;      // (ctx, buf, 4 entries, SIZE | 4)
   __s64 kstackid;     // bpf_get_stackid(ctx, &stacks, 0)
-  __s64 ustackid;     // with BPF_F_USER_STACK: >= 0 kept as 0
+  __s64 ustackid;     // BPF_F_USER_STACK | BPF_F_REUSE_STACKID: >= 0 as 0
   __s64 kstack;       // bpf_get_stack(ctx, buf, 64, 0)
   __s64 ustack;       // with BPF_F_USER_STACK: > 0 kept as 1
   __s64 stack_flags;  // bpf_get_stack(ctx, buf, 64, 1 << 12): -EINVAL
@@ -105,7 +105,10 @@ int on_sample(struct bpf_perf_event_data *ctx) {
                                        BPF_F_GET_BRANCH_RECORDS_SIZE | 4);
 
   s->kstackid = bpf_get_stackid(ctx, &stacks, 0);
-  long u = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+  // Many samples fill the small map: a stack hashed to a taken bucket is
+  // -EEXIST unless it may take the bucket over.
+  long u =
+      bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK | BPF_F_REUSE_STACKID);
   s->ustackid = u >= 0 ? 0 : u;
   __u64 frames[8];
   s->kstack = bpf_get_stack(ctx, frames, sizeof(frames), 0);

@@ -2,7 +2,8 @@
 // tests/examples/perf_event_prog.bpf.c on the kernel and on bpfemu, natively
 // and as bytecode (issue 24). perf_event programs have no kernel test run:
 // the kernel side opens a software clock event on the test's own thread
-// (perf_event_open, pid 0, a fixed sample_period, exclude_kernel),
+// (perf_event_open, pid 0, a fixed sample_period or a sample_freq,
+// exclude_kernel),
 // attaches the program with PERF_EVENT_IOC_SET_BPF, enables the event and
 // spins until the program has run; bpfemu opens the same event as an
 // emulated one (emu/perf_event.h) and runs the program through
@@ -52,12 +53,15 @@ namespace {
 struct Case {
   const char* name;
   uint64_t config;
-  uint64_t period;
+  uint64_t period;  // or, with freq, samples a second
+  bool freq;
 };
 
 const Case kCases[] = {
-    {"cpu-clock", PERF_COUNT_SW_CPU_CLOCK, 200000},
-    {"task-clock", PERF_COUNT_SW_TASK_CLOCK, 300000},
+    {"cpu-clock", PERF_COUNT_SW_CPU_CLOCK, 200000, false},
+    {"task-clock", PERF_COUNT_SW_TASK_CLOCK, 300000, false},
+    {"cpu-clock at 4000 Hz", PERF_COUNT_SW_CPU_CLOCK, 4000, true},
+    {"task-clock at 3000 Hz", PERF_COUNT_SW_TASK_CLOCK, 3000, true},
 };
 
 struct perf_event_attr Attr(const Case& c) {
@@ -65,7 +69,8 @@ struct perf_event_attr Attr(const Case& c) {
   a.size = sizeof(a);
   a.type = PERF_TYPE_SOFTWARE;
   a.config = c.config;
-  a.sample_period = c.period;
+  a.sample_period = c.period;  // sample_freq with freq (a union)
+  a.freq = c.freq ? 1 : 0;
   a.exclude_kernel = 1;
   a.exclude_hv = 1;
   a.disabled = 1;

@@ -127,11 +127,28 @@ TEST_P(PerfEventProgTest, BranchStack) {
   PerfEventClose(ev);
 }
 
-// Registers of kernel code (CS of ring 0), a period given for a frequency
-// event and a data address: the context shows them; the kernel stack is
-// the sample's (bpfemu's model chain), found by bpf_get_stackid.
-TEST_P(PerfEventProgTest, KernelModeRegistersAndGivenPeriod) {
+// A clock event in frequency mode samples at NSEC_PER_SEC / freq
+// (perf_swevent_init_hrtimer), as the kernel answered.
+TEST_P(PerfEventProgTest, ClockFrequencyIsAFixedPeriod) {
   const int ev = OpenEvent(PERF_COUNT_SW_CPU_CLOCK, 4000, /*freq=*/true);
+  ASSERT_GE(ev, 0);
+  native::PerfEventSample s;
+  s.event_fd = ev;
+  EXPECT_EQ(Run(s).period, 250000u);
+  PerfEventClose(ev);
+  const int tev = OpenEvent(PERF_COUNT_SW_TASK_CLOCK, 3000, /*freq=*/true);
+  ASSERT_GE(tev, 0);
+  s.event_fd = tev;
+  EXPECT_EQ(Run(s).period, 333333u);
+  PerfEventClose(tev);
+}
+
+// Registers of kernel code (CS of ring 0), a period given for a frequency
+// event whose period adapts (page faults) and a data address: the context
+// shows them; the kernel stack is the sample's (bpfemu's model chain),
+// found by bpf_get_stackid.
+TEST_P(PerfEventProgTest, KernelModeRegistersAndGivenPeriod) {
+  const int ev = OpenEvent(PERF_COUNT_SW_PAGE_FAULTS, 4000, /*freq=*/true);
   ASSERT_GE(ev, 0);
   native::PerfEventSample s;
   s.event_fd = ev;
