@@ -141,12 +141,12 @@ TEST(KmemIterKfuncsInterpTest, ViewsStayReadableWhileTheListIsReplaced) {
   std::atomic<bool> stop{false};
   std::thread setter([&] {
     // Each list is a block kept for good: a bounded number of them.
-    for (int i = 0; i < 20000 && !stop.load(std::memory_order_relaxed); ++i) {
+    for (int i = 0; i < 5000 && !stop.load(std::memory_order_relaxed); ++i) {
       SetKmemCaches(i % 2 == 0 ? two : one);
     }
   });
   int faults = 0;
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < 500; ++i) {
     bool faulted = false;
     const int32_t n = kfunctest::RunSyscallProg(btf.get(), p, &faulted);
     if (faulted) {
