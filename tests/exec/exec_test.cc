@@ -281,6 +281,16 @@ TEST_F(ExecTest, AnAnswerLostToEintrIsUndoneAtTheNextCall) {
   EXPECT_EQ(CountFds(), before);
 }
 
+// perf_event_open of a BPF output event by an unprivileged caller is
+// answered as perf_event_paranoid makes the kernel answer it (the child
+// checks; raw_kernel_test runs it natively).
+TEST_F(ExecTest, PerfEventOpenAnswersAnUnprivilegedCallerAsTheKernel) {
+  exec::Supervisor s;
+  const int r = Run(s, "perfparanoid");
+  if (r == 77) GTEST_SKIP() << "root, and cannot become nobody here";
+  EXPECT_EQ(r, 0);
+}
+
 TEST_F(ExecTest, ExitStatusIsTheChilds) {
   EXPECT_EQ(exec::RunSupervised({"/bin/sh", "-c", "exit 3"}), 3);
   EXPECT_EQ(exec::RunSupervised({"/bin/sh", "-c", "kill -KILL $$"}), 128 + 9);
