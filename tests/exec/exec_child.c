@@ -764,6 +764,11 @@ static int Restart(void) {
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 1};
   MADE("epoll add", epoll_ctl(ep, EPOLL_CTL_ADD, ring, &ev) == 0 ? 0 : -errno,
        1, 0);
+  // Taken out and added again: a restarted DEL served again answers ENOENT.
+  MADE("epoll del", epoll_ctl(ep, EPOLL_CTL_DEL, ring, NULL) == 0 ? 0 : -errno,
+       1, 0);
+  MADE("epoll add again",
+       epoll_ctl(ep, EPOLL_CTL_ADD, ring, &ev) == 0 ? 0 : -errno, 1, 0);
   memset(&a, 0, sizeof(a));
   a.enable_stats.type = BPF_STATS_RUN_TIME;
   {
