@@ -703,6 +703,7 @@ struct WalkFacts {
   uint32_t err_pc = 0;
   std::string log;
   std::vector<uint32_t> reached_calls;  // of `calls`, sorted
+  std::vector<bool> reached;            // the instructions the walk reached
 };
 
 // check_reg_arg(SRC_OP) in kernel/bpf/verifier.c: a register read before
@@ -1201,9 +1202,8 @@ WalkFacts WalkProgram(const RawInsn* insns, size_t n,
   facts.reached_calls.erase(
       std::unique(facts.reached_calls.begin(), facts.reached_calls.end()),
       facts.reached_calls.end());
-  std::vector<bool> reached(n);
-  for (size_t pc = 0; pc < n; ++pc) reached[pc] = at[pc].has_value();
-  RefuseUninitializedReads(insns, n, reached, &facts);
+  facts.reached.resize(n);
+  for (size_t pc = 0; pc < n; ++pc) facts.reached[pc] = at[pc].has_value();
   return facts;
 }
 
@@ -1291,11 +1291,13 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   // the program: resolve_pseudo_ldimm64 runs before the instruction checks).
   if (prog->casts_ && prog->arena_ == nullptr) return -EINVAL;
   if (cast_to_fp) return -EACCES;
-  const WalkFacts walk = WalkProgram(in, n, prog->unknown_calls_,
-                                     attr.exception_cb,
-                                     attr.prog_type == BPF_PROG_TYPE_PERF_EVENT
-                                         ? PerfEventCtxAccessOk
-                                         : nullptr);
+  WalkFacts walk = WalkProgram(in, n, prog->unknown_calls_, attr.exception_cb,
+                               attr.prog_type == BPF_PROG_TYPE_PERF_EVENT
+                                   ? PerfEventCtxAccessOk
+                                   : nullptr);
+  if (!attr.reads_unwritten_registers) {
+    RefuseUninitializedReads(in, n, walk.reached, &walk);
+  }
   if (!walk.reached_calls.empty() &&
       (walk.err == 0 || walk.reached_calls[0] < walk.err_pc)) {
     const uint32_t pc = walk.reached_calls[0];

@@ -122,6 +122,10 @@ struct LoadAttr {
   // kernel/bpf/verifier.c bpf_find_exception_callback_insn_off), or 0 for
   // none: bpf_throw then returns the cookie (emu/throw_kfuncs.h).
   uint32_t exception_cb = 0;
+  // Tests of the engines only (emu/jit_x86_test.cc): a program that reads
+  // a register nothing wrote, which the verifier refuses (check_reg_arg:
+  // "R%d !read_ok", EACCES), loads anyway.
+  bool reads_unwritten_registers = false;
 };
 
 // What a program's environment provides: helpers by id, kfuncs by BTF id

@@ -104,6 +104,8 @@ Outcome RunOnce(const Insns& p, bool jit, const std::vector<uint8_t>& ctx,
   attr.sleepable = true;  // as the kernel requires of SYSCALL programs
   attr.insns = p.data();
   attr.insn_cnt = static_cast<uint32_t>(p.size());
+  // Random programs read registers nothing wrote, and R1-R5 after calls.
+  attr.reads_unwritten_registers = true;
   std::shared_ptr<const Program> prog;
   const int err = Program::Load(attr, linker, &prog);
   SetJit(false);

@@ -17,8 +17,10 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "emu/cpu.h"
@@ -39,6 +41,8 @@ constexpr size_t kOffType = 0, kOffSize = 4, kOffConfig = 8, kOffPeriod = 16,
                  kOffSampleType = 24, kOffReadFormat = 32, kOffBits = 40,
                  kOffClockid = 92, kOffReserved2 = 110, kOffAuxAction = 116;
 // Bits of the u64 at kOffBits.
+constexpr int kBitExcludeKernel = 5, kBitExcludeCallchainKernel = 21,
+              kBitNamespaces = 28, kBitTextPoke = 33;
 constexpr int kBitInherit = 1, kBitFreq = 10, kBitEnableOnExec = 12,
               kBitUseClockid = 25, kBitWriteBackward = 27, kBitAuxOutput = 31,
               kBitInheritThread = 35, kBitRemoveOnExec = 36, kBitSigtrap = 37,
@@ -55,6 +59,36 @@ T At(const std::vector<uint8_t>& a, size_t off) {
 }
 
 bool Bit(uint64_t bits, int n) { return (bits >> n) & 1; }
+
+// /proc/sys/kernel/perf_event_paranoid (sysctl_perf_event_paranoid; the
+// kernel's default, 2, if unreadable).
+int Paranoid() {
+  int v = 2;
+  if (std::FILE* f = std::fopen("/proc/sys/kernel/perf_event_paranoid", "re")) {
+    if (std::fscanf(f, "%d", &v) != 1) v = 2;
+    std::fclose(f);
+  }
+  return v;
+}
+
+// The caller's effective capabilities (CapEff of /proc/TID/status).
+uint64_t CallerCaps(pid_t tid) {
+  uint64_t caps = 0;
+  std::FILE* f =
+      std::fopen(("/proc/" + std::to_string(tid) + "/status").c_str(), "re");
+  if (f == nullptr) return 0;
+  char line[256];
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::strncmp(line, "CapEff:", 7) == 0) {
+      caps = std::strtoull(line + 7, nullptr, 16);
+      break;
+    }
+  }
+  std::fclose(f);
+  return caps;
+}
+
+constexpr int kCapSysAdmin = 21, kCapPerfmon = 38;
 
 // /proc/sys/kernel/perf_event_max_sample_rate (sysctl_perf_event_sample_rate).
 uint64_t MaxSampleRate() {
@@ -164,9 +198,37 @@ bool Dispatcher::ServePerf(Call& c, uint32_t nr, const struct seccomp_data& d,
   if (!Bit(bits, kBitInherit) && Bit(bits, kBitInheritThread)) return true;
   if (Bit(bits, kBitRemoveOnExec) && Bit(bits, kBitEnableOnExec)) return true;
   if (Bit(bits, kBitSigtrap) && !Bit(bits, kBitRemoveOnExec)) return true;
+  // perf_event_open: who may open what (perf_paranoid_any with
+  // CAP_SYS_ADMIN; perf_allow_kernel for an event that counts in the
+  // kernel, and namespaces, with CAP_PERFMON or CAP_SYS_ADMIN:
+  // perfmon_capable).
+  const int paranoid = Paranoid();
+  const uint64_t caps = CallerCaps(c.pid());
+  const bool sys_admin = (caps >> kCapSysAdmin) & 1;
+  const bool perfmon = sys_admin || ((caps >> kCapPerfmon) & 1);
+  if (paranoid > 2 && !sys_admin) {
+    *ret = -EACCES;
+    return true;
+  }
+  if ((!Bit(bits, kBitExcludeKernel) || Bit(bits, kBitTextPoke) ||
+       ((sample_type & PERF_SAMPLE_CALLCHAIN) &&
+        !Bit(bits, kBitExcludeCallchainKernel))) &&
+      paranoid > 1 && !perfmon) {
+    *ret = -EACCES;
+    return true;
+  }
+  if (Bit(bits, kBitNamespaces) && !perfmon) {
+    *ret = -EACCES;
+    return true;
+  }
   // perf_event_open: the sampling period or frequency.
   const uint64_t period = At<uint64_t>(a, kOffPeriod);
   if (Bit(bits, kBitFreq) ? period > MaxSampleRate() : (period >> 63) != 0) {
+    return true;
+  }
+  // Physical addresses: perf_allow_kernel again.
+  if ((sample_type & PERF_SAMPLE_PHYS_ADDR) && paranoid > 1 && !perfmon) {
+    *ret = -EACCES;
     return true;
   }
   // perf_event_alloc: the CPU (nr_cpu_ids: the possible CPUs), a signal
@@ -187,6 +249,11 @@ bool Dispatcher::ServePerf(Call& c, uint32_t nr, const struct seccomp_data& d,
         clk != CLOCK_REALTIME && clk != CLOCK_BOOTTIME && clk != CLOCK_TAI) {
       return true;
     }
+  }
+  // find_get_context: an event of a CPU (no task) needs perf_allow_cpu.
+  if (pid == -1 && paranoid > 0 && !perfmon) {
+    *ret = -EACCES;
+    return true;
   }
   struct perf_event_attr attr;
   std::memset(&attr, 0, sizeof(attr));

@@ -341,10 +341,13 @@ int Supervisor::ServeOne(int timeout_ms) {
     // the fd it was to get (undone at once). Dispatcher::Unanswered keeps
     // the answer for the restart.
     if (answered < 0) ++stats_.vanished;
-    constexpr int kNrEpollCtl = 233;
+    // Not kept: a test run (its restart answers EINTR) and an epoll_ctl
+    // ADD (its item is taken out again at once, so the restart adds it).
+    constexpr int kNrEpollCtl = 233, kEpollCtlAdd = 1;
     const bool keep = answered < 0 && !cont &&
                       !(bpf && cmd == BPF_PROG_TEST_RUN) &&
-                      !(!bpf && notif.data.nr == kNrEpollCtl);
+                      !(!bpf && notif.data.nr == kNrEpollCtl &&
+                        static_cast<int>(notif.data.args[1]) == kEpollCtlAdd);
     d_->Unanswered(call, notif, r, keep);
   }
   d_->Answered();

@@ -30,6 +30,13 @@
 //             restarted call must make exactly one of each (one more fd
 //             each, no EEXIST, one id each in the walks). Prints the
 //             signals taken; exits 0 when all held;
+//   perfparanoid
+//             perf_event_open of BPF output events by an unprivileged
+//             caller (as root: a forked child that became nobody):
+//             EACCES or an fd as /proc/sys/kernel/perf_event_paranoid
+//             decides (perf_allow_kernel, perf_allow_cpu,
+//             perf_paranoid_any, namespaces); also run natively by
+//             raw_kernel_test;
 //   eintr     the same without SA_RESTART: the hook interrupts the first
 //             map create, BTF load, program load and pin, which answer
 //             EINTR; the next call finds no trace of the objects (no fd,
@@ -757,6 +764,11 @@ static int Restart(void) {
   struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 1};
   MADE("epoll add", epoll_ctl(ep, EPOLL_CTL_ADD, ring, &ev) == 0 ? 0 : -errno,
        1, 0);
+  // Taken out and added again: a restarted DEL served again answers ENOENT.
+  MADE("epoll del", epoll_ctl(ep, EPOLL_CTL_DEL, ring, NULL) == 0 ? 0 : -errno,
+       1, 0);
+  MADE("epoll add again",
+       epoll_ctl(ep, EPOLL_CTL_ADD, ring, &ev) == 0 ? 0 : -errno, 1, 0);
   memset(&a, 0, sizeof(a));
   a.enable_stats.type = BPF_STATS_RUN_TIME;
   {
@@ -822,6 +834,49 @@ static int Eintr(void) {
   EXPECT("pinned map get", sys_bpf(BPF_OBJ_GET, &a, sizeof(a)) >= 0, 1);
   EXPECT("map ids after", CountIds(BPF_MAP_GET_NEXT_ID), 1);
   printf("signals %d\n", (int)g_signals);
+  return failed;
+}
+
+static long PerfOpen(int exclude_kernel, int namespaces, int pid, int cpu) {
+  struct perf_event_attr pa;
+  memset(&pa, 0, sizeof(pa));
+  pa.size = sizeof(pa);
+  pa.type = PERF_TYPE_SOFTWARE;
+  pa.config = PERF_COUNT_SW_BPF_OUTPUT;
+  pa.sample_type = PERF_SAMPLE_RAW;
+  pa.exclude_kernel = exclude_kernel;
+  pa.namespaces = namespaces;
+  long r =
+      syscall(SYS_perf_event_open, &pa, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+  if (r < 0) return -errno;
+  close((int)r);
+  return 0;
+}
+
+static int PerfParanoid(void) {
+  int paranoid = 2;
+  FILE* f = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
+  if (f != NULL) {
+    if (fscanf(f, "%d", &paranoid) != 1) paranoid = 2;
+    fclose(f);
+  }
+  if (geteuid() == 0) {
+    pid_t child = fork();
+    if (child == 0) {
+      // 77: no such user here (a sandbox's user namespace maps none).
+      if (setgid(65534) != 0 || setuid(65534) != 0) _exit(77);
+      _exit(PerfParanoid());
+    }
+    int st = 0;
+    waitpid(child, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 3;
+  }
+  const long any = paranoid > 2 ? -EACCES : 0;
+  EXPECT("counting in the kernel", PerfOpen(0, 0, 0, -1),
+         paranoid > 1 ? -EACCES : 0);
+  EXPECT("user only, own task", PerfOpen(1, 0, 0, -1), any);
+  EXPECT("user only, a CPU", PerfOpen(1, 0, -1, 0), paranoid > 0 ? -EACCES : 0);
+  EXPECT("namespaces", PerfOpen(1, 1, 0, -1), -EACCES);
   return failed;
 }
 
@@ -930,5 +985,6 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "perfpoll") == 0) return PerfPoll();
   if (strcmp(argv[1], "restart") == 0) return Restart();
   if (strcmp(argv[1], "eintr") == 0) return Eintr();
+  if (strcmp(argv[1], "perfparanoid") == 0) return PerfParanoid();
   return 2;
 }

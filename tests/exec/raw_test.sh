@@ -56,7 +56,7 @@ if [[ "${1:-}" == kernel ]]; then
     env PIN="$kpin" python3 "$dir/raw_bpf.py"
   rm -f "$kpin"
   # exec_test's children check their answers against the kernel's.
-  for mode in faults prog; do
+  for mode in faults prog perfparanoid; do
     if "$dir/exec_child" $mode; then
       echo "PASS: exec_child $mode on the kernel"
     else
@@ -64,6 +64,14 @@ if [[ "${1:-}" == kernel ]]; then
       status=1
     fi
   done
+  # An unprivileged perf_event_open under exec (the child becomes nobody,
+  # which exec_test's sandbox cannot): the same answers.
+  if "$bpfemu" exec -- "$dir/exec_child" perfparanoid; then
+    echo "PASS: exec_child perfparanoid under exec"
+  else
+    echo "FAIL: exec_child perfparanoid under exec"
+    status=1
+  fi
   exit $status
 fi
 check "raw_bpf under exec" "$dir/expected_raw.txt" \
