@@ -336,15 +336,13 @@ bool LsmObjectOfRun(const void* p, LsmKind kind) {
   return false;
 }
 
-LsmHookOutput RunLsmHook(const LsmProgram& prog, const std::string& hook,
-                         const std::vector<LsmArg>& args) {
-  const LsmHookInfo info = LsmHook(hook);
-  if (!info.known) {
-    std::fprintf(stderr, "bpfemu: no LSM hook bpf_lsm_%s\n", hook.c_str());
-    std::abort();
-  }
+namespace {
+
+// Runs `prog` on `args` with the objects bound for the helpers.
+uint32_t RunWith(const LsmProgram& prog, const std::string& name,
+                 const std::vector<LsmArg>& args) {
   Run run;
-  run.hook = hook;
+  run.hook = name;
   run.args = &args;
   // MAX_BPF_FUNC_ARGS u64 slots, the hook's arguments first.
   std::vector<uint64_t> ctx(12, 0);
@@ -353,12 +351,37 @@ LsmHookOutput RunLsmHook(const LsmProgram& prog, const std::string& hook,
   }
   Run* saved = current;
   current = &run;
-  LsmHookOutput out;
-  out.ret = prog(ctx.data());
+  const uint32_t ret = prog(ctx.data());
   current = saved;
+  return ret;
+}
+
+}  // namespace
+
+LsmHookOutput RunLsmHook(const LsmProgram& prog, const std::string& hook,
+                         const std::vector<LsmArg>& args) {
+  const LsmHookInfo info = LsmHook(hook);
+  if (!info.known) {
+    std::fprintf(stderr, "bpfemu: no LSM hook bpf_lsm_%s\n", hook.c_str());
+    std::abort();
+  }
+  LsmHookOutput out;
+  out.ret = RunWith(prog, hook, args);
   // security/security.c call_int_hook: the BPF LSM's int answer; a void
   // hook has none.
   out.verdict = info.returns_int ? static_cast<int32_t>(out.ret) : 0;
+  return out;
+}
+
+LsmHookOutput RunTracedCall(const LsmProgram& prog, const std::string& func,
+                            const std::vector<LsmArg>& args) {
+  const KernelBtf* btf = KernelBtf::Get();
+  if (btf == nullptr || btf->FindByNameKind(func, BTF_KIND_FUNC) <= 0) {
+    std::fprintf(stderr, "bpfemu: no kernel function %s\n", func.c_str());
+    std::abort();
+  }
+  LsmHookOutput out;
+  out.ret = RunWith(prog, func, args);
   return out;
 }
 

@@ -136,6 +136,14 @@ struct LsmArg {
 LsmHookOutput RunLsmHook(const LsmProgram& prog, const std::string& hook,
                          const std::vector<LsmArg>& args);
 
+// A tracing program (fentry) on the kernel function `func` (a FUNC of the
+// kernel BTF: vfs_getattr, security_file_open, ... of
+// kernel/trace/bpf_trace.c's btf_allowlist_d_path, where bpf_d_path is
+// allowed) with the function's arguments: the same objects, the return
+// ignored (verdict 0). A function the kernel BTF does not have aborts.
+LsmHookOutput RunTracedCall(const LsmProgram& prog, const std::string& func,
+                            const std::vector<LsmArg>& args);
+
 // Whether `p` is an object of kind `kind` handed to the LSM hook running
 // on this thread (the bytecode face's check of a BTF pointer argument).
 bool LsmObjectOfRun(const void* p, LsmKind kind);

@@ -119,9 +119,12 @@ TEST_F(LsmHooksCompareTest, KernelHookCallsEqualTheModel) {
   const int cfg_fd = kernel->MapFd("cfg");
   ASSERT_EQ(bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY), 0);
   std::vector<int> links;
-  for (const char* name : {"create", "getattr", "open_file", "exec"}) {
-    const int link =
-        bpf_link_create(kernel->ProgFd(name), 0, BPF_LSM_MAC, nullptr);
+  for (const char* name :
+       {"create", "getattr", "open_file", "exec", "fgetattr"}) {
+    const int link = bpf_link_create(
+        kernel->ProgFd(name), 0,
+        std::string(name) == "fgetattr" ? BPF_TRACE_FENTRY : BPF_LSM_MAC,
+        nullptr);
     ASSERT_GE(link, 0) << name << ": " << strerror(errno);
     links.push_back(link);
   }
@@ -139,13 +142,20 @@ TEST_F(LsmHooksCompareTest, KernelHookCallsEqualTheModel) {
       sc.fd[slot++] = fd;
     }
   }
+  // Each stat: security_inode_getattr's fentry program (no verdict),
+  // then the hook.
   struct stat st;
-  verdicts.push_back(result(stat(a.c_str(), &st)));
+  auto stat_result = [&](int ret) {
+    const int v = result(ret);
+    verdicts.push_back(0);
+    verdicts.push_back(v);
+  };
+  stat_result(stat(a.c_str(), &st));
   const int unlinked = unlink(sc.Name("b").c_str());
-  verdicts.push_back(result(fstat(sc.fd[1], &st)));
-  verdicts.push_back(result(fstat(sc.pipefd[0], &st)));
-  verdicts.push_back(result(stat("/", &st)));
-  verdicts.push_back(result(stat(a.c_str(), &st)));
+  stat_result(fstat(sc.fd[1], &st));
+  stat_result(fstat(sc.pipefd[0], &st));
+  stat_result(stat("/", &st));
+  stat_result(stat(a.c_str(), &st));
   std::vector<int> at_secure;
   for (const ExecCase& e : kExecs) {
     int v = 0, s = 0;
