@@ -317,6 +317,17 @@ int LsmProgCheck(uint32_t attach_btf_id, bool gpl_compatible, bool sleepable,
   return 0;
 }
 
+bool LsmRetvalRange(const std::string& hook, int32_t* min, int32_t* max) {
+  if (!LsmHook(hook).returns_int) return false;
+  // bool_lsm_hooks (CONFIG_SECURITY_NETWORK_XFRM and CONFIG_AUDIT set).
+  static const std::set<std::string_view> kBool = {
+      "xfrm_state_pol_flow_match", "audit_rule_known", "inode_xattr_skipcap"};
+  const bool b = kBool.contains(hook);
+  *min = b ? 0 : -4095;  // -MAX_ERRNO
+  *max = b ? 1 : 0;
+  return true;
+}
+
 bool LsmObjectOfRun(const void* p, LsmKind kind) {
   if (current == nullptr || p == nullptr) return false;
   for (const LsmArg& a : *current->args) {

@@ -95,6 +95,10 @@ struct LsmHookInfo {
   bool returns_int = true;
 };
 LsmHookInfo LsmHook(const std::string& hook);
+// kernel/bpf/bpf_lsm.c bpf_lsm_get_retval_range: what a program at `hook`
+// may return, 0..1 for the bool hooks and -MAX_ERRNO..0 for the other int
+// hooks; false for a void hook (any value).
+bool LsmRetvalRange(const std::string& hook, int32_t* min, int32_t* max);
 
 // The load-time checks of an LSM program (BPF_LSM_MAC) on its attach
 // target, in the verifier's order (kernel/bpf/verifier.c

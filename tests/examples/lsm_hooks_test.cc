@@ -331,6 +331,40 @@ TEST_F(LsmHooksTest, LoadTimeRefusals) {
   EXPECT_GE(LoadProg(kLsm, BPF_LSM_MAC, "bpf_lsm_file_open", 0, true).fd, 0);
 }
 
+// check_return_code(): a known R0 outside -MAX_ERRNO..0 at an int hook;
+// any value at a void hook.
+Load LoadReturning(const char* func, int32_t r0) {
+  const std::vector<interp::RawInsn> insns = {
+      interp::asm_::MovImm(BPF_REG_0, r0), interp::asm_::Exit()};
+  native::ProgLoadFlags flags;
+  std::string log;
+  flags.log = &log;
+  flags.attach_btf_id = static_cast<uint32_t>(
+      KernelBtf::Get()->FindByNameKind(func, BTF_KIND_FUNC));
+  const int fd = native::ProgLoadBytecode(
+      BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "ret", insns.data(),
+      static_cast<uint32_t>(insns.size()), "GPL", flags);
+  if (fd >= 0) CloseFd(fd);
+  return {fd, log};
+}
+
+TEST_F(LsmHooksTest, ReturnValueRange) {
+  Load l = LoadReturning("bpf_lsm_file_open", 1);
+  EXPECT_EQ(l.fd, -EINVAL);
+  EXPECT_EQ(l.log,
+            "At program exit the register R0 has smin=1 smax=1 should have "
+            "been in [-4095, 0]\n");
+  l = LoadReturning("bpf_lsm_file_open", -4096);
+  EXPECT_EQ(l.fd, -EINVAL);
+  EXPECT_EQ(l.log,
+            "At program exit the register R0 has smin=-4096 smax=-4096 should "
+            "have been in [-4095, 0]\n");
+  EXPECT_GE(LoadReturning("bpf_lsm_file_open", -4095).fd, 0);
+  EXPECT_GE(LoadReturning("bpf_lsm_file_open", 0).fd, 0);
+  // A void hook: anything.
+  EXPECT_GE(LoadReturning("bpf_lsm_bprm_committing_creds", 7).fd, 0);
+}
+
 // Which LSM helper each hook and program is offered (check_helper_call's
 // order: offered to the type, `allowed`, might_sleep).
 TEST_F(LsmHooksTest, HelperOfferPerHook) {
