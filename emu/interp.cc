@@ -704,6 +704,8 @@ struct WalkFacts {
   std::string log;
   std::vector<uint32_t> reached_calls;  // of `calls`, sorted
   std::vector<bool> reached;            // the instructions the walk reached
+  // R0 at the main program's exits (unknown where it holds the context).
+  std::vector<Tnum> main_exits;
 };
 
 // check_reg_arg(SRC_OP) in kernel/bpf/verifier.c: a register read before
@@ -844,6 +846,22 @@ using CtxAccessOk = bool (*)(int32_t off, uint32_t size, bool write);
 WalkFacts WalkProgram(const RawInsn* insns, size_t n,
                       const std::vector<uint32_t>& calls, uint32_t exception_cb,
                       CtxAccessOk ctx_ok = nullptr) {
+  // The main program ends where the first subprogram (a call's or a
+  // callback's target, or the exception callback) starts.
+  size_t main_end = exception_cb != 0 ? std::min<size_t>(exception_cb, n) : n;
+  for (size_t i = 0; i < n; ++i) {
+    const RawInsn& in = insns[i];
+    const bool call =
+        in.code == (BPF_JMP | BPF_CALL) && in.src == BPF_PSEUDO_CALL;
+    const bool func = in.code == (BPF_LD | BPF_IMM | BPF_DW) &&
+                      in.src == 4;  // BPF_PSEUDO_FUNC
+    if (call || func) {
+      const int64_t t = static_cast<int64_t>(i) + 1 + in.imm;
+      if (t > 0 && static_cast<size_t>(t) < main_end) {
+        main_end = static_cast<size_t>(t);
+      }
+    }
+  }
   struct Ptr {
     int32_t off = 0;
     Tnum var = Tnum::Const(0);
@@ -975,7 +993,12 @@ WalkFacts WalkProgram(const RawInsn* insns, size_t n,
       std::erase_if(st.stack, [](const Slot& s) { return !s.ctx; });
     };
     if (cls == BPF_JMP || cls == BPF_JMP32) {
-      if (op == BPF_EXIT) continue;
+      if (op == BPF_EXIT) {
+        if (pc < main_end) {
+          facts.main_exits.push_back(st.regs & 1 ? Tnum{} : st.scalar[0]);
+        }
+        continue;
+      }
       if (op == BPF_CALL) {
         if (std::binary_search(calls.begin(), calls.end(), pc)) {
           facts.reached_calls.push_back(static_cast<uint32_t>(pc));
@@ -1314,6 +1337,23 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   if (walk.err != 0) {
     if (attr.log != nullptr) *attr.log += walk.log;
     return walk.err;
+  }
+  // check_return_code() on a known R0 (verbose_invalid_scalar's line).
+  if (attr.check_retval) {
+    for (const Tnum& r0 : walk.main_exits) {
+      if (!r0.known()) continue;
+      const int32_t v = static_cast<int32_t>(r0.value);
+      if (v >= attr.retval_min && v <= attr.retval_max) continue;
+      if (attr.log != nullptr) {
+        const long long sv = static_cast<long long>(r0.value);
+        *attr.log +=
+            "At program exit the register R0 has smin=" + std::to_string(sv) +
+            " smax=" + std::to_string(sv) + " should have been in [" +
+            std::to_string(attr.retval_min) + ", " +
+            std::to_string(attr.retval_max) + "]\n";
+      }
+      return -EINVAL;
+    }
   }
   prog->max_ctx_offset_ = walk.max_off;
   prog->resources_ = linker.TakeResources();

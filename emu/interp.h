@@ -126,6 +126,13 @@ struct LoadAttr {
   // a register nothing wrote, which the verifier refuses (check_reg_arg:
   // "R%d !read_ok", EACCES), loads anyway.
   bool reads_unwritten_registers = false;
+  // check_return_code()'s range for R0 (as an s32) at the main program's
+  // exits: an LSM program at an int hook (kernel/bpf/bpf_lsm.c
+  // bpf_lsm_get_retval_range). Only a known value can be checked here (the
+  // load's walk follows no bounds): one outside is refused with the
+  // verifier's line.
+  bool check_retval = false;
+  int32_t retval_min = 0, retval_max = 0;
 };
 
 // What a program's environment provides: helpers by id, kfuncs by BTF id

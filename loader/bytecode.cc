@@ -3176,6 +3176,10 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
       return err;
     }
     attach_func = "bpf_lsm_" + hook;
+    // 6.1 checks no LSM return value (measured in its guest).
+    attr.check_retval =
+        TargetKernel() > KernelVersion::k6_1 &&
+        native::LsmRetvalRange(hook, &attr.retval_min, &attr.retval_max);
   } else if (prog_type == BPF_PROG_TYPE_TRACING && flags.attach_btf_id != 0) {
     if (const KernelBtf* btf = KernelBtf::Get(); btf != nullptr) {
       attach_func = std::string(btf->Name(flags.attach_btf_id));

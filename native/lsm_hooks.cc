@@ -317,6 +317,17 @@ int LsmProgCheck(uint32_t attach_btf_id, bool gpl_compatible, bool sleepable,
   return 0;
 }
 
+bool LsmRetvalRange(const std::string& hook, int32_t* min, int32_t* max) {
+  if (!LsmHook(hook).returns_int) return false;
+  // bool_lsm_hooks (CONFIG_SECURITY_NETWORK_XFRM and CONFIG_AUDIT set).
+  static const std::set<std::string_view> kBool = {
+      "xfrm_state_pol_flow_match", "audit_rule_known", "inode_xattr_skipcap"};
+  const bool b = kBool.contains(hook);
+  *min = b ? 0 : -4095;  // -MAX_ERRNO
+  *max = b ? 1 : 0;
+  return true;
+}
+
 bool LsmObjectOfRun(const void* p, LsmKind kind) {
   if (current == nullptr || p == nullptr) return false;
   for (const LsmArg& a : *current->args) {
@@ -336,15 +347,13 @@ bool LsmObjectOfRun(const void* p, LsmKind kind) {
   return false;
 }
 
-LsmHookOutput RunLsmHook(const LsmProgram& prog, const std::string& hook,
-                         const std::vector<LsmArg>& args) {
-  const LsmHookInfo info = LsmHook(hook);
-  if (!info.known) {
-    std::fprintf(stderr, "bpfemu: no LSM hook bpf_lsm_%s\n", hook.c_str());
-    std::abort();
-  }
+namespace {
+
+// Runs `prog` on `args` with the objects bound for the helpers.
+uint32_t RunWith(const LsmProgram& prog, const std::string& name,
+                 const std::vector<LsmArg>& args) {
   Run run;
-  run.hook = hook;
+  run.hook = name;
   run.args = &args;
   // MAX_BPF_FUNC_ARGS u64 slots, the hook's arguments first.
   std::vector<uint64_t> ctx(12, 0);
@@ -353,12 +362,37 @@ LsmHookOutput RunLsmHook(const LsmProgram& prog, const std::string& hook,
   }
   Run* saved = current;
   current = &run;
-  LsmHookOutput out;
-  out.ret = prog(ctx.data());
+  const uint32_t ret = prog(ctx.data());
   current = saved;
+  return ret;
+}
+
+}  // namespace
+
+LsmHookOutput RunLsmHook(const LsmProgram& prog, const std::string& hook,
+                         const std::vector<LsmArg>& args) {
+  const LsmHookInfo info = LsmHook(hook);
+  if (!info.known) {
+    std::fprintf(stderr, "bpfemu: no LSM hook bpf_lsm_%s\n", hook.c_str());
+    std::abort();
+  }
+  LsmHookOutput out;
+  out.ret = RunWith(prog, hook, args);
   // security/security.c call_int_hook: the BPF LSM's int answer; a void
   // hook has none.
   out.verdict = info.returns_int ? static_cast<int32_t>(out.ret) : 0;
+  return out;
+}
+
+LsmHookOutput RunTracedCall(const LsmProgram& prog, const std::string& func,
+                            const std::vector<LsmArg>& args) {
+  const KernelBtf* btf = KernelBtf::Get();
+  if (btf == nullptr || btf->FindByNameKind(func, BTF_KIND_FUNC) <= 0) {
+    std::fprintf(stderr, "bpfemu: no kernel function %s\n", func.c_str());
+    std::abort();
+  }
+  LsmHookOutput out;
+  out.ret = RunWith(prog, func, args);
   return out;
 }
 

@@ -95,6 +95,10 @@ struct LsmHookInfo {
   bool returns_int = true;
 };
 LsmHookInfo LsmHook(const std::string& hook);
+// kernel/bpf/bpf_lsm.c bpf_lsm_get_retval_range: what a program at `hook`
+// may return, 0..1 for the bool hooks and -MAX_ERRNO..0 for the other int
+// hooks; false for a void hook (any value).
+bool LsmRetvalRange(const std::string& hook, int32_t* min, int32_t* max);
 
 // The load-time checks of an LSM program (BPF_LSM_MAC) on its attach
 // target, in the verifier's order (kernel/bpf/verifier.c
@@ -135,6 +139,14 @@ struct LsmArg {
 // the model does not know aborts.
 LsmHookOutput RunLsmHook(const LsmProgram& prog, const std::string& hook,
                          const std::vector<LsmArg>& args);
+
+// A tracing program (fentry) on the kernel function `func` (a FUNC of the
+// kernel BTF: vfs_getattr, security_file_open, ... of
+// kernel/trace/bpf_trace.c's btf_allowlist_d_path, where bpf_d_path is
+// allowed) with the function's arguments: the same objects, the return
+// ignored (verdict 0). A function the kernel BTF does not have aborts.
+LsmHookOutput RunTracedCall(const LsmProgram& prog, const std::string& func,
+                            const std::vector<LsmArg>& args);
 
 // Whether `p` is an object of kind `kind` handed to the LSM hook running
 // on this thread (the bytecode face's check of a BTF pointer argument).

@@ -9,6 +9,9 @@
 // - lsm/inode_getattr (stat): bpf_d_path of the path into buffers of the
 //   sizes cfg gives (the name, -ENAMETOOLONG's partial name, 0); the
 //   verdict cfg gives the call;
+// - fentry/security_inode_getattr (a tracing program on a function of
+//   btf_allowlist_d_path, where bpf_d_path is allowed): bpf_d_path of the
+//   same path, before the hook;
 // - lsm.s/file_open: bpf_ima_file_hash;
 // - lsm/bprm_creds_for_exec: bpf_bprm_opts_set with an unknown flag and
 //   with cfg's flags (BPF_F_BPRM_SECUREEXEC sets AT_SECURE for the new
@@ -49,7 +52,8 @@ struct cfg {
 };
 
 struct rec {
-  __u32 hook;  // 1 inode_create, 2 inode_getattr, 3 file_open, 4 exec
+  __u32 hook;  // 1 inode_create, 2 inode_getattr, 3 file_open, 4 exec,
+               // 5 fentry/security_inode_getattr
   __u32 n;     // the hook's own call count
   __s64 ret[12];
   __u64 val[4];
@@ -70,7 +74,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 5);
+  __uint(max_entries, 6);
   __type(key, __u32);
   __type(value, __u32);
 } count SEC(".maps");
@@ -174,6 +178,20 @@ int BPF_PROG(getattr, const struct path *path) {
   }
   r->ret[NPATHS] = bpf_d_path((struct path *)path, r->path[NPATHS], PATHLEN);
   return n < NCALLS ? Verdict(c->getattr_verdict[n & (NCALLS - 1)]) : 0;
+}
+
+// A tracing program on a function of btf_allowlist_d_path: bpf_d_path of
+// the same path, before the LSM hook it calls.
+SEC("fentry/security_inode_getattr")
+int BPF_PROG(fgetattr, const struct path *path) {
+  struct cfg *c;
+  __u32 n;
+  struct rec *r = Rec(&c, 5, &n, 0);
+  if (!r) return 0;
+  r->ret[0] = bpf_d_path((struct path *)path, r->path[0], PATHLEN);
+  r->ret[1] =
+      bpf_d_path((struct path *)path, r->path[1], c->sizes[2] & (PATHLEN - 1));
+  return 0;
 }
 
 SEC("lsm.s/file_open")

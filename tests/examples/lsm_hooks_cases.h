@@ -10,11 +10,11 @@
 //   open(D/b, O_CREAT)  inode_create(D), deleting D's storage; file_open(b)
 //   open(D/c, O_CREAT)  inode_create(D) refuses: -EACCES
 //   open(D/d, O_CREAT)  inode_create(D)  file_open(d)
-//   stat(D/a)           inode_getattr(D/a)
-//   unlink(D/b), fstat(b)  inode_getattr(D/b, deleted)
-//   fstat(pipe)         inode_getattr(pipe:[N])
-//   stat("/")           inode_getattr(/)
-//   stat(D/a)           inode_getattr(D/a) refuses: -EPERM
+//   stat(D/a)           fentry/security_inode_getattr, inode_getattr(D/a)
+//   unlink(D/b), fstat(b)  the same on D/b, deleted
+//   fstat(pipe)         the same on pipe:[N]
+//   stat("/")           the same on /
+//   stat(D/a)           the same on D/a, inode_getattr refusing: -EPERM
 //   three execs         bprm_creds_for_exec: SECUREEXEC; 0; refused -EACCES
 
 #ifndef BPFEMU_TESTS_EXAMPLES_LSM_HOOKS_CASES_H_
@@ -43,7 +43,13 @@ inline constexpr int kCalls = 8;
 inline constexpr int kPaths = 6;
 inline constexpr int kPathLen = 64;
 inline constexpr int kRecs = 32;
-enum Hook : uint32_t { kCreate = 1, kGetattr = 2, kFileOpen = 3, kExec = 4 };
+enum Hook : uint32_t {
+  kCreate = 1,
+  kGetattr = 2,
+  kFileOpen = 3,
+  kExec = 4,
+  kFentryGetattr = 5
+};
 
 struct Cfg {  // struct cfg of lsm_hooks.bpf.c
   uint64_t pid_tgid;
@@ -140,8 +146,8 @@ inline ModelRun RunScenario(const native::Object& obj, const Scene& sc,
                       static_cast<uint32_t>(gettid());
   cfg.pid_tgid = me;
   cfg.exec_pid_tgid = me;
-  const uint32_t counts[5] = {};
-  for (uint32_t i = 0; i < 5; ++i) {
+  const uint32_t counts[6] = {};
+  for (uint32_t i = 0; i < 6; ++i) {
     EXPECT_EQ(MapUpdateElem(obj.MapFd("count"), &i, &counts[i], BPF_ANY), 0);
   }
   EXPECT_EQ(MapUpdateElem(obj.MapFd("cfg"), &zero, &cfg, BPF_ANY), 0);
@@ -149,8 +155,9 @@ inline ModelRun RunScenario(const native::Object& obj, const Scene& sc,
   const native::Program* getattr = obj.FindProgram("getattr");
   const native::Program* open_file = obj.FindProgram("open_file");
   const native::Program* exec = obj.FindProgram("exec");
-  EXPECT_TRUE(create && getattr && open_file && exec);
-  if (!(create && getattr && open_file && exec)) return out;
+  const native::Program* fgetattr = obj.FindProgram("fgetattr");
+  EXPECT_TRUE(create && getattr && open_file && exec && fgetattr);
+  if (!(create && getattr && open_file && exec && fgetattr)) return out;
   auto run = [&](const native::Program* p, const char* hook,
                  native::LsmArg arg) {
     const native::LsmHookOutput o =
@@ -176,8 +183,17 @@ inline ModelRun RunScenario(const native::Object& obj, const Scene& sc,
   run(create, "inode_create", &dir);
   run(create, "inode_create", &dir);
   run(open_file, "file_open", &files[2]);
-  for (const native::LsmPath& p : paths) run(getattr, "inode_getattr", &p);
-  run(getattr, "inode_getattr", &paths[0]);
+  // A stat: security_inode_getattr's fentry program, then the LSM hook
+  // it calls.
+  auto stat_call = [&](const native::LsmPath* p) {
+    const native::LsmHookOutput o = native::RunTracedCall(
+        [fgetattr](uint64_t* ctx) { return fgetattr->Run(ctx); },
+        "security_inode_getattr", std::vector<native::LsmArg>(1, p));
+    out.verdicts.push_back(o.verdict);
+    run(getattr, "inode_getattr", p);
+  };
+  for (const native::LsmPath& p : paths) stat_call(&p);
+  stat_call(&paths[0]);
   for (const ExecCase& e : kExecs) {
     cfg.bprm_flags = e.flags;
     cfg.exec_verdict = e.verdict;

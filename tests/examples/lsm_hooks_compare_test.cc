@@ -119,9 +119,12 @@ TEST_F(LsmHooksCompareTest, KernelHookCallsEqualTheModel) {
   const int cfg_fd = kernel->MapFd("cfg");
   ASSERT_EQ(bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY), 0);
   std::vector<int> links;
-  for (const char* name : {"create", "getattr", "open_file", "exec"}) {
-    const int link =
-        bpf_link_create(kernel->ProgFd(name), 0, BPF_LSM_MAC, nullptr);
+  for (const char* name :
+       {"create", "getattr", "open_file", "exec", "fgetattr"}) {
+    const int link = bpf_link_create(
+        kernel->ProgFd(name), 0,
+        std::string(name) == "fgetattr" ? BPF_TRACE_FENTRY : BPF_LSM_MAC,
+        nullptr);
     ASSERT_GE(link, 0) << name << ": " << strerror(errno);
     links.push_back(link);
   }
@@ -139,13 +142,20 @@ TEST_F(LsmHooksCompareTest, KernelHookCallsEqualTheModel) {
       sc.fd[slot++] = fd;
     }
   }
+  // Each stat: security_inode_getattr's fentry program (no verdict),
+  // then the hook.
   struct stat st;
-  verdicts.push_back(result(stat(a.c_str(), &st)));
+  auto stat_result = [&](int ret) {
+    const int v = result(ret);
+    verdicts.push_back(0);
+    verdicts.push_back(v);
+  };
+  stat_result(stat(a.c_str(), &st));
   const int unlinked = unlink(sc.Name("b").c_str());
-  verdicts.push_back(result(fstat(sc.fd[1], &st)));
-  verdicts.push_back(result(fstat(sc.pipefd[0], &st)));
-  verdicts.push_back(result(stat("/", &st)));
-  verdicts.push_back(result(stat(a.c_str(), &st)));
+  stat_result(fstat(sc.fd[1], &st));
+  stat_result(fstat(sc.pipefd[0], &st));
+  stat_result(stat("/", &st));
+  stat_result(stat(a.c_str(), &st));
   std::vector<int> at_secure;
   for (const ExecCase& e : kExecs) {
     int v = 0, s = 0;
@@ -310,6 +320,99 @@ TEST_F(LsmHooksCompareTest, HelperOfferPerHook) {
   }
   btf__free(vmlinux);
   std::printf("%d offer pairs compared\n", compared);
+}
+
+// What the verifier refuses of an LSM program at load, on both: the
+// return value's range (int and void hooks), sleepable programs at hooks
+// that are not sleepable, the license, disabled and wrong hooks.
+TEST_F(LsmHooksCompareTest, LoadRefusalsEqualTheKernel) {
+  struct Case {
+    const char* func;
+    int32_t r0;
+    bool sleepable;
+    const char* license;
+  };
+  const Case cases[] = {
+      {"bpf_lsm_file_open", 1, false, "GPL"},
+      {"bpf_lsm_file_open", -4096, false, "GPL"},
+      {"bpf_lsm_file_open", -4095, false, "GPL"},
+      {"bpf_lsm_file_open", 0, true, "GPL"},
+      {"bpf_lsm_bprm_committing_creds", 7, false, "GPL"},
+      {"bpf_lsm_inode_permission", 0, true, "GPL"},
+      {"bpf_lsm_file_open", 0, false, "MIT"},
+      {"bpf_lsm_inode_getsecurity", 0, false, "GPL"},
+      {"vfs_truncate", 0, false, "GPL"},
+  };
+  struct btf* vmlinux = btf__load_vmlinux_btf();
+  ASSERT_NE(vmlinux, nullptr);
+  int compared = 0;
+  for (const Case& c : cases) {
+    const int id = btf__find_by_name_kind(vmlinux, c.func, BTF_KIND_FUNC);
+    if (id <= 0) continue;  // a hook this kernel does not have
+    const std::vector<interp::RawInsn> insns = {
+        interp::asm_::MovImm(BPF_REG_0, c.r0), interp::asm_::Exit()};
+    static char log[1 << 16];
+    log[0] = '\0';
+    union bpf_attr attr;
+    std::memset(&attr, 0, sizeof(attr));
+    attr.prog_type = BPF_PROG_TYPE_LSM;
+    attr.expected_attach_type = BPF_LSM_MAC;
+    attr.prog_flags = c.sleepable ? BPF_F_SLEEPABLE : 0;
+    attr.attach_btf_id = static_cast<uint32_t>(id);
+    attr.insns = reinterpret_cast<uint64_t>(insns.data());
+    attr.insn_cnt = static_cast<uint32_t>(insns.size());
+    attr.license = reinterpret_cast<uint64_t>(c.license);
+    attr.log_level = 1;
+    attr.log_buf = reinterpret_cast<uint64_t>(log);
+    attr.log_size = sizeof(log);
+    const long kfd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+    const int kerr = kfd < 0 ? -errno : 0;
+    if (kfd >= 0) close(static_cast<int>(kfd));
+    if (kerr == -EPERM && log[0] == '\0') {
+      btf__free(vmlinux);
+      GTEST_SKIP() << kRefused;
+    }
+    std::string elog;
+    native::ProgLoadFlags flags;
+    flags.prog_flags = attr.prog_flags;
+    flags.attach_btf_id = attr.attach_btf_id;
+    flags.log = &elog;
+    const int efd = native::ProgLoadBytecode(
+        BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "ret", insns.data(),
+        static_cast<uint32_t>(insns.size()), c.license, flags);
+    const int eerr = efd < 0 ? efd : 0;
+    if (efd >= 0) CloseFd(efd);
+    // The refusal's line: the kernel's last before the statistics.
+    std::string kline;
+    {
+      std::vector<std::string> lines;
+      std::string cur;
+      for (const char* p = log; *p != '\0'; ++p) {
+        if (*p == '\n') {
+          lines.push_back(cur);
+          cur.clear();
+        } else {
+          cur += *p;
+        }
+      }
+      for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+        if (!it->empty() && it->rfind("processed ", 0) != 0 &&
+            it->find("verification time") == std::string::npos) {
+          kline = *it;
+          break;
+        }
+      }
+    }
+    EXPECT_EQ(eerr, kerr) << c.func << " r0 " << c.r0 << "\nkernel: " << log;
+    if (kerr != 0) {
+      EXPECT_NE(elog.find(kline), std::string::npos)
+          << c.func << " r0 " << c.r0 << "\nkernel: " << kline
+          << "\nbpfemu: " << elog;
+    }
+    ++compared;
+  }
+  btf__free(vmlinux);
+  std::printf("%d load refusal cases compared\n", compared);
 }
 
 }  // namespace

@@ -82,9 +82,10 @@ TEST_F(LsmHooksTest, ScenarioInBothFaces) {
   EXPECT_EQ(runs[0].secureexec, runs[1].secureexec);
 
   const ModelRun& r = runs[0];
-  ASSERT_EQ(r.recs.size(), 15u);
-  const uint32_t hooks[15] = {1, 3, 1, 3, 1, 1, 3, 2, 2, 2, 2, 2, 4, 4, 4};
-  for (int i = 0; i < 15; ++i) EXPECT_EQ(r.recs[i].hook, hooks[i]) << i;
+  ASSERT_EQ(r.recs.size(), 20u);
+  const uint32_t hooks[20] = {1, 3, 1, 3, 1, 1, 3, 5, 2, 5,
+                              2, 5, 2, 5, 2, 5, 2, 4, 4, 4};
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(r.recs[i].hook, hooks[i]) << i;
   // inode_create: the first call makes D's element (100 + 1, made by
   // call 0); the second finds it, then deletes it (0, then -ENOENT);
   // the third makes it again.
@@ -116,7 +117,7 @@ TEST_F(LsmHooksTest, ScenarioInBothFaces) {
   EXPECT_EQ(r.recs[1].ret[0], -EOPNOTSUPP);
   EXPECT_EQ(r.recs[1].ret[1], -EOPNOTSUPP);
   // inode_getattr of D/a: sizes 63, exact, exact - 1, 5, 1, 0, then 64.
-  const Rec& g0 = r.recs[7];
+  const Rec& g0 = r.recs[8];
   const long len = static_cast<long>(a.size()) + 1;
   EXPECT_EQ(g0.ret[0], len);
   EXPECT_EQ(Str(g0.path[0], a.size() + 1), a + std::string(1, '\0'));
@@ -132,25 +133,31 @@ TEST_F(LsmHooksTest, ScenarioInBothFaces) {
   EXPECT_EQ(g0.ret[6], len);
   // The unlinked b: " (deleted)" after its name.
   const std::string b = sc.Name("b") + " (deleted)";
-  EXPECT_EQ(r.recs[8].ret[0], static_cast<long>(b.size()) + 1);
-  EXPECT_EQ(Str(r.recs[8].path[0], b.size()), b);
+  EXPECT_EQ(r.recs[10].ret[0], static_cast<long>(b.size()) + 1);
+  EXPECT_EQ(Str(r.recs[10].path[0], b.size()), b);
   // The pipe: its d_dname name, all or nothing.
-  const Rec& gp = r.recs[9];
+  const Rec& gp = r.recs[12];
   ASSERT_GT(gp.ret[0], 0);
   EXPECT_EQ(std::string(gp.path[0]).rfind("pipe:[", 0), 0u) << gp.path[0];
   EXPECT_EQ(gp.ret[3], -ENAMETOOLONG);
   EXPECT_EQ(std::string(gp.path[3], 5), std::string(5, '\0'));
   // The root: "/".
-  const Rec& gr = r.recs[10];
+  const Rec& gr = r.recs[14];
   EXPECT_EQ(gr.ret[0], 2);
   EXPECT_EQ(std::string(gr.path[0]), "/");
   EXPECT_EQ(gr.ret[4], -ENAMETOOLONG);  // the NUL took the only byte
   // Verdicts: the third create and the fifth stat refused.
-  const std::vector<int> verdicts = {0, 0, 0, 0,      -EACCES, 0, 0,      0,
-                                     0, 0, 0, -EPERM, 0,       0, -EACCES};
+  const std::vector<int> verdicts = {0, 0, 0,      0, -EACCES, 0,      0,
+                                     0, 0, 0,      0, 0,       0,      0,
+                                     0, 0, -EPERM, 0, 0,       -EACCES};
   EXPECT_EQ(r.verdicts, verdicts);
+  // fentry/security_inode_getattr: the same name as the hook's.
+  EXPECT_EQ(r.recs[7].ret[0], len);
+  EXPECT_EQ(std::string(r.recs[7].path[0]), a);
+  EXPECT_EQ(r.recs[7].ret[1], -ENAMETOOLONG);
+  EXPECT_EQ(std::string(r.recs[11].path[0]), std::string(gp.path[0]));
   // exec: unknown flags -EINVAL, then the flag set, cleared, set.
-  for (int i = 12; i < 15; ++i) {
+  for (int i = 17; i < 20; ++i) {
     EXPECT_EQ(r.recs[i].ret[0], -EINVAL);
     EXPECT_EQ(r.recs[i].ret[1], -EINVAL);
     EXPECT_EQ(r.recs[i].ret[2], 0);
@@ -322,6 +329,40 @@ TEST_F(LsmHooksTest, LoadTimeRefusals) {
             std::string::npos)
       << l.log;
   EXPECT_GE(LoadProg(kLsm, BPF_LSM_MAC, "bpf_lsm_file_open", 0, true).fd, 0);
+}
+
+// check_return_code(): a known R0 outside -MAX_ERRNO..0 at an int hook;
+// any value at a void hook.
+Load LoadReturning(const char* func, int32_t r0) {
+  const std::vector<interp::RawInsn> insns = {
+      interp::asm_::MovImm(BPF_REG_0, r0), interp::asm_::Exit()};
+  native::ProgLoadFlags flags;
+  std::string log;
+  flags.log = &log;
+  flags.attach_btf_id = static_cast<uint32_t>(
+      KernelBtf::Get()->FindByNameKind(func, BTF_KIND_FUNC));
+  const int fd = native::ProgLoadBytecode(
+      BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "ret", insns.data(),
+      static_cast<uint32_t>(insns.size()), "GPL", flags);
+  if (fd >= 0) CloseFd(fd);
+  return {fd, log};
+}
+
+TEST_F(LsmHooksTest, ReturnValueRange) {
+  Load l = LoadReturning("bpf_lsm_file_open", 1);
+  EXPECT_EQ(l.fd, -EINVAL);
+  EXPECT_EQ(l.log,
+            "At program exit the register R0 has smin=1 smax=1 should have "
+            "been in [-4095, 0]\n");
+  l = LoadReturning("bpf_lsm_file_open", -4096);
+  EXPECT_EQ(l.fd, -EINVAL);
+  EXPECT_EQ(l.log,
+            "At program exit the register R0 has smin=-4096 smax=-4096 should "
+            "have been in [-4095, 0]\n");
+  EXPECT_GE(LoadReturning("bpf_lsm_file_open", -4095).fd, 0);
+  EXPECT_GE(LoadReturning("bpf_lsm_file_open", 0).fd, 0);
+  // A void hook: anything.
+  EXPECT_GE(LoadReturning("bpf_lsm_bprm_committing_creds", 7).fd, 0);
 }
 
 // Which LSM helper each hook and program is offered (check_helper_call's
