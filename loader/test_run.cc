@@ -22,6 +22,7 @@
 #include "emu/errno.h"
 #include "emu/netdev.h"
 #include "emu/trampoline.h"
+#include "emu/version.h"
 #include "native/helpers.h"
 
 namespace bpfemu::native {
@@ -299,7 +300,11 @@ PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
   frame.network = reinterpret_cast<uintptr_t>(data + ETH_HLEN);
   frame.prog_type = prog.type;
   SetSkbFrame(&frame);
-  r.retval = ProgRun(prog, &skb);
+  // LWT_SEG6LOCAL: the segment routing header state around the run (a
+  // test run's has none; the End.BPF model's, native/seg6local.h).
+  const bool seg6 = prog.type == BPF_PROG_TYPE_LWT_SEG6LOCAL;
+  if (!seg6 || Seg6RunBegin(&frame, &skb)) r.retval = ProgRun(prog, &skb);
+  if (seg6) Seg6RunEnd(&frame, &skb, r.retval);
   SetSkbFrame(nullptr);
   // The packet as the run left it: skb->len bytes from skb->data (which
   // the helpers may have moved), the pulled header back in front.
@@ -383,6 +388,16 @@ int Finish(const TestRunAttr& a, PacketResult& r, uint32_t duration,
 
 }  // namespace
 
+PacketResult RunSeg6LocalEndBpf(const Prog& prog,
+                                absl::Span<const uint8_t> packet,
+                                Seg6EndBpfResult* hook) {
+  *hook = Seg6EndBpfResult{};
+  Seg6SetEndBpf(hook);
+  PacketResult r = RunSkb(prog, packet);
+  Seg6SetEndBpf(nullptr);
+  return r;
+}
+
 int CheckTestRunAttr(const TestRunAttr& a) {
   // bpf_prog_test_run(): each context buffer with its size.
   if ((a.ctx_size_in != 0) != (a.ctx_in != nullptr) ||
@@ -402,6 +417,10 @@ int RunByType(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
     case BPF_PROG_TYPE_SCHED_CLS:
     case BPF_PROG_TYPE_SCHED_ACT:
     case BPF_PROG_TYPE_CGROUP_SKB:
+    case BPF_PROG_TYPE_LWT_SEG6LOCAL:
+      // bpf_prog_test_run_skb until 6.11 removed the test run.
+      if (!Seg6LocalHasTestRun(TargetKernel())) return -kENOTSUPP;
+      [[fallthrough]];
     case BPF_PROG_TYPE_LWT_IN:
     case BPF_PROG_TYPE_LWT_OUT:
     case BPF_PROG_TYPE_LWT_XMIT: {

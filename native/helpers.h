@@ -226,6 +226,8 @@ struct SkbFrame {
   } tunnel;
 };
 void SetSkbFrame(SkbFrame* frame);
+// The frame of this thread's skb run (nullptr outside one).
+SkbFrame* CurrentSkbFrame();
 
 // The probe reads (kernel/trace/bpf_trace.c), for both faces: which
 // address space the helper reads (the compat bpf_probe_read(_str) picks by
