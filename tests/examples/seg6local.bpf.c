@@ -42,10 +42,15 @@ int seg6_steps(struct __sk_buff *skb) {
       r = bpf_lwt_seg6_adjust_srh(skb, s->arg, s->len);
     } else if (n == 0 || n > SEG6_DATA_MAX) {
       r = SEG6_BAD_LEN;
-    } else if (s->op == SEG6_OP_STORE) {
-      r = bpf_lwt_seg6_store_bytes(skb, s->arg, s->data, n);
     } else {
-      r = bpf_lwt_seg6_action(skb, s->arg, s->data, n);
+      // n again, in a form whose bounds the verifier keeps whatever
+      // clang does with the checks above: [1, SEG6_DATA_MAX].
+      __u32 m = ((n - 1) & (SEG6_DATA_MAX - 1)) + 1;
+      if (s->op == SEG6_OP_STORE) {
+        r = bpf_lwt_seg6_store_bytes(skb, s->arg, s->data, m);
+      } else {
+        r = bpf_lwt_seg6_action(skb, s->arg, s->data, m);
+      }
     }
     o->ret[i] = r;
     o->len[i] = skb->len;

@@ -10,7 +10,7 @@
 #include <linux/types.h>
 
 #define SEG6_STEPS 4
-#define SEG6_DATA_MAX 64
+#define SEG6_DATA_MAX 64  // a power of two (seg6local.bpf.c masks with it)
 // What a step with a data length outside [1, SEG6_DATA_MAX] answers (the
 // program makes no call).
 #define SEG6_BAD_LEN 0x7fff
