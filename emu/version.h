@@ -156,15 +156,6 @@ inline bool ProgTagIsSha256(KernelVersion v) {
 // are -EINVAL.
 inline bool HasSeg6Bpf(KernelVersion v) { return v <= KernelVersion::k6_12; }
 
-// lwt_seg6local_prog_ops (net/core/filter.c) had bpf_prog_test_run_skb as
-// its test run until 6.11 removed it (the per-CPU header state the helpers
-// use is only set by the End.BPF action, under its lock); from then
-// BPF_PROG_TEST_RUN of such a program is -ENOTSUPP. Measured on the 6.1
-// and 6.12 guests (tests/examples/seg6local_compare_test.cc).
-inline bool Seg6LocalHasTestRun(KernelVersion v) {
-  return static_cast<uint32_t>(v) < 6011;
-}
-
 // kfuncs (emu/kfunc.h): a kfunc exists from the first version bpfemu
 // models that has it (the table's since_min); on an older target the
 // verifier treats its BTF FUNC as an ordinary kernel function (EACCES).

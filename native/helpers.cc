@@ -62,7 +62,6 @@
 #include "emu/syscall.h"
 #include "emu/version.h"
 #include "native/bound_map.h"
-#include "native/seg6local.h"
 
 namespace bpfemu::native {
 namespace {

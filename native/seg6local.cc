@@ -257,8 +257,8 @@ int SrhEncap(SkbFrame* f, struct __sk_buff* s, const uint8_t* osrh) {
 
 }  // namespace
 
-int Seg6LookupNexthop(SkbFrame* f, struct __sk_buff* /*skb*/, const uint8_t* daddr,
-                      uint32_t table) {
+int Seg6LookupNexthop(SkbFrame* f, struct __sk_buff* /*skb*/,
+                      const uint8_t* daddr, uint32_t table) {
   Ip6 dst;
   std::memcpy(dst.data(), daddr != nullptr ? daddr : At(f->network) + 24, 16);
   return FibSeg6Route(dst, table);

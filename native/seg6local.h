@@ -56,10 +56,6 @@ void Seg6RunEnd(SkbFrame* frame, struct __sk_buff* skb, uint32_t retval);
 // results in `*out` (nullptr: test runs again).
 void Seg6SetEndBpf(Seg6EndBpfResult* out);
 
-// bpf_push_seg6_encap() for bpf_lwt_push_encap's SEG6 types (LWT_IN
-// programs of a kernel with CONFIG_IPV6_SEG6_BPF).
-long Seg6PushEncap(void* ctx, uint32_t type, const void* hdr, uint32_t len);
-
 // seg6_lookup_nexthop() from skb->dev = lo: the route for `daddr` (nullptr:
 // the packet's destination) in table `table` (0: the rules' lookup), 0 or
 // its dst's error. The route is not kept (bpfemu's skb has no dst).

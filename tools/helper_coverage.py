@@ -68,10 +68,11 @@ SKIPPED_HERE = {
 }
 # The seg6local helpers: CONFIG_IPV6_SEG6_BPF, which the 6.18 host lacks.
 for _h in ("lwt_seg6_store_bytes", "lwt_seg6_adjust_srh", "lwt_seg6_action"):
-    SKIPPED_HERE[_h] = ("the 6.18 host lacks CONFIG_IPV6_SEG6_BPF: compared "
-                        "there is its refusal; the kernel matrix's guests "
-                        "compare the test runs: 6.1's, without a header "
-                        "state, and 6.12's -ENOTSUPP")
+    SKIPPED_HERE[_h] = ("only the load and the test run's answer: the 6.18 "
+                        "host lacks CONFIG_IPV6_SEG6_BPF and refuses the "
+                        "program; the 6.1 and 6.12 guests load it and have "
+                        "no test run for the type, -ENOTSUPP; no kernel "
+                        "here runs the helper")
 
 
 # What the comparison of a helper leaves out, and why (the "other tests"
@@ -96,11 +97,10 @@ for _h in ("rc_repeat", "rc_keydown", "rc_pointer_rel"):
                         "(/dev/lircN) and have no test run; no kernel here "
                         "has one: by the receiver model, "
                         "`lirc_model_test.cc`")
-# The End.BPF action is the only caller that gives the seg6local helpers a
-# header to work on; no test run reaches it.
+# The End.BPF action runs the seg6local helpers; no test run reaches it.
 for _h in ("lwt_seg6_store_bytes", "lwt_seg6_adjust_srh", "lwt_seg6_action"):
-    NOT_COMPARED[_h] = ("with a header (the End.BPF action, which no test "
-                        "run reaches) by model: `seg6local_test.cc`")
+    NOT_COMPARED[_h] = ("its results by the End.BPF action's model: "
+                        "`seg6local_test.cc`")
 
 
 def offers(root):

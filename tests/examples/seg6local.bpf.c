@@ -57,6 +57,7 @@ int seg6_steps(struct __sk_buff *skb) {
     o->steps = i + 1;
   }
   o->protocol = skb->protocol;
+  o->head_ret = bpf_skb_load_bytes(skb, 0, o->head, SEG6_HEAD);
   return c->verdict;
 }
 

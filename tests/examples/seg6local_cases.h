@@ -11,6 +11,8 @@
 
 #define SEG6_STEPS 4
 #define SEG6_DATA_MAX 64  // a power of two (seg6local.bpf.c masks with it)
+// The bytes of the packet the program copies out after its calls.
+#define SEG6_HEAD 96
 // What a step with a data length outside [1, SEG6_DATA_MAX] answers (the
 // program makes no call).
 #define SEG6_BAD_LEN 0x7fff
@@ -41,6 +43,8 @@ struct seg6_out {
   __u32 len[SEG6_STEPS];  // skb->len after each call
   __u32 protocol;         // skb->protocol at the end
   __u32 steps;            // the calls made
+  __s64 head_ret;         // bpf_skb_load_bytes of the packet's head
+  __u8 head[SEG6_HEAD];   // the first SEG6_HEAD bytes after the calls
 };
 
 #endif  // BPFEMU_TESTS_EXAMPLES_SEG6LOCAL_CASES_H_

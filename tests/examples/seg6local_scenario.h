@@ -253,6 +253,97 @@ inline std::string Hex(const std::vector<uint8_t>& b) {
   return s;
 }
 
+// The End.BPF action's cases (seg6local_test.cc checks each against the
+// kernel source; seg6local_compare_test.cc runs them through a seg6local
+// route on the guests' kernels): the packet with a two-segment header
+// unless `frame` is given.
+struct EndBpfCase {
+  std::string name;
+  seg6_cmd cmd;
+  std::vector<uint8_t> frame;
+};
+
+// Outer IPv6 + the two-segment header (next header IPv6) + an inner IPv6
+// packet to 2001:db8::5: what End.DT6 decapsulates.
+inline std::vector<uint8_t> EncapsulatedFrame() {
+  Srh s = TwoSegments();
+  s.nexthdr = kIpv6InIpv6;
+  std::vector<uint8_t> inner = Ipv6Frame(Doc(5), kUdp, {});
+  inner.erase(inner.begin(), inner.begin() + ETH_HLEN);
+  std::vector<uint8_t> ext = SrhBytes(s);
+  ext.insert(ext.end(), inner.begin(), inner.end() - 16);
+  return Ipv6Frame(Fc00(1), kRouting, ext);
+}
+
+inline std::vector<EndBpfCase> EndBpfCases() {
+  const std::vector<uint8_t> srh =
+      Ipv6Frame(Fc00(1), kRouting, SrhBytes(TwoSegments()));
+  auto c = [&](std::string name, std::initializer_list<seg6_step> steps,
+               uint32_t verdict = 0) {
+    Case k = Make(std::move(name), steps, verdict);
+    return EndBpfCase{k.name, k.cmd, srh};
+  };
+  Srh two;
+  two.segments = {Fc00(4), Fc00(3)};
+  std::vector<uint8_t> type3 = OneSegment(Fc00(7));
+  type3[2] = 3;
+  EndBpfCase dt6 = c("dt6", {Action(kEndDt6, Int(0)), Store(40 + 5, {1})});
+  dt6.frame = EncapsulatedFrame();
+  return {
+      c("nothing", {}),
+      c("drop", {}, 2),
+      c("store_flags", {Store(40 + 5, {0x80})}),
+      c("store_tag", {Store(40 + 6, {0x12, 0x34})}),
+      c("store_segments", {Store(40 + 8, {1})}),
+      c("store_first_segment", {Store(40 + 4, {1, 2})}),
+      c("store_past_tag", {Store(40 + 6, {1, 2, 3})}),
+      c("store_last_segment_half", {Store(40 + 32, {9})}),
+      c("store_last_segment_start", {Store(40 + 31, {9})}),
+      c("store_tlv_len", {Store(40 + 41, {7})}),
+      c("store_tlv_len_then_end_x",
+        {Store(40 + 41, {7}), Action(kEndX, Bytes(Fc00(9)))}),
+      c("adjust_grow", {Adjust(40 + 48, 8)}),
+      c("adjust_grow4", {Adjust(40 + 48, 4)}),
+      c("adjust_shrink", {Adjust(40 + 40, -8)}),
+      c("adjust_before_tlvs", {Adjust(40 + 39, 8)}),
+      c("adjust_past_end", {Adjust(40 + 49, 8)}),
+      c("adjust_shrink_past_end", {Adjust(40 + 40, -16)}),
+      c("adjust_grow_then_end_x",
+        {Adjust(40 + 48, 8), Action(kEndX, Bytes(Fc00(9)))}),
+      c("end_x", {Action(kEndX, Bytes(Fc00(9)))}),
+      c("end_x_local", {Action(kEndX, Bytes(Loopback()))}),
+      c("end_x_short", {Action(kEndX, Int(0))}),
+      c("end_t_main", {Action(kEndT, Int(254))}),
+      c("end_t_local", {Action(kEndT, Int(255))}),
+      c("end_t_missing_table", {Action(kEndT, Int(100))}),
+      c("end_t_long", {Action(kEndT, Bytes(Fc00(9)))}),
+      c("end", {Action(kEnd, Int(0))}),
+      c("dt6_udp", {Action(kEndDt6, Int(0))}),
+      dt6,
+      c("b6", {Action(kEndB6, OneSegment(Fc00(7)))}),
+      c("b6_two", {Action(kEndB6, SrhBytes(two))}),
+      c("b6_after_bad",
+        {Store(40 + 41, {7}), Action(kEndB6, OneSegment(Fc00(7)))}),
+      c("b6_type3", {Action(kEndB6, type3)}),
+      c("b6encap_type3", {Action(kEndB6Encap, type3)}),
+  };
+}
+
+// An End.BPF run as a line: each call's return value and skb->len, the
+// packet's first SEG6_HEAD bytes after them (or the copy's error).
+inline std::string EndBpfLine(const seg6_out& o) {
+  std::string s = "steps=" + std::to_string(o.steps);
+  for (uint32_t i = 0; i < o.steps && i < SEG6_STEPS; ++i) {
+    s += " [" + std::to_string(o.ret[i]) + " len=" + std::to_string(o.len[i]) +
+         "]";
+  }
+  s += " head_ret=" + std::to_string(o.head_ret);
+  if (o.head_ret == 0) {
+    s += " head=" + Hex(std::vector<uint8_t>(o.head, o.head + SEG6_HEAD));
+  }
+  return s;
+}
+
 // One run as a line: the test run's answer, the program's verdict, each
 // call's return value and skb->len, skb->protocol and the output packet.
 inline std::string Line(int err, uint32_t retval, const seg6_out& o,
