@@ -455,4 +455,31 @@ int FibLookupV6(void* p, uint32_t flags, bool check_mtu) {
   return Forward(fib, fib.neighs6, params, res->ifindex, dst, flags, mtu);
 }
 
+int FibSeg6Route(const Ip6& dst, uint32_t table) {
+  Fib& fib = TheFib();
+  std::lock_guard<std::mutex> lock(fib.mu);
+  const FibRoute6* res = nullptr;
+  if (table == 0) {
+    res = Lookup6(fib, kRtTableLocal, dst);
+    if (res == nullptr) res = Lookup6(fib, kRtTableMain, dst);
+  } else {
+    if (fib.tables6.count(table) == 0) return -EINVAL;  // fib6_get_table
+    res = Lookup6(fib, table, dst);
+  }
+  if (res == nullptr) return -ENETUNREACH;
+  switch (res->type) {
+    case FibRoute::Type::kUnreachable:
+      return -EHOSTUNREACH;
+    case FibRoute::Type::kProhibit:
+      return -EACCES;
+    case FibRoute::Type::kBlackhole:
+    case FibRoute::Type::kLocal:
+    case FibRoute::Type::kBroadcast:
+      return -EINVAL;
+    case FibRoute::Type::kUnicast:
+      break;
+  }
+  return res->ifindex == kLoopbackIfindex ? -EINVAL : 0;
+}
+
 }  // namespace bpfemu

@@ -99,6 +99,16 @@ int FibLookupV4(void* params, uint32_t flags, bool check_mtu);
 // bpf_ipv6_fib_lookup's, for family AF_INET6.
 int FibLookupV6(void* params, uint32_t flags, bool check_mtu);
 
+// The route seg6_lookup_any_nexthop (net/ipv6/seg6_local.c) takes to
+// `dst` for a packet received on lo, as the error of the dst it sets: in
+// table `table`, or through the rules (local, then main) for 0. No route:
+// ip6_null_entry's -ENETUNREACH; a table that does not exist, a route to
+// a loopback device (local delivery, which the helper refuses) and a
+// blackhole route: the blackhole entry's -EINVAL; an unreachable route
+// -EHOSTUNREACH, a prohibit route -EACCES (fib6_prop); a unicast route
+// out of another device 0.
+int FibSeg6Route(const Ip6& dst, uint32_t table);
+
 }  // namespace bpfemu
 
 #endif  // BPFEMU_EMU_FIB_H_

@@ -79,7 +79,8 @@ bool IsSkbType(uint32_t t) {
   return t == BPF_PROG_TYPE_SOCKET_FILTER || t == BPF_PROG_TYPE_SCHED_CLS ||
          t == BPF_PROG_TYPE_SCHED_ACT || t == BPF_PROG_TYPE_CGROUP_SKB ||
          t == BPF_PROG_TYPE_SK_SKB || t == BPF_PROG_TYPE_LWT_IN ||
-         t == BPF_PROG_TYPE_LWT_OUT || t == BPF_PROG_TYPE_LWT_XMIT;
+         t == BPF_PROG_TYPE_LWT_OUT || t == BPF_PROG_TYPE_LWT_XMIT ||
+         t == BPF_PROG_TYPE_LWT_SEG6LOCAL;
 }
 
 // The context each program type receives (include/uapi/linux/bpf.h).
@@ -103,6 +104,12 @@ size_t CtxSize(uint32_t t) {
     case BPF_PROG_TYPE_SYSCALL:
       // syscall_prog_is_valid_access(): any offset below U16_MAX.
       return 65535;
+    case BPF_PROG_TYPE_KPROBE:
+      // kprobe_prog_is_valid_access(): struct pt_regs (x86-64: 21 words).
+      return 21 * sizeof(uint64_t);
+    case BPF_PROG_TYPE_LIRC_MODE2:
+      // lirc_mode2_is_valid_access(): the u32 sample.
+      return sizeof(uint32_t);
     default:
       // Tracing kinds: the u64 argument array (MAX_BPF_FUNC_ARGS).
       return 12 * sizeof(uint64_t);

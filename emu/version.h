@@ -147,6 +147,15 @@ inline bool ProgTagIsSha256(KernelVersion v) {
   return v > KernelVersion::k6_12;
 }
 
+// CONFIG_IPV6_SEG6_BPF, a build option, told apart here by the kernels
+// bpfemu models: Debian's 6.1 and 6.12 builds (the kernel matrix's guests)
+// have it, the 6.18 host's build does not. With it LWT_SEG6LOCAL programs
+// are offered bpf_lwt_seg6_store_bytes / _adjust_srh / _action and
+// LWT_IN's bpf_lwt_push_encap takes the SEG6 encapsulation types
+// (net/core/filter.c); without it those helpers are refused and the types
+// are -EINVAL.
+inline bool HasSeg6Bpf(KernelVersion v) { return v <= KernelVersion::k6_12; }
+
 // kfuncs (emu/kfunc.h): a kfunc exists from the first version bpfemu
 // models that has it (the table's since_min); on an older target the
 // verifier treats its BTF FUNC as an ordinary kernel function (EACCES).

@@ -51,6 +51,7 @@
 #include "native/helpers.h"
 #include "native/perf_event_prog.h"
 #include "native/lsm_hooks.h"
+#include "native/kprobe_override.h"
 #include "native/reuseport_hook.h"
 #include "native/seq_helpers.h"
 #include "native/sk_lookup.h"
@@ -736,6 +737,70 @@ uint64_t LwtPushEncap(Vm& vm, uint64_t skb, uint64_t type, uint64_t hdr,
       bpfemu_lwt_push_encap(Ptr(skb), static_cast<uint32_t>(type), Ptr(hdr), n);
   vm.ReloadPacket();
   return static_cast<uint64_t>(ret);
+}
+
+// The seg6local helpers (native/seg6local.cc): from / param are
+// ARG_PTR_TO_MEM | MEM_RDONLY of a nonzero ARG_CONST_SIZE; each may move
+// or rewrite the packet (bpf_helper_changes_pkt_data).
+uint64_t LwtSeg6StoreBytes(Vm& vm, uint64_t skb, uint64_t offset, uint64_t from,
+                           uint64_t len, uint64_t) {
+  NeedCtx(vm, skb, "bpf_lwt_seg6_store_bytes");
+  const uint32_t n = static_cast<uint32_t>(len);
+  if (n == 0) vm.Fault("bpf_lwt_seg6_store_bytes: len is zero");
+  NeedReadable(vm, from, n, "from");
+  const long ret = bpfemu_lwt_seg6_store_bytes(
+      Ptr(skb), static_cast<uint32_t>(offset), Ptr(from), n);
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
+uint64_t LwtSeg6AdjustSrh(Vm& vm, uint64_t skb, uint64_t offset, uint64_t len,
+                          uint64_t, uint64_t) {
+  NeedCtx(vm, skb, "bpf_lwt_seg6_adjust_srh");
+  const long ret = bpfemu_lwt_seg6_adjust_srh(
+      Ptr(skb), static_cast<uint32_t>(offset), static_cast<int32_t>(len));
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
+uint64_t LwtSeg6Action(Vm& vm, uint64_t skb, uint64_t action, uint64_t param,
+                       uint64_t len, uint64_t) {
+  NeedCtx(vm, skb, "bpf_lwt_seg6_action");
+  const uint32_t n = static_cast<uint32_t>(len);
+  if (n == 0) vm.Fault("bpf_lwt_seg6_action: param_len is zero");
+  NeedReadable(vm, param, n, "param");
+  const long ret = bpfemu_lwt_seg6_action(
+      Ptr(skb), static_cast<uint32_t>(action), Ptr(param), n);
+  vm.ReloadPacket();
+  return static_cast<uint64_t>(ret);
+}
+
+// bpf_override_return (native/kprobe_override.h): regs is the context.
+uint64_t OverrideReturn(Vm& vm, uint64_t regs, uint64_t rc, uint64_t, uint64_t,
+                        uint64_t) {
+  NeedCtx(vm, regs, "bpf_override_return");
+  return static_cast<uint64_t>(bpfemu_override_return(Ptr(regs), rc));
+}
+
+// The rc helpers of LIRC_MODE2 programs (native/lirc_mode2.h): the sample
+// is the context.
+uint64_t RcRepeat(Vm& vm, uint64_t ctx, uint64_t, uint64_t, uint64_t,
+                  uint64_t) {
+  NeedCtx(vm, ctx, "bpf_rc_repeat");
+  return static_cast<uint64_t>(bpfemu_rc_repeat(Ptr(ctx)));
+}
+uint64_t RcKeydown(Vm& vm, uint64_t ctx, uint64_t protocol, uint64_t scancode,
+                   uint64_t toggle, uint64_t) {
+  NeedCtx(vm, ctx, "bpf_rc_keydown");
+  return static_cast<uint64_t>(
+      bpfemu_rc_keydown(Ptr(ctx), static_cast<uint32_t>(protocol), scancode,
+                        static_cast<uint32_t>(toggle)));
+}
+uint64_t RcPointerRel(Vm& vm, uint64_t ctx, uint64_t x, uint64_t y, uint64_t,
+                      uint64_t) {
+  NeedCtx(vm, ctx, "bpf_rc_pointer_rel");
+  return static_cast<uint64_t>(bpfemu_rc_pointer_rel(
+      Ptr(ctx), static_cast<int32_t>(x), static_cast<int32_t>(y)));
 }
 
 uint64_t SkbChangeProto(Vm& vm, uint64_t skb, uint64_t proto, uint64_t flags,
@@ -2086,17 +2151,20 @@ enum class Offered {
   kNetnsCookie,            // bpf_get_netns_cookie's (skb programs after 6.12)
   kSyscall,                // BPF_PROG_TYPE_SYSCALL (syscall_prog_func_proto)
   kLwtInOrXmit,            // LWT_IN and LWT_XMIT (bpf_lwt_push_encap)
-  kTracingProg,            // tracing_prog_func_proto's: TRACING, SYSCALL, LSM
-  kIter,                   // TRACING programs of attach type BPF_TRACE_ITER
-  kMightSleep,             // kTracing, every type after 6.12; refused
-                           // unless sleepable (BytecodeLinker::Refuses)
-  kTrampoline,             // fentry, fexit, fmod_ret (bpf_prog_has_trampoline)
-  kFuncIp,                 // kTracing; ENOTSUPP but for kprobes and trampolines
-  kAttachCookie,           // kprobe, tp, perf, raw_tp (6.12 on), trampoline,
-                           // tp_btf (bpf_get_attach_cookie)
-  kSkBase,                 // bpf_sk_base_func_proto's callers and
-                           // tracing_prog_func_proto's (TRACING, SYSCALL, LSM)
-  kXdpOrTracingProg,       // XDP and tracing_prog_func_proto's callers
+  kSeg6Local,          // LWT_SEG6LOCAL with CONFIG_IPV6_SEG6_BPF (HasSeg6Bpf)
+  kKprobeOverride,     // KPROBE with CONFIG_BPF_KPROBE_OVERRIDE (none here)
+  kLircMode2,          // BPF_PROG_TYPE_LIRC_MODE2 (lirc_mode2_func_proto)
+  kTracingProg,        // tracing_prog_func_proto's: TRACING, SYSCALL, LSM
+  kIter,               // TRACING programs of attach type BPF_TRACE_ITER
+  kMightSleep,         // kTracing, every type after 6.12; refused
+                       // unless sleepable (BytecodeLinker::Refuses)
+  kTrampoline,         // fentry, fexit, fmod_ret (bpf_prog_has_trampoline)
+  kFuncIp,             // kTracing; ENOTSUPP but for kprobes and trampolines
+  kAttachCookie,       // kprobe, tp, perf, raw_tp (6.12 on), trampoline,
+                       // tp_btf (bpf_get_attach_cookie)
+  kSkBase,             // bpf_sk_base_func_proto's callers and
+                       // tracing_prog_func_proto's (TRACING, SYSCALL, LSM)
+  kXdpOrTracingProg,   // XDP and tracing_prog_func_proto's callers
   kTcpSock,            // tc, cg_skb, sock_ops, cgroup sockopt (bpf_tcp_sock)
   kCgroupSkb,          // BPF_PROG_TYPE_CGROUP_SKB (bpf_sk_cgroup_id)
   kSysctl,             // BPF_PROG_TYPE_CGROUP_SYSCTL (sysctl_func_proto)
@@ -2285,6 +2353,12 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
              t == BPF_PROG_TYPE_CGROUP_SOCKOPT;
     case Offered::kSyscall:
       return t == BPF_PROG_TYPE_SYSCALL;
+    case Offered::kKprobeOverride:
+      return t == BPF_PROG_TYPE_KPROBE && native::KprobeOverrideBuilt();
+    case Offered::kLircMode2:
+      return t == BPF_PROG_TYPE_LIRC_MODE2;
+    case Offered::kSeg6Local:
+      return t == BPF_PROG_TYPE_LWT_SEG6LOCAL && HasSeg6Bpf(TargetKernel());
     case Offered::kLwtInOrXmit:
       return t == BPF_PROG_TYPE_LWT_IN || t == BPF_PROG_TYPE_LWT_XMIT;
     case Offered::kTracingProg:
@@ -2531,6 +2605,13 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_skb_pull_data, SkbPullData, false, O::kSkbPullData},
     {BPF_FUNC_skb_change_proto, SkbChangeProto, false, O::kTc},
     {BPF_FUNC_lwt_push_encap, LwtPushEncap, false, O::kLwtInOrXmit},
+    {BPF_FUNC_lwt_seg6_store_bytes, LwtSeg6StoreBytes, false, O::kSeg6Local},
+    {BPF_FUNC_override_return, OverrideReturn, true, O::kKprobeOverride},
+    {BPF_FUNC_rc_repeat, RcRepeat, true, O::kLircMode2},
+    {BPF_FUNC_rc_keydown, RcKeydown, true, O::kLircMode2},
+    {BPF_FUNC_rc_pointer_rel, RcPointerRel, true, O::kLircMode2},
+    {BPF_FUNC_lwt_seg6_adjust_srh, LwtSeg6AdjustSrh, false, O::kSeg6Local},
+    {BPF_FUNC_lwt_seg6_action, LwtSeg6Action, false, O::kSeg6Local},
     {BPF_FUNC_skb_adjust_room, SkbAdjustRoom, false, O::kTcOrSkSkb},
     {BPF_FUNC_skb_change_type, SkbChangeType, false, O::kTc},
     {BPF_FUNC_set_hash, SetHash, false, O::kTc},

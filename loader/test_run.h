@@ -18,6 +18,7 @@
 
 #include "absl/types/span.h"
 #include "emu/prog.h"
+#include "native/seg6local.h"
 
 namespace bpfemu::native {
 
@@ -42,6 +43,17 @@ PacketResult RunXdp(const Prog& prog, absl::Span<const uint8_t> packet,
                     const struct xdp_md* ctx_in = nullptr);
 PacketResult RunSkb(const Prog& prog, absl::Span<const uint8_t> packet,
                     const struct __sk_buff* ctx_in = nullptr);
+
+// The End.BPF action of a seg6local route (net/ipv6/seg6_local.c
+// input_action_end_bpf) on `packet` (Ethernet, IPv6, a segment routing
+// header with segments left) received on lo: the header advanced to its
+// next segment, the LWT_SEG6LOCAL program run with the header as the
+// helpers' state, then the verdict, the header's check and the next hop
+// (`hook`). The packet as the program left it is data_out (the Ethernet
+// header zeroed, as a test run's); no kernel test run reaches this.
+PacketResult RunSeg6LocalEndBpf(const Prog& prog,
+                                absl::Span<const uint8_t> packet,
+                                Seg6EndBpfResult* hook);
 
 // union bpf_attr's test fields with the caller's buffers read: a NULL
 // pointer is an absent buffer (the kernel's checks tell "absent" from

@@ -234,6 +234,7 @@ thread_local uint32_t xdp_ingress_ifindex = bpfemu::kLoopbackIfindex;
 thread_local SkbFrame* skb_frame = nullptr;
 
 void SetSkbFrame(SkbFrame* frame) { skb_frame = frame; }
+SkbFrame* CurrentSkbFrame() { return skb_frame; }
 
 void SetXdpFrame(uint64_t hard_start, uint64_t hard_end,
                  std::vector<std::vector<uint8_t>>* frags,
@@ -2284,18 +2285,18 @@ long bpfemu_set_hash(void* ctx, __u32 hash) {
 
 // bpf_lwt_push_encap() (net/core/filter.c bpf_lwt_in_push_encap /
 // bpf_lwt_xmit_push_encap over net/core/lwt_bpf.c bpf_lwt_push_ip_encap):
-// BPF_LWT_ENCAP_IP only - the SEG6 types need CONFIG_IPV6_SEG6_BPF, which
-// the modelled kernel (the host's) lacks, and are -EINVAL as any other
-// type. The header is 20 to LWT_BPF_MAX_HEADROOM (256) bytes: IPv4 at
-// least its ihl words, IPv6 at least 40 bytes, either with room for a UDP
-// header after it when that is the next protocol; anything else -EINVAL.
-// Then the packet is marked encapsulated, the header pushed in front of it
-// as the new network header (the transport header after it for UDP), an
-// IPv4 header with a zero checksum gets its checksum, skb->protocol
-// follows the version and the hash is cleared. A GSO packet then needs a
-// TCP gso_type, which a test run's never has: -ENOTSUPP, the push done.
-// The egress path reserves room for the route's device
-// (LL_RESERVED_SPACE); a test run's skb has no route, where the kernel
+// BPF_LWT_ENCAP_IP, and from LWT_IN the SEG6 types where the modelled
+// kernel has CONFIG_IPV6_SEG6_BPF (emu/version.h HasSeg6Bpf;
+// native/seg6local.cc); without it they are -EINVAL as any other type. The
+// header is 20 to LWT_BPF_MAX_HEADROOM (256) bytes: IPv4 at least its ihl
+// words, IPv6 at least 40 bytes, either with room for a UDP header after it
+// when that is the next protocol; anything else -EINVAL. Then the packet is
+// marked encapsulated, the header pushed in front of it as the new network
+// header (the transport header after it for UDP), an IPv4 header with a zero
+// checksum gets its checksum, skb->protocol follows the version and the hash is
+// cleared. A GSO packet then needs a TCP gso_type, which a test run's never
+// has: -ENOTSUPP, the push done. The egress path reserves room for the route's
+// device (LL_RESERVED_SPACE); a test run's skb has no route, where the kernel
 // dereferences a NULL dst, so bpfemu takes lo's 16 bytes.
 namespace {
 
@@ -2374,6 +2375,11 @@ long PushIpEncap(void* ctx, const uint8_t* hdr, uint32_t len, bool ingress) {
 long bpfemu_lwt_push_encap(void* ctx, __u32 type, void* hdr, __u32 len) {
   SkbFrame* f = bpfemu::native::skb_frame;
   if (f == nullptr) return -EINVAL;
+  if ((type == BPF_LWT_ENCAP_SEG6 || type == BPF_LWT_ENCAP_SEG6_INLINE) &&
+      f->prog_type == BPF_PROG_TYPE_LWT_IN &&
+      bpfemu::HasSeg6Bpf(bpfemu::TargetKernel())) {
+    return bpfemu::native::Seg6PushEncap(ctx, type, hdr, len);
+  }
   if (type != BPF_LWT_ENCAP_IP) return -EINVAL;
   if (f->prog_type == BPF_PROG_TYPE_LWT_IN) {
     return PushIpEncap(ctx, static_cast<const uint8_t*>(hdr), len, true);

@@ -226,6 +226,11 @@ struct SkbFrame {
   } tunnel;
 };
 void SetSkbFrame(SkbFrame* frame);
+// The frame of this thread's skb run (nullptr outside one).
+SkbFrame* CurrentSkbFrame();
+// bpf_push_seg6_encap() for bpf_lwt_push_encap's SEG6 types (LWT_IN
+// programs of a kernel with CONFIG_IPV6_SEG6_BPF; native/seg6local.cc).
+long Seg6PushEncap(void* ctx, uint32_t type, const void* hdr, uint32_t len);
 
 // The probe reads (kernel/trace/bpf_trace.c), for both faces: which
 // address space the helper reads (the compat bpf_probe_read(_str) picks by

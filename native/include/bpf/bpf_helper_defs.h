@@ -700,6 +700,30 @@ static inline long bpf_lwt_push_encap(struct __sk_buff *skb, __u32 type,
                                       void *hdr, __u32 len) {
   return bpfemu_lwt_push_encap(skb, type, hdr, len);
 }
+struct pt_regs;
+static inline long bpf_override_return(struct pt_regs *regs, __u64 rc) {
+  return bpfemu_override_return(regs, rc);
+}
+static inline long bpf_rc_repeat(void *ctx) { return bpfemu_rc_repeat(ctx); }
+static inline long bpf_rc_keydown(void *ctx, __u32 protocol, __u64 scancode,
+                                  __u32 toggle) {
+  return bpfemu_rc_keydown(ctx, protocol, scancode, toggle);
+}
+static inline long bpf_rc_pointer_rel(void *ctx, __s32 rel_x, __s32 rel_y) {
+  return bpfemu_rc_pointer_rel(ctx, rel_x, rel_y);
+}
+static inline long bpf_lwt_seg6_store_bytes(struct __sk_buff *skb, __u32 offset,
+                                            const void *from, __u32 len) {
+  return bpfemu_lwt_seg6_store_bytes(skb, offset, from, len);
+}
+static inline long bpf_lwt_seg6_adjust_srh(struct __sk_buff *skb, __u32 offset,
+                                           __s32 delta) {
+  return bpfemu_lwt_seg6_adjust_srh(skb, offset, delta);
+}
+static inline long bpf_lwt_seg6_action(struct __sk_buff *skb, __u32 action,
+                                       void *param, __u32 param_len) {
+  return bpfemu_lwt_seg6_action(skb, action, param, param_len);
+}
 static inline long bpf_skb_change_proto(struct __sk_buff *skb, __be16 proto,
                                         __u64 flags) {
   return bpfemu_skb_change_proto(skb, proto, flags);

@@ -367,6 +367,19 @@ long bpfemu_skb_change_proto(void *skb, __be16 proto, __u64 flags);
 long bpfemu_skb_adjust_room(void *skb, __s32 len_diff, __u32 mode, __u64 flags);
 long bpfemu_skb_pull_data(void *skb, __u32 len);
 long bpfemu_lwt_push_encap(void *skb, __u32 type, void *hdr, __u32 len);
+/* bpf_override_return from a kprobe (native/kprobe_override.h). */
+long bpfemu_override_return(void *regs, __u64 rc);
+/* The rc core of a LIRC_MODE2 receiver (native/lirc_mode2.h). */
+long bpfemu_rc_repeat(void *ctx);
+long bpfemu_rc_keydown(void *ctx, __u32 protocol, __u64 scancode, __u32 toggle);
+long bpfemu_rc_pointer_rel(void *ctx, __s32 rel_x, __s32 rel_y);
+/* The segment routing header of LWT_SEG6LOCAL programs (native/seg6local.cc).
+ */
+long bpfemu_lwt_seg6_store_bytes(void *skb, __u32 offset, const void *from,
+                                 __u32 len);
+long bpfemu_lwt_seg6_adjust_srh(void *skb, __u32 offset, __s32 delta);
+long bpfemu_lwt_seg6_action(void *skb, __u32 action, void *param,
+                            __u32 param_len);
 long bpfemu_skb_change_type(void *skb, __u32 type);
 long bpfemu_set_hash(void *skb, __u32 hash);
 long bpfemu_skb_set_tunnel_key(void *skb, const void *from, __u32 size,
