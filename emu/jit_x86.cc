@@ -241,6 +241,8 @@ class Compiler {
 
  private:
   void Prologue();
+  void ZeroLiveAtEntry();
+  uint16_t LiveAtEntry() const;
   void Alu(const DecodedInsn& d);
   void DivMod(const DecodedInsn& d, Flavour f);
   void Shift(const DecodedInsn& d, Flavour f, int digit);
@@ -352,11 +354,75 @@ void Compiler::Prologue() {
   e_.Mov(true, kVm, RDI);
   e_.Mov(true, RBP, RDX);
   e_.Mov(true, RDI, RSI);
-  // The interpreter starts with R0 and R2-R9 zero.
-  for (int r : {RAX, RSI, RDX, RCX, R8, RBX, R13, R14, R15}) {
-    e_.RR(false, 0x31, -1, r, r);  // xor r32, r32
-  }
   ReloadBudget();
+}
+
+// The interpreter starts a program with R0 and R2-R9 zero. The code zeroes
+// those of them it may read before writing (fifth piece): a register the
+// program writes first on every path holds a value nobody reads, so
+// leaving it is the same run. At the body's start, so that every entry
+// (the prologue, a tail call's jump from the helper's path or inline)
+// passes through it and the inline tail call zeroes none itself.
+void Compiler::ZeroLiveAtEntry() {
+  const uint16_t live = LiveAtEntry();
+  for (int r = 0; r < 10; ++r) {
+    if (r != 1 && (live & (1u << r)) != 0) {
+      e_.RR(false, 0x31, -1, kMap[r], kMap[r]);  // xor r32, r32
+    }
+  }
+}
+
+// Backward liveness over the instructions, R0-R9 as bits 0-9: what the
+// code may read before writing it from `pc` on. Only the common forms
+// are taken apart (a move, a load or store, a call, a jump, an exit);
+// anything else reads every register and writes none, which can only
+// keep more registers live.
+uint16_t Compiler::LiveAtEntry() const {
+  constexpr uint16_t kAll = 0x3ff;
+  const auto bit = [](uint8_t r) {
+    return r < 10 ? static_cast<uint16_t>(1u << r) : uint16_t{0};
+  };
+  std::vector<uint16_t> live(n_ + 1, 0);
+  live[n_] = kAll;  // past the end: nothing is known
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = n_; i-- > 0;) {
+      const DecodedInsn& d = in_[i];
+      const uint8_t op = d.op;
+      uint16_t out = 0, use = 0, def = 0;
+      if (op != JA && op != EXIT) out |= live[i + 1];
+      if (op == JA || IsCondJump(op)) {
+        const auto t = static_cast<uint32_t>(d.off);
+        out |= t < n_ ? live[t] : kAll;
+      }
+      if (op == MOV64K || op == MOV32K || op == LDDW) {
+        def = bit(d.dst);
+      } else if (op == MOV64X || op == MOV32X || (op >= LDX8 && op <= LDXS32)) {
+        use = bit(d.src);
+        def = bit(d.dst);
+      } else if (op >= ST8 && op <= ST64) {
+        use = bit(d.dst);
+      } else if (op >= STX8 && op <= STX64) {
+        use = bit(d.dst) | bit(d.src);
+      } else if (op == CALL || op == CALL_LOCAL) {
+        use = 0x3e;  // R1-R5; R0 is the result (R1-R9 are kept)
+        def = 1;
+      } else if (op == EXIT) {
+        use = 1;
+      } else if (op == NOP || op == JA) {
+      } else if (IsCondJump(op) || IsAlu(op)) {
+        use = bit(d.dst) | bit(d.src);
+      } else {
+        use = kAll;
+      }
+      const uint16_t in = static_cast<uint16_t>(use | (out & ~def));
+      if (in != live[i]) {
+        live[i] = in;
+        changed = true;
+      }
+    }
+  }
+  return n_ == 0 ? kAll : live[0];
 }
 
 // x86 ALU opcodes (op r/m, reg) and their 0x81 /digit.
@@ -807,6 +873,9 @@ void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
   std::vector<std::pair<int32_t, int32_t>> runs;  // offset, bytes
   for (const JitHooks::Zero& z : hooks_.zero_on_enter) {
     if (z.size == 0) break;
+    // Vm::held_lock_ is 0 here: a program that may lock checked it before
+    // the call, and one that may not never sets it.
+    if (z.offset == hooks_.held_lock_offset) continue;
     if (!runs.empty() && runs.back().first + runs.back().second == z.offset) {
       runs.back().second += z.size;
     } else {
@@ -823,13 +892,11 @@ void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
       left -= n;
     }
   }
-  // Into the target past its prologue: R1 = ctx, R0 and R2-R9 zero, R10
-  // and the Vm the same (as the switched_ path below enters one).
+  // Into the target past its prologue: R1 = ctx, R10 and the Vm the same;
+  // the target's body zeroes the registers of R0 and R2-R9 it may read
+  // before writing (ZeroLiveAtEntry).
   e_.RM(true, 0x8b, -1, kAddr, kAddr, field(offsetof(JitTarget, body)));
   e_.RM(true, 0x8b, -1, RDI, kVm, hooks_.ctx_offset);
-  for (int r : {RAX, RSI, RDX, RCX, R8, RBX, R13, R14, R15}) {
-    e_.RR(false, 0x31, -1, r, r);
-  }
   e_.RR(false, 0xff, -1, 4, kAddr);  // jmp r11
   e_.Bind(giveback);                 // the helper spends the unit again
   e_.RM(true, 0x8b, -1, kAddr, kVm, hooks_.tail_run_offset);
@@ -1141,6 +1208,7 @@ bool Compiler::Run(std::string* why) {
   switched_ = e_.NewLabel();
   Prologue();
   body_ = e_.code.size();
+  ZeroLiveAtEntry();
   for (uint32_t pc = 0; pc < n_; ++pc) {
     const DecodedInsn& d = in_[pc];
     e_.Bind(static_cast<int>(pc));
