@@ -184,7 +184,10 @@ void Gc() {
   }
 }
 
-void Own(const void* p) { ++owned[p]; }
+void Own(const void* p) {
+  ++owned[p];
+  run_holds = true;
+}
 // Drops one of this thread's references; false if it holds none.
 bool Disown(const void* p) {
   auto it = owned.find(p);
@@ -568,7 +571,10 @@ bool IsEntry(const void* p, bool* confirmed) {
   return e != nullptr;
 }
 
-void EndRun() {
+constinit thread_local bool run_holds = false;
+
+void EndRunHeld() {
+  run_holds = false;
   if (owned.empty()) return;
   LocalMutexLock l(&mu);
   const std::map<const void*, uint32_t> left = std::move(owned);

@@ -130,8 +130,13 @@ int SetNatInfo(void* ct, const void* addr, int32_t port, int32_t manip);
 bool IsEntry(const void* p, bool* confirmed = nullptr);
 
 // The end of the outermost run on this thread (emu/prog.cc): references
-// the run still holds are dropped and counted.
-void EndRun();
+// the run still holds are dropped and counted. Inline and without a call
+// while the thread's runs hold none (a run's fixed cost).
+extern constinit thread_local bool run_holds;  // Own() sets it
+void EndRunHeld();
+inline void EndRun() {
+  if (run_holds) EndRunHeld();
+}
 
 // Test API: the table as a C++ test sees and seeds it.
 struct EntryInfo {

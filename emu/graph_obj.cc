@@ -96,7 +96,10 @@ bool Owns(uint64_t start) {
   auto it = owned.find(start);
   return it != owned.end() && it->second != 0;
 }
-void Own(uint64_t start) { ++owned[start]; }
+void Own(uint64_t start) {
+  ++owned[start];
+  run_owns = true;
+}
 void Disown(uint64_t start) {
   auto it = owned.find(start);
   if (it != owned.end() && --it->second == 0) owned.erase(it);
@@ -442,7 +445,10 @@ uint64_t LiveObjects() {
 
 uint64_t LeakedObjects() { return leaked.load(std::memory_order_relaxed); }
 
-void EndRun() {
+constinit thread_local bool run_owns = false;
+
+void EndRunOwned() {
+  run_owns = false;
   if (owned.empty()) return;
   Lock l(mu);
   const std::vector<std::pair<uint64_t, uint32_t>> left(owned.begin(),

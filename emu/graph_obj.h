@@ -100,8 +100,13 @@ uint64_t ObjectOf(uint64_t addr, uint64_t size);
 uint64_t LiveObjects();
 uint64_t LeakedObjects();
 // The end of the outermost run on this thread (emu/prog.cc ProgRun): drops
-// what the run still owns.
-void EndRun();
+// what the run still owns. Inline and without a call while the thread's
+// runs own nothing (a run's fixed cost).
+extern constinit thread_local bool run_owns;  // Own() sets it
+void EndRunOwned();
+inline void EndRun() {
+  if (run_owns) EndRunOwned();
+}
 
 // The list kfuncs. `node` must be a bpf_list_node inside a live object the
 // run owns: otherwise -EPERM and nothing changes (what the verifier

@@ -1396,6 +1396,7 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
              linker.JitArrayOf(handle, a);
     };
     info.cpu_offset = static_cast<int32_t>(offsetof(Vm, jit_cpu_));
+    info.cpu_fold_offset = static_cast<int32_t>(offsetof(Vm, jit_cpu_fold_));
     // Inline tail calls through the program's own PROG_ARRAYs.
     info.prog_array = [&linker, p = prog.get()](uint64_t handle,
                                                 JitProgArray* a) {
@@ -1414,6 +1415,7 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
       prog->jit_target_.body = prog->jit_->body();
       prog->jit_target_.program = prog.get();
       prog->jit_target_.ctx_size = prog->ctx_size_;
+      prog->jit_target_.cpu_count = prog->jit_->cpu_count();
     }
   }
   *out = std::move(prog);
@@ -1474,6 +1476,10 @@ void Vm::Enter() {
     // it into the map's copies, jit_x86.cc InlineLookup).
     if (prog_->jit_->uses_cpu()) {
       jit_cpu_ = static_cast<int32_t>(CurrentCpu(uint32_t{1} << 30));
+      if (const uint32_t n = prog_->jit_->cpu_count(); n != 0) {
+        jit_cpu_fold_ =
+            static_cast<int32_t>(static_cast<uint32_t>(jit_cpu_) % n);
+      }
     }
   }
   readonly_regions_ = false;
@@ -1874,8 +1880,10 @@ uint64_t Program::Run(void* ctx) const {
     const uint64_t args[5] = {reinterpret_cast<uint64_t>(ctx), 0, 0, 0, 0};
     ret = vm.Exec(0, args, 0);
   }
-  if (const RunHooks* h = run_hooks.load(std::memory_order_acquire)) {
-    h->end(vm);
+  if (vm.run_hooked_) {
+    if (const RunHooks* h = run_hooks.load(std::memory_order_acquire)) {
+      h->end(vm);
+    }
   }
   return ret;
 }
@@ -1895,8 +1903,10 @@ uint64_t Program::RunCallback(uint64_t callback, uint64_t map, uint64_t key,
   vm.callbacks_ = 1;
   const uint64_t ret =
       vm.Exec(static_cast<uint32_t>(callback & 0xffffffff), args, 1);
-  if (const RunHooks* h = run_hooks.load(std::memory_order_acquire)) {
-    h->end(vm);
+  if (vm.run_hooked_) {
+    if (const RunHooks* h = run_hooks.load(std::memory_order_acquire)) {
+      h->end(vm);
+    }
   }
   return ret;
 }

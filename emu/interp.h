@@ -351,7 +351,9 @@ void SetRunObjects(const ObjectRange* ranges, int n);
 // `end` runs when a program's outermost run ends (Program::Run,
 // RunCallback) and may stop it with Vm::Fault, as the verifier refuses a
 // program that exits inside such a region; `fault` runs when a run stops
-// (Vm::Fault) and releases what the run held. nullptr: none.
+// (Vm::Fault) and releases what the run held. nullptr: none. `end` runs
+// only for a Vm the owner marked (Vm::MarkRunHooked) when it first kept
+// state for the run.
 struct RunHooks {
   void (*end)(Vm& vm);
   void (*fault)(const Vm& vm);
@@ -400,6 +402,9 @@ class Vm {
   // lock at a time, no calls while holding it, released before exit. A
   // stopped run releases the lock it held.
   uint64_t held_lock() const { return held_lock_; }
+  // The RunHooks owner keeps state for this run: its `end` hook runs when
+  // the run ends (without this mark it is not called, a run's fixed cost).
+  void MarkRunHooked() const { run_hooked_ = true; }
   void SetHeldLock(uint64_t addr) { held_lock_ = addr; }
   // Whether `value` came from one of the program's own map loads.
   bool IsLoadedMap(uint64_t value) const;
@@ -533,13 +538,18 @@ class Vm {
   const Program* switch_to_ = nullptr;
   static inline const Program* const kLeaveFrame =
       reinterpret_cast<const Program*>(uintptr_t{1});
-  uint64_t callback_lock_ = 0;  // CallCallbackUnderLock's lock, or 0
-  int callbacks_ = 0;           // callbacks entered and not left
-  JitRanges jit_ranges_;        // what compiled code checks inline
+  uint64_t callback_lock_ = 0;       // CallCallbackUnderLock's lock, or 0
+  int callbacks_ = 0;                // callbacks entered and not left
+  mutable bool run_hooked_ = false;  // MarkRunHooked()
+  JitRanges jit_ranges_;             // what compiled code checks inline
   // The run's CPU for compiled PERCPU_ARRAY lookups (JitCode::uses_cpu):
   // read once per program entered, as the kernel runs a program without
   // migrating it; -1 when not read.
   int32_t jit_cpu_ = -1;
+  // jit_cpu_ folded into the code's JitCode::cpu_count copies, as the
+  // helper's CurrentCpu(nr_cpus) folds it: the inline lookups of arrays of
+  // that count use it without a bound check.
+  int32_t jit_cpu_fold_ = 0;
   // The ProgRun() this run belongs to (emu/prog.h TailRunHead, read from
   // bpfemu_tail_run_current by Program::Run), where compiled code counts
   // its inline tail calls; NULL outside one, or when the run has no hazard

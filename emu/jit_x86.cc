@@ -219,17 +219,30 @@ bool IsCondJump(uint8_t op) { return op >= JEQ64X && op <= JSET32K; }
 class Compiler {
  public:
   Compiler(const DecodedInsn* insns, size_t n, const JitHelperFn* helpers,
-           const JitHooks& hooks, const JitProgramInfo* info)
-      : in_(insns), n_(n), helpers_(helpers), hooks_(hooks), info_(info) {}
+           const JitHooks& hooks, const JitProgramInfo* info,
+           bool keep_load_range = true)
+      : in_(insns),
+        n_(n),
+        helpers_(helpers),
+        hooks_(hooks),
+        info_(info),
+        keep_load_range_(keep_load_range) {}
 
   bool Run(std::string* why);
   std::vector<uint8_t>& code() { return e_.code; }
   size_t body() const { return body_; }
   bool uses_cpu() const { return uses_cpu_; }
+  uint32_t cpu_count() const { return cpu_count_; }
   bool tail_calls() const { return tail_calls_; }
+  // Whether the code checks a load against JitRanges' load range, and
+  // whether an inline lookup set that range.
+  bool checks_loads() const { return checks_loads_; }
+  bool sets_load_range() const { return sets_load_range_; }
 
  private:
   void Prologue();
+  void ZeroLiveAtEntry();
+  uint16_t LiveAtEntry() const;
   void Alu(const DecodedInsn& d);
   void DivMod(const DecodedInsn& d, Flavour f);
   void Shift(const DecodedInsn& d, Flavour f, int digit);
@@ -254,6 +267,18 @@ class Compiler {
   void InlineLookup(const DecodedInsn& d, const JitArray& a);
   // A bpf-to-bpf call (the interpreter's CALL_LOCAL and Exec()).
   void CallLocal(const DecodedInsn& d, uint32_t pc);
+  // Whether register `reg` + `off` surely addresses `size` bytes inside
+  // the current frame: R10, or a register holding R10 plus a constant
+  // (Value::stack). R10 is the frame's top and never written, and every
+  // frame lies in the run's stack (at most max_frames of frame_size bytes
+  // below its top), so such an access needs no check (the verifier's
+  // check_stack_access knows the same).
+  bool InFrame(uint8_t reg, int64_t off, uint32_t size) const {
+    if (reg >= values_.size() || !values_[reg].stack) return false;
+    const int64_t at = values_[reg].off + off;
+    return at >= -hooks_.frame_size && at + size <= 0 &&
+           int64_t{hooks_.frame_size} * hooks_.max_frames <= hooks_.stack_size;
+  }
   // Leaves the current function: the machine code from the main program,
   // `ret` from a subprogram (Vm::depth_ above 0), which it decrements.
   void Return();
@@ -272,17 +297,26 @@ class Compiler {
   // What the code knows of a register holding an array value from an inline
   // lookup (the verifier's PTR_TO_MAP_VALUE, with its bounds): `off`
   // bytes into a value of `size` bytes, not NULL once tested.
+  // `stack` instead: the register is R10 + `off` (the verifier's
+  // PTR_TO_STACK with a constant offset), R10 itself with `off` 0.
   struct Value {
     bool valid = false;
     bool nonnull = false;
     bool writable = false;
+    bool stack = false;
     int64_t off = 0;
     uint32_t size = 0;
   };
   using Values = std::array<Value, 11>;
+  // What holds where nothing is known: R10 is the frame's top.
+  static Values Unknown() {
+    Values v;
+    v[10].stack = true;
+    return v;
+  }
   // The registers after instruction `pc` on its fall-through path.
   void TrackValues(const DecodedInsn& d, uint32_t pc);
-  Values values_;
+  Values values_ = Unknown();
   // For a forward jump that is the only way into its target: the registers
   // on the taken path (JitValues at the target).
   std::vector<std::unique_ptr<Values>> taken_;
@@ -297,11 +331,19 @@ class Compiler {
   const JitProgramInfo* info_;
   std::vector<bool> target_;  // instructions a jump or call lands on
   bool uses_cpu_ = false;
+  uint32_t cpu_count_ = 0;  // JitCode::cpu_count
   bool tail_calls_ = false;
+  // An inline lookup's value becomes the load range only for code that
+  // reads the range (fifth piece): JitCode::Compile compiles again without
+  // those stores when no load is checked against it.
+  bool keep_load_range_ = true;
+  bool checks_loads_ = false;
+  bool sets_load_range_ = false;
   Emitter e_;
   int epilogue_ = 0;
   int switched_ = 0;        // after a helper that set Vm::switch_to_
   bool has_calls_ = false;  // the program makes bpf-to-bpf calls
+  bool may_lock_ = false;   // the program calls bpf_spin_lock (Run)
   size_t body_ = 0;         // where the prologue ends
   std::vector<std::function<void()>> stubs_;
 };
@@ -312,11 +354,75 @@ void Compiler::Prologue() {
   e_.Mov(true, kVm, RDI);
   e_.Mov(true, RBP, RDX);
   e_.Mov(true, RDI, RSI);
-  // The interpreter starts with R0 and R2-R9 zero.
-  for (int r : {RAX, RSI, RDX, RCX, R8, RBX, R13, R14, R15}) {
-    e_.RR(false, 0x31, -1, r, r);  // xor r32, r32
-  }
   ReloadBudget();
+}
+
+// The interpreter starts a program with R0 and R2-R9 zero. The code zeroes
+// those of them it may read before writing (fifth piece): a register the
+// program writes first on every path holds a value nobody reads, so
+// leaving it is the same run. At the body's start, so that every entry
+// (the prologue, a tail call's jump from the helper's path or inline)
+// passes through it and the inline tail call zeroes none itself.
+void Compiler::ZeroLiveAtEntry() {
+  const uint16_t live = LiveAtEntry();
+  for (int r = 0; r < 10; ++r) {
+    if (r != 1 && (live & (1u << r)) != 0) {
+      e_.RR(false, 0x31, -1, kMap[r], kMap[r]);  // xor r32, r32
+    }
+  }
+}
+
+// Backward liveness over the instructions, R0-R9 as bits 0-9: what the
+// code may read before writing it from `pc` on. Only the common forms
+// are taken apart (a move, a load or store, a call, a jump, an exit);
+// anything else reads every register and writes none, which can only
+// keep more registers live.
+uint16_t Compiler::LiveAtEntry() const {
+  constexpr uint16_t kAll = 0x3ff;
+  const auto bit = [](uint8_t r) {
+    return r < 10 ? static_cast<uint16_t>(1u << r) : uint16_t{0};
+  };
+  std::vector<uint16_t> live(n_ + 1, 0);
+  live[n_] = kAll;  // past the end: nothing is known
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = n_; i-- > 0;) {
+      const DecodedInsn& d = in_[i];
+      const uint8_t op = d.op;
+      uint16_t out = 0, use = 0, def = 0;
+      if (op != JA && op != EXIT) out |= live[i + 1];
+      if (op == JA || IsCondJump(op)) {
+        const auto t = static_cast<uint32_t>(d.off);
+        out |= t < n_ ? live[t] : kAll;
+      }
+      if (op == MOV64K || op == MOV32K || op == LDDW) {
+        def = bit(d.dst);
+      } else if (op == MOV64X || op == MOV32X || (op >= LDX8 && op <= LDXS32)) {
+        use = bit(d.src);
+        def = bit(d.dst);
+      } else if (op >= ST8 && op <= ST64) {
+        use = bit(d.dst);
+      } else if (op >= STX8 && op <= STX64) {
+        use = bit(d.dst) | bit(d.src);
+      } else if (op == CALL || op == CALL_LOCAL) {
+        use = 0x3e;  // R1-R5; R0 is the result (R1-R9 are kept)
+        def = 1;
+      } else if (op == EXIT) {
+        use = 1;
+      } else if (op == NOP || op == JA) {
+      } else if (IsCondJump(op) || IsAlu(op)) {
+        use = bit(d.dst) | bit(d.src);
+      } else {
+        use = kAll;
+      }
+      const uint16_t in = static_cast<uint16_t>(use | (out & ~def));
+      if (in != live[i]) {
+        live[i] = in;
+        changed = true;
+      }
+    }
+  }
+  return n_ == 0 ? kAll : live[0];
 }
 
 // x86 ALU opcodes (op r/m, reg) and their 0x81 /digit.
@@ -538,9 +644,9 @@ void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
   // never written, and every frame lies in the run's stack (at most
   // max_frames of frame_size bytes below its top), so the access needs no
   // check (the verifier's check_stack_access knows the same).
-  if (base_reg == 10 && d.off >= -hooks_.frame_size &&
-      int64_t{d.off} + d.size <= 0 &&
-      int64_t{hooks_.frame_size} * hooks_.max_frames <= stack) {
+  // So is one through a register holding R10 plus a constant (fifth
+  // piece): the same address.
+  if (InFrame(base_reg, d.off, d.size)) {
     access();
     return;
   }
@@ -556,6 +662,7 @@ void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
       return;
     }
   }
+  if (load) checks_loads_ = true;
   e_.Mov(true, kTmp, kAddr);
   e_.RM(true, 0x2b, -1, kTmp, kVm, hooks_.stack_lo_offset);  // sub r10, [lo]
   e_.AluImm(true, 7, kTmp, stack - d.size);
@@ -608,7 +715,7 @@ void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
 }
 
 void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
-  if (d.size == 0) {  // not callable under a bpf_spin_lock
+  if (d.size == 0 && may_lock_) {  // not callable under a bpf_spin_lock
     e_.CmpVmZero(hooks_.held_lock_offset);
     e_.Jcc(kNE, FaultStub(kJitCallLocked, pc));
   }
@@ -737,9 +844,12 @@ void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
   e_.RM(false, 0x81, -1, 7, R9, entry_type);
   e_.Imm32(static_cast<int32_t>(info_->prog_type | kJitUsesCpu));
   e_.Jcc(kNE, giveback);
-  e_.RM(false, 0x83, -1, 7, kVm, info_->cpu_offset);  // the CPU read yet?
-  e_.Byte(0);
-  e_.Jcc(kL, giveback);
+  // The CPU read yet (-1 is not) and below the target's count: then its
+  // fold is the CPU itself (Vm::Enter).
+  e_.RM(false, 0x8b, -1, RAX, kVm, info_->cpu_offset);  // mov eax, [cpu]
+  e_.RM(false, 0x3b, -1, RAX, R9, field(offsetof(JitTarget, cpu_count)));
+  e_.Jcc(kAE, giveback);
+  e_.RM(false, 0x89, -1, RAX, kVm, info_->cpu_fold_offset);
   e_.Bind(enter);
   // Vm::Enter(): the program, the context's end, a fresh budget, and the
   // per-program state zeroed (Vm::JitZeroOnEnter lists it).
@@ -755,7 +865,7 @@ void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
       true, RAX,
       static_cast<int64_t>(reinterpret_cast<uintptr_t>(hooks_.budget_limit)));
   e_.RM(true, 0x8b, -1, RAX, RAX, 0);
-  e_.RM(true, 0x89, -1, RAX, kVm, hooks_.budget_offset);
+  // Only in r9 (fifth piece): Vm::budget_ is read only after a spill.
   e_.Mov(true, kAddr, R9);  // r11 = the JitTarget, r9 = the budget
   e_.Mov(true, kBudget, RAX);
   // Fields side by side are zeroed together, in the widest stores that
@@ -763,6 +873,9 @@ void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
   std::vector<std::pair<int32_t, int32_t>> runs;  // offset, bytes
   for (const JitHooks::Zero& z : hooks_.zero_on_enter) {
     if (z.size == 0) break;
+    // Vm::held_lock_ is 0 here: a program that may lock checked it before
+    // the call, and one that may not never sets it.
+    if (z.offset == hooks_.held_lock_offset) continue;
     if (!runs.empty() && runs.back().first + runs.back().second == z.offset) {
       runs.back().second += z.size;
     } else {
@@ -779,13 +892,11 @@ void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
       left -= n;
     }
   }
-  // Into the target past its prologue: R1 = ctx, R0 and R2-R9 zero, R10
-  // and the Vm the same (as the switched_ path below enters one).
+  // Into the target past its prologue: R1 = ctx, R10 and the Vm the same;
+  // the target's body zeroes the registers of R0 and R2-R9 it may read
+  // before writing (ZeroLiveAtEntry).
   e_.RM(true, 0x8b, -1, kAddr, kAddr, field(offsetof(JitTarget, body)));
   e_.RM(true, 0x8b, -1, RDI, kVm, hooks_.ctx_offset);
-  for (int r : {RAX, RSI, RDX, RCX, R8, RBX, R13, R14, R15}) {
-    e_.RR(false, 0x31, -1, r, r);
-  }
   e_.RR(false, 0xff, -1, 4, kAddr);  // jmp r11
   e_.Bind(giveback);                 // the helper spends the unit again
   e_.RM(true, 0x8b, -1, kAddr, kVm, hooks_.tail_run_offset);
@@ -810,11 +921,14 @@ void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
 void Compiler::InlineLookup(const DecodedInsn& d, const JitArray& a) {
   const int slow = e_.NewLabel(), miss = e_.NewLabel(), done = e_.NewLabel();
   // The key (R2, 4 bytes) in the run's stack, as the helper's
-  // NeedReadable finds it there; anything else goes to the helper.
-  e_.Mov(true, kAddr, RSI);
-  e_.RM(true, 0x2b, -1, kAddr, kVm, hooks_.stack_lo_offset);  // sub r11, [lo]
-  e_.AluImm(true, 7, kAddr, hooks_.stack_size - 4);
-  e_.Jcc(kA, slow);
+  // NeedReadable finds it there; anything else goes to the helper. A key
+  // at a constant offset from R10 inside the frame is there (InFrame).
+  if (!InFrame(2, 0, 4)) {
+    e_.Mov(true, kAddr, RSI);
+    e_.RM(true, 0x2b, -1, kAddr, kVm, hooks_.stack_lo_offset);  // sub r11, lo
+    e_.AluImm(true, 7, kAddr, hooks_.stack_size - 4);
+    e_.Jcc(kA, slow);
+  }
   e_.RM(false, 0x8b, -1, kTmp, RSI, 0);  // mov r10d, [rsi]: the index
   e_.AluImm(false, 7, kTmp, static_cast<int32_t>(a.max_entries));
   e_.Jcc(kAE, miss);
@@ -822,9 +936,16 @@ void Compiler::InlineLookup(const DecodedInsn& d, const JitArray& a) {
     // The run's CPU (Vm::Enter); one past the map's copies (or unknown,
     // -1) is folded by the helper.
     uses_cpu_ = true;
-    e_.RM(false, 0x8b, -1, kAddr, kVm, info_->cpu_offset);  // mov r11d, [cpu]
-    e_.AluImm(false, 7, kAddr, static_cast<int32_t>(a.nr_cpus));
-    e_.Jcc(kAE, slow);
+    if (cpu_count_ == 0) cpu_count_ = a.nr_cpus;
+    if (a.nr_cpus == cpu_count_) {
+      // Folded into the map's copies by Vm::Enter as the helper folds it
+      // (fifth piece): below nr_cpus, no check.
+      e_.RM(false, 0x8b, -1, kAddr, kVm, info_->cpu_fold_offset);
+    } else {
+      e_.RM(false, 0x8b, -1, kAddr, kVm, info_->cpu_offset);  // r11d = cpu
+      e_.AluImm(false, 7, kAddr, static_cast<int32_t>(a.nr_cpus));
+      e_.Jcc(kAE, slow);
+    }
     e_.RR(true, 0x69, -1, kAddr, kAddr);  // imul r11, r11, unit
     e_.Imm32(static_cast<int32_t>(a.unit));
   }
@@ -834,20 +955,28 @@ void Compiler::InlineLookup(const DecodedInsn& d, const JitArray& a) {
   e_.RR(true, 0x01, -1, kTmp, RAX);  // add rax, r10
   if (a.percpu) e_.RR(true, 0x01, -1, kAddr, RAX);
   // The value is the range later loads check first (the map's values are
-  // one of the program's areas: Vm::MapMemory allows them).
-  const int32_t rd = hooks_.ranges_offset;
-  e_.RM(true, 0x89, -1, RAX, kVm,
-        rd + static_cast<int32_t>(offsetof(JitRanges, rd_lo)));
-  e_.RM(true, 0xc7, -1, 0, kVm,
-        rd + static_cast<int32_t>(offsetof(JitRanges, rd_len)));
-  e_.Imm32(static_cast<int32_t>(a.value_size));
-  e_.Jmp(done);
-  e_.Bind(miss);
-  e_.RR(false, 0x31, -1, RAX, RAX);  // NULL
-  e_.Jmp(done);
-  e_.Bind(slow);
-  CallHelper(d);
+  // one of the program's areas: Vm::MapMemory allows them), if any load
+  // is checked against it: the range is a cache of what Vm::Allowed
+  // allows, so leaving an older object in it is as true.
+  sets_load_range_ = true;
+  if (keep_load_range_) {
+    const int32_t rd = hooks_.ranges_offset;
+    e_.RM(true, 0x89, -1, RAX, kVm,
+          rd + static_cast<int32_t>(offsetof(JitRanges, rd_lo)));
+    e_.RM(true, 0xc7, -1, 0, kVm,
+          rd + static_cast<int32_t>(offsetof(JitRanges, rd_len)));
+    e_.Imm32(static_cast<int32_t>(a.value_size));
+  }
   e_.Bind(done);
+  // Out of line (fifth piece), so that a hit runs straight through.
+  stubs_.push_back([this, miss, slow, done, &d] {
+    e_.Bind(miss);
+    e_.RR(false, 0x31, -1, RAX, RAX);  // NULL
+    e_.Jmp(done);
+    e_.Bind(slow);
+    CallHelper(d);
+    e_.Jmp(done);
+  });
 }
 
 void Compiler::CallHelper(const DecodedInsn& d) {
@@ -872,8 +1001,10 @@ void Compiler::CallHelper(const DecodedInsn& d) {
 
 void Compiler::CallLocal(const DecodedInsn& d, uint32_t pc) {
   // The interpreter's order: the lock, the budget, then the depth.
-  e_.CmpVmZero(hooks_.held_lock_offset);
-  e_.Jcc(kNE, FaultStub(kJitCallLocked, pc));
+  if (may_lock_) {
+    e_.CmpVmZero(hooks_.held_lock_offset);
+    e_.Jcc(kNE, FaultStub(kJitCallLocked, pc));
+  }
   e_.RR(true, 0x83, -1, 5, kBudget);  // sub r9, 1
   e_.Byte(1);
   e_.Jcc(kE, FaultStub(kJitRecursion, pc));
@@ -996,7 +1127,7 @@ void Compiler::TrackValues(const DecodedInsn& d, uint32_t pc) {
     return;
   }
   if (op == JA || op == EXIT) {
-    values_ = Values{};  // the next instruction is reached only by a jump
+    values_ = Unknown();  // the next instruction is reached only by a jump
     return;
   }
   if (op == CALL || op == CALL_LOCAL) {
@@ -1015,7 +1146,8 @@ void Compiler::TrackValues(const DecodedInsn& d, uint32_t pc) {
     forget(0);      // cmpxchg writes R0
     return;
   }
-  if (op == ADD64K && d.dst < values_.size() && values_[d.dst].valid) {
+  if (op == ADD64K && d.dst < values_.size() &&
+      (values_[d.dst].valid || values_[d.dst].stack)) {
     Value& v = values_[d.dst];
     v.off += d.imm;
     if (v.off < -(int64_t{1} << 30) || v.off > (int64_t{1} << 30))
@@ -1045,6 +1177,16 @@ bool Compiler::Run(std::string* why) {
       case CALL_LOCAL:
         has_calls_ = true;
         break;
+      case CALL:
+        // Only bpf_spin_lock sets Vm::held_lock_ (which Vm::Enter clears),
+        // and callbacks run this program's own instructions: without a
+        // call of it the run never holds a lock, and the checks below that
+        // fault on one are left out, as the verifier knows statically.
+        if (info_ == nullptr || info_->helper_ids == nullptr ||
+            info_->helper_ids[in_[i].imm] == BPF_FUNC_spin_lock) {
+          may_lock_ = true;
+        }
+        break;
       default:
         break;
     }
@@ -1066,6 +1208,7 @@ bool Compiler::Run(std::string* why) {
   switched_ = e_.NewLabel();
   Prologue();
   body_ = e_.code.size();
+  ZeroLiveAtEntry();
   for (uint32_t pc = 0; pc < n_; ++pc) {
     const DecodedInsn& d = in_[pc];
     e_.Bind(static_cast<int>(pc));
@@ -1076,7 +1219,7 @@ bool Compiler::Run(std::string* why) {
           pc > 0 && (in_[pc - 1].op == EXIT || in_[pc - 1].op == JA);
       values_ = no_fall && incoming_[pc] == 1 && taken_[pc] != nullptr
                     ? *taken_[pc]
-                    : Values{};
+                    : Unknown();
     }
     // After the instruction, on its fall-through path (an instruction
     // that `continue`s below has been emitted by then).
@@ -1132,8 +1275,10 @@ bool Compiler::Run(std::string* why) {
         CallLocal(d, pc);
         break;
       case EXIT:
-        e_.CmpVmZero(hooks_.held_lock_offset);
-        e_.Jcc(kNE, FaultStub(kJitExitLocked, pc));
+        if (may_lock_) {
+          e_.CmpVmZero(hooks_.held_lock_offset);
+          e_.Jcc(kNE, FaultStub(kJitExitLocked, pc));
+        }
         Return();
         break;
       case LDDW:
@@ -1262,9 +1407,16 @@ std::unique_ptr<JitCode> JitCode::Compile(const DecodedInsn* insns, size_t n,
   *why = "the JIT emits x86-64 code only";
   return nullptr;
 #endif
-  Compiler c(insns, n, helpers, hooks, info);
-  if (!c.Run(why)) return nullptr;
-  const std::vector<uint8_t>& code = c.code();
+  auto c = std::make_unique<Compiler>(insns, n, helpers, hooks, info);
+  if (!c->Run(why)) return nullptr;
+  if (c->sets_load_range() && !c->checks_loads()) {
+    // No load reads the range the inline lookups set: again without those
+    // stores (the same code otherwise, so it compiles as the first did).
+    c = std::make_unique<Compiler>(insns, n, helpers, hooks, info,
+                                   /*keep_load_range=*/false);
+    if (!c->Run(why)) return nullptr;
+  }
+  const std::vector<uint8_t>& code = c->code();
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   const size_t mapped = (code.size() + page - 1) / page * page;
   void* mem = mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
@@ -1280,9 +1432,11 @@ std::unique_ptr<JitCode> JitCode::Compile(const DecodedInsn* insns, size_t n,
     *why = "mprotect failed";
     return nullptr;
   }
-  std::unique_ptr<JitCode> jit(new JitCode(mem, mapped, code.size(), c.body()));
-  jit->uses_cpu_ = c.uses_cpu();
-  jit->tail_calls_ = c.tail_calls();
+  std::unique_ptr<JitCode> jit(
+      new JitCode(mem, mapped, code.size(), c->body()));
+  jit->uses_cpu_ = c->uses_cpu();
+  jit->cpu_count_ = c->cpu_count();
+  jit->tail_calls_ = c->tail_calls();
   return jit;
 }
 

@@ -133,6 +133,9 @@ struct JitTarget {
   uint64_t body = 0;              // JitCode::body()
   const void* program = nullptr;  // the interp::Program (Vm::prog_)
   uint64_t ctx_size = 0;          // Program::ctx_size()
+  // JitCode::cpu_count: the target reads Vm::jit_cpu_fold_, which the
+  // caller sets when the run's CPU is below it (0: no such read).
+  uint32_t cpu_count = 0;
 };
 inline constexpr uint32_t kJitUsesCpu = 0x80000000u;
 
@@ -184,6 +187,9 @@ struct JitProgramInfo {
   std::function<bool(uint64_t handle, JitArray* out)> array;
   // int32_t Vm::jit_cpu_: the run's CPU for PERCPU_ARRAY lookups.
   int32_t cpu_offset = 0;
+  // int32_t Vm::jit_cpu_fold_: that CPU folded into JitCode::cpu_count
+  // copies, as CurrentCpu(cpu_count) folds it (fifth piece).
+  int32_t cpu_fold_offset = 0;
   // The PROG_ARRAY behind `handle` if it is one of the program's own maps
   // (for an inline tail call); unset: every tail call takes the helper.
   std::function<bool(uint64_t handle, JitProgArray* out)> prog_array;
@@ -208,6 +214,10 @@ class JitCode {
                                           const JitProgramInfo* info = nullptr);
   // Whether the code reads the run's CPU (an inline PERCPU_ARRAY lookup).
   bool uses_cpu() const { return uses_cpu_; }
+  // The CPU count of the per-CPU arrays whose inline lookups read
+  // Vm::jit_cpu_fold_ without a bound check (0: none): the first per-CPU
+  // array looked up inline, and every other of the same count.
+  uint32_t cpu_count() const { return cpu_count_; }
   // Whether the code takes a tail call inline.
   bool tail_calls() const { return tail_calls_; }
   ~JitCode();
@@ -230,6 +240,7 @@ class JitCode {
   Entry entry_;
   bool uses_cpu_ = false;
   bool tail_calls_ = false;
+  uint32_t cpu_count_ = 0;
 };
 
 }  // namespace bpfemu::interp

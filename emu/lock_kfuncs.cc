@@ -78,6 +78,7 @@ RunState& StateOf(const interp::Vm& vm) {
   }
   runs.push_back(RunState{});
   runs.back().vm = &vm;
+  vm.MarkRunHooked();  // RunEnd then runs at the run's end
   return runs.back();
 }
 

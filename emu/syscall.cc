@@ -74,10 +74,10 @@ int MapLookupElem(int fd, const void* key, void* value, uint64_t flags) {
   if ((flags & BPF_F_LOCK) && !e->map->HasSpinLock()) return -EINVAL;
   if (int err = CheckKey(*e->map, key); err != 0) return err;
   if (int err = TakeInjectedFault(e->map.get(), kFaultLookup)) return err;
-  if (e->map->LookupTakesValue()) {
-    if (value == nullptr) return -EFAULT;
-    return e->map->LookupElemSys(key, value, flags);
-  }
+  // A buffer to write: both kinds below call LookupElemSys on it, and
+  // neither virtual call is needed (a lookup's fixed cost).
+  if (value != nullptr) return e->map->LookupElemSys(key, value, flags);
+  if (e->map->LookupTakesValue()) return -EFAULT;
   return CopyOut(value, e->map->SyscallValueSize(), [&](void* out) {
     return e->map->LookupElemSys(key, out, flags);
   });

@@ -355,5 +355,99 @@ TEST(JitLookupTest, AccessesThroughANullTestedValue) {
   SetNumPossibleCpus(0);
 }
 
+// The fifth piece's key check: a key at a constant offset from R10 inside
+// the frame (copied and moved through other registers) is read without the
+// stack check; at the frame's edge or past it, the check (and the helper's
+// answer) as before.
+TEST(JitLookupTest, KeyAtAConstantStackOffset) {
+  struct Case {
+    int32_t at;  // the key's offset from R10
+    bool faults;
+  };
+  for (const Case c : {Case{-4, false}, Case{-512, false}, Case{-8, false},
+                       Case{-2, true}, Case{0, true}}) {
+    const std::string what = "key at r10" + std::to_string(c.at);
+    const Outcome o = ExpectSame(
+        BPF_MAP_TYPE_ARRAY, 0,
+        [&c](int map) {
+          Insns p;
+          if (c.at <= -4) p.push_back(a::St(BPF_W, BPF_REG_10, c.at, 2));
+          p.push_back(a::MovReg(BPF_REG_3, BPF_REG_10));
+          p.push_back(a::AluImm(BPF_ADD, BPF_REG_3, c.at - 16));
+          p.push_back(a::MovReg(BPF_REG_2, BPF_REG_3));
+          p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, 16));
+          a::LdMapFd(&p, BPF_REG_1, map);
+          p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+          p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
+          p.push_back(a::MovImm(BPF_REG_0, 1000));
+          p.push_back(a::Exit());
+          p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, 0));
+          p.push_back(a::Exit());
+          return p;
+        },
+        what);
+    EXPECT_EQ(o.faulted, c.faults) << what;
+    if (!c.faults) EXPECT_EQ(o.ret, 200u) << what;
+  }
+}
+
+// Two PERCPU_ARRAYs built for different CPU counts in one program: the
+// first one's lookups use the CPU Vm::Enter folded for its count without a
+// check, the other's the CPU itself, checked against its count and folded
+// by the helper past it. Every CPU gives the interpreter's copies.
+TEST(JitLookupTest, PercpuArraysOfTwoCpuCounts) {
+  for (const int cpu : {0, 1, 2, 3, 4}) {
+    ScopedCpu pin(cpu);
+    Outcome out[2];
+    std::vector<uint64_t> contents[2][2];
+    for (int jit = 0; jit < 2; ++jit) {
+      SetNumPossibleCpus(2);
+      const int two = Create(BPF_MAP_TYPE_PERCPU_ARRAY);
+      SetNumPossibleCpus(3);
+      const int three = Create(BPF_MAP_TYPE_PERCPU_ARRAY);
+      SetNumPossibleCpus(0);
+      ASSERT_GE(two, 0);
+      ASSERT_GE(three, 0);
+      // Adds 1 to key 5's first u64 in both, returns the sum.
+      Insns p;
+      p.push_back(a::MovImm(BPF_REG_6, 0));
+      for (const int map : {two, three, two}) {
+        p.push_back(a::St(BPF_W, BPF_REG_10, -4, 5));
+        p.push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
+        p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, -4));
+        a::LdMapFd(&p, BPF_REG_1, map);
+        p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+        p.push_back(a::JmpImm(BPF_JEQ, BPF_REG_0, 0, 4));
+        p.push_back(a::Ldx(BPF_DW, BPF_REG_1, BPF_REG_0, 0));
+        p.push_back(a::AluImm(BPF_ADD, BPF_REG_1, 1));
+        p.push_back(a::Stx(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+        p.push_back(a::AluReg(BPF_ADD, BPF_REG_6, BPF_REG_1));
+      }
+      p.push_back(a::MovReg(BPF_REG_0, BPF_REG_6));
+      p.push_back(a::Exit());
+      out[jit] = RunProg(p, jit == 1, 3);
+      uint32_t k = 5;
+      for (int m = 0; m < 2; ++m) {
+        const int fd = m == 0 ? two : three;
+        std::vector<uint64_t> v((m == 0 ? 2 : 3) * kValue / 8);
+        EXPECT_EQ(MapLookupElem(fd, &k, v.data()), 0);
+        contents[jit][m] = v;
+      }
+      CloseFd(two);
+      CloseFd(three);
+    }
+    const std::string what = "cpu " + std::to_string(cpu);
+    EXPECT_FALSE(out[0].jitted) << what;
+    EXPECT_TRUE(out[1].jitted) << what;
+    EXPECT_EQ(out[0].ret, out[1].ret) << what;
+    EXPECT_EQ(out[1].ret, 14u) << what;  // the third run: 5 + 3 + 6
+    EXPECT_FALSE(out[1].faulted) << what;
+    EXPECT_EQ(contents[0][0], contents[1][0]) << what;
+    EXPECT_EQ(contents[0][1], contents[1][1]) << what;
+    EXPECT_EQ(contents[1][0][(cpu % 2) * kValue / 8], 6u) << what;
+    EXPECT_EQ(contents[1][1][(cpu % 3) * kValue / 8], 3u) << what;
+  }
+}
+
 }  // namespace
 }  // namespace bpfemu::native

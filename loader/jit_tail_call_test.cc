@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "emu/cpu.h"
 #include "emu/interp.h"
 #include "emu/interp_asm.h"
 #include "emu/prog.h"
@@ -277,6 +278,72 @@ TEST(JitTailCallTest, TargetCannotUseTheCallersMapValue) {
       },
       "caller's value");
   EXPECT_TRUE(o.faulted);
+}
+
+// A compiled caller and target that both read the run's CPU (inline
+// PERCPU_ARRAY lookups on a map of 2 copies): the target is entered
+// inline when the CPU is below its count, with its folded CPU set, and
+// through the helper (Vm::Enter folds it) past it. Each CPU adds to its
+// own copy, as in the interpreter.
+TEST(JitTailCallTest, PercpuTargetGetsTheRunsCpu) {
+  for (const int cpu : {0, 1, 3}) {
+    ScopedCpu pin(cpu);
+    const Outcome o = ExpectSame(
+        [](bool jit) {
+          SetNumPossibleCpus(2);
+          const int table = Create(BPF_MAP_TYPE_PROG_ARRAY, 4, 1);
+          const int values = Create(BPF_MAP_TYPE_PERCPU_ARRAY, 8, 1);
+          SetNumPossibleCpus(0);
+          // Adds `add` to this CPU's copy; returns it (target) or tail-calls
+          // slot 0 (caller; 9 if the call falls through).
+          const auto make = [&](int add, bool call) {
+            Insns p;
+            p.push_back(a::MovReg(BPF_REG_6, BPF_REG_1));
+            p.push_back(a::St(BPF_W, BPF_REG_10, -4, 0));
+            p.push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
+            p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, -4));
+            a::LdMapFd(&p, BPF_REG_1, values);
+            p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+            p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
+            p.push_back(a::MovImm(BPF_REG_0, 1000));
+            p.push_back(a::Exit());
+            p.push_back(a::Ldx(BPF_DW, BPF_REG_1, BPF_REG_0, 0));
+            p.push_back(a::AluImm(BPF_ADD, BPF_REG_1, add));
+            p.push_back(a::Stx(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+            if (call) {
+              p.push_back(a::MovReg(BPF_REG_1, BPF_REG_6));
+              a::LdMapFd(&p, BPF_REG_2, table);
+              p.push_back(a::MovImm(BPF_REG_3, 0));
+              p.push_back(a::Call(BPF_FUNC_tail_call));
+              p.push_back(a::MovImm(BPF_REG_0, 9));
+            } else {
+              p.push_back(a::MovReg(BPF_REG_0, BPF_REG_1));
+            }
+            p.push_back(a::Exit());
+            return p;
+          };
+          const int t = LoadTc(make(10, false), jit);
+          const int fd = LoadTc(make(1, true), jit);
+          EXPECT_EQ(Jitted(t), jit);
+          EXPECT_EQ(Jitted(fd), jit);
+          const uint32_t zero = 0;
+          EXPECT_EQ(MapUpdateElem(table, &zero, &t, BPF_ANY), 0);
+          RunOnce(fd, jit);
+          Outcome o = RunOnce(fd, jit);
+          uint64_t v[2] = {};
+          EXPECT_EQ(MapLookupElem(values, &zero, v), 0);
+          o.count = v[0] * 1000 + v[1];
+          CloseFd(fd);
+          CloseFd(t);
+          CloseFd(table);
+          CloseFd(values);
+          return o;
+        },
+        "cpu " + std::to_string(cpu));
+    EXPECT_FALSE(o.faulted);
+    EXPECT_EQ(o.ret, 22u);  // two runs of 1 + 10 on one copy
+    EXPECT_EQ(o.count, cpu % 2 == 0 ? 22000u : 22u);
+  }
 }
 
 }  // namespace
