@@ -193,6 +193,52 @@ TEST(KfuncTest, OlderTargetsDoNotHaveTheNewerKfuncs) {
   SetTargetKernel(KernelVersion::k6_18);
 }
 
+TEST(KfuncTest, SixOneHasFiveHooksAndNoCommonOne) {
+  // 6.1's bpf_prog_type_to_kfunc_hook: XDP, TC, STRUCT_OPS, TRACING (for
+  // TRACING and LSM) and SYSCALL; nothing for the other types, and no
+  // COMMON hook.
+  SetTargetKernel(KernelVersion::k6_1);
+  const KfuncHook lsm = KfuncHookOf(BPF_PROG_TYPE_LSM);
+  const KfuncHook perf = KfuncHookOf(BPF_PROG_TYPE_PERF_EVENT);
+  const KfuncHook cg = KfuncHookOf(BPF_PROG_TYPE_CGROUP_SKB);
+  const KfuncHook xdp = KfuncHookOf(BPF_PROG_TYPE_XDP);
+  const Kfunc common = {"x", nullptr, HookBit(KfuncHook::kCommon), 0,
+                        KernelVersion::k6_1};
+  const bool common_61 =
+      KfuncAllowed(common, BPF_PROG_TYPE_XDP, KernelVersion::k6_1);
+  SetTargetKernel(KernelVersion::k6_18);
+  EXPECT_EQ(lsm, KfuncHook::kTracing);
+  EXPECT_EQ(perf, KfuncHook::kNone);
+  EXPECT_EQ(cg, KfuncHook::kNone);
+  EXPECT_EQ(xdp, KfuncHook::kXdp);
+  EXPECT_FALSE(common_61);
+  EXPECT_TRUE(KfuncAllowed(common, BPF_PROG_TYPE_XDP, KernelVersion::k6_12));
+}
+
+TEST(KfuncTest, RegistrationsFollowTheTargetVersion) {
+  // key_sig_kfunc_set: TRACING only on 6.1 and 6.12, generic_kfunc_set's
+  // types on 6.18.
+  const Kfunc* key = FindKfunc("bpf_lookup_system_key");
+  ASSERT_NE(key, nullptr);
+  for (KernelVersion v : {KernelVersion::k6_1, KernelVersion::k6_12}) {
+    EXPECT_TRUE(KfuncAllowed(*key, BPF_PROG_TYPE_TRACING, v));
+    EXPECT_FALSE(KfuncAllowed(*key, BPF_PROG_TYPE_SCHED_CLS, v));
+    EXPECT_FALSE(KfuncAllowed(*key, BPF_PROG_TYPE_SYSCALL, v));
+  }
+  EXPECT_TRUE(
+      KfuncAllowed(*key, BPF_PROG_TYPE_SCHED_CLS, KernelVersion::k6_18));
+  EXPECT_TRUE(KfuncAllowed(*key, BPF_PROG_TYPE_TRACING, KernelVersion::k6_18));
+  // nf_ct_kfunc_set from 6.1; nf_nat_kfunc_set's bpf_ct_set_nat_info from
+  // 6.2 (6.12 of the modelled versions).
+  const Kfunc* lookup = FindKfunc("bpf_xdp_ct_lookup");
+  const Kfunc* nat = FindKfunc("bpf_ct_set_nat_info");
+  ASSERT_NE(lookup, nullptr);
+  ASSERT_NE(nat, nullptr);
+  EXPECT_TRUE(KfuncAllowed(*lookup, BPF_PROG_TYPE_XDP, KernelVersion::k6_1));
+  EXPECT_FALSE(KfuncAllowed(*nat, BPF_PROG_TYPE_XDP, KernelVersion::k6_1));
+  EXPECT_TRUE(KfuncAllowed(*nat, BPF_PROG_TYPE_XDP, KernelVersion::k6_12));
+}
+
 // kernel/bpf/bpf_iter.c: the 8 opaque bytes are {cur, end}.
 struct Iter {
   int32_t cur, end;
