@@ -1068,6 +1068,21 @@ int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
       TargetKernel() >= KernelVersion::k6_12) {
     return refuse(-EINVAL, "metadata kfuncs require device-bound program");
   }
+  // add_kfunc_call() -> btf_distill_func_proto() (kernel/bpf/btf.c), before
+  // the program type's sets are consulted: a FUNC of more than
+  // MAX_BPF_FUNC_ARGS parameters or with variable arguments has no call
+  // model (measured: the 6.1 guest refuses bpf_log so to every program
+  // type).
+  uint16_t nargs = 0;
+  const btf_param* params = btf->Params(btf->Type(id)->type, &nargs);
+  if (nargs > 5) {
+    return refuse(-EINVAL, absl::StrCat("The function ", name, " has ", nargs,
+                                        " arguments. Too many."));
+  }
+  if (nargs > 0 && params != nullptr && params[nargs - 1].type == 0) {
+    return refuse(-EINVAL, absl::StrCat("The function ", name,
+                                        " with variable args is unsupported."));
+  }
   // check_kfunc_call() -> fetch_kfunc_meta(): a FUNC the program type's
   // sets do not hold.
   const Kfunc* k = FindKfunc(name);

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -191,6 +192,39 @@ TEST(KfuncTest, OlderTargetsDoNotHaveTheNewerKfuncs) {
   SetTargetKernel(KernelVersion::k6_12);
   EXPECT_EQ(Resolve(Call(kNew)).err, 0);
   SetTargetKernel(KernelVersion::k6_18);
+}
+
+TEST(KfuncTest, FuncsWithoutACallModelAreRefusedBeforeTheSets) {
+  // btf_distill_func_proto, from add_kfunc_call: a FUNC with variable
+  // arguments (the last parameter's type 0) or more than five parameters
+  // is EINVAL for every program type, before "is not allowed" (measured:
+  // bpf_log, bpf_verifier_log_write and bpf_trace_run12 in the 6.1 guest).
+  btftest::Blob b;
+  b.Int("int", 4, 32);                                  // 1
+  b.Type(0, btftest::Info(BTF_KIND_FUNC_PROTO, 2), 1);  // 2: (int, ...)
+  b.Word(0);
+  b.Word(1);
+  b.Word(0);
+  b.Word(0);
+  b.Type(0, btftest::Info(BTF_KIND_FUNC_PROTO, 6), 1);  // 3: 6 ints
+  for (int i = 0; i < 6; ++i) {
+    b.Word(0);
+    b.Word(1);
+  }
+  b.Type(b.Str("bpf_log"), btftest::Info(BTF_KIND_FUNC), 2);         // 4
+  b.Type(b.Str("bpf_trace_run6"), btftest::Info(BTF_KIND_FUNC), 3);  // 5
+  const std::unique_ptr<KernelBtf> btf = KernelBtf::Parse(b.Build());
+  ASSERT_NE(btf, nullptr);
+  for (uint32_t type : {BPF_PROG_TYPE_XDP, BPF_PROG_TYPE_SOCKET_FILTER}) {
+    Result r = Resolve(Call(4, type), btf.get());
+    EXPECT_EQ(r.err, -EINVAL);
+    EXPECT_EQ(r.log,
+              "The function bpf_log with variable args is unsupported.\n");
+    r = Resolve(Call(5, type), btf.get());
+    EXPECT_EQ(r.err, -EINVAL);
+    EXPECT_EQ(r.log,
+              "The function bpf_trace_run6 has 6 arguments. Too many.\n");
+  }
 }
 
 TEST(KfuncTest, SixOneHasFiveHooksAndNoCommonOne) {
