@@ -1068,13 +1068,14 @@ int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
       TargetKernel() >= KernelVersion::k6_12) {
     return refuse(-EINVAL, "metadata kfuncs require device-bound program");
   }
-  // add_kfunc_call() -> btf_distill_func_proto() (kernel/bpf/btf.c), before
-  // the program type's sets are consulted: a FUNC of more than
-  // MAX_BPF_FUNC_ARGS parameters or with variable arguments has no call
-  // model (measured: the 6.1 guest refuses bpf_log so to every program
-  // type).
+  // add_kfunc_call() -> btf_distill_func_proto() (kernel/bpf/btf.c), up to
+  // 6.12 before the program type's sets are consulted
+  // (DistillsKfuncBeforeSets): a FUNC of more than MAX_BPF_FUNC_ARGS
+  // parameters or with variable arguments has no call model (measured: the
+  // 6.1 and 6.12 guests refuse bpf_log so to every program type).
   uint16_t nargs = 0;
   const btf_param* params = btf->Params(btf->Type(id)->type, &nargs);
+  if (!DistillsKfuncBeforeSets(TargetKernel())) nargs = 0;
   if (nargs > 5) {
     return refuse(-EINVAL, absl::StrCat("The function ", name, " has ", nargs,
                                         " arguments. Too many."));

@@ -215,6 +215,7 @@ TEST(KfuncTest, FuncsWithoutACallModelAreRefusedBeforeTheSets) {
   b.Type(b.Str("bpf_trace_run6"), btftest::Info(BTF_KIND_FUNC), 3);  // 5
   const std::unique_ptr<KernelBtf> btf = KernelBtf::Parse(b.Build());
   ASSERT_NE(btf, nullptr);
+  SetTargetKernel(KernelVersion::k6_12);
   for (uint32_t type : {BPF_PROG_TYPE_XDP, BPF_PROG_TYPE_SOCKET_FILTER}) {
     Result r = Resolve(Call(4, type), btf.get());
     EXPECT_EQ(r.err, -EINVAL);
@@ -225,6 +226,11 @@ TEST(KfuncTest, FuncsWithoutACallModelAreRefusedBeforeTheSets) {
     EXPECT_EQ(r.log,
               "The function bpf_trace_run6 has 6 arguments. Too many.\n");
   }
+  // 6.18 asks the sets first.
+  SetTargetKernel(KernelVersion::k6_18);
+  const Result r = Resolve(Call(4), btf.get());
+  EXPECT_EQ(r.err, -EACCES);
+  EXPECT_EQ(r.log, "calling kernel function bpf_log is not allowed\n");
 }
 
 TEST(KfuncTest, SixOneHasFiveHooksAndNoCommonOne) {
