@@ -164,15 +164,6 @@ inline bool HasWideKfuncHooks(KernelVersion v) {
   return v > KernelVersion::k6_1;
 }
 
-// kernel/bpf/verifier.c add_kfunc_call: up to 6.12 it distills the FUNC's
-// call model (btf_distill_func_proto: at most five parameters, no variable
-// arguments, else EINVAL) before check_kfunc_call asks whether the program
-// type's kfunc sets hold it; 6.18 answers "is not allowed" first
-// (measured: bpf_modify_return_test2 on the host, bpf_log in the guests).
-inline bool DistillsKfuncBeforeSets(KernelVersion v) {
-  return v <= KernelVersion::k6_12;
-}
-
 // net/netfilter/nf_conntrack_bpf.c struct bpf_ct_opts: 6.1's is 12 bytes
 // (netns_id, error, l4proto, dir, reserved[2]) and opts__sz must be 12; from
 // 6.9 it is 16 with ct_zone_id (over 6.1's reserved), ct_zone_dir and
