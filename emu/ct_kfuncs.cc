@@ -27,6 +27,7 @@
 
 #include "emu/kernel_btf.h"
 #include "emu/local_mutex.h"
+#include "emu/version.h"
 
 namespace bpfemu::ct {
 
@@ -226,7 +227,10 @@ struct Opts {
 int ReadOpts(const void* tuple, const uint8_t* opts, uint32_t opts_sz,
              Opts* o) {
   if (opts == nullptr || tuple == nullptr) return -EINVAL;
-  if (opts_sz != kOptsSz && opts_sz != kOptsSzOld) return -EINVAL;
+  // 6.1 takes 12 bytes only (CtOptsHaveZone); its reserved[2] is the later
+  // ct_zone_id, refused when nonzero below.
+  const bool zone_opts = opts_sz == kOptsSz && CtOptsHaveZone(TargetKernel());
+  if (!zone_opts && opts_sz != kOptsSzOld) return -EINVAL;
   o->netns = Get<int32_t>(opts, kOptNetns);
   o->l4proto = opts[kOptL4proto];
   o->zone_id = Get<uint16_t>(opts, kOptZoneId);

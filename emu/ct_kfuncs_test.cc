@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "emu/version.h"
 #include "gtest/gtest.h"
 
 namespace bpfemu::ct {
@@ -109,6 +110,42 @@ TEST_F(CtTest, ArgumentChecksInTheKernelsOrder) {
   EXPECT_EQ(Lookup(&t, sizeof(t), &o, sizeof(o)), nullptr);
   EXPECT_EQ(o.error, -ENOENT);
   EXPECT_EQ(o.zone_dir, 3);  // the default direction written back
+}
+
+TEST_F(CtTest, SixOneTakesTwelveByteOptsOnly) {
+  // 6.1's bpf_ct_opts has no zone: opts__sz must be 12 (CtOptsHaveZone).
+  const V4 t = Flow(2, 1000);
+  Opts o;
+  SetTargetKernel(KernelVersion::k6_1);
+  const void* wide = Lookup(&t, sizeof(t), &o, sizeof(o));
+  const int wide_err = o.error;
+  o.error = 0;
+  const void* narrow = Lookup(&t, sizeof(t), &o, 12);
+  const int narrow_err = o.error;
+  o.error = 0;
+  o.zone_id = 1;  // 6.1's reserved[0..1]
+  const void* reserved = Alloc(&t, sizeof(t), &o, 12);
+  const int reserved_err = o.error;
+  o.error = 0;
+  o.zone_id = 0;
+  const void* wide_alloc = Alloc(&t, sizeof(t), &o, sizeof(o));
+  const int wide_alloc_err = o.error;
+  SetTargetKernel(KernelVersion::k6_18);
+  EXPECT_EQ(wide, nullptr);
+  EXPECT_EQ(wide_err, -EINVAL);
+  EXPECT_EQ(narrow, nullptr);
+  EXPECT_EQ(narrow_err, -ENOENT);
+  EXPECT_EQ(reserved, nullptr);
+  EXPECT_EQ(reserved_err, -EINVAL);
+  EXPECT_EQ(wide_alloc, nullptr);
+  EXPECT_EQ(wide_alloc_err, -EINVAL);
+  // 6.12 takes both.
+  o.error = 0;
+  SetTargetKernel(KernelVersion::k6_12);
+  const void* wide12 = Lookup(&t, sizeof(t), &o, sizeof(o));
+  SetTargetKernel(KernelVersion::k6_18);
+  EXPECT_EQ(wide12, nullptr);
+  EXPECT_EQ(o.error, -ENOENT);
 }
 
 TEST_F(CtTest, InsertThenLookupBothDirections) {

@@ -561,30 +561,30 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_12},
     {"bpf_rbtree_first", InterpRbFirst, kGeneric, kKfRetNull | kKfGraphApi,
      KernelVersion::k6_12},
-    // net/netfilter/nf_conntrack_bpf.c nf_ct_kfunc_set and nf_nat_bpf.c
-    // nf_nat_kfunc_set, registered for XDP and SCHED_CLS (6.12 source; 6.0
-    // and 6.2 brought them): of the modelled versions, 6.12.
-    // emu/ct_kfuncs.h.
+    // net/netfilter/nf_conntrack_bpf.c nf_ct_kfunc_set (6.0/6.1: 6.1 of the
+    // modelled versions, measured in the 6.1 guest) and nf_nat_bpf.c
+    // nf_nat_kfunc_set (6.2: 6.12), registered for XDP and SCHED_CLS.
+    // 6.1's bpf_ct_opts is 12 bytes only (CtOptsHaveZone). emu/ct_kfuncs.h.
     {"bpf_xdp_ct_alloc", ct::InterpXdpAlloc, kConntrack,
-     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+     kKfAcquire | kKfRetNull, KernelVersion::k6_1},
     {"bpf_xdp_ct_lookup", ct::InterpXdpLookup, kConntrack,
-     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+     kKfAcquire | kKfRetNull, KernelVersion::k6_1},
     {"bpf_skb_ct_alloc", ct::InterpSkbAlloc, kConntrack,
-     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+     kKfAcquire | kKfRetNull, KernelVersion::k6_1},
     {"bpf_skb_ct_lookup", ct::InterpSkbLookup, kConntrack,
-     kKfAcquire | kKfRetNull, KernelVersion::k6_12},
+     kKfAcquire | kKfRetNull, KernelVersion::k6_1},
     {"bpf_ct_insert_entry", ct::InterpInsert, kConntrack,
-     kKfAcquire | kKfRetNull | kKfRelease, KernelVersion::k6_12},
+     kKfAcquire | kKfRetNull | kKfRelease, KernelVersion::k6_1},
     {"bpf_ct_release", ct::InterpRelease, kConntrack, kKfRelease,
-     KernelVersion::k6_12},
+     KernelVersion::k6_1},
     {"bpf_ct_set_timeout", ct::InterpSetTimeout, kConntrack, kKfTrustedArgs,
-     KernelVersion::k6_12},
+     KernelVersion::k6_1},
     {"bpf_ct_change_timeout", ct::InterpChangeTimeout, kConntrack,
-     kKfTrustedArgs, KernelVersion::k6_12},
+     kKfTrustedArgs, KernelVersion::k6_1},
     {"bpf_ct_set_status", ct::InterpSetStatus, kConntrack, kKfTrustedArgs,
-     KernelVersion::k6_12},
+     KernelVersion::k6_1},
     {"bpf_ct_change_status", ct::InterpChangeStatus, kConntrack, kKfTrustedArgs,
-     KernelVersion::k6_12},
+     KernelVersion::k6_1},
     {"bpf_ct_set_nat_info", ct::InterpSetNatInfo, kConntrack, kKfTrustedArgs,
      KernelVersion::k6_12},
     // kfuncA47: generic_btf_ids' rbtree walk (6.16: 6.18 only of the
@@ -859,16 +859,18 @@ constexpr Kfunc kKfuncs[] = {
      HookBit(KfuncHook::kXdp), kKfRetNull | kKfAcquire, KernelVersion::k6_12},
     {"bpf_xdp_xfrm_state_release", xfrmk::InterpXfrmStateRelease,
      HookBit(KfuncHook::kXdp), kKfRelease, KernelVersion::k6_12},
-    // kfy48: kernel/trace/bpf_trace.c key_sig_kfunc_set. 6.12 registers it
-    // for TRACING only; 6.18 offers it to generic_kfunc_set's program
-    // types (measured by //kernel_compare:helper_offer_compare_test), so
-    // of the modelled versions 6.18. emu/key_kfuncs.h.
+    // kfy48: kernel/trace/bpf_trace.c key_sig_kfunc_set (6.1).
+    // 6.1 and 6.12 register it for TRACING only; 6.18 offers it to
+    // generic_kfunc_set's program types (measured by
+    // //kernel_compare:helper_offer_compare_test). emu/key_kfuncs.h.
     {"bpf_lookup_user_key", keyk::InterpLookupUserKey, kGeneric,
-     kKfAcquire | kKfRetNull | kKfSleepable, KernelVersion::k6_18},
+     kKfAcquire | kKfRetNull | kKfSleepable, KernelVersion::k6_1,
+     HookBit(KfuncHook::kTracing), KernelVersion::k6_18},
     {"bpf_lookup_system_key", keyk::InterpLookupSystemKey, kGeneric,
-     kKfAcquire | kKfRetNull, KernelVersion::k6_18},
-    {"bpf_key_put", keyk::InterpKeyPut, kGeneric, kKfRelease,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_1, HookBit(KfuncHook::kTracing),
      KernelVersion::k6_18},
+    {"bpf_key_put", keyk::InterpKeyPut, kGeneric, kKfRelease,
+     KernelVersion::k6_1, HookBit(KfuncHook::kTracing), KernelVersion::k6_18},
     // kfy48: net/core/filter.c bpf_kfunc_set_tcp_reqsk, registered for
     // SCHED_CLS with KF_TRUSTED_ARGS (6.9: 6.12 of the modelled versions),
     // emu/sock_kfuncs.h.
@@ -897,16 +899,16 @@ constexpr Kfunc kKfuncs[] = {
     {"bpf_cgroup_read_xattr", xattrk::InterpCgroupReadXattr, kCommon, kKfRcu,
      KernelVersion::k6_18},
     // kfx48: net/bpf/test_run.c bpf_prog_test_kfunc_set's release kfuncs
-    // (SCHED_CLS, tracing, SYSCALL; 6.12 of the modelled versions),
-    // KF_RELEASE, emu/test_run_kfuncs.h.
+    // (SCHED_CLS, TRACING, SYSCALL; in 6.1's set, with the other test
+    // kfuncs bpfemu lacks), KF_RELEASE, emu/test_run_kfuncs.h.
     {"bpf_kfunc_call_test_release", testk::InterpTestRelease,
      HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kTracing) |
          HookBit(KfuncHook::kSyscall),
-     kKfRelease, KernelVersion::k6_12},
+     kKfRelease, KernelVersion::k6_1},
     {"bpf_kfunc_call_memb_release", testk::InterpMembRelease,
      HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kTracing) |
          HookBit(KfuncHook::kSyscall),
-     kKfRelease, KernelVersion::k6_12},
+     kKfRelease, KernelVersion::k6_1},
     // kfn49: kernel/bpf/helpers.c common_btf_ids' bpf_modify_return_test_tp
     // (net/bpf/test_run.c; every program type, flags 0; 6.12 of the
     // modelled versions), emu/test_run_kfuncs.h.
@@ -937,6 +939,23 @@ constexpr Kfunc kKfuncs[] = {
 }  // namespace
 
 KfuncHook KfuncHookOf(uint32_t prog_type) {
+  if (!HasWideKfuncHooks(TargetKernel())) {
+    switch (prog_type) {
+      case BPF_PROG_TYPE_XDP:
+        return KfuncHook::kXdp;
+      case BPF_PROG_TYPE_SCHED_CLS:
+        return KfuncHook::kTc;
+      case BPF_PROG_TYPE_STRUCT_OPS:
+        return KfuncHook::kStructOps;
+      case BPF_PROG_TYPE_TRACING:
+      case BPF_PROG_TYPE_LSM:
+        return KfuncHook::kTracing;
+      case BPF_PROG_TYPE_SYSCALL:
+        return KfuncHook::kSyscall;
+      default:
+        return KfuncHook::kNone;
+    }
+  }
   switch (prog_type) {
     case BPF_PROG_TYPE_UNSPEC:
       return KfuncHook::kCommon;
@@ -1004,9 +1023,16 @@ const Kfunc* FindKfunc(std::string_view name) {
 
 bool KfuncAllowed(const Kfunc& k, uint32_t prog_type, KernelVersion v) {
   if (!HasKfunc(v, k.since_min)) return false;
-  if (k.hooks & HookBit(KfuncHook::kCommon)) return true;
+  const uint32_t hooks =
+      k.hooks_before != 0 &&
+              static_cast<uint32_t>(v) < static_cast<uint32_t>(k.hooks_since)
+          ? k.hooks_before
+          : k.hooks;
+  if ((hooks & HookBit(KfuncHook::kCommon)) && HasWideKfuncHooks(v)) {
+    return true;
+  }
   const KfuncHook hook = KfuncHookOf(prog_type);
-  return hook != KfuncHook::kNone && (k.hooks & HookBit(hook)) != 0;
+  return hook != KfuncHook::kNone && (hooks & HookBit(hook)) != 0;
 }
 
 int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
@@ -1065,6 +1091,23 @@ int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
   if (xdpmeta::IsDevBoundKfunc(name) &&
       TargetKernel() >= KernelVersion::k6_12) {
     return refuse(-EINVAL, "metadata kfuncs require device-bound program");
+  }
+  // add_kfunc_call() -> btf_distill_func_proto() (kernel/bpf/btf.c), before
+  // check_kfunc_call asks the program type's sets: a FUNC of more than
+  // MAX_BPF_FUNC_ARGS (12) parameters or with variable arguments has no
+  // call model, EINVAL for every program type (measured: bpf_log,
+  // bpf_verifier_log_write and bpf_trace_run12 in the 6.1 and 6.12 guests;
+  // bpf_trace_run7..11 there, bpf_modify_return_test2 on the 6.18 host
+  // reach "is not allowed").
+  uint16_t nargs = 0;
+  const btf_param* params = btf->Params(btf->Type(id)->type, &nargs);
+  if (nargs > 12) {
+    return refuse(-EINVAL, absl::StrCat("The function ", name, " has ", nargs,
+                                        " arguments. Too many."));
+  }
+  if (nargs > 0 && params != nullptr && params[nargs - 1].type == 0) {
+    return refuse(-EINVAL, absl::StrCat("The function ", name,
+                                        " with variable args is unsupported."));
   }
   // check_kfunc_call() -> fetch_kfunc_meta(): a FUNC the program type's
   // sets do not hold.

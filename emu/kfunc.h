@@ -94,6 +94,10 @@ struct Kfunc {
   uint32_t hooks;           // HookBit()s it is registered for
   uint32_t flags;           // kKf*
   KernelVersion since_min;  // the first version bpfemu models that has it
+  // A kfunc whose registration changed: before `hooks_since`, the hooks it
+  // had (`hooks` holds from hooks_since on). 0: always `hooks`.
+  uint32_t hooks_before = 0;
+  KernelVersion hooks_since = KernelVersion::k6_1;
 };
 
 // The whole table (kfunc.cc), and one entry by name (nullptr if none).

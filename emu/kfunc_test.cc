@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -199,6 +200,95 @@ TEST(KfuncTest, OlderTargetsDoNotHaveTheNewerKfuncs) {
   SetTargetKernel(KernelVersion::k6_12);
   EXPECT_EQ(Resolve(Call(kNew)).err, 0);
   SetTargetKernel(KernelVersion::k6_18);
+}
+
+TEST(KfuncTest, FuncsWithoutACallModelAreRefusedBeforeTheSets) {
+  // btf_distill_func_proto, from add_kfunc_call: a FUNC with variable
+  // arguments (the last parameter's type 0) or more than twelve parameters
+  // is EINVAL for every program type, before "is not allowed" (measured:
+  // bpf_log, bpf_verifier_log_write and bpf_trace_run12 in the 6.1 guest).
+  btftest::Blob b;
+  b.Int("int", 4, 32);                                  // 1
+  b.Type(0, btftest::Info(BTF_KIND_FUNC_PROTO, 2), 1);  // 2: (int, ...)
+  b.Word(0);
+  b.Word(1);
+  b.Word(0);
+  b.Word(0);
+  b.Type(0, btftest::Info(BTF_KIND_FUNC_PROTO, 13), 1);  // 3: 13 ints
+  for (int i = 0; i < 13; ++i) {
+    b.Word(0);
+    b.Word(1);
+  }
+  b.Type(b.Str("bpf_log"), btftest::Info(BTF_KIND_FUNC), 2);          // 4
+  b.Type(b.Str("bpf_trace_run12"), btftest::Info(BTF_KIND_FUNC), 3);  // 5
+  b.Type(0, btftest::Info(BTF_KIND_FUNC_PROTO, 8), 1);  // 6: 8 ints
+  for (int i = 0; i < 8; ++i) {
+    b.Word(0);
+    b.Word(1);
+  }
+  b.Type(b.Str("bpf_trace_run7"), btftest::Info(BTF_KIND_FUNC), 6);  // 7
+  const std::unique_ptr<KernelBtf> btf = KernelBtf::Parse(b.Build());
+  ASSERT_NE(btf, nullptr);
+  for (uint32_t type : {BPF_PROG_TYPE_XDP, BPF_PROG_TYPE_SOCKET_FILTER}) {
+    Result r = Resolve(Call(4, type), btf.get());
+    EXPECT_EQ(r.err, -EINVAL);
+    EXPECT_EQ(r.log,
+              "The function bpf_log with variable args is unsupported.\n");
+    r = Resolve(Call(5, type), btf.get());
+    EXPECT_EQ(r.err, -EINVAL);
+    EXPECT_EQ(r.log,
+              "The function bpf_trace_run12 has 13 arguments. Too many.\n");
+    // Eight parameters have a call model: the sets answer.
+    r = Resolve(Call(7, type), btf.get());
+    EXPECT_EQ(r.err, -EACCES);
+    EXPECT_EQ(r.log, "calling kernel function bpf_trace_run7 is not allowed\n");
+  }
+}
+
+TEST(KfuncTest, SixOneHasFiveHooksAndNoCommonOne) {
+  // 6.1's bpf_prog_type_to_kfunc_hook: XDP, TC, STRUCT_OPS, TRACING (for
+  // TRACING and LSM) and SYSCALL; nothing for the other types, and no
+  // COMMON hook.
+  SetTargetKernel(KernelVersion::k6_1);
+  const KfuncHook lsm = KfuncHookOf(BPF_PROG_TYPE_LSM);
+  const KfuncHook perf = KfuncHookOf(BPF_PROG_TYPE_PERF_EVENT);
+  const KfuncHook cg = KfuncHookOf(BPF_PROG_TYPE_CGROUP_SKB);
+  const KfuncHook xdp = KfuncHookOf(BPF_PROG_TYPE_XDP);
+  const Kfunc common = {"x", nullptr, HookBit(KfuncHook::kCommon), 0,
+                        KernelVersion::k6_1};
+  const bool common_61 =
+      KfuncAllowed(common, BPF_PROG_TYPE_XDP, KernelVersion::k6_1);
+  SetTargetKernel(KernelVersion::k6_18);
+  EXPECT_EQ(lsm, KfuncHook::kTracing);
+  EXPECT_EQ(perf, KfuncHook::kNone);
+  EXPECT_EQ(cg, KfuncHook::kNone);
+  EXPECT_EQ(xdp, KfuncHook::kXdp);
+  EXPECT_FALSE(common_61);
+  EXPECT_TRUE(KfuncAllowed(common, BPF_PROG_TYPE_XDP, KernelVersion::k6_12));
+}
+
+TEST(KfuncTest, RegistrationsFollowTheTargetVersion) {
+  // key_sig_kfunc_set: TRACING only on 6.1 and 6.12, generic_kfunc_set's
+  // types on 6.18.
+  const Kfunc* key = FindKfunc("bpf_lookup_system_key");
+  ASSERT_NE(key, nullptr);
+  for (KernelVersion v : {KernelVersion::k6_1, KernelVersion::k6_12}) {
+    EXPECT_TRUE(KfuncAllowed(*key, BPF_PROG_TYPE_TRACING, v));
+    EXPECT_FALSE(KfuncAllowed(*key, BPF_PROG_TYPE_SCHED_CLS, v));
+    EXPECT_FALSE(KfuncAllowed(*key, BPF_PROG_TYPE_SYSCALL, v));
+  }
+  EXPECT_TRUE(
+      KfuncAllowed(*key, BPF_PROG_TYPE_SCHED_CLS, KernelVersion::k6_18));
+  EXPECT_TRUE(KfuncAllowed(*key, BPF_PROG_TYPE_TRACING, KernelVersion::k6_18));
+  // nf_ct_kfunc_set from 6.1; nf_nat_kfunc_set's bpf_ct_set_nat_info from
+  // 6.2 (6.12 of the modelled versions).
+  const Kfunc* lookup = FindKfunc("bpf_xdp_ct_lookup");
+  const Kfunc* nat = FindKfunc("bpf_ct_set_nat_info");
+  ASSERT_NE(lookup, nullptr);
+  ASSERT_NE(nat, nullptr);
+  EXPECT_TRUE(KfuncAllowed(*lookup, BPF_PROG_TYPE_XDP, KernelVersion::k6_1));
+  EXPECT_FALSE(KfuncAllowed(*nat, BPF_PROG_TYPE_XDP, KernelVersion::k6_1));
+  EXPECT_TRUE(KfuncAllowed(*nat, BPF_PROG_TYPE_XDP, KernelVersion::k6_12));
 }
 
 // kernel/bpf/bpf_iter.c: the 8 opaque bytes are {cur, end}.

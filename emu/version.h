@@ -163,6 +163,23 @@ inline bool HasKfunc(KernelVersion v, KernelVersion since_min) {
   return static_cast<uint32_t>(v) >= static_cast<uint32_t>(since_min);
 }
 
+// kernel/bpf/btf.c bpf_prog_type_to_kfunc_hook: 6.1 has five kfunc hooks
+// (XDP, TC, STRUCT_OPS, TRACING for TRACING and LSM programs, SYSCALL) and
+// no COMMON one; the other program types call no kfunc. 6.2 added COMMON
+// (every type), later kernels the CGROUP, SCHED_ACT, SK_SKB,
+// SOCKET_FILTER, LWT, NETFILTER and KPROBE hooks and TRACING for
+// tracepoint and perf_event programs.
+inline bool HasWideKfuncHooks(KernelVersion v) {
+  return v > KernelVersion::k6_1;
+}
+
+// net/netfilter/nf_conntrack_bpf.c struct bpf_ct_opts: 6.1's is 12 bytes
+// (netns_id, error, l4proto, dir, reserved[2]) and opts__sz must be 12; from
+// 6.9 it is 16 with ct_zone_id (over 6.1's reserved), ct_zone_dir and
+// reserved[3], and 12 is still accepted with a zero ct_zone_id. Either way
+// a nonzero u16 at offset 10 of a 12-byte opts is -EINVAL.
+inline bool CtOptsHaveZone(KernelVersion v) { return v > KernelVersion::k6_1; }
+
 }  // namespace bpfemu
 
 #endif  // BPFEMU_EMU_VERSION_H_
