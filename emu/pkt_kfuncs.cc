@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "emu/dynptr_kern.h"
+
 namespace bpfemu::pktk {
 namespace {
 
@@ -18,10 +20,6 @@ std::atomic<const PktOps*> pkt_ops{nullptr};
 constexpr uint64_t kDynptrBytes = 16;
 
 void SetNull(void* ptr) { std::memset(ptr, 0, kDynptrBytes); }
-
-// The Vm region tag of an initialized dynptr (emu/kfunc.h
-// kDynptrRegionTag, loader/bytecode.cc kDynptr).
-constexpr uint8_t kDynptrTag = 2;
 
 }  // namespace
 
@@ -63,10 +61,9 @@ uint64_t InterpDynptrFromSkbMeta(interp::Vm& vm, uint64_t r1, uint64_t r2,
   if (!vm.Writable(r3, kDynptrBytes)) {
     vm.Fault("bpf_dynptr_from_skb_meta: R3 is not a writable 16-byte dynptr");
   }
-  vm.RemoveRegion(r3);
-  vm.AddRegion(r3, 0, false, kDynptrTag);
   const int ret = DynptrFromSkbMeta(reinterpret_cast<void*>(r1), r2,
                                     reinterpret_cast<void*>(r3));
+  dynptr::Mark(vm, r3);  // a dynptr (a null one too) the Vm now watches
   return static_cast<uint64_t>(static_cast<int64_t>(ret));
 }
 
