@@ -411,17 +411,17 @@ namespace {
 int RunByType(const Prog& prog, const TestRunAttr& a, TestRunOutput* out,
               bool (*keep_going)(void*), void* keep_going_arg) {
   switch (prog.type) {
-    case BPF_PROG_TYPE_XDP:
-    case BPF_PROG_TYPE_SOCKET_FILTER:
-    case BPF_PROG_TYPE_SCHED_CLS:
-    case BPF_PROG_TYPE_SCHED_ACT:
-    case BPF_PROG_TYPE_CGROUP_SKB:
     case BPF_PROG_TYPE_LWT_SEG6LOCAL:
       // lwt_seg6local_prog_ops lost its test run (bpf_prog_test_run_skb)
       // in 6.11, and Debian's 6.1 build has the removal too (6.1 stable):
       // -ENOTSUPP on every kernel bpfemu models, measured on the guests
       // (tests/examples/seg6local_compare_test.cc).
       return -kENOTSUPP;
+    case BPF_PROG_TYPE_XDP:
+    case BPF_PROG_TYPE_SOCKET_FILTER:
+    case BPF_PROG_TYPE_SCHED_CLS:
+    case BPF_PROG_TYPE_SCHED_ACT:
+    case BPF_PROG_TYPE_CGROUP_SKB:
     case BPF_PROG_TYPE_LWT_IN:
     case BPF_PROG_TYPE_LWT_OUT:
     case BPF_PROG_TYPE_LWT_XMIT: {
