@@ -193,18 +193,6 @@ Loaded EmuLoad(const ProgKind& k, uint32_t btf_id, const Insns& insns) {
   return {r.fd, std::move(r.log)};
 }
 
-// The last line of a verifier log that says why (not the statistics).
-std::string OneLine(const std::string& log) {
-  std::vector<std::string> lines = absl::StrSplit(log, '\n', absl::SkipEmpty());
-  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-    if (it->rfind("processed ", 0) != 0 &&
-        it->find("verification time") == std::string::npos) {
-      return *it;
-    }
-  }
-  return "";
-}
-
 // Where this host's kernel build and the kernel source bpfemu follows
 // disagree (measured by the test named).
 struct HostQuirk {
@@ -367,18 +355,19 @@ TEST_F(HelperOfferCompareTest, EveryProgramTypeIsOfferedTheKernelsKfuncs) {
     }
     for (const Pair& p : pairs) {
       ++compared;
-      const bool same =
-          p.emu == p.kernel &&
-          (p.kernel == Answer::kOffered ||
-           (p.el.fd == p.kl.fd && OneLine(p.el.log) == OneLine(p.kl.log)));
+      const bool same = p.emu == p.kernel &&
+                        (p.kernel == Answer::kOffered ||
+                         (p.el.fd == p.kl.fd && VerifierReason(p.el.log) ==
+                                                    VerifierReason(p.kl.log)));
       if (same) {
         ++equal;
         continue;
       }
       ADD_FAILURE() << p.kind->name << " calling kfunc " << name << ": kernel "
                     << AnswerName(p.kernel) << " (" << p.kl.fd << ", "
-                    << OneLine(p.kl.log) << "), bpfemu " << AnswerName(p.emu)
-                    << " (" << p.el.fd << ", " << OneLine(p.el.log) << ")";
+                    << VerifierReason(p.kl.log) << "), bpfemu "
+                    << AnswerName(p.emu) << " (" << p.el.fd << ", "
+                    << VerifierReason(p.el.log) << ")";
     }
   }
   std::printf(
@@ -436,7 +425,8 @@ TEST_F(HelperOfferCompareTest, EveryProgramTypeIsOfferedTheKernelsHelpers) {
       // A refusal must also have the kernel's errno and log line.
       const bool same =
           ea == ka && (ka == Answer::kOffered ||
-                       (el.fd == kl.fd && OneLine(el.log) == OneLine(kl.log)));
+                       (el.fd == kl.fd &&
+                        VerifierReason(el.log) == VerifierReason(kl.log)));
       if (same) {
         ++equal;
         continue;
@@ -450,9 +440,9 @@ TEST_F(HelperOfferCompareTest, EveryProgramTypeIsOfferedTheKernelsHelpers) {
       }
       ADD_FAILURE() << k.name << " calling " << HelperName(id) << "#" << id
                     << ": kernel " << AnswerName(ka) << " (" << kl.fd
-                    << ", log tail: " << OneLine(kl.log) << "), bpfemu "
+                    << ", log tail: " << VerifierReason(kl.log) << "), bpfemu "
                     << AnswerName(ea) << " (" << el.fd << ", "
-                    << OneLine(el.log) << ")";
+                    << VerifierReason(el.log) << ")";
     }
   }
   std::printf(

@@ -508,16 +508,6 @@ TEST_F(InterpCompareTest, ModifiedContextPointersGetTheKernelsRefusal) {
     p.push_back(a::Exit());
     return p;
   };
-  // The refusal: the log's last line before the verifier's statistics.
-  const auto last_line = [](const std::string& log) {
-    std::string line;
-    for (const absl::string_view l : absl::StrSplit(log, '\n')) {
-      if (!l.empty() && l[0] != '\0' && !absl::StartsWith(l, "processed ")) {
-        line = std::string(l);
-      }
-    }
-    return line;
-  };
   struct Case {
     const char* name;
     Insns insns;
@@ -591,10 +581,10 @@ TEST_F(InterpCompareTest, ModifiedContextPointersGetTheKernelsRefusal) {
       const int efd = native::ProgLoadBytecode(
           type, 0, "test", c.insns.data(),
           static_cast<uint32_t>(c.insns.size()), "GPL", flags);
-      kernel_side.push_back(absl::StrFormat("%s: %d %s", c.name, kerr,
-                                            kerr < 0 ? last_line(klog) : ""));
+      kernel_side.push_back(absl::StrFormat(
+          "%s: %d %s", c.name, kerr, kerr < 0 ? VerifierReason(klog) : ""));
       emu_side.push_back(absl::StrFormat("%s: %d %s", c.name, efd < 0 ? efd : 0,
-                                         efd < 0 ? last_line(elog) : ""));
+                                         efd < 0 ? VerifierReason(elog) : ""));
       if (kfd >= 0) close(kfd);
       if (efd >= 0) CloseFd(efd);
     }
@@ -607,15 +597,6 @@ TEST_F(InterpCompareTest, ModifiedContextPointersGetTheKernelsRefusal) {
 // cilium/ebpf's TestProgramVerifierOutputOnError and
 // TestIncompleteLoadAndAssign load a lone exit and expect this refusal.
 TEST_F(InterpCompareTest, UninitializedRegistersGetTheKernelsRefusal) {
-  const auto last_line = [](const std::string& log) {
-    std::string line;
-    for (const absl::string_view l : absl::StrSplit(log, '\n')) {
-      if (!l.empty() && l[0] != '\0' && !absl::StartsWith(l, "processed ")) {
-        line = std::string(l);
-      }
-    }
-    return line;
-  };
   struct Case {
     const char* name;
     Insns insns;
@@ -668,10 +649,10 @@ TEST_F(InterpCompareTest, UninitializedRegistersGetTheKernelsRefusal) {
       const int efd = native::ProgLoadBytecode(
           type, 0, "test", c.insns.data(),
           static_cast<uint32_t>(c.insns.size()), "GPL", flags);
-      kernel_side.push_back(absl::StrFormat("%s: %d %s", c.name, kerr,
-                                            kerr < 0 ? last_line(klog) : ""));
+      kernel_side.push_back(absl::StrFormat(
+          "%s: %d %s", c.name, kerr, kerr < 0 ? VerifierReason(klog) : ""));
       emu_side.push_back(absl::StrFormat("%s: %d %s", c.name, efd < 0 ? efd : 0,
-                                         efd < 0 ? last_line(elog) : ""));
+                                         efd < 0 ? VerifierReason(elog) : ""));
       if (kfd >= 0) close(kfd);
       if (efd >= 0) CloseFd(efd);
     }
@@ -701,15 +682,6 @@ TEST_F(InterpCompareTest, SleepableProgramsUseTheKernelsMapTypes) {
       {BPF_MAP_TYPE_DEVMAP, 4, 4, 4, 0},
       {BPF_MAP_TYPE_CPUMAP, 4, 4, 2, 0},
       {BPF_MAP_TYPE_SOCKMAP, 4, 4, 4, 0},
-  };
-  const auto last_line = [](const std::string& log) {
-    std::string line;
-    for (const absl::string_view l : absl::StrSplit(log, '\n')) {
-      if (!l.empty() && l[0] != '\0' && !absl::StartsWith(l, "processed ")) {
-        line = std::string(l);
-      }
-    }
-    return line;
   };
   std::vector<std::string> kernel_side, emu_side;
   for (const Kind& k : kinds) {
@@ -745,11 +717,12 @@ TEST_F(InterpCompareTest, SleepableProgramsUseTheKernelsMapTypes) {
     const int efd = native::ProgLoadBytecode(
         BPF_PROG_TYPE_SYSCALL, 0, "test", ep.data(),
         static_cast<uint32_t>(ep.size()), "GPL", flags);
-    kernel_side.push_back(absl::StrFormat("map type %u: %d %s", k.type, kerr,
-                                          kerr < 0 ? last_line(klog) : ""));
+    kernel_side.push_back(
+        absl::StrFormat("map type %u: %d %s", k.type, kerr,
+                        kerr < 0 ? VerifierReason(klog) : ""));
     emu_side.push_back(absl::StrFormat("map type %u: %d %s", k.type,
                                        efd < 0 ? efd : 0,
-                                       efd < 0 ? last_line(elog) : ""));
+                                       efd < 0 ? VerifierReason(elog) : ""));
     if (kfd >= 0) close(kfd);
     if (efd >= 0) CloseFd(efd);
     KernelBackend::Get().Close(kmap);
@@ -771,11 +744,11 @@ TEST_F(InterpCompareTest, SleepableProgramsUseTheKernelsMapTypes) {
     const int efd =
         native::ProgLoadBytecode(BPF_PROG_TYPE_SYSCALL, 0, "test", p.data(),
                                  static_cast<uint32_t>(p.size()), "GPL", flags);
-    kernel_side.push_back(absl::StrFormat("not sleepable: %d %s", kerr,
-                                          kerr < 0 ? last_line(klog) : ""));
+    kernel_side.push_back(absl::StrFormat(
+        "not sleepable: %d %s", kerr, kerr < 0 ? VerifierReason(klog) : ""));
     emu_side.push_back(absl::StrFormat("not sleepable: %d %s",
                                        efd < 0 ? efd : 0,
-                                       efd < 0 ? last_line(elog) : ""));
+                                       efd < 0 ? VerifierReason(elog) : ""));
     if (kfd >= 0) close(kfd);
     if (efd >= 0) CloseFd(efd);
   }

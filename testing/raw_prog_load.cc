@@ -46,4 +46,22 @@ RawLoaded EmuLoadRaw(const RawProg& p) {
   return r;
 }
 
+std::string VerifierReason(std::string_view log) {
+  std::string_view reason;
+  while (!log.empty()) {
+    const size_t nl = log.find('\n');
+    std::string_view line = log.substr(0, nl);
+    log = nl == std::string_view::npos ? "" : log.substr(nl + 1);
+    if (const size_t nul = line.find('\0'); nul != std::string_view::npos) {
+      line = line.substr(0, nul);
+      log = "";  // a C string's end
+    }
+    if (!line.empty() && !line.starts_with("processed ") &&
+        line.find("verification time") == std::string_view::npos) {
+      reason = line;
+    }
+  }
+  return std::string(reason);
+}
+
 }  // namespace bpfemu

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "emu/interp.h"
@@ -35,6 +36,11 @@ struct RawLoaded {
 
 RawLoaded KernelLoadRaw(const RawProg& p);
 RawLoaded EmuLoadRaw(const RawProg& p);
+
+// The verifier's reason in a log: its last line that is not empty and not
+// one of the statistics lines after it ("processed N insns ...",
+// "verification time ..."); "" if none.
+std::string VerifierReason(std::string_view log);
 
 }  // namespace bpfemu
 

@@ -42,6 +42,7 @@
 #include "loader/object.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
+#include "testing/raw_prog_load.h"
 #include "tests/examples/lsm_hooks_cases.h"
 
 namespace bpfemu::examples::lsm {
@@ -279,37 +280,21 @@ TEST_F(LsmHooksCompareTest, HelperOfferPerHook) {
     const std::vector<interp::RawInsn> insns = {
         interp::asm_::Call(c.helper), interp::asm_::MovImm(BPF_REG_0, 0),
         interp::asm_::Exit()};
-    static char log[1 << 16];
-    log[0] = '\0';
-    union bpf_attr attr;
-    std::memset(&attr, 0, sizeof(attr));
-    attr.prog_type = c.type;
-    attr.expected_attach_type = c.attach_type;
-    attr.prog_flags = c.sleepable ? BPF_F_SLEEPABLE : 0;
-    attr.attach_btf_id = static_cast<uint32_t>(id);
-    attr.insns = reinterpret_cast<uint64_t>(insns.data());
-    attr.insn_cnt = static_cast<uint32_t>(insns.size());
-    attr.license = reinterpret_cast<uint64_t>("GPL");
-    attr.log_level = 1;
-    attr.log_buf = reinterpret_cast<uint64_t>(log);
-    attr.log_size = sizeof(log);
-    const long kfd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-    const Loaded k{kfd < 0 ? -errno : static_cast<int>(kfd), log};
-    if (kfd >= 0) close(static_cast<int>(kfd));
+    const RawProg raw{.type = c.type,
+                      .attach_type = c.attach_type,
+                      .prog_flags = c.sleepable ? BPF_F_SLEEPABLE : 0u,
+                      .attach_btf_id = static_cast<uint32_t>(id),
+                      .insns = insns};
+    const RawLoaded kr = KernelLoadRaw(raw);
+    if (kr.fd >= 0) close(kr.fd);
+    const Loaded k{kr.fd, kr.log};
     if (k.fd == -EPERM && k.log.empty()) {
       btf__free(vmlinux);
       GTEST_SKIP() << kRefused;
     }
-    std::string elog;
-    native::ProgLoadFlags flags;
-    flags.prog_flags = attr.prog_flags;
-    flags.attach_btf_id = attr.attach_btf_id;
-    flags.log = &elog;
-    const int efd = native::ProgLoadBytecode(
-        c.type, c.attach_type, "offer", insns.data(),
-        static_cast<uint32_t>(insns.size()), "GPL", flags);
-    if (efd >= 0) CloseFd(efd);
-    const Loaded e{efd, elog};
+    const RawLoaded er = EmuLoadRaw(raw);
+    if (er.fd >= 0) CloseFd(er.fd);
+    const Loaded e{er.fd, er.log};
     EXPECT_EQ(Answer(e), Answer(k))
         << c.func << " helper " << c.helper << " sleepable " << c.sleepable
         << "\nkernel: " << k.log << "\nbpfemu: " << e.log;
@@ -351,58 +336,26 @@ TEST_F(LsmHooksCompareTest, LoadRefusalsEqualTheKernel) {
     if (id <= 0) continue;  // a hook this kernel does not have
     const std::vector<interp::RawInsn> insns = {
         interp::asm_::MovImm(BPF_REG_0, c.r0), interp::asm_::Exit()};
-    static char log[1 << 16];
-    log[0] = '\0';
-    union bpf_attr attr;
-    std::memset(&attr, 0, sizeof(attr));
-    attr.prog_type = BPF_PROG_TYPE_LSM;
-    attr.expected_attach_type = BPF_LSM_MAC;
-    attr.prog_flags = c.sleepable ? BPF_F_SLEEPABLE : 0;
-    attr.attach_btf_id = static_cast<uint32_t>(id);
-    attr.insns = reinterpret_cast<uint64_t>(insns.data());
-    attr.insn_cnt = static_cast<uint32_t>(insns.size());
-    attr.license = reinterpret_cast<uint64_t>(c.license);
-    attr.log_level = 1;
-    attr.log_buf = reinterpret_cast<uint64_t>(log);
-    attr.log_size = sizeof(log);
-    const long kfd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-    const int kerr = kfd < 0 ? -errno : 0;
-    if (kfd >= 0) close(static_cast<int>(kfd));
-    if (kerr == -EPERM && log[0] == '\0') {
+    const RawProg raw{.type = BPF_PROG_TYPE_LSM,
+                      .attach_type = BPF_LSM_MAC,
+                      .prog_flags = c.sleepable ? BPF_F_SLEEPABLE : 0u,
+                      .attach_btf_id = static_cast<uint32_t>(id),
+                      .license = c.license,
+                      .insns = insns};
+    const RawLoaded k = KernelLoadRaw(raw);
+    if (k.fd >= 0) close(k.fd);
+    const int kerr = k.fd < 0 ? k.fd : 0;
+    const std::string& log = k.log;
+    if (kerr == -EPERM && log.empty()) {
       btf__free(vmlinux);
       GTEST_SKIP() << kRefused;
     }
-    std::string elog;
-    native::ProgLoadFlags flags;
-    flags.prog_flags = attr.prog_flags;
-    flags.attach_btf_id = attr.attach_btf_id;
-    flags.log = &elog;
-    const int efd = native::ProgLoadBytecode(
-        BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "ret", insns.data(),
-        static_cast<uint32_t>(insns.size()), c.license, flags);
-    const int eerr = efd < 0 ? efd : 0;
-    if (efd >= 0) CloseFd(efd);
+    const RawLoaded e = EmuLoadRaw(raw);
+    const int eerr = e.fd < 0 ? e.fd : 0;
+    if (e.fd >= 0) CloseFd(e.fd);
+    const std::string& elog = e.log;
     // The refusal's line: the kernel's last before the statistics.
-    std::string kline;
-    {
-      std::vector<std::string> lines;
-      std::string cur;
-      for (const char* p = log; *p != '\0'; ++p) {
-        if (*p == '\n') {
-          lines.push_back(cur);
-          cur.clear();
-        } else {
-          cur += *p;
-        }
-      }
-      for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-        if (!it->empty() && it->rfind("processed ", 0) != 0 &&
-            it->find("verification time") == std::string::npos) {
-          kline = *it;
-          break;
-        }
-      }
-    }
+    const std::string kline = VerifierReason(log);
     EXPECT_EQ(eerr, kerr) << c.func << " r0 " << c.r0 << "\nkernel: " << log;
     if (kerr != 0) {
       EXPECT_NE(elog.find(kline), std::string::npos)

@@ -45,6 +45,7 @@
 #include "loader/perf_event_run.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
+#include "testing/raw_prog_load.h"
 #include "tests/examples/perf_event_prog_seen.h"
 
 namespace bpfemu::examples {
@@ -203,18 +204,6 @@ Insns AccessProgram(const Access& acc) {
   return p;
 }
 
-// The verifier's reason: the last line that is no statistics line.
-std::string Reason(const std::string& log) {
-  std::vector<std::string> lines = absl::StrSplit(log, '\n', absl::SkipEmpty());
-  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-    if (it->rfind("processed ", 0) != 0 &&
-        it->find("verification time") == std::string::npos) {
-      return *it;
-    }
-  }
-  return "";
-}
-
 class PerfEventCtxAccessCompareTest : public KernelTest<::testing::Test> {};
 
 TEST_F(PerfEventCtxAccessCompareTest, SameContextAccessRulesAsTheKernel) {
@@ -222,32 +211,17 @@ TEST_F(PerfEventCtxAccessCompareTest, SameContextAccessRulesAsTheKernel) {
   int refused = 0;
   for (const Access& acc : kAccesses) {
     const Insns insns = AccessProgram(acc);
-    static char klog[1 << 14];
-    klog[0] = '\0';
-    union bpf_attr attr;
-    std::memset(&attr, 0, sizeof(attr));
-    attr.prog_type = BPF_PROG_TYPE_PERF_EVENT;
-    attr.insns = reinterpret_cast<uint64_t>(insns.data());
-    attr.insn_cnt = static_cast<uint32_t>(insns.size());
-    attr.license = reinterpret_cast<uint64_t>("GPL");
-    attr.log_level = 1;
-    attr.log_buf = reinterpret_cast<uint64_t>(klog);
-    attr.log_size = sizeof(klog);
-    const long kfd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
-    const int kerr = kfd < 0 ? -errno : 0;
-    if (kfd >= 0) close(static_cast<int>(kfd));
-    std::string elog;
-    native::ProgLoadFlags flags;
-    flags.log = &elog;
-    const int efd = native::ProgLoadBytecode(
-        BPF_PROG_TYPE_PERF_EVENT, 0, "pe_ctx", insns.data(),
-        static_cast<uint32_t>(insns.size()), "GPL", flags);
-    const int eerr = efd < 0 ? efd : 0;
-    if (efd >= 0) CloseFd(efd);
-    kernel_side.push_back(
-        absl::StrCat(acc.name, ": ", kerr, " ", kerr != 0 ? Reason(klog) : ""));
-    emu_side.push_back(
-        absl::StrCat(acc.name, ": ", eerr, " ", eerr != 0 ? Reason(elog) : ""));
+    const RawProg raw{.type = BPF_PROG_TYPE_PERF_EVENT, .insns = insns};
+    const RawLoaded k = KernelLoadRaw(raw);
+    if (k.fd >= 0) close(k.fd);
+    const int kerr = k.fd < 0 ? k.fd : 0;
+    const RawLoaded e = EmuLoadRaw(raw);
+    const int eerr = e.fd < 0 ? e.fd : 0;
+    if (e.fd >= 0) CloseFd(e.fd);
+    kernel_side.push_back(absl::StrCat(acc.name, ": ", kerr, " ",
+                                       kerr != 0 ? VerifierReason(k.log) : ""));
+    emu_side.push_back(absl::StrCat(acc.name, ": ", eerr, " ",
+                                    eerr != 0 ? VerifierReason(e.log) : ""));
     if (kerr != 0) ++refused;
   }
   EXPECT_EQ(emu_side, kernel_side);
