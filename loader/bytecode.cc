@@ -3257,10 +3257,20 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
       return err;
     }
     attach_func = "bpf_lsm_" + hook;
-    // 6.1 checks no LSM return value (measured in its guest).
-    attr.check_retval =
-        TargetKernel() > KernelVersion::k6_1 &&
-        native::LsmRetvalRange(hook, &attr.retval_min, &attr.retval_max);
+    if (expected_attach_type == BPF_LSM_CGROUP) {
+      // check_return_code(): an lsm_cgroup program answers 0 or 1, and 1
+      // only at a void hook (6.1 to 6.18 alike).
+      int32_t lo, hi;
+      const bool int_hook = native::LsmRetvalRange(hook, &lo, &hi);
+      attr.check_retval = true;
+      attr.retval_min = int_hook ? 0 : 1;
+      attr.retval_max = 1;
+    } else {
+      // 6.1 checks no BPF_LSM_MAC return value (measured in its guest).
+      attr.check_retval =
+          TargetKernel() > KernelVersion::k6_1 &&
+          native::LsmRetvalRange(hook, &attr.retval_min, &attr.retval_max);
+    }
   } else if (prog_type == BPF_PROG_TYPE_TRACING && flags.attach_btf_id != 0) {
     if (const KernelBtf* btf = KernelBtf::Get(); btf != nullptr) {
       attach_func = std::string(btf->Name(flags.attach_btf_id));

@@ -333,7 +333,8 @@ TEST_F(LsmHooksTest, LoadTimeRefusals) {
 
 // check_return_code(): a known R0 outside -MAX_ERRNO..0 at an int hook;
 // any value at a void hook.
-Load LoadReturning(const char* func, int32_t r0) {
+Load LoadReturning(const char* func, int32_t r0,
+                   uint32_t attach_type = BPF_LSM_MAC) {
   const std::vector<interp::RawInsn> insns = {
       interp::asm_::MovImm(BPF_REG_0, r0), interp::asm_::Exit()};
   native::ProgLoadFlags flags;
@@ -342,7 +343,7 @@ Load LoadReturning(const char* func, int32_t r0) {
   flags.attach_btf_id = static_cast<uint32_t>(
       KernelBtf::Get()->FindByNameKind(func, BTF_KIND_FUNC));
   const int fd = native::ProgLoadBytecode(
-      BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "ret", insns.data(),
+      BPF_PROG_TYPE_LSM, attach_type, "ret", insns.data(),
       static_cast<uint32_t>(insns.size()), "GPL", flags);
   if (fd >= 0) CloseFd(fd);
   return {fd, log};
@@ -363,6 +364,25 @@ TEST_F(LsmHooksTest, ReturnValueRange) {
   EXPECT_GE(LoadReturning("bpf_lsm_file_open", 0).fd, 0);
   // A void hook: anything.
   EXPECT_GE(LoadReturning("bpf_lsm_bprm_committing_creds", 7).fd, 0);
+}
+
+// An lsm_cgroup program (BPF_LSM_CGROUP) answers 0 or 1 at an int hook and
+// 1 at a void hook: check_return_code()'s default range, not the hook's.
+TEST_F(LsmHooksTest, CgroupLsmReturnValueRange) {
+  EXPECT_GE(LoadReturning("bpf_lsm_file_open", 1, BPF_LSM_CGROUP).fd, 0);
+  EXPECT_GE(LoadReturning("bpf_lsm_file_open", 0, BPF_LSM_CGROUP).fd, 0);
+  Load l = LoadReturning("bpf_lsm_file_open", -1, BPF_LSM_CGROUP);
+  EXPECT_EQ(l.fd, -EINVAL);
+  EXPECT_EQ(l.log,
+            "At program exit the register R0 has smin=-1 smax=-1 should have "
+            "been in [0, 1]\n");
+  EXPECT_GE(
+      LoadReturning("bpf_lsm_bprm_committing_creds", 1, BPF_LSM_CGROUP).fd, 0);
+  l = LoadReturning("bpf_lsm_bprm_committing_creds", 0, BPF_LSM_CGROUP);
+  EXPECT_EQ(l.fd, -EINVAL);
+  EXPECT_EQ(l.log,
+            "At program exit the register R0 has smin=0 smax=0 should have "
+            "been in [1, 1]\n");
 }
 
 // Which LSM helper each hook and program is offered (check_helper_call's
