@@ -991,7 +991,13 @@ std::set<std::pair<uint64_t, uint64_t>> FilesHeldElsewhere() {
 
 void Dispatcher::Collect() {
   given_ = 0;
-  const auto held = FilesHeldElsewhere();
+  auto held = FilesHeldElsewhere();
+  // A kept answer (Unanswered) is the supervisor's own fd until its call
+  // is restarted: its object is held too.
+  for (const auto& [tid, l] : lost_) {
+    struct stat st;
+    if (l.fd >= 0 && fstat(l.fd, &st) == 0) held.insert({st.st_dev, st.st_ino});
+  }
   auto unheld = [&](const FileKey& k) { return !held.count({k.dev, k.ino}); };
   // Programs, then what only live programs keep: their records and maps.
   for (auto it = progs_.begin(); it != progs_.end();) {
