@@ -1757,9 +1757,25 @@ void Vm::SealDynptr(uint64_t addr) {
       }
     }
   }
-  RemoveRegion(addr);
+  // (Only a dynptr record is made here: a record of another kind at the
+  // same address, a reserved ring buffer record, stays.)
   AddRegion(addr, 0, false, kDynptrTag);
   SealDynptr(addr);
+}
+
+void Vm::ReleaseDynptrs(uint64_t data) {
+  if (!records_used_ || data == 0) return;
+  JitForget();
+  for (Region& r : records_) {
+    if (r.hi == 0 || r.tag != kDynptrTag) continue;
+    const Seal& seal = seals_[&r - records_];
+    uint64_t d;
+    std::memcpy(&d,
+                seal.set ? static_cast<const void*>(seal.bytes)
+                         : reinterpret_cast<const void*>(r.lo),
+                sizeof(d));
+    if (d == data) r = {};
+  }
 }
 
 void Vm::RemoveRegion(uint64_t addr) {

@@ -389,6 +389,11 @@ class Vm {
   static constexpr uint8_t kDynptrTag = 2;
   static constexpr int kDynptrBytes = 16;
   void SealDynptr(uint64_t addr);
+  // Releasing a referenced dynptr's object (bpf_ringbuf_submit_dynptr /
+  // _discard_dynptr) invalidates every dynptr over it, its clones too
+  // (release_reference's ref_obj_id walk): drops the dynptr records whose
+  // data pointer is `data`.
+  void ReleaseDynptrs(uint64_t data);
   // Whether `value` is a map handle the program was given (a map it loaded,
   // or one a helper returned, e.g. an inner map).
   bool IsMapHandle(uint64_t value) const;

@@ -332,10 +332,14 @@ void RingbufMap::Commit(void* sample, uint64_t flags, bool discard) {
   // The record's offset in the first data copy; the sample pointer is always
   // in the first copy.
   const uint64_t rec_pos = static_cast<uint64_t>(hdr - data_);
+  const uint32_t cur = __atomic_load_n(len, __ATOMIC_RELAXED);
+  // A record committed already (the verifier lets no program commit one
+  // twice): nothing to do, rather than making it busy again.
+  if (!(cur & kRingbufBusyBit)) return;
   if (std::atomic<uint32_t>* holder = FindReservation(rec_pos)) {
     holder->store(0, std::memory_order_release);
   }
-  uint32_t new_len = __atomic_load_n(len, __ATOMIC_RELAXED) ^ kRingbufBusyBit;
+  uint32_t new_len = cur ^ kRingbufBusyBit;
   if (discard) new_len |= kRingbufDiscardBit;
   // Both copies of the data show the record before it is committed.
   SyncCopies(rec_pos, RingbufRecordFootprint(new_len));

@@ -28,6 +28,7 @@
 #include "emu/perf_event.h"
 #include "emu/perf_event_array.h"
 #include "emu/syscall.h"
+#include "emu/version.h"
 #include "exec/dispatch.h"
 
 namespace bpfemu::exec {
@@ -202,8 +203,13 @@ bool Dispatcher::ServePerf(Call& c, uint32_t nr, const struct seccomp_data& d,
   // CAP_SYS_ADMIN; perf_allow_kernel for an event that counts in the
   // kernel, and namespaces, with CAP_PERFMON or CAP_SYS_ADMIN:
   // perfmon_capable).
+  // bpfemu serves bpf() as the kernel serves a privileged caller unless
+  // told otherwise (emu/version.h CallerPrivileged, BPFEMU_UNPRIVILEGED=1):
+  // the events it emulates for the readers of its maps follow that, so an
+  // unprivileged user's perf reader works as root's does on the kernel;
+  // opted out, the caller's own capabilities decide, as the kernel's.
   const int paranoid = Paranoid();
-  const uint64_t caps = CallerCaps(c.pid());
+  const uint64_t caps = CallerPrivileged() ? ~uint64_t{0} : CallerCaps(c.pid());
   const bool sys_admin = (caps >> kCapSysAdmin) & 1;
   const bool perfmon = sys_admin || ((caps >> kCapPerfmon) & 1);
   if (paranoid > 2 && !sys_admin) {

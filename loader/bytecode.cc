@@ -1316,13 +1316,16 @@ uint64_t RingbufCommitDynptr(Vm& vm, uint64_t ptr, uint64_t flags, uint64_t,
         "%s: R1 is not a ring buffer dynptr",
         kDiscard ? "bpf_ringbuf_discard_dynptr" : "bpf_ringbuf_submit_dynptr");
   }
+  const uint64_t sample = reinterpret_cast<uint64_t>(held.data);
   auto* d = static_cast<struct bpf_dynptr*>(Ptr(ptr));
   if (kDiscard) {
     bpfemu_ringbuf_discard_dynptr(d, flags);
   } else {
     bpfemu_ringbuf_submit_dynptr(d, flags);
   }
-  vm.RemoveRegion(ptr);  // released: the verifier refuses any later use
+  // Released: the verifier refuses any later use of it and of its clones.
+  vm.RemoveRegion(ptr);
+  vm.ReleaseDynptrs(sample);
   return 0;
 }
 

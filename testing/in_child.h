@@ -33,7 +33,11 @@ inline std::string InChild(const std::function<void(int out)>& fn,
   int p[2];
   if (pipe(p) != 0) return "pipe failed";
   const pid_t pid = fork();
-  if (pid < 0) return "fork failed";
+  if (pid < 0) {
+    close(p[0]);
+    close(p[1]);
+    return "fork failed";
+  }
   if (pid == 0) {
     close(p[0]);
     fn(p[1]);

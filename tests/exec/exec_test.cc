@@ -24,6 +24,7 @@
 
 #include "emu/bpffs.h"
 #include "emu/syscall.h"
+#include "emu/version.h"
 #include "gtest/gtest.h"
 
 namespace bpfemu {
@@ -288,8 +289,12 @@ TEST_F(ExecTest, AnAnswerLostToEintrIsUndoneAtTheNextCall) {
 // answered as perf_event_paranoid makes the kernel answer it (the child
 // checks; raw_kernel_test runs it natively).
 TEST_F(ExecTest, PerfEventOpenAnswersAnUnprivilegedCallerAsTheKernel) {
+  // As bpfemu answers an unprivileged caller (BPFEMU_UNPRIVILEGED=1); by
+  // default its callers are privileged and every BPF output event opens.
+  SetCallerPrivileged(false);
   exec::Supervisor s;
   const int r = Run(s, "perfparanoid");
+  SetCallerPrivileged(true);
   if (r == 77) GTEST_SKIP() << "root, and cannot become nobody here";
   EXPECT_EQ(r, 0);
 }
