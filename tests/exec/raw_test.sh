@@ -65,8 +65,9 @@ if [[ "${1:-}" == kernel ]]; then
     fi
   done
   # An unprivileged perf_event_open under exec (the child becomes nobody,
-  # which exec_test's sandbox cannot): the same answers.
-  if "$bpfemu" exec -- "$dir/exec_child" perfparanoid; then
+  # which exec_test's sandbox cannot), bpfemu answering an unprivileged
+  # caller: the same answers.
+  if BPFEMU_UNPRIVILEGED=1 "$bpfemu" exec -- "$dir/exec_child" perfparanoid; then
     echo "PASS: exec_child perfparanoid under exec"
   else
     echo "FAIL: exec_child perfparanoid under exec"
