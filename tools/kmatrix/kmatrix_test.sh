@@ -20,9 +20,12 @@ compare=$here/kernel_compare/bpfemu-compare
 compare_test=$here/kernel_compare/program_compare_kernel_test_static
 examples=()
 for n in arena_list counter execve_events fentry flow_lru helpers histogram \
-  lpm_firewall percpu_bytes perf_events stack_profiler tail_calls work_queue; do
+  lpm_firewall lsm_hooks percpu_bytes perf_events seg6local stack_profiler \
+  tail_calls work_queue; do
   examples+=("$here/tests/examples/$n.bpf.o=tests/examples/$n.bpf.o")
 done
+# What the LSM comparison's exec'd children run.
+examples+=("$here/tests/examples/lsm_at_secure=tests/examples/lsm_at_secure")
 for n in map_ops scaling ringbuf_bench perf_buffer_bench; do
   examples+=("$here/bench/$n.bpf.o=bench/$n.bpf.o")
 done
