@@ -84,6 +84,14 @@ uint32_t BpfAttrLastFieldEnd(int cmd) {
       return BpfAttrSize();
     case BPF_RAW_TRACEPOINT_OPEN:  // name, prog_fd; the cookie since 6.10
       return v == KernelVersion::k6_1 ? 12 : 24;
+    // replace_bpf_fd; relative_fd and expected_revision since 6.6.
+    case BPF_PROG_ATTACH:
+      return v == KernelVersion::k6_1 ? 20 : 32;
+    case BPF_PROG_DETACH:  // attach_type; up to expected_revision since 6.6
+      return v == KernelVersion::k6_1 ? 12 : 32;
+    // query.prog_attach_flags; the link ids and revision since 6.6.
+    case BPF_PROG_QUERY:
+      return v == KernelVersion::k6_1 ? 40 : 64;
     default:
       return 0;
   }

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -30,7 +32,69 @@ struct RunStorages {
 };
 thread_local RunStorages run_storages;
 
+// One storage linked into a map by an attach (struct bpf_cgroup_storage):
+// its key and its value, round_up(value_size, 8) bytes once or per CPU.
+struct Linked {
+  uint64_t cgroup_id = 0;
+  uint32_t attach_type = 0;
+  std::unique_ptr<uint64_t[]> data;
+};
+
+// The linked storages of this process by map id, newest first (the map's
+// list, list_add), and how many CgroupStorageMap objects name each id: the
+// storages go with the last.
+struct LinkedTable {
+  std::mutex mu;
+  absl::flat_hash_map<uint32_t, std::deque<Linked>> by_map;
+  absl::flat_hash_map<uint32_t, int> live;
+};
+
+LinkedTable& Links() {
+  static auto* t = new LinkedTable;
+  return *t;
+}
+
+// cgroup_storage_lookup(): a map with bpf_cgroup_storage_key keys
+// (attach_type_isolated) compares both fields, one with u64 keys the
+// cgroup id alone.
+Linked* FindLinked(std::deque<Linked>& list, bool isolated, uint64_t cgroup_id,
+                   uint32_t attach_type) {
+  for (Linked& l : list) {
+    if (l.cgroup_id == cgroup_id &&
+        (!isolated || l.attach_type == attach_type)) {
+      return &l;
+    }
+  }
+  return nullptr;
+}
+
+Linked* FindByKey(std::deque<Linked>& list, const Map& map, const void* key) {
+  uint64_t id;
+  uint32_t type = 0;
+  std::memcpy(&id, key, sizeof(id));
+  const bool isolated = map.key_size() == sizeof(struct bpf_cgroup_storage_key);
+  if (isolated) {
+    std::memcpy(&type, static_cast<const uint8_t*>(key) + 8, sizeof(type));
+  }
+  return FindLinked(list, isolated, id, type);
+}
+
 }  // namespace
+
+CgroupStorageMap::CgroupStorageMap(ShmRegion region) : Map(std::move(region)) {
+  LinkedTable& t = Links();
+  std::lock_guard<std::mutex> l(t.mu);
+  ++t.live[id()];
+}
+
+CgroupStorageMap::~CgroupStorageMap() {
+  LinkedTable& t = Links();
+  std::lock_guard<std::mutex> l(t.mu);
+  if (--t.live[id()] <= 0) {
+    t.live.erase(id());
+    t.by_map.erase(id());  // cgroup_storage_map_free
+  }
+}
 
 const MapOps CgroupStorageMap::kOps = {
     &CgroupStorageMap::AllocCheck, &CgroupStorageMap::Alloc,
@@ -89,13 +153,25 @@ int CgroupStorageMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
   return 0;
 }
 
-// cgroup_storage_lookup_elem / bpf_percpu_cgroup_storage_copy: no storage
-// is linked into the map.
-int CgroupStorageMap::LookupElem(const void*, void*, uint64_t) {
-  return -ENOENT;
+// cgroup_storage_lookup_elem (the value copied out as map_lookup_elem
+// does, BPF_F_LOCK under the value's lock) / bpf_percpu_cgroup_storage_copy
+// (round_up(value_size, 8) bytes per possible CPU).
+int CgroupStorageMap::LookupElem(const void* key, void* value, uint64_t flags) {
+  LinkedTable& t = Links();
+  std::lock_guard<std::mutex> l(t.mu);
+  Linked* s = FindByKey(t.by_map[id()], *this, key);
+  if (s == nullptr) return -ENOENT;
+  const auto* data = reinterpret_cast<const uint8_t*>(s->data.get());
+  if (percpu()) {
+    std::memcpy(value, data, SyscallValueSize());
+  } else {
+    CopyValueOut(value, data, (flags & BPF_F_LOCK) != 0);
+  }
+  return 0;
 }
 
-int CgroupStorageMap::UpdateElem(const void*, const void*, uint64_t flags) {
+int CgroupStorageMap::UpdateElem(const void* key, const void* value,
+                                 uint64_t flags) {
   if (percpu()) {
     // bpf_percpu_cgroup_storage_update.
     if (flags != BPF_ANY && flags != BPF_EXIST) return -EINVAL;
@@ -104,11 +180,72 @@ int CgroupStorageMap::UpdateElem(const void*, const void*, uint64_t flags) {
     if (flags & ~uint64_t{BPF_F_LOCK | BPF_EXIST}) return -EINVAL;
     if ((flags & BPF_F_LOCK) && !HasSpinLock()) return -EINVAL;
   }
-  return -ENOENT;
+  LinkedTable& t = Links();
+  std::lock_guard<std::mutex> l(t.mu);
+  Linked* s = FindByKey(t.by_map[id()], *this, key);
+  if (s == nullptr) return -ENOENT;
+  auto* data = reinterpret_cast<uint8_t*>(s->data.get());
+  if (percpu()) {
+    std::memcpy(data, value, SyscallValueSize());
+  } else {
+    // A new buffer (without BPF_F_LOCK) starts with its special fields
+    // zeroed (check_and_init_map_value).
+    if (!(flags & BPF_F_LOCK)) std::memset(data, 0, value_size());
+    CopyValueIn(data, value, (flags & BPF_F_LOCK) != 0);
+  }
+  return 0;
 }
 
-// cgroup_storage_get_next_key: the map's list is empty.
-int CgroupStorageMap::GetNextKey(const void*, void*) { return -ENOENT; }
+// cgroup_storage_get_next_key: the storage after `key`'s in the map's list
+// (the first without a key), as a bpf_cgroup_storage_key or a u64.
+int CgroupStorageMap::GetNextKey(const void* key, void* next_key) {
+  LinkedTable& t = Links();
+  std::lock_guard<std::mutex> l(t.mu);
+  std::deque<Linked>& list = t.by_map[id()];
+  if (list.empty()) return -ENOENT;
+  size_t next = 0;
+  if (key != nullptr) {
+    const Linked* s = FindByKey(list, *this, key);
+    if (s == nullptr) return -ENOENT;
+    while (&list[next] != s) ++next;
+    if (++next >= list.size()) return -ENOENT;
+  }
+  const Linked& n = list[next];
+  if (key_size() == sizeof(struct bpf_cgroup_storage_key)) {
+    struct bpf_cgroup_storage_key k = {};
+    k.cgroup_inode_id = n.cgroup_id;
+    k.attach_type = n.attach_type;
+    std::memcpy(next_key, &k, sizeof(k));
+  } else {
+    std::memcpy(next_key, &n.cgroup_id, sizeof(n.cgroup_id));
+  }
+  return 0;
+}
+
+void CgroupStorageLink(const Map& map, uint64_t cgroup_id,
+                       uint32_t attach_type) {
+  LinkedTable& t = Links();
+  std::lock_guard<std::mutex> l(t.mu);
+  std::deque<Linked>& list = t.by_map[map.id()];
+  const bool isolated = map.key_size() == sizeof(struct bpf_cgroup_storage_key);
+  if (FindLinked(list, isolated, cgroup_id, attach_type) != nullptr) return;
+  const bool percpu = map.type() == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
+  const uint64_t words =
+      RoundUp(map.value_size(), 8) / 8 * (percpu ? map.nr_cpus() : 1);
+  Linked s;
+  s.cgroup_id = cgroup_id;
+  s.attach_type = attach_type;
+  s.data = std::make_unique<uint64_t[]>(words);  // zeroed
+  list.push_front(std::move(s));
+}
+
+size_t CgroupStoragesLinked() {
+  LinkedTable& t = Links();
+  std::lock_guard<std::mutex> l(t.mu);
+  size_t n = 0;
+  for (const auto& [id, list] : t.by_map) n += list.size();
+  return n;
+}
 
 // sizeof(struct bpf_cgroup_storage_map): struct bpf_map, a spinlock (padded
 // to 8), an rb_root and a list_head, i.e. 16 bytes more than struct

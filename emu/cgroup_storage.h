@@ -9,11 +9,15 @@
 // storage type, for the whole run, freed after it), read through
 // bpf_get_local_storage (kernel/bpf/cgroup.c).
 //
-// In the kernel a storage joins the map only when a program using the map
-// is attached to a cgroup (bpf_cgroup_storages_link, BPF_PROG_ATTACH):
-// the storage is keyed by the cgroup's id and the attach type. bpfemu does
-// not attach programs to cgroups, so the map as userspace sees it never
-// holds a storage: the region is the header alone.
+// A storage joins the map only when a program using the map is attached to
+// a cgroup (kernel/bpf/cgroup.c bpf_cgroup_storages_alloc and
+// bpf_cgroup_storages_link, BPF_PROG_ATTACH; emu/cgroup_attach.h): it is
+// keyed by the cgroup's id and the attach type (a map with 8-byte keys
+// shares one storage between a cgroup's attach types), found again by a
+// later attach with the same key, and lives until the map goes (the
+// kernel's also goes with the cgroup: bpfemu does not see cgroups go).
+// The storages are this process's (the region is the header alone), as
+// the attachments are: under `bpfemu exec` the supervisor's.
 //
 // Semantics (kernel/bpf/local_storage.c, measured on 6.18):
 //   * create (cgroup_storage_map_alloc, in order): key_size must be
@@ -25,11 +29,12 @@
 //     (32768) -> E2BIG; flags other than NUMA_NODE and the access flags,
 //     or RDONLY_PROG with WRONLY_PROG -> EINVAL; max_entries not 0 ->
 //     EINVAL. CGROUP_STORAGE values may hold a bpf_spin_lock.
-//   * lookup (no storage) -> ENOENT; update: CGROUP_STORAGE takes BPF_ANY,
-//     BPF_EXIST and BPF_F_LOCK (others EINVAL), PERCPU_CGROUP_STORAGE
-//     BPF_ANY and BPF_EXIST (others EINVAL), then -> ENOENT (update never
-//     creates); delete -> EINVAL; get_next_key -> ENOENT; batch ops
-//     ENOTSUPP.
+//   * lookup of a key no attach linked -> ENOENT; update: CGROUP_STORAGE
+//     takes BPF_ANY, BPF_EXIST and BPF_F_LOCK (others EINVAL),
+//     PERCPU_CGROUP_STORAGE BPF_ANY and BPF_EXIST (others EINVAL), then
+//     -> ENOENT without a storage (update never creates); delete ->
+//     EINVAL; get_next_key walks the storages newest first (list_add);
+//     batch ops ENOTSUPP.
 //   * memlock (cgroup_storage_map_usage): sizeof(struct
 //     bpf_cgroup_storage_map) only.
 //   * bpf_get_local_storage(map, 0) during a test run: the run's storage
@@ -76,13 +81,23 @@ class CgroupStorageMap final : public Map {
   }
   [[nodiscard]] int DeleteElemProg(const void*) override { return -EINVAL; }
   uint64_t MemUsage(const BuildProfile& build) const override;
+  ~CgroupStorageMap() override;
 
  private:
-  explicit CgroupStorageMap(ShmRegion region) : Map(std::move(region)) {}
+  explicit CgroupStorageMap(ShmRegion region);
   static int Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
                    std::unique_ptr<Map>* out);
   static int Attach(ShmRegion region, std::unique_ptr<Map>* out);
 };
+
+// bpf_cgroup_storages_alloc() and bpf_cgroup_storages_link() for one map
+// a program uses: the storage of (cgroup_id, attach_type) found, or a
+// zeroed one linked at the head of the map's list. `map` must be a
+// CGROUP_STORAGE or PERCPU_CGROUP_STORAGE map.
+void CgroupStorageLink(const Map& map, uint64_t cgroup_id,
+                       uint32_t attach_type);
+// The storages linked into maps of this process, in all (a leak check).
+size_t CgroupStoragesLinked();
 
 // The storages of one test run on this thread (bpf_test_run's
 // item.cgroup_storage): created zeroed on a program's first

@@ -35,6 +35,7 @@
 #include "emu/bpf_attr.h"
 #include "emu/bpffs.h"
 #include "emu/btf.h"
+#include "emu/cgroup_attach.h"
 #include "emu/errno.h"
 #include "emu/map.h"
 #include "emu/map_in_map.h"
@@ -68,13 +69,11 @@ bool AtLeast612() { return TargetKernel() >= KernelVersion::k6_12; }
 
 // Commands that exist but that an unprivileged process cannot use on this
 // machine's kernel (kernel.unprivileged_bpf_disabled: __sys_bpf answers
-// EPERM before anything else): attach, links, queries, iterators,
-// tokens. bpfemu has no kernel objects to attach to.
+// EPERM before anything else): links, queries of tasks, iterators,
+// tokens. bpfemu has no kernel objects to attach to. (BPF_PROG_ATTACH,
+// _DETACH and _QUERY are served for cgroups, CgroupAttach.)
 bool AnsweredEperm(int cmd) {
   switch (cmd) {
-    case BPF_PROG_ATTACH:
-    case BPF_PROG_DETACH:
-    case BPF_PROG_QUERY:
     case BPF_RAW_TRACEPOINT_OPEN:
     case BPF_TASK_FD_QUERY:
     case BPF_LINK_CREATE:
@@ -195,6 +194,12 @@ int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
       return BtfLoad(c, uattr, attr, size);
     case BPF_PROG_BIND_MAP:
       return BindMap(c, attr);
+    case BPF_PROG_ATTACH:
+      return CgroupAttach(c, attr);
+    case BPF_PROG_DETACH:
+      return CgroupDetach(c, attr);
+    case BPF_PROG_QUERY:
+      return CgroupQuery(c, uattr, attr, size);
     case BPF_ENABLE_STATS:
       return EnableStats(c, attr);
     case kBpfProgStreamReadByFd:
@@ -1000,8 +1005,13 @@ void Dispatcher::Collect() {
   }
   auto unheld = [&](const FileKey& k) { return !held.count({k.dev, k.ino}); };
   // Programs, then what only live programs keep: their records and maps.
+  // A program attached to a cgroup is held by its attachment.
+  auto attached = [](int local) {
+    std::shared_ptr<const Prog> p;
+    return ProgFromFd(local, &p) == 0 && CgroupProgIsAttached(p->id);
+  };
   for (auto it = progs_.begin(); it != progs_.end();) {
-    if (unheld(it->first)) {
+    if (unheld(it->first) && !attached(it->second)) {
       (void)CloseFd(it->second);
       it = progs_.erase(it);
     } else {
@@ -1300,6 +1310,203 @@ int64_t Dispatcher::BindMap(Call& c, const uint8_t* a) {
   }
   p->extra->bound_maps.push_back(std::move(m));
   return 0;
+}
+
+// --- cgroup attachment (emu/cgroup_attach.h) ---
+
+namespace {
+
+// include/uapi/linux/bpf.h flags newer than this system's header, and the
+// masks of kernel/bpf/syscall.c bpf_prog_attach.
+constexpr uint32_t kAttachMaskBase = BPF_F_ALLOW_OVERRIDE | BPF_F_ALLOW_MULTI |
+                                     BPF_F_REPLACE | (1u << 6);    // PREORDER
+constexpr uint32_t kAttachMaskMprog = BPF_F_REPLACE | (1u << 3) |  // BEFORE
+                                      (1u << 4) |                  // AFTER
+                                      (1u << 5) |                  // ID
+                                      (1u << 13);                  // LINK
+constexpr uint32_t kAttachMask61 =
+    BPF_F_ALLOW_OVERRIDE | BPF_F_ALLOW_MULTI | BPF_F_REPLACE;
+
+// attach_type_to_prog_type() != BPF_PROG_TYPE_UNSPEC: an attach type the
+// kernel's attach and detach know (the cgroup ones are CgroupAttachProgType's).
+bool KnownAttachType(uint32_t t) {
+  switch (t) {
+    case BPF_SK_MSG_VERDICT:
+    case BPF_SK_SKB_STREAM_PARSER:
+    case BPF_SK_SKB_STREAM_VERDICT:
+    case BPF_SK_SKB_VERDICT:
+    case BPF_LIRC_MODE2:
+    case BPF_FLOW_DISSECTOR:
+    case BPF_TRACE_ITER:
+    case BPF_TRACE_RAW_TP:
+    case BPF_TRACE_FENTRY:
+    case BPF_TRACE_FEXIT:
+    case BPF_MODIFY_RETURN:
+    case BPF_LSM_MAC:
+    case BPF_SK_LOOKUP:
+    case BPF_XDP:
+    case BPF_LSM_CGROUP:
+      return true;
+    case 47:  // BPF_TCX_INGRESS (6.6)
+    case 48:  // BPF_TCX_EGRESS
+    case 55:  // BPF_NETKIT_PRIMARY (6.7)
+    case 56:  // BPF_NETKIT_PEER
+      return AtLeast612();
+    default:
+      return CgroupAttachProgType(t) != 0;
+  }
+}
+
+// The caller's cgroup directory fd (cgroup_get_from_fd): -EBADF for a
+// number not open or a file that is no cgroup2 directory.
+int CallerCgroup(Call& c, int child_fd, CgroupPath* out) {
+  const int t = c.GetFd(child_fd);
+  if (t < 0) return -EBADF;
+  const int err = CgroupPathFromFd(t, out);
+  close(t);
+  return err;
+}
+
+}  // namespace
+
+int Dispatcher::CallerProgOfType(Call& c, int child_fd, uint32_t type,
+                                 std::shared_ptr<const Prog>* out) {
+  int local;
+  if (int err = LocalProg(c, child_fd, &local); err != 0) return err;
+  if (ProgFromFd(local, out) != 0) return -EINVAL;
+  if ((*out)->type != type) return -EINVAL;  // bpf_prog_get_ok
+  return 0;
+}
+
+// bpf_prog_attach(), then cgroup_bpf_prog_attach(): the flags (6.1: before
+// the attach type), the attach type, the program and its expected attach
+// type, the cgroup, the program to replace, then __cgroup_bpf_attach.
+int64_t Dispatcher::CgroupAttach(Call& c, const uint8_t* a) {
+  if (!CallerPrivileged()) return -EPERM;
+  const uint32_t type = Get<uint32_t>(a, 8);
+  const uint32_t flags = Get<uint32_t>(a, 12);
+  if (!AtLeast612() && (flags & ~kAttachMask61)) return -EINVAL;
+  if (!KnownAttachType(type)) return -EINVAL;
+  const uint32_t ptype = CgroupAttachProgType(type);
+  if (ptype == 0) return -EPERM;  // not a cgroup hook: not served
+  if (AtLeast612() && (flags & ~(kAttachMaskBase | kAttachMaskMprog))) {
+    return -EINVAL;
+  }
+  CgroupAttachArgs args;
+  args.attach_type = type;
+  args.flags = flags;
+  args.relative = Get<uint32_t>(a, 20);
+  args.revision = Get<uint64_t>(a, 24);
+  if (int err = CallerProgOfType(c, Get<int32_t>(a, 4), ptype, &args.prog);
+      err != 0) {
+    return err;
+  }
+  // bpf_prog_attach_check_attach_type(): these types attach only where
+  // they were loaded for (a CGROUP_SOCK program loaded without one is
+  // BPF_CGROUP_INET_SOCK_CREATE's, bpf_prog_load_fixup_attach_type).
+  uint32_t expected = args.prog->expected_attach_type;
+  if (ptype == BPF_PROG_TYPE_CGROUP_SOCK && expected == 0) {
+    expected = BPF_CGROUP_INET_SOCK_CREATE;
+  }
+  if ((ptype == BPF_PROG_TYPE_CGROUP_SOCK ||
+       ptype == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
+       ptype == BPF_PROG_TYPE_CGROUP_SOCKOPT) &&
+      expected != type) {
+    return -EINVAL;
+  }
+  CgroupPath cgrp;
+  if (int err = CallerCgroup(c, Get<int32_t>(a, 0), &cgrp); err != 0) {
+    return err;
+  }
+  if ((flags & BPF_F_ALLOW_MULTI) && (flags & BPF_F_REPLACE)) {
+    if (int err =
+            CallerProgOfType(c, Get<int32_t>(a, 16), ptype, &args.replace);
+        err != 0) {
+      return err;
+    }
+  }
+  // bpf_get_anchor_prog(): by id with BPF_F_ID, else by fd (bpf_prog_get:
+  // any program type).
+  if (flags & (1u << 5)) {
+    args.anchor = ProgFromId(args.relative);
+    args.anchor_err = -ENOENT;
+  } else if (args.relative != 0) {
+    int local;
+    args.anchor_err = LocalProg(c, static_cast<int>(args.relative), &local);
+    if (args.anchor_err == 0 && ProgFromFd(local, &args.anchor) != 0) {
+      args.anchor_err = -EINVAL;
+    }
+  }
+  return CgroupProgAttach(cgrp, args);
+}
+
+// bpf_prog_detach(), then cgroup_bpf_prog_detach(): the cgroup, the program
+// (a bad program fd detaches as none), then __cgroup_bpf_detach.
+int64_t Dispatcher::CgroupDetach(Call& c, const uint8_t* a) {
+  if (!CallerPrivileged()) return -EPERM;
+  const uint32_t type = Get<uint32_t>(a, 8);
+  const uint32_t ptype = CgroupAttachProgType(type);
+  if (ptype == 0) return KnownAttachType(type) ? -EPERM : -EINVAL;
+  if (Get<uint32_t>(a, 12) != 0 || Get<uint32_t>(a, 20) != 0) return -EINVAL;
+  CgroupPath cgrp;
+  if (int err = CallerCgroup(c, Get<int32_t>(a, 0), &cgrp); err != 0) {
+    return err;
+  }
+  std::shared_ptr<const Prog> prog;
+  if (CallerProgOfType(c, Get<int32_t>(a, 4), ptype, &prog) != 0) {
+    prog.reset();
+  }
+  return CgroupProgDetach(cgrp, prog, type, Get<uint64_t>(a, 24));
+}
+
+// bpf_prog_query() and __cgroup_bpf_query(): the flags, the attach type,
+// the cgroup; then attach_flags, prog_cnt and (6.12+, when the caller's
+// attr holds it) revision written back, and as many ids as prog_cnt
+// allows (ENOSPC when fewer than attached), each with its attach flags.
+int64_t Dispatcher::CgroupQuery(Call& c, uint64_t uattr, const uint8_t* a,
+                                uint32_t size) {
+  if (!CallerPrivileged()) return -EPERM;  // bpf_net_capable
+  const uint32_t type = Get<uint32_t>(a, 4);
+  const uint32_t qflags = Get<uint32_t>(a, 8);
+  if (qflags & ~uint32_t{BPF_F_QUERY_EFFECTIVE}) return -EINVAL;
+  if (CgroupAttachProgType(type) == 0) {
+    return type == BPF_LSM_CGROUP || KnownAttachType(type) ? -EPERM : -EINVAL;
+  }
+  CgroupPath cgrp;
+  if (int err = CallerCgroup(c, Get<int32_t>(a, 0), &cgrp); err != 0) {
+    return err;
+  }
+  const bool effective = qflags & BPF_F_QUERY_EFFECTIVE;
+  const uint64_t ids_ptr = Get<uint64_t>(a, 16);
+  const uint32_t cnt_in = Get<uint32_t>(a, 24);
+  uint64_t flags_ptr = Get<uint64_t>(a, 32);
+  if (effective && flags_ptr != 0) return -EINVAL;
+  CgroupQueryResult q;
+  CgroupProgQuery(cgrp, type, effective, &q);
+  const uint32_t total = static_cast<uint32_t>(q.ids.size());
+  if (c.Write(uattr + 12, &q.flags, 4) != 0) return -EFAULT;
+  if (c.Write(uattr + 24, &total, 4) != 0) return -EFAULT;
+  if (AtLeast612() && size >= 64 && c.Write(uattr + 56, &q.revision, 8) != 0) {
+    return -EFAULT;
+  }
+  if (cnt_in == 0 || ids_ptr == 0 || total == 0) return 0;
+  int64_t ret = 0;
+  uint32_t n = total;
+  if (cnt_in < total) {
+    n = cnt_in;
+    ret = -ENOSPC;
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    if (c.Write(ids_ptr + 4 * uint64_t{i}, &q.ids[i], 4) != 0) return -EFAULT;
+  }
+  if (!effective && flags_ptr != 0) {
+    for (uint32_t i = 0; i < n; ++i) {
+      if (c.Write(flags_ptr + 4 * uint64_t{i}, &q.flags, 4) != 0) {
+        return -EFAULT;
+      }
+    }
+  }
+  return ret;
 }
 
 // --- BTF (emu/btf.h) ---

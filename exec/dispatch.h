@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <tuple>
@@ -24,6 +25,10 @@
 
 #include "exec/call.h"
 #include "exec/ring_poll.h"
+
+namespace bpfemu {
+struct Prog;
+}  // namespace bpfemu
 
 namespace bpfemu::exec {
 
@@ -197,6 +202,16 @@ class Dispatcher {
   int64_t ProgInfo(Call& c, int local, std::vector<uint8_t>* buf,
                    uint32_t* len);
   int64_t BindMap(Call& c, const uint8_t* attr);
+  // BPF_PROG_ATTACH / BPF_PROG_DETACH / BPF_PROG_QUERY of cgroup programs
+  // (emu/cgroup_attach.h); the caller's cgroup directory fd is taken over
+  // (pidfd_getfd) and resolved. Other attach types: EPERM.
+  int64_t CgroupAttach(Call& c, const uint8_t* attr);
+  int64_t CgroupDetach(Call& c, const uint8_t* attr);
+  int64_t CgroupQuery(Call& c, uint64_t uattr, const uint8_t* attr,
+                      uint32_t size);
+  // bpf_prog_get_type(): the caller's program fd as a program of `type`.
+  int CallerProgOfType(Call& c, int child_fd, uint32_t type,
+                       std::shared_ptr<const Prog>* out);
   int64_t EnableStats(Call& c, const uint8_t* attr);
   // BPF_PROG_STREAM_READ_BY_FD (6.17, emu/stream.h).
   int64_t StreamRead(Call& c, const uint8_t* attr);

@@ -373,13 +373,6 @@ static int KillMe(void) {
   return bad || !WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL;
 }
 
-struct insn {
-  uint8_t code;
-  uint8_t regs;  // dst | src << 4
-  int16_t off;
-  int32_t imm;
-};
-
 // An XDP program that stores 7 in element 0 of an array map (found through
 // a ld_imm64 of the map's fd) and returns XDP_PASS; loaded with a verifier
 // log, run with BPF_PROG_TEST_RUN on 64 bytes.

@@ -18,6 +18,14 @@ static inline long sys_bpf(int cmd, void* attr, unsigned size) {
   return r < 0 ? -errno : r;
 }
 
+// One instruction written out by hand (struct bpf_insn without bitfields).
+struct insn {
+  uint8_t code;
+  uint8_t regs;  // dst | src << 4
+  int16_t off;
+  int32_t imm;
+};
+
 // BPF_MAP_CREATE: a new fd, or -errno. `name` may be NULL.
 static inline int map_create(int type, int key_size, int value_size,
                              int max_entries, int flags, const char* name) {

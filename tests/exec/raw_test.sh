@@ -5,9 +5,12 @@
 # (Python ctypes); and libbpf_globals.c, a skeleton through the system's
 # real libbpf, and libbpf_ringbuf.c, libbpf's ring buffer reader; and
 # perfbuf_raw.c, a perf buffer read through raw system calls, and
-# libbpf_perfbuf.c, libbpf's perf buffer reader. Each transcript must equal the kernel's, recorded as root on
-# Linux 6.18 in expected_raw.txt / expected_py.txt / expected_globals.txt /
-# expected_ringbuf.txt / expected_perfbuf.txt / expected_libbpf_perfbuf.txt.
+# libbpf_perfbuf.c, libbpf's perf buffer reader; and cgroup_attach.c, cgroup
+# attachment and its storages (root: it makes cgroups). Each transcript
+# must equal the kernel's, recorded as root on Linux 6.18 in
+# expected_raw.txt / expected_py.txt / expected_globals.txt /
+# expected_ringbuf.txt / expected_perfbuf.txt / expected_libbpf_perfbuf.txt
+# / expected_cgroup.txt.
 # With `kernel` as $1
 # and bpf() permitted, the programs also run natively on the kernel and
 # must print the same. Runs as any user: the emulated runs need no bpf()
@@ -55,6 +58,8 @@ if [[ "${1:-}" == kernel ]]; then
   check "raw_bpf.py on the kernel" "$dir/expected_py.txt" \
     env PIN="$kpin" python3 "$dir/raw_bpf.py"
   rm -f "$kpin"
+  check "cgroup_attach on the kernel" "$dir/expected_cgroup.txt" \
+    "$dir/cgroup_attach"
   # exec_test's children check their answers against the kernel's.
   for mode in faults prog perfparanoid; do
     if "$dir/exec_child" $mode; then
@@ -99,6 +104,15 @@ check "perfbuf_raw under exec" "$dir/expected_perfbuf.txt" \
 # The real libbpf's perf buffer: perf_buffer__new / __poll / __consume.
 check "libbpf_perfbuf under exec" "$dir/expected_libbpf_perfbuf.txt" \
   "$bpfemu" exec -- "$dir/libbpf_perfbuf"
+# Cgroup attachment (BPF_PROG_ATTACH / DETACH / QUERY) and the storages it
+# links: making the cgroups needs a writable cgroup2 hierarchy (root).
+if out=$("$bpfemu" exec -- "$dir/cgroup_attach" 2>&1) &&
+  [[ "$out" == SKIPPED* ]]; then
+  echo "SKIPPED cgroup_attach under exec: ${out#SKIPPED: }"
+else
+  check "cgroup_attach under exec" "$dir/expected_cgroup.txt" \
+    "$bpfemu" exec -- "$dir/cgroup_attach"
+fi
 # 6.1's map_freeze checks no fd access: a second freeze is EBUSY there.
 # 6.1 knows no BPF_F_XDP_DEV_BOUND_ONLY (6.3): EINVAL before the device.
 sed -e 's/^freeze again = -1$/freeze again = -16/' \

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: Apache-2.0
+// Programs attached to cgroups (emu/cgroup_attach.h, kernel/bpf/cgroup.c
+// __cgroup_bpf_attach / __cgroup_bpf_detach / __cgroup_bpf_query) on
+// cgroup ids of the test's own (no cgroup2 directory is needed: the model
+// names cgroups by id), and the storages an attach links
+// (emu/cgroup_storage.h). tests/exec/exec_child.c `cgroup` compares the
+// same answers with the kernel's through real cgroup directories.
+#include "emu/cgroup_attach.h"
+
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "emu/cgroup_storage.h"
+#include "emu/prog.h"
+#include "emu/syscall.h"
+#include "gtest/gtest.h"
+
+namespace bpfemu {
+namespace {
+
+constexpr uint32_t kEgress = BPF_CGROUP_INET_EGRESS;
+constexpr uint32_t kPreorder = 1u << 6;
+constexpr uint32_t kBefore = 1u << 3;
+
+std::shared_ptr<const Prog> P(uint32_t id, std::vector<uint32_t> maps = {}) {
+  auto p = std::make_shared<Prog>();
+  p->id = id;
+  p->type = BPF_PROG_TYPE_CGROUP_SKB;
+  p->extra->load.map_ids = std::move(maps);
+  return p;
+}
+
+CgroupAttachArgs Args(std::shared_ptr<const Prog> p, uint32_t flags = 0) {
+  CgroupAttachArgs a;
+  a.prog = std::move(p);
+  a.attach_type = kEgress;
+  a.flags = flags;
+  return a;
+}
+
+std::vector<uint32_t> Ids(const CgroupPath& c, bool effective,
+                          uint32_t* flags = nullptr) {
+  CgroupQueryResult q;
+  CgroupProgQuery(c, kEgress, effective, &q);
+  if (flags != nullptr) *flags = q.flags;
+  return q.ids;
+}
+
+// Ids far from any real cgroup's, one set per test.
+CgroupPath Cg(uint64_t id, std::vector<uint64_t> parents) {
+  return CgroupPath{id, std::move(parents)};
+}
+
+TEST(CgroupAttach, SingleOverrideAndMultiFollowTheKernelsRules) {
+  const CgroupPath root = Cg(1u << 30, {});
+  const CgroupPath child = Cg((1u << 30) + 1, {1u << 30});
+  auto a = P(9001), b = P(9002), c = P(9003);
+  // Flag combinations (EINVAL) before anything else.
+  EXPECT_EQ(
+      CgroupProgAttach(root, Args(a, BPF_F_ALLOW_OVERRIDE | BPF_F_ALLOW_MULTI)),
+      -EINVAL);
+  EXPECT_EQ(CgroupProgAttach(root, Args(a, BPF_F_REPLACE)), -EINVAL);
+  // A single program; attaching again replaces it.
+  ASSERT_EQ(CgroupProgAttach(root, Args(a)), 0);
+  ASSERT_EQ(CgroupProgAttach(root, Args(b)), 0);
+  uint32_t flags = 7;
+  EXPECT_EQ(Ids(root, false, &flags), (std::vector<uint32_t>{9002}));
+  EXPECT_EQ(flags, 0u);
+  // Other flags on top of it: EPERM; a child below a non-overridable one:
+  // EPERM.
+  EXPECT_EQ(CgroupProgAttach(root, Args(c, BPF_F_ALLOW_MULTI)), -EPERM);
+  EXPECT_EQ(CgroupProgAttach(child, Args(c)), -EPERM);
+  // The child inherits it.
+  EXPECT_EQ(Ids(child, true), (std::vector<uint32_t>{9002}));
+  EXPECT_EQ(Ids(child, false), (std::vector<uint32_t>{}));
+  // A legacy detach without a program takes it; a second finds nothing.
+  EXPECT_EQ(CgroupProgDetach(root, nullptr, kEgress, 0), 0);
+  EXPECT_EQ(CgroupProgDetach(root, nullptr, kEgress, 0), -ENOENT);
+  // Multi: twice the same program is EINVAL; the child's run first, then
+  // the parent's.
+  ASSERT_EQ(CgroupProgAttach(root, Args(a, BPF_F_ALLOW_MULTI)), 0);
+  EXPECT_EQ(CgroupProgAttach(root, Args(a, BPF_F_ALLOW_MULTI)), -EINVAL);
+  ASSERT_EQ(CgroupProgAttach(root, Args(b, BPF_F_ALLOW_MULTI)), 0);
+  ASSERT_EQ(CgroupProgAttach(child, Args(c, BPF_F_ALLOW_MULTI)), 0);
+  EXPECT_EQ(Ids(child, true), (std::vector<uint32_t>{9003, 9001, 9002}));
+  // Replace: the program to replace must be attached (ENOENT).
+  auto d = P(9004);
+  CgroupAttachArgs r = Args(d, BPF_F_ALLOW_MULTI | BPF_F_REPLACE);
+  r.replace = c;
+  EXPECT_EQ(CgroupProgAttach(root, r), -ENOENT);
+  r.replace = a;
+  ASSERT_EQ(CgroupProgAttach(root, r), 0);
+  EXPECT_EQ(Ids(root, false, &flags), (std::vector<uint32_t>{9004, 9002}));
+  EXPECT_EQ(flags, uint32_t{BPF_F_ALLOW_MULTI});
+  // A multi detach needs the program.
+  EXPECT_EQ(CgroupProgDetach(root, nullptr, kEgress, 0), -EINVAL);
+  EXPECT_EQ(CgroupProgDetach(root, a, kEgress, 0), -ENOENT);
+  for (const auto& p : {d, b}) {
+    EXPECT_EQ(CgroupProgDetach(root, p, kEgress, 0), 0);
+  }
+  EXPECT_EQ(CgroupProgDetach(child, c, kEgress, 0), 0);
+  EXPECT_EQ(Ids(child, true), (std::vector<uint32_t>{}));
+}
+
+TEST(CgroupAttach, RevisionsBeforeAndPreorder) {
+  const CgroupPath root = Cg((1u << 30) + 10, {});
+  const CgroupPath child = Cg((1u << 30) + 11, {(1u << 30) + 10});
+  auto a = P(9101), b = P(9102), c = P(9103), d = P(9104);
+  CgroupQueryResult q;
+  CgroupProgQuery(root, kEgress, false, &q);
+  EXPECT_EQ(q.revision, 1u);
+  CgroupAttachArgs x = Args(a, BPF_F_ALLOW_MULTI);
+  x.revision = 5;
+  EXPECT_EQ(CgroupProgAttach(root, x), -ESTALE);
+  ASSERT_EQ(CgroupProgAttach(root, Args(a, BPF_F_ALLOW_MULTI)), 0);
+  // BPF_F_BEFORE with no anchor: at the head.
+  ASSERT_EQ(CgroupProgAttach(root, Args(b, BPF_F_ALLOW_MULTI | kBefore)), 0);
+  CgroupProgQuery(root, kEgress, false, &q);
+  EXPECT_EQ(q.ids, (std::vector<uint32_t>{9102, 9101}));
+  EXPECT_EQ(q.revision, 3u);
+  // Preorder programs run before the others, the parent's first.
+  ASSERT_EQ(CgroupProgAttach(root, Args(c, BPF_F_ALLOW_MULTI | kPreorder)), 0);
+  ASSERT_EQ(CgroupProgAttach(child, Args(d, BPF_F_ALLOW_MULTI | kPreorder)), 0);
+  EXPECT_EQ(Ids(child, true), (std::vector<uint32_t>{9103, 9104, 9102, 9101}));
+  for (const auto& p : {a, b, c}) {
+    EXPECT_EQ(CgroupProgDetach(root, p, kEgress, 0), 0);
+  }
+  EXPECT_EQ(CgroupProgDetach(child, d, kEgress, 0), 0);
+}
+
+TEST(CgroupAttach, AttachLinksTheProgramsStorages) {
+  MapAttr attr{.map_type = BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
+               .key_size = sizeof(struct bpf_cgroup_storage_key),
+               .value_size = 8};
+  const int fd = MapCreate(attr);
+  ASSERT_GE(fd, 0);
+  std::shared_ptr<Map> m = MapFromFd(fd);
+  ASSERT_NE(m, nullptr);
+  const CgroupPath cg = Cg((1u << 30) + 20, {});
+  struct bpf_cgroup_storage_key key = {};
+  key.cgroup_inode_id = cg.id;
+  key.attach_type = kEgress;
+  std::vector<uint64_t> values(m->nr_cpus(), 0);
+  values[0] = 1;
+  EXPECT_EQ(MapUpdateElem(fd, &key, values.data(), BPF_ANY), -ENOENT);
+  const size_t before = CgroupStoragesLinked();
+  auto p = P(9201, {m->id()});
+  ASSERT_EQ(CgroupProgAttach(cg, Args(p)), 0);
+  EXPECT_EQ(CgroupStoragesLinked(), before + 1);
+  EXPECT_EQ(MapUpdateElem(fd, &key, values.data(), BPF_ANY), 0);
+  std::vector<uint64_t> out(m->nr_cpus(), 9);
+  ASSERT_EQ(MapLookupElem(fd, &key, out.data(), 0), 0);
+  EXPECT_EQ(out, values);
+  struct bpf_cgroup_storage_key next = {};
+  ASSERT_EQ(MapGetNextKey(fd, nullptr, &next), 0);
+  EXPECT_EQ(next.cgroup_inode_id, cg.id);
+  EXPECT_EQ(MapGetNextKey(fd, &key, &next), -ENOENT);
+  // Detached, the storage stays (until the cgroup or the map goes).
+  EXPECT_EQ(CgroupProgDetach(cg, p, kEgress, 0), 0);
+  ASSERT_EQ(MapLookupElem(fd, &key, out.data(), 0), 0);
+  m.reset();
+  CloseFd(fd);
+  EXPECT_EQ(CgroupStoragesLinked(), before);
+}
+
+}  // namespace
+}  // namespace bpfemu

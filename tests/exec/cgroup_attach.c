@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: Apache-2.0
+// BPF_PROG_ATTACH / BPF_PROG_DETACH / BPF_PROG_QUERY of cgroup programs and
+// the cgroup storages an attach links, through raw bpf(2): the same binary
+// prints the same transcript natively on the kernel (as root) and under
+// `bpfemu exec` (expected_cgroup.txt, recorded on 6.18). Program ids are
+// printed by name (a, b, c, d, s), so the transcript does not depend on
+// the ids the kernel hands out. Needs a writable cgroup2 hierarchy (root):
+// it makes a cgroup and a child below it, and removes both.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/exec/raw_sys.h"
+
+// Attach flags newer than this system's header (include/uapi/linux/bpf.h).
+#define F_BEFORE (1u << 3)
+#define F_PREORDER (1u << 6)
+
+// union bpf_attr as 6.18 lays out the attach and query commands.
+typedef union {
+  uint8_t bytes[168];
+  struct {
+    uint32_t target_fd, attach_bpf_fd, attach_type, attach_flags;
+    uint32_t replace_bpf_fd, relative_fd;
+    uint64_t expected_revision;
+  } at;
+  struct {
+    uint32_t target_fd, attach_type, query_flags, attach_flags;
+    uint64_t prog_ids;
+    uint32_t prog_cnt, pad;
+    uint64_t prog_attach_flags, link_ids, link_attach_flags, revision;
+  } q;
+} Attr;
+
+static uint32_t ids[5];
+static const char* names = "abcds";
+
+static const char* Name(uint32_t id) {
+  static char buf[2][16];
+  static int which;
+  which ^= 1;
+  for (int i = 0; i < 5; ++i) {
+    if (ids[i] == id) {
+      snprintf(buf[which], sizeof(buf[which]), "%c", names[i]);
+      return buf[which];
+    }
+  }
+  snprintf(buf[which], sizeof(buf[which]), "?");
+  return buf[which];
+}
+
+static long Attach(int cg, int prog, uint32_t type, uint32_t flags, int replace,
+                   uint32_t relative, uint64_t revision) {
+  Attr a;
+  memset(&a, 0, sizeof(a));
+  a.at.target_fd = cg;
+  a.at.attach_bpf_fd = prog;
+  a.at.attach_type = type;
+  a.at.attach_flags = flags;
+  a.at.replace_bpf_fd = replace;
+  a.at.relative_fd = relative;
+  a.at.expected_revision = revision;
+  return sys_bpf(BPF_PROG_ATTACH, &a, sizeof(a));
+}
+
+static long Detach(int cg, int prog, uint32_t type) {
+  Attr a;
+  memset(&a, 0, sizeof(a));
+  a.at.target_fd = cg;
+  a.at.attach_bpf_fd = prog;
+  a.at.attach_type = type;
+  return sys_bpf(BPF_PROG_DETACH, &a, sizeof(a));
+}
+
+// A query printed: its answer, attach_flags, prog_cnt, revision, the ids
+// (by name) and their attach flags.
+static void Query(const char* what, int cg, uint32_t type, uint32_t qflags,
+                  uint32_t cnt, int with_flags) {
+  uint32_t got[8] = {0}, fl[8] = {0};
+  Attr a;
+  memset(&a, 0, sizeof(a));
+  a.q.target_fd = cg;
+  a.q.attach_type = type;
+  a.q.query_flags = qflags;
+  a.q.prog_ids = (uint64_t)(uintptr_t)got;
+  a.q.prog_cnt = cnt;
+  if (with_flags) a.q.prog_attach_flags = (uint64_t)(uintptr_t)fl;
+  long r = sys_bpf(BPF_PROG_QUERY, &a, sizeof(a));
+  printf("%s = %ld flags %u cnt %u rev %llu:", what, r, a.q.attach_flags,
+         a.q.prog_cnt, (unsigned long long)a.q.revision);
+  for (uint32_t i = 0; i < cnt && i < a.q.prog_cnt; ++i) {
+    printf(" %s", Name(got[i]));
+    if (with_flags) printf("/%u", fl[i]);
+  }
+  printf("\n");
+}
+
+static uint32_t ProgId(int fd) {
+  struct bpf_prog_info info;
+  memset(&info, 0, sizeof(info));
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = fd;
+  a.info.info_len = sizeof(info);
+  a.info.info = (uint64_t)(uintptr_t)&info;
+  return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)) == 0 ? info.id : 0;
+}
+
+// A cgroup_skb program returning 1; with a storage map, it asks for its
+// storage first (bpf_get_local_storage, helper 81).
+static int Load(int storage) {
+  struct insn p[8];
+  int n = 0;
+  if (storage >= 0) {
+    p[n++] = (struct insn){0x18, 1 | 1 << 4, 0, storage};  // r1 = map
+    p[n++] = (struct insn){0, 0, 0, 0};
+    p[n++] = (struct insn){0xb7, 2, 0, 0};  // r2 = 0
+    p[n++] = (struct insn){0x85, 0, 0, 81};
+  }
+  p[n++] = (struct insn){0xb7, 0, 0, 1};  // r0 = 1
+  p[n++] = (struct insn){0x95, 0, 0, 0};  // exit
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_CGROUP_SKB;
+  a.expected_attach_type = BPF_CGROUP_INET_EGRESS;
+  a.insn_cnt = n;
+  a.insns = (uint64_t)(uintptr_t)p;
+  a.license = (uint64_t)(uintptr_t) "GPL";
+  return (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+}
+
+// Where the cgroup2 hierarchy is mounted (/proc/self/mountinfo), or "".
+static void Cgroup2Mount(char* out, size_t n) {
+  char line[512], mnt[256], fs[64];
+  out[0] = 0;
+  FILE* f = fopen("/proc/self/mountinfo", "re");
+  if (f == NULL) return;
+  while (fgets(line, sizeof(line), f) != NULL) {
+    const char* dash = strstr(line, " - ");
+    if (dash == NULL || sscanf(dash, " - %63s", fs) != 1) continue;
+    if (strcmp(fs, "cgroup2") != 0) continue;
+    if (sscanf(line, "%*s %*s %*s %*s %255s", mnt) == 1) {
+      snprintf(out, n, "%s", mnt);
+      break;
+    }
+  }
+  fclose(f);
+}
+
+int main(void) {
+  const uint32_t eg = BPF_CGROUP_INET_EGRESS;
+  char root[256], parent[300], child[320];
+  Cgroup2Mount(root, sizeof(root));
+  snprintf(parent, sizeof(parent), "%s/bpfemu_cg_%d", root, getpid());
+  snprintf(child, sizeof(child), "%s/child", parent);
+  if (mkdir(parent, 0755) != 0 || mkdir(child, 0755) != 0) {
+    printf("SKIPPED: cannot make a cgroup (%s)\n", strerror(errno));
+    rmdir(parent);
+    return 0;
+  }
+  int p = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int c = open(child, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int notcg = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int st = map_create(BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
+                      sizeof(struct bpf_cgroup_storage_key), 8, 0, 0, NULL);
+  int fd[5];
+  for (int i = 0; i < 5; ++i) {
+    fd[i] = Load(i == 4 ? st : -1);
+    ids[i] = ProgId(fd[i]);
+  }
+  printf("setup = %d\n", p >= 0 && c >= 0 && st >= 0 && fd[0] >= 0 &&
+                             fd[4] >= 0 && ids[4] != 0);
+  // The refusals before any attachment, in the kernel's order.
+  printf("attach to a non-cgroup directory = %ld\n",
+         Attach(notcg, fd[0], eg, 0, 0, 0, 0));
+  printf("attach to a closed fd = %ld\n", Attach(999, fd[0], eg, 0, 0, 0, 0));
+  printf("attach type 9999 = %ld\n", Attach(p, fd[0], 9999, 0, 0, 0, 0));
+  printf("attach to another program type's hook = %ld\n",
+         Attach(p, fd[0], BPF_CGROUP_INET4_CONNECT, 0, 0, 0, 0));
+  printf("attach a map fd = %ld\n", Attach(p, st, eg, 0, 0, 0, 0));
+  printf("attach flag 1<<10 = %ld\n", Attach(p, fd[0], eg, 1u << 10, 0, 0, 0));
+  printf(
+      "attach override|multi = %ld\n",
+      Attach(p, fd[0], eg, BPF_F_ALLOW_OVERRIDE | BPF_F_ALLOW_MULTI, 0, 0, 0));
+  printf("attach replace without multi = %ld\n",
+         Attach(p, fd[0], eg, BPF_F_REPLACE, fd[1], 0, 0));
+  printf("attach revision 7 = %ld\n", Attach(p, fd[0], eg, 0, 0, 0, 7));
+  Query("query nothing", p, eg, 0, 4, 1);
+  Query("query a non-cgroup", notcg, eg, 0, 4, 0);
+  // One program, no flags: a second attach replaces it.
+  printf("attach a = %ld\n", Attach(p, fd[0], eg, 0, 0, 0, 0));
+  printf("attach b = %ld\n", Attach(p, fd[1], eg, 0, 0, 0, 0));
+  Query("query parent", p, eg, 0, 4, 1);
+  printf("attach c multi over none = %ld\n",
+         Attach(p, fd[2], eg, BPF_F_ALLOW_MULTI, 0, 0, 0));
+  printf("attach c below a single = %ld\n", Attach(c, fd[2], eg, 0, 0, 0, 0));
+  Query("query child effective", c, eg, BPF_F_QUERY_EFFECTIVE, 4, 0);
+  Query("query effective with flags", c, eg, BPF_F_QUERY_EFFECTIVE, 4, 1);
+  printf("detach legacy = %ld\n", Detach(p, 0, eg));
+  printf("detach legacy again = %ld\n", Detach(p, 0, eg));
+  // Overridable: the child may attach its own, which replaces the parent's
+  // in its effective list.
+  printf("attach a override = %ld\n",
+         Attach(p, fd[0], eg, BPF_F_ALLOW_OVERRIDE, 0, 0, 0));
+  printf("attach b below it = %ld\n", Attach(c, fd[1], eg, 0, 0, 0, 0));
+  Query("query child effective", c, eg, BPF_F_QUERY_EFFECTIVE, 4, 0);
+  printf("detach b = %ld\n", Detach(c, fd[1], eg));
+  printf("detach a = %ld\n", Detach(p, fd[0], eg));
+  // Multi.
+  printf("attach a multi = %ld\n",
+         Attach(p, fd[0], eg, BPF_F_ALLOW_MULTI, 0, 0, 0));
+  printf("attach a multi again = %ld\n",
+         Attach(p, fd[0], eg, BPF_F_ALLOW_MULTI, 0, 0, 0));
+  printf("attach b multi = %ld\n",
+         Attach(p, fd[1], eg, BPF_F_ALLOW_MULTI, 0, 0, 0));
+  printf("attach b override now = %ld\n",
+         Attach(p, fd[2], eg, BPF_F_ALLOW_OVERRIDE, 0, 0, 0));
+  printf("attach c multi in the child = %ld\n",
+         Attach(c, fd[2], eg, BPF_F_ALLOW_MULTI, 0, 0, 0));
+  Query("query parent", p, eg, 0, 4, 1);
+  Query("query parent, room for 1", p, eg, 0, 1, 0);
+  Query("query child effective", c, eg, BPF_F_QUERY_EFFECTIVE, 4, 0);
+  printf("replace c (not attached here) = %ld\n",
+         Attach(p, fd[3], eg, BPF_F_ALLOW_MULTI | BPF_F_REPLACE, fd[2], 0, 0));
+  printf("replace a by d = %ld\n",
+         Attach(p, fd[3], eg, BPF_F_ALLOW_MULTI | BPF_F_REPLACE, fd[0], 0, 0));
+  printf("replace with before = %ld\n",
+         Attach(p, fd[0], eg, BPF_F_ALLOW_MULTI | BPF_F_REPLACE | F_BEFORE,
+                fd[3], 0, 0));
+  printf("attach a before b = %ld\n",
+         Attach(p, fd[0], eg, BPF_F_ALLOW_MULTI | F_BEFORE, 0, fd[1], 0));
+  printf("attach a before a non-program = %ld\n",
+         Attach(c, fd[0], eg, BPF_F_ALLOW_MULTI | F_BEFORE, 0, notcg, 0));
+  printf("attach a preorder in the child = %ld\n",
+         Attach(c, fd[0], eg, BPF_F_ALLOW_MULTI | F_PREORDER, 0, 0, 0));
+  Query("query parent", p, eg, 0, 4, 1);
+  Query("query child effective", c, eg, BPF_F_QUERY_EFFECTIVE, 8, 0);
+  printf("detach multi without a program = %ld\n", Detach(p, 0, eg));
+  printf("detach a bad fd = %ld\n", Detach(p, 999, eg));
+  printf("detach c (not attached here) = %ld\n", Detach(p, fd[2], eg));
+  printf("detach from a non-cgroup = %ld\n", Detach(notcg, fd[0], eg));
+  printf("detach type 9999 = %ld\n", Detach(p, fd[0], 9999));
+  printf("detach a b d = %ld %ld %ld\n", Detach(p, fd[0], eg),
+         Detach(p, fd[1], eg), Detach(p, fd[3], eg));
+  printf("detach a c in the child = %ld %ld\n", Detach(c, fd[0], eg),
+         Detach(c, fd[2], eg));
+  Query("query parent", p, eg, 0, 4, 1);
+  // Storage: linked by the attach, kept after the detach.
+  struct bpf_cgroup_storage_key key, next;
+  struct stat sb;
+  fstat(c, &sb);
+  memset(&key, 0, sizeof(key));
+  key.cgroup_inode_id = sb.st_ino;
+  key.attach_type = eg;
+  const int ncpu = (int)sysconf(_SC_NPROCESSORS_CONF);
+  uint64_t v[512] = {0}, out[512] = {0};
+  for (int i = 0; i < ncpu && i < 512; ++i) v[i] = 100 + i;
+  printf("storage update before attach = %ld\n",
+         elem(BPF_MAP_UPDATE_ELEM, st, &key, v, BPF_ANY));
+  printf("attach s = %ld\n", Attach(c, fd[4], eg, 0, 0, 0, 0));
+  printf("storage update = %ld\n",
+         elem(BPF_MAP_UPDATE_ELEM, st, &key, v, BPF_ANY));
+  printf("storage update noexist = %ld\n",
+         elem(BPF_MAP_UPDATE_ELEM, st, &key, v, BPF_NOEXIST));
+  long r = elem(BPF_MAP_LOOKUP_ELEM, st, &key, out, 0);
+  printf("storage lookup = %ld, values match %d\n", r,
+         memcmp(v, out, sizeof(uint64_t) * ncpu) == 0);
+  memset(&next, 0, sizeof(next));
+  r = elem(BPF_MAP_GET_NEXT_KEY, st, NULL, &next, 0);
+  printf("storage first key = %ld, ours %d\n", r,
+         next.cgroup_inode_id == key.cgroup_inode_id &&
+             next.attach_type == key.attach_type);
+  printf("storage next key = %ld\n",
+         elem(BPF_MAP_GET_NEXT_KEY, st, &key, &next, 0));
+  printf("storage delete = %ld\n",
+         elem(BPF_MAP_DELETE_ELEM, st, &key, NULL, 0));
+  key.attach_type = BPF_CGROUP_INET_INGRESS;
+  printf("storage lookup of ingress = %ld\n",
+         elem(BPF_MAP_LOOKUP_ELEM, st, &key, out, 0));
+  key.attach_type = eg;
+  printf("detach s = %ld\n", Detach(c, fd[4], eg));
+  printf("storage lookup after detach = %ld\n",
+         elem(BPF_MAP_LOOKUP_ELEM, st, &key, out, 0));
+  for (int i = 0; i < 5; ++i) close(fd[i]);
+  close(st);
+  close(p);
+  close(c);
+  close(notcg);
+  if (rmdir(child) != 0 || rmdir(parent) != 0) {
+    printf("rmdir: %s\n", strerror(errno));
+  }
+  return 0;
+}
