@@ -4,9 +4,11 @@
 // as root, against the kernel. Prints one line per step, "name = result",
 // where result is the return value or -errno, so both runs compare line by
 // line. Ids differ between runs and are not printed.
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -182,6 +185,71 @@ static void run(const char* what, long prog, const void* data, uint32_t size,
            "%s: retval %u, data_size_out %u, ctx_size_out %u; result", what,
            a.test.retval, a.test.data_size_out, a.test.ctx_size_out);
   report(line, r);
+}
+
+// SK_LOOKUP test runs (bpf_prog_test_run_sk_lookup): a program that passes
+// IPv6 lookups and drops the others, on struct bpf_sk_lookup contexts.
+static void SkLookupRuns(void) {
+  const struct bpf_insn insns[] = {
+      {BPF_LDX | BPF_MEM | BPF_W, 2, 1, 8, 0},  // r2 = ctx->family
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+      {BPF_JMP | BPF_JNE | BPF_K, 2, 0, 1, AF_INET6},
+      {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_SK_LOOKUP;
+  a.expected_attach_type = BPF_SK_LOOKUP;
+  a.insns = (uint64_t)(uintptr_t)insns;
+  a.insn_cnt = 5;
+  a.license = (uint64_t)(uintptr_t) "GPL";
+  long p = sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
+  report("sk_lookup prog ok", p >= 0);
+  struct bpf_sk_lookup in, out;
+  uint8_t big[80];
+  memset(&in, 0, sizeof(in));
+  in.family = AF_INET;
+  in.protocol = IPPROTO_TCP;
+  in.local_port = 80;
+  in.remote_port = htons(4000);
+  run("sk_lookup v4", p, NULL, 0, NULL, 0, &in, sizeof(in), &out, sizeof(out),
+      0, 0, 0);
+  report("sk_lookup cookie out", (long)out.cookie);
+  in.family = AF_INET6;
+  run("sk_lookup v6 repeat 3", p, NULL, 0, NULL, 0, &in, sizeof(in), &out,
+      sizeof(out), 0, 0, 3);
+  run("sk_lookup ctx out too small", p, NULL, 0, NULL, 0, &in, sizeof(in), &out,
+      8, 0, 0, 0);
+  run("sk_lookup no ctx", p, NULL, 0, NULL, 0, NULL, 0, NULL, 0, 0, 0, 0);
+  run("sk_lookup ctx out only", p, NULL, 0, NULL, 0, NULL, 0, &out, sizeof(out),
+      0, 0, 0);
+  run("sk_lookup with data", p, big, 14, NULL, 0, &in, sizeof(in), NULL, 0, 0,
+      0, 0);
+  run("sk_lookup flags", p, NULL, 0, NULL, 0, &in, sizeof(in), NULL, 0, 1, 0,
+      0);
+  in.local_port = 70000;
+  run("sk_lookup port 70000", p, NULL, 0, NULL, 0, &in, sizeof(in), NULL, 0, 0,
+      0, 0);
+  in.local_port = 80;
+  in.ingress_ifindex = 1;
+  run("sk_lookup ingress_ifindex", p, NULL, 0, NULL, 0, &in, sizeof(in), NULL,
+      0, 0, 0, 0);
+  in.ingress_ifindex = 0;
+  in.cookie = 5;
+  run("sk_lookup cookie in", p, NULL, 0, NULL, 0, &in, sizeof(in), NULL, 0, 0,
+      0, 0);
+  in.cookie = 0;
+  in.family = AF_UNIX;
+  run("sk_lookup AF_UNIX", p, NULL, 0, NULL, 0, &in, sizeof(in), NULL, 0, 0, 0,
+      0);
+  in.family = AF_INET;
+  memset(big, 0, sizeof(big));
+  memcpy(big, &in, sizeof(in));
+  big[79] = 1;
+  run("sk_lookup long ctx", p, NULL, 0, NULL, 0, big, sizeof(big), NULL, 0, 0,
+      0, 0);
+  close((int)p);
 }
 
 // BPF_PROG_TEST_RUN's buffer and context rules (net/bpf/test_run.c): XDP
@@ -1127,6 +1195,7 @@ int main(void) {
   Btf(h);
   TestRuns();
   CgroupSkbRuns();
+  SkLookupRuns();
   Lifetimes();
   Stats();
   DevBound();

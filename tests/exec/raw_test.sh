@@ -60,6 +60,10 @@ if [[ "${1:-}" == kernel ]]; then
   rm -f "$kpin"
   check "cgroup_attach on the kernel" "$dir/expected_cgroup.txt" \
     "$dir/cgroup_attach"
+  # The same under exec, here where cgroups can be made (the sandbox of
+  # raw_test mounts /sys read-only).
+  check "cgroup_attach under exec" "$dir/expected_cgroup.txt" \
+    "$bpfemu" exec -- "$dir/cgroup_attach"
   # exec_test's children check their answers against the kernel's.
   for mode in faults prog perfparanoid; do
     if "$dir/exec_child" $mode; then
