@@ -60,7 +60,11 @@ int Call::Read(uint64_t addr, void* buf, size_t n) const {
   iovec local{buf, n};
   iovec remote{reinterpret_cast<void*>(addr), n};
   const ssize_t got = process_vm_readv(pid_, &local, 1, &remote, 1, 0);
-  return got == static_cast<ssize_t>(n) ? 0 : -EFAULT;
+  const bool ok = got == static_cast<ssize_t>(n);
+  Seen s{addr, n, !ok, {}};
+  if (ok) s.bytes.assign(static_cast<const char*>(buf), n);
+  seen_.push_back(std::move(s));
+  return ok ? 0 : -EFAULT;
 }
 
 int Call::Write(uint64_t addr, const void* buf, size_t n) const {
@@ -69,7 +73,28 @@ int Call::Write(uint64_t addr, const void* buf, size_t n) const {
   iovec local{const_cast<void*>(buf), n};
   iovec remote{reinterpret_cast<void*>(addr), n};
   const ssize_t got = process_vm_writev(pid_, &local, 1, &remote, 1, 0);
+  // What was read of the written range now holds what was written.
+  for (Seen& s : seen_) {
+    if (s.fault || s.addr >= addr + n || addr >= s.addr + s.len) continue;
+    const uint64_t from = std::max(s.addr, addr);
+    const uint64_t to = std::min(s.addr + s.len, addr + n);
+    std::memcpy(s.bytes.data() + (from - s.addr),
+                static_cast<const char*>(buf) + (from - addr), to - from);
+  }
   return got == static_cast<ssize_t>(n) ? 0 : -EFAULT;
+}
+
+bool Call::StillSees(const std::vector<Seen>& seen) const {
+  std::string now;
+  for (const Seen& s : seen) {
+    now.resize(s.len);
+    iovec local{now.data(), s.len};
+    iovec remote{reinterpret_cast<void*>(s.addr), s.len};
+    const bool ok = process_vm_readv(pid_, &local, 1, &remote, 1, 0) ==
+                    static_cast<ssize_t>(s.len);
+    if (ok == s.fault || (ok && now != s.bytes)) return false;
+  }
+  return true;
 }
 
 int Call::ReadString(uint64_t addr, size_t max, std::string* out) const {

@@ -18,6 +18,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace bpfemu::exec {
 
@@ -38,6 +40,24 @@ class Call {
   [[nodiscard]] int Read(uint64_t addr, void* buf, size_t n) const;
   // copy_to_user: 0, or -EFAULT unless all n bytes were written.
   [[nodiscard]] int Write(uint64_t addr, const void* buf, size_t n) const;
+
+  // What the answer depends on in the caller's memory: every range this
+  // call read (the attr, keys, values, instructions, paths, ...) with the
+  // bytes it held - or that it could not be read - as the caller's memory
+  // stands after the call (a later Write of an overlapping range is
+  // applied to the recorded bytes). A lost answer is replayed only to a
+  // call that finds the same (Dispatcher::Replay).
+  struct Seen {
+    uint64_t addr = 0;
+    size_t len = 0;
+    bool fault = false;
+    std::string bytes;
+  };
+  std::vector<Seen> TakeSeen() { return std::move(seen_); }
+  void ForgetSeen() { seen_.clear(); }
+  void SetSeen(std::vector<Seen> seen) { seen_ = std::move(seen); }
+  // Whether the caller's memory still shows what `seen` recorded.
+  bool StillSees(const std::vector<Seen>& seen) const;
   // strncpy_from_user up to `max` bytes with the NUL: 0, -EFAULT, or
   // -ENAMETOOLONG when no NUL came within `max` bytes.
   [[nodiscard]] int ReadString(uint64_t addr, size_t max,
@@ -84,6 +104,7 @@ class Call {
   int pidfd_ = -1;
   int answer_fd_ = -1;  // a dup of AnswerWithFd's file
   bool answer_cloexec_ = true;
+  mutable std::vector<Seen> seen_;
 };
 
 }  // namespace bpfemu::exec

@@ -450,10 +450,18 @@ int Dispatcher::GiveObject(Call& c, int local, std::map<FileKey, int>* table) {
   return err;
 }
 
+namespace {
+std::set<std::pair<uint64_t, uint64_t>> FilesHeldElsewhere();
+}  // namespace
+
 void Dispatcher::UndoEntry(std::map<FileKey, int>* table, const FileKey& key) {
   undo_.push_back([this, table, key] {
     auto it = table->find(key);
     if (it == table->end()) return;
+    // A caller already holds the object (another thread got it by id or
+    // by path before the lost call was given up): it stays, as the
+    // kernel's finished call left it.
+    if (FilesHeldElsewhere().count({key.dev, key.ino}) != 0) return;
     (void)CloseFd(it->second);
     table->erase(it);
     if (table == &maps_) {
@@ -500,7 +508,14 @@ bool Dispatcher::Replay(Call& c, const struct seccomp_notif& n, int64_t* r) {
       l.data.nr == n.data.nr && l.data.arch == n.data.arch &&
       l.data.instruction_pointer == n.data.instruction_pointer &&
       std::memcmp(l.data.args, n.data.args, sizeof(l.data.args)) == 0 &&
-      AttrOf(c, n.data) == l.attr;
+      AttrOf(c, n.data) == l.attr && c.StillSees(l.seen);
+  // The restart's answer depends on what the lost call read; another call
+  // reads its own.
+  if (same) {
+    c.SetSeen(std::move(l.seen));
+  } else {
+    c.ForgetSeen();
+  }
   if (!same) {
     // Another call: the lost one was not restarted (the caller saw EINTR
     // and moved on); what it made goes.
@@ -538,6 +553,7 @@ void Dispatcher::Unanswered(Call& c, const struct seccomp_notif& n, int64_t r,
     Undo(&l);
     return;
   }
+  l.seen = c.TakeSeen();
   l.attr = AttrOf(c, n.data);
   if (auto old = lost_.find(c.pid()); old != lost_.end()) {
     Undo(&old->second);
@@ -1266,7 +1282,14 @@ int64_t Dispatcher::ProgLoad(Call& c, uint64_t uattr, const uint8_t* a,
   if (local < 0) return local;
   std::shared_ptr<const Prog> p;
   if (ProgFromFd(local, &p) == 0 && loaded_progs_.insert(p->id).second) {
-    undo_.push_back([this, id = p->id] { loaded_progs_.erase(id); });
+    undo_.push_back([this, id = p->id] {
+      // Kept when its file stayed (UndoEntry, undone before this).
+      for (const auto& [k, fd] : progs_) {
+        std::shared_ptr<const Prog> q;
+        if (ProgFromFd(fd, &q) == 0 && q->id == id) return;
+      }
+      loaded_progs_.erase(id);
+    });
   }
   return GiveProg(c, local);
 }

@@ -135,6 +135,8 @@ class Dispatcher {
   struct Lost {
     struct seccomp_data data;
     std::vector<uint8_t> attr;  // a bpf() call's attr, as read then
+    // Every range of the caller's memory the call read, as it was left.
+    std::vector<Call::Seen> seen;
     int64_t r;
     int fd;  // the file the answer installs, or -1
     bool cloexec;

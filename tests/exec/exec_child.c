@@ -38,9 +38,11 @@
 //             perf_paranoid_any, namespaces); also run natively by
 //             raw_kernel_test;
 //   eintr     the same without SA_RESTART: the hook interrupts the first
-//             map create, BTF load, program load and pin, which answer
-//             EINTR; the next call finds no trace of the objects (no fd,
-//             no id) but the pin, as the kernel's finished call left it.
+//             map create, BTF load, program load, update and pin, which
+//             answer EINTR; the next call finds no trace of the objects
+//             (no fd, no id) but the pin and the update, as the kernel's
+//             finished call left them; an update with the same attr and
+//             another key in its buffer is a new call, not a replay.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -779,6 +781,24 @@ static int Restart(void) {
   return failed;
 }
 
+// bpf(2) from one instruction with all six argument registers set (the
+// unused three 0), as Go's runtime makes it: two such calls with the same
+// attr are the same system call to the supervisor but for what the attr
+// points to. Returns -errno.
+__attribute__((noinline)) static long BpfSixArgs(int cmd, void* attr,
+                                                 unsigned size) {
+  long ret;
+  register long r10 __asm__("r10") = 0;
+  register long r8 __asm__("r8") = 0;
+  register long r9 __asm__("r9") = 0;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "0"((long)SYS_bpf), "D"((long)cmd), "S"(attr),
+                     "d"((long)size), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+
 static int Eintr(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
@@ -818,6 +838,26 @@ static int Eintr(void) {
   EXPECT("fds", OpenFds() - fds, 0);
   const int map = map_create(BPF_MAP_TYPE_HASH, 4, 8, 4, 0, "eintr");
   EXPECT("second map create", map >= 0, 1);
+  // The same attr again after an interrupted update, with another key in
+  // its buffer: a new call (served), not the lost one restarted.
+  uint32_t key = 0;
+  uint64_t val = 9, got = 0;
+  memset(&a, 0, sizeof(a));
+  a.map_fd = (uint32_t)map;
+  a.key = (uint64_t)(uintptr_t)&key;
+  a.value = (uint64_t)(uintptr_t)&val;
+  a.flags = BPF_NOEXIST;
+  long up[2];
+  for (int i = 0; i < 2; ++i) {
+    key = 1 + (uint32_t)i;
+    up[i] = BpfSixArgs(BPF_MAP_UPDATE_ELEM, &a, sizeof(a));
+  }
+  EXPECT("update", up[0], -EINTR);
+  EXPECT("update of another key", up[1], 0);
+  key = 1;
+  EXPECT("the first key", elem(BPF_MAP_LOOKUP_ELEM, map, &key, &got, 0), 0);
+  key = 2;
+  EXPECT("the second key", elem(BPF_MAP_LOOKUP_ELEM, map, &key, &got, 0), 0);
   memset(&a, 0, sizeof(a));
   a.pathname = (uint64_t)(uintptr_t) "/sys/fs/bpf/eintr_map";
   a.bpf_fd = (uint32_t)map;
