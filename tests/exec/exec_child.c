@@ -64,6 +64,7 @@
 #include <unistd.h>
 
 #include "tests/exec/raw_sys.h"
+#include "tests/exec/test_progs.h"
 
 static int failed;
 #define EXPECT(what, got, want)                                           \
@@ -652,33 +653,49 @@ static int CountIds(int cmd) {
     EXPECT(what " fds", OpenFds() - before_, (fds));           \
   } while (0)
 
-static int Restart(void) {
+// A SIGUSR1 handler (OnUsr1) with `flags` (SA_RESTART or 0).
+static void CatchUsr1(int flags) {
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = OnUsr1;
-  sa.sa_flags = SA_RESTART;
+  sa.sa_flags = flags;
   sigaction(SIGUSR1, &sa, NULL);
-  static const struct {
-    struct {
-      uint16_t magic;
-      uint8_t version, flags;
-      uint32_t hdr_len, type_off, type_len, str_off, str_len;
-    } hdr;
-    uint32_t types[4];
-    char strs[5];
-  } __attribute__((packed)) btf = {
-      {0xeb9f, 1, 0, 24, 0, 16, 16, 5},
-      {1, 1u << 24, 4, 1u << 24 | 32},
-      "\0int",
-  };
+}
+
+// The object of `fd` opened again by its id (`cmd` is
+// BPF_MAP_GET_FD_BY_ID, BPF_PROG_GET_FD_BY_ID or BPF_BTF_GET_FD_BY_ID):
+// the new fd, or -errno. Every info struct has the id at the same place
+// (struct bpf_map_info, bpf_prog_info: second u32; bpf_btf_info: fourth).
+static long ById(int cmd, int fd) {
+  uint32_t info[64];
+  memset(info, 0, sizeof(info));
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = (uint32_t)fd;
+  a.info.info_len = cmd == BPF_MAP_GET_FD_BY_ID ? sizeof(struct bpf_map_info)
+                    : cmd == BPF_PROG_GET_FD_BY_ID
+                        ? sizeof(struct bpf_prog_info)
+                        : sizeof(struct bpf_btf_info);
+  a.info.info = (uint64_t)(uintptr_t)info;
+  const long r = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a));
+  EXPECT("info", r, 0);
+  if (r != 0) return r;
+  memset(&a, 0, sizeof(a));
+  // map_id, prog_id and btf_id all open the union.
+  a.map_id = cmd == BPF_BTF_GET_FD_BY_ID ? info[3] : info[1];
+  return sys_bpf(cmd, &a, sizeof(a));
+}
+
+static int Restart(void) {
+  CatchUsr1(SA_RESTART);
   union bpf_attr a;
   int map = -1, ring = -1, ep = -1;
   long prog = -1, b = -1;
   MADE("map create", map = map_create(BPF_MAP_TYPE_HASH, 4, 8, 4, 0, "restart"),
        1, 1);
   memset(&a, 0, sizeof(a));
-  a.btf = (uint64_t)(uintptr_t)&btf;
-  a.btf_size = sizeof(btf);
+  a.btf = (uint64_t)(uintptr_t)&kDrainBtf;
+  a.btf_size = sizeof(kDrainBtf);
   MADE("btf load", b = sys_bpf(BPF_BTF_LOAD, &a, sizeof(a)), 1, 1);
   struct insn p[] = {{0xb7, 0, 0, 0}, {0x95, 0, 0, 0}};  // r0 = 0; exit
   memset(&a, 0, sizeof(a));
@@ -711,36 +728,9 @@ static int Restart(void) {
   MADE("map get", sys_bpf(BPF_OBJ_GET, &a, sizeof(a)), 1, 1);
   a.pathname = (uint64_t)(uintptr_t) "/sys/fs/bpf/restart_prog";
   MADE("prog get", sys_bpf(BPF_OBJ_GET, &a, sizeof(a)), 1, 1);
-  struct bpf_map_info mi;
-  memset(&mi, 0, sizeof(mi));
-  memset(&a, 0, sizeof(a));
-  a.info.bpf_fd = (uint32_t)map;
-  a.info.info_len = sizeof(mi);
-  a.info.info = (uint64_t)(uintptr_t)&mi;
-  EXPECT("map info", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), 0);
-  memset(&a, 0, sizeof(a));
-  a.map_id = mi.id;
-  MADE("map by id", sys_bpf(BPF_MAP_GET_FD_BY_ID, &a, sizeof(a)), 1, 1);
-  struct bpf_prog_info pi;
-  memset(&pi, 0, sizeof(pi));
-  memset(&a, 0, sizeof(a));
-  a.info.bpf_fd = (uint32_t)prog;
-  a.info.info_len = sizeof(pi);
-  a.info.info = (uint64_t)(uintptr_t)&pi;
-  EXPECT("prog info", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), 0);
-  memset(&a, 0, sizeof(a));
-  a.prog_id = pi.id;
-  MADE("prog by id", sys_bpf(BPF_PROG_GET_FD_BY_ID, &a, sizeof(a)), 1, 1);
-  struct bpf_btf_info bi;
-  memset(&bi, 0, sizeof(bi));
-  memset(&a, 0, sizeof(a));
-  a.info.bpf_fd = (uint32_t)b;
-  a.info.info_len = sizeof(bi);
-  a.info.info = (uint64_t)(uintptr_t)&bi;
-  EXPECT("btf info", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), 0);
-  memset(&a, 0, sizeof(a));
-  a.btf_id = bi.id;
-  MADE("btf by id", sys_bpf(BPF_BTF_GET_FD_BY_ID, &a, sizeof(a)), 1, 1);
+  MADE("map by id", ById(BPF_MAP_GET_FD_BY_ID, map), 1, 1);
+  MADE("prog by id", ById(BPF_PROG_GET_FD_BY_ID, (int)prog), 1, 1);
+  MADE("btf by id", ById(BPF_BTF_GET_FD_BY_ID, (int)b), 1, 1);
   struct perf_event_attr pa;
   memset(&pa, 0, sizeof(pa));
   pa.size = sizeof(pa);
@@ -800,31 +790,15 @@ __attribute__((noinline)) static long BpfSixArgs(int cmd, void* attr,
 }
 
 static int Eintr(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = OnUsr1;
-  sigaction(SIGUSR1, &sa, NULL);
-  static const struct {
-    struct {
-      uint16_t magic;
-      uint8_t version, flags;
-      uint32_t hdr_len, type_off, type_len, str_off, str_len;
-    } hdr;
-    uint32_t types[4];
-    char strs[5];
-  } __attribute__((packed)) btf = {
-      {0xeb9f, 1, 0, 24, 0, 16, 16, 5},
-      {1, 1u << 24, 4, 1u << 24 | 32},
-      "\0int",
-  };
+  CatchUsr1(0);
   const int fds = OpenFds();
   EXPECT("map create", map_create(BPF_MAP_TYPE_HASH, 4, 8, 4, 0, "eintr"),
          -EINTR);
   EXPECT("map ids", CountIds(BPF_MAP_GET_NEXT_ID), 0);
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
-  a.btf = (uint64_t)(uintptr_t)&btf;
-  a.btf_size = sizeof(btf);
+  a.btf = (uint64_t)(uintptr_t)&kDrainBtf;
+  a.btf_size = sizeof(kDrainBtf);
   EXPECT("btf load", sys_bpf(BPF_BTF_LOAD, &a, sizeof(a)), -EINTR);
   struct insn p[] = {{0xb7, 0, 0, 0}, {0x95, 0, 0, 0}};  // r0 = 0; exit
   memset(&a, 0, sizeof(a));
