@@ -42,7 +42,11 @@
 //             answer EINTR; the next call finds no trace of the objects
 //             (no fd, no id) but the pin and the update, as the kernel's
 //             finished call left them; an update with the same attr and
-//             another key in its buffer is a new call, not a replay.
+//             another key in its buffer is a new call, not a replay;
+//   lostbyid  a program load interrupted (EINTR) after which another
+//             thread opens the program by id: this thread's next call
+//             gives the load up, and the program stays (one id, its fd
+//             works).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -789,6 +793,70 @@ __attribute__((noinline)) static long BpfSixArgs(int cmd, void* attr,
   return ret;
 }
 
+// Another thread (SIGUSR1 blocked) of LostById: when this thread's program
+// load has been interrupted, opens the program by id (the first id of the
+// walk) and hands the fd back.
+static int g_to_thread[2], g_from_thread[2];
+static void* ByIdThread(void* out) {
+  char c;
+  if (read(g_to_thread[0], &c, 1) != 1) return NULL;
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  long fd = sys_bpf(BPF_PROG_GET_NEXT_ID, &a, sizeof(a));
+  if (fd == 0) {
+    const uint32_t id = a.next_id;
+    memset(&a, 0, sizeof(a));
+    a.prog_id = id;
+    fd = sys_bpf(BPF_PROG_GET_FD_BY_ID, &a, sizeof(a));
+  }
+  *(long*)out = fd;
+  if (write(g_from_thread[1], "x", 1) != 1) return NULL;
+  return NULL;
+}
+
+static int LostById(void) {
+  CatchUsr1(0);
+  long fd = -1;
+  pthread_t t;
+  // The thread starts with SIGUSR1 blocked, so the signal is this one's.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  if (pipe(g_to_thread) != 0 || pipe(g_from_thread) != 0 ||
+      pthread_create(&t, NULL, ByIdThread, &fd) != 0) {
+    return 1;
+  }
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  struct insn p[] = {{0xb7, 0, 0, 0}, {0x95, 0, 0, 0}};  // r0 = 0; exit
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  a.insn_cnt = 2;
+  a.insns = (uint64_t)(uintptr_t)p;
+  a.license = (uint64_t)(uintptr_t) "GPL";
+  EXPECT("prog load", sys_bpf(BPF_PROG_LOAD, &a, sizeof(a)), -EINTR);
+  char c;
+  if (write(g_to_thread[1], "x", 1) != 1 ||
+      read(g_from_thread[0], &c, 1) != 1) {
+    return 1;
+  }
+  pthread_join(t, NULL);
+  EXPECT("by id in the other thread", fd >= 0, 1);
+  // This thread's next call gives the lost load up: the program another
+  // thread holds stays, in the walk and behind its fd.
+  EXPECT("prog ids", CountIds(BPF_PROG_GET_NEXT_ID), 1);
+  struct bpf_prog_info pi;
+  memset(&pi, 0, sizeof(pi));
+  memset(&a, 0, sizeof(a));
+  a.info.bpf_fd = (uint32_t)fd;
+  a.info.info_len = sizeof(pi);
+  a.info.info = (uint64_t)(uintptr_t)&pi;
+  EXPECT("info of the fd by id", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)),
+         0);
+  return failed;
+}
+
 static int Eintr(void) {
   CatchUsr1(0);
   const int fds = OpenFds();
@@ -992,6 +1060,7 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "perfpoll") == 0) return PerfPoll();
   if (strcmp(argv[1], "restart") == 0) return Restart();
   if (strcmp(argv[1], "eintr") == 0) return Eintr();
+  if (strcmp(argv[1], "lostbyid") == 0) return LostById();
   if (strcmp(argv[1], "perfparanoid") == 0) return PerfParanoid();
   return 2;
 }

@@ -286,6 +286,21 @@ TEST_F(ExecTest, AnAnswerLostToEintrIsUndoneAtTheNextCall) {
   EXPECT_EQ(CountFds(), before);
 }
 
+// A lost answer's object that another thread opened by id before the
+// caller's next call stays when that call gives the lost one up.
+TEST_F(ExecTest, AnObjectOpenedByIdOutlivesItsLostAnswer) {
+  exec::Supervisor s;
+  bool done = false;
+  s.SetAnswerHookForTesting([&](pid_t caller, int cmd) {
+    if (cmd != BPF_PROG_LOAD || caller != s.child() || done) return;
+    done = true;
+    ASSERT_EQ(kill(caller, SIGUSR1), 0);
+    ASSERT_TRUE(s.CallWaitingForTesting(10000)) << "no next call";
+  });
+  ASSERT_EQ(Run(s, "lostbyid"), 0);
+  EXPECT_EQ(s.stats().vanished, 1u);
+}
+
 // perf_event_open of a BPF output event by an unprivileged caller is
 // answered as perf_event_paranoid makes the kernel answer it (the child
 // checks; raw_kernel_test runs it natively).
