@@ -43,10 +43,9 @@
 //             (no fd, no id) but the pin and the update, as the kernel's
 //             finished call left them; an update with the same attr and
 //             another key in its buffer is a new call, not a replay;
-//   lostbyid  a program load interrupted (EINTR) after which another
-//             thread opens the program by id: this thread's next call
-//             gives the load up, and the program stays (one id, its fd
-//             works).
+//   lostbyid  a map create interrupted (EINTR) after which another
+//             thread opens the map by id: this thread's next call gives
+//             the create up, and the map stays (one id, its fd works).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -793,8 +792,8 @@ __attribute__((noinline)) static long BpfSixArgs(int cmd, void* attr,
   return ret;
 }
 
-// Another thread (SIGUSR1 blocked) of LostById: when this thread's program
-// load has been interrupted, opens the program by id (the first id of the
+// Another thread (SIGUSR1 blocked) of LostById: when this thread's map
+// create has been interrupted, opens the map by id (the first id of the
 // walk) and hands the fd back.
 static int g_to_thread[2], g_from_thread[2];
 static void* ByIdThread(void* out) {
@@ -802,12 +801,12 @@ static void* ByIdThread(void* out) {
   if (read(g_to_thread[0], &c, 1) != 1) return NULL;
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
-  long fd = sys_bpf(BPF_PROG_GET_NEXT_ID, &a, sizeof(a));
+  long fd = sys_bpf(BPF_MAP_GET_NEXT_ID, &a, sizeof(a));
   if (fd == 0) {
     const uint32_t id = a.next_id;
     memset(&a, 0, sizeof(a));
-    a.prog_id = id;
-    fd = sys_bpf(BPF_PROG_GET_FD_BY_ID, &a, sizeof(a));
+    a.map_id = id;
+    fd = sys_bpf(BPF_MAP_GET_FD_BY_ID, &a, sizeof(a));
   }
   *(long*)out = fd;
   if (write(g_from_thread[1], "x", 1) != 1) return NULL;
@@ -828,14 +827,8 @@ static int LostById(void) {
     return 1;
   }
   pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-  struct insn p[] = {{0xb7, 0, 0, 0}, {0x95, 0, 0, 0}};  // r0 = 0; exit
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
-  a.insn_cnt = 2;
-  a.insns = (uint64_t)(uintptr_t)p;
-  a.license = (uint64_t)(uintptr_t) "GPL";
-  EXPECT("prog load", sys_bpf(BPF_PROG_LOAD, &a, sizeof(a)), -EINTR);
+  EXPECT("map create", map_create(BPF_MAP_TYPE_HASH, 4, 8, 4, 0, "byid"),
+         -EINTR);
   char c;
   if (write(g_to_thread[1], "x", 1) != 1 ||
       read(g_from_thread[0], &c, 1) != 1) {
@@ -843,17 +836,17 @@ static int LostById(void) {
   }
   pthread_join(t, NULL);
   EXPECT("by id in the other thread", fd >= 0, 1);
-  // This thread's next call gives the lost load up: the program another
+  // This thread's next call gives the lost create up: the map another
   // thread holds stays, in the walk and behind its fd.
-  EXPECT("prog ids", CountIds(BPF_PROG_GET_NEXT_ID), 1);
-  struct bpf_prog_info pi;
-  memset(&pi, 0, sizeof(pi));
-  memset(&a, 0, sizeof(a));
-  a.info.bpf_fd = (uint32_t)fd;
-  a.info.info_len = sizeof(pi);
-  a.info.info = (uint64_t)(uintptr_t)&pi;
-  EXPECT("info of the fd by id", sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)),
-         0);
+  EXPECT("map ids", CountIds(BPF_MAP_GET_NEXT_ID), 1);
+  uint32_t k = 1;
+  uint64_t v = 5, got = 0;
+  EXPECT("update through the fd by id",
+         elem(BPF_MAP_UPDATE_ELEM, (int)fd, &k, &v, BPF_ANY), 0);
+  EXPECT("lookup through the fd by id",
+         elem(BPF_MAP_LOOKUP_ELEM, (int)fd, &k, &got, 0), 0);
+  EXPECT("value", (long)got, 5);
+  EXPECT("map ids after", CountIds(BPF_MAP_GET_NEXT_ID), 1);
   return failed;
 }
 

@@ -292,7 +292,7 @@ TEST_F(ExecTest, AnObjectOpenedByIdOutlivesItsLostAnswer) {
   exec::Supervisor s;
   bool done = false;
   s.SetAnswerHookForTesting([&](pid_t caller, int cmd) {
-    if (cmd != BPF_PROG_LOAD || caller != s.child() || done) return;
+    if (cmd != BPF_MAP_CREATE || caller != s.child() || done) return;
     done = true;
     ASSERT_EQ(kill(caller, SIGUSR1), 0);
     ASSERT_TRUE(s.CallWaitingForTesting(10000)) << "no next call";
