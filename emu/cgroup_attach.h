@@ -3,7 +3,7 @@
 //
 // Programs attached to cgroups with BPF_PROG_ATTACH, taken off with
 // BPF_PROG_DETACH and listed by BPF_PROG_QUERY, as kernel/bpf/cgroup.c
-// keeps them (Linux 6.18; the 6.12.118 source at /work/ksrc has the same
+// keeps them (Linux 6.18; the Linux 6.12 source has the same
 // code): per cgroup and attach type a list of programs (struct
 // bpf_prog_list), the type's attach flags (cgrp->bpf.flags: none,
 // BPF_F_ALLOW_OVERRIDE or BPF_F_ALLOW_MULTI) and a revision counter
