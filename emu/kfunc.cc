@@ -36,6 +36,7 @@
 #include "emu/kmem_iter_kfuncs.h"
 #include "emu/lock_kfuncs.h"
 #include "emu/pkt_kfuncs.h"
+#include "emu/rstat_kfuncs.h"
 #include "emu/sock_kern_kfuncs.h"
 #include "emu/sock_kfuncs.h"
 #include "emu/str_kfuncs.h"
@@ -915,6 +916,10 @@ constexpr Kfunc kKfuncs[] = {
      HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kTracing) |
          HookBit(KfuncHook::kSyscall),
      kKfRelease, KernelVersion::k6_1},
+    // kfn50: kernel/cgroup/rstat.c bpf_rstat_kfunc_ids' css_rstat_updated
+    // (6.16, registered for TRACING; flags 0), emu/rstat_kfuncs.h.
+    {"css_rstat_updated", rstatk::InterpCssRstatUpdated,
+     HookBit(KfuncHook::kTracing), 0, KernelVersion::k6_18},
     // kfn50: the rest of 6.1's test_sk_check_kfunc_ids (SCHED_CLS, TRACING,
     // SYSCALL), offered at 6.1 only (6.2 moved them to bpf_testmod),
     // emu/test_run_kfuncs.h.
