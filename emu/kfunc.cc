@@ -907,7 +907,7 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_18},
     // kfx48: net/bpf/test_run.c bpf_prog_test_kfunc_set's release kfuncs
     // (SCHED_CLS, TRACING, SYSCALL; in 6.1's set, with the other test
-    // kfuncs bpfemu lacks), KF_RELEASE, emu/test_run_kfuncs.h.
+    // kfuncs below), KF_RELEASE, emu/test_run_kfuncs.h.
     {"bpf_kfunc_call_test_release", testk::InterpTestRelease,
      HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kTracing) |
          HookBit(KfuncHook::kSyscall),
