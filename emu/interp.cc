@@ -562,9 +562,17 @@ int Program::DecodeJump(const RawInsn& r, uint32_t i, uint32_t n,
     if (!is64 || x || r.dst != 0) return -EINVAL;
     if (r.src == kPseudoKfuncCall) {
       HelperFn fn = nullptr;
-      if (int err = linker.Kfunc(r.imm, r.off, attr, &fn); err != 0) {
-        return err;
+      int err;
+      // 6.1 checks some kfuncs' arguments before other refusals (emu/kfunc.h
+      // ResolveKfuncCall): what the argument registers may hold here.
+      if (TargetKernel() == KernelVersion::k6_1 && attr.insns != nullptr) {
+        LoadAttr at = attr;
+        at.kfunc_arg_regs = KfuncArgRegsAt(attr.insns, n, i);
+        err = linker.Kfunc(r.imm, r.off, at, &fn);
+      } else {
+        err = linker.Kfunc(r.imm, r.off, attr, &fn);
       }
+      if (err != 0) return err;
       d->op = CALL;
       d->size = linker.KfuncCallableUnderLock(fn) ? 1 : 0;
       d->imm = static_cast<int64_t>(helpers_.size());
@@ -714,6 +722,90 @@ struct WalkFacts {
   // R0 at the main program's exits (unknown where it holds the context).
   std::vector<Tnum> main_exits;
 };
+
+}  // namespace
+
+// For the kfunc argument checks of 6.1's btf_check_kfunc_arg_match
+// (kernel/bpf/btf.c): per register, whether some path reaching `pc` leaves
+// it the context as the program got it (R1 at entry, copied by moves; any
+// other write, a stack fill among them, makes it something else) or
+// unwritten (at entry R2-R5, and R1-R5 after every call, as the verifier's
+// clear_caller_saved_regs). A may-analysis over every path: a branch the
+// verifier would find dead counts too.
+uint32_t KfuncArgRegsAt(const RawInsn* insns, size_t n, size_t pc) {
+  // Per pc, per R0..R10: bit 2r the context, bit 2r+1 unwritten. -1: not
+  // reached.
+  std::vector<int64_t> st(n, -1);
+  std::vector<size_t> work;
+  auto flow = [&](int64_t to, int64_t m) {
+    if (to < 0 || static_cast<uint64_t>(to) >= n) return;
+    const int64_t old = st[to] < 0 ? 0 : st[to];
+    if (st[to] >= 0 && (old | m) == old) return;
+    st[to] = old | m;
+    work.push_back(static_cast<size_t>(to));
+  };
+  auto set = [](int64_t m, int r, int64_t v) {
+    return (m & ~(int64_t{3} << (2 * r))) | (v << (2 * r));
+  };
+  int64_t entry = 0;
+  for (int r = 0; r < 10; ++r) entry = set(entry, r, r == 1 ? 1 : 2);
+  flow(0, entry);
+  while (!work.empty()) {
+    const size_t at = work.back();
+    work.pop_back();
+    if (at == pc) continue;  // what comes after the call does not matter
+    const RawInsn& in = insns[at];
+    int64_t m = st[at];
+    const uint8_t cls = BPF_CLASS(in.code), op = BPF_OP(in.code);
+    const int64_t next = static_cast<int64_t>(at) + 1;
+    if (cls == BPF_JMP || cls == BPF_JMP32) {
+      if (op == BPF_EXIT) continue;
+      if (op == BPF_CALL) {
+        m = set(m, 0, 0);
+        for (int r = 1; r <= 5; ++r) m = set(m, r, 2);
+        flow(next, m);
+        continue;
+      }
+      if (op == BPF_JA) {
+        flow(next + (cls == BPF_JMP ? in.off : in.imm), m);
+        continue;
+      }
+      flow(next, m);
+      flow(next + in.off, m);
+      continue;
+    }
+    if ((cls == BPF_ALU || cls == BPF_ALU64) && in.dst < 11) {
+      const bool copy = cls == BPF_ALU64 && op == BPF_MOV &&
+                        BPF_SRC(in.code) == BPF_X && in.off == 0 && in.src < 11;
+      m = set(m, in.dst, copy ? (m >> (2 * in.src)) & 3 : 0);
+    } else if (cls == BPF_LDX && in.dst < 11) {
+      m = set(m, in.dst, 0);
+    } else if (cls == BPF_LD) {
+      if (BPF_MODE(in.code) == BPF_IMM) {
+        if (in.dst < 11) m = set(m, in.dst, 0);
+        flow(next + 1, m);
+        continue;
+      }
+      m = set(m, 0, 0);  // LD_ABS / LD_IND clobber R1-R5
+      for (int r = 1; r <= 5; ++r) m = set(m, r, 2);
+    } else if (cls == BPF_STX && BPF_MODE(in.code) == BPF_ATOMIC) {
+      if (in.imm == BPF_CMPXCHG) {
+        m = set(m, 0, 0);
+      } else if ((in.imm & BPF_FETCH) && in.src < 11) {
+        m = set(m, in.src, 0);
+      }
+    }
+    flow(next, m);
+  }
+  if (pc >= n || st[pc] < 0) return 0;
+  uint32_t out = 0;
+  for (int r = 1; r <= 5; ++r) {
+    out |= static_cast<uint32_t>((st[pc] >> (2 * r)) & 3) << (2 * (r - 1));
+  }
+  return out;
+}
+
+namespace {
 
 // check_reg_arg(SRC_OP) in kernel/bpf/verifier.c: a register read before
 // anything wrote it is NOT_INIT, and the verifier refuses the read ("R%d

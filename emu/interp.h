@@ -133,7 +133,16 @@ struct LoadAttr {
   // verifier's line.
   bool check_retval = false;
   int32_t retval_min = 0, retval_max = 0;
+  // Set by Program::Load for the kfunc call it links (BPFEMU_KERNEL=6.1
+  // only; 0 otherwise): what R1..R5 may hold there, as emu/kfunc.h
+  // KfuncCall::arg_regs takes it (bit 2*(r-1): the unmodified context on
+  // some path; bit 2*(r-1)+1: unwritten on some path).
+  uint32_t kfunc_arg_regs = 0;
 };
+
+// What R1..R5 may hold at instruction `pc` of `insns` (LoadAttr's
+// kfunc_arg_regs bits), over every path from the first instruction.
+uint32_t KfuncArgRegsAt(const RawInsn* insns, size_t n, size_t pc);
 
 // What a program's environment provides: helpers by id, kfuncs by BTF id
 // and maps by fd.

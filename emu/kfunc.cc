@@ -36,6 +36,7 @@
 #include "emu/kmem_iter_kfuncs.h"
 #include "emu/lock_kfuncs.h"
 #include "emu/pkt_kfuncs.h"
+#include "emu/rstat_kfuncs.h"
 #include "emu/sock_kern_kfuncs.h"
 #include "emu/sock_kfuncs.h"
 #include "emu/str_kfuncs.h"
@@ -45,6 +46,7 @@
 #include "emu/task_kfuncs.h"
 #include "emu/test_run_kfuncs.h"
 #include "emu/throw_kfuncs.h"
+#include "emu/version.h"
 #include "emu/wq_kfuncs.h"
 #include "emu/xattr_kfuncs.h"
 #include "emu/xdp_meta_kfuncs.h"
@@ -485,6 +487,11 @@ constexpr uint32_t kCpumask = HookBit(KfuncHook::kTracing) |
                               HookBit(KfuncHook::kStructOps) |
                               HookBit(KfuncHook::kSyscall);
 
+// net/bpf/test_run.c bpf_prog_test_run_init's program types.
+constexpr uint32_t kTest61 = HookBit(KfuncHook::kTc) |
+                             HookBit(KfuncHook::kTracing) |
+                             HookBit(KfuncHook::kSyscall);
+
 // The table. Kept sorted by nothing in particular: FindKfunc scans it (a
 // load resolves each distinct kfunc once).
 constexpr Kfunc kKfuncs[] = {
@@ -900,7 +907,7 @@ constexpr Kfunc kKfuncs[] = {
      KernelVersion::k6_18},
     // kfx48: net/bpf/test_run.c bpf_prog_test_kfunc_set's release kfuncs
     // (SCHED_CLS, TRACING, SYSCALL; in 6.1's set, with the other test
-    // kfuncs bpfemu lacks), KF_RELEASE, emu/test_run_kfuncs.h.
+    // kfuncs below), KF_RELEASE, emu/test_run_kfuncs.h.
     {"bpf_kfunc_call_test_release", testk::InterpTestRelease,
      HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kTracing) |
          HookBit(KfuncHook::kSyscall),
@@ -909,6 +916,67 @@ constexpr Kfunc kKfuncs[] = {
      HookBit(KfuncHook::kTc) | HookBit(KfuncHook::kTracing) |
          HookBit(KfuncHook::kSyscall),
      kKfRelease, KernelVersion::k6_1},
+    // kfn50: kernel/cgroup/rstat.c bpf_rstat_kfunc_ids' css_rstat_updated
+    // (6.16, registered for TRACING; flags 0), emu/rstat_kfuncs.h.
+    {"css_rstat_updated", rstatk::InterpCssRstatUpdated,
+     HookBit(KfuncHook::kTracing), 0, KernelVersion::k6_18},
+    // kfn50: the rest of 6.1's test_sk_check_kfunc_ids (SCHED_CLS, TRACING,
+    // SYSCALL), offered at 6.1 only (6.2 moved them to bpf_testmod),
+    // emu/test_run_kfuncs.h.
+    {"bpf_kfunc_call_test1", testk::InterpTest1, kTest61, 0,
+     KernelVersion::k6_1, 0, KernelVersion::k6_1, KernelVersion::k6_1},
+    {"bpf_kfunc_call_test2", testk::InterpTest2, kTest61, 0,
+     KernelVersion::k6_1, 0, KernelVersion::k6_1, KernelVersion::k6_1},
+    {"bpf_kfunc_call_test3", testk::InterpTest3, kTest61, 0,
+     KernelVersion::k6_1, 0, KernelVersion::k6_1, KernelVersion::k6_1},
+    {"bpf_kfunc_call_test_acquire", testk::InterpTestAcquire, kTest61,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_1, 0, KernelVersion::k6_1,
+     KernelVersion::k6_1},
+    {"bpf_kfunc_call_memb_acquire", testk::InterpMembAcquire, kTest61,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_1, 0, KernelVersion::k6_1,
+     KernelVersion::k6_1},
+    {"bpf_kfunc_call_memb1_release", testk::InterpRefused, kTest61, kKfRelease,
+     KernelVersion::k6_1, 0, KernelVersion::k6_1, KernelVersion::k6_1},
+    {"bpf_kfunc_call_test_get_rdwr_mem", testk::InterpGetRdwrMem, kTest61,
+     kKfRetNull, KernelVersion::k6_1, 0, KernelVersion::k6_1,
+     KernelVersion::k6_1},
+    {"bpf_kfunc_call_test_get_rdonly_mem", testk::InterpGetRdonlyMem, kTest61,
+     kKfRetNull, KernelVersion::k6_1, 0, KernelVersion::k6_1,
+     KernelVersion::k6_1},
+    {"bpf_kfunc_call_test_acq_rdonly_mem", testk::InterpRefused, kTest61,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_1, 0, KernelVersion::k6_1,
+     KernelVersion::k6_1},
+    {"bpf_kfunc_call_int_mem_release", testk::InterpRefused, kTest61,
+     kKfRelease, KernelVersion::k6_1, 0, KernelVersion::k6_1,
+     KernelVersion::k6_1},
+    // And KF_KPTR_GET (6.1's bit 3; bpfemu records no such flag).
+    {"bpf_kfunc_call_test_kptr_get", testk::InterpKptrGet, kTest61,
+     kKfAcquire | kKfRetNull, KernelVersion::k6_1, 0, KernelVersion::k6_1,
+     KernelVersion::k6_1},
+    {"bpf_kfunc_call_test_pass_ctx", testk::InterpPassCtx, kTest61, 0,
+     KernelVersion::k6_1, 0, KernelVersion::k6_1, KernelVersion::k6_1},
+    {"bpf_kfunc_call_test_pass1", testk::InterpPass1, kTest61, 0,
+     KernelVersion::k6_1, 0, KernelVersion::k6_1, KernelVersion::k6_1},
+    {"bpf_kfunc_call_test_pass2", testk::InterpPass2, kTest61, 0,
+     KernelVersion::k6_1, 0, KernelVersion::k6_1, KernelVersion::k6_1},
+    {"bpf_kfunc_call_test_fail1", testk::InterpRefused, kTest61, 0,
+     KernelVersion::k6_1, 0, KernelVersion::k6_1, KernelVersion::k6_1},
+    {"bpf_kfunc_call_test_fail2", testk::InterpRefused, kTest61, 0,
+     KernelVersion::k6_1, 0, KernelVersion::k6_1, KernelVersion::k6_1},
+    {"bpf_kfunc_call_test_fail3", testk::InterpRefused, kTest61, 0,
+     KernelVersion::k6_1, 0, KernelVersion::k6_1, KernelVersion::k6_1},
+    {"bpf_kfunc_call_test_mem_len_pass1", testk::InterpMemLenPass1, kTest61, 0,
+     KernelVersion::k6_1, 0, KernelVersion::k6_1, KernelVersion::k6_1},
+    {"bpf_kfunc_call_test_mem_len_fail1", testk::InterpRefused, kTest61, 0,
+     KernelVersion::k6_1, 0, KernelVersion::k6_1, KernelVersion::k6_1},
+    {"bpf_kfunc_call_test_mem_len_fail2", testk::InterpMemLenFail2, kTest61, 0,
+     KernelVersion::k6_1, 0, KernelVersion::k6_1, KernelVersion::k6_1},
+    // KF_TRUSTED_ARGS: bit 4 on 6.1 as later.
+    {"bpf_kfunc_call_test_ref", testk::InterpTestRef, kTest61, kKfTrustedArgs,
+     KernelVersion::k6_1, 0, KernelVersion::k6_1, KernelVersion::k6_1},
+    {"bpf_kfunc_call_test_destructive", testk::InterpDestructive, kTest61,
+     kKfDestructive, KernelVersion::k6_1, 0, KernelVersion::k6_1,
+     KernelVersion::k6_1},
     // kfn49: kernel/bpf/helpers.c common_btf_ids' bpf_modify_return_test_tp
     // (net/bpf/test_run.c; every program type, flags 0; 6.12 of the
     // modelled versions), emu/test_run_kfuncs.h.
@@ -1023,6 +1091,7 @@ const Kfunc* FindKfunc(std::string_view name) {
 
 bool KfuncAllowed(const Kfunc& k, uint32_t prog_type, KernelVersion v) {
   if (!HasKfunc(v, k.since_min)) return false;
+  if (static_cast<uint32_t>(v) > static_cast<uint32_t>(k.until)) return false;
   const uint32_t hooks =
       k.hooks_before != 0 &&
               static_cast<uint32_t>(v) < static_cast<uint32_t>(k.hooks_since)
@@ -1116,9 +1185,30 @@ int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
     return refuse(-EACCES, absl::StrCat("calling kernel function ", name,
                                         " is not allowed"));
   }
-  if (k->flags & kKfDestructive) {
-    return refuse(-EACCES,
-                  "destructive kfunc calls require CAP_SYS_BOOT capability");
+  // capable(CAP_SYS_BOOT): bpfemu's caller is root unless it opted out
+  // (emu/version.h CallerPrivileged); 6.1 words the line in the plural.
+  if ((k->flags & kKfDestructive) && !CallerPrivileged()) {
+    return refuse(-EACCES, TargetKernel() == KernelVersion::k6_1
+                               ? "destructive kfunc calls require "
+                                 "CAP_SYS_BOOT capabilities"
+                               : "destructive kfunc calls require "
+                                 "CAP_SYS_BOOT capability");
+  }
+  // 6.1's check_kfunc_call checks the arguments (btf_check_kfunc_arg_match)
+  // before the sleepable flag (that check came later in the function with
+  // 6.2's rework), so a non-sleepable program's call with an argument that
+  // does not fit gets the argument's EINVAL. Modelled for the one sleepable
+  // kfunc 6.1 offers with arguments bpfemu can judge at load:
+  // bpf_lookup_user_key(u32 serial, u64 flags), whose two scalars may be
+  // neither the context nor a register nothing wrote ("R%d is not a
+  // scalar", btf.c).
+  if ((k->flags & kKfSleepable) && !call.sleepable &&
+      TargetKernel() == KernelVersion::k6_1 && name == "bpf_lookup_user_key") {
+    for (int r = 1; r <= 2; ++r) {
+      if ((call.arg_regs >> (2 * (r - 1)) & 3) != 0) {
+        return refuse(-EINVAL, absl::StrCat("R", r, " is not a scalar"));
+      }
+    }
   }
   if ((k->flags & kKfSleepable) && !call.sleepable) {
     return refuse(-EACCES,
@@ -1137,6 +1227,9 @@ int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
     if (!ProgMayWritePacket(call.prog_type)) {
       return refuse(-EINVAL, "the prog does not allow writes to packet data");
     }
+  }
+  if (const char* line = testk::RefusedAtLoad(name.c_str()); line != nullptr) {
+    return refuse(-EINVAL, line);
   }
   *out = k;
   return 0;
@@ -1158,6 +1251,7 @@ int LinkKfunc(int32_t imm, int16_t off, const interp::LoadAttr& attr,
   call.gpl_compatible = attr.gpl_compatible;
   call.sleepable = attr.sleepable;
   call.has_fd_array = attr.has_fd_array;
+  call.arg_regs = attr.kfunc_arg_regs;
   const Kfunc* k = nullptr;
   if (int err = ResolveKfuncCall(KernelBtf::Get(), call, &k, log); err != 0) {
     return err;

@@ -98,6 +98,9 @@ struct Kfunc {
   // had (`hooks` holds from hooks_since on). 0: always `hooks`.
   uint32_t hooks_before = 0;
   KernelVersion hooks_since = KernelVersion::k6_1;
+  // The last version bpfemu models that has it (6.1's test kfuncs of
+  // net/bpf/test_run.c moved to the bpf_testmod module in 6.2).
+  KernelVersion until = KernelVersion::k6_18;
 };
 
 // The whole table (kfunc.cc), and one entry by name (nullptr if none).
@@ -116,6 +119,11 @@ struct KfuncCall {
   bool gpl_compatible = false;
   bool sleepable = false;     // BPF_F_SLEEPABLE
   bool has_fd_array = false;  // attr.fd_array set
+  // What R1..R5 hold at the call where the caller knows it (bit 2*(r-1):
+  // the unmodified context; bit 2*(r-1)+1: never written on any path), for
+  // the argument checks 6.1's check_kfunc_call makes before the sleepable
+  // one. 0: unknown (every argument taken as fitting).
+  uint32_t arg_regs = 0;
 };
 
 // Resolves `call` against the kernel BTF `btf` (nullptr: a kernel without
@@ -131,6 +139,10 @@ struct KfuncCall {
 //     this program type or version   -EACCES
 //   KF_DESTRUCTIVE                   -EACCES (no CAP_SYS_BOOT in bpfemu)
 //   KF_SLEEPABLE, not sleepable      -EACCES
+//     6.1: bpf_lookup_user_key's scalar arguments first: R1 / R2 the
+//     context or never written       -EINVAL (KfuncCall::arg_regs)
+//   6.1's test kfuncs the verifier
+//     refuses on every call          -EINVAL (emu/test_run_kfuncs.h)
 //   bpf_dynptr_slice_rdwr: 6.18      -EPERM (measured on the 6.18 host)
 //     6.12, no packet writes         -EINVAL
 // On success *out is the table entry. On refusal the kernel's verifier-log

@@ -73,6 +73,7 @@ inline int Linker::Kfunc(int32_t imm, int16_t off, const interp::LoadAttr& attr,
   c.gpl_compatible = attr.gpl_compatible;
   c.sleepable = attr.sleepable;
   c.has_fd_array = attr.has_fd_array;
+  c.arg_regs = attr.kfunc_arg_regs;
   const bpfemu::Kfunc* k = nullptr;
   if (int err = ResolveKfuncCall(btf_, c, &k, attr.log); err != 0) return err;
   *fn = k->fn;

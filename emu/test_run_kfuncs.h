@@ -22,6 +22,22 @@
 // runs no program on that tracepoint (docs/semantics.md: a program
 // attached to a kernel function or tracepoint never runs), so the answer
 // is all a program sees, as on a kernel where nothing is attached there.
+//
+// kfn50: 6.1's whole test_sk_check_kfunc_ids set (/work/ksrc61
+// net/bpf/test_run.c; 6.2 moved all but the two release kfuncs to the
+// bpf_testmod module, so bpfemu offers them at BPFEMU_KERNEL=6.1 only):
+// arithmetic on scalars (bpf_kfunc_call_test1 / _test2), the socket handed
+// back (_test3), the kernel's one static struct prog_test_ref_kfunc
+// ({a 42, b 108, next itself, refcount 1}) acquired, released, read
+// through _get_rdwr_mem / _get_rdonly_mem and got again from a kptr field
+// (_test_kptr_get), and the argument-checking no-ops (_pass_ctx, _pass1,
+// _pass2, _mem_len_pass1, _mem_len_fail2, _ref, _destructive). The struct
+// is process-wide, as the kernel's is system-wide: a program that writes
+// through _get_rdwr_mem changes what later runs read. The kfuncs the 6.1
+// verifier refuses on every call (_fail1..3, _mem_len_fail1, the
+// acquiring _acq_rdonly_mem, _int_mem_release, _memb1_release) are refused
+// at load (RefusedAtLoad) with the line of the stack-pointer case
+// (tools/testing/selftests/bpf/verifier/calls.c).
 
 #ifndef BPFEMU_EMU_TEST_RUN_KFUNCS_H_
 #define BPFEMU_EMU_TEST_RUN_KFUNCS_H_
@@ -39,6 +55,39 @@ const char* RefusalLine(const char* kfunc, uint64_t r1);
 // bpf_modify_return_test_tp(nonce).
 int ModifyReturnTestTp(int nonce);
 
+// 6.1 net/bpf/test_run.c struct prog_test_ref_kfunc, 32 bytes.
+struct ProgTestRefKfunc {
+  int32_t a;
+  int32_t b;
+  int32_t memb_m_a;  // struct prog_test_member { prog_test_member1 m; c }
+  int32_t memb_c;
+  ProgTestRefKfunc* next;
+  int32_t cnt;  // refcount_t
+};
+static_assert(sizeof(ProgTestRefKfunc) == 32);
+// The sizes of 6.1's struct prog_test_pass1 and prog_test_pass2.
+inline constexpr uint64_t kTestPass1Size = 16;
+inline constexpr uint64_t kTestPass2Size = 88;
+
+// The kernel's static prog_test_struct.
+ProgTestRefKfunc* TestStruct();
+// bpf_kfunc_call_test1(sk, a, b, c, d) / _test2(sk, a, b).
+uint64_t Test1(uint32_t a, uint64_t b, uint32_t c, uint64_t d);
+int Test2(uint32_t a, uint32_t b);
+// bpf_kfunc_call_test_acquire: the struct, its count raised.
+ProgTestRefKfunc* TestAcquire();
+// bpf_kfunc_call_test_release(p): the count lowered; false (nothing done)
+// for a pointer that is not the struct (what the verifier refuses), true
+// for NULL (the kernel's check) and the struct.
+bool TestRelease61(ProgTestRefKfunc* p);
+// __bpf_kfunc_call_test_get_mem(p, size): NULL above 2 ints, else p.
+int32_t* TestGetMem(ProgTestRefKfunc* p, int size);
+// bpf_kfunc_call_test_kptr_get(pp): *pp with its count raised, or NULL.
+ProgTestRefKfunc* TestKptrGet(ProgTestRefKfunc** pp);
+// The 6.1 verifier's refusal of every call of `name` (EINVAL): its log
+// line, or nullptr if `name` is no such kfunc.
+const char* RefusedAtLoad(const char* name);
+
 uint64_t InterpTestRelease(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
                            uint64_t, uint64_t);
 uint64_t InterpMembRelease(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
@@ -46,6 +95,41 @@ uint64_t InterpMembRelease(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
 
 uint64_t InterpModifyReturnTestTp(interp::Vm& vm, uint64_t r1, uint64_t,
                                   uint64_t, uint64_t, uint64_t);
+
+// 6.1's test kfuncs.
+uint64_t InterpTest1(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                     uint64_t r4, uint64_t r5);
+uint64_t InterpTest2(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                     uint64_t r4, uint64_t r5);
+uint64_t InterpTest3(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                     uint64_t r4, uint64_t r5);
+uint64_t InterpTestAcquire(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                           uint64_t r3, uint64_t r4, uint64_t r5);
+uint64_t InterpMembAcquire(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                           uint64_t r3, uint64_t r4, uint64_t r5);
+uint64_t InterpGetRdwrMem(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                          uint64_t r4, uint64_t r5);
+uint64_t InterpGetRdonlyMem(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                            uint64_t r3, uint64_t r4, uint64_t r5);
+uint64_t InterpKptrGet(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                       uint64_t r4, uint64_t r5);
+uint64_t InterpPassCtx(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                       uint64_t r4, uint64_t r5);
+uint64_t InterpPass1(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                     uint64_t r4, uint64_t r5);
+uint64_t InterpPass2(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                     uint64_t r4, uint64_t r5);
+uint64_t InterpMemLenPass1(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                           uint64_t r3, uint64_t r4, uint64_t r5);
+uint64_t InterpMemLenFail2(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                           uint64_t r3, uint64_t r4, uint64_t r5);
+uint64_t InterpTestRef(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                       uint64_t r4, uint64_t r5);
+uint64_t InterpDestructive(interp::Vm& vm, uint64_t r1, uint64_t r2,
+                           uint64_t r3, uint64_t r4, uint64_t r5);
+// The kfuncs RefusedAtLoad names: never called (the load fails first).
+uint64_t InterpRefused(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
+                       uint64_t r4, uint64_t r5);
 
 }  // namespace bpfemu::testk
 

@@ -312,7 +312,7 @@ TEST_F(HelperOfferCompareTest, EveryProgramTypeIsOfferedTheKernelsKfuncs) {
   if (kfuncs.empty()) GTEST_SKIP() << "no kernel BTF";
   std::vector<std::string> skipped;
   const std::vector<LoadableKind> kinds = LoadableKinds(&skipped);
-  int compared = 0, equal = 0, known = 0, lacking = 0, lacking_pairs = 0;
+  int compared = 0, equal = 0, lacking = 0, lacking_pairs = 0;
   std::map<std::string, std::vector<std::string>> offered_to;
   for (const auto& [name, id] : kfuncs) {
     const Insns insns = {a::CallKfunc(static_cast<int32_t>(id)),
@@ -363,23 +363,6 @@ TEST_F(HelperOfferCompareTest, EveryProgramTypeIsOfferedTheKernelsKfuncs) {
         ++equal;
         continue;
       }
-      // The one known divergence (docs/semantics.md, "Target kernel
-      // version"): 6.1 checks a kfunc's arguments before the program's
-      // sleepability, and bpfemu checks no kfunc arguments at load, so a
-      // non-sleepable program calling bpf_lookup_user_key with R1 the
-      // context gets 6.1's EINVAL ("R1 is not a scalar") on the kernel and
-      // bpfemu's EACCES ("program must be sleepable"). Both refuse.
-      if (name == "bpf_lookup_user_key" && release.starts_with("6.1.") &&
-          p.kl.fd == -EINVAL && p.el.fd == -EACCES) {
-        ++known;
-        std::printf(
-            "known divergence: %s calling kfunc %s: kernel %d (%s), "
-            "bpfemu %d (%s)\n",
-            p.kind->name, name.c_str(), p.kl.fd,
-            VerifierReason(p.kl.log).c_str(), p.el.fd,
-            VerifierReason(p.el.log).c_str());
-        continue;
-      }
       ADD_FAILURE() << p.kind->name << " calling kfunc " << name << ": kernel "
                     << AnswerName(p.kernel) << " (" << p.kl.fd << ", "
                     << VerifierReason(p.kl.log) << "), bpfemu "
@@ -389,10 +372,10 @@ TEST_F(HelperOfferCompareTest, EveryProgramTypeIsOfferedTheKernelsKfuncs) {
   }
   std::printf(
       "kfunc offers, kernel %s: %zu program types x %zu kfuncs; %d pairs "
-      "compared, %d equal, %d known divergences; bpfemu lacks %d kfuncs the "
-      "kernel offers (%d pairs)\n",
-      release.c_str(), kinds.size(), kfuncs.size(), compared, equal, known,
-      lacking, lacking_pairs);
+      "compared, %d equal; bpfemu lacks %d kfuncs the kernel offers (%d "
+      "pairs)\n",
+      release.c_str(), kinds.size(), kfuncs.size(), compared, equal, lacking,
+      lacking_pairs);
   if (const char* out = std::getenv("KFUNC_OFFER_OUT"); out != nullptr) {
     std::ofstream f(out);
     f << "# Program types offered each kfunc, measured on Linux " << release

@@ -269,14 +269,17 @@ def kfunc_table(root):
         if f.endswith("_test.cc"):
             continue
         with open(f, encoding="utf-8") as fh:
-            bytecode.update(re.findall(r'\{"((?:__)?bpf_\w+)",', fh.read()))
+            # Table entries; kfuncs not named bpf_* (css_rstat_updated)
+            # too: only the names the kernel offers count.
+            bytecode.update(re.findall(r'\{"([a-z_]\w*)",', fh.read()))
     native = set()
     for f in sources(root, "native/*.cc"):
         if f.endswith("_test.cc"):
             continue
         with open(f, encoding="utf-8") as fh:
             native.update(re.findall(
-                r"^[\w \*]*?\b((?:__)?bpf_\w+)\([^;{]*\)\s*\{", fh.read(), re.M))
+                r"^[\w \*]*?\b((?:__)?bpf_\w+|css_\w+)\([^;{]*\)\s*\{",
+                fh.read(), re.M))
     compare_text = ""
     for f in sources(root, "**/*compare*_test.cc") + sources(
             root, "kernel_compare/*.cc"):
