@@ -33,9 +33,15 @@ chmod 755 "$out/build/campaign.sh"
 bash tools/kmatrix/build-initramfs.sh "$out/build/campaign.sh" \
   "$out/build/kernel_compare" >/dev/null
 status=0
+# The guests run side by side (each QEMU is one host thread: tcg,thread=single).
 for k in "$out"/kernels/*/; do
   rel=$(basename "$k")
-  guest=$(bash tools/kmatrix/run.sh "$rel" 2>&1)
+  bash tools/kmatrix/run.sh "$rel" > "$out/build/campaign-$rel.txt" 2>&1 &
+done
+wait
+for k in "$out"/kernels/*/; do
+  rel=$(basename "$k")
+  guest=$(cat "$out/build/campaign-$rel.txt")
   echo "$guest" | sed -n '/^== campaign/,/^KMATRIX-END/p' | grep -v '^== \|^KMATRIX-END'
   if ! echo "$guest" | grep -q '^total '; then
     echo "$rel: the campaign did not finish"; status=1; continue

@@ -41,9 +41,16 @@ flock 9
 bash tools/kmatrix/build-initramfs.sh "$work/extra.sh" "$work/compare_test" \
   "${staged[@]}" >/dev/null || { echo "building the initramfs failed"; exit 1; }
 status=0
+# The guests run side by side (each QEMU is one host thread: tcg,thread=single).
 for k in .kmatrix/kernels/*/; do
   rel=$(basename "$k")
-  out=$(KMATRIX_TIMEOUT=${KMATRIX_TIMEOUT:-900} bash tools/kmatrix/run.sh "$rel" 1 2>/dev/null)
+  KMATRIX_TIMEOUT=${KMATRIX_TIMEOUT:-900} bash tools/kmatrix/run.sh "$rel" 1 \
+    > "$work/out-$rel.txt" 2>/dev/null &
+done
+wait
+for k in .kmatrix/kernels/*/; do
+  rel=$(basename "$k")
+  out=$(cat "$work/out-$rel.txt")
   report=$(echo "$out" | sed -n '/^== guest /,/^== end rc=/p')
   echo "$report" | grep -E '^== |^\[ *(OK|FAILED|PASSED|SKIPPED) *\]|Failure|DIFFERENCE'
   rc=$(echo "$report" | sed -n 's/^== end rc=//p')
