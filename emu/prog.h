@@ -119,6 +119,11 @@ struct Prog {
   // Set once a TailCallCache has held this program: its retirement then
   // clears the caches (prog.cc RetireProg).
   mutable std::atomic<bool> cached{false};
+  // Set once a run entered at this program took a tail call through the
+  // runtime without a hazard slot: ProgRun() then gives its later runs the
+  // slot up front, so that a native program's first tail call is inline
+  // too (as JitTarget::tail_calls does for compiled bytecode).
+  mutable std::atomic<bool> takes_tail_calls{false};
   // prog->aux->attach_btf_id: the kernel BTF id a tracing program was
   // loaded for (an iterator's bpf_iter_<target>, emu/bpf_iter.h), or 0.
   uint32_t attach_btf_id = 0;
