@@ -350,10 +350,11 @@ uint64_t RunChain(RunState* run, void* ctx, bool* faulted) {
 
 }  // namespace
 
-uint32_t ProgRun(const Prog& prog, void* ctx) {
-  return static_cast<uint32_t>(ProgRunR0(prog, ctx));
-}
-
+// RunChain() inline, so that a run a longjmp ends (the end of a native
+// chain of inline tail calls, TailCallReturn) lands in this frame: after
+// the chain's 33 nested calls the CPU's return stack holds their return
+// addresses, so each return on the way back out is mispredicted, and
+// landing here leaves one (ProgRun is inline) instead of three.
 uint64_t ProgRunR0(const Prog& prog, void* ctx) {
   RunState run;
   run.next = &prog;
@@ -368,8 +369,23 @@ uint64_t ProgRunR0(const Prog& prog, void* ctx) {
     TakeHazardSlot(&run);
   }
   SetCurrentRun(&run);
+#ifdef BPFEMU_LIBC_LONGJMP
+  setjmp(run.env);
+#else
+  __builtin_setjmp(run.env);
+#endif
   bool faulted = false;
-  const uint64_t ret = RunChain(&run, ctx, &faulted);
+  uint64_t ret = 0;
+  if (run.finished) {
+    ret = run.result;
+  } else if (const Prog* p = run.next; p == nullptr) {
+    faulted = true;
+  } else if (p->func == nullptr) {
+    ret = p->code->Run(ctx);  // clears the fault line
+  } else {
+    interp::ClearFault();  // a native run starts with none too
+    ret = static_cast<uint32_t>(p->func(ctx));
+  }
   run_faulted = faulted;
   SetCurrentRun(run.prev);
   // What the run allocated and still owns (emu/graph_obj.h), and the
