@@ -220,13 +220,14 @@ class Compiler {
  public:
   Compiler(const DecodedInsn* insns, size_t n, const JitHelperFn* helpers,
            const JitHooks& hooks, const JitProgramInfo* info,
-           bool keep_load_range = true)
+           bool keep_load_range = true, bool clean_tail_calls = false)
       : in_(insns),
         n_(n),
         helpers_(helpers),
         hooks_(hooks),
         info_(info),
-        keep_load_range_(keep_load_range) {}
+        keep_load_range_(keep_load_range),
+        clean_tail_calls_(clean_tail_calls) {}
 
   bool Run(std::string* why);
   std::vector<uint8_t>& code() { return e_.code; }
@@ -238,6 +239,11 @@ class Compiler {
   // whether an inline lookup set that range.
   bool checks_loads() const { return checks_loads_; }
   bool sets_load_range() const { return sets_load_range_; }
+  // Whether the code calls out (a helper other than an inline tail call's,
+  // an out-of-line access check, a bpf-to-bpf call) or sets a range: what
+  // may change the per-program state Vm::Enter() zeroes.
+  bool sets_state() const { return sets_state_; }
+  bool keep_load_range() const { return keep_load_range_; }
 
  private:
   void Prologue();
@@ -254,14 +260,18 @@ class Compiler {
   void Memory(const DecodedInsn& d, uint32_t pc, bool load,
               const std::function<void()>& access);
   void Call(const DecodedInsn& d, uint32_t pc);
-  // The helper call itself (Call() after the lock check).
-  void CallHelper(const DecodedInsn& d);
+  // The helper call itself (Call() after the lock check); the helper path
+  // of an inline tail call says so (it leaves the per-program state to
+  // the tail call's own zeroing, see clean_tail_calls_).
+  void CallHelper(const DecodedInsn& d, bool tail_call_path = false);
   // The LD_IMM64 value register `reg` surely holds at `pc`: set in the
   // straight-line instructions before it, which no jump enters.
   bool KnownReg(uint32_t pc, uint8_t reg, uint64_t* value) const;
   // bpf_tail_call through the PROG_ARRAY `a` inline (the kernel JIT's
   // emit_bpf_tail_call_direct / _indirect), the helper for what it leaves.
   void InlineTailCall(const DecodedInsn& d, const JitProgArray& a);
+  // Vm::Enter()'s zeroing of the per-program state, through `zero`.
+  void ZeroOnEnter(int zero);
   // bpf_map_lookup_elem on `a` inline (array_map_gen_lookup), the helper
   // when the key is not in the stack or the CPU's copy is not known.
   void InlineLookup(const DecodedInsn& d, const JitArray& a);
@@ -337,6 +347,12 @@ class Compiler {
   // reads the range (fifth piece): JitCode::Compile compiles again without
   // those stores when no load is checked against it.
   bool keep_load_range_ = true;
+  // Sixth piece: the code never changes the per-program state Vm::Enter()
+  // zeroes (!sets_state() of a first compile), so every inline tail call
+  // finds it zero still, as the code was entered with it, and leaves it
+  // as it is; JitCode::Compile compiles such code again with this set.
+  bool clean_tail_calls_ = false;
+  bool sets_state_ = false;
   bool checks_loads_ = false;
   bool sets_load_range_ = false;
   Emitter e_;
@@ -663,6 +679,7 @@ void Compiler::Memory(const DecodedInsn& d, uint32_t pc, bool load,
     }
   }
   if (load) checks_loads_ = true;
+  sets_state_ = true;  // hooks_.access sets the ranges
   e_.Mov(true, kTmp, kAddr);
   e_.RM(true, 0x2b, -1, kTmp, kVm, hooks_.stack_lo_offset);  // sub r10, [lo]
   e_.AluImm(true, 7, kTmp, stack - d.size);
@@ -781,13 +798,23 @@ bool Compiler::KnownReg(uint32_t pc, uint8_t reg, uint64_t* value) const {
 // (the run's first tail call, which takes the hazard slot; a subprogram;
 // a native, interpreted or other-typed target; a CPU not yet read), with
 // the budget unit given back first, and so gives the same errnos.
+//
+// Sixth piece: the path keeps the budget in r9 (it uses rax, r10 and r11
+// only until it commits), skips the announcement when the hazard slot
+// announces the cached program already (an announcement confirmed once
+// protects the program for as long as it stays: hazard.h), leaves the
+// Vm's program and context end alone when the target is the running
+// program, and zeroes no per-program state when the caller's code cannot
+// have set any (clean_tail_calls_: see JitCode::Compile). The cold paths
+// are stubs after the code.
 void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
-  const int slow = e_.NewLabel(), done = e_.NewLabel();
-  const int giveback = e_.NewLabel(), e2big = e_.NewLabel();
-  const int enoent = e_.NewLabel(), again = e_.NewLabel();
-  const int confirmed = e_.NewLabel(), enter = e_.NewLabel();
+  const int slow = e_.NewLabel(), giveback = e_.NewLabel();
+  const int e2big = e_.NewLabel(), enoent = e_.NewLabel();
+  const int announce = e_.NewLabel(), confirmed = e_.NewLabel();
+  const int other_type = e_.NewLabel(), enter = e_.NewLabel();
+  const int other_prog = e_.NewLabel(), same_prog = e_.NewLabel();
+  const int done = e_.NewLabel();
   tail_calls_ = true;
-  SpillBudget();  // r9 is scratch here; the paths that go on reload it
   constexpr int32_t kTailCalls = offsetof(JitTailRun, tail_calls);
   constexpr int32_t kHazard = offsetof(JitTailRun, hazard);
   if (has_calls_) {  // a tail call in a subprogram replaces only its frame
@@ -808,68 +835,127 @@ void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
   e_.Jcc(kAE, e2big);
   e_.RM(false, 0x83, -1, 0, kAddr, kTailCalls);  // add dword [r11], 1
   e_.Byte(1);
-  // The slot's id (a plain load is an acquire on x86): 0 is -ENOENT.
-  e_.Mov(false, R9, RDX);
-  e_.MovImm(true, RAX, static_cast<int64_t>(a.ids));
-  e_.RMI(false, 0x8b, RAX, RAX, R9, 2);  // mov eax, [rax + r9 * 4]
-  e_.RR(false, 0x85, -1, RAX, RAX);
-  e_.Jcc(kE, enoent);
-  // The cached program, announced until a re-read confirms it.
-  e_.MovImm(true, kTmp, static_cast<int64_t>(a.cache));
-  e_.RMI(true, 0x8d, kTmp, kTmp, R9, 3);         // lea r10, [r10 + r9 * 8]
+  // The cached program (r10), announced unless the hazard slot (r11)
+  // announces it already; only the owner writes the slot, and every value
+  // it leaves there was confirmed by a re-read.
   e_.RM(true, 0x8b, -1, kAddr, kAddr, kHazard);  // r11 = the hazard slot
-  e_.RM(true, 0x8b, -1, R9, kTmp, 0);            // r9 = p
-  e_.Bind(again);
-  e_.RM(true, 0x89, -1, R9, kAddr, 0);  // mov [r11], r9: announce
-  e_.RM(true, 0x3b, -1, R9, kTmp, 0);   // cmp r9, [r10]
-  e_.Jcc(kE, confirmed);
-  e_.RM(true, 0x8b, -1, R9, kTmp, 0);
-  e_.Jmp(again);
+  e_.Mov(false, RAX, RDX);                       // eax = the index
+  e_.MovImm(true, kTmp, static_cast<int64_t>(a.cache));
+  e_.RMI(true, 0x8b, kTmp, kTmp, RAX, 3);  // mov r10, [r10 + rax * 8]
+  e_.RM(true, 0x3b, -1, kTmp, kAddr, 0);   // cmp r10, [r11]
+  e_.Jcc(kNE, announce);
   e_.Bind(confirmed);
+  // The slot's id (a plain load is an acquire on x86): 0 is -ENOENT.
+  e_.MovImm(true, kAddr, static_cast<int64_t>(a.ids));
+  e_.RMI(false, 0x8b, kAddr, kAddr, RAX, 2);  // mov r11d, [r11 + rax * 4]
+  e_.RR(false, 0x85, -1, kAddr, kAddr);
+  e_.Jcc(kE, enoent);
   // The program the slot's id names, compiled, of the caller's type.
-  e_.RR(true, 0x85, -1, R9, R9);
+  e_.RR(true, 0x85, -1, kTmp, kTmp);
   e_.Jcc(kE, giveback);
-  e_.RM(false, 0x3b, -1, RAX, R9, a.id_offset);  // cmp eax, [r9 + id]
+  e_.RM(false, 0x3b, -1, kAddr, kTmp, a.id_offset);  // cmp r11d, [r10 + id]
   e_.Jcc(kNE, giveback);
-  // Its JitTarget (in the program, r9 + target_offset + field): compiled
+  // Its JitTarget (in the program, r10 + target_offset + field): compiled
   // and of the caller's type; one that reads the CPU only once the run
   // has read it (an interpreted target's entry_type is 0).
   const auto field = [&a](size_t f) {
     return a.target_offset + static_cast<int32_t>(f);
   };
   const int32_t entry_type = field(offsetof(JitTarget, entry_type));
-  e_.RM(false, 0x81, -1, 7, R9, entry_type);
+  e_.RM(false, 0x81, -1, 7, kTmp, entry_type);
   e_.Imm32(static_cast<int32_t>(info_->prog_type));
-  e_.Jcc(kE, enter);
-  e_.RM(false, 0x81, -1, 7, R9, entry_type);
-  e_.Imm32(static_cast<int32_t>(info_->prog_type | kJitUsesCpu));
-  e_.Jcc(kNE, giveback);
-  // The CPU read yet (-1 is not) and below the target's count: then its
-  // fold is the CPU itself (Vm::Enter).
-  e_.RM(false, 0x8b, -1, RAX, kVm, info_->cpu_offset);  // mov eax, [cpu]
-  e_.RM(false, 0x3b, -1, RAX, R9, field(offsetof(JitTarget, cpu_count)));
-  e_.Jcc(kAE, giveback);
-  e_.RM(false, 0x89, -1, RAX, kVm, info_->cpu_fold_offset);
+  e_.Jcc(kNE, other_type);
   e_.Bind(enter);
-  // Vm::Enter(): the program, the context's end, a fresh budget, and the
-  // per-program state zeroed (Vm::JitZeroOnEnter lists it).
-  e_.RM(true, 0x8b, -1, RAX, R9, field(offsetof(JitTarget, program)));
-  e_.RM(true, 0x89, -1, RAX, kVm, hooks_.prog_offset);
-  e_.RM(true, 0x8b, -1, RAX, R9, field(offsetof(JitTarget, ctx_size)));
-  const int32_t ranges = hooks_.ranges_offset;
-  e_.RM(true, 0x89, -1, RAX, kVm,
-        ranges + static_cast<int32_t>(offsetof(JitRanges, ctx_len)));
-  e_.RM(true, 0x03, -1, RAX, kVm, hooks_.ctx_offset);  // add rax, [ctx_lo]
-  e_.RM(true, 0x89, -1, RAX, kVm, hooks_.ctx_hi_offset);
+  // Vm::Enter(): the program and the context's end (the same when the
+  // target is the running program), a fresh budget (into r9), and the
+  // per-program state zeroed (Vm::JitZeroOnEnter lists it) unless the
+  // caller cannot have set it.
+  e_.RM(true, 0x8b, -1, RAX, kTmp, field(offsetof(JitTarget, program)));
+  e_.RM(true, 0x3b, -1, RAX, kVm, hooks_.prog_offset);  // cmp rax, [prog]
+  e_.Jcc(kNE, other_prog);
+  e_.Bind(same_prog);
   e_.MovImm(
       true, RAX,
       static_cast<int64_t>(reinterpret_cast<uintptr_t>(hooks_.budget_limit)));
-  e_.RM(true, 0x8b, -1, RAX, RAX, 0);
-  // Only in r9 (fifth piece): Vm::budget_ is read only after a spill.
-  e_.Mov(true, kAddr, R9);  // r11 = the JitTarget, r9 = the budget
-  e_.Mov(true, kBudget, RAX);
-  // Fields side by side are zeroed together, in the widest stores that
-  // stay inside them.
+  e_.RM(true, 0x8b, -1, kBudget, RAX, 0);  // r9 = the fresh budget
+  if (!clean_tail_calls_) ZeroOnEnter(RAX);
+  // Into the target past its prologue: R1 = ctx, R10 and the Vm the same;
+  // the target's body zeroes the registers of R0 and R2-R9 it may read
+  // before writing (ZeroLiveAtEntry).
+  e_.RM(true, 0x8b, -1, kAddr, kTmp, field(offsetof(JitTarget, body)));
+  e_.RM(true, 0x8b, -1, RDI, kVm, hooks_.ctx_offset);
+  e_.RR(false, 0xff, -1, 4, kAddr);  // jmp r11
+  e_.Bind(done);
+  // Out of line: the announcement, another program or type, the errnos
+  // and the helper.
+  const int32_t cpu_count = field(offsetof(JitTarget, cpu_count));
+  const int32_t ctx_size = field(offsetof(JitTarget, ctx_size));
+  const uint64_t cache = a.cache;
+  stubs_.push_back([this, &d, cache, entry_type, cpu_count, ctx_size, slow,
+                    giveback, e2big, enoent, announce, confirmed, other_type,
+                    enter, other_prog, same_prog, done] {
+    // Announce r10 in [r11] until a re-read of the cache slot confirms it
+    // (Guard::Protect); r9 addresses the slot meanwhile.
+    const int again = e_.NewLabel(), same = e_.NewLabel();
+    e_.Bind(announce);
+    SpillBudget();
+    e_.MovImm(true, kBudget, static_cast<int64_t>(cache));
+    e_.RMI(true, 0x8d, kBudget, kBudget, RAX, 3);  // lea r9, [r9 + rax * 8]
+    e_.Bind(again);
+    e_.RM(true, 0x89, -1, kTmp, kAddr, 0);    // mov [r11], r10: announce
+    e_.RM(true, 0x3b, -1, kTmp, kBudget, 0);  // cmp r10, [r9]
+    e_.Jcc(kE, same);
+    e_.RM(true, 0x8b, -1, kTmp, kBudget, 0);
+    e_.Jmp(again);
+    e_.Bind(same);
+    ReloadBudget();
+    e_.Jmp(confirmed);
+    // A target that reads the CPU: the CPU read yet (-1 is not) and below
+    // the target's count; then its fold is the CPU itself (Vm::Enter).
+    e_.Bind(other_type);
+    e_.RM(false, 0x81, -1, 7, kTmp, entry_type);
+    e_.Imm32(static_cast<int32_t>(info_->prog_type | kJitUsesCpu));
+    e_.Jcc(kNE, giveback);
+    e_.RM(false, 0x8b, -1, RAX, kVm, info_->cpu_offset);  // mov eax, [cpu]
+    e_.RM(false, 0x3b, -1, RAX, kTmp, cpu_count);
+    e_.Jcc(kAE, giveback);
+    e_.RM(false, 0x89, -1, RAX, kVm, info_->cpu_fold_offset);
+    e_.Jmp(enter);
+    // Another program: its Program and context end.
+    e_.Bind(other_prog);
+    e_.RM(true, 0x89, -1, RAX, kVm, hooks_.prog_offset);
+    e_.RM(true, 0x8b, -1, RAX, kTmp, ctx_size);
+    const int32_t ranges = hooks_.ranges_offset;
+    e_.RM(true, 0x89, -1, RAX, kVm,
+          ranges + static_cast<int32_t>(offsetof(JitRanges, ctx_len)));
+    e_.RM(true, 0x03, -1, RAX, kVm, hooks_.ctx_offset);  // add rax, [ctx_lo]
+    e_.RM(true, 0x89, -1, RAX, kVm, hooks_.ctx_hi_offset);
+    e_.Jmp(same_prog);
+    e_.Bind(giveback);  // the helper spends the unit again
+    e_.RM(true, 0x8b, -1, kAddr, kVm, hooks_.tail_run_offset);
+    e_.RM(false, 0x83, -1, 5, kAddr, kTailCalls);  // sub dword [r11], 1
+    e_.Byte(1);
+    e_.Jmp(slow);
+    e_.Bind(e2big);
+    e_.MovImm(true, RAX, -E2BIG);
+    e_.Jmp(done);
+    e_.Bind(enoent);
+    e_.MovImm(true, RAX, -ENOENT);
+    e_.Jmp(done);
+    e_.Bind(slow);
+    CallHelper(d, /*tail_call_path=*/true);  // reloads the budget
+    // The helper fell through (a taken call does not come back): what it
+    // may have set (Vm::last_loaded_map_ through its map check) is zeroed
+    // again in code that relies on the state staying as Vm::Enter left it.
+    if (clean_tail_calls_) ZeroOnEnter(kAddr);
+    e_.Jmp(done);
+  });
+}
+
+// Vm::Enter()'s zeroing of the per-program state (Vm::JitZeroOnEnter lists
+// the fields), through register `zero`: fields side by side are zeroed
+// together, in the widest stores that stay inside them.
+void Compiler::ZeroOnEnter(int zero) {
   std::vector<std::pair<int32_t, int32_t>> runs;  // offset, bytes
   for (const JitHooks::Zero& z : hooks_.zero_on_enter) {
     if (z.size == 0) break;
@@ -882,43 +968,20 @@ void Compiler::InlineTailCall(const DecodedInsn& d, const JitProgArray& a) {
       runs.push_back({z.offset, z.size});
     }
   }
-  e_.RR(false, 0x31, -1, RAX, RAX);  // xor eax, eax
+  e_.RR(false, 0x31, -1, zero, zero);  // xor zero32, zero32
   for (auto [at, left] : runs) {
     while (left > 0) {
       const int n = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
       if (n == 2) e_.Byte(0x66);
-      e_.RM(n == 8, n == 1 ? 0x88 : 0x89, -1, RAX, kVm, at, n == 1);
+      e_.RM(n == 8, n == 1 ? 0x88 : 0x89, -1, zero, kVm, at, n == 1);
       at += n;
       left -= n;
     }
   }
-  // Into the target past its prologue: R1 = ctx, R10 and the Vm the same;
-  // the target's body zeroes the registers of R0 and R2-R9 it may read
-  // before writing (ZeroLiveAtEntry).
-  e_.RM(true, 0x8b, -1, kAddr, kAddr, field(offsetof(JitTarget, body)));
-  e_.RM(true, 0x8b, -1, RDI, kVm, hooks_.ctx_offset);
-  e_.RR(false, 0xff, -1, 4, kAddr);  // jmp r11
-  e_.Bind(giveback);                 // the helper spends the unit again
-  e_.RM(true, 0x8b, -1, kAddr, kVm, hooks_.tail_run_offset);
-  e_.RM(false, 0x83, -1, 5, kAddr, kTailCalls);  // sub dword [r11], 1
-  e_.Byte(1);
-  e_.Jmp(slow);
-  e_.Bind(e2big);
-  e_.MovImm(true, RAX, -E2BIG);
-  e_.Jmp(done);
-  e_.Bind(enoent);
-  e_.MovImm(true, RAX, -ENOENT);
-  e_.Jmp(done);
-  e_.Bind(slow);
-  CallHelper(d);  // reloads the budget
-  const int out = e_.NewLabel();
-  e_.Jmp(out);
-  e_.Bind(done);
-  ReloadBudget();
-  e_.Bind(out);
 }
 
 void Compiler::InlineLookup(const DecodedInsn& d, const JitArray& a) {
+  sets_state_ = true;  // the load range, and the helper's path
   const int slow = e_.NewLabel(), miss = e_.NewLabel(), done = e_.NewLabel();
   // The key (R2, 4 bytes) in the run's stack, as the helper's
   // NeedReadable finds it there; anything else goes to the helper. A key
@@ -979,7 +1042,8 @@ void Compiler::InlineLookup(const DecodedInsn& d, const JitArray& a) {
   });
 }
 
-void Compiler::CallHelper(const DecodedInsn& d) {
+void Compiler::CallHelper(const DecodedInsn& d, bool tail_call_path) {
+  if (!tail_call_path) sets_state_ = true;
   // R1-R5 keep their values across the call, as in the interpreter.
   for (int r : {RDI, RSI, RDX, RCX, R8}) e_.Push(r);
   e_.AluImm(true, 5, RSP, 8);
@@ -1000,6 +1064,7 @@ void Compiler::CallHelper(const DecodedInsn& d) {
 }
 
 void Compiler::CallLocal(const DecodedInsn& d, uint32_t pc) {
+  sets_state_ = true;  // the callee's helpers, Vm::depth_
   // The interpreter's order: the lock, the budget, then the depth.
   if (may_lock_) {
     e_.CmpVmZero(hooks_.held_lock_offset);
@@ -1414,6 +1479,16 @@ std::unique_ptr<JitCode> JitCode::Compile(const DecodedInsn* insns, size_t n,
     // stores (the same code otherwise, so it compiles as the first did).
     c = std::make_unique<Compiler>(insns, n, helpers, hooks, info,
                                    /*keep_load_range=*/false);
+    if (!c->Run(why)) return nullptr;
+  }
+  if (c->tail_calls() && !c->sets_state()) {
+    // Inline tail calls in code that never changes the per-program state
+    // (sixth piece): again without their zeroing. The code is entered
+    // only with that state zero (Vm::Enter, or an inline tail call that
+    // zeroes it or finds it zero), so it stays zero at every tail call.
+    c = std::make_unique<Compiler>(insns, n, helpers, hooks, info,
+                                   c->keep_load_range(),
+                                   /*clean_tail_calls=*/true);
     if (!c->Run(why)) return nullptr;
   }
   const std::vector<uint8_t>& code = c->code();

@@ -177,6 +177,7 @@ struct RunState {
   volatile bool finished;
   volatile uint32_t result;
   RunState* prev;
+  const Prog* entry;  // the program the run was entered at
   // The tail-call target, announced while it runs (the slot may be emptied
   // and the program's last fd closed meanwhile): the hazard slot, taken at
   // the first tail call, or a counted reference when the thread has no
@@ -349,21 +350,42 @@ uint64_t RunChain(RunState* run, void* ctx, bool* faulted) {
 
 }  // namespace
 
-uint32_t ProgRun(const Prog& prog, void* ctx) {
-  return static_cast<uint32_t>(ProgRunR0(prog, ctx));
-}
-
+// RunChain() inline, so that a run a longjmp ends (the end of a native
+// chain of inline tail calls, TailCallReturn) lands in this frame: after
+// the chain's 33 nested calls the CPU's return stack holds their return
+// addresses, so each return on the way back out is mispredicted, and
+// landing here leaves one (ProgRun is inline) instead of three.
 uint64_t ProgRunR0(const Prog& prog, void* ctx) {
   RunState run;
   run.next = &prog;
   run.finished = false;
   run.prev = current_run;
+  run.entry = &prog;
   // Compiled code that takes tail calls inline needs the slot from its
-  // first one on (the runtime's path would take it there).
-  if (prog.jit.tail_calls != 0) TakeHazardSlot(&run);
+  // first one on (the runtime's path would take it there), and so does a
+  // native program seen taking them (its first one is then inline too).
+  if (prog.jit.tail_calls != 0 ||
+      prog.takes_tail_calls.load(std::memory_order_relaxed)) {
+    TakeHazardSlot(&run);
+  }
   SetCurrentRun(&run);
+#ifdef BPFEMU_LIBC_LONGJMP
+  setjmp(run.env);
+#else
+  __builtin_setjmp(run.env);
+#endif
   bool faulted = false;
-  const uint64_t ret = RunChain(&run, ctx, &faulted);
+  uint64_t ret = 0;
+  if (run.finished) {
+    ret = run.result;
+  } else if (const Prog* p = run.next; p == nullptr) {
+    faulted = true;
+  } else if (p->func == nullptr) {
+    ret = p->code->Run(ctx);  // clears the fault line
+  } else {
+    interp::ClearFault();  // a native run starts with none too
+    ret = static_cast<uint32_t>(p->func(ctx));
+  }
   run_faulted = faulted;
   SetCurrentRun(run.prev);
   // What the run allocated and still owns (emu/graph_obj.h), and the
@@ -493,7 +515,13 @@ long TailCallCache::Jump(uint32_t index, const std::atomic<uint32_t>& slot_id) {
 [[gnu::noinline]] const Prog* TailCallCache::Resolve(RunState* run,
                                                      uint32_t index,
                                                      uint32_t id) {
-  if (!run->guard.has_value()) TakeHazardSlot(run);
+  if (!run->guard.has_value()) {
+    TakeHazardSlot(run);
+    // Later runs from the same entry take the slot up front (ProgRunR0).
+    if (!run->entry->takes_tail_calls.load(std::memory_order_relaxed)) {
+      run->entry->takes_tail_calls.store(true, std::memory_order_relaxed);
+    }
+  }
   std::atomic<const Prog*>& slot = slots_[index];
   if (run->guard->ok()) {
     const Prog* p = run->guard->Protect(slot);
@@ -524,6 +552,7 @@ uint64_t TailCallInFrame(const Prog* next, void* ctx) {
   run.finished = false;
   run.head.tail_calls = outer->head.tail_calls;
   run.prev = outer;
+  run.entry = next;
   SetCurrentRun(&run);
   bool faulted = false;
   const uint64_t ret = RunChain(&run, ctx, &faulted);

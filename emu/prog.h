@@ -119,6 +119,11 @@ struct Prog {
   // Set once a TailCallCache has held this program: its retirement then
   // clears the caches (prog.cc RetireProg).
   mutable std::atomic<bool> cached{false};
+  // Set once a run entered at this program took a tail call through the
+  // runtime without a hazard slot: ProgRun() then gives its later runs the
+  // slot up front, so that a native program's first tail call is inline
+  // too (as JitTarget::tail_calls does for compiled bytecode).
+  mutable std::atomic<bool> takes_tail_calls{false};
   // prog->aux->attach_btf_id: the kernel BTF id a tracing program was
   // loaded for (an iterator's bpf_iter_<target>, emu/bpf_iter.h), or 0.
   uint32_t attach_btf_id = 0;
@@ -229,11 +234,13 @@ void ProgSlotAcquire(uint32_t id);
 void ProgSlotRelease(uint32_t id);
 
 // bpf_prog_run(): runs `prog` on `ctx`, following tail calls, and returns
-// the program's return value (R0, truncated to 32 bits as test_run reports).
-uint32_t ProgRun(const Prog& prog, void* ctx);
-// The same with the whole of R0 (a native program's int return value
-// zero-extended): what a trampoline keeps of an fmod_ret program's return.
+// the whole of R0 (a native program's int return value zero-extended):
+// what a trampoline keeps of an fmod_ret program's return.
 uint64_t ProgRunR0(const Prog& prog, void* ctx);
+// The same, R0 truncated to 32 bits as test_run reports it.
+inline uint32_t ProgRun(const Prog& prog, void* ctx) {
+  return static_cast<uint32_t>(ProgRunR0(prog, ctx));
+}
 
 // For bpf_tail_call(), in the kernel's order: after the index check, each
 // attempt takes one unit of this invocation's budget (false once

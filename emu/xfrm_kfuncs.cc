@@ -145,6 +145,7 @@ const void* GetXfrmState(void* opts, uint32_t opts_sz) {
       const void* v = t->views.data() + i * t->stride;
       ++Held()[v];
       ++owned[v];
+      run_holds = true;
       return v;
     }
   }
@@ -163,7 +164,10 @@ int XfrmStateRelease(const void* x) {
   return 0;
 }
 
-void EndRun() {
+constinit thread_local bool run_holds = false;
+
+void EndRunHeld() {
+  run_holds = false;
   if (owned.empty()) return;
   const std::map<const void*, uint64_t> left = std::move(owned);
   owned.clear();

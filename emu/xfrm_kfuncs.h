@@ -72,7 +72,13 @@ uint64_t HeldXfrmStates();
 // the run's lookups took and it did not release are dropped, as the
 // conntrack kfuncs drop theirs (emu/ct_kfuncs.h EndRun; the verifier
 // refuses a program that can exit holding one). Counted for tests.
-void EndRun();
+// Inline and without a call while the thread's runs hold none (a run's
+// fixed cost, as ct::EndRun).
+extern constinit thread_local bool run_holds;  // a lookup sets it
+void EndRunHeld();
+inline void EndRun() {
+  if (run_holds) EndRunHeld();
+}
 uint64_t DroppedXfrmStates();
 
 // The interpreter's bindings: opts readable and writable for opts__sz

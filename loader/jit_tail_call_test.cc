@@ -146,6 +146,73 @@ TEST(JitTailCallTest, ChainStopsAfterThirtyThree) {
   EXPECT_EQ(o.count, 68u);  // two runs of 1 + 33
 }
 
+// Programs that only tail-call and use their stack (sixth piece: their
+// code never changes the per-program state, so the inline tail calls leave
+// it alone): `entry` zeroes a counter at r10 - 8 and tail-calls slot 0;
+// `counter` adds 1 to it and tail-calls slot 0, returning the counter plus
+// `add` when the call falls through. The run's stack is the same for every
+// program of a chain, in the interpreter as in compiled code.
+Insns ZeroAndTailCall(int table) {
+  Insns p;
+  p.push_back(a::St(BPF_DW, BPF_REG_10, -8, 0));
+  a::LdMapFd(&p, BPF_REG_2, table);
+  p.push_back(a::MovImm(BPF_REG_3, 0));
+  p.push_back(a::Call(BPF_FUNC_tail_call));
+  p.push_back(a::Exit());  // R0: the helper's errno
+  return p;
+}
+
+Insns CountOnTheStack(int table, int32_t add) {
+  Insns p;
+  p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_10, -8));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_0, 1));
+  p.push_back(a::Stx(BPF_DW, BPF_REG_10, BPF_REG_0, -8));
+  a::LdMapFd(&p, BPF_REG_2, table);
+  p.push_back(a::MovImm(BPF_REG_3, 0));
+  p.push_back(a::Call(BPF_FUNC_tail_call));
+  p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_10, -8));
+  p.push_back(a::AluImm(BPF_ADD, BPF_REG_0, add));
+  p.push_back(a::Exit());
+  return p;
+}
+
+// A chain of such programs: the entry's call spends one unit, so the
+// counter runs 33 times. Run twice (the second run finds the slot cached
+// and announces it once), then with the slot moved to another counter
+// (a new program to announce, a new Vm::prog_), then emptied.
+TEST(JitTailCallTest, ChainWithoutStateStopsAfterThirtyThree) {
+  std::vector<uint32_t> rets;
+  ExpectSame(
+      [&rets](bool jit) {
+        const int table = Create(BPF_MAP_TYPE_PROG_ARRAY, 4, 2);
+        const int entry = LoadTc(ZeroAndTailCall(table), jit);
+        const int counter = LoadTc(CountOnTheStack(table, 0), jit);
+        const int other = LoadTc(CountOnTheStack(table, 100), jit);
+        EXPECT_EQ(Jitted(entry), jit);
+        EXPECT_EQ(Jitted(counter), jit);
+        EXPECT_EQ(Jitted(other), jit);
+        const uint32_t zero = 0;
+        EXPECT_EQ(MapUpdateElem(table, &zero, &counter, BPF_ANY), 0);
+        Outcome o = RunOnce(entry, jit);
+        rets.push_back(o.ret);
+        rets.push_back(RunOnce(entry, jit).ret);
+        EXPECT_EQ(MapUpdateElem(table, &zero, &other, BPF_ANY), 0);
+        rets.push_back(RunOnce(entry, jit).ret);
+        EXPECT_EQ(MapDeleteElem(table, &zero), 0);
+        rets.push_back(RunOnce(entry, jit).ret);
+        o.count = rets.back();
+        CloseFd(entry);
+        CloseFd(counter);
+        CloseFd(other);
+        CloseFd(table);
+        return o;
+      },
+      "chain without state");
+  const std::vector<uint32_t> want = {33, 33, 133, uint32_t(-ENOENT),
+                                      33, 33, 133, uint32_t(-ENOENT)};
+  EXPECT_EQ(rets, want);
+}
+
 // A call that falls through leaves the helper's errno in R0: -E2BIG for an
 // index at or past max_entries (before the count is spent), -ENOENT for an
 // empty slot.

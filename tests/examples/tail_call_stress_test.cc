@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -44,6 +45,44 @@ uint64_t LookupU64(int fd, uint32_t key) {
 bool Valid(uint32_t r) {
   return r == XDP_REDIRECT || r == XDP_PASS || r == XDP_DROP || r == XDP_TX ||
          r == 10 || r == 11;
+}
+
+// Issue 29's sixth piece: once the runtime has seen dispatch take a tail
+// call without the run holding a hazard slot, ProgRun() gives its later
+// runs the slot up front (Prog::takes_tail_calls), so their first call
+// takes bpf_tail_call's inline path too. Every run gives the same counts:
+// a chain of 1 + 33, an empty slot (-ENOENT: dispatch goes on to hit(7)),
+// an index past max_entries (-E2BIG, the same).
+TEST(TailCallStressTest, FirstCallInlineFromTheSecondRun) {
+  auto obj = Object::Open("tail_calls");
+  ASSERT_TRUE(obj.ok()) << obj.status();
+  ASSERT_EQ((*obj)->Load(), 0);
+  const int table = (*obj)->MapFd("jmp_table");
+  const int hits = (*obj)->MapFd("hits");
+  const native::Program* dispatch = (*obj)->FindProgram("dispatch");
+  ASSERT_NE(dispatch, nullptr);
+  std::shared_ptr<const Prog> entry;
+  ASSERT_EQ(ProgFromFd(dispatch->fd(), &entry), 0);
+  EXPECT_FALSE(entry->takes_tail_calls.load());
+  const int self_loop = (*obj)->FindProgram("self_loop")->fd();
+  const uint32_t slot = 3;
+  ASSERT_EQ(MapUpdateElem(table, &slot, &self_loop, BPF_ANY), 0);
+  std::vector<uint8_t> frame(64, 0);
+  frame[14] = 3;
+  for (int run = 0; run < 3; ++run) {
+    const uint64_t loops = LookupU64(hits, 3), missed = LookupU64(hits, 7);
+    EXPECT_EQ(dispatch->RunXdp(frame).retval, uint32_t{XDP_REDIRECT});
+    EXPECT_EQ(LookupU64(hits, 3) - loops, 33u) << "run " << run;
+    EXPECT_EQ(LookupU64(hits, 7) - missed, 0u) << "run " << run;
+    EXPECT_TRUE(entry->takes_tail_calls.load()) << "run " << run;
+  }
+  ASSERT_EQ(MapDeleteElem(table, &slot), 0);
+  for (const uint8_t index : {uint8_t{3}, uint8_t{200}}) {
+    frame[14] = index;
+    const uint64_t missed = LookupU64(hits, 7);
+    EXPECT_EQ(dispatch->RunXdp(frame).retval, uint32_t{XDP_PASS});
+    EXPECT_EQ(LookupU64(hits, 7) - missed, 1u) << "index " << int{index};
+  }
 }
 
 TEST(TailCallStressTest, SlotUpdatesWhileChainsRun) {

@@ -64,7 +64,8 @@ static inline void *bpf_map_lookup_percpu_elem(void *map, const void *key,
  * call inline (index, budget, slot, jump); so does this, for a native
  * target whose slot the run has cached: the checks of the runtime's path
  * (emu/prog.h TailCallCache), the target announced in the run's hazard slot
- * and re-checked, then the target called in place. It never returns to this
+ * and re-checked (not announced again when the slot announces it already),
+ * then the target called in place. It never returns to this
  * frame: its value ends the run (bpfemu_tail_call_return). Anything else
  * (first call of the run, a slot that changed, a bytecode target, outside a
  * run) takes the runtime's path, with the budget unit given back first. */
@@ -81,18 +82,23 @@ static inline long bpf_tail_call(void *ctx, void *prog_array_map, __u32 index) {
     if (id == 0) return -2; /* -ENOENT */
     const struct bpfemu_prog_head *p =
         __atomic_load_n(&f->prog_cache[index], __ATOMIC_ACQUIRE);
-    for (;;) {
-      const struct bpfemu_prog_head *again;
-      /* Release (a plain store on x86): the previous target's reads come
-       * before its announcement is withdrawn. */
-      __atomic_store_n(run->hazard, (const void *)p, __ATOMIC_RELEASE);
-      if (run->full_fence)
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-      else
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-      again = __atomic_load_n(&f->prog_cache[index], __ATOMIC_ACQUIRE);
-      if (again == p) break;
-      p = again;
+    /* Only this thread writes the run's hazard slot, and every value it
+     * leaves there was confirmed by a re-read: when it announces p already
+     * (the previous tail call went to p), p is protected as it is. */
+    if (__atomic_load_n(run->hazard, __ATOMIC_RELAXED) != (const void *)p) {
+      for (;;) {
+        const struct bpfemu_prog_head *again;
+        /* Release (a plain store on x86): the previous target's reads come
+         * before its announcement is withdrawn. */
+        __atomic_store_n(run->hazard, (const void *)p, __ATOMIC_RELEASE);
+        if (run->full_fence)
+          __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        else
+          __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        again = __atomic_load_n(&f->prog_cache[index], __ATOMIC_ACQUIRE);
+        if (again == p) break;
+        p = again;
+      }
     }
     if (p != 0 && p->id == id && p->func != 0) {
       bpfemu_tail_call_return(p->func(ctx));
