@@ -19,7 +19,13 @@
 // locks, the ring's producer lock, freeze_mu, the fd array's owner lock)
 // are put back to "unlocked" after the mutations: a lock left held by
 // someone else is issue 20's item 3 (owner-death recovery), not a crafted
-// layout. Their offsets come from the region as it was created.
+// layout. Their offsets come from the region as it was created. The LRU
+// list and local records are 128 bytes apart, not the 64 LockWords steps
+// by: the second CPU's list and local lock words keep what the input
+// wrote. That is how fuzz50 found a lock word naming a live thread that
+// does not hold it (docs/reliability.md, "Locks and owner death"); the
+// locks now take such words over, and the stride stays so that the
+// corpus keeps reaching them.
 //
 // The harness body, shared by region_fuzzer.cc (the data-structure and
 // ring families) and region_objects_fuzzer.cc (the maps of kernel
