@@ -417,9 +417,9 @@ bool FileMappedAt(const void* addr, MappedFile* file) {
 // kernel thread, an unrelated program, a bpfemu process that never
 // attached this map - holds none of its locks. False (it may hold it)
 // when the word is in no file, or when the maps of tid's process cannot
-// be read (another user's or a non-dumpable process: ptrace access,
-// fs/proc/base.c proc_maps_open): a lock of a map shared with such a
-// process is then waited for, as before.
+// be read (another user's or a non-dumpable process: ptrace read access,
+// fs/proc/task_mmu.c proc_maps_open through fs/proc/base.c proc_mem_open):
+// a lock of a map shared with such a process is then waited for.
 bool NotMappedByHolder(const void* word, uint32_t tid) {
   MappedFile file;
   if (!FileMappedAt(word, &file)) return false;
