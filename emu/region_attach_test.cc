@@ -505,6 +505,58 @@ TEST_F(RegionAttach, CraftedLruIntentRecordsStayInsideTheRegion) {
   }
 }
 
+// fuzz50: a per-CPU LRU_HASH whose second CPU's list lock word names no
+// thread able to hold it - the calling thread, a live process that maps no
+// region (kworker 8 in the fuzzer's finding,
+// fuzz/regressions/region_fuzzer/lru_list_lock_live_non_holder), or no
+// tid at all. An update on that CPU slept in ShmMutex::LockSlow for ever
+// (PercpuPopFree); now the word is taken over, the list's intent replayed,
+// and every update answers.
+TEST_F(RegionAttach, LruListLockNamingNoHolderIsTakenOver) {
+  const pid_t sleeper = fork();
+  if (sleeper == 0) {
+    execlp("sleep", "sleep", "60", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(sleeper, 0);
+  usleep(100 * 1000);  // exec()ed: no region mapped
+  for (int round = 0; round < 5; ++round) {
+    MapAttr attr = Hash(BPF_MAP_TYPE_LRU_HASH);
+    attr.map_flags = BPF_F_NO_COMMON_LRU;
+    const int fd = MapCreate(attr);
+    ASSERT_GE(fd, 0);
+    const uint64_t lru_off = Peek<uint64_t>(fd, kBodyOffset + 32);
+    const uint64_t lists_off = Peek<uint64_t>(fd, lru_off + 32);
+    // Per-CPU lists: one 128-byte record per CPU, its lock word first.
+    ASSERT_EQ(Peek<uint32_t>(fd, lru_off), 1u);  // percpu
+    const uint64_t lock1 = lists_off + 128;
+    ASSERT_EQ(Peek<uint32_t>(fd, lock1), 0u);
+    EXPECT_EQ(RunVictim([&] {
+                const uint32_t self = static_cast<uint32_t>(getpid());
+                const uint32_t words[5] = {
+                    self | ShmMutex::kWaiters, self,
+                    static_cast<uint32_t>(sleeper) | ShmMutex::kWaiters,
+                    ShmMutex::kWaiters, 0xffffffffu};
+                Poke<uint32_t>(fd, lock1, words[round]);
+                const int m = Reopen(fd);
+                if (AttachMapFd(m) != 0) return 10;
+                SetThreadCpu(1);
+                for (uint32_t k = 0; k < 32; ++k) {
+                  uint64_t v = k;
+                  if (MapUpdateElem(m, &k, &v, BPF_ANY) != 0) return 11;
+                  if (MapLookupElem(m, &k, &v, 0) != 0 || v != k) return 12;
+                }
+                if (Peek<uint32_t>(fd, lock1) != 0) return 13;  // released
+                return kAnswered;
+              }),
+              kAnswered)
+        << round;
+    EXPECT_EQ(CloseFd(fd), 0);
+  }
+  kill(sleeper, SIGKILL);
+  waitpid(sleeper, nullptr, 0);
+}
+
 // A BPF_F_MMAPABLE array's file is head-at-end (shm.h): its values from
 // file offset 0, as the kernel's map file shows them, and its header on the
 // last page. The layout is in the file's size (one byte past its pages),

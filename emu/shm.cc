@@ -351,6 +351,97 @@ bool TakeOver(std::atomic<uint32_t>* w, uint32_t seen, uint32_t mine) {
   return w->compare_exchange_strong(seen, mine, std::memory_order_acquire);
 }
 
+// A holder tid no thread can have: 0 (a word of only ShmMutex::kWaiters)
+// or one at or above PID_MAX_LIMIT (include/linux/threads.h: 2^22 on
+// 64-bit; alloc_pid() in kernel/pid.c never hands out more, and
+// CurrentTidSlow() checks it).
+bool ImpossibleTid(uint32_t tid) { return tid == 0 || tid > kValueLockTidMask; }
+
+// A word naming no thread that can hold it, known without a system call:
+// an impossible tid, or the calling thread itself. No path of bpfemu waits
+// for a lock its own thread holds (each lock's nesting is fixed, lru_list.h
+// and hash_map.h), so a word naming the waiter is a stale one: planted in
+// the region, or left by a dead thread whose tid this thread now has.
+bool NamesNoHolderCheap(uint32_t tid) {
+  return ImpossibleTid(tid) || tid == CurrentTid();
+}
+
+// A file's identity as /proc/PID/maps shows it: device and inode.
+struct MappedFile {
+  unsigned major = 0, minor = 0;
+  unsigned long long ino = 0;
+};
+
+// Calls f(start, end, file) for each mapping listed in `path` (a
+// /proc/PID/maps) until it returns true. 1 if it did, 0 if not, -errno if
+// the file cannot be read (-EACCES: the process may not be inspected).
+template <typename F>
+int ScanMaps(const char* path, F f) {
+  FILE* in = std::fopen(path, "re");
+  if (in == nullptr) return -errno;
+  char* line = nullptr;
+  size_t cap = 0;
+  int found = 0;
+  while (found == 0 && getline(&line, &cap, in) > 0) {
+    unsigned long long start, end;
+    MappedFile m;
+    if (std::sscanf(line, "%llx-%llx %*s %*s %x:%x %llu", &start, &end,
+                    &m.major, &m.minor, &m.ino) == 5 &&
+        f(start, end, m)) {
+      found = 1;
+    }
+  }
+  std::free(line);
+  std::fclose(in);
+  return found;
+}
+
+// The file mapped at `addr` in this process: false for anonymous memory
+// (a program's stack or context) or when the maps cannot be read.
+bool FileMappedAt(const void* addr, MappedFile* file) {
+  const auto a = reinterpret_cast<uintptr_t>(addr);
+  return ScanMaps("/proc/self/maps",
+                  [&](unsigned long long start, unsigned long long end,
+                      const MappedFile& m) {
+                    if (a < start || a >= end) return false;
+                    *file = m;
+                    return true;
+                  }) == 1 &&
+         file->ino != 0;
+}
+
+// Whether thread `tid` (alive) cannot be holding the lock word at `word`:
+// its process maps no part of the file the word is in. Every holder of a
+// region lock has the region mapped (it stored its tid there and may
+// sleep on it), so a thread whose process maps no page of the file - a
+// kernel thread, an unrelated program, a bpfemu process that never
+// attached this map - holds none of its locks. False (it may hold it)
+// when the word is in no file, or when the maps of tid's process cannot
+// be read (another user's or a non-dumpable process: ptrace read access,
+// fs/proc/task_mmu.c proc_maps_open through fs/proc/base.c proc_mem_open):
+// a lock of a map shared with such a process is then waited for.
+bool NotMappedByHolder(const void* word, uint32_t tid) {
+  MappedFile file;
+  if (!FileMappedAt(word, &file)) return false;
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%u/maps", tid);
+  const int found = ScanMaps(path, [&](unsigned long long, unsigned long long,
+                                       const MappedFile& m) {
+    return m.major == file.major && m.minor == file.minor && m.ino == file.ino;
+  });
+  return found == 0 || found == -ENOENT || found == -ESRCH;
+}
+
+// The full check a waiter makes after waiting a while: true when the tid
+// the lock word at `word` names cannot be holding it - no thread can have
+// it, it is the waiter, it does not exist (or is a zombie: OwnerAlive),
+// or its process does not map the region. A live thread that maps the
+// region is never robbed, however long it holds the lock.
+bool HolderGone(const void* word, uint32_t tid) {
+  return NamesNoHolderCheap(tid) || !OwnerAlive(tid) ||
+         NotMappedByHolder(word, tid);
+}
+
 }  // namespace
 
 namespace shm_internal {
@@ -416,6 +507,12 @@ bool ShmMutex::LockSlow() {
       }
       continue;
     }
+    // A word naming no possible holder, or this thread: taken over at once,
+    // as a dead holder's (the caller repairs what the section left).
+    if (NamesNoHolderCheap(c & ~kWaiters)) {
+      if (TakeOver(&state_, c, mine)) return true;
+      continue;
+    }
     if (!(c & kWaiters) && !state_.compare_exchange_weak(
                                c, c | kWaiters, std::memory_order_relaxed)) {
       continue;
@@ -423,7 +520,7 @@ bool ShmMutex::LockSlow() {
     c |= kWaiters;
     if (Futex(&state_, FUTEX_WAIT, c, &kOwnerCheckInterval) == -1 &&
         errno == ETIMEDOUT && state_.load(std::memory_order_relaxed) == c &&
-        !OwnerAlive(c) && TakeOver(&state_, c, mine)) {
+        HolderGone(&state_, c & ~kWaiters) && TakeOver(&state_, c, mine)) {
       return true;
     }
   }
@@ -447,13 +544,17 @@ bool SpinUntilAcquired(uint32_t* w) {
   for (;;) {
     uint32_t seen;
     for (int n = 0; (seen = __atomic_load_n(w, __ATOMIC_RELAXED)) != 0; ++n) {
+      if (n == 0 && NamesNoHolderCheap(seen)) {
+        if (TakeOver(a, seen, mine)) return true;
+        continue;
+      }
       if (n < kSpins) {
         __builtin_ia32_pause();
       } else {
         sched_yield();
         if ((n - kSpins) % kYieldsPerCheck == kYieldsPerCheck - 1 &&
-            __atomic_load_n(w, __ATOMIC_RELAXED) == seen && !OwnerAlive(seen) &&
-            TakeOver(a, seen, mine)) {
+            __atomic_load_n(w, __ATOMIC_RELAXED) == seen &&
+            HolderGone(w, seen) && TakeOver(a, seen, mine)) {
           return true;
         }
       }
@@ -517,14 +618,18 @@ bool ValueLockWait(uint32_t* w, int64_t max_wait_ns) {
       }
       continue;
     }
-    if (n < kSpins) {
+    // The tid bits cannot be impossible; a word naming this thread is
+    // stale (no caller waits for a value lock it holds: the interpreter
+    // refuses a second bpf_spin_lock, and no helper runs under one).
+    const bool stale = holder == mine;
+    if (n < kSpins && !stale) {
       __builtin_ia32_pause();
       continue;
     }
-    sched_yield();
-    const uint64_t yields = n - kSpins;
+    if (!stale) sched_yield();
+    const uint64_t yields = stale ? kYieldsPerCheck - 1 : n - kSpins;
     if (yields % kYieldsPerCheck == kYieldsPerCheck - 1 &&
-        a->load(std::memory_order_relaxed) == seen && !OwnerAlive(holder) &&
+        a->load(std::memory_order_relaxed) == seen && HolderGone(w, holder) &&
         a->compare_exchange_strong(seen, (seen & ~kValueLockTidMask) | mine,
                                    std::memory_order_acquire,
                                    std::memory_order_relaxed)) {

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/shm.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -130,6 +133,177 @@ TEST(ShmMutex, ExcludesProcesses) {
   }
   EXPECT_EQ(__atomic_load_n(counter, __ATOMIC_RELAXED),
             uint64_t{kChildren} * kIters);
+  close(fd);
+}
+
+// Runs `body` in a forked child bounded by 10 seconds: its exit code, or
+// 128 + the signal that ended it (SIGALRM: it hung).
+int InBoundedChild(const std::function<int()>& body) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    alarm(10);
+    _exit(body());
+  }
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
+// A live process that maps no region: `sleep` (exec drops the mappings
+// fork gave it). Its pid once it has exec()ed.
+pid_t StartSleeper() {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return -1;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execlp("sleep", "sleep", "60", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(p[1]);
+  char c;
+  (void)!read(p[0], &c, 1);  // EOF once exec closed the write end
+  close(p[0]);
+  return pid;
+}
+
+void StopSleeper(pid_t pid) {
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+}
+
+// Lock words that name no thread able to hold them (docs/reliability.md,
+// "Locks and owner death": a word planted in a region, fuzz50): garbage,
+// the waiting thread itself, a live process that does not map the region.
+// Each is taken over (Lock() reports it, so the caller repairs), instead
+// of the waiter sleeping for ever.
+std::vector<uint32_t> NoHolderWords(uint32_t self, uint32_t sleeper) {
+  return {
+      ShmMutex::kWaiters,               // no tid at all
+      ShmMutex::kWaiters | (1u << 22),  // tid >= PID_MAX_LIMIT
+      0x7fffffffu,                      // the same, no waiters bit
+      0xffffffffu,                      //
+      self,                             // the waiter itself
+      self | ShmMutex::kWaiters,        //
+      sleeper,                          // alive, maps no region
+      sleeper | ShmMutex::kWaiters,     //
+  };
+}
+
+TEST(ShmMutex, WordNamingNoPossibleHolderIsTakenOver) {
+  ShmRegion r;
+  int fd;
+  ASSERT_EQ(ShmRegion::Create("t", 4096, &fd, &r), 0);
+  auto* mu = r.At<ShmMutex>(0);
+  const pid_t sleeper = StartSleeper();
+  ASSERT_GT(sleeper, 0);
+  EXPECT_EQ(InBoundedChild([&] {
+              const uint32_t self = static_cast<uint32_t>(getpid());
+              int i = 1;
+              for (uint32_t word : NoHolderWords(self, sleeper)) {
+                *r.At<uint32_t>(0) = word;
+                if (!mu->Lock()) return 10 + i;  // not reported as taken over
+                if ((mu->holder() & ~ShmMutex::kWaiters) != self) return 20 + i;
+                mu->Unlock();
+                if (mu->holder() != 0) return 30 + i;
+                ++i;
+              }
+              return 0;
+            }),
+            0);
+  StopSleeper(sleeper);
+  close(fd);
+}
+
+TEST(ShmSpinLock, WordNamingNoPossibleHolderIsTakenOver) {
+  ShmRegion r;
+  int fd;
+  ASSERT_EQ(ShmRegion::Create("t", 4096, &fd, &r), 0);
+  auto* lock = r.At<ShmSpinLock>(0);
+  const pid_t sleeper = StartSleeper();
+  ASSERT_GT(sleeper, 0);
+  EXPECT_EQ(InBoundedChild([&] {
+              const uint32_t self = static_cast<uint32_t>(getpid());
+              int i = 1;
+              for (uint32_t word : NoHolderWords(self, sleeper)) {
+                *r.At<uint32_t>(0) = word;
+                if (!lock->Lock()) return 10 + i;
+                if (lock->holder() != self) return 20 + i;
+                lock->Unlock();
+                ++i;
+              }
+              return 0;
+            }),
+            0);
+  StopSleeper(sleeper);
+  close(fd);
+}
+
+// A value's bpf_spin_lock word naming the waiter (a BPF_F_LOCK copy of a
+// crafted value) or a live process that does not map the region.
+TEST(ValueSpinLock, WordNamingNoPossibleHolderIsTakenOverWithItsGeneration) {
+  ShmRegion r;
+  int fd;
+  ASSERT_EQ(ShmRegion::Create("t", 4096, &fd, &r), 0);
+  auto* word = r.At<uint32_t>(0);
+  const pid_t sleeper = StartSleeper();
+  ASSERT_GT(sleeper, 0);
+  EXPECT_EQ(InBoundedChild([&] {
+              const uint32_t self = static_cast<uint32_t>(getpid());
+              *word = (3u << kValueLockTidBits) | self;
+              SpinLockAcquire(word);  // for ever, unless taken over
+              if (*word != ((3u << kValueLockTidBits) | self)) return 11;
+              SpinLockRelease(word);
+              *word =
+                  (5u << kValueLockTidBits) | static_cast<uint32_t>(sleeper);
+              if (!SpinLockAcquireFor(word, int64_t{8} * 1000 * 1000 * 1000)) {
+                return 12;
+              }
+              if (*word != ((5u << kValueLockTidBits) | self)) return 13;
+              SpinLockRelease(word);
+              return 0;
+            }),
+            0);
+  StopSleeper(sleeper);
+  close(fd);
+}
+
+// A live holder that maps the region is never robbed, however long it
+// holds the lock: the waiter gets it only once the holder unlocks.
+TEST(ShmMutex, LiveHolderThatMapsTheRegionIsWaitedFor) {
+  ShmRegion r;
+  int fd;
+  ASSERT_EQ(ShmRegion::Create("t", 4096, &fd, &r), 0);
+  auto* mu = r.At<ShmMutex>(0);
+  auto* spin = r.At<ShmSpinLock>(64);
+  auto* done = r.At<std::atomic<uint32_t>>(128);
+  auto* ready = r.At<std::atomic<uint32_t>>(192);
+  const pid_t holder = fork();
+  ASSERT_GE(holder, 0);
+  if (holder == 0) {
+    mu->Lock();
+    spin->Lock();
+    ready->store(1);
+    usleep(300 * 1000);  // 15 of the waiter's 20 ms liveness checks
+    done->store(1);
+    spin->Unlock();
+    mu->Unlock();
+    _exit(0);
+  }
+  while (ready->load() == 0) usleep(1000);
+  EXPECT_EQ(InBoundedChild([&] {
+              const bool spin_recovered = spin->Lock();
+              if (spin_recovered || done->load() != 1) return 1;
+              spin->Unlock();
+              const bool recovered = mu->Lock();
+              if (recovered || done->load() != 1) return 2;
+              mu->Unlock();
+              return 0;
+            }),
+            0);
+  int status = 0;
+  ASSERT_EQ(waitpid(holder, &status, 0), holder);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   close(fd);
 }
 

@@ -15,11 +15,21 @@
 // past the value size the attached map reports, which is never more than
 // the geometry the map was created with.
 //
-// The lock words of the region (bucket locks, free-list and LRU list
-// locks, the ring's producer lock, freeze_mu, the fd array's owner lock)
-// are put back to "unlocked" after the mutations: a lock left held by
-// someone else is issue 20's item 3 (owner-death recovery), not a crafted
-// layout. Their offsets come from the region as it was created.
+// The lock words of the region (bucket locks, the hash recovery lock,
+// free-list and LRU list locks, the ring's producer lock, freeze_mu, the
+// fd array's owner lock) are not left as the input wrote them: a waiter
+// takes a word over only on evidence that the thread it names cannot hold
+// it (docs/reliability.md, "Locks and owner death"), and a word naming a
+// live thread it cannot rule out - a live peer that maps the region, a
+// process whose maps it may not read (this machine's pid 1 and its
+// threads) - is waited for, by design. So each word the input made
+// non-zero becomes one of the words the locks decide, chosen by the
+// input's value: unlocked, an impossible tid (0 beside the waiters bit,
+// >= 2^22), the fuzzing thread itself, a thread that has exited, or a
+// live process that maps no region (a `sleep` the harness starts) - the
+// last one is how fuzz50 found LruList::PercpuPopFree sleeping for ever
+// on a word naming kworker 8. Their offsets come from the region as it
+// was created.
 //
 // The harness body, shared by region_fuzzer.cc (the data-structure and
 // ring families) and region_objects_fuzzer.cc (the maps of kernel
@@ -30,6 +40,9 @@
 
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -102,6 +115,7 @@ inline std::vector<uint64_t> LockWords(int fd, const Config& c) {
     const uint32_t n_buckets = Peek<uint32_t>(fd, kBodyOffset);
     const uint64_t buckets = Peek<uint64_t>(fd, kBodyOffset + 48);
     const uint64_t freelists = Peek<uint64_t>(fd, kBodyOffset + 56);
+    locks.push_back(kBodyOffset + 28);  // recover_lock
     for (uint32_t b = 0; b < n_buckets; ++b) locks.push_back(buckets + 16 * b);
     for (uint32_t i = 0; i < kCpus; ++i) locks.push_back(freelists + 64 * i);
     if (Peek<uint32_t>(fd, kBodyOffset + 24) != 0) {  // LRU
@@ -109,11 +123,12 @@ inline std::vector<uint64_t> LockWords(int fd, const Config& c) {
       const bool percpu = Peek<uint32_t>(fd, lru) != 0;
       const uint64_t lists = Peek<uint64_t>(fd, lru + 32);
       const uint64_t locals = Peek<uint64_t>(fd, lru + 40);
+      // A list or local record (lock, lists, intent record) is 128 bytes.
       for (uint32_t i = 0; i < (percpu ? kCpus : 1); ++i) {
-        locks.push_back(lists + 64 * i);
+        locks.push_back(lists + 128 * i);
       }
       for (uint32_t i = 0; i < (percpu ? 0 : kCpus); ++i) {
-        locks.push_back(locals + 64 * i);
+        locks.push_back(locals + 128 * i);
       }
     }
   } else if (c.type == BPF_MAP_TYPE_RINGBUF ||
@@ -129,6 +144,54 @@ inline std::vector<uint64_t> LockWords(int fd, const Config& c) {
     locks.push_back(kBodyOffset + offsetof(bpfemu::DevmapShared, lock));
   }
   return locks;
+}
+
+// The threads a crafted lock word may name (see above): one that has
+// exited (reaped) and a live process that maps no region, started once
+// (`sleep`, killed with the fuzzer: PR_SET_PDEATHSIG).
+struct LockHolders {
+  uint32_t exited = 0, stranger = 0;
+};
+inline const LockHolders& Holders() {
+  static const LockHolders holders = [] {
+    LockHolders h;
+    const pid_t gone = fork();
+    if (gone == 0) _exit(0);
+    (void)waitpid(gone, nullptr, 0);
+    h.exited = static_cast<uint32_t>(gone);
+    int p[2];
+    FUZZ_CHECK(pipe2(p, O_CLOEXEC) == 0);
+    const pid_t sleeper = fork();
+    if (sleeper == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      execlp("sleep", "sleep", "1000000", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(p[1]);
+    char ch;
+    (void)!read(p[0], &ch, 1);  // EOF once it has exec()ed: no region mapped
+    close(p[0]);
+    h.stranger = static_cast<uint32_t>(sleeper);
+    return h;
+  }();
+  return holders;
+}
+
+// The word a lock word the input made `crafted` (non-zero) becomes.
+inline uint32_t DecidableLockWord(uint32_t crafted) {
+  const uint32_t waiters = crafted & bpfemu::ShmMutex::kWaiters;
+  switch (crafted % 5) {
+    case 0:
+      return 0;
+    case 1:  // no thread can have this tid
+      return crafted | (1u << 22);
+    case 2:
+      return bpfemu::CurrentTid() | waiters;
+    case 3:
+      return Holders().exited | waiters;
+    default:
+      return Holders().stranger | waiters;
+  }
 }
 
 inline uint64_t ValueBytes(const Config& c) {
@@ -359,7 +422,14 @@ inline int RunRegionInput(const uint8_t* data, size_t size,
     len = std::min<uint64_t>({len, file_size - off, room});
     (void)!pwrite(fd, bytes, len, static_cast<off_t>(at));
   }
-  for (uint64_t off : locks) Zero32(fd, off);
+  for (uint64_t off : locks) {
+    const uint32_t word = Peek<uint32_t>(fd, off);
+    if (word != 0) {
+      const uint32_t decidable = DecidableLockWord(word);
+      (void)!pwrite(fd, &decidable, sizeof(decidable),
+                    static_cast<off_t>(FileOff(fd, off)));
+    }
+  }
 
   // Another process's view: a descriptor the fd table does not know.
   const int m = fcntl(fd, F_DUPFD_CLOEXEC, 0);
