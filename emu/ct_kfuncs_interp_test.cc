@@ -44,23 +44,7 @@ const KernelBtf* TestBtf() {
 // context.
 int32_t RunTc(const Insns& p, bool* faulted,
               uint32_t type = BPF_PROG_TYPE_SCHED_CLS) {
-  kfunctest::Linker linker(TestBtf());
-  interp::LoadAttr attr;
-  attr.prog_type = type;
-  attr.insns = p.data();
-  attr.insn_cnt = static_cast<uint32_t>(p.size());
-  attr.gpl_compatible = true;
-  std::shared_ptr<const interp::Program> prog;
-  EXPECT_EQ(interp::Program::Load(attr, linker, &prog), 0);
-  *faulted = true;
-  if (prog == nullptr) return -1;
-  Prog desc;
-  desc.type = type;
-  desc.code = prog;
-  alignas(8) uint8_t ctx[256] = {};
-  const uint64_t r = ProgRun(desc, ctx);
-  *faulted = ProgFaulted();
-  return static_cast<int32_t>(r);
+  return kfunctest::RunProg(TestBtf(), type, p, faulted);
 }
 
 // r6 = ctx; a zero IPv4 tuple at fp-16, TCP opts at fp-32; `kfunc` called

@@ -22,11 +22,11 @@
 #include <vector>
 
 #include "emu/cpu.h"
+#include "emu/ctx_access_rules.h"
 #include "emu/graph_obj.h"
 #include "emu/helper_names.h"
 #include "emu/interp_ops.h"
 #include "emu/jit_x86.h"
-#include "emu/perf_event_ctx.h"
 #include "emu/shm.h"
 #include "emu/version.h"
 
@@ -454,13 +454,24 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
   const uint64_t hi32 = static_cast<uint32_t>(hi.imm);
   // resolve_pseudo_ldimm64(): a map by fd, or by its index in fd_array
   // ("fd_idx without fd_array is invalid": EPROTO; an unreadable entry:
-  // EFAULT), after the shape checks.
+  // EFAULT), after the shape checks; add_used_map_from_fd() then refuses
+  // an fd that is no map with its line.
+  const auto log = [&](const std::string& line) {
+    if (attr.log != nullptr) *attr.log += line;
+  };
+  const auto not_a_map = [&](int fd, int err) {
+    log("fd " + std::to_string(fd) + " is not pointing to valid bpf_map\n");
+    return err;
+  };
   int fd = r.imm;
   uint8_t src = r.src;
   if (src == BPF_PSEUDO_MAP_IDX || src == BPF_PSEUDO_MAP_IDX_VALUE) {
     const bool by_value = src == BPF_PSEUDO_MAP_IDX_VALUE;
     if (!by_value && hi.imm != 0) return -EINVAL;
-    if (!attr.has_fd_array) return -EPROTO;
+    if (!attr.has_fd_array) {
+      log("fd_idx without fd_array is invalid\n");
+      return -EPROTO;
+    }
     if (!attr.fd_array_entry) return -EFAULT;
     if (int err = attr.fd_array_entry(static_cast<uint32_t>(r.imm), &fd);
         err != 0) {
@@ -475,7 +486,9 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
     case BPF_PSEUDO_MAP_FD: {
       if (hi.imm != 0) return -EINVAL;
       uint64_t handle;
-      if (int err = linker.MapHandle(fd, &handle); err != 0) return err;
+      if (int err = linker.MapHandle(fd, &handle); err != 0) {
+        return not_a_map(fd, err);
+      }
       if (int err = linker.MapCompatible(handle, attr); err != 0) return err;
       d->imm = static_cast<int64_t>(handle);
       if (int err = UseArena(linker.MapArena(handle), handle); err != 0) {
@@ -492,7 +505,8 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
       // arena_map_direct_value_addr(): an ARENA's value is its user range;
       // the register gets user_vm_start + off, a user (as(1)) pointer.
       uint64_t handle;
-      if (linker.MapHandle(fd, &handle) == 0) {
+      const int handle_err = linker.MapHandle(fd, &handle);
+      if (handle_err == 0) {
         if (int err = linker.MapCompatible(handle, attr); err != 0) return err;
         if (ArenaWindow* arena = linker.MapArena(handle)) {
           const uint64_t start = arena->user_vm_start();
@@ -510,7 +524,8 @@ int Program::DecodeImm64(const RawInsn* in, uint32_t i, uint32_t n,
       if (int err = linker.MapValue(fd, static_cast<uint32_t>(hi.imm), &addr,
                                     &lo, &hi_addr, &writable);
           err != 0) {
-        return err;
+        // Neither a handle nor a value: the fd is no map.
+        return handle_err != 0 ? not_a_map(fd, err) : err;
       }
       d->imm = static_cast<int64_t>(addr);
       areas_.push_back({lo, hi_addr, writable});
@@ -939,12 +954,11 @@ void RefuseUninitializedReads(const RawInsn* insns, size_t n,
 // first instruction with R1 the cookie (a scalar), as the verifier checks
 // it as a subprogram it presumes called (do_check_subprogs).
 // `ctx_ok`, where the program type's context has load-time access rules
-// (the verifier's is_valid_access), refuses the accesses of the unmodified
-// context it answers false for.
-using CtxAccessOk = bool (*)(int32_t off, uint32_t size, bool write);
+// (the verifier's is_valid_access: emu/ctx_access_rules.h), refuses the
+// accesses of the unmodified context it answers false for.
 WalkFacts WalkProgram(const RawInsn* insns, size_t n,
                       const std::vector<uint32_t>& calls, uint32_t exception_cb,
-                      CtxAccessOk ctx_ok = nullptr) {
+                      CtxAccessOkFn ctx_ok = nullptr) {
   // The main program ends where the first subprogram (a call's or a
   // callback's target, or the exception callback) starts.
   size_t main_end = exception_cb != 0 ? std::min<size_t>(exception_cb, n) : n;
@@ -1414,9 +1428,7 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
   if (prog->casts_ && prog->arena_ == nullptr) return -EINVAL;
   if (cast_to_fp) return -EACCES;
   WalkFacts walk = WalkProgram(in, n, prog->unknown_calls_, attr.exception_cb,
-                               attr.prog_type == BPF_PROG_TYPE_PERF_EVENT
-                                   ? PerfEventCtxAccessOk
-                                   : nullptr);
+                               CtxAccessRule(attr.prog_type));
   if (!attr.reads_unwritten_registers) {
     RefuseUninitializedReads(in, n, walk.reached, &walk);
   }

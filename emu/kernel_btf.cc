@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <string>
 #include <utility>
 
 #include "absl/base/call_once.h"
@@ -281,6 +283,97 @@ KernelBtf::Field KernelBtf::FindMember(uint32_t id,
     }
   };
   return Walker{*this, name}.Find(SkipModifiers(id), 0, 0);
+}
+
+namespace {
+
+// kernel/bpf/btf.c btf_kind_str[] (btf_type_str).
+const char* KindStr(uint32_t kind) {
+  static constexpr const char* kNames[] = {
+      "UNKNOWN", "INT",      "PTR",      "ARRAY",      "STRUCT",
+      "UNION",   "ENUM",     "FWD",      "TYPEDEF",    "VOLATILE",
+      "CONST",   "RESTRICT", "FUNC",     "FUNC_PROTO", "VAR",
+      "DATASEC", "FLOAT",    "DECL_TAG", "TYPE_TAG",   "ENUM64"};
+  return kind < std::size(kNames) ? kNames[kind] : "UNKNOWN";
+}
+
+// kernel/bpf/btf.c __get_type_size(): the byte size of `id` after its
+// modifiers when it is passed in registers (a pointer 8, an int, enum or
+// struct its size; void 0), or -EINVAL; *kind is the kind it ended at
+// (BTF_KIND_UNKN for void and bad ids).
+int64_t TypeSizeForModel(const KernelBtf& btf, uint32_t id, uint32_t* kind) {
+  *kind = BTF_KIND_UNKN;
+  if (id == 0) return 0;
+  const uint32_t t = btf.SkipModifiers(id);
+  if (t == 0) return -EINVAL;  // void behind a modifier, or a bad id
+  *kind = btf.Kind(t);
+  switch (*kind) {
+    case BTF_KIND_PTR:
+      return 8;  // the kernel's pointer, not BPF's
+    case BTF_KIND_INT:
+    case BTF_KIND_ENUM:
+    case BTF_KIND_ENUM64:
+    case BTF_KIND_STRUCT:
+      return btf.Type(t)->size;
+    default:
+      return -EINVAL;
+  }
+}
+
+// __get_type_fmodel_flags().
+uint8_t FmodelFlags(const KernelBtf& btf, uint32_t id, uint32_t kind) {
+  if (kind == BTF_KIND_STRUCT) return BtfFuncModel::kStructArg;
+  if (kind == BTF_KIND_INT &&
+      (BTF_INT_ENCODING(*reinterpret_cast<const uint32_t*>(
+           btf.Type(btf.SkipModifiers(id)) + 1)) &
+       BTF_INT_SIGNED)) {
+    return BtfFuncModel::kSignedArg;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int DistillFuncProto(const KernelBtf& btf, uint32_t proto,
+                     std::string_view name, BtfFuncModel* m, std::string* log) {
+  const auto refuse = [&](const std::string& line) {
+    if (log != nullptr) *log += line + "\n";
+    return -EINVAL;
+  };
+  const std::string fn(name);
+  uint16_t nargs = 0;
+  const btf_param* args = btf.Params(proto, &nargs);
+  if (nargs > BtfFuncModel::kMaxArgs) {
+    return refuse("The function " + fn + " has " + std::to_string(nargs) +
+                  " arguments. Too many.");
+  }
+  uint32_t kind = BTF_KIND_UNKN;
+  const int64_t ret = TypeSizeForModel(btf, btf.Type(proto)->type, &kind);
+  if (ret < 0 || kind == BTF_KIND_STRUCT) {
+    return refuse("The function " + fn + " return type " + KindStr(kind) +
+                  " is unsupported.");
+  }
+  m->ret_size = static_cast<uint8_t>(ret);
+  m->ret_flags = FmodelFlags(btf, btf.Type(proto)->type, kind);
+  for (uint16_t i = 0; i < nargs; ++i) {
+    if (i == nargs - 1 && args[i].type == 0) {
+      return refuse("The function " + fn +
+                    " with variable args is unsupported.");
+    }
+    const int64_t size = TypeSizeForModel(btf, args[i].type, &kind);
+    // No struct passed by value of more than 16 bytes.
+    if (size < 0 || size > 16) {
+      return refuse("The function " + fn + " arg" + std::to_string(i) +
+                    " type " + KindStr(kind) + " is unsupported.");
+    }
+    if (size == 0) {
+      return refuse("The function " + fn + " has malformed void argument.");
+    }
+    m->arg_size[i] = static_cast<uint8_t>(size);
+    m->arg_flags[i] = FmodelFlags(btf, args[i].type, kind);
+  }
+  m->nr_args = static_cast<uint8_t>(nargs);
+  return 0;
 }
 
 }  // namespace bpfemu

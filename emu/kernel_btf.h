@@ -90,6 +90,32 @@ class KernelBtf {
   std::unique_ptr<NameIndex> index_;
 };
 
+// struct btf_func_model (include/linux/bpf.h): how a function's arguments
+// and return value are passed, as a trampoline or a kfunc call needs it.
+struct BtfFuncModel {
+  static constexpr uint32_t kMaxArgs = 12;        // MAX_BPF_FUNC_ARGS
+  static constexpr uint8_t kStructArg = 1u << 0;  // BTF_FMODEL_STRUCT_ARG
+  static constexpr uint8_t kSignedArg = 1u << 1;  // BTF_FMODEL_SIGNED_ARG
+  uint8_t ret_size = 0;
+  uint8_t ret_flags = 0;
+  uint8_t nr_args = 0;
+  uint8_t arg_size[kMaxArgs] = {};
+  uint8_t arg_flags[kMaxArgs] = {};
+};
+
+// kernel/bpf/btf.c btf_distill_func_proto() for the FUNC_PROTO `proto` of
+// the function `name`, checked in the kernel's order: more than 12
+// parameters; a return type other than void, an int, an enum or a pointer
+// (a struct too: __get_type_size, __btf_type_is_struct); then each
+// parameter: a variadic last one, a type of no size (float,
+// union, array, ...) or of more than 16 bytes (a struct by value), a
+// zero-sized one. 0 with *m filled, or -EINVAL with the verifier's line
+// appended to *log (when not nullptr). A struct of 9 to 16 bytes passes
+// with its size and BTF_FMODEL_STRUCT_ARG; signed ints get
+// BTF_FMODEL_SIGNED_ARG.
+int DistillFuncProto(const KernelBtf& btf, uint32_t proto,
+                     std::string_view name, BtfFuncModel* m, std::string* log);
+
 }  // namespace bpfemu
 
 #endif  // BPFEMU_EMU_KERNEL_BTF_H_

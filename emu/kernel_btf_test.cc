@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "emu/btf_blobs.h"
 #include "gtest/gtest.h"
 
 namespace bpfemu {
@@ -172,6 +173,93 @@ TEST(KernelBtfTest, RunningKernel) {
   EXPECT_EQ(btf->FindMember(task, "no_such_field").offset, -1);
   const int32_t fn = btf->FindByNameKind("bpf_map_lookup_elem", BTF_KIND_FUNC);
   EXPECT_TRUE(fn > 0 || fn == -ENOENT);
+}
+
+// btf_distill_func_proto() (kernel/bpf/btf.c): the call model of each
+// prototype, or its refusal line in the kernel's order (the count first,
+// then the return type, then each parameter in turn).
+TEST(KernelBtfTest, DistillFuncProtoAsTheKernel) {
+  btftest::Blob b;
+  const uint32_t i32 = b.Int("int", 4, 32, BTF_INT_SIGNED);
+  const uint32_t u64 = b.Int("unsigned long", 8, 64);
+  const uint32_t s12 = b.Struct("s12", 12, {});
+  const uint32_t s24 = b.Struct("s24", 24, {});
+  const uint32_t empty = b.Struct("empty", 0, {});
+  const uint32_t u8 = b.Struct("u8", 8, {}, /*is_union=*/true);
+  const uint32_t flt = b.Type(b.Str("float"), btftest::Info(BTF_KIND_FLOAT), 4);
+  const uint32_t cvoid = b.Ref(BTF_KIND_CONST, 0);
+  const uint32_t ptr = b.Ref(BTF_KIND_PTR, s24);
+  const uint32_t td = b.Ref(BTF_KIND_TYPEDEF, s12, "s12_t");
+  const auto proto = [&](uint32_t ret, const std::vector<uint32_t>& args) {
+    const uint32_t id = b.Type(
+        0,
+        btftest::Info(BTF_KIND_FUNC_PROTO, static_cast<uint32_t>(args.size())),
+        ret);
+    for (uint32_t a : args) {
+      b.Word(0);
+      b.Word(a);
+    }
+    return id;
+  };
+  struct Case {
+    uint32_t proto;
+    const char* line;  // "" when it has a model
+  };
+  const std::vector<Case> cases = {
+      {proto(i32, {u64, td, ptr, i32}), ""},
+      {proto(0, {}), ""},
+      {proto(u64, std::vector<uint32_t>(12, i32)), ""},
+      {proto(i32, std::vector<uint32_t>(13, i32)),
+       "The function f has 13 arguments. Too many."},
+      {proto(s12, {0}), "The function f return type STRUCT is unsupported."},
+      {proto(u8, {}), "The function f return type UNION is unsupported."},
+      {proto(flt, {}), "The function f return type FLOAT is unsupported."},
+      {proto(i32, {i32, s24}),
+       "The function f arg1 type STRUCT is unsupported."},
+      {proto(i32, {flt}), "The function f arg0 type FLOAT is unsupported."},
+      {proto(i32, {u8}), "The function f arg0 type UNION is unsupported."},
+      {proto(i32, {cvoid, i32}),
+       "The function f arg0 type UNKNOWN is unsupported."},
+      {proto(i32, {i32, empty}), "The function f has malformed void argument."},
+      {proto(i32, {i32, 0, i32}),
+       "The function f has malformed void argument."},
+      {proto(i32, {i32, 0}),
+       "The function f with variable args is unsupported."},
+      {proto(i32, {s24, 0}), "The function f arg0 type STRUCT is unsupported."},
+  };
+  auto btf = KernelBtf::Parse(b.Build());
+  ASSERT_NE(btf, nullptr);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.proto);
+    BtfFuncModel m;
+    std::string log;
+    const int err = DistillFuncProto(*btf, c.proto, "f", &m, &log);
+    if (c.line[0] == 0) {
+      EXPECT_EQ(err, 0);
+      EXPECT_EQ(log, "");
+    } else {
+      EXPECT_EQ(err, -EINVAL);
+      EXPECT_EQ(log, std::string(c.line) + "\n");
+    }
+  }
+  // The model of the first: a signed int back; an unsigned long, a
+  // 12-byte struct by value (through its typedef), a pointer, a signed int.
+  BtfFuncModel m;
+  ASSERT_EQ(DistillFuncProto(*btf, cases[0].proto, "f", &m, nullptr), 0);
+  EXPECT_EQ(m.ret_size, 4);
+  EXPECT_EQ(m.ret_flags, BtfFuncModel::kSignedArg);
+  ASSERT_EQ(m.nr_args, 4);
+  const uint8_t sizes[] = {8, 12, 8, 4};
+  const uint8_t flags[] = {0, BtfFuncModel::kStructArg, 0,
+                           BtfFuncModel::kSignedArg};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(m.arg_size[i], sizes[i]) << i;
+    EXPECT_EQ(m.arg_flags[i], flags[i]) << i;
+  }
+  ASSERT_EQ(DistillFuncProto(*btf, cases[2].proto, "f", &m, nullptr), 0);
+  EXPECT_EQ(m.nr_args, 12);
+  EXPECT_EQ(m.ret_size, 8);
+  EXPECT_EQ(m.ret_flags, 0);
 }
 
 }  // namespace

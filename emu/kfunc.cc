@@ -1162,21 +1162,18 @@ int ResolveKfuncCall(const KernelBtf* btf, const KfuncCall& call,
     return refuse(-EINVAL, "metadata kfuncs require device-bound program");
   }
   // add_kfunc_call() -> btf_distill_func_proto() (kernel/bpf/btf.c), before
-  // check_kfunc_call asks the program type's sets: a FUNC of more than
-  // MAX_BPF_FUNC_ARGS (12) parameters or with variable arguments has no
-  // call model, EINVAL for every program type (measured: bpf_log,
-  // bpf_verifier_log_write and bpf_trace_run12 in the 6.1 and 6.12 guests;
-  // bpf_trace_run7..11 there, bpf_modify_return_test2 on the 6.18 host
-  // reach "is not allowed").
-  uint16_t nargs = 0;
-  const btf_param* params = btf->Params(btf->Type(id)->type, &nargs);
-  if (nargs > 12) {
-    return refuse(-EINVAL, absl::StrCat("The function ", name, " has ", nargs,
-                                        " arguments. Too many."));
-  }
-  if (nargs > 0 && params != nullptr && params[nargs - 1].type == 0) {
-    return refuse(-EINVAL, absl::StrCat("The function ", name,
-                                        " with variable args is unsupported."));
+  // check_kfunc_call asks the program type's sets: a FUNC with no call
+  // model (more than MAX_BPF_FUNC_ARGS (12) parameters, variable arguments,
+  // a struct return, a parameter of no register size or a struct of more
+  // than 16 bytes by value, an empty struct) is EINVAL for every program
+  // type (measured: bpf_log, bpf_verifier_log_write and bpf_trace_run12 in
+  // the 6.1 and 6.12 guests; bpf_trace_run7..11 there,
+  // bpf_modify_return_test2 on the 6.18 host reach "is not allowed";
+  // kernel_compare/interp_compare_test KfuncCallModelsGetTheKernelsRefusal).
+  BtfFuncModel model;
+  if (int err = DistillFuncProto(*btf, btf->Type(id)->type, name, &model, log);
+      err != 0) {
+    return err;
   }
   // check_kfunc_call() -> fetch_kfunc_meta(): a FUNC the program type's
   // sets do not hold.

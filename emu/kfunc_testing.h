@@ -44,9 +44,14 @@ class Linker : public interp::Linker {
   const KernelBtf* btf_;
 };
 
-// Loads `p` as a sleepable syscall program linked against `btf` (the load
-// must succeed) and runs it on a zeroed 32-byte context: its 32-bit return
-// value, and in *faulted whether the run stopped.
+// Loads `p` as a program of `prog_type` linked against `btf` (the load
+// must succeed; a SYSCALL program is sleepable, as the kernel requires)
+// and runs it on a zeroed 256-byte context: its 32-bit return value, and
+// in *faulted whether the run stopped.
+int32_t RunProg(const KernelBtf* btf, uint32_t prog_type,
+                const std::vector<interp::RawInsn>& p, bool* faulted);
+
+// RunProg of a sleepable BPF_PROG_TYPE_SYSCALL program.
 int32_t RunSyscallProg(const KernelBtf* btf,
                        const std::vector<interp::RawInsn>& p, bool* faulted);
 
@@ -87,13 +92,12 @@ inline int Linker::MapValue(int, uint32_t, uint64_t*, uint64_t*, uint64_t*,
   return -EBADF;
 }
 
-inline int32_t RunSyscallProg(const KernelBtf* btf,
-                              const std::vector<interp::RawInsn>& p,
-                              bool* faulted) {
+inline int32_t RunProg(const KernelBtf* btf, uint32_t prog_type,
+                       const std::vector<interp::RawInsn>& p, bool* faulted) {
   Linker linker(btf);
   interp::LoadAttr attr;
-  attr.prog_type = BPF_PROG_TYPE_SYSCALL;
-  attr.sleepable = true;  // as the kernel requires of SYSCALL programs
+  attr.prog_type = prog_type;
+  attr.sleepable = prog_type == BPF_PROG_TYPE_SYSCALL;
   attr.insns = p.data();
   attr.insn_cnt = static_cast<uint32_t>(p.size());
   attr.gpl_compatible = true;
@@ -102,12 +106,18 @@ inline int32_t RunSyscallProg(const KernelBtf* btf,
   *faulted = true;
   if (prog == nullptr) return -1;
   Prog desc;
-  desc.type = BPF_PROG_TYPE_SYSCALL;
+  desc.type = prog_type;
   desc.code = prog;
-  uint64_t ctx[4] = {};
+  alignas(8) uint8_t ctx[256] = {};
   const uint64_t r = ProgRun(desc, ctx);
   *faulted = ProgFaulted();
   return static_cast<int32_t>(r);
+}
+
+inline int32_t RunSyscallProg(const KernelBtf* btf,
+                              const std::vector<interp::RawInsn>& p,
+                              bool* faulted) {
+  return RunProg(btf, BPF_PROG_TYPE_SYSCALL, p, faulted);
 }
 
 }  // namespace bpfemu::kfunctest

@@ -60,7 +60,7 @@ Links& State() {
 thread_local const TrampolineFrame* current_frame = nullptr;
 
 // The FUNC `id` of the kernel BTF: its name and parameter count
-// (btf_distill_func_proto: at most MAX_BPF_FUNC_ARGS). 0 or -EINVAL.
+// (btf_distill_func_proto: kernel_btf.h DistillFuncProto). 0 or -EINVAL.
 int FuncOf(uint32_t id, std::string* name, uint64_t* nr_args) {
   const KernelBtf* btf = KernelBtf::Get();
   if (btf == nullptr || id == 0 || btf->Kind(id) != BTF_KIND_FUNC) {
@@ -68,13 +68,14 @@ int FuncOf(uint32_t id, std::string* name, uint64_t* nr_args) {
   }
   const btf_type* func = btf->Type(id);
   if (btf->Kind(func->type) != BTF_KIND_FUNC_PROTO) return -EINVAL;
-  uint16_t n = 0;
-  const btf_param* params = btf->Params(func->type, &n);
-  // A variadic prototype ends in a nameless void parameter.
-  if (n > 0 && params[n - 1].type == 0) return -EINVAL;
-  if (n > kMaxFuncArgs) return -EINVAL;
+  BtfFuncModel model;
+  if (int err =
+          DistillFuncProto(*btf, func->type, btf->Name(id), &model, nullptr);
+      err != 0) {
+    return err;
+  }
   *name = std::string(btf->Name(id));
-  *nr_args = n;
+  *nr_args = model.nr_args;
   return 0;
 }
 

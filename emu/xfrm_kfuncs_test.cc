@@ -85,26 +85,6 @@ Insns Program(int lookups, int releases) {
   return p;
 }
 
-int32_t RunXdp(const Insns& p, bool* faulted) {
-  kfunctest::Linker linker(TestBtf());
-  interp::LoadAttr attr;
-  attr.prog_type = BPF_PROG_TYPE_XDP;
-  attr.insns = p.data();
-  attr.insn_cnt = static_cast<uint32_t>(p.size());
-  attr.gpl_compatible = true;
-  std::shared_ptr<const interp::Program> prog;
-  EXPECT_EQ(interp::Program::Load(attr, linker, &prog), 0);
-  *faulted = true;
-  if (prog == nullptr) return -1;
-  Prog desc;
-  desc.type = BPF_PROG_TYPE_XDP;
-  desc.code = prog;
-  alignas(8) uint8_t ctx[256] = {};
-  const uint64_t r = ProgRun(desc, ctx);
-  *faulted = ProgFaulted();
-  return static_cast<int32_t>(r);
-}
-
 TEST(XfrmKfuncsTest, ReferencesTheRunKeepsAreDroppedAtItsEnd) {
   xfrmk::XfrmState s;
   s.daddr[0] = htonl(0x0a000001);
@@ -121,7 +101,9 @@ TEST(XfrmKfuncsTest, ReferencesTheRunKeepsAreDroppedAtItsEnd) {
                  << c.lookups << " lookups, " << c.releases << " releases");
     const uint64_t dropped = xfrmk::DroppedXfrmStates();
     bool faulted = true;
-    EXPECT_EQ(RunXdp(Program(c.lookups, c.releases), &faulted), c.lookups);
+    EXPECT_EQ(kfunctest::RunProg(TestBtf(), BPF_PROG_TYPE_XDP,
+                                 Program(c.lookups, c.releases), &faulted),
+              c.lookups);
     EXPECT_FALSE(faulted) << interp::LastFault();
     EXPECT_EQ(xfrmk::HeldXfrmStates(), held);
     EXPECT_EQ(xfrmk::DroppedXfrmStates() - dropped,

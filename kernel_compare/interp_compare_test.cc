@@ -22,16 +22,19 @@
 #include <climits>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "emu/cpu.h"
 #include "emu/interp.h"
 #include "emu/interp_asm.h"
+#include "emu/kernel_btf.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
@@ -62,6 +65,27 @@ int EmuProgLoad(uint32_t type, const Insns& insns, const char* license) {
                      .insns = insns,
                      .with_log = false})
       .fd;
+}
+
+// Programs with a name for the comparison's lines.
+struct NamedInsns {
+  const char* name;
+  Insns insns;
+};
+
+// Each program loaded as each of `types` on both sides: the errno and the
+// verifier's last log line must be equal.
+void ExpectTheKernelsVerdicts(const std::vector<NamedInsns>& progs,
+                              std::initializer_list<uint32_t> types) {
+  for (const uint32_t type : types) {
+    std::vector<std::string> kernel_side, emu_side;
+    for (const NamedInsns& p : progs) {
+      const RawProg raw{.type = type, .insns = p.insns};
+      kernel_side.push_back(absl::StrCat(p.name, ": ", KernelLoadVerdict(raw)));
+      emu_side.push_back(absl::StrCat(p.name, ": ", EmuLoadVerdict(raw)));
+    }
+    EXPECT_EQ(kernel_side, emu_side) << "program type " << type;
+  }
 }
 
 std::vector<uint8_t> Frame() {
@@ -508,11 +532,7 @@ TEST_F(InterpCompareTest, ModifiedContextPointersGetTheKernelsRefusal) {
     p.push_back(a::Exit());
     return p;
   };
-  struct Case {
-    const char* name;
-    Insns insns;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<NamedInsns> cases = {
       {"ctx += 4, load",
        ret({a::AluImm(BPF_ADD, 1, 4), a::Ldx(BPF_W, 0, 1, 0)})},
       {"ctx += -4, load",
@@ -562,34 +582,8 @@ TEST_F(InterpCompareTest, ModifiedContextPointersGetTheKernelsRefusal) {
             a::JmpImm(BPF_JEQ, 2, 3, 2), a::AluImm(BPF_ADD, 1, 8),
             a::Ldx(BPF_W, 0, 1, 0), a::MovImm(0, 0)})},
   };
-  for (const uint32_t type :
-       {uint32_t{BPF_PROG_TYPE_SCHED_CLS}, uint32_t{BPF_PROG_TYPE_XDP},
-        uint32_t{BPF_PROG_TYPE_RAW_TRACEPOINT}}) {
-    std::vector<std::string> kernel_side, emu_side;
-    for (const Case& c : cases) {
-      char klog[4096] = "";
-      LIBBPF_OPTS(bpf_prog_load_opts, kopts, .log_level = 1,
-                  .log_size = sizeof(klog), .log_buf = klog);
-      const int kfd =
-          bpf_prog_load(static_cast<bpf_prog_type>(type), nullptr, "GPL",
-                        reinterpret_cast<const bpf_insn*>(c.insns.data()),
-                        c.insns.size(), &kopts);
-      const int kerr = kfd < 0 ? -errno : 0;
-      std::string elog;
-      native::ProgLoadFlags flags;
-      flags.log = &elog;
-      const int efd = native::ProgLoadBytecode(
-          type, 0, "test", c.insns.data(),
-          static_cast<uint32_t>(c.insns.size()), "GPL", flags);
-      kernel_side.push_back(absl::StrFormat(
-          "%s: %d %s", c.name, kerr, kerr < 0 ? VerifierReason(klog) : ""));
-      emu_side.push_back(absl::StrFormat("%s: %d %s", c.name, efd < 0 ? efd : 0,
-                                         efd < 0 ? VerifierReason(elog) : ""));
-      if (kfd >= 0) close(kfd);
-      if (efd >= 0) CloseFd(efd);
-    }
-    EXPECT_EQ(kernel_side, emu_side) << "program type " << type;
-  }
+  ExpectTheKernelsVerdicts(cases, {BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_XDP,
+                                   BPF_PROG_TYPE_RAW_TRACEPOINT});
 }
 
 // Registers read before anything wrote them (check_reg_arg: "R%d
@@ -597,11 +591,7 @@ TEST_F(InterpCompareTest, ModifiedContextPointersGetTheKernelsRefusal) {
 // cilium/ebpf's TestProgramVerifierOutputOnError and
 // TestIncompleteLoadAndAssign load a lone exit and expect this refusal.
 TEST_F(InterpCompareTest, UninitializedRegistersGetTheKernelsRefusal) {
-  struct Case {
-    const char* name;
-    Insns insns;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<NamedInsns> cases = {
       {"exit alone", {a::Exit()}},
       {"r0 = 0, exit", {a::MovImm(0, 0), a::Exit()}},
       {"r0 += 1 first", {a::AluImm(BPF_ADD, 0, 1), a::Exit()}},
@@ -630,34 +620,8 @@ TEST_F(InterpCompareTest, UninitializedRegistersGetTheKernelsRefusal) {
        {a::MovImm(0, 0), a::MovImm(2, 0), a::JmpImm(BPF_JEQ, 2, 0, 1),
         a::MovReg(0, 8), a::Exit()}},
   };
-  for (const uint32_t type :
-       {uint32_t{BPF_PROG_TYPE_SOCKET_FILTER},
-        uint32_t{BPF_PROG_TYPE_SCHED_CLS}, uint32_t{BPF_PROG_TYPE_XDP}}) {
-    std::vector<std::string> kernel_side, emu_side;
-    for (const Case& c : cases) {
-      char klog[8192] = "";
-      LIBBPF_OPTS(bpf_prog_load_opts, kopts, .log_level = 1,
-                  .log_size = sizeof(klog), .log_buf = klog);
-      const int kfd =
-          bpf_prog_load(static_cast<bpf_prog_type>(type), nullptr, "GPL",
-                        reinterpret_cast<const bpf_insn*>(c.insns.data()),
-                        c.insns.size(), &kopts);
-      const int kerr = kfd < 0 ? -errno : 0;
-      std::string elog;
-      native::ProgLoadFlags flags;
-      flags.log = &elog;
-      const int efd = native::ProgLoadBytecode(
-          type, 0, "test", c.insns.data(),
-          static_cast<uint32_t>(c.insns.size()), "GPL", flags);
-      kernel_side.push_back(absl::StrFormat(
-          "%s: %d %s", c.name, kerr, kerr < 0 ? VerifierReason(klog) : ""));
-      emu_side.push_back(absl::StrFormat("%s: %d %s", c.name, efd < 0 ? efd : 0,
-                                         efd < 0 ? VerifierReason(elog) : ""));
-      if (kfd >= 0) close(kfd);
-      if (efd >= 0) CloseFd(efd);
-    }
-    EXPECT_EQ(kernel_side, emu_side) << "program type " << type;
-  }
+  ExpectTheKernelsVerdicts(cases, {BPF_PROG_TYPE_SOCKET_FILTER,
+                                   BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_XDP});
 }
 
 // check_map_prog_compatibility(): a sleepable program (SYSCALL) that
@@ -702,56 +666,25 @@ TEST_F(InterpCompareTest, SleepableProgramsUseTheKernelsMapTypes) {
       p.push_back(a::Exit());
       return p;
     };
-    const Insns kp = program(kmap), ep = program(emap);
-    char klog[4096] = "";
-    LIBBPF_OPTS(bpf_prog_load_opts, kopts, .prog_flags = BPF_F_SLEEPABLE,
-                .log_level = 1, .log_size = sizeof(klog), .log_buf = klog);
-    const int kfd = bpf_prog_load(BPF_PROG_TYPE_SYSCALL, nullptr, "GPL",
-                                  reinterpret_cast<const bpf_insn*>(kp.data()),
-                                  kp.size(), &kopts);
-    const int kerr = kfd < 0 ? -errno : 0;
-    std::string elog;
-    native::ProgLoadFlags flags;
-    flags.prog_flags = BPF_F_SLEEPABLE;
-    flags.log = &elog;
-    const int efd = native::ProgLoadBytecode(
-        BPF_PROG_TYPE_SYSCALL, 0, "test", ep.data(),
-        static_cast<uint32_t>(ep.size()), "GPL", flags);
-    kernel_side.push_back(
-        absl::StrFormat("map type %u: %d %s", k.type, kerr,
-                        kerr < 0 ? VerifierReason(klog) : ""));
-    emu_side.push_back(absl::StrFormat("map type %u: %d %s", k.type,
-                                       efd < 0 ? efd : 0,
-                                       efd < 0 ? VerifierReason(elog) : ""));
-    if (kfd >= 0) close(kfd);
-    if (efd >= 0) CloseFd(efd);
+    const std::string what = absl::StrFormat("map type %u: ", k.type);
+    kernel_side.push_back(what + KernelLoadVerdict({
+                                     .type = BPF_PROG_TYPE_SYSCALL,
+                                     .prog_flags = BPF_F_SLEEPABLE,
+                                     .insns = program(kmap),
+                                 }));
+    emu_side.push_back(what + EmuLoadVerdict({
+                                  .type = BPF_PROG_TYPE_SYSCALL,
+                                  .prog_flags = BPF_F_SLEEPABLE,
+                                  .insns = program(emap),
+                              }));
     KernelBackend::Get().Close(kmap);
     CloseFd(emap);
   }
   // And a SYSCALL program without BPF_F_SLEEPABLE (check_attach_btf_id).
-  {
-    const Insns p = {a::MovImm(BPF_REG_0, 0), a::Exit()};
-    char klog[4096] = "";
-    LIBBPF_OPTS(bpf_prog_load_opts, kopts, .log_level = 1,
-                .log_size = sizeof(klog), .log_buf = klog);
-    const int kfd = bpf_prog_load(BPF_PROG_TYPE_SYSCALL, nullptr, "GPL",
-                                  reinterpret_cast<const bpf_insn*>(p.data()),
-                                  p.size(), &kopts);
-    const int kerr = kfd < 0 ? -errno : 0;
-    std::string elog;
-    native::ProgLoadFlags flags;
-    flags.log = &elog;
-    const int efd =
-        native::ProgLoadBytecode(BPF_PROG_TYPE_SYSCALL, 0, "test", p.data(),
-                                 static_cast<uint32_t>(p.size()), "GPL", flags);
-    kernel_side.push_back(absl::StrFormat(
-        "not sleepable: %d %s", kerr, kerr < 0 ? VerifierReason(klog) : ""));
-    emu_side.push_back(absl::StrFormat("not sleepable: %d %s",
-                                       efd < 0 ? efd : 0,
-                                       efd < 0 ? VerifierReason(elog) : ""));
-    if (kfd >= 0) close(kfd);
-    if (efd >= 0) CloseFd(efd);
-  }
+  const RawProg not_sleepable{.type = BPF_PROG_TYPE_SYSCALL,
+                              .insns = {a::MovImm(BPF_REG_0, 0), a::Exit()}};
+  kernel_side.push_back("not sleepable: " + KernelLoadVerdict(not_sleepable));
+  emu_side.push_back("not sleepable: " + EmuLoadVerdict(not_sleepable));
   EXPECT_EQ(kernel_side, emu_side);
 }
 
@@ -905,6 +838,179 @@ TEST_F(InterpCompareTest, ProgramLookupsSetTheLruReferenceBit) {
   KernelBackend::Get().Close(sides[0].out);
   CloseFd(sides[1].lru);
   CloseFd(sides[1].out);
+}
+
+// kprobe_prog_is_valid_access() (kernel/trace/bpf_trace.c): a kprobe reads
+// struct pt_regs only, at a multiple of the access size, inside the
+// struct; emu/ctx_access_rules.h checks it at load. The errno and the
+// verifier's last line must be equal.
+TEST_F(InterpCompareTest, KprobeContextAccessesGetTheKernelsRefusal) {
+  struct Access {
+    const char* name;
+    bool write;
+    int16_t off;
+    uint32_t size;
+  };
+  constexpr int16_t kEnd = 21 * 8;  // sizeof(struct pt_regs), x86-64
+  const Access accesses[] = {
+      {"r15, 8 bytes", false, 0, 8},
+      {"r14, low 4", false, 8, 4},
+      {"r14, high 4", false, 12, 4},
+      {"r13, bytes 6-7", false, 22, 2},
+      {"r13, byte 5", false, 21, 1},
+      {"misaligned 8", false, 4, 8},
+      {"misaligned 4", false, 2, 4},
+      {"misaligned 2", false, 7, 2},
+      {"ss, 8 bytes", false, kEnd - 8, 8},
+      {"ss, high 4", false, kEnd - 4, 4},
+      {"last byte", false, kEnd - 1, 1},
+      {"past the end, 1 byte", false, kEnd, 1},
+      {"past the end, 8 bytes", false, kEnd, 8},
+      {"far past the end", false, 4096, 8},
+      {"negative offset", false, -8, 8},
+      {"write rax, 8 bytes", true, 80, 8},
+      {"write r15, 1 byte", true, 0, 1},
+  };
+  std::vector<std::string> kernel_side, emu_side;
+  int refused = 0;
+  for (const Access& acc : accesses) {
+    const uint8_t size = static_cast<uint8_t>(a::SizeCode(acc.size));
+    const RawProg raw{
+        .type = BPF_PROG_TYPE_KPROBE,
+        .insns = {acc.write ? a::St(size, BPF_REG_1, acc.off, 0)
+                            : a::Ldx(size, BPF_REG_0, BPF_REG_1, acc.off),
+                  a::MovImm(BPF_REG_0, 0), a::Exit()}};
+    kernel_side.push_back(absl::StrCat(acc.name, ": ", KernelLoadVerdict(raw)));
+    emu_side.push_back(absl::StrCat(acc.name, ": ", EmuLoadVerdict(raw)));
+    if (!kernel_side.back().ends_with(": 0 ")) ++refused;
+  }
+  EXPECT_EQ(emu_side, kernel_side);
+  for (const std::string& line : kernel_side) std::printf("%s\n", line.c_str());
+  std::printf("kprobe context accesses: %zu compared, %d refused\n",
+              kernel_side.size(), refused);
+  EXPECT_EQ(refused, 9);
+}
+
+// BPF_PSEUDO_MAP_IDX / BPF_PSEUDO_MAP_IDX_VALUE (resolve_pseudo_ldimm64):
+// the map is attr.fd_array[imm], read when the instruction is. Each side
+// gets its own fds at the same indexes; the program reads the first u32 of
+// the value of the map at index 1 and returns it, so a test run shows that
+// the entry, not the index, chose the map. A bad fd in the array, and an
+// index without an array, get the kernel's errno and line.
+TEST_F(InterpCompareTest, FdArrayEntriesChooseTheMaps) {
+  MapAttr m;
+  m.map_type = BPF_MAP_TYPE_ARRAY;
+  m.key_size = 4;
+  m.value_size = 8;
+  m.max_entries = 1;
+  const uint32_t key = 0;
+  const uint64_t value = XDP_TX;
+  const int kmap[2] = {KernelBackend::Get().CreateMap(m),
+                       KernelBackend::Get().CreateMap(m)};
+  const int emap[2] = {MapCreate(m), MapCreate(m)};
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_GE(kmap[i], 0);
+    ASSERT_GE(emap[i], 0);
+  }
+  ASSERT_EQ(bpf_map_update_elem(kmap[1], &key, &value, BPF_ANY), 0);
+  ASSERT_EQ(MapUpdateElem(emap[1], &key, &value, BPF_ANY), 0);
+  const int32_t kfds[] = {kmap[0], kmap[1], -1};
+  const int32_t efds[] = {emap[0], emap[1], -1};
+  const auto program = [](uint32_t index, uint8_t pseudo) {
+    Insns p;
+    a::LdImm64(&p, BPF_REG_1, index, pseudo);
+    if (pseudo == BPF_PSEUDO_MAP_IDX_VALUE) {
+      p.push_back(a::Ldx(BPF_W, BPF_REG_0, BPF_REG_1, 0));
+    } else {
+      p.push_back(a::MovImm(BPF_REG_0, XDP_PASS));
+    }
+    p.push_back(a::Exit());
+    return p;
+  };
+  struct Case {
+    const char* name;
+    uint32_t index;
+    uint8_t pseudo;
+    bool with_array;
+  };
+  const Case cases[] = {
+      {"map at index 0", 0, BPF_PSEUDO_MAP_IDX, true},
+      {"value of the map at index 1", 1, BPF_PSEUDO_MAP_IDX_VALUE, true},
+      {"fd -1 at index 2", 2, BPF_PSEUDO_MAP_IDX, true},
+      {"value, fd -1 at index 2", 2, BPF_PSEUDO_MAP_IDX_VALUE, true},
+      {"index without an array", 0, BPF_PSEUDO_MAP_IDX, false},
+  };
+  std::vector<std::string> kernel_side, emu_side;
+  for (const Case& c : cases) {
+    RawProg raw{.type = BPF_PROG_TYPE_XDP, .insns = program(c.index, c.pseudo)};
+    raw.fd_array = c.with_array ? kfds : nullptr;
+    const RawLoaded k = KernelLoadRaw(raw);
+    raw.fd_array = c.with_array ? efds : nullptr;
+    const RawLoaded e = EmuLoadRaw(raw);
+    std::string kline = absl::StrCat(c.name, ": ", k.fd < 0 ? k.fd : 0, " ",
+                                     k.fd < 0 ? VerifierReason(k.log) : "");
+    std::string eline = absl::StrCat(c.name, ": ", e.fd < 0 ? e.fd : 0, " ",
+                                     e.fd < 0 ? VerifierReason(e.log) : "");
+    if (k.fd >= 0) {
+      absl::StrAppend(&kline, "retval ", KernelRunXdp(k.fd));
+      close(k.fd);
+    }
+    if (e.fd >= 0) {
+      absl::StrAppend(&eline, "retval ", EmuRunXdp(e.fd));
+      CloseFd(e.fd);
+    }
+    kernel_side.push_back(kline);
+    emu_side.push_back(eline);
+  }
+  EXPECT_EQ(emu_side, kernel_side);
+  for (const std::string& line : kernel_side) std::printf("%s\n", line.c_str());
+  EXPECT_EQ(kernel_side[1], "value of the map at index 1: 0 retval 3");
+  for (int i = 0; i < 2; ++i) {
+    KernelBackend::Get().Close(kmap[i]);
+    CloseFd(emap[i]);
+  }
+}
+
+// add_kfunc_call() -> btf_distill_func_proto() (kernel/bpf/btf.c): a call
+// of a vmlinux FUNC that has no call model is EINVAL with the function's
+// line before the program type's kfunc sets are asked; one that has a
+// model (a struct of 9 to 16 bytes by value among its parameters) goes on
+// to "is not allowed". Each function is one the host's BTF and kallsyms
+// hold; the ids are the host's, read by both sides from
+// /sys/kernel/btf/vmlinux (emu/kernel_btf.h).
+TEST_F(InterpCompareTest, KfuncCallModelsGetTheKernelsRefusal) {
+  const KernelBtf* btf = KernelBtf::Get();
+  if (btf == nullptr) GTEST_SKIP() << "no kernel BTF";
+  const char* const funcs[] = {
+      "bpf_trace_run12",             // 13 parameters
+      "_printk",                     // variadic
+      "ns_to_timespec64",            // returns a struct
+      "secure_tcp_seq_and_ts_off",   // returns a union
+      "ZSTD_checkCParams",           // arg0: a struct of 28 bytes
+      "do_pages_move",               // arg1: a struct of 128 bytes
+      "adjust_scalar_min_max_vals",  // arg3: a struct of 112 bytes
+      "__io_run_local_work",         // an empty struct by value
+      "ZSTD_CCtx_setFParams",        // arg1: a struct of 12 bytes: a model
+  };
+  std::vector<std::string> kernel_side, emu_side;
+  int modelled = 0;
+  for (const char* f : funcs) {
+    const int32_t id = btf->FindByNameKind(f, BTF_KIND_FUNC);
+    if (id <= 0) {
+      std::printf("%s: not in this kernel's BTF, skipped\n", f);
+      continue;
+    }
+    const RawProg raw{
+        .type = BPF_PROG_TYPE_SCHED_CLS,
+        .insns = {a::CallKfunc(id), a::MovImm(BPF_REG_0, 0), a::Exit()}};
+    kernel_side.push_back(absl::StrCat(f, ": ", KernelLoadVerdict(raw)));
+    emu_side.push_back(absl::StrCat(f, ": ", EmuLoadVerdict(raw)));
+    if (absl::StrContains(kernel_side.back(), "is not allowed")) ++modelled;
+  }
+  EXPECT_EQ(emu_side, kernel_side);
+  for (const std::string& line : kernel_side) std::printf("%s\n", line.c_str());
+  std::printf("kfunc call models: %zu compared, %d with a model\n",
+              kernel_side.size(), modelled);
 }
 
 }  // namespace

@@ -751,6 +751,52 @@ TEST(BytecodeTest, CoarseClockIsNotATracingHelper) {
   }
 }
 
+// lirc_mode2_is_valid_access() (drivers/media/rc/bpf-lirc.c): a
+// LIRC_MODE2 program reads its u32 sample whole and nothing else; other
+// accesses fail the load with EACCES and check_ctx_access's line
+// (emu/ctx_access_rules.h). Read from the source: no kernel here builds
+// CONFIG_BPF_LIRC_MODE2 (the host refuses the program type with EINVAL);
+// the kprobe rules are compared with the kernel in
+// kernel_compare/interp_compare_test.
+TEST(BytecodeTest, LircMode2ProgramsReadOnlyTheirSample) {
+  struct Access {
+    bool write;
+    int16_t off;
+    uint8_t size;      // BPF_B / BPF_H / BPF_W / BPF_DW
+    const char* line;  // "" when the load succeeds
+  };
+  const Access accesses[] = {
+      {false, 0, BPF_W, ""},
+      {false, 0, BPF_B, "invalid bpf_context access off=0 size=1\n"},
+      {false, 2, BPF_H, "invalid bpf_context access off=2 size=2\n"},
+      {false, 0, BPF_DW, "invalid bpf_context access off=0 size=8\n"},
+      {false, 4, BPF_W, "invalid bpf_context access off=4 size=4\n"},
+      {false, -4, BPF_W, "invalid bpf_context access off=-4 size=4\n"},
+      {true, 0, BPF_W, "invalid bpf_context access off=0 size=4\n"},
+  };
+  for (const Access& acc : accesses) {
+    const Insns p = {acc.write
+                         ? a::St(acc.size, BPF_REG_1, acc.off, 0)
+                         : a::Ldx(acc.size, BPF_REG_0, BPF_REG_1, acc.off),
+                     a::MovImm(BPF_REG_0, 0), a::Exit()};
+    std::string log;
+    ProgLoadFlags flags;
+    flags.log = &log;
+    const int fd =
+        ProgLoadBytecode(BPF_PROG_TYPE_LIRC_MODE2, 0, "lirc", p.data(),
+                         static_cast<uint32_t>(p.size()), "GPL", flags);
+    SCOPED_TRACE(testing::Message()
+                 << acc.write << " " << acc.off << " " << int{acc.size});
+    if (acc.line[0] == 0) {
+      EXPECT_GE(fd, 0);
+    } else {
+      EXPECT_EQ(fd, -EACCES);
+      EXPECT_EQ(log, acc.line);
+    }
+    if (fd >= 0) CloseFd(fd);
+  }
+}
+
 TEST(BytecodeTest, LookupGivesAValueThatCanBeWritten) {
   const int hash = Create(BPF_MAP_TYPE_HASH, 4, 8, 4);
   ASSERT_GE(hash, 0);

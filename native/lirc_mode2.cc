@@ -20,8 +20,12 @@ namespace {
 // include/uapi/linux/lirc.h
 constexpr uint16_t kScancodeFlagToggle = 1;  // LIRC_SCANCODE_FLAG_TOGGLE
 constexpr uint16_t kScancodeFlagRepeat = 2;  // LIRC_SCANCODE_FLAG_REPEAT
-// input_register_device's defaults for a device with EV_REP.
-constexpr uint32_t kRepDelayMs = 250, kRepPeriodMs = 33;
+// The autorepeat of an rc device that is not CEC-only:
+// drivers/media/rc/rc-main.c rc_setup_rx_device() replaces
+// input_register_device's soft repeat defaults (250 ms, 33 ms) with
+// REP_DELAY 500 ms and REP_PERIOD 125 ms once the input device is
+// registered.
+constexpr uint32_t kRepDelayMs = 500, kRepPeriodMs = 125;
 
 // The device whose programs run (lirc_bpf_run; the helpers find it from
 // their context, container_of in the kernel).

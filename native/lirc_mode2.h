@@ -57,8 +57,8 @@ class RcDevice {
  public:
   // `keymap`: scancode -> keycode (the rc_map; anything else KEY_RESERVED).
   // The timeout is IR_DEFAULT_TIMEOUT (125 ms) unless given; the input
-  // device's autorepeat is input_register_device's default (250 ms delay,
-  // 33 ms period).
+  // device's autorepeat is rc_setup_rx_device's (rc-main.c: 500 ms delay,
+  // 125 ms period, set over input_register_device's 250/33).
   explicit RcDevice(std::map<uint64_t, uint32_t> keymap,
                     uint32_t timeout_us = 125000);
 

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <string>
 
+#include "emu/syscall.h"
 #include "loader/bytecode.h"
 
 namespace bpfemu {
@@ -38,12 +40,37 @@ RawLoaded EmuLoadRaw(const RawProg& p) {
   native::ProgLoadFlags flags;
   flags.prog_flags = p.prog_flags;
   flags.attach_btf_id = p.attach_btf_id;
+  // The entries the instructions index (BPF_PSEUDO_MAP_IDX(_VALUE), read as
+  // the kernel reads attr.fd_array: user memory of this process).
   flags.has_fd_array = p.fd_array != nullptr;
+  flags.fd_array_entry = native::FdArrayInMemory(
+      reinterpret_cast<uint64_t>(p.fd_array), native::ProbeSpace::kUser);
   if (p.with_log) flags.log = &r.log;
   r.fd = native::ProgLoadBytecode(p.type, p.attach_type, "raw", p.insns.data(),
                                   static_cast<uint32_t>(p.insns.size()),
                                   p.license, flags);
   return r;
+}
+
+namespace {
+
+std::string Verdict(const RawLoaded& r) {
+  return std::to_string(r.fd < 0 ? r.fd : 0) + " " +
+         (r.fd < 0 ? VerifierReason(r.log) : "");
+}
+
+}  // namespace
+
+std::string KernelLoadVerdict(const RawProg& p) {
+  const RawLoaded r = KernelLoadRaw(p);
+  if (r.fd >= 0) close(r.fd);
+  return Verdict(r);
+}
+
+std::string EmuLoadVerdict(const RawProg& p) {
+  const RawLoaded r = EmuLoadRaw(p);
+  if (r.fd >= 0) CloseFd(r.fd);
+  return Verdict(r);
 }
 
 std::string VerifierReason(std::string_view log) {

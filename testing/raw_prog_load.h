@@ -23,7 +23,9 @@ struct RawProg {
   uint32_t prog_flags = 0;
   uint32_t attach_btf_id = 0;  // a tracing program's kernel BTF target
   const char* license = "GPL";
-  // attr.fd_array (the kernel's side); bpfemu is told only that it is set.
+  // attr.fd_array: the fds BPF_PSEUDO_MAP_IDX(_VALUE) loads and kfunc
+  // calls index; each side reads its entries when an instruction does, so
+  // a comparison gives each side an array of its own fds.
   const int32_t* fd_array = nullptr;
   std::vector<interp::RawInsn> insns;
   bool with_log = true;  // the kernel's log_level 1 into a 64 KiB buffer
@@ -36,6 +38,12 @@ struct RawLoaded {
 
 RawLoaded KernelLoadRaw(const RawProg& p);
 RawLoaded EmuLoadRaw(const RawProg& p);
+
+// The load's verdict as the compare tests set the sides next to each
+// other: "0 " when it loaded (the program is closed again), else
+// "-errno <VerifierReason of the log>".
+std::string KernelLoadVerdict(const RawProg& p);
+std::string EmuLoadVerdict(const RawProg& p);
 
 // The verifier's reason in a log: its last line that is not empty and not
 // one of the statistics lines after it ("processed N insns ...",

@@ -6,7 +6,8 @@
 // ir_do_keydown, rc_repeat, ir_do_keyup, the keyup timer: timeout 125 ms +
 // NEC's repeat period 110 ms) and drivers/input/input.c (duplicate key
 // states and zero relative moves dropped, empty reports dropped, the soft
-// autorepeat after 250 ms every 33 ms with SYN_REPORT value 1). No kernel
+// autorepeat with SYN_REPORT value 1 after rc_setup_rx_device's REP_DELAY
+// 500 ms, then every REP_PERIOD 125 ms). No kernel
 // bpfemu is compared with has a raw IR receiver (docs/helpers.md).
 
 #include <linux/input-event-codes.h>
@@ -125,17 +126,34 @@ TEST_P(LircModelTest, UnmappedScancodesReportOnlyTheScan) {
 TEST_P(LircModelTest, RepeatKeepsTheKeyDownAndTheInputAutorepeats) {
   RcDevice dev(Keymap{{0x41, KEY_A}});
   Key(dev, 0x41);
-  dev.Advance(200);
-  Repeat(dev);  // keyup moves to 200 + 235 = 435
-  dev.Advance(300);
-  std::vector<InputEvent> want = {Scan(0x41), KeyEv(KEY_A, 1), Sync(),
-                                  Scan(0x41), Sync()};
-  for (int t = 250; t < 435; t += 33) {  // 250, 283, ... 415
+  // NEC repeats every 110 ms hold the key down (keyup 235 ms after the
+  // last one); the input layer repeats the key from REP_DELAY (500 ms) on,
+  // every REP_PERIOD (125 ms): 500, 625, 750, 875, 1000.
+  std::vector<InputEvent> want = {Scan(0x41), KeyEv(KEY_A, 1), Sync()};
+  int autorepeat = 500;
+  for (int t = 110; t <= 770; t += 110) {
+    dev.Advance(110);
+    Repeat(dev);
+    for (; autorepeat < t; autorepeat += 125) {
+      want.push_back(KeyEv(KEY_A, 2));
+      want.push_back(Sync(1));
+    }
+    want.push_back(Scan(0x41));
+    want.push_back(Sync());
+  }
+  dev.Advance(234);  // 1004: the autorepeats at 875 and 1000, still down
+  EXPECT_TRUE(dev.keypressed());
+  for (; autorepeat <= 1004; autorepeat += 125) {
     want.push_back(KeyEv(KEY_A, 2));
     want.push_back(Sync(1));
   }
+  EXPECT_EQ(autorepeat, 1125);
+  EXPECT_EQ(dev.events(), want);
+  dev.Advance(1);  // keyup at 770 + 235
+  EXPECT_FALSE(dev.keypressed());
   want.push_back(KeyEv(KEY_A, 0));
   want.push_back(Sync());
+  dev.Advance(500);  // released: no more repeats
   EXPECT_EQ(dev.events(), want);
   EXPECT_EQ(dev.scancodes().back(),
             (LircScancode{0x41, kNec, KEY_A, LIRC_SCANCODE_FLAG_REPEAT}));
