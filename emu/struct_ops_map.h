@@ -77,7 +77,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "emu/map.h"
 #include "emu/shm.h"
@@ -86,6 +88,7 @@
 namespace bpfemu {
 
 class KernelBtf;
+struct Prog;
 
 // UAPI values newer than Debian's 6.1 <linux/bpf.h>.
 inline constexpr uint32_t kBpfFLink = 1U << 13;            // 6.4
@@ -106,6 +109,24 @@ struct StructOpsType {
 
 // The registry (struct_ops_map.cc).
 const StructOpsType* StructOpsTypes(size_t* count);
+
+// check_struct_ops_btf_id() (kernel/bpf/verifier.c, 6.1 to 6.18 alike) for
+// a BPF_PROG_TYPE_STRUCT_OPS load: a GPL-compatible license (EINVAL), an
+// attach_btf_id (none: ENOTSUPP, no line) naming the `struct X` of a
+// registered type (bpf_struct_ops_find: ENOTSUPP), expected_attach_type a
+// member index below its vlen (EINVAL), that member a function pointer
+// (EINVAL), and one the type lets BPF implement (bpf_struct_ops_supported:
+// a cfi stub; 6.1's bpf_tcp_ca_check_member: tcp_congestion_ops' get_info
+// has none: ENOTSUPP). 0, or the errno with the verifier's line in *log.
+// *type_name is the struct's name.
+// Whether a congestion control of that name is registered with the
+// emulated kernel (net/ipv4/tcp_cong.c tcp_cong_list: the host's built-in
+// ones, and the BPF ones this process registered through STRUCT_OPS maps).
+bool TcpCongestionRegistered(std::string_view name);
+
+int StructOpsProgCheck(uint32_t attach_btf_id, uint32_t member_idx,
+                       bool gpl_compatible, std::string* type_name,
+                       std::string* log);
 
 // A struct_ops type resolved in a kernel BTF (bpf_struct_ops_desc).
 struct StructOpsDesc {
@@ -130,6 +151,7 @@ class StructOpsMap final : public Map {
   [[nodiscard]] int UpdateElem(const void* key, const void* value,
                                uint64_t flags) override;
   [[nodiscard]] int DeleteElem(const void* key) override;
+  ~StructOpsMap() override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
   // bpf_struct_ops_map_lookup_elem: ERR_PTR(-EINVAL) (no program reaches
   // it: the verifier refuses the map in programs).
@@ -146,6 +168,12 @@ class StructOpsMap final : public Map {
   // The resolved type (name, ids).
   const StructOpsDesc& desc() const { return desc_; }
 
+  // The program registered for member `member` (its name) while the map is
+  // registered by this process, or nullptr.
+  std::shared_ptr<const Prog> MemberProg(std::string_view member) const;
+  // The state (kBpfStructOpsState*).
+  uint32_t state() const;
+
  private:
   struct Body;
   explicit StructOpsMap(ShmRegion region);
@@ -158,12 +186,19 @@ class StructOpsMap final : public Map {
   // struct X inside the caller's value).
   // <0: the error; otherwise the walk passed, or (*owner_exit) it ended at
   // a set owner pointer with the returned `err`.
-  int CheckMembers(const KernelBtf& btf, const uint8_t* udata,
-                   bool* owner_exit) const;
+  int CheckMembers(const KernelBtf& btf, const uint8_t* udata, bool* owner_exit,
+                   std::vector<std::shared_ptr<const Prog>>* progs) const;
+
+  // The registration (st_ops->reg): tcp_register_congestion_control for
+  // tcp_congestion_ops; the boundary (EOPNOTSUPP) for the other types.
+  int Register(const KernelBtf& btf, const uint8_t* udata);
 
   Body* body_;
   uint8_t* uvalue_;
   StructOpsDesc desc_;
+  // The programs of the function members, by member index (this process).
+  std::vector<std::shared_ptr<const Prog>> progs_;
+  std::string registered_name_;  // the tcp_ca name this map registered
 };
 
 }  // namespace bpfemu
