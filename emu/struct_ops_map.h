@@ -8,7 +8,9 @@
 // that wraps a `struct X` of function pointers (tcp_congestion_ops,
 // bpf_dummy_ops, ...). On the kernel a successful update registers that
 // struct with its subsystem (a TCP congestion control, a sched_ext
-// scheduler); bpfemu cannot run the ops, and that is the boundary
+// scheduler); bpfemu registers tcp_congestion_ops
+// (tcp_register_congestion_control's name check) and runs its members
+// through native/tcp_ca.h; the other subsystems are the boundary
 // (docs/semantics.md, "STRUCT_OPS").
 //
 // The registry of struct_ops types (kStructOpsTypes in struct_ops_map.cc):
@@ -50,15 +52,18 @@
 //     its first member); a non-function member that is not zero ->
 //     EINVAL; a function member holding a program fd: not open -> EBADF,
 //     not a program -> EINVAL, a program that is not a STRUCT_OPS program
-//     of this type and member -> EINVAL (bpfemu loads no STRUCT_OPS
-//     program, so every fd ends here); then the type's validate
+//     of this type and member -> EINVAL; then the type's validate
 //     (tcp_congestion_ops: ssthresh, undo_cwnd and cong_avoid or
-//     cong_control required -> EINVAL). What would follow is the
-//     registration: bpfemu answers EOPNOTSUPP there (the boundary), and for
-//     registered types whose init_member and validate it does not model,
-//     right after the value-wide checks.
+//     cong_control required -> EINVAL). Then the registration:
+//     tcp_congestion_ops registers (a name taken -> EEXIST; INUSE, the
+//     slots stored as program ids, lookups show refcnt 1; measured on
+//     6.18 by tests/examples/tcp_ca_compare_test.cc); a BPF_F_LINK map
+//     and the other types answer EOPNOTSUPP (the boundary), the types
+//     whose init_member and validate bpfemu does not model right after
+//     the value-wide checks.
 //   * delete (bpf_struct_ops_map_delete_elem): BPF_F_LINK maps ->
-//     EOPNOTSUPP; otherwise, the map being INIT, ENOENT (any key).
+//     EOPNOTSUPP; INUSE: unregistered, TOBEFREE, 0; TOBEFREE ->
+//     EINPROGRESS; INIT -> ENOENT (any key).
 //   * get_next_key: NULL or a key != 0 -> 0; key 0 -> ENOENT.
 //   * freeze -> ENOTSUPP; lookup_and_delete, batches, mmap -> ENOTSUPP.
 //   * BPF_OBJ_GET_INFO_BY_FD: btf_vmlinux_value_type_id, and (6.9 on)
