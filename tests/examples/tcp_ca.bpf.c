@@ -20,6 +20,7 @@
 #include <bpf/bpf_tracing.h>
 
 #define NCASES 64
+#ifdef __bpf__
 #define CORE __attribute__((preserve_access_index))
 
 struct sock {
@@ -48,6 +49,51 @@ struct tcp_sock {
   __u32 segs_out;
   __u8 is_cwnd_limited : 1;
 } CORE;
+
+#define CWND_LIMITED(tp) BPF_CORE_READ_BITFIELD(tp, is_cwnd_limited)
+#else
+// The native build: CO-RE reads are plain reads natively (docs/native.md),
+// so the struct has the 6.18 x86-64 layout (the emulated socket's on the
+// 6.18 host; tcp_ca_compare_test.cc checks it against the kernel BTF).
+struct sock;
+
+struct inet_connection_sock {
+  char pad0[1256];
+  struct {
+    __u8 pending;
+    __u8 quick;
+    __u8 pingpong;
+    __u8 retry;
+  } icsk_ack;
+};
+
+struct tcp_sock {
+  struct inet_connection_sock inet_conn;
+  char pad1[1444 - 1260];
+  __u32 snd_cwnd;  // 1444
+  char pad2[1463 - 1448];
+  __u8 repair : 1, tcp_usec_ts : 1, is_sack_reneg : 1,
+      is_cwnd_limited : 1;  // 1463
+  char pad3[1492 - 1464];
+  __u32 snd_ssthresh;  // 1492
+  char pad4[1536 - 1496];
+  __u32 segs_out;  // 1536
+  char pad5[1664 - 1540];
+  __u32 rcv_nxt;  // 1664
+  char pad6[1768 - 1668];
+  __u32 rcv_wup;          // 1768
+  __u32 max_packets_out;  // 1772
+  char pad7[1932 - 1776];
+  __u32 snd_cwnd_cnt;    // 1932
+  __u32 snd_cwnd_clamp;  // 1936
+  char pad8[1948 - 1940];
+  __u32 prior_cwnd;  // 1948
+};
+_Static_assert(__builtin_offsetof(struct tcp_sock, prior_cwnd) == 1948,
+               "6.18 layout");
+
+#define CWND_LIMITED(tp) ((tp)->is_cwnd_limited)
+#endif
 
 struct tcp_congestion_ops {
   __u32 (*ssthresh)(struct sock *sk);
@@ -134,7 +180,7 @@ static __always_inline void run_case(struct tcp_sock *tp, struct sock *sk,
   o->rcv_wup = tp->rcv_wup;
   o->max_packets_out = tp->max_packets_out;
   o->segs_out = tp->segs_out;
-  o->cwnd_limited = BPF_CORE_READ_BITFIELD(tp, is_cwnd_limited);
+  o->cwnd_limited = CWND_LIMITED(tp);
   o->quick = tp->inet_conn.icsk_ack.quick;
   o->retry = tp->inet_conn.icsk_ack.retry;
   switch (c->op) {

@@ -12,7 +12,8 @@
 //   and kfunc ids resolved, map fds replaced by the emulated maps'), loaded
 //   as STRUCT_OPS programs, registered through an emulated STRUCT_OPS map,
 //   and each case replayed through native::RunTcpCaMember on an emulated
-//   socket holding the fields the kernel's held (the record's "before").
+//   socket holding the fields the kernel's held (the record's "before");
+//   then the native build of the same source through native::RunTcpCaOp.
 // Every record (before, result, after) is compared field by field. Also
 // compared: the registered map's value (state, refcnt, program ids in the
 // function slots, translated), a second registration of the name (EEXIST),
@@ -30,6 +31,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -43,6 +45,7 @@
 #include "emu/tcp_ca.h"
 #include "gtest/gtest.h"
 #include "loader/bytecode.h"
+#include "loader/object.h"
 #include "native/tcp_ca.h"
 #include "testing/emu_backend.h"
 #include "testing/kernel_test.h"
@@ -343,45 +346,79 @@ TEST_F(TcpCaCompareTest, KfuncsAndSendAckOnALoopbackConnection) {
   EXPECT_EQ(emu.Update(st2, &zero, v.data(), 0), k.second_registration);
   EXPECT_EQ(k.second_registration, -EEXIST);
 
-  // The replay.
-  const Ctl ctl{0, static_cast<uint32_t>(cases.size())};
-  ASSERT_EQ(emu.Update(emu_map["ctl"], &zero, &ctl, 0), 0);
-  int differences = 0;
-  for (uint32_t i = 0; i < cases.size(); ++i) {
-    const CaOut& ko = k.outs[i];
-    auto sk = tcpca::TcpSock::Create();
-    ASSERT_NE(sk, nullptr);
-    sk->Set(F::kSkState, tcpca::kTcpEstablished);
-    sk->Set(F::kSndCwnd, 10);
-    sk->Set(F::kSndCwndClamp, ko.clamp);
-    sk->Set(F::kPriorCwnd, ko.prior_cwnd);
-    sk->Set(F::kRcvNxt, ko.rcv_nxt);
-    sk->Set(F::kRcvWup, ko.rcv_wup);
-    sk->Set(F::kMaxPacketsOut, ko.max_packets_out);
-    sk->Set(F::kSegsOut, ko.segs_out);
-    sk->Set(F::kIsCwndLimited, ko.cwnd_limited);
-    sk->Set(F::kAckQuick, ko.quick);
-    sk->Set(F::kAckRetry, ko.retry);
-    uint64_t ret = 0;
-    ASSERT_EQ(native::RunTcpCaMember(st, "cong_avoid", *sk, {1, 1}, &ret), 0)
-        << "case " << i;
-    CaOut eo{};
-    ASSERT_EQ(emu.Lookup(emu_map["outs"], &i, &eo, 0), 0);
-    const bool same = std::memcmp(&eo, &ko, sizeof(eo)) == 0;
-    differences += !same;
-    EXPECT_TRUE(same) << "case " << i << " op " << cases[i].op
-                      << ": kernel ret " << ko.ret << " cwnd " << ko.cwnd
-                      << " cnt " << ko.cnt << " pending " << ko.pending
-                      << " quick " << ko.quick_after << " segs+"
-                      << ko.segs_out_delta << " wup " << ko.rcv_wup_after
-                      << "; bpfemu ret " << eo.ret << " cwnd " << eo.cwnd
-                      << " cnt " << eo.cnt << " pending " << eo.pending
-                      << " quick " << eo.quick_after << " segs+"
-                      << eo.segs_out_delta << " wup " << eo.rcv_wup_after;
-    if (cases[i].op == 6) EXPECT_EQ(sk->acks_sent().size(), 1u) << i;
+  // The replay: through the registered map (bytecode), then the native
+  // build of the same source.
+  auto replay = [&](const char* face, int ctl_fd, int cases_fd, int outs_fd,
+                    const std::function<void(tcpca::TcpSock&)>& call) {
+    const Ctl ctl{0, static_cast<uint32_t>(cases.size())};
+    ASSERT_EQ(emu.Update(ctl_fd, &zero, &ctl, 0), 0);
+    for (uint32_t i = 0; i < cases.size(); ++i) {
+      ASSERT_EQ(emu.Update(cases_fd, &i, &cases[i], 0), 0);
+    }
+    int differences = 0;
+    for (uint32_t i = 0; i < cases.size(); ++i) {
+      const CaOut& ko = k.outs[i];
+      auto sk = tcpca::TcpSock::Create();
+      ASSERT_NE(sk, nullptr);
+      sk->Set(F::kSkState, tcpca::kTcpEstablished);
+      sk->Set(F::kSndCwnd, 10);
+      sk->Set(F::kSndCwndClamp, ko.clamp);
+      sk->Set(F::kPriorCwnd, ko.prior_cwnd);
+      sk->Set(F::kRcvNxt, ko.rcv_nxt);
+      sk->Set(F::kRcvWup, ko.rcv_wup);
+      sk->Set(F::kMaxPacketsOut, ko.max_packets_out);
+      sk->Set(F::kSegsOut, ko.segs_out);
+      sk->Set(F::kIsCwndLimited, ko.cwnd_limited);
+      sk->Set(F::kAckQuick, ko.quick);
+      sk->Set(F::kAckRetry, ko.retry);
+      ASSERT_NO_FATAL_FAILURE(call(*sk)) << "case " << i;
+      CaOut eo{};
+      ASSERT_EQ(emu.Lookup(outs_fd, &i, &eo, 0), 0);
+      const bool same = std::memcmp(&eo, &ko, sizeof(eo)) == 0;
+      differences += !same;
+      EXPECT_TRUE(same) << face << " case " << i << " op " << cases[i].op
+                        << ": kernel ret " << ko.ret << " cwnd " << ko.cwnd
+                        << " cnt " << ko.cnt << " pending " << ko.pending
+                        << " quick " << ko.quick_after << " segs+"
+                        << ko.segs_out_delta << " wup " << ko.rcv_wup_after
+                        << "; bpfemu ret " << eo.ret << " cwnd " << eo.cwnd
+                        << " cnt " << eo.cnt << " pending " << eo.pending
+                        << " quick " << eo.quick_after << " segs+"
+                        << eo.segs_out_delta << " wup " << eo.rcv_wup_after;
+      if (cases[i].op == 6) EXPECT_EQ(sk->acks_sent().size(), 1u) << i;
+    }
+    std::printf("tcp_ca (%s): %zu cases compared, %d differences\n", face,
+                cases.size(), differences);
+  };
+  replay("bytecode", emu_map["ctl"], emu_map["cases"], emu_map["outs"],
+         [&](tcpca::TcpSock& sk) {
+           uint64_t ret = 0;
+           ASSERT_EQ(native::RunTcpCaMember(st, "cong_avoid", sk, {1, 1}, &ret),
+                     0);
+         });
+  // The native build reads the socket with the 6.18 x86-64 layout
+  // (tcp_ca.bpf.c): only where the kernel BTF has it.
+  const tcpca::Layout* lay = tcpca::GetLayout();
+  if (lay->size == 2304 &&
+      lay->f[static_cast<int>(F::kSndCwnd)].bit_off == 1444 * 8 &&
+      lay->f[static_cast<int>(F::kIsCwndLimited)].bit_off == 1463 * 8 + 3 &&
+      lay->f[static_cast<int>(F::kPriorCwnd)].bit_off == 1948 * 8) {
+    auto obj = native::Object::Open("tcp_ca");
+    ASSERT_TRUE(obj.ok()) << obj.status();
+    ASSERT_EQ((*obj)->Load(), 0);
+    const native::Program* cong_avoid = (*obj)->FindProgram("ca_cong_avoid");
+    ASSERT_NE(cong_avoid, nullptr);
+    replay("native", (*obj)->MapFd("ctl"), (*obj)->MapFd("cases"),
+           (*obj)->MapFd("outs"), [&](tcpca::TcpSock& sk) {
+             native::RunTcpCaOp(
+                 [&](uint64_t* ctx) { return cong_avoid->Run(ctx); }, sk,
+                 {1, 1});
+           });
+  } else {
+    std::printf(
+        "tcp_ca (native): not compared, the kernel BTF's struct "
+        "tcp_sock is not 6.18's x86-64 layout\n");
   }
-  std::printf("tcp_ca: %zu cases compared, %d differences\n", cases.size(),
-              differences);
   // ssthresh and undo_cwnd through the registered map, on the last state.
   {
     auto sk = tcpca::TcpSock::Create();
