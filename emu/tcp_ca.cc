@@ -11,6 +11,7 @@
 #include <linux/btf.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -164,16 +165,21 @@ const Layout* GetLayout() {
 std::unique_ptr<TcpSock> TcpSock::Create() {
   const Layout* l = GetLayout();
   if (l == nullptr) return nullptr;
+  static std::atomic<uint64_t> next_id{1};
   auto s = std::unique_ptr<TcpSock>(new TcpSock());
   s->bytes_.assign(l->size, 0);
+  s->id_ = next_id.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> g(RegistryMu());
   Registry()[reinterpret_cast<uint64_t>(s->bytes_.data())] = s.get();
   return s;
 }
 
 TcpSock::~TcpSock() {
-  std::lock_guard<std::mutex> g(RegistryMu());
-  Registry().erase(reinterpret_cast<uint64_t>(bytes_.data()));
+  {
+    std::lock_guard<std::mutex> g(RegistryMu());
+    Registry().erase(reinterpret_cast<uint64_t>(bytes_.data()));
+  }
+  for (auto& fn : at_destroy_) fn();
 }
 
 TcpSock* TcpSock::At(uint64_t addr) {

@@ -32,6 +32,7 @@
 #define BPFEMU_EMU_TCP_CA_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -106,10 +107,20 @@ class TcpSock {
   // The live socket whose struct tcp_sock starts at `addr`, or nullptr.
   static TcpSock* At(uint64_t addr);
 
+  // A process-unique identity (the owner of its socket storage,
+  // native/helpers.cc), and what its destruction releases (the socket's
+  // storage elements: bpf_sk_storage_free).
+  uint64_t id() const { return id_; }
+  void AtDestroy(std::function<void()> fn) {
+    at_destroy_.push_back(std::move(fn));
+  }
+
  private:
   TcpSock() = default;
   std::vector<uint8_t> bytes_;
   std::vector<uint32_t> acks_;
+  uint64_t id_ = 0;
+  std::vector<std::function<void()>> at_destroy_;
   friend int SendAck(TcpSock& tp, uint32_t rcv_nxt);
 };
 

@@ -2592,6 +2592,8 @@ constexpr HelperDef kHelpers[] = {
     // bpf_tcp_ca_get_func_proto's own: a congestion control's ACK
     // (emu/tcp_ca.h), and the coarse clock the other types get above.
     {BPF_FUNC_tcp_send_ack, tcpca::InterpSendAck, false, O::kTcpCa},
+    {BPF_FUNC_sk_storage_get, SkStorageGet, false, O::kTcpCa},
+    {BPF_FUNC_sk_storage_delete, SkStorageDelete, false, O::kTcpCa},
     {BPF_FUNC_ktime_get_coarse_ns, KtimeCoarseNs, false, O::kTcpCa},
     {BPF_FUNC_ktime_get_tai_ns, KtimeTaiNs, false, O::kAny},
     {BPF_FUNC_get_numa_node_id, NumaNodeId, false, O::kAny},

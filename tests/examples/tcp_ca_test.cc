@@ -242,6 +242,81 @@ TEST_F(TcpCaTest, BytecodeFace) {
   CloseFd(bad.fd);
 }
 
+// bpf_tcp_ca_get_func_proto's socket storage: the congestion control's
+// socket owns its elements until it is destroyed; a bpf_dummy_ops program
+// is not offered the helper.
+TEST_F(TcpCaTest, SocketStorage) {
+  const KernelBtf* btf = KernelBtf::Get();
+  const int32_t ops =
+      btf->FindByNameKind("tcp_congestion_ops", BTF_KIND_STRUCT);
+  if (ops <= 0) GTEST_SKIP() << "no tcp_congestion_ops BTF";
+  EmuBackend& emu = EmuBackend::Get();
+  static const std::vector<uint8_t> blob = btftest::MapBtf();
+  const int btf_fd =
+      emu.LoadBtf(blob.data(), static_cast<uint32_t>(blob.size()));
+  ASSERT_GE(btf_fd, 0);
+  MapAttr m;
+  m.map_type = BPF_MAP_TYPE_SK_STORAGE;
+  m.key_size = 4;
+  m.value_size = 8;
+  m.map_flags = BPF_F_NO_PREALLOC;
+  m.btf_fd = static_cast<uint32_t>(btf_fd);
+  m.btf_key_type_id = 1;
+  m.btf_value_type_id = 2;
+  const int map = emu.CreateMap(m);
+  ASSERT_GE(map, 0);
+  // v = bpf_sk_storage_get(&map, sk, NULL, F_CREATE); return ++*v;
+  RawProg p;
+  p.type = BPF_PROG_TYPE_STRUCT_OPS;
+  p.attach_type = 0;  // ssthresh
+  p.attach_btf_id = static_cast<uint32_t>(ops);
+  p.insns = {a::Ldx(BPF_DW, 6, 1, 0)};
+  a::LdMapFd(&p.insns, 1, map);
+  for (const interp::RawInsn& in :
+       {a::MovReg(2, 6), a::MovImm(3, 0), a::MovImm(4, 1),
+        a::Call(BPF_FUNC_sk_storage_get), a::JmpImm(BPF_JEQ, 0, 0, 4),
+        a::Ldx(BPF_DW, 1, 0, 0), a::AluImm(BPF_ADD, 1, 1),
+        a::Stx(BPF_DW, 0, 1, 0), a::MovReg(0, 1), a::Exit()}) {
+    p.insns.push_back(in);
+  }
+  p.insns.push_back(a::MovImm(0, 0));
+  p.insns.push_back(a::Exit());
+  // The jump skips the five instructions up to the first exit.
+  p.insns[p.insns.size() - 8] = a::JmpImm(BPF_JEQ, 0, 0, 5);
+  const RawLoaded l = EmuLoadRaw(p);
+  ASSERT_GE(l.fd, 0) << l.log;
+  std::shared_ptr<const Prog> prog;
+  ASSERT_EQ(ProgFromFd(l.fd, &prog), 0);
+  const native::TcpCaProgram run = [&](uint64_t* ctx) {
+    return ProgRunR0(*prog, ctx);
+  };
+  EXPECT_EQ(native::RunTcpCaOp(run, *sk_, {}), 1u);
+  EXPECT_EQ(native::RunTcpCaOp(run, *sk_, {}), 2u);
+  auto other = tcpca::TcpSock::Create();
+  EXPECT_EQ(native::RunTcpCaOp(run, *other, {}), 1u);
+  EXPECT_EQ(native::RunTcpCaOp(run, *sk_, {}), 3u);
+  // The socket's end frees its element: a new socket starts over.
+  sk_.reset();
+  other.reset();
+  auto fresh = tcpca::TcpSock::Create();
+  EXPECT_EQ(native::RunTcpCaOp(run, *fresh, {}), 1u);
+  fresh.reset();
+  // Not offered to a bpf_dummy_ops program.
+  if (const int32_t dummy =
+          btf->FindByNameKind("bpf_dummy_ops", BTF_KIND_STRUCT);
+      dummy > 0) {
+    p.attach_btf_id = static_cast<uint32_t>(dummy);
+    const RawLoaded d = EmuLoadRaw(p);
+    EXPECT_EQ(d.fd, -EINVAL);
+    EXPECT_EQ(VerifierReason(d.log),
+              "program of this type cannot use helper "
+              "bpf_sk_storage_get#107");
+  }
+  CloseFd(l.fd);
+  emu.Close(map);
+  emu.Close(btf_fd);
+}
+
 // Registration refusals: a program of another member, another program
 // type, a name taken (reno is built in), a BPF_F_LINK map (bpfemu serves
 // no struct_ops link: EOPNOTSUPP).
