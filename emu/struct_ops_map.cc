@@ -433,6 +433,13 @@ int StructOpsMap::CheckMembers(
     }
     if (tcp && moff == tcp_name) {
       if (ObjNameLen(udata + moff, 16) <= 0) return -EINVAL;
+      // 6.1's bpf_tcp_ca_init_member refuses a registered name here
+      // (tcp_ca_find); later versions only in tcp_register_congestion_control.
+      if (kernel_version() == KernelVersion::k6_1 &&
+          TcpCongestionRegistered(
+              reinterpret_cast<const char*>(udata + moff))) {
+        return -EEXIST;
+      }
       last = 1;
       continue;
     }

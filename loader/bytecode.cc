@@ -2279,11 +2279,13 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
              t == BPF_PROG_TYPE_SK_REUSEPORT ||
              t == BPF_PROG_TYPE_FLOW_DISSECTOR ||
              t == BPF_PROG_TYPE_CGROUP_SYSCTL || t == BPF_PROG_TYPE_SK_LOOKUP;
-    // Every func_proto but sk_reuseport's, flow_dissector's and
-    // netfilter's (bpf_base_func_proto has no perf_event_output).
+    // Every func_proto but sk_reuseport's, flow_dissector's, netfilter's
+    // and struct_ops' (bpf_base_func_proto has no perf_event_output;
+    // measured for tcp_congestion_ops programs).
     case Offered::kPerfOutput:
       return t != BPF_PROG_TYPE_SK_REUSEPORT &&
-             t != BPF_PROG_TYPE_FLOW_DISSECTOR && t != 32 /* NETFILTER */;
+             t != BPF_PROG_TYPE_FLOW_DISSECTOR && t != 32 /* NETFILTER */ &&
+             t != BPF_PROG_TYPE_STRUCT_OPS;
     case Offered::kXdp:
       return t == BPF_PROG_TYPE_XDP;
     case Offered::kXdpOrTracingProg:
@@ -2594,6 +2596,10 @@ constexpr HelperDef kHelpers[] = {
     {BPF_FUNC_tcp_send_ack, tcpca::InterpSendAck, false, O::kTcpCa},
     {BPF_FUNC_sk_storage_get, SkStorageGet, false, O::kTcpCa},
     {BPF_FUNC_sk_storage_delete, SkStorageDelete, false, O::kTcpCa},
+    // bpf_sk_setsockopt / bpf_sk_getsockopt but from `release`; bpfemu runs
+    // them from sock_ops only (a run here stops, docs/native.md).
+    {BPF_FUNC_setsockopt, SockOpt<false>, false, O::kTcpCa},
+    {BPF_FUNC_getsockopt, SockOpt<true>, false, O::kTcpCa},
     {BPF_FUNC_ktime_get_coarse_ns, KtimeCoarseNs, false, O::kTcpCa},
     {BPF_FUNC_ktime_get_tai_ns, KtimeTaiNs, false, O::kAny},
     {BPF_FUNC_get_numa_node_id, NumaNodeId, false, O::kAny},
@@ -2816,6 +2822,12 @@ class BytecodeLinker : public interp::Linker {
       // bpf_tcp_ca_get_func_proto() serves tcp_congestion_ops programs
       // only (the attach struct's verifier_ops).
       if (h.only == Offered::kTcpCa && attach_func_ != "tcp_congestion_ops") {
+        continue;
+      }
+      // Not to `release`, which runs as the congestion control retires.
+      if (h.only == Offered::kTcpCa &&
+          (id == BPF_FUNC_setsockopt || id == BPF_FUNC_getsockopt) &&
+          TcpCaMember() == "release") {
         continue;
       }
       const bool trampoline = HasTrampoline(expected_attach_type_);
@@ -3096,6 +3108,19 @@ class BytecodeLinker : public interp::Linker {
   // The kernel BTF function attach_btf_id names (an LSM program's
   // bpf_lsm_<hook>, a tracing program's target), or empty.
   std::string attach_func_;
+
+  // The tcp_congestion_ops member a STRUCT_OPS program implements
+  // (bpf_tcp_ca.c prog_ops_moff), or "".
+  std::string TcpCaMember() const {
+    const KernelBtf* btf = KernelBtf::Get();
+    if (btf == nullptr) return "";
+    const int32_t id = btf->FindByNameKind(attach_func_, BTF_KIND_STRUCT);
+    if (id <= 0) return "";
+    uint16_t n = 0;
+    const btf_member* m = btf->Members(static_cast<uint32_t>(id), &n);
+    if (expected_attach_type_ >= n) return "";
+    return std::string(btf->Str(m[expected_attach_type_].name_off));
+  }
 
   std::string LsmHookName() const {
     constexpr std::string_view kPrefix = "bpf_lsm_";

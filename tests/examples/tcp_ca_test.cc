@@ -22,6 +22,7 @@
 #include "emu/struct_ops_map.h"
 #include "emu/syscall.h"
 #include "emu/tcp_ca.h"
+#include "emu/version.h"
 #include "gtest/gtest.h"
 #include "native/tcp_ca.h"
 #include "testing/emu_backend.h"
@@ -379,6 +380,20 @@ TEST_F(TcpCaTest, RegistrationRefusals) {
                        value_of("reno", ssthresh, cong_avoid, undo).data(), 0),
             -EEXIST);
   EXPECT_EQ(emu.Delete(st, &zero), -ENOENT);  // still INIT
+  // The name is checked with the members on 6.1 (bpf_tcp_ca_init_member),
+  // before a bad program fd in a later member (release); at registration
+  // from 6.7 on.
+  std::vector<uint8_t> late = value_of("reno", ssthresh, cong_avoid, undo);
+  const uint64_t bad_fd = 1 << 20;
+  std::memcpy(&late[64 + btf->FindMember(ops_id, "release").offset], &bad_fd,
+              8);
+  EXPECT_EQ(emu.Update(st, &zero, late.data(), 0), -EBADF);
+  SetTargetKernel(KernelVersion::k6_1);
+  const int st61 = make(0);
+  SetTargetKernel(KernelVersion::k6_18);
+  ASSERT_GE(st61, 0);
+  EXPECT_EQ(emu.Update(st61, &zero, late.data(), 0), -EEXIST);
+  emu.Close(st61);
   const int link_map = make(kBpfFLink);
   ASSERT_GE(link_map, 0);
   EXPECT_EQ(emu.Update(link_map, &zero,
