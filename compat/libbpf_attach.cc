@@ -600,8 +600,8 @@ struct bpf_link* bpf_program__attach_freplace(const struct bpf_program* prog,
 }
 // libbpf 1.1.2's bpf_map__attach_struct_ops(): EINVAL for a map that is
 // not a created struct_ops map. The object reader makes no map of a
-// .struct_ops section (emu/struct_ops_map.h serves bpf() only, and no
-// STRUCT_OPS program loads), so every map libbpfemu hands out gets that
+// .struct_ops section (emu/struct_ops_map.h and STRUCT_OPS program loads
+// serve bpf() only), so every map libbpfemu hands out gets that
 // answer (docs/dropin.md).
 struct bpf_link* bpf_map__attach_struct_ops(const struct bpf_map* map) {
   (void)map;

@@ -44,6 +44,7 @@
 #include "emu/task_cgroup_kfuncs.h"
 #include "emu/task_iter_kfuncs.h"
 #include "emu/task_kfuncs.h"
+#include "emu/tcp_ca.h"
 #include "emu/test_run_kfuncs.h"
 #include "emu/throw_kfuncs.h"
 #include "emu/version.h"
@@ -1002,6 +1003,20 @@ constexpr Kfunc kKfuncs[] = {
     {"bpf_sock_ops_enable_tx_tstamp", sockk::InterpEnableTxTstamp,
      HookBit(KfuncHook::kCgroup) | HookBit(KfuncHook::kSockOps), 0,
      KernelVersion::k6_18},
+    // sops50: net/ipv4/bpf_tcp_ca.c bpf_tcp_ca_check_kfunc_ids, registered
+    // for BPF_PROG_TYPE_STRUCT_OPS (5.13; every modelled version), flags 0:
+    // net/ipv4/tcp_cong.c's arithmetic on the congestion control's socket,
+    // emu/tcp_ca.h.
+    {"tcp_reno_ssthresh", tcpca::InterpRenoSsthresh,
+     HookBit(KfuncHook::kStructOps), 0, KernelVersion::k6_1},
+    {"tcp_reno_cong_avoid", tcpca::InterpRenoCongAvoid,
+     HookBit(KfuncHook::kStructOps), 0, KernelVersion::k6_1},
+    {"tcp_reno_undo_cwnd", tcpca::InterpRenoUndoCwnd,
+     HookBit(KfuncHook::kStructOps), 0, KernelVersion::k6_1},
+    {"tcp_slow_start", tcpca::InterpSlowStart, HookBit(KfuncHook::kStructOps),
+     0, KernelVersion::k6_1},
+    {"tcp_cong_avoid_ai", tcpca::InterpCongAvoidAi,
+     HookBit(KfuncHook::kStructOps), 0, KernelVersion::k6_1},
 };
 
 }  // namespace

@@ -14,6 +14,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -134,6 +138,91 @@ int64_t MemberOffset(const KernelBtf& btf, uint32_t type_id,
 const StructOpsType* StructOpsTypes(size_t* count) {
   *count = sizeof(kStructOpsTypes) / sizeof(kStructOpsTypes[0]);
   return kStructOpsTypes;
+}
+
+int StructOpsProgCheck(uint32_t attach_btf_id, uint32_t member_idx,
+                       bool gpl_compatible, std::string* type_name,
+                       std::string* log) {
+  if (!gpl_compatible) {
+    *log = "struct ops programs must have a GPL compatible license\n";
+    return -EINVAL;
+  }
+  if (attach_btf_id == 0) return -kENOTSUPP;
+  // bpf_struct_ops_find(): a registered type's struct X, whose value
+  // struct the kernel BTF also has (bpf_struct_ops_desc_init).
+  const KernelBtf* btf = KernelBtf::Get();
+  const StructOpsType* st = nullptr;
+  if (btf != nullptr && btf->Kind(attach_btf_id) == BTF_KIND_STRUCT) {
+    const std::string_view name = btf->Name(attach_btf_id);
+    for (const StructOpsType& t : kStructOpsTypes) {
+      if (name != t.name || TargetKernel() < t.since) continue;
+      if (btf->FindByNameKind(t.name, BTF_KIND_STRUCT) !=
+              static_cast<int32_t>(attach_btf_id) ||
+          btf->FindByNameKind(std::string(kValuePrefix) + t.name,
+                              BTF_KIND_STRUCT) <= 0) {
+        break;
+      }
+      st = &t;
+      break;
+    }
+  }
+  if (st == nullptr) {
+    *log = "attach_btf_id " + std::to_string(attach_btf_id) +
+           " is not a supported struct\n";
+    return -kENOTSUPP;
+  }
+  *type_name = st->name;
+  uint16_t n = 0;
+  const btf_member* m = btf->Members(attach_btf_id, &n);
+  if (member_idx >= n) {
+    *log = "attach to invalid member idx " + std::to_string(member_idx) +
+           " of struct " + st->name + "\n";
+    return -EINVAL;
+  }
+  const std::string mname(btf->Str(m[member_idx].name_off));
+  if (!IsFuncPtr(*btf, m[member_idx].type)) {
+    *log = "attach to invalid member " + mname + "(@idx " +
+           std::to_string(member_idx) + ") of struct " + st->name + "\n";
+    return -EINVAL;
+  }
+  // bpf_struct_ops_supported(): the members without a cfi stub
+  // (tcp_congestion_ops' get_info; 6.1: bpf_tcp_ca_check_member's
+  // unsupported_ops, the same member).
+  if (std::string_view(st->name) == "tcp_congestion_ops" &&
+      mname == "get_info") {
+    *log = "attach to unsupported member " + mname + " of struct " + st->name +
+           "\n";
+    return -kENOTSUPP;
+  }
+  return 0;
+}
+
+namespace {
+
+// net/ipv4/tcp_cong.c tcp_cong_list: the names of the registered
+// congestion controls. The emulated kernel starts with the ones the host
+// has (/proc/sys/net/ipv4/tcp_available_congestion_control; reno is always
+// built in); BPF ones join and leave with their STRUCT_OPS maps.
+std::mutex& CongListMu() {
+  static std::mutex mu;
+  return mu;
+}
+std::set<std::string>& CongList() {
+  static auto* names = [] {
+    auto* s = new std::set<std::string>{"reno"};
+    std::ifstream f("/proc/sys/net/ipv4/tcp_available_congestion_control");
+    std::string name;
+    while (f >> name) s->insert(name);
+    return s;
+  }();
+  return *names;
+}
+
+}  // namespace
+
+bool TcpCongestionRegistered(std::string_view name) {
+  std::lock_guard<std::mutex> g(CongListMu());
+  return CongList().count(std::string(name)) != 0;
 }
 
 bool FindStructOpsValue(const KernelBtf& btf, KernelVersion v,
@@ -291,17 +380,19 @@ int StructOpsMap::LookupElem(const void* key, void* value, uint64_t) {
     std::memset(value, 0, value_size());
     return 0;
   }
-  // Not reached in bpfemu (nothing registers), kept as the kernel answers:
-  // the stored value with the live state (and no sockets, refcnt 0).
+  // The stored value with the live state and the registration's
+  // reference (refcnt 1 while INUSE, 0 once deleted: measured on 6.18).
   CopyFromMap(value, uvalue_, value_size());
   auto* out = static_cast<uint8_t*>(value);
   std::memcpy(out + kStateOff, &state, sizeof(state));
-  std::memset(out + kRefcntOff, 0, 4);
+  const uint32_t refcnt = state == kBpfStructOpsStateInuse ? 1 : 0;
+  std::memcpy(out + kRefcntOff, &refcnt, sizeof(refcnt));
   return 0;
 }
 
-int StructOpsMap::CheckMembers(const KernelBtf& btf, const uint8_t* udata,
-                               bool* owner_exit) const {
+int StructOpsMap::CheckMembers(
+    const KernelBtf& btf, const uint8_t* udata, bool* owner_exit,
+    std::vector<std::shared_ptr<const Prog>>* progs) const {
   *owner_exit = false;
   // The kernel's `err` as the walk leaves it: the last init_member verdict
   // (1 for a member it handled, 0 otherwise), which the owner-pointer exit
@@ -342,6 +433,13 @@ int StructOpsMap::CheckMembers(const KernelBtf& btf, const uint8_t* udata,
     }
     if (tcp && moff == tcp_name) {
       if (ObjNameLen(udata + moff, 16) <= 0) return -EINVAL;
+      // 6.1's bpf_tcp_ca_init_member refuses a registered name here
+      // (tcp_ca_find); later versions only in tcp_register_congestion_control.
+      if (kernel_version() == KernelVersion::k6_1 &&
+          TcpCongestionRegistered(
+              reinterpret_cast<const char*>(udata + moff))) {
+        return -EEXIST;
+      }
       last = 1;
       continue;
     }
@@ -360,9 +458,12 @@ int StructOpsMap::CheckMembers(const KernelBtf& btf, const uint8_t* udata,
     std::shared_ptr<const Prog> prog;
     if (int err = ProgFromFd(prog_fd, &prog); err != 0) return err;
     // The program must be a STRUCT_OPS program verified against this type
-    // (attach_btf_id) for member i (expected_attach_type): bpfemu loads no
-    // STRUCT_OPS program, so no emulated program passes.
-    return -EINVAL;
+    // (attach_btf_id) for member i (expected_attach_type).
+    if (prog->type != BPF_PROG_TYPE_STRUCT_OPS || prog->attach_btf_id != t_id ||
+        prog->expected_attach_type != i) {
+      return -EINVAL;
+    }
+    (*progs)[i] = std::move(prog);
   }
   // st_ops->validate().
   if (tcp) {
@@ -411,27 +512,89 @@ int StructOpsMap::UpdateElem(const void* key, const void* value,
     return -EOPNOTSUPP;
   }
   bool owner_exit = false;
-  const int err = CheckMembers(*btf, udata, &owner_exit);
+  uint16_t nmembers = 0;
+  btf->Members(desc_.type_id, &nmembers);
+  std::vector<std::shared_ptr<const Prog>> progs(nmembers);
+  const int err = CheckMembers(*btf, udata, &owner_exit, &progs);
   if (err < 0) return err;
   // The owner-pointer exit: nothing registered, the map still INIT, and
   // the syscall returns the kernel's `err` as it stood (1 after
   // tcp_congestion_ops' name; measured on 6.18).
   if (owner_exit) return err;
-  // The boundary: here the kernel moves a BPF_F_LINK map to READY or
-  // registers the struct with its subsystem (st_ops->reg). bpfemu runs no
-  // subsystem and loads no STRUCT_OPS program, so it refuses instead.
-  return -EOPNOTSUPP;
+  if (desc_.type->name != std::string_view("tcp_congestion_ops") ||
+      (map_flags() & kBpfFLink)) {
+    // The boundary: a BPF_F_LINK map would become READY for a
+    // BPF_LINK_CREATE bpfemu does not serve for struct_ops, and the other
+    // types' subsystems (bpf_dummy_ops has no reg) are not run.
+    return -EOPNOTSUPP;
+  }
+  // st_ops->reg: tcp_register_congestion_control (net/ipv4/tcp_cong.c):
+  // tcp_validate_congestion_control passed above; a name (its jhash key)
+  // already registered -> EEXIST.
+  const int64_t name_off = MemberOffset(*btf, desc_.type_id, "name");
+  const std::string name(reinterpret_cast<const char*>(udata + name_off));
+  {
+    std::lock_guard<std::mutex> g(CongListMu());
+    if (!CongList().insert(name).second) return -EEXIST;
+  }
+  // The stored value: the caller's, each program fd replaced by the
+  // program's id (bpf_struct_ops_map_update_elem); the map holds the
+  // programs (this process's objects).
+  const btf_type* t = btf->Type(desc_.type_id);
+  const btf_member* m = btf->Members(desc_.type_id, &nmembers);
+  for (uint16_t i = 0; i < nmembers; ++i) {
+    if (progs[i] == nullptr) continue;
+    const uint64_t id = progs[i]->id;
+    std::memcpy(copy.data() + kStructOpsValueSize + MemberByteOffset(t, m[i]),
+                &id, sizeof(id));
+  }
+  CopyToMap(uvalue_, copy.data(), value_size());
+  progs_ = std::move(progs);
+  registered_name_ = name;
+  body_->state.store(kBpfStructOpsStateInuse, std::memory_order_release);
+  return 0;
+}
+
+std::shared_ptr<const Prog> StructOpsMap::MemberProg(
+    std::string_view member) const {
+  const KernelBtf* btf = KernelBtf::Get();
+  if (btf == nullptr || state() != kBpfStructOpsStateInuse) return nullptr;
+  uint16_t n = 0;
+  const btf_member* m = btf->Members(desc_.type_id, &n);
+  for (uint16_t i = 0; i < n && i < progs_.size(); ++i) {
+    if (btf->Str(m[i].name_off) == member) return progs_[i];
+  }
+  return nullptr;
+}
+
+uint32_t StructOpsMap::state() const {
+  return body_->state.load(std::memory_order_acquire);
+}
+
+StructOpsMap::~StructOpsMap() {
+  // The kernel's registration holds the map until a delete; bpfemu's lives
+  // in the process that registered it and ends with its map object.
+  if (!registered_name_.empty()) {
+    std::lock_guard<std::mutex> g(CongListMu());
+    CongList().erase(registered_name_);
+  }
 }
 
 int StructOpsMap::DeleteElem(const void*) {
   if (map_flags() & kBpfFLink) return -EOPNOTSUPP;
-  switch (body_->state.load(std::memory_order_acquire)) {
-    case kBpfStructOpsStateTobefree:
-      return -EINPROGRESS;
-    default:
-      // INIT: nothing registered (INUSE is never reached in bpfemu).
-      return -ENOENT;
+  uint32_t expected = kBpfStructOpsStateInuse;
+  if (body_->state.compare_exchange_strong(expected,
+                                           kBpfStructOpsStateTobefree)) {
+    // st_ops->unreg: tcp_unregister_congestion_control.
+    if (!registered_name_.empty()) {
+      std::lock_guard<std::mutex> g(CongListMu());
+      CongList().erase(registered_name_);
+      registered_name_.clear();
+    }
+    progs_.clear();
+    return 0;
   }
+  return expected == kBpfStructOpsStateTobefree ? -EINPROGRESS : -ENOENT;
 }
 
 int StructOpsMap::GetNextKey(const void* key, void* next_key) {

@@ -8,7 +8,9 @@
 // that wraps a `struct X` of function pointers (tcp_congestion_ops,
 // bpf_dummy_ops, ...). On the kernel a successful update registers that
 // struct with its subsystem (a TCP congestion control, a sched_ext
-// scheduler); bpfemu cannot run the ops, and that is the boundary
+// scheduler); bpfemu registers tcp_congestion_ops
+// (tcp_register_congestion_control's name check) and runs its members
+// through native/tcp_ca.h; the other subsystems are the boundary
 // (docs/semantics.md, "STRUCT_OPS").
 //
 // The registry of struct_ops types (kStructOpsTypes in struct_ops_map.cc):
@@ -50,15 +52,18 @@
 //     its first member); a non-function member that is not zero ->
 //     EINVAL; a function member holding a program fd: not open -> EBADF,
 //     not a program -> EINVAL, a program that is not a STRUCT_OPS program
-//     of this type and member -> EINVAL (bpfemu loads no STRUCT_OPS
-//     program, so every fd ends here); then the type's validate
+//     of this type and member -> EINVAL; then the type's validate
 //     (tcp_congestion_ops: ssthresh, undo_cwnd and cong_avoid or
-//     cong_control required -> EINVAL). What would follow is the
-//     registration: bpfemu answers EOPNOTSUPP there (the boundary), and for
-//     registered types whose init_member and validate it does not model,
-//     right after the value-wide checks.
+//     cong_control required -> EINVAL). Then the registration:
+//     tcp_congestion_ops registers (a name taken -> EEXIST; INUSE, the
+//     slots stored as program ids, lookups show refcnt 1; measured on
+//     6.18 by tests/examples/tcp_ca_compare_test.cc); a BPF_F_LINK map
+//     and the other types answer EOPNOTSUPP (the boundary), the types
+//     whose init_member and validate bpfemu does not model right after
+//     the value-wide checks.
 //   * delete (bpf_struct_ops_map_delete_elem): BPF_F_LINK maps ->
-//     EOPNOTSUPP; otherwise, the map being INIT, ENOENT (any key).
+//     EOPNOTSUPP; INUSE: unregistered, TOBEFREE, 0; TOBEFREE ->
+//     EINPROGRESS; INIT -> ENOENT (any key).
 //   * get_next_key: NULL or a key != 0 -> 0; key 0 -> ENOENT.
 //   * freeze -> ENOTSUPP; lookup_and_delete, batches, mmap -> ENOTSUPP.
 //   * BPF_OBJ_GET_INFO_BY_FD: btf_vmlinux_value_type_id, and (6.9 on)
@@ -77,7 +82,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "emu/map.h"
 #include "emu/shm.h"
@@ -86,6 +93,7 @@
 namespace bpfemu {
 
 class KernelBtf;
+struct Prog;
 
 // UAPI values newer than Debian's 6.1 <linux/bpf.h>.
 inline constexpr uint32_t kBpfFLink = 1U << 13;            // 6.4
@@ -106,6 +114,24 @@ struct StructOpsType {
 
 // The registry (struct_ops_map.cc).
 const StructOpsType* StructOpsTypes(size_t* count);
+
+// check_struct_ops_btf_id() (kernel/bpf/verifier.c, 6.1 to 6.18 alike) for
+// a BPF_PROG_TYPE_STRUCT_OPS load: a GPL-compatible license (EINVAL), an
+// attach_btf_id (none: ENOTSUPP, no line) naming the `struct X` of a
+// registered type (bpf_struct_ops_find: ENOTSUPP), expected_attach_type a
+// member index below its vlen (EINVAL), that member a function pointer
+// (EINVAL), and one the type lets BPF implement (bpf_struct_ops_supported:
+// a cfi stub; 6.1's bpf_tcp_ca_check_member: tcp_congestion_ops' get_info
+// has none: ENOTSUPP). 0, or the errno with the verifier's line in *log.
+// *type_name is the struct's name.
+// Whether a congestion control of that name is registered with the
+// emulated kernel (net/ipv4/tcp_cong.c tcp_cong_list: the host's built-in
+// ones, and the BPF ones this process registered through STRUCT_OPS maps).
+bool TcpCongestionRegistered(std::string_view name);
+
+int StructOpsProgCheck(uint32_t attach_btf_id, uint32_t member_idx,
+                       bool gpl_compatible, std::string* type_name,
+                       std::string* log);
 
 // A struct_ops type resolved in a kernel BTF (bpf_struct_ops_desc).
 struct StructOpsDesc {
@@ -130,6 +156,7 @@ class StructOpsMap final : public Map {
   [[nodiscard]] int UpdateElem(const void* key, const void* value,
                                uint64_t flags) override;
   [[nodiscard]] int DeleteElem(const void* key) override;
+  ~StructOpsMap() override;
   [[nodiscard]] int GetNextKey(const void* key, void* next_key) override;
   // bpf_struct_ops_map_lookup_elem: ERR_PTR(-EINVAL) (no program reaches
   // it: the verifier refuses the map in programs).
@@ -146,6 +173,12 @@ class StructOpsMap final : public Map {
   // The resolved type (name, ids).
   const StructOpsDesc& desc() const { return desc_; }
 
+  // The program registered for member `member` (its name) while the map is
+  // registered by this process, or nullptr.
+  std::shared_ptr<const Prog> MemberProg(std::string_view member) const;
+  // The state (kBpfStructOpsState*).
+  uint32_t state() const;
+
  private:
   struct Body;
   explicit StructOpsMap(ShmRegion region);
@@ -158,12 +191,19 @@ class StructOpsMap final : public Map {
   // struct X inside the caller's value).
   // <0: the error; otherwise the walk passed, or (*owner_exit) it ended at
   // a set owner pointer with the returned `err`.
-  int CheckMembers(const KernelBtf& btf, const uint8_t* udata,
-                   bool* owner_exit) const;
+  int CheckMembers(const KernelBtf& btf, const uint8_t* udata, bool* owner_exit,
+                   std::vector<std::shared_ptr<const Prog>>* progs) const;
+
+  // The registration (st_ops->reg): tcp_register_congestion_control for
+  // tcp_congestion_ops; the boundary (EOPNOTSUPP) for the other types.
+  int Register(const KernelBtf& btf, const uint8_t* udata);
 
   Body* body_;
   uint8_t* uvalue_;
   StructOpsDesc desc_;
+  // The programs of the function members, by member index (this process).
+  std::vector<std::shared_ptr<const Prog>> progs_;
+  std::string registered_name_;  // the tcp_ca name this map registered
 };
 
 }  // namespace bpfemu

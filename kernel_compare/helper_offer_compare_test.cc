@@ -62,7 +62,8 @@ struct ProgKind {
   const char* name;
   uint32_t attach_type = 0;
   uint32_t prog_flags = 0;
-  const char* attach_func = nullptr;  // attach_btf_id: a vmlinux FUNC
+  const char* attach_func = nullptr;     // attach_btf_id: a vmlinux FUNC
+  uint32_t attach_kind = BTF_KIND_FUNC;  // or the STRUCT of a struct_ops
 };
 
 const ProgKind kKinds[] = {
@@ -97,6 +98,12 @@ const ProgKind kKinds[] = {
     // BPF_PROG_TYPE_NETFILTER and BPF_NETFILTER (6.4), newer than the
     // build's uapi headers.
     {32, "netfilter", 45},
+    // A congestion control's ssthresh and release (sops50): attach_btf_id
+    // the struct, expected_attach_type the member index.
+    {BPF_PROG_TYPE_STRUCT_OPS, "struct_ops_tcp_ca", 0, 0, "tcp_congestion_ops",
+     BTF_KIND_STRUCT},
+    {BPF_PROG_TYPE_STRUCT_OPS, "struct_ops_tcp_ca_release", 17, 0,
+     "tcp_congestion_ops", BTF_KIND_STRUCT},
 };
 
 enum class Answer {
@@ -159,10 +166,10 @@ Answer Classify(int fd, const std::string& log) {
   return Answer::kOffered;
 }
 
-uint32_t VmlinuxFuncId(const char* name) {
+uint32_t VmlinuxFuncId(const char* name, uint32_t kind = BTF_KIND_FUNC) {
   struct btf* btf = btf__load_vmlinux_btf();
   if (btf == nullptr) return 0;
-  const int id = btf__find_by_name_kind(btf, name, BTF_KIND_FUNC);
+  const int id = btf__find_by_name_kind(btf, name, kind);
   btf__free(btf);
   return id > 0 ? static_cast<uint32_t>(id) : 0;
 }
@@ -236,7 +243,7 @@ std::vector<LoadableKind> LoadableKinds(std::vector<std::string>* skipped) {
   for (const ProgKind& k : kKinds) {
     uint32_t btf_id = 0;
     if (k.attach_func != nullptr) {
-      btf_id = VmlinuxFuncId(k.attach_func);
+      btf_id = VmlinuxFuncId(k.attach_func, k.attach_kind);
       if (btf_id == 0) {
         skipped->push_back(absl::StrCat(k.name, " (no vmlinux BTF)"));
         continue;

@@ -38,7 +38,9 @@
 #include "emu/map_types.h"
 #include "emu/prog.h"
 #include "emu/shm.h"
+#include "emu/struct_ops_map.h"
 #include "emu/syscall.h"
+#include "emu/tcp_ca.h"
 #include "emu/timer.h"
 #include "emu/trampoline.h"
 #include "emu/version.h"
@@ -2183,6 +2185,9 @@ enum class Offered {
   kLsmIma,             // LSM; allowed from a sleepable hook, might sleep
   kDPath,              // tracing_prog_func_proto's callers; allowed where
                        // bpf_d_path_allowed says (BytecodeLinker::Refuses)
+  kTcpCa,              // STRUCT_OPS programs of tcp_congestion_ops
+                       // (bpf_tcp_ca_get_func_proto; the attach type,
+                       // BytecodeLinker::Helper)
 };
 
 struct HelperDef {
@@ -2274,11 +2279,13 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
              t == BPF_PROG_TYPE_SK_REUSEPORT ||
              t == BPF_PROG_TYPE_FLOW_DISSECTOR ||
              t == BPF_PROG_TYPE_CGROUP_SYSCTL || t == BPF_PROG_TYPE_SK_LOOKUP;
-    // Every func_proto but sk_reuseport's, flow_dissector's and
-    // netfilter's (bpf_base_func_proto has no perf_event_output).
+    // Every func_proto but sk_reuseport's, flow_dissector's, netfilter's
+    // and struct_ops' (bpf_base_func_proto has no perf_event_output;
+    // measured for tcp_congestion_ops programs).
     case Offered::kPerfOutput:
       return t != BPF_PROG_TYPE_SK_REUSEPORT &&
-             t != BPF_PROG_TYPE_FLOW_DISSECTOR && t != 32 /* NETFILTER */;
+             t != BPF_PROG_TYPE_FLOW_DISSECTOR && t != 32 /* NETFILTER */ &&
+             t != BPF_PROG_TYPE_STRUCT_OPS;
     case Offered::kXdp:
       return t == BPF_PROG_TYPE_XDP;
     case Offered::kXdpOrTracingProg:
@@ -2431,6 +2438,8 @@ bool OfferedTo(Offered o, uint32_t prog_type) {
       return t == BPF_PROG_TYPE_LSM;
     case Offered::kDPath:
       return TracingProgFuncProto(t);
+    case Offered::kTcpCa:
+      return t == BPF_PROG_TYPE_STRUCT_OPS;
   }
   return false;
 }
@@ -2582,6 +2591,16 @@ constexpr HelperDef kHelpers[] = {
     // Offered by bpf_sk_base_func_proto, the cgroup and socket protos
     // (net/core/filter.c, kernel/bpf/cgroup.c), never to tracing programs.
     {BPF_FUNC_ktime_get_coarse_ns, KtimeCoarseNs, false, O::kCoarseNs},
+    // bpf_tcp_ca_get_func_proto's own: a congestion control's ACK
+    // (emu/tcp_ca.h), and the coarse clock the other types get above.
+    {BPF_FUNC_tcp_send_ack, tcpca::InterpSendAck, false, O::kTcpCa},
+    {BPF_FUNC_sk_storage_get, SkStorageGet, false, O::kTcpCa},
+    {BPF_FUNC_sk_storage_delete, SkStorageDelete, false, O::kTcpCa},
+    // bpf_sk_setsockopt / bpf_sk_getsockopt but from `release`; bpfemu runs
+    // them from sock_ops only (a run here stops, docs/native.md).
+    {BPF_FUNC_setsockopt, SockOpt<false>, false, O::kTcpCa},
+    {BPF_FUNC_getsockopt, SockOpt<true>, false, O::kTcpCa},
+    {BPF_FUNC_ktime_get_coarse_ns, KtimeCoarseNs, false, O::kTcpCa},
     {BPF_FUNC_ktime_get_tai_ns, KtimeTaiNs, false, O::kAny},
     {BPF_FUNC_get_numa_node_id, NumaNodeId, false, O::kAny},
     // Packet rewriting.
@@ -2778,7 +2797,8 @@ class BytecodeLinker : public interp::Linker {
                           bool* gpl_only) override {
     for (const HelperDef& h : kHelpers) {
       if (h.id != id) continue;
-      if (!OfferedTo(h.only, prog_type)) return nullptr;
+      // (An id may have entries for several func_protos.)
+      if (!OfferedTo(h.only, prog_type)) continue;
       if (h.only == Offered::kIter && expected_attach_type_ != BPF_TRACE_ITER) {
         return nullptr;
       }
@@ -2798,6 +2818,17 @@ class BytecodeLinker : public interp::Linker {
           prog_type == BPF_PROG_TYPE_CGROUP_SOCK_ADDR &&
           (expected_attach_type_ == 52 || expected_attach_type_ == 53)) {
         return nullptr;
+      }
+      // bpf_tcp_ca_get_func_proto() serves tcp_congestion_ops programs
+      // only (the attach struct's verifier_ops).
+      if (h.only == Offered::kTcpCa && attach_func_ != "tcp_congestion_ops") {
+        continue;
+      }
+      // Not to `release`, which runs as the congestion control retires.
+      if (h.only == Offered::kTcpCa &&
+          (id == BPF_FUNC_setsockopt || id == BPF_FUNC_getsockopt) &&
+          TcpCaMember() == "release") {
+        continue;
       }
       const bool trampoline = HasTrampoline(expected_attach_type_);
       if (h.only == Offered::kTrampoline && !trampoline) return nullptr;
@@ -3078,6 +3109,19 @@ class BytecodeLinker : public interp::Linker {
   // bpf_lsm_<hook>, a tracing program's target), or empty.
   std::string attach_func_;
 
+  // The tcp_congestion_ops member a STRUCT_OPS program implements
+  // (bpf_tcp_ca.c prog_ops_moff), or "".
+  std::string TcpCaMember() const {
+    const KernelBtf* btf = KernelBtf::Get();
+    if (btf == nullptr) return "";
+    const int32_t id = btf->FindByNameKind(attach_func_, BTF_KIND_STRUCT);
+    if (id <= 0) return "";
+    uint16_t n = 0;
+    const btf_member* m = btf->Members(static_cast<uint32_t>(id), &n);
+    if (expected_attach_type_ >= n) return "";
+    return std::string(btf->Str(m[expected_attach_type_].name_off));
+  }
+
   std::string LsmHookName() const {
     constexpr std::string_view kPrefix = "bpf_lsm_";
     return attach_func_.starts_with(kPrefix)
@@ -3273,6 +3317,17 @@ int ProgLoadBytecode(uint32_t prog_type, uint32_t expected_attach_type,
       attr.check_retval =
           TargetKernel() > KernelVersion::k6_1 &&
           native::LsmRetvalRange(hook, &attr.retval_min, &attr.retval_max);
+    }
+  } else if (prog_type == BPF_PROG_TYPE_STRUCT_OPS) {
+    // check_struct_ops_btf_id() (emu/struct_ops_map.h): the struct and
+    // member the program implements; the struct's name chooses its
+    // verifier_ops' helpers.
+    std::string line;
+    if (int err = StructOpsProgCheck(flags.attach_btf_id, expected_attach_type,
+                                     attr.gpl_compatible, &attach_func, &line);
+        err != 0) {
+      if (flags.log != nullptr) *flags.log += line;
+      return err;
     }
   } else if (prog_type == BPF_PROG_TYPE_TRACING && flags.attach_btf_id != 0) {
     if (const KernelBtf* btf = KernelBtf::Get(); btf != nullptr) {

@@ -61,6 +61,7 @@
 #include "emu/sock_map.h"
 #include "emu/stack_trace_map.h"
 #include "emu/syscall.h"
+#include "emu/tcp_ca.h"
 #include "emu/version.h"
 #include "native/bound_map.h"
 
@@ -507,11 +508,24 @@ void* bpfemu_sk_storage_get(void* map, void* sk, void* value, __u64 flags) {
       flags > BPF_LOCAL_STORAGE_GET_F_CREATE) {
     return nullptr;
   }
-  const auto& owner = static_cast<NativeSock*>(sk)->owner;
+  // A congestion control's socket (emu/tcp_ca.h; b = 2) keeps its elements
+  // until it is destroyed; a test run's socket until the run ends.
+  bpfemu::tcpca::TcpSock* tcp =
+      bpfemu::tcpca::TcpSock::At(reinterpret_cast<uint64_t>(sk));
+  const bpfemu::LocalStorageMap::Owner owner =
+      tcp != nullptr ? bpfemu::LocalStorageMap::Owner{tcp->id(), 2}
+                     : static_cast<NativeSock*>(sk)->owner;
   if (void* v = ls->GetByOwner(owner, nullptr, false)) return v;
   if (flags != BPF_LOCAL_STORAGE_GET_F_CREATE) return nullptr;
   void* v = ls->GetByOwner(owner, value, true);
-  if (v != nullptr) t_run_sock_storage.emplace_back(Bound(map)->map, owner);
+  if (v != nullptr && tcp != nullptr) {
+    tcp->AtDestroy([m = Bound(map)->map, owner] {
+      (void)static_cast<bpfemu::LocalStorageMap*>(m.get())->DeleteByOwner(
+          owner);
+    });
+  } else if (v != nullptr) {
+    t_run_sock_storage.emplace_back(Bound(map)->map, owner);
+  }
   return v;
 }
 
@@ -520,6 +534,10 @@ void* bpfemu_sk_storage_get(void* map, void* sk, void* value, __u64 flags) {
 long bpfemu_sk_storage_delete(void* map, void* sk) {
   bpfemu::LocalStorageMap* ls = SkStorage(map);
   if (ls == nullptr || sk == nullptr) return -EINVAL;
+  if (bpfemu::tcpca::TcpSock* tcp =
+          bpfemu::tcpca::TcpSock::At(reinterpret_cast<uint64_t>(sk))) {
+    return ls->DeleteByOwner(bpfemu::LocalStorageMap::Owner{tcp->id(), 2});
+  }
   return ls->DeleteByOwner(static_cast<NativeSock*>(sk)->owner);
 }
 

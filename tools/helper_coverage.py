@@ -269,17 +269,17 @@ def kfunc_table(root):
         if f.endswith("_test.cc"):
             continue
         with open(f, encoding="utf-8") as fh:
-            # Table entries; kfuncs not named bpf_* (css_rstat_updated)
-            # too: only the names the kernel offers count.
-            bytecode.update(re.findall(r'\{"([a-z_]\w*)",', fh.read()))
+            bytecode.update(n for n in re.findall(r'\{"(\w+)",', fh.read())
+                            if n.startswith(("bpf_", "__bpf_")) or
+                            n in offered)
     native = set()
     for f in sources(root, "native/*.cc"):
         if f.endswith("_test.cc"):
             continue
         with open(f, encoding="utf-8") as fh:
-            native.update(re.findall(
-                r"^[\w \*]*?\b((?:__)?bpf_\w+|css_\w+)\([^;{]*\)\s*\{",
-                fh.read(), re.M))
+            native.update(n for n in re.findall(
+                r"^[\w \*]*?\b(\w+)\([^;{]*\)\s*\{", fh.read(), re.M)
+                if n.startswith(("bpf_", "__bpf_")) or n in offered)
     compare_text = ""
     for f in sources(root, "**/*compare*_test.cc") + sources(
             root, "kernel_compare/*.cc"):
@@ -346,11 +346,17 @@ def kfunc_table(root):
         "test-run program types offered it (6.18) |",
         "|---|---|---|---|---|",
     ]
+    have = [n for n in unreachable if n in native and n in bytecode]
     tail = [
         "",
         f"Offered to no program type with a kernel test run on this host "
         f"({len(unreachable)}): " +
         ", ".join(f"`{n}`" for n in unreachable) + ".",
+        "",
+        f"Of these, bpfemu has {len(have)} in both faces: " +
+        ", ".join(f"`{n}`" + (" (compared by " + ", ".join(
+            f"`{c}`" for c in sorted(compared[n])) + ")"
+            if n in compared else "") for n in have) + ".",
         "",
         KEND,
     ]

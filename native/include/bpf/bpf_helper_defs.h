@@ -718,6 +718,9 @@ static inline long bpf_rc_keydown(void *ctx, __u32 protocol, __u64 scancode,
 static inline long bpf_rc_pointer_rel(void *ctx, __s32 rel_x, __s32 rel_y) {
   return bpfemu_rc_pointer_rel(ctx, rel_x, rel_y);
 }
+static inline long bpf_tcp_send_ack(void *tp, __u32 rcv_nxt) {
+  return bpfemu_tcp_send_ack(tp, rcv_nxt);
+}
 static inline long bpf_lwt_seg6_store_bytes(struct __sk_buff *skb, __u32 offset,
                                             const void *from, __u32 len) {
   return bpfemu_lwt_seg6_store_bytes(skb, offset, from, len);

@@ -373,6 +373,8 @@ long bpfemu_override_return(void *regs, __u64 rc);
 long bpfemu_rc_repeat(void *ctx);
 long bpfemu_rc_keydown(void *ctx, __u32 protocol, __u64 scancode, __u32 toggle);
 long bpfemu_rc_pointer_rel(void *ctx, __s32 rel_x, __s32 rel_y);
+/* A BPF congestion control's ACK (native/tcp_ca.h, emu/tcp_ca.h). */
+long bpfemu_tcp_send_ack(void *tp, __u32 rcv_nxt);
 /* The segment routing header of LWT_SEG6LOCAL programs (native/seg6local.cc).
  */
 long bpfemu_lwt_seg6_store_bytes(void *skb, __u32 offset, const void *from,
