@@ -74,7 +74,9 @@
 //
 // Lookups (syscall and program) take no lock, like the kernel's RCU
 // readers: they walk the chain under a per-bucket sequence count that every
-// link and unlink bumps, and retry if it moved (FindLockFree).
+// link and unlink bumps, and retry if it moved (FindLockFree). A 4- or
+// 8-byte key is compared as one word (no stored-hash load) and a 4-byte
+// key is hashed by Jhash1Word, jhash2's value with the seed folded in.
 //
 // A map over a read-only region (Map::read_only: a BPF_F_RDONLY get by a
 // user who may not write the pin) cannot take bucket locks: its lookups,
