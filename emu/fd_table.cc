@@ -21,6 +21,7 @@ int FdTable::Insert(int fd, FdEntry entry) {
     }
     auto* fresh = new FdEntry(std::move(entry));
     FdEntry* old = Slot(fd)->exchange(fresh, std::memory_order_acq_rel);
+    SlotChanged();
     live_[fd] = fresh;
     if (old != nullptr) {
       retired_.push_back(old);
@@ -60,6 +61,7 @@ bool FdTable::Erase(int fd) {
     if (it == live_.end()) return false;
     live_.erase(it);
     retired_.push_back(Slot(fd)->exchange(nullptr, std::memory_order_acq_rel));
+    SlotChanged();
     dead = CollectLocked();
   }
   Delete(std::move(dead));

@@ -10,6 +10,15 @@
 // read, so two threads working on one map do not slow each other down in
 // the table. Writers (create, close, dup) serialize on a mutex and free an
 // entry once no borrower announces it.
+//
+// Each thread keeps the entries it borrowed last in a small direct-mapped
+// cache (fd -> entry), valid while the table's generation is unchanged:
+// every Insert and Erase bumps it after changing a slot and before it looks
+// for announcements. A hit announces the cached entry and then re-reads the
+// generation, the confirmation Protect() makes with a re-read of the slot:
+// an unchanged generation means the entry was still the fd's when it was
+// announced, so no writer frees it while the FdRef lives. The hit skips the
+// walk from the table to the chunk to the slot.
 
 #ifndef BPFEMU_EMU_FD_TABLE_H_
 #define BPFEMU_EMU_FD_TABLE_H_
@@ -32,6 +41,17 @@ struct FdEntry {
   bool readable = false;  // FMODE_CAN_READ
   bool writable = false;  // FMODE_CAN_WRITE
 };
+
+// The per-thread borrow cache's lines (FdTable::Borrow).
+namespace fd_cache {
+inline constexpr unsigned kLines = 8;
+struct Line {
+  int fd = -1;
+  uint64_t generation = 0;
+  const FdEntry* entry = nullptr;
+};
+inline thread_local Line t_lines[kLines];
+}  // namespace fd_cache
 
 // A borrowed entry (the kernel's struct fd): valid while the FdRef lives.
 // Declare it before the call that fills it and keep it in scope.
@@ -68,11 +88,28 @@ class FdTable {
   [[nodiscard]] int Insert(int fd, FdEntry entry);
   // Borrows fd's entry: 0, or EBADF when fd is not open and EINVAL when it
   // is not a map (__bpf_map_get).
-  int Borrow(int fd, FdRef* ref) {
-    if (std::atomic<FdEntry*>* slot = Slot(fd);
-        slot != nullptr && ref->guard_.ok()) {
-      ref->entry_ = ref->guard_.Protect(*slot);
-      if (ref->entry_ != nullptr) return 0;
+  [[gnu::always_inline]] int Borrow(int fd, FdRef* ref) {
+    if (ref->guard_.ok()) [[likely]] {
+      CacheLine& line =
+          fd_cache::t_lines[static_cast<unsigned>(fd) % kCacheLines];
+      if (line.fd == fd) {
+        ref->guard_.Announce(line.entry);
+        if (generation_.load(std::memory_order_acquire) == line.generation)
+            [[likely]] {
+          ref->entry_ = line.entry;
+          return 0;
+        }
+      }
+      if (std::atomic<FdEntry*>* slot = Slot(fd); slot != nullptr) {
+        // The generation first: if it is still this one later, the entry
+        // loaded after it is still the fd's.
+        const uint64_t generation = generation_.load(std::memory_order_acquire);
+        ref->entry_ = ref->guard_.Protect(*slot);
+        if (ref->entry_ != nullptr) {
+          line = CacheLine{fd, generation, ref->entry_};
+          return 0;
+        }
+      }
     }
     return BorrowSlow(fd, ref);
   }
@@ -97,6 +134,17 @@ class FdTable {
   struct Chunk {
     std::atomic<FdEntry*> slots[kChunkSize] = {};
   };
+
+  // The per-thread borrow cache (see the top of this file). A line is
+  // used only while generation_ equals its generation.
+  static constexpr unsigned kCacheLines = fd_cache::kLines;
+  using CacheLine = fd_cache::Line;
+  // Bumped by every change of a slot, after the change and before the
+  // changed-out entry is checked against the announcements.
+  static inline std::atomic<uint64_t> generation_{1};
+  static void SlotChanged() {
+    generation_.fetch_add(1, std::memory_order_release);
+  }
 
   FdTable() = default;
   std::atomic<FdEntry*>* Slot(int fd) const {

@@ -65,6 +65,58 @@ TEST(FdTableTest, BorrowAnswersLikeBpfMapGet) {
   close(fd);
 }
 
+// The per-thread borrow cache (fd_table.h) never answers with an entry the
+// table no longer holds: a descriptor rebound to another map or mode, closed,
+// or sharing a cache line with another descriptor answers as the table does.
+TEST(FdTableTest, BorrowCacheFollowsEveryChange) {
+  std::shared_ptr<Map> first, second, other;
+  const int fd = NewMap(&first);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(FdTable::Get().Insert(fd, FdEntry{first, true, false}), 0);
+  for (int round = 0; round < 2; ++round) {  // the second round hits
+    FdRef ref;
+    ASSERT_EQ(FdTable::Get().Borrow(fd, &ref), 0);
+    EXPECT_EQ(ref->map.get(), first.get());
+    EXPECT_FALSE(ref->writable);
+  }
+  // Rebound (a dup by id of another map landing on this number).
+  const int second_fd = NewMap(&second);
+  ASSERT_GE(second_fd, 0);
+  ASSERT_EQ(FdTable::Get().Insert(fd, FdEntry{second, true, true}), 0);
+  for (int round = 0; round < 2; ++round) {
+    FdRef ref;
+    ASSERT_EQ(FdTable::Get().Borrow(fd, &ref), 0);
+    EXPECT_EQ(ref->map.get(), second.get());
+    EXPECT_TRUE(ref->writable);
+  }
+  // Another descriptor on the same cache line, then this one again.
+  const int other_fd = NewMap(&other);
+  ASSERT_GE(other_fd, 0);
+  const int same_line = fd + 8;
+  ASSERT_EQ(FdTable::Get().Insert(same_line, FdEntry{other, true, false}), 0);
+  {
+    FdRef ref;
+    ASSERT_EQ(FdTable::Get().Borrow(same_line, &ref), 0);
+    EXPECT_EQ(ref->map.get(), other.get());
+  }
+  {
+    FdRef ref;
+    ASSERT_EQ(FdTable::Get().Borrow(fd, &ref), 0);
+    EXPECT_EQ(ref->map.get(), second.get());
+  }
+  // Closed: the cached entry is not used.
+  EXPECT_TRUE(FdTable::Get().Erase(fd));
+  {
+    FdRef ref;
+    // Still an open descriptor, no longer a map: EINVAL (__bpf_map_get).
+    EXPECT_EQ(FdTable::Get().Borrow(fd, &ref), -EINVAL);
+  }
+  EXPECT_TRUE(FdTable::Get().Erase(same_line));
+  close(fd);
+  close(second_fd);
+  close(other_fd);
+}
+
 // Like a file an in-flight syscall holds, a borrowed map outlives its
 // close and goes away with the borrow.
 TEST(FdTableTest, BorrowedMapOutlivesErase) {

@@ -176,6 +176,18 @@ void HashMap::Bind(const Geometry& g) {
   bucket_mask_ = g.n_buckets - 1;
   key_size_ = key_size();
   seed_ = header().seed;
+  hash_word_ = Jhash1Word(seed_);
+  if (read_only()) {
+    lookup_path_ = LookupPath::kReadOnly;
+  } else if (key_size_ == 4) {
+    lookup_path_ = LookupPath::kWordKey;
+  } else if (key_size_ == 8) {
+    lookup_path_ = LookupPath::kDwordKey;
+  } else {
+    lookup_path_ = LookupPath::kGeneric;
+  }
+  plain_value_ = !g.percpu && !HasSpecialFields();
+  plain_value_size_ = value_size();
 }
 
 int HashMap::AllocWith(Factory make, const MapAttr& attr, uint32_t nr_cpus,
@@ -359,7 +371,14 @@ void HashMap::FillNew(uint32_t id, const void* value, bool onallcpus) {
   CopyValueIn(ElemValue(id), value, /*locked=*/false);
 }
 
+// htab_map_hash(): a 4-byte key through the seed-folded jhash2 (the same
+// value), every other size through HtabMapHash.
 [[gnu::always_inline]] inline uint32_t HashMap::Hash(const void* key) const {
+  if (key_size_ == 4) {
+    uint32_t word;
+    std::memcpy(&word, key, sizeof(word));
+    return hash_word_(word);
+  }
   return HtabMapHash(key, key_size_, seed_);
 }
 
@@ -445,35 +464,84 @@ namespace {
 constexpr int kLockFreeRetries = 1024;
 }  // namespace
 
+// One walk of the chain of `b` for `key` (see FindLockFree): true with the
+// answer in *out when the walk saw an unchanged, even sequence count.
+template <uint32_t kKeySize>
+[[gnu::always_inline]] inline bool HashMap::WalkOnce(
+    const Bucket& b, uint32_t hash, const void* key, uint32_t* out,
+    const uint8_t** key_out) const {
+  static_assert(kKeySize == 0 || kKeySize == 4 || kKeySize == 8);
+  const uint32_t seq = b.seq.load(std::memory_order_acquire);
+  if (seq & 1) return false;
+  // The geometry in locals: the compiler would otherwise re-read the
+  // members after every atomic load of the walk.
+  const uint32_t n_elems = geo_.n_elems;
+  const uint8_t* const elems = elems_;
+  const uint64_t elem_size = elem_size_;
+  // A 4- or 8-byte key is compared as one word: equal words are equal keys
+  // (and so equal hashes), so the stored hash would cost a load and save
+  // none.
+  uint64_t key_word = 0;
+  if constexpr (kKeySize != 0) std::memcpy(&key_word, key, kKeySize);
+  // A chain holds each element once: a walk past n_elems + 1 elements, or
+  // a link out of the pool, is a chain changing under the reader (or a
+  // corrupted region), and no answer.
+  uint64_t budget = uint64_t{n_elems} + 1;
+  uint32_t id = b.head.load(std::memory_order_relaxed);
+  const uint8_t* k = nullptr;
+  for (;;) {
+    if (id - 1 >= n_elems) {
+      if (id != kNil) return false;
+      break;  // the end of the chain: not found
+    }
+    const auto* e = reinterpret_cast<const ElemHeader*>(
+        elems + uint64_t{id - 1} * elem_size);
+    k = reinterpret_cast<const uint8_t*>(e) + sizeof(ElemHeader);
+    bool match;
+    if constexpr (kKeySize == 4) {
+      match =
+          __atomic_load_n(reinterpret_cast<const uint32_t*>(k),
+                          __ATOMIC_RELAXED) == static_cast<uint32_t>(key_word);
+    } else if constexpr (kKeySize == 8) {
+      match = __atomic_load_n(reinterpret_cast<const uint64_t*>(k),
+                              __ATOMIC_RELAXED) == key_word;
+    } else {
+      match = e->hash.load(std::memory_order_relaxed) == hash &&
+              EqualsMap(k, key, key_size_);
+    }
+    if (match) break;
+    id = e->next.load(std::memory_order_relaxed);
+    if (--budget == 0) return false;
+  }
+  // Only an unchanged count makes the walk an answer.
+  if (SeqReadAgain(b.seq) != seq) return false;
+  *out = id;
+  if (key_out != nullptr) *key_out = k;
+  return true;
+}
+
+template <uint32_t kKeySize>
 [[gnu::always_inline]] inline uint32_t HashMap::FindLockFree(
     uint32_t hash, const void* key) const {
+  uint32_t found;
+  if (WalkOnce<kKeySize>(SelectBucket(hash), hash, key, &found, nullptr))
+      [[likely]] {
+    return found;
+  }
+  return FindLockFreeRetry<kKeySize>(hash, key);
+}
+
+template <uint32_t kKeySize>
+[[gnu::noinline]] uint32_t HashMap::FindLockFreeRetry(uint32_t hash,
+                                                      const void* key) const {
   const Bucket& b = SelectBucket(hash);
   for (int attempt = 0; attempt < kLockFreeRetries; ++attempt) {
-    const uint32_t seq = b.seq.load(std::memory_order_acquire);
-    if (seq & 1) {
-      // A writer is inside its chain change - or died there: after the
-      // bounded retries, FindLockedFallback waits for the bucket lock,
-      // whose taking over from a dead writer repairs the count.
-      __builtin_ia32_pause();
-      continue;
-    }
-    uint32_t found = kNil;
-    uint32_t steps = 0;
-    uint32_t id = b.head.load(std::memory_order_relaxed);
-    for (; ValidId(id) && steps <= geo_.n_elems;
-         id = Elem(id)->next.load(std::memory_order_relaxed), ++steps) {
-      if (Elem(id)->hash.load(std::memory_order_relaxed) == hash &&
-          EqualsMap(ElemKey(id), key, key_size_)) {
-        found = id;
-        break;
-      }
-    }
-    // The walk ended on kNil, the match, or (changing chain or corrupted
-    // link) something else; only an unchanged count makes it an answer.
-    if ((found != kNil || id == kNil) && steps <= geo_.n_elems &&
-        SeqReadAgain(b.seq) == seq) {
-      return found;
-    }
+    uint32_t found;
+    if (WalkOnce<kKeySize>(b, hash, key, &found, nullptr)) return found;
+    // A writer is inside its chain change - or died there: after the
+    // bounded retries, FindLockedFallback waits for the bucket lock,
+    // whose taking over from a dead writer repairs the count.
+    __builtin_ia32_pause();
   }
   return FindLockedFallback(hash, key);
 }
@@ -956,15 +1024,71 @@ void HashMap::PushFree(uint32_t cpu, uint32_t id) {
   fl.head = id;
 }
 
-int HashMap::LookupElem(const void* key, void* value, uint64_t flags) {
+// htab_map_lookup_elem() through bpf_map_copy_value(): the walk
+// specialised for a 4-byte key (the same chain, in the same order, the same
+// answer) and a plain value copied inline; every other map takes
+// LookupElemOther.
+[[gnu::always_inline]] inline int HashMap::LookupImpl(const void* key,
+                                                      void* value,
+                                                      uint64_t flags) {
+  if (lookup_path_ != LookupPath::kWordKey || !plain_value_) [[unlikely]] {
+    return LookupElemOther(key, value, flags);
+  }
+  uint32_t word;
+  std::memcpy(&word, key, sizeof(word));
+  const uint32_t hash = hash_word_(word);
   uint32_t id;
-  if (read_only()) [[unlikely]] {
-    if (int err = FindNoWrite(Hash(key), key, &id); err != 0) return err;
-  } else {
-    id = FindLockFree(Hash(key), key);
+  const uint8_t* elem_key;
+  // A bucket being changed: LookupElemOther walks it again with the
+  // bounded retries (nothing is live across that call).
+  if (!WalkOnce<4>(SelectBucket(hash), hash, key, &id, &elem_key))
+      [[unlikely]] {
+    return LookupElemOther(key, value, flags);
   }
   if (id == kNil) return -ENOENT;
-  CopyOut(value, id, flags);
+  // A 4-byte key's slot is 8 bytes: the value follows at a fixed offset.
+  const uint8_t* src = elem_key + RoundUp(4, 8);
+  if (plain_value_size_ == 8) {
+    const uint64_t w = __atomic_load_n(reinterpret_cast<const uint64_t*>(src),
+                                       __ATOMIC_RELAXED);
+    std::memcpy(value, &w, sizeof(w));
+  } else {
+    CopyFromMap(value, src, plain_value_size_);
+  }
+  return 0;
+}
+
+int HashMap::LookupElem(const void* key, void* value, uint64_t flags) {
+  return LookupImpl(key, value, flags);
+}
+
+int HashMap::LookupElemSys(const void* key, void* value, uint64_t flags) {
+  return LookupImpl(key, value, flags);
+}
+
+int HashMap::LookupElemOther(const void* key, void* value, uint64_t flags) {
+  uint32_t id;
+  switch (lookup_path_) {
+    case LookupPath::kWordKey:
+      id = FindLockFree<4>(Hash(key), key);
+      break;
+    case LookupPath::kDwordKey:
+      id = FindLockFree<8>(HtabMapHash(key, 8, seed_), key);
+      break;
+    case LookupPath::kGeneric:
+      id = FindLockFree(Hash(key), key);
+      break;
+    case LookupPath::kReadOnly:
+    default:
+      if (int err = FindNoWrite(Hash(key), key, &id); err != 0) return err;
+      break;
+  }
+  if (id == kNil) return -ENOENT;
+  if (plain_value_) {
+    CopyFromMap(value, ElemValue(id), plain_value_size_);
+  } else {
+    CopyOut(value, id, flags);
+  }
   return 0;
 }
 
@@ -1264,7 +1388,14 @@ bool HashMap::ValueKey(const uint8_t* value, uint32_t* index,
 }
 
 void* HashMap::LookupElemProg(const void* key) {
-  const uint32_t id = FindLockFree(Hash(key), key);
+  uint32_t id;
+  if (key_size_ == 4) {
+    id = FindLockFree<4>(Hash(key), key);
+  } else if (key_size_ == 8) {
+    id = FindLockFree<8>(Hash(key), key);
+  } else {
+    id = FindLockFree(Hash(key), key);
+  }
   if (id == kNil) return nullptr;
   if (lru_) lru_->SetRef(id);
   uint8_t* value = ElemValue(id);

@@ -74,7 +74,9 @@
 //
 // Lookups (syscall and program) take no lock, like the kernel's RCU
 // readers: they walk the chain under a per-bucket sequence count that every
-// link and unlink bumps, and retry if it moved (FindLockFree).
+// link and unlink bumps, and retry if it moved (FindLockFree). A 4- or
+// 8-byte key is compared as one word (no stored-hash load) and a 4-byte
+// key is hashed by Jhash1Word, jhash2's value with the seed folded in.
 //
 // A map over a read-only region (Map::read_only: a BPF_F_RDONLY get by a
 // user who may not write the pin) cannot take bucket locks: its lookups,
@@ -98,6 +100,7 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "emu/jhash.h"
 #include "emu/lru_list.h"
 #include "emu/map.h"
 #include "emu/shm.h"
@@ -126,6 +129,11 @@ class HashMap : public Map, private LruOwner {
   void* LookupElemProg(const void* key) override;
   [[nodiscard]] int LookupElem(const void* key, void* value,
                                uint64_t flags) override;
+  // The syscall's lookup is LookupElem itself, called without a second
+  // virtual call (SockHash overrides this with the socket's cookie; a
+  // member that overrides LookupElem must override this too).
+  [[nodiscard]] int LookupElemSys(const void* key, void* value,
+                                  uint64_t flags) override;
   [[nodiscard]] int UpdateElem(const void* key, const void* value,
                                uint64_t flags) override {
     return Update(key, value, flags, /*onallcpus=*/true);
@@ -335,8 +343,23 @@ class HashMap : public Map, private LruOwner {
   uint32_t FindLocked(const Bucket& b, uint32_t hash, const void* key,
                       uint32_t* prev_out) const;
   // Lookups without the bucket lock (the kernel's RCU readers): the element
-  // holding `key`, or kNil.
+  // holding `key`, or kNil. kKeySize 4 or 8 (the key size, known at compile
+  // time) compares the key word alone, one load per element; 0 compares
+  // the stored hash, then key_size_ bytes.
+  template <uint32_t kKeySize = 0>
   uint32_t FindLockFree(uint32_t hash, const void* key) const;
+  // FindLockFree's pieces: one walk under an unchanged sequence count
+  // (false if the count was odd or moved; *key_out, unless NULL, is the
+  // found element's key slot), and the bounded retries.
+  template <uint32_t kKeySize>
+  bool WalkOnce(const Bucket& b, uint32_t hash, const void* key, uint32_t* out,
+                const uint8_t** key_out) const;
+  template <uint32_t kKeySize>
+  uint32_t FindLockFreeRetry(uint32_t hash, const void* key) const;
+  // LookupElem's body (both LookupElem and LookupElemSys inline it), and
+  // its way for every map but a 4-byte key with a plain value.
+  int LookupImpl(const void* key, void* value, uint64_t flags);
+  int LookupElemOther(const void* key, void* value, uint64_t flags);
   // FindLockFree's way out when the count never settles: FindLocked under
   // the bucket lock (unless this thread holds it).
   uint32_t FindLockedFallback(uint32_t hash, const void* key) const;
@@ -454,6 +477,16 @@ class HashMap : public Map, private LruOwner {
   Geometry geo_{};
   std::atomic<int64_t> last_scan_ns_{0};  // RecoverIfOwnerDied on a large table
   uint32_t elem_size_, key_slot_, bucket_mask_, key_size_, seed_;
+  // htab_map_hash() of a 4-byte key with this map's seed folded in.
+  Jhash1Word hash_word_;
+  // The syscall lookup's path, chosen at Bind from the key size and the
+  // region's mode (hash_map.cc LookupElem).
+  enum class LookupPath : uint8_t { kGeneric, kWordKey, kDwordKey, kReadOnly };
+  LookupPath lookup_path_ = LookupPath::kGeneric;
+  // A value copied out as plain bytes (not per-CPU, no special fields), of
+  // plain_value_size_ bytes.
+  bool plain_value_ = false;
+  uint32_t plain_value_size_ = 0;
   std::unique_ptr<LruList> lru_;       // LRU types only
   std::function<void()> locked_hook_;  // process-local, test only
 };

@@ -82,6 +82,13 @@ class Guard {
     slot_ = nullptr;
   }
 
+  // Announces `p` without confirming it: the caller confirms by a re-read
+  // of its own (FdTable::Borrow's generation), as Protect() re-reads.
+  void Announce(const void* p) {
+    slot_->store(p, std::memory_order_release);
+    ReaderFence();
+  }
+
   // Loads `src` and announces the value until a re-load confirms it: the
   // object it points to cannot be freed while the guard lives.
   template <typename T>

@@ -136,6 +136,44 @@ inline uint32_t Jhash(const void* key, uint32_t length, uint32_t initval) {
   return c;
 }
 
+// jhash2(&word, 1, seed) for a fixed seed: htab_map_hash() of a 4-byte key
+// (include/linux/jhash.h jhash2 and __jhash_final), with the part that depends
+// on the seed alone computed once, when the map is bound. Before the word is
+// added, a, b and c all hold kJhashInitval + 4 + seed, so __jhash_final's
+// first line (c ^= b; c -= rol32(b, 14)) leaves c a constant, and its second
+// line subtracts a constant from a. The result is jhash2's, bit for bit
+// (jhash_test.cc compares the two).
+class Jhash1Word {
+ public:
+  explicit Jhash1Word(uint32_t seed = 0)
+      : init_(kJhashInitval + 4 + seed),
+        c0_(0u - jhash_internal::Rol32(init_, 14)),
+        a_sub_(jhash_internal::Rol32(c0_, 11)) {}
+
+  [[gnu::always_inline]] uint32_t operator()(uint32_t word) const {
+    using jhash_internal::Rol32;
+    uint32_t a = ((init_ + word) ^ c0_) - a_sub_;
+    uint32_t b = init_;
+    uint32_t c = c0_;
+    b ^= a;
+    b -= Rol32(a, 25);
+    c ^= b;
+    c -= Rol32(b, 16);
+    a ^= c;
+    a -= Rol32(c, 4);
+    b ^= a;
+    b -= Rol32(a, 14);
+    c ^= b;
+    c -= Rol32(b, 24);
+    return c;
+  }
+
+ private:
+  uint32_t init_;   // a, b and c before the word is added
+  uint32_t c0_;     // c after __jhash_final's first line
+  uint32_t a_sub_;  // what its second line subtracts from a
+};
+
 // htab_map_hash(): jhash2 over u32 words when the key size is a multiple of 4,
 // jhash over bytes otherwise. (On little-endian hosts both agree; the split is
 // kept so the code reads like the kernel's.)

@@ -53,5 +53,27 @@ TEST(Jhash, HtabMapHashAgreesForAlignedAndUnalignedKeys) {
   }
 }
 
+TEST(Jhash, Jhash1WordEqualsJhash2OfOneWord) {
+  // The seed-folded single-word form against jhash2 itself: the vectors
+  // above, then words and seeds spread over the whole u32 range.
+  EXPECT_EQ(Jhash1Word(0)(0), 0x049396b8u);
+  EXPECT_EQ(Jhash1Word(0)(3), 0x9917754fu);
+  EXPECT_EQ(Jhash1Word(0x12345678)(0), 0xf338518du);
+  uint32_t x = 1;
+  for (int i = 0; i < 200000; ++i) {
+    x = x * 1664525u + 1013904223u;
+    const uint32_t seed = (i % 7 == 0) ? 0 : x * 2654435761u;
+    const uint32_t word = x ^ (x >> 13);
+    ASSERT_EQ(Jhash1Word(seed)(word), Jhash2(&word, 1, seed))
+        << "word " << word << " seed " << seed;
+    ASSERT_EQ(Jhash1Word(seed)(word), HtabMapHash(&word, 4, seed));
+  }
+  for (uint32_t word : {0u, 1u, 0x7fffffffu, 0x80000000u, 0xffffffffu}) {
+    for (uint32_t seed : {0u, 1u, 0xdeadbeefu, 0xffffffffu}) {
+      EXPECT_EQ(Jhash1Word(seed)(word), Jhash2(&word, 1, seed));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace bpfemu
