@@ -104,8 +104,11 @@ void SetOpCounter(benchmark::State& state, const char* prog) {
 // The bytecode face's JIT on while it lives: programs loaded meanwhile are
 // compiled and run as machine code.
 struct ScopedJit {
-  explicit ScopedJit(bool on) { interp::SetJit(on); }
-  ~ScopedJit() { interp::SetJit(false); }
+  explicit ScopedJit(bool on) : was_(interp::JitEnabled()) {
+    interp::SetJit(on);
+  }
+  ~ScopedJit() { interp::SetJit(was_); }
+  bool was_;
 };
 
 // Whether the program behind `fd` is the JIT's when `jit` asks for it

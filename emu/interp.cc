@@ -186,9 +186,11 @@ bool CtxFieldWritable(uint32_t t, uint64_t off, uint64_t size) {
 void SetInstructionBudget(uint64_t budget) { budget_limit = budget; }
 
 namespace {
+// On unless BPFEMU_JIT=0 (issue 29): the interpreter stays one setting
+// away, and on other architectures than x86-64 nothing compiles.
 std::atomic<bool> jit_on{[] {
   const char* env = std::getenv("BPFEMU_JIT");
-  return env != nullptr && std::strcmp(env, "1") == 0;
+  return env == nullptr || std::strcmp(env, "0") != 0;
 }()};
 }  // namespace
 

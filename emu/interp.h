@@ -328,8 +328,8 @@ void SetInstructionBudget(uint64_t budget);
 // The x86-64 JIT (emu/jit_x86.h): while on, Load() compiles each program
 // the emitter handles and Run() executes its machine code, with the
 // interpreter's checks, faults and results; a program it does not handle
-// is interpreted. Off by default; the environment variable BPFEMU_JIT=1
-// turns it on at start-up. Programs loaded while it was off stay
+// is interpreted. On by default; the environment variable BPFEMU_JIT=0
+// turns it off at start-up. Programs loaded while it was off stay
 // interpreted; turning it off makes Run() interpret every program.
 void SetJit(bool on);
 bool JitEnabled();
