@@ -1563,6 +1563,43 @@ int32_t BtfValueWqOff(const MapAttr& attr) {
   return off;
 }
 
+namespace {
+
+// tw50: btf_parse_fields()'s BPF_TASK_WORK (kernel/bpf/btf.c, 6.18): the
+// struct bpf_task_work member (8 bytes, 8-aligned) of `value_type`, at
+// *off (-1: none). -E2BIG for a second one (one of each special field), as
+// the kernel's field_mask check; -EINVAL for one off its alignment
+// (btf_find_field_one).
+int TaskWorkOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
+  *off = -1;
+  bool seen = false;
+  return ForEachFieldNamed(v, value_type, "bpf_task_work",
+                           [&](const btf_type* mt, uint32_t bits) {
+                             if (mt->size != 8) return 0;
+                             if (seen) return -E2BIG;
+                             seen = true;
+                             if (bits % 64 != 0) return -EINVAL;
+                             *off = static_cast<int32_t>(bits / 8);
+                             return 0;
+                           });
+}
+
+}  // namespace
+
+int32_t BtfValueTaskWorkOff(const MapAttr& attr) {
+  if (!attr.btf_value_type_id) return -1;
+  std::shared_ptr<const BtfObject> obj;
+  if (BtfFromFd(static_cast<int>(attr.btf_fd), &obj) != 0) return -1;
+  ParsedBtf p;
+  if (p.Parse(*obj) != 0) return -1;
+  uint32_t vid = attr.btf_value_type_id, vsize = 0;
+  const btf_type* value_type = p.v->TypeIdSize(&vid, &vsize);
+  if (value_type == nullptr || vsize != attr.value_size) return -1;
+  int32_t off;
+  if (TaskWorkOff(*p.v, value_type, &off) != 0) return -1;
+  return off;
+}
+
 int32_t BtfValueTimerOff(const MapAttr& attr) {
   int32_t lock, timer;
   BtfValueFieldOffs(attr, &lock, &timer);
@@ -1664,6 +1701,13 @@ int MapCheckBtf(const MapAttr& attr, uint32_t* btf_id,
     if (TimerOff(v, value_type, &timer_off) != 0) lock_off = timer_off = -1;
     if (int err = check_fields(lock_off); err != 0) return err;
     if (int err = CheckTimerField(attr, timer_off); err != 0) return err;
+    // tw50: a struct bpf_task_work, as a timer (map_check_btf's
+    // BPF_TASK_WORK case, 6.18): ARRAY, HASH and LRU_HASH only.
+    int32_t task_work_off;
+    if (int err = TaskWorkOff(v, value_type, &task_work_off); err != 0) {
+      return err;
+    }
+    if (int err = CheckTimerField(attr, task_work_off); err != 0) return err;
     MapAttr kptrs = attr;
     if (int err = KptrOffs(v, value_type, &kptrs); err != 0) return err;
     if (int err = CheckKptrFields(kptrs); err != 0) return err;
