@@ -1511,6 +1511,29 @@ int CheckTimerField(const MapAttr& attr, int32_t timer_off) {
 
 namespace {
 
+// tw50: btf_parse_fields()'s BPF_TASK_WORK (kernel/bpf/btf.c, 6.18), as
+// TimerOff: the struct bpf_task_work member (8 bytes, 8-aligned) of
+// `value_type`, at *off (-1: none). A second one is -E2BIG (the seen mask),
+// which map_check_btf takes as no record at all (measured on 6.18: the map
+// is created); one off its alignment is no field (6.18 creates the map).
+int TaskWorkOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
+  *off = -1;
+  bool seen = false;
+  return ForEachFieldNamed(v, value_type, "bpf_task_work",
+                           [&](const btf_type* mt, uint32_t bits) {
+                             if (seen) return -E2BIG;
+                             seen = true;
+                             if (bits % 64 == 0 && mt->size == 8) {
+                               *off = static_cast<int32_t>(bits / 8);
+                             }
+                             return 0;
+                           });
+}
+
+}  // namespace
+
+namespace {
+
 // The spin lock's and the timer's offsets in a value with BTF, or -1.
 void BtfValueFieldOffs(const MapAttr& attr, int32_t* lock, int32_t* timer) {
   *lock = *timer = -1;
@@ -1525,6 +1548,8 @@ void BtfValueFieldOffs(const MapAttr& attr, int32_t* lock, int32_t* timer) {
   int32_t off, timer_off;
   if (SpinLockOff(*p.v, value_type, &off) != 0) return;
   if (TimerOff(*p.v, value_type, &timer_off) != 0) return;
+  // tw50: two struct bpf_task_work leave no record either.
+  if (int32_t tw; TaskWorkOff(*p.v, value_type, &tw) != 0) return;
   *lock = off;
   *timer = timer_off;
 }
@@ -1562,29 +1587,6 @@ int32_t BtfValueWqOff(const MapAttr& attr) {
   }
   return off;
 }
-
-namespace {
-
-// tw50: btf_parse_fields()'s BPF_TASK_WORK (kernel/bpf/btf.c, 6.18), as
-// TimerOff: the struct bpf_task_work member (8 bytes, 8-aligned) of
-// `value_type`, at *off (-1: none). A second one is -E2BIG (the seen mask),
-// which map_check_btf takes as no record at all (measured on 6.18: the map
-// is created); one off its alignment is no field (6.18 creates the map).
-int TaskWorkOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
-  *off = -1;
-  bool seen = false;
-  return ForEachFieldNamed(v, value_type, "bpf_task_work",
-                           [&](const btf_type* mt, uint32_t bits) {
-                             if (seen) return -E2BIG;
-                             seen = true;
-                             if (bits % 64 == 0 && mt->size == 8) {
-                               *off = static_cast<int32_t>(bits / 8);
-                             }
-                             return 0;
-                           });
-}
-
-}  // namespace
 
 int32_t BtfValueTaskWorkOff(const MapAttr& attr) {
   if (!attr.btf_value_type_id) return -1;

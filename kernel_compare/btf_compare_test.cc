@@ -315,6 +315,9 @@ TEST_F(BtfCompareTest, MapCreateWithBtf) {
       {"tw_at_4_percpu", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 12, 4, 0, 1, 16, -2},
       {"tw_timer_array", BPF_MAP_TYPE_ARRAY, 4, 24, 4, 0, 1, 17, -2},
       {"tw_timer_percpu", BPF_MAP_TYPE_PERCPU_HASH, 4, 24, 4, 0, 1, 17, -2},
+      {"tw_two_lock_lru", BPF_MAP_TYPE_LRU_HASH, 4, 24, 4, 0, 1, 18, -2},
+      {"tw_two_lock_rdonly", BPF_MAP_TYPE_HASH, 4, 24, 4, BPF_F_RDONLY_PROG, 1,
+       18, -2},
       {"btf_fd_not_btf", BPF_MAP_TYPE_HASH, 4, 8, 4, 0, 1, 2, 0},
       {"btf_fd_closed", BPF_MAP_TYPE_HASH, 4, 8, 4, 0, 1, 2, 1 << 20},
   };
