@@ -1511,6 +1511,29 @@ int CheckTimerField(const MapAttr& attr, int32_t timer_off) {
 
 namespace {
 
+// tw50: btf_parse_fields()'s BPF_TASK_WORK (kernel/bpf/btf.c, 6.18), as
+// TimerOff: the struct bpf_task_work member (8 bytes, 8-aligned) of
+// `value_type`, at *off (-1: none). A second one is -E2BIG (the seen mask),
+// which map_check_btf takes as no record at all (measured on 6.18: the map
+// is created); one off its alignment is no field (6.18 creates the map).
+int TaskWorkOff(const Verifier& v, const btf_type* value_type, int32_t* off) {
+  *off = -1;
+  bool seen = false;
+  return ForEachFieldNamed(v, value_type, "bpf_task_work",
+                           [&](const btf_type* mt, uint32_t bits) {
+                             if (seen) return -E2BIG;
+                             seen = true;
+                             if (bits % 64 == 0 && mt->size == 8) {
+                               *off = static_cast<int32_t>(bits / 8);
+                             }
+                             return 0;
+                           });
+}
+
+}  // namespace
+
+namespace {
+
 // The spin lock's and the timer's offsets in a value with BTF, or -1.
 void BtfValueFieldOffs(const MapAttr& attr, int32_t* lock, int32_t* timer) {
   *lock = *timer = -1;
@@ -1525,6 +1548,8 @@ void BtfValueFieldOffs(const MapAttr& attr, int32_t* lock, int32_t* timer) {
   int32_t off, timer_off;
   if (SpinLockOff(*p.v, value_type, &off) != 0) return;
   if (TimerOff(*p.v, value_type, &timer_off) != 0) return;
+  // tw50: two struct bpf_task_work leave no record either.
+  if (int32_t tw; TaskWorkOff(*p.v, value_type, &tw) != 0) return;
   *lock = off;
   *timer = timer_off;
 }
@@ -1560,6 +1585,20 @@ int32_t BtfValueWqOff(const MapAttr& attr) {
                         }) != 0) {
     return -1;
   }
+  return off;
+}
+
+int32_t BtfValueTaskWorkOff(const MapAttr& attr) {
+  if (!attr.btf_value_type_id) return -1;
+  std::shared_ptr<const BtfObject> obj;
+  if (BtfFromFd(static_cast<int>(attr.btf_fd), &obj) != 0) return -1;
+  ParsedBtf p;
+  if (p.Parse(*obj) != 0) return -1;
+  uint32_t vid = attr.btf_value_type_id, vsize = 0;
+  const btf_type* value_type = p.v->TypeIdSize(&vid, &vsize);
+  if (value_type == nullptr || vsize != attr.value_size) return -1;
+  int32_t off;
+  if (TaskWorkOff(*p.v, value_type, &off) != 0) return -1;
   return off;
 }
 
@@ -1662,8 +1701,16 @@ int MapCheckBtf(const MapAttr& attr, uint32_t* btf_id,
     if (int err = SpinLockOff(v, value_type, &lock_off); err != 0) return err;
     int32_t timer_off;
     if (TimerOff(v, value_type, &timer_off) != 0) lock_off = timer_off = -1;
+    // tw50: a struct bpf_task_work, as a timer (map_check_btf's
+    // BPF_TASK_WORK case, 6.18): ARRAY, HASH and LRU_HASH only; two of
+    // them leave no record at all.
+    int32_t task_work_off;
+    if (TaskWorkOff(v, value_type, &task_work_off) != 0) {
+      lock_off = timer_off = task_work_off = -1;
+    }
     if (int err = check_fields(lock_off); err != 0) return err;
     if (int err = CheckTimerField(attr, timer_off); err != 0) return err;
+    if (int err = CheckTimerField(attr, task_work_off); err != 0) return err;
     MapAttr kptrs = attr;
     if (int err = KptrOffs(v, value_type, &kptrs); err != 0) return err;
     if (int err = CheckKptrFields(kptrs); err != 0) return err;

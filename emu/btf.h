@@ -118,6 +118,10 @@ int32_t BtfValueTimerOff(const MapAttr& attr);
 // member of the value's struct: its offset, or -1 (none, no BTF, a second
 // one).
 int32_t BtfValueWqOff(const MapAttr& attr);
+// tw50: btf_parse_fields() for a struct bpf_task_work (8 bytes, 8-aligned)
+// member of the value's struct: its offset, or -1 (none, no BTF, a second
+// one; MapCheckBtf refuses those).
+int32_t BtfValueTaskWorkOff(const MapAttr& attr);
 // map_check_btf()'s rules for a struct bpf_timer at `timer_off` (-1: none):
 // -EACCES with BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG, -EOPNOTSUPP but for
 // ARRAY, HASH and LRU_HASH; else 0.

@@ -155,6 +155,18 @@ inline std::vector<uint8_t> MapBtf() {
             {"pad", u32, 32},
             {"a", timer, 64},
             {"b", timer, 192}});
+  // tw50: struct bpf_task_work (6.18, 8 bytes) values: 13 the field, 14 a
+  // value holding it, 15 two of them, 16 one at byte 4, 17 with a timer,
+  // 18 two of them after a spin lock.
+  const uint32_t tw = b.Struct("bpf_task_work", 8, {{"__opaque", u64, 0}});
+  b.Struct("tw_elem", 24,
+           {{"runs", u64, 0}, {"key", u64, 64}, {"tw", tw, 128}});
+  b.Struct("two_tw", 16, {{"a", tw, 0}, {"b", tw, 64}});
+  b.Struct("tw_at_4", 12, {{"pad", u32, 0}, {"tw", tw, 32}});
+  b.Struct("tw_timer", 24, {{"t", timer, 0}, {"tw", tw, 128}});
+  b.Struct(
+      "lock_two_tw", 24,
+      {{"lock", lock, 0}, {"pad", u32, 32}, {"a", tw, 64}, {"b", tw, 128}});
   return b.Build();
 }
 

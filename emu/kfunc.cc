@@ -44,6 +44,7 @@
 #include "emu/task_cgroup_kfuncs.h"
 #include "emu/task_iter_kfuncs.h"
 #include "emu/task_kfuncs.h"
+#include "emu/task_work_kfuncs.h"
 #include "emu/tcp_ca.h"
 #include "emu/test_run_kfuncs.h"
 #include "emu/throw_kfuncs.h"
@@ -745,6 +746,12 @@ constexpr Kfunc kKfuncs[] = {
     {"bpf_wq_set_callback_impl", InterpWqSetCallback, kCommon, 0,
      KernelVersion::k6_12},
     {"bpf_wq_start", InterpWqStart, kCommon, 0, KernelVersion::k6_12},
+    // tw50: the task_work kfuncs of common_btf_ids (6.18, KF_TRUSTED_ARGS),
+    // emu/task_work_kfuncs.h.
+    {"bpf_task_work_schedule_signal_impl", InterpTaskWorkScheduleSignal,
+     kCommon, kKfTrustedArgs, KernelVersion::k6_18},
+    {"bpf_task_work_schedule_resume_impl", InterpTaskWorkScheduleResume,
+     kCommon, kKfTrustedArgs, KernelVersion::k6_18},
     // kfuncB47: the css iterators of common_btf_ids (6.7),
     // emu/css_iter_kfuncs.h.
     {"bpf_iter_css_task_new", InterpIterCssTaskNew, kCommon,

@@ -10,6 +10,7 @@
 #include "emu/bpffs.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
+#include "emu/task_work.h"
 #include "emu/timer.h"
 
 namespace bpfemu {
@@ -43,6 +44,7 @@ void SnapshotHeader(const MapHeader& h, MapHeader* out) {
   }
   out->kptr_percpu = Once(h.kptr_percpu);
   out->wq_off_plus1 = Once(h.wq_off_plus1);
+  out->task_work_off_plus1 = Once(h.task_work_off_plus1);
   out->kernel_version = Once(h.kernel_version);
   for (size_t i = 0; i < sizeof(h.name); ++i) out->name[i] = Once(h.name[i]);
   out->region_size = Once(h.region_size);
@@ -66,6 +68,7 @@ Map::Map(ShmRegion region)
 
 Map::~Map() {
   if (snap_.timer_off >= 0 || snap_.wq_off_plus1 > 0) TimerFreeMap(this);
+  if (snap_.task_work_off_plus1 > 0) TaskWorkFreeMap(this);
   // bpf_obj_free_fields() of every value: the lists and rbtrees this
   // process built in the map's memory drop their objects (emu/graph_obj.h).
   const auto base = reinterpret_cast<uint64_t>(region_.base());
@@ -79,6 +82,10 @@ void Map::FreeTimer(const uint8_t* value) const {
   // bpf_obj_free_workqueue(): the struct bpf_wq's work, cancelled.
   if (snap_.wq_off_plus1 > 0) {
     TimerFreeAt(id(), RegionOffset(value + (snap_.wq_off_plus1 - 1)));
+  }
+  // bpf_task_work_cancel_and_free(): a pending task_work, cancelled.
+  if (snap_.task_work_off_plus1 > 0) {
+    TaskWorkFreeAt(id(), RegionOffset(value + (snap_.task_work_off_plus1 - 1)));
   }
 }
 
@@ -99,6 +106,19 @@ bool Map::WqSiteOf(uint8_t* wq, TimerSite* site) const {
   site->owner = this;
   site->map_id = id();
   site->off = RegionOffset(wq);
+  site->value = value;
+  return true;
+}
+
+bool Map::TaskWorkSiteOf(uint8_t* tw, TimerSite* site) const {
+  if (snap_.task_work_off_plus1 <= 0) return false;
+  uint8_t* value = tw - (snap_.task_work_off_plus1 - 1);
+  site->index = 0;
+  site->key = nullptr;
+  if (!ValueKey(value, &site->index, &site->key)) return false;
+  site->owner = this;
+  site->map_id = id();
+  site->off = RegionOffset(tw);
   site->value = value;
   return true;
 }
@@ -151,6 +171,17 @@ int Map::CheckAttachHeader() const {
       return -EINVAL;
     }
   }
+  // A struct bpf_task_work (task_work_off + 1, 0 for none): 8 8-aligned
+  // bytes inside the value of an ARRAY, HASH or LRU_HASH.
+  if (h.task_work_off_plus1 != 0) {
+    const int64_t off = int64_t{h.task_work_off_plus1} - 1;
+    if ((h.map_type != BPF_MAP_TYPE_ARRAY && h.map_type != BPF_MAP_TYPE_HASH &&
+         h.map_type != BPF_MAP_TYPE_LRU_HASH) ||
+        off < 0 || off % 8 != 0 ||
+        uint64_t(off) + kTaskWorkSize > h.value_size) {
+      return -EINVAL;
+    }
+  }
   // kptr fields (CheckKptrs() at creation): at most kMaxKptrs, each 8
   // 8-aligned bytes inside the value.
   if (h.nkptrs > kMaxKptrs) return -EINVAL;
@@ -181,6 +212,7 @@ MapAttr AttrFromHeader(const MapHeader& h) {
   std::memcpy(attr.kptr_off, h.kptr_off, sizeof(attr.kptr_off));
   attr.kptr_percpu = h.kptr_percpu;
   attr.wq_off = h.wq_off_plus1 - 1;
+  attr.task_work_off = h.task_work_off_plus1 - 1;
   return attr;
 }
 
@@ -343,11 +375,12 @@ void Map::CopyAroundFields(uint8_t* map_value, const uint8_t* in) const {
   struct Field {
     int32_t off;
     uint32_t size;
-  } fields[3 + kMaxKptrs];
+  } fields[4 + kMaxKptrs];
   uint32_t n = 0;
   fields[n++] = {snap_.spin_lock_off, kSpinLockSize};
   fields[n++] = {snap_.timer_off, kTimerSize};
   fields[n++] = {snap_.wq_off_plus1 - 1, kTimerSize};  // struct bpf_wq
+  fields[n++] = {snap_.task_work_off_plus1 - 1, kTaskWorkSize};
   for (uint32_t i = 0; i < snap_.nkptrs; ++i) {
     fields[n++] = {snap_.kptr_off[i], kKptrSize};
   }
@@ -426,6 +459,9 @@ void Map::ZeroFieldsOut(void* dst) const {
   if (snap_.wq_off_plus1 > 0) {
     std::memset(out + snap_.wq_off_plus1 - 1, 0, kTimerSize);
   }
+  if (snap_.task_work_off_plus1 > 0) {
+    std::memset(out + snap_.task_work_off_plus1 - 1, 0, kTaskWorkSize);
+  }
   for (uint32_t i = 0; i < snap_.nkptrs; ++i) {
     std::memset(out + snap_.kptr_off[i], 0, kKptrSize);
   }
@@ -451,6 +487,7 @@ void Map::InitHeader(const MapAttr& attr, uint32_t max_entries,
   std::memcpy(hdr->kptr_off, attr.kptr_off, sizeof(hdr->kptr_off));
   hdr->kptr_percpu = attr.kptr_percpu;
   hdr->wq_off_plus1 = attr.wq_off + 1;
+  hdr->task_work_off_plus1 = attr.task_work_off + 1;
   hdr->kernel_version = static_cast<uint32_t>(TargetKernel());
   std::memcpy(hdr->name, attr.map_name, sizeof(hdr->name));
   hdr->region_size = region_size;

@@ -99,6 +99,9 @@ struct MapAttr {
   // bpfemu extension, as timer_off (kfuncB47): the offset of a struct
   // bpf_wq in the value, or -1 (found in the value's BTF).
   int32_t wq_off = -1;
+  // bpfemu extension, as wq_off (tw50): the offset of a struct
+  // bpf_task_work in the value, or -1 (found in the value's BTF).
+  int32_t task_work_off = -1;
 };
 
 // The most kptr fields bpfemu records in a value (the kernel's whole record
@@ -184,7 +187,10 @@ struct MapHeader {
   // map->record->wq_off + 1 (kfuncB47): 0 for no struct bpf_wq, as in
   // regions of bpfemu builds before it, whose reserved bytes were zero.
   int32_t wq_off_plus1;
-  uint8_t reserved[16];
+  // map->record->task_work_off + 1 (tw50): 0 for no struct bpf_task_work,
+  // as in regions of older bpfemu builds, whose reserved bytes were zero.
+  int32_t task_work_off_plus1;
+  uint8_t reserved[12];
 };
 static_assert(sizeof(MapHeader) == 192);
 
@@ -266,6 +272,8 @@ class Map {
   int32_t timer_off() const { return snap_.timer_off; }
   // map->record->wq_off: the struct bpf_wq in the value, or -1.
   int32_t wq_off() const { return snap_.wq_off_plus1 - 1; }
+  // map->record->task_work_off: the struct bpf_task_work, or -1.
+  int32_t task_work_off() const { return snap_.task_work_off_plus1 - 1; }
   // The kptr fields of the value (MapAttr::nkptrs, kptr_off).
   uint32_t nkptrs() const { return snap_.nkptrs; }
   int32_t kptr_off(uint32_t i) const { return snap_.kptr_off[i]; }
@@ -293,6 +301,9 @@ class Map {
   // The same for a struct bpf_wq field (kfuncB47: bpf_wq_init's check, the
   // verifier's process_wq_func), whose state lives in the timer table.
   bool WqSiteOf(uint8_t* wq, TimerSite* site) const;
+  // The same for a struct bpf_task_work field (tw50: the verifier's check
+  // that the kfunc's map holds the field; emu/task_work.h).
+  bool TaskWorkSiteOf(uint8_t* tw, TimerSite* site) const;
 
   // The syscall face: the type's bpf_map_ops as sys_bpf() calls them, after
   // syscall.cc has validated the generic parts. `key` and `value` are
@@ -455,7 +466,8 @@ class Map {
   // replaced or overwritten): cancels and frees its timer, if any, and
   // drops the objects its kptr fields hold (emu/graph_obj.h KptrRelease).
   void FreeValueFields(const uint8_t* value) const {
-    if (snap_.timer_off >= 0 || snap_.wq_off_plus1 > 0) [[unlikely]] {
+    if (snap_.timer_off >= 0 || snap_.wq_off_plus1 > 0 ||
+        snap_.task_work_off_plus1 > 0) [[unlikely]] {
       FreeTimer(value);
     }
     if (snap_.nkptrs != 0) [[unlikely]] {
@@ -468,7 +480,8 @@ class Map {
   // timer, a kptr).
   bool HasSpecialFields() const {
     return snap_.spin_lock_off >= 0 || snap_.timer_off >= 0 ||
-           snap_.wq_off_plus1 > 0 || snap_.nkptrs != 0;
+           snap_.wq_off_plus1 > 0 || snap_.task_work_off_plus1 > 0 ||
+           snap_.nkptrs != 0;
   }
   // CopyValueIn's copy of every byte but the special fields'.
   void CopyAroundFields(uint8_t* map_value, const uint8_t* in) const;

@@ -113,6 +113,8 @@ int MapCreate(const MapAttr& in) {
   if (!timer_ext) attr.timer_off = BtfValueTimerOff(attr);
   // And a struct bpf_wq (kfuncB47: emu/wq_kfuncs.h), in the timer table too.
   if (attr.wq_off < 0) attr.wq_off = BtfValueWqOff(attr);
+  // And a struct bpf_task_work (tw50: emu/task_work.h).
+  if (attr.task_work_off < 0) attr.task_work_off = BtfValueTaskWorkOff(attr);
   // And the kptr fields (emu/graph_obj.h KptrXchg).
   if (attr.nkptrs == 0) {
     BtfValueKptrs(&attr);

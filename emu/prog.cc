@@ -27,6 +27,7 @@
 #include "emu/hazard.h"
 #include "emu/local_mutex.h"
 #include "emu/object_table.h"
+#include "emu/task_work.h"
 #include "emu/version.h"
 #include "emu/xfrm_kfuncs.h"
 
@@ -395,6 +396,10 @@ uint64_t ProgRunR0(const Prog& prog, void* ctx) {
     graph::EndRun();
     ct::EndRun();
     xfrmk::EndRun();
+    // tw50: the works bpf_task_work_schedule_*_impl queued for this task
+    // run as it returns to user mode (task_work_run, emu/task_work.h).
+    if (t_task_works_queued != 0) [[unlikely]]
+      RunTaskWorks();
   }
   if (Retirement::Get().pending.load(std::memory_order_relaxed)) [[unlikely]] {
     run.guard.reset();

@@ -69,6 +69,8 @@ void CallBytecode(void* arg, uint64_t map, void* key, void* value) {
 
 }  // namespace
 
+const Map* WqMapOf(uint64_t handle) { return MapOf(handle); }
+
 void SetWqMapOfHandle(WqMapOfHandle fn) {
   map_of_handle.store(fn, std::memory_order_release);
 }

@@ -41,6 +41,9 @@ int WqStart(uint8_t* wq, uint32_t flags);
 // that is no map handle.
 using WqMapOfHandle = const Map* (*)(uint64_t handle);
 void SetWqMapOfHandle(WqMapOfHandle fn);
+// The registered lookup (nullptr before a registration): also the task_work
+// kfuncs' (emu/task_work_kfuncs.h).
+const Map* WqMapOf(uint64_t handle);
 
 // The interpreter's bindings: the wq must be a struct bpf_wq in the
 // program's writable map memory, the map a map the program holds, the

@@ -268,6 +268,11 @@ absl::Status ParseMapDef(const Btf& btf, uint32_t struct_id, ElfMap* m,
               m->wq_member = f.name;
             }
             if (ft != nullptr && ft->kind == kStruct &&
+                ft->name == "bpf_task_work" && m->task_work_member.empty()) {
+              m->task_work_off = static_cast<int32_t>(f.bit_offset / 8);
+              m->task_work_member = f.name;
+            }
+            if (ft != nullptr && ft->kind == kStruct &&
                 ft->name == "bpf_timer" && ++timers == 1) {
               m->timer_off = static_cast<int32_t>(f.bit_offset / 8);
               m->timer_member = f.name;

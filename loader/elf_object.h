@@ -57,6 +57,9 @@ struct ElfMap {
   // kfuncB47: a struct bpf_wq member of the value (one), or -1.
   std::string wq_member;
   int32_t wq_off = -1;
+  // tw50: a struct bpf_task_work member of the value (one), or -1.
+  std::string task_work_member;
+  int32_t task_work_off = -1;
   // The value's kptr members (btf_find_kptr), their offsets, and which are
   // `__percpu_kptr`s.
   std::vector<std::string> kptr_members;

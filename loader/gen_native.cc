@@ -94,6 +94,10 @@ std::string MapRow(const ElfMap& m) {
                              ? "0"
                              : Cat("(__s32)__builtin_offsetof(typeof(*", n,
                                    ".value), ", m.wq_member, ") + 1");
+  const std::string tw = m.task_work_member.empty()
+                             ? "0"
+                             : Cat("(__s32)__builtin_offsetof(typeof(*", n,
+                                   ".value), ", m.task_work_member, ") + 1");
   std::vector<std::string> kptr_offs;
   uint32_t kptr_percpu = 0;
   for (size_t i = 0; i < m.kptr_members.size(); ++i) {
@@ -117,7 +121,7 @@ std::string MapRow(const ElfMap& m) {
              Attr(n, f, "key", "key_size"), ", ", value_size, ", ",
              Attr(n, f, "max_entries"), ", ", Attr(n, f, "map_flags"), ", ",
              Attr(n, f, "numa_node"), ", ", Attr(n, f, "pinning"), ", ", lock,
-             ", ", inner, ", ", timer, ", ", kptrs, ", ", wq, "},");
+             ", ", inner, ", ", timer, ", ", kptrs, ", ", wq, ", ", tw, "},");
 }
 
 std::string Generate(const ElfObject& obj, std::string_view object_file,

@@ -62,8 +62,9 @@ struct MapSpec {
   // BTF (libbpf's map->btf_*): the object's loaded BTF fd or -1, ids.
   int btf_fd = -1;
   uint32_t btf_key_type_id = 0, btf_value_type_id = 0;
-  int32_t timer_off = -1;  // struct bpf_timer in the value, or -1
-  int32_t wq_off = -1;     // struct bpf_wq in the value, or -1 (kfuncB47)
+  int32_t timer_off = -1;      // struct bpf_timer in the value, or -1
+  int32_t wq_off = -1;         // struct bpf_wq in the value, or -1 (kfuncB47)
+  int32_t task_work_off = -1;  // struct bpf_task_work, or -1 (tw50)
   // The value's kptr fields (MapAttr::nkptrs, kptr_off, kptr_percpu).
   uint32_t nkptrs = 0;
   int32_t kptr_off[8] = {};
@@ -176,6 +177,7 @@ int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
   attr.spin_lock_off = m.spin_lock_off;
   attr.timer_off = m.timer_off;
   attr.wq_off = m.wq_off;
+  attr.task_work_off = m.task_work_off;
   attr.nkptrs = m.nkptrs;
   std::memcpy(attr.kptr_off, m.kptr_off, sizeof(attr.kptr_off));
   attr.kptr_percpu = m.kptr_percpu;
@@ -208,6 +210,7 @@ int CreateMap(const MapSpec& m, const Object::MapSettings& s) {
     typed.btf_value_type_id = m.btf_value_type_id;
     // The BTF's spin lock and timer replace the definition's.
     typed.spin_lock_off = typed.timer_off = typed.wq_off = -1;
+    typed.task_work_off = -1;
     typed.nkptrs = 0;
     fd = MapCreate(typed);
   }
@@ -438,6 +441,7 @@ int Object::LoadNative(const LoadSettings& settings) {
                  0,
                  m.timer_off};
     spec.wq_off = m.wq_off_plus1 - 1;
+    spec.task_work_off = m.task_work_off_plus1 - 1;
     spec.nkptrs = m.nkptrs;
     std::memcpy(spec.kptr_off, m.kptr_off, sizeof(spec.kptr_off));
     spec.kptr_percpu = m.kptr_percpu;
@@ -593,6 +597,7 @@ int Object::LoadBytecode(const LoadSettings& settings) {
                  m.btf_key_type_id,  m.btf_value_type_id,
                  m.timer_off};
     spec.wq_off = m.wq_off;
+    spec.task_work_off = m.task_work_off;
     for (size_t k = 0; k < m.kptr_offs.size() && k < 8; ++k) {
       spec.kptr_off[k] = m.kptr_offs[k];
       if (m.kptr_percpu[k]) spec.kptr_percpu |= 1u << k;

@@ -51,6 +51,8 @@ struct bpfemu_map_def {
   __u32 kptr_percpu;
   /* struct bpf_wq in the value + 1, or 0 (older generated rows). */
   __s32 wq_off_plus1;
+  /* struct bpf_task_work in the value + 1, or 0 (older generated rows). */
+  __s32 task_work_off_plus1;
 };
 
 struct bpfemu_prog_def {
