@@ -142,7 +142,10 @@ int CgroupPathFromFd(int fd, CgroupPath* out) {
   if (int err = CgroupIdFromFd(fd, &out->id); err != 0) return err;
   out->parents.clear();
   // The ancestors: ".." of each directory while it is a cgroup2 cgroup
-  // (the mount's parent is not).
+  // (the mount's parent is not). Unlike cgroup_parent() in
+  // kernel/bpf/cgroup.c, this stops at the mount's root, which under a
+  // cgroup namespace or a subtree mount is not kRootCgroupId: the
+  // ancestors above it are not seen (docs/exec.md, Limits).
   int cur = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   uint64_t id = out->id;
   while (cur >= 0 && id != kRootCgroupId) {

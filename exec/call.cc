@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -75,7 +76,8 @@ int Call::Write(uint64_t addr, const void* buf, size_t n) const {
   const ssize_t got = process_vm_writev(pid_, &local, 1, &remote, 1, 0);
   // What was read of the written range now holds what was written.
   for (Seen& s : seen_) {
-    if (s.fault || s.addr >= addr + n || addr >= s.addr + s.len) continue;
+    if (s.fd >= 0 || s.fault || s.addr >= addr + n || addr >= s.addr + s.len)
+      continue;
     const uint64_t from = std::max(s.addr, addr);
     const uint64_t to = std::min(s.addr + s.len, addr + n);
     std::memcpy(s.bytes.data() + (from - s.addr),
@@ -87,6 +89,16 @@ int Call::Write(uint64_t addr, const void* buf, size_t n) const {
 bool Call::StillSees(const std::vector<Seen>& seen) const {
   std::string now;
   for (const Seen& s : seen) {
+    if (s.fd >= 0) {
+      // The file the number names now (fs/proc/fd.c follows the link).
+      struct stat st;
+      const std::string link =
+          "/proc/" + std::to_string(pid_) + "/fd/" + std::to_string(s.fd);
+      const bool ok = stat(link.c_str(), &st) == 0;
+      if (ok == s.fault || (ok && (st.st_dev != s.dev || st.st_ino != s.ino)))
+        return false;
+      continue;
+    }
     now.resize(s.len);
     iovec local{now.data(), s.len};
     iovec remote{reinterpret_cast<void*>(s.addr), s.len};
@@ -132,7 +144,25 @@ int Call::GetFd(int child_fd) {
   }
   const int fd =
       static_cast<int>(syscall(SYS_pidfd_getfd, pidfd_, child_fd, 0));
-  return fd >= 0 ? fd : -EBADF;
+  if (fd < 0) {
+    seen_.push_back(Seen{.fault = true, .fd = child_fd});
+    return -EBADF;
+  }
+  NoteFd(child_fd, fd);
+  return fd;
+}
+
+void Call::NoteFd(int child_fd, int local) {
+  struct stat st;
+  Seen s;
+  s.fd = child_fd;
+  if (fstat(local, &st) == 0) {
+    s.dev = st.st_dev;
+    s.ino = st.st_ino;
+  } else {
+    s.fault = true;
+  }
+  seen_.push_back(std::move(s));
 }
 
 int Call::AnswerWithFd(int local_fd, bool cloexec) {

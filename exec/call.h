@@ -52,11 +52,18 @@ class Call {
     size_t len = 0;
     bool fault = false;
     std::string bytes;
+    // Or an fd of the caller the call looked up (GetFd, NoteFd): fd >= 0,
+    // the file (dev, inode) it named, or none (fault). One that names
+    // another file now (closed, another object dup2()ed onto the number)
+    // makes another call.
+    int fd = -1;
+    uint64_t dev = 0, ino = 0;
   };
   std::vector<Seen> TakeSeen() { return std::move(seen_); }
   void ForgetSeen() { seen_.clear(); }
   void SetSeen(std::vector<Seen> seen) { seen_ = std::move(seen); }
-  // Whether the caller's memory still shows what `seen` recorded.
+  // Whether the caller's memory still shows what `seen` recorded, and its
+  // fds still name the files they named.
   bool StillSees(const std::vector<Seen>& seen) const;
   // strncpy_from_user up to `max` bytes with the NUL: 0, -EFAULT, or
   // -ENAMETOOLONG when no NUL came within `max` bytes.
@@ -65,6 +72,9 @@ class Call {
   // pidfd_getfd of the caller's fd: a new fd of this process (O_CLOEXEC),
   // or -EBADF.
   [[nodiscard]] int GetFd(int child_fd);
+  // Records (Seen) that the caller's `child_fd` names the file of this
+  // process's `local` (found without GetFd, as Dispatcher::Cached does).
+  void NoteFd(int child_fd, int local);
   // The call's answer is a new fd of the caller for the file of
   // `local_fd` (which stays the caller's of this method to close). The
   // file is installed when the call is answered (Answer), together with

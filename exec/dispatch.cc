@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -314,6 +315,7 @@ bool Dispatcher::Cached(Call& c, int child_fd, int kind, int* local) {
     return false;
   }
   *local = it->second.local;
+  c.NoteFd(child_fd, *local);
   return true;
 }
 
@@ -454,14 +456,19 @@ namespace {
 std::set<std::pair<uint64_t, uint64_t>> FilesHeldElsewhere();
 }  // namespace
 
+const std::set<std::pair<uint64_t, uint64_t>>& Dispatcher::HeldForUndo() {
+  if (!undo_held_) undo_held_ = FilesHeldElsewhere();
+  return *undo_held_;
+}
+
 void Dispatcher::UndoEntry(std::map<FileKey, int>* table, const FileKey& key) {
   undo_.push_back([this, table, key] {
     auto it = table->find(key);
     if (it == table->end()) return;
     // A caller already holds the object (another thread got it by id or
-    // by path before the lost call was given up): it stays, as the
-    // kernel's finished call left it.
-    if (FilesHeldElsewhere().count({key.dev, key.ino}) != 0) return;
+    // by path before the lost call was given up, and holds its fd or a
+    // mapping of it): it stays, as the kernel's finished call left it.
+    if (HeldForUndo().count({key.dev, key.ino}) != 0) return;
     (void)CloseFd(it->second);
     table->erase(it);
     if (table == &maps_) {
@@ -492,7 +499,10 @@ std::vector<uint8_t> Dispatcher::AttrOf(const Call& c,
 }
 
 void Dispatcher::Undo(Lost* l) {
+  // One scan of /proc for all of this call's entries (HeldForUndo).
+  undo_held_.reset();
   for (auto it = l->undo.rbegin(); it != l->undo.rend(); ++it) (*it)();
+  undo_held_.reset();
   l->undo.clear();
   if (l->fd >= 0) close(l->fd);
   l->fd = -1;
@@ -982,7 +992,9 @@ int64_t Dispatcher::GetInfo(Call& c, uint64_t uattr, const uint8_t* a) {
 
 namespace {
 
-// The files (dev, ino) that processes other than this one hold open.
+// The files (dev, ino) that processes other than this one hold open or
+// mapped: their fds, and their file mappings (/proc/PID/maps: a map
+// mmapped and its fd closed is held by the vma).
 std::set<std::pair<uint64_t, uint64_t>> FilesHeldElsewhere() {
   std::set<std::pair<uint64_t, uint64_t>> held;
   const std::string self = std::to_string(getpid());
@@ -1003,6 +1015,22 @@ std::set<std::pair<uint64_t, uint64_t>> FilesHeldElsewhere() {
       }
     }
     closedir(fds);
+    // The mapped files: /proc/PID/maps names each one's device and inode
+    // (fs/proc/task_mmu.c show_map_vma); map_files would need
+    // CAP_SYS_ADMIN of the initial namespace.
+    FILE* maps =
+        fopen((std::string("/proc/") + p->d_name + "/maps").c_str(), "re");
+    if (maps == nullptr) continue;
+    char line[4096];
+    while (fgets(line, sizeof(line), maps) != nullptr) {
+      unsigned maj = 0, min = 0;
+      unsigned long long ino = 0;
+      if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &ino) == 3 &&
+          ino != 0) {
+        held.insert({makedev(maj, min), ino});
+      }
+    }
+    fclose(maps);
   }
   closedir(proc);
   return held;

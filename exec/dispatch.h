@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -153,6 +154,10 @@ class Dispatcher {
   // by this call (and its held_ entry, for maps) leaves the table and is
   // closed.
   void UndoEntry(std::map<FileKey, int>* table, const FileKey& key);
+  // The files other processes hold (fds and mappings), scanned once per
+  // Undo() by its first entry that asks.
+  const std::set<std::pair<uint64_t, uint64_t>>& HeldForUndo();
+  std::optional<std::set<std::pair<uint64_t, uint64_t>>> undo_held_;
   // statfs / mkdir / rmdir / unlink of a path below the emulated bpffs.
   bool ServeBpffs(Call& c, uint32_t nr, const struct seccomp_data& d,
                   int64_t* ret);

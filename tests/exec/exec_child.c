@@ -45,7 +45,14 @@
 //             another key in its buffer is a new call, not a replay;
 //   lostbyid  a map create interrupted (EINTR) after which another
 //             thread opens the map by id: this thread's next call gives
-//             the create up, and the map stays (one id, its fd works).
+//             the create up, and the map stays (one id, its fd works);
+//   lostbyidmmap
+//             the same with an mmapable array the other thread maps and
+//             closes: the mapping alone holds the map, which stays;
+//   lostdup   a delete of a key of map A interrupted (EINTR); the caller
+//             dup2()s map B (without the key) onto A's fd number and
+//             makes the same call again: a new call on B (ENOENT), not
+//             the lost answer replayed (0).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -796,6 +803,8 @@ __attribute__((noinline)) static long BpfSixArgs(int cmd, void* attr,
 // create has been interrupted, opens the map by id (the first id of the
 // walk) and hands the fd back.
 static int g_to_thread[2], g_from_thread[2];
+static int g_by_id_mmap;
+static void* g_by_id_map;
 static void* ByIdThread(void* out) {
   char c;
   if (read(g_to_thread[0], &c, 1) != 1) return NULL;
@@ -807,6 +816,13 @@ static void* ByIdThread(void* out) {
     memset(&a, 0, sizeof(a));
     a.map_id = id;
     fd = sys_bpf(BPF_MAP_GET_FD_BY_ID, &a, sizeof(a));
+  }
+  if (fd >= 0 && g_by_id_mmap) {
+    // Held only through a mapping from here on (LostByIdMmap).
+    g_by_id_map =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd, 0);
+    close((int)fd);
+    fd = g_by_id_map == MAP_FAILED ? -1 : 0;
   }
   *(long*)out = fd;
   if (write(g_from_thread[1], "x", 1) != 1) return NULL;
@@ -847,6 +863,78 @@ static int LostById(void) {
          elem(BPF_MAP_LOOKUP_ELEM, (int)fd, &k, &got, 0), 0);
   EXPECT("value", (long)got, 5);
   EXPECT("map ids after", CountIds(BPF_MAP_GET_NEXT_ID), 1);
+  return failed;
+}
+
+// LostById with an mmapable array which the other thread maps and whose
+// fd it closes: the mapping alone holds the map, and it stays.
+static int LostByIdMmap(void) {
+  CatchUsr1(0);
+  g_by_id_mmap = 1;
+  long r = -1;
+  pthread_t t;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  if (pipe(g_to_thread) != 0 || pipe(g_from_thread) != 0 ||
+      pthread_create(&t, NULL, ByIdThread, &r) != 0) {
+    return 1;
+  }
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  EXPECT("map create",
+         map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 1, BPF_F_MMAPABLE, "byidmm"),
+         -EINTR);
+  char c;
+  if (write(g_to_thread[1], "x", 1) != 1 ||
+      read(g_from_thread[0], &c, 1) != 1) {
+    return 1;
+  }
+  pthread_join(t, NULL);
+  EXPECT("mapped by id in the other thread", r, 0);
+  if (r != 0) return 1;
+  *(volatile uint64_t*)g_by_id_map = 11;
+  // This thread's next call gives the lost create up: the mapping holds
+  // the map, which stays in the walk and shows what was written.
+  EXPECT("map ids", CountIds(BPF_MAP_GET_NEXT_ID), 1);
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  long fd = sys_bpf(BPF_MAP_GET_NEXT_ID, &a, sizeof(a));
+  if (fd == 0) {
+    const uint32_t id = a.next_id;
+    memset(&a, 0, sizeof(a));
+    a.map_id = id;
+    fd = sys_bpf(BPF_MAP_GET_FD_BY_ID, &a, sizeof(a));
+  }
+  EXPECT("by id again", fd >= 0, 1);
+  uint32_t k = 0;
+  uint64_t got = 0;
+  EXPECT("lookup", elem(BPF_MAP_LOOKUP_ELEM, (int)fd, &k, &got, 0), 0);
+  EXPECT("value written through the mapping", (long)got, 11);
+  return failed;
+}
+
+static int LostDup(void) {
+  CatchUsr1(0);
+  const int a = map_create(BPF_MAP_TYPE_HASH, 4, 8, 4, 0, "dup_a");
+  const int b = map_create(BPF_MAP_TYPE_HASH, 4, 8, 4, 0, "dup_b");
+  EXPECT("maps", a >= 0 && b >= 0, 1);
+  uint32_t key = 1;
+  uint64_t val = 7;
+  EXPECT("update of a", elem(BPF_MAP_UPDATE_ELEM, a, &key, &val, BPF_ANY), 0);
+  union bpf_attr at;
+  memset(&at, 0, sizeof(at));
+  at.map_fd = (uint32_t)a;
+  at.key = (uint64_t)(uintptr_t)&key;
+  long del[2];
+  for (int i = 0; i < 2; ++i) {
+    // dup2 is no bpf() call: the lost delete stays kept until the next.
+    if (i == 1) EXPECT("dup2", dup2(b, a), a);
+    del[i] = BpfSixArgs(BPF_MAP_DELETE_ELEM, &at, sizeof(at));
+  }
+  EXPECT("delete", del[0], -EINTR);
+  EXPECT("delete through the other map", del[1], -ENOENT);
+  printf("signals %d\n", (int)g_signals);
   return failed;
 }
 
@@ -1054,6 +1142,8 @@ int main(int argc, char** argv) {
   if (strcmp(argv[1], "restart") == 0) return Restart();
   if (strcmp(argv[1], "eintr") == 0) return Eintr();
   if (strcmp(argv[1], "lostbyid") == 0) return LostById();
+  if (strcmp(argv[1], "lostdup") == 0) return LostDup();
+  if (strcmp(argv[1], "lostbyidmmap") == 0) return LostByIdMmap();
   if (strcmp(argv[1], "perfparanoid") == 0) return PerfParanoid();
   return 2;
 }

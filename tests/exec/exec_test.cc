@@ -301,6 +301,37 @@ TEST_F(ExecTest, AnObjectOpenedByIdOutlivesItsLostAnswer) {
   EXPECT_EQ(s.stats().vanished, 1u);
 }
 
+// The same when the other thread holds the map only through a mapping
+// (opened by id, mmapped, its fd closed: /proc/PID/map_files).
+TEST_F(ExecTest, AMappingOpenedByIdOutlivesItsLostAnswer) {
+  exec::Supervisor s;
+  bool done = false;
+  s.SetAnswerHookForTesting([&](pid_t caller, int cmd) {
+    if (cmd != BPF_MAP_CREATE || caller != s.child() || done) return;
+    done = true;
+    ASSERT_EQ(kill(caller, SIGUSR1), 0);
+    ASSERT_TRUE(s.CallWaitingForTesting(10000)) << "no next call";
+  });
+  ASSERT_EQ(Run(s, "lostbyidmmap"), 0);
+  EXPECT_EQ(s.stats().vanished, 1u);
+}
+
+// A lost answer is not replayed to a call whose fd number names another
+// object now (closed and dup2()ed over between the two calls): the same
+// attr and memory, but another map, answer as that map does.
+TEST_F(ExecTest, ALostAnswerIsNotReplayedToAnotherObject) {
+  exec::Supervisor s;
+  bool done = false;
+  s.SetAnswerHookForTesting([&](pid_t caller, int cmd) {
+    if (cmd != BPF_MAP_DELETE_ELEM || caller != s.child() || done) return;
+    done = true;
+    ASSERT_EQ(kill(caller, SIGUSR1), 0);
+    ASSERT_TRUE(s.CallWaitingForTesting(10000)) << "no next call";
+  });
+  EXPECT_EQ(Run(s, "lostdup"), 0);
+  EXPECT_EQ(s.stats().vanished, 1u);
+}
+
 // perf_event_open of a BPF output event by an unprivileged caller is
 // answered as perf_event_paranoid makes the kernel answer it (the child
 // checks; raw_kernel_test runs it natively).
