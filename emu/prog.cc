@@ -512,9 +512,18 @@ long TailCallCache::Jump(uint32_t index, const std::atomic<uint32_t>& slot_id) {
 
 // The first call through a slot, a slot that changed, or no hazard slot
 // yet: resolves the id in the program table and caches the result.
+namespace {
+std::atomic<uint64_t> resolve_count{0};
+}  // namespace
+
+uint64_t TailCallCache::ResolveCountForTesting() {
+  return resolve_count.load(std::memory_order_relaxed);
+}
+
 [[gnu::noinline]] const Prog* TailCallCache::Resolve(RunState* run,
                                                      uint32_t index,
                                                      uint32_t id) {
+  resolve_count.fetch_add(1, std::memory_order_relaxed);
   if (!run->guard.has_value()) {
     TakeHazardSlot(run);
     // Later runs from the same entry take the slot up front (ProgRunR0).
