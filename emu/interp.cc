@@ -748,7 +748,9 @@ struct WalkFacts {
 // other write, a stack fill among them, makes it something else) or
 // unwritten (at entry R2-R5, and R1-R5 after every call, as the verifier's
 // clear_caller_saved_regs). A may-analysis over every path: a branch the
-// verifier would find dead counts too.
+// verifier would find dead counts too. A pseudo-call flows into its callee
+// with the call site's R1-R5 (the rest unwritten), so a kfunc call in a
+// subprogram is judged by what its callers pass.
 uint32_t KfuncArgRegsAt(const RawInsn* insns, size_t n, size_t pc) {
   // Per pc, per R0..R10: bit 2r the context, bit 2r+1 unwritten. -1: not
   // reached.
@@ -778,6 +780,17 @@ uint32_t KfuncArgRegsAt(const RawInsn* insns, size_t n, size_t pc) {
     if (cls == BPF_JMP || cls == BPF_JMP32) {
       if (op == BPF_EXIT) continue;
       if (op == BPF_CALL) {
+        if (cls == BPF_JMP && in.src == BPF_PSEUDO_CALL) {
+          // The callee starts with the caller's R1-R5 and every other
+          // register unwritten (verifier.c setup_func_entry /
+          // init_func_state), so a kfunc call inside it sees the caller's
+          // arguments, the context among them.
+          int64_t callee = 0;
+          for (int r = 0; r < 10; ++r) {
+            callee = set(callee, r, r >= 1 && r <= 5 ? (m >> (2 * r)) & 3 : 2);
+          }
+          flow(next + in.imm, callee);
+        }
         m = set(m, 0, 0);
         for (int r = 1; r <= 5; ++r) m = set(m, r, 2);
         flow(next, m);

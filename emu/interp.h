@@ -272,6 +272,9 @@ class Program : public std::enable_shared_from_this<Program> {
   uint32_t max_ctx_offset() const { return max_ctx_offset_; }
   // Whether Load() compiled the program to x86-64 (SetJit; emu/jit_x86.h).
   bool jitted() const { return jit_ != nullptr; }
+  // The compiled code (nullptr: interpreted), for tests of what the JIT
+  // chose (JitCode::clean_tail_calls).
+  const JitCode* jit_code() const { return jit_.get(); }
   // What an inline tail call from compiled code needs to enter this
   // program (jit_x86.h JitTarget), all zero when it is interpreted.
   const JitTarget& jit_target() const { return jit_target_; }

@@ -244,6 +244,7 @@ class Compiler {
   // may change the per-program state Vm::Enter() zeroes.
   bool sets_state() const { return sets_state_; }
   bool keep_load_range() const { return keep_load_range_; }
+  bool clean_tail_calls() const { return clean_tail_calls_; }
 
  private:
   void Prologue();
@@ -1512,6 +1513,7 @@ std::unique_ptr<JitCode> JitCode::Compile(const DecodedInsn* insns, size_t n,
   jit->uses_cpu_ = c->uses_cpu();
   jit->cpu_count_ = c->cpu_count();
   jit->tail_calls_ = c->tail_calls();
+  jit->clean_tail_calls_ = c->clean_tail_calls();
   return jit;
 }
 

@@ -220,6 +220,9 @@ class JitCode {
   uint32_t cpu_count() const { return cpu_count_; }
   // Whether the code takes a tail call inline.
   bool tail_calls() const { return tail_calls_; }
+  // Whether Compile() chose the clean second compile: inline tail calls
+  // without the per-program state's zeroing (the code never sets any).
+  bool clean_tail_calls() const { return clean_tail_calls_; }
   ~JitCode();
   JitCode(const JitCode&) = delete;
   JitCode& operator=(const JitCode&) = delete;
@@ -240,6 +243,7 @@ class JitCode {
   Entry entry_;
   bool uses_cpu_ = false;
   bool tail_calls_ = false;
+  bool clean_tail_calls_ = false;
   uint32_t cpu_count_ = 0;
 };
 

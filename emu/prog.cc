@@ -328,16 +328,13 @@ void ProgSlotRelease(uint32_t id) {
 
 namespace {
 
-// Runs `run`'s program and the tail calls it takes (each longjmp()s back
-// here with run->next set to its target, an aborted run with it NULL); the
-// last program's return value (a native program's zero-extended), or 0 with
-// *faulted set. (A function calling setjmp is never inlined.)
-uint64_t RunChain(RunState* run, void* ctx, bool* faulted) {
-#ifdef BPFEMU_LIBC_LONGJMP
-  setjmp(run->env);
-#else
-  __builtin_setjmp(run->env);
-#endif
+// What follows the landing point (setjmp) of a run: the result of a run
+// that finished, or runs run->next (the program, or the target a tail call
+// longjmp()ed back here with; NULL: the run was aborted, *faulted set). The
+// last program's return value (a native program's zero-extended). Inline in
+// both setjmp sites (RunChain, ProgRunR0).
+[[gnu::always_inline]] inline uint64_t AfterLanding(RunState* run, void* ctx,
+                                                    bool* faulted) {
   if (run->finished) return run->result;
   const Prog* p = run->next;
   if (p == nullptr) {
@@ -347,6 +344,17 @@ uint64_t RunChain(RunState* run, void* ctx, bool* faulted) {
   if (p->func == nullptr) return p->code->Run(ctx);  // clears the fault line
   interp::ClearFault();  // a native run starts with none too
   return static_cast<uint32_t>(p->func(ctx));
+}
+
+// Runs `run`'s program and the tail calls it takes (each longjmp()s back
+// here). (A function calling setjmp is never inlined.)
+uint64_t RunChain(RunState* run, void* ctx, bool* faulted) {
+#ifdef BPFEMU_LIBC_LONGJMP
+  setjmp(run->env);
+#else
+  __builtin_setjmp(run->env);
+#endif
+  return AfterLanding(run, ctx, faulted);
 }
 
 }  // namespace
@@ -376,17 +384,7 @@ uint64_t ProgRunR0(const Prog& prog, void* ctx) {
   __builtin_setjmp(run.env);
 #endif
   bool faulted = false;
-  uint64_t ret = 0;
-  if (run.finished) {
-    ret = run.result;
-  } else if (const Prog* p = run.next; p == nullptr) {
-    faulted = true;
-  } else if (p->func == nullptr) {
-    ret = p->code->Run(ctx);  // clears the fault line
-  } else {
-    interp::ClearFault();  // a native run starts with none too
-    ret = static_cast<uint32_t>(p->func(ctx));
-  }
+  const uint64_t ret = AfterLanding(&run, ctx, &faulted);
   run_faulted = faulted;
   SetCurrentRun(run.prev);
   // What the run allocated and still owns (emu/graph_obj.h), and the
@@ -517,9 +515,18 @@ long TailCallCache::Jump(uint32_t index, const std::atomic<uint32_t>& slot_id) {
 
 // The first call through a slot, a slot that changed, or no hazard slot
 // yet: resolves the id in the program table and caches the result.
+namespace {
+std::atomic<uint64_t> resolve_count{0};
+}  // namespace
+
+uint64_t TailCallCache::ResolveCountForTesting() {
+  return resolve_count.load(std::memory_order_relaxed);
+}
+
 [[gnu::noinline]] const Prog* TailCallCache::Resolve(RunState* run,
                                                      uint32_t index,
                                                      uint32_t id) {
+  resolve_count.fetch_add(1, std::memory_order_relaxed);
   if (!run->guard.has_value()) {
     TakeHazardSlot(run);
     // Later runs from the same entry take the slot up front (ProgRunR0).

@@ -175,6 +175,10 @@ class TailCallCache {
 
   // Per slot, the cached program (read inline by native programs).
   const std::atomic<const Prog*>* slots() const { return slots_; }
+  // For tests: how many times, process-wide, a tail call took the slow
+  // path (Resolve: no hazard slot yet, or a slot not cached). Counted there
+  // only, out of line; the inline paths never touch it.
+  static uint64_t ResolveCountForTesting();
 
  private:
   friend void ClearCachedProg(const Prog* p);

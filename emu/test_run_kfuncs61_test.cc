@@ -269,6 +269,43 @@ TEST(TestRunKfuncs61Test, ArgRegsFollowMovesAndCalls) {
   EXPECT_EQ(interp::KfuncArgRegsAt(r.data(), r.size(), 3) & 0xf, 2u << 2);
 }
 
+// A kfunc call in a subprogram sees the call site's R1-R5: R1 the context
+// main passed on, R2 a scalar (6.1's btf_check_kfunc_arg_match judges the
+// callee's registers, which setup_func_entry copied from the caller).
+TEST(TestRunKfuncs61Test, ArgRegsFlowIntoSubprograms) {
+  const Insns p = {a::MovImm(2, 0), a::CallLocal(2),
+                   a::MovImm(0, 0), a::Exit(),
+                   a::MovImm(3, 0), a::CallKfunc(kLookupUserKey),
+                   a::MovImm(0, 0), a::Exit()};
+  EXPECT_EQ(interp::KfuncArgRegsAt(p.data(), p.size(), 5),
+            1u | 0u << 2 | 0u << 4 | 2u << 6 | 2u << 8);
+  AtVersion v61(KernelVersion::k6_1);
+  Loaded l = Load(p, BPF_PROG_TYPE_TRACING);
+  EXPECT_EQ(l.err, -EINVAL);
+  EXPECT_EQ(l.log, "R1 is not a scalar\n");
+  // Two call sites, the first passing scalars, the second the context
+  // (saved in R6): refused for the second.
+  const Insns q = {a::MovReg(6, 1), a::MovImm(1, 0),
+                   a::MovImm(2, 0), a::CallLocal(5),
+                   a::MovReg(1, 6), a::MovImm(2, 0),
+                   a::CallLocal(2), a::MovImm(0, 0),
+                   a::Exit(),       a::CallKfunc(kLookupUserKey),
+                   a::MovImm(0, 0), a::Exit()};
+  EXPECT_EQ(interp::KfuncArgRegsAt(q.data(), q.size(), 9) & 0xf, 1u);
+  l = Load(q, BPF_PROG_TYPE_TRACING);
+  EXPECT_EQ(l.err, -EINVAL);
+  EXPECT_EQ(l.log, "R1 is not a scalar\n");
+  const Insns scalars = {a::MovImm(1, 0), a::MovImm(2, 0),
+                         a::CallLocal(2), a::MovImm(0, 0),
+                         a::Exit(),       a::CallKfunc(kLookupUserKey),
+                         a::MovImm(0, 0), a::Exit()};
+  l = Load(scalars, BPF_PROG_TYPE_TRACING);
+  EXPECT_EQ(l.err, -EACCES);
+  EXPECT_EQ(l.log,
+            "program must be sleepable to call sleepable kfunc "
+            "bpf_lookup_user_key\n");
+}
+
 TEST(TestRunKfuncs61Test, LookupUserKeyArgumentsBeforeSleepability) {
   const Insns bare = {a::CallKfunc(kLookupUserKey), a::MovImm(0, 0), a::Exit()};
   const Insns r1_only = {a::MovImm(1, 0), a::CallKfunc(kLookupUserKey),

@@ -57,6 +57,15 @@ bool Jitted(int fd) {
   return prog != nullptr && prog->code->jitted();
 }
 
+// Whether the JIT compiled `fd` with clean inline tail calls (no zeroing of
+// the per-program state: JitCode::Compile's second compile).
+bool CleanTailCalls(int fd) {
+  std::shared_ptr<const Prog> prog;
+  EXPECT_EQ(ProgFromFd(fd, &prog), 0);
+  return prog != nullptr && prog->code->jit_code() != nullptr &&
+         prog->code->jit_code()->clean_tail_calls();
+}
+
 struct Outcome {
   uint32_t ret = 0;
   bool faulted = false;
@@ -191,6 +200,17 @@ TEST(JitTailCallTest, ChainWithoutStateStopsAfterThirtyThree) {
         EXPECT_EQ(Jitted(entry), jit);
         EXPECT_EQ(Jitted(counter), jit);
         EXPECT_EQ(Jitted(other), jit);
+        // The JIT chose the clean second compile for all three: none sets
+        // per-program state; a helper call before the tail call does.
+        EXPECT_EQ(CleanTailCalls(entry), jit);
+        EXPECT_EQ(CleanTailCalls(counter), jit);
+        EXPECT_EQ(CleanTailCalls(other), jit);
+        Insns helper = ZeroAndTailCall(table);
+        helper.insert(helper.begin(), a::Call(BPF_FUNC_ktime_get_ns));
+        const int with_helper = LoadTc(helper, jit);
+        EXPECT_EQ(Jitted(with_helper), jit);
+        EXPECT_FALSE(CleanTailCalls(with_helper));
+        CloseFd(with_helper);
         const uint32_t zero = 0;
         EXPECT_EQ(MapUpdateElem(table, &zero, &counter, BPF_ANY), 0);
         Outcome o = RunOnce(entry, jit);

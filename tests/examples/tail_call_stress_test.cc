@@ -52,7 +52,10 @@ bool Valid(uint32_t r) {
 // runs the slot up front (Prog::takes_tail_calls), so their first call
 // takes bpf_tail_call's inline path too. Every run gives the same counts:
 // a chain of 1 + 33, an empty slot (-ENOENT: dispatch goes on to hit(7)),
-// an index past max_entries (-E2BIG, the same).
+// an index past max_entries (-E2BIG, the same). Only the first run's first
+// call takes the runtime's slow path (TailCallCache::Resolve, which the slow
+// path of every later run would take too): the later runs' calls are all
+// inline.
 TEST(TailCallStressTest, FirstCallInlineFromTheSecondRun) {
   auto obj = Object::Open("tail_calls");
   ASSERT_TRUE(obj.ok()) << obj.status();
@@ -71,7 +74,11 @@ TEST(TailCallStressTest, FirstCallInlineFromTheSecondRun) {
   frame[14] = 3;
   for (int run = 0; run < 3; ++run) {
     const uint64_t loops = LookupU64(hits, 3), missed = LookupU64(hits, 7);
+    const uint64_t resolved = TailCallCache::ResolveCountForTesting();
     EXPECT_EQ(dispatch->RunXdp(frame).retval, uint32_t{XDP_REDIRECT});
+    EXPECT_EQ(TailCallCache::ResolveCountForTesting() - resolved,
+              run == 0 ? 1u : 0u)
+        << "run " << run;
     EXPECT_EQ(LookupU64(hits, 3) - loops, 33u) << "run " << run;
     EXPECT_EQ(LookupU64(hits, 7) - missed, 0u) << "run " << run;
     EXPECT_TRUE(entry->takes_tail_calls.load()) << "run " << run;
