@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -358,36 +357,13 @@ bool TakeOver(std::atomic<uint32_t>* w, uint32_t seen, uint32_t mine) {
 // CurrentTidSlow() checks it).
 bool ImpossibleTid(uint32_t tid) { return tid == 0 || tid > kValueLockTidMask; }
 
-// Whether this process is in the initial PID namespace: the inode of
-// /proc/self/ns/pid is PROC_PID_INIT_INO (include/linux/proc_ns.h) only
-// there. A lock word holds its holder's tid as the holder's namespace
-// numbers it, so a waiter in another namespace (a container sharing a
-// pinned map with the host) cannot tell its own tid, or a thread's maps,
-// from the holder's: there the rules that rob a live thread (the waiter's
-// own tid, a process that maps no region) are not applied. -1 until read
-// in this process (the fork handler in CurrentTidSlow resets it: unshare
-// of CLONE_NEWPID moves only children).
-constexpr unsigned long long kProcPidInitIno = 0xEFFFFFFCu;
-std::atomic<int> g_initial_pid_ns{-1};
-
-bool InInitialPidNamespace() {
-  int v = g_initial_pid_ns.load(std::memory_order_relaxed);
-  if (v < 0) {
-    struct stat st;
-    // Unreadable (no /proc): not known to be the initial one.
-    v = stat("/proc/self/ns/pid", &st) == 0 && st.st_ino == kProcPidInitIno;
-    g_initial_pid_ns.store(v, std::memory_order_relaxed);
-  }
-  return v != 0;
-}
-
 // A word naming no thread that can hold it, known without a system call:
 // an impossible tid, or the calling thread itself. No path of bpfemu waits
 // for a lock its own thread holds (each lock's nesting is fixed, lru_list.h
 // and hash_map.h), so a word naming the waiter is a stale one: planted in
 // the region, or left by a dead thread whose tid this thread now has.
 bool NamesNoHolderCheap(uint32_t tid) {
-  return ImpossibleTid(tid) || (tid == CurrentTid() && InInitialPidNamespace());
+  return ImpossibleTid(tid) || tid == CurrentTid();
 }
 
 // A file's identity as /proc/PID/maps shows it: device and inode.
@@ -449,7 +425,6 @@ bool FileMappedAt(const void* addr, MappedFile* file) {
 // process is then waited for. Whether the thread exists is OwnerAlive's
 // question (kill), asked first by HolderGone.
 bool NotMappedByHolder(const void* word, uint32_t tid) {
-  if (!InInitialPidNamespace()) return false;
   MappedFile file;
   if (!FileMappedAt(word, &file)) return false;
   char path[64];
@@ -481,10 +456,7 @@ uint32_t CurrentTidSlow() {
   if (t_tid == 0) {
     static const bool registered = [] {
       // The child's only thread gets a new tid.
-      pthread_atfork(nullptr, nullptr, [] {
-        t_tid = 0;
-        g_initial_pid_ns.store(-1, std::memory_order_relaxed);
-      });
+      pthread_atfork(nullptr, nullptr, [] { t_tid = 0; });
       return true;
     }();
     (void)registered;
@@ -658,7 +630,7 @@ bool ValueLockWait(uint32_t* w, int64_t max_wait_ns) {
     // The tid bits cannot be impossible; a word naming this thread is
     // stale (no caller waits for a value lock it holds: the interpreter
     // refuses a second bpf_spin_lock, and no helper runs under one).
-    const bool stale = holder == mine && InInitialPidNamespace();
+    const bool stale = holder == mine;
     if (n < kSpins && !stale) {
       __builtin_ia32_pause();
       continue;

@@ -292,37 +292,6 @@ int WaitBounded(pid_t pid) {
   return 128 + WTERMSIG(status);
 }
 
-// In a PID namespace other than the initial one, a word naming the
-// waiter's own tid may be a holder's of another namespace with the same
-// number (a container sharing a pinned map with the host): not taken over.
-// The waiter is pid 1 of a new namespace; in the initial one the same word
-// is taken at once (WordNamingNoPossibleHolderIsTakenOverWithItsGeneration).
-TEST(ValueSpinLock, OwnTidInAnotherPidNamespaceIsNotTakenOver) {
-  ShmRegion r;
-  int fd;
-  ASSERT_EQ(ShmRegion::Create("t", 4096, &fd, &r), 0);
-  auto* word = r.At<uint32_t>(0);
-  const int rc = InBoundedChild([&] {
-    if (unshare(CLONE_NEWPID) != 0) return 77;
-    const pid_t inner = fork();
-    if (inner < 0) return 77;
-    if (inner == 0) {
-      const uint32_t self = CurrentTid();
-      if (self != 1) _exit(2);  // the first process of the new namespace
-      const uint32_t planted = (3u << kValueLockTidBits) | self;
-      *word = planted;
-      if (SpinLockAcquireFor(word, 100 * 1000 * 1000)) _exit(3);
-      _exit(*word == planted ? 0 : 4);
-    }
-    int status = 0;
-    if (waitpid(inner, &status, 0) != inner || !WIFEXITED(status)) return 5;
-    return WEXITSTATUS(status);
-  });
-  close(fd);
-  if (rc == 77) GTEST_SKIP() << "unshare(CLONE_NEWPID) not permitted";
-  EXPECT_EQ(rc, 0);
-}
-
 // A live holder that maps the region is never robbed, however long it
 // holds the lock: the waiters get it only once the holder unlocks. The
 // holder maps the file only through a description of its own, reopened
