@@ -152,8 +152,7 @@ class ShmRegion {
 // check when the named thread's process maps no page of the region's file
 // (/proc/TID/maps; unreadable maps: waited for). A live thread that maps
 // the region is never robbed (docs/reliability.md, "Locks and owner
-// death"). Outside the initial pid namespace only the impossible tids and
-// dead holders are taken over (a tid may be another namespace's). The kernel's
+// death"). The kernel's
 // robust futexes (set_robust_list, FUTEX_OWNER_DIED) would do the same on exit,
 // but the robust list belongs to glibc and its robust pthread mutexes are 40
 // bytes; the regions keep 4-byte words.
