@@ -418,8 +418,12 @@ bool FileMappedAt(const void* addr, MappedFile* file) {
 // attached this map - holds none of its locks. False (it may hold it)
 // when the word is in no file, or when the maps of tid's process cannot
 // be read (another user's or a non-dumpable process: ptrace read access,
-// fs/proc/task_mmu.c proc_maps_open through fs/proc/base.c proc_mem_open):
-// a lock of a map shared with such a process is then waited for.
+// fs/proc/task_mmu.c proc_maps_open through fs/proc/base.c proc_mem_open;
+// with /proc mounted hidepid=invisible, fs/proc/base.c proc_pid_lookup and
+// proc_pid_permission answer ENOENT for such a process, so ENOENT says
+// nothing about whether it exists): a lock of a map shared with such a
+// process is then waited for. Whether the thread exists is OwnerAlive's
+// question (kill), asked first by HolderGone.
 bool NotMappedByHolder(const void* word, uint32_t tid) {
   MappedFile file;
   if (!FileMappedAt(word, &file)) return false;
@@ -429,7 +433,7 @@ bool NotMappedByHolder(const void* word, uint32_t tid) {
                                        const MappedFile& m) {
     return m.major == file.major && m.minor == file.minor && m.ino == file.ino;
   });
-  return found == 0 || found == -ENOENT || found == -ESRCH;
+  return found == 0;
 }
 
 // The full check a waiter makes after waiting a while: true when the tid
@@ -472,12 +476,17 @@ uint32_t CurrentTidSlow() {
 bool OwnerAlive(uint32_t tid) {
   tid &= ~ShmMutex::kWaiters;
   if (tid == 0) return true;
+  // Only kill's ESRCH says the thread is gone (kernel/signal.c
+  // kill_proc_info: no task with that id); EPERM means it exists.
   if (kill(static_cast<pid_t>(tid), 0) != 0 && errno == ESRCH) return false;
-  // A killed process stays a zombie until reaped; it holds nothing.
+  // A killed process stays a zombie until reaped; it holds nothing. Its
+  // /proc entry may be hidden (hidepid=invisible: fs/proc/base.c
+  // proc_pid_lookup answers ENOENT for a process the caller may not
+  // ptrace), so an unreadable entry of a thread kill found is alive.
   char path[64];
   std::snprintf(path, sizeof(path), "/proc/%u/stat", tid);
   const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno != ENOENT;
+  if (fd < 0) return true;
   char buf[512];
   const ssize_t n = read(fd, buf, sizeof(buf) - 1);
   close(fd);

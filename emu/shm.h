@@ -144,15 +144,17 @@ class ShmRegion {
 // the holder's thread id (0 when free), so a process killed while holding
 // one (SIGKILL, a crash) cannot wedge the map for the others: a waiter that
 // has waited a while checks whether the holder still exists (OwnerAlive:
-// kill(tid, 0), and a zombie counts as dead) and, if not, takes the lock
+// only kill(tid, 0)'s ESRCH says gone, a zombie counts as dead, and a /proc
+// entry it cannot read - hidepid - is alive) and, if not, takes the lock
 // over. A word naming a thread that cannot hold it is taken over the same
 // way (a crafted region, a reused tid): at once when no thread can have
 // its tid (0, >= 2^22) or it names the waiter itself, and at a liveness
 // check when the named thread's process maps no page of the region's file
-// (/proc/TID/maps). A live thread that maps the region is never robbed
-// (docs/reliability.md, "Locks and owner death"). The kernel's robust
-// futexes (set_robust_list, FUTEX_OWNER_DIED) would do the same on exit, but
-// the robust list belongs to glibc and its robust pthread mutexes are 40
+// (/proc/TID/maps; unreadable maps: waited for). A live thread that maps
+// the region is never robbed (docs/reliability.md, "Locks and owner
+// death"). The kernel's
+// robust futexes (set_robust_list, FUTEX_OWNER_DIED) would do the same on exit,
+// but the robust list belongs to glibc and its robust pthread mutexes are 40
 // bytes; the regions keep 4-byte words.
 // Lock() reports a take-over, so the caller can repair what the dead
 // holder left half done (emu/hash_map.cc repairs a bucket's sequence
@@ -170,7 +172,8 @@ inline uint32_t CurrentTid() {
   const uint32_t tid = shm_internal::t_tid;
   return __builtin_expect(tid != 0, 1) ? tid : shm_internal::CurrentTidSlow();
 }
-// False when no thread `tid` exists or it is a zombie (killed, unreaped).
+// False when no thread `tid` exists (kill: ESRCH) or it is a zombie
+// (killed, unreaped); true when its /proc entry cannot be read.
 bool OwnerAlive(uint32_t tid);
 
 // Test points (compiled in, a null pointer unless a test sets it): a

@@ -2,11 +2,17 @@
 #include "emu/shm.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -268,8 +274,32 @@ TEST(ValueSpinLock, WordNamingNoPossibleHolderIsTakenOverWithItsGeneration) {
   close(fd);
 }
 
+// Starts `body` in a forked child bounded by 10 seconds; WaitBounded
+// gives its exit code, or 128 + the signal that ended it.
+pid_t StartBounded(const std::function<int()>& body) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    alarm(10);
+    _exit(body());
+  }
+  return pid;
+}
+
+int WaitBounded(pid_t pid) {
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
 // A live holder that maps the region is never robbed, however long it
-// holds the lock: the waiter gets it only once the holder unlocks.
+// holds the lock: the waiters get it only once the holder unlocks. The
+// holder maps the file only through a description of its own, reopened
+// through /proc/PID/fd/N (the fork's mapping is dropped), as a peer that
+// attached the pinned map would. One waiter blocks on the spin lock first
+// and then on the mutex; the other on the mutex alone, from the start, so
+// its futex waits time out and the mutex's liveness check (HolderGone:
+// the holder's maps) runs about 15 times.
 TEST(ShmMutex, LiveHolderThatMapsTheRegionIsWaitedFor) {
   ShmRegion r;
   int fd;
@@ -278,33 +308,113 @@ TEST(ShmMutex, LiveHolderThatMapsTheRegionIsWaitedFor) {
   auto* spin = r.At<ShmSpinLock>(64);
   auto* done = r.At<std::atomic<uint32_t>>(128);
   auto* ready = r.At<std::atomic<uint32_t>>(192);
+  const pid_t parent = getpid();
   const pid_t holder = fork();
   ASSERT_GE(holder, 0);
   if (holder == 0) {
-    mu->Lock();
-    spin->Lock();
-    ready->store(1);
-    usleep(300 * 1000);  // 15 of the waiter's 20 ms liveness checks
-    done->store(1);
-    spin->Unlock();
-    mu->Unlock();
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/%d/fd/%d", parent, fd);
+    const int own = open(path, O_RDWR | O_CLOEXEC);
+    if (own < 0) _exit(2);
+    void* m = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, own, 0);
+    if (m == MAP_FAILED) _exit(3);
+    close(own);
+    close(fd);
+    if (munmap(r.base(), r.mapped_size()) != 0) _exit(4);
+    auto* b = static_cast<uint8_t*>(m);
+    auto* hmu = reinterpret_cast<ShmMutex*>(b);
+    auto* hspin = reinterpret_cast<ShmSpinLock*>(b + 64);
+    auto* hdone = reinterpret_cast<std::atomic<uint32_t>*>(b + 128);
+    auto* hready = reinterpret_cast<std::atomic<uint32_t>*>(b + 192);
+    hmu->Lock();
+    hspin->Lock();
+    hready->store(1);
+    usleep(300 * 1000);  // 15 of the waiters' 20 ms liveness checks
+    hdone->store(1);
+    hspin->Unlock();
+    hmu->Unlock();
     _exit(0);
   }
   while (ready->load() == 0) usleep(1000);
-  EXPECT_EQ(InBoundedChild([&] {
-              const bool spin_recovered = spin->Lock();
-              if (spin_recovered || done->load() != 1) return 1;
-              spin->Unlock();
-              const bool recovered = mu->Lock();
-              if (recovered || done->load() != 1) return 2;
-              mu->Unlock();
-              return 0;
-            }),
-            0);
+  const pid_t both = StartBounded([&] {
+    const bool spin_recovered = spin->Lock();
+    if (spin_recovered || done->load() != 1) return 1;
+    spin->Unlock();
+    const bool recovered = mu->Lock();
+    if (recovered || done->load() != 1) return 2;
+    mu->Unlock();
+    return 0;
+  });
+  const pid_t mutex_only = StartBounded([&] {
+    const bool recovered = mu->Lock();
+    if (recovered || done->load() != 1) return 3;
+    mu->Unlock();
+    return 0;
+  });
+  EXPECT_EQ(WaitBounded(both), 0);
+  EXPECT_EQ(WaitBounded(mutex_only), 0);
   int status = 0;
   ASSERT_EQ(waitpid(holder, &status, 0), holder);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   close(fd);
+}
+
+// A live holder the waiter may not inspect: the waiter runs as nobody with
+// /proc mounted hidepid=invisible in its own mount namespace, so kill(tid,
+// 0) answers EPERM and /proc/TID/{stat,maps} ENOENT (fs/proc/base.c
+// proc_pid_lookup). The holder exists, so it is waited for, not robbed.
+TEST(ShmMutex, LiveHolderHiddenByHidepidIsWaitedFor) {
+  ShmRegion r;
+  int fd;
+  ASSERT_EQ(ShmRegion::Create("t", 4096, &fd, &r), 0);
+  auto* mu = r.At<ShmMutex>(0);
+  auto* done = r.At<std::atomic<uint32_t>>(128);
+  auto* ready = r.At<std::atomic<uint32_t>>(192);
+  auto* go = r.At<std::atomic<uint32_t>>(256);
+  const pid_t holder = fork();
+  ASSERT_GE(holder, 0);
+  if (holder == 0) {
+    mu->Lock();
+    ready->store(1);
+    while (go->load() == 0) usleep(1000);
+    usleep(300 * 1000);  // 15 of the waiter's 20 ms liveness checks
+    done->store(1);
+    mu->Unlock();
+    _exit(0);
+  }
+  while (ready->load() == 0) usleep(1000);
+  const int rc = InBoundedChild([&] {
+    // 77: cannot set up the hidden view; 78: it does not hide the holder.
+    if (unshare(CLONE_NEWNS) != 0) return 77;
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      return 77;
+    }
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "hidepid=invisible") != 0) {
+      return 77;
+    }
+    if (setgroups(0, nullptr) != 0 || setgid(65534) != 0 ||
+        setuid(65534) != 0) {
+      return 77;
+    }
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/%d/stat", holder);
+    if (kill(holder, 0) == 0 || errno != EPERM) return 78;
+    if (open(path, O_RDONLY | O_CLOEXEC) >= 0 || errno != ENOENT) return 78;
+    go->store(1);
+    const bool recovered = mu->Lock();
+    if (recovered || done->load() != 1) return 1;
+    mu->Unlock();
+    return 0;
+  });
+  go->store(1);
+  int status = 0;
+  ASSERT_EQ(waitpid(holder, &status, 0), holder);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(fd);
+  if (rc == 77) GTEST_SKIP() << "unshare/mount/setuid not permitted";
+  if (rc == 78) GTEST_SKIP() << "hidepid=invisible does not hide the holder";
+  EXPECT_EQ(rc, 0);
 }
 
 // A value's bpf_spin_lock word: the holder's tid in the low 22 bits, a

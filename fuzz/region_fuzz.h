@@ -46,6 +46,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -146,24 +148,23 @@ inline std::vector<uint64_t> LockWords(int fd, const Config& c) {
   return locks;
 }
 
-// The threads a crafted lock word may name (see above): one that has
-// exited (reaped) and a live process that maps no region, started once
-// (`sleep`, killed with the fuzzer: PR_SET_PDEATHSIG).
+// A live process a crafted lock word may name that maps no region (see
+// above), started once (`sleep`, killed with the fuzzer: PR_SET_PDEATHSIG).
 struct LockHolders {
-  uint32_t exited = 0, stranger = 0;
+  uint32_t stranger = 0;
 };
 inline const LockHolders& Holders() {
   static const LockHolders holders = [] {
     LockHolders h;
-    const pid_t gone = fork();
-    if (gone == 0) _exit(0);
-    (void)waitpid(gone, nullptr, 0);
-    h.exited = static_cast<uint32_t>(gone);
     int p[2];
     FUZZ_CHECK(pipe2(p, O_CLOEXEC) == 0);
+    const pid_t parent = getpid();
     const pid_t sleeper = fork();
     if (sleeper == 0) {
+      // The signal is tied to the forking thread; a parent already gone
+      // before prctl sends none, so check it after.
       prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(0);
       execlp("sleep", "sleep", "1000000", static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -177,6 +178,24 @@ inline const LockHolders& Holders() {
   return holders;
 }
 
+// A thread id that exited and was reaped: a fresh one whenever the last
+// one's tid was handed out again (kill no longer answers ESRCH), as it can
+// be over a long campaign, perhaps to one of the fuzzer's own threads,
+// which map the region (a waiter would then wait for it: a false hang).
+inline uint32_t ExitedTid() {
+  static std::atomic<uint32_t> exited{0};
+  uint32_t tid = exited.load();
+  while (tid == 0 || kill(static_cast<pid_t>(tid), 0) == 0 || errno != ESRCH) {
+    const pid_t gone = fork();
+    FUZZ_CHECK(gone >= 0);
+    if (gone == 0) _exit(0);
+    FUZZ_CHECK(waitpid(gone, nullptr, 0) == gone);
+    tid = static_cast<uint32_t>(gone);
+  }
+  exited.store(tid);
+  return tid;
+}
+
 // The word a lock word the input made `crafted` (non-zero) becomes.
 inline uint32_t DecidableLockWord(uint32_t crafted) {
   const uint32_t waiters = crafted & bpfemu::ShmMutex::kWaiters;
@@ -188,7 +207,7 @@ inline uint32_t DecidableLockWord(uint32_t crafted) {
     case 2:
       return bpfemu::CurrentTid() | waiters;
     case 3:
-      return Holders().exited | waiters;
+      return ExitedTid() | waiters;
     default:
       return Holders().stranger | waiters;
   }
