@@ -23,7 +23,7 @@
 // attached to a kernel function or tracepoint never runs), so the answer
 // is all a program sees, as on a kernel where nothing is attached there.
 //
-// kfn50: 6.1's whole test_sk_check_kfunc_ids set (/work/ksrc61
+// kfn50: 6.1's whole test_sk_check_kfunc_ids set (Linux 6.1
 // net/bpf/test_run.c; 6.2 moved all but the two release kfuncs to the
 // bpf_testmod module, so bpfemu offers them at BPFEMU_KERNEL=6.1 only):
 // arithmetic on scalars (bpf_kfunc_call_test1 / _test2), the socket handed
