@@ -19,38 +19,6 @@ namespace bpfemu {
 
 namespace {
 
-// A bytecode callback as bpf_task_work_schedule stores it: the program
-// (held, as the kernel's ctx->prog) and the subprogram.
-struct BytecodeTwCb {
-  std::shared_ptr<const interp::Program> code;
-  uint64_t callback;
-};
-struct TwCall {
-  const BytecodeTwCb* cb;
-  uint64_t map;
-  void* key;
-  void* value;
-};
-
-// bpf_task_work_callback()'s call, in a ProgRun() of a shell program so
-// that a fault ends only the callback: callback_fn(map, key, value).
-int RunTwCallback(void* ctx) {
-  const auto* c = static_cast<const TwCall*>(ctx);
-  const Map* map = WqMapOf(c->map);
-  if (map == nullptr) return 0;
-  c->cb->code->RunCallback(
-      c->cb->callback, c->map, reinterpret_cast<uint64_t>(c->key),
-      map->key_size(), reinterpret_cast<uint64_t>(c->value), map->value_size());
-  return 0;
-}
-
-void CallBytecode(void* arg, uint64_t map, void* key, void* value) {
-  TwCall call{static_cast<const BytecodeTwCb*>(arg), map, key, value};
-  Prog shell;
-  shell.func = &RunTwCallback;
-  ProgRun(shell, &call);
-}
-
 uint64_t InterpSchedule(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
                         uint64_t r4, int mode, const char* name) {
   // KF_TRUSTED_ARGS: the verifier refuses a task that may be NULL.
@@ -67,12 +35,12 @@ uint64_t InterpSchedule(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
              name);
   }
   if (!vm.IsCallback(r4)) vm.Fault("%s: R4 is not a callback", name);
-  auto cb = std::make_shared<BytecodeTwCb>(
-      BytecodeTwCb{vm.program()->shared_from_this(), r4});
+  auto cb = std::make_shared<BytecodeMapCallback>(
+      BytecodeMapCallback{vm.program()->shared_from_this(), r4});
   void* arg = cb.get();
-  const int ret =
-      TaskWorkScheduleKfunc(reinterpret_cast<const void*>(r1), tw, map, r3,
-                            {&CallBytecode, arg, std::move(cb)}, mode);
+  const int ret = TaskWorkScheduleKfunc(
+      reinterpret_cast<const void*>(r1), tw, map, r3,
+      {&CallBytecodeMapCallback, arg, std::move(cb)}, mode);
   return static_cast<uint64_t>(static_cast<int64_t>(ret));
 }
 

@@ -35,23 +35,21 @@ void NeedWq(interp::Vm& vm, uint64_t wq, const char* name) {
   }
 }
 
-// A bytecode callback as bpf_wq_set_callback_impl stores it: the program
-// (held, as the kernel holds cb->prog) and the subprogram.
-struct BytecodeWqCb {
-  std::shared_ptr<const interp::Program> code;
-  uint64_t callback;
-};
-struct WqCall {
-  const BytecodeWqCb* cb;
+}  // namespace
+
+const Map* WqMapOf(uint64_t handle) { return MapOf(handle); }
+
+namespace {
+
+struct MapCallbackCall {
+  const BytecodeMapCallback* cb;
   uint64_t map;
   void* key;
   void* value;
 };
 
-// bpf_wq_work()'s call, in a ProgRun() of a shell program so that a fault
-// ends only the callback: callback_fn(map, key, value).
-int RunWqCallback(void* ctx) {
-  const auto* c = static_cast<const WqCall*>(ctx);
+int RunMapCallback(void* ctx) {
+  const auto* c = static_cast<const MapCallbackCall*>(ctx);
   const Map* map = MapOf(c->map);
   if (map == nullptr) return 0;
   c->cb->code->RunCallback(
@@ -60,16 +58,15 @@ int RunWqCallback(void* ctx) {
   return 0;
 }
 
-void CallBytecode(void* arg, uint64_t map, void* key, void* value) {
-  WqCall call{static_cast<const BytecodeWqCb*>(arg), map, key, value};
-  Prog shell;
-  shell.func = &RunWqCallback;
-  ProgRun(shell, &call);
-}
-
 }  // namespace
 
-const Map* WqMapOf(uint64_t handle) { return MapOf(handle); }
+void CallBytecodeMapCallback(void* cb, uint64_t map, void* key, void* value) {
+  MapCallbackCall call{static_cast<const BytecodeMapCallback*>(cb), map, key,
+                       value};
+  Prog shell;
+  shell.func = &RunMapCallback;
+  ProgRun(shell, &call);
+}
 
 void SetWqMapOfHandle(WqMapOfHandle fn) {
   map_of_handle.store(fn, std::memory_order_release);
@@ -115,11 +112,11 @@ uint64_t InterpWqSetCallback(interp::Vm& vm, uint64_t r1, uint64_t r2,
   if (!vm.IsCallback(r2)) {
     vm.Fault("bpf_wq_set_callback_impl: R2 is not a callback");
   }
-  auto cb = std::make_shared<BytecodeWqCb>(
-      BytecodeWqCb{vm.program()->shared_from_this(), r2});
+  auto cb = std::make_shared<BytecodeMapCallback>(
+      BytecodeMapCallback{vm.program()->shared_from_this(), r2});
   void* arg = cb.get();
   const int ret = WqSetCallback(reinterpret_cast<uint8_t*>(r1),
-                                {&CallBytecode, arg, std::move(cb)},
+                                {&CallBytecodeMapCallback, arg, std::move(cb)},
                                 static_cast<uint32_t>(r3));
   return static_cast<uint64_t>(static_cast<int64_t>(ret));
 }

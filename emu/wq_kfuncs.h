@@ -17,6 +17,7 @@
 #define BPFEMU_EMU_WQ_KFUNCS_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "emu/interp.h"
 #include "emu/map.h"
@@ -44,6 +45,19 @@ void SetWqMapOfHandle(WqMapOfHandle fn);
 // The registered lookup (nullptr before a registration): also the task_work
 // kfuncs' (emu/task_work_kfuncs.h).
 const Map* WqMapOf(uint64_t handle);
+
+// A bytecode program's map-element callback, callback_fn(map, key, value),
+// as bpf_wq_set_callback_impl and bpf_task_work_schedule store it: the
+// program (held, as the kernel holds cb->prog / ctx->prog) and the
+// subprogram. CallBytecodeMapCallback(cb, map, key, value) runs it in a
+// ProgRun() of a shell program, so that a fault ends only the callback
+// (bpf_wq_work, bpf_task_work_callback); a map handle that names no map
+// runs nothing.
+struct BytecodeMapCallback {
+  std::shared_ptr<const interp::Program> code;
+  uint64_t callback;
+};
+void CallBytecodeMapCallback(void* cb, uint64_t map, void* key, void* value);
 
 // The interpreter's bindings: the wq must be a struct bpf_wq in the
 // program's writable map memory, the map a map the program holds, the
