@@ -230,7 +230,12 @@ TYPED_TEST_P(HashConformance, FullMapFromTwoCpus) {
 }
 
 // Two threads on CPU 0 and CPU 1 insert disjoint keys as fast as they can:
-// exactly max_entries inserts succeed, every other one fails with E2BIG.
+// max_entries inserts succeed, every other one fails with E2BIG. Without
+// preallocation the kernel checks the count (is_map_full) and raises it
+// (inc_elem_count) in two steps, each thread under its own bucket's lock
+// (kernel/bpf/hashtab.c alloc_htab_elem), so two inserts that check at
+// max_entries - 1 both succeed: up to one element more than max_entries
+// with two inserting threads (seen on 6.18: 501 of 500).
 TYPED_TEST_P(HashConformance, ConcurrentInsertsStopAtMaxEntries) {
   if (this->b().NumPossibleCpus() < 2) GTEST_SKIP() << "needs 2 CPUs";
   for (uint32_t mode : this->kPreallocModes) {
@@ -251,10 +256,12 @@ TYPED_TEST_P(HashConformance, ConcurrentInsertsStopAtMaxEntries) {
     std::thread t0(worker, 0), t1(worker, 1);
     t0.join();
     t1.join();
-    EXPECT_EQ(ok.load(), kMax);
-    EXPECT_EQ(e2big.load(), kMax);
+    const uint32_t most = mode == BPF_F_NO_PREALLOC ? kMax + 1 : kMax;
+    EXPECT_GE(ok.load(), kMax);
+    EXPECT_LE(ok.load(), most);
+    EXPECT_EQ(e2big.load(), 2 * kMax - ok.load());
     EXPECT_EQ(other.load(), 0u);
-    EXPECT_EQ(this->template Keys<uint32_t>(fd).size(), kMax);
+    EXPECT_EQ(this->template Keys<uint32_t>(fd).size(), ok.load());
   }
 }
 
