@@ -286,17 +286,23 @@ TEST_F(ExecTest, AnAnswerLostToEintrIsUndoneAtTheNextCall) {
   EXPECT_EQ(CountFds(), before);
 }
 
+// Loses the answer to the child's first `command` call: SIGUSR1 before the
+// answer reaches it, then waits for the child's next call.
+void LoseFirstAnswer(exec::Supervisor& s, int command, bool& done) {
+  s.SetAnswerHookForTesting([&s, command, &done](pid_t caller, int cmd) {
+    if (cmd != command || caller != s.child() || done) return;
+    done = true;
+    ASSERT_EQ(kill(caller, SIGUSR1), 0);
+    ASSERT_TRUE(s.CallWaitingForTesting(10000)) << "no next call";
+  });
+}
+
 // A lost answer's object that another thread opened by id before the
 // caller's next call stays when that call gives the lost one up.
 TEST_F(ExecTest, AnObjectOpenedByIdOutlivesItsLostAnswer) {
   exec::Supervisor s;
   bool done = false;
-  s.SetAnswerHookForTesting([&](pid_t caller, int cmd) {
-    if (cmd != BPF_MAP_CREATE || caller != s.child() || done) return;
-    done = true;
-    ASSERT_EQ(kill(caller, SIGUSR1), 0);
-    ASSERT_TRUE(s.CallWaitingForTesting(10000)) << "no next call";
-  });
+  LoseFirstAnswer(s, BPF_MAP_CREATE, done);
   ASSERT_EQ(Run(s, "lostbyid"), 0);
   EXPECT_EQ(s.stats().vanished, 1u);
 }
@@ -306,12 +312,7 @@ TEST_F(ExecTest, AnObjectOpenedByIdOutlivesItsLostAnswer) {
 TEST_F(ExecTest, AMappingOpenedByIdOutlivesItsLostAnswer) {
   exec::Supervisor s;
   bool done = false;
-  s.SetAnswerHookForTesting([&](pid_t caller, int cmd) {
-    if (cmd != BPF_MAP_CREATE || caller != s.child() || done) return;
-    done = true;
-    ASSERT_EQ(kill(caller, SIGUSR1), 0);
-    ASSERT_TRUE(s.CallWaitingForTesting(10000)) << "no next call";
-  });
+  LoseFirstAnswer(s, BPF_MAP_CREATE, done);
   ASSERT_EQ(Run(s, "lostbyidmmap"), 0);
   EXPECT_EQ(s.stats().vanished, 1u);
 }
@@ -322,12 +323,7 @@ TEST_F(ExecTest, AMappingOpenedByIdOutlivesItsLostAnswer) {
 TEST_F(ExecTest, ALostAnswerIsNotReplayedToAnotherObject) {
   exec::Supervisor s;
   bool done = false;
-  s.SetAnswerHookForTesting([&](pid_t caller, int cmd) {
-    if (cmd != BPF_MAP_DELETE_ELEM || caller != s.child() || done) return;
-    done = true;
-    ASSERT_EQ(kill(caller, SIGUSR1), 0);
-    ASSERT_TRUE(s.CallWaitingForTesting(10000)) << "no next call";
-  });
+  LoseFirstAnswer(s, BPF_MAP_DELETE_ELEM, done);
   EXPECT_EQ(Run(s, "lostdup"), 0);
   EXPECT_EQ(s.stats().vanished, 1u);
 }
