@@ -82,6 +82,10 @@ uint32_t BpfAttrLastFieldEnd(int cmd) {
       return 56;
     case BPF_LINK_CREATE:  // its union's members end at different places
       return BpfAttrSize();
+    case BPF_LINK_UPDATE:  // link_update.old_prog_fd
+      return 16;
+    case BPF_LINK_DETACH:  // link_detach.link_fd
+      return 4;
     case BPF_RAW_TRACEPOINT_OPEN:  // name, prog_fd; the cookie since 6.10
       return v == KernelVersion::k6_1 ? 12 : 24;
     // replace_bpf_fd; relative_fd and expected_revision since 6.6.

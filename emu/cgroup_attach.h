@@ -17,14 +17,29 @@
 // is this process's (under `bpfemu exec`, the supervisor's): the kernel's
 // own attachments (systemd's) are not seen, and the programs never run on
 // the cgroup's traffic - an attach links the programs' cgroup storages
-// (emu/cgroup_storage.h) and makes the lists queries report. BPF_LSM_CGROUP
-// (trampolines) and links (BPF_LINK_CREATE) are not modelled, and a
-// cgroup removed with programs attached keeps them here (the kernel
-// releases them with the cgroup).
+// (emu/cgroup_storage.h) and makes the lists queries report.
+//
+// Cgroup links (BPF_LINK_CREATE on a cgroup, kernel/bpf/cgroup.c
+// cgroup_bpf_link_attach and bpf_cgroup_link_lops) are entries of the same
+// lists, attached with BPF_F_ALLOW_MULTI: a link fd (a memfd of this
+// process, as the iterator and tracing links of emu/bpf_iter.h and
+// emu/trampoline.h) holds one; BPF_LINK_UPDATE swaps its program,
+// BPF_LINK_DETACH or the close of its last fd takes it off. Links have no
+// ids the id walks see, and no link info or fdinfo (docs/dropin.md).
+// BPF_LSM_CGROUP (trampolines) is not modelled, and a cgroup removed with
+// programs attached keeps them here (the kernel releases them with the
+// cgroup).
+//
+// The bpf() commands' own checks before the lists (bpf_prog_attach,
+// bpf_prog_detach, bpf_prog_query, link_create, link_update, link_detach
+// of kernel/bpf/syscall.c) are here too, on the attr's fields, with the
+// fds resolved by a CgroupFds: libbpfemu's are its own, `bpfemu exec`'s
+// the supervised caller's.
 
 #ifndef BPFEMU_EMU_CGROUP_ATTACH_H_
 #define BPFEMU_EMU_CGROUP_ATTACH_H_
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -71,6 +86,11 @@ struct CgroupAttachArgs {
   // error that function returns when it is asked.
   std::shared_ptr<const Prog> anchor;
   int anchor_err = -EINVAL;
+  // With BPF_F_LINK, the anchor is a link: bpf_get_anchor_link()'s answer
+  // (the link's id, or anchor_err).
+  uint32_t anchor_link = 0;
+  // The link attached (CgroupLinkAttach sets it), 0 for a program.
+  uint32_t link = 0;
 };
 
 // __cgroup_bpf_attach(): 0 or -errno, in the kernel's order (flag
@@ -99,6 +119,110 @@ struct CgroupQueryResult {
 };
 void CgroupProgQuery(const CgroupPath& cgrp, uint32_t attach_type,
                      bool effective, CgroupQueryResult* out);
+
+// --- links ---
+
+// cgroup_bpf_link_attach() after its flags check and cgroup_get_from_fd:
+// __cgroup_bpf_attach of a new link holding args.prog, with
+// BPF_F_ALLOW_MULTI added to args.flags (anchors: args.anchor_link with
+// BPF_F_LINK). A new link fd (O_CLOEXEC), or -errno.
+[[nodiscard]] int CgroupLinkAttach(const CgroupPath& cgrp,
+                                   CgroupAttachArgs args);
+// Whether `fd` is a cgroup link of this process.
+bool IsCgroupLinkFd(int fd);
+// The link's id behind `fd` (an anchor), or 0.
+uint32_t CgroupLinkIdOfFd(int fd);
+// Forgets the link fd (on close); the last fd of a link detaches it
+// (bpf_cgroup_link_release). False if `fd` is none.
+bool ForgetCgroupLinkFd(int fd);
+// cgroup_bpf_replace(): the link's program becomes `prog`: -ENOLINK for a
+// detached link, -EPERM when `old` is given and is not the link's program,
+// -EINVAL for a program of another type or other cgroup storages. 0 or
+// -errno; `link_fd` must be a cgroup link (IsCgroupLinkFd).
+[[nodiscard]] int CgroupLinkReplace(int link_fd,
+                                    const std::shared_ptr<const Prog>& prog,
+                                    const std::shared_ptr<const Prog>& old);
+// bpf_cgroup_link_detach(): takes the link off its cgroup (a detached
+// link stays an fd; 0 again).
+int CgroupLinkDetach(int link_fd);
+
+// --- the commands ---
+
+// Where a command's fds lead: the default reads this process's fds;
+// `bpfemu exec` resolves a supervised caller's.
+class CgroupFds {
+ public:
+  virtual ~CgroupFds() = default;
+  // cgroup_get_from_fd(): 0 with *out, or -EBADF.
+  virtual int Cgroup(int fd, CgroupPath* out);
+  // bpf_prog_get(): 0 with *out, -EBADF (not open), -EINVAL (no program).
+  virtual int Prog(int fd, std::shared_ptr<const bpfemu::Prog>* out);
+  // bpf_link_get_from_fd() for a cgroup link: 0 with *local set to this
+  // process's link fd (IsCgroupLinkFd), -EBADF (not open), -EINVAL (no
+  // cgroup link).
+  virtual int Link(int fd, int* local);
+};
+
+// What a caller answers for an attach type that names no cgroup hook (the
+// checks before the hook's own were made).
+inline constexpr int kNotCgroupHook = 1;
+
+// attach_type_to_prog_type() != BPF_PROG_TYPE_UNSPEC: an attach type
+// BPF_PROG_ATTACH and BPF_PROG_DETACH know.
+bool AttachTypeKnown(uint32_t attach_type);
+
+// union bpf_attr's BPF_PROG_ATTACH / BPF_PROG_DETACH members.
+struct ProgAttachAttr {
+  int32_t target_fd = 0;
+  int32_t attach_bpf_fd = 0;
+  uint32_t attach_type = 0;
+  uint32_t attach_flags = 0;
+  int32_t replace_bpf_fd = 0;
+  uint32_t relative_fd = 0;  // or relative_id
+  uint64_t expected_revision = 0;
+};
+// bpf_prog_attach() and cgroup_bpf_prog_attach(): the flags (6.1: before
+// the attach type), the attach type, the program of its type, its expected
+// attach type, the cgroup, the program to replace, then CgroupProgAttach.
+// kNotCgroupHook for a known attach type of another hook.
+[[nodiscard]] int CgroupAttachCommand(const ProgAttachAttr& a, CgroupFds& fds);
+// bpf_prog_detach() and cgroup_bpf_prog_detach(): the attach type, the
+// flags and relative fd (zero), the cgroup, the program (a bad program fd
+// detaches as none), then CgroupProgDetach. kNotCgroupHook as above.
+[[nodiscard]] int CgroupDetachCommand(const ProgAttachAttr& a, CgroupFds& fds);
+// bpf_prog_query() and cgroup_bpf_prog_query() up to the copy-out: the
+// query flags, the attach type (BPF_LSM_CGROUP and the other known hooks:
+// kNotCgroupHook), the cgroup, an effective query with attach flags
+// asked for (-EINVAL); then *out.
+[[nodiscard]] int CgroupQueryCommand(int32_t target_fd, uint32_t attach_type,
+                                     uint32_t query_flags,
+                                     bool prog_attach_flags, CgroupFds& fds,
+                                     CgroupQueryResult* out);
+
+// union bpf_attr's BPF_LINK_CREATE members a cgroup link reads.
+struct LinkCreateAttr {
+  int32_t prog_fd = 0;
+  int32_t target_fd = 0;
+  uint32_t attach_type = 0;
+  uint32_t flags = 0;
+  uint32_t relative_fd = 0;  // link_create.cgroup: or relative_id
+  uint64_t expected_revision = 0;
+};
+// link_create() for a cgroup program: the program (any type: -EBADF /
+// -EINVAL), bpf_prog_attach_check_attach_type (-EINVAL; a CGROUP_SKB
+// program needs CAP_NET_ADMIN: -EPERM), then cgroup_bpf_link_attach (flags
+// other than BPF_F_ID, _BEFORE, _AFTER, _PREORDER and _LINK: -EINVAL;
+// 6.1: any flag), the cgroup (-EBADF), CgroupLinkAttach. A new link fd
+// (this process's), -errno, or kNotCgroupHook for a program of another
+// type (after its fd was checked; -EINVAL if it asks for a cgroup hook).
+[[nodiscard]] int CgroupLinkCreateCommand(const LinkCreateAttr& a,
+                                          CgroupFds& fds);
+// link_update() of a cgroup link: the flags (only BPF_F_REPLACE), the link,
+// the new program, the old one (BPF_F_REPLACE) or old_prog_fd zero, then
+// CgroupLinkReplace.
+[[nodiscard]] int CgroupLinkUpdateCommand(int32_t link_fd, int32_t new_prog_fd,
+                                          uint32_t flags, int32_t old_prog_fd,
+                                          CgroupFds& fds);
 
 // The programs attached in this process, in all (a leak check).
 size_t CgroupProgsAttached();

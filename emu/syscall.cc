@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -351,6 +352,21 @@ int64_t MapMemlock(int fd) {
   return static_cast<int64_t>(e.map->Memlock());
 }
 
+namespace {
+constexpr int kMaxForgetters = 4;
+std::atomic<bool (*)(int)> forgetters[kMaxForgetters];
+}  // namespace
+
+void AddFdForgetter(bool (*forget)(int fd)) {
+  for (auto& slot : forgetters) {
+    bool (*empty)(int) = nullptr;
+    if (slot.load() == forget || slot.compare_exchange_strong(empty, forget)) {
+      return;
+    }
+  }
+  std::abort();  // more tables than kMaxForgetters
+}
+
 ClosingFd ForgetFd(int fd) {
   ClosingFd closing;
   std::shared_ptr<Map> timers;  // a map with timers, unless named
@@ -385,6 +401,9 @@ ClosingFd ForgetFd(int fd) {
   ForgetBtfFd(fd);
   ForgetIterLinkFd(fd);
   ForgetTracingLinkFd(fd);
+  for (auto& slot : forgetters) {
+    if (bool (*forget)(int) = slot.load()) forget(fd);
+  }
   return closing;
 }
 

@@ -191,6 +191,11 @@ struct ClosingFd {
 // calls it). Close the descriptor, then call Finish() on the result.
 [[nodiscard]] ClosingFd ForgetFd(int fd);
 
+// Another table of objects that fds hold, kept by a library above this one
+// (emu/cgroup_attach.h's cgroup links): ForgetFd() passes every fd to
+// `forget` too. At most four are registered.
+void AddFdForgetter(bool (*forget)(int fd));
+
 // Closes a map or program fd; a map is released once no fd (in any process) and
 // no Map reference remain. Returns 0 or -errno from close(2).
 int CloseFd(int fd);

@@ -72,17 +72,15 @@ bool AtLeast612() { return TargetKernel() >= KernelVersion::k6_12; }
 // machine's kernel (kernel.unprivileged_bpf_disabled: __sys_bpf answers
 // EPERM before anything else): links, queries of tasks, iterators,
 // tokens. bpfemu has no kernel objects to attach to. (BPF_PROG_ATTACH,
-// _DETACH and _QUERY are served for cgroups, CgroupAttach.)
+// _DETACH, _QUERY and BPF_LINK_CREATE, _UPDATE, _DETACH are served for
+// cgroups, CgroupAttach and LinkCreate.)
 bool AnsweredEperm(int cmd) {
   switch (cmd) {
     case BPF_RAW_TRACEPOINT_OPEN:
     case BPF_TASK_FD_QUERY:
-    case BPF_LINK_CREATE:
-    case BPF_LINK_UPDATE:
     case BPF_LINK_GET_FD_BY_ID:
     case BPF_LINK_GET_NEXT_ID:
     case BPF_ITER_CREATE:
-    case BPF_LINK_DETACH:
     case 36:  // BPF_TOKEN_CREATE (6.9)
       return true;
     default:
@@ -201,6 +199,12 @@ int64_t Dispatcher::Serve(Call& c, int cmd, uint64_t uattr, uint32_t size) {
       return CgroupDetach(c, attr);
     case BPF_PROG_QUERY:
       return CgroupQuery(c, uattr, attr, size);
+    case BPF_LINK_CREATE:
+      return LinkCreate(c, attr);
+    case BPF_LINK_UPDATE:
+      return LinkUpdate(c, attr);
+    case BPF_LINK_DETACH:
+      return LinkDetach(c, attr);
     case BPF_ENABLE_STATS:
       return EnableStats(c, attr);
     case kBpfProgStreamReadByFd:
@@ -261,6 +265,10 @@ Dispatcher::~Dispatcher() {
   for (auto& [key, fd] : held_) (void)CloseFd(fd);
   for (auto& [key, fd] : perfs_) (void)PerfEventClose(fd);
   for (int fd : stats_) close(fd);
+  for (auto& [key, l] : links_) {
+    close(l.write_end);
+    (void)CloseFd(l.local);
+  }
 }
 
 int Dispatcher::MapFdForId(uint32_t id) const {
@@ -286,8 +294,8 @@ size_t Dispatcher::OpenFds() const {
   size_t lost = 0;
   for (const auto& [tid, l] : lost_) lost += l.fd >= 0;
   return maps_.size() + progs_.size() + btfs_.size() + held_.size() +
-         perfs_.size() + stats_.size() + (not_a_map_ >= 0) + polls_.OpenFds() +
-         lost;
+         perfs_.size() + stats_.size() + 2 * links_.size() + (not_a_map_ >= 0) +
+         polls_.OpenFds() + lost;
 }
 
 namespace {
@@ -1040,6 +1048,7 @@ std::set<std::pair<uint64_t, uint64_t>> FilesHeldElsewhere() {
 
 void Dispatcher::Collect() {
   given_ = 0;
+  ReapLinks();  // a released link no longer holds its program
   auto held = FilesHeldElsewhere();
   // A kept answer (Unanswered) is the supervisor's own fd until its call
   // is restarted: its object is held too.
@@ -1363,177 +1372,142 @@ int64_t Dispatcher::BindMap(Call& c, const uint8_t* a) {
   return 0;
 }
 
-// --- cgroup attachment (emu/cgroup_attach.h) ---
+// --- cgroup attachment and links (emu/cgroup_attach.h) ---
 
-namespace {
+// The caller's fds for the cgroup commands: its cgroup directory fd is
+// taken over (pidfd_getfd) and resolved (cgroup_get_from_fd: -EBADF for a
+// number not open or a file that is no cgroup2 directory), its program and
+// link fds are those this supervisor handed out.
+class Dispatcher::CallerFds : public CgroupFds {
+ public:
+  CallerFds(Dispatcher& d, Call& c) : d_(d), c_(c) {}
+  int Cgroup(int fd, CgroupPath* out) override {
+    const int t = c_.GetFd(fd);
+    if (t < 0) return -EBADF;
+    const int err = CgroupPathFromFd(t, out);
+    close(t);
+    return err;
+  }
+  int Prog(int fd, std::shared_ptr<const bpfemu::Prog>* out) override {
+    int local;
+    if (int err = d_.LocalProg(c_, fd, &local); err != 0) return err;
+    return ProgFromFd(local, out) == 0 ? 0 : -EINVAL;
+  }
+  int Link(int fd, int* local) override {
+    const int t = c_.GetFd(fd);
+    if (t < 0) return -EBADF;
+    struct stat st;
+    const bool ok = fstat(t, &st) == 0;
+    close(t);
+    if (!ok) return -EBADF;
+    auto it = d_.links_.find({st.st_dev, st.st_ino, 0});
+    if (it == d_.links_.end()) return -EINVAL;  // bpf_link_get_from_fd
+    *local = it->second.local;
+    return 0;
+  }
 
-// include/uapi/linux/bpf.h flags newer than this system's header, and the
-// masks of kernel/bpf/syscall.c bpf_prog_attach.
-constexpr uint32_t kAttachMaskBase = BPF_F_ALLOW_OVERRIDE | BPF_F_ALLOW_MULTI |
-                                     BPF_F_REPLACE | (1u << 6);    // PREORDER
-constexpr uint32_t kAttachMaskMprog = BPF_F_REPLACE | (1u << 3) |  // BEFORE
-                                      (1u << 4) |                  // AFTER
-                                      (1u << 5) |                  // ID
-                                      (1u << 13);                  // LINK
-constexpr uint32_t kAttachMask61 =
-    BPF_F_ALLOW_OVERRIDE | BPF_F_ALLOW_MULTI | BPF_F_REPLACE;
+ private:
+  Dispatcher& d_;
+  Call& c_;
+};
 
-// attach_type_to_prog_type() != BPF_PROG_TYPE_UNSPEC: an attach type the
-// kernel's attach and detach know (the cgroup ones are CgroupAttachProgType's).
-bool KnownAttachType(uint32_t t) {
-  switch (t) {
-    case BPF_SK_MSG_VERDICT:
-    case BPF_SK_SKB_STREAM_PARSER:
-    case BPF_SK_SKB_STREAM_VERDICT:
-    case BPF_SK_SKB_VERDICT:
-    case BPF_LIRC_MODE2:
-    case BPF_FLOW_DISSECTOR:
-    case BPF_TRACE_ITER:
-    case BPF_TRACE_RAW_TP:
-    case BPF_TRACE_FENTRY:
-    case BPF_TRACE_FEXIT:
-    case BPF_MODIFY_RETURN:
-    case BPF_LSM_MAC:
-    case BPF_SK_LOOKUP:
-    case BPF_XDP:
-    case BPF_LSM_CGROUP:
-      return true;
-    case 47:  // BPF_TCX_INGRESS (6.6)
-    case 48:  // BPF_TCX_EGRESS
-    case 55:  // BPF_NETKIT_PRIMARY (6.7)
-    case 56:  // BPF_NETKIT_PEER
-      return AtLeast612();
-    default:
-      return CgroupAttachProgType(t) != 0;
+void Dispatcher::ReapLinks() {
+  for (auto it = links_.begin(); it != links_.end();) {
+    struct pollfd pfd = {it->second.write_end, POLLOUT, 0};
+    if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR) != 0) {
+      // No reader left: the caller's last fd of the link was closed.
+      close(it->second.write_end);
+      (void)CloseFd(it->second.local);
+      it = links_.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
-// The caller's cgroup directory fd (cgroup_get_from_fd): -EBADF for a
-// number not open or a file that is no cgroup2 directory.
-int CallerCgroup(Call& c, int child_fd, CgroupPath* out) {
-  const int t = c.GetFd(child_fd);
-  if (t < 0) return -EBADF;
-  const int err = CgroupPathFromFd(t, out);
-  close(t);
-  return err;
-}
-
-}  // namespace
-
-int Dispatcher::CallerProgOfType(Call& c, int child_fd, uint32_t type,
-                                 std::shared_ptr<const Prog>* out) {
-  int local;
-  if (int err = LocalProg(c, child_fd, &local); err != 0) return err;
-  if (ProgFromFd(local, out) != 0) return -EINVAL;
-  if ((*out)->type != type) return -EINVAL;  // bpf_prog_get_ok
+int Dispatcher::GiveLink(Call& c, int local) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) {
+    const int err = -errno;
+    (void)CloseFd(local);
+    return err;
+  }
+  struct stat st;
+  if (fstat(p[0], &st) != 0) {
+    const int err = -errno;
+    close(p[0]);
+    close(p[1]);
+    (void)CloseFd(local);
+    return err;
+  }
+  const FileKey key{st.st_dev, st.st_ino, 0};
+  const int err = c.AnswerWithFd(p[0], /*cloexec=*/true);
+  close(p[0]);
+  if (err < 0) {
+    close(p[1]);
+    (void)CloseFd(local);
+    return err;
+  }
+  links_[key] = LinkFile{local, p[1]};
+  undo_.push_back([this, key] {
+    auto it = links_.find(key);
+    if (it == links_.end()) return;
+    close(it->second.write_end);
+    (void)CloseFd(it->second.local);
+    links_.erase(it);
+  });
   return 0;
 }
 
-// bpf_prog_attach(), then cgroup_bpf_prog_attach(): the flags (6.1: before
-// the attach type), the attach type, the program and its expected attach
-// type, the cgroup, the program to replace, then __cgroup_bpf_attach.
+// BPF_PROG_ATTACH (emu/cgroup_attach.h CgroupAttachCommand): other hooks
+// than a cgroup's are not served (EPERM).
 int64_t Dispatcher::CgroupAttach(Call& c, const uint8_t* a) {
-  if (!CallerPrivileged()) return -EPERM;
-  const uint32_t type = Get<uint32_t>(a, 8);
-  const uint32_t flags = Get<uint32_t>(a, 12);
-  if (!AtLeast612() && (flags & ~kAttachMask61)) return -EINVAL;
-  if (!KnownAttachType(type)) return -EINVAL;
-  const uint32_t ptype = CgroupAttachProgType(type);
-  if (ptype == 0) return -EPERM;  // not a cgroup hook: not served
-  if (AtLeast612() && (flags & ~(kAttachMaskBase | kAttachMaskMprog))) {
-    return -EINVAL;
-  }
-  CgroupAttachArgs args;
-  args.attach_type = type;
-  args.flags = flags;
-  args.relative = Get<uint32_t>(a, 20);
-  args.revision = Get<uint64_t>(a, 24);
-  if (int err = CallerProgOfType(c, Get<int32_t>(a, 4), ptype, &args.prog);
-      err != 0) {
-    return err;
-  }
-  // bpf_prog_attach_check_attach_type(): these types attach only where
-  // they were loaded for (a CGROUP_SOCK program loaded without one is
-  // BPF_CGROUP_INET_SOCK_CREATE's, bpf_prog_load_fixup_attach_type).
-  uint32_t expected = args.prog->expected_attach_type;
-  if (ptype == BPF_PROG_TYPE_CGROUP_SOCK && expected == 0) {
-    expected = BPF_CGROUP_INET_SOCK_CREATE;
-  }
-  if ((ptype == BPF_PROG_TYPE_CGROUP_SOCK ||
-       ptype == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ||
-       ptype == BPF_PROG_TYPE_CGROUP_SOCKOPT) &&
-      expected != type) {
-    return -EINVAL;
-  }
-  CgroupPath cgrp;
-  if (int err = CallerCgroup(c, Get<int32_t>(a, 0), &cgrp); err != 0) {
-    return err;
-  }
-  if ((flags & BPF_F_ALLOW_MULTI) && (flags & BPF_F_REPLACE)) {
-    if (int err =
-            CallerProgOfType(c, Get<int32_t>(a, 16), ptype, &args.replace);
-        err != 0) {
-      return err;
-    }
-  }
-  // bpf_get_anchor_prog(): by id with BPF_F_ID, else by fd (bpf_prog_get:
-  // any program type).
-  if (flags & (1u << 5)) {
-    args.anchor = ProgFromId(args.relative);
-    args.anchor_err = -ENOENT;
-  } else if (args.relative != 0) {
-    int local;
-    args.anchor_err = LocalProg(c, static_cast<int>(args.relative), &local);
-    if (args.anchor_err == 0 && ProgFromFd(local, &args.anchor) != 0) {
-      args.anchor_err = -EINVAL;
-    }
-  }
-  return CgroupProgAttach(cgrp, args);
+  ReapLinks();
+  ProgAttachAttr attr;
+  attr.target_fd = Get<int32_t>(a, 0);
+  attr.attach_bpf_fd = Get<int32_t>(a, 4);
+  attr.attach_type = Get<uint32_t>(a, 8);
+  attr.attach_flags = Get<uint32_t>(a, 12);
+  attr.replace_bpf_fd = Get<int32_t>(a, 16);
+  attr.relative_fd = Get<uint32_t>(a, 20);
+  attr.expected_revision = Get<uint64_t>(a, 24);
+  CallerFds fds(*this, c);
+  const int r = CgroupAttachCommand(attr, fds);
+  return r == kNotCgroupHook ? -EPERM : r;
 }
 
-// bpf_prog_detach(), then cgroup_bpf_prog_detach(): the cgroup, the program
-// (a bad program fd detaches as none), then __cgroup_bpf_detach.
 int64_t Dispatcher::CgroupDetach(Call& c, const uint8_t* a) {
-  if (!CallerPrivileged()) return -EPERM;
-  const uint32_t type = Get<uint32_t>(a, 8);
-  const uint32_t ptype = CgroupAttachProgType(type);
-  if (ptype == 0) return KnownAttachType(type) ? -EPERM : -EINVAL;
-  if (Get<uint32_t>(a, 12) != 0 || Get<uint32_t>(a, 20) != 0) return -EINVAL;
-  CgroupPath cgrp;
-  if (int err = CallerCgroup(c, Get<int32_t>(a, 0), &cgrp); err != 0) {
-    return err;
-  }
-  std::shared_ptr<const Prog> prog;
-  if (CallerProgOfType(c, Get<int32_t>(a, 4), ptype, &prog) != 0) {
-    prog.reset();
-  }
-  return CgroupProgDetach(cgrp, prog, type, Get<uint64_t>(a, 24));
+  ReapLinks();
+  ProgAttachAttr attr;
+  attr.target_fd = Get<int32_t>(a, 0);
+  attr.attach_bpf_fd = Get<int32_t>(a, 4);
+  attr.attach_type = Get<uint32_t>(a, 8);
+  attr.attach_flags = Get<uint32_t>(a, 12);
+  attr.relative_fd = Get<uint32_t>(a, 20);
+  attr.expected_revision = Get<uint64_t>(a, 24);
+  CallerFds fds(*this, c);
+  const int r = CgroupDetachCommand(attr, fds);
+  return r == kNotCgroupHook ? -EPERM : r;
 }
 
-// bpf_prog_query() and __cgroup_bpf_query(): the flags, the attach type,
-// the cgroup; then attach_flags, prog_cnt and (6.12+, when the caller's
-// attr holds it) revision written back, and as many ids as prog_cnt
-// allows (ENOSPC when fewer than attached), each with its attach flags.
+// BPF_PROG_QUERY (CgroupQueryCommand), then __cgroup_bpf_query's
+// copy-out: attach_flags, prog_cnt and (6.12+, when the caller's attr
+// holds it) revision written back, and as many ids as prog_cnt allows
+// (ENOSPC when fewer than attached), each with its attach flags.
 int64_t Dispatcher::CgroupQuery(Call& c, uint64_t uattr, const uint8_t* a,
                                 uint32_t size) {
-  if (!CallerPrivileged()) return -EPERM;  // bpf_net_capable
-  const uint32_t type = Get<uint32_t>(a, 4);
-  const uint32_t qflags = Get<uint32_t>(a, 8);
-  if (qflags & ~uint32_t{BPF_F_QUERY_EFFECTIVE}) return -EINVAL;
-  if (CgroupAttachProgType(type) == 0) {
-    return type == BPF_LSM_CGROUP || KnownAttachType(type) ? -EPERM : -EINVAL;
-  }
-  CgroupPath cgrp;
-  if (int err = CallerCgroup(c, Get<int32_t>(a, 0), &cgrp); err != 0) {
-    return err;
-  }
-  const bool effective = qflags & BPF_F_QUERY_EFFECTIVE;
+  ReapLinks();
   const uint64_t ids_ptr = Get<uint64_t>(a, 16);
   const uint32_t cnt_in = Get<uint32_t>(a, 24);
-  uint64_t flags_ptr = Get<uint64_t>(a, 32);
-  if (effective && flags_ptr != 0) return -EINVAL;
+  const uint64_t flags_ptr = Get<uint64_t>(a, 32);
+  CallerFds fds(*this, c);
   CgroupQueryResult q;
-  CgroupProgQuery(cgrp, type, effective, &q);
+  const int r =
+      CgroupQueryCommand(Get<int32_t>(a, 0), Get<uint32_t>(a, 4),
+                         Get<uint32_t>(a, 8), flags_ptr != 0, fds, &q);
+  if (r == kNotCgroupHook) return -EPERM;
+  if (r != 0) return r;
+  const bool effective = Get<uint32_t>(a, 8) & BPF_F_QUERY_EFFECTIVE;
   const uint32_t total = static_cast<uint32_t>(q.ids.size());
   if (c.Write(uattr + 12, &q.flags, 4) != 0) return -EFAULT;
   if (c.Write(uattr + 24, &total, 4) != 0) return -EFAULT;
@@ -1558,6 +1532,46 @@ int64_t Dispatcher::CgroupQuery(Call& c, uint64_t uattr, const uint8_t* a,
     }
   }
   return ret;
+}
+
+// BPF_LINK_CREATE of a cgroup program (CgroupLinkCreateCommand): the
+// caller's link fd is the read end of a pipe whose write end stays here,
+// so that the last close of it anywhere shows as POLLERR (ReapLinks) and
+// the link is released then, before the next cgroup command. Other
+// programs' links are not served (EPERM).
+int64_t Dispatcher::LinkCreate(Call& c, const uint8_t* a) {
+  ReapLinks();
+  LinkCreateAttr attr;
+  attr.prog_fd = Get<int32_t>(a, 0);
+  attr.target_fd = Get<int32_t>(a, 4);
+  attr.attach_type = Get<uint32_t>(a, 8);
+  attr.flags = Get<uint32_t>(a, 12);
+  attr.relative_fd = Get<uint32_t>(a, 16);
+  attr.expected_revision = Get<uint64_t>(a, 24);
+  if (attr.attach_type == 44) return -EPERM;  // BPF_STRUCT_OPS: not served
+  CallerFds fds(*this, c);
+  const int r = CgroupLinkCreateCommand(attr, fds);
+  if (r == kNotCgroupHook) return -EPERM;
+  if (r < 0) return r;
+  return GiveLink(c, r);
+}
+
+int64_t Dispatcher::LinkUpdate(Call& c, const uint8_t* a) {
+  ReapLinks();
+  CallerFds fds(*this, c);
+  return CgroupLinkUpdateCommand(Get<int32_t>(a, 0), Get<int32_t>(a, 4),
+                                 Get<uint32_t>(a, 8), Get<int32_t>(a, 12), fds);
+}
+
+// BPF_LINK_DETACH: the caller's links are cgroup links
+// (bpf_cgroup_link_detach).
+int64_t Dispatcher::LinkDetach(Call& c, const uint8_t* a) {
+  ReapLinks();
+  if (!CallerPrivileged()) return -EPERM;
+  CallerFds fds(*this, c);
+  int local = -1;
+  if (int err = fds.Link(Get<int32_t>(a, 0), &local); err != 0) return err;
+  return CgroupLinkDetach(local);
 }
 
 // --- BTF (emu/btf.h) ---

@@ -210,15 +210,30 @@ class Dispatcher {
                    uint32_t* len);
   int64_t BindMap(Call& c, const uint8_t* attr);
   // BPF_PROG_ATTACH / BPF_PROG_DETACH / BPF_PROG_QUERY of cgroup programs
-  // (emu/cgroup_attach.h); the caller's cgroup directory fd is taken over
-  // (pidfd_getfd) and resolved. Other attach types: EPERM.
+  // and BPF_LINK_CREATE / _UPDATE / _DETACH of cgroup links
+  // (emu/cgroup_attach.h, with the caller's fds: CallerFds). Other attach
+  // types: EPERM.
   int64_t CgroupAttach(Call& c, const uint8_t* attr);
   int64_t CgroupDetach(Call& c, const uint8_t* attr);
   int64_t CgroupQuery(Call& c, uint64_t uattr, const uint8_t* attr,
                       uint32_t size);
-  // bpf_prog_get_type(): the caller's program fd as a program of `type`.
-  int CallerProgOfType(Call& c, int child_fd, uint32_t type,
-                       std::shared_ptr<const Prog>* out);
+  int64_t LinkCreate(Call& c, const uint8_t* attr);
+  int64_t LinkUpdate(Call& c, const uint8_t* attr);
+  int64_t LinkDetach(Call& c, const uint8_t* attr);
+  class CallerFds;
+  // Cgroup links handed out: the caller holds the read end of a pipe
+  // (dev/ino: the key), this supervisor its write end and the emulator's
+  // link fd. Gives the caller a new one for the emulator's link fd `local`
+  // (taken), as the call's answer: 0 or -errno.
+  struct LinkFile {
+    int local;
+    int write_end;
+  };
+  std::map<FileKey, LinkFile> links_;
+  int GiveLink(Call& c, int local);
+  // Releases the links whose pipe has no reader left (POLLERR on the write
+  // end): closing a link's last fd detaches it (bpf_cgroup_link_release).
+  void ReapLinks();
   int64_t EnableStats(Call& c, const uint8_t* attr);
   // BPF_PROG_STREAM_READ_BY_FD (6.17, emu/stream.h).
   int64_t StreamRead(Call& c, const uint8_t* attr);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// BPF_PROG_ATTACH / BPF_PROG_DETACH / BPF_PROG_QUERY of cgroup programs and
-// the cgroup storages an attach links, through raw bpf(2): the same binary
-// prints the same transcript natively on the kernel (as root) and under
+// BPF_PROG_ATTACH / BPF_PROG_DETACH / BPF_PROG_QUERY of cgroup programs,
+// the cgroup storages an attach links, and cgroup links (BPF_LINK_CREATE,
+// _UPDATE, _DETACH, the close of a link fd), through raw bpf(2): the same
+// binary prints the same transcript natively on the kernel (as root) and under
 // `bpfemu exec` (expected_cgroup.txt, recorded on 6.18). Program ids are
-// printed by name (a, b, c, d, s), so the transcript does not depend on
+// printed by name (a, b, c, d, s, x), so the transcript does not depend on
 // the ids the kernel hands out. Needs a writable cgroup2 hierarchy (root):
 // it makes a cgroup and a child below it, and removes both.
 #define _GNU_SOURCE
@@ -20,7 +21,10 @@
 
 // Attach flags newer than this system's header (include/uapi/linux/bpf.h).
 #define F_BEFORE (1u << 3)
+#define F_AFTER (1u << 4)
+#define F_ID (1u << 5)
 #define F_PREORDER (1u << 6)
+#define F_LINK (1u << 13)
 
 // union bpf_attr as 6.18 lays out the attach and query commands.
 typedef union {
@@ -36,16 +40,24 @@ typedef union {
     uint32_t prog_cnt, pad;
     uint64_t prog_attach_flags, link_ids, link_attach_flags, revision;
   } q;
+  struct {
+    uint32_t prog_fd, target_fd, attach_type, flags;
+    uint32_t relative_fd, pad;
+    uint64_t expected_revision;
+  } lc;
+  struct {
+    uint32_t link_fd, new_prog_fd, flags, old_prog_fd;
+  } lu;
 } Attr;
 
-static uint32_t ids[5];
-static const char* names = "abcds";
+static uint32_t ids[6];
+static const char* names = "abcdsx";
 
 static const char* Name(uint32_t id) {
   static char buf[2][16];
   static int which;
   which ^= 1;
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < 6; ++i) {
     if (ids[i] == id) {
       snprintf(buf[which], sizeof(buf[which]), "%c", names[i]);
       return buf[which];
@@ -76,6 +88,44 @@ static long Detach(int cg, int prog, uint32_t type) {
   a.at.attach_bpf_fd = prog;
   a.at.attach_type = type;
   return sys_bpf(BPF_PROG_DETACH, &a, sizeof(a));
+}
+
+static long LinkCreate(int prog, int cg, uint32_t type, uint32_t flags,
+                       uint32_t relative, uint64_t revision) {
+  Attr a;
+  memset(&a, 0, sizeof(a));
+  a.lc.prog_fd = prog;
+  a.lc.target_fd = cg;
+  a.lc.attach_type = type;
+  a.lc.flags = flags;
+  a.lc.relative_fd = relative;
+  a.lc.expected_revision = revision;
+  return sys_bpf(BPF_LINK_CREATE, &a, sizeof(a));
+}
+
+static long LinkUpdate(int link, int prog, uint32_t flags, int old) {
+  Attr a;
+  memset(&a, 0, sizeof(a));
+  a.lu.link_fd = link;
+  a.lu.new_prog_fd = prog;
+  a.lu.flags = flags;
+  a.lu.old_prog_fd = old;
+  return sys_bpf(BPF_LINK_UPDATE, &a, sizeof(a));
+}
+
+static long LinkDetach(int link) {
+  Attr a;
+  memset(&a, 0, sizeof(a));
+  a.lu.link_fd = link;
+  return sys_bpf(BPF_LINK_DETACH, &a, sizeof(a));
+}
+
+// A link fd printed as whether it is one.
+static const char* Fd(long r) {
+  static char buf[24];
+  if (r >= 0) return "fd";
+  snprintf(buf, sizeof(buf), "%ld", r);
+  return buf;
 }
 
 // A query printed: its answer, attach_flags, prog_cnt, revision, the ids
@@ -112,9 +162,10 @@ static uint32_t ProgId(int fd) {
   return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)) == 0 ? info.id : 0;
 }
 
-// A cgroup_skb program returning 1; with a storage map, it asks for its
-// storage first (bpf_get_local_storage, helper 81).
-static int Load(int storage) {
+// A cgroup_skb program returning 1 (a socket filter with `type` 1); with
+// a storage map, it asks for its storage first (bpf_get_local_storage,
+// helper 81).
+static int Load(int storage, int type) {
   struct insn p[8];
   int n = 0;
   if (storage >= 0) {
@@ -127,8 +178,8 @@ static int Load(int storage) {
   p[n++] = (struct insn){0x95, 0, 0, 0};  // exit
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
-  a.prog_type = BPF_PROG_TYPE_CGROUP_SKB;
-  a.expected_attach_type = BPF_CGROUP_INET_EGRESS;
+  a.prog_type = type ? BPF_PROG_TYPE_SOCKET_FILTER : BPF_PROG_TYPE_CGROUP_SKB;
+  a.expected_attach_type = type ? 0 : BPF_CGROUP_INET_EGRESS;
   a.insn_cnt = n;
   a.insns = (uint64_t)(uintptr_t)p;
   a.license = (uint64_t)(uintptr_t) "GPL";
@@ -153,6 +204,110 @@ static void Cgroup2Mount(char* out, size_t n) {
   fclose(f);
 }
 
+// Cgroup links (kernel/bpf/cgroup.c cgroup_bpf_link_attach and
+// bpf_cgroup_link_lops): attached as BPF_F_ALLOW_MULTI, placed by link
+// anchors, their program swapped, detached, released by the last close.
+static void Links(int p, int c, int notcg, int st, const int* fd) {
+  const uint32_t eg = BPF_CGROUP_INET_EGRESS;
+  printf("link to a non-cgroup = %s\n",
+         Fd(LinkCreate(fd[0], notcg, eg, 0, 0, 0)));
+  printf("link a closed program = %s\n", Fd(LinkCreate(999, p, eg, 0, 0, 0)));
+  printf("link a map = %s\n", Fd(LinkCreate(st, p, eg, 0, 0, 0)));
+  printf("link to another program type's hook = %s\n",
+         Fd(LinkCreate(fd[0], p, BPF_CGROUP_INET4_CONNECT, 0, 0, 0)));
+  printf("link type 9999 = %s\n", Fd(LinkCreate(fd[0], p, 9999, 0, 0, 0)));
+  printf("link a socket filter = %s\n", Fd(LinkCreate(fd[5], p, eg, 0, 0, 0)));
+  printf("link flag override = %s\n",
+         Fd(LinkCreate(fd[0], p, eg, BPF_F_ALLOW_OVERRIDE, 0, 0)));
+  printf("link flag multi = %s\n",
+         Fd(LinkCreate(fd[0], p, eg, BPF_F_ALLOW_MULTI, 0, 0)));
+  printf("link before no link = %s\n",
+         Fd(LinkCreate(fd[0], p, eg, F_LINK | F_BEFORE, 0, 0)));
+  printf("link revision 7 = %s\n", Fd(LinkCreate(fd[0], p, eg, 0, 0, 7)));
+  const int la = (int)LinkCreate(fd[0], p, eg, 0, 0, 0);
+  const int lb = (int)LinkCreate(fd[1], p, eg, 0, 0, 0);
+  printf("link a, b = %s %s\n", Fd(la), Fd(lb));
+  Query("query parent", p, eg, 0, 4, 1);
+  printf("attach a without flags over links = %ld\n",
+         Attach(p, fd[0], eg, 0, 0, 0, 0));
+  printf("attach a multi beside its link = %ld\n",
+         Attach(p, fd[0], eg, BPF_F_ALLOW_MULTI, 0, 0, 0));
+  printf("attach a multi again = %ld\n",
+         Attach(p, fd[0], eg, BPF_F_ALLOW_MULTI, 0, 0, 0));
+  const int twice = (int)LinkCreate(fd[0], p, eg, 0, 0, 0);
+  printf("link a twice = %s\n", Fd(twice));
+  Query("query parent", p, eg, 0, 8, 1);
+  close(twice);
+  Query("query parent", p, eg, 0, 8, 1);
+  printf("detach a (the program) = %ld\n", Detach(p, fd[0], eg));
+  printf("detach a again = %ld\n", Detach(p, fd[0], eg));
+  printf("detach b (a link's) = %ld\n", Detach(p, fd[1], eg));
+  Query("query parent", p, eg, 0, 8, 1);
+  const int lc = (int)LinkCreate(fd[2], p, eg, F_LINK | F_BEFORE, lb, 0);
+  printf("link c before link b = %s\n", Fd(lc));
+  printf("link d after program a = %s\n",
+         Fd(LinkCreate(fd[3], p, eg, F_AFTER, fd[0], 0)));
+  printf("link d after a map = %s\n",
+         Fd(LinkCreate(fd[3], p, eg, F_LINK | F_AFTER, st, 0)));
+  printf("link d after a closed fd = %s\n",
+         Fd(LinkCreate(fd[3], p, eg, F_LINK | F_AFTER, 999, 0)));
+  printf("link d after link id 0 = %s\n",
+         Fd(LinkCreate(fd[3], p, eg, F_LINK | F_ID | F_AFTER, 0, 0)));
+  printf("link d before and after = %s\n",
+         Fd(LinkCreate(fd[3], p, eg, F_LINK | F_BEFORE | F_AFTER, lb, 0)));
+  Query("query parent", p, eg, 0, 8, 1);
+  printf("attach d before link c = %ld\n",
+         Attach(p, fd[3], eg, BPF_F_ALLOW_MULTI | F_LINK | F_BEFORE, 0, lc, 0));
+  printf("attach d before program c = %ld\n",
+         Attach(p, fd[3], eg, BPF_F_ALLOW_MULTI | F_BEFORE, 0, fd[2], 0));
+  // Update: the link's program is swapped in place.
+  printf("update a -> d = %ld\n", LinkUpdate(la, fd[3], 0, 0));
+  Query("query parent", p, eg, 0, 8, 1);
+  printf("update replace old a (is d) = %ld\n",
+         LinkUpdate(la, fd[0], BPF_F_REPLACE, fd[0]));
+  printf("update replace old d = %ld\n",
+         LinkUpdate(la, fd[0], BPF_F_REPLACE, fd[3]));
+  printf("update old without replace = %ld\n", LinkUpdate(la, fd[1], 0, fd[0]));
+  printf("update flag 2 = %ld\n", LinkUpdate(la, fd[1], 2, 0));
+  printf("update replace old closed = %ld\n",
+         LinkUpdate(la, fd[1], BPF_F_REPLACE, 999));
+  printf("update a program fd = %ld\n", LinkUpdate(fd[0], fd[1], 0, 0));
+  printf("update a closed fd = %ld\n", LinkUpdate(999, fd[1], 0, 0));
+  printf("update to a map = %ld\n", LinkUpdate(la, st, 0, 0));
+  printf("update to a socket filter = %ld\n", LinkUpdate(la, fd[5], 0, 0));
+  printf("update to other storages = %ld\n", LinkUpdate(la, fd[4], 0, 0));
+  printf("update to the program another link has = %ld\n",
+         LinkUpdate(la, fd[2], 0, 0));
+  Query("query parent", p, eg, 0, 8, 1);
+  printf("update back to a = %ld\n", LinkUpdate(la, fd[0], 0, 0));
+  // The child: its own link, and the parent's links in its effective list.
+  const int lcb = (int)LinkCreate(fd[1], c, eg, F_BEFORE, 0, 0);
+  printf("link b in the child = %s\n", Fd(lcb));
+  printf("attach d in the child without flags = %ld\n",
+         Attach(c, fd[3], eg, 0, 0, 0, 0));
+  Query("query child", c, eg, 0, 4, 1);
+  Query("query child effective", c, eg, BPF_F_QUERY_EFFECTIVE, 8, 0);
+  // Detach: the link stays an fd.
+  printf("detach link b = %ld\n", LinkDetach(lb));
+  printf("detach link b again = %ld\n", LinkDetach(lb));
+  printf("update detached link b = %ld\n", LinkUpdate(lb, fd[1], 0, 0));
+  printf("detach a program fd = %ld\n", LinkDetach(fd[0]));
+  printf("detach a closed fd = %ld\n", LinkDetach(999));
+  Query("query parent", p, eg, 0, 8, 1);
+  // Close: the last fd of a link detaches it.
+  const int la2 = dup(la);
+  close(la);
+  Query("query parent with a dup of link a", p, eg, 0, 8, 1);
+  close(la2);
+  Query("query parent after link a closed", p, eg, 0, 8, 1);
+  close(lb);
+  close(lc);
+  Query("query parent after all closed", p, eg, 0, 8, 1);
+  Query("query child effective", c, eg, BPF_F_QUERY_EFFECTIVE, 8, 0);
+  close(lcb);
+  Query("query child after its link closed", c, eg, 0, 8, 1);
+}
+
 int main(void) {
   const uint32_t eg = BPF_CGROUP_INET_EGRESS;
   char root[256], parent[300], child[320];
@@ -169,13 +324,13 @@ int main(void) {
   int notcg = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   int st = map_create(BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
                       sizeof(struct bpf_cgroup_storage_key), 8, 0, 0, NULL);
-  int fd[5];
-  for (int i = 0; i < 5; ++i) {
-    fd[i] = Load(i == 4 ? st : -1);
+  int fd[6];
+  for (int i = 0; i < 6; ++i) {
+    fd[i] = Load(i == 4 ? st : -1, i == 5);
     ids[i] = ProgId(fd[i]);
   }
   printf("setup = %d\n", p >= 0 && c >= 0 && st >= 0 && fd[0] >= 0 &&
-                             fd[4] >= 0 && ids[4] != 0);
+                             fd[4] >= 0 && ids[4] != 0 && ids[5] != 0);
   // The refusals before any attachment, in the kernel's order.
   printf("attach to a non-cgroup directory = %ld\n",
          Attach(notcg, fd[0], eg, 0, 0, 0, 0));
@@ -287,7 +442,8 @@ int main(void) {
   printf("detach s = %ld\n", Detach(c, fd[4], eg));
   printf("storage lookup after detach = %ld\n",
          elem(BPF_MAP_LOOKUP_ELEM, st, &key, out, 0));
-  for (int i = 0; i < 5; ++i) close(fd[i]);
+  Links(p, c, notcg, st, fd);
+  for (int i = 0; i < 6; ++i) close(fd[i]);
   close(st);
   close(p);
   close(c);
