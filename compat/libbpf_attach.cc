@@ -6,15 +6,20 @@
 //   * every bpf() command gives EPERM to an unprivileged caller
 //     (unprivileged_bpf_disabled, emu/version.h CallerPrivileged);
 //   * program ids and BPF_PROG_GET_FD_BY_ID walk the emulator's programs;
-//     the emulator has no BTF objects and no links, so their walks find
-//     nothing (ENOENT) and a link fd is never valid (EBADF if not open,
-//     EINVAL otherwise, as bpf_link_get_from_fd);
-//   * attaching needs kernel hooks the emulator does not have: after the
+//     the emulator has no BTF objects and its links have no ids, so their
+//     walks find nothing (ENOENT); a link fd is one of the links below
+//     (else EBADF if not open, EINVAL otherwise, as bpf_link_get_from_fd);
+//   * cgroups (emu/cgroup_attach.h): BPF_PROG_ATTACH, _DETACH and _QUERY on
+//     a cgroup2 directory fd keep the kernel's per-cgroup lists, and
+//     BPF_LINK_CREATE of a cgroup program makes a cgroup link, which
+//     BPF_LINK_UPDATE, BPF_LINK_DETACH and the close of its fd act on;
+//   * iterators (emu/bpf_iter.h): BPF_LINK_CREATE of a BPF_TRACE_ITER
+//     program makes an iterator link, BPF_ITER_CREATE on it an fd to read
+//     the program's output from; fentry / fexit / fmod_ret programs link
+//     to their trampolines (emu/trampoline.h);
+//   * other hooks need kernel objects the emulator does not have: after the
 //     kernel's own checks of the attach type and program fd, the answer is
 //     EOPNOTSUPP (bpf_program__attach*: NULL with errno EOPNOTSUPP).
-//   * except iterators (emu/bpf_iter.h): BPF_LINK_CREATE of a BPF_TRACE_ITER
-//     program makes an iterator link, BPF_ITER_CREATE on it an fd to read
-//     the program's output from.
 // docs/dropin.md lists every call and its answer.
 
 #include <arpa/inet.h>
@@ -33,6 +38,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -45,6 +51,7 @@
 #include "compat/libbpf_internal.h"
 #include "emu/bpf_iter.h"
 #include "emu/btf.h"
+#include "emu/cgroup_attach.h"
 #include "emu/prog.h"
 #include "emu/syscall.h"
 #include "emu/tc_attach.h"
@@ -192,6 +199,58 @@ int QueryTarget(int target_fd, uint32_t type, uint32_t query_flags,
   }
 }
 
+// BPF_PROG_QUERY of a cgroup hook (emu/cgroup_attach.h) and libbpf's copy
+// back of attach_flags and prog_cnt: what the kernel wrote (the flags and
+// the count, then as many ids and flags as prog_cnt allows), or on an error
+// before that the attr's own 0 and the caller's prog_cnt.
+int CgroupQuery(int target_fd, enum bpf_attach_type type,
+                struct bpf_prog_query_opts* opts) {
+  const __u32 query_flags = BPFEMU_OPTS_GET(opts, query_flags, 0u);
+  __u32* ids = BPFEMU_OPTS_GET(opts, prog_ids, static_cast<__u32*>(nullptr));
+  __u32* flags_out =
+      BPFEMU_OPTS_GET(opts, prog_attach_flags, static_cast<__u32*>(nullptr));
+  const __u32 cnt_in = BPFEMU_OPTS_GET(opts, prog_cnt, 0u);
+  bpfemu::CgroupFds fds;
+  bpfemu::CgroupQueryResult q;
+  int err = bpfemu::CgroupQueryCommand(target_fd, type, query_flags,
+                                       flags_out != nullptr, fds, &q);
+  if (err == bpfemu::kNotCgroupHook) return err;
+  __u32 attach_flags = 0, cnt = cnt_in;
+  if (err == 0) {
+    attach_flags = q.flags;
+    cnt = static_cast<__u32>(q.ids.size());
+    if (cnt_in != 0 && ids != nullptr && cnt != 0) {
+      const __u32 n = std::min(cnt_in, cnt);
+      if (cnt_in < cnt) err = -ENOSPC;
+      for (__u32 i = 0; i < n; ++i) ids[i] = q.ids[i];
+      if (flags_out != nullptr && !(query_flags & BPF_F_QUERY_EFFECTIVE)) {
+        for (__u32 i = 0; i < n; ++i) flags_out[i] = q.flags;
+      }
+    }
+  }
+  if (opts != nullptr) {
+    if (opts->sz >= offsetof(struct bpf_prog_query_opts, attach_flags) +
+                        sizeof(opts->attach_flags)) {
+      opts->attach_flags = attach_flags;
+    }
+    if (opts->sz >= offsetof(struct bpf_prog_query_opts, prog_cnt) +
+                        sizeof(opts->prog_cnt)) {
+      opts->prog_cnt = cnt;
+    }
+  }
+  return err;
+}
+
+// libbpf's OPTS_ZEROED(): the caller's bytes after `end` are zero.
+bool ZeroedAfter(const struct bpf_link_create_opts* opts, size_t end) {
+  if (opts == nullptr) return true;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(opts);
+  for (size_t i = end; i < opts->sz; ++i) {
+    if (bytes[i] != 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" {
@@ -199,6 +258,10 @@ extern "C" {
 int bpf_prog_query_opts(int target_fd, enum bpf_attach_type type,
                         struct bpf_prog_query_opts* opts) {
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  if (int err = CgroupQuery(target_fd, type, opts);
+      err != bpfemu::kNotCgroupHook) {
+    return LibbpfErr(err);
+  }
   const __u32 query_flags = BPFEMU_OPTS_GET(opts, query_flags, 0u);
   int err;
   bool wrote = false;
@@ -320,18 +383,25 @@ int bpf_link_get_fd_by_id(__u32 id) {
   return bpf_link_get_fd_by_id_opts(id, nullptr);
 }
 
-// BPF_PROG_ATTACH: flags, the attach type, the program, then the hook.
+// BPF_PROG_ATTACH: a cgroup's hook (emu/cgroup_attach.h); for another:
+// flags, the attach type, the program, then no hook.
 int bpf_prog_attach_opts(int prog_fd, int target_fd, enum bpf_attach_type type,
                          const struct bpf_prog_attach_opts* opts) {
-  (void)target_fd;
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
-  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
   const __u32 flags = BPFEMU_OPTS_GET(opts, flags, 0u);
+  bpfemu::ProgAttachAttr attr;
+  attr.target_fd = target_fd;
+  attr.attach_bpf_fd = prog_fd;
+  attr.attach_type = type;
+  attr.attach_flags = flags;
+  attr.replace_bpf_fd = BPFEMU_OPTS_GET(opts, replace_prog_fd, 0);
+  bpfemu::CgroupFds fds;
+  if (int err = bpfemu::CgroupAttachCommand(attr, fds);
+      err != bpfemu::kNotCgroupHook) {
+    return LibbpfErr(err);
+  }
   if (flags & ~static_cast<__u32>(BPF_F_ALLOW_OVERRIDE | BPF_F_ALLOW_MULTI |
                                   BPF_F_REPLACE)) {
-    return LibbpfErr(-EINVAL);
-  }
-  if (static_cast<int>(type) < 0 || type >= __MAX_BPF_ATTACH_TYPE) {
     return LibbpfErr(-EINVAL);
   }
   if (int err = ProgFdError(prog_fd); err != 0) return LibbpfErr(err);
@@ -344,13 +414,18 @@ int bpf_prog_attach(int prog_fd, int attachable_fd, enum bpf_attach_type type,
   return bpf_prog_attach_opts(prog_fd, attachable_fd, type, &opts);
 }
 
-// Nothing is ever attached: detaching finds nothing (ENOENT).
+// BPF_PROG_DETACH: a cgroup's hook (emu/cgroup_attach.h); on another
+// nothing is ever attached: detaching finds nothing (ENOENT).
 int bpf_prog_detach2(int prog_fd, int attachable_fd,
                      enum bpf_attach_type type) {
-  (void)attachable_fd;
-  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
-  if (static_cast<int>(type) < 0 || type >= __MAX_BPF_ATTACH_TYPE) {
-    return LibbpfErr(-EINVAL);
+  bpfemu::ProgAttachAttr attr;
+  attr.target_fd = attachable_fd;
+  attr.attach_bpf_fd = prog_fd;
+  attr.attach_type = type;
+  bpfemu::CgroupFds fds;
+  if (int err = bpfemu::CgroupDetachCommand(attr, fds);
+      err != bpfemu::kNotCgroupHook) {
+    return LibbpfErr(err);
   }
   if (prog_fd != 0) {
     if (int err = ProgFdError(prog_fd); err != 0) return LibbpfErr(err);
@@ -364,8 +439,38 @@ int bpf_prog_detach(int attachable_fd, enum bpf_attach_type type) {
 
 int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type type,
                     const struct bpf_link_create_opts* opts) {
-  (void)target_fd;
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  // libbpf's own checks: iter_info_len and target_btf_id exclude each
+  // other and what follows them; a hook without attach options takes none
+  // past flags.
+  const __u32 iter_len = BPFEMU_OPTS_GET(opts, iter_info_len, 0u);
+  const __u32 btf_id = BPFEMU_OPTS_GET(opts, target_btf_id, 0u);
+  if ((iter_len != 0 || btf_id != 0) &&
+      ((iter_len != 0 && btf_id != 0) ||
+       !ZeroedAfter(opts, offsetof(struct bpf_link_create_opts, target_btf_id) +
+                              sizeof(__u32)))) {
+    return LibbpfErr(-EINVAL);
+  }
+  if (bpfemu::CgroupAttachProgType(type) != 0 && btf_id == 0 &&
+      !ZeroedAfter(
+          opts, offsetof(struct bpf_link_create_opts, flags) + sizeof(__u32))) {
+    return LibbpfErr(-EINVAL);
+  }
+  // A cgroup program (emu/cgroup_attach.h): target_btf_id travels in the
+  // attr's link_create.cgroup.relative_fd.
+  bpfemu::LinkCreateAttr attr;
+  attr.prog_fd = prog_fd;
+  attr.target_fd = target_fd;
+  attr.attach_type = type;
+  attr.flags = BPFEMU_OPTS_GET(opts, flags, 0u);
+  attr.relative_fd = btf_id;
+  if (type != 44) {  // BPF_STRUCT_OPS: no program
+    bpfemu::CgroupFds fds;
+    if (int fd = bpfemu::CgroupLinkCreateCommand(attr, fds);
+        fd != bpfemu::kNotCgroupHook) {
+      return LibbpfErr(fd);
+    }
+  }
   if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
   if (static_cast<int>(type) < 0 || type >= __MAX_BPF_ATTACH_TYPE) {
     return LibbpfErr(-EINVAL);
@@ -394,16 +499,24 @@ int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type type,
   return LibbpfErr(-EOPNOTSUPP);
 }
 
+// BPF_LINK_UPDATE: a cgroup link's program is replaced
+// (emu/cgroup_attach.h); the other links here have none to replace
+// (EINVAL, as bpf_link_get_from_fd for a file that is no link).
 int bpf_link_update(int link_fd, int new_prog_fd,
                     const struct bpf_link_update_opts* opts) {
-  (void)new_prog_fd;
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
-  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
-  return LibbpfErr(LinkFdError(link_fd));
+  bpfemu::CgroupFds fds;
+  return LibbpfErr(bpfemu::CgroupLinkUpdateCommand(
+      link_fd, new_prog_fd, BPFEMU_OPTS_GET(opts, flags, 0u),
+      static_cast<int32_t>(BPFEMU_OPTS_GET(opts, old_prog_fd, 0u)), fds));
 }
 
 int bpf_link_detach(int link_fd) {
   if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  // bpf_cgroup_link_detach().
+  if (bpfemu::IsCgroupLinkFd(link_fd)) {
+    return LibbpfErr(bpfemu::CgroupLinkDetach(link_fd));
+  }
   // Iterator and tracing links have no detach operation
   // (bpf_iter_link_lops, bpf_tracing_link_lops).
   if (bpfemu::IsIterLinkFd(link_fd) || bpfemu::IsTracingLinkFd(link_fd)) {
@@ -576,10 +689,32 @@ struct bpf_link* bpf_program__attach_trace(const struct bpf_program* prog) {
 struct bpf_link* bpf_program__attach_lsm(const struct bpf_program* prog) {
   return NoHook(prog, "an LSM hook");
 }
+// libbpf's bpf_program__attach_fd(prog, cgroup_fd, 0, "cgroup"):
+// BPF_LINK_CREATE with the program's expected attach type.
 struct bpf_link* bpf_program__attach_cgroup(const struct bpf_program* prog,
                                             int cgroup_fd) {
-  (void)cgroup_fd;
-  return NoHook(prog, "a cgroup");
+  const int prog_fd = prog != nullptr ? bpf_program__fd(prog) : -1;
+  const char* name = prog != nullptr ? bpf_program__name(prog) : "";
+  if (prog_fd < 0) {
+    bpfemu::compat::Print(
+        LIBBPF_WARN, "libbpf: prog '%s': can't attach before loaded\n", name);
+    errno = EINVAL;
+    return nullptr;
+  }
+  const int fd = bpf_link_create(
+      prog_fd, cgroup_fd, bpf_program__expected_attach_type(prog), nullptr);
+  if (fd < 0) {
+    const int err = errno;
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: prog '%s': failed to attach to cgroup: "
+                          "%s\n",
+                          name, std::strerror(err));
+    errno = err;
+    return nullptr;
+  }
+  auto* link = new bpf_link;
+  link->fd = fd;
+  return link;
 }
 struct bpf_link* bpf_program__attach_netns(const struct bpf_program* prog,
                                            int netns_fd) {
