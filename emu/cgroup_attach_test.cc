@@ -167,5 +167,95 @@ TEST(CgroupAttach, AttachLinksTheProgramsStorages) {
   EXPECT_EQ(CgroupStoragesLinked(), before);
 }
 
+// Cgroup links (cgroup_bpf_link_attach, bpf_cgroup_link_lops): entries of
+// the same list, attached as BPF_F_ALLOW_MULTI; a program's entry and a
+// link's never stand for each other.
+TEST(CgroupLink, LinksSitBesideProgramsAndAreReleasedByTheirLastFd) {
+  const CgroupPath cg = Cg((1u << 30) + 30, {});
+  auto a = P(301), b = P(302), d = P(304);
+  const size_t before = CgroupProgsAttached();
+  const int la = CgroupLinkAttach(cg, Args(a));
+  ASSERT_GE(la, 0);
+  EXPECT_TRUE(IsCgroupLinkFd(la));
+  EXPECT_NE(CgroupLinkIdOfFd(la), 0u);
+  uint32_t flags = 0;
+  EXPECT_EQ(Ids(cg, false, &flags), (std::vector<uint32_t>{301}));
+  EXPECT_EQ(flags, uint32_t{BPF_F_ALLOW_MULTI});
+  // A single program cannot go on a multi list; the same program as a
+  // program entry can.
+  EXPECT_EQ(CgroupProgAttach(cg, Args(b)), -EPERM);
+  EXPECT_EQ(CgroupProgAttach(cg, Args(a, BPF_F_ALLOW_MULTI)), 0);
+  EXPECT_EQ(Ids(cg, false), (std::vector<uint32_t>{301, 301}));
+  // Replacing and detaching by program find the program's entry only.
+  CgroupAttachArgs rep = Args(b, BPF_F_ALLOW_MULTI | BPF_F_REPLACE);
+  rep.replace = d;
+  EXPECT_EQ(CgroupProgAttach(cg, rep), -ENOENT);
+  EXPECT_EQ(CgroupProgDetach(cg, a, kEgress, 0), 0);
+  EXPECT_EQ(CgroupProgDetach(cg, a, kEgress, 0), -ENOENT);
+  EXPECT_EQ(Ids(cg, false), (std::vector<uint32_t>{301}));
+  // A second link, before the first by link anchor; a program anchor or no
+  // anchor for BPF_F_LINK is refused.
+  CgroupAttachArgs before_la = Args(b, kBefore | (1u << 13));
+  before_la.anchor_link = CgroupLinkIdOfFd(la);
+  const int lb = CgroupLinkAttach(cg, before_la);
+  ASSERT_GE(lb, 0);
+  EXPECT_EQ(Ids(cg, false), (std::vector<uint32_t>{302, 301}));
+  CgroupAttachArgs no_anchor = Args(d, kBefore | (1u << 13));
+  EXPECT_EQ(CgroupLinkAttach(cg, no_anchor), -EINVAL);
+  CgroupAttachArgs prog_anchor = Args(d, kBefore);
+  prog_anchor.relative = 1;
+  prog_anchor.anchor = a;
+  EXPECT_EQ(CgroupLinkAttach(cg, prog_anchor), -EINVAL);
+  // Update: EPERM for a wrong old program, EINVAL for another type or
+  // other storages, then the swap in place.
+  EXPECT_EQ(CgroupLinkReplace(la, d, b), -EPERM);
+  auto other_type = std::make_shared<Prog>();
+  other_type->id = 305;
+  other_type->type = BPF_PROG_TYPE_XDP;
+  EXPECT_EQ(CgroupLinkReplace(la, other_type, nullptr), -EINVAL);
+  EXPECT_EQ(CgroupLinkReplace(la, d, a), 0);
+  EXPECT_EQ(Ids(cg, false), (std::vector<uint32_t>{302, 304}));
+  // Detach: off the list, the fd stays; its update is ENOLINK.
+  EXPECT_EQ(CgroupLinkDetach(lb), 0);
+  EXPECT_EQ(CgroupLinkDetach(lb), 0);
+  EXPECT_EQ(CgroupLinkReplace(lb, a, nullptr), -ENOLINK);
+  EXPECT_EQ(Ids(cg, false), (std::vector<uint32_t>{304}));
+  // The last fd's close releases the link (ForgetFd's hook).
+  EXPECT_EQ(CloseFd(la), 0);
+  EXPECT_FALSE(IsCgroupLinkFd(la));
+  uint32_t after = 7;
+  EXPECT_TRUE(Ids(cg, false, &after).empty());
+  EXPECT_EQ(after, 0u);
+  EXPECT_EQ(CloseFd(lb), 0);
+  EXPECT_EQ(CgroupProgsAttached(), before);
+}
+
+// The commands' checks before the lists, on this process's fds.
+TEST(CgroupLink, CommandsCheckTheirFdsInTheKernelsOrder) {
+  CgroupFds fds;
+  LinkCreateAttr lc;
+  lc.prog_fd = 9999;
+  lc.target_fd = 9999;
+  lc.attach_type = kEgress;
+  EXPECT_EQ(CgroupLinkCreateCommand(lc, fds), -EBADF);
+  EXPECT_EQ(CgroupLinkUpdateCommand(9999, 9999, 0, 0, fds), -EBADF);
+  EXPECT_EQ(CgroupLinkUpdateCommand(9999, 9999, 2, 0, fds), -EINVAL);
+  EXPECT_EQ(CgroupLinkUpdateCommand(0, 9999, 0, 0, fds), -EINVAL);
+  ProgAttachAttr pa;
+  pa.attach_type = 1000;
+  EXPECT_EQ(CgroupAttachCommand(pa, fds), -EINVAL);
+  pa.attach_type = BPF_XDP;
+  EXPECT_EQ(CgroupAttachCommand(pa, fds), kNotCgroupHook);
+  EXPECT_EQ(CgroupDetachCommand(pa, fds), kNotCgroupHook);
+  pa.attach_type = kEgress;
+  pa.attach_bpf_fd = 9999;
+  EXPECT_EQ(CgroupAttachCommand(pa, fds), -EBADF);
+  CgroupQueryResult q;
+  EXPECT_EQ(CgroupQueryCommand(9999, kEgress, 0, false, fds, &q), -EBADF);
+  EXPECT_EQ(CgroupQueryCommand(9999, kEgress, 2, false, fds, &q), -EINVAL);
+  EXPECT_EQ(CgroupQueryCommand(9999, BPF_LSM_CGROUP, 0, false, fds, &q),
+            kNotCgroupHook);
+}
+
 }  // namespace
 }  // namespace bpfemu

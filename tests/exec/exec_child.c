@@ -297,8 +297,9 @@ static int Faults(void) {
     union bpf_attr a;
     memset(&a, 0, sizeof(a));
     long r = sys_bpf(BPF_LINK_CREATE, &a, sizeof(a));
-    // Root on the kernel answers the attach checks (EBADF / EINVAL);
-    // under exec (an unprivileged process's answer): EPERM.
+    // Root on the kernel answers the attach checks (EBADF / EINVAL), as
+    // exec does (cgroup links are served: fd 0 is no program); an
+    // unprivileged process gets EPERM.
     if (r != -EPERM && r != -EBADF && r != -EINVAL) {
       printf("MISMATCH link create: %ld\n", r);
       failed = 1;
