@@ -423,7 +423,8 @@ void CgroupProgQuery(const CgroupPath& cgrp, uint32_t attach_type,
         ++cnt;
       }
     }
-    std::reverse(items.begin() + (bstart + 1), items.begin() + init_bstart + 1);
+    std::reverse(items.begin() + (bstart + 1),
+                 items.begin() + (init_bstart + 1));
   }
   out->ids = std::move(items);
 }
