@@ -1026,73 +1026,53 @@ constexpr Kfunc kKfuncs[] = {
      HookBit(KfuncHook::kStructOps), 0, KernelVersion::k6_1},
 };
 
+// kernel/bpf/btf.c bpf_prog_type_to_kfunc_hook as a table: each program
+// type's hook and the first modelled version that has it (HasWideKfuncHooks:
+// 6.1 has only the XDP, TC, STRUCT_OPS, TRACING and SYSCALL ones). Measured
+// on 6.18 (//kernel_compare:helper_offer_compare_test): sock_ops programs
+// get generic_kfunc_set and bpf_dynptr_from_skb; 6.12 has no such hook.
+struct ProgTypeHook {
+  uint32_t prog_type;
+  KfuncHook hook;
+  KernelVersion since;
+};
+constexpr ProgTypeHook kProgTypeHooks[] = {
+    {BPF_PROG_TYPE_XDP, KfuncHook::kXdp, KernelVersion::k6_1},
+    {BPF_PROG_TYPE_SCHED_CLS, KfuncHook::kTc, KernelVersion::k6_1},
+    {BPF_PROG_TYPE_STRUCT_OPS, KfuncHook::kStructOps, KernelVersion::k6_1},
+    {BPF_PROG_TYPE_TRACING, KfuncHook::kTracing, KernelVersion::k6_1},
+    {BPF_PROG_TYPE_LSM, KfuncHook::kTracing, KernelVersion::k6_1},
+    {BPF_PROG_TYPE_SYSCALL, KfuncHook::kSyscall, KernelVersion::k6_1},
+    {BPF_PROG_TYPE_UNSPEC, KfuncHook::kCommon, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_TRACEPOINT, KfuncHook::kTracing, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_PERF_EVENT, KfuncHook::kTracing, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_CGROUP_SKB, KfuncHook::kCgroup, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_CGROUP_SOCK, KfuncHook::kCgroup, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_CGROUP_DEVICE, KfuncHook::kCgroup, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_CGROUP_SOCK_ADDR, KfuncHook::kCgroup, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_CGROUP_SOCKOPT, KfuncHook::kCgroup, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_CGROUP_SYSCTL, KfuncHook::kCgroup, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_SCHED_ACT, KfuncHook::kSchedAct, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_SK_SKB, KfuncHook::kSkSkb, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_SOCKET_FILTER, KfuncHook::kSocketFilter,
+     KernelVersion::k6_12},
+    {BPF_PROG_TYPE_LWT_OUT, KfuncHook::kLwt, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_LWT_IN, KfuncHook::kLwt, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_LWT_XMIT, KfuncHook::kLwt, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_LWT_SEG6LOCAL, KfuncHook::kLwt, KernelVersion::k6_12},
+    {kProgTypeNetfilter, KfuncHook::kNetfilter, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_KPROBE, KfuncHook::kKprobe, KernelVersion::k6_12},
+    {BPF_PROG_TYPE_SOCK_OPS, KfuncHook::kSockOps, KernelVersion::k6_18},
+};
+
 }  // namespace
 
 KfuncHook KfuncHookOf(uint32_t prog_type) {
-  if (!HasWideKfuncHooks(TargetKernel())) {
-    switch (prog_type) {
-      case BPF_PROG_TYPE_XDP:
-        return KfuncHook::kXdp;
-      case BPF_PROG_TYPE_SCHED_CLS:
-        return KfuncHook::kTc;
-      case BPF_PROG_TYPE_STRUCT_OPS:
-        return KfuncHook::kStructOps;
-      case BPF_PROG_TYPE_TRACING:
-      case BPF_PROG_TYPE_LSM:
-        return KfuncHook::kTracing;
-      case BPF_PROG_TYPE_SYSCALL:
-        return KfuncHook::kSyscall;
-      default:
-        return KfuncHook::kNone;
-    }
+  for (const ProgTypeHook& e : kProgTypeHooks) {
+    if (e.prog_type != prog_type) continue;
+    return HasKfunc(TargetKernel(), e.since) ? e.hook : KfuncHook::kNone;
   }
-  switch (prog_type) {
-    case BPF_PROG_TYPE_UNSPEC:
-      return KfuncHook::kCommon;
-    case BPF_PROG_TYPE_XDP:
-      return KfuncHook::kXdp;
-    case BPF_PROG_TYPE_SCHED_CLS:
-      return KfuncHook::kTc;
-    case BPF_PROG_TYPE_STRUCT_OPS:
-      return KfuncHook::kStructOps;
-    case BPF_PROG_TYPE_TRACING:
-    case BPF_PROG_TYPE_TRACEPOINT:
-    case BPF_PROG_TYPE_PERF_EVENT:
-    case BPF_PROG_TYPE_LSM:
-      return KfuncHook::kTracing;
-    case BPF_PROG_TYPE_SYSCALL:
-      return KfuncHook::kSyscall;
-    case BPF_PROG_TYPE_CGROUP_SKB:
-    case BPF_PROG_TYPE_CGROUP_SOCK:
-    case BPF_PROG_TYPE_CGROUP_DEVICE:
-    case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
-    case BPF_PROG_TYPE_CGROUP_SOCKOPT:
-    case BPF_PROG_TYPE_CGROUP_SYSCTL:
-      return KfuncHook::kCgroup;
-    case BPF_PROG_TYPE_SCHED_ACT:
-      return KfuncHook::kSchedAct;
-    case BPF_PROG_TYPE_SK_SKB:
-      return KfuncHook::kSkSkb;
-    case BPF_PROG_TYPE_SOCKET_FILTER:
-      return KfuncHook::kSocketFilter;
-    case BPF_PROG_TYPE_LWT_OUT:
-    case BPF_PROG_TYPE_LWT_IN:
-    case BPF_PROG_TYPE_LWT_XMIT:
-    case BPF_PROG_TYPE_LWT_SEG6LOCAL:
-      return KfuncHook::kLwt;
-    case kProgTypeNetfilter:
-      return KfuncHook::kNetfilter;
-    case BPF_PROG_TYPE_KPROBE:
-      return KfuncHook::kKprobe;
-    // Measured on 6.18 (//kernel_compare:helper_offer_compare_test): sock_ops
-    // programs get generic_kfunc_set and bpf_dynptr_from_skb; 6.12 has no
-    // such hook.
-    case BPF_PROG_TYPE_SOCK_OPS:
-      return TargetKernel() > KernelVersion::k6_12 ? KfuncHook::kSockOps
-                                                   : KfuncHook::kNone;
-    default:
-      return KfuncHook::kNone;
-  }
+  return KfuncHook::kNone;
 }
 
 std::span<const Kfunc> AllKfuncs() { return kKfuncs; }

@@ -47,7 +47,9 @@ TEST(RstatKfuncsTest, MarksTheCgroupAndItsAncestorsUntilAFlush) {
   EXPECT_EQ(rstatk::CssRstatUpdated(cgrp, 0), 0);
   EXPECT_TRUE(rstatk::RstatPending(id, 0));
   EXPECT_TRUE(rstatk::RstatPending(kRootCgroupId, 0));
-  if (NumPossibleCpus() > 1) EXPECT_FALSE(rstatk::RstatPending(id, 1));
+  if (NumPossibleCpus() > 1) {
+    EXPECT_FALSE(rstatk::RstatPending(id, 1));
+  }
   const std::vector<uint64_t> flushed = rstatk::RstatFlush(kRootCgroupId);
   ASSERT_FALSE(flushed.empty());
   EXPECT_EQ(flushed.front(), id);  // the deepest first

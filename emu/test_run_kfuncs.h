@@ -43,6 +43,7 @@
 #define BPFEMU_EMU_TEST_RUN_KFUNCS_H_
 
 #include <cstdint>
+#include <type_traits>
 
 #include "emu/interp.h"
 
@@ -88,48 +89,19 @@ ProgTestRefKfunc* TestKptrGet(ProgTestRefKfunc** pp);
 // line, or nullptr if `name` is no such kfunc.
 const char* RefusedAtLoad(const char* name);
 
-uint64_t InterpTestRelease(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
-                           uint64_t, uint64_t);
-uint64_t InterpMembRelease(interp::Vm& vm, uint64_t r1, uint64_t, uint64_t,
-                           uint64_t, uint64_t);
+// The interpreter's entries (interp::HelperFn: R1-R5 -> R0), defined in
+// test_run_kfuncs.cc and named in emu/kfunc.cc's table.
+using InterpKfunc = std::remove_pointer_t<interp::HelperFn>;
 
-uint64_t InterpModifyReturnTestTp(interp::Vm& vm, uint64_t r1, uint64_t,
-                                  uint64_t, uint64_t, uint64_t);
+InterpKfunc InterpTestRelease, InterpMembRelease, InterpModifyReturnTestTp;
 
 // 6.1's test kfuncs.
-uint64_t InterpTest1(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
-                     uint64_t r4, uint64_t r5);
-uint64_t InterpTest2(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
-                     uint64_t r4, uint64_t r5);
-uint64_t InterpTest3(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
-                     uint64_t r4, uint64_t r5);
-uint64_t InterpTestAcquire(interp::Vm& vm, uint64_t r1, uint64_t r2,
-                           uint64_t r3, uint64_t r4, uint64_t r5);
-uint64_t InterpMembAcquire(interp::Vm& vm, uint64_t r1, uint64_t r2,
-                           uint64_t r3, uint64_t r4, uint64_t r5);
-uint64_t InterpGetRdwrMem(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
-                          uint64_t r4, uint64_t r5);
-uint64_t InterpGetRdonlyMem(interp::Vm& vm, uint64_t r1, uint64_t r2,
-                            uint64_t r3, uint64_t r4, uint64_t r5);
-uint64_t InterpKptrGet(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
-                       uint64_t r4, uint64_t r5);
-uint64_t InterpPassCtx(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
-                       uint64_t r4, uint64_t r5);
-uint64_t InterpPass1(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
-                     uint64_t r4, uint64_t r5);
-uint64_t InterpPass2(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
-                     uint64_t r4, uint64_t r5);
-uint64_t InterpMemLenPass1(interp::Vm& vm, uint64_t r1, uint64_t r2,
-                           uint64_t r3, uint64_t r4, uint64_t r5);
-uint64_t InterpMemLenFail2(interp::Vm& vm, uint64_t r1, uint64_t r2,
-                           uint64_t r3, uint64_t r4, uint64_t r5);
-uint64_t InterpTestRef(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
-                       uint64_t r4, uint64_t r5);
-uint64_t InterpDestructive(interp::Vm& vm, uint64_t r1, uint64_t r2,
-                           uint64_t r3, uint64_t r4, uint64_t r5);
+InterpKfunc InterpTest1, InterpTest2, InterpTest3, InterpTestAcquire,
+    InterpMembAcquire, InterpGetRdwrMem, InterpGetRdonlyMem, InterpKptrGet,
+    InterpPassCtx, InterpPass1, InterpPass2, InterpMemLenPass1,
+    InterpMemLenFail2, InterpTestRef, InterpDestructive;
 // The kfuncs RefusedAtLoad names: never called (the load fails first).
-uint64_t InterpRefused(interp::Vm& vm, uint64_t r1, uint64_t r2, uint64_t r3,
-                       uint64_t r4, uint64_t r5);
+InterpKfunc InterpRefused;
 
 }  // namespace bpfemu::testk
 

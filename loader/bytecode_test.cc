@@ -65,6 +65,24 @@ uint32_t RunTc(int fd, bool* faulted = nullptr) {
   return r.retval;
 }
 
+// Loads `p` as a tc program, runs it once (RunTc) and closes it: what the
+// run returned and, when it stopped, the interpreter's fault line.
+struct TcRun {
+  uint32_t ret = 0;
+  bool faulted = false;
+  std::string fault;  // interp::LastFault() when the run stopped
+};
+TcRun LoadRunTc(const Insns& p) {
+  TcRun r;
+  const int fd = LoadTc(p);
+  EXPECT_GE(fd, 0);
+  if (fd < 0) return r;
+  r.ret = RunTc(fd, &r.faulted);
+  if (r.faulted) r.fault = interp::LastFault();
+  CloseFd(fd);
+  return r;
+}
+
 // Appends: r2 = &key (u32 `key` on the stack at -4), r1 = map.
 void KeyAndMap(Insns* p, int map, int32_t key) {
   p->push_back(a::St(BPF_W, BPF_REG_10, -4, key));
@@ -398,22 +416,16 @@ TEST(BytecodeTest, RingBufferRecordsAndDoubleSubmit) {
   p.push_back(a::Call(BPF_FUNC_ringbuf_submit));
   p.push_back(a::MovImm(BPF_REG_0, 1));
   p.push_back(a::Exit());
-  int fd = LoadTc(p);
-  ASSERT_GE(fd, 0);
-  bool faulted = true;
-  EXPECT_EQ(RunTc(fd, &faulted), 1u);
-  EXPECT_FALSE(faulted);
-  CloseFd(fd);
+  TcRun run = LoadRunTc(p);
+  EXPECT_EQ(run.ret, 1u);
+  EXPECT_FALSE(run.faulted);
   // Submitting the record twice: the second is not a reservation any more.
   p.insert(p.end() - 2,
            {a::MovReg(BPF_REG_1, BPF_REG_6), a::MovImm(BPF_REG_2, 0),
             a::Call(BPF_FUNC_ringbuf_submit)});
-  fd = LoadTc(p);
-  ASSERT_GE(fd, 0);
-  RunTc(fd, &faulted);
-  EXPECT_TRUE(faulted);
-  EXPECT_NE(interp::LastFault().find("not a reservation"), std::string::npos);
-  CloseFd(fd);
+  run = LoadRunTc(p);
+  EXPECT_TRUE(run.faulted);
+  EXPECT_NE(run.fault.find("not a reservation"), std::string::npos);
   CloseFd(ring);
 }
 
@@ -576,14 +588,9 @@ TEST(BytecodeTest, ForEachMapElemRefusals) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
-    const int fd = LoadTc(ForEachProgram(c.map, 0, c.callback));
-    ASSERT_GE(fd, 0);
-    bool faulted = false;
-    RunTc(fd, &faulted);
-    EXPECT_TRUE(faulted);
-    EXPECT_NE(interp::LastFault().find(c.fault), std::string::npos)
-        << interp::LastFault();
-    CloseFd(fd);
+    const TcRun run = LoadRunTc(ForEachProgram(c.map, 0, c.callback));
+    EXPECT_TRUE(run.faulted);
+    EXPECT_NE(run.fault.find(c.fault), std::string::npos) << run.fault;
   }
   uint64_t v = 0;
   ASSERT_EQ(MapLookupElem(hash, &key, &v), 0);
@@ -595,7 +602,6 @@ TEST(BytecodeTest, ForEachMapElemRefusals) {
 TEST(BytecodeTest, HelperArgumentsAreChecked) {
   const int hash = Create(BPF_MAP_TYPE_HASH, 8, 8, 4);
   ASSERT_GE(hash, 0);
-  bool faulted = false;
   // A key that would need 8 bytes from 4 bytes below the frame top.
   Insns p;
   KeyAndMap(&p, hash, 1);
@@ -603,11 +609,7 @@ TEST(BytecodeTest, HelperArgumentsAreChecked) {
   p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
   p.push_back(a::MovImm(BPF_REG_0, 0));
   p.push_back(a::Exit());
-  int fd = LoadTc(p);
-  ASSERT_GE(fd, 0);
-  RunTc(fd, &faulted);
-  EXPECT_TRUE(faulted);
-  CloseFd(fd);
+  EXPECT_TRUE(LoadRunTc(p).faulted);
   // A map argument that is not a map.
   p = {a::MovReg(BPF_REG_1, BPF_REG_10),
        a::MovReg(BPF_REG_2, BPF_REG_10),
@@ -616,12 +618,9 @@ TEST(BytecodeTest, HelperArgumentsAreChecked) {
        a::Call(BPF_FUNC_map_lookup_elem),
        a::MovImm(BPF_REG_0, 0),
        a::Exit()};
-  fd = LoadTc(p);
-  ASSERT_GE(fd, 0);
-  RunTc(fd, &faulted);
-  EXPECT_TRUE(faulted);
-  EXPECT_NE(interp::LastFault().find("not a map"), std::string::npos);
-  CloseFd(fd);
+  const TcRun run = LoadRunTc(p);
+  EXPECT_TRUE(run.faulted);
+  EXPECT_NE(run.fault.find("not a map"), std::string::npos);
   CloseFd(hash);
 }
 
@@ -629,7 +628,6 @@ TEST(BytecodeTest, HelperArgumentsAreChecked) {
 // verifier's argument rules (kernel/bpf/helpers.c bpf_strtol_proto,
 // bpf_strncmp_proto) checked at run time.
 TEST(BytecodeTest, StringHelpersAndTheirArgumentRules) {
-  bool faulted = true;
   // "-42 " on the stack at -16, res at -8: strtol(buf, 4, 10, &res).
   auto strtol = [](int16_t res_off, int32_t len) {
     Insns p = {a::St(BPF_W, BPF_REG_10, -16, 0x2032342d),
@@ -646,22 +644,14 @@ TEST(BytecodeTest, StringHelpersAndTheirArgumentRules) {
                a::Exit()};
     return p;
   };
-  int fd = LoadTc(strtol(-8, 4));
-  ASSERT_GE(fd, 0);
-  EXPECT_EQ(RunTc(fd, &faulted), 3000u - 42u);  // 3 consumed, -42
-  EXPECT_FALSE(faulted) << interp::LastFault();
-  CloseFd(fd);
-  fd = LoadTc(strtol(-12, 4));  // res not 8-byte aligned
-  ASSERT_GE(fd, 0);
-  RunTc(fd, &faulted);
-  EXPECT_TRUE(faulted);
-  EXPECT_NE(interp::LastFault().find("aligned"), std::string::npos);
-  CloseFd(fd);
-  fd = LoadTc(strtol(-8, 0));  // ARG_CONST_SIZE: zero is refused
-  ASSERT_GE(fd, 0);
-  RunTc(fd, &faulted);
-  EXPECT_TRUE(faulted);
-  CloseFd(fd);
+  TcRun run = LoadRunTc(strtol(-8, 4));
+  EXPECT_EQ(run.ret, 3000u - 42u);  // 3 consumed, -42
+  EXPECT_FALSE(run.faulted) << run.fault;
+  run = LoadRunTc(strtol(-12, 4));  // res not 8-byte aligned
+  EXPECT_TRUE(run.faulted);
+  EXPECT_NE(run.fault.find("aligned"), std::string::npos);
+  // ARG_CONST_SIZE: zero is refused
+  EXPECT_TRUE(LoadRunTc(strtol(-8, 0)).faulted);
 
   // strncmp("abd", 4, s2): s2 "abc" in an array value, then on the stack.
   // The array is BPF_F_RDONLY_PROG (and frozen), as libbpf's .rodata.
@@ -691,21 +681,16 @@ TEST(BytecodeTest, StringHelpersAndTheirArgumentRules) {
   p.push_back(a::Call(BPF_FUNC_strncmp));
   p.push_back(a::AluImm(BPF_ADD, BPF_REG_0, 10));
   p.push_back(a::Exit());
-  fd = LoadTc(p);
-  ASSERT_GE(fd, 0);
-  EXPECT_EQ(RunTc(fd, &faulted), 11u);  // "abd" > "abc": 1, not 'd' - 'c'
-  EXPECT_FALSE(faulted) << interp::LastFault();
-  CloseFd(fd);
+  run = LoadRunTc(p);
+  EXPECT_EQ(run.ret, 11u);  // "abd" > "abc": 1, not 'd' - 'c'
+  EXPECT_FALSE(run.faulted) << run.fault;
   // s2 on the stack is not ARG_PTR_TO_CONST_STR.
   Insns q = p;
   q[q.size() - 7] = a::MovReg(BPF_REG_3, BPF_REG_10);
   q.insert(q.end() - 6, a::AluImm(BPF_ADD, BPF_REG_3, -12));
-  fd = LoadTc(q);
-  ASSERT_GE(fd, 0);
-  RunTc(fd, &faulted);
-  EXPECT_TRUE(faulted);
-  EXPECT_NE(interp::LastFault().find("constant string"), std::string::npos);
-  CloseFd(fd);
+  run = LoadRunTc(q);
+  EXPECT_TRUE(run.faulted);
+  EXPECT_NE(run.fault.find("constant string"), std::string::npos);
   // Nor is a value the program may write.
   const int writable = Create(BPF_MAP_TYPE_ARRAY, 4, 8, 1);
   ASSERT_GE(writable, 0);
@@ -713,12 +698,9 @@ TEST(BytecodeTest, StringHelpersAndTheirArgumentRules) {
   Insns w;
   KeyAndMap(&w, writable, 0);
   w.insert(w.end(), p.begin() + static_cast<long>(w.size()), p.end());
-  fd = LoadTc(w);
-  ASSERT_GE(fd, 0);
-  RunTc(fd, &faulted);
-  EXPECT_TRUE(faulted);
-  EXPECT_NE(interp::LastFault().find("read-only"), std::string::npos);
-  CloseFd(fd);
+  run = LoadRunTc(w);
+  EXPECT_TRUE(run.faulted);
+  EXPECT_NE(run.fault.find("read-only"), std::string::npos);
   CloseFd(writable);
   CloseFd(array);
 }
@@ -744,12 +726,10 @@ TEST(BytecodeTest, CoarseClockIsNotATracingHelper) {
       }
       if (fd >= 0) CloseFd(fd);
     }
-    const int fd = LoadTc(p);
-    EXPECT_GE(fd, 0) << helper;
-    bool faulted = true;
-    EXPECT_EQ(RunTc(fd, &faulted), 0u);
-    EXPECT_FALSE(faulted);
-    CloseFd(fd);
+    SCOPED_TRACE(helper);
+    const TcRun run = LoadRunTc(p);
+    EXPECT_EQ(run.ret, 0u);
+    EXPECT_FALSE(run.faulted);
   }
 }
 
@@ -812,23 +792,16 @@ TEST(BytecodeTest, LookupGivesAValueThatCanBeWritten) {
   p.push_back(a::St(BPF_DW, BPF_REG_0, 0, 99));
   p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, 0));
   p.push_back(a::Exit());
-  const int fd = LoadTc(p);
-  ASSERT_GE(fd, 0);
-  bool faulted = true;
-  EXPECT_EQ(RunTc(fd, &faulted), 99u);
-  EXPECT_FALSE(faulted);
+  const TcRun run = LoadRunTc(p);
+  EXPECT_EQ(run.ret, 99u);
+  EXPECT_FALSE(run.faulted);
   uint64_t v = 0;
   ASSERT_EQ(MapLookupElem(hash, &key, &v), 0);
   EXPECT_EQ(v, 99u);
   // One byte past the value is not the program's.
   Insns q = p;
   q[q.size() - 2] = a::Ldx(BPF_B, BPF_REG_0, BPF_REG_0, 8);
-  const int fd2 = LoadTc(q);
-  ASSERT_GE(fd2, 0);
-  RunTc(fd2, &faulted);
-  EXPECT_TRUE(faulted);
-  CloseFd(fd);
-  CloseFd(fd2);
+  EXPECT_TRUE(LoadRunTc(q).faulted);
   CloseFd(hash);
 }
 
@@ -881,16 +854,11 @@ TEST(BytecodeTest, SpinLockRulesAreEnforced) {
       {cat({lock, unlock}), nullptr},  // the lock was released each time
   };
   for (const Case& c : cases) {
-    const int fd = LoadTc(program(c.body));
-    ASSERT_GE(fd, 0);
-    bool faulted = false;
-    RunTc(fd, &faulted);
-    EXPECT_EQ(faulted, c.fault != nullptr);
+    const TcRun run = LoadRunTc(program(c.body));
+    EXPECT_EQ(run.faulted, c.fault != nullptr);
     if (c.fault != nullptr) {
-      EXPECT_NE(interp::LastFault().find(c.fault), std::string::npos)
-          << interp::LastFault();
+      EXPECT_NE(run.fault.find(c.fault), std::string::npos) << run.fault;
     }
-    CloseFd(fd);
   }
   CloseFd(array);
 }
@@ -1301,15 +1269,10 @@ TEST(BytecodeTest, CommitOfALocalDynptrStopsTheRun) {
         a::MovImm(BPF_REG_0, 0),
         a::Exit(),
     };
-    const int fd = LoadTc(p);
-    ASSERT_GE(fd, 0);
-    bool faulted = false;
-    RunTc(fd, &faulted);
-    EXPECT_TRUE(faulted) << helper;
-    EXPECT_NE(interp::LastFault().find("is not a ring buffer dynptr"),
-              std::string::npos)
-        << interp::LastFault();
-    CloseFd(fd);
+    const TcRun run = LoadRunTc(p);
+    EXPECT_TRUE(run.faulted) << helper;
+    EXPECT_NE(run.fault.find("is not a ring buffer dynptr"), std::string::npos)
+        << run.fault;
   }
 }
 
@@ -1346,21 +1309,17 @@ TEST(BytecodeTest, OverwrittenDynptrStopsTheHelpers) {
          }) {
       p.push_back(i);
     }
-    const int fd = LoadTc(p);
-    ASSERT_GE(fd, 0);
-    bool faulted = !forge;
-    const uint32_t ret = RunTc(fd, &faulted);
-    EXPECT_EQ(faulted, forge) << interp::LastFault();
+    const TcRun run = LoadRunTc(p);
+    EXPECT_EQ(run.faulted, forge) << run.fault;
     if (forge) {
       EXPECT_NE(
-          interp::LastFault().find(
+          run.fault.find(
               "bpf_dynptr_read: Expected an initialized dynptr as arg #2"),
           std::string::npos)
-          << interp::LastFault();
+          << run.fault;
     } else {
-      EXPECT_EQ(ret, static_cast<uint32_t>(-E2BIG));
+      EXPECT_EQ(run.ret, static_cast<uint32_t>(-E2BIG));
     }
-    CloseFd(fd);
   }
 }
 
@@ -1379,12 +1338,9 @@ TEST(BytecodeTest, DynptrFromSkbTakesAnSkbContext) {
       a::CallKfunc(id),
       a::Exit(),
   };
-  const int tc = LoadTc(p);
-  ASSERT_GE(tc, 0);
-  bool faulted = true;
-  EXPECT_EQ(RunTc(tc, &faulted), 0u);
-  EXPECT_FALSE(faulted) << interp::LastFault();
-  CloseFd(tc);
+  const TcRun run = LoadRunTc(p);
+  EXPECT_EQ(run.ret, 0u);
+  EXPECT_FALSE(run.faulted) << run.fault;
   const int sock = ProgLoadBytecode(BPF_PROG_TYPE_CGROUP_SOCK, 0, "t", p.data(),
                                     static_cast<uint32_t>(p.size()), "GPL");
   ASSERT_GE(sock, 0);

@@ -185,6 +185,13 @@ def table(root):
         stem = os.path.basename(f)[:-len(".bpf.c")]
         with open(f, encoding="utf-8") as fh:
             text = fh.read()
+        # Local headers it includes (macros such as elem_steps.h's
+        # ELEM_STEP call helpers for it), as kfunc_table reads them.
+        for inc in re.findall(r'#include "([^"]+)"', text):
+            h = os.path.join(os.path.dirname(f), inc)
+            if os.path.exists(h):
+                with open(h, encoding="utf-8") as fh:
+                    text += fh.read()
         on_kernel = (f'"{stem}"' in compare_text or
                      f"{stem}.bpf.o" in compare_text)
         for name in set(re.findall(r"\bbpf_(\w+)\s*\(", text)):

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "emu/interp_asm.h"
 #include "emu/syscall.h"
 #include "gtest/gtest.h"
 #include "loader/btf.h"
@@ -170,10 +171,16 @@ TEST_F(CoreCompareTest, ReachablePoisonFailsBothLoads) {
 // docs/interpreter.md).
 TEST_F(CoreCompareTest, UnknownHelperOnlyWhereReachable) {
   using I = interp::RawInsn;
-  const int32_t bad = native::kCorePoisonHelper;
-  const I call = {BPF_JMP | BPF_CALL, 0, 0, 0, bad};
-  const I exit = {BPF_JMP | BPF_EXIT, 0, 0, 0, 0};
-  const I r0_zero = {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0};
+  namespace ia = interp::asm_;
+  // The instructions that decide (the last one jumps over the call when
+  // they skip it), then the call of the unknown helper and the exit, with
+  // r0 = 0 between them when `zero_r0` (the deciding ones leave r0 unset).
+  auto around_call = [](std::vector<I> decide, bool zero_r0 = false) {
+    decide.push_back(ia::Call(native::kCorePoisonHelper));
+    if (zero_r0) decide.push_back(ia::MovImm(0, 0));
+    decide.push_back(ia::Exit());
+    return decide;
+  };
   struct Case {
     const char* name;
     std::vector<I> insns;
@@ -181,46 +188,24 @@ TEST_F(CoreCompareTest, UnknownHelperOnlyWhereReachable) {
   };
   const std::vector<Case> cases = {
       {"constant 0 skips the call",
-       {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
-        {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, 0},
-        call,
-        exit},
-       0},
+       around_call({ia::MovImm(0, 0), ia::JmpImm(BPF_JEQ, 0, 0, 1)}), 0},
       {"constant 1 reaches it",
-       {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1},
-        {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, 0},
-        call,
-        exit},
-       0},
+       around_call({ia::MovImm(0, 1), ia::JmpImm(BPF_JEQ, 0, 0, 1)}), 0},
       {"a context value reaches it",
-       {{BPF_LDX | BPF_MEM | BPF_W, 0, 1, 0, 0},
-        {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, 0},
-        call,
-        exit},
-       0},
+       around_call({ia::Ldx(BPF_W, 0, 1, 0), ia::JmpImm(BPF_JEQ, 0, 0, 1)}), 0},
       {"arithmetic on constants",
-       {{BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 3},
-        {BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, 2},
-        {BPF_JMP32 | BPF_JEQ | BPF_K, 1, 0, 1, 5},
-        call,
-        r0_zero,
-        exit},
+       around_call({ia::MovImm(1, 3), ia::AluImm(BPF_ADD, 1, 2),
+                    ia::JmpImm(BPF_JEQ, 1, 5, 1, /*is64=*/false)},
+                   true),
        0},
       {"a constant through a stack spill",
-       {{BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 0},
-        {BPF_STX | BPF_MEM | BPF_DW, 10, 1, -8, 0},
-        {BPF_LDX | BPF_MEM | BPF_DW, 2, 10, -8, 0},
-        {BPF_JMP | BPF_JEQ | BPF_K, 2, 0, 1, 0},
-        call,
-        r0_zero,
-        exit},
+       around_call({ia::MovImm(1, 0), ia::Stx(BPF_DW, 10, 1, -8),
+                    ia::Ldx(BPF_DW, 2, 10, -8), ia::JmpImm(BPF_JEQ, 2, 0, 1)},
+                   true),
        0},
       {"a range the verifier knows",
-       {{BPF_LDX | BPF_MEM | BPF_W, 0, 1, 0, 0},
-        {BPF_ALU64 | BPF_AND | BPF_K, 0, 0, 0, 1},
-        {BPF_JMP | BPF_JLE | BPF_K, 0, 0, 1, 1},
-        call,
-        exit},
+       around_call({ia::Ldx(BPF_W, 0, 1, 0), ia::AluImm(BPF_AND, 0, 1),
+                    ia::JmpImm(BPF_JLE, 0, 1, 1)}),
        -EINVAL},
   };
   for (const Case& c : cases) {

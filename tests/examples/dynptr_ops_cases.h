@@ -39,77 +39,87 @@ struct Case {
   Value v;
 };
 
+// A copy of `size` bytes from src at src_off to dst at dst_off, over the
+// whole of both dynptrs.
+constexpr Value Copy(uint32_t dst, uint32_t src, uint32_t dst_off,
+                     uint32_t src_off, uint32_t size) {
+  return {kCopy, dst, src, 0, 0, 0, 0, dst_off, src_off, size, 0};
+}
+
+// A memset of `size` bytes of dst at `off` to `val`, over the whole dynptr.
+constexpr Value Memset(uint32_t dst, uint32_t off, uint32_t size,
+                       uint32_t val) {
+  return {kMemset, dst, kBuf0, 0, 0, 0, 0, off, 0, size, val};
+}
+
+// `v` on the window [start, end) of the destination (bpf_dynptr_adjust).
+constexpr Value DstWindow(Value v, uint32_t start, uint32_t end) {
+  v.dst_start = start;
+  v.dst_end = end;
+  return v;
+}
+
+// `v` on the window [start, end) of the source.
+constexpr Value SrcWindow(Value v, uint32_t start, uint32_t end) {
+  v.src_start = start;
+  v.src_end = end;
+  return v;
+}
+
 inline std::vector<Case> Cases() {
-  // op, dst, src, dst window, src window, dst_off, src_off, size, val
   return {
-      {"copy buf0 to buf1", {kCopy, kBuf1, kBuf0, 0, 0, 0, 0, 0, 0, 16, 0}},
-      {"copy at offsets", {kCopy, kBuf1, kBuf0, 0, 0, 0, 0, 100, 7, 40, 0}},
-      {"copy 300 bytes", {kCopy, kBuf1, kBuf0, 0, 0, 0, 0, 3, 9, 300, 0}},
-      {"copy whole buffer", {kCopy, kBuf1, kBuf0, 0, 0, 0, 0, 0, 0, 512, 0}},
-      {"copy dst past end", {kCopy, kBuf1, kBuf0, 0, 0, 0, 0, 500, 0, 13, 0}},
-      {"copy src past end", {kCopy, kBuf1, kBuf0, 0, 0, 0, 0, 0, 510, 4, 0}},
-      {"copy both past end", {kCopy, kBuf1, kBuf0, 0, 0, 0, 0, 509, 510, 4, 0}},
-      {"copy dst offset huge",
-       {kCopy, kBuf1, kBuf0, 0, 0, 0, 0, 0xfffffff0u, 0, 32, 0}},
-      {"copy size huge",
-       {kCopy, kBuf1, kBuf0, 0, 0, 0, 0, 0, 0, 0x80000000u, 0}},
-      {"copy overlap forward", {kCopy, kBuf0, kBuf0, 0, 0, 0, 0, 4, 0, 64, 0}},
-      {"copy overlap back", {kCopy, kBuf0, kBuf0, 0, 0, 0, 0, 0, 5, 64, 0}},
-      {"copy size 0", {kCopy, kBuf1, kBuf0, 0, 0, 0, 0, 0, 0, 0, 0}},
-      {"copy size 0 at end", {kCopy, kBuf1, kBuf0, 0, 0, 0, 0, 512, 512, 0, 0}},
-      {"copy size 0 past end", {kCopy, kBuf1, kBuf0, 0, 0, 0, 0, 513, 0, 0, 0}},
-      {"copy skb to buf1", {kCopy, kBuf1, kSkb, 0, 0, 0, 0, 0, 0, 32, 0}},
-      {"copy skb tail to buf1", {kCopy, kBuf1, kSkb, 0, 0, 0, 0, 8, 40, 24, 0}},
-      {"copy skb past end to buf1",
-       {kCopy, kBuf1, kSkb, 0, 0, 0, 0, 0, 60, 8, 0}},
-      {"copy buf0 to skb", {kCopy, kSkb, kBuf0, 0, 0, 0, 0, 14, 0, 20, 0}},
-      {"copy buf0 to skb past end",
-       {kCopy, kSkb, kBuf0, 0, 0, 0, 0, 60, 0, 8, 0}},
-      {"copy skb to skb", {kCopy, kSkb, kSkb, 0, 0, 0, 0, 6, 0, 6, 0}},
-      {"copy skb to skb past end",
-       {kCopy, kSkb, kSkb, 0, 0, 0, 0, 0, 40, 30, 0}},
-      {"copy null src", {kCopy, kBuf1, kNull, 0, 0, 0, 0, 0, 0, 4, 0}},
-      {"copy null src size 0", {kCopy, kBuf1, kNull, 0, 0, 0, 0, 0, 0, 0, 0}},
-      {"copy null dst", {kCopy, kNull, kBuf0, 0, 0, 0, 0, 0, 0, 4, 0}},
-      {"copy null dst size 0", {kCopy, kNull, kBuf0, 0, 0, 0, 0, 0, 0, 0, 0}},
-      {"copy null both size 0", {kCopy, kNull, kNull, 0, 0, 0, 0, 0, 0, 0, 0}},
-      {"copy null both size 1", {kCopy, kNull, kNull, 0, 0, 0, 0, 0, 0, 1, 0}},
-      {"copy null dst skb src", {kCopy, kNull, kSkb, 0, 0, 0, 0, 0, 0, 4, 0}},
+      {"copy buf0 to buf1", Copy(kBuf1, kBuf0, 0, 0, 16)},
+      {"copy at offsets", Copy(kBuf1, kBuf0, 100, 7, 40)},
+      {"copy 300 bytes", Copy(kBuf1, kBuf0, 3, 9, 300)},
+      {"copy whole buffer", Copy(kBuf1, kBuf0, 0, 0, 512)},
+      {"copy dst past end", Copy(kBuf1, kBuf0, 500, 0, 13)},
+      {"copy src past end", Copy(kBuf1, kBuf0, 0, 510, 4)},
+      {"copy both past end", Copy(kBuf1, kBuf0, 509, 510, 4)},
+      {"copy dst offset huge", Copy(kBuf1, kBuf0, 0xfffffff0u, 0, 32)},
+      {"copy size huge", Copy(kBuf1, kBuf0, 0, 0, 0x80000000u)},
+      {"copy overlap forward", Copy(kBuf0, kBuf0, 4, 0, 64)},
+      {"copy overlap back", Copy(kBuf0, kBuf0, 0, 5, 64)},
+      {"copy size 0", Copy(kBuf1, kBuf0, 0, 0, 0)},
+      {"copy size 0 at end", Copy(kBuf1, kBuf0, 512, 512, 0)},
+      {"copy size 0 past end", Copy(kBuf1, kBuf0, 513, 0, 0)},
+      {"copy skb to buf1", Copy(kBuf1, kSkb, 0, 0, 32)},
+      {"copy skb tail to buf1", Copy(kBuf1, kSkb, 8, 40, 24)},
+      {"copy skb past end to buf1", Copy(kBuf1, kSkb, 0, 60, 8)},
+      {"copy buf0 to skb", Copy(kSkb, kBuf0, 14, 0, 20)},
+      {"copy buf0 to skb past end", Copy(kSkb, kBuf0, 60, 0, 8)},
+      {"copy skb to skb", Copy(kSkb, kSkb, 6, 0, 6)},
+      {"copy skb to skb past end", Copy(kSkb, kSkb, 0, 40, 30)},
+      {"copy null src", Copy(kBuf1, kNull, 0, 0, 4)},
+      {"copy null src size 0", Copy(kBuf1, kNull, 0, 0, 0)},
+      {"copy null dst", Copy(kNull, kBuf0, 0, 0, 4)},
+      {"copy null dst size 0", Copy(kNull, kBuf0, 0, 0, 0)},
+      {"copy null both size 0", Copy(kNull, kNull, 0, 0, 0)},
+      {"copy null both size 1", Copy(kNull, kNull, 0, 0, 1)},
+      {"copy null dst skb src", Copy(kNull, kSkb, 0, 0, 4)},
       {"copy adjusted dst fits",
-       {kCopy, kBuf1, kBuf0, 100, 120, 0, 0, 10, 0, 10, 0}},
+       DstWindow(Copy(kBuf1, kBuf0, 10, 0, 10), 100, 120)},
       {"copy adjusted dst over",
-       {kCopy, kBuf1, kBuf0, 100, 120, 0, 0, 10, 0, 11, 0}},
-      {"copy adjusted src",
-       {kCopy, kBuf1, kBuf0, 0, 0, 200, 260, 0, 50, 10, 0}},
-      {"copy adjusted skb src",
-       {kCopy, kBuf1, kSkb, 0, 0, 14, 34, 0, 0, 20, 0}},
+       DstWindow(Copy(kBuf1, kBuf0, 10, 0, 11), 100, 120)},
+      {"copy adjusted src", SrcWindow(Copy(kBuf1, kBuf0, 0, 50, 10), 200, 260)},
+      {"copy adjusted skb src", SrcWindow(Copy(kBuf1, kSkb, 0, 0, 20), 14, 34)},
       {"copy adjusted skb src over",
-       {kCopy, kBuf1, kSkb, 0, 0, 14, 34, 0, 0, 21, 0}},
-      {"memset buf0", {kMemset, kBuf0, kBuf0, 0, 0, 0, 0, 0, 0, 16, 0xab}},
-      {"memset buf1 middle",
-       {kMemset, kBuf1, kBuf0, 0, 0, 0, 0, 200, 0, 300, 0x5a}},
-      {"memset whole", {kMemset, kBuf1, kBuf0, 0, 0, 0, 0, 0, 0, 512, 0x11}},
-      {"memset past end",
-       {kMemset, kBuf1, kBuf0, 0, 0, 0, 0, 500, 0, 13, 0x22}},
-      {"memset offset huge",
-       {kMemset, kBuf1, kBuf0, 0, 0, 0, 0, 0xffffff00u, 0, 512, 0x22}},
-      {"memset size 0", {kMemset, kBuf1, kBuf0, 0, 0, 0, 0, 7, 0, 0, 0x33}},
-      {"memset size 0 past end",
-       {kMemset, kBuf1, kBuf0, 0, 0, 0, 0, 513, 0, 0, 0x33}},
-      {"memset val wide", {kMemset, kBuf0, kBuf0, 0, 0, 0, 0, 0, 0, 8, 0x1ff}},
-      {"memset adjusted", {kMemset, kBuf0, kBuf0, 10, 20, 0, 0, 5, 0, 5, 0x44}},
-      {"memset adjusted over",
-       {kMemset, kBuf0, kBuf0, 10, 20, 0, 0, 5, 0, 6, 0x44}},
-      {"memset skb", {kMemset, kSkb, kBuf0, 0, 0, 0, 0, 14, 0, 8, 0xee}},
-      {"memset skb past end",
-       {kMemset, kSkb, kBuf0, 0, 0, 0, 0, 0, 0, 65, 0xee}},
-      {"memset skb size 0 at end",
-       {kMemset, kSkb, kBuf0, 0, 0, 0, 0, 64, 0, 0, 0xee}},
-      {"memset null", {kMemset, kNull, kBuf0, 0, 0, 0, 0, 0, 0, 1, 0x55}},
-      {"memset null size 0",
-       {kMemset, kNull, kBuf0, 0, 0, 0, 0, 0, 0, 0, 0x55}},
-      {"memset null offset 1 size 0",
-       {kMemset, kNull, kBuf0, 0, 0, 0, 0, 1, 0, 0, 0x55}},
+       SrcWindow(Copy(kBuf1, kSkb, 0, 0, 21), 14, 34)},
+      {"memset buf0", Memset(kBuf0, 0, 16, 0xab)},
+      {"memset buf1 middle", Memset(kBuf1, 200, 300, 0x5a)},
+      {"memset whole", Memset(kBuf1, 0, 512, 0x11)},
+      {"memset past end", Memset(kBuf1, 500, 13, 0x22)},
+      {"memset offset huge", Memset(kBuf1, 0xffffff00u, 512, 0x22)},
+      {"memset size 0", Memset(kBuf1, 7, 0, 0x33)},
+      {"memset size 0 past end", Memset(kBuf1, 513, 0, 0x33)},
+      {"memset val wide", Memset(kBuf0, 0, 8, 0x1ff)},
+      {"memset adjusted", DstWindow(Memset(kBuf0, 5, 5, 0x44), 10, 20)},
+      {"memset adjusted over", DstWindow(Memset(kBuf0, 5, 6, 0x44), 10, 20)},
+      {"memset skb", Memset(kSkb, 14, 8, 0xee)},
+      {"memset skb past end", Memset(kSkb, 0, 65, 0xee)},
+      {"memset skb size 0 at end", Memset(kSkb, 64, 0, 0xee)},
+      {"memset null", Memset(kNull, 0, 1, 0x55)},
+      {"memset null size 0", Memset(kNull, 0, 0, 0x55)},
+      {"memset null offset 1 size 0", Memset(kNull, 1, 0, 0x55)},
   };
 }
 

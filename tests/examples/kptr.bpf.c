@@ -148,17 +148,25 @@ static bool rless(struct bpf_rb_node *a, const struct bpf_rb_node *b) {
   return x->val < y->val;
 }
 
+// In a program: n = a new rnode holding cfg[1] and m = a second reference
+// to it (bpf_refcount_acquire); the program returns -3 when the allocation
+// fails and -4, dropping n, when the acquire does.
+#define NEW_RNODE_AND_REF(n, m)    \
+  do {                             \
+    n = bpf_obj_new(struct rnode); \
+    if (!n) return -3;             \
+    n->val = cfg_at(1);            \
+    m = bpf_refcount_acquire(n);   \
+    if (!m) {                      \
+      bpf_obj_drop(n);             \
+      return -4;                   \
+    }                              \
+  } while (0)
+
 SEC("tc")
 int ref_insert(struct __sk_buff *skb) {
   struct rnode *n, *m;
-  n = bpf_obj_new(struct rnode);
-  if (!n) return -3;
-  n->val = cfg_at(1);
-  m = bpf_refcount_acquire(n);
-  if (!m) {
-    bpf_obj_drop(n);
-    return -4;
-  }
+  NEW_RNODE_AND_REF(n, m);
   bpf_spin_lock(&rlock);
   if (bpf_rbtree_add(&rroot, &n->r, rless)) {
     bpf_spin_unlock(&rlock);
@@ -173,14 +181,7 @@ int ref_insert(struct __sk_buff *skb) {
 SEC("tc")
 int ref_push_twice(struct __sk_buff *skb) {
   struct rnode *n, *m;
-  n = bpf_obj_new(struct rnode);
-  if (!n) return -3;
-  n->val = cfg_at(1);
-  m = bpf_refcount_acquire(n);
-  if (!m) {
-    bpf_obj_drop(n);
-    return -4;
-  }
+  NEW_RNODE_AND_REF(n, m);
   bpf_spin_lock(&rlock);
   int first = bpf_list_push_back(&rlist, &n->l);
   int second = bpf_list_push_front(&rlist, &m->l);
@@ -225,14 +226,7 @@ int ref_stash(struct __sk_buff *skb) {
   struct rvalue *v = bpf_map_lookup_elem(&rstash, &k);
   struct rnode *n, *m;
   if (!v) return -2;
-  n = bpf_obj_new(struct rnode);
-  if (!n) return -3;
-  n->val = cfg_at(1);
-  m = bpf_refcount_acquire(n);
-  if (!m) {
-    bpf_obj_drop(n);
-    return -4;
-  }
+  NEW_RNODE_AND_REF(n, m);
   n = bpf_kptr_xchg(&v->ptr, n);
   if (n) bpf_obj_drop(n);
   bpf_spin_lock(&rlock);

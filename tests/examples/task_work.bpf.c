@@ -13,6 +13,8 @@
 
 #include <bpf/bpf_helpers.h>
 
+#include "elem_steps.h"
+
 struct task_struct {
   int pid;
 };
@@ -77,17 +79,7 @@ static int count_run(struct bpf_map *map, void *key, void *value) {
   for (int i = 0; i < 8; i++) {                                                \
     const __u32 op = ops[i], key = keys[i];                                    \
     struct elem *e;                                                            \
-    if (op == 0) break;                                                        \
-    if (op == 3) {                                                             \
-      struct elem zero_elem = {};                                              \
-      r[i] = bpf_map_update_elem(&MAP, &key, &zero_elem, BPF_NOEXIST);         \
-      continue;                                                                \
-    }                                                                          \
-    e = bpf_map_lookup_elem(&MAP, &key);                                       \
-    if (!e) {                                                                  \
-      r[i] = -1000;                                                            \
-      continue;                                                                \
-    }                                                                          \
+    ELEM_STEP(MAP, op, 3, key, r[i], e)                                        \
     if (op == 1)                                                               \
       r[i] = bpf_task_work_schedule_signal_impl(task, &e->tw, &MAP, count_run, \
                                                 0);                            \

@@ -20,13 +20,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "emu/syscall.h"
 #include "emu/task_work.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
-#include "testing/kernel_backend.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
+#include "tests/examples/elem_steps_side.h"
 
 namespace bpfemu::examples {
 namespace {
@@ -45,12 +44,7 @@ struct Elem {
 
 constexpr uint32_t kSignal = 1, kResume = 2, kInsert = 3;
 
-struct Side {
-  std::function<bool(Args*, int64_t* ret)> run;
-  std::function<int(uint32_t which, uint32_t key, Elem*)> lookup;
-  std::function<int(uint32_t which, uint32_t key, const Elem*)> update;
-  std::function<int(uint32_t which, uint32_t key)> del;
-};
+using Side = ElemStepsSide<Args, Elem>;
 
 std::string Steps(Side& s) {
   std::string out;
@@ -115,40 +109,10 @@ TEST_P(TaskWorkCompareTest, SameWorkAsTheKernel) {
   ASSERT_EQ((*obj)->Load(), 0) << (*obj)->load_error();  // NOLINT
   const native::Program* prog = (*obj)->FindProgram("steps");
   ASSERT_NE(prog, nullptr);
-  const uint32_t zero = 0;
-  const char* const names[] = {"arr", "h"};
-
-  KernelBackend& k = KernelBackend::Get();
   Side ks;
-  ks.run = [&](Args* a, int64_t* ret) {
-    const KernelObject::Result r =
-        KernelObject::RunSyscall(kernel->ProgFd("steps"), a, sizeof(*a));
-    return r.err == 0 && r.retval == 0 &&
-           k.Lookup(kernel->MapFd("res"), &zero, ret, 0) == 0;
-  };
-  ks.lookup = [&](uint32_t which, uint32_t key, Elem* e) {
-    return k.Lookup(kernel->MapFd(names[which]), &key, e, 0);
-  };
-  ks.update = [&](uint32_t which, uint32_t key, const Elem* e) {
-    return k.Update(kernel->MapFd(names[which]), &key, e, 0);
-  };
-  ks.del = [&](uint32_t which, uint32_t key) {
-    return k.Delete(kernel->MapFd(names[which]), &key);
-  };
-  native::Object& o = **obj;
+  SetKernelSide(kernel.get(), &ks);
   Side es;
-  es.run = [&](Args* a, int64_t* ret) {
-    return prog->Run(a) == 0 && MapLookupElem(o.MapFd("res"), &zero, ret) == 0;
-  };
-  es.lookup = [&](uint32_t which, uint32_t key, Elem* e) {
-    return MapLookupElem(o.MapFd(names[which]), &key, e);
-  };
-  es.update = [&](uint32_t which, uint32_t key, const Elem* e) {
-    return MapUpdateElem(o.MapFd(names[which]), &key, e, 0);
-  };
-  es.del = [&](uint32_t which, uint32_t key) {
-    return MapDeleteElem(o.MapFd(names[which]), &key);
-  };
+  SetEmuSide(obj->get(), prog, &es);
 
   const std::string kl = Steps(ks);
   const std::string el = Steps(es);

@@ -12,6 +12,8 @@
 
 #include <bpf/bpf_helpers.h>
 
+#include "elem_steps.h"
+
 // include/uapi/linux/bpf.h (6.10), newer than the build's header.
 struct bpf_wq {
   __u64 __opaque[2];
@@ -66,27 +68,17 @@ static int count_run(void *map, int *key, void *value) {
   return 0;
 }
 
-#define STEPS(MAP)                                                     \
-  for (int i = 0; i < 8; i++) {                                        \
-    const __u32 op = ops[i], fl = flags[i];                            \
-    struct elem *e;                                                    \
-    if (op == 0) break;                                                \
-    if (op == 4) {                                                     \
-      struct elem zero_elem = {};                                      \
-      r[i] = bpf_map_update_elem(&MAP, &key, &zero_elem, BPF_NOEXIST); \
-      continue;                                                        \
-    }                                                                  \
-    e = bpf_map_lookup_elem(&MAP, &key);                               \
-    if (!e) {                                                          \
-      r[i] = -1000;                                                    \
-      continue;                                                        \
-    }                                                                  \
-    if (op == 1)                                                       \
-      r[i] = bpf_wq_init(&e->w, &MAP, fl);                             \
-    else if (op == 2)                                                  \
-      r[i] = bpf_wq_set_callback_impl(&e->w, count_run, fl, 0);        \
-    else if (op == 3)                                                  \
-      r[i] = bpf_wq_start(&e->w, fl);                                  \
+#define STEPS(MAP)                                              \
+  for (int i = 0; i < 8; i++) {                                 \
+    const __u32 op = ops[i], fl = flags[i];                     \
+    struct elem *e;                                             \
+    ELEM_STEP(MAP, op, 4, key, r[i], e)                         \
+    if (op == 1)                                                \
+      r[i] = bpf_wq_init(&e->w, &MAP, fl);                      \
+    else if (op == 2)                                           \
+      r[i] = bpf_wq_set_callback_impl(&e->w, count_run, fl, 0); \
+    else if (op == 3)                                           \
+      r[i] = bpf_wq_start(&e->w, fl);                           \
   }
 
 SEC("syscall")

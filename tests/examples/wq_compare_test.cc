@@ -21,13 +21,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "emu/syscall.h"
 #include "emu/timer.h"
 #include "gtest/gtest.h"
 #include "loader/object.h"
-#include "testing/kernel_backend.h"
 #include "testing/kernel_object.h"
 #include "testing/kernel_test.h"
+#include "tests/examples/elem_steps_side.h"
 
 namespace bpfemu::examples {
 namespace {
@@ -46,11 +45,7 @@ struct Elem {
 
 constexpr uint32_t kInit = 1, kCb = 2, kStart = 3, kInsert = 4;
 
-struct Side {
-  std::function<bool(Args*, int64_t* ret)> run;
-  std::function<int(uint32_t which, uint32_t key, Elem*)> lookup;
-  std::function<int(uint32_t which, uint32_t key, const Elem*)> update;
-  std::function<int(uint32_t which, uint32_t key)> del;
+struct Side : ElemStepsSide<Args, Elem> {
   std::function<void(uint32_t which, uint32_t key, uint64_t runs)> drain;
 };
 
@@ -115,26 +110,8 @@ TEST_P(WqCompareTest, SameWorkAsTheKernel) {
   ASSERT_EQ((*obj)->Load(), 0) << (*obj)->load_error();  // NOLINT
   const native::Program* prog = (*obj)->FindProgram("steps");
   ASSERT_NE(prog, nullptr);
-  const uint32_t zero = 0;
-  const char* const names[] = {"arr", "h"};
-
-  KernelBackend& k = KernelBackend::Get();
   Side ks;
-  ks.run = [&](Args* a, int64_t* ret) {
-    const KernelObject::Result r =
-        KernelObject::RunSyscall(kernel->ProgFd("steps"), a, sizeof(*a));
-    return r.err == 0 && r.retval == 0 &&
-           k.Lookup(kernel->MapFd("res"), &zero, ret, 0) == 0;
-  };
-  ks.lookup = [&](uint32_t which, uint32_t key, Elem* e) {
-    return k.Lookup(kernel->MapFd(names[which]), &key, e, 0);
-  };
-  ks.update = [&](uint32_t which, uint32_t key, const Elem* e) {
-    return k.Update(kernel->MapFd(names[which]), &key, e, 0);
-  };
-  ks.del = [&](uint32_t which, uint32_t key) {
-    return k.Delete(kernel->MapFd(names[which]), &key);
-  };
+  SetKernelSide(kernel.get(), &ks);
   // The kworker runs the work soon after: wait for the count to move.
   ks.drain = [&](uint32_t which, uint32_t key, uint64_t runs) {
     for (int i = 0; i < 1000; ++i) {
@@ -144,20 +121,8 @@ TEST_P(WqCompareTest, SameWorkAsTheKernel) {
     }
     usleep(20000);  // and for a second run, should there be one
   };
-  native::Object& o = **obj;
   Side es;
-  es.run = [&](Args* a, int64_t* ret) {
-    return prog->Run(a) == 0 && MapLookupElem(o.MapFd("res"), &zero, ret) == 0;
-  };
-  es.lookup = [&](uint32_t which, uint32_t key, Elem* e) {
-    return MapLookupElem(o.MapFd(names[which]), &key, e);
-  };
-  es.update = [&](uint32_t which, uint32_t key, const Elem* e) {
-    return MapUpdateElem(o.MapFd(names[which]), &key, e, 0);
-  };
-  es.del = [&](uint32_t which, uint32_t key) {
-    return MapDeleteElem(o.MapFd(names[which]), &key);
-  };
+  SetEmuSide(obj->get(), prog, &es);
   es.drain = [&](uint32_t, uint32_t, uint64_t) { AdvanceTimers(0); };
 
   const std::string kl = Steps(ks);

@@ -800,15 +800,8 @@ __attribute__((noinline)) static long BpfSixArgs(int cmd, void* attr,
   return ret;
 }
 
-// Another thread (SIGUSR1 blocked) of LostById: when this thread's map
-// create has been interrupted, opens the map by id (the first id of the
-// walk) and hands the fd back.
-static int g_to_thread[2], g_from_thread[2];
-static int g_by_id_mmap;
-static void* g_by_id_map;
-static void* ByIdThread(void* out) {
-  char c;
-  if (read(g_to_thread[0], &c, 1) != 1) return NULL;
+// The first map of the id walk, opened by its id: an fd, or -errno.
+static long FirstMapById(void) {
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
   long fd = sys_bpf(BPF_MAP_GET_NEXT_ID, &a, sizeof(a));
@@ -818,6 +811,20 @@ static void* ByIdThread(void* out) {
     a.map_id = id;
     fd = sys_bpf(BPF_MAP_GET_FD_BY_ID, &a, sizeof(a));
   }
+  return fd;
+}
+
+// Another thread (SIGUSR1 blocked) of LostById: when this thread's map
+// create has been interrupted, opens the map by id (the first id of the
+// walk) and hands the fd back.
+static int g_to_thread[2], g_from_thread[2];
+static int g_by_id_mmap;
+static void* g_by_id_map;
+
+static void* ByIdThread(void* out) {
+  char c;
+  if (read(g_to_thread[0], &c, 1) != 1) return NULL;
+  long fd = FirstMapById();
   if (fd >= 0 && g_by_id_mmap) {
     // Held only through a mapping from here on (LostByIdMmap).
     g_by_id_map =
@@ -830,28 +837,42 @@ static void* ByIdThread(void* out) {
   return NULL;
 }
 
-static int LostById(void) {
-  CatchUsr1(0);
-  long fd = -1;
-  pthread_t t;
-  // The thread starts with SIGUSR1 blocked, so the signal is this one's.
+// Starts ByIdThread with `out` for its answer. The thread starts with
+// SIGUSR1 blocked, so the signal is the caller's. 0, or 1 when it could
+// not start.
+static int StartByIdThread(pthread_t* t, long* out) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   if (pipe(g_to_thread) != 0 || pipe(g_from_thread) != 0 ||
-      pthread_create(&t, NULL, ByIdThread, &fd) != 0) {
+      pthread_create(t, NULL, ByIdThread, out) != 0) {
     return 1;
   }
   pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-  EXPECT("map create", map_create(BPF_MAP_TYPE_HASH, 4, 8, 4, 0, "byid"),
-         -EINTR);
+  return 0;
+}
+
+// Once the caller's map create was interrupted: lets ByIdThread open the
+// map by id and waits for it to end. 0, or 1 when the pipes failed.
+static int JoinByIdThread(pthread_t t) {
   char c;
   if (write(g_to_thread[1], "x", 1) != 1 ||
       read(g_from_thread[0], &c, 1) != 1) {
     return 1;
   }
   pthread_join(t, NULL);
+  return 0;
+}
+
+static int LostById(void) {
+  CatchUsr1(0);
+  long fd = -1;
+  pthread_t t;
+  if (StartByIdThread(&t, &fd) != 0) return 1;
+  EXPECT("map create", map_create(BPF_MAP_TYPE_HASH, 4, 8, 4, 0, "byid"),
+         -EINTR);
+  if (JoinByIdThread(t) != 0) return 1;
   EXPECT("by id in the other thread", fd >= 0, 1);
   // This thread's next call gives the lost create up: the map another
   // thread holds stays, in the walk and behind its fd.
@@ -874,39 +895,18 @@ static int LostByIdMmap(void) {
   g_by_id_mmap = 1;
   long r = -1;
   pthread_t t;
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
-  if (pipe(g_to_thread) != 0 || pipe(g_from_thread) != 0 ||
-      pthread_create(&t, NULL, ByIdThread, &r) != 0) {
-    return 1;
-  }
-  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  if (StartByIdThread(&t, &r) != 0) return 1;
   EXPECT("map create",
          map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 1, BPF_F_MMAPABLE, "byidmm"),
          -EINTR);
-  char c;
-  if (write(g_to_thread[1], "x", 1) != 1 ||
-      read(g_from_thread[0], &c, 1) != 1) {
-    return 1;
-  }
-  pthread_join(t, NULL);
+  if (JoinByIdThread(t) != 0) return 1;
   EXPECT("mapped by id in the other thread", r, 0);
   if (r != 0) return 1;
   *(volatile uint64_t*)g_by_id_map = 11;
   // This thread's next call gives the lost create up: the mapping holds
   // the map, which stays in the walk and shows what was written.
   EXPECT("map ids", CountIds(BPF_MAP_GET_NEXT_ID), 1);
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  long fd = sys_bpf(BPF_MAP_GET_NEXT_ID, &a, sizeof(a));
-  if (fd == 0) {
-    const uint32_t id = a.next_id;
-    memset(&a, 0, sizeof(a));
-    a.map_id = id;
-    fd = sys_bpf(BPF_MAP_GET_FD_BY_ID, &a, sizeof(a));
-  }
+  const long fd = FirstMapById();
   EXPECT("by id again", fd >= 0, 1);
   uint32_t k = 0;
   uint64_t got = 0;
