@@ -37,6 +37,27 @@ uint32_t ExtractBit(const uint8_t* data, uint32_t index) {
   return (data[index / 8] >> (7 - index % 8)) & 1;
 }
 
+// The 8 bytes of map memory at `p` (8-byte aligned: a node's data slot is
+// padded to 8) as a big-endian word: bit 0 of the data is bit 63.
+inline uint64_t MapWordBe(const uint8_t* p) {
+  return __builtin_bswap64(
+      __atomic_load_n(reinterpret_cast<const uint64_t*>(p), __ATOMIC_RELAXED));
+}
+
+// Word `i` of a caller's key data of `size` bytes the same way, zero past
+// `size` (the caller's buffer ends there).
+inline uint64_t KeyWordBe(const uint8_t* data, uint32_t size, uint32_t i) {
+  uint8_t buf[8] = {};
+  std::memcpy(buf, data + 8 * i, std::min<uint32_t>(8, size - 8 * i));
+  uint64_t w;
+  std::memcpy(&w, buf, 8);
+  return __builtin_bswap64(w);
+}
+
+// Walks of a sequence that stays odd or keeps moving before a reader of a
+// writable mapping takes the lock instead.
+constexpr int kLockFreeRetries = 1024;
+
 }  // namespace
 
 const MapOps LpmTrieMap::kOps = {&LpmTrieMap::AllocCheck, &LpmTrieMap::Alloc,
@@ -82,7 +103,7 @@ LpmTrieMap::Geometry LpmTrieMap::GeometryFor(const MapAttr& attr) {
 }
 
 LpmTrieMap::LpmTrieMap(ShmRegion region, const Geometry& g)
-    : Map(std::move(region)), g_(g) {
+    : Map(std::move(region)), g_(g), walk_size_(WalkSizeFor(g.data_size)) {
   body_ = this->region().At<LpmBody>(kBodyOffset);
   pool_ =
       this->region().At<uint8_t>(kBodyOffset + RoundUp(sizeof(LpmBody), 64));
@@ -121,6 +142,7 @@ int LpmTrieMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
   // The bound of the kernel the map was made for, not this process's.
   if (CheckAttr(attr, map->kernel_version()) != 0) return -EINVAL;
   map->g_ = GeometryFor(attr);
+  map->walk_size_ = WalkSizeFor(map->g_.data_size);
   const LpmBody& b = *map->body_;
   if (map->header().region_size != map->g_.region_size ||
       Load(b.pool_nodes) != map->g_.pool_nodes ||
@@ -159,42 +181,64 @@ LpmTrieMap::Node* LpmTrieMap::Follow(uint32_t ref, int64_t parent_len,
 }
 
 // __longest_prefix_match(): the leading bits `n` and the key share, capped
-// at min(node_len, key_len).
+// at min(node_len, key_len), compared 64 bits at a time. Bits past data_size
+// (the node's padding, the key's zero fill) lie past the cap.
 uint32_t LpmTrieMap::MatchLen(Node* n, uint32_t node_len,
                               const uint8_t* key_data, uint32_t key_len) const {
   const uint32_t limit = std::min(node_len, key_len);
   const uint8_t* data = Data(n);
-  uint32_t len = 0;
-  for (uint32_t i = 0; i < g_.data_size && len < limit; ++i) {
-    const uint8_t diff =
-        __atomic_load_n(&data[i], __ATOMIC_RELAXED) ^ key_data[i];
+  for (uint32_t i = 0, bit = 0; bit < limit; ++i, bit += 64) {
+    const uint64_t diff =
+        MapWordBe(data + 8 * i) ^ KeyWordBe(key_data, g_.data_size, i);
     if (diff != 0) {
-      len += static_cast<uint32_t>(__builtin_clz(diff)) - 24;
-      break;
+      return std::min(bit + static_cast<uint32_t>(__builtin_clzll(diff)),
+                      limit);
     }
-    len += 8;
   }
-  return std::min(len, limit);
+  return limit;
 }
 
 template <typename F>
-int LpmTrieMap::ReadStable(F fn) {
-  if (!read_only()) {
-    ShmMutexLock l(&body_->lock);
-    if (l.recovered()) Repair();
-    const int ret = fn();
-    return ret == -EAGAIN ? -EINVAL : ret;
+[[gnu::always_inline]] inline bool LpmTrieMap::ReadOnce(F& fn, int* ret) const {
+  const uint32_t s1 = __atomic_load_n(&body_->seq, __ATOMIC_ACQUIRE);
+  if (s1 & 1) return false;
+  const int r = fn();
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (Load(body_->seq) != s1) return false;
+  *ret = r == -EAGAIN ? -EINVAL : r;
+  return true;
+}
+
+template <typename F>
+[[gnu::always_inline]] inline int LpmTrieMap::ReadStable(F fn) {
+  int ret;
+  if (ReadOnce(fn, &ret)) [[likely]] {
+    return ret;
   }
-  ReadOnlyWait wait;
-  for (;;) {
-    const uint32_t s1 = __atomic_load_n(&body_->seq, __ATOMIC_ACQUIRE);
-    if ((s1 & 1) == 0) {
-      const int ret = fn();
-      std::atomic_thread_fence(std::memory_order_acquire);
-      if (Load(body_->seq) == s1) return ret == -EAGAIN ? -EINVAL : ret;
+  return ReadSlow(fn);
+}
+
+template <typename F>
+[[gnu::noinline]] int LpmTrieMap::ReadSlow(F& fn) {
+  int ret;
+  if (read_only()) {
+    // No lock to take: wait for the writer, EBUSY if it died.
+    ReadOnlyWait wait;
+    for (;;) {
+      if (!wait.Next(body_->lock.holder())) return -EBUSY;
+      if (ReadOnce(fn, &ret)) return ret;
     }
-    if (!wait.Next(body_->lock.holder())) return -EBUSY;
   }
+  for (int attempt = 0; attempt < kLockFreeRetries; ++attempt) {
+    __builtin_ia32_pause();
+    if (ReadOnce(fn, &ret)) return ret;
+  }
+  // A writer inside its change for that long, or dead there: the lock
+  // waits for it, or repairs after it.
+  ShmMutexLock l(&body_->lock);
+  if (l.recovered()) Repair();
+  ret = fn();
+  return ret == -EAGAIN ? -EINVAL : ret;
 }
 
 template <typename F>
@@ -212,7 +256,12 @@ int LpmTrieMap::Write(F fn) {
 // leaves is always walkable (a node is filled before it is linked and freed
 // after it is unlinked), so the nodes reachable from the root are the trie;
 // every other node handed out is free. Links a walk would refuse are cut.
+// The sequence is odd while it works (readers take no lock) and ends one
+// above where it started or where the dead writer left it, never back at a
+// value a reader may have read before the dead writer's change.
 void LpmTrieMap::Repair() {
+  __atomic_store_n(&body_->seq, Load(body_->seq) | 1, __ATOMIC_RELAXED);
+  std::atomic_thread_fence(std::memory_order_release);
   const uint32_t pool = g_.pool_nodes;
   std::vector<uint8_t> seen(pool, 0);
   struct Item {
@@ -248,7 +297,7 @@ void LpmTrieMap::Repair() {
   Store(body_->fresh, fresh);
   Store(body_->free_head, head);
   Store(body_->n_entries, entries);
-  __atomic_store_n(&body_->seq, Load(body_->seq) & ~1u, __ATOMIC_RELEASE);
+  __atomic_store_n(&body_->seq, Load(body_->seq) + 1, __ATOMIC_RELEASE);
 }
 
 int LpmTrieMap::ValidateTree() const {
@@ -301,53 +350,123 @@ void LpmTrieMap::FreeNode(uint32_t ref) {
   Store(body_->free_head, ref);
 }
 
-// trie_lookup_elem()'s walk: *found is the longest matching
-// non-intermediate node, or 0.
-int LpmTrieMap::LookupWalk(const uint8_t* key, uint32_t* found) const {
-  *found = 0;
+// trie_lookup_elem(): the walk down from the root, one node per stored
+// prefix length on the key's path. The key's data is read once into
+// big-endian words (kw), so a node costs its link, prefixlen and data words;
+// the next child's bit is a shift of a key word. Each link is checked as
+// Follow checks it (inside the pool, a longer prefix than its parent's, at
+// most the maximum), so a walk ends within max_prefixlen + 1 nodes even on a
+// crafted or changing region.
+template <uint32_t kDataSize>
+[[gnu::always_inline]] inline uint32_t LpmTrieMap::FindLongest(
+    const uint8_t* key) const {
+  constexpr uint32_t kMaxWords =
+      kDataSize != 0 ? (kDataSize + 7) / 8 : kDataSizeMax / 8;
+  const uint32_t data_size = kDataSize != 0 ? kDataSize : g_.data_size;
+  const uint32_t max_len = data_size * 8;
   const uint32_t key_len = KeyPrefixLen(key);
-  if (key_len > g_.max_prefixlen) return 0;
+  if (key_len > max_len) return 0;
   const uint8_t* key_data = key + kPrefixLenSize;
-  int64_t parent_len = -1;
+  uint64_t kw[kMaxWords];
+  const uint32_t words = (data_size + 7) / 8;
+  for (uint32_t i = 0; i < words; ++i)
+    kw[i] = KeyWordBe(key_data, data_size, i);
+  // The geometry in locals: the compiler would re-read the members after
+  // every atomic load.
+  const uint8_t* const pool = pool_;
+  const uint64_t node_size = g_.node_size;
+  const uint32_t pool_nodes = g_.pool_nodes;
+  uint32_t found = 0, min_len = 0;
   for (uint32_t ref = Load(body_->root); ref != 0;) {
-    bool bad = false;
-    Node* n = Follow(ref, parent_len, &bad);
-    if (bad) return -EAGAIN;
+    if (ref - 1 >= pool_nodes) return kBroken;
+    const auto* n =
+        reinterpret_cast<const Node*>(pool + uint64_t{ref - 1} * node_size);
     const uint32_t len = Load(n->prefixlen);
-    const uint32_t match = MatchLen(n, len, key_data, key_len);
-    if (match == g_.max_prefixlen) {
-      *found = ref;
-      break;
+    if (len > max_len || len < min_len) return kBroken;
+    // __longest_prefix_match(), a word at a time.
+    const uint32_t limit = std::min(len, key_len);
+    const uint8_t* data = reinterpret_cast<const uint8_t*>(n) + sizeof(Node);
+    uint32_t match = limit;
+    for (uint32_t i = 0, bit = 0; bit < limit; ++i, bit += 64) {
+      const uint64_t diff = MapWordBe(data + 8 * i) ^ kw[i];
+      if (diff != 0) {
+        match =
+            std::min(bit + static_cast<uint32_t>(__builtin_clzll(diff)), limit);
+        break;
+      }
     }
+    if (match == max_len) return ref;
     if (match < len) break;
-    if (!(Load(n->flags) & kFlagIm)) *found = ref;
-    parent_len = len;
-    ref = Load(n->child[ExtractBit(key_data, len)]);
+    if (!(Load(n->flags) & kFlagIm)) found = ref;
+    min_len = len + 1;
+    // extract_bit(key, len): len < max_len here (match == len, not the
+    // maximum), so the word exists.
+    const uint64_t word = kMaxWords == 1 ? kw[0] : kw[len / 64];
+    ref = Load(n->child[(word >> (63 - len % 64)) & 1]);
   }
-  return 0;
+  return found;
+}
+
+uint32_t LpmTrieMap::FindLongestAny(const uint8_t* key) const {
+  switch (walk_size_) {
+    case 4:
+      return FindLongest<4>(key);
+    case 8:
+      return FindLongest<8>(key);
+    case 16:
+      return FindLongest<16>(key);
+    default:
+      return FindLongest<0>(key);
+  }
 }
 
 int LpmTrieMap::LookupElem(const void* key, void* value, uint64_t /*flags*/) {
-  std::vector<uint8_t> copy(value_size());
+  const auto* k = static_cast<const uint8_t*>(key);
+  const uint32_t size = value_size();
+  // The value is copied under the sequence into a buffer of this call's, so
+  // a walk that must be retried leaves the caller's untouched (the kernel
+  // copies to the user only once the lookup succeeded).
+  alignas(8) uint8_t small[256];
+  std::vector<uint8_t> large;
+  uint8_t* copy = small;
+  if (size > sizeof(small)) {
+    large.resize(size);
+    copy = large.data();
+  }
   const int ret = ReadStable([&] {
-    uint32_t found;
-    if (int err = LookupWalk(static_cast<const uint8_t*>(key), &found);
-        err != 0) {
-      return err;
-    }
+    const uint32_t found = FindLongestAny(k);
+    if (found == kBroken) return -EAGAIN;
     if (found == 0) return -ENOENT;
-    CopyFromMap(copy.data(), Value(At(found)), value_size());
+    CopyFromMap(copy, Value(At(found)), size);
     return 0;
   });
-  if (ret == 0) std::memcpy(value, copy.data(), value_size());
+  if (ret == 0) std::memcpy(value, copy, size);
   return ret;
 }
 
-void* LpmTrieMap::LookupElemProg(const void* key) {
+template <uint32_t kDataSize>
+void* LpmTrieMap::LookupProg(const uint8_t* key) {
   uint32_t found = 0;
-  const int ret = ReadStable(
-      [&] { return LookupWalk(static_cast<const uint8_t*>(key), &found); });
+  const int ret = ReadStable([&] {
+    found = FindLongest<kDataSize>(key);
+    return found == kBroken ? -EAGAIN : 0;
+  });
   return ret == 0 && found != 0 ? Value(At(found)) : nullptr;
+}
+
+// The value in place, as trie_lookup_elem returns it.
+void* LpmTrieMap::LookupElemProg(const void* key) {
+  const auto* k = static_cast<const uint8_t*>(key);
+  switch (walk_size_) {
+    case 4:
+      return LookupProg<4>(k);
+    case 8:
+      return LookupProg<8>(k);
+    case 16:
+      return LookupProg<16>(k);
+    default:
+      return LookupProg<0>(k);
+  }
 }
 
 int LpmTrieMap::UpdateElem(const void* key, const void* value, uint64_t flags) {

@@ -44,8 +44,19 @@
 // `fresh` were never used, so creation touches no pool page.
 //
 // Sharing: writers hold the process-shared lock and make the sequence odd
-// while they change the trie. Readers in a process that may write take the
-// lock too; a read-only mapping reads under the sequence (ReadOnlyWait).
+// while they change the trie. Readers (lookup and get_next_key, syscall and
+// program faces) take no lock, like the kernel's RCU readers: they walk under
+// the sequence and retry when it was odd or moved. In a process that may
+// write, a sequence that stays odd or keeps moving for kLockFreeRetries walks
+// (a writer that died mid-change, a storm of writers) makes the reader take
+// the lock, which repairs after a dead holder; a read-only mapping waits with
+// ReadOnlyWait instead and answers EBUSY for a dead writer.
+//
+// Lookup (trie_lookup_elem / longest_prefix_match): the key's data is read
+// once into big-endian 64-bit words, each node's data is compared a word at a
+// time (count-leading-zeros of the XOR, as the kernel's fls on be64/be32
+// words), and the next child's bit comes from the key words in registers.
+// Walks for 4-, 8- and 16-byte data are compiled for their size.
 // Every walk checks each link it follows (an index inside the pool, a child's
 // prefixlen strictly above its parent's and at most the maximum), so a walk
 // is at most max_prefixlen + 1 nodes deep and a crafted region can neither
@@ -159,10 +170,32 @@ class LpmTrieMap final : public Map {
                     uint32_t key_len) const;
 
   // Runs `fn` (returns 0 or a negative errno, -EAGAIN for "broken link")
-  // with the trie stable: under the lock, or on a read-only mapping, under
-  // the sequence. A broken link seen under a stable sequence is EINVAL.
+  // until it ran with the trie stable: under an even, unchanged sequence
+  // (retried), else under the lock (a writable mapping) or EBUSY (a
+  // read-only one whose writer died). A broken link seen with the trie
+  // stable is EINVAL. `fn` may run several times and must only write its
+  // own outputs.
   template <typename F>
   int ReadStable(F fn);
+  // One run of `fn` under the sequence: false when it was odd or moved.
+  template <typename F>
+  bool ReadOnce(F& fn, int* ret) const;
+  template <typename F>
+  int ReadSlow(F& fn);
+
+  // The lookup walk for data of kDataSize bytes (0: any size, g_.data_size):
+  // the longest matching non-intermediate node's ref, 0 if none, kBroken
+  // for a broken link.
+  static constexpr uint32_t kBroken = ~uint32_t{0};
+  template <uint32_t kDataSize>
+  uint32_t FindLongest(const uint8_t* key) const;
+  uint32_t FindLongestAny(const uint8_t* key) const;
+  template <uint32_t kDataSize>
+  void* LookupProg(const uint8_t* key);
+  // The FindLongest specialization for a data size: 4, 8, 16 or 0.
+  static uint32_t WalkSizeFor(uint32_t data_size) {
+    return data_size == 4 || data_size == 8 || data_size == 16 ? data_size : 0;
+  }
   // Takes the lock, repairing after a dead holder, with the sequence odd
   // around `fn`.
   template <typename F>
@@ -170,7 +203,6 @@ class LpmTrieMap final : public Map {
   void Repair();
 
   // The walks, called with the trie stable.
-  int LookupWalk(const uint8_t* key, uint32_t* found) const;
   int NextKeyWalk(const uint8_t* key, uint8_t* next_key) const;
   int UpdateLocked(const uint8_t* key, const void* value, uint64_t flags);
   int DeleteLocked(const uint8_t* key);
@@ -181,6 +213,7 @@ class LpmTrieMap final : public Map {
   LpmBody* body_;
   uint8_t* pool_;
   Geometry g_;
+  uint32_t walk_size_;  // WalkSizeFor(g_.data_size)
 };
 
 }  // namespace bpfemu
