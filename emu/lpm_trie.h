@@ -33,10 +33,15 @@
 //     value_size) * n_entries; the node size is the build profile's
 //     `lpm_node` (40 up to 6.12, 24 from 6.13's bpf_mem_alloc nodes).
 //
-// Layout (after MapHeader): LpmBody (lock, change sequence, root, counts,
-// pool bookkeeping), then a pool of fixed-size nodes addressed by index + 1
-// (0 is "none"): {child[2], prefixlen, flags, data[data_size] padded to 8,
-// value[value_size] padded to 8}. The pool holds 2 * max_entries nodes (at
+// Layout (after MapHeader): LpmBody (lock, change sequence, counts, pool
+// bookkeeping, root link), then a pool of fixed-size nodes addressed by
+// index + 1 (0 is "none"): {link[2], prefixlen, flags, data[data_size]
+// padded to 8, value[value_size] padded to 8}. A link (the root, a child) is
+// a 64-bit word: the node's index + 1 in the low half, its prefixlen in the
+// high half, so a walk learns the next node's address and the key bit to
+// test there from one load (a node's prefixlen never changes while it is
+// linked: an update links a new node). A link whose prefixlen is not its
+// node's is a broken link. The pool holds 2 * max_entries nodes (at
 // most n_entries leaves, fewer intermediates than leaves, and the one spare a
 // replacement needs while the old node is still linked), capped at
 // kMaxPoolBytes; past the cap an update is ENOMEM, where the kernel's node
@@ -57,9 +62,9 @@
 // time (count-leading-zeros of the XOR, as the kernel's fls on be64/be32
 // words), and the next child's bit comes from the key words in registers.
 // Walks for 4-, 8- and 16-byte data are compiled for their size.
-// Every walk checks each link it follows (an index inside the pool, a child's
-// prefixlen strictly above its parent's and at most the maximum), so a walk
-// is at most max_prefixlen + 1 nodes deep and a crafted region can neither
+// Every walk checks each link it follows (an index inside the pool, the
+// node's prefixlen, strictly above its parent's and at most the maximum), so a
+// walk is at most max_prefixlen + 1 nodes deep and a crafted region can neither
 // crash nor hang one: a broken link answers EINVAL. Attach checks the
 // geometry and walks the whole trie (bounded by the pool size). A writer that
 // finds the lock's previous holder dead rebuilds the free list and n_entries
@@ -121,18 +126,29 @@ class LpmTrieMap final : public Map {
   struct LpmBody {
     ShmMutex lock;
     uint32_t seq;        // odd while a writer changes the trie
-    uint32_t root;       // node index + 1, 0: empty
     uint32_t n_entries;  // non-intermediate nodes
     uint32_t pool_nodes;
     uint32_t fresh;      // nodes [0, fresh) have been handed out
     uint32_t free_head;  // index + 1 of the first free node
-    uint32_t reserved;
+    uint64_t root;       // a link (MakeLink), 0: empty
+    uint32_t format;     // kFormat
   };
+  // The body's format: links carry the child's prefixlen. Bodies of earlier
+  // builds (32-bit links) have 0 here, their body's unused tail.
+  static constexpr uint32_t kFormat = 2;
+  static_assert(sizeof(LpmBody) <= 64);
   struct Node {
-    uint32_t child[2];
+    uint64_t link[2];  // the children's links; link[0] chains free nodes
     uint32_t prefixlen;
     uint32_t flags;
   };
+  static uint64_t MakeLink(uint32_t ref, uint32_t prefixlen) {
+    return ref | uint64_t{prefixlen} << 32;
+  }
+  static uint32_t RefOf(uint64_t link) { return static_cast<uint32_t>(link); }
+  static uint32_t LenOf(uint64_t link) {
+    return static_cast<uint32_t>(link >> 32);
+  }
   struct Geometry {
     uint32_t data_size;
     uint32_t max_prefixlen;
@@ -163,9 +179,22 @@ class LpmTrieMap final : public Map {
   static void Store(uint32_t& v, uint32_t x) {
     __atomic_store_n(&v, x, __ATOMIC_RELAXED);
   }
-  // The node `ref` names as a child of a node of prefixlen `parent_len`
+  // Links are 64-bit: LoadLink / StoreLink, never a truncating Load.
+  static uint32_t Load(const uint64_t& v) = delete;
+  static void Store(uint64_t& v, uint64_t x) = delete;
+  static uint64_t LoadLink(const uint64_t& v) {
+    return __atomic_load_n(&v, __ATOMIC_RELAXED);
+  }
+  static void StoreLink(uint64_t& v, uint64_t x) {
+    __atomic_store_n(&v, x, __ATOMIC_RELAXED);
+  }
+  // Links a node (filled before) into the trie for lock-free readers.
+  static void PublishLink(uint64_t& v, uint64_t x) {
+    __atomic_store_n(&v, x, __ATOMIC_RELEASE);
+  }
+  // The node `link` names as a child of a node of prefixlen `parent_len`
   // (-1: the root), or nullptr with *bad set when the link is broken.
-  Node* Follow(uint32_t ref, int64_t parent_len, bool* bad) const;
+  Node* Follow(uint64_t link, int64_t parent_len, bool* bad) const;
   uint32_t MatchLen(Node* n, uint32_t node_len, const uint8_t* key_data,
                     uint32_t key_len) const;
 

@@ -507,9 +507,11 @@ TEST(LpmTrieTest, ConcurrentOperationsStayConsistent) {
   EXPECT_EQ(CloseFd(fd), 0);
 }
 
-// The pool starts after the header (kBodyOffset) and the 64-byte body; a node
-// is {child[2], prefixlen, flags, data, value}.
+// The pool starts after the header (kBodyOffset) and the 64-byte body, whose
+// root link is at byte 24; a node is {link[2], prefixlen, flags, data,
+// value}, a link the node's index + 1 and its prefixlen (two u32 words).
 constexpr off_t kPool = kBodyOffset + 64;
+constexpr off_t kRoot = kBodyOffset + 24;
 
 TEST(LpmTrieTest, CraftedLinksAreRefusedNotFollowed) {
   const int fd = MapCreate(Lpm(4, 8, 4));
@@ -517,9 +519,9 @@ TEST(LpmTrieTest, CraftedLinksAreRefusedNotFollowed) {
   uint64_t v = 1;
   Key4 a = K(8, 10);
   ASSERT_EQ(MapUpdateElem(fd, &a, &v, BPF_ANY), 0);
-  // The root node (index 1) names itself as its child: a cycle.
-  const uint32_t self = 1, outside = 0x7fffffff, zero = 0;
-  ASSERT_EQ(pwrite(fd, &self, 4, kPool + 4), 4);
+  // The root node (index 1, /8) names itself as its child: a cycle.
+  const uint32_t self[2] = {1, 8}, outside = 0x7fffffff, zero[2] = {0, 0};
+  ASSERT_EQ(pwrite(fd, self, 8, kPool + 8), 8);
   Key4 q = K(32, 10, 255, 0, 0);
   EXPECT_EQ(MapLookupElem(fd, &q, &v), -EINVAL);
   EXPECT_EQ(MapGetNextKey(fd, nullptr, &q), -EINVAL);
@@ -532,13 +534,23 @@ TEST(LpmTrieTest, CraftedLinksAreRefusedNotFollowed) {
   ASSERT_GE(other, 0);
   EXPECT_EQ(AttachMapFd(other), -EINVAL);
   // A root outside the pool.
-  ASSERT_EQ(pwrite(fd, &zero, 4, kPool + 4), 4);
-  ASSERT_EQ(pwrite(fd, &outside, 4, kBodyOffset + 8), 4);
+  ASSERT_EQ(pwrite(fd, zero, 8, kPool + 8), 8);
+  ASSERT_EQ(pwrite(fd, &outside, 4, kRoot), 4);
   EXPECT_EQ(MapLookupElem(fd, &q, &v), -EINVAL);
   EXPECT_EQ(AttachMapFd(other), -EINVAL);
-  const uint32_t root = 1;
-  ASSERT_EQ(pwrite(fd, &root, 4, kBodyOffset + 8), 4);
+  // A root link whose prefixlen is not its node's.
+  const uint32_t root[2] = {1, 8}, root_len9[2] = {1, 9};
+  ASSERT_EQ(pwrite(fd, root_len9, 8, kRoot), 8);
+  EXPECT_EQ(MapLookupElem(fd, &q, &v), -EINVAL);
+  EXPECT_EQ(MapGetNextKey(fd, nullptr, &q), -EINVAL);
+  EXPECT_EQ(AttachMapFd(other), -EINVAL);
+  ASSERT_EQ(pwrite(fd, root, 8, kRoot), 8);
   ASSERT_EQ(MapLookupElem(fd, &q, &v), 0);
+  // A body of an earlier format (32-bit links): no format word.
+  const uint32_t no_format = 0, format = 2;
+  ASSERT_EQ(pwrite(fd, &no_format, 4, kBodyOffset + 32), 4);
+  EXPECT_EQ(AttachMapFd(other), -EINVAL);
+  ASSERT_EQ(pwrite(fd, &format, 4, kBodyOffset + 32), 4);
   ASSERT_EQ(AttachMapFd(other), 0);
   EXPECT_EQ(CloseFd(other), 0);
   EXPECT_EQ(CloseFd(fd), 0);
@@ -560,7 +572,7 @@ TEST(LpmTrieTest, MutatedRegionsAnswerErrnosOnly) {
       uint64_t v = i;
       ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
     }
-    const uint32_t words = (64 + 16 * 32) / 4;  // body, pool of 16 nodes
+    const uint32_t words = (64 + 16 * 40) / 4;  // body, pool of 16 nodes
     for (uint32_t n = 1 + rnd() % 6; n > 0; --n) {
       const uint32_t w = 1 + (rnd() >> 4) % (words - 1);  // not the lock
       uint32_t v = rnd() >> 3;
