@@ -9,6 +9,7 @@
 // BM_LookupHit: lookups of keys that exist, in a scrambled order.
 // BM_UpdateExisting: BPF_ANY updates of keys that exist (the replace path:
 //   a new element at the bucket head, the old one becomes the spare).
+// BM_LpmLookup: LPM trie lookups (the Emu, EmuMap and Kernel sides).
 // Map sizes 1K and 64K entries, u32 keys, u64 values; the maps are filled
 // before timing. Kernel cases are skipped with a reason without bpf().
 // docs/performance.md turns one run's JSON into ratios (bench/ratios.py).
@@ -183,6 +184,92 @@ void BM_UpdateExistingAbslMap(benchmark::State& state) {
 // bucket walks start to cost cache misses on every backend.
 #define SIZES Arg(1 << 10)->Arg(1 << 16)
 
+// LPM trie lookups (BM_LpmLookup): the IPv4 trie of bench:prog_benchmark's
+// lpm_lookup - 10.0.0.0/8, every 10.x.0.0/16 and 767 10.x.y.0/24 - and
+// longest-prefix matches of /32 addresses in 10.0.0.0/8, each ending on a
+// /24 or its /16. The size argument is the trie's max_entries (1024).
+struct LpmKey {
+  uint32_t prefixlen;
+  uint8_t addr[4];
+};
+
+template <class B>
+class FilledLpm {
+ public:
+  FilledLpm() {
+    MapAttr a;
+    a.map_type = BPF_MAP_TYPE_LPM_TRIE;
+    a.key_size = sizeof(LpmKey);
+    a.value_size = 8;
+    a.max_entries = 1024;
+    a.map_flags = BPF_F_NO_PREALLOC;
+    fd_ = B::Get().CreateMap(a);
+    for (uint32_t n = 0; n < 1024 && fd_ >= 0; ++n) {
+      // LpmPrefix() of bench/prog_benchmark.cc.
+      LpmKey k{
+          24,
+          {10, static_cast<uint8_t>(n * 37), static_cast<uint8_t>(n * 101), 0}};
+      if (n == 0) {
+        k = {8, {10, 0, 0, 0}};
+      } else if (n <= 256) {
+        k = {16, {10, static_cast<uint8_t>(n - 1), 0, 0}};
+      }
+      const uint64_t v = n;
+      if (B::Get().Update(fd_, &k, &v, BPF_ANY) != 0) fd_ = -1;
+    }
+    for (uint32_t i = 0; i < 64; ++i) {  // the program's 64 addresses
+      keys_.push_back(
+          {32,
+           {10, static_cast<uint8_t>(i * 37), static_cast<uint8_t>(i * 101),
+            static_cast<uint8_t>(i)}});
+    }
+  }
+  ~FilledLpm() {
+    if (fd_ >= 0) B::Get().Close(fd_);
+  }
+  int fd() const { return fd_; }
+  const std::vector<LpmKey>& keys() const { return keys_; }
+
+ private:
+  std::vector<LpmKey> keys_;
+  int fd_;
+};
+
+template <class B>
+void BM_LpmLookup(benchmark::State& state) {
+  if (Skip<B>(state)) return;
+  FilledLpm<B> map;
+  if (map.fd() < 0) {
+    state.SkipWithError("LPM trie creation or fill failed");
+    return;
+  }
+  const auto& keys = map.keys();
+  size_t i = 0;
+  uint64_t v;
+  for (auto _ : state) {
+    int rc = B::Get().Lookup(map.fd(), &keys[i], &v, 0);
+    benchmark::DoNotOptimize(rc);
+    benchmark::DoNotOptimize(v);
+    if (++i == keys.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_LpmLookupEmuMap(benchmark::State& state) {
+  FilledLpm<EmuSide> map;
+  std::shared_ptr<Map> m = MapFromFd(map.fd());
+  const auto& keys = map.keys();
+  size_t i = 0;
+  uint64_t v;
+  for (auto _ : state) {
+    int rc = m->LookupElem(&keys[i], &v, 0);
+    benchmark::DoNotOptimize(rc);
+    benchmark::DoNotOptimize(v);
+    if (++i == keys.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 // The hash function alone, over the same keys: the kernel's jhash (which
 // bpfemu must use: it decides buckets and so iteration order) against the
 // hash absl::flat_hash_map uses. A floor under the Map / absl lookup ratio.
@@ -221,6 +308,9 @@ BENCHMARK(BM_UpdateExistingEmuMap)->SIZES;
 BENCHMARK_TEMPLATE(BM_UpdateExisting, KernelSide)->SIZES;
 BENCHMARK_TEMPLATE(BM_UpdateExistingAbslMap, Flat)->SIZES;
 BENCHMARK_TEMPLATE(BM_UpdateExistingAbslMap, Node)->SIZES;
+BENCHMARK_TEMPLATE(BM_LpmLookup, EmuSide)->Arg(1024);
+BENCHMARK(BM_LpmLookupEmuMap)->Arg(1024);
+BENCHMARK_TEMPLATE(BM_LpmLookup, KernelSide)->Arg(1024);
 
 }  // namespace
 }  // namespace bpfemu

@@ -37,6 +37,27 @@ uint32_t ExtractBit(const uint8_t* data, uint32_t index) {
   return (data[index / 8] >> (7 - index % 8)) & 1;
 }
 
+// The 8 bytes of map memory at `p` (8-byte aligned: a node's data slot is
+// padded to 8) as a big-endian word: bit 0 of the data is bit 63.
+inline uint64_t MapWordBe(const uint8_t* p) {
+  return __builtin_bswap64(
+      __atomic_load_n(reinterpret_cast<const uint64_t*>(p), __ATOMIC_RELAXED));
+}
+
+// Word `i` of a caller's key data of `size` bytes the same way, zero past
+// `size` (the caller's buffer ends there).
+inline uint64_t KeyWordBe(const uint8_t* data, uint32_t size, uint32_t i) {
+  uint8_t buf[8] = {};
+  std::memcpy(buf, data + 8 * i, std::min<uint32_t>(8, size - 8 * i));
+  uint64_t w;
+  std::memcpy(&w, buf, 8);
+  return __builtin_bswap64(w);
+}
+
+// Walks of a sequence that stays odd or keeps moving before a reader of a
+// writable mapping takes the lock instead.
+constexpr int kLockFreeRetries = 1024;
+
 }  // namespace
 
 const MapOps LpmTrieMap::kOps = {&LpmTrieMap::AllocCheck, &LpmTrieMap::Alloc,
@@ -82,7 +103,7 @@ LpmTrieMap::Geometry LpmTrieMap::GeometryFor(const MapAttr& attr) {
 }
 
 LpmTrieMap::LpmTrieMap(ShmRegion region, const Geometry& g)
-    : Map(std::move(region)), g_(g) {
+    : Map(std::move(region)), g_(g), walk_size_(WalkSizeFor(g.data_size)) {
   body_ = this->region().At<LpmBody>(kBodyOffset);
   pool_ =
       this->region().At<uint8_t>(kBodyOffset + RoundUp(sizeof(LpmBody), 64));
@@ -107,6 +128,7 @@ int LpmTrieMap::Alloc(const MapAttr& attr, uint32_t nr_cpus, int* fd,
              region.At<MapHeader>(0));
   auto* body = new (region.At<void>(kBodyOffset)) LpmBody{};
   body->pool_nodes = g.pool_nodes;
+  body->format = kFormat;
   *fd = map_fd;
   *out = std::unique_ptr<Map>(new LpmTrieMap(std::move(region), g));
   return 0;
@@ -121,12 +143,13 @@ int LpmTrieMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
   // The bound of the kernel the map was made for, not this process's.
   if (CheckAttr(attr, map->kernel_version()) != 0) return -EINVAL;
   map->g_ = GeometryFor(attr);
+  map->walk_size_ = WalkSizeFor(map->g_.data_size);
   const LpmBody& b = *map->body_;
   if (map->header().region_size != map->g_.region_size ||
-      Load(b.pool_nodes) != map->g_.pool_nodes ||
+      Load(b.format) != kFormat || Load(b.pool_nodes) != map->g_.pool_nodes ||
       Load(b.fresh) > map->g_.pool_nodes ||
       Load(b.free_head) > map->g_.pool_nodes ||
-      Load(b.root) > map->g_.pool_nodes) {
+      RefOf(LoadLink(b.root)) > map->g_.pool_nodes) {
     return -EINVAL;
   }
   if (int err = map->ReadStable([&] { return map->ValidateTree(); });
@@ -143,15 +166,17 @@ uint64_t LpmTrieMap::MemUsage(const BuildProfile& build) const {
   return elem * Load(body_->n_entries);
 }
 
-LpmTrieMap::Node* LpmTrieMap::Follow(uint32_t ref, int64_t parent_len,
+LpmTrieMap::Node* LpmTrieMap::Follow(uint64_t link, int64_t parent_len,
                                      bool* bad) const {
+  const uint32_t ref = RefOf(link);
   if (ref == 0 || ref > g_.pool_nodes) {
     *bad = true;
     return nullptr;
   }
   Node* n = At(ref);
   const uint32_t len = Load(n->prefixlen);
-  if (len > g_.max_prefixlen || int64_t{len} <= parent_len) {
+  if (len != LenOf(link) || len > g_.max_prefixlen ||
+      int64_t{len} <= parent_len) {
     *bad = true;
     return nullptr;
   }
@@ -159,42 +184,64 @@ LpmTrieMap::Node* LpmTrieMap::Follow(uint32_t ref, int64_t parent_len,
 }
 
 // __longest_prefix_match(): the leading bits `n` and the key share, capped
-// at min(node_len, key_len).
+// at min(node_len, key_len), compared 64 bits at a time. Bits past data_size
+// (the node's padding, the key's zero fill) lie past the cap.
 uint32_t LpmTrieMap::MatchLen(Node* n, uint32_t node_len,
                               const uint8_t* key_data, uint32_t key_len) const {
   const uint32_t limit = std::min(node_len, key_len);
   const uint8_t* data = Data(n);
-  uint32_t len = 0;
-  for (uint32_t i = 0; i < g_.data_size && len < limit; ++i) {
-    const uint8_t diff =
-        __atomic_load_n(&data[i], __ATOMIC_RELAXED) ^ key_data[i];
+  for (uint32_t i = 0, bit = 0; bit < limit; ++i, bit += 64) {
+    const uint64_t diff =
+        MapWordBe(data + 8 * i) ^ KeyWordBe(key_data, g_.data_size, i);
     if (diff != 0) {
-      len += static_cast<uint32_t>(__builtin_clz(diff)) - 24;
-      break;
+      return std::min(bit + static_cast<uint32_t>(__builtin_clzll(diff)),
+                      limit);
     }
-    len += 8;
   }
-  return std::min(len, limit);
+  return limit;
 }
 
 template <typename F>
-int LpmTrieMap::ReadStable(F fn) {
-  if (!read_only()) {
-    ShmMutexLock l(&body_->lock);
-    if (l.recovered()) Repair();
-    const int ret = fn();
-    return ret == -EAGAIN ? -EINVAL : ret;
+[[gnu::always_inline]] inline bool LpmTrieMap::ReadOnce(F& fn, int* ret) const {
+  const uint32_t s1 = __atomic_load_n(&body_->seq, __ATOMIC_ACQUIRE);
+  if (s1 & 1) return false;
+  const int r = fn();
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (Load(body_->seq) != s1) return false;
+  *ret = r == -EAGAIN ? -EINVAL : r;
+  return true;
+}
+
+template <typename F>
+[[gnu::always_inline]] inline int LpmTrieMap::ReadStable(F fn) {
+  int ret;
+  if (ReadOnce(fn, &ret)) [[likely]] {
+    return ret;
   }
-  ReadOnlyWait wait;
-  for (;;) {
-    const uint32_t s1 = __atomic_load_n(&body_->seq, __ATOMIC_ACQUIRE);
-    if ((s1 & 1) == 0) {
-      const int ret = fn();
-      std::atomic_thread_fence(std::memory_order_acquire);
-      if (Load(body_->seq) == s1) return ret == -EAGAIN ? -EINVAL : ret;
+  return ReadSlow(fn);
+}
+
+template <typename F>
+[[gnu::noinline]] int LpmTrieMap::ReadSlow(F& fn) {
+  int ret;
+  if (read_only()) {
+    // No lock to take: wait for the writer, EBUSY if it died.
+    ReadOnlyWait wait;
+    for (;;) {
+      if (!wait.Next(body_->lock.holder())) return -EBUSY;
+      if (ReadOnce(fn, &ret)) return ret;
     }
-    if (!wait.Next(body_->lock.holder())) return -EBUSY;
   }
+  for (int attempt = 0; attempt < kLockFreeRetries; ++attempt) {
+    __builtin_ia32_pause();
+    if (ReadOnce(fn, &ret)) return ret;
+  }
+  // A writer inside its change for that long, or dead there: the lock
+  // waits for it, or repairs after it.
+  ShmMutexLock l(&body_->lock);
+  if (l.recovered()) Repair();
+  ret = fn();
+  return ret == -EAGAIN ? -EINVAL : ret;
 }
 
 template <typename F>
@@ -212,11 +259,16 @@ int LpmTrieMap::Write(F fn) {
 // leaves is always walkable (a node is filled before it is linked and freed
 // after it is unlinked), so the nodes reachable from the root are the trie;
 // every other node handed out is free. Links a walk would refuse are cut.
+// The sequence is odd while it works (readers take no lock) and ends one
+// above where it started or where the dead writer left it, never back at a
+// value a reader may have read before the dead writer's change.
 void LpmTrieMap::Repair() {
+  __atomic_store_n(&body_->seq, Load(body_->seq) | 1, __ATOMIC_RELAXED);
+  std::atomic_thread_fence(std::memory_order_release);
   const uint32_t pool = g_.pool_nodes;
   std::vector<uint8_t> seen(pool, 0);
   struct Item {
-    uint32_t* slot;
+    uint64_t* slot;
     int64_t parent_len;
   };
   std::vector<Item> stack{{&body_->root, -1}};
@@ -224,53 +276,54 @@ void LpmTrieMap::Repair() {
   while (!stack.empty()) {
     const Item it = stack.back();
     stack.pop_back();
-    const uint32_t ref = Load(*it.slot);
+    const uint64_t link = LoadLink(*it.slot);
+    const uint32_t ref = RefOf(link);
     if (ref == 0) continue;
     bool bad = false;
-    Node* n = Follow(ref, it.parent_len, &bad);
+    Node* n = Follow(link, it.parent_len, &bad);
     if (bad || seen[ref - 1]) {
-      Store(*it.slot, 0);
+      StoreLink(*it.slot, 0);
       continue;
     }
     seen[ref - 1] = 1;
     high = std::max(high, ref);
     if (!(Load(n->flags) & kFlagIm)) ++entries;
-    stack.push_back({&n->child[0], Load(n->prefixlen)});
-    stack.push_back({&n->child[1], Load(n->prefixlen)});
+    stack.push_back({&n->link[0], Load(n->prefixlen)});
+    stack.push_back({&n->link[1], Load(n->prefixlen)});
   }
   const uint32_t fresh = std::max(std::min(Load(body_->fresh), pool), high);
   uint32_t head = 0;
   for (uint32_t i = fresh; i > 0; --i) {
     if (seen[i - 1]) continue;
-    Store(At(i)->child[0], head);
+    StoreLink(At(i)->link[0], head);
     head = i;
   }
   Store(body_->fresh, fresh);
   Store(body_->free_head, head);
   Store(body_->n_entries, entries);
-  __atomic_store_n(&body_->seq, Load(body_->seq) & ~1u, __ATOMIC_RELEASE);
+  __atomic_store_n(&body_->seq, Load(body_->seq) + 1, __ATOMIC_RELEASE);
 }
 
 int LpmTrieMap::ValidateTree() const {
   std::vector<uint8_t> seen(g_.pool_nodes, 0);
   struct Item {
-    uint32_t ref;
+    uint64_t link;
     int64_t parent_len;
   };
   std::vector<Item> stack;
-  if (const uint32_t root = Load(body_->root); root != 0) {
+  if (const uint64_t root = LoadLink(body_->root); RefOf(root) != 0) {
     stack.push_back({root, -1});
   }
   while (!stack.empty()) {
     const Item it = stack.back();
     stack.pop_back();
     bool bad = false;
-    Node* n = Follow(it.ref, it.parent_len, &bad);
-    if (bad || seen[it.ref - 1]) return -EAGAIN;
-    seen[it.ref - 1] = 1;
-    for (uint32_t& c : n->child) {
-      if (const uint32_t ref = Load(c); ref != 0) {
-        stack.push_back({ref, Load(n->prefixlen)});
+    Node* n = Follow(it.link, it.parent_len, &bad);
+    if (bad || seen[RefOf(it.link) - 1]) return -EAGAIN;
+    seen[RefOf(it.link) - 1] = 1;
+    for (uint64_t& c : n->link) {
+      if (const uint64_t link = LoadLink(c); RefOf(link) != 0) {
+        stack.push_back({link, Load(n->prefixlen)});
       }
     }
   }
@@ -280,7 +333,7 @@ int LpmTrieMap::ValidateTree() const {
 uint32_t LpmTrieMap::AllocNode() {
   uint32_t ref = Load(body_->free_head);
   if (ref != 0 && ref <= g_.pool_nodes) {
-    Store(body_->free_head, Load(At(ref)->child[0]));
+    Store(body_->free_head, RefOf(LoadLink(At(ref)->link[0])));
     return ref;
   }
   Store(body_->free_head, 0);  // a corrupted chain is dropped
@@ -297,57 +350,131 @@ uint32_t LpmTrieMap::AllocNode() {
 }
 
 void LpmTrieMap::FreeNode(uint32_t ref) {
-  Store(At(ref)->child[0], Load(body_->free_head));
+  StoreLink(At(ref)->link[0], Load(body_->free_head));
   Store(body_->free_head, ref);
 }
 
-// trie_lookup_elem()'s walk: *found is the longest matching
-// non-intermediate node, or 0.
-int LpmTrieMap::LookupWalk(const uint8_t* key, uint32_t* found) const {
-  *found = 0;
+// trie_lookup_elem(): the walk down from the root, one node per stored
+// prefix length on the key's path. The key's data is read once into
+// big-endian words (kw). A link holds the child's prefixlen beside its
+// index, so one load gives both the next node's address and the key bit to
+// test there: the dependent loads per node are its link and its data word.
+// Each link is checked as Follow checks it (inside the pool, the node's own
+// prefixlen, longer than its parent's, at most the maximum), so a walk ends
+// within max_prefixlen + 1 nodes even on a crafted or changing region.
+template <uint32_t kDataSize>
+[[gnu::always_inline]] inline uint32_t LpmTrieMap::FindLongest(
+    const uint8_t* key) const {
+  constexpr uint32_t kMaxWords =
+      kDataSize != 0 ? (kDataSize + 7) / 8 : kDataSizeMax / 8;
+  const uint32_t data_size = kDataSize != 0 ? kDataSize : g_.data_size;
+  const uint32_t max_len = data_size * 8;
   const uint32_t key_len = KeyPrefixLen(key);
-  if (key_len > g_.max_prefixlen) return 0;
+  if (key_len > max_len) return 0;
   const uint8_t* key_data = key + kPrefixLenSize;
-  int64_t parent_len = -1;
-  for (uint32_t ref = Load(body_->root); ref != 0;) {
-    bool bad = false;
-    Node* n = Follow(ref, parent_len, &bad);
-    if (bad) return -EAGAIN;
-    const uint32_t len = Load(n->prefixlen);
-    const uint32_t match = MatchLen(n, len, key_data, key_len);
-    if (match == g_.max_prefixlen) {
-      *found = ref;
-      break;
+  uint64_t kw[kMaxWords];
+  const uint32_t words = (data_size + 7) / 8;
+  for (uint32_t i = 0; i < words; ++i)
+    kw[i] = KeyWordBe(key_data, data_size, i);
+  // The geometry in locals: the compiler would re-read the members after
+  // every atomic load.
+  const uint8_t* const pool = pool_;
+  const uint64_t node_size = g_.node_size;
+  const uint32_t pool_nodes = g_.pool_nodes;
+  uint32_t found = 0, min_len = 0;
+  for (uint64_t link = LoadLink(body_->root);;) {
+    const uint32_t ref = RefOf(link), len = LenOf(link);
+    if (ref == 0) break;
+    if (ref - 1 >= pool_nodes || len > max_len || len < min_len) {
+      return kBroken;
     }
+    const auto* n =
+        reinterpret_cast<const Node*>(pool + uint64_t{ref - 1} * node_size);
+    if (Load(n->prefixlen) != len) return kBroken;
+    // __longest_prefix_match(), a word at a time.
+    const uint32_t limit = std::min(len, key_len);
+    const uint8_t* data = reinterpret_cast<const uint8_t*>(n) + sizeof(Node);
+    uint32_t match = limit;
+    for (uint32_t i = 0, bit = 0; bit < limit; ++i, bit += 64) {
+      const uint64_t diff = MapWordBe(data + 8 * i) ^ kw[i];
+      if (diff != 0) {
+        match =
+            std::min(bit + static_cast<uint32_t>(__builtin_clzll(diff)), limit);
+        break;
+      }
+    }
+    if (match == max_len) return ref;
     if (match < len) break;
-    if (!(Load(n->flags) & kFlagIm)) *found = ref;
-    parent_len = len;
-    ref = Load(n->child[ExtractBit(key_data, len)]);
+    if (!(Load(n->flags) & kFlagIm)) found = ref;
+    min_len = len + 1;
+    // extract_bit(key, len): len < max_len here (match == len, not the
+    // maximum), so the word exists.
+    const uint64_t word = kMaxWords == 1 ? kw[0] : kw[len / 64];
+    link = LoadLink(n->link[(word >> (63 - len % 64)) & 1]);
   }
-  return 0;
+  return found;
+}
+
+uint32_t LpmTrieMap::FindLongestAny(const uint8_t* key) const {
+  switch (walk_size_) {
+    case 4:
+      return FindLongest<4>(key);
+    case 8:
+      return FindLongest<8>(key);
+    case 16:
+      return FindLongest<16>(key);
+    default:
+      return FindLongest<0>(key);
+  }
 }
 
 int LpmTrieMap::LookupElem(const void* key, void* value, uint64_t /*flags*/) {
-  std::vector<uint8_t> copy(value_size());
+  const auto* k = static_cast<const uint8_t*>(key);
+  const uint32_t size = value_size();
+  // The value is copied under the sequence into a buffer of this call's, so
+  // a walk that must be retried leaves the caller's untouched (the kernel
+  // copies to the user only once the lookup succeeded).
+  alignas(8) uint8_t small[256];
+  std::vector<uint8_t> large;
+  uint8_t* copy = small;
+  if (size > sizeof(small)) {
+    large.resize(size);
+    copy = large.data();
+  }
   const int ret = ReadStable([&] {
-    uint32_t found;
-    if (int err = LookupWalk(static_cast<const uint8_t*>(key), &found);
-        err != 0) {
-      return err;
-    }
+    const uint32_t found = FindLongestAny(k);
+    if (found == kBroken) return -EAGAIN;
     if (found == 0) return -ENOENT;
-    CopyFromMap(copy.data(), Value(At(found)), value_size());
+    CopyFromMap(copy, Value(At(found)), size);
     return 0;
   });
-  if (ret == 0) std::memcpy(value, copy.data(), value_size());
+  if (ret == 0) std::memcpy(value, copy, size);
   return ret;
 }
 
-void* LpmTrieMap::LookupElemProg(const void* key) {
+template <uint32_t kDataSize>
+void* LpmTrieMap::LookupProg(const uint8_t* key) {
   uint32_t found = 0;
-  const int ret = ReadStable(
-      [&] { return LookupWalk(static_cast<const uint8_t*>(key), &found); });
+  const int ret = ReadStable([&] {
+    found = FindLongest<kDataSize>(key);
+    return found == kBroken ? -EAGAIN : 0;
+  });
   return ret == 0 && found != 0 ? Value(At(found)) : nullptr;
+}
+
+// The value in place, as trie_lookup_elem returns it.
+void* LpmTrieMap::LookupElemProg(const void* key) {
+  const auto* k = static_cast<const uint8_t*>(key);
+  switch (walk_size_) {
+    case 4:
+      return LookupProg<4>(k);
+    case 8:
+      return LookupProg<8>(k);
+    case 16:
+      return LookupProg<16>(k);
+    default:
+      return LookupProg<0>(k);
+  }
 }
 
 int LpmTrieMap::UpdateElem(const void* key, const void* value, uint64_t flags) {
@@ -365,8 +492,8 @@ int LpmTrieMap::UpdateLocked(const uint8_t* key, const void* value,
   const uint32_t fresh = AllocNode();
   if (fresh == 0) return -ENOMEM;
   Node* nn = At(fresh);
-  Store(nn->child[0], 0);
-  Store(nn->child[1], 0);
+  StoreLink(nn->link[0], 0);
+  StoreLink(nn->link[1], 0);
   Store(nn->prefixlen, key_len);
   Store(nn->flags, 0);
   CopyToMap(Data(nn), key_data, g_.data_size);
@@ -384,25 +511,27 @@ int LpmTrieMap::UpdateLocked(const uint8_t* key, const void* value,
     return err;
   };
 
-  uint32_t* slot = &body_->root;
+  const uint64_t fresh_link = MakeLink(fresh, key_len);
+  uint64_t* slot = &body_->root;
   Node* node = nullptr;
+  uint64_t link = 0;
   uint32_t ref = 0, len = 0, match = 0;
   int64_t parent_len = -1;
-  while ((ref = Load(*slot)) != 0) {
+  while ((ref = RefOf(link = LoadLink(*slot))) != 0) {
     bool bad = false;
-    node = Follow(ref, parent_len, &bad);
+    node = Follow(link, parent_len, &bad);
     if (bad) return fail(-EAGAIN);
     len = Load(node->prefixlen);
     match = MatchLen(node, len, key_data, key_len);
     if (len != match || len == key_len || len == g_.max_prefixlen) break;
     parent_len = len;
-    slot = &node->child[ExtractBit(key_data, len)];
+    slot = &node->link[ExtractBit(key_data, len)];
   }
 
   if (ref == 0) {
     if (int err = add(); err != 0) return fail(err);
     LockPointReached(LockPoint::kTrieChange);  // counted, not linked
-    __atomic_store_n(slot, fresh, __ATOMIC_RELEASE);
+    PublishLink(*slot, fresh_link);
     return 0;
   }
 
@@ -412,9 +541,9 @@ int LpmTrieMap::UpdateLocked(const uint8_t* key, const void* value,
     } else if (int err = add(); err != 0) {
       return fail(err);
     }
-    Store(nn->child[0], Load(node->child[0]));
-    Store(nn->child[1], Load(node->child[1]));
-    __atomic_store_n(slot, fresh, __ATOMIC_RELEASE);
+    StoreLink(nn->link[0], LoadLink(node->link[0]));
+    StoreLink(nn->link[1], LoadLink(node->link[1]));
+    PublishLink(*slot, fresh_link);
     FreeNode(ref);
     return 0;
   }
@@ -422,8 +551,8 @@ int LpmTrieMap::UpdateLocked(const uint8_t* key, const void* value,
   if (int err = add(); err != 0) return fail(err);
 
   if (match == key_len) {  // the new prefix is an ancestor of `node`
-    Store(nn->child[ExtractBit(Data(node), match)], ref);
-    __atomic_store_n(slot, fresh, __ATOMIC_RELEASE);
+    StoreLink(nn->link[ExtractBit(Data(node), match)], link);
+    PublishLink(*slot, fresh_link);
     return 0;
   }
 
@@ -439,9 +568,9 @@ int LpmTrieMap::UpdateLocked(const uint8_t* key, const void* value,
   CopyFromMap(data.data(), Data(node), g_.data_size);
   CopyToMap(Data(im), data.data(), g_.data_size);
   const uint32_t bit = ExtractBit(key_data, match);
-  Store(im->child[bit], fresh);
-  Store(im->child[bit ^ 1], ref);
-  __atomic_store_n(slot, im_ref, __ATOMIC_RELEASE);
+  StoreLink(im->link[bit], fresh_link);
+  StoreLink(im->link[bit ^ 1], link);
+  PublishLink(*slot, MakeLink(im_ref, match));
   return 0;
 }
 
@@ -455,14 +584,15 @@ int LpmTrieMap::DeleteElem(const void* key) {
 int LpmTrieMap::DeleteLocked(const uint8_t* key) {
   const uint32_t key_len = KeyPrefixLen(key);
   const uint8_t* key_data = key + kPrefixLenSize;
-  uint32_t* trim = &body_->root;
-  uint32_t* trim2 = trim;
+  uint64_t* trim = &body_->root;
+  uint64_t* trim2 = trim;
   uint32_t parent = 0, ref = 0, len = 0, match = 0;
   Node* node = nullptr;
   int64_t parent_len = -1;
-  while ((ref = Load(*trim)) != 0) {
+  uint64_t link;
+  while ((ref = RefOf(link = LoadLink(*trim))) != 0) {
     bool bad = false;
-    node = Follow(ref, parent_len, &bad);
+    node = Follow(link, parent_len, &bad);
     if (bad) return -EAGAIN;
     len = Load(node->prefixlen);
     match = MatchLen(node, len, key_data, key_len);
@@ -470,7 +600,7 @@ int LpmTrieMap::DeleteLocked(const uint8_t* key) {
     parent = ref;
     trim2 = trim;
     parent_len = len;
-    trim = &node->child[ExtractBit(key_data, len)];
+    trim = &node->link[ExtractBit(key_data, len)];
   }
   if (ref == 0 || len != key_len || len != match ||
       (Load(node->flags) & kFlagIm)) {
@@ -479,23 +609,24 @@ int LpmTrieMap::DeleteLocked(const uint8_t* key) {
   Store(body_->n_entries, Load(body_->n_entries) - 1);
   LockPointReached(LockPoint::kTrieChange);  // uncounted, still linked
 
-  const uint32_t c0 = Load(node->child[0]), c1 = Load(node->child[1]);
-  if (c0 != 0 && c1 != 0) {  // keeps its place as an intermediate node
+  const uint64_t c0 = LoadLink(node->link[0]), c1 = LoadLink(node->link[1]);
+  const bool has0 = RefOf(c0) != 0, has1 = RefOf(c1) != 0;
+  if (has0 && has1) {  // keeps its place as an intermediate node
     Store(node->flags, Load(node->flags) | kFlagIm);
     return 0;
   }
-  if (parent != 0 && (Load(At(parent)->flags) & kFlagIm) && c0 == 0 &&
-      c1 == 0) {
+  if (parent != 0 && (Load(At(parent)->flags) & kFlagIm) && !has0 && !has1) {
     // The intermediate parent goes too; its other child takes its place.
     Node* p = At(parent);
-    const uint32_t other =
-        Load(p->child[0]) == ref ? Load(p->child[1]) : Load(p->child[0]);
-    __atomic_store_n(trim2, other, __ATOMIC_RELEASE);
+    const uint64_t other = RefOf(LoadLink(p->link[0])) == ref
+                               ? LoadLink(p->link[1])
+                               : LoadLink(p->link[0]);
+    PublishLink(*trim2, other);
     FreeNode(parent);
     FreeNode(ref);
     return 0;
   }
-  __atomic_store_n(trim, c0 != 0 ? c0 : c1, __ATOMIC_RELEASE);
+  PublishLink(*trim, has0 ? c0 : has1 ? c1 : 0);
   FreeNode(ref);
   return 0;
 }
@@ -512,8 +643,8 @@ int LpmTrieMap::GetNextKey(const void* key, void* next_key) {
 // trie_get_next_key(): post-order successor of the exact node `key` names;
 // the first node in post-order when `key` is NULL, too long or absent.
 int LpmTrieMap::NextKeyWalk(const uint8_t* key, uint8_t* next_key) const {
-  uint32_t search_root = Load(body_->root);
-  if (search_root == 0) return -ENOENT;
+  uint64_t search_root = LoadLink(body_->root);
+  if (RefOf(search_root) == 0) return -ENOENT;
   int64_t search_parent_len = -1;
   uint32_t next = 0;
 
@@ -524,20 +655,22 @@ int LpmTrieMap::NextKeyWalk(const uint8_t* key, uint8_t* next_key) const {
     // link Follow accepts lengthens the prefix.
     std::vector<uint32_t> path;
     path.reserve(g_.max_prefixlen + 1);
-    uint32_t ref = search_root, len = 0, match = 0;
+    uint64_t link = search_root;
+    uint32_t len = 0, match = 0;
     Node* node = nullptr;
     int64_t parent_len = -1;
-    while (ref != 0) {
+    while (RefOf(link) != 0) {
       bool bad = false;
-      node = Follow(ref, parent_len, &bad);
+      node = Follow(link, parent_len, &bad);
       if (bad) return -EAGAIN;
-      path.push_back(ref);
+      path.push_back(RefOf(link));
       len = Load(node->prefixlen);
       match = MatchLen(node, len, key_data, key_len);
       if (len != match || len == key_len) break;
       parent_len = len;
-      ref = Load(node->child[ExtractBit(key_data, len)]);
+      link = LoadLink(node->link[ExtractBit(key_data, len)]);
     }
+    const uint32_t ref = RefOf(link);
     if (ref != 0 && len == match && !(Load(node->flags) & kFlagIm)) {
       // Climb until a parent has an unvisited right subtree or is itself
       // a real node.
@@ -546,9 +679,9 @@ int LpmTrieMap::NextKeyWalk(const uint8_t* key, uint8_t* next_key) const {
       bool found = false;
       while (depth > 0) {
         Node* p = At(path[depth - 1]);
-        if (Load(p->child[0]) == cur) {
-          const uint32_t right = Load(p->child[1]);
-          if (right != 0) {
+        if (RefOf(LoadLink(p->link[0])) == cur) {
+          const uint64_t right = LoadLink(p->link[1]);
+          if (RefOf(right) != 0) {
             search_root = right;
             search_parent_len = Load(p->prefixlen);
             found = true;
@@ -569,17 +702,17 @@ int LpmTrieMap::NextKeyWalk(const uint8_t* key, uint8_t* next_key) const {
   if (next == 0) {
     // The leftmost non-intermediate node below search_root.
     int64_t parent_len = search_parent_len;
-    for (uint32_t ref = search_root; ref != 0;) {
+    for (uint64_t link = search_root; RefOf(link) != 0;) {
       bool bad = false;
-      Node* n = Follow(ref, parent_len, &bad);
+      Node* n = Follow(link, parent_len, &bad);
       if (bad) return -EAGAIN;
       parent_len = Load(n->prefixlen);
       if (Load(n->flags) & kFlagIm) {
-        ref = Load(n->child[0]);
+        link = LoadLink(n->link[0]);
       } else {
-        next = ref;
-        ref = Load(n->child[0]);
-        if (ref == 0) ref = Load(n->child[1]);
+        next = RefOf(link);
+        link = LoadLink(n->link[0]);
+        if (RefOf(link) == 0) link = LoadLink(n->link[1]);
       }
     }
     if (next == 0) return -EAGAIN;  // an intermediate node without children
@@ -600,13 +733,13 @@ uint32_t LpmTrieMap::NodesForTest() {
   ShmMutexLock l(&body_->lock);
   uint32_t count = 0;
   std::vector<uint32_t> stack;
-  if (body_->root != 0) stack.push_back(body_->root);
+  if (RefOf(body_->root) != 0) stack.push_back(RefOf(body_->root));
   while (!stack.empty() && count <= g_.pool_nodes) {
     Node* n = At(stack.back());
     stack.pop_back();
     ++count;
-    for (uint32_t c : n->child) {
-      if (c != 0) stack.push_back(c);
+    for (uint64_t c : n->link) {
+      if (RefOf(c) != 0) stack.push_back(RefOf(c));
     }
   }
   return count;

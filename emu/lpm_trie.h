@@ -33,10 +33,15 @@
 //     value_size) * n_entries; the node size is the build profile's
 //     `lpm_node` (40 up to 6.12, 24 from 6.13's bpf_mem_alloc nodes).
 //
-// Layout (after MapHeader): LpmBody (lock, change sequence, root, counts,
-// pool bookkeeping), then a pool of fixed-size nodes addressed by index + 1
-// (0 is "none"): {child[2], prefixlen, flags, data[data_size] padded to 8,
-// value[value_size] padded to 8}. The pool holds 2 * max_entries nodes (at
+// Layout (after MapHeader): LpmBody (lock, change sequence, counts, pool
+// bookkeeping, root link), then a pool of fixed-size nodes addressed by
+// index + 1 (0 is "none"): {link[2], prefixlen, flags, data[data_size]
+// padded to 8, value[value_size] padded to 8}. A link (the root, a child) is
+// a 64-bit word: the node's index + 1 in the low half, its prefixlen in the
+// high half, so a walk learns the next node's address and the key bit to
+// test there from one load (a node's prefixlen never changes while it is
+// linked: an update links a new node). A link whose prefixlen is not its
+// node's is a broken link. The pool holds 2 * max_entries nodes (at
 // most n_entries leaves, fewer intermediates than leaves, and the one spare a
 // replacement needs while the old node is still linked), capped at
 // kMaxPoolBytes; past the cap an update is ENOMEM, where the kernel's node
@@ -44,11 +49,22 @@
 // `fresh` were never used, so creation touches no pool page.
 //
 // Sharing: writers hold the process-shared lock and make the sequence odd
-// while they change the trie. Readers in a process that may write take the
-// lock too; a read-only mapping reads under the sequence (ReadOnlyWait).
-// Every walk checks each link it follows (an index inside the pool, a child's
-// prefixlen strictly above its parent's and at most the maximum), so a walk
-// is at most max_prefixlen + 1 nodes deep and a crafted region can neither
+// while they change the trie. Readers (lookup and get_next_key, syscall and
+// program faces) take no lock, like the kernel's RCU readers: they walk under
+// the sequence and retry when it was odd or moved. In a process that may
+// write, a sequence that stays odd or keeps moving for kLockFreeRetries walks
+// (a writer that died mid-change, a storm of writers) makes the reader take
+// the lock, which repairs after a dead holder; a read-only mapping waits with
+// ReadOnlyWait instead and answers EBUSY for a dead writer.
+//
+// Lookup (trie_lookup_elem / longest_prefix_match): the key's data is read
+// once into big-endian 64-bit words, each node's data is compared a word at a
+// time (count-leading-zeros of the XOR, as the kernel's fls on be64/be32
+// words), and the next child's bit comes from the key words in registers.
+// Walks for 4-, 8- and 16-byte data are compiled for their size.
+// Every walk checks each link it follows (an index inside the pool, the
+// node's prefixlen, strictly above its parent's and at most the maximum), so a
+// walk is at most max_prefixlen + 1 nodes deep and a crafted region can neither
 // crash nor hang one: a broken link answers EINVAL. Attach checks the
 // geometry and walks the whole trie (bounded by the pool size). A writer that
 // finds the lock's previous holder dead rebuilds the free list and n_entries
@@ -110,18 +126,29 @@ class LpmTrieMap final : public Map {
   struct LpmBody {
     ShmMutex lock;
     uint32_t seq;        // odd while a writer changes the trie
-    uint32_t root;       // node index + 1, 0: empty
     uint32_t n_entries;  // non-intermediate nodes
     uint32_t pool_nodes;
     uint32_t fresh;      // nodes [0, fresh) have been handed out
     uint32_t free_head;  // index + 1 of the first free node
-    uint32_t reserved;
+    uint64_t root;       // a link (MakeLink), 0: empty
+    uint32_t format;     // kFormat
   };
+  // The body's format: links carry the child's prefixlen. Bodies of earlier
+  // builds (32-bit links) have 0 here, their body's unused tail.
+  static constexpr uint32_t kFormat = 2;
+  static_assert(sizeof(LpmBody) <= 64);
   struct Node {
-    uint32_t child[2];
+    uint64_t link[2];  // the children's links; link[0] chains free nodes
     uint32_t prefixlen;
     uint32_t flags;
   };
+  static uint64_t MakeLink(uint32_t ref, uint32_t prefixlen) {
+    return ref | uint64_t{prefixlen} << 32;
+  }
+  static uint32_t RefOf(uint64_t link) { return static_cast<uint32_t>(link); }
+  static uint32_t LenOf(uint64_t link) {
+    return static_cast<uint32_t>(link >> 32);
+  }
   struct Geometry {
     uint32_t data_size;
     uint32_t max_prefixlen;
@@ -152,17 +179,52 @@ class LpmTrieMap final : public Map {
   static void Store(uint32_t& v, uint32_t x) {
     __atomic_store_n(&v, x, __ATOMIC_RELAXED);
   }
-  // The node `ref` names as a child of a node of prefixlen `parent_len`
+  // Links are 64-bit: LoadLink / StoreLink, never a truncating Load.
+  static uint32_t Load(const uint64_t& v) = delete;
+  static void Store(uint64_t& v, uint64_t x) = delete;
+  static uint64_t LoadLink(const uint64_t& v) {
+    return __atomic_load_n(&v, __ATOMIC_RELAXED);
+  }
+  static void StoreLink(uint64_t& v, uint64_t x) {
+    __atomic_store_n(&v, x, __ATOMIC_RELAXED);
+  }
+  // Links a node (filled before) into the trie for lock-free readers.
+  static void PublishLink(uint64_t& v, uint64_t x) {
+    __atomic_store_n(&v, x, __ATOMIC_RELEASE);
+  }
+  // The node `link` names as a child of a node of prefixlen `parent_len`
   // (-1: the root), or nullptr with *bad set when the link is broken.
-  Node* Follow(uint32_t ref, int64_t parent_len, bool* bad) const;
+  Node* Follow(uint64_t link, int64_t parent_len, bool* bad) const;
   uint32_t MatchLen(Node* n, uint32_t node_len, const uint8_t* key_data,
                     uint32_t key_len) const;
 
   // Runs `fn` (returns 0 or a negative errno, -EAGAIN for "broken link")
-  // with the trie stable: under the lock, or on a read-only mapping, under
-  // the sequence. A broken link seen under a stable sequence is EINVAL.
+  // until it ran with the trie stable: under an even, unchanged sequence
+  // (retried), else under the lock (a writable mapping) or EBUSY (a
+  // read-only one whose writer died). A broken link seen with the trie
+  // stable is EINVAL. `fn` may run several times and must only write its
+  // own outputs.
   template <typename F>
   int ReadStable(F fn);
+  // One run of `fn` under the sequence: false when it was odd or moved.
+  template <typename F>
+  bool ReadOnce(F& fn, int* ret) const;
+  template <typename F>
+  int ReadSlow(F& fn);
+
+  // The lookup walk for data of kDataSize bytes (0: any size, g_.data_size):
+  // the longest matching non-intermediate node's ref, 0 if none, kBroken
+  // for a broken link.
+  static constexpr uint32_t kBroken = ~uint32_t{0};
+  template <uint32_t kDataSize>
+  uint32_t FindLongest(const uint8_t* key) const;
+  uint32_t FindLongestAny(const uint8_t* key) const;
+  template <uint32_t kDataSize>
+  void* LookupProg(const uint8_t* key);
+  // The FindLongest specialization for a data size: 4, 8, 16 or 0.
+  static uint32_t WalkSizeFor(uint32_t data_size) {
+    return data_size == 4 || data_size == 8 || data_size == 16 ? data_size : 0;
+  }
   // Takes the lock, repairing after a dead holder, with the sequence odd
   // around `fn`.
   template <typename F>
@@ -170,7 +232,6 @@ class LpmTrieMap final : public Map {
   void Repair();
 
   // The walks, called with the trie stable.
-  int LookupWalk(const uint8_t* key, uint32_t* found) const;
   int NextKeyWalk(const uint8_t* key, uint8_t* next_key) const;
   int UpdateLocked(const uint8_t* key, const void* value, uint64_t flags);
   int DeleteLocked(const uint8_t* key);
@@ -181,6 +242,7 @@ class LpmTrieMap final : public Map {
   LpmBody* body_;
   uint8_t* pool_;
   Geometry g_;
+  uint32_t walk_size_;  // WalkSizeFor(g_.data_size)
 };
 
 }  // namespace bpfemu

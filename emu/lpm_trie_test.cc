@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -310,6 +311,157 @@ TEST(LpmTrieTest, ManyPrefixesMatchABruteForceModel) {
   EXPECT_EQ(CloseFd(fd), 0);
 }
 
+// The word-at-a-time lookups (syscall and program faces) against a plain
+// bit-by-bit longest-prefix scan of the stored prefixes, for the data sizes
+// with a compiled walk (4, 8, 16 bytes) and others (3, 5, 20: the generic
+// walk, data not a multiple of a word). Prefixes grow from a few shared
+// patterns, so tries are deep, hold intermediate nodes and differ past the
+// first 64 bits; lengths are any from 0 to the maximum, odd ones included,
+// and keys include lengths past the maximum. Half the prefixes are then
+// deleted and the keys asked again. A 300-byte value takes the syscall
+// lookup's heap buffer.
+bool BitOf(const std::vector<uint8_t>& data, uint32_t i) {
+  return (data[i / 8] >> (7 - i % 8)) & 1;
+}
+
+TEST(LpmTrieTest, RandomizedLookupsMatchALongestPrefixScan) {
+  for (const uint32_t data_size : {4u, 8u, 16u, 3u, 5u, 20u}) {
+    SCOPED_TRACE(data_size);
+    const uint32_t max_len = data_size * 8;
+    const uint32_t value_size = data_size == 20 ? 300 : 8;
+    const uint32_t capacity = 400;
+    const int fd = MapCreate(Lpm(data_size, value_size, capacity));
+    ASSERT_GE(fd, 0);
+    std::shared_ptr<LpmTrieMap> map = Trie(fd);
+    ASSERT_NE(map, nullptr);
+    uint64_t seed = 0x9e3779b97f4a7c15ull * data_size;
+    auto rnd = [&] {
+      seed ^= seed << 13;
+      seed ^= seed >> 7;
+      seed ^= seed << 17;
+      return static_cast<uint32_t>(seed >> 16);
+    };
+    std::vector<std::vector<uint8_t>> patterns(4);
+    for (auto& p : patterns) {
+      for (uint32_t i = 0; i < data_size; ++i) {
+        p.push_back(static_cast<uint8_t>(rnd()));
+      }
+    }
+    // A pattern's first bits, random from a random bit on.
+    auto data_of = [&] {
+      std::vector<uint8_t> d = patterns[rnd() % patterns.size()];
+      for (uint32_t i = rnd() % (max_len + 1); i < max_len; ++i) {
+        if (rnd() & 1) d[i / 8] ^= static_cast<uint8_t>(0x80 >> (i % 8));
+      }
+      return d;
+    };
+    auto same_prefix = [](const std::vector<uint8_t>& a,
+                          const std::vector<uint8_t>& b, uint32_t len) {
+      for (uint32_t i = 0; i < len; ++i) {
+        if (BitOf(a, i) != BitOf(b, i)) return false;
+      }
+      return true;
+    };
+    auto key_of = [&](uint32_t len, const std::vector<uint8_t>& d) {
+      std::vector<uint8_t> key(4 + data_size);
+      std::memcpy(key.data(), &len, 4);
+      std::memcpy(key.data() + 4, d.data(), data_size);
+      return key;
+    };
+    struct Stored {
+      uint32_t len;
+      std::vector<uint8_t> data;
+      uint64_t value;
+    };
+    std::vector<Stored> stored;
+    uint64_t next_value = 1;
+    while (stored.size() < capacity) {
+      const uint32_t len = rnd() % 4 == 0 ? (rnd() % (max_len / 2 + 1)) * 2 | 1
+                                          : rnd() % (max_len + 1);
+      if (len > max_len) continue;
+      const std::vector<uint8_t> d = data_of();
+      std::vector<uint8_t> value(value_size, 0xab);
+      const uint64_t v = next_value++;
+      std::memcpy(value.data(), &v, 8);
+      ASSERT_EQ(MapUpdateElem(fd, key_of(len, d).data(), value.data(), BPF_ANY),
+                0);
+      auto it =
+          std::find_if(stored.begin(), stored.end(), [&](const Stored& s) {
+            return s.len == len && same_prefix(s.data, d, len);
+          });
+      if (it != stored.end()) {
+        it->value = v;
+      } else {
+        stored.push_back({len, d, v});
+      }
+    }
+    auto check_keys = [&](int rounds) {
+      int hits = 0, deep = 0;
+      for (int q = 0; q < rounds; ++q) {
+        const uint32_t r = rnd() % 8;
+        const uint32_t len = r < 5   ? max_len
+                             : r < 7 ? rnd() % (max_len + 1)
+                                     : max_len + 1 + r;
+        const std::vector<uint8_t> d = data_of();
+        const Stored* best = nullptr;
+        if (len <= max_len) {
+          for (const Stored& s : stored) {
+            if (s.len <= len && same_prefix(s.data, d, s.len) &&
+                (best == nullptr || s.len > best->len)) {
+              best = &s;
+            }
+          }
+        }
+        const std::vector<uint8_t> key = key_of(len, d);
+        std::vector<uint8_t> got(value_size, 0x5a);
+        const int ret = MapLookupElem(fd, key.data(), got.data());
+        const auto* in_place =
+            static_cast<const uint8_t*>(map->LookupElemProg(key.data()));
+        if (best == nullptr) {
+          ASSERT_EQ(ret, -ENOENT) << q << " len " << len;
+          ASSERT_EQ(in_place, nullptr) << q;
+          ASSERT_EQ(got, std::vector<uint8_t>(value_size, 0x5a));
+          continue;
+        }
+        ASSERT_EQ(ret, 0) << q << " len " << len;
+        ++hits;
+        if (best->len > 64) ++deep;
+        uint64_t v;
+        std::memcpy(&v, got.data(), 8);
+        ASSERT_EQ(v, best->value)
+            << q << " len " << len << " best " << best->len;
+        if (value_size > 8) {
+          ASSERT_EQ(got[value_size - 1], 0xab);
+        }
+        ASSERT_NE(in_place, nullptr) << q;
+        std::memcpy(&v, in_place, 8);
+        ASSERT_EQ(v, best->value) << q;
+      }
+      // Both answers are common, and matches past the first word too.
+      EXPECT_GT(hits, rounds / 4);
+      EXPECT_LT(hits, rounds);
+      if (max_len > 64) {
+        EXPECT_GT(deep, 0);
+      }
+    };
+    check_keys(3000);
+    // Every other prefix goes: nodes turn intermediate or collapse.
+    for (size_t i = 0; i < stored.size(); ++i) {
+      if (i % 2 == 0) {
+        ASSERT_EQ(
+            MapDeleteElem(fd, key_of(stored[i].len, stored[i].data).data()), 0);
+      }
+    }
+    std::vector<Stored> kept;
+    for (size_t i = 1; i < stored.size(); i += 2) kept.push_back(stored[i]);
+    stored = std::move(kept);
+    ASSERT_EQ(map->EntriesForTest(), stored.size());
+    check_keys(3000);
+    map.reset();
+    EXPECT_EQ(CloseFd(fd), 0);
+  }
+}
+
 // Four threads update, look up, delete and walk one trie (as the
 // selftest lpm_multi_thread does): every answer is 0 or the errno the
 // operation may give, and the count stays within max_entries.
@@ -355,9 +507,11 @@ TEST(LpmTrieTest, ConcurrentOperationsStayConsistent) {
   EXPECT_EQ(CloseFd(fd), 0);
 }
 
-// The pool starts after the header (kBodyOffset) and the 64-byte body; a node
-// is {child[2], prefixlen, flags, data, value}.
+// The pool starts after the header (kBodyOffset) and the 64-byte body, whose
+// root link is at byte 24; a node is {link[2], prefixlen, flags, data,
+// value}, a link the node's index + 1 and its prefixlen (two u32 words).
 constexpr off_t kPool = kBodyOffset + 64;
+constexpr off_t kRoot = kBodyOffset + 24;
 
 TEST(LpmTrieTest, CraftedLinksAreRefusedNotFollowed) {
   const int fd = MapCreate(Lpm(4, 8, 4));
@@ -365,9 +519,9 @@ TEST(LpmTrieTest, CraftedLinksAreRefusedNotFollowed) {
   uint64_t v = 1;
   Key4 a = K(8, 10);
   ASSERT_EQ(MapUpdateElem(fd, &a, &v, BPF_ANY), 0);
-  // The root node (index 1) names itself as its child: a cycle.
-  const uint32_t self = 1, outside = 0x7fffffff, zero = 0;
-  ASSERT_EQ(pwrite(fd, &self, 4, kPool + 4), 4);
+  // The root node (index 1, /8) names itself as its child: a cycle.
+  const uint32_t self[2] = {1, 8}, outside = 0x7fffffff, zero[2] = {0, 0};
+  ASSERT_EQ(pwrite(fd, self, 8, kPool + 8), 8);
   Key4 q = K(32, 10, 255, 0, 0);
   EXPECT_EQ(MapLookupElem(fd, &q, &v), -EINVAL);
   EXPECT_EQ(MapGetNextKey(fd, nullptr, &q), -EINVAL);
@@ -380,13 +534,23 @@ TEST(LpmTrieTest, CraftedLinksAreRefusedNotFollowed) {
   ASSERT_GE(other, 0);
   EXPECT_EQ(AttachMapFd(other), -EINVAL);
   // A root outside the pool.
-  ASSERT_EQ(pwrite(fd, &zero, 4, kPool + 4), 4);
-  ASSERT_EQ(pwrite(fd, &outside, 4, kBodyOffset + 8), 4);
+  ASSERT_EQ(pwrite(fd, zero, 8, kPool + 8), 8);
+  ASSERT_EQ(pwrite(fd, &outside, 4, kRoot), 4);
   EXPECT_EQ(MapLookupElem(fd, &q, &v), -EINVAL);
   EXPECT_EQ(AttachMapFd(other), -EINVAL);
-  const uint32_t root = 1;
-  ASSERT_EQ(pwrite(fd, &root, 4, kBodyOffset + 8), 4);
+  // A root link whose prefixlen is not its node's.
+  const uint32_t root[2] = {1, 8}, root_len9[2] = {1, 9};
+  ASSERT_EQ(pwrite(fd, root_len9, 8, kRoot), 8);
+  EXPECT_EQ(MapLookupElem(fd, &q, &v), -EINVAL);
+  EXPECT_EQ(MapGetNextKey(fd, nullptr, &q), -EINVAL);
+  EXPECT_EQ(AttachMapFd(other), -EINVAL);
+  ASSERT_EQ(pwrite(fd, root, 8, kRoot), 8);
   ASSERT_EQ(MapLookupElem(fd, &q, &v), 0);
+  // A body of an earlier format (32-bit links): no format word.
+  const uint32_t no_format = 0, format = 2;
+  ASSERT_EQ(pwrite(fd, &no_format, 4, kBodyOffset + 32), 4);
+  EXPECT_EQ(AttachMapFd(other), -EINVAL);
+  ASSERT_EQ(pwrite(fd, &format, 4, kBodyOffset + 32), 4);
   ASSERT_EQ(AttachMapFd(other), 0);
   EXPECT_EQ(CloseFd(other), 0);
   EXPECT_EQ(CloseFd(fd), 0);
@@ -408,7 +572,7 @@ TEST(LpmTrieTest, MutatedRegionsAnswerErrnosOnly) {
       uint64_t v = i;
       ASSERT_EQ(MapUpdateElem(fd, &k, &v, BPF_ANY), 0);
     }
-    const uint32_t words = (64 + 16 * 32) / 4;  // body, pool of 16 nodes
+    const uint32_t words = (64 + 16 * 40) / 4;  // body, pool of 16 nodes
     for (uint32_t n = 1 + rnd() % 6; n > 0; --n) {
       const uint32_t w = 1 + (rnd() >> 4) % (words - 1);  // not the lock
       uint32_t v = rnd() >> 3;
