@@ -349,6 +349,22 @@ TEST(ShmMutex, LiveHolderThatMapsTheRegionIsWaitedFor) {
   close(fd);
 }
 
+// Forks a holder that takes `lock`, sets *ready and runs `then`, then
+// exits 0; returns once *ready is set (or fork failed: -1).
+template <typename Lock>
+pid_t ForkHolder(Lock* lock, std::atomic<uint32_t>* ready,
+                 const std::function<void()>& then) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    lock->Lock();
+    ready->store(1);
+    then();
+    _exit(0);
+  }
+  while (pid > 0 && ready->load() == 0) usleep(1000);
+  return pid;
+}
+
 // A live holder the waiter may not inspect: the waiter runs as nobody with
 // /proc mounted hidepid=invisible in its own mount namespace, so kill(tid,
 // 0) answers EPERM and /proc/TID/{stat,maps} ENOENT (fs/proc/base.c
@@ -361,18 +377,13 @@ TEST(ShmMutex, LiveHolderHiddenByHidepidIsWaitedFor) {
   auto* done = r.At<std::atomic<uint32_t>>(128);
   auto* ready = r.At<std::atomic<uint32_t>>(192);
   auto* go = r.At<std::atomic<uint32_t>>(256);
-  const pid_t holder = fork();
-  ASSERT_GE(holder, 0);
-  if (holder == 0) {
-    mu->Lock();
-    ready->store(1);
+  const pid_t holder = ForkHolder(mu, ready, [&] {
     while (go->load() == 0) usleep(1000);
     usleep(300 * 1000);  // 15 of the waiter's 20 ms liveness checks
     done->store(1);
     mu->Unlock();
-    _exit(0);
-  }
-  while (ready->load() == 0) usleep(1000);
+  });
+  ASSERT_GE(holder, 0);
   const int rc = InBoundedChild([&] {
     // 77: cannot set up the hidden view; 78: it does not hide the holder.
     if (unshare(CLONE_NEWNS) != 0) return 77;
@@ -509,14 +520,10 @@ TEST(ShmSpinLock, WaiterInAChildPidNamespaceWaitsForALiveHolder) {
   auto* locked = r.At<std::atomic<uint32_t>>(64);
   auto* got = r.At<std::atomic<uint32_t>>(128);
   auto* inner = r.At<std::atomic<int32_t>>(192);
-  const pid_t holder = fork();
+  const pid_t holder = ForkHolder(lock, locked, [] {
+    for (;;) pause();  // until killed
+  });
   ASSERT_GE(holder, 0);
-  if (holder == 0) {
-    lock->Lock();
-    locked->store(1);
-    for (;;) pause();
-  }
-  while (locked->load() == 0) usleep(1000);
   const pid_t launcher = LaunchInNewPidNs(inner, [&] {
     const bool recovered = lock->Lock();
     got->store(1);
