@@ -1076,8 +1076,11 @@ bool ValueLockWait(uint32_t* w, int64_t max_wait_ns) {
     }
     // The tid bits cannot be impossible; a word naming this thread is
     // stale (no caller waits for a value lock it holds: the interpreter
-    // refuses a second bpf_spin_lock, and no helper runs under one).
-    const bool stale = holder == mine;
+    // refuses a second bpf_spin_lock, and no helper runs under one), and
+    // checked at once - once: when another PID namespace marks the region
+    // the same number may be its live holder's (HolderGone), waited for
+    // with the usual spins and yields.
+    const bool stale = holder == mine && n == 0;
     if (n < kSpins && !stale) {
       __builtin_ia32_pause();
       continue;
