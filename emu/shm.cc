@@ -944,6 +944,18 @@ bool OwnerAlive(uint32_t tid) {
   return paren[2] != 'Z' && paren[2] != 'X';
 }
 
+bool OwnerAliveAt(const void* word, uint32_t tid) {
+  if (OwnerAlive(tid)) return true;
+  tid &= ~ShmMutex::kWaiters;
+  MappedFile file;
+  std::vector<uint64_t> foreign;
+  if (!ForeignPidNamespaces(word, &file, &foreign)) return true;
+  for (uint64_t ns : foreign) {
+    if (!GoneInPidNs(file, ns, tid)) return true;
+  }
+  return false;
+}
+
 bool ShmMutex::Lock() {
   uint32_t c = 0;
   if (state_.compare_exchange_strong(c, CurrentTid(),

@@ -197,6 +197,12 @@ inline uint32_t CurrentTid() {
 // False when no thread `tid` exists (kill: ESRCH) or it is a zombie
 // (killed, unreaped); true when its /proc entry cannot be read.
 bool OwnerAlive(uint32_t tid);
+// OwnerAlive for a tid a writer stored at `word`, in a region (an intent
+// record, a reservation, a busy word): also true when another PID namespace
+// marks the region (Lock words and PID namespaces, above) and `tid` may be
+// a live thread of it that maps the region, or when the marks cannot be
+// read. Costs nothing more than OwnerAlive while that says alive.
+bool OwnerAliveAt(const void* word, uint32_t tid);
 
 // Test points (compiled in, a null pointer unless a test sets it): a
 // multi-process test stops a child at one of them and kills it there.

@@ -549,6 +549,57 @@ TEST(ShmSpinLock, WaiterInAChildPidNamespaceWaitsForALiveHolder) {
   close(fd);
 }
 
+// A writer's tid left in a region word (an intent record, a reservation, a
+// busy word: OwnerAliveAt) read from a new PID namespace: the live writer
+// of the parent namespace is a thread no one there has (OwnerAlive:
+// false, which let the reader repair a live writer's change), but the
+// region is marked by the writer's namespace, where the reader finds it
+// alive; once it is killed and reaped, it is dead for both.
+TEST(OwnerAliveAt, WriterOfAnotherPidNamespaceIsAliveUntilItDies) {
+  ShmRegion r;
+  int fd;
+  ASSERT_EQ(ShmRegion::Create("t", 4096, &fd, &r), 0);
+  auto* word = r.At<std::atomic<uint32_t>>(0);
+  auto* ready = r.At<std::atomic<uint32_t>>(64);
+  auto* checked = r.At<std::atomic<uint32_t>>(128);
+  auto* dead = r.At<std::atomic<uint32_t>>(192);
+  auto* inner = r.At<std::atomic<int32_t>>(256);
+  const pid_t writer = fork();
+  ASSERT_GE(writer, 0);
+  if (writer == 0) {
+    word->store(CurrentTid());
+    ready->store(1);
+    for (;;) pause();  // until killed
+  }
+  while (ready->load() == 0) usleep(1000);
+  const pid_t launcher = LaunchInNewPidNs(inner, [&] {
+    const uint32_t tid = word->load();
+    if (OwnerAlive(tid)) return 4;  // the number is not a thread here
+    if (!OwnerAliveAt(word, tid)) return 1;
+    checked->store(1);
+    while (dead->load() == 0) usleep(1000);
+    return OwnerAliveAt(word, tid) ? 2 : 0;
+  });
+  ASSERT_GT(launcher, 0);
+  for (int i = 0; i < 5000 && checked->load() == 0; ++i) {
+    int status;
+    if (waitpid(launcher, &status, WNOHANG) == launcher) {
+      StopSleeper(writer);
+      close(fd);
+      if (WIFEXITED(status) && WEXITSTATUS(status) == kNoPidNamespace) {
+        GTEST_SKIP() << "unshare(CLONE_NEWPID) not permitted";
+      }
+      FAIL() << "reader ended early, status " << status;
+    }
+    usleep(1000);
+  }
+  EXPECT_EQ(checked->load(), 1u);
+  StopSleeper(writer);  // SIGKILL and reap
+  dead->store(1);
+  EXPECT_EQ(WaitBounded(launcher), 0);
+  close(fd);
+}
+
 // A value's bpf_spin_lock word: the holder's tid in the low 22 bits, a
 // generation every unlock bumps in the high 10 (issue 20: what lets a
 // read-only BPF_F_LOCK reader notice a whole locked section).
