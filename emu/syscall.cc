@@ -25,6 +25,7 @@
 #include "emu/map_in_map.h"
 #include "emu/map_types.h"
 #include "emu/prog.h"
+#include "emu/struct_ops_map.h"
 #include "emu/syscall_internal.h"
 #include "emu/timer.h"
 #include "emu/trampoline.h"
@@ -385,6 +386,7 @@ ClosingFd ForgetFd(int fd) {
   ForgetBtfFd(fd);
   ForgetIterLinkFd(fd);
   ForgetTracingLinkFd(fd);
+  ForgetStructOpsLinkFd(fd);
   return closing;
 }
 
