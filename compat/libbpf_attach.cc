@@ -15,6 +15,10 @@
 //   * except iterators (emu/bpf_iter.h): BPF_LINK_CREATE of a BPF_TRACE_ITER
 //     program makes an iterator link, BPF_ITER_CREATE on it an fd to read
 //     the program's output from.
+//   * and struct_ops (emu/struct_ops_map.h): bpf_map__attach_struct_ops
+//     registers a .struct_ops map by its update, and links a
+//     .struct_ops.link map (BPF_LINK_CREATE with BPF_STRUCT_OPS), whose
+//     link BPF_LINK_UPDATE and BPF_LINK_DETACH serve.
 // docs/dropin.md lists every call and its answer.
 
 #include <arpa/inet.h>
