@@ -727,6 +727,10 @@ int GenerateLoader(const native::Object& object,
   for (uint32_t i = 0; i < nr_maps; ++i) {
     const native::ElfMap& m = elf->maps[i];
     const auto& s = settings.maps[i];
+    // A .struct_ops / .struct_ops.link map (the object reader makes them
+    // since sops51): libbpf's generator resolves their kernel value type
+    // and the programs' members at generation time, which this generator
+    // does not reproduce byte for byte yet.
     if (m.type == BPF_MAP_TYPE_STRUCT_OPS) {
       return Fail(-EOPNOTSUPP, "struct_ops map", m.name);
     }

@@ -17,6 +17,10 @@
 //     program makes an iterator link, BPF_ITER_CREATE on it an fd to read
 //     the program's output from; fentry / fexit / fmod_ret programs link
 //     to their trampolines (emu/trampoline.h);
+//   * struct_ops (emu/struct_ops_map.h): bpf_map__attach_struct_ops
+//     registers a .struct_ops map by its update, and links a
+//     .struct_ops.link map (BPF_LINK_CREATE with BPF_STRUCT_OPS), whose
+//     link BPF_LINK_UPDATE and BPF_LINK_DETACH serve.
 //   * other hooks need kernel objects the emulator does not have: after the
 //     kernel's own checks of the attach type and program fd, the answer is
 //     EOPNOTSUPP (bpf_program__attach*: NULL with errno EOPNOTSUPP).
@@ -53,6 +57,7 @@
 #include "emu/btf.h"
 #include "emu/cgroup_attach.h"
 #include "emu/prog.h"
+#include "emu/struct_ops_map.h"
 #include "emu/syscall.h"
 #include "emu/tc_attach.h"
 #include "emu/trampoline.h"
@@ -63,10 +68,14 @@ using bpfemu::compat::LibbpfErr;
 using bpfemu::compat::OptsValid;
 
 // libbpf's struct bpf_link, for bpf_link__open(): an fd and a pin path.
+// bpf_map__attach_struct_ops() of a map without BPF_F_LINK makes one with
+// no kernel link (libbpf 1.1's bpf_link__detach_struct_ops): `fd` is the
+// map's, and destroying it deletes element 0 instead of closing it.
 struct bpf_link {
   int fd = -1;
   std::string pin_path;
   bool disconnected = false;
+  bool struct_ops_map = false;
 };
 
 namespace {
@@ -472,6 +481,17 @@ int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type type,
     }
   }
   if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
+  // BPF_STRUCT_OPS (6.4, past Debian's 6.1 enum): prog_fd is the map's
+  // (link_create.map_fd) and nothing else of the options is read
+  // (bpf_struct_ops_link_create); libbpf 1.1 refuses options' fields its
+  // default case does not know (OPTS_ZEROED after flags).
+  if (static_cast<uint32_t>(type) == bpfemu::kBpfStructOpsAttach) {
+    if (BPFEMU_OPTS_GET(opts, flags, 0u) != 0 ||
+        BPFEMU_OPTS_GET(opts, target_btf_id, 0u) != 0) {
+      return LibbpfErr(-EINVAL);
+    }
+    return LibbpfErr(bpfemu::StructOpsLinkCreate(prog_fd));
+  }
   if (static_cast<int>(type) < 0 || type >= __MAX_BPF_ATTACH_TYPE) {
     return LibbpfErr(-EINVAL);
   }
@@ -505,6 +525,17 @@ int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type type,
 int bpf_link_update(int link_fd, int new_prog_fd,
                     const struct bpf_link_update_opts* opts) {
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
+  // A struct_ops link takes maps (link_update.new_map_fd and old_map_fd
+  // share the program fields; libbpf 1.2's bpf_link__update_map passes the
+  // new map as new_prog_fd); link_update() checks the flags first.
+  if (bpfemu::IsStructOpsLinkFd(link_fd)) {
+    const uint32_t flags = BPFEMU_OPTS_GET(opts, flags, 0u);
+    if (flags & ~static_cast<uint32_t>(BPF_F_REPLACE)) {
+      return LibbpfErr(-EINVAL);
+    }
+    return LibbpfErr(bpfemu::StructOpsLinkUpdate(
+        link_fd, new_prog_fd, flags, BPFEMU_OPTS_GET(opts, old_prog_fd, 0u)));
+  }
   bpfemu::CgroupFds fds;
   return LibbpfErr(bpfemu::CgroupLinkUpdateCommand(
       link_fd, new_prog_fd, BPFEMU_OPTS_GET(opts, flags, 0u),
@@ -521,6 +552,10 @@ int bpf_link_detach(int link_fd) {
   // (bpf_iter_link_lops, bpf_tracing_link_lops).
   if (bpfemu::IsIterLinkFd(link_fd) || bpfemu::IsTracingLinkFd(link_fd)) {
     return LibbpfErr(-EOPNOTSUPP);
+  }
+  // bpf_struct_ops_map_link_detach().
+  if (bpfemu::IsStructOpsLinkFd(link_fd)) {
+    return LibbpfErr(bpfemu::StructOpsLinkDetach(link_fd));
   }
   return LibbpfErr(LinkFdError(link_fd));
 }
@@ -734,14 +769,26 @@ struct bpf_link* bpf_program__attach_freplace(const struct bpf_program* prog,
   return NoHook(prog, "a freplace target");
 }
 // libbpf 1.1.2's bpf_map__attach_struct_ops(): EINVAL for a map that is
-// not a created struct_ops map. The object reader makes no map of a
-// .struct_ops section (emu/struct_ops_map.h and STRUCT_OPS program loads
-// serve bpf() only), so every map libbpfemu hands out gets that
-// answer (docs/dropin.md).
+// not a created struct_ops map; else the map's value with its programs'
+// fds written to element 0, which registers a .struct_ops map (the link
+// then only deletes the element when destroyed). A .struct_ops.link map
+// (libbpf 1.2 on) gets BPF_LINK_CREATE after the write, a link of its own
+// (emu/struct_ops_map.h); destroying it detaches.
 struct bpf_link* bpf_map__attach_struct_ops(const struct bpf_map* map) {
-  (void)map;
-  errno = EINVAL;
-  return nullptr;
+  int link_fd = -1;
+  const int err = bpfemu::compat::AttachStructOpsMap(map, &link_fd);
+  if (err != 0) {
+    errno = -err;
+    return nullptr;
+  }
+  auto* link = new bpf_link;
+  if (link_fd >= 0) {
+    link->fd = link_fd;
+  } else {
+    link->fd = bpf_map__fd(map);
+    link->struct_ops_map = true;
+  }
+  return link;
 }
 // libbpf's bpf_program__attach_iter(): BPF_LINK_CREATE with the options'
 // link_info (emu/bpf_iter.h).
@@ -832,12 +879,19 @@ int bpf_link__unpin(struct bpf_link* link) {
   return 0;
 }
 
-// A link that is not disconnected is detached by closing its fd.
+// A link that is not disconnected is detached by closing its fd; a
+// struct_ops map's registration without a link by deleting element 0
+// (bpf_link__detach_struct_ops).
 int bpf_link__destroy(struct bpf_link* link) {
   const auto v = reinterpret_cast<uintptr_t>(link);
   if (link == nullptr || v >= static_cast<uintptr_t>(-4095)) return 0;
   int err = 0;
-  if (!link->disconnected) err = bpfemu::CloseFd(link->fd);
+  if (!link->disconnected && link->struct_ops_map) {
+    const uint32_t zero = 0;
+    err = bpfemu::MapDeleteElem(link->fd, &zero);
+  } else if (!link->disconnected) {
+    err = bpfemu::CloseFd(link->fd);
+  }
   delete link;
   return LibbpfErr(err);
 }

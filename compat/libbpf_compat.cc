@@ -706,6 +706,15 @@ int bpf_object__load(struct bpf_object* obj) {
   }
   obj->loaded = true;
   for (auto& m : obj->maps) {
+    // bpf_map__init_kern_struct_ops(): a struct_ops map's value is the
+    // kernel's value struct (bpf_struct_ops_X) from the load on.
+    auto& ms = obj->settings.maps[m->index];
+    if (ms.type == BPF_MAP_TYPE_STRUCT_OPS && m->outer == nullptr) {
+      if (auto created = obj->native->FindMap(m->real_name);
+          created != nullptr) {
+        ms.value_size = created->value_size();
+      }
+    }
     if (m->reuse_fd >= 0) {
       bpfemu::CloseFd(m->reuse_fd);
       m->reuse_fd = -1;
@@ -1774,6 +1783,19 @@ bool CustomAttach(const struct bpf_program* prog, struct bpf_link** link) {
   }
   if (*link == nullptr) errno = EOPNOTSUPP;
   return true;
+}
+
+// bpf_map__attach_struct_ops()'s work on the object (loader/object.h
+// AttachStructOps): -EINVAL for a map that is not a created struct_ops
+// map (bpf_map__is_struct_ops, map->fd == -1), as libbpf answers.
+int AttachStructOpsMap(const struct bpf_map* map, int* link_fd) {
+  *link_fd = -1;
+  if (map == nullptr || map->outer != nullptr ||
+      MapSettingsOf(map).type != BPF_MAP_TYPE_STRUCT_OPS ||
+      bpf_map__fd(map) < 0 || map->reuse_fd >= 0) {
+    return -EINVAL;
+  }
+  return map->obj->native->AttachStructOps(map->real_name, link_fd);
 }
 
 }  // namespace bpfemu::compat

@@ -186,7 +186,7 @@ TEST(SetInsns, ReplacementLoadsAndRuns) {
 }
 
 // bpf_map__attach_struct_ops() on maps that are not struct_ops maps
-// (bpfemu makes none): NULL and EINVAL, before and after load, as libbpf.
+// (this object has none): NULL and EINVAL, before and after load, as libbpf.
 TEST(AttachStructOps, NoStructOpsMapIsEinval) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   bpfemu::SetBpffsForTesting(

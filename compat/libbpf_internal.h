@@ -75,6 +75,13 @@ bool FindCustomSecDef(const char* sec, CustomSecDef* out);
 // defines (libbpf_compat.cc): true and its answer, or false.
 bool CustomAttach(const struct bpf_program* prog, struct bpf_link** link);
 
+// bpf_map__attach_struct_ops() (libbpf_compat.cc): writes a .struct_ops
+// map's value (its programs' fds in) to element 0 and, for a
+// .struct_ops.link map, makes the link (loader/object.h AttachStructOps).
+// 0 with *link_fd the link or -1, or -errno (-EINVAL for a map that is not
+// a created struct_ops map).
+int AttachStructOpsMap(const struct bpf_map* map, int* link_fd);
+
 // BPF_ENABLE_STATS (libbpf_extra.cc): whether a stats fd is still open,
 // and counting `cnt` runs taking `ns` into a program's statistics when one
 // is (bpf_prog_test_run_opts calls it).

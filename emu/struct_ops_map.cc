@@ -9,7 +9,10 @@
 #include "emu/struct_ops_map.h"
 
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/btf.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -22,7 +25,9 @@
 #include <utility>
 
 #include "emu/errno.h"
+#include "emu/fd_table.h"
 #include "emu/kernel_btf.h"
+#include "emu/object_table.h"
 #include "emu/prog.h"
 
 namespace bpfemu {
@@ -385,7 +390,10 @@ int StructOpsMap::LookupElem(const void* key, void* value, uint64_t) {
   CopyFromMap(value, uvalue_, value_size());
   auto* out = static_cast<uint8_t*>(value);
   std::memcpy(out + kStateOff, &state, sizeof(state));
-  const uint32_t refcnt = state == kBpfStructOpsStateInuse ? 1 : 0;
+  // A link holds one reference to its map (bpf_map_get in
+  // bpf_struct_ops_link_create).
+  const uint32_t refcnt = (state == kBpfStructOpsStateInuse ? 1 : 0) +
+                          links_.load(std::memory_order_acquire);
   std::memcpy(out + kRefcntOff, &refcnt, sizeof(refcnt));
   return 0;
 }
@@ -521,19 +529,20 @@ int StructOpsMap::UpdateElem(const void* key, const void* value,
   // the syscall returns the kernel's `err` as it stood (1 after
   // tcp_congestion_ops' name; measured on 6.18).
   if (owner_exit) return err;
-  if (desc_.type->name != std::string_view("tcp_congestion_ops") ||
-      (map_flags() & kBpfFLink)) {
-    // The boundary: a BPF_F_LINK map would become READY for a
-    // BPF_LINK_CREATE bpfemu does not serve for struct_ops, and the other
-    // types' subsystems (bpf_dummy_ops has no reg) are not run.
+  if (desc_.type->name != std::string_view("tcp_congestion_ops")) {
+    // The boundary: the other types' subsystems (bpf_dummy_ops has no
+    // reg) are not run.
     return -EOPNOTSUPP;
   }
-  // st_ops->reg: tcp_register_congestion_control (net/ipv4/tcp_cong.c):
-  // tcp_validate_congestion_control passed above; a name (its jhash key)
-  // already registered -> EEXIST.
   const int64_t name_off = MemberOffset(*btf, desc_.type_id, "name");
   const std::string name(reinterpret_cast<const char*>(udata + name_off));
-  {
+  // A BPF_F_LINK map: validate passed (CheckMembers); the link registers
+  // it (bpf_struct_ops_link_create), the update only makes it READY.
+  const bool link = map_flags() & kBpfFLink;
+  if (!link) {
+    // st_ops->reg: tcp_register_congestion_control (net/ipv4/tcp_cong.c):
+    // tcp_validate_congestion_control passed above; a name (its jhash
+    // key) already registered -> EEXIST.
     std::lock_guard<std::mutex> g(CongListMu());
     if (!CongList().insert(name).second) return -EEXIST;
   }
@@ -550,6 +559,11 @@ int StructOpsMap::UpdateElem(const void* key, const void* value,
   }
   CopyToMap(uvalue_, copy.data(), value_size());
   progs_ = std::move(progs);
+  if (link) {
+    ready_name_ = name;
+    body_->state.store(kBpfStructOpsStateReady, std::memory_order_release);
+    return 0;
+  }
   registered_name_ = name;
   body_->state.store(kBpfStructOpsStateInuse, std::memory_order_release);
   return 0;
@@ -558,7 +572,10 @@ int StructOpsMap::UpdateElem(const void* key, const void* value,
 std::shared_ptr<const Prog> StructOpsMap::MemberProg(
     std::string_view member) const {
   const KernelBtf* btf = KernelBtf::Get();
-  if (btf == nullptr || state() != kBpfStructOpsStateInuse) return nullptr;
+  if (btf == nullptr || (state() != kBpfStructOpsStateInuse &&
+                         links_.load(std::memory_order_acquire) == 0)) {
+    return nullptr;
+  }
   uint16_t n = 0;
   const btf_member* m = btf->Members(desc_.type_id, &n);
   for (uint16_t i = 0; i < n && i < progs_.size(); ++i) {
@@ -613,5 +630,161 @@ uint64_t StructOpsMap::MemUsage(const BuildProfile& build) const {
   return build.struct_ops_map + vsize - kStructOpsValueSize + vsize +
          uint64_t{desc_.funcs_cnt} * 16 + 4096;
 }
+
+// st_ops->reg of a link (bpf_tcp_ca_reg: tcp_register_congestion_control):
+// the name the READY value holds; taken -> EEXIST.
+int StructOpsMap::LinkReg() {
+  std::lock_guard<std::mutex> g(CongListMu());
+  if (!CongList().insert(ready_name_).second) return -EEXIST;
+  registered_name_ = ready_name_;
+  links_.fetch_add(1, std::memory_order_acq_rel);
+  return 0;
+}
+
+// st_ops->unreg of a link (tcp_unregister_congestion_control).
+void StructOpsMap::LinkUnreg() {
+  std::lock_guard<std::mutex> g(CongListMu());
+  if (!registered_name_.empty()) CongList().erase(registered_name_);
+  registered_name_.clear();
+  links_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+// st_ops->update (bpf_tcp_ca_update: tcp_update_congestion_control): the
+// registered entry found by the old map's name must carry the new map's
+// name (else EINVAL); the new map then holds the registration.
+int StructOpsMap::LinkUpdate(StructOpsMap* old_map) {
+  std::lock_guard<std::mutex> g(CongListMu());
+  if (old_map->registered_name_.empty() ||
+      old_map->registered_name_ != ready_name_) {
+    return -EINVAL;
+  }
+  if (old_map != this) {
+    old_map->registered_name_.clear();
+    old_map->links_.fetch_sub(1, std::memory_order_acq_rel);
+    registered_name_ = ready_name_;
+    links_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  return 0;
+}
+
+namespace {
+
+// bpf_struct_ops_link: the map it holds (null once detached). The
+// kernel's update_mutex orders reg, update, detach and dealloc.
+std::mutex& LinkMu() {
+  static std::mutex mu;
+  return mu;
+}
+
+struct StructOpsLink {
+  uint32_t id = 0;
+  mutable std::shared_ptr<Map> map;  // guarded by LinkMu()
+  // bpf_struct_ops_map_link_dealloc: the last fd gone, a link still
+  // holding its map unregisters it.
+  ~StructOpsLink() {
+    std::lock_guard<std::mutex> g(LinkMu());
+    if (map != nullptr) static_cast<StructOpsMap*>(map.get())->LinkUnreg();
+  }
+};
+
+ObjectTable<StructOpsLink>& StLinks() {
+  static auto* table = new ObjectTable<StructOpsLink>;
+  return *table;
+}
+
+// bpf_map_get(): the map behind `fd` (EBADF not open, EINVAL not a map).
+int MapOfFd(int fd, std::shared_ptr<Map>* out) {
+  FdEntry e;
+  if (int err = FdTable::Get().Find(fd, &e); err != 0) return err;
+  *out = std::move(e.map);
+  return 0;
+}
+
+// bpf_struct_ops_valid_to_reg(): a BPF_F_LINK STRUCT_OPS map in state READY.
+StructOpsMap* ValidToReg(const std::shared_ptr<Map>& map) {
+  auto* st = dynamic_cast<StructOpsMap*>(map.get());
+  if (st == nullptr || map->type() != BPF_MAP_TYPE_STRUCT_OPS ||
+      !(map->map_flags() & kBpfFLink) ||
+      st->state() != kBpfStructOpsStateReady) {
+    return nullptr;
+  }
+  return st;
+}
+
+}  // namespace
+
+int StructOpsLinkCreate(int map_fd) {
+  std::shared_ptr<Map> map;
+  if (int err = MapOfFd(map_fd, &map); err != 0) return err;
+  StructOpsMap* st = ValidToReg(map);
+  if (st == nullptr) return -EINVAL;
+  const int fd = memfd_create("bpfemu-struct-ops-link", MFD_CLOEXEC);
+  if (fd < 0) return -errno;
+  auto link = std::make_shared<StructOpsLink>();
+  {
+    std::lock_guard<std::mutex> g(LinkMu());
+    if (int err = st->LinkReg(); err != 0) {
+      close(fd);  // bpf_link_cleanup: the primed file goes
+      return err;
+    }
+    link->map = std::move(map);
+  }
+  // Link ids: the kernel's link_idr, shared by every link type; bpfemu
+  // numbers its struct_ops links on their own.
+  static std::atomic<uint32_t> ids{0};
+  link->id = ids.fetch_add(1) + 1;
+  StLinks().Add(fd, std::move(link));
+  return fd;
+}
+
+int StructOpsLinkUpdate(int link_fd, int new_map_fd, uint32_t flags,
+                        int old_map_fd) {
+  if (flags & ~static_cast<uint32_t>(BPF_F_REPLACE)) return -EINVAL;
+  std::shared_ptr<const StructOpsLink> link = StLinks().ByFd(link_fd);
+  if (link == nullptr) return WrongFdErrno(link_fd);
+  // link_update_map().
+  std::shared_ptr<Map> new_map, old_map;
+  if (int err = MapOfFd(new_map_fd, &new_map); err != 0) return err;
+  if (flags & BPF_F_REPLACE) {
+    if (int err = MapOfFd(old_map_fd, &old_map); err != 0) return err;
+  } else if (old_map_fd != 0) {
+    return -EINVAL;
+  }
+  // bpf_struct_ops_map_link_update().
+  StructOpsMap* st = ValidToReg(new_map);
+  if (st == nullptr) return -EINVAL;
+  std::lock_guard<std::mutex> g(LinkMu());
+  if (link->map == nullptr) return -ENOLINK;
+  if (old_map != nullptr && old_map.get() != link->map.get()) return -EPERM;
+  auto* old_st = static_cast<StructOpsMap*>(link->map.get());
+  if (st->desc().type != old_st->desc().type) return -EINVAL;
+  if (int err = st->LinkUpdate(old_st); err != 0) return err;
+  link->map = std::move(new_map);
+  return 0;
+}
+
+int StructOpsLinkDetach(int link_fd) {
+  std::shared_ptr<const StructOpsLink> link = StLinks().ByFd(link_fd);
+  if (link == nullptr) return WrongFdErrno(link_fd);
+  std::shared_ptr<Map> released;
+  std::lock_guard<std::mutex> g(LinkMu());
+  if (link->map == nullptr) return 0;
+  static_cast<StructOpsMap*>(link->map.get())->LinkUnreg();
+  released = std::move(link->map);
+  link->map = nullptr;
+  return 0;
+}
+
+bool IsStructOpsLinkFd(int fd, uint32_t* map_id) {
+  std::shared_ptr<const StructOpsLink> link = StLinks().ByFd(fd);
+  if (link == nullptr) return false;
+  if (map_id != nullptr) {
+    std::lock_guard<std::mutex> g(LinkMu());
+    *map_id = link->map != nullptr ? link->map->id() : 0;
+  }
+  return true;
+}
+
+bool ForgetStructOpsLinkFd(int fd) { return StLinks().EraseFd(fd); }
 
 }  // namespace bpfemu

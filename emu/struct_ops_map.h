@@ -57,10 +57,29 @@
 //     cong_control required -> EINVAL). Then the registration:
 //     tcp_congestion_ops registers (a name taken -> EEXIST; INUSE, the
 //     slots stored as program ids, lookups show refcnt 1; measured on
-//     6.18 by tests/examples/tcp_ca_compare_test.cc); a BPF_F_LINK map
-//     and the other types answer EOPNOTSUPP (the boundary), the types
+//     6.18 by tests/examples/tcp_ca_compare_test.cc); the other
+//     types answer EOPNOTSUPP (the boundary), the types
 //     whose init_member and validate bpfemu does not model right after
-//     the value-wide checks.
+//     the value-wide checks. A BPF_F_LINK map (6.4) is not registered by
+//     the update: tcp_congestion_ops' validate passed, it turns READY
+//     (the slots stored as program ids, refcnt 0) and a second update
+//     answers EBUSY; BPF_LINK_CREATE registers it (below).
+//   * links (bpf_struct_ops_link_create, bpf_struct_ops_map_link_update,
+//     bpf_struct_ops_map_link_detach, _dealloc; 6.4 on; StructOpsLink*
+//     below): BPF_LINK_CREATE with attach_type BPF_STRUCT_OPS takes the
+//     map fd (not open: EBADF, not a map: EINVAL), which must be a
+//     BPF_F_LINK STRUCT_OPS map in state READY (EINVAL), and registers it
+//     (tcp_register_congestion_control: a name taken -> EEXIST, no link);
+//     the link holds the map (lookups show refcnt 1). BPF_LINK_UPDATE:
+//     flags other than BPF_F_REPLACE -> EINVAL, a link fd that is no link
+//     -> EBADF / EINVAL, the new map (and with BPF_F_REPLACE the old one)
+//     as a map fd, an old_map_fd without BPF_F_REPLACE -> EINVAL, a new
+//     map not READY / not BPF_F_LINK -> EINVAL, a detached link ->
+//     ENOLINK, an old map that is not the link's -> EPERM, another type
+//     -> EINVAL, then tcp_update_congestion_control: a different name ->
+//     EINVAL; the new map takes the registration over. BPF_LINK_DETACH
+//     (and closing the link's last fd) unregisters; detaching again is 0.
+//     The map stays READY: another link may register it again.
 //   * delete (bpf_struct_ops_map_delete_elem): BPF_F_LINK maps ->
 //     EOPNOTSUPP; INUSE: unregistered, TOBEFREE, 0; TOBEFREE ->
 //     EINPROGRESS; INIT -> ENOENT (any key).
@@ -80,6 +99,7 @@
 #ifndef BPFEMU_EMU_STRUCT_OPS_MAP_H_
 #define BPFEMU_EMU_STRUCT_OPS_MAP_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -102,6 +122,7 @@ inline constexpr uint32_t kBpfStructOpsStateInit = 0;      // enum
 inline constexpr uint32_t kBpfStructOpsStateInuse = 1;     // bpf_struct_
 inline constexpr uint32_t kBpfStructOpsStateTobefree = 2;  // ops_state
 inline constexpr uint32_t kBpfStructOpsStateReady = 3;     // (6.4)
+inline constexpr uint32_t kBpfStructOpsAttach = 44;  // BPF_STRUCT_OPS (6.4)
 
 // One struct_ops type as a kernel version registers it.
 struct StructOpsType {
@@ -147,6 +168,24 @@ struct StructOpsDesc {
 bool FindStructOpsValue(const KernelBtf& btf, KernelVersion v,
                         uint32_t value_id, StructOpsDesc* out);
 
+// BPF_LINK_CREATE with attach_type BPF_STRUCT_OPS (link_create,
+// bpf_struct_ops_link_create): a new link fd (O_CLOEXEC) holding the map
+// `map_fd`, its congestion control registered; or -errno (the rules in the
+// comment at the top). Closing the link's last fd detaches it.
+int StructOpsLinkCreate(int map_fd);
+// BPF_LINK_UPDATE of a struct_ops link (link_update, link_update_map,
+// bpf_struct_ops_map_link_update): 0 or -errno.
+int StructOpsLinkUpdate(int link_fd, int new_map_fd, uint32_t flags,
+                        int old_map_fd);
+// BPF_LINK_DETACH of a struct_ops link: 0 (also when detached already), or
+// -EBADF / -EINVAL for an fd that is not one.
+int StructOpsLinkDetach(int link_fd);
+// Whether `fd` is a struct_ops link of this process; the id of the map it
+// holds (0 once detached) in *map_id when it is.
+bool IsStructOpsLinkFd(int fd, uint32_t* map_id = nullptr);
+// Forgets the link fd (on close); the last fd detaches. False if none.
+bool ForgetStructOpsLinkFd(int fd);
+
 class StructOpsMap final : public Map {
  public:
   static const MapOps kOps;
@@ -174,10 +213,17 @@ class StructOpsMap final : public Map {
   const StructOpsDesc& desc() const { return desc_; }
 
   // The program registered for member `member` (its name) while the map is
-  // registered by this process, or nullptr.
+  // registered by this process (an update, or a link of a BPF_F_LINK
+  // map), or nullptr.
   std::shared_ptr<const Prog> MemberProg(std::string_view member) const;
   // The state (kBpfStructOpsState*).
   uint32_t state() const;
+
+  // A link's st_ops->reg / unreg / update on this READY BPF_F_LINK map
+  // (the link code in struct_ops_map.cc calls them under its mutex).
+  int LinkReg();
+  void LinkUnreg();
+  int LinkUpdate(StructOpsMap* old_map);
 
  private:
   struct Body;
@@ -203,7 +249,9 @@ class StructOpsMap final : public Map {
   StructOpsDesc desc_;
   // The programs of the function members, by member index (this process).
   std::vector<std::shared_ptr<const Prog>> progs_;
-  std::string registered_name_;  // the tcp_ca name this map registered
+  std::string registered_name_;     // the tcp_ca name this map registered
+  std::string ready_name_;          // a READY link map's tcp_ca name
+  std::atomic<uint32_t> links_{0};  // links holding it (lookup's refcnt)
 };
 
 }  // namespace bpfemu

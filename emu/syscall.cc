@@ -26,6 +26,7 @@
 #include "emu/map_in_map.h"
 #include "emu/map_types.h"
 #include "emu/prog.h"
+#include "emu/struct_ops_map.h"
 #include "emu/syscall_internal.h"
 #include "emu/timer.h"
 #include "emu/trampoline.h"
@@ -401,6 +402,7 @@ ClosingFd ForgetFd(int fd) {
   ForgetBtfFd(fd);
   ForgetIterLinkFd(fd);
   ForgetTracingLinkFd(fd);
+  ForgetStructOpsLinkFd(fd);
   for (auto& slot : forgetters) {
     if (bool (*forget)(int) = slot.load()) forget(fd);
   }

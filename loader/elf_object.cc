@@ -31,6 +31,7 @@ constexpr uint8_t kSttSection = 3, kSttFunc = 2;
 constexpr uint8_t kStbGlobal = 1, kStbWeak = 2;
 constexpr uint16_t kShnUndef = 0, kShnLoreserve = 0xff00;
 constexpr uint32_t kRBpf64_64 = 1, kRBpf64_32 = 10;
+constexpr uint32_t kBpfFLinkFlag = 1U << 13;  // BPF_F_LINK (6.4)
 
 // BTF (include/uapi/linux/btf.h).
 enum BtfKindId : uint32_t {
@@ -390,6 +391,7 @@ class ElfReader {
     ReadRelocations();
     if (auto s = ReadMapSlots(); !s.ok()) return s;
     if (auto s = ReadPrograms(); !s.ok()) return s;
+    if (auto s = ReadStructOps(); !s.ok()) return s;
     ReadGlobals();
     ReadCoreInputs();
     return std::move(obj_);
@@ -1115,6 +1117,160 @@ class ElfReader {
   absl::Status ReadPrograms() {
     return ForEachProgramSymbol(
         [&](size_t si, const Symbol& sym) { return ReadProgram(si, sym); });
+  }
+
+  // libbpf 1.1's init_struct_ops_maps and bpf_object__collect_st_ops_relos:
+  // each variable of .struct_ops (and, as libbpf 1.2 on reads it,
+  // .struct_ops.link, whose maps carry BPF_F_LINK) becomes a STRUCT_OPS map
+  // named after the variable (key 4, the struct's size, one entry), after
+  // every other map; each relocation in the section puts a STRUCT_OPS
+  // program into a function-pointer member.
+  absl::Status ReadStructOps() {
+    for (size_t si = 0; si < secs_.size(); ++si) {
+      const Section& sec = secs_[si];
+      const bool link = sec.name == ".struct_ops.link";
+      if ((sec.name != ".struct_ops" && !link) || sec.type != kShtProgbits) {
+        continue;
+      }
+      const Section* btf_sec = SectionNamed(".BTF");
+      if (btf_sec == nullptr) {
+        return InvalidArgumentError(sec.name + " without .BTF");
+      }
+      Btf btf;
+      if (auto st = btf.Parse(b_, btf_sec->off, btf_sec->size); !st.ok()) {
+        return st;
+      }
+      const BtfType* datasec = nullptr;
+      for (const BtfType& t : btf.types()) {
+        if (t.kind == kDatasec && t.name == sec.name) datasec = &t;
+      }
+      if (datasec == nullptr) {
+        return InvalidArgumentError("struct_ops init: DATASEC " + sec.name +
+                                    " not found");
+      }
+      const size_t first = obj_.maps.size();
+      std::vector<uint64_t> starts;
+      for (const Btf::SecVar& v : btf.Vars(*datasec)) {
+        const BtfType* var = btf.Type(v.type);
+        uint32_t type_id = 0;
+        const BtfType* t =
+            var != nullptr ? btf.Resolve(var->size_or_type, &type_id) : nullptr;
+        if (var == nullptr || var->kind != kVar || t == nullptr) {
+          return InvalidArgumentError("struct_ops init: cannot resolve var");
+        }
+        if (t->name.empty()) {
+          return InvalidArgumentError(
+              "struct_ops init: anonymous type is not supported");
+        }
+        if (t->kind != kStruct) {
+          return InvalidArgumentError("struct_ops init: " + t->name +
+                                      " is not a struct");
+        }
+        // DATASEC offsets clang left 0 come from the symbols.
+        uint64_t offset = v.offset;
+        for (const Symbol& sym : syms_) {
+          if (sym.shndx == si && sym.name == var->name) offset = sym.value;
+        }
+        if (offset + t->size_or_type > sec.size) {
+          return InvalidArgumentError("struct_ops init: var " + var->name +
+                                      " is beyond the end of DATASEC " +
+                                      sec.name);
+        }
+        ElfMap m;
+        m.name = var->name;
+        m.real_name = var->name;
+        m.type = BPF_MAP_TYPE_STRUCT_OPS;
+        m.key_size = 4;
+        m.value_size = t->size_or_type;
+        m.max_entries = 1;
+        m.map_flags = link ? kBpfFLinkFlag : 0;
+        m.st_type = t->name;
+        m.st_data.assign(b_.data() + sec.off + offset,
+                         b_.data() + sec.off + offset + t->size_or_type);
+        const auto* raw = reinterpret_cast<const btf_member*>(t->raw + 1);
+        uint32_t i = 0;
+        for (const Btf::Member& mem : btf.Members(*t)) {
+          ElfMap::StMember sm;
+          sm.name = mem.name;
+          sm.offset = mem.bit_offset / 8;
+          sm.bitfield = (t->kflag && BTF_MEMBER_BITFIELD_SIZE(raw[i].offset)) ||
+                        mem.bit_offset % 8 != 0;
+          const BtfType* mt = btf.Resolve(mem.type);
+          sm.kind = mt != nullptr ? mt->kind : 0;
+          const BtfType* target = mt != nullptr && mt->kind == kPtr
+                                      ? btf.Resolve(mt->size_or_type)
+                                      : nullptr;
+          sm.func_ptr = target != nullptr && target->kind == kFuncProto;
+          sm.size = static_cast<int64_t>(btf.SizeOf(mem.type).value_or(-1));
+          m.st_members.push_back(std::move(sm));
+          ++i;
+        }
+        starts.push_back(offset);
+        obj_.maps.push_back(std::move(m));
+      }
+      // bpf_object__collect_st_ops_relos().
+      for (const Rel& r : rels_[static_cast<uint32_t>(si)]) {
+        if (r.sym >= syms_.size()) {
+          return InvalidArgumentError("struct_ops reloc: symbol not found");
+        }
+        const Symbol& sym = syms_[r.sym];
+        size_t mi = obj_.maps.size();
+        for (size_t k = 0; k < starts.size(); ++k) {
+          const ElfMap& m = obj_.maps[first + k];
+          if (r.off >= starts[k] && r.off < starts[k] + m.value_size) {
+            mi = first + k;
+          }
+        }
+        if (mi == obj_.maps.size()) {
+          return InvalidArgumentError(
+              "struct_ops reloc: cannot find map at the relocation's offset");
+        }
+        ElfMap& m = obj_.maps[mi];
+        const uint64_t moff = r.off - starts[mi - first];
+        if (sym.shndx == kShnUndef || sym.shndx >= secs_.size()) {
+          return InvalidArgumentError("struct_ops reloc " + m.name +
+                                      ": cannot relocate non func ptr " +
+                                      sym.name);
+        }
+        if (sym.value % 8 != 0) {
+          return InvalidArgumentError("struct_ops reloc: bad call relo offset");
+        }
+        ElfMap::StMember* member = nullptr;
+        for (ElfMap::StMember& sm : m.st_members) {
+          if (sm.offset == moff && !sm.bitfield) member = &sm;
+        }
+        if (member == nullptr) {
+          return InvalidArgumentError(absl::StrFormat(
+              "struct_ops reloc %s: cannot find member at moff %d", m.name,
+              moff));
+        }
+        if (!member->func_ptr) {
+          return InvalidArgumentError("struct_ops reloc " + m.name +
+                                      ": cannot relocate non func ptr " +
+                                      member->name);
+        }
+        const ElfProgram* prog = nullptr;
+        for (const ElfProgram& p : obj_.programs) {
+          if (p.section == secs_[sym.shndx].name &&
+              p.sec_insn_off == sym.value / 8) {
+            prog = &p;
+          }
+        }
+        if (prog == nullptr) {
+          return InvalidArgumentError("struct_ops reloc " + m.name +
+                                      ": cannot find prog to relocate func "
+                                      "ptr " +
+                                      member->name);
+        }
+        if (prog->prog_type != BPF_PROG_TYPE_STRUCT_OPS) {
+          return InvalidArgumentError("struct_ops reloc " + m.name + ": prog " +
+                                      prog->name +
+                                      " is not struct_ops BPF program");
+        }
+        member->prog = prog->name;
+      }
+    }
+    return absl::OkStatus();
   }
 
   // Calls `fn` for each program's symbol, section by section, until an

@@ -77,6 +77,22 @@ struct ElfMap {
     std::string target;
   };
   std::vector<InitSlot> init_slots;
+  // A map of .struct_ops / .struct_ops.link (libbpf 1.1's map->st_ops:
+  // init_struct_ops_maps, bpf_object__collect_st_ops_relos): the struct's
+  // name (non-empty only for these maps), the variable's bytes, and each
+  // member of the object's struct with the program a relocation put there.
+  struct StMember {
+    std::string name;
+    uint32_t offset = 0;  // bytes into the struct
+    uint32_t kind = 0;    // BTF kind after typedefs and modifiers
+    int64_t size = -1;    // resolved size, -1 if none
+    bool bitfield = false;
+    bool func_ptr = false;  // a pointer to a function prototype
+    std::string prog;       // the program a relocation put here, or ""
+  };
+  std::string st_type;
+  std::vector<uint8_t> st_data;
+  std::vector<StMember> st_members;
 };
 
 // An instruction that needs a map fd: LD_IMM64 of a map (BPF_PSEUDO_MAP_FD)

@@ -23,6 +23,7 @@
 #include "emu/cpu.h"
 #include "emu/kernel_btf.h"
 #include "emu/prog.h"
+#include "emu/struct_ops_map.h"
 #include "emu/syscall.h"
 #include "emu/trampoline.h"
 #include "loader/bytecode.h"
@@ -531,6 +532,146 @@ int Object::AttachBtfId(const std::string& section, const ProgSettings& ps,
   return 0;
 }
 
+// bpf_map__init_kern_struct_ops() (libbpf 1.1) for each .struct_ops map
+// to be created: find_struct_ops_kern_types (struct X, then
+// bpf_struct_ops_X and its member of type X in the kernel BTF: -ENOENT,
+// -EINVAL), then member by member, by name, into the kernel struct: a
+// member the kernel's lacks, a bitfield, a different kind, a function
+// pointer the kernel's member is not, or data members of different sizes
+// -> -EOPNOTSUPP (libbpf's -ENOTSUP); data members are copied, function
+// pointers with a program give it the kernel struct's id and the
+// member's index.
+int Object::InitKernStructOps(
+    std::vector<std::pair<std::string, std::pair<uint32_t, uint32_t>>>*
+        attach) {
+  for (size_t i = 0; i < elf_->maps.size(); ++i) {
+    const ElfMap& m = elf_->maps[i];
+    if (m.st_type.empty()) continue;
+    const KernelBtf* kb = KernelBtf::Get();
+    // bpf_object__load_vmlinux_btf(): a .struct_ops section needs it.
+    if (kb == nullptr) {
+      load_error_ = "Error loading vmlinux BTF: -3";
+      return -ESRCH;
+    }
+    const int32_t type_id = kb->FindByNameKind(m.st_type, BTF_KIND_STRUCT);
+    if (type_id <= 0) {
+      load_error_ = "struct_ops init_kern: struct " + m.st_type +
+                    " is not found in kernel BTF";
+      return -ENOENT;
+    }
+    const int32_t value_id =
+        kb->FindByNameKind("bpf_struct_ops_" + m.st_type, BTF_KIND_STRUCT);
+    if (value_id <= 0) {
+      load_error_ = "struct_ops init_kern: struct bpf_struct_ops_" + m.st_type +
+                    " is not found in kernel BTF";
+      return -ENOENT;
+    }
+    uint16_t vn = 0;
+    const btf_member* vm = kb->Members(static_cast<uint32_t>(value_id), &vn);
+    int64_t data_off = -1;
+    for (uint16_t k = 0; k < vn; ++k) {
+      if (vm[k].type == static_cast<uint32_t>(type_id)) {
+        data_off = vm[k].offset / 8;
+        break;
+      }
+    }
+    if (data_off < 0) {
+      load_error_ = "struct_ops init_kern: struct " + m.st_type +
+                    " data is not found in struct bpf_struct_ops_" + m.st_type;
+      return -EINVAL;
+    }
+    StructOpsValue v;
+    v.value_id = static_cast<uint32_t>(value_id);
+    v.kern_vdata.assign(
+        static_cast<size_t>(kb->Size(static_cast<uint32_t>(value_id))), 0);
+    const btf_type* kt = kb->Type(static_cast<uint32_t>(type_id));
+    uint16_t kn = 0;
+    const btf_member* km = kb->Members(static_cast<uint32_t>(type_id), &kn);
+    for (const ElfMap::StMember& sm : m.st_members) {
+      auto fail = [&](const std::string& why) {
+        load_error_ = "struct_ops init_kern " + m.name + ": " + why;
+        return -EOPNOTSUPP;
+      };
+      uint16_t k = 0;
+      while (k < kn && kb->Str(km[k].name_off) != sm.name) ++k;
+      if (k == kn)
+        return fail("Cannot find member " + sm.name + " in kernel BTF");
+      const bool kflag = BTF_INFO_KFLAG(kt->info);
+      const uint32_t kbits =
+          kflag ? BTF_MEMBER_BIT_OFFSET(km[k].offset) : km[k].offset;
+      if (sm.bitfield || (kflag && BTF_MEMBER_BITFIELD_SIZE(km[k].offset)) ||
+          kbits % 8 != 0) {
+        return fail("bitfield " + sm.name + " is not supported");
+      }
+      const uint32_t kmoff = kbits / 8;
+      const uint32_t kmtype = kb->SkipModifiers(km[k].type);
+      if (kb->Kind(kmtype) != sm.kind) {
+        return fail("Unmatched member type " + sm.name);
+      }
+      if (sm.kind == BTF_KIND_PTR) {
+        if (sm.prog.empty()) continue;
+        const uint32_t target = kb->SkipModifiers(kb->Type(kmtype)->type);
+        if (kb->Kind(target) != BTF_KIND_FUNC_PROTO) {
+          return fail("kernel member " + sm.name + " is not a func ptr");
+        }
+        attach->push_back(
+            {sm.prog, {static_cast<uint32_t>(type_id), uint32_t{k}}});
+        v.funcs.push_back({static_cast<uint32_t>(data_off) + kmoff, sm.prog});
+        continue;
+      }
+      const int64_t ksize = kb->Size(km[k].type);
+      if (sm.size < 0 || ksize < 0 || sm.size != ksize) {
+        return fail("Error in size of member " + sm.name);
+      }
+      const uint64_t at = static_cast<uint64_t>(data_off) + kmoff;
+      if (sm.offset + static_cast<uint64_t>(sm.size) > m.st_data.size() ||
+          at + static_cast<uint64_t>(ksize) > v.kern_vdata.size()) {
+        return fail("member " + sm.name + " out of its struct");
+      }
+      std::memcpy(v.kern_vdata.data() + at, m.st_data.data() + sm.offset,
+                  static_cast<size_t>(ksize));
+    }
+    st_ops_.push_back({i, std::move(v)});
+  }
+  return 0;
+}
+
+int Object::AttachStructOps(std::string_view real_name, int* link_fd) {
+  *link_fd = -1;
+  if (elf_ == nullptr) return -EINVAL;
+  for (const auto& [index, v] : st_ops_) {
+    const ElfMap& m = elf_->maps[index];
+    if (m.real_name != real_name || index >= maps_.size() ||
+        maps_[index]->fd < 0) {
+      continue;
+    }
+    // The programs' fds into their members (st_ops->kern_func_off): a
+    // program not loaded gives -1, which the update refuses.
+    std::vector<uint8_t> value = v.kern_vdata;
+    for (const auto& [off, prog] : v.funcs) {
+      const Program* p = FindProgram(prog);
+      const int64_t fd = p != nullptr ? p->fd() : -1;
+      if (off + sizeof(fd) <= value.size()) {
+        std::memcpy(value.data() + off, &fd, sizeof(fd));
+      }
+    }
+    const int map_fd = maps_[index]->fd;
+    const uint32_t zero = 0;
+    std::shared_ptr<Map> map = MapFromFd(map_fd);
+    const bool link = map != nullptr && (map->map_flags() & kBpfFLink);
+    const int err = MapUpdateElem(map_fd, &zero, value.data(), 0);
+    // A .struct_ops.link map made READY before (an earlier attach) answers
+    // EBUSY; libbpf then links it again.
+    if (err != 0 && (!link || err != -EBUSY)) return err;
+    if (!link) return 0;
+    const int fd = StructOpsLinkCreate(map_fd);
+    if (fd < 0) return fd;
+    *link_fd = fd;
+    return 0;
+  }
+  return -EINVAL;
+}
+
 // bpf_object__load for bytecode: maps (global data filled with the
 // sections' bytes), then each program with its map relocations resolved to
 // the new fds, checked and decoded by the interpreter.
@@ -576,6 +717,13 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     const int fd = BtfLoad(a);
     btf_fd_ = fd >= 0 ? fd : -1;
   }
+  // bpf_object__init_kern_struct_ops_maps(): the .struct_ops maps' kernel
+  // types, values and programs' attach points.
+  std::vector<std::pair<std::string, std::pair<uint32_t, uint32_t>>> st_attach;
+  if (int err = InitKernStructOps(&st_attach); err != 0) {
+    Unload();
+    return err;
+  }
   for (size_t i = 0; i < elf_->maps.size(); ++i) {
     const ElfMap& m = elf_->maps[i];
     const MapSettings& ms = settings.maps[i];
@@ -603,7 +751,27 @@ int Object::LoadBytecode(const LoadSettings& settings) {
       if (m.kptr_percpu[k]) spec.kptr_percpu |= 1u << k;
       spec.nkptrs = static_cast<uint32_t>(k + 1);
     }
-    const int fd = CreateMap(spec, ms);
+    int fd;
+    if (!m.st_type.empty() && ms.reuse_fd < 0) {
+      // bpf_object__create_map() for STRUCT_OPS: the kernel value struct
+      // (btf_vmlinux_value_type_id) and its size, the object's BTF.
+      MapAttr attr;
+      attr.map_type = BPF_MAP_TYPE_STRUCT_OPS;
+      attr.key_size = 4;
+      attr.max_entries = 1;
+      attr.map_flags = ms.map_flags;
+      attr.numa_node = ms.numa_node;
+      std::strncpy(attr.map_name, m.name.c_str(), sizeof(attr.map_name) - 1);
+      for (const auto& [index, v] : st_ops_) {
+        if (index != i) continue;
+        attr.value_size = static_cast<uint32_t>(v.kern_vdata.size());
+        attr.btf_vmlinux_value_type_id = v.value_id;
+      }
+      if (btf_fd_ >= 0) attr.btf_fd = static_cast<uint32_t>(btf_fd_);
+      fd = MapCreate(attr);
+    } else {
+      fd = CreateMap(spec, ms);
+    }
     if (fd < 0) {
       Unload();
       return fd;
@@ -671,6 +839,14 @@ int Object::LoadBytecode(const LoadSettings& settings) {
     load_flags.prog_flags = ps.prog_flags;
     load_flags.prog_ifindex = ps.ifindex;
     load_flags.attach_btf_id = ps.attach_btf_id;
+    uint32_t expected_attach_type = ps.expected_attach_type;
+    // A program of a .struct_ops member: the kernel struct and the
+    // member's index (bpf_map__init_kern_struct_ops).
+    for (const auto& [name, at] : st_attach) {
+      if (name != p.name) continue;
+      load_flags.attach_btf_id = at.first;
+      expected_attach_type = at.second;
+    }
     if (int err = AttachBtfId(p.section, ps, &load_flags.attach_btf_id);
         err != 0) {
       Unload();
@@ -682,7 +858,7 @@ int Object::LoadBytecode(const LoadSettings& settings) {
       (void)BtfRawFromFd(btf_fd_, &load_flags.btf_raw, &load_flags.btf_id);
     }
     const int fd = ProgLoadBytecode(
-        ps.type, ps.expected_attach_type, p.name, insns.data(),
+        ps.type, expected_attach_type, p.name, insns.data(),
         static_cast<uint32_t>(insns.size()), elf_->license.c_str(), load_flags);
     if (fd < 0) {
       Unload();
@@ -773,6 +949,7 @@ void Object::Unload() {
   programs_.clear();
   if (btf_fd_ >= 0) CloseFd(btf_fd_);
   btf_fd_ = -1;
+  st_ops_.clear();
   loaded_ = false;
   if (def_ == nullptr) return;
   ReleaseNativeObject(def_);

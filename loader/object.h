@@ -218,6 +218,18 @@ class Object {
   // loads it before the maps, which then carry their type ids), or -1.
   const std::vector<uint8_t>& btf_raw() const;
   int btf_fd() const { return btf_fd_; }
+  // bpf_map__attach_struct_ops() (libbpf 1.1; 1.2 on for .struct_ops.link)
+  // on the map `real_name` of a bytecode object's .struct_ops /
+  // .struct_ops.link section: its value in the kernel's layout (the
+  // section's data members, copied at Load() as
+  // bpf_map__init_kern_struct_ops does), each member's program fd put in,
+  // written to element 0 (for a .struct_ops map: the registration); a
+  // .struct_ops.link map then gets BPF_LINK_CREATE (BPF_STRUCT_OPS), the
+  // write's EBUSY of a map already READY not counting. 0 with *link_fd the
+  // new link (-1 for a .struct_ops map), or -errno; -EINVAL when there is
+  // no such map or it was not created.
+  int AttachStructOps(std::string_view real_name, int* link_fd);
+
   // A bytecode object's parse (nullptr for a native one), for libbpfemu's
   // loader generator (compat/gen_loader_compat.cc).
   const ElfObject* elf() const { return elf_.get(); }
@@ -239,6 +251,22 @@ class Object {
   // map_extra when set) so its user range is fixed before any program that
   // uses it loads; 0 or -errno. Unload() unmaps it.
   int MapArena(int fd, uint64_t map_extra, uint32_t max_entries);
+
+  // bpf_map__init_kern_struct_ops() at Load(): each .struct_ops map's
+  // value in the kernel's layout (st_ops->kern_vdata) and the offsets its
+  // programs' fds go to (kern_func_off), by map index.
+  struct StructOpsValue {
+    uint32_t value_id = 0;  // struct bpf_struct_ops_X in the kernel BTF
+    std::vector<uint8_t> kern_vdata;
+    std::vector<std::pair<uint32_t, std::string>> funcs;  // offset, program
+  };
+  std::vector<std::pair<size_t, StructOpsValue>> st_ops_;
+  // Fills st_ops_ and the programs' attach_btf_id / expected_attach_type
+  // (`attach`: program name -> kernel struct id, member index); 0 or
+  // -errno with load_error_ set.
+  int InitKernStructOps(
+      std::vector<std::pair<std::string, std::pair<uint32_t, uint32_t>>>*
+          attach);
 
   const bpfemu_object_def* def_ = nullptr;
   std::unique_ptr<ElfObject> elf_;

@@ -234,7 +234,14 @@ void BPF_PROG(ca_cong_avoid, struct sock *sk, __u32 ack, __u32 acked) {
   tcp_reno_cong_avoid(sk, ack, acked);
 }
 
+// tcp_ca_link.bpf.o (-DTCP_CA_LINK): the same congestion control in
+// .struct_ops.link, a BPF_F_LINK map that BPF_LINK_CREATE registers
+// (libbpf 1.2 on; tests/dropin/struct_ops_test.cc).
+#ifdef TCP_CA_LINK
+SEC(".struct_ops.link")
+#else
 SEC(".struct_ops")
+#endif
 struct tcp_congestion_ops bpfemu_tcpca = {
     .ssthresh = (void *)ca_ssthresh,
     .cong_avoid = (void *)ca_cong_avoid,

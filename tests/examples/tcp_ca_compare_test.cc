@@ -18,18 +18,24 @@
 // compared: the registered map's value (state, refcnt, program ids in the
 // function slots, translated), a second registration of the name (EEXIST),
 // delete twice (0, EINPROGRESS), and the load verdicts of STRUCT_OPS
-// programs (errno and the verifier's line).
+// programs (errno and the verifier's line). LinkSequence (sops51): BPF_F_LINK
+// maps, BPF_LINK_CREATE / UPDATE / DETACH of struct_ops links and a map
+// without the flag, 54 bpf() answers on each (bpfemu's programs loaded by
+// its own loader from the object's .struct_ops section).
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/btf.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -525,6 +531,252 @@ TEST_F(TcpCaCompareTest, LoadVerdicts) {
   }
   std::printf("tcp_ca load verdicts: %zu compared, %d differences\n",
               cases.size(), differences);
+}
+
+// One side's bpf() for the struct_ops sequences below: maps, elements,
+// links (kernel: libbpf's raw wrappers and bpf(2); bpfemu: emu/syscall.h
+// and emu/struct_ops_map.h).
+struct StSide {
+  std::function<int(uint32_t flags, const std::vector<uint8_t>& value)> create;
+  std::function<int(int fd, const std::vector<uint8_t>& value)> update;
+  std::function<int(int fd, uint32_t* refcnt, uint32_t* state)> lookup;
+  std::function<int(int fd)> del;
+  std::function<int(int map_fd)> link_create;
+  std::function<int(int link, int new_map, uint32_t flags, int old_map)>
+      link_update;
+  std::function<int(int link)> link_detach;
+  std::function<void(int fd)> close_fd;
+  int prog_fd = -1;  // any program fd (not a map)
+};
+
+// The sequence, each answer as "what=value" (fds as 0 when valid).
+std::vector<std::string> RunStructOpsSequence(
+    const StSide& s, const std::vector<uint8_t>& value,
+    const std::vector<uint8_t>& other_name) {
+  std::vector<std::string> out;
+  auto rec = [&](const std::string& what, int64_t v) {
+    out.push_back(what + "=" + std::to_string(v));
+  };
+  auto look = [&](const std::string& what, int fd) {
+    uint32_t refcnt = 0, state = 0;
+    const int err = s.lookup(fd, &refcnt, &state);
+    rec(what + " lookup", err);
+    rec(what + " refcnt", refcnt);
+    rec(what + " state", state);
+  };
+  const int m1 = s.create(kBpfFLink, value);
+  const int m2 = s.create(kBpfFLink, value);
+  const int m3 = s.create(kBpfFLink, other_name);
+  const int plain = s.create(0, value);
+  rec("create", (m1 < 0) + (m2 < 0) + (m3 < 0) + (plain < 0));
+  if (m1 < 0 || m2 < 0 || m3 < 0 || plain < 0) return out;
+  rec("link INIT map", s.link_create(m1));
+  rec("update m1", s.update(m1, value));
+  rec("update m1 again", s.update(m1, value));
+  look("m1 READY", m1);
+  rec("link plain map", s.link_create(plain));
+  rec("link prog fd", s.link_create(s.prog_fd));
+  rec("link closed fd", s.link_create(9999));
+  const int l1 = s.link_create(m1);
+  rec("link m1", l1 < 0 ? l1 : 0);
+  if (l1 < 0) return out;
+  look("m1 linked", m1);
+  rec("update m2", s.update(m2, value));
+  rec("link m2 name taken", s.link_create(m2));
+  rec("update m3", s.update(m3, other_name));
+  rec("delete m1", s.del(m1));
+  rec("update bad flags", s.link_update(l1, m2, 4, 0));
+  rec("update wrong old", s.link_update(l1, m2, BPF_F_REPLACE, m2));
+  rec("update old without REPLACE", s.link_update(l1, m2, 0, m1));
+  rec("update to plain map", s.link_update(l1, plain, 0, 0));
+  rec("update to other name", s.link_update(l1, m3, 0, 0));
+  rec("update to closed fd", s.link_update(l1, 9999, 0, 0));
+  rec("update not a link", s.link_update(m1, m2, 0, 0));
+  rec("update to m2", s.link_update(l1, m2, BPF_F_REPLACE, m1));
+  look("m1 after update", m1);
+  look("m2 after update", m2);
+  rec("link m1 again, name held by m2", s.link_create(m1));
+  rec("detach", s.link_detach(l1));
+  rec("detach again", s.link_detach(l1));
+  rec("update detached", s.link_update(l1, m1, 0, 0));
+  rec("detach a map fd", s.link_detach(m1));
+  look("m2 detached", m2);
+  const int l2 = s.link_create(m1);
+  rec("relink m1", l2 < 0 ? l2 : 0);
+  if (l2 >= 0) {
+    rec("detach l2", s.link_detach(l2));
+    s.close_fd(l2);
+  }
+  s.close_fd(l1);
+  // The map without BPF_F_LINK: registered by the update.
+  rec("update plain", s.update(plain, value));
+  rec("update plain again", s.update(plain, value));
+  look("plain", plain);
+  rec("link m1 while plain holds the name", s.link_create(m1));
+  rec("delete plain", s.del(plain));
+  rec("delete plain again", s.del(plain));
+  rec("update plain after delete", s.update(plain, value));
+  look("plain deleted", plain);
+  for (int fd : {m1, m2, m3, plain}) s.close_fd(fd);
+  return out;
+}
+
+// BPF_F_LINK struct_ops maps and their links (bpf_struct_ops_link_create,
+// bpf_struct_ops_map_link_update / _detach), then a map without the flag:
+// the same sequence of answers on the kernel (tcp_ca.bpf.o's programs
+// loaded by libbpf) and on bpfemu (the same object loaded by bpfemu's own
+// loader), compared answer by answer.
+TEST_F(TcpCaCompareTest, LinkSequence) {
+  const uint32_t ops = static_cast<uint32_t>(ops_);
+  const uint32_t vsize = static_cast<uint32_t>(btf_->Size(value_));
+  const std::map<std::string, std::string> member_of = {
+      {"ca_ssthresh", "ssthresh"},
+      {"ca_cong_avoid", "cong_avoid"},
+      {"ca_undo_cwnd", "undo_cwnd"}};
+  auto value_of = [&](const std::map<std::string, int>& progs,
+                      const char* name) {
+    std::vector<uint8_t> v(vsize, 0);
+    std::strcpy(
+        reinterpret_cast<char*>(&v[kCommon + MemberOff(*btf_, ops, "name")]),
+        name);
+    for (const auto& [prog, member] : member_of) {
+      const uint64_t fd = static_cast<uint64_t>(progs.at(prog));
+      std::memcpy(&v[kCommon + MemberOff(*btf_, ops, member)], &fd, 8);
+    }
+    return v;
+  };
+  auto lookup_common = [](std::vector<uint8_t>& v, uint32_t* refcnt,
+                          uint32_t* state) {
+    std::memcpy(refcnt, v.data(), 4);
+    std::memcpy(state, v.data() + 4, 4);
+  };
+
+  // The kernel.
+  bpf_object* obj = bpf_object__open_file(kObj, nullptr);
+  ASSERT_NE(obj, nullptr);
+  ASSERT_EQ(bpf_object__load(obj), 0);
+  std::map<std::string, int> kprogs;
+  for (const auto& [prog, member] : member_of) {
+    kprogs[prog] =
+        bpf_program__fd(bpf_object__find_program_by_name(obj, prog.c_str()));
+  }
+  const int kbtf = btf__fd(bpf_object__btf(obj));
+  StSide k;
+  k.create = [&](uint32_t flags, const std::vector<uint8_t>&) {
+    LIBBPF_OPTS(bpf_map_create_opts, o);
+    o.btf_fd = static_cast<__u32>(kbtf);
+    o.map_flags = flags;
+    o.btf_vmlinux_value_type_id = static_cast<__u32>(value_);
+    const int fd =
+        bpf_map_create(BPF_MAP_TYPE_STRUCT_OPS, "st", 4, vsize, 1, &o);
+    return fd < 0 ? -errno : fd;
+  };
+  k.update = [](int fd, const std::vector<uint8_t>& v) {
+    const uint32_t zero = 0;
+    return bpf_map_update_elem(fd, &zero, v.data(), 0) ? -errno : 0;
+  };
+  k.lookup = [&](int fd, uint32_t* refcnt, uint32_t* state) {
+    std::vector<uint8_t> v(vsize, 0);
+    const uint32_t zero = 0;
+    if (bpf_map_lookup_elem(fd, &zero, v.data()) != 0) return -errno;
+    lookup_common(v, refcnt, state);
+    return 0;
+  };
+  k.del = [](int fd) {
+    const uint32_t zero = 0;
+    return bpf_map_delete_elem(fd, &zero) ? -errno : 0;
+  };
+  k.link_create = [](int map_fd) {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof(a));
+    a.link_create.prog_fd = static_cast<uint32_t>(map_fd);  // map_fd
+    a.link_create.attach_type = kBpfStructOpsAttach;
+    const long fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+    return fd < 0 ? -errno : static_cast<int>(fd);
+  };
+  k.link_update = [](int link, int new_map, uint32_t flags, int old_map) {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof(a));
+    a.link_update.link_fd = static_cast<uint32_t>(link);
+    a.link_update.new_prog_fd = static_cast<uint32_t>(new_map);
+    a.link_update.flags = flags;
+    a.link_update.old_prog_fd = static_cast<uint32_t>(old_map);
+    return syscall(__NR_bpf, BPF_LINK_UPDATE, &a, sizeof(a)) < 0 ? -errno : 0;
+  };
+  k.link_detach = [](int link) {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof(a));
+    a.link_detach.link_fd = static_cast<uint32_t>(link);
+    return syscall(__NR_bpf, BPF_LINK_DETACH, &a, sizeof(a)) < 0 ? -errno : 0;
+  };
+  k.close_fd = [](int fd) { close(fd); };
+  k.prog_fd = kprogs["ca_ssthresh"];
+  const std::vector<std::string> kr = RunStructOpsSequence(
+      k, value_of(kprogs, kName), value_of(kprogs, "bpfemu_tcpcb"));
+  bpf_object__close(obj);
+
+  // bpfemu: the object through its own loader (.struct_ops read, programs
+  // loaded for their members).
+  auto eobj = native::Object::OpenBytecode(kObj);
+  ASSERT_TRUE(eobj.ok()) << eobj.status();
+  ASSERT_EQ((*eobj)->Load(), 0) << (*eobj)->load_error();
+  std::map<std::string, int> eprogs;
+  for (const auto& [prog, member] : member_of) {
+    const native::Program* p = (*eobj)->FindProgram(prog);
+    ASSERT_NE(p, nullptr) << prog;
+    EXPECT_EQ(static_cast<int>(p->expected_attach_type()),
+              MemberIdx(*btf_, ops, member));
+    eprogs[prog] = p->fd();
+  }
+  const int ebtf = (*eobj)->btf_fd();
+  StSide e;
+  e.create = [&](uint32_t flags, const std::vector<uint8_t>&) {
+    MapAttr a;
+    a.map_type = BPF_MAP_TYPE_STRUCT_OPS;
+    a.key_size = 4;
+    a.value_size = vsize;
+    a.max_entries = 1;
+    a.map_flags = flags;
+    a.btf_fd = static_cast<uint32_t>(ebtf);
+    a.btf_vmlinux_value_type_id = static_cast<uint32_t>(value_);
+    return MapCreate(a);
+  };
+  e.update = [](int fd, const std::vector<uint8_t>& v) {
+    const uint32_t zero = 0;
+    return MapUpdateElem(fd, &zero, v.data(), 0);
+  };
+  e.lookup = [&](int fd, uint32_t* refcnt, uint32_t* state) {
+    std::vector<uint8_t> v(vsize, 0);
+    const uint32_t zero = 0;
+    if (int err = MapLookupElem(fd, &zero, v.data(), 0); err != 0) return err;
+    lookup_common(v, refcnt, state);
+    return 0;
+  };
+  e.del = [](int fd) {
+    const uint32_t zero = 0;
+    return MapDeleteElem(fd, &zero);
+  };
+  e.link_create = [](int map_fd) { return StructOpsLinkCreate(map_fd); };
+  e.link_update = [](int link, int new_map, uint32_t flags, int old_map) {
+    return StructOpsLinkUpdate(link, new_map, flags, old_map);
+  };
+  e.link_detach = [](int link) { return StructOpsLinkDetach(link); };
+  e.close_fd = [](int fd) { (void)CloseFd(fd); };
+  e.prog_fd = eprogs["ca_ssthresh"];
+  const std::vector<std::string> er = RunStructOpsSequence(
+      e, value_of(eprogs, kName), value_of(eprogs, "bpfemu_tcpcb"));
+  EXPECT_FALSE(TcpCongestionRegistered(kName));
+
+  ASSERT_EQ(kr.size(), er.size());
+  int differences = 0;
+  for (size_t i = 0; i < kr.size(); ++i) {
+    differences += kr[i] != er[i];
+    EXPECT_EQ(kr[i], er[i]) << "kernel " << kr[i] << ", bpfemu " << er[i];
+  }
+  std::printf(
+      "struct_ops link sequence: %zu answers compared, %d differences\n",
+      kr.size(), differences);
+  for (const std::string& a : kr) std::printf("  kernel %s\n", a.c_str());
 }
 
 }  // namespace

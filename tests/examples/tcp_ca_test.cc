@@ -319,8 +319,8 @@ TEST_F(TcpCaTest, SocketStorage) {
 }
 
 // Registration refusals: a program of another member, another program
-// type, a name taken (reno is built in), a BPF_F_LINK map (bpfemu serves
-// no struct_ops link: EOPNOTSUPP).
+// type, a name taken (reno is built in); a BPF_F_LINK map registered by
+// its link.
 TEST_F(TcpCaTest, RegistrationRefusals) {
   const KernelBtf* btf = KernelBtf::Get();
   const int32_t ops =
@@ -396,9 +396,17 @@ TEST_F(TcpCaTest, RegistrationRefusals) {
   emu.Close(st61);
   const int link_map = make(kBpfFLink);
   ASSERT_GE(link_map, 0);
+  // A BPF_F_LINK map: READY, not registered until a link registers it.
   EXPECT_EQ(emu.Update(link_map, &zero,
                        value_of("x2", ssthresh, cong_avoid, undo).data(), 0),
-            -EOPNOTSUPP);
+            0);
+  EXPECT_FALSE(TcpCongestionRegistered("x2"));
+  const int link = StructOpsLinkCreate(link_map);
+  ASSERT_GE(link, 0);
+  EXPECT_TRUE(TcpCongestionRegistered("x2"));
+  EXPECT_EQ(StructOpsLinkDetach(link), 0);
+  EXPECT_FALSE(TcpCongestionRegistered("x2"));
+  emu.Close(link);
   EXPECT_EQ(emu.Update(st, &zero,
                        value_of("x3", ssthresh, cong_avoid, undo).data(), 0),
             0);

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: Apache-2.0
+// .struct_ops and .struct_ops.link maps through libbpfemu (sops51):
+// tests/examples/tcp_ca.bpf.c opened and loaded as a libbpf user does
+// (bpf_object__open_file, bpf_object__load: loader/elf_object.cc makes the
+// STRUCT_OPS map, loader/object.cc bpf_map__init_kern_struct_ops), then
+// bpf_map__attach_struct_ops registers the congestion control with the
+// emulated kernel: its members run through native::RunTcpCaMember, a
+// second registration of the name is EEXIST, bpf_link__destroy
+// unregisters. The .struct_ops.link build (tcp_ca_link.bpf.o) goes through
+// BPF_LINK_CREATE, BPF_LINK_UPDATE and BPF_LINK_DETACH. The errnos are the
+// ones tests/examples/tcp_ca_compare_test.cc records on the kernel for the
+// same sequences (StructOpsSequences, LinkSequence).
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "emu/kernel_btf.h"
+#include "emu/struct_ops_map.h"
+#include "emu/tcp_ca.h"
+#include "gtest/gtest.h"
+#include "native/tcp_ca.h"
+
+namespace {
+
+constexpr char kObj[] = "tests/examples/tcp_ca.bpf.o";
+constexpr char kLinkObj[] = "tests/examples/tcp_ca_link.bpf.o";
+constexpr char kName[] = "bpfemu_tcpca";
+constexpr int kBpfStructOps = 44;  // BPF_STRUCT_OPS (6.4)
+
+struct Value {
+  uint32_t refcnt = 0, state = 0;
+};
+
+Value LookUp(const bpf_map* map) {
+  std::vector<uint8_t> v(bpf_map__value_size(map), 0xff);
+  const uint32_t zero = 0;
+  Value out;
+  if (bpf_map_lookup_elem(bpf_map__fd(map), &zero, v.data()) != 0) {
+    out.refcnt = out.state = ~0u;
+    return out;
+  }
+  std::memcpy(&out.refcnt, v.data(), 4);
+  std::memcpy(&out.state, v.data() + 4, 4);
+  return out;
+}
+
+// ssthresh of the registered congestion control on a socket with
+// snd_cwnd 21 (tcp_reno_ssthresh: 10), or the errno.
+int64_t Ssthresh(const bpf_map* map) {
+  auto sk = bpfemu::tcpca::TcpSock::Create();
+  sk->Set(bpfemu::tcpca::F::kSndCwnd, 21);
+  uint64_t ret = 0;
+  const int err = bpfemu::native::RunTcpCaMember(bpf_map__fd(map), "ssthresh",
+                                                 *sk, {}, &ret);
+  return err != 0 ? err : static_cast<int64_t>(ret);
+}
+
+class StructOpsCompat : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const bpfemu::KernelBtf* btf = bpfemu::KernelBtf::Get();
+    if (btf == nullptr ||
+        btf->FindByNameKind("bpf_struct_ops_tcp_congestion_ops",
+                            BTF_KIND_STRUCT) <= 0) {
+      GTEST_SKIP() << "no kernel BTF with tcp_congestion_ops";
+    }
+    if (bpfemu::TcpCongestionRegistered(kName)) {
+      GTEST_SKIP() << kName << " is a congestion control of the host";
+    }
+  }
+  // Opens and loads `path`; its struct_ops map in *map.
+  bpf_object* Load(const char* path, bpf_map** map) {
+    bpf_object* obj = bpf_object__open_file(path, nullptr);
+    if (obj == nullptr) {
+      ADD_FAILURE() << path << ": " << std::strerror(errno);
+      return nullptr;
+    }
+    *map = bpf_object__find_map_by_name(obj, kName);
+    EXPECT_NE(*map, nullptr);
+    const int err = bpf_object__load(obj);
+    EXPECT_EQ(err, 0) << path;
+    if (err != 0) {
+      bpf_object__close(obj);
+      return nullptr;
+    }
+    return obj;
+  }
+};
+
+TEST_F(StructOpsCompat, OpenLoadAttachDestroy) {
+  bpf_object* obj = bpf_object__open_file(kObj, nullptr);
+  ASSERT_NE(obj, nullptr);
+  bpf_map* map = bpf_object__find_map_by_name(obj, kName);
+  ASSERT_NE(map, nullptr);
+  EXPECT_EQ(bpf_map__type(map), BPF_MAP_TYPE_STRUCT_OPS);
+  EXPECT_EQ(bpf_map__key_size(map), 4u);
+  EXPECT_EQ(bpf_map__max_entries(map), 1u);
+  EXPECT_EQ(bpf_map__map_flags(map), 0u);
+  // Not created yet: EINVAL, as libbpf's map->fd == -1.
+  errno = 0;
+  EXPECT_EQ(bpf_map__attach_struct_ops(map), nullptr);
+  EXPECT_EQ(errno, EINVAL);
+  ASSERT_EQ(bpf_object__load(obj), 0);
+  // The programs were loaded for their members: the kernel struct and the
+  // member index (ssthresh is tcp_congestion_ops' first member).
+  const bpf_program* ss = bpf_object__find_program_by_name(obj, "ca_ssthresh");
+  ASSERT_NE(ss, nullptr);
+  EXPECT_EQ(bpf_program__type(ss), BPF_PROG_TYPE_STRUCT_OPS);
+  // Created and not registered: lookups are zeros.
+  EXPECT_EQ(LookUp(map).state, bpfemu::kBpfStructOpsStateInit);
+  EXPECT_EQ(Ssthresh(map), -ENOENT);
+
+  bpf_link* link = bpf_map__attach_struct_ops(map);
+  ASSERT_NE(link, nullptr) << std::strerror(errno);
+  EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
+  EXPECT_EQ(LookUp(map).state, bpfemu::kBpfStructOpsStateInuse);
+  EXPECT_EQ(LookUp(map).refcnt, 1u);
+  EXPECT_EQ(Ssthresh(map), 10);
+  // The "link" of a map without BPF_F_LINK is the map's fd: no link to
+  // detach (EINVAL, the kernel's answer for a map fd).
+  EXPECT_EQ(bpf_link__fd(link), bpf_map__fd(map));
+  EXPECT_EQ(bpf_link__detach(link), -EINVAL);
+  // The same map again: EBUSY (the map is no longer INIT).
+  errno = 0;
+  EXPECT_EQ(bpf_map__attach_struct_ops(map), nullptr);
+  EXPECT_EQ(errno, EBUSY);
+
+  // A second object registering the same name: EEXIST.
+  bpf_map* map2 = nullptr;
+  bpf_object* obj2 = Load(kObj, &map2);
+  ASSERT_NE(obj2, nullptr);
+  errno = 0;
+  EXPECT_EQ(bpf_map__attach_struct_ops(map2), nullptr);
+  EXPECT_EQ(errno, EEXIST);
+  EXPECT_EQ(LookUp(map2).state, bpfemu::kBpfStructOpsStateInit);
+
+  // Destroying the link deletes element 0: unregistered, TOBEFREE.
+  EXPECT_EQ(bpf_link__destroy(link), 0);
+  EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
+  EXPECT_EQ(LookUp(map).state, bpfemu::kBpfStructOpsStateTobefree);
+  EXPECT_EQ(LookUp(map).refcnt, 0u);
+  EXPECT_EQ(Ssthresh(map), -ENOENT);
+  errno = 0;
+  EXPECT_EQ(bpf_map__attach_struct_ops(map), nullptr);
+  EXPECT_EQ(errno, EBUSY);
+  // The name is free again: the second object registers it.
+  bpf_link* link2 = bpf_map__attach_struct_ops(map2);
+  ASSERT_NE(link2, nullptr) << std::strerror(errno);
+  EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
+  EXPECT_EQ(Ssthresh(map2), 10);
+  EXPECT_EQ(bpf_link__destroy(link2), 0);
+  EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
+  bpf_object__close(obj2);
+  bpf_object__close(obj);
+}
+
+// Closing the object of a registered map unregisters it (the emulated
+// registration lives with the process's map).
+TEST_F(StructOpsCompat, CloseUnregisters) {
+  bpf_map* map = nullptr;
+  bpf_object* obj = Load(kObj, &map);
+  ASSERT_NE(obj, nullptr);
+  bpf_link* link = bpf_map__attach_struct_ops(map);
+  ASSERT_NE(link, nullptr);
+  EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
+  bpf_link__disconnect(link);
+  EXPECT_EQ(bpf_link__destroy(link), 0);
+  EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
+  bpf_object__close(obj);
+  EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
+}
+
+TEST_F(StructOpsCompat, LinkMapAttachUpdateDetach) {
+  bpf_map* map = nullptr;
+  bpf_object* obj = Load(kLinkObj, &map);
+  ASSERT_NE(obj, nullptr);
+  EXPECT_EQ(bpf_map__map_flags(map), bpfemu::kBpfFLink);
+  EXPECT_EQ(bpf_map__type(map), BPF_MAP_TYPE_STRUCT_OPS);
+  // BPF_LINK_CREATE before the value is written: the map is not READY.
+  EXPECT_EQ(
+      bpf_link_create(bpf_map__fd(map), 0,
+                      static_cast<bpf_attach_type>(kBpfStructOps), nullptr),
+      -EINVAL);
+
+  bpf_link* link = bpf_map__attach_struct_ops(map);
+  ASSERT_NE(link, nullptr) << std::strerror(errno);
+  EXPECT_NE(bpf_link__fd(link), bpf_map__fd(map));
+  EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
+  EXPECT_EQ(LookUp(map).state, bpfemu::kBpfStructOpsStateReady);
+  EXPECT_EQ(LookUp(map).refcnt, 1u);  // the link's reference
+  EXPECT_EQ(Ssthresh(map), 10);
+  // A link map is never deleted from.
+  const uint32_t zero = 0;
+  EXPECT_EQ(bpf_map_delete_elem(bpf_map__fd(map), &zero), -EOPNOTSUPP);
+
+  // A second link of the same map (the value is READY: the write's EBUSY
+  // does not count), and a second object's: the name is taken.
+  errno = 0;
+  EXPECT_EQ(bpf_map__attach_struct_ops(map), nullptr);
+  EXPECT_EQ(errno, EEXIST);
+  bpf_map* map2 = nullptr;
+  bpf_object* obj2 = Load(kLinkObj, &map2);
+  ASSERT_NE(obj2, nullptr);
+  errno = 0;
+  EXPECT_EQ(bpf_map__attach_struct_ops(map2), nullptr);
+  EXPECT_EQ(errno, EEXIST);
+  // ... which left map2 READY and unlinked.
+  EXPECT_EQ(LookUp(map2).state, bpfemu::kBpfStructOpsStateReady);
+  EXPECT_EQ(LookUp(map2).refcnt, 0u);
+  EXPECT_EQ(Ssthresh(map2), -ENOENT);
+
+  // BPF_LINK_UPDATE: flags, a wrong old map, a map that is not a link map.
+  const int lfd = bpf_link__fd(link);
+  LIBBPF_OPTS(bpf_link_update_opts, bad_flags, .flags = 4);
+  EXPECT_EQ(bpf_link_update(lfd, bpf_map__fd(map2), &bad_flags), -EINVAL);
+  LIBBPF_OPTS(bpf_link_update_opts, wrong_old, .flags = BPF_F_REPLACE,
+              .old_prog_fd = static_cast<__u32>(bpf_map__fd(map2)));
+  EXPECT_EQ(bpf_link_update(lfd, bpf_map__fd(map2), &wrong_old), -EPERM);
+  LIBBPF_OPTS(bpf_link_update_opts, old_no_replace,
+              .old_prog_fd = static_cast<__u32>(bpf_map__fd(map)));
+  EXPECT_EQ(bpf_link_update(lfd, bpf_map__fd(map2), &old_no_replace), -EINVAL);
+  bpf_map* plain = nullptr;
+  bpf_object* obj3 = Load(kObj, &plain);
+  ASSERT_NE(obj3, nullptr);
+  EXPECT_EQ(bpf_link_update(lfd, bpf_map__fd(plain), nullptr), -EINVAL);
+  EXPECT_EQ(bpf_link_update(lfd, bpf_map__fd(map2), nullptr), 0)
+      << std::strerror(errno);
+  // map2 now holds the registration.
+  EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
+  EXPECT_EQ(Ssthresh(map2), 10);
+  EXPECT_EQ(Ssthresh(map), -ENOENT);
+  EXPECT_EQ(LookUp(map2).refcnt, 1u);
+  EXPECT_EQ(LookUp(map).refcnt, 0u);
+  // And back, naming the old map.
+  LIBBPF_OPTS(bpf_link_update_opts, replace, .flags = BPF_F_REPLACE,
+              .old_prog_fd = static_cast<__u32>(bpf_map__fd(map2)));
+  EXPECT_EQ(bpf_link_update(lfd, bpf_map__fd(map), &replace), 0);
+  EXPECT_EQ(Ssthresh(map), 10);
+
+  // BPF_LINK_DETACH: unregistered; again 0; an update now ENOLINK.
+  EXPECT_EQ(bpf_link__detach(link), 0);
+  EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
+  EXPECT_EQ(LookUp(map).refcnt, 0u);
+  EXPECT_EQ(LookUp(map).state, bpfemu::kBpfStructOpsStateReady);
+  EXPECT_EQ(bpf_link_detach(lfd), 0);
+  EXPECT_EQ(bpf_link_update(lfd, bpf_map__fd(map), nullptr), -ENOLINK);
+  // The map is still READY: a new link registers it again; destroying
+  // that link (closing its fd) unregisters.
+  bpf_link* again = bpf_map__attach_struct_ops(map);
+  ASSERT_NE(again, nullptr) << std::strerror(errno);
+  EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
+  EXPECT_EQ(bpf_link__destroy(again), 0);
+  EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
+  EXPECT_EQ(bpf_link__destroy(link), 0);
+  bpf_object__close(obj3);
+  bpf_object__close(obj2);
+  bpf_object__close(obj);
+}
+
+}  // namespace
