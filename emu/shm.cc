@@ -558,7 +558,7 @@ bool SpinUntilAcquired(uint32_t* w) {
         continue;
       }
       if (n < kSpins) {
-        __builtin_ia32_pause();
+        CpuRelax();
       } else {
         sched_yield();
         if ((n - kSpins) % kYieldsPerCheck == kYieldsPerCheck - 1 &&
@@ -580,7 +580,7 @@ bool SpinUntilAcquired(uint32_t* w) {
 bool ReadOnlyWait::Next(uint32_t lock_word) {
   ++n_;
   if (n_ <= kSpins) {
-    __builtin_ia32_pause();
+    CpuRelax();
     return true;
   }
   const int yields = n_ - kSpins;
@@ -632,7 +632,7 @@ bool ValueLockWait(uint32_t* w, int64_t max_wait_ns) {
     // refuses a second bpf_spin_lock, and no helper runs under one).
     const bool stale = holder == mine;
     if (n < kSpins && !stale) {
-      __builtin_ia32_pause();
+      CpuRelax();
       continue;
     }
     if (!stale) sched_yield();
