@@ -541,7 +541,7 @@ template <uint32_t kKeySize>
     // A writer is inside its chain change - or died there: after the
     // bounded retries, FindLockedFallback waits for the bucket lock,
     // whose taking over from a dead writer repairs the count.
-    __builtin_ia32_pause();
+    CpuRelax();
   }
   return FindLockedFallback(hash, key);
 }

@@ -1017,7 +1017,7 @@ bool SpinUntilAcquired(uint32_t* w) {
         continue;
       }
       if (n < kSpins) {
-        __builtin_ia32_pause();
+        CpuRelax();
       } else {
         sched_yield();
         if ((n - kSpins) % kYieldsPerCheck == kYieldsPerCheck - 1 &&
@@ -1039,7 +1039,7 @@ bool SpinUntilAcquired(uint32_t* w) {
 bool ReadOnlyWait::Next(uint32_t lock_word) {
   ++n_;
   if (n_ <= kSpins) {
-    __builtin_ia32_pause();
+    CpuRelax();
     return true;
   }
   const int yields = n_ - kSpins;
@@ -1094,7 +1094,7 @@ bool ValueLockWait(uint32_t* w, int64_t max_wait_ns) {
     // with the usual spins and yields.
     const bool stale = holder == mine && n == 0;
     if (n < kSpins && !stale) {
-      __builtin_ia32_pause();
+      CpuRelax();
       continue;
     }
     if (!stale) sched_yield();
