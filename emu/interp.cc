@@ -1514,6 +1514,13 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
                        handle) != p->map_handles_.end() &&
              linker.JitArrayOf(handle, a);
     };
+    // Direct calls of the lookups of its own hash maps and LPM tries.
+    info.map_lookup = [&linker, p = prog.get()](uint64_t handle,
+                                                JitMapLookup* m) {
+      return std::find(p->map_handles_.begin(), p->map_handles_.end(),
+                       handle) != p->map_handles_.end() &&
+             linker.JitMapLookupOf(handle, m);
+    };
     info.cpu_offset = static_cast<int32_t>(offsetof(Vm, jit_cpu_));
     info.cpu_fold_offset = static_cast<int32_t>(offsetof(Vm, jit_cpu_fold_));
     // Inline tail calls through the program's own PROG_ARRAYs.

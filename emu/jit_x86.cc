@@ -235,6 +235,7 @@ class Compiler {
   bool uses_cpu() const { return uses_cpu_; }
   uint32_t cpu_count() const { return cpu_count_; }
   bool tail_calls() const { return tail_calls_; }
+  uint32_t map_lookups() const { return map_lookups_; }
   // Whether the code checks a load against JitRanges' load range, and
   // whether an inline lookup set that range.
   bool checks_loads() const { return checks_loads_; }
@@ -276,6 +277,9 @@ class Compiler {
   // bpf_map_lookup_elem on `a` inline (array_map_gen_lookup), the helper
   // when the key is not in the stack or the CPU's copy is not known.
   void InlineLookup(const DecodedInsn& d, const JitArray& a);
+  // bpf_map_lookup_elem on a hash map or LPM trie as a direct call of its
+  // lookup (JitMapLookup), the helper when the key is not in the stack.
+  void DirectLookup(const DecodedInsn& d, const JitMapLookup& m);
   // A bpf-to-bpf call (the interpreter's CALL_LOCAL and Exec()).
   void CallLocal(const DecodedInsn& d, uint32_t pc);
   // Whether register `reg` + `off` surely addresses `size` bytes inside
@@ -344,6 +348,7 @@ class Compiler {
   bool uses_cpu_ = false;
   uint32_t cpu_count_ = 0;  // JitCode::cpu_count
   bool tail_calls_ = false;
+  uint32_t map_lookups_ = 0;  // DirectLookup's call sites
   // An inline lookup's value becomes the load range only for code that
   // reads the range (fifth piece): JitCode::Compile compiles again without
   // those stores when no load is checked against it.
@@ -746,16 +751,25 @@ void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
     InlineTailCall(d, pa);
     return;
   }
-  JitArray a;
-  if (info_ != nullptr && info_->helper_ids != nullptr && info_->array &&
+  if (info_ != nullptr && info_->helper_ids != nullptr &&
       info_->helper_ids[d.imm] == BPF_FUNC_map_lookup_elem &&
-      KnownReg(pc, 1, &handle) && info_->array(handle, &a) &&
-      a.max_entries > 0 && a.slot <= INT32_MAX && a.value_size <= INT32_MAX &&
-      (!a.percpu || (a.unit <= INT32_MAX && a.nr_cpus <= INT32_MAX))) {
-    InlineLookup(d, a);
-    looked_up_array_ = a;
-    looked_up_ = &looked_up_array_;
-    return;
+      KnownReg(pc, 1, &handle)) {
+    JitArray a;
+    if (info_->array && info_->array(handle, &a) && a.max_entries > 0 &&
+        a.slot <= INT32_MAX && a.value_size <= INT32_MAX &&
+        (!a.percpu || (a.unit <= INT32_MAX && a.nr_cpus <= INT32_MAX))) {
+      InlineLookup(d, a);
+      looked_up_array_ = a;
+      looked_up_ = &looked_up_array_;
+      return;
+    }
+    JitMapLookup m;
+    if (info_->map_lookup && info_->map_lookup(handle, &m) &&
+        m.lookup != nullptr && m.key_size > 0 &&
+        m.key_size <= static_cast<uint32_t>(hooks_.stack_size)) {
+      DirectLookup(d, m);
+      return;
+    }
   }
   CallHelper(d);
 }
@@ -1037,6 +1051,45 @@ void Compiler::InlineLookup(const DecodedInsn& d, const JitArray& a) {
     e_.Bind(miss);
     e_.RR(false, 0x31, -1, RAX, RAX);  // NULL
     e_.Jmp(done);
+    e_.Bind(slow);
+    CallHelper(d);
+    e_.Jmp(done);
+  });
+}
+
+// The verifier's do_misc_fixups turns a lookup on a hash map or LPM trie
+// known at the call site into a direct call (htab_map_gen_lookup,
+// htab_lru_map_gen_lookup; ops->map_lookup_elem otherwise). Here the call
+// goes to JitMapLookup::lookup, which also records the value as the
+// helper does, so what the program may do with it afterwards (loads and
+// stores checked against the region table and JitRanges, a store refused
+// in a BPF_F_RDONLY_PROG map) is what it may do after the helper. What
+// the helper checks first is known here or checked inline: the map is one
+// of the program's own (MapArg), the key's bytes lie in the run's stack
+// (NeedReadable; anything else takes the helper). R0's value is not
+// tracked (TrackValues): accesses through it stay checked, as after the
+// helper, so a value whose region the table has dropped is refused alike.
+void Compiler::DirectLookup(const DecodedInsn& d, const JitMapLookup& m) {
+  sets_state_ = true;  // the region table and ranges, and the helper's path
+  ++map_lookups_;
+  const int slow = e_.NewLabel(), done = e_.NewLabel();
+  if (!InFrame(2, 0, m.key_size)) {
+    e_.Mov(true, kAddr, RSI);
+    e_.RM(true, 0x2b, -1, kAddr, kVm, hooks_.stack_lo_offset);  // sub r11, lo
+    e_.AluImm(true, 7, kAddr,
+              hooks_.stack_size - static_cast<int32_t>(m.key_size));
+    e_.Jcc(kA, slow);
+  }
+  // R1-R5 keep their values across the call and the budget stays in r9
+  // (the lookup runs no BPF code): six pushes keep the stack aligned.
+  for (int r : {RDI, RSI, RDX, RCX, R8, R9}) e_.Push(r);  // r9: the budget
+  e_.Mov(true, RDX, RSI);                                 // the key
+  e_.MovImm(true, RSI, static_cast<int64_t>(m.map));
+  e_.Mov(true, RDI, kVm);
+  e_.CallAbs(reinterpret_cast<const void*>(m.lookup));
+  for (int r : {R9, R8, RCX, RDX, RSI, RDI}) e_.Pop(r);
+  e_.Bind(done);
+  stubs_.push_back([this, slow, done, &d] {
     e_.Bind(slow);
     CallHelper(d);
     e_.Jmp(done);
@@ -1513,6 +1566,7 @@ std::unique_ptr<JitCode> JitCode::Compile(const DecodedInsn* insns, size_t n,
   jit->uses_cpu_ = c->uses_cpu();
   jit->cpu_count_ = c->cpu_count();
   jit->tail_calls_ = c->tail_calls();
+  jit->map_lookups_ = c->map_lookups();
   jit->clean_tail_calls_ = c->clean_tail_calls();
   return jit;
 }
