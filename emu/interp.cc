@@ -1720,9 +1720,10 @@ int Vm::MapMemory(uint64_t addr, uint64_t end) const {
     if (addr >= a.lo && end <= a.hi) return a.writable ? 1 : 0;
   }
   // Newest first: a program mostly touches the value it just looked up.
-  const int n = std::min(nregions_, kMaxRegions);
-  for (int i = 1; i <= n; ++i) {
-    const Region& r = regions_[(nregions_ - i) % kMaxRegions];
+  const auto count = static_cast<unsigned>(nregions_);
+  const unsigned n = std::min(count, unsigned{kMaxRegions});
+  for (unsigned i = 1; i <= n; ++i) {
+    const Region& r = regions_[(count - i) % kMaxRegions];
     if (addr >= r.lo && end <= r.hi) return r.writable ? 1 : 0;
   }
   return -1;
@@ -1780,9 +1781,10 @@ bool Vm::ObjectHolding(uint64_t addr, uint64_t end, bool write, uint64_t* lo,
   for (const Program::Area& a : prog_->areas_) {
     if (found(a.lo, a.hi, a.writable)) return true;
   }
-  const int n = std::min(nregions_, kMaxRegions);
-  for (int i = 1; i <= n; ++i) {
-    const Region& r = regions_[(nregions_ - i) % kMaxRegions];
+  const auto count = static_cast<unsigned>(nregions_);
+  const unsigned n = std::min(count, unsigned{kMaxRegions});
+  for (unsigned i = 1; i <= n; ++i) {
+    const Region& r = regions_[(count - i) % kMaxRegions];
     if (found(r.lo, r.hi, r.writable)) return true;
   }
   if (records_used_) {
@@ -1838,9 +1840,12 @@ void Vm::AddRegion(uint64_t addr, uint64_t size, bool writable, uint8_t tag) {
           static_cast<int>(std::size(records_)));
   }
   // The same value looked up again: already known.
-  const int n = std::min(nregions_, 8);
-  for (int i = 1; i <= n; ++i) {
-    Region& old = regions_[(nregions_ - i) % kMaxRegions];
+  // (Unsigned: the index is a mask, not a signed remainder; this loop is
+  // most of a hash lookup's bookkeeping from compiled code.)
+  const auto count = static_cast<unsigned>(nregions_);
+  const unsigned n = std::min(count, 8u);
+  for (unsigned i = 1; i <= n; ++i) {
+    Region& old = regions_[(count - i) % kMaxRegions];
     if (old.lo == r.lo && old.hi == r.hi) {
       old.writable = writable;
       JitRemember(r.lo, r.hi, writable);

@@ -314,11 +314,14 @@ class Compiler {
   // bytes into a value of `size` bytes, not NULL once tested.
   // `stack` instead: the register is R10 + `off` (the verifier's
   // PTR_TO_STACK with a constant offset), R10 itself with `off` 0.
+  // `until_call`: a value of a direct lookup (DirectLookup), whose region
+  // in the Vm's table only a later call can evict; it is forgotten there.
   struct Value {
     bool valid = false;
     bool nonnull = false;
     bool writable = false;
     bool stack = false;
+    bool until_call = false;
     int64_t off = 0;
     uint32_t size = 0;
   };
@@ -338,6 +341,7 @@ class Compiler {
   std::vector<uint32_t> incoming_;       // jumps landing on each instruction
   const JitArray* looked_up_ = nullptr;  // set by Call() for TrackValues
   JitArray looked_up_array_;
+  bool looked_up_until_call_ = false;  // looked_up_ is a direct lookup's
 
   const DecodedInsn* in_;
   size_t n_;
@@ -766,8 +770,14 @@ void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
     JitMapLookup m;
     if (info_->map_lookup && info_->map_lookup(handle, &m) &&
         m.lookup != nullptr && m.key_size > 0 &&
-        m.key_size <= static_cast<uint32_t>(hooks_.stack_size)) {
+        m.key_size <= static_cast<uint32_t>(hooks_.stack_size) &&
+        m.value_size <= INT32_MAX) {
       DirectLookup(d, m);
+      looked_up_array_ = JitArray{};
+      looked_up_array_.value_size = m.value_size;
+      looked_up_array_.writable = m.writable;
+      looked_up_ = &looked_up_array_;
+      looked_up_until_call_ = true;
       return;
     }
   }
@@ -1066,9 +1076,14 @@ void Compiler::InlineLookup(const DecodedInsn& d, const JitArray& a) {
 // in a BPF_F_RDONLY_PROG map) is what it may do after the helper. What
 // the helper checks first is known here or checked inline: the map is one
 // of the program's own (MapArg), the key's bytes lie in the run's stack
-// (NeedReadable; anything else takes the helper). R0's value is not
-// tracked (TrackValues): accesses through it stay checked, as after the
-// helper, so a value whose region the table has dropped is refused alike.
+// (NeedReadable; anything else takes the helper). R0's value is
+// tracked (TrackValues) as an array value is, until the next call: once
+// tested for NULL, an access inside the value needs no check, as the
+// verifier knows PTR_TO_MAP_VALUE's bounds and the interpreter finds the
+// value's region in its table. Only an AddRegion of a later call can drop
+// that region (the oldest of kMaxRegions goes), so after a call the
+// accesses are checked again, as after the helper, and a value whose
+// region the table has dropped is refused alike.
 void Compiler::DirectLookup(const DecodedInsn& d, const JitMapLookup& m) {
   sets_state_ = true;  // the region table and ranges, and the helper's path
   ++map_lookups_;
@@ -1251,12 +1266,19 @@ void Compiler::TrackValues(const DecodedInsn& d, uint32_t pc) {
   }
   if (op == CALL || op == CALL_LOCAL) {
     values_[0] = Value{};  // R1-R9 are kept (R1-R5 as the interpreter keeps)
+    // A call may add regions to the Vm's table and so evict the oldest:
+    // a direct lookup's value is checked again after one.
+    for (Value& v : values_) {
+      if (v.until_call) v = Value{};
+    }
     if (op == CALL && looked_up_ != nullptr) {
       values_[0].valid = true;
       values_[0].size = looked_up_->value_size;
       values_[0].writable = looked_up_->writable;
+      values_[0].until_call = looked_up_until_call_;
     }
     looked_up_ = nullptr;
+    looked_up_until_call_ = false;
     return;
   }
   if (op >= ST8 && op <= STX64) return;  // no register written

@@ -194,6 +194,10 @@ struct JitMapLookup {
   uint64_t (*lookup)(Vm* vm, uint64_t map, uint64_t key) = nullptr;
   uint64_t map = 0;  // the map (first argument of `lookup`)
   uint32_t key_size = 0;
+  // The region `lookup` records: value_size bytes, writable unless the
+  // map is BPF_F_RDONLY_PROG.
+  uint32_t value_size = 0;
+  bool writable = true;
 };
 
 // What Compile() may know of the program beyond its instructions, for the

@@ -3005,6 +3005,8 @@ class BytecodeLinker : public interp::Linker {
       return false;
     }
     out->key_size = map->key_size();
+    out->value_size = map->value_size();  // what JitDirectLookup records
+    out->writable = !(map->map_flags() & BPF_F_RDONLY_PROG);
     return true;
   }
 

@@ -623,6 +623,57 @@ TEST(JitLookupTest, HashReadOnlyAndOutOfValue) {
   }
 }
 
+// A direct lookup's value tested for NULL is accessed without a check
+// until the next call; after calls that record 70 other values the Vm's
+// table (64 regions) has dropped its region, and the access stops the run
+// in both, with the interpreter's message; after fewer it is still allowed.
+TEST(JitLookupTest, HashValueAfterManyLookups) {
+  for (const int others : {10, 70}) {
+    Outcome out[2];
+    for (int jit = 0; jit < 2; ++jit) {
+      MapAttr attr;
+      attr.map_type = BPF_MAP_TYPE_HASH;
+      attr.key_size = 4;
+      attr.value_size = 8;
+      attr.max_entries = 128;
+      const int map = MapCreate(attr);
+      ASSERT_GE(map, 0);
+      for (uint32_t k = 0; k < 128; ++k) {
+        const uint64_t v = k + 1000;
+        ASSERT_EQ(MapUpdateElem(map, &k, &v, BPF_ANY), 0);
+      }
+      const auto lookup = [map](Insns* p, int32_t key) {
+        p->push_back(a::St(BPF_W, BPF_REG_10, -4, key));
+        p->push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
+        p->push_back(a::AluImm(BPF_ADD, BPF_REG_2, -4));
+        a::LdMapFd(p, BPF_REG_1, map);
+        p->push_back(a::Call(BPF_FUNC_map_lookup_elem));
+      };
+      Insns p;
+      lookup(&p, 0);
+      p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
+      p.push_back(a::MovImm(BPF_REG_0, 1));
+      p.push_back(a::Exit());
+      p.push_back(a::MovReg(BPF_REG_6, BPF_REG_0));
+      p.push_back(a::Ldx(BPF_DW, BPF_REG_7, BPF_REG_6, 0));  // unchecked
+      for (int k = 1; k <= others; ++k) lookup(&p, k);
+      p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_6, 0));  // checked
+      p.push_back(a::AluReg(BPF_ADD, BPF_REG_0, BPF_REG_7));
+      p.push_back(a::Exit());
+      out[jit] = RunProg(p, jit == 1, 1);
+      CloseFd(map);
+    }
+    const std::string what = std::to_string(others) + " other lookups";
+    EXPECT_TRUE(out[1].jitted) << what;
+    EXPECT_EQ(out[1].direct, static_cast<uint32_t>(others + 1)) << what;
+    EXPECT_EQ(out[0].faulted, others > 63) << what << ": " << out[0].fault;
+    EXPECT_EQ(out[0].faulted, out[1].faulted) << what;
+    EXPECT_EQ(out[0].fault, out[1].fault) << what;
+    EXPECT_EQ(out[0].ret, out[1].ret) << what;
+    if (others < 64) EXPECT_EQ(out[1].ret, 2000u) << what;
+  }
+}
+
 // The LRU's reference bit (bpf_lru_node_set_ref, which the kernel's
 // htab_lru_map_gen_lookup sets inline): set by the compiled lookup as by
 // the helper, on the element found only.
