@@ -593,7 +593,9 @@ TEST(JitLookupTest, HashKeyCheckedAtRunTime) {
           },
           what);
       EXPECT_EQ(o.faulted, c.faults) << what << ": " << o.fault;
-      if (!c.faults) EXPECT_EQ(o.ret, c.ret) << what;
+      if (!c.faults) {
+        EXPECT_EQ(o.ret, c.ret) << what;
+      }
     }
   }
 }
@@ -670,7 +672,9 @@ TEST(JitLookupTest, HashValueAfterManyLookups) {
     EXPECT_EQ(out[0].faulted, out[1].faulted) << what;
     EXPECT_EQ(out[0].fault, out[1].fault) << what;
     EXPECT_EQ(out[0].ret, out[1].ret) << what;
-    if (others < 64) EXPECT_EQ(out[1].ret, 2000u) << what;
+    if (others < 64) {
+      EXPECT_EQ(out[1].ret, 2000u) << what;
+    }
   }
 }
 
@@ -696,7 +700,9 @@ TEST(JitLookupTest, LruLookupSetsTheReferenceBit) {
       EXPECT_FALSE(o.faulted);
       EXPECT_EQ(o.ret, 2u);
       EXPECT_EQ(o.jitted, jit == 1);
-      if (jit == 1) EXPECT_GE(o.direct, 1u);
+      if (jit == 1) {
+        EXPECT_GE(o.direct, 1u);
+      }
       referenced[jit] = count();
       // A miss sets nothing.
       EXPECT_EQ(RunProg(LookupProgram(map, 7), jit == 1, 1).ret, 1000u);
