@@ -1514,6 +1514,13 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
                        handle) != p->map_handles_.end() &&
              linker.JitArrayOf(handle, a);
     };
+    // Direct calls of the lookups of its own hash maps and LPM tries.
+    info.map_lookup = [&linker, p = prog.get()](uint64_t handle,
+                                                JitMapLookup* m) {
+      return std::find(p->map_handles_.begin(), p->map_handles_.end(),
+                       handle) != p->map_handles_.end() &&
+             linker.JitMapLookupOf(handle, m);
+    };
     info.cpu_offset = static_cast<int32_t>(offsetof(Vm, jit_cpu_));
     info.cpu_fold_offset = static_cast<int32_t>(offsetof(Vm, jit_cpu_fold_));
     // Inline tail calls through the program's own PROG_ARRAYs.
@@ -1713,9 +1720,10 @@ int Vm::MapMemory(uint64_t addr, uint64_t end) const {
     if (addr >= a.lo && end <= a.hi) return a.writable ? 1 : 0;
   }
   // Newest first: a program mostly touches the value it just looked up.
-  const int n = std::min(nregions_, kMaxRegions);
-  for (int i = 1; i <= n; ++i) {
-    const Region& r = regions_[(nregions_ - i) % kMaxRegions];
+  const auto count = static_cast<unsigned>(nregions_);
+  const unsigned n = std::min(count, unsigned{kMaxRegions});
+  for (unsigned i = 1; i <= n; ++i) {
+    const Region& r = regions_[(count - i) % kMaxRegions];
     if (addr >= r.lo && end <= r.hi) return r.writable ? 1 : 0;
   }
   return -1;
@@ -1773,9 +1781,10 @@ bool Vm::ObjectHolding(uint64_t addr, uint64_t end, bool write, uint64_t* lo,
   for (const Program::Area& a : prog_->areas_) {
     if (found(a.lo, a.hi, a.writable)) return true;
   }
-  const int n = std::min(nregions_, kMaxRegions);
-  for (int i = 1; i <= n; ++i) {
-    const Region& r = regions_[(nregions_ - i) % kMaxRegions];
+  const auto count = static_cast<unsigned>(nregions_);
+  const unsigned n = std::min(count, unsigned{kMaxRegions});
+  for (unsigned i = 1; i <= n; ++i) {
+    const Region& r = regions_[(count - i) % kMaxRegions];
     if (found(r.lo, r.hi, r.writable)) return true;
   }
   if (records_used_) {
@@ -1831,9 +1840,12 @@ void Vm::AddRegion(uint64_t addr, uint64_t size, bool writable, uint8_t tag) {
           static_cast<int>(std::size(records_)));
   }
   // The same value looked up again: already known.
-  const int n = std::min(nregions_, 8);
-  for (int i = 1; i <= n; ++i) {
-    Region& old = regions_[(nregions_ - i) % kMaxRegions];
+  // (Unsigned: the index is a mask, not a signed remainder; this loop is
+  // most of a hash lookup's bookkeeping from compiled code.)
+  const auto count = static_cast<unsigned>(nregions_);
+  const unsigned n = std::min(count, 8u);
+  for (unsigned i = 1; i <= n; ++i) {
+    Region& old = regions_[(count - i) % kMaxRegions];
     if (old.lo == r.lo && old.hi == r.hi) {
       old.writable = writable;
       JitRemember(r.lo, r.hi, writable);

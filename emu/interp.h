@@ -223,6 +223,14 @@ class Linker {
     (void)handle, (void)out;
     return false;
   }
+  // The direct lookup of the HASH, LRU_HASH (per-CPU or not) or LPM_TRIE
+  // behind a BPF_PSEUDO_MAP_FD handle, for the JIT (jit_x86.h
+  // JitMapLookup); false for any other map, whose lookups go through the
+  // helper.
+  virtual bool JitMapLookupOf(uint64_t handle, JitMapLookup* out) {
+    (void)handle, (void)out;
+    return false;
+  }
   // The slots of the PROG_ARRAY behind a BPF_PSEUDO_MAP_FD handle, for the
   // JIT's inline tail calls (jit_x86.h JitProgArray); false for any other
   // map, whose tail calls go through the helper.

@@ -235,6 +235,7 @@ class Compiler {
   bool uses_cpu() const { return uses_cpu_; }
   uint32_t cpu_count() const { return cpu_count_; }
   bool tail_calls() const { return tail_calls_; }
+  uint32_t map_lookups() const { return map_lookups_; }
   // Whether the code checks a load against JitRanges' load range, and
   // whether an inline lookup set that range.
   bool checks_loads() const { return checks_loads_; }
@@ -276,6 +277,9 @@ class Compiler {
   // bpf_map_lookup_elem on `a` inline (array_map_gen_lookup), the helper
   // when the key is not in the stack or the CPU's copy is not known.
   void InlineLookup(const DecodedInsn& d, const JitArray& a);
+  // bpf_map_lookup_elem on a hash map or LPM trie as a direct call of its
+  // lookup (JitMapLookup), the helper when the key is not in the stack.
+  void DirectLookup(const DecodedInsn& d, const JitMapLookup& m);
   // A bpf-to-bpf call (the interpreter's CALL_LOCAL and Exec()).
   void CallLocal(const DecodedInsn& d, uint32_t pc);
   // Whether register `reg` + `off` surely addresses `size` bytes inside
@@ -310,11 +314,14 @@ class Compiler {
   // bytes into a value of `size` bytes, not NULL once tested.
   // `stack` instead: the register is R10 + `off` (the verifier's
   // PTR_TO_STACK with a constant offset), R10 itself with `off` 0.
+  // `until_call`: a value of a direct lookup (DirectLookup), whose region
+  // in the Vm's table only a later call can evict; it is forgotten there.
   struct Value {
     bool valid = false;
     bool nonnull = false;
     bool writable = false;
     bool stack = false;
+    bool until_call = false;
     int64_t off = 0;
     uint32_t size = 0;
   };
@@ -334,6 +341,7 @@ class Compiler {
   std::vector<uint32_t> incoming_;       // jumps landing on each instruction
   const JitArray* looked_up_ = nullptr;  // set by Call() for TrackValues
   JitArray looked_up_array_;
+  bool looked_up_until_call_ = false;  // looked_up_ is a direct lookup's
 
   const DecodedInsn* in_;
   size_t n_;
@@ -344,6 +352,7 @@ class Compiler {
   bool uses_cpu_ = false;
   uint32_t cpu_count_ = 0;  // JitCode::cpu_count
   bool tail_calls_ = false;
+  uint32_t map_lookups_ = 0;  // DirectLookup's call sites
   // An inline lookup's value becomes the load range only for code that
   // reads the range (fifth piece): JitCode::Compile compiles again without
   // those stores when no load is checked against it.
@@ -746,16 +755,31 @@ void Compiler::Call(const DecodedInsn& d, uint32_t pc) {
     InlineTailCall(d, pa);
     return;
   }
-  JitArray a;
-  if (info_ != nullptr && info_->helper_ids != nullptr && info_->array &&
+  if (info_ != nullptr && info_->helper_ids != nullptr &&
       info_->helper_ids[d.imm] == BPF_FUNC_map_lookup_elem &&
-      KnownReg(pc, 1, &handle) && info_->array(handle, &a) &&
-      a.max_entries > 0 && a.slot <= INT32_MAX && a.value_size <= INT32_MAX &&
-      (!a.percpu || (a.unit <= INT32_MAX && a.nr_cpus <= INT32_MAX))) {
-    InlineLookup(d, a);
-    looked_up_array_ = a;
-    looked_up_ = &looked_up_array_;
-    return;
+      KnownReg(pc, 1, &handle)) {
+    JitArray a;
+    if (info_->array && info_->array(handle, &a) && a.max_entries > 0 &&
+        a.slot <= INT32_MAX && a.value_size <= INT32_MAX &&
+        (!a.percpu || (a.unit <= INT32_MAX && a.nr_cpus <= INT32_MAX))) {
+      InlineLookup(d, a);
+      looked_up_array_ = a;
+      looked_up_ = &looked_up_array_;
+      return;
+    }
+    JitMapLookup m;
+    if (info_->map_lookup && info_->map_lookup(handle, &m) &&
+        m.lookup != nullptr && m.key_size > 0 &&
+        m.key_size <= static_cast<uint32_t>(hooks_.stack_size) &&
+        m.value_size <= INT32_MAX) {
+      DirectLookup(d, m);
+      looked_up_array_ = JitArray{};
+      looked_up_array_.value_size = m.value_size;
+      looked_up_array_.writable = m.writable;
+      looked_up_ = &looked_up_array_;
+      looked_up_until_call_ = true;
+      return;
+    }
   }
   CallHelper(d);
 }
@@ -1043,6 +1067,50 @@ void Compiler::InlineLookup(const DecodedInsn& d, const JitArray& a) {
   });
 }
 
+// The verifier's do_misc_fixups turns a lookup on a hash map or LPM trie
+// known at the call site into a direct call (htab_map_gen_lookup,
+// htab_lru_map_gen_lookup; ops->map_lookup_elem otherwise). Here the call
+// goes to JitMapLookup::lookup, which also records the value as the
+// helper does, so what the program may do with it afterwards (loads and
+// stores checked against the region table and JitRanges, a store refused
+// in a BPF_F_RDONLY_PROG map) is what it may do after the helper. What
+// the helper checks first is known here or checked inline: the map is one
+// of the program's own (MapArg), the key's bytes lie in the run's stack
+// (NeedReadable; anything else takes the helper). R0's value is
+// tracked (TrackValues) as an array value is, until the next call: once
+// tested for NULL, an access inside the value needs no check, as the
+// verifier knows PTR_TO_MAP_VALUE's bounds and the interpreter finds the
+// value's region in its table. Only an AddRegion of a later call can drop
+// that region (the oldest of kMaxRegions goes), so after a call the
+// accesses are checked again, as after the helper, and a value whose
+// region the table has dropped is refused alike.
+void Compiler::DirectLookup(const DecodedInsn& d, const JitMapLookup& m) {
+  sets_state_ = true;  // the region table and ranges, and the helper's path
+  ++map_lookups_;
+  const int slow = e_.NewLabel(), done = e_.NewLabel();
+  if (!InFrame(2, 0, m.key_size)) {
+    e_.Mov(true, kAddr, RSI);
+    e_.RM(true, 0x2b, -1, kAddr, kVm, hooks_.stack_lo_offset);  // sub r11, lo
+    e_.AluImm(true, 7, kAddr,
+              hooks_.stack_size - static_cast<int32_t>(m.key_size));
+    e_.Jcc(kA, slow);
+  }
+  // R1-R5 keep their values across the call and the budget stays in r9
+  // (the lookup runs no BPF code): six pushes keep the stack aligned.
+  for (int r : {RDI, RSI, RDX, RCX, R8, R9}) e_.Push(r);  // r9: the budget
+  e_.Mov(true, RDX, RSI);                                 // the key
+  e_.MovImm(true, RSI, static_cast<int64_t>(m.map));
+  e_.Mov(true, RDI, kVm);
+  e_.CallAbs(reinterpret_cast<const void*>(m.lookup));
+  for (int r : {R9, R8, RCX, RDX, RSI, RDI}) e_.Pop(r);
+  e_.Bind(done);
+  stubs_.push_back([this, slow, done, &d] {
+    e_.Bind(slow);
+    CallHelper(d);
+    e_.Jmp(done);
+  });
+}
+
 void Compiler::CallHelper(const DecodedInsn& d, bool tail_call_path) {
   if (!tail_call_path) sets_state_ = true;
   // R1-R5 keep their values across the call, as in the interpreter.
@@ -1198,12 +1266,19 @@ void Compiler::TrackValues(const DecodedInsn& d, uint32_t pc) {
   }
   if (op == CALL || op == CALL_LOCAL) {
     values_[0] = Value{};  // R1-R9 are kept (R1-R5 as the interpreter keeps)
+    // A call may add regions to the Vm's table and so evict the oldest:
+    // a direct lookup's value is checked again after one.
+    for (Value& v : values_) {
+      if (v.until_call) v = Value{};
+    }
     if (op == CALL && looked_up_ != nullptr) {
       values_[0].valid = true;
       values_[0].size = looked_up_->value_size;
       values_[0].writable = looked_up_->writable;
+      values_[0].until_call = looked_up_until_call_;
     }
     looked_up_ = nullptr;
+    looked_up_until_call_ = false;
     return;
   }
   if (op >= ST8 && op <= STX64) return;  // no register written
@@ -1513,6 +1588,7 @@ std::unique_ptr<JitCode> JitCode::Compile(const DecodedInsn* insns, size_t n,
   jit->uses_cpu_ = c->uses_cpu();
   jit->cpu_count_ = c->cpu_count();
   jit->tail_calls_ = c->tail_calls();
+  jit->map_lookups_ = c->map_lookups();
   jit->clean_tail_calls_ = c->clean_tail_calls();
   return jit;
 }

@@ -33,6 +33,8 @@
 // percpu_array_map_gen_lookup): the key read from the run's stack, the
 // index checked against max_entries, index * slot + base (plus the CPU's
 // copy), NULL on a miss; a key outside the stack takes the helper.
+// One on a HASH, LRU_HASH (per-CPU or not) or LPM_TRIE is a direct call
+// of the map's lookup (JitMapLookup), as do_misc_fixups makes it.
 // A bpf-to-bpf call is a call within the code, with the interpreter's
 // frames (Vm::depth_, 512 bytes of stack each, at most kMaxCallFrames) and
 // budget. Instructions the emitter does not handle (the legacy packet
@@ -176,6 +178,28 @@ struct JitArray {
   bool writable = true;  // stores allowed (not BPF_F_RDONLY_PROG)
 };
 
+// A HASH, LRU_HASH, PERCPU_HASH, LRU_PERCPU_HASH or LPM_TRIE whose lookups
+// the code calls directly (seventh piece), as the verifier's do_misc_fixups
+// makes a lookup on a map known at the call site a direct call
+// (kernel/bpf/hashtab.c htab_map_gen_lookup / htab_lru_map_gen_lookup call
+// __htab_map_lookup_elem and step to the value; other maps' lookups become
+// ops->map_lookup_elem): `lookup(vm, map, key)` is the map's own lookup
+// without a virtual call (the LRU's reference bit set as the helper's sets
+// it), which records the value it returns as the helper path does
+// (Vm::AddRegion, which makes it the load and, unless BPF_F_RDONLY_PROG,
+// store range) and returns it, or 0 on a miss. The code calls it only with
+// a key of key_size bytes inside the run's stack; any other key takes the
+// helper, whose checks stop the run as the interpreter's do.
+struct JitMapLookup {
+  uint64_t (*lookup)(Vm* vm, uint64_t map, uint64_t key) = nullptr;
+  uint64_t map = 0;  // the map (first argument of `lookup`)
+  uint32_t key_size = 0;
+  // The region `lookup` records: value_size bytes, writable unless the
+  // map is BPF_F_RDONLY_PROG.
+  uint32_t value_size = 0;
+  bool writable = true;
+};
+
 // What Compile() may know of the program beyond its instructions, for the
 // inline lookups (all optional).
 struct JitProgramInfo {
@@ -185,6 +209,9 @@ struct JitProgramInfo {
   // The array behind `handle` if it is one of the program's own maps and
   // an ARRAY or PERCPU_ARRAY.
   std::function<bool(uint64_t handle, JitArray* out)> array;
+  // The direct lookup of the map behind `handle` if it is one of the
+  // program's own maps and a hash map or LPM trie (JitMapLookup).
+  std::function<bool(uint64_t handle, JitMapLookup* out)> map_lookup;
   // int32_t Vm::jit_cpu_: the run's CPU for PERCPU_ARRAY lookups.
   int32_t cpu_offset = 0;
   // int32_t Vm::jit_cpu_fold_: that CPU folded into JitCode::cpu_count
@@ -220,6 +247,10 @@ class JitCode {
   uint32_t cpu_count() const { return cpu_count_; }
   // Whether the code takes a tail call inline.
   bool tail_calls() const { return tail_calls_; }
+  // The bpf_map_lookup_elem calls compiled to a direct call of the map's
+  // lookup (JitMapLookup; each still takes the helper for a key outside
+  // the run's stack).
+  uint32_t map_lookups() const { return map_lookups_; }
   // Whether Compile() chose the clean second compile: inline tail calls
   // without the per-program state's zeroing (the code never sets any).
   bool clean_tail_calls() const { return clean_tail_calls_; }
@@ -245,6 +276,7 @@ class JitCode {
   bool tail_calls_ = false;
   bool clean_tail_calls_ = false;
   uint32_t cpu_count_ = 0;
+  uint32_t map_lookups_ = 0;
 };
 
 }  // namespace bpfemu::interp

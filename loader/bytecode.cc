@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -33,8 +34,10 @@
 #include "emu/dynptr_kern.h"
 #include "emu/errno.h"
 #include "emu/graph_obj.h"
+#include "emu/hash_map.h"
 #include "emu/kernel_btf.h"
 #include "emu/kfunc.h"
+#include "emu/lpm_trie.h"
 #include "emu/map_types.h"
 #include "emu/prog.h"
 #include "emu/shm.h"
@@ -2784,6 +2787,25 @@ bool HookKeepsRetval(uint32_t attach_type) {
   }
 }
 
+// The JIT's direct call of a hash map's or LPM trie's lookup
+// (jit_x86.h JitMapLookup; the verifier's do_misc_fixups makes the same
+// call: htab_map_gen_lookup, htab_lru_map_gen_lookup, or the map's
+// ops->map_lookup_elem): M's own LookupElemProg without the virtual call,
+// for a map whose type is exactly M (JitMapLookupOf checks it). The value
+// is recorded as MapLookup records it (AddRegion: readable, writable unless
+// BPF_F_RDONLY_PROG), so the code's accesses through it are checked alike.
+// The code has checked what MapArg and NeedReadable check: the map is one
+// of the program's own, the key's bytes lie in the run's stack.
+template <class M>
+uint64_t JitDirectLookup(Vm* vm, uint64_t map, uint64_t key) {
+  M* m = reinterpret_cast<M*>(map);
+  void* v = m->M::LookupElemProg(Ptr(key));
+  if (v == nullptr) return 0;
+  vm->AddRegion(reinterpret_cast<uint64_t>(v), m->value_size(),
+                !(m->map_flags() & BPF_F_RDONLY_PROG));
+  return reinterpret_cast<uint64_t>(v);
+}
+
 class BytecodeLinker : public interp::Linker {
  public:
   explicit BytecodeLinker(uint32_t expected_attach_type = 0,
@@ -2956,6 +2978,35 @@ class BytecodeLinker : public interp::Linker {
     out->max_entries = f.max_entries;
     out->value_size = b->map->value_size();
     out->writable = !(b->map->map_flags() & BPF_F_RDONLY_PROG);  // MapArea
+    return true;
+  }
+
+  // The JIT's direct lookups (JitDirectLookup): the program's own HASH,
+  // LRU_HASH, their per-CPU forms and LPM_TRIE, when the map is exactly
+  // HashMap or LpmTrieMap (not a subclass with its own lookup: a map of
+  // maps, a SOCKHASH), so the qualified call is the one the virtual call
+  // would make.
+  bool JitMapLookupOf(uint64_t handle, interp::JitMapLookup* out) override {
+    BoundMap* b = internal::BoundOf(reinterpret_cast<void*>(handle));
+    if (b == nullptr || b->holds_maps) return false;
+    Map* map = b->map.get();
+    const uint32_t type = map->type();
+    if (typeid(*map) == typeid(HashMap) &&
+        (type == BPF_MAP_TYPE_HASH || type == BPF_MAP_TYPE_LRU_HASH ||
+         type == BPF_MAP_TYPE_PERCPU_HASH ||
+         type == BPF_MAP_TYPE_LRU_PERCPU_HASH)) {
+      out->lookup = &JitDirectLookup<HashMap>;
+      out->map = reinterpret_cast<uint64_t>(static_cast<HashMap*>(map));
+    } else if (typeid(*map) == typeid(LpmTrieMap) &&
+               type == BPF_MAP_TYPE_LPM_TRIE) {
+      out->lookup = &JitDirectLookup<LpmTrieMap>;
+      out->map = reinterpret_cast<uint64_t>(static_cast<LpmTrieMap*>(map));
+    } else {
+      return false;
+    }
+    out->key_size = map->key_size();
+    out->value_size = map->value_size();  // what JitDirectLookup records
+    out->writable = !(map->map_flags() & BPF_F_RDONLY_PROG);
     return true;
   }
 

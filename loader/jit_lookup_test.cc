@@ -8,6 +8,11 @@
 // out of bounds (NULL), a key outside the stack (the helper's path), a map
 // chosen on two branches (R1 not known at the call), a read-only array, a
 // read past the array's values, and a PERCPU_ARRAY under two CPUs.
+// The seventh piece's direct lookups of HASH, LRU_HASH, their per-CPU
+// forms and LPM_TRIE (kernel/bpf/hashtab.c htab_map_gen_lookup,
+// htab_lru_map_gen_lookup) the same way: hits, misses, a key outside the
+// stack or not known to be in it, a read-only map, the LRU's reference
+// bit, an element deleted after its lookup, per-CPU copies, prefixes.
 
 #include <linux/bpf.h>
 
@@ -19,6 +24,7 @@
 #include <vector>
 
 #include "emu/cpu.h"
+#include "emu/hash_map.h"
 #include "emu/interp.h"
 #include "emu/interp_asm.h"
 #include "emu/prog.h"
@@ -59,6 +65,9 @@ struct Outcome {
   bool faulted = false;
   std::string fault;
   bool jitted = false;
+  // bpf_map_lookup_elem calls compiled to a direct call of the map's
+  // lookup (JitCode::map_lookups).
+  uint32_t direct = 0;
 };
 
 // Loads `p` as a tc program with the JIT on or off and runs it `runs`
@@ -76,6 +85,9 @@ Outcome RunProg(const Insns& p, bool jit, int runs = 1) {
   std::shared_ptr<const Prog> prog;
   EXPECT_EQ(ProgFromFd(fd, &prog), 0);
   o.jitted = prog->code->jitted();
+  if (prog->code->jit_code() != nullptr) {
+    o.direct = prog->code->jit_code()->map_lookups();
+  }
   std::vector<uint8_t> frame(64, 0);
   frame[12] = 0x08;
   for (int i = 0; i < runs; ++i) {
@@ -446,6 +458,394 @@ TEST(JitLookupTest, PercpuArraysOfTwoCpuCounts) {
     EXPECT_EQ(contents[0][1], contents[1][1]) << what;
     EXPECT_EQ(contents[1][0][(cpu % 2) * kValue / 8], 6u) << what;
     EXPECT_EQ(contents[1][1][(cpu % 3) * kValue / 8], 3u) << what;
+  }
+}
+
+// The seventh piece: hash maps and LPM tries whose lookups are compiled to
+// a direct call of the map's lookup. Keys 0 .. kHashKeys - 1 hold
+// {k * 100, k} (every CPU's copy of a per-CPU map).
+constexpr uint32_t kHashKeys = 6;
+
+uint32_t ValueWords(uint32_t type) {
+  const bool percpu =
+      type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  return kValue / 8 * (percpu ? static_cast<uint32_t>(NumPossibleCpus()) : 1u);
+}
+
+int CreateFilledHash(uint32_t type, uint32_t flags = 0) {
+  const int fd = Create(type, flags);
+  EXPECT_GE(fd, 0);
+  const uint32_t words = ValueWords(type);
+  for (uint32_t k = 0; k < kHashKeys; ++k) {
+    std::vector<uint64_t> v(words);
+    for (uint32_t w = 0; w < words; w += 2) {
+      v[w] = k * 100ull;
+      v[w + 1] = k;
+    }
+    EXPECT_EQ(MapUpdateElem(fd, &k, v.data(), BPF_ANY), 0);
+  }
+  return fd;
+}
+
+// Each key of 0 .. kEntries - 1: whether it is there, then its words.
+std::vector<uint64_t> HashContents(int fd, uint32_t type) {
+  std::vector<uint64_t> all;
+  for (uint32_t k = 0; k < kEntries; ++k) {
+    std::vector<uint64_t> v(ValueWords(type));
+    const int rc = MapLookupElem(fd, &k, v.data());
+    all.push_back(static_cast<uint64_t>(rc));
+    if (rc == 0) all.insert(all.end(), v.begin(), v.end());
+  }
+  return all;
+}
+
+// ExpectSame for a hash map: two fresh maps filled alike, interpreted and
+// compiled; the compiled program calls the map's lookup directly.
+Outcome ExpectSameHash(uint32_t type, uint32_t flags,
+                       const std::function<Insns(int map)>& make,
+                       const std::string& what, int runs = 3) {
+  Outcome out[2];
+  std::vector<uint64_t> contents[2];
+  for (int jit = 0; jit < 2; ++jit) {
+    const int map = CreateFilledHash(type, flags);
+    out[jit] = RunProg(make(map), jit == 1, runs);
+    contents[jit] = HashContents(map, type);
+    CloseFd(map);
+  }
+  EXPECT_FALSE(out[0].jitted) << what;
+  EXPECT_TRUE(out[1].jitted) << what;
+  EXPECT_GE(out[1].direct, 1u) << what;
+  EXPECT_EQ(out[0].ret, out[1].ret) << what;
+  EXPECT_EQ(out[0].faulted, out[1].faulted) << what;
+  EXPECT_EQ(out[0].fault, out[1].fault) << what;
+  EXPECT_EQ(contents[0], contents[1]) << what;
+  return out[1];
+}
+
+constexpr uint32_t kHashTypes[] = {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH};
+
+TEST(JitLookupTest, HashHitsAndMisses) {
+  for (const uint32_t type : kHashTypes) {
+    for (const uint32_t flags : {0u, unsigned{BPF_F_NO_PREALLOC}}) {
+      if (type == BPF_MAP_TYPE_LRU_HASH && flags != 0) continue;
+      for (const int32_t key : {0, 3, 5, 6, 7, -1}) {
+        const std::string what = "type " + std::to_string(type) + " flags " +
+                                 std::to_string(flags) + " key " +
+                                 std::to_string(key);
+        const Outcome o = ExpectSameHash(
+            type, flags, [key](int map) { return LookupProgram(map, key); },
+            what);
+        EXPECT_FALSE(o.faulted) << what;
+        const bool hit = key >= 0 && key < static_cast<int32_t>(kHashKeys);
+        EXPECT_EQ(o.ret, hit ? static_cast<uint32_t>(key) : 1000u) << what;
+      }
+    }
+  }
+}
+
+// A key the code does not know to lie in the stack (R2 after a jump
+// target) is checked there at run time; one in the context, one straddling
+// the stack's top, or a wild pointer takes the helper, whose answer or
+// fault is the interpreter's.
+TEST(JitLookupTest, HashKeyCheckedAtRunTime) {
+  struct Case {
+    const char* what;
+    int32_t at;  // the key's offset from R10, or 1: skb->mark, 2: wild
+    bool faults;
+    uint32_t ret;  // the value's second word (the key) + 7
+  };
+  const Case cases[] = {
+      {"stack", -4, false, 11}, {"stack bottom", -512, false, 11},
+      {"context", 1, false, 7}, {"straddles the top", -2, true, 0},
+      {"wild", 2, true, 0},
+  };
+  for (const uint32_t type : kHashTypes) {
+    for (const Case& c : cases) {
+      const std::string what =
+          std::string(c.what) + " type " + std::to_string(type);
+      const Outcome o = ExpectSameHash(
+          type, 0,
+          [&c](int map) {
+            Insns p;
+            if (c.at == 1) {
+              p.push_back(a::MovReg(BPF_REG_2, BPF_REG_1));
+              p.push_back(a::AluImm(
+                  BPF_ADD, BPF_REG_2,
+                  static_cast<int32_t>(offsetof(struct __sk_buff, mark))));
+            } else if (c.at == 2) {
+              p.push_back(a::MovImm(BPF_REG_2, 4096));
+            } else {
+              if (c.at <= -4) p.push_back(a::St(BPF_W, BPF_REG_10, c.at, 4));
+              p.push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
+              p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, c.at));
+            }
+            // A jump to the next instruction: R2 is not known past it.
+            p.push_back(a::JmpImm(BPF_JEQ, BPF_REG_2, 0, 0));
+            a::LdMapFd(&p, BPF_REG_1, map);
+            p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+            p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
+            p.push_back(a::MovImm(BPF_REG_0, 1000));
+            p.push_back(a::Exit());
+            p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, 8));
+            p.push_back(a::AluImm(BPF_ADD, BPF_REG_0, 7));
+            p.push_back(a::Exit());
+            return p;
+          },
+          what);
+      EXPECT_EQ(o.faulted, c.faults) << what << ": " << o.fault;
+      if (!c.faults) {
+        EXPECT_EQ(o.ret, c.ret) << what;
+      }
+    }
+  }
+}
+
+// BPF_F_RDONLY_PROG: the value may be read, a store stops the run with the
+// interpreter's message; reads past the value stop it too.
+TEST(JitLookupTest, HashReadOnlyAndOutOfValue) {
+  for (const uint32_t type : kHashTypes) {
+    const Outcome ro = ExpectSameHash(
+        type, BPF_F_RDONLY_PROG, [](int map) { return LookupProgram(map, 4); },
+        "read-only");
+    EXPECT_TRUE(ro.faulted);
+    EXPECT_NE(ro.fault.find("write"), std::string::npos) << ro.fault;
+    const Outcome past = ExpectSameHash(
+        type, 0, [](int map) { return LookupProgram(map, 4, kValue); },
+        "past the value");
+    EXPECT_TRUE(past.faulted);
+    // Through a value tested for NULL, moved and copied: still checked.
+    for (const int16_t off : {0, 8, 16, -8}) {
+      const std::string what = "null-tested off " + std::to_string(off);
+      const Outcome nt = ExpectSameHash(
+          type, 0, [off](int map) { return NullTestedProgram(map, 3, 0, off); },
+          what);
+      EXPECT_EQ(nt.faulted, off < 0 || off >= static_cast<int16_t>(kValue))
+          << what;
+    }
+  }
+}
+
+// A direct lookup's value tested for NULL is accessed without a check
+// until the next call; after calls that record 70 other values the Vm's
+// table (64 regions) has dropped its region, and the access stops the run
+// in both, with the interpreter's message; after fewer it is still allowed.
+TEST(JitLookupTest, HashValueAfterManyLookups) {
+  for (const int others : {10, 70}) {
+    Outcome out[2];
+    for (int jit = 0; jit < 2; ++jit) {
+      MapAttr attr;
+      attr.map_type = BPF_MAP_TYPE_HASH;
+      attr.key_size = 4;
+      attr.value_size = 8;
+      attr.max_entries = 128;
+      const int map = MapCreate(attr);
+      ASSERT_GE(map, 0);
+      for (uint32_t k = 0; k < 128; ++k) {
+        const uint64_t v = k + 1000;
+        ASSERT_EQ(MapUpdateElem(map, &k, &v, BPF_ANY), 0);
+      }
+      const auto lookup = [map](Insns* p, int32_t key) {
+        p->push_back(a::St(BPF_W, BPF_REG_10, -4, key));
+        p->push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
+        p->push_back(a::AluImm(BPF_ADD, BPF_REG_2, -4));
+        a::LdMapFd(p, BPF_REG_1, map);
+        p->push_back(a::Call(BPF_FUNC_map_lookup_elem));
+      };
+      Insns p;
+      lookup(&p, 0);
+      p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
+      p.push_back(a::MovImm(BPF_REG_0, 1));
+      p.push_back(a::Exit());
+      p.push_back(a::MovReg(BPF_REG_6, BPF_REG_0));
+      p.push_back(a::Ldx(BPF_DW, BPF_REG_7, BPF_REG_6, 0));  // unchecked
+      for (int k = 1; k <= others; ++k) lookup(&p, k);
+      p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_6, 0));  // checked
+      p.push_back(a::AluReg(BPF_ADD, BPF_REG_0, BPF_REG_7));
+      p.push_back(a::Exit());
+      out[jit] = RunProg(p, jit == 1, 1);
+      CloseFd(map);
+    }
+    const std::string what = std::to_string(others) + " other lookups";
+    EXPECT_TRUE(out[1].jitted) << what;
+    EXPECT_EQ(out[1].direct, static_cast<uint32_t>(others + 1)) << what;
+    EXPECT_EQ(out[0].faulted, others > 63) << what << ": " << out[0].fault;
+    EXPECT_EQ(out[0].faulted, out[1].faulted) << what;
+    EXPECT_EQ(out[0].fault, out[1].fault) << what;
+    EXPECT_EQ(out[0].ret, out[1].ret) << what;
+    if (others < 64) {
+      EXPECT_EQ(out[1].ret, 2000u) << what;
+    }
+  }
+}
+
+// The LRU's reference bit (bpf_lru_node_set_ref, which the kernel's
+// htab_lru_map_gen_lookup sets inline): set by the compiled lookup as by
+// the helper, on the element found only.
+TEST(JitLookupTest, LruLookupSetsTheReferenceBit) {
+  for (const uint32_t type :
+       {BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH}) {
+    int referenced[2] = {0, 0};
+    for (int jit = 0; jit < 2; ++jit) {
+      const int map = CreateFilledHash(type);
+      auto h = std::dynamic_pointer_cast<HashMap>(MapFromFd(map));
+      ASSERT_NE(h, nullptr);
+      ASSERT_NE(h->lru(), nullptr);
+      const auto count = [&h] {
+        int n = 0;
+        for (uint32_t id = 1; id <= kEntries; ++id) n += h->lru()->RefOf(id);
+        return n;
+      };
+      EXPECT_EQ(count(), 0) << "jit " << jit;
+      const Outcome o = RunProg(LookupProgram(map, 2), jit == 1, 1);
+      EXPECT_FALSE(o.faulted);
+      EXPECT_EQ(o.ret, 2u);
+      EXPECT_EQ(o.jitted, jit == 1);
+      if (jit == 1) {
+        EXPECT_GE(o.direct, 1u);
+      }
+      referenced[jit] = count();
+      // A miss sets nothing.
+      EXPECT_EQ(RunProg(LookupProgram(map, 7), jit == 1, 1).ret, 1000u);
+      EXPECT_EQ(count(), referenced[jit]);
+      h.reset();
+      CloseFd(map);
+    }
+    EXPECT_EQ(referenced[0], 1) << "type " << type;
+    EXPECT_EQ(referenced[1], 1) << "type " << type;
+  }
+}
+
+// An element deleted after its lookup: the program still reads and writes
+// the value it was handed (the kernel keeps it alive for the program's run,
+// as bpfemu's region table keeps it usable), in both.
+TEST(JitLookupTest, HashElementDeletedAfterLookup) {
+  for (const uint32_t type : kHashTypes) {
+    for (const uint32_t flags : {0u, unsigned{BPF_F_NO_PREALLOC}}) {
+      if (type == BPF_MAP_TYPE_LRU_HASH && flags != 0) continue;
+      const std::string what =
+          "type " + std::to_string(type) + " flags " + std::to_string(flags);
+      const Outcome o = ExpectSameHash(
+          type, flags,
+          [](int map) {
+            Insns p;
+            p.push_back(a::St(BPF_W, BPF_REG_10, -4, 3));
+            p.push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
+            p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, -4));
+            a::LdMapFd(&p, BPF_REG_1, map);
+            p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+            p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
+            p.push_back(a::MovImm(BPF_REG_0, 1000));
+            p.push_back(a::Exit());
+            p.push_back(a::MovReg(BPF_REG_6, BPF_REG_0));
+            p.push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
+            p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, -4));
+            a::LdMapFd(&p, BPF_REG_1, map);
+            p.push_back(a::Call(BPF_FUNC_map_delete_elem));
+            p.push_back(a::MovReg(BPF_REG_7, BPF_REG_0));  // 0: deleted
+            p.push_back(a::St(BPF_DW, BPF_REG_6, 0, 42));
+            p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_6, 8));
+            p.push_back(a::AluReg(BPF_ADD, BPF_REG_0, BPF_REG_7));
+            p.push_back(a::Exit());
+            return p;
+          },
+          what, 1);
+      EXPECT_FALSE(o.faulted) << what << ": " << o.fault;
+      EXPECT_EQ(o.ret, 3u) << what;
+    }
+  }
+}
+
+// PERCPU_HASH and LRU_PERCPU_HASH under two emulated CPUs (and one past
+// the map's copies, folded as the helper folds it): each run adds 1 to
+// the copy of the CPU it runs on.
+TEST(JitLookupTest, PercpuHashUnderTwoCpus) {
+  SetNumPossibleCpus(2);
+  for (const uint32_t type :
+       {BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH}) {
+    for (const int cpu : {0, 1, 3}) {
+      ScopedCpu pin(cpu);
+      const std::string what =
+          "type " + std::to_string(type) + " cpu " + std::to_string(cpu);
+      const Outcome o = ExpectSameHash(
+          type, 0, [](int map) { return LookupProgram(map, 5, 0); }, what,
+          cpu + 1);
+      EXPECT_EQ(o.ret, 500u + cpu + 1) << what;
+    }
+  }
+  SetNumPossibleCpus(0);
+}
+
+// LPM_TRIE (trie_lookup_elem, a direct call of ops->map_lookup_elem in the
+// kernel): /32 addresses matched against a /8, a /16 and a /24.
+TEST(JitLookupTest, LpmTrieLongestPrefix) {
+  struct Prefix {
+    uint32_t len;
+    uint8_t addr[4];
+    uint64_t id;
+  };
+  const Prefix prefixes[] = {
+      {8, {10, 0, 0, 0}, 1}, {16, {10, 1, 0, 0}, 2}, {24, {10, 1, 2, 0}, 3}};
+  struct Case {
+    uint8_t addr[4];
+    uint32_t ret;
+  };
+  const Case cases[] = {{{10, 1, 2, 3}, 3},
+                        {{10, 1, 9, 9}, 2},
+                        {{10, 7, 7, 7}, 1},
+                        {{11, 0, 0, 0}, 1000}};
+  for (const Case& c : cases) {
+    Outcome out[2];
+    std::vector<uint64_t> after[2];
+    for (int jit = 0; jit < 2; ++jit) {
+      MapAttr attr;
+      attr.map_type = BPF_MAP_TYPE_LPM_TRIE;
+      attr.key_size = 8;
+      attr.value_size = kValue;
+      attr.max_entries = kEntries;
+      attr.map_flags = BPF_F_NO_PREALLOC;
+      const int map = MapCreate(attr);
+      ASSERT_GE(map, 0);
+      for (const Prefix& pr : prefixes) {
+        uint8_t key[8];
+        std::memcpy(key, &pr.len, 4);
+        std::memcpy(key + 4, pr.addr, 4);
+        const uint64_t v[2] = {0, pr.id};
+        ASSERT_EQ(MapUpdateElem(map, key, v, BPF_ANY), 0);
+      }
+      int32_t addr;
+      std::memcpy(&addr, c.addr, 4);
+      Insns p;
+      p.push_back(a::St(BPF_W, BPF_REG_10, -8, 32));
+      p.push_back(a::St(BPF_W, BPF_REG_10, -4, addr));
+      p.push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
+      p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, -8));
+      a::LdMapFd(&p, BPF_REG_1, map);
+      p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
+      p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
+      p.push_back(a::MovImm(BPF_REG_0, 1000));
+      p.push_back(a::Exit());
+      p.push_back(a::Ldx(BPF_DW, BPF_REG_1, BPF_REG_0, 0));
+      p.push_back(a::AluImm(BPF_ADD, BPF_REG_1, 1));
+      p.push_back(a::Stx(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+      p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, 8));
+      p.push_back(a::Exit());
+      out[jit] = RunProg(p, jit == 1, 2);
+      for (const Prefix& pr : prefixes) {
+        uint8_t key[8];
+        std::memcpy(key, &pr.len, 4);
+        std::memcpy(key + 4, pr.addr, 4);
+        uint64_t v[2] = {};
+        EXPECT_EQ(MapLookupElem(map, key, v), 0);
+        after[jit].push_back(v[0]);
+      }
+      CloseFd(map);
+    }
+    EXPECT_TRUE(out[1].jitted);
+    EXPECT_GE(out[1].direct, 1u);
+    EXPECT_FALSE(out[1].faulted) << out[1].fault;
+    EXPECT_EQ(out[0].ret, c.ret);
+    EXPECT_EQ(out[1].ret, c.ret);
+    EXPECT_EQ(after[0], after[1]);
   }
 }
 
