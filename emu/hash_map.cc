@@ -754,7 +754,7 @@ void HashMap::AcquireBucket(uint32_t index) {
     // of an LRU writer, which may be alive.
     const uint32_t v = b.intent.load(std::memory_order_relaxed);
     if (__builtin_expect(v == 0, 1) || t_num_held != 0 ||
-        ((v & kTail) && OwnerAliveAt(&b.intent, v & ~kTail))) {
+        ((v & kTail) && OwnerAlive(v & ~kTail))) {
       return;
     }
     b.lock.Unlock();
@@ -879,8 +879,7 @@ std::vector<uint32_t> HashMap::RebuildLocked() {
           v = kOrphan;
         }
       }
-      if (v == kOrphan ||
-          (v >= kMarkBits && !OwnerAliveAt(&Elem(id)->next, v & ~kMarkBits))) {
+      if (v == kOrphan || (v >= kMarkBits && !OwnerAlive(v & ~kMarkBits))) {
         abandoned.push_back(id);
       }
     }
@@ -936,7 +935,7 @@ std::vector<uint32_t> HashMap::RebuildLocked() {
 bool HashMap::AnyDeadIntent() const {
   for (uint32_t i = 0; i < geo_.n_buckets; ++i) {
     const uint32_t v = buckets_[i].intent.load(std::memory_order_relaxed);
-    if (v != 0 && !OwnerAliveAt(&buckets_[i].intent, v & ~kTail)) return true;
+    if (v != 0 && !OwnerAlive(v & ~kTail)) return true;
   }
   return false;
 }
@@ -1296,8 +1295,8 @@ bool HashMap::DeleteNode(uint32_t id) {
 bool HashMap::ClaimAbandoned(uint32_t id) {
   if (!ValidId(id)) return false;
   uint32_t mark = Elem(id)->next.load(std::memory_order_relaxed);
-  if (mark == kOrphan || (mark >= kMarkBits &&
-                          !OwnerAliveAt(&Elem(id)->next, mark & ~kMarkBits))) {
+  if (mark == kOrphan ||
+      (mark >= kMarkBits && !OwnerAlive(mark & ~kMarkBits))) {
     // Once: a concurrent DeleteNode or ReclaimAbandoned loses the CAS.
     return Elem(id)->next.compare_exchange_strong(mark, kNil,
                                                   std::memory_order_relaxed);

@@ -377,7 +377,7 @@ void LruList::Repair(Intent& rec) {
   for (;;) {
     uint32_t s = rec.state.load(std::memory_order_acquire);
     if (s == 0) return;
-    if (OwnerAliveAt(&rec.state, s & ~Intent::kClaimed)) {
+    if (OwnerAlive(s & ~Intent::kClaimed)) {
       if (!(s & Intent::kClaimed)) return;  // a live holder's own move
       if (wait.Next(0)) continue;
     }

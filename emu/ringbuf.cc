@@ -305,7 +305,7 @@ bool RingbufMap::ReapDeadRecord(uint64_t offset, uint32_t* hdr_len) {
   std::atomic<uint32_t>* holder = FindReservation(offset);
   if (holder == nullptr) return false;
   uint32_t tid = holder->load(std::memory_order_acquire);
-  if (tid == 0 || OwnerAliveAt(holder, tid)) return false;
+  if (tid == 0 || OwnerAlive(tid)) return false;
   // The holder is dead: its commit, as a discard. The header may only move
   // from the busy value seen to the discarded one, once.
   auto* len = reinterpret_cast<uint32_t*>(data_ + offset);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/shm.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -11,7 +10,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,7 +18,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,362 +37,10 @@ bool HeadAtEndSize(uint64_t file_size) {
          file_size % kHeadAtEndBytes == kHeadAtEndMarkBytes;
 }
 
-// A file's identity as /proc/PID/maps shows it: device and inode.
-struct MappedFile {
-  unsigned major = 0, minor = 0;
-  unsigned long long ino = 0;
-};
-
-// Calls f(start, end, file) for each mapping listed in `path` (a
-// /proc/PID/maps) until it returns true. 1 if it did, 0 if not, -errno if
-// the file cannot be read (-EACCES: the process may not be inspected).
-template <typename F>
-int ScanMaps(const char* path, F f) {
-  FILE* in = std::fopen(path, "re");
-  if (in == nullptr) return -errno;
-  char* line = nullptr;
-  size_t cap = 0;
-  int found = 0;
-  while (found == 0 && getline(&line, &cap, in) > 0) {
-    unsigned long long start, end;
-    MappedFile m;
-    if (std::sscanf(line, "%llx-%llx %*s %*s %x:%x %llu", &start, &end,
-                    &m.major, &m.minor, &m.ino) == 5 &&
-        f(start, end, m)) {
-      found = 1;
-    }
-  }
-  std::free(line);
-  std::fclose(in);
-  return found;
-}
-
-// The file mapped at `addr` in this process: false for anonymous memory
-// (a program's stack or context) or when the maps cannot be read.
-bool FileMappedAt(const void* addr, MappedFile* file) {
-  const auto a = reinterpret_cast<uintptr_t>(addr);
-  return ScanMaps("/proc/self/maps",
-                  [&](unsigned long long start, unsigned long long end,
-                      const MappedFile& m) {
-                    if (a < start || a >= end) return false;
-                    *file = m;
-                    return true;
-                  }) == 1 &&
-         file->ino != 0;
-}
-
-// PID namespace marks (shm.h, "Lock words and PID namespaces"). A lock
-// word holds its holder's tid as the holder's own PID namespace numbers
-// it, so a waiter may read it as a tid of its own namespace only when no
-// process of another namespace can have written it. Every description a
-// writable region is mapped through holds an open-file-description read
-// lock on byte kPidNsMarkBase + N of the region's file, N the inode number
-// of the mapping process's PID namespace (/proc/self/ns/pid; nsfs numbers
-// are below 2^32, fs/proc/generic.c proc_alloc_inum). The kernel drops
-// such a lock only when the description is released (fs/locks.c
-// locks_remove_file from __fput), which a mapping delays until it is
-// unmapped, so a namespace's mark stays while one of its processes maps
-// the region through it and goes when the last one exits, however it
-// dies. A waiter reads the marks through a description of its own
-// (F_OFD_GETLK), which no process can take from another; a planted lock
-// only adds a namespace, which makes waiters wait.
-constexpr off_t kPidNsMarkBase = off_t{1} << 41;
-constexpr uint64_t kPidNsMarkSpan = uint64_t{1} << 32;
-// More marks than this (or a lock spanning more bytes) is not a set of
-// namespaces bpfemu wrote: the marks are then unreadable.
-constexpr size_t kMaxPidNamespaces = 64;
-
-// The inode number of the PID namespace link at `path`, 0 if unreadable.
-uint64_t PidNsAt(const char* path) {
-  struct stat st;
-  if (stat(path, &st) != 0 || st.st_ino == 0 || st.st_ino >= kPidNsMarkSpan) {
-    return 0;
-  }
-  return static_cast<uint64_t>(st.st_ino);
-}
-
-// This process's PID namespace (0: unknown), read once per process: a
-// process never changes PID namespace (unshare and setns move only its
-// later children), but a fork()ed child may be in another one.
-std::atomic<pid_t> g_pid_ns_of{0};
-std::atomic<uint64_t> g_pid_ns{0};
-uint64_t OwnPidNs() {
-  const pid_t pid = getpid();
-  if (g_pid_ns_of.load(std::memory_order_acquire) == pid) {
-    return g_pid_ns.load(std::memory_order_relaxed);
-  }
-  const uint64_t ns = PidNsAt("/proc/self/ns/pid");
-  g_pid_ns.store(ns, std::memory_order_relaxed);
-  g_pid_ns_of.store(pid, std::memory_order_release);
-  return ns;
-}
-
-// Marks namespace `ns` on the description open as `fd` (a shared lock:
-// any number of descriptions hold each mark).
-void MarkPidNs(int fd, uint64_t ns) {
-  if (ns == 0) return;
-  struct flock fl = {};
-  fl.l_type = F_RDLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = kPidNsMarkBase + static_cast<off_t>(ns);
-  fl.l_len = 1;
-  (void)fcntl(fd, F_OFD_SETLK, &fl);
-}
-
-// Adds the namespaces marked on [lo, hi) of the file open as `probe` (a
-// description holding no mark: a description never sees its own locks) to
-// *out. False when they cannot be read.
-bool ReadPidNsMarks(int probe, off_t lo, off_t hi, std::vector<uint64_t>* out) {
-  if (lo >= hi) return true;
-  struct flock fl = {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = lo;
-  fl.l_len = hi - lo;
-  if (fcntl(probe, F_OFD_GETLK, &fl) != 0) return false;
-  if (fl.l_type == F_UNLCK) return true;
-  // fs/locks.c posix_test_lock answers one conflicting lock, not the
-  // lowest: the rest of the range is asked on both sides of it.
-  const off_t s = std::max<off_t>(fl.l_start, lo);
-  const off_t e =
-      fl.l_len == 0 ? hi : std::min<off_t>(fl.l_start + fl.l_len, hi);
-  if (e <= s || e - s > static_cast<off_t>(kMaxPidNamespaces)) return false;
-  for (off_t b = s; b < e; ++b) {
-    if (out->size() >= kMaxPidNamespaces) return false;
-    out->push_back(static_cast<uint64_t>(b - kPidNsMarkBase));
-  }
-  return ReadPidNsMarks(probe, lo, s, out) && ReadPidNsMarks(probe, e, hi, out);
-}
-
-// The writable regions this process has attached (ShmRegion::Attach), so
-// that a fork()ed child in another PID namespace can mark its own
-// namespace on them, and a waiter find a descriptor of a word's file.
-struct AttachedRegion {
-  uint8_t* base;
-  uint64_t file_size, mirror_tail;
-  bool head_at_end;
-  dev_t dev;
-  ino_t ino;
-  int fd_hint;  // the caller's fd at attach (may be closed or reused since)
-  uint64_t ns;  // the namespace the mapping's description marks
-};
-struct AttachedRegions {
-  std::mutex mu;
-  std::vector<AttachedRegion> list;
-};
-AttachedRegions* g_attached = nullptr;
-AttachedRegions& Attached() {
-  static AttachedRegions* const r = [] {
-    auto* regions =
-        new AttachedRegions;  // never freed: regions outlive statics
-    g_attached = regions;
-    // A fork() while another thread holds the list's mutex must not leave
-    // the child's copy locked.
-    pthread_atfork([] { g_attached->mu.lock(); },
-                   [] { g_attached->mu.unlock(); },
-                   [] { g_attached->mu.unlock(); });
-    return regions;
-  }();
-  return *r;
-}
-
-bool SameFile(int fd, dev_t dev, ino_t ino) {
-  struct stat st;
-  return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
-}
-
-// A descriptor of the file (dev, ino), mapped at [start, end): the fd it
-// was attached through if that still names it, else any fd of the process
-// that does, else one opened through /proc/self/map_files (which needs
-// CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE: fs/proc/base.c
-// proc_map_files_get_link). *owned is set when the caller must close it.
-// -1 when none can be had.
-int DescriptorOf(dev_t dev, ino_t ino, int hint, uint64_t start, uint64_t end,
-                 bool* owned) {
-  *owned = false;
-  if (hint >= 0 && SameFile(hint, dev, ino)) return hint;
-  if (DIR* d = opendir("/proc/self/fd")) {
-    int found = -1;
-    while (dirent* e = readdir(d)) {
-      char* stop;
-      const long n = std::strtol(e->d_name, &stop, 10);
-      if (*stop != '\0' || stop == e->d_name || n == dirfd(d)) continue;
-      if (SameFile(static_cast<int>(n), dev, ino)) {
-        found = static_cast<int>(n);
-        break;
-      }
-    }
-    closedir(d);
-    if (found >= 0) return found;
-  }
-  char path[96];
-  std::snprintf(path, sizeof(path), "/proc/self/map_files/%llx-%llx",
-                static_cast<unsigned long long>(start),
-                static_cast<unsigned long long>(end));
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || !SameFile(fd, dev, ino)) {
-    if (fd >= 0) close(fd);
-    return -1;
-  }
-  *owned = true;
-  return fd;
-}
-
-int OwnDescription(int fd, bool read_only);  // below
-
-// Maps a's parts again, in place, through `fd`: the same pages of the same
-// file, through another description (MAP_FIXED replaces each part at once).
-bool RemapInPlace(int fd, const AttachedRegion& a) {
-  struct Part {
-    uint64_t at, len, offset;
-  } parts[2];
-  int n = 0;
-  if (a.head_at_end) {
-    parts[n++] = {kHeadAtEndBytes, a.file_size - kHeadAtEndBytes, 0};
-    parts[n++] = {0, kHeadAtEndBytes, a.file_size - kHeadAtEndBytes};
-  } else {
-    parts[n++] = {0, a.file_size, 0};
-    if (a.mirror_tail > 0) {
-      parts[n++] = {a.file_size, a.mirror_tail, a.file_size - a.mirror_tail};
-    }
-  }
-  for (int i = 0; i < n; ++i) {
-    if (mmap(a.base + parts[i].at, static_cast<size_t>(parts[i].len),
-             PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED, fd,
-             static_cast<off_t>(parts[i].offset)) == MAP_FAILED) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Called by each thread's first CurrentTid(): in a fork()ed child whose PID
-// namespace differs from the one its inherited regions' descriptions
-// mark (a parent that called unshare(CLONE_NEWPID) or setns first), each
-// region still mapped here is mapped again through a description of the
-// child's own that marks the child's namespace. The child then no longer
-// shares its parent's description, so neither keeps the other's mark
-// alive. A region the child has no descriptor of (and may not reopen
-// through map_files) keeps the shared description, marked for the child's
-// namespace too: its mark then lasts as long as the parent's.
-void MarkOwnPidNsOnInherited() {
-  if (g_attached == nullptr) return;
-  const uint64_t ns = OwnPidNs();
-  if (ns == 0) return;
-  AttachedRegions& r = *g_attached;
-  std::lock_guard<std::mutex> lock(r.mu);
-  for (AttachedRegion& a : r.list) {
-    if (a.ns == ns) continue;
-    a.ns = ns;
-    uint64_t vma_end = 0;
-    MappedFile m;
-    const auto at = reinterpret_cast<unsigned long long>(a.base);
-    if (ScanMaps("/proc/self/maps",
-                 [&](unsigned long long start, unsigned long long end,
-                     const MappedFile& f) {
-                   if (start != at) return false;
-                   m = f;
-                   vma_end = end;
-                   return true;
-                 }) != 1 ||
-        makedev(m.major, m.minor) != a.dev || m.ino != a.ino) {
-      continue;  // not mapped here (unmapped since, or never inherited)
-    }
-    bool owned;
-    const int fd = DescriptorOf(a.dev, a.ino, a.fd_hint, at, vma_end, &owned);
-    if (fd < 0) continue;
-    const int own = OwnDescription(fd, false);
-    if (own >= 0) {
-      MarkPidNs(own, ns);
-      if (!RemapInPlace(own, a)) MarkPidNs(fd, ns);
-      close(own);
-    } else {
-      MarkPidNs(fd, ns);
-    }
-    if (owned) close(fd);
-  }
-}
-
-// The PID namespaces other than the caller's that mark the file the word
-// at `word` is in (*file: the file). False when that cannot be known: the
-// maps unreadable, no descriptor of the file, the marks unreadable. A word
-// in anonymous memory is in no region: no marks.
-bool ForeignPidNamespaces(const void* word, MappedFile* file,
-                          std::vector<uint64_t>* out) {
-  const auto a = reinterpret_cast<uintptr_t>(word);
-  uint64_t vma_start = 0, vma_end = 0;
-  const int found = ScanMaps(
-      "/proc/self/maps", [&](unsigned long long start, unsigned long long end,
-                             const MappedFile& m) {
-        if (a < start || a >= end) return false;
-        *file = m;
-        vma_start = start;
-        vma_end = end;
-        return true;
-      });
-  if (found < 0) return false;
-  if (found == 0 || file->ino == 0) return true;
-  const dev_t dev = makedev(file->major, file->minor);
-  const ino_t ino = static_cast<ino_t>(file->ino);
-  int hint = -1;
-  {
-    AttachedRegions& r = Attached();
-    std::lock_guard<std::mutex> lock(r.mu);
-    for (const AttachedRegion& ar : r.list) {
-      if (ar.dev == dev && ar.ino == ino) {
-        hint = ar.fd_hint;
-        break;
-      }
-    }
-  }
-  bool owned;
-  const int fd = DescriptorOf(dev, ino, hint, vma_start, vma_end, &owned);
-  if (fd < 0) return false;
-  // A fresh description, which holds no mark (a borrowed fd's description
-  // might, and would not see its own).
-  int probe = fd;
-  if (!owned) {
-    char path[64];
-    std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    const int fresh = open(path, O_RDONLY | O_CLOEXEC);
-    if (fresh >= 0) probe = fresh;
-  }
-  std::vector<uint64_t> marks;
-  const bool ok = ReadPidNsMarks(
-      probe, kPidNsMarkBase,
-      kPidNsMarkBase + static_cast<off_t>(kPidNsMarkSpan), &marks);
-  if (probe != fd) close(probe);
-  if (owned) close(fd);
-  if (!ok) return false;
-  const uint64_t own = OwnPidNs();
-  for (uint64_t ns : marks) {
-    if (ns != own) out->push_back(ns);
-  }
-  return own != 0 || marks.empty();
-}
-
-}  // namespace
-
-namespace {
-
-// Drops the record of the region mapped at `base` (being unmapped).
-void ForgetAttached(const uint8_t* base) {
-  if (base == nullptr || g_attached == nullptr) return;
-  std::lock_guard<std::mutex> lock(g_attached->mu);
-  auto& list = g_attached->list;
-  list.erase(
-      std::remove_if(list.begin(), list.end(),
-                     [&](const AttachedRegion& a) { return a.base == base; }),
-      list.end());
-}
-
 }  // namespace
 
 ShmRegion::~ShmRegion() {
-  if (base_ != nullptr) {
-    ForgetAttached(base_);
-    munmap(base_, size_);
-  }
+  if (base_ != nullptr) munmap(base_, size_);
 }
 
 ShmRegion::ShmRegion(ShmRegion&& other) noexcept
@@ -407,10 +52,7 @@ ShmRegion::ShmRegion(ShmRegion&& other) noexcept
 
 ShmRegion& ShmRegion::operator=(ShmRegion&& other) noexcept {
   if (this != &other) {
-    if (base_ != nullptr) {
-      ForgetAttached(base_);
-      munmap(base_, size_);
-    }
+    if (base_ != nullptr) munmap(base_, size_);
     base_ = std::exchange(other.base_, nullptr);
     size_ = std::exchange(other.size_, 0);
     file_size_ = std::exchange(other.file_size_, 0);
@@ -641,22 +283,6 @@ int ShmRegion::Attach(int caller_fd, ShmRegion* out, uint64_t mirror_tail,
       return -ENOMEM;
     }
   }
-  if (!read_only) {
-    // A read-only mapping never writes a lock word: no mark, no record.
-    const uint64_t ns = OwnPidNs();
-    MarkPidNs(fd, ns);
-    AttachedRegions& r = Attached();
-    std::lock_guard<std::mutex> lock(r.mu);
-    auto& list = r.list;
-    // A record left at this address by a mapping removed without its
-    // ShmRegion (a test's munmap) is stale.
-    list.erase(
-        std::remove_if(list.begin(), list.end(),
-                       [&](const AttachedRegion& a) { return a.base == base; }),
-        list.end());
-    list.push_back({base, file_size, mirror_tail, head_at_end, st.st_dev,
-                    st.st_ino, caller_fd, ns});
-  }
   out->~ShmRegion();
   out->base_ = base;
   out->size_ = total;
@@ -731,20 +357,57 @@ bool TakeOver(std::atomic<uint32_t>* w, uint32_t seen, uint32_t mine) {
 // CurrentTidSlow() checks it).
 bool ImpossibleTid(uint32_t tid) { return tid == 0 || tid > kValueLockTidMask; }
 
-// A word naming no thread that can hold it, known before any wait: an
-// impossible tid, or the calling thread itself when every process that
-// maps the word's region is of the caller's PID namespace (else the tid
-// may be another namespace's thread: HolderGone decides). No path of
-// bpfemu waits for a lock its own thread holds (each lock's nesting is
-// fixed, lru_list.h and hash_map.h), so a word naming the waiter is a
-// stale one: planted in the region, or left by a dead thread whose tid
-// this thread now has.
-bool NamesNoHolderNow(const void* word, uint32_t tid) {
-  if (ImpossibleTid(tid)) return true;
-  if (tid != CurrentTid()) return false;
-  MappedFile file;
-  std::vector<uint64_t> foreign;
-  return ForeignPidNamespaces(word, &file, &foreign) && foreign.empty();
+// A word naming no thread that can hold it, known without a system call:
+// an impossible tid, or the calling thread itself. No path of bpfemu waits
+// for a lock its own thread holds (each lock's nesting is fixed, lru_list.h
+// and hash_map.h), so a word naming the waiter is a stale one: planted in
+// the region, or left by a dead thread whose tid this thread now has.
+bool NamesNoHolderCheap(uint32_t tid) {
+  return ImpossibleTid(tid) || tid == CurrentTid();
+}
+
+// A file's identity as /proc/PID/maps shows it: device and inode.
+struct MappedFile {
+  unsigned major = 0, minor = 0;
+  unsigned long long ino = 0;
+};
+
+// Calls f(start, end, file) for each mapping listed in `path` (a
+// /proc/PID/maps) until it returns true. 1 if it did, 0 if not, -errno if
+// the file cannot be read (-EACCES: the process may not be inspected).
+template <typename F>
+int ScanMaps(const char* path, F f) {
+  FILE* in = std::fopen(path, "re");
+  if (in == nullptr) return -errno;
+  char* line = nullptr;
+  size_t cap = 0;
+  int found = 0;
+  while (found == 0 && getline(&line, &cap, in) > 0) {
+    unsigned long long start, end;
+    MappedFile m;
+    if (std::sscanf(line, "%llx-%llx %*s %*s %x:%x %llu", &start, &end,
+                    &m.major, &m.minor, &m.ino) == 5 &&
+        f(start, end, m)) {
+      found = 1;
+    }
+  }
+  std::free(line);
+  std::fclose(in);
+  return found;
+}
+
+// The file mapped at `addr` in this process: false for anonymous memory
+// (a program's stack or context) or when the maps cannot be read.
+bool FileMappedAt(const void* addr, MappedFile* file) {
+  const auto a = reinterpret_cast<uintptr_t>(addr);
+  return ScanMaps("/proc/self/maps",
+                  [&](unsigned long long start, unsigned long long end,
+                      const MappedFile& m) {
+                    if (a < start || a >= end) return false;
+                    *file = m;
+                    return true;
+                  }) == 1 &&
+         file->ino != 0;
 }
 
 // Whether thread `tid` (alive) cannot be holding the lock word at `word`:
@@ -773,120 +436,14 @@ bool NotMappedByHolder(const void* word, uint32_t tid) {
   return found == 0;
 }
 
-// The NSpid line of a /proc status file: the thread's number in each PID
-// namespace from /proc's down to its own; the last is its own namespace's
-// (fs/proc/array.c proc_pid_status). *zombie: state Z or X. False if the
-// file cannot be read.
-bool ReadStatus(const char* path, uint32_t* own_tid, bool* zombie) {
-  FILE* in = std::fopen(path, "re");
-  if (in == nullptr) return false;
-  char line[512];
-  bool have_tid = false;
-  *zombie = false;
-  while (std::fgets(line, sizeof(line), in) != nullptr) {
-    if (std::strncmp(line, "State:", 6) == 0) {
-      const char* p = line + 6;
-      while (*p == ' ' || *p == '\t') ++p;
-      *zombie = *p == 'Z' || *p == 'X';
-    } else if (std::strncmp(line, "NSpid:", 6) == 0) {
-      char* p = line + 6;
-      for (;;) {
-        char* stop;
-        const unsigned long v = std::strtoul(p, &stop, 10);
-        if (stop == p) break;
-        *own_tid = static_cast<uint32_t>(v);
-        have_tid = true;
-        p = stop;
-      }
-    }
-  }
-  std::fclose(in);
-  return have_tid;
-}
-
-// Whether thread `tid` of PID namespace `ns` (another than the caller's)
-// cannot be holding a lock word in `file`. /proc lists the processes of
-// the caller's namespace and of those below it, each thread with its
-// numbers down to its own namespace (NSpid, world-readable), never those
-// of namespaces above or beside the caller's. So: true when some process
-// of `ns` shows here (its /proc/PID/ns/pid, which needs ptrace access,
-// names `ns`) and no thread whose own number is `tid` can be the holder -
-// none is of `ns`, or the one that is is a zombie or its process maps no
-// page of the file. A thread numbered `tid` whose process's namespace
-// cannot be read may be the holder: false, as when no process of `ns`
-// shows (a namespace above or beside the caller's: its holders are waited
-// for until the namespace's mark goes).
-bool GoneInPidNs(const MappedFile& file, uint64_t ns, uint32_t tid) {
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return false;
-  bool seen = false;
-  int verdict = -1;  // -1: no such thread; 0: a possible holder; 1: gone
-  while (verdict != 0) {
-    const dirent* e = readdir(proc);
-    if (e == nullptr) break;
-    char* stop;
-    const long pid = std::strtol(e->d_name, &stop, 10);
-    if (*stop != '\0' || stop == e->d_name || pid <= 0) continue;
-    char path[96];
-    std::snprintf(path, sizeof(path), "/proc/%ld/ns/pid", pid);
-    const uint64_t pns = PidNsAt(path);  // 0: cannot be read
-    if (pns == ns) seen = true;
-    if (pns != ns && pns != 0) continue;
-    std::snprintf(path, sizeof(path), "/proc/%ld/task", pid);
-    DIR* tasks = opendir(path);
-    if (tasks == nullptr) continue;  // exited meanwhile
-    while (const dirent* t = readdir(tasks)) {
-      if (t->d_name[0] < '0' || t->d_name[0] > '9') continue;
-      std::snprintf(path, sizeof(path), "/proc/%ld/task/%.16s/status", pid,
-                    t->d_name);
-      uint32_t own_tid = 0;
-      bool zombie = false;
-      if (!ReadStatus(path, &own_tid, &zombie) || own_tid != tid) continue;
-      if (pns == 0) {
-        verdict = 0;
-      } else if (zombie) {
-        verdict = 1;
-      } else {
-        std::snprintf(path, sizeof(path), "/proc/%ld/maps", pid);
-        verdict = ScanMaps(path,
-                           [&](unsigned long long, unsigned long long,
-                               const MappedFile& m) {
-                             return m.major == file.major &&
-                                    m.minor == file.minor && m.ino == file.ino;
-                           }) == 0
-                      ? 1
-                      : 0;
-      }
-      break;
-    }
-    closedir(tasks);
-  }
-  closedir(proc);
-  if (verdict >= 0) return verdict == 1;
-  return seen;
-}
-
 // The full check a waiter makes after waiting a while: true when the tid
-// the lock word at `word` names cannot be holding it. Read as a thread of
-// the caller's PID namespace, it must be impossible, the waiter, gone (or a
-// zombie: OwnerAlive), or of a process that does not map the region. When
-// processes of other namespaces map the region too (their marks,
-// ForeignPidNamespaces), it must also be gone read as a thread of each of
-// them (GoneInPidNs); when the marks cannot be read, it is waited for. A
-// live thread that maps the region is never robbed, however long it holds
-// the lock, whatever its namespace.
+// the lock word at `word` names cannot be holding it - no thread can have
+// it, it is the waiter, it does not exist (or is a zombie: OwnerAlive),
+// or its process does not map the region. A live thread that maps the
+// region is never robbed, however long it holds the lock.
 bool HolderGone(const void* word, uint32_t tid) {
-  if (ImpossibleTid(tid)) return true;
-  if (tid != CurrentTid() && OwnerAlive(tid) && !NotMappedByHolder(word, tid)) {
-    return false;
-  }
-  MappedFile file;
-  std::vector<uint64_t> foreign;
-  if (!ForeignPidNamespaces(word, &file, &foreign)) return false;
-  for (uint64_t ns : foreign) {
-    if (!GoneInPidNs(file, ns, tid)) return false;
-  }
-  return true;
+  return NamesNoHolderCheap(tid) || !OwnerAlive(tid) ||
+         NotMappedByHolder(word, tid);
 }
 
 }  // namespace
@@ -903,17 +460,13 @@ uint32_t CurrentTidSlow() {
       return true;
     }();
     (void)registered;
-    const auto tid = static_cast<uint32_t>(syscall(SYS_gettid));
+    t_tid = static_cast<uint32_t>(syscall(SYS_gettid));
     // A value's bpf_spin_lock word keeps the tid in its low 22 bits; Linux
     // never hands out a tid >= PID_MAX_LIMIT (2^22 on 64-bit).
-    if (tid == 0 || (tid & ~kValueLockTidMask) != 0) {
-      std::fprintf(stderr, "bpfemu: tid %u does not fit in 22 bits\n", tid);
+    if (t_tid == 0 || (t_tid & ~kValueLockTidMask) != 0) {
+      std::fprintf(stderr, "bpfemu: tid %u does not fit in 22 bits\n", t_tid);
       std::abort();
     }
-    // Before this thread stores its tid anywhere: a fork()ed child in
-    // another PID namespace marks its own on the regions it inherited.
-    MarkOwnPidNsOnInherited();
-    t_tid = tid;
   }
   return t_tid;
 }
@@ -944,18 +497,6 @@ bool OwnerAlive(uint32_t tid) {
   return paren[2] != 'Z' && paren[2] != 'X';
 }
 
-bool OwnerAliveAt(const void* word, uint32_t tid) {
-  if (OwnerAlive(tid)) return true;
-  tid &= ~ShmMutex::kWaiters;
-  MappedFile file;
-  std::vector<uint64_t> foreign;
-  if (!ForeignPidNamespaces(word, &file, &foreign)) return true;
-  for (uint64_t ns : foreign) {
-    if (!GoneInPidNs(file, ns, tid)) return true;
-  }
-  return false;
-}
-
 bool ShmMutex::Lock() {
   uint32_t c = 0;
   if (state_.compare_exchange_strong(c, CurrentTid(),
@@ -977,7 +518,7 @@ bool ShmMutex::LockSlow() {
     }
     // A word naming no possible holder, or this thread: taken over at once,
     // as a dead holder's (the caller repairs what the section left).
-    if (NamesNoHolderNow(&state_, c & ~kWaiters)) {
+    if (NamesNoHolderCheap(c & ~kWaiters)) {
       if (TakeOver(&state_, c, mine)) return true;
       continue;
     }
@@ -1012,7 +553,7 @@ bool SpinUntilAcquired(uint32_t* w) {
   for (;;) {
     uint32_t seen;
     for (int n = 0; (seen = __atomic_load_n(w, __ATOMIC_RELAXED)) != 0; ++n) {
-      if (n == 0 && NamesNoHolderNow(w, seen)) {
+      if (n == 0 && NamesNoHolderCheap(seen)) {
         if (TakeOver(a, seen, mine)) return true;
         continue;
       }
@@ -1088,11 +629,8 @@ bool ValueLockWait(uint32_t* w, int64_t max_wait_ns) {
     }
     // The tid bits cannot be impossible; a word naming this thread is
     // stale (no caller waits for a value lock it holds: the interpreter
-    // refuses a second bpf_spin_lock, and no helper runs under one), and
-    // checked at once - once: when another PID namespace marks the region
-    // the same number may be its live holder's (HolderGone), waited for
-    // with the usual spins and yields.
-    const bool stale = holder == mine && n == 0;
+    // refuses a second bpf_spin_lock, and no helper runs under one).
+    const bool stale = holder == mine;
     if (n < kSpins && !stale) {
       CpuRelax();
       continue;

@@ -148,41 +148,19 @@ class ShmRegion {
 // entry it cannot read - hidepid - is alive) and, if not, takes the lock
 // over. A word naming a thread that cannot hold it is taken over the same
 // way (a crafted region, a reused tid): at once when no thread can have
-// its tid (0, >= 2^22) or it names the waiter itself (and no other PID
-// namespace marks the region, below), and at a liveness check when the
-// named thread's process maps no page of the region's file (/proc/TID/maps;
-// unreadable maps: waited for). A live thread that maps the region is never
-// robbed (docs/reliability.md, "Locks and owner death"). The kernel's
-// robust futexes (set_robust_list, FUTEX_OWNER_DIED) would do the same on
-// exit, but the robust list belongs to glibc and its robust pthread mutexes
-// are 40 bytes; the regions keep 4-byte words.
+// its tid (0, >= 2^22) or it names the waiter itself, and at a liveness
+// check when the named thread's process maps no page of the region's file
+// (/proc/TID/maps; unreadable maps: waited for). A live thread that maps
+// the region is never robbed (docs/reliability.md, "Locks and owner
+// death"). The kernel's
+// robust futexes (set_robust_list, FUTEX_OWNER_DIED) would do the same on exit,
+// but the robust list belongs to glibc and its robust pthread mutexes are 40
+// bytes; the regions keep 4-byte words.
 // Lock() reports a take-over, so the caller can repair what the dead
 // holder left half done (emu/hash_map.cc repairs a bucket's sequence
 // count); docs/reliability.md lists what each lock's section leaves behind.
-//
-// Lock words and PID namespaces. A word holds the holder's tid as the
-// holder's own PID namespace numbers it, so processes of different
-// namespaces sharing a region (a container and its host, `unshare -p`)
-// read each other's tids as numbers of their own. Every writable mapping
-// of a region therefore marks its process's namespace on the region's
-// file: an open-file-description read lock on byte 2^41 + the inode number
-// of /proc/self/ns/pid, taken by Attach through the description the
-// mapping holds (a fork()ed child in another namespace maps its inherited
-// regions again through a description of its own, marked for its
-// namespace, at its first CurrentTid()). The kernel keeps such a lock
-// exactly as long as the description is open or mapped (fs/locks.c
-// locks_remove_file, from __fput), so a namespace's mark goes when its last
-// process mapping the region exits, however it dies. A waiter reads the
-// marks through a description of its own (F_OFD_GETLK), not from the
-// region's bytes: a planted lock only adds a namespace to wait for. It
-// applies the tid rules above to its own namespace and, when other
-// namespaces mark the region, to each of them too: in a namespace /proc
-// shows (one below the waiter's), the thread whose NSpid ends in the
-// word's tid must be absent, a zombie or not mapping the region; a
-// namespace /proc does not show (above or beside the waiter's) is waited
-// for until its mark goes. A waiter that cannot read the marks (no
-// descriptor of the file and no /proc/self/map_files access, or no /proc)
-// waits.
+// Thread ids are those of the caller's pid namespace: processes sharing a
+// map must share one (as they share the storage directory).
 
 // The calling thread's id, cached (and renewed in a fork()ed child).
 // Inline: every lock and intent record stores it.
@@ -206,12 +184,6 @@ inline void CpuRelax() {
 // False when no thread `tid` exists (kill: ESRCH) or it is a zombie
 // (killed, unreaped); true when its /proc entry cannot be read.
 bool OwnerAlive(uint32_t tid);
-// OwnerAlive for a tid a writer stored at `word`, in a region (an intent
-// record, a reservation, a busy word): also true when another PID namespace
-// marks the region (Lock words and PID namespaces, above) and `tid` may be
-// a live thread of it that maps the region, or when the marks cannot be
-// read. Costs nothing more than OwnerAlive while that says alive.
-bool OwnerAliveAt(const void* word, uint32_t tid);
 
 // Test points (compiled in, a null pointer unless a test sets it): a
 // multi-process test stops a child at one of them and kills it there.

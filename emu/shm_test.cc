@@ -196,15 +196,11 @@ std::vector<uint32_t> NoHolderWords(uint32_t self, uint32_t sleeper) {
   };
 }
 
-// Each of NoHolderWords set as the word of a `Lock` (ShmMutex or
-// ShmSpinLock) in a region, then taken in a bounded child: Lock() must
-// report the take-over and leave the word naming the child, Unlock() free.
-template <typename Lock>
-void ExpectEveryNoHolderWordTakenOver() {
+TEST(ShmMutex, WordNamingNoPossibleHolderIsTakenOver) {
   ShmRegion r;
   int fd;
   ASSERT_EQ(ShmRegion::Create("t", 4096, &fd, &r), 0);
-  auto* lock = r.At<Lock>(0);
+  auto* mu = r.At<ShmMutex>(0);
   const pid_t sleeper = StartSleeper();
   ASSERT_GT(sleeper, 0);
   EXPECT_EQ(InBoundedChild([&] {
@@ -212,12 +208,10 @@ void ExpectEveryNoHolderWordTakenOver() {
               int i = 1;
               for (uint32_t word : NoHolderWords(self, sleeper)) {
                 *r.At<uint32_t>(0) = word;
-                if (!lock->Lock()) return 10 + i;  // not reported as taken over
-                if ((lock->holder() & ~ShmMutex::kWaiters) != self) {
-                  return 20 + i;
-                }
-                lock->Unlock();
-                if (lock->holder() != 0) return 30 + i;
+                if (!mu->Lock()) return 10 + i;  // not reported as taken over
+                if ((mu->holder() & ~ShmMutex::kWaiters) != self) return 20 + i;
+                mu->Unlock();
+                if (mu->holder() != 0) return 30 + i;
                 ++i;
               }
               return 0;
@@ -227,12 +221,28 @@ void ExpectEveryNoHolderWordTakenOver() {
   close(fd);
 }
 
-TEST(ShmMutex, WordNamingNoPossibleHolderIsTakenOver) {
-  ExpectEveryNoHolderWordTakenOver<ShmMutex>();
-}
-
 TEST(ShmSpinLock, WordNamingNoPossibleHolderIsTakenOver) {
-  ExpectEveryNoHolderWordTakenOver<ShmSpinLock>();
+  ShmRegion r;
+  int fd;
+  ASSERT_EQ(ShmRegion::Create("t", 4096, &fd, &r), 0);
+  auto* lock = r.At<ShmSpinLock>(0);
+  const pid_t sleeper = StartSleeper();
+  ASSERT_GT(sleeper, 0);
+  EXPECT_EQ(InBoundedChild([&] {
+              const uint32_t self = static_cast<uint32_t>(getpid());
+              int i = 1;
+              for (uint32_t word : NoHolderWords(self, sleeper)) {
+                *r.At<uint32_t>(0) = word;
+                if (!lock->Lock()) return 10 + i;
+                if (lock->holder() != self) return 20 + i;
+                lock->Unlock();
+                ++i;
+              }
+              return 0;
+            }),
+            0);
+  StopSleeper(sleeper);
+  close(fd);
 }
 
 // A value's bpf_spin_lock word naming the waiter (a BPF_F_LOCK copy of a
@@ -349,22 +359,6 @@ TEST(ShmMutex, LiveHolderThatMapsTheRegionIsWaitedFor) {
   close(fd);
 }
 
-// Forks a holder that takes `lock`, sets *ready and runs `then`, then
-// exits 0; returns once *ready is set (or fork failed: -1).
-template <typename Lock>
-pid_t ForkHolder(Lock* lock, std::atomic<uint32_t>* ready,
-                 const std::function<void()>& then) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    lock->Lock();
-    ready->store(1);
-    then();
-    _exit(0);
-  }
-  while (pid > 0 && ready->load() == 0) usleep(1000);
-  return pid;
-}
-
 // A live holder the waiter may not inspect: the waiter runs as nobody with
 // /proc mounted hidepid=invisible in its own mount namespace, so kill(tid,
 // 0) answers EPERM and /proc/TID/{stat,maps} ENOENT (fs/proc/base.c
@@ -377,13 +371,18 @@ TEST(ShmMutex, LiveHolderHiddenByHidepidIsWaitedFor) {
   auto* done = r.At<std::atomic<uint32_t>>(128);
   auto* ready = r.At<std::atomic<uint32_t>>(192);
   auto* go = r.At<std::atomic<uint32_t>>(256);
-  const pid_t holder = ForkHolder(mu, ready, [&] {
+  const pid_t holder = fork();
+  ASSERT_GE(holder, 0);
+  if (holder == 0) {
+    mu->Lock();
+    ready->store(1);
     while (go->load() == 0) usleep(1000);
     usleep(300 * 1000);  // 15 of the waiter's 20 ms liveness checks
     done->store(1);
     mu->Unlock();
-  });
-  ASSERT_GE(holder, 0);
+    _exit(0);
+  }
+  while (ready->load() == 0) usleep(1000);
   const int rc = InBoundedChild([&] {
     // 77: cannot set up the hidden view; 78: it does not hide the holder.
     if (unshare(CLONE_NEWNS) != 0) return 77;
@@ -416,188 +415,6 @@ TEST(ShmMutex, LiveHolderHiddenByHidepidIsWaitedFor) {
   if (rc == 77) GTEST_SKIP() << "unshare/mount/setuid not permitted";
   if (rc == 78) GTEST_SKIP() << "hidepid=invisible does not hide the holder";
   EXPECT_EQ(rc, 0);
-}
-
-// Lock words and PID namespaces (shm.h): a holder's tid is its own PID
-// namespace's number. These tests put the holder or the waiter in a new
-// PID namespace (unshare(CLONE_NEWPID) in a launcher child, then fork:
-// the new child is pid 1 there and inherits the region), which needs
-// CAP_SYS_ADMIN. The launcher exits 77 when unshare is refused.
-constexpr int kNoPidNamespace = 77;
-
-// Forks a launcher that enters a new PID namespace for its children and
-// forks that namespace's init, which runs `body` in its child (pid 2
-// there, bounded by 10 seconds: init itself would ignore the alarm). The
-// launcher stores init's pid (as the caller's namespace numbers it: a
-// SIGKILL to it ends the whole namespace) in *inner, and exits with
-// body's exit code (128 + signal if it was killed).
-pid_t LaunchInNewPidNs(std::atomic<int32_t>* inner,
-                       const std::function<int()>& body) {
-  const pid_t launcher = fork();
-  if (launcher != 0) return launcher;
-  if (unshare(CLONE_NEWPID) != 0) _exit(kNoPidNamespace);
-  const pid_t init = fork();
-  if (init == 0) {
-    const pid_t child = fork();
-    if (child == 0) {
-      alarm(10);
-      _exit(body());
-    }
-    int status = 0;
-    if (child < 0 || waitpid(child, &status, 0) != child) _exit(2);
-    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-  }
-  if (init < 0) _exit(kNoPidNamespace);
-  inner->store(init);
-  int status = 0;
-  if (waitpid(init, &status, 0) != init) _exit(2);
-  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-}
-
-// The holder is pid 2 of a new PID namespace: its lock word says 2, which
-// in the waiter's namespace (the initial one here) is kthreadd, a live
-// thread that maps no region - before, the waiter took the lock from the live
-// holder at its first liveness check. Now the waiter sees the region marked by
-// another namespace, finds the holder there (its /proc NSpid ends in 1) and
-// waits; once the holder's namespace is killed, its mark goes and the waiter
-// takes the lock over.
-TEST(ShmMutex, HolderInAChildPidNamespaceIsWaitedForUntilItDies) {
-  ShmRegion r;
-  int fd;
-  ASSERT_EQ(ShmRegion::Create("t", 4096, &fd, &r), 0);
-  auto* mu = r.At<ShmMutex>(0);
-  auto* locked = r.At<std::atomic<uint32_t>>(64);
-  auto* got = r.At<std::atomic<uint32_t>>(128);
-  auto* inner = r.At<std::atomic<int32_t>>(192);
-  auto* holder_tid = r.At<std::atomic<uint32_t>>(256);
-  const pid_t launcher = LaunchInNewPidNs(inner, [&]() -> int {
-    holder_tid->store(static_cast<uint32_t>(getpid()));
-    mu->Lock();
-    locked->store(1);
-    for (;;) pause();  // until killed
-  });
-  ASSERT_GT(launcher, 0);
-  for (int i = 0; i < 5000 && locked->load() == 0; ++i) {
-    int status;
-    if (waitpid(launcher, &status, WNOHANG) == launcher) {
-      close(fd);
-      if (WIFEXITED(status) && WEXITSTATUS(status) == kNoPidNamespace) {
-        GTEST_SKIP() << "unshare(CLONE_NEWPID) not permitted";
-      }
-      FAIL() << "holder ended early, status " << status;
-    }
-    usleep(1000);
-  }
-  ASSERT_EQ(locked->load(), 1u);
-  // Pid 2 there (3 under ThreadSanitizer, whose background thread takes
-  // 2): a kernel thread's number in the test's namespace.
-  ASSERT_EQ(mu->holder() & ~ShmMutex::kWaiters, holder_tid->load());
-  const pid_t waiter = StartBounded([&] {
-    const bool recovered = mu->Lock();
-    got->store(1);
-    mu->Unlock();
-    return recovered ? 0 : 1;
-  });
-  usleep(400 * 1000);  // 20 of the waiter's liveness checks
-  EXPECT_EQ(got->load(), 0u) << "a live holder in another namespace robbed";
-  kill(inner->load(), SIGKILL);
-  EXPECT_EQ(WaitBounded(waiter), 0);
-  EXPECT_EQ(got->load(), 1u);
-  EXPECT_EQ(WaitBounded(launcher), 128 + SIGKILL);
-  close(fd);
-}
-
-// The reverse: the holder is in the test's namespace and the waiter, on a
-// spin lock, is pid 2 of a new one, where the holder's tid names no
-// thread (kill: ESRCH) - before, taken over at once. The waiter's /proc
-// (its parent's) shows the holder's namespace, so it finds the holder
-// alive and waits; once the holder is killed and reaped, it takes over.
-TEST(ShmSpinLock, WaiterInAChildPidNamespaceWaitsForALiveHolder) {
-  ShmRegion r;
-  int fd;
-  ASSERT_EQ(ShmRegion::Create("t", 4096, &fd, &r), 0);
-  auto* lock = r.At<ShmSpinLock>(0);
-  auto* locked = r.At<std::atomic<uint32_t>>(64);
-  auto* got = r.At<std::atomic<uint32_t>>(128);
-  auto* inner = r.At<std::atomic<int32_t>>(192);
-  const pid_t holder = ForkHolder(lock, locked, [] {
-    for (;;) pause();  // until killed
-  });
-  ASSERT_GE(holder, 0);
-  const pid_t launcher = LaunchInNewPidNs(inner, [&] {
-    const bool recovered = lock->Lock();
-    got->store(1);
-    lock->Unlock();
-    return recovered ? 0 : 1;
-  });
-  ASSERT_GT(launcher, 0);
-  usleep(400 * 1000);
-  int status = 0;
-  if (waitpid(launcher, &status, WNOHANG) == launcher) {
-    StopSleeper(holder);
-    close(fd);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == kNoPidNamespace) {
-      GTEST_SKIP() << "unshare(CLONE_NEWPID) not permitted";
-    }
-    FAIL() << "waiter ended while the holder lived, status " << status
-           << ", lock got " << got->load();
-  }
-  EXPECT_EQ(got->load(), 0u) << "a live holder in another namespace robbed";
-  StopSleeper(holder);  // SIGKILL and reap
-  EXPECT_EQ(WaitBounded(launcher), 0);
-  EXPECT_EQ(got->load(), 1u);
-  close(fd);
-}
-
-// A writer's tid left in a region word (an intent record, a reservation, a
-// busy word: OwnerAliveAt) read from a new PID namespace: the live writer
-// of the parent namespace is a thread no one there has (OwnerAlive:
-// false, which let the reader repair a live writer's change), but the
-// region is marked by the writer's namespace, where the reader finds it
-// alive; once it is killed and reaped, it is dead for both.
-TEST(OwnerAliveAt, WriterOfAnotherPidNamespaceIsAliveUntilItDies) {
-  ShmRegion r;
-  int fd;
-  ASSERT_EQ(ShmRegion::Create("t", 4096, &fd, &r), 0);
-  auto* word = r.At<std::atomic<uint32_t>>(0);
-  auto* ready = r.At<std::atomic<uint32_t>>(64);
-  auto* checked = r.At<std::atomic<uint32_t>>(128);
-  auto* dead = r.At<std::atomic<uint32_t>>(192);
-  auto* inner = r.At<std::atomic<int32_t>>(256);
-  const pid_t writer = fork();
-  ASSERT_GE(writer, 0);
-  if (writer == 0) {
-    word->store(CurrentTid());
-    ready->store(1);
-    for (;;) pause();  // until killed
-  }
-  while (ready->load() == 0) usleep(1000);
-  const pid_t launcher = LaunchInNewPidNs(inner, [&] {
-    const uint32_t tid = word->load();
-    if (OwnerAlive(tid)) return 4;  // the number is not a thread here
-    if (!OwnerAliveAt(word, tid)) return 1;
-    checked->store(1);
-    while (dead->load() == 0) usleep(1000);
-    return OwnerAliveAt(word, tid) ? 2 : 0;
-  });
-  ASSERT_GT(launcher, 0);
-  for (int i = 0; i < 5000 && checked->load() == 0; ++i) {
-    int status;
-    if (waitpid(launcher, &status, WNOHANG) == launcher) {
-      StopSleeper(writer);
-      close(fd);
-      if (WIFEXITED(status) && WEXITSTATUS(status) == kNoPidNamespace) {
-        GTEST_SKIP() << "unshare(CLONE_NEWPID) not permitted";
-      }
-      FAIL() << "reader ended early, status " << status;
-    }
-    usleep(1000);
-  }
-  EXPECT_EQ(checked->load(), 1u);
-  StopSleeper(writer);  // SIGKILL and reap
-  dead->store(1);
-  EXPECT_EQ(WaitBounded(launcher), 0);
-  close(fd);
 }
 
 // A value's bpf_spin_lock word: the holder's tid in the low 22 bits, a

@@ -61,7 +61,7 @@ bool UserRingbufMap::BeginDrain() {
   if (owner.compare_exchange_strong(cur, me, std::memory_order_acquire)) {
     return true;
   }
-  if (cur != me && !OwnerAliveAt(&owner, cur)) {
+  if (cur != me && !OwnerAlive(cur)) {
     return owner.compare_exchange_strong(cur, me, std::memory_order_acquire);
   }
   return false;
