@@ -95,7 +95,10 @@ LpmTrieMap::Geometry LpmTrieMap::GeometryFor(const MapAttr& attr) {
   g.value_off = sizeof(Node) + RoundUp(g.data_size, 8);
   g.node_size = g.value_off + RoundUp(attr.value_size, 8);
   const uint64_t wanted = uint64_t{attr.max_entries} * 2;
-  const uint64_t cap = std::max<uint64_t>(2, kMaxPoolBytes / g.node_size);
+  // Counted in nodes of the 32-bit-link layout (kLinkGrowth bytes smaller),
+  // so the 64-bit links did not lower the number of nodes a trie can hold.
+  const uint64_t cap =
+      std::max<uint64_t>(2, kMaxPoolBytes / (g.node_size - kLinkGrowth));
   g.pool_nodes = static_cast<uint32_t>(std::min(wanted, cap));
   g.region_size = kBodyOffset + RoundUp(sizeof(LpmBody), 64) +
                   uint64_t{g.pool_nodes} * g.node_size;
@@ -149,6 +152,7 @@ int LpmTrieMap::Attach(ShmRegion region, std::unique_ptr<Map>* out) {
       Load(b.format) != kFormat || Load(b.pool_nodes) != map->g_.pool_nodes ||
       Load(b.fresh) > map->g_.pool_nodes ||
       Load(b.free_head) > map->g_.pool_nodes ||
+      Load(b.free_tail) > map->g_.pool_nodes ||
       RefOf(LoadLink(b.root)) > map->g_.pool_nodes) {
     return -EINVAL;
   }
@@ -288,18 +292,20 @@ void LpmTrieMap::Repair() {
     seen[ref - 1] = 1;
     high = std::max(high, ref);
     if (!(Load(n->flags) & kFlagIm)) ++entries;
-    stack.push_back({&n->link[0], Load(n->prefixlen)});
-    stack.push_back({&n->link[1], Load(n->prefixlen)});
+    stack.push_back({&n->link[0], LenOf(link)});
+    stack.push_back({&n->link[1], LenOf(link)});
   }
   const uint32_t fresh = std::max(std::min(Load(body_->fresh), pool), high);
-  uint32_t head = 0;
+  uint32_t head = 0, tail = 0;
   for (uint32_t i = fresh; i > 0; --i) {
     if (seen[i - 1]) continue;
     StoreLink(At(i)->link[0], head);
     head = i;
+    if (tail == 0) tail = i;
   }
   Store(body_->fresh, fresh);
   Store(body_->free_head, head);
+  Store(body_->free_tail, tail);
   Store(body_->n_entries, entries);
   __atomic_store_n(&body_->seq, Load(body_->seq) + 1, __ATOMIC_RELEASE);
 }
@@ -323,22 +329,32 @@ int LpmTrieMap::ValidateTree() const {
     seen[RefOf(it.link) - 1] = 1;
     for (uint64_t& c : n->link) {
       if (const uint64_t link = LoadLink(c); RefOf(link) != 0) {
-        stack.push_back({link, Load(n->prefixlen)});
+        stack.push_back({link, LenOf(it.link)});
       }
     }
   }
   return 0;
 }
 
+// Never-used nodes first, then the free list's head (the node freed longest
+// ago): see "Reuse" in lpm_trie.h.
 uint32_t LpmTrieMap::AllocNode() {
-  uint32_t ref = Load(body_->free_head);
-  if (ref != 0 && ref <= g_.pool_nodes) {
-    Store(body_->free_head, RefOf(LoadLink(At(ref)->link[0])));
-    return ref;
-  }
-  Store(body_->free_head, 0);  // a corrupted chain is dropped
   const uint32_t fresh = Load(body_->fresh);
-  if (fresh >= g_.pool_nodes) return 0;
+  if (fresh >= g_.pool_nodes) {
+    const uint32_t ref = Load(body_->free_head);
+    if (ref != 0 && ref <= g_.pool_nodes) {
+      const uint32_t next = RefOf(LoadLink(At(ref)->link[0]));
+      Store(body_->free_head, next);
+      if (next == 0 || ref == Load(body_->free_tail)) {
+        Store(body_->free_head, 0);
+        Store(body_->free_tail, 0);
+      }
+      return ref;
+    }
+    Store(body_->free_head, 0);  // a corrupted chain is dropped
+    Store(body_->free_tail, 0);
+    return 0;
+  }
   // The pool is created unbacked (the kernel allocates nodes per update):
   // a never-used node's pages are backed before it is handed out, and a
   // storage that cannot back them is the kernel's failed allocation
@@ -350,8 +366,25 @@ uint32_t LpmTrieMap::AllocNode() {
 }
 
 void LpmTrieMap::FreeNode(uint32_t ref) {
-  StoreLink(At(ref)->link[0], Load(body_->free_head));
+  StoreLink(At(ref)->link[0], 0);
+  const uint32_t tail = Load(body_->free_tail);
+  if (tail != 0 && tail <= g_.pool_nodes && Load(body_->free_head) != 0) {
+    StoreLink(At(tail)->link[0], ref);
+  } else {
+    Store(body_->free_head, ref);  // empty (or a corrupted chain, dropped)
+  }
+  Store(body_->free_tail, ref);
+}
+
+void LpmTrieMap::UnallocNode(uint32_t ref) {
+  if (ref == Load(body_->fresh)) {
+    Store(body_->fresh, ref - 1);  // its pages stay backed for the next use
+    return;
+  }
+  const uint32_t head = Load(body_->free_head);
+  StoreLink(At(ref)->link[0], head);
   Store(body_->free_head, ref);
+  if (head == 0) Store(body_->free_tail, ref);
 }
 
 // trie_lookup_elem(): the walk down from the root, one node per stored
@@ -507,7 +540,7 @@ int LpmTrieMap::UpdateLocked(const uint8_t* key, const void* value,
     return 0;
   };
   auto fail = [&](int err) {
-    FreeNode(fresh);
+    UnallocNode(fresh);
     return err;
   };
 
@@ -521,7 +554,7 @@ int LpmTrieMap::UpdateLocked(const uint8_t* key, const void* value,
     bool bad = false;
     node = Follow(link, parent_len, &bad);
     if (bad) return fail(-EAGAIN);
-    len = Load(node->prefixlen);
+    len = LenOf(link);  // Follow checked it against the node
     match = MatchLen(node, len, key_data, key_len);
     if (len != match || len == key_len || len == g_.max_prefixlen) break;
     parent_len = len;
@@ -594,7 +627,7 @@ int LpmTrieMap::DeleteLocked(const uint8_t* key) {
     bool bad = false;
     node = Follow(link, parent_len, &bad);
     if (bad) return -EAGAIN;
-    len = Load(node->prefixlen);
+    len = LenOf(link);  // Follow checked it against the node
     match = MatchLen(node, len, key_data, key_len);
     if (len != match || len == key_len) break;
     parent = ref;
@@ -651,9 +684,10 @@ int LpmTrieMap::NextKeyWalk(const uint8_t* key, uint8_t* next_key) const {
   if (key != nullptr && KeyPrefixLen(key) <= g_.max_prefixlen) {
     const uint32_t key_len = KeyPrefixLen(key);
     const uint8_t* key_data = key + kPrefixLenSize;
-    // The path from the root; at most max_prefixlen + 1 nodes, since each
-    // link Follow accepts lengthens the prefix.
-    std::vector<uint32_t> path;
+    // The links of the path from the root (their lengths checked by
+    // Follow); at most max_prefixlen + 1 nodes, since each link Follow
+    // accepts lengthens the prefix.
+    std::vector<uint64_t> path;
     path.reserve(g_.max_prefixlen + 1);
     uint64_t link = search_root;
     uint32_t len = 0, match = 0;
@@ -663,8 +697,8 @@ int LpmTrieMap::NextKeyWalk(const uint8_t* key, uint8_t* next_key) const {
       bool bad = false;
       node = Follow(link, parent_len, &bad);
       if (bad) return -EAGAIN;
-      path.push_back(RefOf(link));
-      len = Load(node->prefixlen);
+      path.push_back(link);
+      len = LenOf(link);  // Follow checked it against the node
       match = MatchLen(node, len, key_data, key_len);
       if (len != match || len == key_len) break;
       parent_len = len;
@@ -674,25 +708,26 @@ int LpmTrieMap::NextKeyWalk(const uint8_t* key, uint8_t* next_key) const {
     if (ref != 0 && len == match && !(Load(node->flags) & kFlagIm)) {
       // Climb until a parent has an unvisited right subtree or is itself
       // a real node.
-      uint32_t cur = path.back();
+      uint32_t cur = RefOf(path.back());
       size_t depth = path.size() - 1;
       bool found = false;
       while (depth > 0) {
-        Node* p = At(path[depth - 1]);
+        const uint64_t up = path[depth - 1];
+        Node* p = At(RefOf(up));
         if (RefOf(LoadLink(p->link[0])) == cur) {
           const uint64_t right = LoadLink(p->link[1]);
           if (RefOf(right) != 0) {
             search_root = right;
-            search_parent_len = Load(p->prefixlen);
+            search_parent_len = LenOf(up);
             found = true;
             break;
           }
         }
         if (!(Load(p->flags) & kFlagIm)) {
-          next = path[depth - 1];
+          next = RefOf(up);
           break;
         }
-        cur = path[depth - 1];
+        cur = RefOf(up);
         --depth;
       }
       if (next == 0 && !found) return -ENOENT;
@@ -706,7 +741,7 @@ int LpmTrieMap::NextKeyWalk(const uint8_t* key, uint8_t* next_key) const {
       bool bad = false;
       Node* n = Follow(link, parent_len, &bad);
       if (bad) return -EAGAIN;
-      parent_len = Load(n->prefixlen);
+      parent_len = LenOf(link);  // Follow checked it against the node
       if (Load(n->flags) & kFlagIm) {
         link = LoadLink(n->link[0]);
       } else {

@@ -44,9 +44,25 @@
 // node's is a broken link. The pool holds 2 * max_entries nodes (at
 // most n_entries leaves, fewer intermediates than leaves, and the one spare a
 // replacement needs while the old node is still linked), capped at
-// kMaxPoolBytes; past the cap an update is ENOMEM, where the kernel's node
-// allocation would fail. Free nodes are chained through child[0]; nodes past
-// `fresh` were never used, so creation touches no pool page.
+// kMaxPoolBytes / (node size - kLinkGrowth) nodes: the cap counts nodes of
+// the 16-byte header that 32-bit links had, so the 64-bit links (24-byte
+// header) cost memory, not capacity - a full pool of the smallest nodes (40
+// bytes, 32 before) is 320 MiB of the map's region, backed only as nodes are
+// first used. Past the cap an update is ENOMEM, where the kernel's node
+// allocation would fail. Free nodes are chained through link[0] in a FIFO
+// (free_head .. free_tail); nodes past `fresh` were never used, so creation
+// touches no pool page.
+//
+// Reuse: the kernel frees a deleted or replaced node with kfree_rcu, so a
+// value pointer a program holds keeps the old value until the program ends.
+// AllocNode hands out never-used nodes first and then the node freed longest
+// ago, so a freed node is reused only after every fresh node and every node
+// freed before it: a program's value pointer keeps its value across the
+// program's own later updates unless they cycle through the whole pool.
+// The cost: a trie that churns backs its whole pool's pages, as the kernel's
+// delayed frees keep memory allocated. AllocNode and FreeNode tolerate a
+// head and tail that disagree (a crafted region, a writer that died between
+// the two stores): the chain is dropped, never followed out of the pool.
 //
 // Sharing: writers hold the process-shared lock and make the sequence odd
 // while they change the trie. Readers (lookup and get_next_key, syscall and
@@ -86,8 +102,14 @@ class LpmTrieMap final : public Map {
  public:
   static const MapOps kOps;
 
-  // The pool's upper bound (bytes), see the file comment.
+  // The pool's upper bound (bytes) in nodes of the 32-bit-link layout,
+  // whose header was kLinkGrowth bytes smaller; see the file comment.
   static constexpr uint64_t kMaxPoolBytes = uint64_t{256} << 20;
+  static constexpr uint64_t kLinkGrowth = 8;
+  // The pool's node count for these attributes (2 * max_entries, capped).
+  static uint32_t PoolNodesFor(const MapAttr& attr) {
+    return GeometryFor(attr).pool_nodes;
+  }
 
   // No map_alloc_check: trie_alloc()'s attribute checks, run by Alloc.
   static int AllocCheck(const MapAttr& attr);
@@ -132,10 +154,12 @@ class LpmTrieMap final : public Map {
     uint32_t free_head;  // index + 1 of the first free node
     uint64_t root;       // a link (MakeLink), 0: empty
     uint32_t format;     // kFormat
+    uint32_t free_tail;  // index + 1 of the last free node (0: none)
   };
-  // The body's format: links carry the child's prefixlen. Bodies of earlier
-  // builds (32-bit links) have 0 here, their body's unused tail.
-  static constexpr uint32_t kFormat = 2;
+  // The body's format: 3, links carry the child's prefixlen and the free
+  // list is a FIFO with a tail. Bodies of earlier builds have 0 (32-bit
+  // links, the body's unused tail) or 2 (a LIFO free list, no tail) here.
+  static constexpr uint32_t kFormat = 3;
   static_assert(sizeof(LpmBody) <= 64);
   struct Node {
     uint64_t link[2];  // the children's links; link[0] chains free nodes
@@ -236,7 +260,11 @@ class LpmTrieMap final : public Map {
   int UpdateLocked(const uint8_t* key, const void* value, uint64_t flags);
   int DeleteLocked(const uint8_t* key);
   uint32_t AllocNode();
+  // A node unlinked from the trie (readers may still hold it): to the tail.
   void FreeNode(uint32_t ref);
+  // A node AllocNode just handed out and never linked: back where it came
+  // from (the fresh range or the head of the free list).
+  void UnallocNode(uint32_t ref);
   int ValidateTree() const;
 
   LpmBody* body_;

@@ -249,6 +249,97 @@ TEST(LpmTrieTest, ProgramFaceReturnsTheValueInPlace) {
   EXPECT_EQ(CloseFd(fd), 0);
 }
 
+// The kernel frees a deleted or replaced node with kfree_rcu
+// (trie_delete_elem, trie_update_elem), so a value pointer a program holds
+// keeps the old value for the rest of the program, even when the program
+// then inserts another prefix (review finding: the node was reused at once).
+TEST(LpmTrieTest, ValuePointerKeepsItsValueAfterDeleteAndInsert) {
+  const int fd = MapCreate(Lpm(4, 8, 4));
+  ASSERT_GE(fd, 0);
+  std::shared_ptr<Map> map = MapFromFd(fd);
+  Key4 a = K(8, 10), c = K(8, 11);
+  const uint64_t v1 = 1, v99 = 99;
+  ASSERT_EQ(map->UpdateElemProg(&a, &v1, BPF_ANY), 0);
+  Key4 q = K(32, 10, 1, 2, 3);
+  auto* p = static_cast<uint64_t*>(map->LookupElemProg(&q));
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(map->DeleteElemProg(&a), 0);
+  ASSERT_EQ(map->UpdateElemProg(&c, &v99, BPF_ANY), 0);
+  EXPECT_EQ(*p, 1u);
+  EXPECT_EQ(CloseFd(fd), 0);
+}
+
+TEST(LpmTrieTest, ValuePointerKeepsItsValueAfterReplaceAndInsert) {
+  const int fd = MapCreate(Lpm(4, 8, 4));
+  ASSERT_GE(fd, 0);
+  std::shared_ptr<Map> map = MapFromFd(fd);
+  Key4 a = K(8, 10), c = K(8, 11);
+  const uint64_t v1 = 1, v2 = 2, v99 = 99;
+  ASSERT_EQ(map->UpdateElemProg(&a, &v1, BPF_ANY), 0);
+  Key4 q = K(32, 10, 1, 2, 3);
+  auto* p = static_cast<uint64_t*>(map->LookupElemProg(&q));
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(map->UpdateElemProg(&a, &v2, BPF_ANY), 0);
+  ASSERT_EQ(map->UpdateElemProg(&c, &v99, BPF_ANY), 0);
+  EXPECT_EQ(*p, 1u);
+  uint64_t v = 0;
+  ASSERT_EQ(MapLookupElem(fd, &q, &v), 0);
+  EXPECT_EQ(v, 2u);
+  EXPECT_EQ(CloseFd(fd), 0);
+}
+
+// Freed nodes are reused oldest first, after the never-used ones: churn on
+// a small trie cycles through the pool (2 * max_entries nodes) and never
+// runs out of nodes, and every answer stays the model's.
+TEST(LpmTrieTest, FreedNodesAreReusedOldestFirstWithoutLeaking) {
+  const int fd = MapCreate(Lpm(4, 8, 3));
+  ASSERT_GE(fd, 0);
+  std::shared_ptr<Map> map = MapFromFd(fd);
+  Key4 keep = K(8, 10);
+  const uint64_t kept = 7;
+  ASSERT_EQ(MapUpdateElem(fd, &keep, &kept, BPF_ANY), 0);
+  Key4 q = K(32, 10, 1, 2, 3);
+  auto* p = static_cast<uint64_t*>(map->LookupElemProg(&q));
+  ASSERT_NE(p, nullptr);
+  for (uint32_t i = 0; i < 1000; ++i) {
+    Key4 a = K(16, 10, static_cast<uint8_t>(i)), b = K(24, 11, 1, 2);
+    const uint64_t va = i, vb = i + 1;
+    ASSERT_EQ(MapUpdateElem(fd, &a, &va, BPF_ANY), 0) << i;
+    ASSERT_EQ(MapUpdateElem(fd, &b, &vb, BPF_ANY), 0) << i;  // a replace
+    ASSERT_EQ(MapDeleteElem(fd, &a), 0) << i;
+    uint64_t v = 0;
+    ASSERT_EQ(MapLookupElem(fd, &b, &v), 0);
+    EXPECT_EQ(v, i + 1);
+  }
+  EXPECT_EQ(*p, 7u);  // never freed, never reused
+  EXPECT_EQ(Trie(fd)->EntriesForTest(), 2u);
+  EXPECT_EQ(Trie(fd)->NodesForTest(), 3u);  // 10/8 and 11.1.2/24 under an im
+  EXPECT_EQ(CloseFd(fd), 0);
+}
+
+// The pool's cap counts nodes of the 32-bit-link layout (a 16-byte header),
+// so the 24-byte header did not lower capacity: max_entries 4,000,000 with
+// /32 keys and u64 values gets all 8,000,000 nodes, as before the 64-bit
+// links (review finding: 3,355,443 entries, then ENOMEM). The 4M-entry fill
+// itself is emu/lpm_capacity_test.cc.
+TEST(LpmTrieTest, PoolCapCountsNodesOfTheOldHeader) {
+  constexpr uint64_t kCap = LpmTrieMap::kMaxPoolBytes;
+  EXPECT_EQ(LpmTrieMap::PoolNodesFor(Lpm(4, 8, 4'000'000)), 8'000'000u);
+  // Node 24 + 8 + 8 = 40 bytes, counted as 32.
+  EXPECT_EQ(LpmTrieMap::PoolNodesFor(Lpm(4, 8, 100'000'000)), kCap / 32);
+  // Node 24 + 16 + 64 = 104 bytes, counted as 96.
+  EXPECT_EQ(LpmTrieMap::PoolNodesFor(Lpm(16, 64, 100'000'000)), kCap / 96);
+  EXPECT_EQ(LpmTrieMap::PoolNodesFor(Lpm(4, 8, 3)), 6u);
+  // The region holds the pool (at most 320 MiB for the smallest nodes),
+  // created unbacked.
+  const int fd = MapCreate(Lpm(4, 8, 4'000'000));
+  ASSERT_GE(fd, 0);
+  struct stat st {};
+  ASSERT_EQ(fstat(fd, &st), 0);
+  EXPECT_GE(static_cast<uint64_t>(st.st_size), uint64_t{8'000'000} * 40);
+  EXPECT_EQ(CloseFd(fd), 0);
+}
+
 TEST(LpmTrieTest, ManyPrefixesMatchABruteForceModel) {
   const int fd = MapCreate(Lpm(2, 4, 64));
   ASSERT_GE(fd, 0);
@@ -547,8 +638,11 @@ TEST(LpmTrieTest, CraftedLinksAreRefusedNotFollowed) {
   ASSERT_EQ(pwrite(fd, root, 8, kRoot), 8);
   ASSERT_EQ(MapLookupElem(fd, &q, &v), 0);
   // A body of an earlier format (32-bit links): no format word.
-  const uint32_t no_format = 0, format = 2;
+  const uint32_t no_format = 0, old_format = 2, format = 3;
   ASSERT_EQ(pwrite(fd, &no_format, 4, kBodyOffset + 32), 4);
+  EXPECT_EQ(AttachMapFd(other), -EINVAL);
+  // One of the LIFO free list (no tail word).
+  ASSERT_EQ(pwrite(fd, &old_format, 4, kBodyOffset + 32), 4);
   EXPECT_EQ(AttachMapFd(other), -EINVAL);
   ASSERT_EQ(pwrite(fd, &format, 4, kBodyOffset + 32), 4);
   ASSERT_EQ(AttachMapFd(other), 0);
