@@ -7,7 +7,9 @@
 // BPF_F_ALLOW_MULTI, BPF_F_REPLACE; bpf_link_create / bpf_link_update /
 // bpf_link_detach and the close of a link; bpf_program__attach_cgroup
 // with bpf_link__update_program, bpf_link__detach and bpf_link__destroy;
-// the errnos of each. Program ids print by name (a b c d, o t for the
+// a dup() of a link fd, a link made with stdin closed (ensure_good_fd), an
+// egress program returning 2 at ingress (enforce_expected_attach_type),
+// bpf_prog_detach2 of a flow dissector; the errnos of each. Program ids print by name (a b c d, o t for the
 // object's two, x for an XDP program). Needs root and a writable cgroup2
 // hierarchy: prints "SKIPPED: ..." alone otherwise.
 #define _GNU_SOURCE
@@ -79,13 +81,18 @@ static __u32 Id(int fd) {
   return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
 }
 
-static int Load(enum bpf_prog_type type, enum bpf_attach_type expected) {
-  const struct bpf_insn ret1[] = {
-      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 1},
+static int LoadRet(enum bpf_prog_type type, enum bpf_attach_type expected,
+                   int ret) {
+  const struct bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = ret},
       {.code = BPF_JMP | BPF_EXIT},
   };
   LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = expected);
-  return bpf_prog_load(type, NULL, "GPL", ret1, 2, &o);
+  return bpf_prog_load(type, NULL, "GPL", insns, 2, &o);
+}
+
+static int Load(enum bpf_prog_type type, enum bpf_attach_type expected) {
+  return LoadRet(type, expected, 1);
 }
 
 // Where the cgroup2 hierarchy is mounted (/proc/self/mountinfo), or "".
@@ -272,6 +279,44 @@ int main(int argc, char** argv) {
   close(lb);
   close(la);
   Query("query parent after close", p, eg, 0, 4, 1);
+  // A dup() of a link fd is the same link: it lives while either is open.
+  const int lc = bpf_link_create(fd[2], p, eg, NULL);
+  const int lc_dup = dup(lc);
+  close(lc);
+  Query("query parent after closing the original", p, eg, 0, 4, 1);
+  Report("detach through the dup", bpf_link_detach(lc_dup), 0);
+  Query("query parent after detach", p, eg, 0, 4, 1);
+  close(lc_dup);
+  const int ld = bpf_link_create(fd[3], p, eg, NULL);
+  const int ld_dup = dup(ld);
+  close(ld);
+  close(ld_dup);
+  Query("query parent after closing both", p, eg, 0, 4, 1);
+  // With stdin closed, the link fd is still >= 3 (ensure_good_fd).
+  const int saved_in = dup(0);
+  close(0);
+  const int lo = bpf_link_create(fd[2], p, eg, NULL);
+  printf("link with stdin closed >= 3 = %d\n", lo >= 3);
+  dup2(saved_in, 0);
+  close(saved_in);
+  Query("query parent with the moved link", p, eg, 0, 4, 1);
+  close(lo);
+  Query("query parent after its close", p, eg, 0, 4, 1);
+  // An egress program returning 2 (congestion notification) attaches only
+  // to egress (enforce_expected_attach_type); one returning 1 anywhere.
+  const enum bpf_attach_type in = BPF_CGROUP_INET_INGRESS;
+  const int ret2 = LoadRet(BPF_PROG_TYPE_CGROUP_SKB, eg, 2);
+  printf("load ret 2 = %d\n", ret2 >= 0);
+  Report("attach ret 2 to ingress", bpf_prog_attach(ret2, c, in, 0), 0);
+  Report("link ret 2 to ingress", bpf_link_create(ret2, c, in, NULL), 1);
+  Report("attach ret 1 to ingress", bpf_prog_attach(fd[0], c, in, 0), 0);
+  Report("detach ret 1 from ingress", bpf_prog_detach2(fd[0], c, in), 0);
+  Report("attach ret 2 to egress", bpf_prog_attach(ret2, c, eg, 0), 0);
+  Report("detach ret 2 from egress", bpf_prog_detach2(ret2, c, eg), 0);
+  close(ret2);
+  // BPF_PROG_DETACH of a flow dissector takes the program by its type.
+  Report("detach XDP from the flow dissector",
+         bpf_prog_detach2(fd[6], 0, BPF_FLOW_DISSECTOR), 0);
   // bpf_program__attach_cgroup.
   struct bpf_link* l1 = bpf_program__attach_cgroup(one, p);
   printf("attach_cgroup one = %s\n", l1 != NULL ? "link" : "NULL");

@@ -90,6 +90,17 @@ int LinkFdError(int link_fd) {
   return fcntl(link_fd, F_GETFD) < 0 ? -EBADF : -EINVAL;
 }
 
+// A cgroup link fd moved off 0-2, as libbpf's ensure_good_fd(): the copy
+// is the same link (emu/cgroup_attach.h finds a link by its file), which
+// the original's close leaves attached.
+int GoodLinkFd(int fd) {
+  if (fd < 0 || fd >= 3) return fd;
+  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  const int err = copy < 0 ? -errno : 0;
+  bpfemu::CloseFd(fd);
+  return copy < 0 ? err : copy;
+}
+
 // The id walks' common checks (bpf_obj_get_next_id).
 int NextIdChecks(uint32_t start_id, const uint32_t* next_id) {
   if (start_id >= INT32_MAX) return -EINVAL;
@@ -228,14 +239,13 @@ int CgroupQuery(int target_fd, enum bpf_attach_type type,
   if (err == 0) {
     attach_flags = q.flags;
     cnt = static_cast<__u32>(q.ids.size());
-    if (cnt_in != 0 && ids != nullptr && cnt != 0) {
-      const __u32 n = std::min(cnt_in, cnt);
-      if (cnt_in < cnt) err = -ENOSPC;
-      for (__u32 i = 0; i < n; ++i) ids[i] = q.ids[i];
-      if (flags_out != nullptr && !(query_flags & BPF_F_QUERY_EFFECTIVE)) {
-        for (__u32 i = 0; i < n; ++i) flags_out[i] = q.flags;
-      }
-    }
+    err = bpfemu::CgroupQueryCopyOut(q, cnt_in, ids != nullptr,
+                                     flags_out != nullptr,
+                                     query_flags & BPF_F_QUERY_EFFECTIVE,
+                                     [&](bool flags, uint32_t i, uint32_t v) {
+                                       (flags ? flags_out : ids)[i] = v;
+                                       return 0;
+                                     });
   }
   if (opts != nullptr) {
     if (opts->sz >= offsetof(struct bpf_prog_query_opts, attach_flags) +
@@ -424,7 +434,9 @@ int bpf_prog_attach(int prog_fd, int attachable_fd, enum bpf_attach_type type,
 }
 
 // BPF_PROG_DETACH: a cgroup's hook (emu/cgroup_attach.h); on another
-// nothing is ever attached: detaching finds nothing (ENOENT).
+// nothing is ever attached, after the hook's own checks (kernel/bpf/
+// syscall.c bpf_prog_detach): the program is taken by the hook's program
+// type, then detaching finds nothing (ENOENT).
 int bpf_prog_detach2(int prog_fd, int attachable_fd,
                      enum bpf_attach_type type) {
   bpfemu::ProgAttachAttr attr;
@@ -436,10 +448,48 @@ int bpf_prog_detach2(int prog_fd, int attachable_fd,
       err != bpfemu::kNotCgroupHook) {
     return LibbpfErr(err);
   }
-  if (prog_fd != 0) {
-    if (int err = ProgFdError(prog_fd); err != 0) return LibbpfErr(err);
+  // bpf_prog_get_type(): the fd's program, of the hook's type.
+  auto prog_of_type = [&](uint32_t ptype) {
+    std::shared_ptr<const bpfemu::Prog> prog;
+    if (int err = bpfemu::ProgFromFd(prog_fd, &prog); err != 0) return err;
+    return prog->type == ptype ? 0 : -EINVAL;
+  };
+  switch (type) {
+    case BPF_FLOW_DISSECTOR:
+      // netns_bpf_prog_detach(): no target, then the program.
+      if (attachable_fd != 0) return LibbpfErr(-EINVAL);
+      if (int err = prog_of_type(BPF_PROG_TYPE_FLOW_DISSECTOR); err != 0) {
+        return LibbpfErr(err);
+      }
+      return LibbpfErr(-ENOENT);
+    case BPF_LIRC_MODE2:
+      // lirc_prog_detach(): the program, then rc_dev_get_from_fd (no lirc
+      // devices here).
+      if (int err = prog_of_type(BPF_PROG_TYPE_LIRC_MODE2); err != 0) {
+        return LibbpfErr(err);
+      }
+      return LibbpfErr(LinkFdError(attachable_fd));
+    case BPF_SK_MSG_VERDICT:
+    case BPF_SK_SKB_STREAM_PARSER:
+    case BPF_SK_SKB_STREAM_VERDICT:
+    case BPF_SK_SKB_VERDICT: {
+      // sock_map_prog_detach(): the map, then the program of the type;
+      // only socket maps have programs (sock_map_progs).
+      auto map = bpfemu::MapFromFd(attachable_fd);
+      if (map == nullptr) return LibbpfErr(LinkFdError(attachable_fd));
+      const uint32_t ptype = type == BPF_SK_MSG_VERDICT ? BPF_PROG_TYPE_SK_MSG
+                                                        : BPF_PROG_TYPE_SK_SKB;
+      if (int err = prog_of_type(ptype); err != 0) return LibbpfErr(err);
+      return LibbpfErr(map->type() == BPF_MAP_TYPE_SOCKMAP ||
+                               map->type() == BPF_MAP_TYPE_SOCKHASH
+                           ? -ENOENT
+                           : -EOPNOTSUPP);
+    }
+    default:
+      // The other hooks have no BPF_PROG_DETACH (tcx and netkit: not
+      // modelled).
+      return LibbpfErr(-EINVAL);
   }
-  return LibbpfErr(-ENOENT);
 }
 
 int bpf_prog_detach(int attachable_fd, enum bpf_attach_type type) {
@@ -477,7 +527,7 @@ int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type type,
     bpfemu::CgroupFds fds;
     if (int fd = bpfemu::CgroupLinkCreateCommand(attr, fds);
         fd != bpfemu::kNotCgroupHook) {
-      return LibbpfErr(fd);
+      return LibbpfErr(GoodLinkFd(fd));
     }
   }
   if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
@@ -519,9 +569,10 @@ int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type type,
   return LibbpfErr(-EOPNOTSUPP);
 }
 
-// BPF_LINK_UPDATE: a cgroup link's program is replaced
-// (emu/cgroup_attach.h); the other links here have none to replace
-// (EINVAL, as bpf_link_get_from_fd for a file that is no link).
+// BPF_LINK_UPDATE: a struct_ops link's map (emu/struct_ops_map.h) or a
+// cgroup link's program (emu/cgroup_attach.h) is replaced; the other links
+// here have none to replace (EINVAL, as bpf_link_get_from_fd for a file
+// that is no link).
 int bpf_link_update(int link_fd, int new_prog_fd,
                     const struct bpf_link_update_opts* opts) {
   if (!OptsValid(opts)) return LibbpfErr(-EINVAL);
@@ -543,7 +594,6 @@ int bpf_link_update(int link_fd, int new_prog_fd,
 }
 
 int bpf_link_detach(int link_fd) {
-  if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
   // bpf_cgroup_link_detach().
   if (bpfemu::IsCgroupLinkFd(link_fd)) {
     return LibbpfErr(bpfemu::CgroupLinkDetach(link_fd));

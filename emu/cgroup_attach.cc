@@ -1,23 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/cgroup_attach.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <list>
 #include <map>
 #include <mutex>
 #include <utility>
 
+#include "emu/bpf_iter.h"
 #include "emu/cgroup.h"
 #include "emu/cgroup_storage.h"
 #include "emu/errno.h"
-#include "emu/object_table.h"
 #include "emu/syscall.h"
+#include "emu/trampoline.h"
 #include "emu/version.h"
 
 namespace bpfemu {
@@ -205,17 +211,102 @@ struct LinkHandle {
   }
 };
 
+// The cgroup links of this process by the file their fds refer to (the
+// memfd's device and inode), as the kernel's struct file holds a link: a
+// dup() of a link fd is the same link, and the link lives while any fd of
+// the process refers to its file (bpf_link_release on the file's last
+// fput).
+class LinkFiles {
+ public:
+  using Key = std::pair<uint64_t, uint64_t>;
+  void Add(int fd, std::shared_ptr<LinkHandle> h) {
+    Key k;
+    if (!KeyOf(fd, &k)) return;
+    std::lock_guard<std::mutex> l(mu_);
+    by_file_[k] = std::move(h);
+    size_.store(by_file_.size());
+  }
+  std::shared_ptr<const LinkHandle> ByFd(int fd) {
+    Key k;
+    if (size_.load() == 0 || !KeyOf(fd, &k)) return nullptr;
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = by_file_.find(k);
+    return it == by_file_.end() ? nullptr : it->second;
+  }
+  // `fd` is being closed: the link goes when no other fd of this process
+  // refers to its file. False if `fd` is no link's.
+  bool Forget(int fd) {
+    Key k;
+    if (size_.load() == 0 || !KeyOf(fd, &k)) return false;
+    std::lock_guard<std::mutex> closing(close_mu_);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!by_file_.contains(k)) return false;
+    }
+    if (OtherFdRefers(fd, k)) return true;
+    std::shared_ptr<LinkHandle> last;  // released after the lock
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = by_file_.find(k);
+    if (it == by_file_.end()) return false;
+    last = std::move(it->second);
+    by_file_.erase(it);
+    size_.store(by_file_.size());
+    return true;
+  }
+
+ private:
+  static bool KeyOf(int fd, Key* k) {
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) return false;
+    *k = {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+    return true;
+  }
+  // Whether an fd of this process other than `fd` refers to file `k`
+  // (/proc/self/fd read with raw syscalls: no close() of libbpfemu's runs).
+  static bool OtherFdRefers(int fd, const Key& k) {
+    const int dir =
+        static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/fd",
+                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir < 0) return false;
+    bool found = false;
+    alignas(8) char buf[4096];
+    for (;;) {
+      const long n = syscall(SYS_getdents64, dir, buf, sizeof(buf));
+      if (n <= 0) break;
+      for (long off = 0; off < n && !found;) {
+        const auto* d = reinterpret_cast<const struct dirent64*>(buf + off);
+        off += d->d_reclen;
+        char* end = nullptr;
+        const long other = strtol(d->d_name, &end, 10);
+        if (end == d->d_name || *end != 0 || other == fd || other == dir) {
+          continue;
+        }
+        Key ok;
+        found = KeyOf(static_cast<int>(other), &ok) && ok == k;
+      }
+      if (found) break;
+    }
+    syscall(SYS_close, dir);
+    return found;
+  }
+
+  std::mutex close_mu_;  // one close's look at the fd table at a time
+  std::mutex mu_;
+  std::map<Key, std::shared_ptr<LinkHandle>> by_file_;
+  std::atomic<size_t> size_{0};
+};
+
 bool ForgetLinkFd(int fd);
 
-ObjectTable<LinkHandle>& LinkFds() {
+LinkFiles& LinkFds() {
   static auto* table = [] {
     AddFdForgetter(&ForgetLinkFd);  // a close of a link fd (emu/syscall.h)
-    return new ObjectTable<LinkHandle>;
+    return new LinkFiles;
   }();
   return *table;
 }
 
-bool ForgetLinkFd(int fd) { return LinkFds().EraseFd(fd); }
+bool ForgetLinkFd(int fd) { return LinkFds().Forget(fd); }
 
 }  // namespace
 
@@ -429,6 +520,24 @@ void CgroupProgQuery(const CgroupPath& cgrp, uint32_t attach_type,
   out->ids = std::move(items);
 }
 
+int CgroupQueryCopyOut(
+    const CgroupQueryResult& q, uint32_t cnt_in, bool has_ids, bool has_flags,
+    bool effective,
+    const std::function<int(bool flags, uint32_t i, uint32_t value)>& write) {
+  const uint32_t total = static_cast<uint32_t>(q.ids.size());
+  if (cnt_in == 0 || !has_ids || total == 0) return 0;
+  const uint32_t n = std::min(cnt_in, total);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (int err = write(false, i, q.ids[i]); err != 0) return err;
+  }
+  if (!effective && has_flags) {
+    for (uint32_t i = 0; i < n; ++i) {
+      if (int err = write(true, i, q.flags); err != 0) return err;
+    }
+  }
+  return n < total ? -ENOSPC : 0;
+}
+
 size_t CgroupProgsAttached() {
   State& s = St();
   std::lock_guard<std::mutex> l(s.mu);
@@ -459,17 +568,21 @@ int CgroupLinkAttach(const CgroupPath& cgrp, CgroupAttachArgs args) {
   const int fd = memfd_create("bpfemu-link", MFD_CLOEXEC);
   if (fd < 0) return -errno;
   auto handle = std::make_shared<LinkHandle>();
+  int err = 0;
   {
     State& s = St();
     std::lock_guard<std::mutex> l(s.mu);
     args.link = ++s.last_link;
     args.flags |= BPF_F_ALLOW_MULTI;
-    if (int err = AttachLocked(s, cgrp, args); err != 0) {
-      close(fd);
-      return err;
+    err = AttachLocked(s, cgrp, args);
+    if (err == 0) {
+      s.links[args.link] = LinkState{cgrp.id, args.attach_type, args.prog};
+      handle->id = args.link;
     }
-    s.links[args.link] = LinkState{cgrp.id, args.attach_type, args.prog};
-    handle->id = args.link;
+  }
+  if (err != 0) {
+    close(fd);  // after the lock: a close may run fd forgetters
+    return err;
   }
   LinkFds().Add(fd, std::move(handle));
   return fd;
@@ -481,8 +594,6 @@ uint32_t CgroupLinkIdOfFd(int fd) {
   std::shared_ptr<const LinkHandle> h = LinkFds().ByFd(fd);
   return h == nullptr ? 0 : h->id;
 }
-
-bool ForgetCgroupLinkFd(int fd) { return ForgetLinkFd(fd); }
 
 int CgroupLinkReplace(int link_fd, const std::shared_ptr<const Prog>& prog,
                       const std::shared_ptr<const Prog>& old) {
@@ -528,8 +639,6 @@ int CgroupLinkDetach(int link_fd) {
 
 namespace {
 
-bool AtLeast612() { return TargetKernel() >= KernelVersion::k6_12; }
-
 // kernel/bpf/syscall.c BPF_F_ATTACH_MASK_BASE and _MPROG, and 6.1's
 // BPF_F_ATTACH_MASK.
 constexpr uint32_t kAttachMaskBase =
@@ -564,7 +673,10 @@ int CheckAttachType(const Prog& prog, uint32_t type) {
       return expected == type ? 0 : -EINVAL;
     case BPF_PROG_TYPE_CGROUP_SKB:
       if (!CallerPrivileged()) return -EPERM;  // CAP_NET_ADMIN
-      [[fallthrough]];
+      if (CgroupAttachProgType(type) != prog.type) return -EINVAL;
+      // An egress program returning 2 or 3 stays at egress.
+      return prog.enforce_expected_attach_type && expected != type ? -EINVAL
+                                                                   : 0;
     default:
       return CgroupAttachProgType(type) == prog.type ? 0 : -EINVAL;
   }
@@ -587,6 +699,10 @@ void ResolveAnchor(CgroupFds& fds, CgroupAttachArgs* args) {
       if (args->anchor_err == 0 && args->anchor_link == 0) {
         args->anchor_err = -EINVAL;
       }
+      // Another kind of link is an anchor no list holds.
+      if (args->anchor_err == -EINVAL && fds.OtherLink(static_cast<int>(rel))) {
+        args->anchor_err = -ENOENT;
+      }
     }
     return;
   }
@@ -606,6 +722,10 @@ int CgroupFds::Cgroup(int fd, CgroupPath* out) {
 
 int CgroupFds::Prog(int fd, std::shared_ptr<const bpfemu::Prog>* out) {
   return ProgFromFd(fd, out);
+}
+
+bool CgroupFds::OtherLink(int fd) {
+  return IsIterLinkFd(fd) || IsTracingLinkFd(fd);
 }
 
 int CgroupFds::Link(int fd, int* local) {
@@ -643,7 +763,6 @@ bool AttachTypeKnown(uint32_t t) {
 }
 
 int CgroupAttachCommand(const ProgAttachAttr& a, CgroupFds& fds) {
-  if (!CallerPrivileged()) return -EPERM;
   const uint32_t type = a.attach_type;
   const uint32_t flags = a.attach_flags;
   if (!AtLeast612() && (flags & ~kAttachMask61)) return -EINVAL;
@@ -675,7 +794,6 @@ int CgroupAttachCommand(const ProgAttachAttr& a, CgroupFds& fds) {
 }
 
 int CgroupDetachCommand(const ProgAttachAttr& a, CgroupFds& fds) {
-  if (!CallerPrivileged()) return -EPERM;
   const uint32_t type = a.attach_type;
   const uint32_t ptype = CgroupAttachProgType(type);
   if (ptype == 0) return AttachTypeKnown(type) ? kNotCgroupHook : -EINVAL;
@@ -705,7 +823,6 @@ int CgroupQueryCommand(int32_t target_fd, uint32_t type, uint32_t qflags,
 }
 
 int CgroupLinkCreateCommand(const LinkCreateAttr& a, CgroupFds& fds) {
-  if (!CallerPrivileged()) return -EPERM;
   CgroupAttachArgs args;
   if (int err = fds.Prog(a.prog_fd, &args.prog); err != 0) return err;
   switch (args.prog->type) {
@@ -734,8 +851,12 @@ int CgroupLinkCreateCommand(const LinkCreateAttr& a, CgroupFds& fds) {
   if (int err = fds.Cgroup(a.target_fd, &cgrp); err != 0) return err;
   args.attach_type = a.attach_type;
   args.flags = a.flags;
-  args.relative = a.relative_fd;
-  args.revision = a.expected_revision;
+  // 6.1's link_create has no cgroup members: the bytes after flags
+  // (another link's target_btf_id or iter_info) are not read.
+  if (AtLeast612()) {
+    args.relative = a.relative_fd;
+    args.revision = a.expected_revision;
+  }
   ResolveAnchor(fds, &args);
   return CgroupLinkAttach(cgrp, std::move(args));
 }
@@ -743,7 +864,6 @@ int CgroupLinkCreateCommand(const LinkCreateAttr& a, CgroupFds& fds) {
 int CgroupLinkUpdateCommand(int32_t link_fd, int32_t new_prog_fd,
                             uint32_t flags, int32_t old_prog_fd,
                             CgroupFds& fds) {
-  if (!CallerPrivileged()) return -EPERM;
   if (flags & ~uint32_t{BPF_F_REPLACE}) return -EINVAL;
   int local = -1;
   if (int err = fds.Link(link_fd, &local); err != 0) return err;

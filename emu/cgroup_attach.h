@@ -41,6 +41,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -120,6 +121,17 @@ struct CgroupQueryResult {
 void CgroupProgQuery(const CgroupPath& cgrp, uint32_t attach_type,
                      bool effective, CgroupQueryResult* out);
 
+// __cgroup_bpf_query()'s copy-out of the ids after prog_cnt: nothing when
+// the caller's room `cnt_in` is 0, it gave no id array or none was found;
+// else write(false, i, id) for as many ids as fit, then, for an attached
+// (not effective) query with a prog_attach_flags array, write(true, i,
+// flags) for each of them (the hook's attach flags). 0, -ENOSPC when fewer
+// fit than were found, or the first nonzero answer of `write`.
+[[nodiscard]] int CgroupQueryCopyOut(
+    const CgroupQueryResult& q, uint32_t cnt_in, bool has_ids, bool has_flags,
+    bool effective,
+    const std::function<int(bool flags, uint32_t i, uint32_t value)>& write);
+
 // --- links ---
 
 // cgroup_bpf_link_attach() after its flags check and cgroup_get_from_fd:
@@ -132,9 +144,6 @@ void CgroupProgQuery(const CgroupPath& cgrp, uint32_t attach_type,
 bool IsCgroupLinkFd(int fd);
 // The link's id behind `fd` (an anchor), or 0.
 uint32_t CgroupLinkIdOfFd(int fd);
-// Forgets the link fd (on close); the last fd of a link detaches it
-// (bpf_cgroup_link_release). False if `fd` is none.
-bool ForgetCgroupLinkFd(int fd);
 // cgroup_bpf_replace(): the link's program becomes `prog`: -ENOLINK for a
 // detached link, -EPERM when `old` is given and is not the link's program,
 // -EINVAL for a program of another type or other cgroup storages. 0 or
@@ -161,6 +170,10 @@ class CgroupFds {
   // process's link fd (IsCgroupLinkFd), -EBADF (not open), -EINVAL (no
   // cgroup link).
   virtual int Link(int fd, int* local);
+  // Whether `fd` is a link of another kind (an iterator's, a tracing
+  // program's): bpf_get_anchor_link() takes it, and no cgroup's list holds
+  // it (-ENOENT).
+  virtual bool OtherLink(int fd);
 };
 
 // What a caller answers for an attach type that names no cgroup hook (the

@@ -1481,6 +1481,12 @@ int Program::Load(const LoadAttr& attr, Linker& linker,
       return -EINVAL;
     }
   }
+  // check_return_code()'s enforce_attach_type_range: an exit whose R0 is
+  // known to be 2 or 3 (var_off within tnum_range(2, 3)).
+  prog->returns_2_or_3_ = std::any_of(
+      walk.main_exits.begin(), walk.main_exits.end(), [](const Tnum& r0) {
+        return (r0.mask & ~uint64_t{1}) == 0 && (r0.value & ~uint64_t{1}) == 2;
+      });
   prog->max_ctx_offset_ = walk.max_off;
   prog->resources_ = linker.TakeResources();
   if (JitEnabled()) {

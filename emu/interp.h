@@ -278,6 +278,12 @@ class Program : public std::enable_shared_from_this<Program> {
   // The verifier's prog->aux->max_ctx_offset: the end of the furthest
   // context read (bpf_prog_test_run_raw_tp refuses a shorter context).
   uint32_t max_ctx_offset() const { return max_ctx_offset_; }
+  // Whether some exit of the main program returns R0 known (by the load's
+  // walk) to be 2 or 3: check_return_code() then sets
+  // prog->enforce_expected_attach_type for a CGROUP_SKB egress program
+  // (var_off within tnum_range(2, 3)). The walk follows no bounds, so a
+  // value the verifier narrows to 2..3 only through its bounds is missed.
+  bool returns_2_or_3() const { return returns_2_or_3_; }
   // Whether Load() compiled the program to x86-64 (SetJit; emu/jit_x86.h).
   bool jitted() const { return jit_ != nullptr; }
   // The compiled code (nullptr: interpreted), for tests of what the JIT
@@ -305,6 +311,7 @@ class Program : public std::enable_shared_from_this<Program> {
   uint32_t prog_type_ = 0;
   size_t ctx_size_ = 0;
   uint32_t max_ctx_offset_ = 0;
+  bool returns_2_or_3_ = false;
   std::vector<Insn> insns_;
   std::vector<HelperFn> helpers_;
   std::vector<int32_t> helper_ids_;  // each helper's BPF_FUNC_* id, -1: none

@@ -224,6 +224,10 @@ int Register(uint32_t prog_type, uint32_t expected_attach_type,
   prog->attach_btf_id = attach_btf_id;
   if (code != nullptr) {
     prog->max_ctx_offset = code->max_ctx_offset();
+    prog->enforce_expected_attach_type =
+        prog_type == BPF_PROG_TYPE_CGROUP_SKB &&
+        expected_attach_type == BPF_CGROUP_INET_EGRESS &&
+        code->returns_2_or_3();
     prog->jit = code->jit_target();  // a copy; `code` keeps it valid
   }
   prog->code = std::move(code);

@@ -127,6 +127,11 @@ struct Prog {
   // prog->aux->attach_btf_id: the kernel BTF id a tracing program was
   // loaded for (an iterator's bpf_iter_<target>, emu/bpf_iter.h), or 0.
   uint32_t attach_btf_id = 0;
+  // prog->enforce_expected_attach_type: a CGROUP_SKB program loaded for
+  // BPF_CGROUP_INET_EGRESS that returns 2 or 3 (congestion notification)
+  // attaches only to egress (kernel/bpf/verifier.c check_return_code,
+  // interp::Program::returns_2_or_3).
+  bool enforce_expected_attach_type = false;
 };
 
 // The process-local side of one PROG_ARRAY: per slot, the program its id

@@ -43,6 +43,11 @@ void SetTargetKernel(KernelVersion v);
 bool CallerPrivileged();
 void SetCallerPrivileged(bool privileged);
 
+// Whether the target kernel is 6.12 or newer (the multi-program attach
+// API of BPF_PROG_ATTACH and cgroup links: relative_fd, expected_revision,
+// BPF_F_BEFORE / _AFTER / _ID / _LINK; tcx and netkit hooks).
+inline bool AtLeast612() { return TargetKernel() >= KernelVersion::k6_12; }
+
 // Version predicates, named for the behaviour that changed.
 //
 // 6.15 replaced the bucket raw spinlock and its per-CPU map_locked counters

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -66,8 +67,6 @@ T Get(const uint8_t* attr, size_t off) {
   return v;
 }
 
-bool AtLeast612() { return TargetKernel() >= KernelVersion::k6_12; }
-
 // Commands that exist but that an unprivileged process cannot use on this
 // machine's kernel (kernel.unprivileged_bpf_disabled: __sys_bpf answers
 // EPERM before anything else): links, queries of tasks, iterators,
@@ -86,6 +85,30 @@ bool AnsweredEperm(int cmd) {
     default:
       return false;
   }
+}
+
+// The file a caller holds for a link: p[0] of a
+// stream socket pair whose other end p[1] stays with the supervisor, shut
+// for writing, so that the caller's read() answers 0 at once and poll()
+// reports it readable (the kernel's link file: read EINVAL, poll ready), while
+// p[1] still sees the caller's last close (PeerClosed). 0, or -1 with errno.
+int HalfClosedPair(int p[2]) {
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0) return -1;
+  if (shutdown(p[1], SHUT_WR) != 0) {
+    const int saved = errno;
+    close(p[0]);
+    close(p[1]);
+    errno = saved;
+    return -1;
+  }
+  return 0;
+}
+
+// Whether the caller's side of a HalfClosedPair is closed everywhere: both
+// directions of p[1] are shut then (POLLHUP).
+bool PeerClosed(int supervisor_end) {
+  struct pollfd pfd = {supervisor_end, POLLIN, 0};
+  return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR)) != 0;
 }
 
 bool HashBatchCursor(uint32_t type) {
@@ -269,6 +292,10 @@ Dispatcher::~Dispatcher() {
     close(l.write_end);
     (void)CloseFd(l.local);
   }
+  for (auto& [key, l] : link_pins_) {
+    close(l.file);
+    (void)CloseFd(l.local);
+  }
 }
 
 int Dispatcher::MapFdForId(uint32_t id) const {
@@ -294,8 +321,8 @@ size_t Dispatcher::OpenFds() const {
   size_t lost = 0;
   for (const auto& [tid, l] : lost_) lost += l.fd >= 0;
   return maps_.size() + progs_.size() + btfs_.size() + held_.size() +
-         perfs_.size() + stats_.size() + 2 * links_.size() + (not_a_map_ >= 0) +
-         polls_.OpenFds() + lost;
+         perfs_.size() + stats_.size() + 2 * links_.size() +
+         2 * link_pins_.size() + (not_a_map_ >= 0) + polls_.OpenFds() + lost;
 }
 
 namespace {
@@ -872,6 +899,48 @@ int64_t Dispatcher::Batch(Call& c, int cmd, uint64_t uattr, const uint8_t* a) {
   return r;
 }
 
+// The caller's fds for the cgroup commands: its cgroup directory fd is
+// taken over (pidfd_getfd) and resolved (cgroup_get_from_fd: -EBADF for a
+// number not open or a file that is no cgroup2 directory), its program and
+// link fds are those this supervisor handed out.
+class Dispatcher::CallerFds : public CgroupFds {
+ public:
+  CallerFds(Dispatcher& d, Call& c) : d_(d), c_(c) {}
+  int Cgroup(int fd, CgroupPath* out) override {
+    const int t = c_.GetFd(fd);
+    if (t < 0) return -EBADF;
+    const int err = CgroupPathFromFd(t, out);
+    close(t);
+    return err;
+  }
+  int Prog(int fd, std::shared_ptr<const bpfemu::Prog>* out) override {
+    int local;
+    if (int err = d_.LocalProg(c_, fd, &local); err != 0) return err;
+    return ProgFromFd(local, out) == 0 ? 0 : -EINVAL;
+  }
+  int Link(int fd, int* local) override {
+    const int t = c_.GetFd(fd);
+    if (t < 0) return -EBADF;
+    struct stat st;
+    const bool ok = fstat(t, &st) == 0;
+    close(t);
+    if (!ok) return -EBADF;
+    auto it = d_.links_.find({st.st_dev, st.st_ino, 0});
+    if (it == d_.links_.end()) return -EINVAL;  // bpf_link_get_from_fd
+    *local = it->second.local;
+    return 0;
+  }
+  // A caller's links are cgroup links only (Link).
+  bool OtherLink(int fd) override {
+    (void)fd;
+    return false;
+  }
+
+ private:
+  Dispatcher& d_;
+  Call& c_;
+};
+
 // --- pins and ids ---
 
 int64_t Dispatcher::ObjPin(Call& c, const uint8_t* a) {
@@ -881,12 +950,18 @@ int64_t Dispatcher::ObjPin(Call& c, const uint8_t* a) {
   const int path_fd = Get<int32_t>(a, 16);
   if (file_flags & ~kPathFdFlag) return -EINVAL;
   if (!(file_flags & kPathFdFlag) && path_fd != 0) return -EINVAL;
+  ReapLinks();
   int local;
   int err = LocalMap(c, child_fd, &local);
-  bool is_prog = false;
+  bool is_prog = false, is_link = false;
   if (err == -EINVAL) {
     err = LocalProg(c, child_fd, &local);
     is_prog = err == 0;
+  }
+  if (err == -EINVAL) {
+    CallerFds fds(*this, c);
+    err = fds.Link(child_fd, &local);
+    is_link = err == 0;
   }
   if (err != 0) return err;
   std::string path;
@@ -896,6 +971,7 @@ int64_t Dispatcher::ObjPin(Call& c, const uint8_t* a) {
   // A pin a call whose answer was lost made stays (Dispatcher::Replay):
   // the kernel's call had finished, and a bpffs file that was linked once
   // cannot be linked again (O_TMPFILE's I_LINKABLE).
+  if (is_link) return PinLink(local, abs);
   return is_prog ? PinProg(local, abs) : bpfemu::ObjPin(local, abs.c_str());
 }
 
@@ -907,6 +983,51 @@ int64_t Dispatcher::ObjPin(Call& c, const uint8_t* a) {
 int Dispatcher::PinProg(int local, const std::string& abs) {
   std::shared_ptr<const Prog> prog;
   if (int err = ProgFromFd(local, &prog); err != 0) return err;
+  FileKey key;
+  const int f =
+      MakePin(abs, "bpfemu program " + std::to_string(prog->id), &key);
+  if (f < 0) return f;
+  close(f);
+  prog_pins_[key] = local;
+  return 0;
+}
+
+// A cgroup link's pin: a file naming the link on the emulated bpffs, as a
+// program's; the pin holds the link (a copy of the emulator's link fd)
+// until the file is unlinked (ReapLinks sees its link count drop to 0).
+int Dispatcher::PinLink(int local, const std::string& abs) {
+  FileKey key;
+  const int f = MakePin(
+      abs, "bpfemu link " + std::to_string(CgroupLinkIdOfFd(local)), &key);
+  if (f < 0) return f;
+  const int held = fcntl(local, F_DUPFD_CLOEXEC, 3);
+  if (held < 0) {
+    const int err = -errno;
+    close(f);
+    BpffsUnlink(abs.c_str());
+    return err;
+  }
+  link_pins_[key] = LinkPin{held, f};
+  return 0;
+}
+
+int Dispatcher::PinnedLink(const std::string& abs) {
+  if (link_pins_.empty()) return -1;
+  BpffsPath p;
+  ResolveBpffsPath(abs.c_str(), &p);
+  if (p.kind != BpffsPath::kInside || p.error != 0) return -1;
+  struct stat st;
+  if (fstatat(p.parent_fd, p.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return -1;
+  }
+  auto it = link_pins_.find({st.st_dev, st.st_ino, 0});
+  if (it == link_pins_.end()) return -1;
+  // A new fd of the same link (its file: emu/cgroup_attach.h).
+  return fcntl(it->second.local, F_DUPFD_CLOEXEC, 3);
+}
+
+int Dispatcher::MakePin(const std::string& abs, const std::string& what,
+                        FileKey* key) {
   BpffsPath p;
   ResolveBpffsPath(abs.c_str(), &p);
   if (p.kind == BpffsPath::kRoot) return -EEXIST;
@@ -918,18 +1039,19 @@ int Dispatcher::PinProg(int local, const std::string& abs) {
                        O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
                        0600 & ~mask);
   if (f < 0) return -errno;
-  const std::string text = "bpfemu program " + std::to_string(prog->id) + "\n";
+  const std::string text = what + "\n";
   const bool ok =
       write(f, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   struct stat st;
   const bool stat_ok = fstat(f, &st) == 0;
-  close(f);
   if (!ok || !stat_ok) {
+    close(f);
     unlinkat(p.parent_fd, p.name.c_str(), 0);
     return -EIO;
   }
-  prog_pins_[{st.st_dev, st.st_ino, 0}] = local;
-  return 0;
+  *key = {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+          0};
+  return f;
 }
 
 int Dispatcher::PinnedProg(const std::string& abs) {
@@ -966,6 +1088,8 @@ int64_t Dispatcher::ObjGet(Call& c, const uint8_t* a) {
   const std::string abs =
       c.Absolute(path, (file_flags & kPathFdFlag) ? path_fd : AT_FDCWD);
   if (int prog = PinnedProg(abs); prog >= 0) return GiveProg(c, prog);
+  ReapLinks();
+  if (int link = PinnedLink(abs); link >= 0) return GiveLink(c, link);
   const int local = bpfemu::ObjGet(abs.c_str(), acc);
   if (local < 0) return local;
   return GiveMap(c, local, !(acc & BPF_F_WRONLY), !(acc & BPF_F_RDONLY));
@@ -1374,51 +1498,24 @@ int64_t Dispatcher::BindMap(Call& c, const uint8_t* a) {
 
 // --- cgroup attachment and links (emu/cgroup_attach.h) ---
 
-// The caller's fds for the cgroup commands: its cgroup directory fd is
-// taken over (pidfd_getfd) and resolved (cgroup_get_from_fd: -EBADF for a
-// number not open or a file that is no cgroup2 directory), its program and
-// link fds are those this supervisor handed out.
-class Dispatcher::CallerFds : public CgroupFds {
- public:
-  CallerFds(Dispatcher& d, Call& c) : d_(d), c_(c) {}
-  int Cgroup(int fd, CgroupPath* out) override {
-    const int t = c_.GetFd(fd);
-    if (t < 0) return -EBADF;
-    const int err = CgroupPathFromFd(t, out);
-    close(t);
-    return err;
-  }
-  int Prog(int fd, std::shared_ptr<const bpfemu::Prog>* out) override {
-    int local;
-    if (int err = d_.LocalProg(c_, fd, &local); err != 0) return err;
-    return ProgFromFd(local, out) == 0 ? 0 : -EINVAL;
-  }
-  int Link(int fd, int* local) override {
-    const int t = c_.GetFd(fd);
-    if (t < 0) return -EBADF;
-    struct stat st;
-    const bool ok = fstat(t, &st) == 0;
-    close(t);
-    if (!ok) return -EBADF;
-    auto it = d_.links_.find({st.st_dev, st.st_ino, 0});
-    if (it == d_.links_.end()) return -EINVAL;  // bpf_link_get_from_fd
-    *local = it->second.local;
-    return 0;
-  }
-
- private:
-  Dispatcher& d_;
-  Call& c_;
-};
-
 void Dispatcher::ReapLinks() {
   for (auto it = links_.begin(); it != links_.end();) {
-    struct pollfd pfd = {it->second.write_end, POLLOUT, 0};
-    if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR) != 0) {
-      // No reader left: the caller's last fd of the link was closed.
+    if (PeerClosed(it->second.write_end)) {
+      // The caller's last fd of the link was closed.
       close(it->second.write_end);
       (void)CloseFd(it->second.local);
       it = links_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // A link pin unlinked (bpf_fs's evict of the pin) lets its link go.
+  for (auto it = link_pins_.begin(); it != link_pins_.end();) {
+    struct stat st;
+    if (fstat(it->second.file, &st) != 0 || st.st_nlink == 0) {
+      close(it->second.file);
+      (void)CloseFd(it->second.local);
+      it = link_pins_.erase(it);
     } else {
       ++it;
     }
@@ -1427,7 +1524,7 @@ void Dispatcher::ReapLinks() {
 
 int Dispatcher::GiveLink(Call& c, int local) {
   int p[2];
-  if (pipe2(p, O_CLOEXEC) != 0) {
+  if (HalfClosedPair(p) != 0) {
     const int err = -errno;
     (void)CloseFd(local);
     return err;
@@ -1514,29 +1611,18 @@ int64_t Dispatcher::CgroupQuery(Call& c, uint64_t uattr, const uint8_t* a,
   if (AtLeast612() && size >= 64 && c.Write(uattr + 56, &q.revision, 8) != 0) {
     return -EFAULT;
   }
-  if (cnt_in == 0 || ids_ptr == 0 || total == 0) return 0;
-  int64_t ret = 0;
-  uint32_t n = total;
-  if (cnt_in < total) {
-    n = cnt_in;
-    ret = -ENOSPC;
-  }
-  for (uint32_t i = 0; i < n; ++i) {
-    if (c.Write(ids_ptr + 4 * uint64_t{i}, &q.ids[i], 4) != 0) return -EFAULT;
-  }
-  if (!effective && flags_ptr != 0) {
-    for (uint32_t i = 0; i < n; ++i) {
-      if (c.Write(flags_ptr + 4 * uint64_t{i}, &q.flags, 4) != 0) {
-        return -EFAULT;
-      }
-    }
-  }
-  return ret;
+  return CgroupQueryCopyOut(
+      q, cnt_in, ids_ptr != 0, flags_ptr != 0, effective,
+      [&](bool flags, uint32_t i, uint32_t v) {
+        const uint64_t at = (flags ? flags_ptr : ids_ptr) + 4 * uint64_t{i};
+        return c.Write(at, &v, 4) != 0 ? -EFAULT : 0;
+      });
 }
 
 // BPF_LINK_CREATE of a cgroup program (CgroupLinkCreateCommand): the
-// caller's link fd is the read end of a pipe whose write end stays here,
-// so that the last close of it anywhere shows as POLLERR (ReapLinks) and
+// caller's link fd is one end of a socket pair whose other end stays here
+// (HalfClosedPair), so that the last close of it anywhere shows as POLLHUP
+// (ReapLinks) and
 // the link is released then, before the next cgroup command. Other
 // programs' links are not served (EPERM).
 int64_t Dispatcher::LinkCreate(Call& c, const uint8_t* a) {
@@ -1567,7 +1653,6 @@ int64_t Dispatcher::LinkUpdate(Call& c, const uint8_t* a) {
 // (bpf_cgroup_link_detach).
 int64_t Dispatcher::LinkDetach(Call& c, const uint8_t* a) {
   ReapLinks();
-  if (!CallerPrivileged()) return -EPERM;
   CallerFds fds(*this, c);
   int local = -1;
   if (int err = fds.Link(Get<int32_t>(a, 0), &local); err != 0) return err;
@@ -1697,6 +1782,8 @@ int64_t Dispatcher::StreamRead(Call& c, const uint8_t* a) {
 int64_t Dispatcher::EnableStats(Call& c, const uint8_t* a) {
   if (!CallerPrivileged()) return -EPERM;
   if (Get<uint32_t>(a, 0) != BPF_STATS_RUN_TIME) return -EINVAL;
+  // The read end of a pipe: read-only as the kernel's file (a read of it
+  // blocks, docs/exec.md Limits).
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) return -errno;
   const int err = c.AnswerWithFd(p[0], /*cloexec=*/true);

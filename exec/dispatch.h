@@ -196,6 +196,14 @@ class Dispatcher {
   // new program fd for a pinned path, or -1 if it names none.
   int PinProg(int local, const std::string& abs);
   int PinnedProg(const std::string& abs);
+  // Cgroup link pins (kept by this supervisor while the pin file exists):
+  // 0 or -errno; a new emulator fd of the link a path pins, or -1.
+  int PinLink(int local, const std::string& abs);
+  int PinnedLink(const std::string& abs);
+  // Makes a pin file on the emulated bpffs holding the line `what`, as
+  // bpf_obj_do_pin makes a pin (a new name: EEXIST, mode 0600 minus
+  // umask): its fd (open) with *key its dev/ino, or -errno.
+  int MakePin(const std::string& abs, const std::string& what, FileKey* key);
   int64_t GetInfo(Call& c, uint64_t uattr, const uint8_t* attr);
   int64_t NextId(Call& c, int cmd, uint64_t uattr, const uint8_t* attr);
   int64_t FdById(Call& c, int cmd, const uint8_t* attr);
@@ -221,18 +229,20 @@ class Dispatcher {
   int64_t LinkUpdate(Call& c, const uint8_t* attr);
   int64_t LinkDetach(Call& c, const uint8_t* attr);
   class CallerFds;
-  // Cgroup links handed out: the caller holds the read end of a pipe
-  // (dev/ino: the key), this supervisor its write end and the emulator's
-  // link fd. Gives the caller a new one for the emulator's link fd `local`
-  // (taken), as the call's answer: 0 or -errno.
+  // Cgroup links handed out: the caller holds one end of a socket pair
+  // (dev/ino: the key; dispatch.cc HalfClosedPair), this supervisor the
+  // other (write_end, shut for writing) and the emulator's link fd. Gives the
+  // caller a new one for the emulator's link fd `local` (taken), as the call's
+  // answer: 0 or -errno.
   struct LinkFile {
     int local;
     int write_end;
   };
   std::map<FileKey, LinkFile> links_;
   int GiveLink(Call& c, int local);
-  // Releases the links whose pipe has no reader left (POLLERR on the write
-  // end): closing a link's last fd detaches it (bpf_cgroup_link_release).
+  // Releases the links whose caller end is closed everywhere (POLLHUP on
+  // write_end): closing a link's last fd detaches it
+  // (bpf_cgroup_link_release).
   void ReapLinks();
   int64_t EnableStats(Call& c, const uint8_t* attr);
   // BPF_PROG_STREAM_READ_BY_FD (6.17, emu/stream.h).
@@ -253,6 +263,13 @@ class Dispatcher {
   std::map<FileKey, int> btfs_;
   // Program pin files (dev/ino) -> the emulator's program fd.
   std::map<FileKey, int> prog_pins_;
+  // Cgroup link pin files (dev/ino) -> a copy of the emulator's link fd and
+  // the pin file, open (its link count says when it is unlinked).
+  struct LinkPin {
+    int local;
+    int file;
+  };
+  std::map<FileKey, LinkPin> link_pins_;
   // The emulator's own fds behind entries of maps_ that were reopened with
   // another access mode, by that entry's key.
   std::map<FileKey, int> held_;

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -308,6 +310,64 @@ static void Links(int p, int c, int notcg, int st, const int* fd) {
   Query("query child after its link closed", c, eg, 0, 8, 1);
 }
 
+static void OnAlarm(int sig) { (void)sig; }
+
+// Whether read() of `fd` returns at once (the kernel's link file: -1
+// EINVAL; bpfemu exec's: 0, docs/exec.md) and what poll() says.
+static void ReadAndPoll(const char* what, int fd) {
+  struct pollfd pf = {fd, POLLIN, 0};
+  const int pr = poll(&pf, 1, 0);
+  printf("%s poll = %d readable %d\n", what, pr, (pf.revents & POLLIN) != 0);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = OnAlarm;  // no SA_RESTART: a blocked read ends (EINTR)
+  sigaction(SIGALRM, &sa, NULL);
+  char ch;
+  alarm(5);
+  const long r = read(fd, &ch, 1);
+  const int interrupted = r < 0 && errno == EINTR;
+  alarm(0);
+  printf("%s read returns at once = %d\n", what, r <= 0 && !interrupted);
+}
+
+// A link's read and poll never block; a pinned link outlives its fds until
+// its pin goes (BPF_OBJ_PIN / BPF_OBJ_GET).
+static void LinkFiles(int p, const int* fd) {
+  const uint32_t eg = BPF_CGROUP_INET_EGRESS;
+  const int l = (int)LinkCreate(fd[0], p, eg, 0, 0, 0);
+  printf("link a = %s\n", Fd(l));
+  ReadAndPoll("link", l);
+  char path[96];
+  snprintf(path, sizeof(path), "/sys/fs/bpf/bpfemu_cgl_%d", getpid());
+  union bpf_attr o;
+  memset(&o, 0, sizeof(o));
+  o.pathname = (uint64_t)(uintptr_t)path;
+  o.bpf_fd = (uint32_t)l;
+  printf("pin link a = %ld\n", sys_bpf(BPF_OBJ_PIN, &o, sizeof(o)));
+  close(l);
+  Query("query parent with link a pinned", p, eg, 0, 8, 1);
+  memset(&o, 0, sizeof(o));
+  o.pathname = (uint64_t)(uintptr_t)path;
+  const long g = sys_bpf(BPF_OBJ_GET, &o, sizeof(o));
+  printf("get pinned link a = %s\n", Fd(g));
+  printf("update the link got = %ld\n", LinkUpdate((int)g, fd[1], 0, 0));
+  Query("query parent", p, eg, 0, 8, 1);
+  close((int)g);
+  printf("unlink the pin = %d\n", unlink(path));
+  // The kernel puts the pin's link from a work item (bpf_link_put): wait.
+  uint32_t cnt = 1;
+  for (int i = 0; i < 200 && cnt != 0; ++i) {
+    Attr q;
+    memset(&q, 0, sizeof(q));
+    q.q.target_fd = (uint32_t)p;
+    q.q.attach_type = eg;
+    if (sys_bpf(BPF_PROG_QUERY, &q, sizeof(q)) != 0) break;
+    cnt = q.q.prog_cnt;
+    if (cnt != 0) usleep(10000);
+  }
+  printf("released after the pin is gone = %d\n", cnt == 0);
+}
+
 int main(void) {
   const uint32_t eg = BPF_CGROUP_INET_EGRESS;
   char root[256], parent[300], child[320];
@@ -443,6 +503,7 @@ int main(void) {
   printf("storage lookup after detach = %ld\n",
          elem(BPF_MAP_LOOKUP_ELEM, st, &key, out, 0));
   Links(p, c, notcg, st, fd);
+  LinkFiles(p, fd);
   for (int i = 0; i < 6; ++i) close(fd[i]);
   close(st);
   close(p);
