@@ -1559,31 +1559,29 @@ int Dispatcher::GiveLink(Call& c, int local) {
 // BPF_PROG_ATTACH (emu/cgroup_attach.h CgroupAttachCommand): other hooks
 // than a cgroup's are not served (EPERM).
 int64_t Dispatcher::CgroupAttach(Call& c, const uint8_t* a) {
-  ReapLinks();
-  ProgAttachAttr attr;
-  attr.target_fd = Get<int32_t>(a, 0);
-  attr.attach_bpf_fd = Get<int32_t>(a, 4);
-  attr.attach_type = Get<uint32_t>(a, 8);
-  attr.attach_flags = Get<uint32_t>(a, 12);
-  attr.replace_bpf_fd = Get<int32_t>(a, 16);
-  attr.relative_fd = Get<uint32_t>(a, 20);
-  attr.expected_revision = Get<uint64_t>(a, 24);
-  CallerFds fds(*this, c);
-  const int r = CgroupAttachCommand(attr, fds);
-  return r == kNotCgroupHook ? -EPERM : r;
+  return ProgAttachOrDetach(c, a, /*detach=*/false);
 }
 
 int64_t Dispatcher::CgroupDetach(Call& c, const uint8_t* a) {
+  return ProgAttachOrDetach(c, a, /*detach=*/true);
+}
+
+// union bpf_attr's BPF_PROG_ATTACH / BPF_PROG_DETACH members (detach
+// ignores replace_bpf_fd), then the command; EPERM off a cgroup's hook.
+int64_t Dispatcher::ProgAttachOrDetach(Call& c, const uint8_t* a, bool detach) {
   ReapLinks();
-  ProgAttachAttr attr;
-  attr.target_fd = Get<int32_t>(a, 0);
-  attr.attach_bpf_fd = Get<int32_t>(a, 4);
-  attr.attach_type = Get<uint32_t>(a, 8);
-  attr.attach_flags = Get<uint32_t>(a, 12);
-  attr.relative_fd = Get<uint32_t>(a, 20);
-  attr.expected_revision = Get<uint64_t>(a, 24);
+  const ProgAttachAttr attr{
+      .target_fd = Get<int32_t>(a, 0),
+      .attach_bpf_fd = Get<int32_t>(a, 4),
+      .attach_type = Get<uint32_t>(a, 8),
+      .attach_flags = Get<uint32_t>(a, 12),
+      .replace_bpf_fd = Get<int32_t>(a, 16),
+      .relative_fd = Get<uint32_t>(a, 20),
+      .expected_revision = Get<uint64_t>(a, 24),
+  };
   CallerFds fds(*this, c);
-  const int r = CgroupDetachCommand(attr, fds);
+  const int r =
+      detach ? CgroupDetachCommand(attr, fds) : CgroupAttachCommand(attr, fds);
   return r == kNotCgroupHook ? -EPERM : r;
 }
 
