@@ -119,16 +119,24 @@ int GoodProgFd(int fd) {
   return fd;
 }
 
+// bpf_program__attach*()'s first check: the program's fd, or -1 with
+// libbpf's warning and EINVAL when it is not loaded.
+int LoadedProgFd(const struct bpf_program* prog) {
+  const int prog_fd = prog != nullptr ? bpf_program__fd(prog) : -1;
+  if (prog_fd < 0) {
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: prog '%s': can't attach before loaded\n",
+                          prog != nullptr ? bpf_program__name(prog) : "");
+    errno = EINVAL;
+  }
+  return prog_fd;
+}
+
 // bpf_program__attach*(): the program must be loaded (libbpf checks that
 // first), then there is no hook to attach it to.
 struct bpf_link* NoHook(const struct bpf_program* prog, const char* what) {
-  const char* name = prog != nullptr ? bpf_program__name(prog) : "";
-  if (prog == nullptr || bpf_program__fd(prog) < 0) {
-    bpfemu::compat::Print(
-        LIBBPF_WARN, "libbpf: prog '%s': can't attach before loaded\n", name);
-    errno = EINVAL;
-    return nullptr;
-  }
+  if (LoadedProgFd(prog) < 0) return nullptr;
+  const char* name = bpf_program__name(prog);
   bpfemu::compat::Print(
       LIBBPF_WARN,
       "libbpf: prog '%s': failed to attach %s: bpfemu has no kernel hooks; "
@@ -784,14 +792,9 @@ struct bpf_link* bpf_program__attach_lsm(const struct bpf_program* prog) {
 // BPF_LINK_CREATE with the program's expected attach type.
 struct bpf_link* bpf_program__attach_cgroup(const struct bpf_program* prog,
                                             int cgroup_fd) {
-  const int prog_fd = prog != nullptr ? bpf_program__fd(prog) : -1;
-  const char* name = prog != nullptr ? bpf_program__name(prog) : "";
-  if (prog_fd < 0) {
-    bpfemu::compat::Print(
-        LIBBPF_WARN, "libbpf: prog '%s': can't attach before loaded\n", name);
-    errno = EINVAL;
-    return nullptr;
-  }
+  const int prog_fd = LoadedProgFd(prog);
+  if (prog_fd < 0) return nullptr;
+  const char* name = bpf_program__name(prog);
   const int fd = bpf_link_create(
       prog_fd, cgroup_fd, bpf_program__expected_attach_type(prog), nullptr);
   return LinkOfCreate(fd, name, " to cgroup");
@@ -843,14 +846,9 @@ struct bpf_link* bpf_program__attach_iter(
     errno = EINVAL;
     return nullptr;
   }
-  const int prog_fd = prog != nullptr ? bpf_program__fd(prog) : -1;
-  const char* name = prog != nullptr ? bpf_program__name(prog) : "";
-  if (prog_fd < 0) {
-    bpfemu::compat::Print(
-        LIBBPF_WARN, "libbpf: prog '%s': can't attach before loaded\n", name);
-    errno = EINVAL;
-    return nullptr;
-  }
+  const int prog_fd = LoadedProgFd(prog);
+  if (prog_fd < 0) return nullptr;
+  const char* name = bpf_program__name(prog);
   LIBBPF_OPTS(bpf_link_create_opts, link_opts);
   link_opts.iter_info = BPFEMU_OPTS_GET(
       opts, link_info, static_cast<union bpf_iter_link_info*>(nullptr));
