@@ -1011,16 +1011,25 @@ int Dispatcher::PinLink(int local, const std::string& abs) {
   return 0;
 }
 
-int Dispatcher::PinnedLink(const std::string& abs) {
-  if (link_pins_.empty()) return -1;
+// The file key of `abs`, a file inside a bpffs mount; false otherwise.
+static bool BpffsFileKey(const std::string& abs, dev_t* dev, ino_t* ino) {
   BpffsPath p;
   ResolveBpffsPath(abs.c_str(), &p);
-  if (p.kind != BpffsPath::kInside || p.error != 0) return -1;
+  if (p.kind != BpffsPath::kInside || p.error != 0) return false;
   struct stat st;
   if (fstatat(p.parent_fd, p.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return -1;
+    return false;
   }
-  auto it = link_pins_.find({st.st_dev, st.st_ino, 0});
+  *dev = st.st_dev;
+  *ino = st.st_ino;
+  return true;
+}
+
+int Dispatcher::PinnedLink(const std::string& abs) {
+  dev_t dev;
+  ino_t ino;
+  if (link_pins_.empty() || !BpffsFileKey(abs, &dev, &ino)) return -1;
+  auto it = link_pins_.find({dev, ino, 0});
   if (it == link_pins_.end()) return -1;
   // A new fd of the same link (its file: emu/cgroup_attach.h).
   return fcntl(it->second.local, F_DUPFD_CLOEXEC, 3);
@@ -1055,15 +1064,10 @@ int Dispatcher::MakePin(const std::string& abs, const std::string& what,
 }
 
 int Dispatcher::PinnedProg(const std::string& abs) {
-  if (prog_pins_.empty()) return -1;
-  BpffsPath p;
-  ResolveBpffsPath(abs.c_str(), &p);
-  if (p.kind != BpffsPath::kInside || p.error != 0) return -1;
-  struct stat st;
-  if (fstatat(p.parent_fd, p.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return -1;
-  }
-  auto it = prog_pins_.find({st.st_dev, st.st_ino, 0});
+  dev_t dev;
+  ino_t ino;
+  if (prog_pins_.empty() || !BpffsFileKey(abs, &dev, &ino)) return -1;
+  auto it = prog_pins_.find({dev, ino, 0});
   if (it == prog_pins_.end()) return -1;
   // A new fd of the program, as the kernel opens a new file.
   std::shared_ptr<const Prog> prog;
