@@ -56,26 +56,39 @@ struct KernelSide {
   static Backend& Get() { return KernelBackend::Get(); }
 };
 
-// A filled map on backend B, closed when done.
-template <class B>
-class FilledMap {
+// A map fd on backend B (-1 once creating or filling it failed), closed
+// when done, with the keys the benchmarks look up.
+template <class B, class Key>
+class MapWithKeys {
  public:
-  explicit FilledMap(size_t n) : keys_(Keys(n)) {
-    fd_ = B::Get().CreateMap(HashAttr(static_cast<uint32_t>(n)));
-    for (uint32_t k : keys_) {
-      uint64_t v = k;
-      if (fd_ >= 0 && B::Get().Update(fd_, &k, &v, BPF_ANY) != 0) fd_ = -1;
-    }
-  }
-  ~FilledMap() {
+  MapWithKeys() = default;
+  MapWithKeys(const MapWithKeys&) = delete;
+  MapWithKeys& operator=(const MapWithKeys&) = delete;
+  ~MapWithKeys() {
     if (fd_ >= 0) B::Get().Close(fd_);
   }
   int fd() const { return fd_; }
-  const std::vector<uint32_t>& keys() const { return keys_; }
+  const std::vector<Key>& keys() const { return keys_; }
 
- private:
-  std::vector<uint32_t> keys_;
-  int fd_;
+ protected:
+  std::vector<Key> keys_;
+  int fd_ = -1;
+};
+
+// A filled hash map on backend B.
+template <class B>
+class FilledMap : public MapWithKeys<B, uint32_t> {
+ public:
+  explicit FilledMap(size_t n) {
+    this->keys_ = Keys(n);
+    this->fd_ = B::Get().CreateMap(HashAttr(static_cast<uint32_t>(n)));
+    for (uint32_t k : this->keys_) {
+      uint64_t v = k;
+      if (this->fd_ >= 0 && B::Get().Update(this->fd_, &k, &v, BPF_ANY) != 0) {
+        this->fd_ = -1;
+      }
+    }
+  }
 };
 
 template <class B>
@@ -195,17 +208,18 @@ struct LpmKey {
 };
 
 template <class B>
-class FilledLpm {
+class FilledLpm : public MapWithKeys<B, LpmKey> {
  public:
   FilledLpm() {
+    int& fd = this->fd_;
     MapAttr a;
     a.map_type = BPF_MAP_TYPE_LPM_TRIE;
     a.key_size = sizeof(LpmKey);
     a.value_size = 8;
     a.max_entries = 1024;
     a.map_flags = BPF_F_NO_PREALLOC;
-    fd_ = B::Get().CreateMap(a);
-    for (uint32_t n = 0; n < 1024 && fd_ >= 0; ++n) {
+    fd = B::Get().CreateMap(a);
+    for (uint32_t n = 0; n < 1024 && fd >= 0; ++n) {
       // LpmPrefix() of bench/prog_benchmark.cc.
       LpmKey k{
           24,
@@ -216,24 +230,15 @@ class FilledLpm {
         k = {16, {10, static_cast<uint8_t>(n - 1), 0, 0}};
       }
       const uint64_t v = n;
-      if (B::Get().Update(fd_, &k, &v, BPF_ANY) != 0) fd_ = -1;
+      if (B::Get().Update(fd, &k, &v, BPF_ANY) != 0) fd = -1;
     }
     for (uint32_t i = 0; i < 64; ++i) {  // the program's 64 addresses
-      keys_.push_back(
+      this->keys_.push_back(
           {32,
            {10, static_cast<uint8_t>(i * 37), static_cast<uint8_t>(i * 101),
             static_cast<uint8_t>(i)}});
     }
   }
-  ~FilledLpm() {
-    if (fd_ >= 0) B::Get().Close(fd_);
-  }
-  int fd() const { return fd_; }
-  const std::vector<LpmKey>& keys() const { return keys_; }
-
- private:
-  std::vector<LpmKey> keys_;
-  int fd_;
 };
 
 template <class B>

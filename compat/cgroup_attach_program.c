@@ -9,9 +9,9 @@
 // with bpf_link__update_program, bpf_link__detach and bpf_link__destroy;
 // a dup() of a link fd, a link made with stdin closed (ensure_good_fd), an
 // egress program returning 2 at ingress (enforce_expected_attach_type),
-// bpf_prog_detach2 of a flow dissector; the errnos of each. Program ids print by name (a b c d, o t for the
-// object's two, x for an XDP program). Needs root and a writable cgroup2
-// hierarchy: prints "SKIPPED: ..." alone otherwise.
+// bpf_prog_detach2 of a flow dissector; the errnos of each. Program ids print
+// by name (a b c d, o t for the object's two, x for an XDP program). Needs root
+// and a writable cgroup2 hierarchy: prints "SKIPPED: ..." alone otherwise.
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -22,6 +22,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "compat/cgroup2_mount.h"
 
 static __u32 ids[7];
 static const char names[] = "abcdotx";
@@ -93,24 +95,6 @@ static int LoadRet(enum bpf_prog_type type, enum bpf_attach_type expected,
 
 static int Load(enum bpf_prog_type type, enum bpf_attach_type expected) {
   return LoadRet(type, expected, 1);
-}
-
-// Where the cgroup2 hierarchy is mounted (/proc/self/mountinfo), or "".
-static void Cgroup2Mount(char* out, size_t n) {
-  char line[512], mnt[256], fs[64];
-  out[0] = 0;
-  FILE* f = fopen("/proc/self/mountinfo", "re");
-  if (f == NULL) return;
-  while (fgets(line, sizeof(line), f) != NULL) {
-    const char* dash = strstr(line, " - ");
-    if (dash == NULL || sscanf(dash, " - %63s", fs) != 1) continue;
-    if (strcmp(fs, "cgroup2") != 0) continue;
-    if (sscanf(line, "%*s %*s %*s %*s %255s", mnt) == 1) {
-      snprintf(out, n, "%s", mnt);
-      break;
-    }
-  }
-  fclose(f);
 }
 
 int main(int argc, char** argv) {

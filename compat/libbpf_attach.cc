@@ -119,16 +119,24 @@ int GoodProgFd(int fd) {
   return fd;
 }
 
+// bpf_program__attach*()'s first check: the program's fd, or -1 with
+// libbpf's warning and EINVAL when it is not loaded.
+int LoadedProgFd(const struct bpf_program* prog) {
+  const int prog_fd = prog != nullptr ? bpf_program__fd(prog) : -1;
+  if (prog_fd < 0) {
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: prog '%s': can't attach before loaded\n",
+                          prog != nullptr ? bpf_program__name(prog) : "");
+    errno = EINVAL;
+  }
+  return prog_fd;
+}
+
 // bpf_program__attach*(): the program must be loaded (libbpf checks that
 // first), then there is no hook to attach it to.
 struct bpf_link* NoHook(const struct bpf_program* prog, const char* what) {
-  const char* name = prog != nullptr ? bpf_program__name(prog) : "";
-  if (prog == nullptr || bpf_program__fd(prog) < 0) {
-    bpfemu::compat::Print(
-        LIBBPF_WARN, "libbpf: prog '%s': can't attach before loaded\n", name);
-    errno = EINVAL;
-    return nullptr;
-  }
+  if (LoadedProgFd(prog) < 0) return nullptr;
+  const char* name = bpf_program__name(prog);
   bpfemu::compat::Print(
       LIBBPF_WARN,
       "libbpf: prog '%s': failed to attach %s: bpfemu has no kernel hooks; "
@@ -736,6 +744,22 @@ struct bpf_link* bpf_program__attach_raw_tracepoint(
   (void)tp_name;
   return NoHook(prog, "a raw tracepoint");
 }
+// The link of BPF_LINK_CREATE's answer `fd` for program `name`; on failure
+// libbpf's "failed to attach<to_what>" warning, then nullptr with errno.
+static struct bpf_link* LinkOfCreate(int fd, const char* name,
+                                     const char* to_what) {
+  if (fd < 0) {
+    const int err = errno;
+    bpfemu::compat::Print(LIBBPF_WARN,
+                          "libbpf: prog '%s': failed to attach%s: %s\n", name,
+                          to_what, std::strerror(err));
+    errno = err;
+    return nullptr;
+  }
+  auto* link = new bpf_link;
+  link->fd = fd;
+  return link;
+}
 // libbpf's bpf_program__attach_btf_id(): BPF_LINK_CREATE with the
 // program's attach type and the options' cookie (emu/trampoline.h for
 // fentry, fexit and fmod_ret; no hook for the others).
@@ -756,17 +780,7 @@ struct bpf_link* bpf_program__attach_trace_opts(
   link_opts.tracing.cookie = BPFEMU_OPTS_GET(opts, cookie, uint64_t{0});
   const int fd = bpf_link_create(
       prog_fd, 0, static_cast<enum bpf_attach_type>(type), &link_opts);
-  if (fd < 0) {
-    const int err = errno;
-    bpfemu::compat::Print(LIBBPF_WARN,
-                          "libbpf: prog '%s': failed to attach: %s\n", name,
-                          std::strerror(err));
-    errno = err;
-    return nullptr;
-  }
-  auto* link = new bpf_link;
-  link->fd = fd;
-  return link;
+  return LinkOfCreate(fd, name, "");
 }
 struct bpf_link* bpf_program__attach_trace(const struct bpf_program* prog) {
   return bpf_program__attach_trace_opts(prog, nullptr);
@@ -778,28 +792,12 @@ struct bpf_link* bpf_program__attach_lsm(const struct bpf_program* prog) {
 // BPF_LINK_CREATE with the program's expected attach type.
 struct bpf_link* bpf_program__attach_cgroup(const struct bpf_program* prog,
                                             int cgroup_fd) {
-  const int prog_fd = prog != nullptr ? bpf_program__fd(prog) : -1;
-  const char* name = prog != nullptr ? bpf_program__name(prog) : "";
-  if (prog_fd < 0) {
-    bpfemu::compat::Print(
-        LIBBPF_WARN, "libbpf: prog '%s': can't attach before loaded\n", name);
-    errno = EINVAL;
-    return nullptr;
-  }
+  const int prog_fd = LoadedProgFd(prog);
+  if (prog_fd < 0) return nullptr;
+  const char* name = bpf_program__name(prog);
   const int fd = bpf_link_create(
       prog_fd, cgroup_fd, bpf_program__expected_attach_type(prog), nullptr);
-  if (fd < 0) {
-    const int err = errno;
-    bpfemu::compat::Print(LIBBPF_WARN,
-                          "libbpf: prog '%s': failed to attach to cgroup: "
-                          "%s\n",
-                          name, std::strerror(err));
-    errno = err;
-    return nullptr;
-  }
-  auto* link = new bpf_link;
-  link->fd = fd;
-  return link;
+  return LinkOfCreate(fd, name, " to cgroup");
 }
 struct bpf_link* bpf_program__attach_netns(const struct bpf_program* prog,
                                            int netns_fd) {
@@ -848,31 +846,15 @@ struct bpf_link* bpf_program__attach_iter(
     errno = EINVAL;
     return nullptr;
   }
-  const int prog_fd = prog != nullptr ? bpf_program__fd(prog) : -1;
-  const char* name = prog != nullptr ? bpf_program__name(prog) : "";
-  if (prog_fd < 0) {
-    bpfemu::compat::Print(
-        LIBBPF_WARN, "libbpf: prog '%s': can't attach before loaded\n", name);
-    errno = EINVAL;
-    return nullptr;
-  }
+  const int prog_fd = LoadedProgFd(prog);
+  if (prog_fd < 0) return nullptr;
+  const char* name = bpf_program__name(prog);
   LIBBPF_OPTS(bpf_link_create_opts, link_opts);
   link_opts.iter_info = BPFEMU_OPTS_GET(
       opts, link_info, static_cast<union bpf_iter_link_info*>(nullptr));
   link_opts.iter_info_len = BPFEMU_OPTS_GET(opts, link_info_len, 0u);
   const int fd = bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, &link_opts);
-  if (fd < 0) {
-    const int err = errno;
-    bpfemu::compat::Print(LIBBPF_WARN,
-                          "libbpf: prog '%s': failed to attach to iterator: "
-                          "%s\n",
-                          name, std::strerror(err));
-    errno = err;
-    return nullptr;
-  }
-  auto* link = new bpf_link;
-  link->fd = fd;
-  return link;
+  return LinkOfCreate(fd, name, " to iterator");
 }
 
 // Links: only bpf_link__open() makes one here (of whatever the pin holds,

@@ -1011,16 +1011,25 @@ int Dispatcher::PinLink(int local, const std::string& abs) {
   return 0;
 }
 
-int Dispatcher::PinnedLink(const std::string& abs) {
-  if (link_pins_.empty()) return -1;
+// The file key of `abs`, a file inside a bpffs mount; false otherwise.
+static bool BpffsFileKey(const std::string& abs, dev_t* dev, ino_t* ino) {
   BpffsPath p;
   ResolveBpffsPath(abs.c_str(), &p);
-  if (p.kind != BpffsPath::kInside || p.error != 0) return -1;
+  if (p.kind != BpffsPath::kInside || p.error != 0) return false;
   struct stat st;
   if (fstatat(p.parent_fd, p.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return -1;
+    return false;
   }
-  auto it = link_pins_.find({st.st_dev, st.st_ino, 0});
+  *dev = st.st_dev;
+  *ino = st.st_ino;
+  return true;
+}
+
+int Dispatcher::PinnedLink(const std::string& abs) {
+  dev_t dev;
+  ino_t ino;
+  if (link_pins_.empty() || !BpffsFileKey(abs, &dev, &ino)) return -1;
+  auto it = link_pins_.find({dev, ino, 0});
   if (it == link_pins_.end()) return -1;
   // A new fd of the same link (its file: emu/cgroup_attach.h).
   return fcntl(it->second.local, F_DUPFD_CLOEXEC, 3);
@@ -1055,15 +1064,10 @@ int Dispatcher::MakePin(const std::string& abs, const std::string& what,
 }
 
 int Dispatcher::PinnedProg(const std::string& abs) {
-  if (prog_pins_.empty()) return -1;
-  BpffsPath p;
-  ResolveBpffsPath(abs.c_str(), &p);
-  if (p.kind != BpffsPath::kInside || p.error != 0) return -1;
-  struct stat st;
-  if (fstatat(p.parent_fd, p.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return -1;
-  }
-  auto it = prog_pins_.find({st.st_dev, st.st_ino, 0});
+  dev_t dev;
+  ino_t ino;
+  if (prog_pins_.empty() || !BpffsFileKey(abs, &dev, &ino)) return -1;
+  auto it = prog_pins_.find({dev, ino, 0});
   if (it == prog_pins_.end()) return -1;
   // A new fd of the program, as the kernel opens a new file.
   std::shared_ptr<const Prog> prog;
@@ -1559,31 +1563,29 @@ int Dispatcher::GiveLink(Call& c, int local) {
 // BPF_PROG_ATTACH (emu/cgroup_attach.h CgroupAttachCommand): other hooks
 // than a cgroup's are not served (EPERM).
 int64_t Dispatcher::CgroupAttach(Call& c, const uint8_t* a) {
-  ReapLinks();
-  ProgAttachAttr attr;
-  attr.target_fd = Get<int32_t>(a, 0);
-  attr.attach_bpf_fd = Get<int32_t>(a, 4);
-  attr.attach_type = Get<uint32_t>(a, 8);
-  attr.attach_flags = Get<uint32_t>(a, 12);
-  attr.replace_bpf_fd = Get<int32_t>(a, 16);
-  attr.relative_fd = Get<uint32_t>(a, 20);
-  attr.expected_revision = Get<uint64_t>(a, 24);
-  CallerFds fds(*this, c);
-  const int r = CgroupAttachCommand(attr, fds);
-  return r == kNotCgroupHook ? -EPERM : r;
+  return ProgAttachOrDetach(c, a, /*detach=*/false);
 }
 
 int64_t Dispatcher::CgroupDetach(Call& c, const uint8_t* a) {
+  return ProgAttachOrDetach(c, a, /*detach=*/true);
+}
+
+// union bpf_attr's BPF_PROG_ATTACH / BPF_PROG_DETACH members (detach
+// ignores replace_bpf_fd), then the command; EPERM off a cgroup's hook.
+int64_t Dispatcher::ProgAttachOrDetach(Call& c, const uint8_t* a, bool detach) {
   ReapLinks();
-  ProgAttachAttr attr;
-  attr.target_fd = Get<int32_t>(a, 0);
-  attr.attach_bpf_fd = Get<int32_t>(a, 4);
-  attr.attach_type = Get<uint32_t>(a, 8);
-  attr.attach_flags = Get<uint32_t>(a, 12);
-  attr.relative_fd = Get<uint32_t>(a, 20);
-  attr.expected_revision = Get<uint64_t>(a, 24);
+  const ProgAttachAttr attr{
+      .target_fd = Get<int32_t>(a, 0),
+      .attach_bpf_fd = Get<int32_t>(a, 4),
+      .attach_type = Get<uint32_t>(a, 8),
+      .attach_flags = Get<uint32_t>(a, 12),
+      .replace_bpf_fd = Get<int32_t>(a, 16),
+      .relative_fd = Get<uint32_t>(a, 20),
+      .expected_revision = Get<uint64_t>(a, 24),
+  };
   CallerFds fds(*this, c);
-  const int r = CgroupDetachCommand(attr, fds);
+  const int r =
+      detach ? CgroupDetachCommand(attr, fds) : CgroupAttachCommand(attr, fds);
   return r == kNotCgroupHook ? -EPERM : r;
 }
 

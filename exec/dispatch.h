@@ -223,6 +223,7 @@ class Dispatcher {
   // types: EPERM.
   int64_t CgroupAttach(Call& c, const uint8_t* attr);
   int64_t CgroupDetach(Call& c, const uint8_t* attr);
+  int64_t ProgAttachOrDetach(Call& c, const uint8_t* attr, bool detach);
   int64_t CgroupQuery(Call& c, uint64_t uattr, const uint8_t* attr,
                       uint32_t size);
   int64_t LinkCreate(Call& c, const uint8_t* attr);

@@ -50,6 +50,16 @@ Value LookUp(const bpf_map* map) {
   return out;
 }
 
+// The errno of bpf_map__attach_struct_ops(map) failing, or 0 when it
+// attached (that link then destroyed).
+int AttachErrno(const bpf_map* map) {
+  errno = 0;
+  bpf_link* link = bpf_map__attach_struct_ops(map);
+  if (link == nullptr) return errno;
+  bpf_link__destroy(link);
+  return 0;
+}
+
 // ssthresh of the registered congestion control on a socket with
 // snd_cwnd 21 (tcp_reno_ssthresh: 10), or the errno.
 int64_t Ssthresh(const bpf_map* map) {
@@ -103,9 +113,7 @@ TEST_F(StructOpsCompat, OpenLoadAttachDestroy) {
   EXPECT_EQ(bpf_map__max_entries(map), 1u);
   EXPECT_EQ(bpf_map__map_flags(map), 0u);
   // Not created yet: EINVAL, as libbpf's map->fd == -1.
-  errno = 0;
-  EXPECT_EQ(bpf_map__attach_struct_ops(map), nullptr);
-  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(AttachErrno(map), EINVAL);
   ASSERT_EQ(bpf_object__load(obj), 0);
   // The programs were loaded for their members: the kernel struct and the
   // member index (ssthresh is tcp_congestion_ops' first member).
@@ -127,17 +135,13 @@ TEST_F(StructOpsCompat, OpenLoadAttachDestroy) {
   EXPECT_EQ(bpf_link__fd(link), bpf_map__fd(map));
   EXPECT_EQ(bpf_link__detach(link), -EINVAL);
   // The same map again: EBUSY (the map is no longer INIT).
-  errno = 0;
-  EXPECT_EQ(bpf_map__attach_struct_ops(map), nullptr);
-  EXPECT_EQ(errno, EBUSY);
+  EXPECT_EQ(AttachErrno(map), EBUSY);
 
   // A second object registering the same name: EEXIST.
   bpf_map* map2 = nullptr;
   bpf_object* obj2 = Load(kObj, &map2);
   ASSERT_NE(obj2, nullptr);
-  errno = 0;
-  EXPECT_EQ(bpf_map__attach_struct_ops(map2), nullptr);
-  EXPECT_EQ(errno, EEXIST);
+  EXPECT_EQ(AttachErrno(map2), EEXIST);
   EXPECT_EQ(LookUp(map2).state, bpfemu::kBpfStructOpsStateInit);
 
   // Destroying the link deletes element 0: unregistered, TOBEFREE.
@@ -146,9 +150,7 @@ TEST_F(StructOpsCompat, OpenLoadAttachDestroy) {
   EXPECT_EQ(LookUp(map).state, bpfemu::kBpfStructOpsStateTobefree);
   EXPECT_EQ(LookUp(map).refcnt, 0u);
   EXPECT_EQ(Ssthresh(map), -ENOENT);
-  errno = 0;
-  EXPECT_EQ(bpf_map__attach_struct_ops(map), nullptr);
-  EXPECT_EQ(errno, EBUSY);
+  EXPECT_EQ(AttachErrno(map), EBUSY);
   // The name is free again: the second object registers it.
   bpf_link* link2 = bpf_map__attach_struct_ops(map2);
   ASSERT_NE(link2, nullptr) << std::strerror(errno);
@@ -201,15 +203,11 @@ TEST_F(StructOpsCompat, LinkMapAttachUpdateDetach) {
 
   // A second link of the same map (the value is READY: the write's EBUSY
   // does not count), and a second object's: the name is taken.
-  errno = 0;
-  EXPECT_EQ(bpf_map__attach_struct_ops(map), nullptr);
-  EXPECT_EQ(errno, EEXIST);
+  EXPECT_EQ(AttachErrno(map), EEXIST);
   bpf_map* map2 = nullptr;
   bpf_object* obj2 = Load(kLinkObj, &map2);
   ASSERT_NE(obj2, nullptr);
-  errno = 0;
-  EXPECT_EQ(bpf_map__attach_struct_ops(map2), nullptr);
-  EXPECT_EQ(errno, EEXIST);
+  EXPECT_EQ(AttachErrno(map2), EEXIST);
   // ... which left map2 READY and unlinked.
   EXPECT_EQ(LookUp(map2).state, bpfemu::kBpfStructOpsStateReady);
   EXPECT_EQ(LookUp(map2).refcnt, 0u);

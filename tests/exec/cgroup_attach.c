@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compat/cgroup2_mount.h"
 #include "tests/exec/raw_sys.h"
 
 // Attach flags newer than this system's header (include/uapi/linux/bpf.h).
@@ -69,8 +70,9 @@ static const char* Name(uint32_t id) {
   return buf[which];
 }
 
-static long Attach(int cg, int prog, uint32_t type, uint32_t flags, int replace,
-                   uint32_t relative, uint64_t revision) {
+// BPF_PROG_ATTACH or BPF_PROG_DETACH (`cmd`) with their shared attr.
+static long ProgCmd(int cmd, int cg, int prog, uint32_t type, uint32_t flags,
+                    int replace, uint32_t relative, uint64_t revision) {
   Attr a;
   memset(&a, 0, sizeof(a));
   a.at.target_fd = cg;
@@ -80,16 +82,17 @@ static long Attach(int cg, int prog, uint32_t type, uint32_t flags, int replace,
   a.at.replace_bpf_fd = replace;
   a.at.relative_fd = relative;
   a.at.expected_revision = revision;
-  return sys_bpf(BPF_PROG_ATTACH, &a, sizeof(a));
+  return sys_bpf(cmd, &a, sizeof(a));
+}
+
+static long Attach(int cg, int prog, uint32_t type, uint32_t flags, int replace,
+                   uint32_t relative, uint64_t revision) {
+  return ProgCmd(BPF_PROG_ATTACH, cg, prog, type, flags, replace, relative,
+                 revision);
 }
 
 static long Detach(int cg, int prog, uint32_t type) {
-  Attr a;
-  memset(&a, 0, sizeof(a));
-  a.at.target_fd = cg;
-  a.at.attach_bpf_fd = prog;
-  a.at.attach_type = type;
-  return sys_bpf(BPF_PROG_DETACH, &a, sizeof(a));
+  return ProgCmd(BPF_PROG_DETACH, cg, prog, type, 0, 0, 0, 0);
 }
 
 static long LinkCreate(int prog, int cg, uint32_t type, uint32_t flags,
@@ -186,24 +189,6 @@ static int Load(int storage, int type) {
   a.insns = (uint64_t)(uintptr_t)p;
   a.license = (uint64_t)(uintptr_t) "GPL";
   return (int)sys_bpf(BPF_PROG_LOAD, &a, sizeof(a));
-}
-
-// Where the cgroup2 hierarchy is mounted (/proc/self/mountinfo), or "".
-static void Cgroup2Mount(char* out, size_t n) {
-  char line[512], mnt[256], fs[64];
-  out[0] = 0;
-  FILE* f = fopen("/proc/self/mountinfo", "re");
-  if (f == NULL) return;
-  while (fgets(line, sizeof(line), f) != NULL) {
-    const char* dash = strstr(line, " - ");
-    if (dash == NULL || sscanf(dash, " - %63s", fs) != 1) continue;
-    if (strcmp(fs, "cgroup2") != 0) continue;
-    if (sscanf(line, "%*s %*s %*s %*s %255s", mnt) == 1) {
-      snprintf(out, n, "%s", mnt);
-      break;
-    }
-  }
-  fclose(f);
 }
 
 // Cgroup links (kernel/bpf/cgroup.c cgroup_bpf_link_attach and
