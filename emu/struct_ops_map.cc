@@ -632,8 +632,11 @@ uint64_t StructOpsMap::MemUsage(const BuildProfile& build) const {
 }
 
 // st_ops->reg of a link (bpf_tcp_ca_reg: tcp_register_congestion_control):
-// the name the READY value holds; taken -> EEXIST.
+// the name the READY value holds; taken -> EEXIST. A map this process did
+// not make READY (attached from its region in another process) has no name
+// or programs here: EOPNOTSUPP rather than registering "".
 int StructOpsMap::LinkReg() {
+  if (ready_name_.empty()) return -EOPNOTSUPP;
   std::lock_guard<std::mutex> g(CongListMu());
   if (!CongList().insert(ready_name_).second) return -EEXIST;
   registered_name_ = ready_name_;
@@ -653,6 +656,7 @@ void StructOpsMap::LinkUnreg() {
 // registered entry found by the old map's name must carry the new map's
 // name (else EINVAL); the new map then holds the registration.
 int StructOpsMap::LinkUpdate(StructOpsMap* old_map) {
+  if (ready_name_.empty()) return -EOPNOTSUPP;  // as LinkReg
   std::lock_guard<std::mutex> g(CongListMu());
   if (old_map->registered_name_.empty() ||
       old_map->registered_name_ != ready_name_) {

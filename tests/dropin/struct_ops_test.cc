@@ -339,6 +339,24 @@ TEST_F(StructOpsCompat, LinkMapAttachUpdateDetach) {
   EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
   EXPECT_EQ(bpf_link__destroy(again), 0);
   EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
+  // libbpf 1.1 passes flags and target_btf_id through and the kernel's
+  // bpf_struct_ops_link_create reads neither: a link. With target_btf_id 0,
+  // libbpf refuses a non-zero field after flags (OPTS_ZEROED): EINVAL.
+  LIBBPF_OPTS(bpf_link_create_opts, flagged, .flags = 1, .target_btf_id = 7);
+  const int ffd =
+      bpf_link_create(bpf_map__fd(map), 0,
+                      static_cast<bpf_attach_type>(kBpfStructOps), &flagged);
+  EXPECT_GE(ffd, 0) << ffd;
+  EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
+  if (ffd >= 0) close(ffd);
+  EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
+  union bpf_iter_link_info info = {};
+  LIBBPF_OPTS(bpf_link_create_opts, extra, .flags = 1, .iter_info = &info);
+  EXPECT_EQ(
+      bpf_link_create(bpf_map__fd(map), 0,
+                      static_cast<bpf_attach_type>(kBpfStructOps), &extra),
+      -EINVAL);
+  EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
   EXPECT_EQ(bpf_link__destroy(link), 0);
   bpf_object__close(obj3);
   bpf_object__close(obj2);
