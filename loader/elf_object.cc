@@ -408,6 +408,7 @@ class ElfReader {
       ElfProgram prog;
       prog.name = sym.name;
       prog.section = secs_[si].name;
+      prog.sec_idx = static_cast<uint32_t>(si);
       obj_.programs.push_back(std::move(prog));
       return absl::OkStatus();
     }).IgnoreError();
@@ -1050,6 +1051,7 @@ class ElfReader {
     ElfProgram prog;
     prog.name = sym.name;
     prog.section = s.name;
+    prog.sec_idx = static_cast<uint32_t>(si);
     ProgTypeForSection(s.name, &prog.prog_type, &prog.expected_attach_type);
     const uint64_t size = sym.size != 0 ? sym.size : s.size - sym.value;
     if (!ReadInsns(s, sym.value, size, &prog.insns)) {
@@ -1259,8 +1261,8 @@ class ElfReader {
         }
         const ElfProgram* prog = nullptr;
         for (const ElfProgram& p : obj_.programs) {
-          if (p.section == secs_[sym.shndx].name &&
-              p.sec_insn_off == sym.value / 8) {
+          // libbpf's find_prog_by_sec_insn: the section by index.
+          if (p.sec_idx == sym.shndx && p.sec_insn_off == sym.value / 8) {
             prog = &p;
           }
         }
