@@ -722,8 +722,18 @@ int StructOpsLinkCreate(int map_fd) {
   if (int err = MapOfFd(map_fd, &map); err != 0) return err;
   StructOpsMap* st = ValidToReg(map);
   if (st == nullptr) return -EINVAL;
-  const int fd = memfd_create("bpfemu-struct-ops-link", MFD_CLOEXEC);
+  int fd = memfd_create("bpfemu-struct-ops-link", MFD_CLOEXEC);
   if (fd < 0) return -errno;
+  // Off 0-2, as compat's GoodLinkFd moves cgroup links: a caller that
+  // closed stdin must not see its link taken for a standard stream. Done
+  // before the fd keys the link, so no close unregisters it.
+  if (fd < 3) {
+    const int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    const int err = moved < 0 ? -errno : 0;
+    close(fd);
+    if (moved < 0) return err;
+    fd = moved;
+  }
   auto link = std::make_shared<StructOpsLink>();
   {
     std::lock_guard<std::mutex> g(LinkMu());
