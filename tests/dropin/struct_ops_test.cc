@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <unistd.h>
 
@@ -350,6 +351,19 @@ TEST_F(StructOpsCompat, LinkMapAttachUpdateDetach) {
   EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
   if (ffd >= 0) close(ffd);
   EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
+  // With stdin closed, the link still lands on an fd past 0-2.
+  const int saved_stdin = fcntl(0, F_DUPFD_CLOEXEC, 3);
+  ASSERT_GE(saved_stdin, 3);
+  close(0);
+  const int lfd3 =
+      bpf_link_create(bpf_map__fd(map), 0,
+                      static_cast<bpf_attach_type>(kBpfStructOps), nullptr);
+  EXPECT_GE(lfd3, 3);
+  EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
+  if (lfd3 >= 0) close(lfd3);
+  EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
+  ASSERT_EQ(dup2(saved_stdin, 0), 0);
+  close(saved_stdin);
   union bpf_iter_link_info info = {};
   LIBBPF_OPTS(bpf_link_create_opts, extra, .flags = 1, .iter_info = &info);
   EXPECT_EQ(
