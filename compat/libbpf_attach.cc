@@ -540,12 +540,14 @@ int bpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type type,
   }
   if (!bpfemu::CallerPrivileged()) return LibbpfErr(-EPERM);
   // BPF_STRUCT_OPS (6.4, past Debian's 6.1 enum): prog_fd is the map's
-  // (link_create.map_fd) and nothing else of the options is read
-  // (bpf_struct_ops_link_create); libbpf 1.1 refuses options' fields its
-  // default case does not know (OPTS_ZEROED after flags).
+  // (link_create.map_fd) and the kernel's bpf_struct_ops_link_create reads
+  // neither flags nor target_btf_id, so both pass; libbpf 1.1 refuses, when
+  // target_btf_id is 0, the options' fields its default case does not know
+  // (OPTS_ZEROED after flags; with target_btf_id it checked them above).
   if (static_cast<uint32_t>(type) == bpfemu::kBpfStructOpsAttach) {
-    if (BPFEMU_OPTS_GET(opts, flags, 0u) != 0 ||
-        BPFEMU_OPTS_GET(opts, target_btf_id, 0u) != 0) {
+    if (btf_id == 0 &&
+        !ZeroedAfter(opts, offsetof(struct bpf_link_create_opts, flags) +
+                               sizeof(__u32))) {
       return LibbpfErr(-EINVAL);
     }
     return LibbpfErr(bpfemu::StructOpsLinkCreate(prog_fd));

@@ -632,8 +632,11 @@ uint64_t StructOpsMap::MemUsage(const BuildProfile& build) const {
 }
 
 // st_ops->reg of a link (bpf_tcp_ca_reg: tcp_register_congestion_control):
-// the name the READY value holds; taken -> EEXIST.
+// the name the READY value holds; taken -> EEXIST. A map this process did
+// not make READY (attached from its region in another process) has no name
+// or programs here: EOPNOTSUPP rather than registering "".
 int StructOpsMap::LinkReg() {
+  if (ready_name_.empty()) return -EOPNOTSUPP;
   std::lock_guard<std::mutex> g(CongListMu());
   if (!CongList().insert(ready_name_).second) return -EEXIST;
   registered_name_ = ready_name_;
@@ -653,6 +656,7 @@ void StructOpsMap::LinkUnreg() {
 // registered entry found by the old map's name must carry the new map's
 // name (else EINVAL); the new map then holds the registration.
 int StructOpsMap::LinkUpdate(StructOpsMap* old_map) {
+  if (ready_name_.empty()) return -EOPNOTSUPP;  // as LinkReg
   std::lock_guard<std::mutex> g(CongListMu());
   if (old_map->registered_name_.empty() ||
       old_map->registered_name_ != ready_name_) {
@@ -718,8 +722,18 @@ int StructOpsLinkCreate(int map_fd) {
   if (int err = MapOfFd(map_fd, &map); err != 0) return err;
   StructOpsMap* st = ValidToReg(map);
   if (st == nullptr) return -EINVAL;
-  const int fd = memfd_create("bpfemu-struct-ops-link", MFD_CLOEXEC);
+  int fd = memfd_create("bpfemu-struct-ops-link", MFD_CLOEXEC);
   if (fd < 0) return -errno;
+  // Off 0-2, as compat's GoodLinkFd moves cgroup links: a caller that
+  // closed stdin must not see its link taken for a standard stream. Done
+  // before the fd keys the link, so no close unregisters it.
+  if (fd < 3) {
+    const int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    const int err = moved < 0 ? -errno : 0;
+    close(fd);
+    if (moved < 0) return err;
+    fd = moved;
+  }
   auto link = std::make_shared<StructOpsLink>();
   {
     std::lock_guard<std::mutex> g(LinkMu());

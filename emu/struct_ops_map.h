@@ -221,6 +221,9 @@ class StructOpsMap final : public Map {
 
   // A link's st_ops->reg / unreg / update on this READY BPF_F_LINK map
   // (the link code in struct_ops_map.cc calls them under its mutex).
+  // LinkReg and LinkUpdate answer -EOPNOTSUPP for a map whose READY name
+  // this process does not know (made READY by another process and attached
+  // from its region): it has no programs here to register.
   int LinkReg();
   void LinkUnreg();
   int LinkUpdate(StructOpsMap* old_map);

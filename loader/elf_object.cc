@@ -408,6 +408,7 @@ class ElfReader {
       ElfProgram prog;
       prog.name = sym.name;
       prog.section = secs_[si].name;
+      prog.sec_idx = static_cast<uint32_t>(si);
       obj_.programs.push_back(std::move(prog));
       return absl::OkStatus();
     }).IgnoreError();
@@ -1050,6 +1051,7 @@ class ElfReader {
     ElfProgram prog;
     prog.name = sym.name;
     prog.section = s.name;
+    prog.sec_idx = static_cast<uint32_t>(si);
     ProgTypeForSection(s.name, &prog.prog_type, &prog.expected_attach_type);
     const uint64_t size = sym.size != 0 ? sym.size : s.size - sym.value;
     if (!ReadInsns(s, sym.value, size, &prog.insns)) {
@@ -1166,12 +1168,15 @@ class ElfReader {
           return InvalidArgumentError("struct_ops init: " + t->name +
                                       " is not a struct");
         }
-        // DATASEC offsets clang left 0 come from the symbols.
+        // The DATASEC variable's offset (libbpf's vsi->offset); clang leaves
+        // it 0 and libbpf's btf_fixup_datasec fills it from the symbol's
+        // st_value, which is 64 bits here: bound it without overflowing.
         uint64_t offset = v.offset;
         for (const Symbol& sym : syms_) {
           if (sym.shndx == si && sym.name == var->name) offset = sym.value;
         }
-        if (offset + t->size_or_type > sec.size) {
+        const uint64_t vsize = t->size_or_type;
+        if (offset > sec.size || vsize > sec.size - offset) {
           return InvalidArgumentError("struct_ops init: var " + var->name +
                                       " is beyond the end of DATASEC " +
                                       sec.name);
@@ -1214,10 +1219,15 @@ class ElfReader {
           return InvalidArgumentError("struct_ops reloc: symbol not found");
         }
         const Symbol& sym = syms_[r.sym];
+        // A function pointer is 8 bytes inside the section.
+        if (r.off > sec.size || sec.size - r.off < 8) {
+          return InvalidArgumentError(
+              "struct_ops reloc: offset beyond the end of " + sec.name);
+        }
         size_t mi = obj_.maps.size();
         for (size_t k = 0; k < starts.size(); ++k) {
           const ElfMap& m = obj_.maps[first + k];
-          if (r.off >= starts[k] && r.off < starts[k] + m.value_size) {
+          if (r.off >= starts[k] && r.off - starts[k] < m.value_size) {
             mi = first + k;
           }
         }
@@ -1251,8 +1261,8 @@ class ElfReader {
         }
         const ElfProgram* prog = nullptr;
         for (const ElfProgram& p : obj_.programs) {
-          if (p.section == secs_[sym.shndx].name &&
-              p.sec_insn_off == sym.value / 8) {
+          // libbpf's find_prog_by_sec_insn: the section by index.
+          if (p.sec_idx == sym.shndx && p.sec_insn_off == sym.value / 8) {
             prog = &p;
           }
         }

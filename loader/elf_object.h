@@ -122,6 +122,9 @@ struct ElfKsymFunc {
 struct ElfProgram {
   std::string name;
   std::string section;
+  // The ELF index of that section (libbpf's prog->sec_idx): two sections
+  // may share a name.
+  uint32_t sec_idx = 0;
   uint32_t prog_type = 0, expected_attach_type = 0;
   std::vector<interp::RawInsn> insns;  // with .text subprograms appended
   std::vector<ElfMapReloc> relocs;

@@ -12,18 +12,23 @@
 // same sequences (StructOpsSequences, LinkSequence).
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <elf.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "emu/kernel_btf.h"
 #include "emu/struct_ops_map.h"
 #include "emu/tcp_ca.h"
 #include "gtest/gtest.h"
+#include "loader/elf_object.h"
 #include "native/tcp_ca.h"
 
 namespace {
@@ -69,6 +74,84 @@ int64_t Ssthresh(const bpf_map* map) {
   const int err = bpfemu::native::RunTcpCaMember(bpf_map__fd(map), "ssthresh",
                                                  *sk, {}, &ret);
   return err != 0 ? err : static_cast<int64_t>(ret);
+}
+
+// The bytes of `path`.
+std::vector<uint8_t> ReadAll(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Section headers of an ELF64 image (the examples are little-endian, host
+// order).
+const Elf64_Shdr* Shdrs(const std::vector<uint8_t>& elf) {
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, elf.data(), sizeof(eh));
+  return reinterpret_cast<const Elf64_Shdr*>(elf.data() + eh.e_shoff);
+}
+
+// Index of the section named `name`, or -1.
+int SectionIndex(const std::vector<uint8_t>& elf, const char* name) {
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, elf.data(), sizeof(eh));
+  const Elf64_Shdr* sh = Shdrs(elf);
+  const char* strs =
+      reinterpret_cast<const char*>(elf.data() + sh[eh.e_shstrndx].sh_offset);
+  for (int i = 0; i < eh.e_shnum; ++i) {
+    if (std::strcmp(strs + sh[i].sh_name, name) == 0) return i;
+  }
+  return -1;
+}
+
+// A hostile .bpf.o (libbpf's init_struct_ops_maps bounds the variable by
+// its section; this loader takes 64-bit st_values): the struct_ops
+// variable's symbol at 2^64-8, where offset + size wraps, or a relocation
+// past the struct. Both are errors, read nothing outside the section.
+TEST(StructOpsElf, HostileOffsetsAreErrors) {
+  const std::vector<uint8_t> good = ReadAll(kObj);
+  ASSERT_GT(good.size(), sizeof(Elf64_Ehdr));
+  ASSERT_TRUE(bpfemu::native::ParseElfObject(good, "tcp_ca").ok());
+  const int st = SectionIndex(good, ".struct_ops");
+  const int symtab = SectionIndex(good, ".symtab");
+  const int rel = SectionIndex(good, ".rel.struct_ops");
+  ASSERT_GT(st, 0);
+  ASSERT_GT(symtab, 0);
+  ASSERT_GT(rel, 0);
+
+  std::vector<uint8_t> bad = good;
+  const Elf64_Shdr sym_sh = Shdrs(bad)[symtab];
+  int patched = 0;
+  for (uint64_t off = sym_sh.sh_offset;
+       off + sizeof(Elf64_Sym) <= sym_sh.sh_offset + sym_sh.sh_size;
+       off += sizeof(Elf64_Sym)) {
+    Elf64_Sym sym;
+    std::memcpy(&sym, bad.data() + off, sizeof(sym));
+    if (sym.st_shndx == st && ELF64_ST_TYPE(sym.st_info) == STT_OBJECT) {
+      sym.st_value = ~uint64_t{7};
+      std::memcpy(bad.data() + off, &sym, sizeof(sym));
+      ++patched;
+    }
+  }
+  ASSERT_EQ(patched, 1);
+  auto parsed = bpfemu::native::ParseElfObject(bad, "tcp_ca");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("beyond the end"), std::string::npos)
+      << parsed.status();
+
+  bad = good;
+  const Elf64_Shdr rel_sh = Shdrs(bad)[rel];
+  const uint64_t st_size = Shdrs(bad)[st].sh_size;
+  for (const uint64_t where : {st_size, st_size - 4, ~uint64_t{3}}) {
+    Elf64_Rel r;
+    std::memcpy(&r, bad.data() + rel_sh.sh_offset, sizeof(r));
+    r.r_offset = where;
+    std::memcpy(bad.data() + rel_sh.sh_offset, &r, sizeof(r));
+    parsed = bpfemu::native::ParseElfObject(bad, "tcp_ca");
+    ASSERT_FALSE(parsed.ok()) << where;
+    EXPECT_NE(parsed.status().message().find("struct_ops reloc"),
+              std::string::npos)
+        << parsed.status();
+  }
 }
 
 class StructOpsCompat : public ::testing::Test {
@@ -254,6 +337,37 @@ TEST_F(StructOpsCompat, LinkMapAttachUpdateDetach) {
   ASSERT_NE(again, nullptr) << std::strerror(errno);
   EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
   EXPECT_EQ(bpf_link__destroy(again), 0);
+  EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
+  // libbpf 1.1 passes flags and target_btf_id through and the kernel's
+  // bpf_struct_ops_link_create reads neither: a link. With target_btf_id 0,
+  // libbpf refuses a non-zero field after flags (OPTS_ZEROED): EINVAL.
+  LIBBPF_OPTS(bpf_link_create_opts, flagged, .flags = 1, .target_btf_id = 7);
+  const int ffd =
+      bpf_link_create(bpf_map__fd(map), 0,
+                      static_cast<bpf_attach_type>(kBpfStructOps), &flagged);
+  EXPECT_GE(ffd, 0) << ffd;
+  EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
+  if (ffd >= 0) close(ffd);
+  EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
+  // With stdin closed, the link still lands on an fd past 0-2.
+  const int saved_stdin = fcntl(0, F_DUPFD_CLOEXEC, 3);
+  ASSERT_GE(saved_stdin, 3);
+  close(0);
+  const int lfd3 =
+      bpf_link_create(bpf_map__fd(map), 0,
+                      static_cast<bpf_attach_type>(kBpfStructOps), nullptr);
+  EXPECT_GE(lfd3, 3);
+  EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
+  if (lfd3 >= 0) close(lfd3);
+  EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
+  ASSERT_EQ(dup2(saved_stdin, 0), 0);
+  close(saved_stdin);
+  union bpf_iter_link_info info = {};
+  LIBBPF_OPTS(bpf_link_create_opts, extra, .flags = 1, .iter_info = &info);
+  EXPECT_EQ(
+      bpf_link_create(bpf_map__fd(map), 0,
+                      static_cast<bpf_attach_type>(kBpfStructOps), &extra),
+      -EINVAL);
   EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
   EXPECT_EQ(bpf_link__destroy(link), 0);
   bpf_object__close(obj3);
