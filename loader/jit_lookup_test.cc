@@ -131,22 +131,20 @@ std::vector<uint64_t> Contents(int fd, uint32_t words_per_key) {
   return all;
 }
 
-// The same program on two fresh maps filled alike, interpreted and
-// compiled: equal results and contents; returns the compiled outcome.
-Outcome ExpectSame(uint32_t type, uint32_t flags,
-                   const std::function<Insns(int map)>& make,
-                   const std::string& what, int runs = 3) {
+// The same program on two fresh maps made alike by `create`, interpreted
+// and compiled: equal results and map contents (`contents`); returns the
+// compiled outcome.
+Outcome ExpectSameOn(const std::function<int()>& create,
+                     const std::function<std::vector<uint64_t>(int)>& contents,
+                     const std::function<Insns(int map)>& make,
+                     const std::string& what, int runs) {
   Outcome out[2];
-  std::vector<uint64_t> contents[2];
+  std::vector<uint64_t> after[2];
   for (int jit = 0; jit < 2; ++jit) {
-    const int map = Create(type, flags);
+    const int map = create();
     EXPECT_GE(map, 0);
-    if (type == BPF_MAP_TYPE_ARRAY) Fill(map);
     out[jit] = RunProg(make(map), jit == 1, runs);
-    contents[jit] = Contents(
-        map, type == BPF_MAP_TYPE_ARRAY
-                 ? kValue / 8
-                 : kValue / 8 * static_cast<uint32_t>(NumPossibleCpus()));
+    after[jit] = contents(map);
     CloseFd(map);
   }
   EXPECT_FALSE(out[0].jitted) << what;
@@ -154,8 +152,27 @@ Outcome ExpectSame(uint32_t type, uint32_t flags,
   EXPECT_EQ(out[0].ret, out[1].ret) << what;
   EXPECT_EQ(out[0].faulted, out[1].faulted) << what;
   EXPECT_EQ(out[0].fault, out[1].fault) << what;
-  EXPECT_EQ(contents[0], contents[1]) << what;
+  EXPECT_EQ(after[0], after[1]) << what;
   return out[1];
+}
+
+// ExpectSameOn for an array or per-CPU array (arrays filled first).
+Outcome ExpectSame(uint32_t type, uint32_t flags,
+                   const std::function<Insns(int map)>& make,
+                   const std::string& what, int runs = 3) {
+  return ExpectSameOn(
+      [&] {
+        const int map = Create(type, flags);
+        if (map >= 0 && type == BPF_MAP_TYPE_ARRAY) Fill(map);
+        return map;
+      },
+      [&](int map) {
+        return Contents(
+            map, type == BPF_MAP_TYPE_ARRAY
+                     ? kValue / 8
+                     : kValue / 8 * static_cast<uint32_t>(NumPossibleCpus()));
+      },
+      make, what, runs);
 }
 
 TEST(JitLookupTest, ArrayIndexesInAndOutOfBounds) {
@@ -504,22 +521,11 @@ std::vector<uint64_t> HashContents(int fd, uint32_t type) {
 Outcome ExpectSameHash(uint32_t type, uint32_t flags,
                        const std::function<Insns(int map)>& make,
                        const std::string& what, int runs = 3) {
-  Outcome out[2];
-  std::vector<uint64_t> contents[2];
-  for (int jit = 0; jit < 2; ++jit) {
-    const int map = CreateFilledHash(type, flags);
-    out[jit] = RunProg(make(map), jit == 1, runs);
-    contents[jit] = HashContents(map, type);
-    CloseFd(map);
-  }
-  EXPECT_FALSE(out[0].jitted) << what;
-  EXPECT_TRUE(out[1].jitted) << what;
-  EXPECT_GE(out[1].direct, 1u) << what;
-  EXPECT_EQ(out[0].ret, out[1].ret) << what;
-  EXPECT_EQ(out[0].faulted, out[1].faulted) << what;
-  EXPECT_EQ(out[0].fault, out[1].fault) << what;
-  EXPECT_EQ(contents[0], contents[1]) << what;
-  return out[1];
+  const Outcome o = ExpectSameOn(
+      [&] { return CreateFilledHash(type, flags); },
+      [&](int map) { return HashContents(map, type); }, make, what, runs);
+  EXPECT_GE(o.direct, 1u) << what;
+  return o;
 }
 
 constexpr uint32_t kHashTypes[] = {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH};
