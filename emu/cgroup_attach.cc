@@ -22,6 +22,7 @@
 #include "emu/cgroup.h"
 #include "emu/cgroup_storage.h"
 #include "emu/errno.h"
+#include "emu/link_files.h"
 #include "emu/syscall.h"
 #include "emu/trampoline.h"
 #include "emu/version.h"
@@ -211,97 +212,16 @@ struct LinkHandle {
   }
 };
 
-// The cgroup links of this process by the file their fds refer to (the
-// memfd's device and inode), as the kernel's struct file holds a link: a
-// dup() of a link fd is the same link, and the link lives while any fd of
-// the process refers to its file (bpf_link_release on the file's last
-// fput).
-class LinkFiles {
- public:
-  using Key = std::pair<uint64_t, uint64_t>;
-  void Add(int fd, std::shared_ptr<LinkHandle> h) {
-    Key k;
-    if (!KeyOf(fd, &k)) return;
-    std::lock_guard<std::mutex> l(mu_);
-    by_file_[k] = std::move(h);
-    size_.store(by_file_.size());
-  }
-  std::shared_ptr<const LinkHandle> ByFd(int fd) {
-    Key k;
-    if (size_.load() == 0 || !KeyOf(fd, &k)) return nullptr;
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = by_file_.find(k);
-    return it == by_file_.end() ? nullptr : it->second;
-  }
-  // `fd` is being closed: the link goes when no other fd of this process
-  // refers to its file. False if `fd` is no link's.
-  bool Forget(int fd) {
-    Key k;
-    if (size_.load() == 0 || !KeyOf(fd, &k)) return false;
-    std::lock_guard<std::mutex> closing(close_mu_);
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (!by_file_.contains(k)) return false;
-    }
-    if (OtherFdRefers(fd, k)) return true;
-    std::shared_ptr<LinkHandle> last;  // released after the lock
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = by_file_.find(k);
-    if (it == by_file_.end()) return false;
-    last = std::move(it->second);
-    by_file_.erase(it);
-    size_.store(by_file_.size());
-    return true;
-  }
-
- private:
-  static bool KeyOf(int fd, Key* k) {
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) return false;
-    *k = {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
-    return true;
-  }
-  // Whether an fd of this process other than `fd` refers to file `k`
-  // (/proc/self/fd read with raw syscalls: no close() of libbpfemu's runs).
-  static bool OtherFdRefers(int fd, const Key& k) {
-    const int dir =
-        static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/fd",
-                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir < 0) return false;
-    bool found = false;
-    alignas(8) char buf[4096];
-    for (;;) {
-      const long n = syscall(SYS_getdents64, dir, buf, sizeof(buf));
-      if (n <= 0) break;
-      for (long off = 0; off < n && !found;) {
-        const auto* d = reinterpret_cast<const struct dirent64*>(buf + off);
-        off += d->d_reclen;
-        char* end = nullptr;
-        const long other = strtol(d->d_name, &end, 10);
-        if (end == d->d_name || *end != 0 || other == fd || other == dir) {
-          continue;
-        }
-        Key ok;
-        found = KeyOf(static_cast<int>(other), &ok) && ok == k;
-      }
-      if (found) break;
-    }
-    syscall(SYS_close, dir);
-    return found;
-  }
-
-  std::mutex close_mu_;  // one close's look at the fd table at a time
-  std::mutex mu_;
-  std::map<Key, std::shared_ptr<LinkHandle>> by_file_;
-  std::atomic<size_t> size_{0};
-};
+// The cgroup links of this process by the file their fds refer to: a
+// dup() of a link fd is the same link (emu/link_files.h).
+using CgroupLinkFiles = LinkFiles<LinkHandle>;
 
 bool ForgetLinkFd(int fd);
 
-LinkFiles& LinkFds() {
+CgroupLinkFiles& LinkFds() {
   static auto* table = [] {
     AddFdForgetter(&ForgetLinkFd);  // a close of a link fd (emu/syscall.h)
-    return new LinkFiles;
+    return new CgroupLinkFiles;
   }();
   return *table;
 }

@@ -27,7 +27,7 @@
 #include "emu/errno.h"
 #include "emu/fd_table.h"
 #include "emu/kernel_btf.h"
-#include "emu/object_table.h"
+#include "emu/link_files.h"
 #include "emu/prog.h"
 
 namespace bpfemu {
@@ -691,8 +691,10 @@ struct StructOpsLink {
   }
 };
 
-ObjectTable<StructOpsLink>& StLinks() {
-  static auto* table = new ObjectTable<StructOpsLink>;
+// By the file of their fds: a dup(), F_DUPFD or bpf_obj_get copy of a link
+// fd is the same link, unregistered when the last of them closes.
+LinkFiles<StructOpsLink>& StLinks() {
+  static auto* table = new LinkFiles<StructOpsLink>;
   return *table;
 }
 
@@ -799,6 +801,6 @@ bool IsStructOpsLinkFd(int fd, uint32_t* map_id) {
   return true;
 }
 
-bool ForgetStructOpsLinkFd(int fd) { return StLinks().EraseFd(fd); }
+bool ForgetStructOpsLinkFd(int fd) { return StLinks().Forget(fd); }
 
 }  // namespace bpfemu

@@ -180,10 +180,12 @@ int StructOpsLinkUpdate(int link_fd, int new_map_fd, uint32_t flags,
 // BPF_LINK_DETACH of a struct_ops link: 0 (also when detached already), or
 // -EBADF / -EINVAL for an fd that is not one.
 int StructOpsLinkDetach(int link_fd);
-// Whether `fd` is a struct_ops link of this process; the id of the map it
+// Whether `fd` (or a dup / bpf_obj_get copy of it) is a struct_ops link of
+// this process; the id of the map it
 // holds (0 once detached) in *map_id when it is.
 bool IsStructOpsLinkFd(int fd, uint32_t* map_id = nullptr);
-// Forgets the link fd (on close); the last fd detaches. False if none.
+// `fd` is being closed: the last fd of the link's file detaches it. False
+// if `fd` is no link's.
 bool ForgetStructOpsLinkFd(int fd);
 
 class StructOpsMap final : public Map {

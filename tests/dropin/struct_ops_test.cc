@@ -261,6 +261,53 @@ TEST_F(StructOpsCompat, CloseUnregisters) {
   EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
 }
 
+// A struct_ops link lives while any fd of its file is open (bpf_link_release
+// on the last fput): a dup() or F_DUPFD copy is the link, the original's
+// close leaves it registered, and detach or the last close through a copy
+// unregisters it.
+TEST_F(StructOpsCompat, LinkCopiesKeepTheLink) {
+  bpf_map* map = nullptr;
+  bpf_object* obj = Load(kLinkObj, &map);
+  ASSERT_NE(obj, nullptr);
+  bpf_link* link = bpf_map__attach_struct_ops(map);
+  ASSERT_NE(link, nullptr) << std::strerror(errno);
+  const int copy = dup(bpf_link__fd(link));
+  ASSERT_GE(copy, 0);
+  const int copy2 = fcntl(copy, F_DUPFD_CLOEXEC, 3);
+  ASSERT_GE(copy2, 0);
+  EXPECT_EQ(bpf_link__destroy(link), 0);  // closes the original fd
+  EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
+  uint32_t map_id = 0;
+  EXPECT_TRUE(bpfemu::IsStructOpsLinkFd(copy, &map_id));
+  EXPECT_NE(map_id, 0u);
+  EXPECT_TRUE(bpfemu::IsStructOpsLinkFd(copy2));
+  EXPECT_EQ(Ssthresh(map), 10);
+  // BPF_LINK_UPDATE through a copy (to the same map), then BPF_LINK_DETACH.
+  EXPECT_EQ(bpf_link_update(copy2, bpf_map__fd(map), nullptr), 0)
+      << std::strerror(errno);
+  EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
+  EXPECT_EQ(bpf_link_detach(copy), 0);
+  EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
+  EXPECT_EQ(bpf_link_update(copy2, bpf_map__fd(map), nullptr), -ENOLINK);
+  EXPECT_TRUE(bpfemu::IsStructOpsLinkFd(copy2, &map_id));
+  EXPECT_EQ(map_id, 0u);
+  EXPECT_EQ(close(copy), 0);
+  EXPECT_EQ(close(copy2), 0);
+  EXPECT_FALSE(bpfemu::IsStructOpsLinkFd(copy2));
+
+  // No detach: the last close of a copy unregisters.
+  bpf_link* again = bpf_map__attach_struct_ops(map);
+  ASSERT_NE(again, nullptr) << std::strerror(errno);
+  const int copy3 = dup(bpf_link__fd(again));
+  ASSERT_GE(copy3, 0);
+  EXPECT_EQ(bpf_link__destroy(again), 0);
+  EXPECT_TRUE(bpfemu::TcpCongestionRegistered(kName));
+  EXPECT_EQ(close(copy3), 0);
+  EXPECT_FALSE(bpfemu::TcpCongestionRegistered(kName));
+  EXPECT_EQ(LookUp(map).refcnt, 0u);
+  bpf_object__close(obj);
+}
+
 TEST_F(StructOpsCompat, LinkMapAttachUpdateDetach) {
   bpf_map* map = nullptr;
   bpf_object* obj = Load(kLinkObj, &map);
