@@ -100,24 +100,35 @@ Outcome RunProg(const Insns& p, bool jit, int runs = 1) {
   return o;
 }
 
-// r2 = &key (u32 on the stack at -4), r1 = map, lookup; on NULL return
-// 1000, else add 1 to the value's first u64 and return the u64 at `off`
-// of the value.
+// r1 = map, r0 = bpf_map_lookup_elem(r1, r2); the program returns 1000
+// if it found nothing.
+void LookupOr1000(Insns* p, int map) {
+  a::LdMapFd(p, BPF_REG_1, map);
+  p->push_back(a::Call(BPF_FUNC_map_lookup_elem));
+  p->push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
+  p->push_back(a::MovImm(BPF_REG_0, 1000));
+  p->push_back(a::Exit());
+}
+
+// r2 = fp + key_off (the key already stored there), r1 = map, lookup; on
+// NULL return 1000, else add 1 to the value's first u64 and return the u64
+// at `off` of the value.
+void LookupAndBump(Insns* p, int map, int16_t key_off, int16_t off) {
+  p->push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
+  p->push_back(a::AluImm(BPF_ADD, BPF_REG_2, key_off));
+  LookupOr1000(p, map);
+  p->push_back(a::Ldx(BPF_DW, BPF_REG_1, BPF_REG_0, 0));
+  p->push_back(a::AluImm(BPF_ADD, BPF_REG_1, 1));
+  p->push_back(a::Stx(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
+  p->push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, off));
+  p->push_back(a::Exit());
+}
+
+// LookupAndBump with a u32 key stored on the stack at -4.
 Insns LookupProgram(int map, int32_t key, int16_t off = 8) {
   Insns p;
   p.push_back(a::St(BPF_W, BPF_REG_10, -4, key));
-  p.push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
-  p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, -4));
-  a::LdMapFd(&p, BPF_REG_1, map);
-  p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
-  p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
-  p.push_back(a::MovImm(BPF_REG_0, 1000));
-  p.push_back(a::Exit());
-  p.push_back(a::Ldx(BPF_DW, BPF_REG_1, BPF_REG_0, 0));
-  p.push_back(a::AluImm(BPF_ADD, BPF_REG_1, 1));
-  p.push_back(a::Stx(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
-  p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, off));
-  p.push_back(a::Exit());
+  LookupAndBump(&p, map, -4, off);
   return p;
 }
 
@@ -199,11 +210,7 @@ TEST(JitLookupTest, KeyOutsideTheStackTakesTheHelper) {
         p.push_back(
             a::AluImm(BPF_ADD, BPF_REG_2,
                       static_cast<int32_t>(offsetof(struct __sk_buff, mark))));
-        a::LdMapFd(&p, BPF_REG_1, map);
-        p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
-        p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
-        p.push_back(a::MovImm(BPF_REG_0, 1000));
-        p.push_back(a::Exit());
+        LookupOr1000(&p, map);
         p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, 0));
         p.push_back(a::AluImm(BPF_ADD, BPF_REG_0, 7));
         p.push_back(a::Exit());
@@ -247,11 +254,7 @@ TEST(JitLookupTest, MapChosenOnTwoBranches) {
           p.push_back(a::JmpImm(BPF_JEQ, BPF_REG_3, 0, 3));
           a::LdMapFd(&p, BPF_REG_1, hash);
           p.push_back(a::Ja(2));
-          a::LdMapFd(&p, BPF_REG_1, map);
-          p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
-          p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
-          p.push_back(a::MovImm(BPF_REG_0, 1000));
-          p.push_back(a::Exit());
+          LookupOr1000(&p, map);
           p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, 8));
           p.push_back(a::Exit());
           return p;
@@ -405,11 +408,7 @@ TEST(JitLookupTest, KeyAtAConstantStackOffset) {
           p.push_back(a::AluImm(BPF_ADD, BPF_REG_3, c.at - 16));
           p.push_back(a::MovReg(BPF_REG_2, BPF_REG_3));
           p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, 16));
-          a::LdMapFd(&p, BPF_REG_1, map);
-          p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
-          p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
-          p.push_back(a::MovImm(BPF_REG_0, 1000));
-          p.push_back(a::Exit());
+          LookupOr1000(&p, map);
           p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, 0));
           p.push_back(a::Exit());
           return p;
@@ -587,11 +586,7 @@ TEST(JitLookupTest, HashKeyCheckedAtRunTime) {
             }
             // A jump to the next instruction: R2 is not known past it.
             p.push_back(a::JmpImm(BPF_JEQ, BPF_REG_2, 0, 0));
-            a::LdMapFd(&p, BPF_REG_1, map);
-            p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
-            p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
-            p.push_back(a::MovImm(BPF_REG_0, 1000));
-            p.push_back(a::Exit());
+            LookupOr1000(&p, map);
             p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, 8));
             p.push_back(a::AluImm(BPF_ADD, BPF_REG_0, 7));
             p.push_back(a::Exit());
@@ -737,11 +732,7 @@ TEST(JitLookupTest, HashElementDeletedAfterLookup) {
             p.push_back(a::St(BPF_W, BPF_REG_10, -4, 3));
             p.push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
             p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, -4));
-            a::LdMapFd(&p, BPF_REG_1, map);
-            p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
-            p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
-            p.push_back(a::MovImm(BPF_REG_0, 1000));
-            p.push_back(a::Exit());
+            LookupOr1000(&p, map);
             p.push_back(a::MovReg(BPF_REG_6, BPF_REG_0));
             p.push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
             p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, -4));
@@ -799,59 +790,58 @@ TEST(JitLookupTest, LpmTrieLongestPrefix) {
                         {{10, 1, 9, 9}, 2},
                         {{10, 7, 7, 7}, 1},
                         {{11, 0, 0, 0}, 1000}};
-  for (const Case& c : cases) {
-    Outcome out[2];
-    std::vector<uint64_t> after[2];
-    for (int jit = 0; jit < 2; ++jit) {
-      MapAttr attr;
-      attr.map_type = BPF_MAP_TYPE_LPM_TRIE;
-      attr.key_size = 8;
-      attr.value_size = kValue;
-      attr.max_entries = kEntries;
-      attr.map_flags = BPF_F_NO_PREALLOC;
-      const int map = MapCreate(attr);
-      ASSERT_GE(map, 0);
-      for (const Prefix& pr : prefixes) {
-        uint8_t key[8];
-        std::memcpy(key, &pr.len, 4);
-        std::memcpy(key + 4, pr.addr, 4);
-        const uint64_t v[2] = {0, pr.id};
-        ASSERT_EQ(MapUpdateElem(map, key, v, BPF_ANY), 0);
-      }
-      int32_t addr;
-      std::memcpy(&addr, c.addr, 4);
-      Insns p;
-      p.push_back(a::St(BPF_W, BPF_REG_10, -8, 32));
-      p.push_back(a::St(BPF_W, BPF_REG_10, -4, addr));
-      p.push_back(a::MovReg(BPF_REG_2, BPF_REG_10));
-      p.push_back(a::AluImm(BPF_ADD, BPF_REG_2, -8));
-      a::LdMapFd(&p, BPF_REG_1, map);
-      p.push_back(a::Call(BPF_FUNC_map_lookup_elem));
-      p.push_back(a::JmpImm(BPF_JNE, BPF_REG_0, 0, 2));
-      p.push_back(a::MovImm(BPF_REG_0, 1000));
-      p.push_back(a::Exit());
-      p.push_back(a::Ldx(BPF_DW, BPF_REG_1, BPF_REG_0, 0));
-      p.push_back(a::AluImm(BPF_ADD, BPF_REG_1, 1));
-      p.push_back(a::Stx(BPF_DW, BPF_REG_0, BPF_REG_1, 0));
-      p.push_back(a::Ldx(BPF_DW, BPF_REG_0, BPF_REG_0, 8));
-      p.push_back(a::Exit());
-      out[jit] = RunProg(p, jit == 1, 2);
-      for (const Prefix& pr : prefixes) {
-        uint8_t key[8];
-        std::memcpy(key, &pr.len, 4);
-        std::memcpy(key + 4, pr.addr, 4);
-        uint64_t v[2] = {};
-        EXPECT_EQ(MapLookupElem(map, key, v), 0);
-        after[jit].push_back(v[0]);
-      }
-      CloseFd(map);
+  // The key bytes of a prefix (struct bpf_lpm_trie_key_u8, 4 data bytes).
+  const auto key_of = [](const Prefix& pr, uint8_t key[8]) {
+    std::memcpy(key, &pr.len, 4);
+    std::memcpy(key + 4, pr.addr, 4);
+  };
+  const auto create = [&] {
+    MapAttr attr;
+    attr.map_type = BPF_MAP_TYPE_LPM_TRIE;
+    attr.key_size = 8;
+    attr.value_size = kValue;
+    attr.max_entries = kEntries;
+    attr.map_flags = BPF_F_NO_PREALLOC;
+    const int map = MapCreate(attr);
+    if (map < 0) return map;
+    for (const Prefix& pr : prefixes) {
+      uint8_t key[8];
+      key_of(pr, key);
+      const uint64_t v[2] = {0, pr.id};
+      EXPECT_EQ(MapUpdateElem(map, key, v, BPF_ANY), 0);
     }
-    EXPECT_TRUE(out[1].jitted);
-    EXPECT_GE(out[1].direct, 1u);
-    EXPECT_FALSE(out[1].faulted) << out[1].fault;
-    EXPECT_EQ(out[0].ret, c.ret);
-    EXPECT_EQ(out[1].ret, c.ret);
-    EXPECT_EQ(after[0], after[1]);
+    return map;
+  };
+  // Each prefix's first u64 (the lookups' counter).
+  const auto counters = [&](int map) {
+    std::vector<uint64_t> all;
+    for (const Prefix& pr : prefixes) {
+      uint8_t key[8];
+      key_of(pr, key);
+      uint64_t v[2] = {};
+      EXPECT_EQ(MapLookupElem(map, key, v), 0);
+      all.push_back(v[0]);
+    }
+    return all;
+  };
+  for (const Case& c : cases) {
+    int32_t addr;
+    std::memcpy(&addr, c.addr, 4);
+    const std::string what = "address ending " + std::to_string(c.addr[3]) +
+                             " expecting " + std::to_string(c.ret);
+    const Outcome o = ExpectSameOn(
+        create, counters,
+        [addr](int map) {
+          Insns p;
+          p.push_back(a::St(BPF_W, BPF_REG_10, -8, 32));
+          p.push_back(a::St(BPF_W, BPF_REG_10, -4, addr));
+          LookupAndBump(&p, map, -8, 8);
+          return p;
+        },
+        what, 2);
+    EXPECT_GE(o.direct, 1u) << what;
+    EXPECT_FALSE(o.faulted) << o.fault;
+    EXPECT_EQ(o.ret, c.ret) << what;
   }
 }
 
