@@ -78,6 +78,13 @@ constexpr uint8_t kSock = 3;        // Vm region tag of a looked-up socket
 
 void* Ptr(uint64_t v) { return reinterpret_cast<void*>(v); }
 
+// A map value handed to the program (a lookup's result): readable, and
+// writable unless the map is BPF_F_RDONLY_PROG.
+void RecordValue(Vm& vm, const Map& map, const void* v) {
+  vm.AddRegion(reinterpret_cast<uint64_t>(v), map.value_size(),
+               !(map.map_flags() & BPF_F_RDONLY_PROG));
+}
+
 // ARG_CONST_MAP_PTR: a map the program loaded or a helper returned.
 BoundMap* MapArg(Vm& vm, uint64_t handle) {
   if (!vm.IsMapHandle(handle)) vm.Fault("helper argument is not a map");
@@ -112,8 +119,7 @@ uint64_t MapLookup(Vm& vm, uint64_t map, uint64_t key, uint64_t, uint64_t,
              !vm.IsLoadedMap(map)) {
     // (The program's own arrays, per-CPU or not, are areas already:
     // MapArea().)
-    vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
-                 !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+    RecordValue(vm, *b->map, v);
   }
   return reinterpret_cast<uint64_t>(v);
 }
@@ -257,8 +263,7 @@ uint64_t LocalStorage(Vm& vm, uint64_t map, uint64_t flags, uint64_t, uint64_t,
   if (b == nullptr) return 0;
   void* v = bpfemu_get_local_storage(Ptr(map), flags);
   if (v == nullptr) vm.Fault("bpf_get_local_storage: not a cgroup storage");
-  vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
-               !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  RecordValue(vm, *b->map, v);
   return reinterpret_cast<uint64_t>(v);
 }
 uint64_t UidGid(Vm&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
@@ -340,8 +345,7 @@ uint64_t TaskStorageGet(Vm& vm, uint64_t map, uint64_t task, uint64_t value,
   if (value != 0) NeedReadable(vm, value, b->map->value_size(), "value");
   void* v = bpfemu_task_storage_get(Ptr(map), Ptr(task), Ptr(value), flags);
   if (v == nullptr) return 0;
-  vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
-               !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  RecordValue(vm, *b->map, v);
   return reinterpret_cast<uint64_t>(v);
 }
 
@@ -351,8 +355,7 @@ uint64_t SkStorageGet(Vm& vm, uint64_t map, uint64_t sk, uint64_t value,
   if (value != 0) NeedReadable(vm, value, b->map->value_size(), "value");
   void* v = bpfemu_sk_storage_get(Ptr(map), Ptr(sk), Ptr(value), flags);
   if (v == nullptr) return 0;
-  vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
-               !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  RecordValue(vm, *b->map, v);
   return reinterpret_cast<uint64_t>(v);
 }
 
@@ -401,8 +404,7 @@ uint64_t InodeStorageGet(Vm& vm, uint64_t map, uint64_t inode, uint64_t value,
                 "bpf_inode_storage_get", "R2");
   void* v = bpfemu_inode_storage_get(Ptr(map), Ptr(inode), Ptr(value), flags);
   if (v == nullptr) return 0;
-  vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
-               !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  RecordValue(vm, *b->map, v);
   return reinterpret_cast<uint64_t>(v);
 }
 
@@ -470,8 +472,7 @@ uint64_t CgrpStorageGet(Vm& vm, uint64_t map, uint64_t cgroup, uint64_t value,
   NeedCgroup(vm, cgroup, "bpf_cgrp_storage_get");
   void* v = bpfemu_cgrp_storage_get(Ptr(map), Ptr(cgroup), Ptr(value), flags);
   if (v == nullptr) return 0;
-  vm.AddRegion(reinterpret_cast<uint64_t>(v), b->map->value_size(),
-               !(b->map->map_flags() & BPF_F_RDONLY_PROG));
+  RecordValue(vm, *b->map, v);
   return reinterpret_cast<uint64_t>(v);
 }
 
@@ -2792,17 +2793,16 @@ bool HookKeepsRetval(uint32_t attach_type) {
 // call: htab_map_gen_lookup, htab_lru_map_gen_lookup, or the map's
 // ops->map_lookup_elem): M's own LookupElemProg without the virtual call,
 // for a map whose type is exactly M (JitMapLookupOf checks it). The value
-// is recorded as MapLookup records it (AddRegion: readable, writable unless
-// BPF_F_RDONLY_PROG), so the code's accesses through it are checked alike.
-// The code has checked what MapArg and NeedReadable check: the map is one
-// of the program's own, the key's bytes lie in the run's stack.
+// is recorded as MapLookup records it (RecordValue: readable, writable
+// unless BPF_F_RDONLY_PROG), so the code's accesses through it are checked
+// alike. The code has checked what MapArg and NeedReadable check: the map is
+// one of the program's own, the key's bytes lie in the run's stack.
 template <class M>
 uint64_t JitDirectLookup(Vm* vm, uint64_t map, uint64_t key) {
   M* m = reinterpret_cast<M*>(map);
   void* v = m->M::LookupElemProg(Ptr(key));
   if (v == nullptr) return 0;
-  vm->AddRegion(reinterpret_cast<uint64_t>(v), m->value_size(),
-                !(m->map_flags() & BPF_F_RDONLY_PROG));
+  RecordValue(*vm, *m, v);
   return reinterpret_cast<uint64_t>(v);
 }
 
