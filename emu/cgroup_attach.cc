@@ -1,18 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "emu/cgroup_attach.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstdlib>
 #include <list>
 #include <map>
 #include <mutex>

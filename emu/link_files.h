@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-#ifndef EMU_LINK_FILES_H_
-#define EMU_LINK_FILES_H_
+#ifndef BPFEMU_EMU_LINK_FILES_H_
+#define BPFEMU_EMU_LINK_FILES_H_
 
 #include <atomic>
 #include <cstddef>
@@ -75,4 +75,4 @@ class LinkFiles {
 
 }  // namespace bpfemu
 
-#endif  // EMU_LINK_FILES_H_
+#endif  // BPFEMU_EMU_LINK_FILES_H_
